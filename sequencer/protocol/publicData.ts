@@ -1,0 +1,137 @@
+/**
+ * Public data of a batch: a 72-byte header followed by one fixed-size record per slot.
+ * All integers are big-endian. The layouts below are the single source of truth for the
+ * circuit (which hashes these bytes) and the custodian contract (which parses them).
+ */
+import { createHash } from "node:crypto";
+import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
+import { HEADER_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES, TxType } from "./constants.ts";
+
+/** Field name and byte width, in record order, after the 1-byte type. */
+export type FieldLayout = readonly (readonly [name: string, bytes: number])[];
+
+export const RECORD_LAYOUT = {
+  [TxType.NOOP]: [],
+  [TxType.REGISTER_KEY]: [["accountId", 4], ["pubKey", 32]],
+  [TxType.DEPOSIT]: [["accountId", 4], ["tokenId", 2], ["amount", 12]],
+  [TxType.REGISTER_MARKET]: [["marketId", 2], ["baseTokenId", 2], ["sizeUnit", 8], ["priceUnit", 8]],
+  [TxType.TRADE]: [
+    ["buyAccountId", 4], ["buyOrderId", 5], ["sellAccountId", 4], ["sellOrderId", 5], ["marketId", 2],
+    ["lots", 5], ["priceTicks", 5], ["buyFeePpm", 2], ["sellFeePpm", 2],
+  ],
+  [TxType.WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12]],
+  [TxType.CANCEL]: [["accountId", 4], ["orderId", 5]],
+} as const satisfies Record<TxType, FieldLayout>;
+
+type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };
+
+/** A decoded slot record. `pubKey` is the compressed Baby Jubjub key (see babyjub.compressPubKey). */
+export type SlotRecord = {
+  [T in TxType]: { type: T } & FieldsOf<(typeof RECORD_LAYOUT)[T]>;
+}[TxType];
+
+export type BatchHeader = {
+  oldRoot: bigint;
+  newRoot: bigint;
+  batchNumber: bigint;
+  timestamp: bigint;
+};
+
+function writeUint(out: Uint8Array, offset: number, bytes: number, value: bigint, name: string): void {
+  if (value < 0n || value >= 1n << BigInt(8 * bytes)) {
+    throw new RangeError(`${name}=${value} does not fit in ${bytes} bytes`);
+  }
+  for (let i = bytes - 1; i >= 0; i--) {
+    out[offset + i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+}
+
+function readUint(data: Uint8Array, offset: number, bytes: number): bigint {
+  let v = 0n;
+  for (let i = 0; i < bytes; i++) v = (v << 8n) | BigInt(data[offset + i]);
+  return v;
+}
+
+/** Encodes one slot record to exactly RECORD_BYTES bytes. */
+export function encodeRecord(record: SlotRecord): Uint8Array {
+  const out = new Uint8Array(RECORD_BYTES);
+  out[0] = record.type;
+  let offset = 1;
+  const values = record as unknown as Record<string, bigint>;
+  for (const [name, bytes] of RECORD_LAYOUT[record.type]) {
+    writeUint(out, offset, bytes, values[name], name);
+    offset += bytes;
+  }
+  return out;
+}
+
+/** Decodes one slot record; throws on an unknown type or non-zero padding. */
+export function decodeRecord(data: Uint8Array): SlotRecord {
+  if (data.length !== RECORD_BYTES) throw new RangeError(`record must be ${RECORD_BYTES} bytes`);
+  const type = data[0] as TxType;
+  const layout: FieldLayout | undefined = RECORD_LAYOUT[type];
+  if (layout === undefined) throw new Error(`unknown transaction type ${type}`);
+  const record: Record<string, bigint | number> = { type };
+  let offset = 1;
+  for (const [name, bytes] of layout) {
+    record[name] = readUint(data, offset, bytes);
+    offset += bytes;
+  }
+  for (; offset < RECORD_BYTES; offset++) {
+    if (data[offset] !== 0) throw new Error(`non-zero padding in record of type ${type}`);
+  }
+  return record as unknown as SlotRecord;
+}
+
+export function encodeHeader(h: BatchHeader): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES);
+  writeUint(out, 0, 32, h.oldRoot, "oldRoot");
+  writeUint(out, 32, 32, h.newRoot, "newRoot");
+  writeUint(out, 64, 4, h.batchNumber, "batchNumber");
+  writeUint(out, 68, 4, h.timestamp, "timestamp");
+  return out;
+}
+
+export function decodeHeader(data: Uint8Array): BatchHeader {
+  return {
+    oldRoot: readUint(data, 0, 32),
+    newRoot: readUint(data, 32, 32),
+    batchNumber: readUint(data, 64, 4),
+    timestamp: readUint(data, 68, 4),
+  };
+}
+
+/** Header followed by the records: the bytes posted on-chain and hashed into the public input. */
+export function encodePublicData(header: BatchHeader, records: readonly SlotRecord[]): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + records.length * RECORD_BYTES);
+  out.set(encodeHeader(header), 0);
+  records.forEach((r, i) => out.set(encodeRecord(r), HEADER_BYTES + i * RECORD_BYTES));
+  return out;
+}
+
+export function decodePublicData(data: Uint8Array): { header: BatchHeader; records: SlotRecord[] } {
+  if (data.length < HEADER_BYTES || (data.length - HEADER_BYTES) % RECORD_BYTES !== 0) {
+    throw new RangeError(`public data length ${data.length} is not a header plus whole records`);
+  }
+  const records: SlotRecord[] = [];
+  for (let o = HEADER_BYTES; o < data.length; o += RECORD_BYTES) {
+    records.push(decodeRecord(data.subarray(o, o + RECORD_BYTES)));
+  }
+  return { header: decodeHeader(data.subarray(0, HEADER_BYTES)), records };
+}
+
+/** The circuit's single public input: sha256(publicData) >> 3, as the custodian computes it. */
+export function publicInputOf(publicData: Uint8Array): bigint {
+  const digest = createHash("sha256").update(publicData).digest();
+  return BigInt("0x" + digest.toString("hex")) >> BigInt(PUBLIC_INPUT_SHIFT);
+}
+
+/**
+ * The custodian's request queue is a keccak hash chain over the records it will expect in public data:
+ * chain[0] = 0, chain[i+1] = keccak256(chain[i] ++ record_i). A batch consumes requests in order.
+ */
+export function nextRequestChain(chain: Hex, record: Uint8Array): Hex {
+  return keccak256(concatBytes([hexToBytes(chain), record]));
+}
+export const REQUEST_CHAIN_GENESIS: Hex = `0x${"00".repeat(32)}`;
