@@ -1,0 +1,429 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/bitify.circom";
+include "circomlib/circuits/comparators.circom";
+include "circomlib/circuits/compconstant.circom";
+include "circomlib/circuits/eddsaposeidon.circom";
+include "circomlib/circuits/poseidon.circom";
+include "../generated/protocol.circom";
+include "../lib/orderStorage.circom";
+include "../lib/quadTree.circom";
+include "./accountUpdate.circom";
+
+/// Order fields, in the order of the `orderA` / `orderB` input arrays.
+function O_ACCOUNT() { return 0; }
+function O_ID() { return 1; }
+function O_MARKET() { return 2; }
+function O_SIDE() { return 3; }
+function O_TYPE() { return 4; }
+function O_TIF() { return 5; }
+function O_PRICE() { return 6; }
+function O_SIZE() { return 7; }
+function O_MAXFEE() { return 8; }
+function O_EXPIRY() { return 9; }
+function ORDER_FIELDS() { return 10; }
+
+/// Proves: every order field is range-checked to its width, and w0/w1 are the packed words that the
+/// order message Poseidon(DOMAIN_ORDER, w0, w1) signs (SPEC.md, "Signed messages").
+/// The account and market ids are range-checked where they are tied to the slot's ids.
+template OrderWords() {
+    signal input o[ORDER_FIELDS()];
+    signal output w0;
+    signal output w1;
+    signal output idBits[BITS_ORDERID()];
+    component id = Num2Bits(BITS_ORDERID());
+    id.in <== o[O_ID()];
+    idBits <== id.out;
+    o[O_SIDE()] * (o[O_SIDE()] - 1) === 0;
+    o[O_TYPE()] * (o[O_TYPE()] - 1) === 0;
+    component tif = Num2Bits(2);
+    tif.in <== o[O_TIF()];
+    component price = Num2Bits(BITS_PRICETICKS());
+    price.in <== o[O_PRICE()];
+    component size = Num2Bits(BITS_LOTS());
+    size.in <== o[O_SIZE()];
+    component fee = Num2Bits(BITS_FEEPPM());
+    fee.in <== o[O_MAXFEE()];
+    component expiry = Num2Bits(BITS_TIME());
+    expiry.in <== o[O_EXPIRY()];
+    w0 <== o[O_ACCOUNT()] + o[O_ID()] * (1 << 32) + o[O_MARKET()] * (1 << 72) + o[O_SIDE()] * (1 << 88)
+        + o[O_TYPE()] * (1 << 89) + o[O_TIF()] * (1 << 90);
+    w1 <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
+}
+
+/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay).
+/// When disabled the verifier runs on the base point so that any witness is well-formed.
+template SignatureIfEnabled() {
+    signal input enabled;
+    signal input ax;
+    signal input ay;
+    signal input sig[3]; // R8x, R8y, S
+    signal input msg;
+    var B8X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
+    var B8Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
+    component v = EdDSAPoseidonVerifier();
+    v.enabled <== enabled;
+    v.Ax <== B8X + enabled * (ax - B8X);
+    v.Ay <== B8Y + enabled * (ay - B8Y);
+    v.R8x <== sig[0];
+    v.R8y <== sig[1];
+    v.S <== sig[2];
+    v.M <== msg;
+}
+
+/// Proves: 1 when a < b else 0, for a, b < 2^n (b may be a signal), gated: enabled * (1 - out) === 0.
+template RequireLessEq(n) {
+    signal input enabled;
+    signal input a;
+    signal input b;
+    component le = LessEqThan(n);
+    le.in <== [a, b];
+    enabled * (1 - le.out) === 0;
+}
+
+/// Proves the transaction of one batch slot, as SPEC.md states it for each type: the state moves from
+/// (accountsRootIn, marketsRootIn, feePoolIn) to (accountsRootOut, marketsRootOut, feePoolOut) exactly
+/// as the transaction selected by txType requires, and `record` is its public-data record.
+template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
+    // Batch context
+    signal input accountsRootIn;
+    signal input marketsRootIn;
+    signal input feePoolIn;
+    signal input timestamp;
+    signal output accountsRootOut;
+    signal output marketsRootOut;
+    signal output feePoolOut;
+    signal output record[RECORD_BITS()];
+
+    // Transaction
+    signal input txType;
+    signal input accountA;      // buyer, or the account of a single-account transaction
+    signal input accountB;      // seller
+    signal input tokenId;
+    signal input amount;
+    signal input pubKeyX;
+    signal input pubKeyY;
+    signal input marketId;
+    signal input baseTokenId;
+    signal input sizeUnit;
+    signal input priceUnit;
+    signal input lots;
+    signal input priceTicks;
+    signal input buyFeePpm;
+    signal input sellFeePpm;
+    signal input buyFee;
+    signal input sellFee;
+    signal input nonce;
+    signal input orderA[ORDER_FIELDS()];
+    signal input orderB[ORDER_FIELDS()];
+    signal input sigA[3];
+    signal input sigB[3];
+
+    // State witness: account A (a*) and account B (b*) before the transaction, market leaf.
+    signal input aPubX;
+    signal input aPubY;
+    signal input aNonce;
+    signal input aSiblings[accountLevels][3];
+    signal input aBal1Old;
+    signal input aBal1Siblings[balanceLevels][3];
+    signal input aBal2Old;
+    signal input aBal2Siblings[balanceLevels][3];
+    signal input aOrderLeaf[3]; // storedId, filled, cancelled
+    signal input aOrderSiblings[orderLevels][3];
+    signal input bPubX;
+    signal input bPubY;
+    signal input bNonce;
+    signal input bSiblings[accountLevels][3];
+    signal input bBal1Old;
+    signal input bBal1Siblings[balanceLevels][3];
+    signal input bBal2Old;
+    signal input bBal2Siblings[balanceLevels][3];
+    signal input bOrderLeaf[3];
+    signal input bOrderSiblings[orderLevels][3];
+    signal input marketOldLeaf;
+    signal input marketSiblings[marketLevels][3];
+
+    // ---- transaction type, one-hot
+    signal isType[TX_TYPES()];
+    var typeSum = 0;
+    var typeValue = 0;
+    for (var t = 0; t < TX_TYPES(); t++) {
+        isType[t] <-- txType == t ? 1 : 0;
+        isType[t] * (isType[t] - 1) === 0;
+        typeSum += isType[t];
+        typeValue += t * isType[t];
+    }
+    typeSum === 1;
+    typeValue === txType;
+    signal isReg <== isType[TX_REGISTER_KEY()];
+    signal isDeposit <== isType[TX_DEPOSIT()];
+    signal isMarket <== isType[TX_REGISTER_MARKET()];
+    signal isTrade <== isType[TX_TRADE()];
+    signal isWithdraw <== isType[TX_WITHDRAW()];
+    signal isCancel <== isType[TX_CANCEL()];
+
+    // ---- range checks of the transaction's own fields (ids are range-checked by the tree gadgets)
+    component amountBits = Num2Bits(BITS_AMOUNT());
+    amountBits.in <== amount;
+    component sizeUnitBits = Num2Bits(BITS_UNIT());
+    sizeUnitBits.in <== sizeUnit;
+    component priceUnitBits = Num2Bits(BITS_UNIT());
+    priceUnitBits.in <== priceUnit;
+    component lotsBits = Num2Bits(BITS_LOTS());
+    lotsBits.in <== lots;
+    component priceBits = Num2Bits(BITS_PRICETICKS());
+    priceBits.in <== priceTicks;
+    component buyFeePpmBits = Num2Bits(BITS_FEEPPM());
+    buyFeePpmBits.in <== buyFeePpm;
+    component sellFeePpmBits = Num2Bits(BITS_FEEPPM());
+    sellFeePpmBits.in <== sellFeePpm;
+    component buyFeeBits = Num2Bits(BITS_BALANCE());
+    buyFeeBits.in <== buyFee;
+    component sellFeeBits = Num2Bits(BITS_BALANCE());
+    sellFeeBits.in <== sellFee;
+    component nonceBits = Num2Bits(BITS_NONCE());
+    nonceBits.in <== nonce;
+
+    component wordsA = OrderWords();
+    wordsA.o <== orderA;
+    component wordsB = OrderWords();
+    wordsB.o <== orderB;
+
+    // ---- signatures
+    signal wTrade0 <== isTrade * wordsA.w0;
+    signal wWithdraw0 <== isWithdraw * (accountA + tokenId * (1 << 32) + nonce * (1 << 48));
+    signal wCancel0 <== isCancel * (accountA + orderA[O_ID()] * (1 << 32));
+    signal wTrade1 <== isTrade * wordsA.w1;
+    signal wWithdraw1 <== isWithdraw * amount;
+    component msgA = Poseidon(3);
+    msgA.inputs <== [
+        isTrade * DOMAIN_ORDER() + isWithdraw * DOMAIN_WITHDRAW() + isCancel * DOMAIN_CANCEL(),
+        wTrade0 + wWithdraw0 + wCancel0,
+        wTrade1 + wWithdraw1
+    ];
+    component msgB = Poseidon(3);
+    msgB.inputs <== [DOMAIN_ORDER(), wordsB.w0, wordsB.w1];
+
+    component sigCheckA = SignatureIfEnabled();
+    sigCheckA.enabled <== isTrade + isWithdraw + isCancel;
+    sigCheckA.ax <== aPubX;
+    sigCheckA.ay <== aPubY;
+    sigCheckA.sig <== sigA;
+    sigCheckA.msg <== msgA.out;
+    component sigCheckB = SignatureIfEnabled();
+    sigCheckB.enabled <== isTrade;
+    sigCheckB.ax <== bPubX;
+    sigCheckB.ay <== bPubY;
+    sigCheckB.sig <== sigB;
+    sigCheckB.msg <== msgB.out;
+
+    // ---- market: read for trades, written by registrations
+    component marketBits = Num2Bits(2 * marketLevels);
+    marketBits.in <== marketId;
+    component marketLeaf = Poseidon(3);
+    marketLeaf.inputs <== [baseTokenId, sizeUnit, priceUnit];
+    isTrade * (marketOldLeaf - marketLeaf.out) === 0;
+    isMarket * marketOldLeaf === 0;
+    component baseIsZero = IsZero();
+    baseIsZero.in <== baseTokenId;
+    component sizeUnitIsZero = IsZero();
+    sizeUnitIsZero.in <== sizeUnit;
+    component priceUnitIsZero = IsZero();
+    priceUnitIsZero.in <== priceUnit;
+    isMarket * (baseIsZero.out + sizeUnitIsZero.out + priceUnitIsZero.out) === 0;
+    component markets = QuadUpdate(marketLevels);
+    markets.oldLeaf <== marketOldLeaf;
+    markets.newLeaf <== marketOldLeaf + isMarket * marketLeaf.out;
+    markets.indexBits <== marketBits.out;
+    markets.siblings <== marketSiblings;
+    markets.oldRoot === marketsRootIn;
+    marketsRootOut <== markets.newRoot;
+
+    // ---- trade rules (paper Definition 1)
+    isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;
+    isTrade * (orderB[O_ACCOUNT()] - accountB) === 0;
+    isTrade * (orderA[O_MARKET()] - marketId) === 0;
+    isTrade * (orderB[O_MARKET()] - marketId) === 0;
+    isTrade * orderA[O_SIDE()] === 0;
+    isTrade * (1 - orderB[O_SIDE()]) === 0;
+    component buyPrice = RequireLessEq(BITS_PRICETICKS());
+    buyPrice.enabled <== isTrade;
+    buyPrice.a <== priceTicks;
+    buyPrice.b <== orderA[O_PRICE()];
+    component sellPrice = RequireLessEq(BITS_PRICETICKS());
+    sellPrice.enabled <== isTrade;
+    sellPrice.a <== orderB[O_PRICE()];
+    sellPrice.b <== priceTicks;
+    component lotsIsZero = IsZero();
+    lotsIsZero.in <== lots;
+    isTrade * lotsIsZero.out === 0;
+    component buyExpiry = RequireLessEq(BITS_TIME());
+    buyExpiry.enabled <== isTrade;
+    buyExpiry.a <== timestamp;
+    buyExpiry.b <== orderA[O_EXPIRY()];
+    component sellExpiry = RequireLessEq(BITS_TIME());
+    sellExpiry.enabled <== isTrade;
+    sellExpiry.a <== timestamp;
+    sellExpiry.b <== orderB[O_EXPIRY()];
+    component buyMaxFee = RequireLessEq(BITS_FEEPPM());
+    buyMaxFee.enabled <== isTrade;
+    buyMaxFee.a <== buyFeePpm;
+    buyMaxFee.b <== orderA[O_MAXFEE()];
+    component sellMaxFee = RequireLessEq(BITS_FEEPPM());
+    sellMaxFee.enabled <== isTrade;
+    sellMaxFee.a <== sellFeePpm;
+    sellMaxFee.b <== orderB[O_MAXFEE()];
+
+    // Amounts: base = lots * sizeUnit, quote = lots * priceTicks * priceUnit,
+    // fee = ceil(quote * ppm / 10^6), i.e. 0 <= fee * 10^6 - quote * ppm < 10^6.
+    signal baseAmount <== lots * sizeUnit;
+    signal lotsTimesPrice <== lots * priceTicks;
+    signal quoteAmount <== lotsTimesPrice * priceUnit;
+    signal buyFeeScaled <== quoteAmount * buyFeePpm;
+    signal sellFeeScaled <== quoteAmount * sellFeePpm;
+    component buyRound = Num2Bits(20);
+    buyRound.in <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
+    component buyRoundLt = LessThan(20);
+    buyRoundLt.in <== [buyFee * FEE_DENOMINATOR() - buyFeeScaled, FEE_DENOMINATOR()];
+    buyRoundLt.out === 1;
+    component sellRound = Num2Bits(20);
+    sellRound.in <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
+    component sellRoundLt = LessThan(20);
+    sellRoundLt.in <== [sellFee * FEE_DENOMINATOR() - sellFeeScaled, FEE_DENOMINATOR()];
+    sellRoundLt.out === 1;
+
+    // ---- order storage
+    component storeA = OrderStorage();
+    storeA.orderId <== orderA[O_ID()];
+    storeA.size <== orderA[O_SIZE()];
+    storeA.lots <== lots;
+    storeA.fill <== isTrade;
+    storeA.cancel <== isCancel;
+    storeA.storedId <== aOrderLeaf[0];
+    storeA.filled <== aOrderLeaf[1];
+    storeA.cancelled <== aOrderLeaf[2];
+    component storeB = OrderStorage();
+    storeB.orderId <== orderB[O_ID()];
+    storeB.size <== orderB[O_SIZE()];
+    storeB.lots <== lots;
+    storeB.fill <== isTrade;
+    storeB.cancel <== 0;
+    storeB.storedId <== bOrderLeaf[0];
+    storeB.filled <== bOrderLeaf[1];
+    storeB.cancelled <== bOrderLeaf[2];
+
+    // ---- balances: A's bal1 is the deposit/withdraw token or, in a trade, the buyer's quote;
+    // bal2 is the market's base token. B is only touched by trades.
+    signal aBal1Token <== (1 - isTrade) * tokenId;
+    signal depositDelta <== (isDeposit - isWithdraw) * amount;
+    signal buyerPays <== isTrade * (quoteAmount + buyFee);
+    signal aBal1New <== aBal1Old + depositDelta - buyerPays;
+    signal baseMoved <== isTrade * baseAmount;
+    signal aBal2New <== aBal2Old + baseMoved;
+    signal sellerGets <== isTrade * (quoteAmount - sellFee);
+    signal bBal1New <== bBal1Old + sellerGets;
+    signal bBal2New <== bBal2Old - baseMoved;
+    component aBal1Range = Num2Bits(BITS_BALANCE());
+    aBal1Range.in <== aBal1New;
+    component aBal2Range = Num2Bits(BITS_BALANCE());
+    aBal2Range.in <== aBal2New;
+    component bBal1Range = Num2Bits(BITS_BALANCE());
+    bBal1Range.in <== bBal1New;
+    component bBal2Range = Num2Bits(BITS_BALANCE());
+    bBal2Range.in <== bBal2New;
+    signal feesCollected <== isTrade * (buyFee + sellFee);
+    feePoolOut <== feePoolIn + feesCollected;
+
+    // ---- withdrawal nonce
+    isWithdraw * (nonce - aNonce) === 0;
+
+    // ---- account updates, A then B
+    component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
+    updateA.rootIn <== accountsRootIn;
+    updateA.accountId <== accountA;
+    updateA.accountSiblings <== aSiblings;
+    updateA.oldPubX <== aPubX;
+    updateA.oldPubY <== aPubY;
+    updateA.oldNonce <== aNonce;
+    updateA.newPubX <== aPubX + isReg * (pubKeyX - aPubX);
+    updateA.newPubY <== aPubY + isReg * (pubKeyY - aPubY);
+    updateA.newNonce <== aNonce + isWithdraw;
+    updateA.bal1Token <== aBal1Token;
+    updateA.bal1Old <== aBal1Old;
+    updateA.bal1New <== aBal1New;
+    updateA.bal1Siblings <== aBal1Siblings;
+    updateA.bal2Token <== baseTokenId;
+    updateA.bal2Old <== aBal2Old;
+    updateA.bal2New <== aBal2New;
+    updateA.bal2Siblings <== aBal2Siblings;
+    for (var i = 0; i < 2 * orderLevels; i++) updateA.orderSlotBits[i] <== wordsA.idBits[i];
+    updateA.orderOldLeaf <== storeA.oldLeaf;
+    updateA.orderNewLeaf <== storeA.newLeaf;
+    updateA.orderSiblings <== aOrderSiblings;
+
+    component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels);
+    updateB.rootIn <== updateA.rootOut;
+    updateB.accountId <== accountB;
+    updateB.accountSiblings <== bSiblings;
+    updateB.oldPubX <== bPubX;
+    updateB.oldPubY <== bPubY;
+    updateB.oldNonce <== bNonce;
+    updateB.newPubX <== bPubX;
+    updateB.newPubY <== bPubY;
+    updateB.newNonce <== bNonce;
+    updateB.bal1Token <== 0;
+    updateB.bal1Old <== bBal1Old;
+    updateB.bal1New <== bBal1New;
+    updateB.bal1Siblings <== bBal1Siblings;
+    updateB.bal2Token <== baseTokenId;
+    updateB.bal2Old <== bBal2Old;
+    updateB.bal2New <== bBal2New;
+    updateB.bal2Siblings <== bBal2Siblings;
+    for (var i = 0; i < 2 * orderLevels; i++) updateB.orderSlotBits[i] <== wordsB.idBits[i];
+    updateB.orderOldLeaf <== storeB.oldLeaf;
+    updateB.orderNewLeaf <== storeB.newLeaf;
+    updateB.orderSiblings <== bOrderSiblings;
+    accountsRootOut <== updateB.rootOut;
+
+    // ---- public-data record. The registered key is compressed as y | signX << 255,
+    // signX = 1 iff x > (p-1)/2 (x decomposed canonically).
+    component xBits = Num2Bits_strict();
+    xBits.in <== pubKeyX;
+    component xSign = CompConstant(10944121435919637611123202872628637544274182200208017171849102093287904247808);
+    xSign.in <== xBits.out;
+    component yBits = Num2Bits(254);
+    yBits.in <== pubKeyY;
+    var keyLo = 0;
+    var keyHi = 0;
+    for (var k = 0; k < 48; k++) keyLo += yBits.out[k] * (1 << k);
+    for (var k = 48; k < 254; k++) keyHi += yBits.out[k] * (1 << (k - 48));
+    keyHi += xSign.out * (1 << (255 - 48));
+
+    component pack = PackRecord();
+    pack.isType <== isType;
+    pack.REGISTER_KEY_accountId <== accountA;
+    pack.REGISTER_KEY_pubKey_hi <== keyHi;
+    pack.REGISTER_KEY_pubKey_lo <== keyLo;
+    pack.DEPOSIT_accountId <== accountA;
+    pack.DEPOSIT_tokenId <== tokenId;
+    pack.DEPOSIT_amount <== amount;
+    pack.REGISTER_MARKET_marketId <== marketId;
+    pack.REGISTER_MARKET_baseTokenId <== baseTokenId;
+    pack.REGISTER_MARKET_sizeUnit <== sizeUnit;
+    pack.REGISTER_MARKET_priceUnit <== priceUnit;
+    pack.TRADE_buyAccountId <== accountA;
+    pack.TRADE_buyOrderId <== orderA[O_ID()];
+    pack.TRADE_sellAccountId <== accountB;
+    pack.TRADE_sellOrderId <== orderB[O_ID()];
+    pack.TRADE_marketId <== marketId;
+    pack.TRADE_lots <== lots;
+    pack.TRADE_priceTicks <== priceTicks;
+    pack.TRADE_buyFeePpm <== buyFeePpm;
+    pack.TRADE_sellFeePpm <== sellFeePpm;
+    pack.WITHDRAW_accountId <== accountA;
+    pack.WITHDRAW_tokenId <== tokenId;
+    pack.WITHDRAW_amount <== amount;
+    pack.CANCEL_accountId <== accountA;
+    pack.CANCEL_orderId <== orderA[O_ID()];
+    record <== pack.out;
+}

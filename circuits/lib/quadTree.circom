@@ -1,0 +1,64 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/poseidon.circom";
+
+/// Proves: c[0..4) are the children of a quad node where `x` sits at position p = b0 + 2*b1 and the
+/// three siblings fill the other positions in ascending order. b0, b1 must be bits (the caller's
+/// Num2Bits guarantees it). 6 constraints; the position flags are shared by QuadUpdate.
+template QuadChildren() {
+    signal input x;
+    signal input s[3];
+    signal input e[4]; // one-hot position flags
+    signal output c[4];
+    signal t1;
+    signal t2;
+    c[0] <== s[0] + e[0] * (x - s[0]);
+    c[3] <== s[2] + e[3] * (x - s[2]);
+    t1 <== e[0] * (s[0] - s[1]);
+    c[1] <== s[1] + t1 + e[1] * (x - s[1]);
+    t2 <== (e[0] + e[1]) * (s[1] - s[2]);
+    c[2] <== s[2] + t2 + e[2] * (x - s[2]);
+}
+
+/// Proves: oldRoot is the root of a quad tree with `oldLeaf` at the leaf whose index has the
+/// little-endian bits `indexBits` (two per level, the leaf level first) and the given siblings,
+/// and newRoot is the root of the same tree with `newLeaf` written at that index.
+template QuadUpdate(levels) {
+    signal input oldLeaf;
+    signal input newLeaf;
+    signal input indexBits[2 * levels];
+    signal input siblings[levels][3];
+    signal output oldRoot;
+    signal output newRoot;
+
+    component oldKids[levels];
+    component newKids[levels];
+    component oldHash[levels];
+    component newHash[levels];
+    signal both[levels];
+    signal oldNode[levels + 1];
+    signal newNode[levels + 1];
+    oldNode[0] <== oldLeaf;
+    newNode[0] <== newLeaf;
+    for (var l = 0; l < levels; l++) {
+        var b0 = indexBits[2 * l];
+        var b1 = indexBits[2 * l + 1];
+        both[l] <== b0 * b1;
+        oldKids[l] = QuadChildren();
+        newKids[l] = QuadChildren();
+        oldKids[l].x <== oldNode[l];
+        newKids[l].x <== newNode[l];
+        oldKids[l].s <== siblings[l];
+        newKids[l].s <== siblings[l];
+        oldKids[l].e <== [1 - b0 - b1 + both[l], b0 - both[l], b1 - both[l], both[l]];
+        newKids[l].e <== [1 - b0 - b1 + both[l], b0 - both[l], b1 - both[l], both[l]];
+        oldHash[l] = Poseidon(4);
+        newHash[l] = Poseidon(4);
+        oldHash[l].inputs <== oldKids[l].c;
+        newHash[l].inputs <== newKids[l].c;
+        oldNode[l + 1] <== oldHash[l].out;
+        newNode[l + 1] <== newHash[l].out;
+    }
+    oldRoot <== oldNode[levels];
+    newRoot <== newNode[levels];
+}

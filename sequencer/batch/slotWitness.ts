@@ -1,0 +1,273 @@
+/**
+ * Applies one transaction to the exchange state and records the inputs of the circuit's Slot
+ * template (circuits/batch/slot.circom) for it. Every rule the circuit proves is checked here first,
+ * with an error that names it; on any error the state is left exactly as it was.
+ */
+import { compressPublicKey, isValidPublicKey, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
+import { cancelMessage, checkOrderFields, orderMessage, withdrawalMessage, type Order, type Signed } from "../protocol/messages.ts";
+import type { SlotRecord } from "../protocol/publicData.ts";
+import { decodeOrderSlot, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
+import { tradeAmounts } from "./amounts.ts";
+import type { BatchTx, TradeTx } from "./transactions.ts";
+
+/** Why a transaction cannot go into a batch. The state is unchanged when this is thrown. */
+export class TxRejected extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(`${code}: ${message}`);
+    this.code = code;
+  }
+}
+
+export type SlotInputs = Record<string, bigint | bigint[] | bigint[][]>;
+export type SlotContext = {
+  timestamp: number;
+  verifySignatures: boolean;
+  /**
+   * false builds the witness even when a rule is broken, as a dishonest operator would: tests use it
+   * to show that the circuit, not this code, refuses the transaction.
+   */
+  enforceRules?: boolean;
+};
+
+let enforceRules = true;
+
+/** Refuses the transaction (unless rules are deliberately not enforced, see SlotContext). */
+function reject(code: string, message: string): void {
+  if (enforceRules) throw new TxRejected(code, message);
+}
+
+const MAX_BALANCE = 1n << BigInt(Bits.balance);
+const NO_ORDER: readonly bigint[] = Array(10).fill(0n);
+/** Signature inputs of a slot whose verifier is disabled: R8 = identity, S = 0. */
+const NO_SIGNATURE: readonly bigint[] = [0n, 1n, 0n];
+
+function orderArray(o: Order): bigint[] {
+  return [o.accountId, o.orderId, o.marketId, o.side, o.orderType, o.timeInForce, o.priceTicks, o.sizeLots, o.maxFeePpm, o.expiry].map(BigInt);
+}
+
+function sigArray(s: Signature): bigint[] {
+  return [s.r8x, s.r8y, s.s];
+}
+
+function requireSignature(state: ExchangeState, accountId: number, message: bigint, sig: Signature, ctx: SlotContext, what: string): void {
+  if (!state.hasKey(accountId)) reject("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
+  if (ctx.verifySignatures && !verifyMessage(message, sig, state.account(accountId).pubKey)) {
+    reject("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
+  }
+}
+
+type AccountChange = {
+  accountId: number;
+  bal1Token: number;
+  bal1Delta: bigint;
+  bal2Token: number;
+  bal2Delta: bigint;
+  orderId: bigint;
+  /** New order-tree leaf from the old slot; omitted: unchanged. */
+  orderLeaf?: (old: OrderSlot) => bigint;
+  newKey?: PublicKey;
+  nonceIncrement?: number;
+};
+
+/** Mirrors AccountUpdate: bal1, then bal2, then the order slot, then key/nonce, then the account leaf. */
+function updateAccount(state: ExchangeState, prefix: "a" | "b", c: AccountChange): SlotInputs {
+  const acc = state.account(c.accountId);
+  const out: SlotInputs = {
+    [`${prefix}PubX`]: acc.pubKey[0],
+    [`${prefix}PubY`]: acc.pubKey[1],
+    [`${prefix}Nonce`]: BigInt(acc.nonce),
+    [`${prefix}Siblings`]: state.accountTree.proof(c.accountId),
+  };
+  const moves: [string, number, bigint][] = [["Bal1", c.bal1Token, c.bal1Delta], ["Bal2", c.bal2Token, c.bal2Delta]];
+  for (const [name, token, delta] of moves) {
+    const old = acc.balances.leaf(token);
+    const next = old + delta;
+    if (next < 0n) reject("INSUFFICIENT_BALANCE", `account ${c.accountId} holds ${old} of token ${token}, needs ${-delta}`);
+    if (next >= MAX_BALANCE) reject("BALANCE_OVERFLOW", `account ${c.accountId} token ${token} would exceed 2^128`);
+    out[`${prefix}${name}Old`] = old;
+    out[`${prefix}${name}Siblings`] = acc.balances.proof(token);
+    state.setBalance(c.accountId, token, next);
+  }
+  const slot = state.orderSlotIndex(c.orderId);
+  const oldLeaf = acc.orders.leaf(slot);
+  const old = decodeOrderSlot(oldLeaf);
+  out[`${prefix}OrderLeaf`] = [old.storedId, old.filled, old.cancelled ? 1n : 0n];
+  out[`${prefix}OrderSiblings`] = acc.orders.proof(slot);
+  if (c.orderLeaf) state.setOrderLeaf(c.accountId, slot, c.orderLeaf(old));
+  if (c.newKey || c.nonceIncrement) state.setKeyAndNonce(c.accountId, c.newKey ?? acc.pubKey, acc.nonce + (c.nonceIncrement ?? 0));
+  state.commitAccount(c.accountId);
+  return out;
+}
+
+/** The circuit's OrderStorage rule for a fill of `lots` on a signed order. */
+function fillLeaf(order: Order, lots: bigint): (old: OrderSlot) => bigint {
+  return (old) => {
+    if (old.storedId > order.orderId) {
+      reject("ORDER_SLOT_SUPERSEDED", `order ${order.orderId} of account ${order.accountId} was superseded by order ${old.storedId}`);
+    }
+    const same = old.storedId === order.orderId;
+    if (same && old.cancelled) reject("ORDER_CANCELLED", `order ${order.orderId} of account ${order.accountId} is cancelled`);
+    const filled = (same ? old.filled : 0n) + lots;
+    if (filled > order.sizeLots) {
+      reject("OVERFILL", `order ${order.orderId} of account ${order.accountId}: ${filled} lots exceed its size ${order.sizeLots}`);
+    }
+    return encodeOrderSlot({ storedId: order.orderId, filled, cancelled: false });
+  };
+}
+
+function cancelLeaf(orderId: bigint): (old: OrderSlot) => bigint {
+  return (old) => {
+    if (old.storedId > orderId) reject("ORDER_SLOT_SUPERSEDED", `order ${orderId} was superseded by order ${old.storedId}`);
+    const filled = old.storedId === orderId ? old.filled : 0n;
+    return encodeOrderSlot({ storedId: orderId, filled, cancelled: true });
+  };
+}
+
+function idle(accountId: number, bal2Token = 0): AccountChange {
+  return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
+}
+
+function checkTrade(state: ExchangeState, tx: TradeTx, ctx: SlotContext): void {
+  const { buy, sell } = tx;
+  checkOrderFields(buy);
+  checkOrderFields(sell);
+  if (buy.side !== Side.BUY) reject("WRONG_SIDE", "the buy order is not a buy");
+  if (sell.side !== Side.SELL) reject("WRONG_SIDE", "the sell order is not a sell");
+  if (buy.marketId !== sell.marketId) reject("MARKET_MISMATCH", "orders are for different markets");
+  if (!state.market(buy.marketId)) reject("UNKNOWN_MARKET", `market ${buy.marketId} is not registered`);
+  if (tx.lots <= 0n || tx.lots >= 1n << BigInt(Bits.lots)) reject("BAD_QUANTITY", `lots ${tx.lots} out of range`);
+  if (tx.priceTicks < 0n || tx.priceTicks >= 1n << BigInt(Bits.priceTicks)) reject("BAD_PRICE", `price ${tx.priceTicks} out of range`);
+  if (tx.priceTicks > buy.priceTicks || tx.priceTicks < sell.priceTicks) {
+    reject("PRICE_OUTSIDE_LIMITS", `price ${tx.priceTicks} not within [${sell.priceTicks}, ${buy.priceTicks}]`);
+  }
+  if (ctx.timestamp > buy.expiry || ctx.timestamp > sell.expiry) reject("ORDER_EXPIRED", "an order expired before the batch timestamp");
+  if (tx.buyFeePpm > buy.maxFeePpm || tx.sellFeePpm > sell.maxFeePpm) reject("FEE_ABOVE_MAX", "fee above the order's signed maximum");
+  requireSignature(state, buy.accountId, orderMessage(buy), buy.signature, ctx, "buy order");
+  requireSignature(state, sell.accountId, orderMessage(sell), sell.signature, ctx, "sell order");
+}
+
+/** Applies `tx` to `state` and returns the Slot inputs and public-data record it proves. */
+export function applyTx(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+  const t = state.begin();
+  enforceRules = ctx.enforceRules ?? true;
+  try {
+    const result = applyUnchecked(state, tx, ctx);
+    t.commit();
+    return result;
+  } catch (e) {
+    t.rollback();
+    throw e;
+  } finally {
+    enforceRules = true;
+  }
+}
+
+function applyUnchecked(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+  const f: SlotInputs = {
+    txType: BigInt(tx.type), accountA: 0n, accountB: 0n, tokenId: 0n, amount: 0n, pubKeyX: 0n, pubKeyY: 0n,
+    marketId: 0n, baseTokenId: 0n, sizeUnit: 0n, priceUnit: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
+    sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, nonce: 0n, orderA: [...NO_ORDER], orderB: [...NO_ORDER],
+    sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE],
+  };
+  let a: AccountChange = idle(0);
+  let b: AccountChange = idle(0);
+  let record: SlotRecord;
+  const marketId = tx.type === TxType.REGISTER_MARKET ? tx.marketId : tx.type === TxType.TRADE ? tx.buy.marketId : 0;
+  if (marketId < 0 || marketId >= state.marketTree.capacity) reject("UNKNOWN_MARKET", `market ${marketId} out of range`);
+  const market = { oldLeaf: state.marketTree.leaf(marketId), siblings: state.marketTree.proof(marketId) };
+
+  switch (tx.type) {
+    case TxType.NOOP:
+      record = { type: TxType.NOOP };
+      break;
+    case TxType.REGISTER_KEY: {
+      if (tx.accountId <= 0 || tx.accountId >= state.accountTree.capacity) reject("BAD_ACCOUNT", `account ${tx.accountId} out of range`);
+      if (!isValidPublicKey(tx.pubKey)) reject("BAD_KEY", "public key is not a Baby Jubjub subgroup point");
+      Object.assign(f, { accountA: BigInt(tx.accountId), pubKeyX: tx.pubKey[0], pubKeyY: tx.pubKey[1] });
+      a = { ...idle(tx.accountId), newKey: tx.pubKey };
+      record = { type: TxType.REGISTER_KEY, accountId: BigInt(tx.accountId), pubKey: compressPublicKey(tx.pubKey) };
+      break;
+    }
+    case TxType.DEPOSIT: {
+      if (tx.amount <= 0n || tx.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `deposit amount ${tx.amount} out of range`);
+      Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount });
+      a = { ...idle(tx.accountId), bal1Token: tx.tokenId, bal1Delta: tx.amount };
+      record = { type: TxType.DEPOSIT, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount };
+      break;
+    }
+    case TxType.REGISTER_MARKET: {
+      if (state.market(tx.marketId)) reject("MARKET_EXISTS", `market ${tx.marketId} is already registered`);
+      if (tx.baseTokenId <= 0 || tx.baseTokenId >= state.account(0).balances.capacity) reject("BAD_TOKEN", `base token ${tx.baseTokenId} out of range`);
+      const unitMax = 1n << BigInt(Bits.unit);
+      if (tx.sizeUnit <= 0n || tx.sizeUnit >= unitMax || tx.priceUnit <= 0n || tx.priceUnit >= unitMax) reject("BAD_UNIT", "market units out of range");
+      Object.assign(f, { marketId: BigInt(tx.marketId), baseTokenId: BigInt(tx.baseTokenId), sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit });
+      a = idle(0, tx.baseTokenId);
+      b = idle(0, tx.baseTokenId);
+      state.setMarket(tx.marketId, { baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit });
+      record = { type: TxType.REGISTER_MARKET, marketId: BigInt(tx.marketId), baseTokenId: BigInt(tx.baseTokenId), sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit };
+      break;
+    }
+    case TxType.TRADE: {
+      checkTrade(state, tx, ctx);
+      const m = state.market(marketId)!;
+      const amt = tradeAmounts(m, tx.lots, tx.priceTicks, tx.buyFeePpm, tx.sellFeePpm);
+      Object.assign(f, {
+        accountA: BigInt(tx.buy.accountId), accountB: BigInt(tx.sell.accountId), marketId: BigInt(marketId),
+        baseTokenId: BigInt(m.baseTokenId), sizeUnit: m.sizeUnit, priceUnit: m.priceUnit, lots: tx.lots,
+        priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm),
+        buyFee: amt.buyFee, sellFee: amt.sellFee, orderA: orderArray(tx.buy), orderB: orderArray(tx.sell),
+        sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
+      });
+      a = {
+        accountId: tx.buy.accountId, bal1Token: QUOTE_TOKEN_ID, bal1Delta: -(amt.quote + amt.buyFee),
+        bal2Token: m.baseTokenId, bal2Delta: amt.base, orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots),
+      };
+      b = {
+        accountId: tx.sell.accountId, bal1Token: QUOTE_TOKEN_ID, bal1Delta: amt.quote - amt.sellFee,
+        bal2Token: m.baseTokenId, bal2Delta: -amt.base, orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots),
+      };
+      state.addFees(amt.buyFee + amt.sellFee);
+      record = {
+        type: TxType.TRADE, buyAccountId: BigInt(tx.buy.accountId), buyOrderId: tx.buy.orderId,
+        sellAccountId: BigInt(tx.sell.accountId), sellOrderId: tx.sell.orderId, marketId: BigInt(marketId),
+        lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm),
+      };
+      break;
+    }
+    case TxType.WITHDRAW: {
+      const w = tx.request;
+      if (w.amount <= 0n || w.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `withdrawal amount ${w.amount} out of range`);
+      requireSignature(state, w.accountId, withdrawalMessage(w), w.signature, ctx, "withdrawal");
+      const nonce = state.account(w.accountId).nonce;
+      if (w.nonce !== nonce) reject("BAD_NONCE", `withdrawal nonce ${w.nonce}, account nonce is ${nonce}`);
+      Object.assign(f, {
+        accountA: BigInt(w.accountId), tokenId: BigInt(w.tokenId), amount: w.amount, nonce: BigInt(w.nonce),
+        sigA: sigArray(w.signature),
+      });
+      a = { ...idle(w.accountId), bal1Token: w.tokenId, bal1Delta: -w.amount, nonceIncrement: 1 };
+      record = { type: TxType.WITHDRAW, accountId: BigInt(w.accountId), tokenId: BigInt(w.tokenId), amount: w.amount };
+      break;
+    }
+    case TxType.CANCEL: {
+      const c = tx.request;
+      if (c.orderId < 0n || c.orderId >= 1n << BigInt(Bits.orderId)) reject("BAD_ORDER_ID", `order id ${c.orderId} out of range`);
+      requireSignature(state, c.accountId, cancelMessage(c), c.signature, ctx, "cancel");
+      const orderA = [...NO_ORDER];
+      orderA[1] = c.orderId;
+      Object.assign(f, { accountA: BigInt(c.accountId), orderA, sigA: sigArray(c.signature) });
+      a = { ...idle(c.accountId), orderId: c.orderId, orderLeaf: cancelLeaf(c.orderId) };
+      record = { type: TxType.CANCEL, accountId: BigInt(c.accountId), orderId: c.orderId };
+      break;
+    }
+  }
+  const inputs: SlotInputs = {
+    ...f,
+    ...updateAccount(state, "a", a),
+    ...updateAccount(state, "b", b),
+    marketOldLeaf: market.oldLeaf,
+    marketSiblings: market.siblings,
+  };
+  return { inputs, record };
+}

@@ -1,0 +1,47 @@
+/**
+ * Baby Jubjub trading keys and EdDSA-Poseidon signatures (circomlib's scheme, verified in-circuit by
+ * EdDSAPoseidonVerifier). A private key is 32 bytes; the public key is a curve point (x, y).
+ */
+import { buildEddsa } from "circomlibjs";
+import { FIELD_MODULUS } from "../protocol/constants.ts";
+
+const eddsa = await buildEddsa();
+const F = eddsa.babyJub.F;
+
+export type PublicKey = readonly [x: bigint, y: bigint];
+export type Signature = { r8x: bigint; r8y: bigint; s: bigint };
+
+export function publicKeyOf(privateKey: Uint8Array): PublicKey {
+  if (privateKey.length !== 32) throw new RangeError("trading private key must be 32 bytes");
+  const [x, y] = eddsa.prv2pub(privateKey);
+  return [F.toObject(x), F.toObject(y)];
+}
+
+/** Signs a field element (a Poseidon message hash). Deterministic for a given key and message. */
+export function signMessage(privateKey: Uint8Array, message: bigint): Signature {
+  const sig = eddsa.signPoseidon(privateKey, F.e(message));
+  return { r8x: F.toObject(sig.R8[0]), r8y: F.toObject(sig.R8[1]), s: sig.S };
+}
+
+/** Verifies a signature exactly as the circuit does (reference JavaScript implementation). */
+export function verifyMessage(message: bigint, sig: Signature, pub: PublicKey): boolean {
+  if (sig.s >= eddsa.babyJub.subOrder) return false;
+  try {
+    return eddsa.verifyPoseidon(F.e(message), { R8: [F.e(sig.r8x), F.e(sig.r8y)], S: sig.s }, [F.e(pub[0]), F.e(pub[1])]);
+  } catch {
+    return false;
+  }
+}
+
+/** The compressed key carried in public data: y | signX << 255, signX = 1 iff x > (p-1)/2. */
+export function compressPublicKey([x, y]: PublicKey): bigint {
+  const sign = x > (FIELD_MODULUS - 1n) / 2n ? 1n : 0n;
+  return y | (sign << 255n);
+}
+
+/** True when (x, y) is on Baby Jubjub and in its prime-order subgroup. */
+export function isValidPublicKey([x, y]: PublicKey): boolean {
+  if (x >= FIELD_MODULUS || y >= FIELD_MODULUS || x < 0n || y < 0n) return false;
+  const p: [Uint8Array, Uint8Array] = [F.e(x), F.e(y)];
+  return eddsa.babyJub.inCurve(p) && eddsa.babyJub.inSubgroup(p);
+}

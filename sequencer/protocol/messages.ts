@@ -1,0 +1,72 @@
+/**
+ * What a trading key signs: orders, withdrawals and cancels, each a Poseidon hash with a domain tag
+ * (SPEC.md, "Signed messages"). Field packing mirrors circuits/batch/slot.circom (OrderWords).
+ */
+import { poseidon } from "../crypto/poseidon.ts";
+import { Bits, Domain, type OrderType, type Side, type TimeInForce } from "./constants.ts";
+import type { Signature } from "../crypto/babyjub.ts";
+
+/** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
+export type Order = {
+  accountId: number;
+  orderId: bigint;
+  marketId: number;
+  side: Side;
+  orderType: OrderType;
+  timeInForce: TimeInForce;
+  priceTicks: bigint;
+  sizeLots: bigint;
+  maxFeePpm: number;
+  /** Unix seconds after which the order may not be filled. */
+  expiry: number;
+};
+
+export type Withdrawal = { accountId: number; tokenId: number; amount: bigint; nonce: number };
+export type Cancel = { accountId: number; orderId: bigint };
+
+export type Signed<T> = T & { signature: Signature };
+
+function checkWidth(name: string, value: bigint | number, bits: number): bigint {
+  const v = BigInt(value);
+  if (v < 0n || v >= 1n << BigInt(bits)) throw new RangeError(`${name}=${value} does not fit in ${bits} bits`);
+  return v;
+}
+
+/** Throws a RangeError naming the first field outside its width. */
+export function checkOrderFields(o: Order): void {
+  orderWords(o);
+}
+
+/** The two packed words of an order, range-checking every field. */
+export function orderWords(o: Order): [bigint, bigint] {
+  const w0 =
+    checkWidth("accountId", o.accountId, Bits.accountId) |
+    (checkWidth("orderId", o.orderId, Bits.orderId) << 32n) |
+    (checkWidth("marketId", o.marketId, Bits.marketId) << 72n) |
+    (checkWidth("side", o.side, 1) << 88n) |
+    (checkWidth("orderType", o.orderType, 1) << 89n) |
+    (checkWidth("timeInForce", o.timeInForce, 2) << 90n);
+  const w1 =
+    checkWidth("priceTicks", o.priceTicks, Bits.priceTicks) |
+    (checkWidth("sizeLots", o.sizeLots, Bits.lots) << 40n) |
+    (checkWidth("maxFeePpm", o.maxFeePpm, Bits.feePpm) << 80n) |
+    (checkWidth("expiry", o.expiry, Bits.time) << 96n);
+  return [w0, w1];
+}
+
+export function orderMessage(o: Order): bigint {
+  return poseidon([Domain.ORDER, ...orderWords(o)]);
+}
+
+export function withdrawalMessage(w: Withdrawal): bigint {
+  const w0 =
+    checkWidth("accountId", w.accountId, Bits.accountId) |
+    (checkWidth("tokenId", w.tokenId, Bits.tokenId) << 32n) |
+    (checkWidth("nonce", w.nonce, Bits.nonce) << 48n);
+  return poseidon([Domain.WITHDRAW, w0, checkWidth("amount", w.amount, Bits.amount)]);
+}
+
+export function cancelMessage(c: Cancel): bigint {
+  const w0 = checkWidth("accountId", c.accountId, Bits.accountId) | (checkWidth("orderId", c.orderId, Bits.orderId) << 32n);
+  return poseidon([Domain.CANCEL, w0, 0n]);
+}

@@ -1,0 +1,188 @@
+/**
+ * The exchange state the batch circuit commits to (circuits/SPEC.md, "State"):
+ * stateRoot = Poseidon(accountsRoot, marketsRoot, feePool). Mutations go through a journal so a
+ * batch that fails half-way can be rolled back and leave the state exactly as it was.
+ */
+import { poseidon } from "../crypto/poseidon.ts";
+import type { PublicKey } from "../crypto/babyjub.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { emptyHashes, QuadTree } from "./quadTree.ts";
+
+export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
+
+/** One order-tree leaf: orderId + filled * 2^40 + cancelled * 2^80. */
+export type OrderSlot = { storedId: bigint; filled: bigint; cancelled: boolean };
+
+export type Account = {
+  pubKey: PublicKey;
+  nonce: number;
+  balances: QuadTree;
+  orders: QuadTree;
+};
+
+export function encodeOrderSlot(s: OrderSlot): bigint {
+  return s.storedId + (s.filled << 40n) + ((s.cancelled ? 1n : 0n) << 80n);
+}
+
+export function decodeOrderSlot(leaf: bigint): OrderSlot {
+  const mask = (1n << 40n) - 1n;
+  return { storedId: leaf & mask, filled: (leaf >> 40n) & mask, cancelled: (leaf >> 80n) === 1n };
+}
+
+export function marketLeaf(m: Market): bigint {
+  return poseidon([BigInt(m.baseTokenId), m.sizeUnit, m.priceUnit]);
+}
+
+type Undo = () => void;
+
+export class ExchangeState {
+  readonly params: CircuitParams;
+  readonly accountTree: QuadTree;
+  readonly marketTree: QuadTree;
+  private readonly accounts = new Map<number, Account>();
+  private readonly markets = new Map<number, Market>();
+  private fees = 0n;
+  private journal: Undo[] | null = null;
+  private depth = 0;
+
+  constructor(params: CircuitParams) {
+    this.params = params;
+    this.accountTree = new QuadTree(params.accountLevels, ExchangeState.emptyAccountLeaf(params));
+    this.marketTree = new QuadTree(params.marketLevels, 0n);
+  }
+
+  /** Leaf of an account that was never written: Poseidon(0, 0, 0, emptyBalancesRoot, emptyOrdersRoot). */
+  static emptyAccountLeaf(p: CircuitParams): bigint {
+    return poseidon([0n, 0n, 0n, emptyHashes(p.balanceLevels, 0n)[p.balanceLevels], emptyHashes(p.orderLevels, 0n)[p.orderLevels]]);
+  }
+
+  get feePool(): bigint {
+    return this.fees;
+  }
+
+  get root(): bigint {
+    return poseidon([this.accountTree.root, this.marketTree.root, this.fees]);
+  }
+
+  /** The account at `id`; an unwritten account reads as empty (no key, zero balances). */
+  account(id: number): Account {
+    const existing = this.accounts.get(id);
+    if (existing) return existing;
+    if (!Number.isInteger(id) || id < 0 || id >= this.accountTree.capacity) throw new RangeError(`account ${id} out of range`);
+    const fresh: Account = {
+      pubKey: [0n, 0n],
+      nonce: 0,
+      balances: new QuadTree(this.params.balanceLevels),
+      orders: new QuadTree(this.params.orderLevels),
+    };
+    this.accounts.set(id, fresh);
+    return fresh;
+  }
+
+  hasKey(id: number): boolean {
+    const a = this.accounts.get(id);
+    return a !== undefined && (a.pubKey[0] !== 0n || a.pubKey[1] !== 0n);
+  }
+
+  market(id: number): Market | undefined {
+    return this.markets.get(id);
+  }
+
+  balance(accountId: number, tokenId: number): bigint {
+    return this.account(accountId).balances.leaf(tokenId);
+  }
+
+  orderSlotIndex(orderId: bigint): number {
+    return Number(orderId % BigInt(4 ** this.params.orderLevels));
+  }
+
+  /** The fill state of order `orderId` as the circuit reads it (a newer id in the slot wins). */
+  orderSlot(accountId: number, orderId: bigint): OrderSlot {
+    return decodeOrderSlot(this.account(accountId).orders.leaf(this.orderSlotIndex(orderId)));
+  }
+
+  accountLeaf(id: number): bigint {
+    const a = this.account(id);
+    return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.balances.root, a.orders.root]);
+  }
+
+  // ---- journaled writes
+
+  /**
+   * Starts a (possibly nested) transaction on the state: `rollback` undoes every write made since,
+   * `commit` keeps them (an outer rollback still undoes them).
+   */
+  begin(): { rollback: () => void; commit: () => void } {
+    const journal = (this.journal ??= []);
+    const start = journal.length;
+    this.depth++;
+    const end = () => {
+      this.depth--;
+      if (this.depth === 0) this.journal = null;
+    };
+    return {
+      rollback: () => {
+        for (let i = journal.length - 1; i >= start; i--) journal[i]();
+        journal.length = start;
+        end();
+      },
+      commit: end,
+    };
+  }
+
+  private record(undo: Undo): void {
+    this.journal?.push(undo);
+  }
+
+  setBalance(accountId: number, tokenId: number, value: bigint): void {
+    const tree = this.account(accountId).balances;
+    const old = tree.leaf(tokenId);
+    tree.set(tokenId, value);
+    this.record(() => tree.set(tokenId, old));
+  }
+
+  setOrderLeaf(accountId: number, slot: number, leaf: bigint): void {
+    const tree = this.account(accountId).orders;
+    const old = tree.leaf(slot);
+    tree.set(slot, leaf);
+    this.record(() => tree.set(slot, old));
+  }
+
+  setKeyAndNonce(accountId: number, pubKey: PublicKey, nonce: number): void {
+    const a = this.account(accountId);
+    const [oldKey, oldNonce] = [a.pubKey, a.nonce];
+    a.pubKey = pubKey;
+    a.nonce = nonce;
+    this.record(() => {
+      a.pubKey = oldKey;
+      a.nonce = oldNonce;
+    });
+  }
+
+  /** Rehashes an account's leaf into the account tree after its fields changed. */
+  commitAccount(accountId: number): void {
+    const old = this.accountTree.leaf(accountId);
+    this.accountTree.set(accountId, this.accountLeaf(accountId));
+    this.record(() => this.accountTree.set(accountId, old));
+  }
+
+  setMarket(id: number, m: Market): void {
+    const old = this.markets.get(id);
+    const oldLeaf = this.marketTree.leaf(id);
+    this.markets.set(id, m);
+    this.marketTree.set(id, marketLeaf(m));
+    this.record(() => {
+      if (old) this.markets.set(id, old);
+      else this.markets.delete(id);
+      this.marketTree.set(id, oldLeaf);
+    });
+  }
+
+  addFees(amount: bigint): void {
+    const old = this.fees;
+    this.fees += amount;
+    this.record(() => {
+      this.fees = old;
+    });
+  }
+}
