@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {BabyJubjub} from "./libraries/BabyJubjub.sol";
+import {PublicData} from "./libraries/PublicData.sol";
+
+/// @title Custodian
+/// @notice Holds the exchange's collateral and accepts a new state root only with a valid Groth16 proof of the
+/// batch that produced it (the paper's Protocol 1).
+/// @dev On-chain requests (trading-key registrations, deposits, market registrations) are appended to a queue
+/// committed as a keccak hash chain over the exact 37-byte records a batch must carry:
+/// `requestChain(0) = 0`, `requestChain(i + 1) = keccak256(requestChain(i) ++ record_i)`.
+/// A batch consumes the next requests in order; its WITHDRAW records are credited to the accounts' owners,
+/// who pull them with {withdraw}.
+contract Custodian is AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Parameters of a registered market (mirrors the market leaf of the state tree).
+    struct Market {
+        uint16 baseTokenId;
+        uint64 sizeUnit;
+        uint64 priceUnit;
+    }
+
+    /// @notice Role allowed to submit batches.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice BN254 scalar field modulus; roots are field elements.
+    uint256 public constant FIELD_MODULUS = BabyJubjub.P;
+    /// @notice A batch's timestamp may be at most this far ahead of the block's.
+    uint256 public constant MAX_FUTURE_DRIFT = 15 minutes;
+    /// @notice A batch's timestamp may be at most this far behind the block's.
+    uint256 public constant MAX_BATCH_AGE = 1 days;
+
+    /// @notice The Groth16 verifier of the batch circuit (one circuit size = one verifier).
+    IGroth16Verifier public immutable verifier;
+    /// @notice Capacity of the account tree, 4^accountLevels; ids run from 1 to maxAccounts - 1 (0 is reserved).
+    uint32 public immutable maxAccounts;
+    /// @notice Capacity of each balance tree, 4^balanceLevels: token ids run from 0 to maxTokens - 1.
+    uint16 public immutable maxTokens;
+    /// @notice Capacity of the market tree, 4^marketLevels: market ids run from 0 to maxMarkets - 1.
+    uint16 public immutable maxMarkets;
+    /// @notice Transaction slots per batch; public data is always 72 + slots * 37 bytes.
+    uint256 public immutable slots;
+
+    /// @notice The last verified state root.
+    uint256 public stateRoot;
+    /// @notice Number of accepted batches, i.e. the batch number the next batch must carry.
+    uint32 public batchCount;
+    /// @notice Timestamp of the last accepted batch (0 before the first).
+    uint32 public lastTimestamp;
+    /// @notice Number of accounts registered; the last assigned account id.
+    uint32 public accountCount;
+    /// @notice Number of queued requests consumed by accepted batches.
+    uint64 public processedRequests;
+    /// @notice Number of requests ever queued (the queue length).
+    uint64 public requestCount;
+
+    /// @notice Owner (the wallet that registered it) of each account id; zero for unassigned ids.
+    mapping(uint32 accountId => address owner) public accountOwner;
+    /// @notice Account id of each owner; zero if the address has none.
+    mapping(address owner => uint32 accountId) public accountOf;
+    /// @notice Amounts credited by accepted batches' withdrawals, waiting to be pulled with {withdraw}.
+    mapping(address owner => mapping(uint16 tokenId => uint256 amount)) public withdrawable;
+
+    mapping(uint256 index => bytes32 chain) private _requestChain;
+    IERC20[] private _tokens;
+    mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
+    Market[] private _markets;
+
+    /// @notice A request was appended to the queue; `record` is exactly the 37 bytes a batch must carry for it.
+    event RequestQueued(uint256 indexed index, bytes record);
+    /// @notice `owner` was assigned a new account id.
+    event AccountRegistered(uint32 indexed accountId, address indexed owner);
+    /// @notice A trading key was queued for an account (first registration or rotation).
+    event TradingKeyRegistered(
+        uint32 indexed accountId, uint256 pubKeyX, uint256 pubKeyY, uint256 compressedKey, uint256 requestIndex
+    );
+    /// @notice `from` deposited `amount` (the amount actually received) of `tokenId` to `accountId`.
+    event Deposited(
+        uint32 indexed accountId, uint16 indexed tokenId, address indexed from, uint96 amount, uint256 requestIndex
+    );
+    /// @notice `token` was registered under `tokenId`.
+    event TokenRegistered(uint16 indexed tokenId, IERC20 indexed token);
+    /// @notice A market was registered and queued.
+    event MarketRegistered(
+        uint16 indexed marketId, uint16 indexed baseTokenId, uint64 sizeUnit, uint64 priceUnit, uint256 requestIndex
+    );
+    /// @notice A batch was verified and its root accepted.
+    event BatchSubmitted(
+        uint32 indexed batchNumber, uint256 oldRoot, uint256 newRoot, uint256 requestsConsumed, bytes32 publicDataHash
+    );
+    /// @notice A batch's WITHDRAW record credited `amount` of `tokenId` to the owner of `accountId`.
+    event WithdrawalCredited(
+        uint32 indexed batchNumber, uint32 indexed accountId, address indexed owner, uint16 tokenId, uint96 amount
+    );
+    /// @notice `owner` pulled its credited `amount` of `tokenId`, sent to `to`.
+    event Withdrawn(address indexed owner, address indexed to, uint16 indexed tokenId, uint256 amount);
+
+    /// @notice A constructor argument is the zero address.
+    error ZeroAddress();
+    /// @notice A constructor capacity is out of range (maxAccounts < 2, maxTokens, maxMarkets or slots zero).
+    error InvalidCapacity();
+    /// @notice A root is not a field element.
+    error InvalidRoot(uint256 root);
+    /// @notice (x, y) is not an acceptable Baby Jubjub public key.
+    error InvalidTradingKey(uint256 x, uint256 y);
+    /// @notice Every account id is assigned.
+    error AccountTreeFull();
+    /// @notice The account id is not assigned.
+    error UnknownAccount(uint32 accountId);
+    /// @notice The caller has no account.
+    error NoAccount(address caller);
+    /// @notice The token id is not registered.
+    error UnknownToken(uint16 tokenId);
+    /// @notice The token is not registered.
+    error TokenNotRegistered(IERC20 token);
+    /// @notice The token is already registered.
+    error TokenAlreadyRegistered(IERC20 token);
+    /// @notice Every token id is assigned.
+    error TokenLimitReached();
+    /// @notice The market id is not registered.
+    error UnknownMarket(uint16 marketId);
+    /// @notice Every market id is assigned.
+    error MarketLimitReached();
+    /// @notice The market's base token is the quote token or unregistered.
+    error InvalidBaseToken(uint16 baseTokenId);
+    /// @notice A market unit is zero.
+    error ZeroUnit();
+    /// @notice The deposit amount (requested, or actually received) is zero or does not fit in 96 bits.
+    error InvalidDepositAmount(uint256 amount);
+    /// @notice Public data is not exactly 72 + slots * 37 bytes.
+    error BadPublicDataLength(uint256 expected, uint256 actual);
+    /// @notice The batch's old root is not the current state root.
+    error StaleRoot(uint256 expected, uint256 actual);
+    /// @notice The batch number is not the number of accepted batches.
+    error BadBatchNumber(uint32 expected, uint32 actual);
+    /// @notice The batch timestamp goes back in time, or is too far from the block's.
+    error BadTimestamp(uint32 timestamp);
+    /// @notice The batch's request records are not the next queued requests, in order.
+    error UnqueuedRequest(uint256 firstRequest, uint256 count);
+    /// @notice A slot record has an unknown transaction type.
+    error UnknownTxType(uint256 slot, uint8 txType);
+    /// @notice The verifier rejected the proof.
+    error InvalidProof();
+    /// @notice Nothing credited to the caller in this token.
+    error NothingToWithdraw(uint16 tokenId);
+
+    /// @param verifier_ Groth16 verifier of the batch circuit.
+    /// @param genesisRoot State root of the empty exchange (with the same tree parameters as the circuit).
+    /// @param quoteToken_ The quote asset, registered as token 0.
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE: registers tokens and markets, grants roles.
+    /// @param operator Holder of OPERATOR_ROLE: submits batches.
+    /// @param maxAccounts_ 4^accountLevels.
+    /// @param maxTokens_ 4^balanceLevels.
+    /// @param maxMarkets_ 4^marketLevels.
+    /// @param slots_ Transaction slots per batch.
+    constructor(
+        IGroth16Verifier verifier_,
+        uint256 genesisRoot,
+        IERC20 quoteToken_,
+        address admin,
+        address operator,
+        uint32 maxAccounts_,
+        uint16 maxTokens_,
+        uint16 maxMarkets_,
+        uint256 slots_
+    ) {
+        if (
+            address(verifier_) == address(0) || address(quoteToken_) == address(0) || admin == address(0)
+                || operator == address(0)
+        ) revert ZeroAddress();
+        if (maxAccounts_ < 2 || maxTokens_ == 0 || maxMarkets_ == 0 || slots_ == 0) revert InvalidCapacity();
+        if (genesisRoot >= FIELD_MODULUS) revert InvalidRoot(genesisRoot);
+
+        verifier = verifier_;
+        maxAccounts = maxAccounts_;
+        maxTokens = maxTokens_;
+        maxMarkets = maxMarkets_;
+        slots = slots_;
+        stateRoot = genesisRoot;
+
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(OPERATOR_ROLE, operator);
+        _addToken(quoteToken_);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Requests
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Registers the caller's Baby Jubjub trading key. The first call assigns the caller the next
+    /// account id; later calls rotate the key of the caller's account. Queues a REGISTER_KEY request.
+    /// @param x The key's x coordinate (< field modulus).
+    /// @param y The key's y coordinate (< field modulus).
+    /// @return accountId The caller's account id.
+    function registerTradingKey(uint256 x, uint256 y) external returns (uint32 accountId) {
+        if (!BabyJubjub.isValidPublicKey(x, y)) revert InvalidTradingKey(x, y);
+        accountId = accountOf[msg.sender];
+        if (accountId == 0) {
+            accountId = accountCount + 1;
+            if (accountId >= maxAccounts) revert AccountTreeFull();
+            accountCount = accountId;
+            accountOf[msg.sender] = accountId;
+            accountOwner[accountId] = msg.sender;
+            emit AccountRegistered(accountId, msg.sender);
+        }
+        uint256 key = BabyJubjub.compress(x, y);
+        uint256 index = _queueRequest(PublicData.encodeRegisterKey(accountId, key));
+        emit TradingKeyRegistered(accountId, x, y, key, index);
+    }
+
+    /// @notice Deposits `amount` of token `tokenId` from the caller to the caller's own account.
+    /// @dev The caller must have approved the custodian. The amount credited (and queued) is the amount
+    /// actually received, so a fee-on-transfer token cannot inflate a balance.
+    /// @param tokenId A registered token id.
+    /// @param amount Amount to transfer, in the token's base units; non-zero.
+    function deposit(uint16 tokenId, uint96 amount) external nonReentrant {
+        uint32 accountId = accountOf[msg.sender];
+        if (accountId == 0) revert NoAccount(msg.sender);
+        _deposit(accountId, tokenId, amount);
+    }
+
+    /// @notice Deposits `amount` of token `tokenId` from the caller to account `accountId`.
+    /// @dev As {deposit}; the account must exist.
+    /// @param accountId An assigned account id.
+    /// @param tokenId A registered token id.
+    /// @param amount Amount to transfer, in the token's base units; non-zero.
+    function depositTo(uint32 accountId, uint16 tokenId, uint96 amount) external nonReentrant {
+        if (accountOwner[accountId] == address(0)) revert UnknownAccount(accountId);
+        _deposit(accountId, tokenId, amount);
+    }
+
+    /// @notice Registers an ERC20 token under the next token id. Admin only.
+    /// @param token The token; not yet registered.
+    /// @return tokenId The new token id.
+    function registerToken(IERC20 token) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint16 tokenId) {
+        if (address(token) == address(0)) revert ZeroAddress();
+        return _addToken(token);
+    }
+
+    /// @notice Registers a market BASE/QUOTE under the next market id and queues a REGISTER_MARKET request.
+    /// Admin only.
+    /// @param baseTokenId A registered token id other than the quote token (0).
+    /// @param sizeUnit Base-token units per lot; non-zero.
+    /// @param priceUnit Quote-token units per price tick per lot; non-zero.
+    /// @return marketId The new market id.
+    function registerMarket(uint16 baseTokenId, uint64 sizeUnit, uint64 priceUnit)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (uint16 marketId)
+    {
+        if (baseTokenId == 0 || baseTokenId >= _tokens.length) revert InvalidBaseToken(baseTokenId);
+        if (sizeUnit == 0 || priceUnit == 0) revert ZeroUnit();
+        uint256 count = _markets.length;
+        if (count >= maxMarkets) revert MarketLimitReached();
+        marketId = uint16(count);
+        _markets.push(Market({baseTokenId: baseTokenId, sizeUnit: sizeUnit, priceUnit: priceUnit}));
+        uint256 index = _queueRequest(PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit));
+        emit MarketRegistered(marketId, baseTokenId, sizeUnit, priceUnit, index);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Batches
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Verifies a batch and accepts its new state root. Operator only.
+    /// @dev Checks, in order: length, old root, batch number, timestamp window, new root in the field, every
+    /// record (request records must be the next queued requests in order; WITHDRAW records must name an
+    /// assigned account and a registered token; other types must be NOOP, TRADE or CANCEL), then the proof
+    /// for the public input `uint256(sha256(publicData)) >> 3`. Only then are the root, counters and
+    /// withdrawal credits written. Any failure reverts and changes nothing.
+    /// @param publicData The batch's public data: header ++ `slots` records (sequencer/protocol/publicData.ts).
+    /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
+    /// arguments of `snarkjs zkey export soliditycalldata` (B already swapped there):
+    /// `a = [pi_a[0], pi_a[1]]`, `b = [[pi_b[0][1], pi_b[0][0]], [pi_b[1][1], pi_b[1][0]]]`, `c = [pi_c[0], pi_c[1]]`.
+    function submitBatch(bytes calldata publicData, uint256[8] calldata proof)
+        external
+        onlyRole(OPERATOR_ROLE)
+        nonReentrant
+    {
+        uint256 expectedLength = PublicData.lengthFor(slots);
+        if (publicData.length != expectedLength) revert BadPublicDataLength(expectedLength, publicData.length);
+
+        PublicData.Header memory header = PublicData.decodeHeader(publicData);
+        if (header.oldRoot != stateRoot) revert StaleRoot(stateRoot, header.oldRoot);
+        uint32 batchNumber = batchCount;
+        if (header.batchNumber != batchNumber) revert BadBatchNumber(batchNumber, header.batchNumber);
+        if (
+            header.timestamp < lastTimestamp || header.timestamp > block.timestamp + MAX_FUTURE_DRIFT
+                || uint256(header.timestamp) + MAX_BATCH_AGE < block.timestamp
+        ) revert BadTimestamp(header.timestamp);
+        if (header.newRoot >= FIELD_MODULUS) revert InvalidRoot(header.newRoot);
+
+        uint64 firstRequest = processedRequests;
+        uint64 consumed = _checkRecords(publicData, firstRequest);
+
+        (uint256 input, bytes32 digest) = PublicData.publicInput(publicData);
+        if (!_verify(proof, input)) revert InvalidProof();
+
+        stateRoot = header.newRoot;
+        batchCount = batchNumber + 1;
+        lastTimestamp = header.timestamp;
+        processedRequests = firstRequest + consumed;
+        _creditWithdrawals(publicData, batchNumber);
+
+        emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
+    }
+
+    /// @notice Sends the caller everything credited to it in token `tokenId`.
+    /// @param tokenId The token id.
+    function withdraw(uint16 tokenId) external nonReentrant {
+        _withdraw(tokenId, msg.sender);
+    }
+
+    /// @notice Sends everything credited to the caller in token `tokenId` to `to`.
+    /// @param tokenId The token id.
+    /// @param to Recipient; non-zero.
+    function withdrawTo(uint16 tokenId, address to) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        _withdraw(tokenId, to);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice The request hash chain after `index` requests; `requestChain(0) == 0`.
+    /// @param index 0 to {requestCount}; larger indices return 0.
+    function requestChain(uint256 index) external view returns (bytes32) {
+        return _requestChain[index];
+    }
+
+    /// @notice The token registered under `tokenId`.
+    /// @param tokenId A registered token id (reverts with UnknownToken otherwise).
+    function tokens(uint16 tokenId) external view returns (IERC20) {
+        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
+        return _tokens[tokenId];
+    }
+
+    /// @notice The id under which `token` is registered.
+    /// @param token A registered token (reverts with TokenNotRegistered otherwise).
+    function tokenIdOf(IERC20 token) external view returns (uint16) {
+        uint256 idPlusOne = _tokenIdPlusOne[token];
+        if (idPlusOne == 0) revert TokenNotRegistered(token);
+        return uint16(idPlusOne - 1);
+    }
+
+    /// @notice Number of registered tokens (the next token id).
+    function tokenCount() external view returns (uint256) {
+        return _tokens.length;
+    }
+
+    /// @notice The quote token (token id 0).
+    function quoteToken() external view returns (IERC20) {
+        return _tokens[0];
+    }
+
+    /// @notice Parameters of market `marketId`.
+    /// @param marketId A registered market id (reverts with UnknownMarket otherwise).
+    function markets(uint16 marketId) external view returns (Market memory) {
+        if (marketId >= _markets.length) revert UnknownMarket(marketId);
+        return _markets[marketId];
+    }
+
+    /// @notice Number of registered markets (the next market id).
+    function marketCount() external view returns (uint256) {
+        return _markets.length;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------------------------
+
+    function _addToken(IERC20 token) private returns (uint16 tokenId) {
+        if (_tokenIdPlusOne[token] != 0) revert TokenAlreadyRegistered(token);
+        uint256 count = _tokens.length;
+        if (count >= maxTokens) revert TokenLimitReached();
+        tokenId = uint16(count);
+        _tokens.push(token);
+        _tokenIdPlusOne[token] = count + 1;
+        emit TokenRegistered(tokenId, token);
+    }
+
+    function _queueRequest(bytes memory record) private returns (uint256 index) {
+        uint64 count = requestCount;
+        _requestChain[count + 1] = keccak256(abi.encodePacked(_requestChain[count], record));
+        requestCount = count + 1;
+        emit RequestQueued(count, record);
+        return count;
+    }
+
+    function _deposit(uint32 accountId, uint16 tokenId, uint96 amount) private {
+        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
+        if (amount == 0) revert InvalidDepositAmount(0);
+        IERC20 token = _tokens[tokenId];
+        // The queued amount must be what arrived: the interaction comes first, under nonReentrant.
+        uint256 balanceBefore = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 balanceAfter = token.balanceOf(address(this));
+        uint256 received = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+        if (received == 0 || received > type(uint96).max) revert InvalidDepositAmount(received);
+        uint256 index = _queueRequest(PublicData.encodeDeposit(accountId, tokenId, uint96(received)));
+        emit Deposited(accountId, tokenId, msg.sender, uint96(received), index);
+    }
+
+    /// @dev Walks the records without writing anything. Returns the number of request records, after checking
+    /// they are exactly requests `firstRequest .. firstRequest + count - 1` of the queue.
+    function _checkRecords(bytes calldata publicData, uint64 firstRequest) private view returns (uint64 count) {
+        uint256 n = slots;
+        uint256 tokenCount_ = _tokens.length;
+        bytes32 chain;
+        for (uint256 i = 0; i < n; ++i) {
+            bytes calldata record = PublicData.recordAt(publicData, i);
+            uint8 txType = uint8(record[0]);
+            if (PublicData.isRequest(txType)) {
+                if (count == 0) chain = _requestChain[firstRequest];
+                chain = keccak256(abi.encodePacked(chain, record));
+                ++count;
+            } else if (txType == PublicData.TX_WITHDRAW) {
+                (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
+                if (accountOwner[accountId] == address(0)) revert UnknownAccount(accountId);
+                if (tokenId >= tokenCount_) revert UnknownToken(tokenId);
+            } else if (
+                txType != PublicData.TX_NOOP && txType != PublicData.TX_TRADE && txType != PublicData.TX_CANCEL
+            ) {
+                revert UnknownTxType(i, txType);
+            }
+        }
+        if (count != 0) {
+            uint256 end = uint256(firstRequest) + count;
+            if (end > requestCount || chain != _requestChain[end]) revert UnqueuedRequest(firstRequest, count);
+        }
+    }
+
+    /// @dev Second pass, after every check passed: credits the WITHDRAW records to the accounts' owners.
+    function _creditWithdrawals(bytes calldata publicData, uint32 batchNumber) private {
+        uint256 n = slots;
+        for (uint256 i = 0; i < n; ++i) {
+            bytes calldata record = PublicData.recordAt(publicData, i);
+            if (uint8(record[0]) != PublicData.TX_WITHDRAW) continue;
+            (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
+            if (amount == 0) continue;
+            address owner = accountOwner[accountId];
+            withdrawable[owner][tokenId] += amount;
+            emit WithdrawalCredited(batchNumber, accountId, owner, tokenId, amount);
+        }
+    }
+
+    function _verify(uint256[8] calldata proof, uint256 input) private view returns (bool) {
+        return verifier.verifyProof(
+            [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]
+        );
+    }
+
+    function _withdraw(uint16 tokenId, address to) private {
+        uint256 amount = withdrawable[msg.sender][tokenId];
+        if (amount == 0) revert NothingToWithdraw(tokenId);
+        withdrawable[msg.sender][tokenId] = 0;
+        emit Withdrawn(msg.sender, to, tokenId, amount);
+        _tokens[tokenId].safeTransfer(to, amount);
+    }
+}

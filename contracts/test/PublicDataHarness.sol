@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {BabyJubjub} from "../libraries/BabyJubjub.sol";
+import {PublicData} from "../libraries/PublicData.sol";
+
+/// @title PublicDataHarness
+/// @notice TEST ONLY. Exposes the PublicData and BabyJubjub libraries so tests can compare them with the
+/// TypeScript encoders field by field.
+contract PublicDataHarness {
+    /// @notice {PublicData-decodeHeader}.
+    function decodeHeader(bytes calldata data) external pure returns (PublicData.Header memory) {
+        return PublicData.decodeHeader(data);
+    }
+
+    /// @notice {PublicData-decodeWithdraw} on slot `i` of `data`.
+    function decodeWithdrawAt(bytes calldata data, uint256 i)
+        external
+        pure
+        returns (uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
+    {
+        bytes calldata record = PublicData.recordAt(data, i);
+        txType = uint8(record[0]);
+        (accountId, tokenId, amount) = PublicData.decodeWithdraw(record);
+    }
+
+    /// @notice {PublicData-encodeRegisterKey}.
+    function encodeRegisterKey(uint32 accountId, uint256 compressedKey) external pure returns (bytes memory) {
+        return PublicData.encodeRegisterKey(accountId, compressedKey);
+    }
+
+    /// @notice {PublicData-encodeDeposit}.
+    function encodeDeposit(uint32 accountId, uint16 tokenId, uint96 amount) external pure returns (bytes memory) {
+        return PublicData.encodeDeposit(accountId, tokenId, amount);
+    }
+
+    /// @notice {PublicData-encodeRegisterMarket}.
+    function encodeRegisterMarket(uint16 marketId, uint16 baseTokenId, uint64 sizeUnit, uint64 priceUnit)
+        external
+        pure
+        returns (bytes memory)
+    {
+        return PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit);
+    }
+
+    /// @notice {PublicData-publicInput}.
+    function publicInput(bytes calldata data) external pure returns (uint256 input, bytes32 digest) {
+        return PublicData.publicInput(data);
+    }
+
+    /// @notice {BabyJubjub-isValidPublicKey}.
+    function isValidPublicKey(uint256 x, uint256 y) external pure returns (bool) {
+        return BabyJubjub.isValidPublicKey(x, y);
+    }
+
+    /// @notice {BabyJubjub-compress}.
+    function compress(uint256 x, uint256 y) external pure returns (uint256) {
+        return BabyJubjub.compress(x, y);
+    }
+}
