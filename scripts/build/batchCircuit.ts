@@ -1,0 +1,26 @@
+/**
+ * The batch circuit for a parameter set: its main component, built through the cached circuit build
+ * (r1cs, wasm, zkey, verification key, Solidity verifier). Tests use TEST_PARAMS, benchmarks and
+ * production PRODUCTION_PARAMS.
+ */
+import { paramsId, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { buildCircuit } from "./circuitBuild.ts";
+
+export function batchMainSource(p: CircuitParams): string {
+  return [
+    "pragma circom 2.1.0;",
+    'include "circuits/batch/batch.circom";',
+    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels}, ${p.slots});`,
+    "",
+  ].join("\n");
+}
+
+export function batchCircuitName(p: CircuitParams): string {
+  return `batch_${paramsId(p)}`;
+}
+
+export type BatchSetup = Parameters<typeof buildCircuit>[0]["setup"];
+
+export async function buildBatchCircuit(p: CircuitParams, setup: BatchSetup = "dev") {
+  return buildCircuit({ name: batchCircuitName(p), mainSource: batchMainSource(p), includeDirs: ["node_modules", "."], setup });
+}

@@ -1,0 +1,15 @@
+/** Signing of orders, withdrawals and cancels with a trading key (what a trader's client does). */
+import { signMessage } from "../crypto/babyjub.ts";
+import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Withdrawal } from "../protocol/messages.ts";
+
+export function signOrder(tradingKey: Uint8Array, order: Order): Signed<Order> {
+  return { ...order, signature: signMessage(tradingKey, orderMessage(order)) };
+}
+
+export function signWithdrawal(tradingKey: Uint8Array, w: Withdrawal): Signed<Withdrawal> {
+  return { ...w, signature: signMessage(tradingKey, withdrawalMessage(w)) };
+}
+
+export function signCancel(tradingKey: Uint8Array, c: Cancel): Signed<Cancel> {
+  return { ...c, signature: signMessage(tradingKey, cancelMessage(c)) };
+}

@@ -1,0 +1,177 @@
+/**
+ * The batch circuit refuses every broken rule. Each negative case builds the witness the way a
+ * dishonest operator would (enforceRules: false: the TypeScript checks are skipped and the public
+ * data is hashed consistently), so only the circuit stands between it and a valid proof.
+ */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as snarkjs from "snarkjs";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
+import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import { Side, TxType } from "../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { signCancel, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { order, testTrader } from "../helpers/traders.ts";
+
+const alice = testTrader(1);
+const bob = testTrader(2);
+const mallory = testTrader(3);
+const NOW = 1_700_000_000;
+let wasm: string;
+
+/** A state with keys for alice, bob and mallory, market 0 (base token 1) and funded accounts. */
+function fundedState(): ExchangeState {
+  const state = new ExchangeState(TEST_PARAMS);
+  const setup: BatchTx[] = [
+    { type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey },
+    { type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey },
+    { type: TxType.REGISTER_KEY, accountId: 3, pubKey: mallory.pubKey },
+    { type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n },
+    { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n },
+    { type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n },
+  ];
+  for (let i = 0; i < setup.length; i += TEST_PARAMS.slots) {
+    buildBatch(state, setup.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: NOW });
+  }
+  return state;
+}
+
+/** Computes the witness; returns null when every constraint holds, else the failing template's name. */
+async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts: Partial<BatchOptions> = {}): Promise<string | null> {
+  const batch = buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, ...opts });
+  try {
+    await snarkjs.wtns.calculate(batch.circuitInput, wasm, { type: "mem" });
+    return null;
+  } catch (e) {
+    const failed = /Error in template (\w+?)_\d+ line: (\d+)/.exec(String(e));
+    return failed ? `${failed[1]}:${failed[2]}` : String(e);
+  }
+}
+
+async function witnessOk(state: ExchangeState, txs: BatchTx[]): Promise<boolean> {
+  return (await witnessFailure(state, txs)) === null;
+}
+
+const slotSource = readFileSync(new URL("../../circuits/batch/slot.circom", import.meta.url), "utf8").split("\n");
+
+/** "Slot:<line>" of the constraint written as `text` in slot.circom. */
+function slotRule(text: string): string {
+  const line = slotSource.findIndex((l) => l.trim() === text);
+  assert.ok(line >= 0, `no line "${text}" in slot.circom`);
+  return `Slot:${line + 1}`;
+}
+
+/**
+ * Builds the dishonest batch and asserts the circuit refuses it at the expected constraint: the
+ * innermost failing template's name, or "Slot:<line>" (see slotRule), so the refusal comes from the
+ * rule under test and not from some other mismatch.
+ */
+async function refuses(build: (state: ExchangeState) => BatchTx[], expected: string): Promise<void> {
+  const state = fundedState();
+  const txs = build(state);
+  const failure = await witnessFailure(state, txs, { enforceRules: false, verifySignatures: false });
+  assert.notEqual(failure, null, "the circuit accepted a batch that breaks the rule");
+  assert.equal(expected.includes(":") ? failure : failure?.split(":")[0], expected);
+}
+
+const buy = (fields: Partial<Parameters<typeof order>[1]> = {}) => order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, ...fields });
+const sell = (fields: Partial<Parameters<typeof order>[1]> = {}) => order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, ...fields });
+const trade = (fields: Partial<Extract<BatchTx, { type: 4 }>> = {}): BatchTx => ({
+  type: TxType.TRADE, buy: buy(), sell: sell(), lots: 4n, priceTicks: 95n, buyFeePpm: 500, sellFeePpm: 1000, ...fields,
+});
+
+describe("batch circuit", { timeout: 600_000 }, () => {
+  before(async () => {
+    wasm = (await buildBatchCircuit(TEST_PARAMS)).wasm;
+  });
+
+  it("accepts honest batches of every transaction type", async () => {
+    const state = fundedState();
+    assert.ok(await witnessOk(state, [trade(), { type: TxType.CANCEL, request: signCancel(alice.key, { accountId: 1, orderId: 1n }) }]));
+    assert.ok(await witnessOk(state, [{ type: TxType.WITHDRAW, request: signWithdrawal(bob.key, { accountId: 2, tokenId: 0, amount: 100n, nonce: 0 }) }, { type: TxType.NOOP }]));
+    assert.ok(await witnessOk(state, [{ type: TxType.REGISTER_KEY, accountId: 4, pubKey: testTrader(4).pubKey }, { type: TxType.REGISTER_MARKET, marketId: 1, baseTokenId: 2, sizeUnit: 1n, priceUnit: 1n }]));
+    assert.ok(await witnessOk(state, [{ type: TxType.DEPOSIT, accountId: 4, tokenId: 2, amount: 5n }]));
+  });
+
+  it("refuses a public input that does not match the public data", async () => {
+    const batch = buildBatch(fundedState(), [trade()], { batchNumber: 9, timestamp: NOW });
+    const input = { ...batch.circuitInput, publicInput: (batch.publicInput ^ 1n).toString() };
+    await assert.rejects(snarkjs.wtns.calculate(input, wasm, { type: "mem" }));
+  });
+
+  it("refuses an order not signed by its account's key", async () => {
+    await refuses(() => [trade({ buy: { ...buy(), signature: order(mallory, { orderId: 1n, side: Side.BUY }).signature } })], "ForceEqualIfEnabled");
+  });
+  it("refuses a signature by the right key over a different order", async () => {
+    await refuses(() => [trade({ buy: { ...buy(), priceTicks: 200n } })], "ForceEqualIfEnabled");
+  });
+  it("refuses two orders on the same side", async () => {
+    await refuses(() => [trade({ buy: order(alice, { orderId: 1n, side: Side.SELL, priceTicks: 100n }) })], slotRule("isTrade * orderA[O_SIDE()] === 0;"));
+    await refuses(() => [trade({ sell: order(bob, { orderId: 1n, side: Side.BUY, priceTicks: 90n }) })], slotRule("isTrade * (1 - orderB[O_SIDE()]) === 0;"));
+  });
+  it("refuses orders of different markets", async () => {
+    await refuses(() => [trade({ sell: sell({ marketId: 1 }) })], slotRule("isTrade * (orderB[O_MARKET()] - marketId) === 0;"));
+  });
+  it("refuses a price above the buyer's limit or below the seller's", async () => {
+    await refuses(() => [trade({ priceTicks: 101n })], "RequireLessEq");
+    await refuses(() => [trade({ priceTicks: 89n })], "RequireLessEq");
+  });
+  it("refuses a zero quantity", async () => {
+    await refuses(() => [trade({ lots: 0n })], slotRule("isTrade * lotsIsZero.out === 0;"));
+  });
+  it("refuses a fill beyond the order's size, in one trade or across batches", async () => {
+    await refuses(() => [trade({ lots: 11n })], "OrderStorage");
+    await refuses((state) => {
+      buildBatch(state, [trade({ lots: 8n })], { batchNumber: 8, timestamp: NOW });
+      return [trade({ lots: 3n })];
+    }, "OrderStorage");
+  });
+  it("refuses to fill a cancelled order", async () => {
+    await refuses((state) => {
+      buildBatch(state, [{ type: TxType.CANCEL, request: signCancel(bob.key, { accountId: 2, orderId: 1n }) }], { batchNumber: 8, timestamp: NOW });
+      return [trade()];
+    }, "OrderStorage");
+  });
+  it("refuses to fill an order whose storage slot a newer order took", async () => {
+    const slots = BigInt(4 ** TEST_PARAMS.orderLevels);
+    await refuses((state) => {
+      buildBatch(state, [trade({ sell: sell({ orderId: 1n + slots }), lots: 1n })], { batchNumber: 8, timestamp: NOW });
+      return [trade()];
+    }, "OrderStorage");
+  });
+  it("refuses an expired order", async () => {
+    await refuses(() => [trade({ sell: sell({ expiry: NOW - 1 }) })], "RequireLessEq");
+  });
+  it("refuses a fee above the order's signed maximum", async () => {
+    await refuses(() => [trade({ buyFeePpm: 1001 })], "RequireLessEq");
+  });
+  it("refuses a trade the buyer cannot pay for", async () => {
+    await refuses(() => [trade({ buy: buy({ priceTicks: 1n << 39n }), priceTicks: 1n << 39n, lots: 10n })], "Num2Bits");
+  });
+  it("refuses a withdrawal above the balance, with a replayed nonce, or not signed by the owner", async () => {
+    await refuses(() => [{ type: TxType.WITHDRAW, request: signWithdrawal(bob.key, { accountId: 2, tokenId: 1, amount: 1_000_001n, nonce: 0 }) }], "Num2Bits");
+    await refuses((state) => {
+      const w = signWithdrawal(bob.key, { accountId: 2, tokenId: 1, amount: 1n, nonce: 0 });
+      buildBatch(state, [{ type: TxType.WITHDRAW, request: w }], { batchNumber: 8, timestamp: NOW });
+      return [{ type: TxType.WITHDRAW, request: w }];
+    }, slotRule("isWithdraw * (nonce - aNonce) === 0;"));
+    await refuses(() => [{ type: TxType.WITHDRAW, request: { ...signWithdrawal(mallory.key, { accountId: 2, tokenId: 1, amount: 1n, nonce: 0 }) } }], "ForceEqualIfEnabled");
+  });
+  it("refuses a cancel not signed by the owner", async () => {
+    await refuses(() => [{ type: TxType.CANCEL, request: signCancel(mallory.key, { accountId: 2, orderId: 1n }) }], "ForceEqualIfEnabled");
+  });
+  it("refuses a deposit that overflows a balance", async () => {
+    await refuses((state) => {
+      state.setBalance(1, 0, (1n << 128n) - 10n);
+      state.commitAccount(1);
+      return [{ type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10n }];
+    }, "Num2Bits");
+  });
+  it("refuses registering a market twice or with a zero unit", async () => {
+    await refuses(() => [{ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1n, priceUnit: 1n }], slotRule("isMarket * marketOldLeaf === 0;"));
+    await refuses(() => [{ type: TxType.REGISTER_MARKET, marketId: 1, baseTokenId: 1, sizeUnit: 0n, priceUnit: 1n }], slotRule("isMarket * (baseIsZero.out + sizeUnitIsZero.out + priceUnitIsZero.out) === 0;"));
+  });
+});
