@@ -44,7 +44,7 @@ const NO_ORDER: readonly bigint[] = Array(10).fill(0n);
 const NO_SIGNATURE: readonly bigint[] = [0n, 1n, 0n];
 
 function orderArray(o: Order): bigint[] {
-  return [o.accountId, o.orderId, o.marketId, o.side, o.orderType, o.timeInForce, o.priceTicks, o.sizeLots, o.maxFeePpm, o.expiry].map(BigInt);
+  return [o.accountId, o.orderId, o.marketId, o.side, o.type, o.timeInForce, o.priceTicks, o.sizeLots, o.maxFeePpm, o.expiry].map(BigInt);
 }
 
 function sigArray(s: Signature): bigint[] {

@@ -12,7 +12,7 @@ export type Order = {
   orderId: bigint;
   marketId: number;
   side: Side;
-  orderType: OrderType;
+  type: OrderType;
   timeInForce: TimeInForce;
   priceTicks: bigint;
   sizeLots: bigint;
@@ -44,7 +44,7 @@ export function orderWords(o: Order): [bigint, bigint] {
     (checkWidth("orderId", o.orderId, Bits.orderId) << 32n) |
     (checkWidth("marketId", o.marketId, Bits.marketId) << 72n) |
     (checkWidth("side", o.side, 1) << 88n) |
-    (checkWidth("orderType", o.orderType, 1) << 89n) |
+    (checkWidth("type", o.type, 1) << 89n) |
     (checkWidth("timeInForce", o.timeInForce, 2) << 90n);
   const w1 =
     checkWidth("priceTicks", o.priceTicks, Bits.priceTicks) |

@@ -17,6 +17,12 @@ declare module "circomlibjs" {
     signPoseidon(prv: Uint8Array, msg: FieldElement): { R8: [FieldElement, FieldElement]; S: bigint };
     verifyPoseidon(msg: FieldElement, sig: { R8: [FieldElement, FieldElement]; S: bigint }, pub: [FieldElement, FieldElement]): boolean;
   }
+  export interface BabyJub {
+    F: Field;
+    unpackPoint(buff: Uint8Array): [FieldElement, FieldElement] | null;
+    packPoint(p: [FieldElement, FieldElement]): Uint8Array;
+  }
+  export function buildBabyjub(): Promise<BabyJub>;
   export function buildPoseidon(): Promise<Poseidon>;
   export function buildEddsa(): Promise<Eddsa>;
 }

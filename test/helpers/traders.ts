@@ -15,7 +15,7 @@ export function order(t: TestTrader, fields: Partial<Order> & { orderId: bigint;
   return signOrder(t.key, {
     accountId: t.accountId,
     marketId: 0,
-    orderType: OrderType.LIMIT,
+    type: OrderType.LIMIT,
     timeInForce: TimeInForce.GTC,
     priceTicks: 100n,
     sizeLots: 10n,

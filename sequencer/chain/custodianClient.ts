@@ -1,0 +1,76 @@
+/**
+ * The sequencer's view of the custodian: reads the request queue and the verified state, and posts
+ * batches exactly once (a batch whose number the chain already has is never sent again).
+ */
+import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
+import { custodianAbi } from "./abi.ts";
+import type { CalldataProof } from "./proof.ts";
+import { fetchRequests, type QueuedRequest } from "./requests.ts";
+
+export type ChainContext = { publicClient: PublicClient; walletClient: WalletClient; custodian: Address };
+
+export class BatchPostError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export class CustodianClient {
+  readonly chain: ChainContext;
+  constructor(chain: ChainContext) {
+    this.chain = chain;
+  }
+
+  private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    return this.chain.publicClient.readContract({ address: this.chain.custodian, abi: custodianAbi, functionName, args } as never) as Promise<T>;
+  }
+
+  batchCount(): Promise<number> {
+    return this.read<number | bigint>("batchCount").then(Number);
+  }
+  stateRoot(): Promise<bigint> {
+    return this.read<bigint>("stateRoot");
+  }
+  processedRequests(): Promise<number> {
+    return this.read<number | bigint>("processedRequests").then(Number);
+  }
+  lastTimestamp(): Promise<number> {
+    return this.read<number | bigint>("lastTimestamp").then(Number);
+  }
+  requests(fromIndex: number): Promise<QueuedRequest[]> {
+    return fetchRequests(this.chain.publicClient, this.chain.custodian, fromIndex);
+  }
+
+  /**
+   * Submits a batch and waits for it to be mined. Reverts are decoded to the custodian's custom error
+   * name and thrown as BatchPostError; nothing is sent when the chain already holds this batch number.
+   */
+  async submitBatch(batchNumber: number, publicData: Uint8Array, proof: CalldataProof): Promise<Hash | null> {
+    if ((await this.batchCount()) > batchNumber) return null;
+    const args = [bytesToHex(publicData), proof] as const;
+    try {
+      const { request } = await this.chain.publicClient.simulateContract({
+        address: this.chain.custodian,
+        abi: custodianAbi,
+        functionName: "submitBatch",
+        args,
+        account: this.chain.walletClient.account!,
+      });
+      const hash = await this.chain.walletClient.writeContract(request);
+      const receipt = await this.chain.publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new BatchPostError("reverted", `submitBatch ${batchNumber} reverted in ${hash}`);
+      return hash;
+    } catch (e) {
+      if (e instanceof BaseError) {
+        const revert = e.walk((err) => err instanceof ContractFunctionRevertedError);
+        if (revert instanceof ContractFunctionRevertedError) {
+          const name = revert.data?.errorName ?? "unknown";
+          throw new BatchPostError(name, `submitBatch ${batchNumber} reverted: ${name}(${(revert.data?.args ?? []).join(", ")})`);
+        }
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * The matching engine: a single-threaded deterministic state machine (LMAX / exchange-core style).
+ * Commands go in one at a time; each yields an ordered list of events ending with `done`. The same
+ * command log always gives the same events and the same books. The engine reads no clock (time is in
+ * the command), never throws on bad input (it answers `rejected` with a code) and holds no risk rules
+ * (it asks an injected RiskHook).
+ *
+ * Policies
+ * - Price-time priority; the trade price is the maker's.
+ * - LIMIT + GTC rests what is left; IOC cancels what is left (ioc-remainder); FOK is checked first and
+ *   refused (FOK_UNFILLABLE) with no state change unless it fills entirely; POST_ONLY is refused
+ *   (WOULD_CROSS) if it would meet any live resting order, its own account's included.
+ * - MARKET orders are IOC with priceTicks as the protection price (MARKET + FOK is fill-or-kill with
+ *   protection; MARKET + POST_ONLY is refused, INVALID_TIME_IN_FORCE).
+ * - Self-trade prevention, an engine option: CANCEL_MAKER (default) cancels the resting order of the
+ *   taker's own account (reason self-trade) and keeps matching; CANCEL_TAKER cancels the taker's
+ *   remainder (reason self-trade) and stops. Either way two orders of one account never trade.
+ * - Expiry: an order is expired when `expiry < command time`. Expired orders are refused on entry and
+ *   removed (reason expired) when the matching loop meets them; they are not swept otherwise, so depth
+ *   queries can still show them until then.
+ * - Order ids: an id is used once accepted; a later order with a used id (even after the first was filled
+ *   or cancelled) is refused, DUPLICATE_ORDER_ID. Refused orders do not use their id, so the same signed
+ *   order may be submitted again later (e.g. after a deposit). Used ids are kept forever.
+ * - Fees: each fill carries the rate for each side, min(market maker/taker rate, order's maxFeePpm).
+ *   A resting POST_ONLY or GTC order is the maker when it trades.
+ * - Every command, refused or not, takes the next sequence number; an accepted order's seq is its command's.
+ *
+ * Checks of a place command, in order (the first failing one is reported): MALFORMED, ZERO_SIZE,
+ * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, UNKNOWN_MARKET,
+ * DUPLICATE_ORDER_ID, WOULD_CROSS / FOK_UNFILLABLE, RISK_REJECTED.
+ *
+ * Events of an accepted place command: accepted, then in matching order fills and cancellations of
+ * makers met (expired, self-trade), then the taker's own cancellation if any (ioc-remainder or
+ * self-trade), then done.
+ */
+import { Bits, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
+import { RestingOrder } from "./bookSide.ts";
+import { effectiveFeePpm } from "./fees.ts";
+import type { MarketRegistry } from "./markets.ts";
+import { OrderIndex } from "./orderIndex.ts";
+import { OrderBook, crosses } from "./orderBook.ts";
+import { noRisk, type RiskHook } from "./riskHook.ts";
+import { orderFromJson, orderToJson, type EngineSnapshot } from "./snapshot.ts";
+import {
+  CancelReason,
+  RejectCode,
+  SelfTradePolicy,
+  type CancelAllCommand,
+  type CancelCommand,
+  type Command,
+  type Depth,
+  type DepthLevel,
+  type EngineEvent,
+  type MarketParams,
+  type Order,
+  type OrderView,
+  type PlaceCommand,
+} from "./types.ts";
+import { checkOrder, isOrderId, isTime, isUint } from "./validate.ts";
+
+export type EngineOptions = {
+  /** Markets the engine may trade; shared with the risk module. Markets added later become tradable. */
+  readonly markets: MarketRegistry;
+  /** Default: noRisk (accept everything). */
+  readonly risk?: RiskHook;
+  /** Default: CANCEL_MAKER. */
+  readonly selfTradePolicy?: SelfTradePolicy;
+};
+
+export class MatchingEngine {
+  readonly #markets: MarketRegistry;
+  readonly #risk: RiskHook;
+  readonly #policy: SelfTradePolicy;
+  readonly #books = new Map<number, OrderBook>();
+  readonly #index = new OrderIndex();
+  #nextSeq = 1;
+
+  constructor(options: EngineOptions) {
+    this.#markets = options.markets;
+    this.#risk = options.risk ?? noRisk;
+    this.#policy = options.selfTradePolicy ?? SelfTradePolicy.CANCEL_MAKER;
+  }
+
+  get selfTradePolicy(): SelfTradePolicy {
+    return this.#policy;
+  }
+
+  /** Sequence number the next command will get. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** Executes one command, appending its events to `out` (a fresh array by default), and returns `out`. */
+  execute(cmd: Command, out: EngineEvent[] = []): EngineEvent[] {
+    const seq = this.#nextSeq++;
+    if (typeof cmd !== "object" || cmd === null || !isTime(cmd.time)) {
+      out.push(rejected(cmd?.kind === "place" ? cmd.order : cmd, RejectCode.MALFORMED));
+    } else if (cmd.kind === "place") {
+      this.#place(cmd, seq, out);
+    } else if (cmd.kind === "cancel") {
+      this.#cancel(cmd, out);
+    } else if (cmd.kind === "cancelAll") {
+      this.#cancelAll(cmd, out);
+    } else {
+      out.push(rejected(cmd, RejectCode.MALFORMED));
+    }
+    out.push({ type: "done", seq });
+    return out;
+  }
+
+  // ---- commands ---------------------------------------------------------------------------------
+
+  #place(cmd: PlaceCommand, seq: number, out: EngineEvent[]): void {
+    const o = cmd.order;
+    const time = cmd.time;
+    let code = checkOrder(o, time);
+    const market = code === null ? this.#markets.get(o.marketId) : undefined;
+    if (code === null && market === undefined) code = RejectCode.UNKNOWN_MARKET;
+    if (code === null && this.#index.isUsed(o.accountId, o.orderId)) code = RejectCode.DUPLICATE_ORDER_ID;
+    if (code !== null || market === undefined) {
+      out.push(rejected(o, code ?? RejectCode.UNKNOWN_MARKET));
+      return;
+    }
+    const book = this.#book(o.marketId);
+    const taker = new RestingOrder(o, seq);
+    const tif = o.timeInForce;
+    if (tif === TimeInForce.POST_ONLY && book.wouldTrade(taker, time)) {
+      out.push(rejected(o, RejectCode.WOULD_CROSS));
+      return;
+    }
+    if (tif === TimeInForce.FOK && !book.canFillEntirely(taker, time, this.#policy)) {
+      out.push(rejected(o, RejectCode.FOK_UNFILLABLE));
+      return;
+    }
+    if (!this.#risk.reserve(taker, market)) {
+      out.push(rejected(o, RejectCode.RISK_REJECTED));
+      return;
+    }
+    this.#index.markUsed(taker.accountId, taker.orderId);
+    out.push({ type: "accepted", accountId: taker.accountId, orderId: taker.orderId, marketId: taker.marketId, seq });
+
+    const selfTradeStop = this.#match(taker, book, market, time, out);
+
+    if (taker.remainingLots === 0n) {
+      this.#risk.release(taker, 0n, market);
+    } else if (selfTradeStop) {
+      this.#cancelled(taker, CancelReason.SELF_TRADE, market, out);
+    } else if (tif === TimeInForce.IOC || tif === TimeInForce.FOK || o.type === OrderType.MARKET) {
+      this.#cancelled(taker, CancelReason.IOC_REMAINDER, market, out);
+    } else {
+      book.side(taker.side).add(taker);
+      this.#index.add(taker);
+    }
+  }
+
+  /** Matches `taker` against the book. Returns true if it stopped on a self-trade under CANCEL_TAKER. */
+  #match(taker: RestingOrder, book: OrderBook, market: MarketParams, time: number, out: EngineEvent[]): boolean {
+    const makers = book.opposite(taker.side);
+    const takerFeePpm = effectiveFeePpm(market.takerFeePpm, taker.maxFeePpm);
+    const makerSide = taker.side === Side.BUY ? Side.SELL : Side.BUY;
+    while (taker.remainingLots > 0n) {
+      const level = makers.best();
+      if (level === undefined || !crosses(taker.side, taker.priceTicks, level.priceTicks)) return false;
+      const maker = level.head!;
+      if (maker.expiry < time) {
+        this.#removeResting(maker, CancelReason.EXPIRED, market, out);
+        continue;
+      }
+      if (maker.accountId === taker.accountId) {
+        if (this.#policy === SelfTradePolicy.CANCEL_TAKER) return true;
+        this.#removeResting(maker, CancelReason.SELF_TRADE, market, out);
+        continue;
+      }
+      const lots = maker.remainingLots < taker.remainingLots ? maker.remainingLots : taker.remainingLots;
+      makers.fill(maker, lots);
+      taker.remainingLots -= lots;
+      taker.filledLots += lots;
+      const fill = {
+        type: "fill",
+        makerAccount: maker.accountId,
+        makerOrderId: maker.orderId,
+        takerAccount: taker.accountId,
+        takerOrderId: taker.orderId,
+        marketId: taker.marketId,
+        priceTicks: level.priceTicks,
+        lots,
+        makerSide,
+        makerFeePpm: effectiveFeePpm(market.makerFeePpm, maker.maxFeePpm),
+        takerFeePpm,
+      } as const;
+      out.push(fill);
+      this.#risk.onFill(fill, maker, taker, market);
+      if (maker.remainingLots === 0n) {
+        makers.remove(maker);
+        this.#index.remove(maker);
+        this.#risk.release(maker, 0n, market);
+      }
+    }
+    return false;
+  }
+
+  #cancel(cmd: CancelCommand, out: EngineEvent[]): void {
+    if (!isUint(cmd.accountId, Bits.accountId) || !isOrderId(cmd.orderId)) {
+      out.push(rejected(cmd, RejectCode.MALFORMED));
+      return;
+    }
+    const o = this.#index.get(cmd.accountId, cmd.orderId);
+    if (o === undefined) {
+      out.push(rejected(cmd, RejectCode.UNKNOWN_ORDER));
+      return;
+    }
+    this.#removeResting(o, CancelReason.USER, this.#markets.get(o.marketId)!, out);
+  }
+
+  #cancelAll(cmd: CancelAllCommand, out: EngineEvent[]): void {
+    const { accountId, marketId } = cmd;
+    if (!isUint(accountId, Bits.accountId) || (marketId !== undefined && !isUint(marketId, Bits.marketId))) {
+      out.push(rejected(cmd, RejectCode.MALFORMED));
+      return;
+    }
+    if (marketId !== undefined && this.#markets.get(marketId) === undefined) {
+      out.push(rejected(cmd, RejectCode.UNKNOWN_MARKET));
+      return;
+    }
+    for (const o of this.#index.ofAccount(accountId)) {
+      if (marketId === undefined || o.marketId === marketId) {
+        this.#removeResting(o, CancelReason.USER, this.#markets.get(o.marketId)!, out);
+      }
+    }
+  }
+
+  /** Takes a live order out of its book and the index, reports it cancelled, releases its reservation. */
+  #removeResting(o: RestingOrder, reason: CancelReason, market: MarketParams, out: EngineEvent[]): void {
+    this.#books.get(o.marketId)!.side(o.side).remove(o);
+    this.#index.remove(o);
+    this.#cancelled(o, reason, market, out);
+  }
+
+  #cancelled(o: RestingOrder, reason: CancelReason, market: MarketParams, out: EngineEvent[]): void {
+    out.push({
+      type: "cancelled",
+      accountId: o.accountId,
+      orderId: o.orderId,
+      marketId: o.marketId,
+      reason,
+      remainingLots: o.remainingLots,
+    });
+    this.#risk.release(o, o.remainingLots, market);
+  }
+
+  #book(marketId: number): OrderBook {
+    let book = this.#books.get(marketId);
+    if (book === undefined) this.#books.set(marketId, (book = new OrderBook(marketId)));
+    return book;
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------
+
+  /** Aggregated levels, best first, at most `levels` per side. Unknown or empty markets give empty sides. */
+  depth(marketId: number, levels = 10): Depth {
+    return this.#books.get(marketId)?.depth(levels) ?? { bids: [], asks: [] };
+  }
+
+  bestBid(marketId: number): DepthLevel | undefined {
+    return this.#books.get(marketId)?.bids.depth(1)[0];
+  }
+
+  bestAsk(marketId: number): DepthLevel | undefined {
+    return this.#books.get(marketId)?.asks.depth(1)[0];
+  }
+
+  /** An account's live orders, oldest first, optionally in one market only. */
+  openOrders(accountId: number, marketId?: number): OrderView[] {
+    const views: OrderView[] = [];
+    for (const o of this.#index.ofAccount(accountId)) {
+      if (marketId === undefined || o.marketId === marketId) views.push(view(o));
+    }
+    return views;
+  }
+
+  /** A live order by (accountId, orderId), or undefined if it is not live (never accepted, filled or cancelled). */
+  order(accountId: number, orderId: bigint): OrderView | undefined {
+    const o = this.#index.get(accountId, orderId);
+    return o === undefined ? undefined : view(o);
+  }
+
+  /** Has this account had an order with this id accepted (live or not)? */
+  isOrderIdUsed(accountId: number, orderId: bigint): boolean {
+    return this.#index.isUsed(accountId, orderId);
+  }
+
+  // ---- snapshot ---------------------------------------------------------------------------------
+
+  /** The whole engine state (not the markets or the risk hook's state, which have their own). */
+  snapshot(): EngineSnapshot {
+    const live: RestingOrder[] = [];
+    for (const book of this.#books.values()) {
+      for (const side of [book.bids, book.asks]) {
+        side.forEachLevel((level) => {
+          for (let o = level.head; o !== null; o = o.next) live.push(o);
+          return true;
+        });
+      }
+    }
+    live.sort((a, b) => a.seq - b.seq);
+    return {
+      version: 1,
+      nextSeq: this.#nextSeq,
+      selfTradePolicy: this.#policy,
+      orders: live.map(orderToJson),
+      usedOrderIds: this.#index.usedIds().map(([a, ids]) => [a, ids.map(String)]),
+    };
+  }
+
+  /**
+   * Rebuilds an engine from a snapshot. `markets` must contain every market of the snapshot's orders and
+   * `risk` must be in the matching state (restore it from its own snapshot). Throws on a corrupt snapshot.
+   */
+  static restore(snapshot: EngineSnapshot, deps: { markets: MarketRegistry; risk?: RiskHook }): MatchingEngine {
+    if (snapshot.version !== 1) throw new Error(`unsupported engine snapshot version ${snapshot.version}`);
+    if (!Object.values(SelfTradePolicy).includes(snapshot.selfTradePolicy)) throw new Error("bad selfTradePolicy");
+    const engine = new MatchingEngine({ ...deps, selfTradePolicy: snapshot.selfTradePolicy });
+    if (!Number.isSafeInteger(snapshot.nextSeq) || snapshot.nextSeq < 1) throw new Error("bad nextSeq");
+    engine.#nextSeq = snapshot.nextSeq;
+    for (const [accountId, ids] of snapshot.usedOrderIds) {
+      for (const id of ids) engine.#index.markUsed(accountId, BigInt(id));
+    }
+    let lastSeq = 0;
+    for (const j of snapshot.orders) {
+      const { order, seq, filledLots } = orderFromJson(j);
+      if (seq <= lastSeq || seq >= snapshot.nextSeq) throw new Error(`snapshot order seq ${seq} out of order`);
+      lastSeq = seq;
+      if (engine.#markets.get(order.marketId) === undefined) throw new Error(`snapshot order in unknown market ${order.marketId}`);
+      if (!engine.#index.isUsed(order.accountId, order.orderId) || engine.#index.get(order.accountId, order.orderId)) {
+        throw new Error(`snapshot order ${order.accountId}/${order.orderId}: id not used or duplicated`);
+      }
+      const o = new RestingOrder(order, seq, filledLots);
+      engine.#book(o.marketId).side(o.side).add(o);
+      engine.#index.add(o);
+    }
+    return engine;
+  }
+}
+
+function view(o: RestingOrder): OrderView {
+  return {
+    accountId: o.accountId,
+    orderId: o.orderId,
+    marketId: o.marketId,
+    side: o.side,
+    type: o.type,
+    timeInForce: o.timeInForce,
+    priceTicks: o.priceTicks,
+    sizeLots: o.sizeLots,
+    maxFeePpm: o.maxFeePpm,
+    expiry: o.expiry,
+    seq: o.seq,
+    remainingLots: o.remainingLots,
+    filledLots: o.filledLots,
+  };
+}
+
+/** A rejection, echoing the command's ids when they have the right types. */
+function rejected(src: unknown, code: RejectCode): EngineEvent {
+  const r = (typeof src === "object" && src !== null ? src : {}) as Partial<Record<keyof Order, unknown>>;
+  return {
+    type: "rejected",
+    accountId: isUint(r.accountId, Bits.accountId) ? r.accountId : null,
+    orderId: typeof r.orderId === "bigint" ? r.orderId : null,
+    code,
+  };
+}

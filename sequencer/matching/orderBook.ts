@@ -1,0 +1,74 @@
+/**
+ * The order book of one market: bids and asks, plus the read-only scans that decide POST_ONLY and FOK
+ * before anything changes.
+ */
+import { Side } from "../protocol/constants.ts";
+import { BookSide, type RestingOrder } from "./bookSide.ts";
+import { SelfTradePolicy, type Depth } from "./types.ts";
+
+/** Does a taker on `takerSide` with limit `takerPrice` trade with a maker resting at `makerPrice`? */
+export function crosses(takerSide: Side, takerPrice: bigint, makerPrice: bigint): boolean {
+  return takerSide === Side.BUY ? makerPrice <= takerPrice : makerPrice >= takerPrice;
+}
+
+export class OrderBook {
+  readonly bids = new BookSide(Side.BUY);
+  readonly asks = new BookSide(Side.SELL);
+
+  constructor(readonly marketId: number) {}
+
+  side(side: Side): BookSide {
+    return side === Side.BUY ? this.bids : this.asks;
+  }
+
+  opposite(side: Side): BookSide {
+    return side === Side.BUY ? this.asks : this.bids;
+  }
+
+  /** Would `taker` meet a live (unexpired) resting order, of any account, on entry? */
+  wouldTrade(taker: RestingOrder, time: number): boolean {
+    let found = false;
+    this.opposite(taker.side).forEachLevel((level) => {
+      if (!crosses(taker.side, taker.priceTicks, level.priceTicks)) return false;
+      for (let m = level.head; m !== null; m = m.next) {
+        if (m.expiry >= time) {
+          found = true;
+          return false;
+        }
+      }
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Could `taker` be filled entirely on entry? Mirrors the matching loop without changing anything:
+   * expired makers are skipped; an own-account maker is skipped under CANCEL_MAKER (it would be
+   * cancelled) and ends the match under CANCEL_TAKER (the taker would be cancelled there).
+   */
+  canFillEntirely(taker: RestingOrder, time: number, policy: SelfTradePolicy): boolean {
+    let available = 0n;
+    let result = false;
+    this.opposite(taker.side).forEachLevel((level) => {
+      if (!crosses(taker.side, taker.priceTicks, level.priceTicks)) return false;
+      for (let m = level.head; m !== null; m = m.next) {
+        if (m.expiry < time) continue;
+        if (m.accountId === taker.accountId) {
+          if (policy === SelfTradePolicy.CANCEL_TAKER) return false;
+          continue;
+        }
+        available += m.remainingLots;
+        if (available >= taker.remainingLots) {
+          result = true;
+          return false;
+        }
+      }
+      return true;
+    });
+    return result;
+  }
+
+  depth(levels: number): Depth {
+    return { bids: this.bids.depth(levels), asks: this.asks.depth(levels) };
+  }
+}

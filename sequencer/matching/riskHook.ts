@@ -1,0 +1,31 @@
+/**
+ * The engine's only view of risk. The engine holds no risk rules: it asks this hook before accepting an
+ * order and tells it about everything that changes an order's exposure. Spot balances
+ * (sequencer/risk/spotRisk.ts) implement it today; the derivatives margin engine plugs into the same hook.
+ *
+ * Lifecycle of every order, as seen by the hook:
+ *   reserve (returns true)  ->  onFill*  ->  release (exactly once, when the order leaves the engine:
+ *   completely filled with remainingLots = 0, or cancelled for any reason with what was left).
+ * An order refused by `reserve`, or by any check before it, is never seen again.
+ *
+ * Calls are synchronous and in event order; a hook must be deterministic (no clocks, no I/O) for the
+ * engine to be. Hooks must not call back into the engine. Order objects are the engine's live state (in
+ * onFill, remainingLots/filledLots already include the fill): read them, never keep them.
+ */
+import type { FillEvent, MarketParams, OrderView } from "./types.ts";
+
+export interface RiskHook {
+  /** May this order be accepted? If so, reserve what it may consume and return true; else change nothing and return false. */
+  reserve(order: OrderView, market: MarketParams): boolean;
+  /** A fill between a resting maker and the incoming taker: move balances, release the filled part's reservation. */
+  onFill(fill: FillEvent, maker: OrderView, taker: OrderView, market: MarketParams): void;
+  /** The order is done with `remainingLots` unfilled: release what is still reserved for it. */
+  release(order: OrderView, remainingLots: bigint, market: MarketParams): void;
+}
+
+/** Accepts every order and tracks nothing: the engine without risk (tests, benchmarks). */
+export const noRisk: RiskHook = {
+  reserve: () => true,
+  onFill: () => {},
+  release: () => {},
+};

@@ -1,0 +1,164 @@
+/**
+ * Types of the matching engine: orders, commands in, events out.
+ *
+ * Integers only: prices are in ticks, sizes in lots (bigint, both < 2^40), times are unix seconds
+ * (number, < 2^32), fee rates are parts per million (number, < 2^16). No floats anywhere.
+ */
+import type { OrderType, Side, TimeInForce } from "../protocol/constants.ts";
+
+/** An order as signed by its trader and submitted to the engine (see the order message in circuits/SPEC.md). */
+export type Order = {
+  readonly accountId: number;
+  /** Per-account id: an account never uses the same id twice (the engine refuses a reused id). */
+  readonly orderId: bigint;
+  readonly marketId: number;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  /** Limit price; for a MARKET order, the worst price the trader accepts (protection price). */
+  readonly priceTicks: bigint;
+  readonly sizeLots: bigint;
+  /** The most this order agrees to pay in fees, in ppm of the quote notional. */
+  readonly maxFeePpm: number;
+  /** Last second (inclusive) at which the order may trade: it is expired when `expiry < command time`. */
+  readonly expiry: number;
+};
+
+/** An order accepted by the engine: the order plus the engine's sequence number (the placing command's). */
+export type SequencedOrder = Order & { readonly seq: number };
+
+/** An order with its fill state: query results, and what the risk hook is shown. */
+export type OrderView = SequencedOrder & {
+  readonly remainingLots: bigint;
+  readonly filledLots: bigint;
+};
+
+// ---- commands ---------------------------------------------------------------------------------
+
+/** Every command carries the time at which the engine executes it; the engine never reads a clock. */
+export type PlaceCommand = { readonly kind: "place"; readonly time: number; readonly order: Order };
+export type CancelCommand = {
+  readonly kind: "cancel";
+  readonly time: number;
+  readonly accountId: number;
+  readonly orderId: bigint;
+};
+/** Cancels every live order of an account, or only those in `marketId` when given. */
+export type CancelAllCommand = {
+  readonly kind: "cancelAll";
+  readonly time: number;
+  readonly accountId: number;
+  readonly marketId?: number;
+};
+export type Command = PlaceCommand | CancelCommand | CancelAllCommand;
+
+// ---- events -----------------------------------------------------------------------------------
+
+/** Why a command was refused. A refused command changes nothing (beyond the engine's sequence number). */
+export const RejectCode = {
+  /** A field has the wrong type or is outside its protocol width (ids, side, type, fee, times). */
+  MALFORMED: "MALFORMED",
+  /** The account already used this order id (live, filled or cancelled). */
+  DUPLICATE_ORDER_ID: "DUPLICATE_ORDER_ID",
+  UNKNOWN_MARKET: "UNKNOWN_MARKET",
+  ZERO_SIZE: "ZERO_SIZE",
+  /** Price negative or above 2^40-1. */
+  PRICE_OUT_OF_RANGE: "PRICE_OUT_OF_RANGE",
+  /** Size negative or above 2^40-1. */
+  SIZE_OUT_OF_RANGE: "SIZE_OUT_OF_RANGE",
+  /** A MARKET order cannot be POST_ONLY. */
+  INVALID_TIME_IN_FORCE: "INVALID_TIME_IN_FORCE",
+  /** POST_ONLY order that would trade on entry. */
+  WOULD_CROSS: "WOULD_CROSS",
+  /** FOK order that cannot be filled entirely on entry. */
+  FOK_UNFILLABLE: "FOK_UNFILLABLE",
+  /** Order already expired at the command's time. */
+  EXPIRED: "EXPIRED",
+  /** Cancel of an order that is not live. */
+  UNKNOWN_ORDER: "UNKNOWN_ORDER",
+  /** The risk hook refused the order. */
+  RISK_REJECTED: "RISK_REJECTED",
+} as const;
+export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
+
+/** Why an order left the book without being completely filled. */
+export const CancelReason = {
+  USER: "user",
+  IOC_REMAINDER: "ioc-remainder",
+  SELF_TRADE: "self-trade",
+  EXPIRED: "expired",
+} as const;
+export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
+
+/** The place command's order passed every check, was reserved by risk and is now live. */
+export type AcceptedEvent = {
+  readonly type: "accepted";
+  readonly accountId: number;
+  readonly orderId: bigint;
+  readonly marketId: number;
+  readonly seq: number;
+};
+/** The command was refused. Ids are echoed when they had the right type, else null. */
+export type RejectedEvent = {
+  readonly type: "rejected";
+  readonly accountId: number | null;
+  readonly orderId: bigint | null;
+  readonly code: RejectCode;
+};
+/**
+ * A trade. Price is always the maker's. Fee rates are the rates to charge each side:
+ * min(market's maker/taker rate, that order's maxFeePpm).
+ */
+export type FillEvent = {
+  readonly type: "fill";
+  readonly makerAccount: number;
+  readonly makerOrderId: bigint;
+  readonly takerAccount: number;
+  readonly takerOrderId: bigint;
+  readonly marketId: number;
+  readonly priceTicks: bigint;
+  readonly lots: bigint;
+  readonly makerSide: Side;
+  readonly makerFeePpm: number;
+  readonly takerFeePpm: number;
+};
+/** An order left the engine unfilled in part; `remainingLots` is what was left. */
+export type CancelledEvent = {
+  readonly type: "cancelled";
+  readonly accountId: number;
+  readonly orderId: bigint;
+  readonly marketId: number;
+  readonly reason: CancelReason;
+  readonly remainingLots: bigint;
+};
+/** Last event of every command. */
+export type DoneEvent = { readonly type: "done"; readonly seq: number };
+
+export type EngineEvent = AcceptedEvent | RejectedEvent | FillEvent | CancelledEvent | DoneEvent;
+
+// ---- configuration ----------------------------------------------------------------------------
+
+/** What the engine does when a taker meets a resting order of its own account. */
+export const SelfTradePolicy = {
+  /** Cancel the resting order (reason self-trade) and keep matching. The default. */
+  CANCEL_MAKER: "cancel-maker",
+  /** Cancel what remains of the incoming order (reason self-trade); fills already made stand. */
+  CANCEL_TAKER: "cancel-taker",
+} as const;
+export type SelfTradePolicy = (typeof SelfTradePolicy)[keyof typeof SelfTradePolicy];
+
+/** A market: BASE/QUOTE where the quote is token 0. */
+export type MarketParams = {
+  readonly marketId: number;
+  readonly baseTokenId: number;
+  /** Base-token amount of one lot. */
+  readonly sizeUnit: bigint;
+  /** Quote-token amount of one tick per lot: notional = lots * priceTicks * priceUnit. */
+  readonly priceUnit: bigint;
+  readonly makerFeePpm: number;
+  readonly takerFeePpm: number;
+};
+
+/** One aggregated price level of a depth query. */
+export type DepthLevel = { readonly priceTicks: bigint; readonly lots: bigint; readonly orders: number };
+export type Depth = { readonly bids: DepthLevel[]; readonly asks: DepthLevel[] };

@@ -1,0 +1,254 @@
+/**
+ * The sequencer: one process that accepts signed orders, cancels and withdrawals (soft confirmation
+ * at once), matches them, and turns everything into proven batches posted to the custodian.
+ *
+ *   intake (signature, order-slot and risk checks) -> matching engine -> pending transactions
+ *   pending transactions -> batch witness -> prover -> second verification -> custodian.submitBatch
+ *
+ * The matching engine and the spot risk module hold the rules of matching and reservation; this file
+ * only wires them to the proven state and the chain.
+ */
+import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
+import { buildBatch } from "../batch/batchWitness.ts";
+import type { BatchTx } from "../batch/transactions.ts";
+import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
+import { toCalldataProof } from "../chain/proof.ts";
+import { MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
+import { Side, TxType } from "../protocol/constants.ts";
+import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Withdrawal } from "../protocol/messages.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { SpotRisk } from "../risk/spotRisk.ts";
+import { ExchangeState } from "../state/exchangeState.ts";
+import type { CircuitKeys, ProvingDevice } from "../../fpga-prover/device.ts";
+
+export type SequencerOptions = {
+  params: CircuitParams;
+  keys: CircuitKeys;
+  device: ProvingDevice;
+  chain: ChainContext;
+  makerFeePpm?: number;
+  takerFeePpm?: number;
+  /** Proof attempts per batch before the batch is reported failed. */
+  proveAttempts?: number;
+  log?: (line: string) => void;
+};
+
+/** Why the sequencer refused a request. Nothing changed. */
+export class RequestRejected extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(`${code}: ${message}`);
+    this.code = code;
+  }
+}
+
+export type PostedBatch = {
+  batchNumber: number;
+  txHash: string | null;
+  transactions: number;
+  timings: { buildMs: number; witnessMs: number; proveMs: number; verifyMs: number; postMs: number };
+};
+
+const orderKey = (accountId: number, orderId: bigint) => `${accountId}:${orderId}`;
+
+export class Sequencer {
+  readonly params: CircuitParams;
+  readonly markets = new MarketRegistry();
+  readonly risk = new SpotRisk();
+  readonly engine: MatchingEngine;
+  /** The state proven batches commit to (advanced when a batch is built). */
+  readonly state: ExchangeState;
+  readonly custodian: CustodianClient;
+  private readonly opts: SequencerOptions;
+  private readonly keys = new Map<number, PublicKey>();
+  private readonly liveOrders = new Map<string, Signed<Order>>();
+  /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
+  private readonly slotIds = new Map<string, bigint>();
+  private readonly nextNonce = new Map<number, number>();
+  private readonly pending: BatchTx[] = [];
+  private requestsSeen = 0;
+  private batchNumber = 0;
+
+  constructor(opts: SequencerOptions) {
+    this.opts = opts;
+    this.params = opts.params;
+    this.state = new ExchangeState(opts.params);
+    this.engine = new MatchingEngine({ markets: this.markets, risk: this.risk });
+    this.custodian = new CustodianClient(opts.chain);
+  }
+
+  get pendingTransactions(): number {
+    return this.pending.length;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private now(): number {
+    return Math.floor(Date.now() / 1000);
+  }
+
+  // ---- intake ----------------------------------------------------------------------------------
+
+  /** Pulls new on-chain requests (keys, deposits, markets) into the pending queue, in queue order. */
+  async syncRequests(): Promise<number> {
+    const requests = await this.custodian.requests(this.requestsSeen);
+    for (const r of requests) {
+      const tx = r.tx;
+      if (tx.type === TxType.REGISTER_KEY) this.keys.set(tx.accountId, tx.pubKey);
+      else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
+      else if (tx.type === TxType.REGISTER_MARKET) {
+        this.markets.add({
+          marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
+          makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
+        });
+      }
+      this.pending.push(tx);
+      this.requestsSeen = r.index + 1;
+    }
+    return requests.length;
+  }
+
+  private requireSigned(accountId: number, message: bigint, sig: Signed<object>["signature"], what: string): void {
+    const key = this.keys.get(accountId);
+    if (!key) throw new RequestRejected("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
+    if (!verifyMessage(message, sig, key)) throw new RequestRejected("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
+  }
+
+  /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
+  placeOrder(order: Signed<Order>): EngineEvent[] {
+    let message: bigint;
+    try {
+      message = orderMessage(order);
+    } catch (e) {
+      throw new RequestRejected("MALFORMED", (e as Error).message);
+    }
+    this.requireSigned(order.accountId, message, order.signature, "order");
+    const slot = `${order.accountId}:${this.state.orderSlotIndex(order.orderId)}`;
+    const last = this.slotIds.get(slot);
+    if (last !== undefined && order.orderId <= last) {
+      throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
+    }
+    const live = [...this.liveOrders.values()].some((o) => o.accountId === order.accountId && this.state.orderSlotIndex(o.orderId) === this.state.orderSlotIndex(order.orderId));
+    if (live) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
+
+    const events = this.engine.execute({ kind: "place", time: this.now(), order });
+    if (events.some((e) => e.type === "accepted")) {
+      this.slotIds.set(slot, order.orderId);
+      this.liveOrders.set(orderKey(order.accountId, order.orderId), order);
+    }
+    this.absorb(events, order);
+    return events;
+  }
+
+  /** Cancels a live order with a signed cancel, which a batch then proves (the order can never fill again). */
+  cancelOrder(cancel: Signed<Cancel>): EngineEvent[] {
+    this.requireSigned(cancel.accountId, cancelMessage(cancel), cancel.signature, "cancel");
+    const events = this.engine.execute({ kind: "cancel", time: this.now(), accountId: cancel.accountId, orderId: cancel.orderId });
+    if (events.some((e) => e.type === "cancelled")) this.pending.push({ type: TxType.CANCEL, request: cancel });
+    this.absorb(events);
+    return events;
+  }
+
+  /** Accepts a signed withdrawal when the account's available (unreserved) balance covers it. */
+  requestWithdrawal(w: Signed<Withdrawal>): void {
+    this.requireSigned(w.accountId, withdrawalMessage(w), w.signature, "withdrawal");
+    const expected = this.nextNonce.get(w.accountId) ?? 0;
+    if (w.nonce !== expected) throw new RequestRejected("BAD_NONCE", `withdrawal nonce ${w.nonce}, expected ${expected}`);
+    if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {
+      throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
+    }
+    this.nextNonce.set(w.accountId, expected + 1);
+    this.pending.push({ type: TxType.WITHDRAW, request: w });
+  }
+
+  /** Turns fills into trade transactions and forgets orders that left the book. */
+  private absorb(events: readonly EngineEvent[], incoming?: Signed<Order>): void {
+    for (const e of events) {
+      if (e.type === "fill") this.pending.push(this.tradeOf(e, incoming));
+      else if (e.type === "cancelled") this.liveOrders.delete(orderKey(e.accountId, e.orderId));
+    }
+    for (const e of events) {
+      if (e.type !== "fill") continue;
+      for (const [acc, id] of [[e.makerAccount, e.makerOrderId], [e.takerAccount, e.takerOrderId]] as const) {
+        if (!this.engine.order(acc, id)) this.liveOrders.delete(orderKey(acc, id));
+      }
+    }
+  }
+
+  private tradeOf(fill: FillEvent, incoming?: Signed<Order>): BatchTx {
+    const signed = (acc: number, id: bigint) => {
+      const o = this.liveOrders.get(orderKey(acc, id)) ?? (incoming && incoming.accountId === acc && incoming.orderId === id ? incoming : undefined);
+      if (!o) throw new Error(`internal: no signed order ${acc}:${id} for a fill`);
+      return o;
+    };
+    const maker = signed(fill.makerAccount, fill.makerOrderId);
+    const taker = signed(fill.takerAccount, fill.takerOrderId);
+    const makerBuys = fill.makerSide === Side.BUY;
+    return {
+      type: TxType.TRADE,
+      buy: makerBuys ? maker : taker,
+      sell: makerBuys ? taker : maker,
+      lots: fill.lots,
+      priceTicks: fill.priceTicks,
+      buyFeePpm: makerBuys ? fill.makerFeePpm : fill.takerFeePpm,
+      sellFeePpm: makerBuys ? fill.takerFeePpm : fill.makerFeePpm,
+    };
+  }
+
+  // ---- batching ---------------------------------------------------------------------------------
+
+  /**
+   * Proves and posts the next batch of up to `slots` pending transactions. Returns null when nothing is
+   * pending. A transaction leaves the queue only once its batch is on-chain; on any failure the state
+   * is rolled back and the error is thrown to the caller (never dropped).
+   */
+  async runBatch(): Promise<PostedBatch | null> {
+    if (this.pending.length === 0) return null;
+    const txs = this.pending.slice(0, this.params.slots);
+    const chainTime = Number((await this.opts.chain.publicClient.getBlock()).timestamp);
+    const timestamp = Math.max(chainTime, await this.custodian.lastTimestamp());
+    const t = this.state.begin();
+    try {
+      const t0 = performance.now();
+      const batch = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp, verifySignatures: false });
+      const t1 = performance.now();
+      const attempts = this.opts.proveAttempts ?? 2;
+      let proved: Awaited<ReturnType<ProvingDevice["prove"]>> | undefined;
+      let verifyMs = 0;
+      for (let i = 1; i <= attempts && !proved; i++) {
+        const result = await this.opts.device.prove(this.opts.keys, batch.circuitInput);
+        const v0 = performance.now();
+        const ok = result.publicSignals[0] === batch.publicInput.toString() && (await this.opts.device.verify(this.opts.keys, result.publicSignals, result.proof));
+        verifyMs = performance.now() - v0;
+        if (ok) proved = result;
+        else this.log(`batch ${this.batchNumber}: proof attempt ${i} did not verify`);
+      }
+      if (!proved) throw new Error(`batch ${this.batchNumber}: no valid proof after ${attempts} attempts`);
+      const p0 = performance.now();
+      const txHash = await this.custodian.submitBatch(this.batchNumber, batch.publicData, toCalldataProof(proved.proof));
+      const postMs = performance.now() - p0;
+      t.commit();
+      this.pending.splice(0, txs.length);
+      const posted: PostedBatch = {
+        batchNumber: this.batchNumber++,
+        txHash,
+        transactions: txs.length,
+        timings: { buildMs: t1 - t0, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs, postMs },
+      };
+      this.log(`batch ${posted.batchNumber}: ${txs.length} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash}`);
+      return posted;
+    } catch (e) {
+      t.rollback();
+      throw e;
+    }
+  }
+
+  /** Runs batches until nothing is pending. */
+  async drain(): Promise<PostedBatch[]> {
+    const out: PostedBatch[] = [];
+    for (let b = await this.runBatch(); b; b = await this.runBatch()) out.push(b);
+    return out;
+  }
+}
