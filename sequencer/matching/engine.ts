@@ -17,7 +17,7 @@
  *   remainder (reason self-trade) and stops. Either way two orders of one account never trade.
  * - Expiry: an order is expired when `expiry < command time`. Expired orders are refused on entry and
  *   removed (reason expired) when the matching loop meets them; they are not swept otherwise, so depth
- *   queries can still show them until then.
+ *   queries can still show them until then. A user cancel of an expired order reports reason user.
  * - Order ids: an id is used once accepted; a later order with a used id (even after the first was filled
  *   or cancelled) is refused, DUPLICATE_ORDER_ID. Refused orders do not use their id, so the same signed
  *   order may be submitted again later (e.g. after a deposit). Used ids are kept forever.

@@ -9,7 +9,8 @@
  * An order refused by `reserve`, or by any check before it, is never seen again.
  *
  * Calls are synchronous and in event order; a hook must be deterministic (no clocks, no I/O) for the
- * engine to be. Hooks must not call back into the engine. Order objects are the engine's live state (in
+ * engine to be. Hooks must not throw (a throw mid-match leaves the command half applied) and must not
+ * call back into the engine. Order objects are the engine's live state (in
  * onFill, remainingLots/filledLots already include the fill): read them, never keep them.
  */
 import type { FillEvent, MarketParams, OrderView } from "./types.ts";

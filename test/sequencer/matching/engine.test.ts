@@ -1,0 +1,397 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
+import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
+import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
+import { RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
+import { FAR, T0, body, buy, kinds, place, registry, sell } from "./helpers.ts";
+
+function engine(selfTradePolicy?: SelfTradePolicy, risk?: RiskHook): MatchingEngine {
+  return new MatchingEngine({ markets: registry(), selfTradePolicy, risk });
+}
+
+function fills(events: EngineEvent[]): FillEvent[] {
+  return events.filter((e): e is FillEvent => e.type === "fill");
+}
+
+describe("matching engine: limit orders and priority", () => {
+  it("rests a GTC order that does not cross and reports it in queries", () => {
+    const e = engine();
+    const ev = e.execute(place(buy(1, 1n, 100n, 5n)));
+    assert.deepEqual(ev, [
+      { type: "accepted", accountId: 1, orderId: 1n, marketId: 1, seq: 1 },
+      { type: "done", seq: 1 },
+    ]);
+    e.execute(place(buy(1, 2n, 99n, 3n)));
+    e.execute(place(buy(2, 1n, 100n, 2n)));
+    e.execute(place(sell(3, 1n, 103n, 4n)));
+    e.execute(place(sell(3, 2n, 102n, 1n)));
+    assert.deepEqual(e.depth(1, 10), {
+      bids: [{ priceTicks: 100n, lots: 7n, orders: 2 }, { priceTicks: 99n, lots: 3n, orders: 1 }],
+      asks: [{ priceTicks: 102n, lots: 1n, orders: 1 }, { priceTicks: 103n, lots: 4n, orders: 1 }],
+    });
+    assert.deepEqual(e.depth(1, 1).bids, [{ priceTicks: 100n, lots: 7n, orders: 2 }]);
+    assert.deepEqual(e.bestBid(1), { priceTicks: 100n, lots: 7n, orders: 2 });
+    assert.deepEqual(e.bestAsk(1), { priceTicks: 102n, lots: 1n, orders: 1 });
+    assert.equal(e.bestBid(2), undefined);
+    assert.deepEqual(e.depth(2), { bids: [], asks: [] });
+    assert.deepEqual(e.openOrders(1).map((o) => o.orderId), [1n, 2n]);
+    assert.deepEqual(e.openOrders(1, 2), []);
+    const v = e.order(1, 2n)!;
+    assert.equal(v.seq, 2);
+    assert.equal(v.remainingLots, 3n);
+    assert.equal(v.filledLots, 0n);
+    assert.equal(e.order(1, 99n), undefined);
+  });
+
+  it("fills at the maker's price, best price first, then oldest first", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 101n, 2n)));
+    e.execute(place(sell(2, 1n, 100n, 2n)));
+    e.execute(place(sell(3, 1n, 100n, 2n)));
+    const ev = e.execute(place(buy(4, 1n, 105n, 5n)));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:2@100", "fill:2@100", "fill:1@101", "done"]);
+    assert.deepEqual(fills(ev).map((f) => f.makerAccount), [2, 3, 1]);
+    assert.deepEqual(fills(ev)[0], {
+      type: "fill", makerAccount: 2, makerOrderId: 1n, takerAccount: 4, takerOrderId: 1n, marketId: 1,
+      priceTicks: 100n, lots: 2n, makerSide: Side.SELL, makerFeePpm: 100, takerFeePpm: 300,
+    });
+    assert.deepEqual(e.order(1, 1n)?.remainingLots, 1n);
+    assert.deepEqual(e.order(1, 1n)?.filledLots, 1n);
+    assert.equal(e.order(4, 1n), undefined, "completely filled taker does not rest");
+    assert.deepEqual(e.depth(1), { bids: [], asks: [{ priceTicks: 101n, lots: 1n, orders: 1 }] });
+  });
+
+  it("rests the remainder of a partially filled GTC taker at its own price", () => {
+    const e = engine();
+    e.execute(place(buy(1, 1n, 100n, 3n)));
+    const ev = e.execute(place(sell(2, 1n, 99n, 5n)));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:3@100", "done"]);
+    assert.equal(fills(ev)[0].makerSide, Side.BUY);
+    const v = e.order(2, 1n)!;
+    assert.equal(v.remainingLots, 2n);
+    assert.equal(v.filledLots, 3n);
+    assert.deepEqual(e.depth(1), { bids: [], asks: [{ priceTicks: 99n, lots: 2n, orders: 1 }] });
+  });
+
+  it("keeps a partially filled maker at the head of its level", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 5n)));
+    e.execute(place(sell(2, 1n, 100n, 5n)));
+    e.execute(place(buy(3, 1n, 100n, 2n)));
+    const ev = e.execute(place(buy(3, 2n, 100n, 4n)));
+    assert.deepEqual(fills(ev).map((f) => [f.makerAccount, f.lots]), [[1, 3n], [2, 1n]]);
+  });
+
+  it("takes effective fee rates as min(market rate, order's maxFeePpm)", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 5n, { maxFeePpm: 40 })));
+    const ev = e.execute(place(buy(2, 1n, 100n, 5n, { maxFeePpm: 250 })));
+    assert.equal(fills(ev)[0].makerFeePpm, 40);
+    assert.equal(fills(ev)[0].takerFeePpm, 250);
+    e.execute(place(sell(1, 2n, 100n, 5n, { maxFeePpm: 0 })));
+    const ev2 = e.execute(place(buy(2, 2n, 100n, 5n, { maxFeePpm: 65535 })));
+    assert.equal(fills(ev2)[0].makerFeePpm, 0);
+    assert.equal(fills(ev2)[0].takerFeePpm, 300);
+  });
+
+  it("numbers every command, refused ones included", () => {
+    const e = engine();
+    assert.deepEqual(e.execute(place(buy(1, 1n, 0n, 0n))).at(-1), { type: "done", seq: 1 });
+    assert.deepEqual(e.execute(place(buy(1, 1n, 10n, 1n)))[0], { type: "accepted", accountId: 1, orderId: 1n, marketId: 1, seq: 2 });
+    assert.equal(e.nextSeq, 3);
+    assert.equal(e.order(1, 1n)!.seq, 2);
+  });
+
+  it("appends to a caller-supplied event array", () => {
+    const e = engine();
+    const out: EngineEvent[] = [];
+    e.execute(place(buy(1, 1n, 10n, 1n)), out);
+    e.execute(place(sell(2, 1n, 10n, 1n)), out);
+    assert.deepEqual(kinds(out), ["accepted", "done", "accepted", "fill:1@10", "done"]);
+  });
+});
+
+describe("matching engine: time in force", () => {
+  it("IOC fills what it can and cancels the rest", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 2n)));
+    const ev = e.execute(place(buy(2, 1n, 100n, 5n, { timeInForce: TimeInForce.IOC })));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:2@100", "cancelled:ioc-remainder", "done"]);
+    assert.deepEqual(ev[2], { type: "cancelled", accountId: 2, orderId: 1n, marketId: 1, reason: "ioc-remainder", remainingLots: 3n });
+    assert.deepEqual(e.depth(1), { bids: [], asks: [] });
+    const none = e.execute(place(buy(2, 2n, 100n, 5n, { timeInForce: TimeInForce.IOC })));
+    assert.deepEqual(kinds(none), ["accepted", "cancelled:ioc-remainder", "done"]);
+    assert.ok(e.isOrderIdUsed(2, 2n), "an accepted IOC uses its id even with no fill");
+  });
+
+  it("MARKET is IOC with the order's price as protection (GTC or IOC), FOK with protection when FOK", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 2n)));
+    e.execute(place(sell(1, 2n, 110n, 2n)));
+    const ev = e.execute(place(buy(2, 1n, 105n, 5n, { type: OrderType.MARKET, timeInForce: TimeInForce.GTC })));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:2@100", "cancelled:ioc-remainder", "done"]);
+    const fok = e.execute(place(buy(2, 2n, 105n, 1n, { type: OrderType.MARKET, timeInForce: TimeInForce.FOK })));
+    assert.deepEqual(kinds(fok), ["rejected:FOK_UNFILLABLE", "done"]);
+    const fok2 = e.execute(place(buy(2, 3n, 110n, 2n, { type: OrderType.MARKET, timeInForce: TimeInForce.FOK })));
+    assert.deepEqual(kinds(fok2), ["accepted", "fill:2@110", "done"]);
+    const po = e.execute(place(buy(2, 4n, 110n, 2n, { type: OrderType.MARKET, timeInForce: TimeInForce.POST_ONLY })));
+    assert.deepEqual(kinds(po), ["rejected:INVALID_TIME_IN_FORCE", "done"]);
+  });
+
+  it("FOK fills entirely across levels or is refused with no state change", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 2n)));
+    e.execute(place(sell(2, 1n, 101n, 2n)));
+    e.execute(place(sell(3, 1n, 102n, 2n, { expiry: T0 + 5 })));
+    const before = e.snapshot();
+    // 102 is expired at T0+10: only 4 lots available up to 102.
+    const ev = e.execute(place(buy(4, 1n, 102n, 5n, { timeInForce: TimeInForce.FOK }), T0 + 10));
+    assert.deepEqual(ev, [
+      { type: "rejected", accountId: 4, orderId: 1n, code: RejectCode.FOK_UNFILLABLE },
+      { type: "done", seq: 4 },
+    ]);
+    assert.deepEqual({ ...e.snapshot(), nextSeq: 0 }, { ...before, nextSeq: 0 }, "refused FOK changes nothing");
+    assert.equal(e.isOrderIdUsed(4, 1n), false, "refused FOK does not use its id");
+    const ok = e.execute(place(buy(4, 1n, 101n, 4n, { timeInForce: TimeInForce.FOK }), T0 + 10));
+    assert.deepEqual(kinds(ok), ["accepted", "fill:2@100", "fill:2@101", "done"]);
+  });
+
+  it("POST_ONLY rests when it would not trade and is refused when it would", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 2n)));
+    const ok = e.execute(place(buy(2, 1n, 99n, 2n, { timeInForce: TimeInForce.POST_ONLY })));
+    assert.deepEqual(kinds(ok), ["accepted", "done"]);
+    const cross = e.execute(place(buy(2, 2n, 100n, 2n, { timeInForce: TimeInForce.POST_ONLY })));
+    assert.deepEqual(kinds(cross), ["rejected:WOULD_CROSS", "done"]);
+    const own = e.execute(place(buy(1, 2n, 100n, 2n, { timeInForce: TimeInForce.POST_ONLY })));
+    assert.deepEqual(kinds(own), ["rejected:WOULD_CROSS", "done"], "crossing one's own order counts");
+    // The resting post-only order is a maker when it trades.
+    const ev = e.execute(place(sell(3, 1n, 99n, 1n)));
+    assert.equal(fills(ev)[0].makerAccount, 2);
+    assert.equal(fills(ev)[0].makerFeePpm, 100);
+  });
+
+  it("POST_ONLY is not blocked by expired orders, which it removes", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 2n, { expiry: T0 + 1 })));
+    const ev = e.execute(place(buy(2, 1n, 100n, 2n, { timeInForce: TimeInForce.POST_ONLY }), T0 + 2));
+    assert.deepEqual(kinds(ev), ["accepted", "cancelled:expired", "done"]);
+    assert.deepEqual(e.depth(1), { bids: [{ priceTicks: 100n, lots: 2n, orders: 1 }], asks: [] });
+  });
+});
+
+describe("matching engine: cancel", () => {
+  it("cancels by (account, order id) and refuses unknown, filled or cancelled orders", () => {
+    const e = engine();
+    e.execute(place(buy(1, 7n, 100n, 5n)));
+    e.execute(place(sell(2, 1n, 100n, 2n)));
+    const ev = e.execute({ kind: "cancel", time: T0, accountId: 1, orderId: 7n });
+    assert.deepEqual(body(ev), [{ type: "cancelled", accountId: 1, orderId: 7n, marketId: 1, reason: "user", remainingLots: 3n }]);
+    assert.deepEqual(e.depth(1), { bids: [], asks: [] });
+    for (const [a, id] of [[1, 7n], [2, 1n], [1, 8n], [3, 7n]] as const) {
+      assert.deepEqual(body(e.execute({ kind: "cancel", time: T0, accountId: a, orderId: id })), [
+        { type: "rejected", accountId: a, orderId: id, code: RejectCode.UNKNOWN_ORDER },
+      ]);
+    }
+  });
+
+  it("cancel-all cancels an account's orders oldest first, everywhere or in one market", () => {
+    const e = engine();
+    e.execute(place(buy(1, 1n, 100n, 1n)));
+    e.execute(place(sell(1, 2n, 50n, 1n, { marketId: 2 })));
+    e.execute(place(sell(1, 3n, 120n, 1n)));
+    e.execute(place(buy(2, 1n, 90n, 1n)));
+    const m2 = e.execute({ kind: "cancelAll", time: T0, accountId: 1, marketId: 2 });
+    assert.deepEqual(body(m2).map((x) => x.type === "cancelled" && x.orderId), [2n]);
+    const all = e.execute({ kind: "cancelAll", time: T0, accountId: 1 });
+    assert.deepEqual(body(all).map((x) => x.type === "cancelled" && [x.orderId, x.reason]), [[1n, "user"], [3n, "user"]]);
+    assert.deepEqual(e.openOrders(1), []);
+    assert.equal(e.openOrders(2).length, 1);
+    assert.deepEqual(body(e.execute({ kind: "cancelAll", time: T0, accountId: 1 })), []);
+    assert.deepEqual(kinds(e.execute({ kind: "cancelAll", time: T0, accountId: 1, marketId: 9 })), ["rejected:UNKNOWN_MARKET", "done"]);
+  });
+});
+
+describe("matching engine: self-trade prevention", () => {
+  it("CANCEL_MAKER (default) cancels the taker's own resting orders and keeps matching", () => {
+    const e = engine();
+    assert.equal(e.selfTradePolicy, SelfTradePolicy.CANCEL_MAKER);
+    e.execute(place(sell(2, 1n, 100n, 1n)));
+    e.execute(place(sell(1, 1n, 100n, 3n)));
+    e.execute(place(sell(3, 1n, 101n, 3n)));
+    const ev = e.execute(place(buy(1, 2n, 101n, 3n)));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:1@100", "cancelled:self-trade", "fill:2@101", "done"]);
+    assert.deepEqual(ev[2], { type: "cancelled", accountId: 1, orderId: 1n, marketId: 1, reason: "self-trade", remainingLots: 3n });
+    assert.deepEqual(fills(ev).map((f) => f.makerAccount), [2, 3]);
+  });
+
+  it("CANCEL_TAKER cancels the taker's remainder; fills before stand and a GTC remainder does not rest", () => {
+    const e = engine(SelfTradePolicy.CANCEL_TAKER);
+    e.execute(place(sell(2, 1n, 100n, 1n)));
+    e.execute(place(sell(1, 1n, 100n, 3n)));
+    e.execute(place(sell(3, 1n, 101n, 3n)));
+    const ev = e.execute(place(buy(1, 2n, 101n, 3n)));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:1@100", "cancelled:self-trade", "done"]);
+    assert.deepEqual(ev[2], { type: "cancelled", accountId: 1, orderId: 2n, marketId: 1, reason: "self-trade", remainingLots: 2n });
+    assert.equal(e.order(1, 1n)?.remainingLots, 3n, "the maker stays");
+    assert.equal(e.order(1, 2n), undefined);
+  });
+
+  it("FOK counts around own orders under CANCEL_MAKER and stops at them under CANCEL_TAKER", () => {
+    for (const [policy, expected] of [
+      [SelfTradePolicy.CANCEL_MAKER, ["accepted", "cancelled:self-trade", "fill:2@101", "done"]],
+      [SelfTradePolicy.CANCEL_TAKER, ["rejected:FOK_UNFILLABLE", "done"]],
+    ] as const) {
+      const e = engine(policy);
+      e.execute(place(sell(1, 1n, 100n, 3n)));
+      e.execute(place(sell(3, 1n, 101n, 3n)));
+      assert.deepEqual(kinds(e.execute(place(buy(1, 2n, 101n, 2n, { timeInForce: TimeInForce.FOK })))), expected);
+    }
+  });
+
+  it("never lets two orders of one account trade, and keeps the book uncrossed", () => {
+    for (const policy of Object.values(SelfTradePolicy)) {
+      const e = engine(policy);
+      e.execute(place(buy(1, 1n, 100n, 2n)));
+      e.execute(place(sell(1, 2n, 99n, 2n)));
+      const bid = e.bestBid(1);
+      const ask = e.bestAsk(1);
+      assert.ok(!(bid && ask && bid.priceTicks >= ask.priceTicks));
+    }
+  });
+});
+
+describe("matching engine: expiry", () => {
+  it("refuses orders expired on entry; expiry equal to the time is still valid", () => {
+    const e = engine();
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 100n, 1n, { expiry: T0 - 1 })))), ["rejected:EXPIRED", "done"]);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 100n, 1n, { expiry: T0 })))), ["accepted", "done"]);
+  });
+
+  it("removes expired makers met while matching and trades with the next", () => {
+    const e = engine();
+    e.execute(place(sell(1, 1n, 100n, 2n, { expiry: T0 + 10 })));
+    e.execute(place(sell(2, 1n, 100n, 2n)));
+    assert.equal(e.depth(1).asks[0].lots, 4n, "expired orders are not swept until met");
+    const ev = e.execute(place(buy(3, 1n, 100n, 1n), T0 + 11));
+    assert.deepEqual(kinds(ev), ["accepted", "cancelled:expired", "fill:1@100", "done"]);
+    assert.deepEqual(ev[1], { type: "cancelled", accountId: 1, orderId: 1n, marketId: 1, reason: "expired", remainingLots: 2n });
+    assert.equal(e.order(1, 1n), undefined);
+  });
+});
+
+describe("matching engine: rejections", () => {
+  const cases: [string, Command, RejectCode][] = [
+    ["zero size", place(buy(1, 1n, 100n, 0n)), RejectCode.ZERO_SIZE],
+    ["negative size", place(buy(1, 1n, 100n, -1n)), RejectCode.SIZE_OUT_OF_RANGE],
+    ["size 2^40", place(buy(1, 1n, 100n, 1n << 40n)), RejectCode.SIZE_OUT_OF_RANGE],
+    ["price 2^40", place(buy(1, 1n, 1n << 40n, 1n)), RejectCode.PRICE_OUT_OF_RANGE],
+    ["negative price", place(sell(1, 1n, -1n, 1n)), RejectCode.PRICE_OUT_OF_RANGE],
+    ["unknown market", place(buy(1, 1n, 100n, 1n, { marketId: 3 })), RejectCode.UNKNOWN_MARKET],
+    ["expired", place(buy(1, 1n, 100n, 1n, { expiry: 5 })), RejectCode.EXPIRED],
+    ["market post-only", place(buy(1, 1n, 100n, 1n, { type: OrderType.MARKET, timeInForce: TimeInForce.POST_ONLY })), RejectCode.INVALID_TIME_IN_FORCE],
+    ["order id 2^40", place(buy(1, 1n << 40n, 100n, 1n)), RejectCode.MALFORMED],
+    ["account 2^32", place(buy(2 ** 32, 1n, 100n, 1n)), RejectCode.MALFORMED],
+    ["fractional account", place(buy(1.5, 1n, 100n, 1n)), RejectCode.MALFORMED],
+    ["side 2", place({ ...buy(1, 1n, 100n, 1n), side: 2 as Side }), RejectCode.MALFORMED],
+    ["type 2", place({ ...buy(1, 1n, 100n, 1n), type: 2 as OrderType }), RejectCode.MALFORMED],
+    ["tif 4", place({ ...buy(1, 1n, 100n, 1n), timeInForce: 4 as TimeInForce }), RejectCode.MALFORMED],
+    ["fee 2^16", place(buy(1, 1n, 100n, 1n, { maxFeePpm: 65536 })), RejectCode.MALFORMED],
+    ["number price", place({ ...buy(1, 1n, 100n, 1n), priceTicks: 100 as unknown as bigint }), RejectCode.MALFORMED],
+    ["number order id", place({ ...buy(1, 1n, 100n, 1n), orderId: 1 as unknown as bigint }), RejectCode.MALFORMED],
+    ["expiry 2^32", place(buy(1, 1n, 100n, 1n, { expiry: 2 ** 32 })), RejectCode.MALFORMED],
+    ["bad time", { kind: "place", time: -1, order: buy(1, 1n, 100n, 1n) }, RejectCode.MALFORMED],
+    ["no order", { kind: "place", time: T0 } as unknown as Command, RejectCode.MALFORMED],
+    ["unknown kind", { kind: "amend", time: T0 } as unknown as Command, RejectCode.MALFORMED],
+    ["bad cancel", { kind: "cancel", time: T0, accountId: 1, orderId: -1n }, RejectCode.MALFORMED],
+    ["bad cancel-all", { kind: "cancelAll", time: T0, accountId: -1 }, RejectCode.MALFORMED],
+    ["unknown order", { kind: "cancel", time: T0, accountId: 1, orderId: 1n }, RejectCode.UNKNOWN_ORDER],
+  ];
+  for (const [name, cmd, code] of cases) {
+    it(`${name} -> ${code}, nothing changes`, () => {
+      const e = engine();
+      e.execute(place(sell(9, 1n, 200n, 1n)));
+      const before = e.snapshot();
+      const ev = e.execute(cmd);
+      assert.equal(ev.length, 2);
+      assert.equal(ev[0].type, "rejected");
+      assert.equal(ev[0].type === "rejected" && ev[0].code, code);
+      assert.deepEqual(ev[1], { type: "done", seq: 2 });
+      assert.deepEqual(e.snapshot().orders, before.orders);
+      assert.deepEqual(e.snapshot().usedOrderIds, before.usedOrderIds);
+    });
+  }
+
+  it("echoes well-typed ids in rejections and null otherwise", () => {
+    const e = engine();
+    assert.deepEqual(e.execute(place(buy(1, 4n, 100n, 0n)))[0], { type: "rejected", accountId: 1, orderId: 4n, code: RejectCode.ZERO_SIZE });
+    assert.deepEqual(e.execute(place({ ...buy(1, 1n, 100n, 1n), accountId: "x" as unknown as number, orderId: 3 as unknown as bigint }))[0], {
+      type: "rejected", accountId: null, orderId: null, code: RejectCode.MALFORMED,
+    });
+  });
+
+  it("never throws on garbage", () => {
+    const e = engine();
+    for (const junk of [null, undefined, 0, "place", [], {}, { kind: "place" }, { kind: "place", time: T0, order: null }, { kind: "cancel", time: T0 }, { kind: "cancelAll", time: T0, accountId: 1, marketId: "1" }]) {
+      const ev = e.execute(junk as unknown as Command);
+      assert.equal(ev[0].type, "rejected");
+      assert.equal(ev.at(-1)!.type, "done");
+    }
+  });
+
+  it("refuses a reused order id, live, filled or cancelled, but not one that was refused", () => {
+    const e = engine();
+    e.execute(place(buy(1, 1n, 100n, 1n)));
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 90n, 1n)))), ["rejected:DUPLICATE_ORDER_ID", "done"]);
+    assert.deepEqual(kinds(e.execute(place(sell(1, 1n, 90n, 1n, { marketId: 2 })))), ["rejected:DUPLICATE_ORDER_ID", "done"], "ids are per account, across markets");
+    e.execute(place(sell(2, 1n, 100n, 1n)));
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 100n, 1n)))), ["rejected:DUPLICATE_ORDER_ID", "done"], "after fill");
+    e.execute(place(buy(3, 1n, 100n, 1n)));
+    e.execute({ kind: "cancel", time: T0, accountId: 3, orderId: 1n });
+    assert.deepEqual(kinds(e.execute(place(buy(3, 1n, 100n, 1n)))), ["rejected:DUPLICATE_ORDER_ID", "done"], "after cancel");
+    e.execute(place(buy(4, 1n, 100n, 0n)));
+    assert.deepEqual(kinds(e.execute(place(buy(4, 1n, 100n, 1n)))), ["accepted", "done"], "a refused order leaves its id unused");
+    assert.deepEqual(kinds(e.execute(place(buy(5, 1n, 100n, 1n)))), ["accepted", "done"], "other accounts may use the same id");
+  });
+
+  it("accepts the extreme in-range values", () => {
+    const e = engine();
+    const max = (1n << 40n) - 1n;
+    assert.deepEqual(kinds(e.execute(place(buy(2 ** 32 - 1, max, max, max, { maxFeePpm: 65535, expiry: FAR })))), ["accepted", "done"]);
+    assert.deepEqual(kinds(e.execute(place(sell(1, 0n, 0n, 1n, { maxFeePpm: 0 })))), ["accepted", "fill:1@1099511627775", "done"]);
+  });
+
+  it("RISK_REJECTED when the risk hook refuses; the hook sees reserve, fills, then exactly one release", () => {
+    const calls: string[] = [];
+    const risk: RiskHook = {
+      reserve: (o) => {
+        calls.push(`reserve ${o.accountId}/${o.orderId}`);
+        return o.accountId !== 66;
+      },
+      onFill: (f, maker, taker) => calls.push(`fill ${maker.accountId}/${maker.orderId} ${taker.accountId}/${taker.orderId} ${f.lots} maker:${maker.remainingLots} taker:${taker.remainingLots}`),
+      release: (o, remaining) => calls.push(`release ${o.accountId}/${o.orderId} ${remaining}`),
+    };
+    const e = engine(undefined, risk);
+    assert.deepEqual(kinds(e.execute(place(buy(66, 1n, 100n, 1n)))), ["rejected:RISK_REJECTED", "done"]);
+    assert.equal(e.isOrderIdUsed(66, 1n), false);
+    e.execute(place(sell(1, 1n, 100n, 2n)));
+    e.execute(place(sell(2, 1n, 101n, 2n)));
+    e.execute(place(buy(3, 1n, 101n, 3n)));
+    e.execute(place(buy(4, 1n, 101n, 5n, { timeInForce: TimeInForce.IOC })));
+    assert.deepEqual(calls, [
+      "reserve 66/1",
+      "reserve 1/1",
+      "reserve 2/1",
+      "reserve 3/1",
+      "fill 1/1 3/1 2 maker:0 taker:1",
+      "release 1/1 0",
+      "fill 2/1 3/1 1 maker:1 taker:0",
+      "release 3/1 0",
+      "reserve 4/1",
+      "fill 2/1 4/1 1 maker:0 taker:4",
+      "release 2/1 0",
+      "release 4/1 4",
+    ]);
+  });
+});

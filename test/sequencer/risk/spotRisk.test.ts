@@ -1,0 +1,217 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { QUOTE_TOKEN_ID, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
+import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
+import { feeAmount } from "../../../sequencer/matching/fees.ts";
+import { SelfTradePolicy, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
+import { SpotRisk, buyReservePerLot, type SpotRiskSnapshot } from "../../../sequencer/risk/spotRisk.ts";
+import { MARKETS, buy, kinds, place, prng, registry, sell } from "../matching/helpers.ts";
+import { DEFAULT_FLOW, randomFlow } from "../matching/randomFlow.ts";
+
+const Q = QUOTE_TOKEN_ID;
+const BASE1 = 1; // market 1: sizeUnit 1000, priceUnit 10, maker 100 ppm, taker 300 ppm
+const BASE2 = 2; // market 2: sizeUnit 1, priceUnit 1, maker 0 ppm, taker 2500 ppm
+
+function setup(): { e: MatchingEngine; risk: SpotRisk } {
+  const risk = new SpotRisk();
+  return { e: new MatchingEngine({ markets: registry(), risk }), risk };
+}
+
+describe("spot risk: balances", () => {
+  it("credits and debits, refusing to go below what is reserved", () => {
+    const { e, risk } = setup();
+    assert.ok(risk.credit(1, Q, 10_000n));
+    assert.ok(risk.debit(1, Q, 1_000n));
+    assert.equal(risk.balance(1, Q), 9_000n);
+    e.execute(place(buy(1, 1n, 100n, 5n, { maxFeePpm: 0 }))); // reserves 5 * 100 * 10 = 5000
+    assert.equal(risk.reserved(1, Q), 5_000n);
+    assert.equal(risk.available(1, Q), 4_000n);
+    assert.equal(risk.debit(1, Q, 4_001n), false);
+    assert.equal(risk.balance(1, Q), 9_000n, "a refused debit changes nothing");
+    assert.ok(risk.debit(1, Q, 4_000n));
+    e.execute({ kind: "cancel", time: 1000, accountId: 1, orderId: 1n });
+    assert.equal(risk.reserved(1, Q), 0n);
+    assert.ok(risk.debit(1, Q, 5_000n));
+    assert.equal(risk.balance(1, Q), 0n);
+    assert.equal(risk.debit(1, Q, 1n), false);
+    assert.equal(risk.debit(7, Q, 1n), false, "unknown account");
+    assert.ok(risk.debit(7, Q, 0n));
+  });
+
+  it("refuses bad amounts, bad ids and balances reaching 2^128", () => {
+    const risk = new SpotRisk();
+    assert.equal(risk.credit(1, Q, -1n), false);
+    assert.equal(risk.credit(1, Q, 1n << 96n), false);
+    assert.equal(risk.credit(-1, Q, 1n), false);
+    assert.equal(risk.credit(1, 1 << 16, 1n), false);
+    assert.equal(risk.credit(1, Q, 1 as unknown as bigint), false);
+    const nearFull = SpotRisk.restore({ version: 1, feePool: "0", entries: [[1, 0, String((1n << 128n) - 10n), "0"]] });
+    assert.equal(nearFull.credit(1, Q, 10n), false);
+    assert.ok(nearFull.credit(1, Q, 9n));
+    assert.equal(nearFull.balance(1, Q), (1n << 128n) - 1n);
+  });
+});
+
+describe("spot risk: reservations and fills", () => {
+  it("reserves quote for a buy (per-lot fee ceiling) and base for a sell; refuses when short", () => {
+    const { e, risk } = setup();
+    // perLot = 100 * 10 + ceil(1000 * 1000 / 1e6) = 1001
+    risk.credit(1, Q, 3_002n);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 100n, 3n, { maxFeePpm: 1000 })))), ["rejected:RISK_REJECTED", "done"]);
+    assert.equal(risk.reserved(1, Q), 0n);
+    risk.credit(1, Q, 1n);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 100n, 3n, { maxFeePpm: 1000 })))), ["accepted", "done"]);
+    assert.equal(risk.reserved(1, Q), 3_003n);
+    risk.credit(2, BASE1, 2_999n);
+    assert.deepEqual(kinds(e.execute(place(sell(2, 1n, 110n, 3n)))), ["rejected:RISK_REJECTED", "done"]);
+    risk.credit(2, BASE1, 1n);
+    assert.deepEqual(kinds(e.execute(place(sell(2, 1n, 110n, 3n)))), ["accepted", "done"]);
+    assert.equal(risk.reserved(2, BASE1), 3_000n);
+  });
+
+  it("moves balances exactly as the circuit's TRADE rule and releases price improvement", () => {
+    const { e, risk } = setup();
+    risk.credit(1, BASE1, 2_000n);
+    risk.credit(2, Q, 10_000n);
+    e.execute(place(sell(1, 1n, 100n, 2n, { maxFeePpm: 50 })));
+    const ev = e.execute(place(buy(2, 1n, 105n, 2n, { maxFeePpm: 1000 })));
+    const f = ev.find((x): x is FillEvent => x.type === "fill")!;
+    assert.deepEqual([f.priceTicks, f.lots, f.makerFeePpm, f.takerFeePpm], [100n, 2n, 50, 300]);
+    // quote = 2 * 100 * 10 = 2000; buyer fee ceil(2000 * 300 / 1e6) = 1; seller fee ceil(2000 * 50 / 1e6) = 1
+    assert.equal(risk.balance(2, Q), 10_000n - 2_001n);
+    assert.equal(risk.balance(2, BASE1), 2_000n);
+    assert.equal(risk.balance(1, BASE1), 0n);
+    assert.equal(risk.balance(1, Q), 1_999n);
+    assert.equal(risk.feePool, 2n);
+    assert.equal(risk.reserved(2, Q), 0n, "the reservation at 105 is released in full, improvement included");
+    assert.equal(risk.reserved(1, BASE1), 0n);
+  });
+
+  it("releases what remains on IOC remainder, partial fill then cancel, and expiry", () => {
+    const { e, risk } = setup();
+    risk.credit(1, BASE1, 10_000n);
+    risk.credit(2, Q, 100_000n);
+    e.execute(place(sell(1, 1n, 100n, 3n, { expiry: 2000 })));
+    e.execute(place(buy(2, 1n, 100n, 5n, { maxFeePpm: 0, timeInForce: TimeInForce.IOC })));
+    assert.equal(risk.reserved(2, Q), 0n);
+    e.execute(place(sell(1, 2n, 101n, 4n, { expiry: 2000 })));
+    e.execute(place(buy(2, 2n, 101n, 1n)));
+    assert.equal(risk.reserved(1, BASE1), 3_000n);
+    e.execute(place(buy(2, 3n, 101n, 1n, { maxFeePpm: 0 }), 2001)); // meets the expired order
+    assert.equal(risk.reserved(1, BASE1), 0n);
+    assert.equal(risk.reserved(2, Q), 1_010n, "the new buy rests: 1 * 101 * 10");
+    e.execute({ kind: "cancelAll", time: 2001, accountId: 2 });
+    assert.equal(risk.reserved(2, Q), 0n);
+  });
+
+  it("reserves enough for fees rounded up on every fill (whole-order ceiling would fall short)", () => {
+    const { e, risk } = setup();
+    // Market 2: 1 lot at price 1 is 1 quote; 1000 ppm of it rounds up to 1 per fill.
+    // Whole-order ceiling: 2 + ceil(2 * 1000 / 1e6) = 3, but two 1-lot fills cost 2 + 1 + 1 = 4.
+    risk.credit(1, Q, 3n);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 1n, 2n, { marketId: 2, maxFeePpm: 1000 })))), ["rejected:RISK_REJECTED", "done"]);
+    risk.credit(1, Q, 1n);
+    assert.equal(buyReservePerLot(buy(1, 1n, 1n, 2n, { maxFeePpm: 1000 }), MARKETS[1]), 2n);
+    risk.credit(2, BASE2, 1n);
+    risk.credit(3, BASE2, 1n);
+    e.execute(place(sell(2, 1n, 1n, 1n, { marketId: 2 })));
+    e.execute(place(sell(3, 1n, 1n, 1n, { marketId: 2 })));
+    const ev = e.execute(place(buy(1, 1n, 1n, 2n, { marketId: 2, maxFeePpm: 1000 })));
+    assert.deepEqual(kinds(ev), ["accepted", "fill:1@1", "fill:1@1", "done"]);
+    assert.equal(risk.balance(1, Q), 0n);
+    assert.equal(risk.reserved(1, Q), 0n);
+    assert.equal(risk.balance(1, BASE2), 2n);
+    assert.equal(risk.feePool, 2n);
+  });
+
+  it("snapshots and restores to an identical state", () => {
+    const { e, risk } = setup();
+    risk.credit(1, Q, 50_000n);
+    risk.credit(2, BASE1, 9_000n);
+    e.execute(place(buy(1, 1n, 100n, 4n)));
+    e.execute(place(sell(2, 1n, 99n, 6n)));
+    const s = risk.snapshot();
+    assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
+    const r = SpotRisk.restore(JSON.parse(JSON.stringify(s)) as SpotRiskSnapshot);
+    assert.deepEqual(r.snapshot(), s);
+    assert.deepEqual(r.entries(), risk.entries());
+    assert.equal(r.feePool, risk.feePool);
+    assert.throws(() => SpotRisk.restore({ ...s, entries: [[1, 0, "1", "2"]] }), /bad entry/);
+  });
+});
+
+describe("spot risk under random trading", () => {
+  for (const [seed, policy] of [[11, SelfTradePolicy.CANCEL_MAKER], [12, SelfTradePolicy.CANCEL_TAKER]] as const) {
+    it(`conserves every token, keeps 0 <= reserved <= balance, reservations = live orders (seed ${seed}, ${policy})`, () => {
+      const risk = new SpotRisk();
+      const markets = registry();
+      let e = new MatchingEngine({ markets, risk, selfTradePolicy: policy });
+      const accounts = 6;
+      const r = prng(seed);
+      const flow = randomFlow({ seed, ...DEFAULT_FLOW, accounts, cancelPct: 10 });
+      const tokens = [Q, BASE1, BASE2];
+      const net = new Map<number, bigint>(tokens.map((t) => [t, 0n])); // credits - debits
+      /** Independent ledger rebuilt from fill events with the circuit's formula. */
+      const ledger = new Map<string, bigint>();
+      const add = (a: number, t: number, v: bigint): void => void ledger.set(`${a}:${t}`, (ledger.get(`${a}:${t}`) ?? 0n) + v);
+      let feePool = 0n;
+      const tally: Record<string, number> = {};
+      for (let i = 0; i < 4000; i++) {
+        if (i % 40 === 0 || r.chance(5)) {
+          const a = 1 + r.int(accounts);
+          const t = r.pick(tokens);
+          const amount = BigInt(r.int(t === BASE1 ? 20_000 : t === BASE2 ? 40 : 60_000));
+          if (r.chance(70)) {
+            assert.ok(risk.credit(a, t, amount));
+            net.set(t, net.get(t)! + amount);
+            add(a, t, amount);
+          } else if (risk.debit(a, t, amount)) {
+            net.set(t, net.get(t)! - amount);
+            add(a, t, -amount);
+          }
+        }
+        if (i === 2000) e = MatchingEngine.restore(e.snapshot(), { markets, risk });
+        const events: EngineEvent[] = e.execute(flow.next());
+        for (const ev of events) {
+          const k = ev.type === "rejected" ? ev.code : ev.type;
+          tally[k] = (tally[k] ?? 0) + 1;
+          if (ev.type !== "fill") continue;
+          const m = markets.get(ev.marketId)!;
+          const quote = ev.lots * ev.priceTicks * m.priceUnit;
+          const base = ev.lots * m.sizeUnit;
+          const [b, s] = ev.makerSide === Side.BUY ? [ev.makerAccount, ev.takerAccount] : [ev.takerAccount, ev.makerAccount];
+          const bf = feeAmount(quote, ev.makerSide === Side.BUY ? ev.makerFeePpm : ev.takerFeePpm);
+          const sf = feeAmount(quote, ev.makerSide === Side.BUY ? ev.takerFeePpm : ev.makerFeePpm);
+          add(b, Q, -(quote + bf));
+          add(b, m.baseTokenId, base);
+          add(s, m.baseTokenId, -base);
+          add(s, Q, quote - sf);
+          feePool += bf + sf;
+        }
+        // Conservation.
+        for (const t of tokens) {
+          assert.equal(risk.totalBalance(t) + (t === Q ? risk.feePool : 0n), net.get(t), `token ${t} after command ${i}`);
+        }
+        assert.equal(risk.feePool, feePool);
+        // Per-account balances, bounds, and reservations recomputed from the live orders.
+        for (let a = 1; a <= accounts; a++) {
+          const expectReserved = new Map<number, bigint>(tokens.map((t) => [t, 0n]));
+          for (const o of e.openOrders(a)) {
+            const m = markets.get(o.marketId)!;
+            const t = o.side === Side.BUY ? Q : m.baseTokenId;
+            const perLot = o.side === Side.BUY ? buyReservePerLot(o, m) : m.sizeUnit;
+            expectReserved.set(t, expectReserved.get(t)! + o.remainingLots * perLot);
+          }
+          for (const t of tokens) {
+            const bal = risk.balance(a, t);
+            const res = risk.reserved(a, t);
+            assert.equal(bal, ledger.get(`${a}:${t}`) ?? 0n, `balance ${a}/${t} after command ${i}`);
+            assert.ok(0n <= res && res <= bal, `0 <= reserved <= balance for ${a}/${t} after command ${i}`);
+            assert.equal(res, expectReserved.get(t), `reserved ${a}/${t} after command ${i}`);
+          }
+        }
+      }
+      for (const k of ["fill", "accepted", "RISK_REJECTED"]) assert.ok((tally[k] ?? 0) > 50, `too few ${k}: ${JSON.stringify(tally)}`);
+    });
+  }
+});
