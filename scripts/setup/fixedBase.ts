@@ -23,6 +23,7 @@ import { FR_BYTES, G1_AFFINE, G2_AFFINE, type WasmModule } from "./bn128Wasm.ts"
 export type Group = "G1" | "G2";
 
 const SCALAR_BITS = 254; // bn128's r < 2^254
+const MAX_WORKERS = 16;
 
 const WORKER_SOURCE = String.raw`
 "use strict";
@@ -50,7 +51,7 @@ function ops(g) {
   const s = SZ[g];
   const o = { f: s.f, a: s.a, j: s.j };
   for (const k of ["sub", "mul", "square", "isZero", "copy", "batchInverse"]) o[k] = ex[s.F + k];
-  for (const k of ["addAffine", "toAffine", "copy", "double", "zero"]) o["g_" + k] = ex[s.C + k];
+  for (const k of ["addAffine", "toAffine", "copy", "double", "zero", "isZeroAffine"]) o["g_" + k] = ex[s.C + k];
   return o;
 }
 
@@ -63,11 +64,13 @@ function scratch(o, n) {
 
 // r[i] = a[i] + b[i] for affine points (pointer arrays), sharing one field inversion:
 // lambda = (yb - ya) / (xb - xa), x = lambda^2 - xa - xb, y = lambda (xa - x) - ya.
-// r[i] may alias a[i]. Inputs must not be zero; equal x coordinates (doubling or opposite
-// points) fall back to the engine's general addition.
-function batchAdd(o, sc, n, a, b, r) {
+// r[i] may alias a[i]. Inputs must not be zero. Equal x coordinates (doubling or opposite points)
+// fall back to the engine's general addition; returns how many of those sums were zero, and
+// sets zeroed[i] = 1 for them.
+function batchAdd(o, sc, n, a, b, r, zeroed) {
   const { f, sub, mul, square, isZero, copy } = o;
   const { pDx, pInv, pT1, pT2, pLam, pJ } = sc;
+  let nZero = 0;
   for (let i = 0; i < n; i++) sub(b[i], a[i], pDx + i * f);
   o.batchInverse(pDx, f, n, pInv, f);
   for (let i = 0; i < n; i++) {
@@ -75,6 +78,10 @@ function batchAdd(o, sc, n, a, b, r) {
     if (isZero(pDx + i * f)) {
       o.g_addAffine(A, B, pJ);
       o.g_toAffine(pJ, R);
+      if (o.g_isZeroAffine(R)) {
+        zeroed[i] = 1;
+        nZero++;
+      }
       continue;
     }
     sub(B + f, A + f, pT1);
@@ -87,6 +94,7 @@ function batchAdd(o, sc, n, a, b, r) {
     sub(pT2, A + f, R + f);
     copy(pT1, R);
   }
+  return nZero;
 }
 
 // Windows w0..w1-1 of the table: T[w][d] = d * 2^(b w) * G for d < 2^b (affine; T[w][0] = zero).
@@ -98,6 +106,7 @@ function buildTable(g, b, w0, w1) {
   const pT = alloc(n * o.a);
   const sc = scratch(o, n / 2);
   const a = new Float64Array(n / 2), bb = new Float64Array(n / 2), r = new Float64Array(n / 2);
+  const zeroed = new Uint8Array(n / 2);
   const out = new Uint8Array((w1 - w0) * n * o.a);
   o.g_copy(gens[g], pBase);
   for (let i = 0; i < b * w0; i++) o.g_double(pBase, pBase);
@@ -118,7 +127,7 @@ function buildTable(g, b, w0, w1) {
         bb[i] = pT + h * o.a;
         r[i] = pT + (h + i + 1) * o.a;
       }
-      if (k > 0) batchAdd(o, sc, k, a, bb, r);
+      if (k > 0 && batchAdd(o, sc, k, a, bb, r, zeroed) > 0) throw new Error("table: unexpected zero point");
     }
     out.set(new Uint8Array(memory.buffer, pT, m * o.a), (w - w0) * n * o.a);
     for (let i = 0; i < b; i++) o.g_double(pBase, pBase);
@@ -145,8 +154,8 @@ function mul(g, scalars, count) {
   const sc = scratch(o, count);
   const u8 = new Uint8Array(memory.buffer);
   u8.fill(0, pAcc, pAcc + count * o.a);
-  const a = new Float64Array(count), bb = new Float64Array(count);
-  const nz = new Uint8Array(count);
+  const a = new Float64Array(count), bb = new Float64Array(count), idx = new Uint32Array(count);
+  const nz = new Uint8Array(count), zeroed = new Uint8Array(count);
   const b = T.b, W = T.nWindows, mask = 2 ** b - 1, pT = T.p, sA = o.a;
   for (let w = 0; w < W; w++) {
     const bit = w * b, word = bit >>> 5, sh = bit & 31, spill = sh + b > 32 && word < 7;
@@ -165,10 +174,19 @@ function mul(g, scalars, count) {
       } else {
         a[k] = pA;
         bb[k] = pD;
+        idx[k] = i;
         k++;
       }
     }
-    if (k > 0) batchAdd(o, sc, k, a, bb, a);
+    if (k > 0 && batchAdd(o, sc, k, a, bb, a, zeroed) > 0) {
+      // only reachable for scalars >= r: the accumulator became zero, restart it from the next digit
+      for (let j = 0; j < k; j++) {
+        if (zeroed[j]) {
+          nz[idx[j]] = 0;
+          zeroed[j] = 0;
+        }
+      }
+    }
   }
   const res = u8.slice(pAcc, pAcc + count * sA);
   setFree(saved);
@@ -261,7 +279,9 @@ export class FixedBasePool {
 
   static async start(module: WasmModule, pG1gen: number, pG2gen: number, nWorkers = availableParallelism()): Promise<FixedBasePool> {
     const workers: Worker[] = [];
-    for (let i = 0; i < Math.max(1, nWorkers); i++) workers.push(new Worker(WORKER_SOURCE, { eval: true }));
+    // each worker holds its own copy of the tables (up to ~200 MiB): cap the count
+    const count = Math.max(1, Math.min(nWorkers, MAX_WORKERS));
+    for (let i = 0; i < count; i++) workers.push(new Worker(WORKER_SOURCE, { eval: true }));
     const pool = new FixedBasePool(workers);
     await Promise.all(workers.map((_, i) => pool.call(i, { cmd: "init", module, pG1gen, pG2gen })));
     return pool;
