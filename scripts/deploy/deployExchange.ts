@@ -54,3 +54,18 @@ export async function deployTestToken(c: Clients, name: string, symbol: string, 
 }
 
 export { custodianAbi };
+
+/** The demo market: WETH/USDC, one lot = 0.001 WETH, one tick = 0.01 USDC per WETH. */
+export const DEMO_MARKET = { baseTokenId: 1, sizeUnit: 10n ** 15n, priceUnit: 10n } as const;
+
+export type DemoDeployment = ExchangeDeployment & { usdc: Address; weth: Address; marketId: number };
+
+/** Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market queued. */
+export async function deployDemoExchange(c: Clients, opts: { params: CircuitParams; verifierSol: string; operator: Address }): Promise<DemoDeployment> {
+  const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
+  const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
+  const exchange = await deployExchange(c, { ...opts, quoteToken: usdc });
+  await send(c, exchange.custodian, custodianAbi, "registerToken", [weth]);
+  await send(c, exchange.custodian, custodianAbi, "registerMarket", [DEMO_MARKET.baseTokenId, DEMO_MARKET.sizeUnit, DEMO_MARKET.priceUnit]);
+  return { ...exchange, usdc, weth, marketId: 0 };
+}

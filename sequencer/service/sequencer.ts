@@ -65,7 +65,8 @@ export class Sequencer {
   /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
   private readonly slotIds = new Map<string, bigint>();
   private readonly nextNonce = new Map<number, number>();
-  private readonly pending: BatchTx[] = [];
+  /** Transactions waiting for a batch, with the time the sequencer accepted them. */
+  private readonly pending: { tx: BatchTx; time: number }[] = [];
   private requestsSeen = 0;
   private batchNumber = 0;
 
@@ -89,6 +90,10 @@ export class Sequencer {
     return Math.floor(Date.now() / 1000);
   }
 
+  private enqueue(tx: BatchTx): void {
+    this.pending.push({ tx, time: this.now() });
+  }
+
   // ---- intake ----------------------------------------------------------------------------------
 
   /** Pulls new on-chain requests (keys, deposits, markets) into the pending queue, in queue order. */
@@ -104,7 +109,7 @@ export class Sequencer {
           makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
         });
       }
-      this.pending.push(tx);
+      this.enqueue(tx);
       this.requestsSeen = r.index + 1;
     }
     return requests.length;
@@ -146,7 +151,7 @@ export class Sequencer {
   cancelOrder(cancel: Signed<Cancel>): EngineEvent[] {
     this.requireSigned(cancel.accountId, cancelMessage(cancel), cancel.signature, "cancel");
     const events = this.engine.execute({ kind: "cancel", time: this.now(), accountId: cancel.accountId, orderId: cancel.orderId });
-    if (events.some((e) => e.type === "cancelled")) this.pending.push({ type: TxType.CANCEL, request: cancel });
+    if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel });
     this.absorb(events);
     return events;
   }
@@ -160,13 +165,13 @@ export class Sequencer {
       throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
     }
     this.nextNonce.set(w.accountId, expected + 1);
-    this.pending.push({ type: TxType.WITHDRAW, request: w });
+    this.enqueue({ type: TxType.WITHDRAW, request: w });
   }
 
   /** Turns fills into trade transactions and forgets orders that left the book. */
   private absorb(events: readonly EngineEvent[], incoming?: Signed<Order>): void {
     for (const e of events) {
-      if (e.type === "fill") this.pending.push(this.tradeOf(e, incoming));
+      if (e.type === "fill") this.enqueue(this.tradeOf(e, incoming));
       else if (e.type === "cancelled") this.liveOrders.delete(orderKey(e.accountId, e.orderId));
     }
     for (const e of events) {
@@ -206,9 +211,11 @@ export class Sequencer {
    */
   async runBatch(): Promise<PostedBatch | null> {
     if (this.pending.length === 0) return null;
-    const txs = this.pending.slice(0, this.params.slots);
-    const chainTime = Number((await this.opts.chain.publicClient.getBlock()).timestamp);
-    const timestamp = Math.max(chainTime, await this.custodian.lastTimestamp());
+    const entries = this.pending.slice(0, this.params.slots);
+    const txs = entries.map((e) => e.tx);
+    // The batch is stamped with the time its first transaction was accepted: every order it fills was
+    // live (not expired) then, and later batches carry later transactions, so stamps never go back.
+    const timestamp = Math.max(entries[0].time, await this.custodian.lastTimestamp());
     const t = this.state.begin();
     try {
       const t0 = performance.now();

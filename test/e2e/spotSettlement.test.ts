@@ -9,7 +9,7 @@ import { network } from "hardhat";
 import * as snarkjs from "snarkjs";
 import { erc20Abi, type Address, type PublicClient, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
-import { deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
+import { DEMO_MARKET, deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { BatchPostError } from "../../sequencer/chain/custodianClient.ts";
@@ -22,8 +22,8 @@ import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKe
 
 const USDC = 10n ** 6n;
 const ETH = 10n ** 18n;
-const SIZE_UNIT = 10n ** 15n; // one lot = 0.001 WETH
-const PRICE_UNIT = 10n; // one tick per lot = 0.00001 USDC, i.e. a price tick of 0.01 USDC per WETH
+const SIZE_UNIT = DEMO_MARKET.sizeUnit; // one lot = 0.001 WETH
+const PRICE_UNIT = DEMO_MARKET.priceUnit; // one tick per lot = 0.00001 USDC, i.e. a price tick of 0.01 USDC per WETH
 const MAKER_PPM = 100;
 const TAKER_PPM = 500;
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
@@ -47,11 +47,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     [operator, aliceWallet, bobWallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
     const circuit = await buildBatchCircuit(TEST_PARAMS);
-    usdc = await deployTestToken(as(operator), "USD Coin", "USDC", 6);
-    weth = await deployTestToken(as(operator), "Wrapped Ether", "WETH", 18);
-    ({ custodian } = await deployExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator.account!.address }));
-    await send(as(operator), custodian, custodianAbi, "registerToken", [weth]);
-    await send(as(operator), custodian, custodianAbi, "registerMarket", [1, SIZE_UNIT, PRICE_UNIT]);
+    ({ custodian, usdc, weth } = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address }));
     const vkey = JSON.parse((await import("node:fs")).readFileSync(circuit.vkey, "utf8"));
     sequencer = new Sequencer({
       params: TEST_PARAMS,

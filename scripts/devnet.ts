@@ -1,0 +1,154 @@
+/**
+ * The main job: a local chain with the exchange and demo traders, on embedded defaults.
+ *
+ *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies
+ *   npm run devnet -- --keep  # leaves the node running afterwards (Ctrl-C to stop)
+ *
+ * Steps: build the batch circuit (cached; dev keys, INSECURE), start `hardhat node`, deploy test USDC/WETH
+ * and the custodian, onboard three traders from their wallets (EIP-712-derived trading keys), deposit,
+ * run a market maker's ladder against two takers (partial fills, IOC, a cancel), withdraw, prove and post
+ * every batch, then rebuild the whole state from chain data with the independent verifier.
+ */
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { createPublicClient, createWalletClient, erc20Abi, http, type Address, type PublicClient, type WalletClient } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { buildBatchCircuit } from "./build/batchCircuit.ts";
+import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
+import { startHardhatNode } from "./devnet/localNode.ts";
+import { SnarkjsDevice } from "../fpga-prover/snarkjsDevice.ts";
+import { custodianAbi } from "../sequencer/chain/abi.ts";
+import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../sequencer/protocol/params.ts";
+import type { EngineEvent } from "../sequencer/matching/index.ts";
+import { Sequencer } from "../sequencer/service/sequencer.ts";
+import { signCancel, signOrder, signWithdrawal } from "../sequencer/sdk/signing.ts";
+import { deriveTradingKey, type TradingKey } from "../sequencer/sdk/tradingKey.ts";
+
+/** Hardhat's well-known development mnemonic: its node funds these accounts. Never use it elsewhere. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+const USDC = 10n ** 6n;
+const ETH = 10n ** 18n;
+
+const program = new Command()
+  .name("devnet")
+  .description("Local chain with the exchange and demo traders: trade, prove, settle, verify")
+  .option("--port <port>", "JSON-RPC port of the Hardhat node", "8545")
+  .option("--keep", "keep the node running at the end", false)
+  .parse();
+const opts = program.opts<{ port: string; keep: boolean }>();
+
+const step = (line: string) => console.log(`\n== ${line}`);
+const info = (line: string) => console.log(`   ${line}`);
+
+function describe(events: readonly EngineEvent[]): string {
+  return events
+    .filter((e) => e.type !== "done")
+    .map((e) => (e.type === "fill" ? `fill ${e.lots} lots @ ${e.priceTicks}` : e.type === "rejected" ? `rejected ${e.code}` : e.type))
+    .join(", ");
+}
+
+async function main(): Promise<void> {
+  step("Batch circuit (cached build; development keys are INSECURE)");
+  const circuit = await buildBatchCircuit(TEST_PARAMS);
+  info(`${circuit.nConstraints} constraints, ${TEST_PARAMS.slots} slots per batch${circuit.cached ? " (cached)" : ""}`);
+
+  step("Local chain");
+  const node = await startHardhatNode(Number(opts.port), info);
+  const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
+  const wallet = (i: number): WalletClient => createWalletClient({ chain: hardhat, transport: http(node.url), account: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) });
+  const operator = wallet(0);
+  const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
+
+  step("Deploy");
+  const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+  info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   USDC ${d.usdc}  WETH ${d.weth}`);
+
+  const sequencer = new Sequencer({
+    params: TEST_PARAMS,
+    keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    device: new SnarkjsDevice(),
+    chain: { publicClient, walletClient: operator, custodian: d.custodian },
+    makerFeePpm: 100,
+    takerFeePpm: 500,
+    log: info,
+  });
+  const settle = async (what: string) => {
+    await sequencer.syncRequests();
+    const n = sequencer.pendingTransactions;
+    const t0 = Date.now();
+    const batches = await sequencer.drain();
+    info(`${what}: ${n} transactions settled in ${batches.length} proven batches (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  };
+
+  step("Onboard traders: wallet signs EIP-712, trading key derived, registered, funded");
+  const chainId = await publicClient.getChainId();
+  const token = readArtifact("test/TestToken.sol", "TestToken");
+  const traders: { name: string; w: WalletClient; key: TradingKey; id: number; usdc: bigint; weth: bigint }[] = [
+    { name: "maker", w: wallet(1), usdc: 200_000n * USDC, weth: 50n * ETH },
+    { name: "taker-1", w: wallet(2), usdc: 20_000n * USDC, weth: 0n },
+    { name: "taker-2", w: wallet(3), usdc: 0n, weth: 10n * ETH },
+  ].map((t) => ({ ...t, key: undefined as unknown as TradingKey, id: 0 }));
+  for (const t of traders) {
+    t.key = await deriveTradingKey(t.w as never, chainId, d.custodian);
+    await send(as(t.w), d.custodian, custodianAbi, "registerTradingKey", [...t.key.publicKey]);
+    t.id = Number(await publicClient.readContract({ address: d.custodian, abi: custodianAbi, functionName: "accountOf", args: [t.w.account!.address] }));
+    for (const [addr, amount, tokenId] of [[d.usdc, t.usdc, 0], [d.weth, t.weth, 1]] as const) {
+      if (amount === 0n) continue;
+      await send(as(operator), addr, token.abi, "mint", [t.w.account!.address, amount]);
+      await send(as(t.w), addr, erc20Abi, "approve", [d.custodian, amount]);
+      await send(as(t.w), d.custodian, custodianAbi, "deposit", [tokenId, amount]);
+    }
+    info(`${t.name}: account ${t.id}, trading key ${t.key.publicKey[0].toString(16).slice(0, 12)}…`);
+  }
+  await settle("registrations, market and deposits");
+
+  step("Trading (WETH/USDC, price in 0.01 USDC ticks, size in 0.001 WETH lots)");
+  const [maker, taker1, taker2] = traders;
+  const expiry = Math.floor(Date.now() / 1000) + 3600;
+  let nextId = 1n;
+  const place = (t: (typeof traders)[number], side: (typeof Side)[keyof typeof Side], price: bigint, lots: bigint, tif: (typeof TimeInForce)[keyof typeof TimeInForce] = TimeInForce.GTC, type: (typeof OrderType)[keyof typeof OrderType] = OrderType.LIMIT) => {
+    const order = signOrder(t.key.privateKey, { accountId: t.id, orderId: nextId++, marketId: d.marketId, side, type, timeInForce: tif, priceTicks: price, sizeLots: lots, maxFeePpm: 1000, expiry });
+    info(`${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} @ ${price} ${type === OrderType.MARKET ? "market" : ["GTC", "IOC", "FOK", "post-only"][tif]}: ${describe(sequencer.placeOrder(order))}`);
+    return order;
+  };
+  for (let i = 1n; i <= 3n; i++) {
+    place(maker, Side.BUY, 300_000n - 500n * i, 1000n, TimeInForce.POST_ONLY);
+    place(maker, Side.SELL, 300_000n + 500n * i, 1000n, TimeInForce.POST_ONLY);
+  }
+  place(taker1, Side.BUY, 301_500n, 1500n, TimeInForce.IOC, OrderType.MARKET);
+  const resting = place(taker2, Side.SELL, 299_000n, 2500n);
+  const book = sequencer.engine.depth(d.marketId, 3);
+  info(`book: bids ${book.bids.map((l) => `${l.lots}@${l.priceTicks}`).join(" ")} | asks ${book.asks.map((l) => `${l.lots}@${l.priceTicks}`).join(" ")}`);
+  info(`taker-2 cancels the rest of order ${resting.orderId}: ${describe(sequencer.cancelOrder(signCancel(taker2.key.privateKey, { accountId: taker2.id, orderId: resting.orderId })))}`);
+  await settle("trades and cancel");
+
+  step("Withdrawals");
+  const owed = sequencer.risk.available(taker1.id, 1);
+  sequencer.requestWithdrawal(signWithdrawal(taker1.key.privateKey, { accountId: taker1.id, tokenId: 1, amount: owed, nonce: 0 }));
+  const proceeds = sequencer.risk.available(taker2.id, 0);
+  sequencer.requestWithdrawal(signWithdrawal(taker2.key.privateKey, { accountId: taker2.id, tokenId: 0, amount: proceeds, nonce: 0 }));
+  await settle("withdrawals");
+  await send(as(taker1.w), d.custodian, custodianAbi, "withdraw", [1]);
+  await send(as(taker2.w), d.custodian, custodianAbi, "withdraw", [0]);
+  const bal = (a: Address, who: Address) => publicClient.readContract({ address: a, abi: erc20Abi, functionName: "balanceOf", args: [who] });
+  info(`taker-1 wallet now holds ${Number(await bal(d.weth, taker1.w.account!.address)) / 1e18} WETH (withdrew ${owed})`);
+  info(`taker-2 wallet now holds ${Number(await bal(d.usdc, taker2.w.account!.address)) / 1e6} USDC (withdrew ${proceeds})`);
+
+  step("Independent verification from chain data");
+  const { runVerifier } = await import("./verify.ts");
+  const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: "test", vkey: circuit.vkey });
+
+  if (opts.keep) {
+    info(`node still running on ${node.url}; custodian ${d.custodian}. Ctrl-C to stop.`);
+    return;
+  }
+  node.stop();
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

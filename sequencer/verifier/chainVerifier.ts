@@ -1,0 +1,319 @@
+/**
+ * The independent verifier: rebuilds the exchange state from chain data alone and checks every batch.
+ *
+ * Inputs are only what any node serves: the custodian's BatchSubmitted and RequestQueued events, the
+ * calldata of each submitBatch transaction (public data + proof), and a few views (stateRoot,
+ * batchCount, processedRequests, capacities). For each batch, in order:
+ *   - the batch number follows the previous one (event and header agree);
+ *   - the header's old root is the root rebuilt so far (genesis: the empty state of `params`) and the
+ *     header agrees with the event (roots, sha256 of the public data);
+ *   - the Groth16 proof verifies against `vkey` for the public input sha256(publicData) >> 3;
+ *   - its request records are exactly the next queued requests, in order;
+ *   - replaying every record (txFromRecord + buildBatch, the sequencer's own state transition)
+ *     reproduces the header's new root and the same public data byte for byte.
+ * At the end the rebuilt root must equal custodian.stateRoot().
+ *
+ * A mismatch never throws: it is recorded (with its batch number) and checking goes on; a batch whose
+ * replay fails leaves the rebuilt state where it was, so later batches then report root mismatches too.
+ * Only failures to read the chain at all (RPC errors, no contract at the address) are thrown.
+ */
+import { createHash } from "node:crypto";
+import * as snarkjs from "snarkjs";
+import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, type Hex, type PublicClient } from "viem";
+import { custodianAbi } from "../chain/abi.ts";
+import { publicDataBytes, REQUEST_TYPES, TxType } from "../protocol/constants.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type SlotRecord } from "../protocol/publicData.ts";
+import { ExchangeState } from "../state/exchangeState.ts";
+import { fromCalldataProof } from "./proof.ts";
+import { replayBatch } from "./replay.ts";
+
+/** Which check a mismatch comes from. */
+export type MismatchCheck =
+  | "params" // the custodian's capacities are not those of `params`
+  | "genesis" // the custodian's genesis root is not the empty state's root
+  | "events" // batch events out of sequence, or batchCount disagrees
+  | "calldata" // the submitBatch calldata of a batch cannot be read
+  | "publicData" // public data malformed, inconsistent with the event, or not what the replay re-encodes
+  | "batchNumber"
+  | "oldRoot" // the batch does not start from the rebuilt root
+  | "proof" // the Groth16 proof does not verify
+  | "requests" // the batch's request records are not the next queued requests
+  | "replay" // a record cannot be applied to the rebuilt state
+  | "newRoot" // the rebuilt root after the batch is not the header's new root
+  | "finalRoot"; // the rebuilt root is not custodian.stateRoot() (or processedRequests disagrees)
+
+export type Mismatch = {
+  /** null for checks about the whole chain. */
+  batchNumber: number | null;
+  check: MismatchCheck;
+  message: string;
+};
+
+export type BatchCheck = {
+  batchNumber: number;
+  txHash: Hash;
+  blockNumber: bigint;
+  header: BatchHeader | null;
+  /** Non-NOOP records. */
+  transactions: number;
+  proofValid: boolean;
+  /** The replay reproduced the header's new root. */
+  rootMatches: boolean;
+  ok: boolean;
+  verifyMs: number;
+};
+
+export type VerifyProgress = { done: number; total: number; batch: BatchCheck };
+
+/** Account id -> token id -> amount (non-zero balances only). */
+export type Balances = Map<number, Map<number, bigint>>;
+
+export type VerifyReport = {
+  ok: boolean;
+  batchesChecked: number;
+  genesisRoot: bigint;
+  /** Root of the rebuilt state after the last batch. */
+  finalRoot: bigint;
+  /** custodian.stateRoot(). */
+  chainRoot: bigint;
+  balances: Balances;
+  feePool: bigint;
+  batches: BatchCheck[];
+  mismatches: Mismatch[];
+  /** The rebuilt state itself. */
+  state: ExchangeState;
+};
+
+export type VerifyOptions = {
+  publicClient: PublicClient;
+  custodian: Address;
+  params: CircuitParams;
+  /** The batch circuit's Groth16 verification key (snarkjs JSON). */
+  vkey: unknown;
+  /** Called after each batch is checked. */
+  onProgress?: (p: VerifyProgress) => void;
+  /** First block to read events from (the custodian's deployment block or earlier); default 0. */
+  fromBlock?: bigint;
+  /**
+   * Test hook: sees each batch's decoded records and may return replacements, as a faulty decoder or
+   * data source would. The replacements are what is checked against the request queue and replayed;
+   * the proof and the public-data hash are always checked on the bytes from the chain.
+   */
+  transformRecords?: (batchNumber: number, records: SlotRecord[]) => SlotRecord[] | void;
+};
+
+const hex = (v: bigint) => `0x${v.toString(16).padStart(64, "0")}`;
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Verifies a Groth16 proof with snarkjs; an exception (malformed key or proof) counts as invalid. */
+async function verifyProof(vkey: unknown, publicInput: bigint, proof: readonly bigint[]): Promise<{ valid: boolean; error?: string }> {
+  try {
+    return { valid: await snarkjs.groth16.verify(vkey, [publicInput.toString()], fromCalldataProof(proof)) };
+  } catch (e) {
+    return { valid: false, error: errorText(e) };
+  }
+}
+
+function accountsOf(record: SlotRecord): bigint[] {
+  switch (record.type) {
+    case TxType.REGISTER_KEY:
+    case TxType.DEPOSIT:
+    case TxType.WITHDRAW:
+    case TxType.CANCEL:
+      return [record.accountId];
+    case TxType.TRADE:
+      return [record.buyAccountId, record.sellAccountId];
+    default:
+      return [];
+  }
+}
+
+/** Non-zero balances of the given accounts in `state`. */
+export function balancesOf(state: ExchangeState, accountIds: Iterable<number>): Balances {
+  const out: Balances = new Map();
+  const tokens = 4 ** state.params.balanceLevels;
+  for (const id of [...new Set(accountIds)].sort((a, b) => a - b)) {
+    if (id < 0 || id >= state.accountTree.capacity) continue;
+    const row = new Map<number, bigint>();
+    for (let t = 0; t < tokens; t++) {
+      const v = state.balance(id, t);
+      if (v !== 0n) row.set(t, v);
+    }
+    out.set(id, row);
+  }
+  return out;
+}
+
+export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
+  const { publicClient, custodian, params } = opts;
+  const fromBlock = opts.fromBlock ?? 0n;
+  const mismatches: Mismatch[] = [];
+  const report = (batchNumber: number | null, check: MismatchCheck, message: string) => mismatches.push({ batchNumber, check, message });
+  const read = <T>(functionName: string): Promise<T> =>
+    publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args: [] } as never) as Promise<T>;
+
+  // ---- the chain's view ----------------------------------------------------------------------
+  const [chainRoot, batchCount, processedRequests, slots, maxAccounts, maxTokens, maxMarkets] = await Promise.all([
+    read<bigint>("stateRoot"),
+    read<number | bigint>("batchCount").then(Number),
+    read<number | bigint>("processedRequests").then(Number),
+    read<bigint>("slots"),
+    read<number | bigint>("maxAccounts").then(Number),
+    read<number | bigint>("maxTokens").then(Number),
+    read<number | bigint>("maxMarkets").then(Number),
+  ]);
+  const expected = { slots: BigInt(params.slots), maxAccounts: 4 ** params.accountLevels, maxTokens: 4 ** params.balanceLevels, maxMarkets: 4 ** params.marketLevels };
+  const actual = { slots, maxAccounts, maxTokens, maxMarkets };
+  for (const k of Object.keys(expected) as (keyof typeof expected)[]) {
+    if (expected[k] !== actual[k]) report(null, "params", `custodian ${k} is ${actual[k]}, the circuit parameters give ${expected[k]}`);
+  }
+
+  const batchLogs = (await publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "BatchSubmitted", fromBlock, strict: true }))
+    .slice()
+    .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  const queue = (await publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock, strict: true }))
+    .map((l) => ({ index: Number(l.args.index), record: l.args.record.toLowerCase() as Hex }))
+    .sort((a, b) => a.index - b.index);
+  queue.forEach((q, i) => {
+    if (q.index !== i) report(null, "events", `RequestQueued events skip from index ${i} to ${q.index}`);
+  });
+  if (batchLogs.length !== batchCount) report(null, "events", `custodian batchCount is ${batchCount}, found ${batchLogs.length} BatchSubmitted events`);
+
+  // ---- genesis -------------------------------------------------------------------------------
+  const state = new ExchangeState(params);
+  const genesisRoot = state.root;
+  const chainGenesis = batchLogs.length > 0 ? batchLogs[0].args.oldRoot : chainRoot;
+  if (chainGenesis !== genesisRoot) {
+    report(null, "genesis", `the custodian's genesis root ${hex(chainGenesis)} is not the empty state's root ${hex(genesisRoot)}`);
+  }
+
+  // ---- batches -------------------------------------------------------------------------------
+  const batches: BatchCheck[] = [];
+  const accounts = new Set<number>();
+  let requestsConsumed = 0;
+  for (const [i, log] of batchLogs.entries()) {
+    const t0 = performance.now();
+    const before = mismatches.length;
+    const eventNumber = Number(log.args.batchNumber);
+    const n = eventNumber;
+    const check: BatchCheck = {
+      batchNumber: n, txHash: log.transactionHash, blockNumber: log.blockNumber, header: null, transactions: 0,
+      proofValid: false, rootMatches: false, ok: false, verifyMs: 0,
+    };
+    batches.push(check);
+    const finish = () => {
+      check.ok = mismatches.length === before;
+      check.verifyMs = performance.now() - t0;
+      opts.onProgress?.({ done: i + 1, total: batchLogs.length, batch: check });
+    };
+    if (eventNumber !== i) report(n, "events", `BatchSubmitted #${i} carries batch number ${eventNumber}`);
+    if (BigInt(requestsConsumed) + log.args.requestsConsumed > BigInt(queue.length)) {
+      report(n, "events", `batch consumes ${log.args.requestsConsumed} requests from ${requestsConsumed}, only ${queue.length} were queued`);
+    }
+
+    // calldata: submitBatch(publicData, proof)
+    let publicData: Uint8Array;
+    let proof: readonly bigint[];
+    try {
+      const tx = await publicClient.getTransaction({ hash: log.transactionHash });
+      if (tx.to?.toLowerCase() !== custodian.toLowerCase()) throw new Error(`transaction ${tx.hash} calls ${tx.to}, not the custodian (submitted through a contract?)`);
+      const call = decodeFunctionData({ abi: custodianAbi, data: tx.input });
+      if (call.functionName !== "submitBatch") throw new Error(`transaction ${tx.hash} calls ${call.functionName}, not submitBatch`);
+      const [data, words] = call.args as readonly [Hex, readonly bigint[]];
+      publicData = hexToBytes(data);
+      proof = words;
+    } catch (e) {
+      report(n, "calldata", errorText(e));
+      finish();
+      continue;
+    }
+    const digest = `0x${createHash("sha256").update(publicData).digest("hex")}`;
+    if (digest !== log.args.publicDataHash.toLowerCase()) {
+      report(n, "publicData", `sha256 of the calldata's public data is ${digest}, the event says ${log.args.publicDataHash}`);
+    }
+    if (publicData.length !== publicDataBytes(params.slots)) {
+      report(n, "publicData", `public data is ${publicData.length} bytes, ${params.slots} slots take ${publicDataBytes(params.slots)}`);
+    }
+
+    // proof, on the bytes from the chain
+    const { valid, error } = await verifyProof(opts.vkey, publicInputOf(publicData), proof);
+    check.proofValid = valid;
+    if (!valid) report(n, "proof", `the Groth16 proof does not verify against the verification key${error ? ` (${error})` : ""}`);
+
+    let header: BatchHeader;
+    let records: SlotRecord[];
+    try {
+      ({ header, records } = decodePublicData(publicData));
+    } catch (e) {
+      report(n, "publicData", `cannot decode public data: ${errorText(e)}`);
+      finish();
+      continue;
+    }
+    check.header = header;
+    if (opts.transformRecords) {
+      const copies = records.map((r) => ({ ...r }));
+      records = opts.transformRecords(n, copies) ?? copies;
+    }
+    check.transactions = records.filter((r) => r.type !== TxType.NOOP).length;
+
+    if (header.batchNumber !== BigInt(i)) report(n, "batchNumber", `header batch number is ${header.batchNumber}, expected ${i}`);
+    if (header.oldRoot !== log.args.oldRoot || header.newRoot !== log.args.newRoot) {
+      report(n, "publicData", "the header's roots differ from the BatchSubmitted event's");
+    }
+    if (header.oldRoot !== state.root) {
+      report(n, "oldRoot", `the batch starts from ${hex(header.oldRoot)}, the rebuilt state is at ${hex(state.root)}`);
+    }
+
+    // request records: the next queued requests, in order
+    try {
+      const requests = records.filter((r) => REQUEST_TYPES.includes(r.type));
+      requests.forEach((r, k) => {
+        const q = queue[requestsConsumed + k];
+        const got = bytesToHex(encodeRecord(r));
+        if (!q) report(n, "requests", `request record ${k} (${got}) was never queued (queue has ${queue.length})`);
+        else if (q.record !== got) report(n, "requests", `request record ${k} is ${got}, queued request ${q.index} is ${q.record}`);
+      });
+      if (BigInt(requests.length) !== log.args.requestsConsumed) {
+        report(n, "requests", `the batch carries ${requests.length} request records, the event says ${log.args.requestsConsumed} were consumed`);
+      }
+      requestsConsumed += requests.length;
+    } catch (e) {
+      report(n, "requests", `cannot encode the request records: ${errorText(e)}`);
+    }
+
+    // replay with the sequencer's state transition
+    try {
+      const built = replayBatch(state, records, { batchNumber: Number(header.batchNumber), timestamp: Number(header.timestamp) });
+      for (const r of records) for (const a of accountsOf(r)) accounts.add(Number(a));
+      check.rootMatches = built.header.newRoot === header.newRoot;
+      if (!check.rootMatches) {
+        report(n, "newRoot", `replaying the batch gives root ${hex(built.header.newRoot)}, the batch claims ${hex(header.newRoot)}`);
+      } else if (bytesToHex(built.publicData) !== bytesToHex(publicData)) {
+        report(n, "publicData", "the replay re-encodes public data that differs from the batch's");
+      }
+    } catch (e) {
+      report(n, "replay", `cannot replay the batch: ${errorText(e)}`);
+    }
+    finish();
+  }
+
+  // ---- final state ---------------------------------------------------------------------------
+  if (state.root !== chainRoot) report(null, "finalRoot", `the rebuilt root ${hex(state.root)} is not the custodian's stateRoot ${hex(chainRoot)}`);
+  if (requestsConsumed !== processedRequests) {
+    report(null, "finalRoot", `batches consumed ${requestsConsumed} requests, the custodian's processedRequests is ${processedRequests}`);
+  }
+
+  return {
+    ok: mismatches.length === 0,
+    batchesChecked: batches.length,
+    genesisRoot,
+    finalRoot: state.root,
+    chainRoot,
+    balances: balancesOf(state, accounts),
+    feePool: state.feePool,
+    batches,
+    mismatches,
+    state,
+  };
+}

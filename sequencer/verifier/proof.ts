@@ -1,0 +1,19 @@
+/** The custodian's `uint256[8]` proof layout back to snarkjs's form (inverse of chain/proof.ts toCalldataProof). */
+import type { Groth16Proof } from "snarkjs";
+import type { CalldataProof } from "../chain/proof.ts";
+
+/**
+ * [a0, a1, b00, b01, b10, b11, c0, c1] with each G2 coordinate pair swapped back (the EVM pairing takes
+ * the imaginary part first), as affine points with z = 1, which is what snarkjs.groth16.verify reads.
+ */
+export function fromCalldataProof(p: CalldataProof | readonly bigint[]): Groth16Proof {
+  if (p.length !== 8) throw new RangeError(`a calldata proof has 8 words, got ${p.length}`);
+  const s = p.map((v) => v.toString());
+  return {
+    pi_a: [s[0], s[1], "1"],
+    pi_b: [[s[3], s[2]], [s[5], s[4]], ["1", "0"]],
+    pi_c: [s[6], s[7], "1"],
+    protocol: "groth16",
+    curve: "bn128",
+  };
+}
