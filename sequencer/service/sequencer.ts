@@ -82,6 +82,11 @@ export class Sequencer {
     return this.pending.length;
   }
 
+  /** The transactions waiting for a batch, oldest first. */
+  peekPending(): readonly BatchTx[] {
+    return this.pending.map((p) => p.tx);
+  }
+
   private log(line: string): void {
     this.opts.log?.(line);
   }
@@ -100,19 +105,23 @@ export class Sequencer {
   async syncRequests(): Promise<number> {
     const requests = await this.custodian.requests(this.requestsSeen);
     for (const r of requests) {
-      const tx = r.tx;
-      if (tx.type === TxType.REGISTER_KEY) this.keys.set(tx.accountId, tx.pubKey);
-      else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
-      else if (tx.type === TxType.REGISTER_MARKET) {
-        this.markets.add({
-          marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
-          makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
-        });
-      }
-      this.enqueue(tx);
+      this.acceptRequest(r.tx);
       this.requestsSeen = r.index + 1;
     }
     return requests.length;
+  }
+
+  /** Admits one on-chain request (in queue order): its effect is usable at once and it waits for a batch. */
+  acceptRequest(tx: BatchTx): void {
+    if (tx.type === TxType.REGISTER_KEY) this.keys.set(tx.accountId, tx.pubKey);
+    else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
+    else if (tx.type === TxType.REGISTER_MARKET) {
+      this.markets.add({
+        marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
+        makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
+      });
+    } else throw new Error(`transaction type ${tx.type} is not an on-chain request`);
+    this.enqueue(tx);
   }
 
   private requireSigned(accountId: number, message: bigint, sig: Signed<object>["signature"], what: string): void {

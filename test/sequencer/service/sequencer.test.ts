@@ -1,0 +1,108 @@
+/**
+ * Sequencer intake: every bad request gets a clear error and changes nothing; accepted fills become trade
+ * transactions that the batch builder (the circuit's rules) accepts. No chain is needed for intake.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
+import type { ChainContext } from "../../../sequencer/chain/custodianClient.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { RequestRejected, Sequencer } from "../../../sequencer/service/sequencer.ts";
+import type { ProvingDevice } from "../../../fpga-prover/device.ts";
+import { order, testTrader } from "../../helpers/traders.ts";
+
+const alice = testTrader(1);
+const bob = testTrader(2);
+
+function sequencer(): Sequencer {
+  const s = new Sequencer({
+    params: TEST_PARAMS,
+    keys: { wasm: "", zkey: "", vkey: null },
+    device: {} as ProvingDevice,
+    chain: {} as ChainContext,
+    makerFeePpm: 100,
+    takerFeePpm: 500,
+  });
+  s.acceptRequest({ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n });
+  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });
+  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey });
+  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n });
+  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n });
+  return s;
+}
+
+function rejects(fn: () => unknown, code: string): void {
+  assert.throws(fn, (e: unknown) => e instanceof RequestRejected && e.code === code);
+}
+
+describe("sequencer intake", () => {
+  it("refuses unsigned, mis-signed, unknown-account and malformed orders without changing anything", () => {
+    const s = sequencer();
+    const before = s.pendingTransactions;
+    rejects(() => s.placeOrder({ ...order(alice, { orderId: 1n, side: Side.BUY }), signature: order(bob, { orderId: 1n, side: Side.BUY }).signature }), "BAD_SIGNATURE");
+    rejects(() => s.placeOrder({ ...order(alice, { orderId: 1n, side: Side.BUY }), priceTicks: 101n }), "BAD_SIGNATURE");
+    rejects(() => s.placeOrder(order(testTrader(3), { orderId: 1n, side: Side.BUY })), "NO_TRADING_KEY");
+    rejects(() => s.placeOrder({ ...order(alice, { orderId: 1n, side: Side.BUY }), priceTicks: 1n << 40n }), "MALFORMED");
+    assert.equal(s.pendingTransactions, before);
+    assert.deepEqual(s.engine.depth(0), { bids: [], asks: [] });
+  });
+
+  it("refuses a reused order id and an id whose storage slot holds a live order", () => {
+    const s = sequencer();
+    assert.equal(s.placeOrder(order(alice, { orderId: 5n, side: Side.BUY, priceTicks: 10n }))[0].type, "accepted");
+    rejects(() => s.placeOrder(order(alice, { orderId: 5n, side: Side.BUY, priceTicks: 10n })), "ORDER_ID_REUSED");
+    const sameSlot = 5n + BigInt(4 ** TEST_PARAMS.orderLevels);
+    rejects(() => s.placeOrder(order(alice, { orderId: sameSlot, side: Side.BUY, priceTicks: 10n })), "ORDER_SLOT_BUSY");
+  });
+
+  it("refuses an order the account cannot pay for (risk) and queues nothing", () => {
+    const s = sequencer();
+    const before = s.pendingTransactions;
+    const events = s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 1n << 30n, sizeLots: 10n }));
+    assert.equal(events[0].type, "rejected");
+    assert.equal(s.pendingTransactions, before);
+  });
+
+  it("turns fills into trades with maker/taker fees that the batch builder accepts", () => {
+    const s = sequencer();
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
+    const events = s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 4n }));
+    assert.ok(events.some((e) => e.type === "fill" && e.lots === 4n && e.priceTicks === 90n));
+    const trade = s.peekPending().at(-1)!;
+    assert.equal(trade.type, TxType.TRADE);
+    if (trade.type !== TxType.TRADE) return;
+    assert.equal(trade.buy.accountId, 1);
+    assert.equal(trade.sell.accountId, 2);
+    assert.deepEqual([trade.buyFeePpm, trade.sellFeePpm], [500, 100]); // alice took, bob made
+    const txs = s.peekPending();
+    for (let i = 0; i < txs.length; i += TEST_PARAMS.slots) {
+      buildBatch(s.state, txs.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: Math.floor(Date.now() / 1000) });
+    }
+    assert.equal(s.state.balance(1, 1), 4000n);
+    assert.equal(s.state.balance(2, 0), s.risk.balance(2, 0), "the proven state and the risk module agree");
+    assert.equal(s.state.balance(1, 0), s.risk.balance(1, 0));
+  });
+
+  it("queues a signed cancel only for a live order", () => {
+    const s = sequencer();
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }));
+    const n = s.pendingTransactions;
+    assert.ok(s.cancelOrder(signCancel(bob.key, { accountId: 2, orderId: 7n })).some((e) => e.type === "rejected"));
+    assert.equal(s.pendingTransactions, n);
+    rejects(() => s.cancelOrder(signCancel(alice.key, { accountId: 2, orderId: 1n })), "BAD_SIGNATURE");
+    assert.ok(s.cancelOrder(signCancel(bob.key, { accountId: 2, orderId: 1n })).some((e) => e.type === "cancelled"));
+    assert.equal(s.peekPending().at(-1)!.type, TxType.CANCEL);
+  });
+
+  it("accepts a withdrawal only with the next nonce and an available balance", () => {
+    const s = sequencer();
+    rejects(() => s.requestWithdrawal(signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: 1n, nonce: 1 })), "BAD_NONCE");
+    rejects(() => s.requestWithdrawal(signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: 10_000_001n, nonce: 0 })), "INSUFFICIENT_BALANCE");
+    rejects(() => s.requestWithdrawal(signWithdrawal(bob.key, { accountId: 1, tokenId: 0, amount: 1n, nonce: 0 })), "BAD_SIGNATURE");
+    s.requestWithdrawal(signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: 10_000_000n, nonce: 0 }));
+    assert.equal(s.risk.balance(1, 0), 0n);
+    rejects(() => s.requestWithdrawal(signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: 10_000_000n, nonce: 0 })), "BAD_NONCE");
+  });
+});
