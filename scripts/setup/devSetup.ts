@@ -78,10 +78,9 @@ export async function devSetup(opts: DevSetupOptions): Promise<DevSetupResult> {
   const t0 = performance.now();
   const log = opts.log ?? ((m: string) => console.error(m));
   const lap = (what: string) => log(`[devSetup] ${what} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
-  log(INSECURE_WARNING);
-
   const r1cs = await readR1cs(opts.r1csPath);
   if (r1cs.n8 !== 32 || r1cs.prime !== BN128_R) throw new Error("devSetup: only bn128 r1cs files are supported");
+  log(INSECURE_WARNING);
   const { nVars, nConstraints } = r1cs;
   const nPublic = r1cs.nOutputs + r1cs.nPubInputs;
   const nPrivPoints = nVars - nPublic - 1;
