@@ -1,0 +1,138 @@
+/**
+ * The independent verifier as a command: rebuilds the exchange state from chain data alone (batch
+ * calldata, request events) and checks every batch's proof and roots (sequencer/verifier/chainVerifier.ts).
+ *
+ *   npx tsx scripts/verify.ts --rpc http://127.0.0.1:8545 --custodian 0x... [--params test|production] [--vkey path]
+ *
+ * Without --vkey the batch circuit for the parameters is built (cached) and its verification key used:
+ * that is the development key of this checkout, so pass the deployment's real vkey for anything else.
+ * Exit status: 0 when everything matches, 1 on any mismatch (all of them are printed) or error.
+ */
+import { readFileSync, realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Command, Option } from "commander";
+import { createPublicClient, http, isAddress, type Address, type PublicClient } from "viem";
+import { buildBatchCircuit } from "./build/batchCircuit.ts";
+import { terminateSnarkjsCurve } from "./setup/zkLibs.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../sequencer/protocol/params.ts";
+import { verifyChain, type Balances, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
+
+export type VerifierOptions = {
+  /** JSON-RPC URL of a node of the custodian's chain. */
+  rpc: string;
+  custodian: Address | string;
+  /** Circuit parameter set; default "test". */
+  params?: "test" | "production";
+  /** Path of the batch circuit's verification key (snarkjs JSON); default: the cached build's. */
+  vkey?: string;
+  /** First block to read events from; default 0. */
+  fromBlock?: bigint;
+  /** Where the output lines go; default console.log. */
+  print?: (line: string) => void;
+};
+
+const PARAMS: Record<"test" | "production", CircuitParams> = { test: TEST_PARAMS, production: PRODUCTION_PARAMS };
+const hex = (v: bigint) => `0x${v.toString(16).padStart(64, "0")}`;
+
+/** Loads the verification key from `path`, or builds (cached) the batch circuit for `params` and uses its key. */
+export async function loadVkey(params: CircuitParams, path?: string, print: (line: string) => void = console.log): Promise<unknown> {
+  if (path) return JSON.parse(readFileSync(path, "utf8"));
+  const circuit = await buildBatchCircuit(params, "dev");
+  print(`verification key: ${circuit.vkey}${circuit.insecure ? " (development key of this checkout)" : ""}`);
+  return JSON.parse(readFileSync(circuit.vkey, "utf8"));
+}
+
+/** Runs the verifier against a node and returns its report, printing one line per batch. */
+export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport> {
+  const print = options.print ?? console.log;
+  if (!isAddress(options.custodian)) throw new Error(`--custodian ${options.custodian} is not an address`);
+  const paramsName = options.params ?? "test";
+  const params = PARAMS[paramsName];
+  if (!params) throw new Error(`unknown parameter set ${paramsName} (test or production)`);
+  const vkey = await loadVkey(params, options.vkey, print);
+  const publicClient = createPublicClient({ transport: http(options.rpc) }) as PublicClient;
+  print(`verifying custodian ${options.custodian} on ${options.rpc} (${paramsName} parameters)`);
+  return verifyChain({
+    publicClient,
+    custodian: options.custodian,
+    params,
+    vkey,
+    fromBlock: options.fromBlock,
+    onProgress: ({ done, total, batch }) => {
+      const width = String(total).length;
+      const status = batch.ok ? "ok" : "MISMATCH";
+      const proof = batch.proofValid ? "proof ok" : "proof INVALID";
+      const root = batch.rootMatches ? "root ok" : "root MISMATCH";
+      const rootPrefix = batch.header ? hex(batch.header.newRoot).slice(0, 18) : "?";
+      print(`[${String(done).padStart(width)}/${total}] batch ${batch.batchNumber}: ${batch.transactions} tx, ${proof}, ${root} -> ${rootPrefix}…  ${status} (${Math.round(batch.verifyMs)} ms)`);
+    },
+  });
+}
+
+/** The rebuilt balances as a table: account, token, amount. */
+export function formatBalances(balances: Balances): string[] {
+  if (balances.size === 0) return ["  (no accounts)"];
+  const rows: [string, string, string][] = [["account", "token", "amount"]];
+  for (const [account, tokens] of balances) {
+    if (tokens.size === 0) rows.push([String(account), "-", "0"]);
+    for (const [token, amount] of tokens) rows.push([String(account), String(token), amount.toString()]);
+  }
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => `  ${r[0].padStart(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`);
+}
+
+/** Prints the report's summary, balances and mismatches. */
+export function printReport(report: VerifyReport, print: (line: string) => void = console.log): void {
+  print(`batches checked: ${report.batchesChecked}`);
+  print(`genesis root:    ${hex(report.genesisRoot)}`);
+  print(`rebuilt root:    ${hex(report.finalRoot)}`);
+  print(`custodian root:  ${hex(report.chainRoot)}`);
+  print(`fee pool:        ${report.feePool}`);
+  print("rebuilt balances:");
+  for (const line of formatBalances(report.balances)) print(line);
+  if (report.ok) {
+    print("OK: every proof verifies and the rebuilt state matches every root on chain");
+  } else {
+    print(`FAILED: ${report.mismatches.length} mismatch(es)`);
+    for (const m of report.mismatches) print(`  ${m.batchNumber === null ? "chain" : `batch ${m.batchNumber}`} [${m.check}] ${m.message}`);
+  }
+}
+
+/** Verifies and prints; true when everything matches. For in-process callers (the devnet). */
+export async function runVerifier(options: VerifierOptions): Promise<boolean> {
+  const report = await verifyRpc(options);
+  printReport(report, options.print ?? console.log);
+  return report.ok;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name("verify")
+    .description("Rebuild the exchange state from chain data alone and check every batch's proof and roots")
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "address of the custodian contract")
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .option("--vkey <path>", "verification key JSON of the batch circuit (default: the cached build's)")
+    .option("--from-block <n>", "first block to read events from", "0")
+    .parse();
+  const o = program.opts<{ rpc: string; custodian: string; params: "test" | "production"; vkey?: string; fromBlock: string }>();
+  let ok = false;
+  try {
+    ok = await runVerifier({ rpc: o.rpc, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: BigInt(o.fromBlock) });
+  } catch (e) {
+    const short = (e as { shortMessage?: string }).shortMessage;
+    console.error(`verify: ${short ?? (e instanceof Error ? e.message : String(e))}`);
+  } finally {
+    await terminateSnarkjsCurve();
+  }
+  process.exit(ok ? 0 : 1);
+}
+
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) await main();

@@ -1,0 +1,185 @@
+/**
+ * The independent verifier against a real history: an in-process Hardhat chain, the real batch circuit
+ * (dev keys) and proofs posted by the Sequencer. Then tampering that must be reported, never thrown.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { network } from "hardhat";
+import { erc20Abi, type Address, type PublicClient, type WalletClient } from "viem";
+import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
+import { buildCircuit } from "../../../scripts/build/circuitBuild.ts";
+import { printReport } from "../../../scripts/verify.ts";
+import { deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
+import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
+import { SnarkjsDevice } from "../../../fpga-prover/snarkjsDevice.ts";
+import { custodianAbi } from "../../../sequencer/chain/abi.ts";
+import { OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { Sequencer } from "../../../sequencer/service/sequencer.ts";
+import { signOrder, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { verifyChain, type VerifyOptions } from "../../../sequencer/verifier/chainVerifier.ts";
+import { FIXTURES } from "../../scripts/helpers.ts";
+import { testTrader } from "../../helpers/traders.ts";
+
+const USDC = 10n ** 6n;
+const ETH = 10n ** 18n;
+const SIZE_UNIT = 10n ** 15n;
+const PRICE_UNIT = 10n;
+
+describe("independent chain verifier", { timeout: 300_000 }, () => {
+  let publicClient: PublicClient;
+  let custodian: Address;
+  let sequencer: Sequencer;
+  let vkey: unknown;
+  const alice = testTrader(1);
+  const bob = testTrader(2);
+  const verify = (extra: Partial<VerifyOptions> = {}) => verifyChain({ publicClient, custodian, params: TEST_PARAMS, vkey, ...extra });
+
+  before(async () => {
+    const { viem } = await network.create();
+    publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+    const [operator, aliceWallet, bobWallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
+    const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
+    const circuit = await buildBatchCircuit(TEST_PARAMS);
+    vkey = JSON.parse(readFileSync(circuit.vkey, "utf8"));
+    const usdc = await deployTestToken(as(operator), "USD Coin", "USDC", 6);
+    const weth = await deployTestToken(as(operator), "Wrapped Ether", "WETH", 18);
+    ({ custodian } = await deployExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator.account!.address }));
+    await send(as(operator), custodian, custodianAbi, "registerToken", [weth]);
+    await send(as(operator), custodian, custodianAbi, "registerMarket", [1, SIZE_UNIT, PRICE_UNIT]);
+    sequencer = new Sequencer({
+      params: TEST_PARAMS,
+      keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey },
+      device: new SnarkjsDevice(),
+      chain: { publicClient, walletClient: operator, custodian },
+      makerFeePpm: 100,
+      takerFeePpm: 500,
+    });
+
+    // Accounts 1 and 2, in registration order.
+    await send(as(aliceWallet), custodian, custodianAbi, "registerTradingKey", [...alice.pubKey]);
+    await send(as(bobWallet), custodian, custodianAbi, "registerTradingKey", [...bob.pubKey]);
+    const token = readArtifact("test/TestToken.sol", "TestToken").abi;
+    await send(as(operator), usdc, token, "mint", [aliceWallet.account!.address, 10_000n * USDC]);
+    await send(as(operator), weth, token, "mint", [bobWallet.account!.address, 5n * ETH]);
+    await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 10_000n * USDC]);
+    await send(as(bobWallet), weth, erc20Abi, "approve", [custodian, 5n * ETH]);
+    await send(as(aliceWallet), custodian, custodianAbi, "deposit", [0, 10_000n * USDC]);
+    await send(as(bobWallet), custodian, custodianAbi, "deposit", [1, 5n * ETH]);
+    assert.equal(await sequencer.syncRequests(), 5);
+    assert.equal((await sequencer.drain()).length, 3);
+
+    // One trade and one withdrawal, proven together after the three request batches.
+    const base = { marketId: 0, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, maxFeePpm: 1000, expiry: Math.floor(Date.now() / 1000) + 3600 };
+    sequencer.placeOrder(signOrder(bob.key, { ...base, accountId: bob.accountId, orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 800n }));
+    const fills = sequencer.placeOrder(signOrder(alice.key, { ...base, accountId: alice.accountId, orderId: 1n, side: Side.BUY, priceTicks: 300_100n, sizeLots: 500n }));
+    assert.equal(fills.filter((e) => e.type === "fill").length, 1);
+    sequencer.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: 1_000n * USDC, nonce: 0 }));
+    assert.equal((await sequencer.drain()).length, 1);
+  });
+
+  after(() => terminateSnarkjsCurve());
+
+  it("rebuilds the sequencer's state from chain data alone, every proof and root checking out", async () => {
+    const progress: number[] = [];
+    const report = await verify({ onProgress: (p) => progress.push(p.batch.batchNumber) });
+    assert.deepEqual(report.mismatches, []);
+    assert.equal(report.ok, true);
+    assert.equal(report.batchesChecked, 4);
+    assert.deepEqual(progress, [0, 1, 2, 3]);
+    assert.ok(report.batches.every((b) => b.proofValid && b.rootMatches && b.ok));
+    assert.deepEqual(report.batches.map((b) => b.transactions), [2, 2, 1, 2]);
+    assert.equal(report.finalRoot, sequencer.state.root);
+    assert.equal(report.chainRoot, sequencer.state.root);
+    assert.equal(report.feePool, sequencer.state.feePool);
+    assert.ok(report.feePool > 0n);
+    assert.deepEqual([...report.balances.keys()], [1, 2]);
+    for (const id of [1, 2]) {
+      for (let token = 0; token < 4 ** TEST_PARAMS.balanceLevels; token++) {
+        assert.equal(report.balances.get(id)!.get(token) ?? 0n, sequencer.state.balance(id, token), `account ${id} token ${token}`);
+      }
+    }
+    // alice bought 500 lots: base 500 * SIZE_UNIT, paid quote + 500 ppm taker fee, withdrew 1000 USDC.
+    const quote = 500n * 300_000n * PRICE_UNIT;
+    assert.equal(report.balances.get(1)!.get(1), 500n * SIZE_UNIT);
+    assert.equal(report.balances.get(1)!.get(0), 10_000n * USDC - quote - (quote * 500n) / 1_000_000n - 1_000n * USDC);
+
+    const lines: string[] = [];
+    printReport(report, (l) => lines.push(l));
+    assert.ok(lines.some((l) => l.startsWith("OK:")));
+    assert.ok(lines.some((l) => /^\s+2\s+1\s+4500000000000000000$/.test(l)), lines.join("\n"));
+  });
+
+  it("reports every proof as invalid against the verification key of another circuit", async () => {
+    const other = await buildCircuit({
+      name: "verifier_test_tiny_product",
+      mainSource: readFileSync(join(FIXTURES, "tinyProduct.circom"), "utf8"),
+      setup: "dev",
+      log: () => {},
+    });
+    const report = await verify({ vkey: JSON.parse(readFileSync(other.vkey, "utf8")) });
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.mismatches.map((m) => [m.batchNumber, m.check]), [[0, "proof"], [1, "proof"], [2, "proof"], [3, "proof"]]);
+    // The state itself still rebuilds: only the proofs fail.
+    assert.ok(report.batches.every((b) => !b.proofValid && b.rootMatches));
+    assert.equal(report.finalRoot, sequencer.state.root);
+  });
+
+  it("reports a malformed verification key as invalid proofs instead of throwing", async () => {
+    const report = await verify({ vkey: { protocol: "groth16", curve: "bn128", IC: [] } });
+    assert.equal(report.ok, false);
+    assert.equal(report.mismatches.filter((m) => m.check === "proof").length, 4);
+  });
+
+  it("reports a root mismatch when a decoded record is corrupted before the replay", async () => {
+    const report = await verify({
+      transformRecords: (batchNumber, records) => {
+        if (batchNumber !== 3) return;
+        const w = records.find((r) => r.type === TxType.WITHDRAW);
+        assert.ok(w && w.type === TxType.WITHDRAW);
+        w.amount += 1n;
+      },
+    });
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.mismatches.map((m) => [m.batchNumber, m.check]), [[3, "newRoot"], [null, "finalRoot"]]);
+    assert.deepEqual(report.batches.map((b) => b.ok), [true, true, true, false]);
+    assert.ok(report.batches[3].proofValid, "the proof is checked on the bytes from the chain");
+    assert.notEqual(report.finalRoot, report.chainRoot);
+    const lines: string[] = [];
+    printReport(report, (l) => lines.push(l));
+    assert.ok(lines.some((l) => l.startsWith("FAILED: 2 mismatch")));
+    assert.ok(lines.some((l) => l.includes("batch 3 [newRoot]")));
+  });
+
+  it("reports a record that cannot be applied, and every later root, without throwing", async () => {
+    const report = await verify({
+      transformRecords: (batchNumber, records) => {
+        if (batchNumber !== 2) return;
+        // batch 2: bob's WETH deposit and a NOOP; make the NOOP a trade bob cannot settle
+        assert.equal(records[1].type, TxType.NOOP);
+        records[1] = {
+          type: TxType.TRADE, buyAccountId: 1n, buyOrderId: 9n, sellAccountId: 2n, sellOrderId: 9n,
+          marketId: 0n, lots: 10n ** 9n, priceTicks: 1n, buyFeePpm: 0n, sellFeePpm: 0n,
+        };
+        return records;
+      },
+    });
+    assert.deepEqual(report.mismatches.map((m) => [m.batchNumber, m.check]), [[2, "replay"], [3, "oldRoot"], [3, "replay"], [null, "finalRoot"]]);
+    assert.match(report.mismatches[0].message, /slot 1: INSUFFICIENT_BALANCE/);
+  });
+
+  it("reports a request record that is not the queued request", async () => {
+    const report = await verify({
+      transformRecords: (batchNumber, records) => {
+        if (batchNumber !== 1) return;
+        const d = records.find((r) => r.type === TxType.DEPOSIT);
+        assert.ok(d && d.type === TxType.DEPOSIT);
+        d.amount -= 1n;
+      },
+    });
+    const checks = report.mismatches.map((m) => [m.batchNumber, m.check]);
+    assert.deepEqual(checks.slice(0, 2), [[1, "requests"], [1, "newRoot"]]);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch, type BuiltBatch } from "../../../sequencer/batch/batchWitness.ts";
+import { txFromRecord } from "../../../sequencer/batch/replay.ts";
+import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import { toCalldataProof } from "../../../sequencer/chain/proof.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { fromCalldataProof } from "../../../sequencer/verifier/proof.ts";
+import { replayBatch, ReplayError } from "../../../sequencer/verifier/replay.ts";
+import { order, testTrader } from "../../helpers/traders.ts";
+
+const PARAMS = { ...TEST_PARAMS, slots: 4 };
+const TIME = 1_700_000_000;
+const alice = testTrader(1);
+const bob = testTrader(2);
+
+/** Batches built from signed transactions, as the sequencer builds them (signatures verified). */
+function signedHistory(): { batches: BuiltBatch[]; roots: bigint[]; state: ExchangeState } {
+  const state = new ExchangeState(PARAMS);
+  const buy1 = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 10n });
+  const sell1 = order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n });
+  // Order 17 takes over alice's storage slot of order 1 (17 mod 16 = 1).
+  const buy17 = order(alice, { orderId: 17n, side: Side.BUY, priceTicks: 120n, sizeLots: 5n });
+  const sell2 = order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 110n, sizeLots: 50n });
+  const trade = (buy: typeof buy1, sell: typeof sell1, lots: bigint, priceTicks: bigint): BatchTx => ({
+    type: TxType.TRADE, buy, sell, lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100,
+  });
+  const txs: BatchTx[][] = [
+    [
+      { type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 10n, priceUnit: 3n },
+      { type: TxType.REGISTER_KEY, accountId: alice.accountId, pubKey: alice.pubKey },
+      { type: TxType.REGISTER_KEY, accountId: bob.accountId, pubKey: bob.pubKey },
+      { type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 1_000_000n },
+    ],
+    [
+      { type: TxType.DEPOSIT, accountId: bob.accountId, tokenId: 1, amount: 10_000n },
+      trade(buy1, sell1, 4n, 95n),
+      trade(buy1, sell1, 3n, 97n), // partial fills of the same orders accumulate in their slots
+      { type: TxType.CANCEL, request: signCancel(bob.key, { accountId: bob.accountId, orderId: 1n }) },
+    ],
+    [
+      // two withdrawals of one account in one batch: nonces 0 and 1
+      { type: TxType.WITHDRAW, request: signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: 1234n, nonce: 0 }) },
+      { type: TxType.WITHDRAW, request: signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 1, amount: 20n, nonce: 1 }) },
+      trade(buy17, sell2, 5n, 110n),
+    ],
+    [{ type: TxType.WITHDRAW, request: signWithdrawal(bob.key, { accountId: bob.accountId, tokenId: 0, amount: 999n, nonce: 0 }) }],
+  ];
+  const batches = txs.map((t, i) => buildBatch(state, t, { batchNumber: i, timestamp: TIME + i }));
+  return { batches, roots: batches.map((b) => b.header.newRoot), state };
+}
+
+describe("replay of public data", () => {
+  it("reproduces the state root and the public data of every batch built from signed transactions", () => {
+    const { batches, roots, state } = signedHistory();
+    const rebuilt = new ExchangeState(PARAMS);
+    assert.equal(rebuilt.root, batches[0].header.oldRoot);
+    batches.forEach((b, i) => {
+      const replayed = replayBatch(rebuilt, b.records, { batchNumber: i, timestamp: Number(b.header.timestamp) });
+      assert.equal(rebuilt.root, roots[i], `root after batch ${i}`);
+      assert.deepEqual(replayed.publicData, b.publicData, `public data of batch ${i}`);
+    });
+    assert.equal(rebuilt.feePool, state.feePool);
+    for (const id of [alice.accountId, bob.accountId]) {
+      assert.equal(rebuilt.account(id).nonce, state.account(id).nonce);
+      for (const token of [0, 1]) assert.equal(rebuilt.balance(id, token), state.balance(id, token));
+    }
+    assert.deepEqual(rebuilt.orderSlot(alice.accountId, 17n), { storedId: 17n, filled: 5n, cancelled: false });
+    assert.deepEqual(rebuilt.orderSlot(bob.accountId, 1n), { storedId: 1n, filled: 7n, cancelled: true });
+  });
+
+  it("applies each converted record with applyTx's rules: a record against the wrong state is refused, state unchanged", () => {
+    const { batches } = signedHistory();
+    const rebuilt = new ExchangeState(PARAMS);
+    replayBatch(rebuilt, batches[0].records, { batchNumber: 0, timestamp: TIME });
+    const root = rebuilt.root;
+    // Batch 2 before batch 1: alice has no base token to withdraw yet (slot 1).
+    assert.throws(() => replayBatch(rebuilt, batches[2].records, { batchNumber: 1, timestamp: TIME }), (e: unknown) => e instanceof ReplayError && e.slot === 1 && /INSUFFICIENT_BALANCE/.test(e.message));
+    assert.equal(rebuilt.root, root);
+    // A withdrawal of more than the balance.
+    const tooMuch = { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 1_000_001n } as const;
+    assert.throws(() => replayBatch(rebuilt, [tooMuch], { batchNumber: 1, timestamp: TIME }), /INSUFFICIENT_BALANCE/);
+    assert.equal(rebuilt.root, root);
+  });
+
+  it("txFromRecord rebuilds each kind of transaction from its record", () => {
+    const { batches } = signedHistory();
+    const state = new ExchangeState(PARAMS);
+    const [market, key] = batches[0].records;
+    assert.deepEqual(txFromRecord(market, state), { type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 10n, priceUnit: 3n });
+    assert.deepEqual(txFromRecord(key, state), { type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });
+    const trade = txFromRecord(batches[1].records[1], state);
+    assert.ok(trade.type === TxType.TRADE);
+    assert.equal(trade.buy.accountId, 1);
+    assert.equal(trade.sell.accountId, 2);
+    assert.equal(trade.buy.priceTicks, 95n);
+    assert.equal(trade.sell.priceTicks, 95n);
+    assert.equal(trade.buy.sizeLots, (1n << 40n) - 1n);
+    assert.equal(trade.buy.maxFeePpm, 500);
+    assert.equal(trade.sell.maxFeePpm, 100);
+    assert.equal(trade.lots, 4n);
+    state.setKeyAndNonce(1, alice.pubKey, 7);
+    const w = txFromRecord({ type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 5n }, state);
+    assert.ok(w.type === TxType.WITHDRAW);
+    assert.equal(w.request.nonce, 7);
+    assert.deepEqual(txFromRecord({ type: TxType.NOOP }, state), { type: TxType.NOOP });
+  });
+
+  it("fromCalldataProof inverts toCalldataProof", () => {
+    const proof = {
+      pi_a: ["11", "12", "1"],
+      pi_b: [["21", "22"], ["23", "24"], ["1", "0"]],
+      pi_c: ["31", "32", "1"],
+      protocol: "groth16",
+      curve: "bn128",
+    };
+    assert.deepEqual(fromCalldataProof(toCalldataProof(proof)), proof);
+    assert.throws(() => fromCalldataProof([1n, 2n]), RangeError);
+  });
+});
