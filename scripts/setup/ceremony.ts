@@ -12,15 +12,17 @@
 //   npx tsx scripts/setup/ceremony.ts <prepared.ptau> <circuit.r1cs> <out.zkey> <out.vkey.json> \
 //       <contributions> <beaconHex> [beaconIterationsExp=10]
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
 import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { domainPower } from "./devSetup.ts";
+import { readR1cs } from "./r1cs.ts";
 import { loadSnarkjs, terminateSnarkjsCurve, type SnarkjsLogger, type VerificationKey } from "./zkLibs.ts";
 
 export interface CeremonyOptions {
-  /** Powers of tau prepared for phase 2 (`snarkjs powersoftau prepare phase2`), 2^power >= 2 * domain. */
+  /** Powers of tau prepared for phase 2 (`snarkjs powersoftau prepare phase2`), power >= log2(domain) + 1. */
   ptau: string;
   r1cs: string;
   zkeyPath: string;
@@ -53,6 +55,42 @@ export interface CeremonyResult {
   seconds: number;
 }
 
+export interface PtauInfo {
+  power: number;
+  ceremonyPower: number;
+  /** Has the Lagrange sections (12..15) that `powersoftau prepare phase2` adds. */
+  prepared: boolean;
+}
+
+/** Reads a .ptau's header and section table without loading the (possibly multi-GB) file. */
+export async function readPtauInfo(path: string): Promise<PtauInfo> {
+  const fh = await open(path, "r");
+  try {
+    const head = Buffer.alloc(12);
+    await fh.read(head, 0, 12, 0);
+    if (head.toString("latin1", 0, 4) !== "ptau") throw new Error(`${path}: not a ptau file`);
+    const nSections = head.readUInt32LE(8);
+    const types = new Map<number, number>(); // type -> data offset
+    let pos = 12;
+    const sh = Buffer.alloc(12);
+    for (let i = 0; i < nSections; i++) {
+      const { bytesRead } = await fh.read(sh, 0, 12, pos);
+      if (bytesRead !== 12) throw new Error(`${path}: truncated section table`);
+      types.set(sh.readUInt32LE(0), pos + 12);
+      pos += 12 + Number(sh.readBigUInt64LE(4));
+    }
+    const h = types.get(1);
+    if (h === undefined) throw new Error(`${path}: no header section`);
+    const hb = Buffer.alloc(4 + 32 + 8);
+    await fh.read(hb, 0, hb.byteLength, h);
+    const n8 = hb.readUInt32LE(0);
+    if (n8 !== 32) throw new Error(`${path}: not a bn128 ptau`);
+    return { power: hb.readUInt32LE(36), ceremonyPower: hb.readUInt32LE(40), prepared: types.has(12) };
+  } finally {
+    await fh.close();
+  }
+}
+
 function toHex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
@@ -73,6 +111,17 @@ export async function runCeremony(opts: CeremonyOptions): Promise<CeremonyResult
   if (!/^([0-9a-fA-F]{2}){1,255}$/.test(opts.beaconHex)) throw new Error("ceremony: beacon must be 1..255 bytes of hex");
   if (!Number.isInteger(iterationsExp) || iterationsExp < 10 || iterationsExp > 63) {
     throw new Error("ceremony: beaconIterationsExp must be an integer in 10..63");
+  }
+
+  // snarkjs's zkey new takes the H points from the 2n-domain Lagrange basis, so the ptau needs
+  // power >= log2(domain) + 1. It only refuses power < log2(domain); at power == log2(domain) it
+  // silently writes a wrong H section that only `zkey verify` detects (after all the contributions).
+  const ptauInfo = await readPtauInfo(opts.ptau);
+  if (!ptauInfo.prepared) throw new Error(`ceremony: ${opts.ptau} is not prepared for phase 2 (snarkjs powersoftau prepare phase2)`);
+  const r1csHeader = await readR1cs(opts.r1cs);
+  const cirPower = domainPower(r1csHeader.nConstraints, r1csHeader.nOutputs + r1csHeader.nPubInputs);
+  if (ptauInfo.power < cirPower + 1) {
+    throw new Error(`ceremony: the circuit's domain is 2^${cirPower}, it needs a ptau of power >= ${cirPower + 1} (got ${ptauInfo.power})`);
   }
 
   const snarkjs = await loadSnarkjs();

@@ -6,7 +6,7 @@ import { readFile, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { buildCircuit } from "../../../scripts/build/circuitBuild.ts";
-import { runCeremony, type CeremonyResult } from "../../../scripts/setup/ceremony.ts";
+import { readPtauInfo, runCeremony, type CeremonyResult } from "../../../scripts/setup/ceremony.ts";
 import { devSetup } from "../../../scripts/setup/devSetup.ts";
 import { loadSnarkjs, terminateSnarkjsCurve, type Snarkjs, type VerificationKey } from "../../../scripts/setup/zkLibs.ts";
 import { compileFixture, FIXTURES, readZkeySections, scratchDir } from "../helpers.ts";
@@ -126,8 +126,12 @@ describe("phase-2 ceremony (snarkjs)", { timeout: 120_000 }, () => {
     await assert.rejects(runCeremony({ ...base, contributions: 1, beaconHex: "xyz" }), /beacon/);
     await assert.rejects(runCeremony({ ...base, contributions: 0, beaconHex: BEACON }), /contributions/);
     await assert.rejects(runCeremony({ ...base, contributions: 1, beaconHex: BEACON, beaconIterationsExp: 5 }), /10\.\.63/);
-    const big = await compileFixture("poseidonProduct.circom", dir); // 2^9 domain > 2^8 ptau
-    await assert.rejects(runCeremony({ ...base, r1cs: big.r1cs, contributions: 1, beaconHex: BEACON }), /zkey new failed/);
+    const big = await compileFixture("poseidonProduct.circom", dir); // 2^9 domain: needs power 10
+    await assert.rejects(runCeremony({ ...base, r1cs: big.r1cs, contributions: 1, beaconHex: BEACON }), /needs a ptau of power >= 10 \(got 8\)/);
+    const unprepared = join(dir, "pot1.ptau");
+    assert.deepEqual(await readPtauInfo(unprepared), { power: 8, ceremonyPower: 8, prepared: false });
+    assert.deepEqual(await readPtauInfo(ptau), { power: 8, ceremonyPower: 8, prepared: true });
+    await assert.rejects(runCeremony({ ...base, ptau: unprepared, contributions: 1, beaconHex: BEACON }), /not prepared/);
     assert.equal(existsSync(base.zkeyPath), false);
   });
 
