@@ -2,22 +2,23 @@
 //
 //   npx tsx scripts/bench/setup.ts            # domains 2^16, 2^17 (~130k constraints), 2^18
 //   npx tsx scripts/bench/setup.ts 16 18      # chosen log2 domain sizes
+//   npx tsx scripts/bench/setup.ts 18 build/circuits/<dir>/<name>.r1cs   # and/or existing r1cs files
 //
 // Each circuit is a chain of 2^k - 64 multiplications x[i] = x[i-1] * x[i-2] (one public input),
 // so its Groth16 domain is exactly 2^k and every wire appears in A, B and C. Circuits are compiled
-// once with circom2 (r1cs only) into build/bench/ and reused while their source is unchanged.
+// once with circom2 (r1cs only) into build/bench/setup/ and reused while their source is unchanged.
 // CPU seconds (user + system, all threads of this process) are reported next to wall-clock
 // seconds because the machine may be shared.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, rmSync } from "node:fs";
-import { loadavg } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { devSetup } from "../setup/devSetup.ts";
 import { readR1cs } from "../setup/r1cs.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const OUT = join(ROOT, "build", "bench");
+const OUT = join(ROOT, "build", "bench", "setup");
 
 export function chainCircuit(nConstraints: number): string {
   return `pragma circom 2.1.0;
@@ -56,7 +57,7 @@ function compileR1cs(name: string, source: string): string {
 }
 
 interface Row {
-  power: number;
+  label: string;
   nConstraints: number;
   nVars: number;
   domainSize: number;
@@ -66,39 +67,49 @@ interface Row {
   load: number;
 }
 
+async function benchOne(label: string, r1csPath: string, zkeyPath: string): Promise<Row> {
+  const r1cs = await readR1cs(r1csPath);
+  const load = loadavg()[0]!;
+  const cpu0 = process.cpuUsage();
+  const res = await devSetup({ r1csPath, zkeyPath, log: () => {} });
+  const cpu = process.cpuUsage(cpu0);
+  console.error(`${label}: ${res.seconds.toFixed(2)} s`);
+  return {
+    label,
+    nConstraints: res.nConstraints,
+    nVars: r1cs.nVars,
+    domainSize: res.domainSize,
+    zkeyMiB: statSync(zkeyPath).size / 2 ** 20,
+    wall: res.seconds,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    load,
+  };
+}
+
 async function main(): Promise<void> {
-  const powers = process.argv.slice(2).map(Number);
-  if (powers.length === 0) powers.push(16, 17, 18);
+  const args = process.argv.slice(2);
+  if (args.length === 0) args.push("16", "17", "18");
   const rows: Row[] = [];
-  for (const power of powers) {
-    if (!Number.isInteger(power) || power < 4 || power > 22) throw new Error(`bad power ${power}`);
+  for (const arg of args) {
+    if (arg.endsWith(".r1cs")) {
+      const name = arg.split("/").pop()!.replace(/\.r1cs$/, "");
+      mkdirSync(OUT, { recursive: true });
+      rows.push(await benchOne(name, arg, join(OUT, `${name}.zkey`)));
+      continue;
+    }
+    const power = Number(arg);
+    if (!Number.isInteger(power) || power < 4 || power > 22) throw new Error(`bad argument ${arg}: a power (4..22) or an .r1cs path`);
     const nConstraints = 2 ** power - 64;
     const name = `chain-${nConstraints}`;
     const r1csPath = compileR1cs(name, chainCircuit(nConstraints));
-    const r1cs = await readR1cs(r1csPath);
-    const zkeyPath = join(OUT, `${name}.zkey`);
-    const load = loadavg()[0]!;
-    const cpu0 = process.cpuUsage();
-    const res = await devSetup({ r1csPath, zkeyPath, log: () => {} });
-    const cpu = process.cpuUsage(cpu0);
-    rows.push({
-      power,
-      nConstraints: res.nConstraints,
-      nVars: r1cs.nVars,
-      domainSize: res.domainSize,
-      zkeyMiB: statSync(zkeyPath).size / 2 ** 20,
-      wall: res.seconds,
-      cpu: (cpu.user + cpu.system) / 1e6,
-      load,
-    });
-    console.error(`2^${power}: ${res.seconds.toFixed(2)} s`);
+    rows.push(await benchOne(`chain 2^${power}`, r1csPath, join(OUT, `${name}.zkey`)));
   }
-  console.log("\ndevSetup (INSECURE dev key) on chain-of-multiplications circuits");
-  console.log("| domain | constraints | wires | zkey MiB | wall s | CPU s | load avg at start |");
-  console.log("|---|---|---|---|---|---|---|");
+  console.log("\ndevSetup (INSECURE dev key), " + `${availableParallelism()} cores`);
+  console.log("| circuit | constraints | wires | domain | zkey MiB | wall s | CPU s | load avg at start |");
+  console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     console.log(
-      `| 2^${r.power} | ${r.nConstraints} | ${r.nVars} | ${r.zkeyMiB.toFixed(1)} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.load.toFixed(2)} |`,
+      `| ${r.label} | ${r.nConstraints} | ${r.nVars} | 2^${Math.log2(r.domainSize)} | ${r.zkeyMiB.toFixed(1)} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.load.toFixed(2)} |`,
     );
   }
 }
