@@ -132,7 +132,6 @@ export async function devSetup(opts: DevSetupOptions): Promise<DevSetupResult> {
       w.write(p, bigintToLE(x, FR_BYTES));
       ex.frm_toMontgomery!(p, p);
     };
-    const setSmall = setFr;
     const mul = ex.frm_mul!, add = ex.frm_add!, sub = ex.frm_sub!, toMont = ex.frm_toMontgomery!;
 
     setFr(pAlpha, alpha);
@@ -166,7 +165,7 @@ export async function devSetup(opts: DevSetupOptions): Promise<DevSetupResult> {
       sub(pTau, pH + k * FR_BYTES, pT1 + k * FR_BYTES);
     }
     ex.frm_batchInverse!(pT1, FR_BYTES, n, pL, FR_BYTES);
-    setSmall(pFactor, BigInt(2 * n));
+    setFr(pFactor, BigInt(2 * n));
     ex.frm_inverse!(pFactor, pFactor);
     sub(pTau2N, pOne, pT);
     mul(pFactor, pT, pFactor);
@@ -180,7 +179,7 @@ export async function devSetup(opts: DevSetupOptions): Promise<DevSetupResult> {
     // ---- L_j = omega^j (tau^n - 1) / (n (tau - omega^j)) ----------------------------------------
     for (let j = 0; j < n; j++) sub(pTau, pRoots + j * FR_BYTES, pT1 + j * FR_BYTES);
     ex.frm_batchInverse!(pT1, FR_BYTES, n, pL, FR_BYTES);
-    setSmall(pFactor, BigInt(n));
+    setFr(pFactor, BigInt(n));
     ex.frm_inverse!(pFactor, pFactor);
     sub(pTauN, pOne, pT);
     mul(pFactor, pT, pFactor);
