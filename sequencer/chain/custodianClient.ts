@@ -2,7 +2,8 @@
  * The sequencer's view of the custodian: reads the request queue and the verified state, and posts
  * batches exactly once (a batch whose number the chain already has is never sent again).
  */
-import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
+import { createHash } from "node:crypto";
+import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "./abi.ts";
 import type { CalldataProof } from "./proof.ts";
 import { fetchRequests, type QueuedRequest } from "./requests.ts";
@@ -43,12 +44,26 @@ export class CustodianClient {
     return fetchRequests(this.chain.publicClient, this.chain.custodian, fromIndex);
   }
 
+  /** sha256 of the public data of batch `batchNumber` as the custodian logged it, or null if not posted. */
+  async postedBatchHash(batchNumber: number): Promise<Hex | null> {
+    const logs = await this.chain.publicClient.getContractEvents({
+      address: this.chain.custodian, abi: custodianAbi, eventName: "BatchSubmitted", args: { batchNumber }, fromBlock: 0n, strict: true,
+    });
+    return logs.length ? logs[0].args.publicDataHash : null;
+  }
+
   /**
    * Submits a batch and waits for it to be mined. Reverts are decoded to the custodian's custom error
-   * name and thrown as BatchPostError; nothing is sent when the chain already holds this batch number.
+   * name and thrown as BatchPostError. If the chain already holds this batch number with the same public
+   * data (a post whose receipt was lost), nothing is sent and null is returned; with other data it throws.
    */
   async submitBatch(batchNumber: number, publicData: Uint8Array, proof: CalldataProof): Promise<Hash | null> {
-    if ((await this.batchCount()) > batchNumber) return null;
+    if ((await this.batchCount()) > batchNumber) {
+      const posted = await this.postedBatchHash(batchNumber);
+      const ours = `0x${createHash("sha256").update(publicData).digest("hex")}`;
+      if (posted === ours) return null;
+      throw new BatchPostError("BatchNumberTaken", `batch ${batchNumber} is already on chain with other public data (${posted})`);
+    }
     const args = [bytesToHex(publicData), proof] as const;
     try {
       const { request } = await this.chain.publicClient.simulateContract({

@@ -225,6 +225,12 @@ export class Sequencer {
     // The batch is stamped with the time its first transaction was accepted: every order it fills was
     // live (not expired) then, and later batches carry later transactions, so stamps never go back.
     const timestamp = Math.max(entries[0].time, await this.custodian.lastTimestamp());
+    // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
+    const [chainCount, chainRoot] = await Promise.all([this.custodian.batchCount(), this.custodian.stateRoot()]);
+    if (chainRoot !== this.state.root) {
+      throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${this.state.root}`);
+    }
+    this.batchNumber = chainCount;
     const t = this.state.begin();
     try {
       const t0 = performance.now();
@@ -259,6 +265,39 @@ export class Sequencer {
       t.rollback();
       throw e;
     }
+  }
+
+  /**
+   * The service loop: pull requests, and post a batch when a batch is full or its oldest transaction
+   * has waited `maxWaitMs`. A failure (prover, chain) is reported through `onError` and retried after
+   * `retryMs`; the transactions stay queued, so nothing is dropped. Returns a function that stops it.
+   */
+  start(opts: { pollMs?: number; maxWaitMs?: number; retryMs?: number; onError?: (e: unknown) => void } = {}): () => Promise<void> {
+    const pollMs = opts.pollMs ?? 500;
+    const maxWaitMs = opts.maxWaitMs ?? 2_000;
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        try {
+          await this.syncRequests();
+          const oldest = this.pending[0];
+          const due = oldest && (this.pending.length >= this.params.slots || Date.now() - oldest.time * 1000 >= maxWaitMs);
+          if (due) {
+            await this.runBatch();
+            continue;
+          }
+        } catch (e) {
+          (opts.onError ?? ((err) => this.log(`batch failed, will retry: ${(err as Error).message}`)))(e);
+          await new Promise((r) => setTimeout(r, opts.retryMs ?? 2_000));
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    })();
+    return async () => {
+      running = false;
+      await loop;
+    };
   }
 
   /** Runs batches until nothing is pending. */

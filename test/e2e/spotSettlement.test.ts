@@ -151,4 +151,33 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     const replay = sequencer.custodian.submitBatch(batchNumber + 1, batch.publicData, good);
     await assert.rejects(replay, (e: unknown) => e instanceof BatchPostError && (e.reason === "StaleRoot" || e.reason === "BadBatchNumber"));
   });
+
+  it("reports a failed proof and retries it from the service loop, dropping nothing", async () => {
+    const circuit = await buildBatchCircuit(TEST_PARAMS);
+    const vkey = JSON.parse((await import("node:fs")).readFileSync(circuit.vkey, "utf8"));
+    const real = new SnarkjsDevice();
+    let calls = 0;
+    const flaky = {
+      name: "flaky",
+      prove: (k: Parameters<SnarkjsDevice["prove"]>[0], input: Record<string, unknown>) => (++calls === 1 ? Promise.reject(new Error("device lost")) : real.prove(k, input)),
+      verify: real.verify.bind(real),
+    };
+    // A second sequencer over the same chain, starting from the state the first one reached.
+    const s2 = sequencer;
+    (s2 as unknown as { opts: { device: unknown } }).opts.device = flaky;
+    const errors: string[] = [];
+    await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 0n]);
+    await send(as(operator), usdc, readArtifact("test/TestToken.sol", "TestToken").abi, "mint", [aliceWallet.account!.address, 7n]);
+    await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 7n]);
+    await send(as(aliceWallet), custodian, custodianAbi, "deposit", [0, 7n]);
+    const before = await s2.custodian.processedRequests();
+    const stop = s2.start({ pollMs: 100, maxWaitMs: 0, retryMs: 100, onError: (e) => errors.push((e as Error).message) });
+    const deadline = Date.now() + 120_000;
+    while ((await s2.custodian.processedRequests()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    await stop();
+    assert.deepEqual(errors, ["device lost"]);
+    assert.equal(await s2.custodian.processedRequests(), before + 1);
+    assert.equal(await s2.custodian.stateRoot(), s2.state.root);
+    assert.equal(s2.pendingTransactions, 0);
+  });
 });
