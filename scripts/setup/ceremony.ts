@@ -13,13 +13,12 @@
 //       <contributions> <beaconHex> [beaconIterationsExp=10]
 import { randomBytes } from "node:crypto";
 import { mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
-import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
 import { domainPower } from "./devSetup.ts";
 import { readR1cs } from "./r1cs.ts";
 import { loadSnarkjs, terminateSnarkjsCurve, type SnarkjsLogger, type VerificationKey } from "./zkLibs.ts";
+import { isMainModule } from "../cli.ts";
 
 export interface CeremonyOptions {
   /** Powers of tau prepared for phase 2 (`snarkjs powersoftau prepare phase2`), power >= log2(domain) + 1. */
@@ -191,17 +190,7 @@ export async function runCeremony(opts: CeremonyOptions): Promise<CeremonyResult
   }
 }
 
-function isMain(): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(arg)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const [ptau, r1cs, zkeyPath, vkeyPath, n, beaconHex, iters] = process.argv.slice(2);
   if (!ptau || !r1cs || !zkeyPath || !vkeyPath || !n || !beaconHex) {
     console.error(

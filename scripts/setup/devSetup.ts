@@ -27,13 +27,12 @@
 // (the H count is the domain size, where snarkjs hashes domainSize - 1 monomial-form points).
 // `snarkjs zkey verify` therefore cannot (and should not) accept a dev key.
 import { randomBytes, createHash } from "node:crypto";
-import { realpathSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
 import { readR1cs } from "./r1cs.ts";
 import { Bn128Wasm, loadBn128Engine, FR_BYTES, G1_AFFINE, G1_JACOBIAN, G2_AFFINE, G2_JACOBIAN } from "./bn128Wasm.ts";
 import { FixedBasePool, chooseWindow } from "./fixedBase.ts";
 import { writeBinFile, u32LE, u32BE, bigintToLE, type Section } from "./zkeyFile.ts";
+import { isMainModule } from "../cli.ts";
 
 export const BN128_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
@@ -375,17 +374,7 @@ export async function devSetup(opts: DevSetupOptions): Promise<DevSetupResult> {
   }
 }
 
-function isMain(): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(arg)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const [r1csPath, zkeyPath] = process.argv.slice(2);
   if (!r1csPath || !zkeyPath) {
     console.error("usage: npx tsx scripts/setup/devSetup.ts <circuit.r1cs> <out.zkey>");

@@ -5,24 +5,15 @@
  * (number, < 2^32), fee rates are parts per million (number, < 2^16). No floats anywhere.
  */
 import type { OrderType, Side, TimeInForce } from "../protocol/constants.ts";
+import type { Order as ProtocolOrder } from "../protocol/messages.ts";
 
-/** An order as signed by its trader and submitted to the engine (see the order message in circuits/SPEC.md). */
-export type Order = {
-  readonly accountId: number;
-  /** Per-account id: an account never uses the same id twice (the engine refuses a reused id). */
-  readonly orderId: bigint;
-  readonly marketId: number;
-  readonly side: Side;
-  readonly type: OrderType;
-  readonly timeInForce: TimeInForce;
-  /** Limit price; for a MARKET order, the worst price the trader accepts (protection price). */
-  readonly priceTicks: bigint;
-  readonly sizeLots: bigint;
-  /** The most this order agrees to pay in fees, in ppm of the quote notional. */
-  readonly maxFeePpm: number;
-  /** Last second (inclusive) at which the order may trade: it is expired when `expiry < command time`. */
-  readonly expiry: number;
-};
+/**
+ * An order as signed by its trader and submitted to the engine: the protocol's signed order fields
+ * (sequencer/protocol/messages.ts, the order message of circuits/SPEC.md). An account never reuses an
+ * order id (the engine refuses it); for a MARKET order the limit price is the worst price accepted;
+ * the order is expired when `expiry < command time`.
+ */
+export type Order = Readonly<ProtocolOrder>;
 
 /** An order accepted by the engine: the order plus the engine's sequence number (the placing command's). */
 export type SequencedOrder = Order & { readonly seq: number };
