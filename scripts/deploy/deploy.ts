@@ -34,3 +34,4 @@ mkdirSync(".devnet", { recursive: true });
 const out = { rpc: opts.rpc, chainId: chain.id, params: opts.params, operator: account.address, ...d, circuit: circuit.dir };
 writeFileSync(".devnet/deployment.json", JSON.stringify(out, null, 2));
 console.log(JSON.stringify(out, null, 2));
+process.exit(0);
