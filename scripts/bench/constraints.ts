@@ -1,0 +1,309 @@
+/**
+ * Constraint counts of the universal batch circuit: per slot (Batch with 1 and 2 slots at TEST and
+ * PRODUCTION tree depths), the fixed header/sha256 cost, and the breakdown of one slot by gadget
+ * (small wrapper circuits instantiating each gadget on its own).
+ *
+ *   npx tsx scripts/bench/constraints.ts
+ *
+ * Circuits are compiled with circom2 (--r1cs --O2, no witness code, no trusted setup) under
+ * build/bench/r1cs/<name>-<hash12>/, keyed by the same source hash as scripts/build/circuitBuild.ts
+ * (main source + every .circom under circuits/ + circomlib/circom2/snarkjs versions); only the
+ * counts (result.json) are kept, the .r1cs is deleted. A changed circuit recompiles on the next run.
+ * Wrapper circuits see a gadget's inputs as circuit inputs, so --O2 may substitute a handful of linear
+ * constraints differently than inside the slot; the "rest" row absorbs that.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+import { computeCacheKey } from "../build/circuitBuild.ts";
+import { batchCircuitName, batchMainSource } from "../build/batchCircuit.ts";
+import { readR1cs } from "../setup/r1cs.ts";
+import { Bits, HEADER_BYTES, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { isMainModule } from "../cli.ts";
+import { int, pct, progress, ROOT, section, table } from "./util.ts";
+
+const execFileP = promisify(execFile);
+const OUT = join(ROOT, "build", "bench", "r1cs");
+
+type R1csCount = { name: string; nConstraints: number; nVars: number; compileSeconds: number; cached: boolean };
+
+/** Compiles `mainSource` to an r1cs (cached by source hash) and returns its constraint count. */
+export async function compileR1cs(name: string, mainSource: string): Promise<R1csCount> {
+  const key = await computeCacheKey({ name: `bench-r1cs:${name}`, mainSource, setup: "dev" });
+  const dir = join(OUT, `${name}-${key.slice(0, 12)}`);
+  const resultPath = join(dir, "result.json");
+  if (existsSync(resultPath)) return { ...(JSON.parse(await readFile(resultPath, "utf8")) as R1csCount), cached: true };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    await writeFile(join(tmp, "main.circom"), mainSource);
+    const t = performance.now();
+    // circom2 runs under WASI and only sees the repository: paths relative to its root.
+    const args = [relative(ROOT, join(tmp, "main.circom")), "--r1cs", "--O2", "-l", "node_modules", "-l", ".", "-o", relative(ROOT, tmp)];
+    try {
+      await execFileP(join(ROOT, "node_modules", ".bin", "circom2"), args, { cwd: ROOT, maxBuffer: 64 << 20 });
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string };
+      throw new Error(`circom2 failed for ${name}:\n${err.stderr ?? ""}${err.stdout ?? ""}`);
+    }
+    const compileSeconds = (performance.now() - t) / 1000;
+    const r1cs = await readR1cs(join(tmp, "main.r1cs"));
+    const result: R1csCount = { name, nConstraints: r1cs.nConstraints, nVars: r1cs.nVars, compileSeconds, cached: false };
+    await rm(join(tmp, "main.r1cs"));
+    await writeFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    progress(`compiled ${name}: ${int(result.nConstraints)} constraints in ${compileSeconds.toFixed(1)} s`);
+    return result;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Constraints of the dev build of the batch circuit for `p` when scripts/build/circuitBuild.ts has it cached. */
+async function builtBatchConstraints(p: CircuitParams): Promise<number | undefined> {
+  const name = batchCircuitName(p);
+  const key = await computeCacheKey({ name, mainSource: batchMainSource(p), includeDirs: ["node_modules", "."], setup: "dev" });
+  const meta = join(ROOT, "build", "circuits", `${name}-${key.slice(0, 12)}`, "build.json");
+  return existsSync(meta) ? (JSON.parse(await readFile(meta, "utf8")) as { nConstraints: number }).nConstraints : undefined;
+}
+
+/** Runs jobs with at most `limit` in flight (circom2 is single-threaded). */
+async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await jobs[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return out;
+}
+
+const main = (includes: string[], body: string, extra = ""): string =>
+  ["pragma circom 2.1.0;", ...includes.map((i) => `include "${i}";`), extra, `component main = ${body};`, ""].join("\n");
+const SLOT = "circuits/batch/slot.circom";
+const SHA = "circomlib/circuits/sha256/sha256.circom";
+
+/** The slot's public-key compression (Num2Bits_strict + CompConstant + Num2Bits(254)), as in slot.circom. */
+const KEY_COMPRESSION = `
+template KeyCompression() {
+    signal input pubKeyX;
+    signal input pubKeyY;
+    component xBits = Num2Bits_strict();
+    xBits.in <== pubKeyX;
+    component xSign = CompConstant(10944121435919637611123202872628637544274182200208017171849102093287904247808);
+    xSign.in <== xBits.out;
+    component yBits = Num2Bits(254);
+    yBits.in <== pubKeyY;
+}`;
+
+const HEADER_BITS = HEADER_BYTES * 8;
+const RECORD_BITS = RECORD_BYTES * 8;
+/** sha256 blocks for `bits` of message: 1 pad bit and a 64-bit length, rounded up to 512. */
+export const shaBlocks = (bits: number): number => Math.floor((bits + 64) / 512) + 1;
+const shaBlocksForSlots = (slots: number): number => shaBlocks(HEADER_BITS + slots * RECORD_BITS);
+/** Record counts whose public-data sha256 is compiled (the batch sizes of the estimates table). */
+const SHA_RECORDS = [1, 2, 4, 8, 16, 32];
+
+type Depth = { label: string; p: CircuitParams };
+const DEPTHS: Depth[] = [
+  { label: "TEST", p: TEST_PARAMS },
+  { label: "PRODUCTION", p: PRODUCTION_PARAMS },
+];
+const depthStr = (p: CircuitParams) => `${p.accountLevels}/${p.balanceLevels}/${p.orderLevels}/${p.marketLevels}`;
+
+/** Per-slot gadget instances, as circuits/batch/slot.circom and accountUpdate.circom instantiate them. */
+type GadgetKey =
+  | "sig" | "accPath" | "balPath" | "orderPath" | "p5" | "accRest" | "marketPath" | "orderStorage" | "orderWords" | "p3" | "pack" | "keyComp";
+
+export type ConstraintReport = {
+  slot: Record<string, number>;
+  batch: Record<string, { one: number; two: number }>;
+  shaBlock: number;
+  estimates: { label: string; slots: number; constraints: number }[];
+};
+
+export async function runConstraints(): Promise<ConstraintReport> {
+  const jobs = new Map<string, string>();
+  const want = (name: string, src: string): string => {
+    jobs.set(name, src);
+    return name;
+  };
+  // Depth-independent gadgets.
+  want("EdDSAPoseidonVerifier", main(["circomlib/circuits/eddsaposeidon.circom"], "EdDSAPoseidonVerifier()"));
+  want("SignatureIfEnabled", main([SLOT], "SignatureIfEnabled()"));
+  want("OrderStorage", main([SLOT], "OrderStorage()"));
+  want("OrderWords", main([SLOT], "OrderWords()"));
+  want("PackRecord", main([SLOT], "PackRecord()"));
+  want("KeyCompression", main([SLOT], "KeyCompression()", KEY_COMPRESSION));
+  for (const t of [3, 4, 5]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
+  // sha256 of the public data (header + records) for each batch size estimated below: a block whose
+  // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.
+  for (const r of SHA_RECORDS) want(`Sha256_header_${r}rec`, main([SHA], `Sha256(${HEADER_BITS + r * RECORD_BITS})`));
+  // Depth-dependent gadgets and the batch itself.
+  const levels = new Set<number>();
+  for (const { p } of DEPTHS) {
+    for (const l of [p.accountLevels, p.balanceLevels, p.orderLevels, p.marketLevels]) levels.add(l);
+    want(`AccountUpdate_${depthStr(p)}`, main([SLOT], `AccountUpdate(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels})`));
+    want(`Slot_${depthStr(p)}`, main([SLOT], `Slot(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels})`));
+    for (const slots of [1, 2]) want(`Batch_${depthStr(p)}_s${slots}`, batchMainSource({ ...p, slots }));
+  }
+  for (const l of [...levels].sort((a, b) => a - b)) want(`QuadUpdate${l}`, main([SLOT], `QuadUpdate(${l})`));
+
+  // Biggest first so the two workers finish together.
+  const weight = (n: string) => (n.startsWith("Batch") ? 3 : n.startsWith("Sha256") ? 2 + Number(n.match(/_(\d+)rec/)![1]) / 100 : n.startsWith("Slot") ? 1 : 0);
+  const names = [...jobs.keys()].sort((a, b) => weight(b) - weight(a));
+  const t0 = performance.now();
+  const results = await pool(names.map((n) => () => compileR1cs(n.replaceAll("/", "-"), jobs.get(n)!)), 2);
+  const c = new Map(names.map((n, i) => [n, results[i]!.nConstraints]));
+  const get = (n: string): number => c.get(n)!;
+  const fresh = results.filter((r) => !r.cached);
+  const compileNote = fresh.length
+    ? `${fresh.length} of ${results.length} circuits compiled now (${((performance.now() - t0) / 1000).toFixed(0)} s wall, 2 at a time), the rest from build/bench/r1cs`
+    : `all ${results.length} circuits from the build/bench/r1cs cache (keyed by source hash)`;
+
+  const sha = (records: number) => get(`Sha256_header_${records}rec`);
+  // A full block of record data (no constant padding bits), from the two largest sizes compiled.
+  const shaBlock = (sha(32) - sha(16)) / (shaBlocksForSlots(32) - shaBlocksForSlots(16));
+  const shaRec = (shaBlock * RECORD_BITS) / 512;
+  section("1. Constraints (circom2 --O2, R1CS constraints)");
+  console.log(`${compileNote}. Tree depths are account/balance/order/market quad levels: TEST ${depthStr(TEST_PARAMS)}, PRODUCTION ${depthStr(PRODUCTION_PARAMS)}.\n`);
+
+  // ---- batch: per slot and fixed cost
+  const batch: ConstraintReport["batch"] = {};
+  const slot: ConstraintReport["slot"] = {};
+  const rows: (string | number)[][] = [];
+  for (const { label, p } of DEPTHS) {
+    const d = depthStr(p);
+    const one = get(`Batch_${d}_s1`);
+    const two = get(`Batch_${d}_s2`);
+    const s = get(`Slot_${d}`);
+    batch[label] = { one, two };
+    slot[label] = s;
+    rows.push([`${label} (${d})`, int(one), int(two), int(two - one), int(s), int(two - one - s), int(sha(2) - sha(1)), int(one - s)]);
+  }
+  console.log(
+    table(
+      ["depths", "Batch, 1 slot", "Batch, 2 slots", "Δ (2 − 1 slots)", "Slot alone", "Δ − Slot", "sha256 Δ (1 → 2 records)", "fixed = Batch(1) − Slot"],
+      rows,
+    ),
+  );
+  console.log(
+    `\nΔ between 1 and 2 slots = one Slot + one more sha256 block (the public data grows from ${shaBlocksForSlots(1)} to ${shaBlocksForSlots(2)} blocks of 512 bits). ` +
+      `A block of record data costs ${int(shaBlock)} constraints (blocks holding constant padding bits a little less), so amortized over a large batch a ` +
+      `37-byte record costs ${RECORD_BITS}/512 of a block = ${int(shaRec)} constraints and the marginal cost of a slot is Slot + ${int(shaRec)}. ` +
+      `The fixed cost Batch(1) − Slot = ${int(batch.TEST!.one - slot.TEST!)} is the sha256 of header + first record (${int(sha(1))}, ${shaBlocksForSlots(1)} blocks) ` +
+      `plus ${int(batch.TEST!.one - slot.TEST! - sha(1))} for the 2 × Num2Bits(254) root decompositions, 2 × Poseidon(3) state roots and header range checks.`,
+  );
+
+  // ---- larger batches: Batch(1) − sha(1 record) + (slots − 1) × Slot + sha(slots records)
+  const estimates: ConstraintReport["estimates"] = [];
+  const estRows: (string | number)[][] = [];
+  for (const { label, p } of DEPTHS) {
+    for (const slots of label === "TEST" ? [2, 4, 8, 16] : [8, 16, 32]) {
+      const n = batch[label]!.one - sha(1) + (slots - 1) * slot[label]! + sha(slots);
+      estimates.push({ label, slots, constraints: n });
+      const domain = Math.ceil(Math.log2(n + 2)); // + public input + the constant-one wire
+      const built = await builtBatchConstraints({ ...p, slots });
+      const check = slots === 2 ? ` (compiled: ${int(batch[label]!.two)})` : built !== undefined ? ` (compiled: ${int(built)})` : "";
+      const tag = slots === p.slots ? `, = ${label}_PARAMS.slots` : "";
+      estRows.push([`${label}, ${slots} slots${tag}`, `${int(n)}${check}`, `2^${domain}`, int(n / slots), shaBlocksForSlots(slots), pct(sha(slots), n)]);
+    }
+  }
+  console.log("\nBatch sizes derived as Batch(1) − sha256(1 record) + (slots − 1) × Slot + sha256(slots records), each sha256 compiled at its length:\n");
+  console.log(table(["batch", "constraints", "Groth16 domain", "constraints / slot", "sha256 blocks", "sha256 share"], estRows));
+
+  // ---- breakdown of one slot by gadget
+  type Line = { key: GadgetKey | "rest"; label: string; count: number; each: Record<string, number> };
+  const lines: Line[] = [];
+  const each = (f: (p: CircuitParams) => number): Record<string, number> => Object.fromEntries(DEPTHS.map(({ label, p }) => [label, f(p)]));
+  const q = (l: number) => get(`QuadUpdate${l}`);
+  const accRest = (p: CircuitParams) => get(`AccountUpdate_${depthStr(p)}`) - q(p.accountLevels) - 2 * q(p.balanceLevels) - q(p.orderLevels) - 2 * get("Poseidon5");
+  lines.push({ key: "sig", label: "EdDSAPoseidonVerifier (SignatureIfEnabled), sigA + sigB", count: 2, each: each(() => get("SignatureIfEnabled")) });
+  lines.push({ key: "accPath", label: "AccountUpdate: account-tree path QuadUpdate(accountLevels)", count: 2, each: each((p) => q(p.accountLevels)) });
+  lines.push({ key: "balPath", label: "AccountUpdate: balance-tree paths QuadUpdate(balanceLevels), bal1 + bal2", count: 4, each: each((p) => q(p.balanceLevels)) });
+  lines.push({ key: "orderPath", label: "AccountUpdate: order-tree path QuadUpdate(orderLevels)", count: 2, each: each((p) => q(p.orderLevels)) });
+  lines.push({ key: "p5", label: "AccountUpdate: account leaf Poseidon(5), old + new", count: 4, each: each(() => get("Poseidon5")) });
+  lines.push({ key: "accRest", label: "AccountUpdate: index Num2Bits (account, 2 tokens)", count: 2, each: each(accRest) });
+  lines.push({ key: "marketPath", label: "market-tree path QuadUpdate(marketLevels)", count: 1, each: each((p) => q(p.marketLevels)) });
+  lines.push({ key: "orderStorage", label: "OrderStorage (fill/cancel rule)", count: 2, each: each(() => get("OrderStorage")) });
+  lines.push({ key: "orderWords", label: "OrderWords (order field range checks + packing)", count: 2, each: each(() => get("OrderWords")) });
+  lines.push({ key: "p3", label: "Poseidon(3): msgA, msgB, market leaf", count: 3, each: each(() => get("Poseidon3")) });
+  lines.push({ key: "pack", label: "PackRecord (296 record bits)", count: 1, each: each(() => get("PackRecord")) });
+  lines.push({ key: "keyComp", label: "key compression (Num2Bits_strict + CompConstant + Num2Bits(254))", count: 1, each: each(() => get("KeyCompression")) });
+  const listed = (label: string) => lines.reduce((a, l) => a + l.count * l.each[label]!, 0);
+  lines.push({
+    key: "rest",
+    label: `rest: tx-field range checks (${REST_RANGE_BITS} Num2Bits bits: amount, units, fees, 4 new balances × 128), comparators, fee arithmetic, one-hot type`,
+    count: 1,
+    each: Object.fromEntries(DEPTHS.map(({ label }) => [label, slot[label]! - listed(label)])),
+  });
+  const bRows = lines.map((l) => [
+    l.label,
+    l.count,
+    ...DEPTHS.flatMap(({ label }) => [int(l.each[label]!), int(l.count * l.each[label]!), pct(l.count * l.each[label]!, slot[label]!)]),
+  ]);
+  bRows.push(["**Slot total**", "", ...DEPTHS.flatMap(({ label }) => ["", `**${int(slot[label]!)}**`, "100%"])]);
+  bRows.push([
+    `sha256 of the slot's 37-byte record (amortized ${RECORD_BITS}/512 of a ${int(shaBlock)}-constraint block; not in Slot)`,
+    1,
+    ...DEPTHS.flatMap(({ label }) => [int(shaRec), int(shaRec), `+${pct(shaRec, slot[label]!)}`]),
+  ]);
+  console.log("\nOne slot by gadget (wrapper circuits compiled alone; 'rest' = Slot − listed gadgets):\n");
+  console.log(
+    table(
+      ["gadget", "per slot", "TEST each", "TEST total", "TEST share", "PROD each", "PROD total", "PROD share"],
+      bRows,
+    ),
+  );
+  const qRows = [...levels].sort((a, b) => a - b).map((l) => [l, int(q(l)), int(q(l) / l)]);
+  console.log(
+    `\nQuad-tree update cost per level (2 × Poseidon(4) = ${int(2 * get("Poseidon4"))} + child selection):\n\n` +
+      table(["levels", "QuadUpdate(levels)", "per level"], qRows) +
+      `\n\nEdDSAPoseidonVerifier alone: ${int(get("EdDSAPoseidonVerifier"))}; Poseidon(3/4/5): ${int(get("Poseidon3"))} / ${int(get("Poseidon4"))} / ${int(get("Poseidon5"))}; ` +
+      `Sha256 of the header + ${SHA_RECORDS.join(" / ")} records: ${SHA_RECORDS.map((r) => `${int(sha(r))} (${shaBlocksForSlots(r)} blocks)`).join(" / ")}.`,
+  );
+
+  // ---- slot types
+  const uses: Record<string, Partial<Record<GadgetKey | "rest", number>>> = {
+    NOOP: {},
+    "REGISTER_KEY (key registration)": { accPath: 1, p5: 2, accRest: 1, keyComp: 1, pack: 1 },
+    DEPOSIT: { accPath: 1, balPath: 1, p5: 2, accRest: 1, pack: 1 },
+    REGISTER_MARKET: { marketPath: 1, p3: 1, pack: 1 },
+    TRADE: { sig: 2, orderWords: 2, p3: 3, marketPath: 1, accPath: 2, balPath: 4, orderPath: 2, p5: 4, accRest: 2, orderStorage: 2, pack: 1, rest: 1 },
+    WITHDRAW: { sig: 1, p3: 1, accPath: 1, balPath: 1, p5: 2, accRest: 1, pack: 1 },
+    CANCEL: { sig: 1, p3: 1, accPath: 1, orderPath: 1, p5: 2, accRest: 1, orderStorage: 1, pack: 1 },
+  };
+  const names2: Record<string, string> = {
+    sig: "EdDSA", accPath: "account path", balPath: "balance path", orderPath: "order path", p5: "Poseidon(5)", accRest: "index bits",
+    marketPath: "market path", orderStorage: "OrderStorage", orderWords: "OrderWords", p3: "Poseidon(3)", pack: "PackRecord", keyComp: "key compression",
+    rest: "range checks/fees",
+  };
+  const byKey = new Map(lines.map((l) => [l.key, l]));
+  const tRows = Object.entries(uses).map(([type, u]) => {
+    const used = (label: string) => Object.entries(u).reduce((a, [k, n]) => a + n * byKey.get(k as GadgetKey)!.each[label]!, 0);
+    const list = Object.entries(u).map(([k, n]) => `${n > 1 ? `${n}× ` : ""}${names2[k]}`).join(", ") || "none (every gadget runs on dummy data)";
+    return [type, ...DEPTHS.flatMap(({ label }) => [int(slot[label]!), `${int(used(label))} (${pct(used(label), slot[label]!)})`]), list];
+  });
+  console.log(
+    "\nConstraints per slot type: every type (no-op, key registration, deposit, market registration, trade, withdrawal, cancel) runs the same universal " +
+      "Slot, so each costs exactly the slot cost above. 'doing real work' counts only the gadgets whose inputs change state or are checked for that type " +
+      "(approximate: the 'rest' row is attributed to TRADE only):\n",
+  );
+  console.log(table(["slot type", "TEST constraints", "TEST doing real work", "PROD constraints", "PROD doing real work", "gadgets doing real work"], tRows, ["l", "r", "r", "r", "r", "l"]));
+  return { slot, batch, shaBlock, estimates };
+}
+
+/** The field widths the slot range-checks, for the notes (sum of Num2Bits widths in 'rest'). */
+export const REST_RANGE_BITS =
+  Bits.amount + 2 * Bits.unit + Bits.lots + Bits.priceTicks + 2 * Bits.feePpm + 2 * Bits.balance + Bits.nonce + 4 * Bits.balance;
+
+if (isMainModule(import.meta.url)) await runConstraints();
