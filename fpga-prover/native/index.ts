@@ -1,0 +1,85 @@
+/**
+ * TypeScript face of the native BN254 Groth16 addon (built by `npm run build:native` into
+ * fpga-prover/native/build/). Importing this module never throws: when the addon is missing or fails
+ * to load, isNativeAvailable() is false and nativeUnavailableReason() says why.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), "build", "bn254_prover.node");
+
+export type NativeZkey = { handle: unknown; nVars: number; nPublic: number; domainSize: number };
+
+export type NativeStageTimings = { parseMs: number; qapMs: number; nttMs: number; msmMs: number; assemblyMs: number };
+
+/** Coordinates as 64-hex-digit big-endian integers (normal form, not Montgomery). */
+export type NativeProof = {
+  piA: [string, string];
+  piB: [[string, string], [string, string]];
+  piC: [string, string];
+  publicSignals: string[];
+  timings: NativeStageTimings;
+};
+
+export interface NativeAddon {
+  readonly defaultThreads: number;
+  loadZkey(path: string): NativeZkey;
+  /** wtns: a .wtns file image; r, s: 32-byte little-endian blinding scalars below the group order. */
+  prove(zkey: NativeZkey, wtns: Uint8Array, r: Uint8Array, s: Uint8Array, nThreads?: number): Promise<NativeProof>;
+  /** Elementwise field operation on normal-form little-endian values (32 bytes each; 64 for fq2: c0 then c1). */
+  fieldOp(field: "fq" | "fr" | "fq2", op: "add" | "sub" | "mul" | "sqr" | "neg" | "inv", a: Uint8Array, b: Uint8Array): Uint8Array;
+  /** points: Montgomery affine (the zkey layout, 64 bytes), scalars: 32-byte little-endian normal form. */
+  msmG1(points: Uint8Array, scalars: Uint8Array, nThreads?: number, algo?: "auto" | "jacobian" | "affine", window?: number): { point: Uint8Array; ms: number };
+  msmG2(points: Uint8Array, scalars: Uint8Array, nThreads?: number, algo?: "auto" | "jacobian" | "affine", window?: number): { point: Uint8Array; ms: number };
+  /** Forward (evaluations at w^k) or inverse transform of normal-form values, w = 5^((r-1)/n). */
+  ntt(values: Uint8Array, inverse: boolean, nThreads?: number): Uint8Array;
+  /** n distinct G1 points (Montgomery affine) derived from a 32-byte seed scalar, for benchmarks. */
+  g1Points(n: number, seed: Uint8Array): Uint8Array;
+}
+
+let addon: NativeAddon | undefined;
+let reason = "";
+
+try {
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    reason = `native prover addon not built (${NATIVE_ADDON_PATH} missing): run \`npm run build:native\``;
+  } else {
+    addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
+  }
+} catch (e) {
+  reason = `native prover addon failed to load: ${(e as Error).message}`;
+}
+
+export function isNativeAvailable(): boolean {
+  return addon !== undefined;
+}
+
+export function nativeUnavailableReason(): string | undefined {
+  return addon ? undefined : reason;
+}
+
+export function nativeAddon(): NativeAddon {
+  if (!addon) throw new Error(reason);
+  return addon;
+}
+
+export function hexToDecimal(h: string): string {
+  return BigInt(`0x${h}`).toString(10);
+}
+
+export function bigintToLE32(x: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+export function le32ToBigint(b: Uint8Array, offset = 0): bigint {
+  let x = 0n;
+  for (let i = 31; i >= 0; i--) x = (x << 8n) | BigInt(b[offset + i]!);
+  return x;
+}

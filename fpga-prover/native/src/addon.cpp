@@ -1,0 +1,286 @@
+// Node-API bindings: zkey loading, asynchronous proving, and the field/MSM/NTT kernels for tests and benchmarks.
+#include <napi.h>
+#include <memory>
+#include <string>
+#include "groth16.hpp"
+
+using namespace bn254;
+
+namespace {
+
+std::string hexBE(const u64 v[4]) {
+  static const char* d = "0123456789abcdef";
+  std::string s(64, '0');
+  for (int i = 0; i < 32; i++) {
+    uint8_t b = (uint8_t)(v[3 - i / 8] >> (8 * (7 - i % 8)));
+    s[2 * i] = d[b >> 4];
+    s[2 * i + 1] = d[b & 15];
+  }
+  return s;
+}
+
+const uint8_t* bytesOf(const Napi::Value& v, size_t& len, const char* what) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Uint8Array");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  len = a.ByteLength();
+  return a.Data();
+}
+
+Scalar scalarArg(const Napi::Value& v, const char* what) {
+  size_t len;
+  const uint8_t* p = bytesOf(v, len, what);
+  if (len != 32) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be 32 bytes");
+  Scalar s;
+  memcpy(s.v, p, 32);
+  return s;
+}
+
+int threadsArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() > i && info[i].IsNumber()) {
+    int t = info[i].As<Napi::Number>().Int32Value();
+    if (t > 0) return t;
+  }
+  return defaultThreads();
+}
+
+Napi::Value LoadZKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadZkey(path)");
+  ZKey* z;
+  try {
+    z = new ZKey(loadZKey(info[0].As<Napi::String>().Utf8Value()));
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  auto ext = Napi::External<ZKey>::New(env, z, [](Napi::Env, ZKey* p) { delete p; });
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("handle", ext);
+  o.Set("nVars", z->nVars);
+  o.Set("nPublic", z->nPublic);
+  o.Set("domainSize", z->domainSize);
+  return o;
+}
+
+class ProveWorker : public Napi::AsyncWorker {
+ public:
+  ProveWorker(Napi::Env env, Napi::Object zkeyObj, ZKey* z, std::vector<uint8_t> wtns, Scalar r, Scalar s, int nThreads)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), z_(z), wtns_(std::move(wtns)), r_(r), s_(s), nThreads_(nThreads) {
+    zkeyRef_ = Napi::Persistent(zkeyObj);  // keeps the zkey alive while proving
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<Scalar> wit = parseWtns(wtns_.data(), wtns_.size());
+      std::vector<uint8_t>().swap(wtns_);
+      parseMs_ = msSince(t0);
+      proof_ = prove(*z_, wit, r_, s_, nThreads_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object o = Napi::Object::New(env);
+    auto pair = [&](const Fq& x, const Fq& y) {
+      Napi::Array a = Napi::Array::New(env, 2);
+      a.Set((uint32_t)0, hexBE(x.v));
+      a.Set((uint32_t)1, hexBE(y.v));
+      return a;
+    };
+    o.Set("piA", pair(proof_.a.x, proof_.a.y));
+    Napi::Array b = Napi::Array::New(env, 2);
+    b.Set((uint32_t)0, pair(proof_.b.x.c0, proof_.b.x.c1));
+    b.Set((uint32_t)1, pair(proof_.b.y.c0, proof_.b.y.c1));
+    o.Set("piB", b);
+    o.Set("piC", pair(proof_.c.x, proof_.c.y));
+    Napi::Array pub = Napi::Array::New(env, proof_.publicSignals.size());
+    for (size_t i = 0; i < proof_.publicSignals.size(); i++) pub.Set((uint32_t)i, hexBE(proof_.publicSignals[i].v));
+    o.Set("publicSignals", pub);
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("parseMs", parseMs_);
+    t.Set("qapMs", proof_.qapMs);
+    t.Set("nttMs", proof_.nttMs);
+    t.Set("msmMs", proof_.msmMs);
+    t.Set("assemblyMs", proof_.assemblyMs);
+    o.Set("timings", t);
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference zkeyRef_;
+  ZKey* z_;
+  std::vector<uint8_t> wtns_;
+  Scalar r_, s_;
+  int nThreads_;
+  Proof proof_;
+  double parseMs_ = 0;
+};
+
+// prove(zkeyObject, wtnsBytes, r, s, nThreads?) -> Promise<{piA, piB, piC, publicSignals, timings}>
+Napi::Value Prove(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsObject()) throw Napi::TypeError::New(env, "prove(zkey, wtns, r, s, nThreads?)");
+  Napi::Object zo = info[0].As<Napi::Object>();
+  Napi::Value h = zo.Get("handle");
+  if (!h.IsExternal()) throw Napi::TypeError::New(env, "zkey must come from loadZkey");
+  ZKey* z = h.As<Napi::External<ZKey>>().Data();
+  size_t len;
+  const uint8_t* w = bytesOf(info[1], len, "wtns");
+  std::vector<uint8_t> wtns(w, w + len);
+  auto* worker = new ProveWorker(env, zo, z, std::move(wtns), scalarArg(info[2], "r"), scalarArg(info[3], "s"), threadsArg(info, 4));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+// fieldOp(field "fq"|"fr"|"fq2", op, a, b): elementwise on normal-form little-endian values; returns normal form.
+template <class P>
+void fieldOpT(const std::string& op, const uint8_t* a, const uint8_t* b, uint8_t* out, size_t n) {
+  typedef Fp<P> F;
+  for (size_t i = 0; i < n; i++) {
+    F x = F::fromNormal(F::fromBytes(a + 32 * i)), y = F::fromNormal(F::fromBytes(b + 32 * i)), r;
+    if (op == "add") r = x + y;
+    else if (op == "sub") r = x - y;
+    else if (op == "mul") r = x * y;
+    else if (op == "sqr") r = x.sqr();
+    else if (op == "neg") r = x.neg();
+    else if (op == "inv") r = x.inv();
+    else throw std::runtime_error("unknown op " + op);
+    r.toNormal().toBytes(out + 32 * i);
+  }
+}
+
+void fq2Op(const std::string& op, const uint8_t* a, const uint8_t* b, uint8_t* out, size_t n) {
+  auto ld = [](const uint8_t* p) { return Fq2{Fq::fromNormal(Fq::fromBytes(p)), Fq::fromNormal(Fq::fromBytes(p + 32))}; };
+  for (size_t i = 0; i < n; i++) {
+    Fq2 x = ld(a + 64 * i), y = ld(b + 64 * i), r;
+    if (op == "add") r = x + y;
+    else if (op == "sub") r = x - y;
+    else if (op == "mul") r = x * y;
+    else if (op == "sqr") r = x.sqr();
+    else if (op == "inv") r = x.inv();
+    else throw std::runtime_error("unknown op " + op);
+    r.c0.toNormal().toBytes(out + 64 * i);
+    r.c1.toNormal().toBytes(out + 64 * i + 32);
+  }
+}
+
+Napi::Value FieldOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string field = info[0].As<Napi::String>().Utf8Value(), op = info[1].As<Napi::String>().Utf8Value();
+  size_t la, lb;
+  const uint8_t* a = bytesOf(info[2], la, "a");
+  const uint8_t* b = bytesOf(info[3], lb, "b");
+  size_t w = field == "fq2" ? 64 : 32;
+  if (la != lb || la % w) throw Napi::RangeError::New(env, "a and b must hold the same number of elements");
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, la);
+  try {
+    if (field == "fq") fieldOpT<FqParams>(op, a, b, out.Data(), la / w);
+    else if (field == "fr") fieldOpT<FrParams>(op, a, b, out.Data(), la / w);
+    else if (field == "fq2") fq2Op(op, a, b, out.Data(), la / w);
+    else throw std::runtime_error("unknown field " + field);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return out;
+}
+
+// msmG1(points: n*64 Montgomery affine (zkey layout), scalars: n*32 normal, nThreads?, algo? "auto"|"jacobian"|"affine", window?)
+// -> {point: 64 bytes Montgomery affine (zeros for infinity), ms}
+template <class F>
+Napi::Value MsmT(const Napi::CallbackInfo& info, size_t pointSize) {
+  Napi::Env env = info.Env();
+  size_t lp, ls;
+  const uint8_t* p = bytesOf(info[0], lp, "points");
+  const uint8_t* s = bytesOf(info[1], ls, "scalars");
+  if (lp % pointSize || ls % 32 || lp / pointSize != ls / 32) throw Napi::RangeError::New(env, "points and scalars must have the same count");
+  size_t n = ls / 32;
+  int nThreads = threadsArg(info, 2);
+  std::string algo = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "auto";
+  int c = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+  std::vector<Affine<F>> pts(n);
+  std::vector<Scalar> sc(n);
+  memcpy((void*)pts.data(), p, lp);
+  memcpy((void*)sc.data(), s, ls);
+  auto t0 = std::chrono::steady_clock::now();
+  Jacobian<F> r;
+  r = algo == "jacobian" ? msmJacobian<F>(pts.data(), sc.data(), n, nThreads, c) : msmBatchAffine<F>(pts.data(), sc.data(), n, nThreads, c);
+  double ms = msSince(t0);
+  Affine<F> a = toAffine(r);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, pointSize);
+  memcpy(out.Data(), &a, pointSize);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("point", out);
+  o.Set("ms", ms);
+  return o;
+}
+
+Napi::Value MsmG1(const Napi::CallbackInfo& info) { return MsmT<Fq>(info, 64); }
+Napi::Value MsmG2(const Napi::CallbackInfo& info) { return MsmT<Fq2>(info, 128); }
+
+// ntt(values: n*32 normal, inverse: boolean, nThreads?) -> normal-form evaluations (or coefficients when inverse)
+Napi::Value Ntt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len;
+  const uint8_t* p = bytesOf(info[0], len, "values");
+  bool inverse = info.Length() > 1 && info[1].ToBoolean().Value();
+  int nThreads = threadsArg(info, 2);
+  size_t n = len / 32;
+  int log = 0;
+  while (((size_t)1 << log) < n) log++;
+  if (len % 32 || ((size_t)1 << log) != n || log >= FR_TWO_ADICITY) throw Napi::RangeError::New(env, "need a power-of-two number of values");
+  std::vector<Fr> a(n);
+  for (size_t i = 0; i < n; i++) a[i] = Fr::fromNormal(Fr::fromBytes(p + 32 * i));
+  Fr w = rootOfUnity(log);
+  if (inverse) intt(a.data(), n, w, nThreads);
+  else ntt(a.data(), n, w, nThreads);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, len);
+  for (size_t i = 0; i < n; i++) a[i].toNormal().toBytes(out.Data() + 32 * i);
+  return out;
+}
+
+// g1Points(n, seed: 32-byte scalar) -> n*64 bytes Montgomery affine: seed*G, seed*G + G', ... with G' = (seed+1)*G
+// (distinct points for benchmarks; one shared inversion for the conversion to affine)
+Napi::Value G1Points(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t n = (size_t)info[0].As<Napi::Number>().Int64Value();
+  Scalar seed = scalarArg(info[1], "seed");
+  G1Jac g = G1Jac{Fq::fromNormal(Fq{{1, 0, 0, 0}}), Fq::fromNormal(Fq{{2, 0, 0, 0}}), Fq::one()};
+  G1Jac p = mulScalar(g, seed.v);
+  G1Jac step = add(p, g);
+  std::vector<G1Jac> js(n);
+  for (size_t i = 0; i < n; i++) { js[i] = p; p = add(p, step); }
+  std::vector<Fq> pref(n);
+  Fq acc = Fq::one();
+  for (size_t i = 0; i < n; i++) { pref[i] = acc; acc *= js[i].Z; }
+  Fq inv = acc.inv();
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, n * 64);
+  for (size_t i = n; i-- > 0;) {
+    Fq zi = inv * pref[i];
+    inv *= js[i].Z;
+    Fq zi2 = zi.sqr();
+    G1Affine a{js[i].X * zi2, js[i].Y * zi2 * zi};
+    memcpy(out.Data() + 64 * i, &a, 64);
+  }
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadZkey", Napi::Function::New(env, LoadZKey));
+  exports.Set("prove", Napi::Function::New(env, Prove));
+  exports.Set("fieldOp", Napi::Function::New(env, FieldOp));
+  exports.Set("msmG1", Napi::Function::New(env, MsmG1));
+  exports.Set("msmG2", Napi::Function::New(env, MsmG2));
+  exports.Set("ntt", Napi::Function::New(env, Ntt));
+  exports.Set("g1Points", Napi::Function::New(env, G1Points));
+  exports.Set("defaultThreads", Napi::Number::New(env, defaultThreads()));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(bn254_prover, Init)
