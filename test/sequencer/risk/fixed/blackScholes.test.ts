@@ -113,6 +113,26 @@ describe("fixed-point Black-Scholes", () => {
     assert.ok(worstModerate < TARGET);
   });
 
+  it("extreme K/S against a 50-digit reference (highPrecision.json): |error| < 1e-6 * S", () => {
+    const cases = JSON.parse(readFileSync(new URL("./highPrecision.json", import.meta.url), "utf8")) as Record<string, string | boolean>[];
+    let worst = 0;
+    for (const c of cases) {
+      const o: OptionInput = {
+        isCall: c.isCall as boolean,
+        spot: BigInt(c.spot as string),
+        strike: BigInt(c.strike as string),
+        volPpm: BigInt(c.volPpm as string),
+        timeSeconds: BigInt(c.timeSeconds as string),
+        ratePpm: BigInt(c.ratePpm as string),
+      };
+      const diff = priceOption(o) - BigInt(c.priceQ64 as string);
+      const err = Math.abs(Number(diff)) / Number(o.spot * ONE);
+      worst = Math.max(worst, err);
+      assert.ok(err < TARGET, `error ${err} for ${JSON.stringify(c)}`);
+    }
+    console.log(`max |fixed - mpmath| / S over ${cases.length} extreme cases: ${worst.toExponential(3)}`);
+  });
+
   it("put-call parity: C - P = S - K exp(-rT) within 2^-40 * (S + K)", () => {
     for (let i = 0; i < 2000; i++) {
       const spot = clampPrice(1e5 * 10 ** (10 * rnd()));
