@@ -1,0 +1,167 @@
+/**
+ * snarkjs vs the native C++ prover (fpga-prover/native) on the same witness, in one process:
+ *   - the project's batch circuit (TEST_PARAMS) with a couple of deposits,
+ *   - synthetic multiplication-chain circuits with a 2^k domain (k from the command line),
+ *   - a raw G1 MSM of 2^18 points (native batch-affine and Jacobian Pippenger vs ffjavascript).
+ * Prints time per proof (median of the runs after a warm-up), µs per constraint and the speed-up,
+ * both for proving alone and end to end (wasm witness + prove; the witness step is shared).
+ * Every proof is checked with snarkjs.groth16.verify. Needs `npm run build:native` first.
+ *
+ *   npx tsx scripts/bench/prover.ts [--runs 3] [--chain 16,18] [--msm 18] [--no-batch]
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import * as snarkjs from "snarkjs";
+import { buildBatchCircuit } from "../build/batchCircuit.ts";
+import { buildCircuit, type CircuitBuild } from "../build/circuitBuild.ts";
+import { isMainModule } from "../cli.ts";
+import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
+import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import { TxType } from "../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
+import { BN254_R, NativeDevice, type NativeTimings } from "../../fpga-prover/nativeDevice.ts";
+
+/** n multiplication constraints in a chain (one public input): every wire is in A, B and C. */
+function chainCircuit(n: number): string {
+  return `pragma circom 2.1.0;
+template MulChain(N) {
+    signal input a;
+    signal input b;
+    signal output out;
+    signal x[N];
+    x[0] <== a * b;
+    x[1] <== x[0] * b;
+    for (var i = 2; i < N; i++) x[i] <== x[i - 1] * x[i - 2];
+    out <== x[N - 1] * a;
+}
+component main { public [a] } = MulChain(${n - 1});
+`;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+
+type Row = {
+  circuit: string;
+  constraints: number;
+  witnessMs: number;
+  snarkjsMs: number[];
+  nativeMs: number[];
+  nativeStages: NativeTimings;
+  zkeyLoadMs: number;
+};
+
+async function benchCircuit(label: string, build: CircuitBuild, input: Record<string, unknown>, runs: number): Promise<Row> {
+  const vkey = JSON.parse(readFileSync(build.vkey, "utf8")) as unknown;
+  const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+  const tw = performance.now();
+  await snarkjs.wtns.calculate(input, build.wasm, wtns);
+  const witnessMs = performance.now() - tw;
+  const device = new NativeDevice();
+  const tl = performance.now();
+  device.loadZkey(build.zkey);
+  const zkeyLoadMs = performance.now() - tl;
+  const row: Row = { circuit: label, constraints: build.nConstraints, witnessMs, snarkjsMs: [], nativeMs: [], nativeStages: undefined!, zkeyLoadMs };
+  // run 0 is a warm-up for both (snarkjs starts its curve workers, caches fill); not counted
+  for (let i = 0; i <= runs; i++) {
+    console.error(`${label}: run ${i}/${runs}`);
+    let t = performance.now();
+    const s = await snarkjs.groth16.prove(build.zkey, wtns);
+    const sMs = performance.now() - t;
+    t = performance.now();
+    const n = await device.proveWitness(build.zkey, wtns.data!);
+    const nMs = performance.now() - t;
+    if (i === 0) {
+      if (!(await snarkjs.groth16.verify(vkey, s.publicSignals, s.proof))) throw new Error(`${label}: snarkjs proof does not verify`);
+      if (!(await snarkjs.groth16.verify(vkey, n.publicSignals, n.proof))) throw new Error(`${label}: native proof does not verify`);
+      if (JSON.stringify(n.publicSignals) !== JSON.stringify(s.publicSignals)) throw new Error(`${label}: public signals differ`);
+      continue;
+    }
+    row.snarkjsMs.push(sMs);
+    row.nativeMs.push(nMs);
+    row.nativeStages = n.timings;
+  }
+  return row;
+}
+
+function batchInput(): Record<string, unknown> {
+  const state = new ExchangeState(TEST_PARAMS);
+  const txs: BatchTx[] = [
+    { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n },
+    { type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n },
+  ];
+  return buildBatch(state, txs, { batchNumber: 0, timestamp: 1_700_000_000, verifySignatures: false }).circuitInput;
+}
+
+async function benchMsm(log2n: number): Promise<void> {
+  const A = nativeAddon();
+  const n = 1 << log2n;
+  const pts = A.g1Points(n, bigintToLE32(123456789n));
+  let x = 0x1234567n;
+  const scalars = new Uint8Array(n * 32);
+  for (let i = 0; i < n; i++) {
+    // cheap pseudo-random full-width scalars
+    x = (x * 6364136223846793005n + 1442695040888963407n) % BN254_R;
+    scalars.set(bigintToLE32((x * 0x9e3779b97f4a7c15f39cc0605cedc834n) % BN254_R), i * 32);
+  }
+  const affine = [0, 1, 2].map(() => A.msmG1(pts, scalars, undefined, "affine").ms);
+  const jac = A.msmG1(pts, scalars, undefined, "jacobian").ms;
+  const one = A.msmG1(pts, scalars, 1, "affine").ms;
+  const ffName = "ffjavascript";
+  const ff = (await import(ffName)) as { buildBn128(): Promise<{ G1: { multiExpAffine(b: Uint8Array, s: Uint8Array): Promise<Uint8Array>; eq(a: Uint8Array, b: Uint8Array): boolean; fromRprLEM(b: Uint8Array, o: number): Uint8Array }; terminate(): Promise<void> }> };
+  const curve = await ff.buildBn128();
+  await curve.G1.multiExpAffine(pts.subarray(0, 64 * 1024), scalars.subarray(0, 32 * 1024)); // warm-up
+  const t = performance.now();
+  const ref = await curve.G1.multiExpAffine(pts, scalars);
+  const ffMs = performance.now() - t;
+  const same = curve.G1.eq(curve.G1.fromRprLEM(A.msmG1(pts, scalars).point, 0), ref);
+  await curve.terminate();
+  console.log(`\nG1 MSM, 2^${log2n} points, random 254-bit scalars (${availableParallelism()} cores):`);
+  console.log(`  native batch-affine, all cores: ${affine.map(ms).join(" / ")}   (1 thread: ${ms(one)})`);
+  console.log(`  native Jacobian buckets, all cores: ${ms(jac)}`);
+  console.log(`  ffjavascript multiExpAffine (wasm, workers): ${ms(ffMs)}   -> ${(ffMs / median(affine)).toFixed(1)}x; results equal: ${same}`);
+}
+
+export async function runProverBench(opts: { runs: number; chain: number[]; msm: number | null; batch: boolean }): Promise<Row[]> {
+  if (!isNativeAvailable()) throw new Error(nativeUnavailableReason());
+  const rows: Row[] = [];
+  if (opts.batch) {
+    const circuit = await buildBatchCircuit(TEST_PARAMS);
+    rows.push(await benchCircuit(`batch (TEST_PARAMS, ${TEST_PARAMS.slots} slots, 2 deposits)`, circuit, batchInput(), opts.runs));
+  }
+  for (const k of opts.chain) {
+    const nConstraints = (1 << k) - 64;
+    console.error(`building chain circuit 2^${k} (dev setup; cached after the first time)`);
+    const build = await buildCircuit({ name: `bench_prover_chain_${k}`, mainSource: chainCircuit(nConstraints), setup: "dev", log: () => {} });
+    rows.push(await benchCircuit(`chain 2^${k}`, build, { a: "3", b: "5" }, opts.runs));
+  }
+  console.log(`\nGroth16 prove, snarkjs ${"0.7.6"} vs native, same witness, ${availableParallelism()} cores; median of ${opts.runs} runs after a warm-up; all proofs verified.`);
+  for (const r of rows) {
+    const s = median(r.snarkjsMs), n = median(r.nativeMs);
+    const st = r.nativeStages;
+    console.log(`\n${r.circuit}: ${r.constraints} constraints`);
+    console.log(`  snarkjs prove: ${ms(s)} (${((s * 1000) / r.constraints).toFixed(1)} µs/constraint)   runs ${r.snarkjsMs.map(ms).join(" / ")}`);
+    console.log(`  native prove:  ${ms(n)} (${((n * 1000) / r.constraints).toFixed(1)} µs/constraint)   runs ${r.nativeMs.map(ms).join(" / ")}`);
+    console.log(`    stages: wtns parse ${ms(st.parseMs)}, QAP ${ms(st.qapMs)}, NTT ${ms(st.nttMs)}, MSM ${ms(st.msmMs)}, assembly ${ms(st.assemblyMs)}; zkey load (once) ${ms(r.zkeyLoadMs)}`);
+    console.log(`  prove speed-up: ${(s / n).toFixed(1)}x;  end to end with the wasm witness (${ms(r.witnessMs)}): ${ms(r.witnessMs + s)} vs ${ms(r.witnessMs + n)} = ${((r.witnessMs + s) / (r.witnessMs + n)).toFixed(1)}x`);
+  }
+  if (opts.msm !== null) await benchMsm(opts.msm);
+  return rows;
+}
+
+if (isMainModule(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  await runProverBench({
+    runs: Number(arg("--runs") ?? 3),
+    chain: (arg("--chain") ?? "16").split(",").filter(Boolean).map(Number),
+    msm: args.includes("--no-msm") ? null : Number(arg("--msm") ?? 18),
+    batch: !args.includes("--no-batch"),
+  });
+  process.exit(0); // snarkjs worker threads keep the event loop alive
+}
