@@ -31,14 +31,15 @@ inline Fr powU64(const Fr& b, u64 e) {
   return r;
 }
 
-inline void bitReverse(Fr* a, size_t n) {
+inline void bitReverse(Fr* a, size_t n, int nThreads) {
   int log = 0;
   while (((size_t)1 << log) < n) log++;
-  for (size_t i = 0; i < n; i++) {
-    size_t j = 0;
-    for (int b = 0; b < log; b++) j |= ((i >> b) & 1) << (log - 1 - b);
-    if (i < j) std::swap(a[i], a[j]);
-  }
+  std::vector<uint32_t> rev(n, 0);
+  for (size_t i = 1; i < n; i++) rev[i] = (uint32_t)((rev[i >> 1] >> 1) | ((i & 1) << (log - 1)));
+  parallelRange(n, nThreads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++)
+      if (i < rev[i]) std::swap(a[i], a[rev[i]]);
+  }, 1 << 14);
 }
 
 // Powers w^0 .. w^(m-1)
@@ -51,19 +52,44 @@ inline std::vector<Fr> powers(const Fr& w, size_t m, int nThreads) {
   return p;
 }
 
+// Twiddles of every stage, contiguous per stage: t[half + j] = (w^(n/len))^j for len = 2*half = 2..n.
+inline std::vector<Fr> stageTwiddles(const Fr& w, size_t n, int nThreads) {
+  std::vector<Fr> t(n);
+  std::vector<Fr> top = powers(w, n / 2, nThreads);
+  std::copy(top.begin(), top.end(), t.begin() + n / 2);
+  for (size_t half = n / 4; half >= 1; half >>= 1)
+    for (size_t j = 0; j < half; j++) t[half + j] = t[2 * half + 2 * j];
+  return t;
+}
+
 // In place: a[k] <- sum_j a[j] w^(jk), w a primitive n-th root of unity, n a power of two.
+// Iterative radix-2 (bit reversal, then butterflies); the stages up to 2^12 points run block by block
+// so that a block stays in cache, the larger stages split their butterflies over the threads.
 inline void ntt(Fr* a, size_t n, const Fr& w, int nThreads) {
   if (n <= 1) return;
-  bitReverse(a, n);
-  std::vector<Fr> tw = powers(w, n / 2, nThreads);
-  // small stages: blocks are small, parallelise over blocks; large stages: over butterflies
-  for (size_t len = 2; len <= n; len <<= 1) {
-    const size_t half = len >> 1, step = n / len;
+  bitReverse(a, n, nThreads);
+  const std::vector<Fr> t = stageTwiddles(w, n, nThreads);
+  const Fr* tw = t.data();
+  const size_t blk = std::min<size_t>(n, (size_t)1 << 12);
+  parallelRange(n / blk, nThreads, [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
+      Fr* x = a + b * blk;
+      for (size_t half = 1; half < blk; half <<= 1)
+        for (size_t i = 0; i < blk; i += 2 * half)
+          for (size_t j = 0; j < half; j++) {
+            Fr v = x[i + j + half] * tw[half + j];
+            Fr u = x[i + j];
+            x[i + j] = u + v;
+            x[i + j + half] = u - v;
+          }
+    }
+  }, 1);
+  for (size_t half = blk; half < n; half <<= 1) {
     parallelRange(n / 2, nThreads, [&](size_t b, size_t e) {
       for (size_t k = b; k < e; k++) {
-        size_t blk = k / half, j = k - blk * half;
-        size_t i0 = blk * len + j, i1 = i0 + half;
-        Fr v = a[i1] * tw[j * step];
+        size_t blkIdx = k / half, j = k - blkIdx * half;
+        size_t i0 = blkIdx * 2 * half + j, i1 = i0 + half;
+        Fr v = a[i1] * tw[half + j];
         Fr u = a[i0];
         a[i0] = u + v;
         a[i1] = u - v;
