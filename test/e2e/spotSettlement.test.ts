@@ -39,6 +39,8 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
   let sequencer: Sequencer;
   let alice: TradingKey;
   let bob: TradingKey;
+  /** Built once: a rebuild would run a new dev setup, whose keys the deployed verifier does not accept. */
+  let circuit: Awaited<ReturnType<typeof buildBatchCircuit>>;
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const balanceOf = (token: Address, who: Address) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [who] });
 
@@ -46,7 +48,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     const { viem } = await network.create();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     [operator, aliceWallet, bobWallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
-    const circuit = await buildBatchCircuit(TEST_PARAMS);
+    circuit = await buildBatchCircuit(TEST_PARAMS);
     ({ custodian, usdc, weth } = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address }));
     const vkey = JSON.parse((await import("node:fs")).readFileSync(circuit.vkey, "utf8"));
     sequencer = new Sequencer({
@@ -124,7 +126,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
   });
 
   it("refuses forged proofs, mutated public data and replayed batches, changing nothing", async () => {
-    const keysOf = await buildBatchCircuit(TEST_PARAMS);
+    const keysOf = circuit;
     const device = new SnarkjsDevice();
     const { buildBatch } = await import("../../sequencer/batch/batchWitness.ts");
     const batchNumber = await sequencer.custodian.batchCount();
@@ -153,8 +155,6 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
   });
 
   it("reports a failed proof and retries it from the service loop, dropping nothing", async () => {
-    const circuit = await buildBatchCircuit(TEST_PARAMS);
-    const vkey = JSON.parse((await import("node:fs")).readFileSync(circuit.vkey, "utf8"));
     const real = new SnarkjsDevice();
     let calls = 0;
     const flaky = {
