@@ -11,7 +11,7 @@
  * bounded amount. A device runs at most one call (prove or verify) at a time; verification and
  * tie-break requests are served before new jobs, so jobs already in flight finish first.
  *
- * Tie-breaks (see README.md in this folder):
+ * Tie-breaks (README.md in this folder has the table):
  * - V says the proof is invalid: a third device T re-verifies the same proof. T says valid -> V is
  *   faulty (marked unhealthy) and the proof is accepted (it has now been checked by T != P). T says
  *   invalid -> P is faulty (marked unhealthy) and the job is re-proved on another device. No T
