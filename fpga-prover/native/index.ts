@@ -12,7 +12,17 @@ export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), "
 
 export type NativeZkey = { handle: unknown; nVars: number; nPublic: number; domainSize: number };
 
-export type NativeStageTimings = { parseMs: number; qapMs: number; nttMs: number; msmMs: number; assemblyMs: number };
+export type NativeStageTimings = {
+  parseMs: number;
+  qapMs: number;
+  nttMs: number;
+  msmMs: number;
+  assemblyMs: number;
+  /** Thread time of each of the five MSMs (they share one pool of tasks, so only their sum is wall time x threads). */
+  msmThreadMs?: { a: number; b1: number; b2: number; c: number; h: number };
+  /** How many witness values are 0 (skipped), 1 (plain additions) and other (Pippenger). */
+  witnessValues?: { zeros: number; ones: number; other: number };
+};
 
 /** Coordinates as 64-hex-digit big-endian integers (normal form, not Montgomery). */
 export type NativeProof = {

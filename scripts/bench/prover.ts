@@ -47,6 +47,9 @@ type Row = {
   circuit: string;
   constraints: number;
   witnessMs: number;
+  /** snarkjs.wtns.calculate (compiles the wasm every call) and NativeDevice.calculateWitness (cached instance), per run */
+  snarkjsWitnessMs: number[];
+  nativeWitnessMs: number[];
   snarkjsMs: number[];
   nativeMs: number[];
   nativeStages: NativeTimings;
@@ -63,11 +66,22 @@ async function benchCircuit(label: string, build: CircuitBuild, input: Record<st
   const tl = performance.now();
   device.loadZkey(build.zkey);
   const zkeyLoadMs = performance.now() - tl;
-  const row: Row = { circuit: label, constraints: build.nConstraints, witnessMs, snarkjsMs: [], nativeMs: [], nativeStages: undefined!, zkeyLoadMs };
+  const row: Row = {
+    circuit: label, constraints: build.nConstraints, witnessMs, snarkjsWitnessMs: [], nativeWitnessMs: [],
+    snarkjsMs: [], nativeMs: [], nativeStages: undefined!, zkeyLoadMs,
+  };
   // run 0 is a warm-up for both (snarkjs starts its curve workers, caches fill); not counted
   for (let i = 0; i <= runs; i++) {
     console.error(`${label}: run ${i}/${runs}`);
     let t = performance.now();
+    const sw: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+    await snarkjs.wtns.calculate(input, build.wasm, sw);
+    const swMs = performance.now() - t;
+    t = performance.now();
+    const nw = await device.calculateWitness(build.wasm, input);
+    const nwMs = performance.now() - t;
+    if (Buffer.compare(Buffer.from(nw), Buffer.from(sw.data!)) !== 0) throw new Error(`${label}: cached witness calculator differs from snarkjs`);
+    t = performance.now();
     const s = await snarkjs.groth16.prove(build.zkey, wtns);
     const sMs = performance.now() - t;
     t = performance.now();
@@ -79,6 +93,8 @@ async function benchCircuit(label: string, build: CircuitBuild, input: Record<st
       if (JSON.stringify(n.publicSignals) !== JSON.stringify(s.publicSignals)) throw new Error(`${label}: public signals differ`);
       continue;
     }
+    row.snarkjsWitnessMs.push(swMs);
+    row.nativeWitnessMs.push(nwMs);
     row.snarkjsMs.push(sMs);
     row.nativeMs.push(nMs);
     row.nativeStages = n.timings;
@@ -145,7 +161,12 @@ export async function runProverBench(opts: { runs: number; chain: number[]; msm:
     console.log(`  snarkjs prove: ${ms(s)} (${((s * 1000) / r.constraints).toFixed(1)} µs/constraint)   runs ${r.snarkjsMs.map(ms).join(" / ")}`);
     console.log(`  native prove:  ${ms(n)} (${((n * 1000) / r.constraints).toFixed(1)} µs/constraint)   runs ${r.nativeMs.map(ms).join(" / ")}`);
     console.log(`    stages: wtns parse ${ms(st.parseMs)}, QAP ${ms(st.qapMs)}, NTT ${ms(st.nttMs)}, MSM ${ms(st.msmMs)}, assembly ${ms(st.assemblyMs)}; zkey load (once) ${ms(r.zkeyLoadMs)}`);
-    console.log(`  prove speed-up: ${(s / n).toFixed(1)}x;  end to end with the wasm witness (${ms(r.witnessMs)}): ${ms(r.witnessMs + s)} vs ${ms(r.witnessMs + n)} = ${((r.witnessMs + s) / (r.witnessMs + n)).toFixed(1)}x`);
+    const mt = st.msmThreadMs, wv = st.witnessValues;
+    if (mt) console.log(`    MSM thread time: A ${ms(mt.a)}, B1 ${ms(mt.b1)}, B2 (G2) ${ms(mt.b2)}, C ${ms(mt.c)}, H ${ms(mt.h)}`);
+    if (wv) console.log(`    witness values: ${wv.zeros} zero (skipped), ${wv.ones} one (plain additions), ${wv.other} other (Pippenger)`);
+    const sw = median(r.snarkjsWitnessMs), nw = median(r.nativeWitnessMs);
+    console.log(`  witness: snarkjs.wtns.calculate ${ms(sw)} (first call ${ms(r.witnessMs)}), NativeDevice cached wasm instance ${ms(nw)}`);
+    console.log(`  prove speed-up: ${(s / n).toFixed(1)}x;  end to end (witness + prove): snarkjs ${ms(sw + s)} vs native ${ms(nw + n)} = ${((sw + s) / (nw + n)).toFixed(1)}x`);
   }
   if (opts.msm !== null) await benchMsm(opts.msm);
   return rows;

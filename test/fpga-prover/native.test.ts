@@ -312,5 +312,32 @@ describe("native BN254 prover", { skip, timeout: 600_000 }, () => {
       const ref = await snarkjs.groth16.prove(build.zkey, wtns);
       assert.deepEqual(p1.publicSignals, ref.publicSignals);
     });
+
+    it("the cached witness calculator matches snarkjs.wtns.calculate across calls, and proofs are thread-count independent", async () => {
+      const device = new NativeDevice();
+      const ref: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+      await snarkjs.wtns.calculate(input, build.wasm, ref);
+      const w1 = await device.calculateWitness(build.wasm, input);
+      assert.deepEqual(Buffer.from(w1), Buffer.from(ref.data!));
+      // a different input through the same (reused) wasm instance
+      const input2 = { ...input, factors: (input.factors as string[]).map((f, i) => (i === 0 ? "1" : i === 1 ? "0" : f)), product: "0" };
+      const ref2: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+      await snarkjs.wtns.calculate(input2, build.wasm, ref2);
+      assert.deepEqual(Buffer.from(await device.calculateWitness(build.wasm, input2)), Buffer.from(ref2.data!));
+      assert.deepEqual(Buffer.from(await device.calculateWitness(build.wasm, input)), Buffer.from(ref.data!));
+
+      // the zero / one / other witness split and the shared task pool give the same point on 1 and 2 threads
+      const blinding = { r: 12345n, s: 67890n };
+      const one = new NativeDevice({ threads: 1 });
+      const two = new NativeDevice({ threads: 2 });
+      for (const w of [ref.data!, ref2.data!]) {
+        const p1 = await one.proveWitness(build.zkey, w, blinding);
+        const p2 = await two.proveWitness(build.zkey, w, blinding);
+        assert.deepEqual(p1.proof, p2.proof);
+        assert.equal(await snarkjs.groth16.verify(vkey, p2.publicSignals, p2.proof), true);
+        const v = p2.timings.witnessValues!;
+        assert.ok(v.ones > 0 && v.other > 0 && (w === ref.data! || v.zeros > 0), JSON.stringify(v));
+      }
+    });
   });
 });

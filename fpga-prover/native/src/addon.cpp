@@ -104,6 +104,18 @@ class ProveWorker : public Napi::AsyncWorker {
     t.Set("nttMs", proof_.nttMs);
     t.Set("msmMs", proof_.msmMs);
     t.Set("assemblyMs", proof_.assemblyMs);
+    Napi::Object mc = Napi::Object::New(env);
+    mc.Set("a", proof_.msmCpuA);
+    mc.Set("b1", proof_.msmCpuB1);
+    mc.Set("b2", proof_.msmCpuB2);
+    mc.Set("c", proof_.msmCpuC);
+    mc.Set("h", proof_.msmCpuH);
+    t.Set("msmThreadMs", mc);
+    Napi::Object wc = Napi::Object::New(env);
+    wc.Set("zeros", (double)proof_.wZeros);
+    wc.Set("ones", (double)proof_.wOnes);
+    wc.Set("other", (double)proof_.wOther);
+    t.Set("witnessValues", wc);
     o.Set("timings", t);
     deferred_.Resolve(o);
   }

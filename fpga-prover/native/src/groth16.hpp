@@ -2,7 +2,9 @@
 #pragma once
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -150,6 +152,9 @@ struct Proof {
   G1Affine c;
   std::vector<Scalar> publicSignals;
   double qapMs = 0, nttMs = 0, msmMs = 0, assemblyMs = 0;
+  // thread time (ms, summed over the threads) of each MSM, and the witness's 0 / 1 / other scalar counts
+  double msmCpuA = 0, msmCpuB1 = 0, msmCpuB2 = 0, msmCpuC = 0, msmCpuH = 0;
+  size_t wZeros = 0, wOnes = 0, wOther = 0;
 };
 
 inline double msSince(std::chrono::steady_clock::time_point t0) {
@@ -173,6 +178,141 @@ inline G1Jac msmG1(const G1Affine* pts, const Scalar* sc, size_t n, int nThreads
   return msmBatchAffine<Fq>(pts, sc, n, nThreads);
 }
 
+// The five MSMs of a proof as one pool of tasks on all threads (largest first, so that no thread idles
+// at the end of one MSM while another has work): each task is one Pippenger window of one MSM, or a chunk
+// of the plain sum of the points whose scalar is 1.
+//   - Witness values 0 are skipped and values 1 handled by plain additions (in circom circuits most
+//     witness values are bits): only the other ("big") values go through Pippenger.
+//   - The big values' signed digits are computed once and shared by A, B1, B2 and C (C's scalars are a
+//     suffix of the same list: the private part of the witness).
+struct MsmResults {
+  G1Jac a, b1, c, h;
+  G2Jac b2;
+};
+
+inline MsmResults proofMsms(const ZKey& z, const std::vector<Scalar>& wit, const std::vector<Scalar>& hs, int nThreads, Proof& out) {
+  const size_t nPub1 = (size_t)z.nPublic + 1;
+  std::vector<uint32_t> big, ones;
+  for (uint32_t i = 0; i < z.nVars; i++) {
+    const u64* v = wit[i].v;
+    if ((v[1] | v[2] | v[3]) == 0 && v[0] <= 1) {
+      if (v[0] == 1) ones.push_back(i);
+      else out.wZeros++;
+    } else big.push_back(i);
+  }
+  out.wOnes = ones.size();
+  out.wOther = big.size();
+  const size_t m = big.size();
+  const size_t cStart = (size_t)(std::lower_bound(big.begin(), big.end(), (uint32_t)nPub1) - big.begin());
+  const size_t onesCStart = (size_t)(std::lower_bound(ones.begin(), ones.end(), (uint32_t)nPub1) - ones.begin());
+
+  // gathered points and scalars of the big values
+  std::vector<Scalar> sc(m);
+  std::vector<G1Affine> gA(m), gB1(m), gC(m - cStart);
+  std::vector<G2Affine> gB2(m);
+  parallelRange(m, nThreads, [&](size_t lo, size_t hi) {
+    for (size_t k = lo; k < hi; k++) {
+      uint32_t i = big[k];
+      sc[k] = wit[i];
+      gA[k] = z.A[i];
+      gB1[k] = z.B1[i];
+      gB2[k] = z.B2[i];
+      if (k >= cStart) gC[k - cStart] = z.C[i - nPub1];
+    }
+  });
+  const int cW = chooseWindow(std::max<size_t>(m, 1)), nwW = (255 + cW - 1) / cW;
+  const size_t nH = hs.size();
+  const int cH = chooseWindow(std::max<size_t>(nH, 1)), nwH = (255 + cH - 1) / cH;
+  std::vector<int32_t> digW = m ? signedDigits(sc.data(), m, cW, nwW, nThreads) : std::vector<int32_t>();
+  std::vector<int32_t> digH = nH ? signedDigits(hs.data(), nH, cH, nwH, nThreads) : std::vector<int32_t>();
+
+  // windows: 0 A, 1 B1, 2 C, 3 H (G1), 4 B2 (G2)
+  std::vector<G1Jac> win[4];
+  std::vector<G2Jac> winB2(m ? nwW : 0);
+  for (int j = 0; j < 3; j++) win[j].assign(m ? nwW : 0, G1Jac::inf());
+  win[3].assign(nH ? nwH : 0, G1Jac::inf());
+  const size_t onesChunk = 4096;
+  const size_t nOnesChunks = (ones.size() + onesChunk - 1) / onesChunk;
+  std::vector<G1Jac> oneA(nOnesChunks, G1Jac::inf()), oneB1(nOnesChunks, G1Jac::inf()), oneC(nOnesChunks, G1Jac::inf());
+  std::vector<G2Jac> oneB2(nOnesChunks, G2Jac::inf());
+
+  struct Task {
+    int kind, idx;  // kind 0..4: a window of A, B1, C, H, B2; 5: a chunk of the ones
+    double cost;
+  };
+  std::vector<Task> tasks;
+  const double g2 = 3.0;  // an Fq2 multiplication is about three Fq ones
+  if (m)
+    for (int w = 0; w < nwW; w++) {
+      tasks.push_back({0, w, (double)m});
+      tasks.push_back({1, w, (double)m});
+      tasks.push_back({2, w, (double)(m - cStart)});
+      tasks.push_back({4, w, g2 * m});
+    }
+  if (nH)
+    for (int w = 0; w < nwH; w++) tasks.push_back({3, w, (double)nH});
+  for (size_t k = 0; k < nOnesChunks; k++) tasks.push_back({5, (int)k, 0.2 * onesChunk * (3 + g2)});
+  std::stable_sort(tasks.begin(), tasks.end(), [](const Task& x, const Task& y) { return x.cost > y.cost; });
+
+  std::vector<double> cpuKind(5, 0.0);
+  std::mutex mu;
+  parallelFor(tasks.size(), nThreads, [&](size_t t) {
+    const Task& tk = tasks[t];
+    auto t0 = std::chrono::steady_clock::now();
+    const int w = tk.idx;
+    auto g1win = [&](const G1Affine* pts, const int32_t* d, size_t n) {
+      return cW >= 6 ? windowSumBatchAffine<Fq>(pts, d, n, cW) : windowSumJacobian<Fq>(pts, d, n, cW);
+    };
+    switch (tk.kind) {
+      case 0: win[0][w] = g1win(gA.data(), digW.data() + (size_t)w * m, m); break;
+      case 1: win[1][w] = g1win(gB1.data(), digW.data() + (size_t)w * m, m); break;
+      case 2: win[2][w] = g1win(gC.data(), digW.data() + (size_t)w * m + cStart, m - cStart); break;
+      case 3: {
+        const int32_t* d = digH.data() + (size_t)w * nH;
+        win[3][w] = cH >= 6 ? windowSumBatchAffine<Fq>(z.H.data(), d, nH, cH) : windowSumJacobian<Fq>(z.H.data(), d, nH, cH);
+        break;
+      }
+      case 4: {
+        const int32_t* d = digW.data() + (size_t)w * m;
+        winB2[w] = cW >= 6 ? windowSumBatchAffine<Fq2>(gB2.data(), d, m, cW) : windowSumJacobian<Fq2>(gB2.data(), d, m, cW);
+        break;
+      }
+      default: {
+        size_t lo = (size_t)w * onesChunk, hi = std::min(ones.size(), lo + onesChunk);
+        G1Jac a = G1Jac::inf(), b1 = G1Jac::inf(), c = G1Jac::inf();
+        G2Jac b2 = G2Jac::inf();
+        for (size_t k = lo; k < hi; k++) {
+          uint32_t i = ones[k];
+          a = madd(a, z.A[i]);
+          b1 = madd(b1, z.B1[i]);
+          b2 = madd(b2, z.B2[i]);
+          if (k >= onesCStart) c = madd(c, z.C[i - nPub1]);
+        }
+        oneA[w] = a; oneB1[w] = b1; oneC[w] = c; oneB2[w] = b2;
+      }
+    }
+    double dt = msSince(t0);
+    std::lock_guard<std::mutex> lk(mu);
+    if (tk.kind < 5) cpuKind[tk.kind] += dt;
+    else for (int j : {0, 1, 2, 4}) cpuKind[j] += dt / 4;  // split evenly (roughly)
+  });
+  out.msmCpuA = cpuKind[0]; out.msmCpuB1 = cpuKind[1]; out.msmCpuC = cpuKind[2]; out.msmCpuH = cpuKind[3]; out.msmCpuB2 = cpuKind[4];
+
+  MsmResults r;
+  r.a = m ? combineWindows(win[0], cW) : G1Jac::inf();
+  r.b1 = m ? combineWindows(win[1], cW) : G1Jac::inf();
+  r.c = m ? combineWindows(win[2], cW) : G1Jac::inf();
+  r.h = nH ? combineWindows(win[3], cH) : G1Jac::inf();
+  r.b2 = m ? combineWindows(winB2, cW) : G2Jac::inf();
+  for (size_t k = 0; k < nOnesChunks; k++) {
+    r.a = add(r.a, oneA[k]);
+    r.b1 = add(r.b1, oneB1[k]);
+    r.c = add(r.c, oneC[k]);
+    r.b2 = add(r.b2, oneB2[k]);
+  }
+  return r;
+}
+
 // r, s: normal-form blinding scalars (< the group order)
 inline Proof prove(const ZKey& z, const std::vector<Scalar>& wit, const Scalar& r, const Scalar& s, int nThreads) {
   if (wit.size() != z.nVars) throw std::runtime_error("witness has " + std::to_string(wit.size()) + " values, circuit needs " + std::to_string(z.nVars));
@@ -194,16 +334,30 @@ inline Proof prove(const ZKey& z, const std::vector<Scalar>& wit, const Scalar& 
 
   // Evaluations on the odd points of the 2n domain: interpolate, scale coefficient i by g^i/n, evaluate.
   auto t1 = std::chrono::steady_clock::now();
+  // No bit-reversal passes: the inverse transforms are decimation-in-frequency (natural order in,
+  // bit-reversed coefficients out), the coset factor g^i/n of coefficient i is applied at its bit-reversed
+  // position, and the forward transforms are decimation-in-time from bit-reversed order (natural out).
   const Fr w = rootOfUnity(z.power);
   const Fr g = rootOfUnity(z.power + 1);
   const Fr ninv = frFromU64(n).inv();
-  for (std::vector<Fr>* v : {&a, &b, &c}) {
-    inttUnscaled(v->data(), n, w, nThreads);
+  const std::vector<Fr> twInv = stageTwiddles(w.inv(), n, nThreads), twFwd = stageTwiddles(w, n, nThreads);
+  std::vector<Fr> coset(n);
+  {
+    const std::vector<Fr> gp = powers(g, n, nThreads);
     parallelRange(n, nThreads, [&](size_t lo, size_t hi) {
-      Fr x = powU64(g, lo) * ninv;
-      for (size_t i = lo; i < hi; i++) { (*v)[i] *= x; x *= g; }
+      for (size_t p = lo; p < hi; p++) {
+        size_t r = 0;
+        for (int bit = 0; bit < z.power; bit++) r |= ((p >> bit) & 1) << (z.power - 1 - bit);
+        coset[p] = gp[r] * ninv;
+      }
     });
-    ntt(v->data(), n, w, nThreads);
+  }
+  for (std::vector<Fr>* v : {&a, &b, &c}) {
+    nttDifToBitReversed(v->data(), n, twInv.data(), nThreads);
+    parallelRange(n, nThreads, [&](size_t lo, size_t hi) {
+      for (size_t i = lo; i < hi; i++) (*v)[i] *= coset[i];
+    });
+    nttDitFromBitReversed(v->data(), n, twFwd.data(), nThreads);
   }
   std::vector<Scalar> hs(n);
   parallelRange(n, nThreads, [&](size_t lo, size_t hi) {
@@ -218,12 +372,9 @@ inline Proof prove(const ZKey& z, const std::vector<Scalar>& wit, const Scalar& 
   std::vector<Fr>().swap(c);
 
   auto t2 = std::chrono::steady_clock::now();
-  const size_t nPriv = z.nVars - z.nPublic - 1;
-  G1Jac pa = msmG1(z.A.data(), wit.data(), z.nVars, nThreads);
-  G1Jac pb1 = msmG1(z.B1.data(), wit.data(), z.nVars, nThreads);
-  G2Jac pb = msmBatchAffine<Fq2>(z.B2.data(), wit.data(), z.nVars, nThreads);
-  G1Jac pc = msmG1(z.C.data(), wit.data() + z.nPublic + 1, nPriv, nThreads);
-  G1Jac ph = msmG1(z.H.data(), hs.data(), n, nThreads);
+  MsmResults msm = proofMsms(z, wit, hs, nThreads, out);
+  G1Jac pa = msm.a, pb1 = msm.b1, pc = msm.c, ph = msm.h;
+  G2Jac pb = msm.b2;
   out.msmMs = msSince(t2);
 
   auto t3 = std::chrono::steady_clock::now();

@@ -98,6 +98,69 @@ inline void ntt(Fr* a, size_t n, const Fr& w, int nThreads) {
   }
 }
 
+// Butterflies of a decimation-in-time transform whose input is already in bit-reversed order (natural
+// order out); tw: stageTwiddles of the root.
+inline void nttDitFromBitReversed(Fr* a, size_t n, const Fr* tw, int nThreads) {
+  if (n <= 1) return;
+  const size_t blk = std::min<size_t>(n, (size_t)1 << 12);
+  parallelRange(n / blk, nThreads, [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
+      Fr* x = a + b * blk;
+      for (size_t half = 1; half < blk; half <<= 1)
+        for (size_t i = 0; i < blk; i += 2 * half)
+          for (size_t j = 0; j < half; j++) {
+            Fr v = x[i + j + half] * tw[half + j];
+            Fr u = x[i + j];
+            x[i + j] = u + v;
+            x[i + j + half] = u - v;
+          }
+    }
+  }, 1);
+  for (size_t half = blk; half < n; half <<= 1) {
+    parallelRange(n / 2, nThreads, [&](size_t b, size_t e) {
+      for (size_t k = b; k < e; k++) {
+        size_t blkIdx = k / half, j = k - blkIdx * half;
+        size_t i0 = blkIdx * 2 * half + j, i1 = i0 + half;
+        Fr v = a[i1] * tw[half + j];
+        Fr u = a[i0];
+        a[i0] = u + v;
+        a[i1] = u - v;
+      }
+    }, 1 << 14);
+  }
+}
+
+// Decimation-in-frequency transform: natural order in, bit-reversed order out (no permutation pass);
+// tw: stageTwiddles of the root. The large stages split their butterflies over the threads, the stages
+// below 2^12 points run block by block in cache.
+inline void nttDifToBitReversed(Fr* a, size_t n, const Fr* tw, int nThreads) {
+  if (n <= 1) return;
+  const size_t blk = std::min<size_t>(n, (size_t)1 << 12);
+  for (size_t half = n / 2; half >= blk; half >>= 1) {
+    parallelRange(n / 2, nThreads, [&](size_t b, size_t e) {
+      for (size_t k = b; k < e; k++) {
+        size_t blkIdx = k / half, j = k - blkIdx * half;
+        size_t i0 = blkIdx * 2 * half + j, i1 = i0 + half;
+        Fr u = a[i0], v = a[i1];
+        a[i0] = u + v;
+        a[i1] = (u - v) * tw[half + j];
+      }
+    }, 1 << 14);
+  }
+  parallelRange(n / blk, nThreads, [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
+      Fr* x = a + b * blk;
+      for (size_t half = blk / 2; half >= 1; half >>= 1)
+        for (size_t i = 0; i < blk; i += 2 * half)
+          for (size_t j = 0; j < half; j++) {
+            Fr u = x[i + j], v = x[i + j + half];
+            x[i + j] = u + v;
+            x[i + j + half] = (u - v) * tw[half + j];
+          }
+    }
+  }, 1);
+}
+
 // Inverse transform without the 1/n factor.
 inline void inttUnscaled(Fr* a, size_t n, const Fr& w, int nThreads) { ntt(a, n, w.inv(), nThreads); }
 
