@@ -17,7 +17,7 @@ import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
 import { startHardhatNode } from "./devnet/localNode.ts";
-import { SnarkjsDevice } from "../fpga-prover/snarkjsDevice.ts";
+import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../sequencer/protocol/params.ts";
@@ -65,10 +65,12 @@ async function main(): Promise<void> {
   const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
   info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   USDC ${d.usdc}  WETH ${d.weth}`);
 
+  const { prover, description } = createDefaultProver(info);
+  info(`prover: ${description}`);
   const sequencer = new Sequencer({
     params: TEST_PARAMS,
     keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
-    device: new SnarkjsDevice(),
+    prover,
     chain: { publicClient, walletClient: operator, custodian: d.custodian },
     makerFeePpm: 100,
     takerFeePpm: 500,

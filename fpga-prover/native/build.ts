@@ -5,7 +5,7 @@
  * Code generation: -O3 on an x86-64-v2 baseline, plus -mbmi2 -madx -mavx2 only when this machine's CPU
  * has them (read from /proc/cpuinfo), so the binary runs on the machine that built it and the build works
  * on a plain x86-64 too. NATIVE_PORTABLE=1 forces the plain x86-64-v2 baseline (no BMI2/ADX), e.g. for a
- * binary copied to other machines. Usage: npm run build:native
+ * binary copied to other machines. Usage: npm run build:native (npm install runs it with --optional).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
@@ -66,4 +66,14 @@ export function buildNative(log: (s: string) => void = console.log): string {
   return ADDON_PATH;
 }
 
-if (isMainModule(import.meta.url)) buildNative();
+if (isMainModule(import.meta.url)) {
+  if (process.argv.includes("--optional")) {
+    // npm install runs this: a machine without a C++ toolchain still installs, and the prover says
+    // once, at start, that it falls back to snarkjs.
+    try {
+      buildNative();
+    } catch (e) {
+      console.warn(`native prover not built (${(e as Error).message.split("\n")[0]}); snarkjs will be used`);
+    }
+  } else buildNative();
+}

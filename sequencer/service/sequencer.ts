@@ -19,17 +19,17 @@ import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
-import type { CircuitKeys, ProvingDevice } from "../../fpga-prover/device.ts";
+import type { CircuitKeys } from "../../fpga-prover/device.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 
 export type SequencerOptions = {
   params: CircuitParams;
   keys: CircuitKeys;
-  device: ProvingDevice;
+  /** Proves batches and checks each proof before it is posted (a ProverPool or a SingleDeviceProver). */
+  prover: VerifiedProver;
   chain: ChainContext;
   makerFeePpm?: number;
   takerFeePpm?: number;
-  /** Proof attempts per batch before the batch is reported failed. */
-  proveAttempts?: number;
   log?: (line: string) => void;
 };
 
@@ -236,18 +236,7 @@ export class Sequencer {
       const t0 = performance.now();
       const batch = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp, verifySignatures: false });
       const t1 = performance.now();
-      const attempts = this.opts.proveAttempts ?? 2;
-      let proved: Awaited<ReturnType<ProvingDevice["prove"]>> | undefined;
-      let verifyMs = 0;
-      for (let i = 1; i <= attempts && !proved; i++) {
-        const result = await this.opts.device.prove(this.opts.keys, batch.circuitInput);
-        const v0 = performance.now();
-        const ok = result.publicSignals[0] === batch.publicInput.toString() && (await this.opts.device.verify(this.opts.keys, result.publicSignals, result.proof));
-        verifyMs = performance.now() - v0;
-        if (ok) proved = result;
-        else this.log(`batch ${this.batchNumber}: proof attempt ${i} did not verify`);
-      }
-      if (!proved) throw new Error(`batch ${this.batchNumber}: no valid proof after ${attempts} attempts`);
+      const proved = await this.opts.prover.prove(this.batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
       const p0 = performance.now();
       const txHash = await this.custodian.submitBatch(this.batchNumber, batch.publicData, toCalldataProof(proved.proof));
       const postMs = performance.now() - p0;
@@ -257,7 +246,7 @@ export class Sequencer {
         batchNumber: this.batchNumber++,
         txHash,
         transactions: txs.length,
-        timings: { buildMs: t1 - t0, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs, postMs },
+        timings: { buildMs: t1 - t0, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs, postMs },
       };
       this.log(`batch ${posted.batchNumber}: ${txs.length} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash}`);
       return posted;

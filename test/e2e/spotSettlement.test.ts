@@ -11,6 +11,7 @@ import { erc20Abi, type Address, type PublicClient, type WalletClient } from "vi
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { DEMO_MARKET, deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
+import { SingleDeviceProver } from "../../fpga-prover/prover.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { BatchPostError } from "../../sequencer/chain/custodianClient.ts";
 import { toCalldataProof } from "../../sequencer/chain/proof.ts";
@@ -54,7 +55,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     sequencer = new Sequencer({
       params: TEST_PARAMS,
       keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey },
-      device: new SnarkjsDevice(),
+      prover: new SingleDeviceProver(new SnarkjsDevice()),
       chain: { publicClient, walletClient: operator, custodian },
       makerFeePpm: MAKER_PPM,
       takerFeePpm: TAKER_PPM,
@@ -164,7 +165,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     };
     // A second sequencer over the same chain, starting from the state the first one reached.
     const s2 = sequencer;
-    (s2 as unknown as { opts: { device: unknown } }).opts.device = flaky;
+    (s2 as unknown as { opts: { prover: unknown } }).opts.prover = new SingleDeviceProver(flaky, 1);
     const errors: string[] = [];
     await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 0n]);
     await send(as(operator), usdc, readArtifact("test/TestToken.sol", "TestToken").abi, "mint", [aliceWallet.account!.address, 7n]);

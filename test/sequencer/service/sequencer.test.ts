@@ -10,7 +10,7 @@ import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { RequestRejected, Sequencer } from "../../../sequencer/service/sequencer.ts";
-import type { ProvingDevice } from "../../../fpga-prover/device.ts";
+import type { VerifiedProver } from "../../../fpga-prover/prover.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 
 const alice = testTrader(1);
@@ -20,7 +20,7 @@ function sequencer(): Sequencer {
   const s = new Sequencer({
     params: TEST_PARAMS,
     keys: { wasm: "", zkey: "", vkey: null },
-    device: {} as ProvingDevice,
+    prover: {} as VerifiedProver,
     chain: {} as ChainContext,
     makerFeePpm: 100,
     takerFeePpm: 500,

@@ -14,6 +14,7 @@ import { printReport } from "../../../scripts/verify.ts";
 import { deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { SnarkjsDevice } from "../../../fpga-prover/snarkjsDevice.ts";
+import { SingleDeviceProver } from "../../../fpga-prover/prover.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -52,7 +53,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     sequencer = new Sequencer({
       params: TEST_PARAMS,
       keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey },
-      device: new SnarkjsDevice(),
+      prover: new SingleDeviceProver(new SnarkjsDevice()),
       chain: { publicClient, walletClient: operator, custodian },
       makerFeePpm: 100,
       takerFeePpm: 500,

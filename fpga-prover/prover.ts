@@ -1,0 +1,36 @@
+/**
+ * What the sequencer asks for: a proof that has already been checked before it is posted. A
+ * ProverPool (several devices, verification on a second device, failover) implements this; so does
+ * SingleDeviceProver, for one device that proves and checks its own proofs.
+ */
+import type { Groth16Proof } from "snarkjs";
+import type { CircuitKeys, ProvingDevice, StageTimings } from "./device.ts";
+
+export type VerifiedProof = { proof: Groth16Proof; publicSignals: string[]; timings: StageTimings & { verifyMs: number } };
+
+export interface VerifiedProver {
+  /** Proves `input`; resolves only with a proof that verifies and whose first public signal is `expectedPublicInput`. */
+  prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<VerifiedProof>;
+}
+
+/** One device; a proof that does not verify is re-proved, up to `attempts` times in all. */
+export class SingleDeviceProver implements VerifiedProver {
+  private readonly device: ProvingDevice;
+  private readonly attempts: number;
+  constructor(device: ProvingDevice, attempts = 2) {
+    this.device = device;
+    this.attempts = attempts;
+  }
+
+  async prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<VerifiedProof> {
+    const failures: string[] = [];
+    for (let i = 1; i <= this.attempts; i++) {
+      const result = await this.device.prove(keys, input);
+      const v0 = performance.now();
+      const ok = result.publicSignals[0] === expectedPublicInput && (await this.device.verify(keys, result.publicSignals, result.proof));
+      if (ok) return { ...result, timings: { ...result.timings, verifyMs: performance.now() - v0 } };
+      failures.push(`attempt ${i}: proof did not verify for public input ${expectedPublicInput}`);
+    }
+    throw new Error(`job ${jobId} on ${this.device.name}: no valid proof (${failures.join("; ")})`);
+  }
+}
