@@ -49,8 +49,6 @@ export type PostedBatch = {
   timings: { buildMs: number; witnessMs: number; proveMs: number; verifyMs: number; postMs: number };
 };
 
-const orderKey = (accountId: number, orderId: bigint) => `${accountId}:${orderId}`;
-
 export class Sequencer {
   readonly params: CircuitParams;
   readonly markets = new MarketRegistry();
@@ -61,7 +59,8 @@ export class Sequencer {
   readonly custodian: CustodianClient;
   private readonly opts: SequencerOptions;
   private readonly keys = new Map<number, PublicKey>();
-  private readonly liveOrders = new Map<string, Signed<Order>>();
+  /** The live signed order of each account's order-storage slot: a slot holds at most one. */
+  private readonly liveBySlot = new Map<string, Signed<Order>>();
   /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
   private readonly slotIds = new Map<string, bigint>();
   private readonly nextNonce = new Map<number, number>();
@@ -139,18 +138,17 @@ export class Sequencer {
       throw new RequestRejected("MALFORMED", (e as Error).message);
     }
     this.requireSigned(order.accountId, message, order.signature, "order");
-    const slot = `${order.accountId}:${this.state.orderSlotIndex(order.orderId)}`;
+    const slot = this.slotKey(order.accountId, order.orderId);
     const last = this.slotIds.get(slot);
     if (last !== undefined && order.orderId <= last) {
       throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
     }
-    const live = [...this.liveOrders.values()].some((o) => o.accountId === order.accountId && this.state.orderSlotIndex(o.orderId) === this.state.orderSlotIndex(order.orderId));
-    if (live) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
+    if (this.liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
 
     const events = this.engine.execute({ kind: "place", time: this.now(), order });
     if (events.some((e) => e.type === "accepted")) {
       this.slotIds.set(slot, order.orderId);
-      this.liveOrders.set(orderKey(order.accountId, order.orderId), order);
+      this.liveBySlot.set(slot, order);
     }
     this.absorb(events, order);
     return events;
@@ -177,23 +175,36 @@ export class Sequencer {
     this.enqueue({ type: TxType.WITHDRAW, request: w });
   }
 
+  private slotKey(accountId: number, orderId: bigint): string {
+    return `${accountId}:${this.state.orderSlotIndex(orderId)}`;
+  }
+
+  private liveOrder(accountId: number, orderId: bigint): Signed<Order> | undefined {
+    const o = this.liveBySlot.get(this.slotKey(accountId, orderId));
+    return o && o.orderId === orderId ? o : undefined;
+  }
+
+  private forget(accountId: number, orderId: bigint): void {
+    if (this.liveOrder(accountId, orderId)) this.liveBySlot.delete(this.slotKey(accountId, orderId));
+  }
+
   /** Turns fills into trade transactions and forgets orders that left the book. */
   private absorb(events: readonly EngineEvent[], incoming?: Signed<Order>): void {
     for (const e of events) {
       if (e.type === "fill") this.enqueue(this.tradeOf(e, incoming));
-      else if (e.type === "cancelled") this.liveOrders.delete(orderKey(e.accountId, e.orderId));
+      else if (e.type === "cancelled") this.forget(e.accountId, e.orderId);
     }
     for (const e of events) {
       if (e.type !== "fill") continue;
       for (const [acc, id] of [[e.makerAccount, e.makerOrderId], [e.takerAccount, e.takerOrderId]] as const) {
-        if (!this.engine.order(acc, id)) this.liveOrders.delete(orderKey(acc, id));
+        if (!this.engine.order(acc, id)) this.forget(acc, id);
       }
     }
   }
 
   private tradeOf(fill: FillEvent, incoming?: Signed<Order>): BatchTx {
     const signed = (acc: number, id: bigint) => {
-      const o = this.liveOrders.get(orderKey(acc, id)) ?? (incoming && incoming.accountId === acc && incoming.orderId === id ? incoming : undefined);
+      const o = this.liveOrder(acc, id) ?? (incoming && incoming.accountId === acc && incoming.orderId === id ? incoming : undefined);
       if (!o) throw new Error(`internal: no signed order ${acc}:${id} for a fill`);
       return o;
     };
