@@ -86,6 +86,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     await stream.close();
   });
 
+  // JSON only: fastify's default text/plain parser would turn any text into a string body.
+  app.removeContentTypeParser("text/plain");
   app.setReplySerializer((payload) => toJson(payload));
 
   app.setNotFoundHandler((req, reply: FastifyReply) => {

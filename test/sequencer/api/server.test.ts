@@ -112,6 +112,8 @@ describe("api: writes", () => {
       assert.equal(r.body.code, code, name);
       assert.equal(typeof r.body.message, "string", name);
     }
+    const text = await app.inject({ method: "POST", url: "/v1/orders", payload: "hello", headers: { "content-type": "text/plain" } });
+    assert.deepEqual([text.statusCode, text.json().code], [415, "UNSUPPORTED_MEDIA_TYPE"]);
     const range = await post(app, "/v1/orders", { ...good, priceTicks: (1n << 40n).toString() });
     assert.deepEqual(range.body.issues[0].path, ["priceTicks"]);
 
@@ -207,6 +209,14 @@ describe("api: stream", () => {
       await waitFor(6);
       assert.deepEqual([messages[4].code, messages[5].code], ["MALFORMED", "UNKNOWN_MARKET"]);
       assert.deepEqual(messages.map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
+
+      ws.send(JSON.stringify({ op: "unsubscribe", marketId: 0 }));
+      await waitFor(7);
+      assert.deepEqual(messages[6], { type: "unsubscribed", seq: 7, marketId: 0 });
+      await post(app, "/v1/orders", order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 100n, sizeLots: 1n }));
+      ws.send(JSON.stringify({ op: "subscribe", marketId: 0, levels: 1 }));
+      await waitFor(9);
+      assert.deepEqual(messages.slice(7).map((m) => [m.type, m.seq]), [["subscribed", 8], ["book", 9]], "no trade after unsubscribing");
     } finally {
       ws.close();
     }
