@@ -4,6 +4,12 @@
 #include <cstring>
 #include <x86intrin.h>
 
+#if defined(__x86_64__) && defined(__BMI2__) && defined(__ADX__) && !defined(BN254_NO_ASM)
+#define BN254_FIELD_ADX 1
+#else
+#define BN254_FIELD_ADX 0
+#endif
+
 namespace bn254 {
 
 typedef uint64_t u64;
@@ -27,6 +33,7 @@ struct FrParams {
 template <class Params>
 struct Fp {
   u64 v[4];
+  static constexpr u64 kInv = Params::INV;
 
   static inline Fp zero() { return Fp{{0, 0, 0, 0}}; }
   static inline Fp one() { return Fp{{Params::ONE[0], Params::ONE[1], Params::ONE[2], Params::ONE[3]}}; }
@@ -86,8 +93,9 @@ struct Fp {
   inline Fp neg() const { return isZero() ? *this : zero() - *this; }
   inline Fp dbl() const { return *this + *this; }
 
-  // Montgomery product a*b*R^-1 mod P (CIOS; the top limb of P is < 2^62 so the extra word never overflows).
-  friend inline Fp operator*(const Fp& a, const Fp& b) {
+  // Montgomery product a*b*R^-1 mod P, portable CIOS (the top limb of P is < 2^62, so t + a*b_i + m*P < 2^320
+  // and no sixth word is needed). Reference for mulAdx and the fallback where BMI2/ADX are not compiled in.
+  static inline Fp mulPortable(const Fp& a, const Fp& b) {
     u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0;
     for (int i = 0; i < 4; i++) {
       const u64 bi = b.v[i];
@@ -114,7 +122,310 @@ struct Fp {
     return reduceOnce(t);
   }
 
-  inline Fp sqr() const { return *this * *this; }
+#if BN254_FIELD_ADX
+  // Montgomery product with MULX/ADCX/ADOX (two independent carry chains per row), same CIOS schedule as
+  // mulPortable: 4 rows of (a*b_i then m*P), the five accumulator words rotate over five registers (the word
+  // a reduction zeroes becomes the next row's top word), then one branch-free conditional subtraction.
+  static inline Fp mulAdx(const Fp& a, const Fp& b) {
+    u64 t0, t1, t2, t3, t4, lo, hi;
+    __asm__(
+        "movq 0(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[t0], %[t1]\n\t"
+        "mulxq 8(%[a]), %[lo], %[t2]\n\t"
+        "addq %[lo], %[t1]\n\t"
+        "mulxq 16(%[a]), %[lo], %[t3]\n\t"
+        "adcq %[lo], %[t2]\n\t"
+        "mulxq 24(%[a]), %[lo], %[t4]\n\t"
+        "adcq %[lo], %[t3]\n\t"
+        "adcq $0, %[t4]\n\t"
+        "movq %[t0], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "adcxq %[t0], %[t4]\n\t"
+        "movq 8(%[b]), %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "movl $0, %k[lo]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "movq %[t1], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "adcxq %[t1], %[t0]\n\t"
+        "movq 16(%[b]), %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "movl $0, %k[lo]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "movq %[t2], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "adcxq %[t2], %[t1]\n\t"
+        "movq 24(%[b]), %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "movl $0, %k[lo]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "movq %[t3], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "adcxq %[t3], %[t2]\n\t"
+        "movq %[t4], %[t3]\n\t"
+        "movq %[t0], %[lo]\n\t"
+        "movq %[t1], %[hi]\n\t"
+        "movq %[t2], %%rdx\n\t"
+        "subq %[p0], %[t3]\n\t"
+        "sbbq %[p1], %[lo]\n\t"
+        "sbbq %[p2], %[hi]\n\t"
+        "sbbq %[p3], %%rdx\n\t"
+        "cmovncq %[t3], %[t4]\n\t"
+        "cmovncq %[lo], %[t0]\n\t"
+        "cmovncq %[hi], %[t1]\n\t"
+        "cmovncq %%rdx, %[t2]\n\t"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo),
+          [hi] "=&r"(hi)
+        : [a] "r"(a.v), [b] "r"(b.v), [inv] "m"(kInv), [p0] "m"(Params::P[0]), [p1] "m"(Params::P[1]),
+          [p2] "m"(Params::P[2]), [p3] "m"(Params::P[3]), "m"(*(const u64(*)[4])a.v), "m"(*(const u64(*)[4])b.v)
+        : "rdx", "cc");
+    return Fp{{t4, t0, t1, t2}};
+  }
+#endif
+
+  friend inline Fp operator*(const Fp& a, const Fp& b) {
+#if BN254_FIELD_ADX
+    return mulAdx(a, b);
+#else
+    return mulPortable(a, b);
+#endif
+  }
+
+#if BN254_FIELD_ADX
+  // Montgomery square with MULX/ADCX/ADOX: the 512-bit square from 6 cross products (doubled) and 4 diagonal
+  // products (10 MULX instead of 16), then 4 reduction rows on the low half only, giving u = (T_lo + M*P) / 2^256
+  // <= P, and the result T_hi + u < 2P (T_hi < P^2 / 2^256 < P) after one conditional subtraction.
+  static inline Fp sqrAdx(const Fp& x) {
+    u64 T0, T1, T2, T3, T4, T5, T6, T7, lo, hi;
+    const u64* a = x.v;
+    __asm__(
+        "movq 0(%[a]), %%rdx\n\t"
+        "mulxq 8(%[a]), %[T1], %[T2]\n\t"
+        "mulxq 16(%[a]), %[lo], %[T3]\n\t"
+        "addq %[lo], %[T2]\n\t"
+        "mulxq 24(%[a]), %[lo], %[T4]\n\t"
+        "adcq %[lo], %[T3]\n\t"
+        "adcq $0, %[T4]\n\t"
+        "movq 8(%[a]), %%rdx\n\t"
+        "xorl %k[T0], %k[T0]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[T3]\n\t"
+        "adcxq %[hi], %[T4]\n\t"
+        "mulxq 24(%[a]), %[lo], %[T5]\n\t"
+        "adoxq %[lo], %[T4]\n\t"
+        "adcxq %[T0], %[T5]\n\t"
+        "adoxq %[T0], %[T5]\n\t"
+        "movq 16(%[a]), %%rdx\n\t"
+        "mulxq 24(%[a]), %[lo], %[T6]\n\t"
+        "addq %[lo], %[T5]\n\t"
+        "adcq $0, %[T6]\n\t"
+        "xorl %k[T7], %k[T7]\n\t"
+        "movq 0(%[a]), %%rdx\n\t"
+        "mulxq %%rdx, %[T0], %[hi]\n\t"
+        "adcxq %[T1], %[T1]\n\t"
+        "adoxq %[hi], %[T1]\n\t"
+        "movq 8(%[a]), %%rdx\n\t"
+        "mulxq %%rdx, %[lo], %[hi]\n\t"
+        "adcxq %[T2], %[T2]\n\t"
+        "adoxq %[lo], %[T2]\n\t"
+        "adcxq %[T3], %[T3]\n\t"
+        "adoxq %[hi], %[T3]\n\t"
+        "movq 16(%[a]), %%rdx\n\t"
+        "mulxq %%rdx, %[lo], %[hi]\n\t"
+        "adcxq %[T4], %[T4]\n\t"
+        "adoxq %[lo], %[T4]\n\t"
+        "adcxq %[T5], %[T5]\n\t"
+        "adoxq %[hi], %[T5]\n\t"
+        "movq 24(%[a]), %%rdx\n\t"
+        "mulxq %%rdx, %[lo], %[hi]\n\t"
+        "adcxq %[T6], %[T6]\n\t"
+        "adoxq %[lo], %[T6]\n\t"
+        "adcxq %[T7], %[T7]\n\t"
+        "adoxq %[hi], %[T7]\n\t"
+        "movq %[T0], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[a], %k[a]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T0]\n\t"
+        "adoxq %[hi], %[T1]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T1]\n\t"
+        "adoxq %[hi], %[T2]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T2]\n\t"
+        "adoxq %[hi], %[T3]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T3]\n\t"
+        "adoxq %[hi], %[a]\n\t"
+        "adcxq %[T0], %[a]\n\t"
+        "movq %[T1], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T1]\n\t"
+        "adoxq %[hi], %[T2]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T2]\n\t"
+        "adoxq %[hi], %[T3]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T3]\n\t"
+        "adoxq %[hi], %[a]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[a]\n\t"
+        "adoxq %[hi], %[T0]\n\t"
+        "adcxq %[T1], %[T0]\n\t"
+        "movq %[T2], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T2]\n\t"
+        "adoxq %[hi], %[T3]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T3]\n\t"
+        "adoxq %[hi], %[a]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[a]\n\t"
+        "adoxq %[hi], %[T0]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T0]\n\t"
+        "adoxq %[hi], %[T1]\n\t"
+        "adcxq %[T2], %[T1]\n\t"
+        "movq %[T3], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[lo], %k[lo]\n\t"
+        "mulxq %[p0], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T3]\n\t"
+        "adoxq %[hi], %[a]\n\t"
+        "mulxq %[p1], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[a]\n\t"
+        "adoxq %[hi], %[T0]\n\t"
+        "mulxq %[p2], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T0]\n\t"
+        "adoxq %[hi], %[T1]\n\t"
+        "mulxq %[p3], %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[T1]\n\t"
+        "adoxq %[hi], %[T2]\n\t"
+        "adcxq %[T3], %[T2]\n\t"
+        "addq %[a], %[T4]\n\t"
+        "adcq %[T0], %[T5]\n\t"
+        "adcq %[T1], %[T6]\n\t"
+        "adcq %[T2], %[T7]\n\t"
+        "movq %[T4], %[T3]\n\t"
+        "movq %[T5], %[lo]\n\t"
+        "movq %[T6], %[hi]\n\t"
+        "movq %[T7], %%rdx\n\t"
+        "subq %[p0], %[T3]\n\t"
+        "sbbq %[p1], %[lo]\n\t"
+        "sbbq %[p2], %[hi]\n\t"
+        "sbbq %[p3], %%rdx\n\t"
+        "cmovncq %[T3], %[T4]\n\t"
+        "cmovncq %[lo], %[T5]\n\t"
+        "cmovncq %[hi], %[T6]\n\t"
+        "cmovncq %%rdx, %[T7]\n\t"
+        : [T0] "=&r"(T0), [T1] "=&r"(T1), [T2] "=&r"(T2), [T3] "=&r"(T3), [T4] "=&r"(T4), [T5] "=&r"(T5),
+          [T6] "=&r"(T6), [T7] "=&r"(T7), [lo] "=&r"(lo), [hi] "=&r"(hi), [a] "+&r"(a)
+        : [inv] "m"(kInv), [p0] "m"(Params::P[0]), [p1] "m"(Params::P[1]), [p2] "m"(Params::P[2]),
+          [p3] "m"(Params::P[3]), "m"(*(const u64(*)[4])x.v)
+        : "rdx", "cc");
+    return Fp{{T4, T5, T6, T7}};
+  }
+#endif
+
+  inline Fp sqr() const {
+#if BN254_FIELD_ADX
+    return sqrAdx(*this);
+#else
+    return *this * *this;
+#endif
+  }
 
   inline Fp& operator+=(const Fp& o) { return *this = *this + o; }
   inline Fp& operator-=(const Fp& o) { return *this = *this - o; }
