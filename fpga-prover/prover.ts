@@ -11,6 +11,8 @@ export type VerifiedProof = { proof: Groth16Proof; publicSignals: string[]; timi
 export interface VerifiedProver {
   /** Proves `input`; resolves only with a proof that verifies and whose first public signal is `expectedPublicInput`. */
   prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<VerifiedProof>;
+  /** Queue depth, proofs per second, latency percentiles per stage, device health (ProverPool). */
+  metrics?(): object;
 }
 
 /** One device; a proof that does not verify is re-proved, up to `attempts` times in all. */

@@ -156,7 +156,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     return { order };
   });
 
-  app.get("/v1/health", async () => ({ status: "ok", pendingTransactions: sequencer.pendingTransactions }));
+  app.get("/v1/health", async () => ({ status: "ok", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() }));
 
   return app;
 }

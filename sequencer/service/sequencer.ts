@@ -81,6 +81,11 @@ export class Sequencer {
     return this.pending.length;
   }
 
+  /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
+  proverMetrics(): object | null {
+    return this.opts.prover.metrics?.() ?? null;
+  }
+
   /** The transactions waiting for a batch, oldest first. */
   peekPending(): readonly BatchTx[] {
     return this.pending.map((p) => p.tx);
