@@ -132,7 +132,7 @@ describe("api: writes", () => {
     assert.deepEqual(s.engine.depth(0), book, "book unchanged");
     assert.equal(s.risk.reserved(1, 0), 0n);
     const health = await get(app, "/v1/health");
-    assert.deepEqual(health.body, { status: "ok", pendingTransactions: n });
+    assert.deepEqual(health.body, { status: "ok", pendingTransactions: n, prover: null });
   });
 });
 
