@@ -17,23 +17,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { fundedState, TIMESTAMP, trader, trades } from "./fixtures.ts";
 import { isMainModule } from "../cli.ts";
 import { dur, int, progress, section, stats, table } from "./util.ts";
-
-function chainSource(nConstraints: number): string {
-  return `pragma circom 2.1.0;
-// Benchmark baseline: ${nConstraints} multiplication constraints, one public input.
-template Chain(N) {
-    signal input a;
-    signal input b;
-    signal output out;
-    signal x[N];
-    x[0] <== a * b;
-    x[1] <== x[0] * b;
-    for (var i = 2; i < N; i++) x[i] <== x[i - 1] * x[i - 2];
-    out <== x[N - 1] * a;
-}
-component main { public [a] } = Chain(${nConstraints - 1});
-`;
-}
+import { chainCircuit } from "./chainCircuit.ts";
 
 export type ProveRow = {
   circuit: string;
@@ -103,7 +87,7 @@ export async function runProve(opts: { runs?: number } = {}): Promise<ProveRow[]
   const bob = trader(2);
   const state = fundedState(TEST_PARAMS, [alice, bob]);
   const batch = buildBatch(state, trades(alice, bob, TEST_PARAMS.slots), { batchNumber: 0, timestamp: TIMESTAMP, verifySignatures: false });
-  const chain = await buildCircuit({ name: `bench_chain_${circuit.nConstraints}`, mainSource: chainSource(circuit.nConstraints), setup: "dev", log: () => {} });
+  const chain = await buildCircuit({ name: `bench_chain_${circuit.nConstraints}`, mainSource: chainCircuit(circuit.nConstraints), setup: "dev", log: () => {} });
 
   const rows = [
     await proveRuns(circuit, batch.circuitInput, runs, `batch, TEST depths, ${TEST_PARAMS.slots} trades`),

@@ -22,23 +22,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
 import { BN254_R, NativeDevice, type NativeTimings } from "../../fpga-prover/nativeDevice.ts";
-
-/** n multiplication constraints in a chain (one public input): every wire is in A, B and C. */
-function chainCircuit(n: number): string {
-  return `pragma circom 2.1.0;
-template MulChain(N) {
-    signal input a;
-    signal input b;
-    signal output out;
-    signal x[N];
-    x[0] <== a * b;
-    x[1] <== x[0] * b;
-    for (var i = 2; i < N; i++) x[i] <== x[i - 1] * x[i - 2];
-    out <== x[N - 1] * a;
-}
-component main { public [a] } = MulChain(${n - 1});
-`;
-}
+import { chainCircuit } from "./chainCircuit.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);

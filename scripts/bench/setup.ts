@@ -16,28 +16,10 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { devSetup } from "../setup/devSetup.ts";
 import { readR1cs } from "../setup/r1cs.ts";
+import { chainCircuit } from "./chainCircuit.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = join(ROOT, "build", "bench", "setup");
-
-export function chainCircuit(nConstraints: number): string {
-  return `pragma circom 2.1.0;
-
-// Synthetic benchmark circuit: ${nConstraints} multiplication constraints.
-template Chain(N) {
-    signal input a;
-    signal input b;
-    signal output out;
-    signal x[N];
-    x[0] <== a * b;
-    x[1] <== x[0] * b;
-    for (var i = 2; i < N; i++) x[i] <== x[i - 1] * x[i - 2];
-    out <== x[N - 1] * a;
-}
-
-component main { public [a] } = Chain(${nConstraints - 1});
-`;
-}
 
 function compileR1cs(name: string, source: string): string {
   mkdirSync(OUT, { recursive: true });

@@ -5,33 +5,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import type { ChainContext } from "../../../sequencer/chain/custodianClient.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
-import { RequestRejected, Sequencer } from "../../../sequencer/service/sequencer.ts";
-import type { VerifiedProver } from "../../../fpga-prover/prover.ts";
+import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
+import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
-const alice = testTrader(1);
-const bob = testTrader(2);
 
-function sequencer(): Sequencer {
-  const s = new Sequencer({
-    params: TEST_PARAMS,
-    keys: { wasm: "", zkey: "", vkey: null },
-    prover: {} as VerifiedProver,
-    chain: {} as ChainContext,
-    makerFeePpm: 100,
-    takerFeePpm: 500,
-  });
-  s.acceptRequest({ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n });
-  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });
-  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey });
-  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n });
-  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n });
-  return s;
-}
+const sequencer = offlineSequencer;
 
 function rejects(fn: () => unknown, code: string): void {
   assert.throws(fn, (e: unknown) => e instanceof RequestRejected && e.code === code);

@@ -1,0 +1,30 @@
+/**
+ * A Sequencer for intake tests, with no chain and no prover: market 0 (base token 1), alice (account 1)
+ * with 10,000,000 quote units and bob (account 2) with 1,000,000 base units, admitted as on-chain requests.
+ */
+import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { TxType } from "../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { Sequencer } from "../../sequencer/service/sequencer.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { testTrader } from "./traders.ts";
+
+export const alice = testTrader(1);
+export const bob = testTrader(2);
+
+export function offlineSequencer(): Sequencer {
+  const s = new Sequencer({
+    params: TEST_PARAMS,
+    keys: { wasm: "", zkey: "", vkey: null },
+    prover: {} as VerifiedProver,
+    chain: {} as ChainContext,
+    makerFeePpm: 100,
+    takerFeePpm: 500,
+  });
+  s.acceptRequest({ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n });
+  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });
+  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey });
+  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n });
+  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n });
+  return s;
+}
