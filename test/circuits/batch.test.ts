@@ -102,6 +102,42 @@ describe("batch circuit", { timeout: 600_000 }, () => {
     await assert.rejects(snarkjs.wtns.calculate(input, wasm, { type: "mem" }));
   });
 
+  /** Failing constraint of an honest trade batch whose circuit input `tamper` edits (public data unchanged). */
+  async function tamperedTradeFailure(tamper: (input: Record<string, unknown>) => void, tx = trade()): Promise<string | null> {
+    const batch = buildBatch(fundedState(), [tx], { batchNumber: 9, timestamp: NOW });
+    const input = structuredClone(batch.circuitInput);
+    tamper(input);
+    try {
+      await snarkjs.wtns.calculate(input, wasm, { type: "mem" });
+      return null;
+    } catch (e) {
+      const failed = /Error in template (\w+?)_\d+ line: (\d+)/.exec(String(e));
+      return failed ? `${failed[1]}:${failed[2]}` : String(e);
+    }
+  }
+
+  it("refuses a fee rounded down, or more than one unit above the exact fee", async () => {
+    const fees = (input: Record<string, unknown>) => input.buyFee as string[];
+    // Only the fee moves: balances stay in range, so the failing Num2Bits is the rounding check's
+    // (fee * 10^6 - quote * ppm must be a non-negative 20-bit number).
+    const down = await tamperedTradeFailure((i) => (fees(i)[0] = (BigInt(fees(i)[0]) - 1n).toString()));
+    assert.equal(down?.split(":")[0], "Num2Bits");
+    // quote 3920 at 500 ppm: exact fee 1.96 -> 2; a fee of 3 leaves a remainder of 1,040,000, which fits
+    // 20 bits, so the "< 10^6" comparison is what refuses it.
+    const up = await tamperedTradeFailure((i) => (fees(i)[0] = (BigInt(fees(i)[0]) + 1n).toString()), trade({ priceTicks: 98n }));
+    assert.equal(up, slotRule("buyRoundLt.out === 1;"));
+  });
+
+  it("refuses an order whose signed account is not the account it is applied to", async () => {
+    // alice signs an order naming account 3; the witness applies it to alice's account 1.
+    const forOther = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, accountId: 3 });
+    const failure = await tamperedTradeFailure((i) => {
+      (i.orderA as string[][])[0][0] = "3";
+      (i.sigA as string[][])[0] = [forOther.signature.r8x, forOther.signature.r8y, forOther.signature.s].map(String);
+    });
+    assert.equal(failure, slotRule("isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;"));
+  });
+
   it("refuses an order not signed by its account's key", async () => {
     await refuses(() => [trade({ buy: { ...buy(), signature: order(mallory, { orderId: 1n, side: Side.BUY }).signature } })], "ForceEqualIfEnabled");
   });
