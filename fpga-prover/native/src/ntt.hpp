@@ -62,42 +62,6 @@ inline std::vector<Fr> stageTwiddles(const Fr& w, size_t n, int nThreads) {
   return t;
 }
 
-// In place: a[k] <- sum_j a[j] w^(jk), w a primitive n-th root of unity, n a power of two.
-// Iterative radix-2 (bit reversal, then butterflies); the stages up to 2^12 points run block by block
-// so that a block stays in cache, the larger stages split their butterflies over the threads.
-inline void ntt(Fr* a, size_t n, const Fr& w, int nThreads) {
-  if (n <= 1) return;
-  bitReverse(a, n, nThreads);
-  const std::vector<Fr> t = stageTwiddles(w, n, nThreads);
-  const Fr* tw = t.data();
-  const size_t blk = std::min<size_t>(n, (size_t)1 << 12);
-  parallelRange(n / blk, nThreads, [&](size_t b0, size_t b1) {
-    for (size_t b = b0; b < b1; b++) {
-      Fr* x = a + b * blk;
-      for (size_t half = 1; half < blk; half <<= 1)
-        for (size_t i = 0; i < blk; i += 2 * half)
-          for (size_t j = 0; j < half; j++) {
-            Fr v = x[i + j + half] * tw[half + j];
-            Fr u = x[i + j];
-            x[i + j] = u + v;
-            x[i + j + half] = u - v;
-          }
-    }
-  }, 1);
-  for (size_t half = blk; half < n; half <<= 1) {
-    parallelRange(n / 2, nThreads, [&](size_t b, size_t e) {
-      for (size_t k = b; k < e; k++) {
-        size_t blkIdx = k / half, j = k - blkIdx * half;
-        size_t i0 = blkIdx * 2 * half + j, i1 = i0 + half;
-        Fr v = a[i1] * tw[half + j];
-        Fr u = a[i0];
-        a[i0] = u + v;
-        a[i1] = u - v;
-      }
-    }, 1 << 14);
-  }
-}
-
 // Butterflies of a decimation-in-time transform whose input is already in bit-reversed order (natural
 // order out); tw: stageTwiddles of the root.
 inline void nttDitFromBitReversed(Fr* a, size_t n, const Fr* tw, int nThreads) {
@@ -128,6 +92,17 @@ inline void nttDitFromBitReversed(Fr* a, size_t n, const Fr* tw, int nThreads) {
       }
     }, 1 << 14);
   }
+}
+
+// In place: a[k] <- sum_j a[j] w^(jk), w a primitive n-th root of unity, n a power of two.
+// Iterative radix-2 (bit reversal, then butterflies); the stages up to 2^12 points run block by block
+// so that a block stays in cache, the larger stages split their butterflies over the threads.
+inline void ntt(Fr* a, size_t n, const Fr& w, int nThreads) {
+  if (n <= 1) return;
+  bitReverse(a, n, nThreads);
+  const std::vector<Fr> t = stageTwiddles(w, n, nThreads);
+  const Fr* tw = t.data();
+  nttDitFromBitReversed(a, n, tw, nThreads);
 }
 
 // Decimation-in-frequency transform: natural order in, bit-reversed order out (no permutation pass);
