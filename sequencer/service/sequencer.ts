@@ -9,6 +9,7 @@
  * only wires them to the proven state and the chain.
  */
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
+import { jsSignatureVerifier, type SignatureCheck, type SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { buildBatch } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
@@ -30,6 +31,8 @@ export type SequencerOptions = {
   chain: ChainContext;
   makerFeePpm?: number;
   takerFeePpm?: number;
+  /** Checks trading-key signatures at intake (default: the JavaScript reference, one at a time). */
+  verifier?: SignatureVerifier;
   log?: (line: string) => void;
 };
 
@@ -41,6 +44,9 @@ export class RequestRejected extends Error {
     this.code = code;
   }
 }
+
+/** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
+export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
 
 export type PostedBatch = {
   batchNumber: number;
@@ -128,21 +134,69 @@ export class Sequencer {
     this.enqueue(tx);
   }
 
-  private requireSigned(accountId: number, message: bigint, sig: Signed<object>["signature"], what: string): void {
-    const key = this.keys.get(accountId);
-    if (!key) throw new RequestRejected("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
-    if (!verifyMessage(message, sig, key)) throw new RequestRejected("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
+  /** The check of one signed request, or why it cannot be checked (no key, malformed message). */
+  private signatureCheck(accountId: number, message: () => bigint, signature: Signed<object>["signature"]): SignatureCheck {
+    const publicKey = this.keys.get(accountId);
+    if (!publicKey) throw new RequestRejected("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
+    let m: bigint;
+    try {
+      m = message();
+    } catch (e) {
+      throw new RequestRejected("MALFORMED", (e as Error).message);
+    }
+    return { message: m, signature, publicKey };
+  }
+
+  /** Throws BAD_SIGNATURE unless the verifier accepted `check` and the key it used is still the account's. */
+  private requireVerified(accountId: number, check: SignatureCheck, verdict: boolean, what: string): void {
+    if (!verdict || this.keys.get(accountId) !== check.publicKey) {
+      throw new RequestRejected("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
+    }
+  }
+
+  private requireSigned(accountId: number, message: () => bigint, sig: Signed<object>["signature"], what: string): void {
+    const check = this.signatureCheck(accountId, message, sig);
+    this.requireVerified(accountId, check, verifyMessage(check.message, check.signature, check.publicKey), what);
   }
 
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
-    let message: bigint;
-    try {
-      message = orderMessage(order);
-    } catch (e) {
-      throw new RequestRejected("MALFORMED", (e as Error).message);
-    }
-    this.requireSigned(order.accountId, message, order.signature, "order");
+    this.requireSigned(order.accountId, () => orderMessage(order), order.signature, "order");
+    return this.placeVerified(order);
+  }
+
+  /**
+   * Places many signed orders, in order, with all their signatures checked in one call to the
+   * configured verifier (where batching pays). Each order gets its own outcome; a refused order
+   * changes nothing and does not stop the others.
+   */
+  async placeOrders(orders: readonly Signed<Order>[]): Promise<IntakeOutcome[]> {
+    const checks: (SignatureCheck | RequestRejected)[] = orders.map((o) => {
+      try {
+        return this.signatureCheck(o.accountId, () => orderMessage(o), o.signature);
+      } catch (e) {
+        if (e instanceof RequestRejected) return e;
+        throw e;
+      }
+    });
+    const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
+    const verdicts = await (this.opts.verifier ?? jsSignatureVerifier).verifyBatch(toVerify);
+    let v = 0;
+    return orders.map((order, i) => {
+      const check = checks[i];
+      if (check instanceof RequestRejected) return { rejected: check };
+      const verdict = verdicts[v++];
+      try {
+        this.requireVerified(order.accountId, check, verdict, "order");
+        return { events: this.placeVerified(order) };
+      } catch (e) {
+        if (e instanceof RequestRejected) return { rejected: e };
+        throw e;
+      }
+    });
+  }
+
+  private placeVerified(order: Signed<Order>): EngineEvent[] {
     const slot = this.slotKey(order.accountId, order.orderId);
     const last = this.slotIds.get(slot);
     if (last !== undefined && order.orderId <= last) {
@@ -161,7 +215,7 @@ export class Sequencer {
 
   /** Cancels a live order with a signed cancel, which a batch then proves (the order can never fill again). */
   cancelOrder(cancel: Signed<Cancel>): EngineEvent[] {
-    this.requireSigned(cancel.accountId, cancelMessage(cancel), cancel.signature, "cancel");
+    this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
     const events = this.engine.execute({ kind: "cancel", time: this.now(), accountId: cancel.accountId, orderId: cancel.orderId });
     if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel });
     this.absorb(events);
@@ -170,7 +224,7 @@ export class Sequencer {
 
   /** Accepts a signed withdrawal when the account's available (unreserved) balance covers it. */
   requestWithdrawal(w: Signed<Withdrawal>): void {
-    this.requireSigned(w.accountId, withdrawalMessage(w), w.signature, "withdrawal");
+    this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
     const expected = this.nextNonce.get(w.accountId) ?? 0;
     if (w.nonce !== expected) throw new RequestRejected("BAD_NONCE", `withdrawal nonce ${w.nonce}, expected ${expected}`);
     if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {

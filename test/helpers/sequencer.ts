@@ -5,14 +5,14 @@
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { Sequencer } from "../../sequencer/service/sequencer.ts";
+import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { testTrader } from "./traders.ts";
 
 export const alice = testTrader(1);
 export const bob = testTrader(2);
 
-export function offlineSequencer(): Sequencer {
+export function offlineSequencer(overrides: Partial<SequencerOptions> = {}): Sequencer {
   const s = new Sequencer({
     params: TEST_PARAMS,
     keys: { wasm: "", zkey: "", vkey: null },
@@ -20,6 +20,7 @@ export function offlineSequencer(): Sequencer {
     chain: {} as ChainContext,
     makerFeePpm: 100,
     takerFeePpm: 500,
+    ...overrides,
   });
   s.acceptRequest({ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n });
   s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });

@@ -9,6 +9,7 @@ import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
+import { jsSignatureVerifier, type SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
@@ -29,6 +30,22 @@ describe("sequencer intake", () => {
     rejects(() => s.placeOrder({ ...order(alice, { orderId: 1n, side: Side.BUY }), priceTicks: 1n << 40n }), "MALFORMED");
     assert.equal(s.pendingTransactions, before);
     assert.deepEqual(s.engine.depth(0), { bids: [], asks: [] });
+  });
+
+  it("places a batch of orders with one verifier call, refusing bad ones individually and in order", async () => {
+    let calls = 0;
+    const s = sequencer({
+      verifier: { name: "counting", verifyBatch: (checks: readonly SignatureCheck[]) => (calls++, jsSignatureVerifier.verifyBatch(checks)) },
+    });
+    const good = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n });
+    const forged = { ...order(alice, { orderId: 2n, side: Side.BUY }), signature: order(bob, { orderId: 2n, side: Side.BUY }).signature };
+    const noKey = order(testTrader(3), { orderId: 1n, side: Side.BUY });
+    const reused = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n });
+    const out = await s.placeOrders([good, forged, noKey, reused]);
+    assert.equal(calls, 1);
+    assert.equal("events" in out[0] && out[0].events[0].type, "accepted");
+    assert.deepEqual(out.slice(1).map((o) => "rejected" in o && o.rejected.code), ["BAD_SIGNATURE", "NO_TRADING_KEY", "ORDER_ID_REUSED"]);
+    assert.deepEqual(s.engine.depth(0).bids.length, 1);
   });
 
   it("refuses a reused order id and an id whose storage slot holds a live order", () => {
