@@ -6,6 +6,9 @@
  * has them (read from /proc/cpuinfo), so the binary runs on the machine that built it and the build works
  * on a plain x86-64 too. NATIVE_PORTABLE=1 forces the plain x86-64-v2 baseline (no BMI2/ADX), e.g. for a
  * binary copied to other machines. Usage: npm run build:native (npm install runs it with --optional).
+ *
+ * Generated sources: build/generated/poseidon_constants.hpp, written from the installed circomlibjs
+ * package's Poseidon constants (poseidonConstants.ts) before compiling.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
@@ -13,6 +16,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainModule } from "../../scripts/cli.ts";
+import { writePoseidonConstantsHeader } from "./poseidonConstants.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -52,11 +56,12 @@ export function buildNative(log: (s: string) => void = console.log): string {
   const addonApi = dirname(require.resolve("node-addon-api/package.json"));
   const src = join(here, "src", "addon.cpp");
   mkdirSync(dirname(ADDON_PATH), { recursive: true });
+  const generated = dirname(writePoseidonConstantsHeader(join(dirname(ADDON_PATH), "generated")));
   const tmp = `${ADDON_PATH}.${process.pid}.tmp`;
   const args = [
     "-std=c++17", ...compileFlags(), "-fPIC", "-shared", "-pthread", "-fvisibility=hidden",
     "-DNAPI_VERSION=8", "-DNAPI_CPP_EXCEPTIONS", "-DNODE_ADDON_API_DISABLE_DEPRECATED",
-    `-I${nodeIncludeDir()}`, `-I${addonApi}`, src, "-o", tmp,
+    `-I${nodeIncludeDir()}`, `-I${addonApi}`, `-I${generated}`, src, "-o", tmp,
   ];
   const cxx = process.env.CXX ?? "g++";
   log(`${cxx} ${args.join(" ")}`);

@@ -1,7 +1,9 @@
-// Node-API bindings: zkey loading, asynchronous proving, and the field/MSM/NTT kernels for tests and benchmarks.
+// Node-API bindings: zkey loading, asynchronous proving, the field/MSM/NTT kernels for tests and benchmarks,
+// and the sequencer's crypto: Poseidon and EdDSA-Poseidon (Baby Jubjub) signature verification.
 #include <napi.h>
 #include <memory>
 #include <string>
+#include "eddsa.hpp"
 #include "groth16.hpp"
 
 using namespace bn254;
@@ -281,7 +283,124 @@ Napi::Value G1Points(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// poseidon(inputs: bigint[] of 1..16 canonical field elements) -> bigint (circomlibjs poseidon)
+Napi::Value PoseidonHash(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "poseidon(inputs: bigint[])");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  uint32_t n = arr.Length();
+  if (n < 1 || n > (uint32_t)Poseidon::kMaxInputs) throw Napi::RangeError::New(env, "Poseidon takes 1 to 16 inputs");
+  Fr in[Poseidon::kMaxInputs];
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsBigInt()) throw Napi::TypeError::New(env, "Poseidon inputs must be bigints");
+    int sign = 0;
+    size_t words = 4;
+    u64 w[4] = {0, 0, 0, 0};
+    v.As<Napi::BigInt>().ToWords(&sign, &words, w);
+    if (sign || words > 4 || !lessThan(w, FrParams::P)) throw Napi::RangeError::New(env, "Poseidon inputs must be field elements (0 <= x < p)");
+    in[i] = Fr::fromNormal(Fr::fromLimbs(w));
+  }
+  Fr h = Poseidon::instance().hash(in, (int)n).toNormal();
+  return Napi::BigInt::New(env, 0, 4, h.v);
+}
+
+size_t eddsaRecordCount(Napi::Env env, size_t len) {
+  if (len % kRecordBytes) throw Napi::RangeError::New(env, "records must be 192 bytes each (msg, R8x, R8y, S, Ax, Ay)");
+  return len / kRecordBytes;
+}
+
+bool eddsaBatchMode(const Napi::CallbackInfo& info) {
+  std::string mode = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "batch";
+  if (mode != "batch" && mode != "single") throw Napi::TypeError::New(info.Env(), "mode must be \"batch\" or \"single\"");
+  return mode == "batch";
+}
+
+void runEddsa(bool batch, const uint8_t* recs, size_t n, uint8_t* out, int nThreads) {
+  if (batch) verifyEddsaBatch(recs, n, out, nThreads);
+  else verifyEddsaSingle(recs, n, out, nThreads);
+}
+
+// eddsaVerify(records, mode "batch"|"single", nThreads?) -> Uint8Array of verdicts (1 valid, 0 invalid)
+Napi::Value EddsaVerify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len;
+  const uint8_t* recs = bytesOf(info[0], len, "records");
+  size_t n = eddsaRecordCount(env, len);
+  bool batch = eddsaBatchMode(info);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, n);
+  try {
+    runEddsa(batch, recs, n, out.Data(), threadsArg(info, 2));
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return out;
+}
+
+class EddsaWorker : public Napi::AsyncWorker {
+ public:
+  EddsaWorker(Napi::Env env, std::vector<uint8_t> recs, bool batch, int nThreads)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), recs_(std::move(recs)), batch_(batch), nThreads_(nThreads) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      out_.resize(recs_.size() / kRecordBytes);
+      runEddsa(batch_, recs_.data(), out_.size(), out_.data(), nThreads_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Uint8Array a = Napi::Uint8Array::New(Env(), out_.size());
+    if (!out_.empty()) memcpy(a.Data(), out_.data(), out_.size());
+    deferred_.Resolve(a);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<uint8_t> recs_, out_;
+  bool batch_;
+  int nThreads_;
+};
+
+// eddsaVerifyAsync(records, mode, nThreads?) -> Promise<Uint8Array>: the same off the JavaScript thread
+Napi::Value EddsaVerifyAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len;
+  const uint8_t* recs = bytesOf(info[0], len, "records");
+  eddsaRecordCount(env, len);
+  auto* worker = new EddsaWorker(env, std::vector<uint8_t>(recs, recs + len), eddsaBatchMode(info), threadsArg(info, 2));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+// babyJubInSubgroup(points: n*64 bytes, x then y, normal little-endian) -> Uint8Array: 1 iff canonical, on the
+// curve and in the prime-order subgroup (the pairing-based test the batch verifier applies to R8)
+Napi::Value BabyJubInSubgroup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len;
+  const uint8_t* p = bytesOf(info[0], len, "points");
+  if (len % 64) throw Napi::RangeError::New(env, "points must be 64 bytes each");
+  const BabyJub& bj = BabyJub::instance();
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, len / 64);
+  for (size_t i = 0; i < len / 64; i++) {
+    const uint8_t* q = p + 64 * i;
+    u64 x[4], y[4];
+    memcpy(x, q, 32);
+    memcpy(y, q + 32, 32);
+    EdAffine pt{Fr::fromNormal(Fr::fromLimbs(x)), Fr::fromNormal(Fr::fromLimbs(y))};
+    out[i] = lessThan(x, FrParams::P) && lessThan(y, FrParams::P) && bj.onCurve(pt) && bj.inPrimeSubgroup(pt);
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("poseidon", Napi::Function::New(env, PoseidonHash));
+  exports.Set("eddsaVerify", Napi::Function::New(env, EddsaVerify));
+  exports.Set("eddsaVerifyAsync", Napi::Function::New(env, EddsaVerifyAsync));
+  exports.Set("babyJubInSubgroup", Napi::Function::New(env, BabyJubInSubgroup));
   exports.Set("loadZkey", Napi::Function::New(env, LoadZKey));
   exports.Set("prove", Napi::Function::New(env, Prove));
   exports.Set("fieldOp", Napi::Function::New(env, FieldOp));
