@@ -1,6 +1,6 @@
 /**
- * TypeScript face of the native BN254 Groth16 addon (built by `npm run build:native` into
- * fpga-prover/native/build/). Importing this module never throws: when the addon is missing or fails
+ * TypeScript face of the native BN254 addon (built by `npm run build:native` into fpga-prover/native/build/):
+ * the Groth16 prover's kernels, and the sequencer's Poseidon and EdDSA-Poseidon verification. Importing this module never throws: when the addon is missing or fails
  * to load, isNativeAvailable() is false and nativeUnavailableReason() says why.
  */
 import { existsSync } from "node:fs";
@@ -47,6 +47,18 @@ export interface NativeAddon {
   ntt(values: Uint8Array, inverse: boolean, nThreads?: number): Uint8Array;
   /** n distinct G1 points (Montgomery affine) derived from a 32-byte seed scalar, for benchmarks. */
   g1Points(n: number, seed: Uint8Array): Uint8Array;
+  /** circomlibjs's Poseidon of 1 to 16 field elements (each 0 <= x < p; anything else throws). */
+  poseidon(inputs: readonly bigint[]): bigint;
+  /**
+   * EdDSA-Poseidon verdicts (1 valid, 0 invalid), one per 192-byte record: msg, R8x, R8y, S, Ax, Ay as 32-byte
+   * little-endian integers (a field value >= p or S >= l is invalid). "batch" (default): one multi-scalar
+   * multiplication per call; "single": each record on its own. Same verdicts either way.
+   */
+  eddsaVerify(records: Uint8Array, mode?: "batch" | "single", nThreads?: number): Uint8Array;
+  /** eddsaVerify off the JavaScript thread. */
+  eddsaVerifyAsync(records: Uint8Array, mode?: "batch" | "single", nThreads?: number): Promise<Uint8Array>;
+  /** 1 per 64-byte point (x, y, little-endian) that is canonical, on Baby Jubjub and in its prime-order subgroup. */
+  babyJubInSubgroup(points: Uint8Array): Uint8Array;
 }
 
 let addon: NativeAddon | undefined;
