@@ -19,6 +19,13 @@ declare module "circomlibjs" {
   }
   export interface BabyJub {
     F: Field;
+    subOrder: bigint;
+    Base8: [FieldElement, FieldElement];
+    Generator: [FieldElement, FieldElement];
+    addPoint(a: FieldElement[], b: FieldElement[]): [FieldElement, FieldElement];
+    mulPointEscalar(p: FieldElement[], e: bigint): [FieldElement, FieldElement];
+    inCurve(p: FieldElement[]): boolean;
+    inSubgroup(p: FieldElement[]): boolean;
     unpackPoint(buff: Uint8Array): [FieldElement, FieldElement] | null;
     packPoint(p: [FieldElement, FieldElement]): Uint8Array;
   }
