@@ -55,6 +55,8 @@ export interface NativeAddon {
    * multiplication per call; "single": each record on its own. Same verdicts either way.
    */
   eddsaVerify(records: Uint8Array, mode?: "batch" | "single", nThreads?: number): Uint8Array;
+  /** A batch of n records uses min(nThreads, ceil(n / eddsaBatchPerThread)) threads (thread starts cost). */
+  readonly eddsaBatchPerThread: number;
   /** eddsaVerify off the JavaScript thread. */
   eddsaVerifyAsync(records: Uint8Array, mode?: "batch" | "single", nThreads?: number): Promise<Uint8Array>;
   /** 1 per 64-byte point (x, y, little-endian) that is canonical, on Baby Jubjub and in its prime-order subgroup. */

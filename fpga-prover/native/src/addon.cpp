@@ -401,6 +401,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("eddsaVerify", Napi::Function::New(env, EddsaVerify));
   exports.Set("eddsaVerifyAsync", Napi::Function::New(env, EddsaVerifyAsync));
   exports.Set("babyJubInSubgroup", Napi::Function::New(env, BabyJubInSubgroup));
+  exports.Set("eddsaBatchPerThread", Napi::Number::New(env, (double)kBatchPerThread));
   exports.Set("loadZkey", Napi::Function::New(env, LoadZKey));
   exports.Set("prove", Napi::Function::New(env, Prove));
   exports.Set("fieldOp", Napi::Function::New(env, FieldOp));

@@ -22,6 +22,8 @@
 namespace bn254 {
 
 static constexpr size_t kRecordBytes = 6 * 32;
+// Records per thread below which verifyEddsaBatch uses fewer threads than asked.
+static constexpr size_t kBatchPerThread = 128;
 
 struct EddsaItem {
   bool ok;       // passed the range and curve checks
@@ -85,15 +87,6 @@ inline bool eddsaEquationHolds(const BabyJub& bj, const EddsaItem& it) {
   return BabyJub::sameProjective(left, right);
 }
 
-inline std::vector<EddsaItem> parseEddsaRecords(const uint8_t* recs, size_t n, int nThreads) {
-  const BabyJub& bj = BabyJub::instance();
-  std::vector<EddsaItem> items(n);
-  parallelRange(n, nThreads, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; i++) items[i] = parseEddsaRecord(bj, recs + kRecordBytes * i);
-  }, 4);
-  return items;
-}
-
 // out[i] = 1 iff record i is a valid signature, each checked on its own.
 inline void verifyEddsaSingle(const uint8_t* recs, size_t n, uint8_t* out, int nThreads) {
   const BabyJub& bj = BabyJub::instance();
@@ -119,41 +112,34 @@ inline void verifyEddsaSingle(const uint8_t* recs, size_t n, uint8_t* out, int n
 // injective on [0, 2^128) since 2^128 < l). Scalars: B8 has order l, the R8_i now too, and the order of
 // A_i divides 8l, so (8 z_i hm_i)*A_i = (8 (z_i hm_i mod l))*A_i.
 //
-// When the batch equation fails, the set is bisected (fresh equation per half, same z_i) down to groups of
-// kLeaf records, which are checked one by one with eddsaEquationHolds.
+// When the batch equation fails, the set is bisected (an equation per half, same z_i) down to groups of
+// kLeaf records, which are checked one by one with eddsaEquationHolds. Threads: one parallel pass over the
+// records, then the MSM's windows in parallel.
 inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nThreads) {
   const BabyJub& bj = BabyJub::instance();
-  std::vector<EddsaItem> items = parseEddsaRecords(recs, n, nThreads);
-  std::vector<uint8_t> subgroupOk(n, 0);
-  parallelRange(n, nThreads, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; i++) subgroupOk[i] = items[i].ok && bj.inPrimeSubgroup(items[i].r8);
-  }, 4);
-
-  std::vector<size_t> live;
-  for (size_t i = 0; i < n; i++) {
-    out[i] = 0;
-    if (subgroupOk[i]) live.push_back(i);
-  }
-  if (live.empty()) return;
-
+  // each thread start costs tens of microseconds (more on a busy machine): small batches use fewer threads
+  nThreads = (int)std::max<size_t>(1, std::min<size_t>((size_t)std::max(1, nThreads), (n + kBatchPerThread - 1) / kBatchPerThread));
   std::vector<Scalar> z(n);
   {
-    std::vector<uint8_t> rnd(16 * live.size());
+    std::vector<uint8_t> rnd(16 * n);
     eddsa_detail::fillRandom(rnd.data(), rnd.size());
-    for (size_t k = 0; k < live.size(); k++) {
-      Scalar& zi = z[live[k]];
-      memcpy(zi.v, rnd.data() + 16 * k, 16);
-      zi.v[2] = zi.v[3] = 0;
+    for (size_t i = 0; i < n; i++) {
+      memcpy(z[i].v, rnd.data() + 16 * i, 16);
+      z[i].v[2] = z[i].v[3] = 0;
     }
   }
-  // per record: -R8_i with z_i, -A_i with 8 (z_i hm_i mod l), and z_i S_i mod l (Montgomery form) for the B8 term
+  // per record, in one parallel pass: range/curve checks and hm, the subgroup test of R8, and the MSM terms
+  // -R8_i with z_i, -A_i with 8 (z_i hm_i mod l), and z_i S_i mod l (Montgomery form) for the B8 term
+  std::vector<EddsaItem> items(n);
+  std::vector<uint8_t> live(n, 0);
   std::vector<EdPre> negR8(n), negA(n);
   std::vector<Scalar> aCoef(n);
   std::vector<Fl> zs(n);
-  parallelRange(live.size(), nThreads, [&](size_t b, size_t e) {
-    for (size_t k = b; k < e; k++) {
-      size_t i = live[k];
-      const EddsaItem& it = items[i];
+  parallelRange(n, nThreads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) {
+      const EddsaItem& it = items[i] = parseEddsaRecord(bj, recs + kRecordBytes * i);
+      if (!it.ok || !bj.inPrimeSubgroup(it.r8)) continue;
+      live[i] = 1;
       negR8[i] = bj.pre(it.r8).neg();
       negA[i] = bj.pre(it.a).neg();
       Fl zm = Fl::fromNormal(Fl::fromLimbs(z[i].v));
@@ -170,7 +156,13 @@ inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nT
       c.v[0] = zh.v[0] << 3;
       zs[i] = zm * Fl::fromNormal(Fl::fromLimbs(it.s.v));
     }
-  }, 8);
+  }, 4);
+  std::vector<size_t> liveIdx;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = 0;
+    if (live[i]) liveIdx.push_back(i);
+  }
+  if (liveIdx.empty()) return;
 
   const size_t kLeaf = 4;
   std::vector<EdPre> pts;
@@ -195,7 +187,7 @@ inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nT
   };
   std::function<void(const size_t*, size_t)> settle = [&](const size_t* idx, size_t m) {
     if (m <= kLeaf) {
-      parallelFor(m, nThreads, [&](size_t k) { out[idx[k]] = eddsaEquationHolds(bj, items[idx[k]]); });
+      for (size_t k = 0; k < m; k++) out[idx[k]] = eddsaEquationHolds(bj, items[idx[k]]);
       return;
     }
     if (holds(idx, m)) {
@@ -205,7 +197,7 @@ inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nT
     settle(idx, m / 2);
     settle(idx + m / 2, m - m / 2);
   };
-  settle(live.data(), live.size());
+  settle(liveIdx.data(), liveIdx.size());
 }
 
 }  // namespace bn254

@@ -10,7 +10,7 @@ import {
 } from "../../../sequencer/crypto/nativeSignatureVerifier.ts";
 import type { SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
-import { cancellingTorsionPairs, craftedVariants, honestChecks, SUBGROUP_ORDER, variantsOf } from "../../helpers/signatures.ts";
+import { cancellingTorsionPairs, craftedVariants, honestChecks, signatureSeries, SUBGROUP_ORDER, variantsOf } from "../../helpers/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
 if (skip) console.log(`# native signature verifier tests skipped: ${skip}`);
@@ -90,6 +90,10 @@ describe("nativeSignatureVerifier against circomlibjs", { skip, timeout: 300_000
       const expected = honest.map((_, i) => !bad.includes(i));
       for (const opts of CONFIGS.slice(1)) assert.deepEqual(await verdictsOf(checks, opts), expected, `bad at ${bad}`);
     }
+    const series = signatureSeries(1024, "native-verifier-series");
+    for (const i of [0, 511, 777]) assert.ok(reference(series[i]!), "series signatures are valid per circomlibjs");
+    const oneBad = series.map((c, i) => (i === 777 ? tamper(c) : c));
+    for (const opts of CONFIGS.slice(1)) assert.deepEqual(await verdictsOf(oneBad, opts), series.map((_, i) => i !== 777), "1 bad in 1024");
     const allBad = honest.slice(0, 30).map(tamper);
     assert.deepEqual(await verdictsOf(allBad, { mode: "batch" }), allBad.map(() => false));
   });
