@@ -8,7 +8,6 @@
 // Also: scalars mod l (Montgomery field Fl), fixed-base multiples of Base8, variable-base multiplication,
 // and an exact membership test for the prime-order subgroup that costs one exponentiation (see inPrimeSubgroup).
 #pragma once
-#include <mutex>
 #include <stdexcept>
 #include <vector>
 #include "field.hpp"

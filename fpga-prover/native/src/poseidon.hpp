@@ -2,7 +2,6 @@
 // computed exactly as circomlibjs's poseidon_opt.js (the optimized form: sparse partial rounds with the
 // C, S, M, P constants of poseidon_constants_opt.json, generated into poseidon_constants.hpp at build time).
 #pragma once
-#include <mutex>
 #include <stdexcept>
 #include <vector>
 #include "field.hpp"
