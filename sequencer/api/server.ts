@@ -103,7 +103,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   sequencer.events.on("engine", onEngine);
   sequencer.events.on("batch", onBatch);
   app.server.on("upgrade", stream.handleUpgrade);
-  app.addHook("onClose", async () => {
+  // preClose: WebSocket connections are ended before the HTTP server waits for its connections to close.
+  app.addHook("preClose", async () => {
     sequencer.events.off("engine", onEngine);
     sequencer.events.off("batch", onBatch);
     app.server.off("upgrade", stream.handleUpgrade);
