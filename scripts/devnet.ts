@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const batches = await sequencer.drain();
     info(`${what}: ${n} transactions settled in ${batches.length} proven batches (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return batches;
   };
 
   const chainId = await publicClient.getChainId();
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
   const book = await maker.c.book(d.marketId, 3);
   info(`book: bids ${book.bids.map((l) => `${l.lots}@${l.priceTicks}`).join(" ")} | asks ${book.asks.map((l) => `${l.lots}@${l.priceTicks}`).join(" ")}`);
   info(`taker-2 cancels the rest of order ${resting.orderId}: ${describe(await taker2.c.cancel(resting.orderId))}`);
-  await settle("trades and cancel");
+  const settled = await settle("trades and cancel");
+  const lastBatch = settled.at(-1)!.batchNumber;
+  if (!batchEvents.includes(lastBatch)) await makerStream.next((m) => m.type === "batch" && m.batch.batchNumber === lastBatch);
   info(`maker's stream: ${makerFills} lots filled, batch events ${batchEvents.join(", ")}`);
 
   step("Withdrawals through the API, claimed on-chain");

@@ -6,7 +6,7 @@
  * refusals by code and lost orders (sent without an answer, or answered "accepted" without the engine
  * having accepted it: must be 0).
  *
- *   npm run bench:api -- [--orders=10000] [--procs=2] [--window=128] [--batch=50]
+ *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=128] [--batch=50]
  *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100]
  *
  * --orders is per generator (signed once, then cached under cache/bench-api/: the first run signs at
@@ -31,7 +31,7 @@ import { int, machineLine, progress, table } from "./util.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt;
-const ORDERS = Number(flag("orders", "10000"));
+const ORDERS = Number(flag("orders", "5000"));
 const PROCS = Number(flag("procs", "2"));
 const WINDOW = Number(flag("window", "128"));
 const BATCH = Number(flag("batch", "50"));
