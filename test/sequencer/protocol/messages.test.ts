@@ -9,7 +9,7 @@ import { testTrader } from "../../helpers/traders.ts";
 
 describe("stream auth message", () => {
   it("uses a tag no circuit message uses, binds account and challenge, and its signature is no cancel", () => {
-    const circuitTags = new Set(Object.values(Domain));
+    const circuitTags = new Set<bigint>(Object.values(Domain));
     for (const tag of Object.values(ApiDomain)) assert.equal(circuitTags.has(tag), false);
     const t = testTrader(1);
     const auth = signStreamAuth(t.key, { accountId: 1, challenge: 5n });
