@@ -18,11 +18,17 @@ export const BENCH_MARKET = { marketId: 0, baseTokenId: 1, sizeUnit: 1n, priceUn
 const PRICE = 1000n;
 const EXPIRY = 4_000_000_000;
 
-/** Generator g's sellers and buyers (account ids from 1, disjoint between generators). */
+const accountsOf = new Map<number, { sellers: Trader[]; buyers: Trader[] }>();
+
+/** Generator g's sellers and buyers (account ids from 1, disjoint between generators); keys derived once. */
 export function generatorAccounts(g: number): { sellers: Trader[]; buyers: Trader[] } {
-  const first = 1 + g * 2 * ACCOUNTS_PER_SIDE;
-  const range = (from: number) => Array.from({ length: ACCOUNTS_PER_SIDE }, (_, i) => trader(from + i));
-  return { sellers: range(first), buyers: range(first + ACCOUNTS_PER_SIDE) };
+  let a = accountsOf.get(g);
+  if (!a) {
+    const first = 1 + g * 2 * ACCOUNTS_PER_SIDE;
+    const range = (from: number) => Array.from({ length: ACCOUNTS_PER_SIDE }, (_, i) => trader(from + i));
+    accountsOf.set(g, (a = { sellers: range(first), buyers: range(first + ACCOUNTS_PER_SIDE) }));
+  }
+  return a;
 }
 
 /** Order i of generator g, unsigned: sells at even i, buys at odd i, ids counting up per account. */
