@@ -1,6 +1,6 @@
 /**
  * The API's error type and the two ways requests fail before the Sequencer sees them: a shape that
- * does not parse (MALFORMED, or UNSIGNED when only the signature is missing). Shared by the HTTP
+ * does not parse (MALFORMED), or UNSIGNED when a missing signature is all that is wrong. Shared by the HTTP
  * routes and the WebSocket so both answer a bad request with the same code.
  */
 import type { ZodError, ZodType, ZodTypeDef } from "zod";
@@ -18,8 +18,9 @@ export class ApiError extends Error {
   }
 }
 
+/** True when the only thing wrong is a missing signature (of the request or of batch items). */
 const missingSignature = (error: ZodError) =>
-  error.issues.some((i) => i.path.at(-1) === "signature" && i.code === "invalid_type" && i.received === "undefined");
+  error.issues.every((i) => i.path.at(-1) === "signature" && i.code === "invalid_type" && i.received === "undefined");
 
 export function malformed(error: ZodError, what: string): ApiError {
   if (missingSignature(error)) return new ApiError(400, "UNSIGNED", `${what} has no signature`);
