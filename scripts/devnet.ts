@@ -5,9 +5,11 @@
  *   npm run devnet -- --keep  # leaves the node running afterwards (Ctrl-C to stop)
  *
  * Steps: build the batch circuit (cached; dev keys, INSECURE), start `hardhat node`, deploy test USDC/WETH
- * and the custodian, onboard three traders from their wallets (EIP-712-derived trading keys), deposit,
- * run a market maker's ladder against two takers (partial fills, IOC, a cancel), withdraw, prove and post
- * every batch, then rebuild the whole state from chain data with the independent verifier.
+ * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
+ * (EIP-712-derived trading keys, registered and funded on the custodian), run a market maker's ladder
+ * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
+ * WebSocket), withdraw, prove and post every batch, then rebuild the whole state from chain data with
+ * the independent verifier.
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
@@ -18,13 +20,14 @@ import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
 import { startHardhatNode } from "./devnet/localNode.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
-import { custodianAbi } from "../sequencer/chain/abi.ts";
+import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../sequencer/protocol/params.ts";
 import type { EngineEvent } from "../sequencer/matching/index.ts";
 import { Sequencer } from "../sequencer/service/sequencer.ts";
-import { signCancel, signOrder, signWithdrawal } from "../sequencer/sdk/signing.ts";
-import { deriveTradingKey, type TradingKey } from "../sequencer/sdk/tradingKey.ts";
+import { ExchangeClient } from "../sequencer/sdk/client.ts";
+import { claimWithdrawal, deposit, registerTradingKey } from "../sequencer/sdk/custodian.ts";
+import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 
 /** Hardhat's well-known development mnemonic: its node funds these accounts. Never use it elsewhere. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -82,70 +85,83 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const batches = await sequencer.drain();
     info(`${what}: ${n} transactions settled in ${batches.length} proven batches (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return batches;
   };
 
-  step("Onboard traders: wallet signs EIP-712, trading key derived, registered, funded");
   const chainId = await publicClient.getChainId();
+  const api = createApiServer(sequencer, { exchange: { chainId, custodian: d.custodian } });
+  const apiUrl = await api.listen({ host: "127.0.0.1", port: 0 });
+  info(`exchange API on ${apiUrl} (WebSocket ${apiUrl.replace("http", "ws")}/v1/stream)`);
+
+  step("Onboard traders with the SDK: wallet signs EIP-712, trading key derived, registered, funded");
   const token = readArtifact("test/TestToken.sol", "TestToken");
-  const traders: { name: string; w: WalletClient; key: TradingKey; id: number; usdc: bigint; weth: bigint }[] = [
+  const traders: { name: string; w: WalletClient; c: ExchangeClient; usdc: bigint; weth: bigint }[] = [];
+  for (const t of [
     { name: "maker", w: wallet(1), usdc: 200_000n * USDC, weth: 50n * ETH },
     { name: "taker-1", w: wallet(2), usdc: 20_000n * USDC, weth: 0n },
     { name: "taker-2", w: wallet(3), usdc: 0n, weth: 10n * ETH },
-  ].map((t) => ({ ...t, key: undefined as unknown as TradingKey, id: 0 }));
-  for (const t of traders) {
-    t.key = await deriveTradingKey(t.w as never, chainId, d.custodian);
-    await send(as(t.w), d.custodian, custodianAbi, "registerTradingKey", [...t.key.publicKey]);
-    t.id = Number(await publicClient.readContract({ address: d.custodian, abi: custodianAbi, functionName: "accountOf", args: [t.w.account!.address] }));
+  ]) {
+    const key = await deriveTradingKey(t.w as never, chainId, d.custodian);
+    const accountId = await registerTradingKey(as(t.w), d.custodian, key.publicKey);
     for (const [addr, amount, tokenId] of [[d.usdc, t.usdc, 0], [d.weth, t.weth, 1]] as const) {
       if (amount === 0n) continue;
       await send(as(operator), addr, token.abi, "mint", [t.w.account!.address, amount]);
-      await send(as(t.w), addr, erc20Abi, "approve", [d.custodian, amount]);
-      await send(as(t.w), d.custodian, custodianAbi, "deposit", [tokenId, amount]);
+      await deposit(as(t.w), d.custodian, addr, tokenId, amount);
     }
-    info(`${t.name}: account ${t.id}, trading key ${t.key.publicKey[0].toString(16).slice(0, 12)}…`);
+    traders.push({ ...t, c: new ExchangeClient({ url: apiUrl, accountId, tradingKey: key, firstOrderId: 1n }) });
+    info(`${t.name}: account ${accountId}, trading key ${key.publicKey[0].toString(16).slice(0, 12)}…`);
   }
   await settle("registrations, market and deposits");
 
-  step("Trading (WETH/USDC, price in 0.01 USDC ticks, size in 0.001 WETH lots)");
+  step("Trading through the API (WETH/USDC, price in 0.01 USDC ticks, size in 0.001 WETH lots)");
   const [maker, taker1, taker2] = traders;
-  const expiry = Math.floor(Date.now() / 1000) + 3600;
-  let nextId = 1n;
-  const place = (t: (typeof traders)[number], side: (typeof Side)[keyof typeof Side], price: bigint, lots: bigint, tif: (typeof TimeInForce)[keyof typeof TimeInForce] = TimeInForce.GTC, type: (typeof OrderType)[keyof typeof OrderType] = OrderType.LIMIT) => {
-    const order = signOrder(t.key.privateKey, { accountId: t.id, orderId: nextId++, marketId: d.marketId, side, type, timeInForce: tif, priceTicks: price, sizeLots: lots, maxFeePpm: 1000, expiry });
-    info(`${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} @ ${price} ${type === OrderType.MARKET ? "market" : ["GTC", "IOC", "FOK", "post-only"][tif]}: ${describe(sequencer.placeOrder(order))}`);
+  const makerStream = await maker.c.stream();
+  let makerFills = 0n;
+  makerStream.on("fill", (f) => (makerFills += f.lots));
+  await makerStream.subscribeBatches();
+  const batchEvents: number[] = [];
+  makerStream.on("batch", (b) => batchEvents.push(b.batchNumber));
+  const place = async (t: (typeof traders)[number], side: (typeof Side)[keyof typeof Side], price: bigint, lots: bigint, tif: (typeof TimeInForce)[keyof typeof TimeInForce] = TimeInForce.GTC, type: (typeof OrderType)[keyof typeof OrderType] = OrderType.LIMIT) => {
+    const { order, events } = await t.c.placeOrder({ marketId: d.marketId, side, type, timeInForce: tif, priceTicks: price, sizeLots: lots });
+    info(`${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} @ ${price} ${type === OrderType.MARKET ? "market" : ["GTC", "IOC", "FOK", "post-only"][tif]}: ${describe(events)}`);
     return order;
   };
   for (let i = 1n; i <= 3n; i++) {
-    place(maker, Side.BUY, 300_000n - 500n * i, 1000n, TimeInForce.POST_ONLY);
-    place(maker, Side.SELL, 300_000n + 500n * i, 1000n, TimeInForce.POST_ONLY);
+    await place(maker, Side.BUY, 300_000n - 500n * i, 1000n, TimeInForce.POST_ONLY);
+    await place(maker, Side.SELL, 300_000n + 500n * i, 1000n, TimeInForce.POST_ONLY);
   }
-  place(taker1, Side.BUY, 301_500n, 1500n, TimeInForce.IOC, OrderType.MARKET);
-  const resting = place(taker2, Side.SELL, 299_000n, 2500n);
-  const book = sequencer.engine.depth(d.marketId, 3);
+  await place(taker1, Side.BUY, 301_500n, 1500n, TimeInForce.IOC, OrderType.MARKET);
+  const resting = await place(taker2, Side.SELL, 299_000n, 2500n);
+  const book = await maker.c.book(d.marketId, 3);
   info(`book: bids ${book.bids.map((l) => `${l.lots}@${l.priceTicks}`).join(" ")} | asks ${book.asks.map((l) => `${l.lots}@${l.priceTicks}`).join(" ")}`);
-  info(`taker-2 cancels the rest of order ${resting.orderId}: ${describe(sequencer.cancelOrder(signCancel(taker2.key.privateKey, { accountId: taker2.id, orderId: resting.orderId })))}`);
-  await settle("trades and cancel");
+  info(`taker-2 cancels the rest of order ${resting.orderId}: ${describe(await taker2.c.cancel(resting.orderId))}`);
+  const settled = await settle("trades and cancel");
+  const lastBatch = settled.at(-1)!.batchNumber;
+  if (!batchEvents.includes(lastBatch)) await makerStream.next((m) => m.type === "batch" && m.batch.batchNumber === lastBatch);
+  info(`maker's stream: ${makerFills} lots filled, batch events ${batchEvents.join(", ")}`);
 
-  step("Withdrawals");
-  const owed = sequencer.risk.available(taker1.id, 1);
-  sequencer.requestWithdrawal(signWithdrawal(taker1.key.privateKey, { accountId: taker1.id, tokenId: 1, amount: owed, nonce: 0 }));
-  const proceeds = sequencer.risk.available(taker2.id, 0);
-  sequencer.requestWithdrawal(signWithdrawal(taker2.key.privateKey, { accountId: taker2.id, tokenId: 0, amount: proceeds, nonce: 0 }));
+  step("Withdrawals through the API, claimed on-chain");
+  const owed = (await taker1.c.account()).balances.find((b) => b.tokenId === 1)!.available;
+  await taker1.c.withdraw(1, owed);
+  const proceeds = (await taker2.c.account()).balances.find((b) => b.tokenId === 0)!.available;
+  await taker2.c.withdraw(0, proceeds);
   await settle("withdrawals");
-  await send(as(taker1.w), d.custodian, custodianAbi, "withdraw", [1]);
-  await send(as(taker2.w), d.custodian, custodianAbi, "withdraw", [0]);
+  await claimWithdrawal(as(taker1.w), d.custodian, 1);
+  await claimWithdrawal(as(taker2.w), d.custodian, 0);
   const bal = (a: Address, who: Address) => publicClient.readContract({ address: a, abi: erc20Abi, functionName: "balanceOf", args: [who] });
   info(`taker-1 wallet now holds ${Number(await bal(d.weth, taker1.w.account!.address)) / 1e18} WETH (withdrew ${owed})`);
   info(`taker-2 wallet now holds ${Number(await bal(d.usdc, taker2.w.account!.address)) / 1e6} USDC (withdrew ${proceeds})`);
+  await makerStream.close();
 
   step("Independent verification from chain data");
   const { runVerifier } = await import("./verify.ts");
   const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: "test", vkey: circuit.vkey });
 
   if (opts.keep) {
-    info(`node still running on ${node.url}; custodian ${d.custodian}. Ctrl-C to stop.`);
+    info(`node still running on ${node.url}; custodian ${d.custodian}; API on ${apiUrl}. Ctrl-C to stop.`);
     return;
   }
+  await api.close();
   node.stop();
   process.exit(ok ? 0 : 1);
 }

@@ -15,7 +15,7 @@ import { createPublicClient, http, isAddress, type Address, type PublicClient } 
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "./setup/zkLibs.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../sequencer/protocol/params.ts";
-import { verifyChain, type Balances, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
+import { verifyChain, type Balances, type VerifyProgress, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
 
 export type VerifierOptions = {
   /** JSON-RPC URL of a node of the custodian's chain. */
@@ -29,6 +29,8 @@ export type VerifierOptions = {
   fromBlock?: bigint;
   /** Where the output lines go; default console.log. */
   print?: (line: string) => void;
+  /** Called after each batch instead of printing its line (a progress bar, for instance). */
+  onProgress?: (p: VerifyProgress) => void;
 };
 
 const PARAMS: Record<"test" | "production", CircuitParams> = { test: TEST_PARAMS, production: PRODUCTION_PARAMS };
@@ -58,14 +60,14 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
     params,
     vkey,
     fromBlock: options.fromBlock,
-    onProgress: ({ done, total, batch }) => {
+    onProgress: options.onProgress ?? (({ done, total, batch }) => {
       const width = String(total).length;
       const status = batch.ok ? "ok" : "MISMATCH";
       const proof = batch.proofValid ? "proof ok" : "proof INVALID";
       const root = batch.rootMatches ? "root ok" : "root MISMATCH";
       const rootPrefix = batch.header ? hex(batch.header.newRoot).slice(0, 18) : "?";
       print(`[${String(done).padStart(width)}/${total}] batch ${batch.batchNumber}: ${batch.transactions} tx, ${proof}, ${root} -> ${rootPrefix}…  ${status} (${Math.round(batch.verifyMs)} ms)`);
-    },
+    }),
   });
 }
 

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { Bits, FIELD_MODULUS } from "../protocol/constants.ts";
-import type { Cancel, Order, Signed, Withdrawal } from "../protocol/messages.ts";
+import type { Cancel, Order, Signed, StreamAuth, Withdrawal } from "../protocol/messages.ts";
 import type { Signature } from "../crypto/babyjub.ts";
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -87,16 +87,50 @@ export const BookQuerySchema = z
   })
   .strict();
 
-/** Messages a stream client sends on /v1/stream. */
+/** Most orders (or cancels) in one batch request; a batch is validated whole before any of it runs. */
+export const MAX_BATCH_ITEMS = 100;
+export const OrderBatchSchema = z.object({ orders: z.array(OrderSchema).min(1).max(MAX_BATCH_ITEMS) }).strict();
+export const CancelBatchSchema = z.object({ cancels: z.array(CancelSchema).min(1).max(MAX_BATCH_ITEMS) }).strict();
+
+export const MAX_LIST_LIMIT = 1000;
+const limitParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,3}$/, "limit must be a positive integer")
+  .transform((s) => Number(s))
+  .refine((n) => n <= MAX_LIST_LIMIT, `limit must be at most ${MAX_LIST_LIMIT}`);
+export const OrdersQuerySchema = z
+  .object({ status: z.enum(["open", "filled", "cancelled"]).optional(), limit: limitParam.optional() })
+  .strict();
+export const FillsQuerySchema = z
+  .object({ limit: limitParam.optional(), before: uintString(53, "before").transform((v) => Number(v)).optional() })
+  .strict();
+export const BatchesQuerySchema = z.object({ limit: limitParam.optional() }).strict();
+export const BatchParamsSchema = z.object({ n: idParam(32, "batch number") }).strict();
+export const KeyQuerySchema = z.object({ keyIndex: idParam(32, "keyIndex").optional() }).strict();
+
+export const StreamAuthSchema = z
+  .object({ accountId: uint(Bits.accountId), challenge: uintString(128, "challenge"), signature: SignatureSchema })
+  .strict() satisfies z.ZodType<Signed<StreamAuth>, z.ZodTypeDef, unknown>;
+
+/** A client's request id on the stream, echoed in the answer. */
+const requestId = z.union([z.string().min(1).max(64), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
+
+/** Messages a stream client sends on /v1/stream (stream.ts documents them). */
 export const StreamRequestSchema = z.discriminatedUnion("op", [
   z
     .object({
       op: z.literal("subscribe"),
+      channel: z.literal("market"),
       marketId: uint(Bits.marketId),
       levels: z.number().int().min(1).max(MAX_BOOK_LEVELS).optional(),
     })
     .strict(),
-  z.object({ op: z.literal("unsubscribe"), marketId: uint(Bits.marketId) }).strict(),
+  z.object({ op: z.literal("unsubscribe"), channel: z.literal("market"), marketId: uint(Bits.marketId) }).strict(),
+  z.object({ op: z.literal("snapshot"), marketId: uint(Bits.marketId) }).strict(),
+  z.object({ op: z.literal("batches"), subscribe: z.boolean() }).strict(),
+  z.object({ op: z.literal("auth"), accountId: uint(Bits.accountId), signature: z.unknown() }).strict(),
+  z.object({ op: z.literal("order"), id: requestId, order: z.unknown() }).strict(),
+  z.object({ op: z.literal("cancel"), id: requestId, cancel: z.unknown() }).strict(),
 ]);
 export type StreamRequest = z.infer<typeof StreamRequestSchema>;
 

@@ -1,87 +1,112 @@
 /**
- * The exchange's network API (first slice): HTTP JSON routes over a Sequencer, plus the market data
- * stream (stream.ts). The API validates shapes only and calls the Sequencer; signatures, order-id
- * slots, nonces, matching and risk are decided there.
+ * The exchange's network API: HTTP JSON routes over a Sequencer, and the WebSocket (stream.ts). The API
+ * validates shapes, rate-limits and calls the Sequencer; signatures, order-id slots, nonces, matching
+ * and risk are decided there (commands.ts). Orders from every route and the WebSocket are grouped so
+ * their signatures verify in batches (orderIntake.ts).
+ *
+ * Writes (signed by the account's trading key; replay protection: order ids only grow per storage slot,
+ * a cancel only cancels a live order, withdrawal nonces count up):
+ *   POST /v1/orders            a signed order                              -> {events}
+ *   POST /v1/orders/batch      {orders: [..up to 100]}                     -> {results: [{status, events | code, message}]}
+ *   POST /v1/cancels           a signed cancel                             -> {events}
+ *   POST /v1/cancels/batch     {cancels: [..up to 100]}  (cancel-all: one signed cancel per live order; the
+ *                              circuit proves each cancel by its own signature)  -> {results}
+ *   POST /v1/withdrawals       a signed withdrawal                         -> {status: "accepted", ...}
+ * Reads:
+ *   GET /v1/health | /v1/markets | /v1/markets/:id/book?levels
+ *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
+ *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, positions,
+ *                                      the next withdrawal nonce
+ *   GET /v1/accounts/:id/key           the registered trading key (null when none)
+ *   GET /v1/accounts/:id/orders?status&limit | /v1/accounts/:id/orders/:orderId | /v1/accounts/:id/fills?limit&before
+ *   GET /v1/batches?limit | /v1/batches/:n        posted batches: tx hash, proof, timings
+ * Account reads are public, as the account's trades are in the batches' public data anyway.
  *
  * Bigints travel as decimal strings (schemas.ts). Errors are always {code, message[, issues|events]}:
- *   400 MALFORMED         body/params/query not of the documented shape or a field outside its width
- *                          (the zod issues are in `issues`); also unparsable JSON
+ *   400 MALFORMED         body/params/query not of the documented shape, a field outside its width, a
+ *                          batch over 100 items (the zod issues are in `issues`); also unparsable JSON
  *   400 UNSIGNED          a signed request without `signature`
  *   400 <RequestRejected>  the Sequencer refused the request before the engine (BAD_SIGNATURE,
  *                          NO_TRADING_KEY, ORDER_ID_REUSED, ORDER_SLOT_BUSY, BAD_NONCE,
  *                          INSUFFICIENT_BALANCE, ...). Nothing changed.
  *   422 <RejectCode>       the matching engine refused the order or cancel (RISK_REJECTED, WOULD_CROSS,
- *                          FOK_UNFILLABLE, UNKNOWN_MARKET, UNKNOWN_ORDER, EXPIRED, ...); the engine's
- *                          events are in `events`. Nothing changed. (Chosen over 200 + rejected event so
- *                          that a 200 always means the request took effect.)
- *   404 UNKNOWN_MARKET | UNKNOWN_ORDER | NOT_FOUND;  413 BODY_TOO_LARGE;  415 UNSUPPORTED_MEDIA_TYPE;
+ *                          FOK_UNFILLABLE, UNKNOWN_MARKET, UNKNOWN_ORDER (also a replayed cancel),
+ *                          EXPIRED, ...); the engine's events are in `events`. Nothing changed. (Chosen
+ *                          over 200 + rejected event so that a 200 always means the request took effect.)
+ *   429 RATE_LIMITED      the account's or the client's token bucket is empty (commands.ts RateLimits);
+ *                          a batch is refused whole
+ *   404 UNKNOWN_MARKET | UNKNOWN_ORDER | UNKNOWN_BATCH | NOT_FOUND;  413 BODY_TOO_LARGE;
+ *   415 UNSUPPORTED_MEDIA_TYPE;  503 NOT_CONFIGURED (typed data without chain settings);
  *   500 INTERNAL (details only in the log).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
-import type { ZodError, ZodType, ZodTypeDef } from "zod";
-import type { EngineEvent, RejectedEvent } from "../matching/index.ts";
-import { RequestRejected, type Sequencer } from "../service/sequencer.ts";
+import type { Address } from "viem";
+import type { Sequencer } from "../service/sequencer.ts";
+import { tradingKeyTypedData } from "../sdk/tradingKey.ts";
+import { BatchLog } from "./batchLog.ts";
+import { CommandGateway, type RateLimits } from "./commands.ts";
+import { ApiError, parse } from "./errors.ts";
+import { AccountHistory, type HistoryOptions } from "./history.ts";
+import { OrderIntake } from "./orderIntake.ts";
 import {
-  AccountOrderParamsSchema, AccountParamsSchema, BookQuerySchema, CancelSchema, MarketParamsSchema, OrderSchema,
-  WithdrawalSchema, toJson,
+  AccountOrderParamsSchema, AccountParamsSchema, BatchParamsSchema, BatchesQuerySchema, BookQuerySchema, FillsQuerySchema,
+  KeyQuerySchema, MarketParamsSchema, OrdersQuerySchema, toJson,
 } from "./schemas.ts";
-import { MarketStream } from "./stream.ts";
+import { MarketStream, type StreamOptions } from "./stream.ts";
 
 export type ApiServerOptions = {
   /** fastify's `logger` option (false by default). */
   logger?: FastifyServerOptions["logger"];
-  /** Largest accepted request body in bytes (default 16 KiB); larger ones get 413 BODY_TOO_LARGE. */
+  /** Largest accepted request body in bytes (default 16 KiB; batch routes 8 times that); larger: 413. */
   bodyLimit?: number;
   /** Stream clients whose unsent data passes this are disconnected (default 4 MiB). */
   streamMaxBufferedBytes?: number;
+  stream?: StreamOptions;
+  rateLimits?: RateLimits;
+  history?: HistoryOptions;
+  /** Most orders verified and placed in one Sequencer.placeOrders call (default 1024). */
+  maxOrderGroup?: number;
+  /** The chain and custodian the trading keys are bound to (for GET /v1/keys/typed-data). */
+  exchange?: { chainId: number; custodian: Address };
 };
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 const DEFAULT_BOOK_LEVELS = 10;
 
-/** An error the API answers with a status and a code. */
-class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
-    super(message);
-  }
-}
+/** The API and its parts (the server wires them; tests and benchmarks look at them). */
+export type ApiParts = { intake: OrderIntake; history: AccountHistory; batches: BatchLog; stream: MarketStream; commands: CommandGateway };
 
-function malformed(error: ZodError, what: string): ApiError {
-  const unsigned = error.issues.some((i) => i.path.length === 1 && i.path[0] === "signature" && i.code === "invalid_type" && i.received === "undefined");
-  if (unsigned) return new ApiError(400, "UNSIGNED", `${what} has no signature`);
-  const first = error.issues[0];
-  const where = first.path.length ? `${first.path.join(".")}: ` : "";
-  return new ApiError(400, "MALFORMED", `${what}: ${where}${first.message}`, { issues: error.issues });
-}
+export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {}): FastifyInstance & { api: ApiParts } {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit });
+  const intake = new OrderIntake(sequencer, { maxGroup: opts.maxOrderGroup });
+  const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
+  const history = new AccountHistory(opts.history);
+  const batches = new BatchLog();
+  const stream = new MarketStream(sequencer, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
 
-function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw malformed(r.error, what);
-  return r.data;
-}
-
-/** Runs a Sequencer call, turning RequestRejected into a 400 with its code. */
-function intake<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof RequestRejected) throw new ApiError(400, e.code, e.message);
-    throw e;
-  }
-}
-
-/** 422 when the engine refused the command, with its events. */
-function engineOutcome(events: EngineEvent[]): { events: EngineEvent[] } {
-  const rejected = events.find((e): e is RejectedEvent => e.type === "rejected");
-  if (rejected) throw new ApiError(422, rejected.code, `the matching engine refused the request: ${rejected.code}`, { events });
-  return { events };
-}
-
-export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT });
-  const stream = new MarketStream(sequencer, { maxBufferedBytes: opts.streamMaxBufferedBytes });
+  // Observers must never throw into the sequencer: a failure here is logged, the command stands.
+  const onEngine = (events: Parameters<MarketStream["publish"]>[0], incoming: Parameters<AccountHistory["record"]>[1]) => {
+    try {
+      stream.publish(events, history.record(events, incoming));
+    } catch (e) {
+      app.log.error({ err: e }, "publishing engine events failed");
+    }
+  };
+  const onBatch = (b: Parameters<BatchLog["record"]>[0]) => {
+    try {
+      stream.publishBatch(batches.record(b));
+    } catch (e) {
+      app.log.error({ err: e }, "publishing a batch failed");
+    }
+  };
+  sequencer.events.on("engine", onEngine);
+  sequencer.events.on("batch", onBatch);
   app.server.on("upgrade", stream.handleUpgrade);
-  app.addHook("onClose", async () => {
+  // preClose: WebSocket connections are ended before the HTTP server waits for its connections to close.
+  app.addHook("preClose", async () => {
+    sequencer.events.off("engine", onEngine);
+    sequencer.events.off("batch", onBatch);
     app.server.off("upgrade", stream.handleUpgrade);
     await stream.close();
   });
@@ -95,9 +120,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   });
 
   app.setErrorHandler((error: unknown, req, reply) => {
-    if (error instanceof ApiError) {
-      return reply.code(error.statusCode).send({ code: error.code, message: error.message, ...error.extra });
-    }
+    if (error instanceof ApiError) return reply.code(error.statusCode).send(error.body());
     const status = (error as { statusCode?: number }).statusCode;
     const message = (error as Error).message;
     if (status === 413) return reply.code(413).send({ code: "BODY_TOO_LARGE", message });
@@ -109,25 +132,12 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   // ---- writes ---------------------------------------------------------------------------------
 
-  app.post("/v1/orders", async (req) => {
-    const order = parse(OrderSchema, req.body, "order");
-    const events = intake(() => sequencer.placeOrder(order));
-    stream.publish(events);
-    return engineOutcome(events);
-  });
-
-  app.post("/v1/cancels", async (req) => {
-    const cancel = parse(CancelSchema, req.body, "cancel");
-    const events = intake(() => sequencer.cancelOrder(cancel));
-    stream.publish(events);
-    return engineOutcome(events);
-  });
-
-  app.post("/v1/withdrawals", async (req) => {
-    const w = parse(WithdrawalSchema, req.body, "withdrawal");
-    intake(() => sequencer.requestWithdrawal(w));
-    return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
-  });
+  const batchLimit = { bodyLimit: bodyLimit * 8 };
+  app.post("/v1/orders", async (req) => commands.placeOrder(req.body, req.ip));
+  app.post("/v1/orders/batch", batchLimit, async (req) => commands.placeOrderBatch(req.body, req.ip));
+  app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip));
+  app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
+  app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));
 
   // ---- reads ----------------------------------------------------------------------------------
 
@@ -140,23 +150,61 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     return { marketId: id, ...sequencer.engine.depth(id, levels ?? DEFAULT_BOOK_LEVELS) };
   });
 
+  app.get("/v1/keys/typed-data", async (req) => {
+    const { keyIndex } = parse(KeyQuerySchema, req.query, "key query");
+    if (!opts.exchange) throw new ApiError(503, "NOT_CONFIGURED", "this server was started without its chain id and custodian");
+    return tradingKeyTypedData(opts.exchange.chainId, opts.exchange.custodian, keyIndex ?? 0);
+  });
+
   app.get("/v1/accounts/:id", async (req) => {
     const { id } = parse(AccountParamsSchema, req.params, "account id");
     const balances = sequencer.risk
       .entries()
       .filter((e) => e.accountId === id)
       .map((e) => ({ tokenId: e.tokenId, balance: e.balance, reserved: e.reserved, available: sequencer.risk.available(id, e.tokenId) }));
-    return { accountId: id, balances, openOrders: sequencer.engine.openOrders(id) };
+    // positions: spot only for now; derivatives positions will be listed here.
+    return { accountId: id, balances, openOrders: sequencer.engine.openOrders(id), positions: [], withdrawalNonce: sequencer.withdrawalNonce(id) };
+  });
+
+  app.get("/v1/accounts/:id/key", async (req) => {
+    const { id } = parse(AccountParamsSchema, req.params, "account id");
+    return { accountId: id, publicKey: sequencer.tradingKey(id) ?? null };
+  });
+
+  app.get("/v1/accounts/:id/orders", async (req) => {
+    const { id } = parse(AccountParamsSchema, req.params, "account id");
+    const q = parse(OrdersQuerySchema, req.query, "orders query");
+    return { accountId: id, orders: history.orders(id, q) };
   });
 
   app.get("/v1/accounts/:id/orders/:orderId", async (req) => {
     const { id, orderId } = parse(AccountOrderParamsSchema, req.params, "order path");
-    const order = sequencer.engine.order(id, orderId);
-    if (!order) throw new ApiError(404, "UNKNOWN_ORDER", `account ${id} has no live order ${orderId}`);
-    return { order };
+    const live = sequencer.engine.order(id, orderId);
+    const rec = history.order(id, orderId);
+    if (live) return { order: { ...rec, ...live, status: "open" } };
+    if (rec) return { order: rec };
+    throw new ApiError(404, "UNKNOWN_ORDER", `account ${id} has no order ${orderId} this server remembers`);
+  });
+
+  app.get("/v1/accounts/:id/fills", async (req) => {
+    const { id } = parse(AccountParamsSchema, req.params, "account id");
+    const q = parse(FillsQuerySchema, req.query, "fills query");
+    return { accountId: id, fills: history.fills(id, { limit: q.limit ?? 100, beforeFillId: q.before }) };
+  });
+
+  app.get("/v1/batches", async (req) => {
+    const { limit } = parse(BatchesQuerySchema, req.query, "batches query");
+    return { pendingTransactions: sequencer.pendingTransactions, batches: batches.list(limit ?? 20) };
+  });
+
+  app.get("/v1/batches/:n", async (req) => {
+    const { n } = parse(BatchParamsSchema, req.params, "batch number");
+    const b = batches.get(n);
+    if (!b) throw new ApiError(404, "UNKNOWN_BATCH", `batch ${n} was not posted by this server (or is forgotten)`);
+    return { batch: b };
   });
 
   app.get("/v1/health", async () => ({ status: "ok", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() }));
 
-  return app;
+  return Object.assign(app, { api: { intake, history, batches, stream, commands } });
 }

@@ -1,44 +1,95 @@
 /**
- * Market data stream on /v1/stream (WebSocket, `ws`).
+ * The WebSocket on /v1/stream (`ws`): market data, the caller's private order and fill updates, batch
+ * settlement events, and signed order entry.
  *
- * Client -> server: {"op":"subscribe","marketId":0,"levels":20} | {"op":"unsubscribe","marketId":0}
- * Server -> client (every message carries `seq`, counted per connection from 1 with no gaps, so a
- * client that sees a jump knows it lost messages and must resubscribe for a fresh snapshot):
- *   {"type":"subscribed","seq","marketId","levels"}
- *   {"type":"book","seq","marketId","snapshot":true,"bids","asks"}    on subscribe
- *   {"type":"book","seq","marketId","snapshot":false,"bids","asks"}   after every command that touched
- *       the market: a full top-N snapshot, not an incremental per-level delta (first slice; N = levels)
- *   {"type":"trade","seq","marketId","priceTicks","lots","makerSide","makerAccount","makerOrderId",
- *       "takerAccount","takerOrderId"}                                  one per fill, in match order,
- *       always before the book message of the same command
- *   {"type":"unsubscribed","seq","marketId"} | {"type":"error","seq","code","message"}
- * Bigints are decimal strings. Only commands that go through this API server are streamed.
+ * Every server message carries `seq`, counted per connection from 1 with no gaps: a client that sees a
+ * jump lost messages and resyncs (`snapshot` for each market; REST for its orders and fills).
+ * Bigints are decimal strings.
  *
- * A client whose send buffer passes `maxBufferedBytes` is disconnected (close code 1013) rather than
- * buffered without bound.
+ * Server -> client:
+ *   {"type":"hello","challenge"}                                    first message; what `auth` signs
+ *   {"type":"subscribed","channel":"market","marketId","levels"} | {"type":"unsubscribed",...}
+ *   {"type":"book","marketId","snapshot":true,"bids","asks"}      top-N view: on subscribe, on `snapshot`,
+ *                                                                  and every snapshotIntervalMs
+ *   {"type":"book","marketId","snapshot":false,"bids","asks"}     delta: the levels that changed since the
+ *       last book message of this market (lots "0": the level left the top N); applyDelta in bookDelta.ts
+ *   {"type":"trade","marketId","priceTicks","lots","makerSide","makerAccount","makerOrderId",
+ *       "takerAccount","takerOrderId"}                          before the book delta of the same command
+ *   {"type":"batches","subscribe"}  then  {"type":"batch","batch"}     a batch was proven and posted
+ *   {"type":"authenticated","accountId"}  then, for that account only:
+ *       {"type":"order","order"} (history.ts OrderRecord)  and  {"type":"fill","fill"} (FillRecord)
+ *   {"type":"result","id","events"}                                an order or cancel took effect
+ *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
+ *
+ * Client -> server:
+ *   {"op":"subscribe","channel":"market","marketId","levels"?} | {"op":"unsubscribe","channel":"market","marketId"}
+ *   {"op":"snapshot","marketId"}                                  resend the view of a subscribed market
+ *   {"op":"batches","subscribe":true|false}
+ *   {"op":"auth","accountId","signature"}     signature of streamAuthMessage({accountId, challenge}) with
+ *       the account's trading key: binds to this connection's challenge, so it cannot be replayed
+ *   {"op":"order","id","order"} | {"op":"cancel","id","cancel"}   signed, as the HTTP bodies; `id` echoed
+ *
+ * Stream error codes: MALFORMED, UNKNOWN_MARKET, NOT_SUBSCRIBED, NO_TRADING_KEY, BAD_SIGNATURE,
+ * ALREADY_AUTHENTICATED, RATE_LIMITED, and every order/cancel code. Frames over `maxMessageBytes`
+ * close the connection (1009); a client whose unsent data passes `maxBufferedBytes` is closed (1013).
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import type { EngineEvent } from "../matching/index.ts";
+import { verifyMessage } from "../crypto/babyjub.ts";
+import type { Depth, EngineEvent } from "../matching/index.ts";
+import { streamAuthMessage } from "../protocol/messages.ts";
 import type { Sequencer } from "../service/sequencer.ts";
-import { StreamRequestSchema, toJson } from "./schemas.ts";
+import type { BatchRecord } from "./batchLog.ts";
+import { diffDepth, isEmptyDelta } from "./bookDelta.ts";
+import type { CommandGateway } from "./commands.ts";
+import { ApiError, parse } from "./errors.ts";
+import type { HistoryChanges } from "./history.ts";
+import { StreamAuthSchema, StreamRequestSchema, toJson, type StreamRequest } from "./schemas.ts";
 
 export const STREAM_PATH = "/v1/stream";
 const DEFAULT_LEVELS = 20;
 
-type Client = { ws: WebSocket; seq: number; subs: Map<number, number> };
+type Client = {
+  ws: WebSocket;
+  seq: number;
+  source: string;
+  challenge: bigint;
+  accountId: number | null;
+  markets: Map<number, Group>;
+  batches: boolean;
+};
+
+/** The clients of one market at one depth: they share the last view sent, which deltas are taken from. */
+type Group = { marketId: number; levels: number; view: Depth; clients: Set<Client> };
+
+export type StreamOptions = {
+  maxBufferedBytes?: number;
+  maxMessageBytes?: number;
+  /** Every subscribed market's view is resent as a snapshot this often (default 30 s; 0: never). */
+  snapshotIntervalMs?: number;
+};
 
 export class MarketStream {
   readonly #wss: WebSocketServer;
   readonly #clients = new Set<Client>();
+  readonly #groups = new Map<string, Group>();
+  readonly #private = new Map<number, Set<Client>>();
+  readonly #dirty = new Set<number>();
+  #flushScheduled = false;
+  readonly #timer: NodeJS.Timeout | null;
   readonly #sequencer: Sequencer;
+  readonly #commands: CommandGateway;
   readonly #maxBufferedBytes: number;
 
-  constructor(sequencer: Sequencer, opts: { maxBufferedBytes?: number; maxMessageBytes?: number } = {}) {
+  constructor(sequencer: Sequencer, commands: CommandGateway, opts: StreamOptions = {}) {
     this.#sequencer = sequencer;
+    this.#commands = commands;
     this.#maxBufferedBytes = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? 4096 });
+    const every = opts.snapshotIntervalMs ?? 30_000;
+    this.#timer = every > 0 ? setInterval(() => this.#snapshotAll(), every).unref() : null;
   }
 
   /** The HTTP server's 'upgrade' handler: takes /v1/stream, refuses other paths. */
@@ -48,80 +99,193 @@ export class MarketStream {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connect(ws));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connect(ws, req.socket.remoteAddress ?? "unknown"));
   };
 
-  #connect(ws: WebSocket): void {
-    const client: Client = { ws, seq: 0, subs: new Map() };
+  #connect(ws: WebSocket, source: string): void {
+    const challenge = BigInt(`0x${randomBytes(16).toString("hex")}`);
+    const client: Client = { ws, seq: 0, source, challenge, accountId: null, markets: new Map(), batches: false };
     this.#clients.add(client);
-    ws.on("close", () => this.#clients.delete(client));
+    ws.on("close", () => this.#drop(client));
     ws.on("error", () => ws.terminate());
     ws.on("message", (data: RawData, isBinary: boolean) => this.#onMessage(client, data, isBinary));
+    this.#send(client, { type: "hello", challenge });
+  }
+
+  #drop(c: Client): void {
+    this.#clients.delete(c);
+    for (const m of [...c.markets.keys()]) this.#leave(c, m);
+    if (c.accountId !== null) this.#private.get(c.accountId)?.delete(c);
   }
 
   #send(c: Client, msg: Record<string, unknown>): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
     if (c.ws.bufferedAmount > this.#maxBufferedBytes) {
       c.ws.close(1013, "slow consumer");
-      this.#clients.delete(c);
+      this.#drop(c);
       return;
     }
     c.ws.send(toJson({ ...msg, seq: ++c.seq }));
   }
 
-  #onMessage(c: Client, data: RawData, isBinary: boolean): void {
-    let parsed: unknown;
-    try {
-      if (isBinary) throw new Error("binary frames are not accepted");
-      parsed = JSON.parse(data.toString());
-    } catch (e) {
-      this.#send(c, { type: "error", code: "MALFORMED", message: (e as Error).message });
+  #error(c: Client, e: unknown, id?: string | number): void {
+    if (!(e instanceof ApiError)) {
+      this.#send(c, { type: "error", ...(id !== undefined && { id }), code: "INTERNAL", message: "internal error", status: 500 });
       return;
     }
-    const req = StreamRequestSchema.safeParse(parsed);
-    if (!req.success) {
-      this.#send(c, { type: "error", code: "MALFORMED", message: "invalid stream request", issues: req.error.issues });
-      return;
-    }
-    const { marketId } = req.data;
-    if (req.data.op === "unsubscribe") {
-      c.subs.delete(marketId);
-      this.#send(c, { type: "unsubscribed", marketId });
-      return;
-    }
-    if (!this.#sequencer.markets.get(marketId)) {
-      this.#send(c, { type: "error", code: "UNKNOWN_MARKET", message: `market ${marketId} is not registered` });
-      return;
-    }
-    const levels = req.data.levels ?? DEFAULT_LEVELS;
-    c.subs.set(marketId, levels);
-    this.#send(c, { type: "subscribed", marketId, levels });
-    this.#send(c, { type: "book", marketId, snapshot: true, ...this.#sequencer.engine.depth(marketId, levels) });
+    this.#send(c, { type: "error", ...(id !== undefined && { id }), status: e.statusCode, ...e.body() });
   }
 
-  /** Publishes what one command did: its trades, then the new book of every market it touched. */
-  publish(events: readonly EngineEvent[]): void {
-    if (this.#clients.size === 0) return;
-    const touched = new Set<number>();
-    for (const e of events) if (e.type === "accepted" || e.type === "fill" || e.type === "cancelled") touched.add(e.marketId);
-    if (touched.size === 0) return;
-    for (const c of this.#clients) {
-      for (const e of events) {
-        if (e.type !== "fill" || !c.subs.has(e.marketId)) continue;
-        this.#send(c, {
-          type: "trade", marketId: e.marketId, priceTicks: e.priceTicks, lots: e.lots, makerSide: e.makerSide,
-          makerAccount: e.makerAccount, makerOrderId: e.makerOrderId, takerAccount: e.takerAccount, takerOrderId: e.takerOrderId,
-        });
+  #onMessage(c: Client, data: RawData, isBinary: boolean): void {
+    let req: StreamRequest;
+    try {
+      let parsed: unknown;
+      try {
+        if (isBinary) throw new Error("binary frames are not accepted");
+        parsed = JSON.parse(data.toString());
+      } catch (e) {
+        throw new ApiError(400, "MALFORMED", (e as Error).message);
       }
-      for (const m of touched) {
-        const levels = c.subs.get(m);
-        if (levels !== undefined) this.#send(c, { type: "book", marketId: m, snapshot: false, ...this.#sequencer.engine.depth(m, levels) });
-      }
+      req = parse(StreamRequestSchema, parsed, "stream request");
+    } catch (e) {
+      this.#error(c, e);
+      return;
     }
+    try {
+      this.#handle(c, req);
+    } catch (e) {
+      this.#error(c, e, "id" in req ? req.id : undefined);
+    }
+  }
+
+  #handle(c: Client, req: StreamRequest): void {
+    switch (req.op) {
+      case "subscribe": {
+        if (!this.#sequencer.markets.get(req.marketId)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${req.marketId} is not registered`);
+        this.#leave(c, req.marketId);
+        const levels = req.levels ?? DEFAULT_LEVELS;
+        const group = this.#join(c, req.marketId, levels);
+        this.#send(c, { type: "subscribed", channel: "market", marketId: req.marketId, levels });
+        this.#sendSnapshot(c, group);
+        return;
+      }
+      case "unsubscribe":
+        this.#leave(c, req.marketId);
+        this.#send(c, { type: "unsubscribed", channel: "market", marketId: req.marketId });
+        return;
+      case "snapshot": {
+        const group = c.markets.get(req.marketId);
+        if (!group) throw new ApiError(400, "NOT_SUBSCRIBED", `not subscribed to market ${req.marketId}`);
+        this.#sendSnapshot(c, group);
+        return;
+      }
+      case "batches":
+        c.batches = req.subscribe;
+        this.#send(c, { type: "batches", subscribe: req.subscribe });
+        return;
+      case "auth":
+        this.#authenticate(c, req.accountId, req.signature);
+        return;
+      case "order":
+        this.#commands.placeOrder(req.order, c.source).then(
+          (r) => this.#send(c, { type: "result", id: req.id, ...r }),
+          (e) => this.#error(c, e, req.id),
+        );
+        return;
+      case "cancel":
+        this.#send(c, { type: "result", id: req.id, ...this.#commands.cancel(req.cancel, c.source) });
+        return;
+    }
+  }
+
+  #authenticate(c: Client, accountId: number, signature: unknown): void {
+    if (c.accountId !== null) throw new ApiError(400, "ALREADY_AUTHENTICATED", `this connection is authenticated as account ${c.accountId}`);
+    const auth = parse(StreamAuthSchema, { accountId, challenge: c.challenge.toString(), signature }, "auth");
+    this.#commands.charge(c.source, [accountId]);
+    const key = this.#sequencer.tradingKey(accountId);
+    if (!key) throw new ApiError(400, "NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
+    if (!verifyMessage(streamAuthMessage(auth), auth.signature, key)) {
+      throw new ApiError(400, "BAD_SIGNATURE", `auth is not signed by account ${accountId}'s trading key over this connection's challenge`);
+    }
+    c.accountId = accountId;
+    let set = this.#private.get(accountId);
+    if (!set) this.#private.set(accountId, (set = new Set()));
+    set.add(c);
+    this.#send(c, { type: "authenticated", accountId });
+  }
+
+  #join(c: Client, marketId: number, levels: number): Group {
+    const key = `${marketId}:${levels}`;
+    let group = this.#groups.get(key);
+    if (!group) {
+      group = { marketId, levels, view: this.#sequencer.engine.depth(marketId, levels), clients: new Set() };
+      this.#groups.set(key, group);
+    }
+    group.clients.add(c);
+    c.markets.set(marketId, group);
+    return group;
+  }
+
+  #leave(c: Client, marketId: number): void {
+    const group = c.markets.get(marketId);
+    if (!group) return;
+    c.markets.delete(marketId);
+    group.clients.delete(c);
+    if (group.clients.size === 0) this.#groups.delete(`${group.marketId}:${group.levels}`);
+  }
+
+  /** The group's current view: consistent with the deltas that follow it. */
+  #sendSnapshot(c: Client, g: Group): void {
+    this.#send(c, { type: "book", marketId: g.marketId, snapshot: true, ...g.view });
+  }
+
+  #snapshotAll(): void {
+    this.#flush();
+    for (const g of this.#groups.values()) for (const c of [...g.clients]) this.#sendSnapshot(c, g);
+  }
+
+  /** Publishes what one command did: trades now, private updates now, book deltas once per event-loop turn. */
+  publish(events: readonly EngineEvent[], changes: HistoryChanges): void {
+    if (this.#clients.size === 0) return;
+    for (const e of events) {
+      if (e.type === "accepted" || e.type === "fill" || e.type === "cancelled") this.#dirty.add(e.marketId);
+      if (e.type !== "fill") continue;
+      const trade = {
+        type: "trade", marketId: e.marketId, priceTicks: e.priceTicks, lots: e.lots, makerSide: e.makerSide,
+        makerAccount: e.makerAccount, makerOrderId: e.makerOrderId, takerAccount: e.takerAccount, takerOrderId: e.takerOrderId,
+      };
+      for (const c of this.#clients) if (c.markets.has(e.marketId)) this.#send(c, trade);
+    }
+    for (const order of changes.orders) for (const c of this.#private.get(order.accountId) ?? []) this.#send(c, { type: "order", order });
+    for (const fill of changes.fills) for (const c of this.#private.get(fill.accountId) ?? []) this.#send(c, { type: "fill", fill });
+    if (this.#dirty.size > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  /** Sends each touched market's delta to its subscribers. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#dirty.size === 0) return;
+    for (const g of this.#groups.values()) {
+      if (!this.#dirty.has(g.marketId)) continue;
+      const next = this.#sequencer.engine.depth(g.marketId, g.levels);
+      const delta = diffDepth(g.view, next);
+      g.view = next;
+      if (isEmptyDelta(delta)) continue;
+      for (const c of [...g.clients]) this.#send(c, { type: "book", marketId: g.marketId, snapshot: false, ...delta });
+    }
+    this.#dirty.clear();
+  }
+
+  publishBatch(batch: BatchRecord): void {
+    for (const c of this.#clients) if (c.batches) this.#send(c, { type: "batch", batch });
   }
 
   /** Closes every connection (server shutdown). */
   async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
     for (const c of this.#clients) c.ws.terminate();
     this.#clients.clear();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));

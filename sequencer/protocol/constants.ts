@@ -61,6 +61,13 @@ export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 /** Domain tags: the first Poseidon input of each signed message, so a signature of one kind is never valid as another. */
 export const Domain = { ORDER: 1n, WITHDRAW: 2n, CANCEL: 3n } as const;
 
+/**
+ * Domain tags of messages a trading key signs for the API only, never verified in-circuit (so not in
+ * `Domain`, from which the circuit's constants are generated): a signature of these is never valid as
+ * an order, withdrawal or cancel, nor the other way round.
+ */
+export const ApiDomain = { STREAM_AUTH: 256n } as const;
+
 /** Bytes of one slot record in the public data (every slot has the same size). */
 export const RECORD_BYTES = 37;
 /** Bytes of the public-data header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). */

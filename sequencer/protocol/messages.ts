@@ -1,9 +1,14 @@
 /**
  * What a trading key signs: orders, withdrawals and cancels, each a Poseidon hash with a domain tag
  * (SPEC.md, "Signed messages"). Field packing mirrors circuits/batch/slot.circom (OrderWords).
+ * The stream-authentication message is the API's own (ApiDomain) and never reaches the circuit.
+ *
+ * Cancel-all has no message of its own: the circuit proves each cancel with the trader's signature over
+ * that order id (slot.circom, DOMAIN_CANCEL), so cancelling everything is one signed cancel per live
+ * order, sent together (the SDK's cancelAll, the API's POST /v1/cancels/batch).
  */
 import { poseidon } from "../crypto/poseidon.ts";
-import { Bits, Domain, type OrderType, type Side, type TimeInForce } from "./constants.ts";
+import { ApiDomain, Bits, Domain, type OrderType, type Side, type TimeInForce } from "./constants.ts";
 import type { Signature } from "../crypto/babyjub.ts";
 
 /** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
@@ -69,4 +74,11 @@ export function withdrawalMessage(w: Withdrawal): bigint {
 export function cancelMessage(c: Cancel): bigint {
   const w0 = checkWidth("accountId", c.accountId, Bits.accountId) | (checkWidth("orderId", c.orderId, Bits.orderId) << 32n);
   return poseidon([Domain.CANCEL, w0, 0n]);
+}
+
+/** What a trading key signs to open its private stream: the account and the connection's challenge. */
+export type StreamAuth = { accountId: number; challenge: bigint };
+
+export function streamAuthMessage(a: StreamAuth): bigint {
+  return poseidon([ApiDomain.STREAM_AUTH, checkWidth("accountId", a.accountId, Bits.accountId), checkWidth("challenge", a.challenge, 128)]);
 }

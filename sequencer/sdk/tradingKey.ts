@@ -47,3 +47,13 @@ export async function deriveTradingKey(signer: TypedDataSigner, chainId: number,
   const signature = await signer.signTypedData(tradingKeyTypedData(chainId, custodian, keyIndex));
   return tradingKeyFromSignature(signature);
 }
+
+/** An ethers v6 Signer's typed-data method (structural, so the SDK needs no ethers dependency). */
+export type EthersTypedDataSigner = {
+  signTypedData(domain: TypedDataDomain, types: Record<string, readonly { name: string; type: string }[]>, value: Record<string, unknown>): Promise<string>;
+};
+
+/** Lets an ethers Signer derive the trading key (ethers takes domain, types and message apart). */
+export function ethersTypedDataSigner(signer: EthersTypedDataSigner): TypedDataSigner {
+  return { signTypedData: async (args) => (await signer.signTypedData(args.domain, args.types, args.message)) as Hex };
+}

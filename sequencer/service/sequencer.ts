@@ -8,12 +8,13 @@
  * The matching engine and the spot risk module hold the rules of matching and reservation; this file
  * only wires them to the proven state and the chain.
  */
+import { EventEmitter } from "node:events";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import { jsSignatureVerifier, type SignatureCheck, type SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { buildBatch } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
-import { toCalldataProof } from "../chain/proof.ts";
+import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
 import { MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
 import { Side, TxType } from "../protocol/constants.ts";
 import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Withdrawal } from "../protocol/messages.ts";
@@ -55,6 +56,16 @@ export type PostedBatch = {
   timings: { buildMs: number; witnessMs: number; proveMs: number; verifyMs: number; postMs: number };
 };
 
+/**
+ * What observers (the API's history, stream and batch log) are told, synchronously, as it happens:
+ * `engine`: the events of one command the engine executed (refused ones included), with the incoming
+ * order when it was a placement; `batch`: a batch was proven and posted, with its proof.
+ */
+export type SequencerEvents = {
+  engine: [events: readonly EngineEvent[], incoming: Signed<Order> | undefined];
+  batch: [batch: PostedBatch & { proof: CalldataProof }];
+};
+
 export class Sequencer {
   readonly params: CircuitParams;
   readonly markets = new MarketRegistry();
@@ -63,6 +74,7 @@ export class Sequencer {
   /** The state proven batches commit to (advanced when a batch is built). */
   readonly state: ExchangeState;
   readonly custodian: CustodianClient;
+  readonly events = new EventEmitter<SequencerEvents>();
   private readonly opts: SequencerOptions;
   private readonly keys = new Map<number, PublicKey>();
   /** The live signed order of each account's order-storage slot: a slot holds at most one. */
@@ -85,6 +97,16 @@ export class Sequencer {
 
   get pendingTransactions(): number {
     return this.pending.length;
+  }
+
+  /** The trading key registered for `accountId` (usable at once, proven with its batch). */
+  tradingKey(accountId: number): PublicKey | undefined {
+    return this.keys.get(accountId);
+  }
+
+  /** The nonce the account's next withdrawal must carry. */
+  withdrawalNonce(accountId: number): number {
+    return this.nextNonce.get(accountId) ?? 0;
   }
 
   /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
@@ -259,6 +281,7 @@ export class Sequencer {
         if (!this.engine.order(acc, id)) this.forget(acc, id);
       }
     }
+    this.events.emit("engine", events, incoming);
   }
 
   private tradeOf(fill: FillEvent, incoming?: Signed<Order>): BatchTx {
@@ -308,7 +331,8 @@ export class Sequencer {
       const t1 = performance.now();
       const proved = await this.opts.prover.prove(this.batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
       const p0 = performance.now();
-      const txHash = await this.custodian.submitBatch(this.batchNumber, batch.publicData, toCalldataProof(proved.proof));
+      const proof = toCalldataProof(proved.proof);
+      const txHash = await this.custodian.submitBatch(this.batchNumber, batch.publicData, proof);
       const postMs = performance.now() - p0;
       t.commit();
       this.pending.splice(0, txs.length);
@@ -319,6 +343,7 @@ export class Sequencer {
         timings: { buildMs: t1 - t0, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs, postMs },
       };
       this.log(`batch ${posted.batchNumber}: ${txs.length} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash}`);
+      this.events.emit("batch", { ...posted, proof });
       return posted;
     } catch (e) {
       t.rollback();

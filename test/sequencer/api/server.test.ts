@@ -1,10 +1,11 @@
 /**
- * Network API: happy paths for orders, cancels and withdrawals; every bad request gets a clear code and
- * changes nothing; book/account queries; the market stream (real ws client on a loopback port).
+ * Network API over HTTP: happy paths for orders, batches, cancels (cancel-all) and withdrawals; every bad
+ * request gets a clear code and changes nothing (malformed, unsigned, mis-signed, replayed, out of range,
+ * oversized, rate-limited); book, account, key, order history, fills and batch queries. The WebSocket is
+ * in stream.test.ts.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import WebSocket from "ws";
 import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
@@ -15,9 +16,9 @@ import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
 const sequencer = offlineSequencer;
 
-function setup() {
+function setup(opts: Parameters<typeof createApiServer>[1] = {}) {
   const s = sequencer();
-  const app = createApiServer(s);
+  const app = createApiServer(s, opts);
   after(() => app.close());
   return { s, app };
 }
@@ -25,12 +26,14 @@ function setup() {
 /** A request body as a client sends it: bigints as decimal strings. */
 const wire = (x: unknown) => JSON.parse(toJson(x)) as Record<string, unknown>;
 
-async function post(app: ReturnType<typeof createApiServer>, url: string, body: unknown) {
+type App = ReturnType<typeof createApiServer>;
+
+async function post(app: App, url: string, body: unknown) {
   const res = await app.inject({ method: "POST", url, payload: typeof body === "string" ? body : toJson(body), headers: { "content-type": "application/json" } });
   return { status: res.statusCode, body: res.json() as Record<string, any> };
 }
 
-async function get(app: ReturnType<typeof createApiServer>, url: string) {
+async function get(app: App, url: string) {
   const res = await app.inject({ method: "GET", url });
   return { status: res.statusCode, body: res.json() as Record<string, any> };
 }
@@ -153,52 +156,136 @@ describe("api: reads", () => {
   });
 });
 
-describe("api: stream", () => {
-  it("sends a book snapshot on subscribe, then trades and book updates with gapless sequence numbers", async () => {
-    const { app } = setup();
-    await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
-    const address = await app.listen({ host: "127.0.0.1", port: 0 });
-    const ws = new WebSocket(`${address.replace("http", "ws")}/v1/stream`);
-    const messages: Record<string, any>[] = [];
-    const waiters: (() => void)[] = [];
-    ws.on("message", (d) => {
-      messages.push(JSON.parse(d.toString()));
-      waiters.splice(0).forEach((w) => w());
+describe("api: batches and cancel-all", () => {
+  it("places a batch of orders with one result each, and cancels all of an account's orders with one signed cancel per order", async () => {
+    const { s, app } = setup();
+    const batch = await post(app, "/v1/orders/batch", {
+      orders: [
+        order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }),
+        order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 5n }),
+        order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 5n }),
+        order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 1n << 30n, sizeLots: 10n }),
+      ],
     });
-    const waitFor = async (count: number) => {
-      while (messages.length < count) await new Promise<void>((r) => waiters.push(r));
-    };
-    await new Promise((r, j) => { ws.once("open", r); ws.once("error", j); });
-    try {
-      ws.send(JSON.stringify({ op: "subscribe", marketId: 0, levels: 5 }));
-      await waitFor(2);
-      assert.equal(messages[0].type, "subscribed");
-      assert.deepEqual(messages[1], { type: "book", seq: 2, marketId: 0, snapshot: true, bids: [], asks: [{ priceTicks: "90", lots: "10", orders: 1 }] });
+    assert.equal(batch.status, 200);
+    assert.deepEqual(batch.body.results.map((r: { status: number; code?: string }) => [r.status, r.code]), [
+      [200, undefined], [200, undefined], [400, "ORDER_ID_REUSED"], [422, "RISK_REJECTED"],
+    ]);
+    assert.equal(s.engine.openOrders(2).length, 2);
+    assert.equal(app.api.intake.groups, 1, "the batch went to the sequencer as one group");
 
-      const r = await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 4n }));
-      assert.equal(r.status, 200);
-      await waitFor(4);
-      assert.deepEqual(messages[2], {
-        type: "trade", seq: 3, marketId: 0, priceTicks: "90", lots: "4", makerSide: Side.SELL,
-        makerAccount: 2, makerOrderId: "1", takerAccount: 1, takerOrderId: "1",
-      });
-      assert.deepEqual(messages[3], { type: "book", seq: 4, marketId: 0, snapshot: false, bids: [], asks: [{ priceTicks: "90", lots: "6", orders: 1 }] });
+    const n = s.pendingTransactions;
+    const all = await post(app, "/v1/cancels/batch", { cancels: [signCancel(bob.key, { accountId: 2, orderId: 1n }), signCancel(bob.key, { accountId: 2, orderId: 2n })] });
+    assert.equal(all.status, 200);
+    assert.deepEqual(all.body.results.map((r: { status: number }) => r.status), [200, 200]);
+    assert.equal(s.engine.openOrders(2).length, 0);
+    assert.equal(s.pendingTransactions, n + 2, "one proven cancel per order");
 
-      ws.send("not json");
-      ws.send(JSON.stringify({ op: "subscribe", marketId: 7 }));
-      await waitFor(6);
-      assert.deepEqual([messages[4].code, messages[5].code], ["MALFORMED", "UNKNOWN_MARKET"]);
-      assert.deepEqual(messages.map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
+    const replay = await post(app, "/v1/cancels/batch", { cancels: [signCancel(bob.key, { accountId: 2, orderId: 1n })] });
+    assert.deepEqual([replay.body.results[0].status, replay.body.results[0].code], [422, "UNKNOWN_ORDER"], "a replayed cancel changes nothing");
+    assert.equal(s.pendingTransactions, n + 2);
+  });
 
-      ws.send(JSON.stringify({ op: "unsubscribe", marketId: 0 }));
-      await waitFor(7);
-      assert.deepEqual(messages[6], { type: "unsubscribed", seq: 7, marketId: 0 });
-      await post(app, "/v1/orders", order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 100n, sizeLots: 1n }));
-      ws.send(JSON.stringify({ op: "subscribe", marketId: 0, levels: 1 }));
-      await waitFor(9);
-      assert.deepEqual(messages.slice(7).map((m) => [m.type, m.seq]), [["subscribed", 8], ["book", 9]], "no trade after unsubscribing");
-    } finally {
-      ws.close();
+  it("refuses a malformed or oversized batch whole", async () => {
+    const { s, app } = setup();
+    const good = wire(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }));
+    const n = s.pendingTransactions;
+    const cases: [string, unknown, number, string][] = [
+      ["empty", { orders: [] }, 400, "MALFORMED"],
+      ["one bad item", { orders: [good, { ...good, orderId: "x" }] }, 400, "MALFORMED"],
+      ["unsigned item", { orders: [good, { ...good, signature: undefined }] }, 400, "UNSIGNED"],
+      ["over 100 items", { orders: Array(101).fill(good) }, 400, "MALFORMED"],
+      ["over the body limit", { orders: [good], pad: "x".repeat(200_000) }, 413, "BODY_TOO_LARGE"],
+    ];
+    for (const [name, body, status, code] of cases) {
+      const r = await post(app, "/v1/orders/batch", JSON.stringify(body));
+      assert.deepEqual([r.status, r.body.code], [status, code], name);
     }
+    const cancels = await post(app, "/v1/cancels/batch", { cancels: [{ accountId: 2, orderId: "1" }] });
+    assert.deepEqual([cancels.status, cancels.body.code], [400, "UNSIGNED"]);
+    assert.equal(s.pendingTransactions, n);
+    assert.equal(s.engine.openOrders(2).length, 0, "nothing placed");
+  });
+});
+
+describe("api: rate limits", () => {
+  it("answers 429 RATE_LIMITED once an account's bucket is empty, and changes nothing", async () => {
+    const { s, app } = setup({ rateLimits: { perAccount: { perSecond: 0.001, burst: 2 }, perSource: null } });
+    assert.equal((await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }))).status, 200);
+    assert.equal((await post(app, "/v1/orders", order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 91n }))).status, 200);
+    const n = s.pendingTransactions;
+    const book = s.engine.depth(0);
+    const limited = await post(app, "/v1/orders", order(bob, { orderId: 3n, side: Side.SELL, priceTicks: 92n }));
+    assert.deepEqual([limited.status, limited.body.code], [429, "RATE_LIMITED"]);
+    const cancel = await post(app, "/v1/cancels", signCancel(bob.key, { accountId: 2, orderId: 1n }));
+    assert.deepEqual([cancel.status, cancel.body.code], [429, "RATE_LIMITED"]);
+    assert.deepEqual(s.engine.depth(0), book);
+    assert.equal(s.pendingTransactions, n);
+    // Another account has its own bucket; a batch needing more than the bucket holds is refused whole.
+    const batch = await post(app, "/v1/orders/batch", { orders: [1n, 2n, 3n].map((orderId) => order(alice, { orderId, side: Side.BUY, priceTicks: 10n, sizeLots: 1n })) });
+    assert.deepEqual([batch.status, batch.body.code], [429, "RATE_LIMITED"]);
+    assert.equal((await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n, sizeLots: 1n }))).status, 200);
+  });
+
+  it("limits a client address across accounts", async () => {
+    const { app } = setup({ rateLimits: { perAccount: null, perSource: { perSecond: 0.001, burst: 1 } } });
+    assert.equal((await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }))).status, 200);
+    assert.equal((await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n }))).body.code, "RATE_LIMITED");
+  });
+});
+
+describe("api: keys, history, fills, batches", () => {
+  it("serves the trading key, the EIP-712 message, order history and fills", async () => {
+    const custodian = "0x00000000000000000000000000000000000000c5" as const;
+    const { s, app } = setup({ exchange: { chainId: 31337, custodian } });
+    const key = await get(app, "/v1/accounts/1/key");
+    assert.deepEqual(key.body, { accountId: 1, publicKey: alice.pubKey.map(String) });
+    assert.deepEqual((await get(app, "/v1/accounts/9/key")).body, { accountId: 9, publicKey: null });
+    const typed = await get(app, "/v1/keys/typed-data?keyIndex=2");
+    assert.equal(typed.body.primaryType, "RegisterTradingKey");
+    assert.deepEqual([typed.body.domain.chainId, typed.body.domain.verifyingContract, typed.body.message.keyIndex], [31337, custodian, 2]);
+    assert.equal((await get(app, "/v1/keys/typed-data?keyIndex=-1")).body.code, "MALFORMED");
+    assert.deepEqual((await get(setup().app, "/v1/keys/typed-data")).body.code, "NOT_CONFIGURED");
+
+    await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 4n }));
+    await post(app, "/v1/orders", order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 4n }));
+    await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 6n }));
+    await post(app, "/v1/cancels", signCancel(bob.key, { accountId: 2, orderId: 2n }));
+
+    const filled = await get(app, "/v1/accounts/2/orders/1");
+    assert.deepEqual([filled.status, filled.body.order.status, filled.body.order.filledLots, filled.body.order.remainingLots], [200, "filled", "4", "0"]);
+    const cancelled = await get(app, "/v1/accounts/2/orders/2");
+    assert.deepEqual([cancelled.body.order.status, cancelled.body.order.filledLots, cancelled.body.order.cancelReason], ["cancelled", "2", "user"]);
+    assert.equal(cancelled.body.order.signature, undefined, "no signature in history");
+    const history = await get(app, "/v1/accounts/2/orders");
+    assert.deepEqual(history.body.orders.map((o: { orderId: string }) => o.orderId), ["2", "1"], "newest first");
+    assert.deepEqual((await get(app, "/v1/accounts/2/orders?status=filled")).body.orders.map((o: { orderId: string }) => o.orderId), ["1"]);
+    assert.equal((await get(app, "/v1/accounts/2/orders?status=weird")).body.code, "MALFORMED");
+
+    const fills = await get(app, "/v1/accounts/1/fills");
+    assert.deepEqual(fills.body.fills.map((f: Record<string, unknown>) => [f.fillId, f.orderId, f.role, f.side, f.priceTicks, f.lots]), [
+      [2, "1", "taker", Side.BUY, "95", "2"],
+      [1, "1", "taker", Side.BUY, "90", "4"],
+    ]);
+    assert.deepEqual((await get(app, "/v1/accounts/1/fills?limit=1&before=2")).body.fills.map((f: { fillId: number }) => f.fillId), [1]);
+    const bobFills = await get(app, "/v1/accounts/2/fills");
+    assert.deepEqual(bobFills.body.fills.map((f: Record<string, unknown>) => [f.role, f.side, f.feePpm]), [["maker", Side.SELL, 100], ["maker", Side.SELL, 100]]);
+    assert.equal((await get(app, "/v1/accounts/1/fills?limit=5000")).body.code, "MALFORMED");
+    assert.deepEqual((await get(app, "/v1/accounts/1")).body.withdrawalNonce, 0);
+    assert.deepEqual((await get(app, "/v1/accounts/1")).body.positions, []);
+  });
+
+  it("lists posted batches with their transaction hash and proof", async () => {
+    const { s, app } = setup();
+    assert.deepEqual((await get(app, "/v1/batches")).body.batches, []);
+    const proof = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n] as const;
+    const timings = { buildMs: 1, witnessMs: 2, proveMs: 3, verifyMs: 4, postMs: 5 };
+    s.events.emit("batch", { batchNumber: 0, txHash: "0xaa", transactions: 2, timings, proof });
+    s.events.emit("batch", { batchNumber: 1, txHash: "0xbb", transactions: 1, timings, proof });
+    const list = await get(app, "/v1/batches?limit=1");
+    assert.deepEqual(list.body.batches.map((b: { batchNumber: number; txHash: string }) => [b.batchNumber, b.txHash]), [[1, "0xbb"]]);
+    const one = await get(app, "/v1/batches/0");
+    assert.deepEqual([one.body.batch.status, one.body.batch.txHash, one.body.batch.proof], ["posted", "0xaa", proof.map(String)]);
+    assert.deepEqual([(await get(app, "/v1/batches/7")).status, (await get(app, "/v1/batches/7")).body.code], [404, "UNKNOWN_BATCH"]);
   });
 });

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:api`: signed orders through the network API from separate load-generator processes
+ * (apiLoad.ts; half over the WebSocket, half over HTTP batch requests) on loopback, beside the
+ * in-process throughput of the same orders measured in the same run (Sequencer.placeOrders with the
+ * same verifier, and the matching engine alone). Prints accepted orders per second, latency p50/p99,
+ * refusals by code and lost orders (sent without an answer, or answered "accepted" without the engine
+ * having accepted it: must be 0).
+ *
+ *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=128] [--batch=50]
+ *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100]
+ *
+ * --orders is per generator (signed once, then cached under cache/bench-api/: the first run signs at
+ * ~20 ms per order). Verifiers: js (the reference, ~20 ms per signature: run on --js-orders only),
+ * native (sequencer/crypto/nativeSignatureVerifier.ts defaultSignatureVerifier(), when present), and
+ * none-unsafe-bench, which ACCEPTS EVERY SIGNATURE: it exists only here, to measure the ceiling of the
+ * API and engine without verification, and is never a security configuration.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createApiServer } from "../../sequencer/api/server.ts";
+import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { jsSignatureVerifier, type SignatureVerifier } from "../../sequencer/crypto/signatureVerifier.ts";
+import { TxType } from "../../sequencer/protocol/constants.ts";
+import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { Sequencer } from "../../sequencer/service/sequencer.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { BENCH_MARKET, generatorAccounts, signedOrders } from "./apiOrders.ts";
+import type { LoadConfig, LoadReport } from "./apiLoad.ts";
+import { int, machineLine, progress, table } from "./util.ts";
+
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt;
+const ORDERS = Number(flag("orders", "5000"));
+const PROCS = Number(flag("procs", "2"));
+const WINDOW = Number(flag("window", "128"));
+const BATCH = Number(flag("batch", "50"));
+const JS_ORDERS = Number(flag("js-orders", "100"));
+const VERIFIERS = flag("verifier", "native,none-unsafe-bench,js").split(",");
+
+/** NOT A SECURITY CONFIGURATION: accepts every signature. Only for measuring the API + engine ceiling. */
+const unsafeNoVerifier: SignatureVerifier = { name: "none-unsafe-bench", verifyBatch: (checks) => checks.map(() => true) };
+
+async function verifierNamed(name: string): Promise<SignatureVerifier | string> {
+  if (name === "js") return jsSignatureVerifier;
+  if (name === "none-unsafe-bench") return unsafeNoVerifier;
+  if (name === "native") {
+    const path = "../../sequencer/crypto/nativeSignatureVerifier.ts";
+    try {
+      const m = (await import(path)) as { defaultSignatureVerifier: () => SignatureVerifier | Promise<SignatureVerifier> };
+      return await m.defaultSignatureVerifier();
+    } catch (e) {
+      return `not available (${(e as Error).message.split("\n")[0]})`;
+    }
+  }
+  throw new Error(`unknown verifier ${name} (js, native, none-unsafe-bench)`);
+}
+
+/** A chain-less sequencer with every generator's accounts registered and funded. */
+function benchSequencer(verifier: SignatureVerifier): Sequencer {
+  const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, verifier });
+  s.acceptRequest({ type: TxType.REGISTER_MARKET, ...BENCH_MARKET });
+  for (let g = 0; g < PROCS; g++) {
+    const { sellers, buyers } = generatorAccounts(g);
+    for (const t of sellers) {
+      s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
+      s.acceptRequest({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 1, amount: 10n ** 20n });
+    }
+    for (const t of buyers) {
+      s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
+      s.acceptRequest({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: 10n ** 24n });
+    }
+  }
+  return s;
+}
+
+const percentile = (sorted: readonly number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+
+/** The same orders placed in-process (generators' orders interleaved), in groups like the API's. */
+async function inProcess(verifier: SignatureVerifier, perGen: number): Promise<{ placeOrders: number; engine: number }> {
+  const lists = Array.from({ length: PROCS }, (_, g) => signedOrders(g, perGen));
+  const orders: Signed<Order>[] = [];
+  for (let i = 0; i < perGen; i++) for (const l of lists) orders.push(l[i]!);
+  const s = benchSequencer(verifier);
+  let t = performance.now();
+  for (let i = 0; i < orders.length; i += 1024) await s.placeOrders(orders.slice(i, i + 1024));
+  const placeOrders = orders.length / ((performance.now() - t) / 1000);
+  const e = benchSequencer(verifier).engine;
+  const time = Math.floor(Date.now() / 1000);
+  t = performance.now();
+  for (const order of orders) e.execute({ kind: "place", time, order });
+  return { placeOrders, engine: orders.length / ((performance.now() - t) / 1000) };
+}
+
+function startGenerators(): Promise<ChildProcess[]> {
+  const script = fileURLToPath(new URL("./apiLoad.ts", import.meta.url));
+  return Promise.all(
+    Array.from({ length: PROCS }, (_, g) => {
+      const config: LoadConfig = { g, count: ORDERS, transport: g % 2 === 0 ? "ws" : "http", window: WINDOW, batch: BATCH };
+      const child = fork(script, [], { env: { ...process.env, BENCH_API_LOAD: JSON.stringify(config) }, execArgv: process.execArgv });
+      return new Promise<ChildProcess>((resolve, reject) => {
+        child.on("message", (m: { type: string; done?: number; count?: number }) => {
+          if (m.type === "signing") progress(`generator ${g}: signing orders ${m.done}/${m.count} (cached for later runs)`);
+          if (m.type === "ready") resolve(child);
+        });
+        child.once("exit", (code) => reject(new Error(`generator ${g} exited with ${code}`)));
+      });
+    }),
+  );
+}
+
+async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number) {
+  const s = benchSequencer(verifier);
+  let engineAccepted = 0;
+  s.events.on("engine", (events) => {
+    for (const e of events) if (e.type === "accepted") engineAccepted++;
+  });
+  const app = createApiServer(s, { rateLimits: { perSource: null }, stream: { snapshotIntervalMs: 0 } });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const reports = await Promise.all(
+    gens.map((child) => new Promise<LoadReport>((resolve) => {
+      const on = (m: { type: string; report: LoadReport }) => {
+        if (m.type !== "done") return;
+        child.off("message", on);
+        resolve(m.report);
+      };
+      child.on("message", on);
+      child.send({ type: "go", url, count: perGen });
+    })),
+  );
+  const groups = { groups: app.api.intake.groups, orders: app.api.intake.orders };
+  await app.close();
+  const accepted = reports.reduce((a, r) => a + r.accepted, 0);
+  const sent = reports.reduce((a, r) => a + r.sent, 0);
+  const lost = reports.reduce((a, r) => a + r.lost, 0) + Math.abs(engineAccepted - accepted);
+  const seconds = (Math.max(...reports.map((r) => r.endMs)) - Math.min(...reports.map((r) => r.startMs))) / 1000;
+  const refused: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + v;
+  const byTransport = (t: "ws" | "http") => {
+    const lat = reports.filter((r) => r.transport === t).flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+    return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  };
+  const all = reports.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  return { sent, accepted, lost, seconds, refused, p50: percentile(all, 50), p99: percentile(all, 99), ws: byTransport("ws"), http: byTransport("http"), groups };
+}
+
+async function main(): Promise<void> {
+  console.log(`## API load (${machineLine()})\n`);
+  console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP batch of ${BATCH}), ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator.\n`);
+  const gens = await startGenerators();
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  try {
+    for (const name of VERIFIERS) {
+      const v = await verifierNamed(name);
+      if (typeof v === "string") {
+        notes.push(`verifier ${name}: ${v}`);
+        continue;
+      }
+      const perGen = name === "js" ? Math.min(JS_ORDERS, ORDERS) : ORDERS;
+      progress(`verifier ${name}: in-process run (${int(perGen * PROCS)} orders)`);
+      const local = await inProcess(v, perGen);
+      progress(`verifier ${name}: through the API`);
+      const r = await throughApi(v, gens, perGen);
+      const label = name === "none-unsafe-bench" ? "none-unsafe-bench (NO signature check: ceiling only, NOT secure)" : v.name;
+      rows.push([
+        label, int(r.sent), int(r.accepted), int(r.accepted / r.seconds), `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`,
+        `${r.ws.p50.toFixed(2)} / ${r.ws.p99.toFixed(2)}`, `${r.http.p50.toFixed(2)} / ${r.http.p99.toFixed(2)}`,
+        String(r.lost), Object.entries(r.refused).map(([k, n]) => `${k} ${n}`).join(", ") || "-",
+        (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0), int(local.placeOrders), int(local.engine),
+      ]);
+      if (r.lost !== 0) notes.push(`verifier ${name}: ${r.lost} ORDERS LOST`);
+    }
+  } finally {
+    for (const g of gens) g.kill();
+  }
+  console.log(table(
+    ["verifier", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "in-process placeOrders/s", "engine alone/s"],
+    rows,
+    ["l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r"],
+  ));
+  for (const n of notes) console.log(`\n- ${n}`);
+  console.log("\nHTTP latency is per batch request (every order of a batch gets its request's latency).");
+}
+
+await main();

@@ -1,0 +1,268 @@
+/**
+ * The exchange's command-line client (commander), on the TypeScript SDK (sequencer/sdk/):
+ *
+ *   npm run cli -- key --wallet-key 0x.. --chain-id 31337 --custodian 0x.. [--register --rpc URL]
+ *   npm run cli -- deposit --rpc URL --custodian 0x.. --wallet-key 0x.. --token 0x.. --token-id 1 --amount 1000
+ *   npm run cli -- --api URL --account 3 --trading-key 0x.. order --market 0 --side buy --price 300000 --size 10
+ *   ... cancel <orderId> | cancel-all [--market 0] | orders [--status open] | fills | account [id]
+ *   ... book <market> [--levels 10] | withdraw --token-id 1 --amount 5 [--claim --rpc URL --custodian 0x.. --wallet-key 0x..]
+ *   ... stream --market 0 [--private] [--count N]
+ *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|production] [--vkey path]   (progress bar)
+ *
+ * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
+ * EXCHANGE_WALLET_KEY. Output is JSON (bigints as decimal strings), one document per line; errors go to
+ * stderr as "CODE: message" with exit status 1.
+ */
+import { Command, Option } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { bytesToHex, createPublicClient, createWalletClient, hexToBytes, http, isAddress, isHex, type Address, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
+import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
+import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
+import { accountOf, claimWithdrawal, deposit, registerTradingKey, type ChainClients } from "../sequencer/sdk/custodian.ts";
+import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
+import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
+import { isMainModule } from "./cli.ts";
+
+export type CliIo = { out: (line: string) => void; err: (line: string) => void };
+
+const TIF = { gtc: TimeInForce.GTC, ioc: TimeInForce.IOC, fok: TimeInForce.FOK, "post-only": TimeInForce.POST_ONLY } as const;
+
+const int = (what: string) => (v: string) => {
+  if (!/^(0|[1-9][0-9]*)$/.test(v)) throw new Error(`${what} must be a non-negative integer, got ${v}`);
+  return BigInt(v);
+};
+const hex32 = (what: string) => (v: string): Hex => {
+  if (!isHex(v) || v.length !== 66) throw new Error(`${what} must be 32 bytes of hex (0x + 64 digits)`);
+  return v;
+};
+
+type Globals = { api: string; account?: bigint; tradingKey?: Hex };
+
+function chainClients(rpc: string, walletKey: Hex): ChainClients {
+  const account = privateKeyToAccount(walletKey);
+  return {
+    publicClient: createPublicClient({ transport: http(rpc) }) as PublicClient,
+    walletClient: createWalletClient({ transport: http(rpc), account }),
+  };
+}
+
+function address(v: string): Address {
+  if (!isAddress(v)) throw new Error(`${v} is not an address`);
+  return v;
+}
+
+/** The CLI as a commander program writing to `io` (the test drives it in-process). */
+export function buildExchangeCli(io: CliIo = { out: console.log, err: console.error }): Command {
+  const print = (v: unknown) => io.out(toJson(v));
+  const program = new Command()
+    .name("exchange")
+    .description("Trade on the exchange from the command line (the SDK's verbs)")
+    .addOption(new Option("--api <url>", "base URL of the exchange API").env("EXCHANGE_API").default("http://127.0.0.1:8080"))
+    .addOption(new Option("--account <id>", "your account id").env("EXCHANGE_ACCOUNT").argParser(int("--account")))
+    .addOption(new Option("--trading-key <hex>", "your trading private key (from `key`)").env("EXCHANGE_TRADING_KEY").argParser(hex32("--trading-key")))
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride();
+
+  const client = (): ExchangeClient => {
+    const g = program.opts<Globals>();
+    if (g.account === undefined || !g.tradingKey) throw new Error("this verb needs --account and --trading-key (or EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY)");
+    const privateKey = hexToBytes(g.tradingKey);
+    return new ExchangeClient({ url: g.api, accountId: Number(g.account), tradingKey: { privateKey, publicKey: publicKeyOf(privateKey) } });
+  };
+  const walletKeyOption = () => new Option("--wallet-key <hex>", "Ethereum private key of your wallet").env("EXCHANGE_WALLET_KEY").argParser(hex32("--wallet-key")).makeOptionMandatory();
+
+  program
+    .command("key")
+    .description("derive your trading key from your wallet (EIP-712); --register also registers it on the custodian")
+    .addOption(walletKeyOption())
+    .requiredOption("--chain-id <n>", "chain id", int("--chain-id"))
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .option("--key-index <n>", "which key of the wallet", int("--key-index"), 0n)
+    .option("--register", "register the key on the custodian (needs --rpc)", false)
+    .option("--rpc <url>", "JSON-RPC URL of the chain")
+    .action(async (o: { walletKey: Hex; chainId: bigint; custodian: Address; keyIndex: bigint; register: boolean; rpc?: string }) => {
+      const key = await deriveTradingKey(privateKeyToAccount(o.walletKey), Number(o.chainId), o.custodian, Number(o.keyIndex));
+      const out: Record<string, unknown> = { tradingKey: bytesToHex(key.privateKey), publicKey: key.publicKey };
+      if (o.register) {
+        if (!o.rpc) throw new Error("--register needs --rpc");
+        out.accountId = await registerTradingKey(chainClients(o.rpc, o.walletKey), o.custodian, key.publicKey);
+      }
+      print(out);
+    });
+
+  program
+    .command("deposit")
+    .description("approve and deposit tokens into your account (on-chain)")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .requiredOption("--token <address>", "ERC20 token", address)
+    .requiredOption("--token-id <n>", "the custodian's id of the token", int("--token-id"))
+    .requiredOption("--amount <n>", "amount in the token's smallest unit", int("--amount"))
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; token: Address; tokenId: bigint; amount: bigint }) => {
+      const c = chainClients(o.rpc, o.walletKey);
+      await deposit(c, o.custodian, o.token, Number(o.tokenId), o.amount);
+      print({ status: "deposited", accountId: await accountOf(c.publicClient, o.custodian, c.walletClient.account!.address), tokenId: Number(o.tokenId), amount: o.amount });
+    });
+
+  program
+    .command("order")
+    .description("sign and place an order")
+    .requiredOption("--market <id>", "market id", int("--market"))
+    .addOption(new Option("--side <side>", "buy or sell").choices(["buy", "sell"]).makeOptionMandatory())
+    .requiredOption("--price <ticks>", "limit price in ticks (worst price for a market order)", int("--price"))
+    .requiredOption("--size <lots>", "size in lots", int("--size"))
+    .addOption(new Option("--type <type>", "order type").choices(["limit", "market"]).default("limit"))
+    .addOption(new Option("--tif <tif>", "time in force").choices(Object.keys(TIF)).default("gtc"))
+    .option("--max-fee-ppm <n>", "highest fee rate accepted", int("--max-fee-ppm"), 1000n)
+    .option("--order-id <id>", "order id (default: the client's next)", int("--order-id"))
+    .action(async (o: { market: bigint; side: "buy" | "sell"; price: bigint; size: bigint; type: "limit" | "market"; tif: keyof typeof TIF; maxFeePpm: bigint; orderId?: bigint }) => {
+      const r = await client().placeOrder({
+        marketId: Number(o.market), side: o.side === "buy" ? Side.BUY : Side.SELL, priceTicks: o.price, sizeLots: o.size,
+        type: o.type === "market" ? OrderType.MARKET : OrderType.LIMIT, timeInForce: TIF[o.tif], maxFeePpm: Number(o.maxFeePpm), orderId: o.orderId,
+      });
+      print({ orderId: r.order.orderId, events: r.events });
+    });
+
+  program
+    .command("cancel")
+    .description("cancel one order")
+    .argument("<orderId>", "order id", int("orderId"))
+    .action(async (orderId: bigint) => print({ events: await client().cancel(orderId) }));
+
+  program
+    .command("cancel-all")
+    .description("cancel every open order (one signed cancel each)")
+    .option("--market <id>", "only this market", int("--market"))
+    .action(async (o: { market?: bigint }) => {
+      const results = await client().cancelAll(o.market === undefined ? undefined : Number(o.market));
+      print({ cancelled: results.filter((r) => r.result.status === 200).length, results });
+    });
+
+  program
+    .command("orders")
+    .description("your orders, newest first")
+    .addOption(new Option("--status <status>", "only these").choices(["open", "filled", "cancelled"]))
+    .option("--limit <n>", "at most this many", int("--limit"))
+    .action(async (o: { status?: "open" | "filled" | "cancelled"; limit?: bigint }) => print(await client().orders({ status: o.status, limit: o.limit === undefined ? undefined : Number(o.limit) })));
+
+  program
+    .command("fills")
+    .description("your fills, newest first")
+    .option("--limit <n>", "at most this many", int("--limit"))
+    .action(async (o: { limit?: bigint }) => print(await client().fills({ limit: o.limit === undefined ? undefined : Number(o.limit) })));
+
+  program
+    .command("account")
+    .description("balances, reserved amounts and open orders (yours, or any account's)")
+    .argument("[accountId]", "account id (default: --account)", int("accountId"))
+    .action(async (id?: bigint) => {
+      const g = program.opts<Globals>();
+      const accountId = id ?? g.account;
+      if (accountId === undefined) throw new Error("give an account id or --account");
+      print(await apiRequest(g.api, "GET", `/v1/accounts/${accountId}`));
+    });
+
+  program
+    .command("book")
+    .description("order book depth of a market")
+    .argument("<marketId>", "market id", int("marketId"))
+    .option("--levels <n>", "levels per side", int("--levels"), 10n)
+    .action(async (marketId: bigint, o: { levels: bigint }) => print(await apiRequest(program.opts<Globals>().api, "GET", `/v1/markets/${marketId}/book?levels=${o.levels}`)));
+
+  program
+    .command("withdraw")
+    .description("ask the sequencer to withdraw; --claim then claims on-chain what proven batches credited")
+    .requiredOption("--token-id <n>", "token id", int("--token-id"))
+    .option("--amount <n>", "amount to withdraw", int("--amount"))
+    .option("--nonce <n>", "withdrawal nonce (default: the account's next)", int("--nonce"))
+    .option("--claim", "claim credited withdrawals on-chain (needs --rpc, --custodian, --wallet-key)", false)
+    .option("--rpc <url>", "JSON-RPC URL of the chain")
+    .option("--custodian <address>", "custodian contract", address)
+    .addOption(new Option("--wallet-key <hex>", "Ethereum private key of your wallet").env("EXCHANGE_WALLET_KEY").argParser(hex32("--wallet-key")))
+    .action(async (o: { tokenId: bigint; amount?: bigint; nonce?: bigint; claim: boolean; rpc?: string; custodian?: Address; walletKey?: Hex }) => {
+      if (o.claim) {
+        if (!o.rpc || !o.custodian || !o.walletKey) throw new Error("--claim needs --rpc, --custodian and --wallet-key");
+        await claimWithdrawal(chainClients(o.rpc, o.walletKey), o.custodian, Number(o.tokenId));
+        print({ status: "claimed", tokenId: Number(o.tokenId) });
+        return;
+      }
+      if (o.amount === undefined) throw new Error("withdraw needs --amount (or --claim)");
+      const w = await client().withdraw(Number(o.tokenId), o.amount, o.nonce === undefined ? undefined : Number(o.nonce));
+      print({ status: "accepted", tokenId: w.tokenId, amount: w.amount, nonce: w.nonce });
+    });
+
+  program
+    .command("stream")
+    .description("print stream messages (book, trades; --private: your orders and fills) as JSON lines")
+    .option("--market <id>", "market to watch", int("--market"))
+    .option("--levels <n>", "book levels", int("--levels"), 10n)
+    .option("--private", "authenticate and include your orders and fills", false)
+    .option("--batches", "include batch settlement events", false)
+    .option("--count <n>", "stop after this many messages (default: run until interrupted)", int("--count"))
+    .action(async (o: { market?: bigint; levels: bigint; private: boolean; batches: boolean; count?: bigint }) => {
+      const g = program.opts<Globals>();
+      const { StreamClient } = await import("../sequencer/sdk/streamClient.ts");
+      const s = o.private ? await client().stream() : await StreamClient.connect(`${g.api.replace(/^http/, "ws")}/v1/stream`);
+      let left = o.count === undefined ? Infinity : Number(o.count);
+      const done = new Promise<void>((resolve) => {
+        s.on("message", (m) => {
+          if (left <= 0) return;
+          print(m);
+          if (--left === 0) resolve();
+        });
+        s.on("close", resolve);
+      });
+      if (o.batches) await s.subscribeBatches();
+      if (o.market !== undefined) await s.subscribeMarket(Number(o.market), Number(o.levels));
+      await done;
+      await s.close();
+    });
+
+  program
+    .command("verify")
+    .description("rebuild the state from chain data and check every batch's proof and roots (scripts/verify.ts)")
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract")
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .option("--vkey <path>", "verification key JSON of the batch circuit")
+    .action(async (o: { rpc: string; custodian: string; params: "test" | "production"; vkey?: string }) => {
+      const { verifyRpc, printReport } = await import("./verify.ts");
+      const bar = new SingleBar({ format: "verify [{bar}] {value}/{total} batches | {status}", hideCursor: true }, Presets.shades_classic);
+      let started = false;
+      const report = await verifyRpc({
+        ...o,
+        print: io.err,
+        onProgress: ({ done, total, batch }) => {
+          if (!started) bar.start(total, 0, { status: "" });
+          started = true;
+          bar.update(done, { status: `batch ${batch.batchNumber} ${batch.ok ? "ok" : "MISMATCH"}` });
+        },
+      });
+      if (started) bar.stop();
+      printReport(report, io.out);
+      if (!report.ok) throw new Error("verification FAILED");
+    });
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (user arguments only); resolves with the exit status. */
+export async function runExchangeCli(argv: readonly string[], io?: CliIo): Promise<number> {
+  const program = buildExchangeCli(io);
+  const err = io?.err ?? console.error;
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version") return 0;
+    if (e instanceof ApiRequestError) err(e.message);
+    else if (!code?.startsWith("commander.")) err(`error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (isMainModule(import.meta.url)) process.exit(await runExchangeCli(process.argv.slice(2)));

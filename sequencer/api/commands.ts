@@ -1,0 +1,121 @@
+/**
+ * The state-changing requests of the API, shared by the HTTP routes and the WebSocket: shape checks
+ * (schemas.ts), per-source and per-account rate limits, then the Sequencer (orders through OrderIntake,
+ * so signatures are verified in groups). Signatures, order-id slots, nonces, matching and risk are the
+ * Sequencer's and the engine's; this module only maps their outcomes to the API's codes:
+ *   400 MALFORMED | UNSIGNED | <RequestRejected code>, 422 <engine RejectCode> (with `events`),
+ *   429 RATE_LIMITED. A refused request changed nothing.
+ */
+import type { EngineEvent, RejectedEvent } from "../matching/index.ts";
+import type { Cancel, Signed } from "../protocol/messages.ts";
+import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
+import { ApiError, intake, parse, rejectedError } from "./errors.ts";
+import type { OrderIntake } from "./orderIntake.ts";
+import { TokenBuckets, type RateLimit } from "./rateLimit.ts";
+import { CancelBatchSchema, CancelSchema, OrderBatchSchema, OrderSchema, WithdrawalSchema } from "./schemas.ts";
+
+export type RateLimits = {
+  /** Signed requests per trading key (account), charged before the signature is checked. null: none. */
+  perAccount?: RateLimit | null;
+  /** Signed requests per client address (all its connections together). null: none. */
+  perSource?: RateLimit | null;
+};
+
+export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
+  perAccount: { perSecond: 1000, burst: 2000 },
+  perSource: { perSecond: 5000, burst: 10000 },
+};
+
+/** One item of a batch request: what the single request would have answered. */
+export type ItemResult = { status: 200; events: EngineEvent[] } | ({ status: number } & Record<string, unknown>);
+
+/** The engine's events, or a 422 when it refused the command. */
+export function engineOutcome(events: EngineEvent[]): { events: EngineEvent[] } {
+  const rejected = events.find((e): e is RejectedEvent => e.type === "rejected");
+  if (rejected) throw new ApiError(422, rejected.code, `the matching engine refused the request: ${rejected.code}`, { events });
+  return { events };
+}
+
+function itemResult(run: () => { events: EngineEvent[] }): ItemResult {
+  try {
+    return { status: 200, ...run() };
+  } catch (e) {
+    if (e instanceof ApiError) return { status: e.statusCode, ...e.body() };
+    throw e;
+  }
+}
+
+function outcomeEvents(o: IntakeOutcome): { events: EngineEvent[] } {
+  if ("rejected" in o) throw rejectedError(o.rejected);
+  return engineOutcome(o.events);
+}
+
+export class CommandGateway {
+  readonly #sequencer: Sequencer;
+  readonly #intake: OrderIntake;
+  readonly #perAccount: TokenBuckets<number> | null;
+  readonly #perSource: TokenBuckets<string> | null;
+
+  constructor(sequencer: Sequencer, orderIntake: OrderIntake, limits: RateLimits = {}) {
+    this.#sequencer = sequencer;
+    this.#intake = orderIntake;
+    const l = { ...DEFAULT_RATE_LIMITS, ...limits };
+    this.#perAccount = l.perAccount ? new TokenBuckets(l.perAccount) : null;
+    this.#perSource = l.perSource ? new TokenBuckets(l.perSource) : null;
+  }
+
+  /** Spends one token per request of each account (and of the source), or throws RATE_LIMITED. */
+  charge(source: string, accounts: readonly number[]): void {
+    if (this.#perSource && !this.#perSource.take(source, accounts.length)) {
+      throw new ApiError(429, "RATE_LIMITED", `too many signed requests from ${source}`);
+    }
+    if (!this.#perAccount) return;
+    const need = new Map<number, number>();
+    for (const a of accounts) need.set(a, (need.get(a) ?? 0) + 1);
+    if (!this.#perAccount.takeAll(need)) {
+      throw new ApiError(429, "RATE_LIMITED", `too many signed requests for account ${[...need.keys()].find((a) => this.#perAccount!.available(a) < need.get(a)!)}`);
+    }
+  }
+
+  async placeOrder(body: unknown, source: string): Promise<{ events: EngineEvent[] }> {
+    const order = parse(OrderSchema, body, "order");
+    this.charge(source, [order.accountId]);
+    const [outcome] = await this.#intake.submit([order]);
+    return outcomeEvents(outcome);
+  }
+
+  /** Up to MAX_BATCH_ITEMS orders, validated whole, then placed in order; one result per order. */
+  async placeOrderBatch(body: unknown, source: string): Promise<{ results: ItemResult[] }> {
+    const { orders } = parse(OrderBatchSchema, body, "order batch");
+    this.charge(source, orders.map((o) => o.accountId));
+    const outcomes = await this.#intake.submit(orders);
+    return { results: outcomes.map((o) => itemResult(() => outcomeEvents(o))) };
+  }
+
+  cancel(body: unknown, source: string): { events: EngineEvent[] } {
+    const cancel = parse(CancelSchema, body, "cancel");
+    this.charge(source, [cancel.accountId]);
+    return this.#cancelOne(cancel);
+  }
+
+  /**
+   * Up to MAX_BATCH_ITEMS signed cancels, validated whole, then run in order; one result per cancel.
+   * This is cancel-all: the circuit proves every cancel with its own signature over that order id.
+   */
+  cancelBatch(body: unknown, source: string): { results: ItemResult[] } {
+    const { cancels } = parse(CancelBatchSchema, body, "cancel batch");
+    this.charge(source, cancels.map((c) => c.accountId));
+    return { results: cancels.map((c) => itemResult(() => this.#cancelOne(c))) };
+  }
+
+  #cancelOne(cancel: Signed<Cancel>): { events: EngineEvent[] } {
+    return engineOutcome(intake(() => this.#sequencer.cancelOrder(cancel)));
+  }
+
+  withdraw(body: unknown, source: string): Record<string, unknown> {
+    const w = parse(WithdrawalSchema, body, "withdrawal");
+    this.charge(source, [w.accountId]);
+    intake(() => this.#sequencer.requestWithdrawal(w));
+    return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
+  }
+}

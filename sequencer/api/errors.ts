@@ -1,0 +1,52 @@
+/**
+ * The API's error type and the two ways requests fail before the Sequencer sees them: a shape that
+ * does not parse (MALFORMED), or UNSIGNED when a missing signature is all that is wrong. Shared by the HTTP
+ * routes and the WebSocket so both answer a bad request with the same code.
+ */
+import type { ZodError, ZodType, ZodTypeDef } from "zod";
+import { RequestRejected } from "../service/sequencer.ts";
+
+/** An error the API answers with an HTTP status (or its WebSocket equivalent) and a code. */
+export class ApiError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+    super(message);
+  }
+
+  /** The JSON body of the error: {code, message, ...extra}. */
+  body(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.extra };
+  }
+}
+
+/** True when the only thing wrong is a missing signature (of the request or of batch items). */
+const missingSignature = (error: ZodError) =>
+  error.issues.every((i) => i.path.at(-1) === "signature" && i.code === "invalid_type" && i.received === "undefined");
+
+export function malformed(error: ZodError, what: string): ApiError {
+  if (missingSignature(error)) return new ApiError(400, "UNSIGNED", `${what} has no signature`);
+  const first = error.issues[0];
+  const where = first.path.length ? `${first.path.join(".")}: ` : "";
+  return new ApiError(400, "MALFORMED", `${what}: ${where}${first.message}`, { issues: error.issues });
+}
+
+/** The parsed value, or throws MALFORMED / UNSIGNED. */
+export function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw malformed(r.error, what);
+  return r.data;
+}
+
+/** The Sequencer's refusal as a 400 with its code (BAD_SIGNATURE, ORDER_ID_REUSED, BAD_NONCE, ...). */
+export function rejectedError(e: RequestRejected): ApiError {
+  return new ApiError(400, e.code, e.message);
+}
+
+/** Runs a Sequencer call, turning RequestRejected into its ApiError. */
+export function intake<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RequestRejected) throw rejectedError(e);
+    throw e;
+  }
+}

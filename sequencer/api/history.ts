@@ -1,0 +1,159 @@
+/**
+ * A bounded in-memory index of each account's orders and fills, fed by the Sequencer's engine events:
+ * what the API serves as order history (filled and cancelled orders, which the engine forgets) and
+ * fills, and what the private stream sends. It mirrors the engine's outcomes; it decides nothing.
+ *
+ * Bounds: per account, the newest `maxFillsPerAccount` fills (up to twice that between trims) and `maxOrdersPerAccount` orders (open
+ * orders are never dropped; the oldest closed ones go first), and at most `maxAccounts` accounts (the
+ * least recently active one is dropped). Nothing here is durable: a restart starts empty.
+ */
+import { Side } from "../protocol/constants.ts";
+import type { Order, Signed } from "../protocol/messages.ts";
+import type { CancelReason, EngineEvent, FillEvent } from "../matching/index.ts";
+
+export type OrderStatus = "open" | "filled" | "cancelled";
+
+/** An order as the index knows it: the signed fields (without the signature) and its outcome so far. */
+export type OrderRecord = Order & {
+  status: OrderStatus;
+  filledLots: bigint;
+  remainingLots: bigint;
+  cancelReason: CancelReason | null;
+};
+
+/** One side of one trade, as the account that took part sees it. `fillId` counts trades from 1. */
+export type FillRecord = {
+  fillId: number;
+  accountId: number;
+  orderId: bigint;
+  marketId: number;
+  side: Side;
+  role: "maker" | "taker";
+  priceTicks: bigint;
+  lots: bigint;
+  feePpm: number;
+  /** Unix seconds when the index saw the trade. */
+  time: number;
+};
+
+/** What one command changed, per account: the order records it touched and the fills it made. */
+export type HistoryChanges = { orders: OrderRecord[]; fills: FillRecord[] };
+
+export type HistoryOptions = { maxOrdersPerAccount?: number; maxFillsPerAccount?: number; maxAccounts?: number };
+
+type AccountLog = { orders: Map<bigint, OrderRecord>; fills: FillRecord[] };
+
+const orderFields = ({ signature: _s, ...order }: Signed<Order>): Order => order;
+
+export class AccountHistory {
+  readonly #accounts = new Map<number, AccountLog>();
+  readonly #maxOrders: number;
+  readonly #maxFills: number;
+  readonly #maxAccounts: number;
+  #fillId = 0;
+
+  constructor(opts: HistoryOptions = {}) {
+    this.#maxOrders = opts.maxOrdersPerAccount ?? 1000;
+    this.#maxFills = opts.maxFillsPerAccount ?? 1000;
+    this.#maxAccounts = opts.maxAccounts ?? 100_000;
+  }
+
+  /** Takes in one command's events (the incoming order when it was a placement); returns what changed. */
+  record(events: readonly EngineEvent[], incoming?: Signed<Order>): HistoryChanges {
+    const changed = new Set<OrderRecord>();
+    const fills: FillRecord[] = [];
+    const time = Math.floor(Date.now() / 1000);
+    for (const e of events) {
+      if (e.type === "accepted" && incoming && incoming.accountId === e.accountId && incoming.orderId === e.orderId) {
+        const rec: OrderRecord = { ...orderFields(incoming), status: "open", filledLots: 0n, remainingLots: incoming.sizeLots, cancelReason: null };
+        this.#addOrder(e.accountId, rec);
+        changed.add(rec);
+      } else if (e.type === "fill") {
+        const id = ++this.#fillId;
+        for (const f of [this.#fillOf(e, id, "maker", time), this.#fillOf(e, id, "taker", time)]) {
+          this.#addFill(f);
+          fills.push(f);
+          const rec = this.#log(f.accountId)?.orders.get(f.orderId);
+          if (rec) {
+            rec.filledLots += f.lots;
+            rec.remainingLots -= f.lots;
+            if (rec.remainingLots === 0n) rec.status = "filled";
+            changed.add(rec);
+          }
+        }
+      } else if (e.type === "cancelled") {
+        const rec = this.#log(e.accountId)?.orders.get(e.orderId);
+        if (rec) {
+          rec.status = "cancelled";
+          rec.remainingLots = 0n;
+          rec.cancelReason = e.reason;
+          changed.add(rec);
+        }
+      }
+    }
+    return { orders: [...changed].map((r) => ({ ...r })), fills };
+  }
+
+  /** The order's record, or undefined when the index never saw it or has dropped it. */
+  order(accountId: number, orderId: bigint): OrderRecord | undefined {
+    const r = this.#accounts.get(accountId)?.orders.get(orderId);
+    return r && { ...r };
+  }
+
+  /** The account's orders, newest first, optionally of one status only. */
+  orders(accountId: number, opts: { status?: OrderStatus; limit?: number } = {}): OrderRecord[] {
+    const all = [...(this.#accounts.get(accountId)?.orders.values() ?? [])].reverse();
+    return all.filter((r) => !opts.status || r.status === opts.status).slice(0, opts.limit ?? all.length).map((r) => ({ ...r }));
+  }
+
+  /** The account's fills, newest first; with `beforeFillId` only older ones (paging). */
+  fills(accountId: number, opts: { limit?: number; beforeFillId?: number } = {}): FillRecord[] {
+    const all = this.#accounts.get(accountId)?.fills ?? [];
+    const out: FillRecord[] = [];
+    for (let i = all.length - 1; i >= 0 && out.length < (opts.limit ?? all.length); i--) {
+      if (opts.beforeFillId === undefined || all[i].fillId < opts.beforeFillId) out.push({ ...all[i] });
+    }
+    return out;
+  }
+
+  #fillOf(e: FillEvent, fillId: number, role: "maker" | "taker", time: number): FillRecord {
+    const maker = role === "maker";
+    const side = maker ? e.makerSide : e.makerSide === Side.BUY ? Side.SELL : Side.BUY;
+    return {
+      fillId, accountId: maker ? e.makerAccount : e.takerAccount, orderId: maker ? e.makerOrderId : e.takerOrderId,
+      marketId: e.marketId, side, role, priceTicks: e.priceTicks, lots: e.lots, feePpm: maker ? e.makerFeePpm : e.takerFeePpm, time,
+    };
+  }
+
+  #log(accountId: number): AccountLog | undefined {
+    return this.#accounts.get(accountId);
+  }
+
+  /** The account's log, created (and marked most recently active) on demand. */
+  #touch(accountId: number): AccountLog {
+    let log = this.#accounts.get(accountId);
+    if (log) this.#accounts.delete(accountId);
+    else log = { orders: new Map(), fills: [] };
+    this.#accounts.set(accountId, log);
+    if (this.#accounts.size > this.#maxAccounts) this.#accounts.delete(this.#accounts.keys().next().value!);
+    return log;
+  }
+
+  #addOrder(accountId: number, rec: OrderRecord): void {
+    const orders = this.#touch(accountId).orders;
+    orders.set(rec.orderId, rec);
+    if (orders.size <= this.#maxOrders) return;
+    for (const [id, r] of orders) {
+      if (r.status !== "open") {
+        orders.delete(id);
+        return;
+      }
+    }
+  }
+
+  #addFill(f: FillRecord): void {
+    const fills = this.#touch(f.accountId).fills;
+    fills.push(f);
+    if (fills.length > this.#maxFills * 2) fills.splice(0, fills.length - this.#maxFills);
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * ExchangeClient: a trader's HTTP client of the exchange API. It holds the trading key (derived from a
+ * wallet with EIP-712, tradingKey.ts), signs every state-changing request, allocates order ids, and
+ * opens the WebSocket (streamClient.ts). On-chain steps (register the key, deposit, claim a
+ * withdrawal) are in custodian.ts.
+ *
+ * Order ids: an account's ids must grow within each order-storage slot, so the client counts up from
+ * (unix seconds << 8): a restarted client starts above every id of its earlier runs (at up to 256
+ * orders per second on average). Pass `firstOrderId` to continue from a known id instead.
+ */
+import type { Address } from "viem";
+import type { EngineEvent } from "../matching/index.ts";
+import { OrderType, TimeInForce, type Side } from "../protocol/constants.ts";
+import type { Cancel, Order, Signed, Withdrawal } from "../protocol/messages.ts";
+import type { PublicKey } from "../crypto/babyjub.ts";
+import { signCancel, signOrder, signWithdrawal } from "./signing.ts";
+import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
+import { deriveTradingKey, type TradingKey, type TypedDataSigner } from "./tradingKey.ts";
+import { ApiRequestError, fromJson, toJson } from "./wire.ts";
+
+export type ExchangeClientOptions = {
+  /** Base URL of the API, e.g. http://127.0.0.1:8080 */
+  url: string;
+  accountId: number;
+  tradingKey: TradingKey;
+  firstOrderId?: bigint;
+  /** Expiry given to orders that name none: now + this many seconds (default 1 day). */
+  defaultTtlSeconds?: number;
+};
+
+/** What a caller gives for an order; the client fills in account, id, defaults, and signs. */
+export type OrderInput = {
+  marketId: number;
+  side: Side;
+  priceTicks: bigint;
+  sizeLots: bigint;
+  type?: OrderType;
+  timeInForce?: TimeInForce;
+  maxFeePpm?: number;
+  expiry?: number;
+  orderId?: bigint;
+};
+
+export type Placed = { order: Signed<Order>; events: EngineEvent[] };
+/** One item of a batch answer: the events, or the refusal's status and code. */
+export type BatchItem = { status: number; events?: EngineEvent[]; code?: string; message?: string };
+
+/** GET/POST against the API; non-2xx answers throw ApiRequestError with the server's code. */
+export async function apiRequest<T>(url: string, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : toJson(body),
+  });
+  const parsed = fromJson<Record<string, unknown>>(await res.text());
+  if (!res.ok) throw new ApiRequestError(res.status, String(parsed.code), String(parsed.message), parsed);
+  return parsed as T;
+}
+
+function query(opts: Record<string, string | number | undefined>): URLSearchParams {
+  return new URLSearchParams(Object.entries(opts).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+}
+
+export class ExchangeClient {
+  readonly url: string;
+  readonly accountId: number;
+  readonly tradingKey: TradingKey;
+  #nextOrderId: bigint;
+  readonly #ttl: number;
+
+  constructor(opts: ExchangeClientOptions) {
+    this.url = opts.url.replace(/\/$/, "");
+    this.accountId = opts.accountId;
+    this.tradingKey = opts.tradingKey;
+    this.#nextOrderId = opts.firstOrderId ?? BigInt(Math.floor(Date.now() / 1000)) << 8n;
+    this.#ttl = opts.defaultTtlSeconds ?? 86_400;
+  }
+
+  /**
+   * Derives the trading key from a wallet (viem account or wallet client; ethers via
+   * ethersTypedDataSigner) for the exchange's chain and custodian, and makes a client for `accountId`
+   * (the custodian's accountOf(wallet) once the key is registered: custodian.ts).
+   */
+  static async fromWallet(wallet: TypedDataSigner, opts: Omit<ExchangeClientOptions, "tradingKey"> & { chainId: number; custodian: Address; keyIndex?: number }): Promise<ExchangeClient> {
+    const tradingKey = await deriveTradingKey(wallet, opts.chainId, opts.custodian, opts.keyIndex);
+    return new ExchangeClient({ ...opts, tradingKey });
+  }
+
+  get publicKey(): PublicKey {
+    return this.tradingKey.publicKey;
+  }
+
+  #get<T>(path: string): Promise<T> {
+    return apiRequest<T>(this.url, "GET", path);
+  }
+
+  #post<T>(path: string, body: unknown): Promise<T> {
+    return apiRequest<T>(this.url, "POST", path, body);
+  }
+
+  // ---- signing ----------------------------------------------------------------------------------
+
+  /** The next order id of this client (ids only grow). */
+  allocateOrderId(): bigint {
+    return this.#nextOrderId++;
+  }
+
+  /** Fills in the defaults and signs; does not send. */
+  signOrder(input: OrderInput): Signed<Order> {
+    return signOrder(this.tradingKey.privateKey, {
+      accountId: this.accountId,
+      orderId: input.orderId ?? this.allocateOrderId(),
+      marketId: input.marketId,
+      side: input.side,
+      type: input.type ?? OrderType.LIMIT,
+      timeInForce: input.timeInForce ?? TimeInForce.GTC,
+      priceTicks: input.priceTicks,
+      sizeLots: input.sizeLots,
+      maxFeePpm: input.maxFeePpm ?? 1000,
+      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + this.#ttl,
+    });
+  }
+
+  signCancel(orderId: bigint): Signed<Cancel> {
+    return signCancel(this.tradingKey.privateKey, { accountId: this.accountId, orderId });
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  async placeOrder(input: OrderInput): Promise<Placed> {
+    const order = this.signOrder(input);
+    const { events } = await this.#post<{ events: EngineEvent[] }>("/v1/orders", order);
+    return { order, events };
+  }
+
+  /** Up to 100 orders in one request; each gets its own result. */
+  async placeOrders(inputs: readonly OrderInput[]): Promise<{ orders: Signed<Order>[]; results: BatchItem[] }> {
+    const orders = inputs.map((i) => this.signOrder(i));
+    const { results } = await this.#post<{ results: BatchItem[] }>("/v1/orders/batch", { orders });
+    return { orders, results };
+  }
+
+  async cancel(orderId: bigint): Promise<EngineEvent[]> {
+    return (await this.#post<{ events: EngineEvent[] }>("/v1/cancels", this.signCancel(orderId))).events;
+  }
+
+  /**
+   * Cancels every open order (of one market when given): one signed cancel per order, sent in batches of
+   * up to 100 (the circuit proves each cancel by its own signature). Returns one result per order.
+   */
+  async cancelAll(marketId?: number): Promise<{ orderId: bigint; result: BatchItem }[]> {
+    const open = (await this.account()).openOrders.filter((o) => marketId === undefined || o.marketId === marketId);
+    const out: { orderId: bigint; result: BatchItem }[] = [];
+    for (let i = 0; i < open.length; i += 100) {
+      const part = open.slice(i, i + 100);
+      const { results } = await this.#post<{ results: BatchItem[] }>("/v1/cancels/batch", { cancels: part.map((o) => this.signCancel(o.orderId)) });
+      part.forEach((o, k) => out.push({ orderId: o.orderId, result: results[k] }));
+    }
+    return out;
+  }
+
+  /** Asks the sequencer to withdraw `amount` of `tokenId` (claim it on-chain once its batch is posted). */
+  async withdraw(tokenId: number, amount: bigint, nonce?: number): Promise<Signed<Withdrawal>> {
+    const n = nonce ?? (await this.account()).withdrawalNonce;
+    const w = signWithdrawal(this.tradingKey.privateKey, { accountId: this.accountId, tokenId, amount, nonce: n });
+    await this.#post("/v1/withdrawals", w);
+    return w;
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  health(): Promise<{ status: string; pendingTransactions: number }> {
+    return this.#get("/v1/health");
+  }
+
+  markets(): Promise<{ markets: Record<string, unknown>[] }> {
+    return this.#get("/v1/markets");
+  }
+
+  book(marketId: number, levels = 10): Promise<{ marketId: number; bids: { priceTicks: bigint; lots: bigint; orders: number }[]; asks: { priceTicks: bigint; lots: bigint; orders: number }[] }> {
+    return this.#get(`/v1/markets/${marketId}/book?levels=${levels}`);
+  }
+
+  account(accountId = this.accountId): Promise<{
+    accountId: number;
+    balances: { tokenId: number; balance: bigint; reserved: bigint; available: bigint }[];
+    openOrders: (Order & { remainingLots: bigint; filledLots: bigint })[];
+    positions: unknown[];
+    withdrawalNonce: number;
+  }> {
+    return this.#get(`/v1/accounts/${accountId}`);
+  }
+
+  orders(opts: { status?: "open" | "filled" | "cancelled"; limit?: number } = {}): Promise<{ orders: Record<string, unknown>[] }> {
+    const q = query(opts);
+    return this.#get(`/v1/accounts/${this.accountId}/orders${q.size ? `?${q}` : ""}`);
+  }
+
+  order(orderId: bigint): Promise<{ order: Record<string, unknown> }> {
+    return this.#get(`/v1/accounts/${this.accountId}/orders/${orderId}`);
+  }
+
+  fills(opts: { limit?: number; before?: number } = {}): Promise<{ fills: Record<string, unknown>[] }> {
+    const q = query(opts);
+    return this.#get(`/v1/accounts/${this.accountId}/fills${q.size ? `?${q}` : ""}`);
+  }
+
+  batches(limit = 20): Promise<{ pendingTransactions: number; batches: Record<string, unknown>[] }> {
+    return this.#get(`/v1/batches?limit=${limit}`);
+  }
+
+  /** Opens the WebSocket, authenticated for this account's private channel. */
+  async stream(opts: StreamClientOptions = {}): Promise<StreamClient> {
+    const s = await StreamClient.connect(`${this.url.replace(/^http/, "ws")}/v1/stream`, opts);
+    await s.authenticate(this.accountId, this.tradingKey.privateKey);
+    return s;
+  }
+}

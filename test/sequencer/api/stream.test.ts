@@ -1,0 +1,194 @@
+/**
+ * The WebSocket (/v1/stream) with a raw ws client on a loopback port: hello and gapless sequence
+ * numbers, book snapshots then deltas, trades, the private channel (authenticated over the connection's
+ * challenge; a replayed or mis-signed auth is refused; nobody sees another account's updates), signed
+ * order entry with request ids, batch events, and bad messages answered with a code.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { Side } from "../../../sequencer/protocol/constants.ts";
+import { signCancel, signStreamAuth } from "../../../sequencer/sdk/signing.ts";
+import { createApiServer } from "../../../sequencer/api/server.ts";
+import { toJson } from "../../../sequencer/api/schemas.ts";
+import { order } from "../../helpers/traders.ts";
+import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
+
+type Msg = Record<string, any>;
+
+/** A raw stream connection that records every message. */
+class Conn {
+  readonly messages: Msg[] = [];
+  readonly #waiters: (() => void)[] = [];
+  constructor(readonly ws: WebSocket) {
+    ws.on("message", (d) => {
+      this.messages.push(JSON.parse(d.toString()));
+      this.#waiters.splice(0).forEach((w) => w());
+    });
+  }
+  static async open(address: string): Promise<Conn> {
+    const c = new Conn(new WebSocket(`${address.replace("http", "ws")}/v1/stream`));
+    await c.waitFor(1);
+    return c;
+  }
+  async waitFor(count: number): Promise<Msg[]> {
+    while (this.messages.length < count) await new Promise<void>((r) => this.#waiters.push(r));
+    return this.messages;
+  }
+  /** Sends and waits for the next `count` messages, which it returns. */
+  async ask(msg: unknown, count = 1): Promise<Msg[]> {
+    const n = this.messages.length;
+    this.ws.send(typeof msg === "string" ? msg : toJson(msg));
+    await this.waitFor(n + count);
+    return this.messages.slice(n, n + count);
+  }
+  get challenge(): bigint {
+    return BigInt(this.messages[0].challenge);
+  }
+}
+
+async function setup() {
+  const s = offlineSequencer();
+  const app = createApiServer(s);
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  const conns: Conn[] = [];
+  after(async () => {
+    for (const c of conns) c.ws.close();
+    await app.close();
+  });
+  const open = async () => {
+    const c = await Conn.open(address);
+    conns.push(c);
+    return c;
+  };
+  return { s, app, open };
+}
+
+describe("api stream: market data", () => {
+  it("sends a snapshot on subscribe, then trades and deltas of the changed levels, with gapless sequence numbers", async () => {
+    const { s, open } = await setup();
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
+    s.placeOrder(order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 3n }));
+    const c = await open();
+    assert.equal(c.messages[0].type, "hello");
+    assert.match(c.messages[0].challenge, /^[0-9]+$/);
+
+    const [sub, snap] = await c.ask({ op: "subscribe", channel: "market", marketId: 0, levels: 5 }, 2);
+    assert.deepEqual(sub, { type: "subscribed", channel: "market", marketId: 0, levels: 5, seq: 2 });
+    assert.deepEqual(snap, { type: "book", seq: 3, marketId: 0, snapshot: true, bids: [], asks: [{ priceTicks: "90", lots: "10", orders: 1 }, { priceTicks: "95", lots: "3", orders: 1 }] });
+
+    s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 4n }));
+    s.placeOrder(order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 80n, sizeLots: 2n }));
+    const [trade, delta] = await c.waitFor(5).then((m) => m.slice(3, 5));
+    assert.deepEqual(trade, {
+      type: "trade", seq: 4, marketId: 0, priceTicks: "90", lots: "4", makerSide: Side.SELL,
+      makerAccount: 2, makerOrderId: "1", takerAccount: 1, takerOrderId: "1",
+    });
+    // Both commands ran in one event-loop turn: one delta with only the levels that changed.
+    assert.deepEqual(delta, { type: "book", seq: 5, marketId: 0, snapshot: false, bids: [{ priceTicks: "80", lots: "2", orders: 1 }], asks: [{ priceTicks: "90", lots: "6", orders: 1 }] });
+
+    s.cancelOrder(signCancel(alice.key, { accountId: 1, orderId: 2n }));
+    const [removed] = await c.waitFor(6).then((m) => m.slice(5));
+    assert.deepEqual([removed.bids, removed.asks], [[{ priceTicks: "80", lots: "0", orders: 0 }], []], "an emptied level is sent with lots 0");
+
+    const [resync] = await c.ask({ op: "snapshot", marketId: 0 });
+    assert.deepEqual([resync.snapshot, resync.asks.length, resync.bids.length], [true, 2, 0]);
+    const errors = [
+      await c.ask("not json"),
+      await c.ask({ op: "subscribe", channel: "market", marketId: 7 }),
+      await c.ask({ op: "snapshot", marketId: 3 }),
+      await c.ask({ op: "subscribe", channel: "market", marketId: 0, levels: 1000 }),
+      await c.ask({ op: "fly" }),
+    ].map(([m]) => m.code);
+    assert.deepEqual(errors, ["MALFORMED", "UNKNOWN_MARKET", "NOT_SUBSCRIBED", "MALFORMED", "MALFORMED"]);
+
+    const [unsub] = await c.ask({ op: "unsubscribe", channel: "market", marketId: 0 });
+    assert.equal(unsub.type, "unsubscribed");
+    s.placeOrder(order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 90n, sizeLots: 1n }));
+    const [again] = await c.ask({ op: "batches", subscribe: true });
+    assert.equal(again.type, "batches", "no trade after unsubscribing");
+    assert.deepEqual(c.messages.map((m) => m.seq), c.messages.map((_, i) => i + 1));
+  });
+
+  it("sends batch events to batch subscribers", async () => {
+    const { s, open } = await setup();
+    const c = await open();
+    const other = await open();
+    await c.ask({ op: "batches", subscribe: true });
+    s.events.emit("batch", { batchNumber: 3, txHash: "0xab", transactions: 2, timings: { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0, postMs: 0 }, proof: [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n] });
+    const [ev] = await c.waitFor(3).then((m) => m.slice(2));
+    assert.deepEqual([ev.type, ev.batch.batchNumber, ev.batch.txHash, ev.batch.status], ["batch", 3, "0xab", "posted"]);
+    assert.equal(other.messages.length, 1, "not subscribed: only the hello");
+  });
+});
+
+describe("api stream: private channel and order entry", () => {
+  it("authenticates over the connection's challenge and sends an account only its own orders and fills", async () => {
+    const { s, open } = await setup();
+    const a = await open();
+    const b = await open();
+    const spy = await open();
+
+    const [replayed] = await spy.ask({ op: "auth", accountId: 1, signature: signStreamAuth(alice.key, { accountId: 1, challenge: a.challenge }).signature });
+    assert.deepEqual([replayed.type, replayed.code], ["error", "BAD_SIGNATURE"], "another connection's auth does not work here");
+    const [wrongKey] = await spy.ask({ op: "auth", accountId: 1, signature: signStreamAuth(bob.key, { accountId: 1, challenge: spy.challenge }).signature });
+    assert.equal(wrongKey.code, "BAD_SIGNATURE");
+    const [noKey] = await spy.ask({ op: "auth", accountId: 9, signature: signStreamAuth(bob.key, { accountId: 9, challenge: spy.challenge }).signature });
+    assert.equal(noKey.code, "NO_TRADING_KEY");
+    const [unsigned] = await spy.ask({ op: "auth", accountId: 1 });
+    assert.equal(unsigned.code, "UNSIGNED");
+
+    const [okA] = await a.ask({ op: "auth", accountId: 1, signature: signStreamAuth(alice.key, { accountId: 1, challenge: a.challenge }).signature });
+    assert.deepEqual(okA, { type: "authenticated", accountId: 1, seq: 2 });
+    const [twice] = await a.ask({ op: "auth", accountId: 2, signature: signStreamAuth(bob.key, { accountId: 2, challenge: a.challenge }).signature });
+    assert.equal(twice.code, "ALREADY_AUTHENTICATED");
+    await b.ask({ op: "auth", accountId: 2, signature: signStreamAuth(bob.key, { accountId: 2, challenge: b.challenge }).signature });
+
+    // Orders over the WebSocket, with request ids.
+    const [rest] = await b.ask({ op: "order", id: "b-1", order: order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }) }, 2);
+    assert.deepEqual([rest.type, rest.order.orderId, rest.order.status], ["order", "1", "open"], "bob sees his order open");
+    const bResult = b.messages.find((m) => m.type === "result" && m.id === "b-1")!;
+    assert.equal(bResult.events[0].type, "accepted");
+
+    const n = a.messages.length;
+    a.ws.send(toJson({ op: "order", id: 7, order: order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 2n }) }));
+    await a.waitFor(n + 3); // taker order filled + fill + result
+    const got = a.messages.slice(n).map((m) => m.type).sort();
+    assert.deepEqual(got, ["fill", "order", "result"]);
+    const aFill = a.messages.slice(n).find((m) => m.type === "fill")!;
+    assert.deepEqual([aFill.fill.accountId, aFill.fill.role, aFill.fill.lots], [1, "taker", "2"]);
+    await b.waitFor(b.messages.length + 0);
+    while (!b.messages.some((m) => m.type === "fill")) await b.waitFor(b.messages.length + 1);
+    const bFill = b.messages.find((m) => m.type === "fill")!;
+    assert.deepEqual([bFill.fill.accountId, bFill.fill.role], [2, "maker"]);
+    for (const m of a.messages) if (m.type === "order" || m.type === "fill") assert.equal((m.order ?? m.fill).accountId, 1, "alice sees only her own");
+    for (const m of b.messages) if (m.type === "order" || m.type === "fill") assert.equal((m.order ?? m.fill).accountId, 2, "bob sees only his own");
+    assert.ok(spy.messages.every((m) => m.type === "hello" || m.type === "error"), "an unauthenticated connection gets nothing private");
+
+    // Bad orders over the WebSocket: a clear code with the request id, nothing changed.
+    const pending = s.pendingTransactions;
+    const good = JSON.parse(toJson(order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 50n, sizeLots: 1n })));
+    const bad = [
+      await a.ask({ op: "order", id: "x1", order: { ...good, signature: undefined } }),
+      await a.ask({ op: "order", id: "x2", order: { ...good, sizeLots: "2" } }),
+      await a.ask({ op: "order", id: "x3", order: JSON.parse(toJson(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 50n }))) }),
+      await a.ask({ op: "cancel", id: "x4", cancel: signCancel(alice.key, { accountId: 1, orderId: 99n }) }),
+      await a.ask({ op: "cancel", id: "x5", cancel: signCancel(alice.key, { accountId: 2, orderId: 1n }) }),
+    ].map(([m]) => [m.id, m.status, m.code]);
+    assert.deepEqual(bad, [["x1", 400, "UNSIGNED"], ["x2", 400, "BAD_SIGNATURE"], ["x3", 400, "ORDER_ID_REUSED"], ["x4", 422, "UNKNOWN_ORDER"], ["x5", 400, "BAD_SIGNATURE"]]);
+    assert.equal(s.pendingTransactions, pending);
+
+    const [cancelled] = await b.ask({ op: "cancel", id: "c", cancel: signCancel(bob.key, { accountId: 2, orderId: 1n }) }, 1);
+    assert.deepEqual([cancelled.type, cancelled.order.status, cancelled.order.cancelReason], ["order", "cancelled", "user"]);
+  });
+
+  it("closes a connection that sends an oversized frame", async () => {
+    const { open } = await setup();
+    const c = await open();
+    const code = await new Promise<number>((resolve) => {
+      c.ws.once("close", (code) => resolve(code));
+      c.ws.send("x".repeat(10_000));
+    });
+    assert.equal(code, 1009);
+  });
+});

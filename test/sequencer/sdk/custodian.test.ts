@@ -1,0 +1,51 @@
+/**
+ * The SDK's on-chain steps against a custodian on Hardhat's in-process chain (mock proof verifier):
+ * registering a wallet-derived trading key opens an account and queues the key request, a deposit is
+ * approved, transferred and queued, and claiming with nothing credited is refused by the custodian.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { erc20Abi, type PublicClient, type WalletClient } from "viem";
+import { fetchRequests } from "../../../sequencer/chain/requests.ts";
+import { TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../../sequencer/sdk/custodian.ts";
+import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
+
+const { viem } = await network.create();
+
+describe("sdk: custodian steps", () => {
+  it("registers a derived trading key, deposits, and reports a refused claim", async () => {
+    const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+    const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
+    const verifier = await viem.deployContract("MockVerifier");
+    const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
+    const p = TEST_PARAMS;
+    const custodian = await viem.deployContract("Custodian", [
+      verifier.address, 0x1234n, usdc.address, admin.account!.address, admin.account!.address,
+      4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots),
+    ] as never);
+    const c = { publicClient, walletClient: trader };
+    const chainId = await publicClient.getChainId();
+
+    const key = await deriveTradingKey(trader as never, chainId, custodian.address);
+    assert.equal(await accountOf(publicClient, custodian.address, trader.account!.address), 0);
+    const accountId = await registerTradingKey(c, custodian.address, key.publicKey);
+    assert.equal(accountId, 1);
+
+    await usdc.write.mint([trader.account!.address, 5_000n]);
+    await deposit(c, custodian.address, usdc.address, 0, 3_000n);
+    const held = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "balanceOf", args: [custodian.address] });
+    assert.equal(held, 3_000n);
+
+    const requests = await fetchRequests(publicClient, custodian.address, 0);
+    const mine = requests.map((r) => r.tx).filter((tx) => tx.type === TxType.REGISTER_KEY || tx.type === TxType.DEPOSIT);
+    assert.deepEqual(mine.map((tx) => tx.type), [TxType.REGISTER_KEY, TxType.DEPOSIT]);
+    const reg = mine[0] as { accountId: number; pubKey: readonly [bigint, bigint] };
+    assert.deepEqual([reg.accountId, [...reg.pubKey]], [1, [...key.publicKey]]);
+    assert.deepEqual(mine[1], { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 3_000n });
+
+    await assert.rejects(claimWithdrawal(c, custodian.address, 0), /NothingToWithdraw|reverted/);
+  });
+});
