@@ -10,7 +10,8 @@
  */
 import { EventEmitter } from "node:events";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
-import { jsSignatureVerifier, type SignatureCheck, type SignatureVerifier } from "../crypto/signatureVerifier.ts";
+import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
+import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
 import { buildBatch } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
@@ -32,7 +33,7 @@ export type SequencerOptions = {
   chain: ChainContext;
   makerFeePpm?: number;
   takerFeePpm?: number;
-  /** Checks trading-key signatures at intake (default: the JavaScript reference, one at a time). */
+  /** Checks trading-key signatures at intake (default: native batch verification when the addon is built, else the JavaScript reference). */
   verifier?: SignatureVerifier;
   log?: (line: string) => void;
 };
@@ -87,8 +88,11 @@ export class Sequencer {
   private requestsSeen = 0;
   private batchNumber = 0;
 
+  private readonly verifier: SignatureVerifier;
+
   constructor(opts: SequencerOptions) {
     this.opts = opts;
+    this.verifier = opts.verifier ?? defaultSignatureVerifier();
     this.params = opts.params;
     this.state = new ExchangeState(opts.params);
     this.engine = new MatchingEngine({ markets: this.markets, risk: this.risk });
@@ -202,7 +206,7 @@ export class Sequencer {
       }
     });
     const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
-    const verdicts = await (this.opts.verifier ?? jsSignatureVerifier).verifyBatch(toVerify);
+    const verdicts = await this.verifier.verifyBatch(toVerify);
     let v = 0;
     return orders.map((order, i) => {
       const check = checks[i];
