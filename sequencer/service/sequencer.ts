@@ -168,6 +168,11 @@ export class Sequencer {
     return this.pending.length + (this.inFlight?.txs.length ?? 0);
   }
 
+  /** How many on-chain requests (the queue's first ones) have been admitted. */
+  get requestsAdmitted(): number {
+    return this.requestsSeen;
+  }
+
   /** The number of the proven batch waiting to be posted, or null. */
   get unpostedBatch(): number | null {
     return this.inFlight?.batchNumber ?? null;
