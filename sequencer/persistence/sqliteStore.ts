@@ -36,6 +36,7 @@ export class SqliteStore implements SequencerStore {
   private readonly opts: SqliteStoreOptions;
   private readonly insert;
   private seq: number;
+  private closed = false;
 
   /** Opens (creating if needed) the store at `path`, a file name or ":memory:". */
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -116,8 +117,10 @@ export class SqliteStore implements SequencerStore {
     return row ? { seq: row.seq, body: decodeJson(row.body) } : null;
   }
 
-  /** Closes the file; records appended but not committed are dropped (as a crash would drop them). */
+  /** Closes the file (once; later calls do nothing); records appended but not committed are dropped, as a crash would drop them. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.db.isTransaction) this.db.exec("ROLLBACK");
     this.db.close();
   }

@@ -21,6 +21,7 @@ import { createPublicClient, createWalletClient, decodeFunctionData, erc20Abi, h
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
 import { startHardhatNode, type LocalNode } from "../../scripts/devnet/localNode.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
@@ -169,9 +170,10 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     }
   });
 
-  after(() => {
+  after(async () => {
     node?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await terminateSnarkjsCurve(); // the verifier's snarkjs workers would keep the process alive
   });
 
   it(`loses no acknowledged order or fill, duplicates nothing and reaches the uninterrupted run's root (${KILLS} kill points)`, async () => {
