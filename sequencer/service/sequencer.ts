@@ -54,6 +54,12 @@ export type SequencerOptions = {
    * With one, the constructor recovers whatever the store holds.
    */
   store?: SequencerStore;
+  /**
+   * When the single-request calls (placeOrder, cancelOrder, requestWithdrawal, acceptRequest) commit:
+   * "each" (default) before they return; "deferred" once per event-loop turn, for all the calls of that
+   * turn together (group commit under load): the caller must `await durable()` before acknowledging.
+   */
+  commit?: "each" | "deferred";
   /** Recover from the latest snapshot plus the log after it (default), or from the whole log (audits). */
   recoverFrom?: "snapshot" | "log";
   /** Snapshot after this many log records (default 10,000; 0: never). Snapshots bound the replay at restart. */
@@ -134,6 +140,8 @@ export class Sequencer {
   private replaying = false;
   private groupDepth = 0;
   private recordsSinceSnapshot = 0;
+  /** The deferred commit of this event-loop turn, if one is scheduled. */
+  private scheduledCommit: Promise<void> | null = null;
 
   constructor(opts: SequencerOptions) {
     this.opts = opts;
@@ -202,13 +210,36 @@ export class Sequencer {
 
   // ---- durability -------------------------------------------------------------------------------
 
-  /** Appends a record of something that just changed the state; committed at once unless in a group. */
-  private persist(record: LogRecord): void {
+  /**
+   * Appends a record of something that just changed the state. It is committed at once (`now`, or the
+   * "each" policy), at the end of the enclosing group, or by the deferred commit of this event-loop turn.
+   */
+  private persist(record: LogRecord, now = false): void {
     const store = this.opts.store;
     if (!store || this.replaying) return;
     store.append(record);
     this.recordsSinceSnapshot++;
-    if (this.groupDepth === 0) this.commitLog();
+    if (now || (this.groupDepth === 0 && this.opts.commit !== "deferred")) this.commitLog();
+    else if (this.groupDepth === 0) this.scheduledCommit ??= this.deferCommit();
+  }
+
+  private deferCommit(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        this.scheduledCommit = null;
+        try {
+          this.commitLog();
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
+  }
+
+  /** Resolves once every record appended so far is durable (at once with the "each" commit policy). */
+  durable(): Promise<void> {
+    return this.scheduledCommit ?? Promise.resolve();
   }
 
   /** Runs `fn` with its records committed together at its end (group commit), before it returns. */
@@ -559,7 +590,7 @@ export class Sequencer {
         batchNumber, txs, publicData: batch.publicData, proof, txHash: null,
         timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
       };
-      this.persist({ t: "batch", batchNumber, count: txs.length, timestamp, publicDataHash: sha256Hex(batch.publicData), proof });
+      this.persist({ t: "batch", batchNumber, count: txs.length, timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
     } catch (e) {
       if (this.building) {
         t.rollback();
@@ -577,11 +608,11 @@ export class Sequencer {
     if (b.txHash && (await sentTransactionOutcome(this.opts.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
     txHash ??= await this.custodian.submitBatch(b.batchNumber, b.publicData, b.proof, (hash) => {
       b.txHash = hash;
-      this.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash });
+      this.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
       this.stage("sent", b.batchNumber);
     });
     const postMs = performance.now() - p0;
-    this.persist({ t: "posted", batchNumber: b.batchNumber, txHash });
+    this.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
     this.inFlight = null;
     this.batchNumber = b.batchNumber + 1;
     this.stage("posted", b.batchNumber);

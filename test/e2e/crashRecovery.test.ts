@@ -201,11 +201,12 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     const ensureRunning = async (): Promise<SequencerProcess> => {
       if (child?.isAlive) return child;
       if (child) {
-        const signal = await child.exited;
-        if (signal === "SIGKILL" && stageArmed && child.output.some((l) => l.includes(`SEQUENCER_CRASH_AT=${stageArmed}`))) {
+        // Every sequencer that died did so by SIGKILL: its own at a batch stage, or one of ours.
+        assert.equal(await child.exited, "SIGKILL", `the sequencer exited by itself:\n${child.output.slice(-30).join("\n")}`);
+        if (stageArmed && child.output.some((l) => l.includes(`SEQUENCER_CRASH_AT=${stageArmed}`))) {
           kills.stage.push(stageArmed);
           stageQueue.shift();
-        }
+        } else kills.random++;
         kills.restarts++;
       }
       stageArmed = stageQueue[0] ?? null;
@@ -228,11 +229,7 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     // Strikes planned at a request that was acknowledged anyway, or that found the sequencer already dead,
     // carry over to the next request.
     const carry: { kind: "op" | "idle"; ms: number }[] = [];
-    const killNow = (c: SequencerProcess, strike: (typeof carry)[number]) => {
-      if (!c.isAlive) return carry.push(strike);
-      kills.random++;
-      c.kill();
-    };
+    const killNow = (c: SequencerProcess, strike: (typeof carry)[number]) => (c.isAlive ? c.kill() : carry.push(strike));
 
     for (const [i, op] of ops.entries()) {
       carry.push(...(plan.get(i) ?? []));
@@ -320,7 +317,7 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     const total = kills.random + kills.stage.length;
     console.log(`      crash run: ${total} kill points (${kills.random} random SIGKILLs, stage kills at ${kills.stage.join(", ") || "none"}), ${kills.restarts} restarts, ` +
       `${ops.length} requests, ${acked.fills.length} acknowledged fills, ${report.batchesChecked} batches, ${seconds.toFixed(0)} s, seed ${SEED}`);
-    assert.ok(kills.random >= randomKills - carry.length && carry.length <= 2, `random kills struck: ${kills.random} of ${randomKills}`);
+    assert.ok(kills.random >= randomKills - 2, `random kills struck: ${kills.random} of ${randomKills}`);
     assert.ok(kills.stage.length >= 3, `stage kills happened: ${kills.stage.join(", ")}`);
   });
 });

@@ -111,6 +111,26 @@ describe("sequencer recovery from its log", () => {
     assert.deepEqual(fromSnapshot.snapshot(), fromLog.snapshot());
   });
 
+  it("with deferred commits, makes a turn's calls durable together by the time durable() resolves", async () => {
+    const d = durable({ commit: "deferred" });
+    // Another connection sees committed rows only.
+    const committed = () => {
+      const db = new DatabaseSync(d.path);
+      const n = (db.prepare("SELECT COUNT(*) AS n FROM log").get() as { n: number }).n;
+      db.close();
+      return n;
+    };
+    await d.sequencer.durable(); // the fixture's requests
+    const before = committed();
+    assert.equal(before, 5);
+    d.sequencer.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
+    d.sequencer.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 4n }));
+    assert.equal(committed(), before, "nothing is committed within the turn");
+    await d.sequencer.durable();
+    assert.equal(committed(), before + 2);
+    assert.deepEqual(d.reopen().snapshot(), d.sequencer.snapshot());
+  });
+
   it("refuses a log that does not replay, naming the record", async () => {
     const d = durable({ snapshotEvery: 0 });
     await trade(d.sequencer);
