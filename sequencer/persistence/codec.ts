@@ -11,8 +11,11 @@ function replacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? `${value}n` : value;
 }
 
+const N = "n".charCodeAt(0);
+
 function reviver(_key: string, value: unknown): unknown {
-  return typeof value === "string" && BIGINT.test(value) ? BigInt(value.slice(0, -1)) : value;
+  // The last-character test first: most strings are not bigints, and it is far cheaper than the regex.
+  return typeof value === "string" && value.charCodeAt(value.length - 1) === N && BIGINT.test(value) ? BigInt(value.slice(0, -1)) : value;
 }
 
 /** JSON text of `value`, bigints included. */

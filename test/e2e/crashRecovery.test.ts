@@ -268,10 +268,17 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
       }
     }
 
-    // Drain: every transaction proven and posted (stage kills still armed may strike here).
+    // Drain: every transaction proven and posted. Strikes left over, and stage kills still armed, land
+    // here, while the last batches are proved and posted.
     let status: { pending: number; unposted: number | null; root: bigint };
     for (;;) {
       const c = await ensureRunning();
+      const strike = carry.shift();
+      if (strike) {
+        await new Promise((res) => setTimeout(res, strike.ms));
+        killNow(c, strike);
+        continue;
+      }
       const r = await c.request("status");
       if (r === DIED) continue;
       status = r.result as typeof status;
@@ -317,7 +324,7 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     const total = kills.random + kills.stage.length;
     console.log(`      crash run: ${total} kill points (${kills.random} random SIGKILLs, stage kills at ${kills.stage.join(", ") || "none"}), ${kills.restarts} restarts, ` +
       `${ops.length} requests, ${acked.fills.length} acknowledged fills, ${report.batchesChecked} batches, ${seconds.toFixed(0)} s, seed ${SEED}`);
-    assert.ok(kills.random >= randomKills - 2, `random kills struck: ${kills.random} of ${randomKills}`);
+    assert.ok(kills.random >= randomKills - 1, `random kills struck: ${kills.random} of ${randomKills}`);
     assert.ok(kills.stage.length >= 3, `stage kills happened: ${kills.stage.join(", ")}`);
   });
 });
