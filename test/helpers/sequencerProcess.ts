@@ -81,8 +81,11 @@ export class SequencerProcess {
     return r.result as T;
   }
 
+  /** SIGKILL. The process counts as dead at once, so a second kill is never aimed at it. */
   kill(): void {
-    if (this.alive) this.proc.kill("SIGKILL");
+    if (!this.alive) return;
+    this.alive = false;
+    this.proc.kill("SIGKILL");
   }
 
   /** SIGTERM, then wait for the exit. */
