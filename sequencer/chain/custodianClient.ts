@@ -56,8 +56,9 @@ export class CustodianClient {
    * Submits a batch and waits for it to be mined. Reverts are decoded to the custodian's custom error
    * name and thrown as BatchPostError. If the chain already holds this batch number with the same public
    * data (a post whose receipt was lost), nothing is sent and null is returned; with other data it throws.
+   * `onSent` is called with the transaction hash once it is sent, before its receipt is awaited.
    */
-  async submitBatch(batchNumber: number, publicData: Uint8Array, proof: CalldataProof): Promise<Hash | null> {
+  async submitBatch(batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void): Promise<Hash | null> {
     if ((await this.batchCount()) > batchNumber) {
       const posted = await this.postedBatchHash(batchNumber);
       const ours = `0x${createHash("sha256").update(publicData).digest("hex")}`;
@@ -74,6 +75,7 @@ export class CustodianClient {
         account: this.chain.walletClient.account!,
       });
       const hash = await this.chain.walletClient.writeContract(request);
+      onSent?.(hash);
       const receipt = await this.chain.publicClient.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success") throw new BatchPostError("reverted", `submitBatch ${batchNumber} reverted in ${hash}`);
       return hash;

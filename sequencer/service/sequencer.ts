@@ -6,9 +6,19 @@
  *   pending transactions -> batch witness -> prover -> second verification -> custodian.submitBatch
  *
  * The matching engine and the spot risk module hold the rules of matching and reservation; this file
- * only wires them to the proven state and the chain.
+ * only wires them to the proven state, the chain and the durable log.
+ *
+ * Durability (with a `store`, sequencer/persistence): every command that changes anything is appended to
+ * the log and committed before the call that made it returns (one commit per call; `placeOrders` and
+ * `syncRequests` commit their whole group at once). A batch is logged once proven, before it is sent; its
+ * transaction hash once sent; its arrival on chain once confirmed. A new Sequencer over the same store
+ * restores the latest snapshot and replays the log after it through the same code (time is an input
+ * recorded with each command), reaching the same books, reservations, pending transactions and state
+ * root; a logged batch not yet confirmed is posted by the next `runBatch` exactly once.
  */
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
+import type { Hash } from "viem";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
@@ -22,6 +32,11 @@ import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
+import type { BatchRecord, LogRecord } from "../persistence/records.ts";
+import { sortedEntries, type SequencerSnapshot } from "../persistence/sequencerSnapshot.ts";
+import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
+import type { SequencerStore } from "../persistence/store.ts";
+import { sentTransactionOutcome } from "./sentTransaction.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 
@@ -36,7 +51,32 @@ export type SequencerOptions = {
   /** Checks trading-key signatures at intake (default: native batch verification when the addon is built, else the JavaScript reference). */
   verifier?: SignatureVerifier;
   log?: (line: string) => void;
+  /**
+   * Durable log (sequencer/persistence/sqliteStore.ts). Without one everything lives in memory only.
+   * With one, the constructor recovers whatever the store holds.
+   */
+  store?: SequencerStore;
+  /**
+   * When the single-request calls (placeOrder, cancelOrder, requestWithdrawal, acceptRequest) commit:
+   * "each" (default) before they return; "deferred" once per event-loop turn, for all the calls of that
+   * turn together (group commit under load): the caller must `await durable()` before acknowledging.
+   */
+  commit?: "each" | "deferred";
+  /** Recover from the latest snapshot plus the log after it (default), or from the whole log (audits). */
+  recoverFrom?: "snapshot" | "log";
+  /** Snapshot after this many log records (default 10,000; 0: never). Snapshots bound the replay at restart. */
+  snapshotEvery?: number;
+  /** The time input of intake, unix seconds (default: the wall clock). Logged with each command. */
+  clock?: () => number;
+  /** Told each step of a batch's life, after it is durable (metrics, fault-injection tests). */
+  onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
 };
+
+/**
+ * Steps of a batch: built (witness ready, proving next), proved (proof logged, nothing sent),
+ * sent (transaction hash logged, receipt not seen), posted (the chain holds it, logged).
+ */
+export type BatchStage = "built" | "proved" | "sent" | "posted";
 
 /** Why the sequencer refused a request. Nothing changed. */
 export class RequestRejected extends Error {
@@ -49,6 +89,23 @@ export class RequestRejected extends Error {
 
 /** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
 export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
+
+/** A proven batch between its log record and its confirmation on chain. */
+type InFlightBatch = {
+  batchNumber: number;
+  txs: BatchTx[];
+  publicData: Uint8Array;
+  proof: CalldataProof;
+  /** Hash of the transaction that posts it, once sent. */
+  txHash: Hash | null;
+  timings: Omit<PostedBatch["timings"], "postMs">;
+};
+
+const NO_TIMINGS = { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0 };
+
+function sha256Hex(data: Uint8Array): string {
+  return `0x${createHash("sha256").update(data).digest("hex")}`;
+}
 
 export type PostedBatch = {
   batchNumber: number;
@@ -69,8 +126,8 @@ export type SequencerEvents = {
 
 export class Sequencer {
   readonly params: CircuitParams;
-  readonly markets = new MarketRegistry();
-  readonly risk = new SpotRisk();
+  readonly markets: MarketRegistry;
+  readonly risk: SpotRisk;
   readonly engine: MatchingEngine;
   /** The state proven batches commit to (advanced when a batch is built). */
   readonly state: ExchangeState;
@@ -87,6 +144,17 @@ export class Sequencer {
   private readonly pending: { tx: BatchTx; time: number }[] = [];
   private requestsSeen = 0;
   private batchNumber = 0;
+  /** The proven batch being posted: it left `pending` and is retried until the chain holds it. */
+  private inFlight: InFlightBatch | null = null;
+  /** True while a batch is built and proved: the state then holds it uncommitted. */
+  private building = false;
+  /** runBatch calls run one at a time, in call order. */
+  private batchQueue: Promise<unknown> = Promise.resolve();
+  private replaying = false;
+  private groupDepth = 0;
+  private recordsSinceSnapshot = 0;
+  /** The deferred commit of this event-loop turn, if one is scheduled. */
+  private scheduledCommit: Promise<void> | null = null;
 
   private readonly verifier: SignatureVerifier;
 
@@ -94,13 +162,44 @@ export class Sequencer {
     this.opts = opts;
     this.verifier = opts.verifier ?? defaultSignatureVerifier();
     this.params = opts.params;
-    this.state = new ExchangeState(opts.params);
-    this.engine = new MatchingEngine({ markets: this.markets, risk: this.risk });
     this.custodian = new CustodianClient(opts.chain);
+    const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
+    if (stored) {
+      const snap = stored.body as SequencerSnapshot;
+      if (snap.version !== 1) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
+      this.markets = MarketRegistry.fromJSON(snap.markets);
+      this.risk = SpotRisk.restore(snap.risk);
+      this.engine = MatchingEngine.restore(snap.engine, { markets: this.markets, risk: this.risk });
+      this.state = restoreExchangeState(opts.params, snap.state);
+      for (const [k, v] of snap.keys) this.keys.set(k, v);
+      for (const [k, v] of snap.liveBySlot) this.liveBySlot.set(k, v);
+      for (const [k, v] of snap.slotIds) this.slotIds.set(k, v);
+      for (const [k, v] of snap.nextNonce) this.nextNonce.set(k, v);
+      this.pending.push(...snap.pending);
+      this.requestsSeen = snap.requestsSeen;
+      this.batchNumber = snap.batchNumber;
+    } else {
+      this.markets = new MarketRegistry();
+      this.risk = new SpotRisk();
+      this.engine = new MatchingEngine({ markets: this.markets, risk: this.risk });
+      this.state = new ExchangeState(opts.params);
+    }
+    if (opts.store) this.replay(opts.store, stored?.seq ?? 0);
   }
 
+  /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
   get pendingTransactions(): number {
-    return this.pending.length;
+    return this.pending.length + (this.inFlight?.txs.length ?? 0);
+  }
+
+  /** How many on-chain requests (the queue's first ones) have been admitted. */
+  get requestsAdmitted(): number {
+    return this.requestsSeen;
+  }
+
+  /** The number of the proven batch waiting to be posted, or null. */
+  get unpostedBatch(): number | null {
+    return this.inFlight?.batchNumber ?? null;
   }
 
   /** The trading key registered for `accountId` (usable at once, proven with its batch). */
@@ -118,9 +217,9 @@ export class Sequencer {
     return this.opts.prover.metrics?.() ?? null;
   }
 
-  /** The transactions waiting for a batch, oldest first. */
+  /** The transactions not yet on chain, oldest first (the batch being posted first). */
   peekPending(): readonly BatchTx[] {
-    return this.pending.map((p) => p.tx);
+    return [...(this.inFlight?.txs ?? []), ...this.pending.map((p) => p.tx)];
   }
 
   private log(line: string): void {
@@ -128,27 +227,165 @@ export class Sequencer {
   }
 
   private now(): number {
-    return Math.floor(Date.now() / 1000);
+    return this.opts.clock ? this.opts.clock() : Math.floor(Date.now() / 1000);
   }
 
-  private enqueue(tx: BatchTx): void {
-    this.pending.push({ tx, time: this.now() });
+  private enqueue(tx: BatchTx, time: number): void {
+    this.pending.push({ tx, time });
+  }
+
+  // ---- durability -------------------------------------------------------------------------------
+
+  /**
+   * Appends a record of something that just changed the state. It is committed at once (`now`, or the
+   * "each" policy), at the end of the enclosing group, or by the deferred commit of this event-loop turn.
+   */
+  private persist(record: LogRecord, now = false): void {
+    const store = this.opts.store;
+    if (!store || this.replaying) return;
+    store.append(record);
+    this.recordsSinceSnapshot++;
+    if (now || (this.groupDepth === 0 && this.opts.commit !== "deferred")) this.commitLog();
+    else if (this.groupDepth === 0) this.scheduledCommit ??= this.deferCommit();
+  }
+
+  private deferCommit(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        this.scheduledCommit = null;
+        try {
+          this.commitLog();
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
+  }
+
+  /** Resolves once every record appended so far is durable (at once with the "each" commit policy). */
+  durable(): Promise<void> {
+    return this.scheduledCommit ?? Promise.resolve();
+  }
+
+  /** Runs `fn` with its records committed together at its end (group commit), before it returns. */
+  private grouped<T>(fn: () => T): T {
+    this.groupDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.groupDepth === 0) this.commitLog();
+    }
+  }
+
+  private commitLog(): void {
+    this.opts.store?.commit();
+    this.maybeSnapshot();
+  }
+
+  /** Saves a snapshot when enough records have piled up and no batch is half-way (state and pending are then exact). */
+  private maybeSnapshot(): void {
+    const store = this.opts.store;
+    const every = this.opts.snapshotEvery ?? 10_000;
+    if (!store || every <= 0 || this.recordsSinceSnapshot < every || this.building || this.inFlight) return;
+    store.saveSnapshot(store.lastSeq, this.snapshot());
+    this.recordsSinceSnapshot = 0;
+  }
+
+  /**
+   * Everything intake and batching hold, as a JSON-able value (the snapshot format). Throws while a batch
+   * is being built or posted (the state then holds an unconfirmed batch).
+   */
+  snapshot(): SequencerSnapshot {
+    if (this.building || this.inFlight) throw new Error("no snapshot while a batch is being built or posted");
+    return {
+      version: 1,
+      markets: this.markets.toJSON(),
+      risk: this.risk.snapshot(),
+      engine: this.engine.snapshot(),
+      state: snapshotExchangeState(this.state),
+      keys: sortedEntries(this.keys),
+      liveBySlot: sortedEntries(this.liveBySlot),
+      slotIds: sortedEntries(this.slotIds),
+      nextNonce: sortedEntries(this.nextNonce),
+      pending: this.pending.map((p) => ({ tx: p.tx, time: p.time })),
+      requestsSeen: this.requestsSeen,
+      batchNumber: this.batchNumber,
+    };
+  }
+
+  /** Applies every logged record after `afterSeq` through the same code that accepted it. */
+  private replay(store: SequencerStore, afterSeq: number): void {
+    this.replaying = true;
+    try {
+      for (const { seq, record } of store.records(afterSeq)) {
+        try {
+          this.apply(record);
+        } catch (e) {
+          throw new Error(`log record ${seq} (${record.t}) does not replay: ${(e as Error).message}`);
+        }
+        this.recordsSinceSnapshot++;
+      }
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private apply(r: LogRecord): void {
+    switch (r.t) {
+      case "request":
+        return this.admitRequest(r.tx, r.time, r.index);
+      case "order":
+        this.placeVerified(r.order, r.time);
+        return;
+      case "cancel":
+        this.cancelVerified(r.cancel, r.time);
+        return;
+      case "withdraw":
+        return this.withdrawVerified(r.withdrawal, r.time);
+      case "batch":
+        return this.replayBatch(r);
+      case "sent":
+        if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} sent but not in flight`);
+        this.inFlight.txHash = r.txHash as Hash;
+        return;
+      case "posted":
+        if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} posted but not in flight`);
+        this.inFlight = null;
+        this.batchNumber = r.batchNumber + 1;
+        return;
+    }
+  }
+
+  /** Rebuilds a logged batch from the pending queue; its public data must hash as logged. */
+  private replayBatch(r: BatchRecord): void {
+    if (this.inFlight) throw new Error(`batch ${r.batchNumber} logged while batch ${this.inFlight.batchNumber} is unconfirmed`);
+    if (r.count < 1 || r.count > this.pending.length || r.count > this.params.slots) throw new Error(`batch ${r.batchNumber} holds ${r.count} of ${this.pending.length} pending`);
+    const txs = this.pending.slice(0, r.count).map((p) => p.tx);
+    const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false });
+    const hash = sha256Hex(batch.publicData);
+    if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
+    this.pending.splice(0, r.count);
+    this.inFlight = { batchNumber: r.batchNumber, txs, publicData: batch.publicData, proof: r.proof, txHash: null, timings: NO_TIMINGS };
   }
 
   // ---- intake ----------------------------------------------------------------------------------
 
   /** Pulls new on-chain requests (keys, deposits, markets) into the pending queue, in queue order. */
   async syncRequests(): Promise<number> {
-    const requests = await this.custodian.requests(this.requestsSeen);
-    for (const r of requests) {
-      this.acceptRequest(r.tx);
-      this.requestsSeen = r.index + 1;
-    }
+    const requests = (await this.custodian.requests(this.requestsSeen)).filter((r) => r.index >= this.requestsSeen);
+    this.grouped(() => {
+      for (const r of requests) this.admitRequest(r.tx, this.now(), r.index);
+    });
     return requests.length;
   }
 
   /** Admits one on-chain request (in queue order): its effect is usable at once and it waits for a batch. */
   acceptRequest(tx: BatchTx): void {
+    this.admitRequest(tx, this.now());
+  }
+
+  private admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (tx.type === TxType.REGISTER_KEY) this.keys.set(tx.accountId, tx.pubKey);
     else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
     else if (tx.type === TxType.REGISTER_MARKET) {
@@ -157,7 +394,9 @@ export class Sequencer {
         makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
       });
     } else throw new Error(`transaction type ${tx.type} is not an on-chain request`);
-    this.enqueue(tx);
+    this.enqueue(tx, time);
+    if (index !== undefined) this.requestsSeen = index + 1;
+    this.persist(index === undefined ? { t: "request", tx, time } : { t: "request", tx, time, index });
   }
 
   /** The check of one signed request, or why it cannot be checked (no key, malformed message). */
@@ -188,7 +427,7 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => orderMessage(order), order.signature, "order");
-    return this.placeVerified(order);
+    return this.placeVerified(order, this.now());
   }
 
   /**
@@ -208,21 +447,24 @@ export class Sequencer {
     const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
     const verdicts = await this.verifier.verifyBatch(toVerify);
     let v = 0;
-    return orders.map((order, i) => {
-      const check = checks[i];
-      if (check instanceof RequestRejected) return { rejected: check };
-      const verdict = verdicts[v++];
-      try {
-        this.requireVerified(order.accountId, check, verdict, "order");
-        return { events: this.placeVerified(order) };
-      } catch (e) {
-        if (e instanceof RequestRejected) return { rejected: e };
-        throw e;
-      }
-    });
+    const time = this.now();
+    return this.grouped(() =>
+      orders.map((order, i): IntakeOutcome => {
+        const check = checks[i];
+        if (check instanceof RequestRejected) return { rejected: check };
+        const verdict = verdicts[v++];
+        try {
+          this.requireVerified(order.accountId, check, verdict, "order");
+          return { events: this.placeVerified(order, time) };
+        } catch (e) {
+          if (e instanceof RequestRejected) return { rejected: e };
+          throw e;
+        }
+      }),
+    );
   }
 
-  private placeVerified(order: Signed<Order>): EngineEvent[] {
+  private placeVerified(order: Signed<Order>, time: number): EngineEvent[] {
     const slot = this.slotKey(order.accountId, order.orderId);
     const last = this.slotIds.get(slot);
     if (last !== undefined && order.orderId <= last) {
@@ -230,34 +472,45 @@ export class Sequencer {
     }
     if (this.liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
 
-    const events = this.engine.execute({ kind: "place", time: this.now(), order });
+    const events = this.engine.execute({ kind: "place", time, order });
     if (events.some((e) => e.type === "accepted")) {
       this.slotIds.set(slot, order.orderId);
       this.liveBySlot.set(slot, order);
     }
-    this.absorb(events, order);
+    this.absorb(events, time, order);
+    this.persist({ t: "order", order, time });
     return events;
   }
 
   /** Cancels a live order with a signed cancel, which a batch then proves (the order can never fill again). */
   cancelOrder(cancel: Signed<Cancel>): EngineEvent[] {
     this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
-    const events = this.engine.execute({ kind: "cancel", time: this.now(), accountId: cancel.accountId, orderId: cancel.orderId });
-    if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel });
-    this.absorb(events);
+    return this.cancelVerified(cancel, this.now());
+  }
+
+  private cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
+    const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
+    if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
+    this.absorb(events, time);
+    this.persist({ t: "cancel", cancel, time });
     return events;
   }
 
   /** Accepts a signed withdrawal when the account's available (unreserved) balance covers it. */
   requestWithdrawal(w: Signed<Withdrawal>): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
+    this.withdrawVerified(w, this.now());
+  }
+
+  private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
     const expected = this.nextNonce.get(w.accountId) ?? 0;
     if (w.nonce !== expected) throw new RequestRejected("BAD_NONCE", `withdrawal nonce ${w.nonce}, expected ${expected}`);
     if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {
       throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
     }
     this.nextNonce.set(w.accountId, expected + 1);
-    this.enqueue({ type: TxType.WITHDRAW, request: w });
+    this.enqueue({ type: TxType.WITHDRAW, request: w }, time);
+    this.persist({ t: "withdraw", withdrawal: w, time });
   }
 
   private slotKey(accountId: number, orderId: bigint): string {
@@ -274,9 +527,9 @@ export class Sequencer {
   }
 
   /** Turns fills into trade transactions and forgets orders that left the book. */
-  private absorb(events: readonly EngineEvent[], incoming?: Signed<Order>): void {
+  private absorb(events: readonly EngineEvent[], time: number, incoming?: Signed<Order>): void {
     for (const e of events) {
-      if (e.type === "fill") this.enqueue(this.tradeOf(e, incoming));
+      if (e.type === "fill") this.enqueue(this.tradeOf(e, incoming), time);
       else if (e.type === "cancelled") this.forget(e.accountId, e.orderId);
     }
     for (const e of events) {
@@ -311,12 +564,32 @@ export class Sequencer {
   // ---- batching ---------------------------------------------------------------------------------
 
   /**
-   * Proves and posts the next batch of up to `slots` pending transactions. Returns null when nothing is
-   * pending. A transaction leaves the queue only once its batch is on-chain; on any failure the state
-   * is rolled back and the error is thrown to the caller (never dropped).
+   * Proves and posts the next batch of up to `slots` pending transactions; first, a proven batch not yet
+   * confirmed (after a failed post or a restart) is posted, never twice. Returns null when nothing is
+   * pending. A transaction leaves the queue only once its batch is on-chain. A failure before the proof
+   * is logged rolls the state back; after it, the proven batch stays in flight and the next call retries
+   * posting it. Errors are thrown to the caller (never dropped). Calls run one at a time.
    */
-  async runBatch(): Promise<PostedBatch | null> {
-    if (this.pending.length === 0) return null;
+  runBatch(): Promise<PostedBatch | null> {
+    const run = this.batchQueue.then(() => this.runBatchNow());
+    this.batchQueue = run.catch(() => {});
+    return run;
+  }
+
+  private async runBatchNow(): Promise<PostedBatch | null> {
+    if (!this.inFlight) {
+      if (this.pending.length === 0) return null;
+      await this.proveNext();
+    }
+    return this.postInFlight(this.inFlight!);
+  }
+
+  private stage(stage: BatchStage, batchNumber: number): void {
+    this.opts.onBatchStage?.(stage, batchNumber);
+  }
+
+  /** Builds and proves the next batch, makes it the batch in flight and logs it (committed) before anything is sent. */
+  private async proveNext(): Promise<void> {
     const entries = this.pending.slice(0, this.params.slots);
     const txs = entries.map((e) => e.tx);
     // The batch is stamped with the time its first transaction was accepted: every order it fills was
@@ -327,32 +600,54 @@ export class Sequencer {
     if (chainRoot !== this.state.root) {
       throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${this.state.root}`);
     }
-    this.batchNumber = chainCount;
+    const batchNumber = chainCount;
+    this.building = true;
     const t = this.state.begin();
     try {
       const t0 = performance.now();
-      const batch = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp, verifySignatures: false });
-      const t1 = performance.now();
-      const proved = await this.opts.prover.prove(this.batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
-      const p0 = performance.now();
-      const proof = toCalldataProof(proved.proof);
-      const txHash = await this.custodian.submitBatch(this.batchNumber, batch.publicData, proof);
-      const postMs = performance.now() - p0;
+      const batch = buildBatch(this.state, txs, { batchNumber, timestamp, verifySignatures: false });
+      const buildMs = performance.now() - t0;
+      this.stage("built", batchNumber);
+      const proved = await this.opts.prover.prove(batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
       t.commit();
+      this.building = false;
+      const proof = toCalldataProof(proved.proof);
       this.pending.splice(0, txs.length);
-      const posted: PostedBatch = {
-        batchNumber: this.batchNumber++,
-        txHash,
-        transactions: txs.length,
-        timings: { buildMs: t1 - t0, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs, postMs },
+      this.inFlight = {
+        batchNumber, txs, publicData: batch.publicData, proof, txHash: null,
+        timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
       };
-      this.log(`batch ${posted.batchNumber}: ${txs.length} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash}`);
-      this.events.emit("batch", { ...posted, proof });
-      return posted;
+      this.persist({ t: "batch", batchNumber, count: txs.length, timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
     } catch (e) {
-      t.rollback();
+      if (this.building) {
+        t.rollback();
+        this.building = false;
+      }
       throw e;
     }
+    this.stage("proved", batchNumber);
+  }
+
+  /** Posts a logged batch once: a transaction sent earlier is awaited, and the chain is asked before sending. */
+  private async postInFlight(b: InFlightBatch): Promise<PostedBatch> {
+    const p0 = performance.now();
+    let txHash: Hash | null | undefined;
+    if (b.txHash && (await sentTransactionOutcome(this.opts.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
+    txHash ??= await this.custodian.submitBatch(b.batchNumber, b.publicData, b.proof, (hash) => {
+      b.txHash = hash;
+      this.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
+      this.stage("sent", b.batchNumber);
+    });
+    const postMs = performance.now() - p0;
+    this.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
+    this.inFlight = null;
+    this.batchNumber = b.batchNumber + 1;
+    this.stage("posted", b.batchNumber);
+    const posted: PostedBatch = { batchNumber: b.batchNumber, txHash, transactions: b.txs.length, timings: { ...b.timings, postMs } };
+    this.log(`batch ${posted.batchNumber}: ${posted.transactions} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash ?? "(already on chain)"}`);
+    this.events.emit("batch", { ...posted, proof: b.proof });
+    this.maybeSnapshot();
+    return posted;
   }
 
   /**
@@ -369,7 +664,7 @@ export class Sequencer {
         try {
           await this.syncRequests();
           const oldest = this.pending[0];
-          const due = oldest && (this.pending.length >= this.params.slots || Date.now() - oldest.time * 1000 >= maxWaitMs);
+          const due = this.inFlight || (oldest && (this.pending.length >= this.params.slots || Date.now() - oldest.time * 1000 >= maxWaitMs));
           if (due) {
             await this.runBatch();
             continue;

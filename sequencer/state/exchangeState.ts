@@ -79,6 +79,16 @@ export class ExchangeState {
     return fresh;
   }
 
+  /** Ids of every account the state holds (written or read), ascending. */
+  accountIds(): number[] {
+    return [...this.accounts.keys()].sort((a, b) => a - b);
+  }
+
+  /** Ids of every registered market, ascending. */
+  marketIds(): number[] {
+    return [...this.markets.keys()].sort((a, b) => a - b);
+  }
+
   hasKey(id: number): boolean {
     const a = this.accounts.get(id);
     return a !== undefined && (a.pubKey[0] !== 0n || a.pubKey[1] !== 0n);

@@ -45,6 +45,11 @@ export class QuadTree {
     return this.node(0, index);
   }
 
+  /** Every leaf that is not the empty leaf, as [index, value], by index. */
+  leaves(): [number, bigint][] {
+    return [...this.nodes[0].entries()].sort((a, b) => a[0] - b[0]);
+  }
+
   /** Writes a leaf and rehashes its path. */
   set(index: number, value: bigint): void {
     this.checkIndex(index);

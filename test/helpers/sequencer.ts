@@ -12,8 +12,9 @@ import { testTrader } from "./traders.ts";
 export const alice = testTrader(1);
 export const bob = testTrader(2);
 
-export function offlineSequencer(overrides: Partial<SequencerOptions> = {}): Sequencer {
-  const s = new Sequencer({
+/** The options of offlineSequencer (no chain, no prover, maker 100 ppm, taker 500 ppm) with `overrides`. */
+export function offlineSequencerOptions(overrides: Partial<SequencerOptions> = {}): SequencerOptions {
+  return {
     params: TEST_PARAMS,
     keys: { wasm: "", zkey: "", vkey: null },
     prover: {} as VerifiedProver,
@@ -21,7 +22,15 @@ export function offlineSequencer(overrides: Partial<SequencerOptions> = {}): Seq
     makerFeePpm: 100,
     takerFeePpm: 500,
     ...overrides,
-  });
+  };
+}
+
+export function offlineSequencer(overrides: Partial<SequencerOptions> = {}): Sequencer {
+  return admitFixtureRequests(new Sequencer(offlineSequencerOptions(overrides)));
+}
+
+/** Admits the fixture's market, keys and deposits (see the file comment) as on-chain requests. */
+export function admitFixtureRequests(s: Sequencer): Sequencer {
   s.acceptRequest({ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n });
   s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });
   s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey });

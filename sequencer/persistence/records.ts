@@ -1,0 +1,35 @@
+/**
+ * What the sequencer writes to its durable log, one record per accepted command or batch step
+ * (LMAX style: the log is the source of truth for intake; replaying it through the same code rebuilds
+ * the books, reservations, order slots, nonces, pending transactions and proven state exactly).
+ *
+ * Each intake record carries the time input the sequencer used for it (unix seconds), so replay reads no
+ * clock. Batch records bracket a batch's life: `batch` (built and proven, before anything is sent),
+ * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it).
+ */
+import type { BatchTx } from "../batch/transactions.ts";
+import type { CalldataProof } from "../chain/proof.ts";
+import type { Cancel, Order, Signed, Withdrawal } from "../protocol/messages.ts";
+
+/** An on-chain request admitted in queue order (`index` is its queue index when it came from the chain). */
+export type RequestRecord = { t: "request"; tx: BatchTx; time: number; index?: number };
+/** A signed order that reached the matching engine (accepted or refused there: both take a sequence number). */
+export type OrderRecord = { t: "order"; order: Signed<Order>; time: number };
+/** A signed cancel that reached the matching engine. */
+export type CancelRecord = { t: "cancel"; cancel: Signed<Cancel>; time: number };
+/** An accepted signed withdrawal. */
+export type WithdrawRecord = { t: "withdraw"; withdrawal: Signed<Withdrawal>; time: number };
+/**
+ * Batch `batchNumber` holds the first `count` pending transactions, is stamped `timestamp`, its public
+ * data hashes to `publicDataHash` (sha256, 0x-hex) and `proof` proves it. Written before it is posted.
+ */
+export type BatchRecord = { t: "batch"; batchNumber: number; count: number; timestamp: number; publicDataHash: string; proof: CalldataProof };
+/** The transaction posting batch `batchNumber` was sent (its receipt not yet seen). */
+export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
+/** The chain holds batch `batchNumber` (txHash null: it was found already there). */
+export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null };
+
+export type LogRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | BatchRecord | SentRecord | PostedRecord;
+
+/** A record with its position in the log (1, 2, 3, ...; never reused). */
+export type LoggedRecord = { seq: number; record: LogRecord };

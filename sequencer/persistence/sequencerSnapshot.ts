@@ -1,0 +1,35 @@
+/**
+ * The shape of a Sequencer snapshot: everything intake and batching hold in memory at a moment when no
+ * batch is being built or posted. Each part uses its owner's own snapshot format (engine, risk,
+ * markets, proven state); maps are listed sorted by key so equal states give equal snapshots.
+ */
+import type { BatchTx } from "../batch/transactions.ts";
+import type { PublicKey } from "../crypto/babyjub.ts";
+import type { EngineSnapshot } from "../matching/snapshot.ts";
+import type { MarketParamsJson } from "../matching/markets.ts";
+import type { Order, Signed } from "../protocol/messages.ts";
+import type { SpotRiskSnapshot } from "../risk/spotRisk.ts";
+import type { ExchangeStateSnapshot } from "./stateSnapshot.ts";
+
+export type SequencerSnapshot = {
+  version: 1;
+  markets: MarketParamsJson[];
+  risk: SpotRiskSnapshot;
+  engine: EngineSnapshot;
+  state: ExchangeStateSnapshot;
+  keys: [number, PublicKey][];
+  /** [slot key "account:slot", live signed order]. */
+  liveBySlot: [string, Signed<Order>][];
+  /** [slot key, highest accepted order id]. */
+  slotIds: [string, bigint][];
+  nextNonce: [number, number][];
+  pending: { tx: BatchTx; time: number }[];
+  requestsSeen: number;
+  /** Number the next batch will get. */
+  batchNumber: number;
+};
+
+/** Entries of a map sorted by key (numbers numerically, strings lexically). */
+export function sortedEntries<K extends number | string, V>(map: ReadonlyMap<K, V>): [K, V][] {
+  return [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

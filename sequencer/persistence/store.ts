@@ -1,0 +1,26 @@
+/**
+ * The durable store a Sequencer writes to: an append-only command log with group commit, plus the
+ * latest snapshot. Appends are buffered in an open transaction until `commit`, which makes all of them
+ * durable at once; a crash before `commit` loses exactly the uncommitted ones (none of which was
+ * acknowledged). sqliteStore.ts is the embedded implementation.
+ */
+import type { LoggedRecord, LogRecord } from "./records.ts";
+
+/** A snapshot covers every record with seq <= `seq`; `body` is the snapshotting component's JSON value. */
+export type StoredSnapshot<T = unknown> = { seq: number; body: T };
+
+export interface SequencerStore {
+  /** Appends a record to the open group and returns its seq; durable only after `commit`. */
+  append(record: LogRecord): number;
+  /** Makes every appended record durable (no-op when nothing is pending). */
+  commit(): void;
+  /** Committed records with seq > `afterSeq`, in order. */
+  records(afterSeq?: number): Iterable<LoggedRecord>;
+  /** Seq of the last appended record (0 for an empty log). */
+  readonly lastSeq: number;
+  /** Durably stores a snapshot covering records up to `seq` (committed ones only), replacing older ones. */
+  saveSnapshot(seq: number, body: unknown): void;
+  /** The latest snapshot, or null. */
+  latestSnapshot(): StoredSnapshot | null;
+  close(): void;
+}

@@ -1,0 +1,126 @@
+/**
+ * The sequencer as a process, durable in a data directory: kill it at any moment (SIGKILL included),
+ * start it again with the same directory, and it recovers the books, accounts, pending transactions and
+ * any proven batch not yet confirmed from its log and the chain, then carries on.
+ *
+ *   npx tsx sequencer/service/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
+ *       --custodian 0x... --operator-key 0x... [--port 8080] [--params test]
+ *
+ * The operator key may also come from SEQUENCER_OPERATOR_KEY; --dev-operator uses the Hardhat
+ * development account 0 (local chains only). The HTTP API (sequencer/api) listens when --port is given;
+ * a parent that spawned this process with an IPC channel can drive it over that (ipc.ts). The log is
+ * bound to the chain, custodian and circuit parameters: another deployment's directory is refused.
+ * On SIGTERM/SIGINT the batch loop stops after its current step and the store is closed.
+ *
+ * Fault injection (crash tests only): SEQUENCER_CRASH_AT=<built|proved|sent|posted>[:<batch>] makes the
+ * process SIGKILL itself when a batch reaches that stage (any batch, or the numbered one).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { createPublicClient, createWalletClient, defineChain, http, isAddress, type Address, type Hex, type PublicClient } from "viem";
+import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
+import { createApiServer } from "../api/server.ts";
+import { SqliteStore } from "../persistence/sqliteStore.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../protocol/params.ts";
+import { serveIpc } from "./ipc.ts";
+import { Sequencer, type BatchStage } from "./sequencer.ts";
+
+/** Hardhat's well-known development mnemonic (--dev-operator). Never use it on a real chain. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+const opts = new Command()
+  .name("sequencer")
+  .description("Runs the sequencer with a durable data directory")
+  .requiredOption("--data <dir>", "data directory (created if missing)")
+  .requiredOption("--rpc <url>", "JSON-RPC URL of the custodian's chain")
+  .requiredOption("--custodian <address>", "custodian contract address")
+  .option("--operator-key <hex>", "operator private key (or SEQUENCER_OPERATOR_KEY)")
+  .option("--dev-operator", "use the Hardhat development account 0 as operator", false)
+  .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+  .option("--port <port>", "serve the HTTP API on this port")
+  .option("--poll-ms <ms>", "request polling interval", "500")
+  .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
+  .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
+  .option("--maker-fee-ppm <ppm>", "maker fee", "100")
+  .option("--taker-fee-ppm <ppm>", "taker fee", "500")
+  .parse()
+  .opts<{
+    data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
+    port?: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+  }>();
+
+const log = (line: string) => console.log(`[sequencer ${process.pid}] ${line}`);
+
+/** The stage hook that SIGKILLs this process (SEQUENCER_CRASH_AT), or undefined. */
+function crashHook(spec: string | undefined): ((stage: BatchStage, batchNumber: number) => void) | undefined {
+  if (!spec) return undefined;
+  const [stage, batch] = spec.split(":");
+  if (!["built", "proved", "sent", "posted"].includes(stage)) throw new Error(`SEQUENCER_CRASH_AT: unknown stage ${stage}`);
+  return (s, n) => {
+    if (s === stage && (batch === undefined || Number(batch) === n)) {
+      log(`SEQUENCER_CRASH_AT=${spec}: killing myself at batch ${n} ${s}`);
+      process.kill(process.pid, "SIGKILL");
+    }
+  };
+}
+
+async function main(): Promise<void> {
+  if (!isAddress(opts.custodian)) throw new Error(`--custodian ${opts.custodian} is not an address`);
+  const key = opts.operatorKey ?? process.env.SEQUENCER_OPERATOR_KEY;
+  if (!key && !opts.devOperator) throw new Error("no operator key: pass --operator-key, set SEQUENCER_OPERATOR_KEY or use --dev-operator");
+  const account = key ? privateKeyToAccount(key as Hex) : mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 });
+  const params = opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+
+  const probe = createPublicClient({ transport: http(opts.rpc) });
+  const chainId = await probe.getChainId();
+  const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } });
+  const publicClient = createPublicClient({ chain, transport: http(opts.rpc) }) as PublicClient;
+  const walletClient = createWalletClient({ chain, transport: http(opts.rpc), account });
+
+  const store = new SqliteStore(join(opts.data, "sequencer.db"));
+  store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
+
+  const circuit = await buildBatchCircuit(params);
+  const { prover, description } = createDefaultProver(log);
+  const t0 = performance.now();
+  const sequencer = new Sequencer({
+    params,
+    keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    prover,
+    chain: { publicClient, walletClient, custodian: opts.custodian as Address },
+    makerFeePpm: Number(opts.makerFeePpm),
+    takerFeePpm: Number(opts.takerFeePpm),
+    store,
+    snapshotEvery: Number(opts.snapshotEvery),
+    onBatchStage: crashHook(process.env.SEQUENCER_CRASH_AT),
+    log,
+  });
+  const unposted = sequencer.unpostedBatch;
+  log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.state.root}, ${sequencer.pendingTransactions} pending${unposted === null ? "" : `, batch ${unposted} proven and not yet confirmed`}; prover: ${description}`);
+
+  const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
+  const api = opts.port ? createApiServer(sequencer) : null;
+  if (api) log(`HTTP API on ${await api.listen({ port: Number(opts.port), host: "127.0.0.1" })}`);
+  if (process.send) {
+    serveIpc(sequencer);
+    process.send({ ready: true, pid: process.pid });
+  }
+
+  const shutdown = async () => {
+    await api?.close();
+    await stop();
+    store.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+  process.once("disconnect", shutdown); // the parent that drove us over IPC is gone
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,330 @@
+/**
+ * Crash recovery of the sequencer process: a scripted trading run against a local Hardhat node, with the
+ * sequencer (sequencer/service/main.ts, durable data directory, real proofs) SIGKILLed at many random
+ * points (during intake, between a request and its reply, while batches are proved and posted) and at
+ * each step of a batch's life (built, proved, sent, posted), restarted each time, the unanswered request
+ * retried as a client would. Checks, against an uninterrupted in-process run of the same script:
+ * - after every restart, every acknowledged order is still known;
+ * - the chain ends with exactly the reference run's transactions, in order (nothing lost, nothing twice),
+ *   every acknowledged fill among them, and the reference run's state root; every batch proof verifies;
+ * - no batch was ever sent twice (as many submitBatch transactions as batches);
+ * - the recovered books, balances, reservations, order slots and nonces equal the reference run's.
+ *
+ * CRASH_KILLS sets the number of kill points (default 24; 4 of them at batch stages), CRASH_SEED the seed.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicClient, createWalletClient, decodeFunctionData, erc20Abi, http, toHex, type Address, type PublicClient, type WalletClient } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
+import { deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
+import { startHardhatNode, type LocalNode } from "../../scripts/devnet/localNode.ts";
+import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
+import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { fetchRequests } from "../../sequencer/chain/requests.ts";
+import type { EngineEvent, FillEvent } from "../../sequencer/matching/index.ts";
+import type { SequencerSnapshot } from "../../sequencer/persistence/sequencerSnapshot.ts";
+import { OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
+import type { Cancel, Order, Signed, Withdrawal } from "../../sequencer/protocol/messages.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import type { SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { Sequencer } from "../../sequencer/service/sequencer.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { signCancel, signOrder, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
+import { DIED, SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
+import { testTrader, type TestTrader } from "../helpers/traders.ts";
+
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+const USDC = 10n ** 6n;
+const ETH = 10n ** 18n;
+const KILLS = Number(process.env.CRASH_KILLS ?? 24);
+const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+const STAGES = ["proved", "sent", "posted", "built"] as const;
+
+/** mulberry32: a small seeded generator, so a failing run can be repeated with its CRASH_SEED. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Op =
+  | { op: "orders"; orders: Signed<Order>[] }
+  | { op: "cancel"; cancel: Signed<Cancel> }
+  | { op: "withdraw"; withdrawal: Signed<Withdrawal> };
+
+type Trader = TestTrader & { wallet: WalletClient };
+
+/** The trading run: a maker ladder, crossing takers (6 fills), 2 cancels, resting taker orders, 2 withdrawals. */
+function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op[] {
+  const expiry = Math.floor(Date.now() / 1000) + 86_400;
+  const ids = new Map<number, bigint>();
+  const order = (t: Trader, side: Side, priceTicks: bigint, sizeLots: bigint, timeInForce: TimeInForce = TimeInForce.GTC) => {
+    const orderId = (ids.get(t.accountId) ?? 0n) + 1n;
+    ids.set(t.accountId, orderId);
+    return signOrder(t.key, { accountId: t.accountId, orderId, marketId: 0, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry });
+  };
+  const groups = (orders: Signed<Order>[]): Op[] => {
+    const out: Op[] = [];
+    for (let i = 0; i < orders.length; ) {
+      const n = 1 + Math.floor(random() * 3);
+      out.push({ op: "orders", orders: orders.slice(i, i + n) });
+      i += n;
+    }
+    return out;
+  };
+  const ladder: Signed<Order>[] = [];
+  for (let i = 0n; i < 7n; i++) {
+    ladder.push(order(maker, Side.BUY, 299_900n - 100n * i, 200n, TimeInForce.POST_ONLY));
+    ladder.push(order(maker, Side.SELL, 300_100n + 100n * i, 200n, TimeInForce.POST_ONLY));
+  }
+  const resting: Signed<Order>[] = [];
+  for (let i = 0n; i < 6n; i++) resting.push(order(t1, Side.BUY, 299_000n - 10n * i, 10n), order(t2, Side.SELL, 301_000n + 10n * i, 10n));
+  const takers = [
+    order(t1, Side.BUY, 300_200n, 300n, TimeInForce.IOC), // fills 200 @ 300100, 100 @ 300200
+    order(t2, Side.SELL, 299_800n, 250n, TimeInForce.IOC), // fills 200 @ 299900, 50 @ 299800
+    order(t1, Side.BUY, 300_200n, 100n), // fills the rest of 300200
+    order(t2, Side.SELL, 299_800n, 100n), // fills 100 of the rest of 299800
+  ];
+  return [
+    ...groups(ladder),
+    ...takers.map((o): Op => ({ op: "orders", orders: [o] })),
+    { op: "cancel", cancel: signCancel(maker.key, { accountId: maker.accountId, orderId: 14n }) },
+    { op: "cancel", cancel: signCancel(maker.key, { accountId: maker.accountId, orderId: 13n }) },
+    ...groups(resting),
+    { op: "withdraw", withdrawal: signWithdrawal(t1.key, { accountId: t1.accountId, tokenId: 1, amount: 100n * 10n ** 15n, nonce: 0 }) },
+    { op: "withdraw", withdrawal: signWithdrawal(t2.key, { accountId: t2.accountId, tokenId: 0, amount: 500n * USDC, nonce: 0 }) },
+  ];
+}
+
+/** The uninterrupted run: the same requests and script through an in-process Sequencer, batches built without proofs. */
+function referenceRun(requests: Awaited<ReturnType<typeof fetchRequests>>, ops: Op[]): { sequencer: Sequencer; snapshot: SequencerSnapshot; records: SlotRecord[] } {
+  const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, makerFeePpm: 100, takerFeePpm: 500 });
+  for (const r of requests) s.acceptRequest(r.tx);
+  for (const op of ops) {
+    if (op.op === "orders") for (const o of op.orders) assert.ok(s.placeOrder(o).some((e) => e.type === "accepted"), "the script's orders are all valid");
+    else if (op.op === "cancel") assert.ok(s.cancelOrder(op.cancel).some((e) => e.type === "cancelled"));
+    else s.requestWithdrawal(op.withdrawal);
+  }
+  const txs = s.peekPending();
+  const records: SlotRecord[] = [];
+  for (let i = 0; i < txs.length; i += TEST_PARAMS.slots) {
+    records.push(...buildBatch(s.state, txs.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: 1, verifySignatures: false }).records);
+  }
+  return { sequencer: s, snapshot: s.snapshot(), records: records.filter((r) => r.type !== TxType.NOOP) };
+}
+
+/** A snapshot without what legitimately differs between runs: engine sequence numbers, times, batch numbering, the pending queue. */
+function comparable(s: SequencerSnapshot): unknown {
+  return {
+    markets: s.markets, risk: s.risk, keys: s.keys, liveBySlot: s.liveBySlot, slotIds: s.slotIds, nextNonce: s.nextNonce,
+    orders: s.engine.orders.map(({ seq: _seq, ...o }) => o), usedOrderIds: s.engine.usedOrderIds, stateRoot: s.state.root,
+  };
+}
+
+describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_000 }, () => {
+  let node: LocalNode;
+  let publicClient: PublicClient;
+  let custodian: Address;
+  let operatorKey: string;
+  let vkey: unknown;
+  const traders: Trader[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), "sequencer-crash-"));
+
+  before(async () => {
+    const circuit = await buildBatchCircuit(TEST_PARAMS);
+    vkey = JSON.parse(readFileSync(circuit.vkey, "utf8"));
+    node = await startHardhatNode(await freePort());
+    publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
+    const wallet = (i: number): WalletClient => createWalletClient({ chain: hardhat, transport: http(node.url), account: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) });
+    const operator = wallet(0);
+    operatorKey = toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }).getHdKey().privateKey!);
+    const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
+    const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+    custodian = d.custodian;
+    const token = readArtifact("test/TestToken.sol", "TestToken");
+    for (const [i, usdc, weth] of [[1, 1_000_000n * USDC, 100n * ETH], [2, 100_000n * USDC, 0n], [3, 0n, 50n * ETH]] as const) {
+      const w = wallet(i);
+      const key = testTrader(i);
+      await send(as(w), custodian, custodianAbi, "registerTradingKey", [...key.pubKey]);
+      const accountId = Number(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "accountOf", args: [w.account!.address] }));
+      for (const [addr, amount, tokenId] of [[d.usdc, usdc, 0], [d.weth, weth, 1]] as const) {
+        if (amount === 0n) continue;
+        await send(as(operator), addr, token.abi, "mint", [w.account!.address, amount]);
+        await send(as(w), addr, erc20Abi, "approve", [custodian, amount]);
+        await send(as(w), custodian, custodianAbi, "deposit", [tokenId, amount]);
+      }
+      traders.push({ ...key, accountId, wallet: w });
+    }
+  });
+
+  after(async () => {
+    node?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await terminateSnarkjsCurve(); // the verifier's snarkjs workers would keep the process alive
+  });
+
+  it(`loses no acknowledged order or fill, duplicates nothing and reaches the uninterrupted run's root (${KILLS} kill points)`, async () => {
+    const t0 = performance.now();
+    const random = rng(SEED);
+    const ops = script(traders[0], traders[1], traders[2], random);
+    const requests = await fetchRequests(publicClient, custodian, 0);
+    const reference = referenceRun(requests, ops);
+
+    // Kill plan: stage kills ride on the environment of successive starts; of the random ones, a quarter
+    // wait up to 2.5 s after a request (batches are being proved and posted), the rest strike 0-6 ms after one.
+    const stageQueue: string[] = [...STAGES].slice(0, Math.min(STAGES.length, KILLS));
+    const randomKills = KILLS - stageQueue.length;
+    const plan = new Map<number, { kind: "op" | "idle"; ms: number }[]>();
+    for (let k = 0; k < randomKills; k++) {
+      const at = Math.floor(random() * ops.length);
+      const idle = k % 4 === 3;
+      plan.set(at, [...(plan.get(at) ?? []), { kind: idle ? "idle" : "op", ms: idle ? random() * 2500 : random() * 6 }]);
+    }
+
+    let child: SequencerProcess | null = null;
+    let stageArmed: string | null = null;
+    const kills = { random: 0, stage: [] as string[], restarts: 0 };
+    const acked = { orders: [] as [number, bigint][], fills: [] as FillEvent[] };
+    const ensureRunning = async (): Promise<SequencerProcess> => {
+      if (child?.isAlive) return child;
+      if (child) {
+        // Every sequencer that died did so by SIGKILL: its own at a batch stage, or one of ours.
+        assert.equal(await child.exited, "SIGKILL", `the sequencer exited by itself:\n${child.output.slice(-30).join("\n")}`);
+        if (stageArmed && child.output.some((l) => l.includes(`SEQUENCER_CRASH_AT=${stageArmed}`))) {
+          kills.stage.push(stageArmed);
+          stageQueue.shift();
+        } else kills.random++;
+        kills.restarts++;
+      }
+      stageArmed = stageQueue[0] ?? null;
+      child = await SequencerProcess.start(
+        { data: dataDir, rpc: node.url, custodian, operatorKey, env: stageArmed ? { SEQUENCER_CRASH_AT: stageArmed } : {} },
+        ["--poll-ms", "100", "--max-wait-ms", "200", "--snapshot-every", "25"],
+      );
+      // Requests are admitted by the batch loop; wait for all of them (the script needs the keys and deposits).
+      try {
+        for (let s = await child.call<{ requests: number }>("status"); s.requests < requests.length; s = await child.call("status")) await new Promise((r) => setTimeout(r, 50));
+        const known = acked.orders.length ? await child.call<boolean[]>("known", { orders: acked.orders }) : [];
+        const lost = acked.orders.filter((_, i) => !known[i]);
+        assert.deepEqual(lost, [], `acknowledged orders lost after restart ${kills.restarts}`);
+      } catch (e) {
+        if (child.isAlive) throw e;
+        return ensureRunning(); // killed while we waited (a stage kill): start again
+      }
+      return child;
+    };
+    // Strikes planned at a request that was acknowledged anyway, or that found the sequencer already dead,
+    // carry over to the next request.
+    const carry: { kind: "op" | "idle"; ms: number }[] = [];
+    const killNow = (c: SequencerProcess, strike: (typeof carry)[number]) => (c.isAlive ? c.kill() : carry.push(strike));
+
+    for (const [i, op] of ops.entries()) {
+      carry.push(...(plan.get(i) ?? []));
+      for (;;) {
+        const c = await ensureRunning();
+        const strike = carry.shift();
+        const reply = c.request(op.op, op);
+        if (strike?.kind === "op") setTimeout(() => killNow(c, strike), strike.ms);
+        const r = await reply;
+        if (strike?.kind === "idle") {
+          await new Promise((res) => setTimeout(res, strike.ms));
+          killNow(c, strike);
+        }
+        if (r === DIED) continue; // not acknowledged: retry, as a client would
+        assert.equal(r.error, undefined, `${op.op} failed: ${r.error}`);
+        if (op.op === "orders") {
+          (r.result as ({ events: EngineEvent[] } | { rejected: string })[]).forEach((o, k) => {
+            // ORDER_ID_REUSED: an earlier, unanswered attempt was logged before the crash.
+            if ("rejected" in o) assert.equal(o.rejected, "ORDER_ID_REUSED", `order refused: ${o.rejected}`);
+            else {
+              assert.ok(o.events.some((e) => e.type === "accepted"));
+              acked.fills.push(...o.events.filter((e): e is FillEvent => e.type === "fill"));
+            }
+            acked.orders.push([op.orders[k].accountId, op.orders[k].orderId]);
+          });
+        } else if (op.op === "cancel") {
+          // An earlier, unanswered attempt was logged: the order is no longer live.
+          const events = (r.result as { events: EngineEvent[] }).events;
+          assert.ok(events.some((e) => e.type === "cancelled" || (e.type === "rejected" && e.code === "UNKNOWN_ORDER")), `cancel: ${events.map((e) => e.type)}`);
+        } else {
+          // An earlier, unanswered attempt was logged: its nonce is used.
+          const res = r.result as { accepted?: true; rejected?: string };
+          assert.ok(res.accepted || res.rejected === "BAD_NONCE", `withdrawal refused: ${res.rejected}`);
+        }
+        break;
+      }
+    }
+
+    // Drain: every transaction proven and posted. Strikes left over, and stage kills still armed, land
+    // here, while the last batches are proved and posted.
+    let status: { pending: number; unposted: number | null; root: bigint };
+    for (;;) {
+      const c = await ensureRunning();
+      const strike = carry.shift();
+      if (strike) {
+        await new Promise((res) => setTimeout(res, strike.ms));
+        killNow(c, strike);
+        continue;
+      }
+      const r = await c.request("status");
+      if (r === DIED) continue;
+      status = r.result as typeof status;
+      if (status.pending === 0 && status.unposted === null) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const finalSnapshot = await (await ensureRunning()).call<SequencerSnapshot>("snapshot");
+    await child!.stop();
+    const seconds = (performance.now() - t0) / 1000;
+
+    // The chain: every proof, every root, and the transactions in order.
+    const chainRecords: SlotRecord[] = [];
+    const report = await verifyChain({ publicClient, custodian, params: TEST_PARAMS, vkey, transformRecords: (_n, records) => void chainRecords.push(...records.filter((r) => r.type !== TxType.NOOP)) });
+    assert.deepEqual(report.mismatches, []);
+    assert.equal(report.chainRoot, reference.sequencer.state.root, "final root equals the uninterrupted run's");
+    assert.equal(status!.root, report.chainRoot);
+    assert.deepEqual(chainRecords, reference.records, "the chain holds exactly the uninterrupted run's transactions, in order");
+    for (const f of acked.fills) {
+      const [buy, sell] = f.makerSide === Side.BUY ? [[f.makerAccount, f.makerOrderId], [f.takerAccount, f.takerOrderId]] : [[f.takerAccount, f.takerOrderId], [f.makerAccount, f.makerOrderId]];
+      const onChain = chainRecords.some((r) => r.type === TxType.TRADE && r.buyAccountId === BigInt(buy[0]) && r.buyOrderId === buy[1] && r.sellAccountId === BigInt(sell[0]) && r.sellOrderId === sell[1] && r.lots === f.lots && r.priceTicks === f.priceTicks);
+      assert.ok(onChain, `acknowledged fill ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? String(v) : v))} is on chain`);
+    }
+
+    // No batch sent twice: one submitBatch transaction per batch, reverted ones included.
+    let submits = 0;
+    const latest = await publicClient.getBlockNumber();
+    for (let b = 0n; b <= latest; b++) {
+      for (const tx of (await publicClient.getBlock({ blockNumber: b, includeTransactions: true })).transactions) {
+        if (tx.to?.toLowerCase() !== custodian.toLowerCase()) continue;
+        try {
+          if (decodeFunctionData({ abi: custodianAbi, data: tx.input }).functionName === "submitBatch") submits++;
+        } catch {
+          /* not a custodian call we know */
+        }
+      }
+    }
+    assert.equal(submits, report.batchesChecked, "every batch was sent exactly once");
+
+    // The recovered sequencer's books, balances, reservations, slots and nonces.
+    assert.deepEqual(comparable(finalSnapshot), comparable(reference.snapshot));
+    assert.equal(acked.orders.length, ops.reduce((n, o) => n + (o.op === "orders" ? o.orders.length : 0), 0));
+
+    const total = kills.random + kills.stage.length;
+    console.log(`      crash run: ${total} kill points (${kills.random} random SIGKILLs, stage kills at ${kills.stage.join(", ") || "none"}), ${kills.restarts} restarts, ` +
+      `${ops.length} requests, ${acked.fills.length} acknowledged fills, ${report.batchesChecked} batches, ${seconds.toFixed(0)} s, seed ${SEED}`);
+    assert.ok(kills.random >= randomKills - 1, `random kills struck: ${kills.random} of ${randomKills}`);
+    assert.ok(kills.stage.length >= 3, `stage kills happened: ${kills.stage.join(", ")}`);
+  });
+});

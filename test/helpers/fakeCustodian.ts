@@ -1,0 +1,88 @@
+/**
+ * An in-memory stand-in for the custodian's chain, enough for CustodianClient.submitBatch and the
+ * sequencer's recovery: it accepts a batch whose header continues its root and count, and can drop the
+ * next transaction (sent, never mined) or refuse the next send, as a flaky node would. Every send counts.
+ */
+import { createHash } from "node:crypto";
+import { hexToBytes, type Hex } from "viem";
+import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { decodePublicData } from "../../sequencer/protocol/publicData.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+
+export class FakeCustodian {
+  root: bigint;
+  /** sha256 of each accepted batch's public data, by batch number. */
+  readonly batches: string[] = [];
+  lastTimestamp = 0;
+  /** submitBatch transactions sent (dropped ones included). */
+  sends = 0;
+  dropNext = false;
+  refuseNextSend = false;
+  private readonly mined = new Map<string, "success">();
+
+  constructor(genesisRoot: bigint) {
+    this.root = genesisRoot;
+  }
+
+  context(): ChainContext {
+    const read = ({ functionName }: { functionName: string }) => {
+      if (functionName === "batchCount") return this.batches.length;
+      if (functionName === "stateRoot") return this.root;
+      if (functionName === "lastTimestamp") return this.lastTimestamp;
+      throw new Error(`fake custodian: no ${functionName}`);
+    };
+    const receipt = ({ hash }: { hash: string }) => {
+      const status = this.mined.get(hash);
+      if (!status) throw new Error(`transaction ${hash} not found`);
+      return { status };
+    };
+    const publicClient = {
+      readContract: async (a: { functionName: string }) => read(a),
+      getContractEvents: async ({ args }: { args: { batchNumber: number } }) =>
+        this.batches[args.batchNumber] ? [{ args: { publicDataHash: this.batches[args.batchNumber] } }] : [],
+      simulateContract: async ({ args }: { args: readonly [Hex, unknown] }) => ({ request: { args } }),
+      waitForTransactionReceipt: async (a: { hash: string }) => receipt(a),
+      getTransactionReceipt: async (a: { hash: string }) => receipt(a),
+      getTransaction: async ({ hash }: { hash: string }) => {
+        if (!this.mined.has(hash)) throw new Error(`transaction ${hash} not found`);
+        return { hash };
+      },
+    };
+    const walletClient = {
+      account: { address: "0x0000000000000000000000000000000000000001" },
+      writeContract: async ({ args }: { args: readonly [Hex, unknown] }) => {
+        if (this.refuseNextSend) {
+          this.refuseNextSend = false;
+          throw new Error("node unreachable");
+        }
+        const hash = `0x${(++this.sends).toString(16).padStart(64, "0")}`;
+        if (this.dropNext) {
+          this.dropNext = false;
+          return hash;
+        }
+        const data = hexToBytes(args[0]);
+        const { header } = decodePublicData(data);
+        if (header.oldRoot !== this.root || header.batchNumber !== BigInt(this.batches.length)) throw new Error("fake custodian: stale batch");
+        this.root = header.newRoot;
+        this.lastTimestamp = Number(header.timestamp);
+        this.batches.push(`0x${createHash("sha256").update(data).digest("hex")}`);
+        this.mined.set(hash, "success");
+        return hash;
+      },
+    };
+    return { publicClient, walletClient, custodian: "0x0000000000000000000000000000000000000002" } as unknown as ChainContext;
+  }
+}
+
+/** A prover that returns a well-formed dummy proof at once and counts its calls (the fake chain checks none). */
+export function countingProver(): VerifiedProver & { calls: number } {
+  const prover = {
+    calls: 0,
+    async prove(_job: number, _keys: unknown, _input: unknown, expected: string) {
+      prover.calls++;
+      const proof = { pi_a: ["1", "2", "1"], pi_b: [["3", "4"], ["5", "6"], ["1", "0"]], pi_c: ["7", "8", "1"], protocol: "groth16", curve: "bn128" };
+      return { proof, publicSignals: [expected], timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } };
+    },
+  };
+  return prover as unknown as VerifiedProver & { calls: number };
+}

@@ -1,0 +1,108 @@
+/**
+ * The sequencer process (sequencer/service/main.ts) as a test drives it: spawned with an IPC channel,
+ * requests answered over it (a reply means the request's records are durable), SIGKILLed at will.
+ * Its output is kept for failure messages.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
+
+export type SequencerProcessOptions = { data: string; rpc: string; custodian: string; operatorKey: string; env?: Record<string, string> };
+
+/** The sequencer died before answering. */
+export const DIED = Symbol("died");
+
+export class SequencerProcess {
+  readonly proc: ChildProcess;
+  readonly output: string[] = [];
+  /** Resolves with the exit signal (null for a normal exit) once the process is gone. */
+  readonly exited: Promise<NodeJS.Signals | null>;
+  private alive = true;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (reply: { result?: unknown; error?: string } | typeof DIED) => void>();
+
+  private constructor(opts: SequencerProcessOptions, extraArgs: string[]) {
+    this.proc = spawn(
+      process.execPath,
+      ["--import", "tsx", "sequencer/service/main.ts", "--data", opts.data, "--rpc", opts.rpc, "--custodian", opts.custodian, "--operator-key", opts.operatorKey, ...extraArgs],
+      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced", env: { ...process.env, ...opts.env } },
+    );
+    const keep = (d: Buffer) => this.output.push(...d.toString().trimEnd().split("\n"));
+    this.proc.stdout!.on("data", keep);
+    this.proc.stderr!.on("data", keep);
+    this.proc.on("message", (m: { id?: number; result?: unknown; error?: string }) => {
+      if (m.id !== undefined) {
+        this.waiting.get(m.id)?.(m);
+        this.waiting.delete(m.id);
+      }
+    });
+    this.exited = new Promise((resolve) => {
+      this.proc.on("exit", (_code, signal) => {
+        this.alive = false;
+        for (const w of this.waiting.values()) w(DIED);
+        this.waiting.clear();
+        resolve(signal);
+      });
+    });
+  }
+
+  /** Starts a sequencer and waits until it has recovered and serves requests. */
+  static async start(opts: SequencerProcessOptions, extraArgs: string[] = []): Promise<SequencerProcess> {
+    const p = new SequencerProcess(opts, extraArgs);
+    const ready = new Promise<boolean>((resolve) => p.proc.once("message", (m: { ready?: boolean }) => resolve(m.ready === true)));
+    if (!(await Promise.race([ready, p.exited.then(() => false)]))) throw new Error(`sequencer did not start:\n${p.output.slice(-30).join("\n")}`);
+    return p;
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  /** Sends one request; its reply, or DIED if the process exits first. */
+  request(op: string, fields: Record<string, unknown> = {}): Promise<{ result?: unknown; error?: string } | typeof DIED> {
+    if (!this.alive) return Promise.resolve(DIED);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      try {
+        this.proc.send({ id, op, ...fields });
+      } catch {
+        this.waiting.delete(id);
+        resolve(DIED);
+      }
+    });
+  }
+
+  /** The result of a request that must succeed (throws on DIED or an error reply). */
+  async call<T>(op: string, fields: Record<string, unknown> = {}): Promise<T> {
+    const r = await this.request(op, fields);
+    if (r === DIED) throw new Error(`sequencer died during ${op}:\n${this.output.slice(-30).join("\n")}`);
+    if (r.error !== undefined) throw new Error(`${op}: ${r.error}`);
+    return r.result as T;
+  }
+
+  /** SIGKILL. The process counts as dead at once, so a second kill is never aimed at it. */
+  kill(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.proc.kill("SIGKILL");
+  }
+
+  /** SIGTERM, then wait for the exit. */
+  async stop(): Promise<void> {
+    if (this.alive) this.proc.kill("SIGTERM");
+    await this.exited;
+  }
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * The SQLite store: group commit (a crash or close before commit drops exactly the uncommitted records),
+ * ordered reads from any position, one latest snapshot, pruning, and refusal of another deployment's file.
+ */
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LogRecord } from "../../../sequencer/persistence/records.ts";
+import { SqliteStore, StoreMismatch } from "../../../sequencer/persistence/sqliteStore.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function file(): string {
+  const dir = mkdtempSync(join(tmpdir(), "sqlite-store-"));
+  dirs.push(dir);
+  return join(dir, "sub", "sequencer.db");
+}
+const posted = (n: number): LogRecord => ({ t: "posted", batchNumber: n, txHash: null });
+const seqs = (s: SqliteStore, after = 0) => [...s.records(after)].map((r) => r.seq);
+
+describe("sqlite store", () => {
+  it("makes a group durable at commit and drops an uncommitted group on close", () => {
+    const path = file();
+    const s = new SqliteStore(path);
+    assert.equal(s.append(posted(0)), 1);
+    assert.equal(s.append(posted(1)), 2);
+    s.commit();
+    s.append(posted(2));
+    s.close();
+    const again = new SqliteStore(path);
+    assert.deepEqual([...again.records()], [{ seq: 1, record: posted(0) }, { seq: 2, record: posted(1) }]);
+    assert.equal(again.lastSeq, 2);
+    assert.equal(again.append(posted(2)), 3, "seq continues after the last durable record");
+    again.commit();
+    assert.deepEqual(seqs(again, 1), [2, 3]);
+    again.close();
+  });
+
+  it("keeps the latest snapshot only, refuses one past the log or with a group open, and can prune what it covers", () => {
+    const path = file();
+    const s = new SqliteStore(path, { pruneOnSnapshot: true });
+    for (let i = 0; i < 4; i++) s.append(posted(i));
+    assert.throws(() => s.saveSnapshot(2, {}), /commit the log/);
+    s.commit();
+    assert.throws(() => s.saveSnapshot(5, {}), RangeError);
+    s.saveSnapshot(1, { at: 1n });
+    s.saveSnapshot(3, { at: 3n });
+    assert.deepEqual(s.latestSnapshot(), { seq: 3, body: { at: 3n } });
+    assert.deepEqual(seqs(s), [4]);
+    s.close();
+    const again = new SqliteStore(path);
+    assert.equal(again.lastSeq, 4);
+    again.close();
+  });
+
+  it("binds to one deployment and refuses another's identity", () => {
+    const path = file();
+    const s = new SqliteStore(path);
+    s.bind({ chainId: "31337", custodian: "0xabc" });
+    s.bind({ custodian: "0xabc", chainId: "31337" });
+    assert.throws(() => s.bind({ chainId: "1", custodian: "0xabc" }), (e: unknown) => e instanceof StoreMismatch && e.code === "STORE_MISMATCH");
+    s.close();
+  });
+});
