@@ -9,7 +9,7 @@ import { cancelMessage, checkOrderFields, orderMessage, withdrawalMessage, type 
 import type { SlotRecord } from "../protocol/publicData.ts";
 import { decodeOrderSlot, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
 import { tradeAmounts } from "./amounts.ts";
-import type { BatchTx, TradeTx } from "./transactions.ts";
+import type { SpotTx, TradeTx } from "./transactions.ts";
 
 /** Why a transaction cannot go into a batch. The state is unchanged when this is thrown. */
 export class TxRejected extends Error {
@@ -149,7 +149,7 @@ function checkTrade(state: ExchangeState, tx: TradeTx, ctx: SlotContext): void {
 }
 
 /** Applies `tx` to `state` and returns the Slot inputs and public-data record it proves. */
-export function applyTx(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+export function applyTx(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
   const t = state.begin();
   enforceRules = ctx.enforceRules ?? true;
   try {
@@ -164,7 +164,7 @@ export function applyTx(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { 
   }
 }
 
-function applyUnchecked(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
   const f: SlotInputs = {
     txType: BigInt(tx.type), accountA: 0n, accountB: 0n, tokenId: 0n, amount: 0n, pubKeyX: 0n, pubKeyY: 0n,
     marketId: 0n, baseTokenId: 0n, sizeUnit: 0n, priceUnit: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
