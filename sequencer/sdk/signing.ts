@@ -1,6 +1,8 @@
-/** Signing of orders, withdrawals and cancels with a trading key (what a trader's client does). */
+/** Signing of orders, withdrawals, cancels and collateral transfers with a trading key (what a trader's client does). */
 import { signMessage } from "../crypto/babyjub.ts";
-import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Withdrawal } from "../protocol/messages.ts";
+import {
+  cancelMessage, orderMessage, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Transfer, type Withdrawal,
+} from "../protocol/messages.ts";
 
 export function signOrder(tradingKey: Uint8Array, order: Order): Signed<Order> {
   return { ...order, signature: signMessage(tradingKey, orderMessage(order)) };
@@ -12,4 +14,8 @@ export function signWithdrawal(tradingKey: Uint8Array, w: Withdrawal): Signed<Wi
 
 export function signCancel(tradingKey: Uint8Array, c: Cancel): Signed<Cancel> {
   return { ...c, signature: signMessage(tradingKey, cancelMessage(c)) };
+}
+
+export function signTransfer(tradingKey: Uint8Array, t: Transfer): Signed<Transfer> {
+  return { ...t, signature: signMessage(tradingKey, transferMessage(t)) };
 }
