@@ -22,7 +22,8 @@ export const PRICE = 300_000_000_000n;
 export const VOL = 600_000n;
 export const traders = { alice: testTrader(1), bob: testTrader(2), carol: testTrader(3) };
 
-const linear = { underlying: 0, lotSizeE6: 10_000n, tickValue: 10_000n, imPpm: 100_000n, mmPpm: 50_000n, strike: 0n };
+/** Lots of 0.01 underlying; ticks of 0.01 quote per underlying, so 100 quote units (1e-6) per lot and tick. */
+const linear = { underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n, strike: 0n };
 export const INSTRUMENTS: InstrumentSpec[] = [
   { ...linear, kind: InstrumentKind.PERPETUAL, expiry: 0, fundingCapPpm: 1_000n },
   { ...linear, kind: InstrumentKind.FUTURE, expiry: EXPIRY, fundingCapPpm: 0n },
@@ -35,7 +36,7 @@ export function oracleUpdate(fields: Partial<Omit<SignedOracleUpdate, "key" | "s
   return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], vols: [VOL], rates: [0n, 0n, 0n, 0n], ...fields });
 }
 
-/** A signed order on instrument `instrumentId` (tick value 10,000 quote units per lot and tick: 0.01 quote). */
+/** A signed order on instrument `instrumentId` (priceTicks 300,000 = 3000 quote per underlying). */
 export function derivOrder(t: TestTrader, instrumentId: number, fields: Partial<Order> & { orderId: bigint; side: Side }): Signed<Order> {
   return order(t, { marketId: INSTRUMENT_MARKET_BASE + instrumentId, ...fields });
 }
