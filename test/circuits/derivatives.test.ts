@@ -17,7 +17,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../sequencer/sdk/signing.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
-import { derivativesState, derivOrder, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
+import { derivativesState, derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
 const { alice, bob, carol } = traders;
 let wasm: string;
@@ -59,9 +59,9 @@ async function refuses(state: ExchangeState, txs: BatchTx[], expected: string, o
 const PERP = 0;
 const CALL = 2;
 /** A trade of `lots` on `instrument` at `priceTicks` (tick value 0.01 quote per lot). */
-function trade(instrument: number, lots: bigint, priceTicks: bigint, buyer = alice, seller = bob): BatchTx {
-  const buy = derivOrder(buyer, instrument, { orderId: 1n, side: Side.BUY, priceTicks, sizeLots: lots });
-  const sell = derivOrder(seller, instrument, { orderId: 1n, side: Side.SELL, priceTicks, sizeLots: lots });
+function trade(instrument: number, lots: bigint, priceTicks: bigint, orderId = 1n): BatchTx {
+  const buy = derivOrder(alice, instrument, { orderId, side: Side.BUY, priceTicks, sizeLots: lots });
+  const sell = derivOrder(bob, instrument, { orderId, side: Side.SELL, priceTicks, sizeLots: lots });
   return { type: TxType.DERIV_TRADE, buy, sell, lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100 };
 }
 
@@ -149,6 +149,74 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
       request: signTransfer(alice.key, { accountId: 1, toCollateral: false, amount: 49_999_000_000n, nonce: 1 }),
     }], rule("DerivSlot", "aIM.b <== aPost.req"));
     assert.equal(await witnessFailure(state, [out(1_000_000n)]), null);
+  });
+});
+
+
+describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", { timeout: 600_000 }, () => {
+  before(async () => {
+    wasm = (await buildBatchCircuit(TEST_PARAMS)).wasm;
+  });
+
+  it("liquidates an account below maintenance margin against a liquidator's order, penalty to the insurance fund", async () => {
+    const state = derivativesState();
+    // alice buys 15,000 lots (450,000 quote notional, 45,000 of initial margin on 50,000 of collateral)
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const dropped = oracleUpdate({ prices: [280_000_000_000n] }); // 2800: alice's equity ~19,775 < MM 21,000
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1_000n });
+    const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 1_000n, priceTicks: 280_000n, liquidatorFeePpm: 0 };
+    assert.equal(await witnessFailure(state, [liquidation], { oracle: dropped }), null);
+    assert.equal(state.account(1).deriv.positions[PERP].size, 14_000n);
+    assert.equal(state.account(3).deriv.positions[PERP].size, 1_000n);
+    assert.equal(state.globals.insuranceFund, 280_000_000n); // 1% of 1,000 lots x 28 quote
+  });
+
+  it("refuses a liquidation at a price outside the band around the mark", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 250_000n, sizeLots: 1_000n });
+    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 1_000n, priceTicks: 250_000n, liquidatorFeePpm: 0 }],
+      rule("DerivSlot", "bandLo.b <== markSel.out"), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
+  });
+
+  it("applies a funding tick to the index and settles it lazily when an account is touched", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const [a0, b0] = [state.account(1).deriv.collateral, state.account(2).deriv.collateral];
+    const tick = oracleUpdate({ fundingEpoch: 1, rates: [100n, 0n, 0n, 0n] });
+    const touch = (t: typeof alice, nonce: number): BatchTx => ({
+      type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: false, amount: 1n, nonce }),
+    });
+    assert.equal(await witnessFailure(state, [touch(alice, 1)], { oracle: tick }), null);
+    const step = 100n * 30_000_000n / 1_000_000n; // rate x mark per lot
+    assert.equal(state.instruments[PERP].fundingIndex, step);
+    assert.equal(state.account(1).deriv.collateral, a0 - 10n * step - 1n); // alice (long) paid, at her touch
+    assert.equal(state.account(2).deriv.collateral, b0); // bob not touched yet: lazy
+    assert.equal(await witnessFailure(state, [touch(bob, 1)], { oracle: oracleUpdate({ fundingEpoch: 1 }) }), null);
+    assert.equal(state.account(2).deriv.collateral, b0 + 10n * step - 1n); // bob (short) received
+  });
+
+  it("settles a future and both options at the signed price at expiry; SETTLE pays the payoff and closes the position", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(1, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [trade(CALL, 3n, 5_000n, 2n)], { batchNumber: 10, timestamp: NOW, oracle: oracleUpdate() });
+    const atExpiry = oracleUpdate({ time: EXPIRY + 5, prices: [310_000_000_000n] });
+    const c0 = state.account(1).deriv.collateral;
+    const settle = (instrumentId: number): BatchTx => ({ type: TxType.SETTLE, accountId: 1, instrumentId });
+    assert.equal(await witnessFailure(state, [settle(1)], { oracle: atExpiry, timestamp: EXPIRY + 10 }), null);
+    assert.equal(state.instruments[1].settlePrice, 310_000_000_000n);
+    assert.equal(state.instruments[CALL].settlePrice, 310_000_000_000n);
+    assert.equal(state.account(1).deriv.positions[1].size, 0n);
+    assert.equal(state.account(1).deriv.collateral, c0 + 10n * 31_000_000n); // 10 lots x 31 quote
+    assert.equal(await witnessFailure(state, [settle(CALL)], { oracle: atExpiry, timestamp: EXPIRY + 10 }), null);
+    assert.equal(state.account(1).deriv.collateral, c0 + 10n * 31_000_000n + 3n * 1_000_000n); // 3 calls x (3100 - 3000) x 0.01
+  });
+
+  it("refuses a trade in an instrument that has settled", async () => {
+    const state = derivativesState();
+    await refuses(state, [trade(1, 1n, 300_000n)], rule("DerivSlot", "fills * (1 - notSettled.out) === 0"), {
+      oracle: oracleUpdate({ time: EXPIRY + 5 }), timestamp: EXPIRY + 10,
+    });
   });
 });
 
