@@ -47,10 +47,17 @@ function collect(into: Record<string, unknown>, prefix: string, rows: SlotInputs
   for (const name of Object.keys(rows[0] ?? {})) into[prefix + name] = rows.map((s) => toStrings(s[name] as Nested));
 }
 
-export function buildBatch(state: ExchangeState, txs: readonly BatchTx[], opts: BatchOptions): BuiltBatch {
+/** Transactions for the two sections of a batch, in slot order (a NOOP may sit between others). */
+export type BatchSections = { spot: readonly SpotTx[]; deriv: readonly DerivTx[] };
+
+/**
+ * Builds the batch of `txs`: a list (spot transactions go to the spot slots, derivatives ones to the
+ * derivatives slots, each in order) or explicit sections (replays, which must keep every slot's place).
+ */
+export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | BatchSections, opts: BatchOptions): BuiltBatch {
   const { slots, derivSlots } = state.params;
-  const spot = txs.filter((t): t is SpotTx => !isDerivTx(t));
-  const deriv = txs.filter(isDerivTx);
+  const spot = "spot" in txs ? txs.spot : txs.filter((t): t is SpotTx => !isDerivTx(t));
+  const deriv = "spot" in txs ? txs.deriv : txs.filter(isDerivTx);
   if (spot.length > slots) throw new RangeError(`${spot.length} spot transactions do not fit ${slots} slots`);
   if (deriv.length > derivSlots) throw new RangeError(`${deriv.length} derivatives transactions do not fit ${derivSlots} slots`);
   const ctx = { timestamp: opts.timestamp, verifySignatures: opts.verifySignatures ?? true, enforceRules: opts.enforceRules };
@@ -67,7 +74,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[], opts: 
   let oracle: OracleSection;
   const slotError = (i: number, e: unknown) => (e instanceof TxRejected ? new TxRejected(e.code, `slot ${i}: ${e.message}`) : e);
   try {
-    const step = applyOracleStep(state, opts.oracle ?? null, opts.timestamp, opts.enforceRules ?? true);
+    const step = applyOracleStep(state, opts.oracle ?? null, opts.timestamp, opts.enforceRules ?? true, ctx.verifySignatures);
     oracleInputs = step.inputs;
     oracle = step.section;
     [...spot, ...Array<SpotTx>(slots - spot.length).fill(NOOP)].forEach((tx, i) => {

@@ -23,7 +23,7 @@ import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, ty
 import { custodianAbi } from "../chain/abi.ts";
 import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
 import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
-import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type SlotRecord } from "../protocol/publicData.ts";
+import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { fromCalldataProof } from "./proof.ts";
 import { replayBatch } from "./replay.ts";
@@ -255,8 +255,9 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
 
     let header: BatchHeader;
     let records: SlotRecord[];
+    let oracle: OracleSection;
     try {
-      ({ header, records } = decodePublicData(publicData, params));
+      ({ header, records, oracle } = decodePublicData(publicData, params));
     } catch (e) {
       report(n, "publicData", `cannot decode public data: ${errorText(e)}`);
       finish();
@@ -296,7 +297,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
 
     // replay with the sequencer's state transition
     try {
-      const built = replayBatch(state, records, { batchNumber: Number(header.batchNumber), timestamp: Number(header.timestamp) });
+      const built = replayBatch(state, records, { batchNumber: Number(header.batchNumber), timestamp: Number(header.timestamp), oracle });
       for (const r of records) for (const a of accountsOf(r)) accounts.add(Number(a));
       check.rootMatches = built.header.newRoot === header.newRoot;
       if (!check.rootMatches) {

@@ -3,7 +3,7 @@
  * 1 a dated future, 2 a call and 3 a put (strike 3000), each lot 0.01 underlying; alice (1), bob (2)
  * and carol (3) with collateral; an oracle key and signed updates.
  */
-import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
+import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import type { BatchTx, InstrumentSpec } from "../../sequencer/batch/transactions.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
@@ -41,25 +41,28 @@ export function derivOrder(t: TestTrader, instrumentId: number, fields: Partial<
   return order(t, { marketId: INSTRUMENT_MARKET_BASE + instrumentId, ...fields });
 }
 
-let batchNumber = 0;
-/** Applies `txs` in as many batches as they need (no proof), with the default oracle update. */
-export function apply(state: ExchangeState, txs: BatchTx[], oracle: SignedOracleUpdate | null = oracleUpdate()): void {
+/** Applies `txs` in as many batches as they need (no proof), with the default oracle update; `onBatch` sees each. */
+export function apply(state: ExchangeState, txs: BatchTx[], oracle: SignedOracleUpdate | null = oracleUpdate(), onBatch?: (b: BuiltBatch) => void): void {
   const per = Math.max(1, Math.min(state.params.slots, state.params.derivSlots));
-  for (let i = 0; i < txs.length; i += per) buildBatch(state, txs.slice(i, i + per), { batchNumber: batchNumber++, timestamp: NOW, oracle });
+  for (let i = 0; i < txs.length; i += per) {
+    const b = buildBatch(state, txs.slice(i, i + per), { batchNumber: batchNumber++, timestamp: NOW, oracle });
+    onBatch?.(b);
+  }
 }
+let batchNumber = 0;
 
-/** Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered. */
-export function derivativesState(): ExchangeState {
+/** Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered; `onBatch` sees each setup batch. */
+export function derivativesState(onBatch?: (b: BuiltBatch) => void): ExchangeState {
   const state = new ExchangeState(TEST_PARAMS);
   const setup: BatchTx[] = [];
   for (const t of Object.values(traders)) {
     setup.push({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
     setup.push({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: 50_000_000_000n });
   }
-  apply(state, setup, null);
-  apply(state, INSTRUMENTS.map((spec, id) => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec })), null);
+  apply(state, setup, null, onBatch);
+  apply(state, INSTRUMENTS.map((spec, id) => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec })), null, onBatch);
   apply(state, Object.values(traders).map((t) => ({
     type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }),
-  })));
+  })), oracleUpdate(), onBatch);
   return state;
 }
