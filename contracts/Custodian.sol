@@ -13,11 +13,15 @@ import {PublicData} from "./libraries/PublicData.sol";
 /// @title Custodian
 /// @notice Holds the exchange's collateral and accepts a new state root only with a valid Groth16 proof of the
 /// batch that produced it (the paper's Protocol 1).
-/// @dev On-chain requests (trading-key registrations, deposits, market registrations) are appended to a queue
-/// committed as a keccak hash chain over the exact 37-byte records a batch must carry:
+/// @dev On-chain requests (trading-key registrations, deposits, market and instrument registrations) are appended
+/// to a queue committed as a keccak hash chain over the exact 37-byte records a batch must carry:
 /// `requestChain(0) = 0`, `requestChain(i + 1) = keccak256(requestChain(i) ++ record_i)`.
-/// A batch consumes the next requests in order; its WITHDRAW records are credited to the accounts' owners,
-/// who pull them with {withdraw}.
+/// A batch consumes the next requests in order (its spot records first, then its derivatives records); its spot
+/// WITHDRAW records are credited to the accounts' owners, who pull them with {withdraw}. Derivatives
+/// (circuits/DERIVATIVES.md) need no other on-chain accounting: TRANSFER moves value between an account's spot
+/// quote balance and its collateral inside the rollup, and collateral leaves through a spot WITHDRAW.
+/// The custodian checks that a batch using the oracle names the registered oracle key; the circuit checks its
+/// signature.
 contract Custodian is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -28,6 +32,14 @@ contract Custodian is AccessControl, ReentrancyGuard {
         uint64 priceUnit;
     }
 
+    /// @notice Derivatives sizes of the batch circuit (the constructor's last argument).
+    struct DerivativesSizes {
+        uint256 derivSlots;
+        uint8 underlyings;
+        uint16 instruments;
+        uint16 optionInstruments;
+    }
+
     /// @notice Role allowed to submit batches.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice BN254 scalar field modulus; roots are field elements.
@@ -36,6 +48,18 @@ contract Custodian is AccessControl, ReentrancyGuard {
     uint256 public constant MAX_FUTURE_DRIFT = 15 minutes;
     /// @notice A batch's timestamp may be at most this far behind the block's.
     uint256 public constant MAX_BATCH_AGE = 1 days;
+    /// @notice Rates (margins, funding caps) are in parts per million.
+    uint256 public constant PPM = 1_000_000;
+    /// @notice Oracle prices and tick sizes are in 1e-8 quote per whole underlying unit.
+    uint256 public constant PRICE_SCALE = 100_000_000;
+    /// @notice Lot sizes are below 2^48 (their record field).
+    uint256 public constant MAX_LOT_SIZE = 1 << 48;
+    /// @notice Tick values are below 2^48 (their record field).
+    uint256 public constant MAX_TICK_VALUE = 1 << 48;
+    /// @notice Option strikes lie in [MIN_STRIKE, MAX_STRIKE): the Black-Scholes domain of oracle prices.
+    uint256 public constant MIN_STRIKE = 1 << 16;
+    /// @notice See {MIN_STRIKE}.
+    uint256 public constant MAX_STRIKE = 1 << 50;
 
     /// @notice The Groth16 verifier of the batch circuit (one circuit size = one verifier).
     IGroth16Verifier public immutable verifier;
@@ -45,8 +69,20 @@ contract Custodian is AccessControl, ReentrancyGuard {
     uint16 public immutable maxTokens;
     /// @notice Capacity of the market tree, 4^marketLevels: market ids run from 0 to maxMarkets - 1.
     uint16 public immutable maxMarkets;
-    /// @notice Transaction slots per batch; public data is always 72 + slots * 37 bytes.
+    /// @notice Spot transaction slots per batch (their records come first).
     uint256 public immutable slots;
+    /// @notice Derivatives transaction slots per batch (their records follow the spot records).
+    uint256 public immutable derivSlots;
+    /// @notice Underlyings the oracle prices: underlying indices run from 0 to underlyings - 1.
+    uint8 public immutable underlyings;
+    /// @notice Derivative instrument ids run from 0 to instruments - 1.
+    uint16 public immutable instruments;
+    /// @notice The last optionInstruments instrument ids are reserved for options (and only they may be options).
+    uint16 public immutable optionInstruments;
+    /// @notice Exact public-data length of a batch: 72 + oracle section + (slots + derivSlots) * 37 bytes.
+    uint256 public immutable publicDataBytes;
+    /// @dev Offset of the first record: the header and the oracle section come before.
+    uint256 private immutable _recordsOffset;
 
     /// @notice The last verified state root.
     uint256 public stateRoot;
@@ -60,6 +96,12 @@ contract Custodian is AccessControl, ReentrancyGuard {
     uint64 public processedRequests;
     /// @notice Number of requests ever queued (the queue length).
     uint64 public requestCount;
+    /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
+    uint256 public oracleKey;
+    /// @notice The id the next perpetual or dated future gets (ids 0 .. instruments - optionInstruments - 1).
+    uint16 public nextNonOptionId;
+    /// @notice The id the next option gets (ids instruments - optionInstruments .. instruments - 1).
+    uint16 public nextOptionId;
 
     /// @notice Owner (the wallet that registered it) of each account id; zero for unassigned ids.
     mapping(uint32 accountId => address owner) public accountOwner;
@@ -72,6 +114,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
     IERC20[] private _tokens;
     mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
     Market[] private _markets;
+    mapping(uint16 instrumentId => PublicData.Instrument params) private _instruments;
 
     /// @notice A request was appended to the queue; `record` is exactly the 37 bytes a batch must carry for it.
     event RequestQueued(uint256 indexed index, bytes record);
@@ -91,6 +134,17 @@ contract Custodian is AccessControl, ReentrancyGuard {
     event MarketRegistered(
         uint16 indexed marketId, uint16 indexed baseTokenId, uint64 sizeUnit, uint64 priceUnit, uint256 requestIndex
     );
+    /// @notice The oracle key was set (or replaced; `previousKey` is 0 the first time).
+    event OracleKeySet(uint256 pubKeyX, uint256 pubKeyY, uint256 compressedKey, uint256 previousKey);
+    /// @notice A derivative instrument was registered and queued; `tickSizeE8` is the tick size it was registered
+    /// with, `instrument.tickValue` the tick value derived from it.
+    event InstrumentRegistered(
+        uint16 indexed instrumentId,
+        uint8 indexed kind,
+        uint64 tickSizeE8,
+        PublicData.Instrument instrument,
+        uint256 requestIndex
+    );
     /// @notice A batch was verified and its root accepted.
     event BatchSubmitted(
         uint32 indexed batchNumber, uint256 oldRoot, uint256 newRoot, uint256 requestsConsumed, bytes32 publicDataHash
@@ -104,7 +158,8 @@ contract Custodian is AccessControl, ReentrancyGuard {
 
     /// @notice A constructor argument is the zero address.
     error ZeroAddress();
-    /// @notice A constructor capacity is out of range (maxAccounts < 2, maxTokens, maxMarkets or slots zero).
+    /// @notice A constructor capacity is out of range: maxAccounts < 2, maxTokens, maxMarkets or slots zero, or
+    /// derivatives sizes no circuit has (see {constructor}).
     error InvalidCapacity();
     /// @notice A root is not a field element.
     error InvalidRoot(uint256 root);
@@ -134,7 +189,35 @@ contract Custodian is AccessControl, ReentrancyGuard {
     error ZeroUnit();
     /// @notice The deposit amount (requested, or actually received) is zero or does not fit in 96 bits.
     error InvalidDepositAmount(uint256 amount);
-    /// @notice Public data is not exactly 72 + slots * 37 bytes.
+    /// @notice (x, y) is not an acceptable Baby Jubjub public key for the oracle.
+    error InvalidOracleKey(uint256 x, uint256 y);
+    /// @notice The instrument kind is not 1 (perpetual), 2 (dated future), 3 (call) or 4 (put).
+    error InvalidInstrumentKind(uint8 kind);
+    /// @notice The underlying index is not below {underlyings}.
+    error UnknownUnderlying(uint8 underlying);
+    /// @notice The lot size is zero or does not fit in 48 bits.
+    error InvalidLotSize(uint64 lotSizeE6);
+    /// @notice `tickSizeE8 * lotSizeE6 / 10^8` is not exact, is zero, or does not fit in 48 bits.
+    error InvalidTickSize(uint64 tickSizeE8, uint64 lotSizeE6);
+    /// @notice Margin rates are not `0 < mmPpm <= imPpm <= 10^6`.
+    error InvalidMarginRates(uint32 imPpm, uint32 mmPpm);
+    /// @notice An option's strike is outside [2^16, 2^50), or a perpetual's or future's strike is not 0.
+    error InvalidStrike(uint64 strike);
+    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is not in the future.
+    error InvalidExpiry(uint32 expiry);
+    /// @notice A perpetual's funding cap exceeds 10^6 ppm, or a dated instrument's is not 0.
+    error InvalidFundingCap(uint32 fundingCapPpm);
+    /// @notice Every instrument id of this class (options, or perpetuals and futures) is assigned.
+    error InstrumentLimitReached(bool option);
+    /// @notice The instrument id is not registered.
+    error UnknownInstrument(uint16 instrumentId);
+    /// @notice A batch uses the oracle but no oracle key is registered.
+    error OracleKeyNotSet();
+    /// @notice A batch uses the oracle under a key other than the registered one.
+    error OracleKeyMismatch(uint256 expected, uint256 actual);
+    /// @notice The oracle section's oracleUsed byte is neither 0 nor 1.
+    error BadOracleUsed(uint8 value);
+    /// @notice Public data is not exactly {publicDataBytes} bytes.
     error BadPublicDataLength(uint256 expected, uint256 actual);
     /// @notice The batch's old root is not the current state root.
     error StaleRoot(uint256 expected, uint256 actual);
@@ -144,7 +227,8 @@ contract Custodian is AccessControl, ReentrancyGuard {
     error BadTimestamp(uint32 timestamp);
     /// @notice The batch's request records are not the next queued requests, in order.
     error UnqueuedRequest(uint256 firstRequest, uint256 count);
-    /// @notice A slot record has an unknown transaction type.
+    /// @notice A slot record has a transaction type its slot cannot hold: spot slots (0 .. slots - 1) hold types
+    /// 0 to 6, derivatives slots (slots .. slots + derivSlots - 1) hold 0 and 7 to 11.
     error UnknownTxType(uint256 slot, uint8 txType);
     /// @notice The verifier rejected the proof.
     error InvalidProof();
@@ -159,7 +243,11 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @param maxAccounts_ 4^accountLevels.
     /// @param maxTokens_ 4^balanceLevels.
     /// @param maxMarkets_ 4^marketLevels.
-    /// @param slots_ Transaction slots per batch.
+    /// @param slots_ Spot transaction slots per batch.
+    /// @param derivatives Derivatives sizes of the circuit (sequencer/protocol/params.ts), checked as its
+    /// `checkParams` does: at least one underlying, `optionInstruments <= instruments`, `2 * instruments + 1 <= 16`,
+    /// `2 + 2 * underlyings + instruments <= 16`; and derivSlots > 0 when instruments > 0 (otherwise an instrument
+    /// registration could never be consumed and would block the request queue).
     constructor(
         IGroth16Verifier verifier_,
         uint256 genesisRoot,
@@ -169,13 +257,15 @@ contract Custodian is AccessControl, ReentrancyGuard {
         uint32 maxAccounts_,
         uint16 maxTokens_,
         uint16 maxMarkets_,
-        uint256 slots_
+        uint256 slots_,
+        DerivativesSizes memory derivatives
     ) {
         if (
             address(verifier_) == address(0) || address(quoteToken_) == address(0) || admin == address(0)
                 || operator == address(0)
         ) revert ZeroAddress();
         if (maxAccounts_ < 2 || maxTokens_ == 0 || maxMarkets_ == 0 || slots_ == 0) revert InvalidCapacity();
+        _checkDerivativesSizes(derivatives);
         if (genesisRoot >= FIELD_MODULUS) revert InvalidRoot(genesisRoot);
 
         verifier = verifier_;
@@ -183,6 +273,15 @@ contract Custodian is AccessControl, ReentrancyGuard {
         maxTokens = maxTokens_;
         maxMarkets = maxMarkets_;
         slots = slots_;
+        derivSlots = derivatives.derivSlots;
+        underlyings = derivatives.underlyings;
+        instruments = derivatives.instruments;
+        optionInstruments = derivatives.optionInstruments;
+        uint256 recordsOffset =
+            PublicData.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.instruments);
+        _recordsOffset = recordsOffset;
+        publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * PublicData.RECORD_BYTES;
+        nextOptionId = derivatives.instruments - derivatives.optionInstruments;
         stateRoot = genesisRoot;
 
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -265,17 +364,83 @@ contract Custodian is AccessControl, ReentrancyGuard {
         emit MarketRegistered(marketId, baseTokenId, sizeUnit, priceUnit, index);
     }
 
+    /// @notice Registers a derivative instrument under the next free id of its class and queues a
+    /// REGISTER_INSTRUMENT request. Admin only. The rules are those the circuit proves for the record
+    /// (circuits/DERIVATIVES.md), so a queued registration can always be consumed.
+    /// @dev Ids: options (calls, puts) take the option ids `instruments - optionInstruments ..` in order,
+    /// perpetuals and futures the other ids `0 ..` in order; each class runs out on its own
+    /// (InstrumentLimitReached). The tick value is derived as `tickSizeE8 * lotSizeE6 / 10^8` and must be exact.
+    /// Besides the circuit's rules, a perpetual's or future's strike must be 0 (it means nothing for them) and a
+    /// dated instrument's expiry must be after the current block.
+    /// @param kind 1 perpetual, 2 dated future, 3 call, 4 put.
+    /// @param underlying The oracle's underlying index, below {underlyings}.
+    /// @param lotSizeE6 Underlying per lot, in 1e-6 units; in (0, 2^48).
+    /// @param tickSizeE8 Price tick, in 1e-8 quote per whole underlying unit.
+    /// @param imPpm Initial margin rate, ppm; `mmPpm <= imPpm <= 10^6`.
+    /// @param mmPpm Maintenance margin rate, ppm; `0 < mmPpm`.
+    /// @param strike Options: strike in 1e-8 quote per underlying, in [2^16, 2^50). Others: 0.
+    /// @param expiry Perpetuals: 0. Others: unix seconds, after the current block.
+    /// @param fundingCapPpm Perpetuals: cap on |funding rate| per period, ppm, <= 10^6. Others: 0.
+    /// @return instrumentId The new instrument id.
+    function registerInstrument(
+        uint8 kind,
+        uint8 underlying,
+        uint64 lotSizeE6,
+        uint64 tickSizeE8,
+        uint32 imPpm,
+        uint32 mmPpm,
+        uint64 strike,
+        uint32 expiry,
+        uint32 fundingCapPpm
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint16 instrumentId) {
+        PublicData.Instrument memory p = PublicData.Instrument({
+            kind: kind,
+            underlying: underlying,
+            lotSizeE6: lotSizeE6,
+            tickValue: 0,
+            imPpm: imPpm,
+            mmPpm: mmPpm,
+            strike: strike,
+            expiry: expiry,
+            fundingCapPpm: fundingCapPpm
+        });
+        _checkInstrument(p, tickSizeE8);
+        instrumentId = _takeInstrumentId(_isOption(kind));
+        _instruments[instrumentId] = p;
+        uint256 index = _queueRequest(PublicData.encodeRegisterInstrument(instrumentId, p));
+        emit InstrumentRegistered(instrumentId, kind, tickSizeE8, p, index);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Oracle
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Sets (or replaces) the oracle's Baby Jubjub public key. Admin only. A batch that uses the oracle
+    /// must carry this key in its oracle section; the circuit checks the prices are signed under it.
+    /// @dev The key is checked as {registerTradingKey} checks trading keys, and stored compressed.
+    /// @param x The key's x coordinate (< field modulus).
+    /// @param y The key's y coordinate (< field modulus).
+    function setOracleKey(uint256 x, uint256 y) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!BabyJubjub.isValidPublicKey(x, y)) revert InvalidOracleKey(x, y);
+        uint256 previous = oracleKey;
+        uint256 key = BabyJubjub.compress(x, y);
+        oracleKey = key;
+        emit OracleKeySet(x, y, key, previous);
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Batches
     // ------------------------------------------------------------------------------------------------------------
 
     /// @notice Verifies a batch and accepts its new state root. Operator only.
-    /// @dev Checks, in order: length, old root, batch number, timestamp window, new root in the field, every
-    /// record (request records must be the next queued requests in order; WITHDRAW records must name an
-    /// assigned account and a registered token; other types must be NOOP, TRADE or CANCEL), then the proof
-    /// for the public input `uint256(sha256(publicData)) >> 3`. Only then are the root, counters and
-    /// withdrawal credits written. Any failure reverts and changes nothing.
-    /// @param publicData The batch's public data: header ++ `slots` records (sequencer/protocol/publicData.ts).
+    /// @dev Checks, in order: length, old root, batch number, timestamp window, new root in the field, the
+    /// oracle section (oracleUsed 0, or 1 with the registered oracle key; the circuit checks the rest), every
+    /// record (each slot's type must be one its slot class holds; request records must be the next queued
+    /// requests in order, spot records before derivatives records; WITHDRAW records must name an assigned account
+    /// and a registered token), then the proof for the public input `uint256(sha256(publicData)) >> 3`. Only then
+    /// are the root, counters and withdrawal credits written. Any failure reverts and changes nothing.
+    /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
+    /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
     /// arguments of `snarkjs zkey export soliditycalldata` (B already swapped there):
     /// `a = [pi_a[0], pi_a[1]]`, `b = [[pi_b[0][1], pi_b[0][0]], [pi_b[1][1], pi_b[1][0]]]`, `c = [pi_c[0], pi_c[1]]`.
@@ -284,7 +449,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
         onlyRole(OPERATOR_ROLE)
         nonReentrant
     {
-        uint256 expectedLength = PublicData.lengthFor(slots);
+        uint256 expectedLength = publicDataBytes;
         if (publicData.length != expectedLength) revert BadPublicDataLength(expectedLength, publicData.length);
 
         PublicData.Header memory header = PublicData.decodeHeader(publicData);
@@ -296,6 +461,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
                 || uint256(header.timestamp) + MAX_BATCH_AGE < block.timestamp
         ) revert BadTimestamp(header.timestamp);
         if (header.newRoot >= FIELD_MODULUS) revert InvalidRoot(header.newRoot);
+        _checkOracle(publicData);
 
         uint64 firstRequest = processedRequests;
         uint64 consumed = _checkRecords(publicData, firstRequest);
@@ -373,6 +539,15 @@ contract Custodian is AccessControl, ReentrancyGuard {
         return _markets.length;
     }
 
+    /// @notice Parameters of instrument `instrumentId`, as its REGISTER_INSTRUMENT record carries them (the tick
+    /// size it was registered with is `tickValue * 10^8 / lotSizeE6`, exact).
+    /// @param instrumentId A registered instrument id (reverts with UnknownInstrument otherwise).
+    function instrument(uint16 instrumentId) external view returns (PublicData.Instrument memory) {
+        PublicData.Instrument memory p = _instruments[instrumentId];
+        if (p.kind == 0) revert UnknownInstrument(instrumentId);
+        return p;
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------------------------
@@ -409,15 +584,83 @@ contract Custodian is AccessControl, ReentrancyGuard {
         emit Deposited(accountId, tokenId, msg.sender, uint96(received), index);
     }
 
+    function _checkDerivativesSizes(DerivativesSizes memory d) private pure {
+        uint256 u = d.underlyings;
+        uint256 n = d.instruments;
+        if (
+            u == 0 || d.optionInstruments > n || 2 * n + 1 > 16 || 2 + 2 * u + n > 16 || (n > 0 && d.derivSlots == 0)
+        ) revert InvalidCapacity();
+    }
+
+    function _isOption(uint8 kind) private pure returns (bool) {
+        return kind == PublicData.KIND_CALL || kind == PublicData.KIND_PUT;
+    }
+
+    /// @dev The REGISTER_INSTRUMENT rules of circuits/DERIVATIVES.md (see {registerInstrument}); sets p.tickValue.
+    function _checkInstrument(PublicData.Instrument memory p, uint64 tickSizeE8) private view {
+        if (p.kind < PublicData.KIND_PERPETUAL || p.kind > PublicData.KIND_PUT) revert InvalidInstrumentKind(p.kind);
+        if (p.underlying >= underlyings) revert UnknownUnderlying(p.underlying);
+        if (p.lotSizeE6 == 0 || p.lotSizeE6 >= MAX_LOT_SIZE) revert InvalidLotSize(p.lotSizeE6);
+        uint256 scaled = uint256(tickSizeE8) * p.lotSizeE6;
+        uint256 tickValue = scaled / PRICE_SCALE;
+        if (scaled % PRICE_SCALE != 0 || tickValue == 0 || tickValue >= MAX_TICK_VALUE) {
+            revert InvalidTickSize(tickSizeE8, p.lotSizeE6);
+        }
+        p.tickValue = uint64(tickValue);
+        if (p.mmPpm == 0 || p.mmPpm > p.imPpm || p.imPpm > PPM) revert InvalidMarginRates(p.imPpm, p.mmPpm);
+        if (_isOption(p.kind)) {
+            if (p.strike < MIN_STRIKE || p.strike >= MAX_STRIKE) revert InvalidStrike(p.strike);
+        } else if (p.strike != 0) {
+            revert InvalidStrike(p.strike);
+        }
+        if (p.kind == PublicData.KIND_PERPETUAL) {
+            if (p.expiry != 0) revert InvalidExpiry(p.expiry);
+            if (p.fundingCapPpm > PPM) revert InvalidFundingCap(p.fundingCapPpm);
+        } else {
+            if (p.expiry <= block.timestamp) revert InvalidExpiry(p.expiry);
+            if (p.fundingCapPpm != 0) revert InvalidFundingCap(p.fundingCapPpm);
+        }
+    }
+
+    /// @dev The next free id of the class: options from `instruments - optionInstruments`, the others from 0.
+    function _takeInstrumentId(bool option) private returns (uint16 instrumentId) {
+        if (option) {
+            instrumentId = nextOptionId;
+            if (instrumentId >= instruments) revert InstrumentLimitReached(true);
+            nextOptionId = instrumentId + 1;
+        } else {
+            instrumentId = nextNonOptionId;
+            if (instrumentId >= instruments - optionInstruments) revert InstrumentLimitReached(false);
+            nextNonOptionId = instrumentId + 1;
+        }
+    }
+
+    /// @dev oracleUsed 0: nothing to check here (the circuit forces the other fields to 0). 1: the key must be
+    /// the registered one. Anything else is refused.
+    function _checkOracle(bytes calldata publicData) private view {
+        (uint8 used, uint256 key) = PublicData.decodeOracleKey(publicData);
+        if (used == 0) return;
+        if (used != 1) revert BadOracleUsed(used);
+        uint256 registered = oracleKey;
+        if (registered == 0) revert OracleKeyNotSet();
+        if (key != registered) revert OracleKeyMismatch(registered, key);
+    }
+
     /// @dev Walks the records without writing anything. Returns the number of request records, after checking
-    /// they are exactly requests `firstRequest .. firstRequest + count - 1` of the queue.
+    /// they are exactly requests `firstRequest .. firstRequest + count - 1` of the queue, in record order (spot
+    /// records, then derivatives records).
     function _checkRecords(bytes calldata publicData, uint64 firstRequest) private view returns (uint64 count) {
-        uint256 n = slots;
+        uint256 spot = slots;
+        uint256 n = spot + derivSlots;
+        uint256 offset = _recordsOffset;
         uint256 tokenCount_ = _tokens.length;
         bytes32 chain;
         for (uint256 i = 0; i < n; ++i) {
-            bytes calldata record = PublicData.recordAt(publicData, i);
+            bytes calldata record = PublicData.recordAt(publicData, offset, i);
             uint8 txType = uint8(record[0]);
+            if (i < spot ? !PublicData.isSpotType(txType) : !PublicData.isDerivativesType(txType)) {
+                revert UnknownTxType(i, txType);
+            }
             if (PublicData.isRequest(txType)) {
                 if (count == 0) chain = _requestChain[firstRequest];
                 chain = keccak256(abi.encodePacked(chain, record));
@@ -426,10 +669,6 @@ contract Custodian is AccessControl, ReentrancyGuard {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
                 if (accountOwner[accountId] == address(0)) revert UnknownAccount(accountId);
                 if (tokenId >= tokenCount_) revert UnknownToken(tokenId);
-            } else if (
-                txType != PublicData.TX_NOOP && txType != PublicData.TX_TRADE && txType != PublicData.TX_CANCEL
-            ) {
-                revert UnknownTxType(i, txType);
             }
         }
         if (count != 0) {
@@ -438,11 +677,13 @@ contract Custodian is AccessControl, ReentrancyGuard {
         }
     }
 
-    /// @dev Second pass, after every check passed: credits the WITHDRAW records to the accounts' owners.
+    /// @dev Second pass, after every check passed: credits the WITHDRAW records (spot slots only) to the accounts'
+    /// owners.
     function _creditWithdrawals(bytes calldata publicData, uint32 batchNumber) private {
         uint256 n = slots;
+        uint256 offset = _recordsOffset;
         for (uint256 i = 0; i < n; ++i) {
-            bytes calldata record = PublicData.recordAt(publicData, i);
+            bytes calldata record = PublicData.recordAt(publicData, offset, i);
             if (uint8(record[0]) != PublicData.TX_WITHDRAW) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
             if (amount == 0) continue;

@@ -5,10 +5,11 @@ include "circomlib/circuits/poseidon.circom";
 include "../lib/quadTree.circom";
 
 /// Proves: the account tree with root `rootIn` holds, at `accountId`, the leaf
-/// Poseidon(oldPubX, oldPubY, oldNonce, balancesRoot, ordersRoot) whose balance tree holds bal1Old at
+/// Poseidon(oldPubX, oldPubY, oldNonce, balancesRoot, ordersRoot, derivOld) whose balance tree holds bal1Old at
 /// bal1Token and (after bal1 is written) bal2Old at bal2Token, and whose order tree holds orderOldLeaf
 /// at the slot given by orderSlotBits; `rootOut` is the account root after writing bal1New, then
-/// bal2New, orderNewLeaf and the new key and nonce. accountId < 4^accountLevels and token ids
+/// bal2New, orderNewLeaf, the new key and nonce and the new derivatives leaf derivNew
+/// (DERIVATIVES.md: Poseidon of collateral and positions). accountId < 4^accountLevels and token ids
 /// < 4^balanceLevels are enforced here. New balances are range-checked by the caller.
 template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
     signal input rootIn;
@@ -32,6 +33,8 @@ template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
     signal input orderOldLeaf;
     signal input orderNewLeaf;
     signal input orderSiblings[orderLevels][3];
+    signal input derivOld;
+    signal input derivNew;
     signal output rootOut;
 
     component accountBits = Num2Bits(2 * accountLevels);
@@ -60,10 +63,10 @@ template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
     orders.indexBits <== orderSlotBits;
     orders.siblings <== orderSiblings;
 
-    component oldLeaf = Poseidon(5);
-    oldLeaf.inputs <== [oldPubX, oldPubY, oldNonce, bal1.oldRoot, orders.oldRoot];
-    component newLeaf = Poseidon(5);
-    newLeaf.inputs <== [newPubX, newPubY, newNonce, bal2.newRoot, orders.newRoot];
+    component oldLeaf = Poseidon(6);
+    oldLeaf.inputs <== [oldPubX, oldPubY, oldNonce, bal1.oldRoot, orders.oldRoot, derivOld];
+    component newLeaf = Poseidon(6);
+    newLeaf.inputs <== [newPubX, newPubY, newNonce, bal2.newRoot, orders.newRoot, derivNew];
 
     component accounts = QuadUpdate(accountLevels);
     accounts.oldLeaf <== oldLeaf.out;

@@ -4,12 +4,36 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
 include "circomlib/circuits/sha256/sha256.circom";
 include "./slot.circom";
+include "../derivatives/oracleStep.circom";
+include "../derivatives/derivSlot.circom";
 
-/// Proves: applying the `slots` transactions in order to the state committed by
-/// oldRoot = Poseidon(oldAccountsRoot, oldMarketsRoot, oldFeePool) yields newRoot, every transaction
-/// obeys its rules (Slot), and publicInput = sha256(oldRoot ++ newRoot ++ batchNumber ++ timestamp
-/// ++ record[0] ++ ... ++ record[slots-1]) >> 3 (SPEC.md, "Public input").
-template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots) {
+/// Proves: out = Poseidon(Poseidon(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch), the
+/// globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields.
+template GlobalsHash(N) {
+    signal input instruments[N][I_FIELDS()];
+    signal input insurance;
+    signal input oracleTime;
+    signal input fundingEpoch;
+    signal output out;
+    component leaf[N];
+    component table = Poseidon(N);
+    for (var i = 0; i < N; i++) {
+        leaf[i] = Poseidon(I_FIELDS());
+        leaf[i].inputs <== instruments[i];
+        table.inputs[i] <== leaf[i].out;
+    }
+    component h = Poseidon(4);
+    h.inputs <== [table.out, insurance, oracleTime, fundingEpoch];
+    out <== h.out;
+}
+
+/// Proves: starting from the state committed by oldRoot = Poseidon(oldAccountsRoot, oldMarketsRoot,
+/// oldFeePool, oldGlobalsHash), the oracle step (OracleStep), then the `slots` spot transactions in
+/// order (Slot), then the `derivSlots` derivatives transactions in order (DerivSlot) yield newRoot,
+/// every transaction obeys its rules, and publicInput = sha256(oldRoot ++ newRoot ++ batchNumber ++
+/// timestamp ++ oracle section ++ record[0] ++ ... ++ record[slots+derivSlots-1]) >> 3
+/// (SPEC.md "Public input", DERIVATIVES.md "Oracle update").
+template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, O, U) {
     signal input publicInput;
     signal input batchNumber;
     signal input timestamp;
@@ -61,6 +85,69 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots) {
     signal input bOrderSiblings[slots][orderLevels][3];
     signal input marketOldLeaf[slots];
     signal input marketSiblings[slots][marketLevels][3];
+    signal input aDerivLeaf[slots];
+    signal input bDerivLeaf[slots];
+
+    // Derivatives: batch-level oracle step inputs
+    signal input oldInstruments[N][I_FIELDS()];
+    signal input oldInsurance;
+    signal input oldOracleTime;
+    signal input oldFundingEpoch;
+    signal input oracleUsed;
+    signal input oracleKeyX;
+    signal input oracleKeyY;
+    signal input oracleTime;
+    signal input fundingEpoch;
+    signal input prices[U];
+    signal input vols[U];
+    signal input rates[N];
+    signal input oracleSig[3];
+    // Derivatives slots (DerivSlot's inputs, prefixed d_)
+    signal input d_txType[derivSlots];
+    signal input d_accountA[derivSlots];
+    signal input d_accountB[derivSlots];
+    signal input d_instrumentId[derivSlots];
+    signal input d_lots[derivSlots];
+    signal input d_priceTicks[derivSlots];
+    signal input d_buyFeePpm[derivSlots];
+    signal input d_sellFeePpm[derivSlots];
+    signal input d_buyFee[derivSlots];
+    signal input d_sellFee[derivSlots];
+    signal input d_amount[derivSlots];
+    signal input d_toCollateral[derivSlots];
+    signal input d_nonce[derivSlots];
+    signal input d_penalty[derivSlots];
+    signal input d_orderA[derivSlots][ORDER_FIELDS()];
+    signal input d_orderB[derivSlots][ORDER_FIELDS()];
+    signal input d_sigA[derivSlots][3];
+    signal input d_sigB[derivSlots][3];
+    signal input d_reg[derivSlots][9];
+    signal input d_aPubX[derivSlots];
+    signal input d_aPubY[derivSlots];
+    signal input d_aNonce[derivSlots];
+    signal input d_aSiblings[derivSlots][accountLevels][3];
+    signal input d_aBal1Old[derivSlots];
+    signal input d_aBal1Siblings[derivSlots][balanceLevels][3];
+    signal input d_aBal2Old[derivSlots];
+    signal input d_aBal2Siblings[derivSlots][balanceLevels][3];
+    signal input d_aOrderLeaf[derivSlots][3];
+    signal input d_aOrderSiblings[derivSlots][orderLevels][3];
+    signal input d_aCollateral[derivSlots];
+    signal input d_aSize[derivSlots][N];
+    signal input d_aSnap[derivSlots][N];
+    signal input d_bPubX[derivSlots];
+    signal input d_bPubY[derivSlots];
+    signal input d_bNonce[derivSlots];
+    signal input d_bSiblings[derivSlots][accountLevels][3];
+    signal input d_bBal1Old[derivSlots];
+    signal input d_bBal1Siblings[derivSlots][balanceLevels][3];
+    signal input d_bBal2Old[derivSlots];
+    signal input d_bBal2Siblings[derivSlots][balanceLevels][3];
+    signal input d_bOrderLeaf[derivSlots][3];
+    signal input d_bOrderSiblings[derivSlots][orderLevels][3];
+    signal input d_bCollateral[derivSlots];
+    signal input d_bSize[derivSlots][N];
+    signal input d_bSnap[derivSlots][N];
 
     component batchBits = Num2Bits(BITS_BATCHNUMBER());
     batchBits.in <== batchNumber;
@@ -118,21 +205,125 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots) {
         slot[s].bOrderSiblings <== bOrderSiblings[s];
         slot[s].marketOldLeaf <== marketOldLeaf[s];
         slot[s].marketSiblings <== marketSiblings[s];
+        slot[s].aDerivLeaf <== aDerivLeaf[s];
+        slot[s].bDerivLeaf <== bDerivLeaf[s];
     }
 
-    // The fee pool only grows by range-checked fees: checking it once at the end bounds it.
-    component feePoolBits = Num2Bits(BITS_BALANCE());
-    feePoolBits.in <== slot[slots - 1].feePoolOut;
+    // ---- derivatives: the oracle step, then the derivatives slots
+    component oracle = OracleStep(N, O, U);
+    oracle.timestamp <== timestamp;
+    oracle.oldInstruments <== oldInstruments;
+    oracle.oldOracleTime <== oldOracleTime;
+    oracle.oldFundingEpoch <== oldFundingEpoch;
+    oracle.oracleUsed <== oracleUsed;
+    oracle.oracleKeyX <== oracleKeyX;
+    oracle.oracleKeyY <== oracleKeyY;
+    oracle.oracleTime <== oracleTime;
+    oracle.fundingEpoch <== fundingEpoch;
+    oracle.prices <== prices;
+    oracle.vols <== vols;
+    oracle.rates <== rates;
+    oracle.oracleSig <== oracleSig;
 
-    component oldRoot = Poseidon(3);
-    oldRoot.inputs <== [oldAccountsRoot, oldMarketsRoot, oldFeePool];
-    component newRoot = Poseidon(3);
-    newRoot.inputs <== [slot[slots - 1].accountsRootOut, slot[slots - 1].marketsRootOut, slot[slots - 1].feePoolOut];
+    component dslot[derivSlots];
+    for (var s = 0; s < derivSlots; s++) {
+        dslot[s] = DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U);
+        dslot[s].accountsRootIn <== s == 0 ? slot[slots - 1].accountsRootOut : dslot[s - 1].accountsRootOut;
+        dslot[s].feePoolIn <== s == 0 ? slot[slots - 1].feePoolOut : dslot[s - 1].feePoolOut;
+        dslot[s].insuranceIn <== s == 0 ? oldInsurance : dslot[s - 1].insuranceOut;
+        for (var i = 0; i < N; i++) {
+            for (var f = 0; f < I_FIELDS(); f++) dslot[s].tableIn[i][f] <== s == 0 ? oracle.instruments[i][f] : dslot[s - 1].tableOut[i][f];
+        }
+        dslot[s].timestamp <== timestamp;
+        dslot[s].oracleUsed <== oracleUsed;
+        dslot[s].start <== oracle.instruments;
+        dslot[s].mark <== oracle.mark;
+        dslot[s].imLong <== oracle.imLong;
+        dslot[s].imShort <== oracle.imShort;
+        dslot[s].mmLong <== oracle.mmLong;
+        dslot[s].mmShort <== oracle.mmShort;
+        dslot[s].txType <== d_txType[s];
+        dslot[s].accountA <== d_accountA[s];
+        dslot[s].accountB <== d_accountB[s];
+        dslot[s].instrumentId <== d_instrumentId[s];
+        dslot[s].lots <== d_lots[s];
+        dslot[s].priceTicks <== d_priceTicks[s];
+        dslot[s].buyFeePpm <== d_buyFeePpm[s];
+        dslot[s].sellFeePpm <== d_sellFeePpm[s];
+        dslot[s].buyFee <== d_buyFee[s];
+        dslot[s].sellFee <== d_sellFee[s];
+        dslot[s].amount <== d_amount[s];
+        dslot[s].toCollateral <== d_toCollateral[s];
+        dslot[s].nonce <== d_nonce[s];
+        dslot[s].penalty <== d_penalty[s];
+        dslot[s].orderA <== d_orderA[s];
+        dslot[s].orderB <== d_orderB[s];
+        dslot[s].sigA <== d_sigA[s];
+        dslot[s].sigB <== d_sigB[s];
+        dslot[s].reg <== d_reg[s];
+        dslot[s].aPubX <== d_aPubX[s];
+        dslot[s].aPubY <== d_aPubY[s];
+        dslot[s].aNonce <== d_aNonce[s];
+        dslot[s].aSiblings <== d_aSiblings[s];
+        dslot[s].aBal1Old <== d_aBal1Old[s];
+        dslot[s].aBal1Siblings <== d_aBal1Siblings[s];
+        dslot[s].aBal2Old <== d_aBal2Old[s];
+        dslot[s].aBal2Siblings <== d_aBal2Siblings[s];
+        dslot[s].aOrderLeaf <== d_aOrderLeaf[s];
+        dslot[s].aOrderSiblings <== d_aOrderSiblings[s];
+        dslot[s].aCollateral <== d_aCollateral[s];
+        dslot[s].aSize <== d_aSize[s];
+        dslot[s].aSnap <== d_aSnap[s];
+        dslot[s].bPubX <== d_bPubX[s];
+        dslot[s].bPubY <== d_bPubY[s];
+        dslot[s].bNonce <== d_bNonce[s];
+        dslot[s].bSiblings <== d_bSiblings[s];
+        dslot[s].bBal1Old <== d_bBal1Old[s];
+        dslot[s].bBal1Siblings <== d_bBal1Siblings[s];
+        dslot[s].bBal2Old <== d_bBal2Old[s];
+        dslot[s].bBal2Siblings <== d_bBal2Siblings[s];
+        dslot[s].bOrderLeaf <== d_bOrderLeaf[s];
+        dslot[s].bOrderSiblings <== d_bOrderSiblings[s];
+        dslot[s].bCollateral <== d_bCollateral[s];
+        dslot[s].bSize <== d_bSize[s];
+        dslot[s].bSnap <== d_bSnap[s];
+    }
+    signal accountsRootEnd <== derivSlots == 0 ? slot[slots - 1].accountsRootOut : dslot[derivSlots - 1].accountsRootOut;
+    signal feePoolEnd <== derivSlots == 0 ? slot[slots - 1].feePoolOut : dslot[derivSlots - 1].feePoolOut;
+    signal insuranceEnd <== derivSlots == 0 ? oldInsurance : dslot[derivSlots - 1].insuranceOut;
+
+    // The fee pool and the insurance fund only grow by range-checked amounts: checking them once at
+    // the end bounds them.
+    component feePoolBits = Num2Bits(BITS_BALANCE());
+    feePoolBits.in <== feePoolEnd;
+    component insuranceBits = Num2Bits(BITS_BALANCE());
+    insuranceBits.in <== insuranceEnd;
+
+    component oldGlobals = GlobalsHash(N);
+    oldGlobals.instruments <== oldInstruments;
+    oldGlobals.insurance <== oldInsurance;
+    oldGlobals.oracleTime <== oldOracleTime;
+    oldGlobals.fundingEpoch <== oldFundingEpoch;
+    component newGlobals = GlobalsHash(N);
+    for (var i = 0; i < N; i++) {
+        for (var f = 0; f < I_FIELDS(); f++) {
+            newGlobals.instruments[i][f] <== derivSlots == 0 ? oracle.instruments[i][f] : dslot[derivSlots - 1].tableOut[i][f];
+        }
+    }
+    newGlobals.insurance <== insuranceEnd;
+    newGlobals.oracleTime <== oracle.newOracleTime;
+    newGlobals.fundingEpoch <== oracle.newFundingEpoch;
+    component oldRoot = Poseidon(4);
+    oldRoot.inputs <== [oldAccountsRoot, oldMarketsRoot, oldFeePool, oldGlobals.out];
+    component newRoot = Poseidon(4);
+    newRoot.inputs <== [accountsRootEnd, slot[slots - 1].marketsRootOut, feePoolEnd, newGlobals.out];
 
     // Public data bits, most significant bit first. Roots are decomposed without the alias check:
     // a non-canonical encoding would only make the header differ from the custodian's root.
     var HEADER_BITS = 576;
-    var TOTAL_BITS = HEADER_BITS + slots * RECORD_BITS();
+    var ORACLE_BITS = 8 * (41 + 10 * U + 3 * N);
+    var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
+    var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
     component sha = Sha256(TOTAL_BITS);
     component oldRootBits = Num2Bits(254);
     oldRootBits.in <== oldRoot.out;
@@ -146,8 +337,12 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots) {
         sha.in[512 + i] <== batchBits.out[31 - i];
         sha.in[544 + i] <== timeBits.out[31 - i];
     }
+    for (var i = 0; i < ORACLE_BITS; i++) sha.in[HEADER_BITS + i] <== oracle.bits[i];
     for (var s = 0; s < slots; s++) {
-        for (var i = 0; i < RECORD_BITS(); i++) sha.in[HEADER_BITS + s * RECORD_BITS() + i] <== slot[s].record[i];
+        for (var i = 0; i < RECORD_BITS(); i++) sha.in[RECORDS_AT + s * RECORD_BITS() + i] <== slot[s].record[i];
+    }
+    for (var s = 0; s < derivSlots; s++) {
+        for (var i = 0; i < RECORD_BITS(); i++) sha.in[RECORDS_AT + (slots + s) * RECORD_BITS() + i] <== dslot[s].record[i];
     }
     var digest = 0;
     for (var i = 0; i < 253; i++) digest += sha.out[i] * (1 << (252 - i));

@@ -6,6 +6,7 @@ include "circomlib/circuits/compconstant.circom";
 include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
+include "../lib/compressedKey.circom";
 include "../lib/orderStorage.circom";
 include "../lib/quadTree.circom";
 include "./accountUpdate.circom";
@@ -130,6 +131,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input aBal2Siblings[balanceLevels][3];
     signal input aOrderLeaf[3]; // storedId, filled, cancelled
     signal input aOrderSiblings[orderLevels][3];
+    signal input aDerivLeaf;    // derivatives leaf, unchanged by spot transactions
     signal input bPubX;
     signal input bPubY;
     signal input bNonce;
@@ -140,14 +142,15 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input bBal2Siblings[balanceLevels][3];
     signal input bOrderLeaf[3];
     signal input bOrderSiblings[orderLevels][3];
+    signal input bDerivLeaf;
     signal input marketOldLeaf;
     signal input marketSiblings[marketLevels][3];
 
     // ---- transaction type, one-hot
-    signal isType[TX_TYPES()];
+    signal isType[SPOT_TX_TYPES()];
     var typeSum = 0;
     var typeValue = 0;
-    for (var t = 0; t < TX_TYPES(); t++) {
+    for (var t = 0; t < SPOT_TX_TYPES(); t++) {
         isType[t] <-- txType == t ? 1 : 0;
         isType[t] * (isType[t] - 1) === 0;
         typeSum += isType[t];
@@ -360,6 +363,8 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateA.orderOldLeaf <== storeA.oldLeaf;
     updateA.orderNewLeaf <== storeA.newLeaf;
     updateA.orderSiblings <== aOrderSiblings;
+    updateA.derivOld <== aDerivLeaf;
+    updateA.derivNew <== aDerivLeaf;
 
     component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels);
     updateB.rootIn <== updateA.rootOut;
@@ -383,27 +388,20 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateB.orderOldLeaf <== storeB.oldLeaf;
     updateB.orderNewLeaf <== storeB.newLeaf;
     updateB.orderSiblings <== bOrderSiblings;
+    updateB.derivOld <== bDerivLeaf;
+    updateB.derivNew <== bDerivLeaf;
     accountsRootOut <== updateB.rootOut;
 
-    // ---- public-data record. The registered key is compressed as y | signX << 255,
-    // signX = 1 iff x > (p-1)/2 (x decomposed canonically).
-    component xBits = Num2Bits_strict();
-    xBits.in <== pubKeyX;
-    component xSign = CompConstant(10944121435919637611123202872628637544274182200208017171849102093287904247808);
-    xSign.in <== xBits.out;
-    component yBits = Num2Bits(254);
-    yBits.in <== pubKeyY;
-    var keyLo = 0;
-    var keyHi = 0;
-    for (var k = 0; k < 48; k++) keyLo += yBits.out[k] * (1 << k);
-    for (var k = 48; k < 254; k++) keyHi += yBits.out[k] * (1 << (k - 48));
-    keyHi += xSign.out * (1 << (255 - 48));
+    // ---- public-data record. The registered key is compressed as y | signX << 255.
+    component key = CompressedKey();
+    key.x <== pubKeyX;
+    key.y <== pubKeyY;
 
     component pack = PackRecord();
     pack.isType <== isType;
     pack.REGISTER_KEY_accountId <== accountA;
-    pack.REGISTER_KEY_pubKey_hi <== keyHi;
-    pack.REGISTER_KEY_pubKey_lo <== keyLo;
+    pack.REGISTER_KEY_pubKey_hi <== key.hi;
+    pack.REGISTER_KEY_pubKey_lo <== key.lo;
     pack.DEPOSIT_accountId <== accountA;
     pack.DEPOSIT_tokenId <== tokenId;
     pack.DEPOSIT_amount <== amount;

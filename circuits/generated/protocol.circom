@@ -8,10 +8,20 @@ function TX_REGISTER_MARKET() { return 3; }
 function TX_TRADE() { return 4; }
 function TX_WITHDRAW() { return 5; }
 function TX_CANCEL() { return 6; }
-function TX_TYPES() { return 7; }
+function TX_DERIV_TRADE() { return 7; }
+function TX_LIQUIDATE() { return 8; }
+function TX_SETTLE() { return 9; }
+function TX_TRANSFER() { return 10; }
+function TX_REGISTER_INSTRUMENT() { return 11; }
+function SPOT_TX_TYPES() { return 7; }
+function DERIV_TX_TYPES() { return 6; }
+/// The type value of position k of the derivatives one-hot (0, 7, 8, 9, 10, 11).
+function DERIV_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 7; } if (k == 2) { return 8; } if (k == 3) { return 9; } if (k == 4) { return 10; } if (k == 5) { return 11; } return 0; }
 function DOMAIN_ORDER() { return 1; }
 function DOMAIN_WITHDRAW() { return 2; }
 function DOMAIN_CANCEL() { return 3; }
+function DOMAIN_TRANSFER() { return 4; }
+function DOMAIN_ORACLE() { return 5; }
 function BITS_ACCOUNTID() { return 32; }
 function BITS_TOKENID() { return 16; }
 function BITS_MARKETID() { return 16; }
@@ -25,14 +35,39 @@ function BITS_UNIT() { return 64; }
 function BITS_NONCE() { return 32; }
 function BITS_TIME() { return 32; }
 function BITS_BATCHNUMBER() { return 32; }
+function BITS_INSTRUMENTID() { return 16; }
+function BITS_COLLATERAL() { return 128; }
+function BITS_POSITIONSIZE() { return 48; }
+function BITS_FUNDINGINDEX() { return 64; }
+function BITS_FUNDINGRATE() { return 24; }
+function BITS_ORACLEPRICE() { return 50; }
+function BITS_VOLPPM() { return 23; }
+function BITS_LOTSIZE() { return 48; }
+function BITS_TICKVALUE() { return 48; }
+function BITS_PPM() { return 20; }
+function BITS_INSTRUMENTKIND() { return 8; }
+function BITS_UNDERLYING() { return 8; }
+function KIND_NONE() { return 0; }
+function KIND_PERPETUAL() { return 1; }
+function KIND_FUTURE() { return 2; }
+function KIND_CALL() { return 3; }
+function KIND_PUT() { return 4; }
 function FEE_DENOMINATOR() { return 1000000; }
+function PPM() { return 1000000; }
+function PRICE_SCALE() { return 100000000; }
+function INSTRUMENT_MARKET_BASE() { return 32768; }
+function MAX_ORACLE_AGE() { return 300; }
+function LIQ_BAND_PPM() { return 50000; }
+function LIQ_PENALTY_PPM() { return 10000; }
+function RISK_FREE_RATE_PPM() { return 0; }
 function RECORD_BITS() { return 296; }
 
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
 /// transaction selected by the one-hot isType, laid out as RECORD_LAYOUT says. Every field input
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
+/// isType[k] selects type NOOP, REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL (k = 0, 1, ...).
 template PackRecord() {
-    signal input isType[TX_TYPES()];
+    signal input isType[7];
     signal input REGISTER_KEY_accountId;
     signal input REGISTER_KEY_pubKey_hi;
     signal input REGISTER_KEY_pubKey_lo;
@@ -59,16 +94,16 @@ template PackRecord() {
     signal input CANCEL_orderId;
     signal output out[RECORD_BITS()];
     // REGISTER_KEY_pubKey spans the chunk boundary: REGISTER_KEY_pubKey_lo holds its low 48 bits.
-    signal p1[TX_TYPES()];
-    signal p2[TX_TYPES()];
+    signal p1[7];
+    signal p2[7];
     p1[0] <== 0;
-    p2[0] <== 0;
     p1[1] <== isType[1] * (1 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + REGISTER_KEY_accountId * 411376139330301510538742295639337626245683966408394965837152256 + REGISTER_KEY_pubKey_hi * 1);
     p1[2] <== isType[2] * (2 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + DEPOSIT_accountId * 411376139330301510538742295639337626245683966408394965837152256 + DEPOSIT_tokenId * 6277101735386680763835789423207666416102355444464034512896 + DEPOSIT_amount * 79228162514264337593543950336);
     p1[3] <== isType[3] * (3 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + REGISTER_MARKET_marketId * 26959946667150639794667015087019630673637144422540572481103610249216 + REGISTER_MARKET_baseTokenId * 411376139330301510538742295639337626245683966408394965837152256 + REGISTER_MARKET_sizeUnit * 22300745198530623141535718272648361505980416 + REGISTER_MARKET_priceUnit * 1208925819614629174706176);
     p1[4] <== isType[4] * (4 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + TRADE_buyAccountId * 411376139330301510538742295639337626245683966408394965837152256 + TRADE_buyOrderId * 374144419156711147060143317175368453031918731001856 + TRADE_sellAccountId * 87112285931760246646623899502532662132736 + TRADE_sellOrderId * 79228162514264337593543950336 + TRADE_marketId * 1208925819614629174706176 + TRADE_lots * 1099511627776 + TRADE_priceTicks * 1);
     p1[5] <== isType[5] * (5 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + WITHDRAW_accountId * 411376139330301510538742295639337626245683966408394965837152256 + WITHDRAW_tokenId * 6277101735386680763835789423207666416102355444464034512896 + WITHDRAW_amount * 79228162514264337593543950336);
     p1[6] <== isType[6] * (6 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + CANCEL_accountId * 411376139330301510538742295639337626245683966408394965837152256 + CANCEL_orderId * 374144419156711147060143317175368453031918731001856);
+    p2[0] <== 0;
     p2[1] <== isType[1] * (REGISTER_KEY_pubKey_lo * 1);
     p2[2] <== 0;
     p2[3] <== 0;
@@ -77,7 +112,72 @@ template PackRecord() {
     p2[6] <== 0;
     var chunk1 = 0;
     var chunk2 = 0;
-    for (var t = 0; t < TX_TYPES(); t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
+    for (var t = 0; t < 7; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
+    component b1 = Num2Bits(248);
+    b1.in <== chunk1;
+    component b2 = Num2Bits(48);
+    b2.in <== chunk2;
+    for (var i = 0; i < 248; i++) out[i] <== b1.out[247 - i];
+    for (var i = 0; i < 48; i++) out[248 + i] <== b2.out[47 - i];
+}
+
+/// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
+/// transaction selected by the one-hot isType, laid out as RECORD_LAYOUT says. Every field input
+/// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
+/// isType[k] selects type NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT (k = 0, 1, ...).
+template PackDerivRecord() {
+    signal input isType[6];
+    signal input DERIV_TRADE_buyAccountId;
+    signal input DERIV_TRADE_buyOrderId;
+    signal input DERIV_TRADE_sellAccountId;
+    signal input DERIV_TRADE_sellOrderId;
+    signal input DERIV_TRADE_instrumentId;
+    signal input DERIV_TRADE_lots;
+    signal input DERIV_TRADE_priceTicks;
+    signal input DERIV_TRADE_buyFeePpm;
+    signal input DERIV_TRADE_sellFeePpm;
+    signal input LIQUIDATE_liquidatedAccountId;
+    signal input LIQUIDATE_liquidatorAccountId;
+    signal input LIQUIDATE_liquidatorOrderId;
+    signal input LIQUIDATE_instrumentId;
+    signal input LIQUIDATE_lots;
+    signal input LIQUIDATE_priceTicks;
+    signal input LIQUIDATE_liquidatorFeePpm;
+    signal input SETTLE_accountId;
+    signal input SETTLE_instrumentId;
+    signal input TRANSFER_accountId;
+    signal input TRANSFER_toCollateral;
+    signal input TRANSFER_amount;
+    signal input REGISTER_INSTRUMENT_instrumentId;
+    signal input REGISTER_INSTRUMENT_kind;
+    signal input REGISTER_INSTRUMENT_underlying;
+    signal input REGISTER_INSTRUMENT_lotSizeE6;
+    signal input REGISTER_INSTRUMENT_tickValue;
+    signal input REGISTER_INSTRUMENT_imPpm;
+    signal input REGISTER_INSTRUMENT_mmPpm;
+    signal input REGISTER_INSTRUMENT_strike;
+    signal input REGISTER_INSTRUMENT_expiry_hi;
+    signal input REGISTER_INSTRUMENT_expiry_lo;
+    signal input REGISTER_INSTRUMENT_fundingCapPpm;
+    signal output out[RECORD_BITS()];
+    // REGISTER_INSTRUMENT_expiry spans the chunk boundary: REGISTER_INSTRUMENT_expiry_lo holds its low 24 bits.
+    signal p1[6];
+    signal p2[6];
+    p1[0] <== 0;
+    p1[1] <== isType[1] * (7 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + DERIV_TRADE_buyAccountId * 411376139330301510538742295639337626245683966408394965837152256 + DERIV_TRADE_buyOrderId * 374144419156711147060143317175368453031918731001856 + DERIV_TRADE_sellAccountId * 87112285931760246646623899502532662132736 + DERIV_TRADE_sellOrderId * 79228162514264337593543950336 + DERIV_TRADE_instrumentId * 1208925819614629174706176 + DERIV_TRADE_lots * 1099511627776 + DERIV_TRADE_priceTicks * 1);
+    p1[2] <== isType[2] * (8 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + LIQUIDATE_liquidatedAccountId * 411376139330301510538742295639337626245683966408394965837152256 + LIQUIDATE_liquidatorAccountId * 95780971304118053647396689196894323976171195136475136 + LIQUIDATE_liquidatorOrderId * 87112285931760246646623899502532662132736 + LIQUIDATE_instrumentId * 1329227995784915872903807060280344576 + LIQUIDATE_lots * 1208925819614629174706176 + LIQUIDATE_priceTicks * 1099511627776 + LIQUIDATE_liquidatorFeePpm * 16777216);
+    p1[3] <== isType[3] * (9 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + SETTLE_accountId * 411376139330301510538742295639337626245683966408394965837152256 + SETTLE_instrumentId * 6277101735386680763835789423207666416102355444464034512896);
+    p1[4] <== isType[4] * (10 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + TRANSFER_accountId * 411376139330301510538742295639337626245683966408394965837152256 + TRANSFER_toCollateral * 1606938044258990275541962092341162602522202993782792835301376 + TRANSFER_amount * 20282409603651670423947251286016);
+    p1[5] <== isType[5] * (11 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + REGISTER_INSTRUMENT_instrumentId * 26959946667150639794667015087019630673637144422540572481103610249216 + REGISTER_INSTRUMENT_kind * 105312291668557186697918027683670432318895095400549111254310977536 + REGISTER_INSTRUMENT_underlying * 411376139330301510538742295639337626245683966408394965837152256 + REGISTER_INSTRUMENT_lotSizeE6 * 1461501637330902918203684832716283019655932542976 + REGISTER_INSTRUMENT_tickValue * 5192296858534827628530496329220096 + REGISTER_INSTRUMENT_imPpm * 309485009821345068724781056 + REGISTER_INSTRUMENT_mmPpm * 18446744073709551616 + REGISTER_INSTRUMENT_strike * 256 + REGISTER_INSTRUMENT_expiry_hi * 1);
+    p2[0] <== 0;
+    p2[1] <== isType[1] * (DERIV_TRADE_buyFeePpm * 4294967296 + DERIV_TRADE_sellFeePpm * 65536);
+    p2[2] <== 0;
+    p2[3] <== 0;
+    p2[4] <== 0;
+    p2[5] <== isType[5] * (REGISTER_INSTRUMENT_expiry_lo * 1 + REGISTER_INSTRUMENT_fundingCapPpm * 1);
+    var chunk1 = 0;
+    var chunk2 = 0;
+    for (var t = 0; t < 6; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
     component b1 = Num2Bits(248);
     b1.in <== chunk1;
     component b2 = Num2Bits(48);

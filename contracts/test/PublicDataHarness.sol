@@ -13,15 +13,44 @@ contract PublicDataHarness {
         return PublicData.decodeHeader(data);
     }
 
-    /// @notice {PublicData-decodeWithdraw} on slot `i` of `data`.
-    function decodeWithdrawAt(bytes calldata data, uint256 i)
+    /// @notice {PublicData-decodeWithdraw} on slot `i` of `data`, whose records start at `recordsOffset`.
+    function decodeWithdrawAt(bytes calldata data, uint256 recordsOffset, uint256 i)
         external
         pure
         returns (uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
     {
-        bytes calldata record = PublicData.recordAt(data, i);
+        bytes calldata record = PublicData.recordAt(data, recordsOffset, i);
         txType = uint8(record[0]);
         (accountId, tokenId, amount) = PublicData.decodeWithdraw(record);
+    }
+
+    /// @notice {PublicData-recordAt}.
+    function recordAt(bytes calldata data, uint256 recordsOffset, uint256 i) external pure returns (bytes memory) {
+        return PublicData.recordAt(data, recordsOffset, i);
+    }
+
+    /// @notice {PublicData-decodeOracleKey}.
+    function decodeOracleKey(bytes calldata data) external pure returns (uint8 used, uint256 key) {
+        return PublicData.decodeOracleKey(data);
+    }
+
+    /// @notice {PublicData-oracleSectionBytes}.
+    function oracleSectionBytes(uint256 underlyings, uint256 instruments) external pure returns (uint256) {
+        return PublicData.oracleSectionBytes(underlyings, instruments);
+    }
+
+    /// @notice {PublicData-lengthFor}.
+    function lengthFor(uint256 slots, uint256 derivSlots, uint256 underlyings, uint256 instruments)
+        external
+        pure
+        returns (uint256)
+    {
+        return PublicData.lengthFor(slots, derivSlots, underlyings, instruments);
+    }
+
+    /// @notice {PublicData-isSpotType}, {PublicData-isDerivativesType} and {PublicData-isRequest} of `txType`.
+    function classify(uint8 txType) external pure returns (bool spot, bool derivatives, bool request) {
+        return (PublicData.isSpotType(txType), PublicData.isDerivativesType(txType), PublicData.isRequest(txType));
     }
 
     /// @notice {PublicData-encodeRegisterKey}.
@@ -41,6 +70,15 @@ contract PublicDataHarness {
         returns (bytes memory)
     {
         return PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit);
+    }
+
+    /// @notice {PublicData-encodeRegisterInstrument}.
+    function encodeRegisterInstrument(uint16 instrumentId, PublicData.Instrument calldata p)
+        external
+        pure
+        returns (bytes memory)
+    {
+        return PublicData.encodeRegisterInstrument(instrumentId, p);
     }
 
     /// @notice {PublicData-publicInput}.

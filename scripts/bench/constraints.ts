@@ -92,19 +92,6 @@ const main = (includes: string[], body: string, extra = ""): string =>
 const SLOT = "circuits/batch/slot.circom";
 const SHA = "circomlib/circuits/sha256/sha256.circom";
 
-/** The slot's public-key compression (Num2Bits_strict + CompConstant + Num2Bits(254)), as in slot.circom. */
-const KEY_COMPRESSION = `
-template KeyCompression() {
-    signal input pubKeyX;
-    signal input pubKeyY;
-    component xBits = Num2Bits_strict();
-    xBits.in <== pubKeyX;
-    component xSign = CompConstant(10944121435919637611123202872628637544274182200208017171849102093287904247808);
-    xSign.in <== xBits.out;
-    component yBits = Num2Bits(254);
-    yBits.in <== pubKeyY;
-}`;
-
 const HEADER_BITS = HEADER_BYTES * 8;
 const RECORD_BITS = RECORD_BYTES * 8;
 /** sha256 blocks for `bits` of message: 1 pad bit and a 64-bit length, rounded up to 512. */
@@ -143,7 +130,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   want("OrderStorage", main([SLOT], "OrderStorage()"));
   want("OrderWords", main([SLOT], "OrderWords()"));
   want("PackRecord", main([SLOT], "PackRecord()"));
-  want("KeyCompression", main([SLOT], "KeyCompression()", KEY_COMPRESSION));
+  want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey()"));
   for (const t of [3, 4, 5]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
   // sha256 of the public data (header + records) for each batch size estimated below: a block whose
   // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.

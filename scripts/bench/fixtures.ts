@@ -4,7 +4,7 @@
  */
 import { publicKeyOf, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { applyTx } from "../../sequencer/batch/slotWitness.ts";
-import type { BatchTx, CancelTx, TradeTx, WithdrawTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx, CancelTx, SpotTx, TradeTx, WithdrawTx } from "../../sequencer/batch/transactions.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import { signCancel, signOrder, signWithdrawal } from "../../sequencer/sdk/signing.ts";
@@ -72,7 +72,7 @@ export function cancels(traders: readonly [Trader, Trader], count: number, first
 export function fundedState(params: CircuitParams, traders: readonly Trader[]): ExchangeState {
   const state = new ExchangeState(params);
   const ctx = { timestamp: TIMESTAMP, verifySignatures: true };
-  const setup: BatchTx[] = [
+  const setup: SpotTx[] = [
     { type: TxType.REGISTER_MARKET, marketId: MARKET.marketId, baseTokenId: MARKET.baseTokenId, sizeUnit: MARKET.sizeUnit, priceUnit: MARKET.priceUnit },
   ];
   for (const t of traders) {

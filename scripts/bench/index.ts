@@ -5,18 +5,19 @@
  * the all-NOOP batch for gas).
  *
  *   npm run bench                                 # all sections
- *   npm run bench -- constraints prove            # chosen sections (constraints, sequencer, prove, gas)
+ *   npm run bench -- constraints prove            # chosen sections (constraints, derivatives, sequencer, prove, gas)
  *   npm run bench -- --gas-slots=2,4,8 --quick    # other gas circuit sizes; fewer sequencer runs
  *
- * Sections alone: npx tsx scripts/bench/{constraints,sequencerCost,prove,gas}.ts
+ * Sections alone: npx tsx scripts/bench/{constraints,derivativesConstraints,sequencerCost,prove,gas}.ts
  */
 import { runConstraints } from "./constraints.ts";
+import { runDerivativesConstraints } from "./derivativesConstraints.ts";
 import { runGas } from "./gas.ts";
 import { runProve } from "./prove.ts";
 import { runSequencerCost } from "./sequencerCost.ts";
 import { machineLine } from "./util.ts";
 
-const SECTIONS = ["constraints", "sequencer", "prove", "gas"] as const;
+const SECTIONS = ["constraints", "derivatives", "sequencer", "prove", "gas"] as const;
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const chosen = args.filter((a) => !a.startsWith("--"));
@@ -39,6 +40,7 @@ if (run("constraints")) {
   prodPerSlot = c.estimates.find((e) => e.label === "PRODUCTION" && e.slots === 32)?.constraints;
   if (prodPerSlot) prodPerSlot /= 32;
 }
+if (run("derivatives")) await timed("derivatives", runDerivativesConstraints);
 if (run("sequencer")) await timed("sequencer", () => runSequencerCost({ quick: args.includes("--quick"), prodConstraintsPerSlot: prodPerSlot }));
 if (run("prove")) await timed("prove", () => runProve({ runs: Number(flag("prove-runs") ?? 3) }));
 if (run("gas")) await timed("gas", () => runGas({ slots: flag("gas-slots")?.split(",").map(Number) }));

@@ -1,13 +1,17 @@
 /**
  * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the custodian
- * (genesis root of an empty state), and optionally test tokens. Used by the devnet, the deploy script
- * and the end-to-end tests, so all three deploy the same way.
+ * (genesis root of an empty state, sizes from the circuit parameters), and optionally test tokens; and the
+ * admin's derivatives set-up (oracle key, instruments). Used by the devnet, the deploy script and the
+ * end-to-end tests, so all three deploy the same way.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Abi, Address, Hex, PublicClient, WalletClient } from "viem";
+import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { compileVerifier } from "../build/verifierContract.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
+import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
+import type { InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 
@@ -28,10 +32,12 @@ export async function deploy(c: Clients, artifact: Artifact, args: readonly unkn
   return receipt.contractAddress;
 }
 
-export async function send(c: Clients, address: Address, abi: Abi, functionName: string, args: readonly unknown[] = []): Promise<void> {
+/** Sends a transaction from the wallet and waits for it; throws if it reverts. */
+export async function send(c: Clients, address: Address, abi: Abi, functionName: string, args: readonly unknown[] = []): Promise<TransactionReceipt> {
   const hash = await c.walletClient.writeContract({ address, abi, functionName, args, account: c.walletClient.account!, chain: c.walletClient.chain } as never);
   const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${functionName} reverted: ${hash}`);
+  return receipt;
 }
 
 export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteToken: Address };
@@ -39,13 +45,46 @@ export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteT
 /** Deploys verifier + custodian. The deployer is admin; `operator` may submit batches. */
 export async function deployExchange(c: Clients, opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; operator: Address }): Promise<ExchangeDeployment> {
   const verifier = await deploy(c, compileVerifier(opts.verifierSol));
-  const genesisRoot = new ExchangeState(opts.params).root;
-  const p = opts.params;
-  const custodian = await deploy(c, readArtifact("Custodian.sol", "Custodian"), [
-    verifier, genesisRoot, opts.quoteToken, c.walletClient.account!.address, opts.operator,
-    4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots),
-  ]);
+  const custodian = await deployCustodian(c, { ...opts, verifier });
   return { verifier, custodian, quoteToken: opts.quoteToken };
+}
+
+/** Deploys the custodian for `params` in front of an already deployed `verifier`, at the empty state's root. */
+export async function deployCustodian(c: Clients, opts: { params: CircuitParams; verifier: Address; quoteToken: Address; operator: Address }): Promise<Address> {
+  const genesisRoot = new ExchangeState(opts.params).root;
+  return deploy(c, readArtifact("Custodian.sol", "Custodian"), custodianArgs(opts.params, {
+    verifier: opts.verifier, genesisRoot, quoteToken: opts.quoteToken, admin: c.walletClient.account!.address, operator: opts.operator,
+  }));
+}
+
+/** Registers (or replaces) the oracle's public key on the custodian. The wallet must be the admin. */
+export async function setOracleKey(c: Clients, custodian: Address, key: PublicKey): Promise<void> {
+  await send(c, custodian, custodianAbi, "setOracleKey", [key[0], key[1]]);
+}
+
+/**
+ * An instrument as the admin registers it: the tick size in 1e-8 quote per underlying unit, from which the
+ * custodian derives the tick value (`tickSizeE8 * lotSizeE6 / 10^8`, exact).
+ */
+export type InstrumentRegistration = {
+  kind: InstrumentKind;
+  underlying: number;
+  lotSizeE6: bigint;
+  tickSizeE8: bigint;
+  imPpm: number;
+  mmPpm: number;
+  strike: bigint;
+  expiry: number;
+  fundingCapPpm: number;
+};
+
+/** Registers an instrument (queues its REGISTER_INSTRUMENT request) and returns the id the custodian assigned. */
+export async function registerInstrument(c: Clients, custodian: Address, r: InstrumentRegistration): Promise<number> {
+  const receipt = await send(c, custodian, custodianAbi, "registerInstrument", [
+    r.kind, r.underlying, r.lotSizeE6, r.tickSizeE8, r.imPpm, r.mmPpm, r.strike, r.expiry, r.fundingCapPpm,
+  ]);
+  const [event] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "InstrumentRegistered" });
+  return event.args.instrumentId;
 }
 
 /** A mintable ERC20 for tests and the devnet (contracts/test/TestToken.sol). */

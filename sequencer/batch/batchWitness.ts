@@ -1,15 +1,26 @@
 /**
- * Builds a batch: applies up to `slots` transactions to the state, pads with no-ops, and returns the
- * public data and the full input of the Batch circuit. All-or-nothing: if any transaction is
- * rejected, the state is rolled back and the error names the slot.
+ * Builds a batch: applies the oracle step, then up to `slots` spot transactions and up to
+ * `derivSlots` derivatives transactions to the state, pads with no-ops, and returns the public data
+ * and the full input of the Batch circuit. All-or-nothing: if any transaction is rejected, the state
+ * is rolled back and the error names the slot.
  */
-import type { ExchangeState } from "../state/exchangeState.ts";
-import { encodePublicData, publicInputOf, type BatchHeader, type SlotRecord } from "../protocol/publicData.ts";
+import { fieldOf, type ExchangeState } from "../state/exchangeState.ts";
+import { DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
+import { encodePublicData, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
+import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
-import { NOOP, type BatchTx } from "./transactions.ts";
+import { applyDerivTx } from "./derivSlotWitness.ts";
+import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "./transactions.ts";
+
+/** True for the transactions that go into derivatives slots (NOOP goes into spot slots). */
+export function isDerivTx(tx: BatchTx): tx is DerivTx {
+  return tx.type !== TxType.NOOP && (DERIV_TX_TYPES as readonly number[]).includes(tx.type);
+}
 
 export type BuiltBatch = {
   header: BatchHeader;
+  oracle: OracleSection;
+  /** Records of the spot slots, then of the derivatives slots. */
   records: SlotRecord[];
   publicData: Uint8Array;
   publicInput: bigint;
@@ -23,35 +34,66 @@ export type BatchOptions = {
   verifySignatures?: boolean;
   /** See SlotContext.enforceRules: false only in tests that play a dishonest operator. */
   enforceRules?: boolean;
+  /** The signed oracle update the batch uses; required when it has derivatives transactions. */
+  oracle?: SignedOracleUpdate | null;
 };
 
 type Nested = bigint | Nested[];
 function toStrings(v: Nested): unknown {
-  return Array.isArray(v) ? v.map(toStrings) : v.toString();
+  return Array.isArray(v) ? v.map(toStrings) : fieldOf(v).toString();
 }
 
-export function buildBatch(state: ExchangeState, txs: readonly BatchTx[], opts: BatchOptions): BuiltBatch {
-  const slots = state.params.slots;
-  if (txs.length > slots) throw new RangeError(`${txs.length} transactions do not fit ${slots} slots`);
+function collect(into: Record<string, unknown>, prefix: string, rows: SlotInputs[]): void {
+  for (const name of Object.keys(rows[0] ?? {})) into[prefix + name] = rows.map((s) => toStrings(s[name] as Nested));
+}
+
+/** Transactions for the two sections of a batch, in slot order (a NOOP may sit between others). */
+export type BatchSections = { spot: readonly SpotTx[]; deriv: readonly DerivTx[] };
+
+/**
+ * Builds the batch of `txs`: a list (spot transactions go to the spot slots, derivatives ones to the
+ * derivatives slots, each in order) or explicit sections (replays, which must keep every slot's place).
+ */
+export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | BatchSections, opts: BatchOptions): BuiltBatch {
+  const { slots, derivSlots } = state.params;
+  const spot = "spot" in txs ? txs.spot : txs.filter((t): t is SpotTx => !isDerivTx(t));
+  const deriv = "spot" in txs ? txs.deriv : txs.filter(isDerivTx);
+  if (spot.length > slots) throw new RangeError(`${spot.length} spot transactions do not fit ${slots} slots`);
+  if (deriv.length > derivSlots) throw new RangeError(`${deriv.length} derivatives transactions do not fit ${derivSlots} slots`);
   const ctx = { timestamp: opts.timestamp, verifySignatures: opts.verifySignatures ?? true, enforceRules: opts.enforceRules };
   const oldAccountsRoot = state.accountTree.root;
   const oldMarketsRoot = state.marketTree.root;
   const oldFeePool = state.feePool;
   const oldRoot = state.root;
-  const padded = [...txs, ...Array<BatchTx>(slots - txs.length).fill(NOOP)];
 
   const t = state.begin();
-  const slotInputs: SlotInputs[] = [];
+  const spotInputs: SlotInputs[] = [];
+  const derivInputs: SlotInputs[] = [];
   const records: SlotRecord[] = [];
+  let oracleInputs: SlotInputs;
+  let oracle: OracleSection;
+  const slotError = (i: number, e: unknown) => (e instanceof TxRejected ? new TxRejected(e.code, `slot ${i}: ${e.message}`) : e);
   try {
-    padded.forEach((tx, i) => {
+    const step = applyOracleStep(state, opts.oracle ?? null, opts.timestamp, opts.enforceRules ?? true, ctx.verifySignatures);
+    oracleInputs = step.inputs;
+    oracle = step.section;
+    [...spot, ...Array<SpotTx>(slots - spot.length).fill(NOOP)].forEach((tx, i) => {
       try {
         const { inputs, record } = applyTx(state, tx, ctx);
-        slotInputs.push(inputs);
+        spotInputs.push(inputs);
         records.push(record);
       } catch (e) {
-        if (e instanceof TxRejected) throw new TxRejected(e.code, `slot ${i}: ${e.message}`);
-        throw e;
+        throw slotError(i, e);
+      }
+    });
+    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks };
+    [...deriv, ...Array<DerivTx>(derivSlots - deriv.length).fill(NOOP)].forEach((tx, i) => {
+      try {
+        const { inputs, record } = applyDerivTx(state, tx, dctx);
+        derivInputs.push(inputs);
+        records.push(record);
+      } catch (e) {
+        throw slotError(slots + i, e);
       }
     });
     t.commit();
@@ -66,7 +108,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[], opts: 
     batchNumber: BigInt(opts.batchNumber),
     timestamp: BigInt(opts.timestamp),
   };
-  const publicData = encodePublicData(header, records);
+  const publicData = encodePublicData(header, oracle, records);
   const publicInput = publicInputOf(publicData);
   const circuitInput: Record<string, unknown> = {
     publicInput: publicInput.toString(),
@@ -76,8 +118,8 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[], opts: 
     oldMarketsRoot: oldMarketsRoot.toString(),
     oldFeePool: oldFeePool.toString(),
   };
-  for (const name of Object.keys(slotInputs[0])) {
-    circuitInput[name] = slotInputs.map((s) => toStrings(s[name] as Nested));
-  }
-  return { header, records, publicData, publicInput, circuitInput };
+  for (const [name, value] of Object.entries(oracleInputs)) circuitInput[name] = toStrings(value as Nested);
+  collect(circuitInput, "", spotInputs);
+  collect(circuitInput, "d_", derivInputs);
+  return { header, oracle, records, publicData, publicInput, circuitInput };
 }

@@ -7,9 +7,10 @@ import { compressPublicKey, isValidPublicKey, verifyMessage, type PublicKey, typ
 import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
 import { cancelMessage, checkOrderFields, orderMessage, withdrawalMessage, type Order, type Signed } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
-import { decodeOrderSlot, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
+import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
+import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
-import type { BatchTx, TradeTx } from "./transactions.ts";
+import type { SpotTx, TradeTx } from "./transactions.ts";
 
 /** Why a transaction cannot go into a batch. The state is unchanged when this is thrown. */
 export class TxRejected extends Error {
@@ -34,31 +35,31 @@ export type SlotContext = {
 let enforceRules = true;
 
 /** Refuses the transaction (unless rules are deliberately not enforced, see SlotContext). */
-function reject(code: string, message: string): void {
+export function reject(code: string, message: string): void {
   if (enforceRules) throw new TxRejected(code, message);
 }
 
 const MAX_BALANCE = 1n << BigInt(Bits.balance);
-const NO_ORDER: readonly bigint[] = Array(10).fill(0n);
+export const NO_ORDER: readonly bigint[] = Array(10).fill(0n);
 /** Signature inputs of a slot whose verifier is disabled: R8 = identity, S = 0. */
-const NO_SIGNATURE: readonly bigint[] = [0n, 1n, 0n];
+export const NO_SIGNATURE: readonly bigint[] = [0n, 1n, 0n];
 
-function orderArray(o: Order): bigint[] {
+export function orderArray(o: Order): bigint[] {
   return [o.accountId, o.orderId, o.marketId, o.side, o.type, o.timeInForce, o.priceTicks, o.sizeLots, o.maxFeePpm, o.expiry].map(BigInt);
 }
 
-function sigArray(s: Signature): bigint[] {
+export function sigArray(s: Signature): bigint[] {
   return [s.r8x, s.r8y, s.s];
 }
 
-function requireSignature(state: ExchangeState, accountId: number, message: bigint, sig: Signature, ctx: SlotContext, what: string): void {
+export function requireSignature(state: ExchangeState, accountId: number, message: bigint, sig: Signature, ctx: SlotContext, what: string): void {
   if (!state.hasKey(accountId)) reject("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
   if (ctx.verifySignatures && !verifyMessage(message, sig, state.account(accountId).pubKey)) {
     reject("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
   }
 }
 
-type AccountChange = {
+export type AccountChange = {
   accountId: number;
   bal1Token: number;
   bal1Delta: bigint;
@@ -69,10 +70,16 @@ type AccountChange = {
   orderLeaf?: (old: OrderSlot) => bigint;
   newKey?: PublicKey;
   nonceIncrement?: number;
+  /** New collateral and positions (derivatives slots); omitted: unchanged. */
+  deriv?: DerivAccount;
 };
 
-/** Mirrors AccountUpdate: bal1, then bal2, then the order slot, then key/nonce, then the account leaf. */
-function updateAccount(state: ExchangeState, prefix: "a" | "b", c: AccountChange): SlotInputs {
+/**
+ * Mirrors AccountUpdate: bal1, then bal2, then the order slot, then key/nonce and the derivatives
+ * leaf, then the account leaf. A spot slot takes the derivatives leaf as one hash (`DerivLeaf`); a
+ * derivatives slot takes the collateral and position vectors it recomputes the leaf from.
+ */
+export function updateAccount(state: ExchangeState, prefix: "a" | "b", c: AccountChange, derivInputs: "leaf" | "vectors" = "leaf"): SlotInputs {
   const acc = state.account(c.accountId);
   const out: SlotInputs = {
     [`${prefix}PubX`]: acc.pubKey[0],
@@ -80,6 +87,12 @@ function updateAccount(state: ExchangeState, prefix: "a" | "b", c: AccountChange
     [`${prefix}Nonce`]: BigInt(acc.nonce),
     [`${prefix}Siblings`]: state.accountTree.proof(c.accountId),
   };
+  if (derivInputs === "leaf") out[`${prefix}DerivLeaf`] = derivLeaf(acc.deriv);
+  else {
+    out[`${prefix}Collateral`] = acc.deriv.collateral;
+    out[`${prefix}Size`] = acc.deriv.positions.map((p) => p.size);
+    out[`${prefix}Snap`] = acc.deriv.positions.map((p) => p.snapshot);
+  }
   const moves: [string, number, bigint][] = [["Bal1", c.bal1Token, c.bal1Delta], ["Bal2", c.bal2Token, c.bal2Delta]];
   for (const [name, token, delta] of moves) {
     const old = acc.balances.leaf(token);
@@ -97,12 +110,13 @@ function updateAccount(state: ExchangeState, prefix: "a" | "b", c: AccountChange
   out[`${prefix}OrderSiblings`] = acc.orders.proof(slot);
   if (c.orderLeaf) state.setOrderLeaf(c.accountId, slot, c.orderLeaf(old));
   if (c.newKey || c.nonceIncrement) state.setKeyAndNonce(c.accountId, c.newKey ?? acc.pubKey, acc.nonce + (c.nonceIncrement ?? 0));
+  if (c.deriv) state.setDeriv(c.accountId, c.deriv);
   state.commitAccount(c.accountId);
   return out;
 }
 
 /** The circuit's OrderStorage rule for a fill of `lots` on a signed order. */
-function fillLeaf(order: Order, lots: bigint): (old: OrderSlot) => bigint {
+export function fillLeaf(order: Order, lots: bigint): (old: OrderSlot) => bigint {
   return (old) => {
     if (old.storedId > order.orderId) {
       reject("ORDER_SLOT_SUPERSEDED", `order ${order.orderId} of account ${order.accountId} was superseded by order ${old.storedId}`);
@@ -125,18 +139,18 @@ function cancelLeaf(orderId: bigint): (old: OrderSlot) => bigint {
   };
 }
 
-function idle(accountId: number, bal2Token = 0): AccountChange {
+export function idle(accountId: number, bal2Token = 0): AccountChange {
   return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
 }
 
-function checkTrade(state: ExchangeState, tx: TradeTx, ctx: SlotContext): void {
+/** The order rules a spot or derivatives trade proves (Definition 1), except the market's registration. */
+export function checkOrders(state: ExchangeState, tx: Omit<TradeTx, "type">, ctx: SlotContext): void {
   const { buy, sell } = tx;
   checkOrderFields(buy);
   checkOrderFields(sell);
   if (buy.side !== Side.BUY) reject("WRONG_SIDE", "the buy order is not a buy");
   if (sell.side !== Side.SELL) reject("WRONG_SIDE", "the sell order is not a sell");
   if (buy.marketId !== sell.marketId) reject("MARKET_MISMATCH", "orders are for different markets");
-  if (!state.market(buy.marketId)) reject("UNKNOWN_MARKET", `market ${buy.marketId} is not registered`);
   if (tx.lots <= 0n || tx.lots >= 1n << BigInt(Bits.lots)) reject("BAD_QUANTITY", `lots ${tx.lots} out of range`);
   if (tx.priceTicks < 0n || tx.priceTicks >= 1n << BigInt(Bits.priceTicks)) reject("BAD_PRICE", `price ${tx.priceTicks} out of range`);
   if (tx.priceTicks > buy.priceTicks || tx.priceTicks < sell.priceTicks) {
@@ -148,12 +162,12 @@ function checkTrade(state: ExchangeState, tx: TradeTx, ctx: SlotContext): void {
   requireSignature(state, sell.accountId, orderMessage(sell), sell.signature, ctx, "sell order");
 }
 
-/** Applies `tx` to `state` and returns the Slot inputs and public-data record it proves. */
-export function applyTx(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+/** Runs one slot's state changes atomically, with the context's rule enforcement. */
+export function atomicSlot<T>(state: ExchangeState, ctx: SlotContext, fn: () => T): T {
   const t = state.begin();
   enforceRules = ctx.enforceRules ?? true;
   try {
-    const result = applyUnchecked(state, tx, ctx);
+    const result = fn();
     t.commit();
     return result;
   } catch (e) {
@@ -164,7 +178,12 @@ export function applyTx(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { 
   }
 }
 
-function applyUnchecked(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+/** Applies `tx` to `state` and returns the Slot inputs and public-data record it proves. */
+export function applyTx(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
+  return atomicSlot(state, ctx, () => applyUnchecked(state, tx, ctx));
+}
+
+function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
   const f: SlotInputs = {
     txType: BigInt(tx.type), accountA: 0n, accountB: 0n, tokenId: 0n, amount: 0n, pubKeyX: 0n, pubKeyY: 0n,
     marketId: 0n, baseTokenId: 0n, sizeUnit: 0n, priceUnit: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
@@ -210,7 +229,8 @@ function applyUnchecked(state: ExchangeState, tx: BatchTx, ctx: SlotContext): { 
       break;
     }
     case TxType.TRADE: {
-      checkTrade(state, tx, ctx);
+      checkOrders(state, tx, ctx);
+      if (!state.market(tx.buy.marketId)) reject("UNKNOWN_MARKET", `market ${tx.buy.marketId} is not registered`);
       const m = state.market(marketId)!;
       const amt = tradeAmounts(m, tx.lots, tx.priceTicks, tx.buyFeePpm, tx.sellFeePpm);
       Object.assign(f, {

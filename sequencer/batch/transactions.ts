@@ -1,7 +1,7 @@
 /** Transactions as the batcher receives them: what one batch slot proves. */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import type { Cancel, Order, Signed, Withdrawal } from "../protocol/messages.ts";
-import { TxType } from "../protocol/constants.ts";
+import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
+import { TxType, type InstrumentKind } from "../protocol/constants.ts";
 
 export type NoopTx = { type: typeof TxType.NOOP };
 export type RegisterKeyTx = { type: typeof TxType.REGISTER_KEY; accountId: number; pubKey: PublicKey };
@@ -25,6 +25,37 @@ export type TradeTx = {
 export type WithdrawTx = { type: typeof TxType.WITHDRAW; request: Signed<Withdrawal> };
 export type CancelTx = { type: typeof TxType.CANCEL; request: Signed<Cancel> };
 
-export type BatchTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx;
+
+/** A derivatives trade: the orders sign marketId = INSTRUMENT_MARKET_BASE + instrumentId. */
+export type DerivTradeTx = Omit<TradeTx, "type"> & { type: typeof TxType.DERIV_TRADE };
+/** Closes `lots` of the liquidated account's position against the liquidator's signed order. */
+export type LiquidateTx = {
+  type: typeof TxType.LIQUIDATE;
+  liquidatedAccountId: number;
+  liquidator: Signed<Order>;
+  lots: bigint;
+  priceTicks: bigint;
+  liquidatorFeePpm: number;
+};
+/** Pays out an account's position in an instrument that has settled at expiry. */
+export type SettleTx = { type: typeof TxType.SETTLE; accountId: number; instrumentId: number };
+export type TransferTx = { type: typeof TxType.TRANSFER; request: Signed<Transfer> };
+/** Instrument parameters as registered on the custodian (circuits/DERIVATIVES.md, "Instruments"). */
+export type InstrumentSpec = {
+  kind: InstrumentKind;
+  underlying: number;
+  lotSizeE6: bigint;
+  tickValue: bigint;
+  imPpm: bigint;
+  mmPpm: bigint;
+  strike: bigint;
+  expiry: number;
+  fundingCapPpm: bigint;
+};
+export type RegisterInstrumentTx = { type: typeof TxType.REGISTER_INSTRUMENT; instrumentId: number } & InstrumentSpec;
+
+export type SpotTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx;
+export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx;
+export type BatchTx = SpotTx | DerivTx;
 
 export const NOOP: NoopTx = { type: TxType.NOOP };

@@ -7,6 +7,13 @@ import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, typ
 import { custodianAbi } from "./abi.ts";
 import type { CalldataProof } from "./proof.ts";
 import { fetchRequests, type QueuedRequest } from "./requests.ts";
+import type { InstrumentSpec } from "../batch/transactions.ts";
+import type { InstrumentKind } from "../protocol/constants.ts";
+
+/** Custodian.instrument(id) as viem decodes the PublicData.Instrument tuple. */
+type InstrumentView = {
+  kind: number; underlying: number; lotSizeE6: bigint; tickValue: bigint; imPpm: number; mmPpm: number; strike: bigint; expiry: number; fundingCapPpm: number;
+};
 
 export type ChainContext = { publicClient: PublicClient; walletClient: WalletClient; custodian: Address };
 
@@ -39,6 +46,19 @@ export class CustodianClient {
   }
   lastTimestamp(): Promise<number> {
     return this.read<number | bigint>("lastTimestamp").then(Number);
+  }
+  /** The registered oracle key, compressed (y | signX << 255), or null if none is registered. */
+  async oracleKey(): Promise<bigint | null> {
+    const key = await this.read<bigint>("oracleKey");
+    return key === 0n ? null : key;
+  }
+  /** Parameters of a registered instrument; rejects (UnknownInstrument) for an unregistered id. */
+  async instrument(instrumentId: number): Promise<InstrumentSpec> {
+    const v = await this.read<InstrumentView>("instrument", [instrumentId]);
+    return {
+      kind: v.kind as InstrumentKind, underlying: v.underlying, lotSizeE6: v.lotSizeE6, tickValue: v.tickValue, imPpm: BigInt(v.imPpm),
+      mmPpm: BigInt(v.mmPpm), strike: v.strike, expiry: v.expiry, fundingCapPpm: BigInt(v.fundingCapPpm),
+    };
   }
   requests(fromIndex: number): Promise<QueuedRequest[]> {
     return fetchRequests(this.chain.publicClient, this.chain.custodian, fromIndex);

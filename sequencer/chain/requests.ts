@@ -2,7 +2,7 @@
 import type { PublicClient, Address } from "viem";
 import { buildBabyjub } from "circomlibjs";
 import { custodianAbi } from "./abi.ts";
-import { TxType } from "../protocol/constants.ts";
+import { TxType, type InstrumentKind } from "../protocol/constants.ts";
 import { decodeRecord } from "../protocol/publicData.ts";
 import type { BatchTx } from "../batch/transactions.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
@@ -23,6 +23,7 @@ export function decompressPublicKey(compressed: bigint): PublicKey {
   return [babyJub.F.toObject(point[0]), babyJub.F.toObject(point[1])];
 }
 
+/** The batch transaction of a queued request record (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT); throws for any other record. */
 export function requestToTx(record: Uint8Array): BatchTx {
   const r = decodeRecord(record);
   switch (r.type) {
@@ -32,6 +33,12 @@ export function requestToTx(record: Uint8Array): BatchTx {
       return { type: TxType.DEPOSIT, accountId: Number(r.accountId), tokenId: Number(r.tokenId), amount: r.amount };
     case TxType.REGISTER_MARKET:
       return { type: TxType.REGISTER_MARKET, marketId: Number(r.marketId), baseTokenId: Number(r.baseTokenId), sizeUnit: r.sizeUnit, priceUnit: r.priceUnit };
+    case TxType.REGISTER_INSTRUMENT:
+      return {
+        type: TxType.REGISTER_INSTRUMENT, instrumentId: Number(r.instrumentId), kind: Number(r.kind) as InstrumentKind,
+        underlying: Number(r.underlying), lotSizeE6: r.lotSizeE6, tickValue: r.tickValue, imPpm: r.imPpm, mmPpm: r.mmPpm,
+        strike: r.strike, expiry: Number(r.expiry), fundingCapPpm: r.fundingCapPpm,
+      };
     default:
       throw new Error(`record of type ${r.type} is not a request`);
   }

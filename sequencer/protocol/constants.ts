@@ -17,11 +17,23 @@ export const TxType = {
   TRADE: 4,
   WITHDRAW: 5,
   CANCEL: 6,
+  DERIV_TRADE: 7,
+  LIQUIDATE: 8,
+  SETTLE: 9,
+  TRANSFER: 10,
+  REGISTER_INSTRUMENT: 11,
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
+/** Types a spot slot proves (circuits/batch/slot.circom). */
+export const SPOT_TX_TYPES = [TxType.NOOP, TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.TRADE, TxType.WITHDRAW, TxType.CANCEL] as const;
+/** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
+export const DERIV_TX_TYPES = [TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT] as const;
+export type SpotTxType = (typeof SPOT_TX_TYPES)[number];
+export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
+
 /** Request types are queued on-chain and consumed in order by batches. */
-export const REQUEST_TYPES: readonly TxType[] = [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET];
+export const REQUEST_TYPES: readonly TxType[] = [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT];
 
 /** Bit widths of every integer field. Each is range-checked in the circuit. */
 export const Bits = {
@@ -38,6 +50,19 @@ export const Bits = {
   nonce: 32,
   time: 32,
   batchNumber: 32,
+  // derivatives (circuits/DERIVATIVES.md); "signed" widths hold values in [-2^(n-1), 2^(n-1))
+  instrumentId: 16,
+  collateral: 128, // signed
+  positionSize: 48, // signed
+  fundingIndex: 64, // signed
+  fundingRate: 24, // signed, ppm per funding period
+  oraclePrice: 50, // 1e-8 quote per underlying, >= 2^16 when used
+  volPpm: 23, // >= 2^13 when used
+  lotSize: 48,
+  tickValue: 48,
+  ppm: 20, // a rate in ppm, <= 10^6
+  instrumentKind: 8,
+  underlying: 8,
 } as const;
 
 /** Fees are expressed in parts per million of the quote notional, rounded up (never in the trader's favour). */
@@ -59,7 +84,26 @@ export const TimeInForce = { GTC: 0, IOC: 1, FOK: 2, POST_ONLY: 3 } as const;
 export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 
 /** Domain tags: the first Poseidon input of each signed message, so a signature of one kind is never valid as another. */
-export const Domain = { ORDER: 1n, WITHDRAW: 2n, CANCEL: 3n } as const;
+export const Domain = { ORDER: 1n, WITHDRAW: 2n, CANCEL: 3n, TRANSFER: 4n, ORACLE: 5n } as const;
+
+/** Derivative instrument kinds (circuits/DERIVATIVES.md, "Instruments"). 0: not registered. */
+export const InstrumentKind = { NONE: 0, PERPETUAL: 1, FUTURE: 2, CALL: 3, PUT: 4 } as const;
+export type InstrumentKind = (typeof InstrumentKind)[keyof typeof InstrumentKind];
+
+/** Orders on derivative instrument i sign marketId = INSTRUMENT_MARKET_BASE + i (spot ids are below it). */
+export const INSTRUMENT_MARKET_BASE = 0x8000;
+/** Parts per million: margin rates, funding rates and the liquidation constants below. */
+export const PPM = 1_000_000n;
+/** Oracle prices are in 1e-8 quote per whole underlying unit; lot sizes in 1e-6 underlying units. */
+export const PRICE_SCALE = 100_000_000n;
+/** An oracle update may be at most this many seconds older than the batch timestamp. */
+export const MAX_ORACLE_AGE = 300;
+/** A liquidation's price per lot must be within this band around the mark. */
+export const LIQ_BAND_PPM = 50_000n;
+/** Penalty a liquidated account pays into the insurance fund, per lot, as a share of the mark. */
+export const LIQ_PENALTY_PPM = 10_000n;
+/** Risk-free rate of the Black-Scholes marks, ppm per year (configured: one value per circuit). */
+export const RISK_FREE_RATE_PPM = 0n;
 
 /**
  * Domain tags of messages a trading key signs for the API only, never verified in-circuit (so not in
@@ -72,10 +116,15 @@ export const ApiDomain = { STREAM_AUTH: 256n } as const;
 export const RECORD_BYTES = 37;
 /** Bytes of the public-data header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). */
 export const HEADER_BYTES = 72;
+/** Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then per underlying price(7) vol(3), per instrument rate(3). */
+export const ORACLE_FIXED_BYTES = 41;
+export const ORACLE_PRICE_BYTES = 7;
+export const ORACLE_VOL_BYTES = 3;
+export const ORACLE_RATE_BYTES = 3;
 /** The public input is sha256(publicData) with its 3 low bits dropped, so it fits the field. */
 export const PUBLIC_INPUT_SHIFT = 3;
 
-/** Total public-data bytes for a batch of `slots` slots. */
-export function publicDataBytes(slots: number): number {
-  return HEADER_BYTES + slots * RECORD_BYTES;
+/** Bytes of the oracle section for `underlyings` underlyings and `instruments` instruments. */
+export function oracleSectionBytes(underlyings: number, instruments: number): number {
+  return ORACLE_FIXED_BYTES + underlyings * (ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES) + instruments * ORACLE_RATE_BYTES;
 }

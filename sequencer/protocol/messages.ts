@@ -28,6 +28,10 @@ export type Order = {
 
 export type Withdrawal = { accountId: number; tokenId: number; amount: bigint; nonce: number };
 export type Cancel = { accountId: number; orderId: bigint };
+/** Moves `amount` of the quote token between the spot balance and derivatives collateral. */
+export type Transfer = { accountId: number; toCollateral: boolean; amount: bigint; nonce: number };
+/** What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"). */
+export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; vols: bigint[]; rates: bigint[] };
 
 export type Signed<T> = T & { signature: Signature };
 
@@ -81,4 +85,23 @@ export type StreamAuth = { accountId: number; challenge: bigint };
 
 export function streamAuthMessage(a: StreamAuth): bigint {
   return poseidon([ApiDomain.STREAM_AUTH, checkWidth("accountId", a.accountId, Bits.accountId), checkWidth("challenge", a.challenge, 128)]);
+}
+
+export function transferMessage(t: Transfer): bigint {
+  const w0 =
+    checkWidth("accountId", t.accountId, Bits.accountId) |
+    (checkWidth("nonce", t.nonce, Bits.nonce) << 32n) |
+    ((t.toCollateral ? 1n : 0n) << 64n);
+  return poseidon([Domain.TRANSFER, w0, checkWidth("amount", t.amount, Bits.amount)]);
+}
+
+/** Poseidon(5, time | epoch << 32, price_0, vol_0, ..., rate_0 + 2^23, ...). */
+export function oracleMessage(u: OracleUpdate): bigint {
+  if (u.prices.length !== u.vols.length) throw new RangeError("one price and one vol per underlying");
+  const offset = 1n << BigInt(Bits.fundingRate - 1);
+  const inputs = [Domain.ORACLE, checkWidth("time", u.time, Bits.time) | (checkWidth("fundingEpoch", u.fundingEpoch, Bits.time) << 32n)];
+  u.prices.forEach((p, i) => inputs.push(checkWidth(`price[${i}]`, p, Bits.oraclePrice), checkWidth(`vol[${i}]`, u.vols[i], Bits.volPpm)));
+  u.rates.forEach((r, i) => inputs.push(checkWidth(`rate[${i}]`, r + offset, Bits.fundingRate)));
+  if (inputs.length > 16) throw new RangeError("oracle message has more than 16 inputs");
+  return poseidon(inputs);
 }

@@ -2,6 +2,7 @@
  * Circuit and state-tree sizes. Every tree is a quad tree (arity 4, Poseidon(4) per node), so a tree
  * of `levels` levels holds 4^levels leaves. One set of parameters = one circuit = one verifier contract.
  */
+import { HEADER_BYTES, oracleSectionBytes, RECORD_BYTES } from "./constants.ts";
 export type CircuitParams = {
   /** Quad levels of the account tree: 4^accountLevels accounts (account 0 is reserved, never assigned). */
   readonly accountLevels: number;
@@ -11,17 +12,32 @@ export type CircuitParams = {
   readonly orderLevels: number;
   /** Quad levels of the market tree: 4^marketLevels market ids. */
   readonly marketLevels: number;
-  /** Transaction slots per batch. */
+  /** Spot transaction slots per batch (circuits/batch/slot.circom). */
   readonly slots: number;
+  /** Derivatives transaction slots per batch, after the spot slots (circuits/derivatives/derivSlot.circom). */
+  readonly derivSlots: number;
+  /** Derivative instrument ids 0..instruments-1; every account has one position per id (2 * instruments + 1 <= 16). */
+  readonly instruments: number;
+  /** The last `optionInstruments` ids are the only ones that may be options (one Black-Scholes each per batch). */
+  readonly optionInstruments: number;
+  /** Underlyings the oracle prices (index price and implied volatility each). */
+  readonly underlyings: number;
 };
 
-/** Small sizes for tests: 16 accounts, 4 tokens, 16 order slots, 4 markets, 2 slots per batch. */
+/**
+ * Small sizes for tests: 16 accounts, 4 tokens, 16 order slots, 4 markets, 2 spot slots and 1
+ * derivatives slot per batch, 4 instruments (the last 2 may be options) on 1 underlying.
+ */
 export const TEST_PARAMS: CircuitParams = {
   accountLevels: 2,
   balanceLevels: 1,
   orderLevels: 2,
   marketLevels: 1,
   slots: 2,
+  derivSlots: 1,
+  instruments: 4,
+  optionInstruments: 2,
+  underlyings: 1,
 };
 
 /** Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets. */
@@ -31,9 +47,26 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   orderLevels: 6,
   marketLevels: 3,
   slots: 32,
+  derivSlots: 16,
+  instruments: 7,
+  optionInstruments: 4,
+  underlyings: 2,
 };
 
 /** A short stable name for a parameter set, used in build-cache keys and contract names. */
 export function paramsId(p: CircuitParams): string {
-  return `a${p.accountLevels}b${p.balanceLevels}o${p.orderLevels}m${p.marketLevels}s${p.slots}`;
+  return `a${p.accountLevels}b${p.balanceLevels}o${p.orderLevels}m${p.marketLevels}s${p.slots}d${p.derivSlots}i${p.instruments}x${p.optionInstruments}u${p.underlyings}`;
+}
+
+/** Throws unless the derivatives sizes fit the encodings (one Poseidon per position vector and oracle message). */
+export function checkParams(p: CircuitParams): void {
+  if (2 * p.instruments + 1 > 16) throw new RangeError(`instruments=${p.instruments}: a position vector must fit one Poseidon (<= 7)`);
+  if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
+  if (2 + 2 * p.underlyings + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 2 + 2 underlyings + instruments <= 16");
+  if (p.underlyings < 1) throw new RangeError("at least one underlying");
+}
+
+/** Total public-data bytes of one batch: header, oracle section, spot records, derivatives records. */
+export function publicDataBytes(p: CircuitParams): number {
+  return HEADER_BYTES + oracleSectionBytes(p.underlyings, p.instruments) + (p.slots + p.derivSlots) * RECORD_BYTES;
 }

@@ -5,7 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
-import { HEADER_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES, TxType } from "./constants.ts";
+import {
+  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
+  TxType, Bits, oracleSectionBytes,
+} from "./constants.ts";
 
 /** Field name and byte width, in record order, after the 1-byte type. */
 export type FieldLayout = readonly (readonly [name: string, bytes: number])[];
@@ -21,6 +24,20 @@ export const RECORD_LAYOUT = {
   ],
   [TxType.WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12]],
   [TxType.CANCEL]: [["accountId", 4], ["orderId", 5]],
+  [TxType.DERIV_TRADE]: [
+    ["buyAccountId", 4], ["buyOrderId", 5], ["sellAccountId", 4], ["sellOrderId", 5], ["instrumentId", 2],
+    ["lots", 5], ["priceTicks", 5], ["buyFeePpm", 2], ["sellFeePpm", 2],
+  ],
+  [TxType.LIQUIDATE]: [
+    ["liquidatedAccountId", 4], ["liquidatorAccountId", 4], ["liquidatorOrderId", 5], ["instrumentId", 2],
+    ["lots", 5], ["priceTicks", 5], ["liquidatorFeePpm", 2],
+  ],
+  [TxType.SETTLE]: [["accountId", 4], ["instrumentId", 2]],
+  [TxType.TRANSFER]: [["accountId", 4], ["toCollateral", 1], ["amount", 12]],
+  [TxType.REGISTER_INSTRUMENT]: [
+    ["instrumentId", 2], ["kind", 1], ["underlying", 1], ["lotSizeE6", 6], ["tickValue", 6], ["imPpm", 3],
+    ["mmPpm", 3], ["strike", 7], ["expiry", 4], ["fundingCapPpm", 3],
+  ],
 } as const satisfies Record<TxType, FieldLayout>;
 
 type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };
@@ -102,23 +119,93 @@ export function decodeHeader(data: Uint8Array): BatchHeader {
   };
 }
 
-/** Header followed by the records: the bytes posted on-chain and hashed into the public input. */
-export function encodePublicData(header: BatchHeader, records: readonly SlotRecord[]): Uint8Array {
-  const out = new Uint8Array(HEADER_BYTES + records.length * RECORD_BYTES);
-  out.set(encodeHeader(header), 0);
-  records.forEach((r, i) => out.set(encodeRecord(r), HEADER_BYTES + i * RECORD_BYTES));
+/**
+ * The oracle section of a batch (circuits/DERIVATIVES.md, "Oracle update"): the signed prices, vols
+ * and funding rates the batch used. `used = false` means a batch without derivatives activity; every
+ * other field is then 0. Rates are signed ppm, encoded as rate + 2^23.
+ */
+export type OracleSection = {
+  used: boolean;
+  /** Compressed oracle key, y | signX << 255. */
+  key: bigint;
+  time: bigint;
+  fundingEpoch: bigint;
+  prices: bigint[];
+  vols: bigint[];
+  rates: bigint[];
+};
+
+const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
+
+/** The oracle section of a batch that uses no oracle, for `underlyings` and `instruments`. */
+export function unusedOracleSection(underlyings: number, instruments: number): OracleSection {
+  return { used: false, key: 0n, time: 0n, fundingEpoch: 0n, prices: Array(underlyings).fill(0n), vols: Array(underlyings).fill(0n), rates: Array(instruments).fill(0n) };
+}
+
+export function encodeOracleSection(o: OracleSection): Uint8Array {
+  if (o.prices.length !== o.vols.length) throw new RangeError("one price and one vol per underlying");
+  const out = new Uint8Array(oracleSectionBytes(o.prices.length, o.rates.length));
+  out[0] = o.used ? 1 : 0;
+  writeUint(out, 1, 32, o.key, "oracleKey");
+  writeUint(out, 33, 4, o.time, "oracleTime");
+  writeUint(out, 37, 4, o.fundingEpoch, "fundingEpoch");
+  let at = ORACLE_FIXED_BYTES;
+  o.prices.forEach((p, u) => {
+    writeUint(out, at, ORACLE_PRICE_BYTES, p, `price[${u}]`);
+    writeUint(out, at + ORACLE_PRICE_BYTES, ORACLE_VOL_BYTES, o.vols[u], `vol[${u}]`);
+    at += ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES;
+  });
+  o.rates.forEach((r, i) => {
+    if (r < -RATE_OFFSET || r >= RATE_OFFSET) throw new RangeError(`rate[${i}]=${r} does not fit ${Bits.fundingRate} signed bits`);
+    writeUint(out, at, ORACLE_RATE_BYTES, r + RATE_OFFSET, `rate[${i}]`);
+    at += ORACLE_RATE_BYTES;
+  });
   return out;
 }
 
-export function decodePublicData(data: Uint8Array): { header: BatchHeader; records: SlotRecord[] } {
-  if (data.length < HEADER_BYTES || (data.length - HEADER_BYTES) % RECORD_BYTES !== 0) {
-    throw new RangeError(`public data length ${data.length} is not a header plus whole records`);
+export function decodeOracleSection(data: Uint8Array, underlyings: number, instruments: number): OracleSection {
+  if (data.length !== oracleSectionBytes(underlyings, instruments)) throw new RangeError("oracle section of the wrong length");
+  if (data[0] > 1) throw new Error(`oracleUsed byte is ${data[0]}`);
+  const prices: bigint[] = [];
+  const vols: bigint[] = [];
+  const rates: bigint[] = [];
+  let at = ORACLE_FIXED_BYTES;
+  for (let u = 0; u < underlyings; u++, at += ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES) {
+    prices.push(readUint(data, at, ORACLE_PRICE_BYTES));
+    vols.push(readUint(data, at + ORACLE_PRICE_BYTES, ORACLE_VOL_BYTES));
+  }
+  for (let i = 0; i < instruments; i++, at += ORACLE_RATE_BYTES) rates.push(readUint(data, at, ORACLE_RATE_BYTES) - RATE_OFFSET);
+  return { used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, vols, rates };
+}
+
+/** Header, oracle section, then the records (spot slots, then derivatives slots): the bytes posted on-chain and hashed into the public input. */
+export function encodePublicData(header: BatchHeader, oracle: OracleSection, records: readonly SlotRecord[]): Uint8Array {
+  const o = encodeOracleSection(oracle);
+  const out = new Uint8Array(HEADER_BYTES + o.length + records.length * RECORD_BYTES);
+  out.set(encodeHeader(header), 0);
+  out.set(o, HEADER_BYTES);
+  records.forEach((r, i) => out.set(encodeRecord(r), HEADER_BYTES + o.length + i * RECORD_BYTES));
+  return out;
+}
+
+export function decodePublicData(
+  data: Uint8Array,
+  sizes: { underlyings: number; instruments: number },
+): { header: BatchHeader; oracle: OracleSection; records: SlotRecord[] } {
+  const oracleBytes = oracleSectionBytes(sizes.underlyings, sizes.instruments);
+  const first = HEADER_BYTES + oracleBytes;
+  if (data.length < first || (data.length - first) % RECORD_BYTES !== 0) {
+    throw new RangeError(`public data length ${data.length} is not a header, an oracle section and whole records`);
   }
   const records: SlotRecord[] = [];
-  for (let o = HEADER_BYTES; o < data.length; o += RECORD_BYTES) {
+  for (let o = first; o < data.length; o += RECORD_BYTES) {
     records.push(decodeRecord(data.subarray(o, o + RECORD_BYTES)));
   }
-  return { header: decodeHeader(data.subarray(0, HEADER_BYTES)), records };
+  return {
+    header: decodeHeader(data.subarray(0, HEADER_BYTES)),
+    oracle: decodeOracleSection(data.subarray(HEADER_BYTES, first), sizes.underlyings, sizes.instruments),
+    records,
+  };
 }
 
 /** The circuit's single public input: sha256(publicData) >> 3, as the custodian computes it. */

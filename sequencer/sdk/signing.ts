@@ -1,7 +1,8 @@
-/** Signing of orders, withdrawals, cancels and stream authentication with a trading key (what a trader's client does). */
+/** Signing of orders, withdrawals, cancels, collateral transfers and stream authentication with a trading key (what a trader's client does). */
 import { signMessage } from "../crypto/babyjub.ts";
 import {
-  cancelMessage, orderMessage, streamAuthMessage, withdrawalMessage, type Cancel, type Order, type Signed, type StreamAuth, type Withdrawal,
+  cancelMessage, orderMessage, streamAuthMessage, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type StreamAuth,
+  type Transfer, type Withdrawal,
 } from "../protocol/messages.ts";
 
 export function signOrder(tradingKey: Uint8Array, order: Order): Signed<Order> {
@@ -18,4 +19,8 @@ export function signCancel(tradingKey: Uint8Array, c: Cancel): Signed<Cancel> {
 
 export function signStreamAuth(tradingKey: Uint8Array, a: StreamAuth): Signed<StreamAuth> {
   return { ...a, signature: signMessage(tradingKey, streamAuthMessage(a)) };
+}
+
+export function signTransfer(tradingKey: Uint8Array, t: Transfer): Signed<Transfer> {
+  return { ...t, signature: signMessage(tradingKey, transferMessage(t)) };
 }

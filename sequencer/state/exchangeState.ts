@@ -1,11 +1,13 @@
 /**
- * The exchange state the batch circuit commits to (circuits/SPEC.md, "State"):
- * stateRoot = Poseidon(accountsRoot, marketsRoot, feePool). Mutations go through a journal so a
- * batch that fails half-way can be rolled back and leave the state exactly as it was.
+ * The exchange state the batch circuit commits to (circuits/SPEC.md and DERIVATIVES.md, "State"):
+ * stateRoot = Poseidon(accountsRoot, marketsRoot, feePool, globalsHash). Mutations go through a
+ * journal so a batch that fails half-way can be rolled back and leave the state exactly as it was.
  */
 import { poseidon } from "../crypto/poseidon.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
+import { FIELD_MODULUS } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
+import { EMPTY_INSTRUMENT, type DerivAccount, type InstrumentState } from "../derivatives/formulas.ts";
 import { emptyHashes, QuadTree } from "./quadTree.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
@@ -18,7 +20,32 @@ export type Account = {
   nonce: number;
   balances: QuadTree;
   orders: QuadTree;
+  deriv: DerivAccount;
 };
+
+/** Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied. */
+export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number };
+
+/** A signed integer as the field element the circuit holds (v mod p). */
+export function fieldOf(v: bigint): bigint {
+  return ((v % FIELD_MODULUS) + FIELD_MODULUS) % FIELD_MODULUS;
+}
+
+/** Poseidon(c, size_0, snap_0, ..., size_{N-1}, snap_{N-1}), signed values mod p. */
+export function derivLeaf(d: DerivAccount): bigint {
+  return poseidon([d.collateral, ...d.positions.flatMap((p) => [p.size, p.snapshot])].map(fieldOf));
+}
+
+export function instrumentLeaf(i: InstrumentState): bigint {
+  return poseidon([
+    BigInt(i.kind), BigInt(i.underlying), i.lotSizeE6, i.tickValue, i.imPpm, i.mmPpm, i.strike, BigInt(i.expiry),
+    i.fundingCapPpm, i.fundingIndex, i.settlePrice,
+  ].map(fieldOf));
+}
+
+export function emptyDerivAccount(instruments: number): DerivAccount {
+  return { collateral: 0n, positions: Array.from({ length: instruments }, () => ({ size: 0n, snapshot: 0n })) };
+}
 
 export function encodeOrderSlot(s: OrderSlot): bigint {
   return s.storedId + (s.filled << 40n) + ((s.cancelled ? 1n : 0n) << 80n);
@@ -42,6 +69,8 @@ export class ExchangeState {
   private readonly accounts = new Map<number, Account>();
   private readonly markets = new Map<number, Market>();
   private fees = 0n;
+  private readonly instrumentTable: InstrumentState[];
+  private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0 };
   private journal: Undo[] | null = null;
   private depth = 0;
 
@@ -49,19 +78,40 @@ export class ExchangeState {
     this.params = params;
     this.accountTree = new QuadTree(params.accountLevels, ExchangeState.emptyAccountLeaf(params));
     this.marketTree = new QuadTree(params.marketLevels, 0n);
+    this.instrumentTable = Array.from({ length: params.instruments }, () => EMPTY_INSTRUMENT);
   }
 
-  /** Leaf of an account that was never written: Poseidon(0, 0, 0, emptyBalancesRoot, emptyOrdersRoot). */
+  /** Leaf of an account that was never written: Poseidon(0, 0, 0, emptyBalancesRoot, emptyOrdersRoot, emptyDerivLeaf). */
   static emptyAccountLeaf(p: CircuitParams): bigint {
-    return poseidon([0n, 0n, 0n, emptyHashes(p.balanceLevels, 0n)[p.balanceLevels], emptyHashes(p.orderLevels, 0n)[p.orderLevels]]);
+    return poseidon([
+      0n, 0n, 0n, emptyHashes(p.balanceLevels, 0n)[p.balanceLevels], emptyHashes(p.orderLevels, 0n)[p.orderLevels],
+      derivLeaf(emptyDerivAccount(p.instruments)),
+    ]);
   }
 
   get feePool(): bigint {
     return this.fees;
   }
 
+  get globals(): Readonly<Globals> {
+    return this.globalState;
+  }
+
+  get instruments(): readonly InstrumentState[] {
+    return this.instrumentTable;
+  }
+
+  instrumentsHash(): bigint {
+    return poseidon(this.instrumentTable.map(instrumentLeaf));
+  }
+
+  globalsHash(): bigint {
+    const g = this.globalState;
+    return poseidon([this.instrumentsHash(), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch)]);
+  }
+
   get root(): bigint {
-    return poseidon([this.accountTree.root, this.marketTree.root, this.fees]);
+    return poseidon([this.accountTree.root, this.marketTree.root, this.fees, this.globalsHash()]);
   }
 
   /** The account at `id`; an unwritten account reads as empty (no key, zero balances). */
@@ -74,6 +124,7 @@ export class ExchangeState {
       nonce: 0,
       balances: new QuadTree(this.params.balanceLevels),
       orders: new QuadTree(this.params.orderLevels),
+      deriv: emptyDerivAccount(this.params.instruments),
     };
     this.accounts.set(id, fresh);
     return fresh;
@@ -113,7 +164,7 @@ export class ExchangeState {
 
   accountLeaf(id: number): bigint {
     const a = this.account(id);
-    return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.balances.root, a.orders.root]);
+    return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.balances.root, a.orders.root, derivLeaf(a.deriv)]);
   }
 
   // ---- journaled writes
@@ -185,6 +236,33 @@ export class ExchangeState {
       if (old) this.markets.set(id, old);
       else this.markets.delete(id);
       this.marketTree.set(id, oldLeaf);
+    });
+  }
+
+  /** Replaces an account's collateral and positions (call commitAccount after). */
+  setDeriv(accountId: number, d: DerivAccount): void {
+    const a = this.account(accountId);
+    const old = a.deriv;
+    a.deriv = d;
+    this.record(() => {
+      a.deriv = old;
+    });
+  }
+
+  setInstrument(id: number, inst: InstrumentState): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.instrumentTable.length) throw new RangeError(`instrument ${id} out of range`);
+    const old = this.instrumentTable[id];
+    this.instrumentTable[id] = inst;
+    this.record(() => {
+      this.instrumentTable[id] = old;
+    });
+  }
+
+  setGlobals(g: Globals): void {
+    const old = this.globalState;
+    this.globalState = g;
+    this.record(() => {
+      this.globalState = old;
     });
   }
 

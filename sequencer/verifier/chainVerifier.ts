@@ -21,9 +21,9 @@ import { createHash } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
-import { publicDataBytes, REQUEST_TYPES, TxType } from "../protocol/constants.ts";
-import type { CircuitParams } from "../protocol/params.ts";
-import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type SlotRecord } from "../protocol/publicData.ts";
+import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
+import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
+import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { fromCalldataProof } from "./proof.ts";
 import { replayBatch } from "./replay.ts";
@@ -121,6 +121,7 @@ function accountsOf(record: SlotRecord): bigint[] {
     case TxType.DEPOSIT:
     case TxType.WITHDRAW:
     case TxType.CANCEL:
+    case TxType.TRANSFER: // moves value between the spot quote balance and the collateral
       return [record.accountId];
     case TxType.TRADE:
       return [record.buyAccountId, record.sellAccountId];
@@ -154,17 +155,28 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args: [] } as never) as Promise<T>;
 
   // ---- the chain's view ----------------------------------------------------------------------
-  const [chainRoot, batchCount, processedRequests, slots, maxAccounts, maxTokens, maxMarkets] = await Promise.all([
-    read<bigint>("stateRoot"),
-    read<number | bigint>("batchCount").then(Number),
-    read<number | bigint>("processedRequests").then(Number),
-    read<bigint>("slots"),
-    read<number | bigint>("maxAccounts").then(Number),
-    read<number | bigint>("maxTokens").then(Number),
-    read<number | bigint>("maxMarkets").then(Number),
-  ]);
-  const expected = { slots: BigInt(params.slots), maxAccounts: 4 ** params.accountLevels, maxTokens: 4 ** params.balanceLevels, maxMarkets: 4 ** params.marketLevels };
-  const actual = { slots, maxAccounts, maxTokens, maxMarkets };
+  const readNumber = (functionName: string) => read<number | bigint>(functionName).then(Number);
+  const [chainRoot, batchCount, processedRequests, slots, maxAccounts, maxTokens, maxMarkets, derivSlots, underlyings, instruments, optionInstruments, pdBytes] =
+    await Promise.all([
+      read<bigint>("stateRoot"),
+      readNumber("batchCount"),
+      readNumber("processedRequests"),
+      read<bigint>("slots"),
+      readNumber("maxAccounts"),
+      readNumber("maxTokens"),
+      readNumber("maxMarkets"),
+      readNumber("derivSlots"),
+      readNumber("underlyings"),
+      readNumber("instruments"),
+      readNumber("optionInstruments"),
+      readNumber("publicDataBytes"),
+    ]);
+  const expected = {
+    slots: BigInt(params.slots), maxAccounts: 4 ** params.accountLevels, maxTokens: 4 ** params.balanceLevels, maxMarkets: 4 ** params.marketLevels,
+    derivSlots: params.derivSlots, underlyings: params.underlyings, instruments: params.instruments, optionInstruments: params.optionInstruments,
+    publicDataBytes: publicDataBytes(params),
+  };
+  const actual = { slots, maxAccounts, maxTokens, maxMarkets, derivSlots, underlyings, instruments, optionInstruments, publicDataBytes: pdBytes };
   for (const k of Object.keys(expected) as (keyof typeof expected)[]) {
     if (expected[k] !== actual[k]) report(null, "params", `custodian ${k} is ${actual[k]}, the circuit parameters give ${expected[k]}`);
   }
@@ -232,8 +244,8 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     if (digest !== log.args.publicDataHash.toLowerCase()) {
       report(n, "publicData", `sha256 of the calldata's public data is ${digest}, the event says ${log.args.publicDataHash}`);
     }
-    if (publicData.length !== publicDataBytes(params.slots)) {
-      report(n, "publicData", `public data is ${publicData.length} bytes, ${params.slots} slots take ${publicDataBytes(params.slots)}`);
+    if (publicData.length !== publicDataBytes(params)) {
+      report(n, "publicData", `public data is ${publicData.length} bytes, the circuit parameters give ${publicDataBytes(params)}`);
     }
 
     // proof, on the bytes from the chain
@@ -243,8 +255,9 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
 
     let header: BatchHeader;
     let records: SlotRecord[];
+    let oracle: OracleSection;
     try {
-      ({ header, records } = decodePublicData(publicData));
+      ({ header, records, oracle } = decodePublicData(publicData, params));
     } catch (e) {
       report(n, "publicData", `cannot decode public data: ${errorText(e)}`);
       finish();
@@ -284,7 +297,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
 
     // replay with the sequencer's state transition
     try {
-      const built = replayBatch(state, records, { batchNumber: Number(header.batchNumber), timestamp: Number(header.timestamp) });
+      const built = replayBatch(state, records, { batchNumber: Number(header.batchNumber), timestamp: Number(header.timestamp), oracle });
       for (const r of records) for (const a of accountsOf(r)) accounts.add(Number(a));
       check.rootMatches = built.header.newRoot === header.newRoot;
       if (!check.rootMatches) {

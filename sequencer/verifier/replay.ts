@@ -2,11 +2,13 @@
  * Replays one batch's public-data records onto a rebuilt state with the sequencer's own code
  * (txFromRecord + buildBatch), so the verifier never carries a second copy of the state transition.
  */
-import { buildBatch, type BuiltBatch } from "../batch/batchWitness.ts";
-import { txFromRecord } from "../batch/replay.ts";
+import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
+import { applyDerivTx } from "../batch/derivSlotWitness.ts";
+import { oracleFromSection, txFromRecord } from "../batch/replay.ts";
 import { applyTx } from "../batch/slotWitness.ts";
-import type { BatchTx } from "../batch/transactions.ts";
-import type { SlotRecord } from "../protocol/publicData.ts";
+import type { BatchTx, DerivTx, SpotTx } from "../batch/transactions.ts";
+import { applyOracleStep } from "../derivatives/oracleStep.ts";
+import type { OracleSection, SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 
 /** A record could not be turned into a transaction, or the transaction breaks a rule of the circuit. */
@@ -26,15 +28,24 @@ export class ReplayError extends Error {
  * the account's current nonce, and two withdrawals of one account may share a batch), on a probe that
  * is rolled back; then buildBatch applies the resulting transactions for real.
  */
-export function replayBatch(state: ExchangeState, records: readonly SlotRecord[], opts: { batchNumber: number; timestamp: number }): BuiltBatch {
+export function replayBatch(
+  state: ExchangeState,
+  records: readonly SlotRecord[],
+  opts: { batchNumber: number; timestamp: number; oracle?: OracleSection },
+): BuiltBatch {
   const ctx = { timestamp: opts.timestamp, verifySignatures: false };
+  const oracle = opts.oracle ? oracleFromSection(opts.oracle) : null;
   const txs: BatchTx[] = [];
   const probe = state.begin();
   try {
+    // The oracle step first, as buildBatch does: derivatives records see its marks and settlements.
+    const step = applyOracleStep(state, oracle, opts.timestamp, true, false);
+    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks };
     records.forEach((record, slot) => {
       try {
         const tx = txFromRecord(record, state);
-        applyTx(state, tx, ctx);
+        if (isDerivTx(tx)) applyDerivTx(state, tx, dctx);
+        else applyTx(state, tx, ctx);
         txs.push(tx);
       } catch (e) {
         throw new ReplayError(slot, e);
@@ -43,5 +54,7 @@ export function replayBatch(state: ExchangeState, records: readonly SlotRecord[]
   } finally {
     probe.rollback();
   }
-  return buildBatch(state, txs, { ...opts, verifySignatures: false });
+  const spotSlots = state.params.slots;
+  const sections = { spot: txs.slice(0, spotSlots) as SpotTx[], deriv: txs.slice(spotSlots) as DerivTx[] };
+  return buildBatch(state, sections, { batchNumber: opts.batchNumber, timestamp: opts.timestamp, oracle, verifySignatures: false });
 }

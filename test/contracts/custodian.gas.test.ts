@@ -1,16 +1,18 @@
 /**
  * Gas of Custodian.submitBatch with the mock verifier (add the real Groth16 verifier's cost, about 200k for
- * one public input, on top). Prints a table; the bounds only catch gross regressions.
+ * one public input, on top), at the production derivatives sizes (16 derivatives slots, 2 underlyings,
+ * 7 instruments) and 2 or 32 spot slots. Prints a table; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getContract, type Abi } from "viem";
 
-import { TxType } from "../../sequencer/protocol/constants.ts";
-import type { SlotRecord } from "../../sequencer/protocol/publicData.ts";
-import { PRODUCTION_PARAMS } from "../../sequencer/protocol/params.ts";
+import { InstrumentKind, TxType } from "../../sequencer/protocol/constants.ts";
+import type { OracleSection, SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { PRODUCTION_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { mockVerifierAbi, testTokenAbi } from "./abis.ts";
 import { PROOF, batchBytes, compressKey, hex, pubKeyOf } from "./helpers.ts";
 
@@ -26,18 +28,23 @@ async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: rea
 }
 
 const KEY = pubKeyOf(42n);
+const ORACLE_KEY = pubKeyOf(43n);
+/** Production sizes; the spot slot count is the parameter under test. */
+const paramsWith = (slots: number): CircuitParams => ({ ...PRODUCTION_PARAMS, slots });
 
-/** A custodian with `slots` slots, 16 registered traders with a deposit each (32 queued requests). */
+/**
+ * A custodian with `slots` spot slots, the oracle key set, 16 registered traders with a deposit each
+ * (32 queued requests), then a perpetual (id 0) and a call (id 3) registered (requests 32 and 33).
+ */
 async function setup(slots: number) {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   const weth = await deploy(testTokenAbi, "TestToken", ["Wrapped Ether", "WETH", 18]);
-  const p = PRODUCTION_PARAMS; // capacities only; the slot count is the parameter under test
-  const custodian = await deploy(custodianAbi, "Custodian", [
-    verifier.address, 1n, usdc.address, admin.account.address, operator.account.address,
-    4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(slots),
-  ]);
+  const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(paramsWith(slots), {
+    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address,
+  }));
   await custodian.write.registerToken([weth.address]);
+  await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
   const requests: SlotRecord[] = [];
   for (const [i, t] of traders.entries()) {
     await usdc.write.mint([t.account.address, 10n ** 12n]);
@@ -48,6 +55,18 @@ async function setup(slots: number) {
   for (const [i, t] of traders.entries()) {
     await custodian.write.deposit([0, 1000n], { account: t.account });
     requests.push({ type: TxType.DEPOSIT, accountId: BigInt(i + 1), tokenId: 0n, amount: 1000n });
+  }
+  const expiry = (await networkHelpers.time.latest()) + 86400;
+  const instruments = [
+    { id: 0n, kind: InstrumentKind.PERPETUAL, lotSizeE6: 1_000n, strike: 0n, expiry: 0, fundingCapPpm: 1_000 },
+    { id: 3n, kind: InstrumentKind.CALL, lotSizeE6: 10_000n, strike: 3000n * 10n ** 8n, expiry, fundingCapPpm: 0 },
+  ];
+  for (const i of instruments) {
+    await custodian.write.registerInstrument([i.kind, 0, i.lotSizeE6, 1_000_000n, 100_000, 50_000, i.strike, i.expiry, i.fundingCapPpm]);
+    requests.push({
+      type: TxType.REGISTER_INSTRUMENT, instrumentId: i.id, kind: BigInt(i.kind), underlying: 0n, lotSizeE6: i.lotSizeE6,
+      tickValue: i.lotSizeE6 / 100n, imPpm: 100_000n, mmPpm: 50_000n, strike: i.strike, expiry: BigInt(i.expiry), fundingCapPpm: BigInt(i.fundingCapPpm),
+    });
   }
   return { custodian, requests };
 }
@@ -62,14 +81,23 @@ const trade: SlotRecord = {
 const withdraw = (accountId: number, tokenId: number): SlotRecord => ({
   type: TxType.WITHDRAW, accountId: BigInt(accountId), tokenId: BigInt(tokenId), amount: 10n,
 });
+const derivTrade: SlotRecord = {
+  type: TxType.DERIV_TRADE, buyAccountId: 1n, buyOrderId: 7n, sellAccountId: 2n, sellOrderId: 9n, instrumentId: 0n,
+  lots: 5n, priceTicks: 300000n, buyFeePpm: 100n, sellFeePpm: 0n,
+};
 
-async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: SlotRecord[]) => SlotRecord[]): Promise<bigint> {
+/** What a batch carries: spot records, derivatives records, and whether it uses the oracle. */
+type Batch = { spot: SlotRecord[]; deriv?: SlotRecord[]; oracle?: boolean };
+
+async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: SlotRecord[]) => Batch): Promise<bigint> {
   const { custodian, requests } = await networkHelpers.loadFixture(fixture);
-  const pd = batchBytes(
-    { oldRoot: 1n, newRoot: 2n, batchNumber: 0n, timestamp: BigInt(await networkHelpers.time.latest()) },
-    pick(requests),
-    slots,
-  );
+  const timestamp = BigInt(await networkHelpers.time.latest());
+  const batch = pick(requests);
+  const p = paramsWith(slots);
+  const oracle: OracleSection | undefined = batch.oracle
+    ? { used: true, key: compressKey(ORACLE_KEY), time: timestamp, fundingEpoch: 1n, prices: [3000n * 10n ** 8n, 60_000n * 10n ** 8n], vols: [600_000n, 500_000n], rates: Array(p.instruments).fill(0n) }
+    : undefined;
+  const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 0n, timestamp }, batch.spot, p, { deriv: batch.deriv, oracle });
   const hash = await custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   assert.equal(receipt.status, "success");
@@ -77,17 +105,20 @@ async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: Slo
 }
 
 describe("submitBatch gas (mock verifier)", () => {
-  it("2 and 32 slots", async () => {
+  it("2 and 32 spot slots, 16 derivatives slots", async () => {
     const rows: [string, bigint][] = [
-      ["2 slots: 2 NOOP", await gasOf(setup2, 2, () => [])],
-      ["2 slots: 2 requests", await gasOf(setup2, 2, (r) => r.slice(0, 2))],
-      ["2 slots: 1 request + 1 WITHDRAW", await gasOf(setup2, 2, (r) => [r[0], withdraw(1, 0)])],
-      ["2 slots: 2 WITHDRAW", await gasOf(setup2, 2, () => [withdraw(1, 0), withdraw(2, 0)])],
-      ["32 slots: 32 NOOP", await gasOf(setup32, 32, () => [])],
-      ["32 slots: 32 TRADE", await gasOf(setup32, 32, () => Array(32).fill(trade))],
-      ["32 slots: 32 requests", await gasOf(setup32, 32, (r) => r.slice(0, 32))],
-      ["32 slots: 16 requests + 16 WITHDRAW (16 owners)", await gasOf(setup32, 32, (r) => [...r.slice(0, 16), ...traders.map((_, i) => withdraw(i + 1, 0))])],
-      ["32 slots: 32 WITHDRAW (16 owners x 2 tokens, fresh slots)", await gasOf(setup32, 32, () => traders.flatMap((_, i) => [withdraw(i + 1, 0), withdraw(i + 1, 1)]))],
+      ["2+16 slots: all NOOP", await gasOf(setup2, 2, () => ({ spot: [] }))],
+      ["2+16 slots: 2 requests", await gasOf(setup2, 2, (r) => ({ spot: r.slice(0, 2) }))],
+      ["2+16 slots: 1 request + 1 WITHDRAW", await gasOf(setup2, 2, (r) => ({ spot: [r[0], withdraw(1, 0)] }))],
+      ["2+16 slots: 2 WITHDRAW", await gasOf(setup2, 2, () => ({ spot: [withdraw(1, 0), withdraw(2, 0)] }))],
+      ["2+16 slots: 16 DERIV_TRADE, oracle used", await gasOf(setup2, 2, () => ({ spot: [], deriv: Array(16).fill(derivTrade), oracle: true }))],
+      ["32+16 slots: all NOOP", await gasOf(setup32, 32, () => ({ spot: [] }))],
+      ["32+16 slots: 32 TRADE", await gasOf(setup32, 32, () => ({ spot: Array(32).fill(trade) }))],
+      ["32+16 slots: 32 requests", await gasOf(setup32, 32, (r) => ({ spot: r.slice(0, 32) }))],
+      ["32+16 slots: 32 requests + 2 REGISTER_INSTRUMENT", await gasOf(setup32, 32, (r) => ({ spot: r.slice(0, 32), deriv: r.slice(32, 34) }))],
+      ["32+16 slots: 16 requests + 16 WITHDRAW (16 owners)", await gasOf(setup32, 32, (r) => ({ spot: [...r.slice(0, 16), ...traders.map((_, i) => withdraw(i + 1, 0))] }))],
+      ["32+16 slots: 32 WITHDRAW (16 owners x 2 tokens, fresh slots)", await gasOf(setup32, 32, () => ({ spot: traders.flatMap((_, i) => [withdraw(i + 1, 0), withdraw(i + 1, 1)]) }))],
+      ["32+16 slots: 32 TRADE + 16 DERIV_TRADE, oracle used", await gasOf(setup32, 32, () => ({ spot: Array(32).fill(trade), deriv: Array(16).fill(derivTrade), oracle: true }))],
     ];
     console.log("\n  submitBatch gasUsed (incl. 21k base + calldata), mock verifier:");
     for (const [label, gas] of rows) console.log(`    ${label.padEnd(60)} ${gas.toString().padStart(9)}`);

@@ -5,6 +5,7 @@ import { network } from "hardhat";
 import { encodeFunctionData, getContract, hexToBytes, parseEventLogs, type Abi, type Address, type Hex } from "viem";
 
 import { FIELD_MODULUS, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
+import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodianArgs.ts";
 import {
   encodeRecord,
   nextRequestChain,
@@ -12,10 +13,10 @@ import {
   REQUEST_CHAIN_GENESIS,
   type SlotRecord,
 } from "../../sequencer/protocol/publicData.ts";
-import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { mockVerifierAbi, quirkyTokenAbi, testTokenAbi } from "./abis.ts";
-import { PROOF, batchBytes, compressKey, hex, isOnCurve, pubKeyOf, sqrtMod, type Point } from "./helpers.ts";
+import { PROOF, batchBytes, compressKey, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, type Point } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -28,6 +29,9 @@ async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: rea
 }
 
 const SLOTS = TEST_PARAMS.slots;
+/** Public data shape of the test custodian (2 spot slots, 1 derivatives slot, 1 underlying, 4 instruments). */
+const SHAPE = TEST_PARAMS;
+const RECORDS_AT = recordsOffset(SHAPE);
 const MAX_ACCOUNTS = 4 ** TEST_PARAMS.accountLevels;
 const MAX_TOKENS = 4 ** TEST_PARAMS.balanceLevels;
 const MAX_MARKETS = 4 ** TEST_PARAMS.marketLevels;
@@ -37,23 +41,50 @@ const ETH = 10n ** 18n;
 
 const ALICE_KEY = pubKeyOf(1234567n);
 const BOB_KEY = pubKeyOf(7654321n);
+const ORACLE_KEY = pubKeyOf(555n);
+
+/** Custodian.registerInstrument's arguments, by name. */
+type InstrumentArgs = {
+  kind: number; underlying: number; lotSizeE6: bigint; tickSizeE8: bigint; imPpm: number; mmPpm: number; strike: bigint; expiry: number; fundingCapPpm: number;
+};
+/** ETH perpetual: 0.001 ETH lots, 0.01 USDC ticks (tick value 10 quote units), 10% / 5% margins, 0.1% funding cap. */
+const PERP: InstrumentArgs = { kind: 1, underlying: 0, lotSizeE6: 1_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 1_000 };
+const FUTURE = (expiry: number): InstrumentArgs => ({ ...PERP, kind: 2, expiry, fundingCapPpm: 0 });
+/** Options on 0.01 ETH, strike 3000 USDC. */
+const CALL = (expiry: number): InstrumentArgs => ({ ...PERP, kind: 3, lotSizeE6: 10_000n, strike: 3000n * 10n ** 8n, expiry, fundingCapPpm: 0 });
+const PUT = (expiry: number): InstrumentArgs => ({ ...CALL(expiry), kind: 4 });
+
+const tickValueOf = (a: InstrumentArgs): bigint => (a.tickSizeE8 * a.lotSizeE6) / 10n ** 8n;
+
+/** The REGISTER_INSTRUMENT record the custodian must queue for `a` at `instrumentId`. */
+function instrumentRecord(instrumentId: number, a: InstrumentArgs): SlotRecord {
+  return {
+    type: TxType.REGISTER_INSTRUMENT, instrumentId: BigInt(instrumentId), kind: BigInt(a.kind), underlying: BigInt(a.underlying),
+    lotSizeE6: a.lotSizeE6, tickValue: tickValueOf(a), imPpm: BigInt(a.imPpm), mmPpm: BigInt(a.mmPpm), strike: a.strike,
+    expiry: BigInt(a.expiry), fundingCapPpm: BigInt(a.fundingCapPpm),
+  };
+}
+
+/** Custodian.instrument(id) for `a`, as viem decodes it. */
+function instrumentView(a: InstrumentArgs) {
+  return {
+    kind: a.kind, underlying: a.underlying, lotSizeE6: a.lotSizeE6, tickValue: tickValueOf(a), imPpm: a.imPpm, mmPpm: a.mmPpm,
+    strike: a.strike, expiry: a.expiry, fundingCapPpm: a.fundingCapPpm,
+  };
+}
 
 async function deployBase() {
   const [admin, operator, alice, bob, carol, dave] = await viem.getWalletClients();
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   const weth = await deploy(testTokenAbi, "TestToken", ["Wrapped Ether", "WETH", 18]);
-  const custodian = await deploy(custodianAbi, "Custodian", [
-    verifier.address,
-    GENESIS_ROOT,
-    usdc.address,
-    admin.account.address,
-    operator.account.address,
-    MAX_ACCOUNTS,
-    MAX_TOKENS,
-    MAX_MARKETS,
-    BigInt(SLOTS),
-  ]);
+  const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, {
+    verifier: verifier.address,
+    genesisRoot: GENESIS_ROOT,
+    quoteToken: usdc.address,
+    admin: admin.account.address,
+    operator: operator.account.address,
+  }));
   await custodian.write.registerToken([weth.address]);
   for (const w of [alice, bob, carol]) {
     await usdc.write.mint([w.account.address, 1_000_000n * USDC]);
@@ -85,6 +116,13 @@ async function deployWithRequests() {
 
 type Env = Awaited<ReturnType<typeof deployBase>>;
 type Custodian = Env["custodian"];
+
+function registerInstrument(custodian: Custodian, a: InstrumentArgs, account?: Env["alice"]["account"]) {
+  return custodian.write.registerInstrument(
+    [a.kind, a.underlying, a.lotSizeE6, a.tickSizeE8, a.imPpm, a.mmPpm, a.strike, a.expiry, a.fundingCapPpm],
+    account ? { account } : {},
+  );
+}
 
 async function receiptOf(hash: Promise<Hex>) {
   return publicClient.waitForTransactionReceipt({ hash: await hash });
@@ -123,6 +161,14 @@ describe("Custodian", () => {
       assert.equal(await custodian.read.tokenIdOf([weth.address]), 1);
       assert.equal(await custodian.read.tokenCount(), 2n);
       assert.equal(await custodian.read.slots(), BigInt(SLOTS));
+      assert.equal(await custodian.read.derivSlots(), BigInt(TEST_PARAMS.derivSlots));
+      assert.equal(await custodian.read.underlyings(), TEST_PARAMS.underlyings);
+      assert.equal(await custodian.read.instruments(), TEST_PARAMS.instruments);
+      assert.equal(await custodian.read.optionInstruments(), TEST_PARAMS.optionInstruments);
+      assert.equal(await custodian.read.publicDataBytes(), BigInt(publicDataBytes(TEST_PARAMS)));
+      assert.equal(await custodian.read.nextNonOptionId(), 0);
+      assert.equal(await custodian.read.nextOptionId(), TEST_PARAMS.instruments - TEST_PARAMS.optionInstruments);
+      assert.equal(await custodian.read.oracleKey(), 0n);
       assert.equal(await custodian.read.maxAccounts(), MAX_ACCOUNTS);
       assert.equal((await custodian.read.verifier()).toLowerCase(), verifier.address.toLowerCase());
       assert.equal(await custodian.read.hasRole([await custodian.read.DEFAULT_ADMIN_ROLE(), admin.account.address]), true);
@@ -144,6 +190,7 @@ describe("Custodian", () => {
           MAX_TOKENS,
           MAX_MARKETS,
           over.slots ?? BigInt(SLOTS),
+          { ...derivativesSizesOf(TEST_PARAMS), ...(over.derivatives ?? {}) },
         ] as const;
       const zero = "0x0000000000000000000000000000000000000000";
       const deploy = (a: ReturnType<typeof args>) => viem.deployContract("Custodian", a as never);
@@ -153,6 +200,20 @@ describe("Custodian", () => {
       await viem.assertions.revertWithCustomError(deploy(args({ operator: zero })), custodian, "ZeroAddress");
       await viem.assertions.revertWithCustomError(deploy(args({ maxAccounts: 1 })), custodian, "InvalidCapacity");
       await viem.assertions.revertWithCustomError(deploy(args({ slots: 0n })), custodian, "InvalidCapacity");
+      // Derivatives sizes no circuit has (sequencer/protocol/params.ts checkParams), or instruments without a slot
+      // to register them in.
+      for (const bad of [
+        { underlyings: 0 },
+        { optionInstruments: 5 }, // > instruments (4)
+        { instruments: 8, optionInstruments: 0 }, // 2 * 8 + 1 > 16
+        { underlyings: 5, instruments: 5 }, // 2 + 10 + 5 > 16
+        { derivSlots: 0n },
+      ]) {
+        await viem.assertions.revertWithCustomError(deploy(args({ derivatives: bad })), custodian, "InvalidCapacity");
+      }
+      // The largest sizes that fit, and no derivatives at all, deploy.
+      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 6, optionInstruments: 6 } }));
+      await deploy(args({ derivatives: { derivSlots: 0n, underlyings: 1, instruments: 0, optionInstruments: 0 } }));
     });
   });
 
@@ -241,9 +302,9 @@ describe("Custodian", () => {
       const { verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
       const wallets = await viem.getWalletClients();
       // maxAccounts = 4: ids 1..3 usable, 0 reserved.
-      const small = await deploy(custodianAbi, "Custodian", [
-        verifier.address, GENESIS_ROOT, usdc.address, admin.account.address, operator.account.address, 4, 4, 4, 2n,
-      ]);
+      const small = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, accountLevels: 1 }, {
+        verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address,
+      }));
       for (let i = 0; i < 3; i++) {
         await small.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: wallets[2 + i].account });
       }
@@ -409,6 +470,317 @@ describe("Custodian", () => {
     });
   });
 
+  describe("oracle key", () => {
+    it("stores the key compressed as sequencer/crypto/babyjub.ts does, for both sign bits, and can replace it", async () => {
+      const { custodian } = await networkHelpers.loadFixture(deployBase);
+      const keys: Point[] = [ORACLE_KEY, [FIELD_MODULUS - ORACLE_KEY[0], ORACLE_KEY[1]]];
+      let previous = 0n;
+      for (const key of keys) {
+        await viem.assertions.emitWithArgs(
+          custodian.write.setOracleKey([key[0], key[1]]), custodian, "OracleKeySet", [key[0], key[1], compressKey(key), previous]);
+        assert.equal(await custodian.read.oracleKey(), compressKey(key));
+        previous = compressKey(key);
+      }
+      assert.notEqual(compressKey(keys[0]) >> 255n, compressKey(keys[1]) >> 255n);
+      // Setting the oracle key queues nothing: the circuit reads it from each batch's oracle section.
+      assert.equal(await custodian.read.requestCount(), 0n);
+    });
+
+    it("refuses invalid keys and non-admins, changing nothing", async () => {
+      const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
+      await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+      const [x, y] = BOB_KEY;
+      for (const [bx, by] of [[x, y + 1n], [0n, 1n], [x + FIELD_MODULUS, y], [0n, FIELD_MODULUS - 1n]]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.setOracleKey([bx, by]), custodian, "InvalidOracleKey", [bx, by]);
+      }
+      await viem.assertions.revertWithCustomError(
+        custodian.write.setOracleKey([x, y], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      assert.equal(await custodian.read.oracleKey(), compressKey(ORACLE_KEY));
+    });
+  });
+
+  describe("instruments", () => {
+    it("registers perpetuals and futures at ids 0.., options at the option ids, and queues records equal to the TS encoding", async () => {
+      const { custodian } = await networkHelpers.loadFixture(deployBase);
+      const expiry = Number(await now()) + 30 * 86400;
+      // Interleaved kinds: each class takes the next id of its own range.
+      const specs: [InstrumentArgs, number][] = [
+        [CALL(expiry), 2],
+        [PERP, 0],
+        [PUT(expiry), 3],
+        [FUTURE(expiry), 1],
+      ];
+      let chain = REQUEST_CHAIN_GENESIS;
+      for (const [i, [spec, id]] of specs.entries()) {
+        const receipt = await receiptOf(registerInstrument(custodian, spec));
+        const record = instrumentRecord(id, spec);
+        const [queued] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "RequestQueued" });
+        assert.equal(queued.args.index, BigInt(i));
+        assert.deepEqual(hexToBytes(queued.args.record), encodeRecord(record));
+        const [registered] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "InstrumentRegistered" });
+        assert.deepEqual(registered.args, {
+          instrumentId: id, kind: spec.kind, tickSizeE8: spec.tickSizeE8, instrument: instrumentView(spec), requestIndex: BigInt(i),
+        });
+        assert.deepEqual(await custodian.read.instrument([id]), instrumentView(spec));
+        chain = nextRequestChain(chain, encodeRecord(record));
+        assert.equal(await custodian.read.requestChain([BigInt(i + 1)]), chain);
+      }
+      assert.equal(await custodian.read.nextNonOptionId(), 2);
+      assert.equal(await custodian.read.nextOptionId(), 4);
+      // tickValue = tickSizeE8 * lotSizeE6 / 10^8: 0.01 USDC per ETH tick, 0.001 ETH lots -> 10 quote units (1e-5 USDC).
+      assert.equal((await custodian.read.instrument([0])).tickValue, 10n);
+    });
+
+    it("gives each class its own ids: an option never takes a perpetual/future id, nor the reverse", async () => {
+      const { custodian } = await networkHelpers.loadFixture(deployBase);
+      const expiry = Number(await now()) + 86400;
+      await registerInstrument(custodian, CALL(expiry));
+      await registerInstrument(custodian, PUT(expiry));
+      // Option ids 2 and 3 are taken; ids 0 and 1 are free but not for options.
+      for (const spec of [CALL(expiry), PUT(expiry)]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(custodian, spec), custodian, "InstrumentLimitReached", [true]);
+      }
+      await registerInstrument(custodian, PERP);
+      await registerInstrument(custodian, FUTURE(expiry));
+      await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(custodian, PERP), custodian, "InstrumentLimitReached", [false]);
+      assert.equal((await custodian.read.instrument([0])).kind, 1);
+      assert.equal((await custodian.read.instrument([1])).kind, 2);
+      assert.equal((await custodian.read.instrument([2])).kind, 3);
+      assert.equal((await custodian.read.instrument([3])).kind, 4);
+      assert.equal(await custodian.read.requestCount(), 4n);
+    });
+
+    it("a custodian without option ids refuses every option, and one without instruments refuses everything", async () => {
+      const { custodian, verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
+      const roles = { verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address };
+      const expiry = Number(await now()) + 86400;
+      const noOptions = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, optionInstruments: 0 }, roles));
+      await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(noOptions, CALL(expiry)), custodian, "InstrumentLimitReached", [true]);
+      await registerInstrument(noOptions, PERP);
+      assert.equal((await noOptions.read.instrument([0])).kind, 1);
+      const spotOnly = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, optionInstruments: 0 }, roles));
+      await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(spotOnly, PERP), custodian, "InstrumentLimitReached", [false]);
+      assert.equal(await spotOnly.read.requestCount(), 0n);
+    });
+
+    it("refuses each parameter the circuit would refuse, with its error, queueing nothing", async () => {
+      const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
+      const t = Number(await now());
+      const expiry = t + 86400;
+      const cases: [InstrumentArgs, string, readonly unknown[]][] = [
+        [{ ...PERP, kind: 0 }, "InvalidInstrumentKind", [0]],
+        [{ ...PERP, kind: 5 }, "InvalidInstrumentKind", [5]],
+        [{ ...PERP, underlying: 1 }, "UnknownUnderlying", [1]],
+        [{ ...PERP, lotSizeE6: 0n }, "InvalidLotSize", [0n]],
+        [{ ...PERP, lotSizeE6: 2n ** 48n }, "InvalidLotSize", [2n ** 48n]],
+        [{ ...PERP, tickSizeE8: 0n }, "InvalidTickSize", [0n, PERP.lotSizeE6]],
+        // 1e-8 quote per ETH on 0.001 ETH lots is 1e-11 quote per lot: not a whole quote unit.
+        [{ ...PERP, tickSizeE8: 1n }, "InvalidTickSize", [1n, PERP.lotSizeE6]],
+        [{ ...PERP, tickSizeE8: 1_000_001n }, "InvalidTickSize", [1_000_001n, PERP.lotSizeE6]],
+        // tickValue = 2^40 * 2^8 = 2^48: does not fit.
+        [{ ...PERP, lotSizeE6: 2n ** 40n, tickSizeE8: 2n ** 8n * 10n ** 8n }, "InvalidTickSize", [2n ** 8n * 10n ** 8n, 2n ** 40n]],
+        [{ ...PERP, mmPpm: 0 }, "InvalidMarginRates", [PERP.imPpm, 0]],
+        [{ ...PERP, mmPpm: PERP.imPpm + 1 }, "InvalidMarginRates", [PERP.imPpm, PERP.imPpm + 1]],
+        [{ ...PERP, imPpm: 1_000_001, mmPpm: 1 }, "InvalidMarginRates", [1_000_001, 1]],
+        [{ ...CALL(expiry), strike: 2n ** 16n - 1n }, "InvalidStrike", [2n ** 16n - 1n]],
+        [{ ...PUT(expiry), strike: 2n ** 50n }, "InvalidStrike", [2n ** 50n]],
+        [{ ...CALL(expiry), strike: 0n }, "InvalidStrike", [0n]],
+        [{ ...PERP, strike: 1n }, "InvalidStrike", [1n]],
+        [{ ...FUTURE(expiry), strike: 2n ** 20n }, "InvalidStrike", [2n ** 20n]],
+        [{ ...PERP, expiry: 1 }, "InvalidExpiry", [1]],
+        [FUTURE(0), "InvalidExpiry", [0]],
+        [FUTURE(t), "InvalidExpiry", [t]], // not after the block that would register it
+        [CALL(t - 1), "InvalidExpiry", [t - 1]],
+        [{ ...PERP, fundingCapPpm: 1_000_001 }, "InvalidFundingCap", [1_000_001]],
+        [{ ...FUTURE(expiry), fundingCapPpm: 1 }, "InvalidFundingCap", [1]],
+        [{ ...PUT(expiry), fundingCapPpm: 1 }, "InvalidFundingCap", [1]],
+      ];
+      for (const [spec, error, args] of cases) {
+        await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(custodian, spec), custodian, error as never, args as never);
+      }
+      // An expiry equal to the registering block's timestamp is not in the future.
+      const blockTime = Number(await now()) + 100;
+      await networkHelpers.time.setNextBlockTimestamp(blockTime);
+      await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(custodian, FUTURE(blockTime)), custodian, "InvalidExpiry", [blockTime]);
+      await viem.assertions.revertWithCustomError(
+        registerInstrument(custodian, PERP, alice.account), custodian, "AccessControlUnauthorizedAccount");
+      assert.equal(await custodian.read.requestCount(), 0n);
+      assert.equal(await custodian.read.nextNonOptionId(), 0);
+      assert.equal(await custodian.read.nextOptionId(), 2);
+      for (const id of [0, 2, 4]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.instrument([id]), custodian, "UnknownInstrument", [id]);
+      }
+    });
+
+    it("accepts every boundary value and encodes it as TS does", async () => {
+      const t = Number(await now());
+      const accepted: InstrumentArgs[] = [
+        { ...PERP, lotSizeE6: 2n ** 48n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 1_000_000 }, // tickValue 2^48 - 1
+        { ...PERP, lotSizeE6: 1n, tickSizeE8: 10n ** 8n, imPpm: 1, mmPpm: 1, fundingCapPpm: 0 },
+        { ...CALL(t + 10), strike: 2n ** 16n },
+        { ...PUT(2 ** 32 - 1), strike: 2n ** 50n - 1n },
+      ];
+      for (const spec of accepted) {
+        const { custodian } = await networkHelpers.loadFixture(deployBase);
+        const receipt = await receiptOf(registerInstrument(custodian, spec));
+        const [queued] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "RequestQueued" });
+        const [registered] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "InstrumentRegistered" });
+        assert.deepEqual(hexToBytes(queued.args.record), encodeRecord(instrumentRecord(registered.args.instrumentId, spec)));
+      }
+    });
+  });
+
+  describe("submitBatch: oracle section and derivatives records", () => {
+    /**
+     * Queue: 0 Alice's key, 1 a perpetual (id 0), 2 Alice's deposit, 3 a call (id 2). Batch 0 then consumes
+     * requests 0 and 1, so the state is at root 100, batch 1, next request 2.
+     */
+    async function deployWithInstruments() {
+      const base = await deployBase();
+      const { custodian, alice, operator } = base;
+      const expiry = Number(await now()) + 30 * 86400;
+      await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
+      await registerInstrument(custodian, PERP);
+      await custodian.write.deposit([0, 1000n * USDC], { account: alice.account });
+      await registerInstrument(custodian, CALL(expiry));
+      const requests: SlotRecord[] = [
+        { type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) },
+        instrumentRecord(0, PERP),
+        { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 1000n * USDC },
+        instrumentRecord(2, CALL(expiry)),
+      ];
+      const first = { oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: await now() };
+      // Record order is spot then derivatives: KEY (spot) then PERP (derivatives) is queue order 0, 1.
+      await custodian.write.submitBatch([hex(batchBytes(first, [requests[0]], SHAPE, { deriv: [requests[1]] })), PROOF], { account: operator.account });
+      return { ...base, requests };
+    }
+    type DerivEnv = Awaited<ReturnType<typeof deployWithInstruments>>;
+
+    const next = async () => ({ oldRoot: 100n, newRoot: 200n, batchNumber: 1n, timestamp: await now() });
+
+    async function usedOracle() {
+      return {
+        used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n,
+        prices: [3000n * 10n ** 8n], vols: [600_000n], rates: [-1000n, 0n, 0n, 0n],
+      };
+    }
+
+    async function expectRejected(env: DerivEnv, pd: Uint8Array, error: string, args: readonly unknown[]) {
+      const owners = [env.alice.account.address];
+      const before = await snapshot(env.custodian, owners);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account }), env.custodian, error as never, args as never);
+      assert.deepEqual(await snapshot(env.custodian, owners), before);
+    }
+
+    it("consumed KEY (spot slot) then REGISTER_INSTRUMENT (derivatives slot) in queue order", async () => {
+      const { custodian } = await networkHelpers.loadFixture(deployWithInstruments);
+      assert.equal(await custodian.read.processedRequests(), 2n);
+      assert.equal(await custodian.read.batchCount(), 1);
+    });
+
+    it("consumes requests in record order, spot records before derivatives records", async () => {
+      const env = await networkHelpers.loadFixture(deployWithInstruments);
+      const [, , deposit, call] = env.requests;
+      // The call (request 3) in the derivatives slot cannot come before the deposit (request 2) when the deposit
+      // is not in this batch ...
+      await expectRejected(env, batchBytes(await next(), [], SHAPE, { deriv: [call] }), "UnqueuedRequest", [2n, 1n]);
+      // ... and a derivatives record always follows the spot records, so this is the order 2, 3.
+      const pd = batchBytes(await next(), [{ type: TxType.NOOP }, deposit], SHAPE, { deriv: [call] });
+      await env.verifier.write.expectInput([publicInputOf(pd)]);
+      await viem.assertions.emitWithArgs(
+        env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account }),
+        env.custodian, "BatchSubmitted", [1, 100n, 200n, 2n, `0x${createHash("sha256").update(pd).digest("hex")}`]);
+      assert.equal(await env.custodian.read.processedRequests(), 4n);
+    });
+
+    it("refuses a queue order that the record order contradicts", async () => {
+      const base = await networkHelpers.loadFixture(deployBase);
+      const { custodian, alice, operator } = base;
+      // Queue: 0 perpetual, 1 Alice's key. Record order puts the key (spot) first: 1, 0.
+      await registerInstrument(custodian, PERP);
+      await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
+      const key: SlotRecord = { type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) };
+      const header = { oldRoot: GENESIS_ROOT, newRoot: 1n, batchNumber: 0n, timestamp: await now() };
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.submitBatch([hex(batchBytes(header, [key], SHAPE, { deriv: [instrumentRecord(0, PERP)] })), PROOF], { account: operator.account }),
+        custodian, "UnqueuedRequest", [0n, 2n]);
+      // In two batches, the perpetual first: accepted.
+      await custodian.write.submitBatch([hex(batchBytes(header, [], SHAPE, { deriv: [instrumentRecord(0, PERP)] })), PROOF], { account: operator.account });
+      await custodian.write.submitBatch([hex(batchBytes({ ...header, oldRoot: 1n, newRoot: 2n, batchNumber: 1n }, [key], SHAPE)), PROOF], { account: operator.account });
+      assert.equal(await custodian.read.processedRequests(), 2n);
+    });
+
+    it("refuses a REGISTER_INSTRUMENT record with any field changed", async () => {
+      const env = await networkHelpers.loadFixture(deployWithInstruments);
+      const [, , deposit, call] = env.requests as [SlotRecord, SlotRecord, SlotRecord, Extract<SlotRecord, { type: 11 }>];
+      for (const field of ["instrumentId", "underlying", "lotSizeE6", "tickValue", "imPpm", "mmPpm", "strike", "expiry", "fundingCapPpm"] as const) {
+        const forged = { ...call, [field]: call[field] + 1n };
+        await expectRejected(env, batchBytes(await next(), [deposit], SHAPE, { deriv: [forged] }), "UnqueuedRequest", [2n, 2n]);
+      }
+      await expectRejected(env, batchBytes(await next(), [deposit], SHAPE, { deriv: [{ ...call, kind: 4n }] }), "UnqueuedRequest", [2n, 2n]);
+    });
+
+    it("accepts an oracle section under the registered key, with derivatives records that consume nothing and credit nothing", async () => {
+      const env = await networkHelpers.loadFixture(deployWithInstruments);
+      await env.custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+      const derivRecords: SlotRecord[] = [
+        { type: TxType.DERIV_TRADE, buyAccountId: 1n, buyOrderId: 1n, sellAccountId: 2n, sellOrderId: 2n, instrumentId: 0n, lots: 3n, priceTicks: 300000n, buyFeePpm: 10n, sellFeePpm: 0n },
+        { type: TxType.LIQUIDATE, liquidatedAccountId: 1n, liquidatorAccountId: 2n, liquidatorOrderId: 4n, instrumentId: 0n, lots: 1n, priceTicks: 299000n, liquidatorFeePpm: 5n },
+        { type: TxType.SETTLE, accountId: 1n, instrumentId: 1n },
+        { type: TxType.TRANSFER, accountId: 1n, toCollateral: 0n, amount: 10n ** 9n },
+      ];
+      let root = 100n;
+      for (const [k, record] of derivRecords.entries()) {
+        const header = { oldRoot: root, newRoot: root + 1n, batchNumber: BigInt(k + 1), timestamp: await now() };
+        const pd = batchBytes(header, [], SHAPE, { deriv: [record], oracle: await usedOracle() });
+        await env.verifier.write.expectInput([publicInputOf(pd)]);
+        const receipt = await receiptOf(env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account }));
+        const [ev] = parseEventLogs({ abi: env.custodian.abi, logs: receipt.logs, eventName: "BatchSubmitted" });
+        assert.equal(ev.args.requestsConsumed, 0n);
+        assert.equal(parseEventLogs({ abi: env.custodian.abi, logs: receipt.logs, eventName: "WithdrawalCredited" }).length, 0);
+        root += 1n;
+      }
+      assert.equal(await env.custodian.read.stateRoot(), root);
+      assert.equal(await env.custodian.read.processedRequests(), 2n);
+      assert.equal(await env.custodian.read.withdrawable([env.alice.account.address, 0]), 0n);
+    });
+
+    it("refuses oracleUsed = 1 without a registered key (OracleKeyNotSet) or under another key (OracleKeyMismatch)", async () => {
+      const env = await networkHelpers.loadFixture(deployWithInstruments);
+      const oracle = await usedOracle();
+      await expectRejected(env, batchBytes(await next(), [], SHAPE, { oracle }), "OracleKeyNotSet", []);
+      await env.custodian.write.setOracleKey([BOB_KEY[0], BOB_KEY[1]]);
+      await expectRejected(env, batchBytes(await next(), [], SHAPE, { oracle }), "OracleKeyMismatch", [compressKey(BOB_KEY), compressKey(ORACLE_KEY)]);
+      // The same x with the other sign is another key.
+      const negated: Point = [FIELD_MODULUS - ORACLE_KEY[0], ORACLE_KEY[1]];
+      await env.custodian.write.setOracleKey([negated[0], negated[1]]);
+      await expectRejected(env, batchBytes(await next(), [], SHAPE, { oracle }), "OracleKeyMismatch", [compressKey(negated), compressKey(ORACLE_KEY)]);
+      // After registering the right key the same batch goes through.
+      await env.custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+      await env.custodian.write.submitBatch([hex(batchBytes(await next(), [], SHAPE, { oracle })), PROOF], { account: env.operator.account });
+      assert.equal(await env.custodian.read.batchCount(), 2);
+    });
+
+    it("refuses an oracleUsed byte other than 0 or 1", async () => {
+      const env = await networkHelpers.loadFixture(deployWithInstruments);
+      await env.custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+      for (const used of [2, 0x80, 0xff]) {
+        const pd = batchBytes(await next(), [], SHAPE, { oracle: await usedOracle() });
+        pd[HEADER_BYTES] = used;
+        await expectRejected(env, pd, "BadOracleUsed", [used]);
+      }
+    });
+
+    it("checks nothing else of an unused oracle section (the circuit forces its fields to 0)", async () => {
+      const env = await networkHelpers.loadFixture(deployWithInstruments);
+      // No oracle key registered and a non-zero key field: the custodian accepts, the circuit would not prove it.
+      const pd = batchBytes(await next(), [], SHAPE, { oracle: { ...(await usedOracle()), used: false } });
+      await env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account });
+      assert.equal(await env.custodian.read.batchCount(), 2);
+    });
+  });
+
   describe("submitBatch", () => {
     it("accepts batches that consume the queue in order, credits withdrawals, and withdraw() pays exactly", async () => {
       const env = await networkHelpers.loadFixture(deployWithRequests);
@@ -450,7 +822,7 @@ describe("Custodian", () => {
       for (const [n, { records, consumed }] of batches.entries()) {
         const newRoot = root * 7n + BigInt(n) + 1n;
         const ts = await now();
-        const pd = batchBytes({ oldRoot: root, newRoot, batchNumber: BigInt(n), timestamp: ts }, records, SLOTS);
+        const pd = batchBytes({ oldRoot: root, newRoot, batchNumber: BigInt(n), timestamp: ts }, records, SHAPE);
         // The mock only says yes for the public input the TS code computes.
         await verifier.write.expectInput([publicInputOf(pd)]);
         const receipt = await receiptOf(custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account }));
@@ -514,7 +886,7 @@ describe("Custodian", () => {
     it("passes the proof in snarkjs calldata order and sha256(publicData) >> 3 as TS publicInputOf computes it", async () => {
       const { custodian, verifier, operator, requests } = await networkHelpers.loadFixture(deployWithRequests);
       await verifier.write.setProbe([true]);
-      const pd = batchBytes({ oldRoot: GENESIS_ROOT, newRoot: 5n, batchNumber: 0n, timestamp: await now() }, requests.slice(0, 2), SLOTS);
+      const pd = batchBytes({ oldRoot: GENESIS_ROOT, newRoot: 5n, batchNumber: 0n, timestamp: await now() }, requests.slice(0, 2), SHAPE);
       await viem.assertions.revertWithCustomErrorWithArgs(
         custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account }),
         verifier,
@@ -530,7 +902,7 @@ describe("Custodian", () => {
       async function afterFirstBatch() {
         const env = await deployWithRequests();
         const ts = await now();
-        const pd = batchBytes({ oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: ts }, env.requests.slice(0, 2), SLOTS);
+        const pd = batchBytes({ oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: ts }, env.requests.slice(0, 2), SHAPE);
         await env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account });
         return { ...env, firstBatch: pd, firstTs: ts };
       }
@@ -564,39 +936,40 @@ describe("Custodian", () => {
 
       it("checks the old root (StaleRoot) and refuses a replayed batch", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        await expectRejected(env, batchBytes(await header({ oldRoot: 101n }), [env.requests[2]], SLOTS), "StaleRoot", [100n, 101n]);
+        await expectRejected(env, batchBytes(await header({ oldRoot: 101n }), [env.requests[2]], SHAPE), "StaleRoot", [100n, 101n]);
         await expectRejected(env, env.firstBatch, "StaleRoot", [100n, GENESIS_ROOT]);
       });
 
       it("checks the batch number", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        await expectRejected(env, batchBytes(await header({ batchNumber: 0n }), [], SLOTS), "BadBatchNumber", [1, 0]);
-        await expectRejected(env, batchBytes(await header({ batchNumber: 2n }), [], SLOTS), "BadBatchNumber", [1, 2]);
+        await expectRejected(env, batchBytes(await header({ batchNumber: 0n }), [], SHAPE), "BadBatchNumber", [1, 0]);
+        await expectRejected(env, batchBytes(await header({ batchNumber: 2n }), [], SHAPE), "BadBatchNumber", [1, 2]);
       });
 
       it("checks the timestamp: not before the last batch, not 15 min ahead, not a day behind", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const t = env.firstTs;
-        await expectRejected(env, batchBytes(await header({ timestamp: t - 1n }), [], SLOTS), "BadTimestamp", [Number(t - 1n)]);
+        await expectRejected(env, batchBytes(await header({ timestamp: t - 1n }), [], SHAPE), "BadTimestamp", [Number(t - 1n)]);
         const ahead = (await now()) + 16n * 60n;
-        await expectRejected(env, batchBytes(await header({ timestamp: ahead }), [], SLOTS), "BadTimestamp", [Number(ahead)]);
+        await expectRejected(env, batchBytes(await header({ timestamp: ahead }), [], SHAPE), "BadTimestamp", [Number(ahead)]);
         await networkHelpers.time.increase(2 * 86400);
         const old = (await now()) - 86400n - 10n;
         assert.ok(old > t);
-        await expectRejected(env, batchBytes(await header({ timestamp: old }), [], SLOTS), "BadTimestamp", [Number(old)]);
+        await expectRejected(env, batchBytes(await header({ timestamp: old }), [], SHAPE), "BadTimestamp", [Number(old)]);
       });
 
       it("refuses a new root outside the field", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        await expectRejected(env, batchBytes(await header({ newRoot: FIELD_MODULUS }), [], SLOTS), "InvalidRoot", [FIELD_MODULUS]);
+        await expectRejected(env, batchBytes(await header({ newRoot: FIELD_MODULUS }), [], SHAPE), "InvalidRoot", [FIELD_MODULUS]);
       });
 
       it("refuses public data of the wrong length", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        const good = batchBytes(await header(), [], SLOTS);
-        const expected = BigInt(HEADER_BYTES + SLOTS * RECORD_BYTES);
+        const good = batchBytes(await header(), [], SHAPE);
+        const expected = BigInt(publicDataBytes(TEST_PARAMS));
+        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 10 + 4 * 3 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
-        await expectRejected(env, batchBytes(await header(), [], SLOTS + 1), "BadPublicDataLength", [expected, expected + 37n]);
+        await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + 37n]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);
         await expectRejected(env, "0x", "BadPublicDataLength", [expected, 0n]);
       });
@@ -604,38 +977,38 @@ describe("Custodian", () => {
       it("refuses claims of unqueued requests", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const forged: SlotRecord = { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 10n ** 24n };
-        await expectRejected(env, batchBytes(await header(), [forged], SLOTS), "UnqueuedRequest", [2n, 1n]);
+        await expectRejected(env, batchBytes(await header(), [forged], SHAPE), "UnqueuedRequest", [2n, 1n]);
         // A forged key registration for Bob's account.
         const key = pubKeyOf(5n);
-        await expectRejected(env, batchBytes(await header(), [{ type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(key) }], SLOTS), "UnqueuedRequest", [2n, 1n]);
+        await expectRejected(env, batchBytes(await header(), [{ type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(key) }], SHAPE), "UnqueuedRequest", [2n, 1n]);
         // Skipping request 2 and claiming request 3.
-        await expectRejected(env, batchBytes(await header(), [env.requests[3]], SLOTS), "UnqueuedRequest", [2n, 1n]);
+        await expectRejected(env, batchBytes(await header(), [env.requests[3]], SHAPE), "UnqueuedRequest", [2n, 1n]);
         // Re-claiming an already consumed request.
-        await expectRejected(env, batchBytes(await header(), [env.requests[1]], SLOTS), "UnqueuedRequest", [2n, 1n]);
+        await expectRejected(env, batchBytes(await header(), [env.requests[1]], SHAPE), "UnqueuedRequest", [2n, 1n]);
       });
 
       it("refuses claiming more requests than queued", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         // Consume requests 2 and 3, leaving only request 4 (the market) in the queue.
         await env.custodian.write.submitBatch(
-          [hex(batchBytes(await header(), [env.requests[2], env.requests[3]], SLOTS)), PROOF],
+          [hex(batchBytes(await header(), [env.requests[2], env.requests[3]], SHAPE)), PROOF],
           { account: env.operator.account },
         );
         const next = { oldRoot: 200n, newRoot: 300n, batchNumber: 2n, timestamp: await now() };
         const extra: SlotRecord = { type: TxType.DEPOSIT, accountId: 2n, tokenId: 0n, amount: 1n };
-        await expectRejected(env, batchBytes(next, [env.requests[4], extra], SLOTS), "UnqueuedRequest", [4n, 2n]);
+        await expectRejected(env, batchBytes(next, [env.requests[4], extra], SHAPE), "UnqueuedRequest", [4n, 2n]);
         // The queued one alone is fine.
-        await env.custodian.write.submitBatch([hex(batchBytes(next, [env.requests[4]], SLOTS)), PROOF], { account: env.operator.account });
+        await env.custodian.write.submitBatch([hex(batchBytes(next, [env.requests[4]], SHAPE)), PROOF], { account: env.operator.account });
         assert.equal(await env.custodian.read.processedRequests(), 5n);
         // Nothing left: any request record is unqueued.
         const after = { oldRoot: 300n, newRoot: 400n, batchNumber: 3n, timestamp: await now() };
-        await expectRejected(env, batchBytes(after, [extra], SLOTS), "UnqueuedRequest", [5n, 1n]);
+        await expectRejected(env, batchBytes(after, [extra], SHAPE), "UnqueuedRequest", [5n, 1n]);
       });
 
       it("refuses reordered or mutated request records", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const [, , r2, r3] = env.requests;
-        await expectRejected(env, batchBytes(await header(), [r3, r2], SLOTS), "UnqueuedRequest", [2n, 2n]);
+        await expectRejected(env, batchBytes(await header(), [r3, r2], SHAPE), "UnqueuedRequest", [2n, 2n]);
         const mutations: SlotRecord[] = [
           { ...r2, amount: (r2 as { amount: bigint }).amount + 1n } as SlotRecord,
           { ...r2, accountId: 2n } as SlotRecord,
@@ -645,54 +1018,61 @@ describe("Custodian", () => {
         for (const m of mutations) {
           let pd: Uint8Array;
           try {
-            pd = batchBytes(await header(), [m, r3], SLOTS);
+            pd = batchBytes(await header(), [m, r3], SHAPE);
           } catch {
             // Type changed to one whose layout the TS encoder refuses: patch the byte instead.
-            pd = batchBytes(await header(), [r2, r3], SLOTS);
-            pd[HEADER_BYTES] = TxType.REGISTER_MARKET;
+            pd = batchBytes(await header(), [r2, r3], SHAPE);
+            pd[RECORDS_AT] = TxType.REGISTER_MARKET;
           }
           await expectRejected(env, pd, "UnqueuedRequest", [2n, 2n]);
         }
         // Dirty padding in a request record is a different record too.
-        const dirty = batchBytes(await header(), [r2, r3], SLOTS);
-        dirty[HEADER_BYTES + RECORD_BYTES - 1] = 1;
+        const dirty = batchBytes(await header(), [r2, r3], SHAPE);
+        dirty[RECORDS_AT + RECORD_BYTES - 1] = 1;
         await expectRejected(env, dirty, "UnqueuedRequest", [2n, 2n]);
         // A request record turned into a NOOP while the next one is kept: skips a request.
-        await expectRejected(env, batchBytes(await header(), [{ type: TxType.NOOP }, r3], SLOTS), "UnqueuedRequest", [2n, 1n]);
+        await expectRejected(env, batchBytes(await header(), [{ type: TxType.NOOP }, r3], SHAPE), "UnqueuedRequest", [2n, 1n]);
       });
 
       it("refuses when the verifier says no", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         await env.verifier.write.setAnswer([false]);
-        await expectRejected(env, batchBytes(await header(), [env.requests[2], { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 5n }], SLOTS), "InvalidProof");
+        await expectRejected(env, batchBytes(await header(), [env.requests[2], { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 5n }], SHAPE), "InvalidProof");
         // A proof for different public data: the mock only accepts the input of `pd`, the batch differs by one bit.
         await env.verifier.write.setAnswer([true]);
-        const pd = batchBytes(await header(), [env.requests[2], { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 5n }], SLOTS);
+        const pd = batchBytes(await header(), [env.requests[2], { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 5n }], SHAPE);
         await env.verifier.write.expectInput([publicInputOf(pd)]);
         const other = Uint8Array.from(pd);
         other[other.length - 1] ^= 1;
         await expectRejected(env, other, "InvalidProof");
       });
 
-      it("refuses unknown transaction types", async () => {
+      it("refuses transaction types a slot cannot hold: derivatives types in spot slots, spot types in derivatives slots", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        for (const type of [7, 0xff]) {
-          const pd = batchBytes(await header(), [], SLOTS);
-          pd[HEADER_BYTES + RECORD_BYTES] = type;
+        // Spot slot 1 holds 0..6 only.
+        for (const type of [7, 8, 9, 10, 11, 12, 0xff]) {
+          const pd = batchBytes(await header(), [], SHAPE);
+          pd[RECORDS_AT + RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [1n, type]);
+        }
+        // The derivatives slot (slot index 2 = slots) holds 0 and 7..11 only.
+        for (const type of [1, 2, 3, 4, 5, 6, 12, 0xff]) {
+          const pd = batchBytes(await header(), [], SHAPE);
+          pd[RECORDS_AT + SLOTS * RECORD_BYTES] = type;
+          await expectRejected(env, pd, "UnknownTxType", [BigInt(SLOTS), type]);
         }
       });
 
       it("refuses withdrawals for unassigned accounts or unregistered tokens", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        await expectRejected(env, batchBytes(await header(), [{ type: TxType.WITHDRAW, accountId: 3n, tokenId: 0n, amount: 1n }], SLOTS), "UnknownAccount", [3]);
-        await expectRejected(env, batchBytes(await header(), [{ type: TxType.WITHDRAW, accountId: 0n, tokenId: 0n, amount: 1n }], SLOTS), "UnknownAccount", [0]);
-        await expectRejected(env, batchBytes(await header(), [{ type: TxType.WITHDRAW, accountId: 1n, tokenId: 2n, amount: 1n }], SLOTS), "UnknownToken", [2]);
+        await expectRejected(env, batchBytes(await header(), [{ type: TxType.WITHDRAW, accountId: 3n, tokenId: 0n, amount: 1n }], SHAPE), "UnknownAccount", [3]);
+        await expectRejected(env, batchBytes(await header(), [{ type: TxType.WITHDRAW, accountId: 0n, tokenId: 0n, amount: 1n }], SHAPE), "UnknownAccount", [0]);
+        await expectRejected(env, batchBytes(await header(), [{ type: TxType.WITHDRAW, accountId: 1n, tokenId: 2n, amount: 1n }], SHAPE), "UnknownToken", [2]);
       });
 
       it("refuses callers without OPERATOR_ROLE, the admin included", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        const pd = batchBytes(await header(), [env.requests[2]], SLOTS);
+        const pd = batchBytes(await header(), [env.requests[2]], SHAPE);
         await expectRejected(env, pd, "AccessControlUnauthorizedAccount", undefined, env.alice.account);
         await expectRejected(env, pd, "AccessControlUnauthorizedAccount", undefined, env.admin.account);
         // The same batch from the operator is fine.

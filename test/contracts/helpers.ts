@@ -3,8 +3,9 @@
  * depend on circomlibjs), batch building with the protocol's TS encoders, and a state snapshot used to check
  * that rejected batches change nothing.
  */
-import { FIELD_MODULUS, TxType } from "../../sequencer/protocol/constants.ts";
-import { encodePublicData, type BatchHeader, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { FIELD_MODULUS, HEADER_BYTES, oracleSectionBytes, TxType } from "../../sequencer/protocol/constants.ts";
+import type { CircuitParams } from "../../sequencer/protocol/params.ts";
+import { encodePublicData, unusedOracleSection, type BatchHeader, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { bytesToHex, type Hex } from "viem";
 
 const P = FIELD_MODULUS;
@@ -96,12 +97,31 @@ export function sqrtMod(n: bigint): bigint | undefined {
   return r;
 }
 
-/** Public data for a batch of `slots` slots: `records` then NOOPs. */
-export function batchBytes(header: BatchHeader, records: readonly SlotRecord[], slots: number): Uint8Array {
-  if (records.length > slots) throw new RangeError(`${records.length} records for ${slots} slots`);
+/** The sizes that shape a batch's public data. */
+export type BatchShape = Pick<CircuitParams, "slots" | "derivSlots" | "underlyings" | "instruments">;
+
+/** Offset of the first record in public data of this shape: header plus oracle section. */
+export const recordsOffset = (shape: BatchShape): number => HEADER_BYTES + oracleSectionBytes(shape.underlyings, shape.instruments);
+
+function padWithNoops(records: readonly SlotRecord[], slots: number, what: string): SlotRecord[] {
+  if (records.length > slots) throw new RangeError(`${records.length} ${what} records for ${slots} slots`);
   const padded: SlotRecord[] = [...records];
   while (padded.length < slots) padded.push({ type: TxType.NOOP });
-  return encodePublicData(header, padded);
+  return padded;
+}
+
+/**
+ * Public data for a batch of `shape`: `spot` records then NOOPs in the spot slots, `opts.deriv` then NOOPs in
+ * the derivatives slots, and `opts.oracle` (default: the unused oracle section of a spot-only batch).
+ */
+export function batchBytes(
+  header: BatchHeader,
+  spot: readonly SlotRecord[],
+  shape: BatchShape,
+  opts: { deriv?: readonly SlotRecord[]; oracle?: OracleSection } = {},
+): Uint8Array {
+  const records = [...padWithNoops(spot, shape.slots, "spot"), ...padWithNoops(opts.deriv ?? [], shape.derivSlots, "derivatives")];
+  return encodePublicData(header, opts.oracle ?? unusedOracleSection(shape.underlyings, shape.instruments), records);
 }
 
 export const hex = (b: Uint8Array): Hex => bytesToHex(b);

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
-import { decodePublicData } from "../../sequencer/protocol/publicData.ts";
+import { decodeHeader } from "../../sequencer/protocol/publicData.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 
 export class FakeCustodian {
@@ -61,7 +61,7 @@ export class FakeCustodian {
           return hash;
         }
         const data = hexToBytes(args[0]);
-        const { header } = decodePublicData(data);
+        const header = decodeHeader(data); // the header leads the public data
         if (header.oldRoot !== this.root || header.batchNumber !== BigInt(this.batches.length)) throw new Error("fake custodian: stale batch");
         this.root = header.newRoot;
         this.lastTimestamp = Number(header.timestamp);

@@ -8,11 +8,14 @@ import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import { getContract, hexToBytes } from "viem";
 
-import { FIELD_MODULUS, TxType } from "../../../sequencer/protocol/constants.ts";
-import { decodePublicData, encodeRecord, publicInputOf } from "../../../sequencer/protocol/publicData.ts";
+import { DERIV_TX_TYPES, FIELD_MODULUS, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType } from "../../../sequencer/protocol/constants.ts";
+import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import {
+  decodePublicData, encodeOracleSection, encodeRecord, publicInputOf, RECORD_LAYOUT, type OracleSection, type SlotRecord,
+} from "../../../sequencer/protocol/publicData.ts";
 import { compressPublicKey, isValidPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { publicDataHarnessAbi } from "../abis.ts";
-import { batchBytes, compressKey, hex, isOnCurve, pubKeyOf } from "../helpers.ts";
+import { batchBytes, compressKey, hex, isOnCurve, pubKeyOf, recordsOffset, type BatchShape } from "../helpers.ts";
 
 const { viem } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -32,20 +35,37 @@ const value = (bits: number): bigint => {
   return rand(bits);
 };
 
+/** A record of `type` with every field random (edges included) within its byte width. */
+function randomRecord(type: TxType): SlotRecord {
+  const fields = RECORD_LAYOUT[type].map(([name, bytes]) => [name, value(8 * bytes)]);
+  return { type, ...Object.fromEntries(fields) } as SlotRecord;
+}
+
+/** An oracle section with random fields: rates are signed 24-bit. */
+function randomOracle(underlyings: number, instruments: number): OracleSection {
+  return {
+    used: Math.random() < 0.5, key: value(256), time: value(32), fundingEpoch: value(32),
+    prices: Array.from({ length: underlyings }, () => value(56)),
+    vols: Array.from({ length: underlyings }, () => value(24)),
+    rates: Array.from({ length: instruments }, () => value(24) - (1n << 23n)),
+  };
+}
+
 describe("PublicData.sol", () => {
   it("decodes headers and WITHDRAW records exactly as the TS decoder", async () => {
+    const shape: BatchShape = { slots: 3, derivSlots: 1, underlyings: 1, instruments: 4 };
     for (let i = 0; i < 40; i++) {
       const header = { oldRoot: value(256), newRoot: value(256), batchNumber: value(32), timestamp: value(32) };
       const withdraw = { type: TxType.WITHDRAW, accountId: value(32), tokenId: value(16), amount: value(96) } as const;
-      const pd = batchBytes(header, [{ type: TxType.NOOP }, withdraw], 3);
-      const decoded = decodePublicData(pd);
+      const pd = batchBytes(header, [{ type: TxType.NOOP }, withdraw], shape);
+      const decoded = decodePublicData(pd, shape);
       assert.deepEqual(await harness.read.decodeHeader([hex(pd)]), {
         oldRoot: decoded.header.oldRoot,
         newRoot: decoded.header.newRoot,
         batchNumber: Number(decoded.header.batchNumber),
         timestamp: Number(decoded.header.timestamp),
       });
-      const [type, accountId, tokenId, amount] = await harness.read.decodeWithdrawAt([hex(pd), 1n]);
+      const [type, accountId, tokenId, amount] = await harness.read.decodeWithdrawAt([hex(pd), BigInt(recordsOffset(shape)), 1n]);
       assert.deepEqual([type, BigInt(accountId), BigInt(tokenId), amount], [TxType.WITHDRAW, withdraw.accountId, withdraw.tokenId, withdraw.amount]);
     }
   });
@@ -68,6 +88,70 @@ describe("PublicData.sol", () => {
         hexToBytes(await harness.read.encodeRegisterMarket([Number(mkt.marketId), Number(mkt.baseTokenId), mkt.sizeUnit, mkt.priceUnit])),
         encodeRecord(mkt),
       );
+    }
+  });
+
+  it("sizes the oracle section and the public data as TS oracleSectionBytes / publicDataBytes", async () => {
+    for (let underlyings = 0; underlyings <= 7; underlyings++) {
+      for (let instruments = 0; instruments <= 7; instruments++) {
+        const bytes = oracleSectionBytes(underlyings, instruments);
+        assert.equal(await harness.read.oracleSectionBytes([BigInt(underlyings), BigInt(instruments)]), BigInt(bytes));
+        assert.equal(encodeOracleSection(randomOracle(underlyings, instruments)).length, bytes);
+      }
+    }
+    for (const shape of [TEST_PARAMS, { slots: 32, derivSlots: 16, underlyings: 2, instruments: 7 }, { slots: 1, derivSlots: 0, underlyings: 1, instruments: 0 }]) {
+      const length = await harness.read.lengthFor([BigInt(shape.slots), BigInt(shape.derivSlots), BigInt(shape.underlyings), BigInt(shape.instruments)]);
+      assert.equal(length, BigInt(publicDataBytes({ ...TEST_PARAMS, ...shape })));
+    }
+  });
+
+  it("reads oracleUsed and the oracle key of any oracle section as the TS encoder wrote them", async () => {
+    for (let i = 0; i < 30; i++) {
+      const shape: BatchShape = { slots: 2, derivSlots: 1, underlyings: 1 + (i % 3), instruments: i % 8 };
+      const oracle = randomOracle(shape.underlyings, shape.instruments);
+      const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, [], shape, { oracle });
+      assert.deepEqual(decodePublicData(pd, shape).oracle, oracle);
+      const [used, key] = await harness.read.decodeOracleKey([hex(pd)]);
+      assert.deepEqual([used, key], [oracle.used ? 1 : 0, oracle.key]);
+    }
+  });
+
+  it("finds every record, of every type, at its slot after the oracle section", async () => {
+    // Types cycle through SPOT_TX_TYPES / DERIV_TX_TYPES slot by slot, so the 5-slot shape covers every derivatives type.
+    for (const shape of [TEST_PARAMS, { slots: 3, derivSlots: 5, underlyings: 2, instruments: 7 }] as BatchShape[]) {
+      for (let i = 0; i < 5; i++) {
+        const spot = Array.from({ length: shape.slots }, (_, k) => randomRecord(SPOT_TX_TYPES[(i + k) % SPOT_TX_TYPES.length]));
+        const deriv = Array.from({ length: shape.derivSlots }, (_, k) => randomRecord(DERIV_TX_TYPES[(i + k) % DERIV_TX_TYPES.length]));
+        const oracle = randomOracle(shape.underlyings, shape.instruments);
+        const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, spot, shape, { deriv, oracle });
+        const offset = BigInt(recordsOffset(shape));
+        for (const [slot, record] of [...spot, ...deriv].entries()) {
+          assert.deepEqual(hexToBytes(await harness.read.recordAt([hex(pd), offset, BigInt(slot)])), encodeRecord(record));
+        }
+        assert.deepEqual(decodePublicData(pd, shape).records, [...spot, ...deriv]);
+      }
+    }
+  });
+
+  it("classifies all 256 type bytes as the TS type lists do (spot slot, derivatives slot, request)", async () => {
+    for (let t = 0; t < 256; t++) {
+      const [spot, derivatives, request] = await harness.read.classify([t]);
+      assert.deepEqual(
+        [spot, derivatives, request],
+        [(SPOT_TX_TYPES as readonly number[]).includes(t), (DERIV_TX_TYPES as readonly number[]).includes(t), (REQUEST_TYPES as readonly number[]).includes(t)],
+        `type ${t}`,
+      );
+    }
+  });
+
+  it("encodes REGISTER_INSTRUMENT records byte for byte as the TS encodeRecord", async () => {
+    for (let i = 0; i < 40; i++) {
+      const r = randomRecord(TxType.REGISTER_INSTRUMENT) as Extract<SlotRecord, { type: typeof TxType.REGISTER_INSTRUMENT }>;
+      const encoded = await harness.read.encodeRegisterInstrument([Number(r.instrumentId), {
+        kind: Number(r.kind), underlying: Number(r.underlying), lotSizeE6: r.lotSizeE6, tickValue: r.tickValue, imPpm: Number(r.imPpm),
+        mmPpm: Number(r.mmPpm), strike: r.strike, expiry: Number(r.expiry), fundingCapPpm: Number(r.fundingCapPpm),
+      }]);
+      assert.deepEqual(hexToBytes(encoded), encodeRecord(r));
     }
   });
 

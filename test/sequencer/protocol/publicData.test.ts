@@ -1,33 +1,115 @@
+/** sequencer/protocol/publicData.ts: records, the oracle section and whole public data round-trip, and bad values are refused. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TxType, RECORD_BYTES } from "../../../sequencer/protocol/constants.ts";
-import { decodeRecord, encodeRecord, encodePublicData, decodePublicData, type SlotRecord } from "../../../sequencer/protocol/publicData.ts";
+import { TxType, RECORD_BYTES, HEADER_BYTES, oracleSectionBytes } from "../../../sequencer/protocol/constants.ts";
+import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import {
+  decodeOracleSection, decodePublicData, decodeRecord, encodeOracleSection, encodePublicData, encodeRecord, unusedOracleSection,
+  type OracleSection, type SlotRecord,
+} from "../../../sequencer/protocol/publicData.ts";
+
+const SPOT_RECORDS: SlotRecord[] = [
+  { type: TxType.NOOP },
+  { type: TxType.REGISTER_KEY, accountId: 3n, pubKey: (1n << 255n) | 12345n },
+  { type: TxType.DEPOSIT, accountId: 1n, tokenId: 2n, amount: (1n << 96n) - 1n },
+  { type: TxType.REGISTER_MARKET, marketId: 1n, baseTokenId: 1n, sizeUnit: 10n ** 15n, priceUnit: 10n },
+  { type: TxType.TRADE, buyAccountId: 1n, buyOrderId: 7n, sellAccountId: 2n, sellOrderId: 9n, marketId: 1n, lots: 5n, priceTicks: 300000n, buyFeePpm: 100n, sellFeePpm: 0n },
+  { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 42n },
+  { type: TxType.CANCEL, accountId: 2n, orderId: 9n },
+];
+
+/** Every derivatives record type, with each field at its largest value somewhere. */
+const DERIV_RECORDS: SlotRecord[] = [
+  { type: TxType.DERIV_TRADE, buyAccountId: 2n ** 32n - 1n, buyOrderId: 2n ** 40n - 1n, sellAccountId: 2n, sellOrderId: 9n, instrumentId: 3n, lots: 2n ** 40n - 1n, priceTicks: 300000n, buyFeePpm: 2n ** 16n - 1n, sellFeePpm: 0n },
+  { type: TxType.LIQUIDATE, liquidatedAccountId: 1n, liquidatorAccountId: 2n, liquidatorOrderId: 4n, instrumentId: 2n ** 16n - 1n, lots: 1n, priceTicks: 2n ** 40n - 1n, liquidatorFeePpm: 5n },
+  { type: TxType.SETTLE, accountId: 7n, instrumentId: 1n },
+  { type: TxType.TRANSFER, accountId: 1n, toCollateral: 1n, amount: 2n ** 96n - 1n },
+  {
+    type: TxType.REGISTER_INSTRUMENT, instrumentId: 2n, kind: 3n, underlying: 255n, lotSizeE6: 2n ** 48n - 1n, tickValue: 2n ** 48n - 1n,
+    imPpm: 1_000_000n, mmPpm: 2n ** 24n - 1n, strike: 2n ** 56n - 1n, expiry: 2n ** 32n - 1n, fundingCapPpm: 2n ** 24n - 1n,
+  },
+];
+
+const ORACLE: OracleSection = {
+  used: true, key: (1n << 255n) | 987654321n, time: 1_700_000_000n, fundingEpoch: 2n ** 32n - 1n,
+  prices: [3000n * 10n ** 8n, 2n ** 56n - 1n], vols: [600_000n, 2n ** 24n - 1n], rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
+};
 
 describe("public data encoding", () => {
-  it("round-trips every record type", () => {
-    const records: SlotRecord[] = [
-      { type: TxType.NOOP },
-      { type: TxType.REGISTER_KEY, accountId: 3n, pubKey: (1n << 255n) | 12345n },
-      { type: TxType.DEPOSIT, accountId: 1n, tokenId: 2n, amount: (1n << 96n) - 1n },
-      { type: TxType.REGISTER_MARKET, marketId: 1n, baseTokenId: 1n, sizeUnit: 10n ** 15n, priceUnit: 10n },
-      { type: TxType.TRADE, buyAccountId: 1n, buyOrderId: 7n, sellAccountId: 2n, sellOrderId: 9n, marketId: 1n, lots: 5n, priceTicks: 300000n, buyFeePpm: 100n, sellFeePpm: 0n },
-      { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 42n },
-      { type: TxType.CANCEL, accountId: 2n, orderId: 9n },
-    ];
-    for (const r of records) {
+  it("round-trips every record type, spot and derivatives", () => {
+    for (const r of [...SPOT_RECORDS, ...DERIV_RECORDS]) {
       const bytes = encodeRecord(r);
       assert.equal(bytes.length, RECORD_BYTES);
+      assert.equal(bytes[0], r.type);
       assert.deepEqual(decodeRecord(bytes), r);
     }
+  });
+
+  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41", () => {
+    const bytes = encodeOracleSection(ORACLE);
+    assert.equal(bytes.length, oracleSectionBytes(2, 5));
+    assert.equal(bytes[0], 1);
+    assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(1, 33)).toString("hex")}`), ORACLE.key);
+    assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(33, 37)).toString("hex")}`), ORACLE.time);
+    assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(37, 41)).toString("hex")}`), ORACLE.fundingEpoch);
+    // price[0] follows the fixed part; the first rate (-2^23) is stored as 0.
+    assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(41, 48)).toString("hex")}`), ORACLE.prices[0]);
+    assert.deepEqual([...bytes.subarray(41 + 2 * 10, 41 + 2 * 10 + 3)], [0, 0, 0]);
+    assert.deepEqual(decodeOracleSection(bytes, 2, 5), ORACLE);
+    const unused = unusedOracleSection(1, 4);
+    const zeros = encodeOracleSection(unused);
+    assert.deepEqual(decodeOracleSection(zeros, 1, 4), { ...unused, rates: [0n, 0n, 0n, 0n] });
+    // Rate 0 is stored as 2^23: an unused section is not all zero bytes.
+    assert.deepEqual([...zeros.subarray(0, 51)], Array(51).fill(0));
+    assert.deepEqual([...zeros.subarray(51, 54)], [0x80, 0, 0]);
+  });
+
+  it("round-trips whole public data: header, oracle section, spot then derivatives records", () => {
     const header = { oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n };
-    assert.deepEqual(decodePublicData(encodePublicData(header, records)), { header, records });
+    const sizes = { underlyings: 2, instruments: 5 };
+    const records = [...SPOT_RECORDS, ...DERIV_RECORDS];
+    const pd = encodePublicData(header, ORACLE, records);
+    assert.equal(pd.length, publicDataBytes({ ...TEST_PARAMS, ...sizes, slots: SPOT_RECORDS.length, derivSlots: DERIV_RECORDS.length }));
+    assert.equal(pd[HEADER_BYTES], 1);
+    assert.equal(pd[HEADER_BYTES + oracleSectionBytes(2, 5)], TxType.NOOP);
+    assert.equal(pd[HEADER_BYTES + oracleSectionBytes(2, 5) + RECORD_BYTES], TxType.REGISTER_KEY);
+    assert.deepEqual(decodePublicData(pd, sizes), { header, oracle: ORACLE, records });
+    // A spot-only batch of the test parameters.
+    const spotOnly = encodePublicData(header, unusedOracleSection(1, 4), [{ type: TxType.NOOP }, { type: TxType.NOOP }, { type: TxType.NOOP }]);
+    assert.equal(spotOnly.length, publicDataBytes(TEST_PARAMS));
   });
 
   it("refuses values that overflow their field, unknown types and dirty padding", () => {
     assert.throws(() => encodeRecord({ type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 1n << 96n }), /does not fit/);
+    assert.throws(() => encodeRecord({ type: TxType.TRANSFER, accountId: 1n, toCollateral: 256n, amount: 1n }), /toCollateral=256 does not fit/);
+    const big = DERIV_RECORDS[4] as Extract<SlotRecord, { type: typeof TxType.REGISTER_INSTRUMENT }>;
+    for (const [field, over] of [["lotSizeE6", 2n ** 48n], ["tickValue", 2n ** 48n], ["strike", 2n ** 56n], ["expiry", 2n ** 32n], ["imPpm", 2n ** 24n], ["instrumentId", 2n ** 16n]] as const) {
+      assert.throws(() => encodeRecord({ ...big, [field]: over }), new RegExp(`${field}=${over} does not fit`));
+    }
+    assert.throws(() => encodeRecord({ ...DERIV_RECORDS[1], lots: -1n } as SlotRecord), /does not fit/);
     const bad = new Uint8Array(RECORD_BYTES); bad[0] = 99;
     assert.throws(() => decodeRecord(bad), /unknown transaction type/);
     const dirty = encodeRecord({ type: TxType.CANCEL, accountId: 1n, orderId: 1n }); dirty[36] = 1;
     assert.throws(() => decodeRecord(dirty), /padding/);
+    const dirtySettle = encodeRecord(DERIV_RECORDS[2]); dirtySettle[7] = 1;
+    assert.throws(() => decodeRecord(dirtySettle), /padding/);
+  });
+
+  it("refuses oracle values out of range, a bad oracleUsed byte and wrong lengths", () => {
+    assert.throws(() => encodeOracleSection({ ...ORACLE, rates: [2n ** 23n] }), /rate\[0\]=8388608 does not fit 24 signed bits/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, rates: [-(2n ** 23n) - 1n] }), /does not fit 24 signed bits/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, prices: [2n ** 56n, 1n] }), /price\[0\]=.* does not fit in 7 bytes/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, vols: [1n, 2n ** 24n] }), /vol\[1\]=.* does not fit in 3 bytes/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, key: 2n ** 256n }), /oracleKey=.* does not fit/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, time: 2n ** 32n }), /oracleTime=.* does not fit/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, fundingEpoch: -1n }), /fundingEpoch=-1 does not fit/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, vols: [1n] }), /one price and one vol per underlying/);
+    const bytes = encodeOracleSection(ORACLE);
+    bytes[0] = 2;
+    assert.throws(() => decodeOracleSection(bytes, 2, 5), /oracleUsed byte is 2/);
+    assert.throws(() => decodeOracleSection(encodeOracleSection(ORACLE), 2, 4), /wrong length/);
+    const pd = encodePublicData({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, ORACLE, [{ type: TxType.NOOP }]);
+    assert.throws(() => decodePublicData(pd.subarray(0, pd.length - 1), { underlyings: 2, instruments: 5 }), /not a header, an oracle section and whole records/);
+    assert.throws(() => decodePublicData(pd.subarray(0, HEADER_BYTES + 10), { underlyings: 2, instruments: 5 }), /not a header/);
   });
 });

@@ -1,0 +1,381 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/bitify.circom";
+include "circomlib/circuits/comparators.circom";
+include "circomlib/circuits/poseidon.circom";
+include "../generated/protocol.circom";
+include "../lib/compressedKey.circom";
+include "../lib/fixed/fixed.circom";
+include "../lib/fixed/blackScholes.circom";
+include "../batch/slot.circom";
+
+/// Instrument fields, in the order of the instrument leaf (DERIVATIVES.md).
+function I_KIND() { return 0; }
+function I_UNDERLYING() { return 1; }
+function I_LOT() { return 2; }
+function I_TICK() { return 3; }
+function I_IM() { return 4; }
+function I_MM() { return 5; }
+function I_STRIKE() { return 6; }
+function I_EXPIRY() { return 7; }
+function I_CAP() { return 8; }
+function I_FUNDING() { return 9; }
+function I_SETTLE() { return 10; }
+function I_FIELDS() { return 11; }
+
+/// Proves: out = ceil(a * ppm / 10^6) for a in [0, 2^72), ppm in [0, 2^20).
+template CeilPpm() {
+    signal input a;
+    signal input ppm;
+    signal output out;
+    component d = DivFloor(73, 20, 0);
+    d.num <== a * ppm + PPM() - 1;
+    d.den <== PPM();
+    out <== d.q;
+}
+
+/// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a (a < 2^51, lot < 2^48).
+template LotValue() {
+    signal input a;
+    signal input lot;
+    signal output out;
+    component d = DivFloor(72, 27, 0);
+    d.num <== a * lot;
+    d.den <== PRICE_SCALE();
+    out <== d.q;
+}
+
+/// Proves, for one instrument: its kind flags, the oracle price and vol of its underlying, and its
+/// expiry settlement (DERIVATIVES.md: a registered dated instrument not yet settled settles at the
+/// oracle price once oracleTime >= expiry); useBS = 1 when it is a live option marked by Black-Scholes.
+template InstrumentState(U) {
+    signal input inst[I_FIELDS()];
+    signal input used;
+    signal input oracleTime;
+    signal input prices[U];
+    signal input vols[U];
+    signal output settleOut;
+    signal output settled;
+    signal output registered;
+    signal output isLinear;
+    signal output isOpt;
+    signal output isPerp;
+    signal output isFuture;
+    signal output isCall;
+    signal output isPut;
+    signal output price;
+    signal output vol;
+    signal output useBS;
+
+    // kind, one-hot (the table's fields were range-checked when they were written)
+    signal isKind[5];
+    var kindSum = 0;
+    var kindValue = 0;
+    for (var k = 0; k < 5; k++) {
+        isKind[k] <-- inst[I_KIND()] == k ? 1 : 0;
+        isKind[k] * (isKind[k] - 1) === 0;
+        kindSum += isKind[k];
+        kindValue += k * isKind[k];
+    }
+    kindSum === 1;
+    kindValue === inst[I_KIND()];
+    registered <== 1 - isKind[KIND_NONE()];
+    isPerp <== isKind[KIND_PERPETUAL()];
+    isFuture <== isKind[KIND_FUTURE()];
+    isCall <== isKind[KIND_CALL()];
+    isPut <== isKind[KIND_PUT()];
+    isLinear <== isPerp + isFuture;
+    isOpt <== isCall + isPut;
+    signal isDated <== isFuture + isOpt;
+
+    signal selU[U];
+    var selSum = 0;
+    var selValue = 0;
+    var p = 0;
+    var v = 0;
+    signal priceTerm[U];
+    signal volTerm[U];
+    for (var u = 0; u < U; u++) {
+        selU[u] <-- inst[I_UNDERLYING()] == u ? 1 : 0;
+        selU[u] * (selU[u] - 1) === 0;
+        selSum += selU[u];
+        selValue += u * selU[u];
+        priceTerm[u] <== selU[u] * prices[u];
+        volTerm[u] <== selU[u] * vols[u];
+        p += priceTerm[u];
+        v += volTerm[u];
+    }
+    selSum === 1;
+    selValue === inst[I_UNDERLYING()];
+    price <== p;
+    vol <== v;
+
+    component unsettled = IsZero();
+    unsettled.in <== inst[I_SETTLE()];
+    component reached = LessEqThan(BITS_TIME());
+    reached.in[0] <== inst[I_EXPIRY()];
+    reached.in[1] <== oracleTime;
+    signal dueA <== used * isDated;
+    signal dueB <== dueA * unsettled.out;
+    signal settleNow <== dueB * reached.out;
+    settleOut <== inst[I_SETTLE()] + settleNow * price;
+    component notSettled = IsZero();
+    notSettled.in <== settleOut;
+    settled <== 1 - notSettled.out;
+    signal liveOpt <== used * isOpt;
+    useBS <== liveOpt * notSettled.out;
+}
+
+/// Proves, for one instrument with its state flags (InstrumentState) and its Black-Scholes value per
+/// lot (optionMark, 0 unless an option): its mark and margins per lot (DERIVATIVES.md) and its funding
+/// index after this batch's funding tick, with the rate a perpetual's only and within its cap.
+template InstrumentMarks() {
+    signal input inst[I_FIELDS()];
+    signal input settleOut;
+    signal input settled;
+    signal input registered;
+    signal input isLinear;
+    signal input isOpt;
+    signal input isPerp;
+    signal input isFuture;
+    signal input isCall;
+    signal input isPut;
+    signal input price;
+    signal input optionMark;
+    signal input tick;
+    signal input rate;
+    signal output fundingOut;
+    signal output mark;
+    signal output imLong;
+    signal output imShort;
+    signal output mmLong;
+    signal output mmShort;
+
+    component spot = LotValue();
+    spot.a <== price;
+    spot.lot <== inst[I_LOT()];
+    component moneyness = SignedRange(52);
+    moneyness.in <== settleOut - inst[I_STRIKE()];
+    signal callIntrinsic <== moneyness.nonNeg * (settleOut - inst[I_STRIKE()]);
+    signal putIntrinsic <== callIntrinsic - (settleOut - inst[I_STRIKE()]);
+    signal futPart <== isFuture * settleOut;
+    signal callPart <== isCall * callIntrinsic;
+    signal putPart <== isPut * putIntrinsic;
+    component payoff = LotValue();
+    payoff.a <== futPart + callPart + putPart;
+    payoff.lot <== inst[I_LOT()];
+
+    // mark = payoff (settled), Black-Scholes (option), spot value (perpetual, future), 0 (none)
+    signal liveLinear <== isLinear * spot.out;
+    signal liveOption <== isOpt * optionMark;
+    signal liveMark <== liveLinear + liveOption;
+    signal settledMark <== settled * payoff.out;
+    mark <== settledMark + (1 - settled) * liveMark;
+
+    // margins per lot: on the underlying's value; longs of options post none
+    signal active <== registered * (1 - settled);
+    component im = CeilPpm();
+    im.a <== spot.out;
+    im.ppm <== inst[I_IM()];
+    component mm = CeilPpm();
+    mm.a <== spot.out;
+    mm.ppm <== inst[I_MM()];
+    imShort <== active * im.out;
+    mmShort <== active * mm.out;
+    imLong <== isLinear * imShort;
+    mmLong <== isLinear * mmShort;
+
+    // funding: only perpetuals, within the cap; the index moves by floor(rate * mark / 10^6) on a tick
+    (1 - isPerp) * rate === 0;
+    component capHi = Num2Bits(25);
+    capHi.in <== inst[I_CAP()] - rate;
+    component capLo = Num2Bits(25);
+    capLo.in <== inst[I_CAP()] + rate;
+    component step = DivFloor(100, 20, 1);
+    step.num <== rate * mark;
+    step.den <== PPM();
+    fundingOut <== inst[I_FUNDING()] + tick * step.q;
+    component fundingRange = SignedRange(BITS_FUNDINGINDEX());
+    fundingRange.in <== fundingOut;
+}
+
+/// Proves the batch-level oracle step of DERIVATIVES.md: if `used`, the update (time, epoch, prices,
+/// vols, rates) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
+/// and its values are in range; the funding tick happens iff epoch = oldEpoch + 1 (epoch in
+/// {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and funding, with
+/// per-lot marks and margins; `bits` is the oracle section of the public data. If not `used`, every
+/// oracle field is 0 and the table is unchanged.
+template OracleStep(N, O, U) {
+    signal input timestamp;
+    signal input oldInstruments[N][I_FIELDS()];
+    signal input oldOracleTime;
+    signal input oldFundingEpoch;
+    signal input oracleUsed;
+    signal input oracleKeyX;
+    signal input oracleKeyY;
+    signal input oracleTime;
+    signal input fundingEpoch;
+    signal input prices[U];
+    signal input vols[U];
+    signal input rates[N];
+    signal input oracleSig[3];
+    signal output instruments[N][I_FIELDS()];
+    signal output mark[N];
+    signal output imLong[N];
+    signal output imShort[N];
+    signal output mmLong[N];
+    signal output mmShort[N];
+    signal output newOracleTime;
+    signal output newFundingEpoch;
+    signal output bits[8 * (41 + 10 * U + 3 * N)];
+
+    oracleUsed * (oracleUsed - 1) === 0;
+    signal unused <== 1 - oracleUsed;
+    unused * oracleKeyX === 0;
+    unused * oracleKeyY === 0;
+    unused * oracleTime === 0;
+    unused * fundingEpoch === 0;
+    for (var u = 0; u < U; u++) {
+        unused * prices[u] === 0;
+        unused * vols[u] === 0;
+    }
+    for (var i = 0; i < N; i++) unused * rates[i] === 0;
+
+    // ranges
+    component timeBits = Num2Bits(BITS_TIME());
+    timeBits.in <== oracleTime;
+    component epochBits = Num2Bits(BITS_TIME());
+    epochBits.in <== fundingEpoch;
+    component priceHi[U];
+    component priceLo[U];
+    component volHi[U];
+    component volLo[U];
+    for (var u = 0; u < U; u++) {
+        priceHi[u] = Num2Bits(BITS_ORACLEPRICE());
+        priceHi[u].in <== prices[u];
+        priceLo[u] = Num2Bits(BITS_ORACLEPRICE());
+        priceLo[u].in <== prices[u] - oracleUsed * (1 << 16);
+        volHi[u] = Num2Bits(BITS_VOLPPM());
+        volHi[u].in <== vols[u];
+        volLo[u] = Num2Bits(BITS_VOLPPM());
+        volLo[u].in <== vols[u] - oracleUsed * (1 << 13);
+    }
+    component rateBits[N];
+    for (var i = 0; i < N; i++) {
+        rateBits[i] = Num2Bits(BITS_FUNDINGRATE());
+        rateBits[i].in <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    }
+
+    // signature
+    component msg = Poseidon(2 + 2 * U + N);
+    msg.inputs[0] <== DOMAIN_ORACLE();
+    msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
+    for (var u = 0; u < U; u++) {
+        msg.inputs[2 + 2 * u] <== prices[u];
+        msg.inputs[3 + 2 * u] <== vols[u];
+    }
+    for (var i = 0; i < N; i++) msg.inputs[2 + 2 * U + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    component sig = SignatureIfEnabled();
+    sig.enabled <== oracleUsed;
+    sig.ax <== oracleKeyX;
+    sig.ay <== oracleKeyY;
+    sig.sig <== oracleSig;
+    sig.msg <== msg.out;
+
+    // time window: timestamp - MAX_ORACLE_AGE <= oracleTime <= timestamp, oracleTime >= oldOracleTime
+    component notFuture = Num2Bits(BITS_TIME());
+    notFuture.in <== oracleUsed * (timestamp - oracleTime);
+    component notStale = Num2Bits(BITS_TIME());
+    notStale.in <== oracleUsed * (oracleTime + MAX_ORACLE_AGE() - timestamp);
+    component notBack = Num2Bits(BITS_TIME());
+    notBack.in <== oracleUsed * (oracleTime - oldOracleTime);
+    newOracleTime <== oldOracleTime + oracleUsed * (oracleTime - oldOracleTime);
+
+    // funding epoch: the same one (no tick) or the next one (tick)
+    signal tick <== oracleUsed * (fundingEpoch - oldFundingEpoch);
+    tick * (tick - 1) === 0;
+    newFundingEpoch <== oldFundingEpoch + tick;
+
+    component st[N];
+    component marks[N];
+    component bs[O];
+    component optValue[O];
+    for (var i = 0; i < N; i++) {
+        st[i] = InstrumentState(U);
+        st[i].inst <== oldInstruments[i];
+        st[i].used <== oracleUsed;
+        st[i].oracleTime <== oracleTime;
+        st[i].prices <== prices;
+        st[i].vols <== vols;
+
+        marks[i] = InstrumentMarks();
+        marks[i].inst <== oldInstruments[i];
+        marks[i].settleOut <== st[i].settleOut;
+        marks[i].settled <== st[i].settled;
+        marks[i].registered <== st[i].registered;
+        marks[i].isLinear <== st[i].isLinear;
+        marks[i].isOpt <== st[i].isOpt;
+        marks[i].isPerp <== st[i].isPerp;
+        marks[i].isFuture <== st[i].isFuture;
+        marks[i].isCall <== st[i].isCall;
+        marks[i].isPut <== st[i].isPut;
+        marks[i].price <== st[i].price;
+        marks[i].tick <== tick;
+        marks[i].rate <== rates[i];
+        if (i >= N - O) {
+            // Black-Scholes on the oracle inputs for a live option, on a valid dummy point otherwise
+            var k = i - (N - O);
+            bs[k] = BlackScholes();
+            bs[k].isCall <== st[i].isCall;
+            bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
+            bs[k].strike <== FX_PRICE_MIN() + st[i].useBS * (oldInstruments[i][I_STRIKE()] - FX_PRICE_MIN());
+            bs[k].volPpm <== FX_VOL_MIN() + st[i].useBS * (st[i].vol - FX_VOL_MIN());
+            bs[k].timeSeconds <== st[i].useBS * (oldInstruments[i][I_EXPIRY()] - oracleTime);
+            bs[k].ratePpm <== RISK_FREE_RATE_PPM();
+            optValue[k] = DivFloor(72, 91, 0);
+            optValue[k].num <== bs[k].price * oldInstruments[i][I_LOT()];
+            optValue[k].den <== (1 << 64) * PRICE_SCALE();
+            marks[i].optionMark <== optValue[k].q;
+        } else {
+            st[i].isOpt === 0;
+            marks[i].optionMark <== 0;
+        }
+        for (var f = 0; f < I_FIELDS(); f++) {
+            if (f == I_SETTLE()) {
+                instruments[i][f] <== st[i].settleOut;
+            } else if (f == I_FUNDING()) {
+                instruments[i][f] <== marks[i].fundingOut;
+            } else {
+                instruments[i][f] <== oldInstruments[i][f];
+            }
+        }
+        mark[i] <== marks[i].mark;
+        imLong[i] <== marks[i].imLong;
+        imShort[i] <== marks[i].imShort;
+        mmLong[i] <== marks[i].mmLong;
+        mmShort[i] <== marks[i].mmShort;
+    }
+
+    // public-data section, most significant bit first
+    for (var b = 0; b < 7; b++) bits[b] <== 0;
+    bits[7] <== oracleUsed;
+    component key = CompressedKeyBits();
+    key.x <== oracleKeyX;
+    key.y <== oracleKeyY;
+    for (var b = 0; b < 256; b++) bits[8 + b] <== key.bits[b];
+    for (var b = 0; b < 32; b++) {
+        bits[264 + b] <== timeBits.out[31 - b];
+        bits[296 + b] <== epochBits.out[31 - b];
+    }
+    var at = 328;
+    for (var u = 0; u < U; u++) {
+        for (var b = 0; b < 56; b++) bits[at + b] <== b < 6 ? 0 : priceHi[u].out[55 - b];
+        at += 56;
+        for (var b = 0; b < 24; b++) bits[at + b] <== b < 1 ? 0 : volHi[u].out[23 - b];
+        at += 24;
+    }
+    for (var i = 0; i < N; i++) {
+        for (var b = 0; b < 24; b++) bits[at + b] <== rateBits[i].out[23 - b];
+        at += 24;
+    }
+}

@@ -1,0 +1,232 @@
+/**
+ * Applies one derivatives transaction (circuits/DERIVATIVES.md, "Derivatives transactions") to the
+ * state and records the inputs of the DerivSlot template (circuits/derivatives/derivSlot.circom).
+ * Every rule the circuit proves is checked here first with an error naming it; on any error the state
+ * is left exactly as it was.
+ */
+import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, PPM, Side, TxType } from "../protocol/constants.ts";
+import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
+import type { SlotRecord } from "../protocol/publicData.ts";
+import type { ExchangeState } from "../state/exchangeState.ts";
+import { accountRisk, ceilDiv, isDated, isOption, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import { feeAmount } from "../protocol/fees.ts";
+import { instrumentFields } from "../derivatives/oracleStep.ts";
+import {
+  atomicSlot, checkOrders, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, orderArray, reject, requireSignature, sigArray, updateAccount,
+  type AccountChange, type SlotContext, type SlotInputs,
+} from "./slotWitness.ts";
+import type { DerivTx, InstrumentSpec } from "./transactions.ts";
+
+/**
+ * What a derivatives slot needs from the batch: whether it uses an oracle, and the instrument table
+ * and marks as the oracle step left them at the batch's start (instruments registered by this batch's
+ * slots are not tradable before the next batch).
+ */
+export type DerivContext = SlotContext & { oracleUsed: boolean; startInstruments: readonly InstrumentState[]; risks: readonly LotRisk[] };
+
+const COLLATERAL_LIMIT = 1n << BigInt(Bits.collateral - 1);
+const SIZE_LIMIT = 1n << BigInt(Bits.positionSize - 1);
+
+function withPosition(acc: DerivAccount, instrumentId: number, delta: bigint, cash: bigint): DerivAccount {
+  const positions = acc.positions.map((p, i) => (i === instrumentId ? { ...p, size: p.size + delta } : p));
+  return { collateral: acc.collateral + cash, positions };
+}
+
+function checkRanges(acc: DerivAccount, who: number): void {
+  if (acc.collateral < -COLLATERAL_LIMIT || acc.collateral >= COLLATERAL_LIMIT) reject("COLLATERAL_OVERFLOW", `account ${who}'s collateral out of range`);
+  for (const p of acc.positions) if (p.size <= -SIZE_LIMIT || p.size >= SIZE_LIMIT) reject("POSITION_OVERFLOW", `account ${who}'s position out of range`);
+}
+
+function requireInitialMargin(acc: DerivAccount, risks: readonly LotRisk[], who: number): void {
+  const r = accountRisk(acc, risks);
+  if (r.equity < r.im) reject("BELOW_INITIAL_MARGIN", `account ${who} would have equity ${r.equity} below its initial margin ${r.im}`);
+}
+
+function registrationErrors(state: ExchangeState, id: number, s: InstrumentSpec): string | null {
+  const p = state.params;
+  if (state.instruments[id].kind !== InstrumentKind.NONE) return `instrument ${id} is already registered`;
+  if (s.kind < 1 || s.kind > 4) return `kind ${s.kind}`;
+  if (isOption(s.kind) && id < p.instruments - p.optionInstruments) return `instrument ${id} cannot be an option`;
+  if (isOption(s.kind) && (s.strike < 1n << 16n || s.strike >= 1n << 50n)) return `strike ${s.strike} outside [2^16, 2^50)`;
+  if (!isOption(s.kind) && s.strike !== 0n) return "only options have a strike";
+  if (s.underlying < 0 || s.underlying >= p.underlyings) return `underlying ${s.underlying}`;
+  if (s.lotSizeE6 <= 0n || s.lotSizeE6 >= 1n << 48n || s.tickValue <= 0n || s.tickValue >= 1n << 48n) return "lot size and tick value must be in (0, 2^48)";
+  if (s.mmPpm <= 0n || s.mmPpm > s.imPpm || s.imPpm > PPM) return "margins must satisfy 0 < mm <= im <= 10^6";
+  if (s.kind === InstrumentKind.PERPETUAL && (s.expiry !== 0 || s.fundingCapPpm > PPM)) return "a perpetual has no expiry and a cap <= 10^6";
+  if (isDated(s.kind) && (s.expiry <= 0 || s.expiry >= 2 ** Bits.time || s.fundingCapPpm !== 0n)) return "a dated instrument has an expiry and no funding";
+  return null;
+}
+
+/** Applies `tx` in a derivatives slot and returns the DerivSlot inputs and its public-data record. */
+export function applyDerivTx(state: ExchangeState, tx: DerivTx, ctx: DerivContext): { inputs: SlotInputs; record: SlotRecord } {
+  return atomicSlot(state, ctx, () => applyUnchecked(state, tx, ctx));
+}
+
+function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): { inputs: SlotInputs; record: SlotRecord } {
+  const N = state.params.instruments;
+  const f: SlotInputs = {
+    txType: BigInt(tx.type), accountA: 0n, accountB: 0n, instrumentId: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
+    sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, amount: 0n, toCollateral: 0n, nonce: 0n, penalty: 0n,
+    orderA: [...NO_ORDER], orderB: [...NO_ORDER], sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE], reg: Array(9).fill(0n),
+  };
+  if (tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && !ctx.oracleUsed) {
+    reject("NO_ORACLE", "a derivatives transaction needs the batch's oracle update");
+  }
+  const indexes = state.instruments.map((i) => i.fundingIndex);
+  const touched = (id: number) => settleFunding(state.account(id).deriv, indexes);
+  let a: AccountChange = idle(0);
+  let b: AccountChange = idle(0);
+  let record: SlotRecord;
+
+  const tradable = (id: number) => {
+    if (!Number.isInteger(id) || id < 0 || id >= N) return reject("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
+    const inst = ctx.startInstruments[id];
+    if (inst.kind === InstrumentKind.NONE) reject("UNKNOWN_INSTRUMENT", `instrument ${id} is not registered (at the batch's start)`);
+    if (inst.settlePrice !== 0n) reject("INSTRUMENT_SETTLED", `instrument ${id} has expired and settled`);
+    if (isDated(inst.kind) && ctx.timestamp >= inst.expiry) reject("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
+  };
+
+  switch (tx.type) {
+    case TxType.NOOP:
+      record = { type: TxType.NOOP };
+      break;
+    case TxType.DERIV_TRADE: {
+      const id = tx.buy.marketId - INSTRUMENT_MARKET_BASE;
+      checkOrders(state, tx, ctx);
+      tradable(id);
+      const inst = ctx.startInstruments[id] ?? ctx.startInstruments[0];
+      const cash = tx.lots * tx.priceTicks * inst.tickValue;
+      const buyFee = feeAmount(cash, tx.buyFeePpm);
+      const sellFee = feeAmount(cash, tx.sellFeePpm);
+      const buyer = withPosition(touched(tx.buy.accountId), id, tx.lots, -(cash + buyFee));
+      const seller = withPosition(touched(tx.sell.accountId), id, -tx.lots, cash - sellFee);
+      checkRanges(buyer, tx.buy.accountId);
+      checkRanges(seller, tx.sell.accountId);
+      requireInitialMargin(buyer, ctx.risks, tx.buy.accountId);
+      requireInitialMargin(seller, ctx.risks, tx.sell.accountId);
+      Object.assign(f, {
+        accountA: BigInt(tx.buy.accountId), accountB: BigInt(tx.sell.accountId), instrumentId: BigInt(id), lots: tx.lots,
+        priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm), buyFee, sellFee,
+        orderA: orderArray(tx.buy), orderB: orderArray(tx.sell), sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
+      });
+      a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots), deriv: buyer };
+      b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots), deriv: seller };
+      state.addFees(buyFee + sellFee);
+      record = {
+        type: TxType.DERIV_TRADE, buyAccountId: BigInt(tx.buy.accountId), buyOrderId: tx.buy.orderId,
+        sellAccountId: BigInt(tx.sell.accountId), sellOrderId: tx.sell.orderId, instrumentId: BigInt(id),
+        lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm),
+      };
+      break;
+    }
+    case TxType.LIQUIDATE: {
+      const o = tx.liquidator;
+      const id = o.marketId - INSTRUMENT_MARKET_BASE;
+      checkOrderFields(o);
+      tradable(id);
+      const inst = ctx.startInstruments[id] ?? ctx.startInstruments[0];
+      const victimId = tx.liquidatedAccountId;
+      if (victimId === o.accountId) reject("SELF_LIQUIDATION", "an account cannot liquidate itself");
+      const pre = touched(victimId);
+      const preRisk = accountRisk(pre, ctx.risks);
+      if (preRisk.equity >= preRisk.mm) reject("NOT_LIQUIDATABLE", `account ${victimId} has equity ${preRisk.equity}, maintenance margin ${preRisk.mm}`);
+      const size = pre.positions[id]?.size ?? 0n;
+      const victimLong = size > 0n;
+      if (tx.lots <= 0n || tx.lots > (victimLong ? size : -size)) reject("BAD_LIQUIDATION_SIZE", `${tx.lots} lots do not reduce a position of ${size}`);
+      if (o.side !== (victimLong ? Side.BUY : Side.SELL)) reject("WRONG_SIDE", "the liquidator's order must take the other side of the position");
+      const limitOk = victimLong ? tx.priceTicks <= o.priceTicks : tx.priceTicks >= o.priceTicks;
+      if (!limitOk) reject("PRICE_OUTSIDE_LIMITS", "price beyond the liquidator's limit");
+      if (ctx.timestamp > o.expiry) reject("ORDER_EXPIRED", "the liquidator's order expired");
+      if (tx.liquidatorFeePpm > o.maxFeePpm) reject("FEE_ABOVE_MAX", "fee above the liquidator's signed maximum");
+      const mark = ctx.risks[id]?.mark ?? 0n;
+      const perLot = tx.priceTicks * inst.tickValue * PPM;
+      if (perLot < mark * (PPM - LIQ_BAND_PPM) || perLot > mark * (PPM + LIQ_BAND_PPM)) {
+        reject("LIQUIDATION_PRICE_OUTSIDE_BAND", `price ${tx.priceTicks} is not within ${LIQ_BAND_PPM} ppm of the mark ${mark} per lot`);
+      }
+      requireSignature(state, o.accountId, orderMessage(o), o.signature, ctx, "liquidator order");
+      const cash = tx.lots * tx.priceTicks * inst.tickValue;
+      const fee = feeAmount(cash, tx.liquidatorFeePpm);
+      const victimDelta = victimLong ? -tx.lots : tx.lots;
+      const afterTrade = withPosition(pre, id, victimDelta, victimLong ? cash : -cash);
+      const fullPenalty = ceilDiv(tx.lots * mark * LIQ_PENALTY_PPM, PPM);
+      const equityAfter = accountRisk(afterTrade, ctx.risks).equity;
+      const penalty = fullPenalty < (equityAfter > 0n ? equityAfter : 0n) ? fullPenalty : equityAfter > 0n ? equityAfter : 0n;
+      const victim = { ...afterTrade, collateral: afterTrade.collateral - penalty };
+      const liquidator = withPosition(touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
+      checkRanges(victim, victimId);
+      checkRanges(liquidator, o.accountId);
+      requireInitialMargin(liquidator, ctx.risks, o.accountId);
+      Object.assign(f, {
+        accountA: BigInt(victimId), accountB: BigInt(o.accountId), instrumentId: BigInt(id), lots: tx.lots, priceTicks: tx.priceTicks,
+        buyFeePpm: BigInt(tx.liquidatorFeePpm), buyFee: fee, penalty, // a liquidation's one fee is the liquidator's
+        orderB: orderArray(o), sigB: sigArray(o.signature),
+      });
+      a = { ...idle(victimId), deriv: victim };
+      b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots), deriv: liquidator };
+      state.addFees(fee);
+      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund + penalty });
+      record = {
+        type: TxType.LIQUIDATE, liquidatedAccountId: BigInt(victimId), liquidatorAccountId: BigInt(o.accountId),
+        liquidatorOrderId: o.orderId, instrumentId: BigInt(id), lots: tx.lots, priceTicks: tx.priceTicks,
+        liquidatorFeePpm: BigInt(tx.liquidatorFeePpm),
+      };
+      break;
+    }
+    case TxType.SETTLE: {
+      const id = tx.instrumentId;
+      if (!Number.isInteger(id) || id < 0 || id >= N) reject("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
+      if ((ctx.startInstruments[id]?.settlePrice ?? 0n) === 0n) reject("NOT_SETTLED", `instrument ${id} has not settled`);
+      const pre = touched(tx.accountId);
+      const size = pre.positions[id]?.size ?? 0n;
+      const settled = withPosition(pre, id, -size, size * (ctx.risks[id]?.mark ?? 0n));
+      checkRanges(settled, tx.accountId);
+      Object.assign(f, { accountA: BigInt(tx.accountId), instrumentId: BigInt(id) });
+      a = { ...idle(tx.accountId), deriv: settled };
+      record = { type: TxType.SETTLE, accountId: BigInt(tx.accountId), instrumentId: BigInt(id) };
+      break;
+    }
+    case TxType.TRANSFER: {
+      const t = tx.request;
+      if (t.amount <= 0n || t.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `transfer amount ${t.amount} out of range`);
+      requireSignature(state, t.accountId, transferMessage(t), t.signature, ctx, "transfer");
+      const nonce = state.account(t.accountId).nonce;
+      if (t.nonce !== nonce) reject("BAD_NONCE", `transfer nonce ${t.nonce}, account nonce is ${nonce}`);
+      const moved = t.toCollateral ? t.amount : -t.amount;
+      const after = withPosition(touched(t.accountId), 0, 0n, moved);
+      checkRanges(after, t.accountId);
+      if (!t.toCollateral) requireInitialMargin(after, ctx.risks, t.accountId);
+      Object.assign(f, {
+        accountA: BigInt(t.accountId), amount: t.amount, toCollateral: t.toCollateral ? 1n : 0n, nonce: BigInt(t.nonce),
+        sigA: sigArray(t.signature),
+      });
+      a = { ...idle(t.accountId), bal1Token: 0, bal1Delta: -moved, nonceIncrement: 1, deriv: after };
+      record = { type: TxType.TRANSFER, accountId: BigInt(t.accountId), toCollateral: t.toCollateral ? 1n : 0n, amount: t.amount };
+      break;
+    }
+    case TxType.REGISTER_INSTRUMENT: {
+      const id = tx.instrumentId;
+      if (!Number.isInteger(id) || id < 0 || id >= N) reject("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
+      const why = registrationErrors(state, id, tx);
+      if (why) reject("BAD_INSTRUMENT", why);
+      const spec: InstrumentSpec = {
+        kind: tx.kind, underlying: tx.underlying, lotSizeE6: tx.lotSizeE6, tickValue: tx.tickValue, imPpm: tx.imPpm, mmPpm: tx.mmPpm,
+        strike: tx.strike, expiry: tx.expiry, fundingCapPpm: tx.fundingCapPpm,
+      };
+      const fields = instrumentFields({ ...spec, fundingIndex: 0n, settlePrice: 0n });
+      Object.assign(f, { instrumentId: BigInt(id), reg: fields.slice(0, 9) });
+      state.setInstrument(id, { ...spec, fundingIndex: 0n, settlePrice: 0n });
+      record = {
+        type: TxType.REGISTER_INSTRUMENT, instrumentId: BigInt(id), kind: BigInt(tx.kind), underlying: BigInt(tx.underlying),
+        lotSizeE6: tx.lotSizeE6, tickValue: tx.tickValue, imPpm: tx.imPpm, mmPpm: tx.mmPpm, strike: tx.strike,
+        expiry: BigInt(tx.expiry), fundingCapPpm: tx.fundingCapPpm,
+      };
+      break;
+    }
+  }
+  const inputs: SlotInputs = {
+    ...f,
+    ...updateAccount(state, "a", a, "vectors"),
+    ...updateAccount(state, "b", b, "vectors"),
+  };
+  return { inputs, record };
+}

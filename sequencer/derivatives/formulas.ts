@@ -1,0 +1,114 @@
+/**
+ * The arithmetic of circuits/DERIVATIVES.md, in integers, exactly as the circuit computes it: lot
+ * values, marks and margins per lot, funding steps, expiry payoffs, and an account's equity and
+ * margin requirements. The batch witness and the risk engine both use these functions, so the
+ * sequencer accepts exactly what the circuit proves.
+ */
+import { InstrumentKind, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
+import { priceOption } from "../risk/fixed/blackScholes.ts";
+import type { InstrumentSpec } from "../batch/transactions.ts";
+
+/** Floor division for signed integers (BigInt `/` truncates towards zero). */
+export function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+}
+
+/** Ceiling division of a non-negative numerator by a positive denominator. */
+export function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
+}
+
+/** Quote units (1e-6) of one lot when the underlying is worth `price` (1e-8 quote per unit). */
+export function lotValue(price: bigint, lotSizeE6: bigint): bigint {
+  return (price * lotSizeE6) / PRICE_SCALE;
+}
+
+/** An instrument's registered parameters plus its state: the cumulative funding index and the settlement price (0: not settled). */
+export type InstrumentState = InstrumentSpec & { fundingIndex: bigint; settlePrice: bigint };
+
+export const EMPTY_INSTRUMENT: InstrumentState = {
+  kind: InstrumentKind.NONE, underlying: 0, lotSizeE6: 0n, tickValue: 0n, imPpm: 0n, mmPpm: 0n, strike: 0n, expiry: 0,
+  fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n,
+};
+
+export const isOption = (kind: number): boolean => kind === InstrumentKind.CALL || kind === InstrumentKind.PUT;
+export const isDated = (kind: number): boolean => kind === InstrumentKind.FUTURE || isOption(kind);
+
+/** What the batch computes once per instrument from the oracle update: mark and margins per lot (quote units). */
+export type LotRisk = { mark: bigint; imLong: bigint; imShort: bigint; mmLong: bigint; mmShort: bigint };
+
+export const NO_RISK: LotRisk = { mark: 0n, imLong: 0n, imShort: 0n, mmLong: 0n, mmShort: 0n };
+
+/** Per-lot payoff of a settled instrument: the underlying's value (future) or the option's intrinsic value. */
+export function settledMark(inst: InstrumentState): bigint {
+  const s = inst.settlePrice;
+  if (inst.kind === InstrumentKind.CALL) return lotValue(s > inst.strike ? s - inst.strike : 0n, inst.lotSizeE6);
+  if (inst.kind === InstrumentKind.PUT) return lotValue(inst.strike > s ? inst.strike - s : 0n, inst.lotSizeE6);
+  return lotValue(s, inst.lotSizeE6);
+}
+
+/** The Black-Scholes mark of one option lot at oracle price `price`, volatility `volPpm`, time `oracleTime`. */
+export function optionMark(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): bigint {
+  const bs = priceOption({
+    isCall: inst.kind === InstrumentKind.CALL,
+    spot: price,
+    strike: inst.strike,
+    volPpm,
+    timeSeconds: BigInt(Math.max(inst.expiry - oracleTime, 0)),
+    ratePpm: RISK_FREE_RATE_PPM,
+  });
+  return (bs * inst.lotSizeE6) / ((1n << 64n) * PRICE_SCALE);
+}
+
+/** Mark and margins per lot of one instrument (DERIVATIVES.md, "Marks and margins per lot"). */
+export function lotRisk(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): LotRisk {
+  if (inst.kind === InstrumentKind.NONE) return NO_RISK;
+  if (inst.settlePrice !== 0n) return { ...NO_RISK, mark: settledMark(inst) };
+  const spot = lotValue(price, inst.lotSizeE6);
+  const im = (v: bigint) => ceilDiv(v * inst.imPpm, PPM);
+  const mm = (v: bigint) => ceilDiv(v * inst.mmPpm, PPM);
+  if (isOption(inst.kind)) {
+    return { mark: optionMark(inst, price, volPpm, oracleTime), imLong: 0n, mmLong: 0n, imShort: im(spot), mmShort: mm(spot) };
+  }
+  return { mark: spot, imLong: im(spot), imShort: im(spot), mmLong: mm(spot), mmShort: mm(spot) };
+}
+
+/** The funding index step of one tick: floor(rate * mark / 10^6), signed. */
+export function fundingStep(ratePpm: bigint, mark: bigint): bigint {
+  return floorDiv(ratePpm * mark, PPM);
+}
+
+/** One position: signed size in lots and the funding index it last settled at. */
+export type Position = { size: bigint; snapshot: bigint };
+/** The derivatives part of an account: signed collateral (quote units) and one position per instrument. */
+export type DerivAccount = { collateral: bigint; positions: Position[] };
+
+/** Settles funding on every position (lazy funding): returns the account with snapshots at the current indexes. */
+export function settleFunding(acc: DerivAccount, indexes: readonly bigint[]): DerivAccount {
+  let collateral = acc.collateral;
+  const positions = acc.positions.map((p, i) => {
+    collateral -= p.size * (indexes[i] - p.snapshot);
+    return { size: p.size, snapshot: indexes[i] };
+  });
+  return { collateral, positions };
+}
+
+/** Equity and margin requirements at the batch's marks (DERIVATIVES.md, "Touching an account"). */
+export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equity: bigint; im: bigint; mm: bigint } {
+  let equity = acc.collateral;
+  let im = 0n;
+  let mm = 0n;
+  acc.positions.forEach((p, i) => {
+    const r = risks[i];
+    equity += p.size * r.mark;
+    if (p.size > 0n) {
+      im += p.size * r.imLong;
+      mm += p.size * r.mmLong;
+    } else {
+      im += -p.size * r.imShort;
+      mm += -p.size * r.mmShort;
+    }
+  });
+  return { equity, im, mm };
+}

@@ -1,0 +1,128 @@
+/**
+ * The batch-level derivatives step (circuits/DERIVATIVES.md, "Oracle update"): checks the signed
+ * oracle update, settles instruments that reached expiry, computes every instrument's mark and margins
+ * per lot, and applies a funding tick. Mirrors circuits/derivatives/oracleStep.circom; the rules are
+ * checked here first so the sequencer never builds a batch the circuit refuses.
+ */
+import { compressPublicKey, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { Bits, InstrumentKind, MAX_ORACLE_AGE } from "../protocol/constants.ts";
+import { oracleMessage, type OracleUpdate } from "../protocol/messages.ts";
+import type { OracleSection } from "../protocol/publicData.ts";
+import type { ExchangeState } from "../state/exchangeState.ts";
+import { fundingStep, isDated, lotRisk, NO_RISK, type InstrumentState, type LotRisk } from "./formulas.ts";
+
+/** An oracle update with the oracle's signature and key. */
+export type SignedOracleUpdate = OracleUpdate & { key: PublicKey; signature: Signature };
+
+/** Why an oracle update cannot be used by a batch. */
+export class OracleRejected extends Error {
+  constructor(readonly code: string, message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export type OracleStepResult = {
+  /** The oracle section the batch's public data carries. */
+  section: OracleSection;
+  /** Mark and margins per lot of each instrument, for the derivatives slots. */
+  risks: LotRisk[];
+  /** Whether this batch applied a funding tick. */
+  fundingTick: boolean;
+  /** Circuit inputs of the oracle step. */
+  inputs: Record<string, bigint | bigint[] | bigint[][]>;
+};
+
+const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
+
+/** The circuit's field order of an instrument. */
+export function instrumentFields(i: InstrumentState): bigint[] {
+  return [
+    BigInt(i.kind), BigInt(i.underlying), i.lotSizeE6, i.tickValue, i.imPpm, i.mmPpm, i.strike, BigInt(i.expiry),
+    i.fundingCapPpm, i.fundingIndex, i.settlePrice,
+  ];
+}
+
+function inRange(v: bigint, lo: bigint, hi: bigint): boolean {
+  return v >= lo && v < hi;
+}
+
+/**
+ * Applies the oracle step to `state` for a batch at `timestamp` (or the "no oracle" step when
+ * `update` is null) and returns the marks and the circuit inputs. `enforce = false` skips the checks
+ * (tests that play a dishonest operator); `verifySignature = false` skips only the signature check
+ * (a replay of chain data, whose public data carries no signature: the proof vouched for it).
+ */
+export function applyOracleStep(
+  state: ExchangeState,
+  update: SignedOracleUpdate | null,
+  timestamp: number,
+  enforce = true,
+  verifySignature = true,
+): OracleStepResult {
+  const p = state.params;
+  const old = state.globals;
+  const oldTable = state.instruments.map(instrumentFields);
+  const fail = (code: string, message: string) => {
+    if (enforce) throw new OracleRejected(code, message);
+  };
+  const noSig = [0n, 1n, 0n];
+  if (!update) {
+    return {
+      section: { used: false, key: 0n, time: 0n, fundingEpoch: 0n, prices: Array(p.underlyings).fill(0n), vols: Array(p.underlyings).fill(0n), rates: Array(p.instruments).fill(0n) },
+      risks: state.instruments.map(() => NO_RISK),
+      fundingTick: false,
+      inputs: {
+        oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch),
+        oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
+        prices: Array(p.underlyings).fill(0n), vols: Array(p.underlyings).fill(0n), rates: Array(p.instruments).fill(0n), oracleSig: noSig,
+      },
+    };
+  }
+  if (update.prices.length !== p.underlyings || update.vols.length !== p.underlyings || update.rates.length !== p.instruments) {
+    throw new OracleRejected("BAD_ORACLE_SHAPE", `an update needs ${p.underlyings} prices and vols and ${p.instruments} rates`);
+  }
+  if (verifySignature && !verifyMessage(oracleMessage(update), update.signature, update.key)) fail("BAD_ORACLE_SIGNATURE", "the oracle update is not signed by its key");
+  if (update.time > timestamp) fail("ORACLE_FROM_FUTURE", `oracle time ${update.time} is after the batch timestamp ${timestamp}`);
+  if (timestamp - update.time > MAX_ORACLE_AGE) fail("STALE_ORACLE", `oracle time ${update.time} is more than ${MAX_ORACLE_AGE} s before ${timestamp}`);
+  if (update.time < old.oracleTime) fail("ORACLE_WENT_BACK", `oracle time ${update.time} precedes the last one, ${old.oracleTime}`);
+  update.prices.forEach((pr, u) => {
+    if (!inRange(pr, 1n << 16n, 1n << 50n)) fail("BAD_ORACLE_PRICE", `price[${u}] = ${pr} outside [2^16, 2^50)`);
+    if (!inRange(update.vols[u], 1n << 13n, 1n << 23n)) fail("BAD_ORACLE_VOL", `vol[${u}] = ${update.vols[u]} outside [2^13, 2^23)`);
+  });
+  const epochDelta = update.fundingEpoch - old.fundingEpoch;
+  if (epochDelta !== 0 && epochDelta !== 1) fail("BAD_FUNDING_EPOCH", `funding epoch ${update.fundingEpoch} after ${old.fundingEpoch}`);
+  const fundingTick = epochDelta === 1;
+
+  // Expiry, marks, funding: in this order, per instrument.
+  const risks: LotRisk[] = [];
+  state.instruments.forEach((inst, i) => {
+    const rate = update.rates[i];
+    if (!inRange(rate, -RATE_OFFSET, RATE_OFFSET)) fail("BAD_FUNDING_RATE", `rate[${i}] = ${rate} out of range`);
+    if (inst.kind !== InstrumentKind.PERPETUAL && rate !== 0n) fail("FUNDING_NOT_PERPETUAL", `instrument ${i} is not a perpetual but has rate ${rate}`);
+    if (rate > inst.fundingCapPpm || -rate > inst.fundingCapPpm) fail("FUNDING_ABOVE_CAP", `rate ${rate} exceeds instrument ${i}'s cap ${inst.fundingCapPpm}`);
+    const price = update.prices[inst.underlying] ?? 0n;
+    const settles = isDated(inst.kind) && inst.settlePrice === 0n && update.time >= inst.expiry;
+    const settled = settles ? { ...inst, settlePrice: price } : inst;
+    const risk = lotRisk(settled, price, update.vols[inst.underlying] ?? 0n, update.time);
+    risks.push(risk);
+    const funded = fundingTick ? { ...settled, fundingIndex: settled.fundingIndex + fundingStep(rate, risk.mark) } : settled;
+    if (funded !== inst) state.setInstrument(i, funded);
+  });
+  state.setGlobals({ ...old, oracleTime: update.time, fundingEpoch: update.fundingEpoch });
+
+  const section: OracleSection = {
+    used: true, key: compressPublicKey(update.key), time: BigInt(update.time), fundingEpoch: BigInt(update.fundingEpoch),
+    prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
+  };
+  return {
+    section,
+    risks,
+    fundingTick,
+    inputs: {
+      oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch),
+      oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),
+      fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
+      oracleSig: [update.signature.r8x, update.signature.r8y, update.signature.s],
+    },
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * The batch circuit's derivatives rules (circuits/DERIVATIVES.md). Honest batches are accepted; each
+ * dishonest one is built the way an operator would build it (enforceRules: false, the TypeScript checks
+ * skipped, public data hashed consistently) and the circuit must refuse it at the rule's own gadget.
+ */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as snarkjs from "snarkjs";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
+import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import { accountRisk } from "../../sequencer/derivatives/formulas.ts";
+import { applyOracleStep } from "../../sequencer/derivatives/oracleStep.ts";
+import { Side, TxType } from "../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { signTransfer } from "../../sequencer/sdk/signing.ts";
+import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
+import { derivativesState, derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
+
+const { alice, bob, carol } = traders;
+let wasm: string;
+
+/** Computes the witness; null when every constraint holds, else the failing chain "Template:line" (innermost first). */
+async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts: Partial<BatchOptions> = {}, tamper?: (input: Record<string, unknown>) => void): Promise<string[] | null> {
+  const batch = buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts });
+  tamper?.(batch.circuitInput);
+  try {
+    await snarkjs.wtns.calculate(batch.circuitInput, wasm, { type: "mem" });
+    return null;
+  } catch (e) {
+    const chain = [...String(e).matchAll(/Error in template (\w+?)_\d+ line: (\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+    return chain.length ? chain : [String(e)];
+  }
+}
+
+const sources: Record<string, string[]> = {
+  DerivSlot: readFileSync(new URL("../../circuits/derivatives/derivSlot.circom", import.meta.url), "utf8").split("\n"),
+  OracleStep: readFileSync(new URL("../../circuits/derivatives/oracleStep.circom", import.meta.url), "utf8").split("\n"),
+  InstrumentMarks: readFileSync(new URL("../../circuits/derivatives/oracleStep.circom", import.meta.url), "utf8").split("\n"),
+  Batch: readFileSync(new URL("../../circuits/batch/batch.circom", import.meta.url), "utf8").split("\n"),
+};
+
+/** "Template:<line>" of the statement that starts with `text` in the template's source file (the rule's own constraint). */
+function rule(template: keyof typeof sources, text: string): string {
+  const line = sources[template].findIndex((l) => l.trim().startsWith(text));
+  assert.ok(line >= 0, `no line "${text}" in ${template}'s source`);
+  return `${template}:${line + 1}`;
+}
+
+/** The circuit refuses the dishonest batch, at the rule's own constraint `expected` (see rule()). */
+async function refuses(state: ExchangeState, txs: BatchTx[], expected: string, opts: Partial<BatchOptions> = {}, tamper?: (input: Record<string, unknown>) => void): Promise<void> {
+  const failure = await witnessFailure(state, txs, { enforceRules: false, verifySignatures: false, ...opts }, tamper);
+  assert.notEqual(failure, null, "the circuit accepted a batch that breaks the rule");
+  assert.ok(failure!.includes(expected), `refused at ${failure!.join(" < ")}, not at ${expected}`);
+}
+
+const PERP = 0;
+const CALL = 2;
+/** A trade of `lots` on `instrument` at `priceTicks` (tick value 0.01 quote per lot). */
+function trade(instrument: number, lots: bigint, priceTicks: bigint, orderId = 1n): BatchTx {
+  const buy = derivOrder(alice, instrument, { orderId, side: Side.BUY, priceTicks, sizeLots: lots });
+  const sell = derivOrder(bob, instrument, { orderId, side: Side.SELL, priceTicks, sizeLots: lots });
+  return { type: TxType.DERIV_TRADE, buy, sell, lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100 };
+}
+
+describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
+  before(async () => {
+    wasm = (await buildBatchCircuit(TEST_PARAMS)).wasm;
+  });
+
+  it("accepts a perpetual trade, moving cash, fees and positions exactly", async () => {
+    const state = derivativesState();
+    const before = [state.account(1).deriv.collateral, state.account(2).deriv.collateral, state.feePool];
+    assert.equal(await witnessFailure(state, [trade(PERP, 10n, 300_000n)]), null);
+    const cash = 10n * 300_000n * INSTRUMENTS[PERP].tickValue;
+    assert.equal(state.account(1).deriv.collateral, before[0] - cash - (cash * 500n + 999_999n) / 1_000_000n);
+    assert.equal(state.account(2).deriv.collateral, before[1] + cash - (cash * 100n + 999_999n) / 1_000_000n);
+    assert.deepEqual([state.account(1).deriv.positions[PERP].size, state.account(2).deriv.positions[PERP].size], [10n, -10n]);
+  });
+
+  it("accepts an option trade whose premium is price x quantity x contract size", async () => {
+    const state = derivativesState();
+    const c0 = state.account(1).deriv.collateral;
+    assert.equal(await witnessFailure(state, [trade(CALL, 3n, 12_345n)]), null);
+    const premium = 3n * 12_345n * INSTRUMENTS[CALL].tickValue; // lots x priceTicks x tickValue (= tick size x lot size)
+    assert.equal(state.account(1).deriv.collateral, c0 - premium - (premium * 500n + 999_999n) / 1_000_000n);
+  });
+
+  it("refuses a trade that leaves a party under initial margin", async () => {
+    const state = derivativesState();
+    // 50,000 quote of collateral, 10% initial margin on 30 quote per lot: 17,000 lots need 51,000 quote.
+    await refuses(state, [trade(PERP, 17_000n, 300_000n)], rule("DerivSlot", "aIM.b <== aPost.req"));
+  });
+
+  it("refuses the liquidation of a healthy account", async () => {
+    const state = derivativesStateWithPosition();
+    const { risks } = applyOracleStepOn(state);
+    const bobRisk = accountRisk(state.account(2).deriv, risks);
+    assert.ok(bobRisk.equity >= bobRisk.mm, "bob is healthy");
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n });
+    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 2, liquidator, lots: 10n, priceTicks: 300_000n, liquidatorFeePpm: 0 }], rule("DerivSlot", "belowMM.b <== aPre.equity + 1"));
+  });
+
+  it("refuses a funding rate above the instrument's cap", async () => {
+    const state = derivativesState();
+    await refuses(state, [], rule("InstrumentMarks", "capHi.in <== inst[I_CAP()] - rate"), { oracle: oracleUpdate({ fundingEpoch: 1, rates: [5_000n, 0n, 0n, 0n] }) });
+  });
+
+  it("refuses a stale oracle update and one signed by another key", async () => {
+    await refuses(derivativesState(), [trade(PERP, 1n, 300_000n)], rule("OracleStep", "notStale.in <=="), { oracle: oracleUpdate({ time: NOW - 301 }) });
+    const forged = oracleUpdate({}, new Uint8Array(32).fill(7));
+    await refuses(derivativesState(), [trade(PERP, 1n, 300_000n)], rule("OracleStep", "sig.msg <== msg.out"), {}, (input) => {
+      input.oracleSig = [forged.signature.r8x, forged.signature.r8y, forged.signature.s].map(String);
+    });
+  });
+
+  it("refuses a settlement price other than the signed one", async () => {
+    // The operator keeps the signed update but claims another price: the oracle signature no longer holds.
+    await refuses(derivativesState(), [], rule("OracleStep", "sig.msg <== msg.out"), {}, (input) => {
+      input.prices = [String(300_000_000_001n)];
+    });
+  });
+
+  it("refuses a trade whose premium uses another contract size than the registered one", async () => {
+    // The operator builds the trade (fees, paths and all) against an instrument table with twice the
+    // tick value, and claims the real state's root: the table is bound to that root, so the proof fails.
+    const honestRoot = derivativesState().root;
+    const state = derivativesState();
+    state.setInstrument(CALL, { ...state.instruments[CALL], tickValue: 2n * INSTRUMENTS[CALL].tickValue });
+    const batch = buildBatch(state, [trade(CALL, 3n, 12_345n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), enforceRules: false });
+    const claimed = encodePublicData({ ...batch.header, oldRoot: honestRoot }, batch.oracle, batch.records);
+    batch.circuitInput.publicInput = publicInputOf(claimed).toString();
+    await assert.rejects(snarkjs.wtns.calculate(batch.circuitInput, wasm, { type: "mem" }), (e: unknown) => {
+      const chain = [...String(e).matchAll(/Error in template (\w+?)_\d+ line: (\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+      return chain.includes(rule("Batch", "publicInput === digest"));
+    });
+  });
+
+  it("accepts a collateral withdrawal above initial margin and refuses one below it", async () => {
+    const state = derivativesState();
+    const out = (amount: bigint) => ({
+      type: TxType.TRANSFER,
+      request: signTransfer(alice.key, { accountId: 1, toCollateral: false, amount, nonce: state.account(1).nonce }),
+    }) as BatchTx;
+    await refuses(derivativesStateWithPosition(), [{
+      type: TxType.TRANSFER,
+      request: signTransfer(alice.key, { accountId: 1, toCollateral: false, amount: 49_999_000_000n, nonce: 1 }),
+    }], rule("DerivSlot", "aIM.b <== aPost.req"));
+    assert.equal(await witnessFailure(state, [out(1_000_000n)]), null);
+  });
+});
+
+
+describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", { timeout: 600_000 }, () => {
+  before(async () => {
+    wasm = (await buildBatchCircuit(TEST_PARAMS)).wasm;
+  });
+
+  it("liquidates an account below maintenance margin against a liquidator's order, penalty to the insurance fund", async () => {
+    const state = derivativesState();
+    // alice buys 15,000 lots (450,000 quote notional, 45,000 of initial margin on 50,000 of collateral)
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const dropped = oracleUpdate({ prices: [280_000_000_000n] }); // 2800: alice's equity ~19,775 < MM 21,000
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1_000n });
+    const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 1_000n, priceTicks: 280_000n, liquidatorFeePpm: 0 };
+    assert.equal(await witnessFailure(state, [liquidation], { oracle: dropped }), null);
+    assert.equal(state.account(1).deriv.positions[PERP].size, 14_000n);
+    assert.equal(state.account(3).deriv.positions[PERP].size, 1_000n);
+    assert.equal(state.globals.insuranceFund, 280_000_000n); // 1% of 1,000 lots x 28 quote
+  });
+
+  it("refuses a liquidation at a price outside the band around the mark", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 250_000n, sizeLots: 1_000n });
+    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 1_000n, priceTicks: 250_000n, liquidatorFeePpm: 0 }],
+      rule("DerivSlot", "bandLo.b <== markSel.out"), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
+  });
+
+  it("applies a funding tick to the index and settles it lazily when an account is touched", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const [a0, b0] = [state.account(1).deriv.collateral, state.account(2).deriv.collateral];
+    const tick = oracleUpdate({ fundingEpoch: 1, rates: [100n, 0n, 0n, 0n] });
+    const touch = (t: typeof alice, nonce: number): BatchTx => ({
+      type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: false, amount: 1n, nonce }),
+    });
+    assert.equal(await witnessFailure(state, [touch(alice, 1)], { oracle: tick }), null);
+    const step = 100n * 30_000_000n / 1_000_000n; // rate x mark per lot
+    assert.equal(state.instruments[PERP].fundingIndex, step);
+    assert.equal(state.account(1).deriv.collateral, a0 - 10n * step - 1n); // alice (long) paid, at her touch
+    assert.equal(state.account(2).deriv.collateral, b0); // bob not touched yet: lazy
+    assert.equal(await witnessFailure(state, [touch(bob, 1)], { oracle: oracleUpdate({ fundingEpoch: 1 }) }), null);
+    assert.equal(state.account(2).deriv.collateral, b0 + 10n * step - 1n); // bob (short) received
+  });
+
+  it("settles a future and both options at the signed price at expiry; SETTLE pays the payoff and closes the position", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(1, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [trade(CALL, 3n, 5_000n, 2n)], { batchNumber: 10, timestamp: NOW, oracle: oracleUpdate() });
+    const atExpiry = oracleUpdate({ time: EXPIRY + 5, prices: [310_000_000_000n] });
+    const c0 = state.account(1).deriv.collateral;
+    const settle = (instrumentId: number): BatchTx => ({ type: TxType.SETTLE, accountId: 1, instrumentId });
+    assert.equal(await witnessFailure(state, [settle(1)], { oracle: atExpiry, timestamp: EXPIRY + 10 }), null);
+    assert.equal(state.instruments[1].settlePrice, 310_000_000_000n);
+    assert.equal(state.instruments[CALL].settlePrice, 310_000_000_000n);
+    assert.equal(state.account(1).deriv.positions[1].size, 0n);
+    assert.equal(state.account(1).deriv.collateral, c0 + 10n * 31_000_000n); // 10 lots x 31 quote
+    assert.equal(await witnessFailure(state, [settle(CALL)], { oracle: atExpiry, timestamp: EXPIRY + 10 }), null);
+    assert.equal(state.account(1).deriv.collateral, c0 + 10n * 31_000_000n + 3n * 1_000_000n); // 3 calls x (3100 - 3000) x 0.01
+  });
+
+  it("refuses a trade in an instrument that has settled", async () => {
+    const state = derivativesState();
+    await refuses(state, [trade(1, 1n, 300_000n)], rule("DerivSlot", "fills * (1 - notSettled.out) === 0"), {
+      oracle: oracleUpdate({ time: EXPIRY + 5 }), timestamp: EXPIRY + 10,
+    });
+  });
+});
+
+/** The oracle step's marks for `state`, computed on a transaction that is rolled back. */
+function applyOracleStepOn(state: ExchangeState) {
+  const t = state.begin();
+  try {
+    return applyOracleStep(state, oracleUpdate(), NOW);
+  } finally {
+    t.rollback();
+  }
+}
+
+/** derivativesState() after alice bought and bob sold 1,000 perpetual lots at 3000 (30,000 quote notional, 3,000 of initial margin each). */
+function derivativesStateWithPosition(): ExchangeState {
+  const state = derivativesState();
+  buildBatch(state, [trade(PERP, 1_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+  return state;
+}

@@ -1,0 +1,79 @@
+/**
+ * OracleStep (circuits/derivatives/oracleStep.circom) computes bit-exactly what the sequencer's
+ * applyOracleStep / lotRisk compute: expiry settlement, the mark and margins per lot of a perpetual, a
+ * future and Black-Scholes-marked options, and the funding index after a tick.
+ */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { applyOracleStep } from "../../../sequencer/derivatives/oracleStep.ts";
+import { instrumentFields } from "../../../sequencer/derivatives/oracleStep.ts";
+import { TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
+import { EXPIRY, INSTRUMENTS, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
+import { compileMain, fe, outputs } from "../fixed/compile.ts";
+
+const N = TEST_PARAMS.instruments;
+let wasm: string;
+
+function registeredState(): ExchangeState {
+  const state = new ExchangeState(TEST_PARAMS);
+  INSTRUMENTS.forEach((spec, id) => buildBatch(state, [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec }], { batchNumber: id, timestamp: NOW }));
+  return state;
+}
+
+/** The circuit's outputs for the oracle step of `update` at `timestamp` on `state`, and the TypeScript results. */
+async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate>, timestamp: number) {
+  const t = state.begin();
+  try {
+    const step = applyOracleStep(state, update, timestamp);
+    const input: Record<string, bigint | bigint[]> = { timestamp: BigInt(timestamp) };
+    const { oldInsurance: _, ...oracleInputs } = step.inputs; // the insurance fund is a Batch input
+    for (const [k, v] of Object.entries(oracleInputs)) input[k] = (Array.isArray(v) ? (v as bigint[] | bigint[][]).flat().map(fe) : fe(v as bigint)) as never;
+    const out = await outputs(wasm, input, N * 11 + 5 * N + 2);
+    const circuit = {
+      table: Array.from({ length: N }, (_, i) => out.slice(11 * i, 11 * i + 11)),
+      risks: Array.from({ length: N }, (_, i) => ({
+        mark: out[11 * N + i], imLong: out[12 * N + i], imShort: out[13 * N + i], mmLong: out[14 * N + i], mmShort: out[15 * N + i],
+      })),
+    };
+    const ts = { table: state.instruments.map(instrumentFields), risks: step.risks };
+    return { circuit, ts };
+  } finally {
+    t.rollback();
+  }
+}
+
+describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", { timeout: 300_000 }, () => {
+  before(async () => {
+    const sources = ["oracleStep.circom"].map((f) => readFileSync(new URL(`../../../circuits/derivatives/${f}`, import.meta.url)));
+    const h = createHash("sha256");
+    sources.forEach((s) => h.update(s));
+    h.update(readFileSync(new URL("../../../circuits/generated/protocol.circom", import.meta.url)));
+    const main = `include "circuits/derivatives/oracleStep.circom";\ncomponent main = OracleStep(${N}, ${TEST_PARAMS.optionInstruments}, ${TEST_PARAMS.underlyings});`;
+    wasm = (await compileMain(`oracleStep_${h.digest("hex").slice(0, 8)}`, main)).wasm;
+  });
+
+  for (const [label, price, vol] of [["at the money", 300_000_000_000n, 600_000n], ["call deep in", 450_000_000_000n, 250_000n], ["put deep in", 120_000_000_000n, 1_500_000n]] as const) {
+    it(`live instruments, ${label}, with a funding tick`, async () => {
+      const state = registeredState();
+      const { circuit, ts } = await both(state, oracleUpdate({ prices: [price], vols: [vol], fundingEpoch: 1, rates: [-700n, 0n, 0n, 0n] }), NOW);
+      assert.deepEqual(circuit.risks, ts.risks);
+      assert.deepEqual(circuit.table.map((r) => r.map(fe)), ts.table.map((r) => r.map(fe)));
+      assert.ok(ts.risks[2].mark + ts.risks[3].mark > 0n, "the options are marked, not zero");
+    });
+  }
+
+  it("at expiry: dated instruments settle at the signed price and are marked at their payoff", async () => {
+    const state = registeredState();
+    const { circuit, ts } = await both(state, oracleUpdate({ time: EXPIRY, prices: [310_000_000_000n] }), EXPIRY + 1);
+    assert.deepEqual(circuit.risks, ts.risks);
+    assert.deepEqual(circuit.table.map((r) => r.map(fe)), ts.table.map((r) => r.map(fe)));
+    assert.equal(ts.table[1][10], 310_000_000_000n);
+    assert.equal(ts.risks[2].mark, 1_000_000n); // the call pays (3100 - 3000) x 0.01
+    assert.equal(ts.risks[3].mark, 0n); // the put expires worthless
+  });
+});

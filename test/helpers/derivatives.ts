@@ -1,0 +1,68 @@
+/**
+ * A derivatives market for tests: on underlying 0 (price 3000 quote), instrument 0 a perpetual,
+ * 1 a dated future, 2 a call and 3 a put (strike 3000), each lot 0.01 underlying; alice (1), bob (2)
+ * and carol (3) with collateral; an oracle key and signed updates.
+ */
+import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
+import type { BatchTx, InstrumentSpec } from "../../sequencer/batch/transactions.ts";
+import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
+import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, TxType, type Side } from "../../sequencer/protocol/constants.ts";
+import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { signTransfer } from "../../sequencer/sdk/signing.ts";
+import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { order, testTrader, type TestTrader } from "./traders.ts";
+
+export const NOW = 1_700_000_000;
+export const EXPIRY = NOW + 30 * 86_400;
+export const ORACLE_KEY = new Uint8Array(32).fill(99);
+/** 3000 quote per unit, in 1e-8 quote. */
+export const PRICE = 300_000_000_000n;
+export const VOL = 600_000n;
+export const traders = { alice: testTrader(1), bob: testTrader(2), carol: testTrader(3) };
+
+/** Lots of 0.01 underlying; ticks of 0.01 quote per underlying, so 100 quote units (1e-6) per lot and tick. */
+const linear = { underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n, strike: 0n };
+export const INSTRUMENTS: InstrumentSpec[] = [
+  { ...linear, kind: InstrumentKind.PERPETUAL, expiry: 0, fundingCapPpm: 1_000n },
+  { ...linear, kind: InstrumentKind.FUTURE, expiry: EXPIRY, fundingCapPpm: 0n },
+  { ...linear, kind: InstrumentKind.CALL, strike: PRICE, expiry: EXPIRY, fundingCapPpm: 0n },
+  { ...linear, kind: InstrumentKind.PUT, strike: PRICE, expiry: EXPIRY, fundingCapPpm: 0n },
+];
+
+/** A signed oracle update (defaults: NOW, epoch 0, PRICE, VOL, no funding). */
+export function oracleUpdate(fields: Partial<Omit<SignedOracleUpdate, "key" | "signature">> = {}, key = ORACLE_KEY): SignedOracleUpdate {
+  return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], vols: [VOL], rates: [0n, 0n, 0n, 0n], ...fields });
+}
+
+/** A signed order on instrument `instrumentId` (priceTicks 300,000 = 3000 quote per underlying). */
+export function derivOrder(t: TestTrader, instrumentId: number, fields: Partial<Order> & { orderId: bigint; side: Side }): Signed<Order> {
+  return order(t, { marketId: INSTRUMENT_MARKET_BASE + instrumentId, ...fields });
+}
+
+/** Applies `txs` in as many batches as they need (no proof), with the default oracle update; `onBatch` sees each. */
+export function apply(state: ExchangeState, txs: BatchTx[], oracle: SignedOracleUpdate | null = oracleUpdate(), onBatch?: (b: BuiltBatch) => void): void {
+  const per = Math.max(1, Math.min(state.params.slots, state.params.derivSlots));
+  for (let i = 0; i < txs.length; i += per) {
+    const b = buildBatch(state, txs.slice(i, i + per), { batchNumber: batchNumber++, timestamp: NOW, oracle });
+    onBatch?.(b);
+  }
+}
+let batchNumber = 0;
+
+/** Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered; `onBatch` sees each setup batch. */
+export function derivativesState(onBatch?: (b: BuiltBatch) => void): ExchangeState {
+  const state = new ExchangeState(TEST_PARAMS);
+  const setup: BatchTx[] = [];
+  for (const t of Object.values(traders)) {
+    setup.push({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
+    setup.push({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: 50_000_000_000n });
+  }
+  apply(state, setup, null, onBatch);
+  apply(state, INSTRUMENTS.map((spec, id) => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec })), null, onBatch);
+  apply(state, Object.values(traders).map((t) => ({
+    type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }),
+  })), oracleUpdate(), onBatch);
+  return state;
+}

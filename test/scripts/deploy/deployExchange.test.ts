@@ -1,0 +1,70 @@
+/**
+ * scripts/deploy/deployExchange.ts on an in-process Hardhat chain: the custodian is deployed with the sizes of
+ * the circuit parameters and the empty state's root, and the admin helpers set the oracle key and register
+ * instruments (returning the id the custodian assigned). The verifier is the mock (no circuit build needed).
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import type { PublicClient, WalletClient } from "viem";
+import {
+  custodianAbi, deploy, deployCustodian, deployTestToken, readArtifact, registerInstrument, setOracleKey, type Clients, type InstrumentRegistration,
+} from "../../../scripts/deploy/deployExchange.ts";
+import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
+import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
+import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+
+const { viem, networkHelpers } = await network.create();
+const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+const [admin, operator, stranger] = (await viem.getWalletClients()) as unknown as WalletClient[];
+const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
+
+async function deployed() {
+  const verifier = await deploy(as(admin), readArtifact("test/MockVerifier.sol", "MockVerifier"));
+  const usdc = await deployTestToken(as(admin), "USD Coin", "USDC", 6);
+  const custodian = await deployCustodian(as(admin), { params: TEST_PARAMS, verifier, quoteToken: usdc, operator: operator.account!.address });
+  const read = (functionName: string, args: readonly unknown[] = []) =>
+    publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args } as never) as Promise<unknown>;
+  return { custodian, read };
+}
+
+const PERP: InstrumentRegistration = {
+  kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: 1_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 1_000,
+};
+
+describe("deployExchange", () => {
+  it("deploys the custodian with the parameters' sizes at the empty state's root", async () => {
+    const { read } = await networkHelpers.loadFixture(deployed);
+    assert.equal(await read("stateRoot"), new ExchangeState(TEST_PARAMS).root);
+    assert.equal(await read("slots"), BigInt(TEST_PARAMS.slots));
+    assert.equal(await read("derivSlots"), BigInt(TEST_PARAMS.derivSlots));
+    assert.equal(await read("underlyings"), TEST_PARAMS.underlyings);
+    assert.equal(await read("instruments"), TEST_PARAMS.instruments);
+    assert.equal(await read("optionInstruments"), TEST_PARAMS.optionInstruments);
+    assert.equal(await read("publicDataBytes"), BigInt(publicDataBytes(TEST_PARAMS)));
+    assert.equal(await read("maxAccounts"), 4 ** TEST_PARAMS.accountLevels);
+    assert.equal(await read("hasRole", [await read("OPERATOR_ROLE"), operator.account!.address]), true);
+  });
+
+  it("setOracleKey stores the compressed key; only the admin may", async () => {
+    const { custodian, read } = await networkHelpers.loadFixture(deployed);
+    const key = publicKeyOf(Buffer.alloc(32, 7));
+    await setOracleKey(as(admin), custodian, key);
+    assert.equal(await read("oracleKey"), compressPublicKey(key));
+    await assert.rejects(setOracleKey(as(stranger), custodian, publicKeyOf(Buffer.alloc(32, 8))), /AccessControlUnauthorizedAccount/);
+    assert.equal(await read("oracleKey"), compressPublicKey(key));
+  });
+
+  it("registerInstrument returns the assigned id (options at the option ids) and throws on a refused registration", async () => {
+    const { custodian, read } = await networkHelpers.loadFixture(deployed);
+    const expiry = (await networkHelpers.time.latest()) + 86400;
+    const call: InstrumentRegistration = { ...PERP, kind: InstrumentKind.CALL, lotSizeE6: 10_000n, strike: 3000n * 10n ** 8n, expiry, fundingCapPpm: 0 };
+    assert.equal(await registerInstrument(as(admin), custodian, call), TEST_PARAMS.instruments - TEST_PARAMS.optionInstruments);
+    assert.equal(await registerInstrument(as(admin), custodian, PERP), 0);
+    assert.equal(await registerInstrument(as(admin), custodian, { ...PERP, kind: InstrumentKind.FUTURE, expiry, fundingCapPpm: 0 }), 1);
+    await assert.rejects(registerInstrument(as(admin), custodian, { ...PERP, mmPpm: 200_000 }), /InvalidMarginRates/);
+    await assert.rejects(registerInstrument(as(stranger), custodian, PERP), /AccessControlUnauthorizedAccount/);
+    assert.equal(await read("requestCount"), 3n);
+  });
+});

@@ -1,0 +1,23 @@
+/** sequencer/chain/custodianArgs.ts: the custodian's constructor arguments follow the circuit parameters. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { custodianArgs, derivativesSizesOf } from "../../../sequencer/chain/custodianArgs.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+
+const roles = {
+  verifier: "0x0000000000000000000000000000000000000001",
+  genesisRoot: 77n,
+  quoteToken: "0x0000000000000000000000000000000000000002",
+  admin: "0x0000000000000000000000000000000000000003",
+  operator: "0x0000000000000000000000000000000000000004",
+} as const;
+
+describe("custodianArgs", () => {
+  it("orders roles, tree capacities (4^levels), spot slots and the derivatives sizes as the constructor takes them", () => {
+    assert.deepEqual(custodianArgs(PRODUCTION_PARAMS, roles), [
+      roles.verifier, 77n, roles.quoteToken, roles.admin, roles.operator,
+      4 ** 12, 4 ** 3, 4 ** 3, 32n, { derivSlots: 16n, underlyings: 2, instruments: 7, optionInstruments: 4 },
+    ]);
+    assert.deepEqual(derivativesSizesOf(TEST_PARAMS), { derivSlots: 1n, underlyings: 1, instruments: 4, optionInstruments: 2 });
+  });
+});
