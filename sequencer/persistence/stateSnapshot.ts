@@ -5,7 +5,8 @@
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { CircuitParams } from "../protocol/params.ts";
-import { ExchangeState, type Market } from "../state/exchangeState.ts";
+import { ExchangeState, type Globals, type Market } from "../state/exchangeState.ts";
+import type { DerivAccount, InstrumentState } from "../derivatives/formulas.ts";
 
 export type AccountSnapshot = {
   id: number;
@@ -15,6 +16,8 @@ export type AccountSnapshot = {
   balances: [number, bigint][];
   /** [slot, leaf] of non-empty order slots. */
   orders: [number, bigint][];
+  /** Derivatives collateral and positions (circuits/DERIVATIVES.md). */
+  deriv: DerivAccount;
 };
 
 export type ExchangeStateSnapshot = {
@@ -22,6 +25,8 @@ export type ExchangeStateSnapshot = {
   feePool: bigint;
   accounts: AccountSnapshot[];
   markets: [number, Market][];
+  instruments: InstrumentState[];
+  globals: Globals;
 };
 
 export function snapshotExchangeState(state: ExchangeState): ExchangeStateSnapshot {
@@ -30,9 +35,11 @@ export function snapshotExchangeState(state: ExchangeState): ExchangeStateSnapsh
     feePool: state.feePool,
     accounts: state.accountIds().map((id) => {
       const a = state.account(id);
-      return { id, pubKey: a.pubKey, nonce: a.nonce, balances: a.balances.leaves(), orders: a.orders.leaves() };
+      return { id, pubKey: a.pubKey, nonce: a.nonce, balances: a.balances.leaves(), orders: a.orders.leaves(), deriv: a.deriv };
     }),
     markets: state.marketIds().map((id) => [id, state.market(id)!]),
+    instruments: [...state.instruments],
+    globals: { ...state.globals },
   };
 }
 
@@ -43,9 +50,12 @@ export function restoreExchangeState(params: CircuitParams, snapshot: ExchangeSt
     state.setKeyAndNonce(a.id, a.pubKey, a.nonce);
     for (const [token, value] of a.balances) state.setBalance(a.id, token, value);
     for (const [slot, leaf] of a.orders) state.setOrderLeaf(a.id, slot, leaf);
+    state.setDeriv(a.id, a.deriv);
     state.commitAccount(a.id);
   }
   for (const [id, market] of snapshot.markets) state.setMarket(id, market);
+  snapshot.instruments.forEach((inst, id) => state.setInstrument(id, inst));
+  state.setGlobals(snapshot.globals);
   state.addFees(snapshot.feePool);
   if (state.root !== snapshot.root) throw new Error(`state snapshot: rebuilt root ${state.root} is not the recorded ${snapshot.root}`);
   return state;

@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { decodeJson, encodeJson } from "../../../sequencer/persistence/codec.ts";
 import { restoreExchangeState, snapshotExchangeState, type ExchangeStateSnapshot } from "../../../sequencer/persistence/stateSnapshot.ts";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 import { order } from "../../helpers/traders.ts";
+import { derivativesState, derivOrder, NOW, oracleUpdate, traders as derivTraders } from "../../helpers/derivatives.ts";
 
 function tradedState(): ExchangeState {
   const s = offlineSequencer();
@@ -31,6 +32,20 @@ describe("exchange state snapshot", () => {
     assert.deepEqual(restored.orderSlot(1, 1n), state.orderSlot(1, 1n));
     assert.deepEqual(restored.market(0), state.market(0));
     assert.deepEqual(snapshotExchangeState(restored), snapshotExchangeState(state));
+  });
+
+  it("restores derivatives state: collateral, positions, funding snapshots, instruments, insurance fund, oracle time", () => {
+    const state = derivativesState();
+    const buy = derivOrder(derivTraders.alice, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n });
+    const sell = derivOrder(derivTraders.bob, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n });
+    buildBatch(state, [{ type: TxType.DERIV_TRADE, buy, sell, lots: 10n, priceTicks: 300_000n, buyFeePpm: 0, sellFeePpm: 0 }], {
+      batchNumber: 50, timestamp: NOW, oracle: oracleUpdate({ fundingEpoch: 1, rates: [200n, 0n, 0n, 0n] }),
+    });
+    const restored = restoreExchangeState(TEST_PARAMS, decodeJson(encodeJson(snapshotExchangeState(state))));
+    assert.equal(restored.root, state.root);
+    assert.deepEqual(restored.account(1).deriv, state.account(1).deriv);
+    assert.deepEqual(restored.instruments, state.instruments);
+    assert.deepEqual(restored.globals, state.globals);
   });
 
   it("refuses a snapshot whose leaves do not give its recorded root", () => {
