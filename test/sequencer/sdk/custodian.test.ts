@@ -9,6 +9,7 @@ import { network } from "hardhat";
 import { erc20Abi, type PublicClient, type WalletClient } from "viem";
 import { fetchRequests } from "../../../sequencer/chain/requests.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
+import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
@@ -21,11 +22,9 @@ describe("sdk: custodian steps", () => {
     const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
     const verifier = await viem.deployContract("MockVerifier");
     const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
-    const p = TEST_PARAMS;
-    const custodian = await viem.deployContract("Custodian", [
-      verifier.address, 0x1234n, usdc.address, admin.account!.address, admin.account!.address,
-      4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots),
-    ] as never);
+    const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
+      verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, admin: admin.account!.address, operator: admin.account!.address,
+    }) as never);
     const c = { publicClient, walletClient: trader };
     const chainId = await publicClient.getChainId();
 
