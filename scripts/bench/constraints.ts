@@ -20,7 +20,7 @@ import { promisify } from "node:util";
 import { computeCacheKey } from "../build/circuitBuild.ts";
 import { batchCircuitName, batchMainSource } from "../build/batchCircuit.ts";
 import { readR1cs } from "../setup/r1cs.ts";
-import { Bits, HEADER_BYTES, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
+import { Bits, HEADER_BYTES, oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { isMainModule } from "../cli.ts";
 import { int, pct, progress, ROOT, section, table } from "./util.ts";
@@ -92,7 +92,8 @@ const main = (includes: string[], body: string, extra = ""): string =>
 const SLOT = "circuits/batch/slot.circom";
 const SHA = "circomlib/circuits/sha256/sha256.circom";
 
-const HEADER_BITS = HEADER_BYTES * 8;
+/** Header plus the oracle section at production sizes (circuits/DERIVATIVES.md); the test circuit's section is 19 bytes shorter. */
+const HEADER_BITS = (HEADER_BYTES + oracleSectionBytes(PRODUCTION_PARAMS.underlyings, PRODUCTION_PARAMS.instruments)) * 8;
 const RECORD_BITS = RECORD_BYTES * 8;
 /** sha256 blocks for `bits` of message: 1 pad bit and a 64-bit length, rounded up to 512. */
 export const shaBlocks = (bits: number): number => Math.floor((bits + 64) / 512) + 1;
