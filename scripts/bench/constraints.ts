@@ -142,7 +142,8 @@ export async function runConstraints(): Promise<ConstraintReport> {
     for (const l of [p.accountLevels, p.balanceLevels, p.orderLevels, p.marketLevels]) levels.add(l);
     want(`AccountUpdate_${depthStr(p)}`, main([SLOT], `AccountUpdate(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels})`));
     want(`Slot_${depthStr(p)}`, main([SLOT], `Slot(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels})`));
-    for (const slots of [1, 2]) want(`Batch_${depthStr(p)}_s${slots}`, batchMainSource({ ...p, slots }));
+    // One derivatives slot in both, so Batch(2) - Batch(1) is one spot slot (the derivatives part is its own section).
+    for (const slots of [1, 2]) want(`Batch_${depthStr(p)}_s${slots}`, batchMainSource({ ...p, slots, derivSlots: 1 }));
   }
   for (const l of [...levels].sort((a, b) => a - b)) want(`QuadUpdate${l}`, main([SLOT], `QuadUpdate(${l})`));
 
@@ -189,7 +190,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
       `A block of record data costs ${int(shaBlock)} constraints (blocks holding constant padding bits a little less), so amortized over a large batch a ` +
       `37-byte record costs ${RECORD_BITS}/512 of a block = ${int(shaRec)} constraints and the marginal cost of a slot is Slot + ${int(shaRec)}. ` +
       `The fixed cost Batch(1) − Slot = ${int(batch.TEST!.one - slot.TEST!)} is the sha256 of header + first record (${int(sha(1))}, ${shaBlocksForSlots(1)} blocks) ` +
-      `plus ${int(batch.TEST!.one - slot.TEST! - sha(1))} for the 2 × Num2Bits(254) root decompositions, 2 × Poseidon(3) state roots and header range checks.`,
+      `plus ${int(batch.TEST!.one - slot.TEST! - sha(1))} for one derivatives slot and the oracle step (see the derivatives section), the 2 × Num2Bits(254) root decompositions, the state and globals hashes and header range checks.`,
   );
 
   // ---- larger batches: Batch(1) − sha(1 record) + (slots − 1) × Slot + sha(slots records)
@@ -203,7 +204,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
       const built = await builtBatchConstraints({ ...p, slots });
       const check = slots === 2 ? ` (compiled: ${int(batch[label]!.two)})` : built !== undefined ? ` (compiled: ${int(built)})` : "";
       const tag = slots === p.slots ? `, = ${label}_PARAMS.slots` : "";
-      estRows.push([`${label}, ${slots} slots${tag}`, `${int(n)}${check}`, `2^${domain}`, int(n / slots), shaBlocksForSlots(slots), pct(sha(slots), n)]);
+      estRows.push([`${label}, ${slots} spot slots + 1 derivatives slot${tag}`, `${int(n)}${check}`, `2^${domain}`, int(n / slots), shaBlocksForSlots(slots), pct(sha(slots), n)]);
     }
   }
   console.log("\nBatch sizes derived as Batch(1) − sha256(1 record) + (slots − 1) × Slot + sha256(slots records), each sha256 compiled at its length:\n");
