@@ -132,7 +132,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   want("OrderWords", main([SLOT], "OrderWords()"));
   want("PackRecord", main([SLOT], "PackRecord()"));
   want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey()"));
-  for (const t of [3, 4, 5]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
+  for (const t of [3, 4, 6]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
   // sha256 of the public data (header + records) for each batch size estimated below: a block whose
   // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.
   for (const r of SHA_RECORDS) want(`Sha256_header_${r}rec`, main([SHA], `Sha256(${HEADER_BITS + r * RECORD_BITS})`));
@@ -215,12 +215,12 @@ export async function runConstraints(): Promise<ConstraintReport> {
   const lines: Line[] = [];
   const each = (f: (p: CircuitParams) => number): Record<string, number> => Object.fromEntries(DEPTHS.map(({ label, p }) => [label, f(p)]));
   const q = (l: number) => get(`QuadUpdate${l}`);
-  const accRest = (p: CircuitParams) => get(`AccountUpdate_${depthStr(p)}`) - q(p.accountLevels) - 2 * q(p.balanceLevels) - q(p.orderLevels) - 2 * get("Poseidon5");
+  const accRest = (p: CircuitParams) => get(`AccountUpdate_${depthStr(p)}`) - q(p.accountLevels) - 2 * q(p.balanceLevels) - q(p.orderLevels) - 2 * get("Poseidon6");
   lines.push({ key: "sig", label: "EdDSAPoseidonVerifier (SignatureIfEnabled), sigA + sigB", count: 2, each: each(() => get("SignatureIfEnabled")) });
   lines.push({ key: "accPath", label: "AccountUpdate: account-tree path QuadUpdate(accountLevels)", count: 2, each: each((p) => q(p.accountLevels)) });
   lines.push({ key: "balPath", label: "AccountUpdate: balance-tree paths QuadUpdate(balanceLevels), bal1 + bal2", count: 4, each: each((p) => q(p.balanceLevels)) });
   lines.push({ key: "orderPath", label: "AccountUpdate: order-tree path QuadUpdate(orderLevels)", count: 2, each: each((p) => q(p.orderLevels)) });
-  lines.push({ key: "p5", label: "AccountUpdate: account leaf Poseidon(5), old + new", count: 4, each: each(() => get("Poseidon5")) });
+  lines.push({ key: "p5", label: "AccountUpdate: account leaf Poseidon(6), old + new", count: 4, each: each(() => get("Poseidon6")) });
   lines.push({ key: "accRest", label: "AccountUpdate: index Num2Bits (account, 2 tokens)", count: 2, each: each(accRest) });
   lines.push({ key: "marketPath", label: "market-tree path QuadUpdate(marketLevels)", count: 1, each: each((p) => q(p.marketLevels)) });
   lines.push({ key: "orderStorage", label: "OrderStorage (fill/cancel rule)", count: 2, each: each(() => get("OrderStorage")) });
@@ -257,7 +257,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   console.log(
     `\nQuad-tree update cost per level (2 × Poseidon(4) = ${int(2 * get("Poseidon4"))} + child selection):\n\n` +
       table(["levels", "QuadUpdate(levels)", "per level"], qRows) +
-      `\n\nEdDSAPoseidonVerifier alone: ${int(get("EdDSAPoseidonVerifier"))}; Poseidon(3/4/5): ${int(get("Poseidon3"))} / ${int(get("Poseidon4"))} / ${int(get("Poseidon5"))}; ` +
+      `\n\nEdDSAPoseidonVerifier alone: ${int(get("EdDSAPoseidonVerifier"))}; Poseidon(3/4/6): ${int(get("Poseidon3"))} / ${int(get("Poseidon4"))} / ${int(get("Poseidon6"))}; ` +
       `Sha256 of the header + ${SHA_RECORDS.join(" / ")} records: ${SHA_RECORDS.map((r) => `${int(sha(r))} (${shaBlocksForSlots(r)} blocks)`).join(" / ")}.`,
   );
 
@@ -272,7 +272,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
     CANCEL: { sig: 1, p3: 1, accPath: 1, orderPath: 1, p5: 2, accRest: 1, orderStorage: 1, pack: 1 },
   };
   const names2: Record<string, string> = {
-    sig: "EdDSA", accPath: "account path", balPath: "balance path", orderPath: "order path", p5: "Poseidon(5)", accRest: "index bits",
+    sig: "EdDSA", accPath: "account path", balPath: "balance path", orderPath: "order path", p5: "Poseidon(6)", accRest: "index bits",
     marketPath: "market path", orderStorage: "OrderStorage", orderWords: "OrderWords", p3: "Poseidon(3)", pack: "PackRecord", keyComp: "key compression",
     rest: "range checks/fees",
   };
