@@ -203,7 +203,12 @@ contract Custodian is AccessControl, ReentrancyGuard {
     error InvalidMarginRates(uint32 imPpm, uint32 mmPpm);
     /// @notice An option's strike is outside [2^16, 2^50), or a perpetual's or future's strike is not 0.
     error InvalidStrike(uint64 strike);
-    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is not in the future.
+    /// @notice Longest time to expiry of a dated instrument at registration: 2^26 s (776 days), the
+    /// domain of the circuit's Black-Scholes time input (circuits/lib/fixed/SPEC.md).
+    uint256 public constant MAX_EXPIRY_SECONDS = 1 << 26;
+
+    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is not in the future or is
+    /// MAX_EXPIRY_SECONDS or more away (the circuit's Black-Scholes is proven for shorter times only).
     error InvalidExpiry(uint32 expiry);
     /// @notice A perpetual's funding cap exceeds 10^6 ppm, or a dated instrument's is not 0.
     error InvalidFundingCap(uint32 fundingCapPpm);
@@ -379,7 +384,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @param imPpm Initial margin rate, ppm; `mmPpm <= imPpm <= 10^6`.
     /// @param mmPpm Maintenance margin rate, ppm; `0 < mmPpm`.
     /// @param strike Options: strike in 1e-8 quote per underlying, in [2^16, 2^50). Others: 0.
-    /// @param expiry Perpetuals: 0. Others: unix seconds, after the current block.
+    /// @param expiry Perpetuals: 0. Others: unix seconds, after the current block and less than MAX_EXPIRY_SECONDS away.
     /// @param fundingCapPpm Perpetuals: cap on |funding rate| per period, ppm, <= 10^6. Others: 0.
     /// @return instrumentId The new instrument id.
     function registerInstrument(
@@ -617,7 +622,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
             if (p.expiry != 0) revert InvalidExpiry(p.expiry);
             if (p.fundingCapPpm > PPM) revert InvalidFundingCap(p.fundingCapPpm);
         } else {
-            if (p.expiry <= block.timestamp) revert InvalidExpiry(p.expiry);
+            if (p.expiry <= block.timestamp || p.expiry >= block.timestamp + MAX_EXPIRY_SECONDS) revert InvalidExpiry(p.expiry);
             if (p.fundingCapPpm != 0) revert InvalidFundingCap(p.fundingCapPpm);
         }
     }
