@@ -419,9 +419,15 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Checks one signature synchronously: with the configured verifier when it answers a single check at
+   * once (the native one does, in about 0.1 ms), else with the JavaScript reference (about 20 ms).
+   */
   private requireSigned(accountId: number, message: () => bigint, sig: Signed<object>["signature"], what: string): void {
     const check = this.signatureCheck(accountId, message, sig);
-    this.requireVerified(accountId, check, verifyMessage(check.message, check.signature, check.publicKey), what);
+    const answer = this.verifier.verifyBatch([check]);
+    const verdict = Array.isArray(answer) ? answer[0] : verifyMessage(check.message, check.signature, check.publicKey);
+    this.requireVerified(accountId, check, verdict, what);
   }
 
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
