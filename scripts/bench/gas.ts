@@ -23,7 +23,11 @@ import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CustodianClient } from "../../sequencer/chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../../sequencer/chain/proof.ts";
 import { fetchRequests } from "../../sequencer/chain/requests.ts";
-import { TxType } from "../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
+import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
+import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
+import { signOrder, signTransfer } from "../../sequencer/sdk/signing.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { BASE_PER_TRADE, cancels, MARKET, QUOTE_PER_TRADE, trader, trades, withdrawals } from "./fixtures.ts";
@@ -109,10 +113,11 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
   const rows: BatchRow[] = [];
   let lastProof: { proof: CalldataProof; input: bigint } | undefined;
 
-  const post = async (kind: string, txs: BatchTx[]): Promise<void> => {
+  /** Proves and posts `txs`; `oracle` signs the batch's oracle update for its timestamp (derivatives batches). */
+  const post = async (kind: string, txs: BatchTx[], oracle?: (timestamp: number) => SignedOracleUpdate): Promise<void> => {
     const chainTime = Number((await publicClient.getBlock()).timestamp);
     const timestamp = Math.max(chainTime, await client.lastTimestamp());
-    const batch = buildBatch(state, txs, { batchNumber, timestamp, verifySignatures: true });
+    const batch = buildBatch(state, txs, { batchNumber, timestamp, verifySignatures: true, oracle: oracle?.(timestamp) });
     progress(`gas: ${slots} slots: proving batch ${batchNumber} (${describe(txs, slots)})`);
     const proved = await device.prove(keys, batch.circuitInput);
     const proof = toCalldataProof(proved.proof);
@@ -161,6 +166,29 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
   await post("withdrawals", withdrawals([alice, bob], slots, nonces));
   await post("cancels", cancels([alice, bob], slots, 4 ** params.orderLevels * 2));
   await send(aliceWallet!, custodian, custodianAbi, "withdraw", [0], "withdraw (claim credited ERC20)");
+
+  // Derivatives: the oracle key, a perpetual (lots of 0.01, ticks of 0.01 quote), collateral for both
+  // traders, then one perpetual trade in a batch that carries a signed oracle update.
+  const oracleKey = new Uint8Array(32).fill(99);
+  const oracle = (timestamp: number) => signOracleUpdate(oracleKey, {
+    time: timestamp, fundingEpoch: 0, prices: [300_000_000_000n], vols: [600_000n], rates: Array(params.instruments).fill(0n),
+  });
+  await send(operator!, custodian, custodianAbi, "setOracleKey", [...publicKeyOf(oracleKey)], "setOracleKey (admin)");
+  await send(operator!, custodian, custodianAbi, "registerInstrument", [InstrumentKind.PERPETUAL, 0, 10_000n, 1_000_000n, 100_000, 50_000, 0n, 0, 1_000], "registerInstrument (admin)");
+  await post("instrument registration", await requests());
+  for (const t of [alice, bob]) {
+    const amount = state.balance(t.accountId, 0) / 2n;
+    const request = signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce: nonces.get(t.accountId) ?? 0 });
+    nonces.set(t.accountId, (nonces.get(t.accountId) ?? 0) + 1);
+    await post("collateral transfer", [{ type: TxType.TRANSFER, request }], oracle);
+  }
+  const perp = (t: typeof alice, side: Side) => signOrder(t.key, {
+    accountId: t.accountId, orderId: 900n, marketId: INSTRUMENT_MARKET_BASE, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
+    priceTicks: 300_000n, sizeLots: 1n, maxFeePpm: 1_000, expiry: 2 ** 32 - 1,
+  });
+  await post("derivatives trade + oracle update", [{
+    type: TxType.DERIV_TRADE, buy: perp(alice, Side.BUY), sell: perp(bob, Side.SELL), lots: 1n, priceTicks: 300_000n, buyFeePpm: 500, sellFeePpm: 100,
+  }], oracle);
 
   if ((await client.stateRoot()) !== state.root) throw new Error("custodian root differs from the local state");
 
