@@ -12,7 +12,7 @@ import { accountRisk, ceilDiv, isDated, isOption, settleFunding, type DerivAccou
 import { feeAmount } from "../protocol/fees.ts";
 import { instrumentFields } from "../derivatives/oracleStep.ts";
 import {
-  atomicSlot, checkOrders, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, orderArray, reject, requireSignature, sigArray, updateAccount,
+  atomicSlot, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, orderArray, reject, requireSignature, sigArray, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
 import type { DerivTx, InstrumentSpec } from "./transactions.ts";
@@ -112,11 +112,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots), deriv: buyer };
       b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots), deriv: seller };
       state.addFees(buyFee + sellFee);
-      record = {
-        type: TxType.DERIV_TRADE, buyAccountId: BigInt(tx.buy.accountId), buyOrderId: tx.buy.orderId,
-        sellAccountId: BigInt(tx.sell.accountId), sellOrderId: tx.sell.orderId, instrumentId: BigInt(id),
-        lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm),
-      };
+      record = { type: TxType.DERIV_TRADE, ...tradeRecordFields(tx), instrumentId: BigInt(id) };
       break;
     }
     case TxType.LIQUIDATE: {

@@ -143,6 +143,15 @@ export function idle(accountId: number, bal2Token = 0): AccountChange {
   return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
 }
 
+/** The record fields a spot and a derivatives trade share (RECORD_LAYOUT). */
+export function tradeRecordFields(tx: Omit<TradeTx, "type">) {
+  return {
+    buyAccountId: BigInt(tx.buy.accountId), buyOrderId: tx.buy.orderId, sellAccountId: BigInt(tx.sell.accountId),
+    sellOrderId: tx.sell.orderId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm),
+    sellFeePpm: BigInt(tx.sellFeePpm),
+  };
+}
+
 /** The order rules a spot or derivatives trade proves (Definition 1), except the market's registration. */
 export function checkOrders(state: ExchangeState, tx: Omit<TradeTx, "type">, ctx: SlotContext): void {
   const { buy, sell } = tx;
@@ -249,11 +258,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
         bal2Token: m.baseTokenId, bal2Delta: -amt.base, orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots),
       };
       state.addFees(amt.buyFee + amt.sellFee);
-      record = {
-        type: TxType.TRADE, buyAccountId: BigInt(tx.buy.accountId), buyOrderId: tx.buy.orderId,
-        sellAccountId: BigInt(tx.sell.accountId), sellOrderId: tx.sell.orderId, marketId: BigInt(marketId),
-        lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm),
-      };
+      record = { type: TxType.TRADE, ...tradeRecordFields(tx), marketId: BigInt(marketId) };
       break;
     }
     case TxType.WITHDRAW: {
