@@ -1,8 +1,9 @@
 /**
- * Groups the orders that arrive together (HTTP requests, WebSocket messages, batch requests) into one
- * Sequencer.placeOrders call, so their signatures are checked by one call of the configured verifier.
- * One group is in flight at a time and groups run in arrival order, so orders reach the engine in the
- * order they were received; orders arriving while a group verifies form the next group.
+ * Groups the orders that arrive together (HTTP requests, WebSocket messages, batch requests) so their
+ * signatures are checked by one call of the configured verifier (Sequencer.verifyOrders), and pipelines
+ * the groups: up to `depth` groups verify at once (on the verifier's threads) while the main thread
+ * keeps reading requests, and groups are placed strictly in arrival order (Sequencer.placeVerifiedOrders),
+ * so orders reach the engine in the order they were received.
  */
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
@@ -10,17 +11,22 @@ import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 type Waiting = { order: Signed<Order>; resolve: (o: IntakeOutcome) => void; reject: (e: unknown) => void };
 
 export class OrderIntake {
-  readonly #sequencer: Pick<Sequencer, "placeOrders">;
+  readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders">;
   readonly #maxGroup: number;
+  readonly #depth: number;
   #queue: Waiting[] = [];
-  #running = false;
+  #scheduled = false;
+  #inFlight = 0;
+  /** Placement of the groups launched so far, in order. */
+  #tail: Promise<void> = Promise.resolve();
   /** Groups sent to the sequencer and orders in them (for benchmarks). */
   groups = 0;
   orders = 0;
 
-  constructor(sequencer: Pick<Sequencer, "placeOrders">, opts: { maxGroup?: number } = {}) {
+  constructor(sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders">, opts: { maxGroup?: number; depth?: number } = {}) {
     this.#sequencer = sequencer;
     this.#maxGroup = opts.maxGroup ?? 1024;
+    this.#depth = opts.depth ?? 2;
   }
 
   /** Orders waiting for a group. */
@@ -31,26 +37,39 @@ export class OrderIntake {
   /** Queues orders (kept together and in order) and resolves with one outcome per order. */
   submit(orders: readonly Signed<Order>[]): Promise<IntakeOutcome[]> {
     const outcomes = orders.map((order) => new Promise<IntakeOutcome>((resolve, reject) => this.#queue.push({ order, resolve, reject })));
-    if (!this.#running) {
-      this.#running = true;
-      // Let the requests already read in this turn of the event loop join the first group.
-      setImmediate(() => void this.#drain());
-    }
+    this.#schedule();
     return Promise.all(outcomes);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+  /** Launches groups on the next turn of the event loop, so the requests read in this turn join them. */
+  #schedule(): void {
+    if (this.#scheduled || this.#queue.length === 0 || this.#inFlight >= this.#depth) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#launch();
+    });
+  }
+
+  #launch(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#depth) {
       const group = this.#queue.splice(0, this.#maxGroup);
       this.groups++;
       this.orders += group.length;
-      try {
-        const outcomes = await this.#sequencer.placeOrders(group.map((w) => w.order));
-        group.forEach((w, i) => w.resolve(outcomes[i]));
-      } catch (e) {
-        for (const w of group) w.reject(e);
-      }
+      this.#inFlight++;
+      const verified = this.#sequencer.verifyOrders(group.map((w) => w.order));
+      verified.catch(() => {}); // handled when its turn comes
+      this.#tail = this.#tail.then(async () => {
+        try {
+          const outcomes = this.#sequencer.placeVerifiedOrders(await verified);
+          group.forEach((w, i) => w.resolve(outcomes[i]));
+        } catch (e) {
+          for (const w of group) w.reject(e);
+        } finally {
+          this.#inFlight--;
+          this.#schedule();
+        }
+      });
     }
-    this.#running = false;
   }
 }

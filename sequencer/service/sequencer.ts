@@ -87,6 +87,9 @@ export class RequestRejected extends Error {
   }
 }
 
+/** Orders whose signatures were checked (Sequencer.verifyOrders), ready to be placed in order. */
+export type VerifiedOrders = { orders: readonly Signed<Order>[]; checks: (SignatureCheck | RequestRejected)[]; verdicts: boolean[] };
+
 /** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
 export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
 
@@ -442,6 +445,14 @@ export class Sequencer {
    * changes nothing and does not stop the others.
    */
   async placeOrders(orders: readonly Signed<Order>[]): Promise<IntakeOutcome[]> {
+    return this.placeVerifiedOrders(await this.verifyOrders(orders));
+  }
+
+  /**
+   * The first half of placeOrders: checks every signature with one verifier call and changes nothing, so
+   * the verification of one group can run while the previous group is placed (OrderIntake pipelines them).
+   */
+  async verifyOrders(orders: readonly Signed<Order>[]): Promise<VerifiedOrders> {
     const checks: (SignatureCheck | RequestRejected)[] = orders.map((o) => {
       try {
         return this.signatureCheck(o.accountId, () => orderMessage(o), o.signature);
@@ -451,7 +462,14 @@ export class Sequencer {
       }
     });
     const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
-    const verdicts = await this.verifier.verifyBatch(toVerify);
+    return { orders, checks, verdicts: await this.verifier.verifyBatch(toVerify) };
+  }
+
+  /**
+   * The second half of placeOrders: places verified orders in order (a key changed since verification
+   * counts as a bad signature), logged as one group.
+   */
+  placeVerifiedOrders({ orders, checks, verdicts }: VerifiedOrders): IntakeOutcome[] {
     let v = 0;
     const time = this.now();
     return this.grouped(() =>

@@ -1,47 +1,64 @@
-/** OrderIntake: orders arriving together go to the sequencer as one group, in arrival order, one at a time. */
+/**
+ * OrderIntake: orders arriving together are verified as one group; up to `depth` groups verify at once,
+ * and groups are placed strictly in arrival order, one at a time.
+ */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { OrderIntake } from "../../../sequencer/api/orderIntake.ts";
 import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
-import type { IntakeOutcome } from "../../../sequencer/service/sequencer.ts";
+import type { IntakeOutcome, VerifiedOrders } from "../../../sequencer/service/sequencer.ts";
 
 const fake = (orderId: bigint) => ({ orderId }) as unknown as Signed<Order>;
 
+/** A sequencer whose verification of a group takes `delays[k]` ms (k = the group's index), recording what happens. */
+function fakeSequencer(delays: number[], failGroup = -1) {
+  const log: string[] = [];
+  let verifying = 0;
+  let maxVerifying = 0;
+  let k = 0;
+  return {
+    log,
+    maxVerifying: () => maxVerifying,
+    verifyOrders: async (orders: readonly Signed<Order>[]): Promise<VerifiedOrders> => {
+      const group = k++;
+      log.push(`verify ${orders.map((o) => o.orderId).join(",")}`);
+      maxVerifying = Math.max(maxVerifying, ++verifying);
+      await new Promise((r) => setTimeout(r, delays[group] ?? 1));
+      verifying--;
+      if (group === failGroup) throw new Error("verifier down");
+      return { orders, checks: [], verdicts: [] };
+    },
+    placeVerifiedOrders: (v: VerifiedOrders): IntakeOutcome[] => {
+      log.push(`place ${v.orders.map((o) => o.orderId).join(",")}`);
+      return v.orders.map((o) => ({ events: [{ type: "done", seq: Number(o.orderId) }] }) as unknown as IntakeOutcome);
+    },
+  };
+}
+
 describe("OrderIntake", () => {
-  it("groups concurrent submissions, keeps their order, and never runs two groups at once", async () => {
-    const calls: bigint[][] = [];
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const sequencer = {
-      placeOrders: async (orders: readonly Signed<Order>[]): Promise<IntakeOutcome[]> => {
-        calls.push(orders.map((o) => o.orderId));
-        maxInFlight = Math.max(maxInFlight, ++inFlight);
-        await new Promise((r) => setTimeout(r, 5));
-        inFlight--;
-        return orders.map((o) => ({ events: [{ type: "done", seq: Number(o.orderId) }] }));
-      },
-    };
-    const intake = new OrderIntake(sequencer, { maxGroup: 3 });
-    const first = [intake.submit([fake(1n)]), intake.submit([fake(2n), fake(3n)]), intake.submit([fake(4n)])];
-    const results = await Promise.all(first);
-    assert.deepEqual(calls, [[1n, 2n, 3n], [4n]], "one group of the first three (maxGroup), then the rest");
+  it("groups concurrent submissions (maxGroup), verifies groups concurrently, places them in arrival order", async () => {
+    // The first group verifies slowly, the second fast: the second must still be placed after the first.
+    const sequencer = fakeSequencer([30, 1]);
+    const intake = new OrderIntake(sequencer, { maxGroup: 3, depth: 2 });
+    const results = await Promise.all([intake.submit([fake(1n)]), intake.submit([fake(2n), fake(3n)]), intake.submit([fake(4n)])]);
+    assert.deepEqual(sequencer.log, ["verify 1,2,3", "verify 4", "place 1,2,3", "place 4"]);
+    assert.equal(sequencer.maxVerifying(), 2, "the two groups verified at the same time");
     assert.deepEqual(results.map((r) => r.map((o) => ("events" in o ? o.events[0] : null))), [[{ type: "done", seq: 1 }], [{ type: "done", seq: 2 }, { type: "done", seq: 3 }], [{ type: "done", seq: 4 }]]);
-    assert.equal(maxInFlight, 1);
     assert.deepEqual([intake.groups, intake.orders, intake.queued], [2, 4, 0]);
   });
 
-  it("rejects every order of a group whose call failed, and goes on with the next", async () => {
-    let fail = true;
-    const intake = new OrderIntake({
-      placeOrders: async (orders) => {
-        if (fail) {
-          fail = false;
-          throw new Error("verifier down");
-        }
-        return orders.map(() => ({ events: [] }));
-      },
-    });
+  it("with depth 1 runs one group at a time", async () => {
+    const sequencer = fakeSequencer([10, 1]);
+    const intake = new OrderIntake(sequencer, { maxGroup: 1, depth: 1 });
+    await Promise.all([intake.submit([fake(1n)]), intake.submit([fake(2n)])]);
+    assert.deepEqual(sequencer.log, ["verify 1", "place 1", "verify 2", "place 2"]);
+    assert.equal(sequencer.maxVerifying(), 1);
+  });
+
+  it("rejects every order of a group whose verification failed, and goes on with the next", async () => {
+    const sequencer = fakeSequencer([1, 1], 0);
+    const intake = new OrderIntake(sequencer);
     await assert.rejects(intake.submit([fake(1n)]), /verifier down/);
-    assert.deepEqual(await intake.submit([fake(2n)]), [{ events: [] }]);
+    assert.deepEqual(await intake.submit([fake(2n)]), [{ events: [{ type: "done", seq: 2 }] }]);
   });
 });
