@@ -174,7 +174,7 @@ template PackDerivRecord() {
     p2[2] <== 0;
     p2[3] <== 0;
     p2[4] <== 0;
-    p2[5] <== isType[5] * (REGISTER_INSTRUMENT_expiry_lo * 1 + REGISTER_INSTRUMENT_fundingCapPpm * 1);
+    p2[5] <== isType[5] * (REGISTER_INSTRUMENT_expiry_lo * 16777216 + REGISTER_INSTRUMENT_fundingCapPpm * 1);
     var chunk1 = 0;
     var chunk2 = 0;
     for (var t = 0; t < 6; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }

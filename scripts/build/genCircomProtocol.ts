@@ -28,7 +28,9 @@ function fieldTerms(name: string, offset: number, bytes: number): { c1: Term[]; 
   if (end <= CHUNK1_BYTES) return { c1: [{ input: name, shift: 8 * (CHUNK1_BYTES - end) }], c2: [] };
   if (offset >= CHUNK1_BYTES) return { c1: [], c2: [{ input: name, shift: 8 * (RECORD_BYTES - end) }] };
   const loBits = 8 * (end - CHUNK1_BYTES);
-  return { c1: [{ input: `${name}_hi`, shift: 0 }], c2: [{ input: `${name}_lo`, shift: 0 }], split: loBits };
+  // The low part sits at the top of chunk 2 only when the field ends the record; otherwise it is shifted
+  // past the fields after it.
+  return { c1: [{ input: `${name}_hi`, shift: 0 }], c2: [{ input: `${name}_lo`, shift: 8 * (RECORD_BYTES - end) }], split: loBits };
 }
 
 /**

@@ -15,7 +15,7 @@ import { applyOracleStep } from "../../sequencer/derivatives/oracleStep.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../sequencer/sdk/signing.ts";
-import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
 import { derivativesState, derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
@@ -68,6 +68,13 @@ function trade(instrument: number, lots: bigint, priceTicks: bigint, orderId = 1
 describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
   before(async () => {
     wasm = (await buildBatchCircuit(TEST_PARAMS)).wasm;
+  });
+
+  it("accepts the registration of every kind of instrument, dated ones included (the expiry field spans the record's two chunks)", async () => {
+    const state = new ExchangeState(TEST_PARAMS);
+    for (const [id, spec] of INSTRUMENTS.entries()) {
+      assert.equal(await witnessFailure(state, [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec }], { oracle: null }), null, `instrument ${id}`);
+    }
   });
 
   it("accepts a perpetual trade, moving cash, fees and positions exactly", async () => {
