@@ -12,7 +12,7 @@ import { accountRisk, ceilDiv, isDated, isOption, settleFunding, type DerivAccou
 import { feeAmount } from "../protocol/fees.ts";
 import { instrumentFields } from "../derivatives/oracleStep.ts";
 import {
-  atomicSlot, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, orderArray, reject, requireSignature, sigArray, updateAccount,
+  atomicSlot, checkNoncedRequest, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, orderArray, reject, requireSignature, sigArray, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
 import type { DerivTx, InstrumentSpec } from "./transactions.ts";
@@ -183,10 +183,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     }
     case TxType.TRANSFER: {
       const t = tx.request;
-      if (t.amount <= 0n || t.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `transfer amount ${t.amount} out of range`);
-      requireSignature(state, t.accountId, transferMessage(t), t.signature, ctx, "transfer");
-      const nonce = state.account(t.accountId).nonce;
-      if (t.nonce !== nonce) reject("BAD_NONCE", `transfer nonce ${t.nonce}, account nonce is ${nonce}`);
+      checkNoncedRequest(state, t, transferMessage(t), ctx, "transfer");
       const moved = t.toCollateral ? t.amount : -t.amount;
       const after = withPosition(touched(t.accountId), 0, 0n, moved);
       checkRanges(after, t.accountId);

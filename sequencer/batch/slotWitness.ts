@@ -143,6 +143,20 @@ export function idle(accountId: number, bal2Token = 0): AccountChange {
   return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
 }
 
+/** The rules of a signed, nonced amount request (WITHDRAW, TRANSFER): amount in range, signed by the account, next nonce. */
+export function checkNoncedRequest(
+  state: ExchangeState,
+  r: { accountId: number; amount: bigint; nonce: number; signature: Signature },
+  message: bigint,
+  ctx: SlotContext,
+  what: string,
+): void {
+  if (r.amount <= 0n || r.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `${what} amount ${r.amount} out of range`);
+  requireSignature(state, r.accountId, message, r.signature, ctx, what);
+  const nonce = state.account(r.accountId).nonce;
+  if (r.nonce !== nonce) reject("BAD_NONCE", `${what} nonce ${r.nonce}, account nonce is ${nonce}`);
+}
+
 /** The record fields a spot and a derivatives trade share (RECORD_LAYOUT). */
 export function tradeRecordFields(tx: Omit<TradeTx, "type">) {
   return {
@@ -263,10 +277,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
     }
     case TxType.WITHDRAW: {
       const w = tx.request;
-      if (w.amount <= 0n || w.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `withdrawal amount ${w.amount} out of range`);
-      requireSignature(state, w.accountId, withdrawalMessage(w), w.signature, ctx, "withdrawal");
-      const nonce = state.account(w.accountId).nonce;
-      if (w.nonce !== nonce) reject("BAD_NONCE", `withdrawal nonce ${w.nonce}, account nonce is ${nonce}`);
+      checkNoncedRequest(state, w, withdrawalMessage(w), ctx, "withdrawal");
       Object.assign(f, {
         accountA: BigInt(w.accountId), tokenId: BigInt(w.tokenId), amount: w.amount, nonce: BigInt(w.nonce),
         sigA: sigArray(w.signature),
