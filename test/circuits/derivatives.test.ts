@@ -219,6 +219,34 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     assert.equal(state.account(1).deriv.collateral, c0 + 10n * 31_000_000n + 3n * 1_000_000n); // 3 calls x (3100 - 3000) x 0.01
   });
 
+  it("refuses a liquidation larger than the position (it would flip it)", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 15_001n });
+    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 15_001n, priceTicks: 280_000n, liquidatorFeePpm: 0 }],
+      rule("DerivSlot", "absLots.in <=="), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
+  });
+
+  it("refuses SETTLE of an instrument that has not settled", async () => {
+    const state = derivativesStateWithPosition();
+    await refuses(state, [{ type: TxType.SETTLE, accountId: 1, instrumentId: 1 }], rule("DerivSlot", "isSettle * notSettled.out === 0"));
+  });
+
+  it("refuses a derivatives transaction in a batch without an oracle update", async () => {
+    await refuses(derivativesState(), [trade(PERP, 1n, 300_000n)], rule("DerivSlot", "(1 - oracleUsed) * activeA === 0"), { oracle: null });
+  });
+
+  it("refuses a skipped funding epoch and an oracle update older than the last one", async () => {
+    await refuses(derivativesState(), [], rule("OracleStep", "tick * (tick - 1) === 0"), { oracle: oracleUpdate({ fundingEpoch: 2 }) });
+    await refuses(derivativesState(), [], rule("OracleStep", "notBack.in <=="), { oracle: oracleUpdate({ time: NOW - 10 }) });
+  });
+
+  it("refuses an instrument registration with maintenance margin above initial margin", async () => {
+    const state = new ExchangeState(TEST_PARAMS);
+    await refuses(state, [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, ...INSTRUMENTS[0], mmPpm: 200_000n }],
+      rule("DerivSlot", "imAboveMm.in <=="), { oracle: null });
+  });
+
   it("refuses a trade in an instrument that has settled", async () => {
     const state = derivativesState();
     await refuses(state, [trade(1, 1n, 300_000n)], rule("DerivSlot", "fills * (1 - notSettled.out) === 0"), {
