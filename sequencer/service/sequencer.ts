@@ -15,10 +15,14 @@ import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import { toCalldataProof } from "../chain/proof.ts";
 import { MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
-import { Side, TxType } from "../protocol/constants.ts";
-import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Withdrawal } from "../protocol/messages.ts";
+import { INSTRUMENT_MARKET_BASE, Side, TxType } from "../protocol/constants.ts";
+import { cancelMessage, orderMessage, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
+import { RoutedRisk } from "../risk/routedRisk.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import { DerivativesService, type Liquidator, type OracleOutcome } from "./derivatives.ts";
+import { selectBatch, type PendingEntry } from "./batchSelection.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
@@ -34,6 +38,8 @@ export type SequencerOptions = {
   /** Checks trading-key signatures at intake (default: the JavaScript reference, one at a time). */
   verifier?: SignatureVerifier;
   log?: (line: string) => void;
+  /** The operator's liquidator account (sequencer/service/derivatives.ts); without it nothing is liquidated. */
+  liquidator?: Liquidator;
 };
 
 /** Why the sequencer refused a request. Nothing changed. */
@@ -60,6 +66,8 @@ export class Sequencer {
   readonly markets = new MarketRegistry();
   readonly risk = new SpotRisk();
   readonly engine: MatchingEngine;
+  /** Instruments, oracle updates, derivatives risk, liquidations and settlements. */
+  readonly derivatives: DerivativesService;
   /** The state proven batches commit to (advanced when a batch is built). */
   readonly state: ExchangeState;
   readonly custodian: CustodianClient;
@@ -71,7 +79,7 @@ export class Sequencer {
   private readonly slotIds = new Map<string, bigint>();
   private readonly nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time the sequencer accepted them. */
-  private readonly pending: { tx: BatchTx; time: number }[] = [];
+  private readonly pending: PendingEntry[] = [];
   private requestsSeen = 0;
   private batchNumber = 0;
 
@@ -79,7 +87,14 @@ export class Sequencer {
     this.opts = opts;
     this.params = opts.params;
     this.state = new ExchangeState(opts.params);
-    this.engine = new MatchingEngine({ markets: this.markets, risk: this.risk });
+    const engine = () => this.engine;
+    this.derivatives = new DerivativesService({
+      params: opts.params, get engine() { return engine(); }, markets: this.markets, spot: this.risk,
+      enqueue: (tx, oracle) => this.enqueue(tx, oracle), absorb: (events) => this.absorb(events),
+      oracleKey: () => this.custodian.oracleKey(), now: () => this.now(), log: (line) => this.log(line),
+      makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
+    }, opts.liquidator);
+    this.engine = new MatchingEngine({ markets: this.markets, risk: new RoutedRisk(this.risk, this.derivatives.risk) });
     this.custodian = new CustodianClient(opts.chain);
   }
 
@@ -105,8 +120,8 @@ export class Sequencer {
     return Math.floor(Date.now() / 1000);
   }
 
-  private enqueue(tx: BatchTx): void {
-    this.pending.push({ tx, time: this.now() });
+  private enqueue(tx: BatchTx, oracle = this.derivatives.oracleFor(tx)): void {
+    this.pending.push({ tx, time: this.now(), oracle });
   }
 
   // ---- intake ----------------------------------------------------------------------------------
@@ -130,7 +145,7 @@ export class Sequencer {
         marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
         makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
       });
-    } else throw new Error(`transaction type ${tx.type} is not an on-chain request`);
+    } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
     this.enqueue(tx);
   }
 
@@ -204,6 +219,7 @@ export class Sequencer {
     }
     if (this.liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
 
+    this.derivatives.checkOrder(order, this.now());
     const events = this.engine.execute({ kind: "place", time: this.now(), order });
     if (events.some((e) => e.type === "accepted")) {
       this.slotIds.set(slot, order.orderId);
@@ -234,6 +250,21 @@ export class Sequencer {
     this.enqueue({ type: TxType.WITHDRAW, request: w });
   }
 
+  /** Accepts a signed transfer between the spot quote balance and collateral (checks: derivatives.acceptTransfer). */
+  requestTransfer(t: Signed<Transfer>): void {
+    this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
+    const expected = this.nextNonce.get(t.accountId) ?? 0;
+    if (t.nonce !== expected) throw new RequestRejected("BAD_NONCE", `transfer nonce ${t.nonce}, expected ${expected}`);
+    this.derivatives.acceptTransfer(t);
+    this.nextNonce.set(t.accountId, expected + 1);
+    this.enqueue({ type: TxType.TRANSFER, request: t });
+  }
+
+  /** Accepts a signed oracle update (funding, expiry, margin re-checks and liquidations follow). */
+  acceptOracleUpdate(update: SignedOracleUpdate): Promise<OracleOutcome> {
+    return this.derivatives.acceptOracleUpdate(update);
+  }
+
   private slotKey(accountId: number, orderId: bigint): string {
     return `${accountId}:${this.state.orderSlotIndex(orderId)}`;
   }
@@ -249,6 +280,7 @@ export class Sequencer {
 
   /** Turns fills into trade transactions and forgets orders that left the book. */
   private absorb(events: readonly EngineEvent[], incoming?: Signed<Order>): void {
+    // (also called by the derivatives service for the cancellations it causes)
     for (const e of events) {
       if (e.type === "fill") this.enqueue(this.tradeOf(e, incoming));
       else if (e.type === "cancelled") this.forget(e.accountId, e.orderId);
@@ -271,7 +303,7 @@ export class Sequencer {
     const taker = signed(fill.takerAccount, fill.takerOrderId);
     const makerBuys = fill.makerSide === Side.BUY;
     return {
-      type: TxType.TRADE,
+      type: fill.marketId >= INSTRUMENT_MARKET_BASE ? TxType.DERIV_TRADE : TxType.TRADE,
       buy: makerBuys ? maker : taker,
       sell: makerBuys ? taker : maker,
       lots: fill.lots,
@@ -290,11 +322,11 @@ export class Sequencer {
    */
   async runBatch(): Promise<PostedBatch | null> {
     if (this.pending.length === 0) return null;
-    const entries = this.pending.slice(0, this.params.slots);
-    const txs = entries.map((e) => e.tx);
+    const { count, txs, oracle } = selectBatch(this.pending, this.params);
     // The batch is stamped with the time its first transaction was accepted: every order it fills was
     // live (not expired) then, and later batches carry later transactions, so stamps never go back.
-    const timestamp = Math.max(entries[0].time, await this.custodian.lastTimestamp());
+    // A batch using an oracle update is not stamped before it.
+    const timestamp = Math.max(this.pending[0].time, await this.custodian.lastTimestamp(), oracle?.time ?? 0);
     // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
     const [chainCount, chainRoot] = await Promise.all([this.custodian.batchCount(), this.custodian.stateRoot()]);
     if (chainRoot !== this.state.root) {
@@ -304,14 +336,15 @@ export class Sequencer {
     const t = this.state.begin();
     try {
       const t0 = performance.now();
-      const batch = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp, verifySignatures: false });
+      const batch = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp, verifySignatures: false, oracle });
       const t1 = performance.now();
       const proved = await this.opts.prover.prove(this.batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
       const p0 = performance.now();
       const txHash = await this.custodian.submitBatch(this.batchNumber, batch.publicData, toCalldataProof(proved.proof));
       const postMs = performance.now() - p0;
       t.commit();
-      this.pending.splice(0, txs.length);
+      this.pending.splice(0, count);
+      this.derivatives.onBatchPosted(txs);
       const posted: PostedBatch = {
         batchNumber: this.batchNumber++,
         txHash,
