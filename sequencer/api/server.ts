@@ -26,6 +26,7 @@ import {
   WithdrawalSchema, toJson,
 } from "./schemas.ts";
 import { MarketStream } from "./stream.ts";
+import { registerDerivativesRoutes } from "./derivativesRoutes.ts";
 
 export type ApiServerOptions = {
   /** fastify's `logger` option (false by default). */
@@ -155,6 +156,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     if (!order) throw new ApiError(404, "UNKNOWN_ORDER", `account ${id} has no live order ${orderId}`);
     return { order };
   });
+
+  registerDerivativesRoutes(app, sequencer, parse, intake);
 
   app.get("/v1/health", async () => ({ status: "ok", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() }));
 
