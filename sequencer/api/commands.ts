@@ -12,7 +12,7 @@ import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 import { ApiError, intake, parse, rejectedError } from "./errors.ts";
 import type { OrderIntake } from "./orderIntake.ts";
 import { TokenBuckets, type RateLimit } from "./rateLimit.ts";
-import { CancelBatchSchema, CancelSchema, OrderBatchSchema, OrderSchema, WithdrawalSchema } from "./schemas.ts";
+import { CancelBatchSchema, CancelSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "./schemas.ts";
 
 export type RateLimits = {
   /** Signed requests per trading key (account), charged before the signature is checked. null: none. */
@@ -117,5 +117,12 @@ export class CommandGateway {
     this.charge(source, [w.accountId]);
     intake(() => this.#sequencer.requestWithdrawal(w));
     return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
+  }
+
+  transfer(body: unknown, source: string): Record<string, unknown> {
+    const t = parse(TransferSchema, body, "transfer");
+    this.charge(source, [t.accountId]);
+    intake(() => this.#sequencer.requestTransfer(t));
+    return { status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce };
   }
 }

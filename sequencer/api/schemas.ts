@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { Bits, FIELD_MODULUS } from "../protocol/constants.ts";
-import type { Cancel, Order, Signed, StreamAuth, Withdrawal } from "../protocol/messages.ts";
+import type { Cancel, Order, Signed, StreamAuth, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { Signature } from "../crypto/babyjub.ts";
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -65,6 +65,16 @@ export const WithdrawalSchema = z
     signature: SignatureSchema,
   })
   .strict() satisfies z.ZodType<Signed<Withdrawal>, z.ZodTypeDef, unknown>;
+
+export const TransferSchema = z
+  .object({
+    accountId: uint(Bits.accountId),
+    toCollateral: z.boolean(),
+    amount: uintString(Bits.amount, "amount"),
+    nonce: uint(Bits.nonce),
+    signature: SignatureSchema,
+  })
+  .strict() satisfies z.ZodType<Signed<Transfer>, z.ZodTypeDef, unknown>;
 
 /** Path parameters and query strings arrive as strings. */
 const idParam = (bits: number, what: string) => uintString(bits, what).transform((v) => Number(v));

@@ -12,11 +12,15 @@
  *   POST /v1/cancels/batch     {cancels: [..up to 100]}  (cancel-all: one signed cancel per live order; the
  *                              circuit proves each cancel by its own signature)  -> {results}
  *   POST /v1/withdrawals       a signed withdrawal                         -> {status: "accepted", ...}
+ *   POST /v1/transfers         a signed transfer between spot quote and derivatives collateral
+ *                              (nonce shared with withdrawals)             -> {status: "accepted", ...}
  * Reads:
  *   GET /v1/health | /v1/markets | /v1/markets/:id/book?levels
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
- *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, positions,
- *                                      the next withdrawal nonce
+ *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, derivatives
+ *                                      positions, the next withdrawal/transfer nonce
+ *   GET /v1/accounts/:id/derivatives   collateral, equity, margin used, positions with PnL and Greeks
+ *   GET /v1/instruments                the instrument table with marks at the latest oracle update
  *   GET /v1/accounts/:id/key           the registered trading key (null when none)
  *   GET /v1/accounts/:id/orders?status&limit | /v1/accounts/:id/orders/:orderId | /v1/accounts/:id/fills?limit&before
  *   GET /v1/batches?limit | /v1/batches/:n        posted batches: tx hash, proof, timings
@@ -43,6 +47,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import type { Address } from "viem";
 import type { Sequencer } from "../service/sequencer.ts";
 import { tradingKeyTypedData } from "../sdk/tradingKey.ts";
+import { accountReport } from "../risk/accountReport.ts";
 import { BatchLog } from "./batchLog.ts";
 import { CommandGateway, type RateLimits } from "./commands.ts";
 import { ApiError, parse } from "./errors.ts";
@@ -53,6 +58,7 @@ import {
   KeyQuerySchema, MarketParamsSchema, OrdersQuerySchema, toJson,
 } from "./schemas.ts";
 import { MarketStream, type StreamOptions } from "./stream.ts";
+import { registerDerivativesRoutes } from "./derivativesRoutes.ts";
 
 export type ApiServerOptions = {
   /** fastify's `logger` option (false by default). */
@@ -138,6 +144,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip));
   app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
   app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));
+  app.post("/v1/transfers", async (req) => commands.transfer(req.body, req.ip));
 
   // ---- reads ----------------------------------------------------------------------------------
 
@@ -162,8 +169,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
       .entries()
       .filter((e) => e.accountId === id)
       .map((e) => ({ tokenId: e.tokenId, balance: e.balance, reserved: e.reserved, available: sequencer.risk.available(id, e.tokenId) }));
-    // positions: spot only for now; derivatives positions will be listed here.
-    return { accountId: id, balances, openOrders: sequencer.engine.openOrders(id), positions: [], withdrawalNonce: sequencer.withdrawalNonce(id) };
+    const { positions } = accountReport(sequencer.derivatives.risk, id);
+    return { accountId: id, balances, openOrders: sequencer.engine.openOrders(id), positions, withdrawalNonce: sequencer.withdrawalNonce(id) };
   });
 
   app.get("/v1/accounts/:id/key", async (req) => {
@@ -203,6 +210,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     if (!b) throw new ApiError(404, "UNKNOWN_BATCH", `batch ${n} was not posted by this server (or is forgotten)`);
     return { batch: b };
   });
+
+  registerDerivativesRoutes(app, sequencer);
 
   app.get("/v1/health", async () => ({ status: "ok", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() }));
 

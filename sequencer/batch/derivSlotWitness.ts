@@ -4,11 +4,11 @@
  * Every rule the circuit proves is checked here first with an error naming it; on any error the state
  * is left exactly as it was.
  */
-import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, PPM, Side, TxType } from "../protocol/constants.ts";
+import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../protocol/constants.ts";
 import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
-import { accountRisk, ceilDiv, isDated, isOption, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import { accountRisk, isDated, isOption, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import { instrumentFields } from "../derivatives/oracleStep.ts";
 import {
@@ -144,9 +144,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const fee = feeAmount(cash, tx.liquidatorFeePpm);
       const victimDelta = victimLong ? -tx.lots : tx.lots;
       const afterTrade = withPosition(pre, id, victimDelta, victimLong ? cash : -cash);
-      const fullPenalty = ceilDiv(tx.lots * mark * LIQ_PENALTY_PPM, PPM);
-      const equityAfter = accountRisk(afterTrade, ctx.risks).equity;
-      const penalty = fullPenalty < (equityAfter > 0n ? equityAfter : 0n) ? fullPenalty : equityAfter > 0n ? equityAfter : 0n;
+      const penalty = liquidationPenalty(tx.lots, mark, accountRisk(afterTrade, ctx.risks).equity);
       const victim = { ...afterTrade, collateral: afterTrade.collateral - penalty };
       const liquidator = withPosition(touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
       checkRanges(victim, victimId);

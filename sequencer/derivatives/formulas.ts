@@ -4,7 +4,7 @@
  * margin requirements. The batch witness and the risk engine both use these functions, so the
  * sequencer accepts exactly what the circuit proves.
  */
-import { InstrumentKind, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
+import { InstrumentKind, LIQ_PENALTY_PPM, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
 import { priceOption } from "../risk/fixed/blackScholes.ts";
 import type { InstrumentSpec } from "../batch/transactions.ts";
 
@@ -111,4 +111,14 @@ export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equ
     }
   });
   return { equity, im, mm };
+}
+
+/**
+ * The penalty a liquidated account pays into the insurance fund (DERIVATIVES.md, LIQUIDATE):
+ * min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the trade, 0)).
+ */
+export function liquidationPenalty(lots: bigint, mark: bigint, equityAfter: bigint): bigint {
+  const full = ceilDiv(lots * mark * LIQ_PENALTY_PPM, PPM);
+  const cap = equityAfter > 0n ? equityAfter : 0n;
+  return full < cap ? full : cap;
 }

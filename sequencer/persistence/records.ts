@@ -9,7 +9,8 @@
  */
 import type { BatchTx } from "../batch/transactions.ts";
 import type { CalldataProof } from "../chain/proof.ts";
-import type { Cancel, Order, Signed, Withdrawal } from "../protocol/messages.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
 
 /** An on-chain request admitted in queue order (`index` is its queue index when it came from the chain). */
 export type RequestRecord = { t: "request"; tx: BatchTx; time: number; index?: number };
@@ -19,8 +20,15 @@ export type OrderRecord = { t: "order"; order: Signed<Order>; time: number };
 export type CancelRecord = { t: "cancel"; cancel: Signed<Cancel>; time: number };
 /** An accepted signed withdrawal. */
 export type WithdrawRecord = { t: "withdraw"; withdrawal: Signed<Withdrawal>; time: number };
+/** An accepted signed transfer between spot quote balance and derivatives collateral. */
+export type TransferRecord = { t: "transfer"; transfer: Signed<Transfer>; time: number };
 /**
- * Batch `batchNumber` holds the first `count` pending transactions, is stamped `timestamp`, its public
+ * An accepted oracle update (its key checked against the custodian's): the funding, settlements,
+ * order cancellations and liquidations it caused are replayed from it.
+ */
+export type OracleRecord = { t: "oracle"; update: SignedOracleUpdate; time: number };
+/**
+ * Batch `batchNumber` consumes the first `count` pending entries (batchSelection.ts), is stamped `timestamp`, its public
  * data hashes to `publicDataHash` (sha256, 0x-hex) and `proof` proves it. Written before it is posted.
  */
 export type BatchRecord = { t: "batch"; batchNumber: number; count: number; timestamp: number; publicDataHash: string; proof: CalldataProof };
@@ -29,7 +37,8 @@ export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
 /** The chain holds batch `batchNumber` (txHash null: it was found already there). */
 export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null };
 
-export type LogRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | BatchRecord | SentRecord | PostedRecord;
+export type LogRecord =
+  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | BatchRecord | SentRecord | PostedRecord;
 
 /** A record with its position in the log (1, 2, 3, ...; never reused). */
 export type LoggedRecord = { seq: number; record: LogRecord };

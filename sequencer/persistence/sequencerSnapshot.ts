@@ -3,7 +3,8 @@
  * batch is being built or posted. Each part uses its owner's own snapshot format (engine, risk,
  * markets, proven state); maps are listed sorted by key so equal states give equal snapshots.
  */
-import type { BatchTx } from "../batch/transactions.ts";
+import type { DerivativesSnapshot } from "../service/derivatives.ts";
+import type { PendingEntry } from "../service/batchSelection.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { EngineSnapshot } from "../matching/snapshot.ts";
 import type { MarketParamsJson } from "../matching/markets.ts";
@@ -11,8 +12,11 @@ import type { Order, Signed } from "../protocol/messages.ts";
 import type { SpotRiskSnapshot } from "../risk/spotRisk.ts";
 import type { ExchangeStateSnapshot } from "./stateSnapshot.ts";
 
+/** Version 2 added the derivatives service and the oracle tag of pending entries. */
+export const SNAPSHOT_VERSION = 2;
+
 export type SequencerSnapshot = {
-  version: 1;
+  version: typeof SNAPSHOT_VERSION;
   markets: MarketParamsJson[];
   risk: SpotRiskSnapshot;
   engine: EngineSnapshot;
@@ -23,7 +27,8 @@ export type SequencerSnapshot = {
   /** [slot key, highest accepted order id]. */
   slotIds: [string, bigint][];
   nextNonce: [number, number][];
-  pending: { tx: BatchTx; time: number }[];
+  pending: PendingEntry[];
+  derivatives: DerivativesSnapshot;
   requestsSeen: number;
   /** Number the next batch will get. */
   batchNumber: number;

@@ -27,13 +27,20 @@ import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
 import { MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
-import { Side, TxType } from "../protocol/constants.ts";
-import { cancelMessage, orderMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Withdrawal } from "../protocol/messages.ts";
+import { INSTRUMENT_MARKET_BASE, Side, TxType } from "../protocol/constants.ts";
+import {
+  cancelMessage, orderMessage, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Transfer, type Withdrawal,
+} from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
+import { RoutedRisk } from "../risk/routedRisk.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import { DerivativesService, type Liquidator, type OracleOutcome } from "./derivatives.ts";
+import { selectBatch, type PendingEntry } from "./batchSelection.ts";
+import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type { BatchRecord, LogRecord } from "../persistence/records.ts";
-import { sortedEntries, type SequencerSnapshot } from "../persistence/sequencerSnapshot.ts";
+import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "../persistence/sequencerSnapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 import { sentTransactionOutcome } from "./sentTransaction.ts";
@@ -70,6 +77,8 @@ export type SequencerOptions = {
   clock?: () => number;
   /** Told each step of a batch's life, after it is durable (metrics, fault-injection tests). */
   onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
+  /** The operator's liquidator account (sequencer/service/derivatives.ts); without it nothing is liquidated. */
+  liquidator?: Liquidator;
 };
 
 /**
@@ -78,14 +87,7 @@ export type SequencerOptions = {
  */
 export type BatchStage = "built" | "proved" | "sent" | "posted";
 
-/** Why the sequencer refused a request. Nothing changed. */
-export class RequestRejected extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(`${code}: ${message}`);
-    this.code = code;
-  }
-}
+export { RequestRejected };
 
 /** Orders whose signatures were checked (Sequencer.verifyOrders), ready to be placed in order. */
 export type VerifiedOrders = { orders: readonly Signed<Order>[]; checks: (SignatureCheck | RequestRejected)[]; verdicts: boolean[] };
@@ -132,6 +134,8 @@ export class Sequencer {
   readonly markets: MarketRegistry;
   readonly risk: SpotRisk;
   readonly engine: MatchingEngine;
+  /** Instruments, oracle updates, derivatives risk, transfers, liquidations and expiry settlements. */
+  readonly derivatives: DerivativesService;
   /** The state proven batches commit to (advanced when a batch is built). */
   readonly state: ExchangeState;
   readonly custodian: CustodianClient;
@@ -144,7 +148,7 @@ export class Sequencer {
   private readonly slotIds = new Map<string, bigint>();
   private readonly nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time the sequencer accepted them. */
-  private readonly pending: { tx: BatchTx; time: number }[] = [];
+  private readonly pending: PendingEntry[] = [];
   private requestsSeen = 0;
   private batchNumber = 0;
   /** The proven batch being posted: it left `pending` and is retried until the chain holds it. */
@@ -154,6 +158,8 @@ export class Sequencer {
   /** runBatch calls run one at a time, in call order. */
   private batchQueue: Promise<unknown> = Promise.resolve();
   private replaying = false;
+  /** The logged time of the record being replayed: the time input of everything it runs. */
+  private replayTime: number | null = null;
   private groupDepth = 0;
   private recordsSinceSnapshot = 0;
   /** The deferred commit of this event-loop turn, if one is scheduled. */
@@ -167,12 +173,21 @@ export class Sequencer {
     this.params = opts.params;
     this.custodian = new CustodianClient(opts.chain);
     const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
-    if (stored) {
-      const snap = stored.body as SequencerSnapshot;
-      if (snap.version !== 1) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
-      this.markets = MarketRegistry.fromJSON(snap.markets);
-      this.risk = SpotRisk.restore(snap.risk);
-      this.engine = MatchingEngine.restore(snap.engine, { markets: this.markets, risk: this.risk });
+    const snap = stored?.body as SequencerSnapshot | undefined;
+    if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
+    this.markets = snap ? MarketRegistry.fromJSON(snap.markets) : new MarketRegistry();
+    this.risk = snap ? SpotRisk.restore(snap.risk) : new SpotRisk();
+    const engine = () => this.engine;
+    this.derivatives = new DerivativesService({
+      params: opts.params, get engine() { return engine(); }, markets: this.markets, spot: this.risk,
+      enqueue: (tx, oracle) => this.enqueue(tx, this.now(), oracle), claimOrderId: (accountId) => this.claimOrderId(accountId), absorb: (events) => this.absorb(events, this.now()),
+      oracleKey: () => this.custodian.oracleKey(), now: () => this.now(), log: (line) => this.log(line),
+      makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
+    }, opts.liquidator);
+    const risk = new RoutedRisk(this.risk, this.derivatives.risk);
+    if (snap) {
+      this.derivatives.restore(snap.derivatives);
+      this.engine = MatchingEngine.restore(snap.engine, { markets: this.markets, risk });
       this.state = restoreExchangeState(opts.params, snap.state);
       for (const [k, v] of snap.keys) this.keys.set(k, v);
       for (const [k, v] of snap.liveBySlot) this.liveBySlot.set(k, v);
@@ -182,9 +197,7 @@ export class Sequencer {
       this.requestsSeen = snap.requestsSeen;
       this.batchNumber = snap.batchNumber;
     } else {
-      this.markets = new MarketRegistry();
-      this.risk = new SpotRisk();
-      this.engine = new MatchingEngine({ markets: this.markets, risk: this.risk });
+      this.engine = new MatchingEngine({ markets: this.markets, risk });
       this.state = new ExchangeState(opts.params);
     }
     if (opts.store) this.replay(opts.store, stored?.seq ?? 0);
@@ -210,7 +223,7 @@ export class Sequencer {
     return this.keys.get(accountId);
   }
 
-  /** The nonce the account's next withdrawal must carry. */
+  /** The nonce the account's next withdrawal or transfer must carry (one sequence for both). */
   withdrawalNonce(accountId: number): number {
     return this.nextNonce.get(accountId) ?? 0;
   }
@@ -230,11 +243,13 @@ export class Sequencer {
   }
 
   private now(): number {
+    if (this.replayTime !== null) return this.replayTime;
     return this.opts.clock ? this.opts.clock() : Math.floor(Date.now() / 1000);
   }
 
-  private enqueue(tx: BatchTx, time: number): void {
-    this.pending.push({ tx, time });
+  /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
+  private enqueue(tx: BatchTx, time: number, oracle = this.derivatives.oracleFor(tx)): void {
+    this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
   }
 
   // ---- durability -------------------------------------------------------------------------------
@@ -302,7 +317,7 @@ export class Sequencer {
   snapshot(): SequencerSnapshot {
     if (this.building || this.inFlight) throw new Error("no snapshot while a batch is being built or posted");
     return {
-      version: 1,
+      version: SNAPSHOT_VERSION,
       markets: this.markets.toJSON(),
       risk: this.risk.snapshot(),
       engine: this.engine.snapshot(),
@@ -311,7 +326,8 @@ export class Sequencer {
       liveBySlot: sortedEntries(this.liveBySlot),
       slotIds: sortedEntries(this.slotIds),
       nextNonce: sortedEntries(this.nextNonce),
-      pending: this.pending.map((p) => ({ tx: p.tx, time: p.time })),
+      pending: [...this.pending],
+      derivatives: this.derivatives.snapshot(),
       requestsSeen: this.requestsSeen,
       batchNumber: this.batchNumber,
     };
@@ -323,9 +339,12 @@ export class Sequencer {
     try {
       for (const { seq, record } of store.records(afterSeq)) {
         try {
+          this.replayTime = "time" in record ? record.time : null;
           this.apply(record);
         } catch (e) {
           throw new Error(`log record ${seq} (${record.t}) does not replay: ${(e as Error).message}`);
+        } finally {
+          this.replayTime = null;
         }
         this.recordsSinceSnapshot++;
       }
@@ -346,6 +365,11 @@ export class Sequencer {
         return;
       case "withdraw":
         return this.withdrawVerified(r.withdrawal, r.time);
+      case "transfer":
+        return this.transferVerified(r.transfer, r.time);
+      case "oracle":
+        this.oracleVerified(r.update);
+        return;
       case "batch":
         return this.replayBatch(r);
       case "sent":
@@ -354,6 +378,7 @@ export class Sequencer {
         return;
       case "posted":
         if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} posted but not in flight`);
+        this.derivatives.onBatchPosted(this.inFlight.txs);
         this.inFlight = null;
         this.batchNumber = r.batchNumber + 1;
         return;
@@ -363,9 +388,9 @@ export class Sequencer {
   /** Rebuilds a logged batch from the pending queue; its public data must hash as logged. */
   private replayBatch(r: BatchRecord): void {
     if (this.inFlight) throw new Error(`batch ${r.batchNumber} logged while batch ${this.inFlight.batchNumber} is unconfirmed`);
-    if (r.count < 1 || r.count > this.pending.length || r.count > this.params.slots) throw new Error(`batch ${r.batchNumber} holds ${r.count} of ${this.pending.length} pending`);
-    const txs = this.pending.slice(0, r.count).map((p) => p.tx);
-    const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false });
+    const { count, txs, oracle } = selectBatch(this.pending, this.params);
+    if (r.count !== count) throw new Error(`batch ${r.batchNumber} holds ${r.count} pending transactions, the queue selects ${count}`);
+    const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false, oracle });
     const hash = sha256Hex(batch.publicData);
     if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
     this.pending.splice(0, r.count);
@@ -396,7 +421,8 @@ export class Sequencer {
         marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
         makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
       });
-    } else throw new Error(`transaction type ${tx.type} is not an on-chain request`);
+    } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
+    // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
     this.enqueue(tx, time);
     if (index !== undefined) this.requestsSeen = index + 1;
     this.persist(index === undefined ? { t: "request", tx, time } : { t: "request", tx, time, index });
@@ -495,6 +521,7 @@ export class Sequencer {
       throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
     }
     if (this.liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
+    this.derivatives.checkOrder(order, time);
 
     const events = this.engine.execute({ kind: "place", time, order });
     if (events.some((e) => e.type === "accepted")) {
@@ -527,18 +554,69 @@ export class Sequencer {
   }
 
   private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
-    const expected = this.nextNonce.get(w.accountId) ?? 0;
-    if (w.nonce !== expected) throw new RequestRejected("BAD_NONCE", `withdrawal nonce ${w.nonce}, expected ${expected}`);
+    this.takeNonce(w.accountId, w.nonce, "withdrawal");
     if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {
       throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
     }
-    this.nextNonce.set(w.accountId, expected + 1);
+    this.nextNonce.set(w.accountId, w.nonce + 1);
     this.enqueue({ type: TxType.WITHDRAW, request: w }, time);
     this.persist({ t: "withdraw", withdrawal: w, time });
   }
 
+  /** Throws BAD_NONCE unless `nonce` is the account's next one. */
+  private takeNonce(accountId: number, nonce: number, what: string): void {
+    const expected = this.nextNonce.get(accountId) ?? 0;
+    if (nonce !== expected) throw new RequestRejected("BAD_NONCE", `${what} nonce ${nonce}, expected ${expected}`);
+  }
+
+  /** Accepts a signed transfer between the spot quote balance and derivatives collateral (checks: DerivativesService.acceptTransfer). */
+  requestTransfer(t: Signed<Transfer>): void {
+    this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
+    this.transferVerified(t, this.now());
+  }
+
+  private transferVerified(t: Signed<Transfer>, time: number): void {
+    this.takeNonce(t.accountId, t.nonce, "transfer");
+    this.derivatives.acceptTransfer(t);
+    this.nextNonce.set(t.accountId, t.nonce + 1);
+    this.enqueue({ type: TxType.TRANSFER, request: t }, time);
+    this.persist({ t: "transfer", transfer: t, time });
+  }
+
+  /**
+   * Accepts a signed oracle update: it must be under the custodian's oracle key and pass the circuit's
+   * rules (DerivativesService.applyOracleUpdate). Funding, expiry settlement, cancellation of orders
+   * margin no longer covers and liquidations follow at once. Logged before it returns.
+   */
+  async acceptOracleUpdate(update: SignedOracleUpdate): Promise<OracleOutcome> {
+    await this.derivatives.checkOracleKey(update);
+    return this.oracleVerified(update);
+  }
+
+  private oracleVerified(update: SignedOracleUpdate): OracleOutcome {
+    return this.grouped(() => {
+      const outcome = this.derivatives.applyOracleUpdate(update);
+      this.persist({ t: "oracle", update, time: this.now() });
+      return outcome;
+    });
+  }
+
   private slotKey(accountId: number, orderId: bigint): string {
     return `${accountId}:${this.state.orderSlotIndex(orderId)}`;
+  }
+
+  /**
+   * An order id of `accountId` above every id it used, in a storage slot with no live order, recorded as
+   * the slot's last id (for orders the operator signs itself: the liquidator's).
+   */
+  private claimOrderId(accountId: number): bigint {
+    const prefix = `${accountId}:`;
+    let id = 0n;
+    for (const [slot, last] of this.slotIds) if (slot.startsWith(prefix) && last > id) id = last;
+    do id++;
+    while (this.liveBySlot.has(this.slotKey(accountId, id)));
+    this.slotIds.set(this.slotKey(accountId, id), id);
+    return id;
   }
 
   private liveOrder(accountId: number, orderId: bigint): Signed<Order> | undefined {
@@ -575,7 +653,7 @@ export class Sequencer {
     const taker = signed(fill.takerAccount, fill.takerOrderId);
     const makerBuys = fill.makerSide === Side.BUY;
     return {
-      type: TxType.TRADE,
+      type: fill.marketId >= INSTRUMENT_MARKET_BASE ? TxType.DERIV_TRADE : TxType.TRADE,
       buy: makerBuys ? maker : taker,
       sell: makerBuys ? taker : maker,
       lots: fill.lots,
@@ -614,11 +692,11 @@ export class Sequencer {
 
   /** Builds and proves the next batch, makes it the batch in flight and logs it (committed) before anything is sent. */
   private async proveNext(): Promise<void> {
-    const entries = this.pending.slice(0, this.params.slots);
-    const txs = entries.map((e) => e.tx);
+    const { count, txs, oracle } = selectBatch(this.pending, this.params);
     // The batch is stamped with the time its first transaction was accepted: every order it fills was
     // live (not expired) then, and later batches carry later transactions, so stamps never go back.
-    const timestamp = Math.max(entries[0].time, await this.custodian.lastTimestamp());
+    // A batch using an oracle update is not stamped before it.
+    const timestamp = Math.max(this.pending[0].time, await this.custodian.lastTimestamp(), oracle?.time ?? 0);
     // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
     const [chainCount, chainRoot] = await Promise.all([this.custodian.batchCount(), this.custodian.stateRoot()]);
     if (chainRoot !== this.state.root) {
@@ -629,19 +707,19 @@ export class Sequencer {
     const t = this.state.begin();
     try {
       const t0 = performance.now();
-      const batch = buildBatch(this.state, txs, { batchNumber, timestamp, verifySignatures: false });
+      const batch = buildBatch(this.state, txs, { batchNumber, timestamp, verifySignatures: false, oracle });
       const buildMs = performance.now() - t0;
       this.stage("built", batchNumber);
       const proved = await this.opts.prover.prove(batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
       t.commit();
       this.building = false;
       const proof = toCalldataProof(proved.proof);
-      this.pending.splice(0, txs.length);
+      this.pending.splice(0, count);
       this.inFlight = {
         batchNumber, txs, publicData: batch.publicData, proof, txHash: null,
         timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
       };
-      this.persist({ t: "batch", batchNumber, count: txs.length, timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
+      this.persist({ t: "batch", batchNumber, count, timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
     } catch (e) {
       if (this.building) {
         t.rollback();
@@ -664,6 +742,7 @@ export class Sequencer {
     });
     const postMs = performance.now() - p0;
     this.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
+    this.derivatives.onBatchPosted(b.txs);
     this.inFlight = null;
     this.batchNumber = b.batchNumber + 1;
     this.stage("posted", b.batchNumber);

@@ -1,0 +1,74 @@
+/**
+ * One account's derivatives, as the API reports them: collateral, equity, margin used (IM, MM) and
+ * what the open orders add, per position the size, average entry, cost basis, mark, unrealised and
+ * realised PnL and fees (bookkeeping from fills), and the Greeks of each position and in total.
+ * Everything at the latest accepted oracle update, from the risk engine's running view.
+ */
+import type { Greeks } from "./fixed/blackScholes.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
+import type { DerivativesRisk } from "./derivativesRisk.ts";
+import { averageEntry, unrealisedPnl } from "./positionLedger.ts";
+import { addGreeks, NO_GREEKS, positionGreeks } from "./positionGreeks.ts";
+
+export type PositionReport = {
+  instrumentId: number;
+  marketId: number;
+  kind: InstrumentKind;
+  size: bigint;
+  averageEntryPerLot: bigint;
+  costBasis: bigint;
+  markPerLot: bigint;
+  unrealisedPnl: bigint;
+  realisedPnl: bigint;
+  feesPaid: bigint;
+  greeks: Greeks;
+};
+
+export type AccountReport = {
+  accountId: number;
+  /** Collateral with pending (lazy) funding settled, quote units. */
+  collateral: bigint;
+  equity: bigint;
+  initialMargin: bigint;
+  maintenanceMargin: bigint;
+  /** Initial margin plus the open orders' worst case (what new orders and withdrawals must leave covered). */
+  marginWithOrders: bigint;
+  /** Equity minus marginWithOrders. */
+  available: bigint;
+  oracleTime: number | null;
+  positions: PositionReport[];
+  greeks: Greeks;
+};
+
+export function accountReport(risk: DerivativesRisk, accountId: number): AccountReport {
+  const acc = risk.account(accountId);
+  const m = risk.margin(accountId);
+  const inputs = risk.inputs;
+  const marks = risk.risks;
+  const funding = risk.instruments.map((inst, i) => acc.positions[i].size * (inst.fundingIndex - acc.positions[i].snapshot));
+  const collateral = acc.collateral - funding.reduce((a, b) => a + b, 0n);
+  const positions: PositionReport[] = [];
+  risk.instruments.forEach((inst, i) => {
+    const entry = risk.ledger.entry(accountId, i);
+    const size = acc.positions[i].size;
+    if (inst.kind === InstrumentKind.NONE || (size === 0n && entry.realisedPnl === 0n && entry.feesPaid === 0n)) return;
+    const mark = marks?.[i].mark ?? 0n;
+    positions.push({
+      instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, kind: inst.kind, size,
+      averageEntryPerLot: averageEntry(entry), costBasis: entry.costBasis, markPerLot: mark,
+      unrealisedPnl: unrealisedPnl(entry, mark), realisedPnl: entry.realisedPnl, feesPaid: entry.feesPaid,
+      greeks: inputs ? positionGreeks(inst, size, inputs.prices[inst.underlying], inputs.vols[inst.underlying], inputs.time) : NO_GREEKS,
+    });
+  });
+  return {
+    accountId, collateral,
+    equity: m?.equity ?? collateral,
+    initialMargin: m?.im ?? 0n,
+    maintenanceMargin: m?.mm ?? 0n,
+    marginWithOrders: m?.required ?? 0n,
+    available: (m?.equity ?? collateral) - (m?.required ?? 0n),
+    oracleTime: inputs?.time ?? null,
+    positions,
+    greeks: positions.map((p) => p.greeks).reduce(addGreeks, NO_GREEKS),
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * Derivatives risk: the RiskHook of instrument markets (marketId >= INSTRUMENT_MARKET_BASE) and the
+ * sequencer's running view of every account's derivatives state — collateral, positions and funding
+ * snapshots as the pending and proven transactions leave them — so it accepts exactly what the batch
+ * circuit will prove. All arithmetic is formulas.ts's (the circuit's); the acceptance rule is
+ * marginRule.ts's (equity at the latest oracle marks covers the initial margin of the positions plus
+ * the worst case of the open orders).
+ *
+ * The service (sequencer/service/derivatives.ts) feeds it the instrument table and marks of each
+ * accepted oracle update (setMarket), and applies transfers, liquidations and settlements through it.
+ * Alongside, a PositionLedger keeps cost basis and realised PnL from fills (bookkeeping for the API).
+ */
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
+import { feeAmount } from "../protocol/fees.ts";
+import {
+  accountRisk, isDated, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+} from "../derivatives/formulas.ts";
+import type { RiskHook } from "../matching/riskHook.ts";
+import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
+import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
+import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
+
+/** The oracle's inputs of the latest update (for Greeks and the time of marks). */
+export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[] };
+
+/** The instrument id of an instrument market's id, or null for a spot market. */
+export function instrumentOf(marketId: number): number | null {
+  return marketId >= INSTRUMENT_MARKET_BASE ? marketId - INSTRUMENT_MARKET_BASE : null;
+}
+
+/** Everything DerivativesRisk holds (maps as entries sorted by key), for the sequencer's snapshot. */
+export type DerivativesRiskSnapshot = {
+  instruments: InstrumentState[];
+  risks: LotRisk[] | null;
+  inputs: MarketInputs | null;
+  accounts: [number, DerivAccount][];
+  orders: [number, [bigint, OpenOrder][]][];
+  ledger: [string, LedgerEntry][];
+};
+
+export class DerivativesRisk implements RiskHook {
+  readonly ledger = new PositionLedger();
+  #instruments: readonly InstrumentState[];
+  #risks: readonly LotRisk[] | null = null;
+  #inputs: MarketInputs | null = null;
+  readonly #accounts = new Map<number, DerivAccount>();
+  readonly #orders = new Map<number, Map<bigint, OpenOrder>>();
+
+  constructor(readonly instrumentCount: number) {
+    this.#instruments = Array.from({ length: instrumentCount }, () => ({
+      kind: InstrumentKind.NONE, underlying: 0, lotSizeE6: 0n, tickValue: 0n, imPpm: 0n, mmPpm: 0n, strike: 0n, expiry: 0,
+      fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n,
+    }));
+  }
+
+  // ---- market data ------------------------------------------------------------------------------
+
+  /** The instrument table (registrations, funding indexes, settlements) and, after an oracle update, its marks. */
+  setMarket(instruments: readonly InstrumentState[], risks: readonly LotRisk[] | null, inputs: MarketInputs | null): void {
+    this.#instruments = [...instruments];
+    if (risks) this.#risks = [...risks];
+    if (inputs) this.#inputs = inputs;
+  }
+
+  get instruments(): readonly InstrumentState[] {
+    return this.#instruments;
+  }
+  get risks(): readonly LotRisk[] | null {
+    return this.#risks;
+  }
+  get inputs(): MarketInputs | null {
+    return this.#inputs;
+  }
+
+  /** Why instrument `id` cannot be traded now (unknown, settled, no marks yet), or null. */
+  untradable(id: number): string | null {
+    const inst = this.#instruments[id];
+    if (!inst || inst.kind === InstrumentKind.NONE) return "UNKNOWN_INSTRUMENT";
+    if (inst.settlePrice !== 0n) return "INSTRUMENT_SETTLED";
+    if (!this.#risks || this.#risks[id].mark === 0n) return "NO_ORACLE";
+    if (isDated(inst.kind) && this.#inputs && this.#inputs.time >= inst.expiry) return "INSTRUMENT_EXPIRED";
+    return null;
+  }
+
+  // ---- accounts ---------------------------------------------------------------------------------
+
+  account(accountId: number): DerivAccount {
+    return this.#accounts.get(accountId) ?? { collateral: 0n, positions: this.#instruments.map(() => ({ size: 0n, snapshot: 0n })) };
+  }
+
+  /** Accounts with any collateral or position (every account the risk engine has seen). */
+  accountIds(): number[] {
+    return [...this.#accounts.keys()].sort((a, b) => a - b);
+  }
+
+  openOrders(accountId: number): OpenOrder[] {
+    return [...(this.#orders.get(accountId)?.values() ?? [])];
+  }
+
+  /** Accounts with open derivatives orders. */
+  accountsWithOrders(): number[] {
+    return [...this.#orders.entries()].filter(([, m]) => m.size > 0).map(([a]) => a);
+  }
+
+  /** Equity, margins and the acceptance requirement of an account at the latest marks (null before any oracle update). */
+  margin(accountId: number, extra: readonly OpenOrder[] = []): MarginView | null {
+    if (!this.#risks) return null;
+    return marginView(this.account(accountId), [...this.openOrders(accountId), ...extra], this.#instruments, this.#risks);
+  }
+
+  /** True when the account's equity covers its positions and open orders (vacuously before any oracle update). */
+  covered(accountId: number): boolean {
+    const m = this.margin(accountId);
+    return !m || m.equity >= m.required;
+  }
+
+  /** True when the account's equity is below its maintenance margin (it may be liquidated). */
+  belowMaintenance(accountId: number): boolean {
+    const m = this.margin(accountId);
+    return !!m && m.equity < m.mm;
+  }
+
+  #set(accountId: number, acc: DerivAccount): void {
+    this.#accounts.set(accountId, acc);
+  }
+
+  /** The account with funding settled on every position (what any touch of it does first). */
+  #touched(accountId: number): DerivAccount {
+    return settleFunding(this.account(accountId), this.#instruments.map((i) => i.fundingIndex));
+  }
+
+  #withPosition(acc: DerivAccount, id: number, delta: bigint, cash: bigint): DerivAccount {
+    return { collateral: acc.collateral + cash, positions: acc.positions.map((p, i) => (i === id ? { ...p, size: p.size + delta } : p)) };
+  }
+
+  /** Collateral in from the spot quote balance (a TRANSFER to collateral). */
+  creditCollateral(accountId: number, amount: bigint): void {
+    const a = this.#touched(accountId);
+    this.#set(accountId, { ...a, collateral: a.collateral + amount });
+  }
+
+  /**
+   * Collateral out to the spot quote balance: only if the equity left covers the positions and open
+   * orders (stricter than the circuit's equity >= IM). Returns false and changes nothing otherwise.
+   */
+  debitCollateral(accountId: number, amount: bigint): boolean {
+    const m = this.margin(accountId);
+    if (m ? m.equity - amount < m.required : this.account(accountId).collateral < amount) return false;
+    const a = this.#touched(accountId);
+    this.#set(accountId, { ...a, collateral: a.collateral - amount });
+    return true;
+  }
+
+  /**
+   * Whether `liquidatorId` can take `lots` of `victimId`'s position in `id` at `priceTicks` and stay at
+   * equity >= IM; if so (and `commit`), applies the liquidation. Returns the penalty, or null if refused.
+   */
+  liquidate(victimId: number, liquidatorId: number, id: number, lots: bigint, priceTicks: bigint, commit: boolean): bigint | null {
+    const risks = this.#risks;
+    if (!risks) return null;
+    const inst = this.#instruments[id];
+    const victim = this.#touched(victimId);
+    const long = victim.positions[id].size > 0n;
+    const cash = lots * priceTicks * inst.tickValue;
+    const afterTrade = this.#withPosition(victim, id, long ? -lots : lots, long ? cash : -cash);
+    const penalty = liquidationPenalty(lots, risks[id].mark, accountRisk(afterTrade, risks).equity);
+    const liquidator = this.#withPosition(this.#touched(liquidatorId), id, long ? lots : -lots, long ? -cash : cash);
+    const l = accountRisk(liquidator, risks);
+    if (l.equity < l.im) return null;
+    if (commit) {
+      this.#set(victimId, { ...afterTrade, collateral: afterTrade.collateral - penalty });
+      this.#set(liquidatorId, liquidator);
+      this.ledger.fill(victimId, id, long ? -lots : lots, priceTicks * inst.tickValue);
+      this.ledger.fill(liquidatorId, id, long ? lots : -lots, priceTicks * inst.tickValue);
+    }
+    return penalty;
+  }
+
+  /** Pays out the account's position in a settled instrument at its settled mark (a SETTLE). */
+  settle(accountId: number, id: number): void {
+    const mark = this.#risks?.[id].mark ?? 0n;
+    const a = this.#touched(accountId);
+    const size = a.positions[id].size;
+    this.#set(accountId, this.#withPosition(a, id, -size, size * mark));
+    this.ledger.fill(accountId, id, -size, mark);
+  }
+
+  // ---- snapshot ---------------------------------------------------------------------------------
+
+  snapshot(): DerivativesRiskSnapshot {
+    const byKey = <K extends number | bigint, V>(m: ReadonlyMap<K, V>): [K, V][] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      instruments: [...this.#instruments],
+      risks: this.#risks && [...this.#risks],
+      inputs: this.#inputs,
+      accounts: byKey(this.#accounts),
+      orders: byKey(this.#orders).map(([a, m]) => [a, byKey(m).map(([id, o]) => [id, { ...o }])]),
+      ledger: this.ledger.entries(),
+    };
+  }
+
+  /** Puts this (fresh) risk engine in the state `snapshot` recorded. */
+  restore(snapshot: DerivativesRiskSnapshot): void {
+    if (snapshot.instruments.length !== this.instrumentCount) throw new Error(`derivatives snapshot has ${snapshot.instruments.length} instruments, not ${this.instrumentCount}`);
+    this.#instruments = snapshot.instruments;
+    this.#risks = snapshot.risks;
+    this.#inputs = snapshot.inputs;
+    for (const [a, acc] of snapshot.accounts) this.#accounts.set(a, acc);
+    for (const [a, orders] of snapshot.orders) this.#orders.set(a, new Map(orders.map(([id, o]) => [id, { ...o }])));
+    this.ledger.load(snapshot.ledger);
+  }
+
+  // ---- RiskHook ---------------------------------------------------------------------------------
+
+  reserve(order: OrderView, _market: MarketParams): boolean {
+    const id = instrumentOf(order.marketId);
+    if (id === null || id >= this.instrumentCount || this.untradable(id)) return false;
+    const open: OpenOrder = { instrumentId: id, side: order.side, priceTicks: order.priceTicks, lots: order.remainingLots, maxFeePpm: order.maxFeePpm };
+    const m = this.margin(order.accountId, [open]);
+    if (!m || m.equity < m.required) return false;
+    let orders = this.#orders.get(order.accountId);
+    if (!orders) this.#orders.set(order.accountId, (orders = new Map()));
+    orders.set(order.orderId, open);
+    return true;
+  }
+
+  onFill(fill: FillEvent, maker: OrderView, taker: OrderView, _market: MarketParams): void {
+    const id = instrumentOf(fill.marketId)!;
+    const inst = this.#instruments[id];
+    const makerBuys = fill.makerSide === Side.BUY;
+    const buy = makerBuys ? maker : taker;
+    const sell = makerBuys ? taker : maker;
+    const perLot = fill.priceTicks * inst.tickValue;
+    const cash = fill.lots * perLot;
+    const buyFee = feeAmount(cash, makerBuys ? fill.makerFeePpm : fill.takerFeePpm);
+    const sellFee = feeAmount(cash, makerBuys ? fill.takerFeePpm : fill.makerFeePpm);
+    this.#set(buy.accountId, this.#withPosition(this.#touched(buy.accountId), id, fill.lots, -(cash + buyFee)));
+    this.#set(sell.accountId, this.#withPosition(this.#touched(sell.accountId), id, -fill.lots, cash - sellFee));
+    this.ledger.fill(buy.accountId, id, fill.lots, perLot, buyFee);
+    this.ledger.fill(sell.accountId, id, -fill.lots, perLot, sellFee);
+    for (const o of [maker, taker]) {
+      const open = this.#orders.get(o.accountId)?.get(o.orderId);
+      if (open) open.lots = o.remainingLots;
+    }
+  }
+
+  release(order: OrderView, _remainingLots: bigint, _market: MarketParams): void {
+    this.#orders.get(order.accountId)?.delete(order.orderId);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Bookkeeping of derivatives positions from fills, for the API only (not proven, no effect on
+ * solvency; circuits/DERIVATIVES.md "Accounting model"): per account and instrument the signed size,
+ * the cost basis of the open size (average-cost method), realised PnL and fees paid.
+ *
+ * Values are quote units (1e-6). A fill of `lots` (signed: + buys, - sells) at `perLot` quote units per
+ * lot (priceTicks * tickValue): the part that extends the position adds lots * perLot to the cost basis;
+ * the part that reduces it realises (perLot - average) per lot closed (sign of the position), and the
+ * cost basis drops by the closed share; a fill that flips the position closes it and opens the rest.
+ * Settlement at expiry and liquidation are fills at the payoff and the liquidation price.
+ */
+
+export type LedgerEntry = {
+  size: bigint;
+  /** Cost of the open size: sum of lots * perLot of what is open, signed like the size. */
+  costBasis: bigint;
+  realisedPnl: bigint;
+  feesPaid: bigint;
+};
+
+const EMPTY: LedgerEntry = { size: 0n, costBasis: 0n, realisedPnl: 0n, feesPaid: 0n };
+
+/** Truncating division rounded towards zero (so a closed share of the cost basis never overshoots). */
+const share = (cost: bigint, part: bigint, whole: bigint) => (cost * part) / whole;
+
+/** The entry after a fill of `lots` (signed) at `perLot`, paying `fee`. */
+export function applyFill(e: LedgerEntry, lots: bigint, perLot: bigint, fee = 0n): LedgerEntry {
+  let { size, costBasis, realisedPnl } = e;
+  const feesPaid = e.feesPaid + fee;
+  if (size === 0n || (size > 0n) === (lots > 0n)) {
+    return { size: size + lots, costBasis: costBasis + lots * perLot, realisedPnl, feesPaid };
+  }
+  const open = size > 0n ? size : -size;
+  const moved = lots > 0n ? lots : -lots;
+  const closed = moved < open ? moved : open;
+  const closedCost = share(costBasis, closed, open);
+  // Long closed by a sale: proceeds - cost; short closed by a purchase: cost (negative) + ... symmetric:
+  const sign = size > 0n ? 1n : -1n;
+  realisedPnl += sign * closed * perLot - closedCost;
+  costBasis -= closedCost;
+  size += lots;
+  if (moved > open) costBasis = size * perLot; // flipped: the rest opens at this price
+  if (size === 0n) costBasis = 0n;
+  return { size, costBasis, realisedPnl, feesPaid };
+}
+
+/** Average entry price per lot (quote units, truncated), 0 for a flat position. */
+export function averageEntry(e: LedgerEntry): bigint {
+  return e.size === 0n ? 0n : e.costBasis / e.size;
+}
+
+/** Unrealised PnL at `mark` per lot: size * mark - cost basis. */
+export function unrealisedPnl(e: LedgerEntry, mark: bigint): bigint {
+  return e.size * mark - e.costBasis;
+}
+
+/** Ledger entries by account and instrument. */
+export class PositionLedger {
+  readonly #entries = new Map<string, LedgerEntry>();
+
+  entry(accountId: number, instrumentId: number): LedgerEntry {
+    return this.#entries.get(`${accountId}:${instrumentId}`) ?? EMPTY;
+  }
+
+  /** Every entry as ["account:instrument", entry], sorted by key (snapshots). */
+  entries(): [string, LedgerEntry][] {
+    return [...this.#entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Adds the entries of a snapshot (on an empty ledger). */
+  load(entries: readonly [string, LedgerEntry][]): void {
+    for (const [k, e] of entries) this.#entries.set(k, e);
+  }
+
+  fill(accountId: number, instrumentId: number, lots: bigint, perLot: bigint, fee = 0n): void {
+    this.#entries.set(`${accountId}:${instrumentId}`, applyFill(this.entry(accountId, instrumentId), lots, perLot, fee));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Which pending transactions the next batch takes: the longest prefix of the queue that fits the
+ * batch's slots and keeps the order the chain and the circuit apply things in.
+ *
+ * - Spot transactions fill the spot slots, derivatives transactions the derivatives slots.
+ * - A batch applies its spot slots before its derivatives slots, and the custodian consumes request
+ *   records in record order (spot first): so once a derivatives transaction is taken, the prefix stops
+ *   at the next spot transaction (a deposit queued after a REGISTER_INSTRUMENT, a withdrawal of quote
+ *   moved out of collateral by an earlier TRANSFER, ...).
+ * - A batch carries one oracle update: every derivatives transaction is tagged with the update it was
+ *   accepted under (its marks are what its margin check used), and the prefix stops at a tag other
+ *   than the first one. A marker (a NOOP tagged with an update) takes no slot: it makes a batch use an
+ *   update that must be applied even with nothing else (a funding tick, an expiry).
+ */
+import { isDerivTx } from "../batch/batchWitness.ts";
+import type { BatchTx } from "../batch/transactions.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import { TxType } from "../protocol/constants.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+
+export type PendingEntry = { tx: BatchTx; time: number; oracle?: SignedOracleUpdate };
+
+export type BatchSelection = {
+  /** How many entries from the head of the queue the batch consumes. */
+  count: number;
+  /** The transactions to build (markers left out), in queue order. */
+  txs: BatchTx[];
+  /** The oracle update the batch uses, or null (no derivatives activity). */
+  oracle: SignedOracleUpdate | null;
+};
+
+/** True for the same signed update (compared by value: entries restored from a snapshot are copies). */
+export function sameOracleUpdate(a: SignedOracleUpdate, b: SignedOracleUpdate): boolean {
+  return a === b || (a.time === b.time && a.signature.s === b.signature.s && a.signature.r8x === b.signature.r8x);
+}
+
+export function selectBatch(pending: readonly PendingEntry[], params: CircuitParams): BatchSelection {
+  let spot = 0;
+  let deriv = 0;
+  let derivSeen = false;
+  let oracle: SignedOracleUpdate | null = null;
+  const txs: BatchTx[] = [];
+  let count = 0;
+  for (const e of pending) {
+    const marker = e.tx.type === TxType.NOOP && e.oracle !== undefined;
+    const isDeriv = isDerivTx(e.tx);
+    if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
+    if (!isDeriv && !marker && derivSeen) break;
+    if (isDeriv && deriv === params.derivSlots) break;
+    if (!isDeriv && !marker && spot === params.slots) break;
+    if (e.oracle) oracle = e.oracle;
+    if (isDeriv) {
+      deriv++;
+      derivSeen = true;
+    } else if (!marker) spot++;
+    if (!marker) txs.push(e.tx);
+    count++;
+  }
+  return { count, txs, oracle };
+}

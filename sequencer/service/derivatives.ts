@@ -1,0 +1,321 @@
+/**
+ * The sequencer's derivatives side (circuits/DERIVATIVES.md): instruments from proven
+ * REGISTER_INSTRUMENT requests become engine markets; signed oracle updates are checked against the
+ * custodian's oracle key and applied to an instrument table (funding ticks, expiry settlements, marks);
+ * after each update the service cancels the open orders margin no longer covers, liquidates accounts
+ * below maintenance margin against the operator's liquidator account, and settles every position in
+ * an instrument that expired. Transfers between spot quote balance and collateral are checked here.
+ *
+ * Every derivatives transaction it produces is tagged with the oracle update whose marks it was
+ * checked at; the batcher (batchSelection.ts) puts it in a batch that uses that update, so the batch
+ * proves exactly what was checked. Updates that change the instrument table (a funding tick, an
+ * expiry) are queued as markers so a batch always applies them, in order.
+ */
+import { compressPublicKey } from "../crypto/babyjub.ts";
+import type { BatchTx, RegisterInstrumentTx } from "../batch/transactions.ts";
+import { lotRisk, type InstrumentState } from "../derivatives/formulas.ts";
+import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import type { EngineEvent, MarketRegistry, MatchingEngine } from "../matching/index.ts";
+import {
+  INSTRUMENT_MARKET_BASE, LIQ_BAND_PPM, MAX_ORACLE_AGE, OrderType, PPM, Side, TimeInForce, TxType,
+} from "../protocol/constants.ts";
+import type { Order, Signed, Transfer } from "../protocol/messages.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { DerivativesRisk, instrumentOf } from "../risk/derivativesRisk.ts";
+import type { SpotRisk } from "../risk/spotRisk.ts";
+import { signOrder } from "../sdk/signing.ts";
+import { ExchangeState } from "../state/exchangeState.ts";
+import { restoreExchangeState, snapshotExchangeState, type ExchangeStateSnapshot } from "../persistence/stateSnapshot.ts";
+import type { DerivativesRiskSnapshot } from "../risk/derivativesRisk.ts";
+import { NOOP } from "../batch/transactions.ts";
+import { RequestRejected } from "./requestRejected.ts";
+
+/** An instrument market has no base token: this id marks it in the market registry (never a real token). */
+export const NO_BASE_TOKEN = 0xffff;
+/** Orders and transfers need an update at most this old, so their batch is within MAX_ORACLE_AGE of it. */
+export const ORACLE_FRESHNESS = MAX_ORACLE_AGE - 60;
+
+/** What the service needs from the sequencer. */
+export type DerivativesHost = {
+  params: CircuitParams;
+  engine: MatchingEngine;
+  markets: MarketRegistry;
+  spot: SpotRisk;
+  /** Queues a transaction for a batch (tagged with the oracle update it needs). */
+  enqueue(tx: BatchTx, oracle?: SignedOracleUpdate): void;
+  /** A fresh order id of `accountId` whose order-storage slot is free (the liquidator's orders), claimed. */
+  claimOrderId(accountId: number): bigint;
+  /** Lets the sequencer see engine events the service caused (cancellations). */
+  absorb(events: readonly EngineEvent[]): void;
+  /** The custodian's registered oracle key, compressed, or null. */
+  oracleKey(): Promise<bigint | null>;
+  now(): number;
+  log(line: string): void;
+  makerFeePpm: number;
+  takerFeePpm: number;
+};
+
+/** The operator's liquidator: an account with a registered trading key and collateral. */
+export type Liquidator = { accountId: number; key: Uint8Array };
+
+/** The service's part of a sequencer snapshot. */
+export type DerivativesSnapshot = {
+  /** The instrument table and globals (an otherwise empty state). */
+  table: ExchangeStateSnapshot;
+  latest: SignedOracleUpdate | null;
+  oracleKey: bigint | null;
+  risk: DerivativesRiskSnapshot;
+};
+
+export type OracleOutcome = {
+  fundingTick: boolean;
+  settled: number[];
+  /** [accountId, instrumentId, lots] of each liquidation. */
+  liquidations: [number, number, bigint][];
+  /** Accounts whose open derivatives orders were cancelled for want of margin. */
+  cancelled: number[];
+};
+
+export class DerivativesService {
+  readonly risk: DerivativesRisk;
+  /** Instrument table and globals as the accepted updates and proven registrations leave them. */
+  #table: ExchangeState;
+  #latest: SignedOracleUpdate | null = null;
+  #oracleKey: bigint | null = null;
+
+  constructor(private readonly host: DerivativesHost, readonly liquidator?: Liquidator) {
+    this.#table = new ExchangeState(host.params);
+    this.risk = new DerivativesRisk(host.params.instruments);
+  }
+
+  /** Sets the oracle key (compressed) instead of reading it from the custodian (offline use, tests). */
+  setOracleKey(compressed: bigint): void {
+    this.#oracleKey = compressed;
+  }
+
+  /** The latest accepted oracle update. */
+  get latest(): SignedOracleUpdate | null {
+    return this.#latest;
+  }
+
+  get instruments(): readonly InstrumentState[] {
+    return this.#table.instruments;
+  }
+
+  /** The oracle update a derivatives transaction is checked at (the latest), or undefined for others. */
+  oracleFor(tx: BatchTx): SignedOracleUpdate | undefined {
+    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER;
+    return needs ? this.#latest ?? undefined : undefined;
+  }
+
+  #requireFreshOracle(now: number): SignedOracleUpdate {
+    const u = this.#latest;
+    if (!u) throw new RequestRejected("NO_ORACLE", "no oracle update accepted yet");
+    if (now - u.time > ORACLE_FRESHNESS) throw new RequestRejected("STALE_ORACLE", `the latest oracle update (${u.time}) is older than ${ORACLE_FRESHNESS} s`);
+    return u;
+  }
+
+  /** Refuses an order on an instrument market that cannot trade now (the engine's risk check comes after). */
+  checkOrder(order: Order, now: number): void {
+    const id = instrumentOf(order.marketId);
+    if (id === null) return;
+    if (id >= this.host.params.instruments) throw new RequestRejected("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
+    this.#requireFreshOracle(now);
+    const why = this.risk.untradable(id);
+    if (why) throw new RequestRejected(why, `instrument ${id} cannot be traded`);
+    const inst = this.instruments[id];
+    if (inst.expiry !== 0 && now >= inst.expiry) throw new RequestRejected("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
+  }
+
+  // ---- instruments --------------------------------------------------------------------------------
+
+  /** After a batch is on chain: its REGISTER_INSTRUMENT requests are proven, so their instruments trade from now on. */
+  onBatchPosted(txs: readonly BatchTx[]): void {
+    for (const tx of txs) if (tx.type === TxType.REGISTER_INSTRUMENT) this.#register(tx);
+  }
+
+  // ---- snapshot -------------------------------------------------------------------------------------
+
+  /** Everything the service holds, JSON-able (bigints aside): part of the sequencer's snapshot. */
+  snapshot(): DerivativesSnapshot {
+    return {
+      table: snapshotExchangeState(this.#table),
+      latest: this.#latest,
+      oracleKey: this.#oracleKey,
+      risk: this.risk.snapshot(),
+    };
+  }
+
+  /** Puts the service back in the state `snapshot` recorded (on a fresh service). */
+  restore(snapshot: DerivativesSnapshot): void {
+    this.#table = restoreExchangeState(this.host.params, snapshot.table);
+    this.#latest = snapshot.latest;
+    this.#oracleKey = snapshot.oracleKey;
+    this.risk.restore(snapshot.risk);
+  }
+
+  #register(tx: RegisterInstrumentTx): void {
+    const { type: _t, instrumentId, ...spec } = tx;
+    this.#table.setInstrument(instrumentId, { ...spec, fundingIndex: 0n, settlePrice: 0n });
+    this.host.markets.add({
+      marketId: INSTRUMENT_MARKET_BASE + instrumentId, baseTokenId: NO_BASE_TOKEN, sizeUnit: spec.lotSizeE6, priceUnit: spec.tickValue,
+      makerFeePpm: this.host.makerFeePpm, takerFeePpm: this.host.takerFeePpm,
+    });
+    // Marks of the new instrument at the latest update: what a batch using it computes.
+    const u = this.#latest;
+    const risks = this.risk.risks ? [...this.risk.risks] : null;
+    if (u && risks) {
+      const inst = this.#table.instruments[instrumentId];
+      risks[instrumentId] = lotRisk(inst, u.prices[inst.underlying], u.vols[inst.underlying], u.time);
+    }
+    this.risk.setMarket(this.#table.instruments, risks, null);
+    this.host.log(`instrument ${instrumentId} (kind ${spec.kind}) is tradable as market ${INSTRUMENT_MARKET_BASE + instrumentId}`);
+  }
+
+  // ---- oracle ---------------------------------------------------------------------------------------
+
+  /** Throws unless `u` is signed under the custodian's oracle key (its signature is checked by applyOracleUpdate's step). */
+  async checkOracleKey(u: SignedOracleUpdate): Promise<void> {
+    this.#oracleKey ??= await this.host.oracleKey();
+    if (this.#oracleKey === null) throw new RequestRejected("NO_ORACLE_KEY", "the custodian has no oracle key");
+    let compressed: bigint;
+    try {
+      compressed = compressPublicKey(u.key);
+    } catch {
+      throw new RequestRejected("BAD_ORACLE_KEY", "the update's key is not a Baby Jubjub point");
+    }
+    if (compressed !== this.#oracleKey) throw new RequestRejected("BAD_ORACLE_KEY", "the update is not under the custodian's oracle key");
+  }
+
+  /**
+   * Applies an update whose key was checked (acceptOracleUpdate, or a logged one at replay): it must not
+   * come from the future, not go back in time, move the funding epoch by at most one, and respect every
+   * rate cap (the circuit's rules). Refused updates change nothing.
+   */
+  applyOracleUpdate(u: SignedOracleUpdate): OracleOutcome {
+    if (u.time > this.host.now()) throw new RequestRejected("ORACLE_FROM_FUTURE", `oracle time ${u.time} is in the future`);
+    const before = this.#table.instruments.map((i) => i.settlePrice);
+    const t = this.#table.begin();
+    let step;
+    try {
+      step = applyOracleStep(this.#table, u, u.time);
+      t.commit();
+    } catch (e) {
+      t.rollback();
+      if (e instanceof OracleRejected) throw new RequestRejected(e.code, e.message);
+      throw e;
+    }
+    this.#latest = u;
+    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: u.vols });
+    const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
+    if (step.fundingTick || settled.length) this.host.enqueue(NOOP, u);
+    for (const id of settled) this.#settle(id, u);
+    const cancelled = this.#cancelUncovered();
+    const liquidations = this.#liquidateAll(u);
+    return { fundingTick: step.fundingTick, settled, liquidations, cancelled };
+  }
+
+  #cancelOrders(accountId: number, instrumentIds: readonly number[]): void {
+    const time = this.host.now();
+    for (const id of instrumentIds) {
+      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id }));
+    }
+  }
+
+  /** Expiry: open orders on the instrument are cancelled, every position in it is paid out (SETTLE). */
+  #settle(id: number, u: SignedOracleUpdate): void {
+    for (const acc of this.risk.accountsWithOrders()) {
+      if (this.risk.openOrders(acc).some((o) => o.instrumentId === id)) this.#cancelOrders(acc, [id]);
+    }
+    for (const acc of this.risk.accountIds()) {
+      if (this.risk.account(acc).positions[id].size === 0n) continue;
+      this.risk.settle(acc, id);
+      this.host.enqueue({ type: TxType.SETTLE, accountId: acc, instrumentId: id }, u);
+    }
+    this.host.log(`instrument ${id} settled at ${this.#table.instruments[id].settlePrice}`);
+  }
+
+  /** Cancels every open derivatives order of accounts whose equity no longer covers the acceptance rule. */
+  #cancelUncovered(): number[] {
+    const out: number[] = [];
+    for (const acc of this.risk.accountsWithOrders()) {
+      if (this.risk.covered(acc)) continue;
+      this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))]);
+      out.push(acc);
+    }
+    return out;
+  }
+
+  #liquidateAll(u: SignedOracleUpdate): [number, number, bigint][] {
+    const done: [number, number, bigint][] = [];
+    const l = this.liquidator;
+    for (const victim of this.risk.accountIds()) {
+      if (victim === l?.accountId || !this.risk.belowMaintenance(victim)) continue;
+      if (!l) {
+        this.host.log(`account ${victim} is below maintenance margin, but no liquidator is configured`);
+        continue;
+      }
+      const risks = this.risk.risks!;
+      const positions = this.risk.account(victim).positions
+        .map((p, id) => ({ id, size: p.size, value: (p.size < 0n ? -p.size : p.size) * risks[id].mark }))
+        .filter((p) => p.size !== 0n && this.risk.untradable(p.id) === null)
+        .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+      for (const p of positions) {
+        if (!this.risk.belowMaintenance(victim)) break;
+        const lots = this.#liquidate(victim, l, p.id, p.size, u);
+        if (lots) done.push([victim, p.id, lots]);
+      }
+    }
+    return done;
+  }
+
+  /** Closes as much of `size` as the liquidator can take (halving until it stays above IM) at the mark's tick. */
+  #liquidate(victim: number, l: Liquidator, id: number, size: bigint, u: SignedOracleUpdate): bigint | null {
+    const inst = this.#table.instruments[id];
+    const mark = this.risk.risks![id].mark;
+    const priceTicks = (mark + inst.tickValue / 2n) / inst.tickValue;
+    const perLot = priceTicks * inst.tickValue * PPM;
+    if (priceTicks <= 0n || perLot < mark * (PPM - LIQ_BAND_PPM) || perLot > mark * (PPM + LIQ_BAND_PPM)) {
+      this.host.log(`cannot price a liquidation of instrument ${id} within the band (mark ${mark})`);
+      return null;
+    }
+    let lots = size < 0n ? -size : size;
+    while (lots > 0n && this.risk.liquidate(victim, l.accountId, id, lots, priceTicks, false) === null) lots /= 2n;
+    if (lots === 0n) {
+      this.host.log(`the liquidator cannot take account ${victim}'s position in instrument ${id} within its margin`);
+      return null;
+    }
+    const order = signOrder(l.key, {
+      accountId: l.accountId, orderId: this.host.claimOrderId(l.accountId), marketId: INSTRUMENT_MARKET_BASE + id,
+      side: size > 0n ? Side.BUY : Side.SELL, type: OrderType.LIMIT, timeInForce: TimeInForce.IOC, priceTicks, sizeLots: lots,
+      maxFeePpm: 0, expiry: u.time + 2 * MAX_ORACLE_AGE,
+    });
+    const penalty = this.risk.liquidate(victim, l.accountId, id, lots, priceTicks, true)!;
+    this.host.enqueue({ type: TxType.LIQUIDATE, liquidatedAccountId: victim, liquidator: order, lots, priceTicks, liquidatorFeePpm: 0 }, u);
+    this.host.log(`liquidation: account ${victim}, ${lots} lots of instrument ${id} at ${priceTicks} to the liquidator, penalty ${penalty}`);
+    return lots;
+  }
+
+  // ---- transfers ------------------------------------------------------------------------------------
+
+  /**
+   * Moves quote between an account's spot balance and its collateral (signature and nonce already
+   * checked by the sequencer). In: the spot balance must have `amount` available. Out: the equity left
+   * must cover the positions and open orders. Refused transfers change nothing.
+   */
+  acceptTransfer(t: Signed<Transfer>): void {
+    this.#requireFreshOracle(this.host.now());
+    if (t.amount <= 0n) throw new RequestRejected("BAD_AMOUNT", `transfer amount ${t.amount}`);
+    if (t.toCollateral) {
+      if (!this.host.spot.debit(t.accountId, 0, t.amount)) {
+        throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${t.accountId} cannot move ${t.amount} quote to collateral`);
+      }
+      this.risk.creditCollateral(t.accountId, t.amount);
+    } else {
+      if (!this.risk.debitCollateral(t.accountId, t.amount)) {
+        throw new RequestRejected("INSUFFICIENT_MARGIN", `account ${t.accountId} cannot take ${t.amount} out of collateral and stay covered`);
+      }
+      this.host.spot.credit(t.accountId, 0, t.amount);
+    }
+  }
+}

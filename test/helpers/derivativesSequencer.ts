@@ -1,0 +1,55 @@
+/**
+ * A Sequencer with derivatives for service tests, without chain or prover: a fake custodian that
+ * accepts every batch (the batch witness is still built, so every circuit rule is checked in
+ * TypeScript), a settable clock, alice (1), bob (2) and the liquidator carol (3) with keys and
+ * quote deposits, and a perpetual (0) and a dated future (1) on underlying 0 queued for registration.
+ */
+import { compressPublicKey } from "../../sequencer/crypto/babyjub.ts";
+import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { TxType } from "../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
+import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { INSTRUMENTS, ORACLE_KEY, traders } from "./derivatives.ts";
+
+export const DEPOSIT = 50_000_000_000n;
+
+export type FakeChain = { now: number; posted: number; lastTimestamp: number };
+
+/**
+ * A sequencer on the fake chain `chain` (a new one over the same store recovers it); `options` add to
+ * or replace the defaults (a store, a snapshot interval).
+ */
+export function openDerivativesSequencer(chain: FakeChain, options: Partial<SequencerOptions> = {}): Sequencer {
+  const prover = {
+    prove: async () => ({ proof: { pi_a: ["1", "2"], pi_b: [["1", "2"], ["3", "4"]], pi_c: ["5", "6"] }, timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } }),
+  } as unknown as VerifiedProver;
+  const seq = new Sequencer({
+    params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover, chain: {} as ChainContext,
+    makerFeePpm: 100, takerFeePpm: 500, clock: () => chain.now, liquidator: { accountId: traders.carol.accountId, key: traders.carol.key },
+    ...options,
+  });
+  Object.assign(seq.custodian, {
+    lastTimestamp: async () => chain.lastTimestamp,
+    batchCount: async () => chain.posted,
+    stateRoot: async () => seq.state.root,
+    submitBatch: async (_n: number, publicData: Uint8Array) => {
+      chain.posted++;
+      chain.lastTimestamp = Number(new DataView(publicData.buffer, publicData.byteOffset + 68, 4).getUint32(0));
+      return "0x0";
+    },
+  });
+  seq.derivatives.setOracleKey(compressPublicKey(publicKeyOf(ORACLE_KEY)));
+  return seq;
+}
+
+/** A new sequencer (see openDerivativesSequencer) with the traders' keys and deposits and two instruments admitted. */
+export function derivativesSequencer(now: number, options: Partial<SequencerOptions> = {}): { seq: Sequencer; chain: FakeChain } {
+  const chain: FakeChain = { now, posted: 0, lastTimestamp: 0 };
+  const seq = openDerivativesSequencer(chain, options);
+  for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
+  for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: DEPOSIT });
+  INSTRUMENTS.slice(0, 2).forEach((spec, id) => seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec }));
+  return { seq, chain };
+}

@@ -1,0 +1,107 @@
+/** The derivatives RiskHook: acceptance by the margin rule, fills as the circuit applies them, liquidation and settlement. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
+import { lotRisk, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
+import { DerivativesRisk, instrumentOf } from "../../../sequencer/risk/derivativesRisk.ts";
+import type { FillEvent, MarketParams, OrderView } from "../../../sequencer/matching/types.ts";
+import { INSTRUMENTS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
+
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const market = {} as MarketParams;
+const view = (accountId: number, orderId: bigint, side: 0 | 1, lots: bigint, priceTicks = 300_000n, instrument = 0): OrderView => ({
+  accountId, orderId, marketId: INSTRUMENT_MARKET_BASE + instrument, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
+  priceTicks, sizeLots: lots, maxFeePpm: 0, expiry: 2 ** 31, seq: 1, remainingLots: lots, filledLots: 0n,
+});
+
+function risk(): DerivativesRisk {
+  const r = new DerivativesRisk(4);
+  r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: [VOL] });
+  r.creditCollateral(1, 3_000_000_000n); // 3,000 quote: 1,000 lots of IM at 3 quote per lot
+  r.creditCollateral(2, 3_000_000_000n);
+  return r;
+}
+
+describe("derivatives risk", () => {
+  it("maps market ids to instruments", () => {
+    assert.equal(instrumentOf(INSTRUMENT_MARKET_BASE + 3), 3);
+    assert.equal(instrumentOf(5), null);
+  });
+
+  it("accepts orders while equity covers the worst case and refuses the next, changing nothing", () => {
+    const r = risk();
+    assert.equal(r.reserve(view(1, 1n, Side.BUY, 600n), market), true);
+    assert.equal(r.reserve(view(1, 2n, Side.BUY, 401n), market), false, "1,001 lots of buys need 3,003 quote");
+    assert.equal(r.openOrders(1).length, 1);
+    assert.equal(r.reserve(view(1, 3n, Side.BUY, 400n), market), true);
+    r.release(view(1, 3n, Side.BUY, 400n), 400n, market);
+    assert.equal(r.openOrders(1).length, 1);
+  });
+
+  it("refuses orders on unregistered or settled instruments and before any oracle update", () => {
+    const r = risk();
+    const unregistered = new DerivativesRisk(4);
+    assert.equal(unregistered.reserve(view(1, 1n, Side.BUY, 1n), market), false);
+    r.setMarket(table.map((t, i) => (i === 1 ? { ...t, settlePrice: PRICE } : t)), null, null);
+    assert.equal(r.untradable(1), "INSTRUMENT_SETTLED");
+    assert.equal(r.reserve(view(1, 1n, Side.BUY, 1n, 300_000n, 1), market), false);
+  });
+
+  it("applies a fill exactly as DERIV_TRADE: cash, fees, sizes; and tracks the remaining open lots", () => {
+    const r = risk();
+    const maker = view(2, 1n, Side.SELL, 100n);
+    r.reserve(maker, market);
+    const taker = { ...view(1, 1n, Side.BUY, 40n), remainingLots: 0n, filledLots: 40n };
+    const makerAfter = { ...maker, remainingLots: 60n, filledLots: 40n };
+    const fill: FillEvent = {
+      type: "fill", makerAccount: 2, makerOrderId: 1n, takerAccount: 1, takerOrderId: 1n, marketId: INSTRUMENT_MARKET_BASE,
+      priceTicks: 300_000n, lots: 40n, makerSide: Side.SELL, makerFeePpm: 100, takerFeePpm: 500,
+    };
+    r.onFill(fill, makerAfter, taker, market);
+    const cash = 40n * 300_000n * 100n;
+    assert.equal(r.account(1).collateral, 3_000_000_000n - cash - cash * 500n / 1_000_000n);
+    assert.equal(r.account(2).collateral, 3_000_000_000n + cash - cash * 100n / 1_000_000n);
+    assert.equal(r.account(1).positions[0].size, 40n);
+    assert.equal(r.openOrders(2)[0].lots, 60n);
+    assert.equal(r.ledger.entry(1, 0).costBasis, cash);
+  });
+
+  it("liquidates only what keeps the liquidator above initial margin, with the circuit's penalty", () => {
+    const r = risk();
+    r.creditCollateral(3, 300_000_000n); // 300 quote: the liquidator can carry 100 lots
+    r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), null);
+    const maker = view(2, 1n, Side.SELL, 900n);
+    r.reserve(maker, market);
+    r.onFill({
+      type: "fill", makerAccount: 2, makerOrderId: 1n, takerAccount: 1, takerOrderId: 1n, marketId: INSTRUMENT_MARKET_BASE,
+      priceTicks: 300_000n, lots: 900n, makerSide: Side.SELL, makerFeePpm: 0, takerFeePpm: 0,
+    }, { ...maker, remainingLots: 0n }, view(1, 1n, Side.BUY, 0n), market);
+    const low = 280_000_000_000n;
+    r.setMarket(table, table.map((i) => lotRisk(i, low, VOL, NOW)), null);
+    assert.equal(r.belowMaintenance(1), true);
+    assert.equal(r.liquidate(1, 3, 0, 900n, 280_000n, false), null, "900 lots need 2,520 quote of the liquidator's IM");
+    assert.equal(r.account(1).positions[0].size, 900n, "a refused probe changes nothing");
+    const penalty = r.liquidate(1, 3, 0, 100n, 280_000n, true);
+    assert.equal(penalty, 28_000_000n); // 1% of 100 lots x 28 quote
+    assert.equal(r.account(1).positions[0].size, 800n);
+    assert.equal(r.account(3).positions[0].size, 100n);
+  });
+
+  it("settles a position at the settled mark", () => {
+    const r = risk();
+    r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), null);
+    const maker = view(2, 1n, Side.SELL, 10n, 300_000n, 1);
+    r.reserve(maker, market);
+    r.onFill({
+      type: "fill", makerAccount: 2, makerOrderId: 1n, takerAccount: 1, takerOrderId: 1n, marketId: INSTRUMENT_MARKET_BASE + 1,
+      priceTicks: 300_000n, lots: 10n, makerSide: Side.SELL, makerFeePpm: 0, takerFeePpm: 0,
+    }, { ...maker, remainingLots: 0n }, view(1, 1n, Side.BUY, 0n, 300_000n, 1), market);
+    const settled = table.map((t, i) => (i === 1 ? { ...t, settlePrice: 310_000_000_000n } : t));
+    r.setMarket(settled, settled.map((i) => lotRisk(i, 310_000_000_000n, VOL, NOW)), null);
+    const before = r.account(1).collateral;
+    r.settle(1, 1);
+    assert.equal(r.account(1).collateral, before + 10n * 31_000_000n);
+    assert.equal(r.account(1).positions[1].size, 0n);
+    assert.equal(r.ledger.entry(1, 1).realisedPnl, 10n * 1_000_000n);
+  });
+});

@@ -1,0 +1,41 @@
+/** Average-cost bookkeeping of positions from fills: cost basis, average entry, realised and unrealised PnL. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { applyFill, averageEntry, PositionLedger, unrealisedPnl, type LedgerEntry } from "../../../sequencer/risk/positionLedger.ts";
+
+const flat: LedgerEntry = { size: 0n, costBasis: 0n, realisedPnl: 0n, feesPaid: 0n };
+
+describe("position ledger", () => {
+  it("averages the entry price over fills that extend the position", () => {
+    const e = applyFill(applyFill(flat, 10n, 100n), 30n, 200n);
+    assert.equal(e.costBasis, 7_000n);
+    assert.equal(averageEntry(e), 175n);
+    assert.equal(unrealisedPnl(e, 180n), 40n * 180n - 7_000n);
+  });
+
+  it("realises PnL on the closed part of a long and keeps the average of the rest", () => {
+    const e = applyFill(applyFill(flat, 10n, 100n), -4n, 130n, 5n);
+    assert.deepEqual(e, { size: 6n, costBasis: 600n, realisedPnl: 120n, feesPaid: 5n });
+    assert.equal(averageEntry(e), 100n);
+  });
+
+  it("realises a short's profit when it is bought back lower", () => {
+    const e = applyFill(applyFill(flat, -10n, 100n), 10n, 90n);
+    assert.deepEqual(e, { size: 0n, costBasis: 0n, realisedPnl: 100n, feesPaid: 0n });
+  });
+
+  it("a fill through zero closes the position and opens the rest at the fill price", () => {
+    const e = applyFill(applyFill(flat, 10n, 100n), -15n, 80n);
+    assert.deepEqual(e, { size: -5n, costBasis: -400n, realisedPnl: -200n, feesPaid: 0n });
+    assert.equal(averageEntry(e), 80n);
+  });
+
+  it("keeps entries per account and instrument", () => {
+    const l = new PositionLedger();
+    l.fill(1, 0, 3n, 10n, 1n);
+    l.fill(1, 1, -2n, 20n);
+    assert.equal(l.entry(1, 0).size, 3n);
+    assert.equal(l.entry(1, 1).costBasis, -40n);
+    assert.equal(l.entry(2, 0).size, 0n);
+  });
+});

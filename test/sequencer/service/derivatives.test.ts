@@ -1,0 +1,138 @@
+/**
+ * The sequencer's derivatives service without chain or prover (a fake custodian; every batch is
+ * still built by the batch witness, so every circuit rule is checked): instruments tradable only once
+ * their registration is proven, oracle updates checked, transfers, a perpetual trade, a funding tick,
+ * a liquidation after a price drop and a settlement at expiry, with the risk engine's running view of
+ * every account equal to the proven state after each batch.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { TxType, Side } from "../../../sequencer/protocol/constants.ts";
+import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
+import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { derivOrder, EXPIRY, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
+
+const { alice, bob, carol } = traders;
+const PERP = 0;
+const FUTURE = 1;
+
+function rejects(fn: () => unknown, code: string): void {
+  assert.throws(fn, (e: unknown) => e instanceof RequestRejected && e.code === code);
+}
+
+/** The risk engine's view of each account equals the proven state. */
+function assertInSync(seq: Sequencer): void {
+  for (const t of Object.values(traders)) {
+    assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
+  }
+}
+
+const transfer = (t: typeof alice, amount: bigint, nonce: number, toCollateral = true) =>
+  signTransfer(t.key, { accountId: t.accountId, toCollateral, amount, nonce });
+
+describe("derivatives service", () => {
+  it("trades, funds, liquidates and settles, every batch accepted and the risk view equal to the proven state", async () => {
+    const { seq, chain } = derivativesSequencer(NOW);
+    rejects(() => seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY })), "NO_ORACLE");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    rejects(() => seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY })), "UNKNOWN_INSTRUMENT");
+    assert.equal((await seq.drain()).length, 4, "keys and deposits in 3 batches; the second instrument after the spot requests");
+    assert.ok(seq.markets.get(0x8000) && seq.markets.get(0x8001), "instruments are markets once proven");
+
+    // Bad updates change nothing.
+    await assert.rejects(seq.acceptOracleUpdate(oracleUpdate({ time: NOW }, new Uint8Array(32).fill(5))), (e: unknown) => (e as RequestRejected).code === "BAD_ORACLE_KEY");
+    await assert.rejects(seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 10 })), (e: unknown) => (e as RequestRejected).code === "ORACLE_WENT_BACK");
+    await assert.rejects(seq.acceptOracleUpdate(oracleUpdate({ time: NOW, fundingEpoch: 2 })), (e: unknown) => (e as RequestRejected).code === "BAD_FUNDING_EPOCH");
+    await assert.rejects(seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 100 })), (e: unknown) => (e as RequestRejected).code === "ORACLE_FROM_FUTURE");
+    assert.equal(seq.derivatives.latest!.time, NOW - 5);
+
+    rejects(() => seq.requestTransfer(transfer(alice, DEPOSIT + 1n, 0)), "INSUFFICIENT_BALANCE");
+    for (const t of [alice, bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    rejects(() => seq.requestTransfer(transfer(alice, 1n, 0)), "BAD_NONCE");
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.collateral, DEPOSIT);
+    assert.equal(seq.state.balance(1, 0), 0n);
+
+    // 17,000 lots need 51,000 quote of initial margin: refused. 15,000 fit.
+    const big = seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 17_000n }));
+    assert.equal(big.find((e) => e.type === "rejected")?.type === "rejected" && (big[0] as { code: string }).code, "RISK_REJECTED");
+    assert.equal(seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }))[0].type, "accepted");
+    const fills = seq.placeOrder(derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n })).filter((e) => e.type === "fill");
+    assert.equal(fills.length, 1);
+    assert.deepEqual(seq.peekPending().map((t) => t.type), [TxType.DERIV_TRADE]);
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.positions[PERP].size, 15_000n);
+    assert.equal(seq.state.account(2).deriv.positions[PERP].size, -15_000n);
+    assertInSync(seq);
+
+    // A funding tick is applied by a batch of its own (a marker), longs pay.
+    chain.now = NOW + 10;
+    const tick = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [100n, 0n, 0n, 0n] }));
+    assert.equal(tick.fundingTick, true);
+    assert.equal((await seq.drain()).length, 1);
+    assert.equal(seq.state.instruments[PERP].fundingIndex, 3_000n); // 100 ppm of 30 quote per lot
+    assertInSync(seq);
+    const aliceMargin = seq.derivatives.risk.margin(1)!;
+
+    // A drop to 2,800 puts alice below maintenance margin: carol (the liquidator) takes her position.
+    chain.now = NOW + 20;
+    const drop = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, fundingEpoch: 1, prices: [280_000_000_000n] }));
+    assert.deepEqual(drop.liquidations, [[1, PERP, 15_000n]]);
+    assert.ok(seq.derivatives.risk.margin(1)!.equity < aliceMargin.equity);
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.positions[PERP].size, 0n);
+    assert.equal(seq.state.account(3).deriv.positions[PERP].size, 15_000n);
+    assert.equal(seq.state.globals.insuranceFund, 4_200_000_000n); // 1% of 15,000 lots x 28 quote
+    assertInSync(seq);
+
+    // A future trade, then expiry: both positions are settled at the signed price.
+    chain.now = NOW + 30;
+    seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 3n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 10n }));
+    assert.equal(seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 10n })).filter((e) => e.type === "fill").length, 1);
+    await seq.drain();
+    const bobBefore = seq.state.account(2).deriv.collateral;
+    chain.now = EXPIRY;
+    rejects(() => seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 3n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1n })), "STALE_ORACLE");
+    const expiry = await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY, fundingEpoch: 1, prices: [290_000_000_000n] }));
+    assert.deepEqual(expiry.settled, [FUTURE]);
+    rejects(() => seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 3n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1n })), "INSTRUMENT_SETTLED");
+    assert.deepEqual(seq.peekPending().filter((t) => t.type === TxType.SETTLE).length, 2);
+    await seq.drain();
+    assert.equal(seq.state.instruments[FUTURE].settlePrice, 290_000_000_000n);
+    assert.equal(seq.state.account(2).deriv.positions[FUTURE].size, 0n);
+    // bob's collateral: + 10 lots x 29 quote, less the short perpetual's funding (lazy, settled at this touch: 0 since the tick was applied before)
+    assert.equal(seq.state.account(2).deriv.collateral, bobBefore + 10n * 29_000_000n);
+    assertInSync(seq);
+    assert.equal(seq.pendingTransactions, 0);
+    void PRICE;
+  });
+
+  it("cancels the open orders margin no longer covers after an oracle update", async () => {
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain();
+    seq.requestTransfer(transfer(alice, 5_000_000_000n, 0)); // 5,000 quote
+    await seq.drain();
+    // 1,500 lots at 3,000: 4,500 quote of initial margin plus fees, just covered.
+    assert.equal(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 1_500n }))[0].type, "accepted");
+    chain.now = NOW + 5;
+    const out = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 5, prices: [340_000_000_000n] }));
+    assert.deepEqual(out.cancelled, [1]);
+    assert.equal(seq.engine.openOrders(1).length, 0);
+    assert.deepEqual(seq.derivatives.risk.openOrders(1), []);
+  });
+
+  it("refuses a collateral withdrawal the open orders need, changing nothing", async () => {
+    const { seq } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain();
+    seq.requestTransfer(transfer(alice, 5_000_000_000n, 0));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 1_000n }));
+    rejects(() => seq.requestTransfer(transfer(alice, 4_000_000_000n, 1, false)), "INSUFFICIENT_MARGIN");
+    assert.equal(seq.derivatives.risk.account(1).collateral, 5_000_000_000n);
+    seq.requestTransfer(transfer(alice, 1_000_000_000n, 1, false));
+    assert.equal(seq.risk.available(1, 0), DEPOSIT - 4_000_000_000n);
+  });
+});
