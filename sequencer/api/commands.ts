@@ -10,9 +10,11 @@ import type { EngineEvent, RejectedEvent } from "../matching/index.ts";
 import type { Cancel, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 import { ApiError, intake, parse, rejectedError } from "./errors.ts";
+import { RequestRejected } from "../service/requestRejected.ts";
 import type { OrderIntake } from "./orderIntake.ts";
 import { TokenBuckets, type RateLimit } from "./rateLimit.ts";
-import { CancelBatchSchema, CancelSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "./schemas.ts";
+import type { OracleOutcome } from "../service/derivatives.ts";
+import { CancelBatchSchema, CancelSchema, OracleUpdateSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "./schemas.ts";
 
 export type RateLimits = {
   /** Signed requests per trading key (account), charged before the signature is checked. null: none. */
@@ -65,8 +67,8 @@ export class CommandGateway {
   }
 
   /** Spends one token per request of each account (and of the source), or throws RATE_LIMITED. */
-  charge(source: string, accounts: readonly number[]): void {
-    if (this.#perSource && !this.#perSource.take(source, accounts.length)) {
+  charge(source: string, accounts: readonly number[], sourceCost = accounts.length): void {
+    if (this.#perSource && !this.#perSource.take(source, sourceCost)) {
       throw new ApiError(429, "RATE_LIMITED", `too many signed requests from ${source}`);
     }
     if (!this.#perAccount) return;
@@ -117,6 +119,21 @@ export class CommandGateway {
     this.charge(source, [w.accountId]);
     intake(() => this.#sequencer.requestWithdrawal(w));
     return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
+  }
+
+  /**
+   * A signed oracle update from the oracle's feeder: its key must be the custodian's oracle key (that is
+   * its authentication), then the circuit's oracle rules. Answers what it caused.
+   */
+  async oracleUpdate(body: unknown, source: string): Promise<OracleOutcome> {
+    const u = parse(OracleUpdateSchema(this.#sequencer.params), body, "oracle update");
+    this.charge(source, [], 1);
+    try {
+      return await this.#sequencer.acceptOracleUpdate(u);
+    } catch (e) {
+      if (e instanceof RequestRejected) throw rejectedError(e);
+      throw e;
+    }
   }
 
   transfer(body: unknown, source: string): Record<string, unknown> {

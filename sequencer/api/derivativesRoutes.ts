@@ -3,7 +3,8 @@
  * the other writes in commands.ts):
  *   GET /v1/accounts/:id/derivatives  collateral, equity, margin used (IM, MM, with orders), positions
  *                                     with average entry, unrealised/realised PnL, fees, and Greeks
- *   GET /v1/instruments               the instrument table with marks at the latest oracle update
+ *   GET /v1/instruments               the instrument table with marks at the latest oracle update, and
+ *                                     the table's sizes (instrument slots, underlyings)
  */
 import type { FastifyInstance } from "fastify";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
@@ -22,6 +23,9 @@ export function registerDerivativesRoutes(app: FastifyInstance, sequencer: Seque
     const risk = sequencer.derivatives.risk;
     return {
       oracleTime: risk.inputs?.time ?? null,
+      /** Instrument ids run 0..instrumentSlots-1; an oracle update carries one funding rate per slot. */
+      instrumentSlots: sequencer.params.instruments,
+      underlyings: sequencer.params.underlyings,
       instruments: risk.instruments.flatMap((inst, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{ instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null }]),
     };

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { Bits, FIELD_MODULUS } from "../protocol/constants.ts";
 import type { Cancel, Order, Signed, StreamAuth, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { Signature } from "../crypto/babyjub.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
@@ -65,6 +66,25 @@ export const WithdrawalSchema = z
     signature: SignatureSchema,
   })
   .strict() satisfies z.ZodType<Signed<Withdrawal>, z.ZodTypeDef, unknown>;
+
+/** A signed integer string within +-2^(bits-1) (funding rates). */
+const intString = (bits: number, what: string) =>
+  z.string().regex(/^-?(0|[1-9][0-9]*)$/, `${what}: a decimal integer`).transform((v) => BigInt(v))
+    .refine((v) => v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits - 1), `${what} (${bits}-bit signed) out of range`);
+
+/** A signed oracle update (prices per underlying, vols per underlying, funding rates per instrument). */
+export const OracleUpdateSchema = (params: { underlyings: number; instruments: number }) =>
+  z
+    .object({
+      time: uint(Bits.time),
+      fundingEpoch: uint(Bits.time),
+      prices: z.array(uintString(Bits.oraclePrice, "price")).length(params.underlyings),
+      vols: z.array(uintString(Bits.volPpm, "vol")).length(params.underlyings),
+      rates: z.array(intString(Bits.fundingRate, "rate")).length(params.instruments),
+      key: z.tuple([fieldElement("key x"), fieldElement("key y")]),
+      signature: SignatureSchema,
+    })
+    .strict() satisfies z.ZodType<SignedOracleUpdate, z.ZodTypeDef, unknown>;
 
 export const TransferSchema = z
   .object({

@@ -14,6 +14,8 @@
  *   POST /v1/withdrawals       a signed withdrawal                         -> {status: "accepted", ...}
  *   POST /v1/transfers         a signed transfer between spot quote and derivatives collateral
  *                              (nonce shared with withdrawals)             -> {status: "accepted", ...}
+ *   POST /v1/oracle/updates    a signed oracle update (under the custodian's oracle key; the feeder)
+ *                                                                          -> {fundingTick, settled, liquidations, cancelled}
  * Reads:
  *   GET /v1/health | /v1/markets | /v1/markets/:id/book?levels
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
@@ -145,6 +147,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
   app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));
   app.post("/v1/transfers", async (req) => commands.transfer(req.body, req.ip));
+  app.post("/v1/oracle/updates", async (req) => commands.oracleUpdate(req.body, req.ip));
 
   // ---- reads ----------------------------------------------------------------------------------
 

@@ -11,9 +11,11 @@
 import type { Address } from "viem";
 import type { EngineEvent } from "../matching/index.ts";
 import { OrderType, TimeInForce, type Side } from "../protocol/constants.ts";
-import type { Cancel, Order, Signed, Withdrawal } from "../protocol/messages.ts";
+import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
+import type { AccountReport } from "../risk/accountReport.ts";
+import type { InstrumentState } from "../derivatives/formulas.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
-import { signCancel, signOrder, signWithdrawal } from "./signing.ts";
+import { signCancel, signOrder, signTransfer, signWithdrawal } from "./signing.ts";
 import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
 import { deriveTradingKey, type TradingKey, type TypedDataSigner } from "./tradingKey.ts";
 import { ApiRequestError, fromJson, toJson } from "./wire.ts";
@@ -167,6 +169,18 @@ export class ExchangeClient {
     return w;
   }
 
+  /**
+   * Moves `amount` of quote (token 0) between the spot balance and derivatives collateral (in when
+   * `toCollateral`). Out of collateral only if the equity left covers the positions and open orders.
+   * Shares its nonce sequence with withdrawals.
+   */
+  async transfer(toCollateral: boolean, amount: bigint, nonce?: number): Promise<Signed<Transfer>> {
+    const n = nonce ?? (await this.account()).withdrawalNonce;
+    const t = signTransfer(this.tradingKey.privateKey, { accountId: this.accountId, toCollateral, amount, nonce: n });
+    await this.#post("/v1/transfers", t);
+    return t;
+  }
+
   // ---- reads ------------------------------------------------------------------------------------
 
   health(): Promise<{ status: string; pendingTransactions: number }> {
@@ -189,6 +203,16 @@ export class ExchangeClient {
     withdrawalNonce: number;
   }> {
     return this.#get(`/v1/accounts/${accountId}`);
+  }
+
+  /** Collateral, equity, margin used, positions with PnL and Greeks, at the latest oracle update. */
+  derivatives(accountId = this.accountId): Promise<AccountReport> {
+    return this.#get(`/v1/accounts/${accountId}/derivatives`);
+  }
+
+  /** The registered instruments with their mark per lot at the latest oracle update. */
+  instruments(): Promise<{ oracleTime: number | null; instrumentSlots: number; underlyings: number; instruments: (InstrumentState & { instrumentId: number; marketId: number; markPerLot: bigint | null })[] }> {
+    return this.#get("/v1/instruments");
   }
 
   orders(opts: { status?: "open" | "filled" | "cancelled"; limit?: number } = {}): Promise<{ orders: Record<string, unknown>[] }> {

@@ -1,0 +1,80 @@
+/**
+ * A test oracle feeder: signs index prices, implied vols and perpetual funding rates under the oracle
+ * key and posts them to the exchange API (POST /v1/oracle/updates), which checks the key against the
+ * custodian's. Real deployments feed from an external price source; this one takes the prices it is
+ * given (the devnet moves them) and derives each perpetual's funding rate from its order book:
+ *
+ *   rate = clamp((mid - index) / index, +-cap)   in ppm per funding epoch (premium index, like dYdX)
+ *
+ * where mid is the perpetual's book mid (the index when a side is empty). A funding epoch starts every
+ * `fundingEpochSeconds`; rates apply only when the epoch moves (the circuit's rule), so the feeder
+ * sends the current epoch and the next one once its time has come.
+ */
+import { signOracleUpdate } from "../derivatives/oracleSigner.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import { InstrumentKind, PPM } from "../protocol/constants.ts";
+import type { OracleOutcome } from "../service/derivatives.ts";
+import { apiRequest, type ExchangeClient } from "./client.ts";
+
+export type OracleFeederOptions = {
+  url: string;
+  /** The oracle's private key (its public key is registered on the custodian). */
+  key: Uint8Array;
+  /** Seconds between funding epochs. */
+  fundingEpochSeconds: number;
+  /** Unix seconds (default: the wall clock). */
+  clock?: () => number;
+};
+
+export class OracleFeeder {
+  readonly #opts: OracleFeederOptions;
+  #epoch = 0;
+  #epochStart: number | null = null;
+
+  constructor(opts: OracleFeederOptions) {
+    this.#opts = opts;
+  }
+
+  get fundingEpoch(): number {
+    return this.#epoch;
+  }
+
+  #now(): number {
+    return this.#opts.clock ? this.#opts.clock() : Math.floor(Date.now() / 1000);
+  }
+
+  /**
+   * Signs and posts one update with `prices` (1e-8 quote per underlying) and `vols` (ppm) per
+   * underlying; funding rates from the perpetuals' books (read through `reader`) when an epoch ends.
+   */
+  async publish(reader: ExchangeClient, prices: readonly bigint[], vols: readonly bigint[]): Promise<{ update: SignedOracleUpdate; outcome: OracleOutcome }> {
+    const time = this.#now();
+    this.#epochStart ??= time;
+    const tick = time - this.#epochStart >= this.#opts.fundingEpochSeconds;
+    const { instruments, instrumentSlots } = await reader.instruments();
+    const rates = Array.from({ length: instrumentSlots }, () => 0n);
+    if (tick) {
+      for (const inst of instruments) {
+        if (inst.kind !== InstrumentKind.PERPETUAL) continue;
+        rates[inst.instrumentId] = await this.#premiumRate(reader, inst.marketId, inst.tickValue, inst.lotSizeE6, prices[inst.underlying], inst.fundingCapPpm);
+      }
+      this.#epoch++;
+      this.#epochStart = time;
+    }
+    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: [...vols], rates });
+    const outcome = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
+    return { update, outcome };
+  }
+
+  /** (mid - index) / index in ppm, capped; mid per underlying unit from the book's best prices. */
+  async #premiumRate(reader: ExchangeClient, marketId: number, tickValue: bigint, lotSizeE6: bigint, index: bigint, cap: bigint): Promise<bigint> {
+    const book = await reader.book(marketId, 1);
+    const bid = book.bids[0]?.priceTicks;
+    const ask = book.asks[0]?.priceTicks;
+    if (bid === undefined || ask === undefined) return 0n;
+    // priceTicks * tickValue is quote units (1e-6) per lot of lotSizeE6 (1e-6 underlying): per unit in 1e-8 quote.
+    const mid = ((bid + ask) * tickValue * 100n * 1_000_000n) / (2n * lotSizeE6);
+    const rate = ((mid - index) * PPM) / index;
+    return rate > cap ? cap : rate < -cap ? -cap : rate;
+  }
+}
