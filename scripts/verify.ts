@@ -15,6 +15,8 @@ import { createPublicClient, http, isAddress, type Address, type PublicClient } 
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "./setup/zkLibs.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../sequencer/protocol/params.ts";
+import { InstrumentKind } from "../sequencer/protocol/constants.ts";
+import type { ExchangeState } from "../sequencer/state/exchangeState.ts";
 import { verifyChain, type Balances, type VerifyProgress, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
 
 export type VerifierOptions = {
@@ -83,6 +85,32 @@ export function formatBalances(balances: Balances): string[] {
   return rows.map((r) => `  ${r[0].padStart(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`);
 }
 
+const KIND_NAMES = ["none", "perpetual", "future", "call", "put"];
+
+/**
+ * The rebuilt derivatives state: instruments (funding index, settlement price), the insurance fund, and
+ * per account its collateral (funding not yet settled lazily is not included) and non-zero positions.
+ */
+export function formatDerivatives(state: ExchangeState): string[] {
+  const lines: string[] = [];
+  const instruments = state.instruments.map((inst, id) => ({ inst, id })).filter(({ inst }) => inst.kind !== InstrumentKind.NONE);
+  if (instruments.length === 0) return ["  (no instruments)"];
+  for (const { inst, id } of instruments) {
+    const dated = inst.expiry ? `, expiry ${new Date(inst.expiry * 1000).toISOString()}` : "";
+    const settled = inst.settlePrice ? `, settled at ${inst.settlePrice} (1e-8 quote)` : "";
+    const strike = inst.strike ? `, strike ${inst.strike}` : "";
+    lines.push(`  instrument ${id}: ${KIND_NAMES[inst.kind]} on underlying ${inst.underlying}${strike}${dated}, funding index ${inst.fundingIndex}${settled}`);
+  }
+  lines.push(`  insurance fund: ${state.globals.insuranceFund}; last oracle time ${state.globals.oracleTime}, funding epoch ${state.globals.fundingEpoch}`);
+  for (const id of state.accountIds()) {
+    const d = state.account(id).deriv;
+    const positions = d.positions.flatMap((p, i) => (p.size === 0n ? [] : [`${p.size > 0n ? "+" : ""}${p.size} of ${i}`]));
+    if (d.collateral === 0n && positions.length === 0) continue;
+    lines.push(`  account ${id}: collateral ${d.collateral}${positions.length ? `, positions ${positions.join(", ")}` : ""}`);
+  }
+  return lines;
+}
+
 /** Prints the report's summary, balances and mismatches. */
 export function printReport(report: VerifyReport, print: (line: string) => void = console.log): void {
   print(`batches checked: ${report.batchesChecked}`);
@@ -92,6 +120,8 @@ export function printReport(report: VerifyReport, print: (line: string) => void 
   print(`fee pool:        ${report.feePool}`);
   print("rebuilt balances:");
   for (const line of formatBalances(report.balances)) print(line);
+  print("rebuilt derivatives (collateral in quote units, sizes in lots):");
+  for (const line of formatDerivatives(report.state)) print(line);
   if (report.ok) {
     print("OK: every proof verifies and the rebuilt state matches every root on chain");
   } else {

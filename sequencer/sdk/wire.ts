@@ -19,11 +19,15 @@ export class ApiRequestError extends Error {
 const BIGINT_KEYS = new Set([
   "orderId", "priceTicks", "sizeLots", "lots", "remainingLots", "filledLots", "makerOrderId", "takerOrderId",
   "balance", "reserved", "available", "amount", "sizeUnit", "priceUnit", "challenge", "r8x", "r8y", "s",
+  // derivatives (signed where a position or PnL is): instruments, marks, account reports
+  "lotSizeE6", "tickValue", "imPpm", "mmPpm", "strike", "fundingCapPpm", "fundingIndex", "settlePrice", "markPerLot",
+  "collateral", "equity", "initialMargin", "maintenanceMargin", "marginWithOrders", "size", "averageEntryPerLot",
+  "costBasis", "unrealisedPnl", "realisedPnl", "feesPaid",
 ]);
 
 /** JSON.parse reviver: the protocol's bigints back from decimal strings. */
 export function bigintReviver(key: string, value: unknown): unknown {
-  return typeof value === "string" && BIGINT_KEYS.has(key) && /^(0|[1-9][0-9]*)$/.test(value) ? BigInt(value) : value;
+  return typeof value === "string" && BIGINT_KEYS.has(key) && /^-?(0|[1-9][0-9]*)$/.test(value) ? BigInt(value) : value;
 }
 
 export function fromJson<T = Record<string, unknown>>(text: string): T {
