@@ -62,7 +62,9 @@ export class OracleFeeder {
       this.#epochStart = time;
     }
     const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: [...vols], rates });
-    const outcome = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
+    const answer = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
+    // Liquidated lots arrive as decimal strings inside tuples (the wire reviver only knows keyed fields).
+    const outcome = { ...answer, liquidations: answer.liquidations.map(([a, i, lots]): [number, number, bigint] => [a, i, BigInt(lots)]) };
     return { update, outcome };
   }
 

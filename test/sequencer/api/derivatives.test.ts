@@ -1,0 +1,458 @@
+/**
+ * The derivatives part of the network API over the offline derivatives sequencer (fake custodian, every
+ * batch still built by the batch witness): GET /v1/instruments (marks at the latest oracle update, table
+ * sizes), GET /v1/accounts/:id/derivatives and the positions of GET /v1/accounts/:id, POST /v1/transfers
+ * and POST /v1/oracle/updates with every refusal changing nothing; and the SDK's transfer, derivatives
+ * and instruments, and the test oracle feeder's funding rate from the perpetual's book premium.
+ * Rate limits are in server.test.ts / rateLimit.test.ts.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createApiServer } from "../../../sequencer/api/server.ts";
+import { toJson } from "../../../sequencer/api/schemas.ts";
+import { fundingStep, lotRisk } from "../../../sequencer/derivatives/formulas.ts";
+import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side } from "../../../sequencer/protocol/constants.ts";
+import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
+import { OracleFeeder } from "../../../sequencer/sdk/oracleFeeder.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
+import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
+import { derivOrder, EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
+import { DEPOSIT, derivativesSequencer, type FakeChain } from "../../helpers/derivativesSequencer.ts";
+import { testTrader, type TestTrader } from "../../helpers/traders.ts";
+
+const { alice, bob } = traders;
+const PERP = 0;
+const FUTURE = 1;
+const PERP_MARKET = INSTRUMENT_MARKET_BASE + PERP;
+/** 3000 quote per underlying x 0.01 underlying per lot, in quote units (1e-6). */
+const MARK = 30_000_000n;
+const QUOTE = 1_000_000n;
+
+type App = ReturnType<typeof createApiServer>;
+
+/** A request body as a client sends it: bigints as decimal strings. */
+const wire = (x: unknown) => JSON.parse(toJson(x)) as Record<string, unknown>;
+
+async function post(app: App, url: string, body: unknown) {
+  const res = await app.inject({ method: "POST", url, payload: typeof body === "string" ? body : toJson(body), headers: { "content-type": "application/json" } });
+  return { status: res.statusCode, body: res.json() as Record<string, any> };
+}
+
+async function get(app: App, url: string) {
+  const res = await app.inject({ method: "GET", url });
+  return { status: res.statusCode, body: res.json() as Record<string, any> };
+}
+
+function setup(): { seq: Sequencer; chain: FakeChain; app: App } {
+  const { seq, chain } = derivativesSequencer(NOW);
+  const app = createApiServer(seq);
+  after(() => app.close());
+  return { seq, chain, app };
+}
+
+/** An oracle update at NOW through the API, then the registrations proven: both instruments trade. */
+async function ready(): Promise<{ seq: Sequencer; chain: FakeChain; app: App }> {
+  const s = setup();
+  const r = await post(s.app, "/v1/oracle/updates", oracleUpdate());
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await s.seq.drain();
+  assert.ok(s.seq.markets.get(PERP_MARKET), "the perpetual is a market once its registration is proven");
+  return s;
+}
+
+const transfer = (t: TestTrader, amount: bigint, nonce: number, toCollateral = true) =>
+  signTransfer(t.key, { accountId: t.accountId, toCollateral, amount, nonce });
+
+/** Everything a refused request must leave as it was. */
+function stateOf(seq: Sequencer) {
+  return {
+    pending: seq.pendingTransactions,
+    latest: seq.derivatives.latest,
+    oracleTime: seq.derivatives.risk.inputs?.time ?? null,
+    instruments: seq.derivatives.instruments.map((i) => ({ ...i })),
+    marks: seq.derivatives.risk.risks?.map((r) => r.mark) ?? null,
+    accounts: Object.values(traders).map((t) => ({
+      collateral: seq.derivatives.risk.account(t.accountId).collateral,
+      positions: seq.derivatives.risk.account(t.accountId).positions.map((p) => p.size),
+      spot: seq.risk.entries().filter((e) => e.accountId === t.accountId).map((e) => [e.tokenId, e.balance, e.reserved]),
+      nonce: seq.withdrawalNonce(t.accountId),
+      openOrders: seq.engine.openOrders(t.accountId).length,
+    })),
+  };
+}
+
+describe("api: GET /v1/instruments", () => {
+  it("lists only proven instruments, with the table's sizes, and marks once an oracle update is accepted", async () => {
+    const { seq, app } = setup();
+    const empty = await get(app, "/v1/instruments");
+    assert.equal(empty.status, 200);
+    assert.deepEqual(empty.body, { oracleTime: null, instrumentSlots: 4, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
+
+    await seq.drain();
+    const unmarked = await get(app, "/v1/instruments");
+    assert.deepEqual(unmarked.body.instruments.map((i: Record<string, unknown>) => [i.instrumentId, i.marketId, i.kind, i.markPerLot]), [
+      [PERP, PERP_MARKET, InstrumentKind.PERPETUAL, null],
+      [FUTURE, INSTRUMENT_MARKET_BASE + FUTURE, InstrumentKind.FUTURE, null],
+    ], "proven, but no oracle update yet: no mark");
+    assert.equal(unmarked.body.oracleTime, null);
+
+    const u = await post(app, "/v1/oracle/updates", oracleUpdate());
+    assert.equal(u.status, 200, JSON.stringify(u.body));
+    assert.deepEqual(u.body, { fundingTick: false, settled: [], liquidations: [], cancelled: [] });
+    const marked = await get(app, "/v1/instruments");
+    assert.equal(marked.body.oracleTime, NOW);
+    const [perp, future] = marked.body.instruments;
+    assert.deepEqual(perp, {
+      instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100",
+      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", markPerLot: MARK.toString(),
+    });
+    assert.equal(future.expiry, EXPIRY);
+    const futureState = { ...INSTRUMENTS[FUTURE], fundingIndex: 0n, settlePrice: 0n };
+    assert.equal(future.markPerLot, lotRisk(futureState, PRICE, VOL, NOW).mark.toString());
+  });
+});
+
+describe("api: POST /v1/oracle/updates", () => {
+  it("applies a funding tick and moves the marks", async () => {
+    const { seq, chain, app } = await ready();
+    chain.now = NOW + 10;
+    const r = await post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 10, fundingEpoch: 1, prices: [310_000_000_000n], rates: [500n, 0n, 0n, 0n] }));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.fundingTick, true);
+    const { body } = await get(app, "/v1/instruments");
+    assert.equal(body.oracleTime, NOW + 10);
+    assert.equal(body.instruments[PERP].markPerLot, "31000000");
+    assert.equal(body.instruments[PERP].fundingIndex, fundingStep(500n, 31_000_000n).toString());
+    await seq.drain();
+    assert.equal(seq.state.instruments[PERP].fundingIndex, fundingStep(500n, 31_000_000n), "the proven table agrees");
+  });
+
+  it("refuses bad updates with a clear code and changes nothing", async () => {
+    const { seq, chain, app } = await ready();
+    chain.now = NOW + 50;
+    const before = stateOf(seq);
+    const good = wire(oracleUpdate({ time: NOW + 10 }));
+    const tampered = { ...good, prices: ["310000000000"] };
+    const cases: [string, unknown, string][] = [
+      ["unsigned", { ...good, signature: undefined }, "UNSIGNED"],
+      ["no prices", { ...good, prices: [] }, "MALFORMED"],
+      ["two vols", { ...good, vols: [VOL.toString(), VOL.toString()] }, "MALFORMED"],
+      ["three rates", { ...good, rates: ["0", "0", "0"] }, "MALFORMED"],
+      ["five rates", { ...good, rates: ["0", "0", "0", "0", "0"] }, "MALFORMED"],
+      ["rate over 24 bits", { ...good, rates: [(1n << 23n).toString(), "0", "0", "0"] }, "MALFORMED"],
+      ["price over 50 bits", { ...good, prices: [(1n << 50n).toString()] }, "MALFORMED"],
+      ["price as number", { ...good, prices: [300_000_000_000] }, "MALFORMED"],
+      ["unknown key", { ...good, extra: 1 }, "MALFORMED"],
+      ["no key", { ...good, key: undefined }, "MALFORMED"],
+      ["another key", wire(oracleUpdate({ time: NOW + 10 }, new Uint8Array(32).fill(5))), "BAD_ORACLE_KEY"],
+      ["key not a point", { ...good, key: ["1", "2"] }, "BAD_ORACLE_KEY"],
+      ["tampered", tampered, "BAD_ORACLE_SIGNATURE"],
+      ["back in time", wire(oracleUpdate({ time: NOW - 1 })), "ORACLE_WENT_BACK"],
+      ["from the future", wire(oracleUpdate({ time: NOW + 51 })), "ORACLE_FROM_FUTURE"],
+      ["epoch skipped", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 2 })), "BAD_FUNDING_EPOCH"],
+      ["rate above the cap", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [1_001n, 0n, 0n, 0n] })), "FUNDING_ABOVE_CAP"],
+      ["rate on the future", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [0n, 1n, 0n, 0n] })), "FUNDING_NOT_PERPETUAL"],
+      ["price too low", wire(oracleUpdate({ time: NOW + 10, prices: [1n] })), "BAD_ORACLE_PRICE"],
+    ];
+    for (const [name, body, code] of cases) {
+      const r = await post(app, "/v1/oracle/updates", JSON.stringify(body));
+      assert.deepEqual([r.status, r.body.code], [400, code], `${name}: ${JSON.stringify(r.body)}`);
+      assert.equal(typeof r.body.message, "string", name);
+      assert.deepEqual(stateOf(seq), before, `${name} changed nothing`);
+    }
+    const instruments = await get(app, "/v1/instruments");
+    assert.equal(instruments.body.oracleTime, NOW, "the latest oracle time is the one accepted");
+    assert.equal(instruments.body.instruments[PERP].markPerLot, MARK.toString());
+
+    // The good one is still accepted after all that.
+    const ok = await post(app, "/v1/oracle/updates", good);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(seq.derivatives.latest!.time, NOW + 10);
+  });
+});
+
+describe("api: POST /v1/transfers", () => {
+  it("is refused before any oracle update, changing nothing", async () => {
+    const { seq, app } = setup();
+    const before = stateOf(seq);
+    const r = await post(app, "/v1/transfers", transfer(alice, QUOTE, 0));
+    assert.deepEqual([r.status, r.body.code], [400, "NO_ORACLE"]);
+    assert.deepEqual(stateOf(seq), before);
+    assert.equal((await get(app, "/v1/accounts/1")).body.withdrawalNonce, 0, "the nonce is not used up");
+  });
+
+  it("moves quote to collateral and back, sharing the nonce with withdrawals", async () => {
+    const { seq, app } = await ready();
+    const amount = 10_000n * QUOTE;
+    const n = seq.pendingTransactions;
+    const r = await post(app, "/v1/transfers", transfer(alice, amount, 0));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { status: "accepted", accountId: 1, toCollateral: true, amount: amount.toString(), nonce: 0 });
+    assert.equal(seq.pendingTransactions, n + 1);
+
+    const report = await get(app, "/v1/accounts/1/derivatives");
+    assert.equal(report.status, 200);
+    assert.deepEqual(report.body, {
+      accountId: 1, collateral: amount.toString(), equity: amount.toString(), initialMargin: "0", maintenanceMargin: "0", marginWithOrders: "0",
+      available: amount.toString(), oracleTime: NOW, positions: [], greeks: { delta: 0, gamma: 0, vega: 0, theta: 0 },
+    });
+    const acct = await get(app, "/v1/accounts/1");
+    assert.deepEqual(acct.body.balances, [{ tokenId: 0, balance: (DEPOSIT - amount).toString(), reserved: "0", available: (DEPOSIT - amount).toString() }]);
+    assert.equal(acct.body.withdrawalNonce, 1);
+    assert.deepEqual(acct.body.positions, []);
+
+    // A withdrawal takes nonce 1, so a transfer must then carry 2.
+    const stale = await post(app, "/v1/withdrawals", signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: QUOTE, nonce: 0 }));
+    assert.deepEqual([stale.status, stale.body.code], [400, "BAD_NONCE"]);
+    assert.equal((await post(app, "/v1/withdrawals", signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: QUOTE, nonce: 1 }))).status, 200);
+    assert.equal((await post(app, "/v1/transfers", transfer(alice, 1n, 1))).body.code, "BAD_NONCE");
+    const back = await post(app, "/v1/transfers", transfer(alice, 4_000n * QUOTE, 2, false));
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.equal((await get(app, "/v1/accounts/1/derivatives")).body.collateral, (6_000n * QUOTE).toString());
+    assert.equal(seq.risk.available(1, 0), DEPOSIT - amount - QUOTE + 4_000n * QUOTE);
+
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.collateral, 6_000n * QUOTE, "the proven collateral");
+    assert.equal(seq.state.balance(1, 0), DEPOSIT - 6_000n * QUOTE - QUOTE, "the proven spot balance (less the withdrawal)");
+  });
+
+  it("refuses bad transfers with a clear code and changes nothing", async () => {
+    const { seq, app } = await ready();
+    assert.equal((await post(app, "/v1/transfers", transfer(alice, 5_000n * QUOTE, 0))).status, 200);
+    const before = stateOf(seq);
+    const good = wire(transfer(alice, QUOTE, 1, false));
+    const cases: [string, unknown, string][] = [
+      ["unsigned", { ...good, signature: undefined }, "UNSIGNED"],
+      ["mis-signed", wire({ ...transfer(bob, QUOTE, 1, false), accountId: 1 }), "BAD_SIGNATURE"],
+      ["tampered amount", { ...good, amount: "2" }, "BAD_SIGNATURE"],
+      ["tampered direction", { ...good, toCollateral: true }, "BAD_SIGNATURE"],
+      ["replayed", wire(transfer(alice, 5_000n * QUOTE, 0)), "BAD_NONCE"],
+      ["nonce ahead", wire(transfer(alice, QUOTE, 2, false)), "BAD_NONCE"],
+      ["amount 2^96", { ...good, amount: (1n << 96n).toString() }, "MALFORMED"],
+      ["negative amount", { ...good, amount: "-1" }, "MALFORMED"],
+      ["amount as number", { ...good, amount: 1 }, "MALFORMED"],
+      ["nonce over 32 bits", { ...good, nonce: 2 ** 32 }, "MALFORMED"],
+      ["direction not a boolean", { ...good, toCollateral: 1 }, "MALFORMED"],
+      ["unknown key", { ...good, tokenId: 0 }, "MALFORMED"],
+      ["zero amount", wire(transfer(alice, 0n, 1, false)), "BAD_AMOUNT"],
+      ["more than the spot balance", wire(transfer(alice, DEPOSIT, 1)), "INSUFFICIENT_BALANCE"],
+      ["more than the collateral", wire(transfer(alice, 5_000n * QUOTE + 1n, 1, false)), "INSUFFICIENT_MARGIN"],
+      ["no trading key", wire(transfer(testTrader(4), QUOTE, 0)), "NO_TRADING_KEY"],
+    ];
+    for (const [name, body, code] of cases) {
+      const r = await post(app, "/v1/transfers", JSON.stringify(body));
+      assert.deepEqual([r.status, r.body.code], [400, code], `${name}: ${JSON.stringify(r.body)}`);
+      assert.equal(typeof r.body.message, "string", name);
+      assert.deepEqual(stateOf(seq), before, `${name} changed nothing`);
+    }
+    const amountRange = await post(app, "/v1/transfers", { ...good, amount: (1n << 96n).toString() });
+    assert.deepEqual(amountRange.body.issues[0].path, ["amount"]);
+    assert.equal((await post(app, "/v1/transfers", good)).status, 200, "the good one still goes through with nonce 1");
+    assert.equal(seq.derivatives.risk.account(1).collateral, 4_999n * QUOTE);
+  });
+
+  it("refuses to take out collateral that open orders or positions need", async () => {
+    const { seq, app } = await ready();
+    for (const t of [alice, bob]) assert.equal((await post(app, "/v1/transfers", transfer(t, 5_000n * QUOTE, 0))).status, 200);
+    // 1,000 lots bid at 2,900: 2,900 quote of initial margin plus the worst-case fee.
+    const placed = await post(app, "/v1/orders", derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 1_000n }));
+    assert.equal(placed.body.events[0].type, "accepted");
+    const withOrder = (await get(app, "/v1/accounts/1/derivatives")).body;
+    assert.ok(BigInt(withOrder.marginWithOrders) > 2_900n * QUOTE);
+    assert.equal(BigInt(withOrder.available), 5_000n * QUOTE - BigInt(withOrder.marginWithOrders));
+    let before = stateOf(seq);
+    const tooMuch = await post(app, "/v1/transfers", transfer(alice, BigInt(withOrder.available) + 1n, 1, false));
+    assert.deepEqual([tooMuch.status, tooMuch.body.code], [400, "INSUFFICIENT_MARGIN"]);
+    assert.deepEqual(stateOf(seq), before);
+
+    // Filled against bob: a position of 1,000 lots at 2,900 (marked at 3,000), bob short.
+    const fill = await post(app, "/v1/orders", derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 290_000n, sizeLots: 1_000n }));
+    assert.ok(fill.body.events.some((e: { type: string }) => e.type === "fill"));
+    const bobReport = (await get(app, "/v1/accounts/2/derivatives")).body;
+    assert.equal(bobReport.positions[0].size, "-1000");
+    before = stateOf(seq);
+    const out = await post(app, "/v1/transfers", transfer(bob, BigInt(bobReport.available) + 1n, 1, false));
+    assert.deepEqual([out.status, out.body.code], [400, "INSUFFICIENT_MARGIN"]);
+    assert.deepEqual(stateOf(seq), before);
+    // Exactly what is available may go.
+    assert.equal((await post(app, "/v1/transfers", transfer(bob, BigInt(bobReport.available), 1, false))).status, 200);
+    assert.equal((await get(app, "/v1/accounts/2/derivatives")).body.available, "0");
+    await seq.drain();
+    assert.equal(seq.state.account(2).deriv.collateral, seq.derivatives.risk.account(2).collateral);
+  });
+});
+
+describe("api: GET /v1/accounts/:id/derivatives", () => {
+  it("reports positions with entry, PnL, fees, margins and Greeks after a perpetual trade", async () => {
+    const { seq, chain, app } = await ready();
+    for (const t of [alice, bob]) assert.equal((await post(app, "/v1/transfers", transfer(t, 10_000n * QUOTE, 0))).status, 200);
+    await post(app, "/v1/orders", derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 100n }));
+    const taken = await post(app, "/v1/orders", derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 100n }));
+    assert.ok(taken.body.events.some((e: { type: string }) => e.type === "fill"));
+
+    const notional = 100n * MARK; // 3,000 quote
+    const takerFee = (notional * 500n) / PPM;
+    const makerFee = (notional * 100n) / PPM;
+    const a = (await get(app, "/v1/accounts/1/derivatives")).body;
+    assert.deepEqual(a.positions, [{
+      instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, size: "100", averageEntryPerLot: MARK.toString(), costBasis: notional.toString(),
+      markPerLot: MARK.toString(), unrealisedPnl: "0", realisedPnl: "0", feesPaid: takerFee.toString(), greeks: { delta: 1, gamma: 0, vega: 0, theta: 0 },
+    }]);
+    // The trade price is paid out of collateral (the position carries no cost basis in the proven state):
+    // equity is collateral plus size x mark.
+    assert.equal(a.collateral, (10_000n * QUOTE - notional - takerFee).toString());
+    assert.equal(a.equity, (10_000n * QUOTE - takerFee).toString());
+    assert.equal(a.available, (10_000n * QUOTE - takerFee - BigInt(a.marginWithOrders)).toString());
+    assert.equal(a.initialMargin, (notional / 10n).toString());
+    assert.equal(a.maintenanceMargin, (notional / 20n).toString());
+    assert.deepEqual(a.greeks, { delta: 1, gamma: 0, vega: 0, theta: 0 });
+    const b = (await get(app, "/v1/accounts/2/derivatives")).body;
+    assert.deepEqual([b.positions[0].size, b.positions[0].feesPaid, b.positions[0].greeks.delta], ["-100", makerFee.toString(), -1]);
+    assert.equal(b.collateral, (10_000n * QUOTE + notional - makerFee).toString());
+    assert.equal(b.equity, (10_000n * QUOTE - makerFee).toString());
+
+    const acct = (await get(app, "/v1/accounts/1")).body;
+    assert.deepEqual(acct.positions, a.positions, "GET /v1/accounts/:id lists the same positions");
+
+    // The trade is proven as reported; then the index rises to 3,100: alice gains what bob loses.
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.positions[PERP].size, 100n);
+    assert.equal(seq.state.account(1).deriv.collateral, 10_000n * QUOTE - notional - takerFee);
+    chain.now = NOW + 10;
+    assert.equal((await post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 10, prices: [310_000_000_000n] }))).status, 200);
+    const up = (await get(app, "/v1/accounts/1/derivatives")).body;
+    assert.equal(up.oracleTime, NOW + 10);
+    assert.deepEqual([up.positions[0].markPerLot, up.positions[0].unrealisedPnl], ["31000000", (100n * QUOTE).toString()]);
+    assert.equal(up.equity, (10_000n * QUOTE - takerFee + 100n * QUOTE).toString());
+    const down = (await get(app, "/v1/accounts/2/derivatives")).body;
+    assert.equal(down.positions[0].unrealisedPnl, (-100n * QUOTE).toString());
+    assert.equal(down.equity, (10_000n * QUOTE - makerFee - 100n * QUOTE).toString());
+  });
+
+  it("answers an account without derivatives, and refuses a malformed id", async () => {
+    const { app } = await ready();
+    const none = await get(app, "/v1/accounts/7/derivatives");
+    assert.equal(none.status, 200);
+    assert.deepEqual([none.body.accountId, none.body.collateral, none.body.positions], [7, "0", []]);
+    assert.equal((await get(app, "/v1/accounts/x/derivatives")).body.code, "MALFORMED");
+    assert.equal((await get(app, "/v1/accounts/99999999999/derivatives")).body.code, "MALFORMED");
+  });
+});
+
+describe("sdk: derivatives", () => {
+  async function listen() {
+    const s = await ready();
+    const url = await s.app.listen({ host: "127.0.0.1", port: 0 });
+    const client = (t: TestTrader) => new ExchangeClient({ url, accountId: t.accountId, tradingKey: { privateKey: t.key, publicKey: t.pubKey }, firstOrderId: 1n });
+    return { ...s, url, client };
+  }
+
+  it("transfers, and reads derivatives and instruments with bigints where the protocol has them", async () => {
+    const { seq, client } = await listen();
+    const a = client(alice);
+    const t = await a.transfer(true, 10_000n * QUOTE);
+    assert.equal(t.nonce, 0, "the nonce from the account");
+    const report = await a.derivatives();
+    assert.equal(report.collateral, 10_000n * QUOTE);
+    assert.equal(report.available, 10_000n * QUOTE);
+    assert.equal((await a.account()).withdrawalNonce, 1);
+
+    await assert.rejects(a.transfer(true, 1n, 0), (e: ApiRequestError) => e.status === 400 && e.code === "BAD_NONCE");
+    await assert.rejects(a.transfer(false, 10_000n * QUOTE + 1n), (e: ApiRequestError) => e.status === 400 && e.code === "INSUFFICIENT_MARGIN");
+    await a.transfer(false, 1_000n * QUOTE);
+    assert.equal((await a.derivatives()).collateral, 9_000n * QUOTE);
+
+    const b = client(bob);
+    await b.transfer(true, 10_000n * QUOTE);
+    await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n, expiry: NOW + 3600 });
+    await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n, expiry: NOW + 3600 });
+    const [pos] = (await b.derivatives()).positions;
+    assert.deepEqual([pos.size, pos.markPerLot, pos.unrealisedPnl], [-10n, MARK, 0n]);
+
+    const { instruments, instrumentSlots, underlyings, oracleTime } = await a.instruments();
+    assert.deepEqual([instrumentSlots, underlyings, oracleTime], [4, 1, NOW]);
+    assert.equal(instruments[PERP].markPerLot, MARK);
+    assert.deepEqual([instruments[PERP].tickValue, instruments[PERP].lotSizeE6, instruments[PERP].fundingCapPpm], [100n, 10_000n, 1_000n]);
+    assert.equal((await a.derivatives()).equity, 9_000n * QUOTE - (10n * MARK * 500n) / PPM);
+    assert.equal(seq.derivatives.risk.account(1).collateral, 9_000n * QUOTE - 10n * MARK - (10n * MARK * 500n) / PPM);
+  });
+
+  it("OracleFeeder: funding rate clamp((mid - index) / index) from the perpetual's book when an epoch ends, 0 otherwise", async () => {
+    const { seq, chain, url, client } = await listen();
+    const a = client(alice);
+    const b = client(bob);
+    const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now });
+    const publish = (price = PRICE) => feeder.publish(a, [price], [VOL]);
+
+    chain.now = NOW + 1;
+    const first = await publish();
+    assert.deepEqual([first.update.fundingEpoch, first.update.rates, first.outcome.fundingTick], [0, [0n, 0n, 0n, 0n], false]);
+
+    for (const c of [a, b]) await c.transfer(true, 10_000n * QUOTE);
+    // Mid 3,002 over the index 3,000.
+    const bid = await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_100n, sizeLots: 10n, expiry: NOW + 86_400 });
+    const ask = await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_300n, sizeLots: 10n, expiry: NOW + 86_400 });
+
+    chain.now = NOW + 1800;
+    const mid = await publish();
+    assert.deepEqual([mid.update.fundingEpoch, mid.update.rates, mid.outcome.fundingTick], [0, [0n, 0n, 0n, 0n], false], "no epoch ended: no rate");
+
+    chain.now = NOW + 3601;
+    const tick = await publish();
+    const premium = ((300_200_000_000n - PRICE) * PPM) / PRICE; // mid 3,002 (1e-8 quote) over the index
+    assert.equal(premium, 666n);
+    assert.deepEqual([tick.update.fundingEpoch, tick.update.rates, tick.outcome.fundingTick], [1, [premium, 0n, 0n, 0n], true]);
+    assert.equal(seq.derivatives.instruments[PERP].fundingIndex, fundingStep(premium, MARK), "applied by the sequencer");
+
+    // The index falls to 2,990: the premium (about +0.4%) is capped at the perpetual's 1,000 ppm.
+    chain.now = NOW + 7202;
+    const capped = await publish(299_000_000_000n);
+    assert.deepEqual([capped.update.fundingEpoch, capped.update.rates], [2, [1_000n, 0n, 0n, 0n]]);
+
+    // A mid of 2,998 under the index of 3,000: (2,998 - 3,000) / 3,000 = -666 ppm, shorts pay.
+    await a.cancel(bid.order.orderId);
+    await b.cancel(ask.order.orderId);
+    await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 299_700n, sizeLots: 10n, expiry: NOW + 86_400 });
+    await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 299_900n, sizeLots: 10n, expiry: NOW + 86_400 });
+    chain.now = NOW + 10_803;
+    const below = await publish();
+    assert.deepEqual([below.update.fundingEpoch, below.update.rates], [3, [-666n, 0n, 0n, 0n]]);
+
+    // One side empty: the mid is the index, no premium; the epoch still moves.
+    await b.cancelAll(PERP_MARKET);
+    chain.now = NOW + 14_404;
+    const oneSided = await publish();
+    assert.deepEqual([oneSided.update.fundingEpoch, oneSided.update.rates, oneSided.outcome.fundingTick], [4, [0n, 0n, 0n, 0n], true]);
+
+    const fundingIndex = fundingStep(666n, MARK) + fundingStep(1_000n, 29_900_000n) + fundingStep(-666n, MARK);
+    assert.equal(seq.derivatives.instruments[PERP].fundingIndex, fundingIndex);
+    await seq.drain();
+    assert.equal(seq.state.instruments[PERP].fundingIndex, fundingIndex, "every tick proven");
+  });
+
+  it("OracleFeeder: an update that puts an account below maintenance margin answers its liquidation", async () => {
+    const { seq, chain, url, client } = await listen();
+    const [a, b, c] = [client(alice), client(bob), client(traders.carol)];
+    await a.transfer(true, 10_000n * QUOTE);
+    await b.transfer(true, 10_000n * QUOTE);
+    await c.transfer(true, 50_000n * QUOTE);
+    // 3,000 lots (30 underlying) at 3,000 on 10,000 quote: 9,000 of initial margin.
+    await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_000n, sizeLots: 3_000n, expiry: NOW + 3600 });
+    await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_000n, sizeLots: 3_000n, expiry: NOW + 3600 });
+    assert.equal((await a.derivatives()).positions[0].size, 3_000n);
+
+    const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now });
+    chain.now = NOW + 10;
+    // At 2,750 alice has lost 7,500: equity about 2,455 under 4,125 of maintenance margin.
+    const { update, outcome } = await feeder.publish(a, [275_000_000_000n], [VOL]);
+    assert.equal(update.time, NOW + 10);
+    assert.deepEqual(outcome, { fundingTick: false, settled: [], liquidations: [[1, PERP, 3_000n]], cancelled: [] });
+    assert.deepEqual((await a.derivatives()).positions.map((p) => p.size), [0n]);
+    assert.equal((await c.derivatives()).positions[0].size, 3_000n, "the liquidator took the position");
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.positions[PERP].size, 0n);
+    assert.equal(seq.state.account(3).deriv.positions[PERP].size, 3_000n);
+  });
+});
