@@ -8,17 +8,23 @@
  * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
  * (EIP-712-derived trading keys, registered and funded on the custodian), run a market maker's ladder
  * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
- * WebSocket), withdraw, prove and post every batch, then rebuild the whole state from chain data with
- * the independent verifier.
+ * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, a future, a call
+ * and a put on ETH, a test oracle feeder, collateral transfers, trades, two funding ticks, a
+ * liquidation and an expiry settlement. Every batch is proven and posted; at the end the independent
+ * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone.
+ *
+ * Time: the chain's clock is moved forward for funding epochs and the week to expiry (evm_increaseTime),
+ * and the sequencer's clock with it, so the run takes minutes, not a week.
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { createPublicClient, createWalletClient, erc20Abi, http, type Address, type PublicClient, type WalletClient } from "viem";
+import { createPublicClient, createTestClient, createWalletClient, erc20Abi, http, type Address, type PublicClient, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
 import { startHardhatNode } from "./devnet/localNode.ts";
+import { runDerivativesScenario, type Trader } from "./devnet/derivativesScenario.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
@@ -68,6 +74,18 @@ async function main(): Promise<void> {
   const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
   info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   USDC ${d.usdc}  WETH ${d.weth}`);
 
+  const chainId = await publicClient.getChainId();
+  // The operator's liquidator: its trading key is registered before the sequencer starts, which signs
+  // the liquidator's side of every liquidation with it.
+  const liquidatorWallet = wallet(4);
+  const liquidatorKey = await deriveTradingKey(liquidatorWallet as never, chainId, d.custodian);
+  const liquidatorId = await registerTradingKey(as(liquidatorWallet), d.custodian, liquidatorKey.publicKey);
+  info(`operator's liquidator: account ${liquidatorId}`);
+
+  // The sequencer's clock follows the chain's when the devnet moves it forward.
+  let clockOffset = 0;
+  const clock = () => Math.floor(Date.now() / 1000) + clockOffset;
+
   const { prover, description } = createDefaultProver(info);
   info(`prover: ${description}`);
   const sequencer = new Sequencer({
@@ -78,6 +96,8 @@ async function main(): Promise<void> {
     makerFeePpm: 100,
     takerFeePpm: 500,
     log: info,
+    clock,
+    liquidator: { accountId: liquidatorId, key: liquidatorKey.privateKey },
   });
   const settle = async (what: string) => {
     await sequencer.syncRequests();
@@ -88,7 +108,6 @@ async function main(): Promise<void> {
     return batches;
   };
 
-  const chainId = await publicClient.getChainId();
   const api = createApiServer(sequencer, { exchange: { chainId, custodian: d.custodian } });
   const apiUrl = await api.listen({ host: "127.0.0.1", port: 0 });
   info(`exchange API on ${apiUrl} (WebSocket ${apiUrl.replace("http", "ws")}/v1/stream)`);
@@ -152,6 +171,15 @@ async function main(): Promise<void> {
   info(`taker-1 wallet now holds ${Number(await bal(d.weth, taker1.w.account!.address)) / 1e18} WETH (withdrew ${owed})`);
   info(`taker-2 wallet now holds ${Number(await bal(d.usdc, taker2.w.account!.address)) / 1e6} USDC (withdrew ${proceeds})`);
   await makerStream.close();
+
+  const trader = (t: (typeof traders)[number]): Trader => ({ name: t.name, c: t.c, clients: as(t.w) });
+  await runDerivativesScenario({
+    admin: as(operator), publicClient, custodian: d.custodian, usdc: d.usdc,
+    testClient: createTestClient({ chain: hardhat, mode: "hardhat", transport: http(node.url) }),
+    maker: trader(maker), leveraged: trader(taker1), optionsTrader: trader(taker2),
+    liquidator: { name: "liquidator", clients: as(liquidatorWallet), c: new ExchangeClient({ url: apiUrl, accountId: liquidatorId, tradingKey: liquidatorKey, firstOrderId: 1n << 20n }) },
+    clock, advance: (seconds) => (clockOffset += seconds), settle, info, step,
+  });
 
   step("Independent verification from chain data");
   const { runVerifier } = await import("./verify.ts");

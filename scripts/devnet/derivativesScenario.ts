@@ -1,0 +1,174 @@
+/**
+ * The devnet's derivatives act: the admin registers the oracle key and four instruments on ETH (a
+ * perpetual, a future, and a call and a put struck at 3,000, both dated a week out); a test oracle
+ * feeder signs prices and funding through the API; the demo traders move USDC into collateral and trade
+ * all four through the SDK; two funding epochs pass (the chain's clock is moved forward, and the
+ * sequencer's and the feeder's with it); a price drop puts the leveraged taker below maintenance
+ * margin and the operator's liquidator takes its position; a week later the dated instruments expire
+ * and every position in them is settled at the signed price. Every step is proven and posted.
+ */
+import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
+import { readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
+import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
+import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
+import { deposit } from "../../sequencer/sdk/custodian.ts";
+import { OracleFeeder } from "../../sequencer/sdk/oracleFeeder.ts";
+import { ApiRequestError } from "../../sequencer/sdk/wire.ts";
+
+const USDC = 10n ** 6n;
+const HOUR = 3600;
+const WEEK = 7 * 24 * HOUR;
+/** The devnet oracle's key: a fixed development key, INSECURE. */
+const DEV_ORACLE_KEY = new Uint8Array(32).fill(7);
+/** 1e-8 quote per ETH. */
+const usd = (dollars: number) => BigInt(Math.round(dollars * 100)) * 1_000_000n;
+/** Price ticks of 0.01 USDC per ETH. */
+const ticks = (dollars: number) => BigInt(Math.round(dollars * 100));
+const VOL = 600_000n; // 60%
+
+export type Trader = { name: string; c: ExchangeClient; clients: Clients };
+
+export type ScenarioContext = {
+  admin: Clients;
+  publicClient: PublicClient;
+  testClient: TestClient;
+  custodian: Address;
+  usdc: Address;
+  maker: Trader;
+  leveraged: Trader;
+  optionsTrader: Trader;
+  liquidator: Trader;
+  /** The sequencer's (and the feeder's) clock; `advance` moves it and the chain's forward. */
+  clock: () => number;
+  advance: (seconds: number) => void;
+  /** Pulls on-chain requests and proves and posts everything pending; logs what it settled. */
+  settle: (what: string) => Promise<unknown>;
+  info: (line: string) => void;
+  step: (line: string) => void;
+};
+
+const dollars = (quoteUnits: bigint) => (Number(quoteUnits) / 1e6).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const KIND = ["-", "perp", "future", "call", "put"];
+
+function report(info: (line: string) => void, name: string, r: AccountReport): void {
+  info(`${name}: collateral ${dollars(r.collateral)}, equity ${dollars(r.equity)}, IM ${dollars(r.initialMargin)}, MM ${dollars(r.maintenanceMargin)}, delta ${r.greeks.delta.toFixed(2)} ETH`);
+  for (const p of r.positions) {
+    const g = p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? `, delta ${p.greeks.delta.toFixed(3)} gamma ${p.greeks.gamma.toExponential(2)} vega ${p.greeks.vega.toFixed(2)} theta ${p.greeks.theta.toFixed(2)}/y` : "";
+    info(`   ${KIND[p.kind]} ${p.size} lots, entry ${dollars(p.averageEntryPerLot)}/lot, mark ${dollars(p.markPerLot)}/lot, uPnL ${dollars(p.unrealisedPnl)}, rPnL ${dollars(p.realisedPnl)}, fees ${dollars(p.feesPaid)}${g}`);
+  }
+}
+
+export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void> {
+  const { admin, info, step, settle } = ctx;
+  const traders = [ctx.maker, ctx.leveraged, ctx.optionsTrader, ctx.liquidator];
+  const jump = async (seconds: number) => {
+    await ctx.testClient.increaseTime({ seconds });
+    await ctx.testClient.mine({ blocks: 1 });
+    ctx.advance(seconds);
+  };
+
+  step("Derivatives: oracle key and four instruments on ETH registered by the admin");
+  await setOracleKey(admin, ctx.custodian, publicKeyOf(DEV_ORACLE_KEY));
+  const block = await ctx.publicClient.getBlock();
+  const expiry = Number(block.timestamp) + WEEK;
+  const base = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 0 };
+  const specs: [string, InstrumentRegistration][] = [
+    ["ETH-PERP", { ...base, kind: InstrumentKind.PERPETUAL, fundingCapPpm: 500 }],
+    ["ETH-1W future", { ...base, kind: InstrumentKind.FUTURE, expiry }],
+    ["ETH-1W-3000-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3000), expiry }],
+    ["ETH-1W-3000-P", { ...base, kind: InstrumentKind.PUT, strike: usd(3000), expiry }],
+  ];
+  const ids: number[] = [];
+  for (const [name, spec] of specs) {
+    ids.push(await registerInstrument(admin, ctx.custodian, spec));
+    info(`${name}: instrument ${ids.at(-1)}, lots of 0.01 ETH, ticks of 0.01 USDC, IM 10% / MM 5%${spec.expiry ? `, expires ${new Date(spec.expiry * 1000).toISOString()}` : ", funding capped at 0.05% per hour"}`);
+  }
+  const [PERP, FUTURE, CALL, PUT] = ids;
+  const market = (id: number) => INSTRUMENT_MARKET_BASE + id;
+
+  const feeder = new OracleFeeder({ url: ctx.maker.c.url, key: DEV_ORACLE_KEY, fundingEpochSeconds: HOUR, clock: ctx.clock });
+  const publish = async (price: number) => {
+    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price)], [VOL]);
+    const rate = update.rates[PERP];
+    info(`oracle: ETH ${price.toFixed(2)}, vol 60%, funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
+      `${outcome.liquidations.length ? `; liquidations ${outcome.liquidations.map(([a, i, l]) => `account ${a} ${l} lots of ${i}`).join(", ")}` : ""}` +
+      `${outcome.settled.length ? `; settled instruments ${outcome.settled.join(", ")}` : ""}${outcome.cancelled.length ? `; orders cancelled for margin: accounts ${outcome.cancelled.join(", ")}` : ""}`);
+    return outcome;
+  };
+  await publish(3000);
+  await settle("instrument registrations");
+
+  step("Collateral: USDC moved from spot balances into derivatives collateral (signed transfers)");
+  const token = readArtifact("test/TestToken.sol", "TestToken");
+  for (const [t, amount] of [[ctx.optionsTrader, 30_000n], [ctx.liquidator, 60_000n]] as const) {
+    await send(admin, ctx.usdc, token.abi, "mint", [t.clients.walletClient.account!.address, amount * USDC]);
+    await deposit(t.clients, ctx.custodian, ctx.usdc, 0, amount * USDC);
+  }
+  await settle("deposits");
+  for (const [t, amount] of [[ctx.maker, 100_000n], [ctx.leveraged, 2_000n], [ctx.optionsTrader, 20_000n], [ctx.liquidator, 50_000n]] as const) {
+    await t.c.transfer(true, amount * USDC);
+    info(`${t.name}: ${amount.toLocaleString("en-US")} USDC to collateral`);
+  }
+  await settle("transfers");
+
+  step("Derivatives trading through the API");
+  const expiresAt = () => ctx.clock() + 2 * 24 * HOUR;
+  const place = async (t: Trader, id: number, side: Side, price: bigint, lots: bigint, tif: TimeInForce = TimeInForce.GTC) => {
+    const what = `${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} ${specs[ids.indexOf(id)][0]} @ ${price}`;
+    try {
+      const { events } = await t.c.placeOrder({ marketId: market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt() });
+      const fills = events.flatMap((e) => (e.type === "fill" ? [`${e.lots}@${e.priceTicks}`] : []));
+      info(`${what}: ${fills.length ? `filled ${fills.join(", ")}` : "resting"}`);
+    } catch (e) {
+      if (!(e instanceof ApiRequestError)) throw e;
+      info(`${what}: refused, ${e.code}`);
+    }
+  };
+  // The maker quotes the perpetual above the index (longs will pay funding), the future at a premium,
+  // and the options around their Black-Scholes marks.
+  for (const [bid, ask] of [[3002, 3008], [3000, 3010]]) {
+    await place(ctx.maker, PERP, Side.BUY, ticks(bid), 1000n, TimeInForce.POST_ONLY);
+    await place(ctx.maker, PERP, Side.SELL, ticks(ask), 1000n, TimeInForce.POST_ONLY);
+  }
+  await place(ctx.maker, FUTURE, Side.BUY, ticks(3005), 500n, TimeInForce.POST_ONLY);
+  await place(ctx.maker, FUTURE, Side.SELL, ticks(3020), 500n, TimeInForce.POST_ONLY);
+  const { instruments } = await ctx.maker.c.instruments();
+  const markTicks = (id: number) => instruments.find((i) => i.instrumentId === id)!.markPerLot! / 100n; // tick value: 100 quote units per lot
+  for (const id of [CALL, PUT]) {
+    info(`${specs[ids.indexOf(id)][0]} mark: ${dollars(markTicks(id) * 100n)} per lot (Black-Scholes, fixed point)`);
+    await place(ctx.maker, id, Side.BUY, (markTicks(id) * 97n) / 100n, 300n, TimeInForce.POST_ONLY);
+    await place(ctx.maker, id, Side.SELL, (markTicks(id) * 103n) / 100n, 300n, TimeInForce.POST_ONLY);
+  }
+  await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // 6 ETH on 2,000 USDC
+  await place(ctx.optionsTrader, FUTURE, Side.BUY, ticks(3020), 200n, TimeInForce.IOC);
+  await place(ctx.optionsTrader, CALL, Side.BUY, (markTicks(CALL) * 103n) / 100n, 100n, TimeInForce.IOC);
+  await place(ctx.optionsTrader, PUT, Side.SELL, (markTicks(PUT) * 97n) / 100n, 100n, TimeInForce.IOC);
+  await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // refused: over initial margin
+  await settle("derivatives trades");
+  for (const t of traders) report(info, t.name, await t.c.derivatives());
+
+  step("Funding: two hourly epochs (the perpetual's book mid sits above the index: longs pay shorts)");
+  for (const price of [3000, 2990]) {
+    await jump(HOUR);
+    await publish(price);
+    await settle("funding tick");
+  }
+
+  step("A 10% drop: the leveraged long falls below maintenance margin and is liquidated");
+  const before = await ctx.leveraged.c.derivatives();
+  info(`before: ${ctx.leveraged.name} equity ${dollars(before.equity)} vs MM ${dollars(before.maintenanceMargin)}`);
+  await publish(2700);
+  await settle("liquidation");
+  report(info, ctx.leveraged.name, await ctx.leveraged.c.derivatives());
+  report(info, ctx.liquidator.name, await ctx.liquidator.c.derivatives());
+
+  step("A week later: the future and both options expire and settle at the signed price");
+  await jump(expiry - ctx.clock() + 1);
+  await publish(3150);
+  await settle("expiry settlement");
+  for (const t of traders) report(info, t.name, await t.c.derivatives());
+  const balance = await ctx.publicClient.readContract({ address: ctx.usdc, abi: erc20Abi, functionName: "balanceOf", args: [ctx.custodian] });
+  info(`the custodian holds ${dollars(balance)} USDC for all accounts`);
+}
