@@ -7,7 +7,7 @@
  * batch is proven, posted and accepted by the on-chain verifier; then the independent chain verifier
  * rebuilds the same root, collateral and positions from chain data alone.
  */
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { network } from "hardhat";
@@ -24,15 +24,18 @@ import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import { signOrder, signTransfer } from "../../sequencer/sdk/signing.ts";
 import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKey.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 
 const USDC = 10n ** 6n;
 const COLLATERAL = 50_000n * USDC;
 const ORACLE_KEY = new Uint8Array(32).fill(41);
 const PERP = 0;
 const FUTURE = 1;
-/** The future expires this many seconds after it is registered; the test waits for it. */
-const FUTURE_LIFETIME = 75;
-const now = () => Math.floor(Date.now() / 1000);
+/** The future expires this many seconds after it is registered; the test moves the chain's clock (and the sequencer's) past it. */
+const FUTURE_LIFETIME = 86_400;
+/** Seconds the chain's clock was moved forward: the sequencer and the oracle read the same clock. */
+let clockOffset = 0;
+const now = () => Math.floor(Date.now() / 1000) + clockOffset;
 const price = (quote: bigint) => quote * 100_000_000n;
 
 describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
@@ -46,6 +49,7 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
   let vkey: unknown;
   let expiry: number;
   let epoch = 0;
+  let testClient: { increaseTime(a: { seconds: number }): Promise<unknown>; mine(a: { blocks: number }): Promise<unknown> };
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const oracle = (quote: bigint, rates: bigint[] = [0n, 0n, 0n, 0n]) =>
     signOracleUpdate(ORACLE_KEY, { time: now(), fundingEpoch: epoch, prices: [price(quote)], vols: [600_000n], rates });
@@ -54,6 +58,7 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
   before(async () => {
     const { viem } = await network.create();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+    testClient = await viem.getTestClient();
     let rest: WalletClient[];
     [operator, ...rest] = (await viem.getWalletClients()) as unknown as WalletClient[];
     wallets = rest.slice(0, 3);
@@ -87,8 +92,13 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
       makerFeePpm: 100,
       takerFeePpm: 500,
       liquidator: { accountId: ids[2], key: keys[2].privateKey },
+      clock: now,
       log: process.env.E2E_LOG ? console.log : undefined,
     });
+  });
+
+  after(async () => {
+    await terminateSnarkjsCurve(); // the prover's and verifier's snarkjs workers would keep the process alive
   });
 
   it("trades, funds, liquidates and settles, every batch proven and accepted on chain", async () => {
@@ -134,7 +144,10 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
     assert.equal(state().account(ids[carol]).deriv.positions[PERP].size, 15_000n);
     assert.equal(state().globals.insuranceFund, 4_200_000_000n);
 
-    while (now() < expiry) await new Promise((r) => setTimeout(r, 1000));
+    const wait = expiry - now() + 1;
+    await testClient.increaseTime({ seconds: wait });
+    await testClient.mine({ blocks: 1 });
+    clockOffset += wait;
     const expired = await sequencer.acceptOracleUpdate(oracle(2_900n));
     assert.deepEqual(expired.settled, [FUTURE]);
     const bobBefore = state().account(ids[bob]).deriv.collateral;
