@@ -6,6 +6,7 @@
  *   npm run cli -- --api URL --account 3 --trading-key 0x.. order --market 0 --side buy --price 300000 --size 10
  *   ... cancel <orderId> | cancel-all [--market 0] | orders [--status open] | fills | account [id]
  *   ... book <market> [--levels 10] | withdraw --token-id 1 --amount 5 [--claim --rpc URL --custodian 0x.. --wallet-key 0x..]
+ *   ... transfer --to-collateral|--to-spot --amount 1000000 | positions [id] | instruments
  *   ... stream --market 0 [--private] [--count N]
  *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|production] [--vkey path]   (progress bar)
  *
@@ -193,6 +194,35 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
       const w = await client().withdraw(Number(o.tokenId), o.amount, o.nonce === undefined ? undefined : Number(o.nonce));
       print({ status: "accepted", tokenId: w.tokenId, amount: w.amount, nonce: w.nonce });
     });
+
+  program
+    .command("transfer")
+    .description("move quote (token 0) between your spot balance and derivatives collateral (nonce shared with withdrawals)")
+    .option("--to-collateral", "spot balance -> collateral")
+    .option("--to-spot", "collateral -> spot balance (only what margin leaves free)")
+    .requiredOption("--amount <n>", "amount in quote units (1e-6)", int("--amount"))
+    .option("--nonce <n>", "nonce (default: the account's next)", int("--nonce"))
+    .action(async (o: { toCollateral?: boolean; toSpot?: boolean; amount: bigint; nonce?: bigint }) => {
+      if (!o.toCollateral === !o.toSpot) throw new Error("give exactly one of --to-collateral and --to-spot");
+      const t = await client().transfer(!!o.toCollateral, o.amount, o.nonce === undefined ? undefined : Number(o.nonce));
+      print({ status: "accepted", toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce });
+    });
+
+  program
+    .command("positions")
+    .description("derivatives: collateral, equity, margin used, positions with PnL and Greeks (yours, or any account's)")
+    .argument("[accountId]", "account id (default: --account)", int("accountId"))
+    .action(async (id?: bigint) => {
+      const g = program.opts<Globals>();
+      const accountId = id ?? g.account;
+      if (accountId === undefined) throw new Error("give an account id or --account");
+      print(await apiRequest(g.api, "GET", `/v1/accounts/${accountId}/derivatives`));
+    });
+
+  program
+    .command("instruments")
+    .description("registered derivatives instruments with their marks at the latest oracle update")
+    .action(async () => print(await apiRequest(program.opts<Globals>().api, "GET", "/v1/instruments")));
 
   program
     .command("stream")

@@ -1,6 +1,6 @@
 /**
  * The exchange CLI driven in-process against an in-process API server: order, book, orders, fills,
- * account, cancel, cancel-all, withdraw, stream and key; a refused request prints the server's code
+ * account, cancel, cancel-all, withdraw, transfer, positions, instruments, stream and key; a refused request prints the server's code
  * and exits 1; a missing option is a usage error.
  */
 import { after, describe, it } from "node:test";
@@ -9,9 +9,11 @@ import { bytesToHex } from "viem";
 import { createApiServer } from "../../sequencer/api/server.ts";
 import { runExchangeCli } from "../../scripts/exchange.ts";
 import { alice, bob, offlineSequencer } from "../helpers/sequencer.ts";
+import type { Sequencer } from "../../sequencer/service/sequencer.ts";
+import { derivativesSequencer } from "../helpers/derivativesSequencer.ts";
+import { NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
-async function setup() {
-  const s = offlineSequencer();
+async function setup(s: Sequencer = offlineSequencer()) {
   const app = createApiServer(s);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   after(() => app.close());
@@ -50,6 +52,27 @@ describe("exchange CLI", () => {
 
     const w = await cli(alice, "withdraw", "--token-id", "1", "--amount", "2000");
     assert.deepEqual(w.out[0], { status: "accepted", tokenId: 1, amount: "2000", nonce: 0 });
+  });
+
+  it("moves quote into collateral and out, and reads positions and instruments", async () => {
+    const { seq } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain(); // keys, deposits and instruments proven
+    const { cli } = await setup(seq);
+    const carol = traders.carol;
+    const into = await cli(carol, "transfer", "--to-collateral", "--amount", "5000000000");
+    assert.deepEqual(into.out[0], { status: "accepted", toCollateral: true, amount: "5000000000", nonce: 0 }, into.err.join("\n"));
+    const out = await cli(carol, "transfer", "--to-spot", "--amount", "1000000000");
+    assert.equal(out.out[0].nonce, 1);
+    const positions = await cli(null, "positions", String(carol.accountId));
+    assert.equal(positions.out[0].collateral, "4000000000");
+    const instruments = await cli(null, "instruments");
+    assert.deepEqual(instruments.out[0].instruments.map((i: { instrumentId: number }) => i.instrumentId), [0, 1]);
+    const refused = await cli(carol, "transfer", "--to-spot", "--amount", "9000000000");
+    assert.equal(refused.code, 1);
+    assert.match(refused.err.join(""), /^INSUFFICIENT_MARGIN: /);
+    assert.match((await cli(carol, "transfer", "--amount", "1")).err.join(""), /exactly one of --to-collateral and --to-spot/);
+    assert.equal(seq.derivatives.risk.account(carol.accountId).collateral, 4_000_000_000n, "refusals changed nothing");
   });
 
   it("prints the server's code for a refused request, and usage errors for bad arguments", async () => {
