@@ -1,0 +1,80 @@
+/**
+ * Breaking a batch-circuit rule: build a dishonest batch the way an operator would (the TypeScript
+ * checks off, public data hashed consistently), compute the witness, and name the constraint that
+ * refused it. The constraint is located by the source text of its line, so the tests keep pointing at
+ * the rule's own gadget when the circom files move lines around.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as snarkjs from "snarkjs";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
+import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { NOW, oracleUpdate } from "./derivatives.ts";
+
+export type CircuitInput = Record<string, unknown>;
+export type Tamper = (input: CircuitInput) => void;
+
+let wasm: string | undefined;
+
+/** Builds (or finds in the build cache) the batch circuit for `params`; call it in `before`. */
+export async function loadBatchCircuit(params: CircuitParams = TEST_PARAMS): Promise<string> {
+  wasm = (await buildBatchCircuit(params)).wasm;
+  return wasm;
+}
+
+/** The failing chain "Template:line" (innermost first) of a witness-calculation error. */
+export function failureChain(e: unknown): string[] {
+  const chain = [...String(e).matchAll(/Error in template (\w+?)_\d+ line: (\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+  return chain.length ? chain : [String(e)];
+}
+
+/** Computes the witness of `input` (with the last loaded circuit unless `circuitWasm` says otherwise); null when every constraint holds, else the failing chain. */
+export async function inputFailure(input: CircuitInput, circuitWasm = wasm): Promise<string[] | null> {
+  assert.ok(circuitWasm, "loadBatchCircuit() first");
+  try {
+    await snarkjs.wtns.calculate(input, circuitWasm, { type: "mem" });
+    return null;
+  } catch (e) {
+    return failureChain(e);
+  }
+}
+
+/**
+ * Builds the batch of `txs` on `state` (batch 9 at NOW with the default oracle update unless `opts`
+ * says otherwise), applies `tamper` to its circuit input, and computes the witness: null when every
+ * constraint holds, else the failing chain "Template:line" (innermost first).
+ */
+export async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts: Partial<BatchOptions> = {}, tamper?: Tamper): Promise<string[] | null> {
+  const batch = buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts });
+  tamper?.(batch.circuitInput);
+  return inputFailure(batch.circuitInput);
+}
+
+const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8").split("\n");
+const sources = {
+  DerivSlot: source("circuits/derivatives/derivSlot.circom"),
+  OracleStep: source("circuits/derivatives/oracleStep.circom"),
+  InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
+  Batch: source("circuits/batch/batch.circom"),
+  Slot: source("circuits/batch/slot.circom"),
+};
+
+/** "Template:<line>" of the one statement that starts with `text` in the template's source file (the rule's own constraint). */
+export function rule(template: keyof typeof sources, text: string): string {
+  const lines = sources[template].flatMap((l, i) => (l.trim().startsWith(text) ? [i + 1] : []));
+  assert.equal(lines.length, 1, `${lines.length} lines start with "${text}" in ${template}'s source`);
+  return `${template}:${lines[0]}`;
+}
+
+/**
+ * The circuit refuses the dishonest batch (built with enforceRules and verifySignatures off, then
+ * `tamper`ed), at the rule's own constraint `expected` (see rule()).
+ */
+export async function refuses(state: ExchangeState, txs: BatchTx[], expected: string, opts: Partial<BatchOptions> = {}, tamper?: Tamper): Promise<void> {
+  const failure = await witnessFailure(state, txs, { enforceRules: false, verifySignatures: false, ...opts }, tamper);
+  assert.notEqual(failure, null, "the circuit accepted a batch that breaks the rule");
+  assert.ok(failure!.includes(expected), `refused at ${failure!.join(" < ")}, not at ${expected}`);
+}
