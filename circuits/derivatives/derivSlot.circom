@@ -328,6 +328,10 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     sellRoundLt.in[0] <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
     sellRoundLt.in[1] <== FEE_DENOMINATOR();
     sellRoundLt.out === 1;
+    // A LIQUIDATE carries one fee (the liquidator's, in buyFee). With sellFeePpm = 0 the rounding rule
+    // alone leaves sellFee = r / 10^6 mod p for any r < 10^6, which would reach the fee pool charged to
+    // no account: it must be 0.
+    isLiq * sellFee === 0;
     feePoolOut <== feePoolIn + fills * (buyFee + sellFee);
 
     // ---- liquidation: the account is below maintenance margin, the fill reduces its position, the

@@ -6,8 +6,8 @@
  * consistently), or, where the sequencer cannot be made to compute the wrong value, by changing one
  * witness value of an honest batch; the circuit must refuse it at the rule's own constraint line.
  *
- * The last describe documents a rule the circuit lacks (a liquidation's unused seller fee reaches the
- * fee pool): its breaking test is skipped until the circuit is fixed (RUN_KNOWN_GAPS=1 runs it).
+ * The last describe covers a rule these tests found missing (a liquidation's unused seller fee reached
+ * the fee pool), now in the circuit.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -273,27 +273,20 @@ function derivativesStateFor(params: typeof TEST_PARAMS): ExchangeState {
 }
 
 describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_000 }, () => {
-  // In LIQUIDATE the circuit forces sellFeePpm = 0, but the seller-fee witness `sellFee` is then bound
-  // only by the rounding rule as a field equation: sellFee * 10^6 - cash * 0 = r, r in [0, 10^6). So
-  // sellFee = r / 10^6 mod p for any r, not only 0. In a liquidation it is charged to nobody
-  // (bLiqCash ignores it) but still added to the fee pool (feePoolOut <== feePoolIn + fills * (buyFee +
-  // sellFee)). One such value is a huge field element, which Batch's final 128-bit range check of the
-  // fee pool catches; two liquidations with r1 + r2 = 10^6 add exactly 1 (quote unit), and m of them up
-  // to m - 1: value the fee pool receives from no account (DERIVATIVES.md, Conservation; Batch's
-  // comment "the fee pool and the insurance fund only grow by range-checked amounts" does not hold).
+  // In LIQUIDATE the circuit forces sellFeePpm = 0, and the seller-fee witness `sellFee` would then be
+  // bound only by the rounding rule as a field equation: sellFee * 10^6 - cash * 0 = r, r in [0, 10^6),
+  // so sellFee = r / 10^6 mod p for any r. Charged to nobody, it would still be added to the fee pool:
+  // two liquidations with r1 + r2 = 10^6 would mint exactly 1 quote unit (found by these tests; fixed by
+  // DerivSlot's `isLiq * sellFee === 0`).
 
-  it("one liquidation with a non-zero seller fee is refused today only by the batch's final fee-pool range check, not by a LIQUIDATE rule", async () => {
+  it("refuses a liquidation with a non-zero seller fee at the LIQUIDATE rule", async () => {
     await loadBatchCircuit(TEST_PARAMS);
-    await refuses(liquidatableState(), [liquidation(280_000n)], rule("Batch", "feePoolBits.in <== feePoolEnd"), DROPPED, (input) => {
+    await refuses(liquidatableState(), [liquidation(280_000n)], rule("DerivSlot", "isLiq * sellFee === 0"), DROPPED, (input) => {
       input.d_sellFee = [String(modP(250_000n * invP(1_000_000n)))];
     });
   });
 
-  it("refuses two liquidations whose hidden seller fees sum to one quote unit minted into the fee pool (derivSlots 2) [KNOWN GAP: accepted today, skipped]", {
-    // Skipped (a failing todo fails the hardhat run); RUN_KNOWN_GAPS=1 runs it, and it fails today.
-    skip: process.env.RUN_KNOWN_GAPS ? false
-      : "KNOWN GAP, circuit not fixed here: DerivSlot does not force sellFee = 0 in a LIQUIDATE (e.g. isLiq * sellFee === 0), so this batch is accepted (RUN_KNOWN_GAPS=1 shows it)",
-  }, async () => {
+  it("refuses two liquidations whose hidden seller fees sum to one quote unit minted into the fee pool (derivSlots 2)", async () => {
     const params = { ...TEST_PARAMS, derivSlots: 2 };
     const { wasm } = await buildBatchCircuit(params);
     const state = derivativesStateFor(params);
