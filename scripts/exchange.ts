@@ -155,16 +155,19 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .option("--limit <n>", "at most this many", int("--limit"))
     .action(async (o: { limit?: bigint }) => print(await client().fills({ limit: o.limit === undefined ? undefined : Number(o.limit) })));
 
+  /** GET /v1/accounts/<id><suffix> for the given account, or --account's. */
+  const readAccount = async (id: bigint | undefined, suffix: string) => {
+    const g = program.opts<Globals>();
+    const accountId = id ?? g.account;
+    if (accountId === undefined) throw new Error("give an account id or --account");
+    return apiRequest(g.api, "GET", `/v1/accounts/${accountId}${suffix}`);
+  };
+
   program
     .command("account")
     .description("balances, reserved amounts and open orders (yours, or any account's)")
     .argument("[accountId]", "account id (default: --account)", int("accountId"))
-    .action(async (id?: bigint) => {
-      const g = program.opts<Globals>();
-      const accountId = id ?? g.account;
-      if (accountId === undefined) throw new Error("give an account id or --account");
-      print(await apiRequest(g.api, "GET", `/v1/accounts/${accountId}`));
-    });
+    .action(async (id?: bigint) => print(await readAccount(id, "")));
 
   program
     .command("book")
@@ -212,12 +215,7 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .command("positions")
     .description("derivatives: collateral, equity, margin used, positions with PnL and Greeks (yours, or any account's)")
     .argument("[accountId]", "account id (default: --account)", int("accountId"))
-    .action(async (id?: bigint) => {
-      const g = program.opts<Globals>();
-      const accountId = id ?? g.account;
-      if (accountId === undefined) throw new Error("give an account id or --account");
-      print(await apiRequest(g.api, "GET", `/v1/accounts/${accountId}/derivatives`));
-    });
+    .action(async (id?: bigint) => print(await readAccount(id, "/derivatives")));
 
   program
     .command("instruments")

@@ -5,7 +5,7 @@
  * sequencer accepts exactly what the circuit proves.
  */
 import { InstrumentKind, LIQ_PENALTY_PPM, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
-import { priceOption } from "../risk/fixed/blackScholes.ts";
+import { priceOption, type OptionInput } from "../risk/fixed/blackScholes.ts";
 import type { InstrumentSpec } from "../batch/transactions.ts";
 
 /** Floor division for signed integers (BigInt `/` truncates towards zero). */
@@ -48,16 +48,21 @@ export function settledMark(inst: InstrumentState): bigint {
   return lotValue(s, inst.lotSizeE6);
 }
 
-/** The Black-Scholes mark of one option lot at oracle price `price`, volatility `volPpm`, time `oracleTime`. */
-export function optionMark(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): bigint {
-  const bs = priceOption({
+/** The Black-Scholes inputs of option `inst` at oracle price `price`, volatility `volPpm`, time `oracleTime`. */
+export function optionInput(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): OptionInput {
+  return {
     isCall: inst.kind === InstrumentKind.CALL,
     spot: price,
     strike: inst.strike,
     volPpm,
     timeSeconds: BigInt(Math.max(inst.expiry - oracleTime, 0)),
     ratePpm: RISK_FREE_RATE_PPM,
-  });
+  };
+}
+
+/** The Black-Scholes mark of one option lot at oracle price `price`, volatility `volPpm`, time `oracleTime`. */
+export function optionMark(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): bigint {
+  const bs = priceOption(optionInput(inst, price, volPpm, oracleTime));
   return (bs * inst.lotSizeE6) / ((1n << 64n) * PRICE_SCALE);
 }
 

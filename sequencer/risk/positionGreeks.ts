@@ -4,9 +4,9 @@
  * oracle's price and volatility; a perpetual or an unsettled future has delta = its size in underlying
  * units and no other Greek; settled instruments and flat positions have none.
  */
-import { InstrumentKind, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
+import { InstrumentKind } from "../protocol/constants.ts";
 import { greeks, type Greeks } from "./fixed/blackScholes.ts";
-import { isOption, type InstrumentState } from "../derivatives/formulas.ts";
+import { isOption, optionInput, type InstrumentState } from "../derivatives/formulas.ts";
 
 export const NO_GREEKS: Greeks = { delta: 0, gamma: 0, vega: 0, theta: 0 };
 
@@ -20,14 +20,7 @@ export function positionGreeks(inst: InstrumentState, size: bigint, price: bigin
   if (size === 0n || inst.kind === InstrumentKind.NONE || inst.settlePrice !== 0n) return NO_GREEKS;
   if (!isOption(inst.kind)) return { ...NO_GREEKS, delta: units(inst, size) };
   return greeks(
-    {
-      isCall: inst.kind === InstrumentKind.CALL,
-      spot: price,
-      strike: inst.strike,
-      volPpm,
-      timeSeconds: BigInt(Math.max(inst.expiry - oracleTime, 0)),
-      ratePpm: RISK_FREE_RATE_PPM,
-    },
+    optionInput(inst, price, volPpm, oracleTime),
     units(inst, size),
   );
 }

@@ -9,7 +9,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { toJson } from "../../../sequencer/api/schemas.ts";
+import { get, post, wire, type App } from "../../helpers/apiInject.ts";
 import { fundingStep, lotRisk } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side } from "../../../sequencer/protocol/constants.ts";
@@ -30,20 +30,9 @@ const PERP_MARKET = INSTRUMENT_MARKET_BASE + PERP;
 const MARK = 30_000_000n;
 const QUOTE = 1_000_000n;
 
-type App = ReturnType<typeof createApiServer>;
 
-/** A request body as a client sends it: bigints as decimal strings. */
-const wire = (x: unknown) => JSON.parse(toJson(x)) as Record<string, unknown>;
 
-async function post(app: App, url: string, body: unknown) {
-  const res = await app.inject({ method: "POST", url, payload: typeof body === "string" ? body : toJson(body), headers: { "content-type": "application/json" } });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
-}
 
-async function get(app: App, url: string) {
-  const res = await app.inject({ method: "GET", url });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
-}
 
 function setup(): { seq: Sequencer; chain: FakeChain; app: App } {
   const { seq, chain } = derivativesSequencer(NOW);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { toJson } from "../../../sequencer/api/schemas.ts";
+import { get, post, wire } from "../../helpers/apiInject.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
@@ -23,20 +23,9 @@ function setup(opts: Parameters<typeof createApiServer>[1] = {}) {
   return { s, app };
 }
 
-/** A request body as a client sends it: bigints as decimal strings. */
-const wire = (x: unknown) => JSON.parse(toJson(x)) as Record<string, unknown>;
 
-type App = ReturnType<typeof createApiServer>;
 
-async function post(app: App, url: string, body: unknown) {
-  const res = await app.inject({ method: "POST", url, payload: typeof body === "string" ? body : toJson(body), headers: { "content-type": "application/json" } });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
-}
 
-async function get(app: App, url: string) {
-  const res = await app.inject({ method: "GET", url });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
-}
 
 describe("api: writes", () => {
   it("places, cancels and withdraws", async () => {
