@@ -6,6 +6,10 @@
  *   npx tsx sequencer/service/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
  *       --custodian 0x... --operator-key 0x... [--port 8080] [--params test]
  *
+ * Derivatives: --liquidator-account N with the liquidator's trading key (--liquidator-key 0x.. or
+ * SEQUENCER_LIQUIDATOR_KEY) lets the sequencer liquidate accounts below maintenance margin against that
+ * account (a dedicated operator account with collateral); without it nothing is liquidated.
+ *
  * The operator key may also come from SEQUENCER_OPERATOR_KEY; --dev-operator uses the Hardhat
  * development account 0 (local chains only). The HTTP API (sequencer/api) listens when --port is given;
  * a parent that spawned this process with an IPC channel can drive it over that (ipc.ts). The log is
@@ -18,7 +22,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { createPublicClient, createWalletClient, defineChain, http, isAddress, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, hexToBytes, http, isAddress, type Address, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
@@ -46,10 +50,13 @@ const opts = new Command()
   .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
   .option("--maker-fee-ppm <ppm>", "maker fee", "100")
   .option("--taker-fee-ppm <ppm>", "taker fee", "500")
+  .option("--liquidator-account <id>", "the operator's liquidator account (derivatives)")
+  .option("--liquidator-key <hex>", "its trading key, 32 bytes hex (or SEQUENCER_LIQUIDATOR_KEY)")
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
     port?: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    liquidatorAccount?: string; liquidatorKey?: string;
   }>();
 
 const log = (line: string) => console.log(`[sequencer ${process.pid}] ${line}`);
@@ -83,6 +90,12 @@ async function main(): Promise<void> {
   const store = new SqliteStore(join(opts.data, "sequencer.db"));
   store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
 
+  const liquidatorKey = opts.liquidatorKey ?? process.env.SEQUENCER_LIQUIDATOR_KEY;
+  if ((opts.liquidatorAccount === undefined) !== (liquidatorKey === undefined)) throw new Error("--liquidator-account and --liquidator-key go together");
+  if (liquidatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(liquidatorKey)) throw new Error("--liquidator-key: 32 bytes of hex, 0x-prefixed");
+  if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
+  const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
+
   const circuit = await buildBatchCircuit(params);
   const { prover, description } = createDefaultProver(log);
   const t0 = performance.now();
@@ -97,6 +110,7 @@ async function main(): Promise<void> {
     snapshotEvery: Number(opts.snapshotEvery),
     onBatchStage: crashHook(process.env.SEQUENCER_CRASH_AT),
     log,
+    liquidator,
   });
   const unposted = sequencer.unpostedBatch;
   log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.state.root}, ${sequencer.pendingTransactions} pending${unposted === null ? "" : `, batch ${unposted} proven and not yet confirmed`}; prover: ${description}`);
