@@ -292,8 +292,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal feePoolEnd <== derivSlots == 0 ? slot[slots - 1].feePoolOut : dslot[derivSlots - 1].feePoolOut;
     signal insuranceEnd <== derivSlots == 0 ? oldInsurance : dslot[derivSlots - 1].insuranceOut;
 
-    // The fee pool and the insurance fund only grow by range-checked amounts: checking them once at
-    // the end bounds them.
+    // The fee pool and the insurance fund only grow by range-checked amounts (the fund also pays bad
+    // debt, never more than it holds): checking them once at the end bounds them.
     component feePoolBits = Num2Bits(BITS_BALANCE());
     feePoolBits.in <== feePoolEnd;
     component insuranceBits = Num2Bits(BITS_BALANCE());

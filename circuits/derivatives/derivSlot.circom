@@ -377,7 +377,6 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal transferSigned <== (2 * toCollateral - 1) * amount;
     signal aTransferCash <== isTransfer * transferSigned;
     signal aPreC <== aSettledC - aTradeCash + aLiqCash + aSettleCash + aTransferCash;
-    signal aNewC <== aPreC - penalty;
 
     component aPre = AccountRisk(N);
     aPre.c <== aSettledC;
@@ -409,7 +408,27 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     capped.in[1] <== fullPenalty.q;
     signal penaltyIfLiq <== fullPenalty.q + capped.out * (eqPos - fullPenalty.q);
     penalty === isLiq * penaltyIfLiq;
-    insuranceOut <== insuranceIn + penalty;
+    // bad debt: a LIQUIDATE that leaves A with no position and negative equity (so no penalty) is covered
+    // by the insurance fund, cover = min(-equity, insuranceIn); what the fund cannot cover stays on A
+    var flatCount = 0;
+    component flat[N];
+    for (var j = 0; j < N; j++) {
+        flat[j] = IsZero();
+        flat[j].in <== aSizeNew[j];
+        flatCount += flat[j].out;
+    }
+    component allFlat = IsEqual();
+    allFlat.in[0] <== flatCount;
+    allFlat.in[1] <== N;
+    signal liqUnderwater <== isLiq * (1 - eqSign.nonNeg);
+    signal deficitCase <== liqUnderwater * allFlat.out;
+    signal deficit <== deficitCase * (0 - aPostTrade.equity);
+    component fundShort = LessThan(134);
+    fundShort.in[0] <== insuranceIn;
+    fundShort.in[1] <== deficit;
+    signal cover <== deficit + fundShort.out * (insuranceIn - deficit);
+    insuranceOut <== insuranceIn + penalty - cover;
+    signal aNewC <== aPreC - penalty + cover;
 
     component aPost = AccountRisk(N);
     aPost.c <== aNewC;

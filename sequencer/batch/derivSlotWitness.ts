@@ -8,7 +8,7 @@ import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, 
 import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
-import { accountRisk, isDated, isOption, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import { accountRisk, badDebtCover, isDated, isOption, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import { instrumentFields } from "../derivatives/oracleStep.ts";
 import {
@@ -145,7 +145,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const victimDelta = victimLong ? -tx.lots : tx.lots;
       const afterTrade = withPosition(pre, id, victimDelta, victimLong ? cash : -cash);
       const penalty = liquidationPenalty(tx.lots, mark, accountRisk(afterTrade, ctx.risks).equity);
-      const victim = { ...afterTrade, collateral: afterTrade.collateral - penalty };
+      const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
+      const cover = badDebtCover(penalised, state.globals.insuranceFund);
+      const victim = { ...penalised, collateral: penalised.collateral + cover };
       const liquidator = withPosition(touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
       checkRanges(victim, victimId);
       checkRanges(liquidator, o.accountId);
@@ -158,7 +160,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       a = { ...idle(victimId), deriv: victim };
       b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots), deriv: liquidator };
       state.addFees(fee);
-      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund + penalty });
+      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund + penalty - cover });
       record = {
         type: TxType.LIQUIDATE, liquidatedAccountId: BigInt(victimId), liquidatorAccountId: BigInt(o.accountId),
         liquidatorOrderId: o.orderId, instrumentId: BigInt(id), lots: tx.lots, priceTicks: tx.priceTicks,

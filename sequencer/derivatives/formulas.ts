@@ -119,6 +119,16 @@ export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equ
 }
 
 /**
+ * What the insurance fund pays for a liquidated account left with no position and negative collateral
+ * (bad debt; DERIVATIVES.md, LIQUIDATE): min(-collateral, fund), 0 for any other account.
+ */
+export function badDebtCover(after: DerivAccount, fund: bigint): bigint {
+  if (after.collateral >= 0n || after.positions.some((p) => p.size !== 0n)) return 0n;
+  const deficit = -after.collateral;
+  return deficit < fund ? deficit : fund;
+}
+
+/**
  * The penalty a liquidated account pays into the insurance fund (DERIVATIVES.md, LIQUIDATE):
  * min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the trade, 0)).
  */

@@ -13,7 +13,7 @@
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import {
-  accountRisk, isDated, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, isDated, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -36,6 +36,7 @@ export type DerivativesRiskSnapshot = {
   accounts: [number, DerivAccount][];
   orders: [number, [bigint, OpenOrder][]][];
   ledger: [string, LedgerEntry][];
+  insuranceFund: bigint;
 };
 
 export class DerivativesRisk implements RiskHook {
@@ -45,6 +46,8 @@ export class DerivativesRisk implements RiskHook {
   #inputs: MarketInputs | null = null;
   readonly #accounts = new Map<number, DerivAccount>();
   readonly #orders = new Map<number, Map<bigint, OpenOrder>>();
+  /** The insurance fund as the accepted liquidations leave it (penalties in, bad-debt cover out). */
+  #insuranceFund = 0n;
 
   constructor(readonly instrumentCount: number) {
     this.#instruments = Array.from({ length: instrumentCount }, () => ({
@@ -67,6 +70,10 @@ export class DerivativesRisk implements RiskHook {
   }
   get risks(): readonly LotRisk[] | null {
     return this.#risks;
+  }
+  /** The insurance fund as the accepted liquidations leave it. */
+  get insuranceFund(): bigint {
+    return this.#insuranceFund;
   }
   get inputs(): MarketInputs | null {
     return this.#inputs;
@@ -153,7 +160,8 @@ export class DerivativesRisk implements RiskHook {
 
   /**
    * Whether `liquidatorId` can take `lots` of `victimId`'s position in `id` at `priceTicks` and stay at
-   * equity >= IM; if so (and `commit`), applies the liquidation. Returns the penalty, or null if refused.
+   * equity >= IM; if so (and `commit`), applies the liquidation: the penalty goes to the insurance fund,
+   * which covers the victim's bad debt when it is left flat and negative. Returns the penalty, or null if refused.
    */
   liquidate(victimId: number, liquidatorId: number, id: number, lots: bigint, priceTicks: bigint, commit: boolean): bigint | null {
     const risks = this.#risks;
@@ -164,11 +172,14 @@ export class DerivativesRisk implements RiskHook {
     const cash = lots * priceTicks * inst.tickValue;
     const afterTrade = this.#withPosition(victim, id, long ? -lots : lots, long ? cash : -cash);
     const penalty = liquidationPenalty(lots, risks[id].mark, accountRisk(afterTrade, risks).equity);
+    const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
+    const cover = badDebtCover(penalised, this.#insuranceFund);
     const liquidator = this.#withPosition(this.#touched(liquidatorId), id, long ? lots : -lots, long ? -cash : cash);
     const l = accountRisk(liquidator, risks);
     if (l.equity < l.im) return null;
     if (commit) {
-      this.#set(victimId, { ...afterTrade, collateral: afterTrade.collateral - penalty });
+      this.#set(victimId, { ...penalised, collateral: penalised.collateral + cover });
+      this.#insuranceFund += penalty - cover;
       this.#set(liquidatorId, liquidator);
       this.ledger.fill(victimId, id, long ? -lots : lots, priceTicks * inst.tickValue);
       this.ledger.fill(liquidatorId, id, long ? lots : -lots, priceTicks * inst.tickValue);
@@ -196,6 +207,7 @@ export class DerivativesRisk implements RiskHook {
       accounts: byKey(this.#accounts),
       orders: byKey(this.#orders).map(([a, m]) => [a, byKey(m).map(([id, o]) => [id, { ...o }])]),
       ledger: this.ledger.entries(),
+      insuranceFund: this.#insuranceFund,
     };
   }
 
@@ -208,6 +220,7 @@ export class DerivativesRisk implements RiskHook {
     for (const [a, acc] of snapshot.accounts) this.#accounts.set(a, acc);
     for (const [a, orders] of snapshot.orders) this.#orders.set(a, new Map(orders.map(([id, o]) => [id, { ...o }])));
     this.ledger.load(snapshot.ledger);
+    this.#insuranceFund = snapshot.insuranceFund;
   }
 
   // ---- RiskHook ---------------------------------------------------------------------------------

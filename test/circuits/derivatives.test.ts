@@ -138,6 +138,57 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     assert.equal(state.globals.insuranceFund, 280_000_000n); // 1% of 1,000 lots x 28 quote
   });
 
+  it("covers the bad debt of a liquidated account left flat with negative equity from the insurance fund, up to what it holds", async () => {
+    for (const fund of [4_000_000_000n, 20_000_000_000n]) {
+      const state = derivativesState();
+      // alice buys 15,000 lots at 3,000 on 50,000 of collateral; a gap to 2,600 costs her 60,000
+      buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+      state.setGlobals({ ...state.globals, insuranceFund: fund });
+      const before = state.account(1).deriv.collateral;
+      const deficit = -(before + 15_000n * 26_000_000n);
+      assert.ok(deficit > 0n);
+      const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 260_000n, sizeLots: 15_000n });
+      const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 15_000n, priceTicks: 260_000n, liquidatorFeePpm: 0 };
+      assert.equal(await witnessFailure(state, [liquidation], { oracle: oracleUpdate({ prices: [260_000_000_000n] }) }), null);
+      const cover = deficit < fund ? deficit : fund;
+      assert.equal(state.account(1).deriv.positions[PERP].size, 0n);
+      assert.equal(state.account(1).deriv.collateral, cover - deficit, "covered up to the fund; no penalty on negative equity");
+      assert.equal(state.globals.insuranceFund, fund - cover);
+    }
+  });
+
+  it("refuses a batch that leaves a flat account's bad debt uncovered while the fund holds enough", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 260_000n, sizeLots: 15_000n });
+    const batch = buildBatch(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 15_000n, priceTicks: 260_000n, liquidatorFeePpm: 0 }],
+      { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
+    // The operator's claim: the same batch, but alice keeps her deficit and the fund keeps its money.
+    const covered = state.account(1).deriv;
+    const cover = 20_000_000_000n - state.globals.insuranceFund;
+    assert.ok(cover > 0n);
+    state.setDeriv(1, { ...covered, collateral: covered.collateral - cover });
+    state.commitAccount(1);
+    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    const claimed = encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records);
+    batch.circuitInput.publicInput = publicInputOf(claimed).toString();
+    const failure = await inputFailure(batch.circuitInput);
+    assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+  });
+
+  it("does not cover the negative equity of an account that keeps a position", async () => {
+    const state = derivativesState();
+    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    const before = state.account(1).deriv.collateral;
+    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 260_000n, sizeLots: 14_000n });
+    const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 14_000n, priceTicks: 260_000n, liquidatorFeePpm: 0 };
+    assert.equal(await witnessFailure(state, [liquidation], { oracle: oracleUpdate({ prices: [260_000_000_000n] }) }), null);
+    assert.equal(state.account(1).deriv.collateral, before + 14_000n * 26_000_000n);
+    assert.equal(state.globals.insuranceFund, 20_000_000_000n);
+  });
+
   it("refuses a liquidation at a price outside the band around the mark", async () => {
     const state = derivativesState();
     buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });

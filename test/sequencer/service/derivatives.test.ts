@@ -27,6 +27,7 @@ function assertInSync(seq: Sequencer): void {
   for (const t of Object.values(traders)) {
     assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
   }
+  assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund, "insurance fund");
 }
 
 const transfer = (t: typeof alice, amount: bigint, nonce: number, toCollateral = true) =>
@@ -107,6 +108,32 @@ describe("derivatives service", () => {
     assertInSync(seq);
     assert.equal(seq.pendingTransactions, 0);
     void PRICE;
+  });
+
+  it("covers a liquidated account's bad debt from the insurance fund, as far as the fund goes", async () => {
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain();
+    for (const t of [alice, bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n }));
+    chain.now = NOW + 10;
+    assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [280_000_000_000n] }))).liquidations, [[1, PERP, 15_000n]]);
+    await seq.drain();
+    const fund = seq.state.globals.insuranceFund;
+    assert.equal(fund, 4_200_000_000n, "alice's penalty funds the insurance fund");
+
+    // A gap to 3,400 leaves bob (short 150 ETH) under water: closed at the mark, his equity is negative.
+    chain.now = NOW + 20;
+    const bobBefore = seq.state.account(2).deriv.collateral;
+    assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [340_000_000_000n] }))).liquidations, [[2, PERP, 15_000n]]);
+    await seq.drain();
+    const deficit = -(bobBefore - 15_000n * 34_000_000n); // bought back 15,000 lots at 34 quote each
+    assert.ok(deficit > fund, "the loss exceeds the fund");
+    assert.equal(seq.state.account(2).deriv.positions[PERP].size, 0n);
+    assert.equal(seq.state.globals.insuranceFund, 0n, "the fund paid all it held");
+    assert.equal(seq.state.account(2).deriv.collateral, fund - deficit, "what the fund could not cover stays on bob");
+    assertInSync(seq);
   });
 
   it("cancels the open orders margin no longer covers after an oracle update", async () => {
