@@ -408,8 +408,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     capped.in[1] <== fullPenalty.q;
     signal penaltyIfLiq <== fullPenalty.q + capped.out * (eqPos - fullPenalty.q);
     penalty === isLiq * penaltyIfLiq;
-    // bad debt: a LIQUIDATE that leaves A with no position and negative equity (so no penalty) is covered
-    // by the insurance fund, cover = min(-equity, insuranceIn); what the fund cannot cover stays on A
+    // bad debt: a LIQUIDATE or a SETTLE that leaves A with no position and negative equity (so no
+    // penalty) is covered by the insurance fund, cover = min(-equity, insuranceIn); what the fund cannot
+    // cover stays on A
     var flatCount = 0;
     component flat[N];
     for (var j = 0; j < N; j++) {
@@ -420,8 +421,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     component allFlat = IsEqual();
     allFlat.in[0] <== flatCount;
     allFlat.in[1] <== N;
-    signal liqUnderwater <== isLiq * (1 - eqSign.nonNeg);
-    signal deficitCase <== liqUnderwater * allFlat.out;
+    signal underwater <== (isLiq + isSettle) * (1 - eqSign.nonNeg);
+    signal deficitCase <== underwater * allFlat.out;
     signal deficit <== deficitCase * (0 - aPostTrade.equity);
     component fundShort = LessThan(134);
     fundShort.in[0] <== insuranceIn;

@@ -174,8 +174,11 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       if ((ctx.startInstruments[id]?.settlePrice ?? 0n) === 0n) reject("NOT_SETTLED", `instrument ${id} has not settled`);
       const pre = touched(tx.accountId);
       const size = pre.positions[id]?.size ?? 0n;
-      const settled = withPosition(pre, id, -size, size * (ctx.risks[id]?.mark ?? 0n));
+      const paid = withPosition(pre, id, -size, size * (ctx.risks[id]?.mark ?? 0n));
+      const cover = badDebtCover(paid, state.globals.insuranceFund);
+      const settled = { ...paid, collateral: paid.collateral + cover };
       checkRanges(settled, tx.accountId);
+      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - cover });
       Object.assign(f, { accountA: BigInt(tx.accountId), instrumentId: BigInt(id) });
       a = { ...idle(tx.accountId), deriv: settled };
       record = { type: TxType.SETTLE, accountId: BigInt(tx.accountId), instrumentId: BigInt(id) };

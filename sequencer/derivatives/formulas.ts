@@ -119,8 +119,8 @@ export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equ
 }
 
 /**
- * What the insurance fund pays for a liquidated account left with no position and negative collateral
- * (bad debt; DERIVATIVES.md, LIQUIDATE): min(-collateral, fund), 0 for any other account.
+ * What the insurance fund pays for an account that a liquidation or an expiry settlement leaves with no
+ * position and negative collateral (bad debt; DERIVATIVES.md): min(-collateral, fund), 0 otherwise.
  */
 export function badDebtCover(after: DerivAccount, fund: bigint): bigint {
   if (after.collateral >= 0n || after.positions.some((p) => p.size !== 0n)) return 0n;

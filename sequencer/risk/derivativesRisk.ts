@@ -187,12 +187,15 @@ export class DerivativesRisk implements RiskHook {
     return penalty;
   }
 
-  /** Pays out the account's position in a settled instrument at its settled mark (a SETTLE). */
+  /** Pays out the account's position in a settled instrument at its settled mark (a SETTLE); the insurance fund covers bad debt it leaves. */
   settle(accountId: number, id: number): void {
     const mark = this.#risks?.[id].mark ?? 0n;
     const a = this.#touched(accountId);
     const size = a.positions[id].size;
-    this.#set(accountId, this.#withPosition(a, id, -size, size * mark));
+    const paid = this.#withPosition(a, id, -size, size * mark);
+    const cover = badDebtCover(paid, this.#insuranceFund);
+    this.#set(accountId, { ...paid, collateral: paid.collateral + cover });
+    this.#insuranceFund -= cover;
     this.ledger.fill(accountId, id, -size, mark);
   }
 

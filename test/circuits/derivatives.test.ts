@@ -230,6 +230,20 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     assert.equal(state.account(1).deriv.collateral, c0 + 10n * 31_000_000n + 3n * 1_000_000n); // 3 calls x (3100 - 3000) x 0.01
   });
 
+  it("covers bad debt left by an expiry settlement from the insurance fund, up to what it holds", async () => {
+    const state = derivativesState();
+    // bob sells 15,000 future lots at 3,000 on 50,000 of collateral; the future settles at 3,500
+    buildBatch(state, [trade(1, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    const paid = state.account(2).deriv.collateral - 15_000n * 35_000_000n;
+    assert.ok(paid < -20_000_000_000n, "the loss exceeds collateral and fund");
+    const atExpiry = oracleUpdate({ time: EXPIRY + 5, prices: [350_000_000_000n] });
+    assert.equal(await witnessFailure(state, [{ type: TxType.SETTLE, accountId: 2, instrumentId: 1 }], { oracle: atExpiry, timestamp: EXPIRY + 10 }), null);
+    assert.equal(state.account(2).deriv.positions[1].size, 0n);
+    assert.equal(state.account(2).deriv.collateral, paid + 20_000_000_000n);
+    assert.equal(state.globals.insuranceFund, 0n);
+  });
+
   it("refuses a liquidation larger than the position (it would flip it)", async () => {
     const state = derivativesState();
     buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
