@@ -8,7 +8,7 @@ import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, 
 import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
-import { accountRisk, badDebtCover, isDated, isOption, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import { accountRisk, badDebtCover, withinLiquidationBand, isDated, isOption, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import { instrumentFields } from "../derivatives/oracleStep.ts";
 import {
@@ -135,8 +135,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       if (ctx.timestamp > o.expiry) reject("ORDER_EXPIRED", "the liquidator's order expired");
       if (tx.liquidatorFeePpm > o.maxFeePpm) reject("FEE_ABOVE_MAX", "fee above the liquidator's signed maximum");
       const mark = ctx.risks[id]?.mark ?? 0n;
-      const perLot = tx.priceTicks * inst.tickValue * PPM;
-      if (perLot < mark * (PPM - LIQ_BAND_PPM) || perLot > mark * (PPM + LIQ_BAND_PPM)) {
+      if (!withinLiquidationBand(tx.priceTicks, inst.tickValue, mark)) {
         reject("LIQUIDATION_PRICE_OUTSIDE_BAND", `price ${tx.priceTicks} is not within ${LIQ_BAND_PPM} ppm of the mark ${mark} per lot`);
       }
       requireSignature(state, o.accountId, orderMessage(o), o.signature, ctx, "liquidator order");

@@ -4,7 +4,7 @@
  * margin requirements. The batch witness and the risk engine both use these functions, so the
  * sequencer accepts exactly what the circuit proves.
  */
-import { InstrumentKind, LIQ_PENALTY_PPM, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
+import { InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
 import { priceOption, type OptionInput } from "../risk/fixed/blackScholes.ts";
 import type { InstrumentSpec } from "../batch/transactions.ts";
 
@@ -116,6 +116,15 @@ export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equ
     }
   });
   return { equity, im, mm };
+}
+
+/**
+ * True when a liquidation at `priceTicks` (per lot: priceTicks * tickValue) lies within LIQ_BAND_PPM of
+ * the mark per lot (DERIVATIVES.md, LIQUIDATE): mark (10^6 - band) <= priceTicks tickValue 10^6 <= mark (10^6 + band).
+ */
+export function withinLiquidationBand(priceTicks: bigint, tickValue: bigint, mark: bigint): boolean {
+  const perLot = priceTicks * tickValue * PPM;
+  return perLot >= mark * (PPM - LIQ_BAND_PPM) && perLot <= mark * (PPM + LIQ_BAND_PPM);
 }
 
 /**

@@ -13,11 +13,11 @@
  */
 import { compressPublicKey } from "../crypto/babyjub.ts";
 import type { BatchTx, RegisterInstrumentTx } from "../batch/transactions.ts";
-import { lotRisk, type InstrumentState } from "../derivatives/formulas.ts";
+import { lotRisk, withinLiquidationBand, type InstrumentState } from "../derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { EngineEvent, MarketRegistry, MatchingEngine } from "../matching/index.ts";
 import {
-  INSTRUMENT_MARKET_BASE, LIQ_BAND_PPM, MAX_ORACLE_AGE, OrderType, PPM, Side, TimeInForce, TxType,
+  INSTRUMENT_MARKET_BASE, MAX_ORACLE_AGE, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
 import type { Order, Signed, Transfer } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
@@ -274,8 +274,7 @@ export class DerivativesService {
     const inst = this.#table.instruments[id];
     const mark = this.risk.risks![id].mark;
     const priceTicks = (mark + inst.tickValue / 2n) / inst.tickValue;
-    const perLot = priceTicks * inst.tickValue * PPM;
-    if (priceTicks <= 0n || perLot < mark * (PPM - LIQ_BAND_PPM) || perLot > mark * (PPM + LIQ_BAND_PPM)) {
+    if (priceTicks <= 0n || !withinLiquidationBand(priceTicks, inst.tickValue, mark)) {
       this.host.log(`cannot price a liquidation of instrument ${id} within the band (mark ${mark})`);
       return null;
     }

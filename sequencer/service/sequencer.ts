@@ -27,13 +27,14 @@ import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
 import { MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
-import { INSTRUMENT_MARKET_BASE, Side, TxType } from "../protocol/constants.ts";
+import { Side, TxType } from "../protocol/constants.ts";
 import {
   cancelMessage, orderMessage, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Transfer, type Withdrawal,
 } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { RoutedRisk } from "../risk/routedRisk.ts";
+import { instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { DerivativesService, type Liquidator, type OracleOutcome } from "./derivatives.ts";
 import { selectBatch, type PendingEntry } from "./batchSelection.ts";
@@ -554,7 +555,7 @@ export class Sequencer {
   }
 
   private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
-    this.takeNonce(w.accountId, w.nonce, "withdrawal");
+    this.requireNonce(w.accountId, w.nonce, "withdrawal");
     if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {
       throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
     }
@@ -564,7 +565,7 @@ export class Sequencer {
   }
 
   /** Throws BAD_NONCE unless `nonce` is the account's next one. */
-  private takeNonce(accountId: number, nonce: number, what: string): void {
+  private requireNonce(accountId: number, nonce: number, what: string): void {
     const expected = this.nextNonce.get(accountId) ?? 0;
     if (nonce !== expected) throw new RequestRejected("BAD_NONCE", `${what} nonce ${nonce}, expected ${expected}`);
   }
@@ -576,7 +577,7 @@ export class Sequencer {
   }
 
   private transferVerified(t: Signed<Transfer>, time: number): void {
-    this.takeNonce(t.accountId, t.nonce, "transfer");
+    this.requireNonce(t.accountId, t.nonce, "transfer");
     this.derivatives.acceptTransfer(t);
     this.nextNonce.set(t.accountId, t.nonce + 1);
     this.enqueue({ type: TxType.TRANSFER, request: t }, time);
@@ -653,7 +654,7 @@ export class Sequencer {
     const taker = signed(fill.takerAccount, fill.takerOrderId);
     const makerBuys = fill.makerSide === Side.BUY;
     return {
-      type: fill.marketId >= INSTRUMENT_MARKET_BASE ? TxType.DERIV_TRADE : TxType.TRADE,
+      type: instrumentOf(fill.marketId) === null ? TxType.TRADE : TxType.DERIV_TRADE,
       buy: makerBuys ? maker : taker,
       sell: makerBuys ? taker : maker,
       lots: fill.lots,

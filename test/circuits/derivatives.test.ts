@@ -15,18 +15,12 @@ import { signTransfer } from "../../sequencer/sdk/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
-import { derivativesState, derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
+import { aliceLongPerpetual, derivativesState, derivOrder, derivTrade, liquidateAlice, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
 const { alice, bob, carol } = traders;
 const PERP = 0;
 const CALL = 2;
 /** A trade of `lots` on `instrument` at `priceTicks` (tick value 0.01 quote per lot). */
-function trade(instrument: number, lots: bigint, priceTicks: bigint, orderId = 1n): BatchTx {
-  const buy = derivOrder(alice, instrument, { orderId, side: Side.BUY, priceTicks, sizeLots: lots });
-  const sell = derivOrder(bob, instrument, { orderId, side: Side.SELL, priceTicks, sizeLots: lots });
-  return { type: TxType.DERIV_TRADE, buy, sell, lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100 };
-}
-
 describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
   before(async () => {
     await loadBatchCircuit(TEST_PARAMS);
@@ -42,7 +36,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
   it("accepts a perpetual trade, moving cash, fees and positions exactly", async () => {
     const state = derivativesState();
     const before = [state.account(1).deriv.collateral, state.account(2).deriv.collateral, state.feePool];
-    assert.equal(await witnessFailure(state, [trade(PERP, 10n, 300_000n)]), null);
+    assert.equal(await witnessFailure(state, [derivTrade(PERP, 10n, 300_000n)]), null);
     const cash = 10n * 300_000n * INSTRUMENTS[PERP].tickValue;
     assert.equal(state.account(1).deriv.collateral, before[0] - cash - (cash * 500n + 999_999n) / 1_000_000n);
     assert.equal(state.account(2).deriv.collateral, before[1] + cash - (cash * 100n + 999_999n) / 1_000_000n);
@@ -52,7 +46,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
   it("accepts an option trade whose premium is price x quantity x contract size", async () => {
     const state = derivativesState();
     const c0 = state.account(1).deriv.collateral;
-    assert.equal(await witnessFailure(state, [trade(CALL, 3n, 12_345n)]), null);
+    assert.equal(await witnessFailure(state, [derivTrade(CALL, 3n, 12_345n)]), null);
     const premium = 3n * 12_345n * INSTRUMENTS[CALL].tickValue; // lots x priceTicks x tickValue (= tick size x lot size)
     assert.equal(state.account(1).deriv.collateral, c0 - premium - (premium * 500n + 999_999n) / 1_000_000n);
   });
@@ -60,7 +54,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
   it("refuses a trade that leaves a party under initial margin", async () => {
     const state = derivativesState();
     // 50,000 quote of collateral, 10% initial margin on 30 quote per lot: 17,000 lots need 51,000 quote.
-    await refuses(state, [trade(PERP, 17_000n, 300_000n)], rule("DerivSlot", "aIM.b <== aPost.req"));
+    await refuses(state, [derivTrade(PERP, 17_000n, 300_000n)], rule("DerivSlot", "aIM.b <== aPost.req"));
   });
 
   it("refuses the liquidation of a healthy account", async () => {
@@ -78,9 +72,9 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
   });
 
   it("refuses a stale oracle update and one signed by another key", async () => {
-    await refuses(derivativesState(), [trade(PERP, 1n, 300_000n)], rule("OracleStep", "notStale.in <=="), { oracle: oracleUpdate({ time: NOW - 301 }) });
+    await refuses(derivativesState(), [derivTrade(PERP, 1n, 300_000n)], rule("OracleStep", "notStale.in <=="), { oracle: oracleUpdate({ time: NOW - 301 }) });
     const forged = oracleUpdate({}, new Uint8Array(32).fill(7));
-    await refuses(derivativesState(), [trade(PERP, 1n, 300_000n)], rule("OracleStep", "sig.msg <== msg.out"), {}, (input) => {
+    await refuses(derivativesState(), [derivTrade(PERP, 1n, 300_000n)], rule("OracleStep", "sig.msg <== msg.out"), {}, (input) => {
       input.oracleSig = [forged.signature.r8x, forged.signature.r8y, forged.signature.s].map(String);
     });
   });
@@ -98,7 +92,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
     const honestRoot = derivativesState().root;
     const state = derivativesState();
     state.setInstrument(CALL, { ...state.instruments[CALL], tickValue: 2n * INSTRUMENTS[CALL].tickValue });
-    const batch = buildBatch(state, [trade(CALL, 3n, 12_345n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), enforceRules: false });
+    const batch = buildBatch(state, [derivTrade(CALL, 3n, 12_345n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), enforceRules: false });
     const claimed = encodePublicData({ ...batch.header, oldRoot: honestRoot }, batch.oracle, batch.records);
     batch.circuitInput.publicInput = publicInputOf(claimed).toString();
     const failure = await inputFailure(batch.circuitInput);
@@ -126,12 +120,10 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   });
 
   it("liquidates an account below maintenance margin against a liquidator's order, penalty to the insurance fund", async () => {
-    const state = derivativesState();
-    // alice buys 15,000 lots (450,000 quote notional, 45,000 of initial margin on 50,000 of collateral)
-    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    // alice bought 15,000 lots (450,000 quote notional, 45,000 of initial margin on 50,000 of collateral)
+    const state = aliceLongPerpetual();
     const dropped = oracleUpdate({ prices: [280_000_000_000n] }); // 2800: alice's equity ~19,775 < MM 21,000
-    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1_000n });
-    const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 1_000n, priceTicks: 280_000n, liquidatorFeePpm: 0 };
+    const liquidation = liquidateAlice(1_000n, 280_000n);
     assert.equal(await witnessFailure(state, [liquidation], { oracle: dropped }), null);
     assert.equal(state.account(1).deriv.positions[PERP].size, 14_000n);
     assert.equal(state.account(3).deriv.positions[PERP].size, 1_000n);
@@ -140,15 +132,13 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
 
   it("covers the bad debt of a liquidated account left flat with negative equity from the insurance fund, up to what it holds", async () => {
     for (const fund of [4_000_000_000n, 20_000_000_000n]) {
-      const state = derivativesState();
-      // alice buys 15,000 lots at 3,000 on 50,000 of collateral; a gap to 2,600 costs her 60,000
-      buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+      // alice bought 15,000 lots at 3,000 on 50,000 of collateral; a gap to 2,600 costs her 60,000
+      const state = aliceLongPerpetual();
       state.setGlobals({ ...state.globals, insuranceFund: fund });
       const before = state.account(1).deriv.collateral;
       const deficit = -(before + 15_000n * 26_000_000n);
       assert.ok(deficit > 0n);
-      const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 260_000n, sizeLots: 15_000n });
-      const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 15_000n, priceTicks: 260_000n, liquidatorFeePpm: 0 };
+      const liquidation = liquidateAlice(15_000n, 260_000n);
       assert.equal(await witnessFailure(state, [liquidation], { oracle: oracleUpdate({ prices: [260_000_000_000n] }) }), null);
       const cover = deficit < fund ? deficit : fund;
       assert.equal(state.account(1).deriv.positions[PERP].size, 0n);
@@ -158,11 +148,9 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   });
 
   it("refuses a batch that leaves a flat account's bad debt uncovered while the fund holds enough", async () => {
-    const state = derivativesState();
-    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const state = aliceLongPerpetual();
     state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
-    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 260_000n, sizeLots: 15_000n });
-    const batch = buildBatch(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 15_000n, priceTicks: 260_000n, liquidatorFeePpm: 0 }],
+    const batch = buildBatch(state, [liquidateAlice(15_000n, 260_000n)],
       { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
     // The operator's claim: the same batch, but alice keeps her deficit and the fund keeps its money.
     const covered = state.account(1).deriv;
@@ -178,28 +166,24 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   });
 
   it("does not cover the negative equity of an account that keeps a position", async () => {
-    const state = derivativesState();
-    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const state = aliceLongPerpetual();
     state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
     const before = state.account(1).deriv.collateral;
-    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 260_000n, sizeLots: 14_000n });
-    const liquidation: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 14_000n, priceTicks: 260_000n, liquidatorFeePpm: 0 };
+    const liquidation = liquidateAlice(14_000n, 260_000n);
     assert.equal(await witnessFailure(state, [liquidation], { oracle: oracleUpdate({ prices: [260_000_000_000n] }) }), null);
     assert.equal(state.account(1).deriv.collateral, before + 14_000n * 26_000_000n);
     assert.equal(state.globals.insuranceFund, 20_000_000_000n);
   });
 
   it("refuses a liquidation at a price outside the band around the mark", async () => {
-    const state = derivativesState();
-    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 250_000n, sizeLots: 1_000n });
-    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 1_000n, priceTicks: 250_000n, liquidatorFeePpm: 0 }],
+    const state = aliceLongPerpetual();
+    await refuses(state, [liquidateAlice(1_000n, 250_000n)],
       rule("DerivSlot", "bandLo.b <== markSel.out"), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
   });
 
   it("applies a funding tick to the index and settles it lazily when an account is touched", async () => {
     const state = derivativesState();
-    buildBatch(state, [trade(PERP, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [derivTrade(PERP, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
     const [a0, b0] = [state.account(1).deriv.collateral, state.account(2).deriv.collateral];
     const tick = oracleUpdate({ fundingEpoch: 1, rates: [100n, 0n, 0n, 0n] });
     const touch = (t: typeof alice, nonce: number): BatchTx => ({
@@ -216,8 +200,8 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
 
   it("settles a future and both options at the signed price at expiry; SETTLE pays the payoff and closes the position", async () => {
     const state = derivativesState();
-    buildBatch(state, [trade(1, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-    buildBatch(state, [trade(CALL, 3n, 5_000n, 2n)], { batchNumber: 10, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [derivTrade(1, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [derivTrade(CALL, 3n, 5_000n, { buy: { orderId: 2n }, sell: { orderId: 2n } })], { batchNumber: 10, timestamp: NOW, oracle: oracleUpdate() });
     const atExpiry = oracleUpdate({ time: EXPIRY + 5, prices: [310_000_000_000n] });
     const c0 = state.account(1).deriv.collateral;
     const settle = (instrumentId: number): BatchTx => ({ type: TxType.SETTLE, accountId: 1, instrumentId });
@@ -233,7 +217,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   it("covers bad debt left by an expiry settlement from the insurance fund, up to what it holds", async () => {
     const state = derivativesState();
     // bob sells 15,000 future lots at 3,000 on 50,000 of collateral; the future settles at 3,500
-    buildBatch(state, [trade(1, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [derivTrade(1, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
     state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
     const paid = state.account(2).deriv.collateral - 15_000n * 35_000_000n;
     assert.ok(paid < -20_000_000_000n, "the loss exceeds collateral and fund");
@@ -245,10 +229,8 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   });
 
   it("refuses a liquidation larger than the position (it would flip it)", async () => {
-    const state = derivativesState();
-    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-    const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 15_001n });
-    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 1, liquidator, lots: 15_001n, priceTicks: 280_000n, liquidatorFeePpm: 0 }],
+    const state = aliceLongPerpetual();
+    await refuses(state, [liquidateAlice(15_001n, 280_000n)],
       rule("DerivSlot", "absLots.in <=="), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
   });
 
@@ -258,7 +240,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   });
 
   it("refuses a derivatives transaction in a batch without an oracle update", async () => {
-    await refuses(derivativesState(), [trade(PERP, 1n, 300_000n)], rule("DerivSlot", "(1 - oracleUsed) * activeA === 0"), { oracle: null });
+    await refuses(derivativesState(), [derivTrade(PERP, 1n, 300_000n)], rule("DerivSlot", "(1 - oracleUsed) * activeA === 0"), { oracle: null });
   });
 
   it("refuses a skipped funding epoch and an oracle update older than the last one", async () => {
@@ -274,7 +256,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
 
   it("refuses a trade in an instrument that has settled", async () => {
     const state = derivativesState();
-    await refuses(state, [trade(1, 1n, 300_000n)], rule("DerivSlot", "fills * (1 - notSettled.out) === 0"), {
+    await refuses(state, [derivTrade(1, 1n, 300_000n)], rule("DerivSlot", "fills * (1 - notSettled.out) === 0"), {
       oracle: oracleUpdate({ time: EXPIRY + 5 }), timestamp: EXPIRY + 10,
     });
   });
@@ -293,6 +275,6 @@ function applyOracleStepOn(state: ExchangeState) {
 /** derivativesState() after alice bought and bob sold 1,000 perpetual lots at 3000 (30,000 quote notional, 3,000 of initial margin each). */
 function derivativesStateWithPosition(): ExchangeState {
   const state = derivativesState();
-  buildBatch(state, [trade(PERP, 1_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+  buildBatch(state, [derivTrade(PERP, 1_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
   return state;
 }

@@ -7,7 +7,7 @@ import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.
 import type { BatchTx, InstrumentSpec } from "../../sequencer/batch/transactions.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, TxType, type Side } from "../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../sequencer/sdk/signing.ts";
@@ -39,6 +39,26 @@ export function oracleUpdate(fields: Partial<Omit<SignedOracleUpdate, "key" | "s
 /** A signed order on instrument `instrumentId` (priceTicks 300,000 = 3000 quote per underlying). */
 export function derivOrder(t: TestTrader, instrumentId: number, fields: Partial<Order> & { orderId: bigint; side: Side }): Signed<Order> {
   return order(t, { marketId: INSTRUMENT_MARKET_BASE + instrumentId, ...fields });
+}
+
+/** A DERIV_TRADE of `lots` on `instrument` at `priceTicks`: alice buys, bob sells (order id 1, fees 500 / 100 ppm unless `o` says otherwise). */
+export function derivTrade(instrument: number, lots: bigint, priceTicks: bigint, o: { buy?: Partial<Order>; sell?: Partial<Order>; buyFeePpm?: number; sellFeePpm?: number } = {}): BatchTx {
+  const buy = derivOrder(traders.alice, instrument, { orderId: 1n, side: Side.BUY, priceTicks, sizeLots: lots, ...o.buy });
+  const sell = derivOrder(traders.bob, instrument, { orderId: 1n, side: Side.SELL, priceTicks, sizeLots: lots, ...o.sell });
+  return { type: TxType.DERIV_TRADE, buy, sell, lots, priceTicks, buyFeePpm: o.buyFeePpm ?? 500, sellFeePpm: o.sellFeePpm ?? 100 };
+}
+
+/** derivativesState() after alice bought 15,000 perpetual lots (instrument 0) from bob at 3,000 (45,000 of IM on 50,000). */
+export function aliceLongPerpetual(): ExchangeState {
+  const state = derivativesState();
+  buildBatch(state, [derivTrade(0, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+  return state;
+}
+
+/** carol (liquidator) buying `lots` of alice's perpetual long at `priceTicks` (her order's limit `limitTicks`). */
+export function liquidateAlice(lots: bigint, priceTicks: bigint, limitTicks = priceTicks): BatchTx {
+  const liquidator = derivOrder(traders.carol, 0, { orderId: 1n, side: Side.BUY, priceTicks: limitTicks, sizeLots: lots });
+  return { type: TxType.LIQUIDATE, liquidatedAccountId: traders.alice.accountId, liquidator, lots, priceTicks, liquidatorFeePpm: 0 };
 }
 
 /** Applies `txs` in as many batches as they need (no proof), with the default oracle update; `onBatch` sees each. */

@@ -22,7 +22,7 @@ import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { encodePublicData, publicInputOf } from "../../../sequencer/protocol/publicData.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
-import { apply, derivativesState, derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
+import { aliceLongPerpetual, apply, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
 
 const { alice, bob, carol } = traders;
 // A circuit build that is not cached yet leaves snarkjs's curve workers running: end them so the file exits.
@@ -38,12 +38,6 @@ const fresh = () => new ExchangeState(TEST_PARAMS);
 const NO_ORACLE = { oracle: null };
 
 /** alice buys from bob `lots` of `instrument` at `priceTicks`; `buy` and `sell` change the signed orders' fields. */
-function trade(instrument: number, lots: bigint, priceTicks: bigint, o: { buy?: Partial<Order>; sell?: Partial<Order>; buyFeePpm?: number; sellFeePpm?: number } = {}): BatchTx {
-  const buy = derivOrder(alice, instrument, { orderId: 1n, side: Side.BUY, priceTicks, sizeLots: lots, ...o.buy });
-  const sell = derivOrder(bob, instrument, { orderId: 1n, side: Side.SELL, priceTicks, sizeLots: lots, ...o.sell });
-  return { type: TxType.DERIV_TRADE, buy, sell, lots, priceTicks, buyFeePpm: o.buyFeePpm ?? 500, sellFeePpm: o.sellFeePpm ?? 100 };
-}
-
 /** A transfer of alice's, signed by `key` (alice's unless said otherwise). */
 function transfer(fields: { toCollateral: boolean; amount: bigint; nonce: number }, key = alice.key): BatchTx {
   return { type: TxType.TRANSFER, request: signTransfer(key, { accountId: alice.accountId, ...fields }) };
@@ -51,15 +45,8 @@ function transfer(fields: { toCollateral: boolean; amount: bigint; nonce: number
 
 /** The honest liquidation of derivatives.test.ts: alice long 15,000 perpetual lots from 3000, the price at 2800, carol buys 1,000. */
 const DROPPED = { oracle: oracleUpdate({ prices: [280_000_000_000n] }) };
-function liquidatableState(): ExchangeState {
-  const state = derivativesState();
-  buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-  return state;
-}
-function liquidation(priceTicks: bigint, limitTicks = priceTicks): BatchTx {
-  const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: limitTicks, sizeLots: 1_000n });
-  return { type: TxType.LIQUIDATE, liquidatedAccountId: alice.accountId, liquidator, lots: 1_000n, priceTicks, liquidatorFeePpm: 0 };
-}
+/** carol's 1,000-lot liquidation of alice at `priceTicks` (limit `limitTicks`). */
+const liquidation = (priceTicks: bigint, limitTicks = priceTicks): BatchTx => liquidateAlice(1_000n, priceTicks, limitTicks);
 
 describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_000 }, () => {
   before(async () => {
@@ -125,13 +112,13 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
 
   describe("DERIV_TRADE", () => {
     it("refuses two sell orders and two buy orders", async () => {
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_000n, { buy: { side: Side.SELL } })], rule("DerivSlot", "isTrade * orderA[O_SIDE()] === 0"));
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_000n, { sell: { side: Side.BUY } })], rule("DerivSlot", "bSells * (1 - orderB[O_SIDE()]) === 0"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { buy: { side: Side.SELL } })], rule("DerivSlot", "isTrade * orderA[O_SIDE()] === 0"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { sell: { side: Side.BUY } })], rule("DerivSlot", "bSells * (1 - orderB[O_SIDE()]) === 0"));
     });
 
     it("refuses a sell order for another instrument's market", async () => {
       // The slot's instrument comes from the buy order (the perpetual); the sell order is the future's.
-      const tx = trade(PERP, 10n, 300_000n, { sell: { marketId: 0x8000 + FUTURE } });
+      const tx = derivTrade(PERP, 10n, 300_000n, { sell: { marketId: 0x8000 + FUTURE } });
       await refuses(derivativesState(), [tx], rule("DerivSlot", "fills * (orderB[O_MARKET()] - marketId) === 0"));
     });
 
@@ -139,21 +126,21 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
       // The sequencer takes the slot's instrument from the buy order, so the operator changes the slot's
       // instrument in the witness; the circuit refuses at the buy order's market rule, before the record
       // (which still names the perpetual) meets the public input.
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_000n)], rule("DerivSlot", "isTrade * (orderA[O_MARKET()] - marketId) === 0"), {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], rule("DerivSlot", "isTrade * (orderA[O_MARKET()] - marketId) === 0"), {}, (input) => {
         input.d_instrumentId = [String(FUTURE)];
       });
     });
 
     it("refuses a buyer's and a seller's fee above the order's signed maximum", async () => {
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_000n, { buy: { maxFeePpm: 499 } })], rule("DerivSlot", "maxFeeA.b <== orderA[O_MAXFEE()]"));
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_000n, { sell: { maxFeePpm: 99 } })], rule("DerivSlot", "maxFeeB.b <== orderB[O_MAXFEE()]"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { buy: { maxFeePpm: 499 } })], rule("DerivSlot", "maxFeeA.b <== orderA[O_MAXFEE()]"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { sell: { maxFeePpm: 99 } })], rule("DerivSlot", "maxFeeB.b <== orderB[O_MAXFEE()]"));
     });
 
     it("refuses a fee rounded down instead of up", async () => {
       // cash = 7 x 300,001 x 100 = 210,000,700: the buyer's 500 ppm is 105,000.35 (fee 105,001), the
       // seller's 100 ppm 21,000.07 (fee 21,001). The sequencer always rounds up and the fee itself is not
       // in the public data (only its ppm), so the operator's wrong fee goes into the slot's witness.
-      const tx = trade(PERP, 7n, 300_001n);
+      const tx = derivTrade(PERP, 7n, 300_001n);
       assert.equal(await witnessFailure(derivativesState(), [tx]), null, "the honest fees pass");
       await refuses(derivativesState(), [tx], rule("DerivSlot", "buyRound.in <=="), {}, (input) => {
         assert.deepEqual(input.d_buyFee, ["105001"]);
@@ -167,57 +154,57 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
 
     it("refuses a fee rounded up past the ceiling: by the range of fee x 10^6 - cash x ppm, or at its bound 10^6", async () => {
       // 105,002 x 10^6 - 105,000.35 x 10^6 = 1,650,000 >= 2^20: out of the remainder's 20 bits.
-      await refuses(derivativesState(), [trade(PERP, 7n, 300_001n)], rule("DerivSlot", "buyRound.in <=="), {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 7n, 300_001n)], rule("DerivSlot", "buyRound.in <=="), {}, (input) => {
         input.d_buyFee = ["105002"];
       });
       // An exact fee (cash 300,000,000 x 500 ppm = 150,000) plus one leaves a remainder of exactly
       // 10^6 < 2^20: only the remainder's bound refuses it.
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_000n)], rule("DerivSlot", "buyRoundLt.out === 1"), {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], rule("DerivSlot", "buyRoundLt.out === 1"), {}, (input) => {
         assert.deepEqual(input.d_buyFee, ["150000"]);
         input.d_buyFee = ["150001"];
       });
     });
 
     it("refuses a trade price above the buy order's limit and one below the sell order's limit", async () => {
-      await refuses(derivativesState(), [trade(PERP, 10n, 300_001n, { buy: { priceTicks: 300_000n } })], rule("DerivSlot", "buyPrice.b <== orderA[O_PRICE()]"));
-      await refuses(derivativesState(), [trade(PERP, 10n, 299_999n, { sell: { priceTicks: 300_000n } })], rule("DerivSlot", "sellPrice.b <== priceTicks"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_001n, { buy: { priceTicks: 300_000n } })], rule("DerivSlot", "buyPrice.b <== orderA[O_PRICE()]"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 299_999n, { sell: { priceTicks: 300_000n } })], rule("DerivSlot", "sellPrice.b <== priceTicks"));
     });
   });
 
   describe("LIQUIDATE", () => {
     it("refuses a penalty other than min(ceil(lots x mark x 1%), equity): none, and twice the rule's", async () => {
-      const state = liquidatableState();
-      assert.equal(await witnessFailure(liquidatableState(), [liquidation(280_000n)], DROPPED), null, "the honest liquidation passes");
+      const state = aliceLongPerpetual();
+      assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(280_000n)], DROPPED), null, "the honest liquidation passes");
       await refuses(state, [liquidation(280_000n)], rule("DerivSlot", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
         assert.deepEqual(input.d_penalty, ["280000000"]);
         input.d_penalty = ["0"];
       });
-      await refuses(liquidatableState(), [liquidation(280_000n)], rule("DerivSlot", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
+      await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("DerivSlot", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
         input.d_penalty = ["560000000"];
       });
     });
 
     it("refuses a liquidation price above the band around the mark (the other test breaks the low side)", async () => {
       // mark 28 quote per lot, band 5%: at most 29.4 quote, i.e. 294,000 ticks.
-      assert.equal(await witnessFailure(liquidatableState(), [liquidation(294_000n)], DROPPED), null, "the band's edge passes");
-      await refuses(liquidatableState(), [liquidation(294_001n)], rule("DerivSlot", "bandHi.b <== perLot * PPM()"), DROPPED);
+      assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(294_000n)], DROPPED), null, "the band's edge passes");
+      await refuses(aliceLongPerpetual(), [liquidation(294_001n)], rule("DerivSlot", "bandHi.b <== perLot * PPM()"), DROPPED);
     });
 
     it("refuses a liquidator's order on the same side as the liquidated position", async () => {
       const tx = liquidation(280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
       const selling = { ...tx, liquidator: derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 1_000n }) };
-      await refuses(liquidatableState(), [selling], rule("DerivSlot", "bBuys * orderB[O_SIDE()] === 0"), DROPPED);
+      await refuses(aliceLongPerpetual(), [selling], rule("DerivSlot", "bBuys * orderB[O_SIDE()] === 0"), DROPPED);
     });
     it("refuses a price above the liquidator's own limit (inside the band)", async () => {
-      await refuses(liquidatableState(), [liquidation(285_000n, 280_000n)], rule("DerivSlot", "bBuyPrice.b <== orderB[O_PRICE()]"), DROPPED);
+      await refuses(aliceLongPerpetual(), [liquidation(285_000n, 280_000n)], rule("DerivSlot", "bBuyPrice.b <== orderB[O_PRICE()]"), DROPPED);
     });
 
     it("refuses a liquidator's fee above its order's signed maximum, and a second (seller's) fee the record does not show", async () => {
       const tx = liquidation(280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
-      await refuses(liquidatableState(), [{ ...tx, liquidatorFeePpm: 1_001 }], rule("DerivSlot", "maxFeeB.b <== orderB[O_MAXFEE()]"), DROPPED);
+      await refuses(aliceLongPerpetual(), [{ ...tx, liquidatorFeePpm: 1_001 }], rule("DerivSlot", "maxFeeB.b <== orderB[O_MAXFEE()]"), DROPPED);
       // A LIQUIDATE record carries one fee (the liquidator's); the operator charges the liquidator a
       // second one through the seller's fee fields of the witness.
-      await refuses(liquidatableState(), [tx], rule("DerivSlot", "isLiq * sellFeePpm === 0"), DROPPED, (input) => {
+      await refuses(aliceLongPerpetual(), [tx], rule("DerivSlot", "isLiq * sellFeePpm === 0"), DROPPED, (input) => {
         input.d_sellFeePpm = ["100"];
         input.d_sellFee = ["280000"];
       });
@@ -281,7 +268,7 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
 
   it("refuses a liquidation with a non-zero seller fee at the LIQUIDATE rule", async () => {
     await loadBatchCircuit(TEST_PARAMS);
-    await refuses(liquidatableState(), [liquidation(280_000n)], rule("DerivSlot", "isLiq * sellFee === 0"), DROPPED, (input) => {
+    await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("DerivSlot", "isLiq * sellFee === 0"), DROPPED, (input) => {
       input.d_sellFee = [String(modP(250_000n * invP(1_000_000n)))];
     });
   });
@@ -290,7 +277,7 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
     const params = { ...TEST_PARAMS, derivSlots: 2 };
     const { wasm } = await buildBatchCircuit(params);
     const state = derivativesStateFor(params);
-    buildBatch(state, [trade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    buildBatch(state, [derivTrade(PERP, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
     const second = { ...liquidation(280_000n), liquidator: derivOrder(carol, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1_000n }) } as BatchTx;
     const batch = buildBatch(state, [liquidation(280_000n), second], { batchNumber: 10, timestamp: NOW, oracle: DROPPED.oracle });
     assert.equal(await inputFailure(batch.circuitInput, wasm), null, "the honest batch passes");
