@@ -80,6 +80,11 @@ async function main(): Promise<void> {
   if (!key && !opts.devOperator) throw new Error("no operator key: pass --operator-key, set SEQUENCER_OPERATOR_KEY or use --dev-operator");
   const account = key ? privateKeyToAccount(key as Hex) : mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 });
   const params = opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+  const liquidatorKey = opts.liquidatorKey ?? (process.env.SEQUENCER_LIQUIDATOR_KEY || undefined);
+  if ((opts.liquidatorAccount === undefined) !== (liquidatorKey === undefined)) throw new Error("--liquidator-account and --liquidator-key go together");
+  if (liquidatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(liquidatorKey)) throw new Error("--liquidator-key: 32 bytes of hex, 0x-prefixed");
+  if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
+  const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
 
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();
@@ -89,12 +94,6 @@ async function main(): Promise<void> {
 
   const store = new SqliteStore(join(opts.data, "sequencer.db"));
   store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
-
-  const liquidatorKey = opts.liquidatorKey ?? process.env.SEQUENCER_LIQUIDATOR_KEY;
-  if ((opts.liquidatorAccount === undefined) !== (liquidatorKey === undefined)) throw new Error("--liquidator-account and --liquidator-key go together");
-  if (liquidatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(liquidatorKey)) throw new Error("--liquidator-key: 32 bytes of hex, 0x-prefixed");
-  if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
-  const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
 
   const circuit = await buildBatchCircuit(params);
   const { prover, description } = createDefaultProver(log);

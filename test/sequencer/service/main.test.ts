@@ -1,0 +1,40 @@
+/**
+ * The sequencer process refuses bad arguments with a clear message before it touches the chain or its
+ * data directory (the RPC given here does not exist, so reaching it would fail differently).
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+function run(...extra: string[]): { status: number | null; stderr: string; dataTouched: boolean } {
+  const dir = mkdtempSync(join(tmpdir(), "sequencer-args-"));
+  try {
+    const r = spawnSync(process.execPath, [
+      "--import", "tsx", "sequencer/service/main.ts", "--data", join(dir, "data"), "--rpc", "http://127.0.0.1:9", "--dev-operator",
+      "--custodian", "0x00000000000000000000000000000000000000c5", ...extra,
+    ], { encoding: "utf8", env: { ...process.env, SEQUENCER_LIQUIDATOR_KEY: undefined }, timeout: 60_000 });
+    return { status: r.status, stderr: r.stderr, dataTouched: existsSync(join(dir, "data")) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("sequencer process arguments", () => {
+  for (const [what, args, message] of [
+    ["a liquidator account without its key", ["--liquidator-account", "4"], /--liquidator-account and --liquidator-key go together/],
+    ["a liquidator key without its account", ["--liquidator-key", `0x${"11".repeat(32)}`], /--liquidator-account and --liquidator-key go together/],
+    ["a liquidator key that is not 32 bytes", ["--liquidator-account", "4", "--liquidator-key", "0x1234"], /--liquidator-key: 32 bytes of hex/],
+    ["a liquidator account that is not an id", ["--liquidator-account", "-1", "--liquidator-key", `0x${"11".repeat(32)}`], /--liquidator-account: an account id/],
+    ["a custodian that is not an address", ["--custodian", "0x12"], /--custodian 0x12 is not an address/],
+  ] as const) {
+    it(`refuses ${what}, touching nothing`, () => {
+      const r = run(...args);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, message);
+      assert.equal(r.dataTouched, false);
+    });
+  }
+});
