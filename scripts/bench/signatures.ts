@@ -16,7 +16,7 @@ import { isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../f
 import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
 import { nativeSignatureVerifier, type NativeVerifierOptions } from "../../sequencer/crypto/nativeSignatureVerifier.ts";
 import { poseidonJs, poseidonNative } from "../../sequencer/crypto/poseidon.ts";
-import type { SignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
+import type { HashedSignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 import { signatureSeries, testScalar } from "../../test/helpers/signatures.ts";
 import { isMainModule } from "../cli.ts";
@@ -30,7 +30,7 @@ function assertAllValid(verdicts: readonly boolean[], what: string): void {
 
 type Row = { what: string; threads: string; perSigMs: number };
 
-async function verifierRows(checks: readonly SignatureCheck[], runs: number): Promise<Row[]> {
+async function verifierRows(checks: readonly HashedSignatureCheck[], runs: number): Promise<Row[]> {
   const rows: Row[] = [];
   const maxThreads = Math.min(2, nativeAddon().defaultThreads);
 

@@ -7,7 +7,7 @@
  */
 import { FIELD_MODULUS } from "../protocol/constants.ts";
 import { isNativeAvailable, nativeAddon } from "../../fpga-prover/native/index.ts";
-import { jsSignatureVerifier, type SignatureCheck, type SignatureVerifier } from "./signatureVerifier.ts";
+import { jsSignatureVerifier, messageValue, type SignatureCheck, type SignatureVerifier } from "./signatureVerifier.ts";
 
 /** Bytes per check in the addon's input: msg, R8x, R8y, S, Ax, Ay, 32-byte little-endian each. */
 export const SIGNATURE_RECORD_BYTES = 192;
@@ -35,7 +35,7 @@ export function packSignatureChecks(checks: readonly SignatureCheck[]): Uint8Arr
     o += 4;
   };
   for (const { message, signature, publicKey } of checks) {
-    put(fieldValue(message));
+    put(fieldValue(messageValue(message)));
     put(fieldValue(signature.r8x));
     put(fieldValue(signature.r8y));
     put(signature.s >= 0n && signature.s <= MAX_U256 ? signature.s : MAX_U256);

@@ -63,8 +63,14 @@ export function orderWords(o: Order): [bigint, bigint] {
   return [w0, w1];
 }
 
+/** The Poseidon inputs of an order's message (range-checked): [DOMAIN_ORDER, w0, w1]. */
+export function orderMessageInputs(o: Order): [bigint, bigint, bigint] {
+  const [w0, w1] = orderWords(o);
+  return [Domain.ORDER, w0, w1];
+}
+
 export function orderMessage(o: Order): bigint {
-  return poseidon([Domain.ORDER, ...orderWords(o)]);
+  return poseidon(orderMessageInputs(o));
 }
 
 export function withdrawalMessage(w: Withdrawal): bigint {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { buildBabyjub, type FieldElement } from "circomlibjs";
 import { publicKeyOf, signMessage, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { poseidonJs } from "../../sequencer/crypto/poseidon.ts";
-import type { SignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
+import type { HashedSignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 
 const bj = await buildBabyjub();
@@ -60,7 +60,7 @@ export function testScalar(label: string, bound: bigint): bigint {
 }
 
 /** `n` honest checks (circomlibjs signatures) over `keys` deterministic keys, named by `label`. */
-export function honestChecks(n: number, label: string, keys = 8): SignatureCheck[] {
+export function honestChecks(n: number, label: string, keys = 8): HashedSignatureCheck[] {
   const privs = Array.from({ length: keys }, (_, k) => testBytes(`${label}/key/${k}`));
   const pubs: PublicKey[] = privs.map(publicKeyOf);
   return Array.from({ length: n }, (_, i) => {
@@ -80,12 +80,12 @@ export function craftedCheck(
   a: bigint,
   r: bigint,
   { aTorsion = IDENTITY, rTorsion = IDENTITY }: { aTorsion?: Point; rTorsion?: Point } = {},
-): SignatureCheck {
+): HashedSignatureCheck {
   return signWithNonce(message, a, r, pointAdd(pointMul(BASE8, r), rTorsion), pointAdd(pointMul(BASE8, a), aTorsion));
 }
 
 /** circomlib's signing equation for given points: hm = Poseidon(R8, A, msg), S = r + 8*hm*a mod l. */
-function signWithNonce(message: bigint, a: bigint, r: bigint, r8: Point, publicKey: Point): SignatureCheck {
+function signWithNonce(message: bigint, a: bigint, r: bigint, r8: Point, publicKey: Point): HashedSignatureCheck {
   const hm = poseidonJs([r8[0], r8[1], publicKey[0], publicKey[1], message]);
   const s = (r + 8n * hm * a) % SUBGROUP_ORDER;
   return { message, signature: { r8x: r8[0], r8y: r8[1], s }, publicKey };
@@ -96,12 +96,12 @@ function signWithNonce(message: bigint, a: bigint, r: bigint, r8: Point, publicK
  * 20 ms signing): consecutive nonces r, r+1, ... so that each R8 is the previous one plus Base8. Fine for
  * benchmarks and tests; never a way to sign with a real key.
  */
-export function signatureSeries(n: number, label: string, keys = 16): SignatureCheck[] {
+export function signatureSeries(n: number, label: string, keys = 16): HashedSignatureCheck[] {
   const secrets = Array.from({ length: keys }, (_, k) => 1n + testScalar(`${label}/series-a/${k}`, SUBGROUP_ORDER - 1n));
   const pubs = secrets.map((a) => pointMul(BASE8, a));
   let r = testScalar(`${label}/series-r`, SUBGROUP_ORDER);
   let r8 = pointMul(BASE8, r);
-  const out: SignatureCheck[] = [];
+  const out: HashedSignatureCheck[] = [];
   for (let i = 0; i < n; i++) {
     out.push(signWithNonce(testScalar(`${label}/series-msg/${i}`, FIELD_MODULUS), secrets[i % keys]!, r, r8, pubs[i % keys]!));
     r = (r + 1n) % SUBGROUP_ORDER;
@@ -111,7 +111,7 @@ export function signatureSeries(n: number, label: string, keys = 16): SignatureC
 }
 
 /** Kinds of broken or unusual checks derived from an honest one (and another key); each with its name. */
-export function variantsOf(c: SignatureCheck, otherKey: PublicKey): [string, SignatureCheck][] {
+export function variantsOf(c: HashedSignatureCheck, otherKey: PublicKey): [string, HashedSignatureCheck][] {
   const sig = c.signature;
   const l = SUBGROUP_ORDER;
   return [
@@ -139,11 +139,11 @@ export function variantsOf(c: SignatureCheck, otherKey: PublicKey): [string, Sig
 }
 
 /** Crafted checks with small-order components and identity points, each with its name. */
-export function craftedVariants(label: string): [string, SignatureCheck][] {
+export function craftedVariants(label: string): [string, HashedSignatureCheck][] {
   const msg = (i: number) => testScalar(`${label}/crafted-msg/${i}`, FIELD_MODULUS);
   const a = testScalar(`${label}/a`, SUBGROUP_ORDER);
   const r = (i: number) => testScalar(`${label}/r/${i}`, SUBGROUP_ORDER);
-  const out: [string, SignatureCheck][] = [["crafted, no torsion", craftedCheck(msg(0), a, r(0))]];
+  const out: [string, HashedSignatureCheck][] = [["crafted, no torsion", craftedCheck(msg(0), a, r(0))]];
   for (const k of [1, 2, 4, 6]) out.push([`A + ${k}*T8 (valid)`, craftedCheck(msg(k), a, r(k), { aTorsion: torsionPoint(k) })]);
   for (const k of [1, 2, 4, 7]) out.push([`R8 + ${k}*T8 (invalid)`, craftedCheck(msg(10 + k), a, r(10 + k), { rTorsion: torsionPoint(k) })]);
   out.push(["R8 + T8 and A + T8", craftedCheck(msg(20), a, r(20), { rTorsion: torsionPoint(1), aTorsion: torsionPoint(1) })]);
@@ -159,7 +159,7 @@ export function craftedVariants(label: string): [string, SignatureCheck][] {
  * Checks that each fail on their own but whose torsion parts cancel in a plain random linear combination
  * with non-negligible probability: pairs of nonce points shifted by T and -T (and two order-2 shifts).
  */
-export function cancellingTorsionPairs(label: string): SignatureCheck[] {
+export function cancellingTorsionPairs(label: string): HashedSignatureCheck[] {
   const a = testScalar(`${label}/a`, SUBGROUP_ORDER);
   const m = (i: number) => testScalar(`${label}/pair-msg/${i}`, FIELD_MODULUS);
   const r = (i: number) => testScalar(`${label}/pair-r/${i}`, SUBGROUP_ORDER);

@@ -8,16 +8,16 @@ import { verifyMessage } from "../../../sequencer/crypto/babyjub.ts";
 import {
   SIGNATURE_RECORD_BYTES, defaultSignatureVerifier, nativeSignatureVerifier, packSignatureChecks, type NativeVerifierOptions,
 } from "../../../sequencer/crypto/nativeSignatureVerifier.ts";
-import type { SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
+import type { HashedSignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
 import { cancellingTorsionPairs, craftedVariants, honestChecks, signatureSeries, SUBGROUP_ORDER, variantsOf } from "../../helpers/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
 if (skip) console.log(`# native signature verifier tests skipped: ${skip}`);
 
-const reference = (c: SignatureCheck) => verifyMessage(c.message, c.signature, c.publicKey);
+const reference = (c: HashedSignatureCheck) => verifyMessage(c.message, c.signature, c.publicKey);
 
-async function verdictsOf(checks: readonly SignatureCheck[], opts: NativeVerifierOptions): Promise<boolean[]> {
+async function verdictsOf(checks: readonly HashedSignatureCheck[], opts: NativeVerifierOptions): Promise<boolean[]> {
   return await nativeSignatureVerifier(opts).verifyBatch(checks);
 }
 
@@ -30,7 +30,7 @@ const CONFIGS: NativeVerifierOptions[] = [
 
 describe("packSignatureChecks", () => {
   it("writes msg, R8x, R8y, S, Ax, Ay little-endian, reducing field values mod p and clamping S", () => {
-    const c: SignatureCheck = {
+    const c: HashedSignatureCheck = {
       message: FIELD_MODULUS + 5n,
       signature: { r8x: -1n, r8y: 7n, s: (1n << 256n) + 3n },
       publicKey: [(1n << 255n) + 9n, 2n ** 200n],
@@ -47,8 +47,8 @@ describe("packSignatureChecks", () => {
 });
 
 describe("nativeSignatureVerifier against circomlibjs", { skip, timeout: 300_000 }, () => {
-  let honest: SignatureCheck[];
-  let other: SignatureCheck[];
+  let honest: HashedSignatureCheck[];
+  let other: HashedSignatureCheck[];
   before(() => {
     honest = honestChecks(200, "native-verifier");
     other = honestChecks(1, "native-verifier-other", 1);
@@ -84,7 +84,7 @@ describe("nativeSignatureVerifier against circomlibjs", { skip, timeout: 300_000
   });
 
   it("reports exactly the bad signatures of a batch, wherever they are", async () => {
-    const tamper = (c: SignatureCheck): SignatureCheck => ({ ...c, message: c.message + 1n });
+    const tamper = (c: HashedSignatureCheck): HashedSignatureCheck => ({ ...c, message: c.message + 1n });
     for (const bad of [[137], [0], [199], [3, 4, 5], [10, 50, 90, 130, 170, 190]]) {
       const checks = honest.map((c, i) => (bad.includes(i) ? tamper(c) : c));
       const expected = honest.map((_, i) => !bad.includes(i));
