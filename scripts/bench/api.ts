@@ -7,7 +7,11 @@
  * having accepted it: must be 0).
  *
  *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=128] [--batch=50]
- *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100]
+ *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100] [--encoding=binary,json]
+ *
+ * --encoding: how orders travel (apiLoad.ts): binary order records (WebSocket frames and HTTP bodies of
+ * --batch orders), or JSON (one WebSocket message per order, HTTP batches of --batch orders); each
+ * verifier runs once per encoding, so the rows compare them in the same run.
  *
  * --orders is per generator (signed once, then cached under cache/bench-api/: the first run signs at
  * ~20 ms per order). Verifiers: js (the reference, ~20 ms per signature: run on --js-orders only),
@@ -26,7 +30,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { BENCH_MARKET, generatorAccounts, signedOrders } from "./apiOrders.ts";
-import type { LoadConfig, LoadReport } from "./apiLoad.ts";
+import type { Encoding, Go, LoadConfig, LoadReport } from "./apiLoad.ts";
 import { int, machineLine, progress, table } from "./util.ts";
 
 const args = process.argv.slice(2);
@@ -37,6 +41,7 @@ const WINDOW = Number(flag("window", "128"));
 const BATCH = Number(flag("batch", "50"));
 const JS_ORDERS = Number(flag("js-orders", "100"));
 const VERIFIERS = flag("verifier", "native,none-unsafe-bench,js").split(",");
+const ENCODINGS = flag("encoding", "binary,json").split(",") as Encoding[];
 
 /** NOT A SECURITY CONFIGURATION: accepts every signature. Only for measuring the API + engine ceiling. */
 const unsafeNoVerifier: SignatureVerifier = { name: "none-unsafe-bench", verifyBatch: (checks) => checks.map(() => true) };
@@ -109,7 +114,7 @@ function startGenerators(): Promise<ChildProcess[]> {
   );
 }
 
-async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number) {
+async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding) {
   const s = benchSequencer(verifier);
   let engineAccepted = 0;
   s.events.on("engine", (events) => {
@@ -125,7 +130,7 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
         resolve(m.report);
       };
       child.on("message", on);
-      child.send({ type: "go", url, count: perGen });
+      child.send({ type: "go", url, count: perGen, encoding } satisfies Go);
     })),
   );
   const groups = { groups: app.api.intake.groups, orders: app.api.intake.orders };
@@ -146,7 +151,7 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
 
 async function main(): Promise<void> {
   console.log(`## API load (${machineLine()})\n`);
-  console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP batch of ${BATCH}), ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator.\n`);
+  console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP), batches and binary frames of ${BATCH} orders, ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator.\n`);
   const gens = await startGenerators();
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -160,27 +165,29 @@ async function main(): Promise<void> {
       const perGen = name === "js" ? Math.min(JS_ORDERS, ORDERS) : ORDERS;
       progress(`verifier ${name}: in-process run (${int(perGen * PROCS)} orders)`);
       const local = await inProcess(v, perGen);
-      progress(`verifier ${name}: through the API`);
-      const r = await throughApi(v, gens, perGen);
-      const label = name === "none-unsafe-bench" ? "none-unsafe-bench (NO signature check: ceiling only, NOT secure)" : v.name;
-      rows.push([
-        label, int(r.sent), int(r.accepted), int(r.accepted / r.seconds), `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`,
-        `${r.ws.p50.toFixed(2)} / ${r.ws.p99.toFixed(2)}`, `${r.http.p50.toFixed(2)} / ${r.http.p99.toFixed(2)}`,
-        String(r.lost), Object.entries(r.refused).map(([k, n]) => `${k} ${n}`).join(", ") || "-",
-        (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0), int(local.placeOrders), int(local.engine),
-      ]);
-      if (r.lost !== 0) notes.push(`verifier ${name}: ${r.lost} ORDERS LOST`);
+      for (const encoding of ENCODINGS) {
+        progress(`verifier ${name}: through the API, ${encoding} orders`);
+        const r = await throughApi(v, gens, perGen, encoding);
+        const label = name === "none-unsafe-bench" ? "none-unsafe-bench (NO signature check: ceiling only, NOT secure)" : v.name;
+        rows.push([
+          label, encoding, int(r.sent), int(r.accepted), int(r.accepted / r.seconds), `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`,
+          `${r.ws.p50.toFixed(2)} / ${r.ws.p99.toFixed(2)}`, `${r.http.p50.toFixed(2)} / ${r.http.p99.toFixed(2)}`,
+          String(r.lost), Object.entries(r.refused).map(([k, n]) => `${k} ${n}`).join(", ") || "-",
+          (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0), int(local.placeOrders), int(local.engine),
+        ]);
+        if (r.lost !== 0) notes.push(`verifier ${name}, ${encoding}: ${r.lost} ORDERS LOST`);
+      }
     }
   } finally {
     for (const g of gens) g.kill();
   }
   console.log(table(
-    ["verifier", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "in-process placeOrders/s", "engine alone/s"],
+    ["verifier", "orders as", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "in-process placeOrders/s", "engine alone/s"],
     rows,
-    ["l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r"],
+    ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r"],
   ));
   for (const n of notes) console.log(`\n- ${n}`);
-  console.log("\nHTTP latency is per batch request (every order of a batch gets its request's latency).");
+  console.log("\nHTTP latency is per batch request, binary WebSocket latency per frame (every order in it gets its latency).");
 }
 
 await main();

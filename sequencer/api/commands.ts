@@ -7,11 +7,12 @@
  *   429 RATE_LIMITED. A refused request changed nothing.
  */
 import type { EngineEvent, RejectedEvent } from "../matching/index.ts";
-import type { Cancel, Signed } from "../protocol/messages.ts";
+import type { Cancel, Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 import { ApiError, intake, parse, rejectedError } from "./errors.ts";
 import { RequestRejected } from "../service/requestRejected.ts";
 import type { OrderIntake } from "./orderIntake.ts";
+import { parseOrderRecords } from "./orderFrames.ts";
 import { TokenBuckets, type RateLimit } from "./rateLimit.ts";
 import type { OracleOutcome } from "../service/derivatives.ts";
 import { CancelBatchSchema, CancelSchema, OracleUpdateSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "./schemas.ts";
@@ -87,8 +88,16 @@ export class CommandGateway {
   }
 
   /** Up to MAX_BATCH_ITEMS orders, validated whole, then placed in order; one result per order. */
-  async placeOrderBatch(body: unknown, source: string): Promise<{ results: ItemResult[] }> {
-    const { orders } = parse(OrderBatchSchema, body, "order batch");
+  placeOrderBatch(body: unknown, source: string): Promise<{ results: ItemResult[] }> {
+    return this.#placeBatch(parse(OrderBatchSchema, body, "order batch").orders, source);
+  }
+
+  /** The same from binary order records (orderFrames.ts): the compact route for high order rates. */
+  placeOrderRecords(records: Uint8Array, source: string): Promise<{ results: ItemResult[] }> {
+    return this.#placeBatch(parseOrderRecords(records), source);
+  }
+
+  async #placeBatch(orders: Signed<Order>[], source: string): Promise<{ results: ItemResult[] }> {
     this.charge(source, orders.map((o) => o.accountId));
     const outcomes = await this.#intake.submit(orders);
     return { results: outcomes.map((o) => itemResult(() => outcomeEvents(o))) };

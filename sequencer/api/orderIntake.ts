@@ -8,13 +8,15 @@
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 
-type Waiting = { order: Signed<Order>; resolve: (o: IntakeOutcome) => void; reject: (e: unknown) => void };
+/** One submission (a request's orders): answered together, with one outcome per order. */
+type Waiting = { orders: readonly Signed<Order>[]; resolve: (o: IntakeOutcome[]) => void; reject: (e: unknown) => void };
 
 export class OrderIntake {
   readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders">;
   readonly #maxGroup: number;
   readonly #depth: number;
   #queue: Waiting[] = [];
+  #queuedOrders = 0;
   #scheduled = false;
   #inFlight = 0;
   /** Placement of the groups launched so far, in order. */
@@ -31,14 +33,29 @@ export class OrderIntake {
 
   /** Orders waiting for a group. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queuedOrders;
   }
 
   /** Queues orders (kept together and in order) and resolves with one outcome per order. */
   submit(orders: readonly Signed<Order>[]): Promise<IntakeOutcome[]> {
-    const outcomes = orders.map((order) => new Promise<IntakeOutcome>((resolve, reject) => this.#queue.push({ order, resolve, reject })));
-    this.#schedule();
-    return Promise.all(outcomes);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ orders, resolve, reject });
+      this.#queuedOrders += orders.length;
+      this.#schedule();
+    });
+  }
+
+  /** The next group: whole submissions, up to maxGroup orders (a larger submission is a group alone). */
+  #takeGroup(): { submissions: Waiting[]; orders: Signed<Order>[] } {
+    const submissions: Waiting[] = [];
+    const orders: Signed<Order>[] = [];
+    while (this.#queue.length > 0 && (orders.length === 0 || orders.length + this.#queue[0]!.orders.length <= this.#maxGroup)) {
+      const w = this.#queue.shift()!;
+      submissions.push(w);
+      for (const o of w.orders) orders.push(o);
+    }
+    this.#queuedOrders -= orders.length;
+    return { submissions, orders };
   }
 
   /** Launches groups on the next turn of the event loop, so the requests read in this turn join them. */
@@ -53,18 +70,19 @@ export class OrderIntake {
 
   #launch(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#depth) {
-      const group = this.#queue.splice(0, this.#maxGroup);
+      const { submissions, orders } = this.#takeGroup();
       this.groups++;
-      this.orders += group.length;
+      this.orders += orders.length;
       this.#inFlight++;
-      const verified = this.#sequencer.verifyOrders(group.map((w) => w.order));
+      const verified = this.#sequencer.verifyOrders(orders);
       verified.catch(() => {}); // handled when its turn comes
       this.#tail = this.#tail.then(async () => {
         try {
           const outcomes = this.#sequencer.placeVerifiedOrders(await verified);
-          group.forEach((w, i) => w.resolve(outcomes[i]));
+          let at = 0;
+          for (const w of submissions) w.resolve(outcomes.slice(at, (at += w.orders.length)));
         } catch (e) {
-          for (const w of group) w.reject(e);
+          for (const w of submissions) w.reject(e);
         } finally {
           this.#inFlight--;
           this.#schedule();

@@ -8,6 +8,7 @@
  * a cancel only cancels a live order, withdrawal nonces count up):
  *   POST /v1/orders            a signed order                              -> {events}
  *   POST /v1/orders/batch      {orders: [..up to 100]}                     -> {results: [{status, events | code, message}]}
+ *                              or, as application/octet-stream, up to 100 binary order records (orderFrames.ts)
  *   POST /v1/cancels           a signed cancel                             -> {events}
  *   POST /v1/cancels/batch     {cancels: [..up to 100]}  (cancel-all: one signed cancel per live order; the
  *                              circuit proves each cancel by its own signature)  -> {results}
@@ -55,6 +56,7 @@ import { CommandGateway, type RateLimits } from "./commands.ts";
 import { ApiError, parse } from "./errors.ts";
 import { AccountHistory, type HistoryOptions } from "./history.ts";
 import { OrderIntake } from "./orderIntake.ts";
+import { BINARY_ORDERS_TYPE } from "./orderFrames.ts";
 import {
   AccountOrderParamsSchema, AccountParamsSchema, BatchParamsSchema, BatchesQuerySchema, BookQuerySchema, FillsQuerySchema,
   KeyQuerySchema, MarketParamsSchema, OrdersQuerySchema, toJson,
@@ -119,8 +121,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     await stream.close();
   });
 
-  // JSON only: fastify's default text/plain parser would turn any text into a string body.
+  // JSON only, but for binary order records on the order batch route (orderFrames.ts): fastify's default
+  // text/plain parser would turn any text into a string body.
   app.removeContentTypeParser("text/plain");
+  app.addContentTypeParser(BINARY_ORDERS_TYPE, { parseAs: "buffer" }, (req, body, done) => {
+    if (req.method === "POST" && req.routeOptions.url === "/v1/orders/batch") return done(null, body);
+    done(new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `${BINARY_ORDERS_TYPE} is accepted only by POST /v1/orders/batch`));
+  });
   app.setReplySerializer((payload) => toJson(payload));
 
   app.setNotFoundHandler((req, reply: FastifyReply) => {
@@ -142,7 +149,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   const batchLimit = { bodyLimit: bodyLimit * 8 };
   app.post("/v1/orders", async (req) => commands.placeOrder(req.body, req.ip));
-  app.post("/v1/orders/batch", batchLimit, async (req) => commands.placeOrderBatch(req.body, req.ip));
+  app.post("/v1/orders/batch", batchLimit, async (req) =>
+    Buffer.isBuffer(req.body) ? commands.placeOrderRecords(req.body, req.ip) : commands.placeOrderBatch(req.body, req.ip));
   app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip));
   app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
   app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));

@@ -28,6 +28,8 @@
  *   {"op":"auth","accountId","signature"}     signature of streamAuthMessage({accountId, challenge}) with
  *       the account's trading key: binds to this connection's challenge, so it cannot be replayed
  *   {"op":"order","id","order"} | {"op":"cancel","id","cancel"}   signed, as the HTTP bodies; `id` echoed
+ *   a binary frame: a batch of signed order records (orderFrames.ts) -> {"type":"results","id","results"}
+ *       (one item per order, as POST /v1/orders/batch answers) or {"type":"error","id",...} for the frame
  *
  * Stream error codes: MALFORMED, UNKNOWN_MARKET, NOT_SUBSCRIBED, NO_TRADING_KEY, BAD_SIGNATURE,
  * ALREADY_AUTHENTICATED, RATE_LIMITED, and every order/cancel code. Frames over `maxMessageBytes`
@@ -43,6 +45,7 @@ import { streamAuthMessage } from "../protocol/messages.ts";
 import type { Sequencer } from "../service/sequencer.ts";
 import type { BatchRecord } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "./bookDelta.ts";
+import { splitOrderFrame } from "./orderFrames.ts";
 import type { CommandGateway } from "./commands.ts";
 import { ApiError, parse } from "./errors.ts";
 import type { HistoryChanges } from "./history.ts";
@@ -50,6 +53,8 @@ import { StreamAuthSchema, StreamRequestSchema, toJson, type StreamRequest } fro
 
 export const STREAM_PATH = "/v1/stream";
 const DEFAULT_LEVELS = 20;
+/** Room for the largest order frame (a full batch of binary records). */
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024;
 
 type Client = {
   ws: WebSocket;
@@ -87,7 +92,7 @@ export class MarketStream {
     this.#sequencer = sequencer;
     this.#commands = commands;
     this.#maxBufferedBytes = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? 4096 });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
     const every = opts.snapshotIntervalMs ?? 30_000;
     this.#timer = every > 0 ? setInterval(() => this.#snapshotAll(), every).unref() : null;
   }
@@ -137,11 +142,14 @@ export class MarketStream {
   }
 
   #onMessage(c: Client, data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.#onOrderFrame(c, data);
+      return;
+    }
     let req: StreamRequest;
     try {
       let parsed: unknown;
       try {
-        if (isBinary) throw new Error("binary frames are not accepted");
         parsed = JSON.parse(data.toString());
       } catch (e) {
         throw new ApiError(400, "MALFORMED", (e as Error).message);
@@ -155,6 +163,21 @@ export class MarketStream {
       this.#handle(c, req);
     } catch (e) {
       this.#error(c, e, "id" in req ? req.id : undefined);
+    }
+  }
+
+  /** A binary frame: a batch of order records (orderFrames.ts), answered with one `results` message. */
+  #onOrderFrame(c: Client, data: RawData): void {
+    let id: number | undefined;
+    try {
+      const frame = splitOrderFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+      id = frame.id;
+      this.#commands.placeOrderRecords(frame.records, c.source).then(
+        (r) => this.#send(c, { type: "results", id: frame.id, ...r }),
+        (e) => this.#error(c, e, frame.id),
+      );
+    } catch (e) {
+      this.#error(c, e, id);
     }
   }
 

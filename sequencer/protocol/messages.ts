@@ -46,21 +46,65 @@ export function checkOrderFields(o: Order): void {
   orderWords(o);
 }
 
+/**
+ * The fields of an order's two packed words, low bits first: each starts where the previous one ends
+ * (circuits/batch/slot.circom OrderWords). Packing (orderWords) and unpacking (orderFromWords) both read
+ * this table.
+ */
+export const ORDER_WORD_FIELDS = [
+  [
+    ["accountId", Bits.accountId],
+    ["orderId", Bits.orderId],
+    ["marketId", Bits.marketId],
+    ["side", 1],
+    ["type", 1],
+    ["timeInForce", 2],
+  ],
+  [
+    ["priceTicks", Bits.priceTicks],
+    ["sizeLots", Bits.lots],
+    ["maxFeePpm", Bits.feePpm],
+    ["expiry", Bits.time],
+  ],
+] as const satisfies readonly (readonly (readonly [keyof Order, number])[])[];
+
+/** Fields that are bigints in Order (the others are numbers). */
+const BIGINT_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["orderId", "priceTicks", "sizeLots"]);
+
+/** Each word's fields with their offsets (from ORDER_WORD_FIELDS). */
+const ORDER_WORD_LAYOUT = ORDER_WORD_FIELDS.map((fields) => {
+  let offset = 0;
+  return fields.map(([name, bits]) => {
+    const field = { name, bits, shift: BigInt(offset), mask: (1n << BigInt(bits)) - 1n, bigint: BIGINT_ORDER_FIELDS.has(name) };
+    offset += bits;
+    return field;
+  });
+});
+
+/** Bits used in each of the two words (92 and 128): anything above is not an order. */
+export const ORDER_WORD_BITS = ORDER_WORD_FIELDS.map((fields) => fields.reduce((n, [, bits]) => n + bits, 0)) as [number, number];
+
 /** The two packed words of an order, range-checking every field. */
 export function orderWords(o: Order): [bigint, bigint] {
-  const w0 =
-    checkWidth("accountId", o.accountId, Bits.accountId) |
-    (checkWidth("orderId", o.orderId, Bits.orderId) << 32n) |
-    (checkWidth("marketId", o.marketId, Bits.marketId) << 72n) |
-    (checkWidth("side", o.side, 1) << 88n) |
-    (checkWidth("type", o.type, 1) << 89n) |
-    (checkWidth("timeInForce", o.timeInForce, 2) << 90n);
-  const w1 =
-    checkWidth("priceTicks", o.priceTicks, Bits.priceTicks) |
-    (checkWidth("sizeLots", o.sizeLots, Bits.lots) << 40n) |
-    (checkWidth("maxFeePpm", o.maxFeePpm, Bits.feePpm) << 80n) |
-    (checkWidth("expiry", o.expiry, Bits.time) << 96n);
-  return [w0, w1];
+  const pack = (layout: (typeof ORDER_WORD_LAYOUT)[number]) => {
+    let word = 0n;
+    for (const f of layout) word |= checkWidth(f.name, o[f.name], f.bits) << f.shift;
+    return word;
+  };
+  return [pack(ORDER_WORD_LAYOUT[0]!), pack(ORDER_WORD_LAYOUT[1]!)];
+}
+
+/** The order two packed words hold; throws a RangeError when a word has bits set above its fields. */
+export function orderFromWords(w0: bigint, w1: bigint): Order {
+  const order: Record<string, bigint | number> = {};
+  [w0, w1].forEach((word, i) => {
+    if (word < 0n || word >> BigInt(ORDER_WORD_BITS[i]!) !== 0n) throw new RangeError(`order word ${i} has bits set above bit ${ORDER_WORD_BITS[i]! - 1}`);
+    for (const f of ORDER_WORD_LAYOUT[i]!) {
+      const v = (word >> f.shift) & f.mask;
+      order[f.name] = f.bigint ? v : Number(v);
+    }
+  });
+  return order as Order;
 }
 
 /** The Poseidon inputs of an order's message (range-checked): [DOMAIN_ORDER, w0, w1]. */

@@ -18,7 +18,9 @@ import type { PublicKey } from "../crypto/babyjub.ts";
 import { signCancel, signOrder, signTransfer, signWithdrawal } from "./signing.ts";
 import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
 import { deriveTradingKey, type TradingKey, type TypedDataSigner } from "./tradingKey.ts";
-import { ApiRequestError, fromJson, toJson } from "./wire.ts";
+import { ApiRequestError, fromJson, toJson, type BatchItem } from "./wire.ts";
+import { BINARY_ORDERS_TYPE } from "../api/orderFrames.ts";
+import { encodeOrderRecords } from "../protocol/orderRecords.ts";
 
 export type ExchangeClientOptions = {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 */
@@ -44,15 +46,15 @@ export type OrderInput = {
 };
 
 export type Placed = { order: Signed<Order>; events: EngineEvent[] };
-/** One item of a batch answer: the events, or the refusal's status and code. */
-export type BatchItem = { status: number; events?: EngineEvent[]; code?: string; message?: string };
+export type { BatchItem };
 
 /** GET/POST against the API; non-2xx answers throw ApiRequestError with the server's code. */
 export async function apiRequest<T>(url: string, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  const binary = body instanceof Uint8Array;
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : toJson(body),
+    headers: body === undefined ? {} : { "content-type": binary ? BINARY_ORDERS_TYPE : "application/json" },
+    body: body === undefined ? undefined : binary ? body : toJson(body),
   });
   const parsed = fromJson<Record<string, unknown>>(await res.text());
   if (!res.ok) throw new ApiRequestError(res.status, String(parsed.code), String(parsed.message), parsed);
@@ -135,10 +137,13 @@ export class ExchangeClient {
     return { order, events };
   }
 
-  /** Up to 100 orders in one request; each gets its own result. */
-  async placeOrders(inputs: readonly OrderInput[]): Promise<{ orders: Signed<Order>[]; results: BatchItem[] }> {
+  /**
+   * Up to 100 orders in one request; each gets its own result. `binary`: sent as binary order records
+   * (smaller, and cheaper for the server to read) instead of JSON; the answer is the same.
+   */
+  async placeOrders(inputs: readonly OrderInput[], opts: { binary?: boolean } = {}): Promise<{ orders: Signed<Order>[]; results: BatchItem[] }> {
     const orders = inputs.map((i) => this.signOrder(i));
-    const { results } = await this.#post<{ results: BatchItem[] }>("/v1/orders/batch", { orders });
+    const { results } = await this.#post<{ results: BatchItem[] }>("/v1/orders/batch", opts.binary ? encodeOrderRecords(orders) : { orders });
     return { orders, results };
   }
 

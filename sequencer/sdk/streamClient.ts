@@ -12,7 +12,8 @@ import type { EngineEvent } from "../matching/index.ts";
 import type { Cancel, Order, Signed } from "../protocol/messages.ts";
 import { applyDelta } from "../api/bookDelta.ts";
 import { signStreamAuth } from "./signing.ts";
-import { ApiRequestError, fromJson, toJson, type BookView } from "./wire.ts";
+import { ApiRequestError, fromJson, toJson, type BatchItem, type BookView } from "./wire.ts";
+import { encodeOrderFrame } from "../api/orderFrames.ts";
 
 export type StreamMessage = { type: string; seq: number } & Record<string, any>;
 
@@ -34,7 +35,7 @@ export type StreamClientEvents = {
 
 export type StreamClientOptions = { timeoutMs?: number };
 
-type Pending = { resolve: (v: { events: EngineEvent[] }) => void; reject: (e: Error) => void };
+type Pending = { resolve: (v: any) => void; reject: (e: Error) => void };
 
 export class StreamClient extends EventEmitter<StreamClientEvents> {
   readonly #ws: WebSocket;
@@ -137,6 +138,16 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
     return this.#request("cancel", { cancel });
   }
 
+  /** Sends up to 100 signed orders in one binary frame; resolves with one result per order. */
+  placeOrders(orders: readonly Signed<Order>[]): Promise<{ results: BatchItem[] }> {
+    const id = this.#nextId++;
+    const frame = encodeOrderFrame(id, orders);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#ws.send(frame);
+    });
+  }
+
   /** Handles one message from the server (protected: tests drop messages here to make gaps). */
   protected receive(m: StreamMessage): void {
     if (m.seq !== this.#lastSeq + 1) this.#onGap(this.#lastSeq + 1, m.seq);
@@ -161,11 +172,13 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
         this.emit("batch", m.batch);
         break;
       case "result":
+      case "results":
       case "error": {
         const p = m.id !== undefined ? this.#pending.get(m.id) : undefined;
         if (p) {
           this.#pending.delete(m.id);
           if (m.type === "result") p.resolve({ events: m.events });
+          else if (m.type === "results") p.resolve({ results: m.results });
           else p.reject(new ApiRequestError(m.status, m.code, m.message, m));
         }
         break;

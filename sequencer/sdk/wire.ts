@@ -3,7 +3,7 @@
  * (the API's toJson), and the answers' decimal strings are turned back into bigints where the protocol
  * has bigints. The API's errors become ApiRequestError with the server's code.
  */
-import type { DepthLevel } from "../matching/index.ts";
+import type { DepthLevel, EngineEvent } from "../matching/index.ts";
 import { toJson } from "../api/schemas.ts";
 
 export { toJson };
@@ -35,3 +35,6 @@ export function fromJson<T = Record<string, unknown>>(text: string): T {
 }
 
 export type BookView = { bids: DepthLevel[]; asks: DepthLevel[] };
+
+/** One item of a batch answer: the events, or the refusal's status and code. */
+export type BatchItem = { status: number; events?: EngineEvent[]; code?: string; message?: string };

@@ -19,3 +19,9 @@ export async function get(app: App, url: string) {
   const res = await app.inject({ method: "GET", url });
   return { status: res.statusCode, body: res.json() as Record<string, any> };
 }
+
+/** A binary body (application/octet-stream), e.g. order records. */
+export async function postBinary(app: App, url: string, bytes: Uint8Array) {
+  const res = await app.inject({ method: "POST", url, payload: Buffer.from(bytes), headers: { "content-type": "application/octet-stream" } });
+  return { status: res.statusCode, body: res.json() as Record<string, any> };
+}

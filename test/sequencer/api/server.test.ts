@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { get, post, wire } from "../../helpers/apiInject.ts";
+import { get, post, postBinary, wire } from "../../helpers/apiInject.ts";
+import { encodeOrderRecords, ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
@@ -194,6 +195,54 @@ describe("api: batches and cancel-all", () => {
     assert.deepEqual([cancels.status, cancels.body.code], [400, "UNSIGNED"]);
     assert.equal(s.pendingTransactions, n);
     assert.equal(s.engine.openOrders(2).length, 0, "nothing placed");
+  });
+});
+
+describe("api: binary order batches", () => {
+  it("places binary order records like the JSON batch, one result per order", async () => {
+    const json = setup();
+    const binary = setup();
+    const orders = [
+      order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }),
+      order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 91n, sizeLots: 5n }),
+      order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 2n }),
+      order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 1n << 30n, sizeLots: 10n }),
+    ];
+    const a = await post(json.app, "/v1/orders/batch", { orders });
+    const b = await postBinary(binary.app, "/v1/orders/batch", encodeOrderRecords(orders));
+    assert.equal(b.status, 200);
+    assert.deepEqual(b.body.results.map((r: { status: number; code?: string }) => [r.status, r.code]), [[200, undefined], [400, "ORDER_ID_REUSED"], [200, undefined], [422, "RISK_REJECTED"]]);
+    assert.deepEqual(b.body, a.body);
+    assert.deepEqual(binary.s.engine.depth(0), json.s.engine.depth(0));
+    assert.equal(binary.app.api.intake.groups, 1, "the batch went to the sequencer as one group");
+  });
+
+  it("refuses a bad binary batch whole with a clear code, and changes nothing", async () => {
+    const { s, app } = setup();
+    const good = encodeOrderRecords([order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }), order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 91n })]);
+    const flipped = good.slice();
+    flipped[ORDER_RECORD_BYTES + 40] ^= 1; // r8x of the second order: a valid field element, not the signature
+    const highBit = good.slice();
+    highBit[ORDER_RECORD_BYTES + 12] = 1; // bit 96 of the second order's w0
+    const n = s.pendingTransactions;
+    const cases: [string, Uint8Array, number, string][] = [
+      ["empty", new Uint8Array(0), 400, "MALFORMED"],
+      ["a partial record", good.subarray(0, 130), 400, "MALFORMED"],
+      ["bits above the order's fields", highBit, 400, "MALFORMED"],
+      ["over 100 records", encodeOrderRecords(Array.from({ length: 101 }, (_, i) => order(bob, { orderId: BigInt(i + 1), side: Side.SELL, priceTicks: 90n }))), 400, "MALFORMED"],
+    ];
+    for (const [name, bytes, status, code] of cases) {
+      const r = await postBinary(app, "/v1/orders/batch", bytes);
+      assert.deepEqual([r.status, r.body.code], [status, code], name);
+      assert.equal(typeof r.body.message, "string", name);
+    }
+    const elsewhere = await postBinary(app, "/v1/orders", good);
+    assert.deepEqual([elsewhere.status, elsewhere.body.code], [415, "UNSUPPORTED_MEDIA_TYPE"], "only the order batch route takes binary bodies");
+    assert.equal(s.pendingTransactions, n);
+    assert.equal(s.engine.openOrders(2).length, 0, "nothing placed");
+    const misSigned = await postBinary(app, "/v1/orders/batch", flipped);
+    assert.deepEqual(misSigned.body.results.map((r: { status: number; code?: string }) => [r.status, r.code]), [[200, undefined], [400, "BAD_SIGNATURE"]], "a mis-signed record is refused on its own");
+    assert.deepEqual(s.engine.openOrders(2).map((o) => o.orderId), [1n]);
   });
 });
 

@@ -2,7 +2,8 @@
  * The WebSocket (/v1/stream) with a raw ws client on a loopback port: hello and gapless sequence
  * numbers, book snapshots then deltas, trades, the private channel (authenticated over the connection's
  * challenge; a replayed or mis-signed auth is refused; nobody sees another account's updates), signed
- * order entry with request ids, batch events, and bad messages answered with a code.
+ * order entry with request ids (JSON, and binary order frames), batch events, and bad messages answered
+ * with a code.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,8 @@ import { Side } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signStreamAuth } from "../../../sequencer/sdk/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { toJson } from "../../../sequencer/api/schemas.ts";
+import { encodeOrderFrame, ORDER_FRAME_HEADER_BYTES } from "../../../sequencer/api/orderFrames.ts";
+import { ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
 import { order } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
@@ -38,7 +41,7 @@ class Conn {
   /** Sends and waits for the next `count` messages, which it returns. */
   async ask(msg: unknown, count = 1): Promise<Msg[]> {
     const n = this.messages.length;
-    this.ws.send(typeof msg === "string" ? msg : toJson(msg));
+    this.ws.send(typeof msg === "string" || msg instanceof Uint8Array ? msg : toJson(msg));
     await this.waitFor(n + count);
     return this.messages.slice(n, n + count);
   }
@@ -182,12 +185,48 @@ describe("api stream: private channel and order entry", () => {
     assert.deepEqual([cancelled.type, cancelled.order.status, cancelled.order.cancelReason], ["order", "cancelled", "user"]);
   });
 
+  it("places binary order frames with one result per order, and refuses a bad frame whole with its id", async () => {
+    const { s, open } = await setup();
+    const c = await open();
+    const orders = [
+      order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }),
+      order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 2n }),
+      order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 80n, sizeLots: 2n }),
+    ];
+    const [results] = await c.ask(encodeOrderFrame(41, orders));
+    assert.deepEqual([results.type, results.id], ["results", 41]);
+    assert.deepEqual(results.results.map((r: Msg) => [r.status, r.code]), [[200, undefined], [200, undefined], [400, "ORDER_ID_REUSED"]]);
+    assert.ok(results.results[1].events.some((e: Msg) => e.type === "fill"), "the second order traded");
+
+    const pending = s.pendingTransactions;
+    const book = s.engine.depth(0);
+    const frame = encodeOrderFrame(42, [order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 50n }), order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 51n })]);
+    const truncated = frame.subarray(0, frame.length - 1);
+    const otherKind = frame.slice();
+    otherKind[0] = 2;
+    const highBits = frame.slice();
+    highBits[ORDER_FRAME_HEADER_BYTES + ORDER_RECORD_BYTES + 15] = 0x80;
+    const bad = [
+      await c.ask(truncated),
+      await c.ask(otherKind),
+      await c.ask(highBits),
+      await c.ask(new Uint8Array([1, 9, 0, 0, 0])),
+      await c.ask(new Uint8Array([1])),
+    ].map(([m]) => [m.type, m.id, m.status, m.code]);
+    assert.deepEqual(bad, [
+      ["error", 42, 400, "MALFORMED"], ["error", undefined, 400, "MALFORMED"], ["error", 42, 400, "MALFORMED"], ["error", 9, 400, "MALFORMED"], ["error", undefined, 400, "MALFORMED"],
+    ]);
+    assert.equal(s.pendingTransactions, pending, "nothing changed");
+    assert.deepEqual(s.engine.depth(0), book);
+    assert.deepEqual(c.messages.map((m) => m.seq), c.messages.map((_, i) => i + 1));
+  });
+
   it("closes a connection that sends an oversized frame", async () => {
     const { open } = await setup();
     const c = await open();
     const code = await new Promise<number>((resolve) => {
       c.ws.once("close", (code) => resolve(code));
-      c.ws.send("x".repeat(10_000));
+      c.ws.send("x".repeat(20_000));
     });
     assert.equal(code, 1009);
   });

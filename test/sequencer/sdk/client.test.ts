@@ -60,18 +60,20 @@ describe("sdk: ExchangeClient", () => {
       { marketId: 0, side: Side.SELL, priceTicks: 96n, sizeLots: 1n },
     ]);
     assert.deepEqual(batch.results.map((r) => r.status), [200, 200]);
+    const binary = await b.placeOrders([{ marketId: 0, side: Side.SELL, priceTicks: 97n, sizeLots: 1n, orderId: 1n }, { marketId: 0, side: Side.SELL, priceTicks: 97n, sizeLots: 1n }], { binary: true });
+    assert.deepEqual(binary.results.map((r) => [r.status, r.code]), [[400, "ORDER_ID_REUSED"], [200, undefined]], "binary records: the same answers");
     const buy = await a.placeOrder({ marketId: 0, side: Side.BUY, priceTicks: 90n, sizeLots: 4n });
     assert.ok(buy.events.some((e) => e.type === "fill"));
 
     const book = await a.book(0, 5);
-    assert.deepEqual(book.asks.map((l) => [l.priceTicks, l.lots]), [[90n, 6n], [95n, 1n], [96n, 1n]]);
+    assert.deepEqual(book.asks.map((l) => [l.priceTicks, l.lots]), [[90n, 6n], [95n, 1n], [96n, 1n], [97n, 1n]]);
     assert.deepEqual((await a.fills()).fills.map((f) => [f.role, f.lots]), [["taker", 4n]]);
     assert.equal((await b.order(sell.order.orderId)).order.filledLots, 4n);
 
     const cancelled = await b.cancelAll(0);
-    assert.deepEqual(cancelled.map((c) => [c.orderId, c.result.status]), [[1n, 200], [2n, 200], [3n, 200]]);
+    assert.deepEqual(cancelled.map((c) => c.result.status), [200, 200, 200, 200]);
     assert.deepEqual((await b.account()).openOrders, []);
-    assert.deepEqual((await b.orders({ status: "cancelled" })).orders.length, 3);
+    assert.deepEqual((await b.orders({ status: "cancelled" })).orders.length, 4);
 
     await a.withdraw(1, 4000n);
     assert.equal((await a.account()).withdrawalNonce, 1, "the next withdrawal's nonce");
@@ -99,6 +101,13 @@ describe("sdk: StreamClient", () => {
     await delta;
     assert.deepEqual(stream.book(0), s.engine.depth(0, 5));
     assert.deepEqual(fills.map((f) => [f.accountId, f.role, f.lots]), [[2, "maker", 1n]]);
+
+    const frame = await stream.placeOrders([
+      b.signOrder({ marketId: 0, side: Side.SELL, priceTicks: 91n, sizeLots: 1n }),
+      b.signOrder({ marketId: 0, side: Side.SELL, priceTicks: 92n, sizeLots: 1n, orderId: 1n }),
+    ]);
+    assert.deepEqual(frame.results.map((r) => [r.status, r.code]), [[200, undefined], [400, "ORDER_ID_REUSED"]], "a binary frame: one result per order");
+    assert.equal(s.engine.openOrders(2).length, 2);
   });
 
   it("detects a lost message by its sequence number and resyncs the book from a snapshot", async () => {
