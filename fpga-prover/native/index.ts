@@ -50,15 +50,17 @@ export interface NativeAddon {
   /** circomlibjs's Poseidon of 1 to 16 field elements (each 0 <= x < p; anything else throws). */
   poseidon(inputs: readonly bigint[]): bigint;
   /**
-   * EdDSA-Poseidon verdicts (1 valid, 0 invalid), one per 192-byte record: msg, R8x, R8y, S, Ax, Ay as 32-byte
-   * little-endian integers (a field value >= p or S >= l is invalid). "batch" (default): one multi-scalar
-   * multiplication per call; "single": each record on its own. Same verdicts either way.
+   * EdDSA-Poseidon verdicts (1 valid, 0 invalid), one per record: the message, then R8x, R8y, S, Ax, Ay, as
+   * 32-byte little-endian integers (a field value >= p or S >= l is invalid). messageInputs = 0 (default): the
+   * message is the signed field element itself (192-byte records); k = 1..16: it is given as the k inputs of the
+   * Poseidon hash that is the signed element ((k + 5) * 32-byte records), hashed in the call. "batch" (default):
+   * one multi-scalar multiplication per call; "single": each record on its own. Same verdicts either way.
    */
-  eddsaVerify(records: Uint8Array, mode?: "batch" | "single", nThreads?: number): Uint8Array;
+  eddsaVerify(records: Uint8Array, mode?: "batch" | "single", nThreads?: number, messageInputs?: number): Uint8Array;
   /** A batch of n records uses min(nThreads, ceil(n / eddsaBatchPerThread)) threads (thread starts cost). */
   readonly eddsaBatchPerThread: number;
-  /** eddsaVerify off the JavaScript thread. */
-  eddsaVerifyAsync(records: Uint8Array, mode?: "batch" | "single", nThreads?: number): Promise<Uint8Array>;
+  /** eddsaVerify off the JavaScript thread (the message hashes included). */
+  eddsaVerifyAsync(records: Uint8Array, mode?: "batch" | "single", nThreads?: number, messageInputs?: number): Promise<Uint8Array>;
   /** 1 per 64-byte point (x, y, little-endian) that is canonical, on Baby Jubjub and in its prime-order subgroup. */
   babyJubInSubgroup(points: Uint8Array): Uint8Array;
 }

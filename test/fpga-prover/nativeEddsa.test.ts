@@ -1,14 +1,15 @@
 // The native addon's Baby Jubjub and EdDSA-Poseidon entry points at the byte level: the prime-subgroup test
 // (pairing-based) against circomlibjs's inSubgroup on points with every small-order component, and raw
-// records the TypeScript wrapper never sends (non-canonical field values, malformed buffers). Skipped when
+// records the TypeScript wrapper never sends (non-canonical field values or message inputs, malformed buffers,
+// bad messageInputs). Skipped when
 // the addon is not built (`npm run build:native`).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
-import { packSignatureChecks, SIGNATURE_RECORD_BYTES } from "../../sequencer/crypto/nativeSignatureVerifier.ts";
+import { packSignatureChecks, SIGNATURE_RECORD_BYTES, signatureRecordBytes } from "../../sequencer/crypto/nativeSignatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 import {
-  BASE8, IDENTITY, honestChecks, inSubgroup, onCurve, pointAdd, pointMul, SUBGROUP_ORDER, testScalar, torsionPoint, type Point,
+  BASE8, IDENTITY, honestChecks, inSubgroup, onCurve, pointAdd, pointMul, preimageSeries, SUBGROUP_ORDER, testScalar, torsionPoint, type Point,
 } from "../helpers/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
@@ -58,6 +59,18 @@ describe("native Baby Jubjub and EdDSA-Poseidon", { skip, timeout: 120_000 }, ()
     assert.deepEqual(Array.from(nativeAddon().eddsaVerify(all, "batch", 2)), expected);
   });
 
+  it("refuses preimage records holding an input >= p (the wrapper reduces; a raw caller may not), and takes the rest", () => {
+    const checks = preimageSeries(6, "native-eddsa-raw-preimage", 2);
+    const all = packSignatureChecks(checks, 2);
+    const bytes = signatureRecordBytes(2);
+    const input = (i: number, j: number) => (checks[i]!.message as { poseidon: bigint[] }).poseidon[j]!;
+    all.set(bigintToLE32(input(1, 0) + FIELD_MODULUS), bytes * 1);
+    all.set(bigintToLE32(input(4, 1) + FIELD_MODULUS), bytes * 4 + 32);
+    all.set(bigintToLE32((1n << 256n) - 1n), bytes * 5 + 32);
+    const expected = [1, 0, 1, 1, 0, 0];
+    for (const mode of ["single", "batch"] as const) assert.deepEqual(Array.from(nativeAddon().eddsaVerify(all, mode, 2, 2)), expected, mode);
+  });
+
   it("refuses malformed buffers and modes with a clear error", async () => {
     const addon = nativeAddon();
     assert.throws(() => addon.eddsaVerify(new Uint8Array(191)), RangeError);
@@ -66,5 +79,14 @@ describe("native Baby Jubjub and EdDSA-Poseidon", { skip, timeout: 120_000 }, ()
     assert.throws(() => addon.eddsaVerifyAsync(new Uint8Array(193)), RangeError);
     assert.throws(() => addon.babyJubInSubgroup(new Uint8Array(65)), RangeError);
     assert.deepEqual(Array.from(await addon.eddsaVerifyAsync(new Uint8Array(0))), []);
+    // messageInputs: an integer 0..16, and records of (k + 5) * 32 bytes
+    for (const k of [-1, 17, 1.5, NaN, "3"]) {
+      assert.throws(() => addon.eddsaVerify(new Uint8Array(0), "batch", 1, k as number), RangeError, String(k));
+      assert.throws(() => addon.eddsaVerifyAsync(new Uint8Array(0), "batch", 1, k as number), RangeError, String(k));
+    }
+    assert.throws(() => addon.eddsaVerify(new Uint8Array(192), "batch", 1, 3), /256 bytes each/);
+    assert.throws(() => addon.eddsaVerifyAsync(new Uint8Array(256), "batch", 1, 2), RangeError);
+    assert.deepEqual(Array.from(addon.eddsaVerify(new Uint8Array(2 * 256), "single", 1, 3)), [0, 0], "zero records are invalid signatures");
+    assert.deepEqual(Array.from(await addon.eddsaVerifyAsync(new Uint8Array(21 * 32), "batch", 1, 16)), [0]);
   });
 });

@@ -1,14 +1,15 @@
 /**
  * EdDSA-Poseidon test signatures: honest ones (circomlibjs signing, deterministic keys and messages) and
  * crafted ones with chosen nonces and keys, small-order (torsion) components added to R8 or A, identity
- * points, and every kind of tampering. Curve arithmetic and hashing use circomlibjs only (the reference),
- * never the native addon under test.
+ * points, and every kind of tampering; messages given as field elements or as Poseidon preimages (what
+ * orders carry). Curve arithmetic and hashing use circomlibjs only (the reference), never the native addon
+ * under test.
  */
 import { createHash } from "node:crypto";
 import { buildBabyjub, type FieldElement } from "circomlibjs";
-import { publicKeyOf, signMessage, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
+import { publicKeyOf, signMessage, verifyMessage, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { poseidonJs } from "../../sequencer/crypto/poseidon.ts";
-import type { HashedSignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
+import type { HashedSignatureCheck, SignatureCheck, SignedMessage } from "../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 
 const bj = await buildBabyjub();
@@ -59,14 +60,43 @@ export function testScalar(label: string, bound: bigint): bigint {
   return BigInt(`0x${h}`) % bound;
 }
 
+/** A Poseidon preimage of k deterministic field elements, named by `label`. */
+export function testPreimage(label: string, k: number): { poseidon: bigint[] } {
+  return { poseidon: Array.from({ length: k }, (_, j) => testScalar(`${label}/${j}`, FIELD_MODULUS)) };
+}
+
+/** A deterministic message named by `label`: a field element (messageInputs = 0) or a preimage of that many inputs. */
+export function testMessage(label: string, messageInputs: number): SignedMessage {
+  return messageInputs === 0 ? testScalar(label, FIELD_MODULUS) : testPreimage(label, messageInputs);
+}
+
+/** The field element a message stands for, hashed by circomlibjs (the reference; never the native addon). */
+export function referenceValue(m: SignedMessage): bigint {
+  return typeof m === "bigint" ? m : poseidonJs(m.poseidon);
+}
+
+/** The reference verdict on a check: circomlibjs's verifyMessage on the message's value. */
+export function referenceVerdict(c: SignatureCheck): boolean {
+  return verifyMessage(referenceValue(c.message), c.signature, c.publicKey);
+}
+
 /** `n` honest checks (circomlibjs signatures) over `keys` deterministic keys, named by `label`. */
 export function honestChecks(n: number, label: string, keys = 8): HashedSignatureCheck[] {
+  return honestChecksOf(n, label, keys, (i) => testScalar(`${label}/msg/${i}`, FIELD_MODULUS));
+}
+
+/** The same with each message given as a Poseidon preimage of `messageInputs` inputs (as orders are). */
+export function honestPreimageChecks(n: number, label: string, messageInputs: number, keys = 8): SignatureCheck[] {
+  return honestChecksOf(n, label, keys, (i) => testPreimage(`${label}/msg/${i}`, messageInputs));
+}
+
+function honestChecksOf<M extends SignedMessage>(n: number, label: string, keys: number, messageOf: (i: number) => M): (SignatureCheck & { message: M })[] {
   const privs = Array.from({ length: keys }, (_, k) => testBytes(`${label}/key/${k}`));
   const pubs: PublicKey[] = privs.map(publicKeyOf);
   return Array.from({ length: n }, (_, i) => {
     const k = i % keys;
-    const message = testScalar(`${label}/msg/${i}`, FIELD_MODULUS);
-    return { message, signature: signMessage(privs[k]!, message), publicKey: pubs[k]! };
+    const message = messageOf(i);
+    return { message, signature: signMessage(privs[k]!, referenceValue(message)), publicKey: pubs[k]! };
   });
 }
 
@@ -75,18 +105,18 @@ export function honestChecks(n: number, label: string, keys = 8): HashedSignatur
  * r*Base8 + rTorsion: hm is taken over the points as given and S = r + 8*hm*a mod l (circomlib's signing
  * equation). Valid iff rTorsion is the identity: (8*hm) kills any torsion in A, none in R8.
  */
-export function craftedCheck(
-  message: bigint,
+export function craftedCheck<M extends SignedMessage>(
+  message: M,
   a: bigint,
   r: bigint,
   { aTorsion = IDENTITY, rTorsion = IDENTITY }: { aTorsion?: Point; rTorsion?: Point } = {},
-): HashedSignatureCheck {
+): SignatureCheck & { message: M } {
   return signWithNonce(message, a, r, pointAdd(pointMul(BASE8, r), rTorsion), pointAdd(pointMul(BASE8, a), aTorsion));
 }
 
 /** circomlib's signing equation for given points: hm = Poseidon(R8, A, msg), S = r + 8*hm*a mod l. */
-function signWithNonce(message: bigint, a: bigint, r: bigint, r8: Point, publicKey: Point): HashedSignatureCheck {
-  const hm = poseidonJs([r8[0], r8[1], publicKey[0], publicKey[1], message]);
+function signWithNonce<M extends SignedMessage>(message: M, a: bigint, r: bigint, r8: Point, publicKey: Point): SignatureCheck & { message: M } {
+  const hm = poseidonJs([r8[0], r8[1], publicKey[0], publicKey[1], referenceValue(message)]);
   const s = (r + 8n * hm * a) % SUBGROUP_ORDER;
   return { message, signature: { r8x: r8[0], r8y: r8[1], s }, publicKey };
 }
@@ -97,25 +127,37 @@ function signWithNonce(message: bigint, a: bigint, r: bigint, r8: Point, publicK
  * benchmarks and tests; never a way to sign with a real key.
  */
 export function signatureSeries(n: number, label: string, keys = 16): HashedSignatureCheck[] {
+  return seriesOf(n, label, keys, (i) => testScalar(`${label}/series-msg/${i}`, FIELD_MODULUS));
+}
+
+/** signatureSeries with each message given as a Poseidon preimage of `messageInputs` inputs (as orders are). */
+export function preimageSeries(n: number, label: string, messageInputs: number, keys = 16): SignatureCheck[] {
+  return seriesOf(n, label, keys, (i) => testPreimage(`${label}/series-msg/${i}`, messageInputs));
+}
+
+function seriesOf<M extends SignedMessage>(n: number, label: string, keys: number, messageOf: (i: number) => M): (SignatureCheck & { message: M })[] {
   const secrets = Array.from({ length: keys }, (_, k) => 1n + testScalar(`${label}/series-a/${k}`, SUBGROUP_ORDER - 1n));
   const pubs = secrets.map((a) => pointMul(BASE8, a));
   let r = testScalar(`${label}/series-r`, SUBGROUP_ORDER);
   let r8 = pointMul(BASE8, r);
-  const out: HashedSignatureCheck[] = [];
+  const out: (SignatureCheck & { message: M })[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(signWithNonce(testScalar(`${label}/series-msg/${i}`, FIELD_MODULUS), secrets[i % keys]!, r, r8, pubs[i % keys]!));
+    out.push(signWithNonce(messageOf(i), secrets[i % keys]!, r, r8, pubs[i % keys]!));
     r = (r + 1n) % SUBGROUP_ORDER;
     r8 = pointAdd(r8, BASE8);
   }
   return out;
 }
 
-/** Kinds of broken or unusual checks derived from an honest one (and another key); each with its name. */
-export function variantsOf(c: HashedSignatureCheck, otherKey: PublicKey): [string, HashedSignatureCheck][] {
+/**
+ * Kinds of broken or unusual checks derived from an honest one (and another key); each with its name. The
+ * message variants depend on its kind (messageVariants).
+ */
+export function variantsOf(c: SignatureCheck, otherKey: PublicKey): [string, SignatureCheck][] {
   const sig = c.signature;
   const l = SUBGROUP_ORDER;
   return [
-    ["tampered message", { ...c, message: c.message + 1n }],
+    ...messageVariants(c.message).map(([name, message]): [string, SignatureCheck] => [name, { ...c, message }]),
     ["tampered S", { ...c, signature: { ...sig, s: (sig.s + 1n) % l } }],
     ["S = l", { ...c, signature: { ...sig, s: l } }],
     ["S + l", { ...c, signature: { ...sig, s: sig.s + l } }],
@@ -133,17 +175,43 @@ export function variantsOf(c: HashedSignatureCheck, otherKey: PublicKey): [strin
     // circomlibjs reduces every coordinate and the message mod p, so these stay valid
     ["R8x + p", { ...c, signature: { ...sig, r8x: sig.r8x + FIELD_MODULUS } }],
     ["Ay + 2p", { ...c, publicKey: [c.publicKey[0], c.publicKey[1] + 2n * FIELD_MODULUS] }],
-    ["message - p", { ...c, message: c.message - FIELD_MODULUS }],
-    ["message + p", { ...c, message: c.message + FIELD_MODULUS }],
   ];
 }
 
-/** Crafted checks with small-order components and identity points, each with its name. */
-export function craftedVariants(label: string): [string, HashedSignatureCheck][] {
-  const msg = (i: number) => testScalar(`${label}/crafted-msg/${i}`, FIELD_MODULUS);
+/**
+ * The message variants of variantsOf: "tampered message" (another value) and the same value written out of
+ * range, "message - p" (negative) and "message + p", which circomlibjs reduces mod p, so they stay valid. For a
+ * preimage: its inputs tampered, dropped, extended or reordered, and inputs written out of range.
+ */
+export function messageVariants(m: SignedMessage): [string, SignedMessage][] {
+  const p = FIELD_MODULUS;
+  if (typeof m === "bigint")
+    return [["tampered message", m + 1n], ["message - p", m - p], ["message + p", m + p]];
+  const xs = m.poseidon;
+  const withInput = (j: number, x: bigint) => ({ poseidon: xs.map((y, i) => (i === j ? x : y)) });
+  const out: [string, SignedMessage][] = [
+    ["tampered message", withInput(0, xs[0]! + 1n)],
+    ["last input tampered", withInput(xs.length - 1, xs[xs.length - 1]! ^ 1n)],
+    ["input + 2^256 (not = mod p)", withInput(0, xs[0]! + (1n << 256n))],
+    ["input appended", { poseidon: [...xs, 0n] }],
+    ["message - p", withInput(0, xs[0]! - p)],
+    ["message + p", withInput(xs.length - 1, xs[xs.length - 1]! + p)],
+    ["every input - 3p", { poseidon: xs.map((x) => x - 3n * p) }],
+    ["input + 2^300 p", withInput(0, xs[0]! + (p << 300n))],
+  ];
+  if (xs.length > 1) {
+    out.push(["last input dropped", { poseidon: xs.slice(0, -1) }]);
+    out.push(["inputs reordered", { poseidon: [xs[1]!, xs[0]!, ...xs.slice(2)] }]);
+  }
+  return out;
+}
+
+/** Crafted checks with small-order components and identity points, each with its name; messages of `messageInputs` inputs (0: field elements). */
+export function craftedVariants(label: string, messageInputs = 0): [string, SignatureCheck][] {
+  const msg = (i: number) => testMessage(`${label}/crafted-msg/${i}`, messageInputs);
   const a = testScalar(`${label}/a`, SUBGROUP_ORDER);
   const r = (i: number) => testScalar(`${label}/r/${i}`, SUBGROUP_ORDER);
-  const out: [string, HashedSignatureCheck][] = [["crafted, no torsion", craftedCheck(msg(0), a, r(0))]];
+  const out: [string, SignatureCheck][] = [["crafted, no torsion", craftedCheck(msg(0), a, r(0))]];
   for (const k of [1, 2, 4, 6]) out.push([`A + ${k}*T8 (valid)`, craftedCheck(msg(k), a, r(k), { aTorsion: torsionPoint(k) })]);
   for (const k of [1, 2, 4, 7]) out.push([`R8 + ${k}*T8 (invalid)`, craftedCheck(msg(10 + k), a, r(10 + k), { rTorsion: torsionPoint(k) })]);
   out.push(["R8 + T8 and A + T8", craftedCheck(msg(20), a, r(20), { rTorsion: torsionPoint(1), aTorsion: torsionPoint(1) })]);
@@ -158,10 +226,11 @@ export function craftedVariants(label: string): [string, HashedSignatureCheck][]
 /**
  * Checks that each fail on their own but whose torsion parts cancel in a plain random linear combination
  * with non-negligible probability: pairs of nonce points shifted by T and -T (and two order-2 shifts).
+ * Messages of `messageInputs` inputs (0: field elements).
  */
-export function cancellingTorsionPairs(label: string): HashedSignatureCheck[] {
+export function cancellingTorsionPairs(label: string, messageInputs = 0): SignatureCheck[] {
   const a = testScalar(`${label}/a`, SUBGROUP_ORDER);
-  const m = (i: number) => testScalar(`${label}/pair-msg/${i}`, FIELD_MODULUS);
+  const m = (i: number) => testMessage(`${label}/pair-msg/${i}`, messageInputs);
   const r = (i: number) => testScalar(`${label}/pair-r/${i}`, SUBGROUP_ORDER);
   const shifts = [4, 4, 1, 7, 2, 6, 3, 5];
   return shifts.map((k, i) => craftedCheck(m(i), a, r(i), { rTorsion: torsionPoint(k) }));

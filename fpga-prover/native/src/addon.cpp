@@ -305,9 +305,21 @@ Napi::Value PoseidonHash(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(env, 0, 4, h.v);
 }
 
-size_t eddsaRecordCount(Napi::Env env, size_t len) {
-  if (len % kRecordBytes) throw Napi::RangeError::New(env, "records must be 192 bytes each (msg, R8x, R8y, S, Ax, Ay)");
-  return len / kRecordBytes;
+// The messageInputs argument (index i): 0 (records carry the message) or k = 1..16 (its Poseidon inputs).
+int messageInputsArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return 0;
+  double k = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+  if (!(k >= 0 && k <= Poseidon::kMaxInputs && k == (int)k)) throw Napi::RangeError::New(info.Env(), "messageInputs must be an integer from 0 to 16");
+  return (int)k;
+}
+
+size_t eddsaRecordCount(Napi::Env env, size_t len, int messageInputs) {
+  const size_t bytes = eddsaRecordBytes(messageInputs);
+  if (len % bytes) {
+    std::string what = messageInputs == 0 ? "msg" : std::to_string(messageInputs) + " message inputs";
+    throw Napi::RangeError::New(env, "records must be " + std::to_string(bytes) + " bytes each (" + what + ", R8x, R8y, S, Ax, Ay)");
+  }
+  return len / bytes;
 }
 
 bool eddsaBatchMode(const Napi::CallbackInfo& info) {
@@ -316,21 +328,23 @@ bool eddsaBatchMode(const Napi::CallbackInfo& info) {
   return mode == "batch";
 }
 
-void runEddsa(bool batch, const uint8_t* recs, size_t n, uint8_t* out, int nThreads) {
-  if (batch) verifyEddsaBatch(recs, n, out, nThreads);
-  else verifyEddsaSingle(recs, n, out, nThreads);
+void runEddsa(bool batch, const uint8_t* recs, int messageInputs, size_t n, uint8_t* out, int nThreads) {
+  if (batch) verifyEddsaBatch(recs, messageInputs, n, out, nThreads);
+  else verifyEddsaSingle(recs, messageInputs, n, out, nThreads);
 }
 
-// eddsaVerify(records, mode "batch"|"single", nThreads?) -> Uint8Array of verdicts (1 valid, 0 invalid)
+// eddsaVerify(records, mode "batch"|"single", nThreads?, messageInputs = 0) -> Uint8Array of verdicts (1 valid,
+// 0 invalid); messageInputs = k > 0: each record starts with the k Poseidon inputs of its message
 Napi::Value EddsaVerify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t len;
   const uint8_t* recs = bytesOf(info[0], len, "records");
-  size_t n = eddsaRecordCount(env, len);
+  int k = messageInputsArg(info, 3);
+  size_t n = eddsaRecordCount(env, len, k);
   bool batch = eddsaBatchMode(info);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, n);
   try {
-    runEddsa(batch, recs, n, out.Data(), threadsArg(info, 2));
+    runEddsa(batch, recs, k, n, out.Data(), threadsArg(info, 2));
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }
@@ -339,13 +353,14 @@ Napi::Value EddsaVerify(const Napi::CallbackInfo& info) {
 
 class EddsaWorker : public Napi::AsyncWorker {
  public:
-  EddsaWorker(Napi::Env env, std::vector<uint8_t> recs, bool batch, int nThreads)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), recs_(std::move(recs)), batch_(batch), nThreads_(nThreads) {}
+  EddsaWorker(Napi::Env env, std::vector<uint8_t> recs, bool batch, int nThreads, int messageInputs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), recs_(std::move(recs)), batch_(batch), nThreads_(nThreads),
+        messageInputs_(messageInputs) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      out_.resize(recs_.size() / kRecordBytes);
-      runEddsa(batch_, recs_.data(), out_.size(), out_.data(), nThreads_);
+      out_.resize(recs_.size() / eddsaRecordBytes(messageInputs_));
+      runEddsa(batch_, recs_.data(), messageInputs_, out_.size(), out_.data(), nThreads_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -361,16 +376,18 @@ class EddsaWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::vector<uint8_t> recs_, out_;
   bool batch_;
-  int nThreads_;
+  int nThreads_, messageInputs_;
 };
 
-// eddsaVerifyAsync(records, mode, nThreads?) -> Promise<Uint8Array>: the same off the JavaScript thread
+// eddsaVerifyAsync(records, mode, nThreads?, messageInputs = 0) -> Promise<Uint8Array>: the same off the
+// JavaScript thread (the message hashes included)
 Napi::Value EddsaVerifyAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t len;
   const uint8_t* recs = bytesOf(info[0], len, "records");
-  eddsaRecordCount(env, len);
-  auto* worker = new EddsaWorker(env, std::vector<uint8_t>(recs, recs + len), eddsaBatchMode(info), threadsArg(info, 2));
+  int k = messageInputsArg(info, 3);
+  eddsaRecordCount(env, len, k);
+  auto* worker = new EddsaWorker(env, std::vector<uint8_t>(recs, recs + len), eddsaBatchMode(info), threadsArg(info, 2), k);
   Napi::Promise p = worker->Promise();
   worker->Queue();
   return p;

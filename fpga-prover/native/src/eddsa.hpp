@@ -3,9 +3,12 @@
 //   R8 and A are on the curve, S < l, and S*Base8 == R8 + (8*hm)*A with hm = Poseidon(R8x, R8y, Ax, Ay, msg).
 // Points are not required to lie in the prime subgroup (circomlibjs does not require it).
 //
-// Record layout (kRecordBytes each): msg, R8x, R8y, S, Ax, Ay as 32-byte little-endian normal integers.
-// Field values must be canonical (< p; the caller reduces, as circomlibjs's F.e does); any non-canonical value,
-// S >= l, or a point off the curve makes the record invalid.
+// Record layout (eddsaRecordBytes(k) each), 32-byte little-endian normal integers: the message, then R8x, R8y,
+// S, Ax, Ay. With k = 0 the message is msg itself; with k = 1..16 it is given as k Poseidon inputs x_1..x_k
+// and msg = Poseidon(x_1, ..., x_k), hashed here (in the same pass as hm).
+// Field values must be canonical (< p; the caller reduces, as circomlibjs's F.e does, both for verifyPoseidon's
+// arguments and for poseidon's inputs); any non-canonical value, S >= l, or a point off the curve makes the
+// record invalid.
 //
 // verifySingle checks each record exactly with its own equation. verifyBatch gives the same verdicts from one
 // multi-scalar multiplication per batch (see verifyBatch for the argument), locating failures by bisection.
@@ -21,15 +24,19 @@
 
 namespace bn254 {
 
-static constexpr size_t kRecordBytes = 6 * 32;
+// Bytes of R8x, R8y, S, Ax, Ay, after the message in every record.
+static constexpr size_t kSignatureBytes = 5 * 32;
 // Records per thread below which verifyEddsaBatch uses fewer threads than asked.
 static constexpr size_t kBatchPerThread = 128;
+
+// Bytes of one record whose message is given as itself (messageInputs = 0) or as its messageInputs Poseidon inputs.
+inline size_t eddsaRecordBytes(int messageInputs) { return 32 * (size_t)std::max(1, messageInputs) + kSignatureBytes; }
 
 struct EddsaItem {
   bool ok;       // passed the range and curve checks
   EdAffine r8, a;
   Scalar s;      // S, < l
-  Scalar hm8;    // 8 * (hm mod l): (8*hm)*A == hm8*A because the order of A divides 8l
+  Scalar h;      // hm mod l
 };
 
 namespace eddsa_detail {
@@ -54,44 +61,88 @@ inline void fillRandom(uint8_t* buf, size_t len) {
   }
 }
 
-}  // namespace eddsa_detail
-
-// Range checks, curve checks and the message hash of one record.
-inline EddsaItem parseEddsaRecord(const BabyJub& bj, const uint8_t* rec) {
-  using namespace eddsa_detail;
-  EddsaItem it{};
-  it.ok = false;
-  for (int f : {0, 1, 2, 4, 5})
-    if (!canonical(rec + 32 * f, FrParams::P)) return it;
-  if (!canonical(rec + 96, FlParams::P)) return it;
-  memcpy(it.s.v, rec + 96, 32);
-  it.r8 = EdAffine{fieldAt(rec + 32), fieldAt(rec + 64)};
-  it.a = EdAffine{fieldAt(rec + 128), fieldAt(rec + 160)};
-  if (!bj.onCurve(it.r8) || !bj.onCurve(it.a)) return it;
-  const Fr in[5] = {it.r8.x, it.r8.y, it.a.x, it.a.y, fieldAt(rec)};
-  Fr hm = Poseidon::instance().hash(in, 5).toNormal();
-  Scalar h = modL(hm.v);
-  it.hm8.v[3] = (h.v[3] << 3) | (h.v[2] >> 61);
-  it.hm8.v[2] = (h.v[2] << 3) | (h.v[1] >> 61);
-  it.hm8.v[1] = (h.v[1] << 3) | (h.v[0] >> 61);
-  it.hm8.v[0] = h.v[0] << 3;
-  it.ok = true;
-  return it;
+// 8*x for x < l (l < 2^251, so 8x < 2^254: an MSM scalar)
+inline Scalar times8(const Scalar& x) {
+  Scalar r;
+  r.v[3] = (x.v[3] << 3) | (x.v[2] >> 61);
+  r.v[2] = (x.v[2] << 3) | (x.v[1] >> 61);
+  r.v[1] = (x.v[1] << 3) | (x.v[0] >> 61);
+  r.v[0] = x.v[0] << 3;
+  return r;
 }
 
-// The signature equation of one parsed record, exactly: S*Base8 == R8 + hm8*A.
+// The range and curve checks of one record; fills it.r8, it.a, it.s and the message's values (max(1, k) of them:
+// msg itself, or its Poseidon inputs) in msg. False: the record is invalid.
+inline bool checkEddsaRecord(const BabyJub& bj, const uint8_t* rec, int messageInputs, EddsaItem& it, Fr* msg) {
+  const int nm = std::max(1, messageInputs);
+  for (int f = 0; f < nm; f++) {
+    if (!canonical(rec + 32 * f, FrParams::P)) return false;
+    msg[f] = fieldAt(rec + 32 * f);
+  }
+  const uint8_t* sig = rec + 32 * nm;  // R8x, R8y, S, Ax, Ay
+  for (int f : {0, 1, 3, 4})
+    if (!canonical(sig + 32 * f, FrParams::P)) return false;
+  if (!canonical(sig + 64, FlParams::P)) return false;
+  memcpy(it.s.v, sig + 64, 32);
+  it.r8 = EdAffine{fieldAt(sig), fieldAt(sig + 32)};
+  it.a = EdAffine{fieldAt(sig + 96), fieldAt(sig + 128)};
+  return bj.onCurve(it.r8) && bj.onCurve(it.a);
+}
+
+}  // namespace eddsa_detail
+
+// Parses records [b, e) into items[b, e): range and curve checks, the message (Poseidon of its inputs when the
+// record carries them) and h = Poseidon(R8x, R8y, Ax, Ay, msg) mod l. Poseidon::kLanes records at a time, their
+// hashes computed in lockstep.
+inline void parseEddsaRecords(const BabyJub& bj, const uint8_t* recs, int messageInputs, size_t b, size_t e, EddsaItem* items) {
+  constexpr int L = Poseidon::kLanes;
+  const Poseidon& pos = Poseidon::instance();
+  const size_t bytes = eddsaRecordBytes(messageInputs);
+  for (size_t c = b; c < e; c += L) {
+    Fr msgIn[L][Poseidon::kMaxInputs], msg[L], challenge[L][5], hm[L];
+    const Fr* msgPtr[L];
+    const Fr* challengePtr[L];
+    size_t at[L];  // the records that passed the checks, in lanes 0..m-1
+    int m = 0;
+    for (size_t i = c; i < std::min(e, c + L); i++) {
+      items[i] = EddsaItem{};
+      if (eddsa_detail::checkEddsaRecord(bj, recs + bytes * i, messageInputs, items[i], msgIn[m])) at[m++] = i;
+    }
+    for (int j = 0; j < m; j++) msgPtr[j] = msgIn[j];
+    if (messageInputs > 0) pos.hashLanes(msgPtr, messageInputs, m, msg);
+    else
+      for (int j = 0; j < m; j++) msg[j] = msgIn[j][0];
+    for (int j = 0; j < m; j++) {
+      const EddsaItem& it = items[at[j]];
+      const Fr in[5] = {it.r8.x, it.r8.y, it.a.x, it.a.y, msg[j]};
+      std::copy(in, in + 5, challenge[j]);
+      challengePtr[j] = challenge[j];
+    }
+    pos.hashLanes(challengePtr, 5, m, hm);
+    for (int j = 0; j < m; j++) {
+      EddsaItem& it = items[at[j]];
+      it.h = modL(hm[j].toNormal().v);
+      it.ok = true;
+    }
+  }
+}
+
+// The signature equation of one parsed record, exactly: S*Base8 == R8 + (8h)*A ((8*hm)*A == (8h)*A because the
+// order of A divides 8l).
 inline bool eddsaEquationHolds(const BabyJub& bj, const EddsaItem& it) {
   if (!it.ok) return false;
   EdExt left = bj.mulBase8(it.s);
-  EdExt right = bj.add(bj.mul(it.a, it.hm8), EdExt::fromAffine(it.r8));
+  EdExt right = bj.add(bj.mul(it.a, eddsa_detail::times8(it.h)), EdExt::fromAffine(it.r8));
   return BabyJub::sameProjective(left, right);
 }
 
 // out[i] = 1 iff record i is a valid signature, each checked on its own.
-inline void verifyEddsaSingle(const uint8_t* recs, size_t n, uint8_t* out, int nThreads) {
+inline void verifyEddsaSingle(const uint8_t* recs, int messageInputs, size_t n, uint8_t* out, int nThreads) {
   const BabyJub& bj = BabyJub::instance();
+  std::vector<EddsaItem> items(n);
   parallelRange(n, nThreads, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; i++) out[i] = eddsaEquationHolds(bj, parseEddsaRecord(bj, recs + kRecordBytes * i));
+    parseEddsaRecords(bj, recs, messageInputs, b, e, items.data());
+    for (size_t i = b; i < e; i++) out[i] = eddsaEquationHolds(bj, items[i]);
   }, 2);
 }
 
@@ -115,7 +166,7 @@ inline void verifyEddsaSingle(const uint8_t* recs, size_t n, uint8_t* out, int n
 // When the batch equation fails, the set is bisected (an equation per half, same z_i) down to groups of
 // kLeaf records, which are checked one by one with eddsaEquationHolds. Threads: one parallel pass over the
 // records, then the MSM's windows in parallel.
-inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nThreads) {
+inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, uint8_t* out, int nThreads) {
   const BabyJub& bj = BabyJub::instance();
   // each thread start costs tens of microseconds (more on a busy machine): small batches use fewer threads
   nThreads = (int)std::max<size_t>(1, std::min<size_t>((size_t)std::max(1, nThreads), (n + kBatchPerThread - 1) / kBatchPerThread));
@@ -128,7 +179,7 @@ inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nT
       z[i].v[2] = z[i].v[3] = 0;
     }
   }
-  // per record, in one parallel pass: range/curve checks and hm, the subgroup test of R8, and the MSM terms
+  // per record, in one parallel pass: range/curve checks, the message and hm, the subgroup test of R8, and the MSM terms
   // -R8_i with z_i, -A_i with 8 (z_i hm_i mod l), and z_i S_i mod l (Montgomery form) for the B8 term
   std::vector<EddsaItem> items(n);
   std::vector<uint8_t> live(n, 0);
@@ -136,24 +187,16 @@ inline void verifyEddsaBatch(const uint8_t* recs, size_t n, uint8_t* out, int nT
   std::vector<Scalar> aCoef(n);
   std::vector<Fl> zs(n);
   parallelRange(n, nThreads, [&](size_t b, size_t e) {
+    parseEddsaRecords(bj, recs, messageInputs, b, e, items.data());
     for (size_t i = b; i < e; i++) {
-      const EddsaItem& it = items[i] = parseEddsaRecord(bj, recs + kRecordBytes * i);
+      const EddsaItem& it = items[i];
       if (!it.ok || !bj.inPrimeSubgroup(it.r8)) continue;
       live[i] = 1;
       negR8[i] = bj.pre(it.r8).neg();
       negA[i] = bj.pre(it.a).neg();
       Fl zm = Fl::fromNormal(Fl::fromLimbs(z[i].v));
-      Scalar hmodl;  // hm8 / 8 = hm mod l
-      hmodl.v[0] = (it.hm8.v[0] >> 3) | (it.hm8.v[1] << 61);
-      hmodl.v[1] = (it.hm8.v[1] >> 3) | (it.hm8.v[2] << 61);
-      hmodl.v[2] = (it.hm8.v[2] >> 3) | (it.hm8.v[3] << 61);
-      hmodl.v[3] = it.hm8.v[3] >> 3;
-      Fl zh = (zm * Fl::fromNormal(Fl::fromLimbs(hmodl.v))).toNormal();
-      Scalar& c = aCoef[i];
-      c.v[3] = (zh.v[3] << 3) | (zh.v[2] >> 61);
-      c.v[2] = (zh.v[2] << 3) | (zh.v[1] >> 61);
-      c.v[1] = (zh.v[1] << 3) | (zh.v[0] >> 61);
-      c.v[0] = zh.v[0] << 3;
+      Fl zh = (zm * Fl::fromNormal(Fl::fromLimbs(it.h.v))).toNormal();
+      aCoef[i] = eddsa_detail::times8(Scalar{{zh.v[0], zh.v[1], zh.v[2], zh.v[3]}});
       zs[i] = zm * Fl::fromNormal(Fl::fromLimbs(it.s.v));
     }
   }, 4);

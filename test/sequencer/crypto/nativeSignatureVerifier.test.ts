@@ -1,23 +1,26 @@
 // The native EdDSA-Poseidon verifier against the circomlibjs reference (verifyMessage): honest signatures,
 // every kind of broken one, small-order components in R8 and A, identity points, and batches where one or
-// several signatures are bad. Skipped when the native addon is not built (`npm run build:native`).
+// several signatures are bad; messages given as field elements or as Poseidon preimages (hashed by the addon,
+// against circomlibjs's Poseidon), alone and mixed in one batch. Skipped when the native addon is not built
+// (`npm run build:native`).
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { isNativeAvailable, le32ToBigint, nativeUnavailableReason } from "../../../fpga-prover/native/index.ts";
-import { verifyMessage } from "../../../sequencer/crypto/babyjub.ts";
 import {
-  SIGNATURE_RECORD_BYTES, defaultSignatureVerifier, nativeSignatureVerifier, packSignatureChecks, type NativeVerifierOptions,
+  SIGNATURE_RECORD_BYTES, defaultSignatureVerifier, messageInputsOf, nativeSignatureVerifier, packSignatureChecks, signatureRecordBytes,
+  type NativeVerifierOptions,
 } from "../../../sequencer/crypto/nativeSignatureVerifier.ts";
-import type { HashedSignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
+import { jsSignatureVerifier, type HashedSignatureCheck, type SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
-import { cancellingTorsionPairs, craftedVariants, honestChecks, signatureSeries, SUBGROUP_ORDER, variantsOf } from "../../helpers/signatures.ts";
+import {
+  cancellingTorsionPairs, craftedVariants, honestChecks, honestPreimageChecks, preimageSeries, referenceVerdict as reference, signatureSeries,
+  SUBGROUP_ORDER, testPreimage, variantsOf,
+} from "../../helpers/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
 if (skip) console.log(`# native signature verifier tests skipped: ${skip}`);
 
-const reference = (c: HashedSignatureCheck) => verifyMessage(c.message, c.signature, c.publicKey);
-
-async function verdictsOf(checks: readonly HashedSignatureCheck[], opts: NativeVerifierOptions): Promise<boolean[]> {
+async function verdictsOf(checks: readonly SignatureCheck[], opts: NativeVerifierOptions): Promise<boolean[]> {
   return await nativeSignatureVerifier(opts).verifyBatch(checks);
 }
 
@@ -43,6 +46,31 @@ describe("packSignatureChecks", () => {
     ]);
     assert.equal(at(1, 3), (1n << 256n) - 1n, "a negative S is written as an invalid one");
     assert.equal(at(2, 3), 11n);
+  });
+
+  it("writes a preimage's k inputs (reduced mod p like circomlibjs's Poseidon does) in place of the message", () => {
+    const c: SignatureCheck = {
+      message: { poseidon: [FIELD_MODULUS + 5n, -1n, -3n * FIELD_MODULUS, 9n] },
+      signature: { r8x: 1n, r8y: 2n, s: 3n },
+      publicKey: [4n, 5n],
+    };
+    assert.equal(messageInputsOf(c.message), 4);
+    const rec = packSignatureChecks([c], 4);
+    assert.equal(rec.length, signatureRecordBytes(4));
+    assert.equal(signatureRecordBytes(4), 9 * 32);
+    const at = (f: number) => le32ToBigint(rec, 32 * f);
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map(at), [5n, FIELD_MODULUS - 1n, 0n, 9n, 1n, 2n, 3n, 4n, 5n]);
+    assert.throws(() => packSignatureChecks([c], 3), RangeError, "every check must be of the kind packed");
+    assert.throws(() => packSignatureChecks([c]), RangeError);
+  });
+
+  it("sends a preimage of no or more than 16 inputs as its value, whose computation throws like the reference", () => {
+    for (const n of [0, 17]) {
+      const c: SignatureCheck = { message: { poseidon: Array.from({ length: n }, () => 1n) }, signature: { r8x: 1n, r8y: 2n, s: 3n }, publicKey: [4n, 5n] };
+      assert.equal(messageInputsOf(c.message), 0);
+      assert.throws(() => jsSignatureVerifier.verifyBatch([c]), `reference, ${n} inputs`);
+      assert.throws(() => packSignatureChecks([c]), `native, ${n} inputs`);
+    }
   });
 });
 
@@ -119,5 +147,68 @@ describe("nativeSignatureVerifier against circomlibjs", { skip, timeout: 300_000
     const d = defaultSignatureVerifier();
     assert.equal(d.name, "native");
     assert.deepEqual(await d.verifyBatch(honest.slice(0, 3)), [true, true, true]);
+  });
+});
+
+describe("nativeSignatureVerifier on messages given as Poseidon preimages, against circomlibjs", { skip, timeout: 300_000 }, () => {
+  let honest: SignatureCheck[];
+  let hashed: HashedSignatureCheck[];
+  let other: HashedSignatureCheck[];
+  before(() => {
+    honest = honestPreimageChecks(40, "native-preimage", 3);
+    hashed = honestChecks(10, "native-preimage-hashed");
+    other = honestChecks(1, "native-preimage-other", 1);
+  });
+
+  it("accepts honest preimages of 1 to 16 inputs exactly as circomlibjs does, in every mode", async () => {
+    assert.ok(honest.every(reference), "circomlibjs accepts its own signatures");
+    for (const opts of CONFIGS) assert.deepEqual(await verdictsOf(honest, opts), honest.map(() => true), JSON.stringify(opts));
+    for (const k of [1, 2, 5, 16]) {
+      const checks = preimageSeries(24, `native-preimage-series-${k}`, k);
+      assert.ok(checks.every(reference), `series of ${k} inputs valid per circomlibjs`);
+      for (const opts of CONFIGS) assert.deepEqual(await verdictsOf(checks, opts), checks.map(() => true), `${k} inputs, ${JSON.stringify(opts)}`);
+    }
+  });
+
+  it("gives circomlibjs's verdict on every variant of a preimage check, alone and mixed with other kinds in one batch", async () => {
+    const cases = [...variantsOf(honest[0]!, other[0]!.publicKey), ...craftedVariants("native-preimage", 3)];
+    const expected = cases.map(([, c]) => reference(c));
+    const expect = (name: string) => expected[cases.findIndex(([n]) => n === name)];
+    for (const name of ["tampered message", "last input tampered", "input + 2^256 (not = mod p)", "input appended", "last input dropped", "inputs reordered", "tampered S", "wrong key"])
+      assert.equal(expect(name), false, name);
+    for (const name of ["message - p", "message + p", "every input - 3p", "input + 2^300 p", "R8x + p", "A + 1*T8 (valid)", "R8 = identity (r = 0)"])
+      assert.equal(expect(name), true, name);
+    for (const name of ["R8 + 1*T8 (invalid)", "R8 + 4*T8 (invalid)", "R8 and A small-order only"]) assert.equal(expect(name), false, name);
+
+    for (const opts of CONFIGS) {
+      for (const [i, [name, c]] of cases.entries())
+        assert.equal((await verdictsOf([c], opts))[0], expected[i], `${name} alone, ${JSON.stringify(opts)}`);
+      // preimages of 2, 3 and 4 inputs and field-element messages in one batch, interleaved
+      const mixed: SignatureCheck[] = [];
+      const mixedExpected: boolean[] = [];
+      cases.forEach(([, c], i) => {
+        mixed.push(c, honest[i % honest.length]!, hashed[i % hashed.length]!);
+        mixedExpected.push(expected[i]!, true, true);
+      });
+      assert.ok(new Set(mixed.map((c) => messageInputsOf(c.message))).size >= 4, "the batch mixes message kinds");
+      assert.deepEqual(await verdictsOf(mixed, opts), mixedExpected, JSON.stringify(opts));
+    }
+  });
+
+  it("reports exactly the bad preimage checks of a batch, wherever they are", async () => {
+    const series = preimageSeries(512, "native-preimage-bad", 3);
+    const tamper = (c: SignatureCheck): SignatureCheck => ({ ...c, message: testPreimage("native-preimage-bad/other", 3) });
+    for (const bad of [[0], [511], [100, 101, 300]]) {
+      const checks = series.map((c, i) => (bad.includes(i) ? tamper(c) : c));
+      for (const opts of CONFIGS.slice(1)) assert.deepEqual(await verdictsOf(checks, opts), series.map((_, i) => !bad.includes(i)), `bad at ${bad}`);
+    }
+  });
+
+  it("refuses R8 shifted by small-order points that cancel pairwise, with preimage messages", async () => {
+    const pairs = cancellingTorsionPairs("native-preimage", 3);
+    assert.ok(pairs.every((c) => !reference(c)), "each shifted signature fails on its own");
+    const checks = [...honest.slice(0, 24), ...pairs];
+    for (let round = 0; round < 8; round++)
+      assert.deepEqual(await verdictsOf(checks, { mode: "batch", threads: 1 }), checks.map((_, i) => i < 24), `round ${round}`);
   });
 });
