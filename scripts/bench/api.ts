@@ -8,7 +8,13 @@
  *
  *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=128] [--batch=50]
  *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100] [--encoding=binary,json]
+ *                        [--log=sqlite]
  *
+ * --log: sqlite (default) logs every accepted order durably before it is acknowledged, as the service
+ * does (SqliteStore, synchronous FULL, one commit per intake group, in a temporary directory); none
+ * runs without a log (in-memory only), to show what durability costs. Snapshots are off: with no chain
+ * here no batch ever drains the pending transactions, so a snapshot would carry every fill of the run,
+ * which the service never does (their cost is in `npm run bench:log`). *
  * --encoding: how orders travel (apiLoad.ts): binary order records (WebSocket frames and HTTP bodies of
  * --batch orders), or JSON (one WebSocket message per order, HTTP batches of --batch orders); each
  * verifier runs once per encoding, so the rows compare them in the same run.
@@ -20,6 +26,10 @@
  * API and engine without verification, and is never a security configuration.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteStore } from "../../sequencer/persistence/sqliteStore.ts";
 import { fileURLToPath } from "node:url";
 import { createApiServer } from "../../sequencer/api/server.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
@@ -42,6 +52,10 @@ const BATCH = Number(flag("batch", "50"));
 const JS_ORDERS = Number(flag("js-orders", "100"));
 const VERIFIERS = flag("verifier", "native,none-unsafe-bench,js").split(",");
 const ENCODINGS = flag("encoding", "binary,json").split(",") as Encoding[];
+const LOG = flag("log", "sqlite");
+if (LOG !== "sqlite" && LOG !== "none") throw new Error(`--log=${LOG}: sqlite or none`);
+const logDir = mkdtempSync(join(tmpdir(), "bench-api-"));
+let logFiles = 0;
 
 /** NOT A SECURITY CONFIGURATION: accepts every signature. Only for measuring the API + engine ceiling. */
 const unsafeNoVerifier: SignatureVerifier = { name: "none-unsafe-bench", verifyBatch: (checks) => checks.map(() => true) };
@@ -61,9 +75,10 @@ async function verifierNamed(name: string): Promise<SignatureVerifier | string> 
   throw new Error(`unknown verifier ${name} (js, native, none-unsafe-bench)`);
 }
 
-/** A chain-less sequencer with every generator's accounts registered and funded. */
+/** A chain-less sequencer with every generator's accounts registered and funded (and a fresh log, with --log=sqlite). */
 function benchSequencer(verifier: SignatureVerifier): Sequencer {
-  const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, verifier });
+  const store = LOG === "sqlite" ? new SqliteStore(join(logDir, `log-${logFiles++}.db`)) : undefined;
+  const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, verifier, store, snapshotEvery: 0 });
   s.acceptRequest({ type: TxType.REGISTER_MARKET, ...BENCH_MARKET });
   for (let g = 0; g < PROCS; g++) {
     const { sellers, buyers } = generatorAccounts(g);
@@ -122,6 +137,7 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
   });
   const app = createApiServer(s, { rateLimits: { perSource: null }, stream: { snapshotIntervalMs: 0 } });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const cpu = process.cpuUsage();
   const reports = await Promise.all(
     gens.map((child) => new Promise<LoadReport>((resolve) => {
       const on = (m: { type: string; report: LoadReport }) => {
@@ -133,6 +149,9 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
       child.send({ type: "go", url, count: perGen, encoding } satisfies Go);
     })),
   );
+  const used = process.cpuUsage(cpu);
+  const serverCpuMs = (used.user + used.system) / 1000;
+  const generatorCpuMs = reports.reduce((a, r) => a + r.cpuMs, 0);
   const groups = { groups: app.api.intake.groups, orders: app.api.intake.orders };
   await app.close();
   const accepted = reports.reduce((a, r) => a + r.accepted, 0);
@@ -146,11 +165,12 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
     return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
   };
   const all = reports.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
-  return { sent, accepted, lost, seconds, refused, p50: percentile(all, 50), p99: percentile(all, 99), ws: byTransport("ws"), http: byTransport("http"), groups };
+  return { sent, accepted, lost, seconds, refused, p50: percentile(all, 50), p99: percentile(all, 99), ws: byTransport("ws"), http: byTransport("http"), groups, serverCpuMs, generatorCpuMs };
 }
 
 async function main(): Promise<void> {
   console.log(`## API load (${machineLine()})\n`);
+  console.log(`Log: ${LOG === "sqlite" ? "SQLite (synchronous FULL), every accepted order logged before its answer (snapshots off)" : "none (in memory only)"}.`);
   console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP), batches and binary frames of ${BATCH} orders, ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator.\n`);
   const gens = await startGenerators();
   const rows: string[][] = [];
@@ -173,21 +193,25 @@ async function main(): Promise<void> {
           label, encoding, int(r.sent), int(r.accepted), int(r.accepted / r.seconds), `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`,
           `${r.ws.p50.toFixed(2)} / ${r.ws.p99.toFixed(2)}`, `${r.http.p50.toFixed(2)} / ${r.http.p99.toFixed(2)}`,
           String(r.lost), Object.entries(r.refused).map(([k, n]) => `${k} ${n}`).join(", ") || "-",
-          (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0), int(local.placeOrders), int(local.engine),
+          (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0),
+          `${((r.serverCpuMs * 1000) / r.accepted).toFixed(0)} / ${((r.generatorCpuMs * 1000) / r.accepted).toFixed(0)}`,
+          int(local.placeOrders), int(local.engine),
         ]);
         if (r.lost !== 0) notes.push(`verifier ${name}, ${encoding}: ${r.lost} ORDERS LOST`);
       }
     }
   } finally {
     for (const g of gens) g.kill();
+    rmSync(logDir, { recursive: true, force: true });
   }
   console.log(table(
-    ["verifier", "orders as", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "in-process placeOrders/s", "engine alone/s"],
+    ["verifier", "orders as", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "CPU µs per order: server / generators", "in-process placeOrders/s", "engine alone/s"],
     rows,
-    ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r"],
+    ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r", "r"],
   ));
   for (const n of notes) console.log(`\n- ${n}`);
   console.log("\nHTTP latency is per batch request, binary WebSocket latency per frame (every order in it gets its latency).");
+  console.log("CPU: user + system time of the server process (every thread: API, verifier, log) and of the generators, per accepted order.");
 }
 
 await main();

@@ -31,12 +31,14 @@ export type LoadReport = {
   /** Wall-clock (epoch ms) of the first send and of the last answer. */
   startMs: number;
   endMs: number;
+  /** CPU time (user + system) this generator process used for the run, in ms. */
+  cpuMs: number;
 };
 
 const now = () => performance.timeOrigin + performance.now();
 
 async function runWs(url: string, c: LoadConfig, units: Unit[]): Promise<LoadReport> {
-  const r: LoadReport = { g: c.g, transport: "ws", sent: 0, accepted: 0, refused: {}, lost: 0, latenciesMs: [], startMs: 0, endMs: 0 };
+  const r: LoadReport = { g: c.g, transport: "ws", sent: 0, accepted: 0, refused: {}, lost: 0, latenciesMs: [], startMs: 0, endMs: 0, cpuMs: 0 };
   const ws = new WebSocket(`${url.replace("http", "ws")}/v1/stream`);
   await new Promise((res, rej) => { ws.once("open", res); ws.once("error", rej); });
   const sentAt = new Float64Array(units.length);
@@ -79,7 +81,7 @@ async function runWs(url: string, c: LoadConfig, units: Unit[]): Promise<LoadRep
 }
 
 async function runHttp(url: string, c: LoadConfig, bodies: Unit[]): Promise<LoadReport> {
-  const r: LoadReport = { g: c.g, transport: "http", sent: 0, accepted: 0, refused: {}, lost: 0, latenciesMs: [], startMs: now(), endMs: 0 };
+  const r: LoadReport = { g: c.g, transport: "http", sent: 0, accepted: 0, refused: {}, lost: 0, latenciesMs: [], startMs: now(), endMs: 0, cpuMs: 0 };
   let next = 0;
   let answered = 0;
   const worker = async () => {
@@ -135,8 +137,10 @@ async function main(): Promise<void> {
     if (m.type !== "go") return;
     const perUnit = units[m.encoding][0]!.n;
     const chosen = units[m.encoding].slice(0, Math.ceil(m.count / perUnit));
+    const cpu = process.cpuUsage();
     const report = c.transport === "ws" ? await runWs(m.url, c, chosen) : await runHttp(m.url, c, chosen);
-    process.send!({ type: "done", report });
+    const used = process.cpuUsage(cpu);
+    process.send!({ type: "done", report: { ...report, cpuMs: (used.user + used.system) / 1000 } });
   });
 }
 
