@@ -14,8 +14,11 @@
 // multi-scalar multiplication per batch (see verifyBatch for the argument), locating failures by bisection.
 #pragma once
 #include <sys/random.h>
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <stdexcept>
+#include <unordered_map>
 #include <vector>
 #include "babyjub.hpp"
 #include "babyjub_msm.hpp"
@@ -146,10 +149,44 @@ inline void verifyEddsaSingle(const uint8_t* recs, int messageInputs, size_t n, 
   }, 2);
 }
 
+namespace eddsa_detail {
+
+// n fresh uniform 128-bit coefficients from the OS CSPRNG.
+inline std::vector<Scalar> randomCoefficients(size_t n) {
+  std::vector<uint8_t> rnd(16 * n);
+  fillRandom(rnd.data(), rnd.size());
+  std::vector<Scalar> z(n);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(z[i].v, rnd.data() + 16 * i, 16);
+    z[i].v[2] = z[i].v[3] = 0;
+  }
+  return z;
+}
+
+// Ids 0, 1, ... of the distinct public keys of the live records (keyOf[i] for record i; -A for each id in negKey).
+inline void publicKeyIds(const BabyJub& bj, const std::vector<EddsaItem>& items, const std::vector<size_t>& liveIdx,
+                         std::vector<uint32_t>& keyOf, std::vector<EdPre>& negKey) {
+  struct KeyHash {
+    size_t operator()(const std::array<u64, 8>& k) const { return (size_t)(k[0] ^ (k[4] * 0x9e3779b97f4a7c15ULL)); }
+  };
+  std::unordered_map<std::array<u64, 8>, uint32_t, KeyHash> ids;
+  for (size_t i : liveIdx) {
+    const EdAffine& a = items[i].a;
+    std::array<u64, 8> key;
+    memcpy(key.data(), a.x.v, 32);
+    memcpy(key.data() + 4, a.y.v, 32);
+    auto [it, fresh] = ids.emplace(key, (uint32_t)negKey.size());
+    if (fresh) negKey.push_back(bj.pre(a).neg());
+    keyOf[i] = it->second;
+  }
+}
+
+}  // namespace eddsa_detail
+
 // Batch verification with verdicts equal to verifyEddsaSingle's (up to a 2^-128 chance per batch).
 //
 // With E_i = S_i*B8 - R8_i - (8 hm_i)*A_i, record i is valid iff E_i = O. The batch checks
-//   sum_i z_i E_i = (sum z_i S_i mod l)*B8 + sum z_i*(-R8_i) + sum (8 (z_i hm_i mod l))*(-A_i) = O
+//   sum_i z_i E_i = (sum z_i S_i mod l)*B8 + sum z_i*(-R8_i) + sum_A (8 (sum_{i: A_i = A} z_i hm_i mod l))*(-A) = O
 // for fresh uniform 128-bit z_i from the OS CSPRNG (getrandom), in one MSM.
 //
 // Torsion: E is Z/l x Z/8, and circomlibjs accepts points of any order. S_i*B8 and (8 hm_i)*A_i always lie
@@ -160,8 +197,14 @@ inline void verifyEddsaSingle(const uint8_t* recs, int messageInputs, size_t n, 
 // tested for membership in the prime subgroup (BabyJub::inPrimeSubgroup, exact) and records that fail it are
 // invalid without further work. The remaining E_i all lie in the prime-order subgroup, where a nonzero E_i
 // survives the random combination except with probability < 2^-128 (for fixed other terms, z -> z E_i is
-// injective on [0, 2^128) since 2^128 < l). Scalars: B8 has order l, the R8_i now too, and the order of
-// A_i divides 8l, so (8 z_i hm_i)*A_i = (8 (z_i hm_i mod l))*A_i.
+// injective on [0, 2^128) since 2^128 < l).
+//
+// Scalars and shared keys: B8 has order l, the R8_i now too, so their coefficients count mod l. For a key A
+// (any point on the curve, torsion included), 8A has order dividing l, so (8c)*A depends on c mod l only, and
+// the terms of records signed by the same A add up exactly: sum_i (8 z_i hm_i)*(-A) = (8 (sum_i z_i hm_i mod l))*(-A).
+// Records sharing a key (compared as canonical coordinates) therefore share one MSM point, and the batch sum
+// is the same group element as with one point per record: the argument above holds unchanged. The MSM has
+// one point per record, one per distinct key, and B8.
 //
 // When the batch equation fails, the set is bisected (an equation per half, same z_i) down to groups of
 // kLeaf records, which are checked one by one with eddsaEquationHolds. Threads: one parallel pass over the
@@ -170,22 +213,13 @@ inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, u
   const BabyJub& bj = BabyJub::instance();
   // each thread start costs tens of microseconds (more on a busy machine): small batches use fewer threads
   nThreads = (int)std::max<size_t>(1, std::min<size_t>((size_t)std::max(1, nThreads), (n + kBatchPerThread - 1) / kBatchPerThread));
-  std::vector<Scalar> z(n);
-  {
-    std::vector<uint8_t> rnd(16 * n);
-    eddsa_detail::fillRandom(rnd.data(), rnd.size());
-    for (size_t i = 0; i < n; i++) {
-      memcpy(z[i].v, rnd.data() + 16 * i, 16);
-      z[i].v[2] = z[i].v[3] = 0;
-    }
-  }
-  // per record, in one parallel pass: range/curve checks, the message and hm, the subgroup test of R8, and the MSM terms
-  // -R8_i with z_i, -A_i with 8 (z_i hm_i mod l), and z_i S_i mod l (Montgomery form) for the B8 term
+  const std::vector<Scalar> z = eddsa_detail::randomCoefficients(n);
+  // per record, in one parallel pass: range/curve checks, the message and hm, the subgroup test of R8, and
+  // -R8_i (MSM point with coefficient z_i), z_i hm_i and z_i S_i mod l (Montgomery form)
   std::vector<EddsaItem> items(n);
   std::vector<uint8_t> live(n, 0);
-  std::vector<EdPre> negR8(n), negA(n);
-  std::vector<Scalar> aCoef(n);
-  std::vector<Fl> zs(n);
+  std::vector<EdPre> negR8(n);
+  std::vector<Fl> zh(n), zs(n);
   parallelRange(n, nThreads, [&](size_t b, size_t e) {
     parseEddsaRecords(bj, recs, messageInputs, b, e, items.data());
     for (size_t i = b; i < e; i++) {
@@ -193,10 +227,8 @@ inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, u
       if (!it.ok || !bj.inPrimeSubgroup(it.r8)) continue;
       live[i] = 1;
       negR8[i] = bj.pre(it.r8).neg();
-      negA[i] = bj.pre(it.a).neg();
       Fl zm = Fl::fromNormal(Fl::fromLimbs(z[i].v));
-      Fl zh = (zm * Fl::fromNormal(Fl::fromLimbs(it.h.v))).toNormal();
-      aCoef[i] = eddsa_detail::times8(Scalar{{zh.v[0], zh.v[1], zh.v[2], zh.v[3]}});
+      zh[i] = zm * Fl::fromNormal(Fl::fromLimbs(it.h.v));
       zs[i] = zm * Fl::fromNormal(Fl::fromLimbs(it.s.v));
     }
   }, 4);
@@ -206,26 +238,48 @@ inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, u
     if (live[i]) liveIdx.push_back(i);
   }
   if (liveIdx.empty()) return;
+  std::vector<uint32_t> keyOf(n);
+  std::vector<EdPre> negKey;
+  eddsa_detail::publicKeyIds(bj, items, liveIdx, keyOf, negKey);
 
   const size_t kLeaf = 4;
   std::vector<EdPre> pts;
   std::vector<Scalar> sc;
+  std::vector<Fl> keySum(negKey.size());  // sum of z_i hm_i mod l per key, over the records of one equation
+  std::vector<size_t> keyEquation(negKey.size(), 0);  // the last equation (1, 2, ...) that used the key
+  size_t equation = 0;
+  std::vector<uint32_t> keysUsed;
+  auto normal = [](const Fl& x) {
+    Scalar r;
+    x.toNormal().toBytes(reinterpret_cast<uint8_t*>(r.v));
+    return r;
+  };
+  // the batch equation over records idx[0..m)
   auto holds = [&](const size_t* idx, size_t m) {
     pts.clear();
     sc.clear();
+    keysUsed.clear();
+    equation++;
     Fl sumZS = Fl::zero();
     for (size_t k = 0; k < m; k++) {
       size_t i = idx[k];
       pts.push_back(negR8[i]);
       sc.push_back(z[i]);
-      pts.push_back(negA[i]);
-      sc.push_back(aCoef[i]);
       sumZS += zs[i];
+      uint32_t key = keyOf[i];
+      if (keyEquation[key] != equation) {
+        keyEquation[key] = equation;
+        keysUsed.push_back(key);
+        keySum[key] = Fl::zero();
+      }
+      keySum[key] += zh[i];
+    }
+    for (uint32_t key : keysUsed) {
+      pts.push_back(negKey[key]);
+      sc.push_back(eddsa_detail::times8(normal(keySum[key])));
     }
     pts.push_back(bj.pre(bj.base8));
-    Scalar s;
-    sumZS.toNormal().toBytes(reinterpret_cast<uint8_t*>(s.v));
-    sc.push_back(s);
+    sc.push_back(normal(sumZS));
     return babyJubMsm(bj, pts.data(), sc.data(), pts.size(), nThreads).isIdentity();
   };
   std::function<void(const size_t*, size_t)> settle = [&](const size_t* idx, size_t m) {

@@ -13,8 +13,8 @@ import {
 import { jsSignatureVerifier, type HashedSignatureCheck, type SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
 import {
-  cancellingTorsionPairs, craftedVariants, honestChecks, honestPreimageChecks, preimageSeries, referenceVerdict as reference, signatureSeries,
-  SUBGROUP_ORDER, testPreimage, variantsOf,
+  cancellingTorsionPairs, craftedCheck, craftedVariants, honestChecks, honestPreimageChecks, preimageSeries, referenceVerdict as reference,
+  signatureSeries, SUBGROUP_ORDER, testPreimage, testScalar, torsionPoint, variantsOf,
 } from "../../helpers/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
@@ -133,6 +133,24 @@ describe("nativeSignatureVerifier against circomlibjs", { skip, timeout: 300_000
     const expected = checks.map((_, i) => i < 24);
     for (let round = 0; round < 16; round++)
       assert.deepEqual(await verdictsOf(checks, { mode: "batch", threads: 1 }), expected, `round ${round}`);
+  });
+
+  it("finds the bad signatures among many by one key with a small-order component (one MSM point per key)", async () => {
+    // key a*B8 + 3*T8 for every record: valid ones (hm*8 kills the torsion), and some broken ones by the same key
+    const a = testScalar("native-verifier-shared/a", SUBGROUP_ORDER);
+    const r = (i: number) => testScalar(`native-verifier-shared/r/${i}`, SUBGROUP_ORDER);
+    const msg = (i: number) => testScalar(`native-verifier-shared/msg/${i}`, FIELD_MODULUS);
+    const shared = Array.from({ length: 48 }, (_, i) => craftedCheck(msg(i), a, r(i), { aTorsion: torsionPoint(3) }));
+    const broken = new Map<number, HashedSignatureCheck>([
+      [5, { ...shared[5]!, message: shared[5]!.message + 1n }],
+      [17, craftedCheck(msg(17), a, r(17), { aTorsion: torsionPoint(3), rTorsion: torsionPoint(4) })],
+      [40, { ...shared[40]!, signature: { ...shared[40]!.signature, s: (shared[40]!.signature.s + 1n) % SUBGROUP_ORDER } }],
+    ]);
+    const checks = [...shared.map((c, i) => broken.get(i) ?? c), ...honest.slice(0, 16)];
+    const expected = checks.map(reference);
+    assert.deepEqual(expected, checks.map((_, i) => !broken.has(i)), "the reference agrees on which are broken");
+    for (const opts of CONFIGS) assert.deepEqual(await verdictsOf(checks, opts), expected, JSON.stringify(opts));
+    for (let round = 0; round < 8; round++) assert.deepEqual(await verdictsOf(checks, { mode: "batch", threads: 1 }), expected, `round ${round}`);
   });
 
   it("refuses a negative S (on which circomlibjs never returns) and S >= l however large", async () => {
