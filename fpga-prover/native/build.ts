@@ -3,9 +3,11 @@
  * against Node-API headers and node-addon-api (no node-gyp, so no header download is needed).
  *
  * Code generation: -O3 on an x86-64-v2 baseline, plus -mbmi2 -madx -mavx2 only when this machine's CPU
- * has them (read from /proc/cpuinfo), so the binary runs on the machine that built it and the build works
- * on a plain x86-64 too. NATIVE_PORTABLE=1 forces the plain x86-64-v2 baseline (no BMI2/ADX), e.g. for a
- * binary copied to other machines. Usage: npm run build:native (npm install runs it with --optional).
+ * has them (read from /proc/cpuinfo), and -mavx512f -mavx512ifma when it has both (8-lane field arithmetic
+ * for Poseidon and the EdDSA subgroup test, src/field_ifma.hpp), so the binary runs on the machine that
+ * built it and the build works on a plain x86-64 too. NATIVE_PORTABLE=1 forces the plain x86-64-v2
+ * baseline (no BMI2/ADX/AVX-512), e.g. for a binary copied to other machines. Usage: npm run build:native
+ * (npm install runs it with --optional).
  *
  * Generated sources: build/generated/poseidon_constants.hpp, written from the installed circomlibjs
  * package's Poseidon constants (poseidonConstants.ts) before compiling.
@@ -48,7 +50,9 @@ export function compileFlags(flags = cpuFlags(), portable = process.env.NATIVE_P
   const out = ["-O3"];
   if (process.arch !== "x64") return out;
   out.push(flags.has("sse4_2") && flags.has("popcnt") ? "-march=x86-64-v2" : "-march=x86-64");
-  if (!portable) for (const f of ["bmi2", "adx", "avx2"]) if (flags.has(f)) out.push(`-m${f}`);
+  if (portable) return out;
+  for (const f of ["bmi2", "adx", "avx2"]) if (flags.has(f)) out.push(`-m${f}`);
+  if (flags.has("avx512f") && flags.has("avx512ifma")) out.push("-mavx512f", "-mavx512ifma");
   return out;
 }
 

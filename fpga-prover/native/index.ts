@@ -50,6 +50,14 @@ export interface NativeAddon {
   /** circomlibjs's Poseidon of 1 to 16 field elements (each 0 <= x < p; anything else throws). */
   poseidon(inputs: readonly bigint[]): bigint;
   /**
+   * The Poseidon hashes of n preimages of `arity` inputs each (32-byte little-endian field elements < p, back to
+   * back), as n 32-byte little-endian values: one state at a time ("single"), 4 scalar states in lockstep
+   * ("scalar-lanes"), or poseidonLanes at a time ("lanes", as signature verification hashes). Tests and benchmarks.
+   */
+  poseidonMany(inputs: Uint8Array, arity: number, method: "single" | "scalar-lanes" | "lanes"): Uint8Array;
+  /** Preimages hashed together by the "lanes" method: 8 with AVX-512 IFMA (one per vector lane), else 4. */
+  readonly poseidonLanes: number;
+  /**
    * EdDSA-Poseidon verdicts (1 valid, 0 invalid), one per record: the message, then R8x, R8y, S, Ax, Ay, as
    * 32-byte little-endian integers (a field value >= p or S >= l is invalid). messageInputs = 0 (default): the
    * message is the signed field element itself (192-byte records); k = 1..16: it is given as the k inputs of the

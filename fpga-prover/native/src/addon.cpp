@@ -305,6 +305,39 @@ Napi::Value PoseidonHash(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(env, 0, 4, h.v);
 }
 
+// poseidonMany(inputs: n*arity 32-byte little-endian field elements (< p), arity 1..16, method) -> n*32 bytes, the
+// n hashes (normal form): "single": one state at a time (Poseidon::hash); "scalar-lanes": 4 scalar states in
+// lockstep; "lanes": Poseidon::kLanes at a time (hashLanes, as EdDSA verification hashes). For tests and benchmarks.
+Napi::Value PoseidonMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len;
+  const uint8_t* p = bytesOf(info[0], len, "inputs");
+  int arity = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  std::string method = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  if (arity < 1 || arity > Poseidon::kMaxInputs) throw Napi::RangeError::New(env, "arity must be 1 to 16");
+  if (len % (32 * (size_t)arity)) throw Napi::RangeError::New(env, "inputs must hold whole preimages");
+  int lanes = method == "single" ? 1 : method == "scalar-lanes" ? 4 : method == "lanes" ? Poseidon::kLanes : 0;
+  if (!lanes) throw Napi::TypeError::New(env, "method must be \"single\", \"scalar-lanes\" or \"lanes\"");
+  const size_t n = len / (32 * (size_t)arity);
+  std::vector<Fr> in(n * arity), hashes(n);
+  for (size_t i = 0; i < n * arity; i++) {
+    if (!eddsa_detail::canonical(p + 32 * i, FrParams::P)) throw Napi::RangeError::New(env, "Poseidon inputs must be field elements (0 <= x < p)");
+    in[i] = eddsa_detail::fieldAt(p + 32 * i);
+  }
+  const Poseidon& pos = Poseidon::instance();
+  for (size_t i = 0; i < n; i += lanes) {
+    const int m = (int)std::min<size_t>(lanes, n - i);
+    const Fr* ptr[Poseidon::kLanes > 4 ? Poseidon::kLanes : 4];
+    for (int j = 0; j < m; j++) ptr[j] = &in[(i + j) * arity];
+    if (lanes == 1) hashes[i] = pos.hash(ptr[0], arity);
+    else if (lanes == 4) pos.hashScalarLanes(ptr, arity, m, &hashes[i]);
+    else pos.hashLanes(ptr, arity, m, &hashes[i]);
+  }
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, 32 * n);
+  for (size_t i = 0; i < n; i++) hashes[i].toNormal().toBytes(out.Data() + 32 * i);
+  return out;
+}
+
 // The messageInputs argument (index i): 0 (records carry the message) or k = 1..16 (its Poseidon inputs).
 int messageInputsArg(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || info[i].IsUndefined()) return 0;
@@ -394,27 +427,44 @@ Napi::Value EddsaVerifyAsync(const Napi::CallbackInfo& info) {
 }
 
 // babyJubInSubgroup(points: n*64 bytes, x then y, normal little-endian) -> Uint8Array: 1 iff canonical, on the
-// curve and in the prime-order subgroup (the pairing-based test the batch verifier applies to R8)
+// curve and in the prime-order subgroup (the pairing-based test the batch verifier applies to R8, the same way:
+// BabyJub::kSubgroupLanes points at a time)
 Napi::Value BabyJubInSubgroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t len;
   const uint8_t* p = bytesOf(info[0], len, "points");
   if (len % 64) throw Napi::RangeError::New(env, "points must be 64 bytes each");
   const BabyJub& bj = BabyJub::instance();
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, len / 64);
-  for (size_t i = 0; i < len / 64; i++) {
-    const uint8_t* q = p + 64 * i;
-    u64 x[4], y[4];
-    memcpy(x, q, 32);
-    memcpy(y, q + 32, 32);
-    EdAffine pt{Fr::fromNormal(Fr::fromLimbs(x)), Fr::fromNormal(Fr::fromLimbs(y))};
-    out[i] = lessThan(x, FrParams::P) && lessThan(y, FrParams::P) && bj.onCurve(pt) && bj.inPrimeSubgroup(pt);
+  const size_t n = len / 64;
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, n);
+  constexpr int L = BabyJub::kSubgroupLanes;
+  EdAffine pts[L];
+  size_t at[L];
+  bool in[L];
+  int m = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n) {
+      const uint8_t* q = p + 64 * i;
+      out[i] = 0;
+      if (!eddsa_detail::canonical(q, FrParams::P) || !eddsa_detail::canonical(q + 32, FrParams::P)) continue;
+      EdAffine pt{eddsa_detail::fieldAt(q), eddsa_detail::fieldAt(q + 32)};
+      if (!bj.onCurve(pt)) continue;
+      pts[m] = pt;
+      at[m++] = i;
+    }
+    if (m == L || (i == n && m > 0)) {
+      bj.inPrimeSubgroupLanes(pts, m, in);
+      for (int j = 0; j < m; j++) out[at[j]] = in[j];
+      m = 0;
+    }
   }
   return out;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poseidon", Napi::Function::New(env, PoseidonHash));
+  exports.Set("poseidonMany", Napi::Function::New(env, PoseidonMany));
+  exports.Set("poseidonLanes", Napi::Number::New(env, Poseidon::kLanes));
   exports.Set("eddsaVerify", Napi::Function::New(env, EddsaVerify));
   exports.Set("eddsaVerifyAsync", Napi::Function::New(env, EddsaVerifyAsync));
   exports.Set("babyJubInSubgroup", Napi::Function::New(env, BabyJubInSubgroup));

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 #include "field.hpp"
+#include "field_ifma.hpp"
 #include "msm.hpp"
 
 namespace bn254 {
@@ -151,6 +152,46 @@ class BabyJub {
     Fr g = tateValue(p);
     if (g.isZero()) return false;
     return g.pow(kTateExp) == tateRef_;
+  }
+
+  // Points inPrimeSubgroupLanes tests together.
+  static constexpr int kSubgroupLanes = BN254_FR_IFMA ? ifma::kLanes : 1;
+
+  // out[j] = inPrimeSubgroup(p[j]) for j < m, m = 0..kSubgroupLanes: with IFMA (and m >= 2; one point alone is
+  // faster on the scalar path), the m exponentiations in the lanes of one (the same decision, the same power of
+  // the same g).
+  void inPrimeSubgroupLanes(const EdAffine* p, int m, bool* out) const {
+#if BN254_FR_IFMA
+    if (m < 2) {
+      for (int j = 0; j < m; j++) out[j] = inPrimeSubgroup(p[j]);
+      return;
+    }
+    Fr g[ifma::kLanes];
+    const Fr* gp[ifma::kLanes];
+    bool decided[ifma::kLanes];
+    for (int j = 0; j < ifma::kLanes; j++) {
+      g[j] = one;  // unused lanes, and the points of E[8] decided directly
+      gp[j] = &g[j];
+      decided[j] = j >= m;
+      if (decided[j]) continue;
+      if (p[j].x.isZero()) {
+        out[j] = p[j].y == one;
+        decided[j] = true;
+        continue;
+      }
+      Fr v = tateValue(p[j]);
+      if (v.isZero()) {
+        out[j] = false;
+        decided[j] = true;
+      } else g[j] = v;
+    }
+    Fr pw[ifma::kLanes];
+    ifma::store(ifma::pow(ifma::load(gp, ifma::Limbs52{}), kTateExp), pw, m);
+    for (int j = 0; j < m; j++)
+      if (!decided[j]) out[j] = pw[j] == tateRef_;
+#else
+    for (int j = 0; j < m; j++) out[j] = inPrimeSubgroup(p[j]);
+#endif
   }
 
  private:

@@ -183,6 +183,28 @@ inline void publicKeyIds(const BabyJub& bj, const std::vector<EddsaItem>& items,
 
 }  // namespace eddsa_detail
 
+// live[i] = 1 for the records of [b, e) that passed parsing and whose R8 lies in the prime-order subgroup,
+// BabyJub::kSubgroupLanes tests at a time.
+inline void markPrimeOrderNonces(const BabyJub& bj, const EddsaItem* items, size_t b, size_t e, uint8_t* live) {
+  constexpr int L = BabyJub::kSubgroupLanes;
+  EdAffine r8[L];
+  size_t at[L];
+  bool in[L];
+  int m = 0;
+  auto flush = [&]() {
+    bj.inPrimeSubgroupLanes(r8, m, in);
+    for (int j = 0; j < m; j++) live[at[j]] = in[j];
+    m = 0;
+  };
+  for (size_t i = b; i < e; i++) {
+    if (!items[i].ok) continue;
+    r8[m] = items[i].r8;
+    at[m++] = i;
+    if (m == L) flush();
+  }
+  flush();
+}
+
 // Batch verification with verdicts equal to verifyEddsaSingle's (up to a 2^-128 chance per batch).
 //
 // With E_i = S_i*B8 - R8_i - (8 hm_i)*A_i, record i is valid iff E_i = O. The batch checks
@@ -222,10 +244,10 @@ inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, u
   std::vector<Fl> zh(n), zs(n);
   parallelRange(n, nThreads, [&](size_t b, size_t e) {
     parseEddsaRecords(bj, recs, messageInputs, b, e, items.data());
+    markPrimeOrderNonces(bj, items.data(), b, e, live.data());
     for (size_t i = b; i < e; i++) {
+      if (!live[i]) continue;
       const EddsaItem& it = items[i];
-      if (!it.ok || !bj.inPrimeSubgroup(it.r8)) continue;
-      live[i] = 1;
       negR8[i] = bj.pre(it.r8).neg();
       Fl zm = Fl::fromNormal(Fl::fromLimbs(z[i].v));
       zh[i] = zm * Fl::fromNormal(Fl::fromLimbs(it.h.v));

@@ -3,13 +3,17 @@
 // C, S, M, P constants of poseidon_constants_opt.json, generated into poseidon_constants.hpp at build time).
 //
 // One hash is mostly serial in its partial rounds: each round's S-box (x^5: three dependent multiplications)
-// waits for the previous round's sum. hashLanes advances up to kLanes independent states round by round
-// together, so the chains of different states overlap in the CPU's pipelines; the arithmetic per state is
-// the same as hash's, so the results are identical.
+// waits for the previous round's sum. hashLanes hashes up to kLanes independent inputs together:
+//   - with AVX-512 IFMA (BN254_FR_IFMA), 8 states, one per vector lane (field_ifma.hpp), all sums of products
+//     reduced once (hashIfma);
+//   - otherwise up to 4 scalar states advanced round by round together, so the multiplication chains of
+//     different states overlap in the CPU's pipelines (hashStates<L>, the same arithmetic as hash).
+// Every path computes the same function (the field is exact), so results are identical.
 #pragma once
 #include <stdexcept>
 #include <vector>
 #include "field.hpp"
+#include "field_ifma.hpp"
 #include "poseidon_constants.hpp"
 
 namespace bn254 {
@@ -17,8 +21,12 @@ namespace bn254 {
 class Poseidon {
  public:
   static constexpr int kMaxInputs = poseidon_gen::kMaxT - 1;
-  // States hashed in lockstep by hashLanes.
+  // States hashed together by hashLanes.
+#if BN254_FR_IFMA
+  static constexpr int kLanes = ifma::kLanes;
+#else
   static constexpr int kLanes = 4;
+#endif
 
   // The process-wide instance (constants converted to Montgomery form on first use).
   static const Poseidon& instance() {
@@ -33,27 +41,128 @@ class Poseidon {
     return out;
   }
 
-  // out[j] = hash(in[j], n) for j < m, m = 0..kLanes: the m states computed in lockstep.
+  // out[j] = hash(in[j], n) for j < m, m = 0..kLanes, computed together.
   void hashLanes(const Fr* const* in, int n, int m, Fr* out) const {
-    static_assert(kLanes == 4, "hashLanes dispatches on 1..4 lanes");
+    if (m < 0 || m > kLanes) throw std::range_error("hashLanes takes 0 to kLanes states");
+#if BN254_FR_IFMA
+    if (m >= 2) return hashIfma(in, n, m, out);  // one state alone is faster on the scalar path
+#endif
+    hashScalarLanes(in, n, m, out);
+  }
+
+  // hashLanes on the scalar path: up to 4 states in lockstep (m = 0..4).
+  void hashScalarLanes(const Fr* const* in, int n, int m, Fr* out) const {
     switch (m) {
       case 0: return;
       case 1: return hashStates<1>(in, n, out);
       case 2: return hashStates<2>(in, n, out);
       case 3: return hashStates<3>(in, n, out);
       case 4: return hashStates<4>(in, n, out);
-      default: throw std::range_error("hashLanes takes 0 to kLanes states");
+      default: throw std::range_error("hashScalarLanes takes 0 to 4 states");
     }
   }
 
+#if BN254_FR_IFMA
+  // out[j] = hash(in[j], n) for j < m, m = 1..8: one state per lane of the IFMA registers.
+  //
+  // Value bounds (p/R < 0.012 with R = 2^260; reduce(T) < T/R + p; constants canonical, < p). Loaded inputs plus
+  // a constant are < 2.1p. An S-box on x < 12p: x^2 < 144*0.012p + p < 2.8p, x^4 < 1.1p, x^5 + c < 2.2p. A mix or
+  // a partial round's sum of t <= 17 products of a state element (< 12p) and a constant: < 17*12*0.012p + p < 3.5p.
+  // A partial round's update st[k] += st[0]*s adds st[k] above the reduction (addHigh), so st[k] grows by less
+  // than 2.2*0.012p + p < 1.03p per round; every kReduceEvery = 8 rounds they are reduced (times the form of 1,
+  // below 12*0.012p + p < 1.2p), so they stay below 3.5p + 8*1.03p < 12p < 2^258 (the limbs hold values < 2^260).
+  // Columns: a sum of at most 17 products plus one addHigh and the reduction's own pieces is far below 2^63.
+  void hashIfma(const Fr* const* in, int n, int m, Fr* out) const {
+    using namespace ifma;
+    if (n < 1 || n > kMaxInputs) throw std::range_error("Poseidon takes 1 to 16 inputs");
+    const poseidon_gen::Layout& lay = poseidon_gen::kLayout[n - 1];
+    const int t = lay.t;
+    const Limbs52* C = k52_.data() + lay.offC;
+    const Limbs52* S = k52_.data() + lay.offS;
+    const Limbs52* M = k52_.data() + lay.offM;
+    const Limbs52* P = k52_.data() + lay.offP;
+    Fr8 st[poseidon_gen::kMaxT], tmp[poseidon_gen::kMaxT];
+    st[0] = broadcast(C[0]);  // initial state 0, plus the first round constants
+    for (int i = 1; i < t; i++) {
+      const Fr* x[kLanes];
+      for (int l = 0; l < kLanes; l++) x[l] = in[l < m ? l : 0] + (i - 1);  // unused lanes repeat lane 0
+      st[i] = load(x, C[i]);
+    }
+    for (int r = 0; r < 3; r++) {
+      for (int i = 0; i < t; i++) st[i] = sbox8(st[i], &C[(r + 1) * t + i]);
+      mix8(st, tmp, M, t);
+    }
+    for (int i = 0; i < t; i++) st[i] = sbox8(st[i], &C[4 * t + i]);
+    mix8(st, tmp, P, t);
+    for (int r = 0; r < lay.nRoundsP; r++) {
+      st[0] = sbox8(st[0], &C[5 * t + r]);
+      const Limbs52* s = S + (2 * t - 1) * r;
+      Acc s0 = Acc::zero();
+      for (int j = 0; j < t; j++) mulAcc(s0, st[j], s[j]);
+      for (int k = 1; k < t; k++) {
+        Acc u = Acc::zero();
+        mulAcc(u, st[0], s[t + k - 1]);
+        addHigh(u, st[k]);
+        st[k] = reduce(u);
+      }
+      st[0] = reduce(s0);
+      if (r % kReduceEvery == kReduceEvery - 1)
+        for (int k = 1; k < t; k++) {
+          Acc u = Acc::zero();
+          mulAcc(u, st[k], Params52::get().one);
+          st[k] = reduce(u);
+        }
+    }
+    for (int r = 0; r < 3; r++) {
+      for (int i = 0; i < t; i++) st[i] = sbox8(st[i], &C[5 * t + lay.nRoundsP + r * t + i]);
+      mix8(st, tmp, M, t);
+    }
+    for (int i = 0; i < t; i++) st[i] = sbox8(st[i], nullptr);
+    Acc o = Acc::zero();  // only state[0] of the last mix is the output
+    for (int j = 0; j < t; j++) mulAcc(o, st[j], M[j * t]);
+    store(reduce(o), out, m);
+  }
+#endif
+
  private:
   std::vector<Fr> k_;
+#if BN254_FR_IFMA
+  static constexpr int kReduceEvery = 8;
+  std::vector<ifma::Limbs52> k52_;  // the same constants in the IFMA form
+#endif
 
   Poseidon() {
     const size_t n = sizeof(poseidon_gen::kConstants) / sizeof(poseidon_gen::kConstants[0]);
     k_.resize(n);
     for (size_t i = 0; i < n; i++) k_[i] = Fr::fromNormal(Fr::fromLimbs(poseidon_gen::kConstants[i]));
+#if BN254_FR_IFMA
+    k52_.resize(n);
+    for (size_t i = 0; i < n; i++) k52_[i] = ifma::Params52::get().constant(k_[i]);
+#endif
   }
+
+#if BN254_FR_IFMA
+  // x^5 + c (c null: x^5)
+  static inline ifma::Fr8 sbox8(const ifma::Fr8& x, const ifma::Limbs52* c) {
+    using namespace ifma;
+    Fr8 x2 = mul(x, x), x4 = mul(x2, x2);
+    Acc a = Acc::zero();
+    mulAcc(a, x, x4);
+    if (c) addHigh(a, *c);
+    return reduce(a);
+  }
+
+  // st[i] <- sum_j A[j][i] * st[j], one reduction per element
+  static inline void mix8(ifma::Fr8* st, ifma::Fr8* tmp, const ifma::Limbs52* A, int t) {
+    using namespace ifma;
+    for (int i = 0; i < t; i++) {
+      Acc a = Acc::zero();
+      for (int j = 0; j < t; j++) mulAcc(a, st[j], A[j * t + i]);
+      tmp[i] = reduce(a);
+    }
+    for (int i = 0; i < t; i++) st[i] = tmp[i];
+  }
+#endif
 
   // A row of L values, one per state (element [i][l] of a state array is element i of state l).
   template <int L>

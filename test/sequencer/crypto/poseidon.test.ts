@@ -1,9 +1,10 @@
-// Poseidon: the native addon's hash equals circomlibjs's for every arity (1 to 16 inputs), and poseidon()
+// Poseidon: the native addon's hash equals circomlibjs's for every arity (1 to 16 inputs), computed one state
+// at a time, 4 in lockstep or in its lanes (AVX-512 IFMA where built in), and poseidon()
 // gives circomlibjs's result for any input, canonical or not. The native part is skipped when the addon is
 // not built (`npm run build:native`).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { isNativeAvailable, nativeUnavailableReason } from "../../../fpga-prover/native/index.ts";
+import { bigintToLE32, isNativeAvailable, le32ToBigint, nativeAddon, nativeUnavailableReason } from "../../../fpga-prover/native/index.ts";
 import { poseidon, poseidonBackend, poseidonJs, poseidonNative } from "../../../sequencer/crypto/poseidon.ts";
 import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
 import { testScalar } from "../../helpers/signatures.ts";
@@ -40,7 +41,34 @@ describe("native Poseidon", { skip }, () => {
       }
   });
 
+  it("hashes many preimages alike one at a time, 4 states in lockstep and in its lanes (8 with IFMA), as circomlibjs does", () => {
+    const addon = nativeAddon();
+    assert.ok([4, 8].includes(addon.poseidonLanes));
+    for (let arity = 1; arity <= 16; arity++) {
+      const count = arity === 3 || arity === 5 ? 2 * addon.poseidonLanes + 3 : addon.poseidonLanes + 1;
+      const preimages = Array.from({ length: count }, (_, k) => randomInputs(arity, `poseidon-many/${arity}/${k}`));
+      preimages[0]!.fill(0n);
+      preimages[1]!.fill(FIELD_MODULUS - 1n);
+      const expected = preimages.map(poseidonJs);
+      const bytes = new Uint8Array(32 * arity * count);
+      preimages.flat().forEach((x, i) => bytes.set(bigintToLE32(x), 32 * i));
+      for (const method of ["single", "scalar-lanes", "lanes"] as const) {
+        const out = addon.poseidonMany(bytes, arity, method);
+        assert.deepEqual(expected.map((_, k) => le32ToBigint(out, 32 * k)), expected, `arity ${arity}, ${method}`);
+      }
+    }
+    // fewer preimages than lanes, and none
+    const two = new Uint8Array(2 * 5 * 32).fill(1);
+    assert.deepEqual(nativeAddon().poseidonMany(two, 5, "lanes"), nativeAddon().poseidonMany(two, 5, "single"));
+    assert.equal(nativeAddon().poseidonMany(new Uint8Array(0), 5, "lanes").length, 0);
+  });
+
   it("refuses inputs that are not field elements, and wrong arities, with a clear error", () => {
+    const addon = nativeAddon();
+    assert.throws(() => addon.poseidonMany(bigintToLE32(FIELD_MODULUS), 1, "lanes"), RangeError);
+    assert.throws(() => addon.poseidonMany(new Uint8Array(64), 3, "lanes"), RangeError);
+    assert.throws(() => addon.poseidonMany(new Uint8Array(32), 17, "lanes"), RangeError);
+    assert.throws(() => addon.poseidonMany(new Uint8Array(32), 1, "fast" as "lanes"), TypeError);
     assert.throws(() => poseidonNative([FIELD_MODULUS]), RangeError);
     assert.throws(() => poseidonNative([-1n]), RangeError);
     assert.throws(() => poseidonNative([1n << 256n]), RangeError);
