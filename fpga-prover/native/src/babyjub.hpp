@@ -155,7 +155,11 @@ class BabyJub {
   }
 
   // Points inPrimeSubgroupLanes tests together.
-  static constexpr int kSubgroupLanes = BN254_FR_IFMA ? ifma::kLanes : 1;
+#if BN254_FR_IFMA
+  static constexpr int kSubgroupLanes = ifma::kLanes;
+#else
+  static constexpr int kSubgroupLanes = 1;
+#endif
 
   // out[j] = inPrimeSubgroup(p[j]) for j < m, m = 0..kSubgroupLanes: with IFMA (and m >= 2; one point alone is
   // faster on the scalar path), the m exponentiations in the lanes of one (the same decision, the same power of
