@@ -55,7 +55,7 @@ export interface NativeAddon {
    * ("scalar-lanes"), or poseidonLanes at a time ("lanes", as signature verification hashes). Tests and benchmarks.
    */
   poseidonMany(inputs: Uint8Array, arity: number, method: "single" | "scalar-lanes" | "lanes"): Uint8Array;
-  /** Preimages hashed together by the "lanes" method: 8 with AVX-512 IFMA (one per vector lane), else 4. */
+  /** Preimages hashed together by the "lanes" method: 16 with AVX-512 IFMA (one per lane of two vectors), else 4. */
   readonly poseidonLanes: number;
   /**
    * EdDSA-Poseidon verdicts (1 valid, 0 invalid), one per record: the message, then R8x, R8y, S, Ax, Ay, as

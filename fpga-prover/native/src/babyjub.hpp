@@ -156,24 +156,25 @@ class BabyJub {
 
   // Points inPrimeSubgroupLanes tests together.
 #if BN254_FR_IFMA
-  static constexpr int kSubgroupLanes = ifma::kLanes;
+  static constexpr int kSubgroupLanes = 2 * ifma::kLanes;
 #else
   static constexpr int kSubgroupLanes = 1;
 #endif
 
   // out[j] = inPrimeSubgroup(p[j]) for j < m, m = 0..kSubgroupLanes: with IFMA (and m >= 2; one point alone is
-  // faster on the scalar path), the m exponentiations in the lanes of one (the same decision, the same power of
-  // the same g).
+  // faster on the scalar path), the m exponentiations in the lanes of two vectors (the same decision, the same
+  // power of the same g).
   void inPrimeSubgroupLanes(const EdAffine* p, int m, bool* out) const {
 #if BN254_FR_IFMA
     if (m < 2) {
       for (int j = 0; j < m; j++) out[j] = inPrimeSubgroup(p[j]);
       return;
     }
-    Fr g[ifma::kLanes];
-    const Fr* gp[ifma::kLanes];
-    bool decided[ifma::kLanes];
-    for (int j = 0; j < ifma::kLanes; j++) {
+    constexpr int W = ifma::kLanes;
+    Fr g[2 * W], pw[2 * W];
+    const Fr* gp[2 * W];
+    bool decided[2 * W];
+    for (int j = 0; j < 2 * W; j++) {
       g[j] = one;  // unused lanes, and the points of E[8] decided directly
       gp[j] = &g[j];
       decided[j] = j >= m;
@@ -189,8 +190,10 @@ class BabyJub {
         decided[j] = true;
       } else g[j] = v;
     }
-    Fr pw[ifma::kLanes];
-    ifma::store(ifma::pow(ifma::load(gp, ifma::Limbs52{}), kTateExp), pw, m);
+    ifma::Fr8 x[2] = {ifma::load(gp, ifma::Limbs52{}), ifma::load(gp + W, ifma::Limbs52{})};
+    ifma::pow<2>(x, kTateExp);
+    ifma::store(x[0], pw, W);
+    ifma::store(x[1], pw + W, W);
     for (int j = 0; j < m; j++)
       if (!decided[j]) out[j] = pw[j] == tateRef_;
 #else

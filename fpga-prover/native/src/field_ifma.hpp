@@ -161,20 +161,26 @@ inline Fr8 mul(const Fr8& a, const Fr8& b) {
   return reduce(t);
 }
 
-// x^e for e given as 4 little-endian limbs, in every lane: fixed 4-bit windows (251 squarings and at most 63 + 14
+// x[v] <- x[v]^e in every lane of K vectors (every step across the K vectors before the next, so their serial
+// chains overlap), e given as 4 little-endian limbs: fixed 4-bit windows (251 squarings and at most 63 + 14
 // multiplications for a 255-bit e). For x < 2.1p every value stays below 1.1p.
-inline Fr8 pow(const Fr8& x, const u64 e[4]) {
-  Fr8 table[16];  // x^0 .. x^15
-  table[0] = broadcast(Params52::get().one);
-  table[1] = x;
-  for (int i = 2; i < 16; i++) table[i] = mul(table[i - 1], x);
-  auto nibble = [&](int w) { return (int)((e[w / 16] >> (4 * (w % 16))) & 15); };
-  Fr8 r = table[nibble(63)];
-  for (int w = 62; w >= 0; w--) {
-    for (int k = 0; k < 4; k++) r = mul(r, r);
-    if (int d = nibble(w)) r = mul(r, table[d]);
+template <int K>
+inline void pow(Fr8* x, const u64 e[4]) {
+  Fr8 table[16][K];  // x^0 .. x^15
+  for (int v = 0; v < K; v++) {
+    table[0][v] = broadcast(Params52::get().one);
+    table[1][v] = x[v];
   }
-  return r;
+  for (int i = 2; i < 16; i++)
+    for (int v = 0; v < K; v++) table[i][v] = mul(table[i - 1][v], x[v]);
+  auto nibble = [&](int w) { return (int)((e[w / 16] >> (4 * (w % 16))) & 15); };
+  for (int v = 0; v < K; v++) x[v] = table[nibble(63)][v];
+  for (int w = 62; w >= 0; w--) {
+    for (int k = 0; k < 4; k++)
+      for (int v = 0; v < K; v++) x[v] = mul(x[v], x[v]);
+    if (int d = nibble(w))
+      for (int v = 0; v < K; v++) x[v] = mul(x[v], table[d][v]);
+  }
 }
 
 // Lane j = x[j] + c for scalar field elements x[j] (scalar Montgomery form, R = 2^256) and a constant c (limbs

@@ -4,8 +4,8 @@
 //
 // One hash is mostly serial in its partial rounds: each round's S-box (x^5: three dependent multiplications)
 // waits for the previous round's sum. hashLanes hashes up to kLanes independent inputs together:
-//   - with AVX-512 IFMA (BN254_FR_IFMA), 8 states, one per vector lane (field_ifma.hpp), all sums of products
-//     reduced once (hashIfma);
+//   - with AVX-512 IFMA (BN254_FR_IFMA), up to 16 states, one per vector lane (field_ifma.hpp) in two vectors,
+//     all sums of products reduced once (hashIfma);
 //   - otherwise up to 4 scalar states advanced round by round together, so the multiplication chains of
 //     different states overlap in the CPU's pipelines (hashStates<L>, the same arithmetic as hash).
 // Every path computes the same function (the field is exact), so results are identical.
@@ -23,7 +23,7 @@ class Poseidon {
   static constexpr int kMaxInputs = poseidon_gen::kMaxT - 1;
   // States hashed together by hashLanes.
 #if BN254_FR_IFMA
-  static constexpr int kLanes = ifma::kLanes;
+  static constexpr int kLanes = 2 * ifma::kLanes;
 #else
   static constexpr int kLanes = 4;
 #endif
@@ -63,64 +63,11 @@ class Poseidon {
   }
 
 #if BN254_FR_IFMA
-  // out[j] = hash(in[j], n) for j < m, m = 1..8: one state per lane of the IFMA registers.
-  //
-  // Value bounds (p/R < 0.012 with R = 2^260; reduce(T) < T/R + p; constants canonical, < p). Loaded inputs plus
-  // a constant are < 2.1p. An S-box on x < 12p: x^2 < 144*0.012p + p < 2.8p, x^4 < 1.1p, x^5 + c < 2.2p. A mix or
-  // a partial round's sum of t <= 17 products of a state element (< 12p) and a constant: < 17*12*0.012p + p < 3.5p.
-  // A partial round's update st[k] += st[0]*s adds st[k] above the reduction (addHigh), so st[k] grows by less
-  // than 2.2*0.012p + p < 1.03p per round; every kReduceEvery = 8 rounds they are reduced (times the form of 1,
-  // below 12*0.012p + p < 1.2p), so they stay below 3.5p + 8*1.03p < 12p < 2^258 (the limbs hold values < 2^260).
-  // Columns: a sum of at most 17 products plus one addHigh and the reduction's own pieces is far below 2^63.
+  // out[j] = hash(in[j], n) for j < m, m = 1..16: one state per lane of the IFMA registers, in one vector of 8
+  // lanes (m <= 8) or two advanced together (their serial S-box chains overlap).
   void hashIfma(const Fr* const* in, int n, int m, Fr* out) const {
-    using namespace ifma;
-    if (n < 1 || n > kMaxInputs) throw std::range_error("Poseidon takes 1 to 16 inputs");
-    const poseidon_gen::Layout& lay = poseidon_gen::kLayout[n - 1];
-    const int t = lay.t;
-    const Limbs52* C = k52_.data() + lay.offC;
-    const Limbs52* S = k52_.data() + lay.offS;
-    const Limbs52* M = k52_.data() + lay.offM;
-    const Limbs52* P = k52_.data() + lay.offP;
-    Fr8 st[poseidon_gen::kMaxT], tmp[poseidon_gen::kMaxT];
-    st[0] = broadcast(C[0]);  // initial state 0, plus the first round constants
-    for (int i = 1; i < t; i++) {
-      const Fr* x[kLanes];
-      for (int l = 0; l < kLanes; l++) x[l] = in[l < m ? l : 0] + (i - 1);  // unused lanes repeat lane 0
-      st[i] = load(x, C[i]);
-    }
-    for (int r = 0; r < 3; r++) {
-      for (int i = 0; i < t; i++) st[i] = sbox8(st[i], &C[(r + 1) * t + i]);
-      mix8(st, tmp, M, t);
-    }
-    for (int i = 0; i < t; i++) st[i] = sbox8(st[i], &C[4 * t + i]);
-    mix8(st, tmp, P, t);
-    for (int r = 0; r < lay.nRoundsP; r++) {
-      st[0] = sbox8(st[0], &C[5 * t + r]);
-      const Limbs52* s = S + (2 * t - 1) * r;
-      Acc s0 = Acc::zero();
-      for (int j = 0; j < t; j++) mulAcc(s0, st[j], s[j]);
-      for (int k = 1; k < t; k++) {
-        Acc u = Acc::zero();
-        mulAcc(u, st[0], s[t + k - 1]);
-        addHigh(u, st[k]);
-        st[k] = reduce(u);
-      }
-      st[0] = reduce(s0);
-      if (r % kReduceEvery == kReduceEvery - 1)
-        for (int k = 1; k < t; k++) {
-          Acc u = Acc::zero();
-          mulAcc(u, st[k], Params52::get().one);
-          st[k] = reduce(u);
-        }
-    }
-    for (int r = 0; r < 3; r++) {
-      for (int i = 0; i < t; i++) st[i] = sbox8(st[i], &C[5 * t + lay.nRoundsP + r * t + i]);
-      mix8(st, tmp, M, t);
-    }
-    for (int i = 0; i < t; i++) st[i] = sbox8(st[i], nullptr);
-    Acc o = Acc::zero();  // only state[0] of the last mix is the output
-    for (int j = 0; j < t; j++) mulAcc(o, st[j], M[j * t]);
-    store(reduce(o), out, m);
+    if (m <= ifma::kLanes) hashIfmaVectors<1>(in, n, m, out);
+    else hashIfmaVectors<2>(in, n, m, out);
   }
 #endif
 
@@ -142,25 +89,108 @@ class Poseidon {
   }
 
 #if BN254_FR_IFMA
-  // x^5 + c (c null: x^5)
-  static inline ifma::Fr8 sbox8(const ifma::Fr8& x, const ifma::Limbs52* c) {
+  // hashIfma with K vectors (8K lanes), every step across the K vectors before the next.
+  //
+  // Value bounds (p/R < 0.012 with R = 2^260; reduce(T) < T/R + p; constants canonical, < p). Loaded inputs plus
+  // a constant are < 2.1p. An S-box on x < 12p: x^2 < 144*0.012p + p < 2.8p, x^4 < 1.1p, x^5 + c < 2.2p. A mix or
+  // a partial round's sum of t <= 17 products of a state element (< 12p) and a constant: < 17*12*0.012p + p < 3.5p.
+  // A partial round's update st[k] += st[0]*s adds st[k] above the reduction (addHigh), so st[k] grows by less
+  // than 2.2*0.012p + p < 1.03p per round; every kReduceEvery = 8 rounds they are reduced (times the form of 1,
+  // below 12*0.012p + p < 1.2p), so they stay below 3.5p + 8*1.03p < 12p < 2^258 (the limbs hold values < 2^260).
+  // Columns: a sum of at most 17 products plus one addHigh and the reduction's own pieces is far below 2^63.
+  template <int K>
+  void hashIfmaVectors(const Fr* const* in, int n, int m, Fr* out) const {
     using namespace ifma;
-    Fr8 x2 = mul(x, x), x4 = mul(x2, x2);
-    Acc a = Acc::zero();
-    mulAcc(a, x, x4);
-    if (c) addHigh(a, *c);
-    return reduce(a);
+    constexpr int W = ifma::kLanes;  // lanes per vector
+    if (n < 1 || n > kMaxInputs) throw std::range_error("Poseidon takes 1 to 16 inputs");
+    const poseidon_gen::Layout& lay = poseidon_gen::kLayout[n - 1];
+    const int t = lay.t;
+    const Limbs52* C = k52_.data() + lay.offC;
+    const Limbs52* S = k52_.data() + lay.offS;
+    const Limbs52* M = k52_.data() + lay.offM;
+    const Limbs52* P = k52_.data() + lay.offP;
+    typedef Fr8 Row[K];  // element i of every vector
+    Row st[poseidon_gen::kMaxT], tmp[poseidon_gen::kMaxT];
+    for (int v = 0; v < K; v++) {
+      st[0][v] = broadcast(C[0]);  // initial state 0, plus the first round constants
+      for (int i = 1; i < t; i++) {
+        const Fr* x[W];
+        for (int l = 0; l < W; l++) {
+          const int j = v * W + l;
+          x[l] = in[j < m ? j : 0] + (i - 1);  // unused lanes repeat lane 0
+        }
+        st[i][v] = load(x, C[i]);
+      }
+    }
+    for (int r = 0; r < 3; r++) {
+      for (int i = 0; i < t; i++) sbox8<K>(st[i], &C[(r + 1) * t + i]);
+      mix8<K>(st, tmp, M, t);
+    }
+    for (int i = 0; i < t; i++) sbox8<K>(st[i], &C[4 * t + i]);
+    mix8<K>(st, tmp, P, t);
+    for (int r = 0; r < lay.nRoundsP; r++) {
+      sbox8<K>(st[0], &C[5 * t + r]);
+      const Limbs52* s = S + (2 * t - 1) * r;
+      Acc s0[K];
+      for (int v = 0; v < K; v++) {
+        s0[v] = Acc::zero();
+        for (int j = 0; j < t; j++) mulAcc(s0[v], st[j][v], s[j]);
+      }
+      for (int k = 1; k < t; k++)
+        for (int v = 0; v < K; v++) {
+          Acc u = Acc::zero();
+          mulAcc(u, st[0][v], s[t + k - 1]);
+          addHigh(u, st[k][v]);
+          st[k][v] = reduce(u);
+        }
+      for (int v = 0; v < K; v++) st[0][v] = reduce(s0[v]);
+      if (r % kReduceEvery == kReduceEvery - 1)
+        for (int k = 1; k < t; k++)
+          for (int v = 0; v < K; v++) {
+            Acc u = Acc::zero();
+            mulAcc(u, st[k][v], Params52::get().one);
+            st[k][v] = reduce(u);
+          }
+    }
+    for (int r = 0; r < 3; r++) {
+      for (int i = 0; i < t; i++) sbox8<K>(st[i], &C[5 * t + lay.nRoundsP + r * t + i]);
+      mix8<K>(st, tmp, M, t);
+    }
+    for (int i = 0; i < t; i++) sbox8<K>(st[i], nullptr);
+    for (int v = 0; v < K && v * W < m; v++) {
+      Acc o = Acc::zero();  // only state[0] of the last mix is the output
+      for (int j = 0; j < t; j++) mulAcc(o, st[j][v], M[j * t]);
+      store(reduce(o), out + v * W, std::min(W, m - v * W));
+    }
   }
 
-  // st[i] <- sum_j A[j][i] * st[j], one reduction per element
-  static inline void mix8(ifma::Fr8* st, ifma::Fr8* tmp, const ifma::Limbs52* A, int t) {
+  // x[v] <- x[v]^5 + c in each of K vectors (c null: x^5)
+  template <int K>
+  static inline void sbox8(ifma::Fr8* x, const ifma::Limbs52* c) {
     using namespace ifma;
-    for (int i = 0; i < t; i++) {
+    Fr8 x2[K], x4[K];
+    for (int v = 0; v < K; v++) x2[v] = mul(x[v], x[v]);
+    for (int v = 0; v < K; v++) x4[v] = mul(x2[v], x2[v]);
+    for (int v = 0; v < K; v++) {
       Acc a = Acc::zero();
-      for (int j = 0; j < t; j++) mulAcc(a, st[j], A[j * t + i]);
-      tmp[i] = reduce(a);
+      mulAcc(a, x[v], x4[v]);
+      if (c) addHigh(a, *c);
+      x[v] = reduce(a);
     }
-    for (int i = 0; i < t; i++) st[i] = tmp[i];
+  }
+
+  // st[i] <- sum_j A[j][i] * st[j] in each of K vectors, one reduction per element
+  template <int K>
+  static inline void mix8(ifma::Fr8 (*st)[K], ifma::Fr8 (*tmp)[K], const ifma::Limbs52* A, int t) {
+    using namespace ifma;
+    for (int i = 0; i < t; i++)
+      for (int v = 0; v < K; v++) {
+        Acc a = Acc::zero();
+        for (int j = 0; j < t; j++) mulAcc(a, st[j][v], A[j * t + i]);
+        tmp[i][v] = reduce(a);
+      }
+    for (int i = 0; i < t; i++)
+      for (int v = 0; v < K; v++) st[i][v] = tmp[i][v];
   }
 #endif
 

@@ -41,9 +41,9 @@ describe("native Poseidon", { skip }, () => {
       }
   });
 
-  it("hashes many preimages alike one at a time, 4 states in lockstep and in its lanes (8 with IFMA), as circomlibjs does", () => {
+  it("hashes many preimages alike one at a time, 4 states in lockstep and in its lanes (16 with IFMA), as circomlibjs does", () => {
     const addon = nativeAddon();
-    assert.ok([4, 8].includes(addon.poseidonLanes));
+    assert.ok([4, 16].includes(addon.poseidonLanes));
     for (let arity = 1; arity <= 16; arity++) {
       const count = arity === 3 || arity === 5 ? 2 * addon.poseidonLanes + 3 : addon.poseidonLanes + 1;
       const preimages = Array.from({ length: count }, (_, k) => randomInputs(arity, `poseidon-many/${arity}/${k}`));
