@@ -31,6 +31,8 @@ namespace bn254 {
 static constexpr size_t kSignatureBytes = 5 * 32;
 // Records per thread below which verifyEddsaBatch uses fewer threads than asked.
 static constexpr size_t kBatchPerThread = 128;
+// Groups of at most this many records are settled one record at a time by verifyEddsaBatch (bisection leaves).
+static constexpr size_t kBatchLeaf = 4;
 
 // Bytes of one record whose message is given as itself (messageInputs = 0) or as its messageInputs Poseidon inputs.
 inline size_t eddsaRecordBytes(int messageInputs) { return 32 * (size_t)std::max(1, messageInputs) + kSignatureBytes; }
@@ -229,9 +231,11 @@ inline void markPrimeOrderNonces(const BabyJub& bj, const EddsaItem* items, size
 // one point per record, one per distinct key, and B8.
 //
 // When the batch equation fails, the set is bisected (an equation per half, same z_i) down to groups of
-// kLeaf records, which are checked one by one with eddsaEquationHolds. Threads: one parallel pass over the
-// records, then the MSM's windows in parallel.
+// kBatchLeaf records, which are checked one by one with eddsaEquationHolds; a batch that small from the start
+// is checked that way directly (verifyEddsaSingle: no subgroup tests or MSM terms to waste). Threads: one
+// parallel pass over the records, then the MSM's windows in parallel.
 inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, uint8_t* out, int nThreads) {
+  if (n <= kBatchLeaf) return verifyEddsaSingle(recs, messageInputs, n, out, 1);
   const BabyJub& bj = BabyJub::instance();
   // each thread start costs tens of microseconds (more on a busy machine): small batches use fewer threads
   nThreads = (int)std::max<size_t>(1, std::min<size_t>((size_t)std::max(1, nThreads), (n + kBatchPerThread - 1) / kBatchPerThread));
@@ -264,7 +268,6 @@ inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, u
   std::vector<EdPre> negKey;
   eddsa_detail::publicKeyIds(bj, items, liveIdx, keyOf, negKey);
 
-  const size_t kLeaf = 4;
   std::vector<EdPre> pts;
   std::vector<Scalar> sc;
   std::vector<Fl> keySum(negKey.size());  // sum of z_i hm_i mod l per key, over the records of one equation
@@ -305,7 +308,7 @@ inline void verifyEddsaBatch(const uint8_t* recs, int messageInputs, size_t n, u
     return babyJubMsm(bj, pts.data(), sc.data(), pts.size(), nThreads).isIdentity();
   };
   std::function<void(const size_t*, size_t)> settle = [&](const size_t* idx, size_t m) {
-    if (m <= kLeaf) {
+    if (m <= kBatchLeaf) {
       for (size_t k = 0; k < m; k++) out[idx[k]] = eddsaEquationHolds(bj, items[idx[k]]);
       return;
     }
