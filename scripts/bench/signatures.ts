@@ -6,31 +6,61 @@
  *   - native "single" mode over a whole group (each signature checked on its own, no batch equation),
  *   - native batch verification (one MSM per call) at 64, 256 and 1024 signatures, 1 and 2 threads,
  *     synchronous and off-thread (async),
- *   - Poseidon of 2, 5 and 16 inputs, circomlibjs vs native (one call per hash).
+ *   - orders, whose message is Poseidon(domain, w0, w1): hashed on the JavaScript thread and then verified
+ *     (before: how the verifier took them until the addon hashed preimages) against preimage records hashed
+ *     inside the native call (after), per batch size,
+ *   - with --baseline-addon PATH, the same batch rows for another build of the addon (e.g. one built from an
+ *     earlier commit), measured in this run on the same records: before/after beside each other,
+ *   - Poseidon of 2, 3, 5 and 16 inputs: circomlibjs, native one call per hash, and inside the addon one state
+ *     at a time, 4 states in lockstep and in its lanes (16 with AVX-512 IFMA), ns per hash.
  * Times are medians over repeated calls; every native call's verdicts are checked (all valid).
  *
- *   npx tsx scripts/bench/signatures.ts [--runs 7]
+ *   npx tsx scripts/bench/signatures.ts [--runs 7] [--baseline-addon path/to/bn254_prover.node]
  */
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
+import { isNativeAvailable, nativeAddon, nativeUnavailableReason, type NativeAddon } from "../../fpga-prover/native/index.ts";
 import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
-import { nativeSignatureVerifier, type NativeVerifierOptions } from "../../sequencer/crypto/nativeSignatureVerifier.ts";
+import { nativeSignatureVerifier, packSignatureChecks, type NativeVerifierOptions } from "../../sequencer/crypto/nativeSignatureVerifier.ts";
 import { poseidonJs, poseidonNative } from "../../sequencer/crypto/poseidon.ts";
-import type { HashedSignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
+import { messageValue, type HashedSignatureCheck, type SignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
-import { signatureSeries, testScalar } from "../../test/helpers/signatures.ts";
+import { preimageSeries, signatureSeries, testScalar } from "../../test/helpers/signatures.ts";
 import { isMainModule } from "../cli.ts";
 import { dur, int, machineLine, progress, sample, sampleAsync, section, table, timeMs, timeMsAsync } from "./util.ts";
 
 const BATCH_SIZES = [64, 256, 1024] as const;
+/** Inputs of an order's message preimage: Poseidon(Domain.ORDER, w0, w1). */
+const ORDER_MESSAGE_INPUTS = 3;
 
-function assertAllValid(verdicts: readonly boolean[], what: string): void {
-  if (!verdicts.every((v) => v)) throw new Error(`${what}: a valid signature was refused`);
+function assertAllValid(verdicts: ArrayLike<boolean | number>, what: string): void {
+  if (!Array.from(verdicts).every((v) => v === true || v === 1)) throw new Error(`${what}: a valid signature was refused`);
 }
 
 type Row = { what: string; threads: string; perSigMs: number };
 
-async function verifierRows(checks: readonly HashedSignatureCheck[], runs: number): Promise<Row[]> {
+/** ms per signature of verifying `checks` as consecutive groups of `size` with `verify`, median of `runs`. */
+async function perSignature(checks: readonly SignatureCheck[], size: number, runs: number, verify: (group: readonly SignatureCheck[]) => Promise<unknown>): Promise<number> {
+  // each sample verifies every check as checks.length / size different groups (so no group repeats back to back)
+  const groups = Array.from({ length: checks.length / size }, (_, k) => checks.slice(k * size, (k + 1) * size));
+  const st = await sampleAsync(runs, 1, async () => timeMsAsync(async () => {
+    for (const g of groups) await verify(g);
+  }));
+  return st.median / checks.length;
+}
+
+/** Verification with the native verifier, verdicts checked. */
+function nativeVerify(opts: NativeVerifierOptions, what: string) {
+  const v = nativeSignatureVerifier(opts);
+  return async (g: readonly SignatureCheck[]) => assertAllValid(await v.verifyBatch(g), what);
+}
+
+const threadsLabel = (threads: number, size: number) => {
+  const used = Math.min(threads, Math.ceil(size / nativeAddon().eddsaBatchPerThread));
+  return used === threads ? String(threads) : `${threads} asked, ${used} used`;
+};
+
+async function verifierRows(checks: readonly HashedSignatureCheck[], runs: number, baseline: NativeAddon | undefined): Promise<Row[]> {
   const rows: Row[] = [];
   const maxThreads = Math.min(2, nativeAddon().defaultThreads);
 
@@ -42,51 +72,107 @@ async function verifierRows(checks: readonly HashedSignatureCheck[], runs: numbe
 
   for (const threads of [1, maxThreads]) {
     progress(`native "single" mode, 1024 per call, ${threads} thread(s)`);
-    const v = nativeSignatureVerifier({ mode: "single", threads, asyncFrom: Infinity });
     const group = checks.slice(0, 1024);
-    const st = sample(runs, 1, () => timeMs(() => assertAllValid(v.verifyBatch(group) as boolean[], "single mode")));
-    rows.push({ what: `native, each on its own, 1024 per call`, threads: String(threads), perSigMs: st.median / group.length });
+    const ms = await perSignature(group, 1024, runs, nativeVerify({ mode: "single", threads, asyncFrom: Infinity }, "single mode"));
+    rows.push({ what: `native, each on its own, 1024 per call`, threads: String(threads), perSigMs: ms });
   }
 
-  for (const size of BATCH_SIZES)
+  for (const size of BATCH_SIZES) {
     for (const threads of [...new Set([1, maxThreads])])
       for (const off of [false, true]) {
         if (off && threads === 1) continue;
         progress(`native batch ${size}, ${threads} thread(s)${off ? ", async" : ""}`);
-        const opts: NativeVerifierOptions = { mode: "batch", threads, asyncFrom: off ? 1 : Infinity };
-        const v = nativeSignatureVerifier(opts);
-        // each sample verifies 1024 signatures as 1024/size different batches (so no batch repeats back to back)
-        const slices = Array.from({ length: 1024 / size }, (_, k) => checks.slice(k * size, (k + 1) * size));
-        const st = await sampleAsync(runs, 1, async () =>
-          timeMsAsync(async () => {
-            for (const slice of slices) assertAllValid(await v.verifyBatch(slice), `batch ${size}`);
-          }));
-        const used = Math.min(threads, Math.ceil(size / nativeAddon().eddsaBatchPerThread));
-        rows.push({ what: `native batch of ${size}${off ? " (async)" : ""}`, threads: used === threads ? String(threads) : `${threads} asked, ${used} used`, perSigMs: st.median / 1024 });
+        const ms = await perSignature(checks.slice(0, 1024), size, runs, nativeVerify({ mode: "batch", threads, asyncFrom: off ? 1 : Infinity }, `batch ${size}`));
+        rows.push({ what: `native batch of ${size}${off ? " (async)" : ""}`, threads: threadsLabel(threads, size), perSigMs: ms });
       }
+    if (baseline) {
+      progress(`baseline build, batch ${size}, 1 thread`);
+      const ms = await perSignature(checks.slice(0, 1024), size, runs, async (g) => assertAllValid(baseline.eddsaVerify(packSignatureChecks(g), "batch", 1), `baseline batch ${size}`));
+      rows.push({ what: `baseline build: batch of ${size}`, threads: "1", perSigMs: ms });
+    }
+  }
   return rows;
+}
+
+/**
+ * Orders: per batch size and thread count, the message hashed on the JavaScript thread (poseidon(), one
+ * N-API call per order) and then verified as a field element, against preimage records hashed in the call;
+ * with a baseline build, also the JavaScript hashing followed by its batch verification.
+ */
+async function orderRows(orders: readonly SignatureCheck[], runs: number, baseline: NativeAddon | undefined): Promise<string[][]> {
+  const out: string[][] = [];
+  const maxThreads = Math.min(2, nativeAddon().defaultThreads);
+  const hashFirst = (g: readonly SignatureCheck[]) => g.map((c) => ({ ...c, message: messageValue(c.message) }));
+
+  progress("orders, one per call");
+  const single = nativeVerify({ mode: "single", threads: 1, asyncFrom: Infinity }, "order");
+  const singleBefore = await perSignature(orders.slice(0, 256), 1, runs, (g) => single(hashFirst(g)));
+  const singleAfter = await perSignature(orders.slice(0, 256), 1, runs, single);
+  const ratio = (before: number, after: number) => `${(before / after).toFixed(2)}×`;
+  out.push(["1 per call (single mode)", "1", dur(singleBefore), dur(singleAfter), ratio(singleBefore, singleAfter), ...(baseline ? ["–", "–"] : [])]);
+
+  for (const size of BATCH_SIZES)
+    for (const threads of [...new Set([1, maxThreads])]) {
+      progress(`orders, batch ${size}, ${threads} thread(s)`);
+      const v = nativeVerify({ mode: "batch", threads, asyncFrom: Infinity }, `orders batch ${size}`);
+      const before = await perSignature(orders, size, runs, (g) => v(hashFirst(g)));
+      const after = await perSignature(orders, size, runs, v);
+      const base = baseline && threads === 1
+        ? await perSignature(orders, size, runs, async (g) => assertAllValid(baseline.eddsaVerify(packSignatureChecks(hashFirst(g)), "batch", 1), `baseline orders ${size}`))
+        : undefined;
+      out.push([`batch of ${size}`, threadsLabel(threads, size), dur(before), dur(after), ratio(before, after), ...(baseline ? (base ? [dur(base), ratio(base, after)] : ["–", "–"]) : [])]);
+    }
+  return out;
 }
 
 function poseidonRows(runs: number): string[][] {
   const out: string[][] = [];
-  for (const arity of [2, 5, 16]) {
+  const addon = nativeAddon();
+  for (const arity of [2, 3, 5, 16]) {
     const inputs = Array.from({ length: 256 }, (_, i) => Array.from({ length: arity }, (_, j) => testScalar(`bench-poseidon/${arity}/${i}/${j}`, FIELD_MODULUS)));
     for (const xs of inputs) if (poseidonJs(xs) !== poseidonNative(xs)) throw new Error("native Poseidon differs from circomlibjs");
     const js = sample(runs, 1, () => timeMs(() => inputs.forEach((xs) => poseidonJs(xs)))).median / inputs.length;
-    const nat = sample(runs, 1, () => timeMs(() => inputs.forEach((xs) => poseidonNative(xs)))).median / inputs.length;
-    out.push([String(arity), dur(js), dur(nat), `${(js / nat).toFixed(1)}×`]);
+    const call = sample(runs, 1, () => timeMs(() => inputs.forEach((xs) => poseidonNative(xs)))).median / inputs.length;
+    // inside the addon: 4096 preimages per call, every method's hashes checked against circomlibjs's
+    const n = 4096;
+    const bytes = new Uint8Array(32 * arity * n);
+    const words = new BigUint64Array(bytes.buffer);
+    inputs.flat().forEach((x, i) => {
+      for (let k = 0; k < 4; k++) words[4 * i + k] = x >> BigInt(64 * k);
+    });
+    for (let r = 1; r < n / inputs.length; r++) bytes.copyWithin(r * 32 * arity * inputs.length, 0, 32 * arity * inputs.length);
+    const expected = inputs.map(poseidonJs);
+    const inAddon = (method: "single" | "scalar-lanes" | "lanes") => {
+      const check = new BigUint64Array(addon.poseidonMany(bytes, arity, method).buffer);
+      for (const [i, h] of expected.entries()) {
+        const got = check[4 * i]! | (check[4 * i + 1]! << 64n) | (check[4 * i + 2]! << 128n) | (check[4 * i + 3]! << 192n);
+        if (got !== h) throw new Error(`poseidonMany ${method} differs from circomlibjs`);
+      }
+      return sample(runs, 1, () => timeMs(() => addon.poseidonMany(bytes, arity, method))).median / n;
+    };
+    const one = inAddon("single"), four = inAddon("scalar-lanes"), lanes = inAddon("lanes");
+    const ns = (ms: number) => `${int(ms * 1e6)} ns`;
+    out.push([String(arity), dur(js), dur(call), ns(one), ns(four), ns(lanes), `${(one / lanes).toFixed(1)}×`]);
   }
   return out;
 }
 
-export async function benchSignatures(runs = 7): Promise<void> {
+function loadBaseline(path: string | undefined): NativeAddon | undefined {
+  return path ? (createRequire(import.meta.url)(path) as NativeAddon) : undefined;
+}
+
+export async function benchSignatures(runs = 7, baselinePath?: string): Promise<void> {
   if (!isNativeAvailable()) {
     console.log(`native addon unavailable (${nativeUnavailableReason()}); nothing to compare`);
     return;
   }
-  console.log(`# Signature verification: circomlibjs vs native\n\n${machineLine()}; addon default threads ${nativeAddon().defaultThreads}, ${availableParallelism()} available.`);
-  progress("signing 2048 signatures (signatureSeries)");
+  const addon = nativeAddon();
+  const baseline = loadBaseline(baselinePath);
+  console.log(`# Signature verification: circomlibjs vs native\n\n${machineLine()}; addon default threads ${addon.defaultThreads}, ${availableParallelism()} available; Poseidon lanes ${addon.poseidonLanes}.`);
+  if (baseline) console.log(`Baseline build: ${baselinePath} (rows marked "baseline build", same records, this run).`);
+  progress("signing 2048 signatures (signatureSeries) and 1024 orders (preimages of 3 inputs)");
   const checks = signatureSeries(2048, "bench-sig", 32);
+  const orders = preimageSeries(1024, "bench-sig-orders", ORDER_MESSAGE_INPUTS, 32);
 
   progress("circomlibjs verifyMessage");
   const jsSamples = checks.slice(0, 8);
@@ -94,8 +180,8 @@ export async function benchSignatures(runs = 7): Promise<void> {
     if (!verifyMessage(jsSamples[i]!.message, jsSamples[i]!.signature, jsSamples[i]!.publicKey)) throw new Error("circomlibjs refused a valid signature");
   }));
 
-  const rows = await verifierRows(checks, runs);
-  section("EdDSA-Poseidon verification per signature");
+  const rows = await verifierRows(checks, runs, baseline);
+  section("EdDSA-Poseidon verification per signature (message given as a field element)");
   console.log(table(
     ["verifier", "threads", "per signature", "signatures/s", "vs circomlibjs"],
     [
@@ -103,13 +189,28 @@ export async function benchSignatures(runs = 7): Promise<void> {
       ...rows.map((r) => [r.what, r.threads, dur(r.perSigMs), int(1000 / r.perSigMs), `${int(js.median / r.perSigMs)}×`]),
     ],
   ));
-  console.log(`\nBaseline: median of ${js.n} circomlibjs calls; native: median of ${runs} calls per row (each valid signature's verdict checked). Per-signature figures include packing the checks into records and the N-API call.`);
+  console.log(`\nBaseline: median of ${js.n} circomlibjs calls; native: median of ${runs} calls per row (each valid signature's verdict checked). Per-signature figures include packing the checks into records and the N-API call. 1024 signatures over 32 keys.`);
 
-  section("Poseidon, one call per hash");
-  console.log(table(["inputs", "circomlibjs", "native", "speed-up"], poseidonRows(runs)));
+  const orderTable = await orderRows(orders, runs, baseline);
+  section(`Orders: message = Poseidon of ${ORDER_MESSAGE_INPUTS} inputs, per signature`);
+  console.log(table(
+    ["verification", "threads", "JS thread hashes, then native verifies (before)", "native hashes in the call (after)", "speed-up", ...(baseline ? ["JS hashes, baseline build verifies", "speed-up vs baseline build"] : [])],
+    orderTable,
+  ));
+  console.log(`\nBefore: the message hashed with poseidon() (native, one N-API call per order) on the JavaScript thread, then verified as a field element; after: preimage records (messageInputs = ${ORDER_MESSAGE_INPUTS}), the message hashed in the call with the signature's own hash. Speed-up: before / after${baseline ? " (and baseline build / after, 1 thread)" : ""}. 1024 orders over 32 keys, synchronous calls.`);
+
+  section("Poseidon per hash");
+  console.log(table(
+    ["inputs", "circomlibjs", "native, one call each", "in the addon: one state", "4 states in lockstep", `${addon.poseidonLanes} lanes`, "lanes vs one state"],
+    poseidonRows(runs),
+  ));
+  console.log(`\nIn the addon: poseidonMany over 4096 preimages per call (no N-API cost per hash), each method's hashes checked against circomlibjs. ${addon.poseidonLanes === 16 ? "Lanes: AVX-512 IFMA, two vectors of 8." : "Lanes: 4 scalar states in lockstep (no AVX-512 IFMA in this build)."}`);
 }
 
 if (isMainModule(import.meta.url)) {
-  const i = process.argv.indexOf("--runs");
-  await benchSignatures(i > 0 ? Number(process.argv[i + 1]) : 7);
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  await benchSignatures(Number(arg("--runs") ?? 7), arg("--baseline-addon"));
 }
