@@ -71,6 +71,12 @@ export interface NativeAddon {
   eddsaVerifyAsync(records: Uint8Array, mode?: "batch" | "single", nThreads?: number, messageInputs?: number): Promise<Uint8Array>;
   /** 1 per 64-byte point (x, y, little-endian) that is canonical, on Baby Jubjub and in its prime-order subgroup. */
   babyJubInSubgroup(points: Uint8Array): Uint8Array;
+  /**
+   * sum k_i * P_i on Baby Jubjub for 64-byte points (x, y little-endian, canonical, on the curve) and 32-byte scalars
+   * below 2^254, as 64 bytes (affine x, y): the scalar Pippenger ("scalar") or the one batch verification uses
+   * ("lanes": AVX-512 IFMA where built in). For tests.
+   */
+  babyJubMsm(points: Uint8Array, scalars: Uint8Array, method: "scalar" | "lanes"): Uint8Array;
 }
 
 let addon: NativeAddon | undefined;

@@ -1,11 +1,12 @@
 // The native addon's Baby Jubjub and EdDSA-Poseidon entry points at the byte level: the prime-subgroup test
-// (pairing-based) against circomlibjs's inSubgroup on points with every small-order component, and raw
+// (pairing-based) against circomlibjs's inSubgroup on points with every small-order component, the batch
+// equation's multi-scalar multiplication (IFMA lanes and scalar) against circomlibjs's point arithmetic, and raw
 // records the TypeScript wrapper never sends (non-canonical field values or message inputs, malformed buffers,
 // bad messageInputs). Skipped when
 // the addon is not built (`npm run build:native`).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
+import { bigintToLE32, isNativeAvailable, le32ToBigint, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
 import { packSignatureChecks, SIGNATURE_RECORD_BYTES, signatureRecordBytes } from "../../sequencer/crypto/nativeSignatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 import {
@@ -33,6 +34,38 @@ describe("native Baby Jubjub and EdDSA-Poseidon", { skip, timeout: 120_000 }, ()
     const expected = points.map(inSubgroup);
     assert.deepEqual(got, expected);
     assert.equal(expected.filter((v) => v).length, primes.length, "only the unshifted points are in the subgroup");
+  });
+
+  it("sums k_i * P_i (the batch equation's MSM) exactly as circomlibjs does, in the lanes and on the scalar path", () => {
+    const addon = nativeAddon();
+    // points with every small-order component and the identity; scalars of 0 to 253 bits
+    const distinct = Array.from({ length: 24 }, (_, i) => pointAdd(i % 9 === 8 ? IDENTITY : pointMul(BASE8, testScalar(`msm/p/${i}`, SUBGROUP_ORDER)), torsionPoint(i % 8)));
+    const point = (i: number): Point => distinct[i % distinct.length]!;
+    const scalar = (i: number): bigint => [0n, 1n, testScalar(`msm/k/${i}`, 1n << 8n), testScalar(`msm/k/${i}`, 1n << 128n), testScalar(`msm/k/${i}`, 1n << 254n), (1n << 254n) - 1n][i % 6]!;
+    const msm = (points: readonly Point[], scalars: readonly bigint[], method: "scalar" | "lanes"): Point => {
+      const sc = new Uint8Array(32 * scalars.length);
+      scalars.forEach((k, i) => sc.set(bigintToLE32(k), 32 * i));
+      const out = addon.babyJubMsm(packPoints(points), sc, method);
+      return [le32ToBigint(out, 0), le32ToBigint(out, 32)];
+    };
+    for (const n of [1, 2, 5, 13, 24]) {
+      const points = Array.from({ length: n }, (_, i) => point(i));
+      const scalars = Array.from({ length: n }, (_, i) => scalar(i + n));
+      const expected = points.reduce<Point>((acc, p, i) => pointAdd(acc, pointMul(p, scalars[i]!)), IDENTITY);
+      for (const method of ["scalar", "lanes"] as const) assert.deepEqual(msm(points, scalars, method), expected, `${n} points, ${method}`);
+    }
+    // larger sums (more windows per lane group, more buckets): the two paths agree
+    for (const n of [300, 1100]) {
+      const points = Array.from({ length: n }, (_, i) => point(i));
+      const scalars = Array.from({ length: n }, (_, i) => scalar(i) ^ BigInt(i));
+      assert.deepEqual(msm(points, scalars, "lanes"), msm(points, scalars, "scalar"), `${n} points`);
+    }
+    // a sum that cancels: k*P + (l - k)*P + 8*T8 = O
+    const p = pointMul(BASE8, 12345n), k = testScalar("msm/cancel", SUBGROUP_ORDER);
+    for (const method of ["scalar", "lanes"] as const)
+      assert.deepEqual(msm([p, p, torsionPoint(1)], [k, SUBGROUP_ORDER - k, 8n], method), IDENTITY, method);
+    assert.throws(() => addon.babyJubMsm(packPoints([BASE8]), bigintToLE32(1n << 254n), "lanes"), RangeError);
+    assert.throws(() => addon.babyJubMsm(packPoints([[BASE8[0], BASE8[1] + 1n]]), bigintToLE32(1n), "lanes"), RangeError);
   });
 
   it("says no for points off the curve or with a coordinate >= p", () => {

@@ -1,15 +1,17 @@
 // Multi-scalar multiplication sum_i k_i * P_i on Baby Jubjub (Pippenger with signed-digit windows, the
 // digit recoding and window choice of msm.hpp; extended-coordinate buckets with mixed additions).
-// Scalars are normal little-endian integers below 2^254; windows run in parallel.
+// Scalars are normal little-endian integers below 2^254; windows run in parallel. babyJubMsm uses the
+// AVX-512 IFMA version (babyjub_msm_ifma.hpp: 8 windows at once) where it is built in, else the scalar one.
 #pragma once
 #include <vector>
 #include "babyjub.hpp"
+#include "babyjub_msm_ifma.hpp"
 #include "msm.hpp"
 #include "parallel.hpp"
 
 namespace bn254 {
 
-inline EdExt babyJubMsm(const BabyJub& bj, const EdPre* pts, const Scalar* sc, size_t n, int nThreads, int c = 0) {
+inline EdExt babyJubMsmScalar(const BabyJub& bj, const EdPre* pts, const Scalar* sc, size_t n, int nThreads, int c = 0) {
   if (n == 0) return EdExt::identity();
   if (c <= 0) c = chooseWindow(n);
   const int nw = (255 + c - 1) / c;
@@ -44,6 +46,15 @@ inline EdExt babyJubMsm(const BabyJub& bj, const EdPre* pts, const Scalar* sc, s
     r = bj.add(r, win[w]);
   }
   return r;
+}
+
+// sum_i sc[i] * pts[i]: the IFMA lanes from 2 points on (faster than the scalar Pippenger there on this
+// machine's Zen 5: 195 vs 473 us at 97 points, 407 vs 945 us at 273), else babyJubMsmScalar.
+inline EdExt babyJubMsm(const BabyJub& bj, const EdPre* pts, const Scalar* sc, size_t n, int nThreads) {
+#if BN254_FR_IFMA
+  if (n >= 2) return babyJubMsmIfma(bj, pts, sc, n, nThreads);
+#endif
+  return babyJubMsmScalar(bj, pts, sc, n, nThreads);
 }
 
 }  // namespace bn254
