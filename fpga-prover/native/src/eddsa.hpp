@@ -98,7 +98,7 @@ inline bool checkEddsaRecord(const BabyJub& bj, const uint8_t* rec, int messageI
 
 // Parses records [b, e) into items[b, e): range and curve checks, the message (Poseidon of its inputs when the
 // record carries them) and h = Poseidon(R8x, R8y, Ax, Ay, msg) mod l. Poseidon::kLanes records at a time, their
-// hashes computed in lockstep.
+// hashes computed together (Poseidon::hashLanes).
 inline void parseEddsaRecords(const BabyJub& bj, const uint8_t* recs, int messageInputs, size_t b, size_t e, EddsaItem* items) {
   constexpr int L = Poseidon::kLanes;
   const Poseidon& pos = Poseidon::instance();
