@@ -8,13 +8,19 @@
  *
  *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=128] [--batch=50]
  *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100] [--encoding=binary,json]
- *                        [--log=sqlite]
+ *                        [--log=sqlite] [--warmup=2000] [--repeat=3]
  *
  * --log: sqlite (default) logs every accepted order durably before it is acknowledged, as the service
- * does (SqliteStore, synchronous FULL, one commit per intake group, in a temporary directory); none
+ * does (SqliteStore with background sync, as sequencer/service/main.ts opens it: one commit per intake
+ * group, the answer once the WAL is fsynced; in a temporary directory); none
  * runs without a log (in-memory only), to show what durability costs. Snapshots are off: with no chain
  * here no batch ever drains the pending transactions, so a snapshot would carry every fill of the run,
- * which the service never does (their cost is in `npm run bench:log`). *
+ * which the service never does (their cost is in `npm run bench:log`).
+ *
+ * --warmup: before each verifier's measured runs, its first --warmup orders per generator go through the
+ * API once, unmeasured, on a fresh sequencer (JIT compilation of the server's and the generators' paths
+ * would otherwise land in a ~1 s run's p99). --repeat: each row is that many runs (a fresh sequencer each,
+ * the same orders), summed: throughput over their total time, percentiles over all their orders. *
  * --encoding: how orders travel (apiLoad.ts): binary order records (WebSocket frames and HTTP bodies of
  * --batch orders), or JSON (one WebSocket message per order, HTTP batches of --batch orders); each
  * verifier runs once per encoding, so the rows compare them in the same run.
@@ -53,6 +59,8 @@ const JS_ORDERS = Number(flag("js-orders", "100"));
 const VERIFIERS = flag("verifier", "native,none-unsafe-bench,js").split(",");
 const ENCODINGS = flag("encoding", "binary,json").split(",") as Encoding[];
 const LOG = flag("log", "sqlite");
+const WARMUP = Number(flag("warmup", "2000"));
+const REPEAT = Number(flag("repeat", "3"));
 if (LOG !== "sqlite" && LOG !== "none") throw new Error(`--log=${LOG}: sqlite or none`);
 const logDir = mkdtempSync(join(tmpdir(), "bench-api-"));
 let logFiles = 0;
@@ -77,7 +85,7 @@ async function verifierNamed(name: string): Promise<SignatureVerifier | string> 
 
 /** A chain-less sequencer with every generator's accounts registered and funded (and a fresh log, with --log=sqlite). */
 function benchSequencer(verifier: SignatureVerifier): Sequencer {
-  const store = LOG === "sqlite" ? new SqliteStore(join(logDir, `log-${logFiles++}.db`)) : undefined;
+  const store = LOG === "sqlite" ? new SqliteStore(join(logDir, `log-${logFiles++}.db`), { sync: "background" }) : undefined;
   const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, verifier, store, snapshotEvery: 0 });
   s.acceptRequest({ type: TxType.REGISTER_MARKET, ...BENCH_MARKET });
   for (let g = 0; g < PROCS; g++) {
@@ -129,7 +137,8 @@ function startGenerators(): Promise<ChildProcess[]> {
   );
 }
 
-async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding) {
+/** One run through the API on a fresh sequencer: every generator sends its first `perGen` orders. */
+async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding) {
   const s = benchSequencer(verifier);
   let engineAccepted = 0;
   s.events.on("engine", (events) => {
@@ -150,14 +159,27 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
     })),
   );
   const used = process.cpuUsage(cpu);
-  const serverCpuMs = (used.user + used.system) / 1000;
-  const generatorCpuMs = reports.reduce((a, r) => a + r.cpuMs, 0);
-  const groups = { groups: app.api.intake.groups, orders: app.api.intake.orders };
+  const run = {
+    reports,
+    engineAccepted,
+    serverCpuMs: (used.user + used.system) / 1000,
+    seconds: (Math.max(...reports.map((r) => r.endMs)) - Math.min(...reports.map((r) => r.startMs))) / 1000,
+    groups: app.api.intake.groups,
+    groupedOrders: app.api.intake.orders,
+  };
   await app.close();
+  return run;
+}
+
+/** REPEAT runs, summed: orders per second over their total time, latency percentiles over every order. */
+async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding, repeat = REPEAT) {
+  const runs: Awaited<ReturnType<typeof runOnce>>[] = [];
+  for (let i = 0; i < repeat; i++) runs.push(await runOnce(verifier, gens, perGen, encoding));
+  const reports = runs.flatMap((r) => r.reports);
+  const sum = (f: (x: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
   const accepted = reports.reduce((a, r) => a + r.accepted, 0);
   const sent = reports.reduce((a, r) => a + r.sent, 0);
-  const lost = reports.reduce((a, r) => a + r.lost, 0) + Math.abs(engineAccepted - accepted);
-  const seconds = (Math.max(...reports.map((r) => r.endMs)) - Math.min(...reports.map((r) => r.startMs))) / 1000;
+  const lost = reports.reduce((a, r) => a + r.lost, 0) + Math.abs(sum((r) => r.engineAccepted) - accepted);
   const refused: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + v;
   const byTransport = (t: "ws" | "http") => {
@@ -165,13 +187,18 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
     return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
   };
   const all = reports.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
-  return { sent, accepted, lost, seconds, refused, p50: percentile(all, 50), p99: percentile(all, 99), ws: byTransport("ws"), http: byTransport("http"), groups, serverCpuMs, generatorCpuMs };
+  return {
+    sent, accepted, lost, refused, seconds: sum((r) => r.seconds), p50: percentile(all, 50), p99: percentile(all, 99),
+    ws: byTransport("ws"), http: byTransport("http"), groups: { groups: sum((r) => r.groups), orders: sum((r) => r.groupedOrders) },
+    serverCpuMs: sum((r) => r.serverCpuMs), generatorCpuMs: reports.reduce((a, r) => a + r.cpuMs, 0),
+  };
 }
 
 async function main(): Promise<void> {
   console.log(`## API load (${machineLine()})\n`);
-  console.log(`Log: ${LOG === "sqlite" ? "SQLite (synchronous FULL), every accepted order logged before its answer (snapshots off)" : "none (in memory only)"}.`);
-  console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP), batches and binary frames of ${BATCH} orders, ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator.\n`);
+  if (WARMUP > 0) console.log(`Warm-up: ${int(WARMUP)} orders per generator through the API before each verifier's runs, not measured.`);
+  console.log(`Log: ${LOG === "sqlite" ? "SQLite, every accepted order fsynced (background sync) before its answer (snapshots off)" : "none (in memory only)"}.`);
+  console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP), batches and binary frames of ${BATCH} orders, ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator, ${REPEAT} runs per row.\n`);
   const gens = await startGenerators();
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -185,6 +212,10 @@ async function main(): Promise<void> {
       const perGen = name === "js" ? Math.min(JS_ORDERS, ORDERS) : ORDERS;
       progress(`verifier ${name}: in-process run (${int(perGen * PROCS)} orders)`);
       const local = await inProcess(v, perGen);
+      if (WARMUP > 0) {
+        progress(`verifier ${name}: warm-up through the API (${int(Math.min(WARMUP, perGen) * PROCS)} orders, not measured)`);
+        for (const encoding of ENCODINGS) await throughApi(v, gens, Math.min(WARMUP, perGen), encoding, 1);
+      }
       for (const encoding of ENCODINGS) {
         progress(`verifier ${name}: through the API, ${encoding} orders`);
         const r = await throughApi(v, gens, perGen, encoding);

@@ -2,7 +2,8 @@
  * The state-changing requests of the API, shared by the HTTP routes and the WebSocket: shape checks
  * (schemas.ts), per-source and per-account rate limits, then the Sequencer (orders through OrderIntake,
  * so signatures are verified in groups). Signatures, order-id slots, nonces, matching and risk are the
- * Sequencer's and the engine's; this module only maps their outcomes to the API's codes:
+ * Sequencer's and the engine's; this module only maps their outcomes to the API's codes, and answers a
+ * request only once what it logged is durable (Sequencer.durable; OrderIntake does the same for orders):
  *   400 MALFORMED | UNSIGNED | <RequestRejected code>, 422 <engine RejectCode> (with `events`),
  *   429 RATE_LIMITED. A refused request changed nothing.
  */
@@ -103,30 +104,37 @@ export class CommandGateway {
     return { results: outcomes.map((o) => itemResult(() => outcomeEvents(o))) };
   }
 
-  cancel(body: unknown, source: string): { events: EngineEvent[] } {
+  async cancel(body: unknown, source: string): Promise<{ events: EngineEvent[] }> {
     const cancel = parse(CancelSchema, body, "cancel");
     this.charge(source, [cancel.accountId]);
-    return this.#cancelOne(cancel);
+    return this.#whenDurable(this.#cancelOne(cancel));
   }
 
   /**
    * Up to MAX_BATCH_ITEMS signed cancels, validated whole, then run in order; one result per cancel.
    * This is cancel-all: the circuit proves every cancel with its own signature over that order id.
    */
-  cancelBatch(body: unknown, source: string): { results: ItemResult[] } {
+  async cancelBatch(body: unknown, source: string): Promise<{ results: ItemResult[] }> {
     const { cancels } = parse(CancelBatchSchema, body, "cancel batch");
     this.charge(source, cancels.map((c) => c.accountId));
-    return { results: cancels.map((c) => itemResult(() => this.#cancelOne(c))) };
+    return this.#whenDurable({ results: cancels.map((c) => itemResult(() => this.#cancelOne(c))) });
+  }
+
+  /** `answer` once what the request logged is durable: no request is acknowledged before that. */
+  async #whenDurable<T>(answer: T): Promise<T> {
+    await this.#sequencer.durable();
+    return answer;
   }
 
   #cancelOne(cancel: Signed<Cancel>): { events: EngineEvent[] } {
     return engineOutcome(intake(() => this.#sequencer.cancelOrder(cancel)));
   }
 
-  withdraw(body: unknown, source: string): Record<string, unknown> {
+  async withdraw(body: unknown, source: string): Promise<Record<string, unknown>> {
     const w = parse(WithdrawalSchema, body, "withdrawal");
     this.charge(source, [w.accountId]);
     intake(() => this.#sequencer.requestWithdrawal(w));
+    await this.#sequencer.durable();
     return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
   }
 
@@ -138,17 +146,18 @@ export class CommandGateway {
     const u = parse(OracleUpdateSchema(this.#sequencer.params), body, "oracle update");
     this.charge(source, [], 1);
     try {
-      return await this.#sequencer.acceptOracleUpdate(u);
+      return await this.#whenDurable(await this.#sequencer.acceptOracleUpdate(u));
     } catch (e) {
       if (e instanceof RequestRejected) throw rejectedError(e);
       throw e;
     }
   }
 
-  transfer(body: unknown, source: string): Record<string, unknown> {
+  async transfer(body: unknown, source: string): Promise<Record<string, unknown>> {
     const t = parse(TransferSchema, body, "transfer");
     this.charge(source, [t.accountId]);
     intake(() => this.#sequencer.requestTransfer(t));
+    await this.#sequencer.durable();
     return { status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce };
   }
 }

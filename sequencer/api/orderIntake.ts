@@ -3,7 +3,8 @@
  * signatures are checked by one call of the configured verifier (Sequencer.verifyOrders), and pipelines
  * the groups: up to `depth` groups verify at once (on the verifier's threads) while the main thread
  * keeps reading requests, and groups are placed strictly in arrival order (Sequencer.placeVerifiedOrders),
- * so orders reach the engine in the order they were received.
+ * so orders reach the engine in the order they were received. A group is answered once its log records
+ * are durable (Sequencer.durable); the next group is placed meanwhile.
  */
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
@@ -12,7 +13,7 @@ import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 type Waiting = { orders: readonly Signed<Order>[]; resolve: (o: IntakeOutcome[]) => void; reject: (e: unknown) => void };
 
 export class OrderIntake {
-  readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders">;
+  readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders" | "durable">;
   readonly #maxGroup: number;
   readonly #depth: number;
   #queue: Waiting[] = [];
@@ -25,7 +26,7 @@ export class OrderIntake {
   groups = 0;
   orders = 0;
 
-  constructor(sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders">, opts: { maxGroup?: number; depth?: number } = {}) {
+  constructor(sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders" | "durable">, opts: { maxGroup?: number; depth?: number } = {}) {
     this.#sequencer = sequencer;
     this.#maxGroup = opts.maxGroup ?? 1024;
     this.#depth = opts.depth ?? 2;
@@ -79,8 +80,15 @@ export class OrderIntake {
       this.#tail = this.#tail.then(async () => {
         try {
           const outcomes = this.#sequencer.placeVerifiedOrders(await verified);
-          let at = 0;
-          for (const w of submissions) w.resolve(outcomes.slice(at, (at += w.orders.length)));
+          this.#sequencer.durable().then(
+            () => {
+              let at = 0;
+              for (const w of submissions) w.resolve(outcomes.slice(at, (at += w.orders.length)));
+            },
+            (e) => {
+              for (const w of submissions) w.reject(e);
+            },
+          );
         } catch (e) {
           for (const w of submissions) w.reject(e);
         } finally {

@@ -216,7 +216,10 @@ export class MarketStream {
         );
         return;
       case "cancel":
-        this.#send(c, { type: "result", id: req.id, ...this.#commands.cancel(req.cancel, c.source) });
+        this.#commands.cancel(req.cancel, c.source).then(
+          (r) => this.#send(c, { type: "result", id: req.id, ...r }),
+          (e) => this.#error(c, e, req.id),
+        );
         return;
     }
   }

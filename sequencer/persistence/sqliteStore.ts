@@ -8,8 +8,15 @@
  * Group commit: the first `append` opens a transaction, `commit` ends it, so one fsync (synchronous=FULL,
  * the default here) makes a whole group of commands durable. `synchronous: "NORMAL"` trades the last
  * transactions before a power cut (never a process crash: WAL survives SIGKILL either way) for speed.
+ *
+ * `sync: "background"` keeps FULL's guarantee without blocking the caller on the disk: a commit writes
+ * the transaction to the write-ahead log (SQLite at synchronous=NORMAL: no fsync), and the store fsyncs
+ * the WAL file itself off the JavaScript thread; `synced()` resolves once every commit made before the
+ * call is on stable storage, which is when a transaction is durable in WAL mode (FULL fsyncs exactly that
+ * file at commit). Commits made while an fsync runs share the next one. `commit(true)` and snapshots
+ * still fsync before they return (a proven batch must be durable before it is sent).
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { decodeJson, encodeJson } from "./codec.ts";
 import type { LoggedRecord, LogRecord } from "./records.ts";
@@ -23,6 +30,8 @@ export type SqliteStoreOptions = {
   synchronous?: "FULL" | "NORMAL";
   /** Delete the log records a new snapshot covers (default false: keep the whole log for audits). */
   pruneOnSnapshot?: boolean;
+  /** "commit" (default): durable when `commit` returns. "background": durable when `synced()` resolves. */
+  sync?: "commit" | "background";
 };
 
 /** The store belongs to another deployment (its identity differs) or is not a sequencer log. */
@@ -37,6 +46,12 @@ export class SqliteStore implements SequencerStore {
   private readonly insert;
   private seq: number;
   private closed = false;
+  /** Background sync: the WAL file's descriptor, the last committed and the last fsynced seq, who waits. */
+  private walFd: number | null = null;
+  private committedSeq = 0;
+  private syncedSeq = 0;
+  private syncing = false;
+  private waiting: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
 
   /** Opens (creating if needed) the store at `path`, a file name or ":memory:". */
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -44,7 +59,11 @@ export class SqliteStore implements SequencerStore {
     this.path = path;
     this.opts = opts;
     this.db = new DatabaseSync(path);
-    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${opts.synchronous ?? "FULL"};`);
+    if (opts.sync === "background" && (path === ":memory:" || opts.synchronous === "NORMAL")) {
+      throw new Error("background sync needs a file and FULL durability");
+    }
+    const synchronous = opts.sync === "background" ? "NORMAL" : (opts.synchronous ?? "FULL");
+    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous};`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS snapshot (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -56,6 +75,11 @@ export class SqliteStore implements SequencerStore {
     this.insert = this.db.prepare("INSERT INTO log (seq, body) VALUES (?, ?)");
     const last = (sql: string) => Number((this.db.prepare(sql).get() as { s: number | null }).s ?? 0);
     this.seq = Math.max(last("SELECT MAX(seq) AS s FROM log"), last("SELECT MAX(seq) AS s FROM snapshot"));
+    this.committedSeq = this.syncedSeq = this.seq;
+    if (opts.sync === "background") {
+      this.walFd = openSync(`${path}-wal`, "r"); // the WAL exists while a connection is open (the writes above made it)
+      fsyncSync(this.walFd); // whatever an earlier process left unsynced
+    }
   }
 
   private meta(key: string): string | undefined {
@@ -88,8 +112,51 @@ export class SqliteStore implements SequencerStore {
     return this.seq;
   }
 
-  commit(): void {
-    if (this.db.isTransaction) this.db.exec("COMMIT");
+  commit(now = false): void {
+    if (!this.db.isTransaction) return;
+    this.db.exec("COMMIT");
+    this.committedSeq = this.seq;
+    if (this.walFd === null) this.syncedSeq = this.committedSeq; // synced by COMMIT itself (FULL or NORMAL as configured)
+    else if (now) this.syncNow();
+    else this.startSync();
+  }
+
+  /** Resolves once every record committed so far is on stable storage (at once with sync "commit"). */
+  synced(): Promise<void> {
+    if (this.syncedSeq >= this.committedSeq) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiting.push({ seq: this.committedSeq, resolve, reject }));
+  }
+
+  private syncNow(): void {
+    fsyncSync(this.walFd!);
+    this.markSynced(this.committedSeq);
+  }
+
+  /** One background fsync of the WAL at a time, covering every commit made before it starts. */
+  private startSync(): void {
+    if (this.syncing || this.syncedSeq >= this.committedSeq) return;
+    this.syncing = true;
+    const target = this.committedSeq;
+    fsync(this.walFd!, (err) => {
+      this.syncing = false;
+      if (this.closed) {
+        closeSync(this.walFd!); // close() synced everything and left the descriptor to this callback
+        return;
+      }
+      if (err) {
+        for (const w of this.waiting.splice(0)) w.reject(err);
+        return;
+      }
+      this.markSynced(target);
+      this.startSync();
+    });
+  }
+
+  private markSynced(seq: number): void {
+    this.syncedSeq = Math.max(this.syncedSeq, seq);
+    const done = this.waiting.filter((w) => w.seq <= this.syncedSeq);
+    this.waiting = this.waiting.filter((w) => w.seq > this.syncedSeq);
+    for (const w of done) w.resolve();
   }
 
   *records(afterSeq = 0): Iterable<LoggedRecord> {
@@ -106,6 +173,7 @@ export class SqliteStore implements SequencerStore {
       this.db.prepare("INSERT INTO snapshot (seq, body) VALUES (?, ?)").run(seq, encodeJson(body));
       if (this.opts.pruneOnSnapshot) this.db.prepare("DELETE FROM log WHERE seq <= ?").run(seq);
       this.db.exec("COMMIT");
+      if (this.walFd !== null) fsyncSync(this.walFd);
     } catch (e) {
       this.db.exec("ROLLBACK");
       throw e;
@@ -122,6 +190,10 @@ export class SqliteStore implements SequencerStore {
     if (this.closed) return;
     this.closed = true;
     if (this.db.isTransaction) this.db.exec("ROLLBACK");
+    if (this.walFd !== null) {
+      this.syncNow();
+      if (!this.syncing) closeSync(this.walFd);
+    }
     this.db.close();
   }
 }

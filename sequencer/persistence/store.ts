@@ -12,8 +12,13 @@ export type StoredSnapshot<T = unknown> = { seq: number; body: T };
 export interface SequencerStore {
   /** Appends a record to the open group and returns its seq; durable only after `commit`. */
   append(record: LogRecord): number;
-  /** Makes every appended record durable (no-op when nothing is pending). */
-  commit(): void;
+  /**
+   * Ends the open group (no-op when nothing is pending). Its records are durable when `synced()`
+   * resolves, or when this returns with `now` (and always, for a store that syncs in commit).
+   */
+  commit(now?: boolean): void;
+  /** Resolves once every committed record is on stable storage. */
+  synced(): Promise<void>;
   /** Committed records with seq > `afterSeq`, in order. */
   records(afterSeq?: number): Iterable<LoggedRecord>;
   /** Seq of the last appended record (0 for an empty log). */

@@ -92,7 +92,9 @@ async function main(): Promise<void> {
   const publicClient = createPublicClient({ chain, transport: http(opts.rpc) }) as PublicClient;
   const walletClient = createWalletClient({ chain, transport: http(opts.rpc), account });
 
-  const store = new SqliteStore(join(opts.data, "sequencer.db"));
+  // The API answers a request once its records are durable (Sequencer.durable): the fsync runs off the
+  // JavaScript thread, so intake keeps going while the disk works (sqliteStore.ts, background sync).
+  const store = new SqliteStore(join(opts.data, "sequencer.db"), { sync: "background" });
   store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
 
   const circuit = await buildBatchCircuit(params);

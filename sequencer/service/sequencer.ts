@@ -10,7 +10,9 @@
  *
  * Durability (with a `store`, sequencer/persistence): every command that changes anything is appended to
  * the log and committed before the call that made it returns (one commit per call; `placeOrders` and
- * `syncRequests` commit their whole group at once). A batch is logged once proven, before it is sent; its
+ * `syncRequests` commit their whole group at once); it is durable once `durable()` resolves (a store
+ * that syncs in the background reaches the disk after the call returns), which is when a caller may
+ * acknowledge it. A batch is logged once proven and durable before it is sent; its
  * transaction hash once sent; its arrival on chain once confirmed. A new Sequencer over the same store
  * restores the latest snapshot and replays the log after it through the same code (time is an input
  * recorded with each command), reaching the same books, reservations, pending transactions and state
@@ -264,7 +266,7 @@ export class Sequencer {
     if (!store || this.replaying) return;
     store.append(record);
     this.recordsSinceSnapshot++;
-    if (now || (this.groupDepth === 0 && this.opts.commit !== "deferred")) this.commitLog();
+    if (now || (this.groupDepth === 0 && this.opts.commit !== "deferred")) this.commitLog(now);
     else if (this.groupDepth === 0) this.scheduledCommit ??= this.deferCommit();
   }
 
@@ -282,9 +284,13 @@ export class Sequencer {
     );
   }
 
-  /** Resolves once every record appended so far is durable (at once with the "each" commit policy). */
-  durable(): Promise<void> {
-    return this.scheduledCommit ?? Promise.resolve();
+  /**
+   * Resolves once every record appended so far is durable: committed (at once with the "each" policy)
+   * and on stable storage (at once with a store that syncs in commit). Answer a request only after it.
+   */
+  async durable(): Promise<void> {
+    if (this.scheduledCommit) await this.scheduledCommit;
+    await this.opts.store?.synced();
   }
 
   /** Runs `fn` with its records committed together at its end (group commit), before it returns. */
@@ -297,8 +303,8 @@ export class Sequencer {
     }
   }
 
-  private commitLog(): void {
-    this.opts.store?.commit();
+  private commitLog(now = false): void {
+    this.opts.store?.commit(now);
     this.maybeSnapshot();
   }
 

@@ -57,7 +57,7 @@ describe("CommandGateway", () => {
 
   it("answers batch items one by one", async () => {
     const { g } = gateway();
-    const { results } = g.cancelBatch(wire({ cancels: [signCancel(bob.key, { accountId: 2, orderId: 1n }), signCancel(alice.key, { accountId: 2, orderId: 1n })] }), "a");
+    const { results } = await g.cancelBatch(wire({ cancels: [signCancel(bob.key, { accountId: 2, orderId: 1n }), signCancel(alice.key, { accountId: 2, orderId: 1n })] }), "a");
     assert.deepEqual(results.map((r) => [r.status, (r as { code?: string }).code]), [[422, "UNKNOWN_ORDER"], [400, "BAD_SIGNATURE"]]);
   });
 

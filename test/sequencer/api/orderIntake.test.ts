@@ -32,6 +32,12 @@ function fakeSequencer(delays: number[], failGroup = -1) {
       log.push(`place ${v.orders.map((o) => o.orderId).join(",")}`);
       return v.orders.map((o) => ({ events: [{ type: "done", seq: Number(o.orderId) }] }) as unknown as IntakeOutcome);
     },
+    /** Durable at once unless a test holds the disk: then when it releases it (or fails it). */
+    disk: null as null | { promise: Promise<void>; release: () => void; fail: (e: Error) => void },
+    durable(this: { disk: { promise: Promise<void> } | null; log: string[] }): Promise<void> {
+      log.push("durable?");
+      return this.disk?.promise ?? Promise.resolve();
+    },
   };
 }
 
@@ -41,7 +47,7 @@ describe("OrderIntake", () => {
     const sequencer = fakeSequencer([30, 1]);
     const intake = new OrderIntake(sequencer, { maxGroup: 3, depth: 2 });
     const results = await Promise.all([intake.submit([fake(1n)]), intake.submit([fake(2n), fake(3n)]), intake.submit([fake(4n)])]);
-    assert.deepEqual(sequencer.log, ["verify 1,2,3", "verify 4", "place 1,2,3", "place 4"]);
+    assert.deepEqual(sequencer.log, ["verify 1,2,3", "verify 4", "place 1,2,3", "durable?", "place 4", "durable?"]);
     assert.equal(sequencer.maxVerifying(), 2, "the two groups verified at the same time");
     assert.deepEqual(results.map((r) => r.map((o) => ("events" in o ? o.events[0] : null))), [[{ type: "done", seq: 1 }], [{ type: "done", seq: 2 }, { type: "done", seq: 3 }], [{ type: "done", seq: 4 }]]);
     assert.deepEqual([intake.groups, intake.orders, intake.queued], [2, 4, 0]);
@@ -51,8 +57,33 @@ describe("OrderIntake", () => {
     const sequencer = fakeSequencer([10, 1]);
     const intake = new OrderIntake(sequencer, { maxGroup: 1, depth: 1 });
     await Promise.all([intake.submit([fake(1n)]), intake.submit([fake(2n)])]);
-    assert.deepEqual(sequencer.log, ["verify 1", "place 1", "verify 2", "place 2"]);
+    assert.deepEqual(sequencer.log, ["verify 1", "place 1", "durable?", "verify 2", "place 2", "durable?"]);
     assert.equal(sequencer.maxVerifying(), 1);
+  });
+
+  it("answers a group only once its log records are durable, placing the next group meanwhile", async () => {
+    const sequencer = fakeSequencer([1, 1]);
+    let release!: () => void;
+    let fail!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => ((release = res), (fail = rej)));
+    sequencer.disk = { promise, release, fail };
+    const intake = new OrderIntake(sequencer, { maxGroup: 1, depth: 2 });
+    let answered = 0;
+    const first = intake.submit([fake(1n)]).then((r) => (answered++, r));
+    const second = intake.submit([fake(2n)]).then((r) => (answered++, r));
+    while (!sequencer.log.includes("place 2")) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(answered, 0, "placed, not yet durable: no answer");
+    release();
+    assert.deepEqual(await first, [{ events: [{ type: "done", seq: 1 }] }]);
+    await second;
+    assert.equal(answered, 2);
+
+    const failing = new Promise<void>((res, rej) => ((release = res), (fail = rej)));
+    failing.catch(() => {});
+    sequencer.disk = { promise: failing, release, fail };
+    const third = intake.submit([fake(3n)]);
+    fail(new Error("fsync failed"));
+    await assert.rejects(third, /fsync failed/, "a group whose records may not be durable is never answered as accepted");
   });
 
   it("rejects every order of a group whose verification failed, and goes on with the next", async () => {

@@ -1,6 +1,7 @@
 /**
  * The SQLite store: group commit (a crash or close before commit drops exactly the uncommitted records),
- * ordered reads from any position, one latest snapshot, pruning, and refusal of another deployment's file.
+ * ordered reads from any position, one latest snapshot, pruning, refusal of another deployment's file,
+ * and background sync (commits become durable when synced() resolves; commit(true) and close sync at once).
  */
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -64,5 +65,36 @@ describe("sqlite store", () => {
     s.bind({ custodian: "0xabc", chainId: "31337" });
     assert.throws(() => s.bind({ chainId: "1", custodian: "0xabc" }), (e: unknown) => e instanceof StoreMismatch && e.code === "STORE_MISMATCH");
     s.close();
+  });
+
+  it("with background sync, answers synced() once the commits before it reach the disk, and keeps every commit", async () => {
+    const path = file();
+    assert.throws(() => new SqliteStore(":memory:", { sync: "background" }), /needs a file/);
+    assert.throws(() => new SqliteStore(path, { sync: "background", synchronous: "NORMAL" }), /FULL durability/);
+    const s = new SqliteStore(path, { sync: "background" });
+    let synced = false;
+    await s.synced(); // nothing committed: at once
+    s.append(posted(0));
+    s.commit();
+    const first = s.synced().then(() => (synced = true));
+    s.append(posted(1));
+    s.commit(); // while the first fsync may still run: covered by the next one
+    const second = s.synced();
+    await first;
+    await second;
+    assert.equal(synced, true);
+    s.append(posted(2));
+    s.commit(true); // synced before it returns
+    let atOnce = false;
+    void s.synced().then(() => (atOnce = true));
+    await Promise.resolve();
+    assert.equal(atOnce, true, "commit(true) left nothing to sync");
+    s.append(posted(3));
+    s.commit();
+    s.append(posted(4)); // never committed
+    s.close(); // syncs the committed, drops the open group
+    const again = new SqliteStore(path, { sync: "background" });
+    assert.deepEqual(seqs(again), [1, 2, 3, 4]);
+    again.close();
   });
 });
