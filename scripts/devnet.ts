@@ -145,10 +145,14 @@ async function main(): Promise<void> {
     info(`${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} @ ${price} ${type === OrderType.MARKET ? "market" : ["GTC", "IOC", "FOK", "post-only"][tif]}: ${describe(events)}`);
     return order;
   };
-  for (let i = 1n; i <= 3n; i++) {
-    await place(maker, Side.BUY, 300_000n - 500n * i, 1000n, TimeInForce.POST_ONLY);
-    await place(maker, Side.SELL, 300_000n + 500n * i, 1000n, TimeInForce.POST_ONLY);
-  }
+  // The maker posts its ladder as one batch of binary order records (the compact entry for market makers).
+  const ladder = [1n, 2n, 3n].flatMap((i) => [
+    { marketId: d.marketId, side: Side.BUY, timeInForce: TimeInForce.POST_ONLY, priceTicks: 300_000n - 500n * i, sizeLots: 1000n },
+    { marketId: d.marketId, side: Side.SELL, timeInForce: TimeInForce.POST_ONLY, priceTicks: 300_000n + 500n * i, sizeLots: 1000n },
+  ]);
+  const posted = await maker.c.placeOrders(ladder, { binary: true });
+  posted.orders.forEach((o, i) => info(`maker ${o.side === Side.BUY ? "buys" : "sells"} ${o.sizeLots} @ ${o.priceTicks} post-only (binary batch): ${posted.results[i]!.status === 200 ? describe(posted.results[i]!.events!) : posted.results[i]!.code}`));
+  if (posted.results.some((r) => r.status !== 200)) throw new Error("the maker's ladder was refused");
   await place(taker1, Side.BUY, 301_500n, 1500n, TimeInForce.IOC, OrderType.MARKET);
   const resting = await place(taker2, Side.SELL, 299_000n, 2500n);
   const book = await maker.c.book(d.marketId, 3);
