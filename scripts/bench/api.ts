@@ -6,7 +6,7 @@
  * refusals by code and lost orders (sent without an answer, or answered "accepted" without the engine
  * having accepted it: must be 0).
  *
- *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=64] [--batch=32]
+ *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=48] [--batch=24]
  *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100] [--encoding=binary,json]
  *                        [--log=sqlite] [--warmup=2000] [--repeat=3]
  *
@@ -53,8 +53,8 @@ const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt;
 const ORDERS = Number(flag("orders", "5000"));
 const PROCS = Number(flag("procs", "2"));
-const WINDOW = Number(flag("window", "64"));
-const BATCH = Number(flag("batch", "32"));
+const WINDOW = Number(flag("window", "48"));
+const BATCH = Number(flag("batch", "24"));
 const JS_ORDERS = Number(flag("js-orders", "100"));
 const VERIFIERS = flag("verifier", "native,none-unsafe-bench,js").split(",");
 const ENCODINGS = flag("encoding", "binary,json").split(",") as Encoding[];

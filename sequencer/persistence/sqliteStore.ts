@@ -14,16 +14,21 @@
  * the WAL file itself off the JavaScript thread; `synced()` resolves once every commit made before the
  * call is on stable storage, which is when a transaction is durable in WAL mode (FULL fsyncs exactly that
  * file at commit). Commits made while an fsync runs share the next one. `commit(true)` and snapshots
- * still fsync before they return (a proven batch must be durable before it is sent).
+ * still fsync before they return (a proven batch must be durable before it is sent). Checkpoints (copying
+ * the WAL into the database file) run on a worker thread too (walCheckpointer.ts), every
+ * CHECKPOINT_EVERY_COMMITS commits, instead of inside the commit that crosses SQLite's threshold.
  */
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { decodeJson, encodeJson } from "./codec.ts";
 import type { LoggedRecord, LogRecord } from "./records.ts";
 import { DatabaseSync } from "./sqlite.ts";
+import { WalCheckpointer } from "./walCheckpointer.ts";
 import type { SequencerStore, StoredSnapshot } from "./store.ts";
 
 const FORMAT = "sequencer-log/v1";
+/** Background sync: commits between two checkpoint requests (about SQLite's 1000-page threshold under load). */
+export const CHECKPOINT_EVERY_COMMITS = 256;
 
 export type SqliteStoreOptions = {
   /** FULL (default): durable on power loss. NORMAL: durable on process crash, may lose the last commits on power loss. */
@@ -52,6 +57,10 @@ export class SqliteStore implements SequencerStore {
   private syncedSeq = 0;
   private syncing = false;
   private waiting: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private checkpointer: WalCheckpointer | null = null;
+  private commitsSinceCheckpoint = 0;
+  /** Why the background checkpointer stopped (SQLite's own checkpoints took over), if it did. */
+  checkpointFailure: Error | null = null;
 
   /** Opens (creating if needed) the store at `path`, a file name or ":memory:". */
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -79,6 +88,8 @@ export class SqliteStore implements SequencerStore {
     if (opts.sync === "background") {
       this.walFd = openSync(`${path}-wal`, "r"); // the WAL exists while a connection is open (the writes above made it)
       fsyncSync(this.walFd); // whatever an earlier process left unsynced
+      this.db.exec("PRAGMA wal_autocheckpoint = 0");
+      this.checkpointer = new WalCheckpointer(path, (e) => this.checkpointerFailed(e));
     }
   }
 
@@ -119,6 +130,23 @@ export class SqliteStore implements SequencerStore {
     if (this.walFd === null) this.syncedSeq = this.committedSeq; // synced by COMMIT itself (FULL or NORMAL as configured)
     else if (now) this.syncNow();
     else this.startSync();
+    if (this.checkpointer && ++this.commitsSinceCheckpoint >= CHECKPOINT_EVERY_COMMITS) {
+      this.commitsSinceCheckpoint = 0;
+      this.checkpointer.request();
+    }
+  }
+
+  /** Checkpoints requested and completed by the background checkpointer. */
+  get checkpoints(): number {
+    return this.checkpointer?.done ?? 0;
+  }
+
+  /** The worker failed: SQLite's automatic checkpoints take over again, so the WAL cannot grow forever. */
+  private checkpointerFailed(e: Error): void {
+    this.checkpointFailure = e;
+    this.checkpointer?.close();
+    this.checkpointer = null;
+    if (!this.closed) this.db.exec("PRAGMA wal_autocheckpoint = 1000");
   }
 
   /** Resolves once every record committed so far is on stable storage (at once with sync "commit"). */
@@ -194,6 +222,7 @@ export class SqliteStore implements SequencerStore {
       this.syncNow();
       if (!this.syncing) closeSync(this.walFd);
     }
+    this.checkpointer?.close();
     this.db.close();
   }
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LogRecord } from "../../../sequencer/persistence/records.ts";
-import { SqliteStore, StoreMismatch } from "../../../sequencer/persistence/sqliteStore.ts";
+import { CHECKPOINT_EVERY_COMMITS, SqliteStore, StoreMismatch } from "../../../sequencer/persistence/sqliteStore.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -95,6 +95,24 @@ describe("sqlite store", () => {
     s.close(); // syncs the committed, drops the open group
     const again = new SqliteStore(path, { sync: "background" });
     assert.deepEqual(seqs(again), [1, 2, 3, 4]);
+    again.close();
+  });
+
+  it("with background sync, checkpoints the WAL from a worker every CHECKPOINT_EVERY_COMMITS commits", async () => {
+    const path = file();
+    const s = new SqliteStore(path, { sync: "background" });
+    for (let i = 0; i < CHECKPOINT_EVERY_COMMITS * 2; i++) {
+      s.append(posted(i));
+      s.commit();
+    }
+    await s.synced();
+    const deadline = Date.now() + 10_000;
+    while (s.checkpoints < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(s.checkpoints >= 1, "a checkpoint ran off the writer's thread");
+    assert.equal(s.checkpointFailure, null);
+    s.close();
+    const again = new SqliteStore(path, { sync: "background" });
+    assert.equal(seqs(again).length, CHECKPOINT_EVERY_COMMITS * 2);
     again.close();
   });
 });
