@@ -72,7 +72,9 @@ export class SqliteStore implements SequencerStore {
       throw new Error("background sync needs a file and FULL durability");
     }
     const synchronous = opts.sync === "background" ? "NORMAL" : (opts.synchronous ?? "FULL");
-    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous};`);
+    // busy_timeout: wait out another connection's short lock (a checkpoint still finishing on the worker of a
+    // store just closed in this process) instead of failing at once; the log's writer is never blocked otherwise
+    this.db.exec(`PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous};`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS snapshot (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
