@@ -8,12 +8,14 @@
  *
  *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=48] [--batch=24]
  *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100] [--encoding=binary,json]
- *                        [--log=sqlite] [--warmup=2000] [--repeat=3]
+ *                        [--log=sqlite|sqlite-blocking|none] [--warmup=2000] [--repeat=3]
  *
  * --log: sqlite (default) logs every accepted order durably before it is acknowledged, as the service
  * does (SqliteStore with background sync, as sequencer/service/main.ts opens it: one commit per intake
- * group, the answer once the WAL is fsynced; in a temporary directory); none
- * runs without a log (in-memory only), to show what durability costs. Snapshots are off: with no chain
+ * group, the answer once the WAL is fsynced; in a temporary directory); sqlite-blocking opens it as the
+ * service did before (fsync and SQLite's automatic checkpoints inside the commit, on the JavaScript
+ * thread); none runs without a log (in-memory only), to show what durability costs. The log column is
+ * the time the JavaScript thread spent in each commit (mean / max) during the measured runs. Snapshots are off: with no chain
  * here no batch ever drains the pending transactions, so a snapshot would carry every fill of the run,
  * which the service never does (their cost is in `npm run bench:log`).
  *
@@ -61,7 +63,9 @@ const ENCODINGS = flag("encoding", "binary,json").split(",") as Encoding[];
 const LOG = flag("log", "sqlite");
 const WARMUP = Number(flag("warmup", "2000"));
 const REPEAT = Number(flag("repeat", "3"));
-if (LOG !== "sqlite" && LOG !== "none") throw new Error(`--log=${LOG}: sqlite or none`);
+if (!["sqlite", "sqlite-blocking", "none"].includes(LOG)) throw new Error(`--log=${LOG}: sqlite, sqlite-blocking or none`);
+/** Milliseconds the JavaScript thread spent in each log commit since the last reset. */
+let commitMs: number[] = [];
 const logDir = mkdtempSync(join(tmpdir(), "bench-api-"));
 let logFiles = 0;
 
@@ -83,9 +87,22 @@ async function verifierNamed(name: string): Promise<SignatureVerifier | string> 
   throw new Error(`unknown verifier ${name} (js, native, none-unsafe-bench)`);
 }
 
-/** A chain-less sequencer with every generator's accounts registered and funded (and a fresh log, with --log=sqlite). */
+/** A fresh log as --log says, its commits timed into commitMs (or none). */
+function benchStore(): SqliteStore | undefined {
+  if (LOG === "none") return undefined;
+  const store = new SqliteStore(join(logDir, `log-${logFiles++}.db`), LOG === "sqlite" ? { sync: "background" } : {});
+  const commit = store.commit.bind(store);
+  store.commit = (now?: boolean) => {
+    const t = performance.now();
+    commit(now);
+    commitMs.push(performance.now() - t);
+  };
+  return store;
+}
+
+/** A chain-less sequencer with every generator's accounts registered and funded, on a fresh log (benchStore). */
 function benchSequencer(verifier: SignatureVerifier): Sequencer {
-  const store = LOG === "sqlite" ? new SqliteStore(join(logDir, `log-${logFiles++}.db`), { sync: "background" }) : undefined;
+  const store = benchStore();
   const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, verifier, store, snapshotEvery: 0 });
   s.acceptRequest({ type: TxType.REGISTER_MARKET, ...BENCH_MARKET });
   for (let g = 0; g < PROCS; g++) {
@@ -147,6 +164,7 @@ async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen
   const app = createApiServer(s, { rateLimits: { perSource: null }, stream: { snapshotIntervalMs: 0 } });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   const cpu = process.cpuUsage();
+  commitMs = [];
   const reports = await Promise.all(
     gens.map((child) => new Promise<LoadReport>((resolve) => {
       const on = (m: { type: string; report: LoadReport }) => {
@@ -166,6 +184,7 @@ async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen
     seconds: (Math.max(...reports.map((r) => r.endMs)) - Math.min(...reports.map((r) => r.startMs))) / 1000,
     groups: app.api.intake.groups,
     groupedOrders: app.api.intake.orders,
+    commitMs,
   };
   await app.close();
   return run;
@@ -191,13 +210,19 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
     sent, accepted, lost, refused, seconds: sum((r) => r.seconds), p50: percentile(all, 50), p99: percentile(all, 99),
     ws: byTransport("ws"), http: byTransport("http"), groups: { groups: sum((r) => r.groups), orders: sum((r) => r.groupedOrders) },
     serverCpuMs: sum((r) => r.serverCpuMs), generatorCpuMs: reports.reduce((a, r) => a + r.cpuMs, 0),
+    commitMs: runs.flatMap((r) => r.commitMs),
   };
 }
 
 async function main(): Promise<void> {
   console.log(`## API load (${machineLine()})\n`);
   if (WARMUP > 0) console.log(`Warm-up: ${int(WARMUP)} orders per generator through the API before each verifier's runs, not measured.`);
-  console.log(`Log: ${LOG === "sqlite" ? "SQLite, every accepted order fsynced (background sync) before its answer (snapshots off)" : "none (in memory only)"}.`);
+  const logs = {
+    sqlite: "SQLite, every accepted order fsynced (background sync, checkpoints on a worker) before its answer (snapshots off)",
+    "sqlite-blocking": "SQLite, fsync and checkpoints inside each commit on the JavaScript thread (snapshots off)",
+    none: "none (in memory only)",
+  };
+  console.log(`Log: ${logs[LOG as keyof typeof logs]}.`);
   console.log(`${PROCS} generator processes (${Math.ceil(PROCS / 2)} WebSocket, ${Math.floor(PROCS / 2)} HTTP), batches and binary frames of ${BATCH} orders, ${WINDOW} orders in flight each, ${int(ORDERS)} signed orders per generator, ${REPEAT} runs per row.\n`);
   const gens = await startGenerators();
   const rows: string[][] = [];
@@ -226,6 +251,7 @@ async function main(): Promise<void> {
           String(r.lost), Object.entries(r.refused).map(([k, n]) => `${k} ${n}`).join(", ") || "-",
           (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0),
           `${((r.serverCpuMs * 1000) / r.accepted).toFixed(0)} / ${((r.generatorCpuMs * 1000) / r.accepted).toFixed(0)}`,
+          r.commitMs.length ? `${(r.commitMs.reduce((a, b) => a + b, 0) / r.commitMs.length).toFixed(3)} / ${Math.max(...r.commitMs).toFixed(1)}` : "-",
           int(local.placeOrders), int(local.engine),
         ]);
         if (r.lost !== 0) notes.push(`verifier ${name}, ${encoding}: ${r.lost} ORDERS LOST`);
@@ -236,9 +262,9 @@ async function main(): Promise<void> {
     rmSync(logDir, { recursive: true, force: true });
   }
   console.log(table(
-    ["verifier", "orders as", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "CPU µs per order: server / generators", "in-process placeOrders/s", "engine alone/s"],
+    ["verifier", "orders as", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "CPU µs per order: server / generators", "log commit mean / max ms", "in-process placeOrders/s", "engine alone/s"],
     rows,
-    ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r", "r"],
+    ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r", "r", "r"],
   ));
   for (const n of notes) console.log(`\n- ${n}`);
   console.log("\nHTTP latency is per batch request, binary WebSocket latency per frame (every order in it gets its latency).");

@@ -134,8 +134,7 @@ export class CommandGateway {
     const w = parse(WithdrawalSchema, body, "withdrawal");
     this.charge(source, [w.accountId]);
     intake(() => this.#sequencer.requestWithdrawal(w));
-    await this.#sequencer.durable();
-    return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
+    return this.#whenDurable({ status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce });
   }
 
   /**
@@ -157,7 +156,6 @@ export class CommandGateway {
     const t = parse(TransferSchema, body, "transfer");
     this.charge(source, [t.accountId]);
     intake(() => this.#sequencer.requestTransfer(t));
-    await this.#sequencer.durable();
-    return { status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce };
+    return this.#whenDurable({ status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce });
   }
 }
