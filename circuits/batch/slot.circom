@@ -7,6 +7,7 @@ include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
 include "../lib/compressedKey.circom";
+include "../lib/curvePoint.circom";
 include "../lib/orderStorage.circom";
 include "../lib/quadTree.circom";
 include "./accountUpdate.circom";
@@ -52,7 +53,11 @@ template OrderWords() {
     w1 <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
 }
 
-/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay).
+/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay), R8 is
+/// on Baby Jubjub and S is below the subgroup order (circomlib's check). The key is not checked here:
+/// every caller passes a key proven on the curve (a registered key was checked by the REGISTER_KEY
+/// slot that stored it and the state root commits to it; the oracle key by OracleStep). With A and R8
+/// on the curve, every addition the verifier makes is the group law (SPEC.md "Keys").
 /// When disabled the verifier runs on the base point so that any witness is well-formed.
 template SignatureIfEnabled() {
     signal input enabled;
@@ -62,6 +67,10 @@ template SignatureIfEnabled() {
     signal input msg;
     var B8X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
     var B8Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
+    component r8OnCurve = OnCurveIfEnabled();
+    r8OnCurve.enabled <== enabled;
+    r8OnCurve.x <== sig[0];
+    r8OnCurve.y <== sig[1];
     component v = EdDSAPoseidonVerifier();
     v.enabled <== enabled;
     v.Ax <== B8X + enabled * (ax - B8X);
@@ -392,7 +401,14 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateB.derivNew <== bDerivLeaf;
     accountsRootOut <== updateB.rootOut;
 
-    // ---- public-data record. The registered key is compressed as y | signX << 255.
+    // ---- public-data record. The registered key is compressed as y | signX << 255. The record binds
+    // only y and the sign of x: the key must be proven on the curve, or the operator picks x (SPEC.md
+    // "Keys"). y is decomposed without the alias check: y + p would give a record other than the
+    // custodian's queued one (its key has y < p), which the custodian refuses.
+    component keyOnCurve = OnCurveIfEnabled();
+    keyOnCurve.enabled <== isReg;
+    keyOnCurve.x <== pubKeyX;
+    keyOnCurve.y <== pubKeyY;
     component key = CompressedKey();
     key.x <== pubKeyX;
     key.y <== pubKeyY;

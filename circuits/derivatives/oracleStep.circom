@@ -275,6 +275,12 @@ template OracleStep(N, O, U) {
         msg.inputs[3 + 2 * u] <== vols[u];
     }
     for (var i = 0; i < N; i++) msg.inputs[2 + 2 * U + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    // the oracle key is on the curve: the section carries it compressed (y and the sign of x), so x is
+    // the operator's choice otherwise (SPEC.md "Keys"); the custodian checks y against the registered key
+    component keyOnCurve = OnCurveIfEnabled();
+    keyOnCurve.enabled <== oracleUsed;
+    keyOnCurve.x <== oracleKeyX;
+    keyOnCurve.y <== oracleKeyY;
     component sig = SignatureIfEnabled();
     sig.enabled <== oracleUsed;
     sig.ax <== oracleKeyX;

@@ -3,7 +3,7 @@
  * template (circuits/batch/slot.circom) for it. Every rule the circuit proves is checked here first,
  * with an error that names it; on any error the state is left exactly as it was.
  */
-import { compressPublicKey, isValidPublicKey, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
 import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
 import { cancelMessage, checkOrderFields, orderMessage, withdrawalMessage, type Order, type Signed } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
@@ -226,7 +226,8 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       break;
     case TxType.REGISTER_KEY: {
       if (tx.accountId <= 0 || tx.accountId >= state.accountTree.capacity) reject("BAD_ACCOUNT", `account ${tx.accountId} out of range`);
-      if (!isValidPublicKey(tx.pubKey)) reject("BAD_KEY", "public key is not a Baby Jubjub subgroup point");
+      const fault = publicKeyFault(tx.pubKey);
+      if (fault) reject("BAD_KEY", `account ${tx.accountId}'s key (${tx.pubKey[0]}, ${tx.pubKey[1]}) is ${fault}`);
       Object.assign(f, { accountA: BigInt(tx.accountId), pubKeyX: tx.pubKey[0], pubKeyY: tx.pubKey[1] });
       a = { ...idle(tx.accountId), newKey: tx.pubKey };
       record = { type: TxType.REGISTER_KEY, accountId: BigInt(tx.accountId), pubKey: compressPublicKey(tx.pubKey) };

@@ -4,7 +4,7 @@
  * per lot, and applies a funding tick. Mirrors circuits/derivatives/oracleStep.circom; the rules are
  * checked here first so the sequencer never builds a batch the circuit refuses.
  */
-import { compressPublicKey, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
 import { Bits, InstrumentKind, MAX_ORACLE_AGE } from "../protocol/constants.ts";
 import { oracleMessage, type OracleUpdate } from "../protocol/messages.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
@@ -81,6 +81,9 @@ export function applyOracleStep(
   if (update.prices.length !== p.underlyings || update.vols.length !== p.underlyings || update.rates.length !== p.instruments) {
     throw new OracleRejected("BAD_ORACLE_SHAPE", `an update needs ${p.underlyings} prices and vols and ${p.instruments} rates`);
   }
+  // The public data carries the key compressed (y and the sign of x): the circuit proves it on the curve.
+  const keyFault = publicKeyFault(update.key);
+  if (keyFault) fail("BAD_ORACLE_KEY", `the oracle key (${update.key[0]}, ${update.key[1]}) is ${keyFault}`);
   if (verifySignature && !verifyMessage(oracleMessage(update), update.signature, update.key)) fail("BAD_ORACLE_SIGNATURE", "the oracle update is not signed by its key");
   if (update.time > timestamp) fail("ORACLE_FROM_FUTURE", `oracle time ${update.time} is after the batch timestamp ${timestamp}`);
   if (timestamp - update.time > MAX_ORACLE_AGE) fail("STALE_ORACLE", `oracle time ${update.time} is more than ${MAX_ORACLE_AGE} s before ${timestamp}`);

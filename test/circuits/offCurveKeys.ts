@@ -164,3 +164,17 @@ export function offCurveX(key: PublicKey): bigint {
     if (!onCurve([x, key[1]])) return x;
   }
 }
+
+/**
+ * A point of order 8 (8T is the identity, 4T = (0, -1)): 2T has order 4 so y(2T) = 0, i.e. y^2 = a x^2,
+ * and on the curve 2a x^2 = 1 + a d x^4.
+ */
+export function pointOfOrder8(): PublicKey {
+  const root = sqrt(mod(A * A - A * D));
+  for (const u of [mod((A + root) * inv(A * D)), mod((A - root) * inv(A * D))]) {
+    if (!isSquare(u)) continue;
+    const x = sqrt(u);
+    return [x, (sqrt(A) * x) % P];
+  }
+  throw new Error("no point of order 8");
+}
