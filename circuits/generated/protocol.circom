@@ -67,7 +67,7 @@ function RECORD_BITS() { return 296; }
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
 /// isType[k] selects type NOOP, REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL (k = 0, 1, ...).
 template PackRecord() {
-    signal input isType[7];
+    signal input isType[7]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
     signal input REGISTER_KEY_accountId;
     signal input REGISTER_KEY_pubKey_hi;
     signal input REGISTER_KEY_pubKey_lo;
@@ -126,7 +126,7 @@ template PackRecord() {
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
 /// isType[k] selects type NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT (k = 0, 1, ...).
 template PackDerivRecord() {
-    signal input isType[6];
+    signal input isType[6]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
     signal input DERIV_TRADE_buyAccountId;
     signal input DERIV_TRADE_buyOrderId;
     signal input DERIV_TRADE_sellAccountId;

@@ -75,7 +75,10 @@ function generatePacker(templateName: string, types: readonly TxType[]): string[
   });
   const n = types.length;
   out.push(`template ${templateName}() {`);
-  out.push(`    signal input isType[${n}];`);
+  // A type with an all-zero record (NOOP) leaves its flag out of every constraint here (circom --inspect).
+  const zero = types.flatMap((t, k) => (RECORD_LAYOUT[t].length === 0 ? [`isType[${k}] (${names[t]})`] : []));
+  const why = zero.length ? ` // inspect: ${zero.join(", ")} selects an all-zero record; the caller constrains the one-hot` : "";
+  out.push(`    signal input isType[${n}];${why}`);
   for (const i of inputs) out.push(`    signal input ${i};`);
   out.push("    signal output out[RECORD_BITS()];", ...splits.map((s) => "    " + s));
   out.push(`    signal p1[${n}];`, `    signal p2[${n}];`);

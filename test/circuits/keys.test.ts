@@ -22,7 +22,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signWithdrawal } from "../../sequencer/sdk/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../helpers/circuitRules.ts";
-import { NOW, ORACLE_KEY, oracleUpdate } from "../helpers/derivatives.ts";
+import { apply, NOW, ORACLE_KEY, oracleUpdate } from "../helpers/derivatives.ts";
 import { order, testTrader } from "../helpers/traders.ts";
 import { edwardsDouble, FORGED_SIGNATURE, forgeableX, offCurveX, onCurve, pointOfOrder8 } from "./offCurveKeys.ts";
 
@@ -34,16 +34,13 @@ const at = { batchNumber: 9, timestamp: NOW };
 /** alice (10,000,000 quote) and bob (1,000,000 of base token 1) registered and funded, market 0 registered. */
 function fundedState(): ExchangeState {
   const state = new ExchangeState(TEST_PARAMS);
-  const setup: BatchTx[] = [
+  apply(state, [
     { type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey },
     { type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey },
     { type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n },
     { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n },
     { type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n },
-  ];
-  for (let i = 0; i < setup.length; i += TEST_PARAMS.slots) {
-    buildBatch(state, setup.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: NOW, oracle: null });
-  }
+  ], null);
   return state;
 }
 
