@@ -9,8 +9,9 @@
  * Each dishonest batch is built the way an operator would build it (the TypeScript checks off, public
  * data hashed consistently).
  */
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../sequencer/batch/transactions.ts";
@@ -26,6 +27,8 @@ import { apply, NOW, ORACLE_KEY, oracleUpdate } from "../helpers/derivatives.ts"
 import { order, testTrader } from "../helpers/traders.ts";
 import { edwardsDouble, FORGED_SIGNATURE, forgeableX, offCurveX, onCurve, pointOfOrder8 } from "./offCurveKeys.ts";
 
+// A circuit build that is not cached yet leaves snarkjs's curve workers running: end them so the file exits.
+after(terminateSnarkjsCurve);
 const alice = testTrader(1);
 const bob = testTrader(2);
 const NO_ORACLE = { oracle: null };
