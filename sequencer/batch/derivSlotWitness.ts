@@ -99,7 +99,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const buyFee = feeAmount(cash, tx.buyFeePpm);
       const sellFee = feeAmount(cash, tx.sellFeePpm);
       const buyer = withPosition(touched(tx.buy.accountId), id, tx.lots, -(cash + buyFee));
-      const seller = withPosition(touched(tx.sell.accountId), id, -tx.lots, cash - sellFee);
+      // The circuit applies A (the buyer) and then B to the tree, so B's old state is A's new one when
+      // they are the same account (never from the engine, which prevents self-trades).
+      const seller = withPosition(tx.sell.accountId === tx.buy.accountId ? buyer : touched(tx.sell.accountId), id, -tx.lots, cash - sellFee);
       checkRanges(buyer, tx.buy.accountId);
       checkRanges(seller, tx.sell.accountId);
       requireInitialMargin(buyer, ctx.risks, tx.buy.accountId);
@@ -147,7 +149,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
       const cover = badDebtCover(penalised, state.globals.insuranceFund);
       const victim = { ...penalised, collateral: penalised.collateral + cover };
-      const liquidator = withPosition(touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
+      // As in DERIV_TRADE, B starts from A's new state if they are one account (refused above, but a
+      // dishonest operator's witness must still be the circuit's).
+      const liquidator = withPosition(o.accountId === victimId ? victim : touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
       checkRanges(victim, victimId);
       checkRanges(liquidator, o.accountId);
       requireInitialMargin(liquidator, ctx.risks, o.accountId);
