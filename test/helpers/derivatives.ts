@@ -94,9 +94,12 @@ export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments:
   return state;
 }
 
-/** Registers dave's trading key on `state` (he deposits nothing). */
-export function registerDave(state: ExchangeState): void {
+/** Registers dave's trading key on `state`; he deposits `collateral` quote units and moves them into collateral (nothing unless said). */
+export function registerDave(state: ExchangeState, collateral = 0n): void {
   apply(state, [{ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey }], null);
+  if (collateral === 0n) return;
+  apply(state, [{ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: collateral }], null);
+  apply(state, [{ type: TxType.TRANSFER, request: signTransfer(dave.key, { accountId: dave.accountId, toCollateral: true, amount: collateral, nonce: 0 }) }]);
 }
 
 /**
