@@ -203,14 +203,31 @@ contract Custodian is AccessControl, ReentrancyGuard {
     error InvalidMarginRates(uint32 imPpm, uint32 mmPpm);
     /// @notice An option's strike is outside [2^16, 2^50), or a perpetual's or future's strike is not 0.
     error InvalidStrike(uint64 strike);
-    /// @notice Longest time to expiry of a dated instrument at registration: 2^26 s (776 days), the
-    /// domain of the circuit's Black-Scholes time input (circuits/lib/fixed/SPEC.md).
-    uint256 public constant MAX_EXPIRY_SECONDS = 1 << 26;
+    /// @notice Longest time to expiry of a dated instrument at registration. The circuit's Black-Scholes time
+    /// input, expiry minus the oracle time, is proven below 2^26 s (circuits/lib/fixed/SPEC.md); a batch that
+    /// marks the instrument comes after this block, is stamped at most MAX_BATCH_AGE before its own block, and
+    /// its oracle update is at most MAX_ORACLE_AGE older than its stamp, so its oracle time is at least
+    /// `block.timestamp - MAX_BATCH_AGE - MAX_ORACLE_AGE` of the registering block (DERIVATIVES.md, "Ranges").
+    uint256 public constant MAX_EXPIRY_SECONDS = (1 << 26) - MAX_BATCH_AGE - MAX_ORACLE_AGE;
+    /// @dev Shortest time to expiry of a dated instrument at registration (DERIVATIVES.md, "Expiry"): the
+    /// operator has at least this long to prove the registration before the instrument's settlement window
+    /// opens (an instrument still unsettled after its window stops every batch with an oracle update).
+    uint256 internal constant MIN_EXPIRY_LEAD = 1 hours;
+    /// @dev sequencer/protocol/constants.ts MAX_ORACLE_AGE: the circuit's bound on an oracle update's age.
+    uint256 internal constant MAX_ORACLE_AGE = 300;
+    /// @dev sequencer/protocol/constants.ts MAX_ORACLE_PRICE: the largest oracle price the circuit accepts.
+    uint256 internal constant MAX_ORACLE_PRICE = (1 << 50) - 1;
+    /// @dev sequencer/protocol/constants.ts FUNDING_CAP_BOUND = 2^43 * 10^6 * 10^8: a registration needs
+    /// `fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND`, so every funding step is below 2^43
+    /// and the circuit's 64-bit funding index absorbs at least 2^20 ticks at the cap and any oracle price (the
+    /// circuit's REGISTER_INSTRUMENT applies the same rule: test/circuits/derivatives/registrationRule.test.ts).
+    uint256 internal constant FUNDING_CAP_BOUND = (1 << 43) * PPM * PRICE_SCALE;
 
-    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is not in the future or is
-    /// MAX_EXPIRY_SECONDS or more away (the circuit's Black-Scholes is proven for shorter times only).
+    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is less than MIN_EXPIRY_LEAD (one
+    /// hour) ahead or MAX_EXPIRY_SECONDS or more ahead (the circuit's Black-Scholes is proven for shorter times only).
     error InvalidExpiry(uint32 expiry);
-    /// @notice A perpetual's funding cap exceeds 10^6 ppm, or a dated instrument's is not 0.
+    /// @notice A perpetual's funding cap exceeds 10^6 ppm or lets one funding step reach 2^43 at the highest oracle
+    /// price (`fundingCapPpm * lotSizeE6 * (2^50 - 1) >= 2^43 * 10^14`), or a dated instrument's cap is not 0.
     error InvalidFundingCap(uint32 fundingCapPpm);
     /// @notice Every instrument id of this class (options, or perpetuals and futures) is assigned.
     error InstrumentLimitReached(bool option);
@@ -384,8 +401,9 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @param imPpm Initial margin rate, ppm; `mmPpm <= imPpm <= 10^6`.
     /// @param mmPpm Maintenance margin rate, ppm; `0 < mmPpm`.
     /// @param strike Options: strike in 1e-8 quote per underlying, in [2^16, 2^50). Others: 0.
-    /// @param expiry Perpetuals: 0. Others: unix seconds, after the current block and less than MAX_EXPIRY_SECONDS away.
-    /// @param fundingCapPpm Perpetuals: cap on |funding rate| per period, ppm, <= 10^6. Others: 0.
+    /// @param expiry Perpetuals: 0. Others: unix seconds, at least an hour and less than MAX_EXPIRY_SECONDS after the current block.
+    /// @param fundingCapPpm Perpetuals: cap on |funding rate| per period, ppm, <= 10^6, with
+    /// `fundingCapPpm * lotSizeE6 * (2^50 - 1) < 2^43 * 10^14` (every funding tick provable). Others: 0.
     /// @return instrumentId The new instrument id.
     function registerInstrument(
         uint8 kind,
@@ -620,9 +638,13 @@ contract Custodian is AccessControl, ReentrancyGuard {
         }
         if (p.kind == PublicData.KIND_PERPETUAL) {
             if (p.expiry != 0) revert InvalidExpiry(p.expiry);
-            if (p.fundingCapPpm > PPM) revert InvalidFundingCap(p.fundingCapPpm);
+            if (p.fundingCapPpm > PPM || uint256(p.fundingCapPpm) * p.lotSizeE6 * MAX_ORACLE_PRICE >= FUNDING_CAP_BOUND) {
+                revert InvalidFundingCap(p.fundingCapPpm);
+            }
         } else {
-            if (p.expiry <= block.timestamp || p.expiry >= block.timestamp + MAX_EXPIRY_SECONDS) revert InvalidExpiry(p.expiry);
+            if (p.expiry < block.timestamp + MIN_EXPIRY_LEAD || p.expiry >= block.timestamp + MAX_EXPIRY_SECONDS) {
+                revert InvalidExpiry(p.expiry);
+            }
             if (p.fundingCapPpm != 0) revert InvalidFundingCap(p.fundingCapPpm);
         }
     }

@@ -60,6 +60,9 @@ function MAX_ORACLE_AGE() { return 300; }
 function LIQ_BAND_PPM() { return 50000; }
 function LIQ_PENALTY_PPM() { return 10000; }
 function RISK_FREE_RATE_PPM() { return 0; }
+function SETTLEMENT_WINDOW() { return 3600; }
+function MAX_ORACLE_PRICE() { return 1125899906842623; }
+function FUNDING_CAP_BOUND() { return 879609302220800000000000000; }
 function RECORD_BITS() { return 296; }
 
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the

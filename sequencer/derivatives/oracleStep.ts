@@ -5,7 +5,7 @@
  * checked here first so the sequencer never builds a batch the circuit refuses.
  */
 import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
-import { Bits, InstrumentKind, MAX_ORACLE_AGE } from "../protocol/constants.ts";
+import { Bits, InstrumentKind, MAX_ORACLE_AGE, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
 import { oracleMessage, type OracleUpdate } from "../protocol/messages.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
@@ -105,6 +105,9 @@ export function applyOracleStep(
     if (rate > inst.fundingCapPpm || -rate > inst.fundingCapPpm) fail("FUNDING_ABOVE_CAP", `rate ${rate} exceeds instrument ${i}'s cap ${inst.fundingCapPpm}`);
     const price = update.prices[inst.underlying] ?? 0n;
     const settles = isDated(inst.kind) && inst.settlePrice === 0n && update.time >= inst.expiry;
+    if (settles && update.time > inst.expiry + SETTLEMENT_WINDOW) {
+      fail("SETTLEMENT_WINDOW_PASSED", `instrument ${i} expired at ${inst.expiry} and must settle at an update signed within ${SETTLEMENT_WINDOW} s of it, not at ${update.time}`);
+    }
     const settled = settles ? { ...inst, settlePrice: price } : inst;
     const risk = lotRisk(settled, price, update.vols[inst.underlying] ?? 0n, update.time);
     risks.push(risk);

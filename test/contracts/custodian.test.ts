@@ -616,11 +616,14 @@ describe("Custodian", () => {
 
     it("accepts every boundary value and encodes it as TS does", async () => {
       const t = Number(await now());
+      const maxExpiry = Number(await (await networkHelpers.loadFixture(deployBase)).custodian.read.MAX_EXPIRY_SECONDS());
       const accepted: InstrumentArgs[] = [
-        { ...PERP, lotSizeE6: 2n ** 48n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 1_000_000 }, // tickValue 2^48 - 1
-        { ...PERP, lotSizeE6: 1n, tickSizeE8: 10n ** 8n, imPpm: 1, mmPpm: 1, fundingCapPpm: 0 },
-        { ...CALL(t + 10), strike: 2n ** 16n },
-        { ...PUT(t + 2 ** 26 - 10), strike: 2n ** 50n - 1n }, // just inside the Black-Scholes time domain
+        // tickValue 2^48 - 1; a lot this large allows no funding cap (the funding horizon, DERIVATIVES.md "Ranges")
+        { ...PERP, lotSizeE6: 2n ** 48n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 0 },
+        { ...PERP, lotSizeE6: 10n ** 6n, tickSizeE8: 10n ** 8n, fundingCapPpm: 781_250 }, // the largest cap of a whole-unit lot
+        { ...PERP, lotSizeE6: 1n, tickSizeE8: 10n ** 8n, imPpm: 1, mmPpm: 1, fundingCapPpm: 1_000_000 },
+        { ...CALL(t + 3_700), strike: 2n ** 16n }, // at least MIN_EXPIRY_LEAD (an hour) ahead
+        { ...PUT(t + maxExpiry - 10), strike: 2n ** 50n - 1n }, // just inside the Black-Scholes time domain
       ];
       for (const spec of accepted) {
         const { custodian } = await networkHelpers.loadFixture(deployBase);

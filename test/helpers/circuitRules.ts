@@ -58,6 +58,8 @@ const sources = {
   DerivSlot: source("circuits/derivatives/derivSlot.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
+  InstrumentState: source("circuits/derivatives/oracleStep.circom"),
+  BlackScholes: source("circuits/lib/fixed/blackScholes.circom"),
   Batch: source("circuits/batch/batch.circom"),
   Slot: source("circuits/batch/slot.circom"),
   SignatureIfEnabled: source("circuits/batch/slot.circom"),
