@@ -360,16 +360,17 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
 
     /// @notice Registers the caller's Baby Jubjub trading key. The first call assigns the caller the next
     /// account id; later calls rotate the key of the caller's account. Queues a REGISTER_KEY request.
-    /// @dev The key must be in the prime-order subgroup and not the identity ({BabyJubjub-isValidPublicKey}): a
-    /// low-order key would let anyone sign for the account, a mixed-order one would accept the honest key's
-    /// signatures under a key the circuit cannot tell apart. Costs one 251-bit scalar multiplication (about 100k gas).
+    /// @dev The key must be in the prime-order subgroup and not the identity ({BabyJubjub-isValidPublicKey}): with a
+    /// low-order key every signature, or a large share of them, verifies; a mixed-order key (a subgroup point plus
+    /// a torsion point) verifies exactly the signatures of the subgroup point, because the circuit's EdDSA check
+    /// multiplies by the cofactor. Costs one 251-bit scalar multiplication, about 103k gas.
     /// Rotation bound: an account may have at most one REGISTER_KEY in the queue that no accepted batch has
     /// consumed (KeyRotationPending otherwise). Unbounded rotations would let one account push every later request
     /// (a victim's deposit) back by thousands of batches for the price of gas alone; with the bound, the key
-    /// requests in the queue never outnumber the accounts, and a new account costs a fresh address, a slot of the
-    /// account tree ({maxAccounts}, AccountTreeFull once all are used) and about 110k gas of new storage. A fee
-    /// would not bound the queue, only price it; one pending rotation costs an honest user nothing (the next batch
-    /// consumes it, and a key rotated twice before that is rotated to the last key anyway).
+    /// requests in the queue never outnumber the accounts, and each new account costs a fresh address, a slot of
+    /// the account tree ({maxAccounts}, AccountTreeFull once all are used) and a transaction of about 200k gas. A fee
+    /// would only price the flood, not bound it; the bound costs an honest user nothing (the next batch consumes
+    /// the pending registration, and rotating twice before that is the same as rotating once to the last key).
     /// @param x The key's x coordinate (< field modulus).
     /// @param y The key's y coordinate (< field modulus).
     /// @return accountId The caller's account id.

@@ -18,17 +18,23 @@ import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
 
 const { viem } = await network.create();
 
+/** A custodian (mock verifier, quote minimum deposit 1,000 units) and a trader's wallet, fresh for each test. */
+async function setup() {
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+  const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
+  const verifier = await viem.deployContract("MockVerifier");
+  const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
+  const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
+    verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address,
+  }) as never);
+  const c = { publicClient, walletClient: trader };
+  const chainId = await publicClient.getChainId();
+  return { publicClient, trader, usdc, custodian, c, chainId };
+}
+
 describe("sdk: custodian steps", () => {
   it("registers a derived trading key, deposits, and reports a refused claim", async () => {
-    const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
-    const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
-    const verifier = await viem.deployContract("MockVerifier");
-    const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
-    const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
-      verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address,
-    }) as never);
-    const c = { publicClient, walletClient: trader };
-    const chainId = await publicClient.getChainId();
+    const { publicClient, trader, usdc, custodian, c, chainId } = await setup();
 
     const key = await deriveTradingKey(trader as never, chainId, custodian.address);
     assert.equal(await accountOf(publicClient, custodian.address, trader.account!.address), 0);
@@ -51,15 +57,7 @@ describe("sdk: custodian steps", () => {
   });
 
   it("refuses, sending nothing, a deposit below the minimum and a key rotation while the previous one is queued", async () => {
-    const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
-    const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
-    const verifier = await viem.deployContract("MockVerifier");
-    const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
-    const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
-      verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address,
-    }) as never);
-    const c = { publicClient, walletClient: trader };
-    const chainId = await publicClient.getChainId();
+    const { publicClient, trader, usdc, custodian, c, chainId } = await setup();
     const key = await deriveTradingKey(trader as never, chainId, custodian.address);
     const requestCount = () => publicClient.readContract({ address: custodian.address, abi: custodian.abi, functionName: "requestCount" });
 
