@@ -199,7 +199,7 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// @notice `owner` pulled its credited `amount` of `tokenId`, sent to `to`.
     event Withdrawn(address indexed owner, address indexed to, uint16 indexed tokenId, uint256 amount);
 
-    /// @notice A constructor argument is the zero address.
+    /// @notice An address argument (a constructor argument, a token, an operator, a withdrawal recipient) is zero.
     error ZeroAddress();
     /// @notice A constructor capacity is out of range: maxAccounts < 2, maxTokens, maxMarkets or slots zero,
     /// maxMarkets above {MAX_MARKETS}, or derivatives sizes no circuit has (see {constructor}).
@@ -549,8 +549,10 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         super._changeDefaultAdminDelay(newDelay);
     }
 
-    /// @dev Counts the holders of OPERATOR_ROLE.
+    /// @dev Counts the holders of OPERATOR_ROLE, and refuses the zero address as one: counted as an operator, it
+    /// would let the real one be revoked while nobody can submit a batch.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        if (role == OPERATOR_ROLE && account == address(0)) revert ZeroAddress();
         granted = super._grantRole(role, account);
         if (granted && role == OPERATOR_ROLE) ++operatorCount;
     }

@@ -673,6 +673,10 @@ describe("Custodian", () => {
       const r = await roles(custodian);
       await viem.assertions.revertWithCustomError(
         custodian.write.grantRole([r.operator, alice.account.address], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      // The zero address as a second operator would let the real one be revoked with nobody left to submit.
+      await viem.assertions.revertWithCustomError(
+        custodian.write.grantRole([r.operator, "0x0000000000000000000000000000000000000000"]), custodian, "ZeroAddress");
+      assert.equal(await custodian.read.operatorCount(), 1n);
       await viem.assertions.revertWithCustomError(
         custodian.write.revokeRole([r.operator, operator.account.address], { account: operator.account }), custodian, "AccessControlUnauthorizedAccount");
       // The only operator cannot leave.
