@@ -43,7 +43,7 @@ async function deployCustodian() {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   return deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, {
-    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address,
+    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: 1n, admin: admin.account.address, operator: operator.account.address,
   }));
 }
 type Custodian = Awaited<ReturnType<typeof deployCustodian>>;
