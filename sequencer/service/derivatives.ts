@@ -19,7 +19,7 @@ import type { EngineEvent, MarketRegistry, MatchingEngine } from "../matching/in
 import {
   INSTRUMENT_MARKET_BASE, MAX_ORACLE_AGE, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
-import type { Order, Signed, Transfer } from "../protocol/messages.ts";
+import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { DerivativesRisk, instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
@@ -189,11 +189,15 @@ export class DerivativesService {
 
   /**
    * Applies an update whose key was checked (acceptOracleUpdate, or a logged one at replay): it must not
-   * come from the future, not go back in time, move the funding epoch by at most one, and respect every
+   * come from the future nor be older than ORACLE_FRESHNESS, not go back in time, move the funding epoch by at most one, and respect every
    * rate cap (the circuit's rules). Refused updates change nothing.
    */
   applyOracleUpdate(u: SignedOracleUpdate): OracleOutcome {
-    if (u.time > this.host.now()) throw new RequestRejected("ORACLE_FROM_FUTURE", `oracle time ${u.time} is in the future`);
+    const now = this.host.now();
+    if (u.time > now) throw new RequestRejected("ORACLE_FROM_FUTURE", `oracle time ${u.time} is in the future`);
+    // A batch using it is stamped no earlier than now (the acceptance time of what it causes), and the
+    // builder refuses an update more than MAX_ORACLE_AGE before the stamp: so does intake, with margin.
+    if (now - u.time > ORACLE_FRESHNESS) throw new RequestRejected("STALE_ORACLE", `oracle time ${u.time} is more than ${ORACLE_FRESHNESS} s old`);
     const before = this.#table.instruments.map((i) => i.settlePrice);
     const t = this.#table.begin();
     let step;
@@ -304,7 +308,8 @@ export class DerivativesService {
    */
   acceptTransfer(t: Signed<Transfer>): void {
     this.#requireFreshOracle(this.host.now());
-    if (t.amount <= 0n) throw new RequestRejected("BAD_AMOUNT", `transfer amount ${t.amount}`);
+    const fault = transferFault(t); // the witness builder's rule (messages.ts)
+    if (fault) throw new RequestRejected(fault.code, fault.message);
     if (t.toCollateral) {
       if (!this.host.spot.debit(t.accountId, 0, t.amount)) {
         throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${t.accountId} cannot move ${t.amount} quote to collateral`);

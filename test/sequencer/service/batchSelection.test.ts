@@ -36,6 +36,6 @@ describe("batch selection", () => {
   });
 
   it("selects nothing from an empty queue", () => {
-    assert.deepEqual(selectBatch([], TEST_PARAMS), { count: 0, txs: [], oracle: null });
+    assert.deepEqual(selectBatch([], TEST_PARAMS), { count: 0, txs: [], oracle: null, timestamp: 0 });
   });
 });
