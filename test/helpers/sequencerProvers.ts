@@ -4,9 +4,12 @@
  *   the wasm compiled once), so a batch the circuit refuses fails exactly as it would on a device (the
  *   runtime's "Assert Failed ... Error in template" error), and answers a dummy proof otherwise;
  * - gatedProver holds each proof until the test releases it (a batch being proven while intake goes on).
- * Neither checks a proof: the fake custodian (fakeCustodian.ts) verifies none.
+ * Neither checks a proof: the fake custodian (fakeCustodian.ts) verifies none. refusingVerifier is a
+ * signature verifier that refuses one chosen signature: a signature problem found while a batch is built.
  */
 import { readFileSync } from "node:fs";
+import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
+import { messageValue, type SignatureCheck, type SignatureVerifier } from "../../sequencer/crypto/signatureVerifier.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { loadBatchCircuit } from "./circuitRules.ts";
 import { dummyProof } from "./fakeCustodian.ts";
@@ -76,4 +79,14 @@ export function gatedProver(): GatedProver {
     },
   };
   return prover as unknown as GatedProver;
+}
+
+/** A verifier (the reference's verdicts) that refuses every signature whose S is `refuse`, once set. */
+export function refusingVerifier(): SignatureVerifier & { refuse: bigint | null } {
+  const v = {
+    refuse: null as bigint | null,
+    name: "refusing",
+    verifyBatch: (checks: readonly SignatureCheck[]) => checks.map((c) => c.signature.s !== v.refuse && verifyMessage(messageValue(c.message), c.signature, c.publicKey)),
+  };
+  return v;
 }

@@ -13,8 +13,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import { publicKeyOf, verifyMessage } from "../../../sequencer/crypto/babyjub.ts";
-import { messageValue, type SignatureVerifier } from "../../../sequencer/crypto/signatureVerifier.ts";
+import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
@@ -23,7 +22,7 @@ import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import type { Withdrawal } from "../../../sequencer/protocol/messages.ts";
 import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, offlineSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
-import { circuitProver, gatedProver } from "../../helpers/sequencerProvers.ts";
+import { circuitProver, gatedProver, refusingVerifier } from "../../helpers/sequencerProvers.ts";
 import { order } from "../../helpers/traders.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import { NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
@@ -129,19 +128,8 @@ describe("key rotation (finding 7)", () => {
 });
 
 describe("the rejection path", () => {
-  /** A verifier that refuses one signature (by its S) once `refuse` is set: a signature problem found while a batch is built. */
-  function flakyVerifier() {
-    const v = {
-      refuse: null as bigint | null,
-      name: "flaky",
-      verifyBatch: (checks: Parameters<SignatureVerifier["verifyBatch"]>[0]) =>
-        checks.map((c) => c.signature.s !== v.refuse && verifyMessage(messageValue(c.message), c.signature, c.publicKey)),
-    };
-    return v;
-  }
-
   it("takes a transaction whose signature fails in the batch out of it, logged and streamed, puts intake back, and a restart replays it", async () => {
-    const verifier = flakyVerifier();
+    const verifier = refusingVerifier();
     const clock = { now: T0 };
     const chain = fakeChain(clock);
     const prover = countingProver();
