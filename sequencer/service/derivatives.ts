@@ -102,6 +102,11 @@ export class DerivativesService {
     return this.#table.instruments;
   }
 
+  /** The funding epoch of the table (the latest accepted update's, or the proven one after a rebase): the next update's is this or one more. */
+  get fundingEpoch(): number {
+    return this.#table.globals.fundingEpoch;
+  }
+
   /** The oracle update a derivatives transaction is checked at (the latest), or undefined for others. */
   oracleFor(tx: BatchTx): SignedOracleUpdate | undefined {
     const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER;
@@ -125,6 +130,39 @@ export class DerivativesService {
     if (why) throw new RequestRejected(why, `instrument ${id} cannot be traded`);
     const inst = this.instruments[id];
     if (inst.expiry !== 0 && now >= inst.expiry) throw new RequestRejected("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
+  }
+
+  /**
+   * Puts the service back on the proven state `proven` (ExchangeState with every posted batch) once the
+   * sequencer has taken derivatives transactions out of its queue and none tagged with an oracle update
+   * is left (sequencer.ts rejectPending): an update no batch could use (too old for the stamp after a
+   * backlog or a clock jump) must not stay applied here, nor the trades, transfers, liquidations and
+   * settlements that did not settle. The instrument table, the insurance fund and every account's
+   * collateral and positions become the proven ones. Unless the latest accepted update is the one the
+   * proven state last used, it is forgotten (derivatives orders and transfers wait for a fresh one) and
+   * the open derivatives orders, checked at its marks, are cancelled.
+   */
+  rebase(proven: ExchangeState): void {
+    const u = this.#latest;
+    const current = u !== null && proven.globals.oracleTime === u.time && proven.globals.fundingEpoch === u.fundingEpoch;
+    if (!current) {
+      for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))]);
+      this.#latest = null;
+    }
+    const table = new ExchangeState(this.host.params);
+    proven.instruments.forEach((inst, id) => table.setInstrument(id, inst));
+    table.setGlobals({ ...proven.globals });
+    this.#table = table;
+    const snap = this.risk.snapshot();
+    this.risk.restore({
+      ...snap,
+      instruments: [...proven.instruments],
+      risks: current ? snap.risks : null,
+      inputs: current ? snap.inputs : null,
+      accounts: snap.accounts.map(([a]) => [a, proven.account(a).deriv]),
+      insuranceFund: proven.globals.insuranceFund,
+    });
+    this.host.log(`derivatives put back on the proven state${current ? "" : " (the latest oracle update is no longer used: waiting for a fresh one)"}`);
   }
 
   // ---- instruments --------------------------------------------------------------------------------

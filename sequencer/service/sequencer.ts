@@ -916,7 +916,8 @@ export class Sequencer {
    * cannot be proven without it: the account's later withdrawals and transfers (their nonces follow
    * its nonce, which the state will not reach). Intake is corrected (unwind): the account's next nonce
    * is the rejected one again, a withdrawal's debit is returned, a transfer moved back, a spot trade's
-   * balance moves undone, orders no longer covered cancelled. An on-chain request
+   * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
+   * An on-chain request
    * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
    * such requests. Logged (replay comes through here) and told to observers (`rejected`).
    */
@@ -937,6 +938,9 @@ export class Sequencer {
       this.unwind(entries[k].tx, r.time);
     }
     if (nonced) this.nextNonce.set(nonced.accountId, nonced.nonce);
+    // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
+    // the derivatives service is put back on the proven state (which then holds everything accepted).
+    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.state);
     this.persist(r);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0

@@ -30,16 +30,16 @@ export function testCircuitWitness(): Promise<WitnessCalculator> {
 }
 
 /**
- * A prover that computes each batch's witness with the real circuit when `check(jobId)` says so (default:
- * always) and throws the circuit's refusal as a device would; `witnesses` counts the witnesses computed.
+ * A prover that computes a batch's witness with the real circuit when `check(jobId, input)` says so
+ * (default: always) and throws the circuit's refusal as a device would; `witnesses` counts the witnesses computed.
  */
-export function circuitProver(check: (jobId: number) => boolean = () => true): VerifiedProver & { calls: number; witnesses: number } {
+export function circuitProver(check: (jobId: number, input: Record<string, unknown>) => boolean = () => true): VerifiedProver & { calls: number; witnesses: number } {
   const prover = {
     calls: 0,
     witnesses: 0,
     async prove(jobId: number, _keys: unknown, input: Record<string, unknown>, expected: string) {
       prover.calls++;
-      if (check(jobId)) {
+      if (check(jobId, input)) {
         prover.witnesses++;
         await (await testCircuitWitness()).calculateWTNSBin(input, true);
       }
