@@ -18,8 +18,8 @@
  *   POST /v1/oracle/updates    a signed oracle update (under the custodian's oracle key; the feeder)
  *                                                                          -> {fundingTick, settled, liquidations, cancelled}
  * Reads:
- *   GET /v1/health                      200 {status: "ok", ...}, or 503 {status: "failing", problems: [...]}
- *                                      while batch attempts fail or no prover device is healthy
+ *   GET /v1/health                      200 {status: "ok", ...}, or 503 {status: "failing", code: SETTLEMENT_FAILING,
+ *                                      problems: [...]} while batch attempts fail or no prover device is healthy
  *   GET /v1/markets | /v1/markets/:id/book?levels
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
  *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, derivatives
@@ -248,7 +248,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     const h = sequencer.health();
     const body = { status: h.ok ? "ok" : "failing", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() };
     if (h.ok) return body;
-    return reply.code(503).send({ ...body, problems: h.problems, batches: h.batches });
+    return reply.code(503).send({ ...body, code: "SETTLEMENT_FAILING", message: h.problems.join("; "), problems: h.problems, batches: h.batches });
   });
 
   return Object.assign(app, { api: { intake, history, batches, stream, commands } });
