@@ -77,7 +77,7 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
     const due = entryDeadline(e);
     if (floor !== undefined && count > 0 && (stamp > deadline || (stamp > due && earliest <= due))) break;
     timestamp = stamp;
-    deadline = Math.min(deadline, due);
+    if (earliest <= due) deadline = Math.min(deadline, due); // (one no stamp can save constrains nothing)
     if (e.oracle) oracle = e.oracle;
     if (isDeriv) {
       deriv++;

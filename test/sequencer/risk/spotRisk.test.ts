@@ -124,6 +124,27 @@ describe("spot risk: reservations and fills", () => {
     assert.equal(risk.feePool, 2n);
   });
 
+  it("undoes a fill exactly (a trade no batch could prove), even after its proceeds were spent, and says who is no longer covered", () => {
+    const { e, risk } = setup();
+    risk.credit(1, BASE1, 2_000n);
+    risk.credit(2, Q, 10_000n);
+    const before = risk.snapshot();
+    e.execute(place(sell(1, 1n, 100n, 2n, { maxFeePpm: 100, timeInForce: TimeInForce.POST_ONLY })));
+    const f = e.execute(place(buy(2, 1n, 105n, 2n, { maxFeePpm: 1000, timeInForce: TimeInForce.IOC }))).find((x): x is FillEvent => x.type === "fill")!;
+    const fill = { buyAccount: 2, sellAccount: 1, lots: f.lots, priceTicks: f.priceTicks, buyFeePpm: f.takerFeePpm, sellFeePpm: f.makerFeePpm };
+    assert.ok(risk.debit(2, BASE1, 2_000n), "the buyer withdraws the base it bought");
+    risk.unwindFill(fill, MARKETS[0]!);
+    assert.equal(risk.balance(2, BASE1), -2_000n, "the spent base is owed until what spent it is refused in turn");
+    assert.deepEqual(risk.uncovered(2), [BASE1]);
+    assert.equal(risk.debit(2, BASE1, 1n), false, "nothing more can be spent");
+    risk.adjust(2, BASE1, 2_000n); // the withdrawal that spent it is refused and returned
+    assert.deepEqual(risk.snapshot(), before, "balances and fee pool exactly as before the fill");
+    assert.deepEqual(risk.uncovered(2), []);
+    const negative = SpotRisk.restore({ version: 1, feePool: "0", entries: [[2, BASE1, "-5", "0"]] });
+    assert.equal(negative.balance(2, BASE1), -5n, "a snapshot taken meanwhile restores");
+    assert.throws(() => SpotRisk.restore({ version: 1, feePool: "0", entries: [[2, BASE1, "-5", "1"]] }), /bad entry/);
+  });
+
   it("snapshots and restores to an identical state", () => {
     const { e, risk } = setup();
     risk.credit(1, Q, 50_000n);
