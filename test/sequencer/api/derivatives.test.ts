@@ -77,7 +77,7 @@ describe("api: GET /v1/instruments", () => {
     const { seq, app } = setup();
     const empty = await get(app, "/v1/instruments");
     assert.equal(empty.status, 200);
-    assert.deepEqual(empty.body, { oracleTime: null, instrumentSlots: 4, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
+    assert.deepEqual(empty.body, { oracleTime: null, fundingEpoch: 0, instrumentSlots: 4, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
 
     await seq.drain();
     const unmarked = await get(app, "/v1/instruments");
@@ -405,6 +405,9 @@ describe("sdk: derivatives", () => {
     await at(NOW + 7202);
     const capped = await publish(299_000_000_000n);
     assert.deepEqual([capped.update.fundingEpoch, capped.update.rates], [2, [1_000n, 0n, 0n, 0n]]);
+    // A feeder started afresh continues from the sequencer's funding epoch (GET /v1/instruments).
+    const restarted = await new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now }).publish(a, [299_000_000_000n], [VOL]);
+    assert.deepEqual([restarted.update.fundingEpoch, restarted.outcome.fundingTick], [2, false]);
 
     // A mid of 2,998 under the index of 3,000: (2,998 - 3,000) / 3,000 = -666 ppm, shorts pay.
     await a.cancel(bid.order.orderId);
