@@ -1,7 +1,7 @@
 /**
  * The protocol's shared encoding: transaction types, field widths, record layout, hash domains.
  * This file is the single source of truth. The circuit's constants are generated from it
- * (scripts/build/genCircomConstants.ts) and the Solidity decoder is tested against it.
+ * (scripts/build/genCircomProtocol.ts) and the Solidity decoder is tested against it.
  */
 
 /** BN254 scalar field: the field of circuit signals and of Baby Jubjub coordinates. */
