@@ -1,13 +1,13 @@
 /**
  * Builds the native BN254 Groth16 addon (fpga-prover/native/build/bn254_prover.node) with g++ directly
- * against Node-API headers and node-addon-api (no node-gyp, so no header download is needed).
+ * against Node-API headers and node-addon-api (no node-gyp, so no header download is needed). Run by
+ * scripts/build/native.ts (npm run build:native; npm install runs it with --optional).
  *
  * Code generation: -O3 on an x86-64-v2 baseline, plus -mbmi2 -madx -mavx2 only when this machine's CPU
  * has them (read from /proc/cpuinfo), and -mavx512f -mavx512ifma when it has both (8-lane field arithmetic
  * for Poseidon and the EdDSA subgroup test, src/field_ifma.hpp), so the binary runs on the machine that
  * built it and the build works on a plain x86-64 too. NATIVE_PORTABLE=1 forces the plain x86-64-v2
- * baseline (no BMI2/ADX/AVX-512), e.g. for a binary copied to other machines. Usage: npm run build:native
- * (npm install runs it with --optional).
+ * baseline (no BMI2/ADX/AVX-512), e.g. for a binary copied to other machines.
  *
  * Generated sources: build/generated/poseidon_constants.hpp, written from the installed circomlibjs
  * package's Poseidon constants (poseidonConstants.ts) before compiling.
@@ -17,7 +17,6 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMainModule } from "../../scripts/cli.ts";
 import { writePoseidonConstantsHeader } from "./poseidonConstants.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,16 +72,4 @@ export function buildNative(log: (s: string) => void = console.log): string {
   renameSync(tmp, ADDON_PATH);
   log(`built ${ADDON_PATH}`);
   return ADDON_PATH;
-}
-
-if (isMainModule(import.meta.url)) {
-  if (process.argv.includes("--optional")) {
-    // npm install runs this: a machine without a C++ toolchain still installs, and the prover says
-    // once, at start, that it falls back to snarkjs.
-    try {
-      buildNative();
-    } catch (e) {
-      console.warn(`native prover not built (${(e as Error).message.split("\n")[0]}); snarkjs will be used`);
-    }
-  } else buildNative();
 }

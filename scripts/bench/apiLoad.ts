@@ -7,8 +7,8 @@
  * Every message and body is encoded before timing: the generator's own encoding is not the API's cost.
  */
 import WebSocket from "ws";
-import { toJson } from "../../sequencer/api/schemas.ts";
-import { BINARY_ORDERS_TYPE, encodeOrderFrame } from "../../sequencer/api/orderFrames.ts";
+import { toJson } from "../../sequencer/wire/schemas.ts";
+import { BINARY_ORDERS_TYPE, encodeOrderFrame } from "../../sequencer/wire/orderFrames.ts";
 import { encodeOrderRecords } from "../../sequencer/protocol/orderRecords.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { signedOrders } from "./apiOrders.ts";

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import { signOrder } from "../../sequencer/sdk/signing.ts";
+import { signOrder } from "../../sequencer/protocol/signing.ts";
 import { trader, type Trader } from "./fixtures.ts";
 import { ROOT } from "./util.ts";
 

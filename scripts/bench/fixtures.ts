@@ -7,7 +7,7 @@ import { applyTx } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, CancelTx, SpotTx, TradeTx, WithdrawTx } from "../../sequencer/batch/transactions.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
-import { signCancel, signOrder, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 
 export type Trader = { accountId: number; key: Uint8Array; pubKey: PublicKey };

@@ -27,7 +27,7 @@ import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, T
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
-import { signOrder, signTransfer } from "../../sequencer/sdk/signing.ts";
+import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { BASE_PER_TRADE, cancels, MARKET, QUOTE_PER_TRADE, trader, trades, withdrawals } from "./fixtures.ts";

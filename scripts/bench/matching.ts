@@ -9,9 +9,9 @@ import { BookSide, RestingOrder } from "../../sequencer/matching/bookSide.ts";
 import type { Command, EngineEvent } from "../../sequencer/matching/types.ts";
 import { QUOTE_TOKEN_ID, Side } from "../../sequencer/protocol/constants.ts";
 import { SpotRisk } from "../../sequencer/risk/spotRisk.ts";
-import { MARKETS, registry, sell } from "../../test/sequencer/matching/helpers.ts";
-import { DEFAULT_FLOW, randomFlow } from "../../test/sequencer/matching/randomFlow.ts";
-import { ReferenceModel } from "../../test/sequencer/matching/referenceModel.ts";
+import { MARKETS, registry, sell } from "../fixtures/matching/helpers.ts";
+import { DEFAULT_FLOW, randomFlow } from "../fixtures/matching/randomFlow.ts";
+import { ReferenceModel } from "../fixtures/matching/referenceModel.ts";
 
 const N = Number(process.argv[2] ?? 100_000);
 const SEED = Number(process.argv[3] ?? 1);

@@ -25,7 +25,7 @@ import { nativeSignatureVerifier, packSignatureChecks, type NativeVerifierOption
 import { poseidonJs, poseidonNative } from "../../sequencer/crypto/poseidon.ts";
 import { messageValue, type HashedSignatureCheck, type SignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
-import { preimageSeries, signatureSeries, testScalar } from "../../test/helpers/signatures.ts";
+import { preimageSeries, signatureSeries, testScalar } from "../fixtures/signatures.ts";
 import { isMainModule } from "../cli.ts";
 import { dur, int, machineLine, progress, sample, sampleAsync, section, table, timeMs, timeMsAsync } from "./util.ts";
 

@@ -15,10 +15,10 @@ import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 import { ApiError, intake, parse, rejectedError } from "./errors.ts";
 import { RequestRejected } from "../service/requestRejected.ts";
 import type { OrderIntake } from "./orderIntake.ts";
-import { parseOrderRecords } from "./orderFrames.ts";
+import { parseOrderRecords } from "../wire/orderFrames.ts";
 import { TokenBuckets, type RateLimit } from "./rateLimit.ts";
-import type { OracleOutcome } from "../service/derivatives.ts";
-import { CancelBatchSchema, CancelSchema, OracleUpdateSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "./schemas.ts";
+import type { OracleOutcome } from "../wire/responses.ts";
+import { CancelBatchSchema, CancelSchema, OracleUpdateSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "../wire/schemas.ts";
 
 export type RateLimits = {
   /**

@@ -11,7 +11,7 @@ import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts
 import { accountReport } from "../risk/accountReport.ts";
 import type { Sequencer } from "../service/sequencer.ts";
 import { parse } from "./errors.ts";
-import { AccountParamsSchema } from "./schemas.ts";
+import { AccountParamsSchema } from "../wire/schemas.ts";
 
 export function registerDerivativesRoutes(app: FastifyInstance, sequencer: Sequencer): void {
   app.get("/v1/accounts/:id/derivatives", async (req) => {

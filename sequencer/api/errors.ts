@@ -5,6 +5,7 @@
  */
 import type { ZodError, ZodType, ZodTypeDef } from "zod";
 import { RequestRejected } from "../service/sequencer.ts";
+import { MalformedFrame } from "../wire/orderFrames.ts";
 
 /** An error the API answers with an HTTP status (or its WebSocket equivalent) and a code. */
 export class ApiError extends Error {
@@ -16,6 +17,13 @@ export class ApiError extends Error {
   body(): Record<string, unknown> {
     return { code: this.code, message: this.message, ...this.extra };
   }
+}
+
+/** The ApiError an error thrown while serving a request stands for (a binary frame that does not decode is MALFORMED), or undefined for an internal error. */
+export function apiErrorOf(e: unknown): ApiError | undefined {
+  if (e instanceof ApiError) return e;
+  if (e instanceof MalformedFrame) return new ApiError(400, "MALFORMED", e.message);
+  return undefined;
 }
 
 /** True when the only thing wrong is a missing signature (of the request or of batch items). */

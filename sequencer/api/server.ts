@@ -58,14 +58,14 @@ import { tradingKeyTypedData } from "../sdk/tradingKey.ts";
 import { accountReport } from "../risk/accountReport.ts";
 import { BatchLog } from "./batchLog.ts";
 import { CommandGateway, type RateLimits } from "./commands.ts";
-import { ApiError, parse } from "./errors.ts";
+import { ApiError, apiErrorOf, parse } from "./errors.ts";
 import { AccountHistory, type HistoryOptions } from "./history.ts";
 import { OrderIntake } from "./orderIntake.ts";
-import { BINARY_ORDERS_TYPE } from "./orderFrames.ts";
+import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
 import {
   AccountOrderParamsSchema, AccountParamsSchema, BatchParamsSchema, BatchesQuerySchema, BookQuerySchema, FillsQuerySchema,
   KeyQuerySchema, MarketParamsSchema, OrdersQuerySchema, toJson,
-} from "./schemas.ts";
+} from "../wire/schemas.ts";
 import { MarketStream, type StreamOptions } from "./stream.ts";
 import { registerDerivativesRoutes } from "./derivativesRoutes.ts";
 
@@ -149,7 +149,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   });
 
   app.setErrorHandler((error: unknown, req, reply) => {
-    if (error instanceof ApiError) return reply.code(error.statusCode).send(error.body());
+    const known = apiErrorOf(error);
+    if (known) return reply.code(known.statusCode).send(known.body());
     const status = (error as { statusCode?: number }).statusCode;
     const message = (error as Error).message;
     if (status === 413) return reply.code(413).send({ code: "BODY_TOO_LARGE", message });

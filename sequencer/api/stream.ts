@@ -45,12 +45,12 @@ import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
 import type { Sequencer } from "../service/sequencer.ts";
 import type { BatchRecord } from "./batchLog.ts";
-import { diffDepth, isEmptyDelta } from "./bookDelta.ts";
-import { splitOrderFrame } from "./orderFrames.ts";
+import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
+import { splitOrderFrame } from "../wire/orderFrames.ts";
 import type { CommandGateway } from "./commands.ts";
-import { ApiError, intake, parse } from "./errors.ts";
+import { ApiError, apiErrorOf, intake, parse } from "./errors.ts";
 import type { HistoryChanges, RejectionRecord } from "./history.ts";
-import { StreamAuthSchema, StreamRequestSchema, toJson, type StreamRequest } from "./schemas.ts";
+import { StreamAuthSchema, StreamRequestSchema, toJson, type StreamRequest } from "../wire/schemas.ts";
 
 export const STREAM_PATH = "/v1/stream";
 const DEFAULT_LEVELS = 20;
@@ -134,8 +134,9 @@ export class MarketStream {
     c.ws.send(toJson({ ...msg, seq: ++c.seq }));
   }
 
-  #error(c: Client, e: unknown, id?: string | number): void {
-    if (!(e instanceof ApiError)) {
+  #error(c: Client, error: unknown, id?: string | number): void {
+    const e = apiErrorOf(error);
+    if (!e) {
       this.#send(c, { type: "error", ...(id !== undefined && { id }), code: "INTERNAL", message: "internal error", status: 500 });
       return;
     }

@@ -1,6 +1,6 @@
 /**
  * Signed orders in binary: the API's compact order entry (WebSocket binary frames, and POST
- * /v1/orders/batch with content-type application/octet-stream; sequencer/api/orderFrames.ts). A record
+ * /v1/orders/batch with content-type application/octet-stream; sequencer/wire/orderFrames.ts). A record
  * is what the trader signs, as the circuit packs it, plus the signature, all little-endian:
  *
  *   bytes   0..15   w0: accountId | orderId | marketId | side | type | timeInForce  (orderWords, 92 bits used)

@@ -15,11 +15,11 @@ import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/me
 import type { AccountReport } from "../risk/accountReport.ts";
 import type { InstrumentState } from "../derivatives/formulas.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
-import { signCancel, signOrder, signTransfer, signWithdrawal } from "./signing.ts";
+import { signCancel, signOrder, signTransfer, signWithdrawal } from "../protocol/signing.ts";
 import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
 import { deriveTradingKey, type TradingKey, type TypedDataSigner } from "./tradingKey.ts";
 import { ApiRequestError, fromJson, toJson, type BatchItem } from "./wire.ts";
-import { BINARY_ORDERS_TYPE } from "../api/orderFrames.ts";
+import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
 import { encodeOrderRecords } from "../protocol/orderRecords.ts";
 
 export type ExchangeClientOptions = {

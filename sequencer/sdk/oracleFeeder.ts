@@ -13,7 +13,7 @@
 import { signOracleUpdate } from "../derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { InstrumentKind, PPM } from "../protocol/constants.ts";
-import type { OracleOutcome } from "../service/derivatives.ts";
+import type { OracleOutcome } from "../wire/responses.ts";
 import { apiRequest, type ExchangeClient } from "./client.ts";
 
 export type OracleFeederOptions = {

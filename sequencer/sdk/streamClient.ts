@@ -10,10 +10,10 @@ import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import type { EngineEvent } from "../matching/index.ts";
 import type { Cancel, Order, Signed } from "../protocol/messages.ts";
-import { applyDelta } from "../api/bookDelta.ts";
-import { signStreamAuth } from "./signing.ts";
+import { applyDelta } from "../wire/bookDelta.ts";
+import { signStreamAuth } from "../protocol/signing.ts";
 import { ApiRequestError, fromJson, toJson, type BatchItem, type BookView } from "./wire.ts";
-import { encodeOrderFrame } from "../api/orderFrames.ts";
+import { encodeOrderFrame } from "../wire/orderFrames.ts";
 
 export type StreamMessage = { type: string; seq: number } & Record<string, any>;
 

@@ -4,7 +4,7 @@
  * has bigints. The API's errors become ApiRequestError with the server's code.
  */
 import type { DepthLevel, EngineEvent } from "../matching/index.ts";
-import { toJson } from "../api/schemas.ts";
+import { toJson } from "../wire/schemas.ts";
 
 export { toJson };
 

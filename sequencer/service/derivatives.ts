@@ -23,7 +23,8 @@ import { transferFault, type Order, type Signed, type Transfer } from "../protoc
 import type { CircuitParams } from "../protocol/params.ts";
 import { DerivativesRisk, instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
-import { signOrder } from "../sdk/signing.ts";
+import type { OracleOutcome } from "../wire/responses.ts";
+import { signOrder } from "../protocol/signing.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { restoreExchangeState, snapshotExchangeState, type ExchangeStateSnapshot } from "../persistence/stateSnapshot.ts";
 import type { DerivativesRiskSnapshot } from "../risk/derivativesRisk.ts";
@@ -67,14 +68,6 @@ export type DerivativesSnapshot = {
   risk: DerivativesRiskSnapshot;
 };
 
-export type OracleOutcome = {
-  fundingTick: boolean;
-  settled: number[];
-  /** [accountId, instrumentId, lots] of each liquidation. */
-  liquidations: [number, number, bigint][];
-  /** Accounts whose open derivatives orders were cancelled for want of margin. */
-  cancelled: number[];
-};
 
 export class DerivativesService {
   readonly risk: DerivativesRisk;

@@ -12,7 +12,7 @@ import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitnes
 import type { BatchTx } from "../../sequencer/batch/transactions.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { signCancel, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { order, testTrader } from "../helpers/traders.ts";
 

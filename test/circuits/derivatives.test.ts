@@ -11,7 +11,7 @@ import { accountRisk } from "../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep } from "../../sequencer/derivatives/oracleStep.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { signTransfer } from "../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";

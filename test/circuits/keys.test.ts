@@ -20,7 +20,7 @@ import { OracleRejected, type SignedOracleUpdate } from "../../sequencer/derivat
 import { oracleMessage, orderMessage } from "../../sequencer/protocol/messages.ts";
 import { FIELD_MODULUS, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../helpers/circuitRules.ts";
 import { apply, NOW, ORACLE_KEY, oracleUpdate } from "../helpers/derivatives.ts";

@@ -36,7 +36,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import type { SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
-import { signCancel, signOrder, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
 import { DIED, SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";

@@ -21,7 +21,7 @@ import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
-import { signOrder, signTransfer } from "../../sequencer/sdk/signing.ts";
+import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKey.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";

@@ -18,7 +18,7 @@ import { toCalldataProof } from "../../sequencer/chain/proof.ts";
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
-import { signCancel, signOrder, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKey.ts";
 
 const USDC = 10n ** 6n;

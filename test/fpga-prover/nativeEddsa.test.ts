@@ -11,7 +11,7 @@ import { packSignatureChecks, SIGNATURE_RECORD_BYTES, signatureRecordBytes } fro
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 import {
   BASE8, IDENTITY, honestChecks, inSubgroup, onCurve, pointAdd, pointMul, preimageSeries, SUBGROUP_ORDER, testScalar, torsionPoint, type Point,
-} from "../helpers/signatures.ts";
+} from "../../scripts/fixtures/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
 if (skip) console.log(`# native EdDSA tests skipped: ${skip}`);

@@ -2,7 +2,7 @@
  * Requests to an API server without a socket (fastify's inject), as a client would send them: bodies
  * with bigints as decimal strings; answers as status and parsed JSON.
  */
-import { toJson } from "../../sequencer/api/schemas.ts";
+import { toJson } from "../../sequencer/wire/schemas.ts";
 import type { createApiServer } from "../../sequencer/api/server.ts";
 
 export type App = ReturnType<typeof createApiServer>;

@@ -10,7 +10,7 @@ import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { signTransfer } from "../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { order, testTrader, type TestTrader } from "./traders.ts";
 

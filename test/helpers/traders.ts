@@ -2,7 +2,7 @@
 import { publicKeyOf, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import { signOrder } from "../../sequencer/sdk/signing.ts";
+import { signOrder } from "../../sequencer/protocol/signing.ts";
 
 export type TestTrader = { accountId: number; key: Uint8Array; pubKey: PublicKey };
 

@@ -16,7 +16,7 @@ import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transacti
 import { InstrumentKind, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { CommandGateway, engineOutcome } from "../../../sequencer/api/commands.ts";
 import { ApiError } from "../../../sequencer/api/errors.ts";
 import { OrderIntake } from "../../../sequencer/api/orderIntake.ts";
-import { toJson } from "../../../sequencer/api/schemas.ts";
+import { toJson } from "../../../sequencer/wire/schemas.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { order } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 

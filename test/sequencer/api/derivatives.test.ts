@@ -15,7 +15,7 @@ import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleSt
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { OracleFeeder } from "../../../sequencer/sdk/oracleFeeder.ts";
-import { signTransfer, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";

@@ -5,7 +5,7 @@ import { AccountHistory } from "../../../sequencer/api/history.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { order } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
-import { signCancel } from "../../../sequencer/sdk/signing.ts";
+import { signCancel } from "../../../sequencer/protocol/signing.ts";
 
 function tracked(opts: ConstructorParameters<typeof AccountHistory>[0] = {}) {
   const s = offlineSequencer();

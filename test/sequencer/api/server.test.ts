@@ -7,7 +7,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, postBinary, wire } from "../../helpers/apiInject.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";

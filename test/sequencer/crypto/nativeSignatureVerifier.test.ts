@@ -15,7 +15,7 @@ import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
 import {
   cancellingTorsionPairs, craftedCheck, craftedVariants, honestChecks, honestPreimageChecks, preimageSeries, referenceVerdict as reference,
   signatureSeries, SUBGROUP_ORDER, testPreimage, testScalar, torsionPoint, variantsOf,
-} from "../../helpers/signatures.ts";
+} from "../../../scripts/fixtures/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
 if (skip) console.log(`# native signature verifier tests skipped: ${skip}`);

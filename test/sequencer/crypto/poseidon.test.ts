@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { bigintToLE32, isNativeAvailable, le32ToBigint, nativeAddon, nativeUnavailableReason } from "../../../fpga-prover/native/index.ts";
 import { poseidon, poseidonBackend, poseidonJs, poseidonNative } from "../../../sequencer/crypto/poseidon.ts";
 import { FIELD_MODULUS } from "../../../sequencer/protocol/constants.ts";
-import { testScalar } from "../../helpers/signatures.ts";
+import { testScalar } from "../../../scripts/fixtures/signatures.ts";
 
 const skip = isNativeAvailable() ? false : `${nativeUnavailableReason()}`;
 if (skip) console.log(`# native Poseidon tests skipped: ${skip}`);

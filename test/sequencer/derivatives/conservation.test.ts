@@ -12,7 +12,7 @@ import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { settledMark } from "../../../sequencer/derivatives/formulas.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { derivativesState, derivOrder, EXPIRY, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { BookSide, RestingOrder } from "../../../sequencer/matching/bookSide.ts";
 import { PriceLevels } from "../../../sequencer/matching/priceLevels.ts";
-import { buy, prng, sell } from "./helpers.ts";
+import { buy, prng, sell } from "../../../scripts/fixtures/matching/helpers.ts";
 
 describe("book side: sorted levels of FIFO queues", () => {
   for (const side of [Side.BUY, Side.SELL]) {

@@ -4,7 +4,7 @@ import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/consta
 import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
 import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
 import { RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
-import { FAR, T0, body, buy, kinds, place, registry, sell } from "./helpers.ts";
+import { FAR, T0, body, buy, kinds, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
 
 function engine(selfTradePolicy?: SelfTradePolicy, risk?: RiskHook): MatchingEngine {
   return new MatchingEngine({ markets: registry(), selfTradePolicy, risk });

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
 import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
 import { SelfTradePolicy, type EngineEvent, type EngineSnapshot, type Order, type OrderView } from "../../../sequencer/matching/index.ts";
-import { MARKETS, registry } from "./helpers.ts";
-import { ReferenceModel } from "./referenceModel.ts";
-import { DEFAULT_FLOW, randomFlow, type FlowOptions } from "./randomFlow.ts";
+import { MARKETS, registry } from "../../../scripts/fixtures/matching/helpers.ts";
+import { ReferenceModel } from "../../../scripts/fixtures/matching/referenceModel.ts";
+import { DEFAULT_FLOW, randomFlow, type FlowOptions } from "../../../scripts/fixtures/matching/randomFlow.ts";
 
 const COMMANDS = 4000;
 /** A deeper book: more accounts, wider prices, fewer cancels. */

@@ -4,8 +4,8 @@ import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
 import { MarketRegistry } from "../../../sequencer/matching/markets.ts";
 import { SelfTradePolicy, type EngineEvent } from "../../../sequencer/matching/types.ts";
 import type { EngineSnapshot } from "../../../sequencer/matching/snapshot.ts";
-import { FAR, MARKETS, T0, buy, place, registry, sell } from "./helpers.ts";
-import { DEFAULT_FLOW, randomFlow } from "./randomFlow.ts";
+import { FAR, MARKETS, T0, buy, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
+import { DEFAULT_FLOW, randomFlow } from "../../../scripts/fixtures/matching/randomFlow.ts";
 
 function roundTrip(s: EngineSnapshot): EngineSnapshot {
   return JSON.parse(JSON.stringify(s)) as EngineSnapshot;

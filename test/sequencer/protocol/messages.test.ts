@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { verifyMessage } from "../../../sequencer/crypto/babyjub.ts";
 import { ApiDomain, Domain } from "../../../sequencer/protocol/constants.ts";
 import { cancelMessage, streamAuthMessage } from "../../../sequencer/protocol/messages.ts";
-import { signStreamAuth } from "../../../sequencer/sdk/signing.ts";
+import { signStreamAuth } from "../../../sequencer/protocol/signing.ts";
 import { testTrader } from "../../helpers/traders.ts";
 
 describe("stream auth message", () => {

@@ -5,8 +5,8 @@ import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
 import { feeAmount } from "../../../sequencer/matching/fees.ts";
 import { SelfTradePolicy, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
 import { SpotRisk, buyReservePerLot, type SpotRiskSnapshot } from "../../../sequencer/risk/spotRisk.ts";
-import { MARKETS, buy, kinds, place, prng, registry, sell } from "../matching/helpers.ts";
-import { DEFAULT_FLOW, randomFlow } from "../matching/randomFlow.ts";
+import { MARKETS, buy, kinds, place, prng, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
+import { DEFAULT_FLOW, randomFlow } from "../../../scripts/fixtures/matching/randomFlow.ts";
 
 const Q = QUOTE_TOKEN_ID;
 const BASE1 = 1; // market 1: sizeUnit 1000, priceUnit 10, maker 100 ppm, taker 300 ppm

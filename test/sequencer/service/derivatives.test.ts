@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TxType, Side } from "../../../sequencer/protocol/constants.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
-import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { derivOrder, EXPIRY, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";

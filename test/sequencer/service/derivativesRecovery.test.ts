@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
-import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, openDerivativesSequencer, type FakeChain } from "../../helpers/derivativesSequencer.ts";

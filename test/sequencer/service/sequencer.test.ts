@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
 import { jsSignatureVerifier, type SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { order, testTrader } from "../../helpers/traders.ts";

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "../../../sequencer/persistence/sqlite.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected, Sequencer, type BatchStage, type SequencerOptions } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";

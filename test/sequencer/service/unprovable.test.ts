@@ -16,7 +16,7 @@ import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signTransfer, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected, type Sequencer, type SequencerOptions, type TxRejection } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import type { Withdrawal } from "../../../sequencer/protocol/messages.ts";

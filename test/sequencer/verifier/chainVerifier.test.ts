@@ -19,7 +19,7 @@ import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../../sequencer/service/sequencer.ts";
-import { signOrder, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signOrder, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { verifyChain, type VerifyOptions } from "../../../sequencer/verifier/chainVerifier.ts";
 import { FIXTURES } from "../../scripts/helpers.ts";
 import { testTrader } from "../../helpers/traders.ts";

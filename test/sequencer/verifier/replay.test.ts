@@ -6,7 +6,7 @@ import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { toCalldataProof } from "../../../sequencer/chain/proof.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { fromCalldataProof } from "../../../sequencer/verifier/proof.ts";
 import { replayBatch, ReplayError } from "../../../sequencer/verifier/replay.ts";

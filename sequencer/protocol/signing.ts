@@ -3,7 +3,7 @@ import { signMessage } from "../crypto/babyjub.ts";
 import {
   cancelMessage, orderMessage, streamAuthMessage, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type StreamAuth,
   type Transfer, type Withdrawal,
-} from "../protocol/messages.ts";
+} from "./messages.ts";
 
 export function signOrder(tradingKey: Uint8Array, order: Order): Signed<Order> {
   return { ...order, signature: signMessage(tradingKey, orderMessage(order)) };

@@ -1,7 +1,7 @@
 /** Book deltas: diff then apply gives back the new top-N view, including levels leaving and entering it. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { applyDelta, diffDepth, isEmptyDelta } from "../../../sequencer/api/bookDelta.ts";
+import { applyDelta, diffDepth, isEmptyDelta } from "../../../sequencer/wire/bookDelta.ts";
 
 const lv = (priceTicks: bigint, lots: bigint, orders = 1) => ({ priceTicks, lots, orders });
 
