@@ -4,7 +4,11 @@
  * any proven batch not yet confirmed from its log and the chain, then carries on.
  *
  *   npx tsx sequencer/service/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
- *       --custodian 0x... --operator-key 0x... [--port 8080] [--params test]
+ *       --custodian 0x... --operator-key 0x... --wasm batch.wasm --zkey batch.zkey --vkey batch.vkey.json \
+ *       [--port 8080] [--params test]
+ *
+ * The circuit artifacts are the operator's (production keys from the phase-2 ceremony): this process never
+ * builds the circuit or makes keys. `npm run build:circuit` builds a dev circuit and prints its paths.
  *
  * Derivatives: --liquidator-account N with the liquidator's trading key (--liquidator-key 0x.. or
  * SEQUENCER_LIQUIDATOR_KEY) lets the sequencer liquidate accounts below maintenance margin against that
@@ -19,12 +23,11 @@
  * Fault injection (crash tests only): SEQUENCER_CRASH_AT=<built|proved|sent|posted>[:<batch>] makes the
  * process SIGKILL itself when a batch reaches that stage (any batch, or the numbered one).
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { createPublicClient, createWalletClient, defineChain, hexToBytes, http, isAddress, type Address, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import { createApiServer } from "../api/server.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
@@ -44,7 +47,11 @@ const opts = new Command()
   .option("--operator-key <hex>", "operator private key (or SEQUENCER_OPERATOR_KEY)")
   .option("--dev-operator", "use the Hardhat development account 0 as operator", false)
   .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+  .requiredOption("--wasm <path>", "the batch circuit's witness calculator (.wasm)")
+  .requiredOption("--zkey <path>", "its Groth16 proving key (.zkey)")
+  .requiredOption("--vkey <path>", "its verification key (.json), the one the custodian's verifier holds")
   .option("--port <port>", "serve the HTTP API on this port")
+  .option("--host <host>", "the API's listening address", "127.0.0.1")
   .option("--poll-ms <ms>", "request polling interval", "500")
   .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
   .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
@@ -55,7 +62,7 @@ const opts = new Command()
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
-    port?: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string;
   }>();
 
@@ -85,6 +92,7 @@ async function main(): Promise<void> {
   if (liquidatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(liquidatorKey)) throw new Error("--liquidator-key: 32 bytes of hex, 0x-prefixed");
   if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
+  const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey });
 
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();
@@ -97,12 +105,11 @@ async function main(): Promise<void> {
   const store = new SqliteStore(join(opts.data, "sequencer.db"), { sync: "background" });
   store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
 
-  const circuit = await buildBatchCircuit(params);
   const { prover, description } = createDefaultProver(log);
   const t0 = performance.now();
   const sequencer = new Sequencer({
     params,
-    keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    keys,
     prover,
     chain: { publicClient, walletClient, custodian: opts.custodian as Address },
     makerFeePpm: Number(opts.makerFeePpm),
@@ -117,8 +124,8 @@ async function main(): Promise<void> {
   log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.state.root}, ${sequencer.pendingTransactions} pending${unposted === null ? "" : `, batch ${unposted} proven and not yet confirmed`}; prover: ${description}`);
 
   const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
-  const api = opts.port ? createApiServer(sequencer) : null;
-  if (api) log(`HTTP API on ${await api.listen({ port: Number(opts.port), host: "127.0.0.1" })}`);
+  const api = opts.port ? createApiServer(sequencer, { exchange: { chainId, custodian: opts.custodian as Address } }) : null;
+  if (api) log(`HTTP API on ${await api.listen({ port: Number(opts.port), host: opts.host })}`);
   if (process.send) {
     serveIpc(sequencer);
     process.send({ ready: true, pid: process.pid });

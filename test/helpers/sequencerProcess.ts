@@ -5,7 +5,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 
 export type SequencerProcessOptions = { data: string; rpc: string; custodian: string; operatorKey: string; env?: Record<string, string> };
 
@@ -47,8 +49,10 @@ export class SequencerProcess {
   }
 
   /** Starts a sequencer and waits until it has recovered and serves requests. */
+  /** Starts the process on the test-size circuit's artifacts (built, or taken from the build cache). */
   static async start(opts: SequencerProcessOptions, extraArgs: string[] = []): Promise<SequencerProcess> {
-    const p = new SequencerProcess(opts, extraArgs);
+    const circuit = await buildBatchCircuit(TEST_PARAMS);
+    const p = new SequencerProcess(opts, ["--wasm", circuit.wasm, "--zkey", circuit.zkey, "--vkey", circuit.vkey, ...extraArgs]);
     const ready = new Promise<boolean>((resolve) => p.proc.once("message", (m: { ready?: boolean }) => resolve(m.ready === true)));
     if (!(await Promise.race([ready, p.exited.then(() => false)]))) throw new Error(`sequencer did not start:\n${p.output.slice(-30).join("\n")}`);
     return p;

@@ -5,16 +5,24 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/** Stand-in artifact files: the process checks they exist and the verification key's kind before anything else. */
+const artifacts = mkdtempSync(join(tmpdir(), "sequencer-artifacts-"));
+const [wasm, zkey, vkey, wrongVkey] = ["batch.wasm", "batch.zkey", "batch.vkey.json", "other.vkey.json"].map((n) => join(artifacts, n));
+writeFileSync(wasm, "");
+writeFileSync(zkey, "");
+writeFileSync(vkey, JSON.stringify({ protocol: "groth16", curve: "bn128", nPublic: 1 }));
+writeFileSync(wrongVkey, JSON.stringify({ protocol: "groth16", curve: "bn128", nPublic: 3 }));
 
 function run(...extra: string[]): { status: number | null; stderr: string; dataTouched: boolean } {
   const dir = mkdtempSync(join(tmpdir(), "sequencer-args-"));
   try {
     const r = spawnSync(process.execPath, [
       "--import", "tsx", "sequencer/service/main.ts", "--data", join(dir, "data"), "--rpc", "http://127.0.0.1:9", "--dev-operator",
-      "--custodian", "0x00000000000000000000000000000000000000c5", ...extra,
+      "--custodian", "0x00000000000000000000000000000000000000c5", "--wasm", wasm, "--zkey", zkey, "--vkey", vkey, ...extra,
     ], { encoding: "utf8", env: { ...process.env, SEQUENCER_LIQUIDATOR_KEY: undefined }, timeout: 60_000 });
     return { status: r.status, stderr: r.stderr, dataTouched: existsSync(join(dir, "data")) };
   } finally {
@@ -29,6 +37,8 @@ describe("sequencer process arguments", () => {
     ["a liquidator key that is not 32 bytes", ["--liquidator-account", "4", "--liquidator-key", "0x1234"], /--liquidator-key: 32 bytes of hex/],
     ["a liquidator account that is not an id", ["--liquidator-account", "-1", "--liquidator-key", `0x${"11".repeat(32)}`], /--liquidator-account: an account id/],
     ["a custodian that is not an address", ["--custodian", "0x12"], /--custodian 0x12 is not an address/],
+    ["a proving key that is not there", ["--zkey", join(artifacts, "missing.zkey")], /--zkey .*missing\.zkey: no such file/],
+    ["a verification key of another circuit", ["--vkey", wrongVkey], /--vkey .*other\.vkey\.json: not a Groth16 BN254 verification key with one public input/],
   ] as const) {
     it(`refuses ${what}, touching nothing`, () => {
       const r = run(...args);
