@@ -9,6 +9,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {BabyJubjub} from "./libraries/BabyJubjub.sol";
 import {PublicData} from "./libraries/PublicData.sol";
+import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 
 /// @title Custodian
 /// @notice Holds the exchange's collateral and accepts a new state root only with a valid Groth16 proof of the
@@ -86,21 +87,21 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     uint48 public constant ADMIN_TRANSFER_DELAY = 2 days;
     /// @notice The largest market tree the custodian accepts, 4^7 market ids: spot order market ids must stay
     /// below INSTRUMENT_MARKET_BASE = 2^15, where derivatives orders' market ids start (sequencer/protocol/constants.ts).
-    uint256 public constant MAX_MARKETS = 4 ** 7;
+    uint256 public constant MAX_MARKETS = 4 ** ProtocolConstants.MAX_MARKET_LEVELS;
     /// @notice The custodian never holds this much or more of a token after a deposit (see {_deposit}).
-    uint256 public constant MAX_TOKEN_HOLDINGS = 1 << 128;
+    uint256 public constant MAX_TOKEN_HOLDINGS = 1 << ProtocolConstants.BITS_BALANCE;
     /// @notice Rates (margins, funding caps) are in parts per million.
-    uint256 public constant PPM = 1_000_000;
+    uint256 public constant PPM = ProtocolConstants.PPM;
     /// @notice Oracle prices and tick sizes are in 1e-8 quote per whole underlying unit.
-    uint256 public constant PRICE_SCALE = 100_000_000;
+    uint256 public constant PRICE_SCALE = ProtocolConstants.PRICE_SCALE;
     /// @notice Lot sizes are below 2^48 (their record field).
-    uint256 public constant MAX_LOT_SIZE = 1 << 48;
+    uint256 public constant MAX_LOT_SIZE = 1 << ProtocolConstants.BITS_LOTSIZE;
     /// @notice Tick values are below 2^48 (their record field).
-    uint256 public constant MAX_TICK_VALUE = 1 << 48;
+    uint256 public constant MAX_TICK_VALUE = 1 << ProtocolConstants.BITS_TICKVALUE;
     /// @notice Option strikes lie in [MIN_STRIKE, MAX_STRIKE): the Black-Scholes domain of oracle prices.
-    uint256 public constant MIN_STRIKE = 1 << 16;
+    uint256 public constant MIN_STRIKE = ProtocolConstants.MIN_ORACLE_PRICE;
     /// @notice See {MIN_STRIKE}.
-    uint256 public constant MAX_STRIKE = 1 << 50;
+    uint256 public constant MAX_STRIKE = ProtocolConstants.MAX_ORACLE_PRICE + 1;
 
     /// @notice The Groth16 verifier of the batch circuit (one circuit size = one verifier).
     IGroth16Verifier public immutable verifier;
@@ -265,20 +266,11 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// marks the instrument comes after this block, is stamped at most MAX_BATCH_AGE before its own block, and
     /// its oracle update is at most MAX_ORACLE_AGE older than its stamp, so its oracle time is at least
     /// `block.timestamp - MAX_BATCH_AGE - MAX_ORACLE_AGE` of the registering block (DERIVATIVES.md, "Ranges").
-    uint256 public constant MAX_EXPIRY_SECONDS = (1 << 26) - MAX_BATCH_AGE - MAX_ORACLE_AGE;
+    uint256 public constant MAX_EXPIRY_SECONDS = (1 << 26) - MAX_BATCH_AGE - ProtocolConstants.MAX_ORACLE_AGE;
     /// @dev Shortest time to expiry of a dated instrument at registration (DERIVATIVES.md, "Expiry"): the
     /// operator has at least this long to prove the registration before the instrument's settlement window
     /// opens (an instrument still unsettled after its window stops every batch with an oracle update).
     uint256 internal constant MIN_EXPIRY_LEAD = 1 hours;
-    /// @dev sequencer/protocol/constants.ts MAX_ORACLE_AGE: the circuit's bound on an oracle update's age.
-    uint256 internal constant MAX_ORACLE_AGE = 300;
-    /// @dev sequencer/protocol/constants.ts MAX_ORACLE_PRICE: the largest oracle price the circuit accepts.
-    uint256 internal constant MAX_ORACLE_PRICE = (1 << 50) - 1;
-    /// @dev sequencer/protocol/constants.ts FUNDING_CAP_BOUND = 2^43 * 10^6 * 10^8: a registration needs
-    /// `fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND`, so every funding step is below 2^43
-    /// and the circuit's 64-bit funding index absorbs at least 2^20 ticks at the cap and any oracle price (the
-    /// circuit's REGISTER_INSTRUMENT applies the same rule: test/circuits/derivatives/registrationRule.test.ts).
-    uint256 internal constant FUNDING_CAP_BOUND = (1 << 43) * PPM * PRICE_SCALE;
 
     /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is less than MIN_EXPIRY_LEAD (one
     /// hour) ahead or MAX_EXPIRY_SECONDS or more ahead (the circuit's Black-Scholes is proven for shorter times only).
@@ -361,9 +353,9 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         instruments = derivatives.instruments;
         optionInstruments = derivatives.optionInstruments;
         uint256 recordsOffset =
-            PublicData.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.instruments);
+            ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.instruments);
         _recordsOffset = recordsOffset;
-        publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * PublicData.RECORD_BYTES;
+        publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
         nextOptionId = derivatives.instruments - derivatives.optionInstruments;
         stateRoot = genesisRoot;
 
@@ -776,12 +768,12 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     }
 
     function _isOption(uint8 kind) private pure returns (bool) {
-        return kind == PublicData.KIND_CALL || kind == PublicData.KIND_PUT;
+        return kind == ProtocolConstants.KIND_CALL || kind == ProtocolConstants.KIND_PUT;
     }
 
     /// @dev The REGISTER_INSTRUMENT rules of circuits/DERIVATIVES.md (see {registerInstrument}); sets p.tickValue.
     function _checkInstrument(PublicData.Instrument memory p, uint64 tickSizeE8) private view {
-        if (p.kind < PublicData.KIND_PERPETUAL || p.kind > PublicData.KIND_PUT) revert InvalidInstrumentKind(p.kind);
+        if (p.kind < ProtocolConstants.KIND_PERPETUAL || p.kind > ProtocolConstants.KIND_PUT) revert InvalidInstrumentKind(p.kind);
         if (p.underlying >= underlyings) revert UnknownUnderlying(p.underlying);
         if (p.lotSizeE6 == 0 || p.lotSizeE6 >= MAX_LOT_SIZE) revert InvalidLotSize(p.lotSizeE6);
         uint256 scaled = uint256(tickSizeE8) * p.lotSizeE6;
@@ -796,9 +788,13 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         } else if (p.strike != 0) {
             revert InvalidStrike(p.strike);
         }
-        if (p.kind == PublicData.KIND_PERPETUAL) {
+        if (p.kind == ProtocolConstants.KIND_PERPETUAL) {
             if (p.expiry != 0) revert InvalidExpiry(p.expiry);
-            if (p.fundingCapPpm > PPM || uint256(p.fundingCapPpm) * p.lotSizeE6 * MAX_ORACLE_PRICE >= FUNDING_CAP_BOUND) {
+            // Funding horizon: the largest funding step, this over PPM * PRICE_SCALE, is below 2^43, so the circuit's
+            // 64-bit funding index absorbs at least 2^20 ticks at the cap and any oracle price (the circuit's
+            // REGISTER_INSTRUMENT applies the same rule: test/circuits/derivatives/registrationRule.test.ts).
+            uint256 scaledStep = uint256(p.fundingCapPpm) * p.lotSizeE6 * ProtocolConstants.MAX_ORACLE_PRICE;
+            if (p.fundingCapPpm > PPM || scaledStep >= ProtocolConstants.FUNDING_CAP_BOUND) {
                 revert InvalidFundingCap(p.fundingCapPpm);
             }
         } else {
@@ -852,7 +848,7 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
                 if (count == 0) chain = _requestChain[firstRequest];
                 chain = keccak256(abi.encodePacked(chain, record));
                 ++count;
-            } else if (txType == PublicData.TX_WITHDRAW) {
+            } else if (txType == ProtocolConstants.TX_WITHDRAW) {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
                 if (_accounts[accountId].owner == address(0)) revert UnknownAccount(accountId);
                 if (tokenId >= tokenCount_) revert UnknownToken(tokenId);
@@ -871,7 +867,7 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         uint256 offset = _recordsOffset;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, offset, i);
-            if (uint8(record[0]) != PublicData.TX_WITHDRAW) continue;
+            if (uint8(record[0]) != ProtocolConstants.TX_WITHDRAW) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
             if (amount == 0) continue;
             address owner = _accounts[accountId].owner;

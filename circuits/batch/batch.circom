@@ -121,7 +121,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input d_orderB[derivSlots][ORDER_FIELDS()];
     signal input d_sigA[derivSlots][3];
     signal input d_sigB[derivSlots][3];
-    signal input d_reg[derivSlots][9];
+    signal input d_reg[derivSlots][I_SPEC_FIELDS()];
     signal input d_aPubX[derivSlots];
     signal input d_aPubY[derivSlots];
     signal input d_aNonce[derivSlots];

@@ -9,48 +9,38 @@ include "../generated/protocol.circom";
 include "../lib/compressedKey.circom";
 include "../lib/curvePoint.circom";
 include "../lib/orderStorage.circom";
+include "../lib/ppm.circom";
 include "../lib/quadTree.circom";
 include "./accountUpdate.circom";
 
-/// Order fields, in the order of the `orderA` / `orderB` input arrays.
-function O_ACCOUNT() { return 0; }
-function O_ID() { return 1; }
-function O_MARKET() { return 2; }
-function O_SIDE() { return 3; }
-function O_TYPE() { return 4; }
-function O_TIF() { return 5; }
-function O_PRICE() { return 6; }
-function O_SIZE() { return 7; }
-function O_MAXFEE() { return 8; }
-function O_EXPIRY() { return 9; }
-function ORDER_FIELDS() { return 10; }
-
-/// Proves: every order field is range-checked to its width, and w0/w1 are the packed words that the
-/// order message Poseidon(DOMAIN_ORDER, w0, w1) signs (SPEC.md, "Signed messages").
+/// Proves: every order field is range-checked to its width (ORDER_FIELD_BITS), w0/w1 are the packed words
+/// that the order message Poseidon(DOMAIN_ORDER, w0, w1) signs (SPEC.md, "Signed messages"; the packing is
+/// generated from messages.ts ORDER_WORD_FIELDS), and idBits are the order id's bits.
 /// The account and market ids are range-checked where they are tied to the slot's ids.
 template OrderWords() {
     signal input o[ORDER_FIELDS()];
     signal output w0;
     signal output w1;
-    signal output idBits[BITS_ORDERID()];
-    component id = Num2Bits(BITS_ORDERID());
+    signal output idBits[ORDER_FIELD_BITS(O_ID())];
+    component id = Num2Bits(ORDER_FIELD_BITS(O_ID()));
     id.in <== o[O_ID()];
     idBits <== id.out;
     o[O_SIDE()] * (o[O_SIDE()] - 1) === 0;
     o[O_TYPE()] * (o[O_TYPE()] - 1) === 0;
-    component tif = Num2Bits(2); // inspect: range check only; w0/w1 pack the field itself
+    component tif = Num2Bits(ORDER_FIELD_BITS(O_TIF())); // inspect: range check only; w0/w1 pack the field itself
     tif.in <== o[O_TIF()];
-    component price = Num2Bits(BITS_PRICETICKS()); // inspect: range check only; w0/w1 pack the field itself
+    component price = Num2Bits(ORDER_FIELD_BITS(O_PRICE())); // inspect: range check only; w0/w1 pack the field itself
     price.in <== o[O_PRICE()];
-    component size = Num2Bits(BITS_LOTS()); // inspect: range check only; w0/w1 pack the field itself
+    component size = Num2Bits(ORDER_FIELD_BITS(O_SIZE())); // inspect: range check only; w0/w1 pack the field itself
     size.in <== o[O_SIZE()];
-    component fee = Num2Bits(BITS_FEEPPM()); // inspect: range check only; w0/w1 pack the field itself
+    component fee = Num2Bits(ORDER_FIELD_BITS(O_MAXFEE())); // inspect: range check only; w0/w1 pack the field itself
     fee.in <== o[O_MAXFEE()];
-    component expiry = Num2Bits(BITS_TIME()); // inspect: range check only; w0/w1 pack the field itself
+    component expiry = Num2Bits(ORDER_FIELD_BITS(O_EXPIRY())); // inspect: range check only; w0/w1 pack the field itself
     expiry.in <== o[O_EXPIRY()];
-    w0 <== o[O_ACCOUNT()] + o[O_ID()] * (1 << 32) + o[O_MARKET()] * (1 << 72) + o[O_SIDE()] * (1 << 88)
-        + o[O_TYPE()] * (1 << 89) + o[O_TIF()] * (1 << 90);
-    w1 <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
+    component pack = PackOrderWords();
+    pack.o <== o;
+    w0 <== pack.w[0];
+    w1 <== pack.w[1];
 }
 
 /// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay), R8 is
@@ -81,7 +71,7 @@ template SignatureIfEnabled() {
     v.M <== msg;
 }
 
-/// Proves: 1 when a < b else 0, for a, b < 2^n (b may be a signal), gated: enabled * (1 - out) === 0.
+/// Proves: when enabled (0 or 1), a <= b, for a, b < 2^n (the caller range-checks both; circomlib LessEqThan).
 template RequireLessEq(n) {
     signal input enabled;
     signal input a;
@@ -287,22 +277,18 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     sellMaxFee.b <== orderB[O_MAXFEE()];
 
     // Amounts: base = lots * sizeUnit, quote = lots * priceTicks * priceUnit,
-    // fee = ceil(quote * ppm / 10^6), i.e. 0 <= fee * 10^6 - quote * ppm < 10^6.
+    // fee = ceil(quote * ppm / 10^6) (CeilPpmCheck; the fees are range-checked above).
     signal baseAmount <== lots * sizeUnit;
     signal lotsTimesPrice <== lots * priceTicks;
     signal quoteAmount <== lotsTimesPrice * priceUnit;
-    signal buyFeeScaled <== quoteAmount * buyFeePpm;
-    signal sellFeeScaled <== quoteAmount * sellFeePpm;
-    component buyRound = Num2Bits(20); // inspect: range check only (0 <= remainder < 2^20), its bits are not used
-    buyRound.in <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
-    component buyRoundLt = LessThan(20);
-    buyRoundLt.in <== [buyFee * FEE_DENOMINATOR() - buyFeeScaled, FEE_DENOMINATOR()];
-    buyRoundLt.out === 1;
-    component sellRound = Num2Bits(20); // inspect: range check only (0 <= remainder < 2^20), its bits are not used
-    sellRound.in <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
-    component sellRoundLt = LessThan(20);
-    sellRoundLt.in <== [sellFee * FEE_DENOMINATOR() - sellFeeScaled, FEE_DENOMINATOR()];
-    sellRoundLt.out === 1;
+    component buyFeeRounding = CeilPpmCheck();
+    buyFeeRounding.a <== quoteAmount;
+    buyFeeRounding.ppm <== buyFeePpm;
+    buyFeeRounding.q <== buyFee;
+    component sellFeeRounding = CeilPpmCheck();
+    sellFeeRounding.a <== quoteAmount;
+    sellFeeRounding.ppm <== sellFeePpm;
+    sellFeeRounding.q <== sellFee;
 
     // ---- order storage
     component storeA = OrderStorage();

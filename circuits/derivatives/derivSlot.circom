@@ -6,6 +6,7 @@ include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
 include "../lib/fixed/fixed.circom";
 include "../lib/orderStorage.circom";
+include "../lib/ppm.circom";
 include "../batch/accountUpdate.circom";
 include "../batch/slot.circom";
 include "./oracleStep.circom";
@@ -43,7 +44,8 @@ template AccountRisk(N) {
     req <== r;
 }
 
-/// Proves: when enabled, a >= b for values whose difference is below 2^(n-1) in magnitude.
+/// Proves: when enabled (0 or 1), 0 <= a - b < 2^n, i.e. a >= b for values whose difference is below
+/// p - 2^n in magnitude (the callers' range-checked values are far smaller).
 template RequireGreaterEq(n) {
     signal input enabled;
     signal input a;
@@ -110,7 +112,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal input orderB[ORDER_FIELDS()];
     signal input sigA[3];
     signal input sigB[3];
-    signal input reg[9];        // REGISTER_INSTRUMENT: the instrument's first 9 fields
+    signal input reg[I_SPEC_FIELDS()]; // REGISTER_INSTRUMENT: the instrument's registered fields
 
     // State witness
     signal input aPubX;
@@ -201,19 +203,19 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     component markSel = Select(N);
     markSel.sel <== sel;
     markSel.values <== mark;
-    signal tickValue <== field[3].out;
-    signal settlePrice <== field[10].out;
+    signal tickValue <== field[I_TICK()].out;
+    signal settlePrice <== field[I_SETTLE()].out;
     signal kindIs[5];
     var kSum = 0;
     var kValue = 0;
     for (var k = 0; k < 5; k++) {
-        kindIs[k] <-- field[0].out == k ? 1 : 0;
+        kindIs[k] <-- field[I_KIND()].out == k ? 1 : 0;
         kindIs[k] * (kindIs[k] - 1) === 0;
         kSum += kindIs[k];
         kValue += k * kindIs[k];
     }
     kSum === 1;
-    kValue === field[0].out;
+    kValue === field[I_KIND()].out;
     signal dated <== kindIs[KIND_FUTURE()] + kindIs[KIND_CALL()] + kindIs[KIND_PUT()];
     component notSettled = IsZero();
     notSettled.in <== settlePrice;
@@ -222,7 +224,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     fills * (1 - notSettled.out) === 0;
     component beforeExpiry = LessThan(BITS_TIME());
     beforeExpiry.in[0] <== timestamp;
-    beforeExpiry.in[1] <== field[7].out;
+    beforeExpiry.in[1] <== field[I_EXPIRY()].out;
     signal datedFill <== fills * dated;
     datedFill * (1 - beforeExpiry.out) === 0;
     // SETTLE needs a settled instrument.
@@ -311,23 +313,17 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     maxFeeB.a <== sellFeePpm + isLiq * buyFeePpm;
     maxFeeB.b <== orderB[O_MAXFEE()];
 
-    // ---- cash and fees: cash = lots * priceTicks * tickValue, fee = ceil(cash * ppm / 10^6)
+    // ---- cash and fees: cash = lots * priceTicks * tickValue, fee = ceil(cash * ppm / 10^6) (CeilPpmCheck)
     signal lotsTimesPrice <== lots * priceTicks;
     signal cash <== lotsTimesPrice * tickValue;
-    signal buyFeeScaled <== cash * buyFeePpm;
-    signal sellFeeScaled <== cash * sellFeePpm;
-    component buyRound = Num2Bits(20);  // inspect: a range check; its bits are not used
-    buyRound.in <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
-    component buyRoundLt = LessThan(20);
-    buyRoundLt.in[0] <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
-    buyRoundLt.in[1] <== FEE_DENOMINATOR();
-    buyRoundLt.out === 1;
-    component sellRound = Num2Bits(20);  // inspect: a range check; its bits are not used
-    sellRound.in <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
-    component sellRoundLt = LessThan(20);
-    sellRoundLt.in[0] <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
-    sellRoundLt.in[1] <== FEE_DENOMINATOR();
-    sellRoundLt.out === 1;
+    component buyFeeRounding = CeilPpmCheck();
+    buyFeeRounding.a <== cash;
+    buyFeeRounding.ppm <== buyFeePpm;
+    buyFeeRounding.q <== buyFee;
+    component sellFeeRounding = CeilPpmCheck();
+    sellFeeRounding.a <== cash;
+    sellFeeRounding.ppm <== sellFeePpm;
+    sellFeeRounding.q <== sellFee;
     // A LIQUIDATE carries one fee (the liquidator's, in buyFee). With sellFeePpm = 0 the rounding rule
     // alone leaves sellFee = r / 10^6 mod p for any r < 10^6, which would reach the fee pool charged to
     // no account: it must be 0.
@@ -402,17 +398,16 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     aPostTrade.long <== imLong;
     aPostTrade.short <== imShort;
     // penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)), 0 unless LIQUIDATE
-    component fullPenalty = DivFloor(114, 20, 0);
-    signal lotsMark <== lots * markSel.out;
-    fullPenalty.num <== lotsMark * LIQ_PENALTY_PPM() + PPM() - 1;
-    fullPenalty.den <== PPM();
+    component fullPenalty = CeilPpm(114);
+    fullPenalty.a <== lots * markSel.out;
+    fullPenalty.ppm <== LIQ_PENALTY_PPM();
     component eqSign = SignedRange(135);
     eqSign.in <== aPostTrade.equity;
     signal eqPos <== eqSign.nonNeg * aPostTrade.equity;
     component capped = LessThan(134);
     capped.in[0] <== eqPos;
-    capped.in[1] <== fullPenalty.q;
-    signal penaltyIfLiq <== fullPenalty.q + capped.out * (eqPos - fullPenalty.q);
+    capped.in[1] <== fullPenalty.out;
+    signal penaltyIfLiq <== fullPenalty.out + capped.out * (eqPos - fullPenalty.out);
     penalty === isLiq * penaltyIfLiq;
     // bad debt: a LIQUIDATE or a SETTLE that leaves A with no position and negative equity (so no
     // penalty) is covered by the insurance fund, cover = min(-equity, insuranceIn); what the fund cannot
@@ -623,7 +618,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     component strikeHi = Num2Bits(BITS_ORACLEPRICE());  // inspect: a range check; its bits are not used
     strikeHi.in <== reg[I_STRIKE()];
     component strikeLo = Num2Bits(BITS_ORACLEPRICE());  // inspect: a range check; its bits are not used
-    strikeLo.in <== reg[I_STRIKE()] - regOption * (1 << 16);
+    strikeLo.in <== reg[I_STRIKE()] - regOption * MIN_ORACLE_PRICE();
     regOther * reg[I_STRIKE()] === 0;
     component regExpiry = Num2Bits(BITS_TIME());  // inspect: a range check; its bits are not used
     regExpiry.in <== reg[I_EXPIRY()];
@@ -648,7 +643,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     for (var j = 0; j < N; j++) {
         regSel[j] <== isReg * sel[j];
         for (var f = 0; f < I_FIELDS(); f++) {
-            if (f < 9) {
+            if (f < I_SPEC_FIELDS()) {
                 tableOut[j][f] <== tableIn[j][f] + regSel[j] * reg[f];
             } else {
                 tableOut[j][f] <== tableIn[j][f];

@@ -7,34 +7,11 @@ include "../generated/protocol.circom";
 include "../lib/compressedKey.circom";
 include "../lib/fixed/fixed.circom";
 include "../lib/fixed/blackScholes.circom";
+include "../lib/ppm.circom";
 include "../batch/slot.circom";
 
-/// Instrument fields, in the order of the instrument leaf (DERIVATIVES.md).
-function I_KIND() { return 0; }
-function I_UNDERLYING() { return 1; }
-function I_LOT() { return 2; }
-function I_TICK() { return 3; }
-function I_IM() { return 4; }
-function I_MM() { return 5; }
-function I_STRIKE() { return 6; }
-function I_EXPIRY() { return 7; }
-function I_CAP() { return 8; }
-function I_FUNDING() { return 9; }
-function I_SETTLE() { return 10; }
-function I_FIELDS() { return 11; }
-
-/// Proves: out = ceil(a * ppm / 10^6) for a in [0, 2^72), ppm in [0, 2^20).
-template CeilPpm() {
-    signal input a;
-    signal input ppm;
-    signal output out;
-    component d = DivFloor(73, 20, 0);
-    d.num <== a * ppm + PPM() - 1;
-    d.den <== PPM();
-    out <== d.q;
-}
-
-/// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a (a < 2^51, lot < 2^48).
+/// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a, and out < 2^72. The
+/// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^48, so out < 2^72 holds for every honest batch.
 template LotValue() {
     signal input a;
     signal input lot;
@@ -183,10 +160,10 @@ template InstrumentMarks() {
     // counts towards margin, so it cannot be bought on credit against its own mark nor lend other
     // positions equity. Settled instruments count at their payoff (all margins 0).
     signal active <== registered * (1 - settled);
-    component im = CeilPpm();
+    component im = CeilPpm(73);  // ceil(a * ppm / 10^6) < 2^73 for a < 2^72, ppm < 2^20
     im.a <== spot.out;
     im.ppm <== inst[I_IM()];
-    component mm = CeilPpm();
+    component mm = CeilPpm(73);
     mm.a <== spot.out;
     mm.ppm <== inst[I_MM()];
     imShort <== active * im.out;
@@ -264,11 +241,11 @@ template OracleStep(N, O, U) {
         priceHi[u] = Num2Bits(BITS_ORACLEPRICE());
         priceHi[u].in <== prices[u];
         priceLo[u] = Num2Bits(BITS_ORACLEPRICE());
-        priceLo[u].in <== prices[u] - oracleUsed * (1 << 16);
+        priceLo[u].in <== prices[u] - oracleUsed * MIN_ORACLE_PRICE();
         volHi[u] = Num2Bits(BITS_VOLPPM());
         volHi[u].in <== vols[u];
         volLo[u] = Num2Bits(BITS_VOLPPM());
-        volLo[u].in <== vols[u] - oracleUsed * (1 << 13);
+        volLo[u].in <== vols[u] - oracleUsed * MIN_VOL_PPM();
     }
     component rateBits[N];
     for (var i = 0; i < N; i++) {

@@ -52,7 +52,6 @@ function KIND_PERPETUAL() { return 1; }
 function KIND_FUTURE() { return 2; }
 function KIND_CALL() { return 3; }
 function KIND_PUT() { return 4; }
-function FEE_DENOMINATOR() { return 1000000; }
 function PPM() { return 1000000; }
 function PRICE_SCALE() { return 100000000; }
 function INSTRUMENT_MARKET_BASE() { return 32768; }
@@ -61,9 +60,50 @@ function LIQ_BAND_PPM() { return 50000; }
 function LIQ_PENALTY_PPM() { return 10000; }
 function RISK_FREE_RATE_PPM() { return 0; }
 function SETTLEMENT_WINDOW() { return 3600; }
+function MIN_ORACLE_PRICE() { return 65536; }
+function MIN_VOL_PPM() { return 8192; }
 function MAX_ORACLE_PRICE() { return 1125899906842623; }
 function FUNDING_CAP_BOUND() { return 879609302220800000000000000; }
 function RECORD_BITS() { return 296; }
+
+/// Order fields, in the order of the slots' `orderA` / `orderB` input arrays (layouts.ts ORDER_FIELDS).
+function O_ACCOUNT() { return 0; }
+function O_ID() { return 1; }
+function O_MARKET() { return 2; }
+function O_SIDE() { return 3; }
+function O_TYPE() { return 4; }
+function O_TIF() { return 5; }
+function O_PRICE() { return 6; }
+function O_SIZE() { return 7; }
+function O_MAXFEE() { return 8; }
+function O_EXPIRY() { return 9; }
+function ORDER_FIELDS() { return 10; }
+/// The width of order field f (messages.ts ORDER_WORD_FIELDS).
+function ORDER_FIELD_BITS(f) { if (f == 0) { return 32; } if (f == 1) { return 40; } if (f == 2) { return 16; } if (f == 3) { return 1; } if (f == 4) { return 1; } if (f == 5) { return 2; } if (f == 6) { return 40; } if (f == 7) { return 40; } if (f == 8) { return 16; } if (f == 9) { return 32; } return 0; }
+/// Instrument fields, in the order of the instrument leaf (layouts.ts INSTRUMENT_FIELDS); a registration sets the first I_SPEC_FIELDS.
+function I_KIND() { return 0; }
+function I_UNDERLYING() { return 1; }
+function I_LOT() { return 2; }
+function I_TICK() { return 3; }
+function I_IM() { return 4; }
+function I_MM() { return 5; }
+function I_STRIKE() { return 6; }
+function I_EXPIRY() { return 7; }
+function I_CAP() { return 8; }
+function I_FUNDING() { return 9; }
+function I_SETTLE() { return 10; }
+function I_FIELDS() { return 11; }
+function I_SPEC_FIELDS() { return 9; }
+
+/// Proves: w[k] is word k of the order message Poseidon(DOMAIN_ORDER, w[0], w[1]) (messages.ts
+/// ORDER_WORD_FIELDS: each field shifted past the ones before it in its word). The fields are not
+/// range-checked here: the caller (OrderWords) does it, which makes the packing injective.
+template PackOrderWords() {
+    signal input o[ORDER_FIELDS()];
+    signal output w[2];
+    w[0] <== o[O_ACCOUNT()] + o[O_ID()] * (1 << 32) + o[O_MARKET()] * (1 << 72) + o[O_SIDE()] * (1 << 88) + o[O_TYPE()] * (1 << 89) + o[O_TIF()] * (1 << 90);
+    w[1] <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
+}
 
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
 /// transaction selected by the one-hot isType, laid out as RECORD_LAYOUT says. Every field input

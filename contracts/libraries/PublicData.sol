@@ -1,42 +1,18 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
+
 /// @title PublicData
 /// @notice Encoding of a batch's public data and of the request records, mirroring
-/// `sequencer/protocol/publicData.ts` (the single source of truth; tests check this library against it).
+/// `sequencer/protocol/publicData.ts` (the single source of truth; tests check this library against it). Types
+/// and sizes come from the generated {ProtocolConstants}.
 /// @dev `publicData = header ++ oracle section ++ record[0] ++ ... ++ record[slots + derivSlots - 1]` (the spot
 /// slots' records, then the derivatives slots'), all integers big-endian.
 /// Header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). Oracle section (circuits/DERIVATIVES.md):
 /// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) vol(3) per underlying, rate(3) per
 /// instrument. Record: type(1) then the type's fields, zero-padded to 37 bytes (see `RECORD_LAYOUT` in publicData.ts).
 library PublicData {
-    uint256 internal constant HEADER_BYTES = 72;
-    uint256 internal constant RECORD_BYTES = 37;
-    uint256 internal constant ORACLE_FIXED_BYTES = 41;
-    uint256 internal constant ORACLE_PRICE_BYTES = 7;
-    uint256 internal constant ORACLE_VOL_BYTES = 3;
-    uint256 internal constant ORACLE_RATE_BYTES = 3;
-    /// @dev The public input is sha256(publicData) with its 3 low bits dropped, so it is below the field modulus.
-    uint256 internal constant PUBLIC_INPUT_SHIFT = 3;
-
-    uint8 internal constant TX_NOOP = 0;
-    uint8 internal constant TX_REGISTER_KEY = 1;
-    uint8 internal constant TX_DEPOSIT = 2;
-    uint8 internal constant TX_REGISTER_MARKET = 3;
-    uint8 internal constant TX_TRADE = 4;
-    uint8 internal constant TX_WITHDRAW = 5;
-    uint8 internal constant TX_CANCEL = 6;
-    uint8 internal constant TX_DERIV_TRADE = 7;
-    uint8 internal constant TX_LIQUIDATE = 8;
-    uint8 internal constant TX_SETTLE = 9;
-    uint8 internal constant TX_TRANSFER = 10;
-    uint8 internal constant TX_REGISTER_INSTRUMENT = 11;
-
-    uint8 internal constant KIND_PERPETUAL = 1;
-    uint8 internal constant KIND_FUTURE = 2;
-    uint8 internal constant KIND_CALL = 3;
-    uint8 internal constant KIND_PUT = 4;
-
     /// @notice Parameters of a derivative instrument, exactly the fields of its REGISTER_INSTRUMENT record after the
     /// instrument id (and the static part of the instrument leaf, circuits/DERIVATIVES.md).
     struct Instrument {
@@ -60,8 +36,9 @@ library PublicData {
 
     /// @notice Bytes of the oracle section for `underlyings` underlyings and `instruments` instruments.
     function oracleSectionBytes(uint256 underlyings, uint256 instruments) internal pure returns (uint256) {
-        return ORACLE_FIXED_BYTES + underlyings * (ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES)
-            + instruments * ORACLE_RATE_BYTES;
+        return ProtocolConstants.ORACLE_FIXED_BYTES
+            + underlyings * (ProtocolConstants.ORACLE_PRICE_BYTES + ProtocolConstants.ORACLE_VOL_BYTES)
+            + instruments * ProtocolConstants.ORACLE_RATE_BYTES;
     }
 
     /// @notice Total public-data bytes of a batch: header, oracle section, `slots + derivSlots` records.
@@ -70,7 +47,8 @@ library PublicData {
         pure
         returns (uint256)
     {
-        return HEADER_BYTES + oracleSectionBytes(underlyings, instruments) + (slots + derivSlots) * RECORD_BYTES;
+        return ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, instruments)
+            + (slots + derivSlots) * ProtocolConstants.RECORD_BYTES;
     }
 
     /// @notice Parses the 72-byte header. The caller has checked `data.length >= HEADER_BYTES`.
@@ -84,31 +62,32 @@ library PublicData {
     /// @notice The oracle section's `oracleUsed` byte and `oracleKey` (compressed, as {BabyJubjub-compress}). The
     /// caller has checked the length.
     function decodeOracleKey(bytes calldata data) internal pure returns (uint8 used, uint256 key) {
-        used = uint8(data[HEADER_BYTES]);
-        key = uint256(bytes32(data[HEADER_BYTES + 1:HEADER_BYTES + 33]));
+        used = uint8(data[ProtocolConstants.HEADER_BYTES]);
+        key = uint256(bytes32(data[ProtocolConstants.HEADER_BYTES + 1:ProtocolConstants.HEADER_BYTES + 33]));
     }
 
     /// @notice The 37 bytes of slot `i` (spot slots first, then derivatives slots), the records starting at byte
     /// `recordsOffset` (header plus oracle section). The caller has checked the length.
     function recordAt(bytes calldata data, uint256 recordsOffset, uint256 i) internal pure returns (bytes calldata) {
-        uint256 start = recordsOffset + i * RECORD_BYTES;
-        return data[start:start + RECORD_BYTES];
+        uint256 start = recordsOffset + i * ProtocolConstants.RECORD_BYTES;
+        return data[start:start + ProtocolConstants.RECORD_BYTES];
     }
 
     /// @notice Whether a record of this type is an on-chain request (queued, consumed in order).
     function isRequest(uint8 txType) internal pure returns (bool) {
-        return txType == TX_REGISTER_KEY || txType == TX_DEPOSIT || txType == TX_REGISTER_MARKET
-            || txType == TX_REGISTER_INSTRUMENT;
+        return txType == ProtocolConstants.TX_REGISTER_KEY || txType == ProtocolConstants.TX_DEPOSIT
+            || txType == ProtocolConstants.TX_REGISTER_MARKET || txType == ProtocolConstants.TX_REGISTER_INSTRUMENT;
     }
 
     /// @notice Whether a spot slot may hold a record of this type (NOOP and the spot types 1..6).
     function isSpotType(uint8 txType) internal pure returns (bool) {
-        return txType <= TX_CANCEL;
+        return txType <= ProtocolConstants.TX_CANCEL;
     }
 
     /// @notice Whether a derivatives slot may hold a record of this type (NOOP and the derivatives types 7..11).
     function isDerivativesType(uint8 txType) internal pure returns (bool) {
-        return txType == TX_NOOP || (txType >= TX_DERIV_TRADE && txType <= TX_REGISTER_INSTRUMENT);
+        return txType == ProtocolConstants.TX_NOOP
+            || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT);
     }
 
     /// @notice Fields of a WITHDRAW record: accountId(4) tokenId(2) amount(12) after the type byte.
@@ -124,12 +103,12 @@ library PublicData {
 
     /// @notice REGISTER_KEY record: accountId(4) pubKey(32), pubKey compressed as in {BabyJubjub-compress}.
     function encodeRegisterKey(uint32 accountId, uint256 compressedKey) internal pure returns (bytes memory) {
-        return abi.encodePacked(TX_REGISTER_KEY, accountId, compressedKey);
+        return abi.encodePacked(ProtocolConstants.TX_REGISTER_KEY, accountId, compressedKey);
     }
 
     /// @notice DEPOSIT record: accountId(4) tokenId(2) amount(12), 18 bytes of padding.
     function encodeDeposit(uint32 accountId, uint16 tokenId, uint96 amount) internal pure returns (bytes memory) {
-        return abi.encodePacked(TX_DEPOSIT, accountId, tokenId, amount, bytes18(0));
+        return abi.encodePacked(ProtocolConstants.TX_DEPOSIT, accountId, tokenId, amount, bytes18(0));
     }
 
     /// @notice REGISTER_MARKET record: marketId(2) baseTokenId(2) sizeUnit(8) priceUnit(8), 16 bytes of padding.
@@ -138,14 +117,18 @@ library PublicData {
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(TX_REGISTER_MARKET, marketId, baseTokenId, sizeUnit, priceUnit, bytes16(0));
+        return abi.encodePacked(
+            ProtocolConstants.TX_REGISTER_MARKET, marketId, baseTokenId, sizeUnit, priceUnit, bytes16(0)
+        );
     }
 
     /// @notice REGISTER_INSTRUMENT record: instrumentId(2) kind(1) underlying(1) lotSizeE6(6) tickValue(6) imPpm(3)
     /// mmPpm(3) strike(7) expiry(4) fundingCapPpm(3), no padding. The caller has checked every field fits its width.
     function encodeRegisterInstrument(uint16 instrumentId, Instrument memory p) internal pure returns (bytes memory) {
         return bytes.concat(
-            abi.encodePacked(TX_REGISTER_INSTRUMENT, instrumentId, p.kind, p.underlying, uint48(p.lotSizeE6)),
+            abi.encodePacked(
+                ProtocolConstants.TX_REGISTER_INSTRUMENT, instrumentId, p.kind, p.underlying, uint48(p.lotSizeE6)
+            ),
             abi.encodePacked(uint48(p.tickValue), uint24(p.imPpm), uint24(p.mmPpm), uint56(p.strike)),
             abi.encodePacked(p.expiry, uint24(p.fundingCapPpm))
         );
@@ -154,6 +137,6 @@ library PublicData {
     /// @notice The circuit's single public input, `uint256(sha256(data)) >> 3`, and the full digest.
     function publicInput(bytes calldata data) internal pure returns (uint256 input, bytes32 digest) {
         digest = sha256(data);
-        input = uint256(digest) >> PUBLIC_INPUT_SHIFT;
+        input = uint256(digest) >> ProtocolConstants.PUBLIC_INPUT_SHIFT;
     }
 }

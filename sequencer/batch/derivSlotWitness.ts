@@ -13,9 +13,9 @@ import {
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
-import { instrumentFields } from "../derivatives/oracleStep.ts";
+import { INSTRUMENT_SPEC_FIELDS, instrumentInputs, orderInputs } from "../protocol/layouts.ts";
 import {
-  atomicSlot, checkNoncedRequest, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, orderArray, reject, requireSignature, sigArray, updateAccount,
+  atomicSlot, checkNoncedRequest, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
 import type { DerivTx, InstrumentSpec } from "./transactions.ts";
@@ -70,7 +70,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
   const f: SlotInputs = {
     txType: BigInt(tx.type), accountA: 0n, accountB: 0n, instrumentId: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
     sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, amount: 0n, toCollateral: 0n, nonce: 0n, penalty: 0n,
-    orderA: [...NO_ORDER], orderB: [...NO_ORDER], sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE], reg: Array(9).fill(0n),
+    orderA: [...NO_ORDER], orderB: [...NO_ORDER], sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE], reg: Array(INSTRUMENT_SPEC_FIELDS).fill(0n),
   };
   if (tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && !ctx.oracleUsed) {
     reject("NO_ORACLE", "a derivatives transaction needs the batch's oracle update");
@@ -112,7 +112,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       Object.assign(f, {
         accountA: BigInt(tx.buy.accountId), accountB: BigInt(tx.sell.accountId), instrumentId: BigInt(id), lots: tx.lots,
         priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm), buyFee, sellFee,
-        orderA: orderArray(tx.buy), orderB: orderArray(tx.sell), sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
+        orderA: orderInputs(tx.buy), orderB: orderInputs(tx.sell), sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
       });
       a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots), deriv: buyer };
       b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots), deriv: seller };
@@ -161,7 +161,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       Object.assign(f, {
         accountA: BigInt(victimId), accountB: BigInt(o.accountId), instrumentId: BigInt(id), lots: tx.lots, priceTicks: tx.priceTicks,
         buyFeePpm: BigInt(tx.liquidatorFeePpm), buyFee: fee, penalty, // a liquidation's one fee is the liquidator's
-        orderB: orderArray(o), sigB: sigArray(o.signature),
+        orderB: orderInputs(o), sigB: sigArray(o.signature),
       });
       a = { ...idle(victimId), deriv: victim };
       b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots), deriv: liquidator };
@@ -214,8 +214,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         kind: tx.kind, underlying: tx.underlying, lotSizeE6: tx.lotSizeE6, tickValue: tx.tickValue, imPpm: tx.imPpm, mmPpm: tx.mmPpm,
         strike: tx.strike, expiry: tx.expiry, fundingCapPpm: tx.fundingCapPpm,
       };
-      const fields = instrumentFields({ ...spec, fundingIndex: 0n, settlePrice: 0n });
-      Object.assign(f, { instrumentId: BigInt(id), reg: fields.slice(0, 9) });
+      const fields = instrumentInputs({ ...spec, fundingIndex: 0n, settlePrice: 0n });
+      Object.assign(f, { instrumentId: BigInt(id), reg: fields.slice(0, INSTRUMENT_SPEC_FIELDS) });
       state.setInstrument(id, { ...spec, fundingIndex: 0n, settlePrice: 0n });
       record = {
         type: TxType.REGISTER_INSTRUMENT, instrumentId: BigInt(id), kind: BigInt(tx.kind), underlying: BigInt(tx.underlying),

@@ -8,6 +8,7 @@ import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
 import {
   amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
 } from "../protocol/messages.ts";
+import { ORDER_FIELD, ORDER_FIELDS, orderInputs } from "../protocol/layouts.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
@@ -59,13 +60,10 @@ export function refuseFault(fault: RequestFault | null): void {
 }
 
 const MAX_BALANCE = 1n << BigInt(Bits.balance);
-export const NO_ORDER: readonly bigint[] = Array(10).fill(0n);
+/** The order input array of a slot without that order. */
+export const NO_ORDER: readonly bigint[] = Array(ORDER_FIELDS.length).fill(0n);
 /** Signature inputs of a slot whose verifier is disabled: R8 = identity, S = 0. */
 export const NO_SIGNATURE: readonly bigint[] = [0n, 1n, 0n];
-
-export function orderArray(o: Order): bigint[] {
-  return [o.accountId, o.orderId, o.marketId, o.side, o.type, o.timeInForce, o.priceTicks, o.sizeLots, o.maxFeePpm, o.expiry].map(BigInt);
-}
 
 export function sigArray(s: Signature): bigint[] {
   return [s.r8x, s.r8y, s.s];
@@ -287,7 +285,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
         accountA: BigInt(tx.buy.accountId), accountB: BigInt(tx.sell.accountId), marketId: BigInt(marketId),
         baseTokenId: BigInt(m.baseTokenId), sizeUnit: m.sizeUnit, priceUnit: m.priceUnit, lots: tx.lots,
         priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm),
-        buyFee: amt.buyFee, sellFee: amt.sellFee, orderA: orderArray(tx.buy), orderB: orderArray(tx.sell),
+        buyFee: amt.buyFee, sellFee: amt.sellFee, orderA: orderInputs(tx.buy), orderB: orderInputs(tx.sell),
         sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
       });
       a = {
@@ -318,7 +316,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       refuseFault(cancelFault(c));
       requireSignature(state, c.accountId, cancelMessage(c), c.signature, ctx, "cancel");
       const orderA = [...NO_ORDER];
-      orderA[1] = c.orderId;
+      orderA[ORDER_FIELD.orderId] = c.orderId;
       Object.assign(f, { accountA: BigInt(c.accountId), orderA, sigA: sigArray(c.signature) });
       a = { ...idle(c.accountId), orderId: c.orderId, orderLeaf: cancelLeaf(c.orderId) };
       record = { type: TxType.CANCEL, accountId: BigInt(c.accountId), orderId: c.orderId };

@@ -8,13 +8,8 @@ import {
   Bits, FUNDING_CAP_BOUND, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM,
 } from "../protocol/constants.ts";
 import { priceOption, type OptionInput } from "../risk/fixed/blackScholes.ts";
+import { floorDiv } from "../risk/fixed/fixedPoint.ts";
 import type { InstrumentSpec } from "../batch/transactions.ts";
-
-/** Floor division for signed integers (BigInt `/` truncates towards zero). */
-export function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
-}
 
 /** Ceiling division of a non-negative numerator by a positive denominator. */
 export function ceilDiv(a: bigint, b: bigint): bigint {

@@ -5,7 +5,8 @@
  * checked here first so the sequencer never builds a batch the circuit refuses.
  */
 import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
-import { Bits, InstrumentKind, MAX_ORACLE_AGE, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
+import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
+import { instrumentInputs } from "../protocol/layouts.ts";
 import { oracleMessage, type OracleUpdate } from "../protocol/messages.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
@@ -34,14 +35,6 @@ export type OracleStepResult = {
 
 const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
 
-/** The circuit's field order of an instrument. */
-export function instrumentFields(i: InstrumentState): bigint[] {
-  return [
-    BigInt(i.kind), BigInt(i.underlying), i.lotSizeE6, i.tickValue, i.imPpm, i.mmPpm, i.strike, BigInt(i.expiry),
-    i.fundingCapPpm, i.fundingIndex, i.settlePrice,
-  ];
-}
-
 function inRange(v: bigint, lo: bigint, hi: bigint): boolean {
   return v >= lo && v < hi;
 }
@@ -61,7 +54,7 @@ export function applyOracleStep(
 ): OracleStepResult {
   const p = state.params;
   const old = state.globals;
-  const oldTable = state.instruments.map(instrumentFields);
+  const oldTable = state.instruments.map(instrumentInputs);
   const fail = (code: string, message: string) => {
     if (enforce) throw new OracleRejected(code, message);
   };
@@ -89,8 +82,8 @@ export function applyOracleStep(
   if (timestamp - update.time > MAX_ORACLE_AGE) fail("STALE_ORACLE", `oracle time ${update.time} is more than ${MAX_ORACLE_AGE} s before ${timestamp}`);
   if (update.time < old.oracleTime) fail("ORACLE_WENT_BACK", `oracle time ${update.time} precedes the last one, ${old.oracleTime}`);
   update.prices.forEach((pr, u) => {
-    if (!inRange(pr, 1n << 16n, 1n << 50n)) fail("BAD_ORACLE_PRICE", `price[${u}] = ${pr} outside [2^16, 2^50)`);
-    if (!inRange(update.vols[u], 1n << 13n, 1n << 23n)) fail("BAD_ORACLE_VOL", `vol[${u}] = ${update.vols[u]} outside [2^13, 2^23)`);
+    if (!inRange(pr, MIN_ORACLE_PRICE, MAX_ORACLE_PRICE + 1n)) fail("BAD_ORACLE_PRICE", `price[${u}] = ${pr} outside [2^16, 2^50)`);
+    if (!inRange(update.vols[u], MIN_VOL_PPM, 1n << BigInt(Bits.volPpm))) fail("BAD_ORACLE_VOL", `vol[${u}] = ${update.vols[u]} outside [2^13, 2^23)`);
   });
   const epochDelta = update.fundingEpoch - old.fundingEpoch;
   if (epochDelta !== 0 && epochDelta !== 1) fail("BAD_FUNDING_EPOCH", `funding epoch ${update.fundingEpoch} after ${old.fundingEpoch}`);

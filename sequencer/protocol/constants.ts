@@ -1,7 +1,8 @@
 /**
  * The protocol's shared encoding: transaction types, field widths, record layout, hash domains.
- * This file is the single source of truth. The circuit's constants are generated from it
- * (scripts/build/genCircomProtocol.ts) and the Solidity decoder is tested against it.
+ * This file is the single source of truth. The circuit's constants (circuits/generated/protocol.circom)
+ * and the contracts' (contracts/generated/ProtocolConstants.sol) are generated from it by
+ * scripts/build/genCircomProtocol.ts; the Solidity decoder is tested against publicData.ts.
  */
 
 /** BN254 scalar field: the field of circuit signals and of Baby Jubjub coordinates. */
@@ -65,9 +66,6 @@ export const Bits = {
   underlying: 8,
 } as const;
 
-/** Fees are expressed in parts per million of the quote notional, rounded up (never in the trader's favour). */
-export const FEE_DENOMINATOR = 1_000_000n;
-
 /** Token id of the quote asset: every market is BASE/QUOTE, fees are paid in it. */
 export const QUOTE_TOKEN_ID = 0;
 
@@ -92,7 +90,9 @@ export type InstrumentKind = (typeof InstrumentKind)[keyof typeof InstrumentKind
 
 /** Orders on derivative instrument i sign marketId = INSTRUMENT_MARKET_BASE + i (spot ids are below it). */
 export const INSTRUMENT_MARKET_BASE = 0x8000;
-/** Parts per million: margin rates, funding rates and the liquidation constants below. */
+/** The deepest market tree: its 4^7 = 2^14 ids stay below INSTRUMENT_MARKET_BASE. */
+export const MAX_MARKET_LEVELS = 7;
+/** Parts per million: fee rates (of the quote notional, rounded up: never in the trader's favour), margin rates, funding rates and the liquidation constants below. */
 export const PPM = 1_000_000n;
 /** Oracle prices are in 1e-8 quote per whole underlying unit; lot sizes in 1e-6 underlying units. */
 export const PRICE_SCALE = 100_000_000n;
@@ -111,6 +111,10 @@ export const RISK_FREE_RATE_PPM = 0n;
  * batch with an update inside the window of every expiry (liveness; DERIVATIVES.md argues the hour).
  */
 export const SETTLEMENT_WINDOW = 3600;
+/** The smallest oracle price (and option strike) the circuit accepts: Black-Scholes' domain is [2^16, 2^50). */
+export const MIN_ORACLE_PRICE = 1n << 16n;
+/** The smallest implied volatility (ppm) the circuit accepts: Black-Scholes' domain is [2^13, 2^23). */
+export const MIN_VOL_PPM = 1n << 13n;
 /** The largest oracle price the circuit accepts (1e-8 quote per underlying). */
 export const MAX_ORACLE_PRICE = (1n << BigInt(Bits.oraclePrice)) - 1n;
 /** The funding index absorbs at least 2^FUNDING_HORIZON_BITS ticks at any rate within a cap and any oracle price. */

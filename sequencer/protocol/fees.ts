@@ -1,7 +1,7 @@
 /** The protocol's fee rule (circuits/SPEC.md, TRADE rule 7): fee = ceil(notional * feePpm / 10^6), per fill. */
-import { FEE_DENOMINATOR } from "./constants.ts";
+import { PPM } from "./constants.ts";
 
 /** Fee in quote units for a notional at a rate in ppm, rounded up (never in the trader's favour). */
 export function feeAmount(notional: bigint, feePpm: number): bigint {
-  return (notional * BigInt(feePpm) + FEE_DENOMINATOR - 1n) / FEE_DENOMINATOR;
+  return (notional * BigInt(feePpm) + PPM - 1n) / PPM;
 }

@@ -6,6 +6,7 @@
 import { poseidon } from "../crypto/poseidon.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import { FIELD_MODULUS } from "../protocol/constants.ts";
+import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type InstrumentState } from "../derivatives/formulas.ts";
 import { emptyHashes, QuadTree } from "./quadTree.ts";
@@ -36,11 +37,9 @@ export function derivLeaf(d: DerivAccount): bigint {
   return poseidon([d.collateral, ...d.positions.flatMap((p) => [p.size, p.snapshot])].map(fieldOf));
 }
 
+/** Poseidon of the instrument's fields in leaf order (layouts.ts INSTRUMENT_FIELDS, the circuit's I_*). */
 export function instrumentLeaf(i: InstrumentState): bigint {
-  return poseidon([
-    BigInt(i.kind), BigInt(i.underlying), i.lotSizeE6, i.tickValue, i.imPpm, i.mmPpm, i.strike, BigInt(i.expiry),
-    i.fundingCapPpm, i.fundingIndex, i.settlePrice,
-  ].map(fieldOf));
+  return poseidon(instrumentInputs(i).map(fieldOf));
 }
 
 export function emptyDerivAccount(instruments: number): DerivAccount {

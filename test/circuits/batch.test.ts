@@ -12,8 +12,10 @@ import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitnes
 import type { BatchTx } from "../../sequencer/batch/transactions.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { ORDER_FIELD } from "../../sequencer/protocol/layouts.ts";
 import { signCancel, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { inputFailure, rule } from "../helpers/circuitRules.ts";
 import { order, testTrader } from "../helpers/traders.ts";
 
 const alice = testTrader(1);
@@ -102,40 +104,37 @@ describe("batch circuit", { timeout: 600_000 }, () => {
     await assert.rejects(snarkjs.wtns.calculate(input, wasm, { type: "mem" }));
   });
 
-  /** Failing constraint of an honest trade batch whose circuit input `tamper` edits (public data unchanged). */
-  async function tamperedTradeFailure(tamper: (input: Record<string, unknown>) => void, tx = trade()): Promise<string | null> {
+  /** Failing chain "Template:line" (innermost first) of an honest trade batch whose circuit input `tamper` edits (public data unchanged). */
+  async function tamperedTradeFailure(tamper: (input: Record<string, unknown>) => void, tx = trade()): Promise<string[] | null> {
     const batch = buildBatch(fundedState(), [tx], { batchNumber: 9, timestamp: NOW });
     const input = structuredClone(batch.circuitInput);
     tamper(input);
-    try {
-      await snarkjs.wtns.calculate(input, wasm, { type: "mem" });
-      return null;
-    } catch (e) {
-      const failed = /Error in template (\w+?)_\d+ line: (\d+)/.exec(String(e));
-      return failed ? `${failed[1]}:${failed[2]}` : String(e);
-    }
+    return inputFailure(input, wasm);
   }
 
   it("refuses a fee rounded down, or more than one unit above the exact fee", async () => {
     const fees = (input: Record<string, unknown>) => input.buyFee as string[];
-    // Only the fee moves: balances stay in range, so the failing Num2Bits is the rounding check's
-    // (fee * 10^6 - quote * ppm must be a non-negative 20-bit number).
-    const down = await tamperedTradeFailure((i) => (fees(i)[0] = (BigInt(fees(i)[0]) - 1n).toString()));
-    assert.equal(down?.split(":")[0], "Num2Bits");
+    // Only the fee moves: balances stay in range, so the failing check is the rounding gadget's
+    // (fee * 10^6 - quote * ppm must be a non-negative 20-bit number, and below 10^6), for the buyer's fee.
+    const atRounding = (failure: string[] | null, check: string) => {
+      for (const at of [rule("CeilPpmCheck", check), slotRule("buyFeeRounding.q <== buyFee;")]) {
+        assert.ok(failure?.includes(at), `refused at ${failure?.join(" < ")}, not at ${at}`);
+      }
+    };
+    atRounding(await tamperedTradeFailure((i) => (fees(i)[0] = (BigInt(fees(i)[0]) - 1n).toString())), "remBits.in <== rem");
     // quote 3920 at 500 ppm: exact fee 1.96 -> 2; a fee of 3 leaves a remainder of 1,040,000, which fits
-    // 20 bits, so the "< 10^6" comparison is what refuses it.
-    const up = await tamperedTradeFailure((i) => (fees(i)[0] = (BigInt(fees(i)[0]) + 1n).toString()), trade({ priceTicks: 98n }));
-    assert.equal(up, slotRule("buyRoundLt.out === 1;"));
+    // 20 bits, so the "< 10^6" check is what refuses it.
+    atRounding(await tamperedTradeFailure((i) => (fees(i)[0] = (BigInt(fees(i)[0]) + 1n).toString()), trade({ priceTicks: 98n })), "gapBits.in <==");
   });
 
   it("refuses an order whose signed account is not the account it is applied to", async () => {
     // alice signs an order naming account 3; the witness applies it to alice's account 1.
     const forOther = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, accountId: 3 });
     const failure = await tamperedTradeFailure((i) => {
-      (i.orderA as string[][])[0][0] = "3";
+      (i.orderA as string[][])[0][ORDER_FIELD.accountId] = "3";
       (i.sigA as string[][])[0] = [forOther.signature.r8x, forOther.signature.r8y, forOther.signature.s].map(String);
     });
-    assert.equal(failure, slotRule("isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;"));
+    assert.equal(failure?.[0], slotRule("isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;"));
   });
 
   it("refuses an order not signed by its account's key", async () => {

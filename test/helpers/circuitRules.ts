@@ -60,6 +60,7 @@ const sources = {
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),
   BlackScholes: source("circuits/lib/fixed/blackScholes.circom"),
+  CeilPpmCheck: source("circuits/lib/ppm.circom"),
   Batch: source("circuits/batch/batch.circom"),
   Slot: source("circuits/batch/slot.circom"),
   SignatureIfEnabled: source("circuits/batch/slot.circom"),

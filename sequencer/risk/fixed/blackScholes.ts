@@ -13,10 +13,10 @@
 import { ATANH_COEFFS, EXP_COEFFS } from "./series.ts";
 import { EXP2_64TH, LN2, LN2_64TH, NORM_P, NORM_TAIL_COEFFS } from "./constants.ts";
 import { F, ONE, divQ, floorDiv, isqrt, mulQ, requireRange, toFloat } from "./fixedPoint.ts";
+import { PPM } from "../../protocol/constants.ts";
 
 export const PRICE_DECIMALS = 8;
 export const YEAR_SECONDS = 31_536_000n;
-export const PPM = 1_000_000n;
 
 /** Input domains (each is one or two range checks in the circuit). */
 export const Domain = {

@@ -6,7 +6,8 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { EXP2_64TH, LN2, LN2_64TH, NORM_P, NORM_TAIL_COEFFS } from "./constants.ts";
 import { ATANH_COEFFS, EXP_COEFFS } from "./series.ts";
-import { Domain, EXP_K_MIN, NORM_CUTOFF, PPM, YEAR_SECONDS } from "./blackScholes.ts";
+import { Domain, EXP_K_MIN, NORM_CUTOFF, YEAR_SECONDS } from "./blackScholes.ts";
+import { PPM } from "../../protocol/constants.ts";
 
 export const CIRCOM_CONSTANTS_PATH = "circuits/lib/fixed/constants.circom";
 

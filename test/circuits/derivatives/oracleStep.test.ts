@@ -7,7 +7,8 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { applyOracleStep, instrumentFields } from "../../../sequencer/derivatives/oracleStep.ts";
+import { applyOracleStep } from "../../../sequencer/derivatives/oracleStep.ts";
+import { instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -39,7 +40,7 @@ async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate
         mark: out[11 * N + i], imLong: out[12 * N + i], imShort: out[13 * N + i], mmLong: out[14 * N + i], mmShort: out[15 * N + i],
       })),
     };
-    const ts = { table: state.instruments.map(instrumentFields), risks: step.risks };
+    const ts = { table: state.instruments.map(instrumentInputs), risks: step.risks };
     return { circuit, ts };
   } finally {
     t.rollback();
@@ -52,6 +53,7 @@ describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", 
     const h = createHash("sha256");
     sources.forEach((s) => h.update(s));
     h.update(readFileSync(new URL("../../../circuits/generated/protocol.circom", import.meta.url)));
+    h.update(readFileSync(new URL("../../../circuits/lib/ppm.circom", import.meta.url)));
     const main = `include "circuits/derivatives/oracleStep.circom";\ncomponent main = OracleStep(${N}, ${TEST_PARAMS.optionInstruments}, ${TEST_PARAMS.underlyings});`;
     wasm = (await compileMain(`oracleStep_${h.digest("hex").slice(0, 8)}`, main)).wasm;
   });

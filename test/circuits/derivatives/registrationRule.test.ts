@@ -3,12 +3,19 @@
  * custodian (Custodian._checkInstrument, which queues the request), the witness builder
  * (derivSlotWitness registrationErrors) and the circuit (DerivSlot's REGISTER_INSTRUMENT). A request
  * the custodian queues must be provable (requests are consumed in order), and one the circuit accepts
- * must keep every later batch provable. These tests put the three sides on the same boundary cases.
+ * must keep every later batch provable; the witness builder accepts exactly what the circuit accepts.
+ * These tests put the three sides on the same generated boundary cases, field by field:
  *
+ * - kind in [PERPETUAL, PUT]; underlying below the circuit's U; lotSizeE6 and tickValue in (0, 2^48);
+ *   0 < mmPpm <= imPpm <= 10^6; an option's strike in [MIN_ORACLE_PRICE, MAX_ORACLE_PRICE], 0 for the
+ *   others; a perpetual's expiry 0, a dated instrument's not 0; a perpetual's fundingCapPpm <= 10^6, a
+ *   dated instrument's 0; an option only at an option id (the custodian picks the ids itself).
  * - Funding horizon: `fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND` (all three).
  * - Expiry: the custodian's MAX_EXPIRY_SECONDS leaves room for the batch age and the oracle age, so the
  *   Black-Scholes time input stays below 2^26 s (the circuit refuses it otherwise, shown below); its
- *   MIN_EXPIRY_LEAD gives the operator an hour before the settlement window opens.
+ *   MIN_EXPIRY_LEAD gives the operator an hour before the settlement window opens. (The custodian is
+ *   stricter than the circuit here, and on the tick size, which must give a whole tick value: both
+ *   only narrow what it queues.)
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +27,10 @@ import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transacti
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
-import { FUNDING_CAP_BOUND, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, TxType } from "../../../sequencer/protocol/constants.ts";
+import {
+  FUNDING_CAP_BOUND, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, PPM, PRICE_SCALE, TxType,
+} from "../../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_FIELD } from "../../../sequencer/protocol/layouts.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
@@ -58,8 +68,8 @@ const registration = (instrumentId: number, spec: InstrumentSpec): BatchTx => ({
  * Whether the custodian queues `spec` (tick size 10^8: tick value = lot size) in a block at `blockTime`
  * (the next block's time unless given); a refusal must be `error`.
  */
-async function custodianAccepts(custodian: Custodian, spec: InstrumentSpec, error: string, blockTime?: number): Promise<boolean> {
-  const args = [spec.kind, spec.underlying, spec.lotSizeE6, PRICE_SCALE, Number(spec.imPpm), Number(spec.mmPpm), spec.strike, spec.expiry, Number(spec.fundingCapPpm)] as const;
+async function custodianAccepts(custodian: Custodian, spec: InstrumentSpec, error: string, blockTime?: number, tickSizeE8 = PRICE_SCALE): Promise<boolean> {
+  const args = [spec.kind, spec.underlying, spec.lotSizeE6, tickSizeE8, Number(spec.imPpm), Number(spec.mmPpm), spec.strike, spec.expiry, Number(spec.fundingCapPpm)] as const;
   const before = await custodian.read.requestCount();
   if (blockTime !== undefined) await networkHelpers.time.setNextBlockTimestamp(blockTime);
   try {
@@ -72,6 +82,58 @@ async function custodianAccepts(custodian: Custodian, spec: InstrumentSpec, erro
   assert.equal(await custodian.read.requestCount(), before + 1n);
   return true;
 }
+
+/**
+ * One boundary case of the registration rule: `spec` changes one field of a valid instrument of `base`
+ * (registered, off-chain, at instrument id `id`, the base's class unless said); `custodian` is the error
+ * the custodian refuses it with (null: queued; undefined: not expressible there, where the custodian
+ * picks the id); `circuit` the DerivSlot constraint that refuses it (null: provable, and then the witness
+ * builder registers it too, otherwise it refuses it with BAD_INSTRUMENT).
+ */
+type RuleCase = {
+  label: string; base: number; spec: Partial<InstrumentSpec>; id?: number; custodian?: string | null; circuit: string | null;
+  /** A value too wide for its record field: no public data carries it, so the circuit case registers the widest value that fits and the operator's witness puts this one in `reg`. */
+  unencodable?: { field: "lotSizeE6" | "tickValue"; value: bigint };
+};
+
+const FUTURE = 1;
+const U = TEST_PARAMS.underlyings;
+const WIDE = 1n << 48n;
+/** Every field of the rule at its boundaries: the last value each side accepts and the first it refuses. */
+const RULE_CASES: RuleCase[] = [
+  { label: "kind NONE", base: PERP, spec: { kind: InstrumentKind.NONE }, custodian: "InvalidInstrumentKind", circuit: "isReg * regKind[KIND_NONE()] === 0" },
+  { label: "kind PUT + 1", base: PERP, spec: { kind: (InstrumentKind.PUT + 1) as InstrumentKind }, custodian: "InvalidInstrumentKind", circuit: "rSum === 1" },
+  { label: "underlying U - 1", base: PERP, spec: { underlying: U - 1 }, custodian: null, circuit: null },
+  { label: "underlying U", base: PERP, spec: { underlying: U }, custodian: "UnknownUnderlying", circuit: "isReg * (1 - regUnderlying.out) === 0" },
+  { label: "lot size 0", base: FUTURE, spec: { lotSizeE6: 0n }, custodian: "InvalidLotSize", circuit: "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0" },
+  { label: "lot size 2^48 - 1", base: FUTURE, spec: { lotSizeE6: WIDE - 1n, tickValue: WIDE - 1n }, custodian: null, circuit: null },
+  {
+    label: "lot size 2^48", base: FUTURE, spec: { lotSizeE6: WIDE, tickValue: WIDE - 1n }, custodian: "InvalidLotSize", circuit: "regLot.in <== reg[I_LOT()]",
+    unencodable: { field: "lotSizeE6", value: WIDE },
+  },
+  { label: "tick value 0", base: FUTURE, spec: { lotSizeE6: 1_000_000n, tickValue: 0n }, custodian: "InvalidTickSize", circuit: "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0" },
+  { label: "tick value 2^48 - 1", base: FUTURE, spec: { lotSizeE6: 1_000_000n, tickValue: WIDE - 1n }, custodian: null, circuit: null },
+  {
+    label: "tick value 2^48", base: FUTURE, spec: { lotSizeE6: 1_000_000n, tickValue: WIDE }, custodian: "InvalidTickSize", circuit: "regTick.in <== reg[I_TICK()]",
+    unencodable: { field: "tickValue", value: WIDE },
+  },
+  { label: "maintenance margin 0", base: PERP, spec: { mmPpm: 0n }, custodian: "InvalidMarginRates", circuit: "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0" },
+  { label: "maintenance margin = initial", base: PERP, spec: { imPpm: 100_000n, mmPpm: 100_000n }, custodian: null, circuit: null },
+  { label: "maintenance margin above initial", base: PERP, spec: { imPpm: 100_000n, mmPpm: 100_001n }, custodian: "InvalidMarginRates", circuit: "imAboveMm.in <==" },
+  { label: "initial margin 10^6", base: PERP, spec: { imPpm: PPM }, custodian: null, circuit: null },
+  { label: "initial margin 10^6 + 1", base: PERP, spec: { imPpm: PPM + 1n }, custodian: "InvalidMarginRates", circuit: "imAtMost.in <==" },
+  { label: "option strike MIN_ORACLE_PRICE - 1", base: CALL, spec: { strike: MIN_ORACLE_PRICE - 1n }, custodian: "InvalidStrike", circuit: "strikeLo.in <==" },
+  { label: "option strike MIN_ORACLE_PRICE", base: CALL, spec: { strike: MIN_ORACLE_PRICE }, custodian: null, circuit: null },
+  { label: "option strike MAX_ORACLE_PRICE", base: CALL, spec: { kind: InstrumentKind.PUT, strike: MAX_ORACLE_PRICE }, custodian: null, circuit: null },
+  { label: "option strike MAX_ORACLE_PRICE + 1", base: CALL, spec: { strike: MAX_ORACLE_PRICE + 1n }, custodian: "InvalidStrike", circuit: "strikeHi.in <==" },
+  { label: "future with a strike", base: FUTURE, spec: { strike: 1n }, custodian: "InvalidStrike", circuit: "regOther * reg[I_STRIKE()] === 0" },
+  { label: "perpetual with an expiry", base: PERP, spec: { expiry: 1 }, custodian: "InvalidExpiry", circuit: "regPerpetual * (1 - expiryZero.out) === 0" },
+  { label: "future without an expiry", base: FUTURE, spec: { expiry: 0 }, custodian: "InvalidExpiry", circuit: "regDated * expiryZero.out === 0" },
+  { label: "perpetual cap 10^6 (small lots)", base: PERP, spec: { lotSizeE6: 1n, tickValue: 1n, fundingCapPpm: PPM }, custodian: null, circuit: null },
+  { label: "perpetual cap 10^6 + 1 (small lots)", base: PERP, spec: { lotSizeE6: 1n, tickValue: 1n, fundingCapPpm: PPM + 1n }, custodian: "InvalidFundingCap", circuit: "capAtMost.in <==" },
+  { label: "future with a funding cap", base: FUTURE, spec: { fundingCapPpm: 1n }, custodian: "InvalidFundingCap", circuit: "regDated * reg[I_CAP()] === 0" },
+  { label: "option at a non-option id", base: CALL, spec: {}, id: PERP, circuit: "regOption * (1 - optionId) === 0" },
+];
 
 /** Whether the witness builder registers `spec` (BAD_INSTRUMENT otherwise). */
 function witnessBuilderAccepts(spec: InstrumentSpec, id = PERP): boolean {
@@ -107,6 +169,35 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
       assert.equal(await custodianAccepts(custodian, spec, "InvalidFundingCap"), fits, `custodian, ${label}`);
       if (fits) assert.equal(await witnessFailure(new ExchangeState(TEST_PARAMS), [registration(PERP, spec)], { oracle: null }), null, `circuit, ${label}`);
       else await refuses(new ExchangeState(TEST_PARAMS), [registration(PERP, spec)], rule("DerivSlot", "fundingHorizon.in <=="), { oracle: null });
+    }
+  });
+
+  it("every field: the custodian queues only what the circuit proves, and the witness builder accepts exactly that", async () => {
+    let t = 0;
+    for (const c of RULE_CASES) {
+      const base = INSTRUMENTS[c.base];
+      const dated = (c.spec.kind ?? base.kind) !== InstrumentKind.PERPETUAL;
+      const custodian = await networkHelpers.loadFixture(deployCustodian);
+      t = Math.max(t, Number(await networkHelpers.time.latest())) + 10;
+      // A dated instrument expires a day after the custodian's block (its window); the circuit only needs expiry in (0, 2^32).
+      const spec: InstrumentSpec = { ...base, ...(dated ? { expiry: t + 86_400 } : {}), ...c.spec };
+      const id = c.id ?? c.base;
+      const provable = c.circuit === null;
+      assert.equal(witnessBuilderAccepts(spec, id), provable, `witness builder, ${c.label}`);
+      if (provable) assert.equal(await witnessFailure(new ExchangeState(TEST_PARAMS), [registration(id, spec)], { oracle: null }), null, `circuit, ${c.label}`);
+      else if (!c.unencodable) await refuses(new ExchangeState(TEST_PARAMS), [registration(id, spec)], rule("DerivSlot", c.circuit!), { oracle: null });
+      else {
+        const { field, value } = c.unencodable;
+        await refuses(new ExchangeState(TEST_PARAMS), [registration(id, { ...spec, [field]: WIDE - 1n })], rule("DerivSlot", c.circuit!), { oracle: null }, (input) => {
+          (input.d_reg as string[][])[0][INSTRUMENT_FIELD[field]] = String(value);
+        });
+      }
+      if (c.custodian === undefined) continue;
+      // The custodian takes a tick size and derives the tick value: tickSizeE8 = tickValue * 10^8 / lotSizeE6, whole for these cases.
+      const tickSizeE8 = spec.lotSizeE6 === 0n ? PRICE_SCALE : (spec.tickValue * PRICE_SCALE) / spec.lotSizeE6;
+      const queued = await custodianAccepts(custodian, spec, c.custodian ?? "no error expected", t, tickSizeE8);
+      assert.equal(queued, c.custodian === null, `custodian, ${c.label}`);
+      assert.ok(!queued || provable, `the custodian queues an unprovable registration: ${c.label}`);
     }
   });
 
@@ -152,11 +243,12 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
     // The old bound (2^26 s from the registering block) let the admin register an option that nothing could
     // mark then: the sequencer's Black-Scholes refuses the time (so it accepts no oracle update at all)...
     const old = registered(NOW + 2 ** 26 - 1);
+    // expiry - earliest oracle time = 2^26 - 1 + MAX_BATCH_AGE + MAX_ORACLE_AGE
     assert.throws(() => buildBatch(old, [], { batchNumber: 2, ...marking }), new RegExp(`timeSeconds = ${2 ** 26 - 1 + batchAge + MAX_ORACLE_AGE} outside`));
     // ...and so does the circuit (the same batch with the old expiry in its instrument table).
     await refuses(registered(NOW + maxExpiry - 1), [], rule("BlackScholes", "tBits.in <== timeSeconds"), marking, (input) => {
       const table = input.oldInstruments as string[][];
-      table[CALL][7] = String(NOW + 2 ** 26 - 1);
+      table[CALL][INSTRUMENT_FIELD.expiry] = String(NOW + 2 ** 26 - 1);
     });
   });
 });

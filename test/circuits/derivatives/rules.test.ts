@@ -142,11 +142,11 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
       // in the public data (only its ppm), so the operator's wrong fee goes into the slot's witness.
       const tx = derivTrade(PERP, 7n, 300_001n);
       assert.equal(await witnessFailure(derivativesState(), [tx]), null, "the honest fees pass");
-      await refuses(derivativesState(), [tx], rule("DerivSlot", "buyRound.in <=="), {}, (input) => {
+      await refuses(derivativesState(), [tx], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("DerivSlot", "buyFeeRounding.q <== buyFee")], {}, (input) => {
         assert.deepEqual(input.d_buyFee, ["105001"]);
         input.d_buyFee = ["105000"];
       });
-      await refuses(derivativesState(), [tx], rule("DerivSlot", "sellRound.in <=="), {}, (input) => {
+      await refuses(derivativesState(), [tx], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("DerivSlot", "sellFeeRounding.q <== sellFee")], {}, (input) => {
         assert.deepEqual(input.d_sellFee, ["21001"]);
         input.d_sellFee = ["21000"];
       });
@@ -154,12 +154,12 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
 
     it("refuses a fee rounded up past the ceiling: by the range of fee x 10^6 - cash x ppm, or at its bound 10^6", async () => {
       // 105,002 x 10^6 - 105,000.35 x 10^6 = 1,650,000 >= 2^20: out of the remainder's 20 bits.
-      await refuses(derivativesState(), [derivTrade(PERP, 7n, 300_001n)], rule("DerivSlot", "buyRound.in <=="), {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 7n, 300_001n)], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("DerivSlot", "buyFeeRounding.q <== buyFee")], {}, (input) => {
         input.d_buyFee = ["105002"];
       });
       // An exact fee (cash 300,000,000 x 500 ppm = 150,000) plus one leaves a remainder of exactly
       // 10^6 < 2^20: only the remainder's bound refuses it.
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], rule("DerivSlot", "buyRoundLt.out === 1"), {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], [rule("CeilPpmCheck", "gapBits.in <=="), rule("DerivSlot", "buyFeeRounding.q <== buyFee")], {}, (input) => {
         assert.deepEqual(input.d_buyFee, ["150000"]);
         input.d_buyFee = ["150001"];
       });
