@@ -17,8 +17,10 @@
  *   (verifySignatures and enforceRules true), given the transactions the public data records and the
  *   signed orders/requests and oracle update present in the candidate input, accepts them and
  *   produces the same public data byte for byte (new root included), (b) the independent replay from
- *   public data (sequencer/verifier/replay.ts) reaches the same new root, and (c) no scenario rule
- *   beyond the model objects (rules the issue requires and the model may not have yet);
+ *   public data (sequencer/verifier/replay.ts) reaches the same new root, and (c) no rule beyond the
+ *   model objects: custody (the batch's transactions leave no more bad debt, i.e. negative equity, at
+ *   the batch's marks than there was before them, give or take one tick per liquidated lot) and the
+ *   scenario's own rules (rules the issue requires and the model may not have yet);
  * - hole: the circuit accepts what (a), (b) or (c) does not: a soundness hole, named by transaction
  *   type, field and mutation.
  * The honest batch itself must be accepted by the circuit (liveness: the model never builds a batch the
@@ -42,6 +44,7 @@ import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { decodeOrderSlot, derivLeaf, ExchangeState, fieldOf } from "../../sequencer/state/exchangeState.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
 import { replayBatch } from "../../sequencer/verifier/replay.ts";
+import { badDebt, marksOfStep } from "./custody.ts";
 import { openWitness, type OpenWitness, type UpdateTrace } from "./openBatch.ts";
 import { forgingX, offCurveX, signOf } from "./offCurve.ts";
 
@@ -375,12 +378,17 @@ export function judge(s: Scenario, honest: BuiltBatch, input: Input, publicData:
   const timestamp = Number(header.timestamp);
 
   // (a) the honest model, every rule on, on the recorded transactions and the signed material of the input
+  const update = oracleOfInput(input);
+  const marks = update ? marksOfStep(s.state, update, timestamp) : null;
+  const debtBefore = marks ? badDebt(s.state, marks).total : 0n;
+  let debtAfter: ReturnType<typeof badDebt> | null = null;
   const t = s.state.begin();
   let model: BuiltBatch;
   try {
     model = buildBatch(s.state, honestSections(records, input, p), {
-      batchNumber: Number(header.batchNumber), timestamp, oracle: oracleOfInput(input), verifySignatures: true, enforceRules: true,
+      batchNumber: Number(header.batchNumber), timestamp, oracle: update, verifySignatures: true, enforceRules: true,
     });
+    if (marks) debtAfter = badDebt(s.state, marks);
   } catch (e) {
     return { kind: "hole", why: `the honest model refuses it: ${(e as Error).message}` };
   } finally {
@@ -389,7 +397,7 @@ export function judge(s: Scenario, honest: BuiltBatch, input: Input, publicData:
   if (!Buffer.from(model.publicData).equals(Buffer.from(publicData))) {
     const diffs = recordChanges(model.records, records);
     if (model.header.newRoot !== header.newRoot) diffs.push("new root");
-    return { kind: "hole", why: `public data differs from the honest model's (${diffs.join("; ") || "header or oracle section"})` };
+    return { kind: "hole", why: `the honest model accepts its transactions but computes other public data (${diffs.join("; ") || "header or oracle section"}): model and circuit disagree on the state transition` };
   }
   // (b) the independent replay from public data
   const r = s.state.begin();
@@ -401,7 +409,15 @@ export function judge(s: Scenario, honest: BuiltBatch, input: Input, publicData:
   } finally {
     r.rollback();
   }
-  // (c) rules beyond the model
+  // (c) rules beyond the model: custody (the transactions leave no more bad debt at the batch's marks than
+  // there was before them: nothing all accounts can claim may exceed what the custodian holds), and the scenario's
+  // A liquidation price is in ticks and the mark is not: one tick per liquidated lot is the granularity
+  // the rules allow, not a choice.
+  const tickSlack = records.reduce((sum, r) => sum + (r.type === TxType.LIQUIDATE ? r.lots * (s.state.instruments[Number(r.instrumentId)]?.tickValue ?? 0n) : 0n), 0n);
+  if (debtAfter && debtAfter.total > debtBefore + tickSlack) {
+    const who = debtAfter.accounts.map(([id, e]) => `account ${id} ${e}`).join(", ");
+    return { kind: "hole", why: `custody: its transactions leave ${debtAfter.total - debtBefore} quote units more bad debt at the batch's marks (${who}): claims exceed what the custodian holds` };
+  }
   for (const rule of s.rules ?? []) {
     const why = rule({ pre: s.state, oracle, records, timestamp });
     if (why) return { kind: "hole", why };

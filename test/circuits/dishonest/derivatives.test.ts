@@ -67,6 +67,7 @@ function scenarios(): Scenario[] {
       { label: "a liquidation at the band's low edge", txs: [liquidateAlice(1_000n, 266_000n)] },
       { label: "a liquidation below the band", txs: [liquidateAlice(1_000n, 265_999n)] },
       { label: "the whole position liquidated", txs: [liquidateAlice(15_000n, 280_000n)] },
+      { label: "the whole position liquidated at the band's low edge (the band, 5%, is as wide as the maintenance margin)", txs: [liquidateAlice(15_000n, 266_000n)] },
       { label: "more than the position liquidated", txs: [liquidateAlice(15_001n, 280_000n)] },
       {
         label: "a healthy account (bob, short and in profit) liquidated",
