@@ -26,11 +26,22 @@
  * The honest batch itself must be accepted by the circuit (liveness: the model never builds a batch the
  * circuit refuses).
  *
+ * A changed transaction value (not a state witness) usually changes what the slot writes, and so makes
+ * a later Merkle proof of the same batch stale; a dishonest operator would give proofs that agree. So a
+ * candidate refused only at a Merkle old-root equality is retried with the proofs rebuilt from the
+ * writes the open circuit computed (rebuildProofs); a changed state witness (proofs, old leaves, old
+ * keys, old roots) is judged as it is, since the trees must pin it down. The values the circuit
+ * computes itself with `<--` (one-hot selectors, DivFloor quotients, square roots, the Black-Scholes
+ * hints) are not inputs and are not changed here: each is pinned by the constraints next to it (a
+ * one-hot by booleanity, sum 1 and weighted sum; a quotient by its remainder's range), which the
+ * fixed-point library's own tests check with tampered hints.
+ *
  * Sampling: by default each field (state-witness fields of one account count as one group) gets
  * HUNT_PER_FIELD (default 1) mutations, position and kind drawn from a PRNG seeded by HUNT_SEED
  * (default 1); HUNT=full tries every position of every field with every kind that applies.
  */
 import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
 import { buildBatch, type BatchOptions, type BatchSections, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../../sequencer/batch/transactions.ts";
 import { NO_SIGNATURE } from "../../sequencer/batch/slotWitness.ts";
@@ -38,14 +49,15 @@ import { compressPublicKey, type PublicKey, type Signature } from "../../sequenc
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { FIELD_MODULUS, REQUEST_TYPES, SPOT_TX_TYPES, DERIV_TX_TYPES, TxType, type InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import type { CircuitParams } from "../../sequencer/protocol/params.ts";
+import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { decodePublicData, encodeRecord, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { decodeOrderSlot, derivLeaf, ExchangeState, fieldOf } from "../../sequencer/state/exchangeState.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
 import { replayBatch } from "../../sequencer/verifier/replay.ts";
 import { badDebt, marksOfStep } from "./custody.ts";
-import { openWitness, type OpenWitness, type UpdateTrace } from "./openBatch.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
+import { buildOpenBatchCircuit, openWitness, type OpenWitness, type UpdateTrace } from "./openBatch.ts";
 import { forgingX, offCurveX, signOf } from "./offCurve.ts";
 
 const P = FIELD_MODULUS;
@@ -612,4 +624,24 @@ export function assertNoHoles(r: HuntReport): void {
     [],
     `soundness holes in ${r.scenario}`,
   );
+}
+
+/**
+ * The node:test suite of a dishonest-operator test file: the open circuit built (or found in the cache)
+ * once, then one test per scenario that fails naming every hole; `more` adds tests that need the circuit.
+ */
+export function huntSuite(title: string, scenarios: () => Scenario[], more?: (wasm: () => string) => void): void {
+  after(terminateSnarkjsCurve);
+  describe(title, { timeout: 1_800_000 }, () => {
+    let wasm = "";
+    before(async () => {
+      wasm = await buildOpenBatchCircuit(TEST_PARAMS);
+    });
+    for (const scenario of scenarios()) {
+      it(`${scenario.name}: every wrong value the operator chooses is refused or shows in the public data as a legitimate choice`, async () => {
+        assertNoHoles(await hunt(wasm, scenario));
+      });
+    }
+    more?.(() => wasm);
+  });
 }

@@ -12,6 +12,7 @@
  * (y | signX << 255) the public data and the custodian see does not change.
  */
 import { FIELD_MODULUS as P } from "../../sequencer/protocol/constants.ts";
+import { isOnCurve, sqrtMod } from "../contracts/helpers.ts";
 
 const A = 168700n;
 const D = 168696n;
@@ -25,38 +26,8 @@ function pow(b: bigint, e: bigint): bigint {
   return r;
 }
 const inv = (v: bigint) => pow(v, P - 2n);
-export const isSquare = (v: bigint) => mod(v) === 0n || pow(v, HALF) === 1n;
 /** The sign bit of the compressed form: 1 iff x > (p-1)/2. */
 export const signOf = (x: bigint) => (x > HALF ? 1 : 0);
-
-/** A square root of `v` (Tonelli-Shanks), or null for a non-square. */
-export function sqrt(v: bigint): bigint | null {
-  v = mod(v);
-  if (v === 0n) return 0n;
-  if (!isSquare(v)) return null;
-  let q = P - 1n;
-  let s = 0n;
-  while ((q & 1n) === 0n) {
-    q >>= 1n;
-    s++;
-  }
-  let z = 2n;
-  while (isSquare(z)) z++;
-  let m = s;
-  let c = pow(z, q);
-  let t = pow(v, q);
-  let r = pow(v, (q + 1n) / 2n);
-  while (t !== 1n) {
-    let i = 0n;
-    for (let t2 = t; t2 !== 1n; t2 = (t2 * t2) % P) i++;
-    const b = pow(c, 1n << (m - i - 1n));
-    m = i;
-    c = (b * b) % P;
-    t = (t * c) % P;
-    r = (r * b) % P;
-  }
-  return r;
-}
 
 /** circomlib's BabyAdd on arbitrary field points (null where a denominator is 0: the circuit has no witness). */
 export function babyAdd([x1, y1]: readonly [bigint, bigint], [x2, y2]: readonly [bigint, bigint]): [bigint, bigint] | null {
@@ -68,12 +39,6 @@ export function babyAdd([x1, y1]: readonly [bigint, bigint], [x2, y2]: readonly 
   const dy = mod(1n - D * tau);
   if (dx === 0n || dy === 0n) return null;
   return [mod((beta + gamma) * inv(dx)), mod((delta + A * beta - gamma) * inv(dy))];
-}
-
-export function onCurve([x, y]: readonly [bigint, bigint]): boolean {
-  const x2 = (x * x) % P;
-  const y2 = (y * y) % P;
-  return mod(A * x2 + y2 - 1n - D * x2 * y2) === 0n;
 }
 
 /** True when the verifier's cofactor step turns (x, y) into a point EscalarMulAny takes for the identity (see the file comment). */
@@ -155,10 +120,10 @@ export function forgingX(y: bigint, sign: 0 | 1): bigint | null {
   const lhs = mul(mul([Y, -A], [Y, -A]), mul([1n, D * Y], [1n, D * Y]));
   const rhs = mul([0n, 4n * A * Y], mul([1n, -D * Y], [1n, -D * Y]));
   for (const t of roots(sub(lhs, rhs))) {
-    const r = sqrt(t);
-    if (r === null || r === 0n) continue;
+    const r = sqrtMod(t);
+    if (r === undefined || r === 0n) continue;
     for (const x of [r, P - r]) {
-      if (signOf(x) === sign && !onCurve([x, y]) && signsEverything([x, y])) return x;
+      if (signOf(x) === sign && !isOnCurve([x, y]) && signsEverything([x, y])) return x;
     }
   }
   return null;
@@ -168,6 +133,6 @@ export function forgingX(y: bigint, sign: 0 | 1): bigint | null {
 export function offCurveX(y: bigint, sign: 0 | 1, random: () => bigint): bigint {
   for (;;) {
     const x = random() % P;
-    if (signOf(x) === sign && !onCurve([x, y])) return x;
+    if (signOf(x) === sign && !isOnCurve([x, y])) return x;
   }
 }

@@ -28,6 +28,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
+import { batchMainSource } from "../../scripts/build/batchCircuit.ts";
 import { computeCacheKey, REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
 import { paramsId, publicDataBytes, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { failureChain } from "./circuitRules.ts";
@@ -135,20 +136,11 @@ export function openSources(read: (file: string) => string): Map<string, string>
   return out;
 }
 
-function mainSource(p: CircuitParams): string {
-  return [
-    "pragma circom 2.1.0;",
-    'include "circuits/batch/batch.circom";',
-    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels}, ${p.slots}, ${p.derivSlots}, ${p.instruments}, ${p.optionInstruments}, ${p.underlyings});`,
-    "",
-  ].join("\n");
-}
-
 /** Compiles (or finds in the cache) the open batch circuit for `p`; returns its witness wasm. */
 export async function buildOpenBatchCircuit(p: CircuitParams, log: (m: string) => void = (m) => console.error(m)): Promise<string> {
   const patched = openSources((f) => readFileSyncText(join(REPO_ROOT, f)));
   const name = `batchOpen_${paramsId(p)}`;
-  const main = mainSource(p);
+  const main = batchMainSource(p);
   const key = await computeCacheKey({ name, mainSource: [main, ...[...patched].map(([f, t]) => `//--- ${f}\n${t}`)].join("\n"), setup: "dev" });
   const parent = join(REPO_ROOT, "build", "circuits");
   const dir = join(parent, `${name}-${key.slice(0, 12)}`);

@@ -7,20 +7,16 @@
  * hole (type, field, mutation, why); the log has one line per candidate with the constraint that
  * refused it. Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
  */
-import { after, before, describe, it } from "node:test";
 import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/sdk/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { aliceLongPerpetual, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, ORACLE_KEY, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { assertNoHoles, hunt, type Scenario } from "../../helpers/dishonest.ts";
-import { buildOpenBatchCircuit } from "../../helpers/openBatch.ts";
+import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { aliceLongFuture, AT_EXPIRY, callMark, dave, fundedInsuranceState, UNDERWATER, withDave } from "../../helpers/huntStates.ts";
 
-after(terminateSnarkjsCurve);
 const { alice, bob, carol } = traders;
 const [PERP, FUTURE, CALL] = [0, 1, 2];
 const oracleKey = publicKeyOf(ORACLE_KEY);
@@ -100,14 +96,4 @@ function scenarios(): Scenario[] {
   ];
 }
 
-describe("dishonest operator: derivatives slots", { timeout: 1_800_000 }, () => {
-  let wasm: string;
-  before(async () => {
-    wasm = await buildOpenBatchCircuit(TEST_PARAMS);
-  });
-  for (const scenario of scenarios()) {
-    it(`${scenario.name}: every wrong value the operator chooses is refused or shows in the public data as a legitimate choice`, async () => {
-      assertNoHoles(await hunt(wasm, scenario));
-    });
-  }
-});
+huntSuite("dishonest operator: derivatives slots", scenarios);

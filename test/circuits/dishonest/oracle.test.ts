@@ -12,7 +12,7 @@
  *   provable (finding 5).
  * Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
  */
-import { after, before, describe, it } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
@@ -22,13 +22,11 @@ import { signOracleUpdate } from "../../../sequencer/derivatives/oracleSigner.ts
 import { InstrumentKind, MAX_ORACLE_AGE, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { aliceLongPerpetual, derivOrder, EXPIRY, NOW, ORACLE_KEY, oracleUpdate, traders, VOL } from "../../helpers/derivatives.ts";
-import { assertNoHoles, hunt, type Scenario } from "../../helpers/dishonest.ts";
+import { assertNoHoles, hunt, huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { aliceLongFuture, AT_EXPIRY, settlementWindow } from "../../helpers/huntStates.ts";
-import { buildOpenBatchCircuit, openWitness } from "../../helpers/openBatch.ts";
+import { openWitness } from "../../helpers/openBatch.ts";
 
-after(terminateSnarkjsCurve);
 const { alice, bob, carol } = traders;
 const oracleKey = publicKeyOf(ORACLE_KEY);
 const TICKED = { time: NOW + 60, fundingEpoch: 1, prices: [301_000_000_000n], rates: [500n, 0n, 0n, 0n] };
@@ -67,20 +65,10 @@ function scenarios(): Scenario[] {
   ];
 }
 
-describe("dishonest operator: oracle step and header", { timeout: 1_800_000 }, () => {
-  let wasm: string;
-  before(async () => {
-    wasm = await buildOpenBatchCircuit(TEST_PARAMS);
-  });
-  for (const scenario of scenarios()) {
-    it(`${scenario.name}: every wrong value the operator chooses is refused or shows in the public data as a legitimate choice`, async () => {
-      assertNoHoles(await hunt(wasm, scenario));
-    });
-  }
-
+huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
   it("expiry settlement: the operator cannot pick a later signed update to settle an instrument (finding 4)", async () => {
     const late = { timestamp: EXPIRY + 3_600 + 10, oracle: oracleUpdate({ time: EXPIRY + 3_600, prices: [360_000_000_000n] }) };
-    assertNoHoles(await hunt(wasm, {
+    assertNoHoles(await hunt(wasm(), {
       name: "expiry settlement", section: "oracle", state: aliceLongFuture(), txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 }],
       opts: AT_EXPIRY, oracleKey, mutate: false, rules: [settlementWindow(MAX_ORACLE_AGE)],
       choices: [{ label: "the future settled at an update signed an hour after its expiry (3,600 instead of 3,150)", txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 }], opts: late }],
@@ -109,7 +97,7 @@ describe("dishonest operator: oracle step and header", { timeout: 1_800_000 }, (
         console.log(`  tick ${epoch} refused by the model (${(e as Error).message}): nothing more to prove`);
         return;
       }
-      const w = await openWitness(wasm, TEST_PARAMS, built.circuitInput);
+      const w = await openWitness(wasm(), TEST_PARAMS, built.circuitInput);
       assert.ok(w.ok && !w.broken.length, `liveness: the model accepts funding tick ${epoch} (price 2^50 - 1, rate 10^6 ppm, lot 2^48 - 1) and the circuit refuses it at ${w.ok ? w.broken.join(" < ") : w.chain.join(" < ")}`);
     }
   });

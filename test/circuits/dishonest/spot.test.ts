@@ -7,7 +7,6 @@
  * hole (type, field, mutation, why); the log has one line per candidate with the constraint that
  * refused it. Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
  */
-import { after, before, describe, it } from "node:test";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
@@ -15,12 +14,9 @@ import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
-import { assertNoHoles, hunt, type Scenario } from "../../helpers/dishonest.ts";
-import { buildOpenBatchCircuit } from "../../helpers/openBatch.ts";
+import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 
-after(terminateSnarkjsCurve);
 const [alice, bob, carol, dave] = [1, 2, 3, 4].map(testTrader);
 const NOW = 1_700_000_000;
 const OPTS = { batchNumber: 20, timestamp: NOW, oracle: null };
@@ -96,14 +92,4 @@ function scenarios(): Scenario[] {
   ];
 }
 
-describe("dishonest operator: spot slots", { timeout: 1_800_000 }, () => {
-  let wasm: string;
-  before(async () => {
-    wasm = await buildOpenBatchCircuit(TEST_PARAMS);
-  });
-  for (const scenario of scenarios()) {
-    it(`${scenario.name}: every wrong value the operator chooses is refused or shows in the public data as a legitimate choice`, async () => {
-      assertNoHoles(await hunt(wasm, scenario));
-    });
-  }
-});
+huntSuite("dishonest operator: spot slots", scenarios);
