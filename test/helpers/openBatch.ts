@@ -52,34 +52,32 @@ const PATCHES: readonly Patch[] = [
   [FILE_UPDATE, /^ {4}bal2\.oldRoot === bal1\.newRoot;$/gm, "    signal output balLink <== bal2.oldRoot - bal1.newRoot;", 1],
   [FILE_UPDATE, /^ {4}accounts\.oldRoot === rootIn;$/gm, "    signal output rootLink <== accounts.oldRoot - rootIn;", 1],
   [
-    FILE_UPDATE, /^ {4}rootOut <== accounts\.newRoot;\n\}/gm,
+    FILE_UPDATE, /^ {4}rootOut <== accounts\.newRoot;$/gm,
     [
       "    rootOut <== accounts.newRoot;",
       "    var orderSlot = 0;",
       "    for (var i = 0; i < 2 * orderLevels; i++) orderSlot += orderSlotBits[i] * (1 << i);",
       `    signal output trace[${UPDATE_TRACE.length}];`,
       `    trace <== [${UPDATE_TRACE.join(", ")}];`,
-      "}",
     ].join("\n"),
     1,
   ],
   [FILE_SLOT, /^ {4}markets\.oldRoot === marketsRootIn;$/gm, "    signal output marketLink <== markets.oldRoot - marketsRootIn;", 1],
   [
-    FILE_SLOT, /^ {4}record <== pack\.out;\n\}/gm,
+    FILE_SLOT, /^ {4}record <== pack\.out;$/gm,
     [
       "    record <== pack.out;",
       `    signal output trace[2][${UPDATE_TRACE.length}];`,
       "    trace[0] <== updateA.trace;",
       "    trace[1] <== updateB.trace;",
       "    signal output marketTrace[3] <== [marketId, marketOldLeaf + isMarket * marketLeaf.out, marketLink];",
-      "}",
     ].join("\n"),
     1,
   ],
   // the expression marketTrace repeats must still be the one that feeds the market tree
   [FILE_SLOT, /^ {4}markets\.newLeaf <== marketOldLeaf \+ isMarket \* marketLeaf\.out;$/gm, "    markets.newLeaf <== marketOldLeaf + isMarket * marketLeaf.out;", 1],
   [
-    FILE_DERIV, /^ {4}record <== pack\.out;\n\}/gm,
+    FILE_DERIV, /^ {4}record <== pack\.out;$/gm,
     [
       "    record <== pack.out;",
       `    signal output trace[2][${UPDATE_TRACE.length}];`,
@@ -94,7 +92,6 @@ const PATCHES: readonly Patch[] = [
       "        vectors[1][1 + 2 * j] <== bSizeNew[j];",
       "        vectors[1][2 + 2 * j] <== bSnapNew[j];",
       "    }",
-      "}",
     ].join("\n"),
     1,
   ],
