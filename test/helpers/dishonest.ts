@@ -27,10 +27,12 @@
  * circuit refuses).
  *
  * A changed transaction value (not a state witness) usually changes what the slot writes, and so makes
- * a later Merkle proof of the same batch stale; a dishonest operator would give proofs that agree. So a
- * candidate refused only at a Merkle old-root equality is retried with the proofs rebuilt from the
- * writes the open circuit computed (rebuildProofs); a changed state witness (proofs, old leaves, old
- * keys, old roots) is judged as it is, since the trees must pin it down. The values the circuit
+ * a later Merkle proof of the same batch stale, and the fee witnesses of a changed quantity, price or
+ * rate wrong; a dishonest operator would give ones that agree. So the fees are recomputed first
+ * (rebuildFees; not when a fee is the changed value), and a candidate refused only at a Merkle old-root
+ * equality is retried with the proofs rebuilt from the writes the open circuit computed
+ * (rebuildProofs). A changed state witness (proofs, old leaves, old keys, old roots) is judged as it
+ * is, since the trees must pin it down. The values the circuit
  * computes itself with `<--` (one-hot selectors, DivFloor quotients, square roots, the Black-Scholes
  * hints) are not inputs and are not changed here: each is pinned by the constraints next to it (a
  * one-hot by booleanity, sum 1 and weighted sum; a quotient by its remainder's range), which the
@@ -50,6 +52,7 @@ import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.
 import { FIELD_MODULUS, REQUEST_TYPES, SPOT_TX_TYPES, DERIV_TX_TYPES, TxType, type InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { feeAmount } from "../../sequencer/protocol/fees.ts";
 import { decodePublicData, encodeRecord, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { decodeOrderSlot, derivLeaf, ExchangeState, fieldOf } from "../../sequencer/state/exchangeState.ts";
@@ -158,8 +161,8 @@ function fieldGroups(s: Scenario, input: Input): { group: string; leaves: Leaf[]
   return groups;
 }
 
-/** One candidate change of the honest input; `stateWitness`: it changes the old state the slot proves against. */
-export type Mutation = { label: string; apply: (input: Input) => void; stateWitness: boolean };
+/** One candidate change of the honest input (of `field`); `stateWitness`: it changes the old state the slot proves against. */
+export type Mutation = { label: string; field: string; apply: (input: Input) => void; stateWitness: boolean };
 
 /** Fields that carry the old state (Merkle proofs, old leaves, old keys, old roots): the trees must pin them down. */
 function isStateWitness(field: string): boolean {
@@ -196,7 +199,7 @@ function mutationsOf(input: Input, leaf: Leaf, kind: Kind, random: () => number)
   const field = () => Array.from({ length: 5 }, () => BigInt(Math.floor(random() * 2 ** 52))).reduce((v, w) => (v << 52n) | w, 0n) % P;
   const to = (value: bigint | null | undefined, extra?: (i: Input) => void): Mutation[] => {
     if (value === null || value === undefined || (((value % P) + P) % P) === leaf.value) return [];
-    return [{ label: name, apply: (i) => (set(i, leaf, value), extra?.(i)), stateWitness: isStateWitness(leaf.field) }];
+    return [{ label: name, field: leaf.field, apply: (i) => (set(i, leaf, value), extra?.(i)), stateWitness: isStateWitness(leaf.field) }];
   };
   const v = leaf.value;
   switch (kind) {
@@ -263,7 +266,7 @@ export function mutations(s: Scenario, input: Input, opts: { full: boolean; perF
   if (s.section === "oracle") {
     const forge = mutationsOf(input, leavesOf(input, "oracleKeyX", [])[0], "forge", random)[0];
     const price = leavesOf(input, "prices", [0])[0];
-    if (forge) out.push({ label: `${forge.label}, prices[0] halved`, apply: (i) => (forge.apply(i), set(i, price, price.value / 2n)), stateWitness: false });
+    if (forge) out.push({ ...forge, label: `${forge.label}, prices[0] halved`, apply: (i) => (forge.apply(i), set(i, price, price.value / 2n)) });
   }
   return out;
 }
@@ -527,6 +530,32 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
   return out;
 }
 
+/**
+ * The fee witnesses a consistent operator would give for the slots' (changed) quantities, prices and
+ * fee rates: fee = ceil(notional x ppm / 10^6), notional = lots x priceTicks x priceUnit (spot) or
+ * tickValue (derivatives, the instrument's at the batch's start); `except` (the changed field itself)
+ * is left alone, and so is any slot whose values are out of their ranges (the range checks refuse it).
+ */
+function rebuildFees(input: Input, p: CircuitParams, except: string): Input {
+  const out = structuredClone(input);
+  const at = (name: string, s: number) => BigInt((input[name] as string[])[s]);
+  const inRange = (...vs: bigint[]) => vs.every((v) => v < 1n << 64n);
+  const fees = (prefix: "" | "d_", s: number, unit: bigint) => {
+    const [lots, price, buyPpm, sellPpm] = ["lots", "priceTicks", "buyFeePpm", "sellFeePpm"].map((f) => at(prefix + f, s));
+    if (!inRange(lots, price, unit, buyPpm, sellPpm)) return;
+    const notional = lots * price * unit;
+    for (const [field, ppm] of [["buyFee", buyPpm], ["sellFee", sellPpm]] as const) {
+      if (prefix + field !== except) (out[prefix + field] as string[])[s] = feeAmount(notional, Number(ppm)).toString();
+    }
+  };
+  for (let s = 0; s < p.slots; s++) fees("", s, at("priceUnit", s));
+  for (let s = 0; s < p.derivSlots; s++) {
+    const id = at("d_instrumentId", s);
+    if (id < BigInt(p.instruments)) fees("d_", s, BigInt((input.oldInstruments as string[][])[Number(id)][3]));
+  }
+  return out;
+}
+
 type Outcome = { ok: false; chain: string[] } | { ok: true; publicData: Uint8Array; input: Input; rebuilt: number };
 
 /**
@@ -535,8 +564,8 @@ type Outcome = { ok: false; chain: string[] } | { ok: true; publicData: Uint8Arr
  * value made stale is retried with the proofs a consistent operator would give (rebuildProofs), until
  * the input stops changing.
  */
-async function outcomeOf(wasm: string, s: Scenario, input: Input, rebuild: boolean): Promise<Outcome> {
-  let current = input;
+async function outcomeOf(wasm: string, s: Scenario, input: Input, rebuild: { field: string } | null): Promise<Outcome> {
+  let current = rebuild ? rebuildFees(input, s.state.params, rebuild.field) : input;
   for (let rebuilt = 0; ; rebuilt++) {
     const w = await openWitness(wasm, s.state.params, current);
     if (!w.ok) return w;
@@ -584,11 +613,11 @@ export function buildOn(s: Scenario, txs: readonly BatchTx[] | BatchSections, op
  */
 export async function hunt(wasm: string, s: Scenario, log: (line: string) => void = console.log): Promise<HuntReport> {
   const honest = buildOn(s, s.txs, s.opts);
-  const base = await outcomeOf(wasm, s, honest.circuitInput, false);
+  const base = await outcomeOf(wasm, s, honest.circuitInput, null);
   assert.ok(base.ok, `liveness: the circuit refuses the honest ${s.name} batch at ${base.ok ? "" : base.chain.join(" < ")}`);
   assert.ok(Buffer.from(base.publicData).equals(Buffer.from(honest.publicData)), "the open circuit computes other public data than the builder");
   const lines: HuntLine[] = [];
-  const tryInput = async (label: string, input: Input, rebuild: boolean) => {
+  const tryInput = async (label: string, input: Input, rebuild: { field: string } | null) => {
     const o = await outcomeOf(wasm, s, input, rebuild);
     const verdict: Verdict = o.ok ? judge(s, honest, o.input, o.publicData) : { kind: "refused", chain: o.chain };
     const note = o.ok && o.rebuilt ? ` (later Merkle proofs rebuilt ${o.rebuilt}x)` : "";
@@ -598,7 +627,7 @@ export async function hunt(wasm: string, s: Scenario, log: (line: string) => voi
   for (const m of s.mutate === false ? [] : mutations(s, honest.circuitInput, huntSettings())) {
     const input = structuredClone(honest.circuitInput);
     m.apply(input);
-    await tryInput(m.label, input, !m.stateWitness);
+    await tryInput(m.label, input, m.stateWitness ? null : { field: m.field });
   }
   for (const c of s.choices ?? []) {
     let built: BuiltBatch;
@@ -609,7 +638,7 @@ export async function hunt(wasm: string, s: Scenario, log: (line: string) => voi
       log(`  ${s.name} | choice "${c.label}": not buildable (${(e as Error).message})`);
       continue;
     }
-    await tryInput(`choice "${c.label}"`, built.circuitInput, true);
+    await tryInput(`choice "${c.label}"`, built.circuitInput, { field: "" });
   }
   const holes = lines.filter((l) => l.verdict.kind === "hole");
   const counts = lines.reduce((m, l) => m.set(l.verdict.kind, (m.get(l.verdict.kind) ?? 0) + 1), new Map<string, number>());
