@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
@@ -22,7 +22,17 @@ import {PublicData} from "./libraries/PublicData.sol";
 /// quote balance and its collateral inside the rollup, and collateral leaves through a spot WITHDRAW.
 /// The custodian checks that a batch using the oracle names the registered oracle key; the circuit checks its
 /// signature.
-contract Custodian is AccessControl, ReentrancyGuard {
+///
+/// Bounds on what anyone can queue (the queue is FIFO, so every queued request delays the ones behind it):
+/// a deposit must bring at least its token's {minDeposit}; an account has at most one unconsumed REGISTER_KEY
+/// in the queue ({registerTradingKey}); new accounts are bounded by {maxAccounts} and cost a storage-writing
+/// transaction each. Every request the custodian queues is one the circuit can consume (see {_deposit} for the
+/// 2^128 balance bound, {registerTradingKey} for keys, {registerInstrument} for instruments).
+///
+/// Roles ({AccessControlDefaultAdminRules}): one admin (DEFAULT_ADMIN_ROLE), transferred in two steps with a
+/// delay of at least {ADMIN_TRANSFER_DELAY}, never renounced; operators (OPERATOR_ROLE), granted and revoked by
+/// the admin, never fewer than one ({LastOperator}).
+contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Parameters of a registered market (mirrors the market leaf of the state tree).
@@ -30,6 +40,19 @@ contract Custodian is AccessControl, ReentrancyGuard {
         uint16 baseTokenId;
         uint64 sizeUnit;
         uint64 priceUnit;
+    }
+
+    /// @notice A registered token and the smallest amount a deposit of it may bring (one storage slot).
+    struct TokenInfo {
+        IERC20 token;
+        uint96 minDeposit;
+    }
+
+    /// @notice An assigned account: its owner and `1 +` the queue index of its latest REGISTER_KEY request
+    /// (one storage slot, read by every registration and every WITHDRAW record).
+    struct Account {
+        address owner;
+        uint64 keyRequestPlusOne;
     }
 
     /// @notice Derivatives sizes of the batch circuit (the constructor's last argument).
@@ -44,10 +67,28 @@ contract Custodian is AccessControl, ReentrancyGuard {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice BN254 scalar field modulus; roots are field elements.
     uint256 public constant FIELD_MODULUS = BabyJubjub.P;
-    /// @notice A batch's timestamp may be at most this far ahead of the block's.
+    /// @notice A batch's timestamp may be at most this far ahead of the block's (room for the operator's clock
+    /// running ahead of the chain's). Stamping ahead makes orders look expired and the oracle update look older,
+    /// which only narrows what a batch may do, and lets an expiry settle up to this much early, which is safe only
+    /// as long as the settling oracle update must be signed after the expiry time (finding 4, circuit side).
     uint256 public constant MAX_FUTURE_DRIFT = 15 minutes;
-    /// @notice A batch's timestamp may be at most this far behind the block's.
-    uint256 public constant MAX_BATCH_AGE = 1 days;
+    /// @notice A batch's timestamp may be at most this far behind the block that accepts it; batch timestamps
+    /// never decrease ({lastTimestamp}).
+    /// @dev Everything a batch proves about time is measured from its timestamp: order expiry, oracle age
+    /// (MAX_ORACLE_AGE = 5 minutes before it), expiry settlement. A stamp held back by `age` lets the operator fill
+    /// orders that expired up to `age` ago and use oracle prices up to `age + MAX_ORACLE_AGE` old, so the window
+    /// must be short. It must also cover building, proving and including a batch: tens of seconds of proving at
+    /// production size, a retry on another prover device, and a few blocks of inclusion delay. Ten minutes covers
+    /// that with margin; a batch that misses it is rebuilt with a later stamp, never accepted late.
+    uint256 public constant MAX_BATCH_AGE = 10 minutes;
+    /// @notice The admin transfer's delay at deployment, and the least it may ever be set to
+    /// ({changeDefaultAdminDelay}): a new admin takes over only this long after the transfer was begun.
+    uint48 public constant ADMIN_TRANSFER_DELAY = 2 days;
+    /// @notice The largest market tree the custodian accepts, 4^7 market ids: spot order market ids must stay
+    /// below INSTRUMENT_MARKET_BASE = 2^15, where derivatives orders' market ids start (sequencer/protocol/constants.ts).
+    uint256 public constant MAX_MARKETS = 4 ** 7;
+    /// @notice The custodian never holds this much or more of a token after a deposit (see {_deposit}).
+    uint256 public constant MAX_TOKEN_HOLDINGS = 1 << 128;
     /// @notice Rates (margins, funding caps) are in parts per million.
     uint256 public constant PPM = 1_000_000;
     /// @notice Oracle prices and tick sizes are in 1e-8 quote per whole underlying unit.
@@ -103,15 +144,17 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @notice The id the next option gets (ids instruments - optionInstruments .. instruments - 1).
     uint16 public nextOptionId;
 
-    /// @notice Owner (the wallet that registered it) of each account id; zero for unassigned ids.
-    mapping(uint32 accountId => address owner) public accountOwner;
+    /// @notice Number of OPERATOR_ROLE holders; never below 1.
+    uint256 public operatorCount;
+
     /// @notice Account id of each owner; zero if the address has none.
     mapping(address owner => uint32 accountId) public accountOf;
     /// @notice Amounts credited by accepted batches' withdrawals, waiting to be pulled with {withdraw}.
     mapping(address owner => mapping(uint16 tokenId => uint256 amount)) public withdrawable;
 
     mapping(uint256 index => bytes32 chain) private _requestChain;
-    IERC20[] private _tokens;
+    mapping(uint32 accountId => Account account) private _accounts;
+    TokenInfo[] private _tokens;
     mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
     Market[] private _markets;
     mapping(uint16 instrumentId => PublicData.Instrument params) private _instruments;
@@ -128,8 +171,8 @@ contract Custodian is AccessControl, ReentrancyGuard {
     event Deposited(
         uint32 indexed accountId, uint16 indexed tokenId, address indexed from, uint96 amount, uint256 requestIndex
     );
-    /// @notice `token` was registered under `tokenId`.
-    event TokenRegistered(uint16 indexed tokenId, IERC20 indexed token);
+    /// @notice `token` was registered under `tokenId`; a deposit of it must bring at least `minDeposit`.
+    event TokenRegistered(uint16 indexed tokenId, IERC20 indexed token, uint96 minDeposit);
     /// @notice A market was registered and queued.
     event MarketRegistered(
         uint16 indexed marketId, uint16 indexed baseTokenId, uint64 sizeUnit, uint64 priceUnit, uint256 requestIndex
@@ -156,10 +199,10 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @notice `owner` pulled its credited `amount` of `tokenId`, sent to `to`.
     event Withdrawn(address indexed owner, address indexed to, uint16 indexed tokenId, uint256 amount);
 
-    /// @notice A constructor argument is the zero address.
+    /// @notice An address argument (a constructor argument, a token, an operator, a withdrawal recipient) is zero.
     error ZeroAddress();
-    /// @notice A constructor capacity is out of range: maxAccounts < 2, maxTokens, maxMarkets or slots zero, or
-    /// derivatives sizes no circuit has (see {constructor}).
+    /// @notice A constructor capacity is out of range: maxAccounts < 2, maxTokens, maxMarkets or slots zero,
+    /// maxMarkets above {MAX_MARKETS}, or derivatives sizes no circuit has (see {constructor}).
     error InvalidCapacity();
     /// @notice A root is not a field element.
     error InvalidRoot(uint256 root);
@@ -189,6 +232,20 @@ contract Custodian is AccessControl, ReentrancyGuard {
     error ZeroUnit();
     /// @notice The deposit amount (requested, or actually received) is zero or does not fit in 96 bits.
     error InvalidDepositAmount(uint256 amount);
+    /// @notice The deposit brought `received` of token `tokenId`, less than its minimum.
+    error DepositBelowMinimum(uint16 tokenId, uint256 received, uint96 minimum);
+    /// @notice After the deposit the custodian would hold `holdings` >= 2^128 of token `tokenId`.
+    error TokenHoldingsLimit(uint16 tokenId, uint256 holdings);
+    /// @notice A token's minimum deposit is zero.
+    error ZeroMinDeposit();
+    /// @notice The account's previous REGISTER_KEY request (queue index `requestIndex`) is not consumed yet.
+    error KeyRotationPending(uint32 accountId, uint64 requestIndex);
+    /// @notice The admin role cannot be renounced, nor a transfer to the zero address begun.
+    error AdminRenounceRefused();
+    /// @notice The admin transfer delay cannot be set below {ADMIN_TRANSFER_DELAY}.
+    error AdminDelayTooShort(uint48 delay);
+    /// @notice Revoking or renouncing `account`'s OPERATOR_ROLE would leave no operator.
+    error LastOperator(address account);
     /// @notice (x, y) is not an acceptable Baby Jubjub public key for the oracle.
     error InvalidOracleKey(uint256 x, uint256 y);
     /// @notice The instrument kind is not 1 (perpetual), 2 (dated future), 3 (call) or 4 (put).
@@ -203,14 +260,31 @@ contract Custodian is AccessControl, ReentrancyGuard {
     error InvalidMarginRates(uint32 imPpm, uint32 mmPpm);
     /// @notice An option's strike is outside [2^16, 2^50), or a perpetual's or future's strike is not 0.
     error InvalidStrike(uint64 strike);
-    /// @notice Longest time to expiry of a dated instrument at registration: 2^26 s (776 days), the
-    /// domain of the circuit's Black-Scholes time input (circuits/lib/fixed/SPEC.md).
-    uint256 public constant MAX_EXPIRY_SECONDS = 1 << 26;
+    /// @notice Longest time to expiry of a dated instrument at registration. The circuit's Black-Scholes time
+    /// input, expiry minus the oracle time, is proven below 2^26 s (circuits/lib/fixed/SPEC.md); a batch that
+    /// marks the instrument comes after this block, is stamped at most MAX_BATCH_AGE before its own block, and
+    /// its oracle update is at most MAX_ORACLE_AGE older than its stamp, so its oracle time is at least
+    /// `block.timestamp - MAX_BATCH_AGE - MAX_ORACLE_AGE` of the registering block (DERIVATIVES.md, "Ranges").
+    uint256 public constant MAX_EXPIRY_SECONDS = (1 << 26) - MAX_BATCH_AGE - MAX_ORACLE_AGE;
+    /// @dev Shortest time to expiry of a dated instrument at registration (DERIVATIVES.md, "Expiry"): the
+    /// operator has at least this long to prove the registration before the instrument's settlement window
+    /// opens (an instrument still unsettled after its window stops every batch with an oracle update).
+    uint256 internal constant MIN_EXPIRY_LEAD = 1 hours;
+    /// @dev sequencer/protocol/constants.ts MAX_ORACLE_AGE: the circuit's bound on an oracle update's age.
+    uint256 internal constant MAX_ORACLE_AGE = 300;
+    /// @dev sequencer/protocol/constants.ts MAX_ORACLE_PRICE: the largest oracle price the circuit accepts.
+    uint256 internal constant MAX_ORACLE_PRICE = (1 << 50) - 1;
+    /// @dev sequencer/protocol/constants.ts FUNDING_CAP_BOUND = 2^43 * 10^6 * 10^8: a registration needs
+    /// `fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND`, so every funding step is below 2^43
+    /// and the circuit's 64-bit funding index absorbs at least 2^20 ticks at the cap and any oracle price (the
+    /// circuit's REGISTER_INSTRUMENT applies the same rule: test/circuits/derivatives/registrationRule.test.ts).
+    uint256 internal constant FUNDING_CAP_BOUND = (1 << 43) * PPM * PRICE_SCALE;
 
-    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is not in the future or is
-    /// MAX_EXPIRY_SECONDS or more away (the circuit's Black-Scholes is proven for shorter times only).
+    /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is less than MIN_EXPIRY_LEAD (one
+    /// hour) ahead or MAX_EXPIRY_SECONDS or more ahead (the circuit's Black-Scholes is proven for shorter times only).
     error InvalidExpiry(uint32 expiry);
-    /// @notice A perpetual's funding cap exceeds 10^6 ppm, or a dated instrument's is not 0.
+    /// @notice A perpetual's funding cap exceeds 10^6 ppm or lets one funding step reach 2^43 at the highest oracle
+    /// price (`fundingCapPpm * lotSizeE6 * (2^50 - 1) >= 2^43 * 10^14`), or a dated instrument's cap is not 0.
     error InvalidFundingCap(uint32 fundingCapPpm);
     /// @notice Every instrument id of this class (options, or perpetuals and futures) is assigned.
     error InstrumentLimitReached(bool option);
@@ -243,11 +317,13 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @param verifier_ Groth16 verifier of the batch circuit.
     /// @param genesisRoot State root of the empty exchange (with the same tree parameters as the circuit).
     /// @param quoteToken_ The quote asset, registered as token 0.
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE: registers tokens and markets, grants roles.
-    /// @param operator Holder of OPERATOR_ROLE: submits batches.
+    /// @param quoteMinDeposit The quote token's minimum deposit ({minDeposit}); non-zero.
+    /// @param admin The admin (DEFAULT_ADMIN_ROLE): registers tokens, markets and instruments, sets the oracle key,
+    /// grants and revokes OPERATOR_ROLE. Non-zero (AccessControlInvalidDefaultAdmin otherwise).
+    /// @param operator The first holder of OPERATOR_ROLE: submits batches.
     /// @param maxAccounts_ 4^accountLevels.
     /// @param maxTokens_ 4^balanceLevels.
-    /// @param maxMarkets_ 4^marketLevels.
+    /// @param maxMarkets_ 4^marketLevels, at most {MAX_MARKETS}.
     /// @param slots_ Spot transaction slots per batch.
     /// @param derivatives Derivatives sizes of the circuit (sequencer/protocol/params.ts), checked as its
     /// `checkParams` does: at least one underlying, `optionInstruments <= instruments`, `2 * instruments + 1 <= 16`,
@@ -257,6 +333,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
         IGroth16Verifier verifier_,
         uint256 genesisRoot,
         IERC20 quoteToken_,
+        uint96 quoteMinDeposit,
         address admin,
         address operator,
         uint32 maxAccounts_,
@@ -264,12 +341,13 @@ contract Custodian is AccessControl, ReentrancyGuard {
         uint16 maxMarkets_,
         uint256 slots_,
         DerivativesSizes memory derivatives
-    ) {
-        if (
-            address(verifier_) == address(0) || address(quoteToken_) == address(0) || admin == address(0)
-                || operator == address(0)
-        ) revert ZeroAddress();
-        if (maxAccounts_ < 2 || maxTokens_ == 0 || maxMarkets_ == 0 || slots_ == 0) revert InvalidCapacity();
+    ) AccessControlDefaultAdminRules(ADMIN_TRANSFER_DELAY, admin) {
+        if (address(verifier_) == address(0) || address(quoteToken_) == address(0) || operator == address(0)) {
+            revert ZeroAddress();
+        }
+        if (maxAccounts_ < 2 || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
+            revert InvalidCapacity();
+        }
         _checkDerivativesSizes(derivatives);
         if (genesisRoot >= FIELD_MODULUS) revert InvalidRoot(genesisRoot);
 
@@ -289,9 +367,8 @@ contract Custodian is AccessControl, ReentrancyGuard {
         nextOptionId = derivatives.instruments - derivatives.optionInstruments;
         stateRoot = genesisRoot;
 
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, operator);
-        _addToken(quoteToken_);
+        _addToken(quoteToken_, quoteMinDeposit);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -300,6 +377,17 @@ contract Custodian is AccessControl, ReentrancyGuard {
 
     /// @notice Registers the caller's Baby Jubjub trading key. The first call assigns the caller the next
     /// account id; later calls rotate the key of the caller's account. Queues a REGISTER_KEY request.
+    /// @dev The key must be in the prime-order subgroup and not the identity ({BabyJubjub-isValidPublicKey}): with a
+    /// low-order key every signature, or a large share of them, verifies; a mixed-order key (a subgroup point plus
+    /// a torsion point) verifies exactly the signatures of the subgroup point, because the circuit's EdDSA check
+    /// multiplies by the cofactor. Costs one 251-bit scalar multiplication, about 103k gas.
+    /// Rotation bound: an account may have at most one REGISTER_KEY in the queue that no accepted batch has
+    /// consumed (KeyRotationPending otherwise). Unbounded rotations would let one account push every later request
+    /// (a victim's deposit) back by thousands of batches for the price of gas alone; with the bound, the key
+    /// requests in the queue never outnumber the accounts, and each new account costs a fresh address, a slot of
+    /// the account tree ({maxAccounts}, AccountTreeFull once all are used) and a transaction of about 200k gas. A fee
+    /// would only price the flood, not bound it; the bound costs an honest user nothing (the next batch consumes
+    /// the pending registration, and rotating twice before that is the same as rotating once to the last key).
     /// @param x The key's x coordinate (< field modulus).
     /// @param y The key's y coordinate (< field modulus).
     /// @return accountId The caller's account id.
@@ -311,17 +399,22 @@ contract Custodian is AccessControl, ReentrancyGuard {
             if (accountId >= maxAccounts) revert AccountTreeFull();
             accountCount = accountId;
             accountOf[msg.sender] = accountId;
-            accountOwner[accountId] = msg.sender;
             emit AccountRegistered(accountId, msg.sender);
+        } else {
+            uint64 pendingPlusOne = _accounts[accountId].keyRequestPlusOne;
+            if (pendingPlusOne > processedRequests) revert KeyRotationPending(accountId, pendingPlusOne - 1);
         }
         uint256 key = BabyJubjub.compress(x, y);
         uint256 index = _queueRequest(PublicData.encodeRegisterKey(accountId, key));
+        _accounts[accountId] = Account({owner: msg.sender, keyRequestPlusOne: uint64(index + 1)});
         emit TradingKeyRegistered(accountId, x, y, key, index);
     }
 
     /// @notice Deposits `amount` of token `tokenId` from the caller to the caller's own account.
     /// @dev The caller must have approved the custodian. The amount credited (and queued) is the amount
-    /// actually received, so a fee-on-transfer token cannot inflate a balance.
+    /// actually received, so a fee-on-transfer token cannot inflate a balance; it must be at least the token's
+    /// {minDeposit} (DepositBelowMinimum), below 2^96, and leave the custodian holding less than 2^128 of the token
+    /// (TokenHoldingsLimit).
     /// @param tokenId A registered token id.
     /// @param amount Amount to transfer, in the token's base units; non-zero.
     function deposit(uint16 tokenId, uint96 amount) external nonReentrant {
@@ -331,21 +424,31 @@ contract Custodian is AccessControl, ReentrancyGuard {
     }
 
     /// @notice Deposits `amount` of token `tokenId` from the caller to account `accountId`.
-    /// @dev As {deposit}; the account must exist.
+    /// @dev As {deposit}; the account must exist. The minimum deposit is what makes flooding the queue through
+    /// other people's accounts expensive: each queued deposit gives the account at least {minDeposit}.
     /// @param accountId An assigned account id.
     /// @param tokenId A registered token id.
     /// @param amount Amount to transfer, in the token's base units; non-zero.
     function depositTo(uint32 accountId, uint16 tokenId, uint96 amount) external nonReentrant {
-        if (accountOwner[accountId] == address(0)) revert UnknownAccount(accountId);
+        if (_accounts[accountId].owner == address(0)) revert UnknownAccount(accountId);
         _deposit(accountId, tokenId, amount);
     }
 
-    /// @notice Registers an ERC20 token under the next token id. Admin only.
+    /// @notice Registers an ERC20 token under the next token id, with its minimum deposit. Admin only.
+    /// @dev The minimum is fixed at registration: no later call can raise it and lock deposits out, or lower it
+    /// and reopen the queue to dust. Choose it in the token's base units, large enough that thousands of queued
+    /// deposits cost real capital (each one is the depositor's or, through {depositTo}, a gift to the account)
+    /// and small enough for any real user: e.g. 1 USDC (10^6) or 0.0005 WETH (5 * 10^14).
     /// @param token The token; not yet registered.
+    /// @param minDeposit_ The smallest amount a deposit of the token may bring, in base units; non-zero.
     /// @return tokenId The new token id.
-    function registerToken(IERC20 token) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint16 tokenId) {
+    function registerToken(IERC20 token, uint96 minDeposit_)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (uint16 tokenId)
+    {
         if (address(token) == address(0)) revert ZeroAddress();
-        return _addToken(token);
+        return _addToken(token, minDeposit_);
     }
 
     /// @notice Registers a market BASE/QUOTE under the next market id and queues a REGISTER_MARKET request.
@@ -384,8 +487,9 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @param imPpm Initial margin rate, ppm; `mmPpm <= imPpm <= 10^6`.
     /// @param mmPpm Maintenance margin rate, ppm; `0 < mmPpm`.
     /// @param strike Options: strike in 1e-8 quote per underlying, in [2^16, 2^50). Others: 0.
-    /// @param expiry Perpetuals: 0. Others: unix seconds, after the current block and less than MAX_EXPIRY_SECONDS away.
-    /// @param fundingCapPpm Perpetuals: cap on |funding rate| per period, ppm, <= 10^6. Others: 0.
+    /// @param expiry Perpetuals: 0. Others: unix seconds, at least an hour and less than MAX_EXPIRY_SECONDS after the current block.
+    /// @param fundingCapPpm Perpetuals: cap on |funding rate| per period, ppm, <= 10^6, with
+    /// `fundingCapPpm * lotSizeE6 * (2^50 - 1) < 2^43 * 10^14` (every funding tick provable). Others: 0.
     /// @return instrumentId The new instrument id.
     function registerInstrument(
         uint8 kind,
@@ -431,6 +535,54 @@ contract Custodian is AccessControl, ReentrancyGuard {
         uint256 key = BabyJubjub.compress(x, y);
         oracleKey = key;
         emit OracleKeySet(x, y, key, previous);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Roles
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice As {AccessControlDefaultAdminRules-renounceRole}, except that DEFAULT_ADMIN_ROLE can never be
+    /// renounced (AdminRenounceRefused) and the last operator cannot renounce OPERATOR_ROLE (LastOperator).
+    /// @dev Without an admin, a lost or compromised operator or oracle key could never be replaced and no token,
+    /// market or instrument registered again, while deposits keep arriving: everything would freeze for good. That
+    /// holds whether or not the custodian holds funds when the admin leaves (funds deposited afterwards would be
+    /// just as stuck), so the refusal is unconditional: the admin role only ever moves to a new holder, in two
+    /// steps ({beginDefaultAdminTransfer}, then {acceptDefaultAdminTransfer} by the new admin after the delay).
+    function renounceRole(bytes32 role, address account) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert AdminRenounceRefused();
+        super.renounceRole(role, account);
+    }
+
+    /// @dev A transfer to the zero address is how {AccessControlDefaultAdminRules} schedules a renounce: refused,
+    /// as {renounceRole} is.
+    function _beginDefaultAdminTransfer(address newAdmin) internal override {
+        if (newAdmin == address(0)) revert AdminRenounceRefused();
+        super._beginDefaultAdminTransfer(newAdmin);
+    }
+
+    /// @dev The admin transfer delay may be raised (after the base contract's wait) but never set below
+    /// {ADMIN_TRANSFER_DELAY}.
+    function _changeDefaultAdminDelay(uint48 newDelay) internal override {
+        if (newDelay < ADMIN_TRANSFER_DELAY) revert AdminDelayTooShort(newDelay);
+        super._changeDefaultAdminDelay(newDelay);
+    }
+
+    /// @dev Counts the holders of OPERATOR_ROLE, and refuses the zero address as one: counted as an operator, it
+    /// would let the real one be revoked while nobody can submit a batch.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        if (role == OPERATOR_ROLE && account == address(0)) revert ZeroAddress();
+        granted = super._grantRole(role, account);
+        if (granted && role == OPERATOR_ROLE) ++operatorCount;
+    }
+
+    /// @dev Refuses to take OPERATOR_ROLE from its last holder ({revokeRole} and {renounceRole} both come here):
+    /// with no operator no batch could ever be submitted, and no deposit or withdrawal completed, again.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == OPERATOR_ROLE) {
+            if (operatorCount == 1) revert LastOperator(account);
+            --operatorCount;
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -511,7 +663,25 @@ contract Custodian is AccessControl, ReentrancyGuard {
     /// @param tokenId A registered token id (reverts with UnknownToken otherwise).
     function tokens(uint16 tokenId) external view returns (IERC20) {
         if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
-        return _tokens[tokenId];
+        return _tokens[tokenId].token;
+    }
+
+    /// @notice The smallest amount a deposit of token `tokenId` may bring, fixed at its registration.
+    /// @param tokenId A registered token id (reverts with UnknownToken otherwise).
+    function minDeposit(uint16 tokenId) external view returns (uint96) {
+        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
+        return _tokens[tokenId].minDeposit;
+    }
+
+    /// @notice Owner (the wallet that registered it) of each account id; zero for unassigned ids.
+    function accountOwner(uint32 accountId) external view returns (address) {
+        return _accounts[accountId].owner;
+    }
+
+    /// @notice Whether account `accountId`'s latest REGISTER_KEY request is still waiting in the queue (then
+    /// {registerTradingKey} refuses another one with KeyRotationPending).
+    function keyRotationPending(uint32 accountId) external view returns (bool) {
+        return _accounts[accountId].keyRequestPlusOne > processedRequests;
     }
 
     /// @notice The id under which `token` is registered.
@@ -529,7 +699,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
 
     /// @notice The quote token (token id 0).
     function quoteToken() external view returns (IERC20) {
-        return _tokens[0];
+        return _tokens[0].token;
     }
 
     /// @notice Parameters of market `marketId`.
@@ -557,14 +727,15 @@ contract Custodian is AccessControl, ReentrancyGuard {
     // Internals
     // ------------------------------------------------------------------------------------------------------------
 
-    function _addToken(IERC20 token) private returns (uint16 tokenId) {
+    function _addToken(IERC20 token, uint96 minDeposit_) private returns (uint16 tokenId) {
         if (_tokenIdPlusOne[token] != 0) revert TokenAlreadyRegistered(token);
+        if (minDeposit_ == 0) revert ZeroMinDeposit();
         uint256 count = _tokens.length;
         if (count >= maxTokens) revert TokenLimitReached();
         tokenId = uint16(count);
-        _tokens.push(token);
+        _tokens.push(TokenInfo({token: token, minDeposit: minDeposit_}));
         _tokenIdPlusOne[token] = count + 1;
-        emit TokenRegistered(tokenId, token);
+        emit TokenRegistered(tokenId, token, minDeposit_);
     }
 
     function _queueRequest(bytes memory record) private returns (uint256 index) {
@@ -575,16 +746,23 @@ contract Custodian is AccessControl, ReentrancyGuard {
         return count;
     }
 
+    /// @dev The DEPOSIT record must be provable: the circuit needs `amount < 2^96` and the new balance below
+    /// 2^128. No account can claim more than the custodian holds (the custody invariant the circuit proves), so
+    /// keeping every token's holdings below 2^128 after each deposit keeps every balance a deposit adds to below
+    /// 2^128 when the record is consumed. (Tokens sent without a deposit only count against the limit.)
     function _deposit(uint32 accountId, uint16 tokenId, uint96 amount) private {
         if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
         if (amount == 0) revert InvalidDepositAmount(0);
-        IERC20 token = _tokens[tokenId];
+        TokenInfo memory info = _tokens[tokenId];
+        IERC20 token = info.token;
         // The queued amount must be what arrived: the interaction comes first, under nonReentrant.
         uint256 balanceBefore = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 balanceAfter = token.balanceOf(address(this));
         uint256 received = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
-        if (received == 0 || received > type(uint96).max) revert InvalidDepositAmount(received);
+        if (received < info.minDeposit) revert DepositBelowMinimum(tokenId, received, info.minDeposit);
+        if (received > type(uint96).max) revert InvalidDepositAmount(received);
+        if (balanceAfter >= MAX_TOKEN_HOLDINGS) revert TokenHoldingsLimit(tokenId, balanceAfter);
         uint256 index = _queueRequest(PublicData.encodeDeposit(accountId, tokenId, uint96(received)));
         emit Deposited(accountId, tokenId, msg.sender, uint96(received), index);
     }
@@ -620,9 +798,13 @@ contract Custodian is AccessControl, ReentrancyGuard {
         }
         if (p.kind == PublicData.KIND_PERPETUAL) {
             if (p.expiry != 0) revert InvalidExpiry(p.expiry);
-            if (p.fundingCapPpm > PPM) revert InvalidFundingCap(p.fundingCapPpm);
+            if (p.fundingCapPpm > PPM || uint256(p.fundingCapPpm) * p.lotSizeE6 * MAX_ORACLE_PRICE >= FUNDING_CAP_BOUND) {
+                revert InvalidFundingCap(p.fundingCapPpm);
+            }
         } else {
-            if (p.expiry <= block.timestamp || p.expiry >= block.timestamp + MAX_EXPIRY_SECONDS) revert InvalidExpiry(p.expiry);
+            if (p.expiry < block.timestamp + MIN_EXPIRY_LEAD || p.expiry >= block.timestamp + MAX_EXPIRY_SECONDS) {
+                revert InvalidExpiry(p.expiry);
+            }
             if (p.fundingCapPpm != 0) revert InvalidFundingCap(p.fundingCapPpm);
         }
     }
@@ -672,7 +854,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
                 ++count;
             } else if (txType == PublicData.TX_WITHDRAW) {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
-                if (accountOwner[accountId] == address(0)) revert UnknownAccount(accountId);
+                if (_accounts[accountId].owner == address(0)) revert UnknownAccount(accountId);
                 if (tokenId >= tokenCount_) revert UnknownToken(tokenId);
             }
         }
@@ -692,7 +874,7 @@ contract Custodian is AccessControl, ReentrancyGuard {
             if (uint8(record[0]) != PublicData.TX_WITHDRAW) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
             if (amount == 0) continue;
-            address owner = accountOwner[accountId];
+            address owner = _accounts[accountId].owner;
             withdrawable[owner][tokenId] += amount;
             emit WithdrawalCredited(batchNumber, accountId, owner, tokenId, amount);
         }
@@ -709,6 +891,6 @@ contract Custodian is AccessControl, ReentrancyGuard {
         if (amount == 0) revert NothingToWithdraw(tokenId);
         withdrawable[msg.sender][tokenId] = 0;
         emit Withdrawn(msg.sender, to, tokenId, amount);
-        _tokens[tokenId].safeTransfer(to, amount);
+        _tokens[tokenId].token.safeTransfer(to, amount);
     }
 }

@@ -294,9 +294,9 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
 
     // The fee pool and the insurance fund only grow by range-checked amounts (the fund also pays bad
     // debt, never more than it holds): checking them once at the end bounds them.
-    component feePoolBits = Num2Bits(BITS_BALANCE());
+    component feePoolBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     feePoolBits.in <== feePoolEnd;
-    component insuranceBits = Num2Bits(BITS_BALANCE());
+    component insuranceBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     insuranceBits.in <== insuranceEnd;
 
     component oldGlobals = GlobalsHash(N);
@@ -324,7 +324,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     var ORACLE_BITS = 8 * (41 + 10 * U + 3 * N);
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
-    component sha = Sha256(TOTAL_BITS);
+    component sha = Sha256(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
     component oldRootBits = Num2Bits(254);
     oldRootBits.in <== oldRoot.out;
     component newRootBits = Num2Bits(254);

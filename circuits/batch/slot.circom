@@ -7,6 +7,7 @@ include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
 include "../lib/compressedKey.circom";
+include "../lib/curvePoint.circom";
 include "../lib/orderStorage.circom";
 include "../lib/quadTree.circom";
 include "./accountUpdate.circom";
@@ -37,22 +38,26 @@ template OrderWords() {
     idBits <== id.out;
     o[O_SIDE()] * (o[O_SIDE()] - 1) === 0;
     o[O_TYPE()] * (o[O_TYPE()] - 1) === 0;
-    component tif = Num2Bits(2);
+    component tif = Num2Bits(2); // inspect: range check only; w0/w1 pack the field itself
     tif.in <== o[O_TIF()];
-    component price = Num2Bits(BITS_PRICETICKS());
+    component price = Num2Bits(BITS_PRICETICKS()); // inspect: range check only; w0/w1 pack the field itself
     price.in <== o[O_PRICE()];
-    component size = Num2Bits(BITS_LOTS());
+    component size = Num2Bits(BITS_LOTS()); // inspect: range check only; w0/w1 pack the field itself
     size.in <== o[O_SIZE()];
-    component fee = Num2Bits(BITS_FEEPPM());
+    component fee = Num2Bits(BITS_FEEPPM()); // inspect: range check only; w0/w1 pack the field itself
     fee.in <== o[O_MAXFEE()];
-    component expiry = Num2Bits(BITS_TIME());
+    component expiry = Num2Bits(BITS_TIME()); // inspect: range check only; w0/w1 pack the field itself
     expiry.in <== o[O_EXPIRY()];
     w0 <== o[O_ACCOUNT()] + o[O_ID()] * (1 << 32) + o[O_MARKET()] * (1 << 72) + o[O_SIDE()] * (1 << 88)
         + o[O_TYPE()] * (1 << 89) + o[O_TIF()] * (1 << 90);
     w1 <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
 }
 
-/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay).
+/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay), R8 is
+/// on Baby Jubjub and S is below the subgroup order (circomlib's check). The key is not checked here:
+/// every caller passes a key proven on the curve (a registered key was checked by the REGISTER_KEY
+/// slot that stored it and the state root commits to it; the oracle key by OracleStep). With A and R8
+/// on the curve, every addition the verifier makes is the group law (SPEC.md "Keys").
 /// When disabled the verifier runs on the base point so that any witness is well-formed.
 template SignatureIfEnabled() {
     signal input enabled;
@@ -62,6 +67,10 @@ template SignatureIfEnabled() {
     signal input msg;
     var B8X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
     var B8Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
+    component r8OnCurve = OnCurveIfEnabled();
+    r8OnCurve.enabled <== enabled;
+    r8OnCurve.x <== sig[0];
+    r8OnCurve.y <== sig[1];
     component v = EdDSAPoseidonVerifier();
     v.enabled <== enabled;
     v.Ax <== B8X + enabled * (ax - B8X);
@@ -166,30 +175,30 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal isCancel <== isType[TX_CANCEL()];
 
     // ---- range checks of the transaction's own fields (ids are range-checked by the tree gadgets)
-    component amountBits = Num2Bits(BITS_AMOUNT());
+    component amountBits = Num2Bits(BITS_AMOUNT()); // inspect: range check only, its bits are not used
     amountBits.in <== amount;
-    component sizeUnitBits = Num2Bits(BITS_UNIT());
+    component sizeUnitBits = Num2Bits(BITS_UNIT()); // inspect: range check only, its bits are not used
     sizeUnitBits.in <== sizeUnit;
-    component priceUnitBits = Num2Bits(BITS_UNIT());
+    component priceUnitBits = Num2Bits(BITS_UNIT()); // inspect: range check only, its bits are not used
     priceUnitBits.in <== priceUnit;
-    component lotsBits = Num2Bits(BITS_LOTS());
+    component lotsBits = Num2Bits(BITS_LOTS()); // inspect: range check only, its bits are not used
     lotsBits.in <== lots;
-    component priceBits = Num2Bits(BITS_PRICETICKS());
+    component priceBits = Num2Bits(BITS_PRICETICKS()); // inspect: range check only, its bits are not used
     priceBits.in <== priceTicks;
-    component buyFeePpmBits = Num2Bits(BITS_FEEPPM());
+    component buyFeePpmBits = Num2Bits(BITS_FEEPPM()); // inspect: range check only, its bits are not used
     buyFeePpmBits.in <== buyFeePpm;
-    component sellFeePpmBits = Num2Bits(BITS_FEEPPM());
+    component sellFeePpmBits = Num2Bits(BITS_FEEPPM()); // inspect: range check only, its bits are not used
     sellFeePpmBits.in <== sellFeePpm;
-    component buyFeeBits = Num2Bits(BITS_BALANCE());
+    component buyFeeBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     buyFeeBits.in <== buyFee;
-    component sellFeeBits = Num2Bits(BITS_BALANCE());
+    component sellFeeBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     sellFeeBits.in <== sellFee;
-    component nonceBits = Num2Bits(BITS_NONCE());
+    component nonceBits = Num2Bits(BITS_NONCE()); // inspect: range check only, its bits are not used
     nonceBits.in <== nonce;
 
-    component wordsA = OrderWords();
+    component wordsA = OrderWords(); // inspect: idBits beyond the low 2*orderLevels (the order slot) only range-check the id
     wordsA.o <== orderA;
-    component wordsB = OrderWords();
+    component wordsB = OrderWords(); // inspect: idBits beyond the low 2*orderLevels (the order slot) only range-check the id
     wordsB.o <== orderB;
 
     // ---- signatures
@@ -284,12 +293,12 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal quoteAmount <== lotsTimesPrice * priceUnit;
     signal buyFeeScaled <== quoteAmount * buyFeePpm;
     signal sellFeeScaled <== quoteAmount * sellFeePpm;
-    component buyRound = Num2Bits(20);
+    component buyRound = Num2Bits(20); // inspect: range check only (0 <= remainder < 2^20), its bits are not used
     buyRound.in <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
     component buyRoundLt = LessThan(20);
     buyRoundLt.in <== [buyFee * FEE_DENOMINATOR() - buyFeeScaled, FEE_DENOMINATOR()];
     buyRoundLt.out === 1;
-    component sellRound = Num2Bits(20);
+    component sellRound = Num2Bits(20); // inspect: range check only (0 <= remainder < 2^20), its bits are not used
     sellRound.in <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
     component sellRoundLt = LessThan(20);
     sellRoundLt.in <== [sellFee * FEE_DENOMINATOR() - sellFeeScaled, FEE_DENOMINATOR()];
@@ -326,13 +335,13 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal sellerGets <== isTrade * (quoteAmount - sellFee);
     signal bBal1New <== bBal1Old + sellerGets;
     signal bBal2New <== bBal2Old - baseMoved;
-    component aBal1Range = Num2Bits(BITS_BALANCE());
+    component aBal1Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     aBal1Range.in <== aBal1New;
-    component aBal2Range = Num2Bits(BITS_BALANCE());
+    component aBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     aBal2Range.in <== aBal2New;
-    component bBal1Range = Num2Bits(BITS_BALANCE());
+    component bBal1Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     bBal1Range.in <== bBal1New;
-    component bBal2Range = Num2Bits(BITS_BALANCE());
+    component bBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     bBal2Range.in <== bBal2New;
     signal feesCollected <== isTrade * (buyFee + sellFee);
     feePoolOut <== feePoolIn + feesCollected;
@@ -392,7 +401,14 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateB.derivNew <== bDerivLeaf;
     accountsRootOut <== updateB.rootOut;
 
-    // ---- public-data record. The registered key is compressed as y | signX << 255.
+    // ---- public-data record. The registered key is compressed as y | signX << 255. The record binds
+    // only y and the sign of x: the key must be proven on the curve, or the operator picks x (SPEC.md
+    // "Keys"). y is decomposed without the alias check: y + p would give a record other than the
+    // custodian's queued one (its key has y < p), which the custodian refuses.
+    component keyOnCurve = OnCurveIfEnabled();
+    keyOnCurve.enabled <== isReg;
+    keyOnCurve.x <== pubKeyX;
+    keyOnCurve.y <== pubKeyY;
     component key = CompressedKey();
     key.x <== pubKeyX;
     key.y <== pubKeyY;

@@ -20,7 +20,7 @@ template AccountRisk(N) {
     signal input short[N];
     signal output equity;
     signal output req;
-    component cRange = SignedRange(BITS_COLLATERAL());
+    component cRange = SignedRange(BITS_COLLATERAL());  // inspect: a range check; its sign is not used
     cRange.in <== c;
     component sign[N];
     signal value[N];
@@ -48,7 +48,7 @@ template RequireGreaterEq(n) {
     signal input enabled;
     signal input a;
     signal input b;
-    component d = Num2Bits(n);
+    component d = Num2Bits(n);  // inspect: a range check; its bits are not used
     d.in <== enabled * (a - b);
 }
 
@@ -163,20 +163,20 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     (1 - oracleUsed) * activeA === 0;
 
     // ---- range checks of the transaction's own fields
-    component lotsBits = Num2Bits(BITS_LOTS());
+    component lotsBits = Num2Bits(BITS_LOTS());  // inspect: a range check; its bits are not used
     lotsBits.in <== lots;
-    component priceBits = Num2Bits(BITS_PRICETICKS());
+    component priceBits = Num2Bits(BITS_PRICETICKS());  // inspect: a range check; its bits are not used
     priceBits.in <== priceTicks;
-    component buyFeePpmBits = Num2Bits(BITS_FEEPPM());
+    component buyFeePpmBits = Num2Bits(BITS_FEEPPM());  // inspect: a range check; its bits are not used
     buyFeePpmBits.in <== buyFeePpm;
-    component sellFeePpmBits = Num2Bits(BITS_FEEPPM());
+    component sellFeePpmBits = Num2Bits(BITS_FEEPPM());  // inspect: a range check; its bits are not used
     sellFeePpmBits.in <== sellFeePpm;
-    component amountBits = Num2Bits(BITS_AMOUNT());
+    component amountBits = Num2Bits(BITS_AMOUNT());  // inspect: a range check; its bits are not used
     amountBits.in <== amount;
     toCollateral * (toCollateral - 1) === 0;
-    component nonceBits = Num2Bits(BITS_NONCE());
+    component nonceBits = Num2Bits(BITS_NONCE());  // inspect: a range check; its bits are not used
     nonceBits.in <== nonce;
-    component penaltyBits = Num2Bits(BITS_BALANCE());
+    component penaltyBits = Num2Bits(BITS_BALANCE());  // inspect: a range check; its bits are not used
     penaltyBits.in <== penalty;
     isLiq * sellFeePpm === 0;
 
@@ -192,7 +192,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     }
     selSum === 1;
     selValue === instrumentId;
-    component field[I_FIELDS()];
+    component field[I_FIELDS()];  // inspect: a slot uses only some of the selected instrument's fields
     for (var f = 0; f < I_FIELDS(); f++) {
         field[f] = Select(N);
         field[f].sel <== sel;
@@ -229,9 +229,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     isSettle * notSettled.out === 0;
 
     // ---- orders and signatures
-    component wordsA = OrderWords();
+    component wordsA = OrderWords();  // inspect: idBits above the 2 * orderLevels of the order slot are not needed here
     wordsA.o <== orderA;
-    component wordsB = OrderWords();
+    component wordsB = OrderWords();  // inspect: idBits above the 2 * orderLevels of the order slot are not needed here
     wordsB.o <== orderB;
     signal wTrade0 <== isTrade * wordsA.w0;
     signal wTransfer0 <== isTransfer * (accountA + nonce * (1 << 32) + toCollateral * (1 << 64));
@@ -316,13 +316,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal cash <== lotsTimesPrice * tickValue;
     signal buyFeeScaled <== cash * buyFeePpm;
     signal sellFeeScaled <== cash * sellFeePpm;
-    component buyRound = Num2Bits(20);
+    component buyRound = Num2Bits(20);  // inspect: a range check; its bits are not used
     buyRound.in <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
     component buyRoundLt = LessThan(20);
     buyRoundLt.in[0] <== buyFee * FEE_DENOMINATOR() - buyFeeScaled;
     buyRoundLt.in[1] <== FEE_DENOMINATOR();
     buyRoundLt.out === 1;
-    component sellRound = Num2Bits(20);
+    component sellRound = Num2Bits(20);  // inspect: a range check; its bits are not used
     sellRound.in <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
     component sellRoundLt = LessThan(20);
     sellRoundLt.in[0] <== sellFee * FEE_DENOMINATOR() - sellFeeScaled;
@@ -334,9 +334,15 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     isLiq * sellFee === 0;
     feePoolOut <== feePoolIn + fills * (buyFee + sellFee);
 
-    // ---- liquidation: the account is below maintenance margin, the fill reduces its position, the
-    // price is within the band around the mark
-    component absLots = Num2Bits(BITS_POSITIONSIZE());
+    // ---- liquidation: the liquidator is another account, the liquidated one is below maintenance
+    // margin, the fill reduces its position, the price is within the band around the mark. (With
+    // accountA = accountB the position would be sold and bought straight back in one slot while the
+    // insurance fund covered the deficit of the flat state in between.)
+    component selfLiquidation = IsEqual();
+    selfLiquidation.in[0] <== accountA;
+    selfLiquidation.in[1] <== accountB;
+    isLiq * selfLiquidation.out === 0;
+    component absLots = Num2Bits(BITS_POSITIONSIZE());  // inspect: a range check; its bits are not used
     signal absVictim <== liqDir * sizeA.out;
     absLots.in <== isLiq * (absVictim - lots);
     signal perLot <== priceTicks * tickValue;
@@ -389,7 +395,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     belowMM.a <== aPre.req;
     belowMM.b <== aPre.equity + 1;
 
-    component aPostTrade = AccountRisk(N);
+    component aPostTrade = AccountRisk(N);  // inspect: only its equity is used (penalty and bad debt); req is checked on aPost
     aPostTrade.c <== aPreC;
     aPostTrade.size <== aSizeNew;
     aPostTrade.mark <== mark;
@@ -512,7 +518,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
 
     // ---- account updates, A then B. A's quote balance moves in a TRANSFER.
     signal aBal1New <== aBal1Old - aTransferCash;
-    component aBal1Range = Num2Bits(BITS_BALANCE());
+    component aBal1Range = Num2Bits(BITS_BALANCE());  // inspect: a range check; its bits are not used
     aBal1Range.in <== aBal1New;
     component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
     updateA.rootIn <== accountsRootIn;
@@ -587,21 +593,21 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal regPerpetual <== isReg * regPerp;
     signal regDated <== isReg - regPerpetual;
     regOption * (1 - optionId) === 0;
-    component regUnderlyingBits = Num2Bits(BITS_UNDERLYING());
+    component regUnderlyingBits = Num2Bits(BITS_UNDERLYING());  // inspect: a range check; its bits are not used
     regUnderlyingBits.in <== reg[I_UNDERLYING()];
-    component regImBits = Num2Bits(BITS_PPM());
+    component regImBits = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
     regImBits.in <== reg[I_IM()];
-    component regMmBits = Num2Bits(BITS_PPM());
+    component regMmBits = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
     regMmBits.in <== reg[I_MM()];
-    component regCapBits = Num2Bits(BITS_PPM());
+    component regCapBits = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
     regCapBits.in <== reg[I_CAP()];
     component regUnderlying = LessThan(BITS_UNDERLYING());
     regUnderlying.in[0] <== reg[I_UNDERLYING()];
     regUnderlying.in[1] <== U;
     isReg * (1 - regUnderlying.out) === 0;
-    component regLot = Num2Bits(BITS_LOTSIZE());
+    component regLot = Num2Bits(BITS_LOTSIZE());  // inspect: a range check; its bits are not used
     regLot.in <== reg[I_LOT()];
-    component regTick = Num2Bits(BITS_TICKVALUE());
+    component regTick = Num2Bits(BITS_TICKVALUE());  // inspect: a range check; its bits are not used
     regTick.in <== reg[I_TICK()];
     component lotZero = IsZero();
     lotZero.in <== reg[I_LOT()];
@@ -610,24 +616,30 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     component mmZero = IsZero();
     mmZero.in <== reg[I_MM()];
     isReg * (lotZero.out + tickZero.out + mmZero.out) === 0;
-    component imAboveMm = Num2Bits(BITS_PPM());
+    component imAboveMm = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
     imAboveMm.in <== isReg * (reg[I_IM()] - reg[I_MM()]);
-    component imAtMost = Num2Bits(BITS_PPM());
+    component imAtMost = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
     imAtMost.in <== isReg * (PPM() - reg[I_IM()]);
-    component strikeHi = Num2Bits(BITS_ORACLEPRICE());
+    component strikeHi = Num2Bits(BITS_ORACLEPRICE());  // inspect: a range check; its bits are not used
     strikeHi.in <== reg[I_STRIKE()];
-    component strikeLo = Num2Bits(BITS_ORACLEPRICE());
+    component strikeLo = Num2Bits(BITS_ORACLEPRICE());  // inspect: a range check; its bits are not used
     strikeLo.in <== reg[I_STRIKE()] - regOption * (1 << 16);
     regOther * reg[I_STRIKE()] === 0;
-    component regExpiry = Num2Bits(BITS_TIME());
+    component regExpiry = Num2Bits(BITS_TIME());  // inspect: a range check; its bits are not used
     regExpiry.in <== reg[I_EXPIRY()];
     component expiryZero = IsZero();
     expiryZero.in <== reg[I_EXPIRY()];
     regPerpetual * (1 - expiryZero.out) === 0;
     regDated * expiryZero.out === 0;
-    component capAtMost = Num2Bits(BITS_PPM());
+    component capAtMost = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
     capAtMost.in <== isReg * (PPM() - reg[I_CAP()]);
     regDated * reg[I_CAP()] === 0;
+    // Funding horizon (DERIVATIVES.md): fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND,
+    // so a tick moves the index by less than 2^43 in magnitude at any signed rate and oracle price, and
+    // the 64-bit signed index absorbs at least 2^20 ticks: every tick of the instrument is provable.
+    signal regCapLot <== reg[I_CAP()] * reg[I_LOT()];
+    component fundingHorizon = Num2Bits(fxBitLength(FUNDING_CAP_BOUND()));  // inspect: a range check; its bits are not used
+    fundingHorizon.in <== isReg * (FUNDING_CAP_BOUND() - 1 - regCapLot * MAX_ORACLE_PRICE());
     component wasEmpty = Select(N);
     wasEmpty.sel <== sel;
     for (var j = 0; j < N; j++) wasEmpty.values[j] <== tableIn[j][I_KIND()];

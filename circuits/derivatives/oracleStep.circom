@@ -49,7 +49,7 @@ template LotValue() {
 /// expiry settlement (DERIVATIVES.md: a registered dated instrument not yet settled settles at the
 /// oracle price once oracleTime >= expiry); useBS = 1 when it is a live option marked by Black-Scholes.
 template InstrumentState(U) {
-    signal input inst[I_FIELDS()];
+    signal input inst[I_FIELDS()];  // inspect: the whole leaf is passed; only some fields are used here
     signal input used;
     signal input oracleTime;
     signal input prices[U];
@@ -118,6 +118,12 @@ template InstrumentState(U) {
     signal dueA <== used * isDated;
     signal dueB <== dueA * unsettled.out;
     signal settleNow <== dueB * reached.out;
+    // Settlement window (DERIVATIVES.md, "Expiry"): the update that settles the instrument is signed at
+    // most SETTLEMENT_WINDOW seconds after its expiry. Strict: while a dated instrument is unsettled, an
+    // update signed later cannot be used at all, so the operator cannot pick the settlement price from
+    // the updates signed after the window.
+    component inWindow = Num2Bits(fxBitLength(SETTLEMENT_WINDOW()));  // inspect: a range check; its bits are not used
+    inWindow.in <== settleNow * (inst[I_EXPIRY()] + SETTLEMENT_WINDOW() - oracleTime);
     settleOut <== inst[I_SETTLE()] + settleNow * price;
     component notSettled = IsZero();
     notSettled.in <== settleOut;
@@ -130,7 +136,7 @@ template InstrumentState(U) {
 /// lot (optionMark, 0 unless an option): its mark and margins per lot (DERIVATIVES.md) and its funding
 /// index after this batch's funding tick, with the rate a perpetual's only and within its cap.
 template InstrumentMarks() {
-    signal input inst[I_FIELDS()];
+    signal input inst[I_FIELDS()];  // inspect: the whole leaf is passed; only some fields are used here
     signal input settleOut;
     signal input settled;
     signal input registered;
@@ -172,7 +178,10 @@ template InstrumentMarks() {
     signal settledMark <== settled * payoff.out;
     mark <== settledMark + (1 - settled) * liveMark;
 
-    // margins per lot: on the underlying's value; longs of options post none
+    // margins per lot: on the underlying's value for linear positions and option writers. A live long
+    // option's margins are its whole mark (Definition 6: the buyer pays the premium): its value never
+    // counts towards margin, so it cannot be bought on credit against its own mark nor lend other
+    // positions equity. Settled instruments count at their payoff (all margins 0).
     signal active <== registered * (1 - settled);
     component im = CeilPpm();
     im.a <== spot.out;
@@ -182,20 +191,21 @@ template InstrumentMarks() {
     mm.ppm <== inst[I_MM()];
     imShort <== active * im.out;
     mmShort <== active * mm.out;
-    imLong <== isLinear * imShort;
-    mmLong <== isLinear * mmShort;
+    signal optionLong <== (1 - settled) * liveOption;
+    imLong <== isLinear * imShort + optionLong;
+    mmLong <== isLinear * mmShort + optionLong;
 
     // funding: only perpetuals, within the cap; the index moves by floor(rate * mark / 10^6) on a tick
     (1 - isPerp) * rate === 0;
-    component capHi = Num2Bits(25);
+    component capHi = Num2Bits(25);  // inspect: a range check; its bits are not used
     capHi.in <== inst[I_CAP()] - rate;
-    component capLo = Num2Bits(25);
+    component capLo = Num2Bits(25);  // inspect: a range check; its bits are not used
     capLo.in <== inst[I_CAP()] + rate;
     component step = DivFloor(100, 20, 1);
     step.num <== rate * mark;
     step.den <== PPM();
     fundingOut <== inst[I_FUNDING()] + tick * step.q;
-    component fundingRange = SignedRange(BITS_FUNDINGINDEX());
+    component fundingRange = SignedRange(BITS_FUNDINGINDEX());  // inspect: a range check; its sign is not used
     fundingRange.in <== fundingOut;
 }
 
@@ -247,9 +257,9 @@ template OracleStep(N, O, U) {
     component epochBits = Num2Bits(BITS_TIME());
     epochBits.in <== fundingEpoch;
     component priceHi[U];
-    component priceLo[U];
+    component priceLo[U];  // inspect: a range check; its bits are not used
     component volHi[U];
-    component volLo[U];
+    component volLo[U];  // inspect: a range check; its bits are not used
     for (var u = 0; u < U; u++) {
         priceHi[u] = Num2Bits(BITS_ORACLEPRICE());
         priceHi[u].in <== prices[u];
@@ -275,6 +285,12 @@ template OracleStep(N, O, U) {
         msg.inputs[3 + 2 * u] <== vols[u];
     }
     for (var i = 0; i < N; i++) msg.inputs[2 + 2 * U + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    // the oracle key is on the curve: the section carries it compressed (y and the sign of x), so x is
+    // the operator's choice otherwise (SPEC.md "Keys"); the custodian checks y against the registered key
+    component keyOnCurve = OnCurveIfEnabled();
+    keyOnCurve.enabled <== oracleUsed;
+    keyOnCurve.x <== oracleKeyX;
+    keyOnCurve.y <== oracleKeyY;
     component sig = SignatureIfEnabled();
     sig.enabled <== oracleUsed;
     sig.ax <== oracleKeyX;
@@ -283,11 +299,11 @@ template OracleStep(N, O, U) {
     sig.msg <== msg.out;
 
     // time window: timestamp - MAX_ORACLE_AGE <= oracleTime <= timestamp, oracleTime >= oldOracleTime
-    component notFuture = Num2Bits(BITS_TIME());
+    component notFuture = Num2Bits(BITS_TIME());  // inspect: a range check; its bits are not used
     notFuture.in <== oracleUsed * (timestamp - oracleTime);
-    component notStale = Num2Bits(BITS_TIME());
+    component notStale = Num2Bits(BITS_TIME());  // inspect: a range check; its bits are not used
     notStale.in <== oracleUsed * (oracleTime + MAX_ORACLE_AGE() - timestamp);
-    component notBack = Num2Bits(BITS_TIME());
+    component notBack = Num2Bits(BITS_TIME());  // inspect: a range check; its bits are not used
     notBack.in <== oracleUsed * (oracleTime - oldOracleTime);
     newOracleTime <== oldOracleTime + oracleUsed * (oracleTime - oldOracleTime);
 
@@ -296,7 +312,7 @@ template OracleStep(N, O, U) {
     tick * (tick - 1) === 0;
     newFundingEpoch <== oldFundingEpoch + tick;
 
-    component st[N];
+    component st[N];  // inspect: vol and useBS feed Black-Scholes, which only the option ids have
     component marks[N];
     component bs[O];
     component optValue[O];

@@ -60,6 +60,9 @@ function MAX_ORACLE_AGE() { return 300; }
 function LIQ_BAND_PPM() { return 50000; }
 function LIQ_PENALTY_PPM() { return 10000; }
 function RISK_FREE_RATE_PPM() { return 0; }
+function SETTLEMENT_WINDOW() { return 3600; }
+function MAX_ORACLE_PRICE() { return 1125899906842623; }
+function FUNDING_CAP_BOUND() { return 879609302220800000000000000; }
 function RECORD_BITS() { return 296; }
 
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
@@ -67,7 +70,7 @@ function RECORD_BITS() { return 296; }
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
 /// isType[k] selects type NOOP, REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL (k = 0, 1, ...).
 template PackRecord() {
-    signal input isType[7];
+    signal input isType[7]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
     signal input REGISTER_KEY_accountId;
     signal input REGISTER_KEY_pubKey_hi;
     signal input REGISTER_KEY_pubKey_lo;
@@ -126,7 +129,7 @@ template PackRecord() {
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
 /// isType[k] selects type NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT (k = 0, 1, ...).
 template PackDerivRecord() {
-    signal input isType[6];
+    signal input isType[6]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
     signal input DERIV_TRADE_buyAccountId;
     signal input DERIV_TRADE_buyOrderId;
     signal input DERIV_TRADE_sellAccountId;

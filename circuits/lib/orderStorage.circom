@@ -24,9 +24,9 @@ template OrderStorage() {
     signal output oldLeaf;
     signal output newLeaf;
 
-    component idBits = Num2Bits(40);
+    component idBits = Num2Bits(40); // inspect: range check only, its bits are not used
     idBits.in <== storedId;
-    component filledBits = Num2Bits(40);
+    component filledBits = Num2Bits(40); // inspect: range check only, its bits are not used
     filledBits.in <== filled;
     cancelled * (cancelled - 1) === 0;
     oldLeaf <== storedId + filled * (1 << 40) + cancelled * (1 << 80);

@@ -91,6 +91,23 @@ contract PublicDataHarness {
         return BabyJubjub.isValidPublicKey(x, y);
     }
 
+    /// @notice {BabyJubjub-isValidPublicKey} and the gas it used (measured around the library call).
+    function isValidPublicKeyGas(uint256 x, uint256 y) external view returns (bool valid, uint256 gasUsed) {
+        uint256 before = gasleft();
+        valid = BabyJubjub.isValidPublicKey(x, y);
+        gasUsed = before - gasleft();
+    }
+
+    /// @notice {BabyJubjub-isOnCurve}.
+    function isOnCurve(uint256 x, uint256 y) external pure returns (bool) {
+        return BabyJubjub.isOnCurve(x, y);
+    }
+
+    /// @notice {BabyJubjub-isInPrimeSubgroup}.
+    function isInPrimeSubgroup(uint256 x, uint256 y) external pure returns (bool) {
+        return BabyJubjub.isInPrimeSubgroup(x, y);
+    }
+
     /// @notice {BabyJubjub-compress}.
     function compress(uint256 x, uint256 y) external pure returns (uint256) {
         return BabyJubjub.compress(x, y);

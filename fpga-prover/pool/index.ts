@@ -2,6 +2,7 @@
 export {
   ProverPool,
   ProverPoolError,
+  isWitnessFailure,
   type AttemptOp,
   type AttemptOutcome,
   type AttemptRecord,

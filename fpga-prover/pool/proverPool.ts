@@ -24,6 +24,12 @@
  *   yet other signals -> both are marked unhealthy.
  * - A device that throws or does not answer within `deadlineMs` is marked unhealthy at once. A stalled
  *   device stays occupied until its call settles; its late answer is discarded.
+ * - A prove that fails computing the witness (the circuit refuses the input: a failed assertion or
+ *   constraint, missing or extra inputs; isWitnessFailure) is the job's fault until shown otherwise: no
+ *   device is blamed, and the next prove on another device is the tie-break. It refuses the input too
+ *   (or no other device can try) -> the job is rejected as the input's fault (ProverPoolError.inputRefused),
+ *   nobody blamed. It proves -> the first device is faulty. (issue 11, finding 7: an unprovable batch
+ *   marked both devices of a pool unhealthy and stopped it.)
  *
  * Each job settles exactly once. With `ordered` (default) results are delivered in submission order, so
  * a sequencer posting batch k+1 never sees it before batch k has settled.
@@ -64,7 +70,7 @@ export type ProverPoolOptions<P = Record<string, unknown>> = {
 };
 
 export type AttemptOp = "prove" | "verify" | "tiebreak-verify" | "tiebreak-prove";
-export type AttemptOutcome = "ok" | "valid" | "invalid" | "error" | "timeout" | "wrong-public-input";
+export type AttemptOutcome = "ok" | "valid" | "invalid" | "error" | "timeout" | "wrong-public-input" | "input-refused";
 
 export type AttemptRecord = { device: string; op: AttemptOp; outcome: AttemptOutcome; detail?: string; ms: number };
 
@@ -110,17 +116,31 @@ export type PoolMetrics = {
   devices: DeviceHealth[];
 };
 
-/** A job that could not be proved; `attempts` lists every device call made for it. */
+/**
+ * A job that could not be proved; `attempts` lists every device call made for it. `inputRefused`: the
+ * circuit refuses the job's input (its witness fails on every device that tried), the caller's fault.
+ */
 export class ProverPoolError extends Error {
   readonly jobId: JobId;
   readonly attempts: AttemptRecord[];
-  constructor(jobId: JobId, reason: string, attempts: AttemptRecord[]) {
+  readonly inputRefused: boolean;
+  constructor(jobId: JobId, reason: string, attempts: AttemptRecord[], inputRefused = false) {
     const lines = attempts.map((a, i) => `  ${i + 1}. ${a.op} on ${a.device}: ${a.outcome}${a.detail ? ` (${a.detail})` : ""} [${Math.round(a.ms)} ms]`);
     super(`job ${String(jobId)}: ${reason}${lines.length ? `; attempts:\n${lines.join("\n")}` : "; no attempts made"}`);
     this.name = "ProverPoolError";
     this.jobId = jobId;
     this.attempts = attempts;
+    this.inputRefused = inputRefused;
   }
+}
+
+/**
+ * True when a prove error is the witness calculator refusing the input (circom's runtime: a failed
+ * assertion or constraint, "Error in template ...", missing, extra or unknown input signals): the
+ * input's fault on any correct device.
+ */
+export function isWitnessFailure(message: string): boolean {
+  return /Assert Failed|Error in template|Not all inputs have been set|Too many values for input signal|Not enough values for input signal|Signal not found/i.test(message);
 }
 
 type Slot = {
@@ -423,12 +443,19 @@ export class ProverPool<P = Record<string, unknown>> {
     const tried = new Set<Slot>(); // devices that proved it (preferred last on a retry)
     let proves = 0;
     let suspect: { slot: Slot; signals: string[] } | null = null; // proved wrong public signals, awaiting a re-prove
+    let refusedBy: Slot | null = null; // its witness failed on this device: the input is suspect, awaiting a re-prove
     let next: Slot | null = first;
+    const inputRefused = (why: string) =>
+      new ProverPoolError(job.id, `the circuit refuses the job's input: its witness fails on ${refusedBy!.id}${why} (no device blamed)`, job.attempts, true);
 
     for (;;) {
       if (!next) {
-        if (proves >= this.maxAttempts) throw new ProverPoolError(job.id, `all ${this.maxAttempts} prove attempts used`, job.attempts);
+        if (proves >= this.maxAttempts) {
+          if (refusedBy) throw inputRefused(` and all ${this.maxAttempts} prove attempts are used`);
+          throw new ProverPoolError(job.id, `all ${this.maxAttempts} prove attempts used`, job.attempts);
+        }
         next = await this.acquire("retry", failed, tried);
+        if (!next && refusedBy) throw inputRefused(" and no other device can try it");
         if (!next) throw new ProverPoolError(job.id, `no healthy device left to prove on (${this.describeHealth()})`, job.attempts);
       }
       const prover: Slot = next;
@@ -437,6 +464,14 @@ export class ProverPool<P = Record<string, unknown>> {
       tried.add(prover);
       const op: AttemptOp = suspect ? "tiebreak-prove" : "prove";
       const r = await this.call(prover, this.deadlineMs, () => prover.device.prove(job.keys, input));
+      if (!r.ok && r.kind === "error" && isWitnessFailure(r.error)) {
+        this.record(job, prover, op, "input-refused", r.error, r.ms);
+        this.release(prover);
+        failed.add(prover); // not asked to prove this input again
+        if (refusedBy) throw inputRefused(` and on ${prover.id}`);
+        refusedBy = prover;
+        continue;
+      }
       if (!r.ok) {
         this.record(job, prover, op, r.kind, r.error, r.ms);
         this.fail(prover, `${op} of job ${String(job.id)}: ${r.error}`);
@@ -446,6 +481,11 @@ export class ProverPool<P = Record<string, unknown>> {
       }
       this.lat.prove.add(r.ms);
       prover.counts.proofs++;
+      if (refusedBy) {
+        // another device computed the witness: the one that refused it is faulty
+        this.fail(refusedBy, `refused the witness of job ${String(job.id)}, which ${prover.id} computed`);
+        refusedBy = null;
+      }
       const result: ProofResult = r.value;
       const signals = (result.publicSignals ?? []).map(String);
 

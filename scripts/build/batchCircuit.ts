@@ -3,10 +3,12 @@
  * (r1cs, wasm, zkey, verification key, Solidity verifier). Tests use TEST_PARAMS, benchmarks and
  * production PRODUCTION_PARAMS.
  */
-import { paramsId, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { checkParams, paramsId, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { buildCircuit } from "./circuitBuild.ts";
 
+/** The main file of the batch circuit for `p` (refused unless `p` passes checkParams). */
 export function batchMainSource(p: CircuitParams): string {
+  checkParams(p);
   return [
     "pragma circom 2.1.0;",
     'include "circuits/batch/batch.circom";',

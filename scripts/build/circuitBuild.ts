@@ -10,7 +10,8 @@
 //     (its content is not hashed: a production ptau is gigabytes).
 // Outputs go to build/circuits/<name>-<first 12 hex of the key>/ (build/ is git-ignored):
 //   <name>.circom, <name>.r1cs, <name>_js/<name>.wasm (+ circom's witness helpers), <name>.zkey,
-//   <name>.vkey.json, <name>Verifier.sol, build.json (metadata; written last).
+//   <name>.vkey.json, <name>Verifier.sol, inspect.json (the warnings of circom2 --inspect, see below),
+//   build.json (metadata; written last).
 // A build happens in build/circuits/.tmp-<name>-<hash12>-<pid>-<random>/ and is renamed into place,
 // so an interrupted build never leaves a partial cache entry; an existing entry is returned without
 // compiling anything (cached: true). Concurrent builds of the same entry (parallel test files) are
@@ -19,7 +20,16 @@
 //
 // Includes: the main file is compiled with -l node_modules -l circuits -l . plus includeDirs, so
 // `include "circomlib/circuits/poseidon.circom"` and `include "<file under circuits/>"` both work.
-// circom2 runs under WASI and sees only the repository: include dirs must lie inside it.
+// circom2 runs under WASI and sees only the directory it runs in, following a symbolic link only when
+// its target lies inside that directory: it runs in the deepest directory holding the repository and
+// the real path of every include dir (the repository itself, unless node_modules is a link to another
+// checkout's, as in a git worktree). Include dirs must lie inside the repository.
+//
+// Inspection: circom2 always runs with --inspect. Its warnings are located (the line declaring the
+// signal each names, scripts/build/circomInspect.ts), judged against the `inspect:` convention
+// (circuits/SPEC.md, "Build checks") and kept in inspect.json and CircuitBuild.inspect; a build does not
+// fail on them: assertInspectClean() is the check (test/circuits/inspect.test.ts runs it on the batch
+// circuit, the build the tests make anyway).
 //
 // Solidity verifier: snarkjs's template always names the contract `Groth16Verifier`. There is one
 // verifier per circuit size and Hardhat cannot resolve a bare contract name that several files
@@ -27,11 +37,12 @@
 // [A-Za-z0-9_] replaced by `_`); nothing else in the template output changes.
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { circomFilesUnder, parseInspectOutput, pathLabel, readSources, type InspectWarning } from "./circomInspect.ts";
 import { devSetup } from "../setup/devSetup.ts";
 import { runCeremony } from "../setup/ceremony.ts";
 import { readR1cs } from "../setup/r1cs.ts";
@@ -40,7 +51,7 @@ import { loadSnarkjs } from "../setup/zkLibs.ts";
 const execFileP = promisify(execFile);
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const FORMAT_TAG = "circuitBuild/v1";
+const FORMAT_TAG = "circuitBuild/v2";
 
 export interface CeremonySetup {
   /** Prepared powers-of-tau file. */
@@ -78,6 +89,8 @@ export interface CircuitBuild {
   insecure: boolean;
   cacheKey: string;
   cached: boolean;
+  /** The warnings of circom2 --inspect, located and judged (see assertInspectClean). */
+  inspect: InspectWarning[];
 }
 
 interface BuildMeta {
@@ -97,26 +110,8 @@ interface BuildMeta {
 /** Directories never hashed: dependencies (covered by package versions), build outputs, VCS/tool state. */
 const SKIP_DIRS = new Set(["node_modules", "build", "artifacts", "cache", "coverage", "types"]);
 
-async function listCircomFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith(".")) await walk(p);
-      } else if (e.isFile() && e.name.endsWith(".circom")) {
-        out.push(p);
-      }
-    }
-  };
-  await walk(dir);
-  return out.sort();
+function listCircomFiles(dir: string): Promise<string[]> {
+  return circomFilesUnder(dir, (name) => SKIP_DIRS.has(name));
 }
 
 async function packageVersion(pkg: string): Promise<string> {
@@ -190,6 +185,7 @@ function outputs(dir: string, name: string) {
     zkey: join(dir, `${name}.zkey`),
     vkey: join(dir, `${name}.vkey.json`),
     verifierSol: join(dir, `${name}Verifier.sol`),
+    inspect: join(dir, "inspect.json"),
     meta: join(dir, "build.json"),
   };
 }
@@ -238,6 +234,7 @@ export async function buildCircuit(opts: BuildCircuitOptions): Promise<CircuitBu
       insecure: meta.insecure,
       cacheKey,
       cached,
+      inspect: JSON.parse(await readFile(o.inspect, "utf8")) as InspectWarning[],
     };
   };
 
@@ -267,15 +264,23 @@ export async function buildCircuit(opts: BuildCircuitOptions): Promise<CircuitBu
       // ---- compile ------------------------------------------------------------------------------
       const tc = performance.now();
       const libs = ["node_modules", "circuits", ".", ...(opts.includeDirs ?? []).map(repoRelative)];
-      const args = [relative(REPO_ROOT, o.circom), "--r1cs", "--wasm", "--O2", "-o", relative(REPO_ROOT, tmp)];
-      for (const l of libs) args.push("-l", l);
-      log(`[buildCircuit] ${name}: circom2 ${args.join(" ")}`);
+      const cwd = circomDir(libs);
+      const at = (p: string) => relative(cwd, resolve(REPO_ROOT, p)) || ".";
+      const args = [at(o.circom), "--r1cs", "--wasm", "--O2", "--inspect", "-o", at(tmp)];
+      for (const l of libs) args.push("-l", at(l));
+      log(`[buildCircuit] ${name}: (in ${cwd}) circom2 ${args.join(" ")}`);
+      let output: string;
       try {
-        await execFileP(join(REPO_ROOT, "node_modules", ".bin", "circom2"), args, { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
+        const { stdout, stderr } = await execFileP(join(REPO_ROOT, "node_modules", ".bin", "circom2"), args, { cwd, maxBuffer: 256 << 20 });
+        output = `${stdout}\n${stderr}`;
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string; message: string };
         throw new Error(`buildCircuit: circom2 failed for ${name}:\n${err.stderr ?? ""}${err.stdout ?? ""}`.trimEnd());
       }
+      const inspect = await inspectWarnings(output, cwd, o.circom, opts);
+      await writeFile(o.inspect, JSON.stringify(inspect, null, 1) + "\n");
+      const unjustified = inspect.filter((w) => !w.library && !w.justification).length;
+      log(`[buildCircuit] ${name}: circom2 --inspect: ${inspect.length} warnings, ${unjustified} of ours not justified (${o.inspect})`);
       if (!existsSync(o.r1cs) || !existsSync(o.wasm)) throw new Error(`buildCircuit: circom2 did not produce ${o.r1cs} and ${o.wasm}`);
       const compileSeconds = (performance.now() - tc) / 1000;
       const r1cs = await readR1cs(o.r1cs);
@@ -342,6 +347,35 @@ export async function buildCircuit(opts: BuildCircuitOptions): Promise<CircuitBu
       throw e;
     }
   }
+}
+
+/** The deepest directory holding the repository and the real path of every include dir `libs` (repository-relative). */
+function circomDir(libs: string[]): string {
+  let dir = REPO_ROOT;
+  for (const l of libs) {
+    const real = realpathSync(resolve(REPO_ROOT, l));
+    while (relative(dir, real).startsWith("..") || isAbsolute(relative(dir, real))) dir = dirname(dir);
+  }
+  return dir;
+}
+
+/** circom2's --inspect warnings, located in the main source, our circuits (circuits/ and include dirs) and circomlib. */
+async function inspectWarnings(output: string, cwd: string, mainPath: string, opts: BuildCircuitOptions): Promise<InspectWarning[]> {
+  const ours = new Set<string>();
+  for (const d of ["circuits", ...(opts.includeDirs ?? []).map(repoRelative)]) {
+    if (d === "node_modules" || d.startsWith(`node_modules${sep}`) || d.startsWith("node_modules/")) continue;
+    for (const f of await listCircomFiles(resolve(REPO_ROOT, d))) ours.add(f);
+  }
+  const circuits = resolve(REPO_ROOT, "circuits") + sep;
+  const library = await circomFilesUnder(join(REPO_ROOT, "node_modules", "circomlib", "circuits"));
+  // later sources win a template-name clash: libraries, other include dirs, circuits/, the main source
+  const sources = [
+    ...readSources(REPO_ROOT, library),
+    ...readSources(REPO_ROOT, [...ours].filter((f) => !f.startsWith(circuits))),
+    ...readSources(REPO_ROOT, [...ours].filter((f) => f.startsWith(circuits))),
+    { label: "<main>", lines: opts.mainSource.split("\n"), library: false },
+  ];
+  return parseInspectOutput(output, sources, (printed) => pathLabel(REPO_ROOT, cwd, printed, { path: mainPath, label: "<main>" }));
 }
 
 function processAlive(pid: number): boolean {

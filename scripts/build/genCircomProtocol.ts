@@ -9,8 +9,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
-  Bits, DERIV_TX_TYPES, Domain, FEE_DENOMINATOR, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, MAX_ORACLE_AGE,
-  PPM, PRICE_SCALE, RECORD_BYTES, RISK_FREE_RATE_PPM, SPOT_TX_TYPES, TxType,
+  Bits, DERIV_TX_TYPES, Domain, FEE_DENOMINATOR, FUNDING_CAP_BOUND, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM,
+  MAX_ORACLE_AGE, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, RECORD_BYTES, RISK_FREE_RATE_PPM, SETTLEMENT_WINDOW, SPOT_TX_TYPES, TxType,
 } from "../../sequencer/protocol/constants.ts";
 import { RECORD_LAYOUT } from "../../sequencer/protocol/publicData.ts";
 
@@ -75,7 +75,10 @@ function generatePacker(templateName: string, types: readonly TxType[]): string[
   });
   const n = types.length;
   out.push(`template ${templateName}() {`);
-  out.push(`    signal input isType[${n}];`);
+  // A type with an all-zero record (NOOP) leaves its flag out of every constraint here (circom --inspect).
+  const zero = types.flatMap((t, k) => (RECORD_LAYOUT[t].length === 0 ? [`isType[${k}] (${names[t]})`] : []));
+  const why = zero.length ? ` // inspect: ${zero.join(", ")} selects an all-zero record; the caller constrains the one-hot` : "";
+  out.push(`    signal input isType[${n}];${why}`);
   for (const i of inputs) out.push(`    signal input ${i};`);
   out.push("    signal output out[RECORD_BITS()];", ...splits.map((s) => "    " + s));
   out.push(`    signal p1[${n}];`, `    signal p2[${n}];`);
@@ -111,6 +114,9 @@ export function generateProtocolCircom(): string {
   out.push(`function LIQ_BAND_PPM() { return ${LIQ_BAND_PPM}; }`);
   out.push(`function LIQ_PENALTY_PPM() { return ${LIQ_PENALTY_PPM}; }`);
   out.push(`function RISK_FREE_RATE_PPM() { return ${RISK_FREE_RATE_PPM}; }`);
+  out.push(`function SETTLEMENT_WINDOW() { return ${SETTLEMENT_WINDOW}; }`);
+  out.push(`function MAX_ORACLE_PRICE() { return ${MAX_ORACLE_PRICE}; }`);
+  out.push(`function FUNDING_CAP_BOUND() { return ${FUNDING_CAP_BOUND}; }`);
   out.push(`function RECORD_BITS() { return ${RECORD_BYTES * 8}; }`, "");
   out.push(...generatePacker("PackRecord", SPOT_TX_TYPES));
   out.push(...generatePacker("PackDerivRecord", DERIV_TX_TYPES));

@@ -42,19 +42,46 @@ export async function send(c: Clients, address: Address, abi: Abi, functionName:
 
 export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteToken: Address };
 
-/** Deploys verifier + custodian. The deployer is admin; `operator` may submit batches. */
-export async function deployExchange(c: Clients, opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; operator: Address }): Promise<ExchangeDeployment> {
+/**
+ * Minimum deposits of the demo tokens (Custodian.minDeposit), in base units: 1 USDC (6 decimals) and
+ * 0.0005 WETH (18 decimals). Each queued deposit must bring at least this much, which is what makes flooding
+ * the request queue cost capital and not just gas.
+ */
+export const DEMO_MIN_DEPOSITS = { usdc: 10n ** 6n, weth: 5n * 10n ** 14n } as const;
+
+/**
+ * Deploys verifier + custodian. The deployer is admin; `operator` may submit batches. `quoteMinDeposit` is the
+ * quote token's minimum deposit (default: DEMO_MIN_DEPOSITS.usdc, for a 6-decimal quote token).
+ */
+export async function deployExchange(
+  c: Clients,
+  opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address },
+): Promise<ExchangeDeployment> {
   const verifier = await deploy(c, compileVerifier(opts.verifierSol));
   const custodian = await deployCustodian(c, { ...opts, verifier });
   return { verifier, custodian, quoteToken: opts.quoteToken };
 }
 
-/** Deploys the custodian for `params` in front of an already deployed `verifier`, at the empty state's root. */
-export async function deployCustodian(c: Clients, opts: { params: CircuitParams; verifier: Address; quoteToken: Address; operator: Address }): Promise<Address> {
+/**
+ * Deploys the custodian for `params` in front of an already deployed `verifier`, at the empty state's root; the
+ * quote token's minimum deposit is `quoteMinDeposit` (default: DEMO_MIN_DEPOSITS.usdc).
+ */
+export async function deployCustodian(
+  c: Clients,
+  opts: { params: CircuitParams; verifier: Address; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address },
+): Promise<Address> {
   const genesisRoot = new ExchangeState(opts.params).root;
   return deploy(c, readArtifact("Custodian.sol", "Custodian"), custodianArgs(opts.params, {
-    verifier: opts.verifier, genesisRoot, quoteToken: opts.quoteToken, admin: c.walletClient.account!.address, operator: opts.operator,
+    verifier: opts.verifier, genesisRoot, quoteToken: opts.quoteToken, quoteMinDeposit: opts.quoteMinDeposit ?? DEMO_MIN_DEPOSITS.usdc,
+    admin: c.walletClient.account!.address, operator: opts.operator,
   }));
+}
+
+/** Registers `token` on the custodian under the next token id, with its minimum deposit. The wallet must be the admin. */
+export async function registerToken(c: Clients, custodian: Address, token: Address, minDeposit: bigint): Promise<number> {
+  const receipt = await send(c, custodian, custodianAbi, "registerToken", [token, minDeposit]);
+  const [event] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "TokenRegistered" });
+  return event.args.tokenId;
 }
 
 /** Registers (or replaces) the oracle's public key on the custodian. The wallet must be the admin. */
@@ -99,12 +126,15 @@ export const DEMO_MARKET = { baseTokenId: 1, sizeUnit: 10n ** 15n, priceUnit: 10
 
 export type DemoDeployment = ExchangeDeployment & { usdc: Address; weth: Address; marketId: number };
 
-/** Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market queued. */
+/**
+ * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
+ * queued; minimum deposits DEMO_MIN_DEPOSITS.
+ */
 export async function deployDemoExchange(c: Clients, opts: { params: CircuitParams; verifierSol: string; operator: Address }): Promise<DemoDeployment> {
   const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
-  const exchange = await deployExchange(c, { ...opts, quoteToken: usdc });
-  await send(c, exchange.custodian, custodianAbi, "registerToken", [weth]);
+  const exchange = await deployExchange(c, { ...opts, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
+  await registerToken(c, exchange.custodian, weth, DEMO_MIN_DEPOSITS.weth);
   await send(c, exchange.custodian, custodianAbi, "registerMarket", [DEMO_MARKET.baseTokenId, DEMO_MARKET.sizeUnit, DEMO_MARKET.priceUnit]);
   return { ...exchange, usdc, weth, marketId: 0 };
 }

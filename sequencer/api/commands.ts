@@ -1,7 +1,9 @@
 /**
  * The state-changing requests of the API, shared by the HTTP routes and the WebSocket: shape checks
- * (schemas.ts), per-source and per-account rate limits, then the Sequencer (orders through OrderIntake,
- * so signatures are verified in groups). Signatures, order-id slots, nonces, matching and risk are the
+ * (schemas.ts), the per-source rate limit, then the Sequencer (orders through OrderIntake, so signatures
+ * are verified in groups), which charges the per-account rate limit once the account's signature holds
+ * (issue 11, finding 11: charged before the check, anyone could drain another account's allowance by
+ * sending junk in its name). Signatures, order-id slots, nonces, matching and risk are the
  * Sequencer's and the engine's; this module only maps their outcomes to the API's codes, and answers a
  * request only once what it logged is durable (Sequencer.durable; OrderIntake does the same for orders):
  *   400 MALFORMED | UNSIGNED | <RequestRejected code>, 422 <engine RejectCode> (with `events`),
@@ -19,9 +21,12 @@ import type { OracleOutcome } from "../service/derivatives.ts";
 import { CancelBatchSchema, CancelSchema, OracleUpdateSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "./schemas.ts";
 
 export type RateLimits = {
-  /** Signed requests per trading key (account), charged before the signature is checked. null: none. */
+  /**
+   * Signed requests per trading key (account), charged for each request once its signature holds
+   * (a batch's items one by one: those beyond the bucket are answered 429). null: none.
+   */
   perAccount?: RateLimit | null;
-  /** Signed requests per client address (all its connections together). null: none. */
+  /** Requests per client address (all its connections together), charged before anything is checked. null: none. */
   perSource?: RateLimit | null;
 };
 
@@ -68,23 +73,29 @@ export class CommandGateway {
     this.#perSource = l.perSource ? new TokenBuckets(l.perSource) : null;
   }
 
-  /** Spends one token per request of each account (and of the source), or throws RATE_LIMITED. */
-  charge(source: string, accounts: readonly number[], sourceCost = accounts.length): void {
-    if (this.#perSource && !this.#perSource.take(source, sourceCost)) {
-      throw new ApiError(429, "RATE_LIMITED", `too many signed requests from ${source}`);
-    }
-    if (!this.#perAccount) return;
-    const need = new Map<number, number>();
-    for (const a of accounts) need.set(a, (need.get(a) ?? 0) + 1);
-    if (!this.#perAccount.takeAll(need)) {
-      throw new ApiError(429, "RATE_LIMITED", `too many signed requests for account ${[...need.keys()].find((a) => this.#perAccount!.available(a) < need.get(a)!)}`);
+  /** Spends `cost` tokens of the source's bucket (before any signature is checked), or throws RATE_LIMITED (429). */
+  chargeSource(source: string, cost: number): void {
+    if (this.#perSource && !this.#perSource.take(source, cost)) {
+      throw new ApiError(429, "RATE_LIMITED", `too many requests from ${source}`);
     }
   }
 
+  /**
+   * Spends one token of the account's bucket, or throws RequestRejected RATE_LIMITED (429). Called only
+   * once a request's signature under the account's key holds (the Sequencer's `admit` callbacks).
+   */
+  chargeAccount = (accountId: number): void => {
+    if (this.#perAccount && !this.#perAccount.take(accountId)) {
+      throw new RequestRejected("RATE_LIMITED", `too many signed requests for account ${accountId}`);
+    }
+  };
+
+  #admitOrder = (order: Signed<Order>): void => this.chargeAccount(order.accountId);
+
   async placeOrder(body: unknown, source: string): Promise<{ events: EngineEvent[] }> {
     const order = parse(OrderSchema, body, "order");
-    this.charge(source, [order.accountId]);
-    const [outcome] = await this.#intake.submit([order]);
+    this.chargeSource(source, 1);
+    const [outcome] = await this.#intake.submit([order], this.#admitOrder);
     return outcomeEvents(outcome);
   }
 
@@ -99,14 +110,14 @@ export class CommandGateway {
   }
 
   async #placeBatch(orders: Signed<Order>[], source: string): Promise<{ results: ItemResult[] }> {
-    this.charge(source, orders.map((o) => o.accountId));
-    const outcomes = await this.#intake.submit(orders);
+    this.chargeSource(source, orders.length);
+    const outcomes = await this.#intake.submit(orders, this.#admitOrder);
     return { results: outcomes.map((o) => itemResult(() => outcomeEvents(o))) };
   }
 
   async cancel(body: unknown, source: string): Promise<{ events: EngineEvent[] }> {
     const cancel = parse(CancelSchema, body, "cancel");
-    this.charge(source, [cancel.accountId]);
+    this.chargeSource(source, 1);
     return this.#whenDurable(this.#cancelOne(cancel));
   }
 
@@ -116,7 +127,7 @@ export class CommandGateway {
    */
   async cancelBatch(body: unknown, source: string): Promise<{ results: ItemResult[] }> {
     const { cancels } = parse(CancelBatchSchema, body, "cancel batch");
-    this.charge(source, cancels.map((c) => c.accountId));
+    this.chargeSource(source, cancels.length);
     return this.#whenDurable({ results: cancels.map((c) => itemResult(() => this.#cancelOne(c))) });
   }
 
@@ -127,13 +138,13 @@ export class CommandGateway {
   }
 
   #cancelOne(cancel: Signed<Cancel>): { events: EngineEvent[] } {
-    return engineOutcome(intake(() => this.#sequencer.cancelOrder(cancel)));
+    return engineOutcome(intake(() => this.#sequencer.cancelOrder(cancel, () => this.chargeAccount(cancel.accountId))));
   }
 
   async withdraw(body: unknown, source: string): Promise<Record<string, unknown>> {
     const w = parse(WithdrawalSchema, body, "withdrawal");
-    this.charge(source, [w.accountId]);
-    intake(() => this.#sequencer.requestWithdrawal(w));
+    this.chargeSource(source, 1);
+    intake(() => this.#sequencer.requestWithdrawal(w, () => this.chargeAccount(w.accountId)));
     return this.#whenDurable({ status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce });
   }
 
@@ -143,7 +154,7 @@ export class CommandGateway {
    */
   async oracleUpdate(body: unknown, source: string): Promise<OracleOutcome> {
     const u = parse(OracleUpdateSchema(this.#sequencer.params), body, "oracle update");
-    this.charge(source, [], 1);
+    this.chargeSource(source, 1);
     try {
       return await this.#whenDurable(await this.#sequencer.acceptOracleUpdate(u));
     } catch (e) {
@@ -154,8 +165,8 @@ export class CommandGateway {
 
   async transfer(body: unknown, source: string): Promise<Record<string, unknown>> {
     const t = parse(TransferSchema, body, "transfer");
-    this.charge(source, [t.accountId]);
-    intake(() => this.#sequencer.requestTransfer(t));
+    this.chargeSource(source, 1);
+    intake(() => this.#sequencer.requestTransfer(t, () => this.chargeAccount(t.accountId)));
     return this.#whenDurable({ status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce });
   }
 }

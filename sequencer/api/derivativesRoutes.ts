@@ -3,8 +3,8 @@
  * the other writes in commands.ts):
  *   GET /v1/accounts/:id/derivatives  collateral, equity, margin used (IM, MM, with orders), positions
  *                                     with average entry, unrealised/realised PnL, fees, and Greeks
- *   GET /v1/instruments               the instrument table with marks at the latest oracle update, and
- *                                     the table's sizes (instrument slots, underlyings)
+ *   GET /v1/instruments               the instrument table with marks at the latest oracle update, the
+ *                                     funding epoch, and the table's sizes (instrument slots, underlyings)
  */
 import type { FastifyInstance } from "fastify";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
@@ -23,6 +23,8 @@ export function registerDerivativesRoutes(app: FastifyInstance, sequencer: Seque
     const risk = sequencer.derivatives.risk;
     return {
       oracleTime: risk.inputs?.time ?? null,
+      /** The funding epoch the next oracle update continues from (the same, or one more with a funding tick). */
+      fundingEpoch: sequencer.derivatives.fundingEpoch,
       /** Instrument ids run 0..instrumentSlots-1; an oracle update carries one funding rate per slot. */
       instrumentSlots: sequencer.params.instruments,
       underlyings: sequencer.params.underlyings,

@@ -36,9 +36,9 @@ export function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown
   return r.data;
 }
 
-/** The Sequencer's refusal as a 400 with its code (BAD_SIGNATURE, ORDER_ID_REUSED, BAD_NONCE, ...). */
+/** The Sequencer's refusal as a 400 with its code (BAD_SIGNATURE, ORDER_ID_REUSED, BAD_NONCE, ...); RATE_LIMITED is a 429. */
 export function rejectedError(e: RequestRejected): ApiError {
-  return new ApiError(400, e.code, e.message);
+  return new ApiError(e.code === "RATE_LIMITED" ? 429 : 400, e.code, e.message);
 }
 
 /** Runs a Sequencer call, turning RequestRejected into its ApiError. */

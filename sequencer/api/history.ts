@@ -1,13 +1,16 @@
 /**
  * A bounded in-memory index of each account's orders and fills, fed by the Sequencer's engine events:
  * what the API serves as order history (filled and cancelled orders, which the engine forgets) and
- * fills, and what the private stream sends. It mirrors the engine's outcomes; it decides nothing.
+ * fills, and what the private stream sends. It mirrors the engine's outcomes; it decides nothing. It
+ * also keeps the account's rejections: accepted transactions no batch could prove, which the sequencer
+ * took out of its queue (Sequencer `rejected` events); a rejected trade's fill is marked `rejected`.
  *
  * Bounds: per account, the newest `maxFillsPerAccount` fills (up to twice that between trims) and `maxOrdersPerAccount` orders (open
  * orders are never dropped; the oldest closed ones go first), and at most `maxAccounts` accounts (the
  * least recently active one is dropped). Nothing here is durable: a restart starts empty.
  */
-import { Side } from "../protocol/constants.ts";
+import { Side, TxType } from "../protocol/constants.ts";
+import type { TxRejection } from "../service/sequencer.ts";
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { CancelReason, EngineEvent, FillEvent } from "../matching/index.ts";
 
@@ -34,6 +37,23 @@ export type FillRecord = {
   feePpm: number;
   /** Unix seconds when the index saw the trade. */
   time: number;
+  /** Set when no batch could prove the trade: the rejection's code (the fill did not settle). */
+  rejected?: string;
+};
+
+/**
+ * An accepted transaction of the account that no batch could prove, taken out of the sequencer's queue:
+ * the builder's code and message, the transaction's type, and what it was for this account.
+ */
+export type RejectionRecord = {
+  rejectionId: number;
+  accountId: number;
+  code: string;
+  message: string;
+  txType: number;
+  /** Unix seconds (the sequencer's clock) when it was rejected. */
+  time: number;
+  details: Record<string, bigint | number | boolean>;
 };
 
 /** What one command changed, per account: the order records it touched and the fills it made. */
@@ -41,7 +61,7 @@ export type HistoryChanges = { orders: OrderRecord[]; fills: FillRecord[] };
 
 export type HistoryOptions = { maxOrdersPerAccount?: number; maxFillsPerAccount?: number; maxAccounts?: number };
 
-type AccountLog = { orders: Map<bigint, OrderRecord>; fills: FillRecord[] };
+type AccountLog = { orders: Map<bigint, OrderRecord>; fills: FillRecord[]; rejections: RejectionRecord[] };
 
 const orderFields = ({ signature: _s, ...order }: Signed<Order>): Order => order;
 
@@ -51,6 +71,7 @@ export class AccountHistory {
   readonly #maxFills: number;
   readonly #maxAccounts: number;
   #fillId = 0;
+  #rejectionId = 0;
 
   constructor(opts: HistoryOptions = {}) {
     this.#maxOrders = opts.maxOrdersPerAccount ?? 1000;
@@ -94,6 +115,29 @@ export class AccountHistory {
     return { orders: [...changed].map((r) => ({ ...r })), fills };
   }
 
+  /** Takes in a rejection (Sequencer `rejected`); returns one record per account it concerns, for the private stream. */
+  recordRejection(r: TxRejection): RejectionRecord[] {
+    const rejectionId = ++this.#rejectionId;
+    return [...new Set(r.accounts)].map((accountId) => {
+      const rec: RejectionRecord = { rejectionId, accountId, code: r.code, message: r.message, txType: r.tx.type, time: r.time, details: rejectionDetails(r, accountId) };
+      const log = this.#touch(accountId);
+      log.rejections.push(rec);
+      if (log.rejections.length > this.#maxFills * 2) log.rejections.splice(0, log.rejections.length - this.#maxFills);
+      if (r.tx.type === TxType.TRADE || r.tx.type === TxType.DERIV_TRADE) {
+        const { lots, priceTicks } = r.tx;
+        const orderId = rec.details.orderId;
+        const fill = log.fills.findLast((f) => f.orderId === orderId && f.lots === lots && f.priceTicks === priceTicks && f.rejected === undefined);
+        if (fill) fill.rejected = r.code;
+      }
+      return { ...rec, details: { ...rec.details } };
+    });
+  }
+
+  /** The account's rejections, newest first. */
+  rejections(accountId: number, limit = 100): RejectionRecord[] {
+    return [...(this.#accounts.get(accountId)?.rejections ?? [])].reverse().slice(0, limit).map((r) => ({ ...r, details: { ...r.details } }));
+  }
+
   /** The order's record, or undefined when the index never saw it or has dropped it. */
   order(accountId: number, orderId: bigint): OrderRecord | undefined {
     const r = this.#accounts.get(accountId)?.orders.get(orderId);
@@ -133,7 +177,7 @@ export class AccountHistory {
   #touch(accountId: number): AccountLog {
     let log = this.#accounts.get(accountId);
     if (log) this.#accounts.delete(accountId);
-    else log = { orders: new Map(), fills: [] };
+    else log = { orders: new Map(), fills: [], rejections: [] };
     this.#accounts.set(accountId, log);
     if (this.#accounts.size > this.#maxAccounts) this.#accounts.delete(this.#accounts.keys().next().value!);
     return log;
@@ -155,5 +199,29 @@ export class AccountHistory {
     const fills = this.#touch(f.accountId).fills;
     fills.push(f);
     if (fills.length > this.#maxFills * 2) fills.splice(0, fills.length - this.#maxFills);
+  }
+}
+
+/** What a rejected transaction was, as the account `accountId` sees it. */
+function rejectionDetails(r: TxRejection, accountId: number): RejectionRecord["details"] {
+  const tx = r.tx;
+  switch (tx.type) {
+    case TxType.TRADE:
+    case TxType.DERIV_TRADE: {
+      const mine = tx.buy.accountId === accountId ? tx.buy : tx.sell;
+      return { orderId: mine.orderId, marketId: mine.marketId, side: mine.side, lots: tx.lots, priceTicks: tx.priceTicks };
+    }
+    case TxType.WITHDRAW:
+      return { tokenId: tx.request.tokenId, amount: tx.request.amount, nonce: tx.request.nonce };
+    case TxType.TRANSFER:
+      return { toCollateral: tx.request.toCollateral, amount: tx.request.amount, nonce: tx.request.nonce };
+    case TxType.CANCEL:
+      return { orderId: tx.request.orderId };
+    case TxType.LIQUIDATE:
+      return { liquidatedAccountId: tx.liquidatedAccountId, orderId: tx.liquidator.orderId, marketId: tx.liquidator.marketId, lots: tx.lots, priceTicks: tx.priceTicks };
+    case TxType.SETTLE:
+      return { instrumentId: tx.instrumentId };
+    default:
+      return {};
   }
 }

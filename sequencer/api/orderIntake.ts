@@ -9,8 +9,14 @@
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
 
+/**
+ * Called for each order of a submission whose signature holds, before it is placed; a RequestRejected
+ * it throws refuses that order (the per-account rate limit: commands.ts).
+ */
+export type Admit = (order: Signed<Order>) => void;
+
 /** One submission (a request's orders): answered together, with one outcome per order. */
-type Waiting = { orders: readonly Signed<Order>[]; resolve: (o: IntakeOutcome[]) => void; reject: (e: unknown) => void };
+type Waiting = { orders: readonly Signed<Order>[]; admit?: Admit; resolve: (o: IntakeOutcome[]) => void; reject: (e: unknown) => void };
 
 export class OrderIntake {
   readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders" | "durable">;
@@ -37,10 +43,10 @@ export class OrderIntake {
     return this.#queuedOrders;
   }
 
-  /** Queues orders (kept together and in order) and resolves with one outcome per order. */
-  submit(orders: readonly Signed<Order>[]): Promise<IntakeOutcome[]> {
+  /** Queues orders (kept together and in order) and resolves with one outcome per order; `admit` see Admit. */
+  submit(orders: readonly Signed<Order>[], admit?: Admit): Promise<IntakeOutcome[]> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ orders, resolve, reject });
+      this.#queue.push({ orders, admit, resolve, reject });
       this.#queuedOrders += orders.length;
       this.#schedule();
     });
@@ -79,7 +85,8 @@ export class OrderIntake {
       verified.catch(() => {}); // handled when its turn comes
       this.#tail = this.#tail.then(async () => {
         try {
-          const outcomes = this.#sequencer.placeVerifiedOrders(await verified);
+          const admits = submissions.flatMap((w) => w.orders.map(() => w.admit));
+          const outcomes = this.#sequencer.placeVerifiedOrders(await verified, (order, i) => admits[i]?.(order));
           this.#sequencer.durable().then(
             () => {
               let at = 0;

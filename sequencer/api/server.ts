@@ -18,7 +18,9 @@
  *   POST /v1/oracle/updates    a signed oracle update (under the custodian's oracle key; the feeder)
  *                                                                          -> {fundingTick, settled, liquidations, cancelled}
  * Reads:
- *   GET /v1/health | /v1/markets | /v1/markets/:id/book?levels
+ *   GET /v1/health                      200 {status: "ok", ...}, or 503 {status: "failing", code: SETTLEMENT_FAILING,
+ *                                      problems: [...]} while batch attempts fail or no prover device is healthy
+ *   GET /v1/markets | /v1/markets/:id/book?levels
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
  *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, derivatives
  *                                      positions, the next withdrawal/transfer nonce
@@ -26,6 +28,8 @@
  *   GET /v1/instruments                the instrument table with marks at the latest oracle update
  *   GET /v1/accounts/:id/key           the registered trading key (null when none)
  *   GET /v1/accounts/:id/orders?status&limit | /v1/accounts/:id/orders/:orderId | /v1/accounts/:id/fills?limit&before
+ *   GET /v1/accounts/:id/rejections?limit   accepted transactions of the account that no batch could prove
+ *                                      (taken out of the queue: code, message, what; history.ts)
  *   GET /v1/batches?limit | /v1/batches/:n        posted batches: tx hash, proof, timings
  * Account reads are public, as the account's trades are in the batches' public data anyway.
  *
@@ -40,8 +44,9 @@
  *                          FOK_UNFILLABLE, UNKNOWN_MARKET, UNKNOWN_ORDER (also a replayed cancel),
  *                          EXPIRED, ...); the engine's events are in `events`. Nothing changed. (Chosen
  *                          over 200 + rejected event so that a 200 always means the request took effect.)
- *   429 RATE_LIMITED      the account's or the client's token bucket is empty (commands.ts RateLimits);
- *                          a batch is refused whole
+ *   429 RATE_LIMITED      the client's token bucket is empty (charged before anything is checked; a batch
+ *                          is refused whole), or the account's (charged once the request's signature holds:
+ *                          junk in another's name costs it nothing; a batch item by item) (commands.ts)
  *   404 UNKNOWN_MARKET | UNKNOWN_ORDER | UNKNOWN_BATCH | NOT_FOUND;  413 BODY_TOO_LARGE;
  *   415 UNSUPPORTED_MEDIA_TYPE;  503 NOT_CONFIGURED (typed data without chain settings);
  *   500 INTERNAL (details only in the log).
@@ -103,6 +108,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
       app.log.error({ err: e }, "publishing engine events failed");
     }
   };
+  const onRejected = (r: Parameters<AccountHistory["recordRejection"]>[0]) => {
+    try {
+      stream.publishRejections(history.recordRejection(r));
+    } catch (e) {
+      app.log.error({ err: e }, "publishing a rejection failed");
+    }
+  };
   const onBatch = (b: Parameters<BatchLog["record"]>[0]) => {
     try {
       stream.publishBatch(batches.record(b));
@@ -112,11 +124,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   };
   sequencer.events.on("engine", onEngine);
   sequencer.events.on("batch", onBatch);
+  sequencer.events.on("rejected", onRejected);
   app.server.on("upgrade", stream.handleUpgrade);
   // preClose: WebSocket connections are ended before the HTTP server waits for its connections to close.
   app.addHook("preClose", async () => {
     sequencer.events.off("engine", onEngine);
     sequencer.events.off("batch", onBatch);
+    sequencer.events.off("rejected", onRejected);
     app.server.off("upgrade", stream.handleUpgrade);
     await stream.close();
   });
@@ -210,6 +224,12 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     return { accountId: id, fills: history.fills(id, { limit: q.limit ?? 100, beforeFillId: q.before }) };
   });
 
+  app.get("/v1/accounts/:id/rejections", async (req) => {
+    const { id } = parse(AccountParamsSchema, req.params, "account id");
+    const { limit } = parse(BatchesQuerySchema, req.query, "rejections query");
+    return { accountId: id, rejections: history.rejections(id, limit ?? 100) };
+  });
+
   app.get("/v1/batches", async (req) => {
     const { limit } = parse(BatchesQuerySchema, req.query, "batches query");
     return { pendingTransactions: sequencer.pendingTransactions, batches: batches.list(limit ?? 20) };
@@ -224,7 +244,12 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   registerDerivativesRoutes(app, sequencer);
 
-  app.get("/v1/health", async () => ({ status: "ok", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() }));
+  app.get("/v1/health", async (_req, reply) => {
+    const h = sequencer.health();
+    const body = { status: h.ok ? "ok" : "failing", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() };
+    if (h.ok) return body;
+    return reply.code(503).send({ ...body, code: "SETTLEMENT_FAILING", message: h.problems.join("; "), problems: h.problems, batches: h.batches });
+  });
 
   return Object.assign(app, { api: { intake, history, batches, stream, commands } });
 }

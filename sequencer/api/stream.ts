@@ -17,7 +17,8 @@
  *       "takerAccount","takerOrderId"}                          before the book delta of the same command
  *   {"type":"batches","subscribe"}  then  {"type":"batch","batch"}     a batch was proven and posted
  *   {"type":"authenticated","accountId"}  then, for that account only:
- *       {"type":"order","order"} (history.ts OrderRecord)  and  {"type":"fill","fill"} (FillRecord)
+ *       {"type":"order","order"} (history.ts OrderRecord)  and  {"type":"fill","fill"} (FillRecord), and
+ *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove
  *   {"type":"result","id","events"}                                an order or cancel took effect
  *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
  *
@@ -47,8 +48,8 @@ import type { BatchRecord } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "./bookDelta.ts";
 import { splitOrderFrame } from "./orderFrames.ts";
 import type { CommandGateway } from "./commands.ts";
-import { ApiError, parse } from "./errors.ts";
-import type { HistoryChanges } from "./history.ts";
+import { ApiError, intake, parse } from "./errors.ts";
+import type { HistoryChanges, RejectionRecord } from "./history.ts";
 import { StreamAuthSchema, StreamRequestSchema, toJson, type StreamRequest } from "./schemas.ts";
 
 export const STREAM_PATH = "/v1/stream";
@@ -227,12 +228,13 @@ export class MarketStream {
   #authenticate(c: Client, accountId: number, signature: unknown): void {
     if (c.accountId !== null) throw new ApiError(400, "ALREADY_AUTHENTICATED", `this connection is authenticated as account ${c.accountId}`);
     const auth = parse(StreamAuthSchema, { accountId, challenge: c.challenge.toString(), signature }, "auth");
-    this.#commands.charge(c.source, [accountId]);
+    this.#commands.chargeSource(c.source, 1);
     const key = this.#sequencer.tradingKey(accountId);
     if (!key) throw new ApiError(400, "NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
     if (!verifyMessage(streamAuthMessage(auth), auth.signature, key)) {
       throw new ApiError(400, "BAD_SIGNATURE", `auth is not signed by account ${accountId}'s trading key over this connection's challenge`);
     }
+    intake(() => this.#commands.chargeAccount(accountId)); // only once the account's signature holds
     c.accountId = accountId;
     let set = this.#private.get(accountId);
     if (!set) this.#private.set(accountId, (set = new Set()));
@@ -303,6 +305,11 @@ export class MarketStream {
       for (const c of [...g.clients]) this.#send(c, { type: "book", marketId: g.marketId, snapshot: false, ...delta });
     }
     this.#dirty.clear();
+  }
+
+  /** Sends each rejection to the private stream of its account. */
+  publishRejections(records: readonly RejectionRecord[]): void {
+    for (const rejection of records) for (const c of this.#private.get(rejection.accountId) ?? []) this.#send(c, { type: "rejected", rejection });
   }
 
   publishBatch(batch: BatchRecord): void {

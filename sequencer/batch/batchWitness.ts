@@ -11,6 +11,7 @@ import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleS
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
 import { applyDerivTx } from "./derivSlotWitness.ts";
 import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "./transactions.ts";
+import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 
 /** True for the transactions that go into derivatives slots (NOOP goes into spot slots). */
 export function isDerivTx(tx: BatchTx): tx is DerivTx {
@@ -32,6 +33,11 @@ export type BatchOptions = {
   batchNumber: number;
   timestamp: number;
   verifySignatures?: boolean;
+  /**
+   * With verifySignatures false: receives every signature check of every slot (`slot` numbered as
+   * TxRejected.slot), for the caller to verify in one batch call (the sequencer, with the native verifier).
+   */
+  collectSignatures?: (slot: number, check: SignatureCheck) => void;
   /** See SlotContext.enforceRules: false only in tests that play a dishonest operator. */
   enforceRules?: boolean;
   /** The signed oracle update the batch uses; required when it has derivatives transactions. */
@@ -53,6 +59,8 @@ export type BatchSections = { spot: readonly SpotTx[]; deriv: readonly DerivTx[]
 /**
  * Builds the batch of `txs`: a list (spot transactions go to the spot slots, derivatives ones to the
  * derivatives slots, each in order) or explicit sections (replays, which must keep every slot's place).
+ * A transaction that breaks a rule throws TxRejected with its slot (spot slots 0..slots-1, then the
+ * derivatives slots), and the state is left as it was.
  */
 export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | BatchSections, opts: BatchOptions): BuiltBatch {
   const { slots, derivSlots } = state.params;
@@ -72,14 +80,16 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   const records: SlotRecord[] = [];
   let oracleInputs: SlotInputs;
   let oracle: OracleSection;
-  const slotError = (i: number, e: unknown) => (e instanceof TxRejected ? new TxRejected(e.code, `slot ${i}: ${e.message}`) : e);
+  const slotError = (i: number, e: unknown) => (e instanceof TxRejected ? new TxRejected(e.code, `slot ${i}: ${e.message}`, i) : e);
+  const sink = opts.collectSignatures;
+  const slotCtx = <C extends typeof ctx>(c: C, i: number): C => (sink ? { ...c, collectSignature: (check: SignatureCheck) => sink(i, check) } : c);
   try {
     const step = applyOracleStep(state, opts.oracle ?? null, opts.timestamp, opts.enforceRules ?? true, ctx.verifySignatures);
     oracleInputs = step.inputs;
     oracle = step.section;
     [...spot, ...Array<SpotTx>(slots - spot.length).fill(NOOP)].forEach((tx, i) => {
       try {
-        const { inputs, record } = applyTx(state, tx, ctx);
+        const { inputs, record } = applyTx(state, tx, slotCtx(ctx, i));
         spotInputs.push(inputs);
         records.push(record);
       } catch (e) {
@@ -89,7 +99,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
     const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks };
     [...deriv, ...Array<DerivTx>(derivSlots - deriv.length).fill(NOOP)].forEach((tx, i) => {
       try {
-        const { inputs, record } = applyDerivTx(state, tx, dctx);
+        const { inputs, record } = applyDerivTx(state, tx, slotCtx(dctx, slots + i));
         derivInputs.push(inputs);
         records.push(record);
       } catch (e) {

@@ -8,7 +8,10 @@ import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, 
 import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
-import { accountRisk, badDebtCover, withinLiquidationBand, isDated, isOption, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import {
+  accountRisk, badDebtCover, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationPenalty, settleFunding, sizeInRange,
+  type DerivAccount, type InstrumentState, type LotRisk,
+} from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import { instrumentFields } from "../derivatives/oracleStep.ts";
 import {
@@ -25,7 +28,6 @@ import type { DerivTx, InstrumentSpec } from "./transactions.ts";
 export type DerivContext = SlotContext & { oracleUsed: boolean; startInstruments: readonly InstrumentState[]; risks: readonly LotRisk[] };
 
 const COLLATERAL_LIMIT = 1n << BigInt(Bits.collateral - 1);
-const SIZE_LIMIT = 1n << BigInt(Bits.positionSize - 1);
 
 function withPosition(acc: DerivAccount, instrumentId: number, delta: bigint, cash: bigint): DerivAccount {
   const positions = acc.positions.map((p, i) => (i === instrumentId ? { ...p, size: p.size + delta } : p));
@@ -34,7 +36,7 @@ function withPosition(acc: DerivAccount, instrumentId: number, delta: bigint, ca
 
 function checkRanges(acc: DerivAccount, who: number): void {
   if (acc.collateral < -COLLATERAL_LIMIT || acc.collateral >= COLLATERAL_LIMIT) reject("COLLATERAL_OVERFLOW", `account ${who}'s collateral out of range`);
-  for (const p of acc.positions) if (p.size <= -SIZE_LIMIT || p.size >= SIZE_LIMIT) reject("POSITION_OVERFLOW", `account ${who}'s position out of range`);
+  for (const p of acc.positions) if (!sizeInRange(p.size)) reject("POSITION_OVERFLOW", `account ${who}'s position out of range`);
 }
 
 function requireInitialMargin(acc: DerivAccount, risks: readonly LotRisk[], who: number): void {
@@ -54,6 +56,7 @@ function registrationErrors(state: ExchangeState, id: number, s: InstrumentSpec)
   if (s.mmPpm <= 0n || s.mmPpm > s.imPpm || s.imPpm > PPM) return "margins must satisfy 0 < mm <= im <= 10^6";
   if (s.kind === InstrumentKind.PERPETUAL && (s.expiry !== 0 || s.fundingCapPpm > PPM)) return "a perpetual has no expiry and a cap <= 10^6";
   if (isDated(s.kind) && (s.expiry <= 0 || s.expiry >= 2 ** Bits.time || s.fundingCapPpm !== 0n)) return "a dated instrument has an expiry and no funding";
+  if (!fundingCapFits(s.fundingCapPpm, s.lotSizeE6)) return `funding cap ${s.fundingCapPpm} ppm on lots of ${s.lotSizeE6}: a tick at the highest price could overflow the funding index`;
   return null;
 }
 
@@ -99,7 +102,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const buyFee = feeAmount(cash, tx.buyFeePpm);
       const sellFee = feeAmount(cash, tx.sellFeePpm);
       const buyer = withPosition(touched(tx.buy.accountId), id, tx.lots, -(cash + buyFee));
-      const seller = withPosition(touched(tx.sell.accountId), id, -tx.lots, cash - sellFee);
+      // The circuit applies A (the buyer) and then B to the tree, so B's old state is A's new one when
+      // they are the same account (never from the engine, which prevents self-trades).
+      const seller = withPosition(tx.sell.accountId === tx.buy.accountId ? buyer : touched(tx.sell.accountId), id, -tx.lots, cash - sellFee);
       checkRanges(buyer, tx.buy.accountId);
       checkRanges(seller, tx.sell.accountId);
       requireInitialMargin(buyer, ctx.risks, tx.buy.accountId);
@@ -147,7 +152,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
       const cover = badDebtCover(penalised, state.globals.insuranceFund);
       const victim = { ...penalised, collateral: penalised.collateral + cover };
-      const liquidator = withPosition(touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
+      // As in DERIV_TRADE, B starts from A's new state if they are one account (refused above, but a
+      // dishonest operator's witness must still be the circuit's).
+      const liquidator = withPosition(o.accountId === victimId ? victim : touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
       checkRanges(victim, victimId);
       checkRanges(liquidator, o.accountId);
       requireInitialMargin(liquidator, ctx.risks, o.accountId);

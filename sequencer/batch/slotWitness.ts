@@ -3,21 +3,30 @@
  * template (circuits/batch/slot.circom) for it. Every rule the circuit proves is checked here first,
  * with an error that names it; on any error the state is left exactly as it was.
  */
-import { compressPublicKey, isValidPublicKey, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
 import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
-import { cancelMessage, checkOrderFields, orderMessage, withdrawalMessage, type Order, type Signed } from "../protocol/messages.ts";
+import {
+  amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
+} from "../protocol/messages.ts";
+import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
 import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
 import type { SpotTx, TradeTx } from "./transactions.ts";
 
-/** Why a transaction cannot go into a batch. The state is unchanged when this is thrown. */
+/**
+ * Why a transaction cannot go into a batch. The state is unchanged when this is thrown. buildBatch
+ * names the slot (`slot`: spot slots first, then derivatives slots), so the sequencer can take that
+ * transaction out of its batch.
+ */
 export class TxRejected extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  readonly slot: number | undefined;
+  constructor(code: string, message: string, slot?: number) {
     super(`${code}: ${message}`);
     this.code = code;
+    this.slot = slot;
   }
 }
 
@@ -25,6 +34,11 @@ export type SlotInputs = Record<string, bigint | bigint[] | bigint[][]>;
 export type SlotContext = {
   timestamp: number;
   verifySignatures: boolean;
+  /**
+   * With verifySignatures false: receives every signature check the slot proves (message, signature,
+   * the key the state holds then), so the caller can verify them all in one batch call (the sequencer).
+   */
+  collectSignature?: (check: SignatureCheck) => void;
   /**
    * false builds the witness even when a rule is broken, as a dishonest operator would: tests use it
    * to show that the circuit, not this code, refuses the transaction.
@@ -37,6 +51,11 @@ let enforceRules = true;
 /** Refuses the transaction (unless rules are deliberately not enforced, see SlotContext). */
 export function reject(code: string, message: string): void {
   if (enforceRules) throw new TxRejected(code, message);
+}
+
+/** Refuses the transaction for a stateless fault of its request (messages.ts, shared with intake), if any. */
+export function refuseFault(fault: RequestFault | null): void {
+  if (fault) reject(fault.code, fault.message);
 }
 
 const MAX_BALANCE = 1n << BigInt(Bits.balance);
@@ -56,6 +75,8 @@ export function requireSignature(state: ExchangeState, accountId: number, messag
   if (!state.hasKey(accountId)) reject("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
   if (ctx.verifySignatures && !verifyMessage(message, sig, state.account(accountId).pubKey)) {
     reject("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
+  } else if (!ctx.verifySignatures) {
+    ctx.collectSignature?.({ message, signature: sig, publicKey: state.account(accountId).pubKey });
   }
 }
 
@@ -143,15 +164,20 @@ export function idle(accountId: number, bal2Token = 0): AccountChange {
   return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
 }
 
-/** The rules of a signed, nonced amount request (WITHDRAW, TRANSFER): amount in range, signed by the account, next nonce. */
+/**
+ * The rules of a signed, nonced amount request (WITHDRAW, TRANSFER): its stateless rules (`fault`: the
+ * function of messages.ts that intake applies too; by default the amount rule, which is all a transfer
+ * has), signed by the account, next nonce.
+ */
 export function checkNoncedRequest(
   state: ExchangeState,
   r: { accountId: number; amount: bigint; nonce: number; signature: Signature },
   message: bigint,
   ctx: SlotContext,
   what: string,
+  fault: RequestFault | null = amountFault(r.amount, what),
 ): void {
-  if (r.amount <= 0n || r.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `${what} amount ${r.amount} out of range`);
+  refuseFault(fault);
   requireSignature(state, r.accountId, message, r.signature, ctx, what);
   const nonce = state.account(r.accountId).nonce;
   if (r.nonce !== nonce) reject("BAD_NONCE", `${what} nonce ${r.nonce}, account nonce is ${nonce}`);
@@ -226,14 +252,15 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       break;
     case TxType.REGISTER_KEY: {
       if (tx.accountId <= 0 || tx.accountId >= state.accountTree.capacity) reject("BAD_ACCOUNT", `account ${tx.accountId} out of range`);
-      if (!isValidPublicKey(tx.pubKey)) reject("BAD_KEY", "public key is not a Baby Jubjub subgroup point");
+      const fault = publicKeyFault(tx.pubKey);
+      if (fault) reject("BAD_KEY", `account ${tx.accountId}'s key (${tx.pubKey[0]}, ${tx.pubKey[1]}) is ${fault}`);
       Object.assign(f, { accountA: BigInt(tx.accountId), pubKeyX: tx.pubKey[0], pubKeyY: tx.pubKey[1] });
       a = { ...idle(tx.accountId), newKey: tx.pubKey };
       record = { type: TxType.REGISTER_KEY, accountId: BigInt(tx.accountId), pubKey: compressPublicKey(tx.pubKey) };
       break;
     }
     case TxType.DEPOSIT: {
-      if (tx.amount <= 0n || tx.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `deposit amount ${tx.amount} out of range`);
+      refuseFault(amountFault(tx.amount, "deposit"));
       Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount });
       a = { ...idle(tx.accountId), bal1Token: tx.tokenId, bal1Delta: tx.amount };
       record = { type: TxType.DEPOSIT, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount };
@@ -277,7 +304,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
     }
     case TxType.WITHDRAW: {
       const w = tx.request;
-      checkNoncedRequest(state, w, withdrawalMessage(w), ctx, "withdrawal");
+      checkNoncedRequest(state, w, withdrawalMessage(w), ctx, "withdrawal", withdrawalFault(w, state.params.balanceLevels));
       Object.assign(f, {
         accountA: BigInt(w.accountId), tokenId: BigInt(w.tokenId), amount: w.amount, nonce: BigInt(w.nonce),
         sigA: sigArray(w.signature),
@@ -288,7 +315,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
     }
     case TxType.CANCEL: {
       const c = tx.request;
-      if (c.orderId < 0n || c.orderId >= 1n << BigInt(Bits.orderId)) reject("BAD_ORDER_ID", `order id ${c.orderId} out of range`);
+      refuseFault(cancelFault(c));
       requireSignature(state, c.accountId, cancelMessage(c), c.signature, ctx, "cancel");
       const orderA = [...NO_ORDER];
       orderA[1] = c.orderId;

@@ -6,6 +6,7 @@
 import type { Address } from "viem";
 import type { CircuitParams } from "../protocol/params.ts";
 
+/** Who and what the custodian is deployed with, besides the circuit's sizes. */
 export type CustodianRoles = {
   /** Groth16 verifier of the batch circuit. */
   verifier: Address;
@@ -13,7 +14,9 @@ export type CustodianRoles = {
   genesisRoot: bigint;
   /** Registered as token 0. */
   quoteToken: Address;
-  /** DEFAULT_ADMIN_ROLE: tokens, markets, instruments, oracle key. */
+  /** The quote token's minimum deposit, in its base units (non-zero; Custodian.minDeposit(0)). */
+  quoteMinDeposit: bigint;
+  /** DEFAULT_ADMIN_ROLE: tokens, markets, instruments, oracle key, operators (transferred in two steps). */
   admin: Address;
   /** OPERATOR_ROLE: submits batches. */
   operator: Address;
@@ -29,7 +32,7 @@ export function derivativesSizesOf(p: CircuitParams): DerivativesSizes {
 /** Constructor arguments, in order, of a custodian for circuit parameters `p`. */
 export function custodianArgs(p: CircuitParams, r: CustodianRoles) {
   return [
-    r.verifier, r.genesisRoot, r.quoteToken, r.admin, r.operator,
+    r.verifier, r.genesisRoot, r.quoteToken, r.quoteMinDeposit, r.admin, r.operator,
     4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots), derivativesSizesOf(p),
   ] as const;
 }

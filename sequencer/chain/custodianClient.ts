@@ -47,6 +47,11 @@ export class CustodianClient {
   lastTimestamp(): Promise<number> {
     return this.read<number | bigint>("lastTimestamp").then(Number);
   }
+  /** The window the custodian accepts a batch's timestamp in: at most maxAge s before the block's time, maxFutureDrift s after. */
+  async timestampWindow(): Promise<{ maxAge: number; maxFutureDrift: number }> {
+    const [maxAge, maxFutureDrift] = await Promise.all([this.read<bigint>("MAX_BATCH_AGE"), this.read<bigint>("MAX_FUTURE_DRIFT")]);
+    return { maxAge: Number(maxAge), maxFutureDrift: Number(maxFutureDrift) };
+  }
   /** The registered oracle key, compressed (y | signX << 255), or null if none is registered. */
   async oracleKey(): Promise<bigint | null> {
     const key = await this.read<bigint>("oracleKey");

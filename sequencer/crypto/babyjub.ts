@@ -2,11 +2,12 @@
  * Baby Jubjub trading keys and EdDSA-Poseidon signatures (circomlib's scheme, verified in-circuit by
  * EdDSAPoseidonVerifier). A private key is 32 bytes; the public key is a curve point (x, y).
  */
-import { buildEddsa } from "circomlibjs";
+import { buildBabyjub, buildEddsa } from "circomlibjs";
 import { FIELD_MODULUS } from "../protocol/constants.ts";
 
 const eddsa = await buildEddsa();
 const F = eddsa.babyJub.F;
+const babyJub = await buildBabyjub();
 
 export type PublicKey = readonly [x: bigint, y: bigint];
 export type Signature = { r8x: bigint; r8y: bigint; s: bigint };
@@ -39,9 +40,27 @@ export function compressPublicKey([x, y]: PublicKey): bigint {
   return y | (sign << 255n);
 }
 
-/** True when (x, y) is on Baby Jubjub and in its prime-order subgroup. */
-export function isValidPublicKey([x, y]: PublicKey): boolean {
-  if (x >= FIELD_MODULUS || y >= FIELD_MODULUS || x < 0n || y < 0n) return false;
-  const p: [Uint8Array, Uint8Array] = [F.e(x), F.e(y)];
-  return eddsa.babyJub.inCurve(p) && eddsa.babyJub.inSubgroup(p);
+/**
+ * Why (x, y) cannot be a trading or oracle key, or null when it can: the one rule for keys, used by the
+ * witness builder (REGISTER_KEY, the oracle step) and so by intake. A key has canonical coordinates
+ * (< p), lies on Baby Jubjub (the circuit proves it: circuits/SPEC.md "Keys"), and lies in its prime-order
+ * subgroup without being the identity, as the custodian requires at registration: a low-order key (8A
+ * the identity) could never sign (the circuit's verifier refuses x(4A) = 0), and a mixed-order one
+ * verifies as its subgroup part.
+ */
+export function publicKeyFault([x, y]: PublicKey): string | null {
+  if (x >= FIELD_MODULUS || y >= FIELD_MODULUS || x < 0n || y < 0n) return "not in canonical form (a coordinate is not in [0, p))";
+  const p: [Uint8Array, Uint8Array] = [babyJub.F.e(x), babyJub.F.e(y)];
+  if (!babyJub.inCurve(p)) return "not on Baby Jubjub";
+  if (!babyJub.inSubgroup(p)) {
+    const smallOrder = babyJub.F.toObject(babyJub.mulPointEscalar(p, 8n)[0]) === 0n;
+    return smallOrder ? "of small order (8A is the identity): it could sign nothing" : "not in Baby Jubjub's prime-order subgroup (mixed order)";
+  }
+  if (x === 0n) return "the identity";
+  return null;
+}
+
+/** True when (x, y) is a valid key: see publicKeyFault. */
+export function isValidPublicKey(key: PublicKey): boolean {
+  return publicKeyFault(key) === null;
 }

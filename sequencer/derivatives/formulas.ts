@@ -4,7 +4,9 @@
  * margin requirements. The batch witness and the risk engine both use these functions, so the
  * sequencer accepts exactly what the circuit proves.
  */
-import { InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM } from "../protocol/constants.ts";
+import {
+  Bits, FUNDING_CAP_BOUND, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM,
+} from "../protocol/constants.ts";
 import { priceOption, type OptionInput } from "../risk/fixed/blackScholes.ts";
 import type { InstrumentSpec } from "../batch/transactions.ts";
 
@@ -66,7 +68,11 @@ export function optionMark(inst: InstrumentState, price: bigint, volPpm: bigint,
   return (bs * inst.lotSizeE6) / ((1n << 64n) * PRICE_SCALE);
 }
 
-/** Mark and margins per lot of one instrument (DERIVATIVES.md, "Marks and margins per lot"). */
+/**
+ * Mark and margins per lot of one instrument (DERIVATIVES.md, "Marks and margins per lot"). A live long
+ * option's margins are its whole mark: its value never counts towards margin (the buyer pays the
+ * premium out of collateral, paper Definition 6), so equity minus margin gains nothing from it.
+ */
 export function lotRisk(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): LotRisk {
   if (inst.kind === InstrumentKind.NONE) return NO_RISK;
   if (inst.settlePrice !== 0n) return { ...NO_RISK, mark: settledMark(inst) };
@@ -74,14 +80,32 @@ export function lotRisk(inst: InstrumentState, price: bigint, volPpm: bigint, or
   const im = (v: bigint) => ceilDiv(v * inst.imPpm, PPM);
   const mm = (v: bigint) => ceilDiv(v * inst.mmPpm, PPM);
   if (isOption(inst.kind)) {
-    return { mark: optionMark(inst, price, volPpm, oracleTime), imLong: 0n, mmLong: 0n, imShort: im(spot), mmShort: mm(spot) };
+    const mark = optionMark(inst, price, volPpm, oracleTime);
+    return { mark, imLong: mark, mmLong: mark, imShort: im(spot), mmShort: mm(spot) };
   }
   return { mark: spot, imLong: im(spot), imShort: im(spot), mmLong: mm(spot), mmShort: mm(spot) };
+}
+
+/**
+ * The registration rule that keeps every funding tick provable (DERIVATIVES.md, "Ranges"):
+ * fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND (the circuit's REGISTER_INSTRUMENT
+ * and the custodian apply the same inequality).
+ */
+export function fundingCapFits(fundingCapPpm: bigint, lotSizeE6: bigint): boolean {
+  return fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND;
 }
 
 /** The funding index step of one tick: floor(rate * mark / 10^6), signed. */
 export function fundingStep(ratePpm: bigint, mark: bigint): bigint {
   return floorDiv(ratePpm * mark, PPM);
+}
+
+/** |size| below this: the signed range the circuit proves for a position (AccountRisk, BITS_POSITIONSIZE). */
+export const SIZE_LIMIT = 1n << BigInt(Bits.positionSize - 1);
+
+/** True when a position of `size` lots is one the circuit can hold (the witness builder and the risk engine's acceptance ask this). */
+export function sizeInRange(size: bigint): boolean {
+  return size > -SIZE_LIMIT && size < SIZE_LIMIT;
 }
 
 /** One position: signed size in lots and the funding index it last settled at. */

@@ -4,8 +4,8 @@
  * per lot, and applies a funding tick. Mirrors circuits/derivatives/oracleStep.circom; the rules are
  * checked here first so the sequencer never builds a batch the circuit refuses.
  */
-import { compressPublicKey, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
-import { Bits, InstrumentKind, MAX_ORACLE_AGE } from "../protocol/constants.ts";
+import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { Bits, InstrumentKind, MAX_ORACLE_AGE, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
 import { oracleMessage, type OracleUpdate } from "../protocol/messages.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
@@ -81,6 +81,9 @@ export function applyOracleStep(
   if (update.prices.length !== p.underlyings || update.vols.length !== p.underlyings || update.rates.length !== p.instruments) {
     throw new OracleRejected("BAD_ORACLE_SHAPE", `an update needs ${p.underlyings} prices and vols and ${p.instruments} rates`);
   }
+  // The public data carries the key compressed (y and the sign of x): the circuit proves it on the curve.
+  const keyFault = publicKeyFault(update.key);
+  if (keyFault) fail("BAD_ORACLE_KEY", `the oracle key (${update.key[0]}, ${update.key[1]}) is ${keyFault}`);
   if (verifySignature && !verifyMessage(oracleMessage(update), update.signature, update.key)) fail("BAD_ORACLE_SIGNATURE", "the oracle update is not signed by its key");
   if (update.time > timestamp) fail("ORACLE_FROM_FUTURE", `oracle time ${update.time} is after the batch timestamp ${timestamp}`);
   if (timestamp - update.time > MAX_ORACLE_AGE) fail("STALE_ORACLE", `oracle time ${update.time} is more than ${MAX_ORACLE_AGE} s before ${timestamp}`);
@@ -102,6 +105,9 @@ export function applyOracleStep(
     if (rate > inst.fundingCapPpm || -rate > inst.fundingCapPpm) fail("FUNDING_ABOVE_CAP", `rate ${rate} exceeds instrument ${i}'s cap ${inst.fundingCapPpm}`);
     const price = update.prices[inst.underlying] ?? 0n;
     const settles = isDated(inst.kind) && inst.settlePrice === 0n && update.time >= inst.expiry;
+    if (settles && update.time > inst.expiry + SETTLEMENT_WINDOW) {
+      fail("SETTLEMENT_WINDOW_PASSED", `instrument ${i} expired at ${inst.expiry} and must settle at an update signed within ${SETTLEMENT_WINDOW} s of it, not at ${update.time}`);
+    }
     const settled = settles ? { ...inst, settlePrice: price } : inst;
     const risk = lotRisk(settled, price, update.vols[inst.underlying] ?? 0n, update.time);
     risks.push(risk);

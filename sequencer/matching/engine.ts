@@ -21,12 +21,15 @@
  * - Order ids: an id is used once accepted; a later order with a used id (even after the first was filled
  *   or cancelled) is refused, DUPLICATE_ORDER_ID. Refused orders do not use their id, so the same signed
  *   order may be submitted again later (e.g. after a deposit). Used ids are kept forever.
- * - Fees: each fill carries the rate for each side, min(market maker/taker rate, order's maxFeePpm).
- *   A resting POST_ONLY or GTC order is the maker when it trades.
+ * - Fees: an order whose signed maxFeePpm is below the market's rate for a role it can take (maker for
+ *   POST_ONLY, taker for IOC/FOK/MARKET, both for GTC) is refused, MAX_FEE_TOO_LOW (fees.ts
+ *   requiredMaxFeePpm); so each fill carries the market's maker/taker rate for each side (computed as
+ *   min(market rate, order's maxFeePpm), which is the market's rate). A resting POST_ONLY or GTC order is
+ *   the maker when it trades.
  * - Every command, refused or not, takes the next sequence number; an accepted order's seq is its command's.
  *
  * Checks of a place command, in order (the first failing one is reported): MALFORMED, ZERO_SIZE,
- * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, UNKNOWN_MARKET,
+ * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, UNKNOWN_MARKET, MAX_FEE_TOO_LOW,
  * DUPLICATE_ORDER_ID, WOULD_CROSS / FOK_UNFILLABLE, RISK_REJECTED.
  *
  * Events of an accepted place command: accepted, then in matching order fills and cancellations of
@@ -35,7 +38,7 @@
  */
 import { Bits, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
 import { RestingOrder } from "./bookSide.ts";
-import { effectiveFeePpm } from "./fees.ts";
+import { effectiveFeePpm, requiredMaxFeePpm } from "./fees.ts";
 import type { MarketRegistry } from "./markets.ts";
 import { OrderIndex } from "./orderIndex.ts";
 import { OrderBook, crosses } from "./orderBook.ts";
@@ -116,6 +119,7 @@ export class MatchingEngine {
     let code = checkOrder(o, time);
     const market = code === null ? this.#markets.get(o.marketId) : undefined;
     if (code === null && market === undefined) code = RejectCode.UNKNOWN_MARKET;
+    if (code === null && o.maxFeePpm < requiredMaxFeePpm(o, market!)) code = RejectCode.MAX_FEE_TOO_LOW;
     if (code === null && this.#index.isUsed(o.accountId, o.orderId)) code = RejectCode.DUPLICATE_ORDER_ID;
     if (code !== null || market === undefined) {
       out.push(rejected(o, code ?? RejectCode.UNKNOWN_MARKET));
@@ -214,7 +218,8 @@ export class MatchingEngine {
 
   #cancelAll(cmd: CancelAllCommand, out: EngineEvent[]): void {
     const { accountId, marketId } = cmd;
-    if (!isUint(accountId, Bits.accountId) || (marketId !== undefined && !isUint(marketId, Bits.marketId))) {
+    const badReason = cmd.reason !== undefined && !(Object.values(CancelReason) as unknown[]).includes(cmd.reason);
+    if (!isUint(accountId, Bits.accountId) || (marketId !== undefined && !isUint(marketId, Bits.marketId)) || badReason) {
       out.push(rejected(cmd, RejectCode.MALFORMED));
       return;
     }
@@ -224,7 +229,7 @@ export class MatchingEngine {
     }
     for (const o of this.#index.ofAccount(accountId)) {
       if (marketId === undefined || o.marketId === marketId) {
-        this.#removeResting(o, CancelReason.USER, this.#markets.get(o.marketId)!, out);
+        this.#removeResting(o, cmd.reason ?? CancelReason.USER, this.#markets.get(o.marketId)!, out);
       }
     }
   }

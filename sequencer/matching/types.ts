@@ -34,12 +34,13 @@ export type CancelCommand = {
   readonly accountId: number;
   readonly orderId: bigint;
 };
-/** Cancels every live order of an account, or only those in `marketId` when given. */
+/** Cancels every live order of an account, or only those in `marketId` when given; `reason` defaults to user. */
 export type CancelAllCommand = {
   readonly kind: "cancelAll";
   readonly time: number;
   readonly accountId: number;
   readonly marketId?: number;
+  readonly reason?: CancelReason;
 };
 export type Command = PlaceCommand | CancelCommand | CancelAllCommand;
 
@@ -69,6 +70,8 @@ export const RejectCode = {
   UNKNOWN_ORDER: "UNKNOWN_ORDER",
   /** The risk hook refused the order. */
   RISK_REJECTED: "RISK_REJECTED",
+  /** The order's signed maxFeePpm is below the market's rate for a role it can take (fees.ts requiredMaxFeePpm). */
+  MAX_FEE_TOO_LOW: "MAX_FEE_TOO_LOW",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -78,6 +81,10 @@ export const CancelReason = {
   IOC_REMAINDER: "ioc-remainder",
   SELF_TRADE: "self-trade",
   EXPIRED: "expired",
+  /** The account's trading key changed: orders signed with the old key can no longer be proven. */
+  KEY_ROTATED: "key-rotated",
+  /** A transaction of the account could not be proven and was undone: its balance or margin no longer covers the order. */
+  UNCOVERED: "uncovered",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 

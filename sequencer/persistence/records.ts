@@ -4,7 +4,8 @@
  * the books, reservations, order slots, nonces, pending transactions and proven state exactly).
  *
  * Each intake record carries the time input the sequencer used for it (unix seconds), so replay reads no
- * clock. Batch records bracket a batch's life: `batch` (built and proven, before anything is sent),
+ * clock. `reject` takes a transaction no batch can prove out of the queue. Batch records bracket a
+ * batch's life: `batch` (built and proven, before anything is sent),
  * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it).
  */
 import type { BatchTx } from "../batch/transactions.ts";
@@ -32,13 +33,22 @@ export type OracleRecord = { t: "oracle"; update: SignedOracleUpdate; time: numb
  * data hashes to `publicDataHash` (sha256, 0x-hex) and `proof` proves it. Written before it is posted.
  */
 export type BatchRecord = { t: "batch"; batchNumber: number; count: number; timestamp: number; publicDataHash: string; proof: CalldataProof };
+/**
+ * The pending entry at `index` (counted from the head of the queue when the record was written) cannot
+ * be proven by any batch (`code`, `message`: the batch builder's reason): it leaves the queue, with the
+ * entries that cannot be proven without it (a withdrawal's or transfer's later nonces), and intake is
+ * corrected for it where it can be (Sequencer.rejectPending). Written while a batch is built, before
+ * the batch's own record; `time` is when.
+ */
+export type RejectRecord = { t: "reject"; index: number; code: string; message: string; time: number };
 /** The transaction posting batch `batchNumber` was sent (its receipt not yet seen). */
 export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
 /** The chain holds batch `batchNumber` (txHash null: it was found already there). */
 export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null };
 
 export type LogRecord =
-  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | BatchRecord | SentRecord | PostedRecord;
+  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | BatchRecord | SentRecord
+  | PostedRecord;
 
 /** A record with its position in the log (1, 2, 3, ...; never reused). */
 export type LoggedRecord = { seq: number; record: LogRecord };

@@ -104,6 +104,25 @@ export const LIQ_BAND_PPM = 50_000n;
 export const LIQ_PENALTY_PPM = 10_000n;
 /** Risk-free rate of the Black-Scholes marks, ppm per year (configured: one value per circuit). */
 export const RISK_FREE_RATE_PPM = 0n;
+/**
+ * A dated instrument settles at the first oracle update signed at or after its expiry, which must be
+ * signed at most this many seconds after it (circuits/DERIVATIVES.md, "Expiry"). Strict: a batch whose
+ * update is later while the instrument is unsettled cannot be proven, so the sequencer must post a
+ * batch with an update inside the window of every expiry (liveness; DERIVATIVES.md argues the hour).
+ */
+export const SETTLEMENT_WINDOW = 3600;
+/** The largest oracle price the circuit accepts (1e-8 quote per underlying). */
+export const MAX_ORACLE_PRICE = (1n << BigInt(Bits.oraclePrice)) - 1n;
+/** The funding index absorbs at least 2^FUNDING_HORIZON_BITS ticks at any rate within a cap and any oracle price. */
+export const FUNDING_HORIZON_BITS = 20;
+/**
+ * Registration rule of every instrument: `fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND`,
+ * i.e. the largest funding step, `cap * lotValue(MAX_ORACLE_PRICE) / 10^6`, is below
+ * 2^(64 - 1 - FUNDING_HORIZON_BITS) = 2^43 in magnitude, so 2^20 worst-case ticks keep the signed 64-bit
+ * index in range. The circuit (REGISTER_INSTRUMENT), the witness builder (fundingCapFits) and the
+ * custodian (_checkInstrument) apply it; test/circuits/derivatives/registrationRule.test.ts checks they agree.
+ */
+export const FUNDING_CAP_BOUND = (1n << BigInt(Bits.fundingIndex - 1 - FUNDING_HORIZON_BITS)) * PPM * PRICE_SCALE;
 
 /**
  * Domain tags of messages a trading key signs for the API only, never verified in-circuit (so not in

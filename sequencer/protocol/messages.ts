@@ -46,6 +46,47 @@ export function checkOrderFields(o: Order): void {
   orderWords(o);
 }
 
+// ---- request validity ----------------------------------------------------------------------------
+//
+// The stateless rules of the signed requests that move amounts or name orders: what makes a request
+// unprovable whatever the state. Intake (sequencer/service/sequencer.ts, derivatives.ts) and the
+// witness builder (sequencer/batch/slotWitness.ts, derivSlotWitness.ts) both call these functions, so
+// a request intake accepts is never one the builder refuses for these reasons (issue 11, finding 6:
+// a zero-amount withdrawal was accepted and then refused in every batch). The state-dependent rules
+// (signature under the account's key, next nonce, balance) are checked by each side on its own state.
+
+/** Why a request can never be proven: the code the API answers with (and the builder refuses with), and a message. */
+export type RequestFault = { code: string; message: string };
+
+/** The rule of every amount a request moves (the circuit range-checks it and requires it non-zero): 0 < amount < 2^96. */
+export function amountFault(amount: bigint, what: string): RequestFault | null {
+  if (typeof amount !== "bigint" || amount <= 0n || amount >= 1n << BigInt(Bits.amount)) {
+    return { code: "BAD_AMOUNT", message: `${what} amount ${amount} must be in (0, 2^${Bits.amount})` };
+  }
+  return null;
+}
+
+/** A withdrawal's stateless rules: a non-zero amount, and a token id the account's balance tree (4^balanceLevels leaves) holds. */
+export function withdrawalFault(w: Withdrawal, balanceLevels: number): RequestFault | null {
+  if (!Number.isInteger(w.tokenId) || w.tokenId < 0 || w.tokenId >= 4 ** balanceLevels) {
+    return { code: "BAD_TOKEN", message: `token ${w.tokenId} is not below ${4 ** balanceLevels}` };
+  }
+  return amountFault(w.amount, "withdrawal");
+}
+
+/** A transfer's stateless rule: a non-zero amount. */
+export function transferFault(t: Transfer): RequestFault | null {
+  return amountFault(t.amount, "transfer");
+}
+
+/** A cancel's stateless rule: an order id that fits its field. */
+export function cancelFault(c: Cancel): RequestFault | null {
+  if (typeof c.orderId !== "bigint" || c.orderId < 0n || c.orderId >= 1n << BigInt(Bits.orderId)) {
+    return { code: "BAD_ORDER_ID", message: `order id ${c.orderId} out of range` };
+  }
+  return null;
+}
+
 /**
  * The fields of an order's two packed words, low bits first: each starts where the previous one ends
  * (circuits/batch/slot.circom OrderWords). Packing (orderWords) and unpacking (orderFromWords) both read

@@ -2,7 +2,7 @@
  * Circuit and state-tree sizes. Every tree is a quad tree (arity 4, Poseidon(4) per node), so a tree
  * of `levels` levels holds 4^levels leaves. One set of parameters = one circuit = one verifier contract.
  */
-import { HEADER_BYTES, oracleSectionBytes, RECORD_BYTES } from "./constants.ts";
+import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, oracleSectionBytes, RECORD_BYTES } from "./constants.ts";
 export type CircuitParams = {
   /** Quad levels of the account tree: 4^accountLevels accounts (account 0 is reserved, never assigned). */
   readonly accountLevels: number;
@@ -64,6 +64,7 @@ export function checkParams(p: CircuitParams): void {
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
   if (2 + 2 * p.underlyings + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 2 + 2 underlyings + instruments <= 16");
   if (p.underlyings < 1) throw new RangeError("at least one underlying");
+  if (p.marketLevels > 7) throw new RangeError(`marketLevels=${p.marketLevels}: spot market ids (below 4^marketLevels) must stay below the instrument markets' ${INSTRUMENT_MARKET_BASE} (<= 7)`);
 }
 
 /** Total public-data bytes of one batch: header, oracle section, spot records, derivatives records. */

@@ -233,7 +233,7 @@ export class DerivativesRisk implements RiskHook {
     if (id === null || id >= this.instrumentCount || this.untradable(id)) return false;
     const open: OpenOrder = { instrumentId: id, side: order.side, priceTicks: order.priceTicks, lots: order.remainingLots, maxFeePpm: order.maxFeePpm };
     const m = this.margin(order.accountId, [open]);
-    if (!m || m.equity < m.required) return false;
+    if (!m || m.equity < m.required || !m.sizesInRange) return false;
     let orders = this.#orders.get(order.accountId);
     if (!orders) this.#orders.set(order.accountId, (orders = new Map()));
     orders.set(order.orderId, open);

@@ -11,7 +11,13 @@
  *   feePerLot   = ceil(p * tickValue * maxFeePpm / 10^6)             (fees round up on every fill)
  *
  * and an order is accepted only if `equity >= sum_i need_i` with the order counted among the open
- * ones (equity = collateral after lazy funding + sum size * mark, as the circuit computes it).
+ * ones (equity = collateral after lazy funding + sum size * mark, as the circuit computes it), and if
+ * both ends `s + B` and `s - S` are sizes the circuit can hold (formulas.ts sizeInRange: on an
+ * instrument whose lot is worth 0 at the mark, margin alone would not stop a position growing past them).
+ *
+ * A long option's imLong is its whole mark (formulas.ts lotRisk), so a buy of it needs its limit price
+ * times lots plus fees out of equity the other positions do not already need: the premium is paid, not
+ * borrowed against the option (paper Definition 6).
  *
  * Why it is safe: any combination of partial fills leaves position i in [s - S, s + B], where the
  * convex imOf is at most the larger endpoint, and loses at most lossBuys + lossSells of equity at mark
@@ -23,7 +29,7 @@
  */
 import { Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
-import { accountRisk, settleFunding, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import { accountRisk, settleFunding, sizeInRange, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
 
 /** The part of an open order the rule needs (lots still open). */
 export type OpenOrder = { instrumentId: number; side: Side; priceTicks: bigint; lots: bigint; maxFeePpm: number };
@@ -36,6 +42,8 @@ export type MarginView = {
   mm: bigint;
   /** What equity must cover with the open orders' worst case (the acceptance rule above). */
   required: bigint;
+  /** Whether every position stays in the circuit's range however the open orders fill. */
+  sizesInRange: boolean;
 };
 
 function imOf(size: bigint, r: LotRisk): bigint {
@@ -59,6 +67,7 @@ export function marginView(
   const funded = settleFunding(acc, instruments.map((i) => i.fundingIndex));
   const { equity, im, mm } = accountRisk(funded, risks);
   let required = 0n;
+  let sizesInRange = true;
   funded.positions.forEach((p, i) => {
     const r = risks[i];
     let buys = 0n;
@@ -72,6 +81,7 @@ export function marginView(
     }
     const worst = [imOf(p.size, r), imOf(p.size + buys, r), imOf(p.size - sells, r)].reduce((a, b) => (a > b ? a : b));
     required += worst + loss;
+    sizesInRange &&= sizeInRange(p.size + buys) && sizeInRange(p.size - sells);
   });
-  return { equity, im, mm, required };
+  return { equity, im, mm, required, sizesInRange };
 }

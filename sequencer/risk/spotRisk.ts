@@ -17,8 +17,10 @@
  * fee_X = ceil(quote * feePpm_X / 10^6); buyer: quote -= quote + fee_buy, base += base; seller:
  * base -= base, quote += quote - fee_sell; feePool += fee_buy + fee_sell.
  *
- * Invariants: for every token, sum of balances (+ feePool for the quote token) changes only by credit and
- * debit; 0 <= reserved <= balance for every account and token.
+ * Invariants: for every token, sum of balances (+ feePool for the quote token) changes only by credit,
+ * debit and adjust; 0 <= reserved <= balance for every account and token, except while the sequencer
+ * undoes a trade no batch could prove (unwindFill: then it cancels the account's uncovered orders, and
+ * a negative balance lasts until what spent it is refused in turn).
  */
 import { Bits, QUOTE_TOKEN_ID, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../matching/fees.ts";
@@ -139,6 +141,45 @@ export class SpotRisk implements RiskHook {
     this.#feePool += buyFee + sellFee;
   }
 
+  /**
+   * Undoes a fill that no batch could prove (the sequencer takes the trade out of its queue: issue 11):
+   * the exact opposite of onFill's balance moves, from the trade's own amounts, whatever has happened
+   * since. A balance the fill paid for and something later spent goes negative, or below what is
+   * reserved on it: what spent it waits in the queue after the trade and is refused by the batch
+   * builder in turn (which gives it back), and the sequencer cancels the orders no longer covered
+   * (`uncovered`). The orders' reservations are not touched (the engine does not give filled lots back).
+   */
+  unwindFill(
+    t: { buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number },
+    market: MarketParams,
+  ): void {
+    const quote = t.lots * t.priceTicks * market.priceUnit;
+    const base = t.lots * market.sizeUnit;
+    const buyFee = feeAmount(quote, t.buyFeePpm);
+    const sellFee = feeAmount(quote, t.sellFeePpm);
+    this.adjust(t.buyAccount, market.baseTokenId, -base);
+    this.adjust(t.buyAccount, QUOTE_TOKEN_ID, quote + buyFee);
+    this.adjust(t.sellAccount, QUOTE_TOKEN_ID, -(quote - sellFee));
+    this.adjust(t.sellAccount, market.baseTokenId, base);
+    this.#feePool -= buyFee + sellFee;
+  }
+
+  /**
+   * Moves a balance by `delta` with no check but the ids (undoing what a rejected transaction did:
+   * the sequencer's rejection path). The balance may go negative or below its reservation for a while.
+   */
+  adjust(accountId: number, tokenId: number, delta: bigint): void {
+    if (!validIds(accountId, tokenId)) throw new RangeError(`spot risk: bad ids ${accountId}/${tokenId}`);
+    this.#entry(accountId, tokenId).balance += delta;
+  }
+
+  /** Tokens of `accountId` whose balance does not cover what is reserved on them (or is negative). */
+  uncovered(accountId: number): number[] {
+    const out: number[] = [];
+    for (const [k, e] of this.#entries) if (Math.floor(k / 65536) === accountId && (e.balance < 0n || e.reserved > e.balance)) out.push(k % 65536);
+    return out;
+  }
+
   release(order: OrderView, remainingLots: bigint, market: MarketParams): void {
     if (remainingLots === 0n) return;
     if (order.side === Side.BUY) {
@@ -164,7 +205,8 @@ export class SpotRisk implements RiskHook {
     risk.#feePool = BigInt(snapshot.feePool);
     for (const [accountId, tokenId, balance, reserved] of snapshot.entries) {
       const e = { balance: BigInt(balance), reserved: BigInt(reserved) };
-      if (!validIds(accountId, tokenId) || e.reserved < 0n || e.reserved > e.balance || e.balance >= MAX_BALANCE) {
+      // (a negative balance, with nothing reserved, waits for the rejection of what spent it: unwindFill)
+      if (!validIds(accountId, tokenId) || e.reserved < 0n || (e.reserved > 0n && e.reserved > e.balance) || e.balance >= MAX_BALANCE || e.balance <= -MAX_BALANCE) {
         throw new Error(`spot risk snapshot: bad entry ${accountId}/${tokenId}`);
       }
       risk.#entries.set(key(accountId, tokenId), e);

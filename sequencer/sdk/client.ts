@@ -188,6 +188,7 @@ export class ExchangeClient {
 
   // ---- reads ------------------------------------------------------------------------------------
 
+  /** {status: "ok"}; rejects with ApiRequestError 503 (status "failing", `problems`) while batches fail or no prover device is healthy. */
   health(): Promise<{ status: string; pendingTransactions: number }> {
     return this.#get("/v1/health");
   }
@@ -216,7 +217,7 @@ export class ExchangeClient {
   }
 
   /** The registered instruments with their mark per lot at the latest oracle update. */
-  instruments(): Promise<{ oracleTime: number | null; instrumentSlots: number; underlyings: number; instruments: (InstrumentState & { instrumentId: number; marketId: number; markPerLot: bigint | null })[] }> {
+  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; underlyings: number; instruments: (InstrumentState & { instrumentId: number; marketId: number; markPerLot: bigint | null })[] }> {
     return this.#get("/v1/instruments");
   }
 
@@ -232,6 +233,11 @@ export class ExchangeClient {
   fills(opts: { limit?: number; before?: number } = {}): Promise<{ fills: Record<string, unknown>[] }> {
     const q = query(opts);
     return this.#get(`/v1/accounts/${this.accountId}/fills${q.size ? `?${q}` : ""}`);
+  }
+
+  /** This account's accepted transactions that no batch could prove (taken out of the queue), newest first. */
+  rejections(limit = 100): Promise<{ rejections: Record<string, unknown>[] }> {
+    return this.#get(`/v1/accounts/${this.accountId}/rejections?limit=${limit}`);
   }
 
   batches(limit = 20): Promise<{ pendingTransactions: number; batches: Record<string, unknown>[] }> {

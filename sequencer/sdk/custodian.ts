@@ -1,7 +1,9 @@
 /**
  * A trader's on-chain steps with the custodian (contracts/Custodian.sol), through a viem wallet:
  * register the derived trading key (which opens the account), deposit ERC20 tokens, and claim a
- * withdrawal once the batch that carried it is posted.
+ * withdrawal once the batch that carried it is posted. The custodian's limits are checked before anything is
+ * sent, with a clear error: a deposit must bring at least the token's minimum, and an account may rotate its
+ * key again only once its previous registration has been processed by a batch.
  */
 import { erc20Abi, type Abi, type Address, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
@@ -20,14 +22,36 @@ export async function accountOf(publicClient: PublicClient, custodian: Address, 
   return Number(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "accountOf", args: [owner] }));
 }
 
-/** Registers the trading key for the wallet's account (creating the account); returns the account id. */
+/** The smallest amount a deposit of token `tokenId` may bring (fixed when the token was registered). */
+export async function minDeposit(publicClient: PublicClient, custodian: Address, tokenId: number): Promise<bigint> {
+  return publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "minDeposit", args: [tokenId] });
+}
+
+/** Whether account `accountId` has a key registration the custodian has queued but no batch has processed yet. */
+export async function keyRotationPending(publicClient: PublicClient, custodian: Address, accountId: number): Promise<boolean> {
+  return publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "keyRotationPending", args: [accountId] });
+}
+
+/**
+ * Registers the trading key for the wallet's account (creating the account); returns the account id. Throws,
+ * sending nothing, while the account's previous key registration is still waiting in the custodian's queue.
+ */
 export async function registerTradingKey(c: ChainClients, custodian: Address, publicKey: PublicKey): Promise<number> {
+  const existing = await accountOf(c.publicClient, custodian, c.walletClient.account!.address);
+  if (existing !== 0 && (await keyRotationPending(c.publicClient, custodian, existing))) {
+    throw new Error(`account ${existing}: its previous key registration is not processed yet; rotate again after the next batch`);
+  }
   await sendTx(c, custodian, custodianAbi, "registerTradingKey", [...publicKey]);
   return accountOf(c.publicClient, custodian, c.walletClient.account!.address);
 }
 
-/** Approves and deposits `amount` of `token` (the custodian's token `tokenId`) into the wallet's account. */
+/**
+ * Approves and deposits `amount` of `token` (the custodian's token `tokenId`) into the wallet's account. Throws,
+ * sending nothing, when `amount` is below the token's minimum deposit.
+ */
 export async function deposit(c: ChainClients, custodian: Address, token: Address, tokenId: number, amount: bigint): Promise<void> {
+  const minimum = await minDeposit(c.publicClient, custodian, tokenId);
+  if (amount < minimum) throw new RangeError(`deposit of ${amount} is below token ${tokenId}'s minimum deposit ${minimum}`);
   await sendTx(c, token, erc20Abi, "approve", [custodian, amount]);
   await sendTx(c, custodian, custodianAbi, "deposit", [tokenId, amount]);
 }

@@ -51,7 +51,10 @@ export class OracleFeeder {
     const time = this.#now();
     this.#epochStart ??= time;
     const tick = time - this.#epochStart >= this.#opts.fundingEpochSeconds;
-    const { instruments, instrumentSlots } = await reader.instruments();
+    const { instruments, instrumentSlots, fundingEpoch } = await reader.instruments();
+    // The epoch continues from the sequencer's (after a restart of the feeder, or when the sequencer put
+    // its derivatives back on the proven state because an update could not be proven in time).
+    this.#epoch = fundingEpoch;
     const rates = Array.from({ length: instrumentSlots }, () => 0n);
     if (tick) {
       for (const inst of instruments) {

@@ -25,6 +25,8 @@ export type StreamClientEvents = {
   order: [order: Record<string, any>];
   fill: [fill: Record<string, any>];
   batch: [batch: Record<string, any>];
+  /** An accepted transaction of the authenticated account that no batch could prove (the API's RejectionRecord). */
+  rejected: [rejection: Record<string, any>];
   /** A sequence number was skipped: `expected` was due, `got` arrived. */
   gap: [expected: number, got: number];
   /** A stale market's book is whole again (a snapshot arrived after a gap). */
@@ -170,6 +172,9 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
         break;
       case "batch":
         this.emit("batch", m.batch);
+        break;
+      case "rejected":
+        this.emit("rejected", m.rejection);
         break;
       case "result":
       case "results":

@@ -11,11 +11,21 @@
  *   accepted under (its marks are what its margin check used), and the prefix stops at a tag other
  *   than the first one. A marker (a NOOP tagged with an update) takes no slot: it makes a batch use an
  *   update that must be applied even with nothing else (a funding tick, an expiry).
+ * - Time (when a `floor` is given, i.e. when the sequencer builds a batch; a replay passes none): the
+ *   batch is stamped with the latest of the floor (the custodian's last timestamp, and the earliest
+ *   stamp the custodian will still accept once the batch is proven), the acceptance times of its
+ *   entries and its oracle update's time: a moment at which every transaction in it had been accepted,
+ *   as early as that allows. Every entry has a deadline: the expiry of each order a trade fills, and
+ *   its oracle update's time + MAX_ORACLE_AGE. The prefix stops before an entry that would raise the
+ *   stamp past an earlier entry's deadline, or whose own deadline the stamp has passed while it alone
+ *   would be provable: that entry starts the next batch. An entry that no stamp at or after the floor
+ *   can prove (it waited too long: a backlog, a clock jump) is taken, and the batch builder refuses it
+ *   (the sequencer's rejection path).
  */
 import { isDerivTx } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import { TxType } from "../protocol/constants.ts";
+import { MAX_ORACLE_AGE, TxType } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 
 export type PendingEntry = { tx: BatchTx; time: number; oracle?: SignedOracleUpdate };
@@ -27,14 +37,28 @@ export type BatchSelection = {
   txs: BatchTx[];
   /** The oracle update the batch uses, or null (no derivatives activity). */
   oracle: SignedOracleUpdate | null;
+  /** The stamp (see the file comment); the floor, or 0, when nothing is selected. */
+  timestamp: number;
 };
+
+/** The latest stamp at which `e` can be proven: its orders' expiries, its oracle update's age limit. */
+export function entryDeadline(e: PendingEntry): number {
+  let d = Infinity;
+  const tx = e.tx;
+  if (tx.type === TxType.TRADE || tx.type === TxType.DERIV_TRADE) d = Math.min(tx.buy.expiry, tx.sell.expiry);
+  else if (tx.type === TxType.LIQUIDATE) d = tx.liquidator.expiry;
+  if (e.oracle) d = Math.min(d, e.oracle.time + MAX_ORACLE_AGE);
+  return d;
+}
 
 /** True for the same signed update (compared by value: entries restored from a snapshot are copies). */
 export function sameOracleUpdate(a: SignedOracleUpdate, b: SignedOracleUpdate): boolean {
   return a === b || (a.time === b.time && a.signature.s === b.signature.s && a.signature.r8x === b.signature.r8x);
 }
 
-export function selectBatch(pending: readonly PendingEntry[], params: CircuitParams): BatchSelection {
+export function selectBatch(pending: readonly PendingEntry[], params: CircuitParams, floor?: number): BatchSelection {
+  let timestamp = floor ?? 0;
+  let deadline = Infinity;
   let spot = 0;
   let deriv = 0;
   let derivSeen = false;
@@ -48,6 +72,12 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
     if (!isDeriv && !marker && derivSeen) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;
+    const earliest = Math.max(floor ?? 0, e.time, e.oracle?.time ?? 0);
+    const stamp = Math.max(timestamp, earliest);
+    const due = entryDeadline(e);
+    if (floor !== undefined && count > 0 && (stamp > deadline || (stamp > due && earliest <= due))) break;
+    timestamp = stamp;
+    if (earliest <= due) deadline = Math.min(deadline, due); // (one no stamp can save constrains nothing)
     if (e.oracle) oracle = e.oracle;
     if (isDeriv) {
       deriv++;
@@ -56,5 +86,5 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
     if (!marker) txs.push(e.tx);
     count++;
   }
-  return { count, txs, oracle };
+  return { count, txs, oracle, timestamp };
 }

@@ -19,7 +19,7 @@ import type { EngineEvent, MarketRegistry, MatchingEngine } from "../matching/in
 import {
   INSTRUMENT_MARKET_BASE, MAX_ORACLE_AGE, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
-import type { Order, Signed, Transfer } from "../protocol/messages.ts";
+import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { DerivativesRisk, instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
@@ -102,6 +102,11 @@ export class DerivativesService {
     return this.#table.instruments;
   }
 
+  /** The funding epoch of the table (the latest accepted update's, or the proven one after a rebase): the next update's is this or one more. */
+  get fundingEpoch(): number {
+    return this.#table.globals.fundingEpoch;
+  }
+
   /** The oracle update a derivatives transaction is checked at (the latest), or undefined for others. */
   oracleFor(tx: BatchTx): SignedOracleUpdate | undefined {
     const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER;
@@ -125,6 +130,39 @@ export class DerivativesService {
     if (why) throw new RequestRejected(why, `instrument ${id} cannot be traded`);
     const inst = this.instruments[id];
     if (inst.expiry !== 0 && now >= inst.expiry) throw new RequestRejected("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
+  }
+
+  /**
+   * Puts the service back on the proven state `proven` (ExchangeState with every posted batch) once the
+   * sequencer has taken derivatives transactions out of its queue and none tagged with an oracle update
+   * is left (sequencer.ts rejectPending): an update no batch could use (too old for the stamp after a
+   * backlog or a clock jump) must not stay applied here, nor the trades, transfers, liquidations and
+   * settlements that did not settle. The instrument table, the insurance fund and every account's
+   * collateral and positions become the proven ones. Unless the latest accepted update is the one the
+   * proven state last used, it is forgotten (derivatives orders and transfers wait for a fresh one) and
+   * the open derivatives orders, checked at its marks, are cancelled.
+   */
+  rebase(proven: ExchangeState): void {
+    const u = this.#latest;
+    const current = u !== null && proven.globals.oracleTime === u.time && proven.globals.fundingEpoch === u.fundingEpoch;
+    if (!current) {
+      for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))]);
+      this.#latest = null;
+    }
+    const table = new ExchangeState(this.host.params);
+    proven.instruments.forEach((inst, id) => table.setInstrument(id, inst));
+    table.setGlobals({ ...proven.globals });
+    this.#table = table;
+    const snap = this.risk.snapshot();
+    this.risk.restore({
+      ...snap,
+      instruments: [...proven.instruments],
+      risks: current ? snap.risks : null,
+      inputs: current ? snap.inputs : null,
+      accounts: snap.accounts.map(([a]) => [a, proven.account(a).deriv]),
+      insuranceFund: proven.globals.insuranceFund,
+    });
+    this.host.log(`derivatives put back on the proven state${current ? "" : " (the latest oracle update is no longer used: waiting for a fresh one)"}`);
   }
 
   // ---- instruments --------------------------------------------------------------------------------
@@ -189,11 +227,15 @@ export class DerivativesService {
 
   /**
    * Applies an update whose key was checked (acceptOracleUpdate, or a logged one at replay): it must not
-   * come from the future, not go back in time, move the funding epoch by at most one, and respect every
+   * come from the future nor be older than ORACLE_FRESHNESS, not go back in time, move the funding epoch by at most one, and respect every
    * rate cap (the circuit's rules). Refused updates change nothing.
    */
   applyOracleUpdate(u: SignedOracleUpdate): OracleOutcome {
-    if (u.time > this.host.now()) throw new RequestRejected("ORACLE_FROM_FUTURE", `oracle time ${u.time} is in the future`);
+    const now = this.host.now();
+    if (u.time > now) throw new RequestRejected("ORACLE_FROM_FUTURE", `oracle time ${u.time} is in the future`);
+    // A batch using it is stamped no earlier than now (the acceptance time of what it causes), and the
+    // builder refuses an update more than MAX_ORACLE_AGE before the stamp: so does intake, with margin.
+    if (now - u.time > ORACLE_FRESHNESS) throw new RequestRejected("STALE_ORACLE", `oracle time ${u.time} is more than ${ORACLE_FRESHNESS} s old`);
     const before = this.#table.instruments.map((i) => i.settlePrice);
     const t = this.#table.begin();
     let step;
@@ -304,7 +346,8 @@ export class DerivativesService {
    */
   acceptTransfer(t: Signed<Transfer>): void {
     this.#requireFreshOracle(this.host.now());
-    if (t.amount <= 0n) throw new RequestRejected("BAD_AMOUNT", `transfer amount ${t.amount}`);
+    const fault = transferFault(t); // the witness builder's rule (messages.ts)
+    if (fault) throw new RequestRejected(fault.code, fault.message);
     if (t.toCollateral) {
       if (!this.host.spot.debit(t.accountId, 0, t.amount)) {
         throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${t.accountId} cannot move ${t.amount} quote to collateral`);

@@ -5,6 +5,21 @@
  *   intake (signature, order-slot and risk checks) -> matching engine -> pending transactions
  *   pending transactions -> batch witness -> prover -> second verification -> custodian.submitBatch
  *
+ * One accepted request must never stop settlement (issue 11). Intake applies the stateless rules the
+ * witness builder applies through the same functions (protocol/messages.ts: withdrawalFault, ...), and
+ * state changes that invalidate resting orders cancel them (a trading-key rotation cancels the orders
+ * the old key signed). A transaction that still cannot be proven (an order expired by the batch's
+ * stamp, an oracle update too old for it, a signature, a balance) is found while the batch is built:
+ * buildBatch names its slot (TxRejected) and the batch's signatures are checked in one verifier call
+ * before anything reaches the prover. It is taken out of the queue with a logged `reject` record (replay
+ * does the same), told to observers (`rejected`: the API streams it and keeps it in history) and intake
+ * is corrected for it where it can be (rejectPending); the batch is then built without it.
+ *
+ * Stamping: a batch is stamped with the latest of the custodian's last timestamp, the acceptance times
+ * of its transactions and its oracle update's time, but never earlier than now minus half the
+ * custodian's MAX_BATCH_AGE (read from the custodian), so a proven batch has the other half to reach
+ * the chain even after a backlog or a clock jump (batchSelection.ts).
+ *
  * The matching engine and the spot risk module hold the rules of matching and reservation; this file
  * only wires them to the proven state, the chain and the durable log.
  *
@@ -24,25 +39,27 @@ import type { Hash } from "viem";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier, type SignedMessage } from "../crypto/signatureVerifier.ts";
 import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
-import { buildBatch } from "../batch/batchWitness.ts";
+import { buildBatch, isDerivTx } from "../batch/batchWitness.ts";
+import { TxRejected } from "../batch/slotWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
-import { MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
-import { Side, TxType } from "../protocol/constants.ts";
+import { CancelReason, MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
+import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
 import {
-  cancelMessage, orderMessageInputs, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Transfer, type Withdrawal,
+  cancelFault, cancelMessage, orderMessageInputs, transferMessage, withdrawalFault, withdrawalMessage, type Cancel, type Order, type RequestFault,
+  type Signed, type Transfer, type Withdrawal,
 } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { RoutedRisk } from "../risk/routedRisk.ts";
 import { instrumentOf } from "../risk/derivativesRisk.ts";
-import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { DerivativesService, type Liquidator, type OracleOutcome } from "./derivatives.ts";
-import { selectBatch, type PendingEntry } from "./batchSelection.ts";
+import { sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
-import type { BatchRecord, LogRecord } from "../persistence/records.ts";
+import type { BatchRecord, LogRecord, RejectRecord } from "../persistence/records.ts";
 import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "../persistence/sequencerSnapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
@@ -130,7 +147,51 @@ export type PostedBatch = {
 export type SequencerEvents = {
   engine: [events: readonly EngineEvent[], incoming: Signed<Order> | undefined];
   batch: [batch: PostedBatch & { proof: CalldataProof }];
+  rejected: [rejection: TxRejection];
 };
+
+/**
+ * A transaction taken out of the queue because no batch can prove it: the builder's code and message,
+ * the transaction, the accounts it concerns, when.
+ */
+export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
+
+/** Why the batch loop is or is not healthy: consecutive failed batch attempts and the last error. */
+export type BatchHealth = { consecutiveFailures: number; lastError: { message: string; at: number } | null; lastBatchAt: number | null };
+
+/** The custodian's window for a batch's timestamp, in seconds: at most maxAge behind the block's time, maxFutureDrift ahead. */
+export type TimestampWindow = { maxAge: number; maxFutureDrift: number };
+
+/** The accounts a transaction concerns (whose history shows its rejection). */
+export function txAccounts(tx: BatchTx): number[] {
+  switch (tx.type) {
+    case TxType.TRADE:
+    case TxType.DERIV_TRADE:
+      return [tx.buy.accountId, tx.sell.accountId];
+    case TxType.WITHDRAW:
+    case TxType.CANCEL:
+    case TxType.TRANSFER:
+      return [tx.request.accountId];
+    case TxType.LIQUIDATE:
+      return [tx.liquidatedAccountId, tx.liquidator.accountId];
+    case TxType.SETTLE:
+    case TxType.REGISTER_KEY:
+    case TxType.DEPOSIT:
+      return [tx.accountId];
+    default:
+      return [];
+  }
+}
+
+/** The account and nonce of a nonced request (WITHDRAW, TRANSFER), or null. */
+function noncedOf(tx: BatchTx): { accountId: number; nonce: number } | null {
+  return tx.type === TxType.WITHDRAW || tx.type === TxType.TRANSFER ? { accountId: tx.request.accountId, nonce: tx.request.nonce } : null;
+}
+
+/** Refuses a request for a stateless fault (the function the witness builder applies too). */
+function refuseFault(fault: RequestFault | null): void {
+  if (fault) throw new RequestRejected(fault.code, fault.message);
+}
 
 export class Sequencer {
   readonly params: CircuitParams;
@@ -152,6 +213,9 @@ export class Sequencer {
   private readonly nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time the sequencer accepted them. */
   private readonly pending: PendingEntry[] = [];
+  /** The custodian's timestamp window, read once. */
+  private window: TimestampWindow | null = null;
+  private readonly batchHealth: BatchHealth = { consecutiveFailures: 0, lastError: null, lastBatchAt: null };
   private requestsSeen = 0;
   private batchNumber = 0;
   /** The proven batch being posted: it left `pending` and is retried until the chain holds it. */
@@ -234,6 +298,19 @@ export class Sequencer {
   /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
   proverMetrics(): object | null {
     return this.opts.prover.metrics?.() ?? null;
+  }
+
+  /**
+   * What stops settlement now, or nothing: batch attempts failing since the last success, and a prover
+   * whose every device is unhealthy (issue 11, finding 9: the API answered "ok" meanwhile).
+   */
+  health(): { ok: boolean; problems: string[]; batches: BatchHealth } {
+    const problems: string[] = [];
+    const h = this.batchHealth;
+    if (h.consecutiveFailures > 0) problems.push(`the last ${h.consecutiveFailures} batch attempt(s) failed: ${h.lastError?.message.split("\n")[0]}`);
+    const devices = (this.proverMetrics() as { devices?: { unhealthy?: boolean }[] } | null)?.devices;
+    if (devices && devices.length > 0 && devices.every((d) => d.unhealthy)) problems.push("no prover device is healthy");
+    return { ok: problems.length === 0, problems, batches: { ...h, lastError: h.lastError && { ...h.lastError } } };
   }
 
   /** The transactions not yet on chain, oldest first (the batch being posted first). */
@@ -377,6 +454,8 @@ export class Sequencer {
       case "oracle":
         this.oracleVerified(r.update);
         return;
+      case "reject":
+        return this.rejectPending(r);
       case "batch":
         return this.replayBatch(r);
       case "sent":
@@ -392,11 +471,16 @@ export class Sequencer {
     }
   }
 
-  /** Rebuilds a logged batch from the pending queue; its public data must hash as logged. */
+  /**
+   * Rebuilds a logged batch from the first `count` entries of the pending queue (what it consumed, not
+   * what the queue would select now: transactions accepted while it was proven follow it in the queue
+   * and may fit); its public data must hash as logged.
+   */
   private replayBatch(r: BatchRecord): void {
     if (this.inFlight) throw new Error(`batch ${r.batchNumber} logged while batch ${this.inFlight.batchNumber} is unconfirmed`);
-    const { count, txs, oracle } = selectBatch(this.pending, this.params);
-    if (r.count !== count) throw new Error(`batch ${r.batchNumber} holds ${r.count} pending transactions, the queue selects ${count}`);
+    if (r.count > this.pending.length) throw new Error(`batch ${r.batchNumber} holds ${r.count} pending transactions, the queue has ${this.pending.length}`);
+    const { count, txs, oracle } = selectBatch(this.pending.slice(0, r.count), this.params);
+    if (r.count !== count) throw new Error(`batch ${r.batchNumber}: its ${r.count} pending transactions do not make one batch (${count} do)`);
     const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false, oracle });
     const hash = sha256Hex(batch.publicData);
     if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
@@ -421,8 +505,15 @@ export class Sequencer {
   }
 
   private admitRequest(tx: BatchTx, time: number, index?: number): void {
-    if (tx.type === TxType.REGISTER_KEY) this.keys.set(tx.accountId, tx.pubKey);
-    else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
+    if (tx.type === TxType.REGISTER_KEY) {
+      const old = this.keys.get(tx.accountId);
+      this.keys.set(tx.accountId, tx.pubKey);
+      // A new key makes the orders the old one signed unprovable (their fills are checked under the key
+      // the state holds then): they leave the book now (issue 11, finding 7).
+      if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
+        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
+      }
+    } else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
     else if (tx.type === TxType.REGISTER_MARKET) {
       this.markets.add({
         marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
@@ -500,9 +591,11 @@ export class Sequencer {
 
   /**
    * The second half of placeOrders: places verified orders in order (a key changed since verification
-   * counts as a bad signature), logged as one group.
+   * counts as a bad signature), logged as one group. `admit` is called for each order whose signature
+   * holds, before anything changes; a RequestRejected it throws refuses that order (the API's
+   * per-account rate limit, charged only for requests the account really signed).
    */
-  placeVerifiedOrders({ orders, checks, verdicts }: VerifiedOrders): IntakeOutcome[] {
+  placeVerifiedOrders({ orders, checks, verdicts }: VerifiedOrders, admit?: (order: Signed<Order>, index: number) => void): IntakeOutcome[] {
     let v = 0;
     const time = this.now();
     return this.grouped(() =>
@@ -512,6 +605,7 @@ export class Sequencer {
         const verdict = verdicts[v++];
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
+          admit?.(order, i);
           return { events: this.placeVerified(order, time) };
         } catch (e) {
           if (e instanceof RequestRejected) return { rejected: e };
@@ -540,13 +634,18 @@ export class Sequencer {
     return events;
   }
 
-  /** Cancels a live order with a signed cancel, which a batch then proves (the order can never fill again). */
-  cancelOrder(cancel: Signed<Cancel>): EngineEvent[] {
+  /**
+   * Cancels a live order with a signed cancel, which a batch then proves (the order can never fill
+   * again). `admit` runs once the signature holds, before anything changes (see placeVerifiedOrders).
+   */
+  cancelOrder(cancel: Signed<Cancel>, admit?: () => void): EngineEvent[] {
     this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
+    admit?.();
     return this.cancelVerified(cancel, this.now());
   }
 
   private cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
+    refuseFault(cancelFault(cancel));
     const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
     if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
     this.absorb(events, time);
@@ -554,13 +653,19 @@ export class Sequencer {
     return events;
   }
 
-  /** Accepts a signed withdrawal when the account's available (unreserved) balance covers it. */
-  requestWithdrawal(w: Signed<Withdrawal>): void {
+  /**
+   * Accepts a signed withdrawal when it passes the builder's stateless rules (withdrawalFault: a
+   * non-zero amount, a token the state holds) and the account's available (unreserved) balance covers
+   * it. `admit` as in cancelOrder.
+   */
+  requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
+    admit?.();
     this.withdrawVerified(w, this.now());
   }
 
   private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
+    refuseFault(withdrawalFault(w, this.params.balanceLevels));
     this.requireNonce(w.accountId, w.nonce, "withdrawal");
     if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {
       throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
@@ -576,9 +681,13 @@ export class Sequencer {
     if (nonce !== expected) throw new RequestRejected("BAD_NONCE", `${what} nonce ${nonce}, expected ${expected}`);
   }
 
-  /** Accepts a signed transfer between the spot quote balance and derivatives collateral (checks: DerivativesService.acceptTransfer). */
-  requestTransfer(t: Signed<Transfer>): void {
+  /**
+   * Accepts a signed transfer between the spot quote balance and derivatives collateral (checks:
+   * DerivativesService.acceptTransfer). `admit` as in cancelOrder.
+   */
+  requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
+    admit?.();
     this.transferVerified(t, this.now());
   }
 
@@ -680,7 +789,19 @@ export class Sequencer {
    * posting it. Errors are thrown to the caller (never dropped). Calls run one at a time.
    */
   runBatch(): Promise<PostedBatch | null> {
-    const run = this.batchQueue.then(() => this.runBatchNow());
+    const h = this.batchHealth;
+    const run = this.batchQueue.then(() => this.runBatchNow()).then(
+      (posted) => {
+        h.consecutiveFailures = 0;
+        if (posted) h.lastBatchAt = this.now();
+        return posted;
+      },
+      (e: unknown) => {
+        h.consecutiveFailures++;
+        h.lastError = { message: e instanceof Error ? e.message : String(e), at: this.now() };
+        throw e;
+      },
+    );
     this.batchQueue = run.catch(() => {});
     return run;
   }
@@ -689,52 +810,176 @@ export class Sequencer {
     if (!this.inFlight) {
       if (this.pending.length === 0) return null;
       await this.proveNext();
+      if (!this.inFlight) return null; // every pending transaction was rejected
     }
-    return this.postInFlight(this.inFlight!);
+    return this.postInFlight(this.inFlight);
   }
 
   private stage(stage: BatchStage, batchNumber: number): void {
     this.opts.onBatchStage?.(stage, batchNumber);
   }
 
-  /** Builds and proves the next batch, makes it the batch in flight and logs it (committed) before anything is sent. */
+  /** The custodian's timestamp window (MAX_BATCH_AGE, MAX_FUTURE_DRIFT), read once. */
+  private async timestampWindow(): Promise<TimestampWindow> {
+    const window = this.window ?? (await this.custodian.timestampWindow());
+    this.window = window;
+    return window;
+  }
+
+  /**
+   * Builds and proves the next batch, makes it the batch in flight and logs it (committed) before
+   * anything is sent. A transaction the builder refuses (TxRejected names its slot; an oracle update
+   * the stamp cannot use; a signature the batch verifier refuses) leaves the queue through
+   * rejectPending and the batch is built again without it: nothing reaches the prover that the circuit
+   * would refuse. Returns without a batch when every pending transaction was rejected.
+   */
   private async proveNext(): Promise<void> {
-    const { count, txs, oracle } = selectBatch(this.pending, this.params);
-    // The batch is stamped with the time its first transaction was accepted: every order it fills was
-    // live (not expired) then, and later batches carry later transactions, so stamps never go back.
-    // A batch using an oracle update is not stamped before it.
-    const timestamp = Math.max(this.pending[0].time, await this.custodian.lastTimestamp(), oracle?.time ?? 0);
     // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
-    const [chainCount, chainRoot] = await Promise.all([this.custodian.batchCount(), this.custodian.stateRoot()]);
+    const [chainCount, chainRoot, lastTimestamp, window] = await Promise.all([
+      this.custodian.batchCount(), this.custodian.stateRoot(), this.custodian.lastTimestamp(), this.timestampWindow(),
+    ]);
     if (chainRoot !== this.state.root) {
       throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${this.state.root}`);
     }
     const batchNumber = chainCount;
+    // Never stamped before the custodian's last batch, nor so early that the proven batch could be too
+    // old for the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting).
+    const floor = Math.max(lastTimestamp, this.now() - Math.floor(window.maxAge / 2));
     this.building = true;
-    const t = this.state.begin();
+    let t: ReturnType<ExchangeState["begin"]> | null = null;
     try {
       const t0 = performance.now();
-      const batch = buildBatch(this.state, txs, { batchNumber, timestamp, verifySignatures: false, oracle });
+      let built: { sel: BatchSelection; batch: ReturnType<typeof buildBatch> } | null = null;
+      while (!built) {
+        const sel = selectBatch(this.pending, this.params, floor);
+        if (sel.count === 0) return;
+        t = this.state.begin();
+        const checks: { slot: number; check: SignatureCheck }[] = [];
+        try {
+          const batch = buildBatch(this.state, sel.txs, {
+            batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures: (slot, check) => checks.push({ slot, check }),
+          });
+          const verdicts = await this.verifier.verifyBatch(checks.map((c) => c.check));
+          const bad = verdicts.indexOf(false);
+          if (bad >= 0) throw new TxRejected("BAD_SIGNATURE", `slot ${checks[bad].slot}: a signature does not verify under the key the state holds`, checks[bad].slot);
+          built = { sel, batch };
+        } catch (e) {
+          t.rollback();
+          t = null;
+          if (e instanceof TxRejected && e.slot !== undefined) this.rejectSlot(sel, e);
+          else if (e instanceof OracleRejected && sel.oracle) this.rejectOracle(sel, sel.oracle, e);
+          else throw e;
+        }
+      }
+      const { sel, batch } = built;
       const buildMs = performance.now() - t0;
       this.stage("built", batchNumber);
       const proved = await this.opts.prover.prove(batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
-      t.commit();
+      t!.commit();
+      t = null;
       this.building = false;
       const proof = toCalldataProof(proved.proof);
-      this.pending.splice(0, count);
+      this.pending.splice(0, sel.count);
       this.inFlight = {
-        batchNumber, txs, publicData: batch.publicData, proof, txHash: null,
+        batchNumber, txs: sel.txs, publicData: batch.publicData, proof, txHash: null,
         timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
       };
-      this.persist({ t: "batch", batchNumber, count, timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
-    } catch (e) {
-      if (this.building) {
-        t.rollback();
-        this.building = false;
-      }
-      throw e;
+      this.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
+    } finally {
+      t?.rollback();
+      this.building = false;
     }
     this.stage("proved", batchNumber);
+  }
+
+  /** Rejects the transaction of the batch's slot `e.slot` (spot slots first, then derivatives slots). */
+  private rejectSlot(sel: BatchSelection, e: TxRejected): void {
+    const spot = sel.txs.filter((tx) => !isDerivTx(tx));
+    const deriv = sel.txs.filter(isDerivTx);
+    const slot = e.slot!;
+    const tx = slot < this.params.slots ? spot[slot] : deriv[slot - this.params.slots];
+    const index = tx ? this.pending.findIndex((p) => p.tx === tx) : -1;
+    if (index < 0 || index >= sel.count) throw new Error(`internal: batch slot ${slot} (${e.message}) is no pending transaction`);
+    this.rejectPending({ t: "reject", index, code: e.code, message: e.message, time: this.now() });
+  }
+
+  /** Rejects every selected entry (markers included) that needs `oracle`, an update no stamp of this batch can use. */
+  private rejectOracle(sel: BatchSelection, oracle: SignedOracleUpdate, e: OracleRejected): void {
+    for (let i = sel.count - 1; i >= 0; i--) {
+      const tag = this.pending[i]?.oracle;
+      if (tag && sameOracleUpdate(tag, oracle)) this.rejectPending({ t: "reject", index: i, code: e.code, message: e.message, time: this.now() });
+    }
+  }
+
+  /**
+   * Takes pending entry `r.index` out of the queue because no batch can prove it, with the entries that
+   * cannot be proven without it: the account's later withdrawals and transfers (their nonces follow
+   * its nonce, which the state will not reach). Intake is corrected (unwind): the account's next nonce
+   * is the rejected one again, a withdrawal's debit is returned, a transfer moved back, a spot trade's
+   * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
+   * An on-chain request
+   * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
+   * such requests. Logged (replay comes through here) and told to observers (`rejected`).
+   */
+  private rejectPending(r: RejectRecord): void {
+    const head = this.pending[r.index];
+    if (!head) throw new Error(`no pending entry ${r.index} to reject`);
+    if (REQUEST_TYPES.includes(head.tx.type)) {
+      throw new Error(`the on-chain request at pending entry ${r.index} cannot be proven (${r.message}); the custodian's queue cannot skip it`);
+    }
+    const nonced = noncedOf(head.tx);
+    const indexes = [r.index];
+    if (nonced) {
+      for (let i = r.index + 1; i < this.pending.length; i++) if (noncedOf(this.pending[i].tx)?.accountId === nonced.accountId) indexes.push(i);
+    }
+    const entries = indexes.map((i) => this.pending[i]);
+    for (let k = indexes.length - 1; k >= 0; k--) {
+      this.pending.splice(indexes[k], 1);
+      this.unwind(entries[k].tx, r.time);
+    }
+    if (nonced) this.nextNonce.set(nonced.accountId, nonced.nonce);
+    // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
+    // the derivatives service is put back on the proven state (which then holds everything accepted).
+    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.state);
+    this.persist(r);
+    entries.forEach((entry, k) => {
+      const rejection: TxRejection = k === 0
+        ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
+        : { code: "NONCE_GAP", message: `account ${nonced!.accountId}'s request with nonce ${nonced!.nonce} was rejected (${r.code})`, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time };
+      this.log(`rejected a pending transaction (type ${entry.tx.type}, accounts ${rejection.accounts.join(", ")}): ${rejection.code}: ${rejection.message}`);
+      this.events.emit("rejected", rejection);
+    });
+  }
+
+  /**
+   * Corrects intake for a rejected transaction (see rejectPending): its spot and collateral moves are
+   * undone whatever happened since (a balance may go negative until what spent it is rejected in turn),
+   * and an account whose balances or margin no longer cover its resting orders has them cancelled.
+   * Derivatives trades, liquidations and settlements stay in the derivatives risk engine's accounts.
+   */
+  private unwind(tx: BatchTx, time: number): void {
+    if (tx.type === TxType.WITHDRAW) {
+      this.risk.adjust(tx.request.accountId, tx.request.tokenId, tx.request.amount);
+    } else if (tx.type === TxType.TRANSFER) {
+      const { accountId, amount, toCollateral } = tx.request;
+      this.risk.adjust(accountId, QUOTE_TOKEN_ID, toCollateral ? amount : -amount);
+      this.derivatives.risk.creditCollateral(accountId, toCollateral ? -amount : amount);
+    } else if (tx.type === TxType.TRADE) {
+      const market = this.markets.get(tx.buy.marketId);
+      if (!market) throw new Error(`internal: a trade in unknown market ${tx.buy.marketId}`);
+      this.risk.unwindFill(
+        { buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm },
+        market,
+      );
+    } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.NOOP) {
+      this.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
+    }
+    for (const accountId of txAccounts(tx)) {
+      const uncovered = this.risk.uncovered(accountId).length > 0 || !this.derivatives.risk.covered(accountId);
+      if (uncovered && this.engine.openOrders(accountId).length > 0) {
+        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
+      }
+    }
   }
 
   /** Posts a logged batch once: a transaction sent earlier is awaited, and the chain is asked before sending. */
@@ -774,7 +1019,8 @@ export class Sequencer {
         try {
           await this.syncRequests();
           const oldest = this.pending[0];
-          const due = this.inFlight || (oldest && (this.pending.length >= this.params.slots || Date.now() - oldest.time * 1000 >= maxWaitMs));
+          // (waiting time on the sequencer's clock, the time input of intake: the devnet moves it)
+          const due = this.inFlight || (oldest && (this.pending.length >= this.params.slots || (this.now() - oldest.time) * 1000 >= maxWaitMs));
           if (due) {
             await this.runBatch();
             continue;

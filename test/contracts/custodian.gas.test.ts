@@ -1,7 +1,8 @@
 /**
  * Gas of Custodian.submitBatch with the mock verifier (add the real Groth16 verifier's cost, about 200k for
  * one public input, on top), at the production derivatives sizes (16 derivatives slots, 2 underlyings,
- * 7 instruments) and 2 or 32 spot slots. Prints a table; the bounds only catch gross regressions.
+ * 7 instruments) and 2 or 32 spot slots; and of a trader's own transactions (key registration, deposit).
+ * Prints tables; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -28,6 +29,8 @@ async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: rea
 }
 
 const KEY = pubKeyOf(42n);
+/** The quote token's minimum deposit in these custodians (1 USDC). */
+const MIN_DEPOSIT = 10n ** 6n;
 const ORACLE_KEY = pubKeyOf(43n);
 /** Production sizes; the spot slot count is the parameter under test. */
 const paramsWith = (slots: number): CircuitParams => ({ ...PRODUCTION_PARAMS, slots });
@@ -41,9 +44,9 @@ async function setup(slots: number) {
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   const weth = await deploy(testTokenAbi, "TestToken", ["Wrapped Ether", "WETH", 18]);
   const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(paramsWith(slots), {
-    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address,
+    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: MIN_DEPOSIT, admin: admin.account.address, operator: operator.account.address,
   }));
-  await custodian.write.registerToken([weth.address]);
+  await custodian.write.registerToken([weth.address, 10n ** 14n]);
   await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
   const requests: SlotRecord[] = [];
   for (const [i, t] of traders.entries()) {
@@ -53,8 +56,8 @@ async function setup(slots: number) {
     requests.push({ type: TxType.REGISTER_KEY, accountId: BigInt(i + 1), pubKey: compressKey(KEY) });
   }
   for (const [i, t] of traders.entries()) {
-    await custodian.write.deposit([0, 1000n], { account: t.account });
-    requests.push({ type: TxType.DEPOSIT, accountId: BigInt(i + 1), tokenId: 0n, amount: 1000n });
+    await custodian.write.deposit([0, MIN_DEPOSIT], { account: t.account });
+    requests.push({ type: TxType.DEPOSIT, accountId: BigInt(i + 1), tokenId: 0n, amount: MIN_DEPOSIT });
   }
   const expiry = (await networkHelpers.time.latest()) + 86400;
   const instruments = [
@@ -103,6 +106,42 @@ async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: Slo
   assert.equal(receipt.status, "success");
   return receipt.gasUsed;
 }
+
+describe("user transaction gas", () => {
+  it("registerTradingKey (new account, rotation), deposit", async () => {
+    const verifier = await deploy(mockVerifierAbi, "MockVerifier");
+    const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
+    const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(paramsWith(2), {
+      verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: MIN_DEPOSIT, admin: admin.account.address, operator: operator.account.address,
+    }));
+    const [t, other] = traders;
+    for (const w of [t, other]) {
+      await usdc.write.mint([w.account.address, 10n ** 12n]);
+      await usdc.write.approve([custodian.address, 10n ** 12n], { account: w.account });
+    }
+    const gas = async (hash: Promise<`0x${string}`>) => (await publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
+    const rows: [string, bigint][] = [];
+    // Not the custodian's first request (that one also turns the counters' slot non-zero): a typical registration.
+    await custodian.write.registerTradingKey([KEY[0], KEY[1]], { account: other.account });
+    rows.push(["registerTradingKey (new account)", await gas(custodian.write.registerTradingKey([KEY[0], KEY[1]], { account: t.account }))]);
+    // The custodian's and the depositor's token balances are already non-zero: a typical deposit.
+    await custodian.write.deposit([0, MIN_DEPOSIT], { account: other.account });
+    rows.push(["deposit", await gas(custodian.write.deposit([0, MIN_DEPOSIT], { account: t.account }))]);
+    // A rotation is allowed once a batch consumed the previous registration.
+    const timestamp = BigInt(await networkHelpers.time.latest());
+    const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 0n, timestamp }, [
+      { type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(KEY) },
+      { type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(KEY) },
+    ], paramsWith(2));
+    assert.equal(await custodian.read.accountOf([t.account.address]), 2);
+    await custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account });
+    const rotated = pubKeyOf(44n);
+    rows.push(["registerTradingKey (rotation)", await gas(custodian.write.registerTradingKey([rotated[0], rotated[1]], { account: t.account }))]);
+    console.log("\n  user transactions gasUsed (incl. 21k base + calldata):");
+    for (const [label, g] of rows) console.log(`    ${label.padEnd(60)} ${g.toString().padStart(9)}`);
+    for (const [label, g] of rows) assert.ok(g < 300_000n, `${label}: ${g}`);
+  });
+});
 
 describe("submitBatch gas (mock verifier)", () => {
   it("2 and 32 spot slots, 16 derivatives slots", async () => {

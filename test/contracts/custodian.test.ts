@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { network } from "hardhat";
-import { encodeFunctionData, getContract, hexToBytes, parseEventLogs, type Abi, type Address, type Hex } from "viem";
+import { encodeFunctionData, getAddress, getContract, hexToBytes, parseEventLogs, type Abi, type Address, type Hex } from "viem";
 
-import { FIELD_MODULUS, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
+import { FIELD_MODULUS, INSTRUMENT_MARKET_BASE, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
 import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodianArgs.ts";
 import {
   encodeRecord,
@@ -16,7 +16,11 @@ import {
 import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { mockVerifierAbi, quirkyTokenAbi, testTokenAbi } from "./abis.ts";
-import { PROOF, batchBytes, compressKey, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, type Point } from "./helpers.ts";
+import {
+  PROOF, TORSION, addPoints, batchBytes, compressKey, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, torsionOrder, type Point,
+} from "./helpers.ts";
+import { isValidPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -38,6 +42,10 @@ const MAX_MARKETS = 4 ** TEST_PARAMS.marketLevels;
 const GENESIS_ROOT = 0x1234n;
 const USDC = 10n ** 6n;
 const ETH = 10n ** 18n;
+/** Minimum deposits of the test custodian: 1 USDC, 0.0001 WETH, 100 units of the fee-on-transfer token. */
+const MIN_USDC = USDC;
+const MIN_WETH = 10n ** 14n;
+const MIN_QUIRKY = 100n;
 
 const ALICE_KEY = pubKeyOf(1234567n);
 const BOB_KEY = pubKeyOf(7654321n);
@@ -82,10 +90,11 @@ async function deployBase() {
     verifier: verifier.address,
     genesisRoot: GENESIS_ROOT,
     quoteToken: usdc.address,
+    quoteMinDeposit: MIN_USDC,
     admin: admin.account.address,
     operator: operator.account.address,
   }));
-  await custodian.write.registerToken([weth.address]);
+  await custodian.write.registerToken([weth.address, MIN_WETH]);
   for (const w of [alice, bob, carol]) {
     await usdc.write.mint([w.account.address, 1_000_000n * USDC]);
     await weth.write.mint([w.account.address, 1_000n * ETH]);
@@ -146,6 +155,16 @@ async function snapshot(custodian: Custodian, owners: readonly Address[]) {
   };
 }
 
+/**
+ * Submits the next batch (mock proof) carrying `records` in its spot slots, stamped with the latest block's time,
+ * from the current root to root + 1: the way tests advance processedRequests.
+ */
+async function consume(custodian: Custodian, operator: Env["operator"], records: readonly SlotRecord[]) {
+  const oldRoot = await custodian.read.stateRoot();
+  const header = { oldRoot, newRoot: oldRoot + 1n, batchNumber: BigInt(await custodian.read.batchCount()), timestamp: await now() };
+  await custodian.write.submitBatch([hex(batchBytes(header, records, SHAPE)), PROOF], { account: operator.account });
+}
+
 describe("Custodian", () => {
   describe("deployment", () => {
     it("starts at the genesis root with the quote token as token 0 and the roles assigned", async () => {
@@ -177,18 +196,19 @@ describe("Custodian", () => {
       assert.equal(await custodian.read.FIELD_MODULUS(), FIELD_MODULUS);
     });
 
-    it("rejects a genesis root outside the field, zero addresses and empty capacities", async () => {
+    it("rejects a genesis root outside the field, zero addresses, a zero quote minimum, empty capacities and more than 4^7 markets", async () => {
       const { custodian, verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
       const args = (over: Partial<Record<string, unknown>> = {}) =>
         [
           over.verifier ?? verifier.address,
           over.root ?? GENESIS_ROOT,
           over.quote ?? usdc.address,
-          admin.account.address,
+          over.quoteMin ?? MIN_USDC,
+          over.admin ?? admin.account.address,
           over.operator ?? operator.account.address,
           over.maxAccounts ?? MAX_ACCOUNTS,
           MAX_TOKENS,
-          MAX_MARKETS,
+          over.maxMarkets ?? MAX_MARKETS,
           over.slots ?? BigInt(SLOTS),
           { ...derivativesSizesOf(TEST_PARAMS), ...(over.derivatives ?? {}) },
         ] as const;
@@ -198,6 +218,16 @@ describe("Custodian", () => {
       await viem.assertions.revertWithCustomError(deploy(args({ verifier: zero })), custodian, "ZeroAddress");
       await viem.assertions.revertWithCustomError(deploy(args({ quote: zero })), custodian, "ZeroAddress");
       await viem.assertions.revertWithCustomError(deploy(args({ operator: zero })), custodian, "ZeroAddress");
+      await viem.assertions.revertWithCustomErrorWithArgs(deploy(args({ admin: zero })), custodian, "AccessControlInvalidDefaultAdmin", [zero]);
+      await viem.assertions.revertWithCustomError(deploy(args({ quoteMin: 0n })), custodian, "ZeroMinDeposit");
+      // Spot order market ids must stay below INSTRUMENT_MARKET_BASE (2^15), where derivatives ids start: at most
+      // 4^7 markets (marketLevels <= 7).
+      assert.equal(await custodian.read.MAX_MARKETS(), BigInt(4 ** 7));
+      assert.ok(4 ** 8 > INSTRUMENT_MARKET_BASE && 4 ** 7 <= INSTRUMENT_MARKET_BASE);
+      await viem.assertions.revertWithCustomError(deploy(args({ maxMarkets: 4 ** 7 + 1 })), custodian, "InvalidCapacity");
+      await viem.assertions.revertWithCustomError(deploy(args({ maxMarkets: 65535 })), custodian, "InvalidCapacity");
+      await viem.assertions.revertWithCustomError(deploy(args({ maxMarkets: 0 })), custodian, "InvalidCapacity");
+      await deploy(args({ maxMarkets: 4 ** 7 }));
       await viem.assertions.revertWithCustomError(deploy(args({ maxAccounts: 1 })), custodian, "InvalidCapacity");
       await viem.assertions.revertWithCustomError(deploy(args({ slots: 0n })), custodian, "InvalidCapacity");
       // Derivatives sizes no circuit has (sequencer/protocol/params.ts checkParams), or instruments without a slot
@@ -254,8 +284,9 @@ describe("Custodian", () => {
     });
 
     it("rotates the key of an existing account without assigning a new id", async () => {
-      const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
+      const { custodian, alice, operator } = await networkHelpers.loadFixture(deployBase);
       await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
+      await consume(custodian, operator, [{ type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) }]);
       const rotated = pubKeyOf(99n);
       const receipt = await receiptOf(
         custodian.write.registerTradingKey([rotated[0], rotated[1]], { account: alice.account }),
@@ -298,22 +329,71 @@ describe("Custodian", () => {
       assert.equal(await custodian.read.accountOf([alice.account.address]), 0);
     });
 
+    it("refuses the identity and the order-2, order-4 and order-8 points (InvalidTradingKey), changing nothing", async () => {
+      const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
+      assert.deepEqual(TORSION.map(torsionOrder), [1, 8, 4, 8, 2, 8, 4, 8]);
+      for (const t of TORSION) {
+        assert.ok(isOnCurve(t));
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          custodian.write.registerTradingKey([t[0], t[1]], { account: alice.account }), custodian, "InvalidTradingKey", [t[0], t[1]]);
+      }
+      assert.equal(await custodian.read.requestCount(), 0n);
+      assert.equal(await custodian.read.accountOf([alice.account.address]), 0);
+    });
+
+    it("refuses an honest key plus each torsion point (mixed order), for a new account and for a rotation", async () => {
+      const { custodian, alice, operator } = await networkHelpers.loadFixture(deployBase);
+      const honest = publicKeyOf(randomBytes(32));
+      for (const t of TORSION.slice(1)) {
+        const mixed = addPoints(honest, t);
+        assert.ok(isOnCurve(mixed));
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          custodian.write.registerTradingKey([mixed[0], mixed[1]], { account: alice.account }), custodian, "InvalidTradingKey", [mixed[0], mixed[1]]);
+      }
+      assert.equal(await custodian.read.requestCount(), 0n);
+      await custodian.write.registerTradingKey([honest[0], honest[1]], { account: alice.account });
+      await consume(custodian, operator, [{ type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(honest) }]);
+      const other = publicKeyOf(randomBytes(32));
+      for (const t of TORSION.slice(1)) {
+        const mixed = addPoints(other, t);
+        await viem.assertions.revertWithCustomError(
+          custodian.write.registerTradingKey([mixed[0], mixed[1]], { account: alice.account }), custodian, "InvalidTradingKey");
+      }
+      assert.equal(await custodian.read.requestCount(), 1n);
+      assert.equal(await custodian.read.keyRotationPending([1]), false);
+    });
+
+    it("accepts keys derived as the SDK derives them (wallet signature -> circomlibjs prv2pub)", async () => {
+      const { custodian, alice, bob, carol } = await networkHelpers.loadFixture(deployBase);
+      const chainId = await publicClient.getChainId();
+      for (const [i, wallet] of [alice, bob, carol].entries()) {
+        const key = await deriveTradingKey(wallet as never, chainId, custodian.address);
+        assert.ok(isValidPublicKey(key.publicKey));
+        await custodian.write.registerTradingKey([key.publicKey[0], key.publicKey[1]], { account: wallet.account });
+        assert.equal(await custodian.read.accountOf([wallet.account.address]), i + 1);
+      }
+      assert.equal(await custodian.read.requestCount(), 3n);
+    });
+
     it("refuses new accounts once the tree is full but still lets existing accounts rotate", async () => {
       const { verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
       const wallets = await viem.getWalletClients();
       // maxAccounts = 4: ids 1..3 usable, 0 reserved.
       const small = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, accountLevels: 1 }, {
-        verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address,
+        verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, quoteMinDeposit: MIN_USDC, admin: admin.account.address, operator: operator.account.address,
       }));
+      // Account creation as a queue flood: one REGISTER_KEY per new address, none once the tree is full.
       for (let i = 0; i < 3; i++) {
         await small.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: wallets[2 + i].account });
+        assert.equal(await small.read.requestCount(), BigInt(i + 1));
       }
       assert.equal(await small.read.accountCount(), 3);
-      await viem.assertions.revertWithCustomError(
-        small.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: wallets[5].account }),
-        small,
-        "AccountTreeFull",
-      );
+      for (const w of wallets.slice(5, 8)) {
+        await viem.assertions.revertWithCustomError(small.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: w.account }), small, "AccountTreeFull");
+      }
+      assert.equal(await small.read.requestCount(), 3n);
+      // Account 1's registration consumed by a batch: it may rotate.
+      await consume(small, operator, [{ type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) }]);
       await small.write.registerTradingKey([BOB_KEY[0], BOB_KEY[1]], { account: wallets[2].account });
       assert.equal(await small.read.requestCount(), 4n);
     });
@@ -373,7 +453,7 @@ describe("Custodian", () => {
     it("credits only what arrives from a fee-on-transfer token and refuses 0 or >= 2^96 received", async () => {
       const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
       const quirky = await deploy(quirkyTokenAbi, "QuirkyToken");
-      await custodian.write.registerToken([quirky.address]);
+      await custodian.write.registerToken([quirky.address, MIN_QUIRKY]);
       await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
       await quirky.write.mint([alice.account.address, 10n ** 30n]);
       await quirky.write.approve([custodian.address, 2n ** 256n - 1n], { account: alice.account });
@@ -387,9 +467,13 @@ describe("Custodian", () => {
       );
       assert.equal(await quirky.read.balanceOf([custodian.address]), 9_900n);
 
+      // The minimum applies to what arrives: 100 sent, 99 received.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.deposit([2, MIN_QUIRKY], { account: alice.account }), custodian, "DepositBelowMinimum", [2, MIN_QUIRKY - 1n, MIN_QUIRKY]);
+
       await quirky.write.setFeeBps([10_000n]); // everything burnt
       await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.deposit([2, 10_000n], { account: alice.account }), custodian, "InvalidDepositAmount", [0n]);
+        custodian.write.deposit([2, 10_000n], { account: alice.account }), custodian, "DepositBelowMinimum", [2, 0n, MIN_QUIRKY]);
 
       await quirky.write.setFeeBps([0n]);
       await quirky.write.setBonus([2n ** 96n - 1n]); // received = amount + bonus >= 2^96
@@ -401,7 +485,7 @@ describe("Custodian", () => {
     it("is not reentrant", async () => {
       const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
       const quirky = await deploy(quirkyTokenAbi, "QuirkyToken");
-      await custodian.write.registerToken([quirky.address]);
+      await custodian.write.registerToken([quirky.address, MIN_QUIRKY]);
       await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
       await quirky.write.mint([alice.account.address, 10n ** 30n]);
       await quirky.write.approve([custodian.address, 2n ** 256n - 1n], { account: alice.account });
@@ -414,24 +498,248 @@ describe("Custodian", () => {
     });
   });
 
+  describe("queue flooding (finding 13)", () => {
+    /** What a refused flood must leave alone: the queue, the victim's request position and the token balances. */
+    async function queueState(env: Env) {
+      return {
+        requestCount: await env.custodian.read.requestCount(),
+        head: await env.custodian.read.requestChain([await env.custodian.read.requestCount()]),
+        custodianUsdc: await env.usdc.read.balanceOf([env.custodian.address]),
+        carolUsdc: await env.usdc.read.balanceOf([env.carol.account.address]),
+      };
+    }
+
+    it("dust depositTo flood into a victim's account: refused with DepositBelowMinimum, nothing queued or moved", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      const { custodian, alice, carol } = env;
+      await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
+      const before = await queueState(env);
+      // The attack: carol queues 1-unit deposits into Alice's account, each one a request Alice's own deposit waits behind.
+      for (const amount of [1n, 2n, MIN_USDC - 1n]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          custodian.write.depositTo([1, 0, amount], { account: carol.account }), custodian, "DepositBelowMinimum", [0, amount, MIN_USDC]);
+      }
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.depositTo([1, 1, MIN_WETH - 1n], { account: carol.account }), custodian, "DepositBelowMinimum", [1, MIN_WETH - 1n, MIN_WETH]);
+      assert.deepEqual(await queueState(env), before);
+      // Exactly the minimum is a deposit like any other (and costs carol what it gives Alice).
+      await custodian.write.depositTo([1, 0, MIN_USDC], { account: carol.account });
+      assert.equal(await custodian.read.requestCount(), before.requestCount + 1n);
+      assert.equal((await queueState(env)).carolUsdc, before.carolUsdc - MIN_USDC);
+    });
+
+    it("dust deposit flood into one's own account: refused the same way", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      await env.custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: env.carol.account });
+      const before = await queueState(env);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        env.custodian.write.deposit([0, 1n], { account: env.carol.account }), env.custodian, "DepositBelowMinimum", [0, 1n, MIN_USDC]);
+      assert.deepEqual(await queueState(env), before);
+    });
+
+    it("key rotation flood: a second REGISTER_KEY while the first is unconsumed is refused with KeyRotationPending", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      const { custodian, alice, bob, operator } = env;
+      await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account }); // request 0
+      await custodian.write.registerTradingKey([BOB_KEY[0], BOB_KEY[1]], { account: bob.account }); // request 1
+      assert.equal(await custodian.read.keyRotationPending([1]), true);
+      const before = await queueState(env);
+      // The attack: Alice rotates again and again, each rotation a request everyone behind her waits for.
+      for (let k = 0n; k < 3n; k++) {
+        const key = pubKeyOf(1000n + k);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          custodian.write.registerTradingKey([key[0], key[1]], { account: alice.account }), custodian, "KeyRotationPending", [1, 0n]);
+      }
+      assert.deepEqual(await queueState(env), before);
+      // A batch consumes request 0 only: Alice may rotate once more, Bob (request 1, unconsumed) still may not.
+      await consume(custodian, operator, [{ type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) }]);
+      assert.equal(await custodian.read.keyRotationPending([1]), false);
+      assert.equal(await custodian.read.keyRotationPending([2]), true);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: bob.account }), custodian, "KeyRotationPending", [2, 1n]);
+      const rotated = pubKeyOf(2000n);
+      await viem.assertions.emitWithArgs(
+        custodian.write.registerTradingKey([rotated[0], rotated[1]], { account: alice.account }),
+        custodian, "TradingKeyRegistered", [1, rotated[0], rotated[1], compressKey(rotated), 2n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account }), custodian, "KeyRotationPending", [1, 2n]);
+      assert.equal(await custodian.read.requestCount(), 3n);
+    });
+
+    it("a deposit that would leave the custodian holding 2^128 or more of a token is refused (TokenHoldingsLimit)", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      const { custodian, weth, alice, carol } = env;
+      await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
+      // Tokens sent without a deposit (no claim) bring the holdings to 2^128 - MIN_WETH - 1.
+      await weth.write.mint([carol.account.address, 2n ** 128n]);
+      await weth.write.transfer([custodian.address, 2n ** 128n - MIN_WETH - 1n], { account: carol.account });
+      const before = await queueState(env);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.depositTo([1, 1, MIN_WETH + 1n], { account: carol.account }), custodian, "TokenHoldingsLimit", [1, 2n ** 128n]);
+      assert.deepEqual(await queueState(env), before);
+      await custodian.write.depositTo([1, 1, MIN_WETH], { account: carol.account });
+      assert.equal(await weth.read.balanceOf([custodian.address]), 2n ** 128n - 1n);
+      assert.equal(await custodian.read.requestCount(), before.requestCount + 1n);
+    });
+  });
+
+  describe("admin and operator powers (finding 14)", () => {
+    async function roles(custodian: Custodian) {
+      return { admin: await custodian.read.DEFAULT_ADMIN_ROLE(), operator: await custodian.read.OPERATOR_ROLE() };
+    }
+
+    it("starts with one admin, a 2-day transfer delay and one operator", async () => {
+      const { custodian, admin, operator } = await networkHelpers.loadFixture(deployBase);
+      assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), admin.account.address.toLowerCase());
+      assert.equal(await custodian.read.defaultAdminDelay(), 2 * 86400);
+      assert.equal(await custodian.read.ADMIN_TRANSFER_DELAY(), 2 * 86400);
+      assert.equal(await custodian.read.operatorCount(), 1n);
+      const r = await roles(custodian);
+      assert.equal(await custodian.read.hasRole([r.operator, operator.account.address]), true);
+    });
+
+    it("the freeze attack: revoking the only operator and renouncing the admin are both refused; batches still go through", async () => {
+      const env = await networkHelpers.loadFixture(deployWithRequests);
+      const { custodian, admin, operator, alice } = env;
+      const r = await roles(custodian);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.revokeRole([r.operator, operator.account.address]), custodian, "LastOperator", [getAddress(operator.account.address)]);
+      await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.admin, admin.account.address]), custodian, "AdminRenounceRefused");
+      await viem.assertions.revertWithCustomError(
+        custodian.write.beginDefaultAdminTransfer(["0x0000000000000000000000000000000000000000"]), custodian, "AdminRenounceRefused");
+      await viem.assertions.revertWithCustomError(custodian.write.revokeRole([r.admin, admin.account.address]), custodian, "AccessControlEnforcedDefaultAdminRules");
+      // Deposits keep arriving, and the operator can still process them; the admin can still register a market.
+      await custodian.write.deposit([0, 5n * USDC], { account: alice.account });
+      await consume(custodian, operator, env.requests.slice(0, 2));
+      assert.equal(await custodian.read.processedRequests(), 2n);
+      await custodian.write.registerMarket([1, 1n, 1n]);
+      assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), admin.account.address.toLowerCase());
+    });
+
+    it("admin transfer is two-step with the delay: too early, by a stranger, after a cancel: refused; then the new admin holds every power", async () => {
+      const { custodian, admin, alice, bob } = await networkHelpers.loadFixture(deployBase);
+      const r = await roles(custodian);
+      await viem.assertions.revertWithCustomError(
+        custodian.write.beginDefaultAdminTransfer([bob.account.address], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      await custodian.write.beginDefaultAdminTransfer([bob.account.address]);
+      const [pending, schedule] = await custodian.read.pendingDefaultAdmin();
+      assert.equal(pending.toLowerCase(), bob.account.address.toLowerCase());
+      assert.equal(BigInt(schedule), (await now()) + 2n * 86400n);
+      await viem.assertions.revertWithCustomError(custodian.write.acceptDefaultAdminTransfer({ account: bob.account }), custodian, "AccessControlEnforcedDefaultAdminDelay");
+      // Granting the admin role directly is refused: only the two-step transfer moves it.
+      await viem.assertions.revertWithCustomError(custodian.write.grantRole([r.admin, bob.account.address]), custodian, "AccessControlEnforcedDefaultAdminRules");
+      await networkHelpers.time.increaseTo(schedule + 1);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.acceptDefaultAdminTransfer({ account: alice.account }), custodian, "AccessControlInvalidDefaultAdmin", [getAddress(alice.account.address)]);
+      // A cancelled transfer cannot be accepted.
+      await custodian.write.cancelDefaultAdminTransfer();
+      await viem.assertions.revertWithCustomError(custodian.write.acceptDefaultAdminTransfer({ account: bob.account }), custodian, "AccessControlInvalidDefaultAdmin");
+      // Again, and accepted after the delay.
+      await custodian.write.beginDefaultAdminTransfer([bob.account.address]);
+      await networkHelpers.time.increase(2 * 86400 + 1);
+      await custodian.write.acceptDefaultAdminTransfer({ account: bob.account });
+      assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), bob.account.address.toLowerCase());
+      assert.equal(await custodian.read.hasRole([r.admin, admin.account.address]), false);
+      // The old admin lost every power, the new one has them.
+      const t = await deploy(testTokenAbi, "TestToken", ["T", "T", 18]);
+      await viem.assertions.revertWithCustomError(custodian.write.registerToken([t.address, 1n]), custodian, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]), custodian, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(custodian.write.grantRole([r.operator, alice.account.address]), custodian, "AccessControlUnauthorizedAccount");
+      await custodian.write.registerToken([t.address, 1n], { account: bob.account });
+      await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: bob.account });
+      await custodian.write.registerMarket([1, 1n, 1n], { account: bob.account });
+      await custodian.write.grantRole([r.operator, alice.account.address], { account: bob.account });
+      assert.equal(await custodian.read.operatorCount(), 2n);
+    });
+
+    it("the admin delay can be raised but never set below ADMIN_TRANSFER_DELAY", async () => {
+      const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
+      for (const delay of [0, 86400, 2 * 86400 - 1]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.changeDefaultAdminDelay([delay]), custodian, "AdminDelayTooShort", [delay]);
+      }
+      await viem.assertions.revertWithCustomError(
+        custodian.write.changeDefaultAdminDelay([3 * 86400], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      await custodian.write.changeDefaultAdminDelay([3 * 86400]);
+      const [newDelay] = await custodian.read.pendingDefaultAdminDelay();
+      assert.equal(newDelay, 3 * 86400);
+      await networkHelpers.time.increase(5 * 86400 + 1);
+      assert.equal(await custodian.read.defaultAdminDelay(), 3 * 86400);
+      // Back down to the floor is allowed.
+      await custodian.write.changeDefaultAdminDelay([2 * 86400]);
+    });
+
+    it("operators: granted and revoked by the admin only, never below one; an operator renounces only while another remains", async () => {
+      const { custodian, operator, alice, bob } = await networkHelpers.loadFixture(deployBase);
+      const r = await roles(custodian);
+      await viem.assertions.revertWithCustomError(
+        custodian.write.grantRole([r.operator, alice.account.address], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      // The zero address as a second operator would let the real one be revoked with nobody left to submit.
+      await viem.assertions.revertWithCustomError(
+        custodian.write.grantRole([r.operator, "0x0000000000000000000000000000000000000000"]), custodian, "ZeroAddress");
+      assert.equal(await custodian.read.operatorCount(), 1n);
+      await viem.assertions.revertWithCustomError(
+        custodian.write.revokeRole([r.operator, operator.account.address], { account: operator.account }), custodian, "AccessControlUnauthorizedAccount");
+      // The only operator cannot leave.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.renounceRole([r.operator, operator.account.address], { account: operator.account }), custodian, "LastOperator", [getAddress(operator.account.address)]);
+      // Nor renounce for someone else.
+      await viem.assertions.revertWithCustomError(
+        custodian.write.renounceRole([r.operator, operator.account.address], { account: alice.account }), custodian, "AccessControlBadConfirmation");
+      await custodian.write.grantRole([r.operator, alice.account.address]);
+      await custodian.write.grantRole([r.operator, alice.account.address]); // granting twice counts once
+      assert.equal(await custodian.read.operatorCount(), 2n);
+      await custodian.write.renounceRole([r.operator, operator.account.address], { account: operator.account });
+      assert.equal(await custodian.read.operatorCount(), 1n);
+      await viem.assertions.revertWithCustomError(custodian.write.revokeRole([r.operator, alice.account.address]), custodian, "LastOperator");
+      await custodian.write.grantRole([r.operator, bob.account.address]);
+      await custodian.write.revokeRole([r.operator, alice.account.address]);
+      await custodian.write.revokeRole([r.operator, alice.account.address]); // revoking a non-holder changes nothing
+      assert.equal(await custodian.read.operatorCount(), 1n);
+      assert.equal(await custodian.read.hasRole([r.operator, bob.account.address]), true);
+      await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.operator, bob.account.address], { account: bob.account }), custodian, "LastOperator");
+    });
+
+    it("the admin cannot renounce, even after scheduling and waiting, nor revoke or re-grant its role directly", async () => {
+      const { custodian, admin, alice } = await networkHelpers.loadFixture(deployBase);
+      const r = await roles(custodian);
+      await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.admin, admin.account.address]), custodian, "AdminRenounceRefused");
+      await viem.assertions.revertWithCustomError(
+        custodian.write.beginDefaultAdminTransfer(["0x0000000000000000000000000000000000000000"]), custodian, "AdminRenounceRefused");
+      await networkHelpers.time.increase(3 * 86400);
+      await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.admin, admin.account.address]), custodian, "AdminRenounceRefused");
+      await viem.assertions.revertWithCustomError(custodian.write.revokeRole([r.admin, admin.account.address]), custodian, "AccessControlEnforcedDefaultAdminRules");
+      await viem.assertions.revertWithCustomError(custodian.write.grantRole([r.admin, alice.account.address]), custodian, "AccessControlEnforcedDefaultAdminRules");
+      // A stranger "renouncing" the admin role is refused the same way (it holds nothing to renounce).
+      await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.admin, alice.account.address], { account: alice.account }), custodian, "AdminRenounceRefused");
+      assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), admin.account.address.toLowerCase());
+    });
+  });
+
   describe("tokens and markets", () => {
     it("registers tokens up to maxTokens, once each, admin only", async () => {
       const { custodian, usdc, weth, alice } = await networkHelpers.loadFixture(deployBase);
-      await viem.assertions.revertWithCustomError(custodian.write.registerToken([usdc.address]), custodian, "TokenAlreadyRegistered");
-      await viem.assertions.revertWithCustomError(custodian.write.registerToken([weth.address]), custodian, "TokenAlreadyRegistered");
+      await viem.assertions.revertWithCustomError(custodian.write.registerToken([usdc.address, 1n]), custodian, "TokenAlreadyRegistered");
+      await viem.assertions.revertWithCustomError(custodian.write.registerToken([weth.address, 1n]), custodian, "TokenAlreadyRegistered");
       const t2 = await deploy(testTokenAbi, "TestToken", ["T2", "T2", 18]);
       const t3 = await deploy(testTokenAbi, "TestToken", ["T3", "T3", 18]);
       const t4 = await deploy(testTokenAbi, "TestToken", ["T4", "T4", 18]);
       await viem.assertions.revertWithCustomError(
-        custodian.write.registerToken([t2.address], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
-      await viem.assertions.emitWithArgs(custodian.write.registerToken([t2.address]), custodian, "TokenRegistered", [2, t2.address]);
-      await custodian.write.registerToken([t3.address]);
-      await viem.assertions.revertWithCustomError(custodian.write.registerToken([t4.address]), custodian, "TokenLimitReached");
+        custodian.write.registerToken([t2.address, 1n], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      // A token without a minimum deposit would reopen the queue to dust.
+      await viem.assertions.revertWithCustomError(custodian.write.registerToken([t2.address, 0n]), custodian, "ZeroMinDeposit");
+      await viem.assertions.emitWithArgs(custodian.write.registerToken([t2.address, 7n]), custodian, "TokenRegistered", [2, t2.address, 7n]);
+      await custodian.write.registerToken([t3.address, 2n ** 96n - 1n]);
+      await viem.assertions.revertWithCustomError(custodian.write.registerToken([t4.address, 1n]), custodian, "TokenLimitReached");
       await viem.assertions.revertWithCustomError(
-        custodian.write.registerToken(["0x0000000000000000000000000000000000000000"]), custodian, "ZeroAddress");
+        custodian.write.registerToken(["0x0000000000000000000000000000000000000000", 1n]), custodian, "ZeroAddress");
       await viem.assertions.revertWithCustomError(custodian.read.tokens([4]), custodian, "UnknownToken");
       await viem.assertions.revertWithCustomError(custodian.read.tokenIdOf([t4.address]), custodian, "TokenNotRegistered");
       assert.equal(await custodian.read.tokenCount(), 4n);
+      assert.deepEqual(
+        [await custodian.read.minDeposit([0]), await custodian.read.minDeposit([1]), await custodian.read.minDeposit([2]), await custodian.read.minDeposit([3])],
+        [MIN_USDC, MIN_WETH, 7n, 2n ** 96n - 1n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.minDeposit([4]), custodian, "UnknownToken", [4]);
       // Token registration queues nothing: token ids are implicit in the balance trees.
       assert.equal(await custodian.read.requestCount(), 0n);
     });
@@ -490,7 +798,8 @@ describe("Custodian", () => {
       const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
       await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
       const [x, y] = BOB_KEY;
-      for (const [bx, by] of [[x, y + 1n], [0n, 1n], [x + FIELD_MODULUS, y], [0n, FIELD_MODULUS - 1n]]) {
+      const lowOrMixed = [...TORSION, ...TORSION.slice(1).map((t) => addPoints(BOB_KEY, t))];
+      for (const [bx, by] of [[x, y + 1n], [x + FIELD_MODULUS, y], ...lowOrMixed]) {
         await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.setOracleKey([bx, by]), custodian, "InvalidOracleKey", [bx, by]);
       }
       await viem.assertions.revertWithCustomError(
@@ -552,7 +861,7 @@ describe("Custodian", () => {
 
     it("a custodian without option ids refuses every option, and one without instruments refuses everything", async () => {
       const { custodian, verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
-      const roles = { verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, admin: admin.account.address, operator: operator.account.address };
+      const roles = { verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, quoteMinDeposit: MIN_USDC, admin: admin.account.address, operator: operator.account.address };
       const expiry = Number(await now()) + 86400;
       const noOptions = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, optionInstruments: 0 }, roles));
       await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(noOptions, CALL(expiry)), custodian, "InstrumentLimitReached", [true]);
@@ -616,11 +925,14 @@ describe("Custodian", () => {
 
     it("accepts every boundary value and encodes it as TS does", async () => {
       const t = Number(await now());
+      const maxExpiry = Number(await (await networkHelpers.loadFixture(deployBase)).custodian.read.MAX_EXPIRY_SECONDS());
       const accepted: InstrumentArgs[] = [
-        { ...PERP, lotSizeE6: 2n ** 48n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 1_000_000 }, // tickValue 2^48 - 1
-        { ...PERP, lotSizeE6: 1n, tickSizeE8: 10n ** 8n, imPpm: 1, mmPpm: 1, fundingCapPpm: 0 },
-        { ...CALL(t + 10), strike: 2n ** 16n },
-        { ...PUT(t + 2 ** 26 - 10), strike: 2n ** 50n - 1n }, // just inside the Black-Scholes time domain
+        // tickValue 2^48 - 1; a lot this large allows no funding cap (the funding horizon, DERIVATIVES.md "Ranges")
+        { ...PERP, lotSizeE6: 2n ** 48n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 0 },
+        { ...PERP, lotSizeE6: 10n ** 6n, tickSizeE8: 10n ** 8n, fundingCapPpm: 781_250 }, // the largest cap of a whole-unit lot
+        { ...PERP, lotSizeE6: 1n, tickSizeE8: 10n ** 8n, imPpm: 1, mmPpm: 1, fundingCapPpm: 1_000_000 },
+        { ...CALL(t + 3_700), strike: 2n ** 16n }, // at least MIN_EXPIRY_LEAD (an hour) ahead
+        { ...PUT(t + maxExpiry - 10), strike: 2n ** 50n - 1n }, // just inside the Black-Scholes time domain
       ];
       for (const spec of accepted) {
         const { custodian } = await networkHelpers.loadFixture(deployBase);
@@ -948,16 +1260,64 @@ describe("Custodian", () => {
         await expectRejected(env, batchBytes(await header({ batchNumber: 2n }), [], SHAPE), "BadBatchNumber", [1, 2]);
       });
 
-      it("checks the timestamp: not before the last batch, not 15 min ahead, not a day behind", async () => {
+      it("checks the timestamp: not before the last batch, not 15 min ahead, not 10 min behind", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
+        assert.equal(await env.custodian.read.MAX_BATCH_AGE(), 600n);
+        assert.equal(await env.custodian.read.MAX_FUTURE_DRIFT(), 900n);
         const t = env.firstTs;
         await expectRejected(env, batchBytes(await header({ timestamp: t - 1n }), [], SHAPE), "BadTimestamp", [Number(t - 1n)]);
         const ahead = (await now()) + 16n * 60n;
         await expectRejected(env, batchBytes(await header({ timestamp: ahead }), [], SHAPE), "BadTimestamp", [Number(ahead)]);
-        await networkHelpers.time.increase(2 * 86400);
-        const old = (await now()) - 86400n - 10n;
+        await networkHelpers.time.increase(3600);
+        const old = (await now()) - 11n * 60n;
         assert.ok(old > t);
         await expectRejected(env, batchBytes(await header({ timestamp: old }), [], SHAPE), "BadTimestamp", [Number(old)]);
+      });
+
+      /**
+       * Submits batch 1 (no records) stamped `stamp(T)` in a block whose timestamp is exactly T: the age and
+       * drift boundaries are checked against that block.
+       */
+      async function submitAtBlockTime(env: Env1, blockTime: bigint, timestamp: bigint) {
+        await networkHelpers.time.setNextBlockTimestamp(blockTime);
+        const pd = batchBytes(await header({ timestamp }), [], SHAPE);
+        // A fixed gas limit: the transaction is mined (in the block at `blockTime`) even when it reverts.
+        return env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account, gas: 2_000_000n });
+      }
+
+      it("held-back stamp: one second older than MAX_BATCH_AGE is refused, exactly MAX_BATCH_AGE is accepted", async () => {
+        const env = await networkHelpers.loadFixture(afterFirstBatch);
+        const blockTime = (await now()) + 3600n;
+        const owners = [env.alice.account.address, env.bob.account.address];
+        const before = await snapshot(env.custodian, owners);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          submitAtBlockTime(env, blockTime, blockTime - 601n), env.custodian, "BadTimestamp", [Number(blockTime - 601n)]);
+        assert.equal(BigInt(await networkHelpers.time.latest()), blockTime, "the refused batch was checked in the block at blockTime");
+        assert.deepEqual(await snapshot(env.custodian, owners), before);
+        await submitAtBlockTime(env, blockTime + 1n, blockTime + 1n - 600n);
+        assert.equal(BigInt(await networkHelpers.time.latest()), blockTime + 1n);
+        assert.equal(await env.custodian.read.batchCount(), 2);
+        assert.equal(await env.custodian.read.lastTimestamp(), Number(blockTime + 1n - 600n));
+      });
+
+      it("stamp ahead of the block: one second past MAX_FUTURE_DRIFT is refused, exactly MAX_FUTURE_DRIFT is accepted", async () => {
+        const env = await networkHelpers.loadFixture(afterFirstBatch);
+        const blockTime = (await now()) + 100n;
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          submitAtBlockTime(env, blockTime, blockTime + 901n), env.custodian, "BadTimestamp", [Number(blockTime + 901n)]);
+        assert.equal(await env.custodian.read.batchCount(), 1);
+        await submitAtBlockTime(env, blockTime + 1n, blockTime + 1n + 900n);
+        assert.equal(await env.custodian.read.batchCount(), 2);
+      });
+
+      it("batch timestamps never decrease: equal to the last one is accepted, one second earlier refused", async () => {
+        const env = await networkHelpers.loadFixture(afterFirstBatch);
+        const last = BigInt(await env.custodian.read.lastTimestamp());
+        assert.equal(last, env.firstTs);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          submitAtBlockTime(env, (await now()) + 10n, last - 1n), env.custodian, "BadTimestamp", [Number(last - 1n)]);
+        await submitAtBlockTime(env, (await now()) + 10n, last);
+        assert.equal(await env.custodian.read.lastTimestamp(), Number(last));
       });
 
       it("refuses a new root outside the field", async () => {

@@ -168,9 +168,9 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     (s2 as unknown as { opts: { prover: unknown } }).opts.prover = new SingleDeviceProver(flaky, 1);
     const errors: string[] = [];
     await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 0n]);
-    await send(as(operator), usdc, readArtifact("test/TestToken.sol", "TestToken").abi, "mint", [aliceWallet.account!.address, 7n]);
-    await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 7n]);
-    await send(as(aliceWallet), custodian, custodianAbi, "deposit", [0, 7n]);
+    await send(as(operator), usdc, readArtifact("test/TestToken.sol", "TestToken").abi, "mint", [aliceWallet.account!.address, 7n * USDC]);
+    await send(as(aliceWallet), usdc, erc20Abi, "approve", [custodian, 7n * USDC]);
+    await send(as(aliceWallet), custodian, custodianAbi, "deposit", [0, 7n * USDC]);
     const before = await s2.custodian.processedRequests();
     const stop = s2.start({ pollMs: 100, maxWaitMs: 0, retryMs: 100, onError: (e) => errors.push((e as Error).message) });
     const deadline = Date.now() + 120_000;

@@ -21,6 +21,10 @@ export const ORACLE_KEY = new Uint8Array(32).fill(99);
 export const PRICE = 300_000_000_000n;
 export const VOL = 600_000n;
 export const traders = { alice: testTrader(1), bob: testTrader(2), carol: testTrader(3) };
+/** An account with a trading key and nothing deposited (registerDave). */
+export const dave = testTrader(4);
+/** What derivativesState() deposits: 50,000 quote for each of alice, bob and carol. */
+export const DEPOSITS = 3n * 50_000_000_000n;
 
 /** Lots of 0.01 underlying; ticks of 0.01 quote per underlying, so 100 quote units (1e-6) per lot and tick. */
 const linear = { underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n, strike: 0n };
@@ -71,8 +75,11 @@ export function apply(state: ExchangeState, txs: BatchTx[], oracle: SignedOracle
 }
 let batchNumber = 0;
 
-/** Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered; `onBatch` sees each setup batch. */
-export function derivativesState(onBatch?: (b: BuiltBatch) => void): ExchangeState {
+/**
+ * Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered
+ * (`instruments`, INSTRUMENTS unless said otherwise); `onBatch` sees each setup batch.
+ */
+export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments: readonly InstrumentSpec[] = INSTRUMENTS): ExchangeState {
   const state = new ExchangeState(TEST_PARAMS);
   const setup: BatchTx[] = [];
   for (const t of Object.values(traders)) {
@@ -80,9 +87,31 @@ export function derivativesState(onBatch?: (b: BuiltBatch) => void): ExchangeSta
     setup.push({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: 50_000_000_000n });
   }
   apply(state, setup, null, onBatch);
-  apply(state, INSTRUMENTS.map((spec, id) => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec })), null, onBatch);
+  apply(state, instruments.map((spec, id) => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec })), null, onBatch);
   apply(state, Object.values(traders).map((t) => ({
     type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }),
   })), oracleUpdate(), onBatch);
   return state;
+}
+
+/** Registers dave's trading key on `state`; he deposits `collateral` quote units and moves them into collateral (nothing unless said). */
+export function registerDave(state: ExchangeState, collateral = 0n): void {
+  apply(state, [{ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey }], null);
+  if (collateral === 0n) return;
+  apply(state, [{ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: collateral }], null);
+  apply(state, [{ type: TxType.TRANSFER, request: signTransfer(dave.key, { accountId: dave.accountId, toCollateral: true, amount: collateral, nonce: 0 }) }]);
+}
+
+/**
+ * What everybody can claim from the custodian: every account's spot quote balance and positive
+ * collateral (negative collateral is a debt nobody can collect), the fee pool and the insurance fund.
+ * Custody holds when this never exceeds what was deposited.
+ */
+export function claims(state: ExchangeState): bigint {
+  let total = state.feePool + state.globals.insuranceFund;
+  for (let id = 0; id < 4 ** state.params.accountLevels; id++) {
+    const c = state.account(id).deriv.collateral;
+    total += state.balance(id, 0) + (c > 0n ? c : 0n);
+  }
+  return total;
 }

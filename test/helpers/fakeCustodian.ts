@@ -1,19 +1,26 @@
 /**
  * An in-memory stand-in for the custodian's chain, enough for CustodianClient.submitBatch and the
- * sequencer's recovery: it accepts a batch whose header continues its root and count, and can drop the
- * next transaction (sent, never mined) or refuse the next send, as a flaky node would. Every send counts.
+ * sequencer's recovery: it accepts a batch whose header continues its root and count (and, with a
+ * block clock `blockTime`, whose timestamp is in the custodian's window: not before the last one, at
+ * most maxAge before the block's time, at most maxFutureDrift after it), and can drop the next
+ * transaction (sent, never mined) or refuse the next send, as a flaky node would. Every send counts.
  */
 import { createHash } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
 import { decodeHeader } from "../../sequencer/protocol/publicData.ts";
-import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import type { VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
 
 export class FakeCustodian {
   root: bigint;
   /** sha256 of each accepted batch's public data, by batch number. */
   readonly batches: string[] = [];
   lastTimestamp = 0;
+  /** The custodian's MAX_BATCH_AGE and MAX_FUTURE_DRIFT (seconds). */
+  maxBatchAge = 600;
+  maxFutureDrift = 900;
+  /** The block's time (unix seconds); unset: timestamps are not checked against it. */
+  blockTime: (() => number) | undefined = undefined;
   /** submitBatch transactions sent (dropped ones included). */
   sends = 0;
   dropNext = false;
@@ -29,6 +36,8 @@ export class FakeCustodian {
       if (functionName === "batchCount") return this.batches.length;
       if (functionName === "stateRoot") return this.root;
       if (functionName === "lastTimestamp") return this.lastTimestamp;
+      if (functionName === "MAX_BATCH_AGE") return BigInt(this.maxBatchAge);
+      if (functionName === "MAX_FUTURE_DRIFT") return BigInt(this.maxFutureDrift);
       throw new Error(`fake custodian: no ${functionName}`);
     };
     const receipt = ({ hash }: { hash: string }) => {
@@ -63,6 +72,11 @@ export class FakeCustodian {
         const data = hexToBytes(args[0]);
         const header = decodeHeader(data); // the header leads the public data
         if (header.oldRoot !== this.root || header.batchNumber !== BigInt(this.batches.length)) throw new Error("fake custodian: stale batch");
+        const ts = Number(header.timestamp);
+        const block = this.blockTime?.();
+        if (ts < this.lastTimestamp || (block !== undefined && (ts > block + this.maxFutureDrift || ts + this.maxBatchAge < block))) {
+          throw new Error(`fake custodian: BadTimestamp(${ts})`);
+        }
         this.root = header.newRoot;
         this.lastTimestamp = Number(header.timestamp);
         this.batches.push(`0x${createHash("sha256").update(data).digest("hex")}`);
@@ -74,14 +88,19 @@ export class FakeCustodian {
   }
 }
 
-/** A prover that returns a well-formed dummy proof at once and counts its calls (the fake chain checks none). */
+/** A well-formed dummy proof of the public input `expected` (the fake chain checks no proof). */
+export function dummyProof(expected: string): VerifiedProof {
+  const proof = { pi_a: ["1", "2", "1"], pi_b: [["3", "4"], ["5", "6"], ["1", "0"]], pi_c: ["7", "8", "1"], protocol: "groth16", curve: "bn128" };
+  return { proof, publicSignals: [expected], timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } } as VerifiedProof;
+}
+
+/** A prover that returns a dummy proof at once and counts its calls. */
 export function countingProver(): VerifiedProver & { calls: number } {
   const prover = {
     calls: 0,
     async prove(_job: number, _keys: unknown, _input: unknown, expected: string) {
       prover.calls++;
-      const proof = { pi_a: ["1", "2", "1"], pi_b: [["3", "4"], ["5", "6"], ["1", "0"]], pi_c: ["7", "8", "1"], protocol: "groth16", curve: "bn128" };
-      return { proof, publicSignals: [expected], timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } };
+      return dummyProof(expected);
     },
   };
   return prover as unknown as VerifiedProver & { calls: number };

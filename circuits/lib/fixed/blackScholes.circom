@@ -58,9 +58,9 @@ template LnRatioCore() {
     signal a <== s * pu.out;
     signal b <== k * pv.out;
     // 70 B <= 99 A < 140 B; together these also bound A, B < 2^53.
-    component lo = Num2Bits(58);
+    component lo = Num2Bits(58);  // inspect: a range check; its bits are not used
     lo.in <== 99 * a - 70 * b;
-    component hi = Num2Bits(58);
+    component hi = Num2Bits(58);  // inspect: a range check; its bits are not used
     hi.in <== 140 * b - 99 * a - 1;
 
     component z = DivFloor(63, 52, 1);
@@ -122,9 +122,9 @@ template ExpCore() {
     component kb = Num2Bits(12);
     kb.in <== k + FX_EXP_K_OFFSET();
     signal f <== y - k * C;
-    component fLo = Num2Bits(58);
+    component fLo = Num2Bits(58);  // inspect: a range check; its bits are not used
     fLo.in <== f;
-    component fHi = Num2Bits(58);
+    component fHi = Num2Bits(58);  // inspect: a range check; its bits are not used
     fHi.in <== C - 1 - f;
 
     var c[FX_EXP_TERMS()] = FX_EXP_COEFFS();
@@ -240,21 +240,21 @@ template BlackScholes() {
 
     // ---- input domains
     isCall * (isCall - 1) === 0;
-    component sHi = Num2Bits(FX_PRICE_BITS());
+    component sHi = Num2Bits(FX_PRICE_BITS());  // inspect: a range check; its bits are not used
     sHi.in <== spot;
-    component sLo = Num2Bits(FX_PRICE_BITS());
+    component sLo = Num2Bits(FX_PRICE_BITS());  // inspect: a range check; its bits are not used
     sLo.in <== spot - FX_PRICE_MIN();
-    component kHi = Num2Bits(FX_PRICE_BITS());
+    component kHi = Num2Bits(FX_PRICE_BITS());  // inspect: a range check; its bits are not used
     kHi.in <== strike;
-    component kLo = Num2Bits(FX_PRICE_BITS());
+    component kLo = Num2Bits(FX_PRICE_BITS());  // inspect: a range check; its bits are not used
     kLo.in <== strike - FX_PRICE_MIN();
-    component volHi = Num2Bits(FX_VOL_BITS());
+    component volHi = Num2Bits(FX_VOL_BITS());  // inspect: a range check; its bits are not used
     volHi.in <== volPpm;
-    component volLo = Num2Bits(FX_VOL_BITS());
+    component volLo = Num2Bits(FX_VOL_BITS());  // inspect: a range check; its bits are not used
     volLo.in <== volPpm - FX_VOL_MIN();
-    component tBits = Num2Bits(FX_TIME_BITS());
+    component tBits = Num2Bits(FX_TIME_BITS());  // inspect: a range check; its bits are not used
     tBits.in <== timeSeconds;
-    component rBits = Num2Bits(FX_RATE_BITS());
+    component rBits = Num2Bits(FX_RATE_BITS());  // inspect: a range check; its bits are not used
     rBits.in <== ratePpm + FX_RATE_OFFSET();
 
     // ---- ln(S/K)

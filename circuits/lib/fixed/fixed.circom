@@ -36,11 +36,20 @@ function fxIsqrt(n) {
     return x;
 }
 
+/// Compile-time helper: the number of bits of v >= 0 (the n with v < 2^n, n >= 1), for Num2Bits widths.
+function fxBitLength(v) {
+    var n = 1;
+    while ((1 << n) <= v) {
+        n++;
+    }
+    return n;
+}
+
 /// Proves: in is an integer in [-2^(n-1), 2^(n-1)); nonNeg = 1 iff in >= 0.
 template SignedRange(n) {
     signal input in;
     signal output nonNeg;
-    component b = Num2Bits(n);
+    component b = Num2Bits(n);  // inspect: a range check; only the top (sign) or the kept bits are used
     b.in <== in + (1 << (n - 1));
     nonNeg <== b.out[n - 1];
 }
@@ -52,7 +61,7 @@ template ShiftRight(n, s, signed) {
     signal input in;
     signal output out;
     var off = signed == 1 ? 1 << (n - 1) : 0;
-    component b = Num2Bits(n);
+    component b = Num2Bits(n);  // inspect: a range check; only the top (sign) or the kept bits are used
     b.in <== in + off;
     var acc = 0;
     for (var i = s; i < n; i++) {
@@ -92,12 +101,12 @@ template DivCheck(nq, nd, signedQ) {
     signal input q;
     signal input r;
     num === q * den + r;
-    component rBits = Num2Bits(nd);
+    component rBits = Num2Bits(nd);  // inspect: a range check; its bits are not used
     rBits.in <== r;
-    component gap = Num2Bits(nd);
+    component gap = Num2Bits(nd);  // inspect: a range check; its bits are not used
     gap.in <== den - 1 - r;
     if (nq > 0) {
-        component qBits = Num2Bits(nq);
+        component qBits = Num2Bits(nq);  // inspect: a range check; its bits are not used
         qBits.in <== q + (signedQ == 1 ? 1 << (nq - 1) : 0);
     }
 }
@@ -108,7 +117,7 @@ template DivFloor(nq, nd, signedQ) {
     signal input den;
     signal output q;
     q <-- fxFloorDiv(num, den);
-    signal r <-- num - q * den;
+    signal r <-- num - q * den;  // inspect: a hint; DivCheck constrains it (num === q * den + r), <== would add a redundant constraint
     component c = DivCheck(nq, nd, signedQ);
     c.num <== num;
     c.den <== den;
@@ -132,13 +141,13 @@ template FixedDiv(nq, nd, signedQ) {
 template SqrtCheck(n) {
     signal input in;
     signal input root;
-    component rootBits = Num2Bits(n);
+    component rootBits = Num2Bits(n);  // inspect: a range check; its bits are not used
     rootBits.in <== root;
     signal sq <== root * root;
     signal rem <== in - sq;
-    component remBits = Num2Bits(n + 1);
+    component remBits = Num2Bits(n + 1);  // inspect: a range check; its bits are not used
     remBits.in <== rem;
-    component gap = Num2Bits(n + 1);
+    component gap = Num2Bits(n + 1);  // inspect: a range check; its bits are not used
     gap.in <== 2 * root - rem;
 }
 

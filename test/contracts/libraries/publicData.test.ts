@@ -1,12 +1,14 @@
 /**
  * contracts/libraries/PublicData.sol and BabyJubjub.sol against the TypeScript source of truth
- * (sequencer/protocol/publicData.ts), through contracts/test/PublicDataHarness.sol.
+ * (sequencer/protocol/publicData.ts; circomlibjs's babyJub for curve and subgroup membership), through
+ * contracts/test/PublicDataHarness.sol.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import { getContract, hexToBytes } from "viem";
+import { buildBabyjub } from "circomlibjs";
 
 import { DERIV_TX_TYPES, FIELD_MODULUS, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType } from "../../../sequencer/protocol/constants.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -15,12 +17,15 @@ import {
 } from "../../../sequencer/protocol/publicData.ts";
 import { compressPublicKey, isValidPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { publicDataHarnessAbi } from "../abis.ts";
-import { batchBytes, compressKey, hex, isOnCurve, pubKeyOf, recordsOffset, type BatchShape } from "../helpers.ts";
+import {
+  addPoints, batchBytes, compressKey, hex, isOnCurve, pointWithY, pubKeyOf, recordsOffset, TORSION, torsionOrder, type BatchShape, type Point,
+} from "../helpers.ts";
 
 const { viem } = await network.create();
 const publicClient = await viem.getPublicClient();
 const { address } = await viem.deployContract("PublicDataHarness");
 const harness = getContract({ abi: publicDataHarnessAbi, address, client: publicClient });
+const babyJub = await buildBabyjub();
 
 const rand = (bits: number): bigint => {
   const bytes = Math.ceil(bits / 8);
@@ -194,10 +199,69 @@ describe("BabyJubjub.sol", () => {
     for (let i = 0; i < 20; i++) {
       const x = rand(253);
       const y = rand(253);
-      assert.equal(await harness.read.isValidPublicKey([x, y]), isOnCurve([x, y]) && x !== 0n && y !== 0n);
+      assert.equal(await harness.read.isOnCurve([x, y]), isOnCurve([x, y]));
+      assert.equal(await harness.read.isValidPublicKey([x, y]), isValidPublicKey([x, y]) && !(x === 0n && y === 1n));
     }
     const half = (FIELD_MODULUS - 1n) / 2n;
     assert.equal(await harness.read.compress([half, 5n]), 5n);
     assert.equal(await harness.read.compress([half + 1n, 5n]), 5n | (1n << 255n));
+  });
+
+  /** circomlibjs's predicate: l * P is the identity (babyJub.inSubgroup, which checks the curve first). */
+  const tsInSubgroup = ([x, y]: Point): boolean => babyJub.inSubgroup([babyJub.F.e(x), babyJub.F.e(y)]);
+
+  it("isInPrimeSubgroup agrees with circomlibjs's inSubgroup on random curve points, subgroup points and mixed-order points", async () => {
+    const points: [string, Point][] = [];
+    while (points.length < 24) {
+      const p = pointWithY(rand(253) % FIELD_MODULUS);
+      if (p !== undefined) points.push(["random curve point", Math.random() < 0.5 ? p : [FIELD_MODULUS - p[0], p[1]]]);
+    }
+    for (let i = 0; i < 16; i++) points.push(["k * Base8", pubKeyOf(rand(251) + 1n)]);
+    for (let i = 0; i < 16; i++) points.push(["k * Base8 + torsion", addPoints(pubKeyOf(rand(251) + 1n), TORSION[1 + (i % 7)])]);
+    let inside = 0;
+    for (const [what, p] of points) {
+      assert.ok(isOnCurve(p), what);
+      const expected = tsInSubgroup(p);
+      inside += expected ? 1 : 0;
+      assert.equal(await harness.read.isInPrimeSubgroup([p[0], p[1]]), expected, `${what} (${p[0]}, ${p[1]})`);
+      assert.equal(await harness.read.isValidPublicKey([p[0], p[1]]), expected, `${what} (${p[0]}, ${p[1]})`);
+      assert.equal(isValidPublicKey(p), expected, what);
+    }
+    // Both answers occur: the 16 subgroup points at least, and every mixed point is outside.
+    assert.ok(inside >= 16 && inside <= points.length - 16, `${inside} of ${points.length} inside`);
+  });
+
+  it("refuses the identity and the order-2, order-4 and order-8 points, and an honest key plus each of them", async () => {
+    assert.deepEqual(TORSION.map(torsionOrder), [1, 8, 4, 8, 2, 8, 4, 8]);
+    const key = publicKeyOf(randomBytes(32));
+    for (const [k, t] of TORSION.entries()) {
+      assert.ok(isOnCurve(t));
+      // Only the identity is in the subgroup, and it is refused as a key all the same.
+      assert.equal(await harness.read.isInPrimeSubgroup([t[0], t[1]]), k === 0, `torsion point ${k}`);
+      assert.equal(tsInSubgroup(t), k === 0);
+      assert.equal(await harness.read.isValidPublicKey([t[0], t[1]]), false, `torsion point ${k}`);
+      if (k === 0) continue;
+      const mixed = addPoints(key, t);
+      assert.ok(isOnCurve(mixed));
+      assert.equal(await harness.read.isInPrimeSubgroup([mixed[0], mixed[1]]), false, `key + torsion point ${k}`);
+      assert.equal(await harness.read.isValidPublicKey([mixed[0], mixed[1]]), false, `key + torsion point ${k}`);
+      assert.equal(tsInSubgroup(mixed), false);
+    }
+    assert.equal(await harness.read.isValidPublicKey([key[0], key[1]]), true);
+  });
+
+  it("isValidPublicKey gas: one 251-bit scalar multiplication for a point on the curve", async () => {
+    const key = publicKeyOf(randomBytes(32));
+    const mixed = addPoints(key, TORSION[1]);
+    const rows: [string, Point][] = [["honest key", key], ["key + order-8 point", mixed], ["off the curve", [key[0], key[1] + 1n]], ["identity", [0n, 1n]]];
+    console.log("\n  BabyJubjub.isValidPublicKey gas (library call only):");
+    const gas: bigint[] = [];
+    for (const [what, p] of rows) {
+      const [, used] = await harness.read.isValidPublicKeyGas([p[0], p[1]]);
+      gas.push(used);
+      console.log(`    ${what.padEnd(24)} ${used.toString().padStart(7)}`);
+    }
+    assert.ok(gas[0] > 20_000n && gas[0] < 150_000n, `${gas[0]}`);
+    assert.ok(gas[2] < 2_000n && gas[3] < 2_000n);
   });
 });

@@ -3,7 +3,8 @@
 import type { Groth16Proof } from "snarkjs";
 import type { CircuitKeys, ProofResult, ProvingDevice } from "../../../fpga-prover/device.ts";
 
-export type ProveFault = "none" | "throw" | "invalid" | "stall" | "wrong-input";
+/** "witness": throws what circom's witness calculator throws when the circuit refuses the input. */
+export type ProveFault = "none" | "throw" | "invalid" | "stall" | "wrong-input" | "witness";
 export type VerifyFault = "none" | "throw" | "reject-all" | "stall";
 
 export type FakeOptions = {
@@ -66,6 +67,7 @@ export class FakeDevice implements ProvingDevice {
       if (fault === "stall") return this.stall();
       await sleep(this.opts.proveMs ?? 5);
       if (fault === "throw") throw new Error(`${this.name}: device error`);
+      if (fault === "witness") throw new Error("Error: Assert Failed.\nError in template Batch_788 line: 349");
       const signals = [String(input.x)];
       const publicSignals = fault === "wrong-input" ? [String(BigInt(String(input.x)) + 1000n)] : signals;
       const proof = { pi_a: [], pi_b: [], pi_c: [], protocol: "groth16", curve: fault === "invalid" ? "garbage" : tag(publicSignals) } as unknown as Groth16Proof;

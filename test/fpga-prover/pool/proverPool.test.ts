@@ -167,6 +167,38 @@ describe("ProverPool", { timeout: 60_000 }, () => {
     assert.ok(p.health().every((h) => !h.unhealthy));
   });
 
+  it("a witness the circuit refuses on two devices rejects the job as the input's fault and marks no device unhealthy", async () => {
+    const [a, b] = fakes(["A", { prove: "witness" }], ["B", { prove: "witness" }]);
+    const p = pool([a!, b!]);
+    await assert.rejects(p.prove("j", KEYS, input(4), "4"), (e: unknown) => {
+      assert.ok(e instanceof ProverPoolError && e.inputRefused, String(e));
+      assert.match(e.message, /the circuit refuses the job's input: its witness fails on A#0 and on B#1 \(no device blamed\)/);
+      assert.deepEqual(e.attempts.map((x) => `${x.op}:${x.device}:${x.outcome}`), ["prove:A#0:input-refused", "prove:B#1:input-refused"]);
+      return true;
+    });
+    assert.ok(p.health().every((h) => !h.unhealthy && h.counts.failures === 0), "both devices stay healthy");
+    a!.opts = {};
+    b!.opts = {};
+    assertValid(await p.prove("next", KEYS, input(5), "5"), 5); // the next batch proves at once
+  });
+
+  it("a witness refused by one device but computed by another blames the first", async () => {
+    const [a, b, c] = fakes(["A", { prove: "witness" }], ["B"], ["C"]);
+    const p = pool([a!, b!, c!]);
+    const r = await p.prove("j", KEYS, input(8), "8");
+    assertValid(r, 8);
+    assert.equal(r.prover, "B#1");
+    assert.deepEqual(p.health().map((h) => h.unhealthy), [true, false, false]);
+    assert.match(p.health()[0]!.lastError!.reason, /refused the witness of job j, which B#1 computed/);
+  });
+
+  it("a witness refused with no other device to try rejects the job without blaming the device", async () => {
+    const [a] = fakes(["A", { prove: "witness" }]);
+    const p = pool([a!], { verifyOnDifferentDevice: false });
+    await assert.rejects(p.prove("j", KEYS, input(1), "1"), (e: unknown) => e instanceof ProverPoolError && e.inputRefused);
+    assert.equal(p.health()[0]!.unhealthy, false);
+  });
+
   it("hot spare stays idle while devices are healthy and takes over first on a failure", async () => {
     const [a, b, s] = fakes(["A", { prove: "throw", faultyCalls: 0 }], ["B"], ["S"]);
     const p = pool([a!, b!, s!], { hotSpares: 1 });

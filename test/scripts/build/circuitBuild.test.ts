@@ -10,6 +10,7 @@ import { network } from "hardhat";
 import { buildPoseidon } from "circomlibjs";
 import type { Abi, Hex } from "viem";
 import { buildCircuit, computeCacheKey, REPO_ROOT, type CircuitBuild } from "../../../scripts/build/circuitBuild.ts";
+import { assertInspectClean, circomFilesUnder, parseInspectOutput, readSources, unjustifiedByFile } from "../../../scripts/build/circomInspect.ts";
 import { loadSnarkjs, terminateSnarkjsCurve, type Snarkjs, type VerificationKey } from "../../../scripts/setup/zkLibs.ts";
 import { FIXTURES, scratchDir } from "../helpers.ts";
 
@@ -133,6 +134,57 @@ describe("buildCircuit (cached builds)", { timeout: 120_000 }, () => {
     made.push(a.dir);
     assert.equal(a.dir, b.dir);
     assert.deepEqual([a.cached, b.cached].sort(), [false, true]);
+  });
+
+  it("runs circom2 --inspect and ties each warning to its declaring line; the check fails on the unjustified ones, per file", async () => {
+    const fixture = (await readFile(join(FIXTURES, "inspectWarnings.circom"), "utf8")) + `\n// salt ${randomBytes(8).toString("hex")}\n`;
+    const lineOf = (text: string) => fixture.split("\n").findIndex((l) => l.includes(text)) + 1;
+    const b = await buildCircuit({ name: "inspectTest", mainSource: fixture, setup: "dev", log: () => {} });
+    made.push(b.dir);
+    const seen = b.inspect.map((w) => ({ code: w.code, file: w.file, line: w.line, justified: w.justification ?? null, library: w.library }));
+    const expected = [
+      { code: "T3002", file: "<main>", line: lineOf("signal r <--"), justified: null, library: false },
+      { code: "CA02", file: "<main>", line: lineOf("component bits"), justified: null, library: false },
+      { code: "CA02", file: "<main>", line: lineOf("component rangeOnly"), justified: "justified on the line above", library: false },
+      { code: "CA01", file: "<main>", line: lineOf("signal input kept"), justified: "justified on the declaring line", library: false },
+      { code: "CA01", file: "<main>", line: lineOf("signal input unused"), justified: null, library: false },
+    ];
+    const order = (a: { line?: number }, c: { line?: number }) => (a.line ?? 0) - (c.line ?? 0);
+    assert.deepEqual([...seen].sort(order), [...expected].sort(order));
+    // the check names the file and each unjustified warning's line
+    assert.deepEqual([...unjustifiedByFile(b.inspect).keys()], ["<main>"]);
+    assert.throws(() => assertInspectClean("inspectTest", b.inspect), (e: Error) => {
+      assert.match(e.message, /<main>: 3\n/);
+      for (const text of ["signal r <--", "component bits", "signal input unused"]) assert.match(e.message, new RegExp(`<main>:${lineOf(text)} \\[`));
+      return true;
+    });
+    // justified, the same circuit passes (the build is cached on its source: another entry)
+    const justified = fixture
+      .replace("signal input unused;", "signal input unused; // inspect: not used by the fixture")
+      .replace("component bits = Num2Bits(8);", "component bits = Num2Bits(8); // inspect: a range check")
+      .replace("signal r <-- a + 1;", "signal r <-- a + 1; // inspect: constrained on the next line");
+    const c = await buildCircuit({ name: "inspectTest", mainSource: justified, setup: "dev", log: () => {} });
+    made.push(c.dir);
+    assert.equal(c.inspect.length, 5);
+    assert.doesNotThrow(() => assertInspectClean("inspectTest", c.inspect));
+    // the build entry keeps them
+    assert.deepEqual(JSON.parse(await readFile(join(c.dir, "inspect.json"), "utf8")), c.inspect);
+  });
+
+  it("marks warnings inside circomlib's templates as library (not ours to justify) and keeps unlocated ones unjustified", async () => {
+    const library = readSources(REPO_ROOT, await circomFilesUnder(join(REPO_ROOT, "node_modules", "circomlib", "circuits")));
+    const output = [
+      "\x1b[1mwarning[CA02]\x1b[0m: In template \"Sha256compression()\": Subcomponent input/output signal sume[7].out[32] does not appear in any constraint of the father component",
+      "",
+      "warning[CA01]: In template \"NowhereDefined(3)\": Local signal x does not appear in any constraint",
+      "",
+    ].join("\n");
+    const ws = parseInspectOutput(output, library, (p) => p);
+    assert.equal(ws.length, 2);
+    assert.deepEqual([ws[0].library, ws[0].file, ws[0].signal], [true, "node_modules/circomlib/circuits/sha256/sha256compression.circom", "sume"]);
+    assert.ok(ws[0].line! > 0);
+    assert.deepEqual([ws[1].library, ws[1].file, ws[1].justification], [false, undefined, undefined]);
+    assert.deepEqual([...unjustifiedByFile(ws).keys()], ["(unlocated)"]);
   });
 
   it("the exported Solidity verifier accepts the proof on the EVM", async () => {

@@ -1,8 +1,8 @@
 /**
  * CommandGateway, the shared write path of HTTP and WebSocket: every outcome maps to one code
  * (MALFORMED, UNSIGNED, the Sequencer's refusal, the engine's 422, RATE_LIMITED), refusals change
- * nothing, a rate-limited request spends nothing of the other accounts, and batch items are answered
- * one by one.
+ * nothing, an account's rate limit is charged only for requests it signed, and batch items are
+ * answered one by one.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -61,11 +61,25 @@ describe("CommandGateway", () => {
     assert.deepEqual(results.map((r) => [r.status, (r as { code?: string }).code]), [[422, "UNKNOWN_ORDER"], [400, "BAD_SIGNATURE"]]);
   });
 
-  it("rate-limits per account before the signature is checked, without charging other accounts", async () => {
-    const { g } = gateway({ perAccount: { perSecond: 0.001, burst: 1 }, perSource: null });
-    assert.equal(await codeOf(g.placeOrder(wire(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n })), "a")), "ok");
+  it("charges an account's rate limit only for requests it signed: junk sent in its name does not drain its allowance", async () => {
+    const { s, g } = gateway({ perAccount: { perSecond: 0.001, burst: 1 }, perSource: null });
+    const forged = <T extends object>(signed: T, by: { signature: unknown }) => wire({ ...signed, signature: by.signature });
+    const other = order(alice, { orderId: 9n, side: Side.BUY });
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await codeOf(g.placeOrder(forged(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }), other), "mallory")), "400 BAD_SIGNATURE");
+      assert.equal(await codeOf(() => g.cancel(forged(signCancel(bob.key, { accountId: 2, orderId: 1n }), other), "mallory")), "400 BAD_SIGNATURE");
+      assert.equal(await codeOf(() => g.withdraw(forged(signWithdrawal(bob.key, { accountId: 2, tokenId: 0, amount: 1n, nonce: 0 }), other), "mallory")), "400 BAD_SIGNATURE");
+    }
+    const junkBatch = await g.placeOrderBatch(wire({ orders: [forged(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }), other)] }), "mallory");
+    assert.deepEqual(junkBatch.results.map((r) => r.status), [400]);
+    assert.equal(await codeOf(g.placeOrder(wire(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n })), "a")), "ok", "bob's allowance is whole");
     assert.equal(await codeOf(g.placeOrder(wire(order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 90n })), "a")), "429 RATE_LIMITED");
-    assert.equal(await codeOf(g.placeOrderBatch(wire({ orders: [order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n }), order(bob, { orderId: 3n, side: Side.SELL, priceTicks: 99n })] }), "a")), "429 RATE_LIMITED");
-    assert.equal(await codeOf(g.placeOrder(wire(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n })), "a")), "ok", "alice was not charged for the refused batch");
+    const n = s.pendingTransactions;
+    assert.equal(await codeOf(() => g.withdraw(wire(signWithdrawal(bob.key, { accountId: 2, tokenId: 0, amount: 1n, nonce: 0 })), "a")), "429 RATE_LIMITED");
+    assert.deepEqual([s.withdrawalNonce(2), s.pendingTransactions], [0, n], "a rate-limited request changes nothing");
+    // A batch is charged item by item once each signature holds: alice's order goes in, bob's is limited.
+    const { results } = await g.placeOrderBatch(wire({ orders: [order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n }), order(bob, { orderId: 3n, side: Side.SELL, priceTicks: 99n })] }), "a");
+    assert.deepEqual(results.map((r) => [r.status, (r as { code?: string }).code]), [[200, undefined], [429, "RATE_LIMITED"]]);
+    assert.deepEqual(s.engine.openOrders(2).map((o) => o.orderId), [1n]);
   });
 });

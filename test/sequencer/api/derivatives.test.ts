@@ -77,7 +77,7 @@ describe("api: GET /v1/instruments", () => {
     const { seq, app } = setup();
     const empty = await get(app, "/v1/instruments");
     assert.equal(empty.status, 200);
-    assert.deepEqual(empty.body, { oracleTime: null, instrumentSlots: 4, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
+    assert.deepEqual(empty.body, { oracleTime: null, fundingEpoch: 0, instrumentSlots: 4, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
 
     await seq.drain();
     const unmarked = await get(app, "/v1/instruments");
@@ -374,8 +374,14 @@ describe("sdk: derivatives", () => {
     const b = client(bob);
     const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now });
     const publish = (price = PRICE) => feeder.publish(a, [price], [VOL]);
+    // Everything is proven before the clock moves on by hours, as the batch loop would do: a batch is
+    // stamped within minutes of the chain's time, and an oracle update older than MAX_ORACLE_AGE is no use to it.
+    const at = async (time: number) => {
+      await seq.drain();
+      chain.now = time;
+    };
 
-    chain.now = NOW + 1;
+    await at(NOW + 1);
     const first = await publish();
     assert.deepEqual([first.update.fundingEpoch, first.update.rates, first.outcome.fundingTick], [0, [0n, 0n, 0n, 0n], false]);
 
@@ -384,11 +390,11 @@ describe("sdk: derivatives", () => {
     const bid = await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_100n, sizeLots: 10n, expiry: NOW + 86_400 });
     const ask = await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_300n, sizeLots: 10n, expiry: NOW + 86_400 });
 
-    chain.now = NOW + 1800;
+    await at(NOW + 1800);
     const mid = await publish();
     assert.deepEqual([mid.update.fundingEpoch, mid.update.rates, mid.outcome.fundingTick], [0, [0n, 0n, 0n, 0n], false], "no epoch ended: no rate");
 
-    chain.now = NOW + 3601;
+    await at(NOW + 3601);
     const tick = await publish();
     const premium = ((300_200_000_000n - PRICE) * PPM) / PRICE; // mid 3,002 (1e-8 quote) over the index
     assert.equal(premium, 666n);
@@ -396,22 +402,25 @@ describe("sdk: derivatives", () => {
     assert.equal(seq.derivatives.instruments[PERP].fundingIndex, fundingStep(premium, MARK), "applied by the sequencer");
 
     // The index falls to 2,990: the premium (about +0.4%) is capped at the perpetual's 1,000 ppm.
-    chain.now = NOW + 7202;
+    await at(NOW + 7202);
     const capped = await publish(299_000_000_000n);
     assert.deepEqual([capped.update.fundingEpoch, capped.update.rates], [2, [1_000n, 0n, 0n, 0n]]);
+    // A feeder started afresh continues from the sequencer's funding epoch (GET /v1/instruments).
+    const restarted = await new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now }).publish(a, [299_000_000_000n], [VOL]);
+    assert.deepEqual([restarted.update.fundingEpoch, restarted.outcome.fundingTick], [2, false]);
 
     // A mid of 2,998 under the index of 3,000: (2,998 - 3,000) / 3,000 = -666 ppm, shorts pay.
     await a.cancel(bid.order.orderId);
     await b.cancel(ask.order.orderId);
     await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 299_700n, sizeLots: 10n, expiry: NOW + 86_400 });
     await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 299_900n, sizeLots: 10n, expiry: NOW + 86_400 });
-    chain.now = NOW + 10_803;
+    await at(NOW + 10_803);
     const below = await publish();
     assert.deepEqual([below.update.fundingEpoch, below.update.rates], [3, [-666n, 0n, 0n, 0n]]);
 
     // One side empty: the mid is the index, no premium; the epoch still moves.
     await b.cancelAll(PERP_MARKET);
-    chain.now = NOW + 14_404;
+    await at(NOW + 14_404);
     const oneSided = await publish();
     assert.deepEqual([oneSided.update.fundingEpoch, oneSided.update.rates, oneSided.outcome.fundingTick], [4, [0n, 0n, 0n, 0n], true]);
 

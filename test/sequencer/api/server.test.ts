@@ -10,6 +10,10 @@ import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, postBinary, wire } from "../../helpers/apiInject.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import type { VerifiedProver } from "../../../fpga-prover/prover.ts";
+import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { encodeOrderRecords, ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
@@ -100,12 +104,53 @@ describe("api: writes", () => {
     assert.deepEqual([tooMuch.status, tooMuch.body.code], [400, "INSUFFICIENT_BALANCE"]);
     const amountRange = await post(app, "/v1/withdrawals", { ...wire(signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: 1n, nonce: 0 })), amount: (1n << 96n).toString() });
     assert.deepEqual([amountRange.status, amountRange.body.code], [400, "MALFORMED"]);
+    const zero = await post(app, "/v1/withdrawals", signWithdrawal(alice.key, { accountId: 1, tokenId: 0, amount: 0n, nonce: 0 }));
+    assert.deepEqual([zero.status, zero.body.code], [400, "BAD_AMOUNT"], "a zero withdrawal would halt every later batch");
+    const freeOrder = await post(app, "/v1/orders", order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 10n, maxFeePpm: 0 }));
+    assert.deepEqual([freeOrder.status, freeOrder.body.code], [422, "MAX_FEE_TOO_LOW"], "an order signed with maxFeePpm 0 would trade free");
 
     assert.equal(s.pendingTransactions, n, "nothing queued");
     assert.deepEqual(s.engine.depth(0), book, "book unchanged");
     assert.equal(s.risk.reserved(1, 0), 0n);
     const health = await get(app, "/v1/health");
     assert.deepEqual(health.body, { status: "ok", pendingTransactions: n, prover: null });
+  });
+});
+
+describe("api: health", () => {
+  it("answers 503 failing while batch attempts fail, and ok again once a batch is posted", async () => {
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    const good = countingProver();
+    let broken = true;
+    const prover = {
+      prove: (...args: Parameters<VerifiedProver["prove"]>) => (broken ? Promise.reject(new Error("device lost")) : good.prove(...args)),
+    } as VerifiedProver;
+    const s = offlineSequencer({ chain: chain.context(), prover });
+    const app = createApiServer(s);
+    after(() => app.close());
+    assert.equal((await get(app, "/v1/health")).status, 200);
+    await assert.rejects(s.runBatch(), /device lost/);
+    await assert.rejects(s.runBatch(), /device lost/);
+    const failing = await get(app, "/v1/health");
+    assert.equal(failing.status, 503);
+    assert.equal(failing.body.status, "failing");
+    assert.match(failing.body.problems[0], /the last 2 batch attempt\(s\) failed: device lost/);
+    assert.equal(failing.body.batches.consecutiveFailures, 2);
+    broken = false;
+    await s.runBatch();
+    const ok = await get(app, "/v1/health");
+    assert.deepEqual([ok.status, ok.body.status], [200, "ok"]);
+  });
+
+  it("answers 503 failing when no prover device is healthy", async () => {
+    const devices = [{ id: "native#0", unhealthy: true }, { id: "snarkjs#1", unhealthy: true }];
+    const prover = { prove: () => Promise.reject(new Error("unused")), metrics: () => ({ devices }) } as unknown as VerifiedProver;
+    const app = createApiServer(offlineSequencer({ prover }));
+    after(() => app.close());
+    const h = await get(app, "/v1/health");
+    assert.deepEqual([h.status, h.body.status, h.body.problems], [503, "failing", ["no prover device is healthy"]]);
+    devices[1]!.unhealthy = false;
+    assert.equal((await get(app, "/v1/health")).status, 200);
   });
 });
 
@@ -259,10 +304,10 @@ describe("api: rate limits", () => {
     assert.deepEqual([cancel.status, cancel.body.code], [429, "RATE_LIMITED"]);
     assert.deepEqual(s.engine.depth(0), book);
     assert.equal(s.pendingTransactions, n);
-    // Another account has its own bucket; a batch needing more than the bucket holds is refused whole.
+    // Another account has its own bucket; a batch is charged item by item: the items beyond it are 429.
     const batch = await post(app, "/v1/orders/batch", { orders: [1n, 2n, 3n].map((orderId) => order(alice, { orderId, side: Side.BUY, priceTicks: 10n, sizeLots: 1n })) });
-    assert.deepEqual([batch.status, batch.body.code], [429, "RATE_LIMITED"]);
-    assert.equal((await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 10n, sizeLots: 1n }))).status, 200);
+    assert.deepEqual(batch.body.results.map((r: { status: number; code?: string }) => [r.status, r.code]), [[200, undefined], [200, undefined], [429, "RATE_LIMITED"]]);
+    assert.deepEqual(s.engine.openOrders(1).map((o) => o.orderId), [1n, 2n]);
   });
 
   it("limits a client address across accounts", async () => {

@@ -16,6 +16,11 @@ import { encodeOrderFrame, ORDER_FRAME_HEADER_BYTES } from "../../../sequencer/a
 import { ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
 import { order } from "../../helpers/traders.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
+import { get } from "../../helpers/apiInject.ts";
+import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
+import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 
 type Msg = Record<string, any>;
 
@@ -50,8 +55,8 @@ class Conn {
   }
 }
 
-async function setup() {
-  const s = offlineSequencer();
+async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}) {
+  const s = offlineSequencer(overrides);
   const app = createApiServer(s);
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const conns: Conn[] = [];
@@ -183,6 +188,31 @@ describe("api stream: private channel and order entry", () => {
 
     const [cancelled] = await b.ask({ op: "cancel", id: "c", cancel: signCancel(bob.key, { accountId: 2, orderId: 1n }) }, 1);
     assert.deepEqual([cancelled.type, cancelled.order.status, cancelled.order.cancelReason], ["order", "cancelled", "user"]);
+  });
+
+  it("sends an account the rejection of its transaction that no batch could prove, and keeps it in its history", async () => {
+    const verifier = refusingVerifier();
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    const { s, app, open } = await setup({ chain: chain.context(), prover: countingProver(), verifier });
+    await s.drain();
+    const a = await open();
+    await a.ask({ op: "auth", accountId: 1, signature: signStreamAuth(alice.key, { accountId: 1, challenge: a.challenge }).signature });
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }));
+    const buy = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 2n });
+    s.placeOrder(buy);
+    verifier.refuse = buy.signature.s; // found while the batch is built
+    await s.drain();
+    while (!a.messages.some((m) => m.type === "rejected")) await a.waitFor(a.messages.length + 1);
+    const { rejection } = a.messages.find((m) => m.type === "rejected")!;
+    assert.deepEqual(
+      [rejection.accountId, rejection.code, rejection.txType, rejection.details],
+      [1, "BAD_SIGNATURE", 4, { orderId: "1", marketId: 0, side: 0, lots: "2", priceTicks: "90" }],
+    );
+    const listed = await get(app, "/v1/accounts/1/rejections");
+    assert.deepEqual(listed.body.rejections.map((r: { code: string }) => r.code), ["BAD_SIGNATURE"]);
+    assert.equal((await get(app, "/v1/accounts/2/rejections")).body.rejections[0].details.orderId, "1", "the maker sees it too");
+    const fills = await get(app, "/v1/accounts/1/fills");
+    assert.deepEqual(fills.body.fills.map((f: { rejected?: string }) => f.rejected), ["BAD_SIGNATURE"], "the fill did not settle");
   });
 
   it("places binary order frames with one result per order, and refuses a bad frame whole with its id", async () => {

@@ -8,6 +8,7 @@ const roles = {
   verifier: "0x0000000000000000000000000000000000000001",
   genesisRoot: 77n,
   quoteToken: "0x0000000000000000000000000000000000000002",
+  quoteMinDeposit: 10n ** 6n,
   admin: "0x0000000000000000000000000000000000000003",
   operator: "0x0000000000000000000000000000000000000004",
 } as const;
@@ -15,7 +16,7 @@ const roles = {
 describe("custodianArgs", () => {
   it("orders roles, tree capacities (4^levels), spot slots and the derivatives sizes as the constructor takes them", () => {
     assert.deepEqual(custodianArgs(PRODUCTION_PARAMS, roles), [
-      roles.verifier, 77n, roles.quoteToken, roles.admin, roles.operator,
+      roles.verifier, 77n, roles.quoteToken, 10n ** 6n, roles.admin, roles.operator,
       4 ** 12, 4 ** 3, 4 ** 3, 32n, { derivSlots: 16n, underlyings: 2, instruments: 7, optionInstruments: 4 },
     ]);
     assert.deepEqual(derivativesSizesOf(TEST_PARAMS), { derivSlots: 1n, underlyings: 1, instruments: 4, optionInstruments: 2 });

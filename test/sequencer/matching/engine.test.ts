@@ -83,16 +83,25 @@ describe("matching engine: limit orders and priority", () => {
     assert.deepEqual(fills(ev).map((f) => [f.makerAccount, f.lots]), [[1, 3n], [2, 1n]]);
   });
 
-  it("takes effective fee rates as min(market rate, order's maxFeePpm)", () => {
+  it("refuses an order signed with maxFeePpm 0 (trading free), and any maximum below a fee its roles can be charged", () => {
+    // market 1: maker 100 ppm, taker 300 ppm
     const e = engine();
-    e.execute(place(sell(1, 1n, 100n, 5n, { maxFeePpm: 40 })));
-    const ev = e.execute(place(buy(2, 1n, 100n, 5n, { maxFeePpm: 250 })));
-    assert.equal(fills(ev)[0].makerFeePpm, 40);
-    assert.equal(fills(ev)[0].takerFeePpm, 250);
-    e.execute(place(sell(1, 2n, 100n, 5n, { maxFeePpm: 0 })));
-    const ev2 = e.execute(place(buy(2, 2n, 100n, 5n, { maxFeePpm: 65535 })));
-    assert.equal(fills(ev2)[0].makerFeePpm, 0);
-    assert.equal(fills(ev2)[0].takerFeePpm, 300);
+    const refused = [
+      sell(1, 1n, 100n, 5n, { maxFeePpm: 0 }), // GTC: taker on entry, maker once resting
+      sell(1, 2n, 100n, 5n, { maxFeePpm: 299 }), // GTC below the taker fee
+      sell(1, 3n, 100n, 5n, { maxFeePpm: 99, timeInForce: TimeInForce.POST_ONLY }), // maker only, below the maker fee
+      buy(2, 1n, 100n, 5n, { maxFeePpm: 299, timeInForce: TimeInForce.IOC }), // taker only
+      buy(2, 2n, 100n, 5n, { maxFeePpm: 299, timeInForce: TimeInForce.FOK }),
+      buy(2, 3n, 100n, 5n, { maxFeePpm: 299, type: OrderType.MARKET, timeInForce: TimeInForce.GTC }), // a market order only takes
+    ];
+    for (const o of refused) assert.deepEqual(kinds(e.execute(place(o))), ["rejected:MAX_FEE_TOO_LOW", "done"], JSON.stringify(o, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+    assert.deepEqual(e.depth(1), { bids: [], asks: [] }, "nothing rests");
+    assert.equal(e.isOrderIdUsed(1, 1n), false, "a refused order does not use its id");
+    // exactly the fee of each role it can take is enough: post-only needs the maker fee only, IOC the taker fee only
+    assert.deepEqual(kinds(e.execute(place(sell(1, 4n, 100n, 5n, { maxFeePpm: 100, timeInForce: TimeInForce.POST_ONLY })))), ["accepted", "done"]);
+    assert.deepEqual(kinds(e.execute(place(sell(1, 5n, 101n, 5n, { maxFeePpm: 300 })))), ["accepted", "done"]);
+    const ev = e.execute(place(buy(2, 4n, 101n, 10n, { maxFeePpm: 300, timeInForce: TimeInForce.IOC })));
+    assert.deepEqual(fills(ev).map((f) => [f.makerFeePpm, f.takerFeePpm]), [[100, 300], [100, 300]], "every fill is charged the market's fees");
   });
 
   it("numbers every command, refused ones included", () => {
@@ -359,7 +368,7 @@ describe("matching engine: rejections", () => {
     const e = engine();
     const max = (1n << 40n) - 1n;
     assert.deepEqual(kinds(e.execute(place(buy(2 ** 32 - 1, max, max, max, { maxFeePpm: 65535, expiry: FAR })))), ["accepted", "done"]);
-    assert.deepEqual(kinds(e.execute(place(sell(1, 0n, 0n, 1n, { maxFeePpm: 0 })))), ["accepted", "fill:1@1099511627775", "done"]);
+    assert.deepEqual(kinds(e.execute(place(sell(1, 0n, 0n, 1n, { maxFeePpm: 300 })))), ["accepted", "fill:1@1099511627775", "done"]);
   });
 
   it("RISK_REJECTED when the risk hook refuses; the hook sees reserve, fills, then exactly one release", () => {

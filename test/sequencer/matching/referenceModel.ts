@@ -94,7 +94,12 @@ export class ReferenceModel {
     if (o.priceTicks < 0n || o.priceTicks > MAX40) return RejectCode.PRICE_OUT_OF_RANGE;
     if (o.type === OrderType.MARKET && o.timeInForce === TimeInForce.POST_ONLY) return RejectCode.INVALID_TIME_IN_FORCE;
     if (o.expiry < time) return RejectCode.EXPIRED;
-    if (!this.markets.some((m) => m.marketId === o.marketId)) return RejectCode.UNKNOWN_MARKET;
+    const market = this.markets.find((m) => m.marketId === o.marketId);
+    if (!market) return RejectCode.UNKNOWN_MARKET;
+    // the roles the order can take: a post-only order only makes, IOC/FOK/market orders only take, GTC both
+    const makes = o.timeInForce === TimeInForce.POST_ONLY || (o.timeInForce === TimeInForce.GTC && o.type === OrderType.LIMIT);
+    const takes = o.timeInForce !== TimeInForce.POST_ONLY;
+    if ((makes && o.maxFeePpm < market.makerFeePpm) || (takes && o.maxFeePpm < market.takerFeePpm)) return RejectCode.MAX_FEE_TOO_LOW;
     if (this.used.includes(`${o.accountId}:${o.orderId}`)) return RejectCode.DUPLICATE_ORDER_ID;
     return null;
   }

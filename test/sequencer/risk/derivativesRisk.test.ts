@@ -87,6 +87,47 @@ describe("derivatives risk", () => {
     assert.equal(r.account(3).positions[0].size, 100n);
   });
 
+  it("refuses a call buy that is not paid for out of collateral, and a perpetual bought against the calls' value (issue 11, finding 2)", () => {
+    const r = risk();
+    const CALL = 2;
+    const call = (orderId: bigint, lots: bigint, priceTicks: bigint) => view(4, orderId, Side.BUY, lots, priceTicks, CALL);
+    assert.equal(r.reserve(call(1n, 10n, 20_000n), market), false, "no collateral: no calls");
+    assert.equal(r.openOrders(4).length, 0, "a refused order is not reserved");
+    // 10 lots at the mark (2.056182 quote, above the 2.0 limit: no credit for buying below it), no fee.
+    const mark = lotRisk(table[CALL], PRICE, VOL, NOW).mark;
+    r.creditCollateral(4, 10n * mark - 1n);
+    assert.equal(r.reserve(call(1n, 10n, 20_000n), market), false, "one unit short of the premium");
+    r.creditCollateral(4, 1n);
+    assert.equal(r.reserve(call(1n, 10n, 20_000n), market), true);
+    // The calls fill (the maker, bob, writes them): dave's collateral pays the premium...
+    const maker = view(2, 7n, Side.SELL, 10n, 20_000n, CALL);
+    assert.equal(r.reserve(maker, market), true);
+    r.onFill({
+      type: "fill", makerAccount: 2, makerOrderId: 7n, takerAccount: 4, takerOrderId: 1n, marketId: INSTRUMENT_MARKET_BASE + CALL,
+      priceTicks: 20_000n, lots: 10n, makerSide: Side.SELL, makerFeePpm: 0, takerFeePpm: 0,
+    }, { ...maker, remainingLots: 0n }, { ...call(1n, 10n, 20_000n), remainingLots: 0n }, market);
+    r.release(call(1n, 10n, 20_000n), 0n, market);
+    assert.equal(r.account(4).collateral, 10n * mark - 10n * 20_000n * 100n);
+    // ...and the calls' value lends nothing: one perpetual lot needs 3 quote of IM dave does not have.
+    assert.equal(r.reserve(view(4, 2n, Side.BUY, 1n), market), false);
+    assert.equal(r.belowMaintenance(4), false, "paid-for calls never put their holder below maintenance margin");
+  });
+
+  it("refuses an order that could take a position past the circuit's 48-bit range, however much margin backs it", () => {
+    const r = risk();
+    const SIZE = 1n << 47n;
+    r.creditCollateral(2, 1n << 100n);
+    r.creditCollateral(1, 1n << 100n);
+    const maker = view(2, 1n, Side.SELL, SIZE - 10n);
+    r.onFill({
+      type: "fill", makerAccount: 2, makerOrderId: 1n, takerAccount: 1, takerOrderId: 1n, marketId: INSTRUMENT_MARKET_BASE,
+      priceTicks: 300_000n, lots: SIZE - 10n, makerSide: Side.SELL, makerFeePpm: 0, takerFeePpm: 0,
+    }, { ...maker, remainingLots: 0n }, view(1, 1n, Side.BUY, 0n), market);
+    assert.equal(r.reserve(view(2, 2n, Side.SELL, 10n), market), false, "a short of 2^47 lots is outside the circuit's range");
+    assert.equal(r.reserve(view(2, 2n, Side.SELL, 9n), market), true);
+    assert.equal(r.reserve(view(2, 3n, Side.SELL, 1n), market), false, "the open order counts towards the worst end");
+  });
+
   it("settles a position at the settled mark", () => {
     const r = risk();
     r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), null);

@@ -13,7 +13,7 @@ const order = (fields: Partial<OpenOrder>): OpenOrder => ({ instrumentId: 0, sid
 
 describe("margin rule", () => {
   it("a flat account with no orders needs nothing; its equity is its collateral", () => {
-    assert.deepEqual(marginView(flat(7n), [], table, risks), { equity: 7n, im: 0n, mm: 0n, required: 0n });
+    assert.deepEqual(marginView(flat(7n), [], table, risks), { equity: 7n, im: 0n, mm: 0n, required: 0n, sizesInRange: true });
   });
 
   it("an order at the mark needs the initial margin of the position it may open, plus its fees", () => {
@@ -42,11 +42,30 @@ describe("margin rule", () => {
     assert.equal(marginView(long, [], funded, risks).equity, 1_000n - 200n + 2n * risks[0].mark);
   });
 
-  it("short options need the writer's margin on the underlying's value; long options need none", () => {
+  it("short options need the writer's margin on the underlying's value; long options need their whole mark (paid, never borrowed against)", () => {
     const CALL = 2;
     const short: DerivAccount = { ...flat(0n), positions: table.map((_, i) => ({ size: i === CALL ? -1n : 0n, snapshot: 0n })) };
     assert.equal(marginView(short, [], table, risks).im, 3_000_000n);
-    const longCall: DerivAccount = { ...flat(0n), positions: table.map((_, i) => ({ size: i === CALL ? 1n : 0n, snapshot: 0n })) };
-    assert.equal(marginView(longCall, [], table, risks).im, 0n);
+    const longCall: DerivAccount = { ...flat(0n), positions: table.map((_, i) => ({ size: i === CALL ? 3n : 0n, snapshot: 0n })) };
+    const v = marginView(longCall, [], table, risks);
+    assert.deepEqual([v.equity, v.im, v.mm], [3n * risks[CALL].mark, 3n * risks[CALL].mark, 3n * risks[CALL].mark], "equity minus margin gains nothing from the calls");
+  });
+
+  it("a buy of options needs its premium and fees out of equity, whether its limit is above or below the mark", () => {
+    const CALL = 2;
+    const mark = risks[CALL].mark; // 2.056182 quote per lot
+    for (const priceTicks of [20_000n, 21_000n]) {
+      const v = marginView(flat(0n), [order({ instrumentId: CALL, priceTicks, lots: 10n, maxFeePpm: 500 })], table, risks);
+      const perLot = priceTicks * table[CALL].tickValue;
+      assert.equal(v.required, 10n * (perLot > mark ? perLot : mark) + 10n * ((perLot * 500n + 999_999n) / 1_000_000n));
+    }
+  });
+
+  it("counts an order that could take a position past the circuit's 48-bit range as out of range, whatever the margin", () => {
+    const SIZE = 1n << 47n;
+    const near: DerivAccount = { ...flat(0n), positions: table.map((_, i) => ({ size: i === 0 ? -(SIZE - 10n) : 0n, snapshot: 0n })) };
+    assert.equal(marginView(near, [order({ side: Side.SELL, lots: 9n })], table, risks).sizesInRange, true);
+    assert.equal(marginView(near, [order({ side: Side.SELL, lots: 10n })], table, risks).sizesInRange, false);
+    assert.equal(marginView(near, [order({ side: Side.BUY, lots: 2n ** 39n })], table, risks).sizesInRange, true, "buys reduce it");
   });
 });

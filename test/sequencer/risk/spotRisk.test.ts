@@ -23,15 +23,15 @@ describe("spot risk: balances", () => {
     assert.ok(risk.credit(1, Q, 10_000n));
     assert.ok(risk.debit(1, Q, 1_000n));
     assert.equal(risk.balance(1, Q), 9_000n);
-    e.execute(place(buy(1, 1n, 100n, 5n, { maxFeePpm: 0 }))); // reserves 5 * 100 * 10 = 5000
-    assert.equal(risk.reserved(1, Q), 5_000n);
-    assert.equal(risk.available(1, Q), 4_000n);
-    assert.equal(risk.debit(1, Q, 4_001n), false);
+    e.execute(place(buy(1, 1n, 100n, 5n, { maxFeePpm: 300 }))); // reserves 5 * (100 * 10 + ceil(1000 * 300 / 1e6)) = 5005
+    assert.equal(risk.reserved(1, Q), 5_005n);
+    assert.equal(risk.available(1, Q), 3_995n);
+    assert.equal(risk.debit(1, Q, 3_996n), false);
     assert.equal(risk.balance(1, Q), 9_000n, "a refused debit changes nothing");
-    assert.ok(risk.debit(1, Q, 4_000n));
+    assert.ok(risk.debit(1, Q, 3_995n));
     e.execute({ kind: "cancel", time: 1000, accountId: 1, orderId: 1n });
     assert.equal(risk.reserved(1, Q), 0n);
-    assert.ok(risk.debit(1, Q, 5_000n));
+    assert.ok(risk.debit(1, Q, 5_005n));
     assert.equal(risk.balance(1, Q), 0n);
     assert.equal(risk.debit(1, Q, 1n), false);
     assert.equal(risk.debit(7, Q, 1n), false, "unknown account");
@@ -73,11 +73,11 @@ describe("spot risk: reservations and fills", () => {
     const { e, risk } = setup();
     risk.credit(1, BASE1, 2_000n);
     risk.credit(2, Q, 10_000n);
-    e.execute(place(sell(1, 1n, 100n, 2n, { maxFeePpm: 50 })));
+    e.execute(place(sell(1, 1n, 100n, 2n, { maxFeePpm: 100, timeInForce: TimeInForce.POST_ONLY })));
     const ev = e.execute(place(buy(2, 1n, 105n, 2n, { maxFeePpm: 1000 })));
     const f = ev.find((x): x is FillEvent => x.type === "fill")!;
-    assert.deepEqual([f.priceTicks, f.lots, f.makerFeePpm, f.takerFeePpm], [100n, 2n, 50, 300]);
-    // quote = 2 * 100 * 10 = 2000; buyer fee ceil(2000 * 300 / 1e6) = 1; seller fee ceil(2000 * 50 / 1e6) = 1
+    assert.deepEqual([f.priceTicks, f.lots, f.makerFeePpm, f.takerFeePpm], [100n, 2n, 100, 300]);
+    // quote = 2 * 100 * 10 = 2000; buyer fee ceil(2000 * 300 / 1e6) = 1; seller fee ceil(2000 * 100 / 1e6) = 1
     assert.equal(risk.balance(2, Q), 10_000n - 2_001n);
     assert.equal(risk.balance(2, BASE1), 2_000n);
     assert.equal(risk.balance(1, BASE1), 0n);
@@ -92,36 +92,57 @@ describe("spot risk: reservations and fills", () => {
     risk.credit(1, BASE1, 10_000n);
     risk.credit(2, Q, 100_000n);
     e.execute(place(sell(1, 1n, 100n, 3n, { expiry: 2000 })));
-    e.execute(place(buy(2, 1n, 100n, 5n, { maxFeePpm: 0, timeInForce: TimeInForce.IOC })));
+    e.execute(place(buy(2, 1n, 100n, 5n, { maxFeePpm: 300, timeInForce: TimeInForce.IOC })));
     assert.equal(risk.reserved(2, Q), 0n);
     e.execute(place(sell(1, 2n, 101n, 4n, { expiry: 2000 })));
     e.execute(place(buy(2, 2n, 101n, 1n)));
     assert.equal(risk.reserved(1, BASE1), 3_000n);
-    e.execute(place(buy(2, 3n, 101n, 1n, { maxFeePpm: 0 }), 2001)); // meets the expired order
+    e.execute(place(buy(2, 3n, 101n, 1n, { maxFeePpm: 300 }), 2001)); // meets the expired order
     assert.equal(risk.reserved(1, BASE1), 0n);
-    assert.equal(risk.reserved(2, Q), 1_010n, "the new buy rests: 1 * 101 * 10");
+    assert.equal(risk.reserved(2, Q), 1_011n, "the new buy rests: 1 * 101 * 10 + ceil(1010 * 300 / 1e6)");
     e.execute({ kind: "cancelAll", time: 2001, accountId: 2 });
     assert.equal(risk.reserved(2, Q), 0n);
   });
 
   it("reserves enough for fees rounded up on every fill (whole-order ceiling would fall short)", () => {
     const { e, risk } = setup();
-    // Market 2: 1 lot at price 1 is 1 quote; 1000 ppm of it rounds up to 1 per fill.
-    // Whole-order ceiling: 2 + ceil(2 * 1000 / 1e6) = 3, but two 1-lot fills cost 2 + 1 + 1 = 4.
+    // Market 2: 1 lot at price 1 is 1 quote; its 2500 ppm taker fee rounds up to 1 per fill.
+    // Whole-order ceiling: 2 + ceil(2 * 2500 / 1e6) = 3, but two 1-lot fills cost 2 + 1 + 1 = 4.
     risk.credit(1, Q, 3n);
-    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 1n, 2n, { marketId: 2, maxFeePpm: 1000 })))), ["rejected:RISK_REJECTED", "done"]);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1n, 1n, 2n, { marketId: 2, maxFeePpm: 2500 })))), ["rejected:RISK_REJECTED", "done"]);
     risk.credit(1, Q, 1n);
-    assert.equal(buyReservePerLot(buy(1, 1n, 1n, 2n, { maxFeePpm: 1000 }), MARKETS[1]), 2n);
+    assert.equal(buyReservePerLot(buy(1, 1n, 1n, 2n, { maxFeePpm: 2500 }), MARKETS[1]), 2n);
     risk.credit(2, BASE2, 1n);
     risk.credit(3, BASE2, 1n);
     e.execute(place(sell(2, 1n, 1n, 1n, { marketId: 2 })));
     e.execute(place(sell(3, 1n, 1n, 1n, { marketId: 2 })));
-    const ev = e.execute(place(buy(1, 1n, 1n, 2n, { marketId: 2, maxFeePpm: 1000 })));
+    const ev = e.execute(place(buy(1, 1n, 1n, 2n, { marketId: 2, maxFeePpm: 2500 })));
     assert.deepEqual(kinds(ev), ["accepted", "fill:1@1", "fill:1@1", "done"]);
     assert.equal(risk.balance(1, Q), 0n);
     assert.equal(risk.reserved(1, Q), 0n);
     assert.equal(risk.balance(1, BASE2), 2n);
     assert.equal(risk.feePool, 2n);
+  });
+
+  it("undoes a fill exactly (a trade no batch could prove), even after its proceeds were spent, and says who is no longer covered", () => {
+    const { e, risk } = setup();
+    risk.credit(1, BASE1, 2_000n);
+    risk.credit(2, Q, 10_000n);
+    const before = risk.snapshot();
+    e.execute(place(sell(1, 1n, 100n, 2n, { maxFeePpm: 100, timeInForce: TimeInForce.POST_ONLY })));
+    const f = e.execute(place(buy(2, 1n, 105n, 2n, { maxFeePpm: 1000, timeInForce: TimeInForce.IOC }))).find((x): x is FillEvent => x.type === "fill")!;
+    const fill = { buyAccount: 2, sellAccount: 1, lots: f.lots, priceTicks: f.priceTicks, buyFeePpm: f.takerFeePpm, sellFeePpm: f.makerFeePpm };
+    assert.ok(risk.debit(2, BASE1, 2_000n), "the buyer withdraws the base it bought");
+    risk.unwindFill(fill, MARKETS[0]!);
+    assert.equal(risk.balance(2, BASE1), -2_000n, "the spent base is owed until what spent it is refused in turn");
+    assert.deepEqual(risk.uncovered(2), [BASE1]);
+    assert.equal(risk.debit(2, BASE1, 1n), false, "nothing more can be spent");
+    risk.adjust(2, BASE1, 2_000n); // the withdrawal that spent it is refused and returned
+    assert.deepEqual(risk.snapshot(), before, "balances and fee pool exactly as before the fill");
+    assert.deepEqual(risk.uncovered(2), []);
+    const negative = SpotRisk.restore({ version: 1, feePool: "0", entries: [[2, BASE1, "-5", "0"]] });
+    assert.equal(negative.balance(2, BASE1), -5n, "a snapshot taken meanwhile restores");
+    assert.throws(() => SpotRisk.restore({ version: 1, feePool: "0", entries: [[2, BASE1, "-5", "1"]] }), /bad entry/);
   });
 
   it("snapshots and restores to an identical state", () => {

@@ -1,7 +1,9 @@
 /**
  * The SDK's on-chain steps against a custodian on Hardhat's in-process chain (mock proof verifier):
  * registering a wallet-derived trading key opens an account and queues the key request, a deposit is
- * approved, transferred and queued, and claiming with nothing credited is refused by the custodian.
+ * approved, transferred and queued, and claiming with nothing credited is refused by the custodian. A deposit
+ * below the token's minimum and a second key rotation before a batch processed the first are refused before
+ * anything is sent.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,22 +13,28 @@ import { fetchRequests } from "../../../sequencer/chain/requests.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../../sequencer/sdk/custodian.ts";
+import { accountOf, claimWithdrawal, deposit, keyRotationPending, minDeposit, registerTradingKey } from "../../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
 
 const { viem } = await network.create();
 
+/** A custodian (mock verifier, quote minimum deposit 1,000 units) and a trader's wallet, fresh for each test. */
+async function setup() {
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+  const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
+  const verifier = await viem.deployContract("MockVerifier");
+  const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
+  const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
+    verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address,
+  }) as never);
+  const c = { publicClient, walletClient: trader };
+  const chainId = await publicClient.getChainId();
+  return { publicClient, trader, usdc, custodian, c, chainId };
+}
+
 describe("sdk: custodian steps", () => {
   it("registers a derived trading key, deposits, and reports a refused claim", async () => {
-    const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
-    const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
-    const verifier = await viem.deployContract("MockVerifier");
-    const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
-    const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
-      verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, admin: admin.account!.address, operator: admin.account!.address,
-    }) as never);
-    const c = { publicClient, walletClient: trader };
-    const chainId = await publicClient.getChainId();
+    const { publicClient, trader, usdc, custodian, c, chainId } = await setup();
 
     const key = await deriveTradingKey(trader as never, chainId, custodian.address);
     assert.equal(await accountOf(publicClient, custodian.address, trader.account!.address), 0);
@@ -46,5 +54,24 @@ describe("sdk: custodian steps", () => {
     assert.deepEqual(mine[1], { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 3_000n });
 
     await assert.rejects(claimWithdrawal(c, custodian.address, 0), /NothingToWithdraw|reverted/);
+  });
+
+  it("refuses, sending nothing, a deposit below the minimum and a key rotation while the previous one is queued", async () => {
+    const { publicClient, trader, usdc, custodian, c, chainId } = await setup();
+    const key = await deriveTradingKey(trader as never, chainId, custodian.address);
+    const requestCount = () => publicClient.readContract({ address: custodian.address, abi: custodian.abi, functionName: "requestCount" });
+
+    assert.equal(await minDeposit(publicClient, custodian.address, 0), 1_000n);
+    const accountId = await registerTradingKey(c, custodian.address, key.publicKey);
+    assert.equal(await keyRotationPending(publicClient, custodian.address, accountId), true);
+    await assert.rejects(registerTradingKey(c, custodian.address, key.publicKey), /previous key registration is not processed yet/);
+
+    await usdc.write.mint([trader.account!.address, 5_000n]);
+    await assert.rejects(deposit(c, custodian.address, usdc.address, 0, 999n), /below token 0's minimum deposit 1000/);
+    const allowance = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "allowance", args: [trader.account!.address, custodian.address] });
+    assert.equal(allowance, 0n);
+    assert.equal(await requestCount(), 1n);
+    await deposit(c, custodian.address, usdc.address, 0, 1_000n);
+    assert.equal(await requestCount(), 2n);
   });
 });

@@ -1,4 +1,8 @@
-/** Batch selection: slots per section, spot never after derivatives, one oracle update per batch, markers take no slot. */
+/**
+ * Batch selection: slots per section, spot never after derivatives, one oracle update per batch, markers
+ * take no slot; the stamp (the latest of the floor, the entries' acceptance times and the oracle time)
+ * never passes an entry's deadline (its orders' expiries, its oracle update's age) unless nothing could.
+ */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
@@ -6,6 +10,9 @@ import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { selectBatch, type PendingEntry } from "../../../sequencer/service/batchSelection.ts";
 import { oracleUpdate, INSTRUMENTS, NOW } from "../../helpers/derivatives.ts";
+import { MAX_ORACLE_AGE, Side } from "../../../sequencer/protocol/constants.ts";
+import { order } from "../../helpers/traders.ts";
+import { alice, bob } from "../../helpers/sequencer.ts";
 
 const deposit = (accountId: number): BatchTx => ({ type: TxType.DEPOSIT, accountId, tokenId: 0, amount: 1n });
 const register: BatchTx = { type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, ...INSTRUMENTS[0] };
@@ -36,6 +43,35 @@ describe("batch selection", () => {
   });
 
   it("selects nothing from an empty queue", () => {
-    assert.deepEqual(selectBatch([], TEST_PARAMS), { count: 0, txs: [], oracle: null });
+    assert.deepEqual(selectBatch([], TEST_PARAMS), { count: 0, txs: [], oracle: null, timestamp: 0 });
+  });
+
+  it("stamps a batch at the latest of the floor, its entries' acceptance times and its oracle time", () => {
+    const u = oracleUpdate({ time: NOW + 3 });
+    assert.equal(selectBatch([{ tx: deposit(1), time: NOW + 5 }, { tx: deposit(2), time: NOW + 7 }], TEST_PARAMS, NOW).timestamp, NOW + 7);
+    assert.equal(selectBatch([{ tx: deposit(1), time: NOW + 5 }], TEST_PARAMS, NOW + 100).timestamp, NOW + 100);
+    assert.equal(selectBatch([{ tx: settle(1), time: NOW + 1, oracle: u }], TEST_PARAMS, NOW).timestamp, NOW + 3);
+  });
+
+  it("stops before an entry that would stamp the batch past an earlier trade's expiry, or a trade past its own", () => {
+    const trade = (expiry: number): BatchTx => ({
+      type: TxType.TRADE, buy: order(alice, { orderId: 1n, side: Side.BUY, expiry }), sell: order(bob, { orderId: 1n, side: Side.SELL }), lots: 1n, priceTicks: 100n, buyFeePpm: 0, sellFeePpm: 0,
+    });
+    const early: PendingEntry = { tx: trade(NOW + 10), time: NOW };
+    const later: PendingEntry = { tx: deposit(1), time: NOW + 20 };
+    assert.equal(selectBatch([early, later], TEST_PARAMS, NOW).count, 1, "the deposit would stamp the trade expired: next batch");
+    assert.equal(selectBatch([early, later], TEST_PARAMS).count, 2, "a replay selects by slots only");
+    const due: PendingEntry = { tx: trade(NOW + 10), time: NOW + 5 };
+    assert.equal(selectBatch([later, due], TEST_PARAMS, NOW).count, 1, "a trade the batch's stamp has passed, provable alone, starts the next batch");
+    const hopeless: PendingEntry = { tx: trade(NOW + 10), time: NOW };
+    const s = selectBatch([hopeless, later], TEST_PARAMS, NOW + 50);
+    assert.deepEqual([s.count, s.timestamp], [2, NOW + 50], "a trade no stamp at or after the floor can prove is taken, for the builder to refuse");
+  });
+
+  it("keeps a derivatives entry's stamp within MAX_ORACLE_AGE of its oracle update", () => {
+    const u = oracleUpdate({ time: NOW });
+    const tagged: PendingEntry = { tx: settle(1), time: NOW, oracle: u };
+    const late: PendingEntry = { tx: settle(2), time: NOW + MAX_ORACLE_AGE + 1, oracle: u };
+    assert.equal(selectBatch([tagged, late], { ...TEST_PARAMS, derivSlots: 2 }, NOW).count, 1);
   });
 });

@@ -8,47 +8,19 @@
  */
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DatabaseSync } from "../../../sequencer/persistence/sqlite.ts";
-import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
 import { RequestRejected, Sequencer, type BatchStage, type SequencerOptions } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
-import { admitFixtureRequests, alice, bob, offlineSequencerOptions } from "../../helpers/sequencer.ts";
+import { admitFixtureRequests, alice, bob, durableSequencer, offlineSequencerOptions, removeDurableSequencers } from "../../helpers/sequencer.ts";
 import { order } from "../../helpers/traders.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(removeDurableSequencers);
 
-/** A durable sequencer on a fresh file; `reopen` drops it (uncommitted records lost) and recovers a new one. */
-function durable(overrides: Partial<SequencerOptions> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "sequencer-recovery-"));
-  dirs.push(dir);
-  const path = join(dir, "sequencer.db");
-  let clock = 1_700_000_000;
-  const options = (store: SqliteStore) => offlineSequencerOptions({ store, clock: () => clock++, ...overrides });
-  let store = new SqliteStore(path);
-  const first = admitFixtureRequests(new Sequencer(options(store)));
-  return {
-    path,
-    sequencer: first,
-    get store() {
-      return store;
-    },
-    reopen(extra: Partial<SequencerOptions> = {}): Sequencer {
-      store.close();
-      store = new SqliteStore(path);
-      return new Sequencer({ ...options(store), ...extra });
-    },
-  };
-}
+const durable = durableSequencer;
 
 /** Intake of every kind: resting orders, fills (maker and taker), a group, refusals of each kind, a cancel, a withdrawal. */
 async function trade(s: Sequencer): Promise<void> {

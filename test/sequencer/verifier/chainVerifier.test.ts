@@ -11,7 +11,7 @@ import { erc20Abi, type Address, type PublicClient, type WalletClient } from "vi
 import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { buildCircuit } from "../../../scripts/build/circuitBuild.ts";
 import { printReport } from "../../../scripts/verify.ts";
-import { deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
+import { DEMO_MIN_DEPOSITS, deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { SnarkjsDevice } from "../../../fpga-prover/snarkjsDevice.ts";
 import { SingleDeviceProver } from "../../../fpga-prover/prover.ts";
@@ -48,7 +48,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     const usdc = await deployTestToken(as(operator), "USD Coin", "USDC", 6);
     const weth = await deployTestToken(as(operator), "Wrapped Ether", "WETH", 18);
     ({ custodian } = await deployExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator.account!.address }));
-    await send(as(operator), custodian, custodianAbi, "registerToken", [weth]);
+    await send(as(operator), custodian, custodianAbi, "registerToken", [weth, DEMO_MIN_DEPOSITS.weth]);
     await send(as(operator), custodian, custodianAbi, "registerMarket", [1, SIZE_UNIT, PRICE_UNIT]);
     sequencer = new Sequencer({
       params: TEST_PARAMS,

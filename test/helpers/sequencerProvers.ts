@@ -1,0 +1,92 @@
+/**
+ * Provers for sequencer tests that stand in for a proving device without proving:
+ * - circuitProver computes the witness of every batch with the compiled batch circuit (circom's runtime,
+ *   the wasm compiled once), so a batch the circuit refuses fails exactly as it would on a device (the
+ *   runtime's "Assert Failed ... Error in template" error), and answers a dummy proof otherwise;
+ * - gatedProver holds each proof until the test releases it (a batch being proven while intake goes on).
+ * Neither checks a proof: the fake custodian (fakeCustodian.ts) verifies none. refusingVerifier is a
+ * signature verifier that refuses one chosen signature: a signature problem found while a batch is built.
+ */
+import { readFileSync } from "node:fs";
+import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
+import { messageValue, type SignatureCheck, type SignatureVerifier } from "../../sequencer/crypto/signatureVerifier.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { loadBatchCircuit } from "./circuitRules.ts";
+import { dummyProof } from "./fakeCustodian.ts";
+
+type WitnessCalculator = { calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array> };
+
+let calculator: Promise<WitnessCalculator> | undefined;
+
+/** The batch circuit's witness calculator at TEST_PARAMS (built or taken from the build cache once). */
+export function testCircuitWitness(): Promise<WitnessCalculator> {
+  calculator ??= (async () => {
+    const wasm = await loadBatchCircuit();
+    const name = "circom_runtime"; // no type declarations; the runtime snarkjs itself uses
+    const { WitnessCalculatorBuilder } = (await import(name)) as { WitnessCalculatorBuilder: (code: Uint8Array) => Promise<WitnessCalculator> };
+    return WitnessCalculatorBuilder(readFileSync(wasm));
+  })();
+  return calculator;
+}
+
+/**
+ * A prover that computes a batch's witness with the real circuit when `check(jobId, input)` says so
+ * (default: always) and throws the circuit's refusal as a device would; `witnesses` counts the witnesses computed.
+ */
+export function circuitProver(check: (jobId: number, input: Record<string, unknown>) => boolean = () => true): VerifiedProver & { calls: number; witnesses: number } {
+  const prover = {
+    calls: 0,
+    witnesses: 0,
+    async prove(jobId: number, _keys: unknown, input: Record<string, unknown>, expected: string) {
+      prover.calls++;
+      if (check(jobId, input)) {
+        prover.witnesses++;
+        await (await testCircuitWitness()).calculateWTNSBin(input, true);
+      }
+      return dummyProof(expected);
+    },
+  };
+  return prover as unknown as VerifiedProver & { calls: number; witnesses: number };
+}
+
+/**
+ * A prover whose proofs wait for the test while `open` is false: `started` resolves when a proof waits,
+ * `release()` lets the oldest waiting one finish (`held`: how many wait). While `open`, proofs return at once.
+ */
+export type GatedProver = VerifiedProver & { calls: number; open: boolean; readonly held: number; started: () => Promise<void>; release: () => void };
+
+export function gatedProver(): GatedProver {
+  const waiting: (() => void)[] = [];
+  let onStart: (() => void) | null = null;
+  const prover = {
+    calls: 0,
+    open: false,
+    get held() {
+      return waiting.length;
+    },
+    started: () => (waiting.length > 0 ? Promise.resolve() : new Promise<void>((r) => (onStart = r))),
+    release: () => waiting.shift()?.(),
+    async prove(_jobId: number, _keys: unknown, _input: unknown, expected: string) {
+      prover.calls++;
+      if (!prover.open) {
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          onStart?.();
+          onStart = null;
+        });
+      }
+      return dummyProof(expected);
+    },
+  };
+  return prover as unknown as GatedProver;
+}
+
+/** A verifier (the reference's verdicts) that refuses every signature whose S is `refuse`, once set. */
+export function refusingVerifier(): SignatureVerifier & { refuse: bigint | null } {
+  const v = {
+    refuse: null as bigint | null,
+    name: "refusing",
+    verifyBatch: (checks: readonly SignatureCheck[]) => checks.map((c) => c.signature.s !== v.refuse && verifyMessage(messageValue(c.message), c.signature, c.publicKey)),
+  };
+  return v;
+}

@@ -1,0 +1,106 @@
+/**
+ * Issue 11, the TypeScript side: the witness builder, the oracle step and the sequencer's intake refuse
+ * what the circuit now refuses (test/circuits/derivatives/attacks.test.ts), each with its code, and a
+ * refused batch or update changes nothing.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
+import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
+import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transactions.ts";
+import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
+import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
+import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { checkParams, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { RequestRejected } from "../../../sequencer/service/requestRejected.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { batchMainSource } from "../../../scripts/build/batchCircuit.ts";
+import { dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+
+const { alice, bob } = traders;
+const [PERP, FUTURE, CALL] = [0, 1, 2];
+
+/** Builds `txs` in one batch and expects the witness builder to refuse it with `code`, leaving the state as it was. */
+function refusedWith(state: ExchangeState, txs: BatchTx[], code: string, opts: { oracle?: ReturnType<typeof oracleUpdate> | null; timestamp?: number } = {}): void {
+  const root = state.root;
+  assert.throws(
+    () => buildBatch(state, txs, { batchNumber: 50, timestamp: NOW, oracle: oracleUpdate(), ...opts }),
+    (e: unknown) => (e instanceof TxRejected || e instanceof OracleRejected) && e.code === code,
+  );
+  assert.equal(state.root, root, "a refused batch changed the state");
+}
+
+const callBuy = (lots: bigint, priceTicks: bigint): BatchTx => ({
+  type: TxType.DERIV_TRADE, lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100,
+  buy: derivOrder(dave, CALL, { orderId: 1n, side: Side.BUY, priceTicks, sizeLots: lots }),
+  sell: derivOrder(bob, CALL, { orderId: 1n, side: Side.SELL, priceTicks, sizeLots: lots }),
+});
+const PREMIUM_AND_FEE = 10_000n * 20_000n * 100n + 10_000_000n;
+
+describe("witness builder and oracle step: issue 11's rules", () => {
+  it("2: refuses an option bought on credit (BELOW_INITIAL_MARGIN) and accepts one paid out of collateral", () => {
+    const state = derivativesState();
+    registerDave(state);
+    refusedWith(state, [callBuy(10_000n, 20_000n)], "BELOW_INITIAL_MARGIN");
+    const short = derivativesState();
+    registerDave(short, PREMIUM_AND_FEE - 1n);
+    refusedWith(short, [callBuy(10_000n, 20_000n)], "BELOW_INITIAL_MARGIN");
+    const paid = derivativesState();
+    registerDave(paid, PREMIUM_AND_FEE);
+    buildBatch(paid, [callBuy(10_000n, 20_000n)], { batchNumber: 50, timestamp: NOW, oracle: oracleUpdate() });
+    assert.equal(paid.account(dave.accountId).deriv.collateral, 0n);
+    assert.equal(paid.account(dave.accountId).deriv.positions[CALL].size, 10_000n);
+  });
+
+  it("3: refuses a self-liquidation (SELF_LIQUIDATION), changing nothing", () => {
+    const state = derivativesState();
+    buildBatch(state, [derivTrade(PERP, 15_000n, 300_000n)], { batchNumber: 50, timestamp: NOW, oracle: oracleUpdate() });
+    const order = derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 247_000n, sizeLots: 15_000n });
+    refusedWith(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: alice.accountId, liquidator: order, lots: 15_000n, priceTicks: 247_000n, liquidatorFeePpm: 0 }],
+      "SELF_LIQUIDATION", { oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
+  });
+
+  it("4: refuses an oracle update signed after an unsettled instrument's settlement window (SETTLEMENT_WINDOW_PASSED), accepts its last second", () => {
+    const late = EXPIRY + SETTLEMENT_WINDOW + 1;
+    refusedWith(derivativesState(), [], "SETTLEMENT_WINDOW_PASSED", { oracle: oracleUpdate({ time: late }), timestamp: late });
+    const state = derivativesState();
+    const before = state.root;
+    assert.throws(() => applyOracleStep(state, oracleUpdate({ time: late }), late), (e: unknown) => e instanceof OracleRejected && e.code === "SETTLEMENT_WINDOW_PASSED");
+    assert.equal(state.root, before);
+    const last = EXPIRY + SETTLEMENT_WINDOW;
+    buildBatch(state, [], { batchNumber: 50, timestamp: last, oracle: oracleUpdate({ time: last, prices: [310_000_000_000n] }) });
+    assert.equal(state.instruments[FUTURE].settlePrice, 310_000_000_000n);
+    buildBatch(state, [], { batchNumber: 51, timestamp: late + 86_400, oracle: oracleUpdate({ time: late + 86_400 }) }); // settled: later updates are fine
+  });
+
+  it("4: the sequencer's intake refuses the late update with the same code and keeps the latest one", async () => {
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain(); // the future (instrument 1) is registered
+    chain.now = EXPIRY + SETTLEMENT_WINDOW + 1;
+    await assert.rejects(seq.acceptOracleUpdate(oracleUpdate({ time: chain.now })), (e: unknown) => e instanceof RequestRejected && e.code === "SETTLEMENT_WINDOW_PASSED");
+    assert.equal(seq.derivatives.latest!.time, NOW);
+    assert.equal(seq.derivatives.instruments[FUTURE].settlePrice, 0n);
+  });
+
+  it("5: refuses a registration whose funding cap lets a tick overflow the index (BAD_INSTRUMENT); accepts the largest cap that fits", () => {
+    const lot = 1_000_000n; // one whole unit of the underlying per lot
+    // The largest cap with cap * lot * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND: 781,250 ppm.
+    const largest = (FUNDING_CAP_BOUND - 1n) / (lot * MAX_ORACLE_PRICE);
+    assert.equal(largest, 781_250n);
+    assert.ok(fundingCapFits(largest, lot) && !fundingCapFits(largest + 1n, lot));
+    const register = (fundingCapPpm: bigint): BatchTx => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: PERP, ...INSTRUMENTS[PERP], lotSizeE6: lot, fundingCapPpm } as InstrumentSpec & BatchTx);
+    refusedWith(new ExchangeState(TEST_PARAMS), [register(largest + 1n)], "BAD_INSTRUMENT", { oracle: null });
+    const state = new ExchangeState(TEST_PARAMS);
+    buildBatch(state, [register(largest)], { batchNumber: 1, timestamp: NOW, oracle: null });
+    assert.equal(state.instruments[PERP].fundingCapPpm, largest);
+  });
+
+  it("5: checkParams refuses marketLevels above 7 (spot market ids would reach the instrument markets'), and no batch circuit is built for them", () => {
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, marketLevels: 7 }));
+    assert.throws(() => checkParams({ ...TEST_PARAMS, marketLevels: 8 }), RangeError);
+    assert.throws(() => batchMainSource({ ...TEST_PARAMS, marketLevels: 8 }), RangeError);
+    assert.ok(4 ** 7 <= 0x8000 && 4 ** 8 > 0x8000, "7 is the largest level count whose market ids stay below 0x8000");
+  });
+});
