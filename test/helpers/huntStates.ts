@@ -7,18 +7,8 @@ import type { BatchTx } from "../../sequencer/batch/transactions.ts";
 import { isDated, optionMark } from "../../sequencer/derivatives/formulas.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
-import { derivativesState, derivOrder, derivTrade, EXPIRY, NOW, oracleUpdate, traders, VOL } from "./derivatives.ts";
+import { dave, derivativesState, derivOrder, derivTrade, EXPIRY, NOW, oracleUpdate, registerDave, traders, VOL } from "./derivatives.ts";
 import type { ExtraRule } from "./dishonest.ts";
-import { testTrader } from "./traders.ts";
-
-/** An account that derivativesState() leaves without a key and without collateral. */
-export const dave = testTrader(4);
-
-/** `state` with dave's key registered and nothing else: an account without collateral. */
-export function withDave(state: ExchangeState): ExchangeState {
-  buildBatch(state, [{ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey }], { batchNumber: 30, timestamp: NOW, oracle: null });
-  return state;
-}
 
 /** derivativesState() after alice bought 100 futures (instrument 1) from bob at 3,000. */
 export function aliceLongFuture(): ExchangeState {
@@ -41,19 +31,29 @@ export function callMarkTicks(state: ExchangeState, price: bigint): bigint {
 export const at = (quote: bigint) => oracleUpdate({ prices: [quote * 100_000_000n] });
 
 /**
- * An insurance fund with money in it, and an option buyer under water: from derivativesState(),
- * dave (no collateral) buys 100 calls from bob at 92% of their mark (finding 2 lets him: a long option
- * needs no margin); carol buys 15,000 perpetual lots from bob at 3,000; at 2,800 alice liquidates all of
- * carol's lots at the mark, whose penalty (4,200 quote) funds the insurance fund. The oracle update
- * `UNDERWATER` (2,600) then leaves dave's calls worth less than he owes: equity < 0 = his maintenance margin.
+ * An insurance fund with money in it, and an option buyer under water: from derivativesState(), dave
+ * (3,000 quote of collateral) buys 100 calls from bob at 92% of their mark, paying the premium from his
+ * collateral (finding 2: a long option is not bought on credit), then 900 perpetual lots from bob at
+ * 3,000 (2,700 of initial margin); carol buys 15,000 perpetual lots from bob at 3,000; at 2,800 alice
+ * liquidates all of carol's lots at the mark, whose penalty (4,200 quote) funds the insurance fund. The
+ * oracle update `UNDERWATER` (2,600) then leaves dave's perpetual loss (3,600) above what he has left:
+ * equity < 0, below his maintenance margin, with his calls to liquidate.
  */
 export function fundedInsuranceState(): ExchangeState {
   const { alice, bob, carol } = traders;
-  const state = withDave(derivativesState());
+  const state = derivativesState();
+  registerDave(state, 3_000_000_000n);
   const run = (tx: BatchTx, quote: bigint) => buildBatch(state, [tx], { batchNumber: 32, timestamp: NOW, oracle: at(quote) });
   const callTicks = (callMarkTicks(state, 3_000n * 100_000_000n) * 92n) / 100n;
-  run({ ...derivTrade(2, 100n, callTicks, { buyFeePpm: 0, sellFeePpm: 0 }), buy: derivOrder(dave, 2, { orderId: 1n, side: Side.BUY, priceTicks: callTicks, sizeLots: 100n }), sell: derivOrder(bob, 2, { orderId: 1n, side: Side.SELL, priceTicks: callTicks, sizeLots: 100n }) } as BatchTx, 3_000n);
-  run({ ...derivTrade(0, 15_000n, 300_000n), buy: derivOrder(carol, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n }), sell: derivOrder(bob, 0, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }) } as BatchTx, 3_000n);
+  /** `buyer`'s order `buyId` against bob's order `sellId`, no fees. */
+  const trade = (buyer: typeof alice, buyId: bigint, sellId: bigint, instrument: number, lots: bigint, priceTicks: bigint) => ({
+    ...derivTrade(instrument, lots, priceTicks, { buyFeePpm: 0, sellFeePpm: 0 }),
+    buy: derivOrder(buyer, instrument, { orderId: buyId, side: Side.BUY, priceTicks, sizeLots: lots }),
+    sell: derivOrder(bob, instrument, { orderId: sellId, side: Side.SELL, priceTicks, sizeLots: lots }),
+  }) as BatchTx;
+  run(trade(dave, 1n, 1n, 2, 100n, callTicks), 3_000n);
+  run(trade(dave, 3n, 3n, 0, 900n, 300_000n), 3_000n);
+  run(trade(carol, 1n, 2n, 0, 15_000n, 300_000n), 3_000n);
   const liquidator = derivOrder(alice, 0, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 15_000n });
   run({ type: TxType.LIQUIDATE, liquidatedAccountId: carol.accountId, liquidator, lots: 15_000n, priceTicks: 280_000n, liquidatorFeePpm: 0 }, 2_800n);
   return state;
@@ -67,9 +67,9 @@ export const AT_EXPIRY = { batchNumber: 40, timestamp: EXPIRY + 10, oracle: orac
 
 /**
  * Issue 11, finding 4: "an expiry must settle at an oracle update signed within a short window after
- * the expiry time, not at whichever later update suits". The issue names no constant; this rule takes
- * `window` seconds (the tests use MAX_ORACLE_AGE, five minutes, and probe with an update an hour late,
- * which no short window allows).
+ * the expiry time, not at whichever later update suits": an unsettled dated instrument may not meet an
+ * update signed more than `window` seconds after its expiry (the tests pass the protocol's
+ * SETTLEMENT_WINDOW, DERIVATIVES.md "settlement window").
  */
 export function settlementWindow(window: number): ExtraRule {
   return ({ pre, oracle }) => {

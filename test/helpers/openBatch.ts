@@ -48,6 +48,14 @@ const FILE_SLOT = "circuits/batch/slot.circom";
 const FILE_DERIV = "circuits/derivatives/derivSlot.circom";
 const FILE_BATCH = "circuits/batch/batch.circom";
 
+/** After a slot's record (spot and derivatives alike): the traces of its two account updates. */
+const SLOT_TRACES = [
+  "    record <== pack.out;",
+  `    signal output trace[2][${UPDATE_TRACE.length}];`,
+  "    trace[0] <== updateA.trace;",
+  "    trace[1] <== updateB.trace;",
+];
+
 const PATCHES: readonly Patch[] = [
   [FILE_UPDATE, /^ {4}bal2\.oldRoot === bal1\.newRoot;$/gm, "    signal output balLink <== bal2.oldRoot - bal1.newRoot;", 1],
   [FILE_UPDATE, /^ {4}accounts\.oldRoot === rootIn;$/gm, "    signal output rootLink <== accounts.oldRoot - rootIn;", 1],
@@ -66,10 +74,7 @@ const PATCHES: readonly Patch[] = [
   [
     FILE_SLOT, /^ {4}record <== pack\.out;$/gm,
     [
-      "    record <== pack.out;",
-      `    signal output trace[2][${UPDATE_TRACE.length}];`,
-      "    trace[0] <== updateA.trace;",
-      "    trace[1] <== updateB.trace;",
+      ...SLOT_TRACES,
       "    signal output marketTrace[3] <== [marketId, marketOldLeaf + isMarket * marketLeaf.out, marketLink];",
     ].join("\n"),
     1,
@@ -79,10 +84,7 @@ const PATCHES: readonly Patch[] = [
   [
     FILE_DERIV, /^ {4}record <== pack\.out;$/gm,
     [
-      "    record <== pack.out;",
-      `    signal output trace[2][${UPDATE_TRACE.length}];`,
-      "    trace[0] <== updateA.trace;",
-      "    trace[1] <== updateB.trace;",
+      ...SLOT_TRACES,
       "    signal output vectors[2][1 + 2 * N];",
       "    vectors[0][0] <== aNewC;",
       "    vectors[1][0] <== bNewC;",
@@ -95,7 +97,8 @@ const PATCHES: readonly Patch[] = [
     ].join("\n"),
     1,
   ],
-  [FILE_BATCH, /^ {4}component sha = Sha256\(TOTAL_BITS\);$/gm, "    signal output publicData[TOTAL_BITS];", 1],
+  // (a trailing comment, such as an `inspect:` justification, goes with the line)
+  [FILE_BATCH, /^ {4}component sha = Sha256\(TOTAL_BITS\);.*$/gm, "    signal output publicData[TOTAL_BITS];", 1],
   [FILE_BATCH, /\bsha\.in\[/g, "publicData[", 7],
   [FILE_BATCH, /^ {4}var digest = 0;\n/gm, "", 1],
   [FILE_BATCH, /^ {4}for \(var i = 0; i < 253; i\+\+\) digest \+= sha\.out\[i\] \* \(1 << \(252 - i\)\);\n/gm, "", 1],

@@ -13,9 +13,9 @@ import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/con
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/sdk/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { aliceLongPerpetual, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, ORACLE_KEY, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, ORACLE_KEY, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
-import { aliceLongFuture, AT_EXPIRY, callMark, dave, fundedInsuranceState, UNDERWATER, withDave } from "../../helpers/huntStates.ts";
+import { aliceLongFuture, AT_EXPIRY, callMark, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
 
 const { alice, bob, carol } = traders;
 const [PERP, FUTURE, CALL] = [0, 1, 2];
@@ -28,7 +28,7 @@ const DROPPED = { ...OPTS, oracle: oracleUpdate({ prices: [280_000_000_000n] }) 
 const transfer = (t: typeof alice, toCollateral: boolean, amount: bigint, nonce: number, key = t.key): BatchTx =>
   ({ type: TxType.TRANSFER, request: signTransfer(key, { accountId: t.accountId, toCollateral, amount, nonce }) });
 
-/** fundedInsuranceState() at 2,600: dave's 100 calls are under water; the call's mark, and the band's low edge, in ticks. */
+/** fundedInsuranceState() at 2,600: dave (100 calls, 900 perpetual lots) is under water; the call's mark, and the band's low edge, in ticks. */
 const underwater = fundedInsuranceState();
 const mark = callMark(underwater, 260_000_000_000n);
 const markTicks = mark / INSTRUMENTS[CALL].tickValue;
@@ -39,16 +39,23 @@ const optionLiquidation = (liquidator: typeof alice, priceTicks: bigint, lots = 
   liquidator: derivOrder(liquidator, CALL, { orderId: 2n, side: Side.BUY, priceTicks, sizeLots: 100n }),
 });
 
+/** derivativesState() with dave's key registered and nothing else: an account without collateral. */
+function withDave(): ExchangeState {
+  const state = derivativesState();
+  registerDave(state);
+  return state;
+}
+
 function scenarios(): Scenario[] {
   const s = (name: string, state: ExchangeState, txs: BatchTx[], opts: Scenario["opts"], choices: Scenario["choices"] = []): Scenario =>
     ({ name, section: "deriv", slot: 0, state, txs, opts, oracleKey, choices });
   const liquidation = liquidateAlice(1_000n, 280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
   return [
-    s("DERIV_TRADE", withDave(derivativesState()), [derivTrade(PERP, 10n, 300_000n)], OPTS, [
+    s("DERIV_TRADE", withDave(), [derivTrade(PERP, 10n, 300_000n)], OPTS, [
       { label: "a trade beyond the buyer's initial margin", txs: [derivTrade(PERP, 20_000n, 300_000n)] },
       { label: "a call bought from bob", txs: [derivTrade(CALL, 10n, 2_000n)] },
       {
-        label: "a call bought by dave, who has no collateral (finding 2: allowed by the circuit and the model alike; the custody property test catches it)",
+        label: "a call bought by dave, who has no collateral (finding 2: options bought on credit)",
         txs: [{ ...derivTrade(CALL, 10n, 1_000n), buy: derivOrder(dave, CALL, { orderId: 1n, side: Side.BUY, priceTicks: 1_000n, sizeLots: 10n }) } as BatchTx],
       },
       { label: "a self-trade (alice's buy against alice's sell)", txs: [{ ...derivTrade(PERP, 10n, 300_000n), sell: derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }) } as BatchTx] },

@@ -5,8 +5,9 @@
  * header field the operator chooses is changed to wrong values, and other signed oracle updates and
  * batch timestamps are tried; test/helpers/dishonest.ts says how each candidate is judged. Two probes
  * follow the operator's clock and the instrument registration rules to their ends:
- * - expiry settlement: the operator holds signed updates from just after an expiry and from an hour
- *   later, and picks the one that settles the instrument (issue 11, finding 4, huntStates.settlementWindow);
+ * - expiry settlement: the operator holds signed updates from just after an expiry, from the settlement
+ *   window's last second and from after it, and picks the one that settles the instrument (issue 11,
+ *   finding 4, huntStates.settlementWindow with the protocol's SETTLEMENT_WINDOW);
  * - funding at the registration bounds: a perpetual registered with the largest lot and funding cap
  *   the rules allow, ticked at the largest price and rate the oracle may sign: every honest tick must be
  *   provable (finding 5).
@@ -19,7 +20,7 @@ import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { signOracleUpdate } from "../../../sequencer/derivatives/oracleSigner.ts";
-import { InstrumentKind, MAX_ORACLE_AGE, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { InstrumentKind, MAX_ORACLE_AGE, PPM, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { aliceLongPerpetual, derivOrder, EXPIRY, NOW, ORACLE_KEY, oracleUpdate, traders, VOL } from "../../helpers/derivatives.ts";
@@ -66,12 +67,17 @@ function scenarios(): Scenario[] {
 }
 
 huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
-  it("expiry settlement: the operator cannot pick a later signed update to settle an instrument (finding 4)", async () => {
-    const late = { timestamp: EXPIRY + 3_600 + 10, oracle: oracleUpdate({ time: EXPIRY + 3_600, prices: [360_000_000_000n] }) };
+  it("expiry settlement: the operator cannot pick a signed update from after the settlement window (finding 4)", async () => {
+    const signedAt = (after: number, price: bigint) => ({ timestamp: EXPIRY + after + 10, oracle: oracleUpdate({ time: EXPIRY + after, prices: [price] }) });
+    const settle: BatchTx = { type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 };
     assertNoHoles(await hunt(wasm(), {
-      name: "expiry settlement", section: "oracle", state: aliceLongFuture(), txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 }],
-      opts: AT_EXPIRY, oracleKey, mutate: false, rules: [settlementWindow(MAX_ORACLE_AGE)],
-      choices: [{ label: "the future settled at an update signed an hour after its expiry (3,600 instead of 3,150)", txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 }], opts: late }],
+      name: "expiry settlement", section: "oracle", state: aliceLongFuture(), txs: [settle],
+      opts: AT_EXPIRY, oracleKey, mutate: false, rules: [settlementWindow(SETTLEMENT_WINDOW)],
+      choices: [
+        { label: "the future settled at an update signed in the window's last second (3,600 instead of 3,150)", txs: [settle], opts: signedAt(SETTLEMENT_WINDOW, 360_000_000_000n) },
+        { label: "the future settled at an update signed a second after the window (3,600)", txs: [settle], opts: signedAt(SETTLEMENT_WINDOW + 1, 360_000_000_000n) },
+        { label: "an update a day after the window, no settlement in the batch", txs: [], opts: signedAt(SETTLEMENT_WINDOW + 86_400, 360_000_000_000n) },
+      ],
     }));
   });
 
