@@ -409,6 +409,15 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     capped.in[1] <== fullPenalty.out;
     signal penaltyIfLiq <== fullPenalty.out + capped.out * (eqPos - fullPenalty.out);
     penalty === isLiq * penaltyIfLiq;
+    // A fill that leaves A under water may lower A's equity by less than one tick per lot (the price is
+    // in ticks, the mark is not): the band lets the operator sell a solvent account's position below the
+    // mark, never push it (further) into a debt nobody can collect, which the liquidator would pocket.
+    signal liqUnderwater <== isLiq * (1 - eqSign.nonNeg);
+    signal lotsTick <== lots * tickValue;
+    component noNewDebt = RequireGreaterEq(136);
+    noNewDebt.enabled <== liqUnderwater;
+    noNewDebt.a <== aPostTrade.equity + lotsTick;
+    noNewDebt.b <== aPre.equity;
     // bad debt: a LIQUIDATE or a SETTLE that leaves A with no position and negative equity (so no
     // penalty) is covered by the insurance fund, cover = min(-equity, insuranceIn); what the fund cannot
     // cover stays on A

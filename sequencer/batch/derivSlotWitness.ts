@@ -9,7 +9,7 @@ import { checkOrderFields, orderMessage, transferMessage } from "../protocol/mes
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationPenalty, settleFunding, sizeInRange,
+  accountRisk, badDebtCover, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, settleFunding, sizeInRange,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -148,7 +148,11 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const fee = feeAmount(cash, tx.liquidatorFeePpm);
       const victimDelta = victimLong ? -tx.lots : tx.lots;
       const afterTrade = withPosition(pre, id, victimDelta, victimLong ? cash : -cash);
-      const penalty = liquidationPenalty(tx.lots, mark, accountRisk(afterTrade, ctx.risks).equity);
+      const equityAfter = accountRisk(afterTrade, ctx.risks).equity;
+      if (liquidationDeepensDebt(preRisk.equity, equityAfter, tx.lots, inst.tickValue)) {
+        reject("LIQUIDATION_DEEPENS_DEBT", `at ${tx.priceTicks} account ${victimId}'s equity falls from ${preRisk.equity} to ${equityAfter} (under water: the fill may not lower it by a tick per lot)`);
+      }
+      const penalty = liquidationPenalty(tx.lots, mark, equityAfter);
       const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
       const cover = badDebtCover(penalised, state.globals.insuranceFund);
       const victim = { ...penalised, collateral: penalised.collateral + cover };

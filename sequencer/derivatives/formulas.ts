@@ -147,6 +147,16 @@ export function withinLiquidationBand(priceTicks: bigint, tickValue: bigint, mar
 }
 
 /**
+ * True when a liquidation fill leaves the liquidated account under water (`equityAfter < 0`, after the
+ * fill, before the penalty) and lowers its equity by one tick per lot or more (DERIVATIVES.md,
+ * LIQUIDATE): the band lets a solvent account's position be sold below the mark, never pushed
+ * (further) into a debt nobody can collect.
+ */
+export function liquidationDeepensDebt(equityBefore: bigint, equityAfter: bigint, lots: bigint, tickValue: bigint): boolean {
+  return equityAfter < 0n && equityAfter + lots * tickValue < equityBefore;
+}
+
+/**
  * What the insurance fund pays for an account that a liquidation or an expiry settlement leaves with no
  * position and negative collateral (bad debt; DERIVATIVES.md): min(-collateral, fund), 0 otherwise.
  */

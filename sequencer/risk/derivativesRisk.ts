@@ -13,7 +13,7 @@
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import {
-  accountRisk, badDebtCover, isDated, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, isDated, liquidationDeepensDebt, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -171,7 +171,9 @@ export class DerivativesRisk implements RiskHook {
     const long = victim.positions[id].size > 0n;
     const cash = lots * priceTicks * inst.tickValue;
     const afterTrade = this.#withPosition(victim, id, long ? -lots : lots, long ? cash : -cash);
-    const penalty = liquidationPenalty(lots, risks[id].mark, accountRisk(afterTrade, risks).equity);
+    const equityAfter = accountRisk(afterTrade, risks).equity;
+    if (liquidationDeepensDebt(accountRisk(victim, risks).equity, equityAfter, lots, inst.tickValue)) return null;
+    const penalty = liquidationPenalty(lots, risks[id].mark, equityAfter);
     const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
     const cover = badDebtCover(penalised, this.#insuranceFund);
     const liquidator = this.#withPosition(this.#touched(liquidatorId), id, long ? lots : -lots, long ? -cash : cash);

@@ -128,6 +128,38 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
     });
   });
 
+  describe("hunt: a liquidation priced into bad debt", () => {
+    // Found by the dishonest-operator generator (test/circuits/dishonest/derivatives.test.ts, LIQUIDATE,
+    // "the whole position liquidated at the band's low edge"). alice holds 15,000 perpetual lots bought at
+    // 3,000; at 2,800 her equity is 19,775 quote, below her maintenance margin of 21,000. The band (5%) is
+    // as wide as the maintenance rate, so the operator could sell her whole position to carol at 2,660,
+    // its low edge: 21,000 quote lower, alice is left flat at -1,225 with an empty insurance fund, and carol
+    // keeps the 1,225 nobody paid (claims exceed what the custodian holds). Before the fix the circuit
+    // accepted it.
+    const dropped = { oracle: oracleUpdate({ prices: [280_000_000_000n] }) };
+    const liquidation = (lots: bigint, priceTicks: bigint): BatchTx => ({
+      type: TxType.LIQUIDATE, liquidatedAccountId: alice.accountId, lots, priceTicks, liquidatorFeePpm: 0,
+      liquidator: derivOrder(traders.carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks, sizeLots: lots }),
+    });
+
+    it("refuses a liquidation at the band's edge that pushes the account under water (the liquidator pockets its debt)", async () => {
+      await refuses(aliceLongPerpetual(), [liquidation(15_000n, 266_000n)], rule("DerivSlot", "noNewDebt.b <== aPre.equity"), dropped);
+    });
+
+    it("still sells a solvent account's position at the band's edge when it stays solvent, and at the mark when it does not", async () => {
+      const state = aliceLongPerpetual();
+      const c0 = state.account(alice.accountId).deriv.collateral;
+      assert.equal(await witnessFailure(state, [liquidation(1_000n, 266_000n)], dropped), null);
+      assert.ok(state.account(alice.accountId).deriv.collateral > c0, "alice sold 1,000 lots at 2,660");
+      const under = aliceLongPerpetual();
+      // at 2,660 alice is under water (49,775 - 51,000): at the mark exactly, or one tick per lot below it (rounding), passes; two ticks do not
+      const fall = { oracle: oracleUpdate({ prices: [266_000_000_000n] }) };
+      assert.equal(await witnessFailure(under, [liquidation(15_000n, 266_000n)], fall), null);
+      assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(15_000n, 265_999n)], fall), null);
+      await refuses(aliceLongPerpetual(), [liquidation(15_000n, 265_998n)], rule("DerivSlot", "noNewDebt.b <== aPre.equity"), fall);
+    });
+  });
+
   describe("4: settlement at a late oracle update", () => {
     const window = (extra: number) => ({ oracle: oracleUpdate({ time: EXPIRY + SETTLEMENT_WINDOW + extra, prices: [350_000_000_000n] }), timestamp: EXPIRY + SETTLEMENT_WINDOW + extra + 10 });
 

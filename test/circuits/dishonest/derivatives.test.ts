@@ -1,0 +1,106 @@
+/**
+ * Dishonest-operator generator, derivatives slots (issue 11, "Hunting the rest"): for each derivatives
+ * transaction type (DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT) an honest batch is
+ * built, then every value the operator chooses in the derivatives slot's circuit input is changed to
+ * wrong values and the operator's other choices (other signed orders, victims, prices, sizes) are tried;
+ * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
+ * hole (type, field, mutation, why); the log has one line per candidate with the constraint that
+ * refused it. Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
+ */
+import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
+import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, ORACLE_KEY, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
+import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
+import { aliceLongFuture, AT_EXPIRY, callMark, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
+
+const { alice, bob, carol } = traders;
+const [PERP, FUTURE, CALL] = [0, 1, 2];
+const oracleKey = publicKeyOf(ORACLE_KEY);
+const OPTS = { batchNumber: 40, timestamp: NOW, oracle: oracleUpdate() };
+
+/** The price has dropped to 2,800: alice's 15,000 perpetual lots (45,000 of IM on 50,000) are below maintenance. */
+const DROPPED = { ...OPTS, oracle: oracleUpdate({ prices: [280_000_000_000n] }) };
+
+const transfer = (t: typeof alice, toCollateral: boolean, amount: bigint, nonce: number, key = t.key): BatchTx =>
+  ({ type: TxType.TRANSFER, request: signTransfer(key, { accountId: t.accountId, toCollateral, amount, nonce }) });
+
+/** fundedInsuranceState() at 2,600: dave (100 calls, 900 perpetual lots) is under water; the call's mark, and the band's low edge, in ticks. */
+const underwater = fundedInsuranceState();
+const mark = callMark(underwater, 260_000_000_000n);
+const markTicks = mark / INSTRUMENTS[CALL].tickValue;
+const lowEdge = (mark * (PPM - LIQ_BAND_PPM) + INSTRUMENTS[CALL].tickValue * PPM - 1n) / (INSTRUMENTS[CALL].tickValue * PPM);
+/** `liquidator` buys `lots` of dave's calls at `priceTicks` (its order 2), no fee. */
+const optionLiquidation = (liquidator: typeof alice, priceTicks: bigint, lots = 100n): BatchTx => ({
+  type: TxType.LIQUIDATE, liquidatedAccountId: dave.accountId, lots, priceTicks, liquidatorFeePpm: 0,
+  liquidator: derivOrder(liquidator, CALL, { orderId: 2n, side: Side.BUY, priceTicks, sizeLots: 100n }),
+});
+
+/** derivativesState() with dave's key registered and nothing else: an account without collateral. */
+function withDave(): ExchangeState {
+  const state = derivativesState();
+  registerDave(state);
+  return state;
+}
+
+function scenarios(): Scenario[] {
+  const s = (name: string, state: ExchangeState, txs: BatchTx[], opts: Scenario["opts"], choices: Scenario["choices"] = []): Scenario =>
+    ({ name, section: "deriv", slot: 0, state, txs, opts, oracleKey, choices });
+  const liquidation = liquidateAlice(1_000n, 280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
+  return [
+    s("DERIV_TRADE", withDave(), [derivTrade(PERP, 10n, 300_000n)], OPTS, [
+      { label: "a trade beyond the buyer's initial margin", txs: [derivTrade(PERP, 20_000n, 300_000n)] },
+      { label: "a call bought from bob", txs: [derivTrade(CALL, 10n, 2_000n)] },
+      {
+        label: "a call bought by dave, who has no collateral (finding 2: options bought on credit)",
+        txs: [{ ...derivTrade(CALL, 10n, 1_000n), buy: derivOrder(dave, CALL, { orderId: 1n, side: Side.BUY, priceTicks: 1_000n, sizeLots: 10n }) } as BatchTx],
+      },
+      { label: "a self-trade (alice's buy against alice's sell)", txs: [{ ...derivTrade(PERP, 10n, 300_000n), sell: derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }) } as BatchTx] },
+      { label: "a future traded after its expiry", txs: [derivTrade(FUTURE, 10n, 300_000n)], opts: { timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5 }) } },
+      { label: "a trade without the batch's oracle update", txs: [derivTrade(PERP, 10n, 300_000n)], opts: { oracle: null } },
+    ]),
+    s("LIQUIDATE", aliceLongPerpetual(), [liquidation], DROPPED, [
+      {
+        label: "self-liquidation: alice's own signed buy order as the liquidator's (refused: she fails initial margin after buying back; see the next scenario)",
+        txs: [{ ...liquidation, liquidator: derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1_000n }) }],
+      },
+      { label: "a liquidation at the band's low edge", txs: [liquidateAlice(1_000n, 266_000n)] },
+      { label: "a liquidation below the band", txs: [liquidateAlice(1_000n, 265_999n)] },
+      { label: "the whole position liquidated", txs: [liquidateAlice(15_000n, 280_000n)] },
+      { label: "the whole position liquidated at the band's low edge (the band, 5%, is as wide as the maintenance margin)", txs: [liquidateAlice(15_000n, 266_000n)] },
+      { label: "more than the position liquidated", txs: [liquidateAlice(15_001n, 280_000n)] },
+      {
+        label: "a healthy account (bob, short and in profit) liquidated",
+        txs: [{ ...liquidation, liquidatedAccountId: bob.accountId, liquidator: derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 1_000n }) }],
+      },
+      { label: "alice liquidated at the old price (no drop)", txs: [liquidation], opts: { oracle: oracleUpdate() } },
+    ]),
+    {
+      ...s("LIQUIDATE (an option buyer under water, a funded insurance fund)", underwater, [optionLiquidation(carol, markTicks)], UNDERWATER, [
+        { label: "self-liquidation: dave's own signed buy order as the liquidator's, at the band's low edge, no fee (finding 3)", txs: [optionLiquidation(dave, lowEdge)] },
+        { label: "carol at the band's low edge", txs: [optionLiquidation(carol, lowEdge)] },
+        { label: "half of dave's calls", txs: [optionLiquidation(carol, markTicks, 50n)] },
+        { label: "101 of dave's 100 calls", txs: [optionLiquidation(carol, markTicks, 101n)] },
+      ]),
+      mutate: false,
+    },
+    s("SETTLE", aliceLongFuture(), [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: FUTURE }], AT_EXPIRY, [
+      { label: "bob's side settled", txs: [{ type: TxType.SETTLE, accountId: bob.accountId, instrumentId: FUTURE }] },
+      { label: "an account without a position settled", txs: [{ type: TxType.SETTLE, accountId: carol.accountId, instrumentId: FUTURE }] },
+      { label: "the perpetual settled", txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: PERP }] },
+      { label: "the future settled before its expiry", txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: FUTURE }], opts: OPTS },
+    ]),
+    s("TRANSFER", aliceLongPerpetual(), [transfer(alice, false, 1_000_000_000n, 1)], OPTS, [
+      { label: "collateral out below initial margin", txs: [transfer(alice, false, 10_000_000_000n, 1)] },
+      { label: "a used nonce", txs: [transfer(alice, false, 1_000_000_000n, 0)] },
+      { label: "collateral in beyond the spot balance", txs: [transfer(alice, true, 1n, 1)] },
+      { label: "alice's transfer signed by bob's key", txs: [transfer(alice, false, 1_000_000_000n, 1, bob.key)] },
+    ]),
+    s("REGISTER_INSTRUMENT", new ExchangeState(TEST_PARAMS), [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: CALL, ...INSTRUMENTS[CALL] }], { ...OPTS, oracle: null }),
+  ];
+}
+
+huntSuite("dishonest operator: derivatives slots", scenarios);

@@ -1,0 +1,81 @@
+/**
+ * States and rules shared by the dishonest-operator generator's derivatives and oracle tests
+ * (test/circuits/dishonest/), on top of test/helpers/derivatives.ts.
+ */
+import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
+import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import { isDated, optionMark } from "../../sequencer/derivatives/formulas.ts";
+import { Side, TxType } from "../../sequencer/protocol/constants.ts";
+import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { dave, derivativesState, derivOrder, derivTrade, EXPIRY, NOW, oracleUpdate, registerDave, traders, VOL } from "./derivatives.ts";
+import type { ExtraRule } from "./dishonest.ts";
+
+/** derivativesState() after alice bought 100 futures (instrument 1) from bob at 3,000. */
+export function aliceLongFuture(): ExchangeState {
+  const state = derivativesState();
+  buildBatch(state, [derivTrade(1, 100n, 300_000n)], { batchNumber: 31, timestamp: NOW, oracle: oracleUpdate() });
+  return state;
+}
+
+/** The call (instrument 2)'s mark per lot (quote units) at underlying price `price` (1e-8 quote) and time NOW. */
+export function callMark(state: ExchangeState, price: bigint): bigint {
+  return optionMark(state.instruments[2], price, VOL, NOW);
+}
+
+/** callMark in ticks of the call's tick value (rounded down). */
+export function callMarkTicks(state: ExchangeState, price: bigint): bigint {
+  return callMark(state, price) / state.instruments[2].tickValue;
+}
+
+/** The oracle update at NOW with the underlying at `quote` whole quote units. */
+export const at = (quote: bigint) => oracleUpdate({ prices: [quote * 100_000_000n] });
+
+/**
+ * An insurance fund with money in it, and an option buyer under water: from derivativesState(), dave
+ * (3,000 quote of collateral) buys 100 calls from bob at 92% of their mark, paying the premium from his
+ * collateral (finding 2: a long option is not bought on credit), then 900 perpetual lots from bob at
+ * 3,000 (2,700 of initial margin); carol buys 15,000 perpetual lots from bob at 3,000; at 2,800 alice
+ * liquidates all of carol's lots at the mark, whose penalty (4,200 quote) funds the insurance fund. The
+ * oracle update `UNDERWATER` (2,600) then leaves dave's perpetual loss (3,600) above what he has left:
+ * equity < 0, below his maintenance margin, with his calls to liquidate.
+ */
+export function fundedInsuranceState(): ExchangeState {
+  const { alice, bob, carol } = traders;
+  const state = derivativesState();
+  registerDave(state, 3_000_000_000n);
+  const run = (tx: BatchTx, quote: bigint) => buildBatch(state, [tx], { batchNumber: 32, timestamp: NOW, oracle: at(quote) });
+  const callTicks = (callMarkTicks(state, 3_000n * 100_000_000n) * 92n) / 100n;
+  /** `buyer`'s order `buyId` against bob's order `sellId`, no fees. */
+  const trade = (buyer: typeof alice, buyId: bigint, sellId: bigint, instrument: number, lots: bigint, priceTicks: bigint) => ({
+    ...derivTrade(instrument, lots, priceTicks, { buyFeePpm: 0, sellFeePpm: 0 }),
+    buy: derivOrder(buyer, instrument, { orderId: buyId, side: Side.BUY, priceTicks, sizeLots: lots }),
+    sell: derivOrder(bob, instrument, { orderId: sellId, side: Side.SELL, priceTicks, sizeLots: lots }),
+  }) as BatchTx;
+  run(trade(dave, 1n, 1n, 2, 100n, callTicks), 3_000n);
+  run(trade(dave, 3n, 3n, 0, 900n, 300_000n), 3_000n);
+  run(trade(carol, 1n, 2n, 0, 15_000n, 300_000n), 3_000n);
+  const liquidator = derivOrder(alice, 0, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 15_000n });
+  run({ type: TxType.LIQUIDATE, liquidatedAccountId: carol.accountId, liquidator, lots: 15_000n, priceTicks: 280_000n, liquidatorFeePpm: 0 }, 2_800n);
+  return state;
+}
+
+/** The underlying at 2,600: dave's calls (fundedInsuranceState) are under water. */
+export const UNDERWATER = { batchNumber: 40, timestamp: NOW, oracle: at(2_600n) };
+
+/** The honest expiry batch: the oracle update at EXPIRY + 5 (3,150) settles the dated instruments. */
+export const AT_EXPIRY = { batchNumber: 40, timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5, prices: [315_000_000_000n] }) };
+
+/**
+ * Issue 11, finding 4: "an expiry must settle at an oracle update signed within a short window after
+ * the expiry time, not at whichever later update suits": an unsettled dated instrument may not meet an
+ * update signed more than `window` seconds after its expiry (the tests pass the protocol's
+ * SETTLEMENT_WINDOW, DERIVATIVES.md "settlement window").
+ */
+export function settlementWindow(window: number): ExtraRule {
+  return ({ pre, oracle }) => {
+    if (!oracle.used) return null;
+    const late = pre.instruments.findIndex((inst) => isDated(inst.kind) && inst.settlePrice === 0n && Number(oracle.time) - inst.expiry > window);
+    if (late < 0) return null;
+    return `instrument ${late} settles at an oracle update signed ${Number(oracle.time) - pre.instruments[late].expiry} s after its expiry (finding 4: only an update within a short window after expiry may settle it)`;
+  };
+}
