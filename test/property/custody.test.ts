@@ -47,7 +47,7 @@ import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { signTransfer, signWithdrawal } from "../../sequencer/sdk/signing.ts";
+import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { derivOrder, ORACLE_KEY, VOL } from "../helpers/derivatives.ts";

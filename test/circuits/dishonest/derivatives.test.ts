@@ -11,7 +11,7 @@ import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signTransfer } from "../../../sequencer/sdk/signing.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, ORACLE_KEY, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";

@@ -12,7 +12,7 @@ import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/sdk/signing.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
