@@ -12,6 +12,7 @@ import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { DEMO_MARKET, deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { SingleDeviceProver } from "../../fpga-prover/prover.ts";
+import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { BatchPostError } from "../../sequencer/chain/custodianClient.ts";
 import { toCalldataProof } from "../../sequencer/chain/proof.ts";
@@ -55,7 +56,9 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     sequencer = new Sequencer({
       params: TEST_PARAMS,
       keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey },
-      prover: new SingleDeviceProver(new SnarkjsDevice()),
+      // The product's default (native, each proof checked by snarkjs): snarkjs alone can take longer than
+      // half the custodian's MAX_BATCH_AGE on a loaded machine, and the batch's stamp would expire.
+      prover: createDefaultProver(() => {}).prover,
       chain: { publicClient, walletClient: operator, custodian },
       makerFeePpm: MAKER_PPM,
       takerFeePpm: TAKER_PPM,

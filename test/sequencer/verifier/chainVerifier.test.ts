@@ -13,8 +13,7 @@ import { buildCircuit } from "../../../scripts/build/circuitBuild.ts";
 import { printReport } from "../../../scripts/verify.ts";
 import { DEMO_MIN_DEPOSITS, deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
-import { SnarkjsDevice } from "../../../fpga-prover/snarkjsDevice.ts";
-import { SingleDeviceProver } from "../../../fpga-prover/prover.ts";
+import { createDefaultProver } from "../../../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -53,7 +52,9 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     sequencer = new Sequencer({
       params: TEST_PARAMS,
       keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey },
-      prover: new SingleDeviceProver(new SnarkjsDevice()),
+      // The product's default (native, each proof checked by snarkjs): snarkjs alone can take longer than
+      // half the custodian's MAX_BATCH_AGE on a loaded machine, and the batch's stamp would expire.
+      prover: createDefaultProver(() => {}).prover,
       chain: { publicClient, walletClient: operator, custodian },
       makerFeePpm: 100,
       takerFeePpm: 500,
