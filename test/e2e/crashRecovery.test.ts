@@ -98,7 +98,7 @@ type Trader = TestTrader & { wallet: WalletClient };
 
 /**
  * The trading run: spot (a maker ladder, crossing takers (6 fills), 2 cancels, resting taker orders, 2
- * withdrawals), then derivatives (collateral transfers, an oracle update, a perpetual and a call traded,
+ * withdrawals), then derivatives (an oracle update, collateral transfers, a perpetual and a call traded,
  * a second update moving the price, the perpetual traded back, a cancel).
  */
 function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op[] {
@@ -144,9 +144,9 @@ function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op
     { op: "withdraw", withdrawal: signWithdrawal(t1.key, { accountId: t1.accountId, tokenId: 1, amount: 100n * 10n ** 15n, nonce: 0 }) },
     { op: "withdraw", withdrawal: signWithdrawal(t2.key, { accountId: t2.accountId, tokenId: 0, amount: 500n * USDC, nonce: 0 }) },
     { op: "sync" },
+    { op: "oracle", quote: 3_000n }, // (a transfer needs one: collateral is valued at its marks)
     toCollateral(maker, 100_000n * USDC, 0),
     toCollateral(t1, 20_000n * USDC, 1), // (t1's withdrawal took nonce 0)
-    { op: "oracle", quote: 3_000n },
     deriv(maker, PERP, Side.SELL, 300_000n, 100n),
     deriv(t1, PERP, Side.BUY, 300_000n, 60n), // fills 60
     deriv(maker, CALL, Side.SELL, 10_000n, 20n),
