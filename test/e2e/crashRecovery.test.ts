@@ -418,7 +418,12 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
     assert.deepEqual(chainRecords, reference.records, "the chain holds exactly the uninterrupted run's transactions, in order");
     for (const f of acked.fills) {
       const [buy, sell] = f.makerSide === Side.BUY ? [[f.makerAccount, f.makerOrderId], [f.takerAccount, f.takerOrderId]] : [[f.takerAccount, f.takerOrderId], [f.makerAccount, f.makerOrderId]];
-      const onChain = chainRecords.some((r) => r.type === TxType.TRADE && r.buyAccountId === BigInt(buy[0]) && r.buyOrderId === buy[1] && r.sellAccountId === BigInt(sell[0]) && r.sellOrderId === sell[1] && r.lots === f.lots && r.priceTicks === f.priceTicks);
+      // (a spot fill is a TRADE record in its market, a derivatives fill a DERIV_TRADE in its instrument)
+      const onChain = chainRecords.some((r) => {
+        if (r.type !== TxType.TRADE && r.type !== TxType.DERIV_TRADE) return false;
+        const market = r.type === TxType.TRADE ? r.marketId === BigInt(f.marketId) : r.instrumentId === BigInt(f.marketId - INSTRUMENT_MARKET_BASE);
+        return market && r.buyAccountId === BigInt(buy[0]) && r.buyOrderId === buy[1] && r.sellAccountId === BigInt(sell[0]) && r.sellOrderId === sell[1] && r.lots === f.lots && r.priceTicks === f.priceTicks;
+      });
       assert.ok(onChain, `acknowledged fill ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? String(v) : v))} is on chain`);
     }
 
