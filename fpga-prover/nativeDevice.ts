@@ -5,9 +5,9 @@
  * isNativeAvailable() (and nativeUnavailableReason()) before constructing a NativeDevice.
  */
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import * as snarkjs from "snarkjs";
 import type { CircuitKeys, ProofResult, ProvingDevice, StageTimings } from "./device.ts";
+import { calculateWitness } from "./witness.ts";
 import {
   bigintToLE32,
   hexToDecimal,
@@ -30,18 +30,6 @@ export type NativeProofResult = ProofResult & { timings: NativeTimings };
 
 export type NativeDeviceOptions = { threads?: number };
 
-/** circom_runtime's witness calculator (the one snarkjs.wtns.calculate builds afresh on every call). */
-type WitnessCalculator = { calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array> };
-type WitnessCalculatorBuilder = (code: Uint8Array, options?: Record<string, unknown>) => Promise<WitnessCalculator>;
-
-let builderPromise: Promise<WitnessCalculatorBuilder> | undefined;
-function witnessCalculatorBuilder(): Promise<WitnessCalculatorBuilder> {
-  // circom_runtime ships no type declarations; it is the runtime snarkjs itself uses for .wasm witnesses
-  const name = "circom_runtime";
-  builderPromise ??= (import(name) as Promise<{ WitnessCalculatorBuilder: WitnessCalculatorBuilder }>).then((m) => m.WitnessCalculatorBuilder);
-  return builderPromise;
-}
-
 /** A uniformly random non-zero scalar below the group order (64 random bytes reduced: bias < 2^-250). */
 export function randomScalar(): bigint {
   for (;;) {
@@ -54,8 +42,6 @@ export class NativeDevice implements ProvingDevice {
   readonly name = "native";
   private readonly zkeys = new Map<string, NativeZkey>();
   private readonly threads: number | undefined;
-  /** One compiled and instantiated witness wasm per circuit, reused across proofs (init() resets it per witness). */
-  private readonly calculators = new Map<string, Promise<WitnessCalculator>>();
 
   constructor(options: NativeDeviceOptions = {}) {
     if (!isNativeAvailable()) throw new Error(nativeUnavailableReason());
@@ -74,16 +60,10 @@ export class NativeDevice implements ProvingDevice {
 
   /**
    * The .wtns image of a witness, as snarkjs.wtns.calculate writes it, but with the circuit's wasm compiled
-   * and instantiated once per circuit instead of on every call.
+   * and instantiated once per circuit instead of on every call (witness.ts).
    */
-  async calculateWitness(wasmPath: string, input: Record<string, unknown>): Promise<Uint8Array> {
-    let wc = this.calculators.get(wasmPath);
-    if (!wc) {
-      wc = (async () => (await witnessCalculatorBuilder())(await readFile(wasmPath)))();
-      this.calculators.set(wasmPath, wc);
-      wc.catch(() => this.calculators.delete(wasmPath));
-    }
-    return (await wc).calculateWTNSBin(input);
+  calculateWitness(wasmPath: string, input: Record<string, unknown>): Promise<Uint8Array> {
+    return calculateWitness(wasmPath, input);
   }
 
   async prove(keys: CircuitKeys, input: Record<string, unknown>): Promise<NativeProofResult> {

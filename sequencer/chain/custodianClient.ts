@@ -47,6 +47,15 @@ export class CustodianClient {
   lastTimestamp(): Promise<number> {
     return this.read<number | bigint>("lastTimestamp").then(Number);
   }
+  /**
+   * The chain's time: the timestamp the node gives its next block (the pending block), unix seconds.
+   * What the custodian's `block.timestamp` is about when a batch sent now is mined, whatever the
+   * sequencer's clock says (it may run ahead or behind; a devnet's clock may have been moved).
+   */
+  async chainTime(): Promise<number> {
+    const block = await this.chain.publicClient.getBlock({ blockTag: "pending" });
+    return Number(block.timestamp);
+  }
   /** The window the custodian accepts a batch's timestamp in: at most maxAge s before the block's time, maxFutureDrift s after. */
   async timestampWindow(): Promise<{ maxAge: number; maxFutureDrift: number }> {
     const [maxAge, maxFutureDrift] = await Promise.all([this.read<bigint>("MAX_BATCH_AGE"), this.read<bigint>("MAX_FUTURE_DRIFT")]);
@@ -81,9 +90,14 @@ export class CustodianClient {
    * Submits a batch and waits for it to be mined. Reverts are decoded to the custodian's custom error
    * name and thrown as BatchPostError. If the chain already holds this batch number with the same public
    * data (a post whose receipt was lost), nothing is sent and null is returned; with other data it throws.
-   * `onSent` is called with the transaction hash once it is sent, before its receipt is awaited.
+   * `onSending` is called once the custodian's simulation accepted the batch, just before the transaction
+   * is handed to the node (from then on it may be mined, even if this call fails); `onSent` with its hash
+   * once it is sent, before its receipt is awaited. A revert of the simulation (nothing sent) and a mined
+   * revert are both BatchPostError, the first with the custodian's error name.
    */
-  async submitBatch(batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void): Promise<Hash | null> {
+  async submitBatch(
+    batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void, onSending?: () => void,
+  ): Promise<Hash | null> {
     if ((await this.batchCount()) > batchNumber) {
       const posted = await this.postedBatchHash(batchNumber);
       const ours = `0x${createHash("sha256").update(publicData).digest("hex")}`;
@@ -99,6 +113,7 @@ export class CustodianClient {
         args,
         account: this.chain.walletClient.account!,
       });
+      onSending?.();
       const hash = await this.chain.walletClient.writeContract(request);
       onSent?.(hash);
       const receipt = await this.chain.publicClient.waitForTransactionReceipt({ hash });

@@ -6,7 +6,8 @@
  * Each intake record carries the time input the sequencer used for it (unix seconds), so replay reads no
  * clock. `reject` takes a transaction no batch can prove out of the queue. Batch records bracket a
  * batch's life: `batch` (built and proven, before anything is sent),
- * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it).
+ * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it), or
+ * `abandon` (too old for the custodian: rebuilt with a fresh stamp).
  */
 import type { BatchTx } from "../batch/transactions.ts";
 import type { CalldataProof } from "../chain/proof.ts";
@@ -35,12 +36,20 @@ export type OracleRecord = { t: "oracle"; update: SignedOracleUpdate; time: numb
 export type BatchRecord = { t: "batch"; batchNumber: number; count: number; timestamp: number; publicDataHash: string; proof: CalldataProof };
 /**
  * The pending entry at `index` (counted from the head of the queue when the record was written) cannot
- * be proven by any batch (`code`, `message`: the batch builder's reason): it leaves the queue, with the
+ * be proven by any batch (`code`, `message`: the batch builder's reason, or the circuit's: CIRCUIT_REFUSED): it leaves the queue, with the
  * entries that cannot be proven without it (a withdrawal's or transfer's later nonces), and intake is
  * corrected for it where it can be (Sequencer.rejectPending). Written while a batch is built, before
  * the batch's own record; `time` is when.
  */
 export type RejectRecord = { t: "reject"; index: number; code: string; message: string; time: number };
+/**
+ * Batch `batchNumber`, logged and not on chain, is given up because the custodian can no longer take it
+ * in time (`reason`: its stamp is older than MAX_BATCH_AGE before the chain's time, or too close to it to
+ * be sent, and no transaction of it can still be mined): the proven state goes back to before it, its
+ * entries return to the head of the queue in their order, and the next batch takes them with a fresh
+ * stamp (Sequencer.abandonInFlight). `time` is when.
+ */
+export type AbandonRecord = { t: "abandon"; batchNumber: number; reason: string; time: number };
 /** The transaction posting batch `batchNumber` was sent (its receipt not yet seen). */
 export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
 /** The chain holds batch `batchNumber` (txHash null: it was found already there). */
@@ -48,7 +57,7 @@ export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | 
 
 export type LogRecord =
   | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | BatchRecord | SentRecord
-  | PostedRecord;
+  | PostedRecord | AbandonRecord;
 
 /** A record with its position in the log (1, 2, 3, ...; never reused). */
 export type LoggedRecord = { seq: number; record: LogRecord };

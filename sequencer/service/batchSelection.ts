@@ -21,6 +21,9 @@
  *   would be provable: that entry starts the next batch. An entry that no stamp at or after the floor
  *   can prove (it waited too long: a backlog, a clock jump) is taken, and the batch builder refuses it
  *   (the sequencer's rejection path).
+ * - The `ceiling` (the chain's time + the custodian's MAX_FUTURE_DRIFT) bounds the stamp from above: the
+ *   custodian refuses a batch stamped later. An entry accepted after it (the sequencer's clock runs ahead
+ *   of the chain's) is not taken: it waits, with everything behind it, until the chain's time catches up.
  */
 import { isDerivTx } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
@@ -56,7 +59,7 @@ export function sameOracleUpdate(a: SignedOracleUpdate, b: SignedOracleUpdate): 
   return a === b || (a.time === b.time && a.signature.s === b.signature.s && a.signature.r8x === b.signature.r8x);
 }
 
-export function selectBatch(pending: readonly PendingEntry[], params: CircuitParams, floor?: number): BatchSelection {
+export function selectBatch(pending: readonly PendingEntry[], params: CircuitParams, floor?: number, ceiling = Infinity): BatchSelection {
   let timestamp = floor ?? 0;
   let deadline = Infinity;
   let spot = 0;
@@ -75,6 +78,7 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
     const earliest = Math.max(floor ?? 0, e.time, e.oracle?.time ?? 0);
     const stamp = Math.max(timestamp, earliest);
     const due = entryDeadline(e);
+    if (stamp > ceiling) break;
     if (floor !== undefined && count > 0 && (stamp > deadline || (stamp > due && earliest <= due))) break;
     timestamp = stamp;
     if (earliest <= due) deadline = Math.min(deadline, due); // (one no stamp can save constrains nothing)

@@ -6,6 +6,8 @@
  *   { id, op: "orders", orders: Signed<Order>[] }  -> { id, result: ({ events } | { rejected: code })[] }
  *   { id, op: "cancel", cancel: Signed<Cancel> }   -> { id, result: { events } | { rejected: code } }
  *   { id, op: "withdraw", withdrawal }             -> { id, result: { accepted: true } | { rejected: code } }
+ *   { id, op: "transfer", transfer }               -> { id, result: { accepted: true } | { rejected: code } }
+ *   { id, op: "oracle", update: SignedOracleUpdate } -> { id, result: OracleOutcome | { rejected: code } }
  *   { id, op: "status" }                           -> { id, result: { root, pending, unposted, requests } }
  *   { id, op: "known", orders: [accountId, orderId][] } -> { id, result: boolean[] } (order id ever accepted)
  *   { id, op: "snapshot" }                         -> { id, result: SequencerSnapshot } (error while a batch is in flight)
@@ -40,6 +42,15 @@ export async function handleIpcRequest(sequencer: Sequencer, req: IpcRequest): P
         return { id: req.id, result: outcome(() => sequencer.cancelOrder(req.cancel as Parameters<Sequencer["cancelOrder"]>[0])) };
       case "withdraw":
         return { id: req.id, result: outcome(() => sequencer.requestWithdrawal(req.withdrawal as Parameters<Sequencer["requestWithdrawal"]>[0])) };
+      case "transfer":
+        return { id: req.id, result: outcome(() => sequencer.requestTransfer(req.transfer as Parameters<Sequencer["requestTransfer"]>[0])) };
+      case "oracle":
+        try {
+          return { id: req.id, result: await sequencer.acceptOracleUpdate(req.update as Parameters<Sequencer["acceptOracleUpdate"]>[0]) };
+        } catch (e) {
+          if (e instanceof RequestRejected) return { id: req.id, result: { rejected: e.code } };
+          throw e;
+        }
       case "status":
         return {
           id: req.id,

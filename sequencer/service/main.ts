@@ -22,6 +22,7 @@
  *
  * Fault injection (crash tests only): SEQUENCER_CRASH_AT=<built|proved|sent|posted>[:<batch>] makes the
  * process SIGKILL itself when a batch reaches that stage (any batch, or the numbered one).
+ * SEQUENCER_TRACE=1 logs every stage of every batch (a trace of a long test run).
  */
 import { join } from "node:path";
 import { Command, Option } from "commander";
@@ -68,14 +69,18 @@ const opts = new Command()
 
 const log = (line: string) => console.log(`[sequencer ${process.pid}] ${line}`);
 
-/** The stage hook that SIGKILLs this process (SEQUENCER_CRASH_AT), or undefined. */
-function crashHook(spec: string | undefined): ((stage: BatchStage, batchNumber: number) => void) | undefined {
-  if (!spec) return undefined;
-  const [stage, batch] = spec.split(":");
-  if (!["built", "proved", "sent", "posted"].includes(stage)) throw new Error(`SEQUENCER_CRASH_AT: unknown stage ${stage}`);
+/**
+ * The batch-stage hook: with SEQUENCER_TRACE set, logs each stage of each batch; with
+ * SEQUENCER_CRASH_AT, SIGKILLs this process at that stage. Undefined when neither is set.
+ */
+function stageHook(crashAt: string | undefined, trace: boolean): ((stage: BatchStage, batchNumber: number) => void) | undefined {
+  if (!crashAt && !trace) return undefined;
+  const [stage, batch] = (crashAt ?? "").split(":");
+  if (crashAt && !["built", "proved", "sent", "posted"].includes(stage)) throw new Error(`SEQUENCER_CRASH_AT: unknown stage ${stage}`);
   return (s, n) => {
-    if (s === stage && (batch === undefined || Number(batch) === n)) {
-      log(`SEQUENCER_CRASH_AT=${spec}: killing myself at batch ${n} ${s}`);
+    if (trace) log(`batch ${n} ${s}`);
+    if (crashAt && s === stage && (batch === undefined || Number(batch) === n)) {
+      log(`SEQUENCER_CRASH_AT=${crashAt}: killing myself at batch ${n} ${s}`);
       process.kill(process.pid, "SIGKILL");
     }
   };
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
     takerFeePpm: Number(opts.takerFeePpm),
     store,
     snapshotEvery: Number(opts.snapshotEvery),
-    onBatchStage: crashHook(process.env.SEQUENCER_CRASH_AT),
+    onBatchStage: stageHook(process.env.SEQUENCER_CRASH_AT, Boolean(process.env.SEQUENCER_TRACE)),
     log,
     liquidator,
   });

@@ -13,12 +13,22 @@
  * buildBatch names its slot (TxRejected) and the batch's signatures are checked in one verifier call
  * before anything reaches the prover. It is taken out of the queue with a logged `reject` record (replay
  * does the same), told to observers (`rejected`: the API streams it and keeps it in history) and intake
- * is corrected for it where it can be (rejectPending); the batch is then built without it.
+ * is corrected for it where it can be (rejectPending); the batch is then built without it. Should the
+ * prover report that the circuit refuses a batch all the same (a TypeScript/circuit mismatch), the
+ * transaction it refuses is found by bisection with the witness calculator and rejected the same way,
+ * with code CIRCUIT_REFUSED and the failing template:line (circuitRefusal.ts).
  *
- * Stamping: a batch is stamped with the latest of the custodian's last timestamp, the acceptance times
- * of its transactions and its oracle update's time, but never earlier than now minus half the
- * custodian's MAX_BATCH_AGE (read from the custodian), so a proven batch has the other half to reach
- * the chain even after a backlog or a clock jump (batchSelection.ts).
+ * Stamping, by the chain's time (the node's pending block; the sequencer's clock may run ahead or
+ * behind): a batch is stamped with the latest of the custodian's last timestamp, the acceptance times
+ * of its transactions and its oracle update's time, but never earlier than the chain's time minus half
+ * the custodian's MAX_BATCH_AGE, so a proven batch has the other half to reach the chain even after a
+ * backlog or a clock jump, and never later than the chain's time plus MAX_FUTURE_DRIFT (what was
+ * accepted after that waits for the chain; batchSelection.ts). A proven batch that can no longer reach
+ * the chain in time (a slow restart, a node outage, a prover failover: its stamp is older than
+ * MAX_BATCH_AGE, or nearly so, by the chain's time, or the custodian refuses it with BadTimestamp) is
+ * abandoned: logged (`abandon`), the proven state rolled back (the batch's state transaction stays open
+ * until the chain holds it), its entries put back at the head of the queue, and the next batch takes
+ * them with a fresh stamp; what that stamp can no longer prove leaves through the rejection path.
  *
  * The matching engine and the spot risk module hold the rules of matching and reservation; this file
  * only wires them to the proven state, the chain and the durable log.
@@ -31,7 +41,8 @@
  * transaction hash once sent; its arrival on chain once confirmed. A new Sequencer over the same store
  * restores the latest snapshot and replays the log after it through the same code (time is an input
  * recorded with each command), reaching the same books, reservations, pending transactions and state
- * root; a logged batch not yet confirmed is posted by the next `runBatch` exactly once.
+ * root; a logged batch not yet confirmed is posted by the next `runBatch` exactly once, or abandoned
+ * (replay rebuilds it on an open state transaction, so an `abandon` record rolls it back as it did live).
  */
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -39,10 +50,10 @@ import type { Hash } from "viem";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier, type SignedMessage } from "../crypto/signatureVerifier.ts";
 import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
-import { buildBatch, isDerivTx } from "../batch/batchWitness.ts";
+import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
 import { TxRejected } from "../batch/slotWitness.ts";
 import type { BatchTx } from "../batch/transactions.ts";
-import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
+import { BatchPostError, CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
 import { CancelReason, MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
 import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
@@ -67,6 +78,9 @@ import type { SequencerStore } from "../persistence/store.ts";
 import { sentTransactionOutcome } from "./sentTransaction.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness.ts";
+import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
+import { circuitRefused, findCircuitRefusal } from "./circuitRefusal.ts";
 
 export type SequencerOptions = {
   params: CircuitParams;
@@ -100,6 +114,18 @@ export type SequencerOptions = {
   onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
   /** The operator's liquidator account (sequencer/service/derivatives.ts); without it nothing is liquidated. */
   liquidator?: Liquidator;
+  /**
+   * Seconds of the custodian's MAX_BATCH_AGE a proven batch must still have left, by the chain's time,
+   * when it is first sent (default 60, at most a quarter of MAX_BATCH_AGE): one with less is abandoned
+   * and rebuilt with a fresh stamp rather than sent to arrive too late.
+   */
+  postMargin?: number;
+  /**
+   * Test only (default true): false builds batches with the witness builder's rule checks off
+   * (buildBatch enforceRules), so a transaction the circuit refuses reaches the prover as it would with
+   * a TypeScript/circuit mismatch: the CIRCUIT_REFUSED safety net's tests.
+   */
+  enforceBuilderRules?: boolean;
 };
 
 /**
@@ -116,10 +142,22 @@ export type VerifiedOrders = { orders: readonly Signed<Order>[]; checks: (Signat
 /** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
 export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
 
-/** A proven batch between its log record and its confirmation on chain. */
+/** A proven batch between its log record and its confirmation on chain (or its abandonment). */
 type InFlightBatch = {
   batchNumber: number;
+  /** The queue entries it consumed (markers included), in order: they go back to the queue if it is abandoned. */
+  entries: PendingEntry[];
   txs: BatchTx[];
+  /** Its stamp. */
+  timestamp: number;
+  /** The state transaction that holds its effects: committed once the chain holds it, rolled back if it is abandoned. */
+  proven: { rollback: () => void; commit: () => void };
+  /**
+   * A transaction posting it may have reached the node (one was handed to it, or the batch was recovered
+   * from the log, where a send just before the crash leaves no trace): it is then given up only once no
+   * block can take it any more.
+   */
+  mayBeSent: boolean;
   publicData: Uint8Array;
   proof: CalldataProof;
   /** Hash of the transaction that posts it, once sent. */
@@ -128,6 +166,8 @@ type InFlightBatch = {
 };
 
 const NO_TIMINGS = { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0 };
+
+type StateTransaction = ReturnType<ExchangeState["begin"]>;
 
 function sha256Hex(data: Uint8Array): string {
   return `0x${createHash("sha256").update(data).digest("hex")}`;
@@ -465,9 +505,14 @@ export class Sequencer {
         return;
       case "posted":
         if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} posted but not in flight`);
+        this.inFlight.proven.commit();
         this.derivatives.onBatchPosted(this.inFlight.txs);
         this.inFlight = null;
         this.batchNumber = r.batchNumber + 1;
+        return;
+      case "abandon":
+        if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} abandoned but not in flight`);
+        this.unbuild(this.inFlight);
         return;
     }
   }
@@ -475,18 +520,27 @@ export class Sequencer {
   /**
    * Rebuilds a logged batch from the first `count` entries of the pending queue (what it consumed, not
    * what the queue would select now: transactions accepted while it was proven follow it in the queue
-   * and may fit); its public data must hash as logged.
+   * and may fit); its public data must hash as logged. As live, it stays on an open state transaction
+   * until a `posted` record commits it or an `abandon` record rolls it back.
    */
   private replayBatch(r: BatchRecord): void {
     if (this.inFlight) throw new Error(`batch ${r.batchNumber} logged while batch ${this.inFlight.batchNumber} is unconfirmed`);
     if (r.count > this.pending.length) throw new Error(`batch ${r.batchNumber} holds ${r.count} pending transactions, the queue has ${this.pending.length}`);
     const { count, txs, oracle } = selectBatch(this.pending.slice(0, r.count), this.params);
     if (r.count !== count) throw new Error(`batch ${r.batchNumber}: its ${r.count} pending transactions do not make one batch (${count} do)`);
-    const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false, oracle });
-    const hash = sha256Hex(batch.publicData);
-    if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
-    this.pending.splice(0, r.count);
-    this.inFlight = { batchNumber: r.batchNumber, txs, publicData: batch.publicData, proof: r.proof, txHash: null, timings: NO_TIMINGS };
+    const proven = this.state.begin();
+    try {
+      const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false, oracle });
+      const hash = sha256Hex(batch.publicData);
+      if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
+      this.inFlight = {
+        batchNumber: r.batchNumber, entries: this.pending.splice(0, r.count), txs, timestamp: r.timestamp, proven, mayBeSent: true,
+        publicData: batch.publicData, proof: r.proof, txHash: null, timings: NO_TIMINGS,
+      };
+    } catch (e) {
+      proven.rollback();
+      throw e;
+    }
   }
 
   // ---- intake ----------------------------------------------------------------------------------
@@ -784,10 +838,13 @@ export class Sequencer {
 
   /**
    * Proves and posts the next batch of up to `slots` pending transactions; first, a proven batch not yet
-   * confirmed (after a failed post or a restart) is posted, never twice. Returns null when nothing is
-   * pending. A transaction leaves the queue only once its batch is on-chain. A failure before the proof
-   * is logged rolls the state back; after it, the proven batch stays in flight and the next call retries
-   * posting it. Errors are thrown to the caller (never dropped). Calls run one at a time.
+   * confirmed (after a failed post or a restart) is posted, never twice, or abandoned when it can no
+   * longer reach the chain in time (its entries are then proven again with a fresh stamp). Returns null
+   * when nothing was posted: nothing pending, or what is pending waits for the chain's time, or a fresh
+   * batch was abandoned at once. A transaction leaves the queue once its batch is on chain, or through
+   * the rejection path. A failure before the proof is logged rolls the state back; after it, the proven
+   * batch stays in flight and the next call retries posting it. Errors are thrown to the caller (never
+   * dropped). Calls run one at a time.
    */
   runBatch(): Promise<PostedBatch | null> {
     const h = this.batchHealth;
@@ -808,12 +865,17 @@ export class Sequencer {
   }
 
   private async runBatchNow(): Promise<PostedBatch | null> {
-    if (!this.inFlight) {
-      if (this.pending.length === 0) return null;
-      await this.proveNext();
-      if (!this.inFlight) return null; // every pending transaction was rejected
+    // Two rounds: a batch abandoned as too old (its entries back in the queue) is proven again at once.
+    for (let round = 0; round < 2; round++) {
+      if (!this.inFlight) {
+        if (this.pending.length === 0) return null;
+        await this.proveNext();
+        if (!this.inFlight) return null; // every pending transaction was rejected, or what is left waits for the chain's time
+      }
+      const posted = await this.postInFlight(this.inFlight);
+      if (posted) return posted;
     }
-    return this.postInFlight(this.inFlight);
+    return null;
   }
 
   private stage(stage: BatchStage, batchNumber: number): void {
@@ -832,65 +894,132 @@ export class Sequencer {
    * anything is sent. A transaction the builder refuses (TxRejected names its slot; an oracle update
    * the stamp cannot use; a signature the batch verifier refuses) leaves the queue through
    * rejectPending and the batch is built again without it: nothing reaches the prover that the circuit
-   * would refuse. Returns without a batch when every pending transaction was rejected.
+   * would refuse. Should the circuit refuse the batch all the same (the prover says so: a TypeScript /
+   * circuit mismatch), the safety net finds the transaction it refuses (rejectCircuitRefusal) and the
+   * batch is built again without it. Returns without a batch when every pending transaction was
+   * rejected, or the next one waits for the chain's time.
    */
   private async proveNext(): Promise<void> {
     // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
-    const [chainCount, chainRoot, lastTimestamp, window] = await Promise.all([
-      this.custodian.batchCount(), this.custodian.stateRoot(), this.custodian.lastTimestamp(), this.timestampWindow(),
+    const [chainCount, chainRoot, lastTimestamp, chainTime, window] = await Promise.all([
+      this.custodian.batchCount(), this.custodian.stateRoot(), this.custodian.lastTimestamp(), this.custodian.chainTime(), this.timestampWindow(),
     ]);
     if (chainRoot !== this.state.root) {
       throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${this.state.root}`);
     }
     const batchNumber = chainCount;
     // Never stamped before the custodian's last batch, nor so early that the proven batch could be too
-    // old for the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting).
-    const floor = Math.max(lastTimestamp, this.now() - Math.floor(window.maxAge / 2));
+    // old for the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting), nor
+    // later than the custodian takes (MAX_FUTURE_DRIFT after the chain's time): by the chain's clock.
+    const floor = Math.max(lastTimestamp, chainTime - Math.floor(window.maxAge / 2));
+    const ceiling = chainTime + window.maxFutureDrift;
     this.building = true;
-    let t: ReturnType<ExchangeState["begin"]> | null = null;
+    let t: StateTransaction | null = null;
     try {
-      const t0 = performance.now();
-      let built: { sel: BatchSelection; batch: ReturnType<typeof buildBatch> } | null = null;
-      while (!built) {
-        const sel = selectBatch(this.pending, this.params, floor);
-        if (sel.count === 0) return;
-        t = this.state.begin();
-        const checks: { slot: number; check: SignatureCheck }[] = [];
+      for (;;) {
+        const t0 = performance.now();
+        const built = await this.buildNext(batchNumber, floor, ceiling);
+        if (!built) return;
+        const { sel, batch } = built;
+        t = built.t;
+        const buildMs = performance.now() - t0;
+        this.stage("built", batchNumber);
+        let proved: Awaited<ReturnType<VerifiedProver["prove"]>>;
         try {
-          const batch = buildBatch(this.state, sel.txs, {
-            batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures: (slot, check) => checks.push({ slot, check }),
-          });
-          const verdicts = await this.verifier.verifyBatch(checks.map((c) => c.check));
-          const bad = verdicts.indexOf(false);
-          if (bad >= 0) throw new TxRejected("BAD_SIGNATURE", `slot ${checks[bad].slot}: a signature does not verify under the key the state holds`, checks[bad].slot);
-          built = { sel, batch };
+          proved = await this.opts.prover.prove(batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
         } catch (e) {
+          if (!circuitRefused(e)) throw e;
           t.rollback();
           t = null;
-          if (e instanceof TxRejected && e.slot !== undefined) this.rejectSlot(sel, e);
-          else if (e instanceof OracleRejected && sel.oracle) this.rejectOracle(sel, sel.oracle, e);
-          else throw e;
+          await this.rejectCircuitRefusal(sel, batchNumber, e);
+          continue;
         }
+        this.building = false;
+        const proof = toCalldataProof(proved.proof);
+        // The state transaction stays open while the batch is in flight: abandoning it rolls it back.
+        this.inFlight = {
+          batchNumber, entries: this.pending.splice(0, sel.count), txs: sel.txs, timestamp: sel.timestamp, proven: t, mayBeSent: false,
+          publicData: batch.publicData, proof, txHash: null,
+          timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
+        };
+        t = null;
+        this.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
+        break;
       }
-      const { sel, batch } = built;
-      const buildMs = performance.now() - t0;
-      this.stage("built", batchNumber);
-      const proved = await this.opts.prover.prove(batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
-      t!.commit();
-      t = null;
-      this.building = false;
-      const proof = toCalldataProof(proved.proof);
-      this.pending.splice(0, sel.count);
-      this.inFlight = {
-        batchNumber, txs: sel.txs, publicData: batch.publicData, proof, txHash: null,
-        timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
-      };
-      this.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
     } finally {
       t?.rollback();
       this.building = false;
     }
     this.stage("proved", batchNumber);
+  }
+
+  /**
+   * Selects and builds the next batch on an open state transaction (returned with it), taking out of
+   * the queue what the builder refuses (see proveNext), or null when nothing is left to build.
+   */
+  private async buildNext(batchNumber: number, floor: number, ceiling: number): Promise<{ sel: BatchSelection; batch: BuiltBatch; t: StateTransaction } | null> {
+    for (;;) {
+      const sel = selectBatch(this.pending, this.params, floor, ceiling);
+      if (sel.count === 0) {
+        if (this.pending.length > 0) this.log(`the next pending transaction was accepted after the chain's time + MAX_FUTURE_DRIFT (${ceiling}): it waits for the chain`);
+        return null;
+      }
+      const t = this.state.begin();
+      const checks: { slot: number; check: SignatureCheck }[] = [];
+      try {
+        const batch = this.build(sel, batchNumber, (slot, check) => checks.push({ slot, check }));
+        const verdicts = await this.verifier.verifyBatch(checks.map((c) => c.check));
+        const bad = verdicts.indexOf(false);
+        if (bad >= 0) throw new TxRejected("BAD_SIGNATURE", `slot ${checks[bad].slot}: a signature does not verify under the key the state holds`, checks[bad].slot);
+        return { sel, batch, t };
+      } catch (e) {
+        t.rollback();
+        if (e instanceof TxRejected && e.slot !== undefined) this.rejectSlot(sel, e);
+        else if (e instanceof OracleRejected && sel.oracle) this.rejectOracle(sel, sel.oracle, e.code, e.message);
+        else throw e;
+      }
+    }
+  }
+
+  /** Builds the batch of `sel` (or of its first `prefix` transactions) on the state, as proveNext does. */
+  private build(sel: BatchSelection, batchNumber: number, collectSignatures?: (slot: number, check: SignatureCheck) => void, prefix = sel.txs.length): BuiltBatch {
+    return buildBatch(this.state, sel.txs.slice(0, prefix), {
+      batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures, enforceRules: this.opts.enforceBuilderRules,
+    });
+  }
+
+  /**
+   * The safety net behind the builder's rules: the prover reports that the circuit refuses the batch of
+   * `sel` (`refusal`). The witness calculator (a fraction of a proof's cost) finds the first transaction
+   * it refuses, by bisection over prefixes of the batch (findCircuitRefusal), and that transaction leaves
+   * the queue through rejectPending with code CIRCUIT_REFUSED and the failing template:line in its
+   * message (every entry tagged with the batch's oracle update, if the circuit refuses the batch with
+   * no transaction: its oracle step). Throws `refusal` when the calculator accepts the whole batch (the
+   * refusal is not reproduced: nothing is rejected, the batch is retried).
+   */
+  private async rejectCircuitRefusal(sel: BatchSelection, batchNumber: number, refusal: unknown): Promise<void> {
+    const witnessOf = async (k: number): Promise<string[] | null> => {
+      const t = this.state.begin();
+      try {
+        await calculateWitness(this.opts.keys.wasm, this.build(sel, batchNumber, undefined, k).circuitInput);
+        return null;
+      } catch (e) {
+        if (!isWitnessFailure(e instanceof Error ? e.message : String(e))) throw e;
+        const chain = witnessFailureChain(e);
+        return chain.length ? chain : [String(e)];
+      } finally {
+        t.rollback();
+      }
+    };
+    const found = await findCircuitRefusal(sel.txs.length, witnessOf);
+    if (!found) throw refusal;
+    const where = `the batch circuit refuses it at ${found.chain[0]}${found.chain.length > 1 ? ` (in ${found.chain.slice(1).join(" < ")})` : ""}`;
+    this.log(`the prover reports batch ${batchNumber} refused by the circuit; found by bisection: ${found.index < 0 ? "its oracle step" : `transaction ${found.index}`}: ${where}`);
+    if (found.index < 0 && sel.oracle) return this.rejectOracle(sel, sel.oracle, "CIRCUIT_REFUSED", `the oracle update: ${where}`);
+    const tx = sel.txs[found.index];
+    const index = tx ? this.pending.findIndex((p) => p.tx === tx) : -1;
+    if (index < 0) throw refusal; // the empty batch refused without an oracle update: nothing to take out
+    this.rejectPending({ t: "reject", index, code: "CIRCUIT_REFUSED", message: where, time: this.now() });
   }
 
   /** Rejects the transaction of the batch's slot `e.slot` (spot slots first, then derivatives slots). */
@@ -904,11 +1033,11 @@ export class Sequencer {
     this.rejectPending({ t: "reject", index, code: e.code, message: e.message, time: this.now() });
   }
 
-  /** Rejects every selected entry (markers included) that needs `oracle`, an update no stamp of this batch can use. */
-  private rejectOracle(sel: BatchSelection, oracle: SignedOracleUpdate, e: OracleRejected): void {
+  /** Rejects every selected entry (markers included) that needs `oracle`, an update no stamp of this batch can use (`code`, `message`). */
+  private rejectOracle(sel: BatchSelection, oracle: SignedOracleUpdate, code: string, message: string): void {
     for (let i = sel.count - 1; i >= 0; i--) {
       const tag = this.pending[i]?.oracle;
-      if (tag && sameOracleUpdate(tag, oracle)) this.rejectPending({ t: "reject", index: i, code: e.code, message: e.message, time: this.now() });
+      if (tag && sameOracleUpdate(tag, oracle)) this.rejectPending({ t: "reject", index: i, code, message, time: this.now() });
     }
   }
 
@@ -983,17 +1112,36 @@ export class Sequencer {
     }
   }
 
-  /** Posts a logged batch once: a transaction sent earlier is awaited, and the chain is asked before sending. */
-  private async postInFlight(b: InFlightBatch): Promise<PostedBatch> {
+  /**
+   * Posts a logged batch once: a transaction sent earlier is awaited, and the chain is asked before
+   * sending. Returns null, with the batch abandoned, when the custodian can no longer take it in time
+   * (lateness; or the custodian's simulation refuses its stamp as too old: BadTimestamp).
+   */
+  private async postInFlight(b: InFlightBatch): Promise<PostedBatch | null> {
     const p0 = performance.now();
     let txHash: Hash | null | undefined;
     if (b.txHash && (await sentTransactionOutcome(this.opts.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
-    txHash ??= await this.custodian.submitBatch(b.batchNumber, b.publicData, b.proof, (hash) => {
-      b.txHash = hash;
-      this.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
-      this.stage("sent", b.batchNumber);
-    });
+    if (txHash === undefined) {
+      const late = await this.lateness(b);
+      if (late) return this.abandonInFlight(late);
+      try {
+        txHash = await this.custodian.submitBatch(
+          b.batchNumber, b.publicData, b.proof,
+          (hash) => {
+            b.txHash = hash;
+            this.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
+            this.stage("sent", b.batchNumber);
+          },
+          () => (b.mayBeSent = true),
+        );
+      } catch (e) {
+        const refused = e instanceof BatchPostError && e.reason === "BadTimestamp" ? await this.staleStamp(b) : null;
+        if (refused) return this.abandonInFlight(refused);
+        throw e;
+      }
+    }
     const postMs = performance.now() - p0;
+    b.proven.commit();
     this.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
     this.derivatives.onBatchPosted(b.txs);
     this.inFlight = null;
@@ -1004,6 +1152,60 @@ export class Sequencer {
     this.events.emit("batch", { ...posted, proof: b.proof });
     this.maybeSnapshot();
     return posted;
+  }
+
+  /**
+   * Why the custodian can no longer take batch `b` in time, by the chain's time, or null. The custodian
+   * takes a batch stamped `ts` in a block whose time is at most ts + MAX_BATCH_AGE, and block times
+   * only grow: once the chain's time passes that, no transaction of it can ever be mined, so it is
+   * given up whatever was sent. When less than the post margin is left, it is given up only if nothing
+   * of it can have reached the node (a transaction of it mined meanwhile would leave the chain with a
+   * batch the sequencer rolled back). Null as well when the chain already holds the batch number
+   * (submitBatch then finds it).
+   */
+  private async lateness(b: InFlightBatch): Promise<string | null> {
+    const [count, chainTime, window] = await Promise.all([this.custodian.batchCount(), this.custodian.chainTime(), this.timestampWindow()]);
+    if (count > b.batchNumber) return null;
+    const lastBlock = b.timestamp + window.maxAge;
+    if (chainTime > lastBlock) return `stamped ${b.timestamp}, more than MAX_BATCH_AGE (${window.maxAge} s) before the chain's time ${chainTime}`;
+    const margin = Math.min(this.opts.postMargin ?? 60, Math.floor(window.maxAge / 4));
+    if (!b.mayBeSent && chainTime + margin > lastBlock) {
+      return `stamped ${b.timestamp}: at the chain's time ${chainTime} less than ${margin} s of MAX_BATCH_AGE (${window.maxAge} s) is left to post it`;
+    }
+    return null;
+  }
+
+  /**
+   * After the custodian's simulation refused batch `b`'s stamp (BadTimestamp: nothing was sent): why it
+   * is given up, or null when the stamp is ahead of the chain's time (MAX_FUTURE_DRIFT: the chain's time
+   * catches up, the batch stays and is retried). Too old, or before the last batch's stamp, it can never
+   * be taken: the block the simulation ran in is no later than any block a pending transaction of it
+   * could still be mined in.
+   */
+  private async staleStamp(b: InFlightBatch): Promise<string | null> {
+    const chainTime = await this.custodian.chainTime();
+    return b.timestamp > chainTime ? null : `the custodian refuses its stamp ${b.timestamp} at the chain's time ${chainTime} (BadTimestamp)`;
+  }
+
+  /**
+   * Gives up the batch in flight (lateness, staleStamp): logged (an `abandon` record; replay does the
+   * same), the proven state rolled back to before it, its entries put back at the head of the queue in
+   * their order. The next batch takes them with a fresh stamp; what that stamp can no longer prove (an
+   * order expired meanwhile, an oracle update grown too old) leaves through the rejection path.
+   */
+  private abandonInFlight(reason: string): null {
+    const b = this.inFlight!;
+    this.unbuild(b);
+    this.persist({ t: "abandon", batchNumber: b.batchNumber, reason, time: this.now() }, true);
+    this.log(`batch ${b.batchNumber} abandoned: ${reason}; its ${b.entries.length} queue entries are rebuilt with a fresh stamp`);
+    return null;
+  }
+
+  /** Undoes batch `b` in flight: the state without it, its entries back at the head of the queue. */
+  private unbuild(b: InFlightBatch): void {
+    b.proven.rollback();
+    this.pending.unshift(...b.entries);
+    this.inFlight = null;
   }
 
   /**
@@ -1022,10 +1224,8 @@ export class Sequencer {
           const oldest = this.pending[0];
           // (waiting time on the sequencer's clock, the time input of intake: the devnet moves it)
           const due = this.inFlight || (oldest && (this.pending.length >= this.params.slots || (this.now() - oldest.time) * 1000 >= maxWaitMs));
-          if (due) {
-            await this.runBatch();
-            continue;
-          }
+          // (nothing posted while something is due: what is left waits for the chain's time; poll)
+          if (due && (await this.runBatch())) continue;
         } catch (e) {
           (opts.onError ?? ((err) => this.log(`batch failed, will retry: ${(err as Error).message}`)))(e);
           await new Promise((r) => setTimeout(r, opts.retryMs ?? 2_000));

@@ -1,6 +1,7 @@
 /**
- * Crash recovery of the sequencer process: a scripted trading run against a local Hardhat node, with the
- * sequencer (sequencer/service/main.ts, durable data directory, real proofs) SIGKILLed at many random
+ * Crash recovery of the sequencer process: a scripted trading run against a local Hardhat node (spot,
+ * then derivatives: a perpetual and a call registered on the custodian, collateral transfers, signed
+ * oracle updates, perpetual and option trades), with the sequencer (sequencer/service/main.ts, durable data directory, real proofs) SIGKILLed at many random
  * points (during intake, between a request and its reply, while batches are proved and posted) and at
  * each step of a batch's life (built, proved, sent, posted), restarted each time, the unanswered request
  * retried as a client would. Checks, against an uninterrupted in-process run of the same script:
@@ -11,33 +12,38 @@
  * - the recovered books, balances, reservations, order slots and nonces equal the reference run's.
  *
  * CRASH_KILLS sets the number of kill points (default 24; 4 of them at batch stages), CRASH_SEED the seed.
+ * The reference run is made after the crash run, from the oracle updates it signed as it went (an update
+ * must be fresh when it is sent, so it is signed then, and a retry sends the same one).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPublicClient, createWalletClient, decodeFunctionData, erc20Abi, http, toHex, type Address, type PublicClient, type WalletClient } from "viem";
+import { createPublicClient, createWalletClient, decodeFunctionData, erc20Abi, hexToBytes, http, toHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
-import { deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
+import { deployDemoExchange, readArtifact, registerInstrument, send, setOracleKey, type Clients } from "../../scripts/deploy/deployExchange.ts";
 import { startHardhatNode, type LocalNode } from "../../scripts/devnet/localNode.ts";
-import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
-import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { compressPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
+import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { fetchRequests } from "../../sequencer/chain/requests.ts";
 import type { EngineEvent, FillEvent } from "../../sequencer/matching/index.ts";
 import type { SequencerSnapshot } from "../../sequencer/persistence/sequencerSnapshot.ts";
-import { OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
-import type { Cancel, Order, Signed, Withdrawal } from "../../sequencer/protocol/messages.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
+import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import type { SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { decodePublicData, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
-import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";
+import { signCancel, signOrder, signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
+import { countingProver, FakeCustodian } from "../helpers/fakeCustodian.ts";
 import { DIED, SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";
 
@@ -47,6 +53,21 @@ const ETH = 10n ** 18n;
 const KILLS = Number(process.env.CRASH_KILLS ?? 24);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 const STAGES = ["proved", "sent", "posted", "built"] as const;
+const ORACLE_KEY = new Uint8Array(32).fill(77);
+const PERP = 0;
+/** (the custodian gives an option one of the last TEST_PARAMS.optionInstruments ids) */
+const CALL = TEST_PARAMS.instruments - TEST_PARAMS.optionInstruments;
+/** The perpetual and the call (strike 3000, a month out) the admin registers: lots of 0.01 underlying, ticks of 0.01 quote. */
+const linear = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000 };
+const instruments = (now: number) => [
+  { ...linear, kind: InstrumentKind.PERPETUAL, strike: 0n, expiry: 0, fundingCapPpm: 1_000 },
+  { ...linear, kind: InstrumentKind.CALL, strike: 3_000n * 10n ** 8n, expiry: now + 30 * 86_400, fundingCapPpm: 0 },
+];
+/** CRASH_TRACE=<file>: the harness's steps and every line the sequencers print, timestamped, appended to the file. */
+const TRACE = process.env.CRASH_TRACE;
+const trace = (line: string) => {
+  if (TRACE) appendFileSync(TRACE, `${new Date().toISOString()} ${line}\n`);
+};
 
 /** mulberry32: a small seeded generator, so a failing run can be repeated with its CRASH_SEED. */
 function rng(seed: number): () => number {
@@ -60,22 +81,38 @@ function rng(seed: number): () => number {
   };
 }
 
+/**
+ * One step of the script. `sync` (the harness's, not a request): wait until everything accepted is
+ * posted (instruments trade once their registration is on chain). `oracle`: an update at `quote` per
+ * underlying, signed when it is first sent (`update`), the same one on a retry.
+ */
 type Op =
   | { op: "orders"; orders: Signed<Order>[] }
   | { op: "cancel"; cancel: Signed<Cancel> }
-  | { op: "withdraw"; withdrawal: Signed<Withdrawal> };
+  | { op: "withdraw"; withdrawal: Signed<Withdrawal> }
+  | { op: "transfer"; transfer: Signed<Transfer> }
+  | { op: "oracle"; quote: bigint; update?: SignedOracleUpdate }
+  | { op: "sync" };
 
 type Trader = TestTrader & { wallet: WalletClient };
 
-/** The trading run: a maker ladder, crossing takers (6 fills), 2 cancels, resting taker orders, 2 withdrawals. */
+/**
+ * The trading run: spot (a maker ladder, crossing takers (6 fills), 2 cancels, resting taker orders, 2
+ * withdrawals), then derivatives (an oracle update, collateral transfers, a perpetual and a call traded,
+ * a second update moving the price, the perpetual traded back, a cancel).
+ */
 function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op[] {
   const expiry = Math.floor(Date.now() / 1000) + 86_400;
   const ids = new Map<number, bigint>();
-  const order = (t: Trader, side: Side, priceTicks: bigint, sizeLots: bigint, timeInForce: TimeInForce = TimeInForce.GTC) => {
+  const order = (t: Trader, side: Side, priceTicks: bigint, sizeLots: bigint, timeInForce: TimeInForce = TimeInForce.GTC, marketId = 0) => {
     const orderId = (ids.get(t.accountId) ?? 0n) + 1n;
     ids.set(t.accountId, orderId);
-    return signOrder(t.key, { accountId: t.accountId, orderId, marketId: 0, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry });
+    return signOrder(t.key, { accountId: t.accountId, orderId, marketId, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry });
   };
+  // (the maker's derivatives orders take ids 15-17: order slots 15, 0 and 1, whose spot orders are gone by then)
+  const deriv = (t: Trader, instrument: number, side: Side, priceTicks: bigint, sizeLots: bigint): Op =>
+    ({ op: "orders", orders: [order(t, side, priceTicks, sizeLots, TimeInForce.GTC, INSTRUMENT_MARKET_BASE + instrument)] });
+  const toCollateral = (t: Trader, amount: bigint, nonce: number): Op => ({ op: "transfer", transfer: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce }) });
   const groups = (orders: Signed<Order>[]): Op[] => {
     const out: Op[] = [];
     for (let i = 0; i < orders.length; ) {
@@ -106,24 +143,67 @@ function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op
     ...groups(resting),
     { op: "withdraw", withdrawal: signWithdrawal(t1.key, { accountId: t1.accountId, tokenId: 1, amount: 100n * 10n ** 15n, nonce: 0 }) },
     { op: "withdraw", withdrawal: signWithdrawal(t2.key, { accountId: t2.accountId, tokenId: 0, amount: 500n * USDC, nonce: 0 }) },
+    { op: "sync" },
+    { op: "oracle", quote: 3_000n }, // (a transfer needs one: collateral is valued at its marks)
+    toCollateral(maker, 100_000n * USDC, 0),
+    toCollateral(t1, 20_000n * USDC, 1), // (t1's withdrawal took nonce 0)
+    deriv(maker, PERP, Side.SELL, 300_000n, 100n),
+    deriv(t1, PERP, Side.BUY, 300_000n, 60n), // fills 60
+    deriv(maker, CALL, Side.SELL, 10_000n, 20n),
+    deriv(t1, CALL, Side.BUY, 10_000n, 10n), // t1 buys 10 calls at a premium of 100 quote per underlying
+    { op: "oracle", quote: 3_020n },
+    deriv(maker, PERP, Side.BUY, 301_000n, 50n),
+    deriv(t1, PERP, Side.SELL, 301_000n, 30n), // fills 30: t1 takes a profit on half its long
+    { op: "cancel", cancel: signCancel(maker.key, { accountId: maker.accountId, orderId: 17n }) },
   ];
 }
 
-/** The uninterrupted run: the same requests and script through an in-process Sequencer, batches built without proofs. */
-function referenceRun(requests: Awaited<ReturnType<typeof fetchRequests>>, ops: Op[]): { sequencer: Sequencer; snapshot: SequencerSnapshot; records: SlotRecord[] } {
-  const s = new Sequencer({ params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: {} as VerifiedProver, chain: {} as ChainContext, makerFeePpm: 100, takerFeePpm: 500 });
+/** Signs `op`'s oracle update now (once: a retry sends the same update), strictly after `after`. */
+async function signOracle(op: Extract<Op, { op: "oracle" }>, after: number): Promise<SignedOracleUpdate> {
+  if (!op.update) {
+    while (Math.floor(Date.now() / 1000) <= after) await new Promise((r) => setTimeout(r, 100));
+    const time = Math.floor(Date.now() / 1000);
+    op.update = signOracleUpdate(ORACLE_KEY, { time, fundingEpoch: 0, prices: [op.quote * 10n ** 8n], vols: [600_000n], rates: [0n, 0n, 0n, 0n] });
+  }
+  return op.update;
+}
+
+/**
+ * The uninterrupted run: the same requests and script through an in-process Sequencer on the in-memory
+ * custodian (no proofs), its clock at the script's start and then at each oracle update's time, as the
+ * crash run signed them; everything accepted is posted at each `sync` and at the end.
+ */
+async function referenceRun(
+  requests: Awaited<ReturnType<typeof fetchRequests>>, ops: Op[], start: number,
+): Promise<{ sequencer: Sequencer; snapshot: SequencerSnapshot; records: SlotRecord[] }> {
+  let now = start;
+  const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+  chain.blockTime = () => now;
+  const context = chain.context();
+  const records: SlotRecord[] = [];
+  const write = context.walletClient.writeContract.bind(context.walletClient);
+  context.walletClient.writeContract = ((req: { args: readonly [Hex, unknown] }) => {
+    records.push(...decodePublicData(hexToBytes(req.args[0]), TEST_PARAMS).records.filter((r) => r.type !== TxType.NOOP));
+    return write(req as never);
+  }) as typeof context.walletClient.writeContract;
+  const s = new Sequencer({
+    params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: countingProver(), chain: context, makerFeePpm: 100, takerFeePpm: 500, clock: () => now,
+  });
+  s.derivatives.setOracleKey(compressPublicKey(publicKeyOf(ORACLE_KEY)));
   for (const r of requests) s.acceptRequest(r.tx);
   for (const op of ops) {
     if (op.op === "orders") for (const o of op.orders) assert.ok(s.placeOrder(o).some((e) => e.type === "accepted"), "the script's orders are all valid");
     else if (op.op === "cancel") assert.ok(s.cancelOrder(op.cancel).some((e) => e.type === "cancelled"));
-    else s.requestWithdrawal(op.withdrawal);
+    else if (op.op === "withdraw") s.requestWithdrawal(op.withdrawal);
+    else if (op.op === "transfer") s.requestTransfer(op.transfer);
+    else if (op.op === "oracle") {
+      assert.ok(op.update, "the crash run signed every oracle update");
+      now = op.update.time;
+      await s.acceptOracleUpdate(op.update);
+    } else await s.drain();
   }
-  const txs = s.peekPending();
-  const records: SlotRecord[] = [];
-  for (let i = 0; i < txs.length; i += TEST_PARAMS.slots) {
-    records.push(...buildBatch(s.state, txs.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: 1, verifySignatures: false }).records);
-  }
-  return { sequencer: s, snapshot: s.snapshot(), records: records.filter((r) => r.type !== TxType.NOOP) };
+  await s.drain();
+  return { sequencer: s, snapshot: s.snapshot(), records };
 }
 
 /** A snapshot without what legitimately differs between runs: engine sequence numbers, times, batch numbering, the pending queue. */
@@ -134,7 +214,13 @@ function comparable(s: SequencerSnapshot): unknown {
   };
 }
 
-describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_000 }, () => {
+/**
+ * The time limit: 5 minutes, plus 45 s for each kill point (each costs a process start, about 5 s of CPU
+ * for loading the sequencer's modules and curve tables: 20-45 s of wall time on a loaded 2-core machine).
+ */
+const TIME_LIMIT_MS = 300_000 + KILLS * 45_000;
+
+describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_LIMIT_MS }, () => {
   let node: LocalNode;
   let publicClient: PublicClient;
   let custodian: Address;
@@ -142,6 +228,8 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
   let vkey: unknown;
   const traders: Trader[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), "sequencer-crash-"));
+  /** The sequencer process running now: killed in `after`, so a failed or timed-out run leaves none behind. */
+  let live: SequencerProcess | null = null;
 
   before(async () => {
     const circuit = await buildBatchCircuit(TEST_PARAMS);
@@ -154,6 +242,10 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
     const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
     custodian = d.custodian;
+    await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
+    const registered = [];
+    for (const spec of instruments(Math.floor(Date.now() / 1000))) registered.push(await registerInstrument(as(operator), custodian, spec));
+    assert.deepEqual(registered, [PERP, CALL]);
     const token = readArtifact("test/TestToken.sol", "TestToken");
     for (const [i, usdc, weth] of [[1, 1_000_000n * USDC, 100n * ETH], [2, 100_000n * USDC, 0n], [3, 0n, 50n * ETH]] as const) {
       const w = wallet(i);
@@ -171,6 +263,7 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
   });
 
   after(async () => {
+    if (live?.isAlive) live.kill();
     node?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     await terminateSnarkjsCurve(); // the verifier's snarkjs workers would keep the process alive
@@ -178,10 +271,10 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
 
   it(`loses no acknowledged order or fill, duplicates nothing and reaches the uninterrupted run's root (${KILLS} kill points)`, async () => {
     const t0 = performance.now();
+    const start = Math.floor(Date.now() / 1000);
     const random = rng(SEED);
     const ops = script(traders[0], traders[1], traders[2], random);
     const requests = await fetchRequests(publicClient, custodian, 0);
-    const reference = referenceRun(requests, ops);
 
     // Kill plan: stage kills ride on the environment of successive starts; of the random ones, a quarter
     // wait up to 2.5 s after a request (batches are being proved and posted), the rest strike 0-6 ms after one.
@@ -210,10 +303,12 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
         kills.restarts++;
       }
       stageArmed = stageQueue[0] ?? null;
+      trace(`harness: start ${kills.restarts}${stageArmed ? ` (armed: ${stageArmed})` : ""}`);
       child = await SequencerProcess.start(
-        { data: dataDir, rpc: node.url, custodian, operatorKey, env: stageArmed ? { SEQUENCER_CRASH_AT: stageArmed } : {} },
+        { data: dataDir, rpc: node.url, custodian, operatorKey, env: { ...(stageArmed ? { SEQUENCER_CRASH_AT: stageArmed } : {}), ...(TRACE ? { SEQUENCER_TRACE: "1" } : {}) }, trace },
         ["--poll-ms", "100", "--max-wait-ms", "200", "--snapshot-every", "25"],
       );
+      live = child;
       // Requests are admitted by the batch loop; wait for all of them (the script needs the keys and deposits).
       try {
         for (let s = await child.call<{ requests: number }>("status"); s.requests < requests.length; s = await child.call("status")) await new Promise((r) => setTimeout(r, 50));
@@ -229,16 +324,53 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
     // Strikes planned at a request that was acknowledged anyway, or that found the sequencer already dead,
     // carry over to the next request.
     const carry: { kind: "op" | "idle"; ms: number }[] = [];
-    const killNow = (c: SequencerProcess, strike: (typeof carry)[number]) => (c.isAlive ? c.kill() : carry.push(strike));
+    const killNow = (c: SequencerProcess, strike: (typeof carry)[number]) => {
+      trace(`harness: ${c.isAlive ? "SIGKILL" : "already dead, strike carried over"} (${strike.kind} ${strike.ms.toFixed(1)} ms)`);
+      if (c.isAlive) c.kill();
+      else carry.push(strike);
+    };
 
+    /**
+     * Waits until every transaction accepted is proven and posted; strikes carried over, and stage kills
+     * still armed, land here, while batches are proved and posted. Returns the last status.
+     */
+    const settle = async (): Promise<{ pending: number; unposted: number | null; root: bigint }> => {
+      let lastStatus = "";
+      for (;;) {
+        const c = await ensureRunning();
+        const strike = carry.shift();
+        if (strike) {
+          await new Promise((res) => setTimeout(res, strike.ms));
+          killNow(c, strike);
+          continue;
+        }
+        const r = await c.request("status");
+        if (r === DIED) continue;
+        const seen = JSON.stringify({ ...(r.result as object), root: undefined });
+        if (seen !== lastStatus) trace(`harness: settle status ${seen}`);
+        lastStatus = seen;
+        const status = r.result as { pending: number; unposted: number | null; root: bigint };
+        if (status.pending === 0 && status.unposted === null) return status;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    };
+
+    let lastOracle = 0;
     for (const [i, op] of ops.entries()) {
       carry.push(...(plan.get(i) ?? []));
+      if (op.op === "sync") {
+        await settle();
+        continue;
+      }
+      if (op.op === "oracle") lastOracle = (await signOracle(op, lastOracle)).time;
       for (;;) {
         const c = await ensureRunning();
         const strike = carry.shift();
         const reply = c.request(op.op, op);
         if (strike?.kind === "op") setTimeout(() => killNow(c, strike), strike.ms);
+        trace(`harness: op ${i} ${op.op}${strike ? ` strike ${strike.kind} ${strike.ms.toFixed(1)} ms` : ""}`);
         const r = await reply;
+        trace(`harness: op ${i} ${r === DIED ? "died" : "answered"}`);
         if (strike?.kind === "idle") {
           await new Promise((res) => setTimeout(res, strike.ms));
           killNow(c, strike);
@@ -259,46 +391,39 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: 900_0
           // An earlier, unanswered attempt was logged: the order is no longer live.
           const events = (r.result as { events: EngineEvent[] }).events;
           assert.ok(events.some((e) => e.type === "cancelled" || (e.type === "rejected" && e.code === "UNKNOWN_ORDER")), `cancel: ${events.map((e) => e.type)}`);
+        } else if (op.op === "oracle") {
+          // (an earlier, unanswered attempt that was logged: the same update again changes nothing)
+          assert.ok(!("rejected" in (r.result as object)), `oracle update refused: ${JSON.stringify(r.result)}`);
         } else {
           // An earlier, unanswered attempt was logged: its nonce is used.
           const res = r.result as { accepted?: true; rejected?: string };
-          assert.ok(res.accepted || res.rejected === "BAD_NONCE", `withdrawal refused: ${res.rejected}`);
+          assert.ok(res.accepted || res.rejected === "BAD_NONCE", `${op.op} refused: ${res.rejected}`);
         }
         break;
       }
     }
 
-    // Drain: every transaction proven and posted. Strikes left over, and stage kills still armed, land
-    // here, while the last batches are proved and posted.
-    let status: { pending: number; unposted: number | null; root: bigint };
-    for (;;) {
-      const c = await ensureRunning();
-      const strike = carry.shift();
-      if (strike) {
-        await new Promise((res) => setTimeout(res, strike.ms));
-        killNow(c, strike);
-        continue;
-      }
-      const r = await c.request("status");
-      if (r === DIED) continue;
-      status = r.result as typeof status;
-      if (status.pending === 0 && status.unposted === null) break;
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    const status = await settle();
     const finalSnapshot = await (await ensureRunning()).call<SequencerSnapshot>("snapshot");
     await child!.stop();
     const seconds = (performance.now() - t0) / 1000;
+    const reference = await referenceRun(requests, ops, start);
 
     // The chain: every proof, every root, and the transactions in order.
     const chainRecords: SlotRecord[] = [];
     const report = await verifyChain({ publicClient, custodian, params: TEST_PARAMS, vkey, transformRecords: (_n, records) => void chainRecords.push(...records.filter((r) => r.type !== TxType.NOOP)) });
     assert.deepEqual(report.mismatches, []);
     assert.equal(report.chainRoot, reference.sequencer.state.root, "final root equals the uninterrupted run's");
-    assert.equal(status!.root, report.chainRoot);
+    assert.equal(status.root, report.chainRoot);
     assert.deepEqual(chainRecords, reference.records, "the chain holds exactly the uninterrupted run's transactions, in order");
     for (const f of acked.fills) {
       const [buy, sell] = f.makerSide === Side.BUY ? [[f.makerAccount, f.makerOrderId], [f.takerAccount, f.takerOrderId]] : [[f.takerAccount, f.takerOrderId], [f.makerAccount, f.makerOrderId]];
-      const onChain = chainRecords.some((r) => r.type === TxType.TRADE && r.buyAccountId === BigInt(buy[0]) && r.buyOrderId === buy[1] && r.sellAccountId === BigInt(sell[0]) && r.sellOrderId === sell[1] && r.lots === f.lots && r.priceTicks === f.priceTicks);
+      // (a spot fill is a TRADE record in its market, a derivatives fill a DERIV_TRADE in its instrument)
+      const onChain = chainRecords.some((r) => {
+        if (r.type !== TxType.TRADE && r.type !== TxType.DERIV_TRADE) return false;
+        const market = r.type === TxType.TRADE ? r.marketId === BigInt(f.marketId) : r.instrumentId === BigInt(f.marketId - INSTRUMENT_MARKET_BASE);
+        return market && r.buyAccountId === BigInt(buy[0]) && r.buyOrderId === buy[1] && r.sellAccountId === BigInt(sell[0]) && r.sellOrderId === sell[1] && r.lots === f.lots && r.priceTicks === f.priceTicks;
+      });
       assert.ok(onChain, `acknowledged fill ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? String(v) : v))} is on chain`);
     }
 

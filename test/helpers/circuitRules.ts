@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { witnessFailureChain } from "../../fpga-prover/witness.ts";
 import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
 import type { BatchTx } from "../../sequencer/batch/transactions.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
@@ -27,7 +28,7 @@ export async function loadBatchCircuit(params: CircuitParams = TEST_PARAMS): Pro
 
 /** The failing chain "Template:line" (innermost first) of a witness-calculation error. */
 export function failureChain(e: unknown): string[] {
-  const chain = [...String(e).matchAll(/Error in template (\w+?)_\d+ line: (\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+  const chain = witnessFailureChain(e);
   return chain.length ? chain : [String(e)];
 }
 

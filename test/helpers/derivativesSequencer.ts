@@ -32,6 +32,7 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
   });
   Object.assign(seq.custodian, {
     lastTimestamp: async () => chain.lastTimestamp,
+    chainTime: async () => chain.now,
     timestampWindow: async () => ({ maxAge: 600, maxFutureDrift: 900 }),
     batchCount: async () => chain.posted,
     stateRoot: async () => seq.state.root,

@@ -2,11 +2,14 @@
  * An in-memory stand-in for the custodian's chain, enough for CustodianClient.submitBatch and the
  * sequencer's recovery: it accepts a batch whose header continues its root and count (and, with a
  * block clock `blockTime`, whose timestamp is in the custodian's window: not before the last one, at
- * most maxAge before the block's time, at most maxFutureDrift after it), and can drop the next
- * transaction (sent, never mined) or refuse the next send, as a flaky node would. Every send counts.
+ * most maxAge before the block's time, at most maxFutureDrift after it; the simulation before a send
+ * refuses a stamp outside it with the custodian's BadTimestamp, as the node's eth_call would), and can
+ * drop the next transaction (sent, never mined) or refuse the next send, as a flaky node would. Every
+ * send counts.
  */
 import { createHash } from "node:crypto";
-import { hexToBytes, type Hex } from "viem";
+import { ContractFunctionRevertedError, encodeErrorResult, hexToBytes, type Hex } from "viem";
+import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
 import { decodeHeader } from "../../sequencer/protocol/publicData.ts";
 import type { VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
@@ -19,8 +22,10 @@ export class FakeCustodian {
   /** The custodian's MAX_BATCH_AGE and MAX_FUTURE_DRIFT (seconds). */
   maxBatchAge = 600;
   maxFutureDrift = 900;
-  /** The block's time (unix seconds); unset: timestamps are not checked against it. */
+  /** The block's time (unix seconds), also the chain's time the sequencer reads (the pending block's); unset: timestamps are not checked against it, and the chain's time is the wall clock. */
   blockTime: (() => number) | undefined = undefined;
+  /** Seconds the chain's time the node reports (its pending block) lags the time of the block a transaction lands in. */
+  pendingLag = 0;
   /** submitBatch transactions sent (dropped ones included). */
   sends = 0;
   dropNext = false;
@@ -47,9 +52,16 @@ export class FakeCustodian {
     };
     const publicClient = {
       readContract: async (a: { functionName: string }) => read(a),
+      getBlock: async () => ({ timestamp: BigInt((this.blockTime?.() ?? Math.floor(Date.now() / 1000)) - this.pendingLag) }),
       getContractEvents: async ({ args }: { args: { batchNumber: number } }) =>
         this.batches[args.batchNumber] ? [{ args: { publicDataHash: this.batches[args.batchNumber] } }] : [],
-      simulateContract: async ({ args }: { args: readonly [Hex, unknown] }) => ({ request: { args } }),
+      simulateContract: async ({ args }: { args: readonly [Hex, unknown] }) => {
+        const ts = Number(decodeHeader(hexToBytes(args[0])).timestamp);
+        if (!this.stampFits(ts)) {
+          throw new ContractFunctionRevertedError({ abi: custodianAbi, functionName: "submitBatch", data: encodeErrorResult({ abi: custodianAbi, errorName: "BadTimestamp", args: [ts] }) });
+        }
+        return { request: { args } };
+      },
       waitForTransactionReceipt: async (a: { hash: string }) => receipt(a),
       getTransactionReceipt: async (a: { hash: string }) => receipt(a),
       getTransaction: async ({ hash }: { hash: string }) => {
@@ -72,11 +84,7 @@ export class FakeCustodian {
         const data = hexToBytes(args[0]);
         const header = decodeHeader(data); // the header leads the public data
         if (header.oldRoot !== this.root || header.batchNumber !== BigInt(this.batches.length)) throw new Error("fake custodian: stale batch");
-        const ts = Number(header.timestamp);
-        const block = this.blockTime?.();
-        if (ts < this.lastTimestamp || (block !== undefined && (ts > block + this.maxFutureDrift || ts + this.maxBatchAge < block))) {
-          throw new Error(`fake custodian: BadTimestamp(${ts})`);
-        }
+        if (!this.stampFits(Number(header.timestamp))) throw new Error(`fake custodian: BadTimestamp(${header.timestamp})`);
         this.root = header.newRoot;
         this.lastTimestamp = Number(header.timestamp);
         this.batches.push(`0x${createHash("sha256").update(data).digest("hex")}`);
@@ -85,6 +93,12 @@ export class FakeCustodian {
       },
     };
     return { publicClient, walletClient, custodian: "0x0000000000000000000000000000000000000002" } as unknown as ChainContext;
+  }
+
+  /** The custodian's timestamp rule for a batch in the next block. */
+  private stampFits(ts: number): boolean {
+    const block = this.blockTime?.();
+    return ts >= this.lastTimestamp && (block === undefined || (ts <= block + this.maxFutureDrift && ts + this.maxBatchAge >= block));
   }
 }
 

@@ -9,7 +9,15 @@ import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 
-export type SequencerProcessOptions = { data: string; rpc: string; custodian: string; operatorKey: string; env?: Record<string, string> };
+export type SequencerProcessOptions = {
+  data: string;
+  rpc: string;
+  custodian: string;
+  operatorKey: string;
+  env?: Record<string, string>;
+  /** Told every line the process prints, as it comes (a trace of a long run). */
+  trace?: (line: string) => void;
+};
 
 /** The sequencer died before answering. */
 export const DIED = Symbol("died");
@@ -29,7 +37,11 @@ export class SequencerProcess {
       ["--import", "tsx", "sequencer/service/main.ts", "--data", opts.data, "--rpc", opts.rpc, "--custodian", opts.custodian, "--operator-key", opts.operatorKey, ...extraArgs],
       { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced", env: { ...process.env, ...opts.env } },
     );
-    const keep = (d: Buffer) => this.output.push(...d.toString().trimEnd().split("\n"));
+    const keep = (d: Buffer) => {
+      const lines = d.toString().trimEnd().split("\n");
+      this.output.push(...lines);
+      for (const line of lines) opts.trace?.(line);
+    };
     this.proc.stdout!.on("data", keep);
     this.proc.stderr!.on("data", keep);
     this.proc.on("message", (m: { id?: number; result?: unknown; error?: string }) => {

@@ -7,26 +7,19 @@
  * Neither checks a proof: the fake custodian (fakeCustodian.ts) verifies none. refusingVerifier is a
  * signature verifier that refuses one chosen signature: a signature problem found while a batch is built.
  */
-import { readFileSync } from "node:fs";
 import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier } from "../../sequencer/crypto/signatureVerifier.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import { calculateWitness } from "../../fpga-prover/witness.ts";
 import { loadBatchCircuit } from "./circuitRules.ts";
 import { dummyProof } from "./fakeCustodian.ts";
 
-type WitnessCalculator = { calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array> };
+let wasm: Promise<string> | undefined;
 
-let calculator: Promise<WitnessCalculator> | undefined;
-
-/** The batch circuit's witness calculator at TEST_PARAMS (built or taken from the build cache once). */
-export function testCircuitWitness(): Promise<WitnessCalculator> {
-  calculator ??= (async () => {
-    const wasm = await loadBatchCircuit();
-    const name = "circom_runtime"; // no type declarations; the runtime snarkjs itself uses
-    const { WitnessCalculatorBuilder } = (await import(name)) as { WitnessCalculatorBuilder: (code: Uint8Array) => Promise<WitnessCalculator> };
-    return WitnessCalculatorBuilder(readFileSync(wasm));
-  })();
-  return calculator;
+/** The batch circuit's wasm at TEST_PARAMS (built or taken from the build cache once). */
+export function testCircuitWasm(): Promise<string> {
+  wasm ??= loadBatchCircuit();
+  return wasm;
 }
 
 /**
@@ -41,7 +34,7 @@ export function circuitProver(check: (jobId: number, input: Record<string, unkno
       prover.calls++;
       if (check(jobId, input)) {
         prover.witnesses++;
-        await (await testCircuitWitness()).calculateWTNSBin(input, true);
+        await calculateWitness(await testCircuitWasm(), input);
       }
       return dummyProof(expected);
     },

@@ -1,0 +1,143 @@
+/**
+ * The safety net behind the witness builder's rules (issue 11: one accepted request must never stop
+ * settlement): should the circuit refuse a batch the TypeScript builder accepted (a TypeScript/circuit
+ * mismatch; here the builder's rules are switched off, the test-only enforceBuilderRules), the prover
+ * pool reports the input refused (ProverPoolError.inputRefused, no device blamed), the sequencer finds
+ * the refused transaction by bisection over prefixes of the batch with the real circuit's witness
+ * calculator, rejects it with CIRCUIT_REFUSED naming the failing template:line, and settles the rest.
+ */
+import { afterEach, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { ProofResult, ProvingDevice } from "../../../fpga-prover/device.ts";
+import { ProverPool, ProverPoolError } from "../../../fpga-prover/pool/index.ts";
+import type { VerifiedProver } from "../../../fpga-prover/prover.ts";
+import { calculateWitness } from "../../../fpga-prover/witness.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import type { Withdrawal } from "../../../sequencer/protocol/messages.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { circuitRefused, findCircuitRefusal } from "../../../sequencer/service/circuitRefusal.ts";
+import type { Sequencer, TxRejection } from "../../../sequencer/service/sequencer.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
+import { alice, bob, durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
+import { testCircuitWasm } from "../../helpers/sequencerProvers.ts";
+import { rule } from "../../helpers/circuitRules.ts";
+import { order } from "../../helpers/traders.ts";
+
+afterEach(removeDurableSequencers);
+
+const T0 = 1_700_000_000;
+const withdrawal = (t: typeof alice, w: Omit<Withdrawal, "accountId">) => signWithdrawal(t.key, { accountId: t.accountId, ...w });
+
+/** A proving device that computes the witness with the real circuit (throwing its refusal, as every device does) and answers a dummy proof. */
+function witnessDevice(name: string, refuseAll = false): ProvingDevice & { witnesses: number } {
+  const device = {
+    name,
+    witnesses: 0,
+    async prove(keys: { wasm: string }, input: Record<string, unknown>): Promise<ProofResult> {
+      device.witnesses++;
+      if (refuseAll) throw new Error("Error: Assert Failed.\nError in template Faulty_1 line: 1\n");
+      await calculateWitness(keys.wasm, input);
+      const { proof, publicSignals } = dummyProof(String(input.publicInput));
+      return { proof, publicSignals, timings: { witnessMs: 0, proveMs: 0 } };
+    },
+    async verify(): Promise<boolean> {
+      return true;
+    },
+  };
+  return device;
+}
+
+function rejections(s: Sequencer): TxRejection[] {
+  const seen: TxRejection[] = [];
+  s.events.on("rejected", (r) => seen.push(r));
+  return seen;
+}
+
+describe("finding the transaction the circuit refuses (bisection over prefixes)", () => {
+  it("names the first refused transaction of every batch size, with at most 2 + log2(n) witnesses; -1 for the oracle step; null when nothing is refused", async () => {
+    for (let n = 0; n <= 9; n++) {
+      for (let bad = -1; bad < n; bad++) {
+        const calls: number[] = [];
+        const witnessOf = async (k: number) => {
+          calls.push(k);
+          return k > bad ? [`Faulty:${bad}`] : null;
+        };
+        const found = await findCircuitRefusal(n, witnessOf);
+        assert.deepEqual(found, { index: bad, chain: [`Faulty:${bad}`] }, `n ${n}, refused ${bad}`);
+        assert.ok(calls.length <= 2 + Math.ceil(Math.log2(n + 1)), `n ${n}: ${calls.length} witnesses`);
+      }
+      assert.equal(await findCircuitRefusal(n, async () => null), null, "a batch the calculator takes whole: nothing found");
+    }
+  });
+
+  it("tells the prover's refusals (a pool's inputRefused, a device's witness error) from device failures", () => {
+    assert.equal(circuitRefused(new ProverPoolError("j", "refused", [], true)), true);
+    assert.equal(circuitRefused(new ProverPoolError("j", "Error in template X_1 line: 2 on a device that then died", [], false)), false, "the pool's verdict decides");
+    assert.equal(circuitRefused(new Error("Error: Assert Failed.\nError in template Slot_3 line: 275")), true);
+    assert.equal(circuitRefused(new Error("device lost")), false);
+  });
+});
+
+describe("the circuit-refusal safety net (issue 11)", () => {
+  let wasm: string;
+  before(async () => {
+    wasm = await testCircuitWasm();
+  });
+
+  /**
+   * A durable sequencer proving through `prover.pool` (default: two witness devices; a test may swap
+   * it), its builder rules off, on a custodian whose block time is `clock.now`; the fixture is proven.
+   */
+  async function setup() {
+    const clock = { now: T0 };
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    chain.blockTime = () => clock.now;
+    const pool = new ProverPool([witnessDevice("A"), witnessDevice("B")]);
+    const prover = { pool, prove: (...args: Parameters<VerifiedProver["prove"]>) => prover.pool.prove(...args) };
+    const d = durableSequencer({
+      chain: chain.context(), prover, keys: { wasm, zkey: "", vkey: null }, clock: () => clock.now, enforceBuilderRules: false, snapshotEvery: 0,
+    });
+    await d.sequencer.drain();
+    return { d, s: d.sequencer, chain, clock, pool, prover };
+  }
+
+  it("a fill the circuit refuses (its order expired before the stamp; the builder's check is off) is found by bisection and rejected CIRCUIT_REFUSED at the circuit's line; the rest settles, nothing else is lost, a restart replays it", async () => {
+    const { d, s, chain, clock, pool } = await setup();
+    s.requestWithdrawal(withdrawal(bob, { tokenId: 1, amount: 1n, nonce: 0 }));
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n, expiry: T0 + 100 }));
+    s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 4n }));
+    s.requestWithdrawal(withdrawal(alice, { tokenId: 0, amount: 1n, nonce: 0 }));
+    clock.now = T0 + 1_000; // a backlog: the next batch is stamped after bob's order expired
+    const seen = rejections(s);
+    const posted = await s.drain();
+    assert.deepEqual(seen.map((r) => [r.tx.type, r.code, r.accounts]), [[TxType.TRADE, "CIRCUIT_REFUSED", [1, 2]]]);
+    const site = `${rule("Slot", "sellExpiry.b <== orderB[O_EXPIRY()]")}`;
+    assert.match(seen[0].message, /^the batch circuit refuses it at RequireLessEq:\d+ \(in /);
+    assert.ok(seen[0].message.includes(site), `${seen[0].message} names ${site}`);
+    // (two slots: bob's withdrawal and the fill were proven; the fill out, alice's withdrawal takes its slot)
+    assert.deepEqual(posted.map((p) => p.transactions), [2], "both withdrawals settle, in the rebuilt batch");
+    assert.equal(chain.root, s.state.root);
+    assert.deepEqual([s.state.account(1).nonce, s.state.account(2).nonce], [1, 1]);
+    assert.deepEqual([s.state.balance(1, 1), s.state.balance(2, 1)], [0n, 1_000_000n - 1n], "the refused fill moved nothing");
+    for (const a of [1, 2]) for (const t of [0, 1]) assert.equal(s.risk.balance(a, t), s.state.balance(a, t), `intake put back: account ${a} token ${t}`);
+    assert.ok(pool.health().every((h) => !h.unhealthy && h.counts.failures === 0), "no device blamed");
+    const logged = [...d.store.records(0)].flatMap(({ record }) => (record.t === "reject" ? [record] : []));
+    assert.deepEqual(logged.map((r) => [r.code, r.message]), [["CIRCUIT_REFUSED", seen[0].message]], "logged with the failing template:line");
+    assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "a restart replays the rejection");
+  });
+
+  it("rejects nothing when the witness calculator takes the batch the prover refused: the prover's error stands and the batch is retried", async () => {
+    const { s, chain, pool, prover } = await setup();
+    s.requestWithdrawal(withdrawal(alice, { tokenId: 0, amount: 1n, nonce: 0 }));
+    const seen = rejections(s);
+    prover.pool = new ProverPool([witnessDevice("X", true), witnessDevice("Y", true)]); // devices that refuse every input
+    await assert.rejects(s.runBatch(), (e: unknown) => e instanceof ProverPoolError && e.inputRefused);
+    assert.deepEqual(seen, [], "nothing rejected");
+    assert.equal(s.pendingTransactions, 1, "the withdrawal waits");
+    prover.pool = pool;
+    assert.equal((await s.runBatch())?.transactions, 1);
+    assert.equal(chain.root, s.state.root);
+  });
+});
