@@ -263,6 +263,8 @@ export class Sequencer {
   private inFlight: InFlightBatch | null = null;
   /** True while a batch is built and proved: the state then holds it uncommitted. */
   private building = false;
+  /** True from an abandonment until the next batch is posted: the rebuilt batch is stamped at chain time. */
+  private abandonedSincePost = false;
   /** runBatch calls run one at a time, in call order. */
   private batchQueue: Promise<unknown> = Promise.resolve();
   private replaying = false;
@@ -911,7 +913,10 @@ export class Sequencer {
     // Never stamped before the custodian's last batch, nor so early that the proven batch could be too
     // old for the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting), nor
     // later than the custodian takes (MAX_FUTURE_DRIFT after the chain's time): by the chain's clock.
-    const floor = Math.max(lastTimestamp, chainTime - Math.floor(window.maxAge / 2));
+    // After an abandonment the whole window goes to proving (stamped at chain time): a prover slower than
+    // half of MAX_BATCH_AGE would otherwise see every rebuilt batch abandoned again.
+    const slack = this.abandonedSincePost ? 0 : Math.floor(window.maxAge / 2);
+    const floor = Math.max(lastTimestamp, chainTime - slack);
     const ceiling = chainTime + window.maxFutureDrift;
     this.building = true;
     let t: StateTransaction | null = null;
@@ -1143,6 +1148,7 @@ export class Sequencer {
     const postMs = performance.now() - p0;
     b.proven.commit();
     this.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
+    this.abandonedSincePost = false;
     this.derivatives.onBatchPosted(b.txs);
     this.inFlight = null;
     this.batchNumber = b.batchNumber + 1;
@@ -1197,6 +1203,7 @@ export class Sequencer {
     const b = this.inFlight!;
     this.unbuild(b);
     this.persist({ t: "abandon", batchNumber: b.batchNumber, reason, time: this.now() }, true);
+    this.abandonedSincePost = true;
     this.log(`batch ${b.batchNumber} abandoned: ${reason}; its ${b.entries.length} queue entries are rebuilt with a fresh stamp`);
     return null;
   }

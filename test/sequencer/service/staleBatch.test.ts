@@ -120,6 +120,29 @@ describe("a proven batch too old for the custodian is abandoned and rebuilt (iss
     assert.deepEqual(d.reopen().snapshot(), s.snapshot());
   });
 
+  it("a prover always slower than half of MAX_BATCH_AGE: the rebuilt batch is stamped at chain time and posts (no livelock)", async () => {
+    const clock = { now: T0 };
+    const slow = countingProver();
+    const prove = slow.prove.bind(slow);
+    const PROOF_SECONDS = 450; // more than MAX_AGE / 2, less than MAX_AGE minus the post margin
+    slow.prove = async (...args: Parameters<typeof prove>) => {
+      const r = await prove(...args);
+      clock.now += PROOF_SECONDS;
+      return r;
+    };
+    const { d, s, chain, clock: c } = await setup({ prover: slow, clock: () => clock.now });
+    chain.blockTime = () => clock.now;
+    clock.now = c.now;
+    trade(s); // accepted at T0
+    clock.now += MAX_AGE / 2; // the batch is built five minutes later, stamped at the acceptance time
+    const posted = await s.runBatch();
+    assert.equal(posted?.transactions, 2, "both transactions posted");
+    const reasons = abandoned(d).map((a) => a.reason);
+    assert.equal(reasons.length, 1, `abandoned once, then stamped at chain time: ${reasons.join("; ")}`);
+    assert.ok(chain.lastTimestamp >= clock.now - PROOF_SECONDS, `stamped ${chain.lastTimestamp} at the chain time the rebuild began`);
+    assertIntakeMatchesState(s);
+  });
+
   it("reacts to the custodian's BadTimestamp when the node's time left room: abandons the batch and rebuilds it under the chain's time", async () => {
     const prover = gatedProver();
     prover.open = true;
@@ -136,7 +159,7 @@ describe("a proven batch too old for the custodian is abandoned and rebuilt (iss
     const posted = await run;
     assert.equal(posted?.transactions, 2);
     assert.match(abandoned(d)[0].reason, /BadTimestamp/);
-    assert.equal(chain.lastTimestamp, clock.now - 120 - MAX_AGE / 2, "rebuilt at the floor of the chain's reported time");
+    assert.equal(chain.lastTimestamp, clock.now - 120, "rebuilt at the chain's reported time (after an abandonment the whole window goes to proving)");
     assert.ok(chain.lastTimestamp > stamped);
     assertIntakeMatchesState(s);
   });
