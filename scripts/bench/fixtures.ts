@@ -4,7 +4,7 @@
  */
 import { publicKeyOf, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { applyTx } from "../../sequencer/batch/slotWitness.ts";
-import type { BatchTx, CancelTx, SpotTx, TradeTx, WithdrawTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx, CancelTx, SpotTx, TradeTx, WithdrawTx } from "../../sequencer/protocol/transactions.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";

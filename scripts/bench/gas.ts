@@ -18,7 +18,7 @@ import { compileVerifier } from "../build/verifierContract.ts";
 import { DEMO_MIN_DEPOSITS, deployExchange, deployTestToken, readArtifact, type Clients } from "../deploy/deployExchange.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
-import { NOOP, type BatchTx } from "../../sequencer/batch/transactions.ts";
+import { NOOP, type BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CustodianClient } from "../../sequencer/chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../../sequencer/chain/proof.ts";
@@ -31,7 +31,7 @@ import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { BASE_PER_TRADE, cancels, MARKET, QUOTE_PER_TRADE, trader, trades, withdrawals } from "./fixtures.ts";
-import { isMainModule } from "../cli.ts";
+import { isMainModule } from "../mainModule.ts";
 import { dur, int, progress, ROOT, section, table } from "./util.ts";
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(TxType).map(([k, v]) => [v, k])) as Record<number, string>;

@@ -11,14 +11,14 @@ import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { applyTx } from "../../sequencer/batch/slotWitness.ts";
-import { NOOP } from "../../sequencer/batch/transactions.ts";
+import { NOOP } from "../../sequencer/protocol/transactions.ts";
 import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { orderMessage } from "../../sequencer/protocol/messages.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
 import { fundedState, TIMESTAMP, trader, trades } from "./fixtures.ts";
-import { isMainModule } from "../cli.ts";
+import { isMainModule } from "../mainModule.ts";
 import { dur, int, progress, sample, sampleAsync, section, table, timeMs, type Stats } from "./util.ts";
 
 export type SequencerCostReport = {

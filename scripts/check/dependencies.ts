@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
-import { isMainModule } from "../cli.ts";
+import { isMainModule } from "../mainModule.ts";
 
 /** One import of one file: the importing file and the file it names, both relative to the root. */
 export type ImportEdge = { from: string; to: string };

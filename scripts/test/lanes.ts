@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isMainModule } from "../cli.ts";
+import { isMainModule } from "../mainModule.ts";
 
 export const LANE_NAMES = ["unit", "contracts", "circuits", "e2e"] as const;
 export type Lane = (typeof LANE_NAMES)[number];

@@ -10,7 +10,7 @@ import { encodePublicData, publicInputOf, type BatchHeader, type OracleSection, 
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
 import { applyDerivTx } from "./derivSlotWitness.ts";
-import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "./transactions.ts";
+import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../protocol/transactions.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 
 /** True for the transactions that go into derivatives slots (NOOP goes into spot slots). */

@@ -18,7 +18,7 @@ import {
   atomicSlot, checkNoncedRequest, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
-import type { DerivTx, InstrumentSpec } from "./transactions.ts";
+import type { DerivTx, InstrumentSpec } from "../protocol/transactions.ts";
 
 /**
  * What a derivatives slot needs from the batch: whether it uses an oracle, and the instrument table

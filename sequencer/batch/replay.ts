@@ -18,7 +18,7 @@ import type { Signature } from "../crypto/babyjub.ts";
 import { INSTRUMENT_MARKET_BASE, type InstrumentKind } from "../protocol/constants.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import type { BatchTx, SpotTx } from "./transactions.ts";
+import type { BatchTx, SpotTx } from "../protocol/transactions.ts";
 
 const MAX_LOTS = (1n << BigInt(Bits.lots)) - 1n;
 const NO_EXPIRY = 2 ** Bits.time - 1;

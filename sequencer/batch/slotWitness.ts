@@ -14,7 +14,7 @@ import type { SlotRecord } from "../protocol/publicData.ts";
 import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
 import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
-import type { SpotTx, TradeTx } from "./transactions.ts";
+import type { SpotTx, TradeTx } from "../protocol/transactions.ts";
 
 /**
  * Why a transaction cannot go into a batch. The state is unchanged when this is thrown. buildBatch

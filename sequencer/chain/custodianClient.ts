@@ -7,7 +7,7 @@ import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, typ
 import { custodianAbi } from "./abi.ts";
 import type { CalldataProof } from "./proof.ts";
 import { fetchRequests, type QueuedRequest } from "./requests.ts";
-import type { InstrumentSpec } from "../batch/transactions.ts";
+import type { InstrumentSpec } from "../protocol/transactions.ts";
 import type { InstrumentKind } from "../protocol/constants.ts";
 
 /** Custodian.instrument(id) as viem decodes the PublicData.Instrument tuple. */

@@ -4,7 +4,7 @@ import { buildBabyjub } from "circomlibjs";
 import { custodianAbi } from "./abi.ts";
 import { TxType, type InstrumentKind } from "../protocol/constants.ts";
 import { decodeRecord } from "../protocol/publicData.ts";
-import type { BatchTx } from "../batch/transactions.ts";
+import type { BatchTx } from "../protocol/transactions.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import { hexToBytes } from "viem";
 

@@ -7,9 +7,9 @@
 import {
   Bits, FUNDING_CAP_BOUND, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM,
 } from "../protocol/constants.ts";
-import { priceOption, type OptionInput } from "../risk/fixed/blackScholes.ts";
-import { floorDiv } from "../risk/fixed/fixedPoint.ts";
-import type { InstrumentSpec } from "../batch/transactions.ts";
+import { priceOption, type OptionInput } from "./blackScholes/blackScholes.ts";
+import { floorDiv } from "./blackScholes/fixedPoint.ts";
+import type { InstrumentSpec } from "../protocol/transactions.ts";
 
 /** Ceiling division of a non-negative numerator by a positive denominator. */
 export function ceilDiv(a: bigint, b: bigint): bigint {

@@ -9,7 +9,7 @@
  * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it), or
  * `abandon` (too old for the custodian: rebuilt with a fresh stamp).
  */
-import type { BatchTx } from "../batch/transactions.ts";
+import type { BatchTx } from "../protocol/transactions.ts";
 import type { CalldataProof } from "../chain/proof.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";

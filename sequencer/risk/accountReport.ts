@@ -4,7 +4,7 @@
  * realised PnL and fees (bookkeeping from fills), and the Greeks of each position and in total.
  * Everything at the latest accepted oracle update, from the risk engine's running view.
  */
-import type { Greeks } from "./fixed/blackScholes.ts";
+import type { Greeks } from "../derivatives/blackScholes/blackScholes.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
 import type { DerivativesRisk } from "./derivativesRisk.ts";
 import { averageEntry, unrealisedPnl } from "./positionLedger.ts";

@@ -1,11 +1,11 @@
 /**
  * Greeks of derivatives positions (off-chain, reporting only), in units of the underlying and quote:
- * options through the fixed-point Black-Scholes greeks (sequencer/risk/fixed/blackScholes.ts) at the
+ * options through the fixed-point Black-Scholes greeks (sequencer/derivatives/blackScholes/blackScholes.ts) at the
  * oracle's price and volatility; a perpetual or an unsettled future has delta = its size in underlying
  * units and no other Greek; settled instruments and flat positions have none.
  */
 import { InstrumentKind } from "../protocol/constants.ts";
-import { greeks, type Greeks } from "./fixed/blackScholes.ts";
+import { greeks, type Greeks } from "../derivatives/blackScholes/blackScholes.ts";
 import { isOption, optionInput, type InstrumentState } from "../derivatives/formulas.ts";
 
 export const NO_GREEKS: Greeks = { delta: 0, gamma: 0, vega: 0, theta: 0 };

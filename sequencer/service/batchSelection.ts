@@ -26,7 +26,7 @@
  *   of the chain's) is not taken: it waits, with everything behind it, until the chain's time catches up.
  */
 import { isDerivTx } from "../batch/batchWitness.ts";
-import type { BatchTx } from "../batch/transactions.ts";
+import type { BatchTx } from "../protocol/transactions.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { MAX_ORACLE_AGE, TxType } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";

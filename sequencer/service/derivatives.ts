@@ -12,7 +12,7 @@
  * expiry) are queued as markers so a batch always applies them, in order.
  */
 import { compressPublicKey } from "../crypto/babyjub.ts";
-import type { BatchTx, RegisterInstrumentTx } from "../batch/transactions.ts";
+import type { BatchTx, RegisterInstrumentTx } from "../protocol/transactions.ts";
 import { lotRisk, withinLiquidationBand, type InstrumentState } from "../derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { EngineEvent, MarketRegistry, MatchingEngine } from "../matching/index.ts";
@@ -28,7 +28,7 @@ import { signOrder } from "../protocol/signing.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { restoreExchangeState, snapshotExchangeState, type ExchangeStateSnapshot } from "../persistence/stateSnapshot.ts";
 import type { DerivativesRiskSnapshot } from "../risk/derivativesRisk.ts";
-import { NOOP } from "../batch/transactions.ts";
+import { NOOP } from "../protocol/transactions.ts";
 import { RequestRejected } from "./requestRejected.ts";
 
 /** An instrument market has no base token: this id marks it in the market registry (never a real token). */

@@ -52,7 +52,7 @@ import { messageValue, type SignatureCheck, type SignatureVerifier, type SignedM
 import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
 import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
 import { TxRejected } from "../batch/slotWitness.ts";
-import type { BatchTx } from "../batch/transactions.ts";
+import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
 import { CancelReason, MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";

@@ -6,7 +6,7 @@ import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts
 import { applyDerivTx } from "../batch/derivSlotWitness.ts";
 import { oracleFromSection, txFromRecord } from "../batch/replay.ts";
 import { applyTx } from "../batch/slotWitness.ts";
-import type { BatchTx, DerivTx, SpotTx } from "../batch/transactions.ts";
+import type { BatchTx, DerivTx, SpotTx } from "../protocol/transactions.ts";
 import { applyOracleStep } from "../derivatives/oracleStep.ts";
 import type { OracleSection, SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
-import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { ORDER_FIELD } from "../../sequencer/protocol/layouts.ts";

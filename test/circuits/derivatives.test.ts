@@ -6,7 +6,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
-import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { accountRisk } from "../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep } from "../../sequencer/derivatives/oracleStep.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";

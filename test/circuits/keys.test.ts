@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
-import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { compressPublicKey, publicKeyFault, publicKeyOf, verifyMessage, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { oracleMessage, orderMessage } from "../../sequencer/protocol/messages.ts";

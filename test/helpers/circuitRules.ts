@@ -10,7 +10,7 @@ import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { witnessFailureChain } from "../../fpga-prover/witness.ts";
 import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
-import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { NOW, oracleUpdate } from "./derivatives.ts";

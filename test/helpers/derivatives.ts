@@ -4,7 +4,7 @@
  * and carol (3) with collateral; an oracle key and signed updates.
  */
 import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
-import type { BatchTx, InstrumentSpec } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx, InstrumentSpec } from "../../sequencer/protocol/transactions.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";

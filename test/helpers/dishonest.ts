@@ -48,7 +48,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { buildBatch, type BatchOptions, type BatchSections, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
-import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../../sequencer/batch/transactions.ts";
+import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../../sequencer/protocol/transactions.ts";
 import { NO_SIGNATURE } from "../../sequencer/batch/slotWitness.ts";
 import { compressPublicKey, type PublicKey, type Signature } from "../../sequencer/crypto/babyjub.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";

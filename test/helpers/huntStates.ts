@@ -3,7 +3,7 @@
  * (test/circuits/dishonest/), on top of test/helpers/derivatives.ts.
  */
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
-import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { isDated, optionMark } from "../../sequencer/derivatives/formulas.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";

@@ -15,7 +15,7 @@ import { publicKeyOf, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed, Withdrawal } from "../../sequencer/protocol/messages.ts";
 import { signCancel, signOrder, signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
-import type { BatchTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { RequestRejected, type Sequencer } from "../../sequencer/service/sequencer.ts";
 import { INSTRUMENTS, oracleUpdate, PRICE, VOL } from "./derivatives.ts";

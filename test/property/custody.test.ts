@@ -41,7 +41,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
-import type { BatchTx, DerivTx, InstrumentSpec, SpotTx } from "../../sequencer/batch/transactions.ts";
+import type { BatchTx, DerivTx, InstrumentSpec, SpotTx } from "../../sequencer/protocol/transactions.ts";
 import { isOption, lotRisk, NO_RISK, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";

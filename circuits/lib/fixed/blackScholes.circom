@@ -6,7 +6,7 @@ include "./fixed.circom";
 include "./constants.circom";
 
 // Black-Scholes in Q64 fixed point (SPEC.md in this folder). Bit-exact with
-// sequencer/risk/fixed/blackScholes.ts: same steps, same floors.
+// sequencer/derivatives/blackScholes/blackScholes.ts: same steps, same floors.
 
 /// Witness helper: j + 64 where j is the unique shift with 70/99 <= s / (k 2^j) < 140/99.
 function fxLnShift(s, k) {

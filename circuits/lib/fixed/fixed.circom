@@ -5,7 +5,7 @@ include "circomlib/circuits/comparators.circom";
 
 // Q64 fixed-point gadgets (SPEC.md in this folder). A signed integer m is the field element m mod p;
 // every value is range-checked so that no equation below wraps around the BN254 field, and every
-// rounding is a floor (towards -infinity), exactly as sequencer/risk/fixed/fixedPoint.ts.
+// rounding is a floor (towards -infinity), exactly as sequencer/derivatives/blackScholes/fixedPoint.ts.
 
 /// Witness helper (not a constraint): floor(n / d) for d > 0, n read as a signed integer.
 function fxFloorDiv(n, d) {

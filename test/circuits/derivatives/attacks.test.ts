@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { accountRisk, type LotRisk } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";

@@ -23,7 +23,7 @@ import { network } from "hardhat";
 import { getContract, type Abi } from "viem";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";

@@ -12,7 +12,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { InstrumentKind, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";

@@ -7,7 +7,7 @@
  * hole (type, field, mutation, why); the log has one line per candidate with the constraint that
  * refused it. Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
  */
-import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";

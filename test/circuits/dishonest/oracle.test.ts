@@ -17,7 +17,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { signOracleUpdate } from "../../../sequencer/derivatives/oracleSigner.ts";
 import { InstrumentKind, MAX_ORACLE_AGE, PPM, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";

@@ -8,7 +8,7 @@
  * refused it. Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
  */
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";

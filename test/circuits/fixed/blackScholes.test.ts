@@ -5,9 +5,9 @@
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { blackScholesTrace, lnReduction, priceOption, type OptionInput } from "../../../sequencer/risk/fixed/blackScholes.ts";
-import { floorDiv, isqrt } from "../../../sequencer/risk/fixed/fixedPoint.ts";
-import { LN2_64TH } from "../../../sequencer/risk/fixed/constants.ts";
+import { blackScholesTrace, lnReduction, priceOption, type OptionInput } from "../../../sequencer/derivatives/blackScholes/blackScholes.ts";
+import { floorDiv, isqrt } from "../../../sequencer/derivatives/blackScholes/fixedPoint.ts";
+import { LN2_64TH } from "../../../sequencer/derivatives/blackScholes/constants.ts";
 import { accepts, compileMain, fe, outputs, type Compiled } from "./compile.ts";
 
 function bsInput(o: OptionInput): Record<string, bigint> {

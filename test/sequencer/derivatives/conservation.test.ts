@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { settledMark } from "../../../sequencer/derivatives/formulas.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";

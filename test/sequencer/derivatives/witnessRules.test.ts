@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import type { BatchTx, InstrumentSpec } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
 import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";

@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { selectBatch, type PendingEntry } from "../../../sequencer/service/batchSelection.ts";

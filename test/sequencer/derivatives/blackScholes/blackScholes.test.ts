@@ -1,5 +1,5 @@
 /**
- * Fixed-point Black-Scholes (sequencer/risk/fixed) against the float64 reference of reference.ts.
+ * Fixed-point Black-Scholes (sequencer/derivatives/blackScholes) against the float64 reference of reference.ts.
  *
  * Stated accuracy: |price_fixed - price_float64| < 1e-6 * S over the whole domain of SPEC.md, where the
  * float64 reference's own rounding (about 2^-52 * (S + K) ulp-scale, which exceeds 1e-6 * S only when
@@ -9,9 +9,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { blackScholesTrace, greeks, normCdf, priceOption, priceToQuote, type OptionInput } from "../../../../sequencer/risk/fixed/blackScholes.ts";
-import { ONE, toFloat } from "../../../../sequencer/risk/fixed/fixedPoint.ts";
-import { CIRCOM_CONSTANTS_PATH, renderCircomConstants } from "../../../../sequencer/risk/fixed/genCircomConstants.ts";
+import { blackScholesTrace, greeks, normCdf, priceOption, priceToQuote, type OptionInput } from "../../../../sequencer/derivatives/blackScholes/blackScholes.ts";
+import { ONE, toFloat } from "../../../../sequencer/derivatives/blackScholes/fixedPoint.ts";
+import { CIRCOM_CONSTANTS_PATH, renderCircomConstants } from "../../../../sequencer/derivatives/blackScholes/genCircomConstants.ts";
 import { bsFloat, greeksFloat, normCdf as normCdfFloat, type FloatOption } from "./reference.ts";
 
 const TARGET = 1e-6;

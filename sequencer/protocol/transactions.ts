@@ -1,7 +1,7 @@
 /** Transactions as the batcher receives them: what one batch slot proves. */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
-import { TxType, type InstrumentKind } from "../protocol/constants.ts";
+import type { Cancel, Order, Signed, Transfer, Withdrawal } from "./messages.ts";
+import { TxType, type InstrumentKind } from "./constants.ts";
 
 export type NoopTx = { type: typeof TxType.NOOP };
 export type RegisterKeyTx = { type: typeof TxType.REGISTER_KEY; accountId: number; pubKey: PublicKey };

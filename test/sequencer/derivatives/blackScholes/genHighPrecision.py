@@ -1,7 +1,7 @@
 # High-precision (mpmath, 50 digits) Black-Scholes values for the corners where a float64 reference
 # cannot resolve 1e-6 * S (K/S up to 2^34). Output: highPrecision.json, values as price * 2^64 in
 # 1e-8 quote units (the fixed-point output's unit), rounded to nearest.
-# Run: python3 test/sequencer/risk/fixed/genHighPrecision.py > test/sequencer/risk/fixed/highPrecision.json
+# Run: python3 test/sequencer/derivatives/blackScholes/genHighPrecision.py > test/sequencer/derivatives/blackScholes/highPrecision.json
 import json, mpmath as mp
 mp.mp.dps = 50
 Y = 31536000

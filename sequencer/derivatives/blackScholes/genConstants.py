@@ -1,5 +1,5 @@
 # Generates constants.ts (the single source of the fixed-point Black-Scholes constants).
-# Needs python3 + mpmath. Run: python3 sequencer/risk/fixed/genConstants.py > sequencer/risk/fixed/constants.ts
+# Needs python3 + mpmath. Run: python3 sequencer/derivatives/blackScholes/genConstants.py > sequencer/derivatives/blackScholes/constants.ts
 # The normal-tail polynomial is a Chebyshev interpolant (degree 10, in t = 1/(1 + P a), a in [0, 9])
 # of G(a) = Q(a) * exp(a^2/2), Q the upper normal tail; its max relative error is printed below.
 import mpmath as mp
