@@ -5,7 +5,7 @@
  * is rolled back and the error names the slot.
  */
 import { fieldOf, type ExchangeState } from "../state/exchangeState.ts";
-import { DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
+import { Bits, DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
 import { encodePublicData, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
@@ -44,6 +44,19 @@ export type BatchOptions = {
   oracle?: SignedOracleUpdate | null;
 };
 
+const POOL_LIMIT = 1n << BigInt(Bits.balance);
+
+/**
+ * The fee pool and the insurance fund stay below 2^128 (the Batch circuit's `feePoolBits` and
+ * `insuranceBits`, checked once at the batch's end). Checked after every slot, so the refusal names
+ * the slot that took a pool past the bound (both only grow by a slot's fees and penalties; the fund's
+ * bad-debt cover only lowers it). Refuses with FEE_POOL_OVERFLOW or INSURANCE_OVERFLOW.
+ */
+export function requirePoolsInRange(state: ExchangeState): void {
+  if (state.feePool >= POOL_LIMIT) throw new TxRejected("FEE_POOL_OVERFLOW", `the fee pool would hold ${state.feePool}, not below 2^${Bits.balance}`);
+  if (state.globals.insuranceFund >= POOL_LIMIT) throw new TxRejected("INSURANCE_OVERFLOW", `the insurance fund would hold ${state.globals.insuranceFund}, not below 2^${Bits.balance}`);
+}
+
 type Nested = bigint | Nested[];
 function toStrings(v: Nested): unknown {
   return Array.isArray(v) ? v.map(toStrings) : fieldOf(v).toString();
@@ -68,6 +81,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   const deriv = "spot" in txs ? txs.deriv : txs.filter(isDerivTx);
   if (spot.length > slots) throw new RangeError(`${spot.length} spot transactions do not fit ${slots} slots`);
   if (deriv.length > derivSlots) throw new RangeError(`${deriv.length} derivatives transactions do not fit ${derivSlots} slots`);
+  const enforce = opts.enforceRules ?? true;
   const ctx = { timestamp: opts.timestamp, verifySignatures: opts.verifySignatures ?? true, enforceRules: opts.enforceRules };
   const oldAccountsRoot = state.accountTree.root;
   const oldMarketsRoot = state.marketTree.root;
@@ -90,6 +104,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
     [...spot, ...Array<SpotTx>(slots - spot.length).fill(NOOP)].forEach((tx, i) => {
       try {
         const { inputs, record } = applyTx(state, tx, slotCtx(ctx, i));
+        if (enforce) requirePoolsInRange(state);
         spotInputs.push(inputs);
         records.push(record);
       } catch (e) {
@@ -100,6 +115,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
     [...deriv, ...Array<DerivTx>(derivSlots - deriv.length).fill(NOOP)].forEach((tx, i) => {
       try {
         const { inputs, record } = applyDerivTx(state, tx, slotCtx(dctx, slots + i));
+        if (enforce) requirePoolsInRange(state);
         derivInputs.push(inputs);
         records.push(record);
       } catch (e) {

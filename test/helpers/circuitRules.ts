@@ -57,6 +57,7 @@ export async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts:
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8").split("\n");
 const sources = {
   DerivSlot: source("circuits/derivatives/derivSlot.circom"),
+  AccountRisk: source("circuits/derivatives/derivSlot.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),

@@ -9,7 +9,7 @@ import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { order, testTrader, type TestTrader } from "./traders.ts";
@@ -77,10 +77,11 @@ let batchNumber = 0;
 
 /**
  * Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered
- * (`instruments`, INSTRUMENTS unless said otherwise); `onBatch` sees each setup batch.
+ * (`instruments`, INSTRUMENTS unless said otherwise), at circuit sizes `params` (TEST_PARAMS unless said
+ * otherwise); `onBatch` sees each setup batch.
  */
-export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments: readonly InstrumentSpec[] = INSTRUMENTS): ExchangeState {
-  const state = new ExchangeState(TEST_PARAMS);
+export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments: readonly InstrumentSpec[] = INSTRUMENTS, params: CircuitParams = TEST_PARAMS): ExchangeState {
+  const state = new ExchangeState(params);
   const setup: BatchTx[] = [];
   for (const t of Object.values(traders)) {
     setup.push({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });

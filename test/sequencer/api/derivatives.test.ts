@@ -144,6 +144,7 @@ describe("api: POST /v1/oracle/updates", () => {
       ["rate above the cap", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [1_001n, 0n, 0n, 0n] })), "FUNDING_ABOVE_CAP"],
       ["rate on the future", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [0n, 1n, 0n, 0n] })), "FUNDING_NOT_PERPETUAL"],
       ["price too low", wire(oracleUpdate({ time: NOW + 10, prices: [1n] })), "BAD_ORACLE_PRICE"],
+      ["vol too low", wire(oracleUpdate({ time: NOW + 10, vols: [(1n << 13n) - 1n] })), "BAD_ORACLE_VOL"],
     ];
     for (const [name, body, code] of cases) {
       const r = await post(app, "/v1/oracle/updates", JSON.stringify(body));
