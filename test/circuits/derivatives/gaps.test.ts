@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch, type BatchOptions } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import type { BatchTx } from "../../../sequencer/batch/transactions.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
 import { Bits, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
