@@ -11,7 +11,7 @@
  *                        [--log=sqlite|sqlite-blocking|none] [--warmup=2000] [--repeat=3]
  *
  * --log: sqlite (default) logs every accepted order durably before it is acknowledged, as the service
- * does (SqliteStore with background sync, as sequencer/service/main.ts opens it: one commit per intake
+ * does (SqliteStore with background sync, as sequencer/process/main.ts opens it: one commit per intake
  * group, the answer once the WAL is fsynced; in a temporary directory); sqlite-blocking opens it as the
  * service did before (fsync and SQLite's automatic checkpoints inside the commit, on the JavaScript
  * thread); none runs without a log (in-memory only), to show what durability costs. The log column is

@@ -22,7 +22,7 @@ export type Lane = (typeof LANE_NAMES)[number];
 
 /** Path prefixes of each lane but `unit` (which takes the rest), checked in this order. */
 export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly string[]>> = {
-  e2e: ["test/e2e/", "test/scripts/exchange.test.ts", "test/sequencer/service/main.test.ts"],
+  e2e: ["test/e2e/", "test/scripts/exchange.test.ts", "test/sequencer/process/main.test.ts"],
   contracts: [
     "test/contracts/",
     "test/scripts/deploy/",

@@ -3,7 +3,7 @@
  * EdDSAPoseidonVerifier). A private key is 32 bytes; the public key is a curve point (x, y).
  */
 import { buildBabyjub, buildEddsa } from "circomlibjs";
-import { FIELD_MODULUS } from "../protocol/constants.ts";
+import { FIELD_MODULUS } from "./field.ts";
 
 const eddsa = await buildEddsa();
 const F = eddsa.babyJub.F;

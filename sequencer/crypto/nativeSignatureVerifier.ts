@@ -7,7 +7,7 @@
  * thread in async calls). defaultSignatureVerifier() picks it when the addon is built and falls back to
  * the JavaScript reference otherwise.
  */
-import { FIELD_MODULUS } from "../protocol/constants.ts";
+import { FIELD_MODULUS } from "./field.ts";
 import { isNativeAvailable, nativeAddon } from "../../fpga-prover/native/index.ts";
 import { jsSignatureVerifier, messageValue, type SignatureCheck, type SignatureVerifier, type SignedMessage } from "./signatureVerifier.ts";
 

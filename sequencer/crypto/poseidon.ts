@@ -5,7 +5,7 @@
  */
 import { buildPoseidon } from "circomlibjs";
 import { isNativeAvailable, nativeAddon, type NativeAddon } from "../../fpga-prover/native/index.ts";
-import { FIELD_MODULUS } from "../protocol/constants.ts";
+import { FIELD_MODULUS } from "./field.ts";
 
 const instance = await buildPoseidon();
 const native: NativeAddon | undefined = isNativeAvailable() ? nativeAddon() : undefined;

@@ -5,9 +5,8 @@
  * scripts/build/genCircomProtocol.ts; the Solidity decoder is tested against publicData.ts.
  */
 
-/** BN254 scalar field: the field of circuit signals and of Baby Jubjub coordinates. */
-export const FIELD_MODULUS =
-  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+/** BN254 scalar field (defined with the hashes and curves that live in it, sequencer/crypto/field.ts). */
+export { FIELD_MODULUS } from "../crypto/field.ts";
 
 /** Transaction type, the first byte of every slot record. */
 export const TxType = {

@@ -1,7 +1,7 @@
 /**
  * Crash recovery of the sequencer process: a scripted trading run against a local Hardhat node (spot,
  * then derivatives: a perpetual and a call registered on the custodian, collateral transfers, signed
- * oracle updates, perpetual and option trades), with the sequencer (sequencer/service/main.ts, durable data directory, real proofs) SIGKILLed at many random
+ * oracle updates, perpetual and option trades), with the sequencer (sequencer/process/main.ts, durable data directory, real proofs) SIGKILLed at many random
  * points (during intake, between a request and its reply, while batches are proved and posted) and at
  * each step of a batch's life (built, proved, sent, posted), restarted each time, the unanswered request
  * retried as a client would. Checks, against an uninterrupted in-process run of the same script:

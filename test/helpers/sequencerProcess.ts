@@ -1,5 +1,5 @@
 /**
- * The sequencer process (sequencer/service/main.ts) as a test drives it: spawned with an IPC channel,
+ * The sequencer process (sequencer/process/main.ts) as a test drives it: spawned with an IPC channel,
  * requests answered over it (a reply means the request's records are durable), SIGKILLed at will.
  * Its output is kept for failure messages.
  */
@@ -34,7 +34,7 @@ export class SequencerProcess {
   private constructor(opts: SequencerProcessOptions, extraArgs: string[]) {
     this.proc = spawn(
       process.execPath,
-      ["--import", "tsx", "sequencer/service/main.ts", "--data", opts.data, "--rpc", opts.rpc, "--custodian", opts.custodian, "--operator-key", opts.operatorKey, ...extraArgs],
+      ["--import", "tsx", "sequencer/process/main.ts", "--data", opts.data, "--rpc", opts.rpc, "--custodian", opts.custodian, "--operator-key", opts.operatorKey, ...extraArgs],
       { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced", env: { ...process.env, ...opts.env } },
     );
     const keep = (d: Buffer) => {

@@ -14,7 +14,7 @@
  * Anything else, or a failure, answers { id, error: message }.
  */
 import type { EngineEvent } from "../matching/index.ts";
-import { RequestRejected, type Sequencer } from "./sequencer.ts";
+import { RequestRejected, type Sequencer } from "../service/sequencer.ts";
 
 export type IpcOutcome = { events: EngineEvent[] } | { rejected: string };
 export type IpcRequest = { id: number; op: string; [field: string]: unknown };

@@ -21,7 +21,7 @@ function run(...extra: string[]): { status: number | null; stderr: string; dataT
   const dir = mkdtempSync(join(tmpdir(), "sequencer-args-"));
   try {
     const r = spawnSync(process.execPath, [
-      "--import", "tsx", "sequencer/service/main.ts", "--data", join(dir, "data"), "--rpc", "http://127.0.0.1:9", "--dev-operator",
+      "--import", "tsx", "sequencer/process/main.ts", "--data", join(dir, "data"), "--rpc", "http://127.0.0.1:9", "--dev-operator",
       "--custodian", "0x00000000000000000000000000000000000000c5", "--wasm", wasm, "--zkey", zkey, "--vkey", vkey, ...extra,
     ], { encoding: "utf8", env: { ...process.env, SEQUENCER_LIQUIDATOR_KEY: undefined }, timeout: 60_000 });
     return { status: r.status, stderr: r.stderr, dataTouched: existsSync(join(dir, "data")) };

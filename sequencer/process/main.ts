@@ -3,7 +3,7 @@
  * start it again with the same directory, and it recovers the books, accounts, pending transactions and
  * any proven batch not yet confirmed from its log and the chain, then carries on.
  *
- *   npx tsx sequencer/service/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
+ *   npx tsx sequencer/process/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
  *       --custodian 0x... --operator-key 0x... --wasm batch.wasm --zkey batch.zkey --vkey batch.vkey.json \
  *       [--port 8080] [--params test]
  *
@@ -34,7 +34,7 @@ import { createApiServer } from "../api/server.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../protocol/params.ts";
 import { serveIpc } from "./ipc.ts";
-import { Sequencer, type BatchStage } from "./sequencer.ts";
+import { Sequencer, type BatchStage } from "../service/sequencer.ts";
 
 /** Hardhat's well-known development mnemonic (--dev-operator). Never use it on a real chain. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
