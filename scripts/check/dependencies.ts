@@ -30,6 +30,7 @@ export const FORBIDDEN: readonly ForbiddenImport[] = [
   { from: "sequencer/protocol/", to: "sequencer/service/", why: "the protocol vocabulary is below everything that uses it" },
   { from: "sequencer/protocol/", to: "sequencer/api/", why: "the protocol vocabulary is below everything that uses it" },
   { from: "sequencer/service/", to: "sequencer/api/", why: "the service does not know its network front; sequencer/process/ wires them" },
+  { from: "sequencer/persistence/", to: "sequencer/service/", why: "the store is below the service that journals into it" },
   { from: "sequencer/crypto/", to: "sequencer/protocol/", why: "hashes and signatures are below the protocol that uses them" },
   { from: "sequencer/wire/", to: "sequencer/api/", why: "the wire format is below the server and the SDK" },
   { from: "sequencer/wire/", to: "sequencer/service/", why: "the wire format is below the server and the SDK" },

@@ -72,7 +72,7 @@ import { sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry }
 import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type { BatchRecord, LogRecord, RejectRecord } from "../persistence/records.ts";
-import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "../persistence/sequencerSnapshot.ts";
+import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 import { sentTransactionOutcome } from "./sentTransaction.ts";

@@ -33,7 +33,7 @@ import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { fetchRequests } from "../../sequencer/chain/requests.ts";
 import type { EngineEvent, FillEvent } from "../../sequencer/matching/index.ts";
-import type { SequencerSnapshot } from "../../sequencer/persistence/sequencerSnapshot.ts";
+import type { SequencerSnapshot } from "../../sequencer/service/snapshot.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";

@@ -3,14 +3,14 @@
  * batch is being built or posted. Each part uses its owner's own snapshot format (engine, risk,
  * markets, proven state); maps are listed sorted by key so equal states give equal snapshots.
  */
-import type { DerivativesSnapshot } from "../service/derivatives.ts";
-import type { PendingEntry } from "../service/batchSelection.ts";
+import type { DerivativesSnapshot } from "./derivatives.ts";
+import type { PendingEntry } from "./batchSelection.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { EngineSnapshot } from "../matching/snapshot.ts";
 import type { MarketParamsJson } from "../matching/markets.ts";
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { SpotRiskSnapshot } from "../risk/spotRisk.ts";
-import type { ExchangeStateSnapshot } from "./stateSnapshot.ts";
+import type { ExchangeStateSnapshot } from "../persistence/stateSnapshot.ts";
 
 /** Version 2 added the derivatives service and the oracle tag of pending entries. */
 export const SNAPSHOT_VERSION = 2;
