@@ -10,7 +10,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { buildBatch, type BuiltBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
+import { verifyMessage } from "../../../sequencer/crypto/babyjub.ts";
 import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
+import { messageValue, type SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
@@ -219,7 +221,7 @@ describe("buildBatch", () => {
     for (let i = 1; i < batches.length; i++) assert.notEqual(batches[i].header.newRoot, batches[i].header.oldRoot, `batch ${i}`);
   });
 
-  it("builds a derivatives trade in the derivatives slot with a used oracle section", () => {
+  it("builds a derivatives trade in the derivatives slot with a used oracle section; collected signatures name that slot and give the same witness", () => {
     const state = derivativesState();
     const oldRoot = state.root;
     const b = buildBatch(state, [derivTrade(0, 10n, 300_000n)], { batchNumber: 50, timestamp: NOW, oracle: oracleUpdate() });
@@ -228,6 +230,16 @@ describe("buildBatch", () => {
     assert.equal(b.oracle.used, true);
     assert.equal(state.account(1).deriv.positions[0].size, 10n);
     assert.equal(state.account(2).deriv.positions[0].size, -10n);
+    // The same batch with signatures left to the caller (as the sequencer does): same witness, and the
+    // two order signatures are collected under the derivatives slot's number and verify.
+    const again = derivativesState();
+    const checks: [number, SignatureCheck][] = [];
+    const c = buildBatch(again, [derivTrade(0, 10n, 300_000n)], {
+      batchNumber: 50, timestamp: NOW, oracle: oracleUpdate(), verifySignatures: false, collectSignatures: (slot, check) => checks.push([slot, check]),
+    });
+    assert.deepEqual(c, b);
+    assert.deepEqual(checks.map(([slot]) => slot), [P.slots, P.slots]);
+    for (const [, check] of checks) assert.ok(verifyMessage(messageValue(check.message), check.signature, check.publicKey));
   });
 
   it("is deterministic: the same transactions on the same state give the same public data and circuit input", () => {
