@@ -2,12 +2,14 @@
  * Deploys the exchange (test USDC/WETH, verifier, custodian, demo market) to any running node, e.g.
  * `npx hardhat node` in another terminal, then:
  *
- *   npm run deploy -- --rpc http://127.0.0.1:8545 [--params test|production] [--key 0x...]
+ *   npm run deploy -- --rpc http://127.0.0.1:8545 [--params test|production] [--key 0x...] [--verifier V.sol]
  *
+ * --verifier is the Groth16 verifier contract of the operator's keys (production: from the phase-2
+ * ceremony). Without it the batch circuit is built here with INSECURE dev keys (a local chain only).
  * Without --key it uses the node's first development account (Hardhat's well-known mnemonic).
  * Writes the addresses to .devnet/deployment.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
@@ -19,19 +21,27 @@ const opts = new Command()
   .option("--rpc <url>", "JSON-RPC URL", "http://127.0.0.1:8545")
   .option("--params <name>", "circuit parameters: test or production", "test")
   .option("--key <hex>", "deployer private key (default: the node's first development account)")
+  .option("--verifier <path>", "the batch circuit's verifier contract source (default: build the circuit with INSECURE dev keys)")
   .parse()
-  .opts<{ rpc: string; params: string; key?: Hex }>();
+  .opts<{ rpc: string; params: string; key?: Hex; verifier?: string }>();
 
 const params = opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
 const account = opts.key ? privateKeyToAccount(opts.key) : mnemonicToAccount("test test test test test test test test test test test junk");
 const publicClient = createPublicClient({ transport: http(opts.rpc) }) as PublicClient;
 const chain = { id: await publicClient.getChainId(), name: "target", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } };
 const walletClient = createWalletClient({ chain, transport: http(opts.rpc), account });
-console.log(`building the batch circuit (${opts.params})…`);
-const circuit = await buildBatchCircuit(params);
-const d = await deployDemoExchange({ publicClient, walletClient }, { params, verifierSol: circuit.verifierSol, operator: account.address });
+let verifierSol = opts.verifier;
+let circuitDir: string | undefined;
+if (verifierSol === undefined) {
+  console.log(`no --verifier: building the batch circuit (${opts.params}) with INSECURE dev keys…`);
+  const circuit = await buildBatchCircuit(params);
+  [verifierSol, circuitDir] = [circuit.verifierSol, circuit.dir];
+} else if (!existsSync(verifierSol)) {
+  throw new Error(`--verifier ${verifierSol}: no such file`);
+}
+const d = await deployDemoExchange({ publicClient, walletClient }, { params, verifierSol, operator: account.address });
 mkdirSync(".devnet", { recursive: true });
-const out = { rpc: opts.rpc, chainId: chain.id, params: opts.params, operator: account.address, ...d, circuit: circuit.dir };
+const out = { rpc: opts.rpc, chainId: chain.id, params: opts.params, operator: account.address, ...d, verifier: verifierSol, ...(circuitDir && { circuit: circuitDir }) };
 writeFileSync(".devnet/deployment.json", JSON.stringify(out, null, 2));
 console.log(JSON.stringify(out, null, 2));
 process.exit(0);
