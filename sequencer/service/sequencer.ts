@@ -263,7 +263,10 @@ export class Sequencer {
   private inFlight: InFlightBatch | null = null;
   /** True while a batch is built and proved: the state then holds it uncommitted. */
   private building = false;
-  /** True from an abandonment until the next batch is posted: the rebuilt batch is stamped at chain time. */
+  /**
+   * True from an abandonment until the next batch is posted (live and at replay, so a restart keeps it):
+   * the rebuilt batch is stamped at chain time.
+   */
   private abandonedSincePost = false;
   /** runBatch calls run one at a time, in call order. */
   private batchQueue: Promise<unknown> = Promise.resolve();
@@ -511,10 +514,12 @@ export class Sequencer {
         this.derivatives.onBatchPosted(this.inFlight.txs);
         this.inFlight = null;
         this.batchNumber = r.batchNumber + 1;
+        this.abandonedSincePost = false;
         return;
       case "abandon":
         if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} abandoned but not in flight`);
         this.unbuild(this.inFlight);
+        this.abandonedSincePost = true;
         return;
     }
   }
