@@ -40,21 +40,26 @@ export const FORBIDDEN: readonly ForbiddenImport[] = [
 const SKIP = new Set(["node_modules", "build", "artifacts", "cache"]);
 const SOURCE_ROOTS = ["sequencer", "fpga-prover", "scripts", "test"];
 
-function sourceFiles(root: string, dir: string, out: string[]): string[] {
-  for (const name of readdirSync(join(root, dir))) {
-    if (SKIP.has(name) || name.startsWith(".")) continue;
-    const path = join(dir, name);
-    if (statSync(join(root, path)).isDirectory()) sourceFiles(root, path, out);
-    else if (/\.(ts|mts)$/.test(name) && !name.endsWith(".d.ts")) out.push(path);
-  }
-  return out;
+/** The TypeScript sources under `dir` (relative to root, sorted), skipping build outputs and dot folders. */
+export function sourceFiles(root: string, dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(join(root, d))) {
+      if (SKIP.has(name) || name.startsWith(".")) continue;
+      const path = join(d, name);
+      if (statSync(join(root, path)).isDirectory()) walk(path);
+      else if (/\.(ts|mts)$/.test(name) && !name.endsWith(".d.ts")) out.push(path);
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
 /** Every relative import (static or dynamic) of every TypeScript source under the source roots. */
 export function importEdges(root: string): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const top of SOURCE_ROOTS) {
-    for (const from of sourceFiles(root, top, [])) {
+    for (const from of sourceFiles(root, top)) {
       const source = readFileSync(join(root, from), "utf8");
       for (const m of source.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
         edges.push({ from, to: normalize(join(dirname(from), m[1])) });

@@ -13,8 +13,7 @@
  * Usage: npx tsx scripts/test/lanes.ts <lane> [--list]   (runs the lane's files, or lists them)
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { sourceFiles } from "../check/dependencies.ts";
 import { isMainModule } from "../mainModule.ts";
 
 export const LANE_NAMES = ["unit", "contracts", "circuits", "e2e"] as const;
@@ -44,16 +43,7 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
 
 /** Every test file under `root`/test, relative to root, sorted. */
 export function testFiles(root = "."): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(join(root, dir))) {
-      const path = `${dir}/${name}`;
-      if (statSync(join(root, path)).isDirectory()) walk(path);
-      else if (name.endsWith(".test.ts")) out.push(path);
-    }
-  };
-  walk("test");
-  return out.sort();
+  return sourceFiles(root, "test").filter((f) => f.endsWith(".test.ts"));
 }
 
 /** The lane a test file belongs to. */
