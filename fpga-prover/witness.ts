@@ -1,7 +1,7 @@
 /**
  * The circuit's witness calculator (circom's runtime, the one snarkjs uses for .wasm witnesses), with
- * each circuit's wasm compiled and instantiated once per process instead of on every call: the native
- * device computes every proof's witness with it, and the sequencer uses it as a cheap check of what the
+ * each circuit's wasm read once and instantiated once per process (again after a refusal) instead of
+ * on every call: the native device computes every proof's witness with it, and the sequencer uses it as a cheap check of what the
  * circuit refuses (a witness costs a small fraction of a proof). Its refusals (a failed assertion or
  * constraint) name the failing templates and lines: witnessFailureChain.
  */
@@ -18,24 +18,53 @@ function witnessCalculatorBuilder(): Promise<WitnessCalculatorBuilder> {
   return builderPromise;
 }
 
-/** One compiled and instantiated witness wasm per circuit, reused across calls (the runtime resets it per witness). */
+/** Each circuit's wasm, read once. */
+const codes = new Map<string, Promise<Uint8Array>>();
+/**
+ * One instantiated witness wasm per circuit, reused across the calls it answers. A call that fails
+ * retires its instance: circom's runtime keeps every failure's message in the instance (each later
+ * error would carry the first refusal's template and line, and grow without bound) and a trap leaves
+ * the wasm's own state where it stopped. The next call instantiates a fresh one.
+ */
 const calculators = new Map<string, Promise<WitnessCalculator>>();
-/** The last call on each calculator: calls on one wasm instance run one after another, never interleaved. */
+/** The last call on each circuit: calls on one wasm instance run one after another, never interleaved. */
 const queues = new Map<string, Promise<unknown>>();
 
-/**
- * The .wtns image of the witness of `input` (as snarkjs.wtns.calculate writes it). Rejects with the
- * runtime's error when the circuit refuses the input ("Assert Failed", "Error in template X_n line: L").
- */
-export async function calculateWitness(wasmPath: string, input: Record<string, unknown>): Promise<Uint8Array> {
+function readCode(wasmPath: string): Promise<Uint8Array> {
+  let code = codes.get(wasmPath);
+  if (!code) {
+    code = readFile(wasmPath);
+    codes.set(wasmPath, code);
+    code.catch(() => codes.delete(wasmPath));
+  }
+  return code;
+}
+
+function calculatorFor(wasmPath: string): Promise<WitnessCalculator> {
   let wc = calculators.get(wasmPath);
   if (!wc) {
-    wc = (async () => (await witnessCalculatorBuilder())(await readFile(wasmPath)))();
+    wc = (async () => (await witnessCalculatorBuilder())(await readCode(wasmPath)))();
     calculators.set(wasmPath, wc);
     wc.catch(() => calculators.delete(wasmPath));
   }
-  const calculator = wc;
-  const run = (queues.get(wasmPath) ?? Promise.resolve()).catch(() => {}).then(async () => (await calculator).calculateWTNSBin(input));
+  return wc;
+}
+
+/**
+ * The .wtns image of the witness of `input` (as snarkjs.wtns.calculate writes it). Rejects with the
+ * runtime's error when the circuit refuses the input ("Assert Failed", "Error in template X_n line: L"):
+ * that error names this input's failure only.
+ */
+export async function calculateWitness(wasmPath: string, input: Record<string, unknown>): Promise<Uint8Array> {
+  const run = (queues.get(wasmPath) ?? Promise.resolve()).catch(() => {}).then(async () => {
+    const calculator = calculatorFor(wasmPath);
+    try {
+      return await (await calculator).calculateWTNSBin(input);
+    } catch (e) {
+      if (calculators.get(wasmPath) === calculator) calculators.delete(wasmPath);
+      throw e;
+    }
+  });
   queues.set(wasmPath, run);
   return run;
 }

@@ -10,7 +10,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { network } from "hardhat";
+import { wallClockChain } from "../helpers/chain.ts";
 import { erc20Abi, type Address, type PublicClient, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { deployDemoExchange, readArtifact, registerInstrument, send, setOracleKey, type Clients } from "../../scripts/deploy/deployExchange.ts";
@@ -56,7 +56,7 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
   const inSync = async () => assert.equal(await sequencer.custodian.stateRoot(), sequencer.state.root);
 
   before(async () => {
-    const { viem } = await network.create();
+    const { viem } = await wallClockChain();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     testClient = await viem.getTestClient();
     let rest: WalletClient[];

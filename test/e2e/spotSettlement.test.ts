@@ -5,7 +5,7 @@
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { network } from "hardhat";
+import { wallClockChain } from "../helpers/chain.ts";
 import * as snarkjs from "snarkjs";
 import { erc20Abi, type Address, type PublicClient, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
@@ -47,7 +47,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
   const balanceOf = (token: Address, who: Address) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [who] });
 
   before(async () => {
-    const { viem } = await network.create();
+    const { viem } = await wallClockChain();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     [operator, aliceWallet, bobWallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
     circuit = await buildBatchCircuit(TEST_PARAMS);

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { network } from "hardhat";
+import { wallClockChain } from "../../helpers/chain.ts";
 import { erc20Abi, type Address, type PublicClient, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { buildCircuit } from "../../../scripts/build/circuitBuild.ts";
@@ -35,10 +35,12 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
   let vkey: unknown;
   const alice = testTrader(1);
   const bob = testTrader(2);
+  /** What the sequencer logged and rejected: printed with a failed assertion on the setup's batches. */
+  const diagnostics: string[] = [];
   const verify = (extra: Partial<VerifyOptions> = {}) => verifyChain({ publicClient, custodian, params: TEST_PARAMS, vkey, ...extra });
 
   before(async () => {
-    const { viem } = await network.create();
+    const { viem } = await wallClockChain();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     const [operator, aliceWallet, bobWallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
     const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
@@ -58,7 +60,13 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
       chain: { publicClient, walletClient: operator, custodian },
       makerFeePpm: 100,
       takerFeePpm: 500,
+      log: (line) => diagnostics.push(line),
     });
+    sequencer.events.on("rejected", (r) => diagnostics.push(`rejected ${r.code}: ${r.message}`));
+    const drained = async (n: number) => {
+      const posted = await sequencer.drain();
+      assert.equal(posted.length, n, `batches posted; the sequencer said:\n${diagnostics.join("\n")}`);
+    };
 
     // Accounts 1 and 2, in registration order.
     await send(as(aliceWallet), custodian, custodianAbi, "registerTradingKey", [...alice.pubKey]);
@@ -71,7 +79,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     await send(as(aliceWallet), custodian, custodianAbi, "deposit", [0, 10_000n * USDC]);
     await send(as(bobWallet), custodian, custodianAbi, "deposit", [1, 5n * ETH]);
     assert.equal(await sequencer.syncRequests(), 5);
-    assert.equal((await sequencer.drain()).length, 3);
+    await drained(3);
 
     // One trade and one withdrawal, proven together after the three request batches.
     const base = { marketId: 0, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, maxFeePpm: 1000, expiry: Math.floor(Date.now() / 1000) + 3600 };
@@ -79,7 +87,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     const fills = sequencer.placeOrder(signOrder(alice.key, { ...base, accountId: alice.accountId, orderId: 1n, side: Side.BUY, priceTicks: 300_100n, sizeLots: 500n }));
     assert.equal(fills.filter((e) => e.type === "fill").length, 1);
     sequencer.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: 1_000n * USDC, nonce: 0 }));
-    assert.equal((await sequencer.drain()).length, 1);
+    await drained(1);
   });
 
   after(() => terminateSnarkjsCurve());
