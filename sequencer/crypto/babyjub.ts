@@ -40,6 +40,19 @@ export function compressPublicKey([x, y]: PublicKey): bigint {
   return y | (sign << 255n);
 }
 
+/** Inverse of compressPublicKey: y | signX << 255 back to (x, y). circomlibjs packs the same sign bit, little-endian. */
+export function decompressPublicKey(compressed: bigint): PublicKey {
+  const le = new Uint8Array(32);
+  let v = compressed;
+  for (let i = 0; i < 32; i++) {
+    le[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  const point = babyJub.unpackPoint(le);
+  if (!point) throw new Error("compressed key is not a Baby Jubjub point");
+  return [babyJub.F.toObject(point[0]), babyJub.F.toObject(point[1])];
+}
+
 /**
  * Why (x, y) cannot be a trading or oracle key, or null when it can: the one rule for keys, used by the
  * witness builder (REGISTER_KEY, the oracle step) and so by intake. A key has canonical coordinates

@@ -4,16 +4,16 @@
  * per lot, and applies a funding tick. Mirrors circuits/derivatives/oracleStep.circom; the rules are
  * checked here first so the sequencer never builds a batch the circuit refuses.
  */
-import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
+import { compressPublicKey, publicKeyFault, verifyMessage } from "../crypto/babyjub.ts";
 import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
-import { oracleMessage, type OracleUpdate } from "../protocol/messages.ts";
+import { oracleMessage, type SignedOracleUpdate } from "../protocol/messages.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import { fundingStep, isDated, lotRisk, NO_RISK, type InstrumentState, type LotRisk } from "./formulas.ts";
 
-/** An oracle update with the oracle's signature and key. */
-export type SignedOracleUpdate = OracleUpdate & { key: PublicKey; signature: Signature };
+/** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
+export type { SignedOracleUpdate };
 
 /** Why an oracle update cannot be used by a batch. */
 export class OracleRejected extends Error {

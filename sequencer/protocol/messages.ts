@@ -9,7 +9,7 @@
  */
 import { poseidon } from "../crypto/poseidon.ts";
 import { ApiDomain, Bits, Domain, type OrderType, type Side, type TimeInForce } from "./constants.ts";
-import type { Signature } from "../crypto/babyjub.ts";
+import type { PublicKey, Signature } from "../crypto/babyjub.ts";
 
 /** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
 export type Order = {
@@ -32,6 +32,8 @@ export type Cancel = { accountId: number; orderId: bigint };
 export type Transfer = { accountId: number; toCollateral: boolean; amount: bigint; nonce: number };
 /** What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"). */
 export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; vols: bigint[]; rates: bigint[] };
+/** An oracle update with the oracle's signature and key. */
+export type SignedOracleUpdate = OracleUpdate & { key: PublicKey; signature: Signature };
 
 export type Signed<T> = T & { signature: Signature };
 

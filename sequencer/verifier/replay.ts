@@ -4,7 +4,7 @@
  */
 import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
 import { applyDerivTx } from "../batch/derivSlotWitness.ts";
-import { oracleFromSection, txFromRecord } from "../batch/replay.ts";
+import { oracleFromSection, txFromRecord } from "../protocol/recordDecoder.ts";
 import { applyTx } from "../batch/slotWitness.ts";
 import type { BatchTx, DerivTx, SpotTx } from "../protocol/transactions.ts";
 import { applyOracleStep } from "../derivatives/oracleStep.ts";

@@ -2,8 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { decompressPublicKey, requestToTx } from "../../../sequencer/chain/requests.ts";
-import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
+import { requestToTx } from "../../../sequencer/chain/requests.ts";
+import { compressPublicKey, decompressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { InstrumentKind, TxType } from "../../../sequencer/protocol/constants.ts";
 import { encodeRecord, type SlotRecord } from "../../../sequencer/protocol/publicData.ts";
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch, type BuiltBatch } from "../../../sequencer/batch/batchWitness.ts";
-import { txFromRecord } from "../../../sequencer/batch/replay.ts";
+import { txFromRecord } from "../../../sequencer/protocol/recordDecoder.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { toCalldataProof } from "../../../sequencer/chain/proof.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";

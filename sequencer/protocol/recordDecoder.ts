@@ -1,31 +1,45 @@
 /**
- * Replay of public data: turns a decoded slot record back into a transaction that `applyTx` /
- * `applyDerivTx` / `buildBatch` apply with `verifySignatures: false`, so anyone rebuilding the state from chain data
- * runs the exact state-transition code the sequencer runs.
+ * The one decoder of public data into what the state transition applies: a slot record back to its
+ * batch transaction (`txFromRecord`), a batch's oracle section back to its oracle update
+ * (`oracleFromSection`). The custodian's queued requests (chain/requests.ts) and the replay of posted
+ * batches (verifier/publicDataReplay.ts) both decode through it, so `applyTx` / `applyDerivTx` /
+ * `buildBatch` run with `verifySignatures: false` on exactly what the public data says.
  *
- * Public data carries everything that changes the state, but not the parts of a signed order that do
+ * Public data carries everything that changes the state, but not the parts of a signed message that do
  * not: a TRADE's orders are rebuilt with limit price = the trade price, size = 2^40 - 1 (the order's
  * real size is private; the order-slot leaf only stores the cumulative fill), max fee = the fee charged,
- * no expiry and a dummy signature. A WITHDRAW's nonce is the account's current nonce in `state`, so
- * records must be converted one at a time, each against the state the previous ones produced.
+ * no expiry and a dummy signature. What a record leaves out but the state knows (a WITHDRAW's or
+ * TRANSFER's nonce, the side a LIQUIDATE's liquidator takes) is read from the state the record applies
+ * to, so records must be decoded one at a time, each against the state the previous ones produced.
+ * Request records (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT) need no state.
  */
-import { Bits, OrderType, Side, TimeInForce, TxType } from "../protocol/constants.ts";
-import type { Order, Signed } from "../protocol/messages.ts";
-import type { SlotRecord } from "../protocol/publicData.ts";
-import type { ExchangeState } from "../state/exchangeState.ts";
-import { decompressPublicKey } from "../chain/requests.ts";
-import type { Signature } from "../crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, type InstrumentKind } from "../protocol/constants.ts";
-import type { OracleSection } from "../protocol/publicData.ts";
-import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import type { BatchTx, SpotTx } from "../protocol/transactions.ts";
+import { decompressPublicKey, type Signature } from "../crypto/babyjub.ts";
+import { Bits, INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce, TxType, type InstrumentKind } from "./constants.ts";
+import type { Order, Signed, SignedOracleUpdate } from "./messages.ts";
+import type { OracleSection, SlotRecord } from "./publicData.ts";
+import type { BatchTx } from "./transactions.ts";
+
+/**
+ * What decoding reads of the state a record applies to (ExchangeState satisfies it): the account's
+ * nonce and its derivatives positions.
+ */
+export type RecordState = {
+  account(accountId: number): { readonly nonce: number; readonly deriv: { readonly positions: readonly { readonly size: bigint }[] } };
+};
 
 const MAX_LOTS = (1n << BigInt(Bits.lots)) - 1n;
 const NO_EXPIRY = 2 ** Bits.time - 1;
 const DUMMY_SIGNATURE: Signature = { r8x: 0n, r8y: 1n, s: 0n };
 
-/** The transaction that `record` is the public data of, applicable to `state` without signatures. */
-export function txFromRecord(record: SlotRecord, state: ExchangeState): BatchTx {
+/**
+ * The transaction that `record` is the public data of, applicable to `state` without signatures.
+ * `state` may be left out for request records; any other record that needs it throws.
+ */
+export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
+  const stateOf = (accountId: number) => {
+    if (!state) throw new Error(`a record of type ${record.type} needs the state it applies to`);
+    return state.account(accountId);
+  };
   switch (record.type) {
     case TxType.NOOP:
       return { type: TxType.NOOP };
@@ -57,14 +71,14 @@ export function txFromRecord(record: SlotRecord, state: ExchangeState): BatchTx 
       const accountId = Number(record.accountId);
       return {
         type: TxType.WITHDRAW,
-        request: { accountId, tokenId: Number(record.tokenId), amount: record.amount, nonce: state.account(accountId).nonce, signature: DUMMY_SIGNATURE },
+        request: { accountId, tokenId: Number(record.tokenId), amount: record.amount, nonce: stateOf(accountId).nonce, signature: DUMMY_SIGNATURE },
       };
     }
     case TxType.CANCEL:
       return { type: TxType.CANCEL, request: { accountId: Number(record.accountId), orderId: record.orderId, signature: DUMMY_SIGNATURE } };
     case TxType.LIQUIDATE: {
       // The liquidator takes the other side of the liquidated position, whose sign the state holds.
-      const victimLong = state.account(Number(record.liquidatedAccountId)).deriv.positions[Number(record.instrumentId)]?.size > 0n;
+      const victimLong = stateOf(Number(record.liquidatedAccountId)).deriv.positions[Number(record.instrumentId)]?.size > 0n;
       return {
         type: TxType.LIQUIDATE,
         liquidatedAccountId: Number(record.liquidatedAccountId),
@@ -83,7 +97,7 @@ export function txFromRecord(record: SlotRecord, state: ExchangeState): BatchTx 
       const accountId = Number(record.accountId);
       return {
         type: TxType.TRANSFER,
-        request: { accountId, toCollateral: record.toCollateral === 1n, amount: record.amount, nonce: state.account(accountId).nonce, signature: DUMMY_SIGNATURE },
+        request: { accountId, toCollateral: record.toCollateral === 1n, amount: record.amount, nonce: stateOf(accountId).nonce, signature: DUMMY_SIGNATURE },
       };
     }
     case TxType.REGISTER_INSTRUMENT:
@@ -95,6 +109,7 @@ export function txFromRecord(record: SlotRecord, state: ExchangeState): BatchTx 
   }
 }
 
+/** The signed order a trade record implies: limit at the trade price, the widest size, the fee charged, no expiry, a dummy signature. */
 function replayOrder(accountId: bigint, orderId: bigint, marketId: number, side: Side, priceTicks: bigint, feePpm: bigint): Signed<Order> {
   return {
     accountId: Number(accountId), orderId, marketId, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, priceTicks,
@@ -102,7 +117,7 @@ function replayOrder(accountId: bigint, orderId: bigint, marketId: number, side:
   };
 }
 
-/** The oracle update a batch's oracle section carries, without its signature (the proof vouched for it). */
+/** The oracle update a batch's oracle section carries, without its signature (the proof vouched for it); null when unused. */
 export function oracleFromSection(section: OracleSection): SignedOracleUpdate | null {
   if (!section.used) return null;
   return {
