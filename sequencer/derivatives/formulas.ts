@@ -108,6 +108,9 @@ export type Position = { size: bigint; snapshot: bigint };
 /** The derivatives part of an account: signed collateral (quote units) and one position per instrument. */
 export type DerivAccount = { collateral: bigint; positions: Position[] };
 
+/** Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied. */
+export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number };
+
 /** Settles funding on every position (lazy funding): returns the account with snapshots at the current indexes. */
 export function settleFunding(acc: DerivAccount, indexes: readonly bigint[]): DerivAccount {
   let collateral = acc.collateral;

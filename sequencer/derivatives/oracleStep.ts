@@ -9,11 +9,23 @@ import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRIC
 import { instrumentInputs } from "../protocol/layouts.ts";
 import { oracleMessage, type SignedOracleUpdate } from "../protocol/messages.ts";
 import type { OracleSection } from "../protocol/publicData.ts";
-import type { ExchangeState } from "../state/exchangeState.ts";
-import { fundingStep, isDated, lotRisk, NO_RISK, type InstrumentState, type LotRisk } from "./formulas.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
 /** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
 export type { SignedOracleUpdate };
+
+/**
+ * What the oracle step reads and writes of the exchange state (state/exchangeState.ts's ExchangeState
+ * satisfies it): the circuit's sizes, the batch-level globals and the instrument table.
+ */
+export interface OracleStepState {
+  readonly params: CircuitParams;
+  readonly globals: Readonly<Globals>;
+  readonly instruments: readonly InstrumentState[];
+  setInstrument(id: number, inst: InstrumentState): void;
+  setGlobals(g: Globals): void;
+}
 
 /** Why an oracle update cannot be used by a batch. */
 export class OracleRejected extends Error {
@@ -46,7 +58,7 @@ function inRange(v: bigint, lo: bigint, hi: bigint): boolean {
  * (a replay of chain data, whose public data carries no signature: the proof vouched for it).
  */
 export function applyOracleStep(
-  state: ExchangeState,
+  state: OracleStepState,
   update: SignedOracleUpdate | null,
   timestamp: number,
   enforce = true,

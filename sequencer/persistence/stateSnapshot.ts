@@ -5,8 +5,8 @@
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { CircuitParams } from "../protocol/params.ts";
-import { ExchangeState, type Globals, type Market } from "../state/exchangeState.ts";
-import type { DerivAccount, InstrumentState } from "../derivatives/formulas.ts";
+import { ExchangeState, type Market } from "../state/exchangeState.ts";
+import type { DerivAccount, Globals, InstrumentState } from "../derivatives/formulas.ts";
 
 export type AccountSnapshot = {
   id: number;

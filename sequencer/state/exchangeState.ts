@@ -8,7 +8,7 @@ import type { PublicKey } from "../crypto/babyjub.ts";
 import { FIELD_MODULUS } from "../protocol/constants.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
-import { EMPTY_INSTRUMENT, type DerivAccount, type InstrumentState } from "../derivatives/formulas.ts";
+import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
 import { emptyHashes, QuadTree } from "./quadTree.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
@@ -23,9 +23,6 @@ export type Account = {
   orders: QuadTree;
   deriv: DerivAccount;
 };
-
-/** Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied. */
-export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number };
 
 /** A signed integer as the field element the circuit holds (v mod p). */
 export function fieldOf(v: bigint): bigint {
