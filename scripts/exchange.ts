@@ -24,7 +24,7 @@ import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import { accountOf, claimWithdrawal, deposit, registerTradingKey, type ChainClients } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
-import { isMainModule } from "./mainModule.ts";
+import { isMainModule } from "./lib/mainModule.ts";
 
 export type CliIo = { out: (line: string) => void; err: (line: string) => void };
 

@@ -22,7 +22,7 @@ import { batchCircuitName, batchMainSource } from "../build/batchCircuit.ts";
 import { readR1cs } from "../setup/r1cs.ts";
 import { Bits, HEADER_BYTES, oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { int, pct, progress, ROOT, section, table } from "./util.ts";
 
 const execFileP = promisify(execFile);

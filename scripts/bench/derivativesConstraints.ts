@@ -9,7 +9,7 @@
  */
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { compileR1cs } from "./constraints.ts";
 import { int, pct, section, table } from "./util.ts";
 

@@ -31,7 +31,7 @@ import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { BASE_PER_TRADE, cancels, MARKET, QUOTE_PER_TRADE, trader, trades, withdrawals } from "./fixtures.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { dur, int, progress, ROOT, section, table } from "./util.ts";
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(TxType).map(([k, v]) => [v, k])) as Record<number, string>;

@@ -15,7 +15,7 @@ import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { fundedState, TIMESTAMP, trader, trades } from "./fixtures.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { dur, int, progress, section, stats, table } from "./util.ts";
 import { chainCircuit } from "./chainCircuit.ts";
 

@@ -14,7 +14,7 @@ import { availableParallelism } from "node:os";
 import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { buildCircuit, type CircuitBuild } from "../build/circuitBuild.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";

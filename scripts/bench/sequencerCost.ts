@@ -18,7 +18,7 @@ import { orderMessage } from "../../sequencer/protocol/messages.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
 import { fundedState, TIMESTAMP, trader, trades } from "./fixtures.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { dur, int, progress, sample, sampleAsync, section, table, timeMs, type Stats } from "./util.ts";
 
 export type SequencerCostReport = {

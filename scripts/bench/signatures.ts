@@ -26,7 +26,7 @@ import { poseidonJs, poseidonNative } from "../../sequencer/crypto/poseidon.ts";
 import { messageValue, type HashedSignatureCheck, type SignatureCheck } from "../../sequencer/crypto/signatureVerifier.ts";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 import { preimageSeries, signatureSeries, testScalar } from "../fixtures/signatures.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { dur, int, machineLine, progress, sample, sampleAsync, section, table, timeMs, timeMsAsync } from "./util.ts";
 
 const BATCH_SIZES = [64, 256, 1024] as const;

@@ -6,7 +6,7 @@
  */
 import { Command, Option } from "commander";
 import { PRODUCTION_PARAMS, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 import { buildBatchCircuit } from "./batchCircuit.ts";
 
 if (isMainModule(import.meta.url)) {

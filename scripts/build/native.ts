@@ -4,7 +4,7 @@
  * that it falls back to snarkjs.
  */
 import { buildNative } from "../../fpga-prover/native/build.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 
 if (isMainModule(import.meta.url)) {
   if (process.argv.includes("--optional")) {

@@ -6,11 +6,12 @@
  * tests and benchmarks live in scripts/fixtures/).
  *
  * Usage: npx tsx scripts/check/dependencies.ts [root]   prints "a -> b (n)" per edge, then each forbidden
- * import; exits 1 if there is one. test/scripts/check/dependencies.test.ts runs the same check.
+ * import and each module cycle (modules that import one another, directly or around a loop); exits 1 if
+ * there is one. test/scripts/check/dependencies.test.ts runs the same check.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 
 /** One import of one file: the importing file and the file it names, both relative to the root. */
 export type ImportEdge = { from: string; to: string };
@@ -37,15 +38,18 @@ export const FORBIDDEN: readonly ForbiddenImport[] = [
   { from: "sequencer/wire/", to: "sequencer/sdk/", why: "the wire format is below the server and the SDK" },
 ];
 
-const SKIP = new Set(["node_modules", "build", "artifacts", "cache"]);
+/**
+ * The folders that hold sources. Build outputs (build/, artifacts/, cache/) sit at the root, outside
+ * them, so a source folder named `build` (scripts/build/, test/scripts/build/) is read like any other.
+ */
 const SOURCE_ROOTS = ["sequencer", "fpga-prover", "scripts", "test"];
 
-/** The TypeScript sources under `dir` (relative to root, sorted), skipping build outputs and dot folders. */
+/** The TypeScript sources under `dir` (relative to root, sorted), skipping node_modules and dot folders. */
 export function sourceFiles(root: string, dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(join(root, d))) {
-      if (SKIP.has(name) || name.startsWith(".")) continue;
+      if (name === "node_modules" || name.startsWith(".")) continue;
       const path = join(d, name);
       if (statSync(join(root, path)).isDirectory()) walk(path);
       else if (/\.(ts|mts)$/.test(name) && !name.endsWith(".d.ts")) out.push(path);
@@ -86,6 +90,46 @@ export function dependencyPicture(edges: readonly ImportEdge[]): Map<string, num
   return new Map([...counts].sort(([x], [y]) => (x < y ? -1 : 1)));
 }
 
+/**
+ * The module cycles of a picture: each set of two or more modules that reach one another through
+ * imports (a strongly connected component), its modules sorted; the sets sorted. Empty when every
+ * dependency points one way.
+ */
+export function moduleCycles(picture: ReadonlyMap<string, number>): string[][] {
+  const next = new Map<string, string[]>();
+  for (const edge of picture.keys()) {
+    const [a, b] = edge.split(" -> ");
+    next.set(a, [...(next.get(a) ?? []), b]);
+    if (!next.has(b)) next.set(b, []);
+  }
+  // Tarjan's algorithm.
+  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of next.get(v)!) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
+    if (component.length > 1) cycles.push(component.sort());
+  };
+  for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
+  return cycles.sort((x, y) => (x.join() < y.join() ? -1 : 1));
+}
+
 /** Every import a rule forbids, with the rule. */
 export function forbiddenImports(edges: readonly ImportEdge[], rules = FORBIDDEN): (ImportEdge & { why: string })[] {
   return edges.flatMap((e) => rules.filter((r) => e.from.startsWith(r.from) && e.to.startsWith(r.to)).map((r) => ({ ...e, why: r.why })));
@@ -94,9 +138,13 @@ export function forbiddenImports(edges: readonly ImportEdge[], rules = FORBIDDEN
 if (isMainModule(import.meta.url)) {
   const root = process.argv[2] ?? ".";
   const edges = importEdges(root);
-  for (const [edge, n] of dependencyPicture(edges)) console.log(`${edge} (${n})`);
+  const picture = dependencyPicture(edges);
+  for (const [edge, n] of picture) console.log(`${edge} (${n})`);
   const bad = forbiddenImports(edges);
   for (const b of bad) console.log(`FORBIDDEN ${b.from} -> ${b.to}: ${b.why}`);
+  const cycles = moduleCycles(picture);
+  for (const c of cycles) console.log(`CYCLE ${c.join(" <-> ")}`);
   console.log(bad.length ? `${bad.length} forbidden imports` : "no forbidden imports");
-  process.exit(bad.length ? 1 : 0);
+  console.log(cycles.length ? `${cycles.length} module cycles` : "no module cycle");
+  process.exit(bad.length || cycles.length ? 1 : 0);
 }

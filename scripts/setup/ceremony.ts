@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { domainPower } from "./devSetup.ts";
 import { readR1cs } from "./r1cs.ts";
 import { loadSnarkjs, terminateSnarkjsCurve, type SnarkjsLogger, type VerificationKey } from "./zkLibs.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 
 export interface CeremonyOptions {
   /** Powers of tau prepared for phase 2 (`snarkjs powersoftau prepare phase2`), power >= log2(domain) + 1. */

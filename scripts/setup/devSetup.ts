@@ -32,7 +32,7 @@ import { readR1cs } from "./r1cs.ts";
 import { Bn128Wasm, loadBn128Engine, FR_BYTES, G1_AFFINE, G1_JACOBIAN, G2_AFFINE, G2_JACOBIAN } from "./bn128Wasm.ts";
 import { FixedBasePool, chooseWindow } from "./fixedBase.ts";
 import { writeBinFile, u32LE, u32BE, bigintToLE, type Section } from "./zkeyFile.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 
 export const BN128_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;

@@ -14,7 +14,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { sourceFiles } from "../check/dependencies.ts";
-import { isMainModule } from "../mainModule.ts";
+import { isMainModule } from "../lib/mainModule.ts";
 
 export const LANE_NAMES = ["unit", "contracts", "circuits", "e2e"] as const;
 export type Lane = (typeof LANE_NAMES)[number];
