@@ -21,7 +21,7 @@ import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { NOOP, type BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CustodianClient } from "../../sequencer/chain/custodianClient.ts";
-import { toCalldataProof, type CalldataProof } from "../../sequencer/chain/proof.ts";
+import { toCalldataProof, type CalldataProof } from "../../sequencer/protocol/calldataProof.ts";
 import { fetchRequests } from "../../sequencer/chain/requests.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";

@@ -2,13 +2,14 @@
  * The batches this sequencer posted, newest kept (bounded), from its `batch` events: what
  * GET /v1/batches and the stream's batch channel report (number, transaction hash, proof, timings).
  */
-import type { CalldataProof } from "../chain/proof.ts";
+import type { CalldataProof } from "../protocol/calldataProof.ts";
 import type { PostedBatch } from "../service/sequencer.ts";
 
-export type BatchRecord = PostedBatch & { status: "posted"; proof: CalldataProof; postedAt: number };
+/** A posted batch as the API reports it (persistence/records.ts's BatchRecord is the journal's record of one). */
+export type PostedBatchView = PostedBatch & { status: "posted"; proof: CalldataProof; postedAt: number };
 
 export class BatchLog {
-  readonly #batches = new Map<number, BatchRecord>();
+  readonly #batches = new Map<number, PostedBatchView>();
   readonly #max: number;
 
   constructor(opts: { maxBatches?: number } = {}) {
@@ -16,19 +17,19 @@ export class BatchLog {
   }
 
   /** Records a posted batch and returns its record. */
-  record(batch: PostedBatch & { proof: CalldataProof }): BatchRecord {
-    const rec: BatchRecord = { ...batch, status: "posted", postedAt: Math.floor(Date.now() / 1000) };
+  record(batch: PostedBatch & { proof: CalldataProof }): PostedBatchView {
+    const rec: PostedBatchView = { ...batch, status: "posted", postedAt: Math.floor(Date.now() / 1000) };
     this.#batches.set(rec.batchNumber, rec);
     if (this.#batches.size > this.#max) this.#batches.delete(this.#batches.keys().next().value!);
     return rec;
   }
 
-  get(batchNumber: number): BatchRecord | undefined {
+  get(batchNumber: number): PostedBatchView | undefined {
     return this.#batches.get(batchNumber);
   }
 
   /** Newest first. */
-  list(limit = 20): BatchRecord[] {
+  list(limit = 20): PostedBatchView[] {
     return [...this.#batches.values()].reverse().slice(0, limit);
   }
 }

@@ -16,8 +16,11 @@ import type { CancelReason, EngineEvent, FillEvent } from "../matching/index.ts"
 
 export type OrderStatus = "open" | "filled" | "cancelled";
 
-/** An order as the index knows it: the signed fields (without the signature) and its outcome so far. */
-export type OrderRecord = Order & {
+/**
+ * An order as the API reports it (GET /v1/orders, the private stream), open or closed: the signed fields
+ * (without the signature) and its outcome so far. The engine's OrderView is a live resting order.
+ */
+export type OrderStatusView = Order & {
   status: OrderStatus;
   filledLots: bigint;
   remainingLots: bigint;
@@ -57,11 +60,11 @@ export type RejectionRecord = {
 };
 
 /** What one command changed, per account: the order records it touched and the fills it made. */
-export type HistoryChanges = { orders: OrderRecord[]; fills: FillRecord[] };
+export type HistoryChanges = { orders: OrderStatusView[]; fills: FillRecord[] };
 
 export type HistoryOptions = { maxOrdersPerAccount?: number; maxFillsPerAccount?: number; maxAccounts?: number };
 
-type AccountLog = { orders: Map<bigint, OrderRecord>; fills: FillRecord[]; rejections: RejectionRecord[] };
+type AccountLog = { orders: Map<bigint, OrderStatusView>; fills: FillRecord[]; rejections: RejectionRecord[] };
 
 const orderFields = ({ signature: _s, ...order }: Signed<Order>): Order => order;
 
@@ -81,12 +84,12 @@ export class AccountHistory {
 
   /** Takes in one command's events (the incoming order when it was a placement); returns what changed. */
   record(events: readonly EngineEvent[], incoming?: Signed<Order>): HistoryChanges {
-    const changed = new Set<OrderRecord>();
+    const changed = new Set<OrderStatusView>();
     const fills: FillRecord[] = [];
     const time = Math.floor(Date.now() / 1000);
     for (const e of events) {
       if (e.type === "accepted" && incoming && incoming.accountId === e.accountId && incoming.orderId === e.orderId) {
-        const rec: OrderRecord = { ...orderFields(incoming), status: "open", filledLots: 0n, remainingLots: incoming.sizeLots, cancelReason: null };
+        const rec: OrderStatusView = { ...orderFields(incoming), status: "open", filledLots: 0n, remainingLots: incoming.sizeLots, cancelReason: null };
         this.#addOrder(e.accountId, rec);
         changed.add(rec);
       } else if (e.type === "fill") {
@@ -139,13 +142,13 @@ export class AccountHistory {
   }
 
   /** The order's record, or undefined when the index never saw it or has dropped it. */
-  order(accountId: number, orderId: bigint): OrderRecord | undefined {
+  order(accountId: number, orderId: bigint): OrderStatusView | undefined {
     const r = this.#accounts.get(accountId)?.orders.get(orderId);
     return r && { ...r };
   }
 
   /** The account's orders, newest first, optionally of one status only. */
-  orders(accountId: number, opts: { status?: OrderStatus; limit?: number } = {}): OrderRecord[] {
+  orders(accountId: number, opts: { status?: OrderStatus; limit?: number } = {}): OrderStatusView[] {
     const all = [...(this.#accounts.get(accountId)?.orders.values() ?? [])].reverse();
     return all.filter((r) => !opts.status || r.status === opts.status).slice(0, opts.limit ?? all.length).map((r) => ({ ...r }));
   }
@@ -183,7 +186,7 @@ export class AccountHistory {
     return log;
   }
 
-  #addOrder(accountId: number, rec: OrderRecord): void {
+  #addOrder(accountId: number, rec: OrderStatusView): void {
     const orders = this.#touch(accountId).orders;
     orders.set(rec.orderId, rec);
     if (orders.size <= this.#maxOrders) return;

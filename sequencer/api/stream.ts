@@ -17,7 +17,7 @@
  *       "takerAccount","takerOrderId"}                          before the book delta of the same command
  *   {"type":"batches","subscribe"}  then  {"type":"batch","batch"}     a batch was proven and posted
  *   {"type":"authenticated","accountId"}  then, for that account only:
- *       {"type":"order","order"} (history.ts OrderRecord)  and  {"type":"fill","fill"} (FillRecord), and
+ *       {"type":"order","order"} (history.ts OrderStatusView)  and  {"type":"fill","fill"} (FillRecord), and
  *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove
  *   {"type":"result","id","events"}                                an order or cancel took effect
  *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
@@ -44,7 +44,7 @@ import { verifyMessage } from "../crypto/babyjub.ts";
 import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
 import type { Sequencer } from "../service/sequencer.ts";
-import type { BatchRecord } from "./batchLog.ts";
+import type { PostedBatchView } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
 import { splitOrderFrame } from "../wire/orderFrames.ts";
 import type { CommandGateway } from "./commands.ts";
@@ -313,7 +313,7 @@ export class MarketStream {
     for (const rejection of records) for (const c of this.#private.get(rejection.accountId) ?? []) this.#send(c, { type: "rejected", rejection });
   }
 
-  publishBatch(batch: BatchRecord): void {
+  publishBatch(batch: PostedBatchView): void {
     for (const c of this.#clients) if (c.batches) this.#send(c, { type: "batch", batch });
   }
 

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "./abi.ts";
-import type { CalldataProof } from "./proof.ts";
+import type { CalldataProof } from "../protocol/calldataProof.ts";
 import { fetchRequests, type QueuedRequest } from "./requests.ts";
 import type { InstrumentSpec } from "../protocol/transactions.ts";
 import type { InstrumentKind } from "../protocol/constants.ts";

@@ -10,7 +10,7 @@
  * `abandon` (too old for the custodian: rebuilt with a fresh stamp).
  */
 import type { BatchTx } from "../protocol/transactions.ts";
-import type { CalldataProof } from "../chain/proof.ts";
+import type { CalldataProof } from "../protocol/calldataProof.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
 

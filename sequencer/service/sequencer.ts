@@ -54,7 +54,7 @@ import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts
 import { TxRejected } from "../batch/slotWitness.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
-import { toCalldataProof, type CalldataProof } from "../chain/proof.ts";
+import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
 import { CancelReason, MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
 import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
 import {

@@ -25,8 +25,8 @@ import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
 import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
 import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
-import { fromCalldataProof } from "./proof.ts";
-import { replayBatch } from "./replay.ts";
+import { fromCalldataProof } from "../protocol/calldataProof.ts";
+import { replayBatch } from "./publicDataReplay.ts";
 
 /** Which check a mismatch comes from. */
 export type MismatchCheck =

@@ -15,7 +15,7 @@ import { SingleDeviceProver } from "../../fpga-prover/prover.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { BatchPostError } from "../../sequencer/chain/custodianClient.ts";
-import { toCalldataProof } from "../../sequencer/chain/proof.ts";
+import { toCalldataProof } from "../../sequencer/protocol/calldataProof.ts";
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";

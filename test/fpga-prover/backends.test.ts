@@ -16,7 +16,7 @@ import { deploy } from "../../scripts/deploy/deployExchange.ts";
 import type { ProvingDevice } from "../../fpga-prover/device.ts";
 import { isNativeAvailable, nativeUnavailableReason, NativeDevice } from "../../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
-import { toCalldataProof } from "../../sequencer/chain/proof.ts";
+import { toCalldataProof } from "../../sequencer/protocol/calldataProof.ts";
 
 const backends: ProvingDevice[] = [new SnarkjsDevice(), ...(isNativeAvailable() ? [new NativeDevice()] : [])];
 if (!isNativeAvailable()) console.log(`native backend not tested here: ${nativeUnavailableReason()}`);

@@ -17,7 +17,7 @@
  *   (verifySignatures and enforceRules true), given the transactions the public data records and the
  *   signed orders/requests and oracle update present in the candidate input, accepts them and
  *   produces the same public data byte for byte (new root included), (b) the independent replay from
- *   public data (sequencer/verifier/replay.ts) reaches the same new root, and (c) no rule beyond the
+ *   public data (sequencer/verifier/publicDataReplay.ts) reaches the same new root, and (c) no rule beyond the
  *   model objects: custody (the batch's transactions leave no more bad debt, i.e. negative equity, at
  *   the batch's marks than there was before them, give or take one tick per liquidated lot) and the
  *   scenario's own rules (rules the issue requires and the model may not have yet);
@@ -60,7 +60,7 @@ import { decodePublicData, encodeRecord, RECORD_LAYOUT, type OracleSection, type
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { decodeOrderSlot, derivLeaf, ExchangeState, fieldOf } from "../../sequencer/state/exchangeState.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
-import { replayBatch } from "../../sequencer/verifier/replay.ts";
+import { replayBatch } from "../../sequencer/verifier/publicDataReplay.ts";
 import { badDebt, marksOfStep } from "./custody.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { buildOpenBatchCircuit, openWitness, type OpenWitness, type UpdateTrace } from "./openBatch.ts";

@@ -3,13 +3,11 @@ import assert from "node:assert/strict";
 import { buildBatch, type BuiltBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { txFromRecord } from "../../../sequencer/protocol/recordDecoder.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
-import { toCalldataProof } from "../../../sequencer/chain/proof.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { fromCalldataProof } from "../../../sequencer/verifier/proof.ts";
-import { replayBatch, ReplayError } from "../../../sequencer/verifier/replay.ts";
+import { replayBatch, ReplayError } from "../../../sequencer/verifier/publicDataReplay.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { derivativesState, derivOrder, EXPIRY, NOW, oracleUpdate, traders as derivTraders } from "../../helpers/derivatives.ts";
 
@@ -110,17 +108,6 @@ describe("replay of public data", () => {
     assert.deepEqual(txFromRecord({ type: TxType.NOOP }, state), { type: TxType.NOOP });
   });
 
-  it("fromCalldataProof inverts toCalldataProof", () => {
-    const proof = {
-      pi_a: ["11", "12", "1"],
-      pi_b: [["21", "22"], ["23", "24"], ["1", "0"]],
-      pi_c: ["31", "32", "1"],
-      protocol: "groth16",
-      curve: "bn128",
-    };
-    assert.deepEqual(fromCalldataProof(toCalldataProof(proof)), proof);
-    assert.throws(() => fromCalldataProof([1n, 2n]), RangeError);
-  });
 });
 
 describe("replay of derivatives public data", () => {
