@@ -3,83 +3,17 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/compconstant.circom";
-include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
+include "../lib/compare.circom";
 include "../lib/compressedKey.circom";
 include "../lib/curvePoint.circom";
 include "../lib/orderStorage.circom";
+include "../lib/orderWords.circom";
 include "../lib/ppm.circom";
 include "../lib/quadTree.circom";
+include "../lib/signature.circom";
 include "./accountUpdate.circom";
-
-/// Proves: every order field is range-checked to its width (ORDER_FIELD_BITS), w0/w1 are the packed words
-/// that the order message Poseidon(DOMAIN_ORDER, w0, w1) signs (SPEC.md, "Signed messages"; the packing is
-/// generated from messages.ts ORDER_WORD_FIELDS), and idBits are the order id's bits.
-/// The account and market ids are range-checked where they are tied to the slot's ids.
-template OrderWords() {
-    signal input o[ORDER_FIELDS()];
-    signal output w0;
-    signal output w1;
-    signal output idBits[ORDER_FIELD_BITS(O_ID())];
-    component id = Num2Bits(ORDER_FIELD_BITS(O_ID()));
-    id.in <== o[O_ID()];
-    idBits <== id.out;
-    o[O_SIDE()] * (o[O_SIDE()] - 1) === 0;
-    o[O_TYPE()] * (o[O_TYPE()] - 1) === 0;
-    component tif = Num2Bits(ORDER_FIELD_BITS(O_TIF())); // inspect: range check only; w0/w1 pack the field itself
-    tif.in <== o[O_TIF()];
-    component price = Num2Bits(ORDER_FIELD_BITS(O_PRICE())); // inspect: range check only; w0/w1 pack the field itself
-    price.in <== o[O_PRICE()];
-    component size = Num2Bits(ORDER_FIELD_BITS(O_SIZE())); // inspect: range check only; w0/w1 pack the field itself
-    size.in <== o[O_SIZE()];
-    component fee = Num2Bits(ORDER_FIELD_BITS(O_MAXFEE())); // inspect: range check only; w0/w1 pack the field itself
-    fee.in <== o[O_MAXFEE()];
-    component expiry = Num2Bits(ORDER_FIELD_BITS(O_EXPIRY())); // inspect: range check only; w0/w1 pack the field itself
-    expiry.in <== o[O_EXPIRY()];
-    component pack = PackOrderWords();
-    pack.o <== o;
-    w0 <== pack.w[0];
-    w1 <== pack.w[1];
-}
-
-/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay), R8 is
-/// on Baby Jubjub and S is below the subgroup order (circomlib's check). The key is not checked here:
-/// every caller passes a key proven on the curve (a registered key was checked by the REGISTER_KEY
-/// slot that stored it and the state root commits to it; the oracle key by OracleStep). With A and R8
-/// on the curve, every addition the verifier makes is the group law (SPEC.md "Keys").
-/// When disabled the verifier runs on the base point so that any witness is well-formed.
-template SignatureIfEnabled() {
-    signal input enabled;
-    signal input ax;
-    signal input ay;
-    signal input sig[3]; // R8x, R8y, S
-    signal input msg;
-    var B8X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
-    var B8Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
-    component r8OnCurve = OnCurveIfEnabled();
-    r8OnCurve.enabled <== enabled;
-    r8OnCurve.x <== sig[0];
-    r8OnCurve.y <== sig[1];
-    component v = EdDSAPoseidonVerifier();
-    v.enabled <== enabled;
-    v.Ax <== B8X + enabled * (ax - B8X);
-    v.Ay <== B8Y + enabled * (ay - B8Y);
-    v.R8x <== sig[0];
-    v.R8y <== sig[1];
-    v.S <== sig[2];
-    v.M <== msg;
-}
-
-/// Proves: when enabled (0 or 1), a <= b, for a, b < 2^n (the caller range-checks both; circomlib LessEqThan).
-template RequireLessEq(n) {
-    signal input enabled;
-    signal input a;
-    signal input b;
-    component le = LessEqThan(n);
-    le.in <== [a, b];
-    enabled * (1 - le.out) === 0;
-}
 
 /// Proves the transaction of one batch slot, as SPEC.md states it for each type: the state moves from
 /// (accountsRootIn, marketsRootIn, feePoolIn) to (accountsRootOut, marketsRootOut, feePoolOut) exactly

@@ -4,69 +4,15 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
+include "../lib/accountRisk.circom";
+include "../lib/compare.circom";
 include "../lib/fixed/fixed.circom";
 include "../lib/orderStorage.circom";
+include "../lib/orderWords.circom";
 include "../lib/ppm.circom";
+include "../lib/select.circom";
+include "../lib/signature.circom";
 include "../batch/accountUpdate.circom";
-include "../batch/slot.circom";
-include "./oracleStep.circom";
-
-/// Proves: equity = c + sum size[i] * mark[i] and req = sum |size[i]| * (size[i] > 0 ? long[i] : short[i]);
-/// every size is range-checked to BITS_POSITIONSIZE signed bits and c to BITS_COLLATERAL.
-template AccountRisk(N) {
-    signal input c;
-    signal input size[N];
-    signal input mark[N];
-    signal input long[N];
-    signal input short[N];
-    signal output equity;
-    signal output req;
-    component cRange = SignedRange(BITS_COLLATERAL());  // inspect: a range check; its sign is not used
-    cRange.in <== c;
-    component sign[N];
-    signal value[N];
-    signal abs[N];
-    signal rate[N];
-    signal need[N];
-    var e = c;
-    var r = 0;
-    for (var i = 0; i < N; i++) {
-        sign[i] = SignedRange(BITS_POSITIONSIZE());
-        sign[i].in <== size[i];
-        value[i] <== size[i] * mark[i];
-        abs[i] <== (2 * sign[i].nonNeg - 1) * size[i];
-        rate[i] <== short[i] + sign[i].nonNeg * (long[i] - short[i]);
-        need[i] <== abs[i] * rate[i];
-        e += value[i];
-        r += need[i];
-    }
-    equity <== e;
-    req <== r;
-}
-
-/// Proves: when enabled (0 or 1), 0 <= a - b < 2^n, i.e. a >= b for values whose difference is below
-/// p - 2^n in magnitude (the callers' range-checked values are far smaller).
-template RequireGreaterEq(n) {
-    signal input enabled;
-    signal input a;
-    signal input b;
-    component d = Num2Bits(n);  // inspect: a range check; its bits are not used
-    d.in <== enabled * (a - b);
-}
-
-/// Proves: out = sum sel[j] * values[j] (a one-hot selection).
-template Select(N) {
-    signal input sel[N];
-    signal input values[N];
-    signal output out;
-    signal t[N];
-    var acc = 0;
-    for (var j = 0; j < N; j++) {
-        t[j] <== sel[j] * values[j];
-        acc += t[j];
-    }
-    out <== acc;
-}
 
 /// Proves the derivatives transaction of one derivatives slot as DERIVATIVES.md states it for each
 /// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT): the state moves from

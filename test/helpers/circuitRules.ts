@@ -57,7 +57,7 @@ export async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts:
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8").split("\n");
 const sources = {
   DerivSlot: source("circuits/derivatives/derivSlot.circom"),
-  AccountRisk: source("circuits/derivatives/derivSlot.circom"),
+  AccountRisk: source("circuits/lib/accountRisk.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),
@@ -65,7 +65,7 @@ const sources = {
   CeilPpmCheck: source("circuits/lib/ppm.circom"),
   Batch: source("circuits/batch/batch.circom"),
   Slot: source("circuits/batch/slot.circom"),
-  SignatureIfEnabled: source("circuits/batch/slot.circom"),
+  SignatureIfEnabled: source("circuits/lib/signature.circom"),
   OnCurveIfEnabled: source("circuits/lib/curvePoint.circom"),
   EdDSAPoseidonVerifier: source("node_modules/circomlib/circuits/eddsaposeidon.circom"),
 };
