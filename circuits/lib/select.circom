@@ -14,3 +14,19 @@ template Select(N) {
     out <== acc;
 }
 
+/// Proves: out is the one-hot encoding of in: every out[k] is 0 or 1, exactly one is 1, and
+/// in = sum k * out[k] (so in < n; an in >= n has no witness).
+template OneHot(n) {
+    signal input in;
+    signal output out[n];
+    var sum = 0;
+    var value = 0;
+    for (var k = 0; k < n; k++) {
+        out[k] <-- in == k ? 1 : 0;
+        out[k] * (out[k] - 1) === 0;
+        sum += out[k];
+        value += k * out[k];
+    }
+    sum === 1;
+    value === in;
+}
