@@ -264,8 +264,6 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     liquidate.accountB <== accountB;
     liquidate.lots <== lots;
     liquidate.priceTicks <== priceTicks;
-    liquidate.sellFeePpm <== sellFeePpm;
-    liquidate.sellFee <== sellFee;
     liquidate.tickValue <== tickValue;
     liquidate.instrumentMark <== markSel.out;
     liquidate.sizeA <== sizeA.out;

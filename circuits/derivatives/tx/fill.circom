@@ -15,7 +15,8 @@ include "../../lib/ppm.circom";
 ///   liquidator's (accountB) and takes the other side of A's position sizeA (B buys when A is long);
 /// - both orders are for marketId = INSTRUMENT_MARKET_BASE + instrumentId, the price is within each
 ///   filled order's limit, lots > 0, no filled order has expired, and the fee rates are at most the
-///   signed maxima (a liquidator's fee, in buyFeePpm, against B's maximum);
+///   signed maxima (a liquidator's fee, in buyFeePpm, against B's maximum; a LIQUIDATE has no other
+///   fee: sellFeePpm = sellFee = 0);
 /// - cash = lots * priceTicks * tickValue and fee = ceil(cash * ppm / 10^6) (CeilPpmCheck).
 /// Its part of the slot's output, all 0 otherwise: A's and B's position deltas (aDelta, bDelta) and
 /// cash (aCash, bCash: the buyer pays cash + fee, the seller receives cash - fee; in a liquidation A
@@ -53,6 +54,8 @@ template Fill() {
     signal output bCash;
     signal output feeDelta;
     signal fills <== isTrade + isLiq;
+    // a LIQUIDATE has one fee rate, the liquidator's (in buyFeePpm)
+    isLiq * sellFeePpm === 0;
 
     // ---- the instrument: registered, unsettled, before a dated instrument's expiry
     fills * kindNone === 0;
@@ -123,6 +126,10 @@ template Fill() {
     sellFeeRounding.a <== cash;
     sellFeeRounding.ppm <== sellFeePpm;
     sellFeeRounding.q <== sellFee;
+    // A LIQUIDATE carries one fee (the liquidator's, in buyFee). With sellFeePpm = 0 the rounding rule
+    // alone leaves sellFee = r / 10^6 mod p for any r < 10^6, which would reach the fee pool charged to
+    // no account: it must be 0.
+    isLiq * sellFee === 0;
     feeDelta <== fills * (buyFee + sellFee);
 
     // ---- positions and cash of A (the buyer; the liquidated account) and B (the seller; the liquidator)

@@ -10,7 +10,7 @@ include "../../lib/ppm.circom";
 /// Proves, when isLiq (0 or 1): the liquidator (accountB) is another account; A is below maintenance
 /// margin after funding (equity < MM of aSettledC and aSize at the marks); the fill reduces A's
 /// position and never flips it (0 < lots <= |sizeA|); the price per lot is within LIQ_BAND_PPM of
-/// the instrument's mark; the only fee is the liquidator's (sellFeePpm = sellFee = 0); a fill that
+/// the instrument's mark (Fill proves that the liquidator's fee is the only one); a fill that
 /// leaves A under water lowers A's equity by less than one tick per lot (no new bad debt); and
 /// penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)). When
 /// not isLiq, penalty = 0. postTradeEquity and postTradeSolvent (equity >= 0) are A's after the fill,
@@ -22,8 +22,6 @@ template Liquidate(N) {
     signal input accountB;
     signal input lots;
     signal input priceTicks;
-    signal input sellFeePpm;
-    signal input sellFee;
     signal input tickValue;
     signal input instrumentMark;
     signal input sizeA;
@@ -36,12 +34,6 @@ template Liquidate(N) {
     signal input postTradeEquity;
     signal input postTradeSolvent;
     signal input penalty;
-
-    isLiq * sellFeePpm === 0;
-    // A LIQUIDATE carries one fee (the liquidator's, in buyFee). With sellFeePpm = 0 the rounding rule
-    // alone leaves sellFee = r / 10^6 mod p for any r < 10^6, which would reach the fee pool charged to
-    // no account: it must be 0.
-    isLiq * sellFee === 0;
 
     // The liquidator is another account, the liquidated one is below maintenance margin, the fill
     // reduces its position, the price is within the band around the mark. (With accountA = accountB the

@@ -204,7 +204,7 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
       await refuses(aliceLongPerpetual(), [{ ...tx, liquidatorFeePpm: 1_001 }], rule("Fill", "maxFeeB.b <== orderB[O_MAXFEE()]"), DROPPED);
       // A LIQUIDATE record carries one fee (the liquidator's); the operator charges the liquidator a
       // second one through the seller's fee fields of the witness.
-      await refuses(aliceLongPerpetual(), [tx], rule("Liquidate", "isLiq * sellFeePpm === 0"), DROPPED, (input) => {
+      await refuses(aliceLongPerpetual(), [tx], rule("Fill", "isLiq * sellFeePpm === 0"), DROPPED, (input) => {
         input.d_sellFeePpm = ["100"];
         input.d_sellFee = ["280000"];
       });
@@ -264,11 +264,11 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
   // bound only by the rounding rule as a field equation: sellFee * 10^6 - cash * 0 = r, r in [0, 10^6),
   // so sellFee = r / 10^6 mod p for any r. Charged to nobody, it would still be added to the fee pool:
   // two liquidations with r1 + r2 = 10^6 would mint exactly 1 quote unit (found by these tests; fixed by
-  // DerivSlot's `isLiq * sellFee === 0`).
+  // Fill's `isLiq * sellFee === 0`).
 
   it("refuses a liquidation with a non-zero seller fee at the LIQUIDATE rule", async () => {
     await loadBatchCircuit(TEST_PARAMS);
-    await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("Liquidate", "isLiq * sellFee === 0"), DROPPED, (input) => {
+    await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("Fill", "isLiq * sellFee === 0"), DROPPED, (input) => {
       input.d_sellFee = [String(modP(250_000n * invP(1_000_000n)))];
     });
   });
@@ -290,6 +290,6 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
     const failure = await inputFailure(batch.circuitInput, wasm);
     assert.notEqual(failure, null, "the circuit accepted a batch that mints one quote unit into the fee pool");
     // The constraint a fix is expected to add (rule() fails loudly if the fix words it otherwise).
-    assert.ok(failure!.includes(rule("Liquidate", "isLiq * sellFee === 0")), `refused at ${failure!.join(" < ")}`);
+    assert.ok(failure!.includes(rule("Fill", "isLiq * sellFee === 0")), `refused at ${failure!.join(" < ")}`);
   });
 });
