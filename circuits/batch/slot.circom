@@ -1,89 +1,30 @@
 pragma circom 2.1.0;
 
 include "circomlib/circuits/bitify.circom";
-include "circomlib/circuits/comparators.circom";
-include "circomlib/circuits/compconstant.circom";
-include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
-include "../lib/compressedKey.circom";
-include "../lib/curvePoint.circom";
 include "../lib/orderStorage.circom";
-include "../lib/ppm.circom";
+include "../lib/orderWords.circom";
 include "../lib/quadTree.circom";
+include "../lib/signature.circom";
+include "../lib/select.circom";
 include "./accountUpdate.circom";
-
-/// Proves: every order field is range-checked to its width (ORDER_FIELD_BITS), w0/w1 are the packed words
-/// that the order message Poseidon(DOMAIN_ORDER, w0, w1) signs (SPEC.md, "Signed messages"; the packing is
-/// generated from messages.ts ORDER_WORD_FIELDS), and idBits are the order id's bits.
-/// The account and market ids are range-checked where they are tied to the slot's ids.
-template OrderWords() {
-    signal input o[ORDER_FIELDS()];
-    signal output w0;
-    signal output w1;
-    signal output idBits[ORDER_FIELD_BITS(O_ID())];
-    component id = Num2Bits(ORDER_FIELD_BITS(O_ID()));
-    id.in <== o[O_ID()];
-    idBits <== id.out;
-    o[O_SIDE()] * (o[O_SIDE()] - 1) === 0;
-    o[O_TYPE()] * (o[O_TYPE()] - 1) === 0;
-    component tif = Num2Bits(ORDER_FIELD_BITS(O_TIF())); // inspect: range check only; w0/w1 pack the field itself
-    tif.in <== o[O_TIF()];
-    component price = Num2Bits(ORDER_FIELD_BITS(O_PRICE())); // inspect: range check only; w0/w1 pack the field itself
-    price.in <== o[O_PRICE()];
-    component size = Num2Bits(ORDER_FIELD_BITS(O_SIZE())); // inspect: range check only; w0/w1 pack the field itself
-    size.in <== o[O_SIZE()];
-    component fee = Num2Bits(ORDER_FIELD_BITS(O_MAXFEE())); // inspect: range check only; w0/w1 pack the field itself
-    fee.in <== o[O_MAXFEE()];
-    component expiry = Num2Bits(ORDER_FIELD_BITS(O_EXPIRY())); // inspect: range check only; w0/w1 pack the field itself
-    expiry.in <== o[O_EXPIRY()];
-    component pack = PackOrderWords();
-    pack.o <== o;
-    w0 <== pack.w[0];
-    w1 <== pack.w[1];
-}
-
-/// Proves: if enabled, (R8, S) is a valid EdDSA-Poseidon signature of msg by the key (ax, ay), R8 is
-/// on Baby Jubjub and S is below the subgroup order (circomlib's check). The key is not checked here:
-/// every caller passes a key proven on the curve (a registered key was checked by the REGISTER_KEY
-/// slot that stored it and the state root commits to it; the oracle key by OracleStep). With A and R8
-/// on the curve, every addition the verifier makes is the group law (SPEC.md "Keys").
-/// When disabled the verifier runs on the base point so that any witness is well-formed.
-template SignatureIfEnabled() {
-    signal input enabled;
-    signal input ax;
-    signal input ay;
-    signal input sig[3]; // R8x, R8y, S
-    signal input msg;
-    var B8X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
-    var B8Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
-    component r8OnCurve = OnCurveIfEnabled();
-    r8OnCurve.enabled <== enabled;
-    r8OnCurve.x <== sig[0];
-    r8OnCurve.y <== sig[1];
-    component v = EdDSAPoseidonVerifier();
-    v.enabled <== enabled;
-    v.Ax <== B8X + enabled * (ax - B8X);
-    v.Ay <== B8Y + enabled * (ay - B8Y);
-    v.R8x <== sig[0];
-    v.R8y <== sig[1];
-    v.S <== sig[2];
-    v.M <== msg;
-}
-
-/// Proves: when enabled (0 or 1), a <= b, for a, b < 2^n (the caller range-checks both; circomlib LessEqThan).
-template RequireLessEq(n) {
-    signal input enabled;
-    signal input a;
-    signal input b;
-    component le = LessEqThan(n);
-    le.in <== [a, b];
-    enabled * (1 - le.out) === 0;
-}
+include "./tx/cancel.circom";
+include "./tx/depositWithdraw.circom";
+include "./tx/registerKey.circom";
+include "./tx/registerMarket.circom";
+include "./tx/trade.circom";
 
 /// Proves the transaction of one batch slot, as SPEC.md states it for each type: the state moves from
 /// (accountsRootIn, marketsRootIn, feePoolIn) to (accountsRootOut, marketsRootOut, feePoolOut) exactly
 /// as the transaction selected by txType requires, and `record` is its public-data record.
+/// The slot is the dispatcher: it decodes the type (one-hot), range-checks the slot's fields, reads
+/// and writes the state (account A then account B with AccountUpdate, the market leaf with
+/// QuadUpdate, the order slots with OrderStorage), checks the signatures and packs the record. What
+/// each type proves is its own template in batch/tx/, gated by its type flag, whose outputs (all 0
+/// when its flag is 0) are its part of the common slot output the slot sums: the words of the
+/// message A signs, the balance deltas of A and B, the key, nonce and market-leaf deltas, the fee
+/// pool delta. NOOP has no template: every delta is 0 and its record is all zero.
 template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     // Batch context
     signal input accountsRootIn;
@@ -146,17 +87,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input marketSiblings[marketLevels][3];
 
     // ---- transaction type, one-hot
-    signal isType[SPOT_TX_TYPES()];
-    var typeSum = 0;
-    var typeValue = 0;
-    for (var t = 0; t < SPOT_TX_TYPES(); t++) {
-        isType[t] <-- txType == t ? 1 : 0;
-        isType[t] * (isType[t] - 1) === 0;
-        typeSum += isType[t];
-        typeValue += t * isType[t];
-    }
-    typeSum === 1;
-    typeValue === txType;
+    component type = OneHot(SPOT_TX_TYPES());
+    type.in <== txType;
+    signal isType[SPOT_TX_TYPES()] <== type.out;
     signal isReg <== isType[TX_REGISTER_KEY()];
     signal isDeposit <== isType[TX_DEPOSIT()];
     signal isMarket <== isType[TX_REGISTER_MARKET()];
@@ -191,18 +124,65 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     component wordsB = OrderWords(); // inspect: idBits beyond the low 2*orderLevels (the order slot) only range-check the id
     wordsB.o <== orderB;
 
-    // ---- signatures
-    signal wTrade0 <== isTrade * wordsA.w0;
-    signal wWithdraw0 <== isWithdraw * (accountA + tokenId * (1 << 32) + nonce * (1 << 48));
-    signal wCancel0 <== isCancel * (accountA + orderA[O_ID()] * (1 << 32));
-    signal wTrade1 <== isTrade * wordsA.w1;
-    signal wWithdraw1 <== isWithdraw * amount;
+    // ---- the market leaf: read by trades, written by registrations
+    component marketBits = Num2Bits(2 * marketLevels);
+    marketBits.in <== marketId;
+    component marketLeaf = Poseidon(3);
+    marketLeaf.inputs <== [baseTokenId, sizeUnit, priceUnit];
+
+    // ---- the transaction types (batch/tx/), each gated by its flag
+    component registerKey = RegisterKey();
+    registerKey.isReg <== isReg;
+    registerKey.pubKeyX <== pubKeyX;
+    registerKey.pubKeyY <== pubKeyY;
+    registerKey.aPubX <== aPubX;
+    registerKey.aPubY <== aPubY;
+
+    component move = DepositWithdraw();
+    move.isDeposit <== isDeposit;
+    move.isWithdraw <== isWithdraw;
+    move.accountA <== accountA;
+    move.tokenId <== tokenId;
+    move.amount <== amount;
+    move.nonce <== nonce;
+    move.aNonce <== aNonce;
+
+    component registerMarket = RegisterMarket();
+    registerMarket.isMarket <== isMarket;
+    registerMarket.baseTokenId <== baseTokenId;
+    registerMarket.sizeUnit <== sizeUnit;
+    registerMarket.priceUnit <== priceUnit;
+    registerMarket.marketOldLeaf <== marketOldLeaf;
+    registerMarket.marketLeaf <== marketLeaf.out;
+
+    component trade = Trade();
+    trade.isTrade <== isTrade;
+    trade.timestamp <== timestamp;
+    trade.accountA <== accountA;
+    trade.accountB <== accountB;
+    trade.marketId <== marketId;
+    trade.orderA <== orderA;
+    trade.orderB <== orderB;
+    trade.wordsA <== [wordsA.w0, wordsA.w1];
+    trade.lots <== lots;
+    trade.priceTicks <== priceTicks;
+    trade.buyFeePpm <== buyFeePpm;
+    trade.sellFeePpm <== sellFeePpm;
+    trade.buyFee <== buyFee;
+    trade.sellFee <== sellFee;
+    trade.sizeUnit <== sizeUnit;
+    trade.priceUnit <== priceUnit;
+    trade.marketOldLeaf <== marketOldLeaf;
+    trade.marketLeaf <== marketLeaf.out;
+
+    component cancel = Cancel();
+    cancel.isCancel <== isCancel;
+    cancel.accountA <== accountA;
+    cancel.orderId <== orderA[O_ID()];
+
+    // ---- signatures: A signs the order of a trade, a withdrawal or a cancel; B the order of a trade
     component msgA = Poseidon(3);
-    msgA.inputs <== [
-        isTrade * DOMAIN_ORDER() + isWithdraw * DOMAIN_WITHDRAW() + isCancel * DOMAIN_CANCEL(),
-        wTrade0 + wWithdraw0 + wCancel0,
-        wTrade1 + wWithdraw1
-    ];
+    for (var i = 0; i < 3; i++) msgA.inputs[i] <== trade.msg[i] + move.msg[i] + cancel.msg[i];
     component msgB = Poseidon(3);
     msgB.inputs <== [DOMAIN_ORDER(), wordsB.w0, wordsB.w1];
 
@@ -219,78 +199,16 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     sigCheckB.sig <== sigB;
     sigCheckB.msg <== msgB.out;
 
-    // ---- market: read for trades, written by registrations
-    component marketBits = Num2Bits(2 * marketLevels);
-    marketBits.in <== marketId;
-    component marketLeaf = Poseidon(3);
-    marketLeaf.inputs <== [baseTokenId, sizeUnit, priceUnit];
-    isTrade * (marketOldLeaf - marketLeaf.out) === 0;
-    isMarket * marketOldLeaf === 0;
-    component baseIsZero = IsZero();
-    baseIsZero.in <== baseTokenId;
-    component sizeUnitIsZero = IsZero();
-    sizeUnitIsZero.in <== sizeUnit;
-    component priceUnitIsZero = IsZero();
-    priceUnitIsZero.in <== priceUnit;
-    isMarket * (baseIsZero.out + sizeUnitIsZero.out + priceUnitIsZero.out) === 0;
+    // ---- market tree
     component markets = QuadUpdate(marketLevels);
     markets.oldLeaf <== marketOldLeaf;
-    markets.newLeaf <== marketOldLeaf + isMarket * marketLeaf.out;
+    markets.newLeaf <== marketOldLeaf + registerMarket.leafDelta;
     markets.indexBits <== marketBits.out;
     markets.siblings <== marketSiblings;
     markets.oldRoot === marketsRootIn;
     marketsRootOut <== markets.newRoot;
 
-    // ---- trade rules (paper Definition 1)
-    isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;
-    isTrade * (orderB[O_ACCOUNT()] - accountB) === 0;
-    isTrade * (orderA[O_MARKET()] - marketId) === 0;
-    isTrade * (orderB[O_MARKET()] - marketId) === 0;
-    isTrade * orderA[O_SIDE()] === 0;
-    isTrade * (1 - orderB[O_SIDE()]) === 0;
-    component buyPrice = RequireLessEq(BITS_PRICETICKS());
-    buyPrice.enabled <== isTrade;
-    buyPrice.a <== priceTicks;
-    buyPrice.b <== orderA[O_PRICE()];
-    component sellPrice = RequireLessEq(BITS_PRICETICKS());
-    sellPrice.enabled <== isTrade;
-    sellPrice.a <== orderB[O_PRICE()];
-    sellPrice.b <== priceTicks;
-    component lotsIsZero = IsZero();
-    lotsIsZero.in <== lots;
-    isTrade * lotsIsZero.out === 0;
-    component buyExpiry = RequireLessEq(BITS_TIME());
-    buyExpiry.enabled <== isTrade;
-    buyExpiry.a <== timestamp;
-    buyExpiry.b <== orderA[O_EXPIRY()];
-    component sellExpiry = RequireLessEq(BITS_TIME());
-    sellExpiry.enabled <== isTrade;
-    sellExpiry.a <== timestamp;
-    sellExpiry.b <== orderB[O_EXPIRY()];
-    component buyMaxFee = RequireLessEq(BITS_FEEPPM());
-    buyMaxFee.enabled <== isTrade;
-    buyMaxFee.a <== buyFeePpm;
-    buyMaxFee.b <== orderA[O_MAXFEE()];
-    component sellMaxFee = RequireLessEq(BITS_FEEPPM());
-    sellMaxFee.enabled <== isTrade;
-    sellMaxFee.a <== sellFeePpm;
-    sellMaxFee.b <== orderB[O_MAXFEE()];
-
-    // Amounts: base = lots * sizeUnit, quote = lots * priceTicks * priceUnit,
-    // fee = ceil(quote * ppm / 10^6) (CeilPpmCheck; the fees are range-checked above).
-    signal baseAmount <== lots * sizeUnit;
-    signal lotsTimesPrice <== lots * priceTicks;
-    signal quoteAmount <== lotsTimesPrice * priceUnit;
-    component buyFeeRounding = CeilPpmCheck();
-    buyFeeRounding.a <== quoteAmount;
-    buyFeeRounding.ppm <== buyFeePpm;
-    buyFeeRounding.q <== buyFee;
-    component sellFeeRounding = CeilPpmCheck();
-    sellFeeRounding.a <== quoteAmount;
-    sellFeeRounding.ppm <== sellFeePpm;
-    sellFeeRounding.q <== sellFee;
-
-    // ---- order storage
+    // ---- order storage: A's order slot fills in a trade or is cancelled, B's fills in a trade
     component storeA = OrderStorage();
     storeA.orderId <== orderA[O_ID()];
     storeA.size <== orderA[O_SIZE()];
@@ -313,14 +231,10 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     // ---- balances: A's bal1 is the deposit/withdraw token or, in a trade, the buyer's quote;
     // bal2 is the market's base token. B is only touched by trades.
     signal aBal1Token <== (1 - isTrade) * tokenId;
-    signal depositDelta <== (isDeposit - isWithdraw) * amount;
-    signal buyerPays <== isTrade * (quoteAmount + buyFee);
-    signal aBal1New <== aBal1Old + depositDelta - buyerPays;
-    signal baseMoved <== isTrade * baseAmount;
-    signal aBal2New <== aBal2Old + baseMoved;
-    signal sellerGets <== isTrade * (quoteAmount - sellFee);
-    signal bBal1New <== bBal1Old + sellerGets;
-    signal bBal2New <== bBal2Old - baseMoved;
+    signal aBal1New <== aBal1Old + move.bal1Delta + trade.aBal1Delta;
+    signal aBal2New <== aBal2Old + trade.aBal2Delta;
+    signal bBal1New <== bBal1Old + trade.bBal1Delta;
+    signal bBal2New <== bBal2Old + trade.bBal2Delta;
     component aBal1Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     aBal1Range.in <== aBal1New;
     component aBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
@@ -329,11 +243,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     bBal1Range.in <== bBal1New;
     component bBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     bBal2Range.in <== bBal2New;
-    signal feesCollected <== isTrade * (buyFee + sellFee);
-    feePoolOut <== feePoolIn + feesCollected;
-
-    // ---- withdrawal nonce
-    isWithdraw * (nonce - aNonce) === 0;
+    feePoolOut <== feePoolIn + trade.feeDelta;
 
     // ---- account updates, A then B
     component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
@@ -343,9 +253,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateA.oldPubX <== aPubX;
     updateA.oldPubY <== aPubY;
     updateA.oldNonce <== aNonce;
-    updateA.newPubX <== aPubX + isReg * (pubKeyX - aPubX);
-    updateA.newPubY <== aPubY + isReg * (pubKeyY - aPubY);
-    updateA.newNonce <== aNonce + isWithdraw;
+    updateA.newPubX <== aPubX + registerKey.keyDelta[0];
+    updateA.newPubY <== aPubY + registerKey.keyDelta[1];
+    updateA.newNonce <== aNonce + move.nonceDelta;
     updateA.bal1Token <== aBal1Token;
     updateA.bal1Old <== aBal1Old;
     updateA.bal1New <== aBal1New;
@@ -387,23 +297,12 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateB.derivNew <== bDerivLeaf;
     accountsRootOut <== updateB.rootOut;
 
-    // ---- public-data record. The registered key is compressed as y | signX << 255. The record binds
-    // only y and the sign of x: the key must be proven on the curve, or the operator picks x (SPEC.md
-    // "Keys"). y is decomposed without the alias check: y + p would give a record other than the
-    // custodian's queued one (its key has y < p), which the custodian refuses.
-    component keyOnCurve = OnCurveIfEnabled();
-    keyOnCurve.enabled <== isReg;
-    keyOnCurve.x <== pubKeyX;
-    keyOnCurve.y <== pubKeyY;
-    component key = CompressedKey();
-    key.x <== pubKeyX;
-    key.y <== pubKeyY;
-
+    // ---- public-data record (the generated packer selects the type's fields by isType)
     component pack = PackRecord();
     pack.isType <== isType;
     pack.REGISTER_KEY_accountId <== accountA;
-    pack.REGISTER_KEY_pubKey_hi <== key.hi;
-    pack.REGISTER_KEY_pubKey_lo <== key.lo;
+    pack.REGISTER_KEY_pubKey_hi <== registerKey.hi;
+    pack.REGISTER_KEY_pubKey_lo <== registerKey.lo;
     pack.DEPOSIT_accountId <== accountA;
     pack.DEPOSIT_tokenId <== tokenId;
     pack.DEPOSIT_amount <== amount;

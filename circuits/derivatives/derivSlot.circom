@@ -4,75 +4,36 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
+include "../lib/accountRisk.circom";
+include "../lib/compare.circom";
 include "../lib/fixed/fixed.circom";
 include "../lib/orderStorage.circom";
-include "../lib/ppm.circom";
+include "../lib/orderWords.circom";
+include "../lib/select.circom";
+include "../lib/signature.circom";
 include "../batch/accountUpdate.circom";
-include "../batch/slot.circom";
-include "./oracleStep.circom";
-
-/// Proves: equity = c + sum size[i] * mark[i] and req = sum |size[i]| * (size[i] > 0 ? long[i] : short[i]);
-/// every size is range-checked to BITS_POSITIONSIZE signed bits and c to BITS_COLLATERAL.
-template AccountRisk(N) {
-    signal input c;
-    signal input size[N];
-    signal input mark[N];
-    signal input long[N];
-    signal input short[N];
-    signal output equity;
-    signal output req;
-    component cRange = SignedRange(BITS_COLLATERAL());  // inspect: a range check; its sign is not used
-    cRange.in <== c;
-    component sign[N];
-    signal value[N];
-    signal abs[N];
-    signal rate[N];
-    signal need[N];
-    var e = c;
-    var r = 0;
-    for (var i = 0; i < N; i++) {
-        sign[i] = SignedRange(BITS_POSITIONSIZE());
-        sign[i].in <== size[i];
-        value[i] <== size[i] * mark[i];
-        abs[i] <== (2 * sign[i].nonNeg - 1) * size[i];
-        rate[i] <== short[i] + sign[i].nonNeg * (long[i] - short[i]);
-        need[i] <== abs[i] * rate[i];
-        e += value[i];
-        r += need[i];
-    }
-    equity <== e;
-    req <== r;
-}
-
-/// Proves: when enabled (0 or 1), 0 <= a - b < 2^n, i.e. a >= b for values whose difference is below
-/// p - 2^n in magnitude (the callers' range-checked values are far smaller).
-template RequireGreaterEq(n) {
-    signal input enabled;
-    signal input a;
-    signal input b;
-    component d = Num2Bits(n);  // inspect: a range check; its bits are not used
-    d.in <== enabled * (a - b);
-}
-
-/// Proves: out = sum sel[j] * values[j] (a one-hot selection).
-template Select(N) {
-    signal input sel[N];
-    signal input values[N];
-    signal output out;
-    signal t[N];
-    var acc = 0;
-    for (var j = 0; j < N; j++) {
-        t[j] <== sel[j] * values[j];
-        acc += t[j];
-    }
-    out <== acc;
-}
+include "./tx/badDebt.circom";
+include "./tx/fill.circom";
+include "./tx/liquidate.circom";
+include "./tx/registerInstrument.circom";
+include "./tx/settle.circom";
+include "./tx/transfer.circom";
 
 /// Proves the derivatives transaction of one derivatives slot as DERIVATIVES.md states it for each
 /// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT): the state moves from
 /// (accountsRootIn, feePoolIn, insuranceIn, tableIn) to the outputs exactly as the type requires, with
 /// the batch's marks and margins (from OracleStep) and the instrument table at the batch's start
 /// (`start`); `record` is its public-data record.
+/// The slot is the dispatcher: it decodes the type (one-hot) and the instrument (one-hot id, its
+/// fields at the batch's start, its mark), range-checks the slot's fields, checks the signatures,
+/// settles funding on every position of each account it touches, applies the margin rule every type
+/// shares (equity >= IM after a DERIV_TRADE for both sides, after a LIQUIDATE for the liquidator and
+/// after a TRANSFER out of collateral), and reads and writes the state (derivatives leaves, order slots
+/// with OrderStorage, accounts A then B with AccountUpdate, the instrument table), and packs the record.
+/// What each type proves is its own template in derivatives/tx/, gated by its type flag, whose outputs
+/// (all 0 when its flag is 0) are its part of the common slot output the slot sums: the words of the
+/// message A signs, A's and B's position and cash deltas, the fee pool delta, the nonce delta, the
+/// cover of bad debt, the table written. NOOP has no template: nothing moves and its record is zero.
 template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     // Batch context
     signal input accountsRootIn;
@@ -162,6 +123,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal isReg <== isType[5];
     signal fills <== isTrade + isLiq;
     signal activeA <== fills + isSettle + isTransfer;
+    // every type that touches an account needs the batch's marks: without an oracle update only NOOP
+    // and REGISTER_INSTRUMENT
     (1 - oracleUsed) * activeA === 0;
 
     // ---- range checks of the transaction's own fields
@@ -180,20 +143,11 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     nonceBits.in <== nonce;
     component penaltyBits = Num2Bits(BITS_BALANCE());  // inspect: a range check; its bits are not used
     penaltyBits.in <== penalty;
-    isLiq * sellFeePpm === 0;
 
-    // ---- the instrument: one-hot id, its fields at the batch's start, its marks
-    signal sel[N];
-    var selSum = 0;
-    var selValue = 0;
-    for (var j = 0; j < N; j++) {
-        sel[j] <-- instrumentId == j ? 1 : 0;
-        sel[j] * (sel[j] - 1) === 0;
-        selSum += sel[j];
-        selValue += j * sel[j];
-    }
-    selSum === 1;
-    selValue === instrumentId;
+    // ---- the instrument: one-hot id, its fields at the batch's start, its mark
+    component instrument = OneHot(N);
+    instrument.in <== instrumentId;
+    signal sel[N] <== instrument.out;
     component field[I_FIELDS()];  // inspect: a slot uses only some of the selected instrument's fields
     for (var f = 0; f < I_FIELDS(); f++) {
         field[f] = Select(N);
@@ -205,44 +159,61 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     markSel.values <== mark;
     signal tickValue <== field[I_TICK()].out;
     signal settlePrice <== field[I_SETTLE()].out;
-    signal kindIs[5];
-    var kSum = 0;
-    var kValue = 0;
-    for (var k = 0; k < 5; k++) {
-        kindIs[k] <-- field[I_KIND()].out == k ? 1 : 0;
-        kindIs[k] * (kindIs[k] - 1) === 0;
-        kSum += kindIs[k];
-        kValue += k * kindIs[k];
-    }
-    kSum === 1;
-    kValue === field[I_KIND()].out;
-    signal dated <== kindIs[KIND_FUTURE()] + kindIs[KIND_CALL()] + kindIs[KIND_PUT()];
+    component kind = OneHot(5);  // inspect: the kind's one-hot flags; a fill needs only NONE and the dated kinds
+    kind.in <== field[I_KIND()].out;
     component notSettled = IsZero();
     notSettled.in <== settlePrice;
-    // Trades and liquidations need a registered, unsettled instrument, before its expiry.
-    fills * kindIs[KIND_NONE()] === 0;
-    fills * (1 - notSettled.out) === 0;
-    component beforeExpiry = LessThan(BITS_TIME());
-    beforeExpiry.in[0] <== timestamp;
-    beforeExpiry.in[1] <== field[I_EXPIRY()].out;
-    signal datedFill <== fills * dated;
-    datedFill * (1 - beforeExpiry.out) === 0;
-    // SETTLE needs a settled instrument.
-    isSettle * notSettled.out === 0;
+    // A's position in the instrument
+    component sizeA = Select(N);
+    sizeA.sel <== sel;
+    sizeA.values <== aSize;
 
-    // ---- orders and signatures
+    // ---- the transaction types (derivatives/tx/), each gated by its flag; Liquidate and BadDebt
+    // follow below, once A's equity after the fill is known
     component wordsA = OrderWords();  // inspect: idBits above the 2 * orderLevels of the order slot are not needed here
     wordsA.o <== orderA;
     component wordsB = OrderWords();  // inspect: idBits above the 2 * orderLevels of the order slot are not needed here
     wordsB.o <== orderB;
-    signal wTrade0 <== isTrade * wordsA.w0;
-    signal wTransfer0 <== isTransfer * (accountA + nonce * (1 << 32) + toCollateral * (1 << 64));
-    signal wTrade1 <== isTrade * wordsA.w1;
-    signal wTransfer1 <== isTransfer * amount;
+    component fill = Fill();
+    fill.isTrade <== isTrade;
+    fill.isLiq <== isLiq;
+    fill.timestamp <== timestamp;
+    fill.accountA <== accountA;
+    fill.accountB <== accountB;
+    fill.instrumentId <== instrumentId;
+    fill.orderA <== orderA;
+    fill.orderB <== orderB;
+    fill.wordsA <== [wordsA.w0, wordsA.w1];
+    fill.lots <== lots;
+    fill.priceTicks <== priceTicks;
+    fill.buyFeePpm <== buyFeePpm;
+    fill.sellFeePpm <== sellFeePpm;
+    fill.buyFee <== buyFee;
+    fill.sellFee <== sellFee;
+    fill.tickValue <== tickValue;
+    fill.kindNone <== kind.out[KIND_NONE()];
+    fill.dated <== kind.out[KIND_FUTURE()] + kind.out[KIND_CALL()] + kind.out[KIND_PUT()];
+    fill.notSettled <== notSettled.out;
+    fill.expiry <== field[I_EXPIRY()].out;
+    fill.sizeA <== sizeA.out;
+
+    component settle = Settle();
+    settle.isSettle <== isSettle;
+    settle.notSettled <== notSettled.out;
+    settle.sizeA <== sizeA.out;
+    settle.instrumentMark <== markSel.out;
+
+    component transfer = Transfer();
+    transfer.isTransfer <== isTransfer;
+    transfer.accountA <== accountA;
+    transfer.nonce <== nonce;
+    transfer.toCollateral <== toCollateral;
+    transfer.amount <== amount;
+    transfer.aNonce <== aNonce;
+
+    // ---- signatures: A signs the order of a DERIV_TRADE or a transfer; B the order of a fill
     component msgA = Poseidon(3);
-    msgA.inputs[0] <== isTrade * DOMAIN_ORDER() + isTransfer * DOMAIN_TRANSFER();
-    msgA.inputs[1] <== wTrade0 + wTransfer0;
-    msgA.inputs[2] <== wTrade1 + wTransfer1;
+    for (var i = 0; i < 3; i++) msgA.inputs[i] <== fill.msg[i] + transfer.msg[i];
     component msgB = Poseidon(3);
     msgB.inputs[0] <== DOMAIN_ORDER();
     msgB.inputs[1] <== wordsB.w0;
@@ -259,97 +230,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     sigCheckB.ay <== bPubY;
     sigCheckB.sig <== sigB;
     sigCheckB.msg <== msgB.out;
-    isTransfer * (nonce - aNonce) === 0;
-
-    // ---- the liquidated position's direction (victimLong) and the fill's direction for each side
-    component sizeA = Select(N);
-    sizeA.sel <== sel;
-    sizeA.values <== aSize;
-    component victimSign = SignedRange(BITS_POSITIONSIZE());
-    victimSign.in <== sizeA.out;
-    signal victimLong <== victimSign.nonNeg;
-    signal bBuys <== isLiq * victimLong;
-    signal bSells <== isTrade + isLiq - bBuys;
-    signal liqDir <== 2 * victimLong - 1; // +1: the liquidated account is long and sells
-
-    // ---- order rules (Definition 1 for the orders; Protocol 2 for the liquidator's)
-    signal marketId <== INSTRUMENT_MARKET_BASE() + instrumentId;
-    isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;
-    isTrade * (orderA[O_MARKET()] - marketId) === 0;
-    isTrade * orderA[O_SIDE()] === 0;
-    fills * (orderB[O_ACCOUNT()] - accountB) === 0;
-    fills * (orderB[O_MARKET()] - marketId) === 0;
-    bSells * (1 - orderB[O_SIDE()]) === 0;
-    bBuys * orderB[O_SIDE()] === 0;
-    component buyPrice = RequireLessEq(BITS_PRICETICKS());
-    buyPrice.enabled <== isTrade;
-    buyPrice.a <== priceTicks;
-    buyPrice.b <== orderA[O_PRICE()];
-    component bBuyPrice = RequireLessEq(BITS_PRICETICKS());
-    bBuyPrice.enabled <== bBuys;
-    bBuyPrice.a <== priceTicks;
-    bBuyPrice.b <== orderB[O_PRICE()];
-    component sellPrice = RequireLessEq(BITS_PRICETICKS());
-    sellPrice.enabled <== bSells;
-    sellPrice.a <== orderB[O_PRICE()];
-    sellPrice.b <== priceTicks;
-    component lotsIsZero = IsZero();
-    lotsIsZero.in <== lots;
-    fills * lotsIsZero.out === 0;
-    component expiryA = RequireLessEq(BITS_TIME());
-    expiryA.enabled <== isTrade;
-    expiryA.a <== timestamp;
-    expiryA.b <== orderA[O_EXPIRY()];
-    component expiryB = RequireLessEq(BITS_TIME());
-    expiryB.enabled <== fills;
-    expiryB.a <== timestamp;
-    expiryB.b <== orderB[O_EXPIRY()];
-    component maxFeeA = RequireLessEq(BITS_FEEPPM());
-    maxFeeA.enabled <== isTrade;
-    maxFeeA.a <== buyFeePpm;
-    maxFeeA.b <== orderA[O_MAXFEE()];
-    component maxFeeB = RequireLessEq(BITS_FEEPPM());
-    maxFeeB.enabled <== fills;
-    maxFeeB.a <== sellFeePpm + isLiq * buyFeePpm;
-    maxFeeB.b <== orderB[O_MAXFEE()];
-
-    // ---- cash and fees: cash = lots * priceTicks * tickValue, fee = ceil(cash * ppm / 10^6) (CeilPpmCheck)
-    signal lotsTimesPrice <== lots * priceTicks;
-    signal cash <== lotsTimesPrice * tickValue;
-    component buyFeeRounding = CeilPpmCheck();
-    buyFeeRounding.a <== cash;
-    buyFeeRounding.ppm <== buyFeePpm;
-    buyFeeRounding.q <== buyFee;
-    component sellFeeRounding = CeilPpmCheck();
-    sellFeeRounding.a <== cash;
-    sellFeeRounding.ppm <== sellFeePpm;
-    sellFeeRounding.q <== sellFee;
-    // A LIQUIDATE carries one fee (the liquidator's, in buyFee). With sellFeePpm = 0 the rounding rule
-    // alone leaves sellFee = r / 10^6 mod p for any r < 10^6, which would reach the fee pool charged to
-    // no account: it must be 0.
-    isLiq * sellFee === 0;
-    feePoolOut <== feePoolIn + fills * (buyFee + sellFee);
-
-    // ---- liquidation: the liquidator is another account, the liquidated one is below maintenance
-    // margin, the fill reduces its position, the price is within the band around the mark. (With
-    // accountA = accountB the position would be sold and bought straight back in one slot while the
-    // insurance fund covered the deficit of the flat state in between.)
-    component selfLiquidation = IsEqual();
-    selfLiquidation.in[0] <== accountA;
-    selfLiquidation.in[1] <== accountB;
-    isLiq * selfLiquidation.out === 0;
-    component absLots = Num2Bits(BITS_POSITIONSIZE());  // inspect: a range check; its bits are not used
-    signal absVictim <== liqDir * sizeA.out;
-    absLots.in <== isLiq * (absVictim - lots);
-    signal perLot <== priceTicks * tickValue;
-    component bandLo = RequireGreaterEq(120);
-    bandLo.enabled <== isLiq;
-    bandLo.a <== perLot * PPM();
-    bandLo.b <== markSel.out * (PPM() - LIQ_BAND_PPM());
-    component bandHi = RequireGreaterEq(120);
-    bandHi.enabled <== isLiq;
-    bandHi.a <== markSel.out * (PPM() + LIQ_BAND_PPM());
-    bandHi.b <== perLot * PPM();
+    feePoolOut <== feePoolIn + fill.feeDelta;
 
     // ---- account A: funding settles on every position, then the transaction applies
     signal aFunding[N];
@@ -362,84 +243,49 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     }
     signal aFundPaid <== activeA * aFund;
     signal aSettledC <== aCollateral - aFundPaid;
-    // position change of A in the selected instrument
-    signal liqDeltaA <== -liqDir * lots;
-    signal settlePayoff <== sizeA.out * markSel.out;
-    signal tradeDelta <== isTrade * lots;
-    signal liqDelta <== isLiq * liqDeltaA;
-    signal settleDelta <== isSettle * sizeA.out;
-    signal aDelta <== tradeDelta + liqDelta - settleDelta;
+    signal aDelta <== fill.aDelta + settle.aDelta;
     signal aSizeNew[N];
     for (var j = 0; j < N; j++) aSizeNew[j] <== aSize[j] + sel[j] * aDelta;
-    // cash of A before any penalty
-    signal aTradeCash <== isTrade * (cash + buyFee);
-    signal liqCash <== liqDir * cash;
-    signal aLiqCash <== isLiq * liqCash;
-    signal aSettleCash <== isSettle * settlePayoff;
-    signal transferSigned <== (2 * toCollateral - 1) * amount;
-    signal aTransferCash <== isTransfer * transferSigned;
-    signal aPreC <== aSettledC - aTradeCash + aLiqCash + aSettleCash + aTransferCash;
-
-    component aPre = AccountRisk(N);
-    aPre.c <== aSettledC;
-    aPre.size <== aSize;
-    aPre.mark <== mark;
-    aPre.long <== mmLong;
-    aPre.short <== mmShort;
-    component belowMM = RequireGreaterEq(135);
-    belowMM.enabled <== isLiq;
-    belowMM.a <== aPre.req;
-    belowMM.b <== aPre.equity + 1;
-
+    // cash of A before any penalty or cover; its equity at the marks (and the sign of it) is what
+    // Liquidate and BadDebt judge
+    signal aPreC <== aSettledC + fill.aCash + settle.aCash + transfer.aCash;
     component aPostTrade = AccountRisk(N);  // inspect: only its equity is used (penalty and bad debt); req is checked on aPost
     aPostTrade.c <== aPreC;
     aPostTrade.size <== aSizeNew;
     aPostTrade.mark <== mark;
     aPostTrade.long <== imLong;
     aPostTrade.short <== imShort;
-    // penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)), 0 unless LIQUIDATE
-    component fullPenalty = CeilPpm(114);
-    fullPenalty.a <== lots * markSel.out;
-    fullPenalty.ppm <== LIQ_PENALTY_PPM();
     component eqSign = SignedRange(135);
     eqSign.in <== aPostTrade.equity;
-    signal eqPos <== eqSign.nonNeg * aPostTrade.equity;
-    component capped = LessThan(134);
-    capped.in[0] <== eqPos;
-    capped.in[1] <== fullPenalty.out;
-    signal penaltyIfLiq <== fullPenalty.out + capped.out * (eqPos - fullPenalty.out);
-    penalty === isLiq * penaltyIfLiq;
-    // A fill that leaves A under water may lower A's equity by less than one tick per lot (the price is
-    // in ticks, the mark is not): the band lets the operator sell a solvent account's position below the
-    // mark, never push it (further) into a debt nobody can collect, which the liquidator would pocket.
-    signal liqUnderwater <== isLiq * (1 - eqSign.nonNeg);
-    signal lotsTick <== lots * tickValue;
-    component noNewDebt = RequireGreaterEq(136);
-    noNewDebt.enabled <== liqUnderwater;
-    noNewDebt.a <== aPostTrade.equity + lotsTick;
-    noNewDebt.b <== aPre.equity;
-    // bad debt: a LIQUIDATE or a SETTLE that leaves A with no position and negative equity (so no
-    // penalty) is covered by the insurance fund, cover = min(-equity, insuranceIn); what the fund cannot
-    // cover stays on A
-    var flatCount = 0;
-    component flat[N];
-    for (var j = 0; j < N; j++) {
-        flat[j] = IsZero();
-        flat[j].in <== aSizeNew[j];
-        flatCount += flat[j].out;
-    }
-    component allFlat = IsEqual();
-    allFlat.in[0] <== flatCount;
-    allFlat.in[1] <== N;
-    signal underwater <== (isLiq + isSettle) * (1 - eqSign.nonNeg);
-    signal deficitCase <== underwater * allFlat.out;
-    signal deficit <== deficitCase * (0 - aPostTrade.equity);
-    component fundShort = LessThan(134);
-    fundShort.in[0] <== insuranceIn;
-    fundShort.in[1] <== deficit;
-    signal cover <== deficit + fundShort.out * (insuranceIn - deficit);
-    insuranceOut <== insuranceIn + penalty - cover;
-    signal aNewC <== aPreC - penalty + cover;
+
+    component liquidate = Liquidate(N);
+    liquidate.isLiq <== isLiq;
+    liquidate.accountA <== accountA;
+    liquidate.accountB <== accountB;
+    liquidate.lots <== lots;
+    liquidate.priceTicks <== priceTicks;
+    liquidate.tickValue <== tickValue;
+    liquidate.instrumentMark <== markSel.out;
+    liquidate.sizeA <== sizeA.out;
+    liquidate.liqDir <== fill.liqDir;
+    liquidate.aSettledC <== aSettledC;
+    liquidate.aSize <== aSize;
+    liquidate.mark <== mark;
+    liquidate.mmLong <== mmLong;
+    liquidate.mmShort <== mmShort;
+    liquidate.postTradeEquity <== aPostTrade.equity;
+    liquidate.postTradeSolvent <== eqSign.nonNeg;
+    liquidate.penalty <== penalty;
+
+    component badDebt = BadDebt(N);
+    badDebt.isLiq <== isLiq;
+    badDebt.isSettle <== isSettle;
+    badDebt.equity <== aPostTrade.equity;
+    badDebt.solvent <== eqSign.nonNeg;
+    badDebt.aSizeNew <== aSizeNew;
+    badDebt.insuranceIn <== insuranceIn;
+    insuranceOut <== insuranceIn + penalty - badDebt.cover;
+    signal aNewC <== aPreC - penalty + badDebt.cover;
 
     component aPost = AccountRisk(N);
     aPost.c <== aNewC;
@@ -448,8 +294,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     aPost.long <== imLong;
     aPost.short <== imShort;
     component aIM = RequireGreaterEq(135);
-    signal transferOut <== isTransfer * (1 - toCollateral);
-    aIM.enabled <== isTrade + transferOut;
+    aIM.enabled <== isTrade + transfer.fromCollateral;
     aIM.a <== aPost.equity;
     aIM.b <== aPost.req;
 
@@ -463,12 +308,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
         bSnapNew[j] <== bSnap[j] + fills * (start[j][I_FUNDING()] - bSnap[j]);
     }
     signal bSizeNew[N];
-    signal bDelta <== -tradeDelta - liqDelta;
-    for (var j = 0; j < N; j++) bSizeNew[j] <== bSize[j] + sel[j] * bDelta;
-    signal bTradeCash <== isTrade * (cash - sellFee);
-    signal bLiqCash <== isLiq * (-liqCash - buyFee);
+    for (var j = 0; j < N; j++) bSizeNew[j] <== bSize[j] + sel[j] * fill.bDelta;
     signal bFundPaid <== fills * bFund;
-    signal bNewC <== bCollateral - bFundPaid + bTradeCash + bLiqCash;
+    signal bNewC <== bCollateral - bFundPaid + fill.bCash;
     component bPost = AccountRisk(N);
     bPost.c <== bNewC;
     bPost.size <== bSizeNew;
@@ -521,7 +363,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     storeB.cancelled <== bOrderLeaf[2];
 
     // ---- account updates, A then B. A's quote balance moves in a TRANSFER.
-    signal aBal1New <== aBal1Old - aTransferCash;
+    signal aBal1New <== aBal1Old - transfer.aCash;
     component aBal1Range = Num2Bits(BITS_BALANCE());  // inspect: a range check; its bits are not used
     aBal1Range.in <== aBal1New;
     component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
@@ -533,7 +375,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     updateA.oldNonce <== aNonce;
     updateA.newPubX <== aPubX;
     updateA.newPubY <== aPubY;
-    updateA.newNonce <== aNonce + isTransfer;
+    updateA.newNonce <== aNonce + transfer.nonceDelta;
     updateA.bal1Token <== 0;
     updateA.bal1Old <== aBal1Old;
     updateA.bal1New <== aBal1New;
@@ -575,90 +417,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     updateB.derivNew <== bNewLeaf.out;
     accountsRootOut <== updateB.rootOut;
 
-    // ---- REGISTER_INSTRUMENT: an empty entry receives the registered fields
-    signal regKind[5];
-    var rSum = 0;
-    var rValue = 0;
-    for (var k = 0; k < 5; k++) {
-        regKind[k] <-- reg[I_KIND()] == k ? 1 : 0;
-        regKind[k] * (regKind[k] - 1) === 0;
-        rSum += regKind[k];
-        rValue += k * regKind[k];
-    }
-    rSum === 1;
-    rValue === reg[I_KIND()];
-    isReg * regKind[KIND_NONE()] === 0;
-    signal regOpt <== regKind[KIND_CALL()] + regKind[KIND_PUT()];
-    signal regPerp <== regKind[KIND_PERPETUAL()];
-    var optionId = 0;
-    for (var j = N - O; j < N; j++) optionId += sel[j];
-    signal regOption <== isReg * regOpt;
-    signal regOther <== isReg - regOption;
-    signal regPerpetual <== isReg * regPerp;
-    signal regDated <== isReg - regPerpetual;
-    regOption * (1 - optionId) === 0;
-    component regUnderlyingBits = Num2Bits(BITS_UNDERLYING());  // inspect: a range check; its bits are not used
-    regUnderlyingBits.in <== reg[I_UNDERLYING()];
-    component regImBits = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
-    regImBits.in <== reg[I_IM()];
-    component regMmBits = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
-    regMmBits.in <== reg[I_MM()];
-    component regCapBits = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
-    regCapBits.in <== reg[I_CAP()];
-    component regUnderlying = LessThan(BITS_UNDERLYING());
-    regUnderlying.in[0] <== reg[I_UNDERLYING()];
-    regUnderlying.in[1] <== U;
-    isReg * (1 - regUnderlying.out) === 0;
-    component regLot = Num2Bits(BITS_LOTSIZE());  // inspect: a range check; its bits are not used
-    regLot.in <== reg[I_LOT()];
-    component regTick = Num2Bits(BITS_TICKVALUE());  // inspect: a range check; its bits are not used
-    regTick.in <== reg[I_TICK()];
-    component lotZero = IsZero();
-    lotZero.in <== reg[I_LOT()];
-    component tickZero = IsZero();
-    tickZero.in <== reg[I_TICK()];
-    component mmZero = IsZero();
-    mmZero.in <== reg[I_MM()];
-    isReg * (lotZero.out + tickZero.out + mmZero.out) === 0;
-    component imAboveMm = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
-    imAboveMm.in <== isReg * (reg[I_IM()] - reg[I_MM()]);
-    component imAtMost = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
-    imAtMost.in <== isReg * (PPM() - reg[I_IM()]);
-    component strikeHi = Num2Bits(BITS_ORACLEPRICE());  // inspect: a range check; its bits are not used
-    strikeHi.in <== reg[I_STRIKE()];
-    component strikeLo = Num2Bits(BITS_ORACLEPRICE());  // inspect: a range check; its bits are not used
-    strikeLo.in <== reg[I_STRIKE()] - regOption * MIN_ORACLE_PRICE();
-    regOther * reg[I_STRIKE()] === 0;
-    component regExpiry = Num2Bits(BITS_TIME());  // inspect: a range check; its bits are not used
-    regExpiry.in <== reg[I_EXPIRY()];
-    component expiryZero = IsZero();
-    expiryZero.in <== reg[I_EXPIRY()];
-    regPerpetual * (1 - expiryZero.out) === 0;
-    regDated * expiryZero.out === 0;
-    component capAtMost = Num2Bits(BITS_PPM());  // inspect: a range check; its bits are not used
-    capAtMost.in <== isReg * (PPM() - reg[I_CAP()]);
-    regDated * reg[I_CAP()] === 0;
-    // Funding horizon (DERIVATIVES.md): fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND,
-    // so a tick moves the index by less than 2^43 in magnitude at any signed rate and oracle price, and
-    // the 64-bit signed index absorbs at least 2^20 ticks: every tick of the instrument is provable.
-    signal regCapLot <== reg[I_CAP()] * reg[I_LOT()];
-    component fundingHorizon = Num2Bits(fxBitLength(FUNDING_CAP_BOUND()));  // inspect: a range check; its bits are not used
-    fundingHorizon.in <== isReg * (FUNDING_CAP_BOUND() - 1 - regCapLot * MAX_ORACLE_PRICE());
-    component wasEmpty = Select(N);
-    wasEmpty.sel <== sel;
-    for (var j = 0; j < N; j++) wasEmpty.values[j] <== tableIn[j][I_KIND()];
-    isReg * wasEmpty.out === 0;
-    signal regSel[N];
-    for (var j = 0; j < N; j++) {
-        regSel[j] <== isReg * sel[j];
-        for (var f = 0; f < I_FIELDS(); f++) {
-            if (f < I_SPEC_FIELDS()) {
-                tableOut[j][f] <== tableIn[j][f] + regSel[j] * reg[f];
-            } else {
-                tableOut[j][f] <== tableIn[j][f];
-            }
-        }
-    }
+    // ---- REGISTER_INSTRUMENT writes the instrument table
+    component register = RegisterInstrument(N, O, U);
+    register.isReg <== isReg;
+    register.reg <== reg;
+    register.sel <== sel;
+    register.tableIn <== tableIn;
+    tableOut <== register.tableOut;
 
     // ---- public-data record
     component expiryParts = Num2Bits(32);

@@ -8,7 +8,8 @@ include "../lib/compressedKey.circom";
 include "../lib/fixed/fixed.circom";
 include "../lib/fixed/blackScholes.circom";
 include "../lib/ppm.circom";
-include "../batch/slot.circom";
+include "../lib/curvePoint.circom";
+include "../lib/signature.circom";
 
 /// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a, and out < 2^72. The
 /// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^48, so out < 2^72 holds for every honest batch.

@@ -5,7 +5,6 @@
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
@@ -57,18 +56,9 @@ async function witnessOk(state: ExchangeState, txs: BatchTx[]): Promise<boolean>
   return (await witnessFailure(state, txs)) === null;
 }
 
-const slotSource = readFileSync(new URL("../../circuits/batch/slot.circom", import.meta.url), "utf8").split("\n");
-
-/** "Slot:<line>" of the constraint written as `text` in slot.circom. */
-function slotRule(text: string): string {
-  const line = slotSource.findIndex((l) => l.trim() === text);
-  assert.ok(line >= 0, `no line "${text}" in slot.circom`);
-  return `Slot:${line + 1}`;
-}
-
 /**
  * Builds the dishonest batch and asserts the circuit refuses it at the expected constraint: the
- * innermost failing template's name, or "Slot:<line>" (see slotRule), so the refusal comes from the
+ * innermost failing template's name, or "Template:<line>" (see rule), so the refusal comes from the
  * rule under test and not from some other mismatch.
  */
 async function refuses(build: (state: ExchangeState) => BatchTx[], expected: string): Promise<void> {
@@ -117,7 +107,7 @@ describe("batch circuit", { timeout: 600_000 }, () => {
     // Only the fee moves: balances stay in range, so the failing check is the rounding gadget's
     // (fee * 10^6 - quote * ppm must be a non-negative 20-bit number, and below 10^6), for the buyer's fee.
     const atRounding = (failure: string[] | null, check: string) => {
-      for (const at of [rule("CeilPpmCheck", check), slotRule("buyFeeRounding.q <== buyFee;")]) {
+      for (const at of [rule("CeilPpmCheck", check), rule("Trade", "buyFeeRounding.q <== buyFee")]) {
         assert.ok(failure?.includes(at), `refused at ${failure?.join(" < ")}, not at ${at}`);
       }
     };
@@ -134,7 +124,7 @@ describe("batch circuit", { timeout: 600_000 }, () => {
       (i.orderA as string[][])[0][ORDER_FIELD.accountId] = "3";
       (i.sigA as string[][])[0] = [forOther.signature.r8x, forOther.signature.r8y, forOther.signature.s].map(String);
     });
-    assert.equal(failure?.[0], slotRule("isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;"));
+    assert.equal(failure?.[0], rule("Trade", "isTrade * (orderA[O_ACCOUNT()] - accountA) === 0"));
   });
 
   it("refuses an order not signed by its account's key", async () => {
@@ -144,18 +134,18 @@ describe("batch circuit", { timeout: 600_000 }, () => {
     await refuses(() => [trade({ buy: { ...buy(), priceTicks: 200n } })], "ForceEqualIfEnabled");
   });
   it("refuses two orders on the same side", async () => {
-    await refuses(() => [trade({ buy: order(alice, { orderId: 1n, side: Side.SELL, priceTicks: 100n }) })], slotRule("isTrade * orderA[O_SIDE()] === 0;"));
-    await refuses(() => [trade({ sell: order(bob, { orderId: 1n, side: Side.BUY, priceTicks: 90n }) })], slotRule("isTrade * (1 - orderB[O_SIDE()]) === 0;"));
+    await refuses(() => [trade({ buy: order(alice, { orderId: 1n, side: Side.SELL, priceTicks: 100n }) })], rule("Trade", "isTrade * orderA[O_SIDE()] === 0"));
+    await refuses(() => [trade({ sell: order(bob, { orderId: 1n, side: Side.BUY, priceTicks: 90n }) })], rule("Trade", "isTrade * (1 - orderB[O_SIDE()]) === 0"));
   });
   it("refuses orders of different markets", async () => {
-    await refuses(() => [trade({ sell: sell({ marketId: 1 }) })], slotRule("isTrade * (orderB[O_MARKET()] - marketId) === 0;"));
+    await refuses(() => [trade({ sell: sell({ marketId: 1 }) })], rule("Trade", "isTrade * (orderB[O_MARKET()] - marketId) === 0"));
   });
   it("refuses a price above the buyer's limit or below the seller's", async () => {
     await refuses(() => [trade({ priceTicks: 101n })], "RequireLessEq");
     await refuses(() => [trade({ priceTicks: 89n })], "RequireLessEq");
   });
   it("refuses a zero quantity", async () => {
-    await refuses(() => [trade({ lots: 0n })], slotRule("isTrade * lotsIsZero.out === 0;"));
+    await refuses(() => [trade({ lots: 0n })], rule("Trade", "isTrade * lotsIsZero.out === 0"));
   });
   it("refuses a fill beyond the order's size, in one trade or across batches", async () => {
     await refuses(() => [trade({ lots: 11n })], "OrderStorage");
@@ -192,7 +182,7 @@ describe("batch circuit", { timeout: 600_000 }, () => {
       const w = signWithdrawal(bob.key, { accountId: 2, tokenId: 1, amount: 1n, nonce: 0 });
       buildBatch(state, [{ type: TxType.WITHDRAW, request: w }], { batchNumber: 8, timestamp: NOW });
       return [{ type: TxType.WITHDRAW, request: w }];
-    }, slotRule("isWithdraw * (nonce - aNonce) === 0;"));
+    }, rule("DepositWithdraw", "isWithdraw * (nonce - aNonce) === 0"));
     await refuses(() => [{ type: TxType.WITHDRAW, request: { ...signWithdrawal(mallory.key, { accountId: 2, tokenId: 1, amount: 1n, nonce: 0 }) } }], "ForceEqualIfEnabled");
   });
   it("refuses a cancel not signed by the owner", async () => {
@@ -206,7 +196,7 @@ describe("batch circuit", { timeout: 600_000 }, () => {
     }, "Num2Bits");
   });
   it("refuses registering a market twice or with a zero unit", async () => {
-    await refuses(() => [{ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1n, priceUnit: 1n }], slotRule("isMarket * marketOldLeaf === 0;"));
-    await refuses(() => [{ type: TxType.REGISTER_MARKET, marketId: 1, baseTokenId: 1, sizeUnit: 0n, priceUnit: 1n }], slotRule("isMarket * (baseIsZero.out + sizeUnitIsZero.out + priceUnitIsZero.out) === 0;"));
+    await refuses(() => [{ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1n, priceUnit: 1n }], rule("RegisterMarket", "isMarket * marketOldLeaf === 0"));
+    await refuses(() => [{ type: TxType.REGISTER_MARKET, marketId: 1, baseTokenId: 1, sizeUnit: 0n, priceUnit: 1n }], rule("RegisterMarket", "isMarket * (baseIsZero.out + sizeUnitIsZero.out + priceUnitIsZero.out) === 0"));
   });
 });

@@ -63,7 +63,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
     const bobRisk = accountRisk(state.account(2).deriv, risks);
     assert.ok(bobRisk.equity >= bobRisk.mm, "bob is healthy");
     const liquidator = derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n });
-    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 2, liquidator, lots: 10n, priceTicks: 300_000n, liquidatorFeePpm: 0 }], rule("DerivSlot", "belowMM.b <== aPre.equity + 1"));
+    await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: 2, liquidator, lots: 10n, priceTicks: 300_000n, liquidatorFeePpm: 0 }], rule("Liquidate", "belowMM.b <== aPre.equity + 1"));
   });
 
   it("refuses a funding rate above the instrument's cap", async () => {
@@ -178,7 +178,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   it("refuses a liquidation at a price outside the band around the mark", async () => {
     const state = aliceLongPerpetual();
     await refuses(state, [liquidateAlice(1_000n, 250_000n)],
-      rule("DerivSlot", "bandLo.b <== markSel.out"), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
+      rule("Liquidate", "bandLo.b <== instrumentMark"), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
   });
 
   it("applies a funding tick to the index and settles it lazily when an account is touched", async () => {
@@ -231,12 +231,12 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   it("refuses a liquidation larger than the position (it would flip it)", async () => {
     const state = aliceLongPerpetual();
     await refuses(state, [liquidateAlice(15_001n, 280_000n)],
-      rule("DerivSlot", "absLots.in <=="), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
+      rule("Liquidate", "absLots.in <=="), { oracle: oracleUpdate({ prices: [280_000_000_000n] }) });
   });
 
   it("refuses SETTLE of an instrument that has not settled", async () => {
     const state = derivativesStateWithPosition();
-    await refuses(state, [{ type: TxType.SETTLE, accountId: 1, instrumentId: 1 }], rule("DerivSlot", "isSettle * notSettled.out === 0"));
+    await refuses(state, [{ type: TxType.SETTLE, accountId: 1, instrumentId: 1 }], rule("Settle", "isSettle * notSettled === 0"));
   });
 
   it("refuses a derivatives transaction in a batch without an oracle update", async () => {
@@ -251,12 +251,12 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
   it("refuses an instrument registration with maintenance margin above initial margin", async () => {
     const state = new ExchangeState(TEST_PARAMS);
     await refuses(state, [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, ...INSTRUMENTS[0], mmPpm: 200_000n }],
-      rule("DerivSlot", "imAboveMm.in <=="), { oracle: null });
+      rule("RegisterInstrument", "imAboveMm.in <=="), { oracle: null });
   });
 
   it("refuses a trade in an instrument that has settled", async () => {
     const state = derivativesState();
-    await refuses(state, [derivTrade(1, 1n, 300_000n)], rule("DerivSlot", "fills * (1 - notSettled.out) === 0"), {
+    await refuses(state, [derivTrade(1, 1n, 300_000n)], rule("Fill", "fills * (1 - notSettled) === 0"), {
       oracle: oracleUpdate({ time: EXPIRY + 5 }), timestamp: EXPIRY + 10,
     });
   });

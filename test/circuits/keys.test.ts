@@ -73,7 +73,7 @@ function builderRefuses(txs: BatchTx[], opts: { oracle: SignedOracleUpdate | nul
   assert.equal(state.root, root, "the state is unchanged");
 }
 
-const REGISTERED_KEY_ON_CURVE = () => [rule("OnCurveIfEnabled", "enabled * (168700 * xx"), rule("Slot", "keyOnCurve.y <== pubKeyY")];
+const REGISTERED_KEY_ON_CURVE = () => [rule("OnCurveIfEnabled", "enabled * (168700 * xx"), rule("RegisterKey", "keyOnCurve.y <== pubKeyY")];
 const ORACLE_KEY_ON_CURVE = () => [rule("OnCurveIfEnabled", "enabled * (168700 * xx"), rule("OracleStep", "keyOnCurve.y <== oracleKeyY")];
 const R8_ON_CURVE = () => [rule("OnCurveIfEnabled", "enabled * (168700 * xx"), rule("SignatureIfEnabled", "r8OnCurve.y <== sig[1]")];
 

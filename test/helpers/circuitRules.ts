@@ -57,7 +57,12 @@ export async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts:
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8").split("\n");
 const sources = {
   DerivSlot: source("circuits/derivatives/derivSlot.circom"),
-  AccountRisk: source("circuits/derivatives/derivSlot.circom"),
+  Fill: source("circuits/derivatives/tx/fill.circom"),
+  Liquidate: source("circuits/derivatives/tx/liquidate.circom"),
+  Settle: source("circuits/derivatives/tx/settle.circom"),
+  Transfer: source("circuits/derivatives/tx/transfer.circom"),
+  RegisterInstrument: source("circuits/derivatives/tx/registerInstrument.circom"),
+  AccountRisk: source("circuits/lib/accountRisk.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),
@@ -65,7 +70,12 @@ const sources = {
   CeilPpmCheck: source("circuits/lib/ppm.circom"),
   Batch: source("circuits/batch/batch.circom"),
   Slot: source("circuits/batch/slot.circom"),
-  SignatureIfEnabled: source("circuits/batch/slot.circom"),
+  RegisterKey: source("circuits/batch/tx/registerKey.circom"),
+  DepositWithdraw: source("circuits/batch/tx/depositWithdraw.circom"),
+  RegisterMarket: source("circuits/batch/tx/registerMarket.circom"),
+  Trade: source("circuits/batch/tx/trade.circom"),
+  OneHot: source("circuits/lib/select.circom"),
+  SignatureIfEnabled: source("circuits/lib/signature.circom"),
   OnCurveIfEnabled: source("circuits/lib/curvePoint.circom"),
   EdDSAPoseidonVerifier: source("node_modules/circomlib/circuits/eddsaposeidon.circom"),
 };

@@ -87,7 +87,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       const priceTicks = (oracleRisks(state, crash)[CALL].mark + 50n) / 100n; // at the mark: inside the band
       const liquidator = derivOrder(traders.carol, CALL, { orderId: 1n, side: Side.BUY, priceTicks, sizeLots: 10_000n });
       await refuses(state, [{ type: TxType.LIQUIDATE, liquidatedAccountId: dave.accountId, liquidator, lots: 10_000n, priceTicks, liquidatorFeePpm: 0 }],
-        rule("DerivSlot", "belowMM.b <== aPre.equity + 1"), { oracle: crash });
+        rule("Liquidate", "belowMM.b <== aPre.equity + 1"), { oracle: crash });
     });
 
     it("liquidates the long calls of an account below maintenance margin within the band around their mark, releasing their whole mark of margin", async () => {
@@ -124,7 +124,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       state.setGlobals({ ...state.globals, insuranceFund: 40_000_000_000n });
       const order = derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 247_000n, sizeLots: 15_000n });
       const self: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: alice.accountId, liquidator: order, lots: 15_000n, priceTicks: 247_000n, liquidatorFeePpm: 0 };
-      await refuses(state, [self], rule("DerivSlot", "isLiq * selfLiquidation.out === 0"), { oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
+      await refuses(state, [self], rule("Liquidate", "isLiq * selfLiquidation.out === 0"), { oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
     });
   });
 
@@ -143,7 +143,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
     });
 
     it("refuses a liquidation at the band's edge that pushes the account under water (the liquidator pockets its debt)", async () => {
-      await refuses(aliceLongPerpetual(), [liquidation(15_000n, 266_000n)], rule("DerivSlot", "noNewDebt.b <== aPre.equity"), dropped);
+      await refuses(aliceLongPerpetual(), [liquidation(15_000n, 266_000n)], rule("Liquidate", "noNewDebt.b <== aPre.equity"), dropped);
     });
 
     it("still sells a solvent account's position at the band's edge when it stays solvent, and at the mark when it does not", async () => {
@@ -156,7 +156,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       const fall = { oracle: oracleUpdate({ prices: [266_000_000_000n] }) };
       assert.equal(await witnessFailure(under, [liquidation(15_000n, 266_000n)], fall), null);
       assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(15_000n, 265_999n)], fall), null);
-      await refuses(aliceLongPerpetual(), [liquidation(15_000n, 265_998n)], rule("DerivSlot", "noNewDebt.b <== aPre.equity"), fall);
+      await refuses(aliceLongPerpetual(), [liquidation(15_000n, 265_998n)], rule("Liquidate", "noNewDebt.b <== aPre.equity"), fall);
     });
   });
 
@@ -189,7 +189,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       // Before the fix the circuit registered it, and a tick at rate 10^6 ppm and price 2^50 - 1 then
       // failed the index's range check (InstrumentMarks' fundingRange): funding could never move again.
       const big: InstrumentSpec = { ...INSTRUMENTS[PERP], lotSizeE6: (1n << 48n) - 1n, tickValue: 1n, fundingCapPpm: 1_000_000n };
-      await refuses(new ExchangeState(TEST_PARAMS), [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: PERP, ...big }], rule("DerivSlot", "fundingHorizon.in <=="), { oracle: null });
+      await refuses(new ExchangeState(TEST_PARAMS), [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: PERP, ...big }], rule("RegisterInstrument", "fundingHorizon.in <=="), { oracle: null });
     });
   });
 });

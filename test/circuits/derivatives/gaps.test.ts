@@ -68,8 +68,8 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
 
     it("refuses a future and a call traded at the expiry second and after it (the instrument not yet settled)", async () => {
       for (const tx of [futureTrade, callTrade]) {
-        await refuses(derivativesState(), [tx()], rule("DerivSlot", "datedFill * (1 - beforeExpiry.out) === 0"), atExpiry(EXPIRY));
-        await refuses(derivativesState(), [tx()], rule("DerivSlot", "datedFill * (1 - beforeExpiry.out) === 0"), atExpiry(EXPIRY + 60));
+        await refuses(derivativesState(), [tx()], rule("Fill", "datedFill * (1 - beforeExpiry.out) === 0"), atExpiry(EXPIRY));
+        await refuses(derivativesState(), [tx()], rule("Fill", "datedFill * (1 - beforeExpiry.out) === 0"), atExpiry(EXPIRY + 60));
       }
     });
 
@@ -211,7 +211,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       const { wasm } = await buildBatchCircuit(params);
       const dishonest = batchOf(perpetualOnly(), [registerFuture, futureTrade()], 9, { enforceRules: false, verifySignatures: false });
       const failure = await inputFailure(dishonest, wasm);
-      assert.ok(failure?.includes(rule("DerivSlot", "fills * kindIs[KIND_NONE()] === 0")), `refused at ${failure?.join(" < ")}`);
+      assert.ok(failure?.includes(rule("Fill", "fills * kindNone === 0")), `refused at ${failure?.join(" < ")}`);
       const state = perpetualOnly();
       assert.equal(await inputFailure(batchOf(state, [registerFuture], 9), wasm), null);
       assert.equal(await inputFailure(batchOf(state, [futureTrade()], 10), wasm), null, "tradable from the next batch");

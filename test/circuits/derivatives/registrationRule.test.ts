@@ -1,7 +1,7 @@
 /**
  * The registration rules that keep an instrument's later batches provable live in three places: the
  * custodian (Custodian._checkInstrument, which queues the request), the witness builder
- * (derivSlotWitness registrationErrors) and the circuit (DerivSlot's REGISTER_INSTRUMENT). A request
+ * (derivSlotWitness registrationErrors) and the circuit (RegisterInstrument, DerivSlot's REGISTER_INSTRUMENT). A request
  * the custodian queues must be provable (requests are consumed in order), and one the circuit accepts
  * must keep every later batch provable; the witness builder accepts exactly what the circuit accepts.
  * These tests put the three sides on the same generated boundary cases, field by field:
@@ -87,8 +87,9 @@ async function custodianAccepts(custodian: Custodian, spec: InstrumentSpec, erro
  * One boundary case of the registration rule: `spec` changes one field of a valid instrument of `base`
  * (registered, off-chain, at instrument id `id`, the base's class unless said); `custodian` is the error
  * the custodian refuses it with (null: queued; undefined: not expressible there, where the custodian
- * picks the id); `circuit` the DerivSlot constraint that refuses it (null: provable, and then the witness
- * builder registers it too, otherwise it refuses it with BAD_INSTRUMENT).
+ * picks the id); `circuit` the RegisterInstrument line that refuses it (a kind beyond PUT: the line feeding
+ * its OneHot decoding, which refuses it) (null: provable, and then the witness builder registers it too,
+ * otherwise it refuses it with BAD_INSTRUMENT).
  */
 type RuleCase = {
   label: string; base: number; spec: Partial<InstrumentSpec>; id?: number; custodian?: string | null; circuit: string | null;
@@ -101,8 +102,8 @@ const U = TEST_PARAMS.underlyings;
 const WIDE = 1n << 48n;
 /** Every field of the rule at its boundaries: the last value each side accepts and the first it refuses. */
 const RULE_CASES: RuleCase[] = [
-  { label: "kind NONE", base: PERP, spec: { kind: InstrumentKind.NONE }, custodian: "InvalidInstrumentKind", circuit: "isReg * regKind[KIND_NONE()] === 0" },
-  { label: "kind PUT + 1", base: PERP, spec: { kind: (InstrumentKind.PUT + 1) as InstrumentKind }, custodian: "InvalidInstrumentKind", circuit: "rSum === 1" },
+  { label: "kind NONE", base: PERP, spec: { kind: InstrumentKind.NONE }, custodian: "InvalidInstrumentKind", circuit: "isReg * regKind.out[KIND_NONE()] === 0" },
+  { label: "kind PUT + 1", base: PERP, spec: { kind: (InstrumentKind.PUT + 1) as InstrumentKind }, custodian: "InvalidInstrumentKind", circuit: "regKind.in <== reg[I_KIND()]" },
   { label: "underlying U - 1", base: PERP, spec: { underlying: U - 1 }, custodian: null, circuit: null },
   { label: "underlying U", base: PERP, spec: { underlying: U }, custodian: "UnknownUnderlying", circuit: "isReg * (1 - regUnderlying.out) === 0" },
   { label: "lot size 0", base: FUTURE, spec: { lotSizeE6: 0n }, custodian: "InvalidLotSize", circuit: "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0" },
@@ -168,7 +169,7 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
       const custodian = await networkHelpers.loadFixture(deployCustodian); // a fresh one: perpetual ids are few
       assert.equal(await custodianAccepts(custodian, spec, "InvalidFundingCap"), fits, `custodian, ${label}`);
       if (fits) assert.equal(await witnessFailure(new ExchangeState(TEST_PARAMS), [registration(PERP, spec)], { oracle: null }), null, `circuit, ${label}`);
-      else await refuses(new ExchangeState(TEST_PARAMS), [registration(PERP, spec)], rule("DerivSlot", "fundingHorizon.in <=="), { oracle: null });
+      else await refuses(new ExchangeState(TEST_PARAMS), [registration(PERP, spec)], rule("RegisterInstrument", "fundingHorizon.in <=="), { oracle: null });
     }
   });
 
@@ -185,10 +186,10 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
       const provable = c.circuit === null;
       assert.equal(witnessBuilderAccepts(spec, id), provable, `witness builder, ${c.label}`);
       if (provable) assert.equal(await witnessFailure(new ExchangeState(TEST_PARAMS), [registration(id, spec)], { oracle: null }), null, `circuit, ${c.label}`);
-      else if (!c.unencodable) await refuses(new ExchangeState(TEST_PARAMS), [registration(id, spec)], rule("DerivSlot", c.circuit!), { oracle: null });
+      else if (!c.unencodable) await refuses(new ExchangeState(TEST_PARAMS), [registration(id, spec)], rule("RegisterInstrument", c.circuit!), { oracle: null });
       else {
         const { field, value } = c.unencodable;
-        await refuses(new ExchangeState(TEST_PARAMS), [registration(id, { ...spec, [field]: WIDE - 1n })], rule("DerivSlot", c.circuit!), { oracle: null }, (input) => {
+        await refuses(new ExchangeState(TEST_PARAMS), [registration(id, { ...spec, [field]: WIDE - 1n })], rule("RegisterInstrument", c.circuit!), { oracle: null }, (input) => {
           (input.d_reg as string[][])[0][INSTRUMENT_FIELD[field]] = String(value);
         });
       }

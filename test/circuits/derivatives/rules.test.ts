@@ -55,13 +55,13 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
 
   describe("REGISTER_INSTRUMENT", () => {
     it("refuses an unknown kind (5) and kind 0 (none)", async () => {
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, kind: 5 as InstrumentKind })], rule("DerivSlot", "rSum === 1"), NO_ORACLE);
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, kind: InstrumentKind.NONE })], rule("DerivSlot", "isReg * regKind[KIND_NONE()] === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, kind: 5 as InstrumentKind })], [rule("OneHot", "sum === 1"), rule("RegisterInstrument", "regKind.in <== reg[I_KIND()]")], NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, kind: InstrumentKind.NONE })], rule("RegisterInstrument", "isReg * regKind.out[KIND_NONE()] === 0"), NO_ORACLE);
     });
 
     it("refuses an option (call, put) at a non-option instrument id", async () => {
-      await refuses(fresh(), [register(PERP, CALL_SPEC)], rule("DerivSlot", "regOption * (1 - optionId) === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(FUTURE, INSTRUMENTS[3])], rule("DerivSlot", "regOption * (1 - optionId) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, CALL_SPEC)], rule("RegisterInstrument", "regOption * (1 - optionId) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(FUTURE, INSTRUMENTS[3])], rule("RegisterInstrument", "regOption * (1 - optionId) === 0"), NO_ORACLE);
     });
 
     it("accepts a future at an option id (DERIVATIVES.md and the circuit restrict only options, to option ids)", async () => {
@@ -69,71 +69,71 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
     });
 
     it("refuses an option strike of zero, one below 2^16 and one at 2^50", async () => {
-      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, strike: 0n })], rule("DerivSlot", "strikeLo.in <=="), NO_ORACLE);
-      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, strike: (1n << 16n) - 1n })], rule("DerivSlot", "strikeLo.in <=="), NO_ORACLE);
-      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, strike: 1n << 50n })], rule("DerivSlot", "strikeHi.in <=="), NO_ORACLE);
+      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, strike: 0n })], rule("RegisterInstrument", "strikeLo.in <=="), NO_ORACLE);
+      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, strike: (1n << 16n) - 1n })], rule("RegisterInstrument", "strikeLo.in <=="), NO_ORACLE);
+      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, strike: 1n << 50n })], rule("RegisterInstrument", "strikeHi.in <=="), NO_ORACLE);
     });
 
     it("refuses a strike on a perpetual and on a future", async () => {
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, strike: PRICE })], rule("DerivSlot", "regOther * reg[I_STRIKE()] === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(FUTURE, { ...FUTURE_SPEC, strike: PRICE })], rule("DerivSlot", "regOther * reg[I_STRIKE()] === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, strike: PRICE })], rule("RegisterInstrument", "regOther * reg[I_STRIKE()] === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(FUTURE, { ...FUTURE_SPEC, strike: PRICE })], rule("RegisterInstrument", "regOther * reg[I_STRIKE()] === 0"), NO_ORACLE);
     });
 
     it("refuses a dated instrument (future, option) without an expiry and a perpetual with one", async () => {
-      await refuses(fresh(), [register(FUTURE, { ...FUTURE_SPEC, expiry: 0 })], rule("DerivSlot", "regDated * expiryZero.out === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, expiry: 0 })], rule("DerivSlot", "regDated * expiryZero.out === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, expiry: EXPIRY })], rule("DerivSlot", "regPerpetual * (1 - expiryZero.out) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(FUTURE, { ...FUTURE_SPEC, expiry: 0 })], rule("RegisterInstrument", "regDated * expiryZero.out === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, expiry: 0 })], rule("RegisterInstrument", "regDated * expiryZero.out === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, expiry: EXPIRY })], rule("RegisterInstrument", "regPerpetual * (1 - expiryZero.out) === 0"), NO_ORACLE);
     });
 
     it("refuses a funding cap on a dated instrument and a perpetual's cap above 10^6 ppm", async () => {
-      await refuses(fresh(), [register(FUTURE, { ...FUTURE_SPEC, fundingCapPpm: 1n })], rule("DerivSlot", "regDated * reg[I_CAP()] === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, fundingCapPpm: 1_000n })], rule("DerivSlot", "regDated * reg[I_CAP()] === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, fundingCapPpm: 1_000_001n })], rule("DerivSlot", "capAtMost.in <=="), NO_ORACLE);
+      await refuses(fresh(), [register(FUTURE, { ...FUTURE_SPEC, fundingCapPpm: 1n })], rule("RegisterInstrument", "regDated * reg[I_CAP()] === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(CALL, { ...CALL_SPEC, fundingCapPpm: 1_000n })], rule("RegisterInstrument", "regDated * reg[I_CAP()] === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, fundingCapPpm: 1_000_001n })], rule("RegisterInstrument", "capAtMost.in <=="), NO_ORACLE);
     });
 
     it("refuses a registration over a registered instrument id (an identical one, and one with other margins)", async () => {
-      await refuses(derivativesState(), [register(PERP, PERP_SPEC)], rule("DerivSlot", "isReg * wasEmpty.out === 0"), NO_ORACLE);
+      await refuses(derivativesState(), [register(PERP, PERP_SPEC)], rule("RegisterInstrument", "isReg * wasEmpty.out === 0"), NO_ORACLE);
       const state = fresh();
       buildBatch(state, [register(FUTURE, FUTURE_SPEC)], { batchNumber: 1, timestamp: NOW, oracle: null });
-      await refuses(state, [register(FUTURE, { ...FUTURE_SPEC, imPpm: 1_000_000n })], rule("DerivSlot", "isReg * wasEmpty.out === 0"), NO_ORACLE);
+      await refuses(state, [register(FUTURE, { ...FUTURE_SPEC, imPpm: 1_000_000n })], rule("RegisterInstrument", "isReg * wasEmpty.out === 0"), NO_ORACLE);
     });
 
     it("refuses initial margin above 10^6 ppm and zero maintenance margin", async () => {
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, imPpm: 1_000_001n })], rule("DerivSlot", "imAtMost.in <=="), NO_ORACLE);
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, mmPpm: 0n })], rule("DerivSlot", "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, imPpm: 1_000_001n })], rule("RegisterInstrument", "imAtMost.in <=="), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, mmPpm: 0n })], rule("RegisterInstrument", "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0"), NO_ORACLE);
     });
 
     it("refuses a zero lot size, a zero tick value and an underlying the batch has no price for", async () => {
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, lotSizeE6: 0n })], rule("DerivSlot", "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, tickValue: 0n })], rule("DerivSlot", "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0"), NO_ORACLE);
-      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, underlying: TEST_PARAMS.underlyings })], rule("DerivSlot", "isReg * (1 - regUnderlying.out) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, lotSizeE6: 0n })], rule("RegisterInstrument", "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, tickValue: 0n })], rule("RegisterInstrument", "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0"), NO_ORACLE);
+      await refuses(fresh(), [register(PERP, { ...PERP_SPEC, underlying: TEST_PARAMS.underlyings })], rule("RegisterInstrument", "isReg * (1 - regUnderlying.out) === 0"), NO_ORACLE);
     });
   });
 
   describe("DERIV_TRADE", () => {
     it("refuses two sell orders and two buy orders", async () => {
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { buy: { side: Side.SELL } })], rule("DerivSlot", "isTrade * orderA[O_SIDE()] === 0"));
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { sell: { side: Side.BUY } })], rule("DerivSlot", "bSells * (1 - orderB[O_SIDE()]) === 0"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { buy: { side: Side.SELL } })], rule("Fill", "isTrade * orderA[O_SIDE()] === 0"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { sell: { side: Side.BUY } })], rule("Fill", "bSells * (1 - orderB[O_SIDE()]) === 0"));
     });
 
     it("refuses a sell order for another instrument's market", async () => {
       // The slot's instrument comes from the buy order (the perpetual); the sell order is the future's.
       const tx = derivTrade(PERP, 10n, 300_000n, { sell: { marketId: 0x8000 + FUTURE } });
-      await refuses(derivativesState(), [tx], rule("DerivSlot", "fills * (orderB[O_MARKET()] - marketId) === 0"));
+      await refuses(derivativesState(), [tx], rule("Fill", "fills * (orderB[O_MARKET()] - marketId) === 0"));
     });
 
     it("refuses a buy order for another instrument's market (the slot claims the future, both orders are the perpetual's)", async () => {
       // The sequencer takes the slot's instrument from the buy order, so the operator changes the slot's
       // instrument in the witness; the circuit refuses at the buy order's market rule, before the record
       // (which still names the perpetual) meets the public input.
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], rule("DerivSlot", "isTrade * (orderA[O_MARKET()] - marketId) === 0"), {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], rule("Fill", "isTrade * (orderA[O_MARKET()] - marketId) === 0"), {}, (input) => {
         input.d_instrumentId = [String(FUTURE)];
       });
     });
 
     it("refuses a buyer's and a seller's fee above the order's signed maximum", async () => {
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { buy: { maxFeePpm: 499 } })], rule("DerivSlot", "maxFeeA.b <== orderA[O_MAXFEE()]"));
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { sell: { maxFeePpm: 99 } })], rule("DerivSlot", "maxFeeB.b <== orderB[O_MAXFEE()]"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { buy: { maxFeePpm: 499 } })], rule("Fill", "maxFeeA.b <== orderA[O_MAXFEE()]"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n, { sell: { maxFeePpm: 99 } })], rule("Fill", "maxFeeB.b <== orderB[O_MAXFEE()]"));
     });
 
     it("refuses a fee rounded down instead of up", async () => {
@@ -142,11 +142,11 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
       // in the public data (only its ppm), so the operator's wrong fee goes into the slot's witness.
       const tx = derivTrade(PERP, 7n, 300_001n);
       assert.equal(await witnessFailure(derivativesState(), [tx]), null, "the honest fees pass");
-      await refuses(derivativesState(), [tx], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("DerivSlot", "buyFeeRounding.q <== buyFee")], {}, (input) => {
+      await refuses(derivativesState(), [tx], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("Fill", "buyFeeRounding.q <== buyFee")], {}, (input) => {
         assert.deepEqual(input.d_buyFee, ["105001"]);
         input.d_buyFee = ["105000"];
       });
-      await refuses(derivativesState(), [tx], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("DerivSlot", "sellFeeRounding.q <== sellFee")], {}, (input) => {
+      await refuses(derivativesState(), [tx], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("Fill", "sellFeeRounding.q <== sellFee")], {}, (input) => {
         assert.deepEqual(input.d_sellFee, ["21001"]);
         input.d_sellFee = ["21000"];
       });
@@ -154,20 +154,20 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
 
     it("refuses a fee rounded up past the ceiling: by the range of fee x 10^6 - cash x ppm, or at its bound 10^6", async () => {
       // 105,002 x 10^6 - 105,000.35 x 10^6 = 1,650,000 >= 2^20: out of the remainder's 20 bits.
-      await refuses(derivativesState(), [derivTrade(PERP, 7n, 300_001n)], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("DerivSlot", "buyFeeRounding.q <== buyFee")], {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 7n, 300_001n)], [rule("CeilPpmCheck", "remBits.in <== rem"), rule("Fill", "buyFeeRounding.q <== buyFee")], {}, (input) => {
         input.d_buyFee = ["105002"];
       });
       // An exact fee (cash 300,000,000 x 500 ppm = 150,000) plus one leaves a remainder of exactly
       // 10^6 < 2^20: only the remainder's bound refuses it.
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], [rule("CeilPpmCheck", "gapBits.in <=="), rule("DerivSlot", "buyFeeRounding.q <== buyFee")], {}, (input) => {
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_000n)], [rule("CeilPpmCheck", "gapBits.in <=="), rule("Fill", "buyFeeRounding.q <== buyFee")], {}, (input) => {
         assert.deepEqual(input.d_buyFee, ["150000"]);
         input.d_buyFee = ["150001"];
       });
     });
 
     it("refuses a trade price above the buy order's limit and one below the sell order's limit", async () => {
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_001n, { buy: { priceTicks: 300_000n } })], rule("DerivSlot", "buyPrice.b <== orderA[O_PRICE()]"));
-      await refuses(derivativesState(), [derivTrade(PERP, 10n, 299_999n, { sell: { priceTicks: 300_000n } })], rule("DerivSlot", "sellPrice.b <== priceTicks"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 300_001n, { buy: { priceTicks: 300_000n } })], rule("Fill", "buyPrice.b <== orderA[O_PRICE()]"));
+      await refuses(derivativesState(), [derivTrade(PERP, 10n, 299_999n, { sell: { priceTicks: 300_000n } })], rule("Fill", "sellPrice.b <== priceTicks"));
     });
   });
 
@@ -175,11 +175,11 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
     it("refuses a penalty other than min(ceil(lots x mark x 1%), equity): none, and twice the rule's", async () => {
       const state = aliceLongPerpetual();
       assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(280_000n)], DROPPED), null, "the honest liquidation passes");
-      await refuses(state, [liquidation(280_000n)], rule("DerivSlot", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
+      await refuses(state, [liquidation(280_000n)], rule("Liquidate", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
         assert.deepEqual(input.d_penalty, ["280000000"]);
         input.d_penalty = ["0"];
       });
-      await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("DerivSlot", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
+      await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("Liquidate", "penalty === isLiq * penaltyIfLiq"), DROPPED, (input) => {
         input.d_penalty = ["560000000"];
       });
     });
@@ -187,24 +187,24 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
     it("refuses a liquidation price above the band around the mark (the other test breaks the low side)", async () => {
       // mark 28 quote per lot, band 5%: at most 29.4 quote, i.e. 294,000 ticks.
       assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(294_000n)], DROPPED), null, "the band's edge passes");
-      await refuses(aliceLongPerpetual(), [liquidation(294_001n)], rule("DerivSlot", "bandHi.b <== perLot * PPM()"), DROPPED);
+      await refuses(aliceLongPerpetual(), [liquidation(294_001n)], rule("Liquidate", "bandHi.b <== perLot * PPM()"), DROPPED);
     });
 
     it("refuses a liquidator's order on the same side as the liquidated position", async () => {
       const tx = liquidation(280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
       const selling = { ...tx, liquidator: derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 1_000n }) };
-      await refuses(aliceLongPerpetual(), [selling], rule("DerivSlot", "bBuys * orderB[O_SIDE()] === 0"), DROPPED);
+      await refuses(aliceLongPerpetual(), [selling], rule("Fill", "bBuys * orderB[O_SIDE()] === 0"), DROPPED);
     });
     it("refuses a price above the liquidator's own limit (inside the band)", async () => {
-      await refuses(aliceLongPerpetual(), [liquidation(285_000n, 280_000n)], rule("DerivSlot", "bBuyPrice.b <== orderB[O_PRICE()]"), DROPPED);
+      await refuses(aliceLongPerpetual(), [liquidation(285_000n, 280_000n)], rule("Fill", "bBuyPrice.b <== orderB[O_PRICE()]"), DROPPED);
     });
 
     it("refuses a liquidator's fee above its order's signed maximum, and a second (seller's) fee the record does not show", async () => {
       const tx = liquidation(280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
-      await refuses(aliceLongPerpetual(), [{ ...tx, liquidatorFeePpm: 1_001 }], rule("DerivSlot", "maxFeeB.b <== orderB[O_MAXFEE()]"), DROPPED);
+      await refuses(aliceLongPerpetual(), [{ ...tx, liquidatorFeePpm: 1_001 }], rule("Fill", "maxFeeB.b <== orderB[O_MAXFEE()]"), DROPPED);
       // A LIQUIDATE record carries one fee (the liquidator's); the operator charges the liquidator a
       // second one through the seller's fee fields of the witness.
-      await refuses(aliceLongPerpetual(), [tx], rule("DerivSlot", "isLiq * sellFeePpm === 0"), DROPPED, (input) => {
+      await refuses(aliceLongPerpetual(), [tx], rule("Fill", "isLiq * sellFeePpm === 0"), DROPPED, (input) => {
         input.d_sellFeePpm = ["100"];
         input.d_sellFee = ["280000"];
       });
@@ -214,8 +214,8 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
   describe("TRANSFER", () => {
     it("refuses a future nonce and the replay of an executed transfer", async () => {
       // alice's nonce is 1: her transfer of nonce 0 moved her 50,000 quote into collateral.
-      await refuses(derivativesState(), [transfer({ toCollateral: false, amount: 1_000_000n, nonce: 2 })], rule("DerivSlot", "isTransfer * (nonce - aNonce) === 0"));
-      await refuses(derivativesState(), [transfer({ toCollateral: true, amount: 50_000_000_000n, nonce: 0 })], rule("DerivSlot", "isTransfer * (nonce - aNonce) === 0"));
+      await refuses(derivativesState(), [transfer({ toCollateral: false, amount: 1_000_000n, nonce: 2 })], rule("Transfer", "isTransfer * (nonce - aNonce) === 0"));
+      await refuses(derivativesState(), [transfer({ toCollateral: true, amount: 50_000_000_000n, nonce: 0 })], rule("Transfer", "isTransfer * (nonce - aNonce) === 0"));
     });
 
     it("refuses a transfer signed by another account's key", async () => {
@@ -264,11 +264,11 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
   // bound only by the rounding rule as a field equation: sellFee * 10^6 - cash * 0 = r, r in [0, 10^6),
   // so sellFee = r / 10^6 mod p for any r. Charged to nobody, it would still be added to the fee pool:
   // two liquidations with r1 + r2 = 10^6 would mint exactly 1 quote unit (found by these tests; fixed by
-  // DerivSlot's `isLiq * sellFee === 0`).
+  // Fill's `isLiq * sellFee === 0`).
 
   it("refuses a liquidation with a non-zero seller fee at the LIQUIDATE rule", async () => {
     await loadBatchCircuit(TEST_PARAMS);
-    await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("DerivSlot", "isLiq * sellFee === 0"), DROPPED, (input) => {
+    await refuses(aliceLongPerpetual(), [liquidation(280_000n)], rule("Fill", "isLiq * sellFee === 0"), DROPPED, (input) => {
       input.d_sellFee = [String(modP(250_000n * invP(1_000_000n)))];
     });
   });
@@ -290,6 +290,6 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
     const failure = await inputFailure(batch.circuitInput, wasm);
     assert.notEqual(failure, null, "the circuit accepted a batch that mints one quote unit into the fee pool");
     // The constraint a fix is expected to add (rule() fails loudly if the fix words it otherwise).
-    assert.ok(failure!.includes(rule("DerivSlot", "isLiq * sellFee === 0")), `refused at ${failure!.join(" < ")}`);
+    assert.ok(failure!.includes(rule("Fill", "isLiq * sellFee === 0")), `refused at ${failure!.join(" < ")}`);
   });
 });

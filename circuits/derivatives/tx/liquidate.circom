@@ -1,0 +1,89 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/comparators.circom";
+include "../../generated/protocol.circom";
+include "../../lib/accountRisk.circom";
+include "../../lib/compare.circom";
+include "../../lib/ppm.circom";
+
+/// LIQUIDATE (DERIVATIVES.md "LIQUIDATE", paper Protocol 2), what the fill (Fill) does not cover.
+/// Proves, when isLiq (0 or 1): the liquidator (accountB) is another account; A is below maintenance
+/// margin after funding (equity < MM of aSettledC and aSize at the marks); the fill reduces A's
+/// position and never flips it (0 < lots <= |sizeA|); the price per lot is within LIQ_BAND_PPM of
+/// the instrument's mark (Fill proves that the liquidator's fee is the only one); a fill that
+/// leaves A under water lowers A's equity by less than one tick per lot (no new bad debt); and
+/// penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)). When
+/// not isLiq, penalty = 0. postTradeEquity and postTradeSolvent (equity >= 0) are A's after the fill,
+/// before penalty and bad debt (the slot's aPostTrade). The slot moves the penalty into the insurance
+/// fund and covers bad debt (BadDebt).
+template Liquidate(N) {
+    signal input isLiq;
+    signal input accountA;
+    signal input accountB;
+    signal input lots;
+    signal input priceTicks;
+    signal input tickValue;
+    signal input instrumentMark;
+    signal input sizeA;
+    signal input liqDir;
+    signal input aSettledC;
+    signal input aSize[N];
+    signal input mark[N];
+    signal input mmLong[N];
+    signal input mmShort[N];
+    signal input postTradeEquity;
+    signal input postTradeSolvent;
+    signal input penalty;
+
+    // The liquidator is another account, the liquidated one is below maintenance margin, the fill
+    // reduces its position, the price is within the band around the mark. (With accountA = accountB the
+    // position would be sold and bought straight back in one slot while the insurance fund covered the
+    // deficit of the flat state in between.)
+    component selfLiquidation = IsEqual();
+    selfLiquidation.in[0] <== accountA;
+    selfLiquidation.in[1] <== accountB;
+    isLiq * selfLiquidation.out === 0;
+    component absLots = Num2Bits(BITS_POSITIONSIZE());  // inspect: a range check; its bits are not used
+    signal absVictim <== liqDir * sizeA;
+    absLots.in <== isLiq * (absVictim - lots);
+    signal perLot <== priceTicks * tickValue;
+    component bandLo = RequireGreaterEq(120);
+    bandLo.enabled <== isLiq;
+    bandLo.a <== perLot * PPM();
+    bandLo.b <== instrumentMark * (PPM() - LIQ_BAND_PPM());
+    component bandHi = RequireGreaterEq(120);
+    bandHi.enabled <== isLiq;
+    bandHi.a <== instrumentMark * (PPM() + LIQ_BAND_PPM());
+    bandHi.b <== perLot * PPM();
+
+    component aPre = AccountRisk(N);
+    aPre.c <== aSettledC;
+    aPre.size <== aSize;
+    aPre.mark <== mark;
+    aPre.long <== mmLong;
+    aPre.short <== mmShort;
+    component belowMM = RequireGreaterEq(135);
+    belowMM.enabled <== isLiq;
+    belowMM.a <== aPre.req;
+    belowMM.b <== aPre.equity + 1;
+
+    // penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)), 0 unless LIQUIDATE
+    component fullPenalty = CeilPpm(114);
+    fullPenalty.a <== lots * instrumentMark;
+    fullPenalty.ppm <== LIQ_PENALTY_PPM();
+    signal eqPos <== postTradeSolvent * postTradeEquity;
+    component capped = LessThan(134);
+    capped.in[0] <== eqPos;
+    capped.in[1] <== fullPenalty.out;
+    signal penaltyIfLiq <== fullPenalty.out + capped.out * (eqPos - fullPenalty.out);
+    penalty === isLiq * penaltyIfLiq;
+    // A fill that leaves A under water may lower A's equity by less than one tick per lot (the price is
+    // in ticks, the mark is not): the band lets the operator sell a solvent account's position below the
+    // mark, never push it (further) into a debt nobody can collect, which the liquidator would pocket.
+    signal liqUnderwater <== isLiq * (1 - postTradeSolvent);
+    signal lotsTick <== lots * tickValue;
+    component noNewDebt = RequireGreaterEq(136);
+    noNewDebt.enabled <== liqUnderwater;
+    noNewDebt.a <== postTradeEquity + lotsTick;
+    noNewDebt.b <== aPre.equity;
+}
