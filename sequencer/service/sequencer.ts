@@ -81,6 +81,7 @@ import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness.ts";
 import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
 import { circuitRefused, findCircuitRefusal } from "./circuitRefusal.ts";
+import { SequencerQuery, type BatchHealth, type ExchangeQuery, type Health } from "./query.ts";
 
 export type SequencerOptions = {
   params: CircuitParams;
@@ -197,8 +198,7 @@ export type SequencerEvents = {
  */
 export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
 
-/** Why the batch loop is or is not healthy: consecutive failed batch attempts and the last error. */
-export type BatchHealth = { consecutiveFailures: number; lastError: { message: string; at: number } | null; lastBatchAt: number | null };
+export type { BatchHealth };
 
 /** The custodian's window for a batch's timestamp, in seconds: at most maxAge behind the block's time, maxFutureDrift ahead. */
 export type TimestampWindow = { maxAge: number; maxFutureDrift: number };
@@ -245,6 +245,8 @@ export class Sequencer {
   readonly state: ExchangeState;
   readonly custodian: CustodianClient;
   readonly events = new EventEmitter<SequencerEvents>();
+  /** The read-only view of books, orders, accounts, risk, markets, instruments and health (the API's). */
+  readonly query: ExchangeQuery;
   private readonly opts: SequencerOptions;
   private readonly keys = new Map<number, PublicKey>();
   /** The live signed order of each account's order-storage slot: a slot holds at most one. */
@@ -313,7 +315,15 @@ export class Sequencer {
       this.engine = new MatchingEngine({ markets: this.markets, risk });
       this.state = new ExchangeState(opts.params);
     }
+    this.query = new SequencerQuery({
+      params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, status: this,
+    });
     if (opts.store) this.replay(opts.store, stored?.seq ?? 0);
+  }
+
+  /** The root of the state proven batches commit to. */
+  get stateRoot(): bigint {
+    return this.state.root;
   }
 
   /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
@@ -350,7 +360,7 @@ export class Sequencer {
    * What stops settlement now, or nothing: batch attempts failing since the last success, and a prover
    * whose every device is unhealthy (issue 11, finding 9: the API answered "ok" meanwhile).
    */
-  health(): { ok: boolean; problems: string[]; batches: BatchHealth } {
+  health(): Health {
     const problems: string[] = [];
     const h = this.batchHealth;
     if (h.consecutiveFailures > 0) problems.push(`the last ${h.consecutiveFailures} batch attempt(s) failed: ${h.lastError?.message.split("\n")[0]}`);
