@@ -75,6 +75,7 @@ import type { BatchRecord, LogRecord, RejectRecord } from "../persistence/record
 import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
+import { Journal } from "./journal.ts";
 import { sentTransactionOutcome } from "./sentTransaction.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
@@ -272,13 +273,8 @@ export class Sequencer {
   private abandonedSincePost = false;
   /** runBatch calls run one at a time, in call order. */
   private batchQueue: Promise<unknown> = Promise.resolve();
-  private replaying = false;
-  /** The logged time of the record being replayed: the time input of everything it runs. */
-  private replayTime: number | null = null;
-  private groupDepth = 0;
-  private recordsSinceSnapshot = 0;
-  /** The deferred commit of this event-loop turn, if one is scheduled. */
-  private scheduledCommit: Promise<void> | null = null;
+  /** The durable log, the clock (the time input of intake), snapshots and replay. */
+  private readonly journal: Journal;
 
   private readonly verifier: SignatureVerifier;
 
@@ -287,6 +283,10 @@ export class Sequencer {
     this.verifier = opts.verifier ?? defaultSignatureVerifier();
     this.params = opts.params;
     this.custodian = new CustodianClient(opts.chain);
+    this.journal = new Journal({
+      store: opts.store, commit: opts.commit, snapshotEvery: opts.snapshotEvery, clock: opts.clock,
+      snapshot: () => (this.building || this.inFlight ? null : this.snapshot()),
+    });
     const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
     const snap = stored?.body as SequencerSnapshot | undefined;
     if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
@@ -318,7 +318,7 @@ export class Sequencer {
     this.query = new SequencerQuery({
       params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, status: this,
     });
-    if (opts.store) this.replay(opts.store, stored?.seq ?? 0);
+    this.journal.replay(stored?.seq ?? 0, (record) => this.apply(record));
   }
 
   /** The root of the state proven batches commit to. */
@@ -379,8 +379,7 @@ export class Sequencer {
   }
 
   private now(): number {
-    if (this.replayTime !== null) return this.replayTime;
-    return this.opts.clock ? this.opts.clock() : Math.floor(Date.now() / 1000);
+    return this.journal.now();
   }
 
   /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
@@ -388,66 +387,24 @@ export class Sequencer {
     this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
   }
 
-  // ---- durability -------------------------------------------------------------------------------
+  // ---- durability ---------------------------------------------------------------------------------
 
-  /**
-   * Appends a record of something that just changed the state. It is committed at once (`now`, or the
-   * "each" policy), at the end of the enclosing group, or by the deferred commit of this event-loop turn.
-   */
+  /** Appends a record of something that just changed the state (Journal.persist). */
   private persist(record: LogRecord, now = false): void {
-    const store = this.opts.store;
-    if (!store || this.replaying) return;
-    store.append(record);
-    this.recordsSinceSnapshot++;
-    if (now || (this.groupDepth === 0 && this.opts.commit !== "deferred")) this.commitLog(now);
-    else if (this.groupDepth === 0) this.scheduledCommit ??= this.deferCommit();
-  }
-
-  private deferCommit(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        this.scheduledCommit = null;
-        try {
-          this.commitLog();
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
-      }),
-    );
+    this.journal.persist(record, now);
   }
 
   /**
    * Resolves once every record appended so far is durable: committed (at once with the "each" policy)
    * and on stable storage (at once with a store that syncs in commit). Answer a request only after it.
    */
-  async durable(): Promise<void> {
-    if (this.scheduledCommit) await this.scheduledCommit;
-    await this.opts.store?.synced();
+  durable(): Promise<void> {
+    return this.journal.durable();
   }
 
   /** Runs `fn` with its records committed together at its end (group commit), before it returns. */
   private grouped<T>(fn: () => T): T {
-    this.groupDepth++;
-    try {
-      return fn();
-    } finally {
-      if (--this.groupDepth === 0) this.commitLog();
-    }
-  }
-
-  private commitLog(now = false): void {
-    this.opts.store?.commit(now);
-    this.maybeSnapshot();
-  }
-
-  /** Saves a snapshot when enough records have piled up and no batch is half-way (state and pending are then exact). */
-  private maybeSnapshot(): void {
-    const store = this.opts.store;
-    const every = this.opts.snapshotEvery ?? 10_000;
-    if (!store || every <= 0 || this.recordsSinceSnapshot < every || this.building || this.inFlight) return;
-    store.saveSnapshot(store.lastSeq, this.snapshot());
-    this.recordsSinceSnapshot = 0;
+    return this.journal.grouped(fn);
   }
 
   /**
@@ -473,26 +430,7 @@ export class Sequencer {
     };
   }
 
-  /** Applies every logged record after `afterSeq` through the same code that accepted it. */
-  private replay(store: SequencerStore, afterSeq: number): void {
-    this.replaying = true;
-    try {
-      for (const { seq, record } of store.records(afterSeq)) {
-        try {
-          this.replayTime = "time" in record ? record.time : null;
-          this.apply(record);
-        } catch (e) {
-          throw new Error(`log record ${seq} (${record.t}) does not replay: ${(e as Error).message}`);
-        } finally {
-          this.replayTime = null;
-        }
-        this.recordsSinceSnapshot++;
-      }
-    } finally {
-      this.replaying = false;
-    }
-  }
-
+  /** Applies one logged record through the same code that accepted it (replay: Journal.replay). */
   private apply(r: LogRecord): void {
     switch (r.t) {
       case "request":
@@ -1171,7 +1109,7 @@ export class Sequencer {
     const posted: PostedBatch = { batchNumber: b.batchNumber, txHash, transactions: b.txs.length, timings: { ...b.timings, postMs } };
     this.log(`batch ${posted.batchNumber}: ${posted.transactions} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash ?? "(already on chain)"}`);
     this.events.emit("batch", { ...posted, proof: b.proof });
-    this.maybeSnapshot();
+    this.journal.maybeSnapshot();
     return posted;
   }
 
