@@ -78,15 +78,8 @@ export type QuerySources = {
   engine: MatchingEngine;
   spot: SpotRisk;
   derivatives: DerivativesService;
-  /** Intake's per-account state (keys, nonces) and the batch side's status. */
-  status: {
-    tradingKey(accountId: number): PublicKey | undefined;
-    withdrawalNonce(accountId: number): number;
-    readonly pendingTransactions: number;
-    readonly stateRoot: bigint;
-    health(): Health;
-    proverMetrics(): object | null;
-  };
+  /** Intake's per-account state (keys, nonces) and the batch side's status, answered as they are. */
+  status: Pick<ExchangeQuery, "tradingKey" | "withdrawalNonce" | "pendingTransactions" | "stateRoot" | "health" | "proverMetrics">;
 };
 
 /** The query interface over the sequencer's parts (read-only: every answer is a fresh value or a view). */
