@@ -82,21 +82,29 @@ export interface BatchIntake {
 /** What the pipeline needs from the journal: logging its steps, the time input, a snapshot once a batch is done. */
 export type BatchJournal = Pick<Journal, "persist" | "now" | "maybeSnapshot">;
 
-/** How the pipeline is set up (see SequencerOptions for each setting). */
+/**
+ * The pipeline's settings (the sequencer's own options object: SequencerOptions documents each), read
+ * at each use, so a prover swapped in the options is the one the next batch uses.
+ */
+export type BatchSettings = {
+  keys: CircuitKeys;
+  prover: VerifiedProver;
+  chain: ChainContext;
+  postMargin?: number;
+  enforceBuilderRules?: boolean;
+  onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
+};
+
+/** How the pipeline is set up. */
 export type BatchPipelineOptions = {
   intake: BatchIntake;
   journal: BatchJournal;
   custodian: CustodianClient;
-  chain: ChainContext;
-  keys: CircuitKeys;
-  prover: VerifiedProver;
+  settings: BatchSettings;
   /** Checks each batch's signatures in one call before it reaches the prover. */
   verifier: SignatureVerifier;
   /** The number the next batch is expected to get (restored from a snapshot; the chain's counter decides). */
   batchNumber: number;
-  postMargin?: number;
-  enforceBuilderRules?: boolean;
-  onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
   /** Told each posted batch, with its proof (observers). */
   onPosted: (batch: PostedBatch & { proof: CalldataProof }) => void;
   log: (line: string) => void;
@@ -155,6 +163,7 @@ export class BatchPipeline {
   /** runBatch calls run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** A pipeline with nothing in flight, numbering from `opts.batchNumber`. */
   constructor(opts: BatchPipelineOptions) {
     this.#o = opts;
     this.#intake = opts.intake;
@@ -184,7 +193,7 @@ export class BatchPipeline {
 
   /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
   proverMetrics(): object | null {
-    return this.#o.prover.metrics?.() ?? null;
+    return this.#o.settings.prover.metrics?.() ?? null;
   }
 
   /**
@@ -294,7 +303,7 @@ export class BatchPipeline {
 
   /** Tells the onBatchStage observer that batch `batchNumber` reached `stage`. */
   #stage(stage: BatchStage, batchNumber: number): void {
-    this.#o.onBatchStage?.(stage, batchNumber);
+    this.#o.settings.onBatchStage?.(stage, batchNumber);
   }
 
   /** The custodian's timestamp window (MAX_BATCH_AGE, MAX_FUTURE_DRIFT), read once. */
@@ -346,7 +355,7 @@ export class BatchPipeline {
         this.#stage("built", batchNumber);
         let proved: Awaited<ReturnType<VerifiedProver["prove"]>>;
         try {
-          proved = await this.#o.prover.prove(batchNumber, this.#o.keys, batch.circuitInput, batch.publicInput.toString());
+          proved = await this.#o.settings.prover.prove(batchNumber, this.#o.settings.keys, batch.circuitInput, batch.publicInput.toString());
         } catch (e) {
           if (!circuitRefused(e)) throw e;
           t.rollback();
@@ -405,7 +414,7 @@ export class BatchPipeline {
   /** Builds the batch of `sel` (or of its first `prefix` transactions) on the state, as proveNext does. */
   #build(sel: BatchSelection, batchNumber: number, collectSignatures?: (slot: number, check: SignatureCheck) => void, prefix = sel.txs.length): BuiltBatch {
     return buildBatch(this.#intake.state, sel.txs.slice(0, prefix), {
-      batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures, enforceRules: this.#o.enforceBuilderRules,
+      batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures, enforceRules: this.#o.settings.enforceBuilderRules,
     });
   }
 
@@ -427,7 +436,7 @@ export class BatchPipeline {
     const witnessOf = async (k: number): Promise<string[] | null> => {
       const t = this.#intake.state.begin();
       try {
-        await calculateWitness(this.#o.keys.wasm, this.#build(sel, batchNumber, undefined, k).circuitInput);
+        await calculateWitness(this.#o.settings.keys.wasm, this.#build(sel, batchNumber, undefined, k).circuitInput);
         return null;
       } catch (e) {
         if (!isWitnessFailure(e instanceof Error ? e.message : String(e))) throw e;
@@ -475,7 +484,7 @@ export class BatchPipeline {
   async #postInFlight(b: InFlightBatch): Promise<PostedBatch | null> {
     const p0 = performance.now();
     let txHash: Hash | null | undefined;
-    if (b.txHash && (await sentTransactionOutcome(this.#o.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
+    if (b.txHash && (await sentTransactionOutcome(this.#o.settings.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
     if (txHash === undefined) {
       const late = await this.#lateness(b);
       if (late) return this.#abandonInFlight(late);
@@ -535,7 +544,7 @@ export class BatchPipeline {
     if (count > b.batchNumber) return null;
     const lastBlock = b.timestamp + window.maxAge;
     if (chainTime > lastBlock) return `stamped ${b.timestamp}, more than MAX_BATCH_AGE (${window.maxAge} s) before the chain's time ${chainTime}`;
-    const margin = Math.min(this.#o.postMargin ?? 60, Math.floor(window.maxAge / 4));
+    const margin = Math.min(this.#o.settings.postMargin ?? 60, Math.floor(window.maxAge / 4));
     if (!b.mayBeSent && chainTime + margin > lastBlock) {
       return `stamped ${b.timestamp}: at the chain's time ${chainTime} less than ${margin} s of MAX_BATCH_AGE (${window.maxAge} s) is left to post it`;
     }

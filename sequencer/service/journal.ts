@@ -18,7 +18,8 @@
 import type { LogRecord } from "../persistence/records.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 
-export type JournalOptions = {
+/** The journal's settings (the sequencer's own options object: SequencerOptions documents each), read at each use. */
+export type JournalSettings = {
   /** The durable log; without one nothing is written. */
   store?: SequencerStore;
   /** "each" (default): every record outside a group is committed before `persist` returns; "deferred": once per event-loop turn. */
@@ -27,13 +28,13 @@ export type JournalOptions = {
   snapshotEvery?: number;
   /** The live time input, unix seconds (default: the wall clock). */
   clock?: () => number;
-  /** The owner's snapshot body, or null when none can be taken now (a batch half-way). */
-  snapshot: () => unknown;
 };
 
 /** The durable log, the clock, snapshots and replay of one sequencer (see the module comment). */
 export class Journal {
-  readonly #opts: JournalOptions;
+  readonly #opts: JournalSettings;
+  /** The owner's snapshot body, or null when none can be taken now (a batch half-way). */
+  readonly #snapshot: () => unknown;
   #replaying = false;
   /** The logged time of the record being replayed: the time input of everything it runs. */
   #replayTime: number | null = null;
@@ -42,8 +43,10 @@ export class Journal {
   /** The deferred commit of this event-loop turn, if one is scheduled. */
   #scheduledCommit: Promise<void> | null = null;
 
-  constructor(opts: JournalOptions) {
-    this.#opts = opts;
+  /** A journal over `settings.store` (nothing is read until replay), saving what `snapshot` returns (null: not now). */
+  constructor(settings: JournalSettings, snapshot: () => unknown) {
+    this.#opts = settings;
+    this.#snapshot = snapshot;
   }
 
   /** The time input: the replayed record's logged time during replay, else the clock (unix seconds). */
@@ -111,7 +114,7 @@ export class Journal {
     const store = this.#opts.store;
     const every = this.#opts.snapshotEvery ?? 10_000;
     if (!store || every <= 0 || this.#recordsSinceSnapshot < every) return;
-    const body = this.#opts.snapshot();
+    const body = this.#snapshot();
     if (body === null) return;
     store.saveSnapshot(store.lastSeq, body);
     this.#recordsSinceSnapshot = 0;

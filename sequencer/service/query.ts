@@ -87,6 +87,7 @@ export class SequencerQuery implements ExchangeQuery {
   readonly params: CircuitParams;
   readonly #s: QuerySources;
 
+  /** A view over `sources` (read at each call, so it follows them). */
   constructor(sources: QuerySources) {
     this.#s = sources;
     this.params = sources.params;

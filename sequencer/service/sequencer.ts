@@ -189,6 +189,11 @@ function refuseFault(fault: RequestFault | null): void {
   if (fault) throw new RequestRejected(fault.code, fault.message);
 }
 
+/**
+ * The sequencer service: intake (signature, order-slot, nonce and risk checks; the matching engine; the
+ * pending queue and the rejection path that corrects intake) and the wiring of the journal, the batch
+ * pipeline and the query view around it (see the module comment). Its public methods are the commands.
+ */
 export class Sequencer {
   readonly params: CircuitParams;
   readonly markets: MarketRegistry;
@@ -219,15 +224,13 @@ export class Sequencer {
 
   private readonly verifier: SignatureVerifier;
 
+  /** Builds the sequencer, restoring the store's latest snapshot (if any) and replaying the log after it. */
   constructor(opts: SequencerOptions) {
     this.opts = opts;
     this.verifier = opts.verifier ?? defaultSignatureVerifier();
     this.params = opts.params;
     this.custodian = new CustodianClient(opts.chain);
-    this.journal = new Journal({
-      store: opts.store, commit: opts.commit, snapshotEvery: opts.snapshotEvery, clock: opts.clock,
-      snapshot: () => (this.pipeline.busy ? null : this.snapshot()),
-    });
+    this.journal = new Journal(opts, () => (this.pipeline.busy ? null : this.snapshot()));
     const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
     const snap = stored?.body as SequencerSnapshot | undefined;
     if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
@@ -260,8 +263,7 @@ export class Sequencer {
       rejectPending: (r) => this.rejectPending(r), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
     };
     this.pipeline = new BatchPipeline({
-      intake, journal: this.journal, custodian: this.custodian, chain: opts.chain, keys: opts.keys, prover: opts.prover, verifier: this.verifier,
-      batchNumber: snap?.batchNumber ?? 0, postMargin: opts.postMargin, enforceBuilderRules: opts.enforceBuilderRules, onBatchStage: opts.onBatchStage,
+      intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
       onPosted: (batch) => this.events.emit("batch", batch), log: (line) => this.log(line),
     });
     this.query = new SequencerQuery({
