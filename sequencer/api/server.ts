@@ -55,7 +55,6 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import type { Address } from "viem";
 import type { Sequencer } from "../service/sequencer.ts";
 import { tradingKeyTypedData } from "../sdk/tradingKey.ts";
-import { accountReport } from "../risk/accountReport.ts";
 import { BatchLog } from "./batchLog.ts";
 import { CommandGateway, type RateLimits } from "./commands.ts";
 import { ApiError, apiErrorOf, parse } from "./errors.ts";
@@ -98,7 +97,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
   const history = new AccountHistory(opts.history);
   const batches = new BatchLog();
-  const stream = new MarketStream(sequencer, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
+  const query = sequencer.query;
+  const stream = new MarketStream(query, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
 
   // Observers must never throw into the sequencer: a failure here is logged, the command stands.
   const onEngine = (events: Parameters<MarketStream["publish"]>[0], incoming: Parameters<AccountHistory["record"]>[1]) => {
@@ -174,13 +174,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   // ---- reads ----------------------------------------------------------------------------------
 
-  app.get("/v1/markets", async () => ({ markets: sequencer.markets.list() }));
+  app.get("/v1/markets", async () => ({ markets: query.markets() }));
 
   app.get("/v1/markets/:id/book", async (req) => {
     const { id } = parse(MarketParamsSchema, req.params, "market id");
     const { levels } = parse(BookQuerySchema, req.query, "book query");
-    if (!sequencer.markets.get(id)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${id} is not registered`);
-    return { marketId: id, ...sequencer.engine.depth(id, levels ?? DEFAULT_BOOK_LEVELS) };
+    if (!query.market(id)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${id} is not registered`);
+    return { marketId: id, ...query.book(id, levels ?? DEFAULT_BOOK_LEVELS) };
   });
 
   app.get("/v1/keys/typed-data", async (req) => {
@@ -191,17 +191,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   app.get("/v1/accounts/:id", async (req) => {
     const { id } = parse(AccountParamsSchema, req.params, "account id");
-    const balances = sequencer.risk
-      .entries()
-      .filter((e) => e.accountId === id)
-      .map((e) => ({ tokenId: e.tokenId, balance: e.balance, reserved: e.reserved, available: sequencer.risk.available(id, e.tokenId) }));
-    const { positions } = accountReport(sequencer.derivatives.risk, id);
-    return { accountId: id, balances, openOrders: sequencer.engine.openOrders(id), positions, withdrawalNonce: sequencer.withdrawalNonce(id) };
+    const { positions } = query.derivativesAccount(id);
+    return { accountId: id, balances: query.balances(id), openOrders: query.openOrders(id), positions, withdrawalNonce: query.withdrawalNonce(id) };
   });
 
   app.get("/v1/accounts/:id/key", async (req) => {
     const { id } = parse(AccountParamsSchema, req.params, "account id");
-    return { accountId: id, publicKey: sequencer.tradingKey(id) ?? null };
+    return { accountId: id, publicKey: query.tradingKey(id) ?? null };
   });
 
   app.get("/v1/accounts/:id/orders", async (req) => {
@@ -212,7 +208,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   app.get("/v1/accounts/:id/orders/:orderId", async (req) => {
     const { id, orderId } = parse(AccountOrderParamsSchema, req.params, "order path");
-    const live = sequencer.engine.order(id, orderId);
+    const live = query.order(id, orderId);
     const rec = history.order(id, orderId);
     if (live) return { order: { ...rec, ...live, status: "open" } };
     if (rec) return { order: rec };
@@ -233,7 +229,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   app.get("/v1/batches", async (req) => {
     const { limit } = parse(BatchesQuerySchema, req.query, "batches query");
-    return { pendingTransactions: sequencer.pendingTransactions, batches: batches.list(limit ?? 20) };
+    return { pendingTransactions: query.pendingTransactions, batches: batches.list(limit ?? 20) };
   });
 
   app.get("/v1/batches/:n", async (req) => {
@@ -243,11 +239,11 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     return { batch: b };
   });
 
-  registerDerivativesRoutes(app, sequencer);
+  registerDerivativesRoutes(app, query);
 
   app.get("/v1/health", async (_req, reply) => {
-    const h = sequencer.health();
-    const body = { status: h.ok ? "ok" : "failing", pendingTransactions: sequencer.pendingTransactions, prover: sequencer.proverMetrics() };
+    const h = query.health();
+    const body = { status: h.ok ? "ok" : "failing", pendingTransactions: query.pendingTransactions, prover: query.proverMetrics() };
     if (h.ok) return body;
     return reply.code(503).send({ ...body, code: "SETTLEMENT_FAILING", message: h.problems.join("; "), problems: h.problems, batches: h.batches });
   });

@@ -43,7 +43,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { verifyMessage } from "../crypto/babyjub.ts";
 import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
-import type { Sequencer } from "../service/sequencer.ts";
+import type { ExchangeQuery } from "../service/query.ts";
 import type { PostedBatchView } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
 import { splitOrderFrame } from "../wire/orderFrames.ts";
@@ -85,12 +85,12 @@ export class MarketStream {
   readonly #dirty = new Set<number>();
   #flushScheduled = false;
   readonly #timer: NodeJS.Timeout | null;
-  readonly #sequencer: Sequencer;
+  readonly #query: ExchangeQuery;
   readonly #commands: CommandGateway;
   readonly #maxBufferedBytes: number;
 
-  constructor(sequencer: Sequencer, commands: CommandGateway, opts: StreamOptions = {}) {
-    this.#sequencer = sequencer;
+  constructor(query: ExchangeQuery, commands: CommandGateway, opts: StreamOptions = {}) {
+    this.#query = query;
     this.#commands = commands;
     this.#maxBufferedBytes = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
@@ -186,7 +186,7 @@ export class MarketStream {
   #handle(c: Client, req: StreamRequest): void {
     switch (req.op) {
       case "subscribe": {
-        if (!this.#sequencer.markets.get(req.marketId)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${req.marketId} is not registered`);
+        if (!this.#query.market(req.marketId)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${req.marketId} is not registered`);
         this.#leave(c, req.marketId);
         const levels = req.levels ?? DEFAULT_LEVELS;
         const group = this.#join(c, req.marketId, levels);
@@ -230,7 +230,7 @@ export class MarketStream {
     if (c.accountId !== null) throw new ApiError(400, "ALREADY_AUTHENTICATED", `this connection is authenticated as account ${c.accountId}`);
     const auth = parse(StreamAuthSchema, { accountId, challenge: c.challenge.toString(), signature }, "auth");
     this.#commands.chargeSource(c.source, 1);
-    const key = this.#sequencer.tradingKey(accountId);
+    const key = this.#query.tradingKey(accountId);
     if (!key) throw new ApiError(400, "NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
     if (!verifyMessage(streamAuthMessage(auth), auth.signature, key)) {
       throw new ApiError(400, "BAD_SIGNATURE", `auth is not signed by account ${accountId}'s trading key over this connection's challenge`);
@@ -247,7 +247,7 @@ export class MarketStream {
     const key = `${marketId}:${levels}`;
     let group = this.#groups.get(key);
     if (!group) {
-      group = { marketId, levels, view: this.#sequencer.engine.depth(marketId, levels), clients: new Set() };
+      group = { marketId, levels, view: this.#query.book(marketId, levels), clients: new Set() };
       this.#groups.set(key, group);
     }
     group.clients.add(c);
@@ -299,7 +299,7 @@ export class MarketStream {
     if (this.#dirty.size === 0) return;
     for (const g of this.#groups.values()) {
       if (!this.#dirty.has(g.marketId)) continue;
-      const next = this.#sequencer.engine.depth(g.marketId, g.levels);
+      const next = this.#query.book(g.marketId, g.levels);
       const delta = diffDepth(g.view, next);
       g.view = next;
       if (isEmptyDelta(delta)) continue;

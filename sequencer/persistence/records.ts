@@ -47,7 +47,7 @@ export type RejectRecord = { t: "reject"; index: number; code: string; message: 
  * in time (`reason`: its stamp is older than MAX_BATCH_AGE before the chain's time, or too close to it to
  * be sent, and no transaction of it can still be mined): the proven state goes back to before it, its
  * entries return to the head of the queue in their order, and the next batch takes them with a fresh
- * stamp (Sequencer.abandonInFlight). `time` is when.
+ * stamp (BatchPipeline: abandonment, service/batchPipeline.ts). `time` is when.
  */
 export type AbandonRecord = { t: "abandon"; batchNumber: number; reason: string; time: number };
 /** The transaction posting batch `batchNumber` was sent (its receipt not yet seen). */

@@ -54,10 +54,10 @@ export async function handleIpcRequest(sequencer: Sequencer, req: IpcRequest): P
       case "status":
         return {
           id: req.id,
-          result: { root: sequencer.state.root, pending: sequencer.pendingTransactions, unposted: sequencer.unpostedBatch, requests: sequencer.requestsAdmitted },
+          result: { root: sequencer.query.stateRoot, pending: sequencer.query.pendingTransactions, unposted: sequencer.unpostedBatch, requests: sequencer.requestsAdmitted },
         };
       case "known":
-        return { id: req.id, result: (req.orders as [number, bigint][]).map(([a, o]) => sequencer.engine.isOrderIdUsed(a, o)) };
+        return { id: req.id, result: (req.orders as [number, bigint][]).map(([a, o]) => sequencer.query.isOrderIdUsed(a, o)) };
       case "snapshot":
         return { id: req.id, result: sequencer.snapshot() };
       default:

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     liquidator,
   });
   const unposted = sequencer.unpostedBatch;
-  log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.state.root}, ${sequencer.pendingTransactions} pending${unposted === null ? "" : `, batch ${unposted} proven and not yet confirmed`}; prover: ${description}`);
+  log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.query.stateRoot}, ${sequencer.query.pendingTransactions} pending${unposted === null ? "" : `, batch ${unposted} proven and not yet confirmed`}; prover: ${description}`);
 
   const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
   const api = opts.port ? createApiServer(sequencer, { exchange: { chainId, custodian: opts.custodian as Address } }) : null;

@@ -2,8 +2,8 @@
  * The safety net for a TypeScript/circuit mismatch (issue 11: one accepted request must never stop
  * settlement): the witness builder's rules are meant to refuse everything the circuit refuses, but
  * should the prover report a batch input the circuit refuses, the sequencer finds the transaction by
- * bisection with the witness calculator and takes it out (Sequencer.rejectCircuitRefusal, code
- * CIRCUIT_REFUSED) instead of retrying the same batch forever.
+ * bisection with the witness calculator and takes it out (batchPipeline.ts, rejectCircuitRefusal:
+ * code CIRCUIT_REFUSED) instead of retrying the same batch forever.
  */
 import { isWitnessFailure, ProverPoolError } from "../../fpga-prover/pool/index.ts";
 

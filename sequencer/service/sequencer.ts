@@ -31,7 +31,12 @@
  * them with a fresh stamp; what that stamp can no longer prove leaves through the rejection path.
  *
  * The matching engine and the spot risk module hold the rules of matching and reservation; this file
- * only wires them to the proven state, the chain and the durable log.
+ * holds intake (keys, order slots, nonces, the pending queue, the rejection path) and wires it to the
+ * parts that hold the rest:
+ *   journal.ts        the durable log (group commit, snapshots), the clock, replay as a loop over `apply`
+ *   batchPipeline.ts  select, build, prove, post, lateness and abandonment, the batch in flight
+ *   query.ts          the read-only view the API and the process read (books, accounts, markets, health)
+ *   derivatives.ts    instruments, oracle updates, derivatives risk, liquidations, settlements
  *
  * Durability (with a `store`, sequencer/persistence): every command that changes anything is appended to
  * the log and committed before the call that made it returns (one commit per call; `placeOrders` and
@@ -44,17 +49,13 @@
  * root; a logged batch not yet confirmed is posted by the next `runBatch` exactly once, or abandoned
  * (replay rebuilds it on an open state transaction, so an `abandon` record rolls it back as it did live).
  */
-import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { Hash } from "viem";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier, type SignedMessage } from "../crypto/signatureVerifier.ts";
 import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
-import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
-import { TxRejected } from "../batch/slotWitness.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
-import { BatchPostError, CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
-import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
+import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
+import type { CalldataProof } from "../protocol/calldataProof.ts";
 import { CancelReason, MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
 import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
 import {
@@ -65,22 +66,21 @@ import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { RoutedRisk } from "../risk/routedRisk.ts";
 import { instrumentOf } from "../risk/derivativesRisk.ts";
-import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
-import { sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
+import type { PendingEntry } from "./batchSelection.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
-import type { BatchRecord, LogRecord, RejectRecord } from "../persistence/records.ts";
+import type { LogRecord, RejectRecord } from "../persistence/records.ts";
 import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
-import { sentTransactionOutcome } from "./sentTransaction.ts";
+import { Journal } from "./journal.ts";
+import { BatchPipeline, type BatchIntake, type BatchStage, type PostedBatch, type TimestampWindow } from "./batchPipeline.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
-import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness.ts";
-import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
-import { circuitRefused, findCircuitRefusal } from "./circuitRefusal.ts";
+import { SequencerQuery, type BatchHealth, type ExchangeQuery, type Health } from "./query.ts";
 
 export type SequencerOptions = {
   params: CircuitParams;
@@ -128,11 +128,7 @@ export type SequencerOptions = {
   enforceBuilderRules?: boolean;
 };
 
-/**
- * Steps of a batch: built (witness ready, proving next), proved (proof logged, nothing sent),
- * sent (transaction hash logged, receipt not seen), posted (the chain holds it, logged).
- */
-export type BatchStage = "built" | "proved" | "sent" | "posted";
+export type { BatchStage, PostedBatch, TimestampWindow };
 
 export { RequestRejected };
 
@@ -141,44 +137,6 @@ export type VerifiedOrders = { orders: readonly Signed<Order>[]; checks: (Signat
 
 /** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
 export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
-
-/** A proven batch between its log record and its confirmation on chain (or its abandonment). */
-type InFlightBatch = {
-  batchNumber: number;
-  /** The queue entries it consumed (markers included), in order: they go back to the queue if it is abandoned. */
-  entries: PendingEntry[];
-  txs: BatchTx[];
-  /** Its stamp. */
-  timestamp: number;
-  /** The state transaction that holds its effects: committed once the chain holds it, rolled back if it is abandoned. */
-  proven: { rollback: () => void; commit: () => void };
-  /**
-   * A transaction posting it may have reached the node (one was handed to it, or the batch was recovered
-   * from the log, where a send just before the crash leaves no trace): it is then given up only once no
-   * block can take it any more.
-   */
-  mayBeSent: boolean;
-  publicData: Uint8Array;
-  proof: CalldataProof;
-  /** Hash of the transaction that posts it, once sent. */
-  txHash: Hash | null;
-  timings: Omit<PostedBatch["timings"], "postMs">;
-};
-
-const NO_TIMINGS = { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0 };
-
-type StateTransaction = ReturnType<ExchangeState["begin"]>;
-
-function sha256Hex(data: Uint8Array): string {
-  return `0x${createHash("sha256").update(data).digest("hex")}`;
-}
-
-export type PostedBatch = {
-  batchNumber: number;
-  txHash: string | null;
-  transactions: number;
-  timings: { buildMs: number; witnessMs: number; proveMs: number; verifyMs: number; postMs: number };
-};
 
 /**
  * What observers (the API's history, stream and batch log) are told, synchronously, as it happens:
@@ -197,11 +155,8 @@ export type SequencerEvents = {
  */
 export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
 
-/** Why the batch loop is or is not healthy: consecutive failed batch attempts and the last error. */
-export type BatchHealth = { consecutiveFailures: number; lastError: { message: string; at: number } | null; lastBatchAt: number | null };
+export type { BatchHealth };
 
-/** The custodian's window for a batch's timestamp, in seconds: at most maxAge behind the block's time, maxFutureDrift ahead. */
-export type TimestampWindow = { maxAge: number; maxFutureDrift: number };
 
 /** The accounts a transaction concerns (whose history shows its rejection). */
 export function txAccounts(tx: BatchTx): number[] {
@@ -234,6 +189,11 @@ function refuseFault(fault: RequestFault | null): void {
   if (fault) throw new RequestRejected(fault.code, fault.message);
 }
 
+/**
+ * The sequencer service: intake (signature, order-slot, nonce and risk checks; the matching engine; the
+ * pending queue and the rejection path that corrects intake) and the wiring of the journal, the batch
+ * pipeline and the query view around it (see the module comment). Its public methods are the commands.
+ */
 export class Sequencer {
   readonly params: CircuitParams;
   readonly markets: MarketRegistry;
@@ -245,6 +205,8 @@ export class Sequencer {
   readonly state: ExchangeState;
   readonly custodian: CustodianClient;
   readonly events = new EventEmitter<SequencerEvents>();
+  /** The read-only view of books, orders, accounts, risk, markets, instruments and health (the API's). */
+  readonly query: ExchangeQuery;
   private readonly opts: SequencerOptions;
   private readonly keys = new Map<number, PublicKey>();
   /** The live signed order of each account's order-storage slot: a slot holds at most one. */
@@ -254,37 +216,21 @@ export class Sequencer {
   private readonly nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time the sequencer accepted them. */
   private readonly pending: PendingEntry[] = [];
-  /** The custodian's timestamp window, read once. */
-  private window: TimestampWindow | null = null;
-  private readonly batchHealth: BatchHealth = { consecutiveFailures: 0, lastError: null, lastBatchAt: null };
   private requestsSeen = 0;
-  private batchNumber = 0;
-  /** The proven batch being posted: it left `pending` and is retried until the chain holds it. */
-  private inFlight: InFlightBatch | null = null;
-  /** True while a batch is built and proved: the state then holds it uncommitted. */
-  private building = false;
-  /**
-   * True from an abandonment until the next batch is posted (live and at replay, so a restart keeps it):
-   * the rebuilt batch is stamped at chain time.
-   */
-  private abandonedSincePost = false;
-  /** runBatch calls run one at a time, in call order. */
-  private batchQueue: Promise<unknown> = Promise.resolve();
-  private replaying = false;
-  /** The logged time of the record being replayed: the time input of everything it runs. */
-  private replayTime: number | null = null;
-  private groupDepth = 0;
-  private recordsSinceSnapshot = 0;
-  /** The deferred commit of this event-loop turn, if one is scheduled. */
-  private scheduledCommit: Promise<void> | null = null;
+  /** The durable log, the clock (the time input of intake), snapshots and replay. */
+  private readonly journal: Journal;
+  /** Select, build, prove, post: the proven batches (and the batch in flight). */
+  private readonly pipeline: BatchPipeline;
 
   private readonly verifier: SignatureVerifier;
 
+  /** Builds the sequencer, restoring the store's latest snapshot (if any) and replaying the log after it. */
   constructor(opts: SequencerOptions) {
     this.opts = opts;
     this.verifier = opts.verifier ?? defaultSignatureVerifier();
     this.params = opts.params;
     this.custodian = new CustodianClient(opts.chain);
+    this.journal = new Journal(opts, () => (this.pipeline.busy ? null : this.snapshot()));
     const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
     const snap = stored?.body as SequencerSnapshot | undefined;
     if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
@@ -293,8 +239,8 @@ export class Sequencer {
     const engine = () => this.engine;
     this.derivatives = new DerivativesService({
       params: opts.params, get engine() { return engine(); }, markets: this.markets, spot: this.risk,
-      enqueue: (tx, oracle) => this.enqueue(tx, this.now(), oracle), claimOrderId: (accountId) => this.claimOrderId(accountId), absorb: (events) => this.absorb(events, this.now()),
-      oracleKey: () => this.custodian.oracleKey(), now: () => this.now(), log: (line) => this.log(line),
+      enqueue: (tx, oracle) => this.enqueue(tx, this.journal.now(), oracle), claimOrderId: (accountId) => this.claimOrderId(accountId), absorb: (events) => this.absorb(events, this.journal.now()),
+      oracleKey: () => this.custodian.oracleKey(), now: () => this.journal.now(), log: (line) => this.log(line),
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
     }, opts.liquidator);
     const risk = new RoutedRisk(this.risk, this.derivatives.risk);
@@ -308,17 +254,32 @@ export class Sequencer {
       for (const [k, v] of snap.nextNonce) this.nextNonce.set(k, v);
       this.pending.push(...snap.pending);
       this.requestsSeen = snap.requestsSeen;
-      this.batchNumber = snap.batchNumber;
     } else {
       this.engine = new MatchingEngine({ markets: this.markets, risk });
       this.state = new ExchangeState(opts.params);
     }
-    if (opts.store) this.replay(opts.store, stored?.seq ?? 0);
+    const intake: BatchIntake = {
+      params: this.params, state: this.state, pending: this.pending,
+      rejectPending: (r) => this.rejectPending(r), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
+    };
+    this.pipeline = new BatchPipeline({
+      intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
+      onPosted: (batch) => this.events.emit("batch", batch), log: (line) => this.log(line),
+    });
+    this.query = new SequencerQuery({
+      params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, status: this,
+    });
+    this.journal.replay(stored?.seq ?? 0, (record) => this.apply(record));
+  }
+
+  /** The root of the state proven batches commit to. */
+  get stateRoot(): bigint {
+    return this.state.root;
   }
 
   /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
   get pendingTransactions(): number {
-    return this.pending.length + (this.inFlight?.txs.length ?? 0);
+    return this.pending.length + this.pipeline.inFlightTxs.length;
   }
 
   /** How many on-chain requests (the queue's first ones) have been admitted. */
@@ -328,7 +289,7 @@ export class Sequencer {
 
   /** The number of the proven batch waiting to be posted, or null. */
   get unpostedBatch(): number | null {
-    return this.inFlight?.batchNumber ?? null;
+    return this.pipeline.unpostedBatch;
   }
 
   /** The trading key registered for `accountId` (usable at once, proven with its batch). */
@@ -343,34 +304,25 @@ export class Sequencer {
 
   /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
   proverMetrics(): object | null {
-    return this.opts.prover.metrics?.() ?? null;
+    return this.pipeline.proverMetrics();
   }
 
   /**
    * What stops settlement now, or nothing: batch attempts failing since the last success, and a prover
-   * whose every device is unhealthy (issue 11, finding 9: the API answered "ok" meanwhile).
+   * whose every device is unhealthy.
    */
-  health(): { ok: boolean; problems: string[]; batches: BatchHealth } {
-    const problems: string[] = [];
-    const h = this.batchHealth;
-    if (h.consecutiveFailures > 0) problems.push(`the last ${h.consecutiveFailures} batch attempt(s) failed: ${h.lastError?.message.split("\n")[0]}`);
-    const devices = (this.proverMetrics() as { devices?: { unhealthy?: boolean }[] } | null)?.devices;
-    if (devices && devices.length > 0 && devices.every((d) => d.unhealthy)) problems.push("no prover device is healthy");
-    return { ok: problems.length === 0, problems, batches: { ...h, lastError: h.lastError && { ...h.lastError } } };
+  health(): Health {
+    return this.pipeline.health();
   }
 
   /** The transactions not yet on chain, oldest first (the batch being posted first). */
   peekPending(): readonly BatchTx[] {
-    return [...(this.inFlight?.txs ?? []), ...this.pending.map((p) => p.tx)];
+    return [...this.pipeline.inFlightTxs, ...this.pending.map((p) => p.tx)];
   }
 
+  /** Writes a line to the configured log. */
   private log(line: string): void {
     this.opts.log?.(line);
-  }
-
-  private now(): number {
-    if (this.replayTime !== null) return this.replayTime;
-    return this.opts.clock ? this.opts.clock() : Math.floor(Date.now() / 1000);
   }
 
   /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
@@ -378,66 +330,14 @@ export class Sequencer {
     this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
   }
 
-  // ---- durability -------------------------------------------------------------------------------
-
-  /**
-   * Appends a record of something that just changed the state. It is committed at once (`now`, or the
-   * "each" policy), at the end of the enclosing group, or by the deferred commit of this event-loop turn.
-   */
-  private persist(record: LogRecord, now = false): void {
-    const store = this.opts.store;
-    if (!store || this.replaying) return;
-    store.append(record);
-    this.recordsSinceSnapshot++;
-    if (now || (this.groupDepth === 0 && this.opts.commit !== "deferred")) this.commitLog(now);
-    else if (this.groupDepth === 0) this.scheduledCommit ??= this.deferCommit();
-  }
-
-  private deferCommit(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        this.scheduledCommit = null;
-        try {
-          this.commitLog();
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
-      }),
-    );
-  }
+  // ---- durability (journal.ts) ----------------------------------------------------------------------
 
   /**
    * Resolves once every record appended so far is durable: committed (at once with the "each" policy)
    * and on stable storage (at once with a store that syncs in commit). Answer a request only after it.
    */
-  async durable(): Promise<void> {
-    if (this.scheduledCommit) await this.scheduledCommit;
-    await this.opts.store?.synced();
-  }
-
-  /** Runs `fn` with its records committed together at its end (group commit), before it returns. */
-  private grouped<T>(fn: () => T): T {
-    this.groupDepth++;
-    try {
-      return fn();
-    } finally {
-      if (--this.groupDepth === 0) this.commitLog();
-    }
-  }
-
-  private commitLog(now = false): void {
-    this.opts.store?.commit(now);
-    this.maybeSnapshot();
-  }
-
-  /** Saves a snapshot when enough records have piled up and no batch is half-way (state and pending are then exact). */
-  private maybeSnapshot(): void {
-    const store = this.opts.store;
-    const every = this.opts.snapshotEvery ?? 10_000;
-    if (!store || every <= 0 || this.recordsSinceSnapshot < every || this.building || this.inFlight) return;
-    store.saveSnapshot(store.lastSeq, this.snapshot());
-    this.recordsSinceSnapshot = 0;
+  durable(): Promise<void> {
+    return this.journal.durable();
   }
 
   /**
@@ -445,7 +345,7 @@ export class Sequencer {
    * is being built or posted (the state then holds an unconfirmed batch).
    */
   snapshot(): SequencerSnapshot {
-    if (this.building || this.inFlight) throw new Error("no snapshot while a batch is being built or posted");
+    if (this.pipeline.busy) throw new Error("no snapshot while a batch is being built or posted");
     return {
       version: SNAPSHOT_VERSION,
       markets: this.markets.toJSON(),
@@ -459,30 +359,11 @@ export class Sequencer {
       pending: [...this.pending],
       derivatives: this.derivatives.snapshot(),
       requestsSeen: this.requestsSeen,
-      batchNumber: this.batchNumber,
+      batchNumber: this.pipeline.batchNumber,
     };
   }
 
-  /** Applies every logged record after `afterSeq` through the same code that accepted it. */
-  private replay(store: SequencerStore, afterSeq: number): void {
-    this.replaying = true;
-    try {
-      for (const { seq, record } of store.records(afterSeq)) {
-        try {
-          this.replayTime = "time" in record ? record.time : null;
-          this.apply(record);
-        } catch (e) {
-          throw new Error(`log record ${seq} (${record.t}) does not replay: ${(e as Error).message}`);
-        } finally {
-          this.replayTime = null;
-        }
-        this.recordsSinceSnapshot++;
-      }
-    } finally {
-      this.replaying = false;
-    }
-  }
-
+  /** Applies one logged record through the same code that accepted it (replay: Journal.replay). */
   private apply(r: LogRecord): void {
     switch (r.t) {
       case "request":
@@ -503,50 +384,10 @@ export class Sequencer {
       case "reject":
         return this.rejectPending(r);
       case "batch":
-        return this.replayBatch(r);
       case "sent":
-        if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} sent but not in flight`);
-        this.inFlight.txHash = r.txHash as Hash;
-        return;
       case "posted":
-        if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} posted but not in flight`);
-        this.inFlight.proven.commit();
-        this.derivatives.onBatchPosted(this.inFlight.txs);
-        this.inFlight = null;
-        this.batchNumber = r.batchNumber + 1;
-        this.abandonedSincePost = false;
-        return;
       case "abandon":
-        if (this.inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} abandoned but not in flight`);
-        this.unbuild(this.inFlight);
-        this.abandonedSincePost = true;
-        return;
-    }
-  }
-
-  /**
-   * Rebuilds a logged batch from the first `count` entries of the pending queue (what it consumed, not
-   * what the queue would select now: transactions accepted while it was proven follow it in the queue
-   * and may fit); its public data must hash as logged. As live, it stays on an open state transaction
-   * until a `posted` record commits it or an `abandon` record rolls it back.
-   */
-  private replayBatch(r: BatchRecord): void {
-    if (this.inFlight) throw new Error(`batch ${r.batchNumber} logged while batch ${this.inFlight.batchNumber} is unconfirmed`);
-    if (r.count > this.pending.length) throw new Error(`batch ${r.batchNumber} holds ${r.count} pending transactions, the queue has ${this.pending.length}`);
-    const { count, txs, oracle } = selectBatch(this.pending.slice(0, r.count), this.params);
-    if (r.count !== count) throw new Error(`batch ${r.batchNumber}: its ${r.count} pending transactions do not make one batch (${count} do)`);
-    const proven = this.state.begin();
-    try {
-      const batch = buildBatch(this.state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false, oracle });
-      const hash = sha256Hex(batch.publicData);
-      if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
-      this.inFlight = {
-        batchNumber: r.batchNumber, entries: this.pending.splice(0, r.count), txs, timestamp: r.timestamp, proven, mayBeSent: true,
-        publicData: batch.publicData, proof: r.proof, txHash: null, timings: NO_TIMINGS,
-      };
-    } catch (e) {
-      proven.rollback();
-      throw e;
+        return this.pipeline.applyRecord(r);
     }
   }
 
@@ -555,15 +396,15 @@ export class Sequencer {
   /** Pulls new on-chain requests (keys, deposits, markets) into the pending queue, in queue order. */
   async syncRequests(): Promise<number> {
     const requests = (await this.custodian.requests(this.requestsSeen)).filter((r) => r.index >= this.requestsSeen);
-    this.grouped(() => {
-      for (const r of requests) this.admitRequest(r.tx, this.now(), r.index);
+    this.journal.grouped(() => {
+      for (const r of requests) this.admitRequest(r.tx, this.journal.now(), r.index);
     });
     return requests.length;
   }
 
   /** Admits one on-chain request (in queue order): its effect is usable at once and it waits for a batch. */
   acceptRequest(tx: BatchTx): void {
-    this.admitRequest(tx, this.now());
+    this.admitRequest(tx, this.journal.now());
   }
 
   private admitRequest(tx: BatchTx, time: number, index?: number): void {
@@ -585,7 +426,7 @@ export class Sequencer {
     // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
     this.enqueue(tx, time);
     if (index !== undefined) this.requestsSeen = index + 1;
-    this.persist(index === undefined ? { t: "request", tx, time } : { t: "request", tx, time, index });
+    this.journal.persist(index === undefined ? { t: "request", tx, time } : { t: "request", tx, time, index });
   }
 
   /** The check of one signed request, or why it cannot be checked (no key, malformed message). */
@@ -622,7 +463,7 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
-    return this.placeVerified(order, this.now());
+    return this.placeVerified(order, this.journal.now());
   }
 
   /**
@@ -659,8 +500,8 @@ export class Sequencer {
    */
   placeVerifiedOrders({ orders, checks, verdicts }: VerifiedOrders, admit?: (order: Signed<Order>, index: number) => void): IntakeOutcome[] {
     let v = 0;
-    const time = this.now();
-    return this.grouped(() =>
+    const time = this.journal.now();
+    return this.journal.grouped(() =>
       orders.map((order, i): IntakeOutcome => {
         const check = checks[i];
         if (check instanceof RequestRejected) return { rejected: check };
@@ -692,7 +533,7 @@ export class Sequencer {
       this.liveBySlot.set(slot, order);
     }
     this.absorb(events, time, order);
-    this.persist({ t: "order", order, time });
+    this.journal.persist({ t: "order", order, time });
     return events;
   }
 
@@ -703,7 +544,7 @@ export class Sequencer {
   cancelOrder(cancel: Signed<Cancel>, admit?: () => void): EngineEvent[] {
     this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
     admit?.();
-    return this.cancelVerified(cancel, this.now());
+    return this.cancelVerified(cancel, this.journal.now());
   }
 
   private cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
@@ -711,7 +552,7 @@ export class Sequencer {
     const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
     if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
     this.absorb(events, time);
-    this.persist({ t: "cancel", cancel, time });
+    this.journal.persist({ t: "cancel", cancel, time });
     return events;
   }
 
@@ -723,7 +564,7 @@ export class Sequencer {
   requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
     admit?.();
-    this.withdrawVerified(w, this.now());
+    this.withdrawVerified(w, this.journal.now());
   }
 
   private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
@@ -734,7 +575,7 @@ export class Sequencer {
     }
     this.nextNonce.set(w.accountId, w.nonce + 1);
     this.enqueue({ type: TxType.WITHDRAW, request: w }, time);
-    this.persist({ t: "withdraw", withdrawal: w, time });
+    this.journal.persist({ t: "withdraw", withdrawal: w, time });
   }
 
   /** Throws BAD_NONCE unless `nonce` is the account's next one. */
@@ -750,7 +591,7 @@ export class Sequencer {
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
     admit?.();
-    this.transferVerified(t, this.now());
+    this.transferVerified(t, this.journal.now());
   }
 
   private transferVerified(t: Signed<Transfer>, time: number): void {
@@ -758,7 +599,7 @@ export class Sequencer {
     this.derivatives.acceptTransfer(t);
     this.nextNonce.set(t.accountId, t.nonce + 1);
     this.enqueue({ type: TxType.TRANSFER, request: t }, time);
-    this.persist({ t: "transfer", transfer: t, time });
+    this.journal.persist({ t: "transfer", transfer: t, time });
   }
 
   /**
@@ -772,9 +613,9 @@ export class Sequencer {
   }
 
   private oracleVerified(update: SignedOracleUpdate): OracleOutcome {
-    return this.grouped(() => {
+    return this.journal.grouped(() => {
       const outcome = this.derivatives.applyOracleUpdate(update);
-      this.persist({ t: "oracle", update, time: this.now() });
+      this.journal.persist({ t: "oracle", update, time: this.journal.now() });
       return outcome;
     });
   }
@@ -844,211 +685,12 @@ export class Sequencer {
   // ---- batching ---------------------------------------------------------------------------------
 
   /**
-   * Proves and posts the next batch of up to `slots` pending transactions; first, a proven batch not yet
-   * confirmed (after a failed post or a restart) is posted, never twice, or abandoned when it can no
-   * longer reach the chain in time (its entries are then proven again with a fresh stamp). Returns null
-   * when nothing was posted: nothing pending, or what is pending waits for the chain's time, or a fresh
-   * batch was abandoned at once. A transaction leaves the queue once its batch is on chain, or through
-   * the rejection path. A failure before the proof is logged rolls the state back; after it, the proven
-   * batch stays in flight and the next call retries posting it. Errors are thrown to the caller (never
-   * dropped). Calls run one at a time.
+   * Proves and posts the next batch (BatchPipeline.runBatch): a proven batch not yet confirmed first,
+   * never twice, or abandoned when it can no longer reach the chain in time. Returns null when nothing
+   * was posted. Errors are thrown to the caller. Calls run one at a time.
    */
   runBatch(): Promise<PostedBatch | null> {
-    const h = this.batchHealth;
-    const run = this.batchQueue.then(() => this.runBatchNow()).then(
-      (posted) => {
-        h.consecutiveFailures = 0;
-        if (posted) h.lastBatchAt = this.now();
-        return posted;
-      },
-      (e: unknown) => {
-        h.consecutiveFailures++;
-        h.lastError = { message: e instanceof Error ? e.message : String(e), at: this.now() };
-        throw e;
-      },
-    );
-    this.batchQueue = run.catch(() => {});
-    return run;
-  }
-
-  private async runBatchNow(): Promise<PostedBatch | null> {
-    // Two rounds: a batch abandoned as too old (its entries back in the queue) is proven again at once.
-    for (let round = 0; round < 2; round++) {
-      if (!this.inFlight) {
-        if (this.pending.length === 0) return null;
-        await this.proveNext();
-        if (!this.inFlight) return null; // every pending transaction was rejected, or what is left waits for the chain's time
-      }
-      const posted = await this.postInFlight(this.inFlight);
-      if (posted) return posted;
-    }
-    return null;
-  }
-
-  private stage(stage: BatchStage, batchNumber: number): void {
-    this.opts.onBatchStage?.(stage, batchNumber);
-  }
-
-  /** The custodian's timestamp window (MAX_BATCH_AGE, MAX_FUTURE_DRIFT), read once. */
-  private async timestampWindow(): Promise<TimestampWindow> {
-    const window = this.window ?? (await this.custodian.timestampWindow());
-    this.window = window;
-    return window;
-  }
-
-  /**
-   * Builds and proves the next batch, makes it the batch in flight and logs it (committed) before
-   * anything is sent. A transaction the builder refuses (TxRejected names its slot; an oracle update
-   * the stamp cannot use; a signature the batch verifier refuses) leaves the queue through
-   * rejectPending and the batch is built again without it: nothing reaches the prover that the circuit
-   * would refuse. Should the circuit refuse the batch all the same (the prover says so: a TypeScript /
-   * circuit mismatch), the safety net finds the transaction it refuses (rejectCircuitRefusal) and the
-   * batch is built again without it. Returns without a batch when every pending transaction was
-   * rejected, or the next one waits for the chain's time.
-   */
-  private async proveNext(): Promise<void> {
-    // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
-    const [chainCount, chainRoot, lastTimestamp, chainTime, window] = await Promise.all([
-      this.custodian.batchCount(), this.custodian.stateRoot(), this.custodian.lastTimestamp(), this.custodian.chainTime(), this.timestampWindow(),
-    ]);
-    if (chainRoot !== this.state.root) {
-      throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${this.state.root}`);
-    }
-    const batchNumber = chainCount;
-    // Never stamped before the custodian's last batch, nor so early that the proven batch could be too
-    // old for the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting), nor
-    // later than the custodian takes (MAX_FUTURE_DRIFT after the chain's time): by the chain's clock.
-    // After an abandonment the whole window goes to proving (stamped at chain time): a prover slower than
-    // half of MAX_BATCH_AGE would otherwise see every rebuilt batch abandoned again.
-    const slack = this.abandonedSincePost ? 0 : Math.floor(window.maxAge / 2);
-    const floor = Math.max(lastTimestamp, chainTime - slack);
-    const ceiling = chainTime + window.maxFutureDrift;
-    this.building = true;
-    let t: StateTransaction | null = null;
-    try {
-      for (;;) {
-        const t0 = performance.now();
-        const built = await this.buildNext(batchNumber, floor, ceiling);
-        if (!built) return;
-        const { sel, batch } = built;
-        t = built.t;
-        const buildMs = performance.now() - t0;
-        this.stage("built", batchNumber);
-        let proved: Awaited<ReturnType<VerifiedProver["prove"]>>;
-        try {
-          proved = await this.opts.prover.prove(batchNumber, this.opts.keys, batch.circuitInput, batch.publicInput.toString());
-        } catch (e) {
-          if (!circuitRefused(e)) throw e;
-          t.rollback();
-          t = null;
-          await this.rejectCircuitRefusal(sel, batchNumber, e);
-          continue;
-        }
-        this.building = false;
-        const proof = toCalldataProof(proved.proof);
-        // The state transaction stays open while the batch is in flight: abandoning it rolls it back.
-        this.inFlight = {
-          batchNumber, entries: this.pending.splice(0, sel.count), txs: sel.txs, timestamp: sel.timestamp, proven: t, mayBeSent: false,
-          publicData: batch.publicData, proof, txHash: null,
-          timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
-        };
-        t = null;
-        this.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
-        break;
-      }
-    } finally {
-      t?.rollback();
-      this.building = false;
-    }
-    this.stage("proved", batchNumber);
-  }
-
-  /**
-   * Selects and builds the next batch on an open state transaction (returned with it), taking out of
-   * the queue what the builder refuses (see proveNext), or null when nothing is left to build.
-   */
-  private async buildNext(batchNumber: number, floor: number, ceiling: number): Promise<{ sel: BatchSelection; batch: BuiltBatch; t: StateTransaction } | null> {
-    for (;;) {
-      const sel = selectBatch(this.pending, this.params, floor, ceiling);
-      if (sel.count === 0) {
-        if (this.pending.length > 0) this.log(`the next pending transaction was accepted after the chain's time + MAX_FUTURE_DRIFT (${ceiling}): it waits for the chain`);
-        return null;
-      }
-      const t = this.state.begin();
-      const checks: { slot: number; check: SignatureCheck }[] = [];
-      try {
-        const batch = this.build(sel, batchNumber, (slot, check) => checks.push({ slot, check }));
-        const verdicts = await this.verifier.verifyBatch(checks.map((c) => c.check));
-        const bad = verdicts.indexOf(false);
-        if (bad >= 0) throw new TxRejected("BAD_SIGNATURE", `slot ${checks[bad].slot}: a signature does not verify under the key the state holds`, checks[bad].slot);
-        return { sel, batch, t };
-      } catch (e) {
-        t.rollback();
-        if (e instanceof TxRejected && e.slot !== undefined) this.rejectSlot(sel, e);
-        else if (e instanceof OracleRejected && sel.oracle) this.rejectOracle(sel, sel.oracle, e.code, e.message);
-        else throw e;
-      }
-    }
-  }
-
-  /** Builds the batch of `sel` (or of its first `prefix` transactions) on the state, as proveNext does. */
-  private build(sel: BatchSelection, batchNumber: number, collectSignatures?: (slot: number, check: SignatureCheck) => void, prefix = sel.txs.length): BuiltBatch {
-    return buildBatch(this.state, sel.txs.slice(0, prefix), {
-      batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures, enforceRules: this.opts.enforceBuilderRules,
-    });
-  }
-
-  /**
-   * The safety net behind the builder's rules: the prover reports that the circuit refuses the batch of
-   * `sel` (`refusal`). The witness calculator (a fraction of a proof's cost) finds the first transaction
-   * it refuses, by bisection over prefixes of the batch (findCircuitRefusal), and that transaction leaves
-   * the queue through rejectPending with code CIRCUIT_REFUSED and the failing template:line in its
-   * message (every entry tagged with the batch's oracle update, if the circuit refuses the batch with
-   * no transaction: its oracle step). Throws `refusal` when the calculator accepts the whole batch (the
-   * refusal is not reproduced: nothing is rejected, the batch is retried).
-   */
-  private async rejectCircuitRefusal(sel: BatchSelection, batchNumber: number, refusal: unknown): Promise<void> {
-    const witnessOf = async (k: number): Promise<string[] | null> => {
-      const t = this.state.begin();
-      try {
-        await calculateWitness(this.opts.keys.wasm, this.build(sel, batchNumber, undefined, k).circuitInput);
-        return null;
-      } catch (e) {
-        if (!isWitnessFailure(e instanceof Error ? e.message : String(e))) throw e;
-        const chain = witnessFailureChain(e);
-        return chain.length ? chain : [String(e)];
-      } finally {
-        t.rollback();
-      }
-    };
-    const found = await findCircuitRefusal(sel.txs.length, witnessOf);
-    if (!found) throw refusal;
-    const where = `the batch circuit refuses it at ${found.chain[0]}${found.chain.length > 1 ? ` (in ${found.chain.slice(1).join(" < ")})` : ""}`;
-    this.log(`the prover reports batch ${batchNumber} refused by the circuit; found by bisection: ${found.index < 0 ? "its oracle step" : `transaction ${found.index}`}: ${where}`);
-    if (found.index < 0 && sel.oracle) return this.rejectOracle(sel, sel.oracle, "CIRCUIT_REFUSED", `the oracle update: ${where}`);
-    const tx = sel.txs[found.index];
-    const index = tx ? this.pending.findIndex((p) => p.tx === tx) : -1;
-    if (index < 0) throw refusal; // the empty batch refused without an oracle update: nothing to take out
-    this.rejectPending({ t: "reject", index, code: "CIRCUIT_REFUSED", message: where, time: this.now() });
-  }
-
-  /** Rejects the transaction of the batch's slot `e.slot` (spot slots first, then derivatives slots). */
-  private rejectSlot(sel: BatchSelection, e: TxRejected): void {
-    const spot = sel.txs.filter((tx) => !isDerivTx(tx));
-    const deriv = sel.txs.filter(isDerivTx);
-    const slot = e.slot!;
-    const tx = slot < this.params.slots ? spot[slot] : deriv[slot - this.params.slots];
-    const index = tx ? this.pending.findIndex((p) => p.tx === tx) : -1;
-    if (index < 0 || index >= sel.count) throw new Error(`internal: batch slot ${slot} (${e.message}) is no pending transaction`);
-    this.rejectPending({ t: "reject", index, code: e.code, message: e.message, time: this.now() });
-  }
-
-  /** Rejects every selected entry (markers included) that needs `oracle`, an update no stamp of this batch can use (`code`, `message`). */
-  private rejectOracle(sel: BatchSelection, oracle: SignedOracleUpdate, code: string, message: string): void {
-    for (let i = sel.count - 1; i >= 0; i--) {
-      const tag = this.pending[i]?.oracle;
-      if (tag && sameOracleUpdate(tag, oracle)) this.rejectPending({ t: "reject", index: i, code, message, time: this.now() });
-    }
+    return this.pipeline.runBatch();
   }
 
   /**
@@ -1081,7 +723,7 @@ export class Sequencer {
     // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
     // the derivatives service is put back on the proven state (which then holds everything accepted).
     if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.state);
-    this.persist(r);
+    this.journal.persist(r);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0
         ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
@@ -1123,104 +765,6 @@ export class Sequencer {
   }
 
   /**
-   * Posts a logged batch once: a transaction sent earlier is awaited, and the chain is asked before
-   * sending. Returns null, with the batch abandoned, when the custodian can no longer take it in time
-   * (lateness; or the custodian's simulation refuses its stamp as too old: BadTimestamp).
-   */
-  private async postInFlight(b: InFlightBatch): Promise<PostedBatch | null> {
-    const p0 = performance.now();
-    let txHash: Hash | null | undefined;
-    if (b.txHash && (await sentTransactionOutcome(this.opts.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
-    if (txHash === undefined) {
-      const late = await this.lateness(b);
-      if (late) return this.abandonInFlight(late);
-      try {
-        txHash = await this.custodian.submitBatch(
-          b.batchNumber, b.publicData, b.proof,
-          (hash) => {
-            b.txHash = hash;
-            this.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
-            this.stage("sent", b.batchNumber);
-          },
-          () => (b.mayBeSent = true),
-        );
-      } catch (e) {
-        const refused = e instanceof BatchPostError && e.reason === "BadTimestamp" ? await this.staleStamp(b) : null;
-        if (refused) return this.abandonInFlight(refused);
-        throw e;
-      }
-    }
-    const postMs = performance.now() - p0;
-    b.proven.commit();
-    this.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
-    this.abandonedSincePost = false;
-    this.derivatives.onBatchPosted(b.txs);
-    this.inFlight = null;
-    this.batchNumber = b.batchNumber + 1;
-    this.stage("posted", b.batchNumber);
-    const posted: PostedBatch = { batchNumber: b.batchNumber, txHash, transactions: b.txs.length, timings: { ...b.timings, postMs } };
-    this.log(`batch ${posted.batchNumber}: ${posted.transactions} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash ?? "(already on chain)"}`);
-    this.events.emit("batch", { ...posted, proof: b.proof });
-    this.maybeSnapshot();
-    return posted;
-  }
-
-  /**
-   * Why the custodian can no longer take batch `b` in time, by the chain's time, or null. The custodian
-   * takes a batch stamped `ts` in a block whose time is at most ts + MAX_BATCH_AGE, and block times
-   * only grow: once the chain's time passes that, no transaction of it can ever be mined, so it is
-   * given up whatever was sent. When less than the post margin is left, it is given up only if nothing
-   * of it can have reached the node (a transaction of it mined meanwhile would leave the chain with a
-   * batch the sequencer rolled back). Null as well when the chain already holds the batch number
-   * (submitBatch then finds it).
-   */
-  private async lateness(b: InFlightBatch): Promise<string | null> {
-    const [count, chainTime, window] = await Promise.all([this.custodian.batchCount(), this.custodian.chainTime(), this.timestampWindow()]);
-    if (count > b.batchNumber) return null;
-    const lastBlock = b.timestamp + window.maxAge;
-    if (chainTime > lastBlock) return `stamped ${b.timestamp}, more than MAX_BATCH_AGE (${window.maxAge} s) before the chain's time ${chainTime}`;
-    const margin = Math.min(this.opts.postMargin ?? 60, Math.floor(window.maxAge / 4));
-    if (!b.mayBeSent && chainTime + margin > lastBlock) {
-      return `stamped ${b.timestamp}: at the chain's time ${chainTime} less than ${margin} s of MAX_BATCH_AGE (${window.maxAge} s) is left to post it`;
-    }
-    return null;
-  }
-
-  /**
-   * After the custodian's simulation refused batch `b`'s stamp (BadTimestamp: nothing was sent): why it
-   * is given up, or null when the stamp is ahead of the chain's time (MAX_FUTURE_DRIFT: the chain's time
-   * catches up, the batch stays and is retried). Too old, or before the last batch's stamp, it can never
-   * be taken: the block the simulation ran in is no later than any block a pending transaction of it
-   * could still be mined in.
-   */
-  private async staleStamp(b: InFlightBatch): Promise<string | null> {
-    const chainTime = await this.custodian.chainTime();
-    return b.timestamp > chainTime ? null : `the custodian refuses its stamp ${b.timestamp} at the chain's time ${chainTime} (BadTimestamp)`;
-  }
-
-  /**
-   * Gives up the batch in flight (lateness, staleStamp): logged (an `abandon` record; replay does the
-   * same), the proven state rolled back to before it, its entries put back at the head of the queue in
-   * their order. The next batch takes them with a fresh stamp; what that stamp can no longer prove (an
-   * order expired meanwhile, an oracle update grown too old) leaves through the rejection path.
-   */
-  private abandonInFlight(reason: string): null {
-    const b = this.inFlight!;
-    this.unbuild(b);
-    this.persist({ t: "abandon", batchNumber: b.batchNumber, reason, time: this.now() }, true);
-    this.abandonedSincePost = true;
-    this.log(`batch ${b.batchNumber} abandoned: ${reason}; its ${b.entries.length} queue entries are rebuilt with a fresh stamp`);
-    return null;
-  }
-
-  /** Undoes batch `b` in flight: the state without it, its entries back at the head of the queue. */
-  private unbuild(b: InFlightBatch): void {
-    b.proven.rollback();
-    this.pending.unshift(...b.entries);
-    this.inFlight = null;
-  }
-
-  /**
    * The service loop: pull requests, and post a batch when a batch is full or its oldest transaction
    * has waited `maxWaitMs`. A failure (prover, chain) is reported through `onError` and retried after
    * `retryMs`; the transactions stay queued, so nothing is dropped. Returns a function that stops it.
@@ -1235,7 +779,7 @@ export class Sequencer {
           await this.syncRequests();
           const oldest = this.pending[0];
           // (waiting time on the sequencer's clock, the time input of intake: the devnet moves it)
-          const due = this.inFlight || (oldest && (this.pending.length >= this.params.slots || (this.now() - oldest.time) * 1000 >= maxWaitMs));
+          const due = this.pipeline.unpostedBatch !== null || (oldest && (this.pending.length >= this.params.slots || (this.journal.now() - oldest.time) * 1000 >= maxWaitMs));
           // (nothing posted while something is due: what is left waits for the chain's time; poll)
           if (due && (await this.runBatch())) continue;
         } catch (e) {

@@ -1,0 +1,182 @@
+/**
+ * The read-only query interface of the exchange: everything the API (sequencer/api) and the process's
+ * IPC read, answered from the sequencer's parts without handing them out. Readers see books, orders,
+ * accounts, derivatives risk, markets, instruments and the settlement health through this interface
+ * only; commands (place, cancel, withdraw, ...) go through the Sequencer's methods. Nothing here changes
+ * anything.
+ */
+import type { PublicKey } from "../crypto/babyjub.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import type { Depth, MarketParams, MarketRegistry, MatchingEngine, OrderView } from "../matching/index.ts";
+import { accountReport, type AccountReport } from "../risk/accountReport.ts";
+import type { SpotRisk } from "../risk/spotRisk.ts";
+import type { DerivativesService } from "./derivatives.ts";
+
+/** One spot balance of an account: held, reserved by open orders, available (held minus reserved). */
+export type BalanceView = { tokenId: number; balance: bigint; reserved: bigint; available: bigint };
+
+/** Why the batch loop is or is not healthy: consecutive failed batch attempts and the last error. */
+export type BatchHealth = { consecutiveFailures: number; lastError: { message: string; at: number } | null; lastBatchAt: number | null };
+
+/** Settlement health: what stops settlement now (empty when ok) and the batch loop's record. */
+export type Health = { ok: boolean; problems: string[]; batches: BatchHealth };
+
+/** The instrument table as readers see it: marks at the latest oracle update, funding epoch, table sizes. */
+export type InstrumentsView = {
+  /** Time of the latest oracle update's marks, or null before the first. */
+  oracleTime: number | null;
+  /** The funding epoch the next oracle update continues from (the same, or one more with a funding tick). */
+  fundingEpoch: number;
+  /** Instrument ids run 0..instrumentSlots-1; an oracle update carries one funding rate per slot. */
+  instrumentSlots: number;
+  underlyings: number;
+  /** Registered instruments (kind NONE left out), with their market id and mark per lot (null before marks). */
+  instruments: object[];
+};
+
+/** Everything the API and the IPC read from the exchange. */
+export interface ExchangeQuery {
+  /** The circuit parameters (sizes, levels) the exchange runs with. */
+  readonly params: CircuitParams;
+  /** Every registered market. */
+  markets(): MarketParams[];
+  /** A registered market, or undefined. */
+  market(marketId: number): MarketParams | undefined;
+  /** The top `levels` price levels of each side of a market's book. */
+  book(marketId: number, levels: number): Depth;
+  /** A live order of the account, or undefined. */
+  order(accountId: number, orderId: bigint): OrderView | undefined;
+  /** The account's live orders. */
+  openOrders(accountId: number): OrderView[];
+  /** Whether the account ever used this order id (a placement with it would be refused). */
+  isOrderIdUsed(accountId: number, orderId: bigint): boolean;
+  /** The account's spot balances. */
+  balances(accountId: number): BalanceView[];
+  /** The account's derivatives report: collateral, equity, margins, positions with PnL and Greeks. */
+  derivativesAccount(accountId: number): AccountReport;
+  /** The instrument table with marks at the latest oracle update. */
+  instruments(): InstrumentsView;
+  /** The trading key registered for the account (usable at once), or undefined. */
+  tradingKey(accountId: number): PublicKey | undefined;
+  /** The nonce the account's next withdrawal or transfer must carry. */
+  withdrawalNonce(accountId: number): number;
+  /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
+  readonly pendingTransactions: number;
+  /** The root of the state proven batches commit to (including a batch being built or posted). */
+  readonly stateRoot: bigint;
+  /** What stops settlement now, or nothing. */
+  health(): Health;
+  /** The prover's metrics (queue depth, throughput, latency, device health), when it reports any. */
+  proverMetrics(): object | null;
+}
+
+/** The parts the queries read: the engine's books, spot and derivatives risk, intake and batching status. */
+export type QuerySources = {
+  params: CircuitParams;
+  markets: MarketRegistry;
+  engine: MatchingEngine;
+  spot: SpotRisk;
+  derivatives: DerivativesService;
+  /** Intake's per-account state (keys, nonces) and the batch side's status, answered as they are. */
+  status: Pick<ExchangeQuery, "tradingKey" | "withdrawalNonce" | "pendingTransactions" | "stateRoot" | "health" | "proverMetrics">;
+};
+
+/** The query interface over the sequencer's parts (read-only: every answer is a fresh value or a view). */
+export class SequencerQuery implements ExchangeQuery {
+  readonly params: CircuitParams;
+  readonly #s: QuerySources;
+
+  /** A view over `sources` (read at each call, so it follows them). */
+  constructor(sources: QuerySources) {
+    this.#s = sources;
+    this.params = sources.params;
+  }
+
+  /** See ExchangeQuery.markets. */
+  markets(): MarketParams[] {
+    return this.#s.markets.list();
+  }
+
+  /** See ExchangeQuery.market. */
+  market(marketId: number): MarketParams | undefined {
+    return this.#s.markets.get(marketId);
+  }
+
+  /** See ExchangeQuery.book. */
+  book(marketId: number, levels: number): Depth {
+    return this.#s.engine.depth(marketId, levels);
+  }
+
+  /** See ExchangeQuery.order. */
+  order(accountId: number, orderId: bigint): OrderView | undefined {
+    return this.#s.engine.order(accountId, orderId);
+  }
+
+  /** See ExchangeQuery.openOrders. */
+  openOrders(accountId: number): OrderView[] {
+    return this.#s.engine.openOrders(accountId);
+  }
+
+  /** See ExchangeQuery.isOrderIdUsed. */
+  isOrderIdUsed(accountId: number, orderId: bigint): boolean {
+    return this.#s.engine.isOrderIdUsed(accountId, orderId);
+  }
+
+  /** See ExchangeQuery.balances. */
+  balances(accountId: number): BalanceView[] {
+    const spot = this.#s.spot;
+    return spot
+      .entries()
+      .filter((e) => e.accountId === accountId)
+      .map((e) => ({ tokenId: e.tokenId, balance: e.balance, reserved: e.reserved, available: spot.available(accountId, e.tokenId) }));
+  }
+
+  /** See ExchangeQuery.derivativesAccount. */
+  derivativesAccount(accountId: number): AccountReport {
+    return accountReport(this.#s.derivatives.risk, accountId);
+  }
+
+  /** See ExchangeQuery.instruments. */
+  instruments(): InstrumentsView {
+    const risk = this.#s.derivatives.risk;
+    return {
+      oracleTime: risk.inputs?.time ?? null,
+      fundingEpoch: this.#s.derivatives.fundingEpoch,
+      instrumentSlots: this.params.instruments,
+      underlyings: this.params.underlyings,
+      instruments: risk.instruments.flatMap((inst, i) =>
+        inst.kind === InstrumentKind.NONE ? [] : [{ instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null }]),
+    };
+  }
+
+  /** See ExchangeQuery.tradingKey. */
+  tradingKey(accountId: number): PublicKey | undefined {
+    return this.#s.status.tradingKey(accountId);
+  }
+
+  /** See ExchangeQuery.withdrawalNonce. */
+  withdrawalNonce(accountId: number): number {
+    return this.#s.status.withdrawalNonce(accountId);
+  }
+
+  /** See ExchangeQuery.pendingTransactions. */
+  get pendingTransactions(): number {
+    return this.#s.status.pendingTransactions;
+  }
+
+  /** See ExchangeQuery.stateRoot. */
+  get stateRoot(): bigint {
+    return this.#s.status.stateRoot;
+  }
+
+  /** See ExchangeQuery.health. */
+  health(): Health {
+    return this.#s.status.health();
+  }
+
+  /** See ExchangeQuery.proverMetrics. */
+  proverMetrics(): object | null {
+    return this.#s.status.proverMetrics();
+  }
+}
