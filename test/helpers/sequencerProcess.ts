@@ -80,11 +80,18 @@ export class SequencerProcess {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      try {
-        this.proc.send({ id, op, ...fields });
-      } catch {
+      const died = () => {
         this.waiting.delete(id);
         resolve(DIED);
+      };
+      // The process may have died before its exit event arrived: with a callback, a closed channel is
+      // reported to it (ERR_IPC_CHANNEL_CLOSED) instead of as an 'error' event nobody listens to.
+      try {
+        this.proc.send({ id, op, ...fields }, (e) => {
+          if (e) died();
+        });
+      } catch {
+        died();
       }
     });
   }
