@@ -38,8 +38,9 @@
  *   query.ts          the read-only view the API and the process read (books, accounts, markets, health)
  *   derivatives.ts    instruments, oracle updates, derivatives risk, liquidations, settlements
  *
- * Durability (with a `store`, sequencer/persistence): every command that changes anything is appended to
- * the log and committed before the call that made it returns (one commit per call; `placeOrders` and
+ * Durability (with a `store`, sequencer/persistence): every command that changes anything becomes a log
+ * record, which `apply` applies (live and in replay alike; it persists nothing) and which is then appended to
+ * the log (nothing for a refused request) and committed before the call that made it returns (one commit per call; `placeOrders` and
  * `syncRequests` commit their whole group at once); it is durable once `durable()` resolves (a store
  * that syncs in the background reaches the disk after the call returns), which is when a caller may
  * acknowledge it. A batch is logged once proven and durable before it is sent; its
@@ -72,7 +73,9 @@ import type { OracleOutcome } from "../wire/responses.ts";
 import type { PendingEntry } from "./batchSelection.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
-import type { LogRecord, RejectRecord } from "../persistence/records.ts";
+import type {
+  CancelRecord, LogRecord, OracleRecord, OrderRecord, RejectRecord, RequestRecord, TransferRecord, WithdrawRecord,
+} from "../persistence/records.ts";
 import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
@@ -260,7 +263,7 @@ export class Sequencer {
     }
     const intake: BatchIntake = {
       params: this.params, state: this.state, pending: this.pending,
-      rejectPending: (r) => this.rejectPending(r), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
+      rejectPending: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
@@ -363,24 +366,29 @@ export class Sequencer {
     };
   }
 
-  /** Applies one logged record through the same code that accepted it (replay: Journal.replay). */
-  private apply(r: LogRecord): void {
+  /**
+   * The one entry of every change to intake, live and in replay: applies `r` (its time is the record's)
+   * and returns the engine events of an order or cancel, the outcome of an oracle update, else nothing.
+   * It persists nothing: live intake appends the record once it applied (`logged`), replay
+   * (Journal.replay) reads it from the log. A refused request throws and changes nothing.
+   */
+  private apply(r: OrderRecord | CancelRecord): EngineEvent[];
+  private apply(r: OracleRecord): OracleOutcome;
+  private apply(r: LogRecord): EngineEvent[] | OracleOutcome | void;
+  private apply(r: LogRecord): EngineEvent[] | OracleOutcome | void {
     switch (r.t) {
       case "request":
         return this.admitRequest(r.tx, r.time, r.index);
       case "order":
-        this.placeVerified(r.order, r.time);
-        return;
+        return this.placeVerified(r.order, r.time);
       case "cancel":
-        this.cancelVerified(r.cancel, r.time);
-        return;
+        return this.cancelVerified(r.cancel, r.time);
       case "withdraw":
         return this.withdrawVerified(r.withdrawal, r.time);
       case "transfer":
         return this.transferVerified(r.transfer, r.time);
       case "oracle":
-        this.oracleVerified(r.update);
-        return;
+        return this.derivatives.applyOracleUpdate(r.update);
       case "reject":
         return this.rejectPending(r);
       case "batch":
@@ -391,20 +399,30 @@ export class Sequencer {
     }
   }
 
+  /** Live intake: appends `record` to the journal once it applied (`result`, what apply returned), and returns `result`. */
+  private logged<T>(record: LogRecord, result: T): T {
+    this.journal.persist(record);
+    return result;
+  }
+
   // ---- intake ----------------------------------------------------------------------------------
 
   /** Pulls new on-chain requests (keys, deposits, markets) into the pending queue, in queue order. */
   async syncRequests(): Promise<number> {
     const requests = (await this.custodian.requests(this.requestsSeen)).filter((r) => r.index >= this.requestsSeen);
     this.journal.grouped(() => {
-      for (const r of requests) this.admitRequest(r.tx, this.journal.now(), r.index);
+      for (const r of requests) {
+        const record: RequestRecord = { t: "request", tx: r.tx, time: this.journal.now(), index: r.index };
+        this.logged(record, this.apply(record));
+      }
     });
     return requests.length;
   }
 
   /** Admits one on-chain request (in queue order): its effect is usable at once and it waits for a batch. */
   acceptRequest(tx: BatchTx): void {
-    this.admitRequest(tx, this.journal.now());
+    const record: RequestRecord = { t: "request", tx, time: this.journal.now() };
+    this.logged(record, this.apply(record));
   }
 
   private admitRequest(tx: BatchTx, time: number, index?: number): void {
@@ -426,7 +444,6 @@ export class Sequencer {
     // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
     this.enqueue(tx, time);
     if (index !== undefined) this.requestsSeen = index + 1;
-    this.journal.persist(index === undefined ? { t: "request", tx, time } : { t: "request", tx, time, index });
   }
 
   /** The check of one signed request, or why it cannot be checked (no key, malformed message). */
@@ -463,7 +480,8 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
-    return this.placeVerified(order, this.journal.now());
+    const record: OrderRecord = { t: "order", order, time: this.journal.now() };
+    return this.logged(record, this.apply(record));
   }
 
   /**
@@ -509,7 +527,8 @@ export class Sequencer {
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
           admit?.(order, i);
-          return { events: this.placeVerified(order, time) };
+          const record: OrderRecord = { t: "order", order, time };
+          return { events: this.logged(record, this.apply(record)) };
         } catch (e) {
           if (e instanceof RequestRejected) return { rejected: e };
           throw e;
@@ -533,7 +552,6 @@ export class Sequencer {
       this.liveBySlot.set(slot, order);
     }
     this.absorb(events, time, order);
-    this.journal.persist({ t: "order", order, time });
     return events;
   }
 
@@ -544,7 +562,8 @@ export class Sequencer {
   cancelOrder(cancel: Signed<Cancel>, admit?: () => void): EngineEvent[] {
     this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
     admit?.();
-    return this.cancelVerified(cancel, this.journal.now());
+    const record: CancelRecord = { t: "cancel", cancel, time: this.journal.now() };
+    return this.logged(record, this.apply(record));
   }
 
   private cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
@@ -552,7 +571,6 @@ export class Sequencer {
     const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
     if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
     this.absorb(events, time);
-    this.journal.persist({ t: "cancel", cancel, time });
     return events;
   }
 
@@ -564,7 +582,8 @@ export class Sequencer {
   requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
     admit?.();
-    this.withdrawVerified(w, this.journal.now());
+    const record: WithdrawRecord = { t: "withdraw", withdrawal: w, time: this.journal.now() };
+    this.logged(record, this.apply(record));
   }
 
   private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
@@ -575,7 +594,6 @@ export class Sequencer {
     }
     this.nextNonce.set(w.accountId, w.nonce + 1);
     this.enqueue({ type: TxType.WITHDRAW, request: w }, time);
-    this.journal.persist({ t: "withdraw", withdrawal: w, time });
   }
 
   /** Throws BAD_NONCE unless `nonce` is the account's next one. */
@@ -591,7 +609,8 @@ export class Sequencer {
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
     admit?.();
-    this.transferVerified(t, this.journal.now());
+    const record: TransferRecord = { t: "transfer", transfer: t, time: this.journal.now() };
+    this.logged(record, this.apply(record));
   }
 
   private transferVerified(t: Signed<Transfer>, time: number): void {
@@ -599,7 +618,6 @@ export class Sequencer {
     this.derivatives.acceptTransfer(t);
     this.nextNonce.set(t.accountId, t.nonce + 1);
     this.enqueue({ type: TxType.TRANSFER, request: t }, time);
-    this.journal.persist({ t: "transfer", transfer: t, time });
   }
 
   /**
@@ -609,14 +627,9 @@ export class Sequencer {
    */
   async acceptOracleUpdate(update: SignedOracleUpdate): Promise<OracleOutcome> {
     await this.derivatives.checkOracleKey(update);
-    return this.oracleVerified(update);
-  }
-
-  private oracleVerified(update: SignedOracleUpdate): OracleOutcome {
     return this.journal.grouped(() => {
-      const outcome = this.derivatives.applyOracleUpdate(update);
-      this.journal.persist({ t: "oracle", update, time: this.journal.now() });
-      return outcome;
+      const record: OracleRecord = { t: "oracle", update, time: this.journal.now() };
+      return this.logged(record, this.apply(record));
     });
   }
 
@@ -701,7 +714,8 @@ export class Sequencer {
    * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
    * An on-chain request
    * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
-   * such requests. Logged (replay comes through here) and told to observers (`rejected`).
+   * such requests. Reached through `apply` (live, the pipeline's record is then logged; replay) and told to
+   * observers (`rejected`).
    */
   private rejectPending(r: RejectRecord): void {
     const head = this.pending[r.index];
@@ -723,7 +737,6 @@ export class Sequencer {
     // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
     // the derivatives service is put back on the proven state (which then holds everything accepted).
     if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.state);
-    this.journal.persist(r);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0
         ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
