@@ -38,7 +38,7 @@ export type BatchRecord = { t: "batch"; batchNumber: number; count: number; time
  * The pending entry at `index` (counted from the head of the queue when the record was written) cannot
  * be proven by any batch (`code`, `message`: the batch builder's reason, or the circuit's: CIRCUIT_REFUSED): it leaves the queue, with the
  * entries that cannot be proven without it (a withdrawal's or transfer's later nonces), and intake is
- * corrected for it where it can be (Sequencer.rejectPending). Written while a batch is built, before
+ * corrected for it where it can be (ExchangeCore rejectPending). Written while a batch is built, before
  * the batch's own record; `time` is when.
  */
 export type RejectRecord = { t: "reject"; index: number; code: string; message: string; time: number };

@@ -128,7 +128,7 @@ export class DerivativesService {
   /**
    * Puts the service back on the proven state `proven` (ExchangeState with every posted batch) once the
    * sequencer has taken derivatives transactions out of its queue and none tagged with an oracle update
-   * is left (sequencer.ts rejectPending): an update no batch could use (too old for the stamp after a
+   * is left (exchangeCore.ts rejectPending): an update no batch could use (too old for the stamp after a
    * backlog or a clock jump) must not stay applied here, nor the trades, transfers, liquidations and
    * settlements that did not settle. The instrument table, the insurance fund and every account's
    * collateral and positions become the proven ones. Unless the latest accepted update is the one the

@@ -31,15 +31,17 @@
  * them with a fresh stamp; what that stamp can no longer prove leaves through the rejection path.
  *
  * The matching engine and the spot risk module hold the rules of matching and reservation; this file
- * holds intake (keys, order slots, nonces, the pending queue, the rejection path) and wires it to the
- * parts that hold the rest:
+ * checks signatures and wires the parts that hold the rest:
+ *   exchangeCore.ts   intake (keys, order slots, nonces, the pending queue, the rejection path), fed by
+ *                     records: synchronous, no I/O (`apply(record)`, live and in replay)
  *   journal.ts        the durable log (group commit, snapshots), the clock, replay as a loop over `apply`
  *   batchPipeline.ts  select, build, prove, post, lateness and abandonment, the batch in flight
  *   query.ts          the read-only view the API and the process read (books, accounts, markets, health)
  *   derivatives.ts    instruments, oracle updates, derivatives risk, liquidations, settlements
  *
- * Durability (with a `store`, sequencer/persistence): every command that changes anything is appended to
- * the log and committed before the call that made it returns (one commit per call; `placeOrders` and
+ * Durability (with a `store`, sequencer/persistence): every command that changes anything becomes a log
+ * record, which `apply` applies (live and in replay alike; it persists nothing) and which is then appended to
+ * the log (nothing for a refused request) and committed before the call that made it returns (one commit per call; `placeOrders` and
  * `syncRequests` commit their whole group at once); it is durable once `durable()` resolves (a store
  * that syncs in the background reaches the disk after the call returns), which is when a caller may
  * acknowledge it. A batch is logged once proven and durable before it is sent; its
@@ -56,27 +58,26 @@ import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { CustodianClient, type ChainContext } from "../chain/custodianClient.ts";
 import type { CalldataProof } from "../protocol/calldataProof.ts";
-import { CancelReason, MarketRegistry, MatchingEngine, type EngineEvent, type FillEvent } from "../matching/index.ts";
-import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
+import { MarketRegistry, MatchingEngine, type EngineEvent } from "../matching/index.ts";
 import {
-  cancelFault, cancelMessage, orderMessageInputs, transferMessage, withdrawalFault, withdrawalMessage, type Cancel, type Order, type RequestFault,
-  type Signed, type Transfer, type Withdrawal,
+  cancelMessage, orderMessageInputs, transferMessage, withdrawalMessage, type Cancel, type Order, type Signed, type Transfer, type Withdrawal,
 } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { RoutedRisk } from "../risk/routedRisk.ts";
-import { instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
-import type { PendingEntry } from "./batchSelection.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
-import type { LogRecord, RejectRecord } from "../persistence/records.ts";
-import { SNAPSHOT_VERSION, sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
+import type {
+  CancelRecord, LogRecord, OracleRecord, OrderRecord, RequestRecord, TransferRecord, WithdrawRecord,
+} from "../persistence/records.ts";
+import { SNAPSHOT_VERSION, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 import { Journal } from "./journal.ts";
+import { ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
 import { BatchPipeline, type BatchIntake, type BatchStage, type PostedBatch, type TimestampWindow } from "./batchPipeline.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
@@ -149,50 +150,16 @@ export type SequencerEvents = {
   rejected: [rejection: TxRejection];
 };
 
-/**
- * A transaction taken out of the queue because no batch can prove it: the builder's code and message,
- * the transaction, the accounts it concerns, when.
- */
-export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
+export type { BatchHealth, TxRejection };
 
-export type { BatchHealth };
+export { txAccounts };
 
-
-/** The accounts a transaction concerns (whose history shows its rejection). */
-export function txAccounts(tx: BatchTx): number[] {
-  switch (tx.type) {
-    case TxType.TRADE:
-    case TxType.DERIV_TRADE:
-      return [tx.buy.accountId, tx.sell.accountId];
-    case TxType.WITHDRAW:
-    case TxType.CANCEL:
-    case TxType.TRANSFER:
-      return [tx.request.accountId];
-    case TxType.LIQUIDATE:
-      return [tx.liquidatedAccountId, tx.liquidator.accountId];
-    case TxType.SETTLE:
-    case TxType.REGISTER_KEY:
-    case TxType.DEPOSIT:
-      return [tx.accountId];
-    default:
-      return [];
-  }
-}
-
-/** The account and nonce of a nonced request (WITHDRAW, TRANSFER), or null. */
-function noncedOf(tx: BatchTx): { accountId: number; nonce: number } | null {
-  return tx.type === TxType.WITHDRAW || tx.type === TxType.TRANSFER ? { accountId: tx.request.accountId, nonce: tx.request.nonce } : null;
-}
-
-/** Refuses a request for a stateless fault (the function the witness builder applies too). */
-function refuseFault(fault: RequestFault | null): void {
-  if (fault) throw new RequestRejected(fault.code, fault.message);
-}
 
 /**
- * The sequencer service: intake (signature, order-slot, nonce and risk checks; the matching engine; the
- * pending queue and the rejection path that corrects intake) and the wiring of the journal, the batch
- * pipeline and the query view around it (see the module comment). Its public methods are the commands.
+ * The sequencer service: signature checks, then the exchange core (ExchangeCore: order-slot, nonce and
+ * risk checks, the matching engine, the pending queue and the rejection path, fed by records), and the
+ * wiring of the journal, the batch pipeline, chain sync, the service loop and the query view around it
+ * (see the module comment). Its public methods are the commands.
  */
 export class Sequencer {
   readonly params: CircuitParams;
@@ -208,15 +175,8 @@ export class Sequencer {
   /** The read-only view of books, orders, accounts, risk, markets, instruments and health (the API's). */
   readonly query: ExchangeQuery;
   private readonly opts: SequencerOptions;
-  private readonly keys = new Map<number, PublicKey>();
-  /** The live signed order of each account's order-storage slot: a slot holds at most one. */
-  private readonly liveBySlot = new Map<string, Signed<Order>>();
-  /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
-  private readonly slotIds = new Map<string, bigint>();
-  private readonly nextNonce = new Map<number, number>();
-  /** Transactions waiting for a batch, with the time the sequencer accepted them. */
-  private readonly pending: PendingEntry[] = [];
-  private requestsSeen = 0;
+  /** Intake state and its rules, fed by records (exchangeCore.ts): keys, order slots, nonces, the pending queue. */
+  private readonly core: ExchangeCore;
   /** The durable log, the clock (the time input of intake), snapshots and replay. */
   private readonly journal: Journal;
   /** Select, build, prove, post: the proven batches (and the batch in flight). */
@@ -237,9 +197,10 @@ export class Sequencer {
     this.markets = snap ? MarketRegistry.fromJSON(snap.markets) : new MarketRegistry();
     this.risk = snap ? SpotRisk.restore(snap.risk) : new SpotRisk();
     const engine = () => this.engine;
+    const core = () => this.core;
     this.derivatives = new DerivativesService({
       params: opts.params, get engine() { return engine(); }, markets: this.markets, spot: this.risk,
-      enqueue: (tx, oracle) => this.enqueue(tx, this.journal.now(), oracle), claimOrderId: (accountId) => this.claimOrderId(accountId), absorb: (events) => this.absorb(events, this.journal.now()),
+      enqueue: (tx, oracle) => core().enqueue(tx, this.journal.now(), oracle), claimOrderId: (accountId) => core().claimOrderId(accountId), absorb: (events) => core().absorb(events, this.journal.now()),
       oracleKey: () => this.custodian.oracleKey(), now: () => this.journal.now(), log: (line) => this.log(line),
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
     }, opts.liquidator);
@@ -248,19 +209,20 @@ export class Sequencer {
       this.derivatives.restore(snap.derivatives);
       this.engine = MatchingEngine.restore(snap.engine, { markets: this.markets, risk });
       this.state = restoreExchangeState(opts.params, snap.state);
-      for (const [k, v] of snap.keys) this.keys.set(k, v);
-      for (const [k, v] of snap.liveBySlot) this.liveBySlot.set(k, v);
-      for (const [k, v] of snap.slotIds) this.slotIds.set(k, v);
-      for (const [k, v] of snap.nextNonce) this.nextNonce.set(k, v);
-      this.pending.push(...snap.pending);
-      this.requestsSeen = snap.requestsSeen;
     } else {
       this.engine = new MatchingEngine({ markets: this.markets, risk });
       this.state = new ExchangeState(opts.params);
     }
+    this.core = new ExchangeCore({
+      params: this.params, markets: this.markets, risk: this.risk, engine: this.engine, derivatives: this.derivatives, state: this.state,
+      makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
+      observers: {
+        engine: (events, incoming) => this.events.emit("engine", events, incoming), rejected: (r) => this.events.emit("rejected", r), log: (line) => this.log(line),
+      },
+    }, snap);
     const intake: BatchIntake = {
-      params: this.params, state: this.state, pending: this.pending,
-      rejectPending: (r) => this.rejectPending(r), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
+      params: this.params, state: this.state, pending: this.core.pending,
+      rejectPending: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
@@ -279,12 +241,12 @@ export class Sequencer {
 
   /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
   get pendingTransactions(): number {
-    return this.pending.length + this.pipeline.inFlightTxs.length;
+    return this.core.pending.length + this.pipeline.inFlightTxs.length;
   }
 
   /** How many on-chain requests (the queue's first ones) have been admitted. */
   get requestsAdmitted(): number {
-    return this.requestsSeen;
+    return this.core.requestsSeen;
   }
 
   /** The number of the proven batch waiting to be posted, or null. */
@@ -294,12 +256,12 @@ export class Sequencer {
 
   /** The trading key registered for `accountId` (usable at once, proven with its batch). */
   tradingKey(accountId: number): PublicKey | undefined {
-    return this.keys.get(accountId);
+    return this.core.tradingKey(accountId);
   }
 
   /** The nonce the account's next withdrawal or transfer must carry (one sequence for both). */
   withdrawalNonce(accountId: number): number {
-    return this.nextNonce.get(accountId) ?? 0;
+    return this.core.nextNonce(accountId);
   }
 
   /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
@@ -317,7 +279,7 @@ export class Sequencer {
 
   /** The transactions not yet on chain, oldest first (the batch being posted first). */
   peekPending(): readonly BatchTx[] {
-    return [...this.pipeline.inFlightTxs, ...this.pending.map((p) => p.tx)];
+    return [...this.pipeline.inFlightTxs, ...this.core.pending.map((p) => p.tx)];
   }
 
   /** Writes a line to the configured log. */
@@ -325,10 +287,6 @@ export class Sequencer {
     this.opts.log?.(line);
   }
 
-  /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
-  private enqueue(tx: BatchTx, time: number, oracle = this.derivatives.oracleFor(tx)): void {
-    this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
-  }
 
   // ---- durability (journal.ts) ----------------------------------------------------------------------
 
@@ -346,92 +304,74 @@ export class Sequencer {
    */
   snapshot(): SequencerSnapshot {
     if (this.pipeline.busy) throw new Error("no snapshot while a batch is being built or posted");
+    const intake = this.core.snapshot();
     return {
       version: SNAPSHOT_VERSION,
       markets: this.markets.toJSON(),
       risk: this.risk.snapshot(),
       engine: this.engine.snapshot(),
       state: snapshotExchangeState(this.state),
-      keys: sortedEntries(this.keys),
-      liveBySlot: sortedEntries(this.liveBySlot),
-      slotIds: sortedEntries(this.slotIds),
-      nextNonce: sortedEntries(this.nextNonce),
-      pending: [...this.pending],
+      keys: intake.keys,
+      liveBySlot: intake.liveBySlot,
+      slotIds: intake.slotIds,
+      nextNonce: intake.nextNonce,
+      pending: intake.pending,
       derivatives: this.derivatives.snapshot(),
-      requestsSeen: this.requestsSeen,
+      requestsSeen: intake.requestsSeen,
       batchNumber: this.pipeline.batchNumber,
     };
   }
 
-  /** Applies one logged record through the same code that accepted it (replay: Journal.replay). */
-  private apply(r: LogRecord): void {
+  /**
+   * Applies one record, live and in replay: the batch pipeline's own records to the pipeline, every
+   * other to the exchange core (ExchangeCore.apply: what it returns, it returns). It persists nothing:
+   * live intake appends the record once it applied (`logged`), replay (Journal.replay) reads it from the log.
+   */
+  private apply(r: OrderRecord | CancelRecord): EngineEvent[];
+  private apply(r: OracleRecord): OracleOutcome;
+  private apply(r: LogRecord): EngineEvent[] | OracleOutcome | void;
+  private apply(r: LogRecord): EngineEvent[] | OracleOutcome | void {
     switch (r.t) {
-      case "request":
-        return this.admitRequest(r.tx, r.time, r.index);
-      case "order":
-        this.placeVerified(r.order, r.time);
-        return;
-      case "cancel":
-        this.cancelVerified(r.cancel, r.time);
-        return;
-      case "withdraw":
-        return this.withdrawVerified(r.withdrawal, r.time);
-      case "transfer":
-        return this.transferVerified(r.transfer, r.time);
-      case "oracle":
-        this.oracleVerified(r.update);
-        return;
-      case "reject":
-        return this.rejectPending(r);
       case "batch":
       case "sent":
       case "posted":
       case "abandon":
         return this.pipeline.applyRecord(r);
+      default:
+        return this.core.apply(r);
     }
+  }
+
+  /** Live intake: appends `record` to the journal once it applied (`result`, what apply returned), and returns `result`. */
+  private logged<T>(record: LogRecord, result: T): T {
+    this.journal.persist(record);
+    return result;
   }
 
   // ---- intake ----------------------------------------------------------------------------------
 
   /** Pulls new on-chain requests (keys, deposits, markets) into the pending queue, in queue order. */
   async syncRequests(): Promise<number> {
-    const requests = (await this.custodian.requests(this.requestsSeen)).filter((r) => r.index >= this.requestsSeen);
+    const requests = (await this.custodian.requests(this.core.requestsSeen)).filter((r) => r.index >= this.core.requestsSeen);
     this.journal.grouped(() => {
-      for (const r of requests) this.admitRequest(r.tx, this.journal.now(), r.index);
+      for (const r of requests) {
+        const record: RequestRecord = { t: "request", tx: r.tx, time: this.journal.now(), index: r.index };
+        this.logged(record, this.apply(record));
+      }
     });
     return requests.length;
   }
 
   /** Admits one on-chain request (in queue order): its effect is usable at once and it waits for a batch. */
   acceptRequest(tx: BatchTx): void {
-    this.admitRequest(tx, this.journal.now());
+    const record: RequestRecord = { t: "request", tx, time: this.journal.now() };
+    this.logged(record, this.apply(record));
   }
 
-  private admitRequest(tx: BatchTx, time: number, index?: number): void {
-    if (tx.type === TxType.REGISTER_KEY) {
-      const old = this.keys.get(tx.accountId);
-      this.keys.set(tx.accountId, tx.pubKey);
-      // A new key makes the orders the old one signed unprovable (their fills are checked under the key
-      // the state holds then): they leave the book now (issue 11, finding 7).
-      if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
-        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
-      }
-    } else if (tx.type === TxType.DEPOSIT) this.risk.credit(tx.accountId, tx.tokenId, tx.amount);
-    else if (tx.type === TxType.REGISTER_MARKET) {
-      this.markets.add({
-        marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
-        makerFeePpm: this.opts.makerFeePpm ?? 0, takerFeePpm: this.opts.takerFeePpm ?? 0,
-      });
-    } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
-    // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
-    this.enqueue(tx, time);
-    if (index !== undefined) this.requestsSeen = index + 1;
-    this.journal.persist(index === undefined ? { t: "request", tx, time } : { t: "request", tx, time, index });
-  }
 
   /** The check of one signed request, or why it cannot be checked (no key, malformed message). */
   private signatureCheck(accountId: number, message: () => SignedMessage, signature: Signed<object>["signature"]): SignatureCheck {
-    const publicKey = this.keys.get(accountId);
+    const publicKey = this.core.tradingKey(accountId);
     if (!publicKey) throw new RequestRejected("NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
     let m: SignedMessage;
     try {
@@ -444,7 +384,7 @@ export class Sequencer {
 
   /** Throws BAD_SIGNATURE unless the verifier accepted `check` and the key it used is still the account's. */
   private requireVerified(accountId: number, check: SignatureCheck, verdict: boolean, what: string): void {
-    if (!verdict || this.keys.get(accountId) !== check.publicKey) {
+    if (!verdict || this.core.tradingKey(accountId) !== check.publicKey) {
       throw new RequestRejected("BAD_SIGNATURE", `${what} is not signed by account ${accountId}'s trading key`);
     }
   }
@@ -463,7 +403,8 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
-    return this.placeVerified(order, this.journal.now());
+    const record: OrderRecord = { t: "order", order, time: this.journal.now() };
+    return this.logged(record, this.apply(record));
   }
 
   /**
@@ -509,7 +450,8 @@ export class Sequencer {
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
           admit?.(order, i);
-          return { events: this.placeVerified(order, time) };
+          const record: OrderRecord = { t: "order", order, time };
+          return { events: this.logged(record, this.apply(record)) };
         } catch (e) {
           if (e instanceof RequestRejected) return { rejected: e };
           throw e;
@@ -518,24 +460,6 @@ export class Sequencer {
     );
   }
 
-  private placeVerified(order: Signed<Order>, time: number): EngineEvent[] {
-    const slot = this.slotKey(order.accountId, order.orderId);
-    const last = this.slotIds.get(slot);
-    if (last !== undefined && order.orderId <= last) {
-      throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
-    }
-    if (this.liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
-    this.derivatives.checkOrder(order, time);
-
-    const events = this.engine.execute({ kind: "place", time, order });
-    if (events.some((e) => e.type === "accepted")) {
-      this.slotIds.set(slot, order.orderId);
-      this.liveBySlot.set(slot, order);
-    }
-    this.absorb(events, time, order);
-    this.journal.persist({ t: "order", order, time });
-    return events;
-  }
 
   /**
    * Cancels a live order with a signed cancel, which a batch then proves (the order can never fill
@@ -544,17 +468,10 @@ export class Sequencer {
   cancelOrder(cancel: Signed<Cancel>, admit?: () => void): EngineEvent[] {
     this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
     admit?.();
-    return this.cancelVerified(cancel, this.journal.now());
+    const record: CancelRecord = { t: "cancel", cancel, time: this.journal.now() };
+    return this.logged(record, this.apply(record));
   }
 
-  private cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
-    refuseFault(cancelFault(cancel));
-    const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
-    if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
-    this.absorb(events, time);
-    this.journal.persist({ t: "cancel", cancel, time });
-    return events;
-  }
 
   /**
    * Accepts a signed withdrawal when it passes the builder's stateless rules (withdrawalFault: a
@@ -564,25 +481,11 @@ export class Sequencer {
   requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
     admit?.();
-    this.withdrawVerified(w, this.journal.now());
+    const record: WithdrawRecord = { t: "withdraw", withdrawal: w, time: this.journal.now() };
+    this.logged(record, this.apply(record));
   }
 
-  private withdrawVerified(w: Signed<Withdrawal>, time: number): void {
-    refuseFault(withdrawalFault(w, this.params.balanceLevels));
-    this.requireNonce(w.accountId, w.nonce, "withdrawal");
-    if (!this.risk.debit(w.accountId, w.tokenId, w.amount)) {
-      throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
-    }
-    this.nextNonce.set(w.accountId, w.nonce + 1);
-    this.enqueue({ type: TxType.WITHDRAW, request: w }, time);
-    this.journal.persist({ t: "withdraw", withdrawal: w, time });
-  }
 
-  /** Throws BAD_NONCE unless `nonce` is the account's next one. */
-  private requireNonce(accountId: number, nonce: number, what: string): void {
-    const expected = this.nextNonce.get(accountId) ?? 0;
-    if (nonce !== expected) throw new RequestRejected("BAD_NONCE", `${what} nonce ${nonce}, expected ${expected}`);
-  }
 
   /**
    * Accepts a signed transfer between the spot quote balance and derivatives collateral (checks:
@@ -591,16 +494,10 @@ export class Sequencer {
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
     admit?.();
-    this.transferVerified(t, this.journal.now());
+    const record: TransferRecord = { t: "transfer", transfer: t, time: this.journal.now() };
+    this.logged(record, this.apply(record));
   }
 
-  private transferVerified(t: Signed<Transfer>, time: number): void {
-    this.requireNonce(t.accountId, t.nonce, "transfer");
-    this.derivatives.acceptTransfer(t);
-    this.nextNonce.set(t.accountId, t.nonce + 1);
-    this.enqueue({ type: TxType.TRANSFER, request: t }, time);
-    this.journal.persist({ t: "transfer", transfer: t, time });
-  }
 
   /**
    * Accepts a signed oracle update: it must be under the custodian's oracle key and pass the circuit's
@@ -609,78 +506,17 @@ export class Sequencer {
    */
   async acceptOracleUpdate(update: SignedOracleUpdate): Promise<OracleOutcome> {
     await this.derivatives.checkOracleKey(update);
-    return this.oracleVerified(update);
-  }
-
-  private oracleVerified(update: SignedOracleUpdate): OracleOutcome {
     return this.journal.grouped(() => {
-      const outcome = this.derivatives.applyOracleUpdate(update);
-      this.journal.persist({ t: "oracle", update, time: this.journal.now() });
-      return outcome;
+      const record: OracleRecord = { t: "oracle", update, time: this.journal.now() };
+      return this.logged(record, this.apply(record));
     });
   }
 
-  private slotKey(accountId: number, orderId: bigint): string {
-    return `${accountId}:${this.state.orderSlotIndex(orderId)}`;
-  }
 
-  /**
-   * An order id of `accountId` above every id it used, in a storage slot with no live order, recorded as
-   * the slot's last id (for orders the operator signs itself: the liquidator's).
-   */
-  private claimOrderId(accountId: number): bigint {
-    const prefix = `${accountId}:`;
-    let id = 0n;
-    for (const [slot, last] of this.slotIds) if (slot.startsWith(prefix) && last > id) id = last;
-    do id++;
-    while (this.liveBySlot.has(this.slotKey(accountId, id)));
-    this.slotIds.set(this.slotKey(accountId, id), id);
-    return id;
-  }
 
-  private liveOrder(accountId: number, orderId: bigint): Signed<Order> | undefined {
-    const o = this.liveBySlot.get(this.slotKey(accountId, orderId));
-    return o && o.orderId === orderId ? o : undefined;
-  }
 
-  private forget(accountId: number, orderId: bigint): void {
-    if (this.liveOrder(accountId, orderId)) this.liveBySlot.delete(this.slotKey(accountId, orderId));
-  }
 
-  /** Turns fills into trade transactions and forgets orders that left the book. */
-  private absorb(events: readonly EngineEvent[], time: number, incoming?: Signed<Order>): void {
-    for (const e of events) {
-      if (e.type === "fill") this.enqueue(this.tradeOf(e, incoming), time);
-      else if (e.type === "cancelled") this.forget(e.accountId, e.orderId);
-    }
-    for (const e of events) {
-      if (e.type !== "fill") continue;
-      for (const [acc, id] of [[e.makerAccount, e.makerOrderId], [e.takerAccount, e.takerOrderId]] as const) {
-        if (!this.engine.order(acc, id)) this.forget(acc, id);
-      }
-    }
-    this.events.emit("engine", events, incoming);
-  }
 
-  private tradeOf(fill: FillEvent, incoming?: Signed<Order>): BatchTx {
-    const signed = (acc: number, id: bigint) => {
-      const o = this.liveOrder(acc, id) ?? (incoming && incoming.accountId === acc && incoming.orderId === id ? incoming : undefined);
-      if (!o) throw new Error(`internal: no signed order ${acc}:${id} for a fill`);
-      return o;
-    };
-    const maker = signed(fill.makerAccount, fill.makerOrderId);
-    const taker = signed(fill.takerAccount, fill.takerOrderId);
-    const makerBuys = fill.makerSide === Side.BUY;
-    return {
-      type: instrumentOf(fill.marketId) === null ? TxType.TRADE : TxType.DERIV_TRADE,
-      buy: makerBuys ? maker : taker,
-      sell: makerBuys ? taker : maker,
-      lots: fill.lots,
-      priceTicks: fill.priceTicks,
-      buyFeePpm: makerBuys ? fill.makerFeePpm : fill.takerFeePpm,
-      sellFeePpm: makerBuys ? fill.takerFeePpm : fill.makerFeePpm,
-    };
-  }
 
   // ---- batching ---------------------------------------------------------------------------------
 
@@ -693,76 +529,7 @@ export class Sequencer {
     return this.pipeline.runBatch();
   }
 
-  /**
-   * Takes pending entry `r.index` out of the queue because no batch can prove it, with the entries that
-   * cannot be proven without it: the account's later withdrawals and transfers (their nonces follow
-   * its nonce, which the state will not reach). Intake is corrected (unwind): the account's next nonce
-   * is the rejected one again, a withdrawal's debit is returned, a transfer moved back, a spot trade's
-   * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
-   * An on-chain request
-   * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
-   * such requests. Logged (replay comes through here) and told to observers (`rejected`).
-   */
-  private rejectPending(r: RejectRecord): void {
-    const head = this.pending[r.index];
-    if (!head) throw new Error(`no pending entry ${r.index} to reject`);
-    if (REQUEST_TYPES.includes(head.tx.type)) {
-      throw new Error(`the on-chain request at pending entry ${r.index} cannot be proven (${r.message}); the custodian's queue cannot skip it`);
-    }
-    const nonced = noncedOf(head.tx);
-    const indexes = [r.index];
-    if (nonced) {
-      for (let i = r.index + 1; i < this.pending.length; i++) if (noncedOf(this.pending[i].tx)?.accountId === nonced.accountId) indexes.push(i);
-    }
-    const entries = indexes.map((i) => this.pending[i]);
-    for (let k = indexes.length - 1; k >= 0; k--) {
-      this.pending.splice(indexes[k], 1);
-      this.unwind(entries[k].tx, r.time);
-    }
-    if (nonced) this.nextNonce.set(nonced.accountId, nonced.nonce);
-    // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
-    // the derivatives service is put back on the proven state (which then holds everything accepted).
-    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.state);
-    this.journal.persist(r);
-    entries.forEach((entry, k) => {
-      const rejection: TxRejection = k === 0
-        ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
-        : { code: "NONCE_GAP", message: `account ${nonced!.accountId}'s request with nonce ${nonced!.nonce} was rejected (${r.code})`, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time };
-      this.log(`rejected a pending transaction (type ${entry.tx.type}, accounts ${rejection.accounts.join(", ")}): ${rejection.code}: ${rejection.message}`);
-      this.events.emit("rejected", rejection);
-    });
-  }
 
-  /**
-   * Corrects intake for a rejected transaction (see rejectPending): its spot and collateral moves are
-   * undone whatever happened since (a balance may go negative until what spent it is rejected in turn),
-   * and an account whose balances or margin no longer cover its resting orders has them cancelled.
-   * Derivatives trades, liquidations and settlements stay in the derivatives risk engine's accounts.
-   */
-  private unwind(tx: BatchTx, time: number): void {
-    if (tx.type === TxType.WITHDRAW) {
-      this.risk.adjust(tx.request.accountId, tx.request.tokenId, tx.request.amount);
-    } else if (tx.type === TxType.TRANSFER) {
-      const { accountId, amount, toCollateral } = tx.request;
-      this.risk.adjust(accountId, QUOTE_TOKEN_ID, toCollateral ? amount : -amount);
-      this.derivatives.risk.creditCollateral(accountId, toCollateral ? -amount : amount);
-    } else if (tx.type === TxType.TRADE) {
-      const market = this.markets.get(tx.buy.marketId);
-      if (!market) throw new Error(`internal: a trade in unknown market ${tx.buy.marketId}`);
-      this.risk.unwindFill(
-        { buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm },
-        market,
-      );
-    } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.NOOP) {
-      this.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
-    }
-    for (const accountId of txAccounts(tx)) {
-      const uncovered = this.risk.uncovered(accountId).length > 0 || !this.derivatives.risk.covered(accountId);
-      if (uncovered && this.engine.openOrders(accountId).length > 0) {
-        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
-      }
-    }
-  }
 
   /**
    * The service loop: pull requests, and post a batch when a batch is full or its oldest transaction
@@ -777,9 +544,9 @@ export class Sequencer {
       while (running) {
         try {
           await this.syncRequests();
-          const oldest = this.pending[0];
+          const oldest = this.core.pending[0];
           // (waiting time on the sequencer's clock, the time input of intake: the devnet moves it)
-          const due = this.pipeline.unpostedBatch !== null || (oldest && (this.pending.length >= this.params.slots || (this.journal.now() - oldest.time) * 1000 >= maxWaitMs));
+          const due = this.pipeline.unpostedBatch !== null || (oldest && (this.core.pending.length >= this.params.slots || (this.journal.now() - oldest.time) * 1000 >= maxWaitMs));
           // (nothing posted while something is due: what is left waits for the chain's time; poll)
           if (due && (await this.runBatch())) continue;
         } catch (e) {

@@ -1,0 +1,397 @@
+/**
+ * The exchange core, in the exchange-core / LMAX shape: synchronous, no I/O, fed by records. Each
+ * change to intake is one log record (sequencer/persistence/records.ts) handed to `apply`, live and in
+ * replay alike; the record carries its time, so the core reads no clock, writes no log and checks no
+ * signature (the Sequencer around it does those, then journals the record once it applied).
+ *
+ * It owns intake state: the trading keys, the order-storage slots (the live signed order of each, the
+ * last id used in each), the withdrawal and transfer nonces, the queue of accepted transactions waiting
+ * for a batch, and the rejection path that corrects intake when no batch can prove one of them. It
+ * drives the matching engine, the spot risk module and the derivatives service, turning fills into
+ * trade transactions, and tells its observers (`CoreObservers`) what the engine did and what left the
+ * queue, as it happens.
+ */
+import type { PublicKey } from "../crypto/babyjub.ts";
+import type { BatchTx } from "../protocol/transactions.ts";
+import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
+import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
+import { cancelFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import type { SpotRisk } from "../risk/spotRisk.ts";
+import { instrumentOf } from "../risk/derivativesRisk.ts";
+import type { DerivativesService } from "./derivatives.ts";
+import type { OracleOutcome } from "../wire/responses.ts";
+import type { PendingEntry } from "./batchSelection.ts";
+import { RequestRejected } from "./requestRejected.ts";
+import type { ExchangeState } from "../state/exchangeState.ts";
+import type {
+  CancelRecord, OracleRecord, OrderRecord, RejectRecord, RequestRecord, TransferRecord, WithdrawRecord,
+} from "../persistence/records.ts";
+import { sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
+
+/** The records the core applies: every change to intake (the batch pipeline's own records are not its). */
+export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord;
+
+/**
+ * A transaction taken out of the queue because no batch can prove it: the builder's code and message,
+ * the transaction, the accounts it concerns, when.
+ */
+export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
+
+/** The intake part of a snapshot (SequencerSnapshot). */
+export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "requestsSeen">;
+
+/** Who is told what happened, synchronously, as it happens. */
+export type CoreObservers = {
+  /** The events of one command the engine executed (refused ones included), with the incoming order of a placement. */
+  engine(events: readonly EngineEvent[], incoming: Signed<Order> | undefined): void;
+  /** A transaction left the queue (rejectPending). */
+  rejected(rejection: TxRejection): void;
+  /** A line for the operator's log. */
+  log(line: string): void;
+};
+
+/** The parts the core drives (the Sequencer builds them, restored from a snapshot or new). */
+export type CoreParts = {
+  params: CircuitParams;
+  markets: MarketRegistry;
+  risk: SpotRisk;
+  engine: MatchingEngine;
+  derivatives: DerivativesService;
+  /** The state proven batches commit to (read: order-storage slots; a rejection rebases derivatives on it). */
+  state: ExchangeState;
+  /** The fees of a market an on-chain request registers. */
+  makerFeePpm: number;
+  takerFeePpm: number;
+  observers: CoreObservers;
+};
+
+/** The accounts a transaction concerns (whose history shows its rejection). */
+export function txAccounts(tx: BatchTx): number[] {
+  switch (tx.type) {
+    case TxType.TRADE:
+    case TxType.DERIV_TRADE:
+      return [tx.buy.accountId, tx.sell.accountId];
+    case TxType.WITHDRAW:
+    case TxType.CANCEL:
+    case TxType.TRANSFER:
+      return [tx.request.accountId];
+    case TxType.LIQUIDATE:
+      return [tx.liquidatedAccountId, tx.liquidator.accountId];
+    case TxType.SETTLE:
+    case TxType.REGISTER_KEY:
+    case TxType.DEPOSIT:
+      return [tx.accountId];
+    default:
+      return [];
+  }
+}
+
+/** The account and nonce of a nonced request (WITHDRAW, TRANSFER), or null. */
+function noncedOf(tx: BatchTx): { accountId: number; nonce: number } | null {
+  return tx.type === TxType.WITHDRAW || tx.type === TxType.TRANSFER ? { accountId: tx.request.accountId, nonce: tx.request.nonce } : null;
+}
+
+/** Refuses a request for a stateless fault (the function the witness builder applies too). */
+function refuseFault(fault: RequestFault | null): void {
+  if (fault) throw new RequestRejected(fault.code, fault.message);
+}
+
+/** Intake state and its rules, fed by records (see the module comment): synchronous, no I/O. */
+export class ExchangeCore {
+  readonly #parts: CoreParts;
+  readonly #keys = new Map<number, PublicKey>();
+  /** The live signed order of each account's order-storage slot: a slot holds at most one. */
+  readonly #liveBySlot = new Map<string, Signed<Order>>();
+  /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
+  readonly #slotIds = new Map<string, bigint>();
+  readonly #nextNonce = new Map<number, number>();
+  /** Transactions waiting for a batch, with the time they were accepted (shared with the batch pipeline). */
+  readonly pending: PendingEntry[] = [];
+  #requestsSeen = 0;
+
+  /** A core over `parts`, with the intake state of `snap` (a snapshot's) or empty. */
+  constructor(parts: CoreParts, snap?: IntakeSnapshot) {
+    this.#parts = parts;
+    if (snap) {
+      for (const [k, v] of snap.keys) this.#keys.set(k, v);
+      for (const [k, v] of snap.liveBySlot) this.#liveBySlot.set(k, v);
+      for (const [k, v] of snap.slotIds) this.#slotIds.set(k, v);
+      for (const [k, v] of snap.nextNonce) this.#nextNonce.set(k, v);
+      this.pending.push(...snap.pending);
+      this.#requestsSeen = snap.requestsSeen;
+    }
+  }
+
+  /** The intake state as a JSON-able value (the snapshot format). */
+  snapshot(): IntakeSnapshot {
+    return {
+      keys: sortedEntries(this.#keys),
+      liveBySlot: sortedEntries(this.#liveBySlot),
+      slotIds: sortedEntries(this.#slotIds),
+      nextNonce: sortedEntries(this.#nextNonce),
+      pending: [...this.pending],
+      requestsSeen: this.#requestsSeen,
+    };
+  }
+
+  /** How many on-chain requests (the queue's first ones) have been admitted. */
+  get requestsSeen(): number {
+    return this.#requestsSeen;
+  }
+
+  /** The trading key registered for `accountId` (usable at once, proven with its batch). */
+  tradingKey(accountId: number): PublicKey | undefined {
+    return this.#keys.get(accountId);
+  }
+
+  /** The nonce the account's next withdrawal or transfer must carry (one sequence for both). */
+  nextNonce(accountId: number): number {
+    return this.#nextNonce.get(accountId) ?? 0;
+  }
+
+  /**
+   * The one entry of every change to intake, live and in replay: applies `r` (its time is the record's)
+   * and returns the engine events of an order or cancel, the outcome of an oracle update, else nothing.
+   * It persists nothing: the Sequencer appends the record once it applied, replay reads it from the
+   * log. A refused request throws RequestRejected and changes nothing.
+   */
+  apply(r: OrderRecord | CancelRecord): EngineEvent[];
+  apply(r: OracleRecord): OracleOutcome;
+  apply(r: IntakeRecord): EngineEvent[] | OracleOutcome | void;
+  apply(r: IntakeRecord): EngineEvent[] | OracleOutcome | void {
+    switch (r.t) {
+      case "request":
+        return this.#admitRequest(r.tx, r.time, r.index);
+      case "order":
+        return this.#placeVerified(r.order, r.time);
+      case "cancel":
+        return this.#cancelVerified(r.cancel, r.time);
+      case "withdraw":
+        return this.#withdrawVerified(r.withdrawal, r.time);
+      case "transfer":
+        return this.#transferVerified(r.transfer, r.time);
+      case "oracle":
+        return this.#parts.derivatives.applyOracleUpdate(r.update);
+      case "reject":
+        return this.#rejectPending(r);
+    }
+  }
+
+  /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
+  enqueue(tx: BatchTx, time: number, oracle = this.#parts.derivatives.oracleFor(tx)): void {
+    this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
+  }
+
+  /** An on-chain request (keys, deposits, markets, instruments) takes effect at once and waits for a batch; `index`: its place in the custodian's queue. */
+  #admitRequest(tx: BatchTx, time: number, index?: number): void {
+    if (tx.type === TxType.REGISTER_KEY) {
+      const old = this.#keys.get(tx.accountId);
+      this.#keys.set(tx.accountId, tx.pubKey);
+      // A new key makes the orders the old one signed unprovable (their fills are checked under the key
+      // the state holds then): they leave the book now (issue 11, finding 7).
+      if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
+        this.absorb(this.#parts.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
+      }
+    } else if (tx.type === TxType.DEPOSIT) this.#parts.risk.credit(tx.accountId, tx.tokenId, tx.amount);
+    else if (tx.type === TxType.REGISTER_MARKET) {
+      this.#parts.markets.add({
+        marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
+        makerFeePpm: this.#parts.makerFeePpm, takerFeePpm: this.#parts.takerFeePpm,
+      });
+    } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
+    // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
+    this.enqueue(tx, time);
+    if (index !== undefined) this.#requestsSeen = index + 1;
+  }
+
+  /** Places a signed order (its signature checked): order-slot rules, derivatives checks, then the engine; returns its events. */
+  #placeVerified(order: Signed<Order>, time: number): EngineEvent[] {
+    const slot = this.#slotKey(order.accountId, order.orderId);
+    const last = this.#slotIds.get(slot);
+    if (last !== undefined && order.orderId <= last) {
+      throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
+    }
+    if (this.#liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
+    this.#parts.derivatives.checkOrder(order, time);
+
+    const events = this.#parts.engine.execute({ kind: "place", time, order });
+    if (events.some((e) => e.type === "accepted")) {
+      this.#slotIds.set(slot, order.orderId);
+      this.#liveBySlot.set(slot, order);
+    }
+    this.absorb(events, time, order);
+    return events;
+  }
+
+  /** Cancels a live order with a signed cancel (its signature checked); a cancel that removed it waits for a batch. */
+  #cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
+    refuseFault(cancelFault(cancel));
+    const events = this.#parts.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
+    if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
+    this.absorb(events, time);
+    return events;
+  }
+
+  /** Debits a signed withdrawal (its signature checked) from the available balance, advances the nonce and queues it. */
+  #withdrawVerified(w: Signed<Withdrawal>, time: number): void {
+    refuseFault(withdrawalFault(w, this.#parts.params.balanceLevels));
+    this.#requireNonce(w.accountId, w.nonce, "withdrawal");
+    if (!this.#parts.risk.debit(w.accountId, w.tokenId, w.amount)) {
+      throw new RequestRejected("INSUFFICIENT_BALANCE", `account ${w.accountId} cannot withdraw ${w.amount} of token ${w.tokenId}`);
+    }
+    this.#nextNonce.set(w.accountId, w.nonce + 1);
+    this.enqueue({ type: TxType.WITHDRAW, request: w }, time);
+  }
+
+  /** Throws BAD_NONCE unless `nonce` is the account's next one. */
+  #requireNonce(accountId: number, nonce: number, what: string): void {
+    const expected = this.#nextNonce.get(accountId) ?? 0;
+    if (nonce !== expected) throw new RequestRejected("BAD_NONCE", `${what} nonce ${nonce}, expected ${expected}`);
+  }
+
+  /** Moves a signed transfer (its signature checked) between spot quote and collateral, advances the nonce and queues it. */
+  #transferVerified(t: Signed<Transfer>, time: number): void {
+    this.#requireNonce(t.accountId, t.nonce, "transfer");
+    this.#parts.derivatives.acceptTransfer(t);
+    this.#nextNonce.set(t.accountId, t.nonce + 1);
+    this.enqueue({ type: TxType.TRANSFER, request: t }, time);
+  }
+
+  /** The key of the order-storage slot order id `orderId` of `accountId` uses. */
+  #slotKey(accountId: number, orderId: bigint): string {
+    return `${accountId}:${this.#parts.state.orderSlotIndex(orderId)}`;
+  }
+
+  /**
+   * An order id of `accountId` above every id it used, in a storage slot with no live order, recorded as
+   * the slot's last id (for orders the operator signs itself: the liquidator's).
+   */
+  claimOrderId(accountId: number): bigint {
+    const prefix = `${accountId}:`;
+    let id = 0n;
+    for (const [slot, last] of this.#slotIds) if (slot.startsWith(prefix) && last > id) id = last;
+    do id++;
+    while (this.#liveBySlot.has(this.#slotKey(accountId, id)));
+    this.#slotIds.set(this.#slotKey(accountId, id), id);
+    return id;
+  }
+
+  /** The live signed order `orderId` of `accountId`, if it holds its storage slot. */
+  #liveOrder(accountId: number, orderId: bigint): Signed<Order> | undefined {
+    const o = this.#liveBySlot.get(this.#slotKey(accountId, orderId));
+    return o && o.orderId === orderId ? o : undefined;
+  }
+
+  /** Frees the storage slot of an order that left the book. */
+  #forget(accountId: number, orderId: bigint): void {
+    if (this.#liveOrder(accountId, orderId)) this.#liveBySlot.delete(this.#slotKey(accountId, orderId));
+  }
+
+  /** Turns fills into trade transactions and forgets orders that left the book. */
+  absorb(events: readonly EngineEvent[], time: number, incoming?: Signed<Order>): void {
+    for (const e of events) {
+      if (e.type === "fill") this.enqueue(this.#tradeOf(e, incoming), time);
+      else if (e.type === "cancelled") this.#forget(e.accountId, e.orderId);
+    }
+    for (const e of events) {
+      if (e.type !== "fill") continue;
+      for (const [acc, id] of [[e.makerAccount, e.makerOrderId], [e.takerAccount, e.takerOrderId]] as const) {
+        if (!this.#parts.engine.order(acc, id)) this.#forget(acc, id);
+      }
+    }
+    this.#parts.observers.engine(events, incoming);
+  }
+
+  /** The trade transaction of a fill, with both signed orders (the incoming one may not be live yet). */
+  #tradeOf(fill: FillEvent, incoming?: Signed<Order>): BatchTx {
+    const signed = (acc: number, id: bigint) => {
+      const o = this.#liveOrder(acc, id) ?? (incoming && incoming.accountId === acc && incoming.orderId === id ? incoming : undefined);
+      if (!o) throw new Error(`internal: no signed order ${acc}:${id} for a fill`);
+      return o;
+    };
+    const maker = signed(fill.makerAccount, fill.makerOrderId);
+    const taker = signed(fill.takerAccount, fill.takerOrderId);
+    const makerBuys = fill.makerSide === Side.BUY;
+    return {
+      type: instrumentOf(fill.marketId) === null ? TxType.TRADE : TxType.DERIV_TRADE,
+      buy: makerBuys ? maker : taker,
+      sell: makerBuys ? taker : maker,
+      lots: fill.lots,
+      priceTicks: fill.priceTicks,
+      buyFeePpm: makerBuys ? fill.makerFeePpm : fill.takerFeePpm,
+      sellFeePpm: makerBuys ? fill.takerFeePpm : fill.makerFeePpm,
+    };
+  }
+
+  /**
+   * Takes pending entry `r.index` out of the queue because no batch can prove it, with the entries that
+   * cannot be proven without it: the account's later withdrawals and transfers (their nonces follow
+   * its nonce, which the state will not reach). Intake is corrected (unwind): the account's next nonce
+   * is the rejected one again, a withdrawal's debit is returned, a transfer moved back, a spot trade's
+   * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
+   * An on-chain request
+   * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
+   * such requests. Reached through `apply` (live, the pipeline's record is then logged; replay) and told to
+   * observers (`rejected`).
+   */
+  #rejectPending(r: RejectRecord): void {
+    const head = this.pending[r.index];
+    if (!head) throw new Error(`no pending entry ${r.index} to reject`);
+    if (REQUEST_TYPES.includes(head.tx.type)) {
+      throw new Error(`the on-chain request at pending entry ${r.index} cannot be proven (${r.message}); the custodian's queue cannot skip it`);
+    }
+    const nonced = noncedOf(head.tx);
+    const indexes = [r.index];
+    if (nonced) {
+      for (let i = r.index + 1; i < this.pending.length; i++) if (noncedOf(this.pending[i].tx)?.accountId === nonced.accountId) indexes.push(i);
+    }
+    const entries = indexes.map((i) => this.pending[i]);
+    for (let k = indexes.length - 1; k >= 0; k--) {
+      this.pending.splice(indexes[k], 1);
+      this.#unwind(entries[k].tx, r.time);
+    }
+    if (nonced) this.#nextNonce.set(nonced.accountId, nonced.nonce);
+    // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
+    // the derivatives service is put back on the proven state (which then holds everything accepted).
+    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.#parts.derivatives.rebase(this.#parts.state);
+    entries.forEach((entry, k) => {
+      const rejection: TxRejection = k === 0
+        ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
+        : { code: "NONCE_GAP", message: `account ${nonced!.accountId}'s request with nonce ${nonced!.nonce} was rejected (${r.code})`, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time };
+      this.#parts.observers.log(`rejected a pending transaction (type ${entry.tx.type}, accounts ${rejection.accounts.join(", ")}): ${rejection.code}: ${rejection.message}`);
+      this.#parts.observers.rejected(rejection);
+    });
+  }
+
+  /**
+   * Corrects intake for a rejected transaction (see rejectPending): its spot and collateral moves are
+   * undone whatever happened since (a balance may go negative until what spent it is rejected in turn),
+   * and an account whose balances or margin no longer cover its resting orders has them cancelled.
+   * Derivatives trades, liquidations and settlements stay in the derivatives risk engine's accounts.
+   */
+  #unwind(tx: BatchTx, time: number): void {
+    if (tx.type === TxType.WITHDRAW) {
+      this.#parts.risk.adjust(tx.request.accountId, tx.request.tokenId, tx.request.amount);
+    } else if (tx.type === TxType.TRANSFER) {
+      const { accountId, amount, toCollateral } = tx.request;
+      this.#parts.risk.adjust(accountId, QUOTE_TOKEN_ID, toCollateral ? amount : -amount);
+      this.#parts.derivatives.risk.creditCollateral(accountId, toCollateral ? -amount : amount);
+    } else if (tx.type === TxType.TRADE) {
+      const market = this.#parts.markets.get(tx.buy.marketId);
+      if (!market) throw new Error(`internal: a trade in unknown market ${tx.buy.marketId}`);
+      this.#parts.risk.unwindFill(
+        { buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm },
+        market,
+      );
+    } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.NOOP) {
+      this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
+    }
+    for (const accountId of txAccounts(tx)) {
+      const uncovered = this.#parts.risk.uncovered(accountId).length > 0 || !this.#parts.derivatives.risk.covered(accountId);
+      if (uncovered && this.#parts.engine.openOrders(accountId).length > 0) {
+        this.absorb(this.#parts.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
+      }
+    }
+  }
+}
