@@ -50,7 +50,6 @@ export type DerivativesHost = {
   absorb(events: readonly EngineEvent[]): void;
   /** The custodian's registered oracle key, compressed, or null. */
   oracleKey(): Promise<bigint | null>;
-  now(): number;
   log(line: string): void;
   makerFeePpm: number;
   takerFeePpm: number;
@@ -133,13 +132,13 @@ export class DerivativesService {
    * settlements that did not settle. The instrument table, the insurance fund and every account's
    * collateral and positions become the proven ones. Unless the latest accepted update is the one the
    * proven state last used, it is forgotten (derivatives orders and transfers wait for a fresh one) and
-   * the open derivatives orders, checked at its marks, are cancelled.
+   * the open derivatives orders, checked at its marks, are cancelled (at `time`, the rejection record's).
    */
-  rebase(proven: ExchangeState): void {
+  rebase(proven: ExchangeState, time: number): void {
     const u = this.#latest;
     const current = u !== null && proven.globals.oracleTime === u.time && proven.globals.fundingEpoch === u.fundingEpoch;
     if (!current) {
-      for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))]);
+      for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], time);
       this.#latest = null;
     }
     const table = new ExchangeState(this.host.params);
@@ -221,10 +220,10 @@ export class DerivativesService {
   /**
    * Applies an update whose key was checked (acceptOracleUpdate, or a logged one at replay): it must not
    * come from the future nor be older than ORACLE_FRESHNESS, not go back in time, move the funding epoch by at most one, and respect every
-   * rate cap (the circuit's rules). Refused updates change nothing.
+   * rate cap (the circuit's rules), judged at `now` (the oracle record's time; the orders it cancels are
+   * cancelled at it). Refused updates change nothing.
    */
-  applyOracleUpdate(u: SignedOracleUpdate): OracleOutcome {
-    const now = this.host.now();
+  applyOracleUpdate(u: SignedOracleUpdate, now: number): OracleOutcome {
     if (u.time > now) throw new RequestRejected("ORACLE_FROM_FUTURE", `oracle time ${u.time} is in the future`);
     // A batch using it is stamped no earlier than now (the acceptance time of what it causes), and the
     // builder refuses an update more than MAX_ORACLE_AGE before the stamp: so does intake, with margin.
@@ -244,23 +243,22 @@ export class DerivativesService {
     this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: u.vols });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, u);
-    for (const id of settled) this.#settle(id, u);
-    const cancelled = this.#cancelUncovered();
+    for (const id of settled) this.#settle(id, u, now);
+    const cancelled = this.#cancelUncovered(now);
     const liquidations = this.#liquidateAll(u);
     return { fundingTick: step.fundingTick, settled, liquidations, cancelled };
   }
 
-  #cancelOrders(accountId: number, instrumentIds: readonly number[]): void {
-    const time = this.host.now();
+  #cancelOrders(accountId: number, instrumentIds: readonly number[], time: number): void {
     for (const id of instrumentIds) {
       this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id }));
     }
   }
 
   /** Expiry: open orders on the instrument are cancelled, every position in it is paid out (SETTLE). */
-  #settle(id: number, u: SignedOracleUpdate): void {
+  #settle(id: number, u: SignedOracleUpdate, time: number): void {
     for (const acc of this.risk.accountsWithOrders()) {
-      if (this.risk.openOrders(acc).some((o) => o.instrumentId === id)) this.#cancelOrders(acc, [id]);
+      if (this.risk.openOrders(acc).some((o) => o.instrumentId === id)) this.#cancelOrders(acc, [id], time);
     }
     for (const acc of this.risk.accountIds()) {
       if (this.risk.account(acc).positions[id].size === 0n) continue;
@@ -271,11 +269,11 @@ export class DerivativesService {
   }
 
   /** Cancels every open derivatives order of accounts whose equity no longer covers the acceptance rule. */
-  #cancelUncovered(): number[] {
+  #cancelUncovered(time: number): number[] {
     const out: number[] = [];
     for (const acc of this.risk.accountsWithOrders()) {
       if (this.risk.covered(acc)) continue;
-      this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))]);
+      this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], time);
       out.push(acc);
     }
     return out;
@@ -335,10 +333,11 @@ export class DerivativesService {
   /**
    * Moves quote between an account's spot balance and its collateral (signature and nonce already
    * checked by the sequencer). In: the spot balance must have `amount` available. Out: the equity left
-   * must cover the positions and open orders. Refused transfers change nothing.
+   * must cover the positions and open orders. The latest oracle update must be fresh at `time` (the
+   * transfer record's). Refused transfers change nothing.
    */
-  acceptTransfer(t: Signed<Transfer>): void {
-    this.#requireFreshOracle(this.host.now());
+  acceptTransfer(t: Signed<Transfer>, time: number): void {
+    this.#requireFreshOracle(time);
     const fault = transferFault(t); // the witness builder's rule (messages.ts)
     if (fault) throw new RequestRejected(fault.code, fault.message);
     if (t.toCollateral) {

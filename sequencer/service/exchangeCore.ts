@@ -172,7 +172,7 @@ export class ExchangeCore {
       case "transfer":
         return this.#transferVerified(r.transfer, r.time);
       case "oracle":
-        return this.#parts.derivatives.applyOracleUpdate(r.update);
+        return this.#parts.derivatives.applyOracleUpdate(r.update, r.time);
       case "reject":
         return this.#rejectPending(r);
     }
@@ -253,7 +253,7 @@ export class ExchangeCore {
   /** Moves a signed transfer (its signature checked) between spot quote and collateral, advances the nonce and queues it. */
   #transferVerified(t: Signed<Transfer>, time: number): void {
     this.#requireNonce(t.accountId, t.nonce, "transfer");
-    this.#parts.derivatives.acceptTransfer(t);
+    this.#parts.derivatives.acceptTransfer(t, time);
     this.#nextNonce.set(t.accountId, t.nonce + 1);
     this.enqueue({ type: TxType.TRANSFER, request: t }, time);
   }
@@ -354,7 +354,7 @@ export class ExchangeCore {
     if (nonced) this.#nextNonce.set(nonced.accountId, nonced.nonce);
     // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
     // the derivatives service is put back on the proven state (which then holds everything accepted).
-    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.#parts.derivatives.rebase(this.#parts.state);
+    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.#parts.derivatives.rebase(this.#parts.state, r.time);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0
         ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }

@@ -201,7 +201,7 @@ export class Sequencer {
     this.derivatives = new DerivativesService({
       params: opts.params, get engine() { return engine(); }, markets: this.markets, spot: this.risk,
       enqueue: (tx, oracle) => core().enqueue(tx, this.journal.now(), oracle), claimOrderId: (accountId) => core().claimOrderId(accountId), absorb: (events) => core().absorb(events, this.journal.now()),
-      oracleKey: () => this.custodian.oracleKey(), now: () => this.journal.now(), log: (line) => this.log(line),
+      oracleKey: () => this.custodian.oracleKey(), log: (line) => this.log(line),
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
     }, opts.liquidator);
     const risk = new RoutedRisk(this.risk, this.derivatives.risk);
