@@ -36,18 +36,18 @@ export const NO_BASE_TOKEN = 0xffff;
 /** Orders and transfers need an update at most this old, so their batch is within MAX_ORACLE_AGE of it. */
 export const ORACLE_FRESHNESS = MAX_ORACLE_AGE - 60;
 
-/** What the service needs from the sequencer. */
+/** What the service needs from the exchange core (which builds it) and, through it, the sequencer (oracleKey, log, fees). */
 export type DerivativesHost = {
   params: CircuitParams;
   engine: MatchingEngine;
   markets: MarketRegistry;
   spot: SpotRisk;
-  /** Queues a transaction for a batch (tagged with the oracle update it needs). */
-  enqueue(tx: BatchTx, oracle?: SignedOracleUpdate): void;
+  /** Queues a transaction accepted at `time` (the record's) for a batch (tagged with the oracle update it needs). */
+  enqueue(tx: BatchTx, time: number, oracle?: SignedOracleUpdate): void;
   /** A fresh order id of `accountId` whose order-storage slot is free (the liquidator's orders), claimed. */
   claimOrderId(accountId: number): bigint;
-  /** Lets the sequencer see engine events the service caused (cancellations). */
-  absorb(events: readonly EngineEvent[]): void;
+  /** Lets the core see engine events the service caused (cancellations) at `time` (the record's). */
+  absorb(events: readonly EngineEvent[], time: number): void;
   /** The custodian's registered oracle key, compressed, or null. */
   oracleKey(): Promise<bigint | null>;
   log(line: string): void;
@@ -242,16 +242,16 @@ export class DerivativesService {
     this.#latest = u;
     this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: u.vols });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
-    if (step.fundingTick || settled.length) this.host.enqueue(NOOP, u);
+    if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);
     for (const id of settled) this.#settle(id, u, now);
     const cancelled = this.#cancelUncovered(now);
-    const liquidations = this.#liquidateAll(u);
+    const liquidations = this.#liquidateAll(u, now);
     return { fundingTick: step.fundingTick, settled, liquidations, cancelled };
   }
 
   #cancelOrders(accountId: number, instrumentIds: readonly number[], time: number): void {
     for (const id of instrumentIds) {
-      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id }));
+      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id }), time);
     }
   }
 
@@ -263,7 +263,7 @@ export class DerivativesService {
     for (const acc of this.risk.accountIds()) {
       if (this.risk.account(acc).positions[id].size === 0n) continue;
       this.risk.settle(acc, id);
-      this.host.enqueue({ type: TxType.SETTLE, accountId: acc, instrumentId: id }, u);
+      this.host.enqueue({ type: TxType.SETTLE, accountId: acc, instrumentId: id }, time, u);
     }
     this.host.log(`instrument ${id} settled at ${this.#table.instruments[id].settlePrice}`);
   }
@@ -279,7 +279,7 @@ export class DerivativesService {
     return out;
   }
 
-  #liquidateAll(u: SignedOracleUpdate): [number, number, bigint][] {
+  #liquidateAll(u: SignedOracleUpdate, time: number): [number, number, bigint][] {
     const done: [number, number, bigint][] = [];
     const l = this.liquidator;
     for (const victim of this.risk.accountIds()) {
@@ -295,7 +295,7 @@ export class DerivativesService {
         .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
       for (const p of positions) {
         if (!this.risk.belowMaintenance(victim)) break;
-        const lots = this.#liquidate(victim, l, p.id, p.size, u);
+        const lots = this.#liquidate(victim, l, p.id, p.size, u, time);
         if (lots) done.push([victim, p.id, lots]);
       }
     }
@@ -303,7 +303,7 @@ export class DerivativesService {
   }
 
   /** Closes as much of `size` as the liquidator can take (halving until it stays above IM) at the mark's tick. */
-  #liquidate(victim: number, l: Liquidator, id: number, size: bigint, u: SignedOracleUpdate): bigint | null {
+  #liquidate(victim: number, l: Liquidator, id: number, size: bigint, u: SignedOracleUpdate, time: number): bigint | null {
     const inst = this.#table.instruments[id];
     const mark = this.risk.risks![id].mark;
     const priceTicks = (mark + inst.tickValue / 2n) / inst.tickValue;
@@ -323,7 +323,7 @@ export class DerivativesService {
       maxFeePpm: 0, expiry: u.time + 2 * MAX_ORACLE_AGE,
     });
     const penalty = this.risk.liquidate(victim, l.accountId, id, lots, priceTicks, true)!;
-    this.host.enqueue({ type: TxType.LIQUIDATE, liquidatedAccountId: victim, liquidator: order, lots, priceTicks, liquidatorFeePpm: 0 }, u);
+    this.host.enqueue({ type: TxType.LIQUIDATE, liquidatedAccountId: victim, liquidator: order, lots, priceTicks, liquidatorFeePpm: 0 }, time, u);
     this.host.log(`liquidation: account ${victim}, ${lots} lots of instrument ${id} at ${priceTicks} to the liquidator, penalty ${penalty}`);
     return lots;
   }

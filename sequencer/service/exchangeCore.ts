@@ -7,7 +7,8 @@
  * It owns intake state: the trading keys, the order-storage slots (the live signed order of each, the
  * last id used in each), the withdrawal and transfer nonces, the queue of accepted transactions waiting
  * for a batch, and the rejection path that corrects intake when no batch can prove one of them. It
- * drives the matching engine, the spot risk module and the derivatives service, turning fills into
+ * builds the derivatives service (bound to its own queue, order ids and event path; only the oracle key
+ * read comes from outside) and the matching engine over it, and drives them and the spot risk module, turning fills into
  * trade transactions, and tells its observers (`CoreObservers`) what the engine did and what left the
  * queue, as it happens.
  */
@@ -18,8 +19,8 @@ import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constan
 import { cancelFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
-import { instrumentOf } from "../risk/derivativesRisk.ts";
-import type { DerivativesService } from "./derivatives.ts";
+import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
+import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import type { PendingEntry } from "./batchSelection.ts";
 import { RequestRejected } from "./requestRejected.ts";
@@ -51,13 +52,21 @@ export type CoreObservers = {
   log(line: string): void;
 };
 
-/** The parts the core drives (the Sequencer builds them, restored from a snapshot or new). */
+/**
+ * The parts the core drives (the Sequencer builds them, restored from a snapshot or new), and what the
+ * core needs to build the rest itself: the matching engine over the derivatives risk engine, and the
+ * derivatives service (its I/O, the custodian's oracle key, and its liquidator).
+ */
 export type CoreParts = {
   params: CircuitParams;
   markets: MarketRegistry;
   risk: SpotRisk;
-  engine: MatchingEngine;
-  derivatives: DerivativesService;
+  /** Builds the matching engine (restored or new) over the derivatives service's risk engine. */
+  engine(derivativesRisk: DerivativesRisk): MatchingEngine;
+  /** The custodian's registered oracle key, compressed, or null (a chain read: DerivativesHost.oracleKey). */
+  oracleKey(): Promise<bigint | null>;
+  /** The operator's liquidator; without it nothing is liquidated. */
+  liquidator?: Liquidator;
   /** The state proven batches commit to (read: order-storage slots; a rejection rebases derivatives on it). */
   state: ExchangeState;
   /** The fees of a market an on-chain request registers. */
@@ -100,6 +109,10 @@ function refuseFault(fault: RequestFault | null): void {
 /** Intake state and its rules, fed by records (see the module comment): synchronous, no I/O. */
 export class ExchangeCore {
   readonly #parts: CoreParts;
+  /** The matching engine (built by `parts.engine`, after the derivatives service). */
+  readonly engine: MatchingEngine;
+  /** Instruments, oracle updates, derivatives risk, transfers, liquidations and expiry settlements (built here, bound to this core). */
+  readonly derivatives: DerivativesService;
   readonly #keys = new Map<number, PublicKey>();
   /** The live signed order of each account's order-storage slot: a slot holds at most one. */
   readonly #liveBySlot = new Map<string, Signed<Order>>();
@@ -110,9 +123,18 @@ export class ExchangeCore {
   readonly pending: PendingEntry[] = [];
   #requestsSeen = 0;
 
-  /** A core over `parts`, with the intake state of `snap` (a snapshot's) or empty. */
-  constructor(parts: CoreParts, snap?: IntakeSnapshot) {
+  /** A core over `parts`, with the intake and derivatives state of `snap` (a snapshot's) or empty. */
+  constructor(parts: CoreParts, snap?: IntakeSnapshot & Pick<SequencerSnapshot, "derivatives">) {
     this.#parts = parts;
+    const engine = () => this.engine;
+    this.derivatives = new DerivativesService({
+      params: parts.params, get engine() { return engine(); }, markets: parts.markets, spot: parts.risk,
+      enqueue: (tx, time, oracle) => this.enqueue(tx, time, oracle), claimOrderId: (accountId) => this.claimOrderId(accountId),
+      absorb: (events, time) => this.absorb(events, time), oracleKey: () => parts.oracleKey(), log: (line) => parts.observers.log(line),
+      makerFeePpm: parts.makerFeePpm, takerFeePpm: parts.takerFeePpm,
+    }, parts.liquidator);
+    if (snap) this.derivatives.restore(snap.derivatives);
+    this.engine = parts.engine(this.derivatives.risk);
     if (snap) {
       for (const [k, v] of snap.keys) this.#keys.set(k, v);
       for (const [k, v] of snap.liveBySlot) this.#liveBySlot.set(k, v);
@@ -172,14 +194,14 @@ export class ExchangeCore {
       case "transfer":
         return this.#transferVerified(r.transfer, r.time);
       case "oracle":
-        return this.#parts.derivatives.applyOracleUpdate(r.update, r.time);
+        return this.derivatives.applyOracleUpdate(r.update, r.time);
       case "reject":
         return this.#rejectPending(r);
     }
   }
 
   /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
-  enqueue(tx: BatchTx, time: number, oracle = this.#parts.derivatives.oracleFor(tx)): void {
+  enqueue(tx: BatchTx, time: number, oracle = this.derivatives.oracleFor(tx)): void {
     this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
   }
 
@@ -191,7 +213,7 @@ export class ExchangeCore {
       // A new key makes the orders the old one signed unprovable (their fills are checked under the key
       // the state holds then): they leave the book now (issue 11, finding 7).
       if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
-        this.absorb(this.#parts.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
+        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
       }
     } else if (tx.type === TxType.DEPOSIT) this.#parts.risk.credit(tx.accountId, tx.tokenId, tx.amount);
     else if (tx.type === TxType.REGISTER_MARKET) {
@@ -213,9 +235,9 @@ export class ExchangeCore {
       throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
     }
     if (this.#liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
-    this.#parts.derivatives.checkOrder(order, time);
+    this.derivatives.checkOrder(order, time);
 
-    const events = this.#parts.engine.execute({ kind: "place", time, order });
+    const events = this.engine.execute({ kind: "place", time, order });
     if (events.some((e) => e.type === "accepted")) {
       this.#slotIds.set(slot, order.orderId);
       this.#liveBySlot.set(slot, order);
@@ -227,7 +249,7 @@ export class ExchangeCore {
   /** Cancels a live order with a signed cancel (its signature checked); a cancel that removed it waits for a batch. */
   #cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
     refuseFault(cancelFault(cancel));
-    const events = this.#parts.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
+    const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
     if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
     this.absorb(events, time);
     return events;
@@ -253,7 +275,7 @@ export class ExchangeCore {
   /** Moves a signed transfer (its signature checked) between spot quote and collateral, advances the nonce and queues it. */
   #transferVerified(t: Signed<Transfer>, time: number): void {
     this.#requireNonce(t.accountId, t.nonce, "transfer");
-    this.#parts.derivatives.acceptTransfer(t, time);
+    this.derivatives.acceptTransfer(t, time);
     this.#nextNonce.set(t.accountId, t.nonce + 1);
     this.enqueue({ type: TxType.TRANSFER, request: t }, time);
   }
@@ -297,7 +319,7 @@ export class ExchangeCore {
     for (const e of events) {
       if (e.type !== "fill") continue;
       for (const [acc, id] of [[e.makerAccount, e.makerOrderId], [e.takerAccount, e.takerOrderId]] as const) {
-        if (!this.#parts.engine.order(acc, id)) this.#forget(acc, id);
+        if (!this.engine.order(acc, id)) this.#forget(acc, id);
       }
     }
     this.#parts.observers.engine(events, incoming);
@@ -354,7 +376,7 @@ export class ExchangeCore {
     if (nonced) this.#nextNonce.set(nonced.accountId, nonced.nonce);
     // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
     // the derivatives service is put back on the proven state (which then holds everything accepted).
-    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.#parts.derivatives.rebase(this.#parts.state, r.time);
+    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0
         ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
@@ -376,7 +398,7 @@ export class ExchangeCore {
     } else if (tx.type === TxType.TRANSFER) {
       const { accountId, amount, toCollateral } = tx.request;
       this.#parts.risk.adjust(accountId, QUOTE_TOKEN_ID, toCollateral ? amount : -amount);
-      this.#parts.derivatives.risk.creditCollateral(accountId, toCollateral ? -amount : amount);
+      this.derivatives.risk.creditCollateral(accountId, toCollateral ? -amount : amount);
     } else if (tx.type === TxType.TRADE) {
       const market = this.#parts.markets.get(tx.buy.marketId);
       if (!market) throw new Error(`internal: a trade in unknown market ${tx.buy.marketId}`);
@@ -388,9 +410,9 @@ export class ExchangeCore {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }
     for (const accountId of txAccounts(tx)) {
-      const uncovered = this.#parts.risk.uncovered(accountId).length > 0 || !this.#parts.derivatives.risk.covered(accountId);
-      if (uncovered && this.#parts.engine.openOrders(accountId).length > 0) {
-        this.absorb(this.#parts.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
+      const uncovered = this.#parts.risk.uncovered(accountId).length > 0 || !this.derivatives.risk.covered(accountId);
+      if (uncovered && this.engine.openOrders(accountId).length > 0) {
+        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
       }
     }
   }

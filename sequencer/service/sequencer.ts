@@ -65,8 +65,9 @@ import {
 import type { CircuitParams } from "../protocol/params.ts";
 import { SpotRisk } from "../risk/spotRisk.ts";
 import { RoutedRisk } from "../risk/routedRisk.ts";
+import type { DerivativesRisk } from "../risk/derivativesRisk.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import { DerivativesService, type Liquidator } from "./derivatives.ts";
+import type { DerivativesService, Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
@@ -166,8 +167,6 @@ export class Sequencer {
   readonly markets: MarketRegistry;
   readonly risk: SpotRisk;
   readonly engine: MatchingEngine;
-  /** Instruments, oracle updates, derivatives risk, transfers, liquidations and expiry settlements. */
-  readonly derivatives: DerivativesService;
   /** The state proven batches commit to (advanced when a batch is built). */
   readonly state: ExchangeState;
   readonly custodian: CustodianClient;
@@ -196,30 +195,21 @@ export class Sequencer {
     if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
     this.markets = snap ? MarketRegistry.fromJSON(snap.markets) : new MarketRegistry();
     this.risk = snap ? SpotRisk.restore(snap.risk) : new SpotRisk();
-    const engine = () => this.engine;
-    const core = () => this.core;
-    this.derivatives = new DerivativesService({
-      params: opts.params, get engine() { return engine(); }, markets: this.markets, spot: this.risk,
-      enqueue: (tx, oracle) => core().enqueue(tx, this.journal.now(), oracle), claimOrderId: (accountId) => core().claimOrderId(accountId), absorb: (events) => core().absorb(events, this.journal.now()),
-      oracleKey: () => this.custodian.oracleKey(), log: (line) => this.log(line),
-      makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
-    }, opts.liquidator);
-    const risk = new RoutedRisk(this.risk, this.derivatives.risk);
-    if (snap) {
-      this.derivatives.restore(snap.derivatives);
-      this.engine = MatchingEngine.restore(snap.engine, { markets: this.markets, risk });
-      this.state = restoreExchangeState(opts.params, snap.state);
-    } else {
-      this.engine = new MatchingEngine({ markets: this.markets, risk });
-      this.state = new ExchangeState(opts.params);
-    }
+    this.state = snap ? restoreExchangeState(opts.params, snap.state) : new ExchangeState(opts.params);
+    // The core builds the derivatives service (bound to itself) and then the engine over its risk engine.
+    const engine = (derivativesRisk: DerivativesRisk): MatchingEngine => {
+      const risk = new RoutedRisk(this.risk, derivativesRisk);
+      return snap ? MatchingEngine.restore(snap.engine, { markets: this.markets, risk }) : new MatchingEngine({ markets: this.markets, risk });
+    };
     this.core = new ExchangeCore({
-      params: this.params, markets: this.markets, risk: this.risk, engine: this.engine, derivatives: this.derivatives, state: this.state,
+      params: this.params, markets: this.markets, risk: this.risk, engine, state: this.state,
+      oracleKey: () => this.custodian.oracleKey(), liquidator: opts.liquidator,
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
       observers: {
         engine: (events, incoming) => this.events.emit("engine", events, incoming), rejected: (r) => this.events.emit("rejected", r), log: (line) => this.log(line),
       },
     }, snap);
+    this.engine = this.core.engine;
     const intake: BatchIntake = {
       params: this.params, state: this.state, pending: this.core.pending,
       rejectPending: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
@@ -232,6 +222,11 @@ export class Sequencer {
       params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, status: this,
     });
     this.journal.replay(stored?.seq ?? 0, (record) => this.apply(record));
+  }
+
+  /** Instruments, oracle updates, derivatives risk, transfers, liquidations and expiry settlements (the core's). */
+  get derivatives(): DerivativesService {
+    return this.core.derivatives;
   }
 
   /** The root of the state proven batches commit to. */
