@@ -75,12 +75,12 @@ const PATCHES: readonly Patch[] = [
     FILE_SLOT, /^ {4}record <== pack\.out;$/gm,
     [
       ...SLOT_TRACES,
-      "    signal output marketTrace[3] <== [marketId, marketOldLeaf + isMarket * marketLeaf.out, marketLink];",
+      "    signal output marketTrace[3] <== [marketId, marketOldLeaf + registerMarket.leafDelta, marketLink];",
     ].join("\n"),
     1,
   ],
   // the expression marketTrace repeats must still be the one that feeds the market tree
-  [FILE_SLOT, /^ {4}markets\.newLeaf <== marketOldLeaf \+ isMarket \* marketLeaf\.out;$/gm, "    markets.newLeaf <== marketOldLeaf + isMarket * marketLeaf.out;", 1],
+  [FILE_SLOT, /^ {4}markets\.newLeaf <== marketOldLeaf \+ registerMarket\.leafDelta;$/gm, "    markets.newLeaf <== marketOldLeaf + registerMarket.leafDelta;", 1],
   [
     FILE_DERIV, /^ {4}record <== pack\.out;$/gm,
     [
