@@ -13,6 +13,8 @@ function TX_LIQUIDATE() { return 8; }
 function TX_SETTLE() { return 9; }
 function TX_TRANSFER() { return 10; }
 function TX_REGISTER_INSTRUMENT() { return 11; }
+function TX_FORCED_WITHDRAW() { return 12; }
+function TX_FORCED_COLLATERAL_WITHDRAW() { return 13; }
 function SPOT_TX_TYPES() { return 7; }
 function DERIV_TX_TYPES() { return 6; }
 /// The type value of position k of the derivatives one-hot (0, 7, 8, 9, 10, 11).

@@ -19,6 +19,8 @@ library ProtocolConstants {
     uint8 internal constant TX_SETTLE = 9;
     uint8 internal constant TX_TRANSFER = 10;
     uint8 internal constant TX_REGISTER_INSTRUMENT = 11;
+    uint8 internal constant TX_FORCED_WITHDRAW = 12;
+    uint8 internal constant TX_FORCED_COLLATERAL_WITHDRAW = 13;
     /// @dev Instrument kinds (0: not registered).
     uint8 internal constant KIND_NONE = 0;
     uint8 internal constant KIND_PERPETUAL = 1;

@@ -22,6 +22,10 @@ export const TxType = {
   SETTLE: 9,
   TRANSFER: 10,
   REGISTER_INSTRUMENT: 11,
+  /** A forced withdrawal of a spot balance, queued on the custodian by the account's owner (issue 12). */
+  FORCED_WITHDRAW: 12,
+  /** A forced withdrawal of derivatives collateral (quote), queued like FORCED_WITHDRAW; a derivatives slot proves it. */
+  FORCED_COLLATERAL_WITHDRAW: 13,
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
@@ -34,6 +38,16 @@ export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
 
 /** Request types are queued on-chain and consumed in order by batches. */
 export const REQUEST_TYPES: readonly TxType[] = [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT];
+
+/**
+ * Forced requests: queued by an account's owner on the custodian when the operator does not serve it. The
+ * queued record carries `honoured = 0`; the batch's record carries the outcome the circuit proves (1: paid,
+ * 0: refused because the state cannot honour it), and the custodian hashes the record into the request chain
+ * with that byte cleared (FORCED_OUTCOME_OFFSET), so the outcome is the circuit's, never the operator's.
+ */
+export const FORCED_REQUEST_TYPES: readonly TxType[] = [TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW];
+/** Byte offset of `honoured` in a forced request's record: type(1) accountId(4) tokenId(2) amount(12). */
+export const FORCED_OUTCOME_OFFSET = 19;
 
 /** Bit widths of every integer field. Each is range-checked in the circuit. */
 export const Bits = {

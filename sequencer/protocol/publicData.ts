@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
   HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
-  TxType, Bits, oracleSectionBytes,
+  TxType, Bits, oracleSectionBytes, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
 
 /** Field name and byte width, in record order, after the 1-byte type. */
@@ -38,6 +38,8 @@ export const RECORD_LAYOUT = {
     ["instrumentId", 2], ["kind", 1], ["underlying", 1], ["lotSizeE6", 6], ["tickValue", 6], ["imPpm", 3],
     ["mmPpm", 3], ["strike", 7], ["expiry", 4], ["fundingCapPpm", 3],
   ],
+  [TxType.FORCED_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
+  [TxType.FORCED_COLLATERAL_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
 } as const satisfies Record<TxType, FieldLayout>;
 
 type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };
@@ -216,9 +218,20 @@ export function publicInputOf(publicData: Uint8Array): bigint {
 
 /**
  * The custodian's request queue is a keccak hash chain over the records it will expect in public data:
- * chain[0] = 0, chain[i+1] = keccak256(chain[i] ++ record_i). A batch consumes requests in order.
+ * chain[0] = 0, chain[i+1] = keccak256(chain[i] ++ queuedForm(record_i)). A batch consumes requests in order.
  */
 export function nextRequestChain(chain: Hex, record: Uint8Array): Hex {
-  return keccak256(concatBytes([hexToBytes(chain), record]));
+  return keccak256(concatBytes([hexToBytes(chain), queuedForm(record)]));
+}
+
+/**
+ * The record as the custodian queued it: a forced request's outcome byte (FORCED_OUTCOME_OFFSET), which the
+ * batch's record carries as the circuit proved it, is 0 in the queue; every other record is unchanged.
+ */
+export function queuedForm(record: Uint8Array): Uint8Array {
+  if (!FORCED_REQUEST_TYPES.includes(record[0] as TxType) || record[FORCED_OUTCOME_OFFSET] === 0) return record;
+  const queued = record.slice();
+  queued[FORCED_OUTCOME_OFFSET] = 0;
+  return queued;
 }
 export const REQUEST_CHAIN_GENESIS: Hex = `0x${"00".repeat(32)}`;

@@ -106,6 +106,10 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
         underlying: Number(record.underlying), lotSizeE6: record.lotSizeE6, tickValue: record.tickValue, imPpm: record.imPpm,
         mmPpm: record.mmPpm, strike: record.strike, expiry: Number(record.expiry), fundingCapPpm: record.fundingCapPpm,
       };
+    case TxType.FORCED_WITHDRAW:
+    case TxType.FORCED_COLLATERAL_WITHDRAW:
+      // The outcome byte is not part of the request: applying the request decides it again.
+      return { type: record.type, accountId: Number(record.accountId), tokenId: Number(record.tokenId), amount: record.amount };
   }
 }
 

@@ -54,8 +54,21 @@ export type InstrumentSpec = {
 };
 export type RegisterInstrumentTx = { type: typeof TxType.REGISTER_INSTRUMENT; instrumentId: number } & InstrumentSpec;
 
-export type SpotTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx;
-export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx;
+/**
+ * A forced withdrawal the account's owner queued on the custodian (FORCED_WITHDRAW: a spot balance, in a spot
+ * slot; FORCED_COLLATERAL_WITHDRAW: quote collateral, `tokenId` 0, in a derivatives slot). Unsigned: the
+ * custodian checked the caller owns the account. Whether it is honoured is not chosen by anyone: the state
+ * decides, and the circuit proves it (the record's `honoured` byte).
+ */
+export type ForcedWithdrawTx = {
+  type: typeof TxType.FORCED_WITHDRAW | typeof TxType.FORCED_COLLATERAL_WITHDRAW;
+  accountId: number;
+  tokenId: number;
+  amount: bigint;
+};
+
+export type SpotTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx;
+export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx;
 export type BatchTx = SpotTx | DerivTx;
 
 export const NOOP: NoopTx = { type: TxType.NOOP };
