@@ -10,8 +10,10 @@
  * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
  * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, a future, a call
  * and a put on ETH, a test oracle feeder, collateral transfers, trades, two funding ticks, a
- * liquidation and an expiry settlement. Every batch is proven and posted; at the end the independent
- * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone.
+ * liquidation and an expiry settlement. Every batch is proven and posted; then the independent
+ * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone. Last, the
+ * exodus act (devnet/exodusAct.ts): the operator stops, a forced withdrawal goes unprocessed past the
+ * deadline, exodus is switched on and every trader exits with an exit proof, printing what it recovered.
  *
  * Time: the chain's clock is moved forward for funding epochs and the week to expiry (evm_increaseTime),
  * and the sequencer's clock with it, so the run takes minutes, not a week.
@@ -22,9 +24,11 @@ import { createPublicClient, createTestClient, createWalletClient, erc20Abi, htt
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
+import { buildExitCircuit } from "./build/exitCircuit.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
 import { startHardhatNode } from "./devnet/localNode.ts";
 import { runDerivativesScenario, type Trader } from "./devnet/derivativesScenario.ts";
+import { runExodusAct } from "./devnet/exodusAct.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
   step("Batch circuit (cached build; development keys are INSECURE)");
   const circuit = await buildBatchCircuit(TEST_PARAMS);
   info(`${circuit.nConstraints} constraints, ${TEST_PARAMS.slots} slots per batch${circuit.cached ? " (cached)" : ""}`);
+  const exitCircuit = await buildExitCircuit(TEST_PARAMS);
+  info(`exit circuit: ${exitCircuit.nConstraints} constraints${exitCircuit.cached ? " (cached)" : ""}`);
 
   step("Local chain");
   const node = await startHardhatNode(Number(opts.port), info);
@@ -71,7 +77,7 @@ async function main(): Promise<void> {
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
 
   step("Deploy");
-  const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+  const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exitCircuit.verifierSol, operator: operator.account!.address });
   info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   USDC ${d.usdc}  WETH ${d.weth}`);
 
   const chainId = await publicClient.getChainId();
@@ -177,11 +183,12 @@ async function main(): Promise<void> {
   await makerStream.close();
 
   const trader = (t: (typeof traders)[number]): Trader => ({ name: t.name, c: t.c, clients: as(t.w) });
+  const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(node.url) });
+  const liquidator = { name: "liquidator", clients: as(liquidatorWallet), c: new ExchangeClient({ url: apiUrl, accountId: liquidatorId, tradingKey: liquidatorKey, firstOrderId: 1n << 20n }) };
   await runDerivativesScenario({
-    admin: as(operator), publicClient, custodian: d.custodian, usdc: d.usdc,
-    testClient: createTestClient({ chain: hardhat, mode: "hardhat", transport: http(node.url) }),
+    admin: as(operator), publicClient, custodian: d.custodian, usdc: d.usdc, testClient,
     maker: trader(maker), leveraged: trader(taker1), optionsTrader: trader(taker2),
-    liquidator: { name: "liquidator", clients: as(liquidatorWallet), c: new ExchangeClient({ url: apiUrl, accountId: liquidatorId, tradingKey: liquidatorKey, firstOrderId: 1n << 20n }) },
+    liquidator,
     clock, advance: (seconds) => (clockOffset += seconds), settle, info, step,
   });
 
@@ -189,11 +196,19 @@ async function main(): Promise<void> {
   const { runVerifier } = await import("./verify.ts");
   const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: "test", vkey: circuit.vkey });
 
+  await runExodusAct({
+    publicClient, testClient, custodian: d.custodian,
+    tokens: [{ symbol: "USDC", address: d.usdc, decimals: 6 }, { symbol: "WETH", address: d.weth, decimals: 18 }],
+    traders: [...traders.map(trader), liquidator],
+    stopOperator: () => api.close(),
+    advance: (seconds) => (clockOffset += seconds),
+    vkey: circuit.vkey, exitCircuit, info, step,
+  });
+
   if (opts.keep) {
-    info(`node still running on ${node.url}; custodian ${d.custodian}; API on ${apiUrl}. Ctrl-C to stop.`);
+    info(`node still running on ${node.url}; custodian ${d.custodian} (in exodus mode). Ctrl-C to stop.`);
     return;
   }
-  await api.close();
   node.stop();
   process.exit(ok ? 0 : 1);
 }

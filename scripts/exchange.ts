@@ -9,6 +9,9 @@
  *   ... transfer --to-collateral|--to-spot --amount 1000000 | positions [id] | instruments
  *   ... stream --market 0 [--private] [--count N]
  *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|production] [--vkey path]   (progress bar)
+ *   npm run cli -- force-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 1 --amount 5 [--collateral]
+ *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
+ *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z]
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
  * EXCHANGE_WALLET_KEY. Output is JSON (bigints as decimal strings), one document per line; errors go to
@@ -22,6 +25,7 @@ import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import { accountOf, claimWithdrawal, deposit, registerTradingKey, type ChainClients } from "../sequencer/sdk/custodian.ts";
+import { activateExodus, exodusStatus, forceWithdraw, forceWithdrawCollateral } from "../sequencer/sdk/exit.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
 import { isMainModule } from "./lib/mainModule.ts";
@@ -247,6 +251,50 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
       if (o.market !== undefined) await s.subscribeMarket(Number(o.market), Number(o.levels));
       await done;
       await s.close();
+    });
+
+  program
+    .command("force-withdraw")
+    .description("queue a forced withdrawal on the custodian (the operator must prove it within the deadline, or exodus opens)")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .requiredOption("--token-id <n>", "token id (with --collateral: the quote token 0)", int("--token-id"))
+    .requiredOption("--amount <n>", "amount in the token's smallest unit", int("--amount"))
+    .option("--collateral", "withdraw derivatives collateral (honoured only within the account's margin)", false)
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; tokenId: bigint; amount: bigint; collateral: boolean }) => {
+      const c = chainClients(o.rpc, o.walletKey);
+      if (o.collateral && o.tokenId !== 0n) throw new Error("--collateral withdraws the quote token: --token-id must be 0");
+      const index = o.collateral ? await forceWithdrawCollateral(c, o.custodian, o.amount) : await forceWithdraw(c, o.custodian, Number(o.tokenId), o.amount);
+      const status = await exodusStatus(c.publicClient, o.custodian);
+      print({ status: "queued", requestIndex: index, tokenId: Number(o.tokenId), amount: o.amount, collateral: o.collateral, deadlineSeconds: status.requestDeadline });
+    });
+
+  program
+    .command("exodus")
+    .description("switch the custodian to exodus mode (anyone may, once a queued request is past its deadline)")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address }) => {
+      const tx = await activateExodus(chainClients(o.rpc, o.walletKey), o.custodian);
+      print({ status: "exodus", tx });
+    });
+
+  program
+    .command("exit")
+    .description("exodus: rebuild the state from chain data, prove your account's claim and withdraw it (no operator needed)")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .option("--vkey <path>", "verification key JSON of the batch circuit (default: this checkout's dev build)")
+    .option("--exit-wasm <path>", "the exit circuit's witness calculator (default: this checkout's dev build)")
+    .option("--exit-zkey <path>", "the exit circuit's proving key (default: this checkout's dev build)")
+    .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: "test" | "production"; vkey?: string; exitWasm?: string; exitZkey?: string; fromBlock: bigint }) => {
+      const { runExit } = await import("./exit.ts");
+      await runExit({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
     });
 
   program

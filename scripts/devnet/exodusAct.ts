@@ -1,0 +1,87 @@
+/**
+ * The devnet's last act: the operator stops, and every trader leaves without it (issue 12).
+ *
+ * Before the stop, each trader's value as the exchange reports it (spot balances, and equity at mark prices:
+ * Black-Scholes for options) is recorded through the API. Then the sequencer is stopped for good; a trader
+ * queues a forced withdrawal that nobody will process; the chain's clock passes the custodian's request
+ * deadline; exodus is switched on; and every trader runs the same exit as the CLI's `exit` verb
+ * (scripts/exit.ts: state rebuilt from chain data alone, claim proven with the exit circuit, credit pulled).
+ * It prints, per trader and token, what was recovered, and the recovered fraction of the value the exchange
+ * reported; then what the custodian still holds (the fee pool and the insurance fund, which no account can
+ * claim in exodus).
+ */
+import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
+import { runExit } from "../exit.ts";
+import type { Clients } from "../deploy/deployExchange.ts";
+import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
+import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/exit.ts";
+
+export type ExodusTrader = { name: string; c: ExchangeClient; clients: Clients };
+
+export type ExodusContext = {
+  publicClient: PublicClient;
+  testClient: TestClient;
+  custodian: Address;
+  tokens: { symbol: string; address: Address; decimals: number }[];
+  traders: ExodusTrader[];
+  /** Stops the sequencer (and its API) for good. */
+  stopOperator: () => Promise<void>;
+  /** Moves the sequencer-side clock with the chain's (nothing runs on it any more, but the devnet keeps them together). */
+  advance: (seconds: number) => void;
+  /** The batch circuit's verification key path (the exit's chain rebuild checks every batch with it). */
+  vkey: string;
+  exitCircuit: { wasm: string; zkey: string };
+  info: (line: string) => void;
+  step: (line: string) => void;
+};
+
+/** Per trader: token id -> amount recovered, and the recovered fraction of the reported value (quote). */
+export type ExodusOutcome = { name: string; recovered: bigint[]; reportedQuote: bigint; recoveredQuote: bigint }[];
+
+const units = (v: bigint, decimals: number) => (Number(v) / 10 ** decimals).toLocaleString("en-US", { maximumFractionDigits: 6 });
+
+export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
+  const { info, step } = ctx;
+  step("Exodus: the operator stops; every trader leaves with an exit proof, from chain data alone");
+  // What the exchange reported each trader owns, before it went away: spot balances and derivatives equity at marks.
+  const reported = new Map<string, bigint>();
+  for (const t of ctx.traders) {
+    const [account, derivatives] = await Promise.all([t.c.account(), t.c.derivatives()]);
+    const quote = account.balances.find((b) => b.tokenId === 0)?.balance ?? 0n;
+    reported.set(t.name, quote + (derivatives.equity > 0n ? derivatives.equity : 0n));
+  }
+  await ctx.stopOperator();
+  info("the sequencer is stopped for good (nothing it kept is used from here on)");
+
+  const forcer = ctx.traders[1];
+  const index = await forceWithdraw(forcer.clients, ctx.custodian, 0, 1_000_000n);
+  const status = await exodusStatus(ctx.publicClient, ctx.custodian);
+  info(`${forcer.name} queues a forced withdrawal (request ${index}); the operator must prove it within ${status.requestDeadline / 86_400} days`);
+  const now = Number((await ctx.publicClient.getBlock()).timestamp);
+  const wait = status.availableAt! - now;
+  await ctx.testClient.increaseTime({ seconds: wait });
+  await ctx.testClient.mine({ blocks: 1 });
+  ctx.advance(wait);
+  await activateExodus(forcer.clients, ctx.custodian);
+  info(`${(wait / 86_400).toFixed(2)} days later nobody has processed it: exodus mode is on, batches are refused for good`);
+
+  const outcome: ExodusOutcome = [];
+  for (const t of ctx.traders) {
+    const { lines } = await runExit({
+      clients: t.clients, custodian: ctx.custodian, params: "test", vkey: ctx.vkey, exitWasm: ctx.exitCircuit.wasm, exitZkey: ctx.exitCircuit.zkey,
+      print: () => {}, log: () => {},
+    });
+    const recovered = lines.map((l) => l.walletAfter - l.walletBefore);
+    const got = lines.filter((l) => l.paid > 0n).map((l) => `${units(l.paid, ctx.tokens[l.tokenId].decimals)} ${ctx.tokens[l.tokenId].symbol}`);
+    const reportedQuote = reported.get(t.name)!;
+    const recoveredQuote = recovered[0];
+    const fraction = reportedQuote === 0n ? "-" : `${((Number(recoveredQuote) / Number(reportedQuote)) * 100).toFixed(2)}%`;
+    info(`${t.name} exits: ${got.length ? got.join(", ") : "nothing"} (USDC recovered / USDC value reported before the stop: ${fraction})`);
+    outcome.push({ name: t.name, recovered, reportedQuote, recoveredQuote });
+  }
+  for (const tok of ctx.tokens) {
+    const left = await ctx.publicClient.readContract({ address: tok.address, abi: erc20Abi, functionName: "balanceOf", args: [ctx.custodian] });
+    info(`the custodian still holds ${units(left, tok.decimals)} ${tok.symbol}`);
+  }
+  return outcome;
+}

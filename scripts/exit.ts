@@ -1,0 +1,61 @@
+/**
+ * The `exit` verb (scripts/exchange.ts) and the devnet's exodus act: loads the circuit artifacts (those given,
+ * or this checkout's dev builds), runs the SDK's exit (sequencer/sdk/exit.ts: rebuild from chain data, value,
+ * prove, claim, withdraw) and prints what the trader got, token by token, one JSON document per token and one
+ * for the account.
+ */
+import { erc20Abi, type Address } from "viem";
+import { buildExitCircuit } from "./build/exitCircuit.ts";
+import { loadVkey } from "./verify.ts";
+import { custodianAbi } from "../sequencer/chain/abi.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS } from "../sequencer/protocol/params.ts";
+import { exitAccount, type ExitResult } from "../sequencer/sdk/exit.ts";
+import type { ChainClients } from "../sequencer/sdk/custodian.ts";
+
+export type RunExitOptions = {
+  clients: ChainClients;
+  custodian: Address;
+  params: "test" | "production";
+  /** The batch circuit's verification key (path); default: this checkout's dev build. */
+  vkey?: string;
+  exitWasm?: string;
+  exitZkey?: string;
+  fromBlock?: bigint;
+  /** One JSON-able document per call. */
+  print: (v: unknown) => void;
+  /** Progress lines. */
+  log: (line: string) => void;
+};
+
+/** One token's outcome of an exit, as printed. */
+export type ExitLine = { tokenId: number; token: Address; claimed: bigint; paid: bigint; walletBefore: bigint; walletAfter: bigint };
+
+/** Exits the wallet's account and prints the outcome; returns the SDK's result and the printed lines. */
+export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; lines: ExitLine[] }> {
+  const params = o.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+  const batchVkey = await loadVkey(params, o.vkey, o.log);
+  let exitCircuit = o.exitWasm && o.exitZkey ? { wasm: o.exitWasm, zkey: o.exitZkey } : undefined;
+  if (!exitCircuit) {
+    if (o.exitWasm || o.exitZkey) throw new Error("--exit-wasm and --exit-zkey go together");
+    const build = await buildExitCircuit(params, "dev");
+    o.log(`exit circuit: ${build.zkey} (development key of this checkout)`);
+    exitCircuit = build;
+  }
+  const { publicClient } = o.clients;
+  const wallet = o.clients.walletClient.account!.address;
+  const tokenCount = Number(await publicClient.readContract({ address: o.custodian, abi: custodianAbi, functionName: "tokenCount" }));
+  const tokens: Address[] = [];
+  for (let t = 0; t < tokenCount; t++) tokens.push(await publicClient.readContract({ address: o.custodian, abi: custodianAbi, functionName: "tokens", args: [t] }));
+  const balanceOf = (t: number) => publicClient.readContract({ address: tokens[t], abi: erc20Abi, functionName: "balanceOf", args: [wallet] });
+  const before = await Promise.all(tokens.map((_, t) => balanceOf(t)));
+
+  const result = await exitAccount({ clients: o.clients, custodian: o.custodian, params, batchVkey, exitCircuit, fromBlock: o.fromBlock, log: o.log });
+  const lines: ExitLine[] = [];
+  for (let t = 0; t < tokenCount; t++) {
+    const line = { tokenId: t, token: tokens[t], claimed: result.claim.amounts[t], paid: result.paid[t], walletBefore: before[t], walletAfter: await balanceOf(t) };
+    lines.push(line);
+    o.print(line);
+  }
+  o.print({ status: "exited", accountId: result.accountId, owner: result.owner, root: `0x${result.claim.root.toString(16)}`, exitTx: result.exitTx, valuation: result.valuation });
+  return { result, lines };
+}
