@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {ICustodianExits, ITimelockDelay} from "./interfaces/ICustodianExits.sol";
 import {BabyJubjub} from "./libraries/BabyJubjub.sol";
 import {PublicData} from "./libraries/PublicData.sol";
 import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
@@ -30,10 +31,22 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// transaction each. Every request the custodian queues is one the circuit can consume (see {_deposit} for the
 /// 2^128 balance bound, {registerTradingKey} for keys, {registerInstrument} for instruments).
 ///
+/// Exits (issue 12, {ICustodianExits}): every queued request records when it was queued; once the oldest
+/// unconsumed one is {requestDeadline} old, anyone may switch the custodian to exodus mode ({activateExodus}),
+/// which stops batches for good and freezes {stateRoot}. Then unconsumed deposits are refunded to their
+/// depositors ({refundDeposit}) and each account claims, once, what an exit proof says it owns at the frozen root
+/// ({exit}), paid at most what the custodian holds beyond what it already {owed}. Owners who are not served can
+/// queue forced withdrawals ({forceWithdraw}, {forceWithdrawCollateral}) and cancel all their orders by rotating
+/// their key ({registerTradingKey}); these get the same deadline.
+///
 /// Roles ({AccessControlDefaultAdminRules}): one admin (DEFAULT_ADMIN_ROLE), transferred in two steps with a
-/// delay of at least {ADMIN_TRANSFER_DELAY}, never renounced; operators (OPERATOR_ROLE), granted and revoked by
-/// the admin, never fewer than one ({LastOperator}).
-contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
+/// delay of at least {minAdminDelay} (longer than the request deadline), never renounced; it lists tokens,
+/// markets and instruments and sets the first oracle key, all additive. What changes what depositors trusted
+/// (granting or revoking OPERATOR_ROLE, replacing the oracle key) needs TIMELOCK_ROLE, held by an OpenZeppelin
+/// TimelockController whose delay exceeds the request deadline: every such action is announced (CallScheduled)
+/// long enough in advance for any user to force a withdrawal and, if the operator ignores it, reach exodus first.
+/// Operators (OPERATOR_ROLE) are never fewer than one ({LastOperator}).
+contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Parameters of a registered market (mirrors the market leaf of the state tree).
@@ -49,11 +62,21 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         uint96 minDeposit;
     }
 
-    /// @notice An assigned account: its owner and `1 +` the queue index of its latest REGISTER_KEY request
-    /// (one storage slot, read by every registration and every WITHDRAW record).
+    /// @notice An assigned account: its owner, `1 +` the queue index of its latest REGISTER_KEY request and
+    /// `1 +` that of its latest forced request (one storage slot, read by every registration, forced request and
+    /// WITHDRAW record).
     struct Account {
         address owner;
-        uint64 keyRequestPlusOne;
+        uint48 keyRequestPlusOne;
+        uint48 forcedRequestPlusOne;
+    }
+
+    /// @notice When a request was queued and by whom (the depositor of a deposit), and whether a deposit was
+    /// refunded in exodus (one storage slot per request).
+    struct QueuedRequest {
+        uint64 at;
+        address by;
+        bool refunded;
     }
 
     /// @notice Derivatives sizes of the batch circuit (the constructor's last argument).
@@ -64,8 +87,21 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         uint16 optionInstruments;
     }
 
-    /// @notice Role allowed to submit batches.
+    /// @notice Role allowed to submit batches. Its role admin is TIMELOCK_ROLE.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice The timelock's role: grants and revokes OPERATOR_ROLE (its role admin), replaces the oracle key,
+    /// and is its own role admin (the admin cannot take it).
+    bytes32 public constant TIMELOCK_ROLE = keccak256("TIMELOCK_ROLE");
+    /// @notice The longest request deadline a custodian accepts.
+    uint64 public constant MAX_REQUEST_DEADLINE = 30 days;
+    /// @notice Most forced requests queued and not yet consumed, all accounts together.
+    /// @dev An account has at most one open forced request, so filling the cap takes 1024 accounts (each a
+    /// registration transaction, about 200k gas, and a leaf of the account tree) plus a forced request each. It
+    /// bounds the operator's forced work per deadline: 1024 requests are 32 production batches of spot slots
+    /// (32 each) or 64 of derivatives slots (16 each), about an hour of proving at a minute per batch, far inside
+    /// the 7-day deadline. Reaching the cap only delays new forced requests until the next batch consumes some
+    /// (a honest operator does so within the deadline; one that does not gives everyone exodus).
+    uint256 public constant MAX_OPEN_FORCED_REQUESTS = 1024;
     /// @notice BN254 scalar field modulus; roots are field elements.
     uint256 public constant FIELD_MODULUS = BabyJubjub.P;
     /// @notice A batch's timestamp may be at most this far ahead of the block's (room for the operator's clock
@@ -82,8 +118,8 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// production size, a retry on another prover device, and a few blocks of inclusion delay. Ten minutes covers
     /// that with margin; a batch that misses it is rebuilt with a later stamp, never accepted late.
     uint256 public constant MAX_BATCH_AGE = 10 minutes;
-    /// @notice The admin transfer's delay at deployment, and the least it may ever be set to
-    /// ({changeDefaultAdminDelay}): a new admin takes over only this long after the transfer was begun.
+    /// @notice How much longer than the request deadline the admin transfer's delay is at deployment and always
+    /// stays ({minAdminDelay}): time for users to see a transfer begin and queue forced requests before it lands.
     uint48 public constant ADMIN_TRANSFER_DELAY = 2 days;
     /// @notice The largest market tree the custodian accepts, 4^7 market ids: spot order market ids must stay
     /// below INSTRUMENT_MARKET_BASE = 2^15, where derivatives orders' market ids start (sequencer/protocol/constants.ts).
@@ -125,6 +161,14 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     uint256 public immutable publicDataBytes;
     /// @dev Offset of the first record: the header and the oracle section come before.
     uint256 private immutable _recordsOffset;
+    /// @notice Seconds a queued request may wait before exodus becomes available ({exodusAvailableAt}).
+    uint64 public immutable requestDeadline;
+    /// @notice The Groth16 verifier of the exit circuit.
+    IGroth16Verifier public immutable exitVerifier;
+    /// @notice The TimelockController holding TIMELOCK_ROLE at deployment.
+    address public immutable timelock;
+    /// @notice The admin transfer's delay at deployment and its floor: requestDeadline + ADMIN_TRANSFER_DELAY.
+    uint48 public immutable minAdminDelay;
 
     /// @notice The last verified state root.
     uint256 public stateRoot;
@@ -138,6 +182,10 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     uint64 public processedRequests;
     /// @notice Number of requests ever queued (the queue length).
     uint64 public requestCount;
+    /// @notice Whether exodus mode is on ({activateExodus}); it never turns off.
+    bool public exodusMode;
+    /// @notice Forced requests queued and not yet consumed by a batch (at most MAX_OPEN_FORCED_REQUESTS).
+    uint16 public openForcedRequests;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
     /// @notice The id the next perpetual or dated future gets (ids 0 .. instruments - optionInstruments - 1).
@@ -150,8 +198,13 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
 
     /// @notice Account id of each owner; zero if the address has none.
     mapping(address owner => uint32 accountId) public accountOf;
-    /// @notice Amounts credited by accepted batches' withdrawals, waiting to be pulled with {withdraw}.
+    /// @notice Amounts credited by accepted batches' withdrawals (and exits), waiting to be pulled with {withdraw}.
     mapping(address owner => mapping(uint16 tokenId => uint256 amount)) public withdrawable;
+    /// @notice What the custodian owes outside the state, per token: credited {withdrawable} not yet pulled plus
+    /// queued deposits no batch consumed and no refund paid. An exit is paid only from holdings beyond this.
+    mapping(uint16 tokenId => uint256 amount) public owed;
+    /// @notice Whether the account has claimed its exit.
+    mapping(uint32 accountId => bool done) public exited;
 
     mapping(uint256 index => bytes32 chain) private _requestChain;
     mapping(uint32 accountId => Account account) private _accounts;
@@ -159,6 +212,9 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
     Market[] private _markets;
     mapping(uint16 instrumentId => PublicData.Instrument params) private _instruments;
+    mapping(uint256 index => QueuedRequest request) private _queued;
+    /// @dev The last oracle batch's index prices, four 64-bit lanes per word (underlying u: word u / 4, lane u % 4).
+    mapping(uint256 word => uint256 lanes) private _lastPrices;
 
     /// @notice A request was appended to the queue; `record` is exactly the 37 bytes a batch must carry for it.
     event RequestQueued(uint256 indexed index, bytes record);
@@ -243,7 +299,7 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     error KeyRotationPending(uint32 accountId, uint64 requestIndex);
     /// @notice The admin role cannot be renounced, nor a transfer to the zero address begun.
     error AdminRenounceRefused();
-    /// @notice The admin transfer delay cannot be set below {ADMIN_TRANSFER_DELAY}.
+    /// @notice The admin transfer delay cannot be set below {minAdminDelay}.
     error AdminDelayTooShort(uint48 delay);
     /// @notice Revoking or renouncing `account`'s OPERATOR_ROLE would leave no operator.
     error LastOperator(address account);
@@ -310,8 +366,8 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// @param genesisRoot State root of the empty exchange (with the same tree parameters as the circuit).
     /// @param quoteToken_ The quote asset, registered as token 0.
     /// @param quoteMinDeposit The quote token's minimum deposit ({minDeposit}); non-zero.
-    /// @param admin The admin (DEFAULT_ADMIN_ROLE): registers tokens, markets and instruments, sets the oracle key,
-    /// grants and revokes OPERATOR_ROLE. Non-zero (AccessControlInvalidDefaultAdmin otherwise).
+    /// @param admin The admin (DEFAULT_ADMIN_ROLE): registers tokens, markets and instruments, sets the first oracle
+    /// key. Non-zero (AccessControlInvalidDefaultAdmin otherwise).
     /// @param operator The first holder of OPERATOR_ROLE: submits batches.
     /// @param maxAccounts_ 4^accountLevels.
     /// @param maxTokens_ 4^balanceLevels.
@@ -321,6 +377,9 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// `checkParams` does: at least one underlying, `optionInstruments <= instruments`, `2 * instruments + 1 <= 16`,
     /// `2 + 2 * underlyings + instruments <= 16`; and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue).
+    /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier and the
+    /// timelock (non-zero; its getMinDelay() must exceed the deadline, TimelockDelayTooShort otherwise), which gets
+    /// TIMELOCK_ROLE. The admin transfer delay starts at requestDeadline + ADMIN_TRANSFER_DELAY.
     constructor(
         IGroth16Verifier verifier_,
         uint256 genesisRoot,
@@ -332,11 +391,30 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         uint16 maxTokens_,
         uint16 maxMarkets_,
         uint256 slots_,
-        DerivativesSizes memory derivatives
-    ) AccessControlDefaultAdminRules(ADMIN_TRANSFER_DELAY, admin) {
-        if (address(verifier_) == address(0) || address(quoteToken_) == address(0) || operator == address(0)) {
-            revert ZeroAddress();
+        DerivativesSizes memory derivatives,
+        ExitConfig memory exitConfig
+    )
+        AccessControlDefaultAdminRules(
+            uint48(exitConfig.requestDeadline > MAX_REQUEST_DEADLINE ? 0 : exitConfig.requestDeadline) + ADMIN_TRANSFER_DELAY,
+            admin
+        )
+    {
+        if (
+            address(verifier_) == address(0) || address(quoteToken_) == address(0) || operator == address(0)
+                || address(exitConfig.exitVerifier) == address(0) || exitConfig.timelock == address(0)
+        ) revert ZeroAddress();
+        if (exitConfig.requestDeadline == 0 || exitConfig.requestDeadline > MAX_REQUEST_DEADLINE) {
+            revert InvalidRequestDeadline(exitConfig.requestDeadline);
         }
+        uint256 timelockDelay = ITimelockDelay(exitConfig.timelock).getMinDelay();
+        if (timelockDelay <= exitConfig.requestDeadline) revert TimelockDelayTooShort(timelockDelay, exitConfig.requestDeadline);
+        requestDeadline = exitConfig.requestDeadline;
+        exitVerifier = exitConfig.exitVerifier;
+        timelock = exitConfig.timelock;
+        minAdminDelay = uint48(exitConfig.requestDeadline) + ADMIN_TRANSFER_DELAY;
+        _setRoleAdmin(OPERATOR_ROLE, TIMELOCK_ROLE);
+        _setRoleAdmin(TIMELOCK_ROLE, TIMELOCK_ROLE);
+        _grantRole(TIMELOCK_ROLE, exitConfig.timelock);
         if (maxAccounts_ < 2 || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
             revert InvalidCapacity();
         }
@@ -380,6 +458,9 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// the account tree ({maxAccounts}, AccountTreeFull once all are used) and a transaction of about 200k gas. A fee
     /// would only price the flood, not bound it; the bound costs an honest user nothing (the next batch consumes
     /// the pending registration, and rotating twice before that is the same as rotating once to the last key).
+    /// Forced cancel: rotating to a new key is how an owner cancels all its orders without the operator. The
+    /// REGISTER_KEY request gets the request deadline like any other (exodus if no batch consumes it in time), and
+    /// once consumed the circuit's signature check refuses every order the old key signed.
     /// @param x The key's x coordinate (< field modulus).
     /// @param y The key's y coordinate (< field modulus).
     /// @return accountId The caller's account id.
@@ -393,12 +474,14 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
             accountOf[msg.sender] = accountId;
             emit AccountRegistered(accountId, msg.sender);
         } else {
-            uint64 pendingPlusOne = _accounts[accountId].keyRequestPlusOne;
+            uint48 pendingPlusOne = _accounts[accountId].keyRequestPlusOne;
             if (pendingPlusOne > processedRequests) revert KeyRotationPending(accountId, pendingPlusOne - 1);
         }
         uint256 key = BabyJubjub.compress(x, y);
         uint256 index = _queueRequest(PublicData.encodeRegisterKey(accountId, key));
-        _accounts[accountId] = Account({owner: msg.sender, keyRequestPlusOne: uint64(index + 1)});
+        Account storage account = _accounts[accountId];
+        account.owner = msg.sender;
+        account.keyRequestPlusOne = uint48(index + 1);
         emit TradingKeyRegistered(accountId, x, y, key, index);
     }
 
@@ -426,8 +509,36 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         _deposit(accountId, tokenId, amount);
     }
 
+    /// @notice Queues a forced withdrawal of `amount` of spot token `tokenId` from the caller's account
+    /// (FORCED_WITHDRAW: a spot slot proves it honoured, crediting {withdrawable}, if the balance covers it, and
+    /// refused otherwise). The next batches must consume it within {requestDeadline}, or exodus becomes available.
+    /// @dev Owner only (NoAccount). Refused: amount 0 (ZeroForcedAmount), an unknown token (UnknownToken), a
+    /// second forced request while the account's previous one is unconsumed (ForcedRequestPending), more than
+    /// MAX_OPEN_FORCED_REQUESTS open (TooManyForcedRequests), and anything in exodus (ExodusModeActive).
+    /// @param tokenId A registered token id.
+    /// @param amount Amount to withdraw, in the token's base units; non-zero.
+    /// @return requestIndex The request's queue index.
+    function forceWithdraw(uint16 tokenId, uint96 amount) external returns (uint256 requestIndex) {
+        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
+        return _forceWithdraw(ProtocolConstants.TX_FORCED_WITHDRAW, tokenId, amount);
+    }
+
+    /// @notice Queues a forced withdrawal of `amount` of the caller's derivatives collateral (quote, token 0):
+    /// FORCED_COLLATERAL_WITHDRAW, proven by a derivatives slot honoured if the account's equity after it still
+    /// covers its initial margin, refused otherwise. Rules as {forceWithdraw}; NoDerivativesSlots on a spot-only
+    /// custodian.
+    /// @param amount Amount of collateral to withdraw; non-zero.
+    /// @return requestIndex The request's queue index.
+    function forceWithdrawCollateral(uint96 amount) external returns (uint256 requestIndex) {
+        if (derivSlots == 0) revert NoDerivativesSlots();
+        return _forceWithdraw(ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW, 0, amount);
+    }
+
     /// @notice Registers an ERC20 token under the next token id, with its minimum deposit. Admin only.
-    /// @dev The minimum is fixed at registration: no later call can raise it and lock deposits out, or lower it
+    /// @dev Listing stays with the admin, without the timelock: it is additive (a new token id no balance holds
+    /// yet) and changes nothing any depositor holds; the same holds for {registerMarket} and {registerInstrument}
+    /// (a new market or instrument starts empty, and registered parameters never change).
+    /// The minimum is fixed at registration: no later call can raise it and lock deposits out, or lower it
     /// and reopen the queue to dust. Choose it in the token's base units, large enough that thousands of queued
     /// deposits cost real capital (each one is the depositor's or, through {depositTo}, a gift to the account)
     /// and small enough for any real user: e.g. 1 USDC (10^6) or 0.0005 WETH (5 * 10^14).
@@ -516,14 +627,19 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     // Oracle
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @notice Sets (or replaces) the oracle's Baby Jubjub public key. Admin only. A batch that uses the oracle
-    /// must carry this key in its oracle section; the circuit checks the prices are signed under it.
-    /// @dev The key is checked as {registerTradingKey} checks trading keys, and stored compressed.
+    /// @notice Sets the oracle's Baby Jubjub public key: the first time the admin's (DEFAULT_ADMIN_ROLE), a
+    /// replacement only TIMELOCK_ROLE's. A batch that uses the oracle must carry this key in its oracle section;
+    /// the circuit checks the prices are signed under it.
+    /// @dev The oracle's prices move every open derivatives position, so a new key changes what depositors trusted:
+    /// it goes through the timelock, announced longer than the request deadline in advance. The first key may stay
+    /// with the admin: no batch can use the oracle, so no derivatives position can exist, before it is set.
+    /// The key is checked as {registerTradingKey} checks trading keys, and stored compressed.
     /// @param x The key's x coordinate (< field modulus).
     /// @param y The key's y coordinate (< field modulus).
-    function setOracleKey(uint256 x, uint256 y) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!BabyJubjub.isValidPublicKey(x, y)) revert InvalidOracleKey(x, y);
+    function setOracleKey(uint256 x, uint256 y) external {
         uint256 previous = oracleKey;
+        _checkRole(previous == 0 ? DEFAULT_ADMIN_ROLE : TIMELOCK_ROLE);
+        if (!BabyJubjub.isValidPublicKey(x, y)) revert InvalidOracleKey(x, y);
         uint256 key = BabyJubjub.compress(x, y);
         oracleKey = key;
         emit OracleKeySet(x, y, key, previous);
@@ -553,13 +669,13 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     }
 
     /// @dev The admin transfer delay may be raised (after the base contract's wait) but never set below
-    /// {ADMIN_TRANSFER_DELAY}.
+    /// {minAdminDelay}, which exceeds the request deadline.
     function _changeDefaultAdminDelay(uint48 newDelay) internal override {
-        if (newDelay < ADMIN_TRANSFER_DELAY) revert AdminDelayTooShort(newDelay);
+        if (newDelay < minAdminDelay) revert AdminDelayTooShort(newDelay);
         super._changeDefaultAdminDelay(newDelay);
     }
 
-    /// @dev Counts the holders of OPERATOR_ROLE, and refuses the zero address as one: counted as an operator, it
+    /// @dev Counts the holders of OPERATOR_ROLE (granted by TIMELOCK_ROLE only, its role admin), and refuses the zero address as one: counted as an operator, it
     /// would let the real one be revoked while nobody can submit a batch.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         if (role == OPERATOR_ROLE && account == address(0)) revert ZeroAddress();
@@ -581,13 +697,15 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     // Batches
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @notice Verifies a batch and accepts its new state root. Operator only.
-    /// @dev Checks, in order: length, old root, batch number, timestamp window, new root in the field, the
+    /// @notice Verifies a batch and accepts its new state root. Operator only; never in exodus mode.
+    /// @dev Checks, in order: exodus mode off, length, old root, batch number, timestamp window, new root in the field, the
     /// oracle section (oracleUsed 0, or 1 with the registered oracle key; the circuit checks the rest), every
     /// record (each slot's type must be one its slot class holds; request records must be the next queued
-    /// requests in order, spot records before derivatives records; WITHDRAW records must name an assigned account
-    /// and a registered token), then the proof for the public input `uint256(sha256(publicData)) >> 3`. Only then
-    /// are the root, counters and withdrawal credits written. Any failure reverts and changes nothing.
+    /// requests in order, spot records before derivatives records, forced requests in their queued form with an
+    /// outcome byte of 0 or 1; WITHDRAW records must name an assigned account and a registered token), then the
+    /// proof for the public input `uint256(sha256(publicData)) >> 3`. Only then are the root, counters, withdrawal
+    /// credits (WITHDRAW and honoured forced records), the custody ledger ({owed}) and, for an oracle batch,
+    /// {lastPrices} written. Any failure reverts and changes nothing.
     /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
     /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
@@ -598,6 +716,7 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         onlyRole(OPERATOR_ROLE)
         nonReentrant
     {
+        if (exodusMode) revert ExodusModeActive();
         uint256 expectedLength = publicDataBytes;
         if (publicData.length != expectedLength) revert BadPublicDataLength(expectedLength, publicData.length);
 
@@ -610,21 +729,103 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
                 || uint256(header.timestamp) + MAX_BATCH_AGE < block.timestamp
         ) revert BadTimestamp(header.timestamp);
         if (header.newRoot >= FIELD_MODULUS) revert InvalidRoot(header.newRoot);
-        _checkOracle(publicData);
+        bool oracleUsed = _checkOracle(publicData);
 
         uint64 firstRequest = processedRequests;
-        uint64 consumed = _checkRecords(publicData, firstRequest);
+        (uint64 consumed, uint16 forced) = _checkRecords(publicData, firstRequest);
 
         (uint256 input, bytes32 digest) = PublicData.publicInput(publicData);
-        if (!_verify(proof, input)) revert InvalidProof();
+        if (!_verify(verifier, proof, input)) revert InvalidProof();
 
         stateRoot = header.newRoot;
         batchCount = batchNumber + 1;
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
-        _creditWithdrawals(publicData, batchNumber);
+        openForcedRequests -= forced;
+        _applyRecords(publicData, batchNumber);
+        if (oracleUsed) _storePrices(publicData);
 
         emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Exodus
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Switches the custodian to exodus mode, for good: callable by anyone once the oldest unconsumed
+    /// request is {requestDeadline} old (`block.timestamp >= exodusAvailableAt()`).
+    /// @dev From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
+    /// {stateRoot} is the root every exit is proven against; {refundDeposit}, {exit} and {withdraw} remain.
+    /// The fee pool and the insurance fund are state-tree values no account owns: no exit claims them, so they stay
+    /// in the custodian, where they back the derivatives claims (each account's derivatives equity is floored at 0,
+    /// so the claims can exceed the zero-sum collateral; what no exit takes stays in the custodian).
+    function activateExodus() external {
+        if (exodusMode) revert ExodusModeActive();
+        uint256 availableAt = exodusAvailableAt();
+        if (block.timestamp < availableAt) revert ExodusNotAvailable(availableAt);
+        exodusMode = true;
+        emit ExodusActivated(stateRoot, processedRequests, availableAt);
+    }
+
+    /// @notice In exodus, refunds queued deposit `index`, which no batch consumed, to the address that made it.
+    /// Anyone may call; the depositor is paid, once.
+    /// @dev The record (accountId, tokenId, amount) must be the DEPOSIT the request chain committed to at `index`
+    /// (RequestMismatch otherwise, which also refuses any other request type); `index` must be at least
+    /// {processedRequests} and below {requestCount} (NotRefundable); a second refund reverts (AlreadyRefunded).
+    function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external nonReentrant {
+        if (!exodusMode) revert NotInExodus();
+        if (index < processedRequests || index >= requestCount) revert NotRefundable(index);
+        bytes32 chain = keccak256(abi.encodePacked(_requestChain[index], PublicData.encodeDeposit(accountId, tokenId, amount)));
+        if (chain != _requestChain[index + 1]) revert RequestMismatch(index);
+        QueuedRequest storage q = _queued[index];
+        if (q.refunded) revert AlreadyRefunded(index);
+        q.refunded = true;
+        owed[tokenId] -= amount;
+        address depositor = q.by;
+        emit DepositRefunded(index, accountId, depositor, tokenId, amount);
+        _tokens[tokenId].token.safeTransfer(depositor, amount);
+    }
+
+    /// @notice In exodus, claims account `accountId`'s exit: `amounts[t]` of every token id t (0 .. maxTokens - 1),
+    /// its spot balances plus, in token 0, its derivatives equity floored at 0 (circuits/exit), as an exit proof
+    /// against the frozen {stateRoot} and {lastPrices} shows. Owner only, once per account. Each token's claim is
+    /// credited to the owner's {withdrawable}, capped at what the custodian holds beyond what it already {owed}.
+    /// @dev Public data as sequencer/protocol/exitPublicData.ts: stateRoot(32) accountId(4) price(7) per underlying
+    /// amount(16) per token id; the proof's one public input is `sha256(that) >> 3`, checked by {exitVerifier}.
+    /// Custody: `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`, and `owed[t]` grows by it, so all exits
+    /// together never take more than the custodian holds: first come, first served if holdings fall short (they can
+    /// only through the floor at 0 of derivatives equity, which the fee pool and insurance fund cover first, see
+    /// {activateExodus}). Token ids not registered are claimed (0 in any honest state) and paid 0.
+    /// @param accountId The exiting account; the caller must own it (NotAccountOwner).
+    /// @param amounts One amount per token id, each below 2^128 (BadExitAmounts).
+    /// @param proof The exit proof, flattened as {submitBatch}'s.
+    function exit(uint32 accountId, uint256[] calldata amounts, uint256[8] calldata proof) external nonReentrant {
+        if (!exodusMode) revert NotInExodus();
+        address owner = _accounts[accountId].owner;
+        if (owner != msg.sender) revert NotAccountOwner(accountId, msg.sender);
+        if (exited[accountId]) revert AlreadyExited(accountId);
+        uint256 n = maxTokens;
+        if (amounts.length != n) revert BadExitAmounts();
+        for (uint256 t = 0; t < n; ++t) {
+            if (amounts[t] >= MAX_TOKEN_HOLDINGS) revert BadExitAmounts();
+        }
+        uint256 input = PublicData.publicInputOfMemory(PublicData.encodeExit(stateRoot, accountId, lastPrices(), amounts));
+        if (!_verify(exitVerifier, proof, input)) revert InvalidProof();
+        exited[accountId] = true;
+        uint256[] memory paid = new uint256[](n);
+        uint256 registered = _tokens.length;
+        for (uint256 t = 0; t < registered; ++t) {
+            uint256 claimed = amounts[t];
+            if (claimed == 0) continue;
+            uint16 tokenId = uint16(t);
+            uint256 held = _tokens[t].token.balanceOf(address(this));
+            uint256 owedNow = owed[tokenId];
+            uint256 free = held > owedNow ? held - owedNow : 0;
+            uint256 pay = claimed < free ? claimed : free;
+            paid[t] = pay;
+            if (pay != 0) _credit(owner, tokenId, pay);
+        }
+        emit Exited(accountId, owner, amounts, paid);
     }
 
     /// @notice Sends the caller everything credited to it in token `tokenId`.
@@ -649,6 +850,32 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// @param index 0 to {requestCount}; larger indices return 0.
     function requestChain(uint256 index) external view returns (bytes32) {
         return _requestChain[index];
+    }
+
+    /// @inheritdoc ICustodianExits
+    function queuedAt(uint256 index) external view returns (uint64) {
+        return _queued[index].at;
+    }
+
+    /// @inheritdoc ICustodianExits
+    function queuedBy(uint256 index) external view returns (address) {
+        return _queued[index].by;
+    }
+
+    /// @inheritdoc ICustodianExits
+    function exodusAvailableAt() public view returns (uint256) {
+        uint64 next = processedRequests;
+        if (next >= requestCount) return type(uint256).max;
+        return uint256(_queued[next].at) + requestDeadline;
+    }
+
+    /// @inheritdoc ICustodianExits
+    function lastPrices() public view returns (uint256[] memory prices) {
+        uint256 u = underlyings;
+        prices = new uint256[](u);
+        for (uint256 i = 0; i < u; ++i) {
+            prices[i] = uint64(_lastPrices[i >> 2] >> ((i & 3) << 6));
+        }
     }
 
     /// @notice The token registered under `tokenId`.
@@ -730,9 +957,13 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         emit TokenRegistered(tokenId, token, minDeposit_);
     }
 
+    /// @dev Appends `record` to the queue, stamped with the time and the caller; refused in exodus mode (every
+    /// registration, deposit and forced request comes through here).
     function _queueRequest(bytes memory record) private returns (uint256 index) {
+        if (exodusMode) revert ExodusModeActive();
         uint64 count = requestCount;
         _requestChain[count + 1] = keccak256(abi.encodePacked(_requestChain[count], record));
+        _queued[count] = QueuedRequest({at: uint64(block.timestamp), by: msg.sender, refunded: false});
         requestCount = count + 1;
         emit RequestQueued(count, record);
         return count;
@@ -756,7 +987,24 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         if (received > type(uint96).max) revert InvalidDepositAmount(received);
         if (balanceAfter >= MAX_TOKEN_HOLDINGS) revert TokenHoldingsLimit(tokenId, balanceAfter);
         uint256 index = _queueRequest(PublicData.encodeDeposit(accountId, tokenId, uint96(received)));
+        owed[tokenId] += received;
         emit Deposited(accountId, tokenId, msg.sender, uint96(received), index);
+    }
+
+    /// @dev Queues a forced request of `txType` for the caller's account; see {forceWithdraw}.
+    function _forceWithdraw(uint8 txType, uint16 tokenId, uint96 amount) private returns (uint256 index) {
+        uint32 accountId = accountOf[msg.sender];
+        if (accountId == 0) revert NoAccount(msg.sender);
+        if (amount == 0) revert ZeroForcedAmount();
+        Account storage account = _accounts[accountId];
+        uint48 pendingPlusOne = account.forcedRequestPlusOne;
+        if (pendingPlusOne > processedRequests) revert ForcedRequestPending(accountId, pendingPlusOne - 1);
+        uint16 open = openForcedRequests;
+        if (open >= MAX_OPEN_FORCED_REQUESTS) revert TooManyForcedRequests();
+        index = _queueRequest(PublicData.encodeAmountRecord(txType, accountId, tokenId, amount));
+        openForcedRequests = open + 1;
+        account.forcedRequestPlusOne = uint48(index + 1);
+        emit ForcedWithdrawalRequested(accountId, txType, tokenId, amount, index);
     }
 
     function _checkDerivativesSizes(DerivativesSizes memory d) private pure {
@@ -819,20 +1067,42 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
     }
 
     /// @dev oracleUsed 0: nothing to check here (the circuit forces the other fields to 0). 1: the key must be
-    /// the registered one. Anything else is refused.
-    function _checkOracle(bytes calldata publicData) private view {
+    /// the registered one. Anything else is refused. Returns whether the batch uses the oracle.
+    function _checkOracle(bytes calldata publicData) private view returns (bool) {
         (uint8 used, uint256 key) = PublicData.decodeOracleKey(publicData);
-        if (used == 0) return;
+        if (used == 0) return false;
         if (used != 1) revert BadOracleUsed(used);
         uint256 registered = oracleKey;
         if (registered == 0) revert OracleKeyNotSet();
         if (key != registered) revert OracleKeyMismatch(registered, key);
+        return true;
     }
 
-    /// @dev Walks the records without writing anything. Returns the number of request records, after checking
-    /// they are exactly requests `firstRequest .. firstRequest + count - 1` of the queue, in record order (spot
-    /// records, then derivatives records).
-    function _checkRecords(bytes calldata publicData, uint64 firstRequest) private view returns (uint64 count) {
+    /// @dev Stores an oracle batch's index prices (7 bytes each, every underlying's price followed by its vol).
+    function _storePrices(bytes calldata publicData) private {
+        uint256 u = underlyings;
+        uint256 at = ProtocolConstants.HEADER_BYTES + ProtocolConstants.ORACLE_FIXED_BYTES;
+        uint256 word;
+        for (uint256 i = 0; i < u; ++i) {
+            uint256 price = uint56(bytes7(publicData[at:at + ProtocolConstants.ORACLE_PRICE_BYTES]));
+            at += ProtocolConstants.ORACLE_PRICE_BYTES + ProtocolConstants.ORACLE_VOL_BYTES;
+            word |= price << ((i & 3) << 6);
+            if (i & 3 == 3 || i + 1 == u) {
+                _lastPrices[i >> 2] = word;
+                word = 0;
+            }
+        }
+    }
+
+    /// @dev Walks the records without writing anything. Returns the number of request records, and of forced ones
+    /// among them, after checking they are exactly requests `firstRequest .. firstRequest + count - 1` of the
+    /// queue, in record order (spot records, then derivatives records), forced ones in their queued form (outcome
+    /// byte cleared; it must be 0 or 1).
+    function _checkRecords(bytes calldata publicData, uint64 firstRequest)
+        private
+        view
+        returns (uint64 count, uint16 forced)
+    {
         uint256 spot = slots;
         uint256 n = spot + derivSlots;
         uint256 offset = _recordsOffset;
@@ -846,7 +1116,12 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
             }
             if (PublicData.isRequest(txType)) {
                 if (count == 0) chain = _requestChain[firstRequest];
-                chain = keccak256(abi.encodePacked(chain, record));
+                if (PublicData.isForced(txType)) {
+                    uint8 outcome = uint8(record[PublicData.FORCED_OUTCOME_OFFSET]);
+                    if (outcome > 1) revert BadForcedOutcome(i, outcome);
+                    ++forced;
+                }
+                chain = keccak256(abi.encodePacked(chain, PublicData.queuedForm(record)));
                 ++count;
             } else if (txType == ProtocolConstants.TX_WITHDRAW) {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
@@ -860,24 +1135,39 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         }
     }
 
-    /// @dev Second pass, after every check passed: credits the WITHDRAW records (spot slots only) to the accounts'
-    /// owners.
-    function _creditWithdrawals(bytes calldata publicData, uint32 batchNumber) private {
-        uint256 n = slots;
+    /// @dev Second pass, after every check passed: credits the WITHDRAW records and the honoured forced records
+    /// to the accounts' owners (a refused forced record emits ForcedWithdrawalRefused), and takes the consumed
+    /// DEPOSIT records off {owed} (their amounts are in the state now). Every record here is one _checkRecords
+    /// accepted, so the types sit in their slot classes and forced records come from the queue.
+    function _applyRecords(bytes calldata publicData, uint32 batchNumber) private {
+        uint256 n = slots + derivSlots;
         uint256 offset = _recordsOffset;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, offset, i);
-            if (uint8(record[0]) != ProtocolConstants.TX_WITHDRAW) continue;
+            uint8 txType = uint8(record[0]);
+            bool forced = PublicData.isForced(txType);
+            if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
-            if (amount == 0) continue;
-            address owner = _accounts[accountId].owner;
-            withdrawable[owner][tokenId] += amount;
-            emit WithdrawalCredited(batchNumber, accountId, owner, tokenId, amount);
+            if (txType == ProtocolConstants.TX_DEPOSIT) {
+                owed[tokenId] -= amount;
+            } else if (forced && record[PublicData.FORCED_OUTCOME_OFFSET] == 0) {
+                emit ForcedWithdrawalRefused(batchNumber, accountId, tokenId, amount);
+            } else if (amount != 0) {
+                address owner = _accounts[accountId].owner;
+                _credit(owner, tokenId, amount);
+                emit WithdrawalCredited(batchNumber, accountId, owner, tokenId, amount);
+            }
         }
     }
 
-    function _verify(uint256[8] calldata proof, uint256 input) private view returns (bool) {
-        return verifier.verifyProof(
+    /// @dev Credits `amount` of `tokenId` to `owner`'s {withdrawable}, and to what the custodian {owed}.
+    function _credit(address owner, uint16 tokenId, uint256 amount) private {
+        withdrawable[owner][tokenId] += amount;
+        owed[tokenId] += amount;
+    }
+
+    function _verify(IGroth16Verifier v, uint256[8] calldata proof, uint256 input) private view returns (bool) {
+        return v.verifyProof(
             [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]
         );
     }
@@ -886,6 +1176,7 @@ contract Custodian is AccessControlDefaultAdminRules, ReentrancyGuard {
         uint256 amount = withdrawable[msg.sender][tokenId];
         if (amount == 0) revert NothingToWithdraw(tokenId);
         withdrawable[msg.sender][tokenId] = 0;
+        owed[tokenId] -= amount;
         emit Withdrawn(msg.sender, to, tokenId, amount);
         _tokens[tokenId].token.safeTransfer(to, amount);
     }

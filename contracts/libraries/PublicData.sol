@@ -73,21 +73,42 @@ library PublicData {
         return data[start:start + ProtocolConstants.RECORD_BYTES];
     }
 
+    /// @notice Byte offset of `honoured` in a forced request's record, type(1) accountId(4) tokenId(2) amount(12):
+    /// FORCED_OUTCOME_OFFSET of sequencer/protocol/constants.ts (tested equal).
+    uint256 internal constant FORCED_OUTCOME_OFFSET = 19;
+
     /// @notice Whether a record of this type is an on-chain request (queued, consumed in order).
     function isRequest(uint8 txType) internal pure returns (bool) {
         return txType == ProtocolConstants.TX_REGISTER_KEY || txType == ProtocolConstants.TX_DEPOSIT
-            || txType == ProtocolConstants.TX_REGISTER_MARKET || txType == ProtocolConstants.TX_REGISTER_INSTRUMENT;
+            || txType == ProtocolConstants.TX_REGISTER_MARKET || txType == ProtocolConstants.TX_REGISTER_INSTRUMENT
+            || isForced(txType);
     }
 
-    /// @notice Whether a spot slot may hold a record of this type (NOOP and the spot types 1..6).
+    /// @notice Whether a record of this type is a forced request (its byte FORCED_OUTCOME_OFFSET is the proven
+    /// outcome, 0 in the queue).
+    function isForced(uint8 txType) internal pure returns (bool) {
+        return txType == ProtocolConstants.TX_FORCED_WITHDRAW || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW;
+    }
+
+    /// @notice Whether a spot slot may hold a record of this type (NOOP, the spot types 1..6 and FORCED_WITHDRAW).
     function isSpotType(uint8 txType) internal pure returns (bool) {
-        return txType <= ProtocolConstants.TX_CANCEL;
+        return txType <= ProtocolConstants.TX_CANCEL || txType == ProtocolConstants.TX_FORCED_WITHDRAW;
     }
 
-    /// @notice Whether a derivatives slot may hold a record of this type (NOOP and the derivatives types 7..11).
+    /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11 and
+    /// FORCED_COLLATERAL_WITHDRAW).
     function isDerivativesType(uint8 txType) internal pure returns (bool) {
         return txType == ProtocolConstants.TX_NOOP
-            || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT);
+            || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT)
+            || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW;
+    }
+
+    /// @notice A batch's record as the custodian queued it: for a forced request, byte FORCED_OUTCOME_OFFSET
+    /// (the outcome the circuit proved) cleared; any other record unchanged (`queuedForm` of publicData.ts). The
+    /// caller has checked the outcome byte is 0 or 1.
+    function queuedForm(bytes calldata record) internal pure returns (bytes memory) {
+        if (!isForced(uint8(record[0]))) return record;
+        return abi.encodePacked(record[:FORCED_OUTCOME_OFFSET], bytes1(0), record[FORCED_OUTCOME_OFFSET + 1:]);
     }
 
     /// @notice Fields of a WITHDRAW record: accountId(4) tokenId(2) amount(12) after the type byte.
@@ -108,7 +129,17 @@ library PublicData {
 
     /// @notice DEPOSIT record: accountId(4) tokenId(2) amount(12), 18 bytes of padding.
     function encodeDeposit(uint32 accountId, uint16 tokenId, uint96 amount) internal pure returns (bytes memory) {
-        return abi.encodePacked(ProtocolConstants.TX_DEPOSIT, accountId, tokenId, amount, bytes18(0));
+        return encodeAmountRecord(ProtocolConstants.TX_DEPOSIT, accountId, tokenId, amount);
+    }
+
+    /// @notice A record `txType` accountId(4) tokenId(2) amount(12) followed by 18 zero bytes: a DEPOSIT, or a
+    /// FORCED_WITHDRAW / FORCED_COLLATERAL_WITHDRAW as queued (honoured = 0, then 17 bytes of padding).
+    function encodeAmountRecord(uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(txType, accountId, tokenId, amount, bytes18(0));
     }
 
     /// @notice REGISTER_MARKET record: marketId(2) baseTokenId(2) sizeUnit(8) priceUnit(8), 16 bytes of padding.
@@ -134,9 +165,43 @@ library PublicData {
         );
     }
 
+    /// @notice The exit claim's public data (sequencer/protocol/exitPublicData.ts): root(32) accountId(4), then
+    /// price(7) per underlying, then amount(16) per token id. The caller has checked every price is below 2^56 and
+    /// every amount below 2^128.
+    function encodeExit(uint256 root, uint32 accountId, uint256[] memory prices, uint256[] calldata amounts)
+        internal
+        pure
+        returns (bytes memory data)
+    {
+        uint256 u = prices.length;
+        uint256 n = amounts.length;
+        data = new bytes(36 + u * ProtocolConstants.ORACLE_PRICE_BYTES + n * 16);
+        // Each mstore writes its field left-aligned in 32 bytes; the next field overwrites the zeros after it, and
+        // the last one's zeros land in unallocated memory past `data`.
+        assembly ("memory-safe") {
+            let p := add(data, 32)
+            mstore(p, root)
+            mstore(add(p, 32), shl(224, accountId))
+            p := add(p, 36)
+            for { let i := 0 } lt(i, u) { i := add(i, 1) } {
+                mstore(p, shl(200, mload(add(prices, mul(add(i, 1), 32)))))
+                p := add(p, 7)
+            }
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(p, shl(128, calldataload(add(amounts.offset, mul(i, 32)))))
+                p := add(p, 16)
+            }
+        }
+    }
+
     /// @notice The circuit's single public input, `uint256(sha256(data)) >> 3`, and the full digest.
     function publicInput(bytes calldata data) internal pure returns (uint256 input, bytes32 digest) {
         digest = sha256(data);
         input = uint256(digest) >> ProtocolConstants.PUBLIC_INPUT_SHIFT;
+    }
+
+    /// @notice {publicInput} of data in memory (an exit claim's public data).
+    function publicInputOfMemory(bytes memory data) internal pure returns (uint256) {
+        return uint256(sha256(data)) >> ProtocolConstants.PUBLIC_INPUT_SHIFT;
     }
 }

@@ -63,6 +63,40 @@ contract PublicDataHarness {
         return PublicData.encodeDeposit(accountId, tokenId, amount);
     }
 
+    /// @notice {PublicData-encodeAmountRecord}.
+    function encodeAmountRecord(uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
+        external
+        pure
+        returns (bytes memory)
+    {
+        return PublicData.encodeAmountRecord(txType, accountId, tokenId, amount);
+    }
+
+    /// @notice {PublicData-queuedForm}.
+    function queuedForm(bytes calldata record) external pure returns (bytes memory) {
+        return PublicData.queuedForm(record);
+    }
+
+    /// @notice {PublicData-isForced}.
+    function isForced(uint8 txType) external pure returns (bool) {
+        return PublicData.isForced(txType);
+    }
+
+    /// @notice {PublicData-FORCED_OUTCOME_OFFSET}.
+    function forcedOutcomeOffset() external pure returns (uint256) {
+        return PublicData.FORCED_OUTCOME_OFFSET;
+    }
+
+    /// @notice {PublicData-encodeExit} and {PublicData-publicInputOfMemory} of it.
+    function encodeExit(uint256 root, uint32 accountId, uint256[] memory prices, uint256[] calldata amounts)
+        external
+        pure
+        returns (bytes memory data, uint256 input)
+    {
+        data = PublicData.encodeExit(root, accountId, prices, amounts);
+        input = PublicData.publicInputOfMemory(data);
+    }
+
     /// @notice {PublicData-encodeRegisterMarket}.
     function encodeRegisterMarket(uint16 marketId, uint16 baseTokenId, uint64 sizeUnit, uint64 priceUnit)
         external

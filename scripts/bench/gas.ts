@@ -15,7 +15,7 @@ import { network } from "hardhat";
 import { encodeFunctionData, erc20Abi, hexToBytes, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { compileVerifier } from "../build/verifierContract.ts";
-import { DEMO_MIN_DEPOSITS, deployExchange, deployTestToken, readArtifact, type Clients } from "../deploy/deployExchange.ts";
+import { DEMO_MIN_DEPOSITS, deployExchange, deployRefusingExitVerifier, deployTestToken, readArtifact, type Clients } from "../deploy/deployExchange.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { NOOP, type BatchTx } from "../../sequencer/protocol/transactions.ts";
@@ -93,7 +93,7 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
 
   const usdc = await deployTestToken(as(operator!), "USD Coin", "USDC", 6);
   const weth = await deployTestToken(as(operator!), "Wrapped Ether", "WETH", 18);
-  const { custodian, verifier } = await deployExchange(as(operator!), { params, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator!.account!.address });
+  const { custodian, verifier } = await deployExchange(as(operator!), { params, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator!.account!.address, exitVerifier: await deployRefusingExitVerifier(as(operator!)) });
   const client = new CustodianClient({ publicClient, walletClient: operator!, custodian });
   await send(operator!, custodian, custodianAbi, "registerToken", [weth, DEMO_MIN_DEPOSITS.weth]);
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { compileVerifier } from "../build/verifierContract.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
-import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
+import { custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
 import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import type { InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
@@ -40,7 +40,29 @@ export async function send(c: Clients, address: Address, abi: Abi, functionName:
   return receipt;
 }
 
-export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteToken: Address };
+export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteToken: Address; exitVerifier: Address; timelock: Address };
+
+/** How much longer than the request deadline the admin timelock's delay is (Custodian requires it longer). */
+export const TIMELOCK_MARGIN_SECONDS = 24 * 3600;
+
+/**
+ * Deploys the admin timelock (contracts/governance/AdminTimelock.sol, OpenZeppelin's TimelockController) with
+ * `minDelay` seconds, the wallet as its only proposer and executor, and no admin besides itself.
+ */
+export async function deployTimelock(c: Clients, minDelay: number | bigint): Promise<Address> {
+  const me = c.walletClient.account!.address;
+  return deploy(c, readArtifact("governance/AdminTimelock.sol", "AdminTimelock"), [BigInt(minDelay), [me], [me], "0x0000000000000000000000000000000000000000"]);
+}
+
+/** Exit options of a custodian deployment. */
+export type ExitOptions = {
+  /** Groth16 verifier of the exit circuit. */
+  exitVerifier: Address;
+  /** Custodian.requestDeadline, seconds (default DEFAULT_REQUEST_DEADLINE, 7 days). */
+  requestDeadline?: number;
+  /** The admin timelock; default: a new one with requestDeadline + TIMELOCK_MARGIN_SECONDS (deployTimelock). */
+  timelock?: Address;
+};
 
 /**
  * Minimum deposits of the demo tokens (Custodian.minDeposit), in base units: 1 USDC (6 decimals) and
@@ -55,25 +77,29 @@ export const DEMO_MIN_DEPOSITS = { usdc: 10n ** 6n, weth: 5n * 10n ** 14n } as c
  */
 export async function deployExchange(
   c: Clients,
-  opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address },
+  opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
 ): Promise<ExchangeDeployment> {
   const verifier = await deploy(c, compileVerifier(opts.verifierSol));
-  const custodian = await deployCustodian(c, { ...opts, verifier });
-  return { verifier, custodian, quoteToken: opts.quoteToken };
+  const timelock = opts.timelock ?? (await deployTimelock(c, (opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE) + TIMELOCK_MARGIN_SECONDS));
+  const custodian = await deployCustodian(c, { ...opts, verifier, timelock });
+  return { verifier, custodian, quoteToken: opts.quoteToken, exitVerifier: opts.exitVerifier, timelock };
 }
 
 /**
  * Deploys the custodian for `params` in front of an already deployed `verifier`, at the empty state's root; the
- * quote token's minimum deposit is `quoteMinDeposit` (default: DEMO_MIN_DEPOSITS.usdc).
+ * quote token's minimum deposit is `quoteMinDeposit` (default: DEMO_MIN_DEPOSITS.usdc). Without `timelock`, a new
+ * admin timelock is deployed first (deployTimelock); the custodian's `timelock()` names it.
  */
 export async function deployCustodian(
   c: Clients,
-  opts: { params: CircuitParams; verifier: Address; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address },
+  opts: { params: CircuitParams; verifier: Address; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
 ): Promise<Address> {
   const genesisRoot = new ExchangeState(opts.params).root;
+  const requestDeadline = opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE;
+  const timelock = opts.timelock ?? (await deployTimelock(c, requestDeadline + TIMELOCK_MARGIN_SECONDS));
   return deploy(c, readArtifact("Custodian.sol", "Custodian"), custodianArgs(opts.params, {
     verifier: opts.verifier, genesisRoot, quoteToken: opts.quoteToken, quoteMinDeposit: opts.quoteMinDeposit ?? DEMO_MIN_DEPOSITS.usdc,
-    admin: c.walletClient.account!.address, operator: opts.operator,
+    admin: c.walletClient.account!.address, operator: opts.operator, requestDeadline, exitVerifier: opts.exitVerifier, timelock,
   }));
 }
 
@@ -127,13 +153,28 @@ export const DEMO_MARKET = { baseTokenId: 1, sizeUnit: 10n ** 15n, priceUnit: 10
 export type DemoDeployment = ExchangeDeployment & { usdc: Address; weth: Address; marketId: number };
 
 /**
- * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
- * queued; minimum deposits DEMO_MIN_DEPOSITS.
+ * A stand-in exit verifier that refuses every proof (contracts/test/MockVerifier.sol answering false): exits stay
+ * impossible, never forgeable, until the exit circuit's verifier is wired in.
  */
-export async function deployDemoExchange(c: Clients, opts: { params: CircuitParams; verifierSol: string; operator: Address }): Promise<DemoDeployment> {
+export async function deployRefusingExitVerifier(c: Clients): Promise<Address> {
+  const artifact = readArtifact("test/MockVerifier.sol", "MockVerifier");
+  const address = await deploy(c, artifact);
+  await send(c, address, artifact.abi, "setAnswer", [false]);
+  return address;
+}
+
+/**
+ * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
+ * queued; minimum deposits DEMO_MIN_DEPOSITS. Without `exitVerifier`, exits are refused (deployRefusingExitVerifier).
+ */
+export async function deployDemoExchange(
+  c: Clients,
+  opts: { params: CircuitParams; verifierSol: string; operator: Address } & Partial<ExitOptions>,
+): Promise<DemoDeployment> {
   const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
-  const exchange = await deployExchange(c, { ...opts, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
+  const exitVerifier = opts.exitVerifier ?? (await deployRefusingExitVerifier(c));
+  const exchange = await deployExchange(c, { ...opts, exitVerifier, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
   await registerToken(c, exchange.custodian, weth, DEMO_MIN_DEPOSITS.weth);
   await send(c, exchange.custodian, custodianAbi, "registerMarket", [DEMO_MARKET.baseTokenId, DEMO_MARKET.sizeUnit, DEMO_MARKET.priceUnit]);
   return { ...exchange, usdc, weth, marketId: 0 };

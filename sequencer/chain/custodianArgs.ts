@@ -6,6 +6,12 @@
 import type { Address } from "viem";
 import type { CircuitParams } from "../protocol/params.ts";
 
+/**
+ * Seconds a queued request may wait before anyone may switch the custodian to exodus (Custodian.requestDeadline):
+ * 7 days for deployments (the custodian accepts (0, 30 days]; tests use shorter ones).
+ */
+export const DEFAULT_REQUEST_DEADLINE = 7 * 24 * 3600;
+
 /** Who and what the custodian is deployed with, besides the circuit's sizes. */
 export type CustodianRoles = {
   /** Groth16 verifier of the batch circuit. */
@@ -20,7 +26,19 @@ export type CustodianRoles = {
   admin: Address;
   /** OPERATOR_ROLE: submits batches. */
   operator: Address;
+  /** Seconds before an unconsumed request makes exodus available (default DEFAULT_REQUEST_DEADLINE). */
+  requestDeadline?: number | bigint;
+  /** Groth16 verifier of the exit circuit. */
+  exitVerifier: Address;
+  /**
+   * An OpenZeppelin TimelockController (contracts/governance/AdminTimelock.sol) whose minimum delay exceeds the
+   * request deadline: it alone grants and revokes OPERATOR_ROLE and replaces the oracle key.
+   */
+  timelock: Address;
 };
+
+/** Custodian.ExitConfig, as viem encodes the tuple. */
+export type ExitConfig = { requestDeadline: bigint; exitVerifier: Address; timelock: Address };
 
 /** Custodian.DerivativesSizes, as viem encodes the tuple. */
 export type DerivativesSizes = { derivSlots: bigint; underlyings: number; instruments: number; optionInstruments: number };
@@ -34,5 +52,6 @@ export function custodianArgs(p: CircuitParams, r: CustodianRoles) {
   return [
     r.verifier, r.genesisRoot, r.quoteToken, r.quoteMinDeposit, r.admin, r.operator,
     4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots), derivativesSizesOf(p),
+    { requestDeadline: BigInt(r.requestDeadline ?? DEFAULT_REQUEST_DEADLINE), exitVerifier: r.exitVerifier, timelock: r.timelock } satisfies ExitConfig,
   ] as const;
 }

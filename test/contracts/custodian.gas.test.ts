@@ -15,7 +15,7 @@ import { PRODUCTION_PARAMS, type CircuitParams } from "../../sequencer/protocol/
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { mockVerifierAbi, testTokenAbi } from "./abis.ts";
-import { PROOF, batchBytes, compressKey, hex, pubKeyOf } from "./helpers.ts";
+import { PROOF, batchBytes, compressKey, deployExitRoles, hex, pubKeyOf } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -45,6 +45,7 @@ async function setup(slots: number) {
   const weth = await deploy(testTokenAbi, "TestToken", ["Wrapped Ether", "WETH", 18]);
   const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(paramsWith(slots), {
     verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: MIN_DEPOSIT, admin: admin.account.address, operator: operator.account.address,
+    ...(await deployExitRoles(viem, admin.account.address)),
   }));
   await custodian.write.registerToken([weth.address, 10n ** 14n]);
   await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
@@ -113,6 +114,7 @@ describe("user transaction gas", () => {
     const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
     const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(paramsWith(2), {
       verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: MIN_DEPOSIT, admin: admin.account.address, operator: operator.account.address,
+      ...(await deployExitRoles(viem, admin.account.address)),
     }));
     const [t, other] = traders;
     for (const w of [t, other]) {

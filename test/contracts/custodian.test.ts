@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { network } from "hardhat";
-import { encodeFunctionData, getAddress, getContract, hexToBytes, parseEventLogs, type Abi, type Address, type Hex } from "viem";
+import { encodeFunctionData, getAddress, getContract, hexToBytes, parseEventLogs, zeroHash, type Abi, type Address, type Hex } from "viem";
 
 import { FIELD_MODULUS, INSTRUMENT_MARKET_BASE, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
 import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodianArgs.ts";
@@ -14,10 +14,11 @@ import {
   type SlotRecord,
 } from "../../sequencer/protocol/publicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { adminTimelockAbi, custodianAbi } from "../../sequencer/chain/abi.ts";
 import { mockVerifierAbi, quirkyTokenAbi, testTokenAbi } from "./abis.ts";
 import {
-  PROOF, TORSION, addPoints, batchBytes, compressKey, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, torsionOrder, type Point,
+  PROOF, TEST_REQUEST_DEADLINE, TORSION, addPoints, batchBytes, compressKey, deployExitRoles, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, torsionOrder,
+  type Point,
 } from "./helpers.ts";
 import { isValidPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
@@ -86,14 +87,18 @@ async function deployBase() {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   const weth = await deploy(testTokenAbi, "TestToken", ["Wrapped Ether", "WETH", 18]);
-  const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, {
+  const exitRoles = await deployExitRoles(viem, admin.account.address);
+  const roles = {
     verifier: verifier.address,
     genesisRoot: GENESIS_ROOT,
     quoteToken: usdc.address,
     quoteMinDeposit: MIN_USDC,
     admin: admin.account.address,
     operator: operator.account.address,
-  }));
+    ...exitRoles,
+  };
+  const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, roles));
+  const timelock = getContract({ abi: adminTimelockAbi, address: exitRoles.timelock, client: { public: publicClient, wallet: admin } });
   await custodian.write.registerToken([weth.address, MIN_WETH]);
   for (const w of [alice, bob, carol]) {
     await usdc.write.mint([w.account.address, 1_000_000n * USDC]);
@@ -101,7 +106,7 @@ async function deployBase() {
     await usdc.write.approve([custodian.address, 2n ** 256n - 1n], { account: w.account });
     await weth.write.approve([custodian.address, 2n ** 256n - 1n], { account: w.account });
   }
-  return { admin, operator, alice, bob, carol, dave, verifier, usdc, weth, custodian };
+  return { admin, operator, alice, bob, carol, dave, verifier, usdc, weth, custodian, roles, timelock };
 }
 
 /** Alice (account 1) and Bob (account 2) registered, one deposit each, one market: 5 queued requests. */
@@ -165,6 +170,24 @@ async function consume(custodian: Custodian, operator: Env["operator"], records:
   await custodian.write.submitBatch([hex(batchBytes(header, records, SHAPE)), PROOF], { account: operator.account });
 }
 
+/**
+ * Schedules `functionName(args)` on the custodian through the admin timelock (the deployer is its proposer and
+ * executor); `execute()` runs it once the timelock's delay has passed (TimelockUnexpectedOperationState before).
+ */
+async function timelocked(env: Pick<Env, "custodian" | "timelock">, functionName: string, args: readonly unknown[], salt: Hex = zeroHash) {
+  const data = encodeFunctionData({ abi: custodianAbi, functionName, args } as never);
+  const delay = await env.timelock.read.getMinDelay();
+  await env.timelock.write.schedule([env.custodian.address, 0n, data, zeroHash, salt, delay]);
+  return { delay, execute: () => env.timelock.write.execute([env.custodian.address, 0n, data, zeroHash, salt]) };
+}
+
+/** timelocked(), then waits out the delay and executes. */
+async function throughTimelock(env: Pick<Env, "custodian" | "timelock">, functionName: string, args: readonly unknown[], salt: Hex = zeroHash) {
+  const op = await timelocked(env, functionName, args, salt);
+  await networkHelpers.time.increase(op.delay);
+  return op.execute();
+}
+
 describe("Custodian", () => {
   describe("deployment", () => {
     it("starts at the genesis root with the quote token as token 0 and the roles assigned", async () => {
@@ -197,7 +220,7 @@ describe("Custodian", () => {
     });
 
     it("rejects a genesis root outside the field, zero addresses, a zero quote minimum, empty capacities and more than 4^7 markets", async () => {
-      const { custodian, verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
+      const { custodian, verifier, usdc, admin, operator, roles: { exitVerifier }, timelock } = await networkHelpers.loadFixture(deployBase);
       const args = (over: Partial<Record<string, unknown>> = {}) =>
         [
           over.verifier ?? verifier.address,
@@ -211,6 +234,7 @@ describe("Custodian", () => {
           over.maxMarkets ?? MAX_MARKETS,
           over.slots ?? BigInt(SLOTS),
           { ...derivativesSizesOf(TEST_PARAMS), ...(over.derivatives ?? {}) },
+          { requestDeadline: BigInt(TEST_REQUEST_DEADLINE), exitVerifier: exitVerifier, timelock: timelock.address },
         ] as const;
       const zero = "0x0000000000000000000000000000000000000000";
       const deploy = (a: ReturnType<typeof args>) => viem.deployContract("Custodian", a as never);
@@ -376,12 +400,10 @@ describe("Custodian", () => {
     });
 
     it("refuses new accounts once the tree is full but still lets existing accounts rotate", async () => {
-      const { verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
+      const { roles, operator } = await networkHelpers.loadFixture(deployBase);
       const wallets = await viem.getWalletClients();
       // maxAccounts = 4: ids 1..3 usable, 0 reserved.
-      const small = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, accountLevels: 1 }, {
-        verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, quoteMinDeposit: MIN_USDC, admin: admin.account.address, operator: operator.account.address,
-      }));
+      const small = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, accountLevels: 1 }, roles));
       // Account creation as a queue flood: one REGISTER_KEY per new address, none once the tree is full.
       for (let i = 0; i < 3; i++) {
         await small.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: wallets[2 + i].account });
@@ -588,14 +610,21 @@ describe("Custodian", () => {
       return { admin: await custodian.read.DEFAULT_ADMIN_ROLE(), operator: await custodian.read.OPERATOR_ROLE() };
     }
 
-    it("starts with one admin, a 2-day transfer delay and one operator", async () => {
-      const { custodian, admin, operator } = await networkHelpers.loadFixture(deployBase);
+    it("starts with one admin, a transfer delay of the request deadline + 2 days, one operator, and the timelock over OPERATOR_ROLE", async () => {
+      const { custodian, admin, operator, timelock } = await networkHelpers.loadFixture(deployBase);
       assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), admin.account.address.toLowerCase());
-      assert.equal(await custodian.read.defaultAdminDelay(), 2 * 86400);
       assert.equal(await custodian.read.ADMIN_TRANSFER_DELAY(), 2 * 86400);
+      assert.equal(await custodian.read.minAdminDelay(), TEST_REQUEST_DEADLINE + 2 * 86400);
+      assert.equal(await custodian.read.defaultAdminDelay(), TEST_REQUEST_DEADLINE + 2 * 86400);
       assert.equal(await custodian.read.operatorCount(), 1n);
       const r = await roles(custodian);
+      const timelockRole = await custodian.read.TIMELOCK_ROLE();
       assert.equal(await custodian.read.hasRole([r.operator, operator.account.address]), true);
+      assert.equal(await custodian.read.hasRole([timelockRole, timelock.address]), true);
+      assert.equal(await custodian.read.hasRole([timelockRole, admin.account.address]), false);
+      assert.equal(await custodian.read.getRoleAdmin([r.operator]), timelockRole);
+      assert.equal(await custodian.read.getRoleAdmin([timelockRole]), timelockRole);
+      assert.equal((await custodian.read.timelock()).toLowerCase(), timelock.address.toLowerCase());
     });
 
     it("the freeze attack: revoking the only operator and renouncing the admin are both refused; batches still go through", async () => {
@@ -603,7 +632,11 @@ describe("Custodian", () => {
       const { custodian, admin, operator, alice } = env;
       const r = await roles(custodian);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.revokeRole([r.operator, operator.account.address]), custodian, "LastOperator", [getAddress(operator.account.address)]);
+        custodian.write.revokeRole([r.operator, operator.account.address]), custodian, "AccessControlUnauthorizedAccount",
+        [getAddress(admin.account.address), await custodian.read.TIMELOCK_ROLE()]);
+      // Even through the timelock, after its delay, the last operator stays.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        throughTimelock(env, "revokeRole", [r.operator, operator.account.address]), custodian, "LastOperator", [getAddress(operator.account.address)]);
       await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.admin, admin.account.address]), custodian, "AdminRenounceRefused");
       await viem.assertions.revertWithCustomError(
         custodian.write.beginDefaultAdminTransfer(["0x0000000000000000000000000000000000000000"]), custodian, "AdminRenounceRefused");
@@ -624,7 +657,7 @@ describe("Custodian", () => {
       await custodian.write.beginDefaultAdminTransfer([bob.account.address]);
       const [pending, schedule] = await custodian.read.pendingDefaultAdmin();
       assert.equal(pending.toLowerCase(), bob.account.address.toLowerCase());
-      assert.equal(BigInt(schedule), (await now()) + 2n * 86400n);
+      assert.equal(BigInt(schedule), (await now()) + BigInt(TEST_REQUEST_DEADLINE) + 2n * 86400n);
       await viem.assertions.revertWithCustomError(custodian.write.acceptDefaultAdminTransfer({ account: bob.account }), custodian, "AccessControlEnforcedDefaultAdminDelay");
       // Granting the admin role directly is refused: only the two-step transfer moves it.
       await viem.assertions.revertWithCustomError(custodian.write.grantRole([r.admin, bob.account.address]), custodian, "AccessControlEnforcedDefaultAdminRules");
@@ -636,7 +669,7 @@ describe("Custodian", () => {
       await viem.assertions.revertWithCustomError(custodian.write.acceptDefaultAdminTransfer({ account: bob.account }), custodian, "AccessControlInvalidDefaultAdmin");
       // Again, and accepted after the delay.
       await custodian.write.beginDefaultAdminTransfer([bob.account.address]);
-      await networkHelpers.time.increase(2 * 86400 + 1);
+      await networkHelpers.time.increase(TEST_REQUEST_DEADLINE + 2 * 86400 + 1);
       await custodian.write.acceptDefaultAdminTransfer({ account: bob.account });
       assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), bob.account.address.toLowerCase());
       assert.equal(await custodian.read.hasRole([r.admin, admin.account.address]), false);
@@ -644,38 +677,42 @@ describe("Custodian", () => {
       const t = await deploy(testTokenAbi, "TestToken", ["T", "T", 18]);
       await viem.assertions.revertWithCustomError(custodian.write.registerToken([t.address, 1n]), custodian, "AccessControlUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]), custodian, "AccessControlUnauthorizedAccount");
-      await viem.assertions.revertWithCustomError(custodian.write.grantRole([r.operator, alice.account.address]), custodian, "AccessControlUnauthorizedAccount");
       await custodian.write.registerToken([t.address, 1n], { account: bob.account });
       await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: bob.account });
       await custodian.write.registerMarket([1, 1n, 1n], { account: bob.account });
-      await custodian.write.grantRole([r.operator, alice.account.address], { account: bob.account });
-      assert.equal(await custodian.read.operatorCount(), 2n);
+      // Operators stay with the timelock, whoever the admin is.
+      await viem.assertions.revertWithCustomError(
+        custodian.write.grantRole([r.operator, alice.account.address], { account: bob.account }), custodian, "AccessControlUnauthorizedAccount");
+      assert.equal(await custodian.read.operatorCount(), 1n);
     });
 
-    it("the admin delay can be raised but never set below ADMIN_TRANSFER_DELAY", async () => {
+    it("the admin delay can be raised but never set to the request deadline or below minAdminDelay (deadline + 2 days)", async () => {
       const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
-      for (const delay of [0, 86400, 2 * 86400 - 1]) {
+      const floor = TEST_REQUEST_DEADLINE + 2 * 86400;
+      for (const delay of [0, TEST_REQUEST_DEADLINE, 2 * 86400, floor - 1]) {
         await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.changeDefaultAdminDelay([delay]), custodian, "AdminDelayTooShort", [delay]);
       }
       await viem.assertions.revertWithCustomError(
-        custodian.write.changeDefaultAdminDelay([3 * 86400], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
-      await custodian.write.changeDefaultAdminDelay([3 * 86400]);
+        custodian.write.changeDefaultAdminDelay([floor + 86400], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      await custodian.write.changeDefaultAdminDelay([floor + 86400]);
       const [newDelay] = await custodian.read.pendingDefaultAdminDelay();
-      assert.equal(newDelay, 3 * 86400);
+      assert.equal(newDelay, floor + 86400);
       await networkHelpers.time.increase(5 * 86400 + 1);
-      assert.equal(await custodian.read.defaultAdminDelay(), 3 * 86400);
+      assert.equal(await custodian.read.defaultAdminDelay(), floor + 86400);
       // Back down to the floor is allowed.
-      await custodian.write.changeDefaultAdminDelay([2 * 86400]);
+      await custodian.write.changeDefaultAdminDelay([floor]);
     });
 
-    it("operators: granted and revoked by the admin only, never below one; an operator renounces only while another remains", async () => {
-      const { custodian, operator, alice, bob } = await networkHelpers.loadFixture(deployBase);
+    it("operators: granted and revoked through the timelock only, never below one; an operator renounces only while another remains", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      const { custodian, operator, alice, bob } = env;
       const r = await roles(custodian);
       await viem.assertions.revertWithCustomError(
         custodian.write.grantRole([r.operator, alice.account.address], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(custodian.write.grantRole([r.operator, alice.account.address]), custodian, "AccessControlUnauthorizedAccount");
       // The zero address as a second operator would let the real one be revoked with nobody left to submit.
       await viem.assertions.revertWithCustomError(
-        custodian.write.grantRole([r.operator, "0x0000000000000000000000000000000000000000"]), custodian, "ZeroAddress");
+        throughTimelock(env, "grantRole", [r.operator, "0x0000000000000000000000000000000000000000"]), custodian, "ZeroAddress");
       assert.equal(await custodian.read.operatorCount(), 1n);
       await viem.assertions.revertWithCustomError(
         custodian.write.revokeRole([r.operator, operator.account.address], { account: operator.account }), custodian, "AccessControlUnauthorizedAccount");
@@ -685,15 +722,17 @@ describe("Custodian", () => {
       // Nor renounce for someone else.
       await viem.assertions.revertWithCustomError(
         custodian.write.renounceRole([r.operator, operator.account.address], { account: alice.account }), custodian, "AccessControlBadConfirmation");
-      await custodian.write.grantRole([r.operator, alice.account.address]);
-      await custodian.write.grantRole([r.operator, alice.account.address]); // granting twice counts once
+      await throughTimelock(env, "grantRole", [r.operator, alice.account.address]);
+      await throughTimelock(env, "grantRole", [r.operator, alice.account.address], `0x${"01".padStart(64, "0")}`); // granting twice counts once
       assert.equal(await custodian.read.operatorCount(), 2n);
       await custodian.write.renounceRole([r.operator, operator.account.address], { account: operator.account });
       assert.equal(await custodian.read.operatorCount(), 1n);
-      await viem.assertions.revertWithCustomError(custodian.write.revokeRole([r.operator, alice.account.address]), custodian, "LastOperator");
-      await custodian.write.grantRole([r.operator, bob.account.address]);
-      await custodian.write.revokeRole([r.operator, alice.account.address]);
-      await custodian.write.revokeRole([r.operator, alice.account.address]); // revoking a non-holder changes nothing
+      await viem.assertions.revertWithCustomError(throughTimelock(env, "revokeRole", [r.operator, alice.account.address]), custodian, "LastOperator");
+      await throughTimelock(env, "grantRole", [r.operator, bob.account.address]);
+      // (The refused revoke above stays scheduled and ready; a new salt schedules it again.)
+      await throughTimelock(env, "revokeRole", [r.operator, alice.account.address], `0x${"02".padStart(64, "0")}`);
+      // revoking a non-holder changes nothing
+      await throughTimelock(env, "revokeRole", [r.operator, alice.account.address], `0x${"03".padStart(64, "0")}`);
       assert.equal(await custodian.read.operatorCount(), 1n);
       assert.equal(await custodian.read.hasRole([r.operator, bob.account.address]), true);
       await viem.assertions.revertWithCustomError(custodian.write.renounceRole([r.operator, bob.account.address], { account: bob.account }), custodian, "LastOperator");
@@ -779,13 +818,14 @@ describe("Custodian", () => {
   });
 
   describe("oracle key", () => {
-    it("stores the key compressed as sequencer/crypto/babyjub.ts does, for both sign bits, and can replace it", async () => {
-      const { custodian } = await networkHelpers.loadFixture(deployBase);
+    it("stores the key compressed as sequencer/crypto/babyjub.ts does, for both sign bits, and can replace it (through the timelock)", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      const { custodian } = env;
       const keys: Point[] = [ORACLE_KEY, [FIELD_MODULUS - ORACLE_KEY[0], ORACLE_KEY[1]]];
       let previous = 0n;
       for (const key of keys) {
-        await viem.assertions.emitWithArgs(
-          custodian.write.setOracleKey([key[0], key[1]]), custodian, "OracleKeySet", [key[0], key[1], compressKey(key), previous]);
+        const set = previous === 0n ? custodian.write.setOracleKey([key[0], key[1]]) : throughTimelock(env, "setOracleKey", [key[0], key[1]]);
+        await viem.assertions.emitWithArgs(set, custodian, "OracleKeySet", [key[0], key[1], compressKey(key), previous]);
         assert.equal(await custodian.read.oracleKey(), compressKey(key));
         previous = compressKey(key);
       }
@@ -796,7 +836,6 @@ describe("Custodian", () => {
 
     it("refuses invalid keys and non-admins, changing nothing", async () => {
       const { custodian, alice } = await networkHelpers.loadFixture(deployBase);
-      await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
       const [x, y] = BOB_KEY;
       const lowOrMixed = [...TORSION, ...TORSION.slice(1).map((t) => addPoints(BOB_KEY, t))];
       for (const [bx, by] of [[x, y + 1n], [x + FIELD_MODULUS, y], ...lowOrMixed]) {
@@ -804,6 +843,8 @@ describe("Custodian", () => {
       }
       await viem.assertions.revertWithCustomError(
         custodian.write.setOracleKey([x, y], { account: alice.account }), custodian, "AccessControlUnauthorizedAccount");
+      assert.equal(await custodian.read.oracleKey(), 0n);
+      await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
       assert.equal(await custodian.read.oracleKey(), compressKey(ORACLE_KEY));
     });
   });
@@ -860,8 +901,7 @@ describe("Custodian", () => {
     });
 
     it("a custodian without option ids refuses every option, and one without instruments refuses everything", async () => {
-      const { custodian, verifier, usdc, admin, operator } = await networkHelpers.loadFixture(deployBase);
-      const roles = { verifier: verifier.address, genesisRoot: GENESIS_ROOT, quoteToken: usdc.address, quoteMinDeposit: MIN_USDC, admin: admin.account.address, operator: operator.account.address };
+      const { custodian, roles } = await networkHelpers.loadFixture(deployBase);
       const expiry = Number(await now()) + 86400;
       const noOptions = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, optionInstruments: 0 }, roles));
       await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(noOptions, CALL(expiry)), custodian, "InstrumentLimitReached", [true]);
@@ -1068,10 +1108,10 @@ describe("Custodian", () => {
       await expectRejected(env, batchBytes(await next(), [], SHAPE, { oracle }), "OracleKeyMismatch", [compressKey(BOB_KEY), compressKey(ORACLE_KEY)]);
       // The same x with the other sign is another key.
       const negated: Point = [FIELD_MODULUS - ORACLE_KEY[0], ORACLE_KEY[1]];
-      await env.custodian.write.setOracleKey([negated[0], negated[1]]);
+      await throughTimelock(env, "setOracleKey", [negated[0], negated[1]]);
       await expectRejected(env, batchBytes(await next(), [], SHAPE, { oracle }), "OracleKeyMismatch", [compressKey(negated), compressKey(ORACLE_KEY)]);
       // After registering the right key the same batch goes through.
-      await env.custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+      await throughTimelock(env, "setOracleKey", [ORACLE_KEY[0], ORACLE_KEY[1]]);
       await env.custodian.write.submitBatch([hex(batchBytes(await next(), [], SHAPE, { oracle })), PROOF], { account: env.operator.account });
       assert.equal(await env.custodian.read.batchCount(), 2);
     });
@@ -1411,14 +1451,14 @@ describe("Custodian", () => {
 
       it("refuses transaction types a slot cannot hold: derivatives types in spot slots, spot types in derivatives slots", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        // Spot slot 1 holds 0..6 only.
-        for (const type of [7, 8, 9, 10, 11, 12, 0xff]) {
+        // Spot slot 1 holds 0..6 and 12 (FORCED_WITHDRAW) only.
+        for (const type of [7, 8, 9, 10, 11, 13, 14, 0xff]) {
           const pd = batchBytes(await header(), [], SHAPE);
           pd[RECORDS_AT + RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [1n, type]);
         }
-        // The derivatives slot (slot index 2 = slots) holds 0 and 7..11 only.
-        for (const type of [1, 2, 3, 4, 5, 6, 12, 0xff]) {
+        // The derivatives slot (slot index 2 = slots) holds 0, 7..11 and 13 (FORCED_COLLATERAL_WITHDRAW) only.
+        for (const type of [1, 2, 3, 4, 5, 6, 12, 14, 0xff]) {
           const pd = batchBytes(await header(), [], SHAPE);
           pd[RECORDS_AT + SLOTS * RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [BigInt(SLOTS), type]);

@@ -167,3 +167,29 @@ export const hex = (b: Uint8Array): Hex => bytesToHex(b);
 export const PROOF: readonly [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint] = [
   11n, 12n, 21n, 22n, 23n, 24n, 31n, 32n,
 ];
+
+/** The request deadline of the test custodians: one hour (deployments use DEFAULT_REQUEST_DEADLINE, 7 days). */
+export const TEST_REQUEST_DEADLINE = 3600;
+/** The test timelock's delay: one day more than the deadline, as scripts/deploy/deployExchange.ts deploys it. */
+export const TEST_TIMELOCK_DELAY = TEST_REQUEST_DEADLINE + 86400;
+
+/** Hardhat-viem's deployContract, as the helpers call it (by artifact name, untyped arguments). */
+type Deployer = { deployContract(name: never, args?: never): Promise<unknown> };
+
+/**
+ * The exit half of a test custodian's roles: a MockVerifier as exit verifier and an AdminTimelock (OpenZeppelin
+ * TimelockController) with TEST_TIMELOCK_DELAY (or requestDeadline + 1 day), `proposer` its only proposer and
+ * executor, deployed with `viem` (hardhat-viem).
+ */
+export async function deployExitRoles(
+  viem: Deployer,
+  proposer: Hex,
+  opts: { requestDeadline?: number; timelockDelay?: number } = {},
+) {
+  const deploy = async (name: string, args: readonly unknown[] = []) =>
+    ((await viem.deployContract(name as never, args as never)) as { address: Hex }).address;
+  const requestDeadline = opts.requestDeadline ?? TEST_REQUEST_DEADLINE;
+  const exitVerifier = await deploy("MockVerifier");
+  const timelock = await deploy("AdminTimelock", [BigInt(opts.timelockDelay ?? requestDeadline + 86400), [proposer], [proposer], "0x0000000000000000000000000000000000000000"]);
+  return { exitVerifier, timelock, requestDeadline };
+}

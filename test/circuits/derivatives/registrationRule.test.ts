@@ -35,6 +35,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { mockVerifierAbi, testTokenAbi } from "../../contracts/abis.ts";
+import { deployExitRoles } from "../../contracts/helpers.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import { INSTRUMENTS, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
 
@@ -52,8 +53,9 @@ async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: rea
 async function deployCustodian() {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
+  const exit = await deployExitRoles(viem, admin.account.address);
   return deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, {
-    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: 1n, admin: admin.account.address, operator: operator.account.address,
+    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: 1n, admin: admin.account.address, operator: operator.account.address, ...exit,
   }));
 }
 type Custodian = Awaited<ReturnType<typeof deployCustodian>>;

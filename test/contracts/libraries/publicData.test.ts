@@ -10,10 +10,13 @@ import { network } from "hardhat";
 import { getContract, hexToBytes } from "viem";
 import { buildBabyjub } from "circomlibjs";
 
-import { DERIV_TX_TYPES, FIELD_MODULUS, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType } from "../../../sequencer/protocol/constants.ts";
+import {
+  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType,
+} from "../../../sequencer/protocol/constants.ts";
+import { encodeExitPublicData, exitPublicInput, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import {
-  decodePublicData, encodeOracleSection, encodeRecord, publicInputOf, RECORD_LAYOUT, type OracleSection, type SlotRecord,
+  decodePublicData, encodeOracleSection, encodeRecord, publicInputOf, queuedForm, RECORD_LAYOUT, type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
 import { compressPublicKey, isValidPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { publicDataHarnessAbi } from "../abis.ts";
@@ -138,14 +141,48 @@ describe("PublicData.sol", () => {
     }
   });
 
-  it("classifies all 256 type bytes as the TS type lists do (spot slot, derivatives slot, request)", async () => {
+  it("classifies all 256 type bytes as the TS type lists do (spot slot, derivatives slot, request, forced)", async () => {
+    // FORCED_WITHDRAW is proven by a spot slot and FORCED_COLLATERAL_WITHDRAW by a derivatives slot; both are requests
+    // (the TS lists may or may not name them yet: the sets below hold either way).
+    const spotTypes = new Set<number>([...SPOT_TX_TYPES, TxType.FORCED_WITHDRAW]);
+    const derivTypes = new Set<number>([...DERIV_TX_TYPES, TxType.FORCED_COLLATERAL_WITHDRAW]);
+    const requestTypes = new Set<number>([...REQUEST_TYPES, ...FORCED_REQUEST_TYPES]);
     for (let t = 0; t < 256; t++) {
       const [spot, derivatives, request] = await harness.read.classify([t]);
-      assert.deepEqual(
-        [spot, derivatives, request],
-        [(SPOT_TX_TYPES as readonly number[]).includes(t), (DERIV_TX_TYPES as readonly number[]).includes(t), (REQUEST_TYPES as readonly number[]).includes(t)],
-        `type ${t}`,
-      );
+      assert.deepEqual([spot, derivatives, request], [spotTypes.has(t), derivTypes.has(t), requestTypes.has(t)], `type ${t}`);
+      assert.equal(await harness.read.isForced([t]), FORCED_REQUEST_TYPES.includes(t as TxType), `type ${t}`);
+    }
+  });
+
+  it("encodes queued forced requests (honoured 0) byte for byte as the TS encodeRecord, and their queued form as TS queuedForm", async () => {
+    assert.equal(await harness.read.forcedOutcomeOffset(), BigInt(FORCED_OUTCOME_OFFSET));
+    for (let i = 0; i < 30; i++) {
+      for (const type of [TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT] as const) {
+        const r = { ...randomRecord(type), ...(type === TxType.DEPOSIT ? {} : { honoured: 0n }) } as Extract<SlotRecord, { type: typeof type }>;
+        const encoded = await harness.read.encodeAmountRecord([type, Number(r.accountId), Number(r.tokenId), r.amount]);
+        assert.deepEqual(hexToBytes(encoded), encodeRecord(r));
+        // The batch's record with either outcome has the queued record as its queued form (DEPOSIT: unchanged).
+        for (const honoured of [0n, 1n]) {
+          const batchRecord = encodeRecord(type === TxType.DEPOSIT ? r : ({ ...r, honoured } as SlotRecord));
+          assert.deepEqual(hexToBytes(await harness.read.queuedForm([hex(batchRecord)])), queuedForm(batchRecord));
+          assert.deepEqual(queuedForm(batchRecord), encodeRecord(r));
+        }
+      }
+    }
+  });
+
+  it("encodes an exit claim's public data and public input as TS encodeExitPublicData / exitPublicInput", async () => {
+    for (const p of [TEST_PARAMS, { ...TEST_PARAMS, underlyings: 2, balanceLevels: 3 }, { ...TEST_PARAMS, underlyings: 5, balanceLevels: 2 }]) {
+      for (let i = 0; i < 8; i++) {
+        const claim = {
+          root: value(254), accountId: Number(value(32)),
+          prices: Array.from({ length: p.underlyings }, () => value(56)),
+          amounts: Array.from({ length: exitTokenCount(p) }, () => value(128)),
+        };
+        const [data, input] = await harness.read.encodeExit([claim.root, claim.accountId, claim.prices, claim.amounts]);
+        assert.deepEqual(hexToBytes(data), encodeExitPublicData(claim, p));
+        assert.equal(input, exitPublicInput(claim, p));
+      }
     }
   });
 

@@ -23,7 +23,7 @@ const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
 async function deployed() {
   const verifier = await deploy(as(admin), readArtifact("test/MockVerifier.sol", "MockVerifier"));
   const usdc = await deployTestToken(as(admin), "USD Coin", "USDC", 6);
-  const custodian = await deployCustodian(as(admin), { params: TEST_PARAMS, verifier, quoteToken: usdc, operator: operator.account!.address });
+  const custodian = await deployCustodian(as(admin), { params: TEST_PARAMS, verifier, exitVerifier: verifier, quoteToken: usdc, operator: operator.account!.address });
   const read = (functionName: string, args: readonly unknown[] = []) =>
     publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args } as never) as Promise<unknown>;
   return { custodian, read };

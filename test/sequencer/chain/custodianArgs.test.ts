@@ -1,7 +1,7 @@
 /** sequencer/chain/custodianArgs.ts: the custodian's constructor arguments follow the circuit parameters. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { custodianArgs, derivativesSizesOf } from "../../../sequencer/chain/custodianArgs.ts";
+import { custodianArgs, DEFAULT_REQUEST_DEADLINE, derivativesSizesOf } from "../../../sequencer/chain/custodianArgs.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 
 const roles = {
@@ -11,6 +11,8 @@ const roles = {
   quoteMinDeposit: 10n ** 6n,
   admin: "0x0000000000000000000000000000000000000003",
   operator: "0x0000000000000000000000000000000000000004",
+  exitVerifier: "0x0000000000000000000000000000000000000005",
+  timelock: "0x0000000000000000000000000000000000000006",
 } as const;
 
 describe("custodianArgs", () => {
@@ -18,7 +20,10 @@ describe("custodianArgs", () => {
     assert.deepEqual(custodianArgs(PRODUCTION_PARAMS, roles), [
       roles.verifier, 77n, roles.quoteToken, 10n ** 6n, roles.admin, roles.operator,
       4 ** 12, 4 ** 3, 4 ** 3, 32n, { derivSlots: 16n, underlyings: 2, instruments: 7, optionInstruments: 4 },
+      { requestDeadline: BigInt(DEFAULT_REQUEST_DEADLINE), exitVerifier: roles.exitVerifier, timelock: roles.timelock },
     ]);
+    assert.equal(DEFAULT_REQUEST_DEADLINE, 7 * 24 * 3600);
+    assert.equal(custodianArgs(TEST_PARAMS, { ...roles, requestDeadline: 3600 })[11].requestDeadline, 3600n);
     assert.deepEqual(derivativesSizesOf(TEST_PARAMS), { derivSlots: 1n, underlyings: 1, instruments: 4, optionInstruments: 2 });
   });
 });

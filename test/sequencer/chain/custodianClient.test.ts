@@ -22,7 +22,7 @@ const c: Clients = { publicClient, walletClient: admin };
 async function deployed() {
   const verifier = await deploy(c, readArtifact("test/MockVerifier.sol", "MockVerifier"));
   const usdc = await deployTestToken(c, "USD Coin", "USDC", 6);
-  const custodian = await deployCustodian(c, { params: TEST_PARAMS, verifier, quoteToken: usdc, operator: operator.account!.address });
+  const custodian = await deployCustodian(c, { params: TEST_PARAMS, verifier, exitVerifier: verifier, quoteToken: usdc, operator: operator.account!.address });
   return { custodian, client: new CustodianClient({ publicClient, walletClient: operator, custodian }) };
 }
 

@@ -13,6 +13,7 @@ import { fetchRequests } from "../../../sequencer/chain/requests.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { deployExitRoles } from "../../contracts/helpers.ts";
 import { accountOf, claimWithdrawal, deposit, keyRotationPending, minDeposit, registerTradingKey } from "../../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
 
@@ -24,8 +25,9 @@ async function setup() {
   const [admin, trader] = (await viem.getWalletClients()) as unknown as WalletClient[];
   const verifier = await viem.deployContract("MockVerifier");
   const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
+  const exit = await deployExitRoles(viem, admin.account!.address);
   const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
-    verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address,
+    verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address, ...exit,
   }) as never);
   const c = { publicClient, walletClient: trader };
   const chainId = await publicClient.getChainId();

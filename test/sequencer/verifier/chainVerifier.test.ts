@@ -11,7 +11,7 @@ import { erc20Abi, type Address, type PublicClient, type WalletClient } from "vi
 import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { buildCircuit } from "../../../scripts/build/circuitBuild.ts";
 import { printReport } from "../../../scripts/verify.ts";
-import { DEMO_MIN_DEPOSITS, deployExchange, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
+import { DEMO_MIN_DEPOSITS, deployExchange, deployRefusingExitVerifier, deployTestToken, readArtifact, send, type Clients } from "../../../scripts/deploy/deployExchange.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { createDefaultProver } from "../../../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
@@ -48,7 +48,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     vkey = JSON.parse(readFileSync(circuit.vkey, "utf8"));
     const usdc = await deployTestToken(as(operator), "USD Coin", "USDC", 6);
     const weth = await deployTestToken(as(operator), "Wrapped Ether", "WETH", 18);
-    ({ custodian } = await deployExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator.account!.address }));
+    ({ custodian } = await deployExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, quoteToken: usdc, operator: operator.account!.address, exitVerifier: await deployRefusingExitVerifier(as(operator)) }));
     await send(as(operator), custodian, custodianAbi, "registerToken", [weth, DEMO_MIN_DEPOSITS.weth]);
     await send(as(operator), custodian, custodianAbi, "registerMarket", [1, SIZE_UNIT, PRICE_UNIT]);
     sequencer = new Sequencer({

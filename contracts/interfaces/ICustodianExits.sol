@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IGroth16Verifier} from "./IGroth16Verifier.sol";
+
+/// @title ICustodianExits
+/// @notice The custodian's exit guarantees (issue 12): request deadlines, forced requests, exodus mode, deposit
+/// refunds and exit claims, and the timelocked admin. Errors and events live here (Uniswap v4 style) so tools can
+/// decode them without the whole custodian.
+interface ICustodianExits {
+    /// @notice The exit half of the custodian's constructor arguments.
+    /// @param requestDeadline Seconds a queued request may wait before anyone may switch the custodian to exodus
+    /// mode; in (0, 30 days]. Deployments use 7 days (sequencer/chain/custodianArgs.ts DEFAULT_REQUEST_DEADLINE).
+    /// @param exitVerifier Groth16 verifier of the exit circuit (one public input, as the batch verifier).
+    /// @param timelock An OpenZeppelin TimelockController whose getMinDelay() exceeds requestDeadline: it alone
+    /// grants and revokes OPERATOR_ROLE and replaces the oracle key.
+    struct ExitConfig {
+        uint64 requestDeadline;
+        IGroth16Verifier exitVerifier;
+        address timelock;
+    }
+
+    /// @notice The owner of `accountId` queued a forced withdrawal (txType 12: spot token `tokenId`; txType 13:
+    /// derivatives collateral, tokenId 0) at queue index `requestIndex`.
+    event ForcedWithdrawalRequested(
+        uint32 indexed accountId, uint8 indexed txType, uint16 tokenId, uint96 amount, uint256 requestIndex
+    );
+    /// @notice Batch `batchNumber` proved account `accountId`'s forced withdrawal refused (the state could not
+    /// honour it: balance, or collateral beyond initial margin, too small). Honoured ones emit WithdrawalCredited.
+    event ForcedWithdrawalRefused(uint32 indexed batchNumber, uint32 indexed accountId, uint16 tokenId, uint96 amount);
+    /// @notice Exodus mode began: `overdueRequest` waited past its deadline; `stateRoot` is frozen for exits.
+    event ExodusActivated(uint256 stateRoot, uint256 overdueRequest, uint256 availableAt);
+    /// @notice Queued deposit `index`, never consumed, was refunded to its depositor.
+    event DepositRefunded(
+        uint256 indexed index, uint32 indexed accountId, address indexed depositor, uint16 tokenId, uint96 amount
+    );
+    /// @notice Account `accountId` exited: per token id, what its proof claimed and what was credited to `owner`
+    /// (at most what the custodian held beyond what it already owes).
+    event Exited(uint32 indexed accountId, address indexed owner, uint256[] claimed, uint256[] paid);
+
+    /// @notice The request deadline is 0 or above {MAX_REQUEST_DEADLINE}.
+    error InvalidRequestDeadline(uint64 requestDeadline);
+    /// @notice The timelock's minimum delay does not exceed the request deadline.
+    error TimelockDelayTooShort(uint256 minDelay, uint64 requestDeadline);
+    /// @notice The custodian is in exodus mode: no batch, deposit, registration or forced request, ever again.
+    error ExodusModeActive();
+    /// @notice Refunds and exits exist only in exodus mode.
+    error NotInExodus();
+    /// @notice No request is overdue yet: exodus becomes available at `availableAt` (type(uint256).max: the
+    /// queue is empty).
+    error ExodusNotAvailable(uint256 availableAt);
+    /// @notice A forced withdrawal of 0.
+    error ZeroForcedAmount();
+    /// @notice The account already has a forced request (queue index `requestIndex`) no batch has consumed.
+    error ForcedRequestPending(uint32 accountId, uint256 requestIndex);
+    /// @notice {MAX_OPEN_FORCED_REQUESTS} forced requests are queued and unconsumed; retry after the next batch.
+    error TooManyForcedRequests();
+    /// @notice This custodian has no derivatives slots, so nothing could consume a collateral withdrawal.
+    error NoDerivativesSlots();
+    /// @notice The forced request's outcome byte in slot `slot` is neither 0 (refused) nor 1 (honoured).
+    error BadForcedOutcome(uint256 slot, uint8 outcome);
+    /// @notice Request `index` is consumed, or not queued: nothing to refund.
+    error NotRefundable(uint256 index);
+    /// @notice The record given for request `index` is not the one the request chain committed to.
+    error RequestMismatch(uint256 index);
+    /// @notice Deposit `index` was already refunded.
+    error AlreadyRefunded(uint256 index);
+    /// @notice Only the owner of `accountId` may claim its exit.
+    error NotAccountOwner(uint32 accountId, address caller);
+    /// @notice Account `accountId` already exited.
+    error AlreadyExited(uint32 accountId);
+    /// @notice An exit carries one amount per token id ({maxTokens}), each below 2^128.
+    error BadExitAmounts();
+
+    /// @notice Queues a FORCED_WITHDRAW of `amount` of spot token `tokenId` from the caller's account.
+    function forceWithdraw(uint16 tokenId, uint96 amount) external returns (uint256 requestIndex);
+    /// @notice Queues a FORCED_COLLATERAL_WITHDRAW of `amount` of quote collateral from the caller's account.
+    function forceWithdrawCollateral(uint96 amount) external returns (uint256 requestIndex);
+    /// @notice Switches the custodian to exodus mode, for good, once a request is overdue.
+    function activateExodus() external;
+    /// @notice Refunds unconsumed deposit `index` to its depositor (exodus only).
+    function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external;
+    /// @notice Claims account `accountId`'s exit from the frozen root (exodus only, once, by its owner).
+    function exit(uint32 accountId, uint256[] calldata amounts, uint256[8] calldata proof) external;
+    /// @notice When request `index` was queued (0 if not queued).
+    function queuedAt(uint256 index) external view returns (uint64);
+    /// @notice Who queued request `index` (the depositor of a deposit).
+    function queuedBy(uint256 index) external view returns (address);
+    /// @notice When the oldest unconsumed request passes its deadline; type(uint256).max if none is queued.
+    function exodusAvailableAt() external view returns (uint256);
+    /// @notice Index prices (one per underlying) of the last accepted batch that used the oracle; 0 before any.
+    function lastPrices() external view returns (uint256[] memory);
+}
+
+/// @notice The one function of OpenZeppelin's TimelockController the custodian reads.
+interface ITimelockDelay {
+    /// @notice Minimum delay, in seconds, between scheduling and executing an operation.
+    function getMinDelay() external view returns (uint256);
+}

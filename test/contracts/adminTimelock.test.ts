@@ -1,0 +1,124 @@
+/**
+ * The admin cannot act overnight (issue 12): granting OPERATOR_ROLE and replacing the oracle key need the
+ * timelock (OpenZeppelin TimelockController, delay > request deadline, checked at deployment), whose CallScheduled
+ * event announces them; the default admin's transfer delay also exceeds the deadline. Attacks: the admin granting
+ * itself OPERATOR_ROLE or TIMELOCK_ROLE, or replacing the oracle key, directly (refused) and through the timelock
+ * before its delay (refused) and after (works, with the events). Also the deployed bytecode's size bound, and the
+ * deployment script's timelock.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { artifacts, network } from "hardhat";
+import { getAddress, parseEventLogs, zeroAddress, zeroHash, type PublicClient, type WalletClient } from "viem";
+
+import { custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
+import { adminTimelockAbi, custodianAbi } from "../../sequencer/chain/abi.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { deployCustodian, TIMELOCK_MARGIN_SECONDS } from "../../scripts/deploy/deployExchange.ts";
+import { TEST_REQUEST_DEADLINE, TEST_TIMELOCK_DELAY, compressKey, pubKeyOf } from "./helpers.ts";
+import { ORACLE_KEY, exitFixtures } from "./exitFixture.ts";
+
+const connection = await network.create();
+const { viem, networkHelpers } = connection;
+const { deployBase } = exitFixtures(connection);
+
+/** EIP-170: the largest deployed bytecode a chain accepts. */
+const MAX_CODE_SIZE = 24_576;
+
+describe("admin timelock", () => {
+  it("the deployed custodian fits the EIP-170 code size limit", async () => {
+    const { deployedBytecode } = await artifacts.readArtifact("Custodian");
+    const size = (deployedBytecode.length - 2) / 2;
+    console.log(`\n  Custodian deployed bytecode: ${size} bytes (limit ${MAX_CODE_SIZE}, margin ${MAX_CODE_SIZE - size})`);
+    assert.ok(size <= MAX_CODE_SIZE, `${size} bytes`);
+    const env = await networkHelpers.loadFixture(deployBase);
+    const code = await env.publicClient.getCode({ address: env.custodian.address });
+    assert.equal((code!.length - 2) / 2, size);
+  });
+
+  it("deployment refuses a deadline of 0 or above 30 days, a timelock delay not above the deadline, and zero exit roles", async () => {
+    const env = await networkHelpers.loadFixture(deployBase);
+    const { custodian, roles } = env;
+    const deploy = (over: Partial<typeof roles>) => viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, { ...roles, ...over }) as never);
+    await viem.assertions.revertWithCustomErrorWithArgs(deploy({ requestDeadline: 0 }), custodian, "InvalidRequestDeadline", [0n]);
+    const max = 30 * 86400;
+    assert.equal(await custodian.read.MAX_REQUEST_DEADLINE(), BigInt(max));
+    await viem.assertions.revertWithCustomErrorWithArgs(deploy({ requestDeadline: max + 1 }), custodian, "InvalidRequestDeadline", [BigInt(max + 1)]);
+    // The test timelock's delay is the deadline + 1 day: a deadline equal to it, or above, is refused.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      deploy({ requestDeadline: TEST_TIMELOCK_DELAY }), custodian, "TimelockDelayTooShort", [BigInt(TEST_TIMELOCK_DELAY), BigInt(TEST_TIMELOCK_DELAY)]);
+    await deploy({ requestDeadline: TEST_TIMELOCK_DELAY - 1 });
+    const long = await viem.deployContract("AdminTimelock", [BigInt(max + 1), [env.admin.account.address], [env.admin.account.address], zeroAddress]);
+    await deploy({ requestDeadline: max, timelock: long.address });
+    await viem.assertions.revertWithCustomError(deploy({ exitVerifier: zeroAddress }), custodian, "ZeroAddress");
+    await viem.assertions.revertWithCustomError(deploy({ timelock: zeroAddress }), custodian, "ZeroAddress");
+    // An address with no getMinDelay() (an EOA) is no timelock.
+    await assert.rejects(deploy({ timelock: env.admin.account.address }));
+  });
+
+  it("the admin granting itself OPERATOR_ROLE or TIMELOCK_ROLE, or replacing the oracle key, directly: refused", async () => {
+    const { custodian, admin } = await networkHelpers.loadFixture(deployBase);
+    const [operatorRole, timelockRole] = [await custodian.read.OPERATOR_ROLE(), await custodian.read.TIMELOCK_ROLE()];
+    const me = getAddress(admin.account.address);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([operatorRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, timelockRole]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([timelockRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, timelockRole]);
+    // The first oracle key is the admin's (nothing can trade derivatives before it); a replacement is not.
+    await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+    const other = pubKeyOf(556n);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.setOracleKey([other[0], other[1]]), custodian, "AccessControlUnauthorizedAccount", [me, timelockRole]);
+    assert.equal(await custodian.read.oracleKey(), compressKey(ORACLE_KEY));
+    assert.equal(await custodian.read.hasRole([operatorRole, me]), false);
+  });
+
+  it("through the timelock: announced by CallScheduled, refused before the delay, effective after it (RoleGranted, OracleKeySet)", async () => {
+    const env = await networkHelpers.loadFixture(deployBase);
+    const { custodian, admin, timelock } = env;
+    const { timelocked } = exitFixtures(connection).batches(env);
+    const me = getAddress(admin.account.address);
+    const operatorRole = await custodian.read.OPERATOR_ROLE();
+    assert.equal(await timelock.read.getMinDelay(), BigInt(TEST_TIMELOCK_DELAY));
+    assert.ok(TEST_TIMELOCK_DELAY > TEST_REQUEST_DEADLINE);
+    await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+    const other = pubKeyOf(556n);
+    const grant = await timelocked("grantRole", [operatorRole, me]);
+    const rekey = await timelocked("setOracleKey", [other[0], other[1]]);
+    // The announcement: the target, the call and the delay, in the timelock's CallScheduled event.
+    const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await grant.scheduled });
+    const [announced] = parseEventLogs({ abi: adminTimelockAbi, logs: receipt.logs, eventName: "CallScheduled" });
+    assert.deepEqual([getAddress(announced.args.target), announced.args.data, announced.args.delay], [getAddress(custodian.address), grant.data, BigInt(TEST_TIMELOCK_DELAY)]);
+    // Before the delay: refused (the timelock's own error), one second short included.
+    await viem.assertions.revertWithCustomError(grant.execute(), timelock, "TimelockUnexpectedOperationState");
+    const id = await timelock.read.hashOperation([custodian.address, 0n, rekey.data, zeroHash, zeroHash]);
+    const readyAt = await timelock.read.getTimestamp([id]);
+    await networkHelpers.time.setNextBlockTimestamp(readyAt - 1n);
+    await viem.assertions.revertWithCustomError(rekey.execute(), timelock, "TimelockUnexpectedOperationState");
+    assert.equal(await custodian.read.oracleKey(), compressKey(ORACLE_KEY));
+    // At the delay: both take effect, with the custodian's events.
+    await networkHelpers.time.setNextBlockTimestamp(readyAt + 1n);
+    await viem.assertions.emitWithArgs(rekey.execute(), custodian, "OracleKeySet", [other[0], other[1], compressKey(other), compressKey(ORACLE_KEY)]);
+    await viem.assertions.emitWithArgs(grant.execute(), custodian, "RoleGranted", [operatorRole, me, getAddress(timelock.address)]);
+    assert.equal(await custodian.read.hasRole([operatorRole, me]), true);
+    assert.equal(await custodian.read.operatorCount(), 2n);
+    // Only the timelock's proposer can schedule.
+    await viem.assertions.revertWithCustomError(
+      timelock.write.schedule([custodian.address, 0n, grant.data, zeroHash, `0x${"07".padStart(64, "0")}`, BigInt(TEST_TIMELOCK_DELAY)], { account: env.alice.account }),
+      timelock, "AccessControlUnauthorizedAccount");
+  });
+
+  it("deployExchange's deployCustodian deploys a timelock (deadline + 1 day, the deployer proposes and executes) and passes it", async () => {
+    const env = await networkHelpers.loadFixture(deployBase);
+    const c = { publicClient: env.publicClient as unknown as PublicClient, walletClient: env.admin as unknown as WalletClient };
+    const address = await deployCustodian(c, {
+      params: TEST_PARAMS, verifier: env.verifier.address, exitVerifier: env.roles.exitVerifier, quoteToken: env.usdc.address, operator: env.operator.account.address,
+    });
+    const read = (functionName: string, args: readonly unknown[] = []) => env.publicClient.readContract({ address, abi: custodianAbi, functionName, args } as never) as Promise<unknown>;
+    assert.equal(await read("requestDeadline"), BigInt(DEFAULT_REQUEST_DEADLINE));
+    const timelock = (await read("timelock")) as `0x${string}`;
+    const delay = await env.publicClient.readContract({ address: timelock, abi: adminTimelockAbi, functionName: "getMinDelay" });
+    assert.equal(delay, BigInt(DEFAULT_REQUEST_DEADLINE + TIMELOCK_MARGIN_SECONDS));
+    const proposer = await env.publicClient.readContract({ address: timelock, abi: adminTimelockAbi, functionName: "PROPOSER_ROLE" });
+    assert.equal(await env.publicClient.readContract({ address: timelock, abi: adminTimelockAbi, functionName: "hasRole", args: [proposer, env.admin.account.address] }), true);
+    assert.equal(await read("hasRole", [await read("TIMELOCK_ROLE"), timelock]), true);
+    assert.equal(await read("defaultAdminDelay"), DEFAULT_REQUEST_DEADLINE + 2 * 86400);
+  });
+});

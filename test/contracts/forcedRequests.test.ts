@@ -1,0 +1,250 @@
+/**
+ * Forced requests on the custodian (issue 12): an account's owner queues FORCED_WITHDRAW (spot) and
+ * FORCED_COLLATERAL_WITHDRAW (derivatives collateral) requests the operator must consume within the deadline;
+ * the batch carries the circuit's outcome byte, which the custodian clears before checking the request chain and
+ * credits only when it is 1. Attacks first: an operator flipping or forging the outcome or the amount, a spammer
+ * filling the queue.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { getAddress, hexToBytes, parseEventLogs, type Hex } from "viem";
+
+import { FORCED_OUTCOME_OFFSET, RECORD_BYTES, TxType } from "../../sequencer/protocol/constants.ts";
+import { encodeRecord, nextRequestChain, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { PROOF, TEST_REQUEST_DEADLINE, compressKey, hex, pubKeyOf, recordsOffset } from "./helpers.ts";
+import { ETH, USDC, exitFixtures } from "./exitFixture.ts";
+
+const connection = await network.create();
+const { viem, networkHelpers } = connection;
+const { deployFunded } = exitFixtures(connection);
+const spotOnly = exitFixtures(connection, { ...TEST_PARAMS, derivSlots: 0, instruments: 0, optionInstruments: 0 });
+
+type Env = Awaited<ReturnType<typeof deployFunded>>;
+
+const forced = (type: 12 | 13, accountId: bigint, tokenId: bigint, amount: bigint, honoured = 0n): SlotRecord =>
+  ({ type, accountId, tokenId, amount, honoured }) as SlotRecord;
+
+/** Everything a refused call or batch must leave unchanged. */
+async function snapshot(env: Env) {
+  const { custodian, alice, bob } = env;
+  const read = [
+    custodian.read.stateRoot(), custodian.read.batchCount(), custodian.read.processedRequests(), custodian.read.requestCount(),
+    custodian.read.openForcedRequests(), custodian.read.owed([0]), custodian.read.owed([1]),
+    custodian.read.withdrawable([alice.account.address, 0]), custodian.read.withdrawable([alice.account.address, 1]),
+    custodian.read.withdrawable([bob.account.address, 0]),
+  ];
+  return Promise.all(read as Promise<unknown>[]);
+}
+
+/** Submits public data `pd` and expects `error(args)`, with nothing changed. */
+async function expectBatchRejected(env: Env, pd: Uint8Array, error: string, args: readonly unknown[]) {
+  const before = await snapshot(env);
+  await viem.assertions.revertWithCustomErrorWithArgs(
+    env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account }), env.custodian, error as never, args as never);
+  assert.deepEqual(await snapshot(env), before);
+}
+
+describe("forced requests", () => {
+  it("forceWithdraw queues FORCED_WITHDRAW (honoured 0) as the TS encoder, stamped with its time and owner; collateral in token 0", async () => {
+    const env = await networkHelpers.loadFixture(deployFunded);
+    const { custodian, alice, bob, publicClient } = env;
+    const index = await custodian.read.requestCount();
+    const chain0 = await custodian.read.requestChain([index]);
+    const hash = await custodian.write.forceWithdraw([1, ETH], { account: alice.account });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
+    const record = encodeRecord(forced(TxType.FORCED_WITHDRAW, 1n, 1n, ETH));
+    assert.equal(record[FORCED_OUTCOME_OFFSET], 0);
+    const [queued] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "RequestQueued" });
+    assert.deepEqual(hexToBytes(queued.args.record), record);
+    const [ev] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "ForcedWithdrawalRequested" });
+    assert.deepEqual(ev.args, { accountId: 1, txType: TxType.FORCED_WITHDRAW, tokenId: 1, amount: ETH, requestIndex: index });
+    assert.equal(await custodian.read.requestChain([index + 1n]), nextRequestChain(chain0, record));
+    assert.equal(await custodian.read.queuedAt([index]), block.timestamp);
+    assert.equal(await custodian.read.queuedBy([index]), getAddress(alice.account.address));
+    assert.equal(await custodian.read.openForcedRequests(), 1);
+
+    const r2 = await publicClient.waitForTransactionReceipt({ hash: await custodian.write.forceWithdrawCollateral([7n * USDC], { account: bob.account }) });
+    const [q2] = parseEventLogs({ abi: custodian.abi, logs: r2.logs, eventName: "RequestQueued" });
+    assert.deepEqual(hexToBytes(q2.args.record), encodeRecord(forced(TxType.FORCED_COLLATERAL_WITHDRAW, 2n, 0n, 7n * USDC)));
+    assert.equal(await custodian.read.queuedBy([index + 1n]), getAddress(bob.account.address));
+    assert.equal(await custodian.read.openForcedRequests(), 2);
+  });
+
+  it("refuses callers without an account, amount 0 and unknown tokens, queueing nothing", async () => {
+    const env = await networkHelpers.loadFixture(deployFunded);
+    const { custodian, alice, carol } = env;
+    const before = await snapshot(env);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      custodian.write.forceWithdraw([0, 1n], { account: carol.account }), custodian, "NoAccount", [getAddress(carol.account.address)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      custodian.write.forceWithdrawCollateral([1n], { account: carol.account }), custodian, "NoAccount", [getAddress(carol.account.address)]);
+    await viem.assertions.revertWithCustomError(custodian.write.forceWithdraw([0, 0n], { account: alice.account }), custodian, "ZeroForcedAmount");
+    await viem.assertions.revertWithCustomError(custodian.write.forceWithdrawCollateral([0n], { account: alice.account }), custodian, "ZeroForcedAmount");
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceWithdraw([2, 1n], { account: alice.account }), custodian, "UnknownToken", [2]);
+    assert.deepEqual(await snapshot(env), before);
+  });
+
+  it("a spot-only custodian refuses collateral withdrawals (NoDerivativesSlots): nothing could ever consume them", async () => {
+    const env = await networkHelpers.loadFixture(spotOnly.deployBase);
+    await env.custodian.write.registerTradingKey([pubKeyOf(9n)[0], pubKeyOf(9n)[1]], { account: env.alice.account });
+    await viem.assertions.revertWithCustomError(
+      env.custodian.write.forceWithdrawCollateral([1n], { account: env.alice.account }), env.custodian, "NoDerivativesSlots");
+    await env.custodian.write.forceWithdraw([0, 1n], { account: env.alice.account });
+  });
+
+  it("per-account cap: a second forced request of either kind while one is unconsumed is refused, allowed once a batch consumed it", async () => {
+    const env = await networkHelpers.loadFixture(deployFunded);
+    const { custodian, alice, bob } = env;
+    const index = await custodian.read.requestCount();
+    await custodian.write.forceWithdraw([0, 10n * USDC], { account: alice.account });
+    for (const call of [custodian.write.forceWithdraw([0, 1n], { account: alice.account }), custodian.write.forceWithdrawCollateral([1n], { account: alice.account })]) {
+      await viem.assertions.revertWithCustomErrorWithArgs(call, custodian, "ForcedRequestPending", [1, index]);
+    }
+    // Another account is not affected.
+    await custodian.write.forceWithdraw([0, 1n * USDC], { account: bob.account });
+    // One batch consumes both (refusing Alice's, honouring Bob's): both may force again.
+    await env.submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 10n * USDC, 0n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n * USDC, 1n)]);
+    assert.equal(await custodian.read.openForcedRequests(), 0);
+    await custodian.write.forceWithdrawCollateral([5n], { account: alice.account });
+    await custodian.write.forceWithdraw([0, 5n], { account: bob.account });
+  });
+
+  it("total cap: MAX_OPEN_FORCED_REQUESTS (1024) open forced requests, the next refused; a batch consuming some frees places", async () => {
+    // A custodian with room for 4096 accounts, 1025 owners (impersonated), one forced request each.
+    const big = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6 });
+    const env = await big.deployBase();
+    const { custodian } = env;
+    const max = Number(await custodian.read.MAX_OPEN_FORCED_REQUESTS());
+    assert.equal(max, 1024);
+    const key = pubKeyOf(77n);
+    const owners: Hex[] = Array.from({ length: max + 1 }, (_, i) => `0x${(0x10000n + BigInt(i)).toString(16).padStart(40, "0")}` as Hex);
+    for (const owner of owners) {
+      await networkHelpers.impersonateAccount(owner);
+      await networkHelpers.setBalance(owner, 10n ** 18n);
+      await custodian.write.registerTradingKey([key[0], key[1]], { account: owner });
+    }
+    // Consume the registrations (2 spot slots per batch).
+    const nRegs = owners.length;
+    for (let i = 0; i < nRegs; i += 2) {
+      const records: SlotRecord[] = [];
+      for (let j = i; j < Math.min(i + 2, nRegs); j++) records.push({ type: TxType.REGISTER_KEY, accountId: BigInt(j + 1), pubKey: compressKey(key) });
+      await big.batches(env).submit(records);
+    }
+    for (const owner of owners.slice(0, max)) await custodian.write.forceWithdraw([0, 1n], { account: owner });
+    assert.equal(await custodian.read.openForcedRequests(), max);
+    const count = await custodian.read.requestCount();
+    await viem.assertions.revertWithCustomError(custodian.write.forceWithdraw([0, 1n], { account: owners[max] }), custodian, "TooManyForcedRequests");
+    assert.equal(await custodian.read.requestCount(), count);
+    // A batch consumes the first two (refused: no balances): two places free up.
+    await big.batches(env).submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n)]);
+    assert.equal(await custodian.read.openForcedRequests(), max - 2);
+    await custodian.write.forceWithdraw([0, 1n], { account: owners[max] });
+    assert.equal(await custodian.read.openForcedRequests(), max - 1);
+  });
+
+  it("forced cancel (a key rotation) is queued with its time: the same deadline as every request", async () => {
+    const env = await networkHelpers.loadFixture(deployFunded);
+    const { custodian, alice, publicClient } = env;
+    assert.equal(await custodian.read.exodusAvailableAt(), 2n ** 256n - 1n);
+    const index = await custodian.read.requestCount();
+    const newKey = pubKeyOf(999n);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await custodian.write.registerTradingKey([newKey[0], newKey[1]], { account: alice.account }) });
+    const { timestamp } = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
+    assert.equal(await custodian.read.queuedAt([index]), timestamp);
+    assert.equal(await custodian.read.exodusAvailableAt(), timestamp + BigInt(TEST_REQUEST_DEADLINE));
+  });
+
+  it("a batch credits honoured forced withdrawals to the owner (collateral in token 0) and credits nothing for refused ones", async () => {
+    const env = await networkHelpers.loadFixture(deployFunded);
+    const { custodian, alice, bob } = env;
+    await custodian.write.forceWithdraw([1, ETH], { account: alice.account });
+    await custodian.write.forceWithdraw([0, 10_000n * USDC], { account: bob.account });
+    const owed0 = await custodian.read.owed([0]);
+    // Alice's honoured (spot slot 0), Bob's refused (spot slot 1).
+    const r1 = await env.publicClient.waitForTransactionReceipt({ hash: await env.submit([
+      forced(TxType.FORCED_WITHDRAW, 1n, 1n, ETH, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 10_000n * USDC, 0n),
+    ]) });
+    const credited = parseEventLogs({ abi: custodian.abi, logs: r1.logs, eventName: "WithdrawalCredited" });
+    assert.deepEqual(credited.map((e) => [e.args.accountId, e.args.tokenId, e.args.amount]), [[1, 1, ETH]]);
+    const refused = parseEventLogs({ abi: custodian.abi, logs: r1.logs, eventName: "ForcedWithdrawalRefused" });
+    assert.deepEqual(refused.map((e) => [e.args.accountId, e.args.tokenId, e.args.amount]), [[2, 0, 10_000n * USDC]]);
+    assert.equal(await custodian.read.withdrawable([alice.account.address, 1]), ETH);
+    assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), 0n);
+    assert.equal(await custodian.read.owed([1]), ETH);
+    assert.equal(await custodian.read.owed([0]), owed0);
+    // Collateral: a derivatives slot, token 0.
+    await custodian.write.forceWithdrawCollateral([300n * USDC], { account: bob.account });
+    await env.submit([], [forced(TxType.FORCED_COLLATERAL_WITHDRAW, 2n, 0n, 300n * USDC, 1n)]);
+    assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), 300n * USDC);
+    assert.equal(await custodian.read.owed([0]), 300n * USDC);
+    assert.equal(await custodian.read.openForcedRequests(), 0);
+    // Pulled with the ordinary withdraw.
+    const before = await env.usdc.read.balanceOf([bob.account.address]);
+    await custodian.write.withdraw([0], { account: bob.account });
+    assert.equal(await env.usdc.read.balanceOf([bob.account.address]), before + 300n * USDC);
+    assert.equal(await custodian.read.owed([0]), 0n);
+  });
+
+  describe("a dishonest operator", () => {
+    async function queuedOne() {
+      const env = await deployFunded();
+      await env.custodian.write.forceWithdraw([0, 100n * USDC], { account: env.alice.account });
+      return env;
+    }
+    const queued = forced(TxType.FORCED_WITHDRAW, 1n, 0n, 100n * USDC);
+
+    it("flipping the outcome byte to anything but 0 or 1 (2, 3, 0xff) is refused: BadForcedOutcome", async () => {
+      const env = await networkHelpers.loadFixture(queuedOne);
+      for (const outcome of [2, 3, 0xff]) {
+        const pd = await env.nextBatch([queued]);
+        pd[recordsOffset(TEST_PARAMS) + FORCED_OUTCOME_OFFSET] = outcome;
+        await expectBatchRejected(env, pd, "BadForcedOutcome", [0n, outcome]);
+      }
+    });
+
+    it("changing the amount, the account, the token, the type or the padding is refused: the request chain does not match", async () => {
+      const env = await networkHelpers.loadFixture(queuedOne);
+      for (const record of [
+        forced(TxType.FORCED_WITHDRAW, 1n, 0n, 100n * USDC + 1n, 1n),
+        forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n, 1n),
+        forced(TxType.FORCED_WITHDRAW, 2n, 0n, 100n * USDC, 1n),
+        forced(TxType.FORCED_WITHDRAW, 1n, 1n, 100n * USDC, 1n),
+      ]) {
+        await expectBatchRejected(env, await env.nextBatch([record]), "UnqueuedRequest", [5n, 1n]);
+      }
+      // A plain WITHDRAW in its place is no claim on the request (the circuit proves it as an ordinary withdrawal):
+      // the forced request stays first in the queue, its deadline running.
+      const at = await env.custodian.read.exodusAvailableAt();
+      await env.submit([{ type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 100n * USDC }]);
+      assert.equal(await env.custodian.read.processedRequests(), 5n);
+      assert.equal(await env.custodian.read.exodusAvailableAt(), at);
+      const dirty = await env.nextBatch([queued]);
+      dirty[recordsOffset(TEST_PARAMS) + RECORD_BYTES - 1] = 1;
+      await expectBatchRejected(env, dirty, "UnqueuedRequest", [5n, 1n]);
+      // The honest record is accepted.
+      await env.submit([{ ...queued, honoured: 1n } as SlotRecord]);
+      assert.equal(await env.custodian.read.processedRequests(), 6n);
+      assert.equal(await env.custodian.read.withdrawable([env.alice.account.address, 0]), 200n * USDC);
+    });
+
+    it("a FORCED_WITHDRAW in a derivatives slot, or a FORCED_COLLATERAL_WITHDRAW in a spot slot, is refused: UnknownTxType", async () => {
+      const env = await networkHelpers.loadFixture(queuedOne);
+      await expectBatchRejected(env, await env.nextBatch([], [queued]), "UnknownTxType", [BigInt(TEST_PARAMS.slots), TxType.FORCED_WITHDRAW]);
+      const collateral = forced(TxType.FORCED_COLLATERAL_WITHDRAW, 1n, 0n, 100n * USDC);
+      await expectBatchRejected(env, await env.nextBatch([collateral]), "UnknownTxType", [0n, TxType.FORCED_COLLATERAL_WITHDRAW]);
+      // Queued as a spot withdrawal, consumed as a collateral withdrawal in the derivatives slot: the types differ.
+      await expectBatchRejected(env, await env.nextBatch([], [collateral]), "UnqueuedRequest", [5n, 1n]);
+    });
+
+    it("a refused outcome credits nothing even with a non-zero amount; the honoured one is credited once", async () => {
+      const env = await networkHelpers.loadFixture(queuedOne);
+      await env.submit([queued]);
+      assert.equal(await env.custodian.read.withdrawable([env.alice.account.address, 0]), 0n);
+      // Replaying the record in a later batch is a claim of an unqueued request.
+      await expectBatchRejected(env, await env.nextBatch([{ ...queued, honoured: 1n } as SlotRecord]), "UnqueuedRequest", [6n, 1n]);
+    });
+  });
+});
