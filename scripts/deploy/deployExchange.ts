@@ -165,15 +165,18 @@ export async function deployRefusingExitVerifier(c: Clients): Promise<Address> {
 
 /**
  * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
- * queued; minimum deposits DEMO_MIN_DEPOSITS. Without `exitVerifier`, exits are refused (deployRefusingExitVerifier).
+ * queued; minimum deposits DEMO_MIN_DEPOSITS. The exit verifier: `exitVerifier` if given, else the one compiled from
+ * `exitVerifierSol` (the exit circuit's exported verifier, scripts/build/exitCircuit.ts), else one that refuses
+ * every exit (deployRefusingExitVerifier).
  */
 export async function deployDemoExchange(
   c: Clients,
-  opts: { params: CircuitParams; verifierSol: string; operator: Address } & Partial<ExitOptions>,
+  opts: { params: CircuitParams; verifierSol: string; operator: Address; exitVerifierSol?: string } & Partial<ExitOptions>,
 ): Promise<DemoDeployment> {
   const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
-  const exitVerifier = opts.exitVerifier ?? (await deployRefusingExitVerifier(c));
+  const exitVerifier =
+    opts.exitVerifier ?? (opts.exitVerifierSol ? await deploy(c, compileVerifier(opts.exitVerifierSol)) : await deployRefusingExitVerifier(c));
   const exchange = await deployExchange(c, { ...opts, exitVerifier, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
   await registerToken(c, exchange.custodian, weth, DEMO_MIN_DEPOSITS.weth);
   await send(c, exchange.custodian, custodianAbi, "registerMarket", [DEMO_MARKET.baseTokenId, DEMO_MARKET.sizeUnit, DEMO_MARKET.priceUnit]);
