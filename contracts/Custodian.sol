@@ -19,7 +19,8 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// to a queue committed as a keccak hash chain over the exact 37-byte records a batch must carry:
 /// `requestChain(0) = 0`, `requestChain(i + 1) = keccak256(requestChain(i) ++ record_i)`.
 /// A batch consumes the next requests in order (its spot records first, then its derivatives records); its spot
-/// WITHDRAW records are credited to the accounts' owners, who pull them with {withdraw}. Derivatives
+/// WITHDRAW records and its honoured forced withdrawals are credited to the accounts' owners, who pull them with
+/// {withdraw}. Derivatives
 /// (circuits/DERIVATIVES.md) need no other on-chain accounting: TRANSFER moves value between an account's spot
 /// quote balance and its collateral inside the rollup, and collateral leaves through a spot WITHDRAW.
 /// The custodian checks that a batch using the oracle names the registered oracle key; the circuit checks its
@@ -355,7 +356,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @notice The batch's request records are not the next queued requests, in order.
     error UnqueuedRequest(uint256 firstRequest, uint256 count);
     /// @notice A slot record has a transaction type its slot cannot hold: spot slots (0 .. slots - 1) hold types
-    /// 0 to 6, derivatives slots (slots .. slots + derivSlots - 1) hold 0 and 7 to 11.
+    /// 0 to 6 and 12 (FORCED_WITHDRAW), derivatives slots (slots .. slots + derivSlots - 1) hold 0, 7 to 11 and 13
+    /// (FORCED_COLLATERAL_WITHDRAW).
     error UnknownTxType(uint256 slot, uint8 txType);
     /// @notice The verifier rejected the proof.
     error InvalidProof();
@@ -754,7 +756,9 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
 
     /// @notice Switches the custodian to exodus mode, for good: callable by anyone once the oldest unconsumed
     /// request is {requestDeadline} old (`block.timestamp >= exodusAvailableAt()`).
-    /// @dev From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
+    /// @dev Until someone calls this, a batch that consumes the overdue request is still accepted (its owner is then
+    /// served, and exodus waits for the next overdue request).
+    /// From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
     /// {stateRoot} is the root every exit is proven against; {refundDeposit}, {exit} and {withdraw} remain.
     /// The fee pool and the insurance fund are state-tree values no account owns: no exit claims them, so they stay
     /// in the custodian, where they back the derivatives claims (each account's derivatives equity is floored at 0,
@@ -1121,7 +1125,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
                     if (outcome > 1) revert BadForcedOutcome(i, outcome);
                     ++forced;
                 }
-                chain = keccak256(abi.encodePacked(chain, PublicData.queuedForm(record)));
+                chain = PublicData.chainNext(chain, record);
                 ++count;
             } else if (txType == ProtocolConstants.TX_WITHDRAW) {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
