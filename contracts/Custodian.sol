@@ -734,7 +734,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         bool oracleUsed = _checkOracle(publicData);
 
         uint64 firstRequest = processedRequests;
-        (uint64 consumed, uint16 forced) = _checkRecords(publicData, firstRequest);
+        (uint64 consumed, uint16 forced, bool collateral) = _checkRecords(publicData, firstRequest);
 
         (uint256 input, bytes32 digest) = PublicData.publicInput(publicData);
         if (!_verify(verifier, proof, input)) revert InvalidProof();
@@ -744,7 +744,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
-        _applyRecords(publicData, batchNumber);
+        // Derivatives slots hold nothing to apply unless a forced collateral withdrawal is among them.
+        _applyRecords(publicData, batchNumber, collateral ? slots + derivSlots : slots);
         if (oracleUsed) _storePrices(publicData);
 
         emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
@@ -1098,14 +1099,14 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
     }
 
-    /// @dev Walks the records without writing anything. Returns the number of request records, and of forced ones
-    /// among them, after checking they are exactly requests `firstRequest .. firstRequest + count - 1` of the
+    /// @dev Walks the records without writing anything. Returns the number of request records, of forced ones
+    /// among them, and whether a FORCED_COLLATERAL_WITHDRAW is among those, after checking they are exactly requests `firstRequest .. firstRequest + count - 1` of the
     /// queue, in record order (spot records, then derivatives records), forced ones in their queued form (outcome
     /// byte cleared; it must be 0 or 1).
     function _checkRecords(bytes calldata publicData, uint64 firstRequest)
         private
         view
-        returns (uint64 count, uint16 forced)
+        returns (uint64 count, uint16 forced, bool collateral)
     {
         uint256 spot = slots;
         uint256 n = spot + derivSlots;
@@ -1115,6 +1116,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, offset, i);
             uint8 txType = uint8(record[0]);
+            if (txType == ProtocolConstants.TX_NOOP) continue; // both slot classes hold it; the common case
             if (i < spot ? !PublicData.isSpotType(txType) : !PublicData.isDerivativesType(txType)) {
                 revert UnknownTxType(i, txType);
             }
@@ -1124,6 +1126,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
                     uint8 outcome = uint8(record[PublicData.FORCED_OUTCOME_OFFSET]);
                     if (outcome > 1) revert BadForcedOutcome(i, outcome);
                     ++forced;
+                    collateral = collateral || i >= spot;
                 }
                 chain = PublicData.chainNext(chain, record);
                 ++count;
@@ -1139,16 +1142,16 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
     }
 
-    /// @dev Second pass, after every check passed: credits the WITHDRAW records and the honoured forced records
-    /// to the accounts' owners (a refused forced record emits ForcedWithdrawalRefused), and takes the consumed
+    /// @dev Second pass over the first `n` slots, after every check passed: credits the WITHDRAW records and the
+    /// honoured forced records to the accounts' owners (a refused forced record emits ForcedWithdrawalRefused), and takes the consumed
     /// DEPOSIT records off {owed} (their amounts are in the state now). Every record here is one _checkRecords
     /// accepted, so the types sit in their slot classes and forced records come from the queue.
-    function _applyRecords(bytes calldata publicData, uint32 batchNumber) private {
-        uint256 n = slots + derivSlots;
+    function _applyRecords(bytes calldata publicData, uint32 batchNumber, uint256 n) private {
         uint256 offset = _recordsOffset;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, offset, i);
             uint8 txType = uint8(record[0]);
+            if (txType == ProtocolConstants.TX_NOOP) continue;
             bool forced = PublicData.isForced(txType);
             if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
