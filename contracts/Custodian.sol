@@ -19,7 +19,8 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// to a queue committed as a keccak hash chain over the exact 37-byte records a batch must carry:
 /// `requestChain(0) = 0`, `requestChain(i + 1) = keccak256(requestChain(i) ++ record_i)`.
 /// A batch consumes the next requests in order (its spot records first, then its derivatives records); its spot
-/// WITHDRAW records are credited to the accounts' owners, who pull them with {withdraw}. Derivatives
+/// WITHDRAW records and its honoured forced withdrawals are credited to the accounts' owners, who pull them with
+/// {withdraw}. Derivatives
 /// (circuits/DERIVATIVES.md) need no other on-chain accounting: TRANSFER moves value between an account's spot
 /// quote balance and its collateral inside the rollup, and collateral leaves through a spot WITHDRAW.
 /// The custodian checks that a batch using the oracle names the registered oracle key; the circuit checks its
@@ -355,7 +356,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @notice The batch's request records are not the next queued requests, in order.
     error UnqueuedRequest(uint256 firstRequest, uint256 count);
     /// @notice A slot record has a transaction type its slot cannot hold: spot slots (0 .. slots - 1) hold types
-    /// 0 to 6, derivatives slots (slots .. slots + derivSlots - 1) hold 0 and 7 to 11.
+    /// 0 to 6 and 12 (FORCED_WITHDRAW), derivatives slots (slots .. slots + derivSlots - 1) hold 0, 7 to 11 and 13
+    /// (FORCED_COLLATERAL_WITHDRAW).
     error UnknownTxType(uint256 slot, uint8 txType);
     /// @notice The verifier rejected the proof.
     error InvalidProof();
@@ -732,7 +734,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         bool oracleUsed = _checkOracle(publicData);
 
         uint64 firstRequest = processedRequests;
-        (uint64 consumed, uint16 forced) = _checkRecords(publicData, firstRequest);
+        (uint64 consumed, uint16 forced, bool collateral) = _checkRecords(publicData, firstRequest);
 
         (uint256 input, bytes32 digest) = PublicData.publicInput(publicData);
         if (!_verify(verifier, proof, input)) revert InvalidProof();
@@ -742,7 +744,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
-        _applyRecords(publicData, batchNumber);
+        // Derivatives slots hold nothing to apply unless a forced collateral withdrawal is among them.
+        _applyRecords(publicData, batchNumber, collateral ? slots + derivSlots : slots);
         if (oracleUsed) _storePrices(publicData);
 
         emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
@@ -754,7 +757,9 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
 
     /// @notice Switches the custodian to exodus mode, for good: callable by anyone once the oldest unconsumed
     /// request is {requestDeadline} old (`block.timestamp >= exodusAvailableAt()`).
-    /// @dev From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
+    /// @dev Until someone calls this, a batch that consumes the overdue request is still accepted (its owner is then
+    /// served, and exodus waits for the next overdue request).
+    /// From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
     /// {stateRoot} is the root every exit is proven against; {refundDeposit}, {exit} and {withdraw} remain.
     /// The fee pool and the insurance fund are state-tree values no account owns: no exit claims them, so they stay
     /// in the custodian, where they back the derivatives claims (each account's derivatives equity is floored at 0,
@@ -1094,14 +1099,14 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
     }
 
-    /// @dev Walks the records without writing anything. Returns the number of request records, and of forced ones
-    /// among them, after checking they are exactly requests `firstRequest .. firstRequest + count - 1` of the
+    /// @dev Walks the records without writing anything. Returns the number of request records, of forced ones
+    /// among them, and whether a FORCED_COLLATERAL_WITHDRAW is among those, after checking they are exactly requests `firstRequest .. firstRequest + count - 1` of the
     /// queue, in record order (spot records, then derivatives records), forced ones in their queued form (outcome
     /// byte cleared; it must be 0 or 1).
     function _checkRecords(bytes calldata publicData, uint64 firstRequest)
         private
         view
-        returns (uint64 count, uint16 forced)
+        returns (uint64 count, uint16 forced, bool collateral)
     {
         uint256 spot = slots;
         uint256 n = spot + derivSlots;
@@ -1111,6 +1116,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, offset, i);
             uint8 txType = uint8(record[0]);
+            if (txType == ProtocolConstants.TX_NOOP) continue; // both slot classes hold it; the common case
             if (i < spot ? !PublicData.isSpotType(txType) : !PublicData.isDerivativesType(txType)) {
                 revert UnknownTxType(i, txType);
             }
@@ -1120,8 +1126,9 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
                     uint8 outcome = uint8(record[PublicData.FORCED_OUTCOME_OFFSET]);
                     if (outcome > 1) revert BadForcedOutcome(i, outcome);
                     ++forced;
+                    collateral = collateral || i >= spot;
                 }
-                chain = keccak256(abi.encodePacked(chain, PublicData.queuedForm(record)));
+                chain = PublicData.chainNext(chain, record);
                 ++count;
             } else if (txType == ProtocolConstants.TX_WITHDRAW) {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
@@ -1135,16 +1142,16 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
     }
 
-    /// @dev Second pass, after every check passed: credits the WITHDRAW records and the honoured forced records
-    /// to the accounts' owners (a refused forced record emits ForcedWithdrawalRefused), and takes the consumed
+    /// @dev Second pass over the first `n` slots, after every check passed: credits the WITHDRAW records and the
+    /// honoured forced records to the accounts' owners (a refused forced record emits ForcedWithdrawalRefused), and takes the consumed
     /// DEPOSIT records off {owed} (their amounts are in the state now). Every record here is one _checkRecords
     /// accepted, so the types sit in their slot classes and forced records come from the queue.
-    function _applyRecords(bytes calldata publicData, uint32 batchNumber) private {
-        uint256 n = slots + derivSlots;
+    function _applyRecords(bytes calldata publicData, uint32 batchNumber, uint256 n) private {
         uint256 offset = _recordsOffset;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, offset, i);
             uint8 txType = uint8(record[0]);
+            if (txType == ProtocolConstants.TX_NOOP) continue;
             bool forced = PublicData.isForced(txType);
             if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);

@@ -103,12 +103,19 @@ library PublicData {
             || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW;
     }
 
-    /// @notice A batch's record as the custodian queued it: for a forced request, byte FORCED_OUTCOME_OFFSET
-    /// (the outcome the circuit proved) cleared; any other record unchanged (`queuedForm` of publicData.ts). The
-    /// caller has checked the outcome byte is 0 or 1.
-    function queuedForm(bytes calldata record) internal pure returns (bytes memory) {
-        if (!isForced(uint8(record[0]))) return record;
-        return abi.encodePacked(record[:FORCED_OUTCOME_OFFSET], bytes1(0), record[FORCED_OUTCOME_OFFSET + 1:]);
+    /// @notice The request chain after `record`: `keccak256(chain ++ queuedForm(record))`, where the queued form
+    /// clears byte FORCED_OUTCOME_OFFSET of a forced request (the outcome the circuit proved; 0 in the queue) and
+    /// leaves any other record unchanged (`nextRequestChain` of publicData.ts). Hashes in scratch memory past the
+    /// free memory pointer, allocating nothing. `record` is RECORD_BYTES long (from {recordAt}).
+    function chainNext(bytes32 chain, bytes calldata record) internal pure returns (bytes32 next) {
+        bool forced = isForced(uint8(record[0]));
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, chain)
+            calldatacopy(add(p, 32), record.offset, 37)
+            if forced { mstore8(add(p, 51), 0) }
+            next := keccak256(p, 69)
+        }
     }
 
     /// @notice Fields of a WITHDRAW record: accountId(4) tokenId(2) amount(12) after the type byte.

@@ -72,9 +72,9 @@ contract PublicDataHarness {
         return PublicData.encodeAmountRecord(txType, accountId, tokenId, amount);
     }
 
-    /// @notice {PublicData-queuedForm}.
-    function queuedForm(bytes calldata record) external pure returns (bytes memory) {
-        return PublicData.queuedForm(record);
+    /// @notice {PublicData-chainNext}.
+    function chainNext(bytes32 chain, bytes calldata record) external pure returns (bytes32) {
+        return PublicData.chainNext(chain, record);
     }
 
     /// @notice {PublicData-isForced}.

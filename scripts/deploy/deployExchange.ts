@@ -1,7 +1,8 @@
 /**
- * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the custodian
- * (genesis root of an empty state, sizes from the circuit parameters), and optionally test tokens; and the
- * admin's derivatives set-up (oracle key, instruments). Used by the devnet, the deploy script and the
+ * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the admin timelock
+ * (OpenZeppelin TimelockController, delay = request deadline + 1 day), the custodian (genesis root of an empty
+ * state, sizes from the circuit parameters, the exit verifier and the timelock), and optionally test tokens; and
+ * the admin's derivatives set-up (oracle key, instruments). Used by the devnet, the deploy script and the
  * end-to-end tests, so all three deploy the same way.
  */
 import { readFileSync } from "node:fs";

@@ -1,7 +1,8 @@
 /**
  * The custodian's constructor arguments for one set of circuit parameters (contracts/Custodian.sol): the
  * capacities of the state trees, the slot counts and the derivatives sizes, all derived from `params` so
- * the deployment scripts and the tests build the same contract for the same circuit.
+ * the deployment scripts and the tests build the same contract for the same circuit; then the exit
+ * configuration (request deadline, exit verifier, admin timelock).
  */
 import type { Address } from "viem";
 import type { CircuitParams } from "../protocol/params.ts";

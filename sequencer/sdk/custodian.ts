@@ -60,3 +60,71 @@ export async function deposit(c: ChainClients, custodian: Address, token: Addres
 export async function claimWithdrawal(c: ChainClients, custodian: Address, tokenId: number): Promise<void> {
   await sendTx(c, custodian, custodianAbi, "withdraw", [tokenId]);
 }
+
+/** Where the custodian stands on exits: exodus mode, when it becomes available, the deadline, open forced requests. */
+export type ExodusStatus = {
+  exodusMode: boolean;
+  /** Unix seconds at which anyone may activate exodus; null while no request is queued unconsumed. */
+  exodusAvailableAt: bigint | null;
+  requestDeadline: bigint;
+  openForcedRequests: number;
+};
+
+export async function exodusStatus(publicClient: PublicClient, custodian: Address): Promise<ExodusStatus> {
+  const read = <T>(functionName: string) => publicClient.readContract({ address: custodian, abi: custodianAbi, functionName } as never) as Promise<T>;
+  const availableAt = await read<bigint>("exodusAvailableAt");
+  return {
+    exodusMode: await read<boolean>("exodusMode"),
+    exodusAvailableAt: availableAt === 2n ** 256n - 1n ? null : availableAt,
+    requestDeadline: await read<bigint>("requestDeadline"),
+    openForcedRequests: Number(await read<number>("openForcedRequests")),
+  };
+}
+
+/**
+ * Queues a forced withdrawal of `amount` of spot token `tokenId` from the wallet's account (the operator must
+ * process it within the custodian's request deadline, or anyone may activate exodus). Throws, sending nothing,
+ * when the wallet has no account or `amount` is 0. Returns the request's queue index.
+ */
+export async function forceWithdraw(c: ChainClients, custodian: Address, tokenId: number, amount: bigint): Promise<bigint> {
+  return sendForced(c, custodian, amount, "forceWithdraw", [tokenId, amount]);
+}
+
+/** As forceWithdraw, for `amount` of the account's derivatives collateral (quote, token 0). */
+export async function forceWithdrawCollateral(c: ChainClients, custodian: Address, amount: bigint): Promise<bigint> {
+  return sendForced(c, custodian, amount, "forceWithdrawCollateral", [amount]);
+}
+
+async function sendForced(c: ChainClients, custodian: Address, amount: bigint, functionName: string, args: readonly unknown[]): Promise<bigint> {
+  if (amount <= 0n) throw new RangeError("a forced withdrawal must be of a positive amount");
+  const owner = c.walletClient.account!.address;
+  if ((await accountOf(c.publicClient, custodian, owner)) === 0) throw new Error(`${owner} has no account on the custodian`);
+  const index = (await c.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "requestCount" })) as bigint;
+  await sendTx(c, custodian, custodianAbi, functionName, args);
+  return index;
+}
+
+/** Switches the custodian to exodus mode (anyone may, once a request is past its deadline). Throws, sending nothing, before that. */
+export async function activateExodus(c: ChainClients, custodian: Address): Promise<void> {
+  const status = await exodusStatus(c.publicClient, custodian);
+  if (status.exodusMode) return;
+  const block = await c.publicClient.getBlock();
+  if (status.exodusAvailableAt === null || block.timestamp < status.exodusAvailableAt) {
+    throw new Error(`exodus is not available yet${status.exodusAvailableAt === null ? " (no request is waiting)" : ` (at ${status.exodusAvailableAt})`}`);
+  }
+  await sendTx(c, custodian, custodianAbi, "activateExodus", []);
+}
+
+/** In exodus, refunds queued deposit `index` (never consumed by a batch) to its depositor; the record must be the queued one. */
+export async function refundDeposit(c: ChainClients, custodian: Address, index: bigint, deposit: { accountId: number; tokenId: number; amount: bigint }): Promise<void> {
+  await sendTx(c, custodian, custodianAbi, "refundDeposit", [index, deposit.accountId, deposit.tokenId, deposit.amount]);
+}
+
+/**
+ * In exodus, sends the wallet's exit claim for `accountId`: one amount per token id and the exit proof (flattened
+ * as submitBatch's). The custodian credits what it can pay; claim it with claimWithdrawal per token.
+ */
+export async function exit(c: ChainClients, custodian: Address, accountId: number, amounts: readonly bigint[], proof: readonly bigint[]): Promise<void> {
+  if (proof.length !== 8) throw new RangeError("an exit proof is 8 field elements");
+  await sendTx(c, custodian, custodianAbi, "exit", [accountId, amounts, proof]);
+}

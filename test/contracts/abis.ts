@@ -70,6 +70,7 @@ export const quirkyTokenAbi = [
 ] as const;
 
 export const publicDataHarnessAbi = [
+  {"inputs":[{"internalType":"bytes32","name":"chain","type":"bytes32"},{"internalType":"bytes","name":"record","type":"bytes"}],"name":"chainNext","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"pure","type":"function"},
   {"inputs":[{"internalType":"uint8","name":"txType","type":"uint8"}],"name":"classify","outputs":[{"internalType":"bool","name":"spot","type":"bool"},{"internalType":"bool","name":"derivatives","type":"bool"},{"internalType":"bool","name":"request","type":"bool"}],"stateMutability":"pure","type":"function"},
   {"inputs":[{"internalType":"uint256","name":"x","type":"uint256"},{"internalType":"uint256","name":"y","type":"uint256"}],"name":"compress","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"pure","type":"function"},
   {"inputs":[{"internalType":"bytes","name":"data","type":"bytes"}],"name":"decodeHeader","outputs":[{"components":[{"internalType":"uint256","name":"oldRoot","type":"uint256"},{"internalType":"uint256","name":"newRoot","type":"uint256"},{"internalType":"uint32","name":"batchNumber","type":"uint32"},{"internalType":"uint32","name":"timestamp","type":"uint32"}],"internalType":"struct PublicData.Header","name":"","type":"tuple"}],"stateMutability":"pure","type":"function"},
@@ -90,6 +91,5 @@ export const publicDataHarnessAbi = [
   {"inputs":[{"internalType":"uint256","name":"slots","type":"uint256"},{"internalType":"uint256","name":"derivSlots","type":"uint256"},{"internalType":"uint256","name":"underlyings","type":"uint256"},{"internalType":"uint256","name":"instruments","type":"uint256"}],"name":"lengthFor","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"pure","type":"function"},
   {"inputs":[{"internalType":"uint256","name":"underlyings","type":"uint256"},{"internalType":"uint256","name":"instruments","type":"uint256"}],"name":"oracleSectionBytes","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"pure","type":"function"},
   {"inputs":[{"internalType":"bytes","name":"data","type":"bytes"}],"name":"publicInput","outputs":[{"internalType":"uint256","name":"input","type":"uint256"},{"internalType":"bytes32","name":"digest","type":"bytes32"}],"stateMutability":"pure","type":"function"},
-  {"inputs":[{"internalType":"bytes","name":"record","type":"bytes"}],"name":"queuedForm","outputs":[{"internalType":"bytes","name":"","type":"bytes"}],"stateMutability":"pure","type":"function"},
   {"inputs":[{"internalType":"bytes","name":"data","type":"bytes"},{"internalType":"uint256","name":"recordsOffset","type":"uint256"},{"internalType":"uint256","name":"i","type":"uint256"}],"name":"recordAt","outputs":[{"internalType":"bytes","name":"","type":"bytes"}],"stateMutability":"pure","type":"function"},
 ] as const;

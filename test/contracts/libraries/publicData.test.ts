@@ -16,7 +16,7 @@ import {
 import { encodeExitPublicData, exitPublicInput, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import {
-  decodePublicData, encodeOracleSection, encodeRecord, publicInputOf, queuedForm, RECORD_LAYOUT, type OracleSection, type SlotRecord,
+  decodePublicData, encodeOracleSection, encodeRecord, nextRequestChain, publicInputOf, RECORD_LAYOUT, type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
 import { compressPublicKey, isValidPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { publicDataHarnessAbi } from "../abis.ts";
@@ -154,18 +154,19 @@ describe("PublicData.sol", () => {
     }
   });
 
-  it("encodes queued forced requests (honoured 0) byte for byte as the TS encodeRecord, and their queued form as TS queuedForm", async () => {
+  it("encodes queued forced requests (honoured 0) byte for byte as the TS encodeRecord, and chains batch records as TS nextRequestChain", async () => {
     assert.equal(await harness.read.forcedOutcomeOffset(), BigInt(FORCED_OUTCOME_OFFSET));
     for (let i = 0; i < 30; i++) {
       for (const type of [TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT] as const) {
         const r = { ...randomRecord(type), ...(type === TxType.DEPOSIT ? {} : { honoured: 0n }) } as Extract<SlotRecord, { type: typeof type }>;
         const encoded = await harness.read.encodeAmountRecord([type, Number(r.accountId), Number(r.tokenId), r.amount]);
         assert.deepEqual(hexToBytes(encoded), encodeRecord(r));
-        // The batch's record with either outcome has the queued record as its queued form (DEPOSIT: unchanged).
+        // The batch's record with either outcome chains as the queued record (DEPOSIT: unchanged), as TS nextRequestChain.
+        const chain = `0x${randomBytes(32).toString("hex")}` as const;
         for (const honoured of [0n, 1n]) {
           const batchRecord = encodeRecord(type === TxType.DEPOSIT ? r : ({ ...r, honoured } as SlotRecord));
-          assert.deepEqual(hexToBytes(await harness.read.queuedForm([hex(batchRecord)])), queuedForm(batchRecord));
-          assert.deepEqual(queuedForm(batchRecord), encodeRecord(r));
+          assert.equal(await harness.read.chainNext([chain, hex(batchRecord)]), nextRequestChain(chain, batchRecord));
+          assert.equal(nextRequestChain(chain, batchRecord), nextRequestChain(chain, encodeRecord(r)));
         }
       }
     }

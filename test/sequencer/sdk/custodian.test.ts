@@ -3,7 +3,7 @@
  * registering a wallet-derived trading key opens an account and queues the key request, a deposit is
  * approved, transferred and queued, and claiming with nothing credited is refused by the custodian. A deposit
  * below the token's minimum and a second key rotation before a batch processed the first are refused before
- * anything is sent.
+ * anything is sent. Forced withdrawals, exodus and refunds likewise.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -14,10 +14,13 @@ import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { deployExitRoles } from "../../contracts/helpers.ts";
-import { accountOf, claimWithdrawal, deposit, keyRotationPending, minDeposit, registerTradingKey } from "../../../sequencer/sdk/custodian.ts";
+import {
+  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, keyRotationPending, minDeposit,
+  refundDeposit, registerTradingKey,
+} from "../../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
 
-const { viem } = await network.create();
+const { viem, networkHelpers } = await network.create();
 
 /** A custodian (mock verifier, quote minimum deposit 1,000 units) and a trader's wallet, fresh for each test. */
 async function setup() {
@@ -75,5 +78,28 @@ describe("sdk: custodian steps", () => {
     assert.equal(await requestCount(), 1n);
     await deposit(c, custodian.address, usdc.address, 0, 1_000n);
     assert.equal(await requestCount(), 2n);
+  });
+
+  it("forced withdrawals, exodus and refunds: refused before anything is sent when they cannot work", async () => {
+    const { publicClient, trader, usdc, custodian, c, chainId } = await setup();
+    await assert.rejects(forceWithdraw(c, custodian.address, 0, 5n), /has no account/);
+    const key = await deriveTradingKey(trader as never, chainId, custodian.address);
+    await registerTradingKey(c, custodian.address, key.publicKey);
+    await assert.rejects(forceWithdraw(c, custodian.address, 0, 0n), /positive amount/);
+    await usdc.write.mint([trader.account!.address, 5_000n]);
+    await deposit(c, custodian.address, usdc.address, 0, 2_000n);
+    assert.equal(await forceWithdraw(c, custodian.address, 0, 5n), 2n);
+    await assert.rejects(forceWithdrawCollateral(c, custodian.address, 5n), /ForcedRequestPending|reverted/);
+    const status = await exodusStatus(publicClient, custodian.address);
+    const queuedAt = await publicClient.readContract({ address: custodian.address, abi: custodian.abi, functionName: "queuedAt", args: [0n] }) as bigint;
+    assert.deepEqual(status, { exodusMode: false, exodusAvailableAt: queuedAt + status.requestDeadline, requestDeadline: 3600n, openForcedRequests: 1 });
+    await assert.rejects(activateExodus(c, custodian.address), /not available yet/);
+    await networkHelpers.time.increase(3600);
+    await activateExodus(c, custodian.address);
+    assert.equal((await exodusStatus(publicClient, custodian.address)).exodusMode, true);
+    const before = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "balanceOf", args: [trader.account!.address] });
+    await refundDeposit(c, custodian.address, 1n, { accountId: 1, tokenId: 0, amount: 2_000n });
+    const after = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "balanceOf", args: [trader.account!.address] });
+    assert.equal(after - before, 2_000n);
   });
 });
