@@ -18,6 +18,7 @@ import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { proveExit } from "../../../sequencer/exit/exitProver.ts";
 import { exitWitness } from "../../../sequencer/exit/exitWitness.ts";
+import { poseidon } from "../../../sequencer/crypto/poseidon.ts";
 import { fromCalldataProof } from "../../../sequencer/protocol/calldataProof.ts";
 import { exitPublicInput } from "../../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -30,12 +31,13 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
   let publicClient: PublicClient;
   let verifier: Address;
   let abi: Abi;
+  let wallet: WalletClient;
 
   before(async () => {
     build = await buildExitCircuit(TEST_PARAMS, "dev");
     const { viem } = await network.create();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
-    const [wallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
+    [wallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
     const compiled = compileVerifier(build.verifierSol);
     assert.equal(compiled.contractName, build.contractName);
     assert.match(build.contractName, /^Groth16Verifier_exit_/);
@@ -73,6 +75,18 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
     const more = exitPublicInput({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
     assert.equal(await snarkjs.groth16.verify(vkey, [more.toString()], fromCalldataProof(proof)), false);
     assert.equal(await onChain(proof, more), false);
+  });
+
+  it("the on-chain alternative's unit: one Poseidon(4) (circomlibjs's contract) hashes as the state does, and its gas", async () => {
+    // circomlibjs's Poseidon contract generator (not in its type declarations: imported by name)
+    const lib = "circomlibjs";
+    const { createCode, generateABI } = ((await import(lib)) as { poseidonContract: { createCode(n: number): string; generateABI(n: number): Abi } }).poseidonContract;
+    const p4 = { contractName: "PoseidonT5", abi: generateABI(4), bytecode: createCode(4) as `0x${string}` };
+    const address = await deploy({ publicClient, walletClient: wallet }, p4);
+    const args = [[1n, 2n, 3n, 4n]] as const;
+    const call = { address, abi: p4.abi, functionName: "poseidon", args } as const;
+    assert.equal(await publicClient.readContract(call), poseidon([1n, 2n, 3n, 4n]));
+    console.log(`Poseidon(4) on chain: ${await publicClient.estimateContractGas(call)} gas (a transaction calling it alone)`);
   });
 
   it("proveExit refuses a dishonest input (an inflated claim) with no proof", async () => {
