@@ -9,6 +9,7 @@
 import { Command, Option } from "commander";
 import { checkParams, paramsId, PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { isMainModule } from "../lib/mainModule.ts";
+import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
 import { buildCircuit } from "./circuitBuild.ts";
 
 /** The main file of the exit circuit for `p` (refused unless `p` passes checkParams). */
@@ -42,4 +43,5 @@ if (isMainModule(import.meta.url)) {
   const c = await buildExitCircuit(opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS, "dev");
   const unjustified = c.inspect.filter((w) => !w.library && !w.justification);
   console.log(JSON.stringify({ wasm: c.wasm, zkey: c.zkey, vkey: c.vkey, verifierSol: c.verifierSol, contractName: c.contractName, constraints: c.nConstraints, insecure: c.insecure, unjustifiedInspectWarnings: unjustified }, null, 2));
+  await terminateSnarkjsCurve(); // a fresh build leaves snarkjs's curve workers running
 }
