@@ -78,6 +78,8 @@ const sources = {
   SignatureIfEnabled: source("circuits/lib/signature.circom"),
   OnCurveIfEnabled: source("circuits/lib/curvePoint.circom"),
   EdDSAPoseidonVerifier: source("node_modules/circomlib/circuits/eddsaposeidon.circom"),
+  Exit: source("circuits/exit/exit.circom"),
+  ExitMark: source("circuits/exit/exit.circom"),
 };
 
 /** "Template:<line>" of the one statement that starts with `text` in the template's source file (the rule's own constraint). */

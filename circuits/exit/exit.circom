@@ -1,0 +1,248 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/bitify.circom";
+include "circomlib/circuits/comparators.circom";
+include "circomlib/circuits/poseidon.circom";
+include "circomlib/circuits/sha256/sha256.circom";
+include "../generated/protocol.circom";
+include "../lib/accountRisk.circom";
+include "../lib/quadTree.circom";
+include "../lib/select.circom";
+include "../lib/fixed/fixed.circom";
+include "../derivatives/oracleStep.circom";
+include "../batch/batch.circom";
+
+// The exodus exit circuit (EXIT.md in this folder): one account's claim on the custodian's frozen root.
+
+/// Proves: out = sha256(in) >> 3 as a field element (the 253 high bits of the digest, big-endian), the
+/// protocol's one-public-input rule (publicInputOf, sequencer/protocol/publicData.ts); `in` is the public
+/// data, most significant bit first.
+template Sha256PublicInput(nBits) {
+    signal input in[nBits];
+    signal output out;
+    component sha = Sha256(nBits); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
+    sha.in <== in;
+    var digest = 0;
+    for (var i = 0; i < 253; i++) digest += sha.out[i] * (1 << (252 - i));
+    out <== digest;
+}
+
+/// Proves: root is the root of a quad tree with `leaf` at the index whose little-endian bits are
+/// `indexBits` (two per level, the leaf level first; each a bit, the caller's Num2Bits) and `siblings`
+/// on its path (QuadUpdate's membership half: the same QuadChildren order).
+template QuadPath(levels) {
+    signal input leaf;
+    signal input indexBits[2 * levels];
+    signal input siblings[levels][3];
+    signal output root;
+    component kids[levels];
+    component hash[levels];
+    signal both[levels];
+    signal node[levels + 1];
+    node[0] <== leaf;
+    for (var l = 0; l < levels; l++) {
+        var b0 = indexBits[2 * l];
+        var b1 = indexBits[2 * l + 1];
+        both[l] <== b0 * b1;
+        kids[l] = QuadChildren();
+        kids[l].x <== node[l];
+        kids[l].s <== siblings[l];
+        kids[l].e <== [1 - b0 - b1 + both[l], b0 - both[l], b1 - both[l], both[l]];
+        hash[l] = Poseidon(4);
+        hash[l].inputs <== kids[l].c;
+        node[l + 1] <== hash[l].out;
+    }
+    root <== node[levels];
+}
+
+/// Proves: root is the root of the quad tree whose 4^levels leaves are `leaves` (index order).
+template QuadRoot(levels) {
+    signal input leaves[4 ** levels];
+    signal output root;
+    var W = 4 ** levels;
+    var inner = (W - 1) \ 3;
+    component hash[inner];
+    signal node[W + inner];  // the leaves, then each level's nodes, the root last
+    for (var i = 0; i < W; i++) node[i] <== leaves[i];
+    var from = 0;
+    var to = W;
+    var width = W;
+    var k = 0;
+    for (var l = 0; l < levels; l++) {
+        width = width \ 4;
+        for (var i = 0; i < width; i++) {
+            hash[k] = Poseidon(4);
+            for (var c = 0; c < 4; c++) hash[k].inputs[c] <== node[from + 4 * i + c];
+            node[to + i] <== hash[k].out;
+            k++;
+        }
+        from = to;
+        to += width;
+    }
+    root <== node[from];
+}
+
+/// Proves: mark is the exit value of one lot of the instrument whose leaf fields are `inst`, when the
+/// last proven prices of the underlyings are `prices` (each < 2^50, range-checked by the caller): with
+/// X = settlePrice if it is not 0, else prices[underlying], and K = strike,
+///   perpetual, future: lotValue(X);  call: lotValue(max(X - K, 0));  put: lotValue(max(K - X, 0));
+///   not registered: 0
+/// (sequencer/exit/exitRule.ts exitMark). `price` is X.
+template ExitMark(U) {
+    signal input inst[I_FIELDS()];  // inspect: the whole leaf is passed; only kind, underlying, lot, strike and settlePrice are used
+    signal input prices[U];
+    signal output price;
+    signal output mark;
+
+    component kind = OneHot(5);  // inspect: the kind's one-hot flags; NONE is the kind that adds nothing
+    kind.in <== inst[I_KIND()];
+    component underlying = OneHot(U);
+    underlying.in <== inst[I_UNDERLYING()];
+    component p = Select(U);
+    p.sel <== underlying.out;
+    p.values <== prices;
+    // X: the settlement price once settled (a payoff is fixed at expiry), else the last proven price
+    component open = IsZero();
+    open.in <== inst[I_SETTLE()];
+    price <== inst[I_SETTLE()] + open.out * p.out;
+    // the option's intrinsic value; |X - K| < 2^50 (prices and strikes are below 2^50)
+    component moneyness = SignedRange(52);
+    moneyness.in <== price - inst[I_STRIKE()];
+    signal callIntrinsic <== moneyness.nonNeg * (price - inst[I_STRIKE()]);
+    signal putIntrinsic <== callIntrinsic - (price - inst[I_STRIKE()]);
+    signal linearPart <== (kind.out[KIND_PERPETUAL()] + kind.out[KIND_FUTURE()]) * price;
+    signal callPart <== kind.out[KIND_CALL()] * callIntrinsic;
+    signal putPart <== kind.out[KIND_PUT()] * putIntrinsic;
+    component value = LotValue();
+    value.a <== linearPart + callPart + putPart;
+    value.lot <== inst[I_LOT()];
+    mark <== value.out;
+}
+
+/// Proves the exodus exit claim of EXIT.md: the account `accountId` (< 4^accountLevels) has, under the
+/// state root `root` (Poseidon(accountsRoot, marketsRoot, feePool, globalsHash), SPEC.md and
+/// DERIVATIVES.md), the leaf Poseidon(pubKeyX, pubKeyY, nonce, balancesRoot, ordersRoot, derivLeaf) with
+/// balancesRoot the tree of `balances` and derivLeaf = Poseidon(collateral, size_0, snap_0, ...); the
+/// amounts are the rule's (sequencer/exit/exitRule.ts):
+///   amount[t] = balances[t] (+ max(0, equity) for t = 0),
+///   equity = collateral - sum size_i (fundingIndex_i - snap_i) + sum size_i * exitMark_i(prices),
+/// every amount below 2^128; and publicInput = sha256(root ++ accountId ++ price[0..U) ++
+/// amount[0..4^balanceLevels)) >> 3 (sequencer/protocol/exitPublicData.ts). The prices are the claim's:
+/// the custodian puts its stored last proven prices in the public data, so they are not the prover's choice.
+template Exit(accountLevels, balanceLevels, N, U) {
+    var T = 4 ** balanceLevels;
+    signal input publicInput;
+    // the claim (public data, rebuilt by the custodian)
+    signal input root;
+    signal input accountId;
+    signal input prices[U];
+    // the account leaf and its path
+    signal input pubKeyX;
+    signal input pubKeyY;
+    signal input nonce;
+    signal input ordersRoot;
+    signal input balances[T];
+    signal input collateral;
+    signal input size[N];
+    signal input snap[N];
+    signal input siblings[accountLevels][3];
+    // the rest of the state root
+    signal input marketsRoot;
+    signal input feePool;
+    signal input instruments[N][I_FIELDS()];
+    signal input insurance;
+    signal input oracleTime;
+    signal input fundingEpoch;
+    signal amounts[T];
+
+    // ---- the account's leaf under the root
+    component balancesRoot = QuadRoot(balanceLevels);
+    balancesRoot.leaves <== balances;
+    component deriv = Poseidon(1 + 2 * N);
+    deriv.inputs[0] <== collateral;
+    for (var i = 0; i < N; i++) {
+        deriv.inputs[1 + 2 * i] <== size[i];
+        deriv.inputs[2 + 2 * i] <== snap[i];
+    }
+    component leaf = Poseidon(6);
+    leaf.inputs <== [pubKeyX, pubKeyY, nonce, balancesRoot.root, ordersRoot, deriv.out];
+    // accountId < 4^accountLevels: its bits are the path (a larger id would name another account's leaf)
+    component idBits = Num2Bits(2 * accountLevels);
+    idBits.in <== accountId;
+    component path = QuadPath(accountLevels);
+    path.leaf <== leaf.out;
+    path.indexBits <== idBits.out;
+    path.siblings <== siblings;
+    component globals = GlobalsHash(N);
+    globals.instruments <== instruments;
+    globals.insurance <== insurance;
+    globals.oracleTime <== oracleTime;
+    globals.fundingEpoch <== fundingEpoch;
+    component stateRoot = Poseidon(4);
+    stateRoot.inputs <== [path.root, marketsRoot, feePool, globals.out];
+    root === stateRoot.out;
+
+    // ---- the claim's prices: below 2^50, as every price a proven batch used (the custodian stores those)
+    component priceBits[U];
+    for (var u = 0; u < U; u++) {
+        priceBits[u] = Num2Bits(BITS_ORACLEPRICE());
+        priceBits[u].in <== prices[u];
+    }
+
+    // ---- equity: funding settled as a batch settles it (c -= size * (index - snap)), positions at exit marks
+    component snapRange[N];  // inspect: range checks of the snapshots; their signs are not used
+    component mark[N];  // inspect: each instrument's exit mark; the price it was taken at is only for the witness
+    signal funding[N];
+    var paid = 0;
+    for (var i = 0; i < N; i++) {
+        snapRange[i] = SignedRange(BITS_FUNDINGINDEX());
+        snapRange[i].in <== snap[i];
+        funding[i] <== size[i] * (instruments[i][I_FUNDING()] - snap[i]);
+        paid += funding[i];
+        mark[i] = ExitMark(U);
+        mark[i].inst <== instruments[i];
+        mark[i].prices <== prices;
+    }
+    // AccountRisk range-checks the settled collateral (128 bits) and every size (48 bits) as a batch does,
+    // and sums c + size_i * mark_i; no margin requirement applies in an exit
+    component risk = AccountRisk(N);  // inspect: only its equity is used; an exit has no margin requirement (long = short = 0)
+    risk.c <== collateral - paid;
+    risk.size <== size;
+    for (var i = 0; i < N; i++) risk.mark[i] <== mark[i].mark;
+    for (var i = 0; i < N; i++) {
+        risk.long[i] <== 0;
+        risk.short[i] <== 0;
+    }
+    // |equity| < 2^127 + N 2^47 2^72 < 2^134 (DERIVATIVES.md, "Ranges"): its sign is exact
+    component sign = SignedRange(135);
+    sign.in <== risk.equity;
+    signal claim <== sign.nonNeg * risk.equity;
+
+    // ---- amounts, each below 2^128 (their bits are the public data's)
+    component amountBits[T];
+    for (var t = 0; t < T; t++) {
+        amounts[t] <== t == 0 ? balances[0] + claim : balances[t];
+        amountBits[t] = Num2Bits(BITS_BALANCE());
+        amountBits[t].in <== amounts[t];
+    }
+
+    // ---- public data (exitPublicData.ts), most significant bit first. The root is decomposed without the
+    // alias check, as the batch's: a non-canonical encoding would only differ from the custodian's root.
+    var PRICE_BITS = 56;  // ORACLE_PRICE_BYTES * 8
+    var AMOUNT_BITS = 128;  // EXIT_AMOUNT_BYTES * 8
+    var TOTAL = 256 + 32 + U * PRICE_BITS + T * AMOUNT_BITS;
+    component rootBits = Num2Bits(254);
+    rootBits.in <== root;
+    component data = Sha256PublicInput(TOTAL);
+    for (var i = 0; i < 256; i++) data.in[i] <== i < 2 ? 0 : rootBits.out[255 - i];
+    for (var i = 0; i < 32; i++) data.in[256 + i] <== i < 32 - 2 * accountLevels ? 0 : idBits.out[31 - i];
+    for (var u = 0; u < U; u++) {
+        for (var i = 0; i < PRICE_BITS; i++) {
+            data.in[288 + u * PRICE_BITS + i] <== i < PRICE_BITS - BITS_ORACLEPRICE() ? 0 : priceBits[u].out[PRICE_BITS - 1 - i];
+        }
+    }
+    for (var t = 0; t < T; t++) {
+        for (var i = 0; i < AMOUNT_BITS; i++) data.in[288 + U * PRICE_BITS + t * AMOUNT_BITS + i] <== amountBits[t].out[AMOUNT_BITS - 1 - i];
+    }
+    publicInput === data.out;
+}

@@ -1,0 +1,55 @@
+/**
+ * The exit circuit's witness (circuits/exit/exit.circom) for one account of a state: the claim the
+ * custodian will check (exitPublicData.ts), the circuit input (the account's leaf fields, all its
+ * balance leaves, its derivatives leaf preimage, its path, the rest of the state root's preimage and the
+ * claim's prices) and the valuation that explains the amounts (exitRule.ts), position by position.
+ */
+import { exitPublicInput, type ExitClaim } from "../protocol/exitPublicData.ts";
+import { instrumentInputs } from "../protocol/layouts.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { fieldOf, type ExchangeState } from "../state/exchangeState.ts";
+import { exitValuation, type ExitValuation } from "./exitRule.ts";
+
+/** The exit circuit's input: decimal strings (signed values as field elements), named as Exit's signals. */
+export type ExitInput = Record<string, string | string[] | string[][]>;
+
+export type ExitWitness = { claim: ExitClaim; publicInput: bigint; input: ExitInput; valuation: ExitValuation };
+
+const dec = (v: bigint) => fieldOf(v).toString();
+
+/**
+ * The exit of account `accountId` from `state` (its root is the claim's: the custodian's frozen root) at
+ * the claim's `prices` (the custodian's last proven index price per underlying). Throws RangeError, and
+ * changes nothing, when the parameters differ from the state's, a price or the account id is out of
+ * range, or an amount does not fit a claim (exitRule.ts).
+ */
+export function exitWitness(state: ExchangeState, accountId: number, prices: readonly bigint[], params: CircuitParams = state.params): ExitWitness {
+  if (JSON.stringify(params) !== JSON.stringify(state.params)) throw new RangeError("exitWitness: the parameters are not the state's");
+  const valuation = exitValuation(state, accountId, prices);
+  const claim: ExitClaim = { root: state.root, accountId, prices: [...prices], amounts: valuation.amounts };
+  const publicInput = exitPublicInput(claim, params);
+  const account = state.account(accountId);
+  const g = state.globals;
+  const input: ExitInput = {
+    publicInput: publicInput.toString(),
+    root: claim.root.toString(),
+    accountId: String(accountId),
+    prices: prices.map(dec),
+    pubKeyX: dec(account.pubKey[0]),
+    pubKeyY: dec(account.pubKey[1]),
+    nonce: String(account.nonce),
+    ordersRoot: dec(account.orders.root),
+    balances: valuation.spot.map(dec),
+    collateral: dec(account.deriv.collateral),
+    size: account.deriv.positions.map((p) => dec(p.size)),
+    snap: account.deriv.positions.map((p) => dec(p.snapshot)),
+    siblings: state.accountTree.proof(accountId).map((level) => level.map(dec)),
+    marketsRoot: dec(state.marketTree.root),
+    feePool: dec(state.feePool),
+    instruments: state.instruments.map((inst) => instrumentInputs(inst).map(dec)),
+    insurance: dec(g.insuranceFund),
+    oracleTime: String(g.oracleTime),
+    fundingEpoch: String(g.fundingEpoch),
+  };
+  return { claim, publicInput, input, valuation };
+}
