@@ -11,7 +11,7 @@
  *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|production] [--vkey path]   (progress bar)
  *   npm run cli -- force-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 1 --amount 5 [--collateral]
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
- *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z]
+ *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K]
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
  * EXCHANGE_WALLET_KEY. Output is JSON (bigints as decimal strings), one document per line; errors go to
@@ -24,8 +24,9 @@ import { privateKeyToAccount } from "viem/accounts";
 import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
-import { accountOf, claimWithdrawal, deposit, registerTradingKey, type ChainClients } from "../sequencer/sdk/custodian.ts";
-import { activateExodus, exodusStatus, forceWithdraw, forceWithdrawCollateral } from "../sequencer/sdk/exit.ts";
+import {
+  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, registerTradingKey, type ChainClients,
+} from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
 import { isMainModule } from "./lib/mainModule.ts";
@@ -277,8 +278,8 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
     .requiredOption("--custodian <address>", "custodian contract", address)
     .action(async (o: { walletKey: Hex; rpc: string; custodian: Address }) => {
-      const tx = await activateExodus(chainClients(o.rpc, o.walletKey), o.custodian);
-      print({ status: "exodus", tx });
+      await activateExodus(chainClients(o.rpc, o.walletKey), o.custodian);
+      print({ status: "exodus" });
     });
 
   program
@@ -291,8 +292,9 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .option("--vkey <path>", "verification key JSON of the batch circuit (default: this checkout's dev build)")
     .option("--exit-wasm <path>", "the exit circuit's witness calculator (default: this checkout's dev build)")
     .option("--exit-zkey <path>", "the exit circuit's proving key (default: this checkout's dev build)")
+    .option("--exit-vkey <path>", "the exit circuit's verification key (default: this checkout's dev build)")
     .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
-    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: "test" | "production"; vkey?: string; exitWasm?: string; exitZkey?: string; fromBlock: bigint }) => {
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: "test" | "production"; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint }) => {
       const { runExit } = await import("./exit.ts");
       await runExit({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
     });

@@ -18,8 +18,10 @@ export type RunExitOptions = {
   params: "test" | "production";
   /** The batch circuit's verification key (path); default: this checkout's dev build. */
   vkey?: string;
+  /** The exit circuit's artifacts (all three, or none: this checkout's dev build). */
   exitWasm?: string;
   exitZkey?: string;
+  exitVkey?: string;
   fromBlock?: bigint;
   /** One JSON-able document per call. */
   print: (v: unknown) => void;
@@ -34,9 +36,9 @@ export type ExitLine = { tokenId: number; token: Address; claimed: bigint; paid:
 export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; lines: ExitLine[] }> {
   const params = o.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
   const batchVkey = await loadVkey(params, o.vkey, o.log);
-  let exitCircuit = o.exitWasm && o.exitZkey ? { wasm: o.exitWasm, zkey: o.exitZkey } : undefined;
+  let exitCircuit = o.exitWasm && o.exitZkey && o.exitVkey ? { wasm: o.exitWasm, zkey: o.exitZkey, vkey: o.exitVkey } : undefined;
   if (!exitCircuit) {
-    if (o.exitWasm || o.exitZkey) throw new Error("--exit-wasm and --exit-zkey go together");
+    if (o.exitWasm || o.exitZkey || o.exitVkey) throw new Error("--exit-wasm, --exit-zkey and --exit-vkey go together");
     const build = await buildExitCircuit(params, "dev");
     o.log(`exit circuit: ${build.zkey} (development key of this checkout)`);
     exitCircuit = build;

@@ -14,7 +14,7 @@ import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem
 import { runExit } from "../exit.ts";
 import type { Clients } from "../deploy/deployExchange.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
-import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/exit.ts";
+import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 
 export type ExodusTrader = { name: string; c: ExchangeClient; clients: Clients };
 
@@ -30,7 +30,7 @@ export type ExodusContext = {
   advance: (seconds: number) => void;
   /** The batch circuit's verification key path (the exit's chain rebuild checks every batch with it). */
   vkey: string;
-  exitCircuit: { wasm: string; zkey: string };
+  exitCircuit: { wasm: string; zkey: string; vkey: string };
   info: (line: string) => void;
   step: (line: string) => void;
 };
@@ -56,9 +56,9 @@ export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
   const forcer = ctx.traders[1];
   const index = await forceWithdraw(forcer.clients, ctx.custodian, 0, 1_000_000n);
   const status = await exodusStatus(ctx.publicClient, ctx.custodian);
-  info(`${forcer.name} queues a forced withdrawal (request ${index}); the operator must prove it within ${status.requestDeadline / 86_400} days`);
+  info(`${forcer.name} queues a forced withdrawal (request ${index}); the operator must prove it within ${Number(status.requestDeadline) / 86_400} days`);
   const now = Number((await ctx.publicClient.getBlock()).timestamp);
-  const wait = status.availableAt! - now;
+  const wait = Number(status.exodusAvailableAt!) - now;
   await ctx.testClient.increaseTime({ seconds: wait });
   await ctx.testClient.mine({ blocks: 1 });
   ctx.advance(wait);
@@ -68,7 +68,7 @@ export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
   const outcome: ExodusOutcome = [];
   for (const t of ctx.traders) {
     const { lines } = await runExit({
-      clients: t.clients, custodian: ctx.custodian, params: "test", vkey: ctx.vkey, exitWasm: ctx.exitCircuit.wasm, exitZkey: ctx.exitCircuit.zkey,
+      clients: t.clients, custodian: ctx.custodian, params: "test", vkey: ctx.vkey, exitWasm: ctx.exitCircuit.wasm, exitZkey: ctx.exitCircuit.zkey, exitVkey: ctx.exitCircuit.vkey,
       print: () => {}, log: () => {},
     });
     const recovered = lines.map((l) => l.walletAfter - l.walletBefore);

@@ -5,16 +5,17 @@
  * sent, with a clear error: a deposit must bring at least the token's minimum, and an account may rotate its
  * key again only once its previous registration has been processed by a batch.
  */
-import { erc20Abi, type Abi, type Address, type PublicClient, type WalletClient } from "viem";
+import { erc20Abi, parseEventLogs, type Abi, type Address, type Hash, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 
 export type ChainClients = { publicClient: PublicClient; walletClient: WalletClient };
 
-async function sendTx(c: ChainClients, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<void> {
+async function sendTx(c: ChainClients, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<TransactionReceipt> {
   const hash = await c.walletClient.writeContract({ address, abi, functionName, args, account: c.walletClient.account!, chain: c.walletClient.chain } as never);
   const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${functionName} reverted: ${hash}`);
+  return receipt;
 }
 
 /** The account id the custodian gave `owner` (0 when it has none). */
@@ -122,9 +123,13 @@ export async function refundDeposit(c: ChainClients, custodian: Address, index: 
 
 /**
  * In exodus, sends the wallet's exit claim for `accountId`: one amount per token id and the exit proof (flattened
- * as submitBatch's). The custodian credits what it can pay; claim it with claimWithdrawal per token.
+ * as submitBatch's). The custodian credits what it can pay (returned per token id, from its Exited event); claim
+ * it with claimWithdrawal per token.
  */
-export async function exit(c: ChainClients, custodian: Address, accountId: number, amounts: readonly bigint[], proof: readonly bigint[]): Promise<void> {
+export async function exit(c: ChainClients, custodian: Address, accountId: number, amounts: readonly bigint[], proof: readonly bigint[]): Promise<{ paid: bigint[]; hash: Hash }> {
   if (proof.length !== 8) throw new RangeError("an exit proof is 8 field elements");
-  await sendTx(c, custodian, custodianAbi, "exit", [accountId, amounts, proof]);
+  const receipt = await sendTx(c, custodian, custodianAbi, "exit", [accountId, amounts, proof]);
+  const [exited] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "Exited" });
+  if (!exited) throw new Error("the custodian emitted no Exited event");
+  return { paid: [...exited.args.paid], hash: receipt.transactionHash };
 }

@@ -57,7 +57,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
   let usdc: Address;
   let weth: Address;
   let vkeyPath: string;
-  let exitArtifacts: { wasm: string; zkey: string };
+  let exitArtifacts: { wasm: string; zkey: string; vkey: string };
   const traders: Trader[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), "sequencer-exodus-"));
   let live: SequencerProcess | null = null;
@@ -77,7 +77,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     const circuit = await buildBatchCircuit(TEST_PARAMS);
     vkeyPath = circuit.vkey;
     const exit = await buildExitCircuit(TEST_PARAMS, "dev");
-    exitArtifacts = { wasm: exit.wasm, zkey: exit.zkey };
+    exitArtifacts = { wasm: exit.wasm, zkey: exit.zkey, vkey: exit.vkey };
     node = await startHardhatNode(await freePort());
     publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
     const account = (i: number) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i });
@@ -185,7 +185,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     assert.ok(availableAt - 1 > latest);
     const early = await cli(["exodus", ...chainArgs(traders[0])]);
     assert.equal(early.status, 1);
-    assert.match(early.err, /too early/);
+    assert.match(early.err, /not available yet/);
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusMode" }), false);
     const onTime = await cli(["exodus", ...chainArgs(traders[0])]);
     assert.equal(onTime.status, 0, onTime.err);
@@ -201,7 +201,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     for (const t of traders) {
       const expected = exitValuation(report.state, t.accountId, prices).amounts;
       const before = await Promise.all(tokens.map((tok) => balanceOf(tok, t.wallet.account!.address)));
-      const r = await cli(["exit", ...chainArgs(t), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey]);
+      const r = await cli(["exit", ...chainArgs(t), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
       assert.equal(r.status, 0, `${t.name}: ${r.err}`);
       for (const [tokenId, tok] of tokens.entries()) {
         const line = r.out.find((l) => l.tokenId === tokenId)!;
@@ -211,7 +211,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
       }
       assert.ok(expected[0] > 0n, `${t.name} recovers USDC`);
     }
-    const again = await cli(["exit", ...chainArgs(traders[0]), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey]);
+    const again = await cli(["exit", ...chainArgs(traders[0]), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
     assert.equal(again.status, 1);
     assert.match(again.err, /already exited/);
   });
