@@ -20,11 +20,14 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { compressPublicKey, publicKeyFault, signMessage, verifyMessage, type PublicKey, type Signature } from "../../sequencer/crypto/babyjub.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
-import { Domain, FIELD_MODULUS, OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { Domain, FIELD_MODULUS, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import {
   cancelMessage, ORDER_WORD_FIELDS, orderMessageInputs, orderWords, streamAuthMessage, transferMessage, withdrawalMessage, type Order,
 } from "../../sequencer/protocol/messages.ts";
 import { encodeOrderRecords } from "../../sequencer/protocol/orderRecords.ts";
+import { encodeExitPublicData, exitPublicInput } from "../../sequencer/protocol/exitPublicData.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { encodeRecord, nextRequestChain, REQUEST_CHAIN_GENESIS } from "../../sequencer/protocol/publicData.ts";
 import { toJson } from "../../sequencer/sdk/wire.ts";
 import { TRADING_KEY_TYPES, tradingKeyFromSignature, tradingKeyTypedData } from "../../sequencer/sdk/tradingKey.ts";
 
@@ -60,6 +63,13 @@ export const EXAMPLE = {
   challenge: 0x0123456789abcdef0123456789abcdefn,
   /** Request id of the WebSocket binary frame. */
   frameId: 7,
+  /** A forced withdrawal of 2 WETH (token 1) the account's owner queues on the custodian. */
+  forcedWithdrawal: { tokenId: 1, amount: 2n * 10n ** 18n },
+  /**
+   * An exit claim at TEST_PARAMS (4 token ids, 1 underlying) against an example root: 1,234.5 USDC (spot plus
+   * equity), 2 WETH, at the last proven price 3,000 (1e-8 quote per ETH).
+   */
+  exit: { root: 0x1234n, prices: [300_000_000_000n], amounts: [1_234_500_000n, 2n * 10n ** 18n, 0n, 0n] },
 } as const;
 
 const hex32 = (v: bigint) => toHex(v, { size: 32 });
@@ -264,11 +274,22 @@ export async function workedExample(): Promise<Record<string, string>> {
     ["Base8.y", base8[1]!],
     ["l (subgroup order)", babyJub.subOrder],
   ]);
+  // ---- 10.1 leaving without the operator: a forced withdrawal's records, an exit claim ---------------
+  const forced = { type: TxType.FORCED_WITHDRAW, accountId: BigInt(E.accountId), tokenId: BigInt(E.forcedWithdrawal.tokenId), amount: E.forcedWithdrawal.amount };
+  const queued = encodeRecord({ ...forced, honoured: 0n });
+  const claim = { root: E.exit.root, accountId: E.accountId, prices: E.exit.prices, amounts: E.exit.amounts };
+  sections.exit = lines([
+    ["forceWithdraw(1, 2e18): queued record (RequestQueued)", bytesToHex(queued)],
+    ["the batch's record when honoured", bytesToHex(encodeRecord({ ...forced, honoured: 1n }))],
+    ["requestChain(i + 1) from requestChain(i) = 0x0..0", nextRequestChain(REQUEST_CHAIN_GENESIS, queued)],
+    ["exit public data (TEST_PARAMS)", bytesToHex(encodeExitPublicData(claim, TEST_PARAMS))],
+    ["exit public input = sha256(...) >> 3", exitPublicInput(claim, TEST_PARAMS)],
+  ]);
   return sections;
 }
 
 /** The section names, in document order. */
-export const SECTIONS = ["eip712", "key", "order", "signature", "httpOrder", "binaryOrder", "cancel", "withdrawal", "transfer", "streamAuth", "vectors"] as const;
+export const SECTIONS = ["eip712", "key", "order", "signature", "httpOrder", "binaryOrder", "cancel", "withdrawal", "transfer", "streamAuth", "vectors", "exit"] as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sections = await workedExample();

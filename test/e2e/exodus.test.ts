@@ -32,6 +32,7 @@ import { exitValuation } from "../../sequencer/exit/exitRule.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
+import { toJson } from "../../sequencer/sdk/wire.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
 import { SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";
@@ -121,7 +122,8 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     live = child;
     const requests = Number(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "requestCount" }));
     const settled = async () => {
-      for (;;) {
+      for (const started = Date.now(); ; ) {
+        if (Date.now() - started > 300_000) assert.fail(`the sequencer did not post everything in 300 s:\n${child.output.slice(-40).join("\n")}`);
         const s = await child.call<{ root: bigint; pending: number; unposted: unknown; requests: number }>("status");
         const chainRoot = await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "stateRoot" });
         if (s.requests >= requests && s.pending === 0 && s.unposted === null && s.root === chainRoot) return;
@@ -139,7 +141,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     };
     const place = async (t: Trader, marketId: number, side: Side, priceTicks: bigint, sizeLots: bigint) => {
       const [outcome] = await child.call<({ events: { type: string }[] } | { rejected: string })[]>("orders", { orders: [order(t, marketId, side, priceTicks, sizeLots)] });
-      assert.ok("events" in outcome, `${t.name}'s order was rejected: ${JSON.stringify(outcome)}`);
+      assert.ok("events" in outcome, `${t.name}'s order was rejected: ${toJson(outcome)}`);
       return outcome.events;
     };
     const fills = (events: { type: string }[]) => events.filter((e) => e.type === "fill").length;
@@ -187,6 +189,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     assert.equal(early.status, 1);
     assert.match(early.err, /not available yet/);
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusMode" }), false);
+    await testClient.mine({ blocks: 1 }); // the last block is now at the deadline
     const onTime = await cli(["exodus", ...chainArgs(traders[0])]);
     assert.equal(onTime.status, 0, onTime.err);
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusMode" }), true);
