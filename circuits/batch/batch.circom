@@ -46,6 +46,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input accountB[slots];
     signal input tokenId[slots];
     signal input amount[slots];
+    signal input honoured[slots];
     signal input pubKeyX[slots];
     signal input pubKeyY[slots];
     signal input marketId[slots];
@@ -166,6 +167,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         slot[s].accountB <== accountB[s];
         slot[s].tokenId <== tokenId[s];
         slot[s].amount <== amount[s];
+        slot[s].honoured <== honoured[s];
         slot[s].pubKeyX <== pubKeyX[s];
         slot[s].pubKeyY <== pubKeyY[s];
         slot[s].marketId <== marketId[s];

@@ -15,7 +15,7 @@ import {
 import { feeAmount } from "../protocol/fees.ts";
 import { INSTRUMENT_SPEC_FIELDS, instrumentInputs, orderInputs } from "../protocol/layouts.ts";
 import {
-  atomicSlot, checkNoncedRequest, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
+  atomicSlot, checkNoncedRequest, TxRejected, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
 import type { DerivTx, InstrumentSpec } from "../protocol/transactions.ts";
@@ -228,6 +228,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       };
       break;
     }
+    case TxType.FORCED_WITHDRAW:
+    case TxType.FORCED_COLLATERAL_WITHDRAW:
+      throw new TxRejected("WRONG_SLOT", `transaction type ${tx.type} is not proven by a derivatives slot`);
   }
   const inputs: SlotInputs = {
     ...f,

@@ -72,6 +72,7 @@ const sources = {
   Slot: source("circuits/batch/slot.circom"),
   RegisterKey: source("circuits/batch/tx/registerKey.circom"),
   DepositWithdraw: source("circuits/batch/tx/depositWithdraw.circom"),
+  ForcedWithdraw: source("circuits/batch/tx/forcedWithdraw.circom"),
   RegisterMarket: source("circuits/batch/tx/registerMarket.circom"),
   Trade: source("circuits/batch/tx/trade.circom"),
   OneHot: source("circuits/lib/select.circom"),
