@@ -35,7 +35,7 @@ export const SPOT_TX_TYPES = [
 ] as const;
 /** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
 export const DERIV_TX_TYPES = [
-  TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT,
+  TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT, TxType.FORCED_COLLATERAL_WITHDRAW,
 ] as const;
 export type SpotTxType = (typeof SPOT_TX_TYPES)[number];
 export type DerivTxType = (typeof DERIV_TX_TYPES)[number];

@@ -61,6 +61,7 @@ const sources = {
   Liquidate: source("circuits/derivatives/tx/liquidate.circom"),
   Settle: source("circuits/derivatives/tx/settle.circom"),
   Transfer: source("circuits/derivatives/tx/transfer.circom"),
+  ForcedCollateralWithdraw: source("circuits/derivatives/tx/forcedCollateralWithdraw.circom"),
   RegisterInstrument: source("circuits/derivatives/tx/registerInstrument.circom"),
   AccountRisk: source("circuits/lib/accountRisk.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
