@@ -101,8 +101,14 @@ export class DerivativesService {
 
   /** The oracle update a derivatives transaction is checked at (the latest), or undefined for others. */
   oracleFor(tx: BatchTx): SignedOracleUpdate | undefined {
-    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER;
-    return needs ? this.#latest ?? undefined : undefined;
+    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER
+      || tx.type === TxType.FORCED_COLLATERAL_WITHDRAW;
+    return needs ? this.latestOracle() : undefined;
+  }
+
+  /** The latest accepted oracle update (the marks intake checks at), if any. */
+  latestOracle(): SignedOracleUpdate | undefined {
+    return this.#latest ?? undefined;
   }
 
   #requireFreshOracle(now: number): SignedOracleUpdate {
