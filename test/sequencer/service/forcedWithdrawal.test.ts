@@ -15,7 +15,7 @@ import type { PendingEntry } from "../../../sequencer/service/batchSelection.ts"
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
-import { alice, bob, offlineSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
+import { alice, bob, durableSequencer, offlineSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
@@ -96,6 +96,19 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(s.state.balance(bob.accountId, 1), 0n);
     assert.equal(s.risk.balance(bob.accountId, 1), 0n);
     assert.equal(s.state.balance(alice.accountId, 1), 0n, "no fill of the cancelled order");
+  });
+
+  it("a restart replays a forced request from the log: the same queue position, outcome and cancels", () => {
+    const d = durableSequencer();
+    d.sequencer.placeOrder(order(bob, { orderId: 7n, side: Side.SELL, priceTicks: 95n, sizeLots: 50n }));
+    d.sequencer.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 95n, sizeLots: 2n }));
+    d.sequencer.acceptRequest(forced(bob.accountId, 1, 990_000n)); // honoured: 8,000 left, the 48 lots still resting reserve 48,000
+    const queue = d.sequencer.peekPending().map((t) => t.type);
+    const reopened = d.reopen();
+    assert.deepEqual(reopened.peekPending().map((t) => t.type), queue);
+    assert.equal(d.sequencer.engine.openOrders(bob.accountId).length, 0);
+    assert.equal(reopened.risk.balance(bob.accountId, 1), 1_000_000n - 2_000n - 990_000n);
+    assert.equal(reopened.engine.openOrders(bob.accountId).length, 0, "bob's order, no longer covered, is cancelled again");
   });
 
   it("a forced request keeps its place behind on-chain requests, its account's pending entries, and (collateral) oracle-tagged ones", () => {
