@@ -120,9 +120,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal fills <== isTrade + isLiq;
     // A forced collateral withdrawal settles A's funding like a transfer (a refused one writes A back as it was)
     signal activeA <== fills + isSettle + isTransfer + isForced;
-    // every type that touches an account needs the batch's marks: without an oracle update only NOOP
-    // and REGISTER_INSTRUMENT
-    (1 - oracleUsed) * activeA === 0;
+    // every type that touches an account needs the batch's marks: without an oracle update only NOOP,
+    // REGISTER_INSTRUMENT and a forced collateral withdrawal (then proven refused: ForcedCollateralWithdraw)
+    (1 - oracleUsed) * (activeA - isForced) === 0;
 
     // ---- range checks of the transaction's own fields
     component lotsBits = Num2Bits(BITS_LOTS());  // inspect: a range check; its bits are not used
@@ -299,6 +299,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     aIM.b <== aPost.req;
     component forced = ForcedCollateralWithdraw();
     forced.isForced <== isForced;
+    forced.oracleUsed <== oracleUsed;
     forced.tokenId <== tokenId;
     forced.honoured <== honoured;
     forced.fits <== aIM.out;

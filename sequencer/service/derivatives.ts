@@ -101,14 +101,17 @@ export class DerivativesService {
 
   /** The oracle update a derivatives transaction is checked at (the latest), or undefined for others. */
   oracleFor(tx: BatchTx): SignedOracleUpdate | undefined {
-    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER
-      || tx.type === TxType.FORCED_COLLATERAL_WITHDRAW;
-    return needs ? this.latestOracle() : undefined;
+    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER;
+    return needs ? this.#latest ?? undefined : undefined;
   }
 
-  /** The latest accepted oracle update (the marks intake checks at), if any. */
-  latestOracle(): SignedOracleUpdate | undefined {
-    return this.#latest ?? undefined;
+  /**
+   * The oracle update a forced collateral withdrawal admitted at `now` is judged at: the latest one if it is
+   * fresh (as intake requires for a transfer), else none, and the batch then proves it refused.
+   */
+  forcedOracle(now: number): SignedOracleUpdate | undefined {
+    const u = this.#latest;
+    return u && now - u.time <= ORACLE_FRESHNESS ? u : undefined;
   }
 
   #requireFreshOracle(now: number): SignedOracleUpdate {

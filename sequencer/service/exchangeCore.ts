@@ -263,15 +263,16 @@ export class ExchangeCore {
   #admitForced(tx: ForcedWithdrawTx, time: number): void {
     const { accountId, tokenId, amount } = tx;
     let honoured: boolean;
+    // a collateral withdrawal is judged at a fresh oracle update (its batch uses it), else proven refused in a batch without one
+    const oracle = tx.type === TxType.FORCED_COLLATERAL_WITHDRAW ? this.derivatives.forcedOracle(time) : undefined;
     if (tx.type === TxType.FORCED_WITHDRAW) {
       honoured = forcedWithdrawHonoured(this.#parts.risk.balance(accountId, tokenId), amount);
       if (honoured) this.#parts.risk.adjust(accountId, tokenId, -amount);
     } else {
-      honoured = tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
+      honoured = oracle !== undefined && tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
     }
     this.#parts.observers.log(`forced ${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${amount} (token ${tokenId}) by account ${accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
     if (honoured) this.#cancelUncovered(accountId, time);
-    const oracle = tx.type === TxType.FORCED_COLLATERAL_WITHDRAW ? this.derivatives.latestOracle() : undefined;
     this.pending.splice(forcedPosition(this.pending, tx), 0, oracle ? { tx, time, oracle } : { tx, time });
   }
 

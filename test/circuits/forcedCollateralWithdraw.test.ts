@@ -18,7 +18,7 @@ import { loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circ
 import { aliceLongPerpetual, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
 const { alice, carol } = traders;
-const OUTCOME = rule("ForcedCollateralWithdraw", "honoured === isForced * fits");
+const OUTCOME = rule("ForcedCollateralWithdraw", "honoured === judged * fits");
 
 const forced = (accountId: number, amount: bigint, tokenId = 0): BatchTx => ({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId, tokenId, amount });
 
@@ -95,6 +95,21 @@ describe("FORCED_COLLATERAL_WITHDRAW in the batch circuit", { timeout: 600_000 }
     await refuses(s, [forced(alice.accountId, free(s, alice.accountId))], OUTCOME, {}, (input) => {
       (input.d_honoured as string[])[0] = "0";
     });
+  });
+
+  it("proves one refused in a batch without an oracle update (no marks to judge margin by), so it never blocks the queue", async () => {
+    const s = aliceLongPerpetual();
+    assert.equal(await witnessFailure(s, [forced(carol.accountId, 1n)], { oracle: null }), null);
+    const t = aliceLongPerpetual();
+    const root = t.root;
+    const b = buildBatch(t, [forced(carol.accountId, 1n)], { batchNumber: 9, timestamp: NOW, oracle: null });
+    const r = b.records[t.params.slots];
+    assert.equal(r.type === TxType.FORCED_COLLATERAL_WITHDRAW && r.honoured, 0n);
+    assert.equal(t.root, root);
+  });
+
+  it("attack: honoured without an oracle update", async () => {
+    await refuses(aliceLongPerpetual(), [forced(carol.accountId, 1n)], OUTCOME, { oracle: null, forcedOutcome: () => true });
   });
 
   it("attack: a token other than 0", async () => {

@@ -98,6 +98,17 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(s.state.balance(alice.accountId, 1), 0n, "no fill of the cancelled order");
   });
 
+  it("a spot-only exchange (no oracle update ever) proves a forced collateral withdrawal refused, and settlement goes on", async () => {
+    const { s, chain } = await onChain();
+    heavyTrading(s, 3);
+    s.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 1n });
+    const posted = await s.drain();
+    assert.ok(posted.length >= 2);
+    assert.equal(s.pendingTransactions, 0, "consumed, not stuck");
+    assert.equal(s.state.root, chain.root);
+    assert.equal(s.state.balance(alice.accountId, 1), 3n * 1000n);
+  });
+
   it("a restart replays a forced request from the log: the same queue position, outcome and cancels", () => {
     const d = durableSequencer();
     d.sequencer.placeOrder(order(bob, { orderId: 7n, side: Side.SELL, priceTicks: 95n, sizeLots: 50n }));
