@@ -46,6 +46,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input accountB[slots];
     signal input tokenId[slots];
     signal input amount[slots];
+    signal input honoured[slots];
     signal input pubKeyX[slots];
     signal input pubKeyY[slots];
     signal input marketId[slots];
@@ -114,6 +115,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input d_buyFee[derivSlots];
     signal input d_sellFee[derivSlots];
     signal input d_amount[derivSlots];
+    signal input d_tokenId[derivSlots];
+    signal input d_honoured[derivSlots];
     signal input d_toCollateral[derivSlots];
     signal input d_nonce[derivSlots];
     signal input d_penalty[derivSlots];
@@ -166,6 +169,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         slot[s].accountB <== accountB[s];
         slot[s].tokenId <== tokenId[s];
         slot[s].amount <== amount[s];
+        slot[s].honoured <== honoured[s];
         slot[s].pubKeyX <== pubKeyX[s];
         slot[s].pubKeyY <== pubKeyY[s];
         slot[s].marketId <== marketId[s];
@@ -253,6 +257,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         dslot[s].buyFee <== d_buyFee[s];
         dslot[s].sellFee <== d_sellFee[s];
         dslot[s].amount <== d_amount[s];
+        dslot[s].tokenId <== d_tokenId[s];
+        dslot[s].honoured <== d_honoured[s];
         dslot[s].toCollateral <== d_toCollateral[s];
         dslot[s].nonce <== d_nonce[s];
         dslot[s].penalty <== d_penalty[s];

@@ -7,10 +7,12 @@ include "../lib/orderStorage.circom";
 include "../lib/orderWords.circom";
 include "../lib/quadTree.circom";
 include "../lib/signature.circom";
+include "../lib/txType.circom";
 include "../lib/select.circom";
 include "./accountUpdate.circom";
 include "./tx/cancel.circom";
 include "./tx/depositWithdraw.circom";
+include "./tx/forcedWithdraw.circom";
 include "./tx/registerKey.circom";
 include "./tx/registerMarket.circom";
 include "./tx/trade.circom";
@@ -42,6 +44,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input accountB;      // seller
     signal input tokenId;
     signal input amount;
+    signal input honoured;      // FORCED_WITHDRAW's outcome, as its record carries it (ForcedWithdraw pins it)
     signal input pubKeyX;
     signal input pubKeyY;
     signal input marketId;
@@ -86,16 +89,18 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input marketOldLeaf;
     signal input marketSiblings[marketLevels][3];
 
-    // ---- transaction type, one-hot
-    component type = OneHot(SPOT_TX_TYPES());
-    type.in <== txType;
-    signal isType[SPOT_TX_TYPES()] <== type.out;
+    // ---- transaction type, one-hot over SPOT_TX_TYPE(k) (position k of constants.ts SPOT_TX_TYPES;
+    // positions 0..6 are the type values NOOP..CANCEL, FORCED_WITHDRAW is position 7)
+    component type = TxTypeOneHot(1);
+    type.txType <== txType;
+    signal isType[SPOT_TX_TYPES()] <== type.isType;
     signal isReg <== isType[TX_REGISTER_KEY()];
     signal isDeposit <== isType[TX_DEPOSIT()];
     signal isMarket <== isType[TX_REGISTER_MARKET()];
     signal isTrade <== isType[TX_TRADE()];
     signal isWithdraw <== isType[TX_WITHDRAW()];
     signal isCancel <== isType[TX_CANCEL()];
+    signal isForced <== isType[7];
 
     // ---- range checks of the transaction's own fields (ids are range-checked by the tree gadgets)
     component amountBits = Num2Bits(BITS_AMOUNT()); // inspect: range check only, its bits are not used
@@ -146,6 +151,12 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     move.amount <== amount;
     move.nonce <== nonce;
     move.aNonce <== aNonce;
+
+    component forced = ForcedWithdraw();
+    forced.isForced <== isForced;
+    forced.balance <== aBal1Old;
+    forced.amount <== amount;
+    forced.honoured <== honoured;
 
     component registerMarket = RegisterMarket();
     registerMarket.isMarket <== isMarket;
@@ -231,7 +242,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     // ---- balances: A's bal1 is the deposit/withdraw token or, in a trade, the buyer's quote;
     // bal2 is the market's base token. B is only touched by trades.
     signal aBal1Token <== (1 - isTrade) * tokenId;
-    signal aBal1New <== aBal1Old + move.bal1Delta + trade.aBal1Delta;
+    signal aBal1New <== aBal1Old + move.bal1Delta + trade.aBal1Delta + forced.bal1Delta;
     signal aBal2New <== aBal2Old + trade.aBal2Delta;
     signal bBal1New <== bBal1Old + trade.bBal1Delta;
     signal bBal2New <== bBal2Old + trade.bBal2Delta;
@@ -324,5 +335,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     pack.WITHDRAW_amount <== amount;
     pack.CANCEL_accountId <== accountA;
     pack.CANCEL_orderId <== orderA[O_ID()];
+    pack.FORCED_WITHDRAW_accountId <== accountA;
+    pack.FORCED_WITHDRAW_tokenId <== tokenId;
+    pack.FORCED_WITHDRAW_amount <== amount;
+    pack.FORCED_WITHDRAW_honoured <== honoured;
     record <== pack.out;
 }

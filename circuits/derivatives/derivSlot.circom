@@ -11,9 +11,11 @@ include "../lib/orderStorage.circom";
 include "../lib/orderWords.circom";
 include "../lib/select.circom";
 include "../lib/signature.circom";
+include "../lib/txType.circom";
 include "../batch/accountUpdate.circom";
 include "./tx/badDebt.circom";
 include "./tx/fill.circom";
+include "./tx/forcedCollateralWithdraw.circom";
 include "./tx/liquidate.circom";
 include "./tx/registerInstrument.circom";
 include "./tx/settle.circom";
@@ -66,6 +68,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal input buyFee;
     signal input sellFee;
     signal input amount;
+    signal input tokenId;       // FORCED_COLLATERAL_WITHDRAW's token: always 0 (ForcedCollateralWithdraw)
+    signal input honoured;      // FORCED_COLLATERAL_WITHDRAW's outcome, as its record carries it (pinned there)
     signal input toCollateral;
     signal input nonce;
     signal input penalty;
@@ -104,28 +108,21 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal input bSnap[N];
 
     // ---- transaction type, one-hot over DERIV_TX_TYPE(k)
-    signal isType[DERIV_TX_TYPES()];
-    var typeSum = 0;
-    var typeValue = 0;
-    for (var k = 0; k < DERIV_TX_TYPES(); k++) {
-        var typeK = DERIV_TX_TYPE(k); // (a function call inside <-- breaks circom 2.2.3's wasm generator)
-        isType[k] <-- txType == typeK ? 1 : 0;
-        isType[k] * (isType[k] - 1) === 0;
-        typeSum += isType[k];
-        typeValue += typeK * isType[k];
-    }
-    typeSum === 1;
-    typeValue === txType;
+    component type = TxTypeOneHot(0);
+    type.txType <== txType;
+    signal isType[DERIV_TX_TYPES()] <== type.isType;
     signal isTrade <== isType[1];
     signal isLiq <== isType[2];
     signal isSettle <== isType[3];
     signal isTransfer <== isType[4];
     signal isReg <== isType[5];
+    signal isForced <== isType[6];
     signal fills <== isTrade + isLiq;
-    signal activeA <== fills + isSettle + isTransfer;
-    // every type that touches an account needs the batch's marks: without an oracle update only NOOP
-    // and REGISTER_INSTRUMENT
-    (1 - oracleUsed) * activeA === 0;
+    // A forced collateral withdrawal settles A's funding like a transfer (a refused one writes A back as it was)
+    signal activeA <== fills + isSettle + isTransfer + isForced;
+    // every type that touches an account needs the batch's marks: without an oracle update only NOOP,
+    // REGISTER_INSTRUMENT and a forced collateral withdrawal (then proven refused: ForcedCollateralWithdraw)
+    (1 - oracleUsed) * (activeA - isForced) === 0;
 
     // ---- range checks of the transaction's own fields
     component lotsBits = Num2Bits(BITS_LOTS());  // inspect: a range check; its bits are not used
@@ -248,7 +245,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     for (var j = 0; j < N; j++) aSizeNew[j] <== aSize[j] + sel[j] * aDelta;
     // cash of A before any penalty or cover; its equity at the marks (and the sign of it) is what
     // Liquidate and BadDebt judge
-    signal aPreC <== aSettledC + fill.aCash + settle.aCash + transfer.aCash;
+    signal forcedCash <== -isForced * amount;  // a forced collateral withdrawal, tentatively: aIM decides it
+    signal aPreC <== aSettledC + fill.aCash + settle.aCash + transfer.aCash + forcedCash;
     component aPostTrade = AccountRisk(N);  // inspect: only its equity is used (penalty and bad debt); req is checked on aPost
     aPostTrade.c <== aPreC;
     aPostTrade.size <== aSizeNew;
@@ -293,10 +291,18 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     aPost.mark <== mark;
     aPost.long <== imLong;
     aPost.short <== imShort;
-    component aIM = RequireGreaterEq(135);
+    // the initial-margin rule: required after a trade and a transfer out of collateral, and the outcome of
+    // a forced collateral withdrawal (one gadget for both)
+    component aIM = GreaterEqRequiredWhen(135);
     aIM.enabled <== isTrade + transfer.fromCollateral;
     aIM.a <== aPost.equity;
     aIM.b <== aPost.req;
+    component forced = ForcedCollateralWithdraw();
+    forced.isForced <== isForced;
+    forced.oracleUsed <== oracleUsed;
+    forced.tokenId <== tokenId;
+    forced.honoured <== honoured;
+    forced.fits <== aIM.out;
 
     // ---- account B: funding, then the opposite fill
     signal bFunding[N];
@@ -389,7 +395,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     updateA.orderNewLeaf <== storeA.newLeaf;
     updateA.orderSiblings <== aOrderSiblings;
     updateA.derivOld <== aOldLeaf.out;
-    updateA.derivNew <== aNewLeaf.out;
+    signal aLeafKept <== forced.refused * (aOldLeaf.out - aNewLeaf.out);  // a refused forced withdrawal writes the old leaf
+    updateA.derivNew <== aNewLeaf.out + aLeafKept;
 
     component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels);
     updateB.rootIn <== updateA.rootOut;
@@ -466,5 +473,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     pack.REGISTER_INSTRUMENT_expiry_hi <== expiryHi;
     pack.REGISTER_INSTRUMENT_expiry_lo <== expiryLo;
     pack.REGISTER_INSTRUMENT_fundingCapPpm <== reg[I_CAP()];
+    pack.FORCED_COLLATERAL_WITHDRAW_accountId <== accountA;
+    pack.FORCED_COLLATERAL_WITHDRAW_tokenId <== tokenId;
+    pack.FORCED_COLLATERAL_WITHDRAW_amount <== amount;
+    pack.FORCED_COLLATERAL_WITHDRAW_honoured <== honoured;
     record <== pack.out;
 }

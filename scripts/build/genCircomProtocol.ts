@@ -141,9 +141,10 @@ export function generateProtocolCircom(): string {
   for (const [name, value] of Object.entries(TxType)) out.push(`function TX_${name}() { return ${value}; }`);
   out.push(`function SPOT_TX_TYPES() { return ${SPOT_TX_TYPES.length}; }`);
   out.push(`function DERIV_TX_TYPES() { return ${DERIV_TX_TYPES.length}; }`);
-  out.push(`/// The type value of position k of the derivatives one-hot (${DERIV_TX_TYPES.join(", ")}).`);
-  const derivTypeBody = DERIV_TX_TYPES.map((t, k) => `if (k == ${k}) { return ${t}; }`).join(" ");
-  out.push(`function DERIV_TX_TYPE(k) { ${derivTypeBody} return 0; }`);
+  for (const [name, types] of [["SPOT", SPOT_TX_TYPES], ["DERIV", DERIV_TX_TYPES]] as const) {
+    out.push(`/// The type value of position k of the ${name === "SPOT" ? "spot" : "derivatives"} slot's type one-hot (${types.join(", ")}).`);
+    out.push(`function ${name}_TX_TYPE(k) { ${types.map((t, k) => `if (k == ${k}) { return ${t}; }`).join(" ")} return 0; }`);
+  }
   for (const [name, value] of Object.entries(Domain)) out.push(`function DOMAIN_${name}() { return ${value}; }`);
   for (const [name, value] of Object.entries(Bits)) out.push(`function BITS_${name.toUpperCase()}() { return ${value}; }`);
   for (const [name, value] of Object.entries(InstrumentKind)) out.push(`function KIND_${name}() { return ${value}; }`);

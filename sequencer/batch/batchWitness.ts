@@ -40,6 +40,8 @@ export type BatchOptions = {
   collectSignatures?: (slot: number, check: SignatureCheck) => void;
   /** See SlotContext.enforceRules: false only in tests that play a dishonest operator. */
   enforceRules?: boolean;
+  /** See SlotContext.forcedOutcome: only with enforceRules false, in tests that play a dishonest operator. */
+  forcedOutcome?: (honest: boolean) => boolean;
   /** The signed oracle update the batch uses; required when it has derivatives transactions. */
   oracle?: SignedOracleUpdate | null;
 };
@@ -82,7 +84,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   if (spot.length > slots) throw new RangeError(`${spot.length} spot transactions do not fit ${slots} slots`);
   if (deriv.length > derivSlots) throw new RangeError(`${deriv.length} derivatives transactions do not fit ${derivSlots} slots`);
   const enforce = opts.enforceRules ?? true;
-  const ctx = { timestamp: opts.timestamp, verifySignatures: opts.verifySignatures ?? true, enforceRules: opts.enforceRules };
+  const ctx = { timestamp: opts.timestamp, verifySignatures: opts.verifySignatures ?? true, enforceRules: opts.enforceRules, forcedOutcome: opts.forcedOutcome };
   const oldAccountsRoot = state.accountTree.root;
   const oldMarketsRoot = state.marketTree.root;
   const oldFeePool = state.feePool;

@@ -13,9 +13,10 @@ import {
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
+import { meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 import { INSTRUMENT_SPEC_FIELDS, instrumentInputs, orderInputs } from "../protocol/layouts.ts";
 import {
-  atomicSlot, checkNoncedRequest, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
+  atomicSlot, checkNoncedRequest, forcedFault, forcedOutcome, refuseFault, TxRejected, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
 import type { DerivTx, InstrumentSpec } from "../protocol/transactions.ts";
@@ -40,8 +41,9 @@ function checkRanges(acc: DerivAccount, who: number): void {
 }
 
 function requireInitialMargin(acc: DerivAccount, risks: readonly LotRisk[], who: number): void {
+  if (meetsInitialMargin(acc, risks)) return;
   const r = accountRisk(acc, risks);
-  if (r.equity < r.im) reject("BELOW_INITIAL_MARGIN", `account ${who} would have equity ${r.equity} below its initial margin ${r.im}`);
+  reject("BELOW_INITIAL_MARGIN", `account ${who} would have equity ${r.equity} below its initial margin ${r.im}`);
 }
 
 function registrationErrors(state: ExchangeState, id: number, s: InstrumentSpec): string | null {
@@ -69,10 +71,10 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
   const N = state.params.instruments;
   const f: SlotInputs = {
     txType: BigInt(tx.type), accountA: 0n, accountB: 0n, instrumentId: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
-    sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, amount: 0n, toCollateral: 0n, nonce: 0n, penalty: 0n,
+    sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, amount: 0n, tokenId: 0n, honoured: 0n, toCollateral: 0n, nonce: 0n, penalty: 0n,
     orderA: [...NO_ORDER], orderB: [...NO_ORDER], sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE], reg: Array(INSTRUMENT_SPEC_FIELDS).fill(0n),
   };
-  if (tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && !ctx.oracleUsed) {
+  if (tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW && !ctx.oracleUsed) {
     reject("NO_ORACLE", "a derivatives transaction needs the batch's oracle update");
   }
   const indexes = state.instruments.map((i) => i.fundingIndex);
@@ -225,6 +227,24 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         type: TxType.REGISTER_INSTRUMENT, instrumentId: BigInt(id), kind: BigInt(tx.kind), underlying: BigInt(tx.underlying),
         lotSizeE6: tx.lotSizeE6, tickValue: tx.tickValue, imPpm: tx.imPpm, mmPpm: tx.mmPpm, strike: tx.strike,
         expiry: BigInt(tx.expiry), fundingCapPpm: tx.fundingCapPpm,
+      };
+      break;
+    }
+    case TxType.FORCED_WITHDRAW:
+      throw new TxRejected("WRONG_SLOT", "a forced spot withdrawal is proven by a spot slot");
+    case TxType.FORCED_COLLATERAL_WITHDRAW: {
+      // Queued by the account's owner: no signature, no nonce. The outcome is TRANSFER's initial-margin rule
+      // on the funding-settled account with the amount taken out, at the batch's marks (without an oracle
+      // update: refused); a refused one leaves the account as it was.
+      refuseFault(forcedFault(tx, state));
+      if (tx.tokenId !== 0) reject("BAD_TOKEN", `collateral is token 0, not ${tx.tokenId}`);
+      const after = withPosition(touched(tx.accountId), 0, 0n, -tx.amount);
+      checkRanges(after, tx.accountId);
+      const honoured = forcedOutcome(ctx, ctx.oracleUsed && meetsInitialMargin(after, ctx.risks));
+      Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n });
+      a = honoured ? { ...idle(tx.accountId), deriv: after } : idle(tx.accountId);
+      record = {
+        type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n,
       };
       break;
     }

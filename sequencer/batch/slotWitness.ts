@@ -14,7 +14,8 @@ import type { SlotRecord } from "../protocol/publicData.ts";
 import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
 import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
-import type { SpotTx, TradeTx } from "../protocol/transactions.ts";
+import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
+import type { ForcedWithdrawTx, SpotTx, TradeTx } from "../protocol/transactions.ts";
 
 /**
  * Why a transaction cannot go into a batch. The state is unchanged when this is thrown. buildBatch
@@ -45,7 +46,18 @@ export type SlotContext = {
    * to show that the circuit, not this code, refuses the transaction.
    */
   enforceRules?: boolean;
+  /**
+   * With enforceRules false only: the outcome a dishonest operator claims for a forced request, given the
+   * honest one (the witness then applies the claimed outcome consistently); tests use it to show the
+   * circuit pins the outcome.
+   */
+  forcedOutcome?: (honest: boolean) => boolean;
 };
+
+/** The outcome a slot applies to a forced request: the rule's (`honest`), unless a test plays a dishonest operator. */
+export function forcedOutcome(ctx: SlotContext, honest: boolean): boolean {
+  return ctx.enforceRules === false && ctx.forcedOutcome ? ctx.forcedOutcome(honest) : honest;
+}
 
 let enforceRules = true;
 
@@ -158,6 +170,22 @@ function cancelLeaf(orderId: bigint): (old: OrderSlot) => bigint {
   };
 }
 
+/**
+ * What makes a forced request unprovable whatever the state (the custodian refuses these when they are
+ * queued; a batch could never consume such a request): its account or token out of the trees' range, or
+ * an amount out of its field's range.
+ */
+export function forcedFault(tx: ForcedWithdrawTx, state: ExchangeState): RequestFault | null {
+  if (!Number.isInteger(tx.accountId) || tx.accountId < 0 || tx.accountId >= state.accountTree.capacity) {
+    return { code: "BAD_ACCOUNT", message: `account ${tx.accountId} out of range` };
+  }
+  if (!Number.isInteger(tx.tokenId) || tx.tokenId < 0 || tx.tokenId >= state.account(0).balances.capacity) {
+    return { code: "BAD_TOKEN", message: `token ${tx.tokenId} out of range` };
+  }
+  if (tx.amount < 0n || tx.amount >= 1n << BigInt(Bits.amount)) return { code: "BAD_AMOUNT", message: `amount ${tx.amount} out of range` };
+  return null;
+}
+
 export function idle(accountId: number, bal2Token = 0): AccountChange {
   return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
 }
@@ -232,7 +260,7 @@ export function applyTx(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
 
 function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
   const f: SlotInputs = {
-    txType: BigInt(tx.type), accountA: 0n, accountB: 0n, tokenId: 0n, amount: 0n, pubKeyX: 0n, pubKeyY: 0n,
+    txType: BigInt(tx.type), accountA: 0n, accountB: 0n, tokenId: 0n, amount: 0n, honoured: 0n, pubKeyX: 0n, pubKeyY: 0n,
     marketId: 0n, baseTokenId: 0n, sizeUnit: 0n, priceUnit: 0n, lots: 0n, priceTicks: 0n, buyFeePpm: 0n,
     sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, nonce: 0n, orderA: [...NO_ORDER], orderB: [...NO_ORDER],
     sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE],
@@ -320,6 +348,18 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       Object.assign(f, { accountA: BigInt(c.accountId), orderA, sigA: sigArray(c.signature) });
       a = { ...idle(c.accountId), orderId: c.orderId, orderLeaf: cancelLeaf(c.orderId) };
       record = { type: TxType.CANCEL, accountId: BigInt(c.accountId), orderId: c.orderId };
+      break;
+    }
+    case TxType.FORCED_COLLATERAL_WITHDRAW:
+      throw new TxRejected("WRONG_SLOT", "a forced collateral withdrawal is proven by a derivatives slot");
+    case TxType.FORCED_WITHDRAW: {
+      // Queued by the account's owner (the custodian checked it): no signature, no nonce. The state decides
+      // the outcome; a refused one changes nothing and is proven as refused.
+      refuseFault(forcedFault(tx, state));
+      const honoured = forcedOutcome(ctx, forcedWithdrawHonoured(state.balance(tx.accountId, tx.tokenId), tx.amount));
+      Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n });
+      a = { ...idle(tx.accountId), bal1Token: tx.tokenId, bal1Delta: honoured ? -tx.amount : 0n };
+      record = { type: TxType.FORCED_WITHDRAW, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n };
       break;
     }
   }

@@ -7,7 +7,11 @@ import { txFromRecord } from "../protocol/recordDecoder.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { hexToBytes } from "viem";
 
-/** The batch transaction of a queued request record (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT); throws for any other record. */
+/**
+ * The batch transaction of a queued request record (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT,
+ * FORCED_WITHDRAW, FORCED_COLLATERAL_WITHDRAW: a forced request is queued with `honoured = 0`, and its outcome is
+ * decided when it is applied); throws for any other record.
+ */
 export function requestToTx(record: Uint8Array): BatchTx {
   const r = decodeRecord(record);
   if (!REQUEST_TYPES.includes(r.type)) throw new Error(`record of type ${r.type} is not a request`);

@@ -83,7 +83,10 @@ export const CancelReason = {
   EXPIRED: "expired",
   /** The account's trading key changed: orders signed with the old key can no longer be proven. */
   KEY_ROTATED: "key-rotated",
-  /** A transaction of the account could not be proven and was undone: its balance or margin no longer covers the order. */
+  /**
+   * The account's balance or margin no longer covers the order: a transaction of the account could not be
+   * proven and was undone, or a forced withdrawal (issue 12) took what the order had reserved.
+   */
   UNCOVERED: "uncovered",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];

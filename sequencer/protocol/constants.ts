@@ -30,14 +30,20 @@ export const TxType = {
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
 /** Types a spot slot proves (circuits/batch/slot.circom). */
-export const SPOT_TX_TYPES = [TxType.NOOP, TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.TRADE, TxType.WITHDRAW, TxType.CANCEL] as const;
+export const SPOT_TX_TYPES = [
+  TxType.NOOP, TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.TRADE, TxType.WITHDRAW, TxType.CANCEL, TxType.FORCED_WITHDRAW,
+] as const;
 /** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
-export const DERIV_TX_TYPES = [TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT] as const;
+export const DERIV_TX_TYPES = [
+  TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT, TxType.FORCED_COLLATERAL_WITHDRAW,
+] as const;
 export type SpotTxType = (typeof SPOT_TX_TYPES)[number];
 export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
 
 /** Request types are queued on-chain and consumed in order by batches. */
-export const REQUEST_TYPES: readonly TxType[] = [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT];
+export const REQUEST_TYPES: readonly TxType[] = [
+  TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW,
+];
 
 /**
  * Forced requests: queued by an account's owner on the custodian when the operator does not serve it. The

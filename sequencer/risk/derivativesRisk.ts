@@ -19,6 +19,7 @@ import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
 import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
 import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
+import { meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 
 /** The oracle's inputs of the latest update (for Greeks and the time of marks). */
 export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[] };
@@ -155,6 +156,22 @@ export class DerivativesRisk implements RiskHook {
     if (m ? m.equity - amount < m.required : this.account(accountId).collateral < amount) return false;
     const a = this.#touched(accountId);
     this.#set(accountId, { ...a, collateral: a.collateral - amount });
+    return true;
+  }
+
+  /**
+   * A forced collateral withdrawal (issue 12): honoured, and applied, exactly when the batch will honour it:
+   * the initial-margin rule a TRANSFER out of collateral obeys in the circuit (state/forcedWithdrawal.ts
+   * meetsInitialMargin) on the funding-settled account with `amount` taken out, at the latest marks (before
+   * any oracle update there are no positions: the collateral must cover it). Open orders do not count (the
+   * circuit does not know them): the caller cancels those the account no longer covers. Returns false and
+   * changes nothing when refused.
+   */
+  forceDebitCollateral(accountId: number, amount: bigint): boolean {
+    const a = this.#touched(accountId);
+    const after = { ...a, collateral: a.collateral - amount };
+    if (!(this.#risks ? meetsInitialMargin(after, this.#risks) : after.collateral >= 0n)) return false;
+    this.#set(accountId, after);
     return true;
   }
 

@@ -9,7 +9,8 @@
  *   moved out of collateral by an earlier TRANSFER, ...).
  * - A batch carries one oracle update: every derivatives transaction is tagged with the update it was
  *   accepted under (its marks are what its margin check used), and the prefix stops at a tag other
- *   than the first one. A marker (a NOOP tagged with an update) takes no slot: it makes a batch use an
+ *   than the first one. A forced collateral withdrawal admitted without a fresh update carries none and
+ *   is proven refused by a batch without one: the prefix stops between it and a tagged entry. A marker (a NOOP tagged with an update) takes no slot: it makes a batch use an
  *   update that must be applied even with nothing else (a funding tick, an expiry).
  * - Time (when a `floor` is given, i.e. when the sequencer builds a batch; a replay passes none): the
  *   batch is stamped with the latest of the floor (the custodian's last timestamp, and the earliest
@@ -66,12 +67,16 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
   let deriv = 0;
   let derivSeen = false;
   let oracle: SignedOracleUpdate | null = null;
+  // a forced collateral withdrawal admitted without a fresh oracle update is proven refused by a batch without one
+  let oracleless = false;
   const txs: BatchTx[] = [];
   let count = 0;
   for (const e of pending) {
     const marker = e.tx.type === TxType.NOOP && e.oracle !== undefined;
     const isDeriv = isDerivTx(e.tx);
     if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
+    const refusedForLackOfOracle = e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !e.oracle;
+    if ((refusedForLackOfOracle && oracle) || (e.oracle && oracleless)) break;
     if (!isDeriv && !marker && derivSeen) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;
@@ -83,6 +88,7 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
     timestamp = stamp;
     if (earliest <= due) deadline = Math.min(deadline, due); // (one no stamp can save constrains nothing)
     if (e.oracle) oracle = e.oracle;
+    if (refusedForLackOfOracle) oracleless = true;
     if (isDeriv) {
       deriv++;
       derivSeen = true;

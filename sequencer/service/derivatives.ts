@@ -105,6 +105,15 @@ export class DerivativesService {
     return needs ? this.#latest ?? undefined : undefined;
   }
 
+  /**
+   * The oracle update a forced collateral withdrawal admitted at `now` is judged at: the latest one if it is
+   * fresh (as intake requires for a transfer), else none, and the batch then proves it refused.
+   */
+  forcedOracle(now: number): SignedOracleUpdate | undefined {
+    const u = this.#latest;
+    return u && now - u.time <= ORACLE_FRESHNESS ? u : undefined;
+  }
+
   #requireFreshOracle(now: number): SignedOracleUpdate {
     const u = this.#latest;
     if (!u) throw new RequestRejected("NO_ORACLE", "no oracle update accepted yet");

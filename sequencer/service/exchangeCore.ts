@@ -13,7 +13,8 @@
  * queue, as it happens.
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import type { BatchTx } from "../protocol/transactions.ts";
+import type { BatchTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
+import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
 import { cancelFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
@@ -90,6 +91,8 @@ export function txAccounts(tx: BatchTx): number[] {
     case TxType.SETTLE:
     case TxType.REGISTER_KEY:
     case TxType.DEPOSIT:
+    case TxType.FORCED_WITHDRAW:
+    case TxType.FORCED_COLLATERAL_WITHDRAW:
       return [tx.accountId];
     default:
       return [];
@@ -99,6 +102,23 @@ export function txAccounts(tx: BatchTx): number[] {
 /** The account and nonce of a nonced request (WITHDRAW, TRANSFER), or null. */
 function noncedOf(tx: BatchTx): { accountId: number; nonce: number } | null {
   return tx.type === TxType.WITHDRAW || tx.type === TxType.TRANSFER ? { accountId: tx.request.accountId, nonce: tx.request.nonce } : null;
+}
+
+/**
+ * Where a forced request enters the queue: right after the last pending on-chain request (the custodian's
+ * queue order), the last pending entry of its account (so the batch applies it to the state intake decided
+ * its outcome on) and, for a collateral withdrawal, the last entry tagged with an oracle update (a batch
+ * uses one update, and updates only move forward); ahead of everything else (other accounts' trades,
+ * cancels, withdrawals), which the batch selection (a prefix of the queue) then serves after it.
+ */
+export function forcedPosition(pending: readonly PendingEntry[], tx: ForcedWithdrawTx): number {
+  let at = 0;
+  pending.forEach((e, i) => {
+    const mustFollow = REQUEST_TYPES.includes(e.tx.type) || txAccounts(e.tx).includes(tx.accountId)
+      || (tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && e.oracle !== undefined);
+    if (mustFollow) at = i + 1;
+  });
+  return at;
 }
 
 /** Refuses a request for a stateless fault (the function the witness builder applies too). */
@@ -205,7 +225,7 @@ export class ExchangeCore {
     this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
   }
 
-  /** An on-chain request (keys, deposits, markets, instruments) takes effect at once and waits for a batch; `index`: its place in the custodian's queue. */
+  /** An on-chain request (keys, deposits, markets, instruments, forced withdrawals) takes effect at once and waits for a batch; `index`: its place in the custodian's queue. */
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (tx.type === TxType.REGISTER_KEY) {
       const old = this.#keys.get(tx.accountId);
@@ -221,10 +241,47 @@ export class ExchangeCore {
         marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
         makerFeePpm: this.#parts.makerFeePpm, takerFeePpm: this.#parts.takerFeePpm,
       });
+    } else if (tx.type === TxType.FORCED_WITHDRAW || tx.type === TxType.FORCED_COLLATERAL_WITHDRAW) {
+      this.#admitForced(tx, time);
+      if (index !== undefined) this.#requestsSeen = index + 1;
+      return;
     } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
     // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
     this.enqueue(tx, time);
     if (index !== undefined) this.#requestsSeen = index + 1;
+  }
+
+  /**
+   * A forced withdrawal the account's owner queued on the custodian (issue 12). Intake predicts its outcome
+   * with the rule the batch proves (state/forcedWithdrawal.ts) on its own view of the account, which is the
+   * state the batch applies it to (see forcedPosition); honoured, the balance or collateral leaves at once,
+   * reserved or not, and the account's orders it no longer covers are cancelled (reason UNCOVERED), so no
+   * later fill of them is unprovable. Refused, nothing moves: the batch proves the refusal. It is queued
+   * ahead of the pending transactions the ordering rules let it pass (forcedPosition), so the next batches
+   * serve it within the custodian's deadline however much trading waits.
+   */
+  #admitForced(tx: ForcedWithdrawTx, time: number): void {
+    const { accountId, tokenId, amount } = tx;
+    let honoured: boolean;
+    // a collateral withdrawal is judged at a fresh oracle update (its batch uses it), else proven refused in a batch without one
+    const oracle = tx.type === TxType.FORCED_COLLATERAL_WITHDRAW ? this.derivatives.forcedOracle(time) : undefined;
+    if (tx.type === TxType.FORCED_WITHDRAW) {
+      honoured = forcedWithdrawHonoured(this.#parts.risk.balance(accountId, tokenId), amount);
+      if (honoured) this.#parts.risk.adjust(accountId, tokenId, -amount);
+    } else {
+      honoured = oracle !== undefined && tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
+    }
+    this.#parts.observers.log(`forced ${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${amount} (token ${tokenId}) by account ${accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
+    if (honoured) this.#cancelUncovered(accountId, time);
+    this.pending.splice(forcedPosition(this.pending, tx), 0, oracle ? { tx, time, oracle } : { tx, time });
+  }
+
+  /** Cancels every resting order of an account whose spot balances or margin no longer cover them (reason UNCOVERED). */
+  #cancelUncovered(accountId: number, time: number): void {
+    const uncovered = this.#parts.risk.uncovered(accountId).length > 0 || !this.derivatives.risk.covered(accountId);
+    if (uncovered && this.engine.openOrders(accountId).length > 0) {
+      this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
+    }
   }
 
   /** Places a signed order (its signature checked): order-slot rules, derivatives checks, then the engine; returns its events. */
@@ -409,11 +466,6 @@ export class ExchangeCore {
     } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.NOOP) {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }
-    for (const accountId of txAccounts(tx)) {
-      const uncovered = this.#parts.risk.uncovered(accountId).length > 0 || !this.derivatives.risk.covered(accountId);
-      if (uncovered && this.engine.openOrders(accountId).length > 0) {
-        this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId, reason: CancelReason.UNCOVERED }), time);
-      }
-    }
+    for (const accountId of txAccounts(tx)) this.#cancelUncovered(accountId, time);
   }
 }

@@ -23,7 +23,7 @@ import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, ty
 import { custodianAbi } from "../chain/abi.ts";
 import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
 import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
-import { decodePublicData, encodeRecord, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
+import { decodePublicData, encodeRecord, publicInputOf, queuedForm, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { fromCalldataProof } from "../protocol/calldataProof.ts";
 import { replayBatch } from "./publicDataReplay.ts";
@@ -283,7 +283,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
       const requests = records.filter((r) => REQUEST_TYPES.includes(r.type));
       requests.forEach((r, k) => {
         const q = queue[requestsConsumed + k];
-        const got = bytesToHex(encodeRecord(r));
+        const got = bytesToHex(queuedForm(encodeRecord(r))); // as queued: a forced request's outcome byte cleared
         if (!q) report(n, "requests", `request record ${k} (${got}) was never queued (queue has ${queue.length})`);
         else if (q.record !== got) report(n, "requests", `request record ${k} is ${got}, queued request ${q.index} is ${q.record}`);
       });

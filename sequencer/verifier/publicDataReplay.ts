@@ -56,5 +56,16 @@ export function replayBatch(
   }
   const spotSlots = state.params.slots;
   const sections = { spot: txs.slice(0, spotSlots) as SpotTx[], deriv: txs.slice(spotSlots) as DerivTx[] };
-  return buildBatch(state, sections, { batchNumber: opts.batchNumber, timestamp: opts.timestamp, oracle, verifySignatures: false });
+  const t = state.begin();
+  const built = buildBatch(state, sections, { batchNumber: opts.batchNumber, timestamp: opts.timestamp, oracle, verifySignatures: false });
+  // A forced request's outcome is not part of the request (txFromRecord drops it): the replay decides it
+  // again, and the posted record must carry the same one (the circuit proves it; a verifier checks it too).
+  const outcome = (r: SlotRecord | undefined) => (r && "honoured" in r ? r.honoured : undefined);
+  const wrong = records.findIndex((r, slot) => outcome(built.records[slot]) !== outcome(r));
+  if (wrong >= 0) {
+    t.rollback();
+    throw new ReplayError(wrong, new Error(`the record says honoured = ${outcome(records[wrong])}, the state decides ${outcome(built.records[wrong])}`));
+  }
+  t.commit();
+  return built;
 }

@@ -56,7 +56,7 @@ import { FIELD_MODULUS, REQUEST_TYPES, SPOT_TX_TYPES, DERIV_TX_TYPES, TxType, ty
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { feeAmount } from "../../sequencer/protocol/fees.ts";
-import { decodePublicData, encodeRecord, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { decodePublicData, encodeRecord, queuedForm, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { decodeOrderSlot, derivLeaf, ExchangeState, fieldOf } from "../../sequencer/state/exchangeState.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
@@ -326,6 +326,11 @@ export function honestSections(records: readonly SlotRecord[], input: Input, p: 
         tx = { type: r.type, request: { accountId: num(r.accountId), tokenId: num(r.tokenId), amount: r.amount, nonce: num(str(g("nonce"))), signature: signatureOf(g("sigA")) } };
         break;
       case TxType.CANCEL: tx = { type: r.type, request: { accountId: num(r.accountId), orderId: r.orderId, signature: signatureOf(g("sigA")) } }; break;
+      case TxType.FORCED_WITHDRAW:
+      case TxType.FORCED_COLLATERAL_WITHDRAW:
+        // The queued request; its outcome is the model's to decide again (the record's `honoured` is compared below).
+        tx = { type: r.type, accountId: num(r.accountId), tokenId: num(r.tokenId), amount: r.amount };
+        break;
       case TxType.LIQUIDATE:
         tx = {
           type: r.type, liquidatedAccountId: num(r.liquidatedAccountId), liquidator: orderOf(g("orderB"), g("sigB")), lots: r.lots,
@@ -374,7 +379,8 @@ function recordChanges(before: readonly SlotRecord[], after: readonly SlotRecord
 }
 
 const isRequest = (r: SlotRecord) => REQUEST_TYPES.includes(r.type);
-const hex = (r: SlotRecord) => Buffer.from(encodeRecord(r)).toString("hex");
+/** A request record as the custodian's request chain hashes it (a forced request's outcome byte cleared: queuedForm). */
+const hex = (r: SlotRecord) => Buffer.from(queuedForm(encodeRecord(r))).toString("hex");
 
 /** A verdict on public data the circuit accepted for a candidate input (see the file comment). */
 export function judge(s: Scenario, honest: BuiltBatch, input: Input, publicData: Uint8Array): Verdict {

@@ -1,6 +1,6 @@
 /**
  * Dishonest-operator generator, derivatives slots (issue 11, "Hunting the rest"): for each derivatives
- * transaction type (DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT) an honest batch is
+ * transaction type (DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW) an honest batch is
  * built, then every value the operator chooses in the derivatives slot's circuit input is changed to
  * wrong values and the operator's other choices (other signed orders, victims, prices, sizes) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -62,6 +62,9 @@ function scenarios(): Scenario[] {
       { label: "a future traded after its expiry", txs: [derivTrade(FUTURE, 10n, 300_000n)], opts: { timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5 }) } },
       { label: "a trade without the batch's oracle update", txs: [derivTrade(PERP, 10n, 300_000n)], opts: { oracle: null } },
     ]),
+    // carol (flat) takes all her collateral: honoured; alice (long, 4,775 free above initial margin) 5,000: refused
+    s("FORCED_COLLATERAL_WITHDRAW honoured", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 50_000_000_000n }], OPTS),
+    s("FORCED_COLLATERAL_WITHDRAW refused", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount: 5_000_000_000n }], OPTS),
     s("LIQUIDATE", aliceLongPerpetual(), [liquidation], DROPPED, [
       {
         label: "self-liquidation: alice's own signed buy order as the liquidator's (refused: she fails initial margin after buying back; see the next scenario)",

@@ -1,6 +1,6 @@
 /**
  * Dishonest-operator generator, spot slots (issue 11, "Hunting the rest"): for each spot transaction
- * type (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL) an honest batch is built, then
+ * type (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, FORCED_WITHDRAW) an honest batch is built, then
  * every value the operator chooses in the slot's circuit input is changed to wrong values and the
  * operator's other choices (other signed orders and requests, other quantities and prices) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -48,6 +48,7 @@ const trade = (fields: Partial<Trade> = {}): Trade => ({
 const otherTrade = trade({ buy: buy(carol, { orderId: 2n }), sell: sell(bob, { orderId: 2n }), lots: 2n, priceTicks: 93n });
 const withdrawal = (t: typeof alice, tokenId: number, amount: bigint, nonce = 0, key = t.key): BatchTx =>
   ({ type: TxType.WITHDRAW, request: signWithdrawal(key, { accountId: t.accountId, tokenId, amount, nonce }) });
+const forcedWithdraw = (t: typeof alice, tokenId: number, amount: bigint): BatchTx => ({ type: TxType.FORCED_WITHDRAW, accountId: t.accountId, tokenId, amount });
 const cancel = (t: typeof alice, orderId: bigint, key = t.key): BatchTx => ({ type: TxType.CANCEL, request: signCancel(key, { accountId: t.accountId, orderId }) });
 
 function scenarios(): Scenario[] {
@@ -85,6 +86,8 @@ function scenarios(): Scenario[] {
       { label: "alice's withdrawal signed by carol's key", txs: [withdrawal(alice, 0, 1_000n, 0, carol.key), withdrawal(bob, 1, 10n)] },
       { label: "a withdrawal of an account without a key", txs: [withdrawal(dave, 0, 1n), withdrawal(bob, 1, 10n)] },
     ]),
+    // alice's is honoured (her balance covers it), bob's refused (one unit above his base balance): the outcome is the circuit's
+    s("FORCED_WITHDRAW", [forcedWithdraw(alice, 0, 1_000n), forcedWithdraw(bob, 1, 1_000_001n)]),
     s("CANCEL", [cancel(alice, 7n), cancel(bob, 3n)], [
       { label: "a cancel signed by another key", txs: [cancel(alice, 7n, carol.key), cancel(bob, 3n)] },
       { label: "a cancel of an order whose slot a newer order holds", txs: [cancel(bob, 3n + slots), cancel(bob, 3n)] },

@@ -11,7 +11,7 @@ import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyju
 import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
 import {
-  decodeOracleSection, decodeRecord, encodeOracleSection, encodeRecord, RECORD_LAYOUT, unusedOracleSection, type OracleSection, type SlotRecord,
+  decodeOracleSection, decodeRecord, queuedForm, encodeOracleSection, encodeRecord, RECORD_LAYOUT, unusedOracleSection, type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
 import { oracleFromSection, txFromRecord, type RecordState } from "../../../sequencer/protocol/recordDecoder.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
@@ -107,6 +107,15 @@ const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
       imPpm: w(3), mmPpm: w(3) - 1n, strike: w(7), expiry: MAX_U32, fundingCapPpm: w(3) - 2n,
     },
   ],
+  // The batch's record carries the proven outcome (honoured = 1 here); the request it decodes to has none.
+  [TxType.FORCED_WITHDRAW]: [
+    { type: TxType.FORCED_WITHDRAW, accountId: w(4), tokenId: w(2), amount: w(12), honoured: 1n },
+    { type: TxType.FORCED_WITHDRAW, accountId: MAX_U32, tokenId: 2 ** 16 - 1, amount: w(12) },
+  ],
+  [TxType.FORCED_COLLATERAL_WITHDRAW]: [
+    { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: w(4), tokenId: 0n, amount: w(12), honoured: 1n },
+    { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: MAX_U32, tokenId: 0, amount: w(12) },
+  ],
 };
 
 describe("txFromRecord: the one record decoder", () => {
@@ -122,6 +131,15 @@ describe("txFromRecord: the one record decoder", () => {
     });
   }
 
+  it("decodes a forced request to the same transaction whatever its outcome byte (the queued form has 0, the batch's the proven one)", () => {
+    for (const type of [TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW]) {
+      const [record, tx] = CASES[type];
+      const refused = encodeRecord({ ...record, honoured: 0n } as SlotRecord);
+      assert.deepEqual(txFromRecord(decodeRecord(refused)), tx);
+      assert.deepEqual(queuedForm(encodeRecord(record)), refused, "the queued form clears the outcome byte");
+    }
+  });
+
   it("a liquidator of a short position sells", () => {
     const [record] = CASES[TxType.LIQUIDATE];
     const tx = txFromRecord(decodeRecord(encodeRecord({ ...record, liquidatedAccountId: 8n } as SlotRecord)), STATE);
@@ -130,7 +148,7 @@ describe("txFromRecord: the one record decoder", () => {
   });
 
   it("decodes request records without a state, and refuses, with a clear error, records that need one", () => {
-    for (const type of [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT]) {
+    for (const type of [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW]) {
       assert.deepEqual(txFromRecord(CASES[type][0]), CASES[type][1]);
     }
     for (const type of [TxType.WITHDRAW, TxType.TRANSFER, TxType.LIQUIDATE]) {

@@ -140,3 +140,26 @@ describe("replay of derivatives public data", () => {
     assert.deepEqual(rebuilt.account(1).deriv, state.account(1).deriv);
   });
 });
+
+describe("replay of forced withdrawals", () => {
+  it("decides each forced withdrawal's outcome again, and refuses a record whose outcome is not the state's, leaving the state as it was", () => {
+    const state = new ExchangeState(PARAMS);
+    const setup = buildBatch(state, [
+      { type: TxType.REGISTER_KEY, accountId: alice.accountId, pubKey: alice.pubKey },
+      { type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 1, amount: 500n },
+    ], { batchNumber: 0, timestamp: TIME });
+    const forced = (amount: bigint): BatchTx => ({ type: TxType.FORCED_WITHDRAW, accountId: alice.accountId, tokenId: 1, amount });
+    const batch = buildBatch(state, [forced(600n), forced(500n)], { batchNumber: 1, timestamp: TIME });
+    assert.deepEqual(batch.records.slice(0, 2).map((r) => (r.type === TxType.FORCED_WITHDRAW ? r.honoured : -1n)), [0n, 1n]);
+
+    const rebuilt = new ExchangeState(PARAMS);
+    replayBatch(rebuilt, setup.records, { batchNumber: 0, timestamp: TIME });
+    const root = rebuilt.root;
+    const flipped = batch.records.map((r) => (r.type === TxType.FORCED_WITHDRAW ? { ...r, honoured: 1n - r.honoured } : r));
+    assert.throws(() => replayBatch(rebuilt, flipped, { batchNumber: 1, timestamp: TIME }), (e) => e instanceof ReplayError && e.slot === 0 && /honoured = 1, the state decides 0/.test(e.message));
+    assert.equal(rebuilt.root, root, "a refused replay changes nothing");
+    const replayed = replayBatch(rebuilt, batch.records, { batchNumber: 1, timestamp: TIME });
+    assert.deepEqual(replayed.publicData, batch.publicData);
+    assert.equal(rebuilt.balance(alice.accountId, 1), 0n);
+  });
+});
