@@ -4,17 +4,19 @@
  * Before the stop, each trader's value as the exchange reports it (spot balances, and equity at mark prices:
  * Black-Scholes for options) is recorded through the API. Then the sequencer is stopped for good; a trader
  * queues a forced withdrawal that nobody will process; the chain's clock passes the custodian's request
- * deadline; exodus is switched on; and every trader runs the same exit as the CLI's `exit` verb
- * (scripts/exit.ts: state rebuilt from chain data alone, claim proven with the exit circuit, credit pulled).
+ * deadline; exodus is switched on; and every trader runs the exit the CLI's `exit` verb runs
+ * (sequencer/sdk/exit.ts: state rebuilt from chain data alone, claim proven with the exit circuit, credit pulled).
  * It prints, per trader and token, what was recovered, and the recovered fraction of the value the exchange
  * reported; then what the custodian still holds (the fee pool and the insurance fund, which no account can
  * claim in exodus).
  */
+import { readFileSync } from "node:fs";
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
-import { runExit } from "../exit.ts";
 import type { Clients } from "../deploy/deployExchange.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
+import { exitAccount } from "../../sequencer/sdk/exit.ts";
 
 export type ExodusTrader = { name: string; c: ExchangeClient; clients: Clients };
 
@@ -66,17 +68,21 @@ export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
   info(`${(wait / 86_400).toFixed(2)} days later nobody has processed it: exodus mode is on, batches are refused for good`);
 
   const outcome: ExodusOutcome = [];
+  const batchVkey = JSON.parse(readFileSync(ctx.vkey, "utf8"));
+  const walletBalances = (owner: Address) =>
+    Promise.all(ctx.tokens.map((tok) => ctx.publicClient.readContract({ address: tok.address, abi: erc20Abi, functionName: "balanceOf", args: [owner] })));
   for (const t of ctx.traders) {
-    const { lines } = await runExit({
-      clients: t.clients, custodian: ctx.custodian, params: "test", vkey: ctx.vkey, exitWasm: ctx.exitCircuit.wasm, exitZkey: ctx.exitCircuit.zkey, exitVkey: ctx.exitCircuit.vkey,
-      print: () => {}, log: () => {},
-    });
-    const recovered = lines.map((l) => l.walletAfter - l.walletBefore);
-    const got = lines.filter((l) => l.paid > 0n).map((l) => `${units(l.paid, ctx.tokens[l.tokenId].decimals)} ${ctx.tokens[l.tokenId].symbol}`);
+    const owner = t.clients.walletClient.account!.address;
+    const before = await walletBalances(owner);
+    const result = await exitAccount({ clients: t.clients, custodian: ctx.custodian, params: TEST_PARAMS, batchVkey, exitCircuit: ctx.exitCircuit });
+    const after = await walletBalances(owner);
+    const recovered = after.map((v, i) => v - before[i]);
+    const got = recovered.flatMap((v, i) => (v > 0n ? [`${units(v, ctx.tokens[i].decimals)} ${ctx.tokens[i].symbol}`] : []));
     const reportedQuote = reported.get(t.name)!;
     const recoveredQuote = recovered[0];
     const fraction = reportedQuote === 0n ? "-" : `${((Number(recoveredQuote) / Number(reportedQuote)) * 100).toFixed(2)}%`;
-    info(`${t.name} exits: ${got.length ? got.join(", ") : "nothing"} (USDC recovered / USDC value reported before the stop: ${fraction})`);
+    const v = result.valuation;
+    info(`${t.name} exits: ${got.length ? got.join(", ") : "nothing"}; equity by the exit rule ${units(v.equity, 6)} USDC (collateral ${units(v.collateral, 6)}, funding ${units(v.funding, 6)}, ${v.positions.filter((p) => p.size !== 0n).length} open positions); USDC recovered / USDC value reported before the stop: ${fraction}`);
     outcome.push({ name: t.name, recovered, reportedQuote, recoveredQuote });
   }
   for (const tok of ctx.tokens) {
