@@ -289,7 +289,7 @@ export async function workedExample(): Promise<Record<string, string>> {
 }
 
 /** The section names, in document order. */
-export const SECTIONS = ["eip712", "key", "order", "signature", "httpOrder", "binaryOrder", "cancel", "withdrawal", "transfer", "streamAuth", "vectors", "exit"] as const;
+export const SECTIONS = ["exit", "eip712", "key", "order", "signature", "httpOrder", "binaryOrder", "cancel", "withdrawal", "transfer", "streamAuth", "vectors"] as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sections = await workedExample();
