@@ -72,6 +72,12 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     return { status, out: out.map((l) => JSON.parse(l) as Record<string, unknown>), err: err.join("\n") };
   };
   const chainArgs = (t: { walletKey: Hex }) => ["--rpc", node.url, "--custodian", custodian, "--wallet-key", t.walletKey];
+  /** Gas of the transactions the CLI sent, printed with the exits. */
+  const gas = new Map<string, bigint>();
+  const lastTxGas = async () => {
+    const block = await publicClient.getBlock({ includeTransactions: false });
+    return (await publicClient.getTransactionReceipt({ hash: block.transactions.at(-1)! })).gasUsed;
+  };
   const balanceOf = (token: Address, who: Address) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [who] });
 
   before(async () => {
@@ -172,6 +178,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     const [, taker1, taker2] = traders;
     const forced = await cli(["force-withdraw", ...chainArgs(taker1), "--token-id", "1", "--amount", String(ETH)]);
     assert.equal(forced.status, 0, forced.err);
+    gas.set("forceWithdraw", await lastTxGas());
     const token = readArtifact("test/TestToken.sol", "TestToken");
     await send(as(operator), usdc, token.abi, "mint", [taker2.wallet.account!.address, 1_000n * USDC]);
     await send(as(taker2.wallet), usdc, erc20Abi, "approve", [custodian, 1_000n * USDC]);
@@ -192,6 +199,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     await testClient.mine({ blocks: 1 }); // the last block is now at the deadline
     const onTime = await cli(["exodus", ...chainArgs(traders[0])]);
     assert.equal(onTime.status, 0, onTime.err);
+    gas.set("activateExodus", await lastTxGas());
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusMode" }), true);
   });
 
@@ -213,7 +221,10 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
         assert.equal((await balanceOf(tok, t.wallet.account!.address)) - before[tokenId], expected[tokenId], `${t.name} token ${tokenId}: wallet credited`);
       }
       assert.ok(expected[0] > 0n, `${t.name} recovers USDC`);
+      const exited = r.out.find((l) => l.status === "exited")!;
+      gas.set(`exit (${t.name})`, (await publicClient.getTransactionReceipt({ hash: exited.exitTx as Hex })).gasUsed);
     }
+    console.log(`gas: ${[...gas].map(([k, v]) => `${k} ${v}`).join(", ")}`);
     const again = await cli(["exit", ...chainArgs(traders[0]), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
     assert.equal(again.status, 1);
     assert.match(again.err, /already exited/);
