@@ -411,12 +411,21 @@ export class ExchangeCore {
    * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
    * An on-chain request
    * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
-   * such requests. Reached through `apply` (live, the pipeline's record is then logged; replay) and told to
+   * such requests; but a forced collateral withdrawal whose oracle update grew too old is kept, untagged,
+   * to be proven refused in a batch without an update (its intake debit undone with the update's effects). Reached through `apply` (live, the pipeline's record is then logged; replay) and told to
    * observers (`rejected`).
    */
   #rejectPending(r: RejectRecord): void {
     const head = this.pending[r.index];
     if (!head) throw new Error(`no pending entry ${r.index} to reject`);
+    if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && head.oracle) {
+      // Its oracle update can no longer be used (too old for any batch now): it stays in the queue untagged, so a
+      // batch without an update proves it refused, and intake's prediction goes with the update (rebase).
+      this.pending[r.index] = { tx: head.tx, time: head.time };
+      if (!this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
+      this.#parts.observers.log(`forced collateral withdrawal of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it will be proven refused`);
+      return;
+    }
     if (REQUEST_TYPES.includes(head.tx.type)) {
       throw new Error(`the on-chain request at pending entry ${r.index} cannot be proven (${r.message}); the custodian's queue cannot skip it`);
     }

@@ -163,4 +163,25 @@ describe("forced withdrawals in the sequencer", () => {
     assert.deepEqual(seq.derivatives.risk.account(a.accountId), seq.state.account(a.accountId).deriv, "intake predicted the proven outcome");
     assert.equal(seq.pendingTransactions, 0);
   });
+
+  it("a forced collateral withdrawal whose oracle update grows too old before any batch proves it is proven refused without it: intake's debit goes back, settlement goes on", async () => {
+    const { alice: a } = traders;
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    const before = seq.state.account(a.accountId).deriv.collateral;
+    seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: a.accountId, tokenId: 0, amount: 1_000_000n });
+    assert.equal(seq.derivatives.risk.account(a.accountId).collateral, before - 1_000_000n, "intake judged it honoured at the fresh update");
+    chain.now += 3_600; // an hour of backlog: the update is too old for any stamp the custodian still accepts
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0, "served: the queue did not stall");
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before, "proven refused: nothing left");
+    assert.deepEqual(seq.derivatives.risk.account(a.accountId), seq.state.account(a.accountId).deriv, "intake's view is the proven one again");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: false, amount: 1_000_000n, nonce: 1 }));
+    await seq.drain();
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before - 1_000_000n, "settlement goes on");
+  });
 });
