@@ -35,10 +35,11 @@ export type ExitLine = { tokenId: number; token: Address; claimed: bigint; paid:
 /** Exits the wallet's account and prints the outcome; returns the SDK's result and the printed lines. */
 export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; lines: ExitLine[] }> {
   const params = o.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
-  const batchVkey = await loadVkey(params, o.vkey, o.log);
   let exitCircuit = o.exitWasm && o.exitZkey && o.exitVkey ? { wasm: o.exitWasm, zkey: o.exitZkey, vkey: o.exitVkey } : undefined;
+  // checked before anything is built or read
+  if (!exitCircuit && (o.exitWasm || o.exitZkey || o.exitVkey)) throw new Error("--exit-wasm, --exit-zkey and --exit-vkey go together");
+  const batchVkey = await loadVkey(params, o.vkey, o.log);
   if (!exitCircuit) {
-    if (o.exitWasm || o.exitZkey || o.exitVkey) throw new Error("--exit-wasm, --exit-zkey and --exit-vkey go together");
     const build = await buildExitCircuit(params, "dev");
     o.log(`exit circuit: ${build.zkey} (development key of this checkout)`);
     exitCircuit = build;

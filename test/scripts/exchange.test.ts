@@ -90,6 +90,20 @@ describe("exchange CLI", () => {
     assert.equal(s.pendingTransactions, n, "only the one accepted order changed anything (it rests, no transaction yet)");
   });
 
+  it("refuses bad arguments of the exodus verbs before sending or building anything", async () => {
+    const { cli } = await setup();
+    // an RPC nobody serves: a verb that reached the chain would fail with a connection error, not these
+    const chain = ["--rpc", "http://127.0.0.1:9", "--custodian", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "--wallet-key", `0x${"11".repeat(32)}`];
+    const collateral = await cli(null, "force-withdraw", ...chain, "--token-id", "1", "--amount", "5", "--collateral");
+    assert.equal(collateral.code, 1);
+    assert.match(collateral.err.join(""), /--collateral withdraws the quote token: --token-id must be 0/);
+    const partial = await cli(null, "exit", ...chain, "--vkey", "v.json", "--exit-wasm", "exit.wasm");
+    assert.equal(partial.code, 1);
+    assert.match(partial.err.join(""), /--exit-wasm, --exit-zkey and --exit-vkey go together/);
+    assert.match((await cli(null, "force-withdraw", ...chain, "--token-id", "1", "--amount", "-5")).err.join(""), /non-negative integer/);
+    assert.match((await cli(null, "exodus", "--rpc", "http://127.0.0.1:9", "--custodian", "nope", "--wallet-key", `0x${"11".repeat(32)}`)).err.join(""), /not an address/);
+  });
+
   it("derives a trading key from a wallet key, and streams a market", async () => {
     const { s, cli } = await setup();
     const key = await cli(null, "key", "--wallet-key", `0x${"22".repeat(32)}`, "--chain-id", "31337", "--custodian", "0x00000000000000000000000000000000000000c5");
