@@ -21,6 +21,8 @@ library ProtocolConstants {
     uint8 internal constant TX_REGISTER_INSTRUMENT = 11;
     uint8 internal constant TX_FORCED_WITHDRAW = 12;
     uint8 internal constant TX_FORCED_COLLATERAL_WITHDRAW = 13;
+    uint8 internal constant TX_FEE_WITHDRAW = 14;
+    uint8 internal constant TX_INSURANCE_WITHDRAW = 15;
     /// @dev Instrument kinds (0: not registered).
     uint8 internal constant KIND_NONE = 0;
     uint8 internal constant KIND_PERPETUAL = 1;

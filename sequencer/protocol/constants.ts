@@ -26,16 +26,28 @@ export const TxType = {
   FORCED_WITHDRAW: 12,
   /** A forced withdrawal of derivatives collateral (quote), queued like FORCED_WITHDRAW; a derivatives slot proves it. */
   FORCED_COLLATERAL_WITHDRAW: 13,
+  /**
+   * The fee pool paid out to the custodian's fee recipient: queued on the custodian by its operator, honoured
+   * exactly when the pool covers the amount (a spot slot proves it; the custodian names the recipient).
+   */
+  FEE_WITHDRAW: 14,
+  /**
+   * The insurance fund paid out to the custodian's insurance recipient: queued like FEE_WITHDRAW, honoured
+   * exactly when what the fund keeps still covers the open bad debt (a derivatives slot proves it).
+   */
+  INSURANCE_WITHDRAW: 15,
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
 /** Types a spot slot proves (circuits/batch/slot.circom). */
 export const SPOT_TX_TYPES = [
   TxType.NOOP, TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.TRADE, TxType.WITHDRAW, TxType.CANCEL, TxType.FORCED_WITHDRAW,
+  TxType.FEE_WITHDRAW,
 ] as const;
 /** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
 export const DERIV_TX_TYPES = [
   TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT, TxType.FORCED_COLLATERAL_WITHDRAW,
+  TxType.INSURANCE_WITHDRAW,
 ] as const;
 export type SpotTxType = (typeof SPOT_TX_TYPES)[number];
 export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
@@ -43,15 +55,22 @@ export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
 /** Request types are queued on-chain and consumed in order by batches. */
 export const REQUEST_TYPES: readonly TxType[] = [
   TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW,
+  TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW,
 ];
 
 /**
- * Forced requests: queued by an account's owner on the custodian when the operator does not serve it. The
- * queued record carries `honoured = 0`; the batch's record carries the outcome the circuit proves (1: paid,
- * 0: refused because the state cannot honour it), and the custodian hashes the record into the request chain
- * with that byte cleared (FORCED_OUTCOME_OFFSET), so the outcome is the circuit's, never the operator's.
+ * Requests with an outcome: forced withdrawals (queued by an account's owner on the custodian when the operator
+ * does not serve it) and the treasury's withdrawals of the fee pool and the insurance fund (queued by the
+ * custodian's operator, paid to the recipients the custodian names; accountId and tokenId 0). The queued record
+ * carries `honoured = 0`; the batch's record carries the outcome the circuit proves (1: paid, 0: refused
+ * because the state cannot honour it), and the custodian hashes the record into the request chain with that
+ * byte cleared (FORCED_OUTCOME_OFFSET), so the outcome is the circuit's, never the operator's.
  */
-export const FORCED_REQUEST_TYPES: readonly TxType[] = [TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW];
+export const FORCED_REQUEST_TYPES: readonly TxType[] = [
+  TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW,
+];
+/** The treasury's withdrawals (FEE_WITHDRAW, INSURANCE_WITHDRAW): outcome requests of no account. */
+export const TREASURY_REQUEST_TYPES: readonly TxType[] = [TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW];
 /** Byte offset of `honoured` in a forced request's record: type(1) accountId(4) tokenId(2) amount(12). */
 export const FORCED_OUTCOME_OFFSET = 19;
 

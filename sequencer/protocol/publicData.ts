@@ -40,6 +40,8 @@ export const RECORD_LAYOUT = {
   ],
   [TxType.FORCED_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
   [TxType.FORCED_COLLATERAL_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
+  [TxType.FEE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
+  [TxType.INSURANCE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
 } as const satisfies Record<TxType, FieldLayout>;
 
 type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };
