@@ -7,13 +7,14 @@ include "./slot.circom";
 include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
 
-/// Proves: out = Poseidon(Poseidon(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch), the
+/// Proves: out = Poseidon(Poseidon(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch, badDebt), the
 /// globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields.
 template GlobalsHash(N) {
     signal input instruments[N][I_FIELDS()];
     signal input insurance;
     signal input oracleTime;
     signal input fundingEpoch;
+    signal input badDebt;
     signal output out;
     component leaf[N];
     component table = Poseidon(N);
@@ -22,8 +23,8 @@ template GlobalsHash(N) {
         leaf[i].inputs <== instruments[i];
         table.inputs[i] <== leaf[i].out;
     }
-    component h = Poseidon(4);
-    h.inputs <== [table.out, insurance, oracleTime, fundingEpoch];
+    component h = Poseidon(5);
+    h.inputs <== [table.out, insurance, oracleTime, fundingEpoch, badDebt];
     out <== h.out;
 }
 
@@ -94,6 +95,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input oldInsurance;
     signal input oldOracleTime;
     signal input oldFundingEpoch;
+    signal input oldBadDebt;
     signal input oracleUsed;
     signal input oracleKeyX;
     signal input oracleKeyY;
@@ -235,6 +237,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         dslot[s].accountsRootIn <== s == 0 ? slot[slots - 1].accountsRootOut : dslot[s - 1].accountsRootOut;
         dslot[s].feePoolIn <== s == 0 ? slot[slots - 1].feePoolOut : dslot[s - 1].feePoolOut;
         dslot[s].insuranceIn <== s == 0 ? oldInsurance : dslot[s - 1].insuranceOut;
+        dslot[s].badDebtIn <== s == 0 ? oldBadDebt : dslot[s - 1].badDebtOut;
         for (var i = 0; i < N; i++) {
             for (var f = 0; f < I_FIELDS(); f++) dslot[s].tableIn[i][f] <== s == 0 ? oracle.instruments[i][f] : dslot[s - 1].tableOut[i][f];
         }
@@ -297,19 +300,24 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal accountsRootEnd <== derivSlots == 0 ? slot[slots - 1].accountsRootOut : dslot[derivSlots - 1].accountsRootOut;
     signal feePoolEnd <== derivSlots == 0 ? slot[slots - 1].feePoolOut : dslot[derivSlots - 1].feePoolOut;
     signal insuranceEnd <== derivSlots == 0 ? oldInsurance : dslot[derivSlots - 1].insuranceOut;
+    signal badDebtEnd <== derivSlots == 0 ? oldBadDebt : dslot[derivSlots - 1].badDebtOut;
 
-    // The fee pool and the insurance fund only grow by range-checked amounts (the fund also pays bad
-    // debt, never more than it holds): checking them once at the end bounds them.
+    // The fee pool and the insurance fund grow by range-checked amounts and shrink only by what they
+    // cover (bad debt the fund holds, withdrawals the pool or the fund covers), so they stay non-negative:
+    // checking them once at the end bounds them. The open bad debt is a sum of non-negative account debts.
     component feePoolBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     feePoolBits.in <== feePoolEnd;
     component insuranceBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     insuranceBits.in <== insuranceEnd;
+    component badDebtBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
+    badDebtBits.in <== badDebtEnd;
 
     component oldGlobals = GlobalsHash(N);
     oldGlobals.instruments <== oldInstruments;
     oldGlobals.insurance <== oldInsurance;
     oldGlobals.oracleTime <== oldOracleTime;
     oldGlobals.fundingEpoch <== oldFundingEpoch;
+    oldGlobals.badDebt <== oldBadDebt;
     component newGlobals = GlobalsHash(N);
     for (var i = 0; i < N; i++) {
         for (var f = 0; f < I_FIELDS(); f++) {
@@ -319,6 +327,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     newGlobals.insurance <== insuranceEnd;
     newGlobals.oracleTime <== oracle.newOracleTime;
     newGlobals.fundingEpoch <== oracle.newFundingEpoch;
+    newGlobals.badDebt <== badDebtEnd;
     component oldRoot = Poseidon(4);
     oldRoot.inputs <== [oldAccountsRoot, oldMarketsRoot, oldFeePool, oldGlobals.out];
     component newRoot = Poseidon(4);

@@ -12,6 +12,7 @@ include "../lib/select.circom";
 include "./accountUpdate.circom";
 include "./tx/cancel.circom";
 include "./tx/depositWithdraw.circom";
+include "./tx/feeWithdraw.circom";
 include "./tx/forcedWithdraw.circom";
 include "./tx/registerKey.circom";
 include "./tx/registerMarket.circom";
@@ -44,7 +45,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input accountB;      // seller
     signal input tokenId;
     signal input amount;
-    signal input honoured;      // FORCED_WITHDRAW's outcome, as its record carries it (ForcedWithdraw pins it)
+    signal input honoured;      // the outcome of FORCED_WITHDRAW and FEE_WITHDRAW, as their records carry it (their templates pin it; 0 for every other type)
     signal input pubKeyX;
     signal input pubKeyY;
     signal input marketId;
@@ -90,7 +91,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input marketSiblings[marketLevels][3];
 
     // ---- transaction type, one-hot over SPOT_TX_TYPE(k) (position k of constants.ts SPOT_TX_TYPES;
-    // positions 0..6 are the type values NOOP..CANCEL, FORCED_WITHDRAW is position 7)
+    // positions 0..6 are the type values NOOP..CANCEL, FORCED_WITHDRAW is position 7, FEE_WITHDRAW 8)
     component type = TxTypeOneHot(1);
     type.txType <== txType;
     signal isType[SPOT_TX_TYPES()] <== type.isType;
@@ -101,6 +102,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal isWithdraw <== isType[TX_WITHDRAW()];
     signal isCancel <== isType[TX_CANCEL()];
     signal isForced <== isType[7];
+    signal isFee <== isType[8];
+    // the outcome byte belongs to the outcome requests: every other type's record is packed without it, and it is 0
+    honoured * (1 - isForced - isFee) === 0;
 
     // ---- range checks of the transaction's own fields (ids are range-checked by the tree gadgets)
     component amountBits = Num2Bits(BITS_AMOUNT()); // inspect: range check only, its bits are not used
@@ -156,7 +160,15 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     forced.isForced <== isForced;
     forced.balance <== aBal1Old;
     forced.amount <== amount;
-    forced.honoured <== honoured;
+    forced.honoured <== isForced * honoured;
+
+    component fee = FeeWithdraw();
+    fee.isFee <== isFee;
+    fee.accountId <== accountA;
+    fee.tokenId <== tokenId;
+    fee.feePool <== feePoolIn;
+    fee.amount <== amount;
+    fee.honoured <== isFee * honoured;
 
     component registerMarket = RegisterMarket();
     registerMarket.isMarket <== isMarket;
@@ -254,7 +266,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     bBal1Range.in <== bBal1New;
     component bBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     bBal2Range.in <== bBal2New;
-    feePoolOut <== feePoolIn + trade.feeDelta;
+    feePoolOut <== feePoolIn + trade.feeDelta + fee.feeDelta;
 
     // ---- account updates, A then B
     component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
@@ -339,5 +351,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     pack.FORCED_WITHDRAW_tokenId <== tokenId;
     pack.FORCED_WITHDRAW_amount <== amount;
     pack.FORCED_WITHDRAW_honoured <== honoured;
+    pack.FEE_WITHDRAW_accountId <== accountA;
+    pack.FEE_WITHDRAW_tokenId <== tokenId;
+    pack.FEE_WITHDRAW_amount <== amount;
+    pack.FEE_WITHDRAW_honoured <== honoured;
     record <== pack.out;
 }

@@ -16,14 +16,16 @@ include "../batch/accountUpdate.circom";
 include "./tx/badDebt.circom";
 include "./tx/fill.circom";
 include "./tx/forcedCollateralWithdraw.circom";
+include "./tx/insuranceWithdraw.circom";
 include "./tx/liquidate.circom";
 include "./tx/registerInstrument.circom";
 include "./tx/settle.circom";
 include "./tx/transfer.circom";
 
 /// Proves the derivatives transaction of one derivatives slot as DERIVATIVES.md states it for each
-/// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT): the state moves from
-/// (accountsRootIn, feePoolIn, insuranceIn, tableIn) to the outputs exactly as the type requires, with
+/// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW,
+/// INSURANCE_WITHDRAW): the state moves from (accountsRootIn, feePoolIn, insuranceIn, badDebtIn, tableIn)
+/// to the outputs exactly as the type requires, with
 /// the batch's marks and margins (from OracleStep) and the instrument table at the batch's start
 /// (`start`); `record` is its public-data record.
 /// The slot is the dispatcher: it decodes the type (one-hot) and the instrument (one-hot id, its
@@ -36,11 +38,14 @@ include "./tx/transfer.circom";
 /// (all 0 when its flag is 0) are its part of the common slot output the slot sums: the words of the
 /// message A signs, A's and B's position and cash deltas, the fee pool delta, the nonce delta, the
 /// cover of bad debt, the table written. NOOP has no template: nothing moves and its record is zero.
+/// badDebtOut keeps the state's open bad debt (the sum of OpenDebt over all accounts): badDebtIn plus, for
+/// A and B, the debt of the leaf written minus the debt of the leaf read.
 template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     // Batch context
     signal input accountsRootIn;
     signal input feePoolIn;
     signal input insuranceIn;
+    signal input badDebtIn;
     signal input tableIn[N][I_FIELDS()];
     signal input timestamp;
     signal input oracleUsed;
@@ -53,6 +58,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal output accountsRootOut;
     signal output feePoolOut;
     signal output insuranceOut;
+    signal output badDebtOut;
     signal output tableOut[N][I_FIELDS()];
     signal output record[RECORD_BITS()];
 
@@ -69,7 +75,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal input sellFee;
     signal input amount;
     signal input tokenId;       // FORCED_COLLATERAL_WITHDRAW's token: always 0 (ForcedCollateralWithdraw)
-    signal input honoured;      // FORCED_COLLATERAL_WITHDRAW's outcome, as its record carries it (pinned there)
+    signal input honoured;      // the outcome of FORCED_COLLATERAL_WITHDRAW and INSURANCE_WITHDRAW, as their records carry it (pinned there; 0 for every other type)
     signal input toCollateral;
     signal input nonce;
     signal input penalty;
@@ -117,6 +123,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal isTransfer <== isType[4];
     signal isReg <== isType[5];
     signal isForced <== isType[6];
+    signal isIns <== isType[7];
+    // the outcome byte belongs to the outcome requests: every other type's record is packed without it, and it is 0
+    honoured * (1 - isForced - isIns) === 0;
     signal fills <== isTrade + isLiq;
     // A forced collateral withdrawal settles A's funding like a transfer (a refused one writes A back as it was)
     signal activeA <== fills + isSettle + isTransfer + isForced;
@@ -282,7 +291,14 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     badDebt.solvent <== eqSign.nonNeg;
     badDebt.aSizeNew <== aSizeNew;
     badDebt.insuranceIn <== insuranceIn;
-    insuranceOut <== insuranceIn + penalty - badDebt.cover;
+    component insurancePaid = InsuranceWithdraw();
+    insurancePaid.isIns <== isIns;
+    insurancePaid.accountId <== accountA;
+    insurancePaid.insurance <== insuranceIn;
+    insurancePaid.badDebt <== badDebtIn;
+    insurancePaid.amount <== amount;
+    insurancePaid.honoured <== isIns * honoured;
+    insuranceOut <== insuranceIn + penalty - badDebt.cover + insurancePaid.fundDelta;
     signal aNewC <== aPreC - penalty + badDebt.cover;
 
     component aPost = AccountRisk(N);
@@ -301,7 +317,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     forced.isForced <== isForced;
     forced.oracleUsed <== oracleUsed;
     forced.tokenId <== tokenId;
-    forced.honoured <== honoured;
+    forced.honoured <== isForced * honoured;
     forced.fits <== aIM.out;
 
     // ---- account B: funding, then the opposite fill
@@ -424,6 +440,23 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     updateB.derivNew <== bNewLeaf.out;
     accountsRootOut <== updateB.rootOut;
 
+    // ---- the open bad debt: what A's and B's written leaves carry minus what their read leaves carried
+    // (A's refused forced withdrawal writes A's old leaf back: no change)
+    component aDebtOld = OpenDebt(N);
+    aDebtOld.c <== aCollateral;
+    aDebtOld.size <== aSize;
+    component aDebtNew = OpenDebt(N);
+    aDebtNew.c <== aNewC;
+    aDebtNew.size <== aSizeNew;
+    component bDebtOld = OpenDebt(N);
+    bDebtOld.c <== bCollateral;
+    bDebtOld.size <== bSize;
+    component bDebtNew = OpenDebt(N);
+    bDebtNew.c <== bNewC;
+    bDebtNew.size <== bSizeNew;
+    signal aDebtDelta <== (1 - forced.refused) * (aDebtNew.debt - aDebtOld.debt);
+    badDebtOut <== badDebtIn + aDebtDelta + bDebtNew.debt - bDebtOld.debt;
+
     // ---- REGISTER_INSTRUMENT writes the instrument table
     component register = RegisterInstrument(N, O, U);
     register.isReg <== isReg;
@@ -477,5 +510,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     pack.FORCED_COLLATERAL_WITHDRAW_tokenId <== tokenId;
     pack.FORCED_COLLATERAL_WITHDRAW_amount <== amount;
     pack.FORCED_COLLATERAL_WITHDRAW_honoured <== honoured;
+    pack.INSURANCE_WITHDRAW_accountId <== accountA;
+    pack.INSURANCE_WITHDRAW_tokenId <== tokenId;
+    pack.INSURANCE_WITHDRAW_amount <== amount;
+    pack.INSURANCE_WITHDRAW_honoured <== honoured;
     record <== pack.out;
 }

@@ -153,6 +153,7 @@ template Exit(accountLevels, balanceLevels, N, U) {
     signal input insurance;
     signal input oracleTime;
     signal input fundingEpoch;
+    signal input badDebt;
     signal amounts[T];
 
     // ---- the account's leaf under the root
@@ -178,6 +179,7 @@ template Exit(accountLevels, balanceLevels, N, U) {
     globals.insurance <== insurance;
     globals.oracleTime <== oracleTime;
     globals.fundingEpoch <== fundingEpoch;
+    globals.badDebt <== badDebt;
     component stateRoot = Poseidon(4);
     stateRoot.inputs <== [path.root, marketsRoot, feePool, globals.out];
     root === stateRoot.out;

@@ -49,14 +49,16 @@ export type BatchOptions = {
 const POOL_LIMIT = 1n << BigInt(Bits.balance);
 
 /**
- * The fee pool and the insurance fund stay below 2^128 (the Batch circuit's `feePoolBits` and
- * `insuranceBits`, checked once at the batch's end). Checked after every slot, so the refusal names
- * the slot that took a pool past the bound (both only grow by a slot's fees and penalties; the fund's
- * bad-debt cover only lowers it). Refuses with FEE_POOL_OVERFLOW or INSURANCE_OVERFLOW.
+ * The fee pool, the insurance fund and the open bad debt stay below 2^128 (the Batch circuit's
+ * `feePoolBits`, `insuranceBits` and `badDebtBits`, checked once at the batch's end). Checked after every
+ * slot, so the refusal names the slot that took one past the bound (the pools grow by a slot's fees and
+ * penalties and shrink only by what they cover; the debt by what an account's leaf carries). Refuses with
+ * FEE_POOL_OVERFLOW, INSURANCE_OVERFLOW or BAD_DEBT_OVERFLOW.
  */
 export function requirePoolsInRange(state: ExchangeState): void {
   if (state.feePool >= POOL_LIMIT) throw new TxRejected("FEE_POOL_OVERFLOW", `the fee pool would hold ${state.feePool}, not below 2^${Bits.balance}`);
   if (state.globals.insuranceFund >= POOL_LIMIT) throw new TxRejected("INSURANCE_OVERFLOW", `the insurance fund would hold ${state.globals.insuranceFund}, not below 2^${Bits.balance}`);
+  if (state.globals.badDebt >= POOL_LIMIT) throw new TxRejected("BAD_DEBT_OVERFLOW", `the open bad debt would be ${state.globals.badDebt}, not below 2^${Bits.balance}`);
 }
 
 type Nested = bigint | Nested[];

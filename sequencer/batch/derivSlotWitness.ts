@@ -5,15 +5,15 @@
  * is left exactly as it was.
  */
 import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../protocol/constants.ts";
-import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
+import { amountFault, checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, settleFunding, sizeInRange,
+  accountRisk, badDebtCover, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, settleFunding, sizeInRange,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
-import { meetsInitialMargin } from "../state/forcedWithdrawal.ts";
+import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 import { INSTRUMENT_SPEC_FIELDS, instrumentInputs, orderInputs } from "../protocol/layouts.ts";
 import {
   atomicSlot, checkNoncedRequest, forcedFault, forcedOutcome, refuseFault, TxRejected, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
@@ -74,7 +74,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, amount: 0n, tokenId: 0n, honoured: 0n, toCollateral: 0n, nonce: 0n, penalty: 0n,
     orderA: [...NO_ORDER], orderB: [...NO_ORDER], sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE], reg: Array(INSTRUMENT_SPEC_FIELDS).fill(0n),
   };
-  if (tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW && !ctx.oracleUsed) {
+  const needsMarks = tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW
+    && tx.type !== TxType.INSURANCE_WITHDRAW;
+  if (needsMarks && !ctx.oracleUsed) {
     reject("NO_ORACLE", "a derivatives transaction needs the batch's oracle update");
   }
   const indexes = state.instruments.map((i) => i.fundingIndex);
@@ -248,11 +250,30 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       };
       break;
     }
+    case TxType.FEE_WITHDRAW:
+      throw new TxRejected("WRONG_SLOT", "a fee withdrawal is proven by a spot slot");
+    case TxType.INSURANCE_WITHDRAW: {
+      // Queued by the custodian's operator (paid to the recipient the custodian names): no account, no
+      // signature, no marks. The fund and the open bad debt decide the outcome; a refused one changes nothing.
+      refuseFault(amountFault(tx.amount, "insurance withdrawal"));
+      const honoured = forcedOutcome(ctx, insuranceWithdrawHonoured(state.globals, tx.amount));
+      Object.assign(f, { amount: tx.amount, honoured: honoured ? 1n : 0n });
+      if (honoured) state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - tx.amount });
+      record = { type: TxType.INSURANCE_WITHDRAW, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: honoured ? 1n : 0n };
+      break;
+    }
   }
-  const inputs: SlotInputs = {
-    ...f,
-    ...updateAccount(state, "a", a, "vectors"),
-    ...updateAccount(state, "b", b, "vectors"),
-  };
-  return { inputs, record };
+  // A's leaf is written, then B's (B starts from A's new state when they are one account); the open bad debt
+  // moves by what each written leaf carries minus what it carried (DerivSlot's OpenDebt).
+  const debtA = debtChange(state, a);
+  const inputsA = updateAccount(state, "a", a, "vectors");
+  const debtB = debtChange(state, b);
+  const inputsB = updateAccount(state, "b", b, "vectors");
+  if (debtA + debtB !== 0n) state.setGlobals({ ...state.globals, badDebt: state.globals.badDebt + debtA + debtB });
+  return { inputs: { ...f, ...inputsA, ...inputsB }, record };
+}
+
+/** How much the open bad debt moves when `change` is written: its new derivatives state's debt minus the old one's. */
+function debtChange(state: ExchangeState, change: AccountChange): bigint {
+  return change.deriv ? openDebt(change.deriv) - openDebt(state.account(change.accountId).deriv) : 0n;
 }

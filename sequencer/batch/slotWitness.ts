@@ -14,7 +14,7 @@ import type { SlotRecord } from "../protocol/publicData.ts";
 import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
 import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
-import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
+import { feeWithdrawHonoured, forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import type { ForcedWithdrawTx, SpotTx, TradeTx } from "../protocol/transactions.ts";
 
 /**
@@ -360,6 +360,18 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n });
       a = { ...idle(tx.accountId), bal1Token: tx.tokenId, bal1Delta: honoured ? -tx.amount : 0n };
       record = { type: TxType.FORCED_WITHDRAW, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n };
+      break;
+    }
+    case TxType.INSURANCE_WITHDRAW:
+      throw new TxRejected("WRONG_SLOT", "an insurance withdrawal is proven by a derivatives slot");
+    case TxType.FEE_WITHDRAW: {
+      // Queued by the custodian's operator (paid to the recipient the custodian names): no account, no
+      // signature. The fee pool decides the outcome; a refused one changes nothing.
+      refuseFault(amountFault(tx.amount, "fee withdrawal"));
+      const honoured = forcedOutcome(ctx, feeWithdrawHonoured(state.feePool, tx.amount));
+      Object.assign(f, { amount: tx.amount, honoured: honoured ? 1n : 0n });
+      if (honoured) state.addFees(-tx.amount);
+      record = { type: TxType.FEE_WITHDRAW, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: honoured ? 1n : 0n };
       break;
     }
   }

@@ -9,8 +9,8 @@ import { hexToBytes } from "viem";
 
 /**
  * The batch transaction of a queued request record (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT,
- * FORCED_WITHDRAW, FORCED_COLLATERAL_WITHDRAW: a forced request is queued with `honoured = 0`, and its outcome is
- * decided when it is applied); throws for any other record.
+ * FORCED_WITHDRAW, FORCED_COLLATERAL_WITHDRAW, FEE_WITHDRAW, INSURANCE_WITHDRAW: an outcome request is queued with
+ * `honoured = 0`, and its outcome is decided when it is applied); throws for any other record.
  */
 export function requestToTx(record: Uint8Array): BatchTx {
   const r = decodeRecord(record);

@@ -108,8 +108,21 @@ export type Position = { size: bigint; snapshot: bigint };
 /** The derivatives part of an account: signed collateral (quote units) and one position per instrument. */
 export type DerivAccount = { collateral: bigint; positions: Position[] };
 
-/** Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied. */
-export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number };
+/**
+ * Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied, and the open
+ * bad debt (the sum of {@link openDebt} over all accounts: what the insurance fund must keep).
+ */
+export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number; badDebt: bigint };
+
+/**
+ * The open bad debt an account carries (DERIVATIVES.md "Insurance fund"; circuit: OpenDebt): its negative
+ * collateral once it holds no position (what a LIQUIDATE or SETTLE left uncovered because the fund was short),
+ * else 0. The state's `badDebt` is the sum of this over all accounts; an INSURANCE_WITHDRAW leaves the fund at
+ * least that.
+ */
+export function openDebt(acc: DerivAccount): bigint {
+  return acc.collateral < 0n && acc.positions.every((p) => p.size === 0n) ? -acc.collateral : 0n;
+}
 
 /** Settles funding on every position (lazy funding): returns the account with snapshots at the current indexes. */
 export function settleFunding(acc: DerivAccount, indexes: readonly bigint[]): DerivAccount {

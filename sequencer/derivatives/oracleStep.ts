@@ -77,7 +77,7 @@ export function applyOracleStep(
       risks: state.instruments.map(() => NO_RISK),
       fundingTick: false,
       inputs: {
-        oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch),
+        oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
         prices: Array(p.underlyings).fill(0n), vols: Array(p.underlyings).fill(0n), rates: Array(p.instruments).fill(0n), oracleSig: noSig,
       },
@@ -130,7 +130,7 @@ export function applyOracleStep(
     risks,
     fundingTick,
     inputs: {
-      oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch),
+      oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
       oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),
       fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
       oracleSig: [update.signature.r8x, update.signature.r8y, update.signature.s],

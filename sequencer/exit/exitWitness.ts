@@ -50,6 +50,7 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
     insurance: dec(g.insuranceFund),
     oracleTime: String(g.oracleTime),
     fundingEpoch: String(g.fundingEpoch),
+    badDebt: dec(g.badDebt),
   };
   return { claim, publicInput, input, valuation };
 }

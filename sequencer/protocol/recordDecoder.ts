@@ -110,6 +110,10 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
     case TxType.FORCED_COLLATERAL_WITHDRAW:
       // The outcome byte is not part of the request: applying the request decides it again.
       return { type: record.type, accountId: Number(record.accountId), tokenId: Number(record.tokenId), amount: record.amount };
+    case TxType.FEE_WITHDRAW:
+    case TxType.INSURANCE_WITHDRAW:
+      // (accountId and tokenId are 0: the custodian queued them so, and the circuit pins them)
+      return { type: record.type, amount: record.amount };
   }
 }
 

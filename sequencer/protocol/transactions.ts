@@ -67,8 +67,19 @@ export type ForcedWithdrawTx = {
   amount: bigint;
 };
 
-export type SpotTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx;
-export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx;
+/**
+ * A withdrawal of the fee pool (FEE_WITHDRAW, spot slot) or of the insurance fund (INSURANCE_WITHDRAW,
+ * derivatives slot) that the custodian's operator queued; paid to the recipient the custodian names. Unsigned
+ * (the custodian checked the role); no account. Honoured exactly when the pool covers `amount`, or when the fund
+ * keeps at least the open bad debt after it (state/forcedWithdrawal.ts); the circuit proves the outcome.
+ */
+export type TreasuryWithdrawTx = {
+  type: typeof TxType.FEE_WITHDRAW | typeof TxType.INSURANCE_WITHDRAW;
+  amount: bigint;
+};
+
+export type SpotTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx | TreasuryWithdrawTx;
+export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx | TreasuryWithdrawTx;
 export type BatchTx = SpotTx | DerivTx;
 
 export const NOOP: NoopTx = { type: TxType.NOOP };

@@ -13,13 +13,13 @@
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import {
-  accountRisk, badDebtCover, isDated, liquidationDeepensDebt, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
 import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
 import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
-import { meetsInitialMargin } from "../state/forcedWithdrawal.ts";
+import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 
 /** The oracle's inputs of the latest update (for Greeks and the time of marks). */
 export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[] };
@@ -75,6 +75,23 @@ export class DerivativesRisk implements RiskHook {
   /** The insurance fund as the accepted liquidations leave it. */
   get insuranceFund(): bigint {
     return this.#insuranceFund;
+  }
+  /** The open bad debt of the accounts it holds: the sum of their {@link openDebt} (the state's `badDebt`). */
+  get badDebt(): bigint {
+    let debt = 0n;
+    for (const acc of this.#accounts.values()) debt += openDebt(acc);
+    return debt;
+  }
+
+  /**
+   * An INSURANCE_WITHDRAW the custodian's operator queued, applied to this view (the state the batch applies it
+   * to: it is queued after everything pending): honoured by the rule the batch proves (state/forcedWithdrawal.ts),
+   * the fund pays at once. Returns the outcome.
+   */
+  withdrawInsurance(amount: bigint): boolean {
+    const honoured = insuranceWithdrawHonoured({ insuranceFund: this.#insuranceFund, badDebt: this.badDebt }, amount);
+    if (honoured) this.#insuranceFund -= amount;
+    return honoured;
   }
   get inputs(): MarketInputs | null {
     return this.#inputs;

@@ -245,6 +245,11 @@ export class ExchangeCore {
       this.#admitForced(tx, time);
       if (index !== undefined) this.#requestsSeen = index + 1;
       return;
+    } else if (tx.type === TxType.FEE_WITHDRAW || tx.type === TxType.INSURANCE_WITHDRAW) {
+      // The treasury's withdrawals wait behind everything pending, so the batch judges them on the state intake
+      // has now; only the insurance fund is part of intake's view (liquidations' bad-debt cover reads it).
+      const honoured = tx.type === TxType.INSURANCE_WITHDRAW ? this.derivatives.risk.withdrawInsurance(tx.amount) : undefined;
+      this.#parts.observers.log(`${tx.type === TxType.FEE_WITHDRAW ? "fee pool" : "insurance fund"} withdrawal of ${tx.amount} queued${honoured === undefined ? "" : `: ${honoured ? "honoured" : "refused"} (as the batch will prove)`}`);
     } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
     // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
     this.enqueue(tx, time);

@@ -66,7 +66,7 @@ export class ExchangeState {
   private readonly markets = new Map<number, Market>();
   private fees = 0n;
   private readonly instrumentTable: InstrumentState[];
-  private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0 };
+  private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0, badDebt: 0n };
   private journal: Undo[] | null = null;
   private depth = 0;
 
@@ -103,7 +103,7 @@ export class ExchangeState {
 
   globalsHash(): bigint {
     const g = this.globalState;
-    return poseidon([this.instrumentsHash(), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch)]);
+    return poseidon([this.instrumentsHash(), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch), g.badDebt]);
   }
 
   get root(): bigint {

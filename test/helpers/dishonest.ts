@@ -331,6 +331,10 @@ export function honestSections(records: readonly SlotRecord[], input: Input, p: 
         // The queued request; its outcome is the model's to decide again (the record's `honoured` is compared below).
         tx = { type: r.type, accountId: num(r.accountId), tokenId: num(r.tokenId), amount: r.amount };
         break;
+      case TxType.FEE_WITHDRAW:
+      case TxType.INSURANCE_WITHDRAW:
+        tx = { type: r.type, amount: r.amount };
+        break;
       case TxType.LIQUIDATE:
         tx = {
           type: r.type, liquidatedAccountId: num(r.liquidatedAccountId), liquidator: orderOf(g("orderB"), g("sigB")), lots: r.lots,

@@ -1,6 +1,8 @@
 pragma circom 2.1.0;
 
 include "circomlib/circuits/comparators.circom";
+include "../../generated/protocol.circom";
+include "../../lib/fixed/fixed.circom";
 
 /// Bad debt of a LIQUIDATE or a SETTLE (DERIVATIVES.md "Insurance fund"). Proves: cover =
 /// min(-equity, insuranceIn) when isLiq or isSettle (at most one, 0 or 1) leaves account A with no
@@ -32,4 +34,29 @@ template BadDebt(N) {
     fundShort.in[0] <== insuranceIn;
     fundShort.in[1] <== deficit;
     cover <== deficit + fundShort.out * (insuranceIn - deficit);
+}
+
+/// The open bad debt one account carries (DERIVATIVES.md "Insurance fund"): debt = -c when the account holds
+/// no position (every size[j] is 0) and its collateral c is negative, and 0 otherwise. A LIQUIDATE or a
+/// SETTLE whose deficit the fund cannot cover leaves such an account; the state's badDebt is the sum of
+/// this over all accounts, which the derivatives slot keeps by adding, for each account it writes, the
+/// debt after minus the debt before. c is range-checked here (BITS_COLLATERAL signed bits).
+template OpenDebt(N) {
+    signal input c;
+    signal input size[N];
+    signal output debt;
+    component sign = SignedRange(BITS_COLLATERAL());
+    sign.in <== c;
+    var flatCount = 0;
+    component flat[N];
+    for (var j = 0; j < N; j++) {
+        flat[j] = IsZero();
+        flat[j].in <== size[j];
+        flatCount += flat[j].out;
+    }
+    component allFlat = IsEqual();
+    allFlat.in[0] <== flatCount;
+    allFlat.in[1] <== N;
+    signal flatShort <== allFlat.out * (1 - sign.nonNeg);
+    debt <== flatShort * (0 - c);
 }

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
-import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
+import { Bits, FORCED_REQUEST_TYPES, INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, REQUEST_TYPES, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
 import {
   decodeOracleSection, decodeRecord, queuedForm, encodeOracleSection, encodeRecord, RECORD_LAYOUT, unusedOracleSection, type OracleSection, type SlotRecord,
@@ -116,6 +116,15 @@ const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
     { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: w(4), tokenId: 0n, amount: w(12), honoured: 1n },
     { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: MAX_U32, tokenId: 0, amount: w(12) },
   ],
+  // The treasury's withdrawals name no account or token (the custodian queues 0, the circuit pins 0).
+  [TxType.FEE_WITHDRAW]: [
+    { type: TxType.FEE_WITHDRAW, accountId: 0n, tokenId: 0n, amount: w(12), honoured: 1n },
+    { type: TxType.FEE_WITHDRAW, amount: w(12) },
+  ],
+  [TxType.INSURANCE_WITHDRAW]: [
+    { type: TxType.INSURANCE_WITHDRAW, accountId: 0n, tokenId: 0n, amount: w(12), honoured: 1n },
+    { type: TxType.INSURANCE_WITHDRAW, amount: w(12) },
+  ],
 };
 
 describe("txFromRecord: the one record decoder", () => {
@@ -132,7 +141,7 @@ describe("txFromRecord: the one record decoder", () => {
   }
 
   it("decodes a forced request to the same transaction whatever its outcome byte (the queued form has 0, the batch's the proven one)", () => {
-    for (const type of [TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW]) {
+    for (const type of FORCED_REQUEST_TYPES) {
       const [record, tx] = CASES[type];
       const refused = encodeRecord({ ...record, honoured: 0n } as SlotRecord);
       assert.deepEqual(txFromRecord(decodeRecord(refused)), tx);
@@ -148,7 +157,7 @@ describe("txFromRecord: the one record decoder", () => {
   });
 
   it("decodes request records without a state, and refuses, with a clear error, records that need one", () => {
-    for (const type of [TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW]) {
+    for (const type of REQUEST_TYPES) {
       assert.deepEqual(txFromRecord(CASES[type][0]), CASES[type][1]);
     }
     for (const type of [TxType.WITHDRAW, TxType.TRANSFER, TxType.LIQUIDATE]) {
