@@ -17,7 +17,7 @@ import { encodePublicData, publicInputOf } from "../../sequencer/protocol/public
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
-import { aliceLongPerpetual, liquidateAlice, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
+import { aliceLongPerpetual, GAP_UPDATE, liquidateAlice, NOW, openDebtState, traders } from "../helpers/derivatives.ts";
 import { testTrader } from "../helpers/traders.ts";
 
 const POOL = 7_000_000n;
@@ -35,26 +35,12 @@ function feeState(): ExchangeState {
   return s;
 }
 
-/** The price at which liquidating alice's whole perpetual long leaves her flat with a deficit above 10,000 quote (circuits/derivatives.test.ts). */
-const GAP = { oracle: oracleUpdate({ prices: [260_000_000_000n] }) };
+const GAP = { oracle: GAP_UPDATE() };
 const SHORT_FUND = 4_000_000_000n;
-
-/** alice liquidated flat with a deficit of DEFICIT while the fund held SHORT_FUND: DEFICIT - SHORT_FUND of it stays open. */
-function inDebt(): ExchangeState {
-  const s = aliceLongPerpetual();
-  s.setGlobals({ ...s.globals, insuranceFund: SHORT_FUND });
-  buildBatch(s, [liquidateAlice(15_000n, 260_000n)], { batchNumber: 9, timestamp: NOW, ...GAP });
-  return s;
-}
 /** What stays open: alice's negative collateral once flat (the deficit less the fund's cover). */
-const OPEN_DEBT = -inDebt().account(traders.alice.accountId).deriv.collateral;
-
-/** inDebt() with the fund refilled to `fund` (as penalties would). */
-function withFund(fund: bigint): ExchangeState {
-  const s = inDebt();
-  s.setGlobals({ ...s.globals, insuranceFund: fund });
-  return s;
-}
+const OPEN_DEBT = -openDebtState().account(traders.alice.accountId).deriv.collateral;
+const withFund = openDebtState;
+const inDebt = () => openDebtState();
 
 describe("FEE_WITHDRAW and INSURANCE_WITHDRAW in the batch circuit", { timeout: 600_000 }, () => {
   before(async () => void (await loadBatchCircuit()));

@@ -59,6 +59,22 @@ export function aliceLongPerpetual(): ExchangeState {
   return state;
 }
 
+/** The oracle update of a gap to 2,600, at which liquidating alice's whole perpetual long leaves her flat with a deficit above 10,000 quote. */
+export const GAP_UPDATE = (): SignedOracleUpdate => oracleUpdate({ prices: [260_000_000_000n] });
+
+/**
+ * aliceLongPerpetual() after the gap (GAP_UPDATE): carol liquidated all of alice's long while the insurance fund held
+ * 4,000 quote, so alice is flat with the rest of her deficit as open bad debt (`state.globals.badDebt`); the fund
+ * then holds `fund` (as later penalties would bring).
+ */
+export function openDebtState(fund = 0n): ExchangeState {
+  const state = aliceLongPerpetual();
+  state.setGlobals({ ...state.globals, insuranceFund: 4_000_000_000n });
+  buildBatch(state, [liquidateAlice(15_000n, 260_000n)], { batchNumber: 9, timestamp: NOW, oracle: GAP_UPDATE() });
+  state.setGlobals({ ...state.globals, insuranceFund: fund });
+  return state;
+}
+
 /** carol (liquidator) buying `lots` of alice's perpetual long at `priceTicks` (her order's limit `limitTicks`). */
 export function liquidateAlice(lots: bigint, priceTicks: bigint, limitTicks = priceTicks): BatchTx {
   const liquidator = derivOrder(traders.carol, 0, { orderId: 1n, side: Side.BUY, priceTicks: limitTicks, sizeLots: lots });

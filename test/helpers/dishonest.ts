@@ -119,7 +119,7 @@ type Nested = string | Nested[];
 const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "Bal1Old", "Bal1Siblings", "Bal2Old", "Bal2Siblings", "OrderLeaf", "OrderSiblings", "DerivLeaf", "Collateral", "Size", "Snap"];
 const HEADER_FIELDS = ["batchNumber", "timestamp", "oldAccountsRoot", "oldMarketsRoot", "oldFeePool"];
 const ORACLE_FIELDS = [
-  "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
+  "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
   "prices", "vols", "rates", "oracleSig",
 ];
 /** Key x coordinates, with the signature each key verifies (for "forge"). */

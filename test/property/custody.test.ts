@@ -17,14 +17,15 @@
  *   equities: the property says no account is ever left under water at the batch's marks.
  *
  * Activity: random sequences (seeded) at TEST_PARAMS over five accounts: deposits, spot trades and
- * withdrawals; transfers to and from collateral; perpetual, future, call and put trades near the marks,
+ * withdrawals; the treasury's withdrawals of the fee pool and the insurance fund (some above what the rule
+ * lets out, proven refused; `held` falls by what an honoured one pays); transfers to and from collateral; perpetual, future, call and put trades near the marks,
  * including option buys by accounts with little or no collateral; oracle updates every batch with
  * funding ticks; liquidation of every account below maintenance margin, at the mark, before the price
  * may move again; expiry settlement of every dated position. Each batch is built by the witness builder
  * with every rule on (honest). The dishonest run also tries, each step, what an operator could try
  * instead (self-liquidations, liquidations at the band's worst edge, trades and transfers past initial
  * margin, withdrawals past the balance, liquidations of healthy accounts, trades far from the mark,
- * self-trades), built with the rules off, and keeps each only when the circuit accepts it (the open
+ * self-trades, the insurance fund paid out twice over with the outcome flipped to honoured), built with the rules off, and keeps each only when the circuit accepts it (the open
  * batch circuit of test/helpers/openBatch.ts: the real circuit's constraints, public input recomputed)
  * with the public data the builder computed.
  *
@@ -39,7 +40,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
+import { buildBatch, type BatchOptions, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, DerivTx, InstrumentSpec, SpotTx } from "../../sequencer/protocol/transactions.ts";
 import { isOption, lotRisk, NO_RISK, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
@@ -180,6 +181,7 @@ class Run {
     for (const r of b.records) {
       if (r.type === TxType.DEPOSIT) this.held[Number(r.tokenId)] += r.amount;
       if (r.type === TxType.WITHDRAW) this.held[Number(r.tokenId)] -= r.amount;
+      if ((r.type === TxType.FEE_WITHDRAW || r.type === TxType.INSURANCE_WITHDRAW) && r.honoured === 1n) this.held[0] -= r.amount;
     }
     if (update) this.update = update;
     for (const r of b.records) {
@@ -232,12 +234,12 @@ class Run {
    * The dishonest run's attempt: `txs` built with the rules off; kept when the circuit accepts it with
    * the builder's public data (else rolled back). True when kept.
    */
-  async tryDishonest(label: string, txs: BatchTx[], update: SignedOracleUpdate | null): Promise<boolean> {
+  async tryDishonest(label: string, txs: BatchTx[], update: SignedOracleUpdate | null, opts: Partial<BatchOptions> = {}): Promise<boolean> {
     const before = this.excessAt(this.risksAfter(update, this.time)).excess[0];
     const t = this.state.begin();
     let b: BuiltBatch;
     try {
-      b = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp: this.time, oracle: update, enforceRules: false, verifySignatures: false });
+      b = buildBatch(this.state, txs, { batchNumber: this.batchNumber, timestamp: this.time, oracle: update, enforceRules: false, verifySignatures: false, ...opts });
     } catch {
       t.rollback();
       return false;
@@ -303,6 +305,9 @@ class Run {
         if (balance < 3n) continue;
         withdrawing.add(t.accountId);
         out.push({ type: TxType.WITHDRAW, request: signWithdrawal(t.key, { accountId: t.accountId, tokenId: token, amount: balance / BigInt(this.between(2, 5)), nonce: this.state.account(t.accountId).nonce }) });
+      } else if (r < 0.8 && this.state.feePool > 8n) {
+        // the treasury takes 1/8 to 10/8 of the pool: above it, proven refused
+        out.push({ type: TxType.FEE_WITHDRAW, amount: (this.state.feePool * BigInt(this.between(1, 10))) / 8n });
       }
     }
     return out;
@@ -312,6 +317,11 @@ class Run {
   randomDeriv(r: Marks, spot: SpotTx[], expired: boolean): DerivTx | null {
     const x = this.random();
     const offset = (t: TestTrader) => spot.filter((s) => s.type === TxType.WITHDRAW && s.request.accountId === t.accountId).length;
+    const fund = this.state.globals.insuranceFund;
+    if (x > 0.96 && fund > 8n) {
+      // the treasury takes 1/8 to 10/8 of the fund: above what it keeps for the open bad debt, proven refused
+      return { type: TxType.INSURANCE_WITHDRAW, amount: (fund * BigInt(this.between(1, 10))) / 8n };
+    }
     if (x < 0.6) {
       const instrument = expired ? 0 : this.pick([0, 1, 2, 2, 3, 3]);
       const option = isOption(SPECS[instrument].kind);
@@ -383,8 +393,8 @@ class Run {
   }
 
   /** What a dishonest operator tries this step instead of the honest batch (with the rules off). */
-  dishonestAttempts(r: Marks, below: number[]): [string, DerivTx][] {
-    const out: [string, DerivTx][] = [];
+  dishonestAttempts(r: Marks, below: number[]): [string, DerivTx, Partial<BatchOptions>?][] {
+    const out: [string, DerivTx, Partial<BatchOptions>?][] = [];
     if (below.length) {
       const victim = below[0];
       const positions = this.state.account(victim).deriv.positions;
@@ -424,6 +434,10 @@ class Run {
     const [label, make] = this.pick(choices);
     const tx = make();
     if (tx) out.push([label, tx]);
+    if (this.random() < 0.2) {
+      const twice = 2n * this.state.globals.insuranceFund + 1n;
+      out.push([`the insurance fund paid out twice over (${fmt(twice)}), outcome flipped to honoured`, { type: TxType.INSURANCE_WITHDRAW, amount: twice }, { forcedOutcome: () => true }]);
+    }
     return out;
   }
 
@@ -442,8 +456,8 @@ class Run {
     const expired = this.time >= EXPIRY;
 
     if (this.mode === "dishonest" && (below.length || this.random() < 0.5)) {
-      for (const [label, tx] of this.dishonestAttempts(r, below)) {
-        if (await this.tryDishonest(label, [tx], update)) return;
+      for (const [label, tx, opts] of this.dishonestAttempts(r, below)) {
+        if (await this.tryDishonest(label, [tx], update, opts)) return;
       }
     }
     let deriv: DerivTx | null = null;
@@ -533,6 +547,8 @@ function describeTxs(txs: readonly BatchTx[]): string {
       case TxType.REGISTER_KEY: return `key ${name(tx.accountId)}`;
       case TxType.REGISTER_MARKET: return `market ${tx.marketId}`;
       case TxType.REGISTER_INSTRUMENT: return `instrument ${tx.instrumentId}`;
+      case TxType.FEE_WITHDRAW: return `fee pool withdrawal of ${fmt(tx.amount)}`;
+      case TxType.INSURANCE_WITHDRAW: return `insurance fund withdrawal of ${fmt(tx.amount)}`;
       default: return "noop";
     }
   }).join(", ") || "no transaction";

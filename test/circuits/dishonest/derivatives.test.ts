@@ -1,6 +1,6 @@
 /**
  * Dishonest-operator generator, derivatives slots (issue 11, "Hunting the rest"): for each derivatives
- * transaction type (DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW) an honest batch is
+ * transaction type (DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW) an honest batch is
  * built, then every value the operator chooses in the derivatives slot's circuit input is changed to
  * wrong values and the operator's other choices (other signed orders, victims, prices, sizes) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -13,7 +13,7 @@ import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/con
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, ORACLE_KEY, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
+import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, openDebtState, ORACLE_KEY, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { aliceLongFuture, AT_EXPIRY, callMark, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
 
@@ -46,6 +46,12 @@ function withDave(): ExchangeState {
   return state;
 }
 
+/** openDebtState() with the fund 5,000,000 above the open bad debt. */
+function insuranceAboveDebt(): ExchangeState {
+  const debt = openDebtState().globals.badDebt;
+  return openDebtState(debt + 5_000_000n);
+}
+
 function scenarios(): Scenario[] {
   const s = (name: string, state: ExchangeState, txs: BatchTx[], opts: Scenario["opts"], choices: Scenario["choices"] = []): Scenario =>
     ({ name, section: "deriv", slot: 0, state, txs, opts, oracleKey, choices });
@@ -65,6 +71,9 @@ function scenarios(): Scenario[] {
     // carol (flat) takes all her collateral: honoured; alice (long, 4,775 free above initial margin) 5,000: refused
     s("FORCED_COLLATERAL_WITHDRAW honoured", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 50_000_000_000n }], OPTS),
     s("FORCED_COLLATERAL_WITHDRAW refused", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount: 5_000_000_000n }], OPTS),
+    // alice is flat with open bad debt D and the fund holds D + 5,000,000: 5,000,000 can leave, one unit more cannot
+    s("INSURANCE_WITHDRAW honoured", insuranceAboveDebt(), [{ type: TxType.INSURANCE_WITHDRAW, amount: 5_000_000n }], OPTS),
+    s("INSURANCE_WITHDRAW refused", insuranceAboveDebt(), [{ type: TxType.INSURANCE_WITHDRAW, amount: 5_000_001n }], OPTS),
     s("LIQUIDATE", aliceLongPerpetual(), [liquidation], DROPPED, [
       {
         label: "self-liquidation: alice's own signed buy order as the liquidator's (refused: she fails initial margin after buying back; see the next scenario)",

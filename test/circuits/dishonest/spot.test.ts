@@ -1,6 +1,6 @@
 /**
  * Dishonest-operator generator, spot slots (issue 11, "Hunting the rest"): for each spot transaction
- * type (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, FORCED_WITHDRAW) an honest batch is built, then
+ * type (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, FORCED_WITHDRAW, FEE_WITHDRAW) an honest batch is built, then
  * every value the operator chooses in the slot's circuit input is changed to wrong values and the
  * operator's other choices (other signed orders and requests, other quantities and prices) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -51,6 +51,13 @@ const withdrawal = (t: typeof alice, tokenId: number, amount: bigint, nonce = 0,
 const forcedWithdraw = (t: typeof alice, tokenId: number, amount: bigint): BatchTx => ({ type: TxType.FORCED_WITHDRAW, accountId: t.accountId, tokenId, amount });
 const cancel = (t: typeof alice, orderId: bigint, key = t.key): BatchTx => ({ type: TxType.CANCEL, request: signCancel(key, { accountId: t.accountId, orderId }) });
 
+/** spotState() whose fee pool holds `pool`. */
+function withFees(pool: bigint): ExchangeState {
+  const state = spotState();
+  state.addFees(pool);
+  return state;
+}
+
 function scenarios(): Scenario[] {
   const s = (name: string, txs: BatchTx[], choices: Scenario["choices"] = []): Scenario =>
     ({ name, section: "spot", slot: 0, state: spotState(), txs, opts: OPTS, choices });
@@ -88,6 +95,8 @@ function scenarios(): Scenario[] {
     ]),
     // alice's is honoured (her balance covers it), bob's refused (one unit above his base balance): the outcome is the circuit's
     s("FORCED_WITHDRAW", [forcedWithdraw(alice, 0, 1_000n), forcedWithdraw(bob, 1, 1_000_001n)]),
+    // the fee pool holds 1,000: 600 leave (honoured), then 1,000 more are refused (400 left); the outcome is the circuit's
+    { ...s("FEE_WITHDRAW", [{ type: TxType.FEE_WITHDRAW, amount: 600n }, { type: TxType.FEE_WITHDRAW, amount: 1_000n }]), state: withFees(1_000n) },
     s("CANCEL", [cancel(alice, 7n), cancel(bob, 3n)], [
       { label: "a cancel signed by another key", txs: [cancel(alice, 7n, carol.key), cancel(bob, 3n)] },
       { label: "a cancel of an order whose slot a newer order holds", txs: [cancel(bob, 3n + slots), cancel(bob, 3n)] },
