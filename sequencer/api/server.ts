@@ -26,6 +26,7 @@
  *                                      positions, the next withdrawal/transfer nonce
  *   GET /v1/accounts/:id/derivatives   collateral, equity, margin used, positions with PnL and Greeks
  *   GET /v1/instruments                the instrument table with marks at the latest oracle update
+ *   GET /v1/treasury                   the fee pool, the insurance fund and the open bad debt of the proven state
  *   GET /v1/accounts/:id/key           the registered trading key (null when none)
  *   GET /v1/accounts/:id/orders?status&limit | /v1/accounts/:id/orders/:orderId | /v1/accounts/:id/fills?limit&before
  *   GET /v1/accounts/:id/rejections?limit   accepted transactions of the account that no batch could prove
@@ -175,6 +176,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   // ---- reads ----------------------------------------------------------------------------------
 
   app.get("/v1/markets", async () => ({ markets: query.markets() }));
+
+  app.get("/v1/treasury", async () => query.treasury());
 
   app.get("/v1/markets/:id/book", async (req) => {
     const { id } = parse(MarketParamsSchema, req.params, "market id");

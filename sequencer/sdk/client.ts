@@ -193,6 +193,11 @@ export class ExchangeClient {
     return this.#get("/v1/health");
   }
 
+  /** The fee pool, the insurance fund and the open bad debt of the proven state (quote units). */
+  treasury(): Promise<{ feePool: bigint; insuranceFund: bigint; openBadDebt: bigint }> {
+    return this.#get("/v1/treasury");
+  }
+
   markets(): Promise<{ markets: Record<string, unknown>[] }> {
     return this.#get("/v1/markets");
   }

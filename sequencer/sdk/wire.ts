@@ -23,6 +23,8 @@ const BIGINT_KEYS = new Set([
   "lotSizeE6", "tickValue", "imPpm", "mmPpm", "strike", "fundingCapPpm", "fundingIndex", "settlePrice", "markPerLot",
   "collateral", "equity", "initialMargin", "maintenanceMargin", "marginWithOrders", "size", "averageEntryPerLot",
   "costBasis", "unrealisedPnl", "realisedPnl", "feesPaid",
+  // the treasury (GET /v1/treasury)
+  "feePool", "insuranceFund", "openBadDebt",
 ]);
 
 /** JSON.parse reviver: the protocol's bigints back from decimal strings. */

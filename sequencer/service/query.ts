@@ -35,6 +35,13 @@ export type InstrumentsView = {
   instruments: object[];
 };
 
+/**
+ * The treasury as the proven state holds it (every batch built, including one being posted): the fee pool, the
+ * insurance fund and the open bad debt the fund must keep (circuits/DERIVATIVES.md). What FEE_WITHDRAW and
+ * INSURANCE_WITHDRAW requests are judged against, once the transactions pending before them are proven.
+ */
+export type TreasuryView = { feePool: bigint; insuranceFund: bigint; openBadDebt: bigint };
+
 /** Everything the API and the IPC read from the exchange. */
 export interface ExchangeQuery {
   /** The circuit parameters (sizes, levels) the exchange runs with. */
@@ -57,6 +64,8 @@ export interface ExchangeQuery {
   derivativesAccount(accountId: number): AccountReport;
   /** The instrument table with marks at the latest oracle update. */
   instruments(): InstrumentsView;
+  /** The fee pool, the insurance fund and the open bad debt of the proven state. */
+  treasury(): TreasuryView;
   /** The trading key registered for the account (usable at once), or undefined. */
   tradingKey(accountId: number): PublicKey | undefined;
   /** The nonce the account's next withdrawal or transfer must carry. */
@@ -79,7 +88,7 @@ export type QuerySources = {
   spot: SpotRisk;
   derivatives: DerivativesService;
   /** Intake's per-account state (keys, nonces) and the batch side's status, answered as they are. */
-  status: Pick<ExchangeQuery, "tradingKey" | "withdrawalNonce" | "pendingTransactions" | "stateRoot" | "health" | "proverMetrics">;
+  status: Pick<ExchangeQuery, "tradingKey" | "withdrawalNonce" | "pendingTransactions" | "stateRoot" | "health" | "proverMetrics" | "treasury">;
 };
 
 /** The query interface over the sequencer's parts (read-only: every answer is a fresh value or a view). */
@@ -148,6 +157,11 @@ export class SequencerQuery implements ExchangeQuery {
       instruments: risk.instruments.flatMap((inst, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{ instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null }]),
     };
+  }
+
+  /** See ExchangeQuery.treasury. */
+  treasury(): TreasuryView {
+    return this.#s.status.treasury();
   }
 
   /** See ExchangeQuery.tradingKey. */

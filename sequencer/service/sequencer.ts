@@ -82,7 +82,7 @@ import { ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
 import { BatchPipeline, type BatchIntake, type BatchStage, type PostedBatch, type TimestampWindow } from "./batchPipeline.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
-import { SequencerQuery, type BatchHealth, type ExchangeQuery, type Health } from "./query.ts";
+import { SequencerQuery, type BatchHealth, type ExchangeQuery, type Health, type TreasuryView } from "./query.ts";
 
 export type SequencerOptions = {
   params: CircuitParams;
@@ -232,6 +232,12 @@ export class Sequencer {
   /** The root of the state proven batches commit to. */
   get stateRoot(): bigint {
     return this.state.root;
+  }
+
+  /** The fee pool, the insurance fund and the open bad debt of the proven state (ExchangeQuery.treasury). */
+  treasury(): TreasuryView {
+    const g = this.state.globals;
+    return { feePool: this.state.feePool, insuranceFund: g.insuranceFund, openBadDebt: g.badDebt };
   }
 
   /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */

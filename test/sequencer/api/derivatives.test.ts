@@ -12,7 +12,7 @@ import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, wire, type App } from "../../helpers/apiInject.ts";
 import { fundingStep, lotRisk } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side } from "../../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { OracleFeeder } from "../../../sequencer/sdk/oracleFeeder.ts";
 import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
@@ -367,6 +367,23 @@ describe("sdk: derivatives", () => {
     assert.deepEqual([instruments[PERP].tickValue, instruments[PERP].lotSizeE6, instruments[PERP].fundingCapPpm], [100n, 10_000n, 1_000n]);
     assert.equal((await a.derivatives()).equity, 9_000n * QUOTE - (10n * MARK * 500n) / PPM);
     assert.equal(seq.derivatives.risk.account(1).collateral, 9_000n * QUOTE - 10n * MARK - (10n * MARK * 500n) / PPM);
+  });
+
+  it("reads the treasury of the proven state: the fee pool once the trade is proven, then what a FEE_WITHDRAW left", async () => {
+    const { seq, client } = await listen();
+    const [a, b] = [client(alice), client(bob)];
+    assert.deepEqual(await a.treasury(), { feePool: 0n, insuranceFund: 0n, openBadDebt: 0n });
+    await a.transfer(true, 10_000n * QUOTE);
+    await b.transfer(true, 10_000n * QUOTE);
+    await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n, expiry: NOW + 3600 });
+    await a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n, expiry: NOW + 3600 });
+    assert.equal((await a.treasury()).feePool, 0n, "not proven yet");
+    await seq.drain();
+    const fees = (10n * MARK * 500n) / PPM + (10n * MARK * 100n) / PPM;
+    assert.deepEqual(await a.treasury(), { feePool: fees, insuranceFund: 0n, openBadDebt: 0n });
+    seq.acceptRequest({ type: TxType.FEE_WITHDRAW, amount: fees - 1n });
+    await seq.drain();
+    assert.equal((await a.treasury()).feePool, 1n);
   });
 
   it("OracleFeeder: funding rate clamp((mid - index) / index) from the perpetual's book when an epoch ends, 0 otherwise", async () => {
