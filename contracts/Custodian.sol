@@ -8,8 +8,11 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {ICustodianExits, ITimelockDelay} from "./interfaces/ICustodianExits.sol";
+import {ICustodianTreasury} from "./interfaces/ICustodianTreasury.sol";
 import {BabyJubjub} from "./libraries/BabyJubjub.sol";
+import {CustodianPayouts} from "./libraries/CustodianPayouts.sol";
 import {PublicData} from "./libraries/PublicData.sol";
+import {RegistrationRules} from "./libraries/RegistrationRules.sol";
 import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 
 /// @title Custodian
@@ -19,7 +22,8 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// to a queue committed as a keccak hash chain over the exact 37-byte records a batch must carry:
 /// `requestChain(0) = 0`, `requestChain(i + 1) = keccak256(requestChain(i) ++ record_i)`.
 /// A batch consumes the next requests in order (its spot records first, then its derivatives records); its spot
-/// WITHDRAW records and its honoured forced withdrawals are credited to the accounts' owners, who pull them with
+/// WITHDRAW records and its honoured forced withdrawals are credited to the accounts' owners, and its honoured
+/// treasury withdrawals ({ICustodianTreasury}) to {feeRecipient} and {insuranceRecipient}, who pull them with
 /// {withdraw}. Derivatives
 /// (circuits/DERIVATIVES.md) need no other on-chain accounting: TRANSFER moves value between an account's spot
 /// quote balance and its collateral inside the rollup, and collateral leaves through a spot WITHDRAW.
@@ -40,14 +44,19 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// queue forced withdrawals ({forceWithdraw}, {forceWithdrawCollateral}) and cancel all their orders by rotating
 /// their key ({registerTradingKey}); these get the same deadline.
 ///
+/// Code size (EIP-170): the payouts (a batch's credits, deposit refunds, exits) run in the linked library
+/// {CustodianPayouts} on the storage this contract passes it, and the key and instrument checks of registrations
+/// in the linked library {RegistrationRules}; this contract checks who may call and when, and owns all state.
+///
 /// Roles ({AccessControlDefaultAdminRules}): one admin (DEFAULT_ADMIN_ROLE), transferred in two steps with a
 /// delay of at least {minAdminDelay} (longer than the request deadline), never renounced; it lists tokens,
 /// markets and instruments and sets the first oracle key, all additive. What changes what depositors trusted
-/// (granting or revoking OPERATOR_ROLE, replacing the oracle key) needs TIMELOCK_ROLE, held by an OpenZeppelin
+/// (granting or revoking OPERATOR_ROLE, replacing the oracle key, changing the treasury's recipients) needs
+/// TIMELOCK_ROLE, held by an OpenZeppelin
 /// TimelockController whose delay exceeds the request deadline: every such action is announced (CallScheduled)
 /// long enough in advance for any user to force a withdrawal and, if the operator ignores it, reach exodus first.
 /// Operators (OPERATOR_ROLE) are never fewer than one ({LastOperator}).
-contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, ReentrancyGuard {
+contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultAdminRules, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Parameters of a registered market (mirrors the market leaf of the state tree).
@@ -55,29 +64,6 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         uint16 baseTokenId;
         uint64 sizeUnit;
         uint64 priceUnit;
-    }
-
-    /// @notice A registered token and the smallest amount a deposit of it may bring (one storage slot).
-    struct TokenInfo {
-        IERC20 token;
-        uint96 minDeposit;
-    }
-
-    /// @notice An assigned account: its owner, `1 +` the queue index of its latest REGISTER_KEY request and
-    /// `1 +` that of its latest forced request (one storage slot, read by every registration, forced request and
-    /// WITHDRAW record).
-    struct Account {
-        address owner;
-        uint48 keyRequestPlusOne;
-        uint48 forcedRequestPlusOne;
-    }
-
-    /// @notice When a request was queued and by whom (the depositor of a deposit), and whether a deposit was
-    /// refunded in exodus (one storage slot per request).
-    struct QueuedRequest {
-        uint64 at;
-        address by;
-        bool refunded;
     }
 
     /// @notice Derivatives sizes of the batch circuit (the constructor's last argument).
@@ -88,15 +74,17 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         uint16 optionInstruments;
     }
 
-    /// @notice Role allowed to submit batches. Its role admin is TIMELOCK_ROLE.
+    /// @notice Role allowed to submit batches and to queue the treasury's withdrawals. Its role admin is TIMELOCK_ROLE.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice The timelock's role: grants and revokes OPERATOR_ROLE (its role admin), replaces the oracle key,
-    /// and is its own role admin (the admin cannot take it).
+    /// sets the treasury's recipients, and is its own role admin (the admin cannot take it).
     bytes32 public constant TIMELOCK_ROLE = keccak256("TIMELOCK_ROLE");
     /// @notice The longest request deadline a custodian accepts.
     uint64 public constant MAX_REQUEST_DEADLINE = 30 days;
-    /// @notice Most forced requests queued and not yet consumed, all accounts together.
-    /// @dev An account has at most one open forced request, so filling the cap takes 1024 accounts (each a
+    /// @notice Most outcome requests queued and not yet consumed: forced requests of all accounts together and the
+    /// treasury's withdrawals.
+    /// @dev An account has at most one open forced request, and the treasury at most one of each type (so the
+    /// operator cannot crowd users' forced requests out of the cap), so filling the cap takes 1024 accounts (each a
     /// registration transaction, about 200k gas, and a leaf of the account tree) plus a forced request each. It
     /// bounds the operator's forced work per deadline: 1024 requests are 32 production batches of spot slots
     /// (32 each) or 64 of derivatives slots (16 each), about an hour of proving at a minute per batch, far inside
@@ -118,7 +106,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// must be short. It must also cover building, proving and including a batch: tens of seconds of proving at
     /// production size, a retry on another prover device, and a few blocks of inclusion delay. Ten minutes covers
     /// that with margin; a batch that misses it is rebuilt with a later stamp, never accepted late.
-    uint256 public constant MAX_BATCH_AGE = 10 minutes;
+    uint256 public constant MAX_BATCH_AGE = RegistrationRules.MAX_BATCH_AGE;
     /// @notice How much longer than the request deadline the admin transfer's delay is at deployment and always
     /// stays ({minAdminDelay}): time for users to see a transfer begin and queue forced requests before it lands.
     uint48 public constant ADMIN_TRANSFER_DELAY = 2 days;
@@ -132,13 +120,13 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @notice Oracle prices and tick sizes are in 1e-8 quote per whole underlying unit.
     uint256 public constant PRICE_SCALE = ProtocolConstants.PRICE_SCALE;
     /// @notice Lot sizes are below 2^48 (their record field).
-    uint256 public constant MAX_LOT_SIZE = 1 << ProtocolConstants.BITS_LOTSIZE;
+    uint256 public constant MAX_LOT_SIZE = RegistrationRules.MAX_LOT_SIZE;
     /// @notice Tick values are below 2^48 (their record field).
-    uint256 public constant MAX_TICK_VALUE = 1 << ProtocolConstants.BITS_TICKVALUE;
+    uint256 public constant MAX_TICK_VALUE = RegistrationRules.MAX_TICK_VALUE;
     /// @notice Option strikes lie in [MIN_STRIKE, MAX_STRIKE): the Black-Scholes domain of oracle prices.
-    uint256 public constant MIN_STRIKE = ProtocolConstants.MIN_ORACLE_PRICE;
+    uint256 public constant MIN_STRIKE = RegistrationRules.MIN_STRIKE;
     /// @notice See {MIN_STRIKE}.
-    uint256 public constant MAX_STRIKE = ProtocolConstants.MAX_ORACLE_PRICE + 1;
+    uint256 public constant MAX_STRIKE = RegistrationRules.MAX_STRIKE;
 
     /// @notice The Groth16 verifier of the batch circuit (one circuit size = one verifier).
     IGroth16Verifier public immutable verifier;
@@ -185,7 +173,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     uint64 public requestCount;
     /// @notice Whether exodus mode is on ({activateExodus}); it never turns off.
     bool public exodusMode;
-    /// @notice Forced requests queued and not yet consumed by a batch (at most MAX_OPEN_FORCED_REQUESTS).
+    /// @notice Outcome requests (forced and treasury withdrawals) queued and not yet consumed by a batch (at most
+    /// MAX_OPEN_FORCED_REQUESTS).
     uint16 public openForcedRequests;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
@@ -196,6 +185,13 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
 
     /// @notice Number of OPERATOR_ROLE holders; never below 1.
     uint256 public operatorCount;
+
+    /// @dev The treasury's recipients by record type: {feeRecipient} at TX_FEE_WITHDRAW, {insuranceRecipient} at
+    /// TX_INSURANCE_WITHDRAW (a mapping, so a batch reads one only when it credits it).
+    mapping(uint8 txType => address recipient) private _treasuryRecipients;
+    /// @dev `1 +` the queue index of the latest FEE_WITHDRAW and INSURANCE_WITHDRAW (one slot): one of each open.
+    uint64 private _feeRequestPlusOne;
+    uint64 private _insuranceRequestPlusOne;
 
     /// @notice Account id of each owner; zero if the address has none.
     mapping(address owner => uint32 accountId) public accountOf;
@@ -208,12 +204,12 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     mapping(uint32 accountId => bool done) public exited;
 
     mapping(uint256 index => bytes32 chain) private _requestChain;
-    mapping(uint32 accountId => Account account) private _accounts;
-    TokenInfo[] private _tokens;
+    mapping(uint32 accountId => CustodianPayouts.Account account) private _accounts;
+    CustodianPayouts.TokenInfo[] private _tokens;
     mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
     Market[] private _markets;
     mapping(uint16 instrumentId => PublicData.Instrument params) private _instruments;
-    mapping(uint256 index => QueuedRequest request) private _queued;
+    mapping(uint256 index => CustodianPayouts.QueuedRequest request) private _queued;
     /// @dev The last oracle batch's index prices, four 64-bit lanes per word (underlying u: word u / 4, lane u % 4).
     mapping(uint256 word => uint256 lanes) private _lastPrices;
 
@@ -323,11 +319,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// marks the instrument comes after this block, is stamped at most MAX_BATCH_AGE before its own block, and
     /// its oracle update is at most MAX_ORACLE_AGE older than its stamp, so its oracle time is at least
     /// `block.timestamp - MAX_BATCH_AGE - MAX_ORACLE_AGE` of the registering block (DERIVATIVES.md, "Ranges").
-    uint256 public constant MAX_EXPIRY_SECONDS = (1 << 26) - MAX_BATCH_AGE - ProtocolConstants.MAX_ORACLE_AGE;
-    /// @dev Shortest time to expiry of a dated instrument at registration (DERIVATIVES.md, "Expiry"): the
-    /// operator has at least this long to prove the registration before the instrument's settlement window
-    /// opens (an instrument still unsettled after its window stops every batch with an oracle update).
-    uint256 internal constant MIN_EXPIRY_LEAD = 1 hours;
+    uint256 public constant MAX_EXPIRY_SECONDS = RegistrationRules.MAX_EXPIRY_SECONDS;
 
     /// @notice A perpetual's expiry is not 0, or a dated instrument's expiry is less than MIN_EXPIRY_LEAD (one
     /// hour) ahead or MAX_EXPIRY_SECONDS or more ahead (the circuit's Black-Scholes is proven for shorter times only).
@@ -356,11 +348,9 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @notice The batch's request records are not the next queued requests, in order.
     error UnqueuedRequest(uint256 firstRequest, uint256 count);
     /// @notice A slot record has a transaction type its slot cannot hold: spot slots (0 .. slots - 1) hold types
-    /// 0 to 6 and 12 (FORCED_WITHDRAW), derivatives slots (slots .. slots + derivSlots - 1) hold 0, 7 to 11 and 13
-    /// (FORCED_COLLATERAL_WITHDRAW).
+    /// 0 to 6, 12 (FORCED_WITHDRAW) and 14 (FEE_WITHDRAW), derivatives slots (slots .. slots + derivSlots - 1) hold
+    /// 0, 7 to 11, 13 (FORCED_COLLATERAL_WITHDRAW) and 15 (INSURANCE_WITHDRAW).
     error UnknownTxType(uint256 slot, uint8 txType);
-    /// @notice The verifier rejected the proof.
-    error InvalidProof();
     /// @notice Nothing credited to the caller in this token.
     error NothingToWithdraw(uint16 tokenId);
 
@@ -379,9 +369,10 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// `checkParams` does: at least one underlying, `optionInstruments <= instruments`, `2 * instruments + 1 <= 16`,
     /// `2 + 2 * underlyings + instruments <= 16`; and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue).
-    /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier and the
+    /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
     /// timelock (non-zero; its getMinDelay() must exceed the deadline, TimelockDelayTooShort otherwise), which gets
-    /// TIMELOCK_ROLE. The admin transfer delay starts at requestDeadline + ADMIN_TRANSFER_DELAY.
+    /// TIMELOCK_ROLE, and the treasury (non-zero), the first {feeRecipient} and {insuranceRecipient}. The admin
+    /// transfer delay starts at requestDeadline + ADMIN_TRANSFER_DELAY.
     constructor(
         IGroth16Verifier verifier_,
         uint256 genesisRoot,
@@ -405,6 +396,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
             address(verifier_) == address(0) || address(quoteToken_) == address(0) || operator == address(0)
                 || address(exitConfig.exitVerifier) == address(0) || exitConfig.timelock == address(0)
         ) revert ZeroAddress();
+        _setTreasuryRecipients(exitConfig.treasury, exitConfig.treasury);
         if (exitConfig.requestDeadline == 0 || exitConfig.requestDeadline > MAX_REQUEST_DEADLINE) {
             revert InvalidRequestDeadline(exitConfig.requestDeadline);
         }
@@ -467,7 +459,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @param y The key's y coordinate (< field modulus).
     /// @return accountId The caller's account id.
     function registerTradingKey(uint256 x, uint256 y) external returns (uint32 accountId) {
-        if (!BabyJubjub.isValidPublicKey(x, y)) revert InvalidTradingKey(x, y);
+        if (!RegistrationRules.isValidKey(x, y)) revert InvalidTradingKey(x, y);
         accountId = accountOf[msg.sender];
         if (accountId == 0) {
             accountId = accountCount + 1;
@@ -481,7 +473,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
         uint256 key = BabyJubjub.compress(x, y);
         uint256 index = _queueRequest(PublicData.encodeRegisterKey(accountId, key));
-        Account storage account = _accounts[accountId];
+        CustodianPayouts.Account storage account = _accounts[accountId];
         account.owner = msg.sender;
         account.keyRequestPlusOne = uint48(index + 1);
         emit TradingKeyRegistered(accountId, x, y, key, index);
@@ -534,6 +526,42 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     function forceWithdrawCollateral(uint96 amount) external returns (uint256 requestIndex) {
         if (derivSlots == 0) revert NoDerivativesSlots();
         return _forceWithdraw(ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW, 0, amount);
+    }
+
+    /// @notice Queues a FEE_WITHDRAW of `amount` of the fee pool (quote, token 0): a spot slot proves it honoured
+    /// if the fee pool covers the amount, crediting {feeRecipient}'s {withdrawable}, and refused otherwise.
+    /// Operator only.
+    /// @dev The record is FORCED_WITHDRAW's shape with accountId 0 and tokenId 0, queued with honoured 0 and the
+    /// time and caller like every request: the request chain fixes the amount, the next batches must consume it
+    /// within {requestDeadline} (or exodus becomes available to anyone), and it counts against
+    /// MAX_OPEN_FORCED_REQUESTS until a batch consumes it. Refused: amount 0 (ZeroTreasuryWithdrawal), a second
+    /// FEE_WITHDRAW while one is unconsumed (TreasuryRequestPending), a full cap (TooManyForcedRequests), and
+    /// anything in exodus (ExodusModeActive). The recipient credited is the one set when the batch is accepted.
+    /// @param amount Amount of quote to withdraw from the fee pool; non-zero.
+    /// @return requestIndex The request's queue index (RequestQueued carries the record).
+    function requestFeeWithdrawal(uint96 amount) external onlyRole(OPERATOR_ROLE) returns (uint256 requestIndex) {
+        uint64 pendingPlusOne = _feeRequestPlusOne;
+        _checkTreasuryRequest(ProtocolConstants.TX_FEE_WITHDRAW, pendingPlusOne, amount);
+        requestIndex = _queueOutcomeRequest(ProtocolConstants.TX_FEE_WITHDRAW, 0, 0, amount);
+        _feeRequestPlusOne = uint64(requestIndex + 1);
+    }
+
+    /// @notice Queues an INSURANCE_WITHDRAW of `amount` of the insurance fund (quote, token 0): a derivatives slot
+    /// proves it honoured if the fund minus the open bad debt covers the amount, crediting {insuranceRecipient}'s
+    /// {withdrawable}, and refused otherwise. Operator only; rules as {requestFeeWithdrawal}, and
+    /// NoDerivativesSlots on a spot-only custodian (nothing could consume it).
+    /// @param amount Amount of quote to withdraw from the insurance fund; non-zero.
+    /// @return requestIndex The request's queue index.
+    function requestInsuranceWithdrawal(uint96 amount)
+        external
+        onlyRole(OPERATOR_ROLE)
+        returns (uint256 requestIndex)
+    {
+        if (derivSlots == 0) revert NoDerivativesSlots();
+        uint64 pendingPlusOne = _insuranceRequestPlusOne;
+        _checkTreasuryRequest(ProtocolConstants.TX_INSURANCE_WITHDRAW, pendingPlusOne, amount);
+        requestIndex = _queueOutcomeRequest(ProtocolConstants.TX_INSURANCE_WITHDRAW, 0, 0, amount);
+        _insuranceRequestPlusOne = uint64(requestIndex + 1);
     }
 
     /// @notice Registers an ERC20 token under the next token id, with its minimum deposit. Admin only.
@@ -618,8 +646,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
             expiry: expiry,
             fundingCapPpm: fundingCapPpm
         });
-        _checkInstrument(p, tickSizeE8);
-        instrumentId = _takeInstrumentId(_isOption(kind));
+        p.tickValue = RegistrationRules.checkInstrument(p, tickSizeE8, underlyings);
+        instrumentId = _takeInstrumentId(RegistrationRules.isOption(kind));
         _instruments[instrumentId] = p;
         uint256 index = _queueRequest(PublicData.encodeRegisterInstrument(instrumentId, p));
         emit InstrumentRegistered(instrumentId, kind, tickSizeE8, p, index);
@@ -641,10 +669,20 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     function setOracleKey(uint256 x, uint256 y) external {
         uint256 previous = oracleKey;
         _checkRole(previous == 0 ? DEFAULT_ADMIN_ROLE : TIMELOCK_ROLE);
-        if (!BabyJubjub.isValidPublicKey(x, y)) revert InvalidOracleKey(x, y);
+        if (!RegistrationRules.isValidKey(x, y)) revert InvalidOracleKey(x, y);
         uint256 key = BabyJubjub.compress(x, y);
         oracleKey = key;
         emit OracleKeySet(x, y, key, previous);
+    }
+
+    /// @notice Replaces the treasury's recipients: `fee` gets what honoured FEE_WITHDRAW records pay, `insurance`
+    /// what honoured INSURANCE_WITHDRAW records pay, from the next accepted batch on. TIMELOCK_ROLE only, so the
+    /// change is announced by the timelock (CallScheduled) and lands only after its delay; zero addresses are
+    /// refused (ZeroAddress). Emits TreasuryRecipientsSet.
+    /// @param fee The new {feeRecipient}.
+    /// @param insurance The new {insuranceRecipient}.
+    function setTreasuryRecipients(address fee, address insurance) external onlyRole(TIMELOCK_ROLE) {
+        _setTreasuryRecipients(fee, insurance);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -703,11 +741,12 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @dev Checks, in order: exodus mode off, length, old root, batch number, timestamp window, new root in the field, the
     /// oracle section (oracleUsed 0, or 1 with the registered oracle key; the circuit checks the rest), every
     /// record (each slot's type must be one its slot class holds; request records must be the next queued
-    /// requests in order, spot records before derivatives records, forced requests in their queued form with an
-    /// outcome byte of 0 or 1; WITHDRAW records must name an assigned account and a registered token), then the
-    /// proof for the public input `uint256(sha256(publicData)) >> 3`. Only then are the root, counters, withdrawal
-    /// credits (WITHDRAW and honoured forced records), the custody ledger ({owed}) and, for an oracle batch,
-    /// {lastPrices} written. Any failure reverts and changes nothing.
+    /// requests in order, spot records before derivatives records, outcome requests (forced and treasury
+    /// withdrawals) in their queued form with an outcome byte of 0 or 1; WITHDRAW records must name an assigned
+    /// account and a registered token), then the proof for the public input `uint256(sha256(publicData)) >> 3`.
+    /// Only then are the root, counters, withdrawal credits (WITHDRAW, honoured forced records to the accounts'
+    /// owners, honoured treasury records to {feeRecipient} and {insuranceRecipient}), the custody ledger ({owed})
+    /// and, for an oracle batch, {lastPrices} written. Any failure reverts and changes nothing.
     /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
     /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
@@ -734,18 +773,17 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         bool oracleUsed = _checkOracle(publicData);
 
         uint64 firstRequest = processedRequests;
-        (uint64 consumed, uint16 forced, bool collateral) = _checkRecords(publicData, firstRequest);
+        (uint64 consumed, uint16 forced, uint256 applySlots) = _checkRecords(publicData, firstRequest);
 
         (uint256 input, bytes32 digest) = PublicData.publicInput(publicData);
-        if (!_verify(verifier, proof, input)) revert InvalidProof();
+        if (!CustodianPayouts.verify(verifier, proof, input)) revert InvalidProof();
 
         stateRoot = header.newRoot;
         batchCount = batchNumber + 1;
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
-        // Derivatives slots hold nothing to apply unless a forced collateral withdrawal is among them.
-        _applyRecords(publicData, batchNumber, collateral ? slots + derivSlots : slots);
+        if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
 
         emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
@@ -763,7 +801,9 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// {stateRoot} is the root every exit is proven against; {refundDeposit}, {exit} and {withdraw} remain.
     /// The fee pool and the insurance fund are state-tree values no account owns: no exit claims them, so they stay
     /// in the custodian, where they back the derivatives claims (each account's derivatives equity is floored at 0,
-    /// so the claims can exceed the zero-sum collateral; what no exit takes stays in the custodian).
+    /// so the claims can exceed the zero-sum collateral; what no exit takes stays in the custodian). A treasury
+    /// withdrawal still queued is simply never served: it refunds nothing ({refundDeposit} refuses every index
+    /// but a deposit's) and its amount stays in the pool or fund it was to come from.
     function activateExodus() external {
         if (exodusMode) revert ExodusModeActive();
         uint256 availableAt = exodusAvailableAt();
@@ -777,18 +817,12 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// @dev The record (accountId, tokenId, amount) must be the DEPOSIT the request chain committed to at `index`
     /// (RequestMismatch otherwise, which also refuses any other request type); `index` must be at least
     /// {processedRequests} and below {requestCount} (NotRefundable); a second refund reverts (AlreadyRefunded).
+    /// Runs in {CustodianPayouts-refundDeposit}.
     function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external nonReentrant {
         if (!exodusMode) revert NotInExodus();
-        if (index < processedRequests || index >= requestCount) revert NotRefundable(index);
-        bytes32 chain = keccak256(abi.encodePacked(_requestChain[index], PublicData.encodeDeposit(accountId, tokenId, amount)));
-        if (chain != _requestChain[index + 1]) revert RequestMismatch(index);
-        QueuedRequest storage q = _queued[index];
-        if (q.refunded) revert AlreadyRefunded(index);
-        q.refunded = true;
-        owed[tokenId] -= amount;
-        address depositor = q.by;
-        emit DepositRefunded(index, accountId, depositor, tokenId, amount);
-        _tokens[tokenId].token.safeTransfer(depositor, amount);
+        CustodianPayouts.refundDeposit(
+            _requestChain, _queued, owed, _tokens, processedRequests, requestCount, index, accountId, tokenId, amount
+        );
     }
 
     /// @notice In exodus, claims account `accountId`'s exit: `amounts[t]` of every token id t (0 .. maxTokens - 1),
@@ -800,7 +834,9 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     /// Custody: `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`, and `owed[t]` grows by it, so all exits
     /// together never take more than the custodian holds: first come, first served if holdings fall short (they can
     /// only through the floor at 0 of derivatives equity, which the fee pool and insurance fund cover first, see
-    /// {activateExodus}). Token ids not registered are claimed (0 in any honest state) and paid 0.
+    /// {activateExodus}). Token ids not registered are claimed (0 in any honest state) and paid 0. The custodian
+    /// checks the caller and marks the account exited; the proof check and the payout run in
+    /// {CustodianPayouts-exit}.
     /// @param accountId The exiting account; the caller must own it (NotAccountOwner).
     /// @param amounts One amount per token id, each below 2^128 (BadExitAmounts).
     /// @param proof The exit proof, flattened as {submitBatch}'s.
@@ -809,28 +845,23 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         address owner = _accounts[accountId].owner;
         if (owner != msg.sender) revert NotAccountOwner(accountId, msg.sender);
         if (exited[accountId]) revert AlreadyExited(accountId);
-        uint256 n = maxTokens;
-        if (amounts.length != n) revert BadExitAmounts();
-        for (uint256 t = 0; t < n; ++t) {
-            if (amounts[t] >= MAX_TOKEN_HOLDINGS) revert BadExitAmounts();
-        }
-        uint256 input = PublicData.publicInputOfMemory(PublicData.encodeExit(stateRoot, accountId, lastPrices(), amounts));
-        if (!_verify(exitVerifier, proof, input)) revert InvalidProof();
         exited[accountId] = true;
-        uint256[] memory paid = new uint256[](n);
-        uint256 registered = _tokens.length;
-        for (uint256 t = 0; t < registered; ++t) {
-            uint256 claimed = amounts[t];
-            if (claimed == 0) continue;
-            uint16 tokenId = uint16(t);
-            uint256 held = _tokens[t].token.balanceOf(address(this));
-            uint256 owedNow = owed[tokenId];
-            uint256 free = held > owedNow ? held - owedNow : 0;
-            uint256 pay = claimed < free ? claimed : free;
-            paid[t] = pay;
-            if (pay != 0) _credit(owner, tokenId, pay);
-        }
-        emit Exited(accountId, owner, amounts, paid);
+        CustodianPayouts.exit(
+            withdrawable[owner],
+            owed,
+            _tokens,
+            _lastPrices,
+            CustodianPayouts.ExitContext({
+                root: stateRoot,
+                exitVerifier: exitVerifier,
+                maxTokens: maxTokens,
+                underlyings: underlyings,
+                accountId: accountId,
+                owner: owner
+            }),
+            amounts,
+            proof
+        );
     }
 
     /// @notice Sends the caller everything credited to it in token `tokenId`.
@@ -857,6 +888,16 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         return _requestChain[index];
     }
 
+    /// @inheritdoc ICustodianTreasury
+    function feeRecipient() external view returns (address) {
+        return _treasuryRecipients[ProtocolConstants.TX_FEE_WITHDRAW];
+    }
+
+    /// @inheritdoc ICustodianTreasury
+    function insuranceRecipient() external view returns (address) {
+        return _treasuryRecipients[ProtocolConstants.TX_INSURANCE_WITHDRAW];
+    }
+
     /// @inheritdoc ICustodianExits
     function queuedAt(uint256 index) external view returns (uint64) {
         return _queued[index].at;
@@ -875,12 +916,8 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     }
 
     /// @inheritdoc ICustodianExits
-    function lastPrices() public view returns (uint256[] memory prices) {
-        uint256 u = underlyings;
-        prices = new uint256[](u);
-        for (uint256 i = 0; i < u; ++i) {
-            prices[i] = uint64(_lastPrices[i >> 2] >> ((i & 3) << 6));
-        }
+    function lastPrices() external view returns (uint256[] memory prices) {
+        prices = CustodianPayouts.unpackPrices(_lastPrices, underlyings);
     }
 
     /// @notice The token registered under `tokenId`.
@@ -957,7 +994,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         uint256 count = _tokens.length;
         if (count >= maxTokens) revert TokenLimitReached();
         tokenId = uint16(count);
-        _tokens.push(TokenInfo({token: token, minDeposit: minDeposit_}));
+        _tokens.push(CustodianPayouts.TokenInfo({token: token, minDeposit: minDeposit_}));
         _tokenIdPlusOne[token] = count + 1;
         emit TokenRegistered(tokenId, token, minDeposit_);
     }
@@ -968,7 +1005,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         if (exodusMode) revert ExodusModeActive();
         uint64 count = requestCount;
         _requestChain[count + 1] = keccak256(abi.encodePacked(_requestChain[count], record));
-        _queued[count] = QueuedRequest({at: uint64(block.timestamp), by: msg.sender, refunded: false});
+        _queued[count] = CustodianPayouts.QueuedRequest({at: uint64(block.timestamp), by: msg.sender, refunded: false});
         requestCount = count + 1;
         emit RequestQueued(count, record);
         return count;
@@ -981,7 +1018,7 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
     function _deposit(uint32 accountId, uint16 tokenId, uint96 amount) private {
         if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
         if (amount == 0) revert InvalidDepositAmount(0);
-        TokenInfo memory info = _tokens[tokenId];
+        CustodianPayouts.TokenInfo memory info = _tokens[tokenId];
         IERC20 token = info.token;
         // The queued amount must be what arrived: the interaction comes first, under nonReentrant.
         uint256 balanceBefore = token.balanceOf(address(this));
@@ -1001,15 +1038,41 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         uint32 accountId = accountOf[msg.sender];
         if (accountId == 0) revert NoAccount(msg.sender);
         if (amount == 0) revert ZeroForcedAmount();
-        Account storage account = _accounts[accountId];
+        CustodianPayouts.Account storage account = _accounts[accountId];
         uint48 pendingPlusOne = account.forcedRequestPlusOne;
         if (pendingPlusOne > processedRequests) revert ForcedRequestPending(accountId, pendingPlusOne - 1);
+        index = _queueOutcomeRequest(txType, accountId, tokenId, amount);
+        account.forcedRequestPlusOne = uint48(index + 1);
+        emit ForcedWithdrawalRequested(accountId, txType, tokenId, amount, index);
+    }
+
+    /// @dev Queues an outcome request (honoured 0) within MAX_OPEN_FORCED_REQUESTS (TooManyForcedRequests); a
+    /// batch consuming it gives its place back (see {submitBatch}).
+    function _queueOutcomeRequest(uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
+        private
+        returns (uint256 index)
+    {
         uint16 open = openForcedRequests;
         if (open >= MAX_OPEN_FORCED_REQUESTS) revert TooManyForcedRequests();
         index = _queueRequest(PublicData.encodeAmountRecord(txType, accountId, tokenId, amount));
         openForcedRequests = open + 1;
-        account.forcedRequestPlusOne = uint48(index + 1);
-        emit ForcedWithdrawalRequested(accountId, txType, tokenId, amount, index);
+    }
+
+    /// @dev A treasury withdrawal of `txType` is refused in exodus (first: a request left pending then is never
+    /// consumed), and needs a non-zero amount and no unconsumed one of its type (queued at `pendingPlusOne - 1`):
+    /// the operator keeps at most two places of the cap, never crowding users out.
+    function _checkTreasuryRequest(uint8 txType, uint64 pendingPlusOne, uint96 amount) private view {
+        if (exodusMode) revert ExodusModeActive();
+        if (amount == 0) revert ZeroTreasuryWithdrawal();
+        if (pendingPlusOne > processedRequests) revert TreasuryRequestPending(txType, pendingPlusOne - 1);
+    }
+
+    /// @dev Sets both treasury recipients (non-zero) and emits TreasuryRecipientsSet.
+    function _setTreasuryRecipients(address fee, address insurance) private {
+        if (fee == address(0) || insurance == address(0)) revert ZeroAddress();
+        _treasuryRecipients[ProtocolConstants.TX_FEE_WITHDRAW] = fee;
+        _treasuryRecipients[ProtocolConstants.TX_INSURANCE_WITHDRAW] = insurance;
+        emit TreasuryRecipientsSet(fee, insurance);
     }
 
     function _checkDerivativesSizes(DerivativesSizes memory d) private pure {
@@ -1018,44 +1081,6 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         if (
             u == 0 || d.optionInstruments > n || 2 * n + 1 > 16 || 2 + 2 * u + n > 16 || (n > 0 && d.derivSlots == 0)
         ) revert InvalidCapacity();
-    }
-
-    function _isOption(uint8 kind) private pure returns (bool) {
-        return kind == ProtocolConstants.KIND_CALL || kind == ProtocolConstants.KIND_PUT;
-    }
-
-    /// @dev The REGISTER_INSTRUMENT rules of circuits/DERIVATIVES.md (see {registerInstrument}); sets p.tickValue.
-    function _checkInstrument(PublicData.Instrument memory p, uint64 tickSizeE8) private view {
-        if (p.kind < ProtocolConstants.KIND_PERPETUAL || p.kind > ProtocolConstants.KIND_PUT) revert InvalidInstrumentKind(p.kind);
-        if (p.underlying >= underlyings) revert UnknownUnderlying(p.underlying);
-        if (p.lotSizeE6 == 0 || p.lotSizeE6 >= MAX_LOT_SIZE) revert InvalidLotSize(p.lotSizeE6);
-        uint256 scaled = uint256(tickSizeE8) * p.lotSizeE6;
-        uint256 tickValue = scaled / PRICE_SCALE;
-        if (scaled % PRICE_SCALE != 0 || tickValue == 0 || tickValue >= MAX_TICK_VALUE) {
-            revert InvalidTickSize(tickSizeE8, p.lotSizeE6);
-        }
-        p.tickValue = uint64(tickValue);
-        if (p.mmPpm == 0 || p.mmPpm > p.imPpm || p.imPpm > PPM) revert InvalidMarginRates(p.imPpm, p.mmPpm);
-        if (_isOption(p.kind)) {
-            if (p.strike < MIN_STRIKE || p.strike >= MAX_STRIKE) revert InvalidStrike(p.strike);
-        } else if (p.strike != 0) {
-            revert InvalidStrike(p.strike);
-        }
-        if (p.kind == ProtocolConstants.KIND_PERPETUAL) {
-            if (p.expiry != 0) revert InvalidExpiry(p.expiry);
-            // Funding horizon: the largest funding step, this over PPM * PRICE_SCALE, is below 2^43, so the circuit's
-            // 64-bit funding index absorbs at least 2^20 ticks at the cap and any oracle price (the circuit's
-            // REGISTER_INSTRUMENT applies the same rule: test/circuits/derivatives/registrationRule.test.ts).
-            uint256 scaledStep = uint256(p.fundingCapPpm) * p.lotSizeE6 * ProtocolConstants.MAX_ORACLE_PRICE;
-            if (p.fundingCapPpm > PPM || scaledStep >= ProtocolConstants.FUNDING_CAP_BOUND) {
-                revert InvalidFundingCap(p.fundingCapPpm);
-            }
-        } else {
-            if (p.expiry < block.timestamp + MIN_EXPIRY_LEAD || p.expiry >= block.timestamp + MAX_EXPIRY_SECONDS) {
-                revert InvalidExpiry(p.expiry);
-            }
-            if (p.fundingCapPpm != 0) revert InvalidFundingCap(p.fundingCapPpm);
-        }
     }
 
     /// @dev The next free id of the class: options from `instruments - optionInstruments`, the others from 0.
@@ -1099,14 +1124,17 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
     }
 
-    /// @dev Walks the records without writing anything. Returns the number of request records, of forced ones
-    /// among them, and whether a FORCED_COLLATERAL_WITHDRAW is among those, after checking they are exactly requests `firstRequest .. firstRequest + count - 1` of the
-    /// queue, in record order (spot records, then derivatives records), forced ones in their queued form (outcome
-    /// byte cleared; it must be 0 or 1).
+    /// @dev Walks the records without writing anything. Returns the number of request records, of outcome requests
+    /// (forced and treasury withdrawals) among them, and how many slots {_applyRecords} must apply: none for a
+    /// batch without requests or WITHDRAW records, all when an outcome request sits in a derivatives slot
+    /// (FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW; derivatives slots hold nothing else to apply), else the
+    /// spot slots; after checking they are exactly requests
+    /// `firstRequest .. firstRequest + count - 1` of the queue, in record order (spot records, then derivatives
+    /// records), outcome requests in their queued form (outcome byte cleared; it must be 0 or 1).
     function _checkRecords(bytes calldata publicData, uint64 firstRequest)
         private
         view
-        returns (uint64 count, uint16 forced, bool collateral)
+        returns (uint64 count, uint16 forced, uint256 applySlots)
     {
         uint256 spot = slots;
         uint256 n = spot + derivSlots;
@@ -1126,14 +1154,17 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
                     uint8 outcome = uint8(record[PublicData.FORCED_OUTCOME_OFFSET]);
                     if (outcome > 1) revert BadForcedOutcome(i, outcome);
                     ++forced;
-                    collateral = collateral || i >= spot;
+                    // An outcome request in a derivatives slot (collateral, insurance): apply those slots too.
+                    if (i >= spot) applySlots = n;
                 }
+                if (applySlots == 0) applySlots = spot;
                 chain = PublicData.chainNext(chain, record);
                 ++count;
             } else if (txType == ProtocolConstants.TX_WITHDRAW) {
                 (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
                 if (_accounts[accountId].owner == address(0)) revert UnknownAccount(accountId);
                 if (tokenId >= tokenCount_) revert UnknownToken(tokenId);
+                if (applySlots == 0) applySlots = spot;
             }
         }
         if (count != 0) {
@@ -1142,40 +1173,15 @@ contract Custodian is ICustodianExits, AccessControlDefaultAdminRules, Reentranc
         }
     }
 
-    /// @dev Second pass over the first `n` slots, after every check passed: credits the WITHDRAW records and the
-    /// honoured forced records to the accounts' owners (a refused forced record emits ForcedWithdrawalRefused), and takes the consumed
-    /// DEPOSIT records off {owed} (their amounts are in the state now). Every record here is one _checkRecords
-    /// accepted, so the types sit in their slot classes and forced records come from the queue.
+    /// @dev Credits the first `n` slots' records ({CustodianPayouts-applyRecords}), after every check passed.
     function _applyRecords(bytes calldata publicData, uint32 batchNumber, uint256 n) private {
-        uint256 offset = _recordsOffset;
-        for (uint256 i = 0; i < n; ++i) {
-            bytes calldata record = PublicData.recordAt(publicData, offset, i);
-            uint8 txType = uint8(record[0]);
-            if (txType == ProtocolConstants.TX_NOOP) continue;
-            bool forced = PublicData.isForced(txType);
-            if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
-            (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
-            if (txType == ProtocolConstants.TX_DEPOSIT) {
-                owed[tokenId] -= amount;
-            } else if (forced && record[PublicData.FORCED_OUTCOME_OFFSET] == 0) {
-                emit ForcedWithdrawalRefused(batchNumber, accountId, tokenId, amount);
-            } else if (amount != 0) {
-                address owner = _accounts[accountId].owner;
-                _credit(owner, tokenId, amount);
-                emit WithdrawalCredited(batchNumber, accountId, owner, tokenId, amount);
-            }
-        }
-    }
-
-    /// @dev Credits `amount` of `tokenId` to `owner`'s {withdrawable}, and to what the custodian {owed}.
-    function _credit(address owner, uint16 tokenId, uint256 amount) private {
-        withdrawable[owner][tokenId] += amount;
-        owed[tokenId] += amount;
-    }
-
-    function _verify(IGroth16Verifier v, uint256[8] calldata proof, uint256 input) private view returns (bool) {
-        return v.verifyProof(
-            [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]
+        CustodianPayouts.applyRecords(
+            withdrawable,
+            owed,
+            _accounts,
+            _treasuryRecipients,
+            CustodianPayouts.BatchContext({recordsOffset: _recordsOffset, slots: n, batchNumber: batchNumber}),
+            publicData
         );
     }
 

@@ -13,11 +13,14 @@ interface ICustodianExits {
     /// mode; in (0, 30 days]. Deployments use 7 days (sequencer/chain/custodianArgs.ts DEFAULT_REQUEST_DEADLINE).
     /// @param exitVerifier Groth16 verifier of the exit circuit (one public input, as the batch verifier).
     /// @param timelock An OpenZeppelin TimelockController whose getMinDelay() exceeds requestDeadline: it alone
-    /// grants and revokes OPERATOR_ROLE and replaces the oracle key.
+    /// grants and revokes OPERATOR_ROLE, replaces the oracle key and changes the treasury's recipients.
+    /// @param treasury The first recipient of both treasury withdrawals, the fee pool's and the insurance fund's
+    /// (ICustodianTreasury); non-zero. Deployments default to the admin (scripts/deploy/deployExchange.ts).
     struct ExitConfig {
         uint64 requestDeadline;
         IGroth16Verifier exitVerifier;
         address timelock;
+        address treasury;
     }
 
     /// @notice The owner of `accountId` queued a forced withdrawal (txType 12: spot token `tokenId`; txType 13:
@@ -53,9 +56,11 @@ interface ICustodianExits {
     error ZeroForcedAmount();
     /// @notice The account already has a forced request (queue index `requestIndex`) no batch has consumed.
     error ForcedRequestPending(uint32 accountId, uint256 requestIndex);
-    /// @notice {MAX_OPEN_FORCED_REQUESTS} forced requests are queued and unconsumed; retry after the next batch.
+    /// @notice {MAX_OPEN_FORCED_REQUESTS} outcome requests (forced withdrawals and the treasury's withdrawals) are
+    /// queued and unconsumed; retry after the next batch.
     error TooManyForcedRequests();
-    /// @notice This custodian has no derivatives slots, so nothing could consume a collateral withdrawal.
+    /// @notice This custodian has no derivatives slots, so nothing could consume a collateral (or insurance fund)
+    /// withdrawal.
     error NoDerivativesSlots();
     /// @notice The forced request's outcome byte in slot `slot` is neither 0 (refused) nor 1 (honoured).
     error BadForcedOutcome(uint256 slot, uint8 outcome);
@@ -71,6 +76,8 @@ interface ICustodianExits {
     error AlreadyExited(uint32 accountId);
     /// @notice An exit carries one amount per token id ({maxTokens}), each below 2^128.
     error BadExitAmounts();
+    /// @notice The verifier rejected the proof (a batch's or an exit's).
+    error InvalidProof();
 
     /// @notice Queues a FORCED_WITHDRAW of `amount` of spot token `tokenId` from the caller's account.
     function forceWithdraw(uint16 tokenId, uint96 amount) external returns (uint256 requestIndex);

@@ -84,27 +84,36 @@ library PublicData {
             || isForced(txType);
     }
 
-    /// @notice Whether a record of this type is a forced request (its byte FORCED_OUTCOME_OFFSET is the proven
-    /// outcome, 0 in the queue).
+    /// @notice Whether a record of this type is an outcome request (FORCED_REQUEST_TYPES of constants.ts): a forced
+    /// withdrawal (12, 13) or a treasury withdrawal (14, 15). Its byte FORCED_OUTCOME_OFFSET is the proven outcome,
+    /// 0 in the queue.
     function isForced(uint8 txType) internal pure returns (bool) {
-        return txType == ProtocolConstants.TX_FORCED_WITHDRAW || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW;
+        return txType >= ProtocolConstants.TX_FORCED_WITHDRAW && txType <= ProtocolConstants.TX_INSURANCE_WITHDRAW;
     }
 
-    /// @notice Whether a spot slot may hold a record of this type (NOOP, the spot types 1..6 and FORCED_WITHDRAW).
+    /// @notice Whether a record of this type is a treasury withdrawal (TREASURY_REQUEST_TYPES of constants.ts):
+    /// FEE_WITHDRAW or INSURANCE_WITHDRAW, accountId and tokenId 0.
+    function isTreasury(uint8 txType) internal pure returns (bool) {
+        return txType == ProtocolConstants.TX_FEE_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW;
+    }
+
+    /// @notice Whether a spot slot may hold a record of this type (NOOP, the spot types 1..6, FORCED_WITHDRAW and
+    /// FEE_WITHDRAW).
     function isSpotType(uint8 txType) internal pure returns (bool) {
-        return txType <= ProtocolConstants.TX_CANCEL || txType == ProtocolConstants.TX_FORCED_WITHDRAW;
+        return txType <= ProtocolConstants.TX_CANCEL || txType == ProtocolConstants.TX_FORCED_WITHDRAW
+            || txType == ProtocolConstants.TX_FEE_WITHDRAW;
     }
 
-    /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11 and
-    /// FORCED_COLLATERAL_WITHDRAW).
+    /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11,
+    /// FORCED_COLLATERAL_WITHDRAW and INSURANCE_WITHDRAW).
     function isDerivativesType(uint8 txType) internal pure returns (bool) {
         return txType == ProtocolConstants.TX_NOOP
             || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT)
-            || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW;
+            || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW;
     }
 
     /// @notice The request chain after `record`: `keccak256(chain ++ queuedForm(record))`, where the queued form
-    /// clears byte FORCED_OUTCOME_OFFSET of a forced request (the outcome the circuit proved; 0 in the queue) and
+    /// clears byte FORCED_OUTCOME_OFFSET of an outcome request ({isForced}: the outcome the circuit proved; 0 in the queue) and
     /// leaves any other record unchanged (`nextRequestChain` of publicData.ts). Hashes in scratch memory past the
     /// free memory pointer, allocating nothing. `record` is RECORD_BYTES long (from {recordAt}).
     function chainNext(bytes32 chain, bytes calldata record) internal pure returns (bytes32 next) {
@@ -139,8 +148,9 @@ library PublicData {
         return encodeAmountRecord(ProtocolConstants.TX_DEPOSIT, accountId, tokenId, amount);
     }
 
-    /// @notice A record `txType` accountId(4) tokenId(2) amount(12) followed by 18 zero bytes: a DEPOSIT, or a
-    /// FORCED_WITHDRAW / FORCED_COLLATERAL_WITHDRAW as queued (honoured = 0, then 17 bytes of padding).
+    /// @notice A record `txType` accountId(4) tokenId(2) amount(12) followed by 18 zero bytes: a DEPOSIT, or an
+    /// outcome request as queued (FORCED_WITHDRAW, FORCED_COLLATERAL_WITHDRAW, FEE_WITHDRAW, INSURANCE_WITHDRAW:
+    /// honoured = 0, then 17 bytes of padding).
     function encodeAmountRecord(uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
         internal
         pure

@@ -1,7 +1,8 @@
 /**
  * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the admin timelock
- * (OpenZeppelin TimelockController, delay = request deadline + 1 day), the custodian (genesis root of an empty
- * state, sizes from the circuit parameters, the exit verifier and the timelock), and optionally test tokens; and
+ * (OpenZeppelin TimelockController, delay = request deadline + 1 day), the custodian's linked libraries
+ * (CUSTODIAN_LIBRARIES) and the custodian (genesis root of an empty state, sizes from the circuit parameters, the
+ * exit verifier, the timelock and the treasury), and optionally test tokens; and
  * the admin's derivatives set-up (oracle key, instruments). Used by the devnet, the deploy script and the
  * end-to-end tests, so all three deploy the same way.
  */
@@ -10,18 +11,38 @@ import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { compileVerifier } from "../build/verifierContract.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
-import { custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
+import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
 import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import type { InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 
-type Artifact = { abi: Abi; bytecode: Hex };
+type LinkReferences = Record<string, Record<string, readonly { start: number; length: number }[]>>;
+type Artifact = { abi: Abi; bytecode: Hex; linkReferences?: LinkReferences };
 
 /** A Hardhat artifact by source path and name (run `hardhat compile` first). */
 export function readArtifact(source: string, name: string): Artifact {
   const path = fileURLToPath(new URL(`../../artifacts/contracts/${source}/${name}.json`, import.meta.url));
   return JSON.parse(readFileSync(path, "utf8")) as Artifact;
+}
+
+/**
+ * The artifact's creation bytecode with every library it links replaced by its address in `libraries` (by
+ * library name); throws if one is missing. Solidity leaves a placeholder where an external library's address
+ * goes (the artifact's linkReferences give its byte offsets).
+ */
+export function linkBytecode(artifact: Artifact, libraries: Readonly<Record<string, Address>>): Hex {
+  let code = artifact.bytecode.slice(2);
+  for (const refs of Object.values(artifact.linkReferences ?? {})) {
+    for (const [name, offsets] of Object.entries(refs)) {
+      const address = libraries[name];
+      if (address === undefined) throw new Error(`library ${name} is not deployed`);
+      for (const { start, length } of offsets) {
+        code = code.slice(0, 2 * start) + address.slice(2).toLowerCase().padStart(2 * length, "0") + code.slice(2 * (start + length));
+      }
+    }
+  }
+  return `0x${code}`;
 }
 
 export type Clients = { publicClient: PublicClient; walletClient: WalletClient };
@@ -63,6 +84,8 @@ export type ExitOptions = {
   requestDeadline?: number;
   /** The admin timelock; default: a new one with requestDeadline + TIMELOCK_MARGIN_SECONDS (deployTimelock). */
   timelock?: Address;
+  /** First recipient of the treasury's fee pool and insurance fund withdrawals; default: the admin (the wallet). */
+  treasury?: Address;
 };
 
 /**
@@ -89,7 +112,8 @@ export async function deployExchange(
 /**
  * Deploys the custodian for `params` in front of an already deployed `verifier`, at the empty state's root; the
  * quote token's minimum deposit is `quoteMinDeposit` (default: DEMO_MIN_DEPOSITS.usdc). Without `timelock`, a new
- * admin timelock is deployed first (deployTimelock); the custodian's `timelock()` names it.
+ * admin timelock is deployed first (deployTimelock); the custodian's `timelock()` names it. Its libraries
+ * (CUSTODIAN_LIBRARIES) are deployed first and linked. The treasury defaults to the admin (the wallet).
  */
 export async function deployCustodian(
   c: Clients,
@@ -98,9 +122,13 @@ export async function deployCustodian(
   const genesisRoot = new ExchangeState(opts.params).root;
   const requestDeadline = opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE;
   const timelock = opts.timelock ?? (await deployTimelock(c, requestDeadline + TIMELOCK_MARGIN_SECONDS));
-  return deploy(c, readArtifact("Custodian.sol", "Custodian"), custodianArgs(opts.params, {
+  const libraries: Record<string, Address> = {};
+  for (const [source, name] of CUSTODIAN_LIBRARIES) libraries[name] = await deploy(c, readArtifact(source, name));
+  const artifact = readArtifact("Custodian.sol", "Custodian");
+  const admin = c.walletClient.account!.address;
+  return deploy(c, { abi: artifact.abi, bytecode: linkBytecode(artifact, libraries) }, custodianArgs(opts.params, {
     verifier: opts.verifier, genesisRoot, quoteToken: opts.quoteToken, quoteMinDeposit: opts.quoteMinDeposit ?? DEMO_MIN_DEPOSITS.usdc,
-    admin: c.walletClient.account!.address, operator: opts.operator, requestDeadline, exitVerifier: opts.exitVerifier, timelock,
+    admin, operator: opts.operator, requestDeadline, exitVerifier: opts.exitVerifier, timelock, treasury: opts.treasury ?? admin,
   }));
 }
 

@@ -2,7 +2,7 @@
  * The custodian's constructor arguments for one set of circuit parameters (contracts/Custodian.sol): the
  * capacities of the state trees, the slot counts and the derivatives sizes, all derived from `params` so
  * the deployment scripts and the tests build the same contract for the same circuit; then the exit
- * configuration (request deadline, exit verifier, admin timelock).
+ * configuration (request deadline, exit verifier, admin timelock, treasury).
  */
 import type { Address } from "viem";
 import type { CircuitParams } from "../protocol/params.ts";
@@ -12,6 +12,16 @@ import type { CircuitParams } from "../protocol/params.ts";
  * 7 days for deployments (the custodian accepts (0, 30 days]; tests use shorter ones).
  */
 export const DEFAULT_REQUEST_DEADLINE = 7 * 24 * 3600;
+
+/**
+ * The external libraries Custodian is linked with (code moved out of it for the EIP-170 size limit), as source
+ * path under contracts/ and name: each is deployed first and its address linked into Custodian's bytecode
+ * (scripts/deploy/deployExchange.ts deployCustodian; test/contracts/helpers.ts deployCustodianContract).
+ */
+export const CUSTODIAN_LIBRARIES = [
+  ["libraries/CustodianPayouts.sol", "CustodianPayouts"],
+  ["libraries/RegistrationRules.sol", "RegistrationRules"],
+] as const;
 
 /** Who and what the custodian is deployed with, besides the circuit's sizes. */
 export type CustodianRoles = {
@@ -33,13 +43,19 @@ export type CustodianRoles = {
   exitVerifier: Address;
   /**
    * An OpenZeppelin TimelockController (contracts/governance/AdminTimelock.sol) whose minimum delay exceeds the
-   * request deadline: it alone grants and revokes OPERATOR_ROLE and replaces the oracle key.
+   * request deadline: it alone grants and revokes OPERATOR_ROLE, replaces the oracle key and changes the
+   * treasury's recipients.
    */
   timelock: Address;
+  /**
+   * The first recipient of the treasury's withdrawals, both the fee pool's (Custodian.feeRecipient) and the
+   * insurance fund's (Custodian.insuranceRecipient); later changed only through the timelock. Default: `admin`.
+   */
+  treasury?: Address;
 };
 
 /** Custodian.ExitConfig, as viem encodes the tuple. */
-export type ExitConfig = { requestDeadline: bigint; exitVerifier: Address; timelock: Address };
+export type ExitConfig = { requestDeadline: bigint; exitVerifier: Address; timelock: Address; treasury: Address };
 
 /** Custodian.DerivativesSizes, as viem encodes the tuple. */
 export type DerivativesSizes = { derivSlots: bigint; underlyings: number; instruments: number; optionInstruments: number };
@@ -53,6 +69,9 @@ export function custodianArgs(p: CircuitParams, r: CustodianRoles) {
   return [
     r.verifier, r.genesisRoot, r.quoteToken, r.quoteMinDeposit, r.admin, r.operator,
     4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots), derivativesSizesOf(p),
-    { requestDeadline: BigInt(r.requestDeadline ?? DEFAULT_REQUEST_DEADLINE), exitVerifier: r.exitVerifier, timelock: r.timelock } satisfies ExitConfig,
+    {
+      requestDeadline: BigInt(r.requestDeadline ?? DEFAULT_REQUEST_DEADLINE), exitVerifier: r.exitVerifier, timelock: r.timelock,
+      treasury: r.treasury ?? r.admin,
+    } satisfies ExitConfig,
   ] as const;
 }

@@ -3,9 +3,14 @@
  * register the derived trading key (which opens the account), deposit ERC20 tokens, and claim a
  * withdrawal once the batch that carried it is posted. The custodian's limits are checked before anything is
  * sent, with a clear error: a deposit must bring at least the token's minimum, and an account may rotate its
- * key again only once its previous registration has been processed by a batch.
+ * key again only once its previous registration has been processed by a batch. The operator's treasury steps
+ * (queueing the fee pool's and the insurance fund's withdrawals) and the calldata the timelock schedules to change
+ * their recipients are here too.
  */
-import { erc20Abi, parseEventLogs, type Abi, type Address, type Hash, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import {
+  encodeFunctionData, erc20Abi, parseEventLogs, zeroAddress, type Abi, type Address, type Hash, type Hex, type PublicClient, type TransactionReceipt,
+  type WalletClient,
+} from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 
@@ -100,9 +105,48 @@ async function sendForced(c: ChainClients, custodian: Address, amount: bigint, f
   if (amount <= 0n) throw new RangeError("a forced withdrawal must be of a positive amount");
   const owner = c.walletClient.account!.address;
   if ((await accountOf(c.publicClient, custodian, owner)) === 0) throw new Error(`${owner} has no account on the custodian`);
-  const index = (await c.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "requestCount" })) as bigint;
-  await sendTx(c, custodian, custodianAbi, functionName, args);
-  return index;
+  return sendRequest(c, custodian, functionName, args);
+}
+
+/** Sends a call that queues one request and returns its queue index (from the custodian's RequestQueued event). */
+async function sendRequest(c: ChainClients, custodian: Address, functionName: string, args: readonly unknown[]): Promise<bigint> {
+  const receipt = await sendTx(c, custodian, custodianAbi, functionName, args);
+  const [queued] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "RequestQueued" });
+  if (!queued) throw new Error(`${functionName}: the custodian emitted no RequestQueued event`);
+  return queued.args.index;
+}
+
+/**
+ * The operator queues a withdrawal of `amount` of the fee pool (FEE_WITHDRAW) for the custodian's fee recipient;
+ * a batch proves it honoured (the recipient is credited in quote, token 0, and pulls it with claimWithdrawal) or
+ * refused. The wallet must hold OPERATOR_ROLE. Throws, sending nothing, when `amount` is not positive or the wallet
+ * is no operator. Returns the request's queue index.
+ */
+export async function requestFeeWithdrawal(c: ChainClients, custodian: Address, amount: bigint): Promise<bigint> {
+  return sendTreasury(c, custodian, amount, "requestFeeWithdrawal");
+}
+
+/** As requestFeeWithdrawal, for the insurance fund (INSURANCE_WITHDRAW, paid to the custodian's insurance recipient). */
+export async function requestInsuranceWithdrawal(c: ChainClients, custodian: Address, amount: bigint): Promise<bigint> {
+  return sendTreasury(c, custodian, amount, "requestInsuranceWithdrawal");
+}
+
+async function sendTreasury(c: ChainClients, custodian: Address, amount: bigint, functionName: string): Promise<bigint> {
+  if (amount <= 0n) throw new RangeError("a treasury withdrawal must be of a positive amount");
+  const read = (name: string, args: readonly unknown[] = []) => c.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: name, args } as never) as Promise<unknown>;
+  const me = c.walletClient.account!.address;
+  if (!(await read("hasRole", [await read("OPERATOR_ROLE"), me]))) throw new Error(`${me} is not an operator of the custodian`);
+  return sendRequest(c, custodian, functionName, [amount]);
+}
+
+/**
+ * The calldata of `setTreasuryRecipients(fee, insurance)` on the custodian, for its admin timelock to schedule
+ * (TimelockController.schedule(custodian, 0, data, predecessor, salt, delay), then execute after the delay): only
+ * TIMELOCK_ROLE may change the recipients. Throws on a zero address, which the custodian refuses.
+ */
+export function setTreasuryRecipientsCalldata(fee: Address, insurance: Address): Hex {
+  if (fee === zeroAddress || insurance === zeroAddress) throw new RangeError("treasury recipients must be non-zero addresses");
+  return encodeFunctionData({ abi: custodianAbi, functionName: "setTreasuryRecipients", args: [fee, insurance] });
 }
 
 /** Switches the custodian to exodus mode (anyone may, once a request is past its deadline). Throws, sending nothing, before that. */

@@ -15,7 +15,7 @@ import { PRODUCTION_PARAMS, type CircuitParams } from "../../sequencer/protocol/
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { mockVerifierAbi, testTokenAbi } from "./abis.ts";
-import { PROOF, batchBytes, compressKey, deployExitRoles, hex, pubKeyOf } from "./helpers.ts";
+import { PROOF, batchBytes, compressKey, deployExitRoles, deployNamed, hex, pubKeyOf } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -24,7 +24,7 @@ const [admin, operator] = wallets;
 const traders = wallets.slice(2, 18); // 16 traders
 
 async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: readonly unknown[] = []) {
-  const { address } = await viem.deployContract(name, args as never);
+  const address = await deployNamed(viem, name, args);
   return getContract({ abi, address, client: { public: publicClient, wallet: admin } });
 }
 

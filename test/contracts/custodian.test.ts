@@ -17,7 +17,7 @@ import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts
 import { adminTimelockAbi, custodianAbi } from "../../sequencer/chain/abi.ts";
 import { mockVerifierAbi, quirkyTokenAbi, testTokenAbi } from "./abis.ts";
 import {
-  PROOF, TEST_REQUEST_DEADLINE, TORSION, addPoints, batchBytes, compressKey, deployExitRoles, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, torsionOrder,
+  PROOF, TEST_REQUEST_DEADLINE, TORSION, addPoints, batchBytes, compressKey, deployCustodianContract, deployExitRoles, deployNamed, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, torsionOrder,
   type Point,
 } from "./helpers.ts";
 import { isValidPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
@@ -29,7 +29,7 @@ const [defaultWallet] = await viem.getWalletClients();
 
 /** Deploys `name` and returns it typed by the committed ABI (the artifacts' types are not in tsconfig). */
 async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: readonly unknown[] = []) {
-  const { address } = await viem.deployContract(name, args as never);
+  const address = await deployNamed(viem, name, args);
   return getContract({ abi, address, client: { public: publicClient, wallet: defaultWallet } });
 }
 
@@ -234,10 +234,10 @@ describe("Custodian", () => {
           over.maxMarkets ?? MAX_MARKETS,
           over.slots ?? BigInt(SLOTS),
           { ...derivativesSizesOf(TEST_PARAMS), ...(over.derivatives ?? {}) },
-          { requestDeadline: BigInt(TEST_REQUEST_DEADLINE), exitVerifier: exitVerifier, timelock: timelock.address },
+          { requestDeadline: BigInt(TEST_REQUEST_DEADLINE), exitVerifier: exitVerifier, timelock: timelock.address, treasury: over.treasury ?? admin.account.address },
         ] as const;
       const zero = "0x0000000000000000000000000000000000000000";
-      const deploy = (a: ReturnType<typeof args>) => viem.deployContract("Custodian", a as never);
+      const deploy = (a: ReturnType<typeof args>) => deployCustodianContract(viem, a);
       await viem.assertions.revertWithCustomError(deploy(args({ root: FIELD_MODULUS })), custodian, "InvalidRoot");
       await viem.assertions.revertWithCustomError(deploy(args({ verifier: zero })), custodian, "ZeroAddress");
       await viem.assertions.revertWithCustomError(deploy(args({ quote: zero })), custodian, "ZeroAddress");
@@ -1451,14 +1451,15 @@ describe("Custodian", () => {
 
       it("refuses transaction types a slot cannot hold: derivatives types in spot slots, spot types in derivatives slots", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        // Spot slot 1 holds 0..6 and 12 (FORCED_WITHDRAW) only.
-        for (const type of [7, 8, 9, 10, 11, 13, 14, 0xff]) {
+        // Spot slot 1 holds 0..6, 12 (FORCED_WITHDRAW) and 14 (FEE_WITHDRAW) only.
+        for (const type of [7, 8, 9, 10, 11, 13, 15, 16, 0xff]) {
           const pd = batchBytes(await header(), [], SHAPE);
           pd[RECORDS_AT + RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [1n, type]);
         }
-        // The derivatives slot (slot index 2 = slots) holds 0, 7..11 and 13 (FORCED_COLLATERAL_WITHDRAW) only.
-        for (const type of [1, 2, 3, 4, 5, 6, 12, 14, 0xff]) {
+        // The derivatives slot (slot index 2 = slots) holds 0, 7..11, 13 (FORCED_COLLATERAL_WITHDRAW) and 15
+        // (INSURANCE_WITHDRAW) only.
+        for (const type of [1, 2, 3, 4, 5, 6, 12, 14, 16, 0xff]) {
           const pd = batchBytes(await header(), [], SHAPE);
           pd[RECORDS_AT + SLOTS * RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [BigInt(SLOTS), type]);

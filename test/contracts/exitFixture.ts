@@ -13,7 +13,7 @@ import { adminTimelockAbi, custodianAbi } from "../../sequencer/chain/abi.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { OracleSection, SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { mockVerifierAbi, testTokenAbi } from "./abis.ts";
-import { PROOF, batchBytes, compressKey, deployExitRoles, hex, pubKeyOf } from "./helpers.ts";
+import { PROOF, batchBytes, compressKey, deployExitRoles, deployNamed, hex, pubKeyOf } from "./helpers.ts";
 
 export const USDC = 10n ** 6n;
 export const ETH = 10n ** 18n;
@@ -36,7 +36,7 @@ export function exitFixtures({ viem, networkHelpers }: Connection, params: Circu
     const publicClient = await viem.getPublicClient();
     const [admin, operator, alice, bob, carol, dave] = await viem.getWalletClients();
     const contract = async <const TAbi extends Abi>(abi: TAbi, name: string, args: readonly unknown[] = []) => {
-      const { address } = await viem.deployContract(name as never, args as never);
+      const address = await deployNamed(viem, name, args);
       return getContract({ abi, address, client: { public: publicClient, wallet: admin } });
     };
     const verifier = await contract(mockVerifierAbi, "MockVerifier");

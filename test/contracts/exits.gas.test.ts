@@ -1,7 +1,7 @@
 /**
  * Gas of the exit path at production sizes (64 token ids, 2 underlyings, 32 + 16 slots), with mock verifiers:
  * forced requests, the forced cancel (a key rotation), a deposit (now also stamped and counted as owed), a batch
- * consuming forced requests, activating exodus, refunding a deposit and one exit (add the real exit verifier's
+ * consuming forced requests, the operator's fee pool withdrawal request, activating exodus, refunding a deposit and one exit (add the real exit verifier's
  * Groth16 check, about 200k for one public input). Prints a table; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
@@ -20,7 +20,7 @@ const { networkHelpers } = connection;
 const { deployFunded } = exitFixtures(connection, PRODUCTION_PARAMS);
 
 describe("exit path gas (production sizes, mock verifiers)", () => {
-  it("forceWithdraw, forceWithdrawCollateral, forced cancel, deposit, a batch of forced records, activateExodus, refundDeposit, exit", async () => {
+  it("forceWithdraw, forceWithdrawCollateral, forced cancel, deposit, a batch of forced records, requestFeeWithdrawal, activateExodus, refundDeposit, exit", async () => {
     const env = await deployFunded();
     const { custodian, alice, bob, carol, dave, publicClient } = env;
     const gas = async (hash: Promise<Hex>) => (await publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
@@ -41,6 +41,10 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
       { type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(key) },
       { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 10n * USDC },
     ], [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: 1n, tokenId: 0n, amount: 100n * USDC, honoured: 1n }]))]);
+    // The treasury (left unconsumed, as the deposit below): an insurance withdrawal first, so the fee withdrawal
+    // measured writes the pending-request slot they share as a typical, not first-ever, request does.
+    await custodian.write.requestInsuranceWithdrawal([1n], { account: env.operator.account });
+    rows.push(["requestFeeWithdrawal (operator)", await gas(custodian.write.requestFeeWithdrawal([10n * USDC], { account: env.operator.account }))]);
     // A deposit left in the queue, then exodus.
     await custodian.write.depositTo([1, 0, 50n * USDC], { account: carol.account });
     await networkHelpers.time.increase(TEST_REQUEST_DEADLINE);

@@ -3,6 +3,7 @@
  * depend on circomlibjs), batch building with the protocol's TS encoders, and a state snapshot used to check
  * that rejected batches change nothing.
  */
+import { CUSTODIAN_LIBRARIES } from "../../sequencer/chain/custodianArgs.ts";
 import { FIELD_MODULUS, HEADER_BYTES, oracleSectionBytes, TxType } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import { encodePublicData, unusedOracleSection, type BatchHeader, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
@@ -173,8 +174,27 @@ export const TEST_REQUEST_DEADLINE = 3600;
 /** The test timelock's delay: one day more than the deadline, as scripts/deploy/deployExchange.ts deploys it. */
 export const TEST_TIMELOCK_DELAY = TEST_REQUEST_DEADLINE + 86400;
 
-/** Hardhat-viem's deployContract, as the helpers call it (by artifact name, untyped arguments). */
-type Deployer = { deployContract(name: never, args?: never): Promise<unknown> };
+/** Hardhat-viem's deployContract, as the helpers call it (by artifact name, untyped arguments and options). */
+type Deployer = { deployContract(name: never, args?: never, config?: never): Promise<unknown> };
+
+/**
+ * Deploys Custodian with constructor arguments `args` (sequencer/chain/custodianArgs.ts) through hardhat-viem,
+ * its libraries (CUSTODIAN_LIBRARIES) deployed first and linked; resolves to its address (rejects with the
+ * constructor's revert).
+ */
+export async function deployCustodianContract(viem: Deployer, args: readonly unknown[]): Promise<Hex> {
+  const deploy = async (name: string, a: readonly unknown[] = [], config?: object) =>
+    ((await viem.deployContract(name as never, a as never, config as never)) as { address: Hex }).address;
+  const libraries: Record<string, Hex> = {};
+  for (const [, name] of CUSTODIAN_LIBRARIES) libraries[name] = await deploy(name);
+  return deploy("Custodian", args, { libraries });
+}
+
+/** Deploys contract `name` with `args` through hardhat-viem (Custodian with its libraries linked); resolves to its address. */
+export async function deployNamed(viem: Deployer, name: string, args: readonly unknown[] = []): Promise<Hex> {
+  if (name === "Custodian") return deployCustodianContract(viem, args);
+  return ((await viem.deployContract(name as never, args as never)) as { address: Hex }).address;
+}
 
 /**
  * The exit half of a test custodian's roles: a MockVerifier as exit verifier and an AdminTimelock (OpenZeppelin

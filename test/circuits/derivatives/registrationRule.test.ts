@@ -1,6 +1,6 @@
 /**
  * The registration rules that keep an instrument's later batches provable live in three places: the
- * custodian (Custodian._checkInstrument, which queues the request), the witness builder
+ * custodian (RegistrationRules.checkInstrument, before Custodian.registerInstrument queues the request), the witness builder
  * (derivSlotWitness registrationErrors) and the circuit (RegisterInstrument, DerivSlot's REGISTER_INSTRUMENT). A request
  * the custodian queues must be provable (requests are consumed in order), and one the circuit accepts
  * must keep every later batch provable; the witness builder accepts exactly what the circuit accepts.
@@ -35,7 +35,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { mockVerifierAbi, testTokenAbi } from "../../contracts/abis.ts";
-import { deployExitRoles } from "../../contracts/helpers.ts";
+import { deployExitRoles, deployNamed } from "../../contracts/helpers.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import { INSTRUMENTS, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
 
@@ -45,7 +45,7 @@ const publicClient = await viem.getPublicClient();
 const [admin, operator] = await viem.getWalletClients();
 
 async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: readonly unknown[] = []) {
-  const { address } = await viem.deployContract(name, args as never);
+  const address = await deployNamed(viem, name, args);
   return getContract({ abi, address, client: { public: publicClient, wallet: admin } });
 }
 

@@ -8,15 +8,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { erc20Abi, type PublicClient, type WalletClient } from "viem";
+import { decodeFunctionData, erc20Abi, getAddress, hexToBytes, zeroAddress, type PublicClient, type WalletClient } from "viem";
 import { fetchRequests } from "../../../sequencer/chain/requests.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
+import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { deployExitRoles } from "../../contracts/helpers.ts";
+import { deployCustodianContract, deployExitRoles } from "../../contracts/helpers.ts";
 import {
   accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, keyRotationPending, minDeposit,
-  refundDeposit, registerTradingKey,
+  refundDeposit, registerTradingKey, requestFeeWithdrawal, requestInsuranceWithdrawal, setTreasuryRecipientsCalldata,
 } from "../../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
 
@@ -29,12 +30,12 @@ async function setup() {
   const verifier = await viem.deployContract("MockVerifier");
   const usdc = await viem.deployContract("TestToken", ["USD Coin", "USDC", 6]);
   const exit = await deployExitRoles(viem, admin.account!.address);
-  const custodian = await viem.deployContract("Custodian", custodianArgs(TEST_PARAMS, {
+  const custodian = { abi: custodianAbi, address: await deployCustodianContract(viem, custodianArgs(TEST_PARAMS, {
     verifier: verifier.address, genesisRoot: 0x1234n, quoteToken: usdc.address, quoteMinDeposit: 1_000n, admin: admin.account!.address, operator: admin.account!.address, ...exit,
-  }) as never);
+  })) };
   const c = { publicClient, walletClient: trader };
   const chainId = await publicClient.getChainId();
-  return { publicClient, trader, usdc, custodian, c, chainId };
+  return { publicClient, admin, trader, usdc, custodian, c, chainId };
 }
 
 describe("sdk: custodian steps", () => {
@@ -101,5 +102,26 @@ describe("sdk: custodian steps", () => {
     await refundDeposit(c, custodian.address, 1n, { accountId: 1, tokenId: 0, amount: 2_000n });
     const after = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "balanceOf", args: [trader.account!.address] });
     assert.equal(after - before, 2_000n);
+  });
+
+  it("treasury: the operator queues fee and insurance withdrawals (their queue indexes returned); refused, sending nothing, for 0 or a non-operator; the recipients' calldata for the timelock", async () => {
+    const { publicClient, admin, trader, custodian, c } = await setup();
+    const operator = { publicClient, walletClient: admin };
+    await assert.rejects(requestFeeWithdrawal(operator, custodian.address, 0n), /positive amount/);
+    await assert.rejects(requestFeeWithdrawal(c, custodian.address, 5n), /is not an operator/);
+    await assert.rejects(requestInsuranceWithdrawal(c, custodian.address, 5n), /is not an operator/);
+    const requestCount = () => publicClient.readContract({ address: custodian.address, abi: custodianAbi, functionName: "requestCount" });
+    assert.equal(await requestCount(), 0n);
+    assert.equal(await requestFeeWithdrawal(operator, custodian.address, 30n), 0n);
+    assert.equal(await requestInsuranceWithdrawal(operator, custodian.address, 20n), 1n);
+    const queued = await publicClient.getContractEvents({ address: custodian.address, abi: custodianAbi, eventName: "RequestQueued", fromBlock: 0n, strict: true });
+    assert.deepEqual(queued.map((l) => [l.args.index, hexToBytes(l.args.record)[0]]), [[0n, TxType.FEE_WITHDRAW], [1n, TxType.INSURANCE_WITHDRAW]]);
+    // A second fee withdrawal while the first is open: the custodian refuses it.
+    await assert.rejects(requestFeeWithdrawal(operator, custodian.address, 1n), /TreasuryRequestPending|reverted/);
+    // The calldata the timelock schedules: setTreasuryRecipients(fee, insurance).
+    const data = setTreasuryRecipientsCalldata(trader.account!.address, admin.account!.address);
+    const decoded = decodeFunctionData({ abi: custodianAbi, data });
+    assert.deepEqual([decoded.functionName, decoded.args], ["setTreasuryRecipients", [getAddress(trader.account!.address), getAddress(admin.account!.address)]]);
+    assert.throws(() => setTreasuryRecipientsCalldata(zeroAddress, admin.account!.address), /non-zero/);
   });
 });

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
+import {Custodian} from "../Custodian.sol";
+import {ICustodianExits} from "../interfaces/ICustodianExits.sol";
+import {ICustodianTreasury} from "../interfaces/ICustodianTreasury.sol";
+import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
+import {PublicData} from "./PublicData.sol";
+
+/// @title CustodianPayouts
+/// @notice Everything that credits or pays out of the custodian's ledger: an accepted batch's withdrawal credits
+/// ({applyRecords}: WITHDRAW records, honoured forced withdrawals, honoured treasury withdrawals, consumed
+/// deposits), the exodus refund of a deposit no batch consumed ({refundDeposit}) and an account's exit claim
+/// against the frozen root ({exit}). Custodian's functions ({Custodian-submitBatch}, {Custodian-refundDeposit},
+/// {Custodian-exit}) check who may call and when, and what a batch may carry, and delegate the rest here; the
+/// rules are documented there.
+/// @dev An external library, linked into Custodian at deployment, moves this code out of Custodian's runtime
+/// bytecode (EIP-170: 24,576 bytes at most). Chosen over a separate contract because every payout writes the
+/// custodian's own ledger ({Custodian-owed}, {Custodian-withdrawable}, the queued requests' refunded flags) and
+/// the exodus ones move the custodian's own tokens: an external library function runs by DELEGATECALL in the
+/// custodian's context on exactly the storage references the custodian passes it, so no second address holds
+/// funds or needs a permission to write the custodian's ledger, nothing depends on two contracts agreeing on a
+/// storage layout by convention (as a delegatecalled module would), and events, token transfers and reverts
+/// (the custodian's errors) are the custodian's. The library holds no state and has no entry point of its own:
+/// the compiler's call guard makes its state-changing functions revert unless reached by DELEGATECALL, and it
+/// acts only on what its caller passes. The cost is a link step at deployment (scripts/deploy/deployExchange.ts
+/// deploys and links it; the tests through test/contracts/helpers.ts deployCustodianContract) and the call's
+/// overhead: about 4 to 5k gas on a batch with anything to credit (plus a few hundred per WITHDRAW record; a batch
+/// with no request and no WITHDRAW skips the call and the whole second pass), about 3.5k on a refund, 6k on an
+/// exit. The exodus payouts alone did not free enough room for the treasury's withdrawals; the batch credits are
+/// the other cohesive block that writes the same ledger.
+library CustodianPayouts {
+    using SafeERC20 for IERC20;
+
+    /// @notice An assigned account: its owner, `1 +` the queue index of its latest REGISTER_KEY request and
+    /// `1 +` that of its latest forced request (one storage slot, read by every registration, forced request and
+    /// WITHDRAW record).
+    struct Account {
+        address owner;
+        uint48 keyRequestPlusOne;
+        uint48 forcedRequestPlusOne;
+    }
+
+    /// @notice What an accepted batch's records are applied with: where its records start, how many slots to
+    /// apply (spot slots, and the derivatives slots when an outcome request sits in one), and its number.
+    struct BatchContext {
+        uint256 recordsOffset;
+        uint256 slots;
+        uint32 batchNumber;
+    }
+
+    /// @notice A registered token and the smallest amount a deposit of it may bring (one storage slot).
+    struct TokenInfo {
+        IERC20 token;
+        uint96 minDeposit;
+    }
+
+    /// @notice When a request was queued and by whom (the depositor of a deposit), and whether a deposit was
+    /// refunded in exodus (one storage slot per request).
+    struct QueuedRequest {
+        uint64 at;
+        address by;
+        bool refunded;
+    }
+
+    /// @notice An exit claim's context: the state root every exit is proven against (frozen when exodus began),
+    /// the exit circuit's verifier, the number of token ids an exit claims and of underlyings the oracle prices,
+    /// and the exiting account and its owner.
+    struct ExitContext {
+        uint256 root;
+        IGroth16Verifier exitVerifier;
+        uint256 maxTokens;
+        uint256 underlyings;
+        uint32 accountId;
+        address owner;
+    }
+
+    /// @notice Applies an accepted batch's records, after every check of {Custodian-submitBatch} passed: credits
+    /// the WITHDRAW records and the honoured forced records to the accounts' owners (a refused forced record emits
+    /// ForcedWithdrawalRefused), the honoured treasury records to the fee or insurance recipient in token 0 (a
+    /// refused one emits TreasuryWithdrawalRefused), and takes the consumed DEPOSIT records off `owed` (their
+    /// amounts are in the state now). Every record here is one the custodian accepted, so the types sit in their
+    /// slot classes and outcome requests come from the queue (a treasury record's accountId and tokenId are the
+    /// queued 0).
+    function applyRecords(
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
+        mapping(uint16 => uint256) storage owed,
+        mapping(uint32 => Account) storage accounts,
+        mapping(uint8 => address) storage treasuryRecipients,
+        BatchContext memory ctx,
+        bytes calldata publicData
+    ) external {
+        for (uint256 i = 0; i < ctx.slots; ++i) {
+            bytes calldata record = PublicData.recordAt(publicData, ctx.recordsOffset, i);
+            uint8 txType = uint8(record[0]);
+            if (txType == ProtocolConstants.TX_NOOP) continue; // the common case
+            bool forced = PublicData.isForced(txType);
+            if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
+            (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
+            if (txType == ProtocolConstants.TX_DEPOSIT) {
+                owed[tokenId] -= amount;
+            } else if (PublicData.isTreasury(txType)) {
+                _applyTreasury(withdrawable, owed, treasuryRecipients, ctx.batchNumber, txType, amount, record[PublicData.FORCED_OUTCOME_OFFSET] == 0);
+            } else if (forced && record[PublicData.FORCED_OUTCOME_OFFSET] == 0) {
+                emit ICustodianExits.ForcedWithdrawalRefused(ctx.batchNumber, accountId, tokenId, amount);
+            } else if (amount != 0) {
+                _creditOwner(withdrawable, owed, accounts[accountId].owner, ctx.batchNumber, accountId, tokenId, amount);
+            }
+        }
+    }
+
+    /// @dev An honoured WITHDRAW or forced withdrawal: `amount` of `tokenId` credited to the account's owner.
+    function _creditOwner(
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
+        mapping(uint16 => uint256) storage owed,
+        address owner,
+        uint32 batchNumber,
+        uint32 accountId,
+        uint16 tokenId,
+        uint96 amount
+    ) private {
+        _credit(withdrawable[owner], owed, tokenId, amount);
+        emit Custodian.WithdrawalCredited(batchNumber, accountId, owner, tokenId, amount);
+    }
+
+    /// @dev A proven treasury withdrawal: honoured, `amount` of token 0 credited to the recipient of its type
+    /// (`treasuryRecipients[txType]`: the fee recipient for FEE_WITHDRAW, the insurance recipient for
+    /// INSURANCE_WITHDRAW); refused, nothing.
+    function _applyTreasury(
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
+        mapping(uint16 => uint256) storage owed,
+        mapping(uint8 => address) storage treasuryRecipients,
+        uint32 batchNumber,
+        uint8 txType,
+        uint96 amount,
+        bool refused
+    ) private {
+        if (refused) {
+            emit ICustodianTreasury.TreasuryWithdrawalRefused(batchNumber, txType, amount);
+            return;
+        }
+        address recipient = treasuryRecipients[txType];
+        _credit(withdrawable[recipient], owed, uint16(ProtocolConstants.QUOTE_TOKEN_ID), amount);
+        emit ICustodianTreasury.TreasuryWithdrawalCredited(batchNumber, txType, recipient, amount);
+    }
+
+    /// @notice Refunds queued deposit `index` (accountId, tokenId, amount as the request chain committed it) to the
+    /// address that made it, once; see {Custodian-refundDeposit}. The caller checked exodus mode.
+    /// @param firstUnconsumed The custodian's processedRequests: lower indices were consumed by batches.
+    /// @param queueLength The custodian's requestCount.
+    function refundDeposit(
+        mapping(uint256 => bytes32) storage requestChain,
+        mapping(uint256 => QueuedRequest) storage queued,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        uint256 firstUnconsumed,
+        uint256 queueLength,
+        uint256 index,
+        uint32 accountId,
+        uint16 tokenId,
+        uint96 amount
+    ) external {
+        if (index < firstUnconsumed || index >= queueLength) revert ICustodianExits.NotRefundable(index);
+        // Only a DEPOSIT record hashes to the committed link: any other request (a registration, a forced or a
+        // treasury withdrawal) at `index` is refused here.
+        bytes32 chain =
+            keccak256(abi.encodePacked(requestChain[index], PublicData.encodeDeposit(accountId, tokenId, amount)));
+        if (chain != requestChain[index + 1]) revert ICustodianExits.RequestMismatch(index);
+        QueuedRequest storage q = queued[index];
+        if (q.refunded) revert ICustodianExits.AlreadyRefunded(index);
+        q.refunded = true;
+        owed[tokenId] -= amount;
+        address depositor = q.by;
+        emit ICustodianExits.DepositRefunded(index, accountId, depositor, tokenId, amount);
+        tokens[tokenId].token.safeTransfer(depositor, amount);
+    }
+
+    /// @notice Verifies the exit proof of `ctx.accountId` for `amounts` and credits `ctx.owner` what the custodian
+    /// can pay of each token; see {Custodian-exit}. The caller checked exodus mode, ownership and that the account
+    /// had not exited, and marked it exited.
+    /// @param ownerWithdrawable The owner's {Custodian-withdrawable} entries, credited.
+    /// @param owed The custodian's {Custodian-owed}, grown by what is credited.
+    /// @param priceWords The last oracle batch's index prices, packed as {unpackPrices} reads them.
+    function exit(
+        mapping(uint16 => uint256) storage ownerWithdrawable,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        mapping(uint256 => uint256) storage priceWords,
+        ExitContext memory ctx,
+        uint256[] calldata amounts,
+        uint256[8] calldata proof
+    ) external {
+        if (amounts.length != ctx.maxTokens) revert ICustodianExits.BadExitAmounts();
+        for (uint256 t = 0; t < amounts.length; ++t) {
+            if (amounts[t] >= 1 << ProtocolConstants.BITS_BALANCE) revert ICustodianExits.BadExitAmounts();
+        }
+        uint256 input =
+            PublicData.publicInputOfMemory(PublicData.encodeExit(ctx.root, ctx.accountId, unpackPrices(priceWords, ctx.underlyings), amounts));
+        if (!verify(ctx.exitVerifier, proof, input)) revert ICustodianExits.InvalidProof();
+        emit ICustodianExits.Exited(ctx.accountId, ctx.owner, amounts, _pay(ownerWithdrawable, owed, tokens, amounts));
+    }
+
+    /// @dev Credits each registered token's claim, capped at what the custodian holds beyond what it owes
+    /// (`min(claimed, balanceOf(this) - owed)`), to the owner and to {Custodian-owed}; returns what was paid per
+    /// token id (unregistered ones: 0).
+    function _pay(
+        mapping(uint16 => uint256) storage ownerWithdrawable,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        uint256[] calldata amounts
+    ) private returns (uint256[] memory paid) {
+        paid = new uint256[](amounts.length);
+        uint256 registered = tokens.length;
+        for (uint256 t = 0; t < registered; ++t) {
+            uint256 claimed = amounts[t];
+            if (claimed == 0) continue;
+            uint16 tokenId = uint16(t);
+            uint256 held = tokens[t].token.balanceOf(address(this));
+            uint256 owedNow = owed[tokenId];
+            uint256 free = held > owedNow ? held - owedNow : 0;
+            uint256 pay = claimed < free ? claimed : free;
+            paid[t] = pay;
+            if (pay != 0) _credit(ownerWithdrawable, owed, tokenId, pay);
+        }
+    }
+
+    /// @notice The index prices of `underlyings` underlyings stored four 64-bit lanes per word (underlying u: word
+    /// u / 4, lane u % 4). Internal: compiled into each caller ({Custodian-lastPrices} and {exit}).
+    function unpackPrices(mapping(uint256 => uint256) storage priceWords, uint256 underlyings)
+        internal
+        view
+        returns (uint256[] memory prices)
+    {
+        prices = new uint256[](underlyings);
+        for (uint256 i = 0; i < underlyings; ++i) {
+            prices[i] = uint64(priceWords[i >> 2] >> ((i & 3) << 6));
+        }
+    }
+
+    /// @dev Credits `amount` of `tokenId` to a {Custodian-withdrawable} entry, and to what the custodian owes.
+    function _credit(
+        mapping(uint16 => uint256) storage to,
+        mapping(uint16 => uint256) storage owed,
+        uint16 tokenId,
+        uint256 amount
+    ) private {
+        to[tokenId] += amount;
+        owed[tokenId] += amount;
+    }
+
+    /// @notice Whether `v` accepts `proof` (flattened `[a0, a1, b00, b01, b10, b11, c0, c1]`, see
+    /// {Custodian-submitBatch}) for the single public input `input`. Internal: compiled into each caller (the
+    /// custodian's batch check and {exit}).
+    function verify(IGroth16Verifier v, uint256[8] calldata proof, uint256 input) internal view returns (bool) {
+        return v.verifyProof(
+            [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]
+        );
+    }
+}
