@@ -442,17 +442,26 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
 
     // ---- the open bad debt: what A's and B's written leaves carry minus what their read leaves carried
     // (A's refused forced withdrawal writes A's old leaf back: no change)
+    // (the written collaterals' signs come from aPost and bPost, which range-check them)
+    component aOldSign = SignedRange(BITS_COLLATERAL());
+    aOldSign.in <== aCollateral;
     component aDebtOld = OpenDebt(N);
     aDebtOld.c <== aCollateral;
+    aDebtOld.cNonNeg <== aOldSign.nonNeg;
     aDebtOld.size <== aSize;
     component aDebtNew = OpenDebt(N);
     aDebtNew.c <== aNewC;
+    aDebtNew.cNonNeg <== aPost.cNonNeg;
     aDebtNew.size <== aSizeNew;
+    component bOldSign = SignedRange(BITS_COLLATERAL());
+    bOldSign.in <== bCollateral;
     component bDebtOld = OpenDebt(N);
     bDebtOld.c <== bCollateral;
+    bDebtOld.cNonNeg <== bOldSign.nonNeg;
     bDebtOld.size <== bSize;
     component bDebtNew = OpenDebt(N);
     bDebtNew.c <== bNewC;
+    bDebtNew.cNonNeg <== bPost.cNonNeg;
     bDebtNew.size <== bSizeNew;
     signal aDebtDelta <== (1 - forced.refused) * (aDebtNew.debt - aDebtOld.debt);
     badDebtOut <== badDebtIn + aDebtDelta + bDebtNew.debt - bDebtOld.debt;

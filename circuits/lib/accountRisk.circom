@@ -4,7 +4,8 @@ include "../generated/protocol.circom";
 include "./fixed/fixed.circom";
 
 /// Proves: equity = c + sum size[i] * mark[i] and req = sum |size[i]| * (size[i] > 0 ? long[i] : short[i]);
-/// every size is range-checked to BITS_POSITIONSIZE signed bits and c to BITS_COLLATERAL.
+/// every size is range-checked to BITS_POSITIONSIZE signed bits and c to BITS_COLLATERAL; cNonNeg is 1
+/// exactly when c >= 0.
 template AccountRisk(N) {
     signal input c;
     signal input size[N];
@@ -13,8 +14,10 @@ template AccountRisk(N) {
     signal input short[N];
     signal output equity;
     signal output req;
-    component cRange = SignedRange(BITS_COLLATERAL());  // inspect: a range check; its sign is not used
+    signal output cNonNeg;
+    component cRange = SignedRange(BITS_COLLATERAL());
     cRange.in <== c;
+    cNonNeg <== cRange.nonNeg;
     component sign[N];
     signal value[N];
     signal abs[N];

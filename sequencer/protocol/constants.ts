@@ -162,7 +162,7 @@ export const FUNDING_HORIZON_BITS = 20;
  * i.e. the largest funding step, `cap * lotValue(MAX_ORACLE_PRICE) / 10^6`, is below
  * 2^(64 - 1 - FUNDING_HORIZON_BITS) = 2^43 in magnitude, so 2^20 worst-case ticks keep the signed 64-bit
  * index in range. The circuit (REGISTER_INSTRUMENT), the witness builder (fundingCapFits) and the
- * custodian (_checkInstrument) apply it; test/circuits/derivatives/registrationRule.test.ts checks they agree.
+ * custodian (RegistrationRules.checkInstrument) apply it; test/circuits/derivatives/registrationRule.test.ts checks they agree.
  */
 export const FUNDING_CAP_BOUND = (1n << BigInt(Bits.fundingIndex - 1 - FUNDING_HORIZON_BITS)) * PPM * PRICE_SCALE;
 

@@ -1,8 +1,6 @@
 pragma circom 2.1.0;
 
 include "circomlib/circuits/comparators.circom";
-include "../../generated/protocol.circom";
-include "../../lib/fixed/fixed.circom";
 
 /// Bad debt of a LIQUIDATE or a SETTLE (DERIVATIVES.md "Insurance fund"). Proves: cover =
 /// min(-equity, insuranceIn) when isLiq or isSettle (at most one, 0 or 1) leaves account A with no
@@ -40,13 +38,13 @@ template BadDebt(N) {
 /// no position (every size[j] is 0) and its collateral c is negative, and 0 otherwise. A LIQUIDATE or a
 /// SETTLE whose deficit the fund cannot cover leaves such an account; the state's badDebt is the sum of
 /// this over all accounts, which the derivatives slot keeps by adding, for each account it writes, the
-/// debt after minus the debt before. c is range-checked here (BITS_COLLATERAL signed bits).
+/// debt after minus the debt before. The caller proves cNonNeg, c's sign (1 exactly when c >= 0): with
+/// SignedRange, or AccountRisk's cNonNeg where it already range-checks c.
 template OpenDebt(N) {
     signal input c;
+    signal input cNonNeg;
     signal input size[N];
     signal output debt;
-    component sign = SignedRange(BITS_COLLATERAL());
-    sign.in <== c;
     var flatCount = 0;
     component flat[N];
     for (var j = 0; j < N; j++) {
@@ -57,6 +55,6 @@ template OpenDebt(N) {
     component allFlat = IsEqual();
     allFlat.in[0] <== flatCount;
     allFlat.in[1] <== N;
-    signal flatShort <== allFlat.out * (1 - sign.nonNeg);
+    signal flatShort <== allFlat.out * (1 - cNonNeg);
     debt <== flatShort * (0 - c);
 }

@@ -56,7 +56,7 @@ template Liquidate(N) {
     bandHi.a <== instrumentMark * (PPM() + LIQ_BAND_PPM());
     bandHi.b <== perLot * PPM();
 
-    component aPre = AccountRisk(N);
+    component aPre = AccountRisk(N);  // inspect: its equity and requirement are used; the sign of its cash is not
     aPre.c <== aSettledC;
     aPre.size <== aSize;
     aPre.mark <== mark;
