@@ -10,7 +10,8 @@
  * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
  * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, a future, a call
  * and a put on ETH, a test oracle feeder, collateral transfers, trades, two funding ticks, a
- * liquidation and an expiry settlement. Every batch is proven and posted; then the independent
+ * liquidation and an expiry settlement; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
+ * custodian's fee recipient. Every batch is proven and posted; then the independent
  * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone. Last, the
  * exodus act (devnet/exodusAct.ts): the operator stops, a forced withdrawal goes unprocessed past the
  * deadline, exodus is switched on and every trader exits with an exit proof, printing what it recovered.
@@ -30,13 +31,14 @@ import { startHardhatNode } from "./devnet/localNode.ts";
 import { runDerivativesScenario, type Trader } from "./devnet/derivativesScenario.ts";
 import { runExodusAct } from "./devnet/exodusAct.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
+import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../sequencer/protocol/params.ts";
 import type { EngineEvent } from "../sequencer/matching/index.ts";
 import { Sequencer } from "../sequencer/service/sequencer.ts";
 import { ExchangeClient } from "../sequencer/sdk/client.ts";
-import { claimWithdrawal, deposit, registerTradingKey } from "../sequencer/sdk/custodian.ts";
+import { claimWithdrawal, deposit, registerTradingKey, requestFeeWithdrawal } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 
 /** Hardhat's well-known development mnemonic: its node funds these accounts. Never use it elsewhere. */
@@ -191,6 +193,18 @@ async function main(): Promise<void> {
     liquidator,
     clock, advance: (seconds) => (clockOffset += seconds), settle, info, step,
   });
+
+  step("Treasury: the fee pool leaves only through a proven FEE_WITHDRAW, to the custodian's fee recipient");
+  const treasury = await taker1.c.treasury();
+  const feeRecipient = await publicClient.readContract({ address: d.custodian, abi: custodianAbi, functionName: "feeRecipient" });
+  const recipientBefore = await bal(d.usdc, feeRecipient);
+  if (treasury.feePool > 0n) {
+    await requestFeeWithdrawal(as(operator), d.custodian, treasury.feePool);
+    await settle("fee withdrawal");
+    await claimWithdrawal(as(operator), d.custodian, 0);
+  }
+  info(`fee pool ${Number(treasury.feePool) / 1e6} USDC paid to the fee recipient ${feeRecipient} (its wallet: +${Number((await bal(d.usdc, feeRecipient)) - recipientBefore) / 1e6} USDC); ` +
+    `the insurance fund keeps ${Number(treasury.insuranceFund) / 1e6} USDC (open bad debt ${Number(treasury.openBadDebt) / 1e6} USDC)`);
 
   step("Independent verification from chain data");
   const { runVerifier } = await import("./verify.ts");

@@ -11,6 +11,7 @@
  *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|production] [--vkey path]   (progress bar)
  *   npm run cli -- force-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 1 --amount 5 [--collateral]
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
+ *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
  *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K]
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
@@ -21,11 +22,13 @@ import { Command, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { bytesToHex, createPublicClient, createWalletClient, hexToBytes, http, isAddress, isHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import {
-  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, registerTradingKey, type ChainClients,
+  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
+  requestFeeWithdrawal, requestInsuranceWithdrawal, type ChainClients,
 } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
@@ -269,6 +272,21 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
       const index = o.collateral ? await forceWithdrawCollateral(c, o.custodian, o.amount) : await forceWithdraw(c, o.custodian, Number(o.tokenId), o.amount);
       const status = await exodusStatus(c.publicClient, o.custodian);
       print({ status: "queued", requestIndex: index, tokenId: Number(o.tokenId), amount: o.amount, collateral: o.collateral, deadlineSeconds: status.requestDeadline });
+    });
+
+  program
+    .command("treasury-withdraw")
+    .description("operator: queue a withdrawal of the fee pool or the insurance fund, paid to the custodian's recipient once a batch proves it honoured")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .addOption(new Option("--fund <fund>", "what to withdraw from").choices(["fee", "insurance"]).makeOptionMandatory())
+    .requiredOption("--amount <n>", "amount in quote units (token 0)", int("--amount"))
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; fund: "fee" | "insurance"; amount: bigint }) => {
+      const c = chainClients(o.rpc, o.walletKey);
+      const index = o.fund === "fee" ? await requestFeeWithdrawal(c, o.custodian, o.amount) : await requestInsuranceWithdrawal(c, o.custodian, o.amount);
+      const recipient = await c.publicClient.readContract({ address: o.custodian, abi: custodianAbi, functionName: o.fund === "fee" ? "feeRecipient" : "insuranceRecipient" });
+      print({ status: "queued", requestIndex: index, fund: o.fund, amount: o.amount, recipient });
     });
 
   program

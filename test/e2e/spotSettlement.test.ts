@@ -21,6 +21,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKey.ts";
+import { requestFeeWithdrawal } from "../../sequencer/sdk/custodian.ts";
 
 const USDC = 10n ** 6n;
 const ETH = 10n ** 18n;
@@ -127,6 +128,29 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     assert.equal(await balanceOf(weth, custodian), 0n);
     assert.equal(await sequencer.custodian.stateRoot(), sequencer.state.root);
     assert.equal(sequencer.state.feePool, aliceFees + bobFees);
+  });
+
+  it("pays the fee pool out only through a proven FEE_WITHDRAW, to the custodian's fee recipient: one unit more than the pool is refused", async () => {
+    const pool = sequencer.state.feePool;
+    assert.ok(pool > 0n);
+    const recipient = await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "feeRecipient" });
+    assert.equal(recipient.toLowerCase(), operator.account!.address.toLowerCase(), "the deployment's treasury (the admin) receives the fees");
+    const held = await balanceOf(usdc, custodian);
+    await requestFeeWithdrawal(as(operator), custodian, pool + 1n);
+    assert.equal(await sequencer.syncRequests(), 1);
+    await sequencer.drain();
+    assert.equal(sequencer.state.feePool, pool, "refused: the pool is unchanged");
+    assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "withdrawable", args: [recipient, 0] }), 0n);
+
+    await requestFeeWithdrawal(as(operator), custodian, pool);
+    assert.equal(await sequencer.syncRequests(), 1);
+    await sequencer.drain();
+    assert.equal(sequencer.state.feePool, 0n);
+    assert.equal(await sequencer.custodian.stateRoot(), sequencer.state.root);
+    const before = await balanceOf(usdc, recipient);
+    await send(as(operator), custodian, custodianAbi, "withdraw", [0]);
+    assert.equal(await balanceOf(usdc, recipient), before + pool, "the recipient pulled the pool");
+    assert.equal(await balanceOf(usdc, custodian), held - pool, "the custodian no longer holds it");
   });
 
   it("refuses forged proofs, mutated public data and replayed batches, changing nothing", async () => {

@@ -90,7 +90,7 @@ describe("exchange CLI", () => {
     assert.equal(s.pendingTransactions, n, "only the one accepted order changed anything (it rests, no transaction yet)");
   });
 
-  it("refuses bad arguments of the exodus verbs before sending or building anything", async () => {
+  it("refuses bad arguments of the exodus and treasury verbs before sending or building anything", async () => {
     const { cli } = await setup();
     // an RPC nobody serves: a verb that reached the chain would fail with a connection error, not these
     const chain = ["--rpc", "http://127.0.0.1:9", "--custodian", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "--wallet-key", `0x${"11".repeat(32)}`];
@@ -102,6 +102,10 @@ describe("exchange CLI", () => {
     assert.match(partial.err.join(""), /--exit-wasm, --exit-zkey and --exit-vkey go together/);
     assert.match((await cli(null, "force-withdraw", ...chain, "--token-id", "1", "--amount", "-5")).err.join(""), /non-negative integer/);
     assert.match((await cli(null, "exodus", "--rpc", "http://127.0.0.1:9", "--custodian", "nope", "--wallet-key", `0x${"11".repeat(32)}`)).err.join(""), /not an address/);
+    // the treasury verb (operator): an unknown fund, a negative and a zero amount
+    assert.match((await cli(null, "treasury-withdraw", ...chain, "--fund", "pension", "--amount", "5")).err.join(""), /Allowed choices are fee, insurance/);
+    assert.match((await cli(null, "treasury-withdraw", ...chain, "--fund", "fee", "--amount", "-5")).err.join(""), /non-negative integer/);
+    assert.match((await cli(null, "treasury-withdraw", ...chain, "--fund", "insurance", "--amount", "0")).err.join(""), /must be of a positive amount/);
   });
 
   it("derives a trading key from a wallet key, and streams a market", async () => {
