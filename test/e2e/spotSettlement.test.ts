@@ -3,7 +3,7 @@
  * two traders derive their trading keys from their wallets (EIP-712), deposit, trade with partial fills,
  * cancel, withdraw, and the ERC20 balances come out exact. Then forged and replayed batches are refused.
  */
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { wallClockChain } from "../helpers/chain.ts";
 import * as snarkjs from "snarkjs";
@@ -22,6 +22,7 @@ import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import { signCancel, signOrder, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKey.ts";
 import { requestFeeWithdrawal } from "../../sequencer/sdk/custodian.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 
 const USDC = 10n ** 6n;
 const ETH = 10n ** 18n;
@@ -46,6 +47,10 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
   let circuit: Awaited<ReturnType<typeof buildBatchCircuit>>;
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const balanceOf = (token: Address, who: Address) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [who] });
+
+  after(async () => {
+    await terminateSnarkjsCurve(); // the prover's and verifier's snarkjs workers would keep the process alive
+  });
 
   before(async () => {
     const { viem } = await wallClockChain();
