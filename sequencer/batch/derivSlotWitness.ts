@@ -5,7 +5,7 @@
  * is left exactly as it was.
  */
 import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../protocol/constants.ts";
-import { amountFault, checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
+import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
@@ -16,7 +16,7 @@ import { feeAmount } from "../protocol/fees.ts";
 import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 import { INSTRUMENT_SPEC_FIELDS, instrumentInputs, orderInputs } from "../protocol/layouts.ts";
 import {
-  atomicSlot, checkNoncedRequest, forcedFault, forcedOutcome, refuseFault, TxRejected, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, updateAccount,
+  atomicSlot, checkNoncedRequest, forcedFault, forcedOutcome, refuseFault, TxRejected, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, treasuryWithdrawal, updateAccount,
   type AccountChange, type SlotContext, type SlotInputs,
 } from "./slotWitness.ts";
 import type { DerivTx, InstrumentSpec } from "../protocol/transactions.ts";
@@ -252,16 +252,11 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     }
     case TxType.FEE_WITHDRAW:
       throw new TxRejected("WRONG_SLOT", "a fee withdrawal is proven by a spot slot");
-    case TxType.INSURANCE_WITHDRAW: {
-      // Queued by the custodian's operator (paid to the recipient the custodian names): no account, no
-      // signature, no marks. The fund and the open bad debt decide the outcome; a refused one changes nothing.
-      refuseFault(amountFault(tx.amount, "insurance withdrawal"));
-      const honoured = forcedOutcome(ctx, insuranceWithdrawHonoured(state.globals, tx.amount));
-      Object.assign(f, { amount: tx.amount, honoured: honoured ? 1n : 0n });
-      if (honoured) state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - tx.amount });
-      record = { type: TxType.INSURANCE_WITHDRAW, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: honoured ? 1n : 0n };
+    case TxType.INSURANCE_WITHDRAW:
+      // the fund and the open bad debt decide the outcome; no marks needed
+      record = treasuryWithdrawal(tx, ctx, f, insuranceWithdrawHonoured(state.globals, tx.amount),
+        () => state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - tx.amount }));
       break;
-    }
   }
   // A's leaf is written, then B's (B starts from A's new state when they are one account); the open bad debt
   // moves by what each written leaf carries minus what it carried (DerivSlot's OpenDebt).

@@ -15,7 +15,7 @@ import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type O
 import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
 import { feeWithdrawHonoured, forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
-import type { ForcedWithdrawTx, SpotTx, TradeTx } from "../protocol/transactions.ts";
+import type { ForcedWithdrawTx, SpotTx, TradeTx, TreasuryWithdrawTx } from "../protocol/transactions.ts";
 
 /**
  * Why a transaction cannot go into a batch. The state is unchanged when this is thrown. buildBatch
@@ -184,6 +184,20 @@ export function forcedFault(tx: ForcedWithdrawTx, state: ExchangeState): Request
   }
   if (tx.amount < 0n || tx.amount >= 1n << BigInt(Bits.amount)) return { code: "BAD_AMOUNT", message: `amount ${tx.amount} out of range` };
   return null;
+}
+
+/**
+ * A treasury withdrawal (FEE_WITHDRAW in a spot slot, INSURANCE_WITHDRAW in a derivatives slot): queued by the
+ * custodian's operator and paid to the recipient the custodian names, so no account, no signature. `covered` is
+ * its rule on the slot's state (state/forcedWithdrawal.ts); honoured, `pay` takes the amount out of the pool or
+ * fund; refused, nothing changes. Sets the slot's amount and outcome inputs in `f` and returns the record.
+ */
+export function treasuryWithdrawal(tx: TreasuryWithdrawTx, ctx: SlotContext, f: SlotInputs, covered: boolean, pay: () => void): SlotRecord {
+  refuseFault(amountFault(tx.amount, tx.type === TxType.FEE_WITHDRAW ? "fee withdrawal" : "insurance withdrawal"));
+  const honoured = forcedOutcome(ctx, covered);
+  Object.assign(f, { amount: tx.amount, honoured: honoured ? 1n : 0n });
+  if (honoured) pay();
+  return { type: tx.type, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: honoured ? 1n : 0n };
 }
 
 export function idle(accountId: number, bal2Token = 0): AccountChange {
@@ -364,16 +378,10 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
     }
     case TxType.INSURANCE_WITHDRAW:
       throw new TxRejected("WRONG_SLOT", "an insurance withdrawal is proven by a derivatives slot");
-    case TxType.FEE_WITHDRAW: {
-      // Queued by the custodian's operator (paid to the recipient the custodian names): no account, no
-      // signature. The fee pool decides the outcome; a refused one changes nothing.
-      refuseFault(amountFault(tx.amount, "fee withdrawal"));
-      const honoured = forcedOutcome(ctx, feeWithdrawHonoured(state.feePool, tx.amount));
-      Object.assign(f, { amount: tx.amount, honoured: honoured ? 1n : 0n });
-      if (honoured) state.addFees(-tx.amount);
-      record = { type: TxType.FEE_WITHDRAW, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: honoured ? 1n : 0n };
+    case TxType.FEE_WITHDRAW:
+      // the fee pool decides the outcome
+      record = treasuryWithdrawal(tx, ctx, f, feeWithdrawHonoured(state.feePool, tx.amount), () => state.addFees(-tx.amount));
       break;
-    }
   }
   const inputs: SlotInputs = {
     ...f,
