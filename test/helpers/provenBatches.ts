@@ -7,7 +7,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { toHex, type Hex } from "viem";
+import { getContract, toHex, type Hex } from "viem";
+import type { network } from "hardhat";
+import { compileBatchVerifier } from "../../scripts/build/batchVerifierContract.ts";
+import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
@@ -16,7 +20,7 @@ import { toCalldataProof, type CalldataProof } from "../../sequencer/protocol/ca
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { isNativeAvailable, NativeDevice } from "../../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
-import { pubKeyOf } from "../contracts/helpers.ts";
+import { deployExitRoles, deployNamed, pubKeyOf } from "../contracts/helpers.ts";
 
 /** The header timestamp of proven batch 0 (batch i: + i). */
 export const PROVEN_BATCH_TIME = 4_000_000_000;
@@ -58,4 +62,34 @@ export async function provenBatches(count: number) {
   };
   writeFileSync(cachePath, JSON.stringify(cache));
   return { circuit, batches };
+}
+
+type Connection = Pick<Awaited<ReturnType<typeof network.create>>, "viem" | "networkHelpers">;
+
+/**
+ * A fixture (for networkHelpers.loadFixture): a custodian at the empty TEST_PARAMS state in front of the batched
+ * verifier generated from `verifierSol`'s circuit, wallet 1 its operator (the contract's wallet client), the chain
+ * moved to PROVEN_BATCH_TIME + 3, and the key registrations of the first three proven batches queued by wallets
+ * 2, 3, 4 (accounts 1, 2, 3).
+ */
+export function provenCustodianFixture({ viem, networkHelpers }: Connection, verifierSol: string) {
+  return async function provenCustodian() {
+    const publicClient = await viem.getPublicClient();
+    const [admin, operator, ...others] = await viem.getWalletClients();
+    const compiled = compileBatchVerifier(verifierSol);
+    const hash = await admin.deployContract({ abi: compiled.abi, bytecode: compiled.bytecode });
+    const verifier = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
+    const usdc = await deployNamed(viem, "TestToken", ["USD Coin", "USDC", 6]);
+    const address = await deployNamed(viem, "Custodian", custodianArgs(TEST_PARAMS, {
+      verifier, genesisRoot: new ExchangeState(TEST_PARAMS).root, quoteToken: usdc, quoteMinDeposit: 10n ** 6n,
+      admin: admin.account.address, operator: operator.account.address, ...(await deployExitRoles(viem, admin.account.address)),
+    }));
+    const custodian = getContract({ abi: custodianAbi, address, client: { public: publicClient, wallet: operator } });
+    await networkHelpers.time.increaseTo(PROVEN_BATCH_TIME + 3);
+    for (let i = 0; i < 3; i++) {
+      const [x, y] = provenBatchKey(i);
+      await custodian.write.registerTradingKey([x, y], { account: others[i].account });
+    }
+    return { custodian, verifier, publicClient };
+  };
 }
