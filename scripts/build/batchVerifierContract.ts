@@ -10,36 +10,29 @@
  * `e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) == 1` with `vk_x = IC0 + sum_j input_j IC_j`.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { VerificationKey } from "../setup/zkLibs.ts";
 import { compileVerifier, type CompiledContract } from "./verifierContract.ts";
 
 /** The part of a snarkjs Groth16 verification key (vkey JSON) the verifier needs. */
-export type Groth16VerificationKey = {
-  protocol: string;
-  curve: string;
-  nPublic: number;
-  vk_alpha_1: string[];
-  vk_beta_2: string[][];
-  vk_gamma_2: string[][];
-  vk_delta_2: string[][];
-  IC: string[][];
-};
+export type Groth16VerificationKey = Omit<VerificationKey, "vk_alphabeta_12">;
 
 /** The batched verifier's contract name for a circuit name (characters outside [A-Za-z0-9_] become `_`). */
 export function batchVerifierName(circuitName: string): string {
   return `BatchGroth16Verifier_${circuitName.replace(/[^A-Za-z0-9_]/g, "_")}`;
 }
 
-/** G2 point as the precompile reads it: x imaginary, x real, y imaginary, y real. */
-const g2 = (p: string[][]) => [p[0][1], p[0][0], p[1][1], p[1][0]];
+/**
+ * Constants NAME_X1, NAME_X2, NAME_Y1, NAME_Y2 of a G2 point as the precompile reads it: x imaginary, x real,
+ * y imaginary, y real.
+ */
+const g2Constants = (name: string, p: string[][]) =>
+  [p[0][1], p[0][0], p[1][1], p[1][0]].map((v, i) => `    uint256 internal constant ${name}_${["X1", "X2", "Y1", "Y2"][i]} = ${v};`).join("\n");
 
 /** The Solidity source of the batched verifier for `vkey`; `header` is prepended (e.g. snarkjs's insecure-key warning). */
 export function batchVerifierSource(vkey: Groth16VerificationKey, contractName: string, header = ""): string {
   if (vkey.protocol !== "groth16" || vkey.curve !== "bn128") throw new Error(`not a BN254 Groth16 key: ${vkey.protocol}/${vkey.curve}`);
   const n = vkey.nPublic;
   if (!(Number.isInteger(n) && n >= 1) || vkey.IC.length !== n + 1) throw new Error(`nPublic ${n} does not match ${vkey.IC.length} IC points`);
-  const [bx1, bx2, by1, by2] = g2(vkey.vk_beta_2);
-  const [gx1, gx2, gy1, gy2] = g2(vkey.vk_gamma_2);
-  const [dx1, dx2, dy1, dy2] = g2(vkey.vk_delta_2);
   const ic = vkey.IC.map((p, j) => `    uint256 internal constant IC${j}X = ${p[0]};\n    uint256 internal constant IC${j}Y = ${p[1]};`).join("\n");
   const icTerms = vkey.IC.slice(1)
     .map((_, j) => `        if (!_mulAdd(vkX, IC${j + 1}X, IC${j + 1}Y, sumX[${j}])) return false;`)
@@ -76,18 +69,9 @@ contract ${contractName} {
 
     uint256 internal constant ALPHA_X = ${vkey.vk_alpha_1[0]};
     uint256 internal constant ALPHA_Y = ${vkey.vk_alpha_1[1]};
-    uint256 internal constant BETA_X1 = ${bx1};
-    uint256 internal constant BETA_X2 = ${bx2};
-    uint256 internal constant BETA_Y1 = ${by1};
-    uint256 internal constant BETA_Y2 = ${by2};
-    uint256 internal constant GAMMA_X1 = ${gx1};
-    uint256 internal constant GAMMA_X2 = ${gx2};
-    uint256 internal constant GAMMA_Y1 = ${gy1};
-    uint256 internal constant GAMMA_Y2 = ${gy2};
-    uint256 internal constant DELTA_X1 = ${dx1};
-    uint256 internal constant DELTA_X2 = ${dx2};
-    uint256 internal constant DELTA_Y1 = ${dy1};
-    uint256 internal constant DELTA_Y2 = ${dy2};
+${g2Constants("BETA", vkey.vk_beta_2)}
+${g2Constants("GAMMA", vkey.vk_gamma_2)}
+${g2Constants("DELTA", vkey.vk_delta_2)}
 ${ic}
 
     /// @notice Verifies one proof; the ABI of snarkjs's exported verifier.

@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import { network } from "hardhat";
 import type { Abi, Address } from "viem";
 
-import { compileBatchVerifier } from "../../scripts/build/batchVerifierContract.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { batchVerifierSource, compileBatchVerifier, type Groth16VerificationKey } from "../../scripts/build/batchVerifierContract.ts";
+import { compileVerifier } from "../../scripts/build/verifierContract.ts";
 import type { CalldataProof } from "../../sequencer/protocol/calldataProof.ts";
 import { provenBatches, type ProvenBatch } from "../helpers/provenBatches.ts";
 
@@ -107,5 +111,29 @@ describe("batched Groth16 verifier (real TEST_PARAMS proofs)", () => {
     assert.equal(await together(proofsOf(batches).slice(0, 2), inputsOf(batches)), false);
     assert.equal(await together(proofsOf(batches), [...inputsOf(batches), 0n]), false);
     assert.equal(await together([], []), false);
+  });
+
+  it("general nPublic: the key with IC1 repeated as IC2 (2 inputs) accepts a proof of x as (x, 0) and (0, x), alone and together, and nothing else", async () => {
+    const circuit = (await provenBatches(3)).circuit;
+    const vkey = JSON.parse(readFileSync(circuit.vkey, "utf8")) as Groth16VerificationKey;
+    const two: Groth16VerificationKey = { ...vkey, nPublic: 2, IC: [...vkey.IC, vkey.IC[1]] };
+    const dir = mkdtempSync(join(tmpdir(), "batchVerifier2-"));
+    const sol = join(dir, "TwoInputsVerifier.sol");
+    writeFileSync(sol, batchVerifierSource(two, "TwoInputs"));
+    const compiled = compileVerifier(sol);
+    rmSync(dir, { recursive: true });
+    const hash = await deployer.deployContract({ abi: compiled.abi, bytecode: compiled.bytecode });
+    const at = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
+    const read = (functionName: string, args: readonly unknown[]) =>
+      publicClient.readContract({ address: at, abi: compiled.abi, functionName, args }) as Promise<boolean>;
+    const [b0, b1] = batches;
+    const p = b0.proof;
+    const one = (inputs: bigint[]) => read("verifyProof", [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], inputs]);
+    assert.equal(await one([b0.input, 0n]), true);
+    assert.equal(await one([0n, b0.input]), true);
+    assert.equal(await one([b0.input, 1n]), false);
+    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [b0.input, 0n, 0n, b1.input]]), true);
+    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [b0.input, 0n, 1n, b1.input]]), false);
+    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [b0.input, 0n, 0n]]), false);
   });
 });
