@@ -102,61 +102,65 @@ ${ic}
         return _verify(proofs, inputs);
     }
 
-    /// @dev The combined check of the contract's notes; r_0 = 1, so one proof is the plain Groth16 check.
+    /// @dev The combined check of the contract's notes; r_0 = 1, so one proof is the plain Groth16 check. Unchecked:
+    /// indices and offsets are bounded by the calldata's length, R - r_i has r_i < R, Q - y has y < Q (checked first),
+    /// and the scalar sums use addmod and mulmod.
     function _verify(uint256[8][] memory proofs, uint256[] memory inputs) private view returns (bool) {
-        uint256 k = proofs.length;
-        if (k == 0 || inputs.length != k * N_PUBLIC) return false;
-        for (uint256 i = 0; i < k; ++i) {
-            for (uint256 w = 0; w < 8; ++w) if (proofs[i][w] >= Q) return false;
-        }
-        for (uint256 t = 0; t < inputs.length; ++t) if (inputs[t] >= R) return false;
-        bytes32 seed = k == 1 ? bytes32(0) : keccak256(abi.encode(proofs, inputs));
-
-        uint256[] memory pairs = new uint256[](6 * (k + 3));
-        uint256[2] memory sumC;
-        uint256 sumR;
-        uint256[N_PUBLIC] memory sumX;
-        for (uint256 i = 0; i < k; ++i) {
-            uint256[8] memory p = proofs[i];
-            uint256 o = 6 * i;
-            if (i == 0) {
-                // r_0 = 1: -A_0 = (x, -y), C_0 as is.
-                (pairs[o], pairs[o + 1]) = (p[0], (Q - p[1]) % Q);
-                (sumC[0], sumC[1]) = (p[6], p[7]);
-                sumR = 1;
-                for (uint256 j = 0; j < N_PUBLIC; ++j) sumX[j] = inputs[j];
-            } else {
-                uint256 ri = uint256(keccak256(abi.encode(seed, i))) % R;
-                bool ok;
-                // -r_i A_i = (R - r_i) A_i (G1 has order R).
-                (ok, pairs[o], pairs[o + 1]) = _mul(p[0], p[1], R - ri);
-                if (!ok || !_mulAdd(sumC, p[6], p[7], ri)) return false;
-                sumR = addmod(sumR, ri, R);
-                for (uint256 j = 0; j < N_PUBLIC; ++j) sumX[j] = addmod(sumX[j], mulmod(ri, inputs[i * N_PUBLIC + j], R), R);
+        unchecked {
+            uint256 k = proofs.length;
+            if (k == 0 || inputs.length != k * N_PUBLIC) return false;
+            for (uint256 i = 0; i < k; ++i) {
+                for (uint256 w = 0; w < 8; ++w) if (proofs[i][w] >= Q) return false;
             }
-            (pairs[o + 2], pairs[o + 3], pairs[o + 4], pairs[o + 5]) = (p[2], p[3], p[4], p[5]);
+            for (uint256 t = 0; t < inputs.length; ++t) if (inputs[t] >= R) return false;
+            bytes32 seed = k == 1 ? bytes32(0) : keccak256(abi.encode(proofs, inputs));
+
+            uint256[] memory pairs = new uint256[](6 * (k + 3));
+            uint256[2] memory sumC;
+            uint256 sumR;
+            uint256[N_PUBLIC] memory sumX;
+            for (uint256 i = 0; i < k; ++i) {
+                uint256[8] memory p = proofs[i];
+                uint256 o = 6 * i;
+                if (i == 0) {
+                    // r_0 = 1: -A_0 = (x, -y), C_0 as is.
+                    (pairs[o], pairs[o + 1]) = (p[0], (Q - p[1]) % Q);
+                    (sumC[0], sumC[1]) = (p[6], p[7]);
+                    sumR = 1;
+                    for (uint256 j = 0; j < N_PUBLIC; ++j) sumX[j] = inputs[j];
+                } else {
+                    uint256 ri = uint256(keccak256(abi.encode(seed, i))) % R;
+                    bool ok;
+                    // -r_i A_i = (R - r_i) A_i (G1 has order R).
+                    (ok, pairs[o], pairs[o + 1]) = _mul(p[0], p[1], R - ri);
+                    if (!ok || !_mulAdd(sumC, p[6], p[7], ri)) return false;
+                    sumR = addmod(sumR, ri, R);
+                    for (uint256 j = 0; j < N_PUBLIC; ++j) sumX[j] = addmod(sumX[j], mulmod(ri, inputs[i * N_PUBLIC + j], R), R);
+                }
+                (pairs[o + 2], pairs[o + 3], pairs[o + 4], pairs[o + 5]) = (p[2], p[3], p[4], p[5]);
+            }
+            uint256 o2 = 6 * k;
+            uint256[2] memory alpha = [ALPHA_X, ALPHA_Y];
+            uint256[2] memory vkX = [IC0X, IC0Y];
+            if (sumR != 1) {
+                bool ok;
+                (ok, alpha[0], alpha[1]) = _mul(ALPHA_X, ALPHA_Y, sumR);
+                if (!ok) return false;
+                (ok, vkX[0], vkX[1]) = _mul(IC0X, IC0Y, sumR);
+                if (!ok) return false;
+            }
+    ${icTerms}
+            _setPair(pairs, o2, alpha, BETA_X1, BETA_X2, BETA_Y1, BETA_Y2);
+            _setPair(pairs, o2 + 6, vkX, GAMMA_X1, GAMMA_X2, GAMMA_Y1, GAMMA_Y2);
+            _setPair(pairs, o2 + 12, sumC, DELTA_X1, DELTA_X2, DELTA_Y1, DELTA_Y2);
+            bool success;
+            uint256 result;
+            assembly ("memory-safe") {
+                success := staticcall(gas(), 8, add(pairs, 32), mul(mload(pairs), 32), 0, 32)
+                result := mload(0)
+            }
+            return success && result == 1;
         }
-        uint256 o2 = 6 * k;
-        uint256[2] memory alpha = [ALPHA_X, ALPHA_Y];
-        uint256[2] memory vkX = [IC0X, IC0Y];
-        if (sumR != 1) {
-            bool ok;
-            (ok, alpha[0], alpha[1]) = _mul(ALPHA_X, ALPHA_Y, sumR);
-            if (!ok) return false;
-            (ok, vkX[0], vkX[1]) = _mul(IC0X, IC0Y, sumR);
-            if (!ok) return false;
-        }
-${icTerms}
-        _setPair(pairs, o2, alpha, BETA_X1, BETA_X2, BETA_Y1, BETA_Y2);
-        _setPair(pairs, o2 + 6, vkX, GAMMA_X1, GAMMA_X2, GAMMA_Y1, GAMMA_Y2);
-        _setPair(pairs, o2 + 12, sumC, DELTA_X1, DELTA_X2, DELTA_Y1, DELTA_Y2);
-        bool success;
-        uint256 result;
-        assembly ("memory-safe") {
-            success := staticcall(gas(), 8, add(pairs, 32), mul(mload(pairs), 32), 0, 32)
-            result := mload(0)
-        }
-        return success && result == 1;
     }
 
     /// @dev Writes the pair (g1, (x1, x2, y1, y2)) at \`pairs[o .. o + 6)\`.
