@@ -7,9 +7,11 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {IBatchGroth16Verifier} from "./interfaces/IBatchGroth16Verifier.sol";
 import {ICustodianExits, ITimelockDelay} from "./interfaces/ICustodianExits.sol";
 import {ICustodianTreasury} from "./interfaces/ICustodianTreasury.sol";
 import {BabyJubjub} from "./libraries/BabyJubjub.sol";
+import {BatchRecords} from "./libraries/BatchRecords.sol";
 import {CustodianPayouts} from "./libraries/CustodianPayouts.sol";
 import {PublicData} from "./libraries/PublicData.sol";
 import {RegistrationRules} from "./libraries/RegistrationRules.sol";
@@ -128,8 +130,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice See {MIN_STRIKE}.
     uint256 public constant MAX_STRIKE = RegistrationRules.MAX_STRIKE;
 
-    /// @notice The Groth16 verifier of the batch circuit (one circuit size = one verifier).
-    IGroth16Verifier public immutable verifier;
+    /// @notice The Groth16 verifier of the batch circuit (one circuit size = one verifier): the batched verifier
+    /// generated from its key (scripts/build/batchVerifierContract.ts), `verifyProof` for {submitBatch},
+    /// `verifyProofs` for {submitBatches}.
+    IBatchGroth16Verifier public immutable verifier;
     /// @notice Capacity of the account tree, 4^accountLevels; ids run from 1 to maxAccounts - 1 (0 is reserved).
     uint32 public immutable maxAccounts;
     /// @notice Capacity of each balance tree, 4^balanceLevels: token ids run from 0 to maxTokens - 1.
@@ -354,7 +358,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice Nothing credited to the caller in this token.
     error NothingToWithdraw(uint16 tokenId);
 
-    /// @param verifier_ Groth16 verifier of the batch circuit.
+    /// @param verifier_ Batched Groth16 verifier of the batch circuit (IBatchGroth16Verifier).
     /// @param genesisRoot State root of the empty exchange (with the same tree parameters as the circuit).
     /// @param quoteToken_ The quote asset, registered as token 0.
     /// @param quoteMinDeposit The quote token's minimum deposit ({minDeposit}); non-zero.
@@ -374,7 +378,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// TIMELOCK_ROLE, and the treasury (non-zero), the first {feeRecipient} and {insuranceRecipient}. The admin
     /// transfer delay starts at requestDeadline + ADMIN_TRANSFER_DELAY.
     constructor(
-        IGroth16Verifier verifier_,
+        IBatchGroth16Verifier verifier_,
         uint256 genesisRoot,
         IERC20 quoteToken_,
         uint96 quoteMinDeposit,
@@ -757,6 +761,37 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         onlyRole(OPERATOR_ROLE)
         nonReentrant
     {
+        _submitBatch(publicData, proof, true);
+    }
+
+    /// @notice Verifies several consecutive batches in one transaction: each is checked and applied in order
+    /// exactly as {submitBatch} would (batch i + 1 against the root, counters and queue batch i left), then all
+    /// proofs are checked together with one call of the batched verifier (`verifier.verifyProofs`: one pairing
+    /// call of k + 3 pairs instead of k of 4). Operator only; never in exodus mode.
+    /// @dev If any batch breaks a rule or the combined check fails (InvalidProof; also for no batches, or a
+    /// proof count other than the batch count), the whole transaction reverts and changes nothing. Emits
+    /// {BatchSubmitted} per batch.
+    /// @param publicData The batches' public data, in order (each as {submitBatch}'s).
+    /// @param proofs Their proofs, in the same order (each flattened as {submitBatch}'s).
+    function submitBatches(bytes[] calldata publicData, uint256[8][] calldata proofs)
+        external
+        onlyRole(OPERATOR_ROLE)
+        nonReentrant
+    {
+        uint256 k = publicData.length;
+        if (proofs.length != k) revert InvalidProof();
+        uint256[] memory inputs = new uint256[](k);
+        for (uint256 i = 0; i < k; ++i) inputs[i] = _submitBatch(publicData[i], proofs[i], false);
+        if (!verifier.verifyProofs(proofs, inputs)) revert InvalidProof();
+    }
+
+    /// @dev The body of {submitBatch} (see its checks and writes): with `verifyNow` the proof is checked before
+    /// anything is written; without, the caller must verify the returned public input's proof before its
+    /// transaction ends ({submitBatches}), so that a failure reverts these writes.
+    function _submitBatch(bytes calldata publicData, uint256[8] calldata proof, bool verifyNow)
+        private
+        returns (uint256 input)
+    {
         if (exodusMode) revert ExodusModeActive();
         uint256 expectedLength = publicDataBytes;
         if (publicData.length != expectedLength) revert BadPublicDataLength(expectedLength, publicData.length);
@@ -775,8 +810,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint64 firstRequest = processedRequests;
         (uint64 consumed, uint16 forced, uint256 applySlots) = _checkRecords(publicData, firstRequest);
 
-        (uint256 input, bytes32 digest) = PublicData.publicInput(publicData);
-        if (!CustodianPayouts.verify(verifier, proof, input)) revert InvalidProof();
+        bytes32 digest;
+        (input, digest) = PublicData.publicInput(publicData);
+        if (verifyNow && !CustodianPayouts.verify(verifier, proof, input)) revert InvalidProof();
 
         stateRoot = header.newRoot;
         batchCount = batchNumber + 1;
@@ -1124,53 +1160,25 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         }
     }
 
-    /// @dev Walks the records without writing anything. Returns the number of request records, of outcome requests
-    /// (forced and treasury withdrawals) among them, and how many slots {_applyRecords} must apply: none for a
-    /// batch without requests or WITHDRAW records, all when an outcome request sits in a derivatives slot
-    /// (FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW; derivatives slots hold nothing else to apply), else the
-    /// spot slots; after checking they are exactly requests
-    /// `firstRequest .. firstRequest + count - 1` of the queue, in record order (spot records, then derivatives
-    /// records), outcome requests in their queued form (outcome byte cleared; it must be 0 or 1).
+    /// @dev {BatchRecords-checkRecords} over this custodian's queue, accounts and token count.
     function _checkRecords(bytes calldata publicData, uint64 firstRequest)
         private
         view
         returns (uint64 count, uint16 forced, uint256 applySlots)
     {
-        uint256 spot = slots;
-        uint256 n = spot + derivSlots;
-        uint256 offset = _recordsOffset;
-        uint256 tokenCount_ = _tokens.length;
-        bytes32 chain;
-        for (uint256 i = 0; i < n; ++i) {
-            bytes calldata record = PublicData.recordAt(publicData, offset, i);
-            uint8 txType = uint8(record[0]);
-            if (txType == ProtocolConstants.TX_NOOP) continue; // both slot classes hold it; the common case
-            if (i < spot ? !PublicData.isSpotType(txType) : !PublicData.isDerivativesType(txType)) {
-                revert UnknownTxType(i, txType);
-            }
-            if (PublicData.isRequest(txType)) {
-                if (count == 0) chain = _requestChain[firstRequest];
-                if (PublicData.isForced(txType)) {
-                    uint8 outcome = uint8(record[PublicData.FORCED_OUTCOME_OFFSET]);
-                    if (outcome > 1) revert BadForcedOutcome(i, outcome);
-                    ++forced;
-                    // An outcome request in a derivatives slot (collateral, insurance): apply those slots too.
-                    if (i >= spot) applySlots = n;
-                }
-                if (applySlots == 0) applySlots = spot;
-                chain = PublicData.chainNext(chain, record);
-                ++count;
-            } else if (txType == ProtocolConstants.TX_WITHDRAW) {
-                (uint32 accountId, uint16 tokenId,) = PublicData.decodeWithdraw(record);
-                if (_accounts[accountId].owner == address(0)) revert UnknownAccount(accountId);
-                if (tokenId >= tokenCount_) revert UnknownToken(tokenId);
-                if (applySlots == 0) applySlots = spot;
-            }
-        }
-        if (count != 0) {
-            uint256 end = uint256(firstRequest) + count;
-            if (end > requestCount || chain != _requestChain[end]) revert UnqueuedRequest(firstRequest, count);
-        }
+        return BatchRecords.checkRecords(
+            _requestChain,
+            _accounts,
+            BatchRecords.RecordsContext({
+                spot: slots,
+                n: slots + derivSlots,
+                offset: _recordsOffset,
+                tokenCount: _tokens.length,
+                firstRequest: firstRequest,
+                requestCount: requestCount
+            }),
+            publicData
+        );
     }
 
     /// @dev Credits the first `n` slots' records ({CustodianPayouts-applyRecords}), after every check passed.

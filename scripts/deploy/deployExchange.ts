@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
 import { compileVerifier } from "../build/verifierContract.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
@@ -96,14 +97,16 @@ export type ExitOptions = {
 export const DEMO_MIN_DEPOSITS = { usdc: 10n ** 6n, weth: 5n * 10n ** 14n } as const;
 
 /**
- * Deploys verifier + custodian. The deployer is admin; `operator` may submit batches. `quoteMinDeposit` is the
+ * Deploys verifier + custodian. The verifier is the batched one generated from the circuit whose snarkjs
+ * verifier is `verifierSol` (scripts/build/batchVerifierContract.ts: `verifyProof` for Custodian.submitBatch,
+ * `verifyProofs` for Custodian.submitBatches). The deployer is admin; `operator` may submit batches. `quoteMinDeposit` is the
  * quote token's minimum deposit (default: DEMO_MIN_DEPOSITS.usdc, for a 6-decimal quote token).
  */
 export async function deployExchange(
   c: Clients,
   opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
 ): Promise<ExchangeDeployment> {
-  const verifier = await deploy(c, compileVerifier(opts.verifierSol));
+  const verifier = await deploy(c, compileBatchVerifier(opts.verifierSol));
   const timelock = opts.timelock ?? (await deployTimelock(c, (opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE) + TIMELOCK_MARGIN_SECONDS));
   const custodian = await deployCustodian(c, { ...opts, verifier, timelock });
   return { verifier, custodian, quoteToken: opts.quoteToken, exitVerifier: opts.exitVerifier, timelock };

@@ -21,6 +21,7 @@ export const DEFAULT_REQUEST_DEADLINE = 7 * 24 * 3600;
 export const CUSTODIAN_LIBRARIES = [
   ["libraries/CustodianPayouts.sol", "CustodianPayouts"],
   ["libraries/RegistrationRules.sol", "RegistrationRules"],
+  ["libraries/BatchRecords.sol", "BatchRecords"],
 ] as const;
 
 /** Who and what the custodian is deployed with, besides the circuit's sizes. */

@@ -99,32 +99,62 @@ export class CustodianClient {
     batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void, onSending?: () => void,
   ): Promise<Hash | null> {
     if ((await this.batchCount()) > batchNumber) {
-      const posted = await this.postedBatchHash(batchNumber);
-      const ours = `0x${createHash("sha256").update(publicData).digest("hex")}`;
-      if (posted === ours) return null;
-      throw new BatchPostError("BatchNumberTaken", `batch ${batchNumber} is already on chain with other public data (${posted})`);
+      await this.requirePosted(batchNumber, publicData);
+      return null;
     }
-    const args = [bytesToHex(publicData), proof] as const;
+    return this.post("submitBatch", [bytesToHex(publicData), proof], `submitBatch ${batchNumber}`, onSent, onSending);
+  }
+
+  /**
+   * Submits consecutive batches `firstBatchNumber, firstBatchNumber + 1, ...` in one transaction
+   * (Custodian.submitBatches: their proofs are verified together) and waits for it to be mined, as submitBatch
+   * does: reverts are thrown as BatchPostError with the custodian's error name (the whole set is refused then);
+   * batches the chain already holds with the same public data are left out (null when that is all of them),
+   * one it holds with other data throws BatchNumberTaken. `onSending` and `onSent` as submitBatch's.
+   */
+  async submitBatches(
+    firstBatchNumber: number, batches: readonly { publicData: Uint8Array; proof: CalldataProof }[], onSent?: (hash: Hash) => void, onSending?: () => void,
+  ): Promise<Hash | null> {
+    if (batches.length === 0) throw new RangeError("submitBatches: no batches");
+    const posted = Math.min(Math.max((await this.batchCount()) - firstBatchNumber, 0), batches.length);
+    for (let i = 0; i < posted; i++) await this.requirePosted(firstBatchNumber + i, batches[i].publicData);
+    const rest = batches.slice(posted);
+    if (rest.length === 0) return null;
+    const label = `submitBatches ${firstBatchNumber + posted}..${firstBatchNumber + batches.length - 1}`;
+    return this.post("submitBatches", [rest.map((b) => bytesToHex(b.publicData)), rest.map((b) => b.proof)], label, onSent, onSending);
+  }
+
+  /** Throws BatchNumberTaken unless the chain holds batch `batchNumber` with exactly this public data. */
+  private async requirePosted(batchNumber: number, publicData: Uint8Array): Promise<void> {
+    const posted = await this.postedBatchHash(batchNumber);
+    const ours = `0x${createHash("sha256").update(publicData).digest("hex")}`;
+    if (posted !== ours) throw new BatchPostError("BatchNumberTaken", `batch ${batchNumber} is already on chain with other public data (${posted})`);
+  }
+
+  /** Simulates, sends and awaits a batch transaction; reverts become BatchPostError (see submitBatch). */
+  private async post(
+    functionName: "submitBatch" | "submitBatches", args: readonly unknown[], label: string, onSent?: (hash: Hash) => void, onSending?: () => void,
+  ): Promise<Hash> {
     try {
       const { request } = await this.chain.publicClient.simulateContract({
         address: this.chain.custodian,
         abi: custodianAbi,
-        functionName: "submitBatch",
+        functionName,
         args,
         account: this.chain.walletClient.account!,
-      });
+      } as never);
       onSending?.();
-      const hash = await this.chain.walletClient.writeContract(request);
+      const hash = await this.chain.walletClient.writeContract(request as never);
       onSent?.(hash);
       const receipt = await this.chain.publicClient.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new BatchPostError("reverted", `submitBatch ${batchNumber} reverted in ${hash}`);
+      if (receipt.status !== "success") throw new BatchPostError("reverted", `${label} reverted in ${hash}`);
       return hash;
     } catch (e) {
       if (e instanceof BaseError) {
         const revert = e.walk((err) => err instanceof ContractFunctionRevertedError);
         if (revert instanceof ContractFunctionRevertedError) {
           const name = revert.data?.errorName ?? "unknown";
-          throw new BatchPostError(name, `submitBatch ${batchNumber} reverted: ${name}(${(revert.data?.args ?? []).join(", ")})`);
+          throw new BatchPostError(name, `${label} reverted: ${name}(${(revert.data?.args ?? []).join(", ")})`);
         }
       }
       throw e;

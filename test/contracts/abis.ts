@@ -13,6 +13,7 @@ export const mockVerifierAbi = [
   {"inputs":[{"internalType":"bool","name":"answer_","type":"bool"}],"name":"setAnswer","outputs":[],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[{"internalType":"bool","name":"probe_","type":"bool"}],"name":"setProbe","outputs":[],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[{"internalType":"uint256[2]","name":"_pA","type":"uint256[2]"},{"internalType":"uint256[2][2]","name":"_pB","type":"uint256[2][2]"},{"internalType":"uint256[2]","name":"_pC","type":"uint256[2]"},{"internalType":"uint256[1]","name":"_pubSignals","type":"uint256[1]"}],"name":"verifyProof","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"internalType":"uint256[8][]","name":"proofs","type":"uint256[8][]"},{"internalType":"uint256[]","name":"inputs","type":"uint256[]"}],"name":"verifyProofs","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"},
 ] as const;
 
 export const testTokenAbi = [

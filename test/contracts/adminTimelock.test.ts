@@ -26,7 +26,7 @@ const { deployBase } = exitFixtures(connection);
 const MAX_CODE_SIZE = 24_576;
 /**
  * Room the custodian keeps under MAX_CODE_SIZE for the next changes: its exodus payouts, batch credits, key and
- * instrument checks moved to linked libraries (CUSTODIAN_LIBRARIES) to make it.
+ * instrument checks and batch record checks moved to linked libraries (CUSTODIAN_LIBRARIES) to make it.
  */
 const CODE_SIZE_RESERVE = 1_500;
 

@@ -1,18 +1,21 @@
 /**
  * sequencer/chain/custodianClient.ts, the derivatives reads, on an in-process Hardhat chain: the oracle key,
- * instrument parameters and REGISTER_INSTRUMENT requests decoded from the queue.
+ * instrument parameters and REGISTER_INSTRUMENT requests decoded from the queue; and submitBatches with real
+ * proofs of three consecutive TEST_PARAMS batches (test/helpers/provenBatches.ts) and the real batched verifier.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import type { PublicClient, WalletClient } from "viem";
+import { hexToBytes, type PublicClient, type WalletClient } from "viem";
 import {
   deploy, deployCustodian, deployTestToken, readArtifact, registerInstrument, setOracleKey, type Clients,
 } from "../../../scripts/deploy/deployExchange.ts";
-import { CustodianClient } from "../../../sequencer/chain/custodianClient.ts";
+import { BatchPostError, CustodianClient } from "../../../sequencer/chain/custodianClient.ts";
 import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { InstrumentKind, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import type { CalldataProof } from "../../../sequencer/protocol/calldataProof.ts";
+import { provenBatches, provenCustodianFixture } from "../../helpers/provenBatches.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
@@ -61,5 +64,41 @@ describe("CustodianClient: derivatives reads", () => {
       type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: 1_000n, tickValue: 10n,
       imPpm: 100_000n, mmPpm: 50_000n, strike: 0n, expiry: 0, fundingCapPpm: 1_000n,
     });
+  });
+});
+
+describe("CustodianClient.submitBatches (real proofs, real batched verifier)", async () => {
+  const { circuit, batches } = await provenBatches(3);
+  const fixture = provenCustodianFixture({ viem, networkHelpers }, circuit.verifierSol);
+  const set = (from: number, to: number) => batches.slice(from, to).map((b) => ({ publicData: hexToBytes(b.publicData), proof: b.proof }));
+  const clientOf = (custodian: `0x${string}`) => new CustodianClient({ publicClient, walletClient: operator, custodian });
+
+  it("posts consecutive batches in one transaction, leaves out those already posted with the same data, null when all are", async () => {
+    const { custodian } = await networkHelpers.loadFixture(fixture);
+    const client = clientOf(custodian.address);
+    let sending = 0;
+    const sent: string[] = [];
+    assert.ok(await client.submitBatches(0, set(0, 2), (h) => sent.push(h), () => sending++));
+    assert.equal(await client.stateRoot(), batches[1].newRoot);
+    assert.equal(await client.batchCount(), 2);
+    assert.ok(await client.submitBatches(0, set(0, 3)), "batches 0 and 1 left out, batch 2 posted");
+    assert.equal(await client.stateRoot(), batches[2].newRoot);
+    assert.equal(await client.submitBatches(1, set(1, 3)), null);
+    assert.deepEqual([sending, sent.length], [1, 1]);
+  });
+
+  it("a refused set is BatchPostError with the custodian's error, nothing sent; other data under a posted number is BatchNumberTaken", async () => {
+    const { custodian } = await networkHelpers.loadFixture(fixture);
+    const client = clientOf(custodian.address);
+    const bad = set(0, 2);
+    bad[1] = { ...bad[1], proof: batches[0].proof as CalldataProof };
+    let sending = 0;
+    await assert.rejects(client.submitBatches(0, bad, undefined, () => sending++), (e: unknown) => e instanceof BatchPostError && e.reason === "InvalidProof");
+    await assert.rejects(client.submitBatches(0, [set(1, 2)[0], set(0, 1)[0]]), (e: unknown) => e instanceof BatchPostError && e.reason === "StaleRoot");
+    assert.equal(sending, 0);
+    assert.equal(await client.batchCount(), 0);
+    await client.submitBatches(0, set(0, 1));
+    await assert.rejects(client.submitBatches(0, set(1, 3)), (e: unknown) => e instanceof BatchPostError && e.reason === "BatchNumberTaken");
+    await assert.rejects(client.submitBatches(0, []), RangeError);
   });
 });
