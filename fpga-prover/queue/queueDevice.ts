@@ -65,6 +65,7 @@ export class QueueDevice implements ProvingDevice {
   private readonly boss: PgBoss;
   private readonly pollMs: number;
   private closed = false;
+  private verifying: Promise<unknown> = Promise.resolve();
 
   private constructor(boss: PgBoss, queue: string, pollMs: number) {
     this.boss = boss;
@@ -112,13 +113,22 @@ export class QueueDevice implements ProvingDevice {
     }
   }
 
-  /** Checked here, never by a worker (snarkjs, as the custodian's verifier would). */
-  async verify(keys: CircuitKeys, publicSignals: readonly string[], proof: snarkjs.Groth16Proof): Promise<boolean> {
-    try {
-      return await snarkjs.groth16.verify(keys.vkey, [...publicSignals], proof);
-    } catch {
-      return false; // a malformed proof from a worker
-    }
+  /**
+   * Checked here, never by a worker (snarkjs, as the custodian's verifier would), one at a time:
+   * concurrent first calls would each build snarkjs's process-wide curve (worker threads), and all but
+   * the one kept in globalThis.curve_bn128 would never be terminated (a process that cannot exit; seen).
+   */
+  verify(keys: CircuitKeys, publicSignals: readonly string[], proof: snarkjs.Groth16Proof): Promise<boolean> {
+    const check = async () => {
+      try {
+        return await snarkjs.groth16.verify(keys.vkey, [...publicSignals], proof);
+      } catch {
+        return false; // a malformed proof from a worker
+      }
+    };
+    const result = this.verifying.then(check);
+    this.verifying = result;
+    return result;
   }
 
   /** The queue's jobs, for tests and operators (state, retries, output). */

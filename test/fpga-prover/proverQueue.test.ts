@@ -14,7 +14,7 @@ import * as snarkjs from "snarkjs";
 import { buildCircuit, REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
-import { spawnJobEngine, type JobEngineProcess } from "../../fpga-prover/queue/jobEngine.ts";
+import { spawnJobEngine, type JobEngineProcess } from "../../scripts/proverQueue.ts";
 import { QueueProver, type QueueVerifiedProof } from "../../fpga-prover/queue/queueProver.ts";
 
 type Worker = { id: string; child: ChildProcess; lines: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
