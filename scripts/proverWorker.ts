@@ -7,7 +7,8 @@
  *   npm run prover-worker -- --queue postgres://... [--worker-id ID] [--device auto|native|snarkjs]
  *                            [--queue-name prove-batch] [--poll-ms 500]
  *
- * One job at a time; one log line per job. SIGTERM or Ctrl-C: the job in hand (if any) is handed back
+ * One job at a time; one log line per job. An input the circuit refuses (its witness fails) is answered
+ * as such (`inputRefused`), not retried: the sequencer finds the refused transaction itself. SIGTERM or Ctrl-C: the job in hand (if any) is handed back
  * to the queue at once, and the worker exits 0. A job that excludes this worker (it returned a bad proof
  * for it) is handed back too. The artifacts named in a job (wasm, zkey) must exist at the same paths here.
  *
@@ -23,6 +24,7 @@ import type { Job, PgBoss } from "pg-boss";
 import type { CircuitKeys, ProvingDevice } from "../fpga-prover/device.ts";
 import { isNativeAvailable, nativeUnavailableReason, NativeDevice } from "../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../fpga-prover/snarkjsDevice.ts";
+import { isWitnessFailure } from "../fpga-prover/pool/index.ts";
 import { connectBoss, DEFAULT_QUEUE } from "../fpga-prover/queue/jobEngine.ts";
 import { PROOF_JOB_VERSION, type ProofAnswer, type ProofJob } from "../fpga-prover/queue/queueDevice.ts";
 
@@ -96,8 +98,15 @@ async function handle(job: Job<ProofJob>): Promise<void> {
     const r = await device.prove(keys, data.input);
     answer = { worker: me, proof: r.proof, publicSignals: r.publicSignals, timings: { witnessMs: r.timings.witnessMs, proveMs: r.timings.proveMs } };
   } catch (e) {
-    await boss.fail(opts.queueName, attempt, { worker: me, error: (e as Error).message });
-    log(`${name}: proving failed: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    if (isWitnessFailure(message)) {
+      // an answer, not a fault of this worker: the sequencer finds the refused transaction itself
+      const accepted = affected(await boss.complete(opts.queueName, attempt, { worker: me, inputRefused: message })) === 1;
+      log(`${name}: the circuit refuses the input (${message.split("\n")[0]}), answer ${accepted ? "accepted" : "refused by the queue"}`);
+      return;
+    }
+    await boss.fail(opts.queueName, attempt, { worker: me, error: message });
+    log(`${name}: proving failed: ${message}`);
     return;
   }
   const ms = Math.round(performance.now() - t0);

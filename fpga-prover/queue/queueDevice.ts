@@ -29,7 +29,7 @@ export type ProofJob = {
   exclude: string[];
 };
 
-/** A worker's answer, the output of a completed job. */
+/** A worker's answer, the output of a completed job (or `{ worker, inputRefused: message }`: QueueInputRefused). */
 export type ProofAnswer = { worker: string; proof: snarkjs.Groth16Proof; publicSignals: string[]; timings: StageTimings };
 
 export type QueueProofResult = ProofResult & { worker: string; queueJobId: string; queueMs: number };
@@ -48,6 +48,14 @@ export type QueueDeviceOptions = {
 
 /** A job the queue gave up on (its retries ran out), or a malformed answer. */
 export class QueueJobError extends Error {}
+
+/**
+ * A worker's answer that the circuit refuses the input (its witness fails): the message carries the
+ * witness calculator's error, so the batch pipeline's circuitRefused() recognises it and finds the
+ * refused transaction with its own witness calculator (a false claim is not reproduced there: the batch
+ * is retried).
+ */
+export class QueueInputRefused extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,6 +110,10 @@ export class QueueDevice implements ProvingDevice {
       const [found] = await this.boss.findJobs<ProofJob>(this.queue, { id });
       if (!found) throw new QueueJobError(`job ${label} (${id}): gone from the queue`);
       if (found.state === "completed") {
+        const refused = (found.output as { inputRefused?: unknown; worker?: unknown } | null)?.inputRefused;
+        if (typeof refused === "string") {
+          throw new QueueInputRefused(`job ${label} (${id}): worker ${String((found.output as { worker?: unknown }).worker)}: the circuit refuses the input: ${refused}`);
+        }
         if (!isAnswer(found.output)) throw new QueueJobError(`job ${label} (${id}): malformed answer ${JSON.stringify(found.output).slice(0, 200)}`);
         const { worker, proof, publicSignals, timings } = found.output;
         return { worker, proof, publicSignals, timings, queueJobId: id, queueMs: performance.now() - t0 };

@@ -2,12 +2,13 @@
  * The VerifiedProver of `--prover-queue`: proofs made by prover workers through the queue (QueueDevice),
  * each checked here before it is handed out. A proof that does not verify, or proves other public signals
  * than expected, is refused: the job is sent again with that worker excluded (and the worker is excluded
- * from every job for `quarantineMs`), up to `attempts` sends in all. Results are delivered in submission
+ * from every job for `quarantineMs`), up to `attempts` sends in all. A worker's answer that the circuit
+ * refuses the input rejects at once (QueueInputRefused). Results are delivered in submission
  * order: prove() for job k resolves only after every earlier prove() has settled.
  */
 import type { CircuitKeys } from "../device.ts";
 import type { VerifiedProof, VerifiedProver } from "../prover.ts";
-import { QueueDevice, type QueueDeviceOptions } from "./queueDevice.ts";
+import { QueueDevice, QueueInputRefused, type QueueDeviceOptions } from "./queueDevice.ts";
 
 export type QueueProverOptions = QueueDeviceOptions & {
   /** Jobs sent per prove() call (a refused proof or a job the queue gave up on is sent again). Default 4. */
@@ -77,6 +78,7 @@ export class QueueProver implements VerifiedProver {
       try {
         r = await this.device.proveJob(String(jobId), keys, input, this.excluded(badWorkers));
       } catch (e) {
+        if (e instanceof QueueInputRefused) throw e;
         refused.push({ reason: (e as Error).message });
         this.log(`job ${jobId}: ${(e as Error).message}`);
         continue;

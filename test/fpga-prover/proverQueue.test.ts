@@ -16,6 +16,8 @@ import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import { spawnJobEngine, type JobEngineProcess } from "../../scripts/proverQueue.ts";
 import { QueueProver, type QueueVerifiedProof } from "../../fpga-prover/queue/queueProver.ts";
+import { QueueInputRefused } from "../../fpga-prover/queue/queueDevice.ts";
+import { circuitRefused } from "../../sequencer/service/circuitRefusal.ts";
 
 type Worker = { id: string; child: ChildProcess; lines: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 
@@ -201,5 +203,21 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     assert.equal((queued!.output as { worker: string }).worker, "prompt", "the late answer did not overwrite the job's output");
     const accepted = acceptedAnswers([staller, prompt]);
     assert.deepEqual([...accepted.entries()], [[r.queueJobId, 1]]);
+  });
+
+  it("an input the circuit refuses: answered once as refused, not retried, and the rejection is one the batch pipeline recognises", async () => {
+    const log: string[] = [];
+    const prover = await connect("t-refused", 60, log);
+    const w = startWorker("r1", "t-refused");
+    await waitFor(w, /ready on queue/);
+    const bad = { ...job(1).input, product: "12345" };
+    await assert.rejects(prover.prove(1, keys, bad, "12345"), (e: Error) => e instanceof QueueInputRefused && circuitRefused(e) && /worker r1/.test(e.message));
+    const queued = await prover.device.jobs();
+    assert.equal(queued.length, 1, "sent once");
+    assert.equal(queued[0]!.state, "completed");
+    assert.equal(queued[0]!.retryCount, 0);
+    // the next job is proven as usual
+    const r = await prover.prove(2, keys, job(2).input, job(2).expected);
+    await assertValid(r, job(2).expected);
   });
 });
