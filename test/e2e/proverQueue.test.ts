@@ -9,21 +9,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createPublicClient, createWalletClient, erc20Abi, http, toHex, type Address, type PublicClient, type WalletClient } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
+import { erc20Abi, type Address, type PublicClient } from "viem";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
-import { deployDemoExchange, readArtifact, send, type Clients } from "../../scripts/deploy/deployExchange.ts";
-import { startHardhatNode, type LocalNode } from "../../scripts/devnet/localNode.ts";
+import { readArtifact, send } from "../../scripts/deploy/deployExchange.ts";
+import type { LocalNode } from "../../scripts/devnet/localNode.ts";
 import { spawnJobEngine, type JobEngineProcess } from "../../scripts/proverQueue.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
+import { startLocalExchange } from "../helpers/localExchange.ts";
+import { SequencerProcess } from "../helpers/sequencerProcess.ts";
 import { testTrader } from "../helpers/traders.ts";
-
-const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
 describe("sequencer process proving through the prover queue", { timeout: 600_000 }, () => {
   let node: LocalNode;
@@ -38,13 +35,9 @@ describe("sequencer process proving through the prover queue", { timeout: 600_00
 
   before(async () => {
     const circuit = await buildBatchCircuit(TEST_PARAMS);
-    node = await startHardhatNode(await freePort());
-    publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
-    const wallet = (i: number): WalletClient => createWalletClient({ chain: hardhat, transport: http(node.url), account: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) });
-    const operator = wallet(0);
-    operatorKey = toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }).getHdKey().privateKey!);
-    const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
-    const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+    const local = await startLocalExchange(circuit.verifierSol);
+    ({ node, publicClient, operatorKey } = local);
+    const { as, operator, wallet, deployment: d } = local;
     custodian = d.custodian;
     const trader = wallet(1);
     await send(as(trader), custodian, custodianAbi, "registerTradingKey", [...testTrader(1).pubKey]);
