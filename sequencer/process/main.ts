@@ -5,7 +5,12 @@
  *
  *   npx tsx sequencer/process/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
  *       --custodian 0x... --operator-key 0x... --wasm batch.wasm --zkey batch.zkey --vkey batch.vkey.json \
- *       [--port 8080] [--params test]
+ *       [--port 8080] [--params test] [--prover-queue postgres://...]
+ *
+ * Proofs come from this machine's prover (native with snarkjs checking, or snarkjs) unless
+ * --prover-queue URL names a prover queue (`npm run prover-queue` prints the URL): then prover workers
+ * (`npm run prover-worker -- --queue URL`, on this or other machines) prove each batch, and this process
+ * verifies every proof before posting it (fpga-prover/queue/README.md).
  *
  * The circuit artifacts are the operator's (production keys from the phase-2 ceremony): this process never
  * builds the circuit or makes keys. `npm run build:circuit` builds a dev circuit and prints its paths.
@@ -30,6 +35,7 @@ import { createPublicClient, createWalletClient, defineChain, hexToBytes, http, 
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
+import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { createApiServer } from "../api/server.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../protocol/params.ts";
@@ -60,11 +66,12 @@ const opts = new Command()
   .option("--taker-fee-ppm <ppm>", "taker fee", "500")
   .option("--liquidator-account <id>", "the operator's liquidator account (derivatives)")
   .option("--liquidator-key <hex>", "its trading key, 32 bytes hex (or SEQUENCER_LIQUIDATOR_KEY)")
+  .option("--prover-queue <url>", "prove on prover workers through this prover queue (PostgreSQL URL) instead of locally")
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
     wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
-    liquidatorAccount?: string; liquidatorKey?: string;
+    liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   }>();
 
 const log = (line: string) => console.log(`[sequencer ${process.pid}] ${line}`);
@@ -86,6 +93,13 @@ function stageHook(crashAt: string | undefined, trace: boolean): ((stage: BatchS
   };
 }
 
+/** The QueueProver of --prover-queue (pg-boss loaded only then). */
+async function connectProverQueue(url: string): Promise<{ prover: VerifiedProver; description: string }> {
+  const { QueueProver, describeQueueUrl } = await import("../../fpga-prover/queue/queueProver.ts");
+  const prover = await QueueProver.connect(url, { log });
+  return { prover, description: `prover queue at ${describeQueueUrl(url)} (workers prove, proofs verified here with snarkjs)` };
+}
+
 async function main(): Promise<void> {
   if (!isAddress(opts.custodian)) throw new Error(`--custodian ${opts.custodian} is not an address`);
   const key = opts.operatorKey ?? process.env.SEQUENCER_OPERATOR_KEY;
@@ -98,6 +112,7 @@ async function main(): Promise<void> {
   if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
   const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey });
+  if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();
@@ -110,7 +125,7 @@ async function main(): Promise<void> {
   const store = new SqliteStore(join(opts.data, "sequencer.db"), { sync: "background" });
   store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
 
-  const { prover, description } = createDefaultProver(log);
+  const { prover, description } = opts.proverQueue ? await connectProverQueue(opts.proverQueue) : createDefaultProver(log);
   const t0 = performance.now();
   const sequencer = new Sequencer({
     params,

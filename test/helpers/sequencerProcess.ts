@@ -4,7 +4,6 @@
  * Its output is kept for failure messages.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
@@ -118,14 +117,5 @@ export class SequencerProcess {
   }
 }
 
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port nothing listens on right now (the prover queue's job engine picks its port the same way). */
+export { freePort } from "../../fpga-prover/queue/jobEngine.ts";

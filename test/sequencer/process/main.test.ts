@@ -39,6 +39,7 @@ describe("sequencer process arguments", () => {
     ["a custodian that is not an address", ["--custodian", "0x12"], /--custodian 0x12 is not an address/],
     ["a proving key that is not there", ["--zkey", join(artifacts, "missing.zkey")], /--zkey .*missing\.zkey: no such file/],
     ["a verification key of another circuit", ["--vkey", wrongVkey], /--vkey .*other\.vkey\.json: not a Groth16 BN254 verification key with one public input/],
+    ["a prover queue that is not a PostgreSQL URL", ["--prover-queue", "http://127.0.0.1:9"], /--prover-queue http:\/\/127\.0\.0\.1:9: not a postgres:\/\/ URL/],
   ] as const) {
     it(`refuses ${what}, touching nothing`, () => {
       const r = run(...args);
