@@ -51,7 +51,7 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   balanceLevels: 3,
   orderLevels: 6,
   marketLevels: 3,
-  slots: 8,
+  slots: 9,
   derivSlots: 4,
   instruments: 7,
   optionInstruments: 4,
