@@ -41,10 +41,10 @@ export const TEST_PARAMS: CircuitParams = {
 };
 
 /**
- * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 8 spot + 4
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 9 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (927,314 constraints; README.md, "Production size", argues the choice). Several batches
- * go on chain in one transaction (Custodian.submitBatches).
+ * Groth16 domain (1,002,666 constraints; a tenth spot slot would pass 2^20; README.md, "Production size",
+ * argues the choice). Several batches go on chain in one transaction (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
   accountLevels: 12,
