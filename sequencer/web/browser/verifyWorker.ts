@@ -1,0 +1,2 @@
+import { verifyChain } from "../../verifier/chainVerifier.ts";
+console.log(verifyChain);

@@ -1,0 +1,74 @@
+/**
+ * The browser tests' exchange: a Hardhat node on a free port with the demo exchange, the sequencer's
+ * service loop (requests pulled, batches proven and posted on their own), the API with the web page on a
+ * free port, and a market maker (development wallet 1) whose post-only ladder rests on WETH/USDC around
+ * 3,000 USDC (300,000 ticks).
+ */
+import { readFileSync } from "node:fs";
+import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { readArtifact, send } from "../../scripts/deploy/deployExchange.ts";
+import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
+import { createApiServer } from "../../sequencer/api/server.ts";
+import { Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { ExchangeClient } from "../../sequencer/sdk/client.ts";
+import { deposit, registerTradingKey } from "../../sequencer/sdk/custodian.ts";
+import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
+import { Sequencer } from "../../sequencer/service/sequencer.ts";
+import { registerWebPage } from "../../sequencer/web/server.ts";
+import { startLocalExchange, type LocalExchange } from "../helpers/localExchange.ts";
+
+export const MID_TICKS = 300_000n;
+
+export type WebExchange = { url: string; ex: LocalExchange; sequencer: Sequencer; maker: ExchangeClient; close: () => Promise<void> };
+
+export async function startWebExchange(log: (line: string) => void = () => {}): Promise<WebExchange> {
+  const circuit = await buildBatchCircuit(TEST_PARAMS);
+  const ex = await startLocalExchange(circuit.verifierSol);
+  const { custodian, usdc, weth } = ex.deployment;
+  const chainId = await ex.publicClient.getChainId();
+  const sequencer = new Sequencer({
+    params: TEST_PARAMS,
+    keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    prover: createDefaultProver(() => {}).prover,
+    chain: { publicClient: ex.publicClient, walletClient: ex.operator, custodian },
+    makerFeePpm: 100,
+    takerFeePpm: 500,
+    log,
+  });
+  const api = createApiServer(sequencer, { exchange: { chainId, custodian } });
+  registerWebPage(api, { chainId, custodian, params: "test", rpc: ex.publicClient, vkeyPath: circuit.vkey, devWallets: true });
+  const url = await api.listen({ host: "127.0.0.1", port: 0 });
+  const stopLoop = sequencer.start({ pollMs: 250, maxWaitMs: 500 });
+
+  // the market maker: wallet 1, funded, with a post-only ladder
+  const mw = ex.wallet(1);
+  const key = await deriveTradingKey(mw as never, chainId, custodian);
+  const accountId = await registerTradingKey(ex.as(mw), custodian, key.publicKey);
+  const token = readArtifact("test/TestToken.sol", "TestToken");
+  for (const [addr, amount, tokenId] of [[usdc, 1_000_000n * 10n ** 6n, 0], [weth, 100n * 10n ** 18n, 1]] as const) {
+    await send(ex.as(ex.operator), addr, token.abi, "mint", [mw.account!.address, amount]);
+    await deposit(ex.as(mw), custodian, addr, tokenId, amount);
+  }
+  const maker = new ExchangeClient({ url, accountId, tradingKey: key, firstOrderId: 1n });
+  for (let i = 0; ; i++) {
+    const b = (await maker.account()).balances;
+    if (b.some((x) => x.tokenId === 1 && x.available > 0n)) break;
+    if (i > 120) throw new Error("the sequencer never credited the maker's deposits");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const ladder = [1n, 2n, 3n].flatMap((i) => [
+    { marketId: 0, side: Side.BUY, timeInForce: TimeInForce.POST_ONLY, priceTicks: MID_TICKS - 500n * i, sizeLots: 1000n },
+    { marketId: 0, side: Side.SELL, timeInForce: TimeInForce.POST_ONLY, priceTicks: MID_TICKS + 500n * i, sizeLots: 1000n },
+  ]);
+  const posted = await maker.placeOrders(ladder);
+  if (posted.results.some((r) => r.status !== 200)) throw new Error(`the maker's ladder was refused: ${JSON.stringify(posted.results)}`);
+  return {
+    url, ex, sequencer, maker,
+    close: async () => {
+      await api.close();
+      await stopLoop();
+      ex.node.stop();
+    },
+  };
+}
