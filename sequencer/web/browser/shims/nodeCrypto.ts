@@ -1,4 +1,5 @@
 /** The browser's node:crypto, as far as the shared modules use it: createHash("sha256") (viem's sha256). */
+import { Buffer } from "buffer";
 import { bytesToHex, concatBytes, sha256 } from "viem";
 
 export function createHash(algorithm: string) {
@@ -11,7 +12,7 @@ export function createHash(algorithm: string) {
     },
     digest(encoding?: "hex"): any {
       const out = sha256(concatBytes(parts), "bytes");
-      return encoding === "hex" ? bytesToHex(out).slice(2) : out;
+      return encoding === "hex" ? bytesToHex(out).slice(2) : Buffer.from(out); // a Buffer, as Node's
     },
   };
   return self;
