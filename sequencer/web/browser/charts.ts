@@ -74,7 +74,7 @@ export function candleChart(candles: readonly Candle[], width = 420, height = 16
     const color = c.close >= c.open ? "#2a9d4b" : "#c0392b";
     root.append(svg("line", { x1: cx, x2: cx, y1: y(c.high), y2: y(c.low), stroke: color }));
     const top = y(Math.max(c.open, c.close));
-    root.append(svg("rect", { x: cx - w * 0.35, y: top, width: w * 0.7, height: Math.max(1, y(Math.min(c.open, c.close)) - top), fill: color, "data-candle": c.start }));
+    root.append(svg("rect", { x: cx - w * 0.35, y: top, width: w * 0.7, height: Math.max(2, y(Math.min(c.open, c.close)) - top), fill: color, "data-candle": c.start }));
   });
   root.append(Object.assign(svg("text", { x: 4, y: height - 2, "font-size": 10 }), { textContent: `${lo} – ${hi}` }));
   return root;

@@ -1,0 +1,170 @@
+/**
+ * The web page in a real browser (Debian's Chromium, driven by playwright-core): on a local exchange
+ * (webExchange.ts: node, sequencer loop, API + page, a market maker's ladder) a new user connects a devnet
+ * test wallet, derives the trading key from its EIP-712 signature, mints test tokens, registers the key,
+ * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch,
+ * cancels a resting order, survives a stream gap (resync), and in the settlement explorer sees every proof
+ * verified in the browser's worker, the decoded records of its account and the custody sum. A screenshot of
+ * each page is kept in build/web-screenshots/.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { mnemonicToAccount } from "viem/accounts";
+import { Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
+import { REPO_ROOT } from "../../sequencer/web/build.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
+import { DEV_MNEMONIC } from "../helpers/localExchange.ts";
+import { MID_TICKS, startWebExchange, type WebExchange } from "./webExchange.ts";
+
+// The functions passed to page.waitForFunction/evaluate run in the page, where these exist (the test is typed for Node).
+declare const document: { querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
+declare const window: unknown;
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+export const SCREENSHOTS = join(REPO_ROOT, "build", "web-screenshots");
+const WALLET = 5;
+
+describe("web page in Chromium", { timeout: 900_000 }, () => {
+  let w: WebExchange;
+  let browser: Browser;
+  let page: Page;
+  let accountId = 0;
+  const pageErrors: string[] = [];
+
+  const text = async (sel: string) => (await page.locator(sel).textContent()) ?? "";
+  /** Clicks and waits until the message element says something other than "…in progress". */
+  const clickAndWait = async (button: string, msg: string, timeout = 90_000) => {
+    await page.click(button);
+    await page.waitForFunction((id) => {
+      const t = document.querySelector(id)?.textContent ?? "";
+      return t !== "" && !t.endsWith("…");
+    }, msg, { timeout });
+    return text(msg);
+  };
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+    rmSync(SCREENSHOTS, { recursive: true, force: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    w = await startWebExchange();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(w.url);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await w?.close();
+    await terminateSnarkjsCurve();
+  });
+
+  it("shows the maker's ladder in the book and the depth chart", async () => {
+    await page.waitForFunction(() => document.querySelectorAll("#asks tbody tr").length === 3, null, { timeout: 30_000 });
+    assert.equal(await text("#asks tbody tr:first-child td:first-child"), String(MID_TICKS + 500n));
+    assert.equal(await text("#bids tbody tr:first-child td:first-child"), String(MID_TICKS - 500n));
+    assert.equal(await page.locator("#depth svg path[data-side=bids]").count(), 1);
+    assert.equal(await page.locator("#depth svg path[data-side=asks]").count(), 1);
+  });
+
+  it("connects a devnet wallet and derives the trading key the SDK derives from its EIP-712 signature", async () => {
+    await page.selectOption("#wallet-select", String(WALLET));
+    assert.match(await clickAndWait("#connect", "#wallet-msg"), /^connected 0x/);
+    const inPage = await page.evaluate(() => String((window as any).__exchange.state.key.publicKey[0]));
+    const chainId = await w.ex.publicClient.getChainId();
+    const sdk = await deriveTradingKey(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }) as never, chainId, w.ex.deployment.custodian);
+    assert.equal(inPage, String(sdk.publicKey[0]));
+  });
+
+  it("mints test tokens, registers the key on the custodian, refuses a bad amount and deposits", async () => {
+    assert.match(await clickAndWait("#mint", "#wallet-msg"), /^minted 10000 of USDC, WETH/);
+    const registered = await clickAndWait("#register", "#wallet-msg");
+    assert.match(registered, /^registered: account \d+$/);
+    accountId = Number(registered.split(" ").at(-1));
+    await page.fill("#deposit-amount", "12abc");
+    assert.equal(await clickAndWait("#deposit", "#funds-msg"), 'deposit failed: deposit amount: "12abc" is not a positive decimal number');
+    await page.fill("#deposit-amount", "5000");
+    assert.match(await clickAndWait("#deposit", "#funds-msg"), /^deposited 5000 USDC/);
+    // credited once the sequencer has pulled the request (between batches)
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(4)")?.textContent === "5000", null, { timeout: 90_000 });
+  });
+
+  it("buys from the maker (IOC), sees the fill, the trade and the WETH it now holds, then the batch that settles it", async () => {
+    const batchesBefore = (await w.maker.batches(1)).batches[0]?.batchNumber as number;
+    await page.selectOption("#side", "0");
+    await page.selectOption("#tif", "1");
+    await page.fill("#price", String(MID_TICKS + 500n));
+    await page.fill("#size", "100");
+    assert.match(await clickAndWait("#place", "#order-msg"), /^order \d+ \(IOC\): accepted, fill; filled 100 lots$/);
+    await page.waitForFunction(() => document.querySelectorAll("#fills-table tbody tr").length === 1, null, { timeout: 30_000 });
+    assert.deepEqual(await page.locator("#fills-table tbody tr:first-child td").allTextContents().then((c) => [c[3], c[4], c[5], c[6]]), ["buy", "taker", "300500", "100"]);
+    await page.waitForFunction(() => document.querySelector("#trades-table tbody tr td:nth-child(2)")?.textContent === "300500", null, { timeout: 30_000 });
+    assert.equal(await page.locator("#candles svg rect[data-candle]").count() >= 1, true);
+    // 100 lots of 0.001 WETH
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(2)")?.textContent === "0.1", null, { timeout: 30_000 });
+    // the ask level shrank by the fill
+    await page.waitForFunction(() => document.querySelector("#asks tbody tr:first-child td:nth-child(2)")?.textContent === "900", null, { timeout: 30_000 });
+    // a later batch is announced on the stream and shown as the last settled batch
+    await page.waitForFunction((n) => Number(document.querySelector("#last-batch span")?.getAttribute("data-batch") ?? -1) > n, batchesBefore ?? -1, { timeout: 120_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, "trade.png"), fullPage: true });
+  });
+
+  it("rests a GTC order, sees it open, and cancels it with a signed cancel", async () => {
+    await page.selectOption("#tif", "0");
+    await page.fill("#price", "299000");
+    await page.fill("#size", "50");
+    assert.match(await clickAndWait("#place", "#order-msg"), /^order (\d+) \(GTC\): accepted$/);
+    await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 1, null, { timeout: 30_000 });
+    const orderId = await page.locator("#orders-table button.cancel").getAttribute("data-order");
+    assert.match(await clickAndWait("#orders-table button.cancel", "#order-msg"), new RegExp(`^order ${orderId}: cancelled`));
+    await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 0, null, { timeout: 30_000 });
+  });
+
+  it("notices a gap in the stream's sequence numbers and resyncs the book from a snapshot", async () => {
+    await page.evaluate(() => (window as any).__exchange.dropStreamMessages(1));
+    // the maker's new level: its trade-free book delta is the message the page loses
+    await w.maker.placeOrder({ marketId: 0, side: Side.SELL, timeInForce: TimeInForce.POST_ONLY, priceTicks: MID_TICKS + 2_000n, sizeLots: 7n });
+    await page.waitForFunction(() => (window as any).__exchange.state.resyncs >= 1, null, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (window as any).__exchange.state.gaps), 1);
+    // the snapshot brought the level the lost delta carried
+    await page.waitForFunction(() => [...document.querySelectorAll("#asks tbody tr td:first-child")].some((td) => td.textContent === "302000"), null, { timeout: 30_000 });
+  });
+
+  it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {
+    const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    explorer.on("pageerror", (e) => pageErrors.push(e.message));
+    await explorer.goto(`${w.url}/explorer`);
+    await explorer.waitForSelector("#verify-status[data-ok]", { timeout: 300_000 });
+    assert.equal(await explorer.getAttribute("#verify-status", "data-ok"), "true");
+    const batches = await explorer.locator("details.batch").count();
+    assert.ok(batches >= 3, `${batches} batches`);
+    assert.equal(await explorer.locator("details.batch[data-proof=valid]").count(), batches);
+    assert.match(await explorer.locator("#verify-status").textContent() ?? "", new RegExp(`all ${batches} batches verified`));
+    // holdings equal claims: nothing is missing and nothing is unaccounted for
+    assert.deepEqual(await explorer.locator("#custody-table [data-surplus]").evaluateAll((els) => els.map((e) => e.getAttribute("data-surplus"))), ["0", "0"]);
+    // the account's history, rebuilt from chain data: its key, its deposit and its trade
+    await explorer.fill("#account-id", String(accountId));
+    await explorer.click("#account-lookup");
+    await explorer.waitForSelector("#account-history", { timeout: 30_000 });
+    const types = await explorer.locator("#account-history tbody tr td:nth-child(3)").allTextContents();
+    assert.deepEqual(types, ["REGISTER_KEY", "DEPOSIT", "TRADE"]);
+    assert.match(await explorer.locator("#account-history tbody tr:nth-child(3) td:nth-child(4)").textContent() ?? "", new RegExp(`buyAccountId=${accountId} .*lots=100 priceTicks=300500`));
+    await explorer.locator("details.batch").first().evaluate((d) => ((d as unknown as { open: boolean }).open = true));
+    await explorer.screenshot({ path: join(SCREENSHOTS, "explorer.png"), fullPage: true });
+    await explorer.close();
+  });
+
+  it("kept a screenshot of each page and saw no script error", () => {
+    for (const f of ["trade.png", "explorer.png"]) assert.ok(statSync(join(SCREENSHOTS, f)).size > 10_000, `${f} was written`);
+    assert.deepEqual(pageErrors, []);
+  });
+});
