@@ -12,7 +12,7 @@ import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../s
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
 import { custodianAbi } from "../../chain/abi.ts";
-import { InstrumentKind, OrderType, Side, TimeInForce } from "../../protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../protocol/constants.ts";
 import { candleChart, candlesOf, depthChart, type Trade } from "./charts.ts";
 import {
   $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
@@ -79,10 +79,10 @@ const input = (id: string) => $<HTMLInputElement>(id).value;
 // ---- market data --------------------------------------------------------------------------------
 
 function marketLabel(marketId: number): string {
-  const spot = s.markets.find((m) => m.marketId === marketId);
-  if (spot) return `${tokenName(spot.baseTokenId)}/${tokenName(0)} (market ${marketId})`;
   const inst = s.instruments.find((i) => i.marketId === marketId);
-  return inst ? `${KIND[inst.kind]} #${inst.instrumentId}${inst.strike ? ` strike ${inst.strike}` : ""}${inst.expiry ? ` exp ${time(inst.expiry)}` : ""}` : `market ${marketId}`;
+  if (inst) return `${KIND[inst.kind]} #${inst.instrumentId}${inst.strike ? ` strike ${units(BigInt(inst.strike), 8)}` : ""}${inst.expiry ? ` exp ${time(inst.expiry)}` : ""} (market ${marketId})`;
+  const spot = s.markets.find((m) => m.marketId === marketId);
+  return spot ? `${tokenName(spot.baseTokenId)}/${tokenName(0)} (market ${marketId})` : `market ${marketId}`;
 }
 
 function renderMarket(): void {
@@ -112,7 +112,8 @@ async function loadMarkets(): Promise<void> {
   const inst = await apiRequest<Any>(location.origin, "GET", "/v1/instruments");
   s.instruments = inst.instruments;
   const sel = $<HTMLSelectElement>("market");
-  sel.replaceChildren(...[...s.markets.map((m) => m.marketId), ...s.instruments.map((i) => i.marketId)].map((id: number) => h("option", { value: id }, marketLabel(id))));
+  const spot = s.markets.map((m) => m.marketId as number).filter((id) => id < INSTRUMENT_MARKET_BASE);
+  sel.replaceChildren(...[...spot, ...s.instruments.map((i) => i.marketId as number)].map((id) => h("option", { value: id }, marketLabel(id))));
   renderOptionChain();
 }
 
@@ -330,7 +331,7 @@ async function main(): Promise<void> {
   wireActions();
   await loadMarkets();
   await openMarketStream();
-  await selectMarket(s.markets[0]?.marketId ?? 0);
+  await selectMarket(Number($<HTMLSelectElement>("market").value || 0));
   document.body.dataset.ready = "true";
 }
 

@@ -29,7 +29,8 @@ export function depthChart(book: BookView, width = 420, height = 160): SVGElemen
   const y = (c: number) => height - 16 - (c / top) * (height - 30);
   const path = (pts: [number, number][], color: string, kind: string) => {
     if (pts.length === 0) return;
-    const d = pts.map(([p, c], i) => `${i === 0 ? "M" : "L"}${x(p).toFixed(1)},${y(c).toFixed(1)}`).join(" ");
+    // a step from zero at the best price, then the cumulative lots level by level
+    const d = `M${x(pts[0]![0]).toFixed(1)},${y(0).toFixed(1)} ` + pts.map(([p, c]) => `L${x(p).toFixed(1)},${y(c).toFixed(1)}`).join(" ");
     root.append(svg("path", { d, fill: "none", stroke: color, "stroke-width": 2, "data-side": kind }));
   };
   path(cb, "#2a9d4b", "bids");
