@@ -33,7 +33,11 @@ export function recordMentions(record: SlotRecord, accountId: number): boolean {
 
 async function custody(pc: PublicClient, custodian: Address, st: ExchangeState) {
   const count = Number(await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "tokenCount" } as never));
-  const ids = st.accountIds();
+  // In exodus, an account that has exited was paid its exit (to its owner's withdrawable, inside `owed` until
+  // pulled): its balances in the state are no longer claims on the custodian.
+  const all = st.accountIds();
+  const exited = await Promise.all(all.map((id) => pc.readContract({ address: custodian, abi: custodianAbi, functionName: "exited", args: [id] } as never) as Promise<boolean>));
+  const ids = all.filter((_, i) => !exited[i]);
   const out = [];
   for (let t = 0; t < count; t++) {
     const token = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "tokens", args: [t] } as never)) as Address;
@@ -44,7 +48,7 @@ async function custody(pc: PublicClient, custodian: Address, st: ExchangeState) 
     const feePool = t === 0 ? st.feePool : 0n;
     const insuranceFund = t === 0 ? st.globals.insuranceFund : 0n;
     const claims = balances + collateral + feePool + insuranceFund + owed;
-    out.push({ tokenId: t, token, holdings, balances, collateral, feePool, insuranceFund, owed, claims, openBadDebt: t === 0 ? st.globals.badDebt : 0n });
+    out.push({ tokenId: t, token, holdings, exitedAccounts: exited.filter(Boolean).length, balances, collateral, feePool, insuranceFund, owed, claims, openBadDebt: t === 0 ? st.globals.badDebt : 0n });
   }
   return out;
 }
