@@ -50,6 +50,15 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     return text(msg);
   };
 
+  /** Fills the order form (buy/sell, time in force, price in ticks, size in lots), places it, and returns the page's answer. */
+  const placeOrder = async (side: "0" | "1", tif: "0" | "1" | "2" | "3", price: bigint, lots: number) => {
+    await page.selectOption("#side", side);
+    await page.selectOption("#tif", tif);
+    await page.fill("#price", String(price));
+    await page.fill("#size", String(lots));
+    return clickAndWait("#place", "#order-msg");
+  };
+
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     rmSync(SCREENSHOTS, { recursive: true, force: true });
@@ -100,11 +109,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
 
   it("buys from the maker (IOC), sees the fill, the trade and the WETH it now holds, then the batch that settles it", async () => {
     const batchesBefore = (await w.maker.batches(1)).batches[0]?.batchNumber as number;
-    await page.selectOption("#side", "0");
-    await page.selectOption("#tif", "1");
-    await page.fill("#price", String(MID_TICKS + 500n));
-    await page.fill("#size", "100");
-    assert.match(await clickAndWait("#place", "#order-msg"), /^order \d+ \(IOC\): accepted, fill; filled 100 lots$/);
+    assert.match(await placeOrder("0", "1", MID_TICKS + 500n, 100), /^order \d+ \(IOC\): accepted, fill; filled 100 lots$/);
     await page.waitForFunction(() => document.querySelectorAll("#fills-table tbody tr").length === 1, null, { timeout: 30_000 });
     assert.deepEqual(await page.locator("#fills-table tbody tr:first-child td").allTextContents().then((c) => [c[3], c[4], c[5], c[6]]), ["buy", "taker", "300500", "100"]);
     await page.waitForFunction(() => document.querySelector("#trades-table tbody tr td:nth-child(2)")?.textContent === "300500", null, { timeout: 30_000 });
@@ -119,10 +124,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
   });
 
   it("rests a GTC order, sees it open, and cancels it with a signed cancel", async () => {
-    await page.selectOption("#tif", "0");
-    await page.fill("#price", "299000");
-    await page.fill("#size", "50");
-    assert.match(await clickAndWait("#place", "#order-msg"), /^order (\d+) \(GTC\): accepted$/);
+    assert.match(await placeOrder("0", "0", 299_000n, 50), /^order (\d+) \(GTC\): accepted$/);
     await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 1, null, { timeout: 30_000 });
     const orderId = await page.locator("#orders-table button.cancel").getAttribute("data-order");
     assert.match(await clickAndWait("#orders-table button.cancel", "#order-msg"), new RegExp(`^order ${orderId}: cancelled`));
@@ -146,11 +148,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.waitForFunction(() => document.querySelector("#margin-table tbody td")?.textContent === "2000", null, { timeout: 30_000 });
     await page.selectOption("#market", String(INSTRUMENT_MARKET_BASE + w.instruments.perp));
     await page.waitForFunction((p) => document.querySelector("#asks tbody tr:first-child td")?.textContent === p, String(MID_TICKS + 100n), { timeout: 30_000 });
-    await page.selectOption("#side", "0");
-    await page.selectOption("#tif", "1");
-    await page.fill("#price", String(MID_TICKS + 100n));
-    await page.fill("#size", "10");
-    assert.match(await clickAndWait("#place", "#order-msg"), /^order \d+ \(IOC\): accepted, fill; filled 10 lots$/);
+    assert.match(await placeOrder("0", "1", MID_TICKS + 100n, 10), /^order \d+ \(IOC\): accepted, fill; filled 10 lots$/);
     await page.waitForFunction(() => document.querySelectorAll("#positions-table tbody tr").length === 1, null, { timeout: 30_000 });
     // 10 lots of 0.01 ETH; entry 3,001 USDC per ETH = 30.01 per lot; mark 3,000 = 30 per lot; PnL 10 x -0.01
     const row = await page.locator("#positions-table tbody tr td").allTextContents();

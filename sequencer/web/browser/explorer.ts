@@ -36,11 +36,14 @@ function renderBatch(n: number): HTMLElement {
   const b = s.batches.get(n)!;
   const c = b.check;
   const byType = new Map<string, number>();
-  for (const r of b.records as Any[]) byType.set(TX_NAMES[r.type] ?? String(r.type), (byType.get(TX_NAMES[r.type] ?? "") ?? 0) + 1);
+  for (const r of b.records as Any[]) {
+    const name = TX_NAMES[r.type] ?? String(r.type);
+    byType.set(name, (byType.get(name) ?? 0) + 1);
+  }
   const header = c.header ?? {};
   return h("details", { id: `batch-${n}`, class: "batch", "data-batch": n, "data-proof": c.proofValid ? "valid" : "invalid", open: location.hash === `#batch-${n}` ? "" : undefined },
     h("summary", {},
-      `batch ${n} · ${header.timestamp !== undefined ? time(header.timestamp) : "?"} · ${c.transactions} transactions (${[...byType].map(([k, v]) => `${v} ${k}`).join(", ")}) · gas ${b.gasUsed ?? "…"} · proof `,
+      `batch ${n} · ${header.timestamp !== undefined ? time(header.timestamp) : "?"} · ${c.transactions} transactions (${byType.size ? [...byType].map(([k, v]) => `${v} ${k}`).join(", ") : "oracle update only"}) · gas ${b.gasUsed ?? "…"} · proof `,
       h("span", { class: c.proofValid ? "valid proof" : "invalid proof" }, c.proofValid ? "verified in your browser" : "INVALID"),
       " · replay ", h("span", { class: c.rootMatches ? "valid" : "invalid" }, c.rootMatches ? "root matches" : "ROOT MISMATCH")),
     h("div", {}, `tx ${c.txHash}, block ${c.blockNumber}, ${c.verifyMs.toFixed(0)} ms to check`),
