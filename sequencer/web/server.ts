@@ -4,6 +4,8 @@
  *
  *   GET  /web/config.json   {chainId, custodian, params, devWallets, api}: what the page talks to
  *   GET  /web/vkey.json     the batch circuit's Groth16 verification key (the explorer verifies every proof with it)
+ *   GET  /web/exit.wasm, /web/exit.zkey, /web/exit-vkey.json   the exit circuit's artifacts (the deployment's, when
+ *                           the server was given them): the explorer proves a wallet's exit with them in exodus
  *   POST /web/rpc           a JSON-RPC relay to the chain, restricted to reads and eth_sendRawTransaction
  *                           (the page reads chain data and a local test wallet sends its signed transactions
  *                           through it; an injected wallet uses its own node)
@@ -12,6 +14,7 @@
  * alone, with no sequencer (`api: false`): the explorer needs only chain data (after the operator stops,
  * in exodus).
  */
+import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -34,6 +37,8 @@ export type WebPageOptions = {
   devWallets?: boolean;
   /** Whether this server also serves the exchange API (false: explorer only). */
   api?: boolean;
+  /** The exit circuit's artifacts (those the custodian's exit verifier was built from): the page proves exits with them. */
+  exitCircuit?: { wasm: string; zkey: string; vkey: string };
 };
 
 /** The JSON-RPC methods the relay forwards; anything else is refused (-32601). */
@@ -77,9 +82,16 @@ export function registerWebPage(app: FastifyInstance, opts: WebPageOptions): voi
   app.get("/web/:file", async (req, reply) => {
     const { file } = req.params as { file: string };
     if (file === "config.json") {
-      return { chainId: opts.chainId, custodian: opts.custodian, params: opts.params, devWallets: opts.devWallets ?? false, api: opts.api ?? true };
+      return { chainId: opts.chainId, custodian: opts.custodian, params: opts.params, devWallets: opts.devWallets ?? false, api: opts.api ?? true, exit: opts.exitCircuit !== undefined };
     }
     if (file === "vkey.json") return reply.type("application/json").send(await readFile(opts.vkeyPath));
+    const exitFile = { "exit.wasm": "wasm", "exit.zkey": "zkey", "exit-vkey.json": "vkey" } as const;
+    if (file in exitFile) {
+      if (!opts.exitCircuit) return reply.code(404).send({ code: "NOT_FOUND", message: "this server was started without the exit circuit" });
+      const kind = exitFile[file as keyof typeof exitFile];
+      reply.type(kind === "wasm" ? "application/wasm" : kind === "vkey" ? "application/json" : "application/octet-stream");
+      return reply.send(createReadStream(opts.exitCircuit[kind]));
+    }
     if (!ASSETS.has(file)) return reply.code(404).send({ code: "NOT_FOUND", message: `no page asset ${file}` });
     return send(file, reply);
   });

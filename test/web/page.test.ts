@@ -12,9 +12,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { createTestClient, erc20Abi, http, parseUnits } from "viem";
+import { hardhat } from "viem/chains";
 import { mnemonicToAccount } from "viem/accounts";
 import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
+import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
+import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { REPO_ROOT } from "../../sequencer/web/build.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { DEV_MNEMONIC } from "../helpers/localExchange.ts";
@@ -123,6 +127,20 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, "trade.png"), fullPage: true });
   });
 
+  it("withdraws WETH through the exchange and, once its batch is posted, claims it on-chain to the wallet", async () => {
+    await page.selectOption("#withdraw-token", "1");
+    await page.fill("#withdraw-amount", "0.05");
+    assert.equal(await clickAndWait("#withdraw", "#funds-msg"), "withdrawal of 0.05 WETH accepted: claim it on-chain after its batch is posted");
+    // credited to the wallet's withdrawable on the custodian by the batch that proves the withdrawal
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(5)")?.textContent === "0.05", null, { timeout: 120_000 });
+    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
+    const wethOf = () => w.ex.publicClient.readContract({ address: w.ex.deployment.weth, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
+    const before = await wethOf();
+    assert.equal(await clickAndWait("#claim", "#funds-msg"), `claimed WETH to ${owner}`);
+    assert.equal((await wethOf()) - before, 5n * 10n ** 16n);
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(5)")?.textContent === "0", null, { timeout: 30_000 });
+  });
+
   it("rests a GTC order, sees it open, and cancels it with a signed cancel", async () => {
     assert.match(await placeOrder("0", "0", 299_000n, 50), /^order (\d+) \(GTC\): accepted$/);
     await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 1, null, { timeout: 30_000 });
@@ -188,8 +206,41 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await explorer.close();
   });
 
+  it("exodus: the operator stops, a forced withdrawal outlives its deadline, and the wallet exits from the explorer with a proof made in the browser", async () => {
+    const { custodian, usdc } = w.ex.deployment;
+    await w.stopOperator();
+    await forceWithdraw(w.ex.as(w.ex.wallet(WALLET)), custodian, 0, 10n ** 6n);
+    const { requestDeadline } = await exodusStatus(w.ex.publicClient, custodian);
+    const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(w.ex.node.url) });
+    await testClient.increaseTime({ seconds: Number(requestDeadline) + 1 });
+    await testClient.mine({ blocks: 1 });
+    await activateExodus(w.ex.as(w.ex.operator), custodian);
+
+    const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    explorer.on("pageerror", (e) => pageErrors.push(e.message));
+    await explorer.goto(`${w.url}/explorer`);
+    await explorer.waitForSelector("#verify-status[data-ok=true]", { timeout: 300_000 });
+    assert.equal(await explorer.getAttribute("#exodus [data-exodus]", "data-exodus"), "true");
+    await explorer.selectOption("#wallet-select", String(WALLET));
+    await explorer.click("#connect");
+    await explorer.waitForSelector("#exit-button", { timeout: 30_000 });
+    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
+    const usdcOf = () => w.ex.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
+    const before = await usdcOf();
+    await explorer.click("#exit-button");
+    await explorer.waitForFunction(() => /^(exited|exit failed)/.test(document.querySelector("#exit-msg")?.textContent ?? ""), null, { timeout: 600_000 });
+    const said = (await explorer.locator("#exit-msg").textContent()) ?? "";
+    assert.match(said, new RegExp(`^exited: paid \\d+(\\.\\d+)? USDC, 0\\.05 WETH to ${owner}$`));
+    assert.equal(await w.ex.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exited", args: [accountId] }), true);
+    const paidUsdc = (await usdcOf()) - before;
+    assert.equal(parseUnits(said.split(" ")[2]!, 6), paidUsdc);
+    assert.ok(paidUsdc > 2_000n * 10n ** 6n, `paid ${paidUsdc}`); // about 2,699 USDC spot plus about 2,000 of collateral and position
+    await explorer.screenshot({ path: join(SCREENSHOTS, "explorer-exodus.png"), fullPage: true });
+    await explorer.close();
+  });
+
   it("kept a screenshot of each page and saw no script error", () => {
-    for (const f of ["trade.png", "trade-derivatives.png", "explorer.png"]) assert.ok(statSync(join(SCREENSHOTS, f)).size > 10_000, `${f} was written`);
+    for (const f of ["trade.png", "trade-derivatives.png", "explorer.png", "explorer-exodus.png"]) assert.ok(statSync(join(SCREENSHOTS, f)).size > 10_000, `${f} was written`);
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { buildExitCircuit } from "../../scripts/build/exitCircuit.ts";
 import { readArtifact, registerInstrument, send, setOracleKey } from "../../scripts/deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { OracleFeeder } from "../../sequencer/sdk/oracleFeeder.ts";
@@ -37,12 +38,15 @@ export type WebExchange = {
   instruments: { perp: number; call: number; put: number };
   /** Signs and posts an oracle update at ETH `price` dollars (derivatives orders need one younger than 240 s). */
   publishOracle: (price: number) => Promise<void>;
+  /** The operator stops for good: no more requests pulled, no more batches. */
+  stopOperator: () => Promise<void>;
   close: () => Promise<void>;
 };
 
 export async function startWebExchange(log: (line: string) => void = () => {}): Promise<WebExchange> {
   const circuit = await buildBatchCircuit(TEST_PARAMS);
-  const ex = await startLocalExchange(circuit.verifierSol);
+  const exitCircuit = await buildExitCircuit(TEST_PARAMS);
+  const ex = await startLocalExchange(circuit.verifierSol, exitCircuit.verifierSol);
   const { custodian, usdc, weth } = ex.deployment;
   const chainId = await ex.publicClient.getChainId();
   const sequencer = new Sequencer({
@@ -55,9 +59,10 @@ export async function startWebExchange(log: (line: string) => void = () => {}): 
     log,
   });
   const api = createApiServer(sequencer, { exchange: { chainId, custodian } });
-  registerWebPage(api, { chainId, custodian, params: "test", rpc: ex.publicClient, vkeyPath: circuit.vkey, devWallets: true });
+  registerWebPage(api, { chainId, custodian, params: "test", rpc: ex.publicClient, vkeyPath: circuit.vkey, devWallets: true, exitCircuit: { wasm: exitCircuit.wasm, zkey: exitCircuit.zkey, vkey: exitCircuit.vkey } });
   const url = await api.listen({ host: "127.0.0.1", port: 0 });
   const stopLoop = sequencer.start({ pollMs: 250, maxWaitMs: 500 });
+  let stopped = false;
 
   // the market maker: wallet 1, funded, with a post-only ladder
   const mw = ex.wallet(1);
@@ -111,9 +116,13 @@ export async function startWebExchange(log: (line: string) => void = () => {}): 
   if (quoted.results.some((r) => r.status !== 200)) throw new Error(`the maker's derivatives quotes were refused: ${JSON.stringify(quoted.results)}`);
   return {
     url, ex, sequencer, maker, instruments: { perp, call, put }, publishOracle,
+    stopOperator: async () => {
+      if (!stopped) await stopLoop();
+      stopped = true;
+    },
     close: async () => {
       await api.close();
-      await stopLoop();
+      if (!stopped) await stopLoop();
       ex.node.stop();
     },
   };

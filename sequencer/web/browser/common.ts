@@ -7,7 +7,7 @@ import { createPublicClient, createWalletClient, custom, defineChain, erc20Abi, 
 import { mnemonicToAccount } from "viem/accounts";
 import { custodianAbi } from "../../chain/abi.ts";
 
-export type PageConfig = { chainId: number; custodian: Address; params: "test" | "production"; devWallets: boolean; api: boolean; rpcUrl: string };
+export type PageConfig = { chainId: number; custodian: Address; params: "test" | "production"; devWallets: boolean; api: boolean; exit?: boolean; rpcUrl: string };
 
 /** Hardhat's well-known development mnemonic (public: its node funds these accounts). Offered on the devnet only. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";

@@ -6,9 +6,10 @@
  * decoded records, an account's history and balances rebuilt from chain data, the custodian's holdings
  * beside the sum of claims, and the exodus status with what a connected wallet's account would exit with.
  */
-import type { Address, PublicClient } from "viem";
+import type { Address, PublicClient, WalletClient } from "viem";
 import { TxType } from "../../protocol/constants.ts";
-import { accountOf, exodusStatus } from "../../sdk/custodian.ts";
+import { accountOf, claimWithdrawal, exit, exodusStatus } from "../../sdk/custodian.ts";
+import { custodianAbi } from "../../chain/abi.ts";
 import { $, devWallet, errorText, fill, h, injectedWallet, loadConfig, publicClientOf, short, table, time, tokensOf, units, type PageConfig, type TokenInfo } from "./common.ts";
 
 type Any = Record<string, any>;
@@ -21,6 +22,9 @@ const s = {
   worker: null as Worker | null,
   batches: new Map<number, Any>(),
   done: null as Any | null,
+  wallet: null as WalletClient | null,
+  accountId: 0,
+  exitProof: null as ((msg: Any) => void) | null,
 };
 (window as unknown as { __explorer: unknown }).__explorer = { state: s };
 
@@ -79,7 +83,10 @@ function onWorker(msg: Any): void {
     fill("account", h("div", { "data-account": msg.accountId }, `account ${msg.accountId}, rebuilt from chain data: `, msg.balances.map((b: Any) => amount(b.tokenId, b.amount)).join(", ") || "no balances",
       `; collateral ${amount(0, BigInt(msg.collateral))}`, msg.positions.length ? `; positions ${msg.positions.map((p: Any) => `#${p.instrumentId}: ${p.size} lots`).join(", ")}` : ""),
       table(["batch", "#", "type", "fields"], msg.history.map((x: Any) => [x.batchNumber, x.index, TX_NAMES[x.record.type], recordText(x.record)]), { id: "account-history" }));
+  } else if (msg.type === "exitProof") {
+    s.exitProof?.(msg);
   } else if (msg.type === "error") {
+    if (msg.op === "exit") return s.exitProof?.(msg);
     fill(msg.op === "account" ? "account" : "verify-status", h("span", { class: "invalid" }, `${msg.op}: ${msg.message}`));
   }
 }
@@ -117,10 +124,40 @@ async function connectWallet(): Promise<void> {
   const id = await accountOf(s.pc!, s.cfg!.custodian, address);
   $<HTMLInputElement>("account-id").value = String(id);
   const exodus = (await exodusStatus(s.pc!, s.cfg!.custodian)).exodusMode;
-  fill("exit", `wallet ${address}: account ${id || "none"}. `, exodus && id
-    ? `Exodus is on: exit with \`npm run cli -- exit --rpc ${s.cfg!.rpcUrl} --custodian ${s.cfg!.custodian}\` (the exit proof is built from chain data; not yet in the page). What the account would exit with is its rebuilt balances below.`
-    : "Exits are possible only in exodus mode; until then withdraw through the exchange (or force a withdrawal on the custodian).");
+  s.wallet = w;
+  s.accountId = id;
+  const exited = id ? ((await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "exited", args: [id] } as never)) as boolean) : false;
+  const canExit = exodus && id && !exited && s.cfg!.exit;
+  fill("exit", `wallet ${address}: account ${id || "none"}${exited ? " (exited)" : ""}. `,
+    !exodus ? "Exits open only in exodus mode; until then withdraw through the exchange (or force a withdrawal on the custodian)."
+      : !id ? "This wallet has no account." : exited ? "This account has exited." : !s.cfg!.exit ? "This server has no exit circuit: exit with `npm run cli -- exit`." : "",
+    canExit ? h("button", { id: "exit-button", onclick: () => void exitNow() }, "Exit: prove my claim from chain data and withdraw") : "",
+    h("div", { id: "exit-msg", class: "msg" }));
   if (s.done && id) s.worker!.postMessage({ op: "account", accountId: id });
+}
+
+/** Exodus exit of the connected wallet's account: proven in the worker on the rebuilt state, sent, then pulled token by token. */
+async function exitNow(): Promise<void> {
+  const say = (t: string, ok = true) => fill("exit-msg", h("span", { class: ok ? "valid" : "invalid" }, t));
+  try {
+    if (!s.done?.ok) throw new Error("the chain must verify first (the exit is proven against the rebuilt state)");
+    const clients = { publicClient: s.pc!, walletClient: s.wallet! };
+    const prices = (await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "lastPrices" } as never)) as readonly bigint[];
+    say(`proving the exit of account ${s.accountId} in the worker (the exit circuit)…`);
+    const msg = await new Promise<Any>((resolve) => {
+      s.exitProof = resolve;
+      s.worker!.postMessage({ op: "exit", accountId: s.accountId, prices: [...prices] });
+    });
+    s.exitProof = null;
+    if (msg.type === "error") throw new Error(msg.message);
+    say("sending the exit to the custodian…");
+    const { paid } = await exit(clients, s.cfg!.custodian, s.accountId, msg.amounts, msg.proof);
+    for (const [tokenId, v] of paid.entries()) if (v > 0n) await claimWithdrawal(clients, s.cfg!.custodian, tokenId);
+    say(`exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${s.wallet!.account!.address}`);
+    await renderExodus();
+  } catch (e) {
+    say(`exit failed: ${errorText(e)}`, false);
+  }
 }
 
 async function main(): Promise<void> {

@@ -6,10 +6,12 @@
  *
  * Messages in:  {op: "verify", rpcUrl, chainId, custodian, params: "test" | "production", vkey}
  *               {op: "account", accountId}
+ *               {op: "exit", accountId, prices}: the account's exit claim by the exit rule on the rebuilt state
+ *               (exit/exitWitness.ts), proven with the exit circuit served at /web/exit.wasm and /web/exit.zkey
  * Messages out: {type: "ready"} once loaded (the page waits for it: a module worker that awaits at its top level, as
  *               babyjub.ts and poseidon.ts do, would drop messages sent before);
  *               {type: "batch", check, records, timestamp} per batch as it is checked; {type: "gas", batchNumber, gasUsed};
- *               {type: "done", ok, mismatches, chainRoot, finalRoot, custody}; {type: "account", ...}; {type: "error", message}
+ *               {type: "done", ok, mismatches, chainRoot, finalRoot, custody}; {type: "account", ...}; {type: "exitProof", accountId, amounts, proof}; {type: "error", op, message}
  */
 import { erc20Abi, type Address, type PublicClient } from "viem";
 import { custodianAbi } from "../../chain/abi.ts";
@@ -18,6 +20,9 @@ import type { SlotRecord } from "../../protocol/publicData.ts";
 import { TxType } from "../../protocol/constants.ts";
 import type { ExchangeState } from "../../state/exchangeState.ts";
 import { verifyChain } from "../../verifier/chainVerifier.ts";
+import * as snarkjs from "snarkjs";
+import { exitWitness } from "../../exit/exitWitness.ts";
+import { toCalldataProof } from "../../protocol/calldataProof.ts";
 import { publicClientOf } from "./common.ts";
 
 type Post = (msg: unknown) => void;
@@ -89,11 +94,23 @@ function account(accountId: number): void {
   });
 }
 
+async function proveExitHere(accountId: number, prices: readonly bigint[]): Promise<void> {
+  if (!state) throw new Error("verify the chain first: the exit is proven against the rebuilt state");
+  const { claim, input } = exitWitness(state, accountId, prices, state.params);
+  const at = (path: string) => new URL(path, self.location.href).href;
+  const { proof, publicSignals } = await snarkjs.groth16.fullProve(input, at("/web/exit.wasm"), at("/web/exit.zkey"));
+  if (publicSignals[0] !== input.publicInput) throw new Error(`the exit proof's public input ${publicSignals[0]} is not the claim's ${String(input.publicInput)}`);
+  const vkey = await (await fetch(at("/web/exit-vkey.json"))).json();
+  if (!(await snarkjs.groth16.verify(vkey, publicSignals, proof))) throw new Error("the exit proof does not verify");
+  post({ type: "exitProof", accountId, amounts: claim.amounts, proof: toCalldataProof(proof) });
+}
+
 self.onmessage = (e: MessageEvent) => {
   const msg = e.data as { op: string } & Record<string, any>;
   const run = async () => {
     if (msg.op === "verify") await verify(msg as never);
     else if (msg.op === "account") account(Number(msg.accountId));
+    else if (msg.op === "exit") await proveExitHere(Number(msg.accountId), msg.prices as bigint[]);
     else throw new Error(`unknown op ${msg.op}`);
   };
   run().catch((err) => post({ type: "error", op: msg.op, message: err instanceof Error ? err.message : String(err) }));
