@@ -208,7 +208,13 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
 
   it("exodus: the operator stops, a forced withdrawal outlives its deadline, and the wallet exits from the explorer with a proof made in the browser", async () => {
     const { custodian, usdc } = w.ex.deployment;
+    // everything accepted so far is proven first (the perpetual's trade among it), then the operator stops
+    for (let i = 0; w.sequencer.pendingTransactions > 0; i++) {
+      assert.ok(i < 480, `${w.sequencer.pendingTransactions} transactions still pending`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     await w.stopOperator();
+    assert.deepEqual(new Set(await page.locator("#fills-table tbody tr td:nth-child(9)").allTextContents()), new Set(["ok"]));
     await forceWithdraw(w.ex.as(w.ex.wallet(WALLET)), custodian, 0, 10n ** 6n);
     const { requestDeadline } = await exodusStatus(w.ex.publicClient, custodian);
     const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(w.ex.node.url) });
