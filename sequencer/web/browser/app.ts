@@ -230,10 +230,29 @@ async function refreshAccount(): Promise<void> {
     time(f.time), String(f.orderId), marketLabel(f.marketId), f.side === Side.BUY ? "buy" : "sell", f.role, String(f.priceTicks), String(f.lots), f.feePpm, f.rejected ? `rejected ${f.rejected}` : "ok",
   ]), { id: "fills-table" }));
   fill("margin", table(["collateral", "equity", "initial margin", "maintenance margin", "margin with orders", "free"], [[q(deriv.collateral), q(deriv.equity), q(deriv.initialMargin), q(deriv.maintenanceMargin), q(deriv.marginWithOrders), q(deriv.available)]], { id: "margin-table" }));
-  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "greeks"], (deriv.positions as Any[]).map((p) => [
+  const open = (deriv.positions as Any[]).filter((p) => BigInt(p.size) !== 0n);
+  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
     marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid),
+    open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
     p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
   ]), { id: "positions-table" }));
+}
+
+/**
+ * The mark per lot at which an account holding this one linear position (perpetual or future) falls to its
+ * maintenance margin: equity C + n m = |n| mm m (formulas.ts accountRisk and lotRisk), so m = C / (|n| mm - n).
+ * None when that is not a positive mark (a fully funded long). Only for a single open position: with several,
+ * or an option, the answer depends on how the others move and is not shown.
+ */
+function liquidationMark(collateral: bigint, p: Any): string {
+  const inst = s.instruments.find((i) => i.instrumentId === p.instrumentId);
+  if (!inst || (inst.kind !== InstrumentKind.PERPETUAL && inst.kind !== InstrumentKind.FUTURE)) return "—";
+  const n = BigInt(p.size);
+  const abs = n < 0n ? -n : n;
+  const denom = abs * BigInt(inst.mmPpm) - n * 1_000_000n; // (|n| mm - n) in ppm
+  if (denom === 0n) return "none";
+  const m = (collateral * 1_000_000n) / denom;
+  return m > 0n ? q(m) : "none";
 }
 
 // ---- actions ------------------------------------------------------------------------------------
