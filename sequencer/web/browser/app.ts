@@ -340,6 +340,11 @@ function wireActions(): void {
 
 async function main(): Promise<void> {
   s.cfg = await loadConfig();
+  if (!s.cfg.api) {
+    // the explorer-only server (the devnet after its exodus act): no exchange to trade on
+    say("wallet-msg", "This server serves the settlement explorer only: the exchange's API is not running here.", false);
+    return;
+  }
   s.pc = publicClientOf(s.cfg);
   s.tokens = await tokensOf(s.pc, s.cfg.custodian);
   const wallets = $<HTMLSelectElement>("wallet-select");
