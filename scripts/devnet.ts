@@ -3,6 +3,8 @@
  *
  *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies
  *   npm run devnet -- --keep  # leaves the node running afterwards (Ctrl-C to stop)
+ *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
+ *                                         # 9 + 4 slots per batch); its first run builds the circuits (~10 minutes)
  *
  * Steps: build the batch circuit (cached; dev keys, INSECURE), start `hardhat node`, deploy test USDC/WETH
  * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
@@ -20,7 +22,7 @@
  * and the sequencer's clock with it, so the run takes minutes, not a week.
  */
 import { readFileSync } from "node:fs";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { createPublicClient, createTestClient, createWalletClient, erc20Abi, http, type Address, type PublicClient, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
@@ -34,7 +36,7 @@ import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
-import { TEST_PARAMS } from "../sequencer/protocol/params.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../sequencer/protocol/params.ts";
 import type { EngineEvent } from "../sequencer/matching/index.ts";
 import { Sequencer } from "../sequencer/service/sequencer.ts";
 import { ExchangeClient } from "../sequencer/sdk/client.ts";
@@ -52,8 +54,10 @@ const program = new Command()
   .description("Local chain with the exchange and demo traders: trade, prove, settle, verify")
   .option("--port <port>", "JSON-RPC port of the Hardhat node", "8545")
   .option("--keep", "keep the node running at the end", false)
+  .addOption(new Option("--size <size>", "circuit and tree sizes").choices(["test", "production"]).default("test"))
   .parse();
-const opts = program.opts<{ port: string; keep: boolean }>();
+const opts = program.opts<{ port: string; keep: boolean; size: "test" | "production" }>();
+const PARAMS = opts.size === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
 
 const step = (line: string) => console.log(`\n== ${line}`);
 const info = (line: string) => console.log(`   ${line}`);
@@ -67,10 +71,13 @@ function describe(events: readonly EngineEvent[]): string {
 
 async function main(): Promise<void> {
   step("Batch circuit (cached build; development keys are INSECURE)");
-  const circuit = await buildBatchCircuit(TEST_PARAMS);
-  info(`${circuit.nConstraints} constraints, ${TEST_PARAMS.slots} slots per batch${circuit.cached ? " (cached)" : ""}`);
-  const exitCircuit = await buildExitCircuit(TEST_PARAMS);
-  info(`exit circuit: ${exitCircuit.nConstraints} constraints${exitCircuit.cached ? " (cached)" : ""}`);
+  const built = (cached: boolean, t0: number) => (cached ? "cached" : `built in ${((performance.now() - t0) / 1000).toFixed(0)} s, cached from now on`);
+  let t0 = performance.now();
+  const circuit = await buildBatchCircuit(PARAMS);
+  info(`${opts.size} sizes (${paramsId(PARAMS)}): ${circuit.nConstraints} constraints, ${PARAMS.slots} spot + ${PARAMS.derivSlots} derivatives slots per batch (${built(circuit.cached, t0)})`);
+  t0 = performance.now();
+  const exitCircuit = await buildExitCircuit(PARAMS);
+  info(`exit circuit: ${exitCircuit.nConstraints} constraints (${built(exitCircuit.cached, t0)})`);
 
   step("Local chain");
   const node = await startHardhatNode(Number(opts.port), info);
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
 
   step("Deploy");
-  const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exitCircuit.verifierSol, operator: operator.account!.address });
+  const d = await deployDemoExchange(as(operator), { params: PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exitCircuit.verifierSol, operator: operator.account!.address });
   info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   USDC ${d.usdc}  WETH ${d.weth}`);
 
   const chainId = await publicClient.getChainId();
@@ -98,7 +105,7 @@ async function main(): Promise<void> {
   const { prover, description } = createDefaultProver(info);
   info(`prover: ${description}`);
   const sequencer = new Sequencer({
-    params: TEST_PARAMS,
+    params: PARAMS,
     keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
     prover,
     chain: { publicClient, walletClient: operator, custodian: d.custodian },
@@ -192,7 +199,7 @@ async function main(): Promise<void> {
   const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(node.url) });
   const liquidator = { name: "liquidator", clients: as(liquidatorWallet), c: new ExchangeClient({ url: apiUrl, accountId: liquidatorId, tradingKey: liquidatorKey, firstOrderId: 1n << 20n }) };
   await runDerivativesScenario({
-    admin: as(operator), publicClient, custodian: d.custodian, usdc: d.usdc, testClient,
+    admin: as(operator), publicClient, custodian: d.custodian, usdc: d.usdc, testClient, underlyings: PARAMS.underlyings,
     maker: trader(maker), leveraged: trader(taker1), optionsTrader: trader(taker2),
     liquidator,
     clock, advance: (seconds) => (clockOffset += seconds), settle, info, step,
@@ -212,10 +219,10 @@ async function main(): Promise<void> {
 
   step("Independent verification from chain data");
   const { runVerifier } = await import("./verify.ts");
-  const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: "test", vkey: circuit.vkey });
+  const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: opts.size, vkey: circuit.vkey });
 
   await runExodusAct({
-    publicClient, testClient, custodian: d.custodian,
+    publicClient, testClient, custodian: d.custodian, params: PARAMS,
     tokens: [{ symbol: "USDC", address: d.usdc, decimals: 6 }, { symbol: "WETH", address: d.weth, decimals: 18 }],
     traders: [...traders.map(trader), liquidator],
     stopOperator: () => api.close(),

@@ -27,8 +27,7 @@
  * --batch orders), or JSON (one WebSocket message per order, HTTP batches of --batch orders); each
  * verifier runs once per encoding, so the rows compare them in the same run.
  *
- * --orders is per generator (signed once, then cached under cache/bench-api/: the first run signs at
- * ~20 ms per order). Verifiers: js (the reference, ~20 ms per signature: run on --js-orders only),
+ * --orders is per generator (signed before anything is measured, with the native signer: apiOrders.ts). Verifiers: js (the reference, ~20 ms per signature: run on --js-orders only),
  * native (sequencer/crypto/nativeSignatureVerifier.ts defaultSignatureVerifier(), when present), and
  * none-unsafe-bench, which ACCEPTS EVERY SIGNATURE: it exists only here, to measure the ceiling of the
  * API and engine without verification, and is never a security configuration.

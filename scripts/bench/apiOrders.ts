@@ -1,16 +1,14 @@
 /**
  * The signed order flow of `npm run bench:api`: generator g's accounts (K sellers, K buyers, keys from
  * fixtures.trader) alternate a sell and a buy of one lot at one price, so the book stays shallow and
- * almost every order trades. Signing costs ~20 ms per order in JavaScript, so each generator's signed
- * orders are cached under cache/bench-api/ (signatures are deterministic: the cache only saves time).
+ * almost every order trades. Orders are signed with the native signer (sequencer/crypto/nativeSigning.ts,
+ * the same signatures as circomlibjs's, which takes ~20 ms per order and once made this benchmark wait 15
+ * minutes before measuring anything); without the native addon, with circomlibjs.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { messageSigner, type MessageSigner } from "../../sequencer/crypto/nativeSigning.ts";
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
-import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import { signOrder } from "../../sequencer/protocol/signing.ts";
+import { orderMessage, type Order, type Signed } from "../../sequencer/protocol/messages.ts";
 import { trader, type Trader } from "./fixtures.ts";
-import { ROOT } from "./util.ts";
 
 /** Accounts per side per generator. */
 export const ACCOUNTS_PER_SIDE = 16;
@@ -45,28 +43,18 @@ export function benchOrder(g: number, i: number, accounts = generatorAccounts(g)
   };
 }
 
-/** Generator g's first `count` signed orders, from the cache when it holds them (signing what it lacks). */
+const signers = new Map<Uint8Array, MessageSigner>();
+
+/** Generator g's first `count` signed orders (progress is told every 1000). */
 export function signedOrders(g: number, count: number, progress?: (done: number) => void): Signed<Order>[] {
-  const dir = resolve(ROOT, "cache/bench-api");
-  const file = resolve(dir, `orders-g${g}-k${ACCOUNTS_PER_SIDE}-v1.json`);
-  const cached: [string, string, string][] = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : [];
   const accounts = generatorAccounts(g);
   const out: Signed<Order>[] = [];
   for (let i = 0; i < count; i++) {
     const { order, key } = benchOrder(g, i, accounts);
-    if (i < cached.length) {
-      const [r8x, r8y, s] = cached[i]!;
-      out.push({ ...order, signature: { r8x: BigInt(r8x), r8y: BigInt(r8y), s: BigInt(s) } });
-      continue;
-    }
-    const signed = signOrder(key, order);
-    out.push(signed);
-    cached.push([signed.signature.r8x.toString(), signed.signature.r8y.toString(), signed.signature.s.toString()]);
-    if (progress && i % 250 === 0) progress(i);
-    if (i % 1000 === 999 || i === count - 1) {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(file, JSON.stringify(cached));
-    }
+    let signer = signers.get(key);
+    if (!signer) signers.set(key, (signer = messageSigner(key)));
+    out.push({ ...order, signature: signer.sign(orderMessage(order)) });
+    if (progress && i % 1000 === 0) progress(i);
   }
   return out;
 }

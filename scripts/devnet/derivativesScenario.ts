@@ -36,6 +36,8 @@ export type ScenarioContext = {
   testClient: TestClient;
   custodian: Address;
   usdc: Address;
+  /** Underlyings the oracle prices (the circuit's): ETH is underlying 0, the others get a fixed price and vol. */
+  underlyings: number;
   maker: Trader;
   leveraged: Trader;
   optionsTrader: Trader;
@@ -88,9 +90,11 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   const [PERP, FUTURE, CALL, PUT] = ids;
   const market = (id: number) => INSTRUMENT_MARKET_BASE + id;
 
+  // Underlyings beyond ETH (production sizes price 2): a steady 60,000 (BTC), nothing listed on them here.
+  const OTHER_PRICES = Array.from({ length: ctx.underlyings - 1 }, () => usd(60_000));
   const feeder = new OracleFeeder({ url: ctx.maker.c.url, key: DEV_ORACLE_KEY, fundingEpochSeconds: HOUR, clock: ctx.clock });
   const publish = async (price: number) => {
-    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price)], [VOL]);
+    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], [VOL, ...OTHER_PRICES.map(() => VOL)]);
     const rate = update.rates[PERP];
     info(`oracle: ETH ${price.toFixed(2)}, vol 60%, funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
       `${outcome.liquidations.length ? `; liquidations ${outcome.liquidations.map(([a, i, l]) => `account ${a} ${l} lots of ${i}`).join(", ")}` : ""}` +

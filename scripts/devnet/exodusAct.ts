@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
 import type { Clients } from "../deploy/deployExchange.ts";
-import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 import { exitAccount } from "../../sequencer/sdk/exit.ts";
@@ -24,6 +24,8 @@ export type ExodusContext = {
   publicClient: PublicClient;
   testClient: TestClient;
   custodian: Address;
+  /** The circuit sizes the exchange runs at (the exit proof is for the same state tree). */
+  params: CircuitParams;
   tokens: { symbol: string; address: Address; decimals: number }[];
   traders: ExodusTrader[];
   /** Stops the sequencer (and its API) for good. */
@@ -74,7 +76,7 @@ export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
   for (const t of ctx.traders) {
     const owner = t.clients.walletClient.account!.address;
     const before = await walletBalances(owner);
-    const result = await exitAccount({ clients: t.clients, custodian: ctx.custodian, params: TEST_PARAMS, batchVkey, exitCircuit: ctx.exitCircuit });
+    const result = await exitAccount({ clients: t.clients, custodian: ctx.custodian, params: ctx.params, batchVkey, exitCircuit: ctx.exitCircuit });
     const after = await walletBalances(owner);
     const recovered = after.map((v, i) => v - before[i]);
     const got = recovered.flatMap((v, i) => (v > 0n ? [`${units(v, ctx.tokens[i].decimals)} ${ctx.tokens[i].symbol}`] : []));

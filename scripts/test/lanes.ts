@@ -39,6 +39,7 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
     "test/sequencer/service/",
     "test/sequencer/api/stream.test.ts",
     "test/sequencer/crypto/nativeSignatureVerifier.test.ts",
+    "test/sequencer/crypto/nativeSigning.test.ts",
   ],
 };
 

@@ -40,14 +40,19 @@ export const TEST_PARAMS: CircuitParams = {
   underlyings: 1,
 };
 
-/** Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets. */
+/**
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 8 spot + 4
+ * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
+ * Groth16 domain (927,314 constraints; README.md, "Production size", argues the choice). Several batches
+ * go on chain in one transaction (Custodian.submitBatches).
+ */
 export const PRODUCTION_PARAMS: CircuitParams = {
   accountLevels: 12,
   balanceLevels: 3,
   orderLevels: 6,
   marketLevels: 3,
-  slots: 32,
-  derivSlots: 16,
+  slots: 9,
+  derivSlots: 4,
   instruments: 7,
   optionInstruments: 4,
   underlyings: 2,

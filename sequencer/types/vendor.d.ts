@@ -48,3 +48,7 @@ declare module "snarkjs" {
   };
   export type Groth16Proof = { pi_a: string[]; pi_b: string[][]; pi_c: string[]; protocol: string; curve: string };
 }
+// Type of the one call the worked example makes into blake-hash (circomlibjs's BLAKE-512, no types of its own).
+declare module "blake-hash" {
+  export default function createBlakeHash(algorithm: "blake512"): { update(data: Buffer): { digest(): Buffer } };
+}

@@ -1,0 +1,175 @@
+/**
+ * `npm run bench:throughput`: a sustained signed order flow through the real pipeline, end to end: the
+ * Sequencer's intake (signature checks, matching, margin), batch selection, witness, proof, the proof
+ * checked, submitBatch on an in-process Hardhat chain whose custodian verifies it with the circuit's
+ * generated Groth16 verifier. Prints one table: proven trades per second, constraints per trade,
+ * microseconds per constraint, order-to-on-chain latency p50/p99, gas per trade and how full the batches
+ * were, for the native prover, and beside it the same flow continued with snarkjs as the prover (the
+ * sequencer's prover is swapped between the rows; everything else is the same run).
+ *
+ *   npm run bench:throughput -- [--params=production|test] [--batches=4] [--snarkjs-batches=1] [--traders=16]
+ *
+ * --params: the circuit (default production: PRODUCTION_PARAMS, the largest batch this toolchain builds;
+ * its first build compiles for ~5 minutes and sets up a dev key (INSECURE), then it is cached under
+ * build/circuits/). --batches: full batches measured per native row; --snarkjs-batches: per snarkjs row (0:
+ * no snarkjs row).
+ *
+ * The flow: --traders traders (half sell WETH, half buy it with USDC) register their keys and deposit on
+ * the custodian; those requests settle in unmeasured warm-up batches. Then crossing limit orders, signed
+ * with the native signer, keep the queue at two batches' worth of trades (a new pair of orders whenever
+ * fewer are pending), and the sequencer proves and posts batch after batch (Sequencer.runBatch). Latency
+ * of a trade: from the signed order that made it being accepted, to the receipt of the batch that settled
+ * it. Proven trades per second: trades settled over the wall time of the measured batches.
+ *
+ * The pipeline proves one batch at a time: building batch k+1 waits for batch k's proof and post (see the
+ * "stages" column: what each batch spent where). Only the spot slots carry trades in this flow.
+ */
+import { readFileSync } from "node:fs";
+import { network } from "hardhat";
+import type { PublicClient, WalletClient } from "viem";
+import { buildBatchCircuit } from "../build/batchCircuit.ts";
+import { deployDemoExchange, readArtifact, send, type Clients } from "../deploy/deployExchange.ts";
+import { NativeDevice } from "../../fpga-prover/nativeDevice.ts";
+import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
+import { SingleDeviceProver, type VerifiedProver } from "../../fpga-prover/prover.ts";
+import { messageSigner, type MessageSigner } from "../../sequencer/crypto/nativeSigning.ts";
+import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { orderMessage, type Order } from "../../sequencer/protocol/messages.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { deposit, registerTradingKey } from "../../sequencer/sdk/custodian.ts";
+import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
+import type { PostedBatch } from "../../sequencer/service/batchPipeline.ts";
+import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
+import { trader } from "./fixtures.ts";
+import { dur, int, machineLine, progress, section, stats, table } from "./util.ts";
+
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt;
+const PARAMS: CircuitParams = flag("params", "production") === "test" ? TEST_PARAMS : PRODUCTION_PARAMS;
+const BATCHES = Number(flag("batches", "4"));
+const SNARKJS_BATCHES = Number(flag("snarkjs-batches", "1"));
+const TRADERS = Number(flag("traders", "16"));
+if (TRADERS < 2 || TRADERS % 2 || TRADERS > 18) throw new RangeError("--traders: an even number from 2 to 18 (the in-process chain funds 20 wallets)");
+
+const USDC = 10n ** 6n;
+const ETH = 10n ** 18n;
+const PRICE_TICKS = 300_000n; // 3,000 USDC per WETH
+const EXPIRY = 4_000_000_000;
+
+/** One measured row: what the batches of one prover settled, and when. */
+type Row = { prover: string; batches: PostedBatch[]; wallMs: number; latenciesMs: number[]; gas: bigint[] };
+
+async function main(): Promise<void> {
+  section(`Throughput: proven trades per second through the real pipeline (${paramsId(PARAMS)})`);
+  console.log(machineLine());
+  progress("throughput: building the batch circuit (cached after the first build)");
+  const t0 = performance.now();
+  const circuit = await buildBatchCircuit(PARAMS);
+  progress(`throughput: circuit ${int(circuit.nConstraints)} constraints (${circuit.cached ? "cached" : `built in ${dur(performance.now() - t0)}`})`);
+
+  const { viem } = await network.create();
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+  const wallets = (await viem.getWalletClients()) as unknown as WalletClient[];
+  const operator = wallets[0]!;
+  const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
+  const d = await deployDemoExchange(as(operator), { params: PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+  const token = readArtifact("test/TestToken.sol", "TestToken");
+
+  const native = new SingleDeviceProver(new NativeDevice());
+  const options: SequencerOptions = {
+    params: PARAMS,
+    keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    prover: native,
+    chain: { publicClient, walletClient: operator, custodian: d.custodian },
+    makerFeePpm: 100,
+    takerFeePpm: 500,
+  };
+  const sequencer = new Sequencer(options);
+
+  // Onboarding (unmeasured): keys registered, WETH to sellers and USDC to buyers, settled in batches.
+  progress(`throughput: onboarding ${TRADERS} traders (${TRADERS * 2} requests, proven in warm-up batches)`);
+  const traders = Array.from({ length: TRADERS }, (_, i) => ({ ...trader(i + 1), wallet: wallets[i + 1]! }));
+  for (const [i, t] of traders.entries()) {
+    const id = await registerTradingKey(as(t.wallet), d.custodian, t.pubKey);
+    if (id !== t.accountId) throw new Error(`trader ${i}: the custodian assigned account ${id}, expected ${t.accountId}`);
+    const [address, tokenId, amount] = i % 2 === 0 ? [d.weth, 1, 1000n * ETH] : [d.usdc, 0, 10_000_000n * USDC];
+    await send(as(operator), address, token.abi, "mint", [t.wallet.account!.address, amount]);
+    await deposit(as(t.wallet), d.custodian, address, tokenId, amount);
+  }
+  await sequencer.syncRequests();
+  const w0 = performance.now();
+  const warmup = await sequencer.drain();
+  progress(`throughput: onboarding settled in ${warmup.length} batches (${dur(performance.now() - w0)})`);
+
+  // The flow: seller s sells one lot at PRICE_TICKS (resting), buyer s buys it (taking): one trade per pair.
+  const signers = new Map<number, MessageSigner>(traders.map((t) => [t.accountId, messageSigner(t.key)]));
+  const nextOrderId = new Map<number, bigint>();
+  let pair = 0;
+  const tradeAcceptedAt: number[] = []; // per trade, in queue order
+  const order = (accountId: number, side: Side): Order => {
+    const orderId = nextOrderId.get(accountId) ?? 1n;
+    nextOrderId.set(accountId, orderId + 1n);
+    return {
+      accountId, orderId, marketId: d.marketId, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
+      priceTicks: PRICE_TICKS, sizeLots: 1n, maxFeePpm: 1000, expiry: EXPIRY,
+    };
+  };
+  const placePair = async (): Promise<void> => {
+    const k = pair++ % (TRADERS / 2);
+    const seller = traders[2 * k]!.accountId;
+    const buyer = traders[2 * k + 1]!.accountId;
+    const orders = [order(seller, Side.SELL), order(buyer, Side.BUY)].map((o) => ({ ...o, signature: signers.get(o.accountId)!.sign(orderMessage(o)) }));
+    const outcomes = await sequencer.placeOrders(orders);
+    const fills = outcomes.flatMap((o) => ("events" in o ? o.events : [])).filter((e) => e.type === "fill").length;
+    if (fills !== 1) throw new Error(`pair ${pair}: expected one fill, got ${JSON.stringify(outcomes, (_, v) => (typeof v === "bigint" ? v.toString() : v))}`);
+    tradeAcceptedAt.push(performance.now());
+  };
+
+  let settled = 0;
+  const measure = async (label: string, prover: VerifiedProver, batches: number): Promise<Row> => {
+    options.prover = prover;
+    const row: Row = { prover: label, batches: [], wallMs: 0, latenciesMs: [], gas: [] };
+    const target = 2 * PARAMS.slots;
+    while (sequencer.pendingTransactions < target) await placePair();
+    const start = performance.now();
+    for (let b = 0; b < batches; b++) {
+      const posted = await sequencer.runBatch();
+      if (!posted) throw new Error("nothing was posted although trades were pending");
+      const at = performance.now();
+      row.batches.push(posted);
+      for (let i = 0; i < posted.transactions; i++) row.latenciesMs.push(at - tradeAcceptedAt[settled + i]!);
+      settled += posted.transactions;
+      const receipt = await publicClient.getTransactionReceipt({ hash: posted.txHash as `0x${string}` });
+      row.gas.push(receipt.gasUsed);
+      progress(`throughput: ${label}: batch ${posted.batchNumber}: ${posted.transactions} trades, prove ${dur(posted.timings.proveMs)}, ${int(receipt.gasUsed)} gas`);
+      while (sequencer.pendingTransactions < target) await placePair();
+    }
+    row.wallMs = performance.now() - start;
+    return row;
+  };
+
+  const rows = [await measure("native (this machine's cores)", native, BATCHES)];
+  if (SNARKJS_BATCHES > 0) rows.push(await measure("snarkjs (baseline)", new SingleDeviceProver(new SnarkjsDevice()), SNARKJS_BATCHES));
+
+  const slots = PARAMS.slots + PARAMS.derivSlots;
+  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  console.log(`\n${int(circuit.nConstraints)} constraints per batch of ${PARAMS.slots} spot + ${PARAMS.derivSlots} derivatives slots; ${traders.length} traders; proofs verified by the custodian's generated Groth16 verifier on an in-process Hardhat chain.\n`);
+  console.log(table(
+    ["prover", "batches", "trades", "proven trades/s", "constraints/trade", "us/constraint (prove)", "latency p50", "latency p99", "gas/trade", "slots used", "stages per batch (build / witness / prove / verify / post)"],
+    rows.map((r) => {
+      const trades = r.batches.reduce((s, b) => s + b.transactions, 0);
+      const mean = (f: (b: PostedBatch) => number) => stats(r.batches.map(f)).mean;
+      const gas = r.gas.reduce((s, g) => s + g, 0n);
+      return [
+        r.prover, r.batches.length, trades, (trades / (r.wallMs / 1000)).toFixed(2), int(circuit.nConstraints / (trades / r.batches.length)),
+        ((mean((b) => b.timings.proveMs) * 1000) / circuit.nConstraints).toFixed(2), dur(q(r.latenciesMs, 0.5)), dur(q(r.latenciesMs, 0.99)),
+        int(Number(gas) / trades), `${trades}/${r.batches.length * slots}`,
+        ["buildMs", "witnessMs", "proveMs", "verifyMs", "postMs"].map((k) => dur(mean((b) => b.timings[k as keyof PostedBatch["timings"]]))).join(" / "),
+      ];
+    }),
+  ));
+}
+
+await main();
+await terminateSnarkjsCurve();
+process.exit(0);
