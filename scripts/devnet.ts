@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   };
 
   const api = createApiServer(sequencer, { exchange: { chainId, custodian: d.custodian } });
-  const webPage = { chainId, custodian: d.custodian, params: "test" as const, rpc: publicClient, vkeyPath: circuit.vkey, devWallets: true, exitCircuit };
+  const webPage = { chainId, custodian: d.custodian, params: opts.size, rpc: publicClient, vkeyPath: circuit.vkey, devWallets: true, exitCircuit };
   registerWebPage(api, webPage);
   const apiUrl = await api.listen({ host: "127.0.0.1", port: 0 });
   info(`exchange API on ${apiUrl} (WebSocket ${apiUrl.replace("http", "ws")}/v1/stream)`);
