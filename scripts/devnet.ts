@@ -42,6 +42,7 @@ import { Sequencer } from "../sequencer/service/sequencer.ts";
 import { ExchangeClient } from "../sequencer/sdk/client.ts";
 import { claimWithdrawal, deposit, registerTradingKey, requestFeeWithdrawal } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
+import { registerWebPage, startWebServer } from "../sequencer/web/server.ts";
 
 /** Hardhat's well-known development mnemonic: its node funds these accounts. Never use it elsewhere. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -124,8 +125,11 @@ async function main(): Promise<void> {
   };
 
   const api = createApiServer(sequencer, { exchange: { chainId, custodian: d.custodian } });
+  const webPage = { chainId, custodian: d.custodian, params: opts.size, rpc: publicClient, vkeyPath: circuit.vkey, devWallets: true, exitCircuit };
+  registerWebPage(api, webPage);
   const apiUrl = await api.listen({ host: "127.0.0.1", port: 0 });
   info(`exchange API on ${apiUrl} (WebSocket ${apiUrl.replace("http", "ws")}/v1/stream)`);
+  info(`web page: ${apiUrl}/ (trading; devnet test wallets #5-#9) and ${apiUrl}/explorer (settlement explorer)`);
 
   step("Onboard traders with the SDK: wallet signs EIP-712, trading key derived, registered, funded");
   const token = readArtifact("test/TestToken.sol", "TestToken");
@@ -228,6 +232,8 @@ async function main(): Promise<void> {
 
   if (opts.keep) {
     info(`node still running on ${node.url}; custodian ${d.custodian} (in exodus mode). Ctrl-C to stop.`);
+    const web = await startWebServer(webPage); // the exchange's API stopped with the operator; the explorer needs only the chain
+    info(`settlement explorer (chain data only): ${web.url}/explorer`);
     return;
   }
   node.stop();

@@ -6,7 +6,8 @@
  *   contracts  the custodian and its libraries on Hardhat's in-process chain, and the code that calls it
  *   circuits   compiled circuits (rules, attacks, the dishonest-operator generator, custody properties),
  *              trusted setup, provers and the native addon, and sequencer tests that check batches with the circuit's witness
- *   e2e        whole processes: chain, sequencer, provers, API and SDK together, crash recovery
+ *   e2e        whole processes: chain, sequencer, provers, API and SDK together, crash recovery, and the web
+ *              page in Chromium (test/web/)
  * test/scripts/test/lanes.test.ts checks that the lanes cover every test file and that no unit test
  * reaches a circuit, a chain or a prover.
  *
@@ -21,7 +22,7 @@ export type Lane = (typeof LANE_NAMES)[number];
 
 /** Path prefixes of each lane but `unit` (which takes the rest), checked in this order. */
 export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly string[]>> = {
-  e2e: ["test/e2e/", "test/scripts/exchange.test.ts", "test/sequencer/process/main.test.ts"],
+  e2e: ["test/e2e/", "test/web/", "test/scripts/exchange.test.ts", "test/sequencer/process/main.test.ts"],
   contracts: [
     "test/contracts/",
     "test/scripts/deploy/",

@@ -54,7 +54,7 @@ export async function apiRequest<T>(url: string, method: "GET" | "POST", path: s
   const res = await fetch(`${url}${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": binary ? BINARY_ORDERS_TYPE : "application/json" },
-    body: body === undefined ? undefined : binary ? body : toJson(body),
+    body: body === undefined ? undefined : binary ? (body as Uint8Array<ArrayBuffer>) : toJson(body),
   });
   const parsed = fromJson<Record<string, unknown>>(await res.text());
   if (!res.ok) throw new ApiRequestError(res.status, String(parsed.code), String(parsed.message), parsed);

@@ -79,12 +79,13 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
     return new Promise((resolve, reject) => {
       const w = { match, resolve, reject };
       this.#waiters.push(w);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         if (this.#waiters.includes(w)) {
           this.#waiters = this.#waiters.filter((x) => x !== w);
           reject(new Error("stream: timed out waiting for a message"));
         }
-      }, this.#timeoutMs).unref();
+      }, this.#timeoutMs);
+      if (typeof timer === "object") timer.unref(); // (a number in a browser, where the web page reuses this client)
     });
   }
 

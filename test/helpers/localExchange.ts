@@ -27,14 +27,14 @@ export type LocalExchange = {
   deployment: DemoDeployment;
 };
 
-/** Starts a Hardhat node on a free port and deploys the demo exchange at TEST_PARAMS with `verifierSol`. */
-export async function startLocalExchange(verifierSol: string): Promise<LocalExchange> {
+/** Starts a Hardhat node on a free port and deploys the demo exchange at TEST_PARAMS with `verifierSol` (and the exit circuit's verifier, `exitVerifierSol`, when given). */
+export async function startLocalExchange(verifierSol: string, exitVerifierSol?: string): Promise<LocalExchange> {
   const node = await startHardhatNode(await freePort());
   const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
   const wallet = (i: number): WalletClient => createWalletClient({ chain: hardhat, transport: http(node.url), account: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) });
   const operator = wallet(0);
   const operatorKey = toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }).getHdKey().privateKey!);
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
-  const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, operator: operator.account!.address });
+  const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, exitVerifierSol, operator: operator.account!.address });
   return { node, publicClient, wallet, operator, operatorKey, as, deployment };
 }

@@ -1,0 +1,365 @@
+/**
+ * The trading page. Everything goes through the SDK: the trading key is derived from the wallet's EIP-712
+ * signature (sdk/tradingKey.ts), requests are signed and sent by ExchangeClient (sdk/client.ts), the
+ * custodian calls are sdk/custodian.ts, and every number on the page streams over /v1/stream through the
+ * SDK's StreamClient (sequence numbers; on a gap the books resync from snapshots and the account is
+ * re-read over HTTP).
+ */
+import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
+import type { StreamClient } from "../../sdk/streamClient.ts";
+import { apiRequest, ExchangeClient } from "../../sdk/client.ts";
+import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../sdk/custodian.ts";
+import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
+import type { BookView } from "../../sdk/wire.ts";
+import { custodianAbi } from "../../chain/abi.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../protocol/constants.ts";
+import { candleChart, candlesOf, depthChart, type Trade } from "./charts.ts";
+import {
+  $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
+  type PageConfig, type TokenInfo,
+} from "./common.ts";
+import { openStream, type BrowserSocket } from "./socket.ts";
+
+type Any = Record<string, any>;
+const KIND = ["none", "perpetual", "future", "call", "put"];
+const TIF = ["GTC", "IOC", "FOK", "POST_ONLY"];
+const CANDLE_SECONDS = 10;
+
+const s = {
+  cfg: null as PageConfig | null,
+  pc: null as PublicClient | null,
+  tokens: [] as TokenInfo[],
+  markets: [] as Any[],
+  instruments: [] as Any[],
+  marketId: 0,
+  book: { bids: [], asks: [] } as BookView,
+  trades: new Map<number, Trade[]>(),
+  lastBatch: null as Any | null,
+  stream: null as StreamClient | null,
+  socket: null as BrowserSocket | null,
+  wallet: null as WalletClient | null,
+  address: null as Address | null,
+  key: null as TradingKey | null,
+  accountId: 0,
+  client: null as ExchangeClient | null,
+  gaps: 0,
+  resyncs: 0,
+  lastSeq: 0,
+};
+
+// Test hooks (the browser tests read them and make a gap with them).
+(window as unknown as { __exchange: unknown }).__exchange = {
+  state: s,
+  dropStreamMessages: (n: number) => s.socket?.dropIncoming(n),
+};
+
+const quote = () => s.tokens[0] ?? { symbol: "quote", decimals: 6, tokenId: 0, address: "0x" };
+const q = (v: bigint | number | null | undefined) => (v === null || v === undefined ? "—" : units(BigInt(v), quote().decimals));
+const tokenName = (id: number) => s.tokens[id]?.symbol ?? `token ${id}`;
+
+function say(id: string, text: string, ok = true): void {
+  const el = $(id);
+  el.textContent = text;
+  el.className = ok ? "msg ok" : "msg err";
+}
+
+/** Runs a button's action with its result or error shown next to it. */
+async function act(msgId: string, what: string, f: () => Promise<string | void>): Promise<void> {
+  say(msgId, `${what}…`);
+  try {
+    const r = await f();
+    say(msgId, r ?? `${what}: done`);
+  } catch (e) {
+    say(msgId, `${what} failed: ${errorText(e)}`, false);
+  }
+}
+
+const input = (id: string) => $<HTMLInputElement>(id).value;
+
+// ---- market data --------------------------------------------------------------------------------
+
+function marketLabel(marketId: number): string {
+  const inst = s.instruments.find((i) => i.marketId === marketId);
+  if (inst) return `${KIND[inst.kind]} #${inst.instrumentId}${inst.strike ? ` strike ${units(BigInt(inst.strike), 8)}` : ""}${inst.expiry ? ` exp ${time(inst.expiry)}` : ""} (market ${marketId})`;
+  const spot = s.markets.find((m) => m.marketId === marketId);
+  return spot ? `${tokenName(spot.baseTokenId)}/${tokenName(0)} (market ${marketId})` : `market ${marketId}`;
+}
+
+function renderMarket(): void {
+  const levels = (side: "bids" | "asks") => s.book[side].map((l) => [String(l.priceTicks), String(l.lots)]);
+  fill("book", h("div", { class: "cols" },
+    h("div", {}, h("h4", {}, "bids"), table(["price (ticks)", "lots"], levels("bids"), { id: "bids" })),
+    h("div", {}, h("h4", {}, "asks"), table(["price (ticks)", "lots"], levels("asks"), { id: "asks" }))));
+  fill("depth", depthChart(s.book));
+  const trades = s.trades.get(s.marketId) ?? [];
+  fill("trades", table(["time", "price (ticks)", "lots", "maker side"], trades.slice(-15).reverse().map((t) => [time(t.time), t.price, t.lots, (t as Any).makerSide === Side.BUY ? "buy" : "sell"]), { id: "trades-table" }));
+  fill("candles", candleChart(candlesOf(trades, CANDLE_SECONDS)));
+  const b = s.lastBatch;
+  fill("last-batch", b
+    ? h("span", { "data-batch": b.batchNumber }, `last settled batch ${b.batchNumber}: ${b.transactions} transactions, posted ${time(b.postedAt)}, tx ${short(String(b.txHash ?? ""))}, proved in ${(b.timings.proveMs / 1000).toFixed(1)} s`, " ", h("a", { href: `/explorer#batch-${b.batchNumber}` }, "see it in the explorer"))
+    : "no batch settled yet");
+  fill("stream-status", `stream: ${s.stream ? "connected" : "not connected"}, last seq ${s.lastSeq}, gaps ${s.gaps}, books resynced ${s.resyncs}`);
+}
+
+async function selectMarket(marketId: number): Promise<void> {
+  s.marketId = marketId;
+  s.book = (await s.stream!.subscribeMarket(marketId, 10)) ?? { bids: [], asks: [] };
+  renderMarket();
+}
+
+async function loadMarkets(): Promise<void> {
+  s.markets = (await apiRequest<{ markets: Any[] }>(location.origin, "GET", "/v1/markets")).markets;
+  const inst = await apiRequest<Any>(location.origin, "GET", "/v1/instruments");
+  s.instruments = inst.instruments;
+  const sel = $<HTMLSelectElement>("market");
+  const spot = s.markets.map((m) => m.marketId as number).filter((id) => id < INSTRUMENT_MARKET_BASE);
+  sel.replaceChildren(...[...spot, ...s.instruments.map((i) => i.marketId as number)].map((id) => h("option", { value: id }, marketLabel(id))));
+  renderOptionChain();
+}
+
+function renderOptionChain(): void {
+  const options = s.instruments.filter((i) => i.kind === InstrumentKind.CALL || i.kind === InstrumentKind.PUT);
+  if (options.length === 0) return fill("option-chain", "no options listed");
+  const expiries = [...new Set(options.map((o) => Number(o.expiry)))].sort((a, b) => a - b);
+  const strikes = [...new Set(options.map((o) => BigInt(o.strike)))].sort((a, b) => (a < b ? -1 : 1));
+  const cell = (strike: bigint, expiry: number) => {
+    const at = (kind: number) => options.find((o) => BigInt(o.strike) === strike && Number(o.expiry) === expiry && o.kind === kind);
+    const c = at(InstrumentKind.CALL);
+    const p = at(InstrumentKind.PUT);
+    return h("span", {}, c ? `C ${q(c.markPerLot)}` : "", c && p ? " / " : "", p ? `P ${q(p.markPerLot)}` : "");
+  };
+  fill("option-chain", table(["strike (1e-8 quote)", ...expiries.map((e) => `expiry ${time(e)}`)], strikes.map((k) => [String(k), ...expiries.map((e) => cell(k, e))]), { id: "chain-table" }));
+}
+
+async function openMarketStream(): Promise<void> {
+  const { client, socket } = await openStream();
+  s.stream = client;
+  s.socket = socket;
+  client.on("message", (m) => {
+    s.lastSeq = m.seq;
+    if (m.type === "trade") {
+      const list = s.trades.get(m.marketId) ?? [];
+      list.push({ time: Date.now() / 1000, price: Number(m.priceTicks), lots: Number(m.lots), makerSide: m.makerSide } as Trade);
+      s.trades.set(m.marketId, list);
+    }
+    if (m.type === "batch") {
+      s.lastBatch = m.batch;
+      void refreshAccount();
+      void refreshInstruments();
+    }
+    if (m.type === "order" || m.type === "fill" || m.type === "rejected") scheduleAccountRefresh();
+    renderMarket();
+  });
+  client.on("book", (marketId, view) => {
+    if (marketId === s.marketId) s.book = view;
+  });
+  client.on("gap", () => {
+    s.gaps++;
+    scheduleAccountRefresh(); // orders and fills missed in the gap: read again over HTTP
+  });
+  client.on("resynced", () => s.resyncs++);
+  client.on("close", () => fill("stream-status", "stream closed: reload the page"));
+  await client.subscribeBatches();
+  const batches = await apiRequest<{ batches: Any[] }>(location.origin, "GET", "/v1/batches?limit=1");
+  s.lastBatch = batches.batches[0] ?? null;
+}
+
+async function refreshInstruments(): Promise<void> {
+  s.instruments = (await apiRequest<Any>(location.origin, "GET", "/v1/instruments")).instruments;
+  renderOptionChain();
+}
+
+// ---- wallet and account -------------------------------------------------------------------------
+
+async function connect(): Promise<void> {
+  const cfg = s.cfg!;
+  const choice = $<HTMLSelectElement>("wallet-select").value;
+  s.wallet = choice === "injected" ? await injectedWallet(cfg) : devWallet(cfg, Number(choice));
+  s.address = s.wallet.account!.address;
+  s.key = await deriveTradingKey(s.wallet as never, cfg.chainId, cfg.custodian);
+  s.accountId = await accountOf(s.pc!, cfg.custodian, s.address);
+  await startAccount();
+}
+
+async function startAccount(): Promise<void> {
+  const key = s.key!;
+  fill("wallet", h("div", {}, `wallet ${s.address}`), h("div", {}, "trading key ", h("code", {}, short(key.publicKey[0]))), h("div", { id: "account-id", "data-account": s.accountId }, s.accountId ? `account ${s.accountId}` : "no account yet: register the trading key"));
+  if (!s.accountId) return;
+  s.client = new ExchangeClient({ url: location.origin, accountId: s.accountId, tradingKey: key });
+  const registered = await apiRequest<{ publicKey: string[] | null }>(location.origin, "GET", `/v1/accounts/${s.accountId}/key`).catch(() => null);
+  if (registered?.publicKey && BigInt(registered.publicKey[0]!) !== key.publicKey[0]) say("account-msg", "the exchange holds another trading key for this account (rotated?): orders signed here will be refused", false);
+  try {
+    await s.stream!.authenticate(s.accountId, key.privateKey);
+  } catch (e) {
+    say("account-msg", `private stream: ${errorText(e)} (the exchange has not seen the key yet; reconnect in a moment)`, false);
+  }
+  await refreshAccount();
+}
+
+let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+function scheduleAccountRefresh(): void {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    void refreshAccount();
+  }, 150);
+}
+
+async function refreshAccount(): Promise<void> {
+  const c = s.client;
+  if (!c) return;
+  const [acct, fills, deriv] = await Promise.all([
+    c.account() as Promise<Any>,
+    c.fills({ limit: 30 }) as Promise<Any>,
+    c.derivatives() as Promise<Any>,
+  ]);
+  const withdrawable = await Promise.all(s.tokens.map((t) => s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "withdrawable", args: [s.address!, t.tokenId] } as never) as Promise<bigint>));
+  fill("balances", table(["token", "balance", "reserved", "available", "withdrawable on-chain"], s.tokens.map((t) => {
+    const b = (acct.balances as Any[]).find((x) => x.tokenId === t.tokenId) ?? { balance: 0n, reserved: 0n, available: 0n };
+    return [t.symbol, units(BigInt(b.balance), t.decimals), units(BigInt(b.reserved), t.decimals), units(BigInt(b.available), t.decimals), units(withdrawable[t.tokenId] ?? 0n, t.decimals)];
+  }), { id: "balances-table" }));
+  fill("open-orders", table(["order id", "market", "side", "price (ticks)", "lots left", "filled", ""], (acct.openOrders as Any[]).map((o) => [
+    String(o.orderId), marketLabel(o.marketId), o.side === Side.BUY ? "buy" : "sell", String(o.priceTicks), String(o.remainingLots), String(o.filledLots),
+    h("button", { class: "cancel", "data-order": String(o.orderId), onclick: () => act("order-msg", `cancel ${o.orderId}`, async () => {
+      const ev = await c.cancel(BigInt(o.orderId));
+      await refreshAccount();
+      return `order ${o.orderId}: ${ev.map((e) => e.type).join(", ")}`;
+    }) }, "cancel"),
+  ]), { id: "orders-table" }));
+  fill("fills", table(["time", "order", "market", "side", "role", "price (ticks)", "lots", "fee ppm", "status"], (fills.fills as Any[]).map((f) => [
+    time(f.time), String(f.orderId), marketLabel(f.marketId), f.side === Side.BUY ? "buy" : "sell", f.role, String(f.priceTicks), String(f.lots), f.feePpm, f.rejected ? `rejected ${f.rejected}` : "ok",
+  ]), { id: "fills-table" }));
+  fill("margin", table(["collateral", "equity", "initial margin", "maintenance margin", "margin with orders", "free"], [[q(deriv.collateral), q(deriv.equity), q(deriv.initialMargin), q(deriv.maintenanceMargin), q(deriv.marginWithOrders), q(deriv.available)]], { id: "margin-table" }));
+  const open = (deriv.positions as Any[]).filter((p) => BigInt(p.size) !== 0n);
+  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
+    marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid),
+    open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
+    p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
+  ]), { id: "positions-table" }));
+}
+
+/**
+ * The mark per lot at which an account holding this one linear position (perpetual or future) falls to its
+ * maintenance margin: equity C + n m = |n| mm m (formulas.ts accountRisk and lotRisk), so m = C / (|n| mm - n).
+ * None when that is not a positive mark (a fully funded long). Only for a single open position: with several,
+ * or an option, the answer depends on how the others move and is not shown.
+ */
+function liquidationMark(collateral: bigint, p: Any): string {
+  const inst = s.instruments.find((i) => i.instrumentId === p.instrumentId);
+  if (!inst || (inst.kind !== InstrumentKind.PERPETUAL && inst.kind !== InstrumentKind.FUTURE)) return "—";
+  const n = BigInt(p.size);
+  const abs = n < 0n ? -n : n;
+  const denom = abs * BigInt(inst.mmPpm) - n * 1_000_000n; // (|n| mm - n) in ppm
+  if (denom === 0n) return "none";
+  const m = (collateral * 1_000_000n) / denom;
+  return m > 0n ? q(m) : "none";
+}
+
+// ---- actions ------------------------------------------------------------------------------------
+
+const testTokenAbi = parseAbi(["function mint(address to, uint256 amount)"]);
+
+function tokenById(id: string): TokenInfo {
+  const t = s.tokens[Number(id)];
+  if (!t) throw new Error(`no token ${id}`);
+  return t;
+}
+
+function needWallet(): { publicClient: PublicClient; walletClient: WalletClient } {
+  if (!s.wallet) throw new Error("connect a wallet first");
+  return { publicClient: s.pc!, walletClient: s.wallet };
+}
+
+function needClient(): ExchangeClient {
+  if (!s.client) throw new Error("connect a wallet with a registered trading key first");
+  return s.client;
+}
+
+function wireActions(): void {
+  $("connect").onclick = () => act("wallet-msg", "connect", async () => {
+    await connect();
+    return `connected ${s.address}${s.accountId ? `, account ${s.accountId}` : ""}`;
+  });
+  $("mint").onclick = () => act("wallet-msg", "mint test tokens", async () => {
+    const c = needWallet();
+    for (const t of s.tokens) {
+      const hash = await c.walletClient.writeContract({ address: t.address, abi: testTokenAbi, functionName: "mint", args: [s.address!, 10_000n * 10n ** BigInt(t.decimals)], account: c.walletClient.account!, chain: c.walletClient.chain });
+      await c.publicClient.waitForTransactionReceipt({ hash });
+    }
+    return `minted 10000 of ${s.tokens.map((t) => t.symbol).join(", ")} to ${s.address}`;
+  });
+  $("register").onclick = () => act("wallet-msg", "register trading key", async () => {
+    const c = needWallet();
+    if (s.accountId) return `already account ${s.accountId}`;
+    s.accountId = await registerTradingKey(c, s.cfg!.custodian, s.key!.publicKey);
+    await new Promise((r) => setTimeout(r, 1200)); // the exchange polls the custodian for the key
+    await startAccount();
+    return `registered: account ${s.accountId}`;
+  });
+  $("deposit").onclick = () => act("funds-msg", "deposit", async () => {
+    const c = needWallet();
+    const t = tokenById(input("deposit-token"));
+    const amount = parseUnitsStrict(input("deposit-amount"), t.decimals, "deposit amount");
+    await deposit(c, s.cfg!.custodian, t.address, t.tokenId, amount);
+    setTimeout(scheduleAccountRefresh, 1500);
+    return `deposited ${units(amount, t.decimals)} ${t.symbol}: credited once the exchange sees it (about a second)`;
+  });
+  $("withdraw").onclick = () => act("funds-msg", "withdraw", async () => {
+    const t = tokenById(input("withdraw-token"));
+    const amount = parseUnitsStrict(input("withdraw-amount"), t.decimals, "withdrawal amount");
+    await needClient().withdraw(t.tokenId, amount);
+    await refreshAccount();
+    return `withdrawal of ${units(amount, t.decimals)} ${t.symbol} accepted: claim it on-chain after its batch is posted`;
+  });
+  $("claim").onclick = () => act("funds-msg", "claim", async () => {
+    const t = tokenById(input("withdraw-token"));
+    await claimWithdrawal(needWallet(), s.cfg!.custodian, t.tokenId);
+    await refreshAccount();
+    return `claimed ${t.symbol} to ${s.address}`;
+  });
+  $("transfer").onclick = () => act("funds-msg", "transfer", async () => {
+    const amount = parseUnitsStrict(input("transfer-amount"), quote().decimals, "transfer amount");
+    const toCollateral = $<HTMLSelectElement>("transfer-dir").value === "in";
+    await needClient().transfer(toCollateral, amount);
+    await refreshAccount();
+    return `${units(amount, quote().decimals)} ${quote().symbol} moved ${toCollateral ? "into" : "out of"} derivatives collateral`;
+  });
+  $("place").onclick = () => act("order-msg", "place order", async () => {
+    const c = needClient();
+    const type = Number(input("otype")) as OrderType;
+    const { order, events } = await c.placeOrder({
+      marketId: s.marketId, side: Number(input("side")) as Side, type, timeInForce: (type === OrderType.MARKET ? TimeInForce.IOC : Number(input("tif"))) as TimeInForce,
+      priceTicks: parsePositive(input("price"), "price"), sizeLots: parsePositive(input("size"), "size"),
+    });
+    await refreshAccount();
+    const fills = events.filter((e) => e.type === "fill");
+    return `order ${order.orderId} (${TIF[order.timeInForce]}): ${events.filter((e) => e.type !== "done").map((e) => e.type).join(", ")}${fills.length ? `; filled ${fills.reduce((a, e) => a + (e.type === "fill" ? e.lots : 0n), 0n)} lots` : ""}`;
+  });
+  $<HTMLSelectElement>("market").onchange = (e) => void selectMarket(Number((e.target as HTMLSelectElement).value));
+}
+
+async function main(): Promise<void> {
+  s.cfg = await loadConfig();
+  if (!s.cfg.api) {
+    // the explorer-only server (the devnet after its exodus act): no exchange to trade on
+    say("wallet-msg", "This server serves the settlement explorer only: the exchange's API is not running here.", false);
+    return;
+  }
+  s.pc = publicClientOf(s.cfg);
+  s.tokens = await tokensOf(s.pc, s.cfg.custodian);
+  const wallets = $<HTMLSelectElement>("wallet-select");
+  wallets.replaceChildren(h("option", { value: "injected" }, "browser wallet (window.ethereum)"), ...(s.cfg.devWallets ? [5, 6, 7, 8, 9].map((i) => h("option", { value: i }, `devnet test wallet #${i}`)) : []));
+  if (s.cfg.devWallets) wallets.value = "5";
+  else $("mint").hidden = true;
+  for (const id of ["deposit-token", "withdraw-token"]) $(id).replaceChildren(...s.tokens.map((t) => h("option", { value: t.tokenId }, t.symbol)));
+  wireActions();
+  await loadMarkets();
+  await openMarketStream();
+  await selectMarket(Number($<HTMLSelectElement>("market").value || 0));
+  document.body.dataset.ready = "true";
+}
+
+main().catch((e) => {
+  say("wallet-msg", `the page could not start: ${errorText(e)}`, false);
+  console.error(e);
+});

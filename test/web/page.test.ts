@@ -1,0 +1,254 @@
+/**
+ * The web page in a real browser (Debian's Chromium, driven by playwright-core): on a local exchange
+ * (webExchange.ts: node, sequencer loop, API + page, a market maker's ladder) a new user connects a devnet
+ * test wallet, derives the trading key from its EIP-712 signature, mints test tokens, registers the key,
+ * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch,
+ * cancels a resting order, survives a stream gap (resync), and in the settlement explorer sees every proof
+ * verified in the browser's worker, the decoded records of its account and the custody sum. A screenshot of
+ * each page is kept in build/web-screenshots/.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { createTestClient, erc20Abi, http, parseUnits } from "viem";
+import { hardhat } from "viem/chains";
+import { mnemonicToAccount } from "viem/accounts";
+import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
+import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
+import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { REPO_ROOT } from "../../sequencer/web/build.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
+import { DEV_MNEMONIC } from "../helpers/localExchange.ts";
+import { MID_TICKS, startWebExchange, usd, type WebExchange } from "./webExchange.ts";
+
+// The functions passed to page.waitForFunction/evaluate run in the page, where these exist (the test is typed for Node).
+declare const document: { querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
+declare const window: unknown;
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+export const SCREENSHOTS = join(REPO_ROOT, "build", "web-screenshots");
+const WALLET = 5;
+
+describe("web page in Chromium", { timeout: 900_000 }, () => {
+  let w: WebExchange;
+  let browser: Browser;
+  let page: Page;
+  let accountId = 0;
+  const pageErrors: string[] = [];
+
+  const text = async (sel: string) => (await page.locator(sel).textContent()) ?? "";
+  /** Clicks and waits until the message element says something other than "…in progress". */
+  const clickAndWait = async (button: string, msg: string, timeout = 90_000) => {
+    await page.click(button);
+    await page.waitForFunction((id) => {
+      const t = document.querySelector(id)?.textContent ?? "";
+      return t !== "" && !t.endsWith("…");
+    }, msg, { timeout });
+    return text(msg);
+  };
+
+  /** Fills the order form (buy/sell, time in force, price in ticks, size in lots), places it, and returns the page's answer. */
+  const placeOrder = async (side: "0" | "1", tif: "0" | "1" | "2" | "3", price: bigint, lots: number) => {
+    await page.selectOption("#side", side);
+    await page.selectOption("#tif", tif);
+    await page.fill("#price", String(price));
+    await page.fill("#size", String(lots));
+    return clickAndWait("#place", "#order-msg");
+  };
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+    rmSync(SCREENSHOTS, { recursive: true, force: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    w = await startWebExchange();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(w.url);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await w?.close();
+    await terminateSnarkjsCurve();
+  });
+
+  it("shows the maker's ladder in the book and the depth chart", async () => {
+    await page.waitForFunction(() => document.querySelectorAll("#asks tbody tr").length === 3, null, { timeout: 30_000 });
+    assert.equal(await text("#asks tbody tr:first-child td:first-child"), String(MID_TICKS + 500n));
+    assert.equal(await text("#bids tbody tr:first-child td:first-child"), String(MID_TICKS - 500n));
+    assert.equal(await page.locator("#depth svg path[data-side=bids]").count(), 1);
+    assert.equal(await page.locator("#depth svg path[data-side=asks]").count(), 1);
+  });
+
+  it("connects a devnet wallet and derives the trading key the SDK derives from its EIP-712 signature", async () => {
+    await page.selectOption("#wallet-select", String(WALLET));
+    assert.match(await clickAndWait("#connect", "#wallet-msg"), /^connected 0x/);
+    const inPage = await page.evaluate(() => String((window as any).__exchange.state.key.publicKey[0]));
+    const chainId = await w.ex.publicClient.getChainId();
+    const sdk = await deriveTradingKey(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }) as never, chainId, w.ex.deployment.custodian);
+    assert.equal(inPage, String(sdk.publicKey[0]));
+  });
+
+  it("mints test tokens, registers the key on the custodian, refuses a bad amount and deposits", async () => {
+    assert.match(await clickAndWait("#mint", "#wallet-msg"), /^minted 10000 of USDC, WETH/);
+    const registered = await clickAndWait("#register", "#wallet-msg");
+    assert.match(registered, /^registered: account \d+$/);
+    accountId = Number(registered.split(" ").at(-1));
+    await page.fill("#deposit-amount", "12abc");
+    assert.equal(await clickAndWait("#deposit", "#funds-msg"), 'deposit failed: deposit amount: "12abc" is not a positive decimal number');
+    await page.fill("#deposit-amount", "5000");
+    assert.match(await clickAndWait("#deposit", "#funds-msg"), /^deposited 5000 USDC/);
+    // credited once the sequencer has pulled the request (between batches)
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(4)")?.textContent === "5000", null, { timeout: 90_000 });
+  });
+
+  it("buys from the maker (IOC), sees the fill, the trade and the WETH it now holds, then the batch that settles it", async () => {
+    const batchesBefore = (await w.maker.batches(1)).batches[0]?.batchNumber as number;
+    assert.match(await placeOrder("0", "1", MID_TICKS + 500n, 100), /^order \d+ \(IOC\): accepted, fill; filled 100 lots$/);
+    await page.waitForFunction(() => document.querySelectorAll("#fills-table tbody tr").length === 1, null, { timeout: 30_000 });
+    assert.deepEqual(await page.locator("#fills-table tbody tr:first-child td").allTextContents().then((c) => [c[3], c[4], c[5], c[6]]), ["buy", "taker", "300500", "100"]);
+    await page.waitForFunction(() => document.querySelector("#trades-table tbody tr td:nth-child(2)")?.textContent === "300500", null, { timeout: 30_000 });
+    assert.equal(await page.locator("#candles svg rect[data-candle]").count() >= 1, true);
+    // 100 lots of 0.001 WETH
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(2)")?.textContent === "0.1", null, { timeout: 30_000 });
+    // the ask level shrank by the fill
+    await page.waitForFunction(() => document.querySelector("#asks tbody tr:first-child td:nth-child(2)")?.textContent === "900", null, { timeout: 30_000 });
+    // a later batch is announced on the stream and shown as the last settled batch
+    await page.waitForFunction((n) => Number(document.querySelector("#last-batch span")?.getAttribute("data-batch") ?? -1) > n, batchesBefore ?? -1, { timeout: 120_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, "trade.png"), fullPage: true });
+  });
+
+  it("withdraws WETH through the exchange and, once its batch is posted, claims it on-chain to the wallet", async () => {
+    await page.selectOption("#withdraw-token", "1");
+    await page.fill("#withdraw-amount", "0.05");
+    assert.equal(await clickAndWait("#withdraw", "#funds-msg"), "withdrawal of 0.05 WETH accepted: claim it on-chain after its batch is posted");
+    // credited to the wallet's withdrawable on the custodian by the batch that proves the withdrawal
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(5)")?.textContent === "0.05", null, { timeout: 120_000 });
+    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
+    const wethOf = () => w.ex.publicClient.readContract({ address: w.ex.deployment.weth, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
+    const before = await wethOf();
+    assert.equal(await clickAndWait("#claim", "#funds-msg"), `claimed WETH to ${owner}`);
+    assert.equal((await wethOf()) - before, 5n * 10n ** 16n);
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(5)")?.textContent === "0", null, { timeout: 30_000 });
+  });
+
+  it("rests a GTC order, sees it open, and cancels it with a signed cancel", async () => {
+    assert.match(await placeOrder("0", "0", 299_000n, 50), /^order (\d+) \(GTC\): accepted$/);
+    await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 1, null, { timeout: 30_000 });
+    const orderId = await page.locator("#orders-table button.cancel").getAttribute("data-order");
+    assert.match(await clickAndWait("#orders-table button.cancel", "#order-msg"), new RegExp(`^order ${orderId}: cancelled`));
+    await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 0, null, { timeout: 30_000 });
+  });
+
+  it("notices a gap in the stream's sequence numbers and resyncs the book from a snapshot", async () => {
+    await page.evaluate(() => (window as any).__exchange.dropStreamMessages(1));
+    // the maker's new level: its trade-free book delta is the message the page loses
+    await w.maker.placeOrder({ marketId: 0, side: Side.SELL, timeInForce: TimeInForce.POST_ONLY, priceTicks: MID_TICKS + 2_000n, sizeLots: 7n });
+    await page.waitForFunction(() => (window as any).__exchange.state.resyncs >= 1, null, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (window as any).__exchange.state.gaps), 1);
+    // the snapshot brought the level the lost delta carried
+    await page.waitForFunction(() => [...document.querySelectorAll("#asks tbody tr td:first-child")].some((td) => td.textContent === "302000"), null, { timeout: 30_000 });
+  });
+
+  it("moves USDC into collateral, buys the perpetual from the maker and sees the position, its margin and the option chain", async () => {
+    await w.publishOracle(3000); // a fresh mark: derivatives orders need an oracle update younger than 240 s
+    await page.fill("#transfer-amount", "2000");
+    assert.equal(await clickAndWait("#transfer", "#funds-msg"), "2000 USDC moved into derivatives collateral");
+    await page.waitForFunction(() => document.querySelector("#margin-table tbody td")?.textContent === "2000", null, { timeout: 30_000 });
+    await page.selectOption("#market", String(INSTRUMENT_MARKET_BASE + w.instruments.perp));
+    await page.waitForFunction((p) => document.querySelector("#asks tbody tr:first-child td")?.textContent === p, String(MID_TICKS + 100n), { timeout: 30_000 });
+    assert.match(await placeOrder("0", "1", MID_TICKS + 100n, 10), /^order \d+ \(IOC\): accepted, fill; filled 10 lots$/);
+    await page.waitForFunction(() => document.querySelectorAll("#positions-table tbody tr").length === 1, null, { timeout: 30_000 });
+    // 10 lots of 0.01 ETH; entry 3,001 USDC per ETH = 30.01 per lot; mark 3,000 = 30 per lot; PnL 10 x -0.01
+    const row = await page.locator("#positions-table tbody tr td").allTextContents();
+    assert.deepEqual(row.slice(1, 5), ["10", "30.01", "30", "-0.1"]);
+    // a fully funded long (collateral paid the notional) has no liquidation mark
+    assert.equal(row[7], "none");
+    const margin = await page.locator("#margin-table tbody td").allTextContents();
+    assert.equal(Number(margin[2]), 30); // initial margin: 10% of 10 lots x 30
+    assert.ok(Number(margin[5]) > 0 && Number(margin[5]) < 2000, `free margin ${margin[5]}`);
+    // the option chain: one strike (3,000), one expiry, a call and a put mark
+    await page.waitForSelector("#chain-table");
+    assert.equal(await page.locator("#chain-table tbody tr").count(), 1);
+    assert.equal(await text("#chain-table tbody tr td:first-child"), String(usd(3000)));
+    assert.match(await text("#chain-table tbody tr td:nth-child(2)"), /^C \d+(\.\d+)? \/ P \d+(\.\d+)?$/);
+    await page.screenshot({ path: join(SCREENSHOTS, "trade-derivatives.png"), fullPage: true });
+  });
+
+  it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {
+    const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    explorer.on("pageerror", (e) => pageErrors.push(e.message));
+    await explorer.goto(`${w.url}/explorer`);
+    await explorer.waitForSelector("#verify-status[data-ok]", { timeout: 300_000 });
+    assert.equal(await explorer.getAttribute("#verify-status", "data-ok"), "true");
+    const batches = await explorer.locator("details.batch").count();
+    assert.ok(batches >= 3, `${batches} batches`);
+    assert.equal(await explorer.locator("details.batch[data-proof=valid]").count(), batches);
+    assert.match(await explorer.locator("#verify-status").textContent() ?? "", new RegExp(`all ${batches} batches verified`));
+    // holdings equal claims: nothing is missing and nothing is unaccounted for
+    assert.deepEqual(await explorer.locator("#custody-table [data-surplus]").evaluateAll((els) => els.map((e) => e.getAttribute("data-surplus"))), ["0", "0"]);
+    // the account's history, rebuilt from chain data: its key, its deposit and its trade
+    await explorer.fill("#account-id", String(accountId));
+    await explorer.click("#account-lookup");
+    await explorer.waitForSelector("#account-history", { timeout: 30_000 });
+    const types = await explorer.locator("#account-history tbody tr td:nth-child(3)").allTextContents();
+    assert.deepEqual(types.slice(0, 3), ["REGISTER_KEY", "DEPOSIT", "TRADE"]);
+    assert.match(await explorer.locator("#account-history tbody tr:nth-child(3) td:nth-child(4)").textContent() ?? "", new RegExp(`buyAccountId=${accountId} .*lots=100 priceTicks=300500`));
+    await explorer.locator("details.batch").first().evaluate((d) => ((d as unknown as { open: boolean }).open = true));
+    await explorer.screenshot({ path: join(SCREENSHOTS, "explorer.png"), fullPage: true });
+    await explorer.close();
+  });
+
+  it("exodus: the operator stops, a forced withdrawal outlives its deadline, and the wallet exits from the explorer with a proof made in the browser", async () => {
+    const { custodian, usdc } = w.ex.deployment;
+    // everything accepted so far is proven first (the perpetual's trade among it), then the operator stops
+    for (let i = 0; w.sequencer.pendingTransactions > 0; i++) {
+      assert.ok(i < 480, `${w.sequencer.pendingTransactions} transactions still pending`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await w.stopOperator();
+    assert.deepEqual(new Set(await page.locator("#fills-table tbody tr td:nth-child(9)").allTextContents()), new Set(["ok"]));
+    await forceWithdraw(w.ex.as(w.ex.wallet(WALLET)), custodian, 0, 10n ** 6n);
+    const { requestDeadline } = await exodusStatus(w.ex.publicClient, custodian);
+    const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(w.ex.node.url) });
+    await testClient.increaseTime({ seconds: Number(requestDeadline) + 1 });
+    await testClient.mine({ blocks: 1 });
+    await activateExodus(w.ex.as(w.ex.operator), custodian);
+
+    const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    explorer.on("pageerror", (e) => pageErrors.push(e.message));
+    await explorer.goto(`${w.url}/explorer`);
+    await explorer.waitForSelector("#verify-status[data-ok=true]", { timeout: 300_000 });
+    assert.equal(await explorer.getAttribute("#exodus [data-exodus]", "data-exodus"), "true");
+    await explorer.selectOption("#wallet-select", String(WALLET));
+    await explorer.click("#connect");
+    await explorer.waitForSelector("#exit-button", { timeout: 30_000 });
+    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
+    const usdcOf = () => w.ex.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
+    const before = await usdcOf();
+    await explorer.click("#exit-button");
+    await explorer.waitForFunction(() => /^(exited|exit failed)/.test(document.querySelector("#exit-msg")?.textContent ?? ""), null, { timeout: 600_000 });
+    const said = (await explorer.locator("#exit-msg").textContent()) ?? "";
+    assert.match(said, new RegExp(`^exited: paid \\d+(\\.\\d+)? USDC, 0\\.05 WETH to ${owner}$`));
+    assert.equal(await w.ex.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exited", args: [accountId] }), true);
+    const paidUsdc = (await usdcOf()) - before;
+    assert.equal(parseUnits(said.split(" ")[2]!, 6), paidUsdc);
+    assert.ok(paidUsdc > 2_000n * 10n ** 6n, `paid ${paidUsdc}`); // about 2,699 USDC spot plus about 2,000 of collateral and position
+    await explorer.screenshot({ path: join(SCREENSHOTS, "explorer-exodus.png"), fullPage: true });
+    await explorer.close();
+  });
+
+  it("kept a screenshot of each page and saw no script error", () => {
+    for (const f of ["trade.png", "trade-derivatives.png", "explorer.png", "explorer-exodus.png"]) assert.ok(statSync(join(SCREENSHOTS, f)).size > 10_000, `${f} was written`);
+    assert.deepEqual(pageErrors, []);
+  });
+});
