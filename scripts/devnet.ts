@@ -2,7 +2,8 @@
  * The main job: a local chain with the exchange and demo traders, on embedded defaults.
  *
  *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies
- *   npm run devnet -- --keep  # leaves the node running afterwards (Ctrl-C to stop)
+ *   npm run devnet -- --keep  # instead of the exodus act, keeps the node, the exchange (batches proven as
+ *                             # orders arrive) and its web page running for you to trade (Ctrl-C to stop)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
  *                                         # 9 + 4 slots per batch); its first run builds the circuits (~10 minutes)
  *
@@ -42,7 +43,7 @@ import { Sequencer } from "../sequencer/service/sequencer.ts";
 import { ExchangeClient } from "../sequencer/sdk/client.ts";
 import { claimWithdrawal, deposit, registerTradingKey, requestFeeWithdrawal } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
-import { registerWebPage, startWebServer } from "../sequencer/web/server.ts";
+import { registerWebPage } from "../sequencer/web/server.ts";
 
 /** Hardhat's well-known development mnemonic: its node funds these accounts. Never use it elsewhere. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -53,7 +54,7 @@ const program = new Command()
   .name("devnet")
   .description("Local chain with the exchange and demo traders: trade, prove, settle, verify")
   .option("--port <port>", "JSON-RPC port of the Hardhat node", "8545")
-  .option("--keep", "keep the node running at the end", false)
+  .option("--keep", "skip the exodus act and keep the node, the exchange and its web page running (Ctrl-C to stop)", false)
   .addOption(new Option("--size <size>", "circuit and tree sizes").choices(["test", "production"]).default("test"))
   .parse();
 const opts = program.opts<{ port: string; keep: boolean; size: "test" | "production" }>();
@@ -221,6 +222,15 @@ async function main(): Promise<void> {
   const { runVerifier } = await import("./verify.ts");
   const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: opts.size, vkey: circuit.vkey });
 
+  if (opts.keep) {
+    // The exchange stays live for the web page: batches are proven and posted as orders and requests arrive.
+    sequencer.start();
+    step("The exchange stays up (--keep): trade on the web page; Ctrl-C to stop");
+    info(`web page: ${apiUrl}/ (devnet test wallets #5-#9 are offered) and ${apiUrl}/explorer (settlement explorer)`);
+    info(`node ${node.url}; custodian ${d.custodian}; API ${apiUrl}`);
+    return;
+  }
+
   await runExodusAct({
     publicClient, testClient, custodian: d.custodian, params: PARAMS,
     tokens: [{ symbol: "USDC", address: d.usdc, decimals: 6 }, { symbol: "WETH", address: d.weth, decimals: 18 }],
@@ -230,12 +240,6 @@ async function main(): Promise<void> {
     vkey: circuit.vkey, exitCircuit, info, step,
   });
 
-  if (opts.keep) {
-    info(`node still running on ${node.url}; custodian ${d.custodian} (in exodus mode). Ctrl-C to stop.`);
-    const web = await startWebServer(webPage); // the exchange's API stopped with the operator; the explorer needs only the chain
-    info(`settlement explorer (chain data only): ${web.url}/explorer`);
-    return;
-  }
   node.stop();
   process.exit(ok ? 0 : 1);
 }

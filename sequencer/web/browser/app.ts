@@ -341,7 +341,7 @@ function wireActions(): void {
 async function main(): Promise<void> {
   s.cfg = await loadConfig();
   if (!s.cfg.api) {
-    // the explorer-only server (the devnet after its exodus act): no exchange to trade on
+    // the explorer-only server (startWebServer: chain data alone): no exchange to trade on
     say("wallet-msg", "This server serves the settlement explorer only: the exchange's API is not running here.", false);
     return;
   }
