@@ -43,7 +43,7 @@ export const TEST_PARAMS: CircuitParams = {
 /**
  * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 9 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,002,666 constraints; a tenth spot slot would pass 2^20; README.md, "Production size",
+ * Groth16 domain (1,002,666 constraints; 10 + 4 is 1,048,682, 107 over 2^20; README.md, "Production size",
  * argues the choice). Several batches go on chain in one transaction (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
