@@ -12,6 +12,11 @@ const babyJub = await buildBabyjub();
 export type PublicKey = readonly [x: bigint, y: bigint];
 export type Signature = { r8x: bigint; r8y: bigint; s: bigint };
 
+/** The order l of Baby Jubjub's prime-order subgroup, which Base8 generates. */
+export const SUBGROUP_ORDER: bigint = eddsa.babyJub.subOrder;
+/** circomlib's Base8: every key and every signature's R8 is a multiple of it. */
+export const BASE8: PublicKey = [F.toObject(eddsa.babyJub.Base8[0]), F.toObject(eddsa.babyJub.Base8[1])];
+
 export function publicKeyOf(privateKey: Uint8Array): PublicKey {
   if (privateKey.length !== 32) throw new RangeError("trading private key must be 32 bytes");
   const [x, y] = eddsa.prv2pub(privateKey);

@@ -13,32 +13,17 @@
  * JavaScript path. nativeSigner() is null when the addon is not built.
  */
 import createBlakeHash from "blake-hash";
-import { isNativeAvailable, nativeAddon } from "../../fpga-prover/native/index.ts";
-import { publicKeyOf, signMessage, type PublicKey, type Signature } from "./babyjub.ts";
-
-/** Order of Baby Jubjub's prime-order subgroup (circomlibjs babyJub.subOrder). */
-const SUB_ORDER = 2736030358979909402780800718157159386076813972158567259200215660948447373041n;
-/** circomlibjs's Base8 (the generator of the prime-order subgroup every key and R8 is a multiple of). */
-const BASE8: PublicKey = [
-  5299619240641551281634865583518297030282874472190772894086521144482721001553n,
-  16950150798460657717958625567821834550301663161624707787222815936182638968203n,
-];
+import { bigintToLE32, isNativeAvailable, le32ToBigint, nativeAddon } from "../../fpga-prover/native/index.ts";
+import { BASE8, publicKeyOf, signMessage, SUBGROUP_ORDER, type PublicKey, type Signature } from "./babyjub.ts";
 
 /** Signs field elements (Poseidon message hashes) with one trading key. */
 export type MessageSigner = { readonly publicKey: PublicKey; sign(message: bigint): Signature };
 
-function le(x: bigint, bytes: number, out = new Uint8Array(bytes), offset = 0): Uint8Array {
-  for (let i = 0; i < bytes; i++, x >>= 8n) out[offset + i] = Number(x & 0xffn);
-  return out;
-}
-
-function leInt(b: Uint8Array): bigint {
-  let x = 0n;
-  for (let i = b.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(b[i]!);
-  return x;
-}
-
 const blake512 = (data: Uint8Array): Buffer => createBlakeHash("blake512").update(Buffer.from(data)).digest();
+/** A 64-byte digest read as a little-endian integer. */
+const le64ToBigint = (b: Uint8Array): bigint => le32ToBigint(b, 0) | (le32ToBigint(b, 32) << 256n);
+/** Base8 as the addon takes points: x then y, 32 bytes little-endian each. */
+const BASE8_BYTES = Uint8Array.from([...bigintToLE32(BASE8[0]), ...bigintToLE32(BASE8[1])]);
 
 /** A signer for `privateKey` on the native addon, or null when the addon is not built. */
 export function nativeSigner(privateKey: Uint8Array): MessageSigner | null {
@@ -50,23 +35,20 @@ export function nativeSigner(privateKey: Uint8Array): MessageSigner | null {
   pruned[0]! &= 0xf8;
   pruned[31]! &= 0x7f;
   pruned[31]! |= 0x40;
-  const s = leInt(pruned);
+  const s = le32ToBigint(pruned);
   const publicKey = publicKeyOf(privateKey);
-  const base = new Uint8Array(64);
-  le(BASE8[0], 32, base, 0);
-  le(BASE8[1], 32, base, 32);
   const nonceInput = new Uint8Array(64);
   nonceInput.set(h.subarray(32, 64), 0);
   return {
     publicKey,
     sign(message: bigint): Signature {
-      le(message, 32, nonceInput, 32);
-      const r = leInt(blake512(nonceInput)) % SUB_ORDER;
-      const r8 = addon.babyJubMsm(base, le(r, 32), "scalar");
-      const r8x = leInt(r8.subarray(0, 32));
-      const r8y = leInt(r8.subarray(32, 64));
+      nonceInput.set(bigintToLE32(message), 32);
+      const r = le64ToBigint(blake512(nonceInput)) % SUBGROUP_ORDER;
+      const r8 = addon.babyJubMsm(BASE8_BYTES, bigintToLE32(r), "scalar");
+      const r8x = le32ToBigint(r8, 0);
+      const r8y = le32ToBigint(r8, 32);
       const hm = addon.poseidon([r8x, r8y, publicKey[0], publicKey[1], message]);
-      return { r8x, r8y, s: (r + hm * s) % SUB_ORDER };
+      return { r8x, r8y, s: (r + hm * s) % SUBGROUP_ORDER };
     },
   };
 }
