@@ -48,7 +48,7 @@ import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { BENCH_MARKET, generatorAccounts, signedOrders } from "./apiOrders.ts";
 import type { Encoding, Go, LoadConfig, LoadReport } from "./apiLoad.ts";
-import { int, machineLine, progress, table } from "./util.ts";
+import { int, machineLine, percentile, progress, table } from "./util.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt;
@@ -118,7 +118,6 @@ function benchSequencer(verifier: SignatureVerifier): Sequencer {
   return s;
 }
 
-const percentile = (sorted: readonly number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
 /** The same orders placed in-process (generators' orders interleaved), in groups like the API's. */
 async function inProcess(verifier: SignatureVerifier, perGen: number): Promise<{ placeOrders: number; engine: number }> {

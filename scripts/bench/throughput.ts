@@ -41,7 +41,7 @@ import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequen
 import type { PostedBatch } from "../../sequencer/service/batchPipeline.ts";
 import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
 import { trader } from "./fixtures.ts";
-import { dur, int, machineLine, progress, section, stats, table } from "./util.ts";
+import { dur, int, machineLine, percentile, progress, section, stats, table } from "./util.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt;
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   if (SNARKJS_BATCHES > 0) rows.push(await measure("snarkjs (baseline)", new SingleDeviceProver(new SnarkjsDevice()), SNARKJS_BATCHES));
 
   const slots = PARAMS.slots + PARAMS.derivSlots;
-  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const q = (xs: readonly number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
   console.log(`\n${int(circuit.nConstraints)} constraints per batch of ${PARAMS.slots} spot + ${PARAMS.derivSlots} derivatives slots; ${traders.length} traders; proofs verified by the custodian's generated Groth16 verifier on an in-process Hardhat chain.\n`);
   console.log(table(
     ["prover", "batches", "trades", "proven trades/s", "constraints/trade", "us/constraint (prove)", "latency p50", "latency p99", "gas/trade", "slots used", "stages per batch (build / witness / prove / verify / post)"],
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       const gas = r.gas.reduce((s, g) => s + g, 0n);
       return [
         r.prover, r.batches.length, trades, (trades / (r.wallMs / 1000)).toFixed(2), int(circuit.nConstraints / (trades / r.batches.length)),
-        ((mean((b) => b.timings.proveMs) * 1000) / circuit.nConstraints).toFixed(2), dur(q(r.latenciesMs, 0.5)), dur(q(r.latenciesMs, 0.99)),
+        ((mean((b) => b.timings.proveMs) * 1000) / circuit.nConstraints).toFixed(2), dur(q(r.latenciesMs, 50)), dur(q(r.latenciesMs, 99)),
         int(Number(gas) / trades), `${trades}/${r.batches.length * slots}`,
         ["buildMs", "witnessMs", "proveMs", "verifyMs", "postMs"].map((k) => dur(mean((b) => b.timings[k as keyof PostedBatch["timings"]]))).join(" / "),
       ];

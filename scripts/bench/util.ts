@@ -47,6 +47,10 @@ export async function sampleAsync(n: number, warmup: number, f: (i: number) => P
 }
 
 /** Integer with thousands separators. */
+/** The p-th percentile (0..100) of ascending `sorted` samples, by rank (NaN when there are none). */
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+
 export const int = (x: number | bigint): string => (typeof x === "bigint" ? x.toLocaleString("en-US") : Math.round(x).toLocaleString("en-US"));
 
 /** A duration given in milliseconds, in a readable unit (µs below 1 ms, s from 10 s). */
