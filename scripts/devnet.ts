@@ -5,7 +5,7 @@
  *   npm run devnet -- --keep  # instead of the exodus act, keeps the node, the exchange (batches proven as
  *                             # orders arrive) and its web page running for you to trade (Ctrl-C to stop)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
- *                                         # 9 + 4 slots per batch); its first run builds the circuits (~10 minutes)
+ *                                         # 9 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
  *
  * Steps: build the batch circuit (cached; dev keys, INSECURE), start `hardhat node`, deploy test USDC/WETH
  * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
@@ -15,7 +15,7 @@
  * and a put on ETH, a test oracle feeder, collateral transfers, trades, two funding ticks, a
  * liquidation and an expiry settlement; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
  * custodian's fee recipient. Every batch is proven and posted; then the independent
- * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone. Last, the
+ * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone. Last (unless --keep), the
  * exodus act (devnet/exodusAct.ts): the operator stops, a forced withdrawal goes unprocessed past the
  * deadline, exodus is switched on and every trader exits with an exit proof, printing what it recovered.
  *
