@@ -30,10 +30,15 @@ export type TransferRecord = { t: "transfer"; transfer: Signed<Transfer>; time: 
  */
 export type OracleRecord = { t: "oracle"; update: SignedOracleUpdate; time: number };
 /**
- * Batch `batchNumber` consumes the first `count` pending entries (batchSelection.ts), is stamped `timestamp`, its public
- * data hashes to `publicDataHash` (sha256, 0x-hex) and `proof` proves it. Written before it is posted.
+ * Batch `batchNumber` consumes the first `count` pending entries (batchSelection.ts), is stamped `timestamp`
+ * and its public data hashes to `publicDataHash` (sha256, 0x-hex). Written once it is built, before it is
+ * proven: from then on it is the batch in flight, and batches built behind it (the pipeline proves several
+ * at once) take the entries after its own. `proof` is present only in records written before the pipeline
+ * proved several batches at once, when a batch was logged once proven; otherwise a ProvedRecord follows.
  */
-export type BatchRecord = { t: "batch"; batchNumber: number; count: number; timestamp: number; publicDataHash: string; proof: CalldataProof };
+export type BatchRecord = { t: "batch"; batchNumber: number; count: number; timestamp: number; publicDataHash: string; proof?: CalldataProof };
+/** Batch `batchNumber`, logged in flight, is proven by `proof` (checked before it was logged). */
+export type ProvedRecord = { t: "proved"; batchNumber: number; proof: CalldataProof };
 /**
  * The pending entry at `index` (counted from the head of the queue when the record was written) cannot
  * be proven by any batch (`code`, `message`: the batch builder's reason, or the circuit's: CIRCUIT_REFUSED): it leaves the queue, with the
@@ -43,11 +48,12 @@ export type BatchRecord = { t: "batch"; batchNumber: number; count: number; time
  */
 export type RejectRecord = { t: "reject"; index: number; code: string; message: string; time: number };
 /**
- * Batch `batchNumber`, logged and not on chain, is given up because the custodian can no longer take it
- * in time (`reason`: its stamp is older than MAX_BATCH_AGE before the chain's time, or too close to it to
- * be sent, and no transaction of it can still be mined): the proven state goes back to before it, its
- * entries return to the head of the queue in their order, and the next batch takes them with a fresh
- * stamp (BatchPipeline: abandonment, service/batchPipeline.ts). `time` is when.
+ * Batch `batchNumber`, logged and not on chain, is given up with every batch logged after it: because the
+ * custodian can no longer take it in time (`reason`: its stamp is older than MAX_BATCH_AGE before the
+ * chain's time, or too close to it to be sent, and no transaction of it can still be mined), or because
+ * the circuit refuses it (its refused transaction is rejected next). The proven state goes back to before
+ * it, the entries of all of them return to the head of the queue in their order, and the next batch takes
+ * them with a fresh stamp (BatchPipeline: abandonment, service/batchPipeline.ts). `time` is when.
  */
 export type AbandonRecord = { t: "abandon"; batchNumber: number; reason: string; time: number };
 /** The transaction posting batch `batchNumber` was sent (its receipt not yet seen). */
@@ -56,8 +62,8 @@ export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
 export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null };
 
 export type LogRecord =
-  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | BatchRecord | SentRecord
-  | PostedRecord | AbandonRecord;
+  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | BatchRecord | ProvedRecord
+  | SentRecord | PostedRecord | AbandonRecord;
 
 /** A record with its position in the log (1, 2, 3, ...; never reused). */
 export type LoggedRecord = { seq: number; record: LogRecord };

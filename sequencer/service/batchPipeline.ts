@@ -34,10 +34,10 @@ import { BatchPostError, type ChainContext, type CustodianClient } from "../chai
 import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import type { ExchangeState } from "../state/exchangeState.ts";
-import type { AbandonRecord, BatchRecord, PostedRecord, RejectRecord, SentRecord } from "../persistence/records.ts";
+import type { ExchangeState, StateTransaction } from "../state/exchangeState.ts";
+import type { AbandonRecord, BatchRecord, PostedRecord, ProvedRecord, RejectRecord, SentRecord } from "../persistence/records.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
-import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import type { VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
 import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness.ts";
 import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
 import { sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
@@ -92,6 +92,8 @@ export type BatchSettings = {
   chain: ChainContext;
   postMargin?: number;
   enforceBuilderRules?: boolean;
+  pipelineDepth?: number;
+  batchesPerPost?: number;
   onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
 };
 
@@ -110,24 +112,36 @@ export type BatchPipelineOptions = {
   log: (line: string) => void;
 };
 
-/** A proven batch between its log record and its confirmation on chain (or its abandonment). */
+/** What became of a batch's proof: the prover's answer, or its failure (kept, never an unhandled rejection). */
+type ProofOutcome = { ok: true; proved: VerifiedProof } | { ok: false; error: unknown };
+
+/**
+ * A batch in flight: logged once built, proven (its proof logged), then posted; until the chain holds it
+ * (or it is abandoned) its state transaction stays open, above those of the batches before it.
+ */
 type InFlightBatch = {
   batchNumber: number;
   /** The queue entries it consumed (markers included), in order: they go back to the queue if it is abandoned. */
   entries: PendingEntry[];
-  txs: BatchTx[];
-  /** Its stamp. */
-  timestamp: number;
+  /** What it was built from (its transactions, stamp and oracle update). */
+  sel: BatchSelection;
   /** The state transaction that holds its effects: committed once the chain holds it, rolled back if it is abandoned. */
   proven: StateTransaction;
   /**
-   * A transaction posting it may have reached the node (one was handed to it, or the batch was recovered
+   * A transaction posting it may have reached the node (one was handed to it, or its proof was recovered
    * from the log, where a send just before the crash leaves no trace): it is then given up only once no
    * block can take it any more.
    */
   mayBeSent: boolean;
   publicData: Uint8Array;
-  proof: CalldataProof;
+  /** What the prover is given, kept until the proof is logged. */
+  input: { circuitInput: Record<string, unknown>; publicInput: string } | null;
+  /** Its proof, once logged. */
+  proof: CalldataProof | null;
+  /** The proof being computed (null: none asked for since the last failure, or proven). */
+  proving: Promise<ProofOutcome> | null;
+  /** Its outcome, once the prover answered (read without waiting, to post several batches at once). */
+  outcome: ProofOutcome | null;
   /** Hash of the transaction that posts it, once sent. */
   txHash: Hash | null;
   timings: Omit<PostedBatch["timings"], "postMs">;
@@ -135,7 +149,10 @@ type InFlightBatch = {
 
 const NO_TIMINGS = { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0 };
 
-type StateTransaction = ReturnType<ExchangeState["begin"]>;
+/** The first line of an error's message (for a log line). */
+function errorLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
 
 /** The 0x-hex sha256 of a batch's public data (what its log record holds). */
 function sha256Hex(data: Uint8Array): string {
@@ -151,16 +168,19 @@ export class BatchPipeline {
   #window: TimestampWindow | null = null;
   readonly #health: BatchHealth = { consecutiveFailures: 0, lastError: null, lastBatchAt: null };
   #batchNumber: number;
-  /** The proven batch being posted: it left the queue and is retried until the chain holds it. */
-  #inFlight: InFlightBatch | null = null;
-  /** True while a batch is built and proved: the state then holds it uncommitted. */
+  /**
+   * The batches in flight, oldest first: logged, left the queue, proven or being proven, posted oldest
+   * first and retried until the chain holds them.
+   */
+  readonly #inFlight: InFlightBatch[] = [];
+  /** True while a batch is built: the state then holds it uncommitted and unlogged. */
   #building = false;
   /**
    * True from an abandonment until the next batch is posted (live and at replay, so a restart keeps it):
    * the rebuilt batch is stamped at chain time.
    */
   #abandonedSincePost = false;
-  /** runBatch calls run one at a time, in call order. */
+  /** runBatches calls run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
 
   /** A pipeline with nothing in flight, numbering from `opts.batchNumber`. */
@@ -178,17 +198,22 @@ export class BatchPipeline {
 
   /** True while a batch is being built or is in flight: the state then holds an unconfirmed batch (no snapshot). */
   get busy(): boolean {
-    return this.#building || this.#inFlight !== null;
+    return this.#building || this.#inFlight.length > 0;
   }
 
-  /** The number of the proven batch waiting to be posted, or null. */
+  /** The number of the oldest batch in flight (logged, not yet on chain), or null. */
   get unpostedBatch(): number | null {
-    return this.#inFlight?.batchNumber ?? null;
+    return this.#inFlight[0]?.batchNumber ?? null;
   }
 
-  /** The transactions of the batch in flight (none when there is none). */
+  /** How many batches are in flight (logged, not yet on chain). */
+  get inFlightBatches(): number {
+    return this.#inFlight.length;
+  }
+
+  /** The transactions of the batches in flight, oldest first (none when there is none). */
   get inFlightTxs(): readonly BatchTx[] {
-    return this.#inFlight?.txs ?? [];
+    return this.#inFlight.flatMap((b) => b.sel.txs);
   }
 
   /** The prover's metrics (queue depth, throughput, latency per stage, device health), when it reports any. */
@@ -209,49 +234,63 @@ export class BatchPipeline {
     return { ok: problems.length === 0, problems, batches: { ...h, lastError: h.lastError && { ...h.lastError } } };
   }
 
-  /** Follows a logged batch step at replay: the batch rebuilt in flight, its transaction sent, posted or abandoned. */
-  applyRecord(r: BatchRecord | SentRecord | PostedRecord | AbandonRecord): void {
+  /** Follows a logged batch step at replay: the batch rebuilt in flight, proven, its transaction sent, posted or abandoned. */
+  applyRecord(r: BatchRecord | ProvedRecord | SentRecord | PostedRecord | AbandonRecord): void {
     switch (r.t) {
       case "batch":
         return this.#replayBatch(r);
+      case "proved": {
+        const b = this.#loggedInFlight(r);
+        b.proof = r.proof;
+        b.input = null;
+        b.mayBeSent = true;
+        return;
+      }
       case "sent":
         this.#loggedInFlight(r).txHash = r.txHash as Hash;
         return;
-      case "posted":
-        return this.#settle(this.#loggedInFlight(r));
+      case "posted": {
+        const b = this.#loggedInFlight(r);
+        if (b !== this.#inFlight[0]) throw new Error(`batch ${r.batchNumber} posted before batch ${this.#inFlight[0].batchNumber}`);
+        return this.#settle(b);
+      }
       case "abandon":
-        return this.#unbuild(this.#loggedInFlight(r));
+        return this.#unbuildFrom(this.#inFlight.indexOf(this.#loggedInFlight(r)));
     }
   }
 
-  /** The batch in flight a logged step names, or an error when it is not the one in flight. */
-  #loggedInFlight(r: SentRecord | PostedRecord | AbandonRecord): InFlightBatch {
-    const what = { sent: "sent", posted: "posted", abandon: "abandoned" }[r.t];
-    if (this.#inFlight?.batchNumber !== r.batchNumber) throw new Error(`batch ${r.batchNumber} ${what} but not in flight`);
-    return this.#inFlight;
+  /** The batch in flight a logged step names, or an error when none in flight has its number. */
+  #loggedInFlight(r: ProvedRecord | SentRecord | PostedRecord | AbandonRecord): InFlightBatch {
+    const b = this.#inFlight.find((x) => x.batchNumber === r.batchNumber);
+    if (!b) throw new Error(`batch ${r.batchNumber} ${{ proved: "proven", sent: "sent", posted: "posted", abandon: "abandoned" }[r.t]} but not in flight`);
+    return b;
   }
 
   /**
    * Rebuilds a logged batch from the first `count` entries of the pending queue (what it consumed, not
-   * what the queue would select now: transactions accepted while it was proven follow it in the queue
-   * and may fit); its public data must hash as logged. As live, it stays on an open state transaction
-   * until a `posted` record commits it or an `abandon` record rolls it back.
+   * what the queue would select now: transactions accepted while it was built follow it in the queue
+   * and may fit), on top of the batches in flight before it; its public data must hash as logged. As
+   * live, it stays on an open state transaction until a `posted` record commits it or an `abandon`
+   * record rolls it back. Without a proof in its record it is proven again once the pipeline runs
+   * (unless a `proved` record follows).
    */
   #replayBatch(r: BatchRecord): void {
     const { pending, state, params } = this.#intake;
-    if (this.#inFlight) throw new Error(`batch ${r.batchNumber} logged while batch ${this.#inFlight.batchNumber} is unconfirmed`);
+    const last = this.#inFlight.at(-1);
+    if (last && r.batchNumber !== last.batchNumber + 1) throw new Error(`batch ${r.batchNumber} logged after batch ${last.batchNumber}`);
     if (r.count > pending.length) throw new Error(`batch ${r.batchNumber} holds ${r.count} pending transactions, the queue has ${pending.length}`);
-    const { count, txs, oracle } = selectBatch(pending.slice(0, r.count), params);
-    if (r.count !== count) throw new Error(`batch ${r.batchNumber}: its ${r.count} pending transactions do not make one batch (${count} do)`);
+    const sel = { ...selectBatch(pending.slice(0, r.count), params), timestamp: r.timestamp };
+    if (r.count !== sel.count) throw new Error(`batch ${r.batchNumber}: its ${r.count} pending transactions do not make one batch (${sel.count} do)`);
     const proven = state.begin();
     try {
-      const batch = buildBatch(state, txs, { batchNumber: r.batchNumber, timestamp: r.timestamp, verifySignatures: false, oracle });
+      const batch = this.#build(sel, r.batchNumber);
       const hash = sha256Hex(batch.publicData);
       if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
-      this.#inFlight = {
-        batchNumber: r.batchNumber, entries: pending.splice(0, r.count), txs, timestamp: r.timestamp, proven, mayBeSent: true,
-        publicData: batch.publicData, proof: r.proof, txHash: null, timings: NO_TIMINGS,
-      };
+      this.#inFlight.push({
+        batchNumber: r.batchNumber, entries: pending.splice(0, r.count), sel, proven, mayBeSent: r.proof !== undefined, publicData: batch.publicData,
+        input: r.proof ? null : { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() },
+        proof: r.proof ?? null, proving: null, outcome: null, txHash: null, timings: NO_TIMINGS,
+      });
     } catch (e) {
       proven.rollback();
       throw e;
@@ -259,21 +298,32 @@ export class BatchPipeline {
   }
 
   /**
-   * Proves and posts the next batch of up to `slots` pending transactions; first, a proven batch not yet
-   * confirmed (after a failed post or a restart) is posted, never twice, or abandoned when it can no
-   * longer reach the chain in time (its entries are then proven again with a fresh stamp). Returns null
-   * when nothing was posted: nothing pending, or what is pending waits for the chain's time, or a fresh
-   * batch was abandoned at once. A transaction leaves the queue once its batch is on chain, or through
-   * the rejection path. A failure before the proof is logged rolls the state back; after it, the proven
-   * batch stays in flight and the next call retries posting it. Errors are thrown to the caller (never
-   * dropped). Calls run one at a time.
+   * Proves and posts the next batch (runBatches with at most one batch per transaction, as configured):
+   * the last batch posted, or null when nothing was posted.
    */
-  runBatch(): Promise<PostedBatch | null> {
+  async runBatch(): Promise<PostedBatch | null> {
+    return (await this.runBatches()).at(-1) ?? null;
+  }
+
+  /**
+   * Moves the pipeline on until something is posted: keeps up to `pipelineDepth` batches in flight
+   * (each built on the state the previous one leaves, logged, and proven while the ones before it are),
+   * waits for the oldest one's proof and posts it, with the proven batches right behind it (up to
+   * `batchesPerPost` in one transaction, verified together by Custodian.submitBatches). A batch in flight
+   * is posted never twice, or abandoned, with every batch after it, when it can no longer reach the
+   * chain in time (their entries are then proven again with a fresh stamp). Returns the batches posted,
+   * oldest first: none when nothing is pending, or what is pending waits for the chain's time, or a
+   * batch was abandoned twice. A transaction leaves the queue once its batch is logged (back at the head
+   * if its batch is abandoned), or through the rejection path. A prover failure leaves the batch in
+   * flight, proven again by the next call; a failure after the proof is logged leaves it to be posted by
+   * the next call. Errors are thrown to the caller (never dropped). Calls run one at a time.
+   */
+  runBatches(): Promise<PostedBatch[]> {
     const h = this.#health;
-    const run = this.#queue.then(() => this.#runBatchNow()).then(
+    const run = this.#queue.then(() => this.#runBatchesNow()).then(
       (posted) => {
         h.consecutiveFailures = 0;
-        if (posted) h.lastBatchAt = this.#journal.now();
+        if (posted.length) h.lastBatchAt = this.#journal.now();
         return posted;
       },
       (e: unknown) => {
@@ -286,19 +336,20 @@ export class BatchPipeline {
     return run;
   }
 
-  /** One runBatch call: post the batch in flight, or prove the next one and post it. */
-  async #runBatchNow(): Promise<PostedBatch | null> {
-    // Two rounds: a batch abandoned as too old (its entries back in the queue) is proven again at once.
-    for (let round = 0; round < 2; round++) {
-      if (!this.#inFlight) {
-        if (this.#intake.pending.length === 0) return null;
-        await this.#proveNext();
-        if (!this.#inFlight) return null; // every pending transaction was rejected, or what is left waits for the chain's time
-      }
-      const posted = await this.#postInFlight(this.#inFlight);
-      if (posted) return posted;
+  /** One runBatches call (see there). */
+  async #runBatchesNow(): Promise<PostedBatch[]> {
+    // Two posting rounds: batches abandoned as too old (their entries back in the queue) are proven again at once.
+    for (let round = 0; round < 2; ) {
+      await this.#fill();
+      const head = this.#inFlight[0];
+      if (!head) return [];
+      if (!head.proof && !(await this.#awaitProof(head))) continue; // refused by the circuit: rebuilt without the refused transaction
+      this.#takeSettledProofs();
+      const posted = await this.#postGroup(this.#postable());
+      if (posted.length) return posted;
+      round++;
     }
-    return null;
+    return [];
   }
 
   /** Tells the onBatchStage observer that batch `batchNumber` reached `stage`. */
@@ -314,79 +365,150 @@ export class BatchPipeline {
   }
 
   /**
-   * Builds and proves the next batch, makes it the batch in flight and logs it (committed) before
-   * anything is sent. A transaction the builder refuses (TxRejected names its slot; an oracle update
-   * the stamp cannot use; a signature the batch verifier refuses) leaves the queue through
-   * rejectPending and the batch is built again without it: nothing reaches the prover that the circuit
-   * would refuse. Should the circuit refuse the batch all the same (the prover says so: a TypeScript /
-   * circuit mismatch), the safety net finds the transaction it refuses (rejectCircuitRefusal) and the
-   * batch is built again without it. Returns without a batch when every pending transaction was
-   * rejected, or the next one waits for the chain's time.
+   * Asks for the proofs the batches in flight lack (oldest first: after a restart or a prover failure),
+   * then builds new batches behind them while fewer than `pipelineDepth` are in flight: the first one
+   * from whatever is pending, a batch behind others only once the queue fills a batch's spot slots (so a
+   * trickle of orders is not cut into small batches).
    */
-  async #proveNext(): Promise<void> {
+  async #fill(): Promise<void> {
+    for (const b of this.#inFlight) if (!b.proof && !b.proving) this.#startProof(b);
+    const depth = Math.max(1, this.#o.settings.pipelineDepth ?? 1);
+    while (this.#inFlight.length < depth) {
+      const pending = this.#intake.pending.length;
+      if (pending === 0 || (this.#inFlight.length > 0 && pending < this.#intake.params.slots)) return;
+      const b = await this.#buildNext();
+      if (!b) return;
+      this.#startProof(b);
+    }
+  }
+
+  /** Hands batch `b`'s input to the prover; its outcome is kept on `b` (the promise never rejects). */
+  #startProof(b: InFlightBatch): void {
+    const { circuitInput, publicInput } = b.input!;
+    b.outcome = null;
+    b.proving = this.#o.settings.prover.prove(b.batchNumber, this.#o.settings.keys, circuitInput, publicInput).then(
+      (proved): ProofOutcome => ({ ok: true, proved }),
+      (error: unknown): ProofOutcome => ({ ok: false, error }),
+    );
+    void b.proving.then((o) => (b.outcome = o));
+  }
+
+  /**
+   * Waits for the proof of `head` (the oldest batch in flight) and logs it; true then. When the circuit
+   * refuses it (the prover says so: a TypeScript/circuit mismatch), it is abandoned with every batch
+   * after it, the safety net finds the transaction it refuses (rejectCircuitRefusal) and false is
+   * returned: the next batch is built without it. Any other prover failure is thrown, the batch staying
+   * in flight to be proven again.
+   */
+  async #awaitProof(head: InFlightBatch): Promise<boolean> {
+    const outcome = await head.proving!;
+    if (outcome.ok) {
+      this.#logProof(head, outcome.proved);
+      return true;
+    }
+    head.proving = null;
+    if (!circuitRefused(outcome.error)) throw outcome.error;
+    const sel = head.sel;
+    this.#abandon(0, `the circuit refuses it: ${errorLine(outcome.error)}`);
+    await this.#rejectCircuitRefusal(sel, head.batchNumber, outcome.error);
+    return false;
+  }
+
+  /** Logs the proof of `b` (checked by the prover): from then on it may be sent. */
+  #logProof(b: InFlightBatch, proved: VerifiedProof): void {
+    const proof = toCalldataProof(proved.proof);
+    b.proof = proof;
+    b.input = null;
+    b.proving = null;
+    b.timings = { buildMs: b.timings.buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs };
+    this.#journal.persist({ t: "proved", batchNumber: b.batchNumber, proof }, true);
+    this.#stage("proved", b.batchNumber);
+  }
+
+  /** Logs the proofs already computed for the batches right behind the oldest proven ones (without waiting). */
+  #takeSettledProofs(): void {
+    for (const b of this.#inFlight) {
+      if (b.proof) continue;
+      if (!b.outcome?.ok) return;
+      this.#logProof(b, b.outcome.proved);
+    }
+  }
+
+  /** The proven batches at the head of the flight, at most `batchesPerPost`: what the next transaction posts. */
+  #postable(): InFlightBatch[] {
+    const most = Math.max(1, this.#o.settings.batchesPerPost ?? 1);
+    const group: InFlightBatch[] = [];
+    for (const b of this.#inFlight) {
+      if (!b.proof || group.length === most) break;
+      group.push(b);
+    }
+    return group;
+  }
+
+  /**
+   * Builds the next batch behind those in flight (numbered after them, stamped no earlier than the last
+   * of them), logs it (committed) and makes it the newest batch in flight, its entries out of the queue;
+   * null when nothing is left to build. The first batch of an empty flight is numbered by the chain's
+   * counter, whose root must be ours. A transaction the builder refuses leaves the queue through
+   * rejectPending first (buildSelection).
+   */
+  async #buildNext(): Promise<InFlightBatch | null> {
     const custodian = this.#o.custodian;
     const state = this.#intake.state;
-    // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
-    const [chainCount, chainRoot, lastTimestamp, chainTime, window] = await Promise.all([
-      custodian.batchCount(), custodian.stateRoot(), custodian.lastTimestamp(), custodian.chainTime(), this.#timestampWindow(),
-    ]);
-    if (chainRoot !== state.root) {
-      throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${state.root}`);
+    const last = this.#inFlight.at(-1);
+    const [chainTime, window] = await Promise.all([custodian.chainTime(), this.#timestampWindow()]);
+    let batchNumber: number;
+    let after: number;
+    if (last) {
+      batchNumber = last.batchNumber + 1;
+      after = last.sel.timestamp;
+    } else {
+      // The chain's batch counter numbers the batch; its root must be ours, or this sequencer is out of sync.
+      const [chainCount, chainRoot, lastTimestamp] = await Promise.all([custodian.batchCount(), custodian.stateRoot(), custodian.lastTimestamp()]);
+      if (chainRoot !== state.root) throw new Error(`out of sync: the custodian's root ${chainRoot} is not the sequencer's ${state.root}`);
+      batchNumber = chainCount;
+      after = lastTimestamp;
     }
-    const batchNumber = chainCount;
-    // Never stamped before the custodian's last batch, nor so early that the proven batch could be too
-    // old for the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting), nor
-    // later than the custodian takes (MAX_FUTURE_DRIFT after the chain's time): by the chain's clock.
-    // After an abandonment the whole window goes to proving (stamped at chain time): a prover slower than
-    // half of MAX_BATCH_AGE would otherwise see every rebuilt batch abandoned again.
+    // Never stamped before the batch before it, nor so early that the proven batch could be too old for
+    // the custodian when it arrives (half of MAX_BATCH_AGE is left for proving and posting), nor later
+    // than the custodian takes (MAX_FUTURE_DRIFT after the chain's time): by the chain's clock. After an
+    // abandonment the whole window goes to proving (stamped at chain time): a prover slower than half of
+    // MAX_BATCH_AGE would otherwise see every rebuilt batch abandoned again.
     const slack = this.#abandonedSincePost ? 0 : Math.floor(window.maxAge / 2);
-    const floor = Math.max(lastTimestamp, chainTime - slack);
+    const floor = Math.max(after, chainTime - slack);
     const ceiling = chainTime + window.maxFutureDrift;
     this.#building = true;
-    let t: StateTransaction | null = null;
     try {
-      for (;;) {
-        const t0 = performance.now();
-        const built = await this.#buildNext(batchNumber, floor, ceiling);
-        if (!built) return;
-        const { sel, batch } = built;
-        t = built.t;
-        const buildMs = performance.now() - t0;
+      const t0 = performance.now();
+      const built = await this.#buildSelection(batchNumber, floor, ceiling);
+      if (!built) return null;
+      const { sel, batch, t } = built;
+      try {
         this.#stage("built", batchNumber);
-        let proved: Awaited<ReturnType<VerifiedProver["prove"]>>;
-        try {
-          proved = await this.#o.settings.prover.prove(batchNumber, this.#o.settings.keys, batch.circuitInput, batch.publicInput.toString());
-        } catch (e) {
-          if (!circuitRefused(e)) throw e;
-          t.rollback();
-          t = null;
-          await this.#rejectCircuitRefusal(sel, batchNumber, e);
-          continue;
-        }
-        this.#building = false;
-        const proof = toCalldataProof(proved.proof);
-        // The state transaction stays open while the batch is in flight: abandoning it rolls it back.
-        this.#inFlight = {
-          batchNumber, entries: this.#intake.pending.splice(0, sel.count), txs: sel.txs, timestamp: sel.timestamp, proven: t, mayBeSent: false,
-          publicData: batch.publicData, proof, txHash: null,
-          timings: { buildMs, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs, verifyMs: proved.timings.verifyMs },
-        };
-        t = null;
-        this.#journal.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData), proof }, true);
-        break;
+      } catch (e) {
+        t.rollback();
+        throw e;
       }
+      const b: InFlightBatch = {
+        batchNumber, entries: this.#intake.pending.splice(0, sel.count), sel, proven: t, mayBeSent: false, publicData: batch.publicData,
+        input: { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() }, proof: null, proving: null, outcome: null,
+        txHash: null, timings: { ...NO_TIMINGS, buildMs: performance.now() - t0 },
+      };
+      this.#inFlight.push(b);
+      this.#journal.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData) }, true);
+      return b;
     } finally {
-      t?.rollback();
       this.#building = false;
     }
-    this.#stage("proved", batchNumber);
   }
 
   /**
    * Selects and builds the next batch on an open state transaction (returned with it), taking out of
-   * the queue what the builder refuses (see proveNext), or null when nothing is left to build.
+   * the queue what the builder refuses (a transaction TxRejected names by its slot; an oracle update the
+   * stamp cannot use; a signature the batch verifier refuses), or null when nothing is left to build:
+   * nothing reaches the prover that the circuit would refuse.
    */
-  async #buildNext(batchNumber: number, floor: number, ceiling: number): Promise<{ sel: BatchSelection; batch: BuiltBatch; t: StateTransaction } | null> {
+  async #buildSelection(batchNumber: number, floor: number, ceiling: number): Promise<{ sel: BatchSelection; batch: BuiltBatch; t: StateTransaction } | null> {
     const { pending, state, params } = this.#intake;
     for (;;) {
       const sel = selectBatch(pending, params, floor, ceiling);
@@ -411,7 +533,7 @@ export class BatchPipeline {
     }
   }
 
-  /** Builds the batch of `sel` (or of its first `prefix` transactions) on the state, as proveNext does. */
+  /** Builds the batch of `sel` (or of its first `prefix` transactions) on the state, as buildSelection does. */
   #build(sel: BatchSelection, batchNumber: number, collectSignatures?: (slot: number, check: SignatureCheck) => void, prefix = sel.txs.length): BuiltBatch {
     return buildBatch(this.#intake.state, sel.txs.slice(0, prefix), {
       batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures, enforceRules: this.#o.settings.enforceBuilderRules,
@@ -477,55 +599,72 @@ export class BatchPipeline {
   }
 
   /**
-   * Posts a logged batch once: a transaction sent earlier is awaited, and the chain is asked before
-   * sending. Returns null, with the batch abandoned, when the custodian can no longer take it in time
-   * (lateness; or the custodian's simulation refuses its stamp as too old: BadTimestamp).
+   * Posts the proven batches `group` (the head of the flight, oldest first) in one transaction, once: a
+   * transaction sent earlier is awaited (the batches it carried are then posted), and the chain is asked
+   * before sending (batches it already holds are not sent again). Returns none, with the flight
+   * abandoned from its head, when the custodian can no longer take the oldest in time (lateness; or the
+   * custodian's simulation refuses its stamp as too old: BadTimestamp). A group the simulation refuses
+   * with BadTimestamp is posted one batch at a time instead, so the stamp refused is the one judged.
    */
-  async #postInFlight(b: InFlightBatch): Promise<PostedBatch | null> {
+  async #postGroup(group: InFlightBatch[]): Promise<PostedBatch[]> {
+    const head = group[0];
     const p0 = performance.now();
     let txHash: Hash | null | undefined;
-    if (b.txHash && (await sentTransactionOutcome(this.#o.settings.chain.publicClient, b.txHash)) === "success") txHash = b.txHash;
+    let posted = group;
+    if (head.txHash && (await sentTransactionOutcome(this.#o.settings.chain.publicClient, head.txHash)) === "success") {
+      txHash = head.txHash;
+      const n = group.findIndex((b) => b.txHash !== txHash);
+      posted = n < 0 ? group : group.slice(0, n);
+    }
     if (txHash === undefined) {
-      const late = await this.#lateness(b);
-      if (late) return this.#abandonInFlight(late);
+      const late = await this.#lateness(head);
+      if (late) return this.#abandon(0, late);
+      const onSending = () => group.forEach((b) => (b.mayBeSent = true));
+      const onSent = (hash: Hash) => {
+        for (const b of group) {
+          b.txHash = hash;
+          this.#journal.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
+        }
+        for (const b of group) this.#stage("sent", b.batchNumber);
+      };
       try {
-        txHash = await this.#o.custodian.submitBatch(
-          b.batchNumber, b.publicData, b.proof,
-          (hash) => {
-            b.txHash = hash;
-            this.#journal.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
-            this.#stage("sent", b.batchNumber);
-          },
-          () => (b.mayBeSent = true),
-        );
+        txHash = group.length === 1
+          ? await this.#o.custodian.submitBatch(head.batchNumber, head.publicData, head.proof!, onSent, onSending)
+          : await this.#o.custodian.submitBatches(head.batchNumber, group.map((b) => ({ publicData: b.publicData, proof: b.proof! })), onSent, onSending);
       } catch (e) {
-        const refused = e instanceof BatchPostError && e.reason === "BadTimestamp" ? await this.#staleStamp(b) : null;
-        if (refused) return this.#abandonInFlight(refused);
+        if (!(e instanceof BatchPostError && e.reason === "BadTimestamp")) throw e;
+        if (group.length > 1) return this.#postGroup([head]);
+        const refused = await this.#staleStamp(head);
+        if (refused) return this.#abandon(0, refused);
         throw e;
       }
     }
     const postMs = performance.now() - p0;
-    b.proven.commit();
-    this.#journal.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
-    this.#settle(b, false);
-    this.#stage("posted", b.batchNumber);
-    const posted: PostedBatch = { batchNumber: b.batchNumber, txHash, transactions: b.txs.length, timings: { ...b.timings, postMs } };
-    this.#o.log(`batch ${posted.batchNumber}: ${posted.transactions} tx, proved in ${Math.round(posted.timings.proveMs)} ms, posted ${txHash ?? "(already on chain)"}`);
-    this.#o.onPosted({ ...posted, proof: b.proof });
+    const out: PostedBatch[] = [];
+    for (const b of posted) {
+      b.proven.commit();
+      this.#journal.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
+      this.#settle(b, false);
+      this.#stage("posted", b.batchNumber);
+      const p: PostedBatch = { batchNumber: b.batchNumber, txHash, transactions: b.sel.txs.length, timings: { ...b.timings, postMs } };
+      this.#o.log(`batch ${p.batchNumber}: ${p.transactions} tx, proved in ${Math.round(p.timings.proveMs)} ms, posted ${txHash ?? "(already on chain)"}${posted.length > 1 ? ` with ${posted.length - 1} more` : ""}`);
+      this.#o.onPosted({ ...p, proof: b.proof! });
+      out.push(p);
+    }
     this.#journal.maybeSnapshot();
-    return posted;
+    return out;
   }
 
   /**
-   * The chain holds batch `b` (live, or a `posted` record at replay): its state transaction committed
-   * (unless `commit` is false: the caller did it before logging), the intake side told, the next batch
-   * number taken.
+   * The chain holds batch `b`, the oldest in flight (live, or a `posted` record at replay): its state
+   * transaction committed (unless `commit` is false: the caller did it before logging), the intake side
+   * told, the next batch number taken.
    */
   #settle(b: InFlightBatch, commit = true): void {
     if (commit) b.proven.commit();
     this.#abandonedSincePost = false;
-    this.#intake.batchPosted(b.txs);
-    this.#inFlight = null;
+    this.#intake.batchPosted(b.sel.txs);
+    this.#inFlight.shift();
     this.#batchNumber = b.batchNumber + 1;
   }
 
@@ -542,11 +681,11 @@ export class BatchPipeline {
     const custodian = this.#o.custodian;
     const [count, chainTime, window] = await Promise.all([custodian.batchCount(), custodian.chainTime(), this.#timestampWindow()]);
     if (count > b.batchNumber) return null;
-    const lastBlock = b.timestamp + window.maxAge;
-    if (chainTime > lastBlock) return `stamped ${b.timestamp}, more than MAX_BATCH_AGE (${window.maxAge} s) before the chain's time ${chainTime}`;
+    const lastBlock = b.sel.timestamp + window.maxAge;
+    if (chainTime > lastBlock) return `stamped ${b.sel.timestamp}, more than MAX_BATCH_AGE (${window.maxAge} s) before the chain's time ${chainTime}`;
     const margin = Math.min(this.#o.settings.postMargin ?? 60, Math.floor(window.maxAge / 4));
     if (!b.mayBeSent && chainTime + margin > lastBlock) {
-      return `stamped ${b.timestamp}: at the chain's time ${chainTime} less than ${margin} s of MAX_BATCH_AGE (${window.maxAge} s) is left to post it`;
+      return `stamped ${b.sel.timestamp}: at the chain's time ${chainTime} less than ${margin} s of MAX_BATCH_AGE (${window.maxAge} s) is left to post it`;
     }
     return null;
   }
@@ -560,31 +699,39 @@ export class BatchPipeline {
    */
   async #staleStamp(b: InFlightBatch): Promise<string | null> {
     const chainTime = await this.#o.custodian.chainTime();
-    return b.timestamp > chainTime ? null : `the custodian refuses its stamp ${b.timestamp} at the chain's time ${chainTime} (BadTimestamp)`;
+    return b.sel.timestamp > chainTime ? null : `the custodian refuses its stamp ${b.sel.timestamp} at the chain's time ${chainTime} (BadTimestamp)`;
   }
 
   /**
-   * Gives up the batch in flight (lateness, staleStamp): logged (an `abandon` record; replay does the
-   * same), the proven state rolled back to before it, its entries put back at the head of the queue in
-   * their order. The next batch takes them with a fresh stamp; what that stamp can no longer prove (an
-   * order expired meanwhile, an oracle update grown too old) leaves through the rejection path.
+   * Gives up batch `i` of the flight and every batch after it (lateness, staleStamp, a circuit
+   * refusal): logged (one `abandon` record naming batch `i`; replay does the same), the proven state
+   * rolled back to before it, the entries of all of them put back at the head of the queue in their
+   * order. The next batch takes them with a fresh stamp; what that stamp can no longer prove (an order
+   * expired meanwhile, an oracle update grown too old) leaves through the rejection path.
    */
-  #abandonInFlight(reason: string): null {
-    const b = this.#inFlight!;
-    this.#unbuild(b);
-    this.#journal.persist({ t: "abandon", batchNumber: b.batchNumber, reason, time: this.#journal.now() }, true);
-    this.#o.log(`batch ${b.batchNumber} abandoned: ${reason}; its ${b.entries.length} queue entries are rebuilt with a fresh stamp`);
-    return null;
+  #abandon(i: number, reason: string): [] {
+    const gone = this.#inFlight.slice(i);
+    this.#unbuildFrom(i);
+    this.#journal.persist({ t: "abandon", batchNumber: gone[0].batchNumber, reason, time: this.#journal.now() }, true);
+    const entries = gone.reduce((n, b) => n + b.entries.length, 0);
+    const what = gone.length > 1 ? `batches ${gone[0].batchNumber}..${gone.at(-1)!.batchNumber}` : `batch ${gone[0].batchNumber}`;
+    this.#o.log(`${what} abandoned: ${reason}; ${entries} queue entries are rebuilt with a fresh stamp`);
+    return [];
   }
 
   /**
-   * Undoes batch `b` in flight (abandoned live, or an `abandon` record at replay): the state without it,
-   * its entries back at the head of the queue; the next batch is stamped at chain time.
+   * Undoes batch `i` of the flight and every batch after it (abandoned live, or an `abandon` record at
+   * replay), newest first: the state without them, their entries back at the head of the queue in their
+   * order (a proof still being computed for one of them is ignored); the next batch is stamped at chain
+   * time.
    */
-  #unbuild(b: InFlightBatch): void {
-    b.proven.rollback();
-    this.#intake.pending.unshift(...b.entries);
-    this.#inFlight = null;
+  #unbuildFrom(i: number): void {
+    if (i < 0) throw new Error("internal: no such batch in flight");
+    const { pending } = this.#intake;
+    for (const b of this.#inFlight.splice(i).reverse()) {
+      b.proven.rollback();
+      pending.unshift(...b.entries);
+    }
     this.#abandonedSincePost = true;
   }
 }

@@ -44,12 +44,15 @@
  * the log (nothing for a refused request) and committed before the call that made it returns (one commit per call; `placeOrders` and
  * `syncRequests` commit their whole group at once); it is durable once `durable()` resolves (a store
  * that syncs in the background reaches the disk after the call returns), which is when a caller may
- * acknowledge it. A batch is logged once proven and durable before it is sent; its
- * transaction hash once sent; its arrival on chain once confirmed. A new Sequencer over the same store
+ * acknowledge it. A batch is logged once built (the entries it consumed, its stamp, the hash of its
+ * public data), its proof once proven, durable before it is sent; its transaction hash once sent; its
+ * arrival on chain once confirmed. With `pipelineDepth` > 1 several batches are in flight at once, each
+ * built on the state the previous one leaves; an abandonment takes every batch after it with it. A new Sequencer over the same store
  * restores the latest snapshot and replays the log after it through the same code (time is an input
  * recorded with each command), reaching the same books, reservations, pending transactions and state
- * root; a logged batch not yet confirmed is posted by the next `runBatch` exactly once, or abandoned
- * (replay rebuilds it on an open state transaction, so an `abandon` record rolls it back as it did live).
+ * root; a logged batch not yet confirmed is proven (again, if its proof was not logged) and posted by the
+ * next `runBatch` exactly once, or abandoned (replay rebuilds it on an open state transaction, so an
+ * `abandon` record rolls it back as it did live).
  */
 import { EventEmitter } from "node:events";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
@@ -128,6 +131,18 @@ export type SequencerOptions = {
    * a TypeScript/circuit mismatch: the CIRCUIT_REFUSED safety net's tests.
    */
   enforceBuilderRules?: boolean;
+  /**
+   * How many batches may be in flight at once (default 1): each is built on the state the one before it
+   * leaves, logged, and proven while the ones before it are proven or posted, so witness building and
+   * proving overlap, and a prover with several devices or queue workers proves them side by side. A
+   * batch behind others is built only once the queue fills a batch's spot slots.
+   */
+  pipelineDepth?: number;
+  /**
+   * How many proven batches one transaction may post (default 1; Custodian.submitBatches verifies their
+   * proofs together): batches proven behind the oldest one when it is posted go with it.
+   */
+  batchesPerPost?: number;
 };
 
 export type { BatchStage, PostedBatch, TimestampWindow };
@@ -255,6 +270,11 @@ export class Sequencer {
     return this.pipeline.unpostedBatch;
   }
 
+  /** How many batches are in flight: logged, being proven or posted, not yet on chain. */
+  get batchesInFlight(): number {
+    return this.pipeline.inFlightBatches;
+  }
+
   /** The trading key registered for `accountId` (usable at once, proven with its batch). */
   tradingKey(accountId: number): PublicKey | undefined {
     return this.core.tradingKey(accountId);
@@ -334,6 +354,7 @@ export class Sequencer {
   private apply(r: LogRecord): EngineEvent[] | OracleOutcome | void {
     switch (r.t) {
       case "batch":
+      case "proved":
       case "sent":
       case "posted":
       case "abandon":
@@ -522,15 +543,18 @@ export class Sequencer {
   // ---- batching ---------------------------------------------------------------------------------
 
   /**
-   * Proves and posts the next batch (BatchPipeline.runBatch): a proven batch not yet confirmed first,
-   * never twice, or abandoned when it can no longer reach the chain in time. Returns null when nothing
-   * was posted. Errors are thrown to the caller. Calls run one at a time.
+   * Moves the batch pipeline on until a batch is posted (BatchPipeline.runBatches): the newest batch
+   * posted, or null when nothing was. A batch in flight is posted never twice, or abandoned when it can
+   * no longer reach the chain in time. Errors are thrown to the caller. Calls run one at a time.
    */
   runBatch(): Promise<PostedBatch | null> {
     return this.pipeline.runBatch();
   }
 
-
+  /** As runBatch, with every batch the call posted, oldest first (several with `batchesPerPost` > 1). */
+  runBatches(): Promise<PostedBatch[]> {
+    return this.pipeline.runBatches();
+  }
 
   /**
    * The service loop: pull requests, and post a batch when a batch is full or its oldest transaction
@@ -567,7 +591,7 @@ export class Sequencer {
   /** Runs batches until nothing is pending. */
   async drain(): Promise<PostedBatch[]> {
     const out: PostedBatch[] = [];
-    for (let b = await this.runBatch(); b; b = await this.runBatch()) out.push(b);
+    for (let b = await this.runBatches(); b.length; b = await this.runBatches()) out.push(...b);
     return out;
   }
 }

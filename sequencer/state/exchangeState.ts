@@ -58,6 +58,9 @@ export function marketLeaf(m: Market): bigint {
 
 type Undo = () => void;
 
+/** An open transaction on the state (ExchangeState.begin). */
+export type StateTransaction = { rollback: () => void; commit: () => void };
+
 export class ExchangeState {
   readonly params: CircuitParams;
   readonly accountTree: QuadTree;
@@ -68,7 +71,8 @@ export class ExchangeState {
   private readonly instrumentTable: InstrumentState[];
   private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0, badDebt: 0n };
   private journal: Undo[] | null = null;
-  private depth = 0;
+  /** The open transactions, oldest first, each with the journal index its undo entries start at. */
+  private readonly frames: { start: number }[] = [];
 
   constructor(params: CircuitParams) {
     this.params = params;
@@ -166,25 +170,49 @@ export class ExchangeState {
   // ---- journaled writes
 
   /**
-   * Starts a (possibly nested) transaction on the state: `rollback` undoes every write made since,
-   * `commit` keeps them (an outer rollback still undoes them).
+   * Starts a transaction on the state, on top of those already open: `rollback` undoes every write made
+   * since it began, those of transactions begun after it included (they are closed with it); `commit`
+   * keeps its writes. Committing a transaction with an older one still open hands its writes to that one
+   * (an outer rollback still undoes them); committing the oldest open one makes its writes final and
+   * frees their undo entries, even while newer ones stay open: the batch pipeline keeps one transaction
+   * per batch in flight and commits them oldest first as the chain takes them. A transaction closed
+   * (by itself or by an older one's rollback) throws when it is used again.
    */
-  begin(): { rollback: () => void; commit: () => void } {
+  begin(): StateTransaction {
     const journal = (this.journal ??= []);
-    const start = journal.length;
-    this.depth++;
-    const end = () => {
-      this.depth--;
-      if (this.depth === 0) this.journal = null;
+    const frame = { start: journal.length };
+    this.frames.push(frame);
+    const open = (): number => {
+      const i = this.frames.indexOf(frame);
+      if (i < 0) throw new Error("state transaction already closed");
+      return i;
+    };
+    const closeDown = (i: number) => {
+      this.frames.length = i;
+      if (i === 0) this.journal = null;
     };
     return {
       rollback: () => {
-        for (let i = journal.length - 1; i >= start; i--) journal[i]();
-        journal.length = start;
-        end();
+        closeDown(open());
+        for (let k = journal.length - 1; k >= frame.start; k--) journal[k]();
+        journal.length = frame.start;
       },
-      commit: end,
+      commit: () => {
+        const i = open();
+        this.frames.splice(i, 1);
+        if (this.frames.length === 0) return closeDown(0);
+        if (i > 0) return; // its writes now belong to the transaction below it
+        // the oldest: its writes are final; drop their undo entries and renumber the newer transactions
+        const final = this.frames[0].start;
+        journal.splice(0, final);
+        for (const f of this.frames) f.start -= final;
+      },
     };
+  }
+
+  /** How many transactions are open (begin). */
+  get openTransactions(): number {
+    return this.frames.length;
   }
 
   private record(undo: Undo): void {

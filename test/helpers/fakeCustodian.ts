@@ -1,5 +1,5 @@
 /**
- * An in-memory stand-in for the custodian's chain, enough for CustodianClient.submitBatch and the
+ * An in-memory stand-in for the custodian's chain, enough for CustodianClient.submitBatch(es) and the
  * sequencer's recovery: it accepts a batch whose header continues its root and count (and, with a
  * block clock `blockTime`, whose timestamp is in the custodian's window: not before the last one, at
  * most maxAge before the block's time, at most maxFutureDrift after it; the simulation before a send
@@ -30,6 +30,8 @@ export class FakeCustodian {
   sends = 0;
   dropNext = false;
   refuseNextSend = false;
+  /** How many batches each mined transaction posted (submitBatches: several). */
+  readonly posts: number[] = [];
   private readonly mined = new Map<string, "success">();
 
   constructor(genesisRoot: bigint) {
@@ -55,10 +57,12 @@ export class FakeCustodian {
       getBlock: async () => ({ timestamp: BigInt((this.blockTime?.() ?? Math.floor(Date.now() / 1000)) - this.pendingLag) }),
       getContractEvents: async ({ args }: { args: { batchNumber: number } }) =>
         this.batches[args.batchNumber] ? [{ args: { publicDataHash: this.batches[args.batchNumber] } }] : [],
-      simulateContract: async ({ args }: { args: readonly [Hex, unknown] }) => {
-        const ts = Number(decodeHeader(hexToBytes(args[0])).timestamp);
-        if (!this.stampFits(ts)) {
-          throw new ContractFunctionRevertedError({ abi: custodianAbi, functionName: "submitBatch", data: encodeErrorResult({ abi: custodianAbi, errorName: "BadTimestamp", args: [ts] }) });
+      simulateContract: async ({ args }: { args: readonly [Hex | Hex[], unknown] }) => {
+        for (const data of [args[0]].flat()) {
+          const ts = Number(decodeHeader(hexToBytes(data)).timestamp);
+          if (!this.stampFits(ts)) {
+            throw new ContractFunctionRevertedError({ abi: custodianAbi, functionName: "submitBatch", data: encodeErrorResult({ abi: custodianAbi, errorName: "BadTimestamp", args: [ts] }) });
+          }
         }
         return { request: { args } };
       },
@@ -71,7 +75,7 @@ export class FakeCustodian {
     };
     const walletClient = {
       account: { address: "0x0000000000000000000000000000000000000001" },
-      writeContract: async ({ args }: { args: readonly [Hex, unknown] }) => {
+      writeContract: async ({ args }: { args: readonly [Hex | Hex[], unknown] }) => {
         if (this.refuseNextSend) {
           this.refuseNextSend = false;
           throw new Error("node unreachable");
@@ -81,13 +85,21 @@ export class FakeCustodian {
           this.dropNext = false;
           return hash;
         }
-        const data = hexToBytes(args[0]);
-        const header = decodeHeader(data); // the header leads the public data
-        if (header.oldRoot !== this.root || header.batchNumber !== BigInt(this.batches.length)) throw new Error("fake custodian: stale batch");
-        if (!this.stampFits(Number(header.timestamp))) throw new Error(`fake custodian: BadTimestamp(${header.timestamp})`);
-        this.root = header.newRoot;
-        this.lastTimestamp = Number(header.timestamp);
-        this.batches.push(`0x${createHash("sha256").update(data).digest("hex")}`);
+        // submitBatch posts one public data, submitBatches several, all or none
+        const all = [args[0]].flat().map((data) => hexToBytes(data));
+        let root = this.root;
+        let last = this.lastTimestamp;
+        all.forEach((data, i) => {
+          const header = decodeHeader(data); // the header leads the public data
+          if (header.oldRoot !== root || header.batchNumber !== BigInt(this.batches.length + i)) throw new Error("fake custodian: stale batch");
+          if (!this.stampFits(Number(header.timestamp), last)) throw new Error(`fake custodian: BadTimestamp(${header.timestamp})`);
+          root = header.newRoot;
+          last = Number(header.timestamp);
+        });
+        for (const data of all) this.batches.push(`0x${createHash("sha256").update(data).digest("hex")}`);
+        this.root = root;
+        this.lastTimestamp = last;
+        this.posts.push(all.length);
         this.mined.set(hash, "success");
         return hash;
       },
@@ -96,9 +108,9 @@ export class FakeCustodian {
   }
 
   /** The custodian's timestamp rule for a batch in the next block. */
-  private stampFits(ts: number): boolean {
+  private stampFits(ts: number, after = this.lastTimestamp): boolean {
     const block = this.blockTime?.();
-    return ts >= this.lastTimestamp && (block === undefined || (ts <= block + this.maxFutureDrift && ts + this.maxBatchAge >= block));
+    return ts >= after && (block === undefined || (ts <= block + this.maxFutureDrift && ts + this.maxBatchAge >= block));
   }
 }
 
