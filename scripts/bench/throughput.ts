@@ -8,11 +8,16 @@
  * sequencer's prover is swapped between the rows; everything else is the same run).
  *
  *   npm run bench:throughput -- [--params=production|test] [--batches=4] [--snarkjs-batches=1] [--traders=16]
+ *                               [--depth=2] [--per-post=3]
  *
  * --params: the circuit (default production: PRODUCTION_PARAMS, the largest batch this toolchain builds;
  * its first build compiles for ~5 minutes and sets up a dev key (INSECURE), then it is cached under
  * build/circuits/). --batches: full batches measured per native row; --snarkjs-batches: per snarkjs row (0:
- * no snarkjs row).
+ * no snarkjs row). Three native rows, in one run: the baseline (one batch at a time, each posted alone);
+ * --depth batches in flight (SequencerOptions.pipelineDepth) with the witness of the next batch computed
+ * while the current one is proven (WitnessAheadProver: the native prover's two stages overlapped, never
+ * two proofs at once); and --per-post batches posted by one submitBatches transaction
+ * (batchesPerPost, with one more batch in flight so the prover keeps working while a group waits).
  *
  * The flow: --traders traders (half sell WETH, half buy it with USDC) register their keys and deposit on
  * the custodian; those requests settle in unmeasured warm-up batches. Then crossing limit orders, signed
@@ -21,8 +26,9 @@
  * of a trade: from the signed order that made it being accepted, to the receipt of the batch that settled
  * it. Proven trades per second: trades settled over the wall time of the measured batches.
  *
- * The pipeline proves one batch at a time: building batch k+1 waits for batch k's proof and post (see the
- * "stages" column: what each batch spent where). Only the spot slots carry trades in this flow.
+ * The "stages" column says what each batch spent where (in the pipelined row the stages of successive
+ * batches overlap). Gas per trade counts each transaction once, however many batches it posted. Only the
+ * spot slots carry trades in this flow.
  */
 import { readFileSync } from "node:fs";
 import { network } from "hardhat";
@@ -32,6 +38,7 @@ import { deployDemoExchange, readArtifact, send, type Clients } from "../deploy/
 import { NativeDevice } from "../../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { SingleDeviceProver, type VerifiedProver } from "../../fpga-prover/prover.ts";
+import { WitnessAheadProver } from "../../fpga-prover/witnessAheadProver.ts";
 import { messageSigner, type MessageSigner } from "../../sequencer/crypto/nativeSigning.ts";
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { orderMessage, type Order } from "../../sequencer/protocol/messages.ts";
@@ -49,6 +56,9 @@ const PARAMS: CircuitParams = flag("params", "production") === "test" ? TEST_PAR
 const BATCHES = Number(flag("batches", "4"));
 const SNARKJS_BATCHES = Number(flag("snarkjs-batches", "1"));
 const TRADERS = Number(flag("traders", "16"));
+const DEPTH = Number(flag("depth", "2"));
+const PER_POST = Number(flag("per-post", "3"));
+if (!(DEPTH >= 1 && PER_POST >= 1)) throw new RangeError("--depth and --per-post: at least 1");
 if (TRADERS < 2 || TRADERS % 2 || TRADERS > 18) throw new RangeError("--traders: an even number from 2 to 18 (the in-process chain funds 20 wallets)");
 
 const USDC = 10n ** 6n;
@@ -126,36 +136,53 @@ async function main(): Promise<void> {
   };
 
   let settled = 0;
-  const measure = async (label: string, prover: VerifiedProver, batches: number): Promise<Row> => {
-    options.prover = prover;
+  /** Tells the row the batches just posted: their trades' latencies, and the transactions that posted them. */
+  const record = (row: Row | null, posted: readonly PostedBatch[], hashes: Set<string>) => {
+    const at = performance.now();
+    for (const p of posted) {
+      if (row) {
+        row.batches.push(p);
+        for (let i = 0; i < p.transactions; i++) row.latenciesMs.push(at - tradeAcceptedAt[settled + i]!);
+        hashes.add(p.txHash!);
+      }
+      settled += p.transactions;
+    }
+  };
+  const measure = async (label: string, prover: VerifiedProver, batches: number, depth: number, perPost: number): Promise<Row> => {
+    Object.assign(options, { prover, pipelineDepth: depth, batchesPerPost: perPost });
     const row: Row = { prover: label, batches: [], wallMs: 0, latenciesMs: [], gas: [] };
-    const target = 2 * PARAMS.slots;
+    const target = (depth + 1) * PARAMS.slots; // enough queued to keep every batch in flight full
+    const hashes = new Set<string>();
     while (sequencer.pendingTransactions < target) await placePair();
     const start = performance.now();
-    for (let b = 0; b < batches; b++) {
-      const posted = await sequencer.runBatch();
-      if (!posted) throw new Error("nothing was posted although trades were pending");
-      const at = performance.now();
-      row.batches.push(posted);
-      for (let i = 0; i < posted.transactions; i++) row.latenciesMs.push(at - tradeAcceptedAt[settled + i]!);
-      settled += posted.transactions;
-      const receipt = await publicClient.getTransactionReceipt({ hash: posted.txHash as `0x${string}` });
-      row.gas.push(receipt.gasUsed);
-      progress(`throughput: ${label}: batch ${posted.batchNumber}: ${posted.transactions} trades, prove ${dur(posted.timings.proveMs)}, ${int(receipt.gasUsed)} gas`);
+    while (row.batches.length < batches) {
+      const posted = await sequencer.runBatches();
+      if (!posted.length) throw new Error("nothing was posted although trades were pending");
+      record(row, posted, hashes);
+      progress(`throughput: ${label}: batches ${posted.map((p) => p.batchNumber).join(", ")} in one transaction: ${posted.reduce((n, p) => n + p.transactions, 0)} trades, prove ${dur(posted[0]!.timings.proveMs)}`);
       while (sequencer.pendingTransactions < target) await placePair();
     }
     row.wallMs = performance.now() - start;
+    // Unmeasured: what is still in flight is posted, so the next row starts from an empty pipeline.
+    options.pipelineDepth = 1;
+    while (sequencer.batchesInFlight > 0) record(null, await sequencer.runBatches(), hashes);
+    for (const hash of hashes) row.gas.push((await publicClient.getTransactionReceipt({ hash: hash as `0x${string}` })).gasUsed);
     return row;
   };
 
-  const rows = [await measure("native (this machine's cores)", native, BATCHES)];
-  if (SNARKJS_BATCHES > 0) rows.push(await measure("snarkjs (baseline)", new SingleDeviceProver(new SnarkjsDevice()), SNARKJS_BATCHES));
+  const ahead = new WitnessAheadProver(new NativeDevice());
+  const rows = [
+    await measure("native, one batch at a time", native, BATCHES, 1, 1),
+    await measure(`native, witness ahead, ${DEPTH} in flight`, ahead, BATCHES, DEPTH, 1),
+    await measure(`native, witness ahead, ${PER_POST + 1} in flight, ${PER_POST} per transaction`, ahead, BATCHES, PER_POST + 1, PER_POST),
+  ];
+  if (SNARKJS_BATCHES > 0) rows.push(await measure("snarkjs (baseline), one at a time", new SingleDeviceProver(new SnarkjsDevice()), SNARKJS_BATCHES, 1, 1));
 
   const slots = PARAMS.slots + PARAMS.derivSlots;
   const q = (xs: readonly number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
   console.log(`\n${int(circuit.nConstraints)} constraints per batch of ${PARAMS.slots} spot + ${PARAMS.derivSlots} derivatives slots; ${traders.length} traders; proofs verified by the custodian's generated Groth16 verifier on an in-process Hardhat chain.\n`);
   console.log(table(
-    ["prover", "batches", "trades", "proven trades/s", "constraints/trade", "us/constraint (prove)", "latency p50", "latency p99", "gas/trade", "slots used", "stages per batch (build / witness / prove / verify / post)"],
+    ["prover and pipeline", "batches", "trades", "proven trades/s", "constraints/trade", "us/constraint (prove)", "latency p50", "latency p99", "gas/trade", "slots used", "transactions", "stages per batch (build / witness / prove / verify / post)"],
     rows.map((r) => {
       const trades = r.batches.reduce((s, b) => s + b.transactions, 0);
       const mean = (f: (b: PostedBatch) => number) => stats(r.batches.map(f)).mean;
@@ -163,7 +190,7 @@ async function main(): Promise<void> {
       return [
         r.prover, r.batches.length, trades, (trades / (r.wallMs / 1000)).toFixed(2), int(circuit.nConstraints / (trades / r.batches.length)),
         ((mean((b) => b.timings.proveMs) * 1000) / circuit.nConstraints).toFixed(2), dur(q(r.latenciesMs, 50)), dur(q(r.latenciesMs, 99)),
-        int(Number(gas) / trades), `${trades}/${r.batches.length * slots}`,
+        int(Number(gas) / trades), `${trades}/${r.batches.length * slots}`, r.gas.length,
         ["buildMs", "witnessMs", "proveMs", "verifyMs", "postMs"].map((k) => dur(mean((b) => b.timings[k as keyof PostedBatch["timings"]]))).join(" / "),
       ];
     }),

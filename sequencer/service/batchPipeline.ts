@@ -1,9 +1,18 @@
 /**
  * The batch pipeline: turns the intake side's queue of accepted transactions into proven batches on
- * the custodian, one at a time.
+ * the custodian.
  *
  *   select (batchSelection.ts) -> build the witness on a state transaction -> check the batch's
- *   signatures in one verifier call -> prove (and verify the proof) -> log the batch -> post -> confirmed
+ *   signatures in one verifier call -> log the batch -> prove (and verify the proof) -> log the proof
+ *   -> post -> confirmed
+ *
+ * Up to `pipelineDepth` batches are in flight at once (default 1): the next batch is built on the state
+ * the previous one leaves (each on its own state transaction, above the one before it), logged and
+ * handed to the prover while the batches before it are proven or posted, so witness building overlaps
+ * proving and a prover with several devices or queue workers proves batches side by side. Batches are
+ * posted oldest first; with `batchesPerPost` > 1 the proofs of the batches in flight right behind the
+ * oldest are awaited and they go in the same transaction (Custodian.submitBatches), latency traded for
+ * gas; otherwise posting never waits for a later batch's proof.
  *
  * A transaction the builder refuses (TxRejected names its slot; an oracle update the stamp cannot use;
  * a signature the batch verifier refuses) leaves the queue through the intake side's rejectPending and
@@ -14,12 +23,13 @@
  * Stamping is by the chain's time (see sequencer.ts): never before the custodian's last batch, never
  * earlier than the chain's time minus half of MAX_BATCH_AGE (none after an abandonment), never later
  * than the chain's time plus MAX_FUTURE_DRIFT. A proven batch that can no longer reach the chain in time
- * (lateness, or the custodian refuses its stamp: BadTimestamp) is abandoned: logged, its state
- * transaction rolled back, its entries put back at the head of the queue.
+ * (lateness, or the custodian refuses its stamp: BadTimestamp) is abandoned with every batch after it:
+ * logged, their state transactions rolled back, their entries put back at the head of the queue.
  *
- * The proven batch between its log record and its confirmation is the batch in flight: its state
- * transaction stays open until the chain holds it. Replay rebuilds it from the `batch` record and
- * follows it through `sent`, `posted` and `abandon` records (applyRecord).
+ * A batch between its log record and its confirmation is in flight: its state transaction stays open
+ * until the chain holds it (committed oldest first) or it is abandoned, with every batch after it.
+ * Replay rebuilds each from its `batch` record and follows it through `proved`, `sent`, `posted` and
+ * `abandon` records (applyRecord); one whose proof was not logged is proven again.
  *
  * The pipeline talks to the intake side only through BatchIntake (the queue, the proven state, the
  * rejection path) and to the journal through BatchJournal.
@@ -140,8 +150,6 @@ type InFlightBatch = {
   proof: CalldataProof | null;
   /** The proof being computed (null: none asked for since the last failure, or proven). */
   proving: Promise<ProofOutcome> | null;
-  /** Its outcome, once the prover answered (read without waiting, to post several batches at once). */
-  outcome: ProofOutcome | null;
   /** Hash of the transaction that posts it, once sent. */
   txHash: Hash | null;
   timings: Omit<PostedBatch["timings"], "postMs">;
@@ -289,7 +297,7 @@ export class BatchPipeline {
       this.#inFlight.push({
         batchNumber: r.batchNumber, entries: pending.splice(0, r.count), sel, proven, mayBeSent: r.proof !== undefined, publicData: batch.publicData,
         input: r.proof ? null : { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() },
-        proof: r.proof ?? null, proving: null, outcome: null, txHash: null, timings: NO_TIMINGS,
+        proof: r.proof ?? null, proving: null, txHash: null, timings: NO_TIMINGS,
       });
     } catch (e) {
       proven.rollback();
@@ -308,8 +316,8 @@ export class BatchPipeline {
   /**
    * Moves the pipeline on until something is posted: keeps up to `pipelineDepth` batches in flight
    * (each built on the state the previous one leaves, logged, and proven while the ones before it are),
-   * waits for the oldest one's proof and posts it, with the proven batches right behind it (up to
-   * `batchesPerPost` in one transaction, verified together by Custodian.submitBatches). A batch in flight
+   * waits for the oldest one's proof and posts it, with the batches in flight right behind it once proven
+   * (up to `batchesPerPost` in one transaction, verified together by Custodian.submitBatches). A batch in flight
    * is posted never twice, or abandoned, with every batch after it, when it can no longer reach the
    * chain in time (their entries are then proven again with a fresh stamp). Returns the batches posted,
    * oldest first: none when nothing is pending, or what is pending waits for the chain's time, or a
@@ -344,7 +352,7 @@ export class BatchPipeline {
       const head = this.#inFlight[0];
       if (!head) return [];
       if (!head.proof && !(await this.#awaitProof(head))) continue; // refused by the circuit: rebuilt without the refused transaction
-      this.#takeSettledProofs();
+      await this.#awaitGroup();
       const posted = await this.#postGroup(this.#postable());
       if (posted.length) return posted;
       round++;
@@ -382,15 +390,13 @@ export class BatchPipeline {
     }
   }
 
-  /** Hands batch `b`'s input to the prover; its outcome is kept on `b` (the promise never rejects). */
+  /** Hands batch `b`'s input to the prover; `b.proving` settles with the outcome (it never rejects). */
   #startProof(b: InFlightBatch): void {
     const { circuitInput, publicInput } = b.input!;
-    b.outcome = null;
     b.proving = this.#o.settings.prover.prove(b.batchNumber, this.#o.settings.keys, circuitInput, publicInput).then(
       (proved): ProofOutcome => ({ ok: true, proved }),
       (error: unknown): ProofOutcome => ({ ok: false, error }),
     );
-    void b.proving.then((o) => (b.outcome = o));
   }
 
   /**
@@ -425,12 +431,19 @@ export class BatchPipeline {
     this.#stage("proved", b.batchNumber);
   }
 
-  /** Logs the proofs already computed for the batches right behind the oldest proven ones (without waiting). */
-  #takeSettledProofs(): void {
-    for (const b of this.#inFlight) {
+  /**
+   * Fills the next transaction's group: waits for the proofs of the batches in flight right behind the
+   * proven head, up to `batchesPerPost` batches in all, logging each (latency traded for gas: one
+   * transaction and one aggregated proof check for all of them). Stops at a batch not being proven or
+   * whose proof failed: it is dealt with once it is the oldest.
+   */
+  async #awaitGroup(): Promise<void> {
+    const most = Math.max(1, this.#o.settings.batchesPerPost ?? 1);
+    for (const b of this.#inFlight.slice(0, most)) {
       if (b.proof) continue;
-      if (!b.outcome?.ok) return;
-      this.#logProof(b, b.outcome.proved);
+      const outcome = b.proving && (await b.proving);
+      if (!outcome?.ok) return;
+      this.#logProof(b, outcome.proved);
     }
   }
 
@@ -491,7 +504,7 @@ export class BatchPipeline {
       }
       const b: InFlightBatch = {
         batchNumber, entries: this.#intake.pending.splice(0, sel.count), sel, proven: t, mayBeSent: false, publicData: batch.publicData,
-        input: { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() }, proof: null, proving: null, outcome: null,
+        input: { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() }, proof: null, proving: null,
         txHash: null, timings: { ...NO_TIMINGS, buildMs: performance.now() - t0 },
       };
       this.#inFlight.push(b);

@@ -139,8 +139,10 @@ export type SequencerOptions = {
    */
   pipelineDepth?: number;
   /**
-   * How many proven batches one transaction may post (default 1; Custodian.submitBatches verifies their
-   * proofs together): batches proven behind the oldest one when it is posted go with it.
+   * How many batches one transaction posts (default 1; Custodian.submitBatches verifies their proofs
+   * together): once the oldest batch in flight is proven, the proofs of the batches in flight right
+   * behind it are awaited, up to this many batches in all, and they go on chain together. This trades
+   * latency for gas; with a depth above it, the batches behind the group are proven meanwhile.
    */
   batchesPerPost?: number;
 };

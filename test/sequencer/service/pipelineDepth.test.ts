@@ -116,7 +116,7 @@ describe("a deeper batch pipeline (issue 14)", () => {
     assert.equal(chain.root, s.state.root);
   });
 
-  it("after a crash with two batches in flight, the first proven and the second not, a restart proves the second again and posts each once", async () => {
+  it("after a crash with two batches in flight, the first proven and the second not, a restart proves the second again and posts both once, together", async () => {
     const { d, s, chain, prover, crashAt, setupBatches: n } = await setup({ pipelineDepth: 2, batchesPerPost: 2 });
     withdrawals(s, 4);
     const run = s.runBatches();
@@ -131,9 +131,10 @@ describe("a deeper batch pipeline (issue 14)", () => {
     assert.equal(restarted.unpostedBatch, n);
     assert.equal(restarted.batchesInFlight, 2, "both batches replayed in flight");
     assert.equal(restarted.pendingTransactions, 4);
-    const posted = await restarted.drain();
+    const posted = await restarted.runBatches();
     assert.deepEqual(again.started, [n + 1], "only the batch whose proof was not logged is proven again");
-    assert.deepEqual(posted.map((p) => p.batchNumber), [n, n + 1], "batch n posted without waiting for batch n + 1's proof, then batch n + 1");
+    assert.deepEqual(posted.map((p) => p.batchNumber), [n, n + 1], "batch n waited for batch n + 1's proof: one transaction");
+    assert.equal(chain.posts.at(-1), 2);
     assert.equal(chain.batches.length, n + 2, "each posted once");
     assert.equal(chain.root, restarted.state.root);
     assert.equal(restarted.pendingTransactions, 0);
@@ -163,6 +164,21 @@ describe("a deeper batch pipeline (issue 14)", () => {
     assert.equal(chain.root, s.state.root);
     assert.equal(s.state.account(alice.accountId).nonce, 4, "the four withdrawals, in their nonce order");
     assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "the abandonment replays");
+  });
+
+  it("with one batch per transaction, the oldest is posted as soon as it is proven, while the next one is still being proven", async () => {
+    const { s, chain, prover, setupBatches: n } = await setup({ pipelineDepth: 2 });
+    withdrawals(s, 4);
+    const run = s.runBatches();
+    await prover.whenStarted(2);
+    prover.finish(n);
+    assert.deepEqual((await run).map((p) => p.batchNumber), [n], "posted without waiting for batch n + 1");
+    assert.equal(chain.batches.length, n + 1);
+    assert.equal(s.batchesInFlight, 1, "batch n + 1 still being proven, its state above the chain's");
+    assert.notEqual(s.state.root, chain.root);
+    prover.finish(n + 1);
+    assert.deepEqual((await s.runBatches()).map((p) => p.batchNumber), [n + 1]);
+    assert.equal(s.state.root, chain.root);
   });
 
   it("a batch behind others is built only once the queue fills a batch: a trickle is not cut into small batches", async () => {

@@ -1,0 +1,67 @@
+/**
+ * One device whose two stages overlap across jobs: the witness of the next job (circom's wasm, on the
+ * JavaScript thread) is computed while the current job is proven (the native C++ prover, on every core).
+ * Each stage takes one job at a time, in arrival order, so two proofs never share the cores, which on a
+ * small machine makes both slower than one after the other (measured by `npm run bench:throughput`).
+ * This is what a deeper batch pipeline (SequencerOptions.pipelineDepth) needs from a single machine.
+ * A proof that does not verify, or whose public input is not the expected one, is proven again from the
+ * same witness, up to `attempts` times in all, as SingleDeviceProver does.
+ */
+import type { CircuitKeys, ProofResult, StageTimings } from "./device.ts";
+import type { VerifiedProof, VerifiedProver } from "./prover.ts";
+import type { Groth16Proof } from "snarkjs";
+
+/** A device that proves in two stages: a witness image (.wtns), then a proof of it. */
+export interface TwoStageDevice {
+  readonly name: string;
+  calculateWitness(wasmPath: string, input: Record<string, unknown>): Promise<Uint8Array>;
+  proveWitness(zkeyPath: string, wtns: Uint8Array): Promise<ProofResult & { timings: StageTimings }>;
+  verify(keys: CircuitKeys, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean>;
+}
+
+/** Runs tasks one at a time, in the order they were handed in; a failing task does not stop the next. */
+class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(task);
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+}
+
+export class WitnessAheadProver implements VerifiedProver {
+  readonly #device: TwoStageDevice;
+  readonly #attempts: number;
+  readonly #witness = new Lane();
+  readonly #prove = new Lane();
+
+  constructor(device: TwoStageDevice, attempts = 2) {
+    this.#device = device;
+    this.#attempts = attempts;
+  }
+
+  async prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<VerifiedProof> {
+    let witnessMs = 0; // the witness's own time, not its wait for the lane
+    const wtns = await this.#witness.run(async () => {
+      const t0 = performance.now();
+      const w = await this.#device.calculateWitness(keys.wasm, input);
+      witnessMs = performance.now() - t0;
+      return w;
+    });
+    const failures: string[] = [];
+    for (let i = 1; i <= this.#attempts; i++) {
+      let proveMs = 0; // the proof's own time, not its wait for the lane
+      const result = await this.#prove.run(async () => {
+        const t1 = performance.now();
+        const r = await this.#device.proveWitness(keys.zkey, wtns);
+        proveMs = performance.now() - t1;
+        return r;
+      });
+      const v0 = performance.now();
+      const ok = result.publicSignals[0] === expectedPublicInput && (await this.#device.verify(keys, result.publicSignals, result.proof));
+      if (ok) return { proof: result.proof, publicSignals: result.publicSignals, timings: { witnessMs, proveMs, verifyMs: performance.now() - v0 } };
+      failures.push(`attempt ${i}: proof did not verify for public input ${expectedPublicInput}`);
+    }
+    throw new Error(`job ${jobId} on ${this.#device.name}: no valid proof (${failures.join("; ")})`);
+  }
+}
