@@ -62,6 +62,8 @@ const opts = new Command()
   .option("--poll-ms <ms>", "request polling interval", "500")
   .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
   .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
+  .option("--pipeline-depth <n>", "batches in flight at once: the next is built and proven while the ones before it are", "1")
+  .option("--batches-per-post <n>", "batches posted by one transaction (their proofs awaited and verified together)", "1")
   .option("--maker-fee-ppm <ppm>", "maker fee", "100")
   .option("--taker-fee-ppm <ppm>", "taker fee", "500")
   .option("--liquidator-account <id>", "the operator's liquidator account (derivatives)")
@@ -71,6 +73,7 @@ const opts = new Command()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
     wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    pipelineDepth: string; batchesPerPost: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   }>();
 
@@ -112,6 +115,10 @@ async function main(): Promise<void> {
   if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
   const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey });
+  const [pipelineDepth, batchesPerPost] = [opts.pipelineDepth, opts.batchesPerPost].map((v, i) => {
+    if (!/^[1-9][0-9]?$/.test(v)) throw new Error(`${["--pipeline-depth", "--batches-per-post"][i]} ${v}: a number from 1 to 99`);
+    return Number(v);
+  });
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
   const probe = createPublicClient({ transport: http(opts.rpc) });
@@ -136,12 +143,14 @@ async function main(): Promise<void> {
     takerFeePpm: Number(opts.takerFeePpm),
     store,
     snapshotEvery: Number(opts.snapshotEvery),
+    pipelineDepth,
+    batchesPerPost,
     onBatchStage: stageHook(process.env.SEQUENCER_CRASH_AT, Boolean(process.env.SEQUENCER_TRACE)),
     log,
     liquidator,
   });
   const unposted = sequencer.unpostedBatch;
-  log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.query.stateRoot}, ${sequencer.query.pendingTransactions} pending${unposted === null ? "" : `, batch ${unposted} proven and not yet confirmed`}; prover: ${description}`);
+  log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.query.stateRoot}, ${sequencer.query.pendingTransactions} pending${unposted === null ? "" : `, ${sequencer.batchesInFlight} batch(es) from ${unposted} in flight`}; prover: ${description}`);
 
   const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
   const api = opts.port ? createApiServer(sequencer, { exchange: { chainId, custodian: opts.custodian as Address } }) : null;

@@ -2,7 +2,7 @@
  * The independent verifier: rebuilds the exchange state from chain data alone and checks every batch.
  *
  * Inputs are only what any node serves: the custodian's BatchSubmitted and RequestQueued events, the
- * calldata of each submitBatch transaction (public data + proof), and a few views (stateRoot,
+ * calldata of each submitBatch or submitBatches transaction (public data + proof), and a few views (stateRoot,
  * batchCount, processedRequests, capacities). For each batch, in order:
  *   - the batch number follows the previous one (event and header agree);
  *   - the header's old root is the root rebuilt so far (genesis: the empty state of `params`) and the
@@ -146,6 +146,29 @@ export function balancesOf(state: ExchangeState, accountIds: Iterable<number>): 
   return out;
 }
 
+/**
+ * The public data and proof of one batch from the calldata of the transaction that posted it:
+ * submitBatch(publicData, proof), or submitBatches(publicData[], proofs[]), whose entry is the one whose
+ * sha256 is `publicDataHash` (the BatchSubmitted event's). Throws, saying why, for a transaction that is
+ * not a direct call of either on the custodian, or a submitBatches call without that entry.
+ */
+async function postedCalldata(
+  publicClient: PublicClient, custodian: Address, hash: Hash, publicDataHash: Hex,
+): Promise<{ publicData: Uint8Array; proof: readonly bigint[] }> {
+  const tx = await publicClient.getTransaction({ hash });
+  if (tx.to?.toLowerCase() !== custodian.toLowerCase()) throw new Error(`transaction ${tx.hash} calls ${tx.to}, not the custodian (submitted through a contract?)`);
+  const call = decodeFunctionData({ abi: custodianAbi, data: tx.input });
+  if (call.functionName === "submitBatch") {
+    const [data, words] = call.args as readonly [Hex, readonly bigint[]];
+    return { publicData: hexToBytes(data), proof: words };
+  }
+  if (call.functionName !== "submitBatches") throw new Error(`transaction ${tx.hash} calls ${call.functionName}, not submitBatch or submitBatches`);
+  const [datas, proofs] = call.args as readonly [readonly Hex[], readonly (readonly bigint[])[]];
+  const i = datas.findIndex((d) => `0x${createHash("sha256").update(hexToBytes(d)).digest("hex")}` === publicDataHash.toLowerCase());
+  if (i < 0 || !proofs[i]) throw new Error(`transaction ${tx.hash} (submitBatches) holds no public data hashing to ${publicDataHash}`);
+  return { publicData: hexToBytes(datas[i]!), proof: proofs[i]! };
+}
+
 export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
   const { publicClient, custodian, params } = opts;
   const fromBlock = opts.fromBlock ?? 0n;
@@ -224,17 +247,11 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
       report(n, "events", `batch consumes ${log.args.requestsConsumed} requests from ${requestsConsumed}, only ${queue.length} were queued`);
     }
 
-    // calldata: submitBatch(publicData, proof)
+    // calldata: submitBatch(publicData, proof), or submitBatches(publicData[], proofs[]) posting several
     let publicData: Uint8Array;
     let proof: readonly bigint[];
     try {
-      const tx = await publicClient.getTransaction({ hash: log.transactionHash });
-      if (tx.to?.toLowerCase() !== custodian.toLowerCase()) throw new Error(`transaction ${tx.hash} calls ${tx.to}, not the custodian (submitted through a contract?)`);
-      const call = decodeFunctionData({ abi: custodianAbi, data: tx.input });
-      if (call.functionName !== "submitBatch") throw new Error(`transaction ${tx.hash} calls ${call.functionName}, not submitBatch`);
-      const [data, words] = call.args as readonly [Hex, readonly bigint[]];
-      publicData = hexToBytes(data);
-      proof = words;
+      ({ publicData, proof } = await postedCalldata(publicClient, custodian, log.transactionHash, log.args.publicDataHash));
     } catch (e) {
       report(n, "calldata", errorText(e));
       finish();

@@ -61,6 +61,9 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
       makerFeePpm: 100,
       takerFeePpm: 500,
       log: (line) => diagnostics.push(line),
+      // Two batches in flight, posted together: the verifier reads submitBatches calldata too.
+      pipelineDepth: 2,
+      batchesPerPost: 2,
     });
     sequencer.events.on("rejected", (r) => diagnostics.push(`rejected ${r.code}: ${r.message}`));
     const drained = async (n: number) => {
@@ -99,6 +102,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     assert.equal(report.ok, true);
     assert.equal(report.batchesChecked, 4);
     assert.deepEqual(progress, [0, 1, 2, 3]);
+    assert.equal(report.batches[0].txHash, report.batches[1].txHash, "batches 0 and 1 were posted by one submitBatches transaction");
     assert.ok(report.batches.every((b) => b.proofValid && b.rootMatches && b.ok));
     assert.deepEqual(report.batches.map((b) => b.transactions), [2, 2, 1, 2]);
     assert.equal(report.finalRoot, sequencer.state.root);
