@@ -16,6 +16,7 @@ import { createTestClient, erc20Abi, http, parseUnits } from "viem";
 import { hardhat } from "viem/chains";
 import { mnemonicToAccount } from "viem/accounts";
 import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { fundingStep } from "../../sequencer/derivatives/formulas.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
 import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
@@ -172,7 +173,8 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     const row = await page.locator("#positions-table tbody tr td").allTextContents();
     assert.deepEqual(row.slice(1, 5), ["10", "30.01", "30", "-0.1"]);
     // a fully funded long (collateral paid the notional) has no liquidation mark
-    assert.equal(row[7], "none");
+    assert.equal(row[7], "0", "no funding paid yet");
+    assert.equal(row[8], "none");
     const margin = await page.locator("#margin-table tbody td").allTextContents();
     assert.equal(Number(margin[2]), 30); // initial margin: 10% of 10 lots x 30
     assert.ok(Number(margin[5]) > 0 && Number(margin[5]) < 2000, `free margin ${margin[5]}`);
@@ -182,6 +184,13 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.equal(await text("#chain-table tbody tr td:first-child"), String(usd(3000)));
     assert.match(await text("#chain-table tbody tr td:nth-child(2)"), /^C \d+(\.\d+)? \/ P \d+(\.\d+)?$/);
     await page.screenshot({ path: join(SCREENSHOTS, "trade-derivatives.png"), fullPage: true });
+  });
+
+  it("shows the funding the perpetual position paid over a funding step", async () => {
+    // the epoch ends at 3,000 with 500 ppm: the index steps by fundingStep(500, 30 USDC per lot) = 0.015 USDC per lot; 10 lots long pay 0.15
+    await w.stepFunding(3000, 500n);
+    assert.equal(fundingStep(500n, 30_000_000n), 15_000n);
+    await page.waitForFunction(() => document.querySelector("#positions-table tbody tr td:nth-child(8)")?.textContent === "0.15", null, { timeout: 120_000 });
   });
 
   it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {

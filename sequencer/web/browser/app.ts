@@ -231,8 +231,8 @@ async function refreshAccount(): Promise<void> {
   ]), { id: "fills-table" }));
   fill("margin", table(["collateral", "equity", "initial margin", "maintenance margin", "margin with orders", "free"], [[q(deriv.collateral), q(deriv.equity), q(deriv.initialMargin), q(deriv.maintenanceMargin), q(deriv.marginWithOrders), q(deriv.available)]], { id: "margin-table" }));
   const open = (deriv.positions as Any[]).filter((p) => BigInt(p.size) !== 0n);
-  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
-    marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid),
+  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "funding paid", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
+    marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid), q(p.fundingPaid),
     open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
     p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
   ]), { id: "positions-table" }));
