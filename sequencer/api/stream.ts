@@ -14,7 +14,8 @@
  *   {"type":"book","marketId","snapshot":false,"bids","asks"}     delta: the levels that changed since the
  *       last book message of this market (lots "0": the level left the top N); applyDelta in bookDelta.ts
  *   {"type":"trade","marketId","priceTicks","lots","makerSide","makerAccount","makerOrderId",
- *       "takerAccount","takerOrderId"}                          before the book delta of the same command
+ *       "takerAccount","takerOrderId","tradeId","time"}         before the book delta of the same command;
+ *       tradeId and time as GET /v1/markets/:id/trades reports the trade (marketTrades.ts)
  *   {"type":"batches","subscribe"}  then  {"type":"batch","batch"}     a batch was proven and posted
  *   {"type":"authenticated","accountId"}  then, for that account only:
  *       {"type":"order","order"} (history.ts OrderStatusView)  and  {"type":"fill","fill"} (FillRecord), and
@@ -276,12 +277,17 @@ export class MarketStream {
   /** Publishes what one command did: trades now, private updates now, book deltas once per event-loop turn. */
   publish(events: readonly EngineEvent[], changes: HistoryChanges): void {
     if (this.#clients.size === 0) return;
+    // history.ts records each fill event, in order, as a maker and a taker fill: the maker's carries the trade's id and time
+    const makerFills = changes.fills.filter((f) => f.role === "maker");
+    let k = 0;
     for (const e of events) {
       if (e.type === "accepted" || e.type === "fill" || e.type === "cancelled") this.#dirty.add(e.marketId);
       if (e.type !== "fill") continue;
+      const rec = makerFills[k++];
       const trade = {
         type: "trade", marketId: e.marketId, priceTicks: e.priceTicks, lots: e.lots, makerSide: e.makerSide,
         makerAccount: e.makerAccount, makerOrderId: e.makerOrderId, takerAccount: e.takerAccount, takerOrderId: e.takerOrderId,
+        tradeId: rec?.fillId, time: rec?.time,
       };
       for (const c of this.#clients) if (c.markets.has(e.marketId)) this.#send(c, trade);
     }

@@ -128,6 +128,17 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, "trade.png"), fullPage: true });
   });
 
+  it("a page opened after the trade shows it, and its candle, from the exchange's trade history", async () => {
+    const late = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    late.on("pageerror", (e) => pageErrors.push(e.message));
+    await late.goto(w.url);
+    await late.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    assert.deepEqual((await late.locator("#trades-table tbody tr:first-child td").allTextContents()).slice(1), ["300500", "100", "sell"]);
+    assert.equal(await late.locator("#trades-table tbody tr").count(), 1);
+    assert.equal(await late.locator("#candles svg rect[data-candle]").count(), 1);
+    await late.close();
+  });
+
   it("withdraws WETH through the exchange and, once its batch is posted, claims it on-chain to the wallet", async () => {
     await page.selectOption("#withdraw-token", "1");
     await page.fill("#withdraw-amount", "0.05");
@@ -158,6 +169,20 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.equal(await page.evaluate(() => (window as any).__exchange.state.gaps), 1);
     // the snapshot brought the level the lost delta carried
     await page.waitForFunction(() => [...document.querySelectorAll("#asks tbody tr td:first-child")].some((td) => td.textContent === "302000"), null, { timeout: 30_000 });
+  });
+
+  it("a trade whose stream message is lost in a gap comes back from the trade history after the resync", async () => {
+    const resyncs = await page.evaluate(() => (window as any).__exchange.state.resyncs as number);
+    // the next message is this order's trade (the order's and fill's private messages, then the book delta follow)
+    await page.evaluate(() => (window as any).__exchange.dropStreamMessages(1));
+    assert.match(await placeOrder("0", "1", MID_TICKS + 500n, 1), /^order \d+ \(IOC\): accepted, fill; filled 1 lots$/);
+    await page.waitForFunction((n) => (window as any).__exchange.state.resyncs > n, resyncs, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (window as any).__exchange.state.socket.dropped), 2, "one message lost in each gap");
+    await page.waitForFunction(() => document.querySelector("#trades-table tbody tr td:nth-child(3)")?.textContent === "1", null, { timeout: 30_000 });
+    const { trades } = (await (await fetch(`${w.url}/v1/markets/0/trades`)).json()) as { trades: { tradeId: number }[] };
+    assert.deepEqual(await page.evaluate(() => (window as any).__exchange.state.trades.of(0).map((t: { tradeId: number }) => t.tradeId)), trades.map((t) => t.tradeId).reverse());
+    // sold back, so the WETH the exodus pays out below is unchanged
+    assert.match(await placeOrder("1", "1", MID_TICKS - 500n, 1), /^order \d+ \(IOC\): accepted, fill; filled 1 lots$/);
   });
 
   it("moves USDC into collateral, buys the perpetual from the maker and sees the position, its margin and the option chain", async () => {

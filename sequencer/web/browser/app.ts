@@ -11,9 +11,11 @@ import { apiRequest, ExchangeClient } from "../../sdk/client.ts";
 import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../sdk/custodian.ts";
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
+import type { TradeRecord } from "../../wire/responses.ts";
 import { custodianAbi } from "../../chain/abi.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../protocol/constants.ts";
-import { candleChart, candlesOf, depthChart, type Trade } from "./charts.ts";
+import { candleChart, candlesOf, depthChart } from "./charts.ts";
+import { TradeTape } from "./tradeTape.ts";
 import {
   $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
   type PageConfig, type TokenInfo,
@@ -33,7 +35,7 @@ const s = {
   instruments: [] as Any[],
   marketId: 0,
   book: { bids: [], asks: [] } as BookView,
-  trades: new Map<number, Trade[]>(),
+  trades: new TradeTape(),
   lastBatch: null as Any | null,
   stream: null as StreamClient | null,
   socket: null as BrowserSocket | null,
@@ -91,8 +93,8 @@ function renderMarket(): void {
     h("div", {}, h("h4", {}, "bids"), table(["price (ticks)", "lots"], levels("bids"), { id: "bids" })),
     h("div", {}, h("h4", {}, "asks"), table(["price (ticks)", "lots"], levels("asks"), { id: "asks" }))));
   fill("depth", depthChart(s.book));
-  const trades = s.trades.get(s.marketId) ?? [];
-  fill("trades", table(["time", "price (ticks)", "lots", "maker side"], trades.slice(-15).reverse().map((t) => [time(t.time), t.price, t.lots, (t as Any).makerSide === Side.BUY ? "buy" : "sell"]), { id: "trades-table" }));
+  const trades = s.trades.of(s.marketId);
+  fill("trades", table(["time", "price (ticks)", "lots", "maker side"], trades.slice(-15).reverse().map((t) => [time(t.time), t.price, t.lots, t.makerSide === Side.BUY ? "buy" : "sell"]), { id: "trades-table" }));
   fill("candles", candleChart(candlesOf(trades, CANDLE_SECONDS)));
   const b = s.lastBatch;
   fill("last-batch", b
@@ -104,6 +106,7 @@ function renderMarket(): void {
 async function selectMarket(marketId: number): Promise<void> {
   s.marketId = marketId;
   s.book = (await s.stream!.subscribeMarket(marketId, 10)) ?? { bids: [], asks: [] };
+  await s.trades.load(location.origin, marketId); // the trades made before the page opened (the stream brings the rest)
   renderMarket();
 }
 
@@ -137,11 +140,7 @@ async function openMarketStream(): Promise<void> {
   s.socket = socket;
   client.on("message", (m) => {
     s.lastSeq = m.seq;
-    if (m.type === "trade") {
-      const list = s.trades.get(m.marketId) ?? [];
-      list.push({ time: Date.now() / 1000, price: Number(m.priceTicks), lots: Number(m.lots), makerSide: m.makerSide } as Trade);
-      s.trades.set(m.marketId, list);
-    }
+    if (m.type === "trade") s.trades.add([m as unknown as TradeRecord]);
     if (m.type === "batch") {
       s.lastBatch = m.batch;
       void refreshAccount();
@@ -157,7 +156,11 @@ async function openMarketStream(): Promise<void> {
     s.gaps++;
     scheduleAccountRefresh(); // orders and fills missed in the gap: read again over HTTP
   });
-  client.on("resynced", () => s.resyncs++);
+  client.on("resynced", (marketId: number) => {
+    s.resyncs++;
+    // trades lost in the gap: read the market's history again (merged by trade id)
+    void s.trades.load(location.origin, marketId).then(renderMarket).catch((e) => say("order-msg", `trade history: ${errorText(e)}`, false));
+  });
   client.on("close", () => fill("stream-status", "stream closed: reload the page"));
   await client.subscribeBatches();
   const batches = await apiRequest<{ batches: Any[] }>(location.origin, "GET", "/v1/batches?limit=1");
