@@ -2,10 +2,12 @@
  * The web page in a real browser (Debian's Chromium, driven by playwright-core): on a local exchange
  * (webExchange.ts: node, sequencer loop, API + page, a market maker's ladder) a new user connects a devnet
  * test wallet, derives the trading key from its EIP-712 signature, mints test tokens, registers the key,
- * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch,
- * cancels a resting order, survives a stream gap (resync), and in the settlement explorer sees every proof
- * verified in the browser's worker, the decoded records of its account and the custody sum. A screenshot of
- * each page is kept in build/web-screenshots/.
+ * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch (and a
+ * page opened later sees the trade from the trade history), queues a forced withdrawal that the next batch
+ * processes, cancels a resting order, survives stream gaps (the book resyncs, a lost trade comes back), sees
+ * the funding its perpetual position paid, and in the settlement explorer sees every proof verified in the browser's worker, the
+ * decoded records of its account and the custody sum; in exodus the page starts it and refunds a deposit no
+ * batch took, and the explorer proves the exit. A screenshot of each page is kept in build/web-screenshots/.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +20,7 @@ import { mnemonicToAccount } from "viem/accounts";
 import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { fundingStep } from "../../sequencer/derivatives/formulas.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
-import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
+import { exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { REPO_ROOT } from "../../sequencer/web/build.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
@@ -153,6 +155,30 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(5)")?.textContent === "0", null, { timeout: 30_000 });
   });
 
+  it("forced withdrawal: queued on the custodian from the page, shown pending, processed by the next batch, then claimed", async () => {
+    const rows = () => page.locator("#requests-table tbody tr").count();
+    const stateOf = (row: number) => page.locator(`#requests-table tbody tr:nth-child(${row}) [data-state]`).getAttribute("data-state");
+    await page.waitForSelector("#requests-table");
+    assert.equal(await stateOf(1), "processed", "the account's deposit, processed by a batch");
+    const before = await rows();
+    await page.selectOption("#force-token", "0");
+    await page.fill("#force-amount", "1x");
+    assert.equal(await clickAndWait("#force-withdraw", "#requests-msg"), 'forced withdrawal failed: forced withdrawal amount: "1x" is not a positive decimal number');
+    assert.equal(await rows(), before, "nothing was queued");
+    await page.fill("#force-amount", "1");
+    assert.match(await clickAndWait("#force-withdraw", "#requests-msg"), /^forced withdrawal of 1 USDC queued on the custodian \(request \d+\): the next batch must process it$/);
+    assert.equal(await rows(), before + 1);
+    assert.deepEqual((await page.locator("#requests-table tbody tr:first-child td").allTextContents()).slice(1, 4), ["forced withdrawal", "USDC", "1"]);
+    assert.equal(await stateOf(1), "pending");
+    assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^pending: a batch must process it by \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    // the next batch consumes it: honoured (the balance covers it), 1 USDC credited to the wallet's withdrawable
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:first-child [data-state]")?.getAttribute("data-state") === "processed", null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(5)")?.textContent === "1", null, { timeout: 30_000 });
+    await page.selectOption("#withdraw-token", "0");
+    assert.match(await clickAndWait("#claim", "#funds-msg"), /^claimed USDC to 0x/);
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(5)")?.textContent === "0", null, { timeout: 30_000 });
+  });
+
   it("rests a GTC order, sees it open, and cancels it with a signed cancel", async () => {
     assert.match(await placeOrder("0", "0", 299_000n, 50), /^order (\d+) \(GTC\): accepted$/);
     await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 1, null, { timeout: 30_000 });
@@ -242,7 +268,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await explorer.close();
   });
 
-  it("exodus: the operator stops, a forced withdrawal outlives its deadline, and the wallet exits from the explorer with a proof made in the browser", async () => {
+  it("exodus: the operator stops, a forced withdrawal outlives its deadline, the page starts the exodus and refunds an unprocessed deposit, and the wallet exits from the explorer with a proof made in the browser", async () => {
     const { custodian, usdc } = w.ex.deployment;
     // everything accepted so far is proven first (the perpetual's trade among it), then the operator stops
     for (let i = 0; w.sequencer.pendingTransactions > 0; i++) {
@@ -251,12 +277,27 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     }
     await w.stopOperator();
     assert.deepEqual(new Set(await page.locator("#fills-table tbody tr td:nth-child(9)").allTextContents()), new Set(["ok"]));
+    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
+    const usdcOf = () => w.ex.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
+    // a deposit the stopped operator never processes, then a forced withdrawal that outlives its deadline
+    await page.selectOption("#deposit-token", "0");
+    await page.fill("#deposit-amount", "10");
+    assert.match(await clickAndWait("#deposit", "#funds-msg"), /^deposited 10 USDC/);
     await forceWithdraw(w.ex.as(w.ex.wallet(WALLET)), custodian, 0, 10n ** 6n);
     const { requestDeadline } = await exodusStatus(w.ex.publicClient, custodian);
     const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(w.ex.node.url) });
     await testClient.increaseTime({ seconds: Number(requestDeadline) + 1 });
     await testClient.mine({ blocks: 1 });
-    await activateExodus(w.ex.as(w.ex.operator), custodian);
+    // the trading page starts the exodus, shows the forced withdrawal expired and refunds the deposit no batch took
+    assert.equal(await clickAndWait("#exodus", "#requests-msg"), "exodus started: refund unprocessed deposits here, exit from the settlement explorer");
+    assert.equal((await exodusStatus(w.ex.publicClient, custodian)).exodusMode, true);
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:first-child [data-state]")?.getAttribute("data-state") === "expired", null, { timeout: 30_000 });
+    assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^expired at .*: the exodus can start$/);
+    assert.equal(await page.locator("#requests-table tbody tr:nth-child(2) [data-state]").getAttribute("data-state"), "refundable");
+    const usdcBeforeRefund = await usdcOf();
+    assert.match(await clickAndWait("#requests-table button.refund", "#requests-msg"), /^deposit \d+ refunded: 10 USDC to the wallet that made it$/);
+    assert.equal((await usdcOf()) - usdcBeforeRefund, 10n * 10n ** 6n);
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:nth-child(2) [data-state]")?.getAttribute("data-state") === "refunded", null, { timeout: 30_000 });
 
     const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     explorer.on("pageerror", (e) => pageErrors.push(e.message));
@@ -266,8 +307,6 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await explorer.selectOption("#wallet-select", String(WALLET));
     await explorer.click("#connect");
     await explorer.waitForSelector("#exit-button", { timeout: 30_000 });
-    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
-    const usdcOf = () => w.ex.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
     const before = await usdcOf();
     await explorer.click("#exit-button");
     await explorer.waitForFunction(() => /^(exited|exit failed)/.test(document.querySelector("#exit-msg")?.textContent ?? ""), null, { timeout: 600_000 });

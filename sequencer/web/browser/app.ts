@@ -8,14 +8,15 @@
 import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
 import type { StreamClient } from "../../sdk/streamClient.ts";
 import { apiRequest, ExchangeClient } from "../../sdk/client.ts";
-import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../sdk/custodian.ts";
+import { accountOf, activateExodus, claimWithdrawal, deposit, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
 import type { TradeRecord } from "../../wire/responses.ts";
 import { custodianAbi } from "../../chain/abi.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../protocol/constants.ts";
 import { candleChart, candlesOf, depthChart } from "./charts.ts";
 import { TradeTape } from "./tradeTape.ts";
+import { ownRequests, type OwnRequest } from "./requests.ts";
 import {
   $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
   type PageConfig, type TokenInfo,
@@ -239,6 +240,38 @@ async function refreshAccount(): Promise<void> {
     open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
     p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
   ]), { id: "positions-table" }));
+  void refreshRequests();
+}
+
+const REQUEST_KIND: Record<number, string> = { [TxType.DEPOSIT]: "deposit", [TxType.FORCED_WITHDRAW]: "forced withdrawal", [TxType.FORCED_COLLATERAL_WITHDRAW]: "forced collateral withdrawal" };
+
+function requestStateText(r: OwnRequest): string {
+  switch (r.state) {
+    case "pending": return `pending: a batch must process it by ${time(r.deadline)}`;
+    case "processed": return "processed by a batch";
+    case "expired": return `expired at ${time(r.deadline)}: the exodus can start`;
+    case "refundable": return "not processed: refundable in exodus";
+    case "refunded": return "refunded";
+  }
+}
+
+/** The account's deposits and forced withdrawals on the custodian's queue, with their state (chain data). */
+async function refreshRequests(): Promise<void> {
+  if (!s.accountId) return;
+  const list = await ownRequests(s.pc!, s.cfg!.custodian, s.accountId).catch((e) => (say("requests-msg", `requests: ${errorText(e)}`, false), null));
+  if (!list) return;
+  fill("requests", table(["queue index", "request", "token", "amount", "queued", "state", ""], list.map((r) => {
+    const t = s.tokens[r.tx.tokenId];
+    return [
+      String(r.index), REQUEST_KIND[r.tx.type], t?.symbol ?? `token ${r.tx.tokenId}`, t ? units(r.tx.amount, t.decimals) : String(r.tx.amount), time(r.queuedAt),
+      h("span", { "data-state": r.state }, requestStateText(r)),
+      r.state === "refundable" ? h("button", { class: "refund", "data-index": r.index, onclick: () => act("requests-msg", `refund deposit ${r.index}`, async () => {
+        await refundDeposit(needWallet(), s.cfg!.custodian, BigInt(r.index), r.tx);
+        await refreshAccount();
+        return `deposit ${r.index} refunded: ${units(r.tx.amount, t!.decimals)} ${t!.symbol} to the wallet that made it`;
+      }) }, "refund") : "",
+    ];
+  }), { id: "requests-table" }));
 }
 
 /**
@@ -338,6 +371,20 @@ function wireActions(): void {
     const fills = events.filter((e) => e.type === "fill");
     return `order ${order.orderId} (${TIF[order.timeInForce]}): ${events.filter((e) => e.type !== "done").map((e) => e.type).join(", ")}${fills.length ? `; filled ${fills.reduce((a, e) => a + (e.type === "fill" ? e.lots : 0n), 0n)} lots` : ""}`;
   });
+  $("force-withdraw").onclick = () => act("requests-msg", "forced withdrawal", async () => {
+    const c = needWallet();
+    const choice = input("force-token");
+    const t = choice === "collateral" ? quote() : tokenById(choice);
+    const amount = parseUnitsStrict(input("force-amount"), t.decimals, "forced withdrawal amount");
+    const index = choice === "collateral" ? await forceWithdrawCollateral(c, s.cfg!.custodian, amount) : await forceWithdraw(c, s.cfg!.custodian, t.tokenId, amount);
+    await refreshRequests();
+    return `forced withdrawal of ${units(amount, t.decimals)} ${t.symbol}${choice === "collateral" ? " collateral" : ""} queued on the custodian (request ${index}): the next batch must process it`;
+  });
+  $("exodus").onclick = () => act("requests-msg", "start exodus", async () => {
+    await activateExodus(needWallet(), s.cfg!.custodian);
+    await refreshRequests();
+    return "exodus started: refund unprocessed deposits here, exit from the settlement explorer";
+  });
   $<HTMLSelectElement>("market").onchange = (e) => void selectMarket(Number((e.target as HTMLSelectElement).value));
 }
 
@@ -354,7 +401,8 @@ async function main(): Promise<void> {
   wallets.replaceChildren(h("option", { value: "injected" }, "browser wallet (window.ethereum)"), ...(s.cfg.devWallets ? [5, 6, 7, 8, 9].map((i) => h("option", { value: i }, `devnet test wallet #${i}`)) : []));
   if (s.cfg.devWallets) wallets.value = "5";
   else $("mint").hidden = true;
-  for (const id of ["deposit-token", "withdraw-token"]) $(id).replaceChildren(...s.tokens.map((t) => h("option", { value: t.tokenId }, t.symbol)));
+  for (const id of ["deposit-token", "withdraw-token", "force-token"]) $(id).replaceChildren(...s.tokens.map((t) => h("option", { value: t.tokenId }, t.symbol)));
+  $("force-token").append(h("option", { value: "collateral" }, `${quote().symbol} collateral`));
   wireActions();
   await loadMarkets();
   await openMarketStream();
