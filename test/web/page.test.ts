@@ -4,19 +4,21 @@
  * test wallet, derives the trading key from its EIP-712 signature, mints test tokens, registers the key,
  * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch (and a
  * page opened later sees the trade from the trade history), queues a forced withdrawal that the next batch
- * processes, cancels a resting order, survives stream gaps (the book resyncs, a lost trade comes back), sees
- * the funding its perpetual position paid, and in the settlement explorer sees every proof verified in the browser's worker, the
- * decoded records of its account and the custody sum; in exodus the page starts it and refunds a deposit no
- * batch took, and the explorer proves the exit. A screenshot of each page is kept in build/web-screenshots/.
+ * processes, cancels a resting order, survives stream gaps (the book resyncs, a lost trade comes back); a
+ * second user connects through an injected EIP-1193 wallet (injectedWallet.ts) and deposits; the first
+ * sees the funding its perpetual position paid, and in the settlement explorer every proof verified in the
+ * browser's worker, the decoded records of its account and the custody sum; in exodus the page starts it
+ * and refunds a deposit no batch took, and the explorer proves the exit. A screenshot of each page is kept
+ * in build/web-screenshots/.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { createTestClient, erc20Abi, http, parseUnits } from "viem";
+import { createTestClient, erc20Abi, http, parseUnits, toHex } from "viem";
 import { hardhat } from "viem/chains";
-import { mnemonicToAccount } from "viem/accounts";
+import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { fundingStep } from "../../sequencer/derivatives/formulas.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
@@ -26,6 +28,7 @@ import { REPO_ROOT } from "../../sequencer/web/build.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { DEV_MNEMONIC } from "../helpers/localExchange.ts";
 import { MID_TICKS, startWebExchange, usd, type WebExchange } from "./webExchange.ts";
+import { injectWallet } from "./injectedWallet.ts";
 
 // The functions passed to page.waitForFunction/evaluate run in the page, where these exist (the test is typed for Node).
 declare const document: { querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
@@ -38,6 +41,8 @@ export const CHROMIUM_ARGS = [
 ];
 export const SCREENSHOTS = join(REPO_ROOT, "build", "web-screenshots");
 const WALLET = 5;
+/** The development account behind the injected EIP-1193 wallet (injectedWallet.ts). */
+const INJECTED_WALLET = 6;
 
 describe("web page in Chromium", { timeout: 900_000 }, () => {
   let w: WebExchange;
@@ -46,15 +51,15 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
   let accountId = 0;
   const pageErrors: string[] = [];
 
-  const text = async (sel: string) => (await page.locator(sel).textContent()) ?? "";
-  /** Clicks and waits until the message element says something other than "…in progress". */
-  const clickAndWait = async (button: string, msg: string, timeout = 90_000) => {
-    await page.click(button);
-    await page.waitForFunction((id) => {
+  const text = async (sel: string, on: Page = page) => (await on.locator(sel).textContent()) ?? "";
+  /** Clicks and waits until the message element says something other than "…in progress" (on the trading page unless `on` says which). */
+  const clickAndWait = async (button: string, msg: string, timeout = 90_000, on: Page = page) => {
+    await on.click(button);
+    await on.waitForFunction((id) => {
       const t = document.querySelector(id)?.textContent ?? "";
       return t !== "" && !t.endsWith("…");
     }, msg, { timeout });
-    return text(msg);
+    return text(msg, on);
   };
 
   /** Fills the order form (buy/sell, time in force, price in ticks, size in lots), places it, and returns the page's answer. */
@@ -209,6 +214,31 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.deepEqual(await page.evaluate(() => (window as any).__exchange.state.trades.of(0).map((t: { tradeId: number }) => t.tradeId)), trades.map((t) => t.tradeId).reverse());
     // sold back, so the WETH the exodus pays out below is unchanged
     assert.match(await placeOrder("1", "1", MID_TICKS - 500n, 1), /^order \d+ \(IOC\): accepted, fill; filled 1 lots$/);
+  });
+
+  it("an injected EIP-1193 wallet connects, derives the trading key the SDK derives, mints, registers and deposits", async () => {
+    const injected = privateKeyToAccount(toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: INJECTED_WALLET }).getHdKey().privateKey!));
+    const other = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    other.on("pageerror", (e) => pageErrors.push(e.message));
+    const calls = await injectWallet(other, injected, w.ex.publicClient, w.ex.node.url);
+    await other.goto(w.url);
+    await other.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    const said = (button: string, msg: string) => clickAndWait(button, msg, 90_000, other);
+    await other.selectOption("#wallet-select", "injected");
+    assert.equal(await said("#connect", "#wallet-msg"), `connected ${injected.address}`);
+    const chainId = await w.ex.publicClient.getChainId();
+    const sdk = await deriveTradingKey(injected, chainId, w.ex.deployment.custodian);
+    assert.equal(await other.evaluate(() => String((window as any).__exchange.state.key.publicKey[0])), String(sdk.publicKey[0]));
+    assert.match(await said("#mint", "#wallet-msg"), /^minted 10000 of USDC, WETH/);
+    assert.match(await said("#register", "#wallet-msg"), /^registered: account \d+$/);
+    await other.fill("#deposit-amount", "1000");
+    assert.match(await said("#deposit", "#funds-msg"), /^deposited 1000 USDC/);
+    await other.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(4)")?.textContent === "1000", null, { timeout: 90_000 });
+    // everything went through the injected wallet: one signature, and the wallet's own transactions (2 mints, register, approve, deposit)
+    assert.equal(calls.filter((c) => c.method === "eth_signTypedData_v4").length, 1);
+    assert.equal(calls.filter((c) => c.method === "eth_sendTransaction").length, 5);
+    assert.equal(await w.ex.publicClient.readContract({ address: w.ex.deployment.usdc, abi: erc20Abi, functionName: "balanceOf", args: [injected.address] }), 9_000n * 10n ** 6n);
+    await other.close();
   });
 
   it("moves USDC into collateral, buys the perpetual from the maker and sees the position, its margin and the option chain", async () => {
