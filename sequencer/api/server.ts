@@ -178,8 +178,17 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip));
   app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
   app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));
-  app.post("/v1/transfers", async (req) => commands.transfer(req.body, req.ip));
-  app.post("/v1/oracle/updates", async (req) => commands.oracleUpdate(req.body, req.ip));
+  // a transfer moves collateral, an oracle update marks and funding: the private streams get the new derivatives reports
+  app.post("/v1/transfers", async (req) => {
+    const answer = await commands.transfer(req.body, req.ip);
+    stream.publishDerivatives([answer.accountId as number]);
+    return answer;
+  });
+  app.post("/v1/oracle/updates", async (req) => {
+    const answer = await commands.oracleUpdate(req.body, req.ip);
+    stream.publishDerivatives();
+    return answer;
+  });
 
   // ---- reads ----------------------------------------------------------------------------------
 

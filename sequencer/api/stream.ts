@@ -19,7 +19,9 @@
  *   {"type":"batches","subscribe"}  then  {"type":"batch","batch"}     a batch was proven and posted
  *   {"type":"authenticated","accountId"}  then, for that account only:
  *       {"type":"order","order"} (history.ts OrderStatusView)  and  {"type":"fill","fill"} (FillRecord), and
- *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove
+ *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove, and
+ *       {"type":"derivatives","report"} (GET /v1/accounts/:id/derivatives: positions with PnL, fees and funding
+ *       paid, margins) after the account's derivatives fills and transfers, and after every oracle update
  *   {"type":"result","id","events"}                                an order or cancel took effect
  *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
  *
@@ -44,6 +46,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { verifyMessage } from "../crypto/babyjub.ts";
 import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
+import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
 import type { ExchangeQuery } from "../service/query.ts";
 import type { PostedBatchView } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
@@ -293,6 +296,7 @@ export class MarketStream {
     }
     for (const order of changes.orders) for (const c of this.#private.get(order.accountId) ?? []) this.#send(c, { type: "order", order });
     for (const fill of changes.fills) for (const c of this.#private.get(fill.accountId) ?? []) this.#send(c, { type: "fill", fill });
+    this.publishDerivatives(new Set(changes.fills.filter((f) => f.marketId >= INSTRUMENT_MARKET_BASE).map((f) => f.accountId)));
     if (this.#dirty.size > 0 && !this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -312,6 +316,19 @@ export class MarketStream {
       for (const c of [...g.clients]) this.#send(c, { type: "book", marketId: g.marketId, snapshot: false, ...delta });
     }
     this.#dirty.clear();
+  }
+
+  /**
+   * Sends each account's derivatives report (what GET /v1/accounts/:id/derivatives answers) to its private
+   * stream: `accountIds`, or every authenticated account (after an oracle update: marks and funding moved).
+   */
+  publishDerivatives(accountIds?: Iterable<number>): void {
+    for (const accountId of accountIds ?? [...this.#private.keys()]) {
+      const clients = this.#private.get(accountId);
+      if (!clients?.size) continue;
+      const report = this.#query.derivativesAccount(accountId);
+      for (const c of clients) this.#send(c, { type: "derivatives", report });
+    }
   }
 
   /** Sends each rejection to the private stream of its account. */

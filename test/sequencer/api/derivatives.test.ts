@@ -370,6 +370,29 @@ describe("sdk: derivatives", () => {
     return { ...s, url, client };
   }
 
+  it("streams the account's derivatives report, funding paid included, after its fills, its transfers and each oracle update", async () => {
+    const { chain, app, client } = await listen();
+    const [a, b] = [client(alice), client(bob)];
+    const stream = await a.stream();
+    after(() => stream.close());
+    /** The next derivatives report on alice's private stream, waited for from before `action` runs. */
+    const reportAfter = async (action: () => Promise<unknown>) => {
+      const next = stream.next((m) => m.type === "derivatives");
+      await action();
+      return (await next).report;
+    };
+    assert.equal((await reportAfter(() => a.transfer(true, 10_000n * QUOTE))).collateral, 10_000n * QUOTE);
+    await b.transfer(true, 10_000n * QUOTE);
+    await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_000n, sizeLots: 100n });
+    const filled = await reportAfter(() => a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_000n, sizeLots: 100n }));
+    assert.deepEqual([filled.positions[0].size, filled.positions[0].fundingPaid], [100n, 0n]);
+    chain.now = NOW + 10;
+    const funded = await reportAfter(() => post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 10, fundingEpoch: 1, prices: [310_000_000_000n], rates: [500n, 0n, 0n, 0n] })));
+    assert.equal(funded.oracleTime, NOW + 10);
+    assert.equal(funded.positions[0].fundingPaid, 100n * fundingStep(500n, 31_000_000n));
+    assert.deepEqual(funded, await a.derivatives(), "the streamed report is the HTTP one");
+  });
+
   it("transfers, and reads derivatives and instruments with bigints where the protocol has them", async () => {
     const { seq, client } = await listen();
     const a = client(alice);
