@@ -145,6 +145,7 @@ async function openMarketStream(): Promise<void> {
     if (m.type === "batch") {
       s.lastBatch = m.batch;
       void refreshAccount();
+      void refreshRequests(); // a batch consumes queued requests
       void refreshInstruments();
     }
     if (m.type === "order" || m.type === "fill" || m.type === "rejected") scheduleAccountRefresh();
@@ -197,7 +198,7 @@ async function startAccount(): Promise<void> {
   } catch (e) {
     say("account-msg", `private stream: ${errorText(e)} (the exchange has not seen the key yet; reconnect in a moment)`, false);
   }
-  await refreshAccount();
+  await Promise.all([refreshAccount(), refreshRequests()]);
 }
 
 let refreshTimer: ReturnType<typeof setTimeout> | null = null;
@@ -240,7 +241,6 @@ async function refreshAccount(): Promise<void> {
     open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
     p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
   ]), { id: "positions-table" }));
-  void refreshRequests();
 }
 
 const REQUEST_KIND: Record<number, string> = { [TxType.DEPOSIT]: "deposit", [TxType.FORCED_WITHDRAW]: "forced withdrawal", [TxType.FORCED_COLLATERAL_WITHDRAW]: "forced collateral withdrawal" };
@@ -255,7 +255,11 @@ function requestStateText(r: OwnRequest): string {
   }
 }
 
-/** The account's deposits and forced withdrawals on the custodian's queue, with their state (chain data). */
+/**
+ * The account's deposits and forced withdrawals on the custodian's queue, with their state (chain data: the
+ * whole queue's events, so read when the account starts, after each batch and after the page's own requests,
+ * not on every account refresh).
+ */
 async function refreshRequests(): Promise<void> {
   if (!s.accountId) return;
   const list = await ownRequests(s.pc!, s.cfg!.custodian, s.accountId).catch((e) => (say("requests-msg", `requests: ${errorText(e)}`, false), null));
@@ -267,7 +271,7 @@ async function refreshRequests(): Promise<void> {
       h("span", { "data-state": r.state }, requestStateText(r)),
       r.state === "refundable" ? h("button", { class: "refund", "data-index": r.index, onclick: () => act("requests-msg", `refund deposit ${r.index}`, async () => {
         await refundDeposit(needWallet(), s.cfg!.custodian, BigInt(r.index), r.tx);
-        await refreshAccount();
+        await refreshRequests();
         return `deposit ${r.index} refunded: ${units(r.tx.amount, t!.decimals)} ${t!.symbol} to the wallet that made it`;
       }) }, "refund") : "",
     ];
@@ -338,6 +342,7 @@ function wireActions(): void {
     const amount = parseUnitsStrict(input("deposit-amount"), t.decimals, "deposit amount");
     await deposit(c, s.cfg!.custodian, t.address, t.tokenId, amount);
     setTimeout(scheduleAccountRefresh, 1500);
+    void refreshRequests();
     return `deposited ${units(amount, t.decimals)} ${t.symbol}: credited once the exchange sees it (about a second)`;
   });
   $("withdraw").onclick = () => act("funds-msg", "withdraw", async () => {
