@@ -156,11 +156,7 @@ export class AccountHistory {
   /** The account's fills, newest first; with `beforeFillId` only older ones (paging). */
   fills(accountId: number, opts: { limit?: number; beforeFillId?: number } = {}): FillRecord[] {
     const all = this.#accounts.get(accountId)?.fills ?? [];
-    const out: FillRecord[] = [];
-    for (let i = all.length - 1; i >= 0 && out.length < (opts.limit ?? all.length); i--) {
-      if (opts.beforeFillId === undefined || all[i].fillId < opts.beforeFillId) out.push({ ...all[i] });
-    }
-    return out;
+    return newestFirst(all, (f) => f.fillId, opts.limit ?? all.length, opts.beforeFillId);
   }
 
   #fillOf(e: FillEvent, fillId: number, role: "maker" | "taker", time: number): FillRecord {
@@ -199,10 +195,23 @@ export class AccountHistory {
   }
 
   #addFill(f: FillRecord): void {
-    const fills = this.#touch(f.accountId).fills;
-    fills.push(f);
-    if (fills.length > this.#maxFills * 2) fills.splice(0, fills.length - this.#maxFills);
+    appendBounded(this.#touch(f.accountId).fills, f, this.#maxFills);
   }
+}
+
+/** Appends `item`; past twice `max` items, the oldest go so that `max` are left (trimmed in steps, not on every append). */
+export function appendBounded<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max * 2) list.splice(0, list.length - max);
+}
+
+/** Copies of the newest items of `all` (oldest first, ids increasing), newest first, at most `limit`; with `before` only ids below it (paging back). */
+export function newestFirst<T extends object>(all: readonly T[], id: (t: T) => number, limit: number, before?: number): T[] {
+  const out: T[] = [];
+  for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+    if (before === undefined || id(all[i]) < before) out.push({ ...all[i] });
+  }
+  return out;
 }
 
 /** What a rejected transaction was, as the account `accountId` sees it. */

@@ -21,6 +21,7 @@
  *   GET /v1/health                      200 {status: "ok", ...}, or 503 {status: "failing", code: SETTLEMENT_FAILING,
  *                                      problems: [...]} while batch attempts fail or no prover device is healthy
  *   GET /v1/markets | /v1/markets/:id/book?levels
+ *   GET /v1/markets/:id/trades?limit&before   the market's recent trades, newest first (marketTrades.ts)
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
  *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, derivatives
  *                                      positions, the next withdrawal/transfer nonce
@@ -60,6 +61,7 @@ import { BatchLog } from "./batchLog.ts";
 import { CommandGateway, type RateLimits } from "./commands.ts";
 import { ApiError, apiErrorOf, parse } from "./errors.ts";
 import { AccountHistory, type HistoryOptions } from "./history.ts";
+import { MarketTrades } from "./marketTrades.ts";
 import { OrderIntake } from "./orderIntake.ts";
 import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
 import {
@@ -79,6 +81,8 @@ export type ApiServerOptions = {
   stream?: StreamOptions;
   rateLimits?: RateLimits;
   history?: HistoryOptions;
+  /** Trades kept per market for GET /v1/markets/:id/trades (default 1000). */
+  maxTradesPerMarket?: number;
   /** Most orders verified and placed in one Sequencer.placeOrders call (default 1024). */
   maxOrderGroup?: number;
   /** The chain and custodian the trading keys are bound to (for GET /v1/keys/typed-data). */
@@ -87,9 +91,10 @@ export type ApiServerOptions = {
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 const DEFAULT_BOOK_LEVELS = 10;
+const DEFAULT_TRADES = 100;
 
 /** The API and its parts (the server wires them; tests and benchmarks look at them). */
-export type ApiParts = { intake: OrderIntake; history: AccountHistory; batches: BatchLog; stream: MarketStream; commands: CommandGateway };
+export type ApiParts = { intake: OrderIntake; history: AccountHistory; trades: MarketTrades; batches: BatchLog; stream: MarketStream; commands: CommandGateway };
 
 export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {}): FastifyInstance & { api: ApiParts } {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -97,6 +102,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const intake = new OrderIntake(sequencer, { maxGroup: opts.maxOrderGroup });
   const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
   const history = new AccountHistory(opts.history);
+  const trades = new MarketTrades(opts.maxTradesPerMarket);
   const batches = new BatchLog();
   const query = sequencer.query;
   const stream = new MarketStream(query, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
@@ -104,7 +110,9 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   // Observers must never throw into the sequencer: a failure here is logged, the command stands.
   const onEngine = (events: Parameters<MarketStream["publish"]>[0], incoming: Parameters<AccountHistory["record"]>[1]) => {
     try {
-      stream.publish(events, history.record(events, incoming));
+      const changes = history.record(events, incoming);
+      trades.record(changes.fills);
+      stream.publish(events, changes);
     } catch (e) {
       app.log.error({ err: e }, "publishing engine events failed");
     }
@@ -170,8 +178,17 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip));
   app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
   app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));
-  app.post("/v1/transfers", async (req) => commands.transfer(req.body, req.ip));
-  app.post("/v1/oracle/updates", async (req) => commands.oracleUpdate(req.body, req.ip));
+  // a transfer moves collateral, an oracle update marks and funding: the private streams get the new derivatives reports
+  app.post("/v1/transfers", async (req) => {
+    const answer = await commands.transfer(req.body, req.ip);
+    stream.publishDerivatives([answer.accountId as number]);
+    return answer;
+  });
+  app.post("/v1/oracle/updates", async (req) => {
+    const answer = await commands.oracleUpdate(req.body, req.ip);
+    stream.publishDerivatives();
+    return answer;
+  });
 
   // ---- reads ----------------------------------------------------------------------------------
 
@@ -184,6 +201,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     const { levels } = parse(BookQuerySchema, req.query, "book query");
     if (!query.market(id)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${id} is not registered`);
     return { marketId: id, ...query.book(id, levels ?? DEFAULT_BOOK_LEVELS) };
+  });
+
+  app.get("/v1/markets/:id/trades", async (req) => {
+    const { id } = parse(MarketParamsSchema, req.params, "market id");
+    const { limit, before } = parse(FillsQuerySchema, req.query, "trades query");
+    if (!query.market(id)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${id} is not registered`);
+    return { marketId: id, trades: trades.list(id, limit ?? DEFAULT_TRADES, before) };
   });
 
   app.get("/v1/keys/typed-data", async (req) => {
@@ -251,5 +275,5 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     return reply.code(503).send({ ...body, code: "SETTLEMENT_FAILING", message: h.problems.join("; "), problems: h.problems, batches: h.batches });
   });
 
-  return Object.assign(app, { api: { intake, history, batches, stream, commands } });
+  return Object.assign(app, { api: { intake, history, trades, batches, stream, commands } });
 }

@@ -14,11 +14,14 @@
  *   {"type":"book","marketId","snapshot":false,"bids","asks"}     delta: the levels that changed since the
  *       last book message of this market (lots "0": the level left the top N); applyDelta in bookDelta.ts
  *   {"type":"trade","marketId","priceTicks","lots","makerSide","makerAccount","makerOrderId",
- *       "takerAccount","takerOrderId"}                          before the book delta of the same command
+ *       "takerAccount","takerOrderId","tradeId","time"}         before the book delta of the same command;
+ *       tradeId and time as GET /v1/markets/:id/trades reports the trade (marketTrades.ts)
  *   {"type":"batches","subscribe"}  then  {"type":"batch","batch"}     a batch was proven and posted
  *   {"type":"authenticated","accountId"}  then, for that account only:
  *       {"type":"order","order"} (history.ts OrderStatusView)  and  {"type":"fill","fill"} (FillRecord), and
- *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove
+ *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove, and
+ *       {"type":"derivatives","report"} (GET /v1/accounts/:id/derivatives: positions with PnL, fees and funding
+ *       paid, margins) after the account's derivatives fills and transfers, and after every oracle update
  *   {"type":"result","id","events"}                                an order or cancel took effect
  *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
  *
@@ -43,6 +46,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { verifyMessage } from "../crypto/babyjub.ts";
 import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
+import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
 import type { ExchangeQuery } from "../service/query.ts";
 import type { PostedBatchView } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
@@ -276,17 +280,23 @@ export class MarketStream {
   /** Publishes what one command did: trades now, private updates now, book deltas once per event-loop turn. */
   publish(events: readonly EngineEvent[], changes: HistoryChanges): void {
     if (this.#clients.size === 0) return;
+    // history.ts records each fill event, in order, as a maker and a taker fill: the maker's carries the trade's id and time
+    const makerFills = changes.fills.filter((f) => f.role === "maker");
+    let k = 0;
     for (const e of events) {
       if (e.type === "accepted" || e.type === "fill" || e.type === "cancelled") this.#dirty.add(e.marketId);
       if (e.type !== "fill") continue;
+      const rec = makerFills[k++];
       const trade = {
         type: "trade", marketId: e.marketId, priceTicks: e.priceTicks, lots: e.lots, makerSide: e.makerSide,
         makerAccount: e.makerAccount, makerOrderId: e.makerOrderId, takerAccount: e.takerAccount, takerOrderId: e.takerOrderId,
+        tradeId: rec?.fillId, time: rec?.time,
       };
       for (const c of this.#clients) if (c.markets.has(e.marketId)) this.#send(c, trade);
     }
     for (const order of changes.orders) for (const c of this.#private.get(order.accountId) ?? []) this.#send(c, { type: "order", order });
     for (const fill of changes.fills) for (const c of this.#private.get(fill.accountId) ?? []) this.#send(c, { type: "fill", fill });
+    this.publishDerivatives(new Set(changes.fills.filter((f) => f.marketId >= INSTRUMENT_MARKET_BASE).map((f) => f.accountId)));
     if (this.#dirty.size > 0 && !this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -306,6 +316,19 @@ export class MarketStream {
       for (const c of [...g.clients]) this.#send(c, { type: "book", marketId: g.marketId, snapshot: false, ...delta });
     }
     this.#dirty.clear();
+  }
+
+  /**
+   * Sends each account's derivatives report (what GET /v1/accounts/:id/derivatives answers) to its private
+   * stream: `accountIds`, or every authenticated account (after an oracle update: marks and funding moved).
+   */
+  publishDerivatives(accountIds?: Iterable<number>): void {
+    for (const accountId of accountIds ?? [...this.#private.keys()]) {
+      const clients = this.#private.get(accountId);
+      if (!clients?.size) continue;
+      const report = this.#query.derivativesAccount(accountId);
+      for (const c of clients) this.#send(c, { type: "derivatives", report });
+    }
   }
 
   /** Sends each rejection to the private stream of its account. */

@@ -1,7 +1,7 @@
 /**
  * One account's derivatives, as the API reports them: collateral, equity, margin used (IM, MM) and
  * what the open orders add, per position the size, average entry, cost basis, mark, unrealised and
- * realised PnL and fees (bookkeeping from fills), and the Greeks of each position and in total.
+ * realised PnL and fees (bookkeeping from fills), funding paid (settled plus pending), and the Greeks of each position and in total.
  * Everything at the latest accepted oracle update, from the risk engine's running view.
  */
 import type { Greeks } from "../derivatives/blackScholes/blackScholes.ts";
@@ -21,6 +21,8 @@ export type PositionReport = {
   unrealisedPnl: bigint;
   realisedPnl: bigint;
   feesPaid: bigint;
+  /** Funding paid on the position since it was first opened, signed (positive = paid, negative = received): what touches settled plus what is pending at the current index. */
+  fundingPaid: bigint;
   greeks: Greeks;
 };
 
@@ -51,12 +53,13 @@ export function accountReport(risk: DerivativesRisk, accountId: number): Account
   risk.instruments.forEach((inst, i) => {
     const entry = risk.ledger.entry(accountId, i);
     const size = acc.positions[i].size;
-    if (inst.kind === InstrumentKind.NONE || (size === 0n && entry.realisedPnl === 0n && entry.feesPaid === 0n)) return;
+    if (inst.kind === InstrumentKind.NONE || (size === 0n && entry.realisedPnl === 0n && entry.feesPaid === 0n && entry.fundingPaid === 0n)) return;
     const mark = marks?.[i].mark ?? 0n;
     positions.push({
       instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, kind: inst.kind, size,
       averageEntryPerLot: averageEntry(entry), costBasis: entry.costBasis, markPerLot: mark,
       unrealisedPnl: unrealisedPnl(entry, mark), realisedPnl: entry.realisedPnl, feesPaid: entry.feesPaid,
+      fundingPaid: entry.fundingPaid + funding[i],
       greeks: inputs ? positionGreeks(inst, size, inputs.prices[inst.underlying], inputs.vols[inst.underlying], inputs.time) : NO_GREEKS,
     });
   });

@@ -8,7 +8,8 @@
  *
  * The service (sequencer/service/derivatives.ts) feeds it the instrument table and marks of each
  * accepted oracle update (setMarket), and applies transfers, liquidations and settlements through it.
- * Alongside, a PositionLedger keeps cost basis and realised PnL from fills (bookkeeping for the API).
+ * Alongside, a PositionLedger keeps cost basis and realised PnL from fills, and the funding each position
+ * settled (bookkeeping for the API).
  */
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -145,7 +146,12 @@ export class DerivativesRisk implements RiskHook {
     return !!m && m.equity < m.mm;
   }
 
+  /** Stores the account; the funding its positions settled since the stored one (moved snapshots) goes to the ledger. */
   #set(accountId: number, acc: DerivAccount): void {
+    this.#accounts.get(accountId)?.positions.forEach((p, i) => {
+      const paid = p.size * (acc.positions[i].snapshot - p.snapshot);
+      if (paid !== 0n) this.ledger.funding(accountId, i, paid);
+    });
     this.#accounts.set(accountId, acc);
   }
 

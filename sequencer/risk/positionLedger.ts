@@ -1,7 +1,7 @@
 /**
  * Bookkeeping of derivatives positions from fills, for the API only (not proven, no effect on
  * solvency; circuits/DERIVATIVES.md "Accounting model"): per account and instrument the signed size,
- * the cost basis of the open size (average-cost method), realised PnL and fees paid.
+ * the cost basis of the open size (average-cost method), realised PnL, fees paid and funding paid.
  *
  * Values are quote units (1e-6). A fill of `lots` (signed: + buys, - sells) at `perLot` quote units per
  * lot (priceTicks * tickValue): the part that extends the position adds lots * perLot to the cost basis;
@@ -16,9 +16,14 @@ export type LedgerEntry = {
   costBasis: bigint;
   realisedPnl: bigint;
   feesPaid: bigint;
+  /**
+   * Funding settled on the position so far (lazy funding: each touch of the account pays
+   * size x (fundingIndex - snapshot) out of collateral), signed: positive = paid, negative = received.
+   */
+  fundingPaid: bigint;
 };
 
-const EMPTY: LedgerEntry = { size: 0n, costBasis: 0n, realisedPnl: 0n, feesPaid: 0n };
+const EMPTY: LedgerEntry = { size: 0n, costBasis: 0n, realisedPnl: 0n, feesPaid: 0n, fundingPaid: 0n };
 
 /** Truncating division rounded towards zero (so a closed share of the cost basis never overshoots). */
 const share = (cost: bigint, part: bigint, whole: bigint) => (cost * part) / whole;
@@ -26,9 +31,10 @@ const share = (cost: bigint, part: bigint, whole: bigint) => (cost * part) / who
 /** The entry after a fill of `lots` (signed) at `perLot`, paying `fee`. */
 export function applyFill(e: LedgerEntry, lots: bigint, perLot: bigint, fee = 0n): LedgerEntry {
   let { size, costBasis, realisedPnl } = e;
+  const { fundingPaid } = e;
   const feesPaid = e.feesPaid + fee;
   if (size === 0n || (size > 0n) === (lots > 0n)) {
-    return { size: size + lots, costBasis: costBasis + lots * perLot, realisedPnl, feesPaid };
+    return { size: size + lots, costBasis: costBasis + lots * perLot, realisedPnl, feesPaid, fundingPaid };
   }
   const open = size > 0n ? size : -size;
   const moved = lots > 0n ? lots : -lots;
@@ -41,7 +47,7 @@ export function applyFill(e: LedgerEntry, lots: bigint, perLot: bigint, fee = 0n
   size += lots;
   if (moved > open) costBasis = size * perLot; // flipped: the rest opens at this price
   if (size === 0n) costBasis = 0n;
-  return { size, costBasis, realisedPnl, feesPaid };
+  return { size, costBasis, realisedPnl, feesPaid, fundingPaid };
 }
 
 /** Average entry price per lot (quote units, truncated), 0 for a flat position. */
@@ -67,12 +73,18 @@ export class PositionLedger {
     return [...this.#entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Adds the entries of a snapshot (on an empty ledger). */
+  /** Adds the entries of a snapshot (on an empty ledger); a snapshot from before funding was kept has none paid. */
   load(entries: readonly [string, LedgerEntry][]): void {
-    for (const [k, e] of entries) this.#entries.set(k, e);
+    for (const [k, e] of entries) this.#entries.set(k, { ...e, fundingPaid: e.fundingPaid ?? 0n });
   }
 
   fill(accountId: number, instrumentId: number, lots: bigint, perLot: bigint, fee = 0n): void {
     this.#entries.set(`${accountId}:${instrumentId}`, applyFill(this.entry(accountId, instrumentId), lots, perLot, fee));
+  }
+
+  /** Funding of `amount` settled on the position (positive: paid out of collateral). */
+  funding(accountId: number, instrumentId: number, amount: bigint): void {
+    const e = this.entry(accountId, instrumentId);
+    this.#entries.set(`${accountId}:${instrumentId}`, { ...e, fundingPaid: e.fundingPaid + amount });
   }
 }

@@ -20,6 +20,7 @@ import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
 import { deriveTradingKey, type TradingKey, type TypedDataSigner } from "./tradingKey.ts";
 import { ApiRequestError, fromJson, toJson, type BatchItem } from "./wire.ts";
 import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
+import type { TradeRecord } from "../wire/responses.ts";
 import { encodeOrderRecords } from "../protocol/orderRecords.ts";
 
 export type ExchangeClientOptions = {
@@ -63,6 +64,12 @@ export async function apiRequest<T>(url: string, method: "GET" | "POST", path: s
 
 function query(opts: Record<string, string | number | undefined>): URLSearchParams {
   return new URLSearchParams(Object.entries(opts).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+}
+
+/** A market's recent trades (GET /v1/markets/:id/trades), newest first; `before` (a tradeId) pages back. Needs no account. */
+export function marketTrades(url: string, marketId: number, opts: { limit?: number; before?: number } = {}): Promise<{ marketId: number; trades: TradeRecord[] }> {
+  const q = query(opts);
+  return apiRequest(url.replace(/\/$/, ""), "GET", `/v1/markets/${marketId}/trades${q.size ? `?${q}` : ""}`);
 }
 
 export class ExchangeClient {
@@ -204,6 +211,10 @@ export class ExchangeClient {
 
   book(marketId: number, levels = 10): Promise<{ marketId: number; bids: { priceTicks: bigint; lots: bigint; orders: number }[]; asks: { priceTicks: bigint; lots: bigint; orders: number }[] }> {
     return this.#get(`/v1/markets/${marketId}/book?levels=${levels}`);
+  }
+
+  trades(marketId: number, opts: { limit?: number; before?: number } = {}): Promise<{ marketId: number; trades: TradeRecord[] }> {
+    return marketTrades(this.url, marketId, opts);
   }
 
   account(accountId = this.accountId): Promise<{

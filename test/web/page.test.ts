@@ -2,27 +2,33 @@
  * The web page in a real browser (Debian's Chromium, driven by playwright-core): on a local exchange
  * (webExchange.ts: node, sequencer loop, API + page, a market maker's ladder) a new user connects a devnet
  * test wallet, derives the trading key from its EIP-712 signature, mints test tokens, registers the key,
- * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch,
- * cancels a resting order, survives a stream gap (resync), and in the settlement explorer sees every proof
- * verified in the browser's worker, the decoded records of its account and the custody sum. A screenshot of
- * each page is kept in build/web-screenshots/.
+ * deposits, trades against the maker, sees the fill, the position (balances) and the settled batch (and a
+ * page opened later sees the trade from the trade history), queues a forced withdrawal that the next batch
+ * processes, cancels a resting order, survives stream gaps (the book resyncs, a lost trade comes back); a
+ * second user connects through an injected EIP-1193 wallet (injectedWallet.ts) and deposits; the first
+ * sees the funding its perpetual position paid, and in the settlement explorer every proof verified in the
+ * browser's worker, the decoded records of its account and the custody sum; in exodus the page starts it
+ * and refunds a deposit no batch took, and the explorer proves the exit. A screenshot of each page is kept
+ * in build/web-screenshots/.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { createTestClient, erc20Abi, http, parseUnits } from "viem";
+import { createTestClient, erc20Abi, http, parseUnits, toHex } from "viem";
 import { hardhat } from "viem/chains";
-import { mnemonicToAccount } from "viem/accounts";
+import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { fundingStep } from "../../sequencer/derivatives/formulas.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
-import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
+import { exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { REPO_ROOT } from "../../sequencer/web/build.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { DEV_MNEMONIC } from "../helpers/localExchange.ts";
 import { MID_TICKS, startWebExchange, usd, type WebExchange } from "./webExchange.ts";
+import { injectWallet } from "./injectedWallet.ts";
 
 // The functions passed to page.waitForFunction/evaluate run in the page, where these exist (the test is typed for Node).
 declare const document: { querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
@@ -35,6 +41,8 @@ export const CHROMIUM_ARGS = [
 ];
 export const SCREENSHOTS = join(REPO_ROOT, "build", "web-screenshots");
 const WALLET = 5;
+/** The development account behind the injected EIP-1193 wallet (injectedWallet.ts). */
+const INJECTED_WALLET = 6;
 
 describe("web page in Chromium", { timeout: 900_000 }, () => {
   let w: WebExchange;
@@ -43,15 +51,15 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
   let accountId = 0;
   const pageErrors: string[] = [];
 
-  const text = async (sel: string) => (await page.locator(sel).textContent()) ?? "";
-  /** Clicks and waits until the message element says something other than "…in progress". */
-  const clickAndWait = async (button: string, msg: string, timeout = 90_000) => {
-    await page.click(button);
-    await page.waitForFunction((id) => {
+  const text = async (sel: string, on: Page = page) => (await on.locator(sel).textContent()) ?? "";
+  /** Clicks and waits until the message element says something other than "…in progress" (on the trading page unless `on` says which). */
+  const clickAndWait = async (button: string, msg: string, timeout = 90_000, on: Page = page) => {
+    await on.click(button);
+    await on.waitForFunction((id) => {
       const t = document.querySelector(id)?.textContent ?? "";
       return t !== "" && !t.endsWith("…");
     }, msg, { timeout });
-    return text(msg);
+    return text(msg, on);
   };
 
   /** Fills the order form (buy/sell, time in force, price in ticks, size in lots), places it, and returns the page's answer. */
@@ -127,6 +135,17 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, "trade.png"), fullPage: true });
   });
 
+  it("a page opened after the trade shows it, and its candle, from the exchange's trade history", async () => {
+    const late = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    late.on("pageerror", (e) => pageErrors.push(e.message));
+    await late.goto(w.url);
+    await late.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    assert.deepEqual((await late.locator("#trades-table tbody tr:first-child td").allTextContents()).slice(1), ["300500", "100", "sell"]);
+    assert.equal(await late.locator("#trades-table tbody tr").count(), 1);
+    assert.equal(await late.locator("#candles svg rect[data-candle]").count(), 1);
+    await late.close();
+  });
+
   it("withdraws WETH through the exchange and, once its batch is posted, claims it on-chain to the wallet", async () => {
     await page.selectOption("#withdraw-token", "1");
     await page.fill("#withdraw-amount", "0.05");
@@ -139,6 +158,30 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.equal(await clickAndWait("#claim", "#funds-msg"), `claimed WETH to ${owner}`);
     assert.equal((await wethOf()) - before, 5n * 10n ** 16n);
     await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:nth-child(2) td:nth-child(5)")?.textContent === "0", null, { timeout: 30_000 });
+  });
+
+  it("forced withdrawal: queued on the custodian from the page, shown pending, processed by the next batch, then claimed", async () => {
+    const rows = () => page.locator("#requests-table tbody tr").count();
+    const stateOf = (row: number) => page.locator(`#requests-table tbody tr:nth-child(${row}) [data-state]`).getAttribute("data-state");
+    await page.waitForSelector("#requests-table");
+    assert.equal(await stateOf(1), "processed", "the account's deposit, processed by a batch");
+    const before = await rows();
+    await page.selectOption("#force-token", "0");
+    await page.fill("#force-amount", "1x");
+    assert.equal(await clickAndWait("#force-withdraw", "#requests-msg"), 'forced withdrawal failed: forced withdrawal amount: "1x" is not a positive decimal number');
+    assert.equal(await rows(), before, "nothing was queued");
+    await page.fill("#force-amount", "1");
+    assert.match(await clickAndWait("#force-withdraw", "#requests-msg"), /^forced withdrawal of 1 USDC queued on the custodian \(request \d+\): the next batch must process it$/);
+    assert.equal(await rows(), before + 1);
+    assert.deepEqual((await page.locator("#requests-table tbody tr:first-child td").allTextContents()).slice(1, 4), ["forced withdrawal", "USDC", "1"]);
+    assert.equal(await stateOf(1), "pending");
+    assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^pending: a batch must process it by \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    // the next batch consumes it: honoured (the balance covers it), 1 USDC credited to the wallet's withdrawable
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:first-child [data-state]")?.getAttribute("data-state") === "processed", null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(5)")?.textContent === "1", null, { timeout: 30_000 });
+    await page.selectOption("#withdraw-token", "0");
+    assert.match(await clickAndWait("#claim", "#funds-msg"), /^claimed USDC to 0x/);
+    await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(5)")?.textContent === "0", null, { timeout: 30_000 });
   });
 
   it("rests a GTC order, sees it open, and cancels it with a signed cancel", async () => {
@@ -159,6 +202,45 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.waitForFunction(() => [...document.querySelectorAll("#asks tbody tr td:first-child")].some((td) => td.textContent === "302000"), null, { timeout: 30_000 });
   });
 
+  it("a trade whose stream message is lost in a gap comes back from the trade history after the resync", async () => {
+    const resyncs = await page.evaluate(() => (window as any).__exchange.state.resyncs as number);
+    // the next message is this order's trade (the order's and fill's private messages, then the book delta follow)
+    await page.evaluate(() => (window as any).__exchange.dropStreamMessages(1));
+    assert.match(await placeOrder("0", "1", MID_TICKS + 500n, 1), /^order \d+ \(IOC\): accepted, fill; filled 1 lots$/);
+    await page.waitForFunction((n) => (window as any).__exchange.state.resyncs > n, resyncs, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (window as any).__exchange.state.socket.dropped), 2, "one message lost in each gap");
+    await page.waitForFunction(() => document.querySelector("#trades-table tbody tr td:nth-child(3)")?.textContent === "1", null, { timeout: 30_000 });
+    const { trades } = (await (await fetch(`${w.url}/v1/markets/0/trades`)).json()) as { trades: { tradeId: number }[] };
+    assert.deepEqual(await page.evaluate(() => (window as any).__exchange.state.trades.of(0).map((t: { tradeId: number }) => t.tradeId)), trades.map((t) => t.tradeId).reverse());
+    // sold back, so the WETH the exodus pays out below is unchanged
+    assert.match(await placeOrder("1", "1", MID_TICKS - 500n, 1), /^order \d+ \(IOC\): accepted, fill; filled 1 lots$/);
+  });
+
+  it("an injected EIP-1193 wallet connects, derives the trading key the SDK derives, mints, registers and deposits", async () => {
+    const injected = privateKeyToAccount(toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: INJECTED_WALLET }).getHdKey().privateKey!));
+    const other = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    other.on("pageerror", (e) => pageErrors.push(e.message));
+    const calls = await injectWallet(other, injected, w.ex.publicClient, w.ex.node.url);
+    await other.goto(w.url);
+    await other.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    const said = (button: string, msg: string) => clickAndWait(button, msg, 90_000, other);
+    await other.selectOption("#wallet-select", "injected");
+    assert.equal(await said("#connect", "#wallet-msg"), `connected ${injected.address}`);
+    const chainId = await w.ex.publicClient.getChainId();
+    const sdk = await deriveTradingKey(injected, chainId, w.ex.deployment.custodian);
+    assert.equal(await other.evaluate(() => String((window as any).__exchange.state.key.publicKey[0])), String(sdk.publicKey[0]));
+    assert.match(await said("#mint", "#wallet-msg"), /^minted 10000 of USDC, WETH/);
+    assert.match(await said("#register", "#wallet-msg"), /^registered: account \d+$/);
+    await other.fill("#deposit-amount", "1000");
+    assert.match(await said("#deposit", "#funds-msg"), /^deposited 1000 USDC/);
+    await other.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(4)")?.textContent === "1000", null, { timeout: 90_000 });
+    // everything went through the injected wallet: one signature, and the wallet's own transactions (2 mints, register, approve, deposit)
+    assert.equal(calls.filter((c) => c.method === "eth_signTypedData_v4").length, 1);
+    assert.equal(calls.filter((c) => c.method === "eth_sendTransaction").length, 5);
+    assert.equal(await w.ex.publicClient.readContract({ address: w.ex.deployment.usdc, abi: erc20Abi, functionName: "balanceOf", args: [injected.address] }), 9_000n * 10n ** 6n);
+    await other.close();
+  });
+
   it("moves USDC into collateral, buys the perpetual from the maker and sees the position, its margin and the option chain", async () => {
     await w.publishOracle(3000); // a fresh mark: derivatives orders need an oracle update younger than 240 s
     await page.fill("#transfer-amount", "2000");
@@ -172,7 +254,8 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     const row = await page.locator("#positions-table tbody tr td").allTextContents();
     assert.deepEqual(row.slice(1, 5), ["10", "30.01", "30", "-0.1"]);
     // a fully funded long (collateral paid the notional) has no liquidation mark
-    assert.equal(row[7], "none");
+    assert.equal(row[7], "0", "no funding paid yet");
+    assert.equal(row[8], "none");
     const margin = await page.locator("#margin-table tbody td").allTextContents();
     assert.equal(Number(margin[2]), 30); // initial margin: 10% of 10 lots x 30
     assert.ok(Number(margin[5]) > 0 && Number(margin[5]) < 2000, `free margin ${margin[5]}`);
@@ -182,6 +265,13 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.equal(await text("#chain-table tbody tr td:first-child"), String(usd(3000)));
     assert.match(await text("#chain-table tbody tr td:nth-child(2)"), /^C \d+(\.\d+)? \/ P \d+(\.\d+)?$/);
     await page.screenshot({ path: join(SCREENSHOTS, "trade-derivatives.png"), fullPage: true });
+  });
+
+  it("shows the funding the perpetual position paid over a funding step", async () => {
+    // the epoch ends at 3,000 with 500 ppm: the index steps by fundingStep(500, 30 USDC per lot) = 0.015 USDC per lot; 10 lots long pay 0.15
+    await w.stepFunding(3000, 500n);
+    assert.equal(fundingStep(500n, 30_000_000n), 15_000n);
+    await page.waitForFunction(() => document.querySelector("#positions-table tbody tr td:nth-child(8)")?.textContent === "0.15", null, { timeout: 120_000 });
   });
 
   it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {
@@ -208,7 +298,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await explorer.close();
   });
 
-  it("exodus: the operator stops, a forced withdrawal outlives its deadline, and the wallet exits from the explorer with a proof made in the browser", async () => {
+  it("exodus: the operator stops, a forced withdrawal outlives its deadline, the page starts the exodus and refunds an unprocessed deposit, and the wallet exits from the explorer with a proof made in the browser", async () => {
     const { custodian, usdc } = w.ex.deployment;
     // everything accepted so far is proven first (the perpetual's trade among it), then the operator stops
     for (let i = 0; w.sequencer.pendingTransactions > 0; i++) {
@@ -217,12 +307,27 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     }
     await w.stopOperator();
     assert.deepEqual(new Set(await page.locator("#fills-table tbody tr td:nth-child(9)").allTextContents()), new Set(["ok"]));
+    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
+    const usdcOf = () => w.ex.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
+    // a deposit the stopped operator never processes, then a forced withdrawal that outlives its deadline
+    await page.selectOption("#deposit-token", "0");
+    await page.fill("#deposit-amount", "10");
+    assert.match(await clickAndWait("#deposit", "#funds-msg"), /^deposited 10 USDC/);
     await forceWithdraw(w.ex.as(w.ex.wallet(WALLET)), custodian, 0, 10n ** 6n);
     const { requestDeadline } = await exodusStatus(w.ex.publicClient, custodian);
     const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(w.ex.node.url) });
     await testClient.increaseTime({ seconds: Number(requestDeadline) + 1 });
     await testClient.mine({ blocks: 1 });
-    await activateExodus(w.ex.as(w.ex.operator), custodian);
+    // the trading page starts the exodus, shows the forced withdrawal expired and refunds the deposit no batch took
+    assert.equal(await clickAndWait("#exodus", "#requests-msg"), "exodus started: refund unprocessed deposits here, exit from the settlement explorer");
+    assert.equal((await exodusStatus(w.ex.publicClient, custodian)).exodusMode, true);
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:first-child [data-state]")?.getAttribute("data-state") === "expired", null, { timeout: 30_000 });
+    assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^expired at .*: the exodus can start$/);
+    assert.equal(await page.locator("#requests-table tbody tr:nth-child(2) [data-state]").getAttribute("data-state"), "refundable");
+    const usdcBeforeRefund = await usdcOf();
+    assert.match(await clickAndWait("#requests-table button.refund", "#requests-msg"), /^deposit \d+ refunded: 10 USDC to the wallet that made it$/);
+    assert.equal((await usdcOf()) - usdcBeforeRefund, 10n * 10n ** 6n);
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:nth-child(2) [data-state]")?.getAttribute("data-state") === "refunded", null, { timeout: 30_000 });
 
     const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     explorer.on("pageerror", (e) => pageErrors.push(e.message));
@@ -232,8 +337,6 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await explorer.selectOption("#wallet-select", String(WALLET));
     await explorer.click("#connect");
     await explorer.waitForSelector("#exit-button", { timeout: 30_000 });
-    const owner = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: WALLET }).address;
-    const usdcOf = () => w.ex.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [owner] });
     const before = await usdcOf();
     await explorer.click("#exit-button");
     await explorer.waitForFunction(() => /^(exited|exit failed)/.test(document.querySelector("#exit-msg")?.textContent ?? ""), null, { timeout: 600_000 });

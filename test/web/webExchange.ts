@@ -4,6 +4,7 @@
  * free port, and a market maker (development wallet 1) whose post-only ladder rests on WETH/USDC around
  * 3,000 USDC (300,000 ticks). Derivatives: an oracle key, an ETH perpetual and a call and a put struck at
  * 3,000 a week out, one signed oracle update (ETH 3,000, vol 60%), and the maker's quotes on all three.
+ * `stepFunding` ends a funding epoch at once (the feeder waits an hour) with a rate the test chooses.
  */
 import { readFileSync } from "node:fs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
@@ -11,11 +12,12 @@ import { buildExitCircuit } from "../../scripts/build/exitCircuit.ts";
 import { readArtifact, registerInstrument, send, setOracleKey } from "../../scripts/deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { OracleFeeder } from "../../sequencer/sdk/oracleFeeder.ts";
+import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import { createApiServer } from "../../sequencer/api/server.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { ExchangeClient } from "../../sequencer/sdk/client.ts";
+import { apiRequest, ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { deposit, registerTradingKey } from "../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
@@ -38,6 +40,8 @@ export type WebExchange = {
   instruments: { perp: number; call: number; put: number };
   /** Signs and posts an oracle update at ETH `price` dollars (derivatives orders need one younger than 240 s). */
   publishOracle: (price: number) => Promise<void>;
+  /** Signs and posts an oracle update at ETH `price` dollars that ends the funding epoch with the perpetual's rate `ratePpm`. */
+  stepFunding: (price: number, ratePpm: bigint) => Promise<void>;
   /** The operator stops for good: no more requests pulled, no more batches. */
   stopOperator: () => Promise<void>;
   close: () => Promise<void>;
@@ -101,6 +105,12 @@ export async function startWebExchange(log: (line: string) => void = () => {}): 
   const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600 });
   const publishOracle = async (price: number) => void (await feeder.publish(maker, [usd(price)], [600_000n]));
   await publishOracle(3000);
+  const stepFunding = async (price: number, ratePpm: bigint) => {
+    const { fundingEpoch, instrumentSlots } = await maker.instruments();
+    const rates = Array.from({ length: instrumentSlots }, (_, i) => (i === perp ? ratePpm : 0n));
+    const update = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: fundingEpoch + 1, prices: [usd(price)], vols: [600_000n], rates });
+    await apiRequest(url, "POST", "/v1/oracle/updates", update);
+  };
   await maker.transfer(true, 100_000n * 10n ** 6n);
   const quotes = [
     { marketId: INSTRUMENT_MARKET_BASE + perp, side: Side.BUY, timeInForce: TimeInForce.POST_ONLY, priceTicks: MID_TICKS - 100n, sizeLots: 1000n },
@@ -115,7 +125,7 @@ export async function startWebExchange(log: (line: string) => void = () => {}): 
   const quoted = await maker.placeOrders(quotes);
   if (quoted.results.some((r) => r.status !== 200)) throw new Error(`the maker's derivatives quotes were refused: ${JSON.stringify(quoted.results)}`);
   return {
-    url, ex, sequencer, maker, instruments: { perp, call, put }, publishOracle,
+    url, ex, sequencer, maker, instruments: { perp, call, put }, publishOracle, stepFunding,
     stopOperator: async () => {
       if (!stopped) await stopLoop();
       stopped = true;

@@ -8,12 +8,15 @@
 import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
 import type { StreamClient } from "../../sdk/streamClient.ts";
 import { apiRequest, ExchangeClient } from "../../sdk/client.ts";
-import { accountOf, claimWithdrawal, deposit, registerTradingKey } from "../../sdk/custodian.ts";
+import { accountOf, activateExodus, claimWithdrawal, deposit, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
+import type { TradeRecord } from "../../wire/responses.ts";
 import { custodianAbi } from "../../chain/abi.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../protocol/constants.ts";
-import { candleChart, candlesOf, depthChart, type Trade } from "./charts.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../protocol/constants.ts";
+import { candleChart, candlesOf, depthChart } from "./charts.ts";
+import { TradeTape } from "./tradeTape.ts";
+import { ownRequests, type OwnRequest } from "./requests.ts";
 import {
   $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
   type PageConfig, type TokenInfo,
@@ -33,7 +36,7 @@ const s = {
   instruments: [] as Any[],
   marketId: 0,
   book: { bids: [], asks: [] } as BookView,
-  trades: new Map<number, Trade[]>(),
+  trades: new TradeTape(),
   lastBatch: null as Any | null,
   stream: null as StreamClient | null,
   socket: null as BrowserSocket | null,
@@ -91,8 +94,8 @@ function renderMarket(): void {
     h("div", {}, h("h4", {}, "bids"), table(["price (ticks)", "lots"], levels("bids"), { id: "bids" })),
     h("div", {}, h("h4", {}, "asks"), table(["price (ticks)", "lots"], levels("asks"), { id: "asks" }))));
   fill("depth", depthChart(s.book));
-  const trades = s.trades.get(s.marketId) ?? [];
-  fill("trades", table(["time", "price (ticks)", "lots", "maker side"], trades.slice(-15).reverse().map((t) => [time(t.time), t.price, t.lots, (t as Any).makerSide === Side.BUY ? "buy" : "sell"]), { id: "trades-table" }));
+  const trades = s.trades.of(s.marketId);
+  fill("trades", table(["time", "price (ticks)", "lots", "maker side"], trades.slice(-15).reverse().map((t) => [time(t.time), t.price, t.lots, t.makerSide === Side.BUY ? "buy" : "sell"]), { id: "trades-table" }));
   fill("candles", candleChart(candlesOf(trades, CANDLE_SECONDS)));
   const b = s.lastBatch;
   fill("last-batch", b
@@ -104,6 +107,7 @@ function renderMarket(): void {
 async function selectMarket(marketId: number): Promise<void> {
   s.marketId = marketId;
   s.book = (await s.stream!.subscribeMarket(marketId, 10)) ?? { bids: [], asks: [] };
+  await s.trades.load(location.origin, marketId); // the trades made before the page opened (the stream brings the rest)
   renderMarket();
 }
 
@@ -137,14 +141,11 @@ async function openMarketStream(): Promise<void> {
   s.socket = socket;
   client.on("message", (m) => {
     s.lastSeq = m.seq;
-    if (m.type === "trade") {
-      const list = s.trades.get(m.marketId) ?? [];
-      list.push({ time: Date.now() / 1000, price: Number(m.priceTicks), lots: Number(m.lots), makerSide: m.makerSide } as Trade);
-      s.trades.set(m.marketId, list);
-    }
+    if (m.type === "trade") s.trades.add([m as unknown as TradeRecord]);
     if (m.type === "batch") {
       s.lastBatch = m.batch;
       void refreshAccount();
+      void refreshRequests(); // a batch consumes queued requests
       void refreshInstruments();
     }
     if (m.type === "order" || m.type === "fill" || m.type === "rejected") scheduleAccountRefresh();
@@ -157,7 +158,11 @@ async function openMarketStream(): Promise<void> {
     s.gaps++;
     scheduleAccountRefresh(); // orders and fills missed in the gap: read again over HTTP
   });
-  client.on("resynced", () => s.resyncs++);
+  client.on("resynced", (marketId: number) => {
+    s.resyncs++;
+    // trades lost in the gap: read the market's history again (merged by trade id)
+    void s.trades.load(location.origin, marketId).then(renderMarket).catch((e) => say("order-msg", `trade history: ${errorText(e)}`, false));
+  });
   client.on("close", () => fill("stream-status", "stream closed: reload the page"));
   await client.subscribeBatches();
   const batches = await apiRequest<{ batches: Any[] }>(location.origin, "GET", "/v1/batches?limit=1");
@@ -193,7 +198,7 @@ async function startAccount(): Promise<void> {
   } catch (e) {
     say("account-msg", `private stream: ${errorText(e)} (the exchange has not seen the key yet; reconnect in a moment)`, false);
   }
-  await refreshAccount();
+  await Promise.all([refreshAccount(), refreshRequests()]);
 }
 
 let refreshTimer: ReturnType<typeof setTimeout> | null = null;
@@ -231,11 +236,46 @@ async function refreshAccount(): Promise<void> {
   ]), { id: "fills-table" }));
   fill("margin", table(["collateral", "equity", "initial margin", "maintenance margin", "margin with orders", "free"], [[q(deriv.collateral), q(deriv.equity), q(deriv.initialMargin), q(deriv.maintenanceMargin), q(deriv.marginWithOrders), q(deriv.available)]], { id: "margin-table" }));
   const open = (deriv.positions as Any[]).filter((p) => BigInt(p.size) !== 0n);
-  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
-    marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid),
+  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "funding paid", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
+    marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid), q(p.fundingPaid),
     open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
     p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
   ]), { id: "positions-table" }));
+}
+
+const REQUEST_KIND: Record<number, string> = { [TxType.DEPOSIT]: "deposit", [TxType.FORCED_WITHDRAW]: "forced withdrawal", [TxType.FORCED_COLLATERAL_WITHDRAW]: "forced collateral withdrawal" };
+
+function requestStateText(r: OwnRequest): string {
+  switch (r.state) {
+    case "pending": return `pending: a batch must process it by ${time(r.deadline)}`;
+    case "processed": return "processed by a batch";
+    case "expired": return `expired at ${time(r.deadline)}: the exodus can start`;
+    case "refundable": return "not processed: refundable in exodus";
+    case "refunded": return "refunded";
+  }
+}
+
+/**
+ * The account's deposits and forced withdrawals on the custodian's queue, with their state (chain data: the
+ * whole queue's events, so read when the account starts, after each batch and after the page's own requests,
+ * not on every account refresh).
+ */
+async function refreshRequests(): Promise<void> {
+  if (!s.accountId) return;
+  const list = await ownRequests(s.pc!, s.cfg!.custodian, s.accountId).catch((e) => (say("requests-msg", `requests: ${errorText(e)}`, false), null));
+  if (!list) return;
+  fill("requests", table(["queue index", "request", "token", "amount", "queued", "state", ""], list.map((r) => {
+    const t = s.tokens[r.tx.tokenId];
+    return [
+      String(r.index), REQUEST_KIND[r.tx.type], t?.symbol ?? `token ${r.tx.tokenId}`, t ? units(r.tx.amount, t.decimals) : String(r.tx.amount), time(r.queuedAt),
+      h("span", { "data-state": r.state }, requestStateText(r)),
+      r.state === "refundable" ? h("button", { class: "refund", "data-index": r.index, onclick: () => act("requests-msg", `refund deposit ${r.index}`, async () => {
+        await refundDeposit(needWallet(), s.cfg!.custodian, BigInt(r.index), r.tx);
+        await refreshRequests();
+        return `deposit ${r.index} refunded: ${units(r.tx.amount, t!.decimals)} ${t!.symbol} to the wallet that made it`;
+      }) }, "refund") : "",
+    ];
+  }), { id: "requests-table" }));
 }
 
 /**
@@ -302,6 +342,7 @@ function wireActions(): void {
     const amount = parseUnitsStrict(input("deposit-amount"), t.decimals, "deposit amount");
     await deposit(c, s.cfg!.custodian, t.address, t.tokenId, amount);
     setTimeout(scheduleAccountRefresh, 1500);
+    void refreshRequests();
     return `deposited ${units(amount, t.decimals)} ${t.symbol}: credited once the exchange sees it (about a second)`;
   });
   $("withdraw").onclick = () => act("funds-msg", "withdraw", async () => {
@@ -335,6 +376,20 @@ function wireActions(): void {
     const fills = events.filter((e) => e.type === "fill");
     return `order ${order.orderId} (${TIF[order.timeInForce]}): ${events.filter((e) => e.type !== "done").map((e) => e.type).join(", ")}${fills.length ? `; filled ${fills.reduce((a, e) => a + (e.type === "fill" ? e.lots : 0n), 0n)} lots` : ""}`;
   });
+  $("force-withdraw").onclick = () => act("requests-msg", "forced withdrawal", async () => {
+    const c = needWallet();
+    const choice = input("force-token");
+    const t = choice === "collateral" ? quote() : tokenById(choice);
+    const amount = parseUnitsStrict(input("force-amount"), t.decimals, "forced withdrawal amount");
+    const index = choice === "collateral" ? await forceWithdrawCollateral(c, s.cfg!.custodian, amount) : await forceWithdraw(c, s.cfg!.custodian, t.tokenId, amount);
+    await refreshRequests();
+    return `forced withdrawal of ${units(amount, t.decimals)} ${t.symbol}${choice === "collateral" ? " collateral" : ""} queued on the custodian (request ${index}): the next batch must process it`;
+  });
+  $("exodus").onclick = () => act("requests-msg", "start exodus", async () => {
+    await activateExodus(needWallet(), s.cfg!.custodian);
+    await refreshRequests();
+    return "exodus started: refund unprocessed deposits here, exit from the settlement explorer";
+  });
   $<HTMLSelectElement>("market").onchange = (e) => void selectMarket(Number((e.target as HTMLSelectElement).value));
 }
 
@@ -351,7 +406,8 @@ async function main(): Promise<void> {
   wallets.replaceChildren(h("option", { value: "injected" }, "browser wallet (window.ethereum)"), ...(s.cfg.devWallets ? [5, 6, 7, 8, 9].map((i) => h("option", { value: i }, `devnet test wallet #${i}`)) : []));
   if (s.cfg.devWallets) wallets.value = "5";
   else $("mint").hidden = true;
-  for (const id of ["deposit-token", "withdraw-token"]) $(id).replaceChildren(...s.tokens.map((t) => h("option", { value: t.tokenId }, t.symbol)));
+  for (const id of ["deposit-token", "withdraw-token", "force-token"]) $(id).replaceChildren(...s.tokens.map((t) => h("option", { value: t.tokenId }, t.symbol)));
+  $("force-token").append(h("option", { value: "collateral" }, `${quote().symbol} collateral`));
   wireActions();
   await loadMarkets();
   await openMarketStream();

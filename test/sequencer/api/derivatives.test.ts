@@ -288,7 +288,7 @@ describe("api: GET /v1/accounts/:id/derivatives", () => {
     const a = (await get(app, "/v1/accounts/1/derivatives")).body;
     assert.deepEqual(a.positions, [{
       instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, size: "100", averageEntryPerLot: MARK.toString(), costBasis: notional.toString(),
-      markPerLot: MARK.toString(), unrealisedPnl: "0", realisedPnl: "0", feesPaid: takerFee.toString(), greeks: { delta: 1, gamma: 0, vega: 0, theta: 0 },
+      markPerLot: MARK.toString(), unrealisedPnl: "0", realisedPnl: "0", feesPaid: takerFee.toString(), fundingPaid: "0", greeks: { delta: 1, gamma: 0, vega: 0, theta: 0 },
     }]);
     // The trade price is paid out of collateral (the position carries no cost basis in the proven state):
     // equity is collateral plus size x mark.
@@ -321,6 +321,37 @@ describe("api: GET /v1/accounts/:id/derivatives", () => {
     assert.equal(down.equity, (10_000n * QUOTE - makerFee - 100n * QUOTE).toString());
   });
 
+  it("reports the funding a perpetual position paid over funding steps: size x the index's step, pending then settled, signed", async () => {
+    const { seq, chain, app } = await ready();
+    for (const t of [alice, bob]) assert.equal((await post(app, "/v1/transfers", transfer(t, 10_000n * QUOTE, 0))).status, 200);
+    await post(app, "/v1/orders", derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 100n }));
+    await post(app, "/v1/orders", derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 100n }));
+    const fundingOf = async (t: TestTrader) => (await get(app, `/v1/accounts/${t.accountId}/derivatives`)).body.positions[0].fundingPaid;
+    assert.deepEqual([await fundingOf(alice), await fundingOf(bob)], ["0", "0"], "no funding step yet");
+
+    // Epoch 1 ends at 3,100 with a rate of 500 ppm: the index steps by fundingStep(500, mark); longs pay it per lot, shorts receive it.
+    chain.now = NOW + 10;
+    assert.equal((await post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 10, fundingEpoch: 1, prices: [310_000_000_000n], rates: [500n, 0n, 0n, 0n] }))).status, 200);
+    const step1 = fundingStep(500n, 31_000_000n);
+    assert.equal(step1, 15_500n);
+    const collateralBefore = seq.derivatives.risk.account(alice.accountId).collateral;
+    assert.deepEqual([await fundingOf(alice), await fundingOf(bob)], [(100n * step1).toString(), (-100n * step1).toString()], "pending (not yet settled on the accounts)");
+    const report = (await get(app, "/v1/accounts/1/derivatives")).body;
+    assert.equal(report.collateral, (collateralBefore - 100n * step1).toString(), "the collateral reported is net of it");
+
+    // alice's next transfer touches her account: the funding is settled out of collateral and still reported once, not twice
+    assert.equal((await post(app, "/v1/transfers", transfer(alice, QUOTE, 1))).status, 200);
+    assert.equal(seq.derivatives.risk.account(alice.accountId).collateral, collateralBefore - 100n * step1 + QUOTE);
+    assert.equal(await fundingOf(alice), (100n * step1).toString());
+    assert.deepEqual((await get(app, "/v1/accounts/1")).body.positions, (await get(app, "/v1/accounts/1/derivatives")).body.positions, "GET /v1/accounts/:id agrees");
+
+    // Epoch 2 ends at 2,900 with a negative rate: longs receive; the totals add up, settled plus pending.
+    chain.now = NOW + 20;
+    assert.equal((await post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 20, fundingEpoch: 2, prices: [290_000_000_000n], rates: [-300n, 0n, 0n, 0n] }))).status, 200);
+    const step2 = fundingStep(-300n, 29_000_000n);
+    assert.deepEqual([await fundingOf(alice), await fundingOf(bob)], [(100n * (step1 + step2)).toString(), (-100n * (step1 + step2)).toString()]);
+  });
+
   it("answers an account without derivatives, and refuses a malformed id", async () => {
     const { app } = await ready();
     const none = await get(app, "/v1/accounts/7/derivatives");
@@ -338,6 +369,29 @@ describe("sdk: derivatives", () => {
     const client = (t: TestTrader) => new ExchangeClient({ url, accountId: t.accountId, tradingKey: { privateKey: t.key, publicKey: t.pubKey }, firstOrderId: 1n });
     return { ...s, url, client };
   }
+
+  it("streams the account's derivatives report, funding paid included, after its fills, its transfers and each oracle update", async () => {
+    const { chain, app, client } = await listen();
+    const [a, b] = [client(alice), client(bob)];
+    const stream = await a.stream();
+    after(() => stream.close());
+    /** The next derivatives report on alice's private stream, waited for from before `action` runs. */
+    const reportAfter = async (action: () => Promise<unknown>) => {
+      const next = stream.next((m) => m.type === "derivatives");
+      await action();
+      return (await next).report;
+    };
+    assert.equal((await reportAfter(() => a.transfer(true, 10_000n * QUOTE))).collateral, 10_000n * QUOTE);
+    await b.transfer(true, 10_000n * QUOTE);
+    await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_000n, sizeLots: 100n });
+    const filled = await reportAfter(() => a.placeOrder({ marketId: PERP_MARKET, side: Side.BUY, priceTicks: 300_000n, sizeLots: 100n }));
+    assert.deepEqual([filled.positions[0].size, filled.positions[0].fundingPaid], [100n, 0n]);
+    chain.now = NOW + 10;
+    const funded = await reportAfter(() => post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 10, fundingEpoch: 1, prices: [310_000_000_000n], rates: [500n, 0n, 0n, 0n] })));
+    assert.equal(funded.oracleTime, NOW + 10);
+    assert.equal(funded.positions[0].fundingPaid, 100n * fundingStep(500n, 31_000_000n));
+    assert.deepEqual(funded, await a.derivatives(), "the streamed report is the HTTP one");
+  });
 
   it("transfers, and reads derivatives and instruments with bigints where the protocol has them", async () => {
     const { seq, client } = await listen();

@@ -191,6 +191,49 @@ describe("api: reads", () => {
   });
 });
 
+describe("api: market trades", () => {
+  it("lists a market's trades newest first, pages back with before, bounds limit and refuses bad queries with a clear 400", async () => {
+    const { app } = setup({ maxTradesPerMarket: 2 });
+    assert.deepEqual((await get(app, "/v1/markets/0/trades")).body, { marketId: 0, trades: [] });
+    await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 4n }));
+    await post(app, "/v1/orders", order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 4n }));
+    await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 6n })); // trades 1 (90 x 4) and 2 (95 x 2)
+    const { status, body } = await get(app, "/v1/markets/0/trades");
+    assert.equal(status, 200);
+    assert.deepEqual(body.trades.map((t: Record<string, unknown>) => [t.tradeId, t.marketId, t.priceTicks, t.lots, t.makerSide]), [
+      [2, 0, "95", "2", Side.SELL],
+      [1, 0, "90", "4", Side.SELL],
+    ]);
+    assert.ok(body.trades.every((t: { time: number }) => Math.abs(t.time - Date.now() / 1000) < 60));
+    // the trade ids are the fill ids of both accounts' fills
+    assert.deepEqual((await get(app, "/v1/accounts/2/fills")).body.fills.map((f: { fillId: number }) => f.fillId), [2, 1]);
+    assert.deepEqual((await get(app, "/v1/markets/0/trades?limit=1")).body.trades.map((t: { tradeId: number }) => t.tradeId), [2]);
+    assert.deepEqual((await get(app, "/v1/markets/0/trades?limit=5&before=2")).body.trades.map((t: { tradeId: number }) => t.tradeId), [1]);
+    assert.deepEqual((await get(app, "/v1/markets/0/trades?before=1")).body.trades, []);
+    // bounded: the newest maxTradesPerMarket (here 2) are kept once twice that have been seen
+    await post(app, "/v1/orders", order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 95n, sizeLots: 1n })); // 3
+    await post(app, "/v1/orders", order(bob, { orderId: 3n, side: Side.SELL, priceTicks: 96n, sizeLots: 3n }));
+    await post(app, "/v1/orders", order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 96n, sizeLots: 1n })); // 4
+    await post(app, "/v1/orders", order(alice, { orderId: 4n, side: Side.BUY, priceTicks: 96n, sizeLots: 1n })); // 5
+    assert.deepEqual((await get(app, "/v1/markets/0/trades?limit=1000")).body.trades.map((t: { tradeId: number }) => t.tradeId), [5, 4]);
+
+    const refused: [string, number, string, RegExp][] = [
+      ["/v1/markets/0/trades?limit=0", 400, "MALFORMED", /^trades query: limit: limit must be a positive integer$/],
+      ["/v1/markets/0/trades?limit=1001", 400, "MALFORMED", /^trades query: limit: limit must be at most 1000$/],
+      ["/v1/markets/0/trades?before=-1", 400, "MALFORMED", /^trades query: before: /],
+      ["/v1/markets/0/trades?since=3", 400, "MALFORMED", /^trades query: /],
+      ["/v1/markets/x/trades", 400, "MALFORMED", /^market id: /],
+      ["/v1/markets/9/trades", 404, "UNKNOWN_MARKET", /^market 9 is not registered$/],
+    ];
+    for (const [url, code, name, message] of refused) {
+      const r = await get(app, url);
+      assert.deepEqual([r.status, r.body.code], [code, name], url);
+      assert.match(r.body.message, message, url);
+    }
+    assert.deepEqual((await get(app, "/v1/markets/0/trades")).body.trades.map((t: { tradeId: number }) => t.tradeId), [5, 4], "a refused query changed nothing");
+  });
+});
+
 describe("api: batches and cancel-all", () => {
   it("places a batch of orders with one result each, and cancels all of an account's orders with one signed cancel per order", async () => {
     const { s, app } = setup();

@@ -74,7 +74,7 @@ async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}) {
 
 describe("api stream: market data", () => {
   it("sends a snapshot on subscribe, then trades and deltas of the changed levels, with gapless sequence numbers", async () => {
-    const { s, open } = await setup();
+    const { s, app, open } = await setup();
     s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
     s.placeOrder(order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 3n }));
     const c = await open();
@@ -90,8 +90,10 @@ describe("api stream: market data", () => {
     const [trade, delta] = await c.waitFor(5).then((m) => m.slice(3, 5));
     assert.deepEqual(trade, {
       type: "trade", seq: 4, marketId: 0, priceTicks: "90", lots: "4", makerSide: Side.SELL,
-      makerAccount: 2, makerOrderId: "1", takerAccount: 1, takerOrderId: "1",
+      makerAccount: 2, makerOrderId: "1", takerAccount: 1, takerOrderId: "1", tradeId: 1, time: trade.time,
     });
+    assert.ok(Math.abs(trade.time - Date.now() / 1000) < 60, "the trade's time, unix seconds");
+    assert.deepEqual((await get(app, "/v1/markets/0/trades")).body.trades, [{ tradeId: 1, marketId: 0, priceTicks: "90", lots: "4", makerSide: Side.SELL, time: trade.time }], "the route reports the streamed trade");
     // Both commands ran in one event-loop turn: one delta with only the levels that changed.
     assert.deepEqual(delta, { type: "book", seq: 5, marketId: 0, snapshot: false, bids: [{ priceTicks: "80", lots: "2", orders: 1 }], asks: [{ priceTicks: "90", lots: "6", orders: 1 }] });
 
