@@ -7,6 +7,9 @@
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
  *                                         # 9 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
  *
+ *   npm run devnet -- --pipeline-depth 1 --batches-per-post 1   # one batch at a time, each posted alone
+ *                                         # (default: 2 in flight, posted together by Custodian.submitBatches)
+ *
  * Steps: build the batch circuit (cached; dev keys, INSECURE), start `hardhat node`, deploy test USDC/WETH
  * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
  * (EIP-712-derived trading keys, registered and funded on the custodian), run a market maker's ladder
@@ -34,6 +37,7 @@ import { startHardhatNode } from "./devnet/localNode.ts";
 import { runDerivativesScenario, type Trader } from "./devnet/derivativesScenario.ts";
 import { runExodusAct } from "./devnet/exodusAct.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
+import { pipelineSettings, type PipelineFlags } from "../sequencer/process/pipelineFlags.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
@@ -54,10 +58,12 @@ const program = new Command()
   .name("devnet")
   .description("Local chain with the exchange and demo traders: trade, prove, settle, verify")
   .option("--port <port>", "JSON-RPC port of the Hardhat node", "8545")
+  .option("--pipeline-depth <n>", "batches in flight at once (the next built and proven while the ones before it are)", "2")
+  .option("--batches-per-post <n>", "batches posted by one submitBatches transaction", "2")
   .option("--keep", "skip the exodus act and keep the node, the exchange and its web page running (Ctrl-C to stop)", false)
   .addOption(new Option("--size <size>", "circuit and tree sizes").choices(["test", "production"]).default("test"))
   .parse();
-const opts = program.opts<{ port: string; keep: boolean; size: "test" | "production" }>();
+const opts = program.opts<{ port: string; keep: boolean; size: "test" | "production" } & PipelineFlags>();
 const PARAMS = opts.size === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
 
 const step = (line: string) => console.log(`\n== ${line}`);
@@ -104,7 +110,8 @@ async function main(): Promise<void> {
   const clock = () => Math.floor(Date.now() / 1000) + clockOffset;
 
   const { prover, description } = createDefaultProver(info);
-  info(`prover: ${description}`);
+  const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
+  info(`prover: ${description}; up to ${pipelineDepth} batches in flight, ${batchesPerPost} per transaction`);
   const sequencer = new Sequencer({
     params: PARAMS,
     keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
@@ -115,6 +122,8 @@ async function main(): Promise<void> {
     log: info,
     clock,
     liquidator: { accountId: liquidatorId, key: liquidatorKey.privateKey },
+    pipelineDepth,
+    batchesPerPost,
   });
   const settle = async (what: string) => {
     await sequencer.syncRequests();

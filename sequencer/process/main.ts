@@ -40,6 +40,7 @@ import { createApiServer } from "../api/server.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../protocol/params.ts";
 import { serveIpc } from "./ipc.ts";
+import { pipelineSettings, type PipelineFlags } from "./pipelineFlags.ts";
 import { Sequencer, type BatchStage } from "../service/sequencer.ts";
 
 /** Hardhat's well-known development mnemonic (--dev-operator). Never use it on a real chain. */
@@ -73,9 +74,8 @@ const opts = new Command()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
     wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
-    pipelineDepth: string; batchesPerPost: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
-  }>();
+  } & PipelineFlags>();
 
 const log = (line: string) => console.log(`[sequencer ${process.pid}] ${line}`);
 
@@ -115,10 +115,7 @@ async function main(): Promise<void> {
   if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
   const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey });
-  const [pipelineDepth, batchesPerPost] = [opts.pipelineDepth, opts.batchesPerPost].map((v, i) => {
-    if (!/^[1-9][0-9]?$/.test(v)) throw new Error(`${["--pipeline-depth", "--batches-per-post"][i]} ${v}: a number from 1 to 99`);
-    return Number(v);
-  });
+  const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
   const probe = createPublicClient({ transport: http(opts.rpc) });
