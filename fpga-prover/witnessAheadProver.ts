@@ -27,6 +27,15 @@ class Lane {
     this.#tail = result.catch(() => {});
     return result;
   }
+
+  /** As run, with the task's own time in milliseconds (not its wait for the lane). */
+  async timed<T>(task: () => Promise<T>): Promise<{ value: T; ms: number }> {
+    return this.run(async () => {
+      const t0 = performance.now();
+      const value = await task();
+      return { value, ms: performance.now() - t0 };
+    });
+  }
 }
 
 export class WitnessAheadProver implements VerifiedProver {
@@ -41,22 +50,10 @@ export class WitnessAheadProver implements VerifiedProver {
   }
 
   async prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<VerifiedProof> {
-    let witnessMs = 0; // the witness's own time, not its wait for the lane
-    const wtns = await this.#witness.run(async () => {
-      const t0 = performance.now();
-      const w = await this.#device.calculateWitness(keys.wasm, input);
-      witnessMs = performance.now() - t0;
-      return w;
-    });
+    const { value: wtns, ms: witnessMs } = await this.#witness.timed(() => this.#device.calculateWitness(keys.wasm, input));
     const failures: string[] = [];
     for (let i = 1; i <= this.#attempts; i++) {
-      let proveMs = 0; // the proof's own time, not its wait for the lane
-      const result = await this.#prove.run(async () => {
-        const t1 = performance.now();
-        const r = await this.#device.proveWitness(keys.zkey, wtns);
-        proveMs = performance.now() - t1;
-        return r;
-      });
+      const { value: result, ms: proveMs } = await this.#prove.timed(() => this.#device.proveWitness(keys.zkey, wtns));
       const v0 = performance.now();
       const ok = result.publicSignals[0] === expectedPublicInput && (await this.#device.verify(keys, result.publicSignals, result.proof));
       if (ok) return { proof: result.proof, publicSignals: result.publicSignals, timings: { witnessMs, proveMs, verifyMs: performance.now() - v0 } };
