@@ -17,7 +17,7 @@ import type { Withdrawal } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { circuitRefused, findCircuitRefusal } from "../../../sequencer/service/circuitRefusal.ts";
-import type { Sequencer, TxRejection } from "../../../sequencer/service/sequencer.ts";
+import type { Sequencer, SequencerOptions, TxRejection } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
@@ -90,14 +90,14 @@ describe("the circuit-refusal safety net (issue 11)", () => {
    * A durable sequencer proving through `prover.pool` (default: two witness devices; a test may swap
    * it), its builder rules off, on a custodian whose block time is `clock.now`; the fixture is proven.
    */
-  async function setup() {
+  async function setup(overrides: Partial<SequencerOptions> = {}) {
     const clock = { now: T0 };
     const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
     chain.blockTime = () => clock.now;
     const pool = new ProverPool([witnessDevice("A"), witnessDevice("B")]);
     const prover = { pool, prove: (...args: Parameters<VerifiedProver["prove"]>) => prover.pool.prove(...args) };
     const d = durableSequencer({
-      chain: chain.context(), prover, keys: { wasm, zkey: "", vkey: null }, clock: () => clock.now, enforceBuilderRules: false, snapshotEvery: 0,
+      chain: chain.context(), prover, keys: { wasm, zkey: "", vkey: null }, clock: () => clock.now, enforceBuilderRules: false, snapshotEvery: 0, ...overrides,
     });
     await d.sequencer.drain();
     return { d, s: d.sequencer, chain, clock, pool, prover };
@@ -126,6 +126,28 @@ describe("the circuit-refusal safety net (issue 11)", () => {
     const logged = [...d.store.records(0)].flatMap(({ record }) => (record.t === "reject" ? [record] : []));
     assert.deepEqual(logged.map((r) => [r.code, r.message]), [["CIRCUIT_REFUSED", seen[0].message]], "logged with the failing template:line");
     assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "a restart replays the rejection");
+  });
+
+  it("with two batches in flight, a refusal of the older abandons both (one record), rejects the refused fill, and the rest settles in order; a restart replays it", async () => {
+    const { d, s, chain, clock } = await setup({ pipelineDepth: 2, batchesPerPost: 2 });
+    const n = chain.batches.length;
+    s.requestWithdrawal(withdrawal(bob, { tokenId: 1, amount: 1n, nonce: 0 }));
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n, expiry: T0 + 100 }));
+    s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 4n }));
+    s.requestWithdrawal(withdrawal(alice, { tokenId: 0, amount: 1n, nonce: 0 }));
+    s.requestWithdrawal(withdrawal(alice, { tokenId: 0, amount: 1n, nonce: 1 }));
+    clock.now = T0 + 1_000; // bob's order expires before the stamp: the fill in the older batch is refused
+    const seen = rejections(s);
+    const posted = await s.drain();
+    assert.deepEqual(seen.map((r) => [r.tx.type, r.code]), [[TxType.TRADE, "CIRCUIT_REFUSED"]]);
+    const abandons = [...d.store.records(0)].flatMap(({ record }) => (record.t === "abandon" ? [record] : []));
+    assert.deepEqual(abandons.map((r) => r.batchNumber), [n], "one record, naming the older batch; the one built on it went with it");
+    assert.match(abandons[0].reason, /the circuit refuses it/);
+    assert.deepEqual(posted.map((p) => [p.batchNumber, p.transactions]), [[n, 2], [n + 1, 1]], "the three withdrawals, renumbered from the abandoned batch");
+    assert.equal(chain.root, s.state.root);
+    assert.deepEqual([s.state.account(1).nonce, s.state.account(2).nonce], [2, 1]);
+    assert.equal(s.state.openTransactions, 0);
+    assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "a restart replays the abandonment and the rejection");
   });
 
   it("rejects nothing when the witness calculator takes the batch the prover refused: the prover's error stands and the batch is retried", async () => {
