@@ -1,7 +1,8 @@
 /**
  * One account's derivatives, as the API reports them: collateral, equity, margin used (IM, MM) and
  * what the open orders add, per position the size, average entry, cost basis, mark, unrealised and
- * realised PnL and fees (bookkeeping from fills), funding paid (settled plus pending), and the Greeks of each position and in total.
+ * realised PnL and fees (bookkeeping from fills), funding paid (settled plus pending), the Greeks of each position and in total,
+ * and the index prices at which the account would be liquidated.
  * Everything at the latest accepted oracle update, from the risk engine's running view.
  */
 import type { Greeks } from "../derivatives/blackScholes/blackScholes.ts";
@@ -9,6 +10,8 @@ import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts
 import type { DerivativesRisk } from "./derivativesRisk.ts";
 import { averageEntry, unrealisedPnl } from "./positionLedger.ts";
 import { addGreeks, NO_GREEKS, positionGreeks } from "./positionGreeks.ts";
+import { liquidationPrices, type LiquidationPrice } from "./liquidationPrice.ts";
+import { settleFunding } from "../derivatives/formulas.ts";
 
 export type PositionReport = {
   instrumentId: number;
@@ -40,6 +43,11 @@ export type AccountReport = {
   oracleTime: number | null;
   positions: PositionReport[];
   greeks: Greeks;
+  /**
+   * Per underlying held, the nearest index prices below and above the current one at which the account
+   * falls under maintenance margin, everything else held (liquidationPrice.ts); none before an oracle update.
+   */
+  liquidation: LiquidationPrice[];
 };
 
 export function accountReport(risk: DerivativesRisk, accountId: number): AccountReport {
@@ -73,5 +81,6 @@ export function accountReport(risk: DerivativesRisk, accountId: number): Account
     oracleTime: inputs?.time ?? null,
     positions,
     greeks: positions.map((p) => p.greeks).reduce(addGreeks, NO_GREEKS),
+    liquidation: inputs ? liquidationPrices(settleFunding(acc, risk.instruments.map((i) => i.fundingIndex)), risk.instruments, inputs) : [],
   };
 }

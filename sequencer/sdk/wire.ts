@@ -22,7 +22,7 @@ const BIGINT_KEYS = new Set([
   // derivatives (signed where a position or PnL is): instruments, marks, account reports
   "lotSizeE6", "tickValue", "imPpm", "mmPpm", "strike", "fundingCapPpm", "fundingIndex", "settlePrice", "markPerLot",
   "collateral", "equity", "initialMargin", "maintenanceMargin", "marginWithOrders", "size", "averageEntryPerLot",
-  "costBasis", "unrealisedPnl", "realisedPnl", "feesPaid", "fundingPaid",
+  "costBasis", "unrealisedPnl", "realisedPnl", "feesPaid", "fundingPaid", "indexPrice", "below", "above",
   // the treasury (GET /v1/treasury)
   "feePool", "insuranceFund", "openBadDebt",
 ]);

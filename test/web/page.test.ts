@@ -253,9 +253,9 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     // 10 lots of 0.01 ETH; entry 3,001 USDC per ETH = 30.01 per lot; mark 3,000 = 30 per lot; PnL 10 x -0.01
     const row = await page.locator("#positions-table tbody tr td").allTextContents();
     assert.deepEqual(row.slice(1, 5), ["10", "30.01", "30", "-0.1"]);
-    // a fully funded long (collateral paid the notional) has no liquidation mark
+    // a fully funded long (2,000 of collateral behind 300 of notional) has no liquidation price either way
     assert.equal(row[7], "0", "no funding paid yet");
-    assert.equal(row[8], "none");
+    assert.equal(row[8], "none / none");
     const margin = await page.locator("#margin-table tbody td").allTextContents();
     assert.equal(Number(margin[2]), 30); // initial margin: 10% of 10 lots x 30
     assert.ok(Number(margin[5]) > 0 && Number(margin[5]) < 2000, `free margin ${margin[5]}`);

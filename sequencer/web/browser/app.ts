@@ -235,10 +235,9 @@ async function refreshAccount(): Promise<void> {
     time(f.time), String(f.orderId), marketLabel(f.marketId), f.side === Side.BUY ? "buy" : "sell", f.role, String(f.priceTicks), String(f.lots), f.feePpm, f.rejected ? `rejected ${f.rejected}` : "ok",
   ]), { id: "fills-table" }));
   fill("margin", table(["collateral", "equity", "initial margin", "maintenance margin", "margin with orders", "free"], [[q(deriv.collateral), q(deriv.equity), q(deriv.initialMargin), q(deriv.maintenanceMargin), q(deriv.marginWithOrders), q(deriv.available)]], { id: "margin-table" }));
-  const open = (deriv.positions as Any[]).filter((p) => BigInt(p.size) !== 0n);
-  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "funding paid", "liquidation mark / lot", "greeks"], (deriv.positions as Any[]).map((p) => [
+  fill("positions", table(["instrument", "size (lots)", "entry / lot", "mark / lot", "unrealised PnL", "realised PnL", "fees", "funding paid", "liquidation index price (below / above)", "greeks"], (deriv.positions as Any[]).map((p) => [
     marketLabel(p.marketId), String(p.size), q(p.averageEntryPerLot), q(p.markPerLot), q(p.unrealisedPnl), q(p.realisedPnl), q(p.feesPaid), q(p.fundingPaid),
-    open.length === 1 && open[0] === p ? liquidationMark(BigInt(deriv.collateral), p) : "—",
+    BigInt(p.size) === 0n ? "—" : liquidationText(deriv.liquidation as Any[], p),
     p.kind === InstrumentKind.CALL || p.kind === InstrumentKind.PUT ? Object.entries(p.greeks ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "—",
   ]), { id: "positions-table" }));
 }
@@ -279,20 +278,16 @@ async function refreshRequests(): Promise<void> {
 }
 
 /**
- * The mark per lot at which an account holding this one linear position (perpetual or future) falls to its
- * maintenance margin: equity C + n m = |n| mm m (formulas.ts accountRisk and lotRisk), so m = C / (|n| mm - n).
- * None when that is not a positive mark (a fully funded long). Only for a single open position: with several,
- * or an option, the answer depends on how the others move and is not shown.
+ * The index prices of a position's underlying at which the account would be liquidated, below and above
+ * the current one (the account report's `liquidation`, all its positions on that underlying moving
+ * together); "none" where there is none within a factor of 100.
  */
-function liquidationMark(collateral: bigint, p: Any): string {
+function liquidationText(liquidation: Any[], p: Any): string {
   const inst = s.instruments.find((i) => i.instrumentId === p.instrumentId);
-  if (!inst || (inst.kind !== InstrumentKind.PERPETUAL && inst.kind !== InstrumentKind.FUTURE)) return "—";
-  const n = BigInt(p.size);
-  const abs = n < 0n ? -n : n;
-  const denom = abs * BigInt(inst.mmPpm) - n * 1_000_000n; // (|n| mm - n) in ppm
-  if (denom === 0n) return "none";
-  const m = (collateral * 1_000_000n) / denom;
-  return m > 0n ? q(m) : "none";
+  const l = inst && liquidation.find((x) => x.underlying === inst.underlying);
+  if (!l) return "—";
+  const price = (v: string | bigint | null | undefined) => (v === null || v === undefined ? "none" : units(BigInt(v), 8));
+  return `${price(l.below)} / ${price(l.above)}`;
 }
 
 // ---- actions ------------------------------------------------------------------------------------
