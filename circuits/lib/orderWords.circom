@@ -17,6 +17,7 @@ template OrderWords() {
     idBits <== id.out;
     o[O_SIDE()] * (o[O_SIDE()] - 1) === 0;
     o[O_TYPE()] * (o[O_TYPE()] - 1) === 0;
+    o[O_REDUCE()] * (o[O_REDUCE()] - 1) === 0;
     component tif = Num2Bits(ORDER_FIELD_BITS(O_TIF())); // inspect: range check only; w0/w1 pack the field itself
     tif.in <== o[O_TIF()];
     component price = Num2Bits(ORDER_FIELD_BITS(O_PRICE())); // inspect: range check only; w0/w1 pack the field itself

@@ -190,7 +190,7 @@ export async function workedExample(): Promise<Record<string, string>> {
   ORDER_WORD_FIELDS.forEach((fields, word) => {
     let shift = 0;
     for (const [name, bits] of fields) {
-      fieldRows.push([`w${word} bits ${shift}..${shift + bits - 1}`, `${name} = ${order[name]}`]);
+      fieldRows.push([`w${word} bits ${shift}..${shift + bits - 1}`, `${name} = ${order[name] ?? false}`]);
       shift += bits;
     }
   });

@@ -72,6 +72,10 @@ export const RejectCode = {
   RISK_REJECTED: "RISK_REJECTED",
   /** The order's signed maxFeePpm is below the market's rate for a role it can take (fees.ts requiredMaxFeePpm). */
   MAX_FEE_TOO_LOW: "MAX_FEE_TOO_LOW",
+  /** A reduce-only order on a spot market: only a derivatives position can be reduced (the circuit refuses the flag in a spot trade). */
+  REDUCE_ONLY_SPOT: "REDUCE_ONLY_SPOT",
+  /** A reduce-only order that cannot reduce its account's position now (flat, or the order is on the position's own side): any fill would open, increase or flip it. */
+  REDUCE_ONLY_INCREASES: "REDUCE_ONLY_INCREASES",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -88,6 +92,11 @@ export const CancelReason = {
    * proven and was undone, or a forced withdrawal (issue 12) took what the order had reserved.
    */
   UNCOVERED: "uncovered",
+  /**
+   * A reduce-only order has reduced its account's position as far as it can: the position is flat or on the
+   * order's own side (filled up to |position|, the rest cancelled; or a resting one met after the position closed).
+   */
+  REDUCE_ONLY: "reduce-only",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 

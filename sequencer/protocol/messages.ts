@@ -24,6 +24,12 @@ export type Order = {
   maxFeePpm: number;
   /** Unix seconds after which the order may not be filled. */
   expiry: number;
+  /**
+   * Reduce-only (derivatives markets only): a fill may never increase the position's size or flip its
+   * sign (circuits/DERIVATIVES.md, "Reduce-only orders"). One bit of word 0 (bit 92), so it is signed;
+   * absent means false, and an order without it packs to the words it always did.
+   */
+  reduceOnly?: boolean;
 };
 
 export type Withdrawal = { accountId: number; tokenId: number; amount: bigint; nonce: number };
@@ -102,6 +108,7 @@ export const ORDER_WORD_FIELDS = [
     ["side", 1],
     ["type", 1],
     ["timeInForce", 2],
+    ["reduceOnly", 1],
   ],
   [
     ["priceTicks", Bits.priceTicks],
@@ -111,40 +118,60 @@ export const ORDER_WORD_FIELDS = [
   ],
 ] as const satisfies readonly (readonly (readonly [keyof Order, number])[])[];
 
-/** Fields that are bigints in Order (the others are numbers). */
+/** Fields that are bigints in Order (the others are numbers, but for the flags). */
 const BIGINT_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["orderId", "priceTicks", "sizeLots"]);
+/** Fields that are optional booleans in Order: absent or false is 0, true is 1. */
+const FLAG_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["reduceOnly"]);
+
+/** The value order field `name` packs (a flag: 1 when true, 0 when false or absent); not range-checked. */
+export function orderFieldValue(o: Order, name: keyof Order): bigint {
+  const v = o[name];
+  if (FLAG_ORDER_FIELDS.has(name)) {
+    if (v === undefined || v === false) return 0n;
+    if (v === true) return 1n;
+    throw new RangeError(`${name}=${String(v)} is not a boolean`);
+  }
+  return BigInt(v as bigint | number);
+}
 
 /** Each word's fields with their offsets (from ORDER_WORD_FIELDS). */
 const ORDER_WORD_LAYOUT = ORDER_WORD_FIELDS.map((fields) => {
   let offset = 0;
   return fields.map(([name, bits]) => {
-    const field = { name, bits, shift: BigInt(offset), mask: (1n << BigInt(bits)) - 1n, bigint: BIGINT_ORDER_FIELDS.has(name) };
+    const field = { name, bits, shift: BigInt(offset), mask: (1n << BigInt(bits)) - 1n, bigint: BIGINT_ORDER_FIELDS.has(name), flag: FLAG_ORDER_FIELDS.has(name) };
     offset += bits;
     return field;
   });
 });
 
-/** Bits used in each of the two words (92 and 128): anything above is not an order. */
+/** Bits used in each of the two words (93 and 128): anything above is not an order. */
 export const ORDER_WORD_BITS = ORDER_WORD_FIELDS.map((fields) => fields.reduce((n, [, bits]) => n + bits, 0)) as [number, number];
 
 /** The two packed words of an order, range-checking every field. */
 export function orderWords(o: Order): [bigint, bigint] {
   const pack = (layout: (typeof ORDER_WORD_LAYOUT)[number]) => {
     let word = 0n;
-    for (const f of layout) word |= checkWidth(f.name, o[f.name], f.bits) << f.shift;
+    for (const f of layout) word |= checkWidth(f.name, orderFieldValue(o, f.name), f.bits) << f.shift;
     return word;
   };
   return [pack(ORDER_WORD_LAYOUT[0]!), pack(ORDER_WORD_LAYOUT[1]!)];
 }
 
-/** The order two packed words hold; throws a RangeError when a word has bits set above its fields. */
+/**
+ * The order two packed words hold; throws a RangeError when a word has bits set above its fields. A flag
+ * is present (true) only when its bit is set, so an order without flags round-trips to itself.
+ */
 export function orderFromWords(w0: bigint, w1: bigint): Order {
-  const order: Record<string, bigint | number> = {};
+  const order: Record<string, bigint | number | boolean> = {};
   [w0, w1].forEach((word, i) => {
     if (word < 0n || word >> BigInt(ORDER_WORD_BITS[i]!) !== 0n) throw new RangeError(`order word ${i} has bits set above bit ${ORDER_WORD_BITS[i]! - 1}`);
     for (const f of ORDER_WORD_LAYOUT[i]!) {
       const v = (word >> f.shift) & f.mask;
-      order[f.name] = f.bigint ? v : Number(v);
+      if (f.flag) {
+        if (v === 1n) order[f.name] = true;
+      } else {
+        order[f.name] = f.bigint ? v : Number(v);
+      }
     }
   });
   return order as Order;

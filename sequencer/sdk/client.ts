@@ -43,6 +43,8 @@ export type OrderInput = {
   maxFeePpm?: number;
   expiry?: number;
   orderId?: bigint;
+  /** Reduce-only (derivatives markets only): fills may only reduce the account's position (docs/client.md). */
+  reduceOnly?: boolean;
 };
 
 export type Placed = { order: Signed<Order>; events: EngineEvent[] };
@@ -122,6 +124,7 @@ export class ExchangeClient {
       sizeLots: input.sizeLots,
       maxFeePpm: input.maxFeePpm ?? 1000,
       expiry: input.expiry ?? Math.floor(Date.now() / 1000) + this.#ttl,
+      ...(input.reduceOnly ? { reduceOnly: true } : {}),
     });
   }
 

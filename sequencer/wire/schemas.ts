@@ -49,6 +49,8 @@ export const OrderSchema = z
     sizeLots: uintString(Bits.lots, "sizeLots"),
     maxFeePpm: uint(Bits.feePpm),
     expiry: uint(Bits.time),
+    /** Optional: absent or false is an ordinary order (messages.ts Order.reduceOnly). */
+    reduceOnly: z.boolean().optional(),
     signature: SignatureSchema,
   })
   .strict() satisfies z.ZodType<Signed<Order>, z.ZodTypeDef, unknown>;
