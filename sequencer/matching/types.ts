@@ -97,6 +97,8 @@ export const CancelReason = {
    * order's own side (filled up to |position|, the rest cancelled; or a resting one met after the position closed).
    */
   REDUCE_ONLY: "reduce-only",
+  /** A stop or take-profit order whose trigger the mark crossed could not be placed: its instrument is no longer tradable (settled, expired). */
+  TRIGGER_UNTRADABLE: "trigger-untradable",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 
@@ -143,8 +145,18 @@ export type CancelledEvent = {
 };
 /** Last event of every command. */
 export type DoneEvent = { readonly type: "done"; readonly seq: number };
+/**
+ * A stop or take-profit order held by the sequencer (not the engine: its slot and id are taken, no margin
+ * is reserved) until the instrument's mark crosses its trigger ("triggered", then the placement's events).
+ */
+export type TriggerEvent = {
+  readonly type: "held" | "triggered";
+  readonly accountId: number;
+  readonly orderId: bigint;
+  readonly marketId: number;
+};
 
-export type EngineEvent = AcceptedEvent | RejectedEvent | FillEvent | CancelledEvent | DoneEvent;
+export type EngineEvent = AcceptedEvent | RejectedEvent | FillEvent | CancelledEvent | DoneEvent | TriggerEvent;
 
 // ---- configuration ----------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ export const ORDER_FIELD_CIRCOM_NAMES = {
   type: "TYPE",
   timeInForce: "TIF",
   reduceOnly: "REDUCE",
+  triggerType: "TRIGTYPE",
+  triggerPriceTicks: "TRIGPRICE",
   priceTicks: "PRICE",
   sizeLots: "SIZE",
   maxFeePpm: "MAXFEE",

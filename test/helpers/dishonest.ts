@@ -292,6 +292,8 @@ function orderOf(fields: unknown, sig: unknown): Signed<Order> {
     accountId: num(o("accountId")), orderId: o("orderId"), marketId: num(o("marketId")), side: num(o("side")) as Order["side"], type: num(o("type")) as Order["type"],
     timeInForce: num(o("timeInForce")) as Order["timeInForce"], priceTicks: o("priceTicks"), sizeLots: o("sizeLots"), maxFeePpm: num(o("maxFeePpm")), expiry: num(o("expiry")),
     ...(o("reduceOnly") !== 0n ? { reduceOnly: true } : {}),
+    ...(o("triggerType") !== 0n ? { triggerType: num(o("triggerType")) as Order["triggerType"] } : {}),
+    ...(o("triggerPriceTicks") !== 0n ? { triggerPriceTicks: o("triggerPriceTicks") } : {}),
     signature: signatureOf(sig),
   };
 }

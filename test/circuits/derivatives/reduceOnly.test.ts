@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
-import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ORDER_FIELD } from "../../../sequencer/protocol/layouts.ts";
 import { orderFromWords, orderWords, type Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -106,7 +106,7 @@ describe("reduce-only orders in the batch circuit", { timeout: 900_000 }, () => 
       assert.deepEqual(orderWords({ ...plain, reduceOnly: false }), [w0, w1]);
       assert.deepEqual(orderFromWords(w0 + (1n << 92n), w1), { ...plain, reduceOnly: true });
       assert.deepEqual(orderFromWords(w0, w1), plain);
-      assert.throws(() => orderFromWords(w0 + (1n << 93n), w1), /word 0 has bits set above bit 92/);
+      assert.throws(() => orderFromWords(w0 + (1n << 135n), w1), /word 0 has bits set above bit 134/);
     });
 
     it("verifies a reduce-only order's TypeScript signature in the circuit, and refuses it with the bit cleared or another order with the bit set", async () => {
@@ -123,6 +123,17 @@ describe("reduce-only orders in the batch circuit", { timeout: 900_000 }, () => 
       await refuses(aliceLongPerpetual(), [trade(bob, carol, 1_000n, {})], signature, {}, setBit("1"));
       // the bit is a bit
       await refuses(aliceLongPerpetual(), [trade(bob, carol, 1_000n, {})], rule("OrderWords", "o[O_REDUCE()] * (o[O_REDUCE()] - 1) === 0"), {}, setBit("2"));
+    });
+  });
+
+  describe("a stop order's trigger: signed in word 0, packed alike", () => {
+    it("verifies the signature of an order with a trigger (a stop-loss buy of a short, reduce-only) in the circuit", async () => {
+      const state = aliceLongPerpetual();
+      const stop = { reduceOnly: true, triggerType: TriggerType.STOP, triggerPriceTicks: (1n << 40n) - 1n };
+      const buy = derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: PRICE, sizeLots: 1_000n, ...stop });
+      assert.equal(orderWords(buy)[0] >> 93n, 1n + (((1n << 40n) - 1n) << 2n), "type at bit 93, price at bit 95");
+      const sell = derivOrder(carol, PERP, { orderId: 2n, side: Side.SELL, priceTicks: PRICE, sizeLots: 1_000n });
+      assert.equal(await witnessFailure(state, [{ type: TxType.DERIV_TRADE, buy, sell, lots: 1_000n, priceTicks: PRICE, buyFeePpm: 500, sellFeePpm: 100 }]), null);
     });
   });
 

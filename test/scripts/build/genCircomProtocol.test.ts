@@ -24,7 +24,8 @@ describe("generated protocol files", () => {
     const circom = generateProtocolCircom();
     assert.match(circom, new RegExp(`function ORDER_FIELDS\\(\\) \\{ return ${ORDER_FIELDS.length}; \\}`));
     assert.match(circom, /function O_REDUCE\(\) \{ return 6; \}/);
-    assert.match(circom, /function O_PRICE\(\) \{ return 7; \}/);
+    assert.match(circom, /function O_TRIGPRICE\(\) \{ return 8; \}/);
+    assert.match(circom, /function O_PRICE\(\) \{ return 9; \}/);
     assert.match(circom, new RegExp(`function I_FIELDS\\(\\) \\{ return ${INSTRUMENT_FIELDS.length}; \\}`));
     assert.match(circom, /function I_SETTLE\(\) \{ return 10; \}/);
   });
