@@ -18,6 +18,7 @@ include "./tx/fill.circom";
 include "./tx/forcedCollateralWithdraw.circom";
 include "./tx/insuranceWithdraw.circom";
 include "./tx/liquidate.circom";
+include "./tx/reduceOnly.circom";
 include "./tx/registerInstrument.circom";
 include "./tx/settle.circom";
 include "./tx/transfer.circom";
@@ -32,7 +33,8 @@ include "./tx/transfer.circom";
 /// fields at the batch's start, its mark), range-checks the slot's fields, checks the signatures,
 /// settles funding on every position of each account it touches, applies the margin rule every type
 /// shares (equity >= IM after a DERIV_TRADE for both sides, after a LIQUIDATE for the liquidator and
-/// after a TRANSFER out of collateral), and reads and writes the state (derivatives leaves, order slots
+/// after a TRANSFER out of collateral), the reduce-only rule of each filled order that carries the flag
+/// (ReduceOnly), and reads and writes the state (derivatives leaves, order slots
 /// with OrderStorage, accounts A then B with AccountUpdate, the instrument table), and packs the record.
 /// What each type proves is its own template in derivatives/tx/, gated by its type flag, whose outputs
 /// (all 0 when its flag is 0) are its part of the common slot output the slot sums: the words of the
@@ -343,6 +345,28 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     bIM.enabled <== fills;
     bIM.a <== bPost.equity;
     bIM.b <== bPost.req;
+
+    // ---- reduce-only orders (ReduceOnly): A's order of a DERIV_TRADE (A buys), B's order of any fill;
+    // the sign of the written position is AccountRisk's (aPost, bPost), selected
+    component aAfterNonNeg = Select(N);
+    aAfterNonNeg.sel <== sel;
+    aAfterNonNeg.values <== aPost.sizeNonNeg;
+    component reduceA = ReduceOnly();
+    reduceA.enabled <== isTrade * orderA[O_REDUCE()];
+    reduceA.buys <== 1;
+    reduceA.sizeAfter <== sizeA.out + aDelta;
+    reduceA.nonNeg <== aAfterNonNeg.out;
+    component bAfterNonNeg = Select(N);
+    bAfterNonNeg.sel <== sel;
+    bAfterNonNeg.values <== bPost.sizeNonNeg;
+    component bAfter = Select(N);
+    bAfter.sel <== sel;
+    bAfter.values <== bSizeNew;
+    component reduceB = ReduceOnly();
+    reduceB.enabled <== fills * orderB[O_REDUCE()];
+    reduceB.buys <== fill.bBuys;
+    reduceB.sizeAfter <== bAfter.out;
+    reduceB.nonNeg <== bAfterNonNeg.out;
 
     // ---- derivatives leaves
     component aOldLeaf = Poseidon(2 * N + 1);

@@ -79,13 +79,16 @@ function O_MARKET() { return 2; }
 function O_SIDE() { return 3; }
 function O_TYPE() { return 4; }
 function O_TIF() { return 5; }
-function O_PRICE() { return 6; }
-function O_SIZE() { return 7; }
-function O_MAXFEE() { return 8; }
-function O_EXPIRY() { return 9; }
-function ORDER_FIELDS() { return 10; }
+function O_REDUCE() { return 6; }
+function O_TRIGTYPE() { return 7; }
+function O_TRIGPRICE() { return 8; }
+function O_PRICE() { return 9; }
+function O_SIZE() { return 10; }
+function O_MAXFEE() { return 11; }
+function O_EXPIRY() { return 12; }
+function ORDER_FIELDS() { return 13; }
 /// The width of order field f (messages.ts ORDER_WORD_FIELDS).
-function ORDER_FIELD_BITS(f) { if (f == 0) { return 32; } if (f == 1) { return 40; } if (f == 2) { return 16; } if (f == 3) { return 1; } if (f == 4) { return 1; } if (f == 5) { return 2; } if (f == 6) { return 40; } if (f == 7) { return 40; } if (f == 8) { return 16; } if (f == 9) { return 32; } return 0; }
+function ORDER_FIELD_BITS(f) { if (f == 0) { return 32; } if (f == 1) { return 40; } if (f == 2) { return 16; } if (f == 3) { return 1; } if (f == 4) { return 1; } if (f == 5) { return 2; } if (f == 6) { return 1; } if (f == 7) { return 2; } if (f == 8) { return 40; } if (f == 9) { return 40; } if (f == 10) { return 40; } if (f == 11) { return 16; } if (f == 12) { return 32; } return 0; }
 /// Instrument fields, in the order of the instrument leaf (layouts.ts INSTRUMENT_FIELDS); a registration sets the first I_SPEC_FIELDS.
 function I_KIND() { return 0; }
 function I_UNDERLYING() { return 1; }
@@ -107,7 +110,7 @@ function I_SPEC_FIELDS() { return 9; }
 template PackOrderWords() {
     signal input o[ORDER_FIELDS()];
     signal output w[2];
-    w[0] <== o[O_ACCOUNT()] + o[O_ID()] * (1 << 32) + o[O_MARKET()] * (1 << 72) + o[O_SIDE()] * (1 << 88) + o[O_TYPE()] * (1 << 89) + o[O_TIF()] * (1 << 90);
+    w[0] <== o[O_ACCOUNT()] + o[O_ID()] * (1 << 32) + o[O_MARKET()] * (1 << 72) + o[O_SIDE()] * (1 << 88) + o[O_TYPE()] * (1 << 89) + o[O_TIF()] * (1 << 90) + o[O_REDUCE()] * (1 << 92) + o[O_TRIGTYPE()] * (1 << 93) + o[O_TRIGPRICE()] * (1 << 95);
     w[1] <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
 }
 

@@ -24,7 +24,7 @@ import { Domain, FIELD_MODULUS, OrderType, Side, TimeInForce, TxType } from "../
 import {
   cancelMessage, ORDER_WORD_FIELDS, orderMessageInputs, orderWords, streamAuthMessage, transferMessage, withdrawalMessage, type Order,
 } from "../../sequencer/protocol/messages.ts";
-import { encodeOrderRecords } from "../../sequencer/protocol/orderRecords.ts";
+import { encodeOrderRecords, ORDER_RECORD_BYTES } from "../../sequencer/protocol/orderRecords.ts";
 import { encodeExitPublicData, exitPublicInput } from "../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { encodeRecord, nextRequestChain, REQUEST_CHAIN_GENESIS } from "../../sequencer/protocol/publicData.ts";
@@ -190,7 +190,7 @@ export async function workedExample(): Promise<Record<string, string>> {
   ORDER_WORD_FIELDS.forEach((fields, word) => {
     let shift = 0;
     for (const [name, bits] of fields) {
-      fieldRows.push([`w${word} bits ${shift}..${shift + bits - 1}`, `${name} = ${order[name]}`]);
+      fieldRows.push([`w${word} bits ${shift}..${shift + bits - 1}`, `${name} = ${order[name] ?? (name === "reduceOnly" ? false : 0)}`]);
       shift += bits;
     }
   });
@@ -215,13 +215,15 @@ export async function workedExample(): Promise<Record<string, string>> {
   const record = encodeOrderRecords([signedOrder]);
   const recordHex = Buffer.from(record).toString("hex");
   const frameHeader = Buffer.from([1, ...leBytes(BigInt(E.frameId), 4)]).toString("hex");
+  // each part of the record on its own row: [offset, bytes, label]
+  const parts: [number, number, string][] = [
+    [0, 24, "w0 (LE)"], [24, 16, "w1 (LE)"], [40, 16, "R8.x (LE) 1/2"], [56, 16, "R8.x (LE) 2/2"], [72, 16, "R8.y (LE) 1/2"],
+    [88, 16, "R8.y (LE) 2/2"], [104, 16, "S (LE) 1/2"], [120, 16, "S (LE) 2/2"],
+  ];
   sections.binaryOrder = [
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map((row) => {
-      const label = ["w0 (LE)", "w1 (LE)", "R8.x (LE) 1/2", "R8.x (LE) 2/2", "R8.y (LE) 1/2", "R8.y (LE) 2/2", "S (LE) 1/2", "S (LE) 2/2"][row]!;
-      return `${String(row * 16).padStart(3)}  ${recordHex.slice(row * 32, row * 32 + 32)}  ${label}`;
-    }),
+    ...parts.map(([at, bytes, label]) => `${String(at).padStart(3)}  ${recordHex.slice(2 * at, 2 * (at + bytes)).padEnd(48)}  ${label}`),
     "",
-    `WebSocket frame, request id ${E.frameId}: ${frameHeader} ++ the 128 bytes above`,
+    `WebSocket frame, request id ${E.frameId}: ${frameHeader} ++ the ${ORDER_RECORD_BYTES} bytes above`,
   ].join("\n");
 
   // ---- 6. cancel, withdrawal, transfer, stream authentication -------------------------------------

@@ -9,7 +9,7 @@ import { checkOrderFields, orderMessage, transferMessage } from "../protocol/mes
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, settleFunding, sizeInRange,
+  accountRisk, badDebtCover, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -105,10 +105,15 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const cash = tx.lots * tx.priceTicks * inst.tickValue;
       const buyFee = feeAmount(cash, tx.buyFeePpm);
       const sellFee = feeAmount(cash, tx.sellFeePpm);
-      const buyer = withPosition(touched(tx.buy.accountId), id, tx.lots, -(cash + buyFee));
+      const buyerPre = touched(tx.buy.accountId);
+      const buyer = withPosition(buyerPre, id, tx.lots, -(cash + buyFee));
       // The circuit applies A (the buyer) and then B to the tree, so B's old state is A's new one when
       // they are the same account (never from the engine, which prevents self-trades).
-      const seller = withPosition(tx.sell.accountId === tx.buy.accountId ? buyer : touched(tx.sell.accountId), id, -tx.lots, cash - sellFee);
+      const sellerPre = tx.sell.accountId === tx.buy.accountId ? buyer : touched(tx.sell.accountId);
+      const seller = withPosition(sellerPre, id, -tx.lots, cash - sellFee);
+      // reduce-only orders: each side's fill reduces its position without flipping it (the circuit's ReduceOnly)
+      refuseFault(reduceOnlyFault(tx.buy, buyerPre.positions[id]?.size ?? 0n, tx.lots));
+      refuseFault(reduceOnlyFault(tx.sell, sellerPre.positions[id]?.size ?? 0n, tx.lots));
       checkRanges(buyer, tx.buy.accountId);
       checkRanges(seller, tx.sell.accountId);
       requireInitialMargin(buyer, ctx.risks, tx.buy.accountId);
@@ -162,7 +167,10 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const victim = { ...penalised, collateral: penalised.collateral + cover };
       // As in DERIV_TRADE, B starts from A's new state if they are one account (refused above, but a
       // dishonest operator's witness must still be the circuit's).
-      const liquidator = withPosition(o.accountId === victimId ? victim : touched(o.accountId), id, -victimDelta, (victimLong ? -cash : cash) - fee);
+      const liquidatorPre = o.accountId === victimId ? victim : touched(o.accountId);
+      const liquidator = withPosition(liquidatorPre, id, -victimDelta, (victimLong ? -cash : cash) - fee);
+      // a reduce-only liquidator's order may only reduce the liquidator's own position (ReduceOnly)
+      refuseFault(reduceOnlyFault(o, liquidatorPre.positions[id]?.size ?? 0n, tx.lots));
       checkRanges(victim, victimId);
       checkRanges(liquidator, o.accountId);
       requireInitialMargin(liquidator, ctx.risks, o.accountId);

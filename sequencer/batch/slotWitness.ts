@@ -8,6 +8,7 @@ import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
 import {
   amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
 } from "../protocol/messages.ts";
+import { reduceOnlyFault } from "../derivatives/formulas.ts";
 import { ORDER_FIELD, ORDER_FIELDS, orderInputs } from "../protocol/layouts.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
@@ -320,6 +321,9 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
     }
     case TxType.TRADE: {
       checkOrders(state, tx, ctx);
+      // a spot market has no position to reduce: the circuit refuses a reduce-only order in a TRADE
+      refuseFault(reduceOnlyFault(tx.buy, 0n, tx.lots));
+      refuseFault(reduceOnlyFault(tx.sell, 0n, tx.lots));
       if (!state.market(tx.buy.marketId)) reject("UNKNOWN_MARKET", `market ${tx.buy.marketId} is not registered`);
       const m = state.market(marketId)!;
       const amt = tradeAmounts(m, tx.lots, tx.priceTicks, tx.buyFeePpm, tx.sellFeePpm);

@@ -5,11 +5,12 @@
  * sequencer accepts exactly what the circuit proves.
  */
 import {
-  Bits, FUNDING_CAP_BOUND, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM,
+  Bits, FUNDING_CAP_BOUND, INSTRUMENT_MARKET_BASE, InstrumentKind, Side, LIQ_BAND_PPM, LIQ_PENALTY_PPM, MAX_ORACLE_PRICE, PPM, PRICE_SCALE, RISK_FREE_RATE_PPM,
 } from "../protocol/constants.ts";
 import { priceOption, type OptionInput } from "./blackScholes/blackScholes.ts";
 import { floorDiv } from "./blackScholes/fixedPoint.ts";
 import type { InstrumentSpec } from "../protocol/transactions.ts";
+import type { Order, RequestFault } from "../protocol/messages.ts";
 
 /** Ceiling division of a non-negative numerator by a positive denominator. */
 export function ceilDiv(a: bigint, b: bigint): bigint {
@@ -190,4 +191,45 @@ export function liquidationPenalty(lots: bigint, mark: bigint, equityAfter: bigi
   const full = ceilDiv(lots * mark * LIQ_PENALTY_PPM, PPM);
   const cap = equityAfter > 0n ? equityAfter : 0n;
   return full < cap ? full : cap;
+}
+
+// ---- reduce-only orders (DERIVATIVES.md, "Reduce-only orders") --------------------------------------
+
+/**
+ * How many lots a reduce-only order on `side` may fill against a position of `size` lots: |size| when it
+ * takes the other side of the position (a buy against a short, a sell against a long), else 0. A fill of
+ * `lots > 0` keeps the rule exactly when `lots <= reducibleLots(side, size)`: the position after it is on
+ * the reducing side of zero (<= 0 after a buy, >= 0 after a sell), which is what the circuit proves
+ * (ReduceOnly): it never grows and never flips.
+ */
+export function reducibleLots(side: Side, size: bigint): bigint {
+  if (side === Side.BUY) return size < 0n ? -size : 0n;
+  return size > 0n ? size : 0n;
+}
+
+/** A reduce-only order on a spot market (never fillable: no position to reduce; intake refuses it at once). */
+export function reduceOnlyOnSpot(o: Order): boolean {
+  return o.reduceOnly === true && o.marketId < INSTRUMENT_MARKET_BASE;
+}
+
+/**
+ * The one reduce-only rule of a fill, for intake and the witness builder alike: why `lots` of order `o`
+ * cannot be filled against its account's position `size` in the order's instrument (the position the
+ * fill starts from, after earlier fills), or null. A reduce-only order on a spot market is never
+ * fillable (REDUCE_ONLY_SPOT: the circuit refuses the flag in a spot TRADE); on an instrument market a
+ * fill beyond {@link reducibleLots} would increase or flip the position (REDUCE_ONLY_INCREASES).
+ * Orders without the flag have no such rule.
+ */
+export function reduceOnlyFault(o: Order, size: bigint, lots: bigint): RequestFault | null {
+  if (!o.reduceOnly) return null;
+  if (reduceOnlyOnSpot(o)) return { code: "REDUCE_ONLY_SPOT", message: `order ${o.orderId} is reduce-only on spot market ${o.marketId}` };
+  const most = reducibleLots(o.side, size);
+  if (lots > most) {
+    const what = most === 0n ? (size === 0n ? "open" : "increase") : "flip";
+    return {
+      code: "REDUCE_ONLY_INCREASES",
+      message: `reduce-only order ${o.orderId} of account ${o.accountId}: ${o.side === Side.BUY ? "buying" : "selling"} ${lots} lots would ${what} a position of ${size} (at most ${most} reduce it)`,
+    };
+  }
+  return null;
 }

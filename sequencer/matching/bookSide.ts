@@ -19,6 +19,8 @@ export class RestingOrder implements SequencedOrder {
   readonly sizeLots: bigint;
   readonly maxFeePpm: number;
   readonly expiry: number;
+  /** Present (true) only on a reduce-only order, as in the signed Order. */
+  readonly reduceOnly?: boolean;
   readonly seq: number;
   remainingLots: bigint;
   filledLots: bigint;
@@ -37,6 +39,7 @@ export class RestingOrder implements SequencedOrder {
     this.sizeLots = o.sizeLots;
     this.maxFeePpm = o.maxFeePpm;
     this.expiry = o.expiry;
+    if (o.reduceOnly) this.reduceOnly = true;
     this.seq = seq;
     this.filledLots = filledLots;
     this.remainingLots = o.sizeLots - filledLots;

@@ -27,14 +27,21 @@
  *   min(market rate, order's maxFeePpm), which is the market's rate). A resting POST_ONLY or GTC order is
  *   the maker when it trades.
  * - Every command, refused or not, takes the next sequence number; an accepted order's seq is its command's.
+ * - Reduce-only orders (derivatives markets only; on a spot market REDUCE_ONLY_SPOT): the risk hook's
+ *   fillLimit says how many lots each may fill now (what reduces its account's position). One with no
+ *   limit left on entry is refused, REDUCE_ONLY_INCREASES; each fill is capped at the limit of both sides;
+ *   a taker at its limit stops and its remainder is cancelled, and a maker at its limit (met, or just
+ *   filled up to it) is cancelled, both with reason reduce-only. A FOK reduce-only order whose limit is
+ *   below its size is FOK_UNFILLABLE. A resting reduce-only order keeps its size: its fills are capped when
+ *   they happen.
  *
  * Checks of a place command, in order (the first failing one is reported): MALFORMED, ZERO_SIZE,
- * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, UNKNOWN_MARKET, MAX_FEE_TOO_LOW,
- * DUPLICATE_ORDER_ID, WOULD_CROSS / FOK_UNFILLABLE, RISK_REJECTED.
+ * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, REDUCE_ONLY_SPOT, UNKNOWN_MARKET,
+ * MAX_FEE_TOO_LOW, DUPLICATE_ORDER_ID, REDUCE_ONLY_INCREASES, WOULD_CROSS / FOK_UNFILLABLE, RISK_REJECTED.
  *
  * Events of an accepted place command: accepted, then in matching order fills and cancellations of
- * makers met (expired, self-trade), then the taker's own cancellation if any (ioc-remainder or
- * self-trade), then done.
+ * makers met (expired, self-trade, reduce-only), then the taker's own cancellation if any (ioc-remainder,
+ * self-trade or reduce-only), then done.
  */
 import { Bits, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
 import { RestingOrder } from "./bookSide.ts";
@@ -128,11 +135,17 @@ export class MatchingEngine {
     const book = this.#book(o.marketId);
     const taker = new RestingOrder(o, seq);
     const tif = o.timeInForce;
+    const takerLimit = this.#limit(taker, market);
+    if (takerLimit === 0n) {
+      out.push(rejected(o, RejectCode.REDUCE_ONLY_INCREASES));
+      return;
+    }
     if (tif === TimeInForce.POST_ONLY && book.wouldTrade(taker, time)) {
       out.push(rejected(o, RejectCode.WOULD_CROSS));
       return;
     }
-    if (tif === TimeInForce.FOK && !book.canFillEntirely(taker, time, this.#policy)) {
+    const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, (m) => this.#limit(m, market));
+    if (tif === TimeInForce.FOK && !fillable()) {
       out.push(rejected(o, RejectCode.FOK_UNFILLABLE));
       return;
     }
@@ -143,12 +156,12 @@ export class MatchingEngine {
     this.#index.markUsed(taker.accountId, taker.orderId);
     out.push({ type: "accepted", accountId: taker.accountId, orderId: taker.orderId, marketId: taker.marketId, seq });
 
-    const selfTradeStop = this.#match(taker, book, market, time, out);
+    const stop = this.#match(taker, book, market, time, out);
 
     if (taker.remainingLots === 0n) {
       this.#risk.release(taker, 0n, market);
-    } else if (selfTradeStop) {
-      this.#cancelled(taker, CancelReason.SELF_TRADE, market, out);
+    } else if (stop !== null) {
+      this.#cancelled(taker, stop, market, out);
     } else if (tif === TimeInForce.IOC || tif === TimeInForce.FOK || o.type === OrderType.MARKET) {
       this.#cancelled(taker, CancelReason.IOC_REMAINDER, market, out);
     } else {
@@ -157,25 +170,42 @@ export class MatchingEngine {
     }
   }
 
-  /** Matches `taker` against the book. Returns true if it stopped on a self-trade under CANCEL_TAKER. */
-  #match(taker: RestingOrder, book: OrderBook, market: MarketParams, time: number, out: EngineEvent[]): boolean {
+  /** The most lots `o` may fill now: undefined (no limit) unless it is reduce-only (RiskHook.fillLimit). */
+  #limit(o: RestingOrder, market: MarketParams): bigint | undefined {
+    return o.reduceOnly ? this.#risk.fillLimit?.(o, market) : undefined;
+  }
+
+  /**
+   * Matches `taker` against the book. Returns why the taker's remainder must be cancelled when it stopped
+   * early (self-trade under CANCEL_TAKER; reduce-only at its limit), else null.
+   */
+  #match(taker: RestingOrder, book: OrderBook, market: MarketParams, time: number, out: EngineEvent[]): CancelReason | null {
     const makers = book.opposite(taker.side);
     const takerFeePpm = effectiveFeePpm(market.takerFeePpm, taker.maxFeePpm);
     const makerSide = taker.side === Side.BUY ? Side.SELL : Side.BUY;
     while (taker.remainingLots > 0n) {
+      const takerLimit = this.#limit(taker, market);
+      if (takerLimit === 0n) return CancelReason.REDUCE_ONLY;
       const level = makers.best();
-      if (level === undefined || !crosses(taker.side, taker.priceTicks, level.priceTicks)) return false;
+      if (level === undefined || !crosses(taker.side, taker.priceTicks, level.priceTicks)) return null;
       const maker = level.head!;
       if (maker.expiry < time) {
         this.#removeResting(maker, CancelReason.EXPIRED, market, out);
         continue;
       }
       if (maker.accountId === taker.accountId) {
-        if (this.#policy === SelfTradePolicy.CANCEL_TAKER) return true;
+        if (this.#policy === SelfTradePolicy.CANCEL_TAKER) return CancelReason.SELF_TRADE;
         this.#removeResting(maker, CancelReason.SELF_TRADE, market, out);
         continue;
       }
-      const lots = maker.remainingLots < taker.remainingLots ? maker.remainingLots : taker.remainingLots;
+      const makerLimit = this.#limit(maker, market);
+      if (makerLimit === 0n) {
+        this.#removeResting(maker, CancelReason.REDUCE_ONLY, market, out);
+        continue;
+      }
+      let lots = maker.remainingLots < taker.remainingLots ? maker.remainingLots : taker.remainingLots;
+      if (takerLimit !== undefined && takerLimit < lots) lots = takerLimit;
+      if (makerLimit !== undefined && makerLimit < lots) lots = makerLimit;
       makers.fill(maker, lots);
       taker.remainingLots -= lots;
       taker.filledLots += lots;
@@ -198,9 +228,11 @@ export class MatchingEngine {
         makers.remove(maker);
         this.#index.remove(maker);
         this.#risk.release(maker, 0n, market);
+      } else if (this.#limit(maker, market) === 0n) {
+        this.#removeResting(maker, CancelReason.REDUCE_ONLY, market, out);
       }
     }
-    return false;
+    return null;
   }
 
   #cancel(cmd: CancelCommand, out: EngineEvent[]): void {
@@ -359,6 +391,7 @@ function view(o: RestingOrder): OrderView {
     sizeLots: o.sizeLots,
     maxFeePpm: o.maxFeePpm,
     expiry: o.expiry,
+    ...(o.reduceOnly ? { reduceOnly: true } : {}),
     seq: o.seq,
     remainingLots: o.remainingLots,
     filledLots: o.filledLots,

@@ -44,11 +44,14 @@ export class OrderBook {
   /**
    * Could `taker` be filled entirely on entry? Mirrors the matching loop without changing anything:
    * expired makers are skipped; an own-account maker is skipped under CANCEL_MAKER (it would be
-   * cancelled) and ends the match under CANCEL_TAKER (the taker would be cancelled there).
+   * cancelled) and ends the match under CANCEL_TAKER (the taker would be cancelled there). `limitOf` gives
+   * a maker's fill limit now (a reduce-only maker's: the engine's RiskHook.fillLimit); every fill of a
+   * maker's account in this sweep is on the makers' side, so it lowers that account's limits by its lots.
    */
-  canFillEntirely(taker: RestingOrder, time: number, policy: SelfTradePolicy): boolean {
+  canFillEntirely(taker: RestingOrder, time: number, policy: SelfTradePolicy, limitOf: (o: RestingOrder) => bigint | undefined = () => undefined): boolean {
     let available = 0n;
     let result = false;
+    const filledBy = new Map<number, bigint>();
     this.opposite(taker.side).forEachLevel((level) => {
       if (!crosses(taker.side, taker.priceTicks, level.priceTicks)) return false;
       for (let m = level.head; m !== null; m = m.next) {
@@ -57,7 +60,13 @@ export class OrderBook {
           if (policy === SelfTradePolicy.CANCEL_TAKER) return false;
           continue;
         }
-        available += m.remainingLots;
+        const before = filledBy.get(m.accountId) ?? 0n;
+        const limit = limitOf(m);
+        let lots = m.remainingLots;
+        if (limit !== undefined) lots = limit - before < lots ? (limit > before ? limit - before : 0n) : lots;
+        if (taker.remainingLots - available < lots) lots = taker.remainingLots - available;
+        filledBy.set(m.accountId, before + lots);
+        available += lots;
         if (available >= taker.remainingLots) {
           result = true;
           return false;

@@ -22,6 +22,12 @@ export interface RiskHook {
   onFill(fill: FillEvent, maker: OrderView, taker: OrderView, market: MarketParams): void;
   /** The order is done with `remainingLots` unfilled: release what is still reserved for it. */
   release(order: OrderView, remainingLots: bigint, market: MarketParams): void;
+  /**
+   * The most lots a reduce-only order may fill now (its account's position as the accepted fills leave it,
+   * DERIVATIVES.md "Reduce-only orders"), asked before each of its fills and when it is placed; undefined:
+   * no limit. A hook without it sets none.
+   */
+  fillLimit?(order: OrderView, market: MarketParams): bigint | undefined;
 }
 
 /** Accepts every order and tracks nothing: the engine without risk (tests, benchmarks). */

@@ -19,6 +19,8 @@ export type RestingOrderJson = {
   sizeLots: string;
   maxFeePpm: number;
   expiry: number;
+  /** Present (true) only on a reduce-only order. */
+  reduceOnly?: true;
   seq: number;
   filledLots: string;
 };
@@ -46,6 +48,7 @@ export function orderToJson(o: RestingOrder): RestingOrderJson {
     sizeLots: o.sizeLots.toString(),
     maxFeePpm: o.maxFeePpm,
     expiry: o.expiry,
+    ...(o.reduceOnly ? { reduceOnly: true as const } : {}),
     seq: o.seq,
     filledLots: o.filledLots.toString(),
   };
@@ -64,6 +67,7 @@ export function orderFromJson(j: RestingOrderJson): { order: Order; seq: number;
     sizeLots: BigInt(j.sizeLots),
     maxFeePpm: j.maxFeePpm,
     expiry: j.expiry,
+    ...(j.reduceOnly === true ? { reduceOnly: true } : {}),
   } as Order;
   const filledLots = BigInt(j.filledLots);
   const bad = checkOrder(order, 0);

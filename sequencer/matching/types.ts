@@ -72,6 +72,10 @@ export const RejectCode = {
   RISK_REJECTED: "RISK_REJECTED",
   /** The order's signed maxFeePpm is below the market's rate for a role it can take (fees.ts requiredMaxFeePpm). */
   MAX_FEE_TOO_LOW: "MAX_FEE_TOO_LOW",
+  /** A reduce-only order on a spot market: only a derivatives position can be reduced (the circuit refuses the flag in a spot trade). */
+  REDUCE_ONLY_SPOT: "REDUCE_ONLY_SPOT",
+  /** A reduce-only order that cannot reduce its account's position now (flat, or the order is on the position's own side): any fill would open, increase or flip it. */
+  REDUCE_ONLY_INCREASES: "REDUCE_ONLY_INCREASES",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -88,6 +92,13 @@ export const CancelReason = {
    * proven and was undone, or a forced withdrawal (issue 12) took what the order had reserved.
    */
   UNCOVERED: "uncovered",
+  /**
+   * A reduce-only order has reduced its account's position as far as it can: the position is flat or on the
+   * order's own side (filled up to |position|, the rest cancelled; or a resting one met after the position closed).
+   */
+  REDUCE_ONLY: "reduce-only",
+  /** A stop or take-profit order whose trigger the mark crossed could not be placed: its instrument is no longer tradable (settled, expired). */
+  TRIGGER_UNTRADABLE: "trigger-untradable",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 
@@ -134,8 +145,18 @@ export type CancelledEvent = {
 };
 /** Last event of every command. */
 export type DoneEvent = { readonly type: "done"; readonly seq: number };
+/**
+ * A stop or take-profit order held by the sequencer (not the engine: its slot and id are taken, no margin
+ * is reserved) until the instrument's mark crosses its trigger ("triggered", then the placement's events).
+ */
+export type TriggerEvent = {
+  readonly type: "held" | "triggered";
+  readonly accountId: number;
+  readonly orderId: bigint;
+  readonly marketId: number;
+};
 
-export type EngineEvent = AcceptedEvent | RejectedEvent | FillEvent | CancelledEvent | DoneEvent;
+export type EngineEvent = AcceptedEvent | RejectedEvent | FillEvent | CancelledEvent | DoneEvent | TriggerEvent;
 
 // ---- configuration ----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
  */
 import { Bits, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
 import { RejectCode, type Order } from "./types.ts";
+import { reduceOnlyOnSpot } from "../derivatives/formulas.ts";
 
 const MAX_PRICE = (1n << BigInt(Bits.priceTicks)) - 1n;
 const MAX_LOTS = (1n << BigInt(Bits.lots)) - 1n;
@@ -25,7 +26,7 @@ export function isTime(v: unknown): v is number {
 /**
  * The first reason to refuse `o` at `time` without looking at any state, or null if none.
  * Checked in this order: MALFORMED, ZERO_SIZE, SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE,
- * INVALID_TIME_IN_FORCE, EXPIRED.
+ * INVALID_TIME_IN_FORCE, EXPIRED, REDUCE_ONLY_SPOT (a reduce-only order on a spot market).
  */
 export function checkOrder(o: unknown, time: number): RejectCode | null {
   if (typeof o !== "object" || o === null) return RejectCode.MALFORMED;
@@ -40,7 +41,8 @@ export function checkOrder(o: unknown, time: number): RejectCode | null {
     typeof r.priceTicks !== "bigint" ||
     typeof r.sizeLots !== "bigint" ||
     !isUint(r.maxFeePpm, Bits.feePpm) ||
-    !isTime(r.expiry)
+    !isTime(r.expiry) ||
+    (r.reduceOnly !== undefined && typeof r.reduceOnly !== "boolean")
   ) {
     return RejectCode.MALFORMED;
   }
@@ -49,5 +51,6 @@ export function checkOrder(o: unknown, time: number): RejectCode | null {
   if (r.priceTicks < 0n || r.priceTicks > MAX_PRICE) return RejectCode.PRICE_OUT_OF_RANGE;
   if (r.type === OrderType.MARKET && r.timeInForce === TimeInForce.POST_ONLY) return RejectCode.INVALID_TIME_IN_FORCE;
   if (r.expiry < time) return RejectCode.EXPIRED;
+  if (reduceOnlyOnSpot(o as Order)) return RejectCode.REDUCE_ONLY_SPOT;
   return null;
 }

@@ -119,6 +119,15 @@ export type OrderType = (typeof OrderType)[keyof typeof OrderType];
 export const TimeInForce = { GTC: 0, IOC: 1, FOK: 2, POST_ONLY: 3 } as const;
 export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 
+/**
+ * An order's trigger (stop and take-profit orders, derivatives only): signed with the order, held by the
+ * sequencer until the instrument's mark crosses the trigger price, then placed (docs/client.md 6.8).
+ * STOP: a buy when the mark rises to the trigger or above, a sell when it falls to it or below;
+ * TAKE_PROFIT: the other way round. Not proven by the circuit (circuits/DERIVATIVES.md, "Left out").
+ */
+export const TriggerType = { NONE: 0, STOP: 1, TAKE_PROFIT: 2 } as const;
+export type TriggerType = (typeof TriggerType)[keyof typeof TriggerType];
+
 /** Domain tags: the first Poseidon input of each signed message, so a signature of one kind is never valid as another. */
 export const Domain = { ORDER: 1n, WITHDRAW: 2n, CANCEL: 3n, TRANSFER: 4n, ORACLE: 5n } as const;
 

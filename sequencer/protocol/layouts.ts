@@ -5,7 +5,7 @@
  * scripts/build/genCircomProtocol.ts generates the circom indices (O_*, ORDER_FIELDS, I_*, I_FIELDS,
  * I_SPEC_FIELDS) from them, and the witness builders index with them.
  */
-import { ORDER_WORD_FIELDS, type Order } from "./messages.ts";
+import { ORDER_WORD_FIELDS, orderFieldValue, type Order } from "./messages.ts";
 
 /**
  * The order input array holds the fields of the two signed words (ORDER_WORD_FIELDS), in word order:
@@ -21,6 +21,9 @@ export const ORDER_FIELD_CIRCOM_NAMES = {
   side: "SIDE",
   type: "TYPE",
   timeInForce: "TIF",
+  reduceOnly: "REDUCE",
+  triggerType: "TRIGTYPE",
+  triggerPriceTicks: "TRIGPRICE",
   priceTicks: "PRICE",
   sizeLots: "SIZE",
   maxFeePpm: "MAXFEE",
@@ -32,7 +35,7 @@ export const ORDER_FIELD = Object.fromEntries(ORDER_FIELDS.map((f, i) => [f, i])
 
 /** The order input array of a slot for a signed order (all-zero arrays stand for "no order"). */
 export function orderInputs(o: Order): bigint[] {
-  return ORDER_FIELDS.map((f) => BigInt(o[f]));
+  return ORDER_FIELDS.map((f) => orderFieldValue(o, f));
 }
 
 /**

@@ -8,7 +8,7 @@
  * order, sent together (the SDK's cancelAll, the API's POST /v1/cancels/batch).
  */
 import { poseidon } from "../crypto/poseidon.ts";
-import { ApiDomain, Bits, Domain, type OrderType, type Side, type TimeInForce } from "./constants.ts";
+import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, TriggerType, type OrderType, type Side, type TimeInForce } from "./constants.ts";
 import type { PublicKey, Signature } from "../crypto/babyjub.ts";
 
 /** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
@@ -24,6 +24,19 @@ export type Order = {
   maxFeePpm: number;
   /** Unix seconds after which the order may not be filled. */
   expiry: number;
+  /**
+   * Reduce-only (derivatives markets only): a fill may never increase the position's size or flip its
+   * sign (circuits/DERIVATIVES.md, "Reduce-only orders"). One bit of word 0 (bit 92), so it is signed;
+   * absent means false, and an order without it packs to the words it always did.
+   */
+  reduceOnly?: boolean;
+  /**
+   * Stop or take-profit (derivatives markets only): the sequencer holds the order until the instrument's
+   * mark crosses `triggerPriceTicks` (constants.ts TriggerType), then places it. Bits 93-94 and 95-134 of
+   * word 0, so they are signed; absent means none (0), and an order without them packs as before.
+   */
+  triggerType?: TriggerType;
+  triggerPriceTicks?: bigint;
 };
 
 export type Withdrawal = { accountId: number; tokenId: number; amount: bigint; nonce: number };
@@ -90,6 +103,25 @@ export function cancelFault(c: Cancel): RequestFault | null {
 }
 
 /**
+ * A trigger's stateless rules (stop and take-profit orders, docs/client.md 6.8): none (both fields absent
+ * or 0), or a type STOP / TAKE_PROFIT with a price in (0, 2^40), on a derivatives market only.
+ */
+export function triggerFault(o: Order): RequestFault | null {
+  const type = o.triggerType ?? TriggerType.NONE;
+  const price = o.triggerPriceTicks ?? 0n;
+  if (type === TriggerType.NONE && price === 0n) return null;
+  if (type !== TriggerType.STOP && type !== TriggerType.TAKE_PROFIT) return { code: "BAD_TRIGGER", message: `trigger type ${type} is neither stop (1) nor take-profit (2)` };
+  if (typeof price !== "bigint" || price <= 0n || price >= 1n << BigInt(Bits.priceTicks)) return { code: "BAD_TRIGGER", message: `trigger price ${price} must be in (0, 2^${Bits.priceTicks})` };
+  if (o.marketId < INSTRUMENT_MARKET_BASE) return { code: "TRIGGER_SPOT", message: `stop and take-profit orders are for derivatives markets, not spot market ${o.marketId}` };
+  return null;
+}
+
+/** Whether the order carries a trigger (stop or take-profit): the sequencer holds it until the mark crosses it. */
+export function hasTrigger(o: Order): boolean {
+  return (o.triggerType ?? TriggerType.NONE) !== TriggerType.NONE || (o.triggerPriceTicks ?? 0n) !== 0n;
+}
+
+/**
  * The fields of an order's two packed words, low bits first: each starts where the previous one ends
  * (circuits/batch/slot.circom OrderWords). Packing (orderWords) and unpacking (orderFromWords) both read
  * this table.
@@ -102,6 +134,9 @@ export const ORDER_WORD_FIELDS = [
     ["side", 1],
     ["type", 1],
     ["timeInForce", 2],
+    ["reduceOnly", 1],
+    ["triggerType", 2],
+    ["triggerPriceTicks", Bits.priceTicks],
   ],
   [
     ["priceTicks", Bits.priceTicks],
@@ -111,40 +146,64 @@ export const ORDER_WORD_FIELDS = [
   ],
 ] as const satisfies readonly (readonly (readonly [keyof Order, number])[])[];
 
-/** Fields that are bigints in Order (the others are numbers). */
-const BIGINT_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["orderId", "priceTicks", "sizeLots"]);
+/** Fields that are bigints in Order (the others are numbers, but for the flags). */
+const BIGINT_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["orderId", "priceTicks", "sizeLots", "triggerPriceTicks"]);
+/** Fields that are optional booleans in Order: absent or false is 0, true is 1. */
+const FLAG_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["reduceOnly"]);
+/** Optional fields of Order: absent is 0, and unpacking leaves a 0 out (an order without them round-trips). */
+const OPTIONAL_ORDER_FIELDS: ReadonlySet<keyof Order> = new Set(["reduceOnly", "triggerType", "triggerPriceTicks"]);
+
+/** The value order field `name` packs (a flag: 1 when true, 0 when false; an optional field absent: 0); not range-checked. */
+export function orderFieldValue(o: Order, name: keyof Order): bigint {
+  const v = o[name];
+  if (v === undefined && OPTIONAL_ORDER_FIELDS.has(name)) return 0n;
+  if (FLAG_ORDER_FIELDS.has(name)) {
+    if (v === false) return 0n;
+    if (v === true) return 1n;
+    throw new RangeError(`${name}=${String(v)} is not a boolean`);
+  }
+  return BigInt(v as bigint | number);
+}
 
 /** Each word's fields with their offsets (from ORDER_WORD_FIELDS). */
 const ORDER_WORD_LAYOUT = ORDER_WORD_FIELDS.map((fields) => {
   let offset = 0;
   return fields.map(([name, bits]) => {
-    const field = { name, bits, shift: BigInt(offset), mask: (1n << BigInt(bits)) - 1n, bigint: BIGINT_ORDER_FIELDS.has(name) };
+    const field = {
+      name, bits, shift: BigInt(offset), mask: (1n << BigInt(bits)) - 1n, bigint: BIGINT_ORDER_FIELDS.has(name), flag: FLAG_ORDER_FIELDS.has(name),
+      optional: OPTIONAL_ORDER_FIELDS.has(name),
+    };
     offset += bits;
     return field;
   });
 });
 
-/** Bits used in each of the two words (92 and 128): anything above is not an order. */
+/** Bits used in each of the two words (135 and 128): anything above is not an order. */
 export const ORDER_WORD_BITS = ORDER_WORD_FIELDS.map((fields) => fields.reduce((n, [, bits]) => n + bits, 0)) as [number, number];
 
 /** The two packed words of an order, range-checking every field. */
 export function orderWords(o: Order): [bigint, bigint] {
   const pack = (layout: (typeof ORDER_WORD_LAYOUT)[number]) => {
     let word = 0n;
-    for (const f of layout) word |= checkWidth(f.name, o[f.name], f.bits) << f.shift;
+    for (const f of layout) word |= checkWidth(f.name, orderFieldValue(o, f.name), f.bits) << f.shift;
     return word;
   };
   return [pack(ORDER_WORD_LAYOUT[0]!), pack(ORDER_WORD_LAYOUT[1]!)];
 }
 
-/** The order two packed words hold; throws a RangeError when a word has bits set above its fields. */
+/**
+ * The order two packed words hold; throws a RangeError when a word has bits set above its fields. An
+ * optional field (reduceOnly, the trigger) is present only when non-zero, so an order without them
+ * round-trips to itself.
+ */
 export function orderFromWords(w0: bigint, w1: bigint): Order {
-  const order: Record<string, bigint | number> = {};
+  const order: Record<string, bigint | number | boolean> = {};
   [w0, w1].forEach((word, i) => {
     if (word < 0n || word >> BigInt(ORDER_WORD_BITS[i]!) !== 0n) throw new RangeError(`order word ${i} has bits set above bit ${ORDER_WORD_BITS[i]! - 1}`);
     for (const f of ORDER_WORD_LAYOUT[i]!) {
       const v = (word >> f.shift) & f.mask;
-      order[f.name] = f.bigint ? v : Number(v);
+      if (f.optional && v === 0n) continue;
+      order[f.name] = f.flag ? true : f.bigint ? v : Number(v);
     }
   });
   return order as Order;

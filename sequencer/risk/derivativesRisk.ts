@@ -14,7 +14,7 @@
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import {
-  accountRisk, badDebtCover, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -304,5 +304,17 @@ export class DerivativesRisk implements RiskHook {
 
   release(order: OrderView, _remainingLots: bigint, _market: MarketParams): void {
     this.#orders.get(order.accountId)?.delete(order.orderId);
+  }
+
+  /**
+   * A reduce-only order may fill at most what reduces its account's position in the instrument as the
+   * accepted fills leave it (formulas.ts reducibleLots: the rule the witness builder and the circuit apply
+   * to each fill, in the order intake queued them); other orders have no limit.
+   */
+  fillLimit(order: OrderView, _market: MarketParams): bigint | undefined {
+    if (!order.reduceOnly) return undefined;
+    const id = instrumentOf(order.marketId);
+    if (id === null || id >= this.instrumentCount) return 0n;
+    return reducibleLots(order.side, this.account(order.accountId).positions[id]?.size ?? 0n);
   }
 }

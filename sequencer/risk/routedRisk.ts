@@ -24,4 +24,8 @@ export class RoutedRisk implements RiskHook {
   release(order: OrderView, remainingLots: bigint, market: MarketParams): void {
     this.#of(order.marketId).release(order, remainingLots, market);
   }
+
+  fillLimit(order: OrderView, market: MarketParams): bigint | undefined {
+    return this.#of(order.marketId).fillLimit?.(order, market);
+  }
 }

@@ -10,7 +10,7 @@
  */
 import type { Address } from "viem";
 import type { EngineEvent } from "../matching/index.ts";
-import { OrderType, TimeInForce, type Side } from "../protocol/constants.ts";
+import { OrderType, TimeInForce, type Side, type TriggerType } from "../protocol/constants.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { AccountReport } from "../risk/accountReport.ts";
 import type { InstrumentState } from "../derivatives/formulas.ts";
@@ -44,6 +44,11 @@ export type OrderInput = {
   maxFeePpm?: number;
   expiry?: number;
   orderId?: bigint;
+  /** Reduce-only (derivatives markets only): fills may only reduce the account's position (docs/client.md). */
+  reduceOnly?: boolean;
+  /** A stop or take-profit order: held by the sequencer until the mark crosses `triggerPriceTicks` (docs/client.md 6.8). */
+  triggerType?: TriggerType;
+  triggerPriceTicks?: bigint;
 };
 
 export type Placed = { order: Signed<Order>; events: EngineEvent[] };
@@ -129,6 +134,8 @@ export class ExchangeClient {
       sizeLots: input.sizeLots,
       maxFeePpm: input.maxFeePpm ?? 1000,
       expiry: input.expiry ?? Math.floor(Date.now() / 1000) + this.#ttl,
+      ...(input.reduceOnly ? { reduceOnly: true } : {}),
+      ...(input.triggerType ? { triggerType: input.triggerType, triggerPriceTicks: input.triggerPriceTicks } : {}),
     });
   }
 

@@ -17,13 +17,15 @@ import type { BatchTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
-import { cancelFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
+import { cancelFault, hasTrigger, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import type { PendingEntry } from "./batchSelection.ts";
+import { TriggerBook, triggerCrossed } from "../matching/triggers.ts";
+import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import type {
@@ -41,7 +43,7 @@ export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | Withdraw
 export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
 
 /** The intake part of a snapshot (SequencerSnapshot). */
-export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "requestsSeen">;
+export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "requestsSeen" | "triggers">;
 
 /** Who is told what happened, synchronously, as it happens. */
 export type CoreObservers = {
@@ -141,6 +143,8 @@ export class ExchangeCore {
   readonly #nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time they were accepted (shared with the batch pipeline). */
   readonly pending: PendingEntry[] = [];
+  /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
+  readonly triggers: TriggerBook;
   #requestsSeen = 0;
 
   /** A core over `parts`, with the intake and derivatives state of `snap` (a snapshot's) or empty. */
@@ -155,6 +159,7 @@ export class ExchangeCore {
     }, parts.liquidator);
     if (snap) this.derivatives.restore(snap.derivatives);
     this.engine = parts.engine(this.derivatives.risk);
+    this.triggers = new TriggerBook(snap?.triggers ?? []);
     if (snap) {
       for (const [k, v] of snap.keys) this.#keys.set(k, v);
       for (const [k, v] of snap.liveBySlot) this.#liveBySlot.set(k, v);
@@ -174,6 +179,7 @@ export class ExchangeCore {
       nextNonce: sortedEntries(this.#nextNonce),
       pending: [...this.pending],
       requestsSeen: this.#requestsSeen,
+      triggers: this.triggers.list(),
     };
   }
 
@@ -213,8 +219,11 @@ export class ExchangeCore {
         return this.#withdrawVerified(r.withdrawal, r.time);
       case "transfer":
         return this.#transferVerified(r.transfer, r.time);
-      case "oracle":
-        return this.derivatives.applyOracleUpdate(r.update, r.time);
+      case "oracle": {
+        const outcome = this.derivatives.applyOracleUpdate(r.update, r.time);
+        this.#releaseTriggers(r.time);
+        return outcome;
+      }
       case "reject":
         return this.#rejectPending(r);
     }
@@ -234,6 +243,7 @@ export class ExchangeCore {
       // the state holds then): they leave the book now (issue 11, finding 7).
       if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
         this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
+        for (const h of this.triggers.list(tx.accountId)) this.#dropHeld(h.order, CancelReason.KEY_ROTATED);
       }
     } else if (tx.type === TxType.DEPOSIT) this.#parts.risk.credit(tx.accountId, tx.tokenId, tx.amount);
     else if (tx.type === TxType.REGISTER_MARKET) {
@@ -298,7 +308,13 @@ export class ExchangeCore {
     }
     if (this.#liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
     this.derivatives.checkOrder(order, time);
+    if (hasTrigger(order)) return this.#hold(order, time);
+    return this.#place(order, time);
+  }
 
+  /** The engine's placement of a signed order whose slot rules were checked: takes its slot when accepted. */
+  #place(order: Signed<Order>, time: number): EngineEvent[] {
+    const slot = this.#slotKey(order.accountId, order.orderId);
     const events = this.engine.execute({ kind: "place", time, order });
     if (events.some((e) => e.type === "accepted")) {
       this.#slotIds.set(slot, order.orderId);
@@ -308,9 +324,78 @@ export class ExchangeCore {
     return events;
   }
 
+  /**
+   * Holds a stop or take-profit order (docs/client.md 6.8) until an oracle update's mark crosses its trigger:
+   * the engine's stateless checks now (the same codes, thrown), its storage slot taken meanwhile (so its id
+   * counts as used and its slot is busy), no margin reserved until it is placed. A trigger the latest mark
+   * has already crossed places it at once.
+   */
+  #hold(order: Signed<Order>, time: number): EngineEvent[] {
+    refuseFault(triggerFault(order));
+    const code = checkOrder(order, time);
+    if (code !== null) throw new RequestRejected(code, `order ${order.orderId} of account ${order.accountId}: ${code}`);
+    const slot = this.#slotKey(order.accountId, order.orderId);
+    this.#slotIds.set(slot, order.orderId);
+    this.#liveBySlot.set(slot, order);
+    this.triggers.hold(order, time);
+    const held: EngineEvent[] = [{ type: "held", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
+    this.#parts.observers.engine(held, order);
+    return [...held, ...this.#releaseTriggers(time)];
+  }
+
+  /**
+   * Places, in arrival order, every held order whose trigger the latest marks crossed ("triggered", then the
+   * engine's events as for any order arriving now); one whose instrument is no longer tradable is cancelled
+   * (reason trigger-untradable), one that expired while held is dropped (reason expired). Returns the events.
+   */
+  #releaseTriggers(time: number): EngineEvent[] {
+    const risk = this.derivatives.risk;
+    const risks = risk.risks;
+    if (!risks) return [];
+    const released = this.triggers.release((o) => {
+      const id = instrumentOf(o.marketId);
+      if (o.expiry < time) return true; // expired while held: dropped below
+      return id !== null && id < risks.length && risks[id]!.mark > 0n && triggerCrossed(o, risks[id]!.mark, risk.instruments[id]!.tickValue);
+    });
+    const events: EngineEvent[] = [];
+    for (const { order } of released) {
+      if (order.expiry < time) {
+        events.push(...this.#dropHeld(order, CancelReason.EXPIRED, false));
+        continue;
+      }
+      this.#liveBySlot.delete(this.#slotKey(order.accountId, order.orderId));
+      const triggered: EngineEvent[] = [{ type: "triggered", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
+      this.#parts.observers.engine(triggered, order);
+      events.push(...triggered);
+      if (risk.untradable(instrumentOf(order.marketId)!)) {
+        events.push(...this.#dropHeld(order, CancelReason.TRIGGER_UNTRADABLE, false));
+        continue;
+      }
+      events.push(...this.#place(order, time));
+    }
+    return events;
+  }
+
+  /** Drops a held order (no longer in the trigger book when `take` is false) with a cancellation event; its slot is freed. */
+  #dropHeld(order: Signed<Order>, reason: CancelReason, take = true): EngineEvent[] {
+    if (take) this.triggers.take(order.accountId, order.orderId);
+    this.#forget(order.accountId, order.orderId);
+    const events: EngineEvent[] = [{
+      type: "cancelled", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId, reason, remainingLots: order.sizeLots,
+    }];
+    this.#parts.observers.engine(events, undefined);
+    return events;
+  }
+
   /** Cancels a live order with a signed cancel (its signature checked); a cancel that removed it waits for a batch. */
   #cancelVerified(cancel: Signed<Cancel>, time: number): EngineEvent[] {
     refuseFault(cancelFault(cancel));
+    const held = this.triggers.take(cancel.accountId, cancel.orderId);
+    if (held) {
+      // proven like any cancel, so the signed order can never be filled afterwards
+      this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
+      return this.#dropHeld(held.order, CancelReason.USER, false);
+    }
     const events = this.engine.execute({ kind: "cancel", time, accountId: cancel.accountId, orderId: cancel.orderId });
     if (events.some((e) => e.type === "cancelled")) this.enqueue({ type: TxType.CANCEL, request: cancel }, time);
     this.absorb(events, time);

@@ -54,6 +54,7 @@
  * next `runBatch` exactly once, or abandoned (replay rebuilds it on an open state transaction, so an
  * `abandon` record rolls it back as it did live).
  */
+import type { HeldOrder } from "../matching/triggers.ts";
 import { EventEmitter } from "node:events";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier, type SignedMessage } from "../crypto/signatureVerifier.ts";
@@ -341,6 +342,7 @@ export class Sequencer {
       pending: intake.pending,
       derivatives: this.derivatives.snapshot(),
       requestsSeen: intake.requestsSeen,
+      triggers: intake.triggers,
       batchNumber: this.pipeline.batchNumber,
     };
   }
@@ -484,6 +486,11 @@ export class Sequencer {
     );
   }
 
+
+  /** Stop and take-profit orders held until their trigger (of one account when given), in arrival order. */
+  heldOrders(accountId?: number): HeldOrder[] {
+    return this.core.triggers.list(accountId);
+  }
 
   /**
    * Cancels a live order with a signed cancel, which a batch then proves (the order can never fill

@@ -7,6 +7,7 @@ import type { DerivativesSnapshot } from "./derivatives.ts";
 import type { PendingEntry } from "./batchSelection.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { EngineSnapshot } from "../matching/snapshot.ts";
+import type { HeldOrder } from "../matching/triggers.ts";
 import type { MarketParamsJson } from "../matching/markets.ts";
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { SpotRiskSnapshot } from "../risk/spotRisk.ts";
@@ -30,6 +31,8 @@ export type SequencerSnapshot = {
   pending: PendingEntry[];
   derivatives: DerivativesSnapshot;
   requestsSeen: number;
+  /** Stop and take-profit orders held until their trigger, in arrival order (absent in snapshots taken before they existed). */
+  triggers?: HeldOrder[];
   /** Number the next batch will get. */
   batchNumber: number;
 };

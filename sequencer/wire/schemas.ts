@@ -49,6 +49,11 @@ export const OrderSchema = z
     sizeLots: uintString(Bits.lots, "sizeLots"),
     maxFeePpm: uint(Bits.feePpm),
     expiry: uint(Bits.time),
+    /** Optional: absent or false is an ordinary order (messages.ts Order.reduceOnly). */
+    reduceOnly: z.boolean().optional(),
+    /** Optional: a stop (1) or take-profit (2) order's trigger (messages.ts Order.triggerType; docs/client.md 6.8). */
+    triggerType: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    triggerPriceTicks: uintString(Bits.priceTicks, "triggerPriceTicks").optional(),
     signature: SignatureSchema,
   })
   .strict() satisfies z.ZodType<Signed<Order>, z.ZodTypeDef, unknown>;

@@ -59,6 +59,8 @@ const sources = {
   DerivSlot: source("circuits/derivatives/derivSlot.circom"),
   Fill: source("circuits/derivatives/tx/fill.circom"),
   Liquidate: source("circuits/derivatives/tx/liquidate.circom"),
+  ReduceOnly: source("circuits/derivatives/tx/reduceOnly.circom"),
+  OrderWords: source("circuits/lib/orderWords.circom"),
   Settle: source("circuits/derivatives/tx/settle.circom"),
   Transfer: source("circuits/derivatives/tx/transfer.circom"),
   ForcedCollateralWithdraw: source("circuits/derivatives/tx/forcedCollateralWithdraw.circom"),

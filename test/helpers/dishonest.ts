@@ -54,6 +54,7 @@ import { compressPublicKey, type PublicKey, type Signature } from "../../sequenc
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { FIELD_MODULUS, REQUEST_TYPES, SPOT_TX_TYPES, DERIV_TX_TYPES, TxType, type InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
+import { ORDER_FIELD } from "../../sequencer/protocol/layouts.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { feeAmount } from "../../sequencer/protocol/fees.ts";
 import { decodePublicData, encodeRecord, queuedForm, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
@@ -285,10 +286,14 @@ const signed = (v: bigint) => (v > P / 2n ? v - P : v);
 const num = (v: bigint) => (v < BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : Number.MAX_SAFE_INTEGER);
 
 function orderOf(fields: unknown, sig: unknown): Signed<Order> {
-  const o = (fields as string[]).map(str);
+  const all = (fields as string[]).map(str);
+  const o = (f: keyof Order) => all[ORDER_FIELD[f]]!;
   return {
-    accountId: num(o[0]), orderId: o[1], marketId: num(o[2]), side: num(o[3]) as Order["side"], type: num(o[4]) as Order["type"],
-    timeInForce: num(o[5]) as Order["timeInForce"], priceTicks: o[6], sizeLots: o[7], maxFeePpm: num(o[8]), expiry: num(o[9]),
+    accountId: num(o("accountId")), orderId: o("orderId"), marketId: num(o("marketId")), side: num(o("side")) as Order["side"], type: num(o("type")) as Order["type"],
+    timeInForce: num(o("timeInForce")) as Order["timeInForce"], priceTicks: o("priceTicks"), sizeLots: o("sizeLots"), maxFeePpm: num(o("maxFeePpm")), expiry: num(o("expiry")),
+    ...(o("reduceOnly") !== 0n ? { reduceOnly: true } : {}),
+    ...(o("triggerType") !== 0n ? { triggerType: num(o("triggerType")) as Order["triggerType"] } : {}),
+    ...(o("triggerPriceTicks") !== 0n ? { triggerPriceTicks: o("triggerPriceTicks") } : {}),
     signature: signatureOf(sig),
   };
 }

@@ -9,7 +9,8 @@ include "../../lib/ppm.circom";
 /// accountA and order B a sell by accountB, both for the slot's market, which is registered with
 /// (sizeUnit, priceUnit) (marketLeaf = marketOldLeaf); buy limit >= priceTicks >= sell limit; lots > 0;
 /// neither order has expired at `timestamp`; both fee rates are at most the orders' signed maxima; the
-/// fees are the protocol's rounding fee = ceil(quote * ppm / 10^6) (CeilPpmCheck). Its part of the
+/// fees are the protocol's rounding fee = ceil(quote * ppm / 10^6) (CeilPpmCheck); neither order is
+/// reduce-only (a spot market has no position to reduce: DERIVATIVES.md, "Reduce-only orders"). Its part of the
 /// slot's output, all 0 when not isTrade: the buyer pays quote + buyFee and receives base, the seller
 /// receives quote - sellFee and gives base, the fee pool gains both fees (base = lots * sizeUnit,
 /// quote = lots * priceTicks * priceUnit); msg is the message order A is signed over (DOMAIN_ORDER,
@@ -48,6 +49,7 @@ template Trade() {
     isTrade * (orderB[O_MARKET()] - marketId) === 0;
     isTrade * orderA[O_SIDE()] === 0;
     isTrade * (1 - orderB[O_SIDE()]) === 0;
+    isTrade * (orderA[O_REDUCE()] + orderB[O_REDUCE()]) === 0;  // no reduce-only order on spot (both bits boolean: OrderWords)
     component buyPrice = RequireLessEq(BITS_PRICETICKS());
     buyPrice.enabled <== isTrade;
     buyPrice.a <== priceTicks;

@@ -21,7 +21,7 @@ include "../../lib/ppm.circom";
 /// Its part of the slot's output, all 0 otherwise: A's and B's position deltas (aDelta, bDelta) and
 /// cash (aCash, bCash: the buyer pays cash + fee, the seller receives cash - fee; in a liquidation A
 /// trades at cash and B pays its fee), the fee pool's gain (feeDelta); liqDir = +1 when A is long
-/// (it sells), -1 when short; msg is the message order A of a DERIV_TRADE is signed over. The slot
+/// (it sells), -1 when short; bBuys = 1 when B's order buys (a liquidation of a long); msg is the message order A of a DERIV_TRADE is signed over. The slot
 /// checks the signatures, fills the orders' slots (OrderStorage), applies the deltas after funding
 /// and checks the margins (Liquidate checks the rest of a liquidation).
 template Fill() {
@@ -48,6 +48,7 @@ template Fill() {
     signal input sizeA;         // A's position in the instrument
     signal output msg[3];
     signal output liqDir;
+    signal output bBuys;
     signal output aDelta;
     signal output aCash;
     signal output bDelta;
@@ -70,7 +71,7 @@ template Fill() {
     component victimSign = SignedRange(BITS_POSITIONSIZE());
     victimSign.in <== sizeA;
     signal victimLong <== victimSign.nonNeg;
-    signal bBuys <== isLiq * victimLong;
+    bBuys <== isLiq * victimLong;
     signal bSells <== isTrade + isLiq - bBuys;
     liqDir <== 2 * victimLong - 1; // +1: the liquidated account is long and sells
 

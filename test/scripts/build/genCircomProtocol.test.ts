@@ -23,7 +23,9 @@ describe("generated protocol files", () => {
   it("generate the order and instrument input indices from the layout tables", () => {
     const circom = generateProtocolCircom();
     assert.match(circom, new RegExp(`function ORDER_FIELDS\\(\\) \\{ return ${ORDER_FIELDS.length}; \\}`));
-    assert.match(circom, /function O_PRICE\(\) \{ return 6; \}/);
+    assert.match(circom, /function O_REDUCE\(\) \{ return 6; \}/);
+    assert.match(circom, /function O_TRIGPRICE\(\) \{ return 8; \}/);
+    assert.match(circom, /function O_PRICE\(\) \{ return 9; \}/);
     assert.match(circom, new RegExp(`function I_FIELDS\\(\\) \\{ return ${INSTRUMENT_FIELDS.length}; \\}`));
     assert.match(circom, /function I_SETTLE\(\) \{ return 10; \}/);
   });
@@ -33,7 +35,7 @@ describe("generated protocol files", () => {
     const circom = generateProtocolCircom();
     const zero: Order = { accountId: 0, orderId: 0n, marketId: 0, side: 0, type: 0, timeInForce: 0, priceTicks: 0n, sizeLots: 0n, maxFeePpm: 0, expiry: 0 };
     for (const f of ORDER_FIELDS) {
-      const words = orderWords({ ...zero, [f]: typeof zero[f] === "bigint" ? 1n : 1 });
+      const words = orderWords({ ...zero, [f]: f === "reduceOnly" ? true : typeof zero[f] === "bigint" ? 1n : 1 });
       const k = words[0] !== 0n ? 0 : 1;
       const shift = words[k].toString(2).length - 1;
       const line = circom.split("\n").find((l) => l.trim().startsWith(`w[${k}] <==`))!;

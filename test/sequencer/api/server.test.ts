@@ -309,9 +309,9 @@ describe("api: binary order batches", () => {
     const { s, app } = setup();
     const good = encodeOrderRecords([order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }), order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 91n })]);
     const flipped = good.slice();
-    flipped[ORDER_RECORD_BYTES + 40] ^= 1; // r8x of the second order: a valid field element, not the signature
+    flipped[ORDER_RECORD_BYTES + 48] ^= 1; // r8x of the second order: a valid field element, not the signature
     const highBit = good.slice();
-    highBit[ORDER_RECORD_BYTES + 12] = 1; // bit 96 of the second order's w0
+    highBit[ORDER_RECORD_BYTES + 17] = 1; // bit 136 of the second order's w0 (its fields end at bit 134)
     const n = s.pendingTransactions;
     const cases: [string, Uint8Array, number, string][] = [
       ["empty", new Uint8Array(0), 400, "MALFORMED"],

@@ -237,7 +237,7 @@ describe("api stream: private channel and order entry", () => {
     const otherKind = frame.slice();
     otherKind[0] = 2;
     const highBits = frame.slice();
-    highBits[ORDER_FRAME_HEADER_BYTES + ORDER_RECORD_BYTES + 15] = 0x80;
+    highBits[ORDER_FRAME_HEADER_BYTES + ORDER_RECORD_BYTES + 23] = 0x80; // bit 191 of the second order's w0
     const bad = [
       await c.ask(truncated),
       await c.ask(otherKind),

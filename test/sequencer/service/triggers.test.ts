@@ -1,0 +1,101 @@
+/**
+ * Stop and take-profit orders (docs/client.md 6.8) through the sequencer without chain or prover (a fake
+ * custodian; every batch is still built by the batch witness, which checks each order's signature over its
+ * words, trigger included): held out of the book with their storage slot taken, released into the book
+ * when an accepted oracle update's mark crosses the trigger (stop: against the position's way, take-profit:
+ * with it), cancellable while held (the cancel is proven), kept in the snapshot, and
+ * refused on spot or with a malformed trigger.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Side, TriggerType } from "../../../sequencer/protocol/constants.ts";
+import type { Order } from "../../../sequencer/protocol/messages.ts";
+import { signCancel, signTransfer } from "../../../sequencer/protocol/signing.ts";
+import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
+import { triggerCrossed } from "../../../sequencer/matching/triggers.ts";
+import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { order } from "../../helpers/traders.ts";
+
+const { alice, bob, carol } = traders;
+const PERP = 0;
+/** The oracle price (1e-8 quote per unit) at which the perpetual's mark is `ticks` ticks per lot (a lot is 0.01 unit, a tick 1e-4 quote per lot). */
+const priceAt = (ticks: bigint) => ticks * 1_000_000n;
+
+function rejects(fn: () => unknown, code: string): void {
+  assert.throws(fn, (e: unknown) => e instanceof RequestRejected && e.code === code);
+}
+
+describe("stop and take-profit orders", () => {
+  it("fire in the trigger's direction only: stop buy and take-profit sell on a rise, stop sell and take-profit buy on a fall", () => {
+    const o = (side: Side, triggerType: TriggerType): Order => ({
+      accountId: 1, orderId: 1n, marketId: 0x8000, side, type: 0, timeInForce: 0, priceTicks: 1n, sizeLots: 1n, maxFeePpm: 0, expiry: 1, triggerType, triggerPriceTicks: 100n,
+    });
+    for (const [side, type, rise] of [[Side.BUY, TriggerType.STOP, true], [Side.SELL, TriggerType.TAKE_PROFIT, true], [Side.SELL, TriggerType.STOP, false], [Side.BUY, TriggerType.TAKE_PROFIT, false]] as const) {
+      assert.equal(triggerCrossed(o(side, type), 1_000n, 10n), true, "at the trigger");
+      assert.equal(triggerCrossed(o(side, type), 1_001n, 10n), rise);
+      assert.equal(triggerCrossed(o(side, type), 999n, 10n), !rise);
+    }
+  });
+
+  it("are held, released when the mark crosses, filled and proven; dropped once expired; cancelled while held with a proven cancel; kept in the snapshot", async () => {
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    // alice long 5,000 perpetual lots from bob at 3,000
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 5_000n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 5_000n }));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 5_000n);
+
+    // refusals: spot, a bad type, a missing price
+    rejects(() => seq.placeOrder(order(alice, { orderId: 9n, side: Side.SELL, marketId: 0, triggerType: TriggerType.STOP, triggerPriceTicks: 1n })), "TRIGGER_SPOT");
+    rejects(() => seq.placeOrder(derivOrder(alice, PERP, { orderId: 9n, side: Side.SELL, triggerType: 3 as TriggerType, triggerPriceTicks: 1n })), "BAD_TRIGGER");
+    rejects(() => seq.placeOrder(derivOrder(alice, PERP, { orderId: 9n, side: Side.SELL, triggerType: TriggerType.STOP })), "BAD_TRIGGER");
+
+    // alice's stop-loss (sell when the mark falls to 2,900, limit 2,800, reduce-only); bob's take-profit on his short
+    // (buy when the mark falls to 2,900, limit 2,900); carol's stop buy at 3,100 (a breakout entry)
+    const stopLoss = derivOrder(alice, PERP, {
+      orderId: 2n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 5_000n, reduceOnly: true, triggerType: TriggerType.STOP, triggerPriceTicks: 290_000n,
+    });
+    assert.deepEqual(seq.placeOrder(stopLoss).map((e) => e.type), ["held"]);
+    rejects(() => seq.placeOrder(stopLoss), "ORDER_ID_REUSED");
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 5_000n, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 290_000n }));
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 320_000n, sizeLots: 100n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n }));
+    // bob's stop buy at 3,300 that expires before anything crosses it
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 3n, side: Side.BUY, priceTicks: 340_000n, sizeLots: 10n, triggerType: TriggerType.STOP, triggerPriceTicks: 330_000n, expiry: NOW + 15 }));
+    assert.deepEqual(seq.heldOrders().map((h) => [h.order.accountId, h.order.orderId]), [[alice.accountId, 2n], [bob.accountId, 2n], [carol.accountId, 1n], [bob.accountId, 3n]]);
+    assert.equal(seq.engine.order(alice.accountId, 2n), undefined, "not in the book");
+    assert.equal(seq.derivatives.risk.openOrders(alice.accountId).length, 0, "no margin reserved while held");
+    // carol bids 5,000 at 2,850 (what alice's stop will sell into)
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 285_000n, sizeLots: 5_000n }));
+
+    // 2,950: nothing crosses
+    chain.now = NOW + 10;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [priceAt(295_000n)] }));
+    assert.equal(seq.heldOrders().length, 4);
+
+    // the snapshot (what a restart restores) keeps them
+    const snap = seq.snapshot();
+    assert.deepEqual(snap.triggers?.map((h) => h.order.orderId), [2n, 2n, 1n, 3n]);
+
+    // 2,890: alice's stop fires and sells into carol's bid; bob's take-profit fires and rests at its limit
+    chain.now = NOW + 20;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [priceAt(289_000n)] }));
+    assert.deepEqual(seq.heldOrders().map((h) => h.order.accountId), [carol.accountId], "carol's stop buy waits for a rise; bob's expired one is dropped");
+    assert.equal(seq.derivatives.risk.account(alice.accountId).positions[PERP].size, 0n, "alice's stop closed her long");
+    assert.equal(seq.engine.order(bob.accountId, 2n)?.remainingLots, 5_000n, "bob's take-profit rests in the book");
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 0n, "proven");
+    assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 5_000n);
+
+    // carol cancels her held stop: the cancel is proven like any other
+    const cancelled = seq.cancelOrder(signCancel(carol.key, { accountId: carol.accountId, orderId: 1n }));
+    assert.deepEqual(cancelled.map((e) => e.type === "cancelled" && e.reason), ["user"]);
+    assert.equal(seq.heldOrders().length, 0);
+    await seq.drain();
+    assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 5_000n);
+  });
+});
