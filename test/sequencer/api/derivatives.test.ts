@@ -186,7 +186,7 @@ describe("api: POST /v1/transfers", () => {
     assert.equal(report.status, 200);
     assert.deepEqual(report.body, {
       accountId: 1, collateral: amount.toString(), equity: amount.toString(), initialMargin: "0", maintenanceMargin: "0", marginWithOrders: "0",
-      available: amount.toString(), oracleTime: NOW, positions: [], greeks: { delta: 0, gamma: 0, vega: 0, theta: 0 },
+      available: amount.toString(), oracleTime: NOW, positions: [], greeks: { delta: 0, gamma: 0, vega: 0, theta: 0 }, liquidation: [],
     });
     const acct = await get(app, "/v1/accounts/1");
     assert.deepEqual(acct.body.balances, [{ tokenId: 0, balance: (DEPOSIT - amount).toString(), reserved: "0", available: (DEPOSIT - amount).toString() }]);
@@ -298,6 +298,14 @@ describe("api: GET /v1/accounts/:id/derivatives", () => {
     assert.equal(a.initialMargin, (notional / 10n).toString());
     assert.equal(a.maintenanceMargin, (notional / 20n).toString());
     assert.deepEqual(a.greeks, { delta: 1, gamma: 0, vega: 0, theta: 0 });
+    // liquidation prices: alice's long is paid in full (never liquidated); bob's short falls under maintenance
+    // margin where 13,000 of collateral (less his fee) meets 100 lots' value plus 5%: C = 100 V (1 + 0.05)
+    assert.deepEqual(a.liquidation, [{ underlying: 0, indexPrice: PRICE.toString(), below: null, above: null }]);
+    const [bobLiq] = (await get(app, "/v1/accounts/2/derivatives")).body.liquidation;
+    assert.equal(bobLiq.below, null);
+    const bobC = 10_000n * QUOTE + notional - makerFee;
+    const closed = (((bobC * PPM) / (100n * 1_050_000n)) * PRICE) / MARK; // V per lot back to an index price
+    assert.ok(Math.abs(Number(BigInt(bobLiq.above) - closed)) < Number(closed) / 10_000, `${bobLiq.above} near ${closed}`);
     const b = (await get(app, "/v1/accounts/2/derivatives")).body;
     assert.deepEqual([b.positions[0].size, b.positions[0].feesPaid, b.positions[0].greeks.delta], ["-100", makerFee.toString(), -1]);
     assert.equal(b.collateral, (10_000n * QUOTE + notional - makerFee).toString());
