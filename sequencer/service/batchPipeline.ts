@@ -305,10 +305,7 @@ export class BatchPipeline {
     }
   }
 
-  /**
-   * Proves and posts the next batch (runBatches with at most one batch per transaction, as configured):
-   * the last batch posted, or null when nothing was posted.
-   */
+  /** One runBatches call: the newest batch it posted, or null when it posted none. */
   async runBatch(): Promise<PostedBatch | null> {
     return (await this.runBatches()).at(-1) ?? null;
   }
