@@ -23,7 +23,8 @@
  *   GET /v1/markets | /v1/markets/:id/book?levels
  *   GET /v1/markets/:id/trades?limit&before   the market's recent trades, newest first (marketTrades.ts)
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
- *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders, derivatives
+ *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders (resting: status
+ *                                      "open"; stop/take-profit orders held until their trigger: "held"), derivatives
  *                                      positions, the next withdrawal/transfer nonce
  *   GET /v1/accounts/:id/derivatives   collateral, equity, margin used, positions with PnL and Greeks
  *   GET /v1/instruments                the instrument table with marks at the latest oracle update
@@ -238,6 +239,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     const live = query.order(id, orderId);
     const rec = history.order(id, orderId);
     if (live) return { order: { ...rec, ...live, status: "open" } };
+    const held = query.heldOrder(id, orderId);
+    if (held) return { order: held };
     if (rec) return { order: rec };
     throw new ApiError(404, "UNKNOWN_ORDER", `account ${id} has no order ${orderId} this server remembers`);
   });

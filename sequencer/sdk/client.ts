@@ -20,7 +20,7 @@ import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
 import { deriveTradingKey, type TradingKey, type TypedDataSigner } from "./tradingKey.ts";
 import { ApiRequestError, fromJson, toJson, type BatchItem } from "./wire.ts";
 import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
-import type { TradeRecord } from "../wire/responses.ts";
+import type { OpenOrderView, TradeRecord } from "../wire/responses.ts";
 import { encodeOrderRecords } from "../protocol/orderRecords.ts";
 
 export type ExchangeClientOptions = {
@@ -166,7 +166,7 @@ export class ExchangeClient {
   }
 
   /**
-   * Cancels every open order (of one market when given): one signed cancel per order, sent in batches of
+   * Cancels every open order (of one market when given), held stop and take-profit orders included: one signed cancel per order, sent in batches of
    * up to 100 (the circuit proves each cancel by its own signature). Returns one result per order.
    */
   async cancelAll(marketId?: number): Promise<{ orderId: bigint; result: BatchItem }[]> {
@@ -227,7 +227,8 @@ export class ExchangeClient {
   account(accountId = this.accountId): Promise<{
     accountId: number;
     balances: { tokenId: number; balance: bigint; reserved: bigint; available: bigint }[];
-    openOrders: (Order & { remainingLots: bigint; filledLots: bigint })[];
+    /** Resting orders (status "open"), then stop and take-profit orders held until their trigger (status "held"). */
+    openOrders: OpenOrderView[];
     positions: unknown[];
     withdrawalNonce: number;
   }> {

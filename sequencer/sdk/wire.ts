@@ -19,6 +19,8 @@ export class ApiRequestError extends Error {
 const BIGINT_KEYS = new Set([
   "orderId", "priceTicks", "sizeLots", "lots", "remainingLots", "filledLots", "makerOrderId", "takerOrderId",
   "balance", "reserved", "available", "amount", "sizeUnit", "priceUnit", "challenge", "r8x", "r8y", "s",
+  // held stop and take-profit orders (docs/client.md 6.8)
+  "triggerPriceTicks",
   // derivatives (signed where a position or PnL is): instruments, marks, account reports
   "lotSizeE6", "tickValue", "imPpm", "mmPpm", "strike", "fundingCapPpm", "fundingIndex", "settlePrice", "markPerLot",
   "collateral", "equity", "initialMargin", "maintenanceMargin", "marginWithOrders", "size", "averageEntryPerLot",

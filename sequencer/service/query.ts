@@ -6,9 +6,11 @@
  * anything.
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, TriggerType } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { Depth, MarketParams, MarketRegistry, MatchingEngine, OrderView } from "../matching/index.ts";
+import type { HeldOrder, TriggerBook } from "../matching/triggers.ts";
+import type { HeldOrderView, OpenOrderView } from "../wire/responses.ts";
 import { accountReport, type AccountReport } from "../risk/accountReport.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { DerivativesService } from "./derivatives.ts";
@@ -54,8 +56,13 @@ export interface ExchangeQuery {
   book(marketId: number, levels: number): Depth;
   /** A live order of the account, or undefined. */
   order(accountId: number, orderId: bigint): OrderView | undefined;
-  /** The account's live orders. */
-  openOrders(accountId: number): OrderView[];
+  /**
+   * The account's open orders: those resting in the book (status "open", oldest first), then the stop and
+   * take-profit orders held until their trigger (status "held", in arrival order; docs/client.md 6.8).
+   */
+  openOrders(accountId: number): OpenOrderView[];
+  /** A held (untriggered) stop or take-profit order of the account, or undefined. */
+  heldOrder(accountId: number, orderId: bigint): HeldOrderView | undefined;
   /** Whether the account ever used this order id (a placement with it would be refused). */
   isOrderIdUsed(accountId: number, orderId: bigint): boolean;
   /** The account's spot balances. */
@@ -87,6 +94,8 @@ export type QuerySources = {
   engine: MatchingEngine;
   spot: SpotRisk;
   derivatives: DerivativesService;
+  /** The stop and take-profit orders the exchange core holds until their trigger (ExchangeCore.triggers). */
+  triggers: Pick<TriggerBook, "list">;
   /** Intake's per-account state (keys, nonces) and the batch side's status, answered as they are. */
   status: Pick<ExchangeQuery, "tradingKey" | "withdrawalNonce" | "pendingTransactions" | "stateRoot" | "health" | "proverMetrics" | "treasury">;
 };
@@ -123,8 +132,15 @@ export class SequencerQuery implements ExchangeQuery {
   }
 
   /** See ExchangeQuery.openOrders. */
-  openOrders(accountId: number): OrderView[] {
-    return this.#s.engine.openOrders(accountId);
+  openOrders(accountId: number): OpenOrderView[] {
+    const book: OpenOrderView[] = this.#s.engine.openOrders(accountId).map((o) => ({ ...o, status: "open" }));
+    return [...book, ...this.#s.triggers.list(accountId).map(heldOrderView)];
+  }
+
+  /** See ExchangeQuery.heldOrder. */
+  heldOrder(accountId: number, orderId: bigint): HeldOrderView | undefined {
+    const held = this.#s.triggers.list(accountId).find((h) => h.order.orderId === orderId);
+    return held && heldOrderView(held);
   }
 
   /** See ExchangeQuery.isOrderIdUsed. */
@@ -193,4 +209,12 @@ export class SequencerQuery implements ExchangeQuery {
   proverMetrics(): object | null {
     return this.#s.status.proverMetrics();
   }
+}
+
+/** A held order as readers see it: the signed fields without the signature, nothing filled, and when it arrived. */
+function heldOrderView({ order: { signature: _s, ...order }, time }: HeldOrder): HeldOrderView {
+  return {
+    ...order, status: "held", triggerType: order.triggerType ?? TriggerType.NONE, triggerPriceTicks: order.triggerPriceTicks ?? 0n,
+    remainingLots: order.sizeLots, filledLots: 0n, heldSince: time,
+  };
 }

@@ -237,7 +237,7 @@ export class Sequencer {
       onPosted: (batch) => this.events.emit("batch", batch), log: (line) => this.log(line),
     });
     this.query = new SequencerQuery({
-      params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, status: this,
+      params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, triggers: this.core.triggers, status: this,
     });
     this.journal.replay(stored?.seq ?? 0, (record) => this.apply(record));
   }

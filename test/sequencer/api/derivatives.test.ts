@@ -12,10 +12,10 @@ import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, wire, type App } from "../../helpers/apiInject.ts";
 import { fundingStep, lotRisk } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { OracleFeeder } from "../../../sequencer/sdk/oracleFeeder.ts";
-import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
@@ -370,6 +370,36 @@ describe("api: GET /v1/accounts/:id/derivatives", () => {
   });
 });
 
+describe("api: held stop and take-profit orders among the account's open orders", () => {
+  it("lists a stop order as held with its trigger (beside a resting order, status open), answers it by id, and a signed cancel removes it", async () => {
+    const { app } = await ready();
+    assert.equal((await post(app, "/v1/transfers", transfer(alice, 5_000n * QUOTE, 0))).status, 200);
+    const resting = await post(app, "/v1/orders", derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 10n }));
+    assert.equal(resting.body.events[0].type, "accepted");
+    // a stop buy at 3,100 (310,000 ticks): the mark (3,000) is below it, so the exchange holds it
+    const stop = derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 320_000n, sizeLots: 5n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n });
+    const held = await post(app, "/v1/orders", stop);
+    assert.equal(held.status, 200, JSON.stringify(held.body));
+    assert.equal(held.body.events[0].type, "held");
+
+    const { signature: _s, ...fields } = wire(stop) as Record<string, unknown>;
+    const heldView = { ...fields, status: "held", triggerType: TriggerType.STOP, triggerPriceTicks: "310000", remainingLots: "5", filledLots: "0", heldSince: NOW };
+    const open = (await get(app, "/v1/accounts/1")).body.openOrders;
+    assert.deepEqual(open.map((o: Record<string, unknown>) => [o.orderId, o.status]), [["1", "open"], ["2", "held"]], "resting orders first, then held ones");
+    assert.deepEqual(open[1], heldView);
+    assert.deepEqual((await get(app, "/v1/accounts/1/orders/2")).body, { order: heldView });
+
+    const cancelled = await post(app, "/v1/cancels", signCancel(alice.key, { accountId: alice.accountId, orderId: 2n }));
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.deepEqual(cancelled.body.events.filter((e: { type: string }) => e.type === "cancelled").map((e: Record<string, unknown>) => [e.orderId, e.reason]), [["2", "user"]]);
+    assert.deepEqual((await get(app, "/v1/accounts/1")).body.openOrders.map((o: Record<string, unknown>) => o.orderId), ["1"], "the held order is gone, the resting one stays");
+    const gone = await get(app, "/v1/accounts/1/orders/2");
+    assert.deepEqual([gone.status, gone.body.code], [404, "UNKNOWN_ORDER"]);
+    const again = await post(app, "/v1/cancels", signCancel(alice.key, { accountId: alice.accountId, orderId: 2n }));
+    assert.deepEqual([again.status, again.body.code], [422, "UNKNOWN_ORDER"], "a replayed cancel of the held order is refused");
+  });
+});
+
 describe("sdk: derivatives", () => {
   async function listen() {
     const s = await ready();
@@ -399,6 +429,20 @@ describe("sdk: derivatives", () => {
     assert.equal(funded.oracleTime, NOW + 10);
     assert.equal(funded.positions[0].fundingPaid, 100n * fundingStep(500n, 31_000_000n));
     assert.deepEqual(funded, await a.derivatives(), "the streamed report is the HTTP one");
+  });
+
+  it("reads a held take-profit order among the account's open orders with bigints, and cancelAll cancels it", async () => {
+    const { client } = await listen();
+    const a = client(alice);
+    // a take-profit sell at 3,100 (310,000 ticks): it fires on a rise, the mark is 3,000, so it is held
+    const { order, events } = await a.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 305_000n, sizeLots: 3n, reduceOnly: true, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 310_000n });
+    assert.equal(events[0].type, "held");
+    const [held] = (await a.account()).openOrders;
+    assert.ok(held.status === "held", `status ${held.status}`);
+    assert.deepEqual([held.orderId, held.triggerType, held.triggerPriceTicks, held.reduceOnly, held.remainingLots, held.filledLots], [order.orderId, TriggerType.TAKE_PROFIT, 310_000n, true, 3n, 0n]);
+    const results = await a.cancelAll(PERP_MARKET);
+    assert.deepEqual(results.map((r) => [r.orderId, r.result.status]), [[order.orderId, 200]]);
+    assert.deepEqual((await a.account()).openOrders, []);
   });
 
   it("transfers, and reads derivatives and instruments with bigints where the protocol has them", async () => {
