@@ -219,7 +219,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   app.get("/v1/accounts/:id", async (req) => {
     const { id } = parse(AccountParamsSchema, req.params, "account id");
-    const { positions } = query.derivativesAccount(id);
+    const { positions } = query.derivativesSummary(id);
     return { accountId: id, balances: query.balances(id), openOrders: query.openOrders(id), positions, withdrawalNonce: query.withdrawalNonce(id) };
   });
 

@@ -20,8 +20,9 @@
  *   {"type":"authenticated","accountId"}  then, for that account only:
  *       {"type":"order","order"} (history.ts OrderStatusView)  and  {"type":"fill","fill"} (FillRecord), and
  *       {"type":"rejected","rejection"} (RejectionRecord): an accepted transaction no batch could prove, and
- *       {"type":"derivatives","report"} (GET /v1/accounts/:id/derivatives: positions with PnL, fees and funding
- *       paid, margins) after the account's derivatives fills and transfers, and after every oracle update
+ *       {"type":"derivatives","report"} (GET /v1/accounts/:id/derivatives less its `liquidation` prices: positions
+ *       with PnL, fees and funding paid, margins) after the account's derivatives fills and transfers, and after
+ *       every oracle update
  *   {"type":"result","id","events"}                                an order or cancel took effect
  *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
  *
@@ -319,14 +320,15 @@ export class MarketStream {
   }
 
   /**
-   * Sends each account's derivatives report (what GET /v1/accounts/:id/derivatives answers) to its private
+   * Sends each account's derivatives report (what GET /v1/accounts/:id/derivatives answers, less the liquidation
+   * prices, whose search would cost milliseconds per options account on every oracle update) to its private
    * stream: `accountIds`, or every authenticated account (after an oracle update: marks and funding moved).
    */
   publishDerivatives(accountIds?: Iterable<number>): void {
     for (const accountId of accountIds ?? [...this.#private.keys()]) {
       const clients = this.#private.get(accountId);
       if (!clients?.size) continue;
-      const report = this.#query.derivativesAccount(accountId);
+      const report = this.#query.derivativesSummary(accountId); // without the liquidation prices: GET .../derivatives has them
       for (const c of clients) this.#send(c, { type: "derivatives", report });
     }
   }

@@ -4,6 +4,11 @@
  * realised PnL and fees (bookkeeping from fills), funding paid (settled plus pending), the Greeks of each position and in total,
  * and the index prices at which the account would be liquidated.
  * Everything at the latest accepted oracle update, from the risk engine's running view.
+ *
+ * The liquidation prices are a search over the price (liquidationPrice.ts: milliseconds per account holding
+ * options), so only the full report (accountReport: GET /v1/accounts/:id/derivatives) computes them; the
+ * summary (accountSummary), which the private stream sends every account after each oracle update, leaves
+ * them out.
  */
 import type { Greeks } from "../derivatives/blackScholes/blackScholes.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
@@ -50,7 +55,18 @@ export type AccountReport = {
   liquidation: LiquidationPrice[];
 };
 
+/** The account report without its liquidation prices: what the private stream sends (docs/client.md 8.2). */
+export type AccountSummary = Omit<AccountReport, "liquidation">;
+
+/** The account's report, liquidation prices included (a search over the price per underlying held). */
 export function accountReport(risk: DerivativesRisk, accountId: number): AccountReport {
+  const inputs = risk.inputs;
+  const funded = () => settleFunding(risk.account(accountId), risk.instruments.map((i) => i.fundingIndex));
+  return { ...accountSummary(risk, accountId), liquidation: inputs ? liquidationPrices(funded(), risk.instruments, inputs) : [] };
+}
+
+/** The account's report without the liquidation prices (accountReport less its search): cheap enough for every account on each oracle update. */
+export function accountSummary(risk: DerivativesRisk, accountId: number): AccountSummary {
   const acc = risk.account(accountId);
   const m = risk.margin(accountId);
   const inputs = risk.inputs;
@@ -81,6 +97,5 @@ export function accountReport(risk: DerivativesRisk, accountId: number): Account
     oracleTime: inputs?.time ?? null,
     positions,
     greeks: positions.map((p) => p.greeks).reduce(addGreeks, NO_GREEKS),
-    liquidation: inputs ? liquidationPrices(settleFunding(acc, risk.instruments.map((i) => i.fundingIndex)), risk.instruments, inputs) : [],
   };
 }

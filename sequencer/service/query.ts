@@ -11,7 +11,7 @@ import type { CircuitParams } from "../protocol/params.ts";
 import type { Depth, MarketParams, MarketRegistry, MatchingEngine, OrderView } from "../matching/index.ts";
 import type { HeldOrder, TriggerBook } from "../matching/triggers.ts";
 import type { HeldOrderView, OpenOrderView } from "../wire/responses.ts";
-import { accountReport, type AccountReport } from "../risk/accountReport.ts";
+import { accountReport, accountSummary, type AccountReport, type AccountSummary } from "../risk/accountReport.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { DerivativesService } from "./derivatives.ts";
 
@@ -67,8 +67,13 @@ export interface ExchangeQuery {
   isOrderIdUsed(accountId: number, orderId: bigint): boolean;
   /** The account's spot balances. */
   balances(accountId: number): BalanceView[];
-  /** The account's derivatives report: collateral, equity, margins, positions with PnL and Greeks. */
+  /** The account's derivatives report: collateral, equity, margins, positions with PnL and Greeks, liquidation prices. */
   derivativesAccount(accountId: number): AccountReport;
+  /**
+   * The account's derivatives report without the liquidation prices (a search over the price, milliseconds per
+   * account holding options): what the private stream sends every account after each oracle update.
+   */
+  derivativesSummary(accountId: number): AccountSummary;
   /** The instrument table with marks at the latest oracle update. */
   instruments(): InstrumentsView;
   /** The fee pool, the insurance fund and the open bad debt of the proven state. */
@@ -160,6 +165,11 @@ export class SequencerQuery implements ExchangeQuery {
   /** See ExchangeQuery.derivativesAccount. */
   derivativesAccount(accountId: number): AccountReport {
     return accountReport(this.#s.derivatives.risk, accountId);
+  }
+
+  /** See ExchangeQuery.derivativesSummary. */
+  derivativesSummary(accountId: number): AccountSummary {
+    return accountSummary(this.#s.derivatives.risk, accountId);
   }
 
   /** See ExchangeQuery.instruments. */

@@ -428,7 +428,10 @@ describe("sdk: derivatives", () => {
     const funded = await reportAfter(() => post(app, "/v1/oracle/updates", oracleUpdate({ time: NOW + 10, fundingEpoch: 1, prices: [310_000_000_000n], rates: [500n, 0n, 0n, 0n] })));
     assert.equal(funded.oracleTime, NOW + 10);
     assert.equal(funded.positions[0].fundingPaid, 100n * fundingStep(500n, 31_000_000n));
-    assert.deepEqual(funded, await a.derivatives(), "the streamed report is the HTTP one");
+    const { liquidation, ...summary } = await a.derivatives();
+    assert.deepEqual(funded, summary, "the streamed report is the HTTP one less its liquidation prices");
+    assert.equal("liquidation" in funded, false, "the stream leaves the liquidation prices out");
+    assert.equal(liquidation.length, 1, "the HTTP report has them: alice is long on underlying 0");
   });
 
   it("reads a held take-profit order among the account's open orders with bigints, and cancelAll cancels it", async () => {
