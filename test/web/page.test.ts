@@ -6,7 +6,8 @@
  * page opened later sees the trade from the trade history), queues a forced withdrawal that the next batch
  * processes, cancels a resting order, survives stream gaps (the book resyncs, a lost trade comes back); a
  * second user connects through an injected EIP-1193 wallet (injectedWallet.ts) and deposits; the first
- * sees the funding its perpetual position paid, and in the settlement explorer every proof verified in the
+ * sees the funding its perpetual position paid, places a reduce-only order and a stop order from the ticket
+ * (the stop held, listed as held with its trigger, cancelled from the table), and in the settlement explorer every proof verified in the
  * browser's worker, the decoded records of its account and the custody sum; in exodus the page starts it
  * and refunds a deposit no batch took, and the explorer proves the exit. A screenshot of each page is kept
  * in build/web-screenshots/.
@@ -272,6 +273,45 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await w.stepFunding(3000, 500n);
     assert.equal(fundingStep(500n, 30_000_000n), 15_000n);
     await page.waitForFunction(() => document.querySelector("#positions-table tbody tr td:nth-child(8)")?.textContent === "0.15", null, { timeout: 120_000 });
+  });
+
+  it("order ticket on derivatives markets: a reduce-only sell fills, a stop order is held, listed with its trigger and cancelled", async () => {
+    await w.publishOracle(3000); // derivatives orders need an oracle update younger than 240 s
+    // the reduce-only and trigger inputs are for derivatives markets only
+    await page.selectOption("#market", "0");
+    await page.waitForFunction(() => (document.querySelector("#deriv-order-fields") as unknown as { hidden: boolean }).hidden, null, { timeout: 30_000 });
+    await page.selectOption("#market", String(INSTRUMENT_MARKET_BASE + w.instruments.perp));
+    await page.waitForSelector("#deriv-order-fields:not([hidden])", { timeout: 30_000 });
+    // reduce-only: sells 4 of the 10 lots long to the maker's bid; the position shrinks to 6
+    await page.check("#reduce-only");
+    assert.match(await placeOrder("1", "1", MID_TICKS - 100n, 4), /^order \d+ \(IOC, reduce-only\): accepted, fill; filled 4 lots$/);
+    await page.waitForFunction(() => document.querySelector("#positions-table tbody tr td:nth-child(2)")?.textContent === "6", null, { timeout: 30_000 });
+    await page.uncheck("#reduce-only");
+    // a trigger needs a price, and a price needs a trigger: clear errors, nothing sent
+    await page.selectOption("#trigger-type", "1");
+    await page.fill("#trigger-price", "31x");
+    assert.equal(await placeOrder("0", "0", MID_TICKS + 2_000n, 5), 'place order failed: trigger price: "31x" is not a positive whole number');
+    await page.selectOption("#trigger-type", "0");
+    await page.fill("#trigger-price", "310000");
+    assert.equal(await placeOrder("0", "0", MID_TICKS + 2_000n, 5), "place order failed: trigger price: choose stop or take-profit for it, or leave it empty");
+    // a stop buy at 3,100 (310,000 ticks) with the mark at 3,000: held, listed as held with its trigger
+    await page.selectOption("#trigger-type", "1");
+    const held = await placeOrder("0", "0", MID_TICKS + 2_000n, 5);
+    assert.match(held, /^order \d+ \(GTC, stop at 310000\): held$/);
+    const orderId = held.split(" ")[1]!;
+    await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 1, null, { timeout: 30_000 });
+    assert.equal(await page.locator("#orders-table [data-status]").getAttribute("data-status"), "held");
+    assert.equal(await text("#orders-table [data-status]"), "held: stop at 310000");
+    assert.equal(await page.locator("#orders-table button.cancel").getAttribute("data-order"), orderId);
+    const listed = (await w.maker.account(accountId)).openOrders;
+    assert.deepEqual(listed.map((o) => [String(o.orderId), o.status, o.status === "held" ? o.triggerPriceTicks : null]), [[orderId, "held", 310_000n]], "the exchange holds it as the page shows");
+    await page.screenshot({ path: join(SCREENSHOTS, "trade-held-order.png"), fullPage: true });
+    // its cancel button sends a signed cancel of the held order
+    assert.match(await clickAndWait("#orders-table button.cancel", "#order-msg"), new RegExp(`^order ${orderId}: cancelled`));
+    await page.waitForFunction(() => document.querySelectorAll("#orders-table tbody tr").length === 0, null, { timeout: 30_000 });
+    assert.deepEqual((await w.maker.account(accountId)).openOrders, []);
+    await page.selectOption("#trigger-type", "0");
+    await page.fill("#trigger-price", "");
   });
 
   it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {

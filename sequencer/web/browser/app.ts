@@ -7,13 +7,13 @@
  */
 import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
 import type { StreamClient } from "../../sdk/streamClient.ts";
-import { apiRequest, ExchangeClient } from "../../sdk/client.ts";
+import { apiRequest, ExchangeClient, type OrderInput } from "../../sdk/client.ts";
 import { accountOf, activateExodus, claimWithdrawal, deposit, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
-import type { TradeRecord } from "../../wire/responses.ts";
+import type { OpenOrderView, TradeRecord } from "../../wire/responses.ts";
 import { custodianAbi } from "../../chain/abi.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TriggerType, TxType } from "../../protocol/constants.ts";
 import { candleChart, candlesOf, depthChart } from "./charts.ts";
 import { TradeTape } from "./tradeTape.ts";
 import { ownRequests, type OwnRequest } from "./requests.ts";
@@ -26,6 +26,7 @@ import { openStream, type BrowserSocket } from "./socket.ts";
 type Any = Record<string, any>;
 const KIND = ["none", "perpetual", "future", "call", "put"];
 const TIF = ["GTC", "IOC", "FOK", "POST_ONLY"];
+const TRIGGER = ["none", "stop", "take-profit"];
 const CANDLE_SECONDS = 10;
 
 const s = {
@@ -106,6 +107,7 @@ function renderMarket(): void {
 
 async function selectMarket(marketId: number): Promise<void> {
   s.marketId = marketId;
+  showDerivativesOrderFields(marketId >= INSTRUMENT_MARKET_BASE);
   s.book = (await s.stream!.subscribeMarket(marketId, 10)) ?? { bids: [], asks: [] };
   await s.trades.load(location.origin, marketId); // the trades made before the page opened (the stream brings the rest)
   renderMarket();
@@ -223,8 +225,8 @@ async function refreshAccount(): Promise<void> {
     const b = (acct.balances as Any[]).find((x) => x.tokenId === t.tokenId) ?? { balance: 0n, reserved: 0n, available: 0n };
     return [t.symbol, units(BigInt(b.balance), t.decimals), units(BigInt(b.reserved), t.decimals), units(BigInt(b.available), t.decimals), units(withdrawable[t.tokenId] ?? 0n, t.decimals)];
   }), { id: "balances-table" }));
-  fill("open-orders", table(["order id", "market", "side", "price (ticks)", "lots left", "filled", ""], (acct.openOrders as Any[]).map((o) => [
-    String(o.orderId), marketLabel(o.marketId), o.side === Side.BUY ? "buy" : "sell", String(o.priceTicks), String(o.remainingLots), String(o.filledLots),
+  fill("open-orders", table(["order id", "market", "side", "price (ticks)", "lots left", "filled", "status", ""], (acct.openOrders as OpenOrderView[]).map((o) => [
+    String(o.orderId), marketLabel(o.marketId), o.side === Side.BUY ? "buy" : "sell", String(o.priceTicks), String(o.remainingLots), String(o.filledLots), orderStatusCell(o),
     h("button", { class: "cancel", "data-order": String(o.orderId), onclick: () => act("order-msg", `cancel ${o.orderId}`, async () => {
       const ev = await c.cancel(BigInt(o.orderId));
       await refreshAccount();
@@ -291,6 +293,40 @@ function liquidationText(liquidation: Any[], p: Any): string {
 }
 
 // ---- actions ------------------------------------------------------------------------------------
+
+/** Shows the order ticket's derivatives-only inputs (reduce-only, trigger) on derivatives markets; on spot markets hides and clears them. */
+function showDerivativesOrderFields(derivatives: boolean): void {
+  $("deriv-order-fields").hidden = !derivatives;
+  if (derivatives) return;
+  $<HTMLInputElement>("reduce-only").checked = false;
+  $<HTMLSelectElement>("trigger-type").value = String(TriggerType.NONE);
+  $<HTMLInputElement>("trigger-price").value = "";
+}
+
+/**
+ * The order ticket's derivatives-only fields (docs/client.md 6.7, 6.8), as the SDK's OrderInput takes them:
+ * reduce-only when ticked; a stop or take-profit trigger with its price in ticks (required with a trigger, refused without one).
+ */
+function derivativesOrderFields(): Pick<OrderInput, "reduceOnly" | "triggerType" | "triggerPriceTicks"> {
+  const triggerType = Number(input("trigger-type")) as TriggerType;
+  const priceText = input("trigger-price");
+  if (triggerType === TriggerType.NONE && priceText.trim() !== "") throw new Error("trigger price: choose stop or take-profit for it, or leave it empty");
+  return {
+    ...($<HTMLInputElement>("reduce-only").checked ? { reduceOnly: true } : {}),
+    ...(triggerType === TriggerType.NONE ? {} : { triggerType, triggerPriceTicks: parsePositive(priceText, "trigger price") }),
+  };
+}
+
+/** "stop at 310000" (the trigger price in ticks). */
+function triggerText(type: TriggerType, priceTicks: bigint): string {
+  return `${TRIGGER[type]} at ${priceTicks}`;
+}
+
+/** An open order's state: resting in the book, or held by the exchange until its trigger (docs/client.md 6.8). */
+function orderStatusCell(o: OpenOrderView): HTMLElement {
+  const text = o.status === "held" ? `held: ${triggerText(o.triggerType, o.triggerPriceTicks)}` : "open";
+  return h("span", { "data-status": o.status }, text, o.reduceOnly ? ", reduce-only" : "");
+}
 
 const testTokenAbi = parseAbi(["function mint(address to, uint256 amount)"]);
 
@@ -363,13 +399,16 @@ function wireActions(): void {
   $("place").onclick = () => act("order-msg", "place order", async () => {
     const c = needClient();
     const type = Number(input("otype")) as OrderType;
+    // signed by the SDK (ExchangeClient.signOrder): reduce-only and the trigger are packed into the order's words there
     const { order, events } = await c.placeOrder({
       marketId: s.marketId, side: Number(input("side")) as Side, type, timeInForce: (type === OrderType.MARKET ? TimeInForce.IOC : Number(input("tif"))) as TimeInForce,
       priceTicks: parsePositive(input("price"), "price"), sizeLots: parsePositive(input("size"), "size"),
+      ...(s.marketId >= INSTRUMENT_MARKET_BASE ? derivativesOrderFields() : {}),
     });
     await refreshAccount();
     const fills = events.filter((e) => e.type === "fill");
-    return `order ${order.orderId} (${TIF[order.timeInForce]}): ${events.filter((e) => e.type !== "done").map((e) => e.type).join(", ")}${fills.length ? `; filled ${fills.reduce((a, e) => a + (e.type === "fill" ? e.lots : 0n), 0n)} lots` : ""}`;
+    const terms = [TIF[order.timeInForce], ...(order.reduceOnly ? ["reduce-only"] : []), ...(order.triggerType ? [triggerText(order.triggerType, order.triggerPriceTicks ?? 0n)] : [])];
+    return `order ${order.orderId} (${terms.join(", ")}): ${events.filter((e) => e.type !== "done").map((e) => e.type).join(", ")}${fills.length ? `; filled ${fills.reduce((a, e) => a + (e.type === "fill" ? e.lots : 0n), 0n)} lots` : ""}`;
   });
   $("force-withdraw").onclick = () => act("requests-msg", "forced withdrawal", async () => {
     const c = needWallet();
