@@ -91,7 +91,8 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input marketSiblings[marketLevels][3];
 
     // ---- transaction type, one-hot over SPOT_TX_TYPE(k) (position k of constants.ts SPOT_TX_TYPES;
-    // positions 0..6 are the type values NOOP..CANCEL, FORCED_WITHDRAW is position 7, FEE_WITHDRAW 8)
+    // positions 0..6 are the type values NOOP..CANCEL, FORCED_WITHDRAW is position 7, FEE_WITHDRAW 8,
+    // OPERATOR_CANCEL 9)
     component type = TxTypeOneHot(1);
     type.txType <== txType;
     signal isType[SPOT_TX_TYPES()] <== type.isType;
@@ -103,6 +104,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal isCancel <== isType[TX_CANCEL()];
     signal isForced <== isType[7];
     signal isFee <== isType[8];
+    signal isOperatorCancel <== isType[9]; // OPERATOR_CANCEL: A's order slot cancelled, no signature
     // the outcome byte belongs to the outcome requests: every other type's record is packed without it, and it is 0
     honoured * (1 - isForced - isFee) === 0;
 
@@ -231,13 +233,14 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     markets.oldRoot === marketsRootIn;
     marketsRootOut <== markets.newRoot;
 
-    // ---- order storage: A's order slot fills in a trade or is cancelled, B's fills in a trade
+    // ---- order storage: A's order slot fills in a trade or is cancelled (CANCEL signed by A; OPERATOR_CANCEL
+    // unsigned: the operator may always decline to fill an order, this makes the refusal final), B's fills in a trade
     component storeA = OrderStorage();
     storeA.orderId <== orderA[O_ID()];
     storeA.size <== orderA[O_SIZE()];
     storeA.lots <== lots;
     storeA.fill <== isTrade;
-    storeA.cancel <== isCancel;
+    storeA.cancel <== isCancel + isOperatorCancel;
     storeA.storedId <== aOrderLeaf[0];
     storeA.filled <== aOrderLeaf[1];
     storeA.cancelled <== aOrderLeaf[2];
@@ -355,5 +358,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     pack.FEE_WITHDRAW_tokenId <== tokenId;
     pack.FEE_WITHDRAW_amount <== amount;
     pack.FEE_WITHDRAW_honoured <== honoured;
+    pack.OPERATOR_CANCEL_accountId <== accountA;
+    pack.OPERATOR_CANCEL_orderId <== orderA[O_ID()];
     record <== pack.out;
 }

@@ -17,10 +17,11 @@ function TX_FORCED_WITHDRAW() { return 12; }
 function TX_FORCED_COLLATERAL_WITHDRAW() { return 13; }
 function TX_FEE_WITHDRAW() { return 14; }
 function TX_INSURANCE_WITHDRAW() { return 15; }
-function SPOT_TX_TYPES() { return 9; }
+function TX_OPERATOR_CANCEL() { return 16; }
+function SPOT_TX_TYPES() { return 10; }
 function DERIV_TX_TYPES() { return 8; }
-/// The type value of position k of the spot slot's type one-hot (0, 1, 2, 3, 4, 5, 6, 12, 14).
-function SPOT_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 1; } if (k == 2) { return 2; } if (k == 3) { return 3; } if (k == 4) { return 4; } if (k == 5) { return 5; } if (k == 6) { return 6; } if (k == 7) { return 12; } if (k == 8) { return 14; } return 0; }
+/// The type value of position k of the spot slot's type one-hot (0, 1, 2, 3, 4, 5, 6, 12, 14, 16).
+function SPOT_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 1; } if (k == 2) { return 2; } if (k == 3) { return 3; } if (k == 4) { return 4; } if (k == 5) { return 5; } if (k == 6) { return 6; } if (k == 7) { return 12; } if (k == 8) { return 14; } if (k == 9) { return 16; } return 0; }
 /// The type value of position k of the derivatives slot's type one-hot (0, 7, 8, 9, 10, 11, 13, 15).
 function DERIV_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 7; } if (k == 2) { return 8; } if (k == 3) { return 9; } if (k == 4) { return 10; } if (k == 5) { return 11; } if (k == 6) { return 13; } if (k == 7) { return 15; } return 0; }
 function DOMAIN_ORDER() { return 1; }
@@ -117,9 +118,9 @@ template PackOrderWords() {
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
 /// transaction selected by the one-hot isType, laid out as RECORD_LAYOUT says. Every field input
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
-/// isType[k] selects type NOOP, REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, FORCED_WITHDRAW, FEE_WITHDRAW (k = 0, 1, ...).
+/// isType[k] selects type NOOP, REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, FORCED_WITHDRAW, FEE_WITHDRAW, OPERATOR_CANCEL (k = 0, 1, ...).
 template PackRecord() {
-    signal input isType[9]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
+    signal input isType[10]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
     signal input REGISTER_KEY_accountId;
     signal input REGISTER_KEY_pubKey_hi;
     signal input REGISTER_KEY_pubKey_lo;
@@ -152,10 +153,12 @@ template PackRecord() {
     signal input FEE_WITHDRAW_tokenId;
     signal input FEE_WITHDRAW_amount;
     signal input FEE_WITHDRAW_honoured;
+    signal input OPERATOR_CANCEL_accountId;
+    signal input OPERATOR_CANCEL_orderId;
     signal output out[RECORD_BITS()];
     // REGISTER_KEY_pubKey spans the chunk boundary: REGISTER_KEY_pubKey_lo holds its low 48 bits.
-    signal p1[9];
-    signal p2[9];
+    signal p1[10];
+    signal p2[10];
     p1[0] <== 0;
     p1[1] <== isType[1] * (1 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + REGISTER_KEY_accountId * 411376139330301510538742295639337626245683966408394965837152256 + REGISTER_KEY_pubKey_hi * 1);
     p1[2] <== isType[2] * (2 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + DEPOSIT_accountId * 411376139330301510538742295639337626245683966408394965837152256 + DEPOSIT_tokenId * 6277101735386680763835789423207666416102355444464034512896 + DEPOSIT_amount * 79228162514264337593543950336);
@@ -165,6 +168,7 @@ template PackRecord() {
     p1[6] <== isType[6] * (6 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + CANCEL_accountId * 411376139330301510538742295639337626245683966408394965837152256 + CANCEL_orderId * 374144419156711147060143317175368453031918731001856);
     p1[7] <== isType[7] * (12 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + FORCED_WITHDRAW_accountId * 411376139330301510538742295639337626245683966408394965837152256 + FORCED_WITHDRAW_tokenId * 6277101735386680763835789423207666416102355444464034512896 + FORCED_WITHDRAW_amount * 79228162514264337593543950336 + FORCED_WITHDRAW_honoured * 309485009821345068724781056);
     p1[8] <== isType[8] * (14 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + FEE_WITHDRAW_accountId * 411376139330301510538742295639337626245683966408394965837152256 + FEE_WITHDRAW_tokenId * 6277101735386680763835789423207666416102355444464034512896 + FEE_WITHDRAW_amount * 79228162514264337593543950336 + FEE_WITHDRAW_honoured * 309485009821345068724781056);
+    p1[9] <== isType[9] * (16 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + OPERATOR_CANCEL_accountId * 411376139330301510538742295639337626245683966408394965837152256 + OPERATOR_CANCEL_orderId * 374144419156711147060143317175368453031918731001856);
     p2[0] <== 0;
     p2[1] <== isType[1] * (REGISTER_KEY_pubKey_lo * 1);
     p2[2] <== 0;
@@ -174,9 +178,10 @@ template PackRecord() {
     p2[6] <== 0;
     p2[7] <== 0;
     p2[8] <== 0;
+    p2[9] <== 0;
     var chunk1 = 0;
     var chunk2 = 0;
-    for (var t = 0; t < 9; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
+    for (var t = 0; t < 10; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
     component b1 = Num2Bits(248);
     b1.in <== chunk1;
     component b2 = Num2Bits(48);

@@ -97,11 +97,11 @@ library PublicData {
         return txType == ProtocolConstants.TX_FEE_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW;
     }
 
-    /// @notice Whether a spot slot may hold a record of this type (NOOP, the spot types 1..6, FORCED_WITHDRAW and
-    /// FEE_WITHDRAW).
+    /// @notice Whether a spot slot may hold a record of this type (NOOP, the spot types 1..6, FORCED_WITHDRAW,
+    /// FEE_WITHDRAW and OPERATOR_CANCEL).
     function isSpotType(uint8 txType) internal pure returns (bool) {
         return txType <= ProtocolConstants.TX_CANCEL || txType == ProtocolConstants.TX_FORCED_WITHDRAW
-            || txType == ProtocolConstants.TX_FEE_WITHDRAW;
+            || txType == ProtocolConstants.TX_FEE_WITHDRAW || txType == ProtocolConstants.TX_OPERATOR_CANCEL;
     }
 
     /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11,

@@ -229,6 +229,8 @@ function rejectionDetails(r: TxRejection, accountId: number): RejectionRecord["d
       return { toCollateral: tx.request.toCollateral, amount: tx.request.amount, nonce: tx.request.nonce };
     case TxType.CANCEL:
       return { orderId: tx.request.orderId };
+    case TxType.OPERATOR_CANCEL:
+      return { orderId: tx.orderId };
     case TxType.LIQUIDATE:
       return { liquidatedAccountId: tx.liquidatedAccountId, orderId: tx.liquidator.orderId, marketId: tx.liquidator.marketId, lots: tx.lots, priceTicks: tx.priceTicks };
     case TxType.SETTLE:

@@ -368,6 +368,18 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       record = { type: TxType.CANCEL, accountId: BigInt(c.accountId), orderId: c.orderId };
       break;
     }
+    case TxType.OPERATOR_CANCEL: {
+      // The risk engine's cancel: no signature (the operator may always decline to fill an order; this makes it
+      // final), the same order-slot rule as CANCEL.
+      refuseFault(cancelFault(tx));
+      if (!state.hasKey(tx.accountId)) reject("NO_TRADING_KEY", `account ${tx.accountId} has no registered trading key`);
+      const orderA = [...NO_ORDER];
+      orderA[ORDER_FIELD.orderId] = tx.orderId;
+      Object.assign(f, { accountA: BigInt(tx.accountId), orderA });
+      a = { ...idle(tx.accountId), orderId: tx.orderId, orderLeaf: cancelLeaf(tx.orderId) };
+      record = { type: TxType.OPERATOR_CANCEL, accountId: BigInt(tx.accountId), orderId: tx.orderId };
+      break;
+    }
     case TxType.FORCED_COLLATERAL_WITHDRAW:
       throw new TxRejected("WRONG_SLOT", "a forced collateral withdrawal is proven by a derivatives slot");
     case TxType.FORCED_WITHDRAW: {

@@ -36,13 +36,19 @@ export const TxType = {
    * exactly when what the fund keeps still covers the open bad debt (a derivatives slot proves it).
    */
   INSURANCE_WITHDRAW: 15,
+  /**
+   * An order the exchange cancelled without the trader's signature: its risk engine found the account's
+   * balance or margin no longer covers it (CancelReason UNCOVERED). Proven like CANCEL on the order's storage
+   * slot, so the operator can never fill it later within its signed limits (issue 15); a spot slot proves it.
+   */
+  OPERATOR_CANCEL: 16,
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
 /** Types a spot slot proves (circuits/batch/slot.circom). */
 export const SPOT_TX_TYPES = [
   TxType.NOOP, TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.TRADE, TxType.WITHDRAW, TxType.CANCEL, TxType.FORCED_WITHDRAW,
-  TxType.FEE_WITHDRAW,
+  TxType.FEE_WITHDRAW, TxType.OPERATOR_CANCEL,
 ] as const;
 /** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
 export const DERIV_TX_TYPES = [

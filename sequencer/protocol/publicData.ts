@@ -42,6 +42,7 @@ export const RECORD_LAYOUT = {
   [TxType.FORCED_COLLATERAL_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
   [TxType.FEE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
   [TxType.INSURANCE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
+  [TxType.OPERATOR_CANCEL]: [["accountId", 4], ["orderId", 5]],
 } as const satisfies Record<TxType, FieldLayout>;
 
 type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };

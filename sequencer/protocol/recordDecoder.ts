@@ -76,6 +76,8 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
     }
     case TxType.CANCEL:
       return { type: TxType.CANCEL, request: { accountId: Number(record.accountId), orderId: record.orderId, signature: DUMMY_SIGNATURE } };
+    case TxType.OPERATOR_CANCEL:
+      return { type: TxType.OPERATOR_CANCEL, accountId: Number(record.accountId), orderId: record.orderId };
     case TxType.LIQUIDATE: {
       // The liquidator takes the other side of the liquidated position, whose sign the state holds.
       const victimLong = stateOf(Number(record.liquidatedAccountId)).deriv.positions[Number(record.instrumentId)]?.size > 0n;

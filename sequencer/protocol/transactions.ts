@@ -24,6 +24,11 @@ export type TradeTx = {
 };
 export type WithdrawTx = { type: typeof TxType.WITHDRAW; request: Signed<Withdrawal> };
 export type CancelTx = { type: typeof TxType.CANCEL; request: Signed<Cancel> };
+/**
+ * An order the risk engine cancelled (its account's balance or margin no longer covers it), cancelled in the
+ * proven state too: unsigned, queued by the exchange core; the order's storage slot becomes cancelled.
+ */
+export type OperatorCancelTx = { type: typeof TxType.OPERATOR_CANCEL; accountId: number; orderId: bigint };
 
 
 /** A derivatives trade: the orders sign marketId = INSTRUMENT_MARKET_BASE + instrumentId. */
@@ -78,7 +83,8 @@ export type TreasuryWithdrawTx = {
   amount: bigint;
 };
 
-export type SpotTx = NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx | TreasuryWithdrawTx;
+export type SpotTx =
+  | NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx | TreasuryWithdrawTx | OperatorCancelTx;
 export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx | TreasuryWithdrawTx;
 export type BatchTx = SpotTx | DerivTx;
 

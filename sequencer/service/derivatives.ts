@@ -15,7 +15,7 @@ import { compressPublicKey } from "../crypto/babyjub.ts";
 import type { BatchTx, RegisterInstrumentTx } from "../protocol/transactions.ts";
 import { lotRisk, withinLiquidationBand, type InstrumentState } from "../derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import type { EngineEvent, MarketRegistry, MatchingEngine } from "../matching/index.ts";
+import { CancelReason, type EngineEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import {
   INSTRUMENT_MARKET_BASE, MAX_ORACLE_AGE, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
@@ -147,7 +147,8 @@ export class DerivativesService {
     const u = this.#latest;
     const current = u !== null && proven.globals.oracleTime === u.time && proven.globals.fundingEpoch === u.fundingEpoch;
     if (!current) {
-      for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], time);
+      // cancelled as the risk engine's (reason UNCOVERED: margin can no longer be checked), so proven cancelled too
+      for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], CancelReason.UNCOVERED, time);
       this.#latest = null;
     }
     const table = new ExchangeState(this.host.params);
@@ -258,16 +259,16 @@ export class DerivativesService {
     return { fundingTick: step.fundingTick, settled, liquidations, cancelled };
   }
 
-  #cancelOrders(accountId: number, instrumentIds: readonly number[], time: number): void {
+  #cancelOrders(accountId: number, instrumentIds: readonly number[], reason: CancelReason, time: number): void {
     for (const id of instrumentIds) {
-      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id }), time);
+      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id, reason }), time);
     }
   }
 
   /** Expiry: open orders on the instrument are cancelled, every position in it is paid out (SETTLE). */
   #settle(id: number, u: SignedOracleUpdate, time: number): void {
     for (const acc of this.risk.accountsWithOrders()) {
-      if (this.risk.openOrders(acc).some((o) => o.instrumentId === id)) this.#cancelOrders(acc, [id], time);
+      if (this.risk.openOrders(acc).some((o) => o.instrumentId === id)) this.#cancelOrders(acc, [id], CancelReason.EXPIRED, time);
     }
     for (const acc of this.risk.accountIds()) {
       if (this.risk.account(acc).positions[id].size === 0n) continue;
@@ -282,7 +283,7 @@ export class DerivativesService {
     const out: number[] = [];
     for (const acc of this.risk.accountsWithOrders()) {
       if (this.risk.covered(acc)) continue;
-      this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], time);
+      this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], CancelReason.UNCOVERED, time);
       out.push(acc);
     }
     return out;

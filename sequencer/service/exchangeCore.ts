@@ -91,6 +91,7 @@ export function txAccounts(tx: BatchTx): number[] {
     case TxType.LIQUIDATE:
       return [tx.liquidatedAccountId, tx.liquidator.accountId];
     case TxType.SETTLE:
+    case TxType.OPERATOR_CANCEL:
     case TxType.REGISTER_KEY:
     case TxType.DEPOSIT:
     case TxType.FORCED_WITHDRAW:
@@ -457,11 +458,19 @@ export class ExchangeCore {
     if (this.#liveOrder(accountId, orderId)) this.#liveBySlot.delete(this.#slotKey(accountId, orderId));
   }
 
-  /** Turns fills into trade transactions and forgets orders that left the book. */
+  /**
+   * Turns fills into trade transactions and forgets orders that left the book. An order the risk engine
+   * cancelled (reason UNCOVERED) is queued as an OPERATOR_CANCEL, so the proven state cancels it too and no
+   * later batch can fill it within its signed limits (a trader's own cancel is queued as CANCEL by cancelVerified;
+   * the other reasons are enforced by the circuit already: expiry, the key, the instrument's settlement).
+   */
   absorb(events: readonly EngineEvent[], time: number, incoming?: Signed<Order>): void {
     for (const e of events) {
       if (e.type === "fill") this.enqueue(this.#tradeOf(e, incoming), time);
-      else if (e.type === "cancelled") this.#forget(e.accountId, e.orderId);
+      else if (e.type === "cancelled") {
+        this.#forget(e.accountId, e.orderId);
+        if (e.reason === CancelReason.UNCOVERED) this.enqueue({ type: TxType.OPERATOR_CANCEL, accountId: e.accountId, orderId: e.orderId }, time);
+      }
     }
     for (const e of events) {
       if (e.type !== "fill") continue;
@@ -562,7 +571,7 @@ export class ExchangeCore {
         { buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm },
         market,
       );
-    } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.NOOP) {
+    } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.OPERATOR_CANCEL && tx.type !== TxType.NOOP) {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }
     for (const accountId of txAccounts(tx)) this.#cancelUncovered(accountId, time);

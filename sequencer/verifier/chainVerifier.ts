@@ -121,6 +121,7 @@ function accountsOf(record: SlotRecord): bigint[] {
     case TxType.DEPOSIT:
     case TxType.WITHDRAW:
     case TxType.CANCEL:
+    case TxType.OPERATOR_CANCEL:
     case TxType.TRANSFER: // moves value between the spot quote balance and the collateral
       return [record.accountId];
     case TxType.TRADE:

@@ -188,6 +188,21 @@ describe("batch circuit", { timeout: 600_000 }, () => {
   it("refuses a cancel not signed by the owner", async () => {
     await refuses(() => [{ type: TxType.CANCEL, request: signCancel(mallory.key, { accountId: 2, orderId: 1n }) }], "ForceEqualIfEnabled");
   });
+  it("proves an operator's cancel without a signature, after which the order never fills (OrderStorage's cancelled flag)", async () => {
+    const state = fundedState();
+    assert.ok(await witnessOk(state, [{ type: TxType.OPERATOR_CANCEL, accountId: 2, orderId: 1n }, { type: TxType.NOOP }]));
+    await refuses((s) => {
+      buildBatch(s, [{ type: TxType.OPERATOR_CANCEL, accountId: 2, orderId: 1n }], { batchNumber: 8, timestamp: NOW });
+      return [trade()];
+    }, rule("OrderStorage", "fill * effCancelled === 0"));
+  });
+  it("refuses an operator's cancel of an order older than its storage slot's (it would reset the newer order's fills)", async () => {
+    const slots = BigInt(4 ** TEST_PARAMS.orderLevels);
+    await refuses((state) => {
+      buildBatch(state, [trade({ sell: sell({ orderId: 1n + slots }), lots: 8n })], { batchNumber: 8, timestamp: NOW });
+      return [{ type: TxType.OPERATOR_CANCEL, accountId: 2, orderId: 1n }];
+    }, rule("OrderStorage", "active * (1 - notNewer.out) === 0"));
+  });
   it("refuses a deposit that overflows a balance", async () => {
     await refuses((state) => {
       state.setBalance(1, 0, (1n << 128n) - 10n);

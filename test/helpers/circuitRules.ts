@@ -61,6 +61,7 @@ const sources = {
   Liquidate: source("circuits/derivatives/tx/liquidate.circom"),
   ReduceOnly: source("circuits/derivatives/tx/reduceOnly.circom"),
   OrderWords: source("circuits/lib/orderWords.circom"),
+  OrderStorage: source("circuits/lib/orderStorage.circom"),
   Settle: source("circuits/derivatives/tx/settle.circom"),
   Transfer: source("circuits/derivatives/tx/transfer.circom"),
   ForcedCollateralWithdraw: source("circuits/derivatives/tx/forcedCollateralWithdraw.circom"),

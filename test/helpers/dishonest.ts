@@ -331,6 +331,7 @@ export function honestSections(records: readonly SlotRecord[], input: Input, p: 
         tx = { type: r.type, request: { accountId: num(r.accountId), tokenId: num(r.tokenId), amount: r.amount, nonce: num(str(g("nonce"))), signature: signatureOf(g("sigA")) } };
         break;
       case TxType.CANCEL: tx = { type: r.type, request: { accountId: num(r.accountId), orderId: r.orderId, signature: signatureOf(g("sigA")) } }; break;
+      case TxType.OPERATOR_CANCEL: tx = { type: r.type, accountId: num(r.accountId), orderId: r.orderId }; break;
       case TxType.FORCED_WITHDRAW:
       case TxType.FORCED_COLLATERAL_WITHDRAW:
         // The queued request; its outcome is the model's to decide again (the record's `honoured` is compared below).

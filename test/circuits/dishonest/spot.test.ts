@@ -1,6 +1,6 @@
 /**
  * Dishonest-operator generator, spot slots (issue 11, "Hunting the rest"): for each spot transaction
- * type (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, FORCED_WITHDRAW, FEE_WITHDRAW) an honest batch is built, then
+ * type (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, TRADE, WITHDRAW, CANCEL, OPERATOR_CANCEL, FORCED_WITHDRAW, FEE_WITHDRAW) an honest batch is built, then
  * every value the operator chooses in the slot's circuit input is changed to wrong values and the
  * operator's other choices (other signed orders and requests, other quantities and prices) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -50,6 +50,7 @@ const withdrawal = (t: typeof alice, tokenId: number, amount: bigint, nonce = 0,
   ({ type: TxType.WITHDRAW, request: signWithdrawal(key, { accountId: t.accountId, tokenId, amount, nonce }) });
 const forcedWithdraw = (t: typeof alice, tokenId: number, amount: bigint): BatchTx => ({ type: TxType.FORCED_WITHDRAW, accountId: t.accountId, tokenId, amount });
 const cancel = (t: typeof alice, orderId: bigint, key = t.key): BatchTx => ({ type: TxType.CANCEL, request: signCancel(key, { accountId: t.accountId, orderId }) });
+const operatorCancel = (t: typeof alice, orderId: bigint): BatchTx => ({ type: TxType.OPERATOR_CANCEL, accountId: t.accountId, orderId });
 
 /** spotState() whose fee pool holds `pool`. */
 function withFees(pool: bigint): ExchangeState {
@@ -100,6 +101,10 @@ function scenarios(): Scenario[] {
     s("CANCEL", [cancel(alice, 7n), cancel(bob, 3n)], [
       { label: "a cancel signed by another key", txs: [cancel(alice, 7n, carol.key), cancel(bob, 3n)] },
       { label: "a cancel of an order whose slot a newer order holds", txs: [cancel(bob, 3n + slots), cancel(bob, 3n)] },
+    ]),
+    // the risk engine's cancel: unsigned (the operator may always decline to fill), only the order-slot rule binds it
+    s("OPERATOR_CANCEL", [operatorCancel(alice, 7n), operatorCancel(bob, 3n)], [
+      { label: "an operator's cancel of an order whose slot a newer order holds", txs: [operatorCancel(bob, 3n + slots), operatorCancel(bob, 3n)] },
     ]),
   ];
 }

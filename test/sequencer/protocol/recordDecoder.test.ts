@@ -70,6 +70,10 @@ const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
     { type: TxType.CANCEL, accountId: w(4), orderId: w(5) },
     { type: TxType.CANCEL, request: { accountId: MAX_U32, orderId: w(5), signature: DUMMY } },
   ],
+  [TxType.OPERATOR_CANCEL]: [
+    { type: TxType.OPERATOR_CANCEL, accountId: w(4), orderId: w(5) },
+    { type: TxType.OPERATOR_CANCEL, accountId: MAX_U32, orderId: w(5) },
+  ],
   [TxType.DERIV_TRADE]: [
     {
       type: TxType.DERIV_TRADE, buyAccountId: 1n, buyOrderId: w(5), sellAccountId: w(4), sellOrderId: 7n, instrumentId: 3n,

@@ -136,7 +136,7 @@ describe("derivatives service", () => {
     assertInSync(seq);
   });
 
-  it("cancels the open orders margin no longer covers after an oracle update", async () => {
+  it("cancels the open orders margin no longer covers after an oracle update, in the proven state too (OPERATOR_CANCEL)", async () => {
     const { seq, chain } = derivativesSequencer(NOW);
     await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
     await seq.drain();
@@ -149,6 +149,10 @@ describe("derivatives service", () => {
     assert.deepEqual(out.cancelled, [1]);
     assert.equal(seq.engine.openOrders(1).length, 0);
     assert.deepEqual(seq.derivatives.risk.openOrders(1), []);
+    assert.deepEqual(seq.peekPending().filter((t) => t.type === TxType.OPERATOR_CANCEL), [{ type: TxType.OPERATOR_CANCEL, accountId: 1, orderId: 1n }]);
+    await seq.drain();
+    assert.deepEqual(seq.state.orderSlot(1, 1n), { storedId: 1n, filled: 0n, cancelled: true }, "no later batch may fill it");
+    assertInSync(seq);
   });
 
   it("refuses a collateral withdrawal the open orders need, changing nothing", async () => {

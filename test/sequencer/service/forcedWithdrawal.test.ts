@@ -96,6 +96,8 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(s.state.balance(bob.accountId, 1), 0n);
     assert.equal(s.risk.balance(bob.accountId, 1), 0n);
     assert.equal(s.state.balance(alice.accountId, 1), 0n, "no fill of the cancelled order");
+    // the cancel is proven (the state above is the chain's root): the order's storage slot says cancelled, so no later batch may fill it
+    assert.deepEqual(s.state.orderSlot(bob.accountId, 7n), { storedId: 7n, filled: 0n, cancelled: true });
   });
 
   it("a spot-only exchange (no oracle update ever) proves a forced collateral withdrawal refused, and settlement goes on", async () => {
