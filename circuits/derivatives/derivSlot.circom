@@ -14,6 +14,7 @@ include "../lib/signature.circom";
 include "../lib/txType.circom";
 include "../batch/accountUpdate.circom";
 include "./tx/badDebt.circom";
+include "./tx/deleverage.circom";
 include "./tx/fill.circom";
 include "./tx/forcedCollateralWithdraw.circom";
 include "./tx/insuranceWithdraw.circom";
@@ -25,7 +26,7 @@ include "./tx/transfer.circom";
 
 /// Proves the derivatives transaction of one derivatives slot as DERIVATIVES.md states it for each
 /// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW,
-/// INSURANCE_WITHDRAW): the state moves from (accountsRootIn, feePoolIn, insuranceIn, badDebtIn, tableIn)
+/// INSURANCE_WITHDRAW, DELEVERAGE): the state moves from (accountsRootIn, feePoolIn, insuranceIn, badDebtIn, tableIn)
 /// to the outputs exactly as the type requires, with
 /// the batch's marks and margins (from OracleStep) and the instrument table at the batch's start
 /// (`start`); `record` is its public-data record.
@@ -33,7 +34,7 @@ include "./tx/transfer.circom";
 /// fields at the batch's start, its mark), range-checks the slot's fields, checks the signatures,
 /// settles funding on every position of each account it touches, applies the margin rule every type
 /// shares (equity >= IM after a DERIV_TRADE for both sides, after a LIQUIDATE for the liquidator and
-/// after a TRANSFER out of collateral), the reduce-only rule of each filled order that carries the flag
+/// after a TRANSFER out of collateral; a DELEVERAGE's counterparty needs equity >= 0 only: Deleverage), the reduce-only rule of each filled order that carries the flag
 /// (ReduceOnly), and reads and writes the state (derivatives leaves, order slots
 /// with OrderStorage, accounts A then B with AccountUpdate, the instrument table), and packs the record.
 /// What each type proves is its own template in derivatives/tx/, gated by its type flag, whose outputs
@@ -66,8 +67,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
 
     // Transaction
     signal input txType;
-    signal input accountA;      // buyer; the liquidated account; the account of SETTLE and TRANSFER
-    signal input accountB;      // seller; the liquidator
+    signal input accountA;      // buyer; the liquidated or deleveraged account; the account of SETTLE and TRANSFER
+    signal input accountB;      // seller; the liquidator; a DELEVERAGE's counterparty
     signal input instrumentId;
     signal input lots;
     signal input priceTicks;
@@ -126,11 +127,14 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal isReg <== isType[5];
     signal isForced <== isType[6];
     signal isIns <== isType[7];
+    signal isDel <== isType[8];
     // the outcome byte belongs to the outcome requests: every other type's record is packed without it, and it is 0
     honoured * (1 - isForced - isIns) === 0;
     signal fills <== isTrade + isLiq;
     // A forced collateral withdrawal settles A's funding like a transfer (a refused one writes A back as it was)
-    signal activeA <== fills + isSettle + isTransfer + isForced;
+    signal activeA <== fills + isSettle + isTransfer + isForced + isDel;
+    // B moves in a fill and a DELEVERAGE
+    signal activeB <== fills + isDel;
     // every type that touches an account needs the batch's marks: without an oracle update only NOOP,
     // REGISTER_INSTRUMENT and a forced collateral withdrawal (then proven refused: ForcedCollateralWithdraw)
     (1 - oracleUsed) * (activeA - isForced) === 0;
@@ -171,13 +175,16 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     kind.in <== field[I_KIND()].out;
     component notSettled = IsZero();
     notSettled.in <== settlePrice;
-    // A's position in the instrument
+    // A's and B's positions in the instrument
     component sizeA = Select(N);
     sizeA.sel <== sel;
     sizeA.values <== aSize;
+    component sizeB = Select(N);
+    sizeB.sel <== sel;
+    sizeB.values <== bSize;
 
-    // ---- the transaction types (derivatives/tx/), each gated by its flag; Liquidate and BadDebt
-    // follow below, once A's equity after the fill is known
+    // ---- the transaction types (derivatives/tx/), each gated by its flag; Liquidate, Deleverage and
+    // BadDebt follow below, once the equities after the fill or close are known
     component wordsA = OrderWords();  // inspect: idBits above the 2 * orderLevels of the order slot are not needed here
     wordsA.o <== orderA;
     component wordsB = OrderWords();  // inspect: idBits above the 2 * orderLevels of the order slot are not needed here
@@ -210,6 +217,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     settle.notSettled <== notSettled.out;
     settle.sizeA <== sizeA.out;
     settle.instrumentMark <== markSel.out;
+
+    component close = DeleverageClose();
+    close.isDel <== isDel;
+    close.lots <== lots;
+    close.amount <== amount;
+    close.instrumentMark <== markSel.out;
+    close.dir <== fill.liqDir;
 
     component transfer = Transfer();
     transfer.isTransfer <== isTransfer;
@@ -251,13 +265,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     }
     signal aFundPaid <== activeA * aFund;
     signal aSettledC <== aCollateral - aFundPaid;
-    signal aDelta <== fill.aDelta + settle.aDelta;
+    signal aDelta <== fill.aDelta + settle.aDelta + close.aDelta;
     signal aSizeNew[N];
     for (var j = 0; j < N; j++) aSizeNew[j] <== aSize[j] + sel[j] * aDelta;
     // cash of A before any penalty or cover; its equity at the marks (and the sign of it) is what
     // Liquidate and BadDebt judge
     signal forcedCash <== -isForced * amount;  // a forced collateral withdrawal, tentatively: aIM decides it
-    signal aPreC <== aSettledC + fill.aCash + settle.aCash + transfer.aCash + forcedCash;
+    signal aPreC <== aSettledC + fill.aCash + settle.aCash + close.aCash + transfer.aCash + forcedCash;
     component aPostTrade = AccountRisk(N);  // inspect: only its equity is used (penalty and bad debt); req is checked on aPost
     aPostTrade.c <== aPreC;
     aPostTrade.size <== aSizeNew;
@@ -287,8 +301,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     liquidate.penalty <== penalty;
 
     component badDebt = BadDebt(N);
-    badDebt.isLiq <== isLiq;
-    badDebt.isSettle <== isSettle;
+    badDebt.closing <== isLiq + isSettle + isDel;
     badDebt.equity <== aPostTrade.equity;
     badDebt.solvent <== eqSign.nonNeg;
     badDebt.aSizeNew <== aSizeNew;
@@ -329,12 +342,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     for (var j = 0; j < N; j++) {
         bFunding[j] <== bSize[j] * (start[j][I_FUNDING()] - bSnap[j]);
         bFund += bFunding[j];
-        bSnapNew[j] <== bSnap[j] + fills * (start[j][I_FUNDING()] - bSnap[j]);
+        bSnapNew[j] <== bSnap[j] + activeB * (start[j][I_FUNDING()] - bSnap[j]);
     }
     signal bSizeNew[N];
-    for (var j = 0; j < N; j++) bSizeNew[j] <== bSize[j] + sel[j] * fill.bDelta;
-    signal bFundPaid <== fills * bFund;
-    signal bNewC <== bCollateral - bFundPaid + fill.bCash;
+    signal bDelta <== fill.bDelta + close.bDelta;
+    for (var j = 0; j < N; j++) bSizeNew[j] <== bSize[j] + sel[j] * bDelta;
+    signal bFundPaid <== activeB * bFund;
+    signal bNewC <== bCollateral - bFundPaid + fill.bCash + close.bCash;
     component bPost = AccountRisk(N);
     bPost.c <== bNewC;
     bPost.size <== bSizeNew;
@@ -345,6 +359,23 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     bIM.enabled <== fills;
     bIM.a <== bPost.equity;
     bIM.b <== bPost.req;
+
+    // ---- DELEVERAGE's rule (its close is DeleverageClose's): A bankrupt beyond the fund, both positions
+    // shrink, B pays at most the shortfall beyond the fund and stays solvent
+    component deleverage = Deleverage();
+    deleverage.isDel <== isDel;
+    deleverage.accountA <== accountA;
+    deleverage.accountB <== accountB;
+    deleverage.lots <== lots;
+    deleverage.amount <== amount;
+    deleverage.kindNone <== kind.out[KIND_NONE()];
+    deleverage.notSettled <== notSettled.out;
+    deleverage.sizeA <== sizeA.out;
+    deleverage.sizeB <== sizeB.out;
+    deleverage.dir <== fill.liqDir;
+    deleverage.preEquity <== liquidate.preEquity;
+    deleverage.insuranceIn <== insuranceIn;
+    deleverage.bPostEquity <== bPost.equity;
 
     // ---- reduce-only orders (ReduceOnly): A's order of a DERIV_TRADE (A buys), B's order of any fill;
     // the sign of the written position is AccountRisk's (aPost, bPost), selected
@@ -523,6 +554,11 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     pack.LIQUIDATE_lots <== lots;
     pack.LIQUIDATE_priceTicks <== priceTicks;
     pack.LIQUIDATE_liquidatorFeePpm <== buyFeePpm;
+    pack.DELEVERAGE_deleveragedAccountId <== accountA;
+    pack.DELEVERAGE_counterpartyAccountId <== accountB;
+    pack.DELEVERAGE_instrumentId <== instrumentId;
+    pack.DELEVERAGE_lots <== lots;
+    pack.DELEVERAGE_amount <== amount;
     pack.SETTLE_accountId <== accountA;
     pack.SETTLE_instrumentId <== instrumentId;
     pack.TRANSFER_accountId <== accountA;

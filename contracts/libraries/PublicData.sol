@@ -105,11 +105,12 @@ library PublicData {
     }
 
     /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11,
-    /// FORCED_COLLATERAL_WITHDRAW and INSURANCE_WITHDRAW).
+    /// FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW and DELEVERAGE).
     function isDerivativesType(uint8 txType) internal pure returns (bool) {
         return txType == ProtocolConstants.TX_NOOP
             || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT)
-            || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW;
+            || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW
+            || txType == ProtocolConstants.TX_DELEVERAGE;
     }
 
     /// @notice The request chain after `record`: `keccak256(chain ++ queuedForm(record))`, where the queued form

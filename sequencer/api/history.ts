@@ -233,6 +233,8 @@ function rejectionDetails(r: TxRejection, accountId: number): RejectionRecord["d
       return { orderId: tx.orderId };
     case TxType.LIQUIDATE:
       return { liquidatedAccountId: tx.liquidatedAccountId, orderId: tx.liquidator.orderId, marketId: tx.liquidator.marketId, lots: tx.lots, priceTicks: tx.priceTicks };
+    case TxType.DELEVERAGE:
+      return { deleveragedAccountId: tx.deleveragedAccountId, counterpartyAccountId: tx.counterpartyAccountId, instrumentId: tx.instrumentId, lots: tx.lots, amount: tx.amount };
     case TxType.SETTLE:
       return { instrumentId: tx.instrumentId };
     default:

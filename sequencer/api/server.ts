@@ -16,7 +16,7 @@
  *   POST /v1/transfers         a signed transfer between spot quote and derivatives collateral
  *                              (nonce shared with withdrawals)             -> {status: "accepted", ...}
  *   POST /v1/oracle/updates    a signed oracle update (under the custodian's oracle key; the feeder)
- *                                                                          -> {fundingTick, settled, liquidations, cancelled}
+ *                                                                          -> {fundingTick, settled, liquidations, deleveraged, cancelled}
  * Reads:
  *   GET /v1/health                      200 {status: "ok", ...}, or 503 {status: "failing", code: SETTLEMENT_FAILING,
  *                                      problems: [...]} while batch attempts fail or no prover device is healthy

@@ -9,7 +9,7 @@ import { checkOrderFields, orderMessage, transferMessage } from "../protocol/mes
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange,
+  accountRisk, badDebtCover, deleverageClose, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -187,6 +187,35 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         type: TxType.LIQUIDATE, liquidatedAccountId: BigInt(victimId), liquidatorAccountId: BigInt(o.accountId),
         liquidatorOrderId: o.orderId, instrumentId: BigInt(id), lots: tx.lots, priceTicks: tx.priceTicks,
         liquidatorFeePpm: BigInt(tx.liquidatorFeePpm),
+      };
+      break;
+    }
+    case TxType.DELEVERAGE: {
+      // Unsigned: the rule (deleverageClose, the circuit's Deleverage) decides; the close is at the mark, no fee,
+      // no penalty. What is left of the victim's deficit once it holds nothing is the fund's (BadDebt), as after a LIQUIDATE.
+      const id = tx.instrumentId;
+      const victimId = tx.deleveragedAccountId;
+      const counterpartyId = tx.counterpartyAccountId;
+      if (!Number.isInteger(id) || id < 0 || id >= N) reject("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
+      const inst = ctx.startInstruments[id] ?? ctx.startInstruments[0];
+      if (inst.kind === InstrumentKind.NONE) reject("UNKNOWN_INSTRUMENT", `instrument ${id} is not registered (at the batch's start)`);
+      if (inst.settlePrice !== 0n) reject("INSTRUMENT_SETTLED", `instrument ${id} has settled: SETTLE closes its positions`);
+      if (victimId === counterpartyId) reject("SELF_DELEVERAGE", "an account cannot take its own position");
+      if (tx.lots < 0n || tx.lots >= 1n << BigInt(Bits.lots)) reject("BAD_QUANTITY", `lots ${tx.lots} out of range`);
+      if (tx.amount < 0n || tx.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `amount ${tx.amount} out of range`);
+      const close = deleverageClose(touched(victimId), touched(counterpartyId), id, tx.lots, tx.amount, ctx.risks, state.globals.insuranceFund);
+      refuseFault(close.fault);
+      const cover = badDebtCover(close.victim, state.globals.insuranceFund);
+      const victim = { ...close.victim, collateral: close.victim.collateral + cover };
+      checkRanges(victim, victimId);
+      checkRanges(close.counterparty, counterpartyId);
+      Object.assign(f, { accountA: BigInt(victimId), accountB: BigInt(counterpartyId), instrumentId: BigInt(id), lots: tx.lots, amount: tx.amount });
+      a = { ...idle(victimId), deriv: victim };
+      b = { ...idle(counterpartyId), deriv: close.counterparty };
+      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - cover });
+      record = {
+        type: TxType.DELEVERAGE, deleveragedAccountId: BigInt(victimId), counterpartyAccountId: BigInt(counterpartyId),
+        instrumentId: BigInt(id), lots: tx.lots, amount: tx.amount,
       };
       break;
     }

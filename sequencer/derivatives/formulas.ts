@@ -233,3 +233,58 @@ export function reduceOnlyFault(o: Order, size: bigint, lots: bigint): RequestFa
   }
   return null;
 }
+
+// ---- auto-deleveraging (DERIVATIVES.md, "DELEVERAGE") ----------------------------------------------
+
+/** A DELEVERAGE's close: both accounts after it (the victim's before the fund's cover) and why the circuit would refuse it, if it would. */
+export type DeleverageClose = { victim: DerivAccount; counterparty: DerivAccount; fault: RequestFault | null };
+
+/**
+ * The one DELEVERAGE rule, for the risk engine and the witness builder alike: `lots` of the bankrupt account's
+ * position in instrument `id` pass to the counterparty (which holds the opposite position) at the mark of
+ * `risks`, and the counterparty pays `amount` of the deficit; both accounts funding-settled, the insurance
+ * fund at `fund`. The accounts after the close are computed whatever the verdict (a dishonest witness needs
+ * them); `fault` says why the circuit (Deleverage) refuses it: NOT_BANKRUPT (the victim's equity plus the
+ * fund is not negative: a liquidation and the fund can make it whole), BAD_DELEVERAGE_SIZE (`lots` is not in
+ * (0, |position|], or the counterparty does not hold that many on the other side), ABOVE_SHORTFALL (`amount`
+ * is more than what the fund cannot cover, -(equity + fund)), COUNTERPARTY_INSOLVENT (the counterparty's
+ * equity after it would be negative). `amount` is in [0, 2^96) (the caller's range check).
+ */
+export function deleverageClose(
+  victim: DerivAccount, counterparty: DerivAccount, id: number, lots: bigint, amount: bigint, risks: readonly LotRisk[], fund: bigint,
+): DeleverageClose {
+  const size = victim.positions[id]?.size ?? 0n;
+  const dir = size >= 0n ? 1n : -1n;
+  const atMark = lots * (risks[id]?.mark ?? 0n);
+  const after = (acc: DerivAccount, delta: bigint, moved: bigint): DerivAccount => ({
+    collateral: acc.collateral + moved,
+    positions: acc.positions.map((p, i) => (i === id ? { ...p, size: p.size + delta } : p)),
+  });
+  const v = after(victim, -dir * lots, dir * atMark + amount);
+  const c = after(counterparty, dir * lots, -dir * atMark - amount);
+  const shortfall = -(accountRisk(victim, risks).equity + fund);
+  const fault = ((): RequestFault | null => {
+    if (shortfall <= 0n) return { code: "NOT_BANKRUPT", message: `the account's equity plus the insurance fund (${fund}) is not negative: liquidate it instead` };
+    const opposite = -dir * (counterparty.positions[id]?.size ?? 0n);
+    if (lots <= 0n || lots > dir * size || lots > opposite) {
+      return { code: "BAD_DELEVERAGE_SIZE", message: `${lots} lots do not close within a position of ${size} against an opposite position of ${-dir * opposite}` };
+    }
+    if (amount > shortfall) return { code: "ABOVE_SHORTFALL", message: `the counterparty would pay ${amount}, more than the ${shortfall} the fund cannot cover` };
+    const counterpartyAfter = accountRisk(c, risks).equity;
+    if (counterpartyAfter < 0n) return { code: "COUNTERPARTY_INSOLVENT", message: `the counterparty's equity would be ${counterpartyAfter}` };
+    return null;
+  })();
+  return { victim: v, counterparty: c, fault };
+}
+
+/**
+ * The sequencer's amount for a DELEVERAGE (its policy; the rule is deleverageClose's): as much of the victim's
+ * shortfall beyond the fund, -(equity + fund), as the counterparty's equity holds (a close at the mark moves
+ * neither equity), never below 0.
+ */
+export function deleverageAmount(victim: DerivAccount, counterparty: DerivAccount, risks: readonly LotRisk[], fund: bigint): bigint {
+  const shortfall = -(accountRisk(victim, risks).equity + fund);
+  const room = accountRisk(counterparty, risks).equity;
+  const amount = shortfall < room ? shortfall : room;
+  return amount > 0n ? amount : 0n;
+}

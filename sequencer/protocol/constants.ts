@@ -42,6 +42,13 @@ export const TxType = {
    * slot, so the operator can never fill it later within its signed limits (issue 15); a spot slot proves it.
    */
   OPERATOR_CANCEL: 16,
+  /**
+   * Auto-deleveraging: a bankrupt account whose deficit the insurance fund cannot cover passes `lots` of a
+   * position to an account on the other side at the mark, and that account pays `amount` of the deficit
+   * (never more than what the fund cannot cover, never past its own solvency). Unsigned, chosen by the
+   * operator within the proven rule (circuits/DERIVATIVES.md, "DELEVERAGE"); a derivatives slot proves it (issue 15).
+   */
+  DELEVERAGE: 17,
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
@@ -53,7 +60,7 @@ export const SPOT_TX_TYPES = [
 /** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
 export const DERIV_TX_TYPES = [
   TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT, TxType.FORCED_COLLATERAL_WITHDRAW,
-  TxType.INSURANCE_WITHDRAW,
+  TxType.INSURANCE_WITHDRAW, TxType.DELEVERAGE,
 ] as const;
 export type SpotTxType = (typeof SPOT_TX_TYPES)[number];
 export type DerivTxType = (typeof DERIV_TX_TYPES)[number];

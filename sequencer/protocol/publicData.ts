@@ -43,6 +43,7 @@ export const RECORD_LAYOUT = {
   [TxType.FEE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
   [TxType.INSURANCE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
   [TxType.OPERATOR_CANCEL]: [["accountId", 4], ["orderId", 5]],
+  [TxType.DELEVERAGE]: [["deleveragedAccountId", 4], ["counterpartyAccountId", 4], ["instrumentId", 2], ["lots", 5], ["amount", 12]],
 } as const satisfies Record<TxType, FieldLayout>;
 
 type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };

@@ -95,6 +95,11 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
     }
     case TxType.SETTLE:
       return { type: TxType.SETTLE, accountId: Number(record.accountId), instrumentId: Number(record.instrumentId) };
+    case TxType.DELEVERAGE:
+      return {
+        type: TxType.DELEVERAGE, deleveragedAccountId: Number(record.deleveragedAccountId), counterpartyAccountId: Number(record.counterpartyAccountId),
+        instrumentId: Number(record.instrumentId), lots: record.lots, amount: record.amount,
+      };
     case TxType.TRANSFER: {
       const accountId = Number(record.accountId);
       return {

@@ -42,6 +42,19 @@ export type LiquidateTx = {
   priceTicks: bigint;
   liquidatorFeePpm: number;
 };
+/**
+ * Auto-deleveraging (DERIVATIVES.md, "DELEVERAGE"): the bankrupt account (its equity plus the insurance fund
+ * is negative) passes `lots` of its position in the instrument to the counterparty, which holds the opposite
+ * position, at the instrument's mark, and the counterparty pays `amount` of its deficit; unsigned, no fee.
+ */
+export type DeleverageTx = {
+  type: typeof TxType.DELEVERAGE;
+  deleveragedAccountId: number;
+  counterpartyAccountId: number;
+  instrumentId: number;
+  lots: bigint;
+  amount: bigint;
+};
 /** Pays out an account's position in an instrument that has settled at expiry. */
 export type SettleTx = { type: typeof TxType.SETTLE; accountId: number; instrumentId: number };
 export type TransferTx = { type: typeof TxType.TRANSFER; request: Signed<Transfer> };
@@ -85,7 +98,7 @@ export type TreasuryWithdrawTx = {
 
 export type SpotTx =
   | NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx | TreasuryWithdrawTx | OperatorCancelTx;
-export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx | TreasuryWithdrawTx;
+export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx | TreasuryWithdrawTx | DeleverageTx;
 export type BatchTx = SpotTx | DerivTx;
 
 export const NOOP: NoopTx = { type: TxType.NOOP };

@@ -13,8 +13,9 @@
  */
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
+import type { RequestFault } from "../protocol/messages.ts";
 import {
-  accountRisk, badDebtCover, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, deleverageAmount, deleverageClose, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -227,6 +228,39 @@ export class DerivativesRisk implements RiskHook {
       this.ledger.fill(liquidatorId, id, long ? lots : -lots, priceTicks * inst.tickValue);
     }
     return penalty;
+  }
+
+  /** True when the account's equity plus the insurance fund is negative: no liquidation and no fund can make it whole (DELEVERAGE may run). */
+  bankruptBeyondFund(accountId: number): boolean {
+    const m = this.margin(accountId);
+    return !!m && m.equity + this.#insuranceFund < 0n;
+  }
+
+  /** The sequencer's amount for deleveraging `victimId` against `counterpartyId` (formulas.ts deleverageAmount), 0 before any marks. */
+  deleverageAmount(victimId: number, counterpartyId: number): bigint {
+    return this.#risks ? deleverageAmount(this.#touched(victimId), this.#touched(counterpartyId), this.#risks, this.#insuranceFund) : 0n;
+  }
+
+  /**
+   * Auto-deleveraging (a DELEVERAGE): whether `lots` of the bankrupt `victimId`'s position in `id` may pass to
+   * `counterpartyId`'s opposite position at the mark with `amount` of the deficit paid, under the circuit's rule
+   * (formulas.ts deleverageClose); if so (and `commit`) applies it, the fund covering what is left of the
+   * victim's deficit once it holds nothing. Returns why the rule refuses it, or null when it holds.
+   */
+  deleverage(victimId: number, counterpartyId: number, id: number, lots: bigint, amount: bigint, commit: boolean): RequestFault | null {
+    if (!this.#risks) return { code: "NO_ORACLE", message: "no marks yet" };
+    const close = deleverageClose(this.#touched(victimId), this.#touched(counterpartyId), id, lots, amount, this.#risks, this.#insuranceFund);
+    if (close.fault || !commit) return close.fault;
+    const cover = badDebtCover(close.victim, this.#insuranceFund);
+    const long = this.account(victimId).positions[id].size > 0n;
+    // the ledger's price per lot: the mark, plus what the counterparty paid per lot (a long victim sold higher, a short one bought lower)
+    const perLot = this.#risks[id].mark + (long ? amount : -amount) / lots;
+    this.#set(victimId, { ...close.victim, collateral: close.victim.collateral + cover });
+    this.#insuranceFund -= cover;
+    this.#set(counterpartyId, close.counterparty);
+    this.ledger.fill(victimId, id, long ? -lots : lots, perLot);
+    this.ledger.fill(counterpartyId, id, long ? lots : -lots, perLot);
+    return null;
   }
 
   /** Pays out the account's position in a settled instrument at its settled mark (a SETTLE); the insurance fund covers bad debt it leaves. */

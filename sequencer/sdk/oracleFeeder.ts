@@ -66,8 +66,12 @@ export class OracleFeeder {
     }
     const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: [...vols], rates });
     const answer = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
-    // Liquidated lots arrive as decimal strings inside tuples (the wire reviver only knows keyed fields).
-    const outcome = { ...answer, liquidations: answer.liquidations.map(([a, i, lots]): [number, number, bigint] => [a, i, BigInt(lots)]) };
+    // Liquidated and deleveraged lots arrive as decimal strings inside tuples (the wire reviver only knows keyed fields).
+    const outcome = {
+      ...answer,
+      liquidations: answer.liquidations.map(([a, i, lots]): [number, number, bigint] => [a, i, BigInt(lots)]),
+      deleveraged: (answer.deleveraged ?? []).map(([a, b, i, lots]): [number, number, number, bigint] => [a, b, i, BigInt(lots)]),
+    };
     return { update, outcome };
   }
 

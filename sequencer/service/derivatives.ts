@@ -101,7 +101,8 @@ export class DerivativesService {
 
   /** The oracle update a derivatives transaction is checked at (the latest), or undefined for others. */
   oracleFor(tx: BatchTx): SignedOracleUpdate | undefined {
-    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.SETTLE || tx.type === TxType.TRANSFER;
+    const needs = tx.type === TxType.DERIV_TRADE || tx.type === TxType.LIQUIDATE || tx.type === TxType.DELEVERAGE || tx.type === TxType.SETTLE
+      || tx.type === TxType.TRANSFER;
     return needs ? this.#latest ?? undefined : undefined;
   }
 
@@ -255,8 +256,11 @@ export class DerivativesService {
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);
     for (const id of settled) this.#settle(id, u, now);
     const cancelled = this.#cancelUncovered(now);
-    const liquidations = this.#liquidateAll(u, now);
-    return { fundingTick: step.fundingTick, settled, liquidations, cancelled };
+    const deleveraged: OracleOutcome["deleveraged"] = [];
+    const liquidations = this.#liquidateAll(u, now, deleveraged);
+    // a deleveraged counterparty's equity fell: the orders it no longer covers go too
+    if (deleveraged.length) cancelled.push(...this.#cancelUncovered(now).filter((acc) => !cancelled.includes(acc)));
+    return { fundingTick: step.fundingTick, settled, liquidations, deleveraged, cancelled };
   }
 
   #cancelOrders(accountId: number, instrumentIds: readonly number[], reason: CancelReason, time: number): void {
@@ -289,11 +293,14 @@ export class DerivativesService {
     return out;
   }
 
-  #liquidateAll(u: SignedOracleUpdate, time: number): [number, number, bigint][] {
+  #liquidateAll(u: SignedOracleUpdate, time: number, deleveraged: OracleOutcome["deleveraged"]): [number, number, bigint][] {
     const done: [number, number, bigint][] = [];
     const l = this.liquidator;
     for (const victim of this.risk.accountIds()) {
       if (victim === l?.accountId || !this.risk.belowMaintenance(victim)) continue;
+      // a deficit beyond the fund goes to the other side first (DELEVERAGE); a liquidation closes the rest
+      if (this.risk.bankruptBeyondFund(victim)) deleveraged.push(...this.#deleverage(victim, u, time));
+      if (!this.risk.belowMaintenance(victim)) continue;
       if (!l) {
         this.host.log(`account ${victim} is below maintenance margin, but no liquidator is configured`);
         continue;
@@ -308,6 +315,41 @@ export class DerivativesService {
         const lots = this.#liquidate(victim, l, p.id, p.size, u, time);
         if (lots) done.push([victim, p.id, lots]);
       }
+    }
+    return done;
+  }
+
+  /**
+   * Auto-deleveraging (DELEVERAGE; the rule is formulas.ts deleverageClose, the circuit's): while `victim`'s equity
+   * plus the insurance fund is negative, its positions (largest at the mark first) close against the accounts
+   * holding the other side, those with the most equity first (then the lower account id), each taking the
+   * position at the mark and paying as much of the shortfall as its equity allows (formulas.ts deleverageAmount).
+   * The ranking is this policy's, not a proven rule (RULES.md G13).
+   */
+  #deleverage(victim: number, u: SignedOracleUpdate, time: number): OracleOutcome["deleveraged"] {
+    const done: OracleOutcome["deleveraged"] = [];
+    const risks = this.risk.risks!;
+    const positions = this.risk.account(victim).positions
+      .map((p, id) => ({ id, value: (p.size < 0n ? -p.size : p.size) * risks[id].mark }))
+      .filter((p) => p.value !== 0n && this.risk.untradable(p.id) === null)
+      .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+    const equity = (acc: number) => this.risk.margin(acc)?.equity ?? 0n;
+    for (const { id } of positions) {
+      const counterparties = this.risk.accountIds()
+        .filter((acc) => acc !== victim && this.risk.account(acc).positions[id].size * this.risk.account(victim).positions[id].size < 0n)
+        .sort((a, b) => (equity(b) > equity(a) ? 1 : equity(b) < equity(a) ? -1 : a - b));
+      for (const cp of counterparties) {
+        const size = this.risk.account(victim).positions[id].size;
+        if (size === 0n || !this.risk.bankruptBeyondFund(victim)) break;
+        const theirs = this.risk.account(cp).positions[id].size;
+        const lots = [size, theirs].map((s) => (s < 0n ? -s : s)).reduce((x, y) => (x < y ? x : y));
+        const amount = this.risk.deleverageAmount(victim, cp);
+        if (amount === 0n || this.risk.deleverage(victim, cp, id, lots, amount, true) !== null) continue;
+        this.host.enqueue({ type: TxType.DELEVERAGE, deleveragedAccountId: victim, counterpartyAccountId: cp, instrumentId: id, lots, amount }, time, u);
+        this.host.log(`deleveraging: account ${victim}'s ${lots} lots of instrument ${id} passed to account ${cp} at the mark, which pays ${amount} of its deficit`);
+        done.push([victim, cp, id, lots]);
+      }
+      if (!this.risk.bankruptBeyondFund(victim)) break;
     }
     return done;
   }

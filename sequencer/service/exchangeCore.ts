@@ -90,6 +90,8 @@ export function txAccounts(tx: BatchTx): number[] {
       return [tx.request.accountId];
     case TxType.LIQUIDATE:
       return [tx.liquidatedAccountId, tx.liquidator.accountId];
+    case TxType.DELEVERAGE:
+      return [tx.deleveragedAccountId, tx.counterpartyAccountId];
     case TxType.SETTLE:
     case TxType.OPERATOR_CANCEL:
     case TxType.REGISTER_KEY:

@@ -59,6 +59,7 @@ const sources = {
   DerivSlot: source("circuits/derivatives/derivSlot.circom"),
   Fill: source("circuits/derivatives/tx/fill.circom"),
   Liquidate: source("circuits/derivatives/tx/liquidate.circom"),
+  Deleverage: source("circuits/derivatives/tx/deleverage.circom"),
   ReduceOnly: source("circuits/derivatives/tx/reduceOnly.circom"),
   OrderWords: source("circuits/lib/orderWords.circom"),
   OrderStorage: source("circuits/lib/orderStorage.circom"),

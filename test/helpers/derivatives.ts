@@ -6,7 +6,8 @@
 import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import type { BatchTx, InstrumentSpec } from "../../sequencer/protocol/transactions.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
-import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
+import { applyOracleStep, type SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
+import type { LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
@@ -38,6 +39,16 @@ export const INSTRUMENTS: InstrumentSpec[] = [
 /** A signed oracle update (defaults: NOW, epoch 0, PRICE, VOL, no funding). */
 export function oracleUpdate(fields: Partial<Omit<SignedOracleUpdate, "key" | "signature">> = {}, key = ORACLE_KEY): SignedOracleUpdate {
   return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], vols: [VOL], rates: [0n, 0n, 0n, 0n], ...fields });
+}
+
+/** The marks and margins `update` gives `state`'s instruments (computed on a rolled-back transaction). */
+export function oracleRisks(state: ExchangeState, update: SignedOracleUpdate): LotRisk[] {
+  const t = state.begin();
+  try {
+    return applyOracleStep(state, update, update.time).risks;
+  } finally {
+    t.rollback();
+  }
 }
 
 /** A signed order on instrument `instrumentId` (priceTicks 300,000 = 3000 quote per underlying). */

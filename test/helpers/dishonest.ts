@@ -348,6 +348,12 @@ export function honestSections(records: readonly SlotRecord[], input: Input, p: 
         };
         break;
       case TxType.SETTLE: tx = { type: r.type, accountId: num(r.accountId), instrumentId: num(r.instrumentId) }; break;
+      case TxType.DELEVERAGE:
+        tx = {
+          type: r.type, deleveragedAccountId: num(r.deleveragedAccountId), counterpartyAccountId: num(r.counterpartyAccountId),
+          instrumentId: num(r.instrumentId), lots: r.lots, amount: r.amount,
+        };
+        break;
       case TxType.TRANSFER:
         tx = {
           type: r.type,

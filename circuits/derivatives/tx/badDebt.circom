@@ -2,14 +2,13 @@ pragma circom 2.1.0;
 
 include "circomlib/circuits/comparators.circom";
 
-/// Bad debt of a LIQUIDATE or a SETTLE (DERIVATIVES.md "Insurance fund"). Proves: cover =
-/// min(-equity, insuranceIn) when isLiq or isSettle (at most one, 0 or 1) leaves account A with no
+/// Bad debt of a LIQUIDATE, a SETTLE or a DELEVERAGE (DERIVATIVES.md "Insurance fund"). Proves: cover =
+/// min(-equity, insuranceIn) when one of them (closing: 0 or 1) leaves account A with no
 /// position (every aSizeNew is 0) and negative equity (solvent = 0), and cover = 0 otherwise. What
 /// the fund cannot cover stays on A. equity is A's equity after the transaction, before penalty and
 /// cover (a liquidation's penalty is 0 when equity < 0); the slot pays cover from the fund to A.
 template BadDebt(N) {
-    signal input isLiq;
-    signal input isSettle;
+    signal input closing;
     signal input equity;
     signal input solvent;
     signal input aSizeNew[N];
@@ -25,7 +24,7 @@ template BadDebt(N) {
     component allFlat = IsEqual();
     allFlat.in[0] <== flatCount;
     allFlat.in[1] <== N;
-    signal underwater <== (isLiq + isSettle) * (1 - solvent);
+    signal underwater <== closing * (1 - solvent);
     signal deficitCase <== underwater * allFlat.out;
     signal deficit <== deficitCase * (0 - equity);
     component fundShort = LessThan(134);

@@ -15,7 +15,8 @@ include "../../lib/ppm.circom";
 /// penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)). When
 /// not isLiq, penalty = 0. postTradeEquity and postTradeSolvent (equity >= 0) are A's after the fill,
 /// before penalty and bad debt (the slot's aPostTrade). The slot moves the penalty into the insurance
-/// fund and covers bad debt (BadDebt).
+/// fund and covers bad debt (BadDebt). preEquity is A's equity at the marks after funding, before the
+/// fill, whatever the type (Deleverage reads it too).
 template Liquidate(N) {
     signal input isLiq;
     signal input accountA;
@@ -34,6 +35,7 @@ template Liquidate(N) {
     signal input postTradeEquity;
     signal input postTradeSolvent;
     signal input penalty;
+    signal output preEquity;
 
     // The liquidator is another account, the liquidated one is below maintenance margin, the fill
     // reduces its position, the price is within the band around the mark. (With accountA = accountB the
@@ -66,6 +68,7 @@ template Liquidate(N) {
     belowMM.enabled <== isLiq;
     belowMM.a <== aPre.req;
     belowMM.b <== aPre.equity + 1;
+    preEquity <== aPre.equity;
 
     // penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)), 0 unless LIQUIDATE
     component fullPenalty = CeilPpm(114);

@@ -8,14 +8,13 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { accountRisk, type LotRisk } from "../../../sequencer/derivatives/formulas.ts";
-import { applyOracleStep, type SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
+import { accountRisk } from "../../../sequencer/derivatives/formulas.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongPerpetual, claims, dave, DEPOSITS, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, oracleUpdate, registerDave, traders,
+  aliceLongPerpetual, claims, dave, oracleRisks, DEPOSITS, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, oracleUpdate, registerDave, traders,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -29,16 +28,6 @@ function daveBuysCalls(lots = 10_000n, priceTicks = 20_000n): BatchTx {
   return { type: TxType.DERIV_TRADE, buy, sell, lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100 };
 }
 const settle = (accountId: number, instrumentId: number): BatchTx => ({ type: TxType.SETTLE, accountId, instrumentId });
-
-/** The marks and margins `update` gives `state`'s instruments (computed on a rolled-back transaction). */
-function oracleRisks(state: ExchangeState, update: SignedOracleUpdate): LotRisk[] {
-  const t = state.begin();
-  try {
-    return applyOracleStep(state, update, update.time).risks;
-  } finally {
-    t.rollback();
-  }
-}
 
 describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
   before(async () => {

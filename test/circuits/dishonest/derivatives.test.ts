@@ -1,6 +1,6 @@
 /**
  * Dishonest-operator generator, derivatives slots (issue 11, "Hunting the rest"): for each derivatives
- * transaction type (DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW) an honest batch is
+ * transaction type (DERIV_TRADE, LIQUIDATE, DELEVERAGE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW) an honest batch is
  * built, then every value the operator chooses in the derivatives slot's circuit input is changed to
  * wrong values and the operator's other choices (other signed orders, victims, prices, sizes) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -13,7 +13,11 @@ import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/con
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, openDebtState, ORACLE_KEY, oracleUpdate, registerDave, traders } from "../../helpers/derivatives.ts";
+import {
+  aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, GAP_UPDATE, INSTRUMENTS, liquidateAlice, NOW, openDebtState, ORACLE_KEY,
+  oracleRisks, oracleUpdate, registerDave, traders,
+} from "../../helpers/derivatives.ts";
+import { deleverageAmount } from "../../../sequencer/derivatives/formulas.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { aliceLongFuture, AT_EXPIRY, callMark, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
 
@@ -24,6 +28,12 @@ const OPTS = { batchNumber: 40, timestamp: NOW, oracle: oracleUpdate() };
 
 /** The price has dropped to 2,800: alice's 15,000 perpetual lots (45,000 of IM on 50,000) are below maintenance. */
 const DROPPED = { ...OPTS, oracle: oracleUpdate({ prices: [280_000_000_000n] }) };
+/** The gap to 2,600: alice (aliceLongPerpetual) is under water with an empty fund; bob's short takes her long and pays `deficit`. */
+const GAPPED = { ...OPTS, oracle: GAP_UPDATE() };
+const deficit = ((s: ExchangeState) => deleverageAmount(s.account(1).deriv, s.account(2).deriv, oracleRisks(s, GAP_UPDATE()), 0n))(aliceLongPerpetual());
+const deleverage = (fields: Partial<Extract<BatchTx, { type: typeof TxType.DELEVERAGE }>> = {}): BatchTx => ({
+  type: TxType.DELEVERAGE, deleveragedAccountId: 1, counterpartyAccountId: 2, instrumentId: PERP, lots: 15_000n, amount: deficit, ...fields,
+});
 
 const transfer = (t: typeof alice, toCollateral: boolean, amount: bigint, nonce: number, key = t.key): BatchTx =>
   ({ type: TxType.TRANSFER, request: signTransfer(key, { accountId: t.accountId, toCollateral, amount, nonce }) });
@@ -74,6 +84,14 @@ function scenarios(): Scenario[] {
     // alice is flat with open bad debt D and the fund holds D + 5,000,000: 5,000,000 can leave, one unit more cannot
     s("INSURANCE_WITHDRAW honoured", insuranceAboveDebt(), [{ type: TxType.INSURANCE_WITHDRAW, amount: 5_000_000n }], OPTS),
     s("INSURANCE_WITHDRAW refused", insuranceAboveDebt(), [{ type: TxType.INSURANCE_WITHDRAW, amount: 5_000_001n }], OPTS),
+    s("DELEVERAGE", aliceLongPerpetual(), [deleverage()], GAPPED, [
+      { label: "half of alice's deficit paid (the rest stays open bad debt)", txs: [deleverage({ amount: deficit / 2n })] },
+      { label: "one unit more than alice's deficit paid", txs: [deleverage({ amount: deficit + 1n })] },
+      { label: "half of the position", txs: [deleverage({ lots: 7_500n })] },
+      { label: "carol, who holds no short, as the counterparty", txs: [deleverage({ counterpartyAccountId: 3 })] },
+      { label: "bob, short and in profit, deleveraged against alice", txs: [deleverage({ deleveragedAccountId: 2, counterpartyAccountId: 1, amount: 1n })] },
+      { label: "alice deleveraged before the gap (her equity covers her)", txs: [deleverage({ amount: 0n })], opts: OPTS },
+    ]),
     s("LIQUIDATE", aliceLongPerpetual(), [liquidation], DROPPED, [
       {
         label: "self-liquidation: alice's own signed buy order as the liquidator's (refused: she fails initial margin after buying back; see the next scenario)",

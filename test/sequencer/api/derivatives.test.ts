@@ -89,7 +89,7 @@ describe("api: GET /v1/instruments", () => {
 
     const u = await post(app, "/v1/oracle/updates", oracleUpdate());
     assert.equal(u.status, 200, JSON.stringify(u.body));
-    assert.deepEqual(u.body, { fundingTick: false, settled: [], liquidations: [], cancelled: [] });
+    assert.deepEqual(u.body, { fundingTick: false, settled: [], liquidations: [], deleveraged: [], cancelled: [] });
     const marked = await get(app, "/v1/instruments");
     assert.equal(marked.body.oracleTime, NOW);
     const [perp, future] = marked.body.instruments;
@@ -573,7 +573,7 @@ describe("sdk: derivatives", () => {
     // At 2,750 alice has lost 7,500: equity about 2,455 under 4,125 of maintenance margin.
     const { update, outcome } = await feeder.publish(a, [275_000_000_000n], [VOL]);
     assert.equal(update.time, NOW + 10);
-    assert.deepEqual(outcome, { fundingTick: false, settled: [], liquidations: [[1, PERP, 3_000n]], cancelled: [] });
+    assert.deepEqual(outcome, { fundingTick: false, settled: [], liquidations: [[1, PERP, 3_000n]], deleveraged: [], cancelled: [] });
     assert.deepEqual((await a.derivatives()).positions.map((p) => p.size), [0n]);
     assert.equal((await c.derivatives()).positions[0].size, 3_000n, "the liquidator took the position");
     await seq.drain();

@@ -93,6 +93,10 @@ const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
       liquidator: implied(MAX_U32, w(5), INSTRUMENT_MARKET_BASE + 2, Side.BUY, w(5) - 1n, 2 ** 16 - 1),
     },
   ],
+  [TxType.DELEVERAGE]: [
+    { type: TxType.DELEVERAGE, deleveragedAccountId: w(4), counterpartyAccountId: w(4), instrumentId: w(2), lots: w(5), amount: w(12) },
+    { type: TxType.DELEVERAGE, deleveragedAccountId: MAX_U32, counterpartyAccountId: MAX_U32, instrumentId: 2 ** 16 - 1, lots: w(5), amount: w(12) },
+  ],
   [TxType.SETTLE]: [
     { type: TxType.SETTLE, accountId: w(4), instrumentId: w(2) },
     { type: TxType.SETTLE, accountId: MAX_U32, instrumentId: 2 ** 16 - 1 },

@@ -110,7 +110,7 @@ describe("derivatives service", () => {
     void PRICE;
   });
 
-  it("covers a liquidated account's bad debt from the insurance fund, as far as the fund goes", async () => {
+  it("covers a bankrupt account's deficit from the insurance fund first and deleverages the rest onto the other side (DELEVERAGE): no bad debt is left", async () => {
     const { seq, chain } = derivativesSequencer(NOW);
     await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
     await seq.drain();
@@ -123,16 +123,23 @@ describe("derivatives service", () => {
     const fund = seq.state.globals.insuranceFund;
     assert.equal(fund, 4_200_000_000n, "alice's penalty funds the insurance fund");
 
-    // A gap to 3,400 leaves bob (short 150 ETH) under water: closed at the mark, his equity is negative.
+    // A gap to 3,400 leaves bob (short 150 ETH) under water by more than the fund holds: carol, the liquidator
+    // who took alice's long, is on the other side. She takes bob's short at the mark and pays what the fund
+    // cannot cover; the fund pays the rest. No liquidation is needed, and no bad debt is left.
     chain.now = NOW + 20;
     const bobBefore = seq.state.account(2).deriv.collateral;
-    assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [340_000_000_000n] }))).liquidations, [[2, PERP, 15_000n]]);
+    const carolBefore = seq.state.account(3).deriv.collateral;
+    const outcome = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [340_000_000_000n] }));
+    assert.deepEqual([outcome.deleveraged, outcome.liquidations], [[[2, 3, PERP, 15_000n]], []]);
+    assert.equal(seq.peekPending().filter((t) => t.type === TxType.DELEVERAGE).length, 1);
     await seq.drain();
-    const deficit = -(bobBefore - 15_000n * 34_000_000n); // bought back 15,000 lots at 34 quote each
+    const deficit = -(bobBefore - 15_000n * 34_000_000n); // his short valued at 34 quote per lot
     assert.ok(deficit > fund, "the loss exceeds the fund");
-    assert.equal(seq.state.account(2).deriv.positions[PERP].size, 0n);
-    assert.equal(seq.state.globals.insuranceFund, 0n, "the fund paid all it held");
-    assert.equal(seq.state.account(2).deriv.collateral, fund - deficit, "what the fund could not cover stays on bob");
+    assert.deepEqual([seq.state.account(2).deriv.positions[PERP].size, seq.state.account(3).deriv.positions[PERP].size], [0n, 0n]);
+    assert.equal(seq.state.globals.insuranceFund, 0n, "the fund paid all it held, first");
+    assert.equal(seq.state.account(2).deriv.collateral, 0n, "bob is made whole");
+    assert.equal(seq.state.account(3).deriv.collateral, carolBefore + 15_000n * 34_000_000n - (deficit - fund), "carol sold her long to bob at the mark and paid the rest");
+    assert.equal(seq.state.globals.badDebt, 0n);
     assertInSync(seq);
   });
 

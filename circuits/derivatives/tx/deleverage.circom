@@ -1,0 +1,97 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/comparators.circom";
+include "../../generated/protocol.circom";
+include "../../lib/compare.circom";
+
+/// The close of a DELEVERAGE (DERIVATIVES.md "DELEVERAGE"): `lots` of A's position in the instrument pass to B
+/// at the instrument's mark, and B pays `amount` of A's deficit on top. Its part of the slot's output, all 0
+/// unless isDel: aDelta = -dir * lots, bDelta = dir * lots (dir = +1 when A is long: A sells), A's cash
+/// dir * lots * mark + amount, B's the opposite. At the mark a close moves no equity; `amount` moves exactly
+/// itself (Deleverage bounds it).
+template DeleverageClose() {
+    signal input isDel;
+    signal input lots;
+    signal input amount;
+    signal input instrumentMark;
+    signal input dir;
+    signal output aDelta;
+    signal output aCash;
+    signal output bDelta;
+    signal output bCash;
+    signal move <== isDel * lots;
+    aDelta <== -dir * move;
+    bDelta <== dir * move;
+    signal atMark <== move * instrumentMark;
+    signal paid <== isDel * amount;
+    aCash <== dir * atMark + paid;
+    bCash <== -dir * atMark - paid;
+}
+
+/// DELEVERAGE's rule (DERIVATIVES.md "DELEVERAGE"): the loss the insurance fund cannot cover goes to the
+/// traders on the other side of the bankrupt account's positions (auto-deleveraging, as StarkEx and Lighter
+/// do). Proves, when isDel (0 or 1):
+/// - the counterparty (accountB) is another account, and the instrument is registered and not settled;
+/// - A is bankrupt beyond the fund: its equity at the marks after funding (preEquity) plus the insurance
+///   fund (insuranceIn) is negative, so no liquidation and no fund can make it whole;
+/// - `0 < lots <= |sizeA|` and B holds at least `lots` on the other side (`-dir * sizeB >= lots`, dir = +1
+///   when A is long): both positions shrink toward zero and neither flips;
+/// - B pays no more than the shortfall beyond the fund: preEquity + amount + insuranceIn <= 0 (amount >= 0
+///   is the slot's range check), so the fund still pays first and nobody gains from the deficit;
+/// - B stays solvent: its equity after the close (bPostEquity) is >= 0.
+/// No signature (the rule, not a trader, decides it; the operator chooses B, lots and amount within it), no
+/// fee, no penalty. The slot settles both accounts' funding first, applies DeleverageClose, and lets BadDebt
+/// cover what is left of A's deficit once A holds nothing.
+template Deleverage() {
+    signal input isDel;
+    signal input accountA;
+    signal input accountB;
+    signal input lots;
+    signal input amount;
+    signal input kindNone;
+    signal input notSettled;
+    signal input sizeA;         // A's position in the instrument
+    signal input sizeB;         // B's position in the instrument
+    signal input dir;           // +1 when sizeA >= 0, -1 otherwise (Fill's liqDir)
+    signal input preEquity;     // A's equity at the marks, after funding, before the close
+    signal input insuranceIn;
+    signal input bPostEquity;   // B's equity after the close
+
+    // another account; a registered instrument that has not settled (SETTLE closes settled positions)
+    component same = IsEqual();
+    same.in <== [accountA, accountB];
+    isDel * same.out === 0;
+    isDel * kindNone === 0;
+    isDel * (1 - notSettled) === 0;
+
+    // bankrupt beyond the fund: -(preEquity + insuranceIn) >= 1
+    component bankrupt = RequireGreaterEq(136);
+    bankrupt.enabled <== isDel;
+    bankrupt.a <== 0 - insuranceIn - preEquity;
+    bankrupt.b <== 1;
+
+    // 0 < lots <= |sizeA| and lots <= B's opposite position
+    component lotsPositive = RequireGreaterEq(BITS_LOTS());
+    lotsPositive.enabled <== isDel;
+    lotsPositive.a <== lots;
+    lotsPositive.b <== 1;
+    component withinA = RequireGreaterEq(BITS_POSITIONSIZE());
+    withinA.enabled <== isDel;
+    withinA.a <== dir * sizeA;
+    withinA.b <== lots;
+    component withinB = RequireGreaterEq(BITS_POSITIONSIZE());
+    withinB.enabled <== isDel;
+    withinB.a <== 0 - dir * sizeB;
+    withinB.b <== lots;
+
+    // B pays at most the shortfall beyond the fund
+    component withinShortfall = RequireGreaterEq(136);
+    withinShortfall.enabled <== isDel;
+    withinShortfall.a <== 0 - insuranceIn - preEquity;
+    withinShortfall.b <== amount;
+    // B stays solvent
+    component bSolvent = RequireGreaterEq(136);
+    bSolvent.enabled <== isDel;
+    bSolvent.a <== bPostEquity;
+    bSolvent.b <== 0;
+}

@@ -1,0 +1,143 @@
+/**
+ * DELEVERAGE (issue 15: a loss the insurance fund cannot cover is socialised by a proven rule). alice holds
+ * 15,000 perpetual lots bought from bob at 3,000; a gap to 2,600 leaves her 10,225 quote under water with an
+ * empty fund. The honest close passes her position to bob (the short on the other side) at the mark with
+ * her deficit paid, and leaves claims exactly at deposits; each attack is built the way a dishonest operator would build it (the TypeScript checks
+ * off, public data hashed consistently) and is refused at the rule's own constraint; the witness builder's
+ * refusal code is checked on the honest path, and a refused batch changes nothing.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
+import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
+import { accountRisk, deleverageAmount } from "../../../sequencer/derivatives/formulas.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import type { BatchTx, DeleverageTx } from "../../../sequencer/protocol/transactions.ts";
+import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
+import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
+import {
+  aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, GAP_UPDATE, INSTRUMENTS, NOW, oracleRisks, registerDave, traders,
+} from "../../helpers/derivatives.ts";
+import { aliceLongFuture, AT_EXPIRY } from "../../helpers/huntStates.ts";
+
+after(terminateSnarkjsCurve);
+const { alice, bob, carol } = traders;
+const PERP = 0;
+const GAP = { oracle: GAP_UPDATE() };
+
+const deleverage = (fields: Partial<DeleverageTx> = {}): DeleverageTx => ({
+  type: TxType.DELEVERAGE, deleveragedAccountId: alice.accountId, counterpartyAccountId: bob.accountId, instrumentId: PERP,
+  lots: 15_000n, amount: 0n, ...fields,
+});
+
+/** An account's equity at the gap's marks. */
+function equityAfterGap(state: ExchangeState, accountId: number): bigint {
+  return accountRisk(state.account(accountId).deriv, oracleRisks(state, GAP_UPDATE())).equity;
+}
+
+/** The sequencer's amount (formulas.ts deleverageAmount) for deleveraging alice against `counterparty` after the gap. */
+function fairAmount(state: ExchangeState, counterparty: number): bigint {
+  return deleverageAmount(state.account(alice.accountId).deriv, state.account(counterparty).deriv, oracleRisks(state, GAP_UPDATE()), state.globals.insuranceFund);
+}
+
+/** The witness builder (rules on) refuses `tx` with `code` after the gap, leaving the state as it was. */
+function builderRefuses(state: ExchangeState, tx: BatchTx, code: string): void {
+  const root = state.root;
+  assert.throws(
+    () => buildBatch(state, [tx], { batchNumber: 50, timestamp: NOW, ...GAP }),
+    (e: unknown) => e instanceof TxRejected && e.code === code,
+    `the builder did not refuse with ${code}`,
+  );
+  assert.equal(state.root, root, "a refused batch changes nothing");
+}
+
+describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, by a proven rule", { timeout: 900_000 }, () => {
+  before(async () => {
+    await loadBatchCircuit(TEST_PARAMS);
+  });
+
+  it("proves the honest close: bob takes alice's position at the mark and pays her whole deficit; nothing is left as bad debt", async () => {
+    const state = aliceLongPerpetual();
+    const deficit = -equityAfterGap(state, alice.accountId);
+    assert.ok(deficit > 10_000_000_000n, `alice is more than 10,000 quote under water (${deficit})`);
+    const bobBefore = equityAfterGap(state, bob.accountId);
+    const amount = fairAmount(state, bob.accountId);
+    assert.equal(amount, deficit, "the fund is empty: bob pays all of it");
+    assert.equal(await witnessFailure(state, [deleverage({ amount })], GAP), null);
+    assert.deepEqual([state.account(alice.accountId).deriv.positions[PERP].size, state.account(bob.accountId).deriv.positions[PERP].size], [0n, 0n]);
+    assert.equal(state.account(alice.accountId).deriv.collateral, 0n, "alice is made whole, exactly");
+    assert.equal(state.account(bob.accountId).deriv.collateral, bobBefore - deficit, "bob paid it");
+    assert.equal(state.globals.badDebt, 0n);
+    assert.equal(claims(state), DEPOSITS, "what can be claimed is what was deposited");
+  });
+
+  it("lets the insurance fund pay first: the counterparty pays only what the fund cannot cover, then the fund pays the rest", async () => {
+    const fund = 4_000_000_000n;
+    const withFund = (): ExchangeState => {
+      const state = aliceLongPerpetual();
+      state.setGlobals({ ...state.globals, insuranceFund: fund });
+      return state;
+    };
+    const state = withFund();
+    const deficit = -equityAfterGap(state, alice.accountId);
+    const whole = deleverage({ amount: deficit });
+    builderRefuses(withFund(), whole, "ABOVE_SHORTFALL");
+    await refuses(withFund(), [whole], rule("Deleverage", "withinShortfall.b <== amount"), GAP);
+    assert.equal(fairAmount(state, bob.accountId), deficit - fund);
+    assert.equal(await witnessFailure(state, [deleverage({ amount: deficit - fund })], GAP), null);
+    assert.equal(state.account(alice.accountId).deriv.collateral, 0n);
+    assert.equal(state.globals.insuranceFund, 0n, "the fund paid its 4,000 first");
+  });
+
+  it("refuses to deleverage an account the insurance fund can make whole (liquidate it instead)", async () => {
+    const state = aliceLongPerpetual();
+    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    const tx = deleverage({ amount: 1n });
+    builderRefuses(state, tx, "NOT_BANKRUPT");
+    await refuses(state, [tx], rule("Deleverage", "bankrupt.b <== 1"), GAP);
+  });
+
+  it("refuses a counterparty without the opposite position, a close larger than the position or of no lots, and a self-deleverage", async () => {
+    const noPosition = deleverage({ counterpartyAccountId: carol.accountId });
+    builderRefuses(aliceLongPerpetual(), noPosition, "BAD_DELEVERAGE_SIZE");
+    await refuses(aliceLongPerpetual(), [noPosition], rule("Deleverage", "withinB.b <== lots"), GAP);
+    await refuses(aliceLongPerpetual(), [deleverage({ lots: 15_001n })], rule("Deleverage", "withinA.b <== lots"), GAP);
+    await refuses(aliceLongPerpetual(), [deleverage({ lots: 0n })], rule("Deleverage", "lotsPositive.b <== 1"), GAP);
+    const self = deleverage({ counterpartyAccountId: alice.accountId, lots: 1n });
+    builderRefuses(aliceLongPerpetual(), self, "SELF_DELEVERAGE");
+    await refuses(aliceLongPerpetual(), [self], rule("Deleverage", "isDel * same.out === 0"), GAP);
+  });
+
+  it("refuses a deleverage on an instrument that is not registered, or has settled (SETTLE closes those positions)", async () => {
+    const threeInstruments = (): ExchangeState => derivativesState(undefined, INSTRUMENTS.slice(0, 3));
+    const unregistered = deleverage({ instrumentId: 3, lots: 1n });
+    builderRefuses(threeInstruments(), unregistered, "UNKNOWN_INSTRUMENT");
+    await refuses(threeInstruments(), [unregistered], rule("Deleverage", "isDel * kindNone === 0"), GAP);
+    await refuses(aliceLongFuture(), [deleverage({ instrumentId: 1, lots: 100n })], rule("Deleverage", "isDel * (1 - notSettled) === 0"), AT_EXPIRY);
+  });
+
+  it("never pushes the counterparty under water: a small short pays what its equity holds, not the whole deficit", async () => {
+    // dave (3,100 quote) sells alice 1,000 more lots at 3,000; after the gap alice is about 14,225 quote under
+    // water and dave holds about 7,100: making dave pay 10,000 is refused, the fair amount (all he holds) passes.
+    const setup = (): ExchangeState => {
+      const state = aliceLongPerpetual();
+      registerDave(state, 3_100_000_000n);
+      const buy = derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1_000n });
+      const sell = derivOrder(dave, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1_000n });
+      apply(state, [{ type: TxType.DERIV_TRADE, buy, sell, lots: 1_000n, priceTicks: 300_000n, buyFeePpm: 0, sellFeePpm: 0 }]);
+      return state;
+    };
+    const greedy = deleverage({ counterpartyAccountId: dave.accountId, lots: 1_000n, amount: 10_000_000_000n });
+    builderRefuses(setup(), greedy, "COUNTERPARTY_INSOLVENT");
+    await refuses(setup(), [greedy], rule("Deleverage", "bSolvent.b <== 0"), GAP);
+    const state = setup();
+    const daveEquity = equityAfterGap(state, dave.accountId);
+    const amount = fairAmount(state, dave.accountId);
+    assert.equal(amount, daveEquity, "dave pays all his equity, less than alice's deficit");
+    assert.equal(await witnessFailure(state, [deleverage({ counterpartyAccountId: dave.accountId, lots: 1_000n, amount })], GAP), null);
+    assert.equal(state.account(dave.accountId).deriv.collateral, 0n, "dave is left flat at zero, not under water");
+    assert.equal(state.account(alice.accountId).deriv.positions[PERP].size, 15_000n, "alice keeps the rest of her position for the next counterparty");
+  });
+});
