@@ -78,6 +78,14 @@ export type CoreParts = {
   observers: CoreObservers;
 };
 
+/**
+ * The exchange's cancels that the proven state records (OPERATOR_CANCEL): the risk engine's (`uncovered`), the
+ * resting order of a self-trade (`self-trade`) and a reduce-only order's remainder (`reduce-only`): orders that
+ * rested, or whose fills are in the proven state, and that would otherwise stay fillable within their signed
+ * limits. Rare by nature, so a spot slot each is cheap; IOC remainders (every unfilled market order) are not (G12).
+ */
+export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([CancelReason.UNCOVERED, CancelReason.SELF_TRADE, CancelReason.REDUCE_ONLY]);
+
 /** The accounts a transaction concerns (whose history shows its rejection). */
 export function txAccounts(tx: BatchTx): number[] {
   switch (tx.type) {
@@ -461,17 +469,18 @@ export class ExchangeCore {
   }
 
   /**
-   * Turns fills into trade transactions and forgets orders that left the book. An order the risk engine
-   * cancelled (reason UNCOVERED) is queued as an OPERATOR_CANCEL, so the proven state cancels it too and no
+   * Turns fills into trade transactions and forgets orders that left the book. An order the exchange cancelled
+   * for one of PROVEN_CANCEL_REASONS is queued as an OPERATOR_CANCEL, so the proven state cancels it too and no
    * later batch can fill it within its signed limits (a trader's own cancel is queued as CANCEL by cancelVerified;
-   * the other reasons are enforced by the circuit already: expiry, the key, the instrument's settlement).
+   * the circuit itself refuses fills after expiry, of a replaced key and on a settled instrument; an IOC
+   * remainder is not proven: RULES.md G12).
    */
   absorb(events: readonly EngineEvent[], time: number, incoming?: Signed<Order>): void {
     for (const e of events) {
       if (e.type === "fill") this.enqueue(this.#tradeOf(e, incoming), time);
       else if (e.type === "cancelled") {
         this.#forget(e.accountId, e.orderId);
-        if (e.reason === CancelReason.UNCOVERED) this.enqueue({ type: TxType.OPERATOR_CANCEL, accountId: e.accountId, orderId: e.orderId }, time);
+        if (PROVEN_CANCEL_REASONS.has(e.reason)) this.enqueue({ type: TxType.OPERATOR_CANCEL, accountId: e.accountId, orderId: e.orderId }, time);
       }
     }
     for (const e of events) {

@@ -84,6 +84,20 @@ describe("sequencer intake", () => {
     assert.equal(s.state.balance(1, 0), s.risk.balance(1, 0));
   });
 
+  it("proves a self-trade's cancel of the resting order (OPERATOR_CANCEL), so the operator can never fill it later", () => {
+    const s = sequencer();
+    s.acceptRequest({ type: TxType.DEPOSIT, accountId: 2, tokenId: 0, amount: 10_000_000n }); // bob, with quote too, can buy
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
+    const events = s.placeOrder(order(bob, { orderId: 2n, side: Side.BUY, priceTicks: 95n, sizeLots: 4n }));
+    assert.deepEqual(events.filter((e) => e.type === "cancelled").map((e) => e.type === "cancelled" && [e.orderId, e.reason]), [[1n, "self-trade"]]);
+    assert.deepEqual(s.peekPending().filter((t) => t.type === TxType.OPERATOR_CANCEL), [{ type: TxType.OPERATOR_CANCEL, accountId: 2, orderId: 1n }]);
+    const txs = s.peekPending();
+    for (let i = 0; i < txs.length; i += TEST_PARAMS.slots) {
+      buildBatch(s.state, txs.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: Math.floor(Date.now() / 1000) });
+    }
+    assert.deepEqual(s.state.orderSlot(2, 1n), { storedId: 1n, filled: 0n, cancelled: true }, "the proven slot says cancelled");
+  });
+
   it("queues a signed cancel only for a live order", () => {
     const s = sequencer();
     s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }));
