@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import { encodeFunctionData, getAddress, getContract, hexToBytes, parseEventLogs, zeroHash, type Abi, type Address, type Hex } from "viem";
 
-import { FIELD_MODULUS, INSTRUMENT_MARKET_BASE, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
+import { DERIV_TX_TYPES, FIELD_MODULUS, INSTRUMENT_MARKET_BASE, SPOT_TX_TYPES, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
 import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodianArgs.ts";
 import {
   encodeRecord,
@@ -1451,15 +1451,17 @@ describe("Custodian", () => {
 
       it("refuses transaction types a slot cannot hold: derivatives types in spot slots, spot types in derivatives slots", async () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
-        // Spot slot 1 holds 0..6, 12 (FORCED_WITHDRAW) and 14 (FEE_WITHDRAW) only.
-        for (const type of [7, 8, 9, 10, 11, 13, 15, 16, 0xff]) {
+        // Every byte value a slot's types (SPOT_TX_TYPES, DERIV_TX_TYPES of constants.ts) leave out, up to past the last type.
+        const others = (types: readonly number[]) => [...Array.from({ length: 24 }, (_, t) => t), 0xff].filter((t) => !types.includes(t));
+        // Spot slot 1 holds SPOT_TX_TYPES only (0..6, FORCED_WITHDRAW, FEE_WITHDRAW, OPERATOR_CANCEL).
+        for (const type of others(SPOT_TX_TYPES)) {
           const pd = batchBytes(await header(), [], SHAPE);
           pd[RECORDS_AT + RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [1n, type]);
         }
-        // The derivatives slot (slot index 2 = slots) holds 0, 7..11, 13 (FORCED_COLLATERAL_WITHDRAW) and 15
-        // (INSURANCE_WITHDRAW) only.
-        for (const type of [1, 2, 3, 4, 5, 6, 12, 14, 16, 0xff]) {
+        // The derivatives slot (slot index 2 = slots) holds DERIV_TX_TYPES only (0, 7..11, FORCED_COLLATERAL_WITHDRAW,
+        // INSURANCE_WITHDRAW, DELEVERAGE).
+        for (const type of others(DERIV_TX_TYPES)) {
           const pd = batchBytes(await header(), [], SHAPE);
           pd[RECORDS_AT + SLOTS * RECORD_BYTES] = type;
           await expectRejected(env, pd, "UnknownTxType", [BigInt(SLOTS), type]);
