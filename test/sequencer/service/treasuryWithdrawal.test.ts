@@ -56,7 +56,7 @@ describe("treasury withdrawals in the sequencer", () => {
     assert.equal(seq.state.feePool, 0n, "honoured: both trades' fees paid out");
   });
 
-  it("pays the insurance fund out only down to the open bad debt; intake's view of the fund stays the proven one", async () => {
+  it("pays the insurance fund out only as far as it holds; a deficit beyond it draws the fund first, then is deleveraged; intake's view stays the proven one", async () => {
     const { seq, chain } = await funded();
     trade(seq, 15_000n, 1n);
     chain.now = NOW + 10;
@@ -72,19 +72,22 @@ describe("treasury withdrawals in the sequencer", () => {
     await seq.drain();
     assert.equal(seq.state.globals.insuranceFund, fund - 1_000_000n, "proven: the same");
 
-    // A gap to 3,400 leaves bob (short the 15,000 lots he sold alice) under water: closed at the mark, his equity is negative.
+    // A gap to 3,400 leaves bob (short the 15,000 lots he sold alice) under water by more than the fund holds:
+    // carol, who took alice's long, takes his short at the mark and pays what the fund does not (DELEVERAGE).
+    // (The withdrawal rule with open bad debt left, fund >= amount + badDebt, is test/circuits/treasuryWithdraw.test.ts's.)
     chain.now = NOW + 20;
-    assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [340_000_000_000n] }))).liquidations, [[bob.accountId, PERP, 15_000n]]);
+    const outcome = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [340_000_000_000n] }));
+    assert.deepEqual([outcome.liquidations, outcome.deleveraged], [[], [[bob.accountId, carol.accountId, PERP, 15_000n]]]);
     await seq.drain();
     const bobAfter = seq.state.account(bob.accountId).deriv;
-    assert.ok(bobAfter.collateral < 0n && bobAfter.positions.every((p) => p.size === 0n), "bob is flat in debt");
-    assert.equal(seq.state.globals.insuranceFund, 0n, "the fund paid all it held");
-    assert.equal(seq.state.globals.badDebt, -bobAfter.collateral, "what it could not cover is the open bad debt");
+    assert.ok(bobAfter.collateral === 0n && bobAfter.positions.every((p) => p.size === 0n), "bob is flat and made whole");
+    assert.equal(seq.state.globals.insuranceFund, 0n, "the fund paid all it held, first");
+    assert.equal(seq.state.globals.badDebt, 0n, "nothing is left as open bad debt");
     assert.equal(seq.derivatives.risk.badDebt, seq.state.globals.badDebt, "intake sees the same debt");
 
     seq.acceptRequest(insurance(1n));
     await seq.drain();
-    assert.equal(seq.state.globals.insuranceFund, 0n, "refused: nothing is left above the debt");
+    assert.equal(seq.state.globals.insuranceFund, 0n, "refused: the fund is empty");
     assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund);
     assert.equal(seq.pendingTransactions, 0);
   });
