@@ -9,7 +9,7 @@ import { checkOrderFields, orderMessage, transferMessage } from "../protocol/mes
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, deleverageClose, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange,
+  accountRisk, badDebtCover, deleverageClose, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange, withPosition,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -29,11 +29,6 @@ import type { DerivTx, InstrumentSpec } from "../protocol/transactions.ts";
 export type DerivContext = SlotContext & { oracleUsed: boolean; startInstruments: readonly InstrumentState[]; risks: readonly LotRisk[] };
 
 const COLLATERAL_LIMIT = 1n << BigInt(Bits.collateral - 1);
-
-function withPosition(acc: DerivAccount, instrumentId: number, delta: bigint, cash: bigint): DerivAccount {
-  const positions = acc.positions.map((p, i) => (i === instrumentId ? { ...p, size: p.size + delta } : p));
-  return { collateral: acc.collateral + cash, positions };
-}
 
 function checkRanges(acc: DerivAccount, who: number): void {
   if (acc.collateral < -COLLATERAL_LIMIT || acc.collateral >= COLLATERAL_LIMIT) reject("COLLATERAL_OVERFLOW", `account ${who}'s collateral out of range`);

@@ -109,6 +109,11 @@ export type Position = { size: bigint; snapshot: bigint };
 /** The derivatives part of an account: signed collateral (quote units) and one position per instrument. */
 export type DerivAccount = { collateral: bigint; positions: Position[] };
 
+/** `acc` with `delta` lots added to its position in instrument `id` and `cash` added to its collateral. */
+export function withPosition(acc: DerivAccount, id: number, delta: bigint, cash: bigint): DerivAccount {
+  return { collateral: acc.collateral + cash, positions: acc.positions.map((p, i) => (i === id ? { ...p, size: p.size + delta } : p)) };
+}
+
 /**
  * Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied, and the open
  * bad debt (the sum of {@link openDebt} over all accounts: what the insurance fund must keep).
@@ -256,12 +261,8 @@ export function deleverageClose(
   const size = victim.positions[id]?.size ?? 0n;
   const dir = size >= 0n ? 1n : -1n;
   const atMark = lots * (risks[id]?.mark ?? 0n);
-  const after = (acc: DerivAccount, delta: bigint, moved: bigint): DerivAccount => ({
-    collateral: acc.collateral + moved,
-    positions: acc.positions.map((p, i) => (i === id ? { ...p, size: p.size + delta } : p)),
-  });
-  const v = after(victim, -dir * lots, dir * atMark + amount);
-  const c = after(counterparty, dir * lots, -dir * atMark - amount);
+  const v = withPosition(victim, id, -dir * lots, dir * atMark + amount);
+  const c = withPosition(counterparty, id, dir * lots, -dir * atMark - amount);
   const shortfall = -(accountRisk(victim, risks).equity + fund);
   const fault = ((): RequestFault | null => {
     if (shortfall <= 0n) return { code: "NOT_BANKRUPT", message: `the account's equity plus the insurance fund (${fund}) is not negative: liquidate it instead` };

@@ -15,7 +15,7 @@ import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/consta
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  accountRisk, badDebtCover, deleverageAmount, deleverageClose, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, deleverageAmount, deleverageClose, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -161,10 +161,6 @@ export class DerivativesRisk implements RiskHook {
     return settleFunding(this.account(accountId), this.#instruments.map((i) => i.fundingIndex));
   }
 
-  #withPosition(acc: DerivAccount, id: number, delta: bigint, cash: bigint): DerivAccount {
-    return { collateral: acc.collateral + cash, positions: acc.positions.map((p, i) => (i === id ? { ...p, size: p.size + delta } : p)) };
-  }
-
   /** Collateral in from the spot quote balance (a TRANSFER to collateral). */
   creditCollateral(accountId: number, amount: bigint): void {
     const a = this.#touched(accountId);
@@ -211,13 +207,13 @@ export class DerivativesRisk implements RiskHook {
     const victim = this.#touched(victimId);
     const long = victim.positions[id].size > 0n;
     const cash = lots * priceTicks * inst.tickValue;
-    const afterTrade = this.#withPosition(victim, id, long ? -lots : lots, long ? cash : -cash);
+    const afterTrade = withPosition(victim, id, long ? -lots : lots, long ? cash : -cash);
     const equityAfter = accountRisk(afterTrade, risks).equity;
     if (liquidationDeepensDebt(accountRisk(victim, risks).equity, equityAfter, lots, inst.tickValue)) return null;
     const penalty = liquidationPenalty(lots, risks[id].mark, equityAfter);
     const penalised = { ...afterTrade, collateral: afterTrade.collateral - penalty };
     const cover = badDebtCover(penalised, this.#insuranceFund);
-    const liquidator = this.#withPosition(this.#touched(liquidatorId), id, long ? lots : -lots, long ? -cash : cash);
+    const liquidator = withPosition(this.#touched(liquidatorId), id, long ? lots : -lots, long ? -cash : cash);
     const l = accountRisk(liquidator, risks);
     if (l.equity < l.im) return null;
     if (commit) {
@@ -268,7 +264,7 @@ export class DerivativesRisk implements RiskHook {
     const mark = this.#risks?.[id].mark ?? 0n;
     const a = this.#touched(accountId);
     const size = a.positions[id].size;
-    const paid = this.#withPosition(a, id, -size, size * mark);
+    const paid = withPosition(a, id, -size, size * mark);
     const cover = badDebtCover(paid, this.#insuranceFund);
     this.#set(accountId, { ...paid, collateral: paid.collateral + cover });
     this.#insuranceFund -= cover;
@@ -326,8 +322,8 @@ export class DerivativesRisk implements RiskHook {
     const cash = fill.lots * perLot;
     const buyFee = feeAmount(cash, makerBuys ? fill.makerFeePpm : fill.takerFeePpm);
     const sellFee = feeAmount(cash, makerBuys ? fill.takerFeePpm : fill.makerFeePpm);
-    this.#set(buy.accountId, this.#withPosition(this.#touched(buy.accountId), id, fill.lots, -(cash + buyFee)));
-    this.#set(sell.accountId, this.#withPosition(this.#touched(sell.accountId), id, -fill.lots, cash - sellFee));
+    this.#set(buy.accountId, withPosition(this.#touched(buy.accountId), id, fill.lots, -(cash + buyFee)));
+    this.#set(sell.accountId, withPosition(this.#touched(sell.accountId), id, -fill.lots, cash - sellFee));
     this.ledger.fill(buy.accountId, id, fill.lots, perLot, buyFee);
     this.ledger.fill(sell.accountId, id, -fill.lots, perLot, sellFee);
     for (const o of [maker, taker]) {
