@@ -371,7 +371,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @param slots_ Spot transaction slots per batch.
     /// @param derivatives Derivatives sizes of the circuit (sequencer/protocol/params.ts), checked as its
     /// `checkParams` does: at least one underlying, `optionInstruments <= instruments`, `2 * instruments + 1 <= 16`,
-    /// `2 + 2 * underlyings + instruments <= 16`; and derivSlots > 0 when instruments > 0 (otherwise an instrument
+    /// `2 + underlyings + optionInstruments + instruments <= 16` (the oracle message); and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue).
     /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
     /// timelock (non-zero; its getMinDelay() must exceed the deadline, TimelockDelayTooShort otherwise), which gets
@@ -429,7 +429,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         instruments = derivatives.instruments;
         optionInstruments = derivatives.optionInstruments;
         uint256 recordsOffset =
-            ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.instruments);
+            ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.optionInstruments, derivatives.instruments);
         _recordsOffset = recordsOffset;
         publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
         nextOptionId = derivatives.instruments - derivatives.optionInstruments;
@@ -1115,7 +1115,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint256 u = d.underlyings;
         uint256 n = d.instruments;
         if (
-            u == 0 || d.optionInstruments > n || 2 * n + 1 > 16 || 2 + 2 * u + n > 16 || (n > 0 && d.derivSlots == 0)
+            u == 0 || d.optionInstruments > n || 2 * n + 1 > 16 || 2 + u + d.optionInstruments + n > 16 || (n > 0 && d.derivSlots == 0)
         ) revert InvalidCapacity();
     }
 
@@ -1144,14 +1144,14 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         return true;
     }
 
-    /// @dev Stores an oracle batch's index prices (7 bytes each, every underlying's price followed by its vol).
+    /// @dev Stores an oracle batch's index prices (7 bytes each, one per underlying, right after the fixed fields).
     function _storePrices(bytes calldata publicData) private {
         uint256 u = underlyings;
         uint256 at = ProtocolConstants.HEADER_BYTES + ProtocolConstants.ORACLE_FIXED_BYTES;
         uint256 word;
         for (uint256 i = 0; i < u; ++i) {
             uint256 price = uint56(bytes7(publicData[at:at + ProtocolConstants.ORACLE_PRICE_BYTES]));
-            at += ProtocolConstants.ORACLE_PRICE_BYTES + ProtocolConstants.ORACLE_VOL_BYTES;
+            at += ProtocolConstants.ORACLE_PRICE_BYTES;
             word |= price << ((i & 3) << 6);
             if (i & 3 == 3 || i + 1 == u) {
                 _lastPrices[i >> 2] = word;

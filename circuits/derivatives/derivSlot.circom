@@ -369,7 +369,6 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     deleverage.lots <== lots;
     deleverage.amount <== amount;
     deleverage.kindNone <== kind.out[KIND_NONE()];
-    deleverage.notSettled <== notSettled.out;
     deleverage.sizeA <== sizeA.out;
     deleverage.sizeB <== sizeB.out;
     deleverage.dir <== fill.liqDir;

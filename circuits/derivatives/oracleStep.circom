@@ -23,7 +23,7 @@ template LotValue() {
     out <== d.q;
 }
 
-/// Proves, for one instrument: its kind flags, the oracle price and vol of its underlying, and its
+/// Proves, for one instrument: its kind flags, the oracle price of its underlying, and its
 /// expiry settlement (DERIVATIVES.md: a registered dated instrument not yet settled settles at the
 /// oracle price once oracleTime >= expiry); useBS = 1 when it is a live option marked by Black-Scholes.
 template InstrumentState(U) {
@@ -31,7 +31,6 @@ template InstrumentState(U) {
     signal input used;
     signal input oracleTime;
     signal input prices[U];
-    signal input vols[U];
     signal output settleOut;
     signal output settled;
     signal output registered;
@@ -42,7 +41,6 @@ template InstrumentState(U) {
     signal output isCall;
     signal output isPut;
     signal output price;
-    signal output vol;
     signal output useBS;
 
     // kind, one-hot (the table's fields were range-checked when they were written)
@@ -70,23 +68,18 @@ template InstrumentState(U) {
     var selSum = 0;
     var selValue = 0;
     var p = 0;
-    var v = 0;
     signal priceTerm[U];
-    signal volTerm[U];
     for (var u = 0; u < U; u++) {
         selU[u] <-- inst[I_UNDERLYING()] == u ? 1 : 0;
         selU[u] * (selU[u] - 1) === 0;
         selSum += selU[u];
         selValue += u * selU[u];
         priceTerm[u] <== selU[u] * prices[u];
-        volTerm[u] <== selU[u] * vols[u];
         p += priceTerm[u];
-        v += volTerm[u];
     }
     selSum === 1;
     selValue === inst[I_UNDERLYING()];
     price <== p;
-    vol <== v;
 
     component unsettled = IsZero();
     unsettled.in <== inst[I_SETTLE()];
@@ -187,8 +180,8 @@ template InstrumentMarks() {
     fundingRange.in <== fundingOut;
 }
 
-/// Proves the batch-level oracle step of DERIVATIVES.md: if `used`, the update (time, epoch, prices,
-/// vols, rates) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
+/// Proves the batch-level oracle step of DERIVATIVES.md: if `used`, the update (time, epoch, prices per
+/// underlying, implied vols per option id, rates per instrument) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
 /// and its values are in range; the funding tick happens iff epoch = oldEpoch + 1 (epoch in
 /// {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and funding, with
 /// per-lot marks and margins; `bits` is the oracle section of the public data. If not `used`, every
@@ -204,7 +197,7 @@ template OracleStep(N, O, U) {
     signal input oracleTime;
     signal input fundingEpoch;
     signal input prices[U];
-    signal input vols[U];
+    signal input vols[O];       // vols[k]: option id N - O + k (a vol per expiry and strike)
     signal input rates[N];
     signal input oracleSig[3];
     signal output instruments[N][I_FIELDS()];
@@ -215,7 +208,7 @@ template OracleStep(N, O, U) {
     signal output mmShort[N];
     signal output newOracleTime;
     signal output newFundingEpoch;
-    signal output bits[8 * (41 + 10 * U + 3 * N)];
+    signal output bits[8 * (41 + 7 * U + 3 * O + 3 * N)];
 
     oracleUsed * (oracleUsed - 1) === 0;
     signal unused <== 1 - oracleUsed;
@@ -225,7 +218,9 @@ template OracleStep(N, O, U) {
     unused * fundingEpoch === 0;
     for (var u = 0; u < U; u++) {
         unused * prices[u] === 0;
-        unused * vols[u] === 0;
+    }
+    for (var k = 0; k < O; k++) {
+        unused * vols[k] === 0;
     }
     for (var i = 0; i < N; i++) unused * rates[i] === 0;
 
@@ -236,17 +231,19 @@ template OracleStep(N, O, U) {
     epochBits.in <== fundingEpoch;
     component priceHi[U];
     component priceLo[U];  // inspect: a range check; its bits are not used
-    component volHi[U];
-    component volLo[U];  // inspect: a range check; its bits are not used
+    component volHi[O];
+    component volLo[O];  // inspect: a range check; its bits are not used
     for (var u = 0; u < U; u++) {
         priceHi[u] = Num2Bits(BITS_ORACLEPRICE());
         priceHi[u].in <== prices[u];
         priceLo[u] = Num2Bits(BITS_ORACLEPRICE());
         priceLo[u].in <== prices[u] - oracleUsed * MIN_ORACLE_PRICE();
-        volHi[u] = Num2Bits(BITS_VOLPPM());
-        volHi[u].in <== vols[u];
-        volLo[u] = Num2Bits(BITS_VOLPPM());
-        volLo[u].in <== vols[u] - oracleUsed * MIN_VOL_PPM();
+    }
+    for (var k = 0; k < O; k++) {
+        volHi[k] = Num2Bits(BITS_VOLPPM());
+        volHi[k].in <== vols[k];
+        volLo[k] = Num2Bits(BITS_VOLPPM());
+        volLo[k].in <== vols[k] - oracleUsed * MIN_VOL_PPM();
     }
     component rateBits[N];
     for (var i = 0; i < N; i++) {
@@ -255,14 +252,12 @@ template OracleStep(N, O, U) {
     }
 
     // signature
-    component msg = Poseidon(2 + 2 * U + N);
+    component msg = Poseidon(2 + U + O + N);
     msg.inputs[0] <== DOMAIN_ORACLE();
     msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
-    for (var u = 0; u < U; u++) {
-        msg.inputs[2 + 2 * u] <== prices[u];
-        msg.inputs[3 + 2 * u] <== vols[u];
-    }
-    for (var i = 0; i < N; i++) msg.inputs[2 + 2 * U + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    for (var u = 0; u < U; u++) msg.inputs[2 + u] <== prices[u];
+    for (var k = 0; k < O; k++) msg.inputs[2 + U + k] <== vols[k];
+    for (var i = 0; i < N; i++) msg.inputs[2 + U + O + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
     // the oracle key is on the curve: the section carries it compressed (y and the sign of x), so x is
     // the operator's choice otherwise (SPEC.md "Keys"); the custodian checks y against the registered key
     component keyOnCurve = OnCurveIfEnabled();
@@ -290,7 +285,7 @@ template OracleStep(N, O, U) {
     tick * (tick - 1) === 0;
     newFundingEpoch <== oldFundingEpoch + tick;
 
-    component st[N];  // inspect: vol and useBS feed Black-Scholes, which only the option ids have
+    component st[N];  // inspect: useBS feeds Black-Scholes, which only the option ids have
     component marks[N];
     component bs[O];
     component optValue[O];
@@ -300,7 +295,6 @@ template OracleStep(N, O, U) {
         st[i].used <== oracleUsed;
         st[i].oracleTime <== oracleTime;
         st[i].prices <== prices;
-        st[i].vols <== vols;
 
         marks[i] = InstrumentMarks();
         marks[i].inst <== oldInstruments[i];
@@ -317,13 +311,14 @@ template OracleStep(N, O, U) {
         marks[i].tick <== tick;
         marks[i].rate <== rates[i];
         if (i >= N - O) {
-            // Black-Scholes on the oracle inputs for a live option, on a valid dummy point otherwise
+            // Black-Scholes on the oracle inputs for a live option (its underlying's price, its own vol), on a
+            // valid dummy point otherwise
             var k = i - (N - O);
             bs[k] = BlackScholes();
             bs[k].isCall <== st[i].isCall;
             bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
             bs[k].strike <== FX_PRICE_MIN() + st[i].useBS * (oldInstruments[i][I_STRIKE()] - FX_PRICE_MIN());
-            bs[k].volPpm <== FX_VOL_MIN() + st[i].useBS * (st[i].vol - FX_VOL_MIN());
+            bs[k].volPpm <== FX_VOL_MIN() + st[i].useBS * (vols[k] - FX_VOL_MIN());
             bs[k].timeSeconds <== st[i].useBS * (oldInstruments[i][I_EXPIRY()] - oracleTime);
             bs[k].ratePpm <== RISK_FREE_RATE_PPM();
             optValue[k] = DivFloor(72, 91, 0);
@@ -365,7 +360,9 @@ template OracleStep(N, O, U) {
     for (var u = 0; u < U; u++) {
         for (var b = 0; b < 56; b++) bits[at + b] <== b < 6 ? 0 : priceHi[u].out[55 - b];
         at += 56;
-        for (var b = 0; b < 24; b++) bits[at + b] <== b < 1 ? 0 : volHi[u].out[23 - b];
+    }
+    for (var k = 0; k < O; k++) {
+        for (var b = 0; b < 24; b++) bits[at + b] <== b < 1 ? 0 : volHi[k].out[23 - b];
         at += 24;
     }
     for (var i = 0; i < N; i++) {

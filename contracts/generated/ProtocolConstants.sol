@@ -65,7 +65,7 @@ library ProtocolConstants {
     uint256 internal constant ORACLE_FIXED_BYTES = 41;
     /// @dev Oracle section: bytes of each underlying's price.
     uint256 internal constant ORACLE_PRICE_BYTES = 7;
-    /// @dev Oracle section: bytes of each underlying's volatility.
+    /// @dev Oracle section: bytes of each option instrument id's implied volatility.
     uint256 internal constant ORACLE_VOL_BYTES = 3;
     /// @dev Oracle section: bytes of each instrument's funding rate.
     uint256 internal constant ORACLE_RATE_BYTES = 3;

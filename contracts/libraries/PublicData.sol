@@ -34,20 +34,26 @@ library PublicData {
         uint32 timestamp;
     }
 
-    /// @notice Bytes of the oracle section for `underlyings` underlyings and `instruments` instruments.
-    function oracleSectionBytes(uint256 underlyings, uint256 instruments) internal pure returns (uint256) {
-        return ProtocolConstants.ORACLE_FIXED_BYTES
-            + underlyings * (ProtocolConstants.ORACLE_PRICE_BYTES + ProtocolConstants.ORACLE_VOL_BYTES)
-            + instruments * ProtocolConstants.ORACLE_RATE_BYTES;
-    }
-
-    /// @notice Total public-data bytes of a batch: header, oracle section, `slots + derivSlots` records.
-    function lengthFor(uint256 slots, uint256 derivSlots, uint256 underlyings, uint256 instruments)
+    /// @notice Bytes of the oracle section: a price per underlying, a vol per option instrument id, a rate per
+    /// instrument, after the fixed fields.
+    function oracleSectionBytes(uint256 underlyings, uint256 optionInstruments, uint256 instruments)
         internal
         pure
         returns (uint256)
     {
-        return ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, instruments)
+        return ProtocolConstants.ORACLE_FIXED_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
+            + optionInstruments * ProtocolConstants.ORACLE_VOL_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES;
+    }
+
+    /// @notice Total public-data bytes of a batch: header, oracle section, `slots + derivSlots` records.
+    function lengthFor(
+        uint256 slots,
+        uint256 derivSlots,
+        uint256 underlyings,
+        uint256 optionInstruments,
+        uint256 instruments
+    ) internal pure returns (uint256) {
+        return ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, optionInstruments, instruments)
             + (slots + derivSlots) * ProtocolConstants.RECORD_BYTES;
     }
 

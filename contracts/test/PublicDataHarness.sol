@@ -35,17 +35,23 @@ contract PublicDataHarness {
     }
 
     /// @notice {PublicData-oracleSectionBytes}.
-    function oracleSectionBytes(uint256 underlyings, uint256 instruments) external pure returns (uint256) {
-        return PublicData.oracleSectionBytes(underlyings, instruments);
-    }
-
-    /// @notice {PublicData-lengthFor}.
-    function lengthFor(uint256 slots, uint256 derivSlots, uint256 underlyings, uint256 instruments)
+    function oracleSectionBytes(uint256 underlyings, uint256 optionInstruments, uint256 instruments)
         external
         pure
         returns (uint256)
     {
-        return PublicData.lengthFor(slots, derivSlots, underlyings, instruments);
+        return PublicData.oracleSectionBytes(underlyings, optionInstruments, instruments);
+    }
+
+    /// @notice {PublicData-lengthFor}.
+    function lengthFor(
+        uint256 slots,
+        uint256 derivSlots,
+        uint256 underlyings,
+        uint256 optionInstruments,
+        uint256 instruments
+    ) external pure returns (uint256) {
+        return PublicData.lengthFor(slots, derivSlots, underlyings, optionInstruments, instruments);
     }
 
     /// @notice {PublicData-isSpotType}, {PublicData-isDerivativesType} and {PublicData-isRequest} of `txType`.

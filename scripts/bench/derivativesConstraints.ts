@@ -42,7 +42,7 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
       `${label} (depths ${p.accountLevels}/${p.balanceLevels}/${p.orderLevels}, ${p.instruments} instruments, ${p.optionInstruments} options, ${p.underlyings} underlyings)`,
       int(r.derivSlot), int(r.spotSlot), `${(r.derivSlot / r.spotSlot).toFixed(2)}x`, int(r.oracleStep),
       `${int(p.optionInstruments * r.blackScholes)} (${pct(p.optionInstruments * r.blackScholes, r.oracleStep)})`,
-      int(oracleSectionBytes(p.underlyings, p.instruments)),
+      int(oracleSectionBytes(p)),
     ];
   });
   console.log(table(

@@ -19,7 +19,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["RECORD_BYTES", RECORD_BYTES, "Bytes of one slot record (every slot, spot or derivatives)."],
   ["ORACLE_FIXED_BYTES", ORACLE_FIXED_BYTES, "Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4)."],
   ["ORACLE_PRICE_BYTES", ORACLE_PRICE_BYTES, "Oracle section: bytes of each underlying's price."],
-  ["ORACLE_VOL_BYTES", ORACLE_VOL_BYTES, "Oracle section: bytes of each underlying's volatility."],
+  ["ORACLE_VOL_BYTES", ORACLE_VOL_BYTES, "Oracle section: bytes of each option instrument id's implied volatility."],
   ["ORACLE_RATE_BYTES", ORACLE_RATE_BYTES, "Oracle section: bytes of each instrument's funding rate."],
   ["PUBLIC_INPUT_SHIFT", PUBLIC_INPUT_SHIFT, "The public input is sha256(publicData) shifted right by this many bits."],
   ["QUOTE_TOKEN_ID", QUOTE_TOKEN_ID, "Token id of the quote asset (fees, collateral)."],

@@ -14,7 +14,7 @@ import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TimeInForce } from "../..
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { deposit } from "../../sequencer/sdk/custodian.ts";
-import { OracleFeeder } from "../../sequencer/sdk/oracleFeeder.ts";
+import { OracleFeeder, type VolSurface } from "../../sequencer/sdk/oracleFeeder.ts";
 import { ApiRequestError } from "../../sequencer/sdk/wire.ts";
 
 const USDC = 10n ** 6n;
@@ -27,6 +27,20 @@ const usd = (dollars: number) => BigInt(Math.round(dollars * 100)) * 1_000_000n;
 /** Price ticks of 0.01 USDC per ETH. */
 const ticks = (dollars: number) => BigInt(Math.round(dollars * 100));
 const VOL = 600_000n; // 60%
+
+/**
+ * The devnet oracle's vol surface (one vol per option, as the oracle signs them): VOL at the money, one vol
+ * point more per 1% the strike lies below the index (a put skew), half a point less per 1% above, within
+ * [30%, 150%]; other underlyings' options and empty option ids at VOL.
+ */
+function skew(ethPrice: bigint): VolSurface {
+  return (_id, option) => {
+    if (!option || option.underlying !== 0) return VOL;
+    const below = ((ethPrice - option.strike) * 1_000_000n) / ethPrice; // ppm of the index, negative above it
+    const vol = VOL + (below > 0n ? below : below / 2n);
+    return vol < 300_000n ? 300_000n : vol > 1_500_000n ? 1_500_000n : vol;
+  };
+}
 
 export type Trader = { name: string; c: ExchangeClient; clients: Clients };
 
@@ -94,9 +108,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   const OTHER_PRICES = Array.from({ length: ctx.underlyings - 1 }, () => usd(60_000));
   const feeder = new OracleFeeder({ url: ctx.maker.c.url, key: DEV_ORACLE_KEY, fundingEpochSeconds: HOUR, clock: ctx.clock });
   const publish = async (price: number) => {
-    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], [VOL, ...OTHER_PRICES.map(() => VOL)]);
+    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], skew(usd(price)));
     const rate = update.rates[PERP];
-    info(`oracle: ETH ${price.toFixed(2)}, vol 60%, funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
+    info(`oracle: ETH ${price.toFixed(2)}, vols ${update.vols.map((v) => `${Number(v) / 10_000}%`).join(" ")} (60% at the money, a put skew), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
       `${outcome.liquidations.length ? `; liquidations ${outcome.liquidations.map(([a, i, l]) => `account ${a} ${l} lots of ${i}`).join(", ")}` : ""}` +
       `${outcome.settled.length ? `; settled instruments ${outcome.settled.join(", ")}` : ""}${outcome.cancelled.length ? `; orders cancelled for margin: accounts ${outcome.cancelled.join(", ")}` : ""}`);
     return outcome;

@@ -194,7 +194,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       if (!Number.isInteger(id) || id < 0 || id >= N) reject("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
       const inst = ctx.startInstruments[id] ?? ctx.startInstruments[0];
       if (inst.kind === InstrumentKind.NONE) reject("UNKNOWN_INSTRUMENT", `instrument ${id} is not registered (at the batch's start)`);
-      if (inst.settlePrice !== 0n) reject("INSTRUMENT_SETTLED", `instrument ${id} has settled: SETTLE closes its positions`);
+      // a settled instrument may be deleveraged (at expiry, before SETTLE): it closes at its payoff per lot
       if (victimId === counterpartyId) reject("SELF_DELEVERAGE", "an account cannot take its own position");
       if (tx.lots < 0n || tx.lots >= 1n << BigInt(Bits.lots)) reject("BAD_QUANTITY", `lots ${tx.lots} out of range`);
       if (tx.amount < 0n || tx.amount >= 1n << BigInt(Bits.amount)) reject("BAD_AMOUNT", `amount ${tx.amount} out of range`);

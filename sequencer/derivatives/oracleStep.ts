@@ -8,8 +8,8 @@ import { compressPublicKey, publicKeyFault, verifyMessage } from "../crypto/baby
 import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
 import { oracleMessage, type SignedOracleUpdate } from "../protocol/messages.ts";
-import type { OracleSection } from "../protocol/publicData.ts";
-import type { CircuitParams } from "../protocol/params.ts";
+import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
+import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
 import { fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
 /** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
@@ -73,18 +73,21 @@ export function applyOracleStep(
   const noSig = [0n, 1n, 0n];
   if (!update) {
     return {
-      section: { used: false, key: 0n, time: 0n, fundingEpoch: 0n, prices: Array(p.underlyings).fill(0n), vols: Array(p.underlyings).fill(0n), rates: Array(p.instruments).fill(0n) },
+      section: unusedOracleSection(p),
       risks: state.instruments.map(() => NO_RISK),
       fundingTick: false,
       inputs: {
         oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
-        prices: Array(p.underlyings).fill(0n), vols: Array(p.underlyings).fill(0n), rates: Array(p.instruments).fill(0n), oracleSig: noSig,
+        prices: Array(p.underlyings).fill(0n), vols: Array(p.optionInstruments).fill(0n), rates: Array(p.instruments).fill(0n), oracleSig: noSig,
       },
     };
   }
-  if (update.prices.length !== p.underlyings || update.vols.length !== p.underlyings || update.rates.length !== p.instruments) {
-    throw new OracleRejected("BAD_ORACLE_SHAPE", `an update needs ${p.underlyings} prices and vols and ${p.instruments} rates`);
+  if (update.prices.length !== p.underlyings || update.vols.length !== p.optionInstruments || update.rates.length !== p.instruments) {
+    throw new OracleRejected(
+      "BAD_ORACLE_SHAPE",
+      `an update needs ${p.underlyings} prices (one per underlying), ${p.optionInstruments} vols (one per option id) and ${p.instruments} rates`,
+    );
   }
   // The public data carries the key compressed (y and the sign of x): the circuit proves it on the curve.
   const keyFault = publicKeyFault(update.key);
@@ -95,8 +98,11 @@ export function applyOracleStep(
   if (update.time < old.oracleTime) fail("ORACLE_WENT_BACK", `oracle time ${update.time} precedes the last one, ${old.oracleTime}`);
   update.prices.forEach((pr, u) => {
     if (!inRange(pr, MIN_ORACLE_PRICE, MAX_ORACLE_PRICE + 1n)) fail("BAD_ORACLE_PRICE", `price[${u}] = ${pr} outside [2^16, 2^50)`);
-    if (!inRange(update.vols[u], MIN_VOL_PPM, 1n << BigInt(Bits.volPpm))) fail("BAD_ORACLE_VOL", `vol[${u}] = ${update.vols[u]} outside [2^13, 2^23)`);
   });
+  update.vols.forEach((v, k) => {
+    if (!inRange(v, MIN_VOL_PPM, 1n << BigInt(Bits.volPpm))) fail("BAD_ORACLE_VOL", `vol[${k}] = ${v} outside [2^13, 2^23)`);
+  });
+  const vols = volsByInstrument(p, update.vols);
   const epochDelta = update.fundingEpoch - old.fundingEpoch;
   if (epochDelta !== 0 && epochDelta !== 1) fail("BAD_FUNDING_EPOCH", `funding epoch ${update.fundingEpoch} after ${old.fundingEpoch}`);
   const fundingTick = epochDelta === 1;
@@ -114,7 +120,7 @@ export function applyOracleStep(
       fail("SETTLEMENT_WINDOW_PASSED", `instrument ${i} expired at ${inst.expiry} and must settle at an update signed within ${SETTLEMENT_WINDOW} s of it, not at ${update.time}`);
     }
     const settled = settles ? { ...inst, settlePrice: price } : inst;
-    const risk = lotRisk(settled, price, update.vols[inst.underlying] ?? 0n, update.time);
+    const risk = lotRisk(settled, price, vols[i], update.time);
     risks.push(risk);
     const funded = fundingTick ? { ...settled, fundingIndex: settled.fundingIndex + fundingStep(rate, risk.mark) } : settled;
     if (funded !== inst) state.setInstrument(i, funded);

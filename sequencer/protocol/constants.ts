@@ -199,7 +199,10 @@ export const ApiDomain = { STREAM_AUTH: 256n } as const;
 export const RECORD_BYTES = 37;
 /** Bytes of the public-data header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). */
 export const HEADER_BYTES = 72;
-/** Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then per underlying price(7) vol(3), per instrument rate(3). */
+/**
+ * Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying,
+ * vol(3) per option instrument id (the last `optionInstruments` ids, in id order), rate(3) per instrument.
+ */
 export const ORACLE_FIXED_BYTES = 41;
 export const ORACLE_PRICE_BYTES = 7;
 export const ORACLE_VOL_BYTES = 3;
@@ -207,7 +210,10 @@ export const ORACLE_RATE_BYTES = 3;
 /** The public input is sha256(publicData) with its 3 low bits dropped, so it fits the field. */
 export const PUBLIC_INPUT_SHIFT = 3;
 
-/** Bytes of the oracle section for `underlyings` underlyings and `instruments` instruments. */
-export function oracleSectionBytes(underlyings: number, instruments: number): number {
-  return ORACLE_FIXED_BYTES + underlyings * (ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES) + instruments * ORACLE_RATE_BYTES;
+/** What sizes the oracle section and message: underlyings (a price each), option instrument ids (a vol each), instruments (a rate each). */
+export type OracleShape = { readonly underlyings: number; readonly optionInstruments: number; readonly instruments: number };
+
+/** Bytes of the oracle section of shape `s`. */
+export function oracleSectionBytes(s: OracleShape): number {
+  return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_VOL_BYTES + s.instruments * ORACLE_RATE_BYTES;
 }

@@ -43,7 +43,11 @@ export type Withdrawal = { accountId: number; tokenId: number; amount: bigint; n
 export type Cancel = { accountId: number; orderId: bigint };
 /** Moves `amount` of the quote token between the spot balance and derivatives collateral. */
 export type Transfer = { accountId: number; toCollateral: boolean; amount: bigint; nonce: number };
-/** What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"). */
+/**
+ * What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"): an index price per underlying, an implied
+ * vol per option instrument id (the last `optionInstruments` ids, in id order: a vol per expiry and strike), a
+ * funding rate per instrument.
+ */
 export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; vols: bigint[]; rates: bigint[] };
 /** An oracle update with the oracle's signature and key. */
 export type SignedOracleUpdate = OracleUpdate & { key: PublicKey; signature: Signature };
@@ -247,12 +251,13 @@ export function transferMessage(t: Transfer): bigint {
   return poseidon([Domain.TRANSFER, w0, checkWidth("amount", t.amount, Bits.amount)]);
 }
 
-/** Poseidon(5, time | epoch << 32, price_0, vol_0, ..., rate_0 + 2^23, ...). */
+/** Poseidon(5, time | epoch << 32, price_0, ..., price_{U-1}, vol_0, ..., vol_{O-1}, rate_0 + 2^23, ..., rate_{N-1} + 2^23). */
 export function oracleMessage(u: OracleUpdate): bigint {
-  if (u.prices.length !== u.vols.length) throw new RangeError("one price and one vol per underlying");
+  if (u.vols.length > u.rates.length) throw new RangeError("at most one vol per instrument");
   const offset = 1n << BigInt(Bits.fundingRate - 1);
   const inputs = [Domain.ORACLE, checkWidth("time", u.time, Bits.time) | (checkWidth("fundingEpoch", u.fundingEpoch, Bits.time) << 32n)];
-  u.prices.forEach((p, i) => inputs.push(checkWidth(`price[${i}]`, p, Bits.oraclePrice), checkWidth(`vol[${i}]`, u.vols[i], Bits.volPpm)));
+  u.prices.forEach((p, i) => inputs.push(checkWidth(`price[${i}]`, p, Bits.oraclePrice)));
+  u.vols.forEach((v, k) => inputs.push(checkWidth(`vol[${k}]`, v, Bits.volPpm)));
   u.rates.forEach((r, i) => inputs.push(checkWidth(`rate[${i}]`, r + offset, Bits.fundingRate)));
   if (inputs.length > 16) throw new RangeError("oracle message has more than 16 inputs");
   return poseidon(inputs);

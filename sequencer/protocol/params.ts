@@ -2,7 +2,7 @@
  * Circuit and state-tree sizes. Every tree is a quad tree (arity 4, Poseidon(4) per node), so a tree
  * of `levels` levels holds 4^levels leaves. One set of parameters = one circuit = one verifier contract.
  */
-import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, oracleSectionBytes, RECORD_BYTES } from "./constants.ts";
+import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, oracleSectionBytes, RECORD_BYTES, type OracleShape } from "./constants.ts";
 export type CircuitParams = {
   /** Quad levels of the account tree: 4^accountLevels accounts (account 0 is reserved, never assigned). */
   readonly accountLevels: number;
@@ -18,9 +18,9 @@ export type CircuitParams = {
   readonly derivSlots: number;
   /** Derivative instrument ids 0..instruments-1; every account has one position per id (2 * instruments + 1 <= 16). */
   readonly instruments: number;
-  /** The last `optionInstruments` ids are the only ones that may be options (one Black-Scholes each per batch). */
+  /** The last `optionInstruments` ids are the only ones that may be options (one Black-Scholes and one signed vol each per batch). */
   readonly optionInstruments: number;
-  /** Underlyings the oracle prices (index price and implied volatility each). */
+  /** Underlyings the oracle prices (an index price each; the implied volatility is per option id). */
   readonly underlyings: number;
 };
 
@@ -67,12 +67,22 @@ export function paramsId(p: CircuitParams): string {
 export function checkParams(p: CircuitParams): void {
   if (2 * p.instruments + 1 > 16) throw new RangeError(`instruments=${p.instruments}: a position vector must fit one Poseidon (<= 7)`);
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
-  if (2 + 2 * p.underlyings + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 2 + 2 underlyings + instruments <= 16");
+  if (2 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 2 + underlyings + optionInstruments + instruments <= 16");
   if (p.underlyings < 1) throw new RangeError("at least one underlying");
   if (p.marketLevels > MAX_MARKET_LEVELS) throw new RangeError(`marketLevels=${p.marketLevels}: spot market ids (below 4^marketLevels) must stay below the instrument markets' ${INSTRUMENT_MARKET_BASE} (<= ${MAX_MARKET_LEVELS})`);
 }
 
 /** Total public-data bytes of one batch: header, oracle section, spot records, derivatives records. */
 export function publicDataBytes(p: CircuitParams): number {
-  return HEADER_BYTES + oracleSectionBytes(p.underlyings, p.instruments) + (p.slots + p.derivSlots) * RECORD_BYTES;
+  return HEADER_BYTES + oracleSectionBytes(p) + (p.slots + p.derivSlots) * RECORD_BYTES;
+}
+
+/**
+ * The oracle's implied vols by instrument id: `vols` holds one per option id (the last `optionInstruments`
+ * ids, in id order), as the oracle signs them; ids that cannot be options get 0 (never priced by Black-Scholes).
+ */
+export function volsByInstrument(p: OracleShape, vols: readonly bigint[]): bigint[] {
+  if (vols.length !== p.optionInstruments) throw new RangeError(`${vols.length} vols for ${p.optionInstruments} option ids`);
+  const first = p.instruments - p.optionInstruments;
+  return Array.from({ length: p.instruments }, (_, id) => (id >= first ? vols[id - first] : 0n));
 }

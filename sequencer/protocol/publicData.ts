@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
   HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
-  TxType, Bits, oracleSectionBytes, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
+  TxType, Bits, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
 
 /** Field name and byte width, in record order, after the 1-byte type. */
@@ -126,9 +126,10 @@ export function decodeHeader(data: Uint8Array): BatchHeader {
 }
 
 /**
- * The oracle section of a batch (circuits/DERIVATIVES.md, "Oracle update"): the signed prices, vols
- * and funding rates the batch used. `used = false` means a batch without derivatives activity; every
- * other field is then 0. Rates are signed ppm, encoded as rate + 2^23.
+ * The oracle section of a batch (circuits/DERIVATIVES.md, "Oracle update"): the signed prices (one per
+ * underlying), vols (one per option instrument id) and funding rates (one per instrument) the batch used.
+ * `used = false` means a batch without derivatives activity; every other field is then 0. Rates are signed
+ * ppm, encoded as rate + 2^23.
  */
 export type OracleSection = {
   used: boolean;
@@ -143,14 +144,21 @@ export type OracleSection = {
 
 const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
 
-/** The oracle section of a batch that uses no oracle, for `underlyings` and `instruments`. */
-export function unusedOracleSection(underlyings: number, instruments: number): OracleSection {
-  return { used: false, key: 0n, time: 0n, fundingEpoch: 0n, prices: Array(underlyings).fill(0n), vols: Array(underlyings).fill(0n), rates: Array(instruments).fill(0n) };
+/** The oracle section of a batch that uses no oracle, of shape `s`. */
+export function unusedOracleSection(s: OracleShape): OracleSection {
+  return {
+    used: false, key: 0n, time: 0n, fundingEpoch: 0n,
+    prices: Array(s.underlyings).fill(0n), vols: Array(s.optionInstruments).fill(0n), rates: Array(s.instruments).fill(0n),
+  };
+}
+
+/** The shape of section `o`: its array lengths. */
+function shapeOf(o: OracleSection): OracleShape {
+  return { underlyings: o.prices.length, optionInstruments: o.vols.length, instruments: o.rates.length };
 }
 
 export function encodeOracleSection(o: OracleSection): Uint8Array {
-  if (o.prices.length !== o.vols.length) throw new RangeError("one price and one vol per underlying");
-  const out = new Uint8Array(oracleSectionBytes(o.prices.length, o.rates.length));
+  const out = new Uint8Array(oracleSectionBytes(shapeOf(o)));
   out[0] = o.used ? 1 : 0;
   writeUint(out, 1, 32, o.key, "oracleKey");
   writeUint(out, 33, 4, o.time, "oracleTime");
@@ -158,8 +166,11 @@ export function encodeOracleSection(o: OracleSection): Uint8Array {
   let at = ORACLE_FIXED_BYTES;
   o.prices.forEach((p, u) => {
     writeUint(out, at, ORACLE_PRICE_BYTES, p, `price[${u}]`);
-    writeUint(out, at + ORACLE_PRICE_BYTES, ORACLE_VOL_BYTES, o.vols[u], `vol[${u}]`);
-    at += ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES;
+    at += ORACLE_PRICE_BYTES;
+  });
+  o.vols.forEach((v, k) => {
+    writeUint(out, at, ORACLE_VOL_BYTES, v, `vol[${k}]`);
+    at += ORACLE_VOL_BYTES;
   });
   o.rates.forEach((r, i) => {
     if (r < -RATE_OFFSET || r >= RATE_OFFSET) throw new RangeError(`rate[${i}]=${r} does not fit ${Bits.fundingRate} signed bits`);
@@ -169,18 +180,19 @@ export function encodeOracleSection(o: OracleSection): Uint8Array {
   return out;
 }
 
-export function decodeOracleSection(data: Uint8Array, underlyings: number, instruments: number): OracleSection {
-  if (data.length !== oracleSectionBytes(underlyings, instruments)) throw new RangeError("oracle section of the wrong length");
+export function decodeOracleSection(data: Uint8Array, s: OracleShape): OracleSection {
+  if (data.length !== oracleSectionBytes(s)) throw new RangeError("oracle section of the wrong length");
   if (data[0] > 1) throw new Error(`oracleUsed byte is ${data[0]}`);
-  const prices: bigint[] = [];
-  const vols: bigint[] = [];
-  const rates: bigint[] = [];
   let at = ORACLE_FIXED_BYTES;
-  for (let u = 0; u < underlyings; u++, at += ORACLE_PRICE_BYTES + ORACLE_VOL_BYTES) {
-    prices.push(readUint(data, at, ORACLE_PRICE_BYTES));
-    vols.push(readUint(data, at + ORACLE_PRICE_BYTES, ORACLE_VOL_BYTES));
-  }
-  for (let i = 0; i < instruments; i++, at += ORACLE_RATE_BYTES) rates.push(readUint(data, at, ORACLE_RATE_BYTES) - RATE_OFFSET);
+  const read = (count: number, bytes: number): bigint[] =>
+    Array.from({ length: count }, () => {
+      const v = readUint(data, at, bytes);
+      at += bytes;
+      return v;
+    });
+  const prices = read(s.underlyings, ORACLE_PRICE_BYTES);
+  const vols = read(s.optionInstruments, ORACLE_VOL_BYTES);
+  const rates = read(s.instruments, ORACLE_RATE_BYTES).map((r) => r - RATE_OFFSET);
   return { used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, vols, rates };
 }
 
@@ -196,9 +208,9 @@ export function encodePublicData(header: BatchHeader, oracle: OracleSection, rec
 
 export function decodePublicData(
   data: Uint8Array,
-  sizes: { underlyings: number; instruments: number },
+  sizes: OracleShape,
 ): { header: BatchHeader; oracle: OracleSection; records: SlotRecord[] } {
-  const oracleBytes = oracleSectionBytes(sizes.underlyings, sizes.instruments);
+  const oracleBytes = oracleSectionBytes(sizes);
   const first = HEADER_BYTES + oracleBytes;
   if (data.length < first || (data.length - first) % RECORD_BYTES !== 0) {
     throw new RangeError(`public data length ${data.length} is not a header, an oracle section and whole records`);
@@ -209,7 +221,7 @@ export function decodePublicData(
   }
   return {
     header: decodeHeader(data.subarray(0, HEADER_BYTES)),
-    oracle: decodeOracleSection(data.subarray(HEADER_BYTES, first), sizes.underlyings, sizes.instruments),
+    oracle: decodeOracleSection(data.subarray(HEADER_BYTES, first), sizes),
     records,
   };
 }

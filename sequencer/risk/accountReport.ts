@@ -84,7 +84,7 @@ export function accountSummary(risk: DerivativesRisk, accountId: number): Accoun
       averageEntryPerLot: averageEntry(entry), costBasis: entry.costBasis, markPerLot: mark,
       unrealisedPnl: unrealisedPnl(entry, mark), realisedPnl: entry.realisedPnl, feesPaid: entry.feesPaid,
       fundingPaid: entry.fundingPaid + funding[i],
-      greeks: inputs ? positionGreeks(inst, size, inputs.prices[inst.underlying], inputs.vols[inst.underlying], inputs.time) : NO_GREEKS,
+      greeks: inputs ? positionGreeks(inst, size, inputs.prices[inst.underlying], inputs.vols[i], inputs.time) : NO_GREEKS,
     });
   });
   return {

@@ -23,7 +23,10 @@ import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
 import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
 import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 
-/** The oracle's inputs of the latest update (for Greeks and the time of marks). */
+/**
+ * The oracle's inputs of the latest update (for Greeks and the time of marks): prices by underlying, implied
+ * vols by instrument id (`volsByInstrument`: 0 for the ids that cannot be options).
+ */
 export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[] };
 
 /** The instrument id of an instrument market's id, or null for a spot market. */
@@ -107,6 +110,12 @@ export class DerivativesRisk implements RiskHook {
     if (!this.#risks || this.#risks[id].mark === 0n) return "NO_ORACLE";
     if (isDated(inst.kind) && this.#inputs && this.#inputs.time >= inst.expiry) return "INSTRUMENT_EXPIRED";
     return null;
+  }
+
+  /** True when positions in `id` may be deleveraged: registered and marked (settled or not: a settled one closes at its payoff). */
+  deleverageable(id: number): boolean {
+    const inst = this.#instruments[id];
+    return !!inst && inst.kind !== InstrumentKind.NONE && !!this.#risks;
   }
 
   // ---- accounts ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ const PPM = 1_000_000n;
  */
 export function liquidationPrices(acc: DerivAccount, instruments: readonly InstrumentState[], inputs: MarketInputs): LiquidationPrice[] {
   const risksAt = (u: number, price: bigint): LotRisk[] =>
-    instruments.map((inst) => lotRisk(inst, inst.underlying === u ? price : inputs.prices[inst.underlying], inputs.vols[inst.underlying], inputs.time));
+    instruments.map((inst, i) => lotRisk(inst, inst.underlying === u ? price : inputs.prices[inst.underlying], inputs.vols[i], inputs.time));
   const held = [...new Set(instruments.flatMap((inst, i) => (acc.positions[i]?.size && inst.settlePrice === 0n ? [inst.underlying] : [])))].sort((a, b) => a - b);
   return held.map((u) => {
     const indexPrice = inputs.prices[u];

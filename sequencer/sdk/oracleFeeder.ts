@@ -1,5 +1,5 @@
 /**
- * A test oracle feeder: signs index prices, implied vols and perpetual funding rates under the oracle
+ * A test oracle feeder: signs index prices, implied vols (one per option id, from a vol surface) and perpetual funding rates under the oracle
  * key and posts them to the exchange API (POST /v1/oracle/updates), which checks the key against the
  * custodian's. Real deployments feed from an external price source; this one takes the prices it is
  * given (the devnet moves them) and derives each perpetual's funding rate from its order book:
@@ -13,8 +13,21 @@
 import { signOracleUpdate } from "../derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { InstrumentKind, PPM } from "../protocol/constants.ts";
+import type { InstrumentState } from "../derivatives/formulas.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { apiRequest, type ExchangeClient } from "./client.ts";
+
+/**
+ * An implied-vol surface: the vol (ppm, in [2^13, 2^23)) the oracle signs for option id `instrumentId`, given the
+ * option registered there (null when the id holds no option yet: its vol marks nothing until one is registered,
+ * and then only until the next update). A skew or a term structure is a function of the option's strike and expiry.
+ */
+export type VolSurface = (instrumentId: number, option: InstrumentState | null) => bigint;
+
+/** A flat surface: every option on underlying u at `vols[u]`; an id without an option at the first underlying's. */
+export function flatVols(vols: readonly bigint[]): VolSurface {
+  return (_id, option) => vols[option?.underlying ?? 0];
+}
 
 export type OracleFeederOptions = {
   url: string;
@@ -44,14 +57,17 @@ export class OracleFeeder {
   }
 
   /**
-   * Signs and posts one update with `prices` (1e-8 quote per underlying) and `vols` (ppm) per
-   * underlying; funding rates from the perpetuals' books (read through `reader`) when an epoch ends.
+   * Signs and posts one update with `prices` (1e-8 quote per underlying) and implied vols (ppm) per option
+   * id from `vols` (a surface, or one flat vol per underlying: `flatVols`); funding rates from the perpetuals'
+   * books (read through `reader`) when an epoch ends.
    */
-  async publish(reader: ExchangeClient, prices: readonly bigint[], vols: readonly bigint[]): Promise<{ update: SignedOracleUpdate; outcome: OracleOutcome }> {
+  async publish(
+    reader: ExchangeClient, prices: readonly bigint[], vols: readonly bigint[] | VolSurface,
+  ): Promise<{ update: SignedOracleUpdate; outcome: OracleOutcome }> {
     const time = this.#now();
     this.#epochStart ??= time;
     const tick = time - this.#epochStart >= this.#opts.fundingEpochSeconds;
-    const { instruments, instrumentSlots, fundingEpoch } = await reader.instruments();
+    const { instruments, instrumentSlots, optionSlots, fundingEpoch } = await reader.instruments();
     // The epoch continues from the sequencer's (after a restart of the feeder, or when the sequencer put
     // its derivatives back on the proven state because an update could not be proven in time).
     this.#epoch = fundingEpoch;
@@ -64,7 +80,13 @@ export class OracleFeeder {
       this.#epoch++;
       this.#epochStart = time;
     }
-    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: [...vols], rates });
+    const surface = typeof vols === "function" ? vols : flatVols(vols);
+    const firstOption = instrumentSlots - optionSlots;
+    const optionVols = Array.from({ length: optionSlots }, (_, k) => {
+      const option = instruments.find((i) => i.instrumentId === firstOption + k);
+      return surface(firstOption + k, option && (option.kind === InstrumentKind.CALL || option.kind === InstrumentKind.PUT) ? option : null);
+    });
+    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: optionVols, rates });
     const answer = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
     // Liquidated and deleveraged lots arrive as decimal strings inside tuples (the wire reviver only knows keyed fields).
     const outcome = {

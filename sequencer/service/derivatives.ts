@@ -20,7 +20,7 @@ import {
   INSTRUMENT_MARKET_BASE, MAX_ORACLE_AGE, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
 import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
-import type { CircuitParams } from "../protocol/params.ts";
+import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
 import { DerivativesRisk, instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
@@ -207,7 +207,7 @@ export class DerivativesService {
     const risks = this.risk.risks ? [...this.risk.risks] : null;
     if (u && risks) {
       const inst = this.#table.instruments[instrumentId];
-      risks[instrumentId] = lotRisk(inst, u.prices[inst.underlying], u.vols[inst.underlying], u.time);
+      risks[instrumentId] = lotRisk(inst, u.prices[inst.underlying], volsByInstrument(this.host.params, u.vols)[instrumentId], u.time);
     }
     this.risk.setMarket(this.#table.instruments, risks, null);
     this.host.log(`instrument ${instrumentId} (kind ${spec.kind}) is tradable as market ${INSTRUMENT_MARKET_BASE + instrumentId}`);
@@ -251,12 +251,17 @@ export class DerivativesService {
       throw e;
     }
     this.#latest = u;
-    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: u.vols });
+    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: volsByInstrument(this.host.params, u.vols) });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);
+    const deleveraged: OracleOutcome["deleveraged"] = [];
+    // An expiry's deficit beyond the fund goes to the other side before SETTLE pays the positions out: a settled
+    // position closes at its payoff (DELEVERAGE), which SETTLE cannot share.
+    if (settled.length) {
+      for (const victim of this.risk.accountIds()) if (this.risk.bankruptBeyondFund(victim)) deleveraged.push(...this.#deleverage(victim, u, now));
+    }
     for (const id of settled) this.#settle(id, u, now);
     const cancelled = this.#cancelUncovered(now);
-    const deleveraged: OracleOutcome["deleveraged"] = [];
     const liquidations = this.#liquidateAll(u, now, deleveraged);
     // a deleveraged counterparty's equity fell: the orders it no longer covers go too
     if (deleveraged.length) cancelled.push(...this.#cancelUncovered(now).filter((acc) => !cancelled.includes(acc)));
@@ -331,7 +336,7 @@ export class DerivativesService {
     const risks = this.risk.risks!;
     const positions = this.risk.account(victim).positions
       .map((p, id) => ({ id, value: (p.size < 0n ? -p.size : p.size) * risks[id].mark }))
-      .filter((p) => p.value !== 0n && this.risk.untradable(p.id) === null)
+      .filter((p) => p.value !== 0n && this.risk.deleverageable(p.id))
       .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
     const equity = (acc: number) => this.risk.margin(acc)?.equity ?? 0n;
     for (const { id } of positions) {

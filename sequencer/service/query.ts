@@ -32,6 +32,9 @@ export type InstrumentsView = {
   fundingEpoch: number;
   /** Instrument ids run 0..instrumentSlots-1; an oracle update carries one funding rate per slot. */
   instrumentSlots: number;
+  /** The last optionSlots ids are the only ones that may hold options; an oracle update carries one implied vol per such id. */
+  optionSlots: number;
+  /** An oracle update carries one index price per underlying. */
   underlyings: number;
   /** Registered instruments (kind NONE left out), with their market id and mark per lot (null before marks). */
   instruments: object[];
@@ -179,6 +182,7 @@ export class SequencerQuery implements ExchangeQuery {
       oracleTime: risk.inputs?.time ?? null,
       fundingEpoch: this.#s.derivatives.fundingEpoch,
       instrumentSlots: this.params.instruments,
+      optionSlots: this.params.optionInstruments,
       underlyings: this.params.underlyings,
       instruments: risk.instruments.flatMap((inst, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{ instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null }]),

@@ -7,7 +7,7 @@
  * ids, side, type, time in force, fee rates, expiry, nonce) as JSON integers. Unknown keys are refused.
  */
 import { z } from "zod";
-import { Bits, FIELD_MODULUS } from "../protocol/constants.ts";
+import { Bits, FIELD_MODULUS, type OracleShape } from "../protocol/constants.ts";
 import type { Cancel, Order, Signed, StreamAuth, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { Signature } from "../crypto/babyjub.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
@@ -77,14 +77,14 @@ const intString = (bits: number, what: string) =>
   z.string().regex(/^-?(0|[1-9][0-9]*)$/, `${what}: a decimal integer`).transform((v) => BigInt(v))
     .refine((v) => v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits - 1), `${what} (${bits}-bit signed) out of range`);
 
-/** A signed oracle update (prices per underlying, vols per underlying, funding rates per instrument). */
-export const OracleUpdateSchema = (params: { underlyings: number; instruments: number }) =>
+/** A signed oracle update (prices per underlying, vols per option instrument id, funding rates per instrument). */
+export const OracleUpdateSchema = (params: OracleShape) =>
   z
     .object({
       time: uint(Bits.time),
       fundingEpoch: uint(Bits.time),
       prices: z.array(uintString(Bits.oraclePrice, "price")).length(params.underlyings),
-      vols: z.array(uintString(Bits.volPpm, "vol")).length(params.underlyings),
+      vols: z.array(uintString(Bits.volPpm, "vol")).length(params.optionInstruments),
       rates: z.array(intString(Bits.fundingRate, "rate")).length(params.instruments),
       key: z.tuple([fieldElement("key x"), fieldElement("key y")]),
       signature: SignatureSchema,

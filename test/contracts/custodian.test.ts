@@ -260,14 +260,34 @@ describe("Custodian", () => {
         { underlyings: 0 },
         { optionInstruments: 5 }, // > instruments (4)
         { instruments: 8, optionInstruments: 0 }, // 2 * 8 + 1 > 16
-        { underlyings: 5, instruments: 5 }, // 2 + 10 + 5 > 16
+        { underlyings: 9, instruments: 5 }, // the oracle message: 2 + 9 prices + 2 vols + 5 rates > 16
+        { underlyings: 1, instruments: 7, optionInstruments: 7 }, // 2 + 1 price + 7 vols + 7 rates > 16
         { derivSlots: 0n },
       ]) {
         await viem.assertions.revertWithCustomError(deploy(args({ derivatives: bad })), custodian, "InvalidCapacity");
       }
       // The largest sizes that fit, and no derivatives at all, deploy.
-      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 6, optionInstruments: 6 } }));
+      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 6, optionInstruments: 4 } }));
+      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 1, instruments: 7, optionInstruments: 6 } }));
       await deploy(args({ derivatives: { derivSlots: 0n, underlyings: 1, instruments: 0, optionInstruments: 0 } }));
+    });
+
+    it("sizes the oracle section by underlyings, option ids and instruments, and stores each price where the TS encoder puts it", async () => {
+      const { admin, operator, roles } = await networkHelpers.loadFixture(deployBase);
+      // Three prices, then two vols (one per option id), then four rates: every price lies in its own place,
+      // and vols that differ from the prices show a layout that reads a vol as a price.
+      const shape = { ...TEST_PARAMS, underlyings: 3 };
+      const address = await deployCustodianContract(viem, custodianArgs(shape, roles));
+      const c = getContract({ abi: custodianAbi, address, client: { public: publicClient, wallet: admin } });
+      assert.equal(await c.read.publicDataBytes(), BigInt(publicDataBytes(shape)));
+      await c.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+      const prices = [3000n * 10n ** 8n, 60_000n * 10n ** 8n, 150n * 10n ** 8n];
+      const oracle = {
+        used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 0n, prices, vols: [600_001n, 700_002n], rates: [0n, 0n, 0n, 0n],
+      };
+      const header = { oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: await now() };
+      await c.write.submitBatch([hex(batchBytes(header, [], shape, { oracle })), PROOF], { account: operator.account });
+      assert.deepEqual(await c.read.lastPrices(), prices);
     });
   });
 
@@ -1015,7 +1035,7 @@ describe("Custodian", () => {
     async function usedOracle() {
       return {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n,
-        prices: [3000n * 10n ** 8n], vols: [600_000n], rates: [-1000n, 0n, 0n, 0n],
+        prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [-1000n, 0n, 0n, 0n],
       };
     }
 
@@ -1369,7 +1389,8 @@ describe("Custodian", () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const good = batchBytes(await header(), [], SHAPE);
         const expected = BigInt(publicDataBytes(TEST_PARAMS));
-        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 10 + 4 * 3 + 3 * RECORD_BYTES));
+        // header, the oracle section (fixed part, 1 price, 2 vols, 4 rates), 2 spot records and 1 derivatives record
+        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 3 + 4 * 3 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
         await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + 37n]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);

@@ -136,10 +136,10 @@ export function sqrtMod(n: bigint): bigint | undefined {
 }
 
 /** The sizes that shape a batch's public data. */
-export type BatchShape = Pick<CircuitParams, "slots" | "derivSlots" | "underlyings" | "instruments">;
+export type BatchShape = Pick<CircuitParams, "slots" | "derivSlots" | "underlyings" | "optionInstruments" | "instruments">;
 
 /** Offset of the first record in public data of this shape: header plus oracle section. */
-export const recordsOffset = (shape: BatchShape): number => HEADER_BYTES + oracleSectionBytes(shape.underlyings, shape.instruments);
+export const recordsOffset = (shape: BatchShape): number => HEADER_BYTES + oracleSectionBytes(shape);
 
 function padWithNoops(records: readonly SlotRecord[], slots: number, what: string): SlotRecord[] {
   if (records.length > slots) throw new RangeError(`${records.length} ${what} records for ${slots} slots`);
@@ -159,7 +159,7 @@ export function batchBytes(
   opts: { deriv?: readonly SlotRecord[]; oracle?: OracleSection } = {},
 ): Uint8Array {
   const records = [...padWithNoops(spot, shape.slots, "spot"), ...padWithNoops(opts.deriv ?? [], shape.derivSlots, "derivatives")];
-  return encodePublicData(header, opts.oracle ?? unusedOracleSection(shape.underlyings, shape.instruments), records);
+  return encodePublicData(header, opts.oracle ?? unusedOracleSection(shape), records);
 }
 
 export const hex = (b: Uint8Array): Hex => bytesToHex(b);

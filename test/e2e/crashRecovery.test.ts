@@ -161,7 +161,7 @@ async function signOracle(op: Extract<Op, { op: "oracle" }>, after: number): Pro
   if (!op.update) {
     while (Math.floor(Date.now() / 1000) <= after) await new Promise((r) => setTimeout(r, 100));
     const time = Math.floor(Date.now() / 1000);
-    op.update = signOracleUpdate(ORACLE_KEY, { time, fundingEpoch: 0, prices: [op.quote * 10n ** 8n], vols: [600_000n], rates: [0n, 0n, 0n, 0n] });
+    op.update = signOracleUpdate(ORACLE_KEY, { time, fundingEpoch: 0, prices: [op.quote * 10n ** 8n], vols: [600_000n, 600_000n], rates: [0n, 0n, 0n, 0n] });
   }
   return op.update;
 }

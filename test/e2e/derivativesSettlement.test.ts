@@ -52,7 +52,7 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
   let testClient: { increaseTime(a: { seconds: number }): Promise<unknown>; mine(a: { blocks: number }): Promise<unknown> };
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const oracle = (quote: bigint, rates: bigint[] = [0n, 0n, 0n, 0n]) =>
-    signOracleUpdate(ORACLE_KEY, { time: now(), fundingEpoch: epoch, prices: [price(quote)], vols: [600_000n], rates });
+    signOracleUpdate(ORACLE_KEY, { time: now(), fundingEpoch: epoch, prices: [price(quote)], vols: [600_000n, 600_000n], rates });
   const inSync = async () => assert.equal(await sequencer.custodian.stateRoot(), sequencer.state.root);
 
   before(async () => {

@@ -156,7 +156,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     await place(maker, 0, Side.SELL, 300_000n, 2_000n);
     assert.equal(fills(await place(taker1, 0, Side.BUY, 300_000n, 2_000n)), 1);
     // Derivatives: an oracle price, collateral, then the three instruments (lots of 0.01 ETH, ticks of 0.01 USDC).
-    const oracle = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: 0, prices: [price(3_000n)], vols: [600_000n], rates: [0n, 0n, 0n, 0n] });
+    const oracle = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: 0, prices: [price(3_000n)], vols: [600_000n, 600_000n], rates: [0n, 0n, 0n, 0n] });
     assert.ok(!("rejected" in (await child.call<object>("oracle", { update: oracle }))));
     for (const [t, amount] of [[maker, 200_000n * USDC], [taker1, 40_000n * USDC], [taker2, 30_000n * USDC]] as const) {
       const r = await child.call<{ accepted?: true; rejected?: string }>("transfer", { transfer: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce: 0 }) });

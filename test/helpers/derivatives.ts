@@ -10,7 +10,7 @@ import { applyOracleStep, type SignedOracleUpdate } from "../../sequencer/deriva
 import type { LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { TEST_PARAMS, volsByInstrument, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { order, testTrader, type TestTrader } from "./traders.ts";
@@ -21,6 +21,10 @@ export const ORACLE_KEY = new Uint8Array(32).fill(99);
 /** 3000 quote per unit, in 1e-8 quote. */
 export const PRICE = 300_000_000_000n;
 export const VOL = 600_000n;
+/** The vols an update signs at TEST_PARAMS: one per option id (2 and 3), VOL each. */
+export const VOLS = Array.from({ length: TEST_PARAMS.optionInstruments }, () => VOL);
+/** VOLS by instrument id (MarketInputs.vols): 0 for the ids that cannot be options. */
+export const MARKET_VOLS = volsByInstrument(TEST_PARAMS, VOLS);
 export const traders = { alice: testTrader(1), bob: testTrader(2), carol: testTrader(3) };
 /** An account with a trading key and nothing deposited (registerDave). */
 export const dave = testTrader(4);
@@ -36,9 +40,9 @@ export const INSTRUMENTS: InstrumentSpec[] = [
   { ...linear, kind: InstrumentKind.PUT, strike: PRICE, expiry: EXPIRY, fundingCapPpm: 0n },
 ];
 
-/** A signed oracle update (defaults: NOW, epoch 0, PRICE, VOL, no funding). */
+/** A signed oracle update (defaults: NOW, epoch 0, PRICE, VOL for both option ids, no funding). */
 export function oracleUpdate(fields: Partial<Omit<SignedOracleUpdate, "key" | "signature">> = {}, key = ORACLE_KEY): SignedOracleUpdate {
-  return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], vols: [VOL], rates: [0n, 0n, 0n, 0n], ...fields });
+  return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], vols: VOLS, rates: [0n, 0n, 0n, 0n], ...fields });
 }
 
 /** The marks and margins `update` gives `state`'s instruments (computed on a rolled-back transaction). */

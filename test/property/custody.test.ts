@@ -52,11 +52,11 @@ import { deleverageAmount, isOption, lotRisk, NO_RISK, settleFunding, type LotRi
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { TEST_PARAMS, volsByInstrument } from "../../sequencer/protocol/params.ts";
 import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
-import { derivOrder, ORACLE_KEY, VOL } from "../helpers/derivatives.ts";
+import { derivOrder, ORACLE_KEY, VOLS } from "../helpers/derivatives.ts";
 import { marksOfStep, riskOf, type Marks } from "../helpers/custody.ts";
 import { rng } from "../helpers/dishonest.ts";
 import { buildOpenBatchCircuit, openWitness } from "../helpers/openBatch.ts";
@@ -139,7 +139,7 @@ class Run {
   /** The batch's marks after it was applied (the last oracle update's prices; settled instruments at their payoff). */
   marksNow(): LotRisk[] {
     const u = this.update;
-    return this.state.instruments.map((inst) => (u ? lotRisk(inst, u.prices[inst.underlying], u.vols[inst.underlying], u.time) : NO_RISK));
+    return this.state.instruments.map((inst, i) => (u ? lotRisk(inst, u.prices[inst.underlying], volsByInstrument(TEST_PARAMS, u.vols)[i], u.time) : NO_RISK));
   }
 
   /**
@@ -529,7 +529,7 @@ class Run {
   }
 
   oracleAt(price: bigint, epoch: number, rate: bigint): SignedOracleUpdate {
-    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], vols: [VOL], rates: [rate, 0n, 0n, 0n] });
+    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], vols: VOLS, rates: [rate, 0n, 0n, 0n] });
   }
 
   /** Keys, the spot market, the instruments, deposits and collateral. */

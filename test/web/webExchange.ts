@@ -108,7 +108,7 @@ export async function startWebExchange(log: (line: string) => void = () => {}): 
   const stepFunding = async (price: number, ratePpm: bigint) => {
     const { fundingEpoch, instrumentSlots } = await maker.instruments();
     const rates = Array.from({ length: instrumentSlots }, (_, i) => (i === perp ? ratePpm : 0n));
-    const update = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: fundingEpoch + 1, prices: [usd(price)], vols: [600_000n], rates });
+    const update = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: fundingEpoch + 1, prices: [usd(price)], vols: [600_000n, 600_000n], rates });
     await apiRequest(url, "POST", "/v1/oracle/updates", update);
   };
   await maker.transfer(true, 100_000n * 10n ** 6n);

@@ -31,7 +31,9 @@ template DeleverageClose() {
 /// DELEVERAGE's rule (DERIVATIVES.md "DELEVERAGE"): the loss the insurance fund cannot cover goes to the
 /// traders on the other side of the bankrupt account's positions (auto-deleveraging, as StarkEx and Lighter
 /// do). Proves, when isDel (0 or 1):
-/// - the counterparty (accountB) is another account, and the instrument is registered and not settled;
+/// - the counterparty (accountB) is another account, and the instrument is registered (settled or not: at
+///   expiry, before SETTLE pays it out, a settled position closes at its mark, the payoff per lot, so a deficit
+///   an expiry leaves beyond the fund goes to the holders of the other side as any other does);
 /// - A is bankrupt beyond the fund: its equity at the marks after funding (preEquity) plus the insurance
 ///   fund (insuranceIn) is negative, so no liquidation and no fund can make it whole;
 /// - `0 < lots <= |sizeA|` and B holds at least `lots` on the other side (`-dir * sizeB >= lots`, dir = +1
@@ -49,7 +51,6 @@ template Deleverage() {
     signal input lots;
     signal input amount;
     signal input kindNone;
-    signal input notSettled;
     signal input sizeA;         // A's position in the instrument
     signal input sizeB;         // B's position in the instrument
     signal input dir;           // +1 when sizeA >= 0, -1 otherwise (Fill's liqDir)
@@ -57,12 +58,11 @@ template Deleverage() {
     signal input insuranceIn;
     signal input bPostEquity;   // B's equity after the close
 
-    // another account; a registered instrument that has not settled (SETTLE closes settled positions)
+    // another account; a registered instrument
     component same = IsEqual();
     same.in <== [accountA, accountB];
     isDel * same.out === 0;
     isDel * kindNone === 0;
-    isDel * (1 - notSettled) === 0;
 
     // bankrupt beyond the fund: -(preEquity + insuranceIn) >= 1
     component bankrupt = RequireGreaterEq(136);

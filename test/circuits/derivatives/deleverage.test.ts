@@ -18,9 +18,8 @@ import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, GAP_UPDATE, INSTRUMENTS, NOW, oracleRisks, registerDave, traders,
+  aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, derivTrade, EXPIRY, GAP_UPDATE, INSTRUMENTS, NOW, oracleRisks, oracleUpdate, registerDave, traders,
 } from "../../helpers/derivatives.ts";
-import { aliceLongFuture, AT_EXPIRY } from "../../helpers/huntStates.ts";
 
 after(terminateSnarkjsCurve);
 const { alice, bob, carol } = traders;
@@ -110,12 +109,35 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     await refuses(aliceLongPerpetual(), [self], rule("Deleverage", "isDel * same.out === 0"), GAP);
   });
 
-  it("refuses a deleverage on an instrument that is not registered, or has settled (SETTLE closes those positions)", async () => {
+  it("refuses a deleverage on an instrument that is not registered", async () => {
     const threeInstruments = (): ExchangeState => derivativesState(undefined, INSTRUMENTS.slice(0, 3));
     const unregistered = deleverage({ instrumentId: 3, lots: 1n });
     builderRefuses(threeInstruments(), unregistered, "UNKNOWN_INSTRUMENT");
     await refuses(threeInstruments(), [unregistered], rule("Deleverage", "isDel * kindNone === 0"), GAP);
-    await refuses(aliceLongFuture(), [deleverage({ instrumentId: 1, lots: 100n })], rule("Deleverage", "isDel * (1 - notSettled) === 0"), AT_EXPIRY);
+  });
+
+  it("deleverages at expiry: a settled future's bankrupt holder passes its position to the other side at the payoff before SETTLE; no bad debt is left", async () => {
+    // alice bought 15,000 future lots from bob at 3,000; the future settles at 2,600 (the update signed 5 s
+    // after its expiry), 10,225 quote beyond what she holds, with an empty fund. SETTLE alone would leave that
+    // as open bad debt; DELEVERAGE in the settling batch closes her position against bob's at the payoff.
+    const FUTURE = 1;
+    const state = derivativesState();
+    buildBatch(state, [derivTrade(FUTURE, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+    const expiry = { batchNumber: 40, timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5, prices: [260_000_000_000n] }) };
+    const risks = oracleRisks(state, expiry.oracle);
+    const [alicePre, bobPre] = [alice, bob].map((t) => state.account(t.accountId).deriv);
+    const deficit = -accountRisk(alicePre, risks).equity;
+    assert.ok(deficit > 10_000_000_000n, `alice is more than 10,000 quote under water at the settlement price (${deficit})`);
+    const amount = deleverageAmount(alicePre, bobPre, risks, state.globals.insuranceFund);
+    assert.equal(amount, deficit, "the fund is empty: bob pays all of it");
+    const bobBefore = accountRisk(bobPre, risks).equity;
+    assert.equal(await witnessFailure(state, [deleverage({ instrumentId: FUTURE, amount })], expiry), null);
+    assert.equal(state.instruments[FUTURE].settlePrice, 260_000_000_000n, "the same batch settled the future");
+    assert.deepEqual([alice, bob].map((t) => state.account(t.accountId).deriv.positions[FUTURE].size), [0n, 0n], "nothing is left for SETTLE");
+    assert.equal(state.account(alice.accountId).deriv.collateral, 0n, "alice is made whole, exactly");
+    assert.equal(state.account(bob.accountId).deriv.collateral, bobBefore - deficit, "bob received his payoff less her deficit");
+    assert.equal(state.globals.badDebt, 0n);
+    assert.equal(claims(state), DEPOSITS, "what can be claimed is what was deposited");
   });
 
   it("never pushes the counterparty under water: a small short pays what its equity holds, not the whole deficit", async () => {

@@ -229,8 +229,9 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       ["refuses an update signed a second after the batch's timestamp (ORACLE_FROM_FUTURE)", oracleUpdate({ time: NOW + 1 }), "ORACLE_FROM_FUTURE", rule("OracleStep", "notFuture.in <==")],
       ["refuses a price one below 2^16 (BAD_ORACLE_PRICE)", oracleUpdate({ prices: [MIN_ORACLE_PRICE - 1n] }), "BAD_ORACLE_PRICE", rule("OracleStep", "priceLo[u].in <==")],
       ["refuses a price of 2^50 (unsignable: the message packs 50 bits)", { ...oracleUpdate(), prices: [MAX_ORACLE_PRICE + 1n] }, null, rule("OracleStep", "priceHi[u].in <==")],
-      ["refuses a vol one below 2^13 (BAD_ORACLE_VOL)", oracleUpdate({ vols: [MIN_VOL_PPM - 1n] }), "BAD_ORACLE_VOL", rule("OracleStep", "volLo[u].in <==")],
-      ["refuses a vol of 2^23 (unsignable: the message packs 23 bits)", { ...oracleUpdate(), vols: [1n << BigInt(Bits.volPpm)] }, null, rule("OracleStep", "volHi[u].in <==")],
+      // Every option id's vol is range-checked, registered or not (here neither option id holds an option).
+      ["refuses a vol one below 2^13 (BAD_ORACLE_VOL)", oracleUpdate({ vols: [VOL, MIN_VOL_PPM - 1n] }), "BAD_ORACLE_VOL", rule("OracleStep", "volLo[k].in <==")],
+      ["refuses a vol of 2^23 (unsignable: the message packs 23 bits)", { ...oracleUpdate(), vols: [1n << BigInt(Bits.volPpm), VOL] }, null, rule("OracleStep", "volHi[k].in <==")],
       ["refuses a funding rate on the future (FUNDING_NOT_PERPETUAL)", oracleUpdate({ rates: [0n, 1n, 0n, 0n] }), "FUNDING_NOT_PERPETUAL", rule("InstrumentMarks", "(1 - isPerp) * rate === 0")],
       ["refuses a funding rate on a call (FUNDING_NOT_PERPETUAL)", oracleUpdate({ rates: [0n, 0n, -1n, 0n] }), "FUNDING_NOT_PERPETUAL", rule("InstrumentMarks", "(1 - isPerp) * rate === 0")],
     ];
@@ -249,7 +250,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
 
     it("accepts the domain's edges: prices 2^16 and 2^50 - 1, vols 2^13 and 2^23 - 1", async () => {
       for (const [price, vol] of [[MIN_ORACLE_PRICE, MIN_VOL_PPM], [MAX_ORACLE_PRICE, (1n << BigInt(Bits.volPpm)) - 1n]]) {
-        assert.equal(await witnessFailure(derivativesState(), [], { oracle: oracleUpdate({ prices: [price], vols: [vol] }) }), null, `price ${price}, vol ${vol}`);
+        assert.equal(await witnessFailure(derivativesState(), [], { oracle: oracleUpdate({ prices: [price], vols: [vol, vol] }) }), null, `price ${price}, vol ${vol}`);
       }
     });
   });
@@ -263,7 +264,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       ["refuses a non-zero time in an unused oracle section", (s) => ({ ...s, time: BigInt(NOW) }), (i) => { i.oracleTime = String(NOW); }, "unused * oracleTime === 0"],
       ["refuses a non-zero funding epoch in an unused oracle section", (s) => ({ ...s, fundingEpoch: 1n }), (i) => { i.fundingEpoch = "1"; }, "unused * fundingEpoch === 0"],
       ["refuses a non-zero price in an unused oracle section", (s) => ({ ...s, prices: [PRICE] }), (i) => { i.prices = [String(PRICE)]; }, "unused * prices[u] === 0"],
-      ["refuses a non-zero vol in an unused oracle section", (s) => ({ ...s, vols: [VOL] }), (i) => { i.vols = [String(VOL)]; }, "unused * vols[u] === 0"],
+      ["refuses a non-zero vol in an unused oracle section", (s) => ({ ...s, vols: [0n, VOL] }), (i) => { i.vols = ["0", String(VOL)]; }, "unused * vols[k] === 0"],
       ["refuses a non-zero rate in an unused oracle section", (s) => ({ ...s, rates: [1n, 0n, 0n, 0n] }), (i) => { i.rates = ["1", "0", "0", "0"]; }, "for (var i = 0; i < N; i++) unused * rates[i] === 0"],
     ];
     for (const [title, section, tamper, text] of fields) {

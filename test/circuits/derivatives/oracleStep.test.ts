@@ -61,12 +61,20 @@ describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", 
   for (const [label, price, vol] of [["at the money", 300_000_000_000n, 600_000n], ["call deep in", 450_000_000_000n, 250_000n], ["put deep in", 120_000_000_000n, 1_500_000n]] as const) {
     it(`live instruments, ${label}, with a funding tick`, async () => {
       const state = registeredState();
-      const { circuit, ts } = await both(state, oracleUpdate({ prices: [price], vols: [vol], fundingEpoch: 1, rates: [-700n, 0n, 0n, 0n] }), NOW);
+      const { circuit, ts } = await both(state, oracleUpdate({ prices: [price], vols: [vol, vol], fundingEpoch: 1, rates: [-700n, 0n, 0n, 0n] }), NOW);
       assert.deepEqual(circuit.risks, ts.risks);
       assert.deepEqual(circuit.table.map((r) => r.map(fe)), ts.table.map((r) => r.map(fe)));
       assert.ok(ts.risks[2].mark + ts.risks[3].mark > 0n, "the options are marked, not zero");
     });
   }
+
+  it("prices each option with its own signed vol (a skew): raising the put's vol moves the put's mark alone, in the circuit as in TS", async () => {
+    const flat = await both(registeredState(), oracleUpdate({ vols: [600_000n, 600_000n] }), NOW);
+    const skewed = await both(registeredState(), oracleUpdate({ vols: [600_000n, 900_000n] }), NOW);
+    for (const r of [flat, skewed]) assert.deepEqual(r.circuit.risks, r.ts.risks);
+    assert.deepEqual(skewed.circuit.risks.slice(0, 3), flat.circuit.risks.slice(0, 3), "the perpetual, the future and the call (id 2, vol[0]) are unchanged");
+    assert.ok(skewed.circuit.risks[3].mark > flat.circuit.risks[3].mark, "the put (id 3, vol[1]) is worth more at the higher vol");
+  });
 
   it("at expiry: dated instruments settle at the signed price and are marked at their payoff", async () => {
     const state = registeredState();

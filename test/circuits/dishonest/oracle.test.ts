@@ -23,7 +23,7 @@ import { signOracleUpdate } from "../../../sequencer/derivatives/oracleSigner.ts
 import { InstrumentKind, MAX_ORACLE_AGE, PPM, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { aliceLongPerpetual, derivOrder, EXPIRY, NOW, ORACLE_KEY, oracleUpdate, traders, VOL } from "../../helpers/derivatives.ts";
+import { aliceLongPerpetual, derivOrder, EXPIRY, NOW, ORACLE_KEY, oracleUpdate, traders, VOLS } from "../../helpers/derivatives.ts";
 import { assertNoHoles, hunt, huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { aliceLongFuture, AT_EXPIRY, settlementWindow } from "../../helpers/huntStates.ts";
 import { openWitness } from "../../helpers/openBatch.ts";
@@ -52,7 +52,7 @@ function scenarios(): Scenario[] {
         { label: "two funding epochs at once", txs: [trade], opts: { oracle: oracleUpdate({ ...TICKED, fundingEpoch: 2 }) } },
         { label: "a rate above the perpetual's cap", txs: [trade], opts: { oracle: oracleUpdate({ ...TICKED, rates: [1_001n, 0n, 0n, 0n] }) } },
         { label: "a funding rate on the future", txs: [trade], opts: { oracle: oracleUpdate({ ...TICKED, rates: [500n, 5n, 0n, 0n] }) } },
-        { label: "an update signed by alice's key", txs: [trade], opts: { oracle: signOracleUpdate(alice.key, { ...TICKED, vols: [VOL] }) } },
+        { label: "an update signed by alice's key", txs: [trade], opts: { oracle: signOracleUpdate(alice.key, { ...TICKED, vols: VOLS }) } },
         { label: "no oracle update for a derivatives trade", txs: [trade], opts: { oracle: null } },
       ],
     },
@@ -94,7 +94,7 @@ huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
     }
     const maxPrice = (1n << 50n) - 1n;
     for (let epoch = 1; epoch <= 4; epoch++) {
-      const update = signOracleUpdate(ORACLE_KEY, { time: NOW + epoch, fundingEpoch: epoch, prices: [maxPrice], vols: [VOL], rates: [PPM, 0n, 0n, 0n] });
+      const update = signOracleUpdate(ORACLE_KEY, { time: NOW + epoch, fundingEpoch: epoch, prices: [maxPrice], vols: VOLS, rates: [PPM, 0n, 0n, 0n] });
       const opts = { batchNumber: 1 + epoch, timestamp: NOW + epoch, oracle: update };
       let built;
       try {

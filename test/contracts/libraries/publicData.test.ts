@@ -11,7 +11,7 @@ import { getContract, hexToBytes } from "viem";
 import { buildBabyjub } from "circomlibjs";
 
 import {
-  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType,
+  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType, type OracleShape,
 } from "../../../sequencer/protocol/constants.ts";
 import { encodeExitPublicData, exitPublicInput, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -50,18 +50,18 @@ function randomRecord(type: TxType): SlotRecord {
 }
 
 /** An oracle section with random fields: rates are signed 24-bit. */
-function randomOracle(underlyings: number, instruments: number): OracleSection {
+function randomOracle(s: OracleShape): OracleSection {
   return {
     used: Math.random() < 0.5, key: value(256), time: value(32), fundingEpoch: value(32),
-    prices: Array.from({ length: underlyings }, () => value(56)),
-    vols: Array.from({ length: underlyings }, () => value(24)),
-    rates: Array.from({ length: instruments }, () => value(24) - (1n << 23n)),
+    prices: Array.from({ length: s.underlyings }, () => value(56)),
+    vols: Array.from({ length: s.optionInstruments }, () => value(24)),
+    rates: Array.from({ length: s.instruments }, () => value(24) - (1n << 23n)),
   };
 }
 
 describe("PublicData.sol", () => {
   it("decodes headers and WITHDRAW records exactly as the TS decoder", async () => {
-    const shape: BatchShape = { slots: 3, derivSlots: 1, underlyings: 1, instruments: 4 };
+    const shape: BatchShape = { slots: 3, derivSlots: 1, underlyings: 1, optionInstruments: 2, instruments: 4 };
     for (let i = 0; i < 40; i++) {
       const header = { oldRoot: value(256), newRoot: value(256), batchNumber: value(32), timestamp: value(32) };
       const withdraw = { type: TxType.WITHDRAW, accountId: value(32), tokenId: value(16), amount: value(96) } as const;
@@ -102,21 +102,29 @@ describe("PublicData.sol", () => {
   it("sizes the oracle section and the public data as TS oracleSectionBytes / publicDataBytes", async () => {
     for (let underlyings = 0; underlyings <= 7; underlyings++) {
       for (let instruments = 0; instruments <= 7; instruments++) {
-        const bytes = oracleSectionBytes(underlyings, instruments);
-        assert.equal(await harness.read.oracleSectionBytes([BigInt(underlyings), BigInt(instruments)]), BigInt(bytes));
-        assert.equal(encodeOracleSection(randomOracle(underlyings, instruments)).length, bytes);
+        for (const optionInstruments of new Set([0, instruments >> 1, instruments])) {
+          const s = { underlyings, optionInstruments, instruments };
+          const bytes = oracleSectionBytes(s);
+          assert.equal(await harness.read.oracleSectionBytes([BigInt(underlyings), BigInt(optionInstruments), BigInt(instruments)]), BigInt(bytes));
+          assert.equal(encodeOracleSection(randomOracle(s)).length, bytes);
+        }
       }
     }
-    for (const shape of [TEST_PARAMS, { slots: 32, derivSlots: 16, underlyings: 2, instruments: 7 }, { slots: 1, derivSlots: 0, underlyings: 1, instruments: 0 }]) {
-      const length = await harness.read.lengthFor([BigInt(shape.slots), BigInt(shape.derivSlots), BigInt(shape.underlyings), BigInt(shape.instruments)]);
+    for (const shape of [
+      TEST_PARAMS, { slots: 32, derivSlots: 16, underlyings: 2, optionInstruments: 4, instruments: 7 },
+      { slots: 1, derivSlots: 0, underlyings: 1, optionInstruments: 0, instruments: 0 },
+    ]) {
+      const length = await harness.read.lengthFor([
+        BigInt(shape.slots), BigInt(shape.derivSlots), BigInt(shape.underlyings), BigInt(shape.optionInstruments), BigInt(shape.instruments),
+      ]);
       assert.equal(length, BigInt(publicDataBytes({ ...TEST_PARAMS, ...shape })));
     }
   });
 
   it("reads oracleUsed and the oracle key of any oracle section as the TS encoder wrote them", async () => {
     for (let i = 0; i < 30; i++) {
-      const shape: BatchShape = { slots: 2, derivSlots: 1, underlyings: 1 + (i % 3), instruments: i % 8 };
-      const oracle = randomOracle(shape.underlyings, shape.instruments);
+      const shape: BatchShape = { slots: 2, derivSlots: 1, underlyings: 1 + (i % 3), optionInstruments: (i % 8) >> (i % 2), instruments: i % 8 };
+      const oracle = randomOracle(shape);
       const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, [], shape, { oracle });
       assert.deepEqual(decodePublicData(pd, shape).oracle, oracle);
       const [used, key] = await harness.read.decodeOracleKey([hex(pd)]);
@@ -126,11 +134,11 @@ describe("PublicData.sol", () => {
 
   it("finds every record, of every type, at its slot after the oracle section", async () => {
     // Types cycle through SPOT_TX_TYPES / DERIV_TX_TYPES slot by slot, so the 5-slot shape covers every derivatives type.
-    for (const shape of [TEST_PARAMS, { slots: 3, derivSlots: 5, underlyings: 2, instruments: 7 }] as BatchShape[]) {
+    for (const shape of [TEST_PARAMS, { slots: 3, derivSlots: 5, underlyings: 2, optionInstruments: 4, instruments: 7 }] as BatchShape[]) {
       for (let i = 0; i < 5; i++) {
         const spot = Array.from({ length: shape.slots }, (_, k) => randomRecord(SPOT_TX_TYPES[(i + k) % SPOT_TX_TYPES.length]));
         const deriv = Array.from({ length: shape.derivSlots }, (_, k) => randomRecord(DERIV_TX_TYPES[(i + k) % DERIV_TX_TYPES.length]));
-        const oracle = randomOracle(shape.underlyings, shape.instruments);
+        const oracle = randomOracle(shape);
         const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, spot, shape, { deriv, oracle });
         const offset = BigInt(recordsOffset(shape));
         for (const [slot, record] of [...spot, ...deriv].entries()) {

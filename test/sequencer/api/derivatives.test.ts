@@ -10,11 +10,11 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, wire, type App } from "../../helpers/apiInject.ts";
-import { fundingStep, lotRisk } from "../../../sequencer/derivatives/formulas.ts";
+import { fundingStep, lotRisk, optionMark } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
-import { OracleFeeder } from "../../../sequencer/sdk/oracleFeeder.ts";
+import { OracleFeeder, type VolSurface } from "../../../sequencer/sdk/oracleFeeder.ts";
 import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
@@ -77,7 +77,7 @@ describe("api: GET /v1/instruments", () => {
     const { seq, app } = setup();
     const empty = await get(app, "/v1/instruments");
     assert.equal(empty.status, 200);
-    assert.deepEqual(empty.body, { oracleTime: null, fundingEpoch: 0, instrumentSlots: 4, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
+    assert.deepEqual(empty.body, { oracleTime: null, fundingEpoch: 0, instrumentSlots: 4, optionSlots: 2, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
 
     await seq.drain();
     const unmarked = await get(app, "/v1/instruments");
@@ -127,7 +127,8 @@ describe("api: POST /v1/oracle/updates", () => {
     const cases: [string, unknown, string][] = [
       ["unsigned", { ...good, signature: undefined }, "UNSIGNED"],
       ["no prices", { ...good, prices: [] }, "MALFORMED"],
-      ["two vols", { ...good, vols: [VOL.toString(), VOL.toString()] }, "MALFORMED"],
+      ["one vol (one per option id: 2)", { ...good, vols: [VOL.toString()] }, "MALFORMED"],
+      ["three vols", { ...good, vols: [VOL.toString(), VOL.toString(), VOL.toString()] }, "MALFORMED"],
       ["three rates", { ...good, rates: ["0", "0", "0"] }, "MALFORMED"],
       ["five rates", { ...good, rates: ["0", "0", "0", "0", "0"] }, "MALFORMED"],
       ["rate over 24 bits", { ...good, rates: [(1n << 23n).toString(), "0", "0", "0"] }, "MALFORMED"],
@@ -144,7 +145,7 @@ describe("api: POST /v1/oracle/updates", () => {
       ["rate above the cap", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [1_001n, 0n, 0n, 0n] })), "FUNDING_ABOVE_CAP"],
       ["rate on the future", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [0n, 1n, 0n, 0n] })), "FUNDING_NOT_PERPETUAL"],
       ["price too low", wire(oracleUpdate({ time: NOW + 10, prices: [1n] })), "BAD_ORACLE_PRICE"],
-      ["vol too low", wire(oracleUpdate({ time: NOW + 10, vols: [(1n << 13n) - 1n] })), "BAD_ORACLE_VOL"],
+      ["vol too low", wire(oracleUpdate({ time: NOW + 10, vols: [VOL, (1n << 13n) - 1n] })), "BAD_ORACLE_VOL"],
     ];
     for (const [name, body, code] of cases) {
       const r = await post(app, "/v1/oracle/updates", JSON.stringify(body));
@@ -470,8 +471,8 @@ describe("sdk: derivatives", () => {
     const [pos] = (await b.derivatives()).positions;
     assert.deepEqual([pos.size, pos.markPerLot, pos.unrealisedPnl], [-10n, MARK, 0n]);
 
-    const { instruments, instrumentSlots, underlyings, oracleTime } = await a.instruments();
-    assert.deepEqual([instrumentSlots, underlyings, oracleTime], [4, 1, NOW]);
+    const { instruments, instrumentSlots, optionSlots, underlyings, oracleTime } = await a.instruments();
+    assert.deepEqual([instrumentSlots, optionSlots, underlyings, oracleTime], [4, 2, 1, NOW]);
     assert.equal(instruments[PERP].markPerLot, MARK);
     assert.deepEqual([instruments[PERP].tickValue, instruments[PERP].lotSizeE6, instruments[PERP].fundingCapPpm], [100n, 10_000n, 1_000n]);
     assert.equal((await a.derivatives()).equity, 9_000n * QUOTE - (10n * MARK * 500n) / PPM);
@@ -493,6 +494,29 @@ describe("sdk: derivatives", () => {
     seq.acceptRequest({ type: TxType.FEE_WITHDRAW, amount: fees - 1n });
     await seq.drain();
     assert.equal((await a.treasury()).feePool, 1n);
+  });
+
+  it("OracleFeeder signs one vol per option id from its surface, and the sequencer marks each option with its own", async () => {
+    const { seq, chain, url, client } = await listen();
+    const a = client(alice);
+    // The call and the put (ids 2 and 3, the option ids) listed beside the perpetual and the future.
+    for (const id of [2, 3]) seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...INSTRUMENTS[id] });
+    await seq.drain();
+    const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now });
+    chain.now = NOW + 1;
+    const asked: [number, number | null][] = [];
+    const putSkew: VolSurface = (id, option) => {
+      asked.push([id, option?.kind ?? null]);
+      return option?.kind === InstrumentKind.PUT ? 750_000n : VOL;
+    };
+    const { update } = await feeder.publish(a, [PRICE], putSkew);
+    assert.deepEqual(asked, [[2, InstrumentKind.CALL], [3, InstrumentKind.PUT]], "the surface is asked for each option id, with the option listed there");
+    assert.deepEqual(update.vols, [VOL, 750_000n]);
+    const marks = new Map((await a.instruments()).instruments.map((i) => [i.instrumentId, i.markPerLot]));
+    const [call, put] = [2, 3].map((id) => seq.derivatives.instruments[id]);
+    assert.equal(marks.get(2), optionMark(call, PRICE, VOL, NOW + 1));
+    assert.equal(marks.get(3), optionMark(put, PRICE, 750_000n, NOW + 1));
+    assert.ok(marks.get(3)! > optionMark(put, PRICE, VOL, NOW + 1), "the put is marked at its own, higher vol");
   });
 
   it("OracleFeeder: funding rate clamp((mid - index) / index) from the perpetual's book when an epoch ends, 0 otherwise", async () => {

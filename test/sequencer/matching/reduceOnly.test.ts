@@ -20,7 +20,7 @@ import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
-import { apply, derivativesState, derivOrder, INSTRUMENTS, NOW, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
+import { apply, derivativesState, derivOrder, INSTRUMENTS, NOW, oracleUpdate, MARKET_VOLS, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
 import { order, type TestTrader } from "../../helpers/traders.ts";
 
 const { alice, bob, carol } = traders;
@@ -36,7 +36,7 @@ function exchange() {
     { marketId: PERP_MARKET, baseTokenId: 1, sizeUnit: 1n, priceUnit: 1n, makerFeePpm: 0, takerFeePpm: 0 },
   ]);
   const deriv = new DerivativesRisk(INSTRUMENTS.length);
-  deriv.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: [VOL] });
+  deriv.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: MARKET_VOLS });
   for (const t of [alice, bob, carol]) deriv.creditCollateral(t.accountId, 50_000_000_000n);
   const engine = new MatchingEngine({ markets, risk: new RoutedRisk(noRisk, deriv) });
   /** Signed orders by account and id (what intake keeps for the batch builder). */

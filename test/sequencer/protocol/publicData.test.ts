@@ -32,8 +32,11 @@ const DERIV_RECORDS: SlotRecord[] = [
 
 const ORACLE: OracleSection = {
   used: true, key: (1n << 255n) | 987654321n, time: 1_700_000_000n, fundingEpoch: 2n ** 32n - 1n,
-  prices: [3000n * 10n ** 8n, 2n ** 56n - 1n], vols: [600_000n, 2n ** 24n - 1n], rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
+  prices: [3000n * 10n ** 8n, 2n ** 56n - 1n], vols: [600_000n, 2n ** 24n - 1n, 8192n], rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
 };
+/** ORACLE's shape: 2 underlyings, 3 option ids, 5 instruments. */
+const SHAPE = { underlyings: 2, optionInstruments: 3, instruments: 5 };
+const hexAt = (b: Uint8Array, from: number, to: number): bigint => BigInt(`0x${Buffer.from(b.subarray(from, to)).toString("hex")}`);
 
 describe("public data encoding", () => {
   it("round-trips every record type, spot and derivatives", () => {
@@ -45,37 +48,42 @@ describe("public data encoding", () => {
     }
   });
 
-  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41", () => {
+  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vols then rates", () => {
     const bytes = encodeOracleSection(ORACLE);
-    assert.equal(bytes.length, oracleSectionBytes(2, 5));
+    assert.equal(bytes.length, oracleSectionBytes(SHAPE));
+    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 3 + 5 * 3);
     assert.equal(bytes[0], 1);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(1, 33)).toString("hex")}`), ORACLE.key);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(33, 37)).toString("hex")}`), ORACLE.time);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(37, 41)).toString("hex")}`), ORACLE.fundingEpoch);
-    // price[0] follows the fixed part; the first rate (-2^23) is stored as 0.
-    assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(41, 48)).toString("hex")}`), ORACLE.prices[0]);
-    assert.deepEqual([...bytes.subarray(41 + 2 * 10, 41 + 2 * 10 + 3)], [0, 0, 0]);
-    assert.deepEqual(decodeOracleSection(bytes, 2, 5), ORACLE);
-    const unused = unusedOracleSection(1, 4);
+    // The prices follow the fixed part, the vols (one per option id) the prices, the rates the vols; the first
+    // rate (-2^23) is stored as 0.
+    assert.equal(hexAt(bytes, 41, 48), ORACLE.prices[0]);
+    assert.equal(hexAt(bytes, 48, 55), ORACLE.prices[1]);
+    assert.deepEqual([55, 58, 61].map((at) => hexAt(bytes, at, at + 3)), ORACLE.vols);
+    assert.deepEqual([...bytes.subarray(64, 67)], [0, 0, 0]);
+    assert.equal(hexAt(bytes, 67, 70), ORACLE.rates[1] + 2n ** 23n);
+    assert.deepEqual(decodeOracleSection(bytes, SHAPE), ORACLE);
+    const unused = unusedOracleSection(TEST_PARAMS);
     const zeros = encodeOracleSection(unused);
-    assert.deepEqual(decodeOracleSection(zeros, 1, 4), { ...unused, rates: [0n, 0n, 0n, 0n] });
-    // Rate 0 is stored as 2^23: an unused section is not all zero bytes.
-    assert.deepEqual([...zeros.subarray(0, 51)], Array(51).fill(0));
-    assert.deepEqual([...zeros.subarray(51, 54)], [0x80, 0, 0]);
+    assert.deepEqual(decodeOracleSection(zeros, TEST_PARAMS), { ...unused, rates: [0n, 0n, 0n, 0n] });
+    // Rate 0 is stored as 2^23: an unused section is not all zero bytes (1 price and 2 vols at the test sizes).
+    assert.deepEqual([...zeros.subarray(0, 54)], Array(54).fill(0));
+    assert.deepEqual([...zeros.subarray(54, 57)], [0x80, 0, 0]);
   });
 
   it("round-trips whole public data: header, oracle section, spot then derivatives records", () => {
     const header = { oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n };
-    const sizes = { underlyings: 2, instruments: 5 };
+    const sizes = SHAPE;
     const records = [...SPOT_RECORDS, ...DERIV_RECORDS];
     const pd = encodePublicData(header, ORACLE, records);
     assert.equal(pd.length, publicDataBytes({ ...TEST_PARAMS, ...sizes, slots: SPOT_RECORDS.length, derivSlots: DERIV_RECORDS.length }));
     assert.equal(pd[HEADER_BYTES], 1);
-    assert.equal(pd[HEADER_BYTES + oracleSectionBytes(2, 5)], TxType.NOOP);
-    assert.equal(pd[HEADER_BYTES + oracleSectionBytes(2, 5) + RECORD_BYTES], TxType.REGISTER_KEY);
+    assert.equal(pd[HEADER_BYTES + oracleSectionBytes(SHAPE)], TxType.NOOP);
+    assert.equal(pd[HEADER_BYTES + oracleSectionBytes(SHAPE) + RECORD_BYTES], TxType.REGISTER_KEY);
     assert.deepEqual(decodePublicData(pd, sizes), { header, oracle: ORACLE, records });
     // A spot-only batch of the test parameters.
-    const spotOnly = encodePublicData(header, unusedOracleSection(1, 4), [{ type: TxType.NOOP }, { type: TxType.NOOP }, { type: TxType.NOOP }]);
+    const spotOnly = encodePublicData(header, unusedOracleSection(TEST_PARAMS), [{ type: TxType.NOOP }, { type: TxType.NOOP }, { type: TxType.NOOP }]);
     assert.equal(spotOnly.length, publicDataBytes(TEST_PARAMS));
   });
 
@@ -99,17 +107,17 @@ describe("public data encoding", () => {
     assert.throws(() => encodeOracleSection({ ...ORACLE, rates: [2n ** 23n] }), /rate\[0\]=8388608 does not fit 24 signed bits/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, rates: [-(2n ** 23n) - 1n] }), /does not fit 24 signed bits/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, prices: [2n ** 56n, 1n] }), /price\[0\]=.* does not fit in 7 bytes/);
-    assert.throws(() => encodeOracleSection({ ...ORACLE, vols: [1n, 2n ** 24n] }), /vol\[1\]=.* does not fit in 3 bytes/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, vols: [1n, 2n ** 24n, 1n] }), /vol\[1\]=.* does not fit in 3 bytes/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, key: 2n ** 256n }), /oracleKey=.* does not fit/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, time: 2n ** 32n }), /oracleTime=.* does not fit/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, fundingEpoch: -1n }), /fundingEpoch=-1 does not fit/);
-    assert.throws(() => encodeOracleSection({ ...ORACLE, vols: [1n] }), /one price and one vol per underlying/);
     const bytes = encodeOracleSection(ORACLE);
     bytes[0] = 2;
-    assert.throws(() => decodeOracleSection(bytes, 2, 5), /oracleUsed byte is 2/);
-    assert.throws(() => decodeOracleSection(encodeOracleSection(ORACLE), 2, 4), /wrong length/);
+    assert.throws(() => decodeOracleSection(bytes, SHAPE), /oracleUsed byte is 2/);
+    assert.throws(() => decodeOracleSection(encodeOracleSection(ORACLE), { ...SHAPE, instruments: 4 }), /wrong length/);
+    assert.throws(() => decodeOracleSection(encodeOracleSection(ORACLE), { ...SHAPE, optionInstruments: 2 }), /wrong length/);
     const pd = encodePublicData({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, ORACLE, [{ type: TxType.NOOP }]);
-    assert.throws(() => decodePublicData(pd.subarray(0, pd.length - 1), { underlyings: 2, instruments: 5 }), /not a header, an oracle section and whole records/);
-    assert.throws(() => decodePublicData(pd.subarray(0, HEADER_BYTES + 10), { underlyings: 2, instruments: 5 }), /not a header/);
+    assert.throws(() => decodePublicData(pd.subarray(0, pd.length - 1), SHAPE), /not a header, an oracle section and whole records/);
+    assert.throws(() => decodePublicData(pd.subarray(0, HEADER_BYTES + 10), SHAPE), /not a header/);
   });
 });

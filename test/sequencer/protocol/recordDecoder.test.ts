@@ -14,6 +14,7 @@ import {
   decodeOracleSection, decodeRecord, queuedForm, encodeOracleSection, encodeRecord, RECORD_LAYOUT, unusedOracleSection, type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
 import { oracleFromSection, txFromRecord, type RecordState } from "../../../sequencer/protocol/recordDecoder.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 
 /** The largest value a field of `bytes` bytes holds. */
@@ -185,11 +186,11 @@ describe("oracleFromSection", () => {
       used: true, key: compressPublicKey(key), time: w(4), fundingEpoch: w(4) - 1n,
       prices: [w(7), 1n << 16n], vols: [w(3), 1n << 13n], rates: [-(1n << 23n), (1n << 23n) - 1n, 0n, -1n],
     };
-    const decoded = decodeOracleSection(encodeOracleSection(section), 2, 4);
+    const decoded = decodeOracleSection(encodeOracleSection(section), { underlyings: 2, optionInstruments: 2, instruments: 4 });
     assert.deepEqual(decoded, section, "the encoder round-trips");
     assert.deepEqual(oracleFromSection(decoded), {
       time: MAX_U32, fundingEpoch: MAX_U32 - 1, prices: section.prices, vols: section.vols, rates: section.rates, key, signature: DUMMY,
     });
-    assert.equal(oracleFromSection(decodeOracleSection(encodeOracleSection(unusedOracleSection(2, 4)), 2, 4)), null);
+    assert.equal(oracleFromSection(decodeOracleSection(encodeOracleSection(unusedOracleSection(TEST_PARAMS)), TEST_PARAMS)), null);
   });
 });

@@ -12,11 +12,11 @@ import { DerivativesRisk } from "../../../sequencer/risk/derivativesRisk.ts";
 import { accountReport, accountSummary } from "../../../sequencer/risk/accountReport.ts";
 import { liquidationPrices } from "../../../sequencer/risk/liquidationPrice.ts";
 import type { MarketParams, OrderView } from "../../../sequencer/matching/types.ts";
-import { INSTRUMENTS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
+import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
 const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
 const CALL = 2;
-const inputs = { time: NOW, prices: [PRICE], vols: [VOL] };
+const inputs = { time: NOW, prices: [PRICE], vols: MARKET_VOLS };
 
 /** Account 1 wrote 500 calls to account 2 (a short option position: liquidation prices above), each with 3,000 quote of collateral. */
 function shortCalls(): DerivativesRisk {

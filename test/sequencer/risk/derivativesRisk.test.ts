@@ -5,7 +5,7 @@ import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce } from "../../../s
 import { lotRisk, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
 import { DerivativesRisk, instrumentOf } from "../../../sequencer/risk/derivativesRisk.ts";
 import type { FillEvent, MarketParams, OrderView } from "../../../sequencer/matching/types.ts";
-import { INSTRUMENTS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
+import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
 const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
 const market = {} as MarketParams;
@@ -16,7 +16,7 @@ const view = (accountId: number, orderId: bigint, side: 0 | 1, lots: bigint, pri
 
 function risk(): DerivativesRisk {
   const r = new DerivativesRisk(4);
-  r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: [VOL] });
+  r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: MARKET_VOLS });
   r.creditCollateral(1, 3_000_000_000n); // 3,000 quote: 1,000 lots of IM at 3 quote per lot
   r.creditCollateral(2, 3_000_000_000n);
   return r;

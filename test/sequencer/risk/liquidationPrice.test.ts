@@ -8,10 +8,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { accountRisk, lotRisk, lotValue, type DerivAccount, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
 import { liquidationPrices } from "../../../sequencer/risk/liquidationPrice.ts";
-import { INSTRUMENTS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
+import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
 const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
-const inputs = { time: NOW, prices: [PRICE], vols: [VOL] };
+const inputs = { time: NOW, prices: [PRICE], vols: MARKET_VOLS };
 const [PERP, , CALL, PUT] = [0, 1, 2, 3];
 
 /**

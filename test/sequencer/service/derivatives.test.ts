@@ -33,6 +33,18 @@ function assertInSync(seq: Sequencer): void {
 const transfer = (t: typeof alice, amount: bigint, nonce: number, toCollateral = true) =>
   signTransfer(t.key, { accountId: t.accountId, toCollateral, amount, nonce });
 
+/** A sequencer where alice, bob and carol moved their deposits to collateral and alice bought 15,000 lots of `instrument` from bob at 3,000. */
+async function aliceBuysFromBob(instrument: number) {
+  const env = derivativesSequencer(NOW);
+  const { seq } = env;
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+  await seq.drain();
+  for (const t of [alice, bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+  seq.placeOrder(derivOrder(bob, instrument, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }));
+  seq.placeOrder(derivOrder(alice, instrument, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n }));
+  return env;
+}
+
 describe("derivatives service", () => {
   it("trades, funds, liquidates and settles, every batch accepted and the risk view equal to the proven state", async () => {
     const { seq, chain } = derivativesSequencer(NOW);
@@ -111,12 +123,7 @@ describe("derivatives service", () => {
   });
 
   it("covers a bankrupt account's deficit from the insurance fund first and deleverages the rest onto the other side (DELEVERAGE): no bad debt is left", async () => {
-    const { seq, chain } = derivativesSequencer(NOW);
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
-    await seq.drain();
-    for (const t of [alice, bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
-    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }));
-    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n }));
+    const { seq, chain } = await aliceBuysFromBob(PERP);
     chain.now = NOW + 10;
     assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [280_000_000_000n] }))).liquidations, [[1, PERP, 15_000n]]);
     await seq.drain();
@@ -139,6 +146,30 @@ describe("derivatives service", () => {
     assert.equal(seq.state.globals.insuranceFund, 0n, "the fund paid all it held, first");
     assert.equal(seq.state.account(2).deriv.collateral, 0n, "bob is made whole");
     assert.equal(seq.state.account(3).deriv.collateral, carolBefore + 15_000n * 34_000_000n - (deficit - fund), "carol sold her long to bob at the mark and paid the rest");
+    assert.equal(seq.state.globals.badDebt, 0n);
+    assertInSync(seq);
+  });
+
+  it("deleverages an expiry's deficit beyond the fund before SETTLE pays the positions out: no bad debt is left", async () => {
+    const { seq, chain } = await aliceBuysFromBob(FUTURE);
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.positions[FUTURE].size, 15_000n);
+
+    // The future settles at 2,600: alice's 15,000 lots lose 60,000 quote on 50,000 of collateral, with an empty
+    // fund. Before SETTLE pays bob, he takes her position back at the payoff and pays her deficit out of it.
+    chain.now = EXPIRY + 10;
+    const aliceBefore = seq.state.account(1).deriv.collateral;
+    const bobBefore = seq.state.account(2).deriv.collateral;
+    const outcome = await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY + 5, prices: [260_000_000_000n] }));
+    assert.deepEqual([outcome.settled, outcome.deleveraged, outcome.liquidations], [[FUTURE], [[1, 2, FUTURE, 15_000n]], []]);
+    assert.deepEqual(seq.peekPending().filter((t) => t.type === TxType.DELEVERAGE || t.type === TxType.SETTLE).map((t) => t.type), [TxType.DELEVERAGE], "both are flat: nothing to SETTLE");
+    await seq.drain();
+    const payoff = 15_000n * 26_000_000n; // 26 quote per lot
+    const deficit = -(aliceBefore + payoff);
+    assert.ok(deficit > 10_000_000_000n, `alice owed more than 10,000 quote (${deficit})`);
+    assert.deepEqual([1, 2].map((a) => seq.state.account(a).deriv.positions[FUTURE].size), [0n, 0n]);
+    assert.equal(seq.state.account(1).deriv.collateral, 0n, "alice is made whole");
+    assert.equal(seq.state.account(2).deriv.collateral, bobBefore - payoff - deficit, "bob bought back at the payoff and paid her deficit");
     assert.equal(seq.state.globals.badDebt, 0n);
     assertInSync(seq);
   });
