@@ -3,7 +3,8 @@
  * derivatives slot (every type - trade, liquidation, settlement, transfer, registration - runs the
  * same universal DerivSlot, so each costs exactly the slot), the batch-level oracle step and its
  * parts (oracle signature, Black-Scholes per option instrument), at TEST and PRODUCTION sizes, beside
- * the spot Slot as the baseline.
+ * the spot Slot as the baseline; then the building blocks of the exchange-scale design (1,024 instruments,
+ * 16 positions per account: circuits/DERIVATIVES.md, "At exchange scale").
  *
  *   npx tsx scripts/bench/derivativesConstraints.ts      (or: npm run bench -- derivatives)
  */
@@ -57,7 +58,72 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
   return report;
 }
 
+/**
+ * The prototype position lookup of the exchange-scale design (circuits/DERIVATIVES.md, "At exchange scale"):
+ * each of K position slots finds its instrument among the batch's M marked instruments (ids distinct, so
+ * exactly one matches; an empty slot, id 0, matches the set's reserved entry 0) and takes its 6 per-lot fields
+ * (mark, four margins, funding index). Bench only: it measures the idea before it is built.
+ */
+const LOOKUP = (k: number, m: number) => `pragma circom 2.1.0;
+include "circomlib/circuits/comparators.circom";
+include "circuits/lib/select.circom";
+template PositionLookup(K, M) {
+    signal input posId[K];
+    signal input setId[M];
+    signal input fields[M][6];
+    signal output out[K][6];
+    component eq[K][M];
+    component sel[K][6];
+    for (var k = 0; k < K; k++) {
+        var found = 0;
+        for (var m = 0; m < M; m++) {
+            eq[k][m] = IsEqual();
+            eq[k][m].in <== [posId[k], setId[m]];
+            found += eq[k][m].out;
+        }
+        found === 1;
+        for (var f = 0; f < 6; f++) {
+            sel[k][f] = Select(M);
+            for (var m = 0; m < M; m++) {
+                sel[k][f].sel[m] <== eq[k][m].out;
+                sel[k][f].values[m] <== fields[m][f];
+            }
+            out[k][f] <== sel[k][f].out;
+        }
+    }
+}
+component main = PositionLookup(${k}, ${m});
+`;
+
+/** Constraint costs of the building blocks of 1,024 instruments and 16 positions per account (issue 15), measured. */
+export async function runScaleBlocks(): Promise<Record<string, number>> {
+  const count = async (name: string, src: string) => (await compileR1cs(name, src)).nConstraints;
+  const u = PRODUCTION_PARAMS.underlyings;
+  const c = {
+    quadUpdate5: await count("QuadUpdate5", main("circuits/lib/quadTree.circom", "QuadUpdate(5)")),
+    leafHash: await count("Poseidon11", main("circomlib/circuits/poseidon.circom", "Poseidon(11)")),
+    state: await count(`InstrumentState${u}`, main(ORACLE, `InstrumentState(${u})`)),
+    marks: await count("InstrumentMarks", main(ORACLE, "InstrumentMarks()")),
+    blackScholes: await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes()")),
+    risk7: await count("AccountRisk7", main("circuits/lib/accountRisk.circom", "AccountRisk(7)")),
+    risk16: await count("AccountRisk16", main("circuits/lib/accountRisk.circom", "AccountRisk(16)")),
+    lookup16x16: await count("PositionLookup16x16", LOOKUP(16, 16)),
+    lookup16x32: await count("PositionLookup16x32", LOOKUP(16, 32)),
+  };
+  const load = c.quadUpdate5 + 2 * c.leafHash;
+  section("Derivatives at exchange scale: building blocks (circom2 --O2; circuits/DERIVATIVES.md, \"At exchange scale\")");
+  console.log(table(["building block", "constraints", "counted as"], [
+    ["load and write back one instrument of a 1,024-leaf table", int(load), `QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(11) ${int(c.leafHash)}`],
+    ["mark one instrument (settlement, marks, margins, funding), no Black-Scholes", int(c.state + c.marks), `InstrumentState(${u}) ${int(c.state)} + InstrumentMarks ${int(c.marks)}`],
+    ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes()"],
+    ["margin sum over an account's positions: 7 (today) / 16", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
+    ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "PositionLookup(16, M) (bench prototype)"],
+  ]));
+  return c;
+}
+
 if (isMainModule(import.meta.url)) {
   await runDerivativesConstraints();
+  await runScaleBlocks();
   process.exit(0);
 }

@@ -11,7 +11,7 @@
  * Sections alone: npx tsx scripts/bench/{constraints,derivativesConstraints,sequencerCost,prove,gas}.ts
  */
 import { runConstraints } from "./constraints.ts";
-import { runDerivativesConstraints } from "./derivativesConstraints.ts";
+import { runDerivativesConstraints, runScaleBlocks } from "./derivativesConstraints.ts";
 import { runGas } from "./gas.ts";
 import { runProve } from "./prove.ts";
 import { runSequencerCost } from "./sequencerCost.ts";
@@ -40,7 +40,10 @@ if (run("constraints")) {
   prodPerSlot = c.estimates.find((e) => e.label === "PRODUCTION" && e.slots === 32)?.constraints;
   if (prodPerSlot) prodPerSlot /= 32;
 }
-if (run("derivatives")) await timed("derivatives", runDerivativesConstraints);
+if (run("derivatives")) await timed("derivatives", async () => {
+  await runDerivativesConstraints();
+  await runScaleBlocks();
+});
 if (run("sequencer")) await timed("sequencer", () => runSequencerCost({ quick: args.includes("--quick"), prodConstraintsPerSlot: prodPerSlot }));
 if (run("prove")) await timed("prove", () => runProve({ runs: Number(flag("prove-runs") ?? 3) }));
 if (run("gas")) await timed("gas", () => runGas({ slots: flag("gas-slots")?.split(",").map(Number) }));
