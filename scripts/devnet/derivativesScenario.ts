@@ -159,7 +159,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     await place(ctx.maker, id, Side.BUY, (markTicks(id) * 97n) / 100n, 300n, TimeInForce.POST_ONLY);
     await place(ctx.maker, id, Side.SELL, (markTicks(id) * 103n) / 100n, 300n, TimeInForce.POST_ONLY);
   }
-  await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // 6 ETH on 2,000 USDC
+  // 6 ETH across two instruments on 2,000 USDC: 4 on the perpetual, 2 on the future (1,800 of initial margin)
+  await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 400n, TimeInForce.IOC);
+  await place(ctx.leveraged, FUTURE, Side.BUY, ticks(3020), 200n, TimeInForce.IOC);
   await place(ctx.optionsTrader, FUTURE, Side.BUY, ticks(3020), 200n, TimeInForce.IOC);
   await place(ctx.optionsTrader, CALL, Side.BUY, (markTicks(CALL) * 103n) / 100n, 100n, TimeInForce.IOC);
   await place(ctx.optionsTrader, PUT, Side.SELL, (markTicks(PUT) * 97n) / 100n, 100n, TimeInForce.IOC);
@@ -174,7 +176,7 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     await settle("funding tick");
   }
 
-  step("A 10% drop: the leveraged long falls below maintenance margin and is liquidated");
+  step("A 10% drop: the leveraged long falls below maintenance margin and is liquidated across both instruments");
   const before = await ctx.leveraged.c.derivatives();
   info(`before: ${ctx.leveraged.name} equity ${dollars(before.equity)} vs MM ${dollars(before.maintenanceMargin)}`);
   await publish(2700);
