@@ -1,9 +1,11 @@
 /**
  * The main job: a local chain with the exchange and demo traders, on embedded defaults.
  *
- *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies
+ *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies (DEVNET_PARAMS:
+ *                             # test trees and slots, 64 order slots, the production instrument table of 7)
  *   npm run devnet -- --keep  # instead of the exodus act, keeps the node, the exchange (batches proven as
  *                             # orders arrive) and its web page running for you to trade (Ctrl-C to stop)
+ *   npm run devnet -- --size test         # the same with the test table of 4 instruments (TEST_PARAMS)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
  *                                         # 9 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
  *
@@ -14,9 +16,11 @@
  * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
  * (EIP-712-derived trading keys, registered and funded on the custodian), run a market maker's ladder
  * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
- * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, a future, a call
- * and a put on ETH, a test oracle feeder, collateral transfers, trades, two funding ticks, a
- * liquidation and an expiry settlement; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
+ * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, futures a week
+ * and two weeks out, calls at two strikes and two expiries and a put on ETH, a test oracle feeder signing a
+ * vol per option (a put skew), collateral transfers, trades (a vertical call spread and a calendar among
+ * them), two funding ticks, a liquidation across two instruments and the 1-week expiry settling while the
+ * 2-week instruments stay open; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
  * custodian's fee recipient. Every batch is proven and posted; then the independent
  * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone. Last (unless --keep), the
  * exodus act (devnet/exodusAct.ts): the operator stops, a forced withdrawal goes unprocessed past the
@@ -41,7 +45,7 @@ import { pipelineSettings, type PipelineFlags } from "../sequencer/process/pipel
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../sequencer/protocol/params.ts";
+import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../sequencer/protocol/params.ts";
 import type { EngineEvent } from "../sequencer/matching/index.ts";
 import { Sequencer } from "../sequencer/service/sequencer.ts";
 import { ExchangeClient } from "../sequencer/sdk/client.ts";
@@ -61,10 +65,10 @@ const program = new Command()
   .option("--pipeline-depth <n>", "batches in flight at once (the next built and proven while the ones before it are)", "2")
   .option("--batches-per-post <n>", "batches posted by one submitBatches transaction", "2")
   .option("--keep", "skip the exodus act and keep the node, the exchange and its web page running (Ctrl-C to stop)", false)
-  .addOption(new Option("--size <size>", "circuit and tree sizes").choices(["test", "production"]).default("test"))
+  .addOption(new Option("--size <size>", "circuit and tree sizes").choices(PARAMS_NAMES).default("devnet"))
   .parse();
-const opts = program.opts<{ port: string; keep: boolean; size: "test" | "production" } & PipelineFlags>();
-const PARAMS = opts.size === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+const opts = program.opts<{ port: string; keep: boolean; size: ParamsName } & PipelineFlags>();
+const PARAMS = PARAMS_SETS[opts.size];
 
 const step = (line: string) => console.log(`\n== ${line}`);
 const info = (line: string) => console.log(`   ${line}`);

@@ -8,7 +8,7 @@
  *   ... book <market> [--levels 10] | withdraw --token-id 1 --amount 5 [--claim --rpc URL --custodian 0x.. --wallet-key 0x..]
  *   ... transfer --to-collateral|--to-spot --amount 1000000 | positions [id] | instruments
  *   ... stream --market 0 [--private] [--count N]
- *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|production] [--vkey path]   (progress bar)
+ *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|devnet|production] [--vkey path]   (progress bar)
  *   npm run cli -- force-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 1 --amount 5 [--collateral]
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
  *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
@@ -33,6 +33,7 @@ import {
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
 import { isMainModule } from "./lib/mainModule.ts";
+import { PARAMS_NAMES, type ParamsName } from "../sequencer/protocol/params.ts";
 
 export type CliIo = { out: (line: string) => void; err: (line: string) => void };
 
@@ -306,13 +307,13 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .addOption(walletKeyOption())
     .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
     .requiredOption("--custodian <address>", "custodian contract", address)
-    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
     .option("--vkey <path>", "verification key JSON of the batch circuit (default: this checkout's dev build)")
     .option("--exit-wasm <path>", "the exit circuit's witness calculator (default: this checkout's dev build)")
     .option("--exit-zkey <path>", "the exit circuit's proving key (default: this checkout's dev build)")
     .option("--exit-vkey <path>", "the exit circuit's verification key (default: this checkout's dev build)")
     .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
-    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: "test" | "production"; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint }) => {
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: ParamsName; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint }) => {
       const { runExit } = await import("./exit.ts");
       await runExit({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
     });
@@ -322,9 +323,9 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .description("rebuild the state from chain data and check every batch's proof and roots (scripts/verify.ts)")
     .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
     .requiredOption("--custodian <address>", "custodian contract")
-    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
     .option("--vkey <path>", "verification key JSON of the batch circuit")
-    .action(async (o: { rpc: string; custodian: string; params: "test" | "production"; vkey?: string }) => {
+    .action(async (o: { rpc: string; custodian: string; params: ParamsName; vkey?: string }) => {
       const { verifyRpc, printReport } = await import("./verify.ts");
       const bar = new SingleBar({ format: "verify [{bar}] {value}/{total} batches | {status}", hideCursor: true }, Presets.shades_classic);
       let started = false;

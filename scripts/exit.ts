@@ -8,14 +8,14 @@ import { erc20Abi, type Address } from "viem";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
 import { loadVkey } from "./verify.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS } from "../sequencer/protocol/params.ts";
+import { PARAMS_SETS, type ParamsName } from "../sequencer/protocol/params.ts";
 import { exitAccount, type ExitResult } from "../sequencer/sdk/exit.ts";
 import type { ChainClients } from "../sequencer/sdk/custodian.ts";
 
 export type RunExitOptions = {
   clients: ChainClients;
   custodian: Address;
-  params: "test" | "production";
+  params: ParamsName;
   /** The batch circuit's verification key (path); default: this checkout's dev build. */
   vkey?: string;
   /** The exit circuit's artifacts (all three, or none: this checkout's dev build). */
@@ -34,7 +34,7 @@ export type ExitLine = { tokenId: number; token: Address; claimed: bigint; paid:
 
 /** Exits the wallet's account and prints the outcome; returns the SDK's result and the printed lines. */
 export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; lines: ExitLine[] }> {
-  const params = o.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+  const params = PARAMS_SETS[o.params];
   let exitCircuit = o.exitWasm && o.exitZkey && o.exitVkey ? { wasm: o.exitWasm, zkey: o.exitZkey, vkey: o.exitVkey } : undefined;
   // checked before anything is built or read
   if (!exitCircuit && (o.exitWasm || o.exitZkey || o.exitVkey)) throw new Error("--exit-wasm, --exit-zkey and --exit-vkey go together");

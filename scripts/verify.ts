@@ -2,7 +2,7 @@
  * The independent verifier as a command: rebuilds the exchange state from chain data alone (batch
  * calldata, request events) and checks every batch's proof and roots (sequencer/verifier/chainVerifier.ts).
  *
- *   npx tsx scripts/verify.ts --rpc http://127.0.0.1:8545 --custodian 0x... [--params test|production] [--vkey path]
+ *   npx tsx scripts/verify.ts --rpc http://127.0.0.1:8545 --custodian 0x... [--params test|devnet|production] [--vkey path]
  *
  * Without --vkey the batch circuit for the parameters is built (cached) and its verification key used:
  * that is the development key of this checkout, so pass the deployment's real vkey for anything else.
@@ -14,7 +14,7 @@ import { Command, Option } from "commander";
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from "viem";
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "./setup/zkLibs.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../sequencer/protocol/params.ts";
+import { PARAMS_NAMES, PARAMS_SETS, type CircuitParams, type ParamsName } from "../sequencer/protocol/params.ts";
 import { InstrumentKind } from "../sequencer/protocol/constants.ts";
 import type { ExchangeState } from "../sequencer/state/exchangeState.ts";
 import { verifyChain, type Balances, type VerifyProgress, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
@@ -24,7 +24,7 @@ export type VerifierOptions = {
   rpc: string;
   custodian: Address | string;
   /** Circuit parameter set; default "test". */
-  params?: "test" | "production";
+  params?: ParamsName;
   /** Path of the batch circuit's verification key (snarkjs JSON); default: the cached build's. */
   vkey?: string;
   /** First block to read events from; default 0. */
@@ -35,7 +35,6 @@ export type VerifierOptions = {
   onProgress?: (p: VerifyProgress) => void;
 };
 
-const PARAMS: Record<"test" | "production", CircuitParams> = { test: TEST_PARAMS, production: PRODUCTION_PARAMS };
 const hex = (v: bigint) => `0x${v.toString(16).padStart(64, "0")}`;
 
 /** Loads the verification key from `path`, or builds (cached) the batch circuit for `params` and uses its key. */
@@ -51,7 +50,7 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
   const print = options.print ?? console.log;
   if (!isAddress(options.custodian)) throw new Error(`--custodian ${options.custodian} is not an address`);
   const paramsName = options.params ?? "test";
-  const params = PARAMS[paramsName];
+  const params = PARAMS_SETS[paramsName];
   if (!params) throw new Error(`unknown parameter set ${paramsName} (test or production)`);
   const vkey = await loadVkey(params, options.vkey, print);
   const publicClient = createPublicClient({ transport: http(options.rpc) }) as PublicClient;
@@ -143,11 +142,11 @@ async function main(): Promise<void> {
     .description("Rebuild the exchange state from chain data alone and check every batch's proof and roots")
     .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
     .requiredOption("--custodian <address>", "address of the custodian contract")
-    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
     .option("--vkey <path>", "verification key JSON of the batch circuit (default: the cached build's)")
     .option("--from-block <n>", "first block to read events from", "0")
     .parse();
-  const o = program.opts<{ rpc: string; custodian: string; params: "test" | "production"; vkey?: string; fromBlock: string }>();
+  const o = program.opts<{ rpc: string; custodian: string; params: ParamsName; vkey?: string; fromBlock: string }>();
   let ok = false;
   try {
     ok = await runVerifier({ rpc: o.rpc, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: BigInt(o.fromBlock) });

@@ -3,11 +3,11 @@
  * cached circuit build like the batch circuit (r1cs, wasm, dev or ceremony zkey, verification key, and a
  * Solidity verifier named Groth16Verifier_exit_<params>, distinct from the batch verifier's).
  *
- * npx tsx scripts/build/exitCircuit.ts [--params test|production]: builds it with INSECURE dev keys and
+ * npx tsx scripts/build/exitCircuit.ts [--params test|devnet|production]: builds it with INSECURE dev keys and
  * prints the artifacts' paths and the constraint count as JSON.
  */
 import { Command, Option } from "commander";
-import { checkParams, paramsId, PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { checkParams, paramsId, PARAMS_NAMES, PARAMS_SETS, type CircuitParams, type ParamsName } from "../../sequencer/protocol/params.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
 import { buildCircuit } from "./circuitBuild.ts";
@@ -37,10 +37,10 @@ export async function buildExitCircuit(p: CircuitParams, setup: ExitSetup = "dev
 if (isMainModule(import.meta.url)) {
   const opts = new Command()
     .name("exitCircuit")
-    .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+    .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
     .parse()
-    .opts<{ params: "test" | "production" }>();
-  const c = await buildExitCircuit(opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS, "dev");
+    .opts<{ params: ParamsName }>();
+  const c = await buildExitCircuit(PARAMS_SETS[opts.params], "dev");
   const unjustified = c.inspect.filter((w) => !w.library && !w.justification);
   console.log(JSON.stringify({ wasm: c.wasm, zkey: c.zkey, vkey: c.vkey, verifierSol: c.verifierSol, contractName: c.contractName, constraints: c.nConstraints, insecure: c.insecure, unjustifiedInspectWarnings: unjustified }, null, 2));
   await terminateSnarkjsCurve(); // a fresh build leaves snarkjs's curve workers running

@@ -2,7 +2,7 @@
  * Deploys the exchange (test USDC/WETH, verifier, custodian, demo market) to any running node, e.g.
  * `npx hardhat node` in another terminal, then:
  *
- *   npm run deploy -- --rpc http://127.0.0.1:8545 [--params test|production] [--key 0x...] [--verifier V.sol]
+ *   npm run deploy -- --rpc http://127.0.0.1:8545 [--params test|devnet|production] [--key 0x...] [--verifier V.sol]
  *
  * --verifier is the Groth16 verifier contract of the operator's keys (production: from the phase-2
  * ceremony). Without it the batch circuit is built here with INSECURE dev keys (a local chain only).
@@ -14,18 +14,19 @@ import { Command } from "commander";
 import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { PARAMS_NAMES, PARAMS_SETS, type ParamsName } from "../../sequencer/protocol/params.ts";
 import { deployDemoExchange } from "./deployExchange.ts";
 
 const opts = new Command()
   .option("--rpc <url>", "JSON-RPC URL", "http://127.0.0.1:8545")
-  .option("--params <name>", "circuit parameters: test or production", "test")
+  .option("--params <name>", `circuit parameters: ${PARAMS_NAMES.join(", ")}`, "test")
   .option("--key <hex>", "deployer private key (default: the node's first development account)")
   .option("--verifier <path>", "the batch circuit's verifier contract source (default: build the circuit with INSECURE dev keys)")
   .parse()
   .opts<{ rpc: string; params: string; key?: Hex; verifier?: string }>();
 
-const params = opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+const params = PARAMS_SETS[opts.params as ParamsName];
+if (!params) throw new Error(`--params ${opts.params}: one of ${PARAMS_NAMES.join(", ")}`);
 const account = opts.key ? privateKeyToAccount(opts.key) : mnemonicToAccount("test test test test test test test test test test test junk");
 const publicClient = createPublicClient({ transport: http(opts.rpc) }) as PublicClient;
 const chain = { id: await publicClient.getChainId(), name: "target", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } };

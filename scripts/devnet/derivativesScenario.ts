@@ -85,23 +85,34 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     ctx.advance(seconds);
   };
 
-  step("Derivatives: oracle key and four instruments on ETH registered by the admin");
+  // With room for 3 linear and 4 option instruments (the devnet's and the production table): a perpetual, futures
+  // a week and two weeks out (a calendar), 1-week calls at 3,000 and 3,200 (a vertical spread), a 1-week put
+  // and a 2-week call; with the test table's 2 + 2: the perpetual, the 1-week future, call and put.
+  const { instrumentSlots, optionSlots } = await ctx.maker.c.instruments();
+  const chain = instrumentSlots - optionSlots >= 3 && optionSlots >= 4;
+  step(`Derivatives: oracle key and ${chain ? "seven" : "four"} instruments on ETH registered by the admin`);
   await setOracleKey(admin, ctx.custodian, publicKeyOf(DEV_ORACLE_KEY));
   const block = await ctx.publicClient.getBlock();
   const expiry = Number(block.timestamp) + WEEK;
+  const later = expiry + WEEK;
   const base = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 0 };
   const specs: [string, InstrumentRegistration][] = [
     ["ETH-PERP", { ...base, kind: InstrumentKind.PERPETUAL, fundingCapPpm: 500 }],
     ["ETH-1W future", { ...base, kind: InstrumentKind.FUTURE, expiry }],
+    ...(chain ? [["ETH-2W future", { ...base, kind: InstrumentKind.FUTURE, expiry: later }] as [string, InstrumentRegistration]] : []),
     ["ETH-1W-3000-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3000), expiry }],
+    ...(chain ? [["ETH-1W-3200-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3200), expiry }] as [string, InstrumentRegistration]] : []),
     ["ETH-1W-3000-P", { ...base, kind: InstrumentKind.PUT, strike: usd(3000), expiry }],
+    ...(chain ? [["ETH-2W-3000-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3000), expiry: later }] as [string, InstrumentRegistration]] : []),
   ];
   const ids: number[] = [];
   for (const [name, spec] of specs) {
     ids.push(await registerInstrument(admin, ctx.custodian, spec));
     info(`${name}: instrument ${ids.at(-1)}, lots of 0.01 ETH, ticks of 0.01 USDC, IM 10% / MM 5%${spec.expiry ? `, expires ${new Date(spec.expiry * 1000).toISOString()}` : ", funding capped at 0.05% per hour"}`);
   }
-  const [PERP, FUTURE, CALL, PUT] = ids;
+  const idOf = (name: string): number => ids[specs.findIndex(([n]) => n === name)];
+  const [PERP, FUTURE, CALL, PUT] = ["ETH-PERP", "ETH-1W future", "ETH-1W-3000-C", "ETH-1W-3000-P"].map(idOf);
+  const extraOptions = chain ? ["ETH-1W-3200-C", "ETH-2W-3000-C"].map(idOf) : [];
   const market = (id: number) => INSTRUMENT_MARKET_BASE + id;
 
   // Underlyings beyond ETH (production sizes price 2): a steady 60,000 (BTC), nothing listed on them here.
@@ -152,9 +163,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   }
   await place(ctx.maker, FUTURE, Side.BUY, ticks(3005), 500n, TimeInForce.POST_ONLY);
   await place(ctx.maker, FUTURE, Side.SELL, ticks(3020), 500n, TimeInForce.POST_ONLY);
+  if (chain) {
+    await place(ctx.maker, idOf("ETH-2W future"), Side.BUY, ticks(3015), 500n, TimeInForce.POST_ONLY);
+    await place(ctx.maker, idOf("ETH-2W future"), Side.SELL, ticks(3030), 500n, TimeInForce.POST_ONLY);
+  }
   const { instruments } = await ctx.maker.c.instruments();
   const markTicks = (id: number) => instruments.find((i) => i.instrumentId === id)!.markPerLot! / 100n; // tick value: 100 quote units per lot
-  for (const id of [CALL, PUT]) {
+  for (const id of [CALL, PUT, ...extraOptions]) {
     info(`${specs[ids.indexOf(id)][0]} mark: ${dollars(markTicks(id) * 100n)} per lot (Black-Scholes, fixed point)`);
     await place(ctx.maker, id, Side.BUY, (markTicks(id) * 97n) / 100n, 300n, TimeInForce.POST_ONLY);
     await place(ctx.maker, id, Side.SELL, (markTicks(id) * 103n) / 100n, 300n, TimeInForce.POST_ONLY);
@@ -165,6 +180,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   await place(ctx.optionsTrader, FUTURE, Side.BUY, ticks(3020), 200n, TimeInForce.IOC);
   await place(ctx.optionsTrader, CALL, Side.BUY, (markTicks(CALL) * 103n) / 100n, 100n, TimeInForce.IOC);
   await place(ctx.optionsTrader, PUT, Side.SELL, (markTicks(PUT) * 97n) / 100n, 100n, TimeInForce.IOC);
+  if (chain) {
+    // a vertical call spread (long the 3,000 call above, short the 3,200) and a calendar (long the 1-week
+    // future above, short the 2-week)
+    const high = idOf("ETH-1W-3200-C");
+    await place(ctx.optionsTrader, high, Side.SELL, (markTicks(high) * 97n) / 100n, 100n, TimeInForce.IOC);
+    await place(ctx.optionsTrader, idOf("ETH-2W future"), Side.SELL, ticks(3015), 200n, TimeInForce.IOC);
+  }
   await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // refused: over initial margin
   await settle("derivatives trades");
   for (const t of traders) report(info, t.name, await t.c.derivatives());
@@ -184,7 +206,7 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   report(info, ctx.leveraged.name, await ctx.leveraged.c.derivatives());
   report(info, ctx.liquidator.name, await ctx.liquidator.c.derivatives());
 
-  step("A week later: the future and both options expire and settle at the signed price");
+  step(`A week later: the 1-week future and options expire and settle at the signed price${chain ? "; the 2-week future and call stay open" : ""}`);
   await jump(expiry - ctx.clock() + 1);
   await publish(3150);
   await settle("expiry settlement");

@@ -38,7 +38,7 @@ import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { createApiServer } from "../api/server.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId } from "../protocol/params.ts";
+import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../protocol/params.ts";
 import { serveIpc } from "./ipc.ts";
 import { pipelineSettings, type PipelineFlags } from "./pipelineFlags.ts";
 import { Sequencer, type BatchStage } from "../service/sequencer.ts";
@@ -54,7 +54,7 @@ const opts = new Command()
   .requiredOption("--custodian <address>", "custodian contract address")
   .option("--operator-key <hex>", "operator private key (or SEQUENCER_OPERATOR_KEY)")
   .option("--dev-operator", "use the Hardhat development account 0 as operator", false)
-  .addOption(new Option("--params <set>", "circuit parameter set").choices(["test", "production"]).default("test"))
+  .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
   .requiredOption("--wasm <path>", "the batch circuit's witness calculator (.wasm)")
   .requiredOption("--zkey <path>", "its Groth16 proving key (.zkey)")
   .requiredOption("--vkey <path>", "its verification key (.json), the one the custodian's verifier holds")
@@ -72,7 +72,7 @@ const opts = new Command()
   .option("--prover-queue <url>", "prove on prover workers through this prover queue (PostgreSQL URL) instead of locally")
   .parse()
   .opts<{
-    data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: "test" | "production";
+    data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: ParamsName;
     wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   } & PipelineFlags>();
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const key = opts.operatorKey ?? process.env.SEQUENCER_OPERATOR_KEY;
   if (!key && !opts.devOperator) throw new Error("no operator key: pass --operator-key, set SEQUENCER_OPERATOR_KEY or use --dev-operator");
   const account = key ? privateKeyToAccount(key as Hex) : mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 });
-  const params = opts.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+  const params = PARAMS_SETS[opts.params];
   const liquidatorKey = opts.liquidatorKey ?? (process.env.SEQUENCER_LIQUIDATOR_KEY || undefined);
   if ((opts.liquidatorAccount === undefined) !== (liquidatorKey === undefined)) throw new Error("--liquidator-account and --liquidator-key go together");
   if (liquidatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(liquidatorKey)) throw new Error("--liquidator-key: 32 bytes of hex, 0x-prefixed");

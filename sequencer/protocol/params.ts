@@ -58,6 +58,19 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   underlyings: 2,
 };
 
+/**
+ * The devnet's default (`npm run devnet`): TEST_PARAMS' trees and slots, 64 order slots per account (the market
+ * maker quotes seven instruments beside its spot ladder) and the production instrument table (7 instruments:
+ * 3 linear ids and 4 option ids, on 2 underlyings), so the main job lists a perpetual, two dated futures and
+ * options at two strikes and two expiries, and a batch still proves in seconds.
+ */
+export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 7, optionInstruments: 4, underlyings: 2 };
+
+/** The named parameter sets: the `--params` (`--size`) choices of the command-line tools and the web page's config. */
+export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS } as const;
+export type ParamsName = keyof typeof PARAMS_SETS;
+export const PARAMS_NAMES = Object.keys(PARAMS_SETS) as ParamsName[];
+
 /** A short stable name for a parameter set, used in build-cache keys and contract names. */
 export function paramsId(p: CircuitParams): string {
   return `a${p.accountLevels}b${p.balanceLevels}o${p.orderLevels}m${p.marketLevels}s${p.slots}d${p.derivSlots}i${p.instruments}x${p.optionInstruments}u${p.underlyings}`;

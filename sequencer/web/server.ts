@@ -20,6 +20,7 @@ import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Address } from "viem";
 import { ensureWebBuild } from "./build.ts";
+import type { ParamsName } from "../protocol/params.ts";
 
 /** Anything that answers EIP-1193 requests: a viem client, a Hardhat provider. */
 export type Eip1193 = { request(args: { method: string; params?: unknown }): Promise<unknown> };
@@ -27,8 +28,8 @@ export type Eip1193 = { request(args: { method: string; params?: unknown }): Pro
 export type WebPageOptions = {
   chainId: number;
   custodian: Address;
-  /** Circuit parameter set of the deployment ("test" or "production"). */
-  params: "test" | "production";
+  /** Circuit parameter set of the deployment (PARAMS_SETS). */
+  params: ParamsName;
   /** The chain the relay forwards to. */
   rpc: Eip1193;
   /** Path of the batch circuit's verification key (JSON). */

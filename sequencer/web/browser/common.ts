@@ -6,8 +6,9 @@
 import { createPublicClient, createWalletClient, custom, defineChain, erc20Abi, http, type Address, type Chain, type PublicClient, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { custodianAbi } from "../../chain/abi.ts";
+import type { ParamsName } from "../../protocol/params.ts";
 
-export type PageConfig = { chainId: number; custodian: Address; params: "test" | "production"; devWallets: boolean; api: boolean; exit?: boolean; rpcUrl: string };
+export type PageConfig = { chainId: number; custodian: Address; params: ParamsName; devWallets: boolean; api: boolean; exit?: boolean; rpcUrl: string };
 
 /** Hardhat's well-known development mnemonic (public: its node funds these accounts). Offered on the devnet only. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";

@@ -4,7 +4,7 @@
  * snarkjs, its public data decoded record by record (protocol/publicData.ts) and replayed with the
  * sequencer's own state transition; the rebuilt state then answers account and custody questions.
  *
- * Messages in:  {op: "verify", rpcUrl, chainId, custodian, params: "test" | "production", vkey}
+ * Messages in:  {op: "verify", rpcUrl, chainId, custodian, params: "test" | "devnet" | "production", vkey}
  *               {op: "account", accountId}
  *               {op: "exit", accountId, prices}: the account's exit claim by the exit rule on the rebuilt state
  *               (exit/exitWitness.ts), proven with the exit circuit served at /web/exit.wasm and /web/exit.zkey
@@ -15,7 +15,7 @@
  */
 import { erc20Abi, type Address, type PublicClient } from "viem";
 import { custodianAbi } from "../../chain/abi.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS } from "../../protocol/params.ts";
+import { PARAMS_SETS, type ParamsName } from "../../protocol/params.ts";
 import type { SlotRecord } from "../../protocol/publicData.ts";
 import { TxType } from "../../protocol/constants.ts";
 import type { ExchangeState } from "../../state/exchangeState.ts";
@@ -58,9 +58,9 @@ async function custody(pc: PublicClient, custodian: Address, st: ExchangeState) 
   return out;
 }
 
-async function verify(msg: { rpcUrl: string; chainId: number; custodian: Address; params: "test" | "production"; vkey: unknown }): Promise<void> {
+async function verify(msg: { rpcUrl: string; chainId: number; custodian: Address; params: ParamsName; vkey: unknown }): Promise<void> {
   const pc = publicClientOf({ rpcUrl: msg.rpcUrl, chainId: msg.chainId, custodian: msg.custodian, params: msg.params, devWallets: false, api: false });
-  const params = msg.params === "production" ? PRODUCTION_PARAMS : TEST_PARAMS;
+  const params = PARAMS_SETS[msg.params];
   history.length = 0;
   const recordsOf = new Map<number, SlotRecord[]>();
   const report = await verifyChain({
