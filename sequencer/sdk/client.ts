@@ -241,7 +241,7 @@ export class ExchangeClient {
   }
 
   /** The registered instruments with their mark per lot at the latest oracle update. */
-  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; instruments: (InstrumentState & { instrumentId: number; marketId: number; markPerLot: bigint | null })[] }> {
+  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; instruments: (InstrumentState & { instrumentId: number; marketId: number; markPerLot: bigint | null; volPpm: bigint | null })[] }> {
     return this.#get("/v1/instruments");
   }
 

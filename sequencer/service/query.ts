@@ -14,6 +14,7 @@ import type { HeldOrderView, OpenOrderView } from "../wire/responses.ts";
 import { accountReport, accountSummary, type AccountReport, type AccountSummary } from "../risk/accountReport.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { DerivativesService } from "./derivatives.ts";
+import { isOption } from "../derivatives/formulas.ts";
 
 /** One spot balance of an account: held, reserved by open orders, available (held minus reserved). */
 export type BalanceView = { tokenId: number; balance: bigint; reserved: bigint; available: bigint };
@@ -36,7 +37,10 @@ export type InstrumentsView = {
   optionSlots: number;
   /** An oracle update carries one index price per underlying. */
   underlyings: number;
-  /** Registered instruments (kind NONE left out), with their market id and mark per lot (null before marks). */
+  /**
+   * Registered instruments (kind NONE left out), with their market id, mark per lot (null before marks) and, for
+   * options, the implied vol (ppm) the latest oracle update signed for them (`volPpm`; null otherwise).
+   */
   instruments: object[];
 };
 
@@ -185,7 +189,10 @@ export class SequencerQuery implements ExchangeQuery {
       optionSlots: this.params.optionInstruments,
       underlyings: this.params.underlyings,
       instruments: risk.instruments.flatMap((inst, i) =>
-        inst.kind === InstrumentKind.NONE ? [] : [{ instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null }]),
+        inst.kind === InstrumentKind.NONE ? [] : [{
+          instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null,
+          volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null,
+        }]),
     };
   }
 

@@ -260,11 +260,11 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     const margin = await page.locator("#margin-table tbody td").allTextContents();
     assert.equal(Number(margin[2]), 30); // initial margin: 10% of 10 lots x 30
     assert.ok(Number(margin[5]) > 0 && Number(margin[5]) < 2000, `free margin ${margin[5]}`);
-    // the option chain: one strike (3,000), one expiry, a call and a put mark
+    // the option chain: one strike (3,000), one expiry, a call and a put mark, each with the implied vol the oracle signed (60%)
     await page.waitForSelector("#chain-table");
     assert.equal(await page.locator("#chain-table tbody tr").count(), 1);
     assert.equal(await text("#chain-table tbody tr td:first-child"), String(usd(3000)));
-    assert.match(await text("#chain-table tbody tr td:nth-child(2)"), /^C \d+(\.\d+)? \/ P \d+(\.\d+)?$/);
+    assert.match(await text("#chain-table tbody tr td:nth-child(2)"), /^C \d+(\.\d+)? \(60\.0%\) \/ P \d+(\.\d+)? \(60\.0%\)$/);
     await page.screenshot({ path: join(SCREENSHOTS, "trade-derivatives.png"), fullPage: true });
   });
 

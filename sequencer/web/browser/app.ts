@@ -132,9 +132,10 @@ function renderOptionChain(): void {
     const at = (kind: number) => options.find((o) => BigInt(o.strike) === strike && Number(o.expiry) === expiry && o.kind === kind);
     const c = at(InstrumentKind.CALL);
     const p = at(InstrumentKind.PUT);
-    return h("span", {}, c ? `C ${q(c.markPerLot)}` : "", c && p ? " / " : "", p ? `P ${q(p.markPerLot)}` : "");
+    const iv = (o: Any) => (o.volPpm === null || o.volPpm === undefined ? "" : ` (${(Number(o.volPpm) / 10_000).toFixed(1)}%)`);
+    return h("span", {}, c ? `C ${q(c.markPerLot)}${iv(c)}` : "", c && p ? " / " : "", p ? `P ${q(p.markPerLot)}${iv(p)}` : "");
   };
-  fill("option-chain", table(["strike (1e-8 quote)", ...expiries.map((e) => `expiry ${time(e)}`)], strikes.map((k) => [String(k), ...expiries.map((e) => cell(k, e))]), { id: "chain-table" }));
+  fill("option-chain", table(["strike (1e-8 quote)", ...expiries.map((e) => `expiry ${time(e)}: mark per lot (implied vol)`)], strikes.map((k) => [String(k), ...expiries.map((e) => cell(k, e))]), { id: "chain-table" }));
 }
 
 async function openMarketStream(): Promise<void> {

@@ -95,7 +95,7 @@ describe("api: GET /v1/instruments", () => {
     const [perp, future] = marked.body.instruments;
     assert.deepEqual(perp, {
       instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100",
-      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", markPerLot: MARK.toString(),
+      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", markPerLot: MARK.toString(), volPpm: null,
     });
     assert.equal(future.expiry, EXPIRY);
     const futureState = { ...INSTRUMENTS[FUTURE], fundingIndex: 0n, settlePrice: 0n };
@@ -517,6 +517,8 @@ describe("sdk: derivatives", () => {
     assert.equal(marks.get(2), optionMark(call, PRICE, VOL, NOW + 1));
     assert.equal(marks.get(3), optionMark(put, PRICE, 750_000n, NOW + 1));
     assert.ok(marks.get(3)! > optionMark(put, PRICE, VOL, NOW + 1), "the put is marked at its own, higher vol");
+    const vols = new Map((await a.instruments()).instruments.map((i) => [i.instrumentId, i.volPpm]));
+    assert.deepEqual([0, 1, 2, 3].map((id) => vols.get(id)), [null, null, VOL, 750_000n], "each option reports the vol it is marked at");
   });
 
   it("OracleFeeder: funding rate clamp((mid - index) / index) from the perpetual's book when an epoch ends, 0 otherwise", async () => {
