@@ -74,6 +74,16 @@ export function aliceLongPerpetual(): ExchangeState {
   return state;
 }
 
+/** derivativesState() after alice bought 15,000 lots of the future (instrument 1) from bob at 3,000 (as aliceLongPerpetual on the perpetual). */
+export function aliceLongFutureLarge(): ExchangeState {
+  const state = derivativesState();
+  buildBatch(state, [derivTrade(1, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
+  return state;
+}
+
+/** A batch whose oracle update, signed 5 s after the future's expiry, settles it at 2,600: alice's 15,000 lots (aliceLongFutureLarge) end more than 10,000 quote under water. */
+export const EXPIRY_GAP = () => ({ batchNumber: 40, timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5, prices: [260_000_000_000n] }) });
+
 /** The oracle update of a gap to 2,600, at which liquidating alice's whole perpetual long leaves her flat with a deficit above 10,000 quote. */
 export const GAP_UPDATE = (): SignedOracleUpdate => oracleUpdate({ prices: [260_000_000_000n] });
 

@@ -18,7 +18,7 @@ import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, derivTrade, EXPIRY, GAP_UPDATE, INSTRUMENTS, NOW, oracleRisks, oracleUpdate, registerDave, traders,
+  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, oracleRisks, registerDave, traders,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -121,9 +121,8 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     // after its expiry), 10,225 quote beyond what she holds, with an empty fund. SETTLE alone would leave that
     // as open bad debt; DELEVERAGE in the settling batch closes her position against bob's at the payoff.
     const FUTURE = 1;
-    const state = derivativesState();
-    buildBatch(state, [derivTrade(FUTURE, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-    const expiry = { batchNumber: 40, timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5, prices: [260_000_000_000n] }) };
+    const state = aliceLongFutureLarge();
+    const expiry = EXPIRY_GAP();
     const risks = oracleRisks(state, expiry.oracle);
     const [alicePre, bobPre] = [alice, bob].map((t) => state.account(t.accountId).deriv);
     const deficit = -accountRisk(alicePre, risks).equity;

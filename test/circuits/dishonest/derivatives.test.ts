@@ -14,7 +14,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import {
-  aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, GAP_UPDATE, INSTRUMENTS, liquidateAlice, NOW, openDebtState, ORACLE_KEY,
+  aliceLongFutureLarge, aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, liquidateAlice, NOW, openDebtState, ORACLE_KEY,
   oracleRisks, oracleUpdate, registerDave, traders,
 } from "../../helpers/derivatives.ts";
 import { deleverageAmount } from "../../../sequencer/derivatives/formulas.ts";
@@ -31,6 +31,8 @@ const DROPPED = { ...OPTS, oracle: oracleUpdate({ prices: [280_000_000_000n] }) 
 /** The gap to 2,600: alice (aliceLongPerpetual) is under water with an empty fund; bob's short takes her long and pays `deficit`. */
 const GAPPED = { ...OPTS, oracle: GAP_UPDATE() };
 const deficit = ((s: ExchangeState) => deleverageAmount(s.account(1).deriv, s.account(2).deriv, oracleRisks(s, GAP_UPDATE()), 0n))(aliceLongPerpetual());
+/** The future settles at 2,600 (EXPIRY_GAP): alice (aliceLongFutureLarge) is under water; bob's short takes her long at the payoff and pays `expiryDeficit`. */
+const expiryDeficit = ((s: ExchangeState) => deleverageAmount(s.account(1).deriv, s.account(2).deriv, oracleRisks(s, EXPIRY_GAP().oracle), 0n))(aliceLongFutureLarge());
 const deleverage = (fields: Partial<Extract<BatchTx, { type: typeof TxType.DELEVERAGE }>> = {}): BatchTx => ({
   type: TxType.DELEVERAGE, deleveragedAccountId: 1, counterpartyAccountId: 2, instrumentId: PERP, lots: 15_000n, amount: deficit, ...fields,
 });
@@ -91,6 +93,11 @@ function scenarios(): Scenario[] {
       { label: "carol, who holds no short, as the counterparty", txs: [deleverage({ counterpartyAccountId: 3 })] },
       { label: "bob, short and in profit, deleveraged against alice", txs: [deleverage({ deleveragedAccountId: 2, counterpartyAccountId: 1, amount: 1n })] },
       { label: "alice deleveraged before the gap (her equity covers her)", txs: [deleverage({ amount: 0n })], opts: OPTS },
+    ]),
+    // at expiry: the settled future closes at its payoff, before SETTLE
+    s("DELEVERAGE at expiry", aliceLongFutureLarge(), [deleverage({ instrumentId: FUTURE, amount: expiryDeficit })], EXPIRY_GAP(), [
+      { label: "one unit more than alice's deficit paid", txs: [deleverage({ instrumentId: FUTURE, amount: expiryDeficit + 1n })] },
+      { label: "carol, who holds no short of the future, as the counterparty", txs: [deleverage({ instrumentId: FUTURE, counterpartyAccountId: 3 })] },
     ]),
     s("LIQUIDATE", aliceLongPerpetual(), [liquidation], DROPPED, [
       {
