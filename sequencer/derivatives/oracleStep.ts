@@ -72,14 +72,15 @@ export function applyOracleStep(
   };
   const noSig = [0n, 1n, 0n];
   if (!update) {
+    const section = unusedOracleSection(p);
     return {
-      section: unusedOracleSection(p),
+      section,
       risks: state.instruments.map(() => NO_RISK),
       fundingTick: false,
       inputs: {
         oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
-        prices: Array(p.underlyings).fill(0n), vols: Array(p.optionInstruments).fill(0n), rates: Array(p.instruments).fill(0n), oracleSig: noSig,
+        prices: [...section.prices], vols: [...section.vols], rates: [...section.rates], oracleSig: noSig,
       },
     };
   }

@@ -253,7 +253,6 @@ export function transferMessage(t: Transfer): bigint {
 
 /** Poseidon(5, time | epoch << 32, price_0, ..., price_{U-1}, vol_0, ..., vol_{O-1}, rate_0 + 2^23, ..., rate_{N-1} + 2^23). */
 export function oracleMessage(u: OracleUpdate): bigint {
-  if (u.vols.length > u.rates.length) throw new RangeError("at most one vol per instrument");
   const offset = 1n << BigInt(Bits.fundingRate - 1);
   const inputs = [Domain.ORACLE, checkWidth("time", u.time, Bits.time) | (checkWidth("fundingEpoch", u.fundingEpoch, Bits.time) << 32n)];
   u.prices.forEach((p, i) => inputs.push(checkWidth(`price[${i}]`, p, Bits.oraclePrice)));

@@ -13,7 +13,7 @@
 import { signOracleUpdate } from "../derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { InstrumentKind, PPM } from "../protocol/constants.ts";
-import type { InstrumentState } from "../derivatives/formulas.ts";
+import { isOption, type InstrumentState } from "../derivatives/formulas.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { apiRequest, type ExchangeClient } from "./client.ts";
 
@@ -84,7 +84,7 @@ export class OracleFeeder {
     const firstOption = instrumentSlots - optionSlots;
     const optionVols = Array.from({ length: optionSlots }, (_, k) => {
       const option = instruments.find((i) => i.instrumentId === firstOption + k);
-      return surface(firstOption + k, option && (option.kind === InstrumentKind.CALL || option.kind === InstrumentKind.PUT) ? option : null);
+      return surface(firstOption + k, option && isOption(option.kind) ? option : null);
     });
     const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: optionVols, rates });
     const answer = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
