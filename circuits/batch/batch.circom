@@ -104,6 +104,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input prices[U];
     signal input vols[O];       // one implied vol per option id (the last O ids)
     signal input rates[N];
+    signal input settleExpiry;  // an expiry the update names (0: none), with the underlyings' prices at it
+    signal input settlePrices[U];
     signal input oracleSig[3];
     // Derivatives slots (DerivSlot's inputs, prefixed d_)
     signal input d_txType[derivSlots];
@@ -229,6 +231,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     oracle.prices <== prices;
     oracle.vols <== vols;
     oracle.rates <== rates;
+    oracle.settleExpiry <== settleExpiry;
+    oracle.settlePrices <== settlePrices;
     oracle.oracleSig <== oracleSig;
 
     component dslot[derivSlots];
@@ -336,7 +340,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     // Public data bits, most significant bit first. Roots are decomposed without the alias check:
     // a non-canonical encoding would only make the header differ from the custodian's root.
     var HEADER_BITS = 576;
-    var ORACLE_BITS = 8 * (41 + 7 * U + 3 * O + 3 * N);
+    var ORACLE_BITS = 8 * (45 + 14 * U + 3 * O + 3 * N);
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
     component sha = Sha256(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped

@@ -24,13 +24,20 @@ template LotValue() {
 }
 
 /// Proves, for one instrument: its kind flags, the oracle price of its underlying, and its
-/// expiry settlement (DERIVATIVES.md: a registered dated instrument not yet settled settles at the
-/// oracle price once oracleTime >= expiry); useBS = 1 when it is a live option marked by Black-Scholes.
+/// expiry settlement (DERIVATIVES.md "Expiry"): a registered dated instrument not yet settled with
+/// oracleTime >= expiry settles at the update's signed expiry price of its underlying when the update names
+/// its expiry (settleExpiry, any time after the expiry), else at the update's price when signed within
+/// SETTLEMENT_WINDOW of the expiry, else not at all (it stays unsettled, expired: marked at timeLeft = 0).
+/// useBS = 1 when it is an unsettled option marked by Black-Scholes, at timeLeft seconds to expiry.
 template InstrumentState(U) {
     signal input inst[I_FIELDS()];  // inspect: the whole leaf is passed; only some fields are used here
     signal input used;
     signal input oracleTime;
     signal input prices[U];
+    signal input settleUsed;        // 1 when the update names an expiry (settleExpiry > 0)
+    signal input settleExpiry;
+    signal input settlePrices[U];
+    signal output timeLeft;
     signal output settleOut;
     signal output settled;
     signal output registered;
@@ -68,7 +75,9 @@ template InstrumentState(U) {
     var selSum = 0;
     var selValue = 0;
     var p = 0;
+    var sp = 0;
     signal priceTerm[U];
+    signal settleTerm[U];
     for (var u = 0; u < U; u++) {
         selU[u] <-- inst[I_UNDERLYING()] == u ? 1 : 0;
         selU[u] * (selU[u] - 1) === 0;
@@ -76,6 +85,8 @@ template InstrumentState(U) {
         selValue += u * selU[u];
         priceTerm[u] <== selU[u] * prices[u];
         p += priceTerm[u];
+        settleTerm[u] <== selU[u] * settlePrices[u];
+        sp += settleTerm[u];
     }
     selSum === 1;
     selValue === inst[I_UNDERLYING()];
@@ -88,14 +99,26 @@ template InstrumentState(U) {
     reached.in[1] <== oracleTime;
     signal dueA <== used * isDated;
     signal dueB <== dueA * unsettled.out;
-    signal settleNow <== dueB * reached.out;
-    // Settlement window (DERIVATIVES.md, "Expiry"): the update that settles the instrument is signed at
-    // most SETTLEMENT_WINDOW seconds after its expiry. Strict: while a dated instrument is unsettled, an
-    // update signed later cannot be used at all, so the operator cannot pick the settlement price from
-    // the updates signed after the window.
-    component inWindow = Num2Bits(fxBitLength(SETTLEMENT_WINDOW()));  // inspect: a range check; its bits are not used
-    inWindow.in <== settleNow * (inst[I_EXPIRY()] + SETTLEMENT_WINDOW() - oracleTime);
-    settleOut <== inst[I_SETTLE()] + settleNow * price;
+    signal expired <== dueB * reached.out;
+    // Named (DERIVATIVES.md, "Expiry"): the update carries the oracle's signed prices at this expiry, so the
+    // instrument settles at its underlying's, whenever the update is signed.
+    component sameExpiry = IsEqual();
+    sameExpiry.in[0] <== inst[I_EXPIRY()];
+    sameExpiry.in[1] <== settleExpiry;
+    signal named <== sameExpiry.out * settleUsed;
+    signal settleNamed <== expired * named;
+    // Otherwise the settlement window: the update's own price settles it only when signed at most
+    // SETTLEMENT_WINDOW seconds after its expiry, so the operator cannot pick the settlement price among
+    // the updates signed later. A later update leaves it unsettled (expired: untradable, marked at
+    // timeLeft = 0) until an update names its expiry; it never blocks the update.
+    component inWindow = LessEqThan(BITS_TIME() + 1);
+    inWindow.in[0] <== oracleTime;
+    inWindow.in[1] <== inst[I_EXPIRY()] + SETTLEMENT_WINDOW();
+    signal unnamed <== expired - settleNamed;
+    signal settleWindow <== unnamed * inWindow.out;
+    signal namedValue <== settleNamed * sp;
+    settleOut <== inst[I_SETTLE()] + namedValue + settleWindow * price;
+    timeLeft <== (1 - reached.out) * (inst[I_EXPIRY()] - oracleTime);
     component notSettled = IsZero();
     notSettled.in <== settleOut;
     settled <== 1 - notSettled.out;
@@ -181,7 +204,8 @@ template InstrumentMarks() {
 }
 
 /// Proves the batch-level oracle step of DERIVATIVES.md: if `used`, the update (time, epoch, prices per
-/// underlying, implied vols per option id, rates per instrument) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
+/// underlying, implied vols per option id, rates per instrument, and optionally one expiry with the
+/// underlyings' prices at it) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
 /// and its values are in range; the funding tick happens iff epoch = oldEpoch + 1 (epoch in
 /// {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and funding, with
 /// per-lot marks and margins; `bits` is the oracle section of the public data. If not `used`, every
@@ -199,6 +223,8 @@ template OracleStep(N, O, U) {
     signal input prices[U];
     signal input vols[O];       // vols[k]: option id N - O + k (a vol per expiry and strike)
     signal input rates[N];
+    signal input settleExpiry;      // 0, or an expiry the update names: settlePrices are the oracle's prices at it
+    signal input settlePrices[U];
     signal input oracleSig[3];
     signal output instruments[N][I_FIELDS()];
     signal output mark[N];
@@ -208,7 +234,7 @@ template OracleStep(N, O, U) {
     signal output mmShort[N];
     signal output newOracleTime;
     signal output newFundingEpoch;
-    signal output bits[8 * (41 + 7 * U + 3 * O + 3 * N)];
+    signal output bits[8 * (45 + 14 * U + 3 * O + 3 * N)];
 
     oracleUsed * (oracleUsed - 1) === 0;
     signal unused <== 1 - oracleUsed;
@@ -223,6 +249,7 @@ template OracleStep(N, O, U) {
         unused * vols[k] === 0;
     }
     for (var i = 0; i < N; i++) unused * rates[i] === 0;
+    unused * settleExpiry === 0;
 
     // ranges
     component timeBits = Num2Bits(BITS_TIME());
@@ -245,6 +272,21 @@ template OracleStep(N, O, U) {
         volLo[k] = Num2Bits(BITS_VOLPPM());
         volLo[k].in <== vols[k] - oracleUsed * MIN_VOL_PPM();
     }
+    // the named expiry: 0 (none; its prices 0) or an expiry with every underlying's price in range
+    component settleBits = Num2Bits(BITS_TIME());
+    settleBits.in <== settleExpiry;
+    component noSettle = IsZero();
+    noSettle.in <== settleExpiry;
+    signal settleUsed <== 1 - noSettle.out;
+    component settleHi[U];
+    component settleLo[U];  // inspect: a range check; its bits are not used
+    for (var u = 0; u < U; u++) {
+        noSettle.out * settlePrices[u] === 0;
+        settleHi[u] = Num2Bits(BITS_ORACLEPRICE());
+        settleHi[u].in <== settlePrices[u];
+        settleLo[u] = Num2Bits(BITS_ORACLEPRICE());
+        settleLo[u].in <== settlePrices[u] - settleUsed * MIN_ORACLE_PRICE();
+    }
     component rateBits[N];
     for (var i = 0; i < N; i++) {
         rateBits[i] = Num2Bits(BITS_FUNDINGRATE());
@@ -252,12 +294,17 @@ template OracleStep(N, O, U) {
     }
 
     // signature
-    component msg = Poseidon(2 + U + O + N);
+    component msg = Poseidon(3 + U + O + N);
     msg.inputs[0] <== DOMAIN_ORACLE();
     msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
     for (var u = 0; u < U; u++) msg.inputs[2 + u] <== prices[u];
     for (var k = 0; k < O; k++) msg.inputs[2 + U + k] <== vols[k];
     for (var i = 0; i < N; i++) msg.inputs[2 + U + O + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    // the named expiry and its prices, packed (all range-checked above, U <= SETTLEMENT_MAX_UNDERLYINGS so
+    // 32 + 50 U < 254 bits: injective)
+    var settleWord = settleExpiry;
+    for (var u = 0; u < U; u++) settleWord += settlePrices[u] * (1 << (BITS_TIME() + u * BITS_ORACLEPRICE()));
+    msg.inputs[2 + U + O + N] <== settleWord;
     // the oracle key is on the curve: the section carries it compressed (y and the sign of x), so x is
     // the operator's choice otherwise (SPEC.md "Keys"); the custodian checks y against the registered key
     component keyOnCurve = OnCurveIfEnabled();
@@ -295,6 +342,9 @@ template OracleStep(N, O, U) {
         st[i].used <== oracleUsed;
         st[i].oracleTime <== oracleTime;
         st[i].prices <== prices;
+        st[i].settleUsed <== settleUsed;
+        st[i].settleExpiry <== settleExpiry;
+        st[i].settlePrices <== settlePrices;
 
         marks[i] = InstrumentMarks();
         marks[i].inst <== oldInstruments[i];
@@ -319,7 +369,7 @@ template OracleStep(N, O, U) {
             bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
             bs[k].strike <== FX_PRICE_MIN() + st[i].useBS * (oldInstruments[i][I_STRIKE()] - FX_PRICE_MIN());
             bs[k].volPpm <== FX_VOL_MIN() + st[i].useBS * (vols[k] - FX_VOL_MIN());
-            bs[k].timeSeconds <== st[i].useBS * (oldInstruments[i][I_EXPIRY()] - oracleTime);
+            bs[k].timeSeconds <== st[i].useBS * st[i].timeLeft;
             bs[k].ratePpm <== RISK_FREE_RATE_PPM();
             optValue[k] = DivFloor(72, 91, 0);
             optValue[k].num <== bs[k].price * oldInstruments[i][I_LOT()];
@@ -368,5 +418,11 @@ template OracleStep(N, O, U) {
     for (var i = 0; i < N; i++) {
         for (var b = 0; b < 24; b++) bits[at + b] <== rateBits[i].out[23 - b];
         at += 24;
+    }
+    for (var b = 0; b < 32; b++) bits[at + b] <== settleBits.out[31 - b];
+    at += 32;
+    for (var u = 0; u < U; u++) {
+        for (var b = 0; b < 56; b++) bits[at + b] <== b < 6 ? 0 : settleHi[u].out[55 - b];
+        at += 56;
     }
 }

@@ -68,6 +68,7 @@ function LIQ_BAND_PPM() { return 50000; }
 function LIQ_PENALTY_PPM() { return 10000; }
 function RISK_FREE_RATE_PPM() { return 0; }
 function SETTLEMENT_WINDOW() { return 3600; }
+function SETTLEMENT_MAX_UNDERLYINGS() { return 4; }
 function MIN_ORACLE_PRICE() { return 65536; }
 function MIN_VOL_PPM() { return 8192; }
 function MAX_ORACLE_PRICE() { return 1125899906842623; }

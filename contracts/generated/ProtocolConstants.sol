@@ -69,6 +69,8 @@ library ProtocolConstants {
     uint256 internal constant ORACLE_VOL_BYTES = 3;
     /// @dev Oracle section: bytes of each instrument's funding rate.
     uint256 internal constant ORACLE_RATE_BYTES = 3;
+    /// @dev Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each).
+    uint256 internal constant ORACLE_SETTLE_EXPIRY_BYTES = 4;
     /// @dev The public input is sha256(publicData) shifted right by this many bits.
     uint256 internal constant PUBLIC_INPUT_SHIFT = 3;
     /// @dev Token id of the quote asset (fees, collateral).
@@ -83,8 +85,10 @@ library ProtocolConstants {
     uint256 internal constant MAX_MARKET_LEVELS = 7;
     /// @dev An oracle update is at most this many seconds older than its batch.
     uint256 internal constant MAX_ORACLE_AGE = 300;
-    /// @dev A dated instrument settles at an update signed at most this many seconds after its expiry.
+    /// @dev An update's own price settles a dated instrument only when signed at most this many seconds after its expiry.
     uint256 internal constant SETTLEMENT_WINDOW = 3600;
+    /// @dev The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings.
+    uint256 internal constant SETTLEMENT_MAX_UNDERLYINGS = 4;
     /// @dev The smallest oracle price and option strike the circuit accepts.
     uint256 internal constant MIN_ORACLE_PRICE = 65536;
     /// @dev The smallest implied volatility the circuit accepts.

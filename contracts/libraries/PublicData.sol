@@ -10,8 +10,8 @@ import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 /// @dev `publicData = header ++ oracle section ++ record[0] ++ ... ++ record[slots + derivSlots - 1]` (the spot
 /// slots' records, then the derivatives slots'), all integers big-endian.
 /// Header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). Oracle section (circuits/DERIVATIVES.md):
-/// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) vol(3) per underlying, rate(3) per
-/// instrument. Record: type(1) then the type's fields, zero-padded to 37 bytes (see `RECORD_LAYOUT` in publicData.ts).
+/// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying, vol(3) per option
+/// instrument id, rate(3) per instrument, then the named expiry settleExpiry(4) and settlePrice(7) per underlying. Record: type(1) then the type's fields, zero-padded to 37 bytes (see `RECORD_LAYOUT` in publicData.ts).
 library PublicData {
     /// @notice Parameters of a derivative instrument, exactly the fields of its REGISTER_INSTRUMENT record after the
     /// instrument id (and the static part of the instrument leaf, circuits/DERIVATIVES.md).
@@ -35,14 +35,15 @@ library PublicData {
     }
 
     /// @notice Bytes of the oracle section: a price per underlying, a vol per option instrument id, a rate per
-    /// instrument, after the fixed fields.
+    /// instrument, after the fixed fields; then the named expiry and a settlement price per underlying.
     function oracleSectionBytes(uint256 underlyings, uint256 optionInstruments, uint256 instruments)
         internal
         pure
         returns (uint256)
     {
         return ProtocolConstants.ORACLE_FIXED_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
-            + optionInstruments * ProtocolConstants.ORACLE_VOL_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES;
+            + optionInstruments * ProtocolConstants.ORACLE_VOL_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES
+            + ProtocolConstants.ORACLE_SETTLE_EXPIRY_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES;
     }
 
     /// @notice Total public-data bytes of a batch: header, oracle section, `slots + derivSlots` records.

@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   Bits, DERIV_TX_TYPES, Domain, FUNDING_CAP_BOUND, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM,
-  MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, PPM, PRICE_SCALE, RECORD_BYTES, RISK_FREE_RATE_PPM, SETTLEMENT_WINDOW,
+  MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, PPM, PRICE_SCALE, RECORD_BYTES, RISK_FREE_RATE_PPM, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW,
   SPOT_TX_TYPES, TxType,
 } from "../../sequencer/protocol/constants.ts";
 import { INSTRUMENT_FIELDS, INSTRUMENT_SPEC_FIELDS, ORDER_FIELD_CIRCOM_NAMES, ORDER_FIELDS } from "../../sequencer/protocol/layouts.ts";
@@ -156,6 +156,7 @@ export function generateProtocolCircom(): string {
   out.push(`function LIQ_PENALTY_PPM() { return ${LIQ_PENALTY_PPM}; }`);
   out.push(`function RISK_FREE_RATE_PPM() { return ${RISK_FREE_RATE_PPM}; }`);
   out.push(`function SETTLEMENT_WINDOW() { return ${SETTLEMENT_WINDOW}; }`);
+  out.push(`function SETTLEMENT_MAX_UNDERLYINGS() { return ${SETTLEMENT_MAX_UNDERLYINGS}; }`);
   out.push(`function MIN_ORACLE_PRICE() { return ${MIN_ORACLE_PRICE}; }`);
   out.push(`function MIN_VOL_PPM() { return ${MIN_VOL_PPM}; }`);
   out.push(`function MAX_ORACLE_PRICE() { return ${MAX_ORACLE_PRICE}; }`);

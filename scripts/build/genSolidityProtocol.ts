@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import {
   Bits, FUNDING_CAP_BOUND, HEADER_BYTES, INSTRUMENT_MARKET_BASE, InstrumentKind, MAX_MARKET_LEVELS, MAX_ORACLE_AGE, MAX_ORACLE_PRICE,
   MIN_ORACLE_PRICE, MIN_VOL_PPM, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_VOL_BYTES, PPM, PRICE_SCALE,
-  PUBLIC_INPUT_SHIFT, QUOTE_TOKEN_ID, RECORD_BYTES, SETTLEMENT_WINDOW, TxType,
+  PUBLIC_INPUT_SHIFT, QUOTE_TOKEN_ID, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, TxType,
 } from "../../sequencer/protocol/constants.ts";
 
 export const SOLIDITY_CONSTANTS_PATH = fileURLToPath(new URL("../../contracts/generated/ProtocolConstants.sol", import.meta.url));
@@ -21,6 +21,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["ORACLE_PRICE_BYTES", ORACLE_PRICE_BYTES, "Oracle section: bytes of each underlying's price."],
   ["ORACLE_VOL_BYTES", ORACLE_VOL_BYTES, "Oracle section: bytes of each option instrument id's implied volatility."],
   ["ORACLE_RATE_BYTES", ORACLE_RATE_BYTES, "Oracle section: bytes of each instrument's funding rate."],
+  ["ORACLE_SETTLE_EXPIRY_BYTES", ORACLE_SETTLE_EXPIRY_BYTES, "Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each)."],
   ["PUBLIC_INPUT_SHIFT", PUBLIC_INPUT_SHIFT, "The public input is sha256(publicData) shifted right by this many bits."],
   ["QUOTE_TOKEN_ID", QUOTE_TOKEN_ID, "Token id of the quote asset (fees, collateral)."],
   ["PPM", PPM, "Parts per million: fee, margin and funding rates."],
@@ -28,7 +29,8 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["INSTRUMENT_MARKET_BASE", INSTRUMENT_MARKET_BASE, "Orders on instrument i sign marketId = INSTRUMENT_MARKET_BASE + i."],
   ["MAX_MARKET_LEVELS", MAX_MARKET_LEVELS, "The deepest market tree: its 4^MAX_MARKET_LEVELS ids stay below INSTRUMENT_MARKET_BASE."],
   ["MAX_ORACLE_AGE", MAX_ORACLE_AGE, "An oracle update is at most this many seconds older than its batch."],
-  ["SETTLEMENT_WINDOW", SETTLEMENT_WINDOW, "A dated instrument settles at an update signed at most this many seconds after its expiry."],
+  ["SETTLEMENT_WINDOW", SETTLEMENT_WINDOW, "An update's own price settles a dated instrument only when signed at most this many seconds after its expiry."],
+  ["SETTLEMENT_MAX_UNDERLYINGS", SETTLEMENT_MAX_UNDERLYINGS, "The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings."],
   ["MIN_ORACLE_PRICE", MIN_ORACLE_PRICE, "The smallest oracle price and option strike the circuit accepts."],
   ["MIN_VOL_PPM", MIN_VOL_PPM, "The smallest implied volatility the circuit accepts."],
   ["MAX_ORACLE_PRICE", MAX_ORACLE_PRICE, "The largest oracle price the circuit accepts."],

@@ -1,13 +1,14 @@
 /**
  * The batch-level derivatives step (circuits/DERIVATIVES.md, "Oracle update"): checks the signed
- * oracle update, settles instruments that reached expiry, computes every instrument's mark and margins
+ * oracle update, settles instruments that reached expiry (at the expiry the update names, or within the
+ * settlement window at its price), computes every instrument's mark and margins
  * per lot, and applies a funding tick. Mirrors circuits/derivatives/oracleStep.circom; the rules are
  * checked here first so the sequencer never builds a batch the circuit refuses.
  */
 import { compressPublicKey, publicKeyFault, verifyMessage } from "../crypto/babyjub.ts";
 import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
-import { oracleMessage, type SignedOracleUpdate } from "../protocol/messages.ts";
+import { oracleMessage, type OracleUpdate, type SignedOracleUpdate } from "../protocol/messages.ts";
 import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
 import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
 import { fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
@@ -52,6 +53,18 @@ function inRange(v: bigint, lo: bigint, hi: bigint): boolean {
 }
 
 /**
+ * The settlement price an update gives instrument `inst` (circuits/DERIVATIVES.md, "Expiry"; InstrumentState):
+ * a registered dated instrument, unsettled, with `update.time >= expiry` settles at the price of its
+ * underlying the update names for its expiry (whenever signed), or else at `price` (the update's own) when
+ * signed within SETTLEMENT_WINDOW of the expiry; otherwise it keeps its settle price (0: unsettled, expired).
+ */
+export function settlementPrice(inst: InstrumentState, update: OracleUpdate, price: bigint): bigint {
+  if (!isDated(inst.kind) || inst.settlePrice !== 0n || update.time < inst.expiry) return inst.settlePrice;
+  if (update.settlement && update.settlement.expiry === inst.expiry) return update.settlement.prices[inst.underlying];
+  return update.time <= inst.expiry + SETTLEMENT_WINDOW ? price : 0n;
+}
+
+/**
  * Applies the oracle step to `state` for a batch at `timestamp` (or the "no oracle" step when
  * `update` is null) and returns the marks and the circuit inputs. `enforce = false` skips the checks
  * (tests that play a dishonest operator); `verifySignature = false` skips only the signature check
@@ -80,7 +93,8 @@ export function applyOracleStep(
       inputs: {
         oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
-        prices: [...section.prices], vols: [...section.vols], rates: [...section.rates], oracleSig: noSig,
+        prices: [...section.prices], vols: [...section.vols], rates: [...section.rates],
+        settleExpiry: 0n, settlePrices: [...section.settlePrices], oracleSig: noSig,
       },
     };
   }
@@ -89,6 +103,14 @@ export function applyOracleStep(
       "BAD_ORACLE_SHAPE",
       `an update needs ${p.underlyings} prices (one per underlying), ${p.optionInstruments} vols (one per option id) and ${p.instruments} rates`,
     );
+  }
+  const named = update.settlement ?? null;
+  if (named) {
+    if (named.prices.length !== p.underlyings) throw new OracleRejected("BAD_ORACLE_SHAPE", `a named expiry needs ${p.underlyings} prices (one per underlying)`);
+    if (!Number.isInteger(named.expiry) || named.expiry <= 0 || named.expiry >= 2 ** Bits.time) fail("BAD_ORACLE_SETTLEMENT", `named expiry ${named.expiry} outside (0, 2^32)`);
+    named.prices.forEach((pr, u) => {
+      if (!inRange(pr, MIN_ORACLE_PRICE, MAX_ORACLE_PRICE + 1n)) fail("BAD_ORACLE_SETTLEMENT", `settlement price[${u}] = ${pr} outside [2^16, 2^50)`);
+    });
   }
   // The public data carries the key compressed (y and the sign of x): the circuit proves it on the curve.
   const keyFault = publicKeyFault(update.key);
@@ -116,21 +138,18 @@ export function applyOracleStep(
     if (inst.kind !== InstrumentKind.PERPETUAL && rate !== 0n) fail("FUNDING_NOT_PERPETUAL", `instrument ${i} is not a perpetual but has rate ${rate}`);
     if (rate > inst.fundingCapPpm || -rate > inst.fundingCapPpm) fail("FUNDING_ABOVE_CAP", `rate ${rate} exceeds instrument ${i}'s cap ${inst.fundingCapPpm}`);
     const price = update.prices[inst.underlying] ?? 0n;
-    const settles = isDated(inst.kind) && inst.settlePrice === 0n && update.time >= inst.expiry;
-    if (settles && update.time > inst.expiry + SETTLEMENT_WINDOW) {
-      fail("SETTLEMENT_WINDOW_PASSED", `instrument ${i} expired at ${inst.expiry} and must settle at an update signed within ${SETTLEMENT_WINDOW} s of it, not at ${update.time}`);
-    }
-    const settled = settles ? { ...inst, settlePrice: price } : inst;
+    const settled = { ...inst, settlePrice: settlementPrice(inst, update, price) };
     const risk = lotRisk(settled, price, vols[i], update.time);
     risks.push(risk);
     const funded = fundingTick ? { ...settled, fundingIndex: settled.fundingIndex + fundingStep(rate, risk.mark) } : settled;
-    if (funded !== inst) state.setInstrument(i, funded);
+    if (funded.settlePrice !== inst.settlePrice || funded.fundingIndex !== inst.fundingIndex) state.setInstrument(i, funded);
   });
   state.setGlobals({ ...old, oracleTime: update.time, fundingEpoch: update.fundingEpoch });
 
   const section: OracleSection = {
     used: true, key: compressPublicKey(update.key), time: BigInt(update.time), fundingEpoch: BigInt(update.fundingEpoch),
     prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
+    settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n),
   };
   return {
     section,
@@ -140,6 +159,7 @@ export function applyOracleStep(
       oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
       oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),
       fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
+      settleExpiry: section.settleExpiry, settlePrices: [...section.settlePrices],
       oracleSig: [update.signature.r8x, update.signature.r8y, update.signature.s],
     },
   };

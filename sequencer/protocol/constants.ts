@@ -165,12 +165,17 @@ export const LIQ_PENALTY_PPM = 10_000n;
 /** Risk-free rate of the Black-Scholes marks, ppm per year (configured: one value per circuit). */
 export const RISK_FREE_RATE_PPM = 0n;
 /**
- * A dated instrument settles at the first oracle update signed at or after its expiry, which must be
- * signed at most this many seconds after it (circuits/DERIVATIVES.md, "Expiry"). Strict: a batch whose
- * update is later while the instrument is unsettled cannot be proven, so the sequencer must post a
- * batch with an update inside the window of every expiry (liveness; DERIVATIVES.md argues the hour).
+ * A dated instrument settles at the first oracle update signed at or after its expiry that names the
+ * expiry (carrying the oracle's prices at it, any time later), or else at an update's own price only when
+ * signed at most this many seconds after the expiry (circuits/DERIVATIVES.md, "Expiry"). A later update
+ * without the expiry named leaves the instrument unsettled and expired; it never blocks the update.
  */
 export const SETTLEMENT_WINDOW = 3600;
+/**
+ * The oracle message packs the named expiry and one settlement price per underlying into one field element
+ * (expiry | price_u << (32 + 50u)): at most this many underlyings keep it below 2^254.
+ */
+export const SETTLEMENT_MAX_UNDERLYINGS = 4;
 /** The smallest oracle price (and option strike) the circuit accepts: Black-Scholes' domain is [2^16, 2^50). */
 export const MIN_ORACLE_PRICE = 1n << 16n;
 /** The smallest implied volatility (ppm) the circuit accepts: Black-Scholes' domain is [2^13, 2^23). */
@@ -201,12 +206,14 @@ export const RECORD_BYTES = 37;
 export const HEADER_BYTES = 72;
 /**
  * Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying,
- * vol(3) per option instrument id (the last `optionInstruments` ids, in id order), rate(3) per instrument.
+ * vol(3) per option instrument id (the last `optionInstruments` ids, in id order), rate(3) per instrument,
+ * then the named expiry settleExpiry(4) (0: none) and settlePrice(7) per underlying (the oracle's prices at it).
  */
 export const ORACLE_FIXED_BYTES = 41;
 export const ORACLE_PRICE_BYTES = 7;
 export const ORACLE_VOL_BYTES = 3;
 export const ORACLE_RATE_BYTES = 3;
+export const ORACLE_SETTLE_EXPIRY_BYTES = 4;
 /** The public input is sha256(publicData) with its 3 low bits dropped, so it fits the field. */
 export const PUBLIC_INPUT_SHIFT = 3;
 
@@ -215,5 +222,6 @@ export type OracleShape = { readonly underlyings: number; readonly optionInstrum
 
 /** Bytes of the oracle section of shape `s`. */
 export function oracleSectionBytes(s: OracleShape): number {
-  return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_VOL_BYTES + s.instruments * ORACLE_RATE_BYTES;
+  return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_VOL_BYTES + s.instruments * ORACLE_RATE_BYTES
+    + ORACLE_SETTLE_EXPIRY_BYTES + s.underlyings * ORACLE_PRICE_BYTES;
 }

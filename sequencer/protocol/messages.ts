@@ -8,7 +8,7 @@
  * order, sent together (the SDK's cancelAll, the API's POST /v1/cancels/batch).
  */
 import { poseidon } from "../crypto/poseidon.ts";
-import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, TriggerType, type OrderType, type Side, type TimeInForce } from "./constants.ts";
+import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, SETTLEMENT_MAX_UNDERLYINGS, TriggerType, type OrderType, type Side, type TimeInForce } from "./constants.ts";
 import type { PublicKey, Signature } from "../crypto/babyjub.ts";
 
 /** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
@@ -44,11 +44,16 @@ export type Cancel = { accountId: number; orderId: bigint };
 /** Moves `amount` of the quote token between the spot balance and derivatives collateral. */
 export type Transfer = { accountId: number; toCollateral: boolean; amount: bigint; nonce: number };
 /**
+ * An expiry the oracle names in an update, with its index price of every underlying at that expiry: every
+ * unsettled dated instrument of that expiry settles at its underlying's (circuits/DERIVATIVES.md, "Expiry").
+ */
+export type ExpirySettlement = { expiry: number; prices: bigint[] };
+/**
  * What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"): an index price per underlying, an implied
  * vol per option instrument id (the last `optionInstruments` ids, in id order: a vol per expiry and strike), a
- * funding rate per instrument.
+ * funding rate per instrument, and optionally one expiry's settlement prices (absent: none named).
  */
-export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; vols: bigint[]; rates: bigint[] };
+export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; vols: bigint[]; rates: bigint[]; settlement?: ExpirySettlement | null };
 /** An oracle update with the oracle's signature and key. */
 export type SignedOracleUpdate = OracleUpdate & { key: PublicKey; signature: Signature };
 
@@ -251,13 +256,31 @@ export function transferMessage(t: Transfer): bigint {
   return poseidon([Domain.TRANSFER, w0, checkWidth("amount", t.amount, Bits.amount)]);
 }
 
-/** Poseidon(5, time | epoch << 32, price_0, ..., price_{U-1}, vol_0, ..., vol_{O-1}, rate_0 + 2^23, ..., rate_{N-1} + 2^23). */
+/**
+ * The settlement word of an update: expiry | price_0 << 32 | price_1 << 82 | ... (50 bits per underlying's
+ * price at that expiry), 0 when the update names no expiry.
+ */
+export function settlementWord(s: ExpirySettlement | null | undefined): bigint {
+  if (!s) return 0n;
+  if (s.prices.length > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`a settlement word holds at most ${SETTLEMENT_MAX_UNDERLYINGS} prices`);
+  if (s.expiry <= 0) throw new RangeError("a named expiry is positive");
+  let w = checkWidth("settlement.expiry", s.expiry, Bits.time);
+  s.prices.forEach((p, u) => (w |= checkWidth(`settlement.prices[${u}]`, p, Bits.oraclePrice) << BigInt(Bits.time + u * Bits.oraclePrice)));
+  return w;
+}
+
+/**
+ * Poseidon(5, time | epoch << 32, price_0, ..., price_{U-1}, vol_0, ..., vol_{O-1}, rate_0 + 2^23, ..., rate_{N-1} + 2^23,
+ * settlementWord).
+ */
 export function oracleMessage(u: OracleUpdate): bigint {
   const offset = 1n << BigInt(Bits.fundingRate - 1);
   const inputs = [Domain.ORACLE, checkWidth("time", u.time, Bits.time) | (checkWidth("fundingEpoch", u.fundingEpoch, Bits.time) << 32n)];
   u.prices.forEach((p, i) => inputs.push(checkWidth(`price[${i}]`, p, Bits.oraclePrice)));
   u.vols.forEach((v, k) => inputs.push(checkWidth(`vol[${k}]`, v, Bits.volPpm)));
   u.rates.forEach((r, i) => inputs.push(checkWidth(`rate[${i}]`, r + offset, Bits.fundingRate)));
+  if (u.settlement && u.settlement.prices.length !== u.prices.length) throw new RangeError("a settlement names a price per underlying");
+  inputs.push(settlementWord(u.settlement));
   if (inputs.length > 16) throw new RangeError("oracle message has more than 16 inputs");
   return poseidon(inputs);
 }

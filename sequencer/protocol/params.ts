@@ -2,7 +2,7 @@
  * Circuit and state-tree sizes. Every tree is a quad tree (arity 4, Poseidon(4) per node), so a tree
  * of `levels` levels holds 4^levels leaves. One set of parameters = one circuit = one verifier contract.
  */
-import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, oracleSectionBytes, RECORD_BYTES, type OracleShape } from "./constants.ts";
+import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, oracleSectionBytes, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, type OracleShape } from "./constants.ts";
 export type CircuitParams = {
   /** Quad levels of the account tree: 4^accountLevels accounts (account 0 is reserved, never assigned). */
   readonly accountLevels: number;
@@ -80,7 +80,8 @@ export function paramsId(p: CircuitParams): string {
 export function checkParams(p: CircuitParams): void {
   if (2 * p.instruments + 1 > 16) throw new RangeError(`instruments=${p.instruments}: a position vector must fit one Poseidon (<= 7)`);
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
-  if (2 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 2 + underlyings + optionInstruments + instruments <= 16");
+  if (3 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 3 + underlyings + optionInstruments + instruments <= 16");
+  if (p.underlyings > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`the oracle's settlement word packs at most ${SETTLEMENT_MAX_UNDERLYINGS} underlyings`);
   if (p.underlyings < 1) throw new RangeError("at least one underlying");
   if (p.marketLevels > MAX_MARKET_LEVELS) throw new RangeError(`marketLevels=${p.marketLevels}: spot market ids (below 4^marketLevels) must stay below the instrument markets' ${INSTRUMENT_MARKET_BASE} (<= ${MAX_MARKET_LEVELS})`);
 }

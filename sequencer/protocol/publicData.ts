@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
-  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
+  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
   TxType, Bits, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
 
@@ -140,6 +140,9 @@ export type OracleSection = {
   prices: bigint[];
   vols: bigint[];
   rates: bigint[];
+  /** The expiry the update names (0: none) and every underlying's price at it (0s when none). */
+  settleExpiry: bigint;
+  settlePrices: bigint[];
 };
 
 const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
@@ -149,6 +152,7 @@ export function unusedOracleSection(s: OracleShape): OracleSection {
   return {
     used: false, key: 0n, time: 0n, fundingEpoch: 0n,
     prices: Array(s.underlyings).fill(0n), vols: Array(s.optionInstruments).fill(0n), rates: Array(s.instruments).fill(0n),
+    settleExpiry: 0n, settlePrices: Array(s.underlyings).fill(0n),
   };
 }
 
@@ -177,6 +181,13 @@ export function encodeOracleSection(o: OracleSection): Uint8Array {
     writeUint(out, at, ORACLE_RATE_BYTES, r + RATE_OFFSET, `rate[${i}]`);
     at += ORACLE_RATE_BYTES;
   });
+  if (o.settlePrices.length !== o.prices.length) throw new RangeError("a settlement price per underlying");
+  writeUint(out, at, ORACLE_SETTLE_EXPIRY_BYTES, o.settleExpiry, "settleExpiry");
+  at += ORACLE_SETTLE_EXPIRY_BYTES;
+  o.settlePrices.forEach((p, u) => {
+    writeUint(out, at, ORACLE_PRICE_BYTES, p, `settlePrice[${u}]`);
+    at += ORACLE_PRICE_BYTES;
+  });
   return out;
 }
 
@@ -193,7 +204,12 @@ export function decodeOracleSection(data: Uint8Array, s: OracleShape): OracleSec
   const prices = read(s.underlyings, ORACLE_PRICE_BYTES);
   const vols = read(s.optionInstruments, ORACLE_VOL_BYTES);
   const rates = read(s.instruments, ORACLE_RATE_BYTES).map((r) => r - RATE_OFFSET);
-  return { used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, vols, rates };
+  const [settleExpiry] = read(1, ORACLE_SETTLE_EXPIRY_BYTES);
+  const settlePrices = read(s.underlyings, ORACLE_PRICE_BYTES);
+  return {
+    used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, vols, rates,
+    settleExpiry, settlePrices,
+  };
 }
 
 /** Header, oracle section, then the records (spot slots, then derivatives slots): the bytes posted on-chain and hashed into the public input. */

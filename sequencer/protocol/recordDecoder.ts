@@ -138,5 +138,6 @@ export function oracleFromSection(section: OracleSection): SignedOracleUpdate | 
   return {
     time: Number(section.time), fundingEpoch: Number(section.fundingEpoch), prices: [...section.prices], vols: [...section.vols],
     rates: [...section.rates], key: decompressPublicKey(section.key), signature: DUMMY_SIGNATURE,
+    settlement: section.settleExpiry === 0n ? null : { expiry: Number(section.settleExpiry), prices: [...section.settlePrices] },
   };
 }

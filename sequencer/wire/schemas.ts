@@ -77,7 +77,7 @@ const intString = (bits: number, what: string) =>
   z.string().regex(/^-?(0|[1-9][0-9]*)$/, `${what}: a decimal integer`).transform((v) => BigInt(v))
     .refine((v) => v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits - 1), `${what} (${bits}-bit signed) out of range`);
 
-/** A signed oracle update (prices per underlying, vols per option instrument id, funding rates per instrument). */
+/** A signed oracle update (prices per underlying, vols per option instrument id, funding rates per instrument, optionally a named expiry's prices). */
 export const OracleUpdateSchema = (params: OracleShape) =>
   z
     .object({
@@ -86,6 +86,12 @@ export const OracleUpdateSchema = (params: OracleShape) =>
       prices: z.array(uintString(Bits.oraclePrice, "price")).length(params.underlyings),
       vols: z.array(uintString(Bits.volPpm, "vol")).length(params.optionInstruments),
       rates: z.array(intString(Bits.fundingRate, "rate")).length(params.instruments),
+      // an expiry the update names, with every underlying's index price at it (absent or null: none)
+      settlement: z
+        .object({ expiry: uint(Bits.time).refine((e) => e > 0, "settlement expiry: positive"), prices: z.array(uintString(Bits.oraclePrice, "settlement price")).length(params.underlyings) })
+        .strict()
+        .nullable()
+        .optional(),
       key: z.tuple([fieldElement("key x"), fieldElement("key y")]),
       signature: SignatureSchema,
     })

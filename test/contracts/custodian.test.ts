@@ -284,6 +284,7 @@ describe("Custodian", () => {
       const prices = [3000n * 10n ** 8n, 60_000n * 10n ** 8n, 150n * 10n ** 8n];
       const oracle = {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 0n, prices, vols: [600_001n, 700_002n], rates: [0n, 0n, 0n, 0n],
+        settleExpiry: 1_700_000_000n, settlePrices: prices.map((p) => p + 1n),
       };
       const header = { oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: await now() };
       await c.write.submitBatch([hex(batchBytes(header, [], shape, { oracle })), PROOF], { account: operator.account });
@@ -1035,7 +1036,7 @@ describe("Custodian", () => {
     async function usedOracle() {
       return {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n,
-        prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [-1000n, 0n, 0n, 0n],
+        prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [-1000n, 0n, 0n, 0n], settleExpiry: 0n, settlePrices: [0n],
       };
     }
 

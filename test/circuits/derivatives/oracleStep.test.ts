@@ -1,7 +1,8 @@
 /**
  * OracleStep (circuits/derivatives/oracleStep.circom) computes bit-exactly what the sequencer's
  * applyOracleStep / lotRisk compute: expiry settlement, the mark and margins per lot of a perpetual, a
- * future and Black-Scholes-marked options, and the funding index after a tick.
+ * future and Black-Scholes-marked options, and the funding index after a tick; past the settlement window, an
+ * expired instrument stays unsettled unless the update names its expiry with the oracle's prices at it.
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { applyOracleStep } from "../../../sequencer/derivatives/oracleStep.ts";
 import { instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
-import { TxType } from "../../../sequencer/protocol/constants.ts";
+import { SETTLEMENT_WINDOW, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
@@ -84,5 +85,31 @@ describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", 
     assert.equal(ts.table[1][10], 310_000_000_000n);
     assert.equal(ts.risks[2].mark, 1_000_000n); // the call pays (3100 - 3000) x 0.01
     assert.equal(ts.risks[3].mark, 0n); // the put expires worthless
+  });
+
+  it("past the settlement window with no expiry named: the dated instruments stay unsettled and are marked as expired (future at spot, options at intrinsic)", async () => {
+    const late = EXPIRY + SETTLEMENT_WINDOW + 1;
+    const { circuit, ts } = await both(registeredState(), oracleUpdate({ time: late, prices: [310_000_000_000n] }), late);
+    assert.deepEqual(circuit.risks, ts.risks);
+    assert.deepEqual(circuit.table.map((r) => r.map(fe)), ts.table.map((r) => r.map(fe)));
+    assert.deepEqual([1, 2, 3].map((i) => ts.table[i][10]), [0n, 0n, 0n], "nothing settles at a price signed after the window");
+    assert.equal(ts.risks[2].mark, 1_000_000n, "the call at intrinsic: (3100 - 3000) x 0.01 (Black-Scholes at t = 0)");
+    assert.equal(ts.risks[3].mark, 0n);
+    assert.ok(ts.risks[1].imShort > 0n, "an expired, unsettled future keeps its margins");
+  });
+
+  it("a named expiry settles its instruments at the oracle's prices at it, a day after the window and inside it, before the update's own price", async () => {
+    const settlement = { expiry: EXPIRY, prices: [305_000_000_000n] };
+    for (const time of [EXPIRY + 86_400, EXPIRY + 5]) {
+      const { circuit, ts } = await both(registeredState(), oracleUpdate({ time, prices: [350_000_000_000n], settlement }), time);
+      assert.deepEqual(circuit.risks, ts.risks);
+      assert.deepEqual(circuit.table.map((r) => r.map(fe)), ts.table.map((r) => r.map(fe)));
+      assert.deepEqual([1, 2, 3].map((i) => ts.table[i][10]), [305_000_000_000n, 305_000_000_000n, 305_000_000_000n]);
+      assert.equal(ts.risks[2].mark, 500_000n, "the call pays (3050 - 3000) x 0.01, not the update's 3500");
+    }
+    // another expiry named: nothing of this one settles past the window
+    const other = await both(registeredState(), oracleUpdate({ time: EXPIRY + 86_400, settlement: { expiry: EXPIRY + 1, prices: [305_000_000_000n] } }), EXPIRY + 86_400);
+    assert.deepEqual(other.circuit.table.map((r) => r.map(fe)), other.ts.table.map((r) => r.map(fe)));
+    assert.deepEqual([1, 2, 3].map((i) => other.ts.table[i][10]), [0n, 0n, 0n]);
   });
 });

@@ -56,6 +56,7 @@ function randomOracle(s: OracleShape): OracleSection {
     prices: Array.from({ length: s.underlyings }, () => value(56)),
     vols: Array.from({ length: s.optionInstruments }, () => value(24)),
     rates: Array.from({ length: s.instruments }, () => value(24) - (1n << 23n)),
+    settleExpiry: value(32), settlePrices: Array.from({ length: s.underlyings }, () => value(56)),
   };
 }
 

@@ -10,7 +10,7 @@ import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
-import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { checkParams, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { RequestRejected } from "../../../sequencer/service/requestRejected.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -61,27 +61,41 @@ describe("witness builder and oracle step: issue 11's rules", () => {
       "SELF_LIQUIDATION", { oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
   });
 
-  it("4: refuses an oracle update signed after an unsettled instrument's settlement window (SETTLEMENT_WINDOW_PASSED), accepts its last second", () => {
+  it("4: an update signed after an unsettled instrument's settlement window leaves it unsettled; the update naming its expiry settles it at the named prices; a bad named expiry is refused (BAD_ORACLE_SETTLEMENT), changing nothing", () => {
     const late = EXPIRY + SETTLEMENT_WINDOW + 1;
-    refusedWith(derivativesState(), [], "SETTLEMENT_WINDOW_PASSED", { oracle: oracleUpdate({ time: late }), timestamp: late });
     const state = derivativesState();
-    const before = state.root;
-    assert.throws(() => applyOracleStep(state, oracleUpdate({ time: late }), late), (e: unknown) => e instanceof OracleRejected && e.code === "SETTLEMENT_WINDOW_PASSED");
-    assert.equal(state.root, before);
-    const last = EXPIRY + SETTLEMENT_WINDOW;
-    buildBatch(state, [], { batchNumber: 50, timestamp: last, oracle: oracleUpdate({ time: last, prices: [310_000_000_000n] }) });
+    buildBatch(state, [], { batchNumber: 50, timestamp: late, oracle: oracleUpdate({ time: late, prices: [350_000_000_000n] }) });
+    assert.equal(state.instruments[FUTURE].settlePrice, 0n, "a price signed after the window settles nothing");
+    assert.equal(state.globals.oracleTime, late, "and the update is used: the window never blocks the oracle");
+    const named = (prices: bigint[], expiry = EXPIRY) => oracleUpdate({ time: late + 60, settlement: { expiry, prices } });
+    for (const price of [MIN_ORACLE_PRICE - 1n, 0n]) {
+      refusedWith(state, [], "BAD_ORACLE_SETTLEMENT", { timestamp: late + 60, oracle: named([price]) });
+    }
+    assert.throws(() => named([MAX_ORACLE_PRICE + 1n]), /settlement.prices\[0\]/, "the message cannot even carry a price past 2^50");
+    assert.throws(() => named([310_000_000_000n], 0), /a named expiry is positive/);
+    assert.throws(() => applyOracleStep(state, named([1n, 2n]), late + 60), (e: unknown) => e instanceof OracleRejected && e.code === "BAD_ORACLE_SHAPE");
+    buildBatch(state, [], { batchNumber: 51, timestamp: late + 60, oracle: named([310_000_000_000n]) });
     assert.equal(state.instruments[FUTURE].settlePrice, 310_000_000_000n);
-    buildBatch(state, [], { batchNumber: 51, timestamp: late + 86_400, oracle: oracleUpdate({ time: late + 86_400 }) }); // settled: later updates are fine
+    const last = EXPIRY + SETTLEMENT_WINDOW;
+    const inWindow = derivativesState();
+    buildBatch(inWindow, [], { batchNumber: 50, timestamp: last, oracle: oracleUpdate({ time: last, prices: [320_000_000_000n] }) });
+    assert.equal(inWindow.instruments[FUTURE].settlePrice, 320_000_000_000n, "the window's last second settles at the update's price");
   });
 
-  it("4: the sequencer's intake refuses the late update with the same code and keeps the latest one", async () => {
+  it("4: the sequencer takes updates after a missed window (the expired future stays unsettled and untradable) and settles it when the oracle names its expiry", async () => {
     const { seq, chain } = derivativesSequencer(NOW);
     await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
     await seq.drain(); // the future (instrument 1) is registered
     chain.now = EXPIRY + SETTLEMENT_WINDOW + 1;
-    await assert.rejects(seq.acceptOracleUpdate(oracleUpdate({ time: chain.now })), (e: unknown) => e instanceof RequestRejected && e.code === "SETTLEMENT_WINDOW_PASSED");
-    assert.equal(seq.derivatives.latest!.time, NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now }));
+    assert.equal(seq.derivatives.latest!.time, chain.now);
     assert.equal(seq.derivatives.instruments[FUTURE].settlePrice, 0n);
+    assert.equal(seq.derivatives.risk.untradable(FUTURE), "INSTRUMENT_EXPIRED");
+    chain.now += 60;
+    const outcome = await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now, settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } }));
+    assert.ok(outcome.settled.includes(FUTURE));
+    assert.equal(seq.derivatives.instruments[FUTURE].settlePrice, 310_000_000_000n);
+    await seq.drain(); // the batch carrying it is provable
   });
 
   it("5: refuses a registration whose funding cap lets a tick overflow the index (BAD_INSTRUMENT); accepts the largest cap that fits", () => {

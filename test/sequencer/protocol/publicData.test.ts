@@ -33,6 +33,7 @@ const DERIV_RECORDS: SlotRecord[] = [
 const ORACLE: OracleSection = {
   used: true, key: (1n << 255n) | 987654321n, time: 1_700_000_000n, fundingEpoch: 2n ** 32n - 1n,
   prices: [3000n * 10n ** 8n, 2n ** 56n - 1n], vols: [600_000n, 2n ** 24n - 1n, 8192n], rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
+  settleExpiry: 2n ** 32n - 1n, settlePrices: [2n ** 56n - 1n, 3100n * 10n ** 8n],
 };
 /** ORACLE's shape: 2 underlyings, 3 option ids, 5 instruments. */
 const SHAPE = { underlyings: 2, optionInstruments: 3, instruments: 5 };
@@ -48,10 +49,10 @@ describe("public data encoding", () => {
     }
   });
 
-  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vols then rates", () => {
+  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vols then rates, then the named expiry and its prices", () => {
     const bytes = encodeOracleSection(ORACLE);
     assert.equal(bytes.length, oracleSectionBytes(SHAPE));
-    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 3 + 5 * 3);
+    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 3 + 5 * 3 + 4 + 2 * 7);
     assert.equal(bytes[0], 1);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(1, 33)).toString("hex")}`), ORACLE.key);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(33, 37)).toString("hex")}`), ORACLE.time);
@@ -63,6 +64,9 @@ describe("public data encoding", () => {
     assert.deepEqual([55, 58, 61].map((at) => hexAt(bytes, at, at + 3)), ORACLE.vols);
     assert.deepEqual([...bytes.subarray(64, 67)], [0, 0, 0]);
     assert.equal(hexAt(bytes, 67, 70), ORACLE.rates[1] + 2n ** 23n);
+    // the named expiry after the last rate (79), then one settlement price per underlying
+    assert.equal(hexAt(bytes, 79, 83), ORACLE.settleExpiry);
+    assert.deepEqual([83, 90].map((at) => hexAt(bytes, at, at + 7)), ORACLE.settlePrices);
     assert.deepEqual(decodeOracleSection(bytes, SHAPE), ORACLE);
     const unused = unusedOracleSection(TEST_PARAMS);
     const zeros = encodeOracleSection(unused);
@@ -111,6 +115,9 @@ describe("public data encoding", () => {
     assert.throws(() => encodeOracleSection({ ...ORACLE, key: 2n ** 256n }), /oracleKey=.* does not fit/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, time: 2n ** 32n }), /oracleTime=.* does not fit/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, fundingEpoch: -1n }), /fundingEpoch=-1 does not fit/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, settleExpiry: 2n ** 32n }), /settleExpiry=.* does not fit/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, settlePrices: [1n, 2n ** 56n] }), /settlePrice\[1\]=.* does not fit in 7 bytes/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, settlePrices: [1n] }), /a settlement price per underlying/);
     const bytes = encodeOracleSection(ORACLE);
     bytes[0] = 2;
     assert.throws(() => decodeOracleSection(bytes, SHAPE), /oracleUsed byte is 2/);

@@ -185,12 +185,15 @@ describe("oracleFromSection", () => {
     const section: OracleSection = {
       used: true, key: compressPublicKey(key), time: w(4), fundingEpoch: w(4) - 1n,
       prices: [w(7), 1n << 16n], vols: [w(3), 1n << 13n], rates: [-(1n << 23n), (1n << 23n) - 1n, 0n, -1n],
+      settleExpiry: w(4), settlePrices: [w(7), 1n << 16n],
     };
     const decoded = decodeOracleSection(encodeOracleSection(section), { underlyings: 2, optionInstruments: 2, instruments: 4 });
     assert.deepEqual(decoded, section, "the encoder round-trips");
     assert.deepEqual(oracleFromSection(decoded), {
       time: MAX_U32, fundingEpoch: MAX_U32 - 1, prices: section.prices, vols: section.vols, rates: section.rates, key, signature: DUMMY,
+      settlement: { expiry: MAX_U32, prices: section.settlePrices },
     });
+    assert.equal(oracleFromSection({ ...decoded, settleExpiry: 0n, settlePrices: [0n, 0n] })!.settlement, null, "expiry 0 names none");
     assert.equal(oracleFromSection(decodeOracleSection(encodeOracleSection(unusedOracleSection(TEST_PARAMS)), TEST_PARAMS)), null);
   });
 });
