@@ -9,11 +9,17 @@
  * where mid is the perpetual's book mid (the index when a side is empty). A funding epoch starts every
  * `fundingEpochSeconds`; rates apply only when the epoch moves (the circuit's rule), so the feeder
  * sends the current epoch and the next one once its time has come.
+ *
+ * Expiry: the feeder keeps, for every expiry of a listed dated instrument, the prices of its first
+ * publication at or after that expiry (its expiry prices), and names the earliest expiry the exchange has
+ * not settled yet in each update with those prices (circuits/DERIVATIVES.md, "Expiry"): an expiry settles at
+ * the same prices however late the batch that carries it is (a missed settlement window included).
  */
 import { signOracleUpdate } from "../derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { InstrumentKind, PPM } from "../protocol/constants.ts";
-import { isOption, type InstrumentState } from "../derivatives/formulas.ts";
+import { isDated, isOption, type InstrumentState } from "../derivatives/formulas.ts";
+import type { ExpirySettlement } from "../protocol/messages.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { apiRequest, type ExchangeClient } from "./client.ts";
 
@@ -43,6 +49,8 @@ export class OracleFeeder {
   readonly #opts: OracleFeederOptions;
   #epoch = 0;
   #epochStart: number | null = null;
+  /** Expiry -> the prices of the first publication at or after it. */
+  readonly #expiryPrices = new Map<number, bigint[]>();
 
   constructor(opts: OracleFeederOptions) {
     this.#opts = opts;
@@ -86,7 +94,8 @@ export class OracleFeeder {
       const option = instruments.find((i) => i.instrumentId === firstOption + k);
       return surface(firstOption + k, option && isOption(option.kind) ? option : null);
     });
-    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: optionVols, rates });
+    const settlement = this.#settlement(instruments, time, prices);
+    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: optionVols, rates, settlement });
     const answer = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
     // Liquidated and deleveraged lots arrive as decimal strings inside tuples (the wire reviver only knows keyed fields).
     const outcome = {
@@ -95,6 +104,20 @@ export class OracleFeeder {
       deleveraged: (answer.deleveraged ?? []).map(([a, b, i, lots]): [number, number, number, bigint] => [a, b, i, BigInt(lots)]),
     };
     return { update, outcome };
+  }
+
+  /**
+   * Records `prices` as the expiry prices of every listed expiry reached at `time` for the first time, and
+   * returns the earliest expiry of an unsettled dated instrument with its prices (null when none is due).
+   */
+  #settlement(instruments: readonly InstrumentState[], time: number, prices: readonly bigint[]): ExpirySettlement | null {
+    let due: number | null = null;
+    for (const inst of instruments) {
+      if (!isDated(inst.kind) || inst.expiry > time) continue;
+      if (!this.#expiryPrices.has(inst.expiry)) this.#expiryPrices.set(inst.expiry, [...prices]);
+      if (inst.settlePrice === 0n && (due === null || inst.expiry < due)) due = inst.expiry;
+    }
+    return due === null ? null : { expiry: due, prices: [...this.#expiryPrices.get(due)!] };
   }
 
   /** (mid - index) / index in ppm, capped; mid per underlying unit from the book's best prices. */

@@ -260,15 +260,17 @@ describe("Custodian", () => {
         { underlyings: 0 },
         { optionInstruments: 5 }, // > instruments (4)
         { instruments: 8, optionInstruments: 0 }, // 2 * 8 + 1 > 16
-        { underlyings: 9, instruments: 5 }, // the oracle message: 2 + 9 prices + 2 vols + 5 rates > 16
-        { underlyings: 1, instruments: 7, optionInstruments: 7 }, // 2 + 1 price + 7 vols + 7 rates > 16
+        { underlyings: 9, instruments: 5 }, // the oracle message: 3 + 9 prices + 2 vols + 5 rates > 16
+        { underlyings: 1, instruments: 7, optionInstruments: 6 }, // 3 + 1 price + 6 vols + 7 rates > 16
+        { underlyings: 4, instruments: 6, optionInstruments: 4 }, // 3 + 4 + 4 + 6 > 16
+        { underlyings: 5, instruments: 4, optionInstruments: 0 }, // the message fits (12), the settlement word does not: 32 + 5 x 50 bits
         { derivSlots: 0n },
       ]) {
         await viem.assertions.revertWithCustomError(deploy(args({ derivatives: bad })), custodian, "InvalidCapacity");
       }
       // The largest sizes that fit, and no derivatives at all, deploy.
-      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 6, optionInstruments: 4 } }));
-      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 1, instruments: 7, optionInstruments: 6 } }));
+      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 6, optionInstruments: 3 } }));
+      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 1, instruments: 7, optionInstruments: 5 } }));
       await deploy(args({ derivatives: { derivSlots: 0n, underlyings: 1, instruments: 0, optionInstruments: 0 } }));
     });
 
@@ -1390,8 +1392,8 @@ describe("Custodian", () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const good = batchBytes(await header(), [], SHAPE);
         const expected = BigInt(publicDataBytes(TEST_PARAMS));
-        // header, the oracle section (fixed part, 1 price, 2 vols, 4 rates), 2 spot records and 1 derivatives record
-        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 3 + 4 * 3 + 3 * RECORD_BYTES));
+        // header, the oracle section (fixed part, 1 price, 2 vols, 4 rates, the named expiry and its 1 price), 2 spot records and 1 derivatives record
+        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 3 + 4 * 3 + 4 + 7 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
         await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + 37n]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);

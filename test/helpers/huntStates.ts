@@ -67,15 +67,20 @@ export const AT_EXPIRY = { batchNumber: 40, timestamp: EXPIRY + 10, oracle: orac
 
 /**
  * Issue 11, finding 4: "an expiry must settle at an oracle update signed within a short window after
- * the expiry time, not at whichever later update suits": an unsettled dated instrument may not meet an
- * update signed more than `window` seconds after its expiry (the tests pass the protocol's
- * SETTLEMENT_WINDOW, DERIVATIVES.md "settlement window").
+ * the expiry time, not at whichever later update suits": an unsettled dated instrument whose expiry the
+ * update does not name may not be paid out (SETTLE) in a batch whose update is signed more than `window`
+ * seconds after its expiry (the tests pass the protocol's SETTLEMENT_WINDOW, DERIVATIVES.md "Expiry"); one
+ * the update names settles at the oracle's prices at that expiry, whenever signed.
  */
 export function settlementWindow(window: number): ExtraRule {
-  return ({ pre, oracle }) => {
+  return ({ pre, oracle, records }) => {
     if (!oracle.used) return null;
-    const late = pre.instruments.findIndex((inst) => isDated(inst.kind) && inst.settlePrice === 0n && Number(oracle.time) - inst.expiry > window);
-    if (late < 0) return null;
-    return `instrument ${late} settles at an oracle update signed ${Number(oracle.time) - pre.instruments[late].expiry} s after its expiry (finding 4: only an update within a short window after expiry may settle it)`;
+    const late = (id: number) => {
+      const inst = pre.instruments[id];
+      return isDated(inst.kind) && inst.settlePrice === 0n && Number(oracle.settleExpiry) !== inst.expiry && Number(oracle.time) - inst.expiry > window;
+    };
+    const id = records.flatMap((r) => (r.type === TxType.SETTLE ? [Number(r.instrumentId)] : [])).find(late);
+    if (id === undefined) return null;
+    return `instrument ${id} settles at an oracle update signed ${Number(oracle.time) - pre.instruments[id].expiry} s after its expiry (finding 4: only an update within a short window after expiry, or one naming the expiry, may settle it)`;
   };
 }

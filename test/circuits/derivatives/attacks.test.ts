@@ -152,17 +152,20 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
   describe("4: settlement at a late oracle update", () => {
     const window = (extra: number) => ({ oracle: oracleUpdate({ time: EXPIRY + SETTLEMENT_WINDOW + extra, prices: [350_000_000_000n] }), timestamp: EXPIRY + SETTLEMENT_WINDOW + extra + 10 });
 
-    it("refuses to settle a future at an update signed after the settlement window (the operator's pick of a later price)", async () => {
-      // Before the fix the circuit accepted an update signed two days after expiry.
+    it("refuses to pay out a future at an update signed after the settlement window (the operator's pick of a later price): it has not settled", async () => {
+      // Before the window rule the circuit settled it at an update signed two days after expiry.
       for (const extra of [2 * 86_400, 1]) {
         const state = derivativesState();
         assert.equal(await witnessFailure(state, [derivTrade(FUTURE, 10n, 300_000n)]), null);
-        await refuses(state, [settle(alice.accountId, FUTURE)], rule("InstrumentState", "inWindow.in <=="), window(extra));
+        await refuses(state, [settle(alice.accountId, FUTURE)], rule("Settle", "isSettle * notSettled === 0"), window(extra));
       }
     });
 
-    it("refuses any batch whose update is past the window of an unsettled instrument, with no derivatives transaction at all", async () => {
-      await refuses(derivativesState(), [], rule("InstrumentState", "inWindow.in <=="), window(1));
+    it("accepts a batch whose update is past the window of an unsettled instrument (liveness): the instrument stays unsettled", async () => {
+      // Before the named expiry the circuit refused every such batch: one missed window stopped every later oracle update.
+      const state = derivativesState();
+      assert.equal(await witnessFailure(state, [], window(1)), null);
+      assert.equal(state.instruments[FUTURE].settlePrice, 0n);
     });
 
     it("settles at an update signed in the window's last second, and afterwards accepts later updates", async () => {
@@ -170,6 +173,24 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       assert.equal(await witnessFailure(state, [], window(0)), null);
       assert.equal(state.instruments[FUTURE].settlePrice, 350_000_000_000n);
       assert.equal(await witnessFailure(state, [settle(alice.accountId, FUTURE)], window(2 * 86_400)), null);
+    });
+
+    it("settles at the named expiry's signed prices after the window; a settlement price or expiry the oracle did not sign is refused at the signature", async () => {
+      const time = EXPIRY + 2 * 86_400;
+      const named = oracleUpdate({ time, settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } });
+      const traded = async () => {
+        const state = derivativesState();
+        assert.equal(await witnessFailure(state, [derivTrade(FUTURE, 10n, 300_000n)]), null);
+        return state;
+      };
+      const forged = [
+        { ...named, settlement: { expiry: EXPIRY, prices: [350_000_000_000n] } },
+        { ...oracleUpdate({ time }), settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } },
+      ];
+      for (const oracle of forged) await refuses(await traded(), [settle(alice.accountId, FUTURE)], rule("EdDSAPoseidonVerifier", "eqCheckX.in[1] <== addRight.xout"), { oracle, timestamp: time });
+      const state = await traded();
+      assert.equal(await witnessFailure(state, [settle(alice.accountId, FUTURE)], { oracle: named, timestamp: time }), null);
+      assert.equal(state.instruments[FUTURE].settlePrice, 310_000_000_000n);
     });
   });
 

@@ -67,7 +67,7 @@ function scenarios(): Scenario[] {
 }
 
 huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
-  it("expiry settlement: the operator cannot pick a signed update from after the settlement window (finding 4)", async () => {
+  it("expiry settlement: the operator cannot pick a signed update from after the settlement window, only the expiry the oracle names (finding 4)", async () => {
     const signedAt = (after: number, price: bigint) => ({ timestamp: EXPIRY + after + 10, oracle: oracleUpdate({ time: EXPIRY + after, prices: [price] }) });
     const settle: BatchTx = { type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 };
     assertNoHoles(await hunt(wasm(), {
@@ -76,7 +76,11 @@ huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
       choices: [
         { label: "the future settled at an update signed in the window's last second (3,600 instead of 3,150)", txs: [settle], opts: signedAt(SETTLEMENT_WINDOW, 360_000_000_000n) },
         { label: "the future settled at an update signed a second after the window (3,600)", txs: [settle], opts: signedAt(SETTLEMENT_WINDOW + 1, 360_000_000_000n) },
-        { label: "an update a day after the window, no settlement in the batch", txs: [], opts: signedAt(SETTLEMENT_WINDOW + 86_400, 360_000_000_000n) },
+        { label: "an update a day after the window, no settlement in the batch (the future stays unsettled)", txs: [], opts: signedAt(SETTLEMENT_WINDOW + 86_400, 360_000_000_000n) },
+        {
+          label: "the future settled a day after the window at the expiry the update names (3,100 signed for it; the update's own 3,600)", txs: [settle],
+          opts: { timestamp: EXPIRY + 86_410, oracle: oracleUpdate({ time: EXPIRY + 86_400, prices: [360_000_000_000n], settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } }) },
+        },
       ],
     }));
   });

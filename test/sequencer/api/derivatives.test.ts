@@ -12,7 +12,7 @@ import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, wire, type App } from "../../helpers/apiInject.ts";
 import { fundingStep, lotRisk, optionMark } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, SETTLEMENT_WINDOW, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { OracleFeeder, type VolSurface } from "../../../sequencer/sdk/oracleFeeder.ts";
 import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
@@ -519,6 +519,25 @@ describe("sdk: derivatives", () => {
     assert.ok(marks.get(3)! > optionMark(put, PRICE, VOL, NOW + 1), "the put is marked at its own, higher vol");
     const vols = new Map((await a.instruments()).instruments.map((i) => [i.instrumentId, i.volPpm]));
     assert.deepEqual([0, 1, 2, 3].map((id) => vols.get(id)), [null, null, VOL, 750_000n], "each option reports the vol it is marked at");
+  });
+
+  it("OracleFeeder names the earliest unsettled expiry with the prices of its first publication at or after it; an update long after the settlement window settles it at those", async () => {
+    const { seq, chain, url, client } = await listen();
+    const a = client(alice);
+    const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 86_400, clock: () => chain.now });
+    chain.now = NOW + 1;
+    assert.equal((await feeder.publish(a, [PRICE], [VOL])).update.settlement, null, "nothing has expired");
+    await seq.drain();
+    // The exchange missed the future's settlement window (no update reached it for a day); the feeder's
+    // first publication after the expiry is its expiry price.
+    chain.now = EXPIRY + SETTLEMENT_WINDOW + 86_400;
+    const late = await feeder.publish(a, [310_000_000_000n], [VOL]);
+    assert.deepEqual(late.update.settlement, { expiry: EXPIRY, prices: [310_000_000_000n] });
+    assert.deepEqual(late.outcome.settled, [FUTURE]);
+    assert.equal(seq.derivatives.instruments[FUTURE].settlePrice, 310_000_000_000n);
+    await seq.drain(); // the batch carrying the named expiry is proven and posted
+    chain.now += 60;
+    assert.equal((await feeder.publish(a, [320_000_000_000n], [VOL])).update.settlement, null, "settled: nothing left to name");
   });
 
   it("OracleFeeder: funding rate clamp((mid - index) / index) from the perpetual's book when an epoch ends, 0 otherwise", async () => {

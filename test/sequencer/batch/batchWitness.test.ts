@@ -28,10 +28,11 @@ const bob = testTrader(2);
 
 /**
  * Public-data length from the documents, not from the encoder: a 72-byte header (SPEC.md), the oracle
- * section (DERIVATIVES.md: 1 + 32 + 4 + 4 bytes, 7 per underlying, 3 per option id, 3 per instrument), 37 bytes per slot.
+ * section (DERIVATIVES.md: 1 + 32 + 4 + 4 bytes, 7 per underlying, 3 per option id, 3 per instrument, then the named
+ * expiry's 4 and 7 per underlying), 37 bytes per slot.
  */
-const documentedLength = (p: CircuitParams) => 72 + (41 + 7 * p.underlyings + 3 * p.optionInstruments + 3 * p.instruments) + 37 * (p.slots + p.derivSlots);
-const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 3 * p.optionInstruments + 3 * p.instruments;
+const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 3 * p.optionInstruments + 3 * p.instruments + 4 + 7 * p.underlyings;
+const documentedLength = (p: CircuitParams) => 72 + oracleBytes(p) + 37 * (p.slots + p.derivSlots);
 
 /** A big-endian unsigned integer from `bytes`. */
 const uint = (bytes: Uint8Array): bigint => bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);

@@ -12,6 +12,7 @@ import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
 import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { checkParams, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { settlementWord } from "../../../sequencer/protocol/messages.ts";
 import { RequestRejected } from "../../../sequencer/service/requestRejected.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { batchMainSource } from "../../../scripts/build/batchCircuit.ts";
@@ -73,7 +74,8 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     }
     assert.throws(() => named([MAX_ORACLE_PRICE + 1n]), /settlement.prices\[0\]/, "the message cannot even carry a price past 2^50");
     assert.throws(() => named([310_000_000_000n], 0), /a named expiry is positive/);
-    assert.throws(() => applyOracleStep(state, named([1n, 2n]), late + 60), (e: unknown) => e instanceof OracleRejected && e.code === "BAD_ORACLE_SHAPE");
+    const twoPrices = { ...named([310_000_000_000n]), settlement: { expiry: EXPIRY, prices: [310_000_000_000n, 310_000_000_000n] } };
+    assert.throws(() => applyOracleStep(state, twoPrices, late + 60), (e: unknown) => e instanceof OracleRejected && e.code === "BAD_ORACLE_SHAPE");
     buildBatch(state, [], { batchNumber: 51, timestamp: late + 60, oracle: named([310_000_000_000n]) });
     assert.equal(state.instruments[FUTURE].settlePrice, 310_000_000_000n);
     const last = EXPIRY + SETTLEMENT_WINDOW;
@@ -116,5 +118,17 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.throws(() => checkParams({ ...TEST_PARAMS, marketLevels: 8 }), RangeError);
     assert.throws(() => batchMainSource({ ...TEST_PARAMS, marketLevels: 8 }), RangeError);
     assert.ok(4 ** 7 <= 0x8000 && 4 ** 8 > 0x8000, "7 is the largest level count whose market ids stay below 0x8000");
+  });
+
+  it("O15: checkParams keeps the oracle message within one Poseidon (3 + U + O + N <= 16) and the settlement word within the field (U <= 4); the word packs each part at its own bits", () => {
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 3 }));
+    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 4 }), /3 \+ underlyings/);
+    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 5, instruments: 4, optionInstruments: 0 }), /at most 4 underlyings/);
+    const max = (1n << 50n) - 1n;
+    const word = settlementWord({ expiry: 2 ** 32 - 1, prices: [max, 1n, max, 2n] });
+    assert.ok(word < 1n << 232n);
+    assert.deepEqual([word & 0xffffffffn, (word >> 32n) & max, (word >> 82n) & max, (word >> 132n) & max, word >> 182n], [0xffffffffn, max, 1n, max, 2n]);
+    assert.equal(settlementWord(null), 0n);
+    assert.throws(() => settlementWord({ expiry: EXPIRY, prices: [1n << 50n] }), /settlement.prices\[0\]/);
   });
 });
