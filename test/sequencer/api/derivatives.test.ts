@@ -146,6 +146,11 @@ describe("api: POST /v1/oracle/updates", () => {
       ["rate on the future", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [0n, 1n, 0n, 0n] })), "FUNDING_NOT_PERPETUAL"],
       ["price too low", wire(oracleUpdate({ time: NOW + 10, prices: [1n] })), "BAD_ORACLE_PRICE"],
       ["vol too low", wire(oracleUpdate({ time: NOW + 10, vols: [VOL, (1n << 13n) - 1n] })), "BAD_ORACLE_VOL"],
+      ["settlement with two prices (one underlying)", { ...good, settlement: { expiry: EXPIRY, prices: ["310000000000", "310000000000"] } }, "MALFORMED"],
+      ["settlement at expiry 0", { ...good, settlement: { expiry: 0, prices: ["310000000000"] } }, "MALFORMED"],
+      ["settlement price over 50 bits", { ...good, settlement: { expiry: EXPIRY, prices: [(1n << 50n).toString()] } }, "MALFORMED"],
+      ["settlement added after signing", { ...good, settlement: { expiry: EXPIRY, prices: ["310000000000"] } }, "BAD_ORACLE_SIGNATURE"],
+      ["settlement price too low", wire(oracleUpdate({ time: NOW + 10, settlement: { expiry: EXPIRY, prices: [1n] } })), "BAD_ORACLE_SETTLEMENT"],
     ];
     for (const [name, body, code] of cases) {
       const r = await post(app, "/v1/oracle/updates", JSON.stringify(body));
