@@ -1,5 +1,5 @@
 /**
- * The rules RULES.md listed under "Gaps" (G1-G9): rules no test broke. Each circuit attack is built
+ * The rules RULES.md listed under "Gaps" (G1-G9; G4 in its own describe): rules no test broke. Each circuit attack is built
  * the way a dishonest operator would build it (the TypeScript checks off, public data hashed
  * consistently) and must be refused at the rule's own constraint (test/helpers/circuitRules.ts); the
  * witness builder's refusal code is checked on the honest path (the rules on), and a refused batch
@@ -313,6 +313,54 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       builderRefuses(feePoolAt(LIMIT_128 - FEES), [trade()], "FEE_POOL_OVERFLOW");
       builderRefuses(fundAt(LIMIT_128 - PENALTY), [liquidation()], "INSURANCE_OVERFLOW", DROPPED);
     });
+  });
+});
+
+describe("G4: signatures, lots > 0, order expiry and order storage in a derivatives slot (DT6, L12)", { timeout: 900_000 }, () => {
+  before(async () => {
+    await loadBatchCircuit(TEST_PARAMS);
+  });
+  const { carol } = traders;
+  const DROPPED = { oracle: oracleUpdate({ prices: [280_000_000_000n] }) };
+  const SIGNATURE = rule("EdDSAPoseidonVerifier", "eqCheckX.in[1] <== addRight.xout");
+  /** `t`'s order on instrument `id` as signed, relabelled as `owner`'s: its signature is `t`'s, not the owner's key's. */
+  const signedBy = (t: typeof alice, owner: typeof alice, fields: Parameters<typeof derivOrder>[2], id = PERP) => ({ ...derivOrder(t, id, fields), accountId: owner.accountId });
+
+  it("refuses a trade whose buy order or sell order is not signed by its account's key (bob's sell order signed by alice)", async () => {
+    const buy = signedBy(bob, alice, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n });
+    await refuses(derivativesState(), [{ ...(derivTrade(PERP, 10n, 300_000n) as Extract<BatchTx, { type: typeof TxType.DERIV_TRADE }>), buy }], [SIGNATURE, rule("DerivSlot", "sigCheckA.msg <== msgA.out")]);
+    const sell = signedBy(alice, bob, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n });
+    await refuses(derivativesState(), [{ ...(derivTrade(PERP, 10n, 300_000n) as Extract<BatchTx, { type: typeof TxType.DERIV_TRADE }>), sell }], [SIGNATURE, rule("DerivSlot", "sigCheckB.msg <== msgB.out")]);
+  });
+
+  it("refuses a liquidation whose liquidator order is not signed by the liquidator's key (L12)", async () => {
+    const liquidation = liquidateAlice(1_000n, 280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
+    const forged = signedBy(bob, carol, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1_000n });
+    await refuses(aliceLongPerpetual(), [{ ...liquidation, liquidator: forged }], [SIGNATURE, rule("DerivSlot", "sigCheckB.msg <== msgB.out")], DROPPED);
+    assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation], DROPPED), null, "carol's own signature passes");
+  });
+
+  it("refuses a trade of zero lots", async () => {
+    await refuses(derivativesState(), [derivTrade(PERP, 0n, 300_000n, { buy: { sizeLots: 10n }, sell: { sizeLots: 10n } })], rule("Fill", "fills * lotsIsZero.out === 0"));
+  });
+
+  it("refuses a fill of an order past its signed expiry, either side; at its expiry second it passes", async () => {
+    const at = (expiry: number, side: "buy" | "sell") => derivTrade(PERP, 10n, 300_000n, { [side]: { expiry } });
+    await refuses(derivativesState(), [at(NOW - 1, "buy")], rule("Fill", "expiryA.b <== orderA[O_EXPIRY()]"));
+    await refuses(derivativesState(), [at(NOW - 1, "sell")], rule("Fill", "expiryB.b <== orderB[O_EXPIRY()]"));
+    assert.equal(await witnessFailure(derivativesState(), [at(NOW, "sell")]), null);
+  });
+
+  it("refuses a second fill of an order beyond its signed size (order storage); the same order's remainder passes", async () => {
+    const filledOnce = async () => {
+      const state = derivativesState();
+      assert.equal(await witnessFailure(state, [derivTrade(PERP, 6n, 300_000n, { sell: { sizeLots: 10n } })]), null);
+      return state;
+    };
+    // bob's sell order (id 1, 10 lots) has 6 filled: alice's new order (id 2) may take 4 more, not 5
+    const again = (lots: bigint) => derivTrade(PERP, lots, 300_000n, { buy: { orderId: 2n }, sell: { sizeLots: 10n } });
+    await refuses(await filledOnce(), [again(5n)], rule("OrderStorage", "fill * (1 - within.out) === 0"));
+    assert.equal(await witnessFailure(await filledOnce(), [again(4n)], { batchNumber: 10 }), null);
   });
 });
 
