@@ -123,6 +123,7 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     const rate = update.rates[PERP];
     info(`oracle: ETH ${price.toFixed(2)}, vols ${update.vols.map((v) => `${Number(v) / 10_000}%`).join(" ")} (60% at the money, a put skew), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
       `${outcome.liquidations.length ? `; liquidations ${outcome.liquidations.map(([a, i, l]) => `account ${a} ${l} lots of ${i}`).join(", ")}` : ""}` +
+      `${update.settlement ? `; names expiry ${new Date(update.settlement.expiry * 1000).toISOString()} at ETH ${(Number(update.settlement.prices[0]) / 1e8).toFixed(2)}` : ""}` +
       `${outcome.settled.length ? `; settled instruments ${outcome.settled.join(", ")}` : ""}${outcome.cancelled.length ? `; orders cancelled for margin: accounts ${outcome.cancelled.join(", ")}` : ""}`);
     return outcome;
   };
