@@ -33,6 +33,18 @@ export const EMPTY_INSTRUMENT: InstrumentState = {
 export const isOption = (kind: number): boolean => kind === InstrumentKind.CALL || kind === InstrumentKind.PUT;
 export const isDated = (kind: number): boolean => kind === InstrumentKind.FUTURE || isOption(kind);
 
+/**
+ * Where a registered instrument stands at oracle time `oracleTime` (null before the first update): "settled"
+ * once it has a settlement price, "expired" when dated, unsettled and the oracle has reached its expiry (no
+ * trade on it can be proven; it settles when an update names its expiry, circuits/DERIVATIVES.md "Expiry"),
+ * "live" otherwise.
+ */
+export type InstrumentStatus = "live" | "expired" | "settled";
+export function instrumentStatus(inst: InstrumentState, oracleTime: number | null): InstrumentStatus {
+  if (inst.settlePrice !== 0n) return "settled";
+  return isDated(inst.kind) && oracleTime !== null && oracleTime >= inst.expiry ? "expired" : "live";
+}
+
 /** What the batch computes once per instrument from the oracle update: mark and margins per lot (quote units). */
 export type LotRisk = { mark: bigint; imLong: bigint; imShort: bigint; mmLong: bigint; mmShort: bigint };
 

@@ -15,7 +15,7 @@ import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/consta
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  accountRisk, badDebtCover, deleverageAmount, deleverageClose, isDated, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
+  accountRisk, badDebtCover, deleverageAmount, deleverageClose, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -106,9 +106,10 @@ export class DerivativesRisk implements RiskHook {
   untradable(id: number): string | null {
     const inst = this.#instruments[id];
     if (!inst || inst.kind === InstrumentKind.NONE) return "UNKNOWN_INSTRUMENT";
-    if (inst.settlePrice !== 0n) return "INSTRUMENT_SETTLED";
+    const status = instrumentStatus(inst, this.#inputs?.time ?? null);
+    if (status === "settled") return "INSTRUMENT_SETTLED";
     if (!this.#risks || this.#risks[id].mark === 0n) return "NO_ORACLE";
-    if (isDated(inst.kind) && this.#inputs && this.#inputs.time >= inst.expiry) return "INSTRUMENT_EXPIRED";
+    if (status === "expired") return "INSTRUMENT_EXPIRED";
     return null;
   }
 

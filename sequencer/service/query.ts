@@ -14,7 +14,7 @@ import type { HeldOrderView, OpenOrderView } from "../wire/responses.ts";
 import { accountReport, accountSummary, type AccountReport, type AccountSummary } from "../risk/accountReport.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { DerivativesService } from "./derivatives.ts";
-import { isOption } from "../derivatives/formulas.ts";
+import { instrumentStatus, isOption } from "../derivatives/formulas.ts";
 
 /** One spot balance of an account: held, reserved by open orders, available (held minus reserved). */
 export type BalanceView = { tokenId: number; balance: bigint; reserved: bigint; available: bigint };
@@ -38,8 +38,9 @@ export type InstrumentsView = {
   /** An oracle update carries one index price per underlying. */
   underlyings: number;
   /**
-   * Registered instruments (kind NONE left out), with their market id, mark per lot (null before marks) and, for
-   * options, the implied vol (ppm) the latest oracle update signed for them (`volPpm`; null otherwise).
+   * Registered instruments (kind NONE left out), with their market id, status (live, expired: awaiting the
+   * update that names its expiry, settled), mark per lot (null before marks) and, for options, the implied vol
+   * (ppm) the latest oracle update signed for them (`volPpm`; null otherwise).
    */
   instruments: object[];
 };
@@ -190,7 +191,7 @@ export class SequencerQuery implements ExchangeQuery {
       underlyings: this.params.underlyings,
       instruments: risk.instruments.flatMap((inst, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{
-          instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, markPerLot: risk.risks?.[i].mark ?? null,
+          instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
           volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null,
         }]),
     };

@@ -135,7 +135,12 @@ function renderOptionChain(): void {
     const iv = (o: Any) => (o.volPpm === null || o.volPpm === undefined ? "" : ` (${(Number(o.volPpm) / 10_000).toFixed(1)}%)`);
     return h("span", {}, c ? `C ${q(c.markPerLot)}${iv(c)}` : "", c && p ? " / " : "", p ? `P ${q(p.markPerLot)}${iv(p)}` : "");
   };
-  fill("option-chain", table(["strike (1e-8 quote)", ...expiries.map((e) => `expiry ${time(e)}: mark per lot (implied vol)`)], strikes.map((k) => [String(k), ...expiries.map((e) => cell(k, e))]), { id: "chain-table" }));
+  // an expiry's options share its status: live, expired (awaiting the oracle's settlement prices) or settled
+  const status = (e: number) => {
+    const st = options.find((o) => Number(o.expiry) === e)?.status;
+    return st === "expired" ? " (expired, awaiting its settlement prices)" : st === "settled" ? " (settled)" : "";
+  };
+  fill("option-chain", table(["strike (1e-8 quote)", ...expiries.map((e) => `expiry ${time(e)}${status(e)}: mark per lot (implied vol)`)], strikes.map((k) => [String(k), ...expiries.map((e) => cell(k, e))]), { id: "chain-table" }));
 }
 
 async function openMarketStream(): Promise<void> {

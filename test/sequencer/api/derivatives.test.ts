@@ -95,7 +95,7 @@ describe("api: GET /v1/instruments", () => {
     const [perp, future] = marked.body.instruments;
     assert.deepEqual(perp, {
       instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100",
-      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", markPerLot: MARK.toString(), volPpm: null,
+      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", status: "live", markPerLot: MARK.toString(), volPpm: null,
     });
     assert.equal(future.expiry, EXPIRY);
     const futureState = { ...INSTRUMENTS[FUTURE], fundingIndex: 0n, settlePrice: 0n };
@@ -536,11 +536,18 @@ describe("sdk: derivatives", () => {
     // The exchange missed the future's settlement window (no update reached it for a day); the feeder's
     // first publication after the expiry is its expiry price.
     chain.now = EXPIRY + SETTLEMENT_WINDOW + 86_400;
+    const statusOf = async () => (await a.instruments()).instruments.find((i) => i.instrumentId === FUTURE)!.status;
+    assert.equal(await statusOf(), "live");
+    // an update past the window that names nothing (an oracle without the expiry's prices): the future is expired, not settled
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 60 }));
+    assert.equal(await statusOf(), "expired");
+    assert.equal(seq.derivatives.instruments[FUTURE].settlePrice, 0n);
     const late = await feeder.publish(a, [310_000_000_000n], [VOL]);
     assert.deepEqual(late.update.settlement, { expiry: EXPIRY, prices: [310_000_000_000n] });
     assert.deepEqual(late.outcome.settled, [FUTURE]);
     assert.equal(seq.derivatives.instruments[FUTURE].settlePrice, 310_000_000_000n);
-    await seq.drain(); // the batch carrying the named expiry is proven and posted
+    assert.equal(await statusOf(), "settled");
+    await seq.drain(); // the batches carrying both updates are proven and posted
     chain.now += 60;
     assert.equal((await feeder.publish(a, [320_000_000_000n], [VOL])).update.settlement, null, "settled: nothing left to name");
   });
