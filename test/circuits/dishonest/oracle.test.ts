@@ -57,6 +57,18 @@ function scenarios(): Scenario[] {
       ],
     },
     {
+      // a day after the future's settlement window, the update names its expiry (3,100): every oracle input mutated,
+      // the settlement word's parts included
+      name: "oracle step naming an expiry", section: "oracle", state: aliceLongFuture(), oracleKey,
+      txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 }],
+      opts: { batchNumber: 40, timestamp: EXPIRY + 86_410, oracle: oracleUpdate({ time: EXPIRY + 86_400, prices: [360_000_000_000n], settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } }) },
+      rules: [settlementWindow(SETTLEMENT_WINDOW)],
+      choices: [
+        { label: "the update names another expiry (signed): the future stays unsettled, its SETTLE refused", txs: [{ type: TxType.SETTLE, accountId: alice.accountId, instrumentId: 1 }],
+          opts: { timestamp: EXPIRY + 86_410, oracle: oracleUpdate({ time: EXPIRY + 86_400, prices: [360_000_000_000n], settlement: { expiry: EXPIRY + 1, prices: [310_000_000_000n] } }) } },
+      ],
+    },
+    {
       name: "header", section: "header", ...base,
       choices: [
         { label: "a timestamp after the orders' expiry", txs: [trade], opts: { timestamp: 2_000_000_001, oracle: oracleUpdate({ ...TICKED, time: 2_000_000_000 }) } },
