@@ -29,8 +29,15 @@ export type ExchangeClientOptions = {
   accountId: number;
   tradingKey: TradingKey;
   firstOrderId?: bigint;
-  /** Expiry given to orders that name none: now + this many seconds (default 1 day). */
+  /** Expiry given to resting orders (GTC, post-only) that name none: now + this many seconds (default 1 day). */
   defaultTtlSeconds?: number;
+  /**
+   * Expiry given to orders that never rest (IOC, FOK, market) that name none: now + this many seconds (default
+   * 10 minutes, the custodian's MAX_BATCH_AGE). What such an order leaves unfilled is not cancelled in the proven
+   * state (RULES.md G12): its signature stays good until its expiry, so a short one bounds what an operator could
+   * still fill; shorter than the batch latency, its fills could not be proven.
+   */
+  immediateTtlSeconds?: number;
 };
 
 /** What a caller gives for an order; the client fills in account, id, defaults, and signs. */
@@ -83,6 +90,7 @@ export class ExchangeClient {
   readonly tradingKey: TradingKey;
   #nextOrderId: bigint;
   readonly #ttl: number;
+  readonly #immediateTtl: number;
 
   constructor(opts: ExchangeClientOptions) {
     this.url = opts.url.replace(/\/$/, "");
@@ -90,6 +98,7 @@ export class ExchangeClient {
     this.tradingKey = opts.tradingKey;
     this.#nextOrderId = opts.firstOrderId ?? BigInt(Math.floor(Date.now() / 1000)) << 8n;
     this.#ttl = opts.defaultTtlSeconds ?? 86_400;
+    this.#immediateTtl = opts.immediateTtlSeconds ?? 600;
   }
 
   /**
@@ -123,17 +132,20 @@ export class ExchangeClient {
 
   /** Fills in the defaults and signs; does not send. */
   signOrder(input: OrderInput): Signed<Order> {
+    const type = input.type ?? OrderType.LIMIT;
+    const timeInForce = input.timeInForce ?? TimeInForce.GTC;
+    const neverRests = type === OrderType.MARKET || timeInForce === TimeInForce.IOC || timeInForce === TimeInForce.FOK;
     return signOrder(this.tradingKey.privateKey, {
       accountId: this.accountId,
       orderId: input.orderId ?? this.allocateOrderId(),
       marketId: input.marketId,
       side: input.side,
-      type: input.type ?? OrderType.LIMIT,
-      timeInForce: input.timeInForce ?? TimeInForce.GTC,
+      type,
+      timeInForce,
       priceTicks: input.priceTicks,
       sizeLots: input.sizeLots,
       maxFeePpm: input.maxFeePpm ?? 1000,
-      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + this.#ttl,
+      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + (neverRests ? this.#immediateTtl : this.#ttl),
       ...(input.reduceOnly ? { reduceOnly: true } : {}),
       ...(input.triggerType ? { triggerType: input.triggerType, triggerPriceTicks: input.triggerPriceTicks } : {}),
     });

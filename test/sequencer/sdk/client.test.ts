@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { privateKeyToAccount } from "viem/accounts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { StreamClient, type StreamMessage } from "../../../sequencer/sdk/streamClient.ts";
 import { deriveTradingKey, ethersTypedDataSigner, tradingKeyTypedData } from "../../../sequencer/sdk/tradingKey.ts";
@@ -133,5 +133,25 @@ describe("sdk: StreamClient", () => {
     await delta;
     assert.deepEqual(stream.book(0), s.engine.depth(0, 5));
     assert.equal(stream.gaps, 1);
+  });
+});
+
+describe("sdk: order defaults", () => {
+  it("signs resting orders with a day's expiry and orders that never rest (IOC, FOK, market) with 10 minutes (RULES.md G12); an explicit expiry is kept", () => {
+    const c = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, firstOrderId: 1n });
+    const base = { marketId: 0, side: Side.BUY, priceTicks: 100n, sizeLots: 1n };
+    const lifetime = (o: Partial<Parameters<ExchangeClient["signOrder"]>[0]>) => {
+      const now = Math.floor(Date.now() / 1000);
+      return c.signOrder({ ...base, ...o }).expiry - now;
+    };
+    const near = (v: number, want: number) => assert.ok(Math.abs(v - want) <= 2, `${v} s, not ${want}`);
+    near(lifetime({}), 86_400);
+    near(lifetime({ timeInForce: TimeInForce.POST_ONLY }), 86_400);
+    near(lifetime({ timeInForce: TimeInForce.IOC }), 600);
+    near(lifetime({ timeInForce: TimeInForce.FOK }), 600);
+    near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.IOC }), 600);
+    assert.equal(c.signOrder({ ...base, timeInForce: TimeInForce.IOC, expiry: 2_000_000_000 }).expiry, 2_000_000_000);
+    const patient = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, immediateTtlSeconds: 3_600 });
+    near(patient.signOrder({ ...base, timeInForce: TimeInForce.IOC }).expiry - Math.floor(Date.now() / 1000), 3_600);
   });
 });
