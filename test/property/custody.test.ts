@@ -39,6 +39,10 @@
  * the mark and pay the shortfall) and liquidates the rest at the mark, and the excess must be gone before the
  * price moves again.
  *
+ * Odd seeds' runs have an outage: no batch from before the dated instruments' expiry until past its settlement
+ * window; the first update after it names no expiry (they stay expired and unsettled, options marked at intrinsic)
+ * and the ones after it name the expiry at that update's price (DERIVATIVES.md "Expiry"), so they settle then.
+ *
  * Every honest batch must also be accepted by the circuit (liveness). CUSTODY_SEEDS (default "1,6"; longer runs: "1,2,3,...") lists
  * the seeds of each run; CUSTODY_HOURS (default 6; 24 or more for longer runs) the hours to the dated instruments' expiry (the run's
  * length). A failure lists every violation with the batch that caused it, and the batches up to the first.
@@ -48,10 +52,10 @@ import assert from "node:assert/strict";
 import { buildBatch, type BatchOptions, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, DerivTx, InstrumentSpec, SpotTx } from "../../sequencer/protocol/transactions.ts";
-import { deleverageAmount, isOption, lotRisk, NO_RISK, settleFunding, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
+import { deleverageAmount, isDated, isOption, lotRisk, NO_RISK, settleFunding, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
-import { InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../../sequencer/protocol/constants.ts";
+import { InstrumentKind, LIQ_BAND_PPM, PPM, SETTLEMENT_WINDOW, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS, volsByInstrument } from "../../sequencer/protocol/params.ts";
 import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
@@ -69,6 +73,8 @@ const HOURS = Number(process.env.CUSTODY_HOURS ?? 6);
 const EXPIRY = NOW + HOURS * 3_600;
 /** Seed 6's honest run gaps and deleverages an account within 6 hours (the last test checks that some run did). */
 const SEEDS = (process.env.CUSTODY_SEEDS ?? "1,6").split(",").map(Number);
+/** Odd seeds: the sequencer is down from before the expiry until this long after the next batch time (past the window). */
+const OUTAGE_SECONDS = SETTLEMENT_WINDOW + 1_800;
 /** One batch in GAP_ODDS (when the price may move) gaps by 8% to 15%. */
 const GAP_ODDS = 8;
 const [alice, bob, carol, dave, erin, frank] = [1, 2, 3, 4, 5, 6].map(testTrader);
@@ -109,9 +115,16 @@ class Run {
   dishonestRefused = 0;
   gaps = 0;
   deleverages = 0;
+  /** Odd seeds' runs have an outage through the settlement window (OUTAGE_SECONDS past the expiry, module doc). */
+  readonly outage: boolean;
+  outageDone = false;
+  /** The price of the first update at or after the expiry: what the oracle names for it once the outage is over. */
+  expiryPrice: bigint | null = null;
+  naming = false;
   private readonly orderIds = new Map<number, bigint>();
 
   constructor(readonly mode: Mode, readonly seed: number, readonly wasm: string) {
+    this.outage = seed % 2 === 1;
     this.random = rng(seed);
   }
 
@@ -487,6 +500,11 @@ class Run {
   /** One batch of random activity; liquidations first; after expiry, settlements. */
   async step(): Promise<void> {
     this.time += this.between(1_800, 3_600);
+    if (this.outage && !this.outageDone && this.time >= EXPIRY) {
+      this.time += OUTAGE_SECONDS;
+      this.outageDone = true;
+      this.log.push(`outage: no batch until ${this.time - 5 - EXPIRY} s after the expiry (the settlement window is ${SETTLEMENT_WINDOW} s)`);
+    }
     const spot = this.randomSpot();
     // the price may move only when nobody is below maintenance at the current price
     const still = this.belowMaintenance(this.risksAfter(this.oracleAt(this.price, this.epoch, 0n), this.time));
@@ -494,6 +512,11 @@ class Run {
     this.gap = !still.length && this.random() < 1 / GAP_ODDS;
     const move = this.gap ? this.pick([-1, 1]) * this.between(800, 1_500) : this.between(-200, 200);
     if (!still.length) this.price = (this.price * BigInt(10_000 + move)) / 10_000n;
+    // After an outage the first update past the window names nothing (the dated instruments stay expired and
+    // unsettled); the oracle names the expiry, at the price of that first update, from the next one on.
+    const firstAfterExpiry = this.time >= EXPIRY && this.expiryPrice === null;
+    if (firstAfterExpiry) this.expiryPrice = this.price;
+    this.naming = this.outage && this.expiryPrice !== null && !firstAfterExpiry;
     const tick = this.random() < 0.3;
     const update = this.oracleAt(this.price, tick ? this.epoch + 1 : this.epoch, tick ? BigInt(this.between(-1_000, 1_000)) : 0n);
     if (tick) this.epoch++;
@@ -529,7 +552,8 @@ class Run {
   }
 
   oracleAt(price: bigint, epoch: number, rate: bigint): SignedOracleUpdate {
-    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], vols: VOLS, rates: [rate, 0n, 0n, 0n] });
+    const settlement = this.naming ? { expiry: EXPIRY, prices: [this.expiryPrice!] } : null;
+    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], vols: VOLS, rates: [rate, 0n, 0n, 0n], settlement });
   }
 
   /** Keys, the spot market, the instruments, deposits and collateral. */
@@ -552,13 +576,13 @@ class Run {
 
   async play(): Promise<void> {
     await this.setup();
-    while (this.time < EXPIRY || this.unsettled()) await this.step();
+    while (this.time < EXPIRY || this.unsettled() || this.state.instruments.some((i) => isDated(i.kind) && i.settlePrice === 0n)) await this.step();
   }
 
   report(): string {
     const first = this.violations.length ? Number(/^batch (\d+)/.exec(this.violations[0])![1]) : this.batchNumber;
     return [
-      `${this.mode} run, seed ${this.seed}: ${this.batchNumber - 1} batches, ${this.circuitCalls} circuit calls, ${this.gaps} gaps, ` +
+      `${this.mode} run, seed ${this.seed}${this.outage ? " (outage through the settlement window)" : ""}: ${this.batchNumber - 1} batches, ${this.circuitCalls} circuit calls, ${this.gaps} gaps, ` +
         `${this.deleverages} accounts deleveraged` +
         (this.mode === "dishonest" ? `, ${this.dishonestKept} dishonest batches accepted, ${this.dishonestRefused} refused` : ""),
       `violations (${this.violations.length}):`, ...this.violations.slice(0, 12).map((v) => `  ${v}`),
