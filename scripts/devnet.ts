@@ -20,7 +20,8 @@
  * and two weeks out, calls at two strikes and two expiries and a put on ETH, a test oracle feeder signing a
  * vol per option (a put skew), collateral transfers, trades (a vertical call spread and a calendar among
  * them), two funding ticks, a liquidation across two instruments and the 1-week expiry settling while the
- * 2-week instruments stay open; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
+ * 2-week instruments stay open, then the 2-week expiry settling from the update that names it after an outage
+ * through its settlement window; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
  * custodian's fee recipient. Every batch is proven and posted; then the independent
  * verifier rebuilds the whole state, balances, collateral and positions, from chain data alone. Last (unless --keep), the
  * exodus act (devnet/exodusAct.ts): the operator stops, a forced withdrawal goes unprocessed past the

@@ -5,12 +5,14 @@
  * all four through the SDK; two funding epochs pass (the chain's clock is moved forward, and the
  * sequencer's and the feeder's with it); a price drop puts the leveraged taker below maintenance
  * margin and the operator's liquidator takes its position; a week later the dated instruments expire
- * and every position in them is settled at the signed price. Every step is proven and posted.
+ * and every position in them is settled at the signed price; with the 7-instrument chain, the exchange is
+ * then down through the 2-week expiry's settlement window, and the oracle's first update after it names the
+ * expiry so the 2-week instruments settle all the same. Every step is proven and posted.
  */
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
 import { readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, SETTLEMENT_WINDOW, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { deposit } from "../../sequencer/sdk/custodian.ts";
@@ -212,6 +214,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   await publish(3150);
   await settle("expiry settlement");
   for (const t of traders) report(info, t.name, await t.c.derivatives());
+  if (chain) {
+    step("Another week: the exchange is down through the 2-week expiry's settlement window; the oracle's first update after it names the expiry, and the 2-week future and call settle at its price");
+    await jump(later - ctx.clock() + SETTLEMENT_WINDOW + HOUR);
+    await publish(3080);
+    await settle("expiry settlement after a missed window");
+    for (const t of traders) report(info, t.name, await t.c.derivatives());
+  }
   const balance = await ctx.publicClient.readContract({ address: ctx.usdc, abi: erc20Abi, functionName: "balanceOf", args: [ctx.custodian] });
   info(`the custodian holds ${dollars(balance)} USDC for all accounts`);
 }
