@@ -332,7 +332,7 @@ template OracleStep(N, O, U) {
     tick * (tick - 1) === 0;
     newFundingEpoch <== oldFundingEpoch + tick;
 
-    component st[N];  // inspect: useBS feeds Black-Scholes, which only the option ids have
+    component st[N];  // inspect: useBS and timeLeft feed Black-Scholes, which only the option ids have
     component marks[N];
     component bs[O];
     component optValue[O];

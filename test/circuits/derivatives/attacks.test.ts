@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
-import { SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { accountRisk } from "../../../sequencer/derivatives/formulas.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -175,7 +175,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       assert.equal(await witnessFailure(state, [settle(alice.accountId, FUTURE)], window(2 * 86_400)), null);
     });
 
-    it("settles at the named expiry's signed prices after the window; a settlement price or expiry the oracle did not sign is refused at the signature", async () => {
+    it("settles at the named expiry's signed prices after the window; a settlement price or expiry the oracle did not sign is refused at the signature, a signed one below 2^16 at its range check", async () => {
       const time = EXPIRY + 2 * 86_400;
       const named = oracleUpdate({ time, settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } });
       const traded = async () => {
@@ -188,6 +188,9 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
         { ...oracleUpdate({ time }), settlement: { expiry: EXPIRY, prices: [310_000_000_000n] } },
       ];
       for (const oracle of forged) await refuses(await traded(), [settle(alice.accountId, FUTURE)], rule("EdDSAPoseidonVerifier", "eqCheckX.in[1] <== addRight.xout"), { oracle, timestamp: time });
+      // a price below the Black-Scholes domain, signed as it is: refused at its range check, not only by the builder
+      const low = oracleUpdate({ time, settlement: { expiry: EXPIRY, prices: [MIN_ORACLE_PRICE - 1n] } });
+      await refuses(await traded(), [], rule("OracleStep", "settleLo[u].in <== settlePrices[u] - settleUsed * MIN_ORACLE_PRICE()"), { oracle: low, timestamp: time });
       const state = await traded();
       assert.equal(await witnessFailure(state, [settle(alice.accountId, FUTURE)], { oracle: named, timestamp: time }), null);
       assert.equal(state.instruments[FUTURE].settlePrice, 310_000_000_000n);

@@ -266,6 +266,8 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       ["refuses a non-zero price in an unused oracle section", (s) => ({ ...s, prices: [PRICE] }), (i) => { i.prices = [String(PRICE)]; }, "unused * prices[u] === 0"],
       ["refuses a non-zero vol in an unused oracle section", (s) => ({ ...s, vols: [0n, VOL] }), (i) => { i.vols = ["0", String(VOL)]; }, "unused * vols[k] === 0"],
       ["refuses a non-zero rate in an unused oracle section", (s) => ({ ...s, rates: [1n, 0n, 0n, 0n] }), (i) => { i.rates = ["1", "0", "0", "0"]; }, "for (var i = 0; i < N; i++) unused * rates[i] === 0"],
+      ["refuses a named expiry in an unused oracle section", (s) => ({ ...s, settleExpiry: BigInt(EXPIRY) }), (i) => { i.settleExpiry = String(EXPIRY); }, "unused * settleExpiry === 0"],
+      ["refuses a settlement price without a named expiry (O15)", (s) => ({ ...s, settlePrices: [PRICE] }), (i) => { i.settlePrices = [String(PRICE)]; }, "noSettle.out * settlePrices[u] === 0"],
     ];
     for (const [title, section, tamper, text] of fields) {
       it(title, async () => {
