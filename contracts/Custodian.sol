@@ -47,8 +47,9 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// their key ({registerTradingKey}); these get the same deadline.
 ///
 /// Code size (EIP-170): the payouts (a batch's credits, deposit refunds, exits) run in the linked library
-/// {CustodianPayouts} on the storage this contract passes it, and the key and instrument checks of registrations
-/// in the linked library {RegistrationRules}; this contract checks who may call and when, and owns all state.
+/// {CustodianPayouts} on the storage this contract passes it, and the key and instrument checks of registrations,
+/// with the choice and record of an instrument's id, in the linked library {RegistrationRules}; this contract
+/// checks who may call and when, and owns all state.
 ///
 /// Roles ({AccessControlDefaultAdminRules}): one admin (DEFAULT_ADMIN_ROLE), transferred in two steps with a
 /// delay of at least {minAdminDelay} (longer than the request deadline), never renounced; it lists tokens,
@@ -146,7 +147,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     uint256 public immutable derivSlots;
     /// @notice Underlyings the oracle prices: underlying indices run from 0 to underlyings - 1.
     uint8 public immutable underlyings;
-    /// @notice Derivative instrument ids run from 0 to instruments - 1.
+    /// @notice Derivative instrument ids run from 0 to instruments - 1; an id is registered again once its
+    /// instrument is settled and closed ({registerInstrument}).
     uint16 public immutable instruments;
     /// @notice The last optionInstruments instrument ids are reserved for options (and only they may be options).
     uint16 public immutable optionInstruments;
@@ -180,12 +182,14 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice Outcome requests (forced and treasury withdrawals) queued and not yet consumed by a batch (at most
     /// MAX_OPEN_FORCED_REQUESTS).
     uint16 public openForcedRequests;
+    /// @notice The instrument ids free after the latest accepted batch, as its public data proves them (the oracle
+    /// section's `freeInstruments`): bit i (value 2^i) is set when id i was never registered, or its instrument is
+    /// settled and no account holds a position in it. All ids (`2^instruments - 1`) before the first batch.
+    /// @dev At most 7 instruments ({constructor}), so the mask fits 8 bits; it shares the slot of the counters every
+    /// batch writes, so a batch updates it at the cost of a warm slot.
+    uint8 public freeInstruments;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
-    /// @notice The id the next perpetual or dated future gets (ids 0 .. instruments - optionInstruments - 1).
-    uint16 public nextNonOptionId;
-    /// @notice The id the next option gets (ids instruments - optionInstruments .. instruments - 1).
-    uint16 public nextOptionId;
 
     /// @notice Number of OPERATOR_ROLE holders; never below 1.
     uint256 public operatorCount;
@@ -212,7 +216,11 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     CustodianPayouts.TokenInfo[] private _tokens;
     mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
     Market[] private _markets;
+    /// @dev The parameters of each id's latest registered instrument ({instrument}).
     mapping(uint16 instrumentId => PublicData.Instrument params) private _instruments;
+    /// @dev Each id's latest registration, registration count and latest market id, written by
+    /// {RegistrationRules-registerInstrument} ({RegistrationRules-availableInstrumentId}, {instrumentMarketId}).
+    mapping(uint16 instrumentId => RegistrationRules.InstrumentIdInfo info) private _instrumentIds;
     mapping(uint256 index => CustodianPayouts.QueuedRequest request) private _queued;
     /// @dev The last oracle batch's index prices, four 64-bit lanes per word (underlying u: word u / 4, lane u % 4).
     mapping(uint256 word => uint256 lanes) private _lastPrices;
@@ -331,7 +339,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice A perpetual's funding cap exceeds 10^6 ppm or lets one funding step reach 2^43 at the highest oracle
     /// price (`fundingCapPpm * lotSizeE6 * (2^50 - 1) >= 2^43 * 10^14`), or a dated instrument's cap is not 0.
     error InvalidFundingCap(uint32 fundingCapPpm);
-    /// @notice Every instrument id of this class (options, or perpetuals and futures) is assigned.
+    /// @notice No instrument id of this class (options, or perpetuals and futures) is available: each is in use
+    /// (not free in the latest batch's mask, or its latest registration not yet consumed) or has used up its market
+    /// ids ({RegistrationRules-availableInstrumentId}).
     error InstrumentLimitReached(bool option);
     /// @notice The instrument id is not registered.
     error UnknownInstrument(uint16 instrumentId);
@@ -432,7 +442,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
             ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.optionInstruments, derivatives.instruments);
         _recordsOffset = recordsOffset;
         publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
-        nextOptionId = derivatives.instruments - derivatives.optionInstruments;
+        freeInstruments = uint8((1 << derivatives.instruments) - 1);
         stateRoot = genesisRoot;
 
         _grantRole(OPERATOR_ROLE, operator);
@@ -571,7 +581,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice Registers an ERC20 token under the next token id, with its minimum deposit. Admin only.
     /// @dev Listing stays with the admin, without the timelock: it is additive (a new token id no balance holds
     /// yet) and changes nothing any depositor holds; the same holds for {registerMarket} and {registerInstrument}
-    /// (a new market or instrument starts empty, and registered parameters never change).
+    /// (a new market or instrument starts empty, and registered parameters never change: an instrument id is given
+    /// to a new instrument only once no position holds its previous one, and the new one's orders sign a market id
+    /// of their own).
     /// The minimum is fixed at registration: no later call can raise it and lock deposits out, or lower it
     /// and reopen the queue to dust. Choose it in the token's base units, large enough that thousands of queued
     /// deposits cost real capital (each one is the depositor's or, through {depositTo}, a gift to the account)
@@ -609,12 +621,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         emit MarketRegistered(marketId, baseTokenId, sizeUnit, priceUnit, index);
     }
 
-    /// @notice Registers a derivative instrument under the next free id of its class and queues a
+    /// @notice Registers a derivative instrument under the lowest available id of its class and queues a
     /// REGISTER_INSTRUMENT request. Admin only. The rules are those the circuit proves for the record
     /// (circuits/DERIVATIVES.md), so a queued registration can always be consumed.
-    /// @dev Ids: options (calls, puts) take the option ids `instruments - optionInstruments ..` in order,
-    /// perpetuals and futures the other ids `0 ..` in order; each class runs out on its own
-    /// (InstrumentLimitReached). The tick value is derived as `tickSizeE8 * lotSizeE6 / 10^8` and must be exact.
+    /// @dev Ids: options (calls, puts) take the option ids `instruments - optionInstruments .. instruments - 1`,
+    /// perpetuals and futures the other ids `0 ..`, each the lowest available one of its class
+    /// ({RegistrationRules-availableInstrumentId}): free in the latest accepted batch's mask ({freeInstruments}: never
+    /// registered, or settled with no open position), its latest registration consumed by an accepted batch, and
+    /// its next market id ({instrumentMarketId}) at most MAX_INSTRUMENT_MARKET_ID. An id is so reused once its
+    /// instrument is settled and closed; each class runs out on its own (InstrumentLimitReached). A reused id's
+    /// {instrument} shows the new parameters, and its orders sign the next market id of the id (generation + 1).
+    /// The tick value is derived as `tickSizeE8 * lotSizeE6 / 10^8` and must be exact.
     /// Besides the circuit's rules, a perpetual's or future's strike must be 0 (it means nothing for them) and a
     /// dated instrument's expiry must be after the current block.
     /// @param kind 1 perpetual, 2 dated future, 3 call, 4 put.
@@ -650,10 +667,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
             expiry: expiry,
             fundingCapPpm: fundingCapPpm
         });
-        p.tickValue = RegistrationRules.checkInstrument(p, tickSizeE8, underlyings);
-        instrumentId = _takeInstrumentId(RegistrationRules.isOption(kind));
-        _instruments[instrumentId] = p;
-        uint256 index = _queueRequest(PublicData.encodeRegisterInstrument(instrumentId, p));
+        bytes memory record;
+        (instrumentId, p.tickValue, record) =
+            RegistrationRules.registerInstrument(_instruments, _instrumentIds, p, tickSizeE8, underlyings, _idContext());
+        uint256 index = _queueRequest(record);
         emit InstrumentRegistered(instrumentId, kind, tickSizeE8, p, index);
     }
 
@@ -749,8 +766,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// withdrawals) in their queued form with an outcome byte of 0 or 1; WITHDRAW records must name an assigned
     /// account and a registered token), then the proof for the public input `uint256(sha256(publicData)) >> 3`.
     /// Only then are the root, counters, withdrawal credits (WITHDRAW, honoured forced records to the accounts'
-    /// owners, honoured treasury records to {feeRecipient} and {insuranceRecipient}), the custody ledger ({owed})
-    /// and, for an oracle batch, {lastPrices} written. Any failure reverts and changes nothing.
+    /// owners, honoured treasury records to {feeRecipient} and {insuranceRecipient}), the custody ledger ({owed}),
+    /// the free instrument ids ({freeInstruments}, the oracle section's closing mask) and, for an oracle batch,
+    /// {lastPrices} written. Any failure reverts and changes nothing.
     /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
     /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
@@ -821,6 +839,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         openForcedRequests -= forced;
         if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
+        _storeFreeInstruments(publicData);
 
         emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
     }
@@ -1011,13 +1030,38 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         return _markets.length;
     }
 
-    /// @notice Parameters of instrument `instrumentId`, as its REGISTER_INSTRUMENT record carries them (the tick
-    /// size it was registered with is `tickValue * 10^8 / lotSizeE6`, exact).
+    /// @notice Parameters of the latest instrument registered at `instrumentId`, as its REGISTER_INSTRUMENT record
+    /// carries them (the tick size it was registered with is `tickValue * 10^8 / lotSizeE6`, exact). An id is
+    /// registered again once free ({registerInstrument}): this then shows the new instrument, whose market id is
+    /// {instrumentMarketId}.
     /// @param instrumentId A registered instrument id (reverts with UnknownInstrument otherwise).
     function instrument(uint16 instrumentId) external view returns (PublicData.Instrument memory) {
         PublicData.Instrument memory p = _instruments[instrumentId];
         if (p.kind == 0) revert UnknownInstrument(instrumentId);
         return p;
+    }
+
+    /// @notice The market id orders on the latest instrument registered at `instrumentId` sign:
+    /// `INSTRUMENT_MARKET_BASE + instrumentId + instruments * generation`, where `generation` counts the id's
+    /// earlier registrations (0 for its first instrument), so an order for one instrument can never fill a later
+    /// instrument at the same id.
+    /// @param instrumentId A registered instrument id (reverts with UnknownInstrument otherwise).
+    function instrumentMarketId(uint16 instrumentId) external view returns (uint16) {
+        uint16 marketId = _instrumentIds[instrumentId].marketId;
+        if (marketId == 0) revert UnknownInstrument(instrumentId);
+        return marketId;
+    }
+
+    /// @notice The id the next perpetual or dated future would get (of ids 0 .. instruments - optionInstruments - 1):
+    /// the lowest available one ({registerInstrument}), or {instruments} if none is.
+    function nextNonOptionId() external view returns (uint16) {
+        return _availableInstrumentId(false);
+    }
+
+    /// @notice The id the next option would get (of ids instruments - optionInstruments .. instruments - 1): the
+    /// lowest available one ({registerInstrument}), or {instruments} if none is.
+    function nextOptionId() external view returns (uint16) {
+        return _availableInstrumentId(true);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1120,17 +1164,20 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         ) revert InvalidCapacity();
     }
 
-    /// @dev The next free id of the class: options from `instruments - optionInstruments`, the others from 0.
-    function _takeInstrumentId(bool option) private returns (uint16 instrumentId) {
-        if (option) {
-            instrumentId = nextOptionId;
-            if (instrumentId >= instruments) revert InstrumentLimitReached(true);
-            nextOptionId = instrumentId + 1;
-        } else {
-            instrumentId = nextNonOptionId;
-            if (instrumentId >= instruments - optionInstruments) revert InstrumentLimitReached(false);
-            nextNonOptionId = instrumentId + 1;
-        }
+    /// @dev The lowest available id of the class ({RegistrationRules-availableInstrumentId}), or `instruments`.
+    function _availableInstrumentId(bool option) private view returns (uint16) {
+        return RegistrationRules.availableInstrumentId(_instrumentIds, _idContext(), option);
+    }
+
+    /// @dev What {RegistrationRules} needs to choose an instrument id: the mask, the counters, the sizes.
+    function _idContext() private view returns (RegistrationRules.IdContext memory) {
+        return RegistrationRules.IdContext({
+            freeMask: freeInstruments,
+            processedRequests: processedRequests,
+            requestIndex: requestCount,
+            instruments: instruments,
+            optionInstruments: optionInstruments
+        });
     }
 
     /// @dev oracleUsed 0: nothing to check here (the circuit forces the other fields to 0). 1: the key must be
@@ -1159,6 +1206,15 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
                 word = 0;
             }
         }
+    }
+
+    /// @dev Stores the batch's `freeInstruments` mask ({freeInstruments}) if it changed: one calldata load, and a
+    /// write of the slot the batch's counters already wrote. With 1 to 7 instruments the mask is one byte, the
+    /// oracle section's last ({PublicData-freeInstrumentsAt}), proven below 2^instruments; without instruments it
+    /// has no bytes, reads 0 and leaves the 0 stored.
+    function _storeFreeInstruments(bytes calldata publicData) private {
+        uint256 free = PublicData.freeInstrumentsAt(publicData, _recordsOffset, instruments);
+        if (free != freeInstruments) freeInstruments = uint8(free);
     }
 
     /// @dev {BatchRecords-checkRecords} over this custodian's queue, accounts and token count.

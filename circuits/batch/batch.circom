@@ -32,7 +32,7 @@ template GlobalsHash(N) {
 /// oldFeePool, oldGlobalsHash), the oracle step (OracleStep), then the `slots` spot transactions in
 /// order (Slot), then the `derivSlots` derivatives transactions in order (DerivSlot) yield newRoot,
 /// every transaction obeys its rules, and publicInput = sha256(oldRoot ++ newRoot ++ batchNumber ++
-/// timestamp ++ oracle section ++ record[0] ++ ... ++ record[slots+derivSlots-1]) >> 3
+/// timestamp ++ oracle section (its closing mask of free instrument ids from the final table) ++ record[0] ++ ... ++ record[slots+derivSlots-1]) >> 3
 /// (SPEC.md "Public input", DERIVATIVES.md "Oracle update").
 template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, O, U) {
     signal input publicInput;
@@ -322,11 +322,22 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     oldGlobals.oracleTime <== oldOracleTime;
     oldGlobals.fundingEpoch <== oldFundingEpoch;
     oldGlobals.badDebt <== oldBadDebt;
-    component newGlobals = GlobalsHash(N);
+    signal tableEnd[N][I_FIELDS()];
     for (var i = 0; i < N; i++) {
         for (var f = 0; f < I_FIELDS(); f++) {
-            newGlobals.instruments[i][f] <== derivSlots == 0 ? oracle.instruments[i][f] : dslot[derivSlots - 1].tableOut[i][f];
+            tableEnd[i][f] <== derivSlots == 0 ? oracle.instruments[i][f] : dslot[derivSlots - 1].tableOut[i][f];
         }
+    }
+    component newGlobals = GlobalsHash(N);
+    newGlobals.instruments <== tableEnd;
+    // the ids free after the batch (never registered, or settled with no holder), published for the custodian,
+    // which hands an id out again only when the latest batch shows it free (DERIVATIVES.md "Reusing an id")
+    component freeEnd[N];
+    for (var i = 0; i < N; i++) {
+        freeEnd[i] = FreeInstrument();  // inspect: neverRegistered is the registration's, not needed here
+        freeEnd[i].kind <== tableEnd[i][I_KIND()];
+        freeEnd[i].settlePrice <== tableEnd[i][I_SETTLE()];
+        freeEnd[i].holders <== tableEnd[i][I_HOLDERS()];
     }
     newGlobals.insurance <== insuranceEnd;
     newGlobals.oracleTime <== oracle.newOracleTime;
@@ -340,7 +351,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     // Public data bits, most significant bit first. Roots are decomposed without the alias check:
     // a non-canonical encoding would only make the header differ from the custodian's root.
     var HEADER_BITS = 576;
-    var ORACLE_BITS = 8 * (45 + 14 * U + 3 * O + 3 * N);
+    var FREE_BITS = 8 * ((N + 7) \ 8);  // the oracle section's closing mask: bit i (2^i) of a big-endian integer for id i
+    var ORACLE_BITS = 8 * (45 + 14 * U + 3 * O + 3 * N) + FREE_BITS;
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
     component sha = Sha256(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
@@ -356,7 +368,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         sha.in[512 + i] <== batchBits.out[31 - i];
         sha.in[544 + i] <== timeBits.out[31 - i];
     }
-    for (var i = 0; i < ORACLE_BITS; i++) sha.in[HEADER_BITS + i] <== oracle.bits[i];
+    for (var i = 0; i < ORACLE_BITS - FREE_BITS; i++) sha.in[HEADER_BITS + i] <== oracle.bits[i];
+    for (var i = 0; i < FREE_BITS; i++) sha.in[HEADER_BITS + ORACLE_BITS - 1 - i] <== i < N ? freeEnd[i].out : 0;
     for (var s = 0; s < slots; s++) {
         for (var i = 0; i < RECORD_BITS(); i++) sha.in[RECORDS_AT + s * RECORD_BITS() + i] <== slot[s].record[i];
     }

@@ -195,7 +195,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     fill.timestamp <== timestamp;
     fill.accountA <== accountA;
     fill.accountB <== accountB;
-    fill.instrumentId <== instrumentId;
+    // the market id orders on this instrument sign: a reused id's generation moves it past every earlier
+    // instrument's (DERIVATIVES.md "Reusing an id"), so an order signed for one can never fill another
+    fill.marketId <== INSTRUMENT_MARKET_BASE() + instrumentId + N * field[I_GENERATION()].out;
     fill.orderA <== orderA;
     fill.orderB <== orderB;
     fill.wordsA <== [wordsA.w0, wordsA.w1];
@@ -526,7 +528,26 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     register.reg <== reg;
     register.sel <== sel;
     register.tableIn <== tableIn;
-    tableOut <== register.tableOut;
+    // ---- holders: the instrument's count of accounts with a non-zero position (A's and B's change here, in
+    // the slot's instrument only), kept exactly so that a settled instrument nobody holds is provably free
+    component aWasFlat = IsZero();
+    aWasFlat.in <== sizeA.out;
+    component aIsFlat = IsZero();
+    aIsFlat.in <== sizeA.out + aDelta;
+    component bWasFlat = IsZero();
+    bWasFlat.in <== sizeB.out;
+    component bIsFlat = IsZero();
+    bIsFlat.in <== bAfter.out;
+    signal holdersDelta <== aWasFlat.out - aIsFlat.out + bWasFlat.out - bIsFlat.out;
+    for (var j = 0; j < N; j++) {
+        for (var f = 0; f < I_FIELDS(); f++) {
+            if (f == I_HOLDERS()) {
+                tableOut[j][f] <== register.tableOut[j][f] + sel[j] * holdersDelta;
+            } else {
+                tableOut[j][f] <== register.tableOut[j][f];
+            }
+        }
+    }
 
     // ---- public-data record
     component expiryParts = Num2Bits(32);

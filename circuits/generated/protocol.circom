@@ -104,7 +104,9 @@ function I_EXPIRY() { return 7; }
 function I_CAP() { return 8; }
 function I_FUNDING() { return 9; }
 function I_SETTLE() { return 10; }
-function I_FIELDS() { return 11; }
+function I_HOLDERS() { return 11; }
+function I_GENERATION() { return 12; }
+function I_FIELDS() { return 13; }
 function I_SPEC_FIELDS() { return 9; }
 
 /// Proves: w[k] is word k of the order message Poseidon(DOMAIN_ORDER, w[0], w[1]) (messages.ts

@@ -79,8 +79,10 @@ library ProtocolConstants {
     uint256 internal constant PPM = 1000000;
     /// @dev Oracle prices and tick sizes are in 1/PRICE_SCALE quote per whole underlying unit.
     uint256 internal constant PRICE_SCALE = 100000000;
-    /// @dev Orders on instrument i sign marketId = INSTRUMENT_MARKET_BASE + i.
+    /// @dev Orders on instrument i sign marketId = INSTRUMENT_MARKET_BASE + i + instruments * generation.
     uint256 internal constant INSTRUMENT_MARKET_BASE = 32768;
+    /// @dev The largest market id an order signs: an id is registered again only while its next market id fits.
+    uint256 internal constant MAX_INSTRUMENT_MARKET_ID = 65535;
     /// @dev The deepest market tree: its 4^MAX_MARKET_LEVELS ids stay below INSTRUMENT_MARKET_BASE.
     uint256 internal constant MAX_MARKET_LEVELS = 7;
     /// @dev An oracle update is at most this many seconds older than its batch.

@@ -11,7 +11,10 @@ import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 /// slots' records, then the derivatives slots'), all integers big-endian.
 /// Header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). Oracle section (circuits/DERIVATIVES.md):
 /// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying, vol(3) per option
-/// instrument id, rate(3) per instrument, then the named expiry settleExpiry(4) and settlePrice(7) per underlying. Record: type(1) then the type's fields, zero-padded to 37 bytes (see `RECORD_LAYOUT` in publicData.ts).
+/// instrument id, rate(3) per instrument, then the named expiry settleExpiry(4) and settlePrice(7) per underlying,
+/// then freeInstruments ({freeMaskBytes}: ceil(instruments / 8) bytes), the mask of the instrument ids free after the
+/// batch ({decodeFreeInstruments}). Record: type(1) then the type's fields, zero-padded to 37 bytes (see
+/// `RECORD_LAYOUT` in publicData.ts).
 library PublicData {
     /// @notice Parameters of a derivative instrument, exactly the fields of its REGISTER_INSTRUMENT record after the
     /// instrument id (and the static part of the instrument leaf, circuits/DERIVATIVES.md).
@@ -35,7 +38,8 @@ library PublicData {
     }
 
     /// @notice Bytes of the oracle section: a price per underlying, a vol per option instrument id, a rate per
-    /// instrument, after the fixed fields; then the named expiry and a settlement price per underlying.
+    /// instrument, after the fixed fields; then the named expiry and a settlement price per underlying; then the
+    /// mask of free instrument ids ({freeMaskBytes}).
     function oracleSectionBytes(uint256 underlyings, uint256 optionInstruments, uint256 instruments)
         internal
         pure
@@ -43,7 +47,17 @@ library PublicData {
     {
         return ProtocolConstants.ORACLE_FIXED_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
             + optionInstruments * ProtocolConstants.ORACLE_VOL_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES
-            + ProtocolConstants.ORACLE_SETTLE_EXPIRY_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES;
+            + ProtocolConstants.ORACLE_SETTLE_EXPIRY_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
+            + freeMaskBytes(instruments);
+    }
+
+    /// @notice Bytes of the oracle section's closing `freeInstruments` mask: `ceil(instruments / 8)`, 0 without
+    /// instruments (`freeMaskBytes` of sequencer/protocol/constants.ts).
+    function freeMaskBytes(uint256 instruments) internal pure returns (uint256) {
+        // (instruments + 7) / 8 without its overflow and zero-divisor checks: instruments is a circuit size.
+        unchecked {
+            return (instruments + 7) >> 3;
+        }
     }
 
     /// @notice Total public-data bytes of a batch: header, oracle section, `slots + derivSlots` records.
@@ -71,6 +85,42 @@ library PublicData {
     function decodeOracleKey(bytes calldata data) internal pure returns (uint8 used, uint256 key) {
         used = uint8(data[ProtocolConstants.HEADER_BYTES]);
         key = uint256(bytes32(data[ProtocolConstants.HEADER_BYTES + 1:ProtocolConstants.HEADER_BYTES + 33]));
+    }
+
+    /// @notice The oracle section's `freeInstruments`: a big-endian mask whose bit i (value 2^i) is set when
+    /// instrument id i is free after the batch (never registered, or settled with no open position). The circuit
+    /// proves it, bits at or above `instruments` included (0). The caller has checked the length.
+    /// @dev For `instruments <= 256` (a wider mask does not fit the result). 0 without instruments.
+    /// @param data A batch's public data.
+    /// @param underlyings The batch circuit's underlyings (the oracle section's shape, as {oracleSectionBytes}).
+    /// @param optionInstruments Its option instrument ids.
+    /// @param instruments Its instrument ids.
+    /// @return mask The mask, below `2^instruments` in any proven batch.
+    function decodeFreeInstruments(
+        bytes calldata data,
+        uint256 underlyings,
+        uint256 optionInstruments,
+        uint256 instruments
+    ) internal pure returns (uint256 mask) {
+        uint256 sectionEnd =
+            ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, optionInstruments, instruments);
+        return freeInstrumentsAt(data, sectionEnd, instruments);
+    }
+
+    /// @notice {decodeFreeInstruments} given where the oracle section ends, `sectionEnd` (the offset of the first
+    /// record): the mask is the section's last {freeMaskBytes} bytes. One calldata load. The caller has checked the
+    /// length.
+    function freeInstrumentsAt(bytes calldata data, uint256 sectionEnd, uint256 instruments)
+        internal
+        pure
+        returns (uint256 mask)
+    {
+        uint256 bytes_ = freeMaskBytes(instruments);
+        // The 32 bytes from the mask's first, shifted down to its big-endian value (a shift by 256, for no bytes,
+        // gives 0).
+        assembly ("memory-safe") {
+            mask := shr(sub(256, shl(3, bytes_)), calldataload(add(data.offset, sub(sectionEnd, bytes_))))
+        }
     }
 
     /// @notice The 37 bytes of slot `i` (spot slots first, then derivatives slots), the records starting at byte

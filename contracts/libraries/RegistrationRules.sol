@@ -9,15 +9,19 @@ import {PublicData} from "./PublicData.sol";
 /// @title RegistrationRules
 /// @notice The rules a registration must pass before the custodian queues it: a Baby Jubjub key's validity
 /// (trading keys, {Custodian-registerTradingKey}; the oracle key, {Custodian-setOracleKey}) and a derivative
-/// instrument's parameters ({Custodian-registerInstrument}). Pure checks of their arguments (and the block time):
-/// no storage, no state change; the errors are the custodian's, the bounds its public constants (which alias them).
+/// instrument's parameters ({checkInstrument}); and the registration of an instrument under the lowest available
+/// id of its class ({registerInstrument}, {availableInstrumentId}). The checks are pure functions of their
+/// arguments (and the block time); {registerInstrument} also writes the instrument's parameters and its id's record
+/// in the custodian's storage passed to it. The errors are the custodian's, the bounds its public constants (which
+/// alias them).
 /// @dev An external library, linked into Custodian at deployment, only to keep Custodian's runtime bytecode under
-/// EIP-170 (24,576 bytes) with room to spare: the key check (a 251-bit scalar multiplication) and the instrument
-/// rules are among the custodian's largest code, run only on rare registrations (a few thousand gas of call
-/// overhead on calls of 100k and more), and need nothing of the custodian but their arguments, so moving them out
-/// changes no behaviour and shares no storage. A separate contract would do the same at the price of an address
-/// the custodian must store and trust; a library is linked into the bytecode and called by DELEGATECALL, and its
-/// functions act only on their arguments.
+/// EIP-170 (24,576 bytes) with room to spare: the key check (a 251-bit scalar multiplication), the instrument
+/// rules and the instrument id choice are among the custodian's largest code, run only on rare registrations (a
+/// few thousand gas of call overhead on calls of 100k and more) and the views {Custodian-nextNonOptionId} and
+/// {Custodian-nextOptionId}, and need nothing of the custodian but their arguments (the id choice and record: the
+/// two instrument mappings the custodian passes by storage reference), so moving them out changes no behaviour. A
+/// separate contract would do the same at the price of an address the custodian must store and trust; a library is
+/// linked into the bytecode and called by DELEGATECALL, and its functions act only on their arguments.
 library RegistrationRules {
     /// @notice Custodian.MAX_BATCH_AGE (documented there): a batch's timestamp is at most this far behind its block.
     uint256 internal constant MAX_BATCH_AGE = 10 minutes;
@@ -36,6 +40,31 @@ library RegistrationRules {
     /// opens (an instrument still unsettled after its window stops every batch with an oracle update).
     uint256 internal constant MIN_EXPIRY_LEAD = 1 hours;
 
+    /// @notice What the custodian keeps of an instrument id besides its latest parameters (one slot per id).
+    /// @param latestRequestPlusOne `1 +` the queue index of the id's latest REGISTER_INSTRUMENT; 0 if never registered.
+    /// @param registrations How many times the id was registered: the generation of its latest instrument is
+    /// `registrations - 1`, that of the next one `registrations`.
+    /// @param marketId The market id orders on the id's latest instrument sign ({marketIdOf}); 0 if never registered.
+    struct InstrumentIdInfo {
+        uint64 latestRequestPlusOne;
+        uint16 registrations;
+        uint16 marketId;
+    }
+
+    /// @notice The custodian's state an instrument id choice depends on.
+    /// @param freeMask The latest accepted batch's `freeInstruments` ({Custodian-freeInstruments}).
+    /// @param processedRequests The custodian's processedRequests: requests below it are consumed.
+    /// @param requestIndex The queue index the registration will get (the custodian's requestCount).
+    /// @param instruments The custodian's instrument id count.
+    /// @param optionInstruments Its option instrument id count (the last ids).
+    struct IdContext {
+        uint256 freeMask;
+        uint256 processedRequests;
+        uint256 requestIndex;
+        uint256 instruments;
+        uint256 optionInstruments;
+    }
+
     /// @notice Whether (x, y) is an acceptable Baby Jubjub public key: {BabyJubjub-isValidPublicKey}.
     function isValidKey(uint256 x, uint256 y) external pure returns (bool) {
         return BabyJubjub.isValidPublicKey(x, y);
@@ -43,10 +72,11 @@ library RegistrationRules {
 
     /// @notice The REGISTER_INSTRUMENT rules of circuits/DERIVATIVES.md (see {Custodian-registerInstrument}) for
     /// instrument `p` (its tickValue ignored) registered with tick size `tickSizeE8` on a custodian of
-    /// `underlyings` underlyings; reverts with the custodian's error for the first rule broken.
+    /// `underlyings` underlyings; reverts with the custodian's error for the first rule broken. Run by
+    /// {registerInstrument}.
     /// @return tickValue `tickSizeE8 * lotSizeE6 / 10^8`, exact.
     function checkInstrument(PublicData.Instrument memory p, uint64 tickSizeE8, uint8 underlyings)
-        external
+        public
         view
         returns (uint64 tickValue)
     {
@@ -85,6 +115,88 @@ library RegistrationRules {
             ) revert Custodian.InvalidExpiry(p.expiry);
             if (p.fundingCapPpm != 0) revert Custodian.InvalidFundingCap(p.fundingCapPpm);
         }
+    }
+
+    /// @notice The lowest instrument id of a class available for a new registration ({Custodian-registerInstrument}),
+    /// or `instruments` if none is. Options take the ids `instruments - optionInstruments .. instruments - 1`, the
+    /// other kinds `0 .. instruments - optionInstruments - 1`.
+    /// @dev An id is available when all of these hold:
+    /// - its bit is set in `ctx.freeMask`, the latest accepted batch's proven mask (circuits/DERIVATIVES.md): never
+    ///   registered, or its instrument settled and no account holds a position in it;
+    /// - its latest registration was consumed by an accepted batch (`latestRequestPlusOne <= processedRequests`):
+    ///   the mask of a batch that did not consume a queued registration still shows its id free, and a second
+    ///   registration of the id queued behind the first would be refused by the circuit and block the queue for good;
+    /// - its next instrument's market id, {marketIdOf}(id, registrations), is at most MAX_INSTRUMENT_MARKET_ID (the
+    ///   16 bits an order's market id has): orders signed for an earlier instrument of the id name another market id,
+    ///   so they can never fill the new one.
+    /// Reads one slot per id whose mask bit is set, in id order, until one is available.
+    /// @param ids The custodian's per-id records.
+    /// @param ctx The custodian's mask, counters and sizes (`requestIndex` unused).
+    /// @param option Whether the instrument is an option (a call or a put).
+    /// @return instrumentId The id, or `ctx.instruments` if every id of the class is in use.
+    function availableInstrumentId(
+        mapping(uint16 => InstrumentIdInfo) storage ids,
+        IdContext memory ctx,
+        bool option
+    ) public view returns (uint16 instrumentId) {
+        uint256 instruments = ctx.instruments;
+        uint256 end = instruments - ctx.optionInstruments;
+        uint256 id = 0;
+        if (option) (id, end) = (end, instruments);
+        for (; id < end; ++id) {
+            if ((ctx.freeMask >> id) & 1 == 0) continue;
+            InstrumentIdInfo memory info = ids[uint16(id)];
+            if (
+                info.latestRequestPlusOne <= ctx.processedRequests
+                    && marketIdOf(id, info.registrations, instruments) <= ProtocolConstants.MAX_INSTRUMENT_MARKET_ID
+            ) return uint16(id);
+        }
+        return uint16(instruments);
+    }
+
+    /// @notice Registers instrument `p` in the custodian's storage ({Custodian-registerInstrument}): checks it
+    /// ({checkInstrument}, with tick size `tickSizeE8` on a custodian of `underlyings` underlyings), gives it the
+    /// lowest available id of its class ({availableInstrumentId}; InstrumentLimitReached if none) and records it
+    /// there: `params[id] = p` with its tick value (overwriting the id's previous instrument), and the id's latest
+    /// request (`ctx.requestIndex`), registration count and market id. Returns the REGISTER_INSTRUMENT record
+    /// ({PublicData-encodeRegisterInstrument}), which the custodian then queues at `ctx.requestIndex`.
+    /// @param params The custodian's parameters of each id's latest instrument.
+    /// @param ids The custodian's per-id records.
+    /// @param p The instrument (its tickValue ignored).
+    /// @param tickSizeE8 The tick size it is registered with.
+    /// @param underlyings The custodian's underlyings.
+    /// @param ctx The custodian's mask, counters and sizes.
+    /// @return instrumentId The id.
+    /// @return tickValue `tickSizeE8 * lotSizeE6 / 10^8` ({checkInstrument}).
+    /// @return record The REGISTER_INSTRUMENT record of `p` at `instrumentId`.
+    function registerInstrument(
+        mapping(uint16 => PublicData.Instrument) storage params,
+        mapping(uint16 => InstrumentIdInfo) storage ids,
+        PublicData.Instrument memory p,
+        uint64 tickSizeE8,
+        uint8 underlyings,
+        IdContext memory ctx
+    ) external returns (uint16 instrumentId, uint64 tickValue, bytes memory record) {
+        tickValue = checkInstrument(p, tickSizeE8, underlyings);
+        p.tickValue = tickValue;
+        bool option = isOption(p.kind);
+        instrumentId = availableInstrumentId(ids, ctx, option);
+        if (instrumentId == ctx.instruments) revert Custodian.InstrumentLimitReached(option);
+        params[instrumentId] = p;
+        InstrumentIdInfo storage info = ids[instrumentId];
+        uint256 generation = info.registrations;
+        info.latestRequestPlusOne = uint64(ctx.requestIndex + 1);
+        info.registrations = uint16(generation + 1);
+        // At most MAX_INSTRUMENT_MARKET_ID (availableInstrumentId), so it fits 16 bits.
+        info.marketId = uint16(marketIdOf(instrumentId, generation, ctx.instruments));
+        record = PublicData.encodeRegisterInstrument(instrumentId, p);
+    }
+
+    /// @notice The market id orders on the instrument of generation `generation` at id `instrumentId` sign:
+    /// `INSTRUMENT_MARKET_BASE + instrumentId + instruments * generation` (`instrumentMarketId` of
+    /// sequencer/protocol/constants.ts), not truncated.
+    function marketIdOf(uint256 instrumentId, uint256 generation, uint256 instruments) internal pure returns (uint256) {
+        return ProtocolConstants.INSTRUMENT_MARKET_BASE + instrumentId + instruments * generation;
     }
 
     /// @notice Whether instrument kind `kind` is an option (a call or a put).

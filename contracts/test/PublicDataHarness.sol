@@ -43,6 +43,21 @@ contract PublicDataHarness {
         return PublicData.oracleSectionBytes(underlyings, optionInstruments, instruments);
     }
 
+    /// @notice {PublicData-freeMaskBytes}.
+    function freeMaskBytes(uint256 instruments) external pure returns (uint256) {
+        return PublicData.freeMaskBytes(instruments);
+    }
+
+    /// @notice {PublicData-decodeFreeInstruments}.
+    function decodeFreeInstruments(
+        bytes calldata data,
+        uint256 underlyings,
+        uint256 optionInstruments,
+        uint256 instruments
+    ) external pure returns (uint256) {
+        return PublicData.decodeFreeInstruments(data, underlyings, optionInstruments, instruments);
+    }
+
     /// @notice {PublicData-lengthFor}.
     function lengthFor(
         uint256 slots,

@@ -7,10 +7,12 @@
  * margin and the operator's liquidator takes its position; a week later the dated instruments expire
  * and every position in them is settled at the signed price; with the 7-instrument chain, the exchange is
  * then down through the 2-week expiry's settlement window, and the oracle's first update after it names the
- * expiry so the 2-week instruments settle all the same. Every step is proven and posted.
+ * expiry so the 2-week instruments settle all the same. Between the two, the settled 1-week future's id, free
+ * once every position in it is closed, is relisted as a 4-week future that trades under a market id of its own.
+ * Every step is proven and posted.
  */
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
-import { readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
+import { custodianAbi, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, SETTLEMENT_WINDOW, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
@@ -147,10 +149,11 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
 
   step("Derivatives trading through the API");
   const expiresAt = () => ctx.clock() + 2 * 24 * HOUR;
-  const place = async (t: Trader, id: number, side: Side, price: bigint, lots: bigint, tif: TimeInForce = TimeInForce.GTC) => {
-    const what = `${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} ${specs[ids.indexOf(id)][0]} @ ${price}`;
+  /** `listing`: an instrument listed later, by name and market id (a reused id's market id is not its first). */
+  const place = async (t: Trader, id: number, side: Side, price: bigint, lots: bigint, tif: TimeInForce = TimeInForce.GTC, listing?: { name: string; marketId: number }) => {
+    const what = `${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} ${listing?.name ?? specs[ids.indexOf(id)][0]} @ ${price}`;
     try {
-      const { events } = await t.c.placeOrder({ marketId: market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt() });
+      const { events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt() });
       const fills = events.flatMap((e) => (e.type === "fill" ? [`${e.lots}@${e.priceTicks}`] : []));
       info(`${what}: ${fills.length ? `filled ${fills.join(", ")}` : "resting"}`);
     } catch (e) {
@@ -214,6 +217,24 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   await publish(3150);
   await settle("expiry settlement");
   for (const t of traders) report(info, t.name, await t.c.derivatives());
+
+  step("Relisting: the 1-week future is settled and nobody holds it, so its id is free; the admin lists a 4-week future there, which trades under a market id of its own");
+  const free = await ctx.publicClient.readContract({ address: ctx.custodian, abi: custodianAbi, functionName: "freeInstruments" });
+  info(`the custodian's mask of free ids after the settlement batches: ${free.toString(2).padStart(instrumentSlots, "0")} (bit i = id i)`);
+  const relisted = await registerInstrument(admin, ctx.custodian, { ...base, kind: InstrumentKind.FUTURE, expiry: later + 2 * WEEK });
+  const relistedMarket = await ctx.publicClient.readContract({ address: ctx.custodian, abi: custodianAbi, functionName: "instrumentMarketId", args: [relisted] });
+  info(`ETH-4W future: instrument ${relisted} (the 1-week future's was ${FUTURE}), market ${relistedMarket} (the 1-week future traded as ${market(FUTURE)})`);
+  await publish(3150);
+  await settle("relisting");
+  const listing = { name: "ETH-4W future", marketId: relistedMarket };
+  const listed = (await ctx.maker.c.instruments()).instruments.find((i) => i.instrumentId === relisted)!;
+  info(`listed: market ${listed.marketId}, generation ${listed.generation}, expiry ${new Date(listed.expiry * 1000).toISOString()}, status ${listed.status}`);
+  await place(ctx.maker, relisted, Side.SELL, ticks(3170), 300n, TimeInForce.POST_ONLY, listing);
+  await place(ctx.optionsTrader, relisted, Side.BUY, ticks(3170), 100n, TimeInForce.IOC, listing);
+  // an order signed for the settled 1-week future's market is refused: that instrument is gone from the id
+  await place(ctx.optionsTrader, FUTURE, Side.BUY, ticks(3170), 100n, TimeInForce.IOC);
+  await settle("trade on the relisted future");
+  for (const t of [ctx.maker, ctx.optionsTrader]) report(info, t.name, await t.c.derivatives());
   if (chain) {
     step("Another week: the exchange is down through the 2-week expiry's settlement window; the oracle's first update after it names the expiry, and the 2-week future and call settle at its price");
     await jump(later - ctx.clock() + SETTLEMENT_WINDOW + HOUR);

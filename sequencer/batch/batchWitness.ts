@@ -8,6 +8,7 @@ import { fieldOf, type ExchangeState } from "../state/exchangeState.ts";
 import { Bits, DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
 import { encodePublicData, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import { freeInstrumentMask } from "../derivatives/formulas.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
 import { applyDerivTx } from "./derivSlotWitness.ts";
 import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../protocol/transactions.ts";
@@ -126,6 +127,8 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
         throw slotError(slots + i, e);
       }
     });
+    // the section closes with the ids free after the batch, from its final table (the circuit's freeEnd)
+    oracle = { ...oracle, freeInstruments: freeInstrumentMask(state.instruments) };
     t.commit();
   } catch (e) {
     t.rollback();

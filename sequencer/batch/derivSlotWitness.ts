@@ -4,12 +4,12 @@
  * Every rule the circuit proves is checked here first with an error naming it; on any error the state
  * is left exactly as it was.
  */
-import { Bits, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType } from "../protocol/constants.ts";
+import { Bits, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType, marketInstrument } from "../protocol/constants.ts";
 import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, deleverageClose, openDebt, fundingCapFits, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange, withPosition,
+  accountRisk, badDebtCover, deleverageClose, openDebt, fundingCapFits, holdersChange, isFreeInstrument, registeredInstrument, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange, withPosition,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -43,7 +43,10 @@ function requireInitialMargin(acc: DerivAccount, risks: readonly LotRisk[], who:
 
 function registrationErrors(state: ExchangeState, id: number, s: InstrumentSpec): string | null {
   const p = state.params;
-  if (state.instruments[id].kind !== InstrumentKind.NONE) return `instrument ${id} is already registered`;
+  const held = state.instruments[id];
+  if (!isFreeInstrument(held)) {
+    return held.settlePrice === 0n ? `instrument ${id} is registered and not settled` : `instrument ${id} is settled but ${held.holders} accounts still hold it`;
+  }
   if (s.kind < 1 || s.kind > 4) return `kind ${s.kind}`;
   if (isOption(s.kind) && id < p.instruments - p.optionInstruments) return `instrument ${id} cannot be an option`;
   if (isOption(s.kind) && (s.strike < 1n << 16n || s.strike >= 1n << 50n)) return `strike ${s.strike} outside [2^16, 2^50)`;
@@ -87,15 +90,23 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     if (inst.settlePrice !== 0n) reject("INSTRUMENT_SETTLED", `instrument ${id} has expired and settled`);
     if (isDated(inst.kind) && ctx.timestamp >= inst.expiry) reject("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
   };
+  /** The instrument an order's market id names; refused unless it is the id's instrument now (its generation). */
+  const orderInstrument = (marketId: number): number => {
+    const m = marketInstrument(marketId, N);
+    if (!m) throw new TxRejected("UNKNOWN_INSTRUMENT", `market ${marketId} is not a derivatives market`);
+    tradable(m.id);
+    const now = ctx.startInstruments[m.id].generation;
+    if (m.generation !== now) reject("STALE_MARKET", `market ${marketId} is generation ${m.generation} of instrument id ${m.id}, which is at generation ${now}`);
+    return m.id;
+  };
 
   switch (tx.type) {
     case TxType.NOOP:
       record = { type: TxType.NOOP };
       break;
     case TxType.DERIV_TRADE: {
-      const id = tx.buy.marketId - INSTRUMENT_MARKET_BASE;
       checkOrders(state, tx, ctx);
-      tradable(id);
+      const id = orderInstrument(tx.buy.marketId);
       const inst = ctx.startInstruments[id] ?? ctx.startInstruments[0];
       const cash = tx.lots * tx.priceTicks * inst.tickValue;
       const buyFee = feeAmount(cash, tx.buyFeePpm);
@@ -126,9 +137,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     }
     case TxType.LIQUIDATE: {
       const o = tx.liquidator;
-      const id = o.marketId - INSTRUMENT_MARKET_BASE;
       checkOrderFields(o);
-      tradable(id);
+      const id = orderInstrument(o.marketId);
       const inst = ctx.startInstruments[id] ?? ctx.startInstruments[0];
       const victimId = tx.liquidatedAccountId;
       if (victimId === o.accountId) reject("SELF_LIQUIDATION", "an account cannot liquidate itself");
@@ -254,9 +264,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         kind: tx.kind, underlying: tx.underlying, lotSizeE6: tx.lotSizeE6, tickValue: tx.tickValue, imPpm: tx.imPpm, mmPpm: tx.mmPpm,
         strike: tx.strike, expiry: tx.expiry, fundingCapPpm: tx.fundingCapPpm,
       };
-      const fields = instrumentInputs({ ...spec, fundingIndex: 0n, settlePrice: 0n });
-      Object.assign(f, { instrumentId: BigInt(id), reg: fields.slice(0, INSTRUMENT_SPEC_FIELDS) });
-      state.setInstrument(id, { ...spec, fundingIndex: 0n, settlePrice: 0n });
+      const registered = registeredInstrument(spec, state.instruments[id]);
+      Object.assign(f, { instrumentId: BigInt(id), reg: instrumentInputs(registered).slice(0, INSTRUMENT_SPEC_FIELDS) });
+      state.setInstrument(id, registered);
       record = {
         type: TxType.REGISTER_INSTRUMENT, instrumentId: BigInt(id), kind: BigInt(tx.kind), underlying: BigInt(tx.underlying),
         lotSizeE6: tx.lotSizeE6, tickValue: tx.tickValue, imPpm: tx.imPpm, mmPpm: tx.mmPpm, strike: tx.strike,
@@ -292,12 +302,29 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
   }
   // A's leaf is written, then B's (B starts from A's new state when they are one account); the open bad debt
   // moves by what each written leaf carries minus what it carried (DerivSlot's OpenDebt).
+  const slotInstrument = Number(f.instrumentId);
   const debtA = debtChange(state, a);
+  const heldA = heldChange(state, a, slotInstrument);
   const inputsA = updateAccount(state, "a", a, "vectors");
   const debtB = debtChange(state, b);
+  const heldB = heldChange(state, b, slotInstrument);
   const inputsB = updateAccount(state, "b", b, "vectors");
   if (debtA + debtB !== 0n) state.setGlobals({ ...state.globals, badDebt: state.globals.badDebt + debtA + debtB });
+  if (heldA + heldB !== 0) {
+    const inst = state.instruments[slotInstrument];
+    state.setInstrument(slotInstrument, { ...inst, holders: inst.holders + heldA + heldB });
+  }
   return { inputs: { ...f, ...inputsA, ...inputsB }, record };
+}
+
+/**
+ * How the slot instrument's holder count moves when `change` is written (the circuit's holdersDelta): only the
+ * slot's instrument changes size in a slot, and B is read after A is written, as the circuit reads it.
+ */
+function heldChange(state: ExchangeState, change: AccountChange, instrumentId: number): number {
+  if (!change.deriv) return 0;
+  const before = state.account(change.accountId).deriv.positions[instrumentId]?.size ?? 0n;
+  return holdersChange(before, change.deriv.positions[instrumentId]?.size ?? 0n);
 }
 
 /** How much the open bad debt moves when `change` is written: its new derivatives state's debt minus the old one's. */

@@ -22,13 +22,46 @@ export function lotValue(price: bigint, lotSizeE6: bigint): bigint {
   return (price * lotSizeE6) / PRICE_SCALE;
 }
 
-/** An instrument's registered parameters plus its state: the cumulative funding index and the settlement price (0: not settled). */
-export type InstrumentState = InstrumentSpec & { fundingIndex: bigint; settlePrice: bigint };
+/**
+ * An instrument's registered parameters plus its state: the cumulative funding index, the settlement price (0: not
+ * settled), `holders` (how many accounts hold a non-zero position in it) and `generation` (how often its id was
+ * registered before it: its orders sign market id `instrumentMarketId(id, generation, N)`).
+ */
+export type InstrumentState = InstrumentSpec & { fundingIndex: bigint; settlePrice: bigint; holders: number; generation: number };
 
 export const EMPTY_INSTRUMENT: InstrumentState = {
   kind: InstrumentKind.NONE, underlying: 0, lotSizeE6: 0n, tickValue: 0n, imPpm: 0n, mmPpm: 0n, strike: 0n, expiry: 0,
-  fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n,
+  fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0,
 };
+
+/**
+ * Whether an instrument id is free for a registration (the circuit's FreeInstrument): never registered, or settled
+ * with no account holding a position in it. Perpetuals never settle, so their ids are never reused.
+ */
+export function isFreeInstrument(inst: InstrumentState): boolean {
+  return inst.holders === 0 && (inst.kind === InstrumentKind.NONE || inst.settlePrice !== 0n);
+}
+
+/** The mask the oracle section closes with: bit i (2^i) set when id i is free (isFreeInstrument). */
+export function freeInstrumentMask(table: readonly InstrumentState[]): bigint {
+  return table.reduce((mask, inst, i) => (isFreeInstrument(inst) ? mask | (1n << BigInt(i)) : mask), 0n);
+}
+
+/**
+ * The state a registration writes into a free entry `previous` (REGISTER_INSTRUMENT): the registered fields, no
+ * funding, not settled, no holders, and the next generation when the id held an instrument before.
+ */
+export function registeredInstrument(spec: InstrumentSpec, previous: InstrumentState): InstrumentState {
+  return {
+    ...spec, fundingIndex: 0n, settlePrice: 0n, holders: previous.holders,
+    generation: previous.kind === InstrumentKind.NONE ? previous.generation : previous.generation + 1,
+  };
+}
+
+/** How `holders` moves when a position goes from `before` to `after`: +1 opened, -1 closed, else 0. */
+export function holdersChange(before: bigint, after: bigint): number {
+  return (after !== 0n ? 1 : 0) - (before !== 0n ? 1 : 0);
+}
 
 export const isOption = (kind: number): boolean => kind === InstrumentKind.CALL || kind === InstrumentKind.PUT;
 export const isDated = (kind: number): boolean => kind === InstrumentKind.FUTURE || isOption(kind);

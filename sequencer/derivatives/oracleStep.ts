@@ -11,7 +11,7 @@ import { instrumentInputs } from "../protocol/layouts.ts";
 import { oracleMessage, type OracleUpdate, type SignedOracleUpdate } from "../protocol/messages.ts";
 import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
 import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
-import { fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
+import { freeInstrumentMask, fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
 /** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
 export type { SignedOracleUpdate };
@@ -85,7 +85,7 @@ export function applyOracleStep(
   };
   const noSig = [0n, 1n, 0n];
   if (!update) {
-    const section = unusedOracleSection(p);
+    const section = { ...unusedOracleSection(p), freeInstruments: freeInstrumentMask(state.instruments) };
     return {
       section,
       risks: state.instruments.map(() => NO_RISK),
@@ -150,6 +150,7 @@ export function applyOracleStep(
     used: true, key: compressPublicKey(update.key), time: BigInt(update.time), fundingEpoch: BigInt(update.fundingEpoch),
     prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
     settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n),
+    freeInstruments: freeInstrumentMask(state.instruments), // the batch's slots may change it: its witness sets the final one
   };
   return {
     section,

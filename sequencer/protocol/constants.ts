@@ -148,8 +148,27 @@ export const Domain = { ORDER: 1n, WITHDRAW: 2n, CANCEL: 3n, TRANSFER: 4n, ORACL
 export const InstrumentKind = { NONE: 0, PERPETUAL: 1, FUTURE: 2, CALL: 3, PUT: 4 } as const;
 export type InstrumentKind = (typeof InstrumentKind)[keyof typeof InstrumentKind];
 
-/** Orders on derivative instrument i sign marketId = INSTRUMENT_MARKET_BASE + i (spot ids are below it). */
+/**
+ * Orders on derivative instrument i sign marketId = INSTRUMENT_MARKET_BASE + i + N * generation (spot ids are
+ * below it), where N is the number of instrument ids and `generation` counts how often id i was registered
+ * before (0 for its first instrument): an order signed for an instrument can never fill a later instrument
+ * that reuses its id (DERIVATIVES.md "Reusing an id").
+ */
 export const INSTRUMENT_MARKET_BASE = 0x8000;
+/** The largest market id an order can sign (16 bits): an id's generations stop where its market id would pass it. */
+export const MAX_INSTRUMENT_MARKET_ID = 0xffff;
+
+/** The market id orders on instrument `id` of generation `generation` sign, with `instruments` ids (INSTRUMENT_MARKET_BASE). */
+export function instrumentMarketId(id: number, generation: number, instruments: number): number {
+  return INSTRUMENT_MARKET_BASE + id + instruments * generation;
+}
+
+/** The instrument id and generation a derivatives market id names (`instrumentMarketId` inverted); null for a spot market id. */
+export function marketInstrument(marketId: number, instruments: number): { id: number; generation: number } | null {
+  if (marketId < INSTRUMENT_MARKET_BASE || instruments <= 0) return null;
+  const offset = marketId - INSTRUMENT_MARKET_BASE;
+  return { id: offset % instruments, generation: Math.floor(offset / instruments) };
+}
 /** The deepest market tree: its 4^7 = 2^14 ids stay below INSTRUMENT_MARKET_BASE. */
 export const MAX_MARKET_LEVELS = 7;
 /** Parts per million: fee rates (of the quote notional, rounded up: never in the trader's favour), margin rates, funding rates and the liquidation constants below. */
@@ -207,7 +226,10 @@ export const HEADER_BYTES = 72;
 /**
  * Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying,
  * vol(3) per option instrument id (the last `optionInstruments` ids, in id order), rate(3) per instrument,
- * then the named expiry settleExpiry(4) (0: none) and settlePrice(7) per underlying (the oracle's prices at it).
+ * then the named expiry settleExpiry(4) (0: none) and settlePrice(7) per underlying (the oracle's prices at it),
+ * then freeInstruments: ceil(N / 8) bytes, a big-endian mask whose bit i (value 2^i) is set when instrument id i
+ * is free after the batch (never registered, or settled with no open position), which the custodian reads to
+ * hand out ids again (freeMaskBytes).
  */
 export const ORACLE_FIXED_BYTES = 41;
 export const ORACLE_PRICE_BYTES = 7;
@@ -223,5 +245,10 @@ export type OracleShape = { readonly underlyings: number; readonly optionInstrum
 /** Bytes of the oracle section of shape `s`. */
 export function oracleSectionBytes(s: OracleShape): number {
   return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_VOL_BYTES + s.instruments * ORACLE_RATE_BYTES
-    + ORACLE_SETTLE_EXPIRY_BYTES + s.underlyings * ORACLE_PRICE_BYTES;
+    + ORACLE_SETTLE_EXPIRY_BYTES + s.underlyings * ORACLE_PRICE_BYTES + freeMaskBytes(s.instruments);
+}
+
+/** Bytes of the oracle section's closing mask of free instrument ids: ceil(instruments / 8). */
+export function freeMaskBytes(instruments: number): number {
+  return Math.ceil(instruments / 8);
 }

@@ -55,6 +55,8 @@ export const INSTRUMENT_FIELDS = [
   ["fundingCapPpm", "CAP"],
   ["fundingIndex", "FUNDING"],
   ["settlePrice", "SETTLE"],
+  ["holders", "HOLDERS"],
+  ["generation", "GENERATION"],
 ] as const;
 
 /** How many of INSTRUMENT_FIELDS a registration sets (the rest start at 0). */

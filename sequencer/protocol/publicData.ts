@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
   HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
-  TxType, Bits, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
+  TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
 
 /** Field name and byte width, in record order, after the 1-byte type. */
@@ -143,6 +143,12 @@ export type OracleSection = {
   /** The expiry the update names (0: none) and every underlying's price at it (0s when none). */
   settleExpiry: bigint;
   settlePrices: bigint[];
+  /**
+   * Not the oracle's: the instrument ids free after the batch, bit i (2^i) for id i (never registered, or settled
+   * with no open position; `freeInstrumentMask`), which the custodian hands out again. Proven from the batch's final
+   * instrument table.
+   */
+  freeInstruments: bigint;
 };
 
 const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
@@ -152,7 +158,7 @@ export function unusedOracleSection(s: OracleShape): OracleSection {
   return {
     used: false, key: 0n, time: 0n, fundingEpoch: 0n,
     prices: Array(s.underlyings).fill(0n), vols: Array(s.optionInstruments).fill(0n), rates: Array(s.instruments).fill(0n),
-    settleExpiry: 0n, settlePrices: Array(s.underlyings).fill(0n),
+    settleExpiry: 0n, settlePrices: Array(s.underlyings).fill(0n), freeInstruments: (1n << BigInt(s.instruments)) - 1n,
   };
 }
 
@@ -188,6 +194,8 @@ export function encodeOracleSection(o: OracleSection): Uint8Array {
     writeUint(out, at, ORACLE_PRICE_BYTES, p, `settlePrice[${u}]`);
     at += ORACLE_PRICE_BYTES;
   });
+  if (o.freeInstruments >= 1n << BigInt(o.rates.length)) throw new RangeError(`freeInstruments=${o.freeInstruments} names an id beyond ${o.rates.length}`);
+  writeUint(out, at, freeMaskBytes(o.rates.length), o.freeInstruments, "freeInstruments");
   return out;
 }
 
@@ -206,9 +214,11 @@ export function decodeOracleSection(data: Uint8Array, s: OracleShape): OracleSec
   const rates = read(s.instruments, ORACLE_RATE_BYTES).map((r) => r - RATE_OFFSET);
   const [settleExpiry] = read(1, ORACLE_SETTLE_EXPIRY_BYTES);
   const settlePrices = read(s.underlyings, ORACLE_PRICE_BYTES);
+  const freeInstruments = readUint(data, at, freeMaskBytes(s.instruments));
+  if (freeInstruments >= 1n << BigInt(s.instruments)) throw new Error(`freeInstruments=${freeInstruments} names an id beyond ${s.instruments}`);
   return {
     used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, vols, rates,
-    settleExpiry, settlePrices,
+    settleExpiry, settlePrices, freeInstruments,
   };
 }
 

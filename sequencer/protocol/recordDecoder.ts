@@ -14,17 +14,18 @@
  * Request records (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT) need no state.
  */
 import { decompressPublicKey, type Signature } from "../crypto/babyjub.ts";
-import { Bits, INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce, TxType, type InstrumentKind } from "./constants.ts";
+import { Bits, OrderType, instrumentMarketId, Side, TimeInForce, TxType, type InstrumentKind } from "./constants.ts";
 import type { Order, Signed, SignedOracleUpdate } from "./messages.ts";
 import type { OracleSection, SlotRecord } from "./publicData.ts";
 import type { BatchTx } from "./transactions.ts";
 
 /**
  * What decoding reads of the state a record applies to (ExchangeState satisfies it): the account's
- * nonce and its derivatives positions.
+ * nonce and its derivatives positions, and each instrument id's generation (the market id its orders sign).
  */
 export type RecordState = {
   account(accountId: number): { readonly nonce: number; readonly deriv: { readonly positions: readonly { readonly size: bigint }[] } };
+  readonly instruments: readonly { readonly generation: number }[];
 };
 
 const MAX_LOTS = (1n << BigInt(Bits.lots)) - 1n;
@@ -36,9 +37,15 @@ const DUMMY_SIGNATURE: Signature = { r8x: 0n, r8y: 1n, s: 0n };
  * `state` may be left out for request records; any other record that needs it throws.
  */
 export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
-  const stateOf = (accountId: number) => {
+  const needState = (): RecordState => {
     if (!state) throw new Error(`a record of type ${record.type} needs the state it applies to`);
-    return state.account(accountId);
+    return state;
+  };
+  const stateOf = (accountId: number) => needState().account(accountId);
+  // the market id the instrument's orders sign: its generation is the state's (a reused id's is not the first)
+  const marketOf = (instrumentId: bigint) => {
+    const table = needState().instruments;
+    return instrumentMarketId(Number(instrumentId), table[Number(instrumentId)]?.generation ?? 0, table.length);
   };
   switch (record.type) {
     case TxType.NOOP:
@@ -54,7 +61,7 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
       };
     case TxType.TRADE:
     case TxType.DERIV_TRADE: {
-      const marketId = record.type === TxType.TRADE ? Number(record.marketId) : INSTRUMENT_MARKET_BASE + Number(record.instrumentId);
+      const marketId = record.type === TxType.TRADE ? Number(record.marketId) : marketOf(record.instrumentId);
       const order = (accountId: bigint, orderId: bigint, side: Side, feePpm: bigint): Signed<Order> =>
         replayOrder(accountId, orderId, marketId, side, record.priceTicks, feePpm);
       return {
@@ -85,7 +92,7 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
         type: TxType.LIQUIDATE,
         liquidatedAccountId: Number(record.liquidatedAccountId),
         liquidator: replayOrder(
-          record.liquidatorAccountId, record.liquidatorOrderId, INSTRUMENT_MARKET_BASE + Number(record.instrumentId),
+          record.liquidatorAccountId, record.liquidatorOrderId, marketOf(record.instrumentId),
           victimLong ? Side.BUY : Side.SELL, record.priceTicks, record.liquidatorFeePpm,
         ),
         lots: record.lots,

@@ -11,7 +11,7 @@
  * them out.
  */
 import type { Greeks } from "../derivatives/blackScholes/blackScholes.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind } from "../protocol/constants.ts";
+import { InstrumentKind, instrumentMarketId } from "../protocol/constants.ts";
 import type { DerivativesRisk } from "./derivativesRisk.ts";
 import { averageEntry, unrealisedPnl } from "./positionLedger.ts";
 import { addGreeks, NO_GREEKS, positionGreeks } from "./positionGreeks.ts";
@@ -80,7 +80,7 @@ export function accountSummary(risk: DerivativesRisk, accountId: number): Accoun
     if (inst.kind === InstrumentKind.NONE || (size === 0n && entry.realisedPnl === 0n && entry.feesPaid === 0n && entry.fundingPaid === 0n)) return;
     const mark = marks?.[i].mark ?? 0n;
     positions.push({
-      instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, kind: inst.kind, size,
+      instrumentId: i, marketId: instrumentMarketId(i, inst.generation, risk.instruments.length), kind: inst.kind, size,
       averageEntryPerLot: averageEntry(entry), costBasis: entry.costBasis, markPerLot: mark,
       unrealisedPnl: unrealisedPnl(entry, mark), realisedPnl: entry.realisedPnl, feesPaid: entry.feesPaid,
       fundingPaid: entry.fundingPaid + funding[i],

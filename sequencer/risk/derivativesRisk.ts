@@ -11,11 +11,11 @@
  * Alongside, a PositionLedger keeps cost basis and realised PnL from fills, and the funding each position
  * settled (bookkeeping for the API).
  */
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side } from "../protocol/constants.ts";
+import { InstrumentKind, Side, marketInstrument } from "../protocol/constants.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  accountRisk, badDebtCover, deleverageAmount, deleverageClose, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
+  EMPTY_INSTRUMENT, accountRisk, badDebtCover, deleverageAmount, deleverageClose, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
@@ -29,9 +29,12 @@ import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWi
  */
 export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[] };
 
-/** The instrument id of an instrument market's id, or null for a spot market. */
-export function instrumentOf(marketId: number): number | null {
-  return marketId >= INSTRUMENT_MARKET_BASE ? marketId - INSTRUMENT_MARKET_BASE : null;
+/**
+ * The instrument id an instrument market's id names (of any generation: `marketInstrument`), or null for a spot
+ * market. Whether the market is the id's current instrument is `DerivativesRisk.marketUntradable`'s question.
+ */
+export function instrumentOf(marketId: number, instruments: number): number | null {
+  return marketInstrument(marketId, instruments)?.id ?? null;
 }
 
 /** Everything DerivativesRisk holds (maps as entries sorted by key), for the sequencer's snapshot. */
@@ -56,10 +59,7 @@ export class DerivativesRisk implements RiskHook {
   #insuranceFund = 0n;
 
   constructor(readonly instrumentCount: number) {
-    this.#instruments = Array.from({ length: instrumentCount }, () => ({
-      kind: InstrumentKind.NONE, underlying: 0, lotSizeE6: 0n, tickValue: 0n, imPpm: 0n, mmPpm: 0n, strike: 0n, expiry: 0,
-      fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n,
-    }));
+    this.#instruments = Array.from({ length: instrumentCount }, () => EMPTY_INSTRUMENT);
   }
 
   // ---- market data ------------------------------------------------------------------------------
@@ -111,6 +111,17 @@ export class DerivativesRisk implements RiskHook {
     if (!this.#risks || this.#risks[id].mark === 0n) return "NO_ORACLE";
     if (status === "expired") return "INSTRUMENT_EXPIRED";
     return null;
+  }
+
+  /**
+   * Why orders on instrument market `marketId` cannot trade now: `untradable`'s reasons, or STALE_MARKET when the
+   * market is not its id's current instrument (an earlier instrument of a reused id, or a generation not yet
+   * registered: the circuit refuses both, Fill's marketId); null when they can.
+   */
+  marketUntradable(marketId: number): string | null {
+    const m = marketInstrument(marketId, this.instrumentCount);
+    if (!m) return "UNKNOWN_INSTRUMENT";
+    return this.untradable(m.id) ?? (m.generation === this.#instruments[m.id].generation ? null : "STALE_MARKET");
   }
 
   /** True when positions in `id` may be deleveraged: registered and marked (settled or not: a settled one closes at its payoff). */
@@ -311,8 +322,8 @@ export class DerivativesRisk implements RiskHook {
   // ---- RiskHook ---------------------------------------------------------------------------------
 
   reserve(order: OrderView, _market: MarketParams): boolean {
-    const id = instrumentOf(order.marketId);
-    if (id === null || id >= this.instrumentCount || this.untradable(id)) return false;
+    const id = instrumentOf(order.marketId, this.instrumentCount);
+    if (id === null || this.marketUntradable(order.marketId)) return false;
     const open: OpenOrder = { instrumentId: id, side: order.side, priceTicks: order.priceTicks, lots: order.remainingLots, maxFeePpm: order.maxFeePpm };
     const m = this.margin(order.accountId, [open]);
     if (!m || m.equity < m.required || !m.sizesInRange) return false;
@@ -323,7 +334,7 @@ export class DerivativesRisk implements RiskHook {
   }
 
   onFill(fill: FillEvent, maker: OrderView, taker: OrderView, _market: MarketParams): void {
-    const id = instrumentOf(fill.marketId)!;
+    const id = instrumentOf(fill.marketId, this.instrumentCount)!;
     const inst = this.#instruments[id];
     const makerBuys = fill.makerSide === Side.BUY;
     const buy = makerBuys ? maker : taker;
@@ -353,8 +364,8 @@ export class DerivativesRisk implements RiskHook {
    */
   fillLimit(order: OrderView, _market: MarketParams): bigint | undefined {
     if (!order.reduceOnly) return undefined;
-    const id = instrumentOf(order.marketId);
-    if (id === null || id >= this.instrumentCount) return 0n;
+    const id = instrumentOf(order.marketId, this.instrumentCount);
+    if (id === null) return 0n;
     return reducibleLots(order.side, this.account(order.accountId).positions[id]?.size ?? 0n);
   }
 }

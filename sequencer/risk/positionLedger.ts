@@ -82,6 +82,11 @@ export class PositionLedger {
     this.#entries.set(`${accountId}:${instrumentId}`, applyFill(this.entry(accountId, instrumentId), lots, perLot, fee));
   }
 
+  /** Forgets every account's entry in `instrumentId` (its id now names a new instrument: DERIVATIVES.md "Reusing an id"). */
+  clearInstrument(instrumentId: number): void {
+    for (const key of [...this.#entries.keys()]) if (key.endsWith(`:${instrumentId}`)) this.#entries.delete(key);
+  }
+
   /** Funding of `amount` settled on the position (positive: paid out of collateral). */
   funding(accountId: number, instrumentId: number, amount: bigint): void {
     const e = this.entry(accountId, instrumentId);

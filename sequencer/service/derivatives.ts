@@ -13,11 +13,11 @@
  */
 import { compressPublicKey } from "../crypto/babyjub.ts";
 import type { BatchTx, RegisterInstrumentTx } from "../protocol/transactions.ts";
-import { lotRisk, withinLiquidationBand, type InstrumentState } from "../derivatives/formulas.ts";
+import { lotRisk, registeredInstrument, withinLiquidationBand, type InstrumentState } from "../derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { CancelReason, type EngineEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import {
-  INSTRUMENT_MARKET_BASE, MAX_ORACLE_AGE, OrderType, Side, TimeInForce, TxType,
+  InstrumentKind, MAX_ORACLE_AGE, instrumentMarketId, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
 import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
 import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
@@ -122,14 +122,18 @@ export class DerivativesService {
     return u;
   }
 
+  /** The market id orders on instrument `id` sign now (its generation's: constants.ts instrumentMarketId). */
+  marketOf(id: number): number {
+    return instrumentMarketId(id, this.instruments[id].generation, this.host.params.instruments);
+  }
+
   /** Refuses an order on an instrument market that cannot trade now (the engine's risk check comes after). */
   checkOrder(order: Order, now: number): void {
-    const id = instrumentOf(order.marketId);
+    const id = instrumentOf(order.marketId, this.host.params.instruments);
     if (id === null) return;
-    if (id >= this.host.params.instruments) throw new RequestRejected("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
     this.#requireFreshOracle(now);
-    const why = this.risk.untradable(id);
-    if (why) throw new RequestRejected(why, `instrument ${id} cannot be traded`);
+    const why = this.risk.marketUntradable(order.marketId);
+    if (why) throw new RequestRejected(why, `market ${order.marketId} (instrument id ${id}) cannot be traded`);
     const inst = this.instruments[id];
     if (inst.expiry !== 0 && now >= inst.expiry) throw new RequestRejected("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
   }
@@ -197,9 +201,13 @@ export class DerivativesService {
 
   #register(tx: RegisterInstrumentTx): void {
     const { type: _t, instrumentId, ...spec } = tx;
-    this.#table.setInstrument(instrumentId, { ...spec, fundingIndex: 0n, settlePrice: 0n });
+    const previous = this.#table.instruments[instrumentId];
+    this.#table.setInstrument(instrumentId, registeredInstrument(spec, previous));
+    // a reused id: the settled instrument's bookkeeping (cost basis, realised PnL) is not the new one's
+    if (previous.kind !== InstrumentKind.NONE) this.risk.ledger.clearInstrument(instrumentId);
+    const marketId = instrumentMarketId(instrumentId, this.#table.instruments[instrumentId].generation, this.host.params.instruments);
     this.host.markets.add({
-      marketId: INSTRUMENT_MARKET_BASE + instrumentId, baseTokenId: NO_BASE_TOKEN, sizeUnit: spec.lotSizeE6, priceUnit: spec.tickValue,
+      marketId, baseTokenId: NO_BASE_TOKEN, sizeUnit: spec.lotSizeE6, priceUnit: spec.tickValue,
       makerFeePpm: this.host.makerFeePpm, takerFeePpm: this.host.takerFeePpm,
     });
     // Marks of the new instrument at the latest update: what a batch using it computes.
@@ -210,7 +218,7 @@ export class DerivativesService {
       risks[instrumentId] = lotRisk(inst, u.prices[inst.underlying], volsByInstrument(this.host.params, u.vols)[instrumentId], u.time);
     }
     this.risk.setMarket(this.#table.instruments, risks, null);
-    this.host.log(`instrument ${instrumentId} (kind ${spec.kind}) is tradable as market ${INSTRUMENT_MARKET_BASE + instrumentId}`);
+    this.host.log(`instrument ${instrumentId} (kind ${spec.kind}) is tradable as market ${marketId}`);
   }
 
   // ---- oracle ---------------------------------------------------------------------------------------
@@ -270,7 +278,7 @@ export class DerivativesService {
 
   #cancelOrders(accountId: number, instrumentIds: readonly number[], reason: CancelReason, time: number): void {
     for (const id of instrumentIds) {
-      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: INSTRUMENT_MARKET_BASE + id, reason }), time);
+      this.host.absorb(this.host.engine.execute({ kind: "cancelAll", time, accountId, marketId: this.marketOf(id), reason }), time);
     }
   }
 
@@ -375,7 +383,7 @@ export class DerivativesService {
       return null;
     }
     const order = signOrder(l.key, {
-      accountId: l.accountId, orderId: this.host.claimOrderId(l.accountId), marketId: INSTRUMENT_MARKET_BASE + id,
+      accountId: l.accountId, orderId: this.host.claimOrderId(l.accountId), marketId: this.marketOf(id),
       side: size > 0n ? Side.BUY : Side.SELL, type: OrderType.LIMIT, timeInForce: TimeInForce.IOC, priceTicks, sizeLots: lots,
       maxFeePpm: 0, expiry: u.time + 2 * MAX_ORACLE_AGE,
     });

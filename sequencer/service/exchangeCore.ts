@@ -16,7 +16,7 @@ import type { PublicKey } from "../crypto/babyjub.ts";
 import type { BatchTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
-import { QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
 import { cancelFault, hasTrigger, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
@@ -364,7 +364,7 @@ export class ExchangeCore {
     const risks = risk.risks;
     if (!risks) return [];
     const released = this.triggers.release((o) => {
-      const id = instrumentOf(o.marketId);
+      const id = instrumentOf(o.marketId, risk.instrumentCount);
       if (o.expiry < time) return true; // expired while held: dropped below
       return id !== null && id < risks.length && risks[id]!.mark > 0n && triggerCrossed(o, risks[id]!.mark, risk.instruments[id]!.tickValue);
     });
@@ -378,7 +378,7 @@ export class ExchangeCore {
       const triggered: EngineEvent[] = [{ type: "triggered", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
       this.#parts.observers.engine(triggered, order);
       events.push(...triggered);
-      if (risk.untradable(instrumentOf(order.marketId)!)) {
+      if (risk.marketUntradable(order.marketId)) {
         events.push(...this.#dropHeld(order, CancelReason.TRIGGER_UNTRADABLE, false));
         continue;
       }
@@ -503,7 +503,7 @@ export class ExchangeCore {
     const taker = signed(fill.takerAccount, fill.takerOrderId);
     const makerBuys = fill.makerSide === Side.BUY;
     return {
-      type: instrumentOf(fill.marketId) === null ? TxType.TRADE : TxType.DERIV_TRADE,
+      type: fill.marketId < INSTRUMENT_MARKET_BASE ? TxType.TRADE : TxType.DERIV_TRADE,
       buy: makerBuys ? maker : taker,
       sell: makerBuys ? taker : maker,
       lots: fill.lots,

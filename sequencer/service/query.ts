@@ -6,7 +6,7 @@
  * anything.
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, TriggerType } from "../protocol/constants.ts";
+import { InstrumentKind, TriggerType, instrumentMarketId } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { Depth, MarketParams, MarketRegistry, MatchingEngine, OrderView } from "../matching/index.ts";
 import type { HeldOrder, TriggerBook } from "../matching/triggers.ts";
@@ -191,7 +191,7 @@ export class SequencerQuery implements ExchangeQuery {
       underlyings: this.params.underlyings,
       instruments: risk.instruments.flatMap((inst, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{
-          instrumentId: i, marketId: INSTRUMENT_MARKET_BASE + i, ...inst, status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
+          instrumentId: i, marketId: instrumentMarketId(i, inst.generation, this.params.instruments), ...inst, status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
           volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null,
         }]),
     };

@@ -2,15 +2,20 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { network } from "hardhat";
-import { encodeFunctionData, getAddress, getContract, hexToBytes, parseEventLogs, zeroHash, type Abi, type Address, type Hex } from "viem";
+import {
+  encodeAbiParameters, encodeFunctionData, getAddress, getContract, hexToBytes, keccak256, parseEventLogs, toHex, zeroHash, type Abi, type Address, type Hex,
+} from "viem";
 
-import { DERIV_TX_TYPES, FIELD_MODULUS, INSTRUMENT_MARKET_BASE, SPOT_TX_TYPES, TxType, RECORD_BYTES, HEADER_BYTES } from "../../sequencer/protocol/constants.ts";
+import {
+  DERIV_TX_TYPES, FIELD_MODULUS, INSTRUMENT_MARKET_BASE, MAX_INSTRUMENT_MARKET_ID, SPOT_TX_TYPES, TxType, RECORD_BYTES, HEADER_BYTES, instrumentMarketId,
+} from "../../sequencer/protocol/constants.ts";
 import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodianArgs.ts";
 import {
   encodeRecord,
   nextRequestChain,
   publicInputOf,
   REQUEST_CHAIN_GENESIS,
+  unusedOracleSection,
   type SlotRecord,
 } from "../../sequencer/protocol/publicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
@@ -286,7 +291,7 @@ describe("Custodian", () => {
       const prices = [3000n * 10n ** 8n, 60_000n * 10n ** 8n, 150n * 10n ** 8n];
       const oracle = {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 0n, prices, vols: [600_001n, 700_002n], rates: [0n, 0n, 0n, 0n],
-        settleExpiry: 1_700_000_000n, settlePrices: prices.map((p) => p + 1n),
+        settleExpiry: 1_700_000_000n, settlePrices: prices.map((p) => p + 1n), freeInstruments: 0b1111n,
       };
       const header = { oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: await now() };
       await c.write.submitBatch([hex(batchBytes(header, [], shape, { oracle })), PROOF], { account: operator.account });
@@ -898,8 +903,9 @@ describe("Custodian", () => {
         chain = nextRequestChain(chain, encodeRecord(record));
         assert.equal(await custodian.read.requestChain([BigInt(i + 1)]), chain);
       }
-      assert.equal(await custodian.read.nextNonOptionId(), 2);
-      assert.equal(await custodian.read.nextOptionId(), 4);
+      // Every id taken (and not consumed): both classes answer `instruments`, none available.
+      assert.equal(await custodian.read.nextNonOptionId(), TEST_PARAMS.instruments);
+      assert.equal(await custodian.read.nextOptionId(), TEST_PARAMS.instruments);
       // tickValue = tickSizeE8 * lotSizeE6 / 10^8: 0.01 USDC per ETH tick, 0.001 ETH lots -> 10 quote units (1e-5 USDC).
       assert.equal((await custodian.read.instrument([0])).tickValue, 10n);
     });
@@ -1007,6 +1013,223 @@ describe("Custodian", () => {
     });
   });
 
+  describe("instrument ids: reuse once free", () => {
+    /** TEST_PARAMS: 4 ids, 0 and 1 for perpetuals and futures, 2 and 3 (the last optionInstruments) for options. */
+    const N = TEST_PARAMS.instruments;
+    const ALL = (1n << BigInt(N)) - 1n;
+
+    /**
+     * Public data of the next batches (mock proofs), from the current root, batch count and latest block time: batch i
+     * carries `items[i].deriv` in its derivatives slot and `items[i].mask` as the oracle section's freeInstruments
+     * (the oracle unused otherwise).
+     */
+    async function nextBatches(custodian: Custodian, items: readonly { deriv?: readonly SlotRecord[]; mask: bigint }[]): Promise<Hex[]> {
+      const root = await custodian.read.stateRoot();
+      const count = BigInt(await custodian.read.batchCount());
+      const timestamp = await now();
+      return items.map(({ deriv = [], mask }, i) => hex(batchBytes(
+        { oldRoot: root + BigInt(i), newRoot: root + BigInt(i) + 1n, batchNumber: count + BigInt(i), timestamp },
+        [], SHAPE, { deriv, oracle: { ...unusedOracleSection(SHAPE), freeInstruments: mask } },
+      )));
+    }
+
+    /** Submits one batch (submitBatch) carrying `deriv` and the free mask `mask`. */
+    async function submitWithMask(env: Pick<Env, "custodian" | "operator">, deriv: readonly SlotRecord[], mask: bigint) {
+      const [pd] = await nextBatches(env.custodian, [{ deriv, mask }]);
+      await env.custodian.write.submitBatch([pd, PROOF], { account: env.operator.account });
+    }
+
+    /** Registers `spec`; resolves to the id the custodian gave it, after checking the queued record carries that id. */
+    async function register(custodian: Custodian, spec: InstrumentArgs): Promise<number> {
+      const receipt = await receiptOf(registerInstrument(custodian, spec));
+      const [registered] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "InstrumentRegistered" });
+      const [queued] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "RequestQueued" });
+      const id = registered.args.instrumentId;
+      assert.deepEqual(hexToBytes(queued.args.record), encodeRecord(instrumentRecord(id, spec)));
+      assert.deepEqual(registered.args.instrument, instrumentView(spec));
+      return id;
+    }
+
+    async function expectLimit(custodian: Custodian, spec: InstrumentArgs, option: boolean) {
+      await viem.assertions.revertWithCustomErrorWithArgs(registerInstrument(custodian, spec), custodian, "InstrumentLimitReached", [option]);
+    }
+
+    /**
+     * Every id used: dated futures at 0 and 1, a call at 2 and a put at 3 (requests 0..3), all four consumed by
+     * four batches in one submitBatches, each mask what the circuit proves (the ids not yet registered in the
+     * state are free), the last one none.
+     */
+    async function allRegistered() {
+      const base = await deployBase();
+      const { custodian, operator } = base;
+      const expiry = Number(await now()) + 30 * 86400;
+      const specs = [FUTURE(expiry), FUTURE(expiry + 86400), CALL(expiry), PUT(expiry)];
+      for (const [id, spec] of specs.entries()) assert.equal(await register(custodian, spec), id);
+      const pds = await nextBatches(custodian, specs.map((spec, id) => ({ deriv: [instrumentRecord(id, spec)], mask: ALL & ~((2n << BigInt(id)) - 1n) })));
+      await custodian.write.submitBatches([pds, pds.map(() => PROOF)], { account: operator.account });
+      assert.equal(await custodian.read.processedRequests(), 4n);
+      return { ...base, expiry, specs };
+    }
+
+    it("starts with every id free (before the first batch), and a custodian without instruments with none", async () => {
+      const { custodian, roles } = await networkHelpers.loadFixture(deployBase);
+      assert.equal(await custodian.read.freeInstruments(), Number(ALL));
+      const spotOnly = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, optionInstruments: 0 }, roles));
+      assert.equal(await spotOnly.read.freeInstruments(), 0);
+      assert.equal(await spotOnly.read.nextNonOptionId(), 0);
+      assert.equal(await spotOnly.read.nextOptionId(), 0);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.instrumentMarketId([0]), custodian, "UnknownInstrument", [0]);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.instrumentMarketId([N]), custodian, "UnknownInstrument", [N]);
+    });
+
+    it("all ids taken: InstrumentLimitReached; a batch marking ids free (registrations consumed) gives the lowest free id of the class, with the next market id and the new parameters", async () => {
+      const env = await networkHelpers.loadFixture(allRegistered);
+      const { custodian, expiry, specs } = env;
+      assert.equal(await custodian.read.freeInstruments(), 0);
+      for (let id = 0; id < N; id++) assert.equal(await custodian.read.instrumentMarketId([id]), INSTRUMENT_MARKET_BASE + id);
+      await expectLimit(custodian, PERP, false);
+      await expectLimit(custodian, CALL(expiry), true);
+      assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [N, N]);
+      // Both futures settled with no position left: ids 0 and 1 free, the options still open.
+      await submitWithMask(env, [], 0b0011n);
+      assert.equal(await custodian.read.freeInstruments(), 0b0011);
+      assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [0, N]);
+      // The lowest free id first: a perpetual at 0, then a future at 1, each the id's generation 1.
+      const future = FUTURE(expiry + 7 * 86400);
+      for (const [id, spec] of [[0, PERP], [1, future]] as const) {
+        const index = await custodian.read.requestCount();
+        assert.equal(await register(custodian, spec), id);
+        assert.equal(await custodian.read.requestChain([index + 1n]), nextRequestChain(await custodian.read.requestChain([index]), encodeRecord(instrumentRecord(id, spec))));
+        assert.deepEqual(await custodian.read.instrument([id]), instrumentView(spec));
+        assert.equal(await custodian.read.instrumentMarketId([id]), INSTRUMENT_MARKET_BASE + id + N);
+        assert.equal(await custodian.read.instrumentMarketId([id]), instrumentMarketId(id, 1, N));
+      }
+      assert.notDeepEqual(instrumentView(PERP), instrumentView(specs[0]));
+      // Both reused ids wait for a batch to consume their registrations; the options were never free.
+      await expectLimit(custodian, PERP, false);
+      await expectLimit(custodian, PUT(expiry), true);
+      assert.deepEqual(await custodian.read.instrument([2]), instrumentView(specs[2]));
+      assert.equal(await custodian.read.instrumentMarketId([2]), INSTRUMENT_MARKET_BASE + 2);
+      assert.equal(await custodian.read.requestCount(), 6n);
+    });
+
+    it("an id whose registration is still queued is not given again, though an accepted batch's mask shows it free", async () => {
+      const env = await networkHelpers.loadFixture(deployBase);
+      const { custodian } = env;
+      const future = FUTURE(Number(await now()) + 86400);
+      assert.equal(await register(custodian, future), 0);
+      // A batch that does not consume the registration: the circuit's state has no instrument at 0, so its mask
+      // shows 0 free. Handing 0 out again would queue a second registration of 0 the circuit refuses.
+      await submitWithMask(env, [], ALL);
+      assert.equal(await custodian.read.freeInstruments(), Number(ALL));
+      assert.equal(await custodian.read.nextNonOptionId(), 1);
+      assert.equal(await register(custodian, PERP), 1);
+      await expectLimit(custodian, PERP, false);
+      // The future's registration consumed (0 registered, 1 still queued), then the perpetual's, in a batch where
+      // the future has settled with no position left: 0 is free and consumed, so it is given again.
+      await submitWithMask(env, [instrumentRecord(0, future)], ALL & ~0b0001n);
+      await expectLimit(custodian, PERP, false);
+      await submitWithMask(env, [instrumentRecord(1, PERP)], ALL & ~0b0010n);
+      assert.equal(await custodian.read.processedRequests(), 2n);
+      assert.equal(await register(custodian, PERP), 0);
+      assert.equal(await custodian.read.instrumentMarketId([0]), INSTRUMENT_MARKET_BASE + N);
+      assert.equal(await custodian.read.instrumentMarketId([1]), INSTRUMENT_MARKET_BASE + 1);
+    });
+
+    it("the mask is the latest accepted batch's: the last of a submitBatches, then each submitBatch's", async () => {
+      const env = await networkHelpers.loadFixture(allRegistered);
+      const { custodian, operator, expiry } = env;
+      // allRegistered's submitBatches carried masks 0b1110, 0b1100, 0b1000 and 0: the last one is stored.
+      assert.equal(await custodian.read.freeInstruments(), 0);
+      await expectLimit(custodian, PERP, false);
+      // Two batches in one transaction: id 0 free in the first only, id 1 in the second.
+      const pds = await nextBatches(custodian, [{ mask: 0b0001n }, { mask: 0b0010n }]);
+      await custodian.write.submitBatches([pds, [PROOF, PROOF]], { account: operator.account });
+      assert.equal(await custodian.read.freeInstruments(), 0b0010);
+      assert.equal(await register(custodian, PERP), 1);
+      await expectLimit(custodian, PERP, false);
+      // One batch consumes it and frees 0 (and not 1, now the perpetual's); the same mask again changes nothing.
+      await submitWithMask(env, [instrumentRecord(1, PERP)], 0b0001n);
+      assert.equal(await custodian.read.freeInstruments(), 0b0001);
+      await submitWithMask(env, [], 0b0001n);
+      assert.equal(await custodian.read.freeInstruments(), 0b0001);
+      assert.equal(await custodian.read.nextNonOptionId(), 0);
+      // A later batch with nothing free takes it back before anyone registers.
+      await submitWithMask(env, [], 0n);
+      assert.equal(await custodian.read.freeInstruments(), 0);
+      await expectLimit(custodian, FUTURE(expiry), false);
+    });
+
+    it("a free id of the other class is not used: option ids stay for options, the others for perpetuals and futures", async () => {
+      const env = await networkHelpers.loadFixture(allRegistered);
+      const { custodian, expiry } = env;
+      // Both options settled and closed, both futures open.
+      await submitWithMask(env, [], 0b1100n);
+      await expectLimit(custodian, PERP, false);
+      await expectLimit(custodian, FUTURE(expiry), false);
+      assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [N, 2]);
+      assert.equal(await register(custodian, PUT(expiry)), 2);
+      assert.equal(await register(custodian, CALL(expiry)), 3);
+      await submitWithMask(env, [instrumentRecord(2, PUT(expiry))], 0b1000n);
+      await submitWithMask(env, [instrumentRecord(3, CALL(expiry))], 0n);
+      // Now the futures settled and closed, the new options open.
+      await submitWithMask(env, [], 0b0011n);
+      await expectLimit(custodian, CALL(expiry), true);
+      assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [0, N]);
+      assert.equal(await register(custodian, PERP), 0);
+    });
+
+    /**
+     * Sets instrument id `id`'s registration count to `registrations` (its latest market id to match), keeping its
+     * latest request. Reaching an id's last generation for real takes 8,192 registrations and batches at N = 4 (the
+     * id's market ids step by N from INSTRUMENT_MARKET_BASE + id up to 0xFFFF); here the custodian's per-id slot
+     * (`_instrumentIds[id]`: latestRequestPlusOne in bits 0..63, registrations 64..79, marketId 80..95) is found
+     * under its mapping by the value a first registration at queue index `index` left there, and rewritten.
+     */
+    async function setRegistrations(custodian: Custodian, id: number, index: bigint, registrations: number) {
+      const packed = (regs: number) =>
+        (index + 1n) | (BigInt(regs) << 64n) | (BigInt(instrumentMarketId(id, regs - 1, N)) << 80n);
+      for (let base = 0n; base < 64n; base++) {
+        const slot = keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [BigInt(id), base]));
+        const word = BigInt((await publicClient.getStorageAt({ address: custodian.address, slot })) ?? "0x0");
+        if (word !== packed(1)) continue;
+        await networkHelpers.setStorageAt(custodian.address, slot, toHex(packed(registrations), { size: 32 }));
+        assert.equal(await custodian.read.instrumentMarketId([id]), instrumentMarketId(id, registrations - 1, N));
+        return;
+      }
+      throw new Error(`_instrumentIds[${id}] not found`);
+    }
+
+    it("an id is given again only while its next market id fits 16 bits (at most MAX_INSTRUMENT_MARKET_ID)", async () => {
+      const env = await networkHelpers.loadFixture(allRegistered);
+      const { custodian, expiry } = env;
+      assert.equal(MAX_INSTRUMENT_MARKET_ID, 0xffff);
+      // Ids 0 and 3 one generation short of their last: 0's last market id is 0xFFFC, 3's exactly 0xFFFF.
+      await setRegistrations(custodian, 0, 0n, 8191);
+      await setRegistrations(custodian, 3, 3n, 8191);
+      assert.equal(instrumentMarketId(0, 8191, N), 0xfffc);
+      assert.equal(instrumentMarketId(3, 8191, N), MAX_INSTRUMENT_MARKET_ID);
+      await submitWithMask(env, [], 0b1001n);
+      assert.equal(await register(custodian, PERP), 0);
+      assert.equal(await custodian.read.instrumentMarketId([0]), 0xfffc);
+      assert.equal(await register(custodian, CALL(expiry)), 3);
+      assert.equal(await custodian.read.instrumentMarketId([3]), MAX_INSTRUMENT_MARKET_ID);
+      // Both consumed, and every id free: 0's and 3's next market ids (0x10000, 0x10003) do not fit, so the lowest
+      // ids past them are given.
+      await submitWithMask(env, [instrumentRecord(0, PERP)], 0b0110n);
+      await submitWithMask(env, [instrumentRecord(3, CALL(expiry))], ALL);
+      assert.ok(instrumentMarketId(0, 8192, N) > MAX_INSTRUMENT_MARKET_ID && instrumentMarketId(3, 8192, N) > MAX_INSTRUMENT_MARKET_ID);
+      assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [1, 2]);
+      // Ids 1 and 2 at their last generation too (8,192 registrations each): free and consumed, yet nothing is available.
+      await setRegistrations(custodian, 1, 1n, 8192);
+      await setRegistrations(custodian, 2, 2n, 8192);
+      assert.equal(await custodian.read.freeInstruments(), Number(ALL));
+      assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [N, N]);
+      await expectLimit(custodian, PERP, false);
+      await expectLimit(custodian, PUT(expiry), true);
+    });
+  });
+
   describe("submitBatch: oracle section and derivatives records", () => {
     /**
      * Queue: 0 Alice's key, 1 a perpetual (id 0), 2 Alice's deposit, 3 a call (id 2). Batch 0 then consumes
@@ -1039,6 +1262,8 @@ describe("Custodian", () => {
       return {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n,
         prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [-1000n, 0n, 0n, 0n], settleExpiry: 0n, settlePrices: [0n],
+        // The perpetual (id 0) is consumed; the call's id 2 is not registered in the state yet.
+        freeInstruments: 0b1110n,
       };
     }
 
@@ -1392,8 +1617,9 @@ describe("Custodian", () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const good = batchBytes(await header(), [], SHAPE);
         const expected = BigInt(publicDataBytes(TEST_PARAMS));
-        // header, the oracle section (fixed part, 1 price, 2 vols, 4 rates, the named expiry and its 1 price), 2 spot records and 1 derivatives record
-        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 3 + 4 * 3 + 4 + 7 + 3 * RECORD_BYTES));
+        // header, the oracle section (fixed part, 1 price, 2 vols, 4 rates, the named expiry and its 1 price, the
+        // 1-byte mask of free instrument ids), 2 spot records and 1 derivatives record
+        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 3 + 4 * 3 + 4 + 7 + 1 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
         await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + 37n]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);

@@ -42,7 +42,7 @@ async function inExodus() {
   await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: admin.account });
   const oracle: OracleSection = {
     used: true, key: compressKey(ORACLE_KEY), time: await env.now(), fundingEpoch: 1n, prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [0n, 0n, 0n, 0n],
-    settleExpiry: 0n, settlePrices: [0n],
+    settleExpiry: 0n, settlePrices: [0n], freeInstruments: 0b1111n,
   };
   await env.submit([], [], oracle);
   await custodian.write.depositTo([1, 0, 100n * USDC], { account: carol.account });

@@ -13,7 +13,8 @@ include "../../lib/ppm.circom";
 /// - the instrument is registered, not settled (notSettled) and, if dated, before its expiry;
 /// - DERIV_TRADE: order A is a buy by accountA, order B a sell by accountB; LIQUIDATE: order B is the
 ///   liquidator's (accountB) and takes the other side of A's position sizeA (B buys when A is long);
-/// - both orders are for marketId = INSTRUMENT_MARKET_BASE + instrumentId, the price is within each
+/// - both orders are for the instrument's marketId (INSTRUMENT_MARKET_BASE + instrumentId + N * generation, the
+///   slot's: an order signed for an earlier instrument of a reused id never fills), the price is within each
 ///   filled order's limit, lots > 0, no filled order has expired, and the fee rates are at most the
 ///   signed maxima (a liquidator's fee, in buyFeePpm, against B's maximum; a LIQUIDATE has no other
 ///   fee: sellFeePpm = sellFee = 0);
@@ -30,7 +31,7 @@ template Fill() {
     signal input timestamp;
     signal input accountA;
     signal input accountB;
-    signal input instrumentId;
+    signal input marketId;      // the instrument's market id (the slot's: base + id + N * generation)
     signal input orderA[ORDER_FIELDS()];  // inspect: the whole order is passed; its id, size, type and time in force are the slot's (OrderWords, OrderStorage)
     signal input orderB[ORDER_FIELDS()];  // inspect: the whole order is passed; its id, size, type and time in force are the slot's (OrderWords, OrderStorage)
     signal input wordsA[2];     // OrderWords(orderA).w0, .w1
@@ -76,7 +77,6 @@ template Fill() {
     liqDir <== 2 * victimLong - 1; // +1: the liquidated account is long and sells
 
     // ---- order rules
-    signal marketId <== INSTRUMENT_MARKET_BASE() + instrumentId;
     isTrade * (orderA[O_ACCOUNT()] - accountA) === 0;
     isTrade * (orderA[O_MARKET()] - marketId) === 0;
     isTrade * orderA[O_SIDE()] === 0;

@@ -13,10 +13,33 @@ include "../../lib/select.circom";
 /// id (the last O of the N), any other kind strike 0; a perpetual has expiry 0, a dated instrument a
 /// non-zero expiry and funding cap 0; fundingCapPpm <= 10^6 and the funding horizon
 /// fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND), the selected entry sel of the
-/// table tableIn is empty (kind NONE), and tableOut is tableIn with reg added into that entry's
-/// I_SPEC_FIELDS registered fields (its funding index and settle price are kept). tableOut = tableIn
+/// table tableIn is free (FreeInstrument: never registered, or settled with no holder), and tableOut is
+/// tableIn with that entry replaced: the registered fields are reg, the funding index and the settle price
+/// 0, the holders kept (0: free), the generation one more than before if the id was registered before
+/// (so the market id its orders sign moves on: DERIVATIVES.md "Reusing an id"). tableOut = tableIn
 /// otherwise.
 /// The same rule is the custodian's and the witness builder's (registrationRule.test.ts).
+/// Proves: out = 1 exactly when an instrument entry is free for a registration: never registered (kind NONE;
+/// then every field is 0), or settled (settlePrice != 0) with no account holding a position in it
+/// (holders = 0); neverRegistered = 1 when kind is NONE. out is 0 or 1 (an unregistered entry has
+/// settlePrice 0, so the two cases never add up to 2). The custodian hands out an id again only when the
+/// latest accepted batch published it free (the oracle section's freeInstruments, Batch).
+template FreeInstrument() {
+    signal input kind;
+    signal input settlePrice;
+    signal input holders;
+    signal output out;
+    signal output neverRegistered;
+    component none = IsZero();
+    none.in <== kind;
+    neverRegistered <== none.out;
+    component unsettled = IsZero();
+    unsettled.in <== settlePrice;
+    component held = IsZero();
+    held.in <== holders;
+    out <== held.out * (none.out + 1 - unsettled.out);
+}
+
 template RegisterInstrument(N, O, U) {
     signal input isReg;
     signal input reg[I_SPEC_FIELDS()];
@@ -82,16 +105,27 @@ template RegisterInstrument(N, O, U) {
     signal regCapLot <== reg[I_CAP()] * reg[I_LOT()];
     component fundingHorizon = Num2Bits(fxBitLength(FUNDING_CAP_BOUND()));  // inspect: a range check; its bits are not used
     fundingHorizon.in <== isReg * (FUNDING_CAP_BOUND() - 1 - regCapLot * MAX_ORACLE_PRICE());
-    component wasEmpty = Select(N);
-    wasEmpty.sel <== sel;
-    for (var j = 0; j < N; j++) wasEmpty.values[j] <== tableIn[j][I_KIND()];
-    isReg * wasEmpty.out === 0;
+    component old[I_FIELDS()];  // inspect: the selected entry's fields; only kind, settle price and holders are judged
+    for (var f = 0; f < I_FIELDS(); f++) {
+        old[f] = Select(N);
+        old[f].sel <== sel;
+        for (var j = 0; j < N; j++) old[f].values[j] <== tableIn[j][f];
+    }
+    component free = FreeInstrument();
+    free.kind <== old[I_KIND()].out;
+    free.settlePrice <== old[I_SETTLE()].out;
+    free.holders <== old[I_HOLDERS()].out;
+    isReg * (1 - free.out) === 0;
     signal regSel[N];
     for (var j = 0; j < N; j++) {
         regSel[j] <== isReg * sel[j];
         for (var f = 0; f < I_FIELDS(); f++) {
             if (f < I_SPEC_FIELDS()) {
-                tableOut[j][f] <== tableIn[j][f] + regSel[j] * reg[f];
+                tableOut[j][f] <== tableIn[j][f] + regSel[j] * (reg[f] - tableIn[j][f]);
+            } else if (f == I_FUNDING() || f == I_SETTLE()) {
+                tableOut[j][f] <== tableIn[j][f] - regSel[j] * tableIn[j][f];
+            } else if (f == I_GENERATION()) {
+                tableOut[j][f] <== tableIn[j][f] + regSel[j] * (1 - free.neverRegistered);
             } else {
                 tableOut[j][f] <== tableIn[j][f];
             }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { applyOracleStep } from "../../../sequencer/derivatives/oracleStep.ts";
-import { instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
+import { INSTRUMENT_FIELDS, instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
 import { SETTLEMENT_WINDOW, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -34,11 +34,12 @@ async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate
     const input: Record<string, bigint | bigint[]> = { timestamp: BigInt(timestamp) };
     const { oldInsurance: _, oldBadDebt: __, ...oracleInputs } = step.inputs; // the insurance fund and the open bad debt are Batch inputs
     for (const [k, v] of Object.entries(oracleInputs)) input[k] = (Array.isArray(v) ? (v as bigint[] | bigint[][]).flat().map(fe) : fe(v as bigint)) as never;
-    const out = await outputs(wasm, input, N * 11 + 5 * N + 2);
+    const F = INSTRUMENT_FIELDS.length;
+    const out = await outputs(wasm, input, N * F + 5 * N + 2);
     const circuit = {
-      table: Array.from({ length: N }, (_, i) => out.slice(11 * i, 11 * i + 11)),
+      table: Array.from({ length: N }, (_, i) => out.slice(F * i, F * i + F)),
       risks: Array.from({ length: N }, (_, i) => ({
-        mark: out[11 * N + i], imLong: out[12 * N + i], imShort: out[13 * N + i], mmLong: out[14 * N + i], mmShort: out[15 * N + i],
+        mark: out[F * N + i], imLong: out[(F + 1) * N + i], imShort: out[(F + 2) * N + i], mmLong: out[(F + 3) * N + i], mmShort: out[(F + 4) * N + i],
       })),
     };
     const ts = { table: state.instruments.map(instrumentInputs), risks: step.risks };

@@ -92,10 +92,10 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
     });
 
     it("refuses a registration over a registered instrument id (an identical one, and one with other margins)", async () => {
-      await refuses(derivativesState(), [register(PERP, PERP_SPEC)], rule("RegisterInstrument", "isReg * wasEmpty.out === 0"), NO_ORACLE);
+      await refuses(derivativesState(), [register(PERP, PERP_SPEC)], rule("RegisterInstrument", "isReg * (1 - free.out) === 0"), NO_ORACLE);
       const state = fresh();
       buildBatch(state, [register(FUTURE, FUTURE_SPEC)], { batchNumber: 1, timestamp: NOW, oracle: null });
-      await refuses(state, [register(FUTURE, { ...FUTURE_SPEC, imPpm: 1_000_000n })], rule("RegisterInstrument", "isReg * wasEmpty.out === 0"), NO_ORACLE);
+      await refuses(state, [register(FUTURE, { ...FUTURE_SPEC, imPpm: 1_000_000n })], rule("RegisterInstrument", "isReg * (1 - free.out) === 0"), NO_ORACLE);
     });
 
     it("refuses initial margin above 10^6 ppm and zero maintenance margin", async () => {

@@ -11,7 +11,7 @@ import { getContract, hexToBytes } from "viem";
 import { buildBabyjub } from "circomlibjs";
 
 import {
-  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType, type OracleShape,
+  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, freeMaskBytes, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType, type OracleShape,
 } from "../../../sequencer/protocol/constants.ts";
 import { encodeExitPublicData, exitPublicInput, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -43,13 +43,16 @@ const value = (bits: number): bigint => {
   return rand(bits);
 };
 
+/** A random mask of `instruments` bits (edges included); 0 without instruments. */
+const randomMask = (instruments: number): bigint => (instruments === 0 ? 0n : value(instruments));
+
 /** A record of `type` with every field random (edges included) within its byte width. */
 function randomRecord(type: TxType): SlotRecord {
   const fields = RECORD_LAYOUT[type].map(([name, bytes]) => [name, value(8 * bytes)]);
   return { type, ...Object.fromEntries(fields) } as SlotRecord;
 }
 
-/** An oracle section with random fields: rates are signed 24-bit. */
+/** An oracle section with random fields: rates are signed 24-bit, the free mask has a bit per instrument id. */
 function randomOracle(s: OracleShape): OracleSection {
   return {
     used: Math.random() < 0.5, key: value(256), time: value(32), fundingEpoch: value(32),
@@ -57,6 +60,7 @@ function randomOracle(s: OracleShape): OracleSection {
     vols: Array.from({ length: s.optionInstruments }, () => value(24)),
     rates: Array.from({ length: s.instruments }, () => value(24) - (1n << 23n)),
     settleExpiry: value(32), settlePrices: Array.from({ length: s.underlyings }, () => value(56)),
+    freeInstruments: randomMask(s.instruments),
   };
 }
 
@@ -119,6 +123,39 @@ describe("PublicData.sol", () => {
         BigInt(shape.slots), BigInt(shape.derivSlots), BigInt(shape.underlyings), BigInt(shape.optionInstruments), BigInt(shape.instruments),
       ]);
       assert.equal(length, BigInt(publicDataBytes({ ...TEST_PARAMS, ...shape })));
+    }
+  });
+
+  it("sizes the free-instrument mask as TS freeMaskBytes: ceil(instruments / 8), none without instruments", async () => {
+    for (const instruments of [0, 1, 2, 7, 8, 9, 15, 16, 17, 64, 255, 256]) {
+      assert.equal(await harness.read.freeMaskBytes([BigInt(instruments)]), BigInt(freeMaskBytes(instruments)), `${instruments}`);
+    }
+    assert.deepEqual([0, 1, 8, 9].map(freeMaskBytes), [0, 1, 1, 2]);
+  });
+
+  it("reads the free-instrument mask at the oracle section's end as the TS encoder wrote it, whatever surrounds it", async () => {
+    // Shapes of every custodian (up to 7 instruments) and wider masks (2 and 3 bytes), with every field and record
+    // random: the mask must come out exact, its neighbours (the last settlement price, the first record) left out.
+    const shapes: BatchShape[] = [];
+    for (let instruments = 0; instruments <= 7; instruments++) {
+      for (const optionInstruments of new Set([0, instruments >> 1, instruments])) {
+        for (const underlyings of [1, 4]) shapes.push({ slots: 2, derivSlots: 1, underlyings, optionInstruments, instruments });
+      }
+    }
+    shapes.push({ slots: 1, derivSlots: 2, underlyings: 2, optionInstruments: 3, instruments: 9 });
+    shapes.push({ slots: 1, derivSlots: 1, underlyings: 1, optionInstruments: 0, instruments: 16 });
+    shapes.push({ slots: 1, derivSlots: 1, underlyings: 3, optionInstruments: 5, instruments: 20 });
+    for (const shape of shapes) {
+      const masks = new Set([0n, (1n << BigInt(shape.instruments)) - 1n, randomMask(shape.instruments), randomMask(shape.instruments)]);
+      if (shape.instruments > 0) masks.add(1n).add(1n << BigInt(shape.instruments - 1));
+      for (const freeInstruments of masks) {
+        const oracle = { ...randomOracle(shape), freeInstruments };
+        const spot = Array.from({ length: shape.slots }, (_, k) => randomRecord(SPOT_TX_TYPES[k % SPOT_TX_TYPES.length]));
+        const pd = batchBytes({ oldRoot: value(256), newRoot: value(256), batchNumber: 3n, timestamp: 4n }, spot, shape, { oracle });
+        assert.equal(decodePublicData(pd, shape).oracle.freeInstruments, freeInstruments);
+        const read = await harness.read.decodeFreeInstruments([hex(pd), BigInt(shape.underlyings), BigInt(shape.optionInstruments), BigInt(shape.instruments)]);
+        assert.equal(read, freeInstruments, `${JSON.stringify(shape)} mask ${freeInstruments}`);
+      }
     }
   });
 

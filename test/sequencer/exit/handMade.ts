@@ -13,7 +13,7 @@ export const E8 = 100_000_000n;
 export const px = (quote: bigint) => quote * E8;
 export const P = px(3_000n);
 /** Lots of 0.01 underlying: lotValue(X) = X / 10^4 quote units; at 3,000 a lot is worth 30,000,000 (30 quote). */
-const lot = { underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n, fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n };
+const lot = { underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n, fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 };
 export const PERP: InstrumentState = { ...lot, kind: InstrumentKind.PERPETUAL, strike: 0n, expiry: 0, fundingCapPpm: 1_000n };
 export const FUTURE: InstrumentState = { ...lot, kind: InstrumentKind.FUTURE, strike: 0n, expiry: 1_800_000_000 };
 export const CALL: InstrumentState = { ...lot, kind: InstrumentKind.CALL, strike: P, expiry: 1_800_000_000 };

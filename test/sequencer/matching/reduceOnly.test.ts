@@ -27,7 +27,7 @@ const { alice, bob, carol } = traders;
 const PERP = 0;
 const PERP_MARKET = INSTRUMENT_MARKET_BASE + PERP;
 const AT = 300_000n; // 3,000 per unit: 30 quote per lot, initial margin 3 quote per lot
-const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 
 /** The engine over a spot market 0 and the perpetual's market, with the sequencer's routed risk; alice, bob and carol hold 50,000 quote of collateral. */
 function exchange() {

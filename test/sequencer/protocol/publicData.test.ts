@@ -33,7 +33,7 @@ const DERIV_RECORDS: SlotRecord[] = [
 const ORACLE: OracleSection = {
   used: true, key: (1n << 255n) | 987654321n, time: 1_700_000_000n, fundingEpoch: 2n ** 32n - 1n,
   prices: [3000n * 10n ** 8n, 2n ** 56n - 1n], vols: [600_000n, 2n ** 24n - 1n, 8192n], rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
-  settleExpiry: 2n ** 32n - 1n, settlePrices: [2n ** 56n - 1n, 3100n * 10n ** 8n],
+  settleExpiry: 2n ** 32n - 1n, settlePrices: [2n ** 56n - 1n, 3100n * 10n ** 8n], freeInstruments: 0b10110n,
 };
 /** ORACLE's shape: 2 underlyings, 3 option ids, 5 instruments. */
 const SHAPE = { underlyings: 2, optionInstruments: 3, instruments: 5 };
@@ -49,10 +49,12 @@ describe("public data encoding", () => {
     }
   });
 
-  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vols then rates, then the named expiry and its prices", () => {
+  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vols then rates, then the named expiry and its prices, then the mask of free instrument ids", () => {
     const bytes = encodeOracleSection(ORACLE);
     assert.equal(bytes.length, oracleSectionBytes(SHAPE));
-    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 3 + 5 * 3 + 4 + 2 * 7);
+    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 3 + 5 * 3 + 4 + 2 * 7 + 1);
+    // the mask closes the section: one byte for 5 ids, bit i for id i (ids 1, 2 and 4 free)
+    assert.equal(bytes[97], 0b10110);
     assert.equal(bytes[0], 1);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(1, 33)).toString("hex")}`), ORACLE.key);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(33, 37)).toString("hex")}`), ORACLE.time);
@@ -74,6 +76,15 @@ describe("public data encoding", () => {
     // Rate 0 is stored as 2^23: an unused section is not all zero bytes (1 price and 2 vols at the test sizes).
     assert.deepEqual([...zeros.subarray(0, 54)], Array(54).fill(0));
     assert.deepEqual([...zeros.subarray(54, 57)], [0x80, 0, 0]);
+    // a fresh table: every id free (4 at the test sizes)
+    assert.equal(zeros[zeros.length - 1], 0b1111);
+  });
+
+  it("refuses a mask of free instrument ids naming an id beyond the table, encoding and decoding", () => {
+    assert.throws(() => encodeOracleSection({ ...ORACLE, freeInstruments: 1n << 5n }), /names an id beyond 5/);
+    const bytes = encodeOracleSection(ORACLE);
+    bytes[97] = 0b100000;
+    assert.throws(() => decodeOracleSection(bytes, SHAPE), /names an id beyond 5/);
   });
 
   it("round-trips whole public data: header, oracle section, spot then derivatives records", () => {

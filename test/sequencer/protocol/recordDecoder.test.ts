@@ -29,6 +29,7 @@ const key = publicKeyOf(randomBytes(32));
 /** A state in which every account has nonce 41 and account 9 is long (size 3) in instrument 2, short elsewhere. */
 const STATE: RecordState = {
   account: (id) => ({ nonce: 41, deriv: { positions: [0, 1, 2, 3].map((i) => ({ size: id === 9 && i === 2 ? 3n : -3n })) } }),
+  instruments: [0, 1, 2, 3].map(() => ({ generation: 0 })),
 };
 
 /** The order a trade record implies: limit at the trade price, the widest size, the fee charged, no expiry, a dummy signature. */
@@ -185,7 +186,7 @@ describe("oracleFromSection", () => {
     const section: OracleSection = {
       used: true, key: compressPublicKey(key), time: w(4), fundingEpoch: w(4) - 1n,
       prices: [w(7), 1n << 16n], vols: [w(3), 1n << 13n], rates: [-(1n << 23n), (1n << 23n) - 1n, 0n, -1n],
-      settleExpiry: w(4), settlePrices: [w(7), 1n << 16n],
+      settleExpiry: w(4), settlePrices: [w(7), 1n << 16n], freeInstruments: 0b1010n,
     };
     const decoded = decodeOracleSection(encodeOracleSection(section), { underlyings: 2, optionInstruments: 2, instruments: 4 });
     assert.deepEqual(decoded, section, "the encoder round-trips");

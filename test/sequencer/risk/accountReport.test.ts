@@ -14,7 +14,7 @@ import { liquidationPrices } from "../../../sequencer/risk/liquidationPrice.ts";
 import type { MarketParams, OrderView } from "../../../sequencer/matching/types.ts";
 import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
-const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 const CALL = 2;
 const inputs = { time: NOW, prices: [PRICE], vols: MARKET_VOLS };
 

@@ -7,7 +7,7 @@ import { DerivativesRisk, instrumentOf } from "../../../sequencer/risk/derivativ
 import type { FillEvent, MarketParams, OrderView } from "../../../sequencer/matching/types.ts";
 import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
-const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 const market = {} as MarketParams;
 const view = (accountId: number, orderId: bigint, side: 0 | 1, lots: bigint, priceTicks = 300_000n, instrument = 0): OrderView => ({
   accountId, orderId, marketId: INSTRUMENT_MARKET_BASE + instrument, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
@@ -23,9 +23,10 @@ function risk(): DerivativesRisk {
 }
 
 describe("derivatives risk", () => {
-  it("maps market ids to instruments", () => {
-    assert.equal(instrumentOf(INSTRUMENT_MARKET_BASE + 3), 3);
-    assert.equal(instrumentOf(5), null);
+  it("maps market ids to instruments, of any generation (a reused id's market ids step by the number of ids)", () => {
+    assert.equal(instrumentOf(INSTRUMENT_MARKET_BASE + 3, 4), 3);
+    assert.equal(instrumentOf(INSTRUMENT_MARKET_BASE + 3 + 2 * 4, 4), 3);
+    assert.equal(instrumentOf(5, 4), null);
   });
 
   it("accepts orders while equity covers the worst case and refuses the next, changing nothing", () => {

@@ -10,7 +10,7 @@ import { accountRisk, lotRisk, lotValue, type DerivAccount, type InstrumentState
 import { liquidationPrices } from "../../../sequencer/risk/liquidationPrice.ts";
 import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
-const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 const inputs = { time: NOW, prices: [PRICE], vols: MARKET_VOLS };
 const [PERP, , CALL, PUT] = [0, 1, 2, 3];
 

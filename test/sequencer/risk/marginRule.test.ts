@@ -6,7 +6,7 @@ import { lotRisk, type DerivAccount, type InstrumentState } from "../../../seque
 import { marginView, orderLoss, type OpenOrder } from "../../../sequencer/risk/marginRule.ts";
 import { INSTRUMENTS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
-const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 const risks = table.map((i) => lotRisk(i, PRICE, VOL, NOW));
 const flat = (collateral: bigint): DerivAccount => ({ collateral, positions: table.map(() => ({ size: 0n, snapshot: 0n })) });
 const order = (fields: Partial<OpenOrder>): OpenOrder => ({ instrumentId: 0, side: Side.BUY, priceTicks: 300_000n, lots: 10n, maxFeePpm: 0, ...fields });

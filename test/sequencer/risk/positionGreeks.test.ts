@@ -5,7 +5,7 @@ import type { InstrumentState } from "../../../sequencer/derivatives/formulas.ts
 import { addGreeks, NO_GREEKS, positionGreeks } from "../../../sequencer/risk/positionGreeks.ts";
 import { INSTRUMENTS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
-const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n }));
+const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 
 describe("position greeks", () => {
   it("a perpetual's delta is its size in underlying units, nothing else", () => {
