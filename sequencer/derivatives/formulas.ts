@@ -29,6 +29,9 @@ export function lotValue(price: bigint, lotSizeE6: bigint): bigint {
  */
 export type InstrumentState = InstrumentSpec & { fundingIndex: bigint; settlePrice: bigint; holders: number; generation: number };
 
+/** An instrument as the API lists it (`GET /v1/instruments`): the proven state's fields but `holders`, which the sequencer's risk view does not keep. */
+export type ListedInstrument = Omit<InstrumentState, "holders">;
+
 export const EMPTY_INSTRUMENT: InstrumentState = {
   kind: InstrumentKind.NONE, underlying: 0, lotSizeE6: 0n, tickValue: 0n, imPpm: 0n, mmPpm: 0n, strike: 0n, expiry: 0,
   fundingCapPpm: 0n, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0,
@@ -73,7 +76,7 @@ export const isDated = (kind: number): boolean => kind === InstrumentKind.FUTURE
  * "live" otherwise.
  */
 export type InstrumentStatus = "live" | "expired" | "settled";
-export function instrumentStatus(inst: InstrumentState, oracleTime: number | null): InstrumentStatus {
+export function instrumentStatus(inst: ListedInstrument, oracleTime: number | null): InstrumentStatus {
   if (inst.settlePrice !== 0n) return "settled";
   return isDated(inst.kind) && oracleTime !== null && oracleTime >= inst.expiry ? "expired" : "live";
 }

@@ -13,7 +13,7 @@ import type { EngineEvent } from "../matching/index.ts";
 import { OrderType, TimeInForce, type Side, type TriggerType } from "../protocol/constants.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { AccountReport } from "../risk/accountReport.ts";
-import type { InstrumentState, InstrumentStatus } from "../derivatives/formulas.ts";
+import type { InstrumentStatus, ListedInstrument } from "../derivatives/formulas.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import { signCancel, signOrder, signTransfer, signWithdrawal } from "../protocol/signing.ts";
 import { StreamClient, type StreamClientOptions } from "./streamClient.ts";
@@ -253,7 +253,7 @@ export class ExchangeClient {
   }
 
   /** The registered instruments with their mark per lot at the latest oracle update. */
-  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; instruments: (InstrumentState & { instrumentId: number; marketId: number; status: InstrumentStatus; markPerLot: bigint | null; volPpm: bigint | null })[] }> {
+  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; instruments: (ListedInstrument & { instrumentId: number; marketId: number; status: InstrumentStatus; markPerLot: bigint | null; volPpm: bigint | null })[] }> {
     return this.#get("/v1/instruments");
   }
 

@@ -18,7 +18,7 @@
 import { signOracleUpdate } from "../derivatives/oracleSigner.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { InstrumentKind, PPM } from "../protocol/constants.ts";
-import { isDated, isOption, type InstrumentState } from "../derivatives/formulas.ts";
+import { isDated, isOption, type ListedInstrument } from "../derivatives/formulas.ts";
 import type { ExpirySettlement } from "../protocol/messages.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { apiRequest, type ExchangeClient } from "./client.ts";
@@ -28,7 +28,7 @@ import { apiRequest, type ExchangeClient } from "./client.ts";
  * option registered there (null when the id holds no option yet: its vol marks nothing until one is registered,
  * and then only until the next update). A skew or a term structure is a function of the option's strike and expiry.
  */
-export type VolSurface = (instrumentId: number, option: InstrumentState | null) => bigint;
+export type VolSurface = (instrumentId: number, option: ListedInstrument | null) => bigint;
 
 /** A flat surface: every option on underlying u at `vols[u]`; an id without an option at the first underlying's. */
 export function flatVols(vols: readonly bigint[]): VolSurface {
@@ -110,7 +110,7 @@ export class OracleFeeder {
    * Records `prices` as the expiry prices of every listed expiry reached at `time` for the first time, and
    * returns the earliest expiry of an unsettled dated instrument with its prices (null when none is due).
    */
-  #settlement(instruments: readonly InstrumentState[], time: number, prices: readonly bigint[]): ExpirySettlement | null {
+  #settlement(instruments: readonly ListedInstrument[], time: number, prices: readonly bigint[]): ExpirySettlement | null {
     let due: number | null = null;
     for (const inst of instruments) {
       if (!isDated(inst.kind) || inst.expiry > time) continue;

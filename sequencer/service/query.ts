@@ -189,7 +189,8 @@ export class SequencerQuery implements ExchangeQuery {
       instrumentSlots: this.params.instruments,
       optionSlots: this.params.optionInstruments,
       underlyings: this.params.underlyings,
-      instruments: risk.instruments.flatMap((inst, i) =>
+      // `holders` is the proven table's, which the risk view does not keep (it follows intake): left out
+      instruments: risk.instruments.flatMap(({ holders: _, ...inst }, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{
           instrumentId: i, marketId: instrumentMarketId(i, inst.generation, this.params.instruments), ...inst, status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
           volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null,

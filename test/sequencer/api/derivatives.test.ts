@@ -95,7 +95,7 @@ describe("api: GET /v1/instruments", () => {
     const [perp, future] = marked.body.instruments;
     assert.deepEqual(perp, {
       instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100",
-      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", holders: 0, generation: 0, status: "live", markPerLot: MARK.toString(), volPpm: null,
+      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", generation: 0, status: "live", markPerLot: MARK.toString(), volPpm: null,
     });
     assert.equal(future.expiry, EXPIRY);
     const futureState = { ...INSTRUMENTS[FUTURE], fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 };
