@@ -166,6 +166,18 @@ describe("txFromRecord: the one record decoder", () => {
     assert.equal(tx.liquidator.side, Side.SELL);
   });
 
+  it("rebuilds a derivatives trade's and a liquidation's orders with the market id of the instrument's generation (a reused id)", () => {
+    const relisted: RecordState = { ...STATE, instruments: [0, 1, 2, 3].map((i) => ({ generation: i === 2 ? 3 : 0 })) };
+    const market = INSTRUMENT_MARKET_BASE + 2 + 4 * 3;
+    for (const type of [TxType.DERIV_TRADE, TxType.LIQUIDATE] as const) {
+      const [record] = CASES[type];
+      const tx = txFromRecord(decodeRecord(encodeRecord({ ...record, instrumentId: 2n } as SlotRecord)), relisted);
+      if (tx.type === TxType.DERIV_TRADE) assert.deepEqual([tx.buy.marketId, tx.sell.marketId], [market, market]);
+      else if (tx.type === TxType.LIQUIDATE) assert.equal(tx.liquidator.marketId, market);
+      else assert.fail(`decoded ${tx.type}`);
+    }
+  });
+
   it("decodes request records without a state, and refuses, with a clear error, records that need one", () => {
     for (const type of REQUEST_TYPES) {
       assert.deepEqual(txFromRecord(CASES[type][0]), CASES[type][1]);

@@ -48,6 +48,19 @@ describe("derivatives risk", () => {
     assert.equal(r.reserve(view(1, 1n, Side.BUY, 1n, 300_000n, 1), market), false);
   });
 
+  it("refuses orders signed for an earlier instrument of a reused id (STALE_MARKET) and accepts the id's current market", () => {
+    const r = risk();
+    const relisted = table.map((t, i) => (i === 1 ? { ...t, generation: 1 } : t));
+    r.setMarket(relisted, relisted.map((i) => lotRisk(i, PRICE, VOL, NOW)), null);
+    const current = INSTRUMENT_MARKET_BASE + 1 + 4;
+    assert.equal(r.marketUntradable(INSTRUMENT_MARKET_BASE + 1), "STALE_MARKET");
+    assert.equal(r.marketUntradable(INSTRUMENT_MARKET_BASE + 1 + 2 * 4), "STALE_MARKET", "a generation not listed yet");
+    assert.equal(r.marketUntradable(current), null);
+    assert.equal(r.marketUntradable(5), "UNKNOWN_INSTRUMENT", "a spot market id");
+    assert.equal(r.reserve(view(1, 1n, Side.BUY, 1n, 300_000n, 1), market), false, "the old market: nothing reserved");
+    assert.equal(r.reserve({ ...view(1, 2n, Side.BUY, 1n, 300_000n, 1), marketId: current }, market), true);
+  });
+
   it("applies a fill exactly as DERIV_TRADE: cash, fees, sizes; and tracks the remaining open lots", () => {
     const r = risk();
     const maker = view(2, 1n, Side.SELL, 100n);
