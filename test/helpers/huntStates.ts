@@ -17,6 +17,17 @@ export function aliceLongFuture(): ExchangeState {
   return state;
 }
 
+/**
+ * aliceLongFuture() after the expiry (AT_EXPIRY) and both positions SETTLEd: the future's id (1) is free (settled,
+ * nobody holds it), and so are the call's and the put's (settled, never traded).
+ */
+export function freedFuture(): ExchangeState {
+  const state = aliceLongFuture();
+  buildBatch(state, [{ type: TxType.SETTLE, accountId: 1, instrumentId: 1 }], { ...AT_EXPIRY, batchNumber: 38 });
+  buildBatch(state, [{ type: TxType.SETTLE, accountId: 2, instrumentId: 1 }], { ...AT_EXPIRY, batchNumber: 39 });
+  return state;
+}
+
 /** The call (instrument 2)'s mark per lot (quote units) at underlying price `price` (1e-8 quote) and time NOW. */
 export function callMark(state: ExchangeState, price: bigint): bigint {
   return optionMark(state.instruments[2], price, VOL, NOW);

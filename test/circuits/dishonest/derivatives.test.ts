@@ -1,13 +1,14 @@
 /**
  * Dishonest-operator generator, derivatives slots (issue 11, "Hunting the rest"): for each derivatives
- * transaction type (DERIV_TRADE, LIQUIDATE, DELEVERAGE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW) an honest batch is
+ * transaction type (DERIV_TRADE, LIQUIDATE, DELEVERAGE, SETTLE, TRANSFER, REGISTER_INSTRUMENT (on a fresh id and over a
+ * freed one), FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW) an honest batch is
  * built, then every value the operator chooses in the derivatives slot's circuit input is changed to
  * wrong values and the operator's other choices (other signed orders, victims, prices, sizes) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
  * hole (type, field, mutation, why); the log has one line per candidate with the constraint that
  * refused it. Sampling: HUNT_PER_FIELD (default 1), HUNT_SEED (default 1), HUNT=full for all of them.
  */
-import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
+import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -19,7 +20,7 @@ import {
 } from "../../helpers/derivatives.ts";
 import { deleverageAmount } from "../../../sequencer/derivatives/formulas.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
-import { aliceLongFuture, AT_EXPIRY, callMark, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
+import { aliceLongFuture, AT_EXPIRY, callMark, freedFuture, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
 
 const { alice, bob, carol } = traders;
 const [PERP, FUTURE, CALL] = [0, 1, 2];
@@ -50,6 +51,10 @@ const optionLiquidation = (liquidator: typeof alice, priceTicks: bigint, lots = 
   type: TxType.LIQUIDATE, liquidatedAccountId: dave.accountId, lots, priceTicks, liquidatorFeePpm: 0,
   liquidator: derivOrder(liquidator, CALL, { orderId: 2n, side: Side.BUY, priceTicks, sizeLots: 100n }),
 });
+
+/** A registration of `spec` at `instrumentId`; NEXT_FUTURE: the next month's future, listed at a free id. */
+const relist = (instrumentId: number, spec: InstrumentSpec): BatchTx => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId, ...spec });
+const NEXT_FUTURE: InstrumentSpec = { ...INSTRUMENTS[FUTURE], expiry: EXPIRY + 30 * 86_400 };
 
 /** derivativesState() with dave's key registered and nothing else: an account without collateral. */
 function withDave(): ExchangeState {
@@ -137,6 +142,12 @@ function scenarios(): Scenario[] {
       { label: "alice's transfer signed by bob's key", txs: [transfer(alice, false, 1_000_000_000n, 1, bob.key)] },
     ]),
     s("REGISTER_INSTRUMENT", new ExchangeState(TEST_PARAMS), [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: CALL, ...INSTRUMENTS[CALL] }], { ...OPTS, oracle: null }),
+    // a reused id (DERIVATIVES.md "Reusing an id"): the future settled and both positions closed, so its id is free
+    s("REGISTER_INSTRUMENT over a free id", freedFuture(), [relist(FUTURE, NEXT_FUTURE)], { ...AT_EXPIRY, oracle: null }, [
+      { label: "over the perpetual (it never settles)", txs: [relist(PERP, INSTRUMENTS[PERP])] },
+      { label: "a call over the settled call's id (settled, never held)", txs: [relist(CALL, { ...INSTRUMENTS[CALL], expiry: NEXT_FUTURE.expiry })] },
+      { label: "over the free future's id, with the batch's oracle update", txs: [relist(FUTURE, NEXT_FUTURE)], opts: AT_EXPIRY },
+    ]),
   ];
 }
 
