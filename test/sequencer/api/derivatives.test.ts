@@ -10,7 +10,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { get, post, wire, type App } from "../../helpers/apiInject.ts";
-import { fundingStep, lotRisk, optionMark } from "../../../sequencer/derivatives/formulas.ts";
+import { fundingStep, isFreeInstrument, lotRisk, optionMark } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, SETTLEMENT_WINDOW, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
@@ -550,6 +550,46 @@ describe("sdk: derivatives", () => {
     await seq.drain(); // the batches carrying both updates are proven and posted
     chain.now += 60;
     assert.equal((await feeder.publish(a, [320_000_000_000n], [VOL])).update.settlement, null, "settled: nothing left to name");
+  });
+
+  it("relists a settled future's id once both positions are settled: a new market id; orders for the old one refused (STALE_MARKET), the new one trades", async () => {
+    const { seq, chain, app } = await ready();
+    for (const t of [alice, bob]) assert.equal((await post(app, "/v1/transfers", transfer(t, 10_000n * QUOTE, 0))).status, 200);
+    await post(app, "/v1/orders", derivOrder(bob, FUTURE, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    await post(app, "/v1/orders", derivOrder(alice, FUTURE, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
+    await seq.drain();
+    assert.equal(seq.state.instruments[FUTURE].holders, 2, "the proven table counts alice and bob");
+    // the expiry settles the future; the sequencer SETTLEs both positions, so its id is free
+    chain.now = EXPIRY + 10;
+    assert.equal((await post(app, "/v1/oracle/updates", oracleUpdate({ time: EXPIRY + 5, prices: [310_000_000_000n] }))).status, 200);
+    await seq.drain();
+    assert.equal(seq.state.instruments[FUTURE].holders, 0);
+    assert.ok(isFreeInstrument(seq.state.instruments[FUTURE]));
+    // the custodian hands the id out again (the fake custodian: the request as it would queue it)
+    const next = { ...INSTRUMENTS[FUTURE], expiry: EXPIRY + 30 * 86_400 };
+    seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: FUTURE, ...next });
+    chain.now += 60;
+    assert.equal((await post(app, "/v1/oracle/updates", oracleUpdate({ time: chain.now - 5, prices: [310_000_000_000n] }))).status, 200);
+    await seq.drain();
+    const listed = (await get(app, "/v1/instruments")).body.instruments.find((i: { instrumentId: number }) => i.instrumentId === FUTURE);
+    const market = INSTRUMENT_MARKET_BASE + FUTURE + 4 * 1;
+    assert.deepEqual([listed.marketId, listed.generation, listed.expiry, listed.status, listed.settlePrice], [market, 1, next.expiry, "live", "0"]);
+    // an order signed for the settled future's market is refused and changes nothing
+    const before = stateOf(seq);
+    const stale = await post(app, "/v1/orders", derivOrder(alice, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: 310_000n, sizeLots: 5n }));
+    assert.equal(stale.status, 400);
+    assert.equal(stale.body.code, "STALE_MARKET");
+    assert.deepEqual(stateOf(seq), before);
+    // the new instrument trades at its own market id and the batch is built (every circuit rule checked)
+    await post(app, "/v1/orders", derivOrder(bob, FUTURE, { orderId: 2n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 5n, marketId: market }));
+    const filled = await post(app, "/v1/orders", derivOrder(alice, FUTURE, { orderId: 3n, side: Side.BUY, priceTicks: 310_000n, sizeLots: 5n, marketId: market }));
+    assert.ok(filled.body.events.some((e: { type: string }) => e.type === "fill"), JSON.stringify(filled.body));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 5n);
+    assert.equal(seq.state.instruments[FUTURE].holders, 2);
+    const report = (await get(app, "/v1/accounts/1/derivatives")).body;
+    const position = report.positions.find((p: { instrumentId: number }) => p.instrumentId === FUTURE);
+    assert.deepEqual([position.marketId, position.size, position.realisedPnl], [market, "5", "0"], "the settled future's bookkeeping is not the new one's");
   });
 
   it("OracleFeeder: funding rate clamp((mid - index) / index) from the perpetual's book when an epoch ends, 0 otherwise", async () => {
