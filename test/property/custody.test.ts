@@ -43,6 +43,10 @@
  * window; the first update after it names no expiry (they stay expired and unsettled, options marked at intrinsic)
  * and the ones after it name the expiry at that update's price (DERIVATIVES.md "Expiry"), so they settle then.
  *
+ * Once the dated instruments are settled and every position in them SETTLEd, the future's id is free and a new future
+ * is listed there (generation 1: its orders sign a new market id); RELISTED_BATCHES more batches trade it beside the
+ * perpetual, and the dishonest run also tries to fill orders signed for the settled future's market on it.
+ *
  * Every honest batch must also be accepted by the circuit (liveness). CUSTODY_SEEDS (default "1,6"; longer runs: "1,2,3,...") lists
  * the seeds of each run; CUSTODY_HOURS (default 6; 24 or more for longer runs) the hours to the dated instruments' expiry (the run's
  * length). A failure lists every violation with the batch that caused it, and the batches up to the first.
@@ -52,10 +56,10 @@ import assert from "node:assert/strict";
 import { buildBatch, type BatchOptions, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, DerivTx, InstrumentSpec, SpotTx } from "../../sequencer/protocol/transactions.ts";
-import { deleverageAmount, isDated, isOption, lotRisk, NO_RISK, settleFunding, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
+import { deleverageAmount, isDated, isFreeInstrument, isOption, lotRisk, NO_RISK, settleFunding, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
-import { InstrumentKind, LIQ_BAND_PPM, PPM, SETTLEMENT_WINDOW, Side, TxType } from "../../sequencer/protocol/constants.ts";
+import { InstrumentKind, LIQ_BAND_PPM, PPM, SETTLEMENT_WINDOW, Side, TxType, instrumentMarketId, marketInstrument } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS, volsByInstrument } from "../../sequencer/protocol/params.ts";
 import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
@@ -75,6 +79,8 @@ const EXPIRY = NOW + HOURS * 3_600;
 const SEEDS = (process.env.CUSTODY_SEEDS ?? "1,6").split(",").map(Number);
 /** Odd seeds: the sequencer is down from before the expiry until this long after the next batch time (past the window). */
 const OUTAGE_SECONDS = SETTLEMENT_WINDOW + 1_800;
+/** Batches of activity after the future's id is relisted (with RELISTED: the same future, a month later). */
+const RELISTED_BATCHES = 8;
 /** One batch in GAP_ODDS (when the price may move) gaps by 8% to 15%. */
 const GAP_ODDS = 8;
 const [alice, bob, carol, dave, erin, frank] = [1, 2, 3, 4, 5, 6].map(testTrader);
@@ -89,6 +95,8 @@ const SPECS: InstrumentSpec[] = [
   { ...linear, kind: InstrumentKind.CALL, strike: STRIKE, expiry: EXPIRY, fundingCapPpm: 0n },
   { ...linear, kind: InstrumentKind.PUT, strike: STRIKE, expiry: EXPIRY, fundingCapPpm: 0n },
 ];
+/** The future listed at the settled future's id (1) once it is free: the same terms, a month later. */
+const RELISTED: InstrumentSpec = { ...SPECS[1], expiry: EXPIRY + 30 * 86_400 };
 const QUOTE = 1_000_000n;
 const BASE_TOKEN = 1;
 
@@ -121,6 +129,8 @@ class Run {
   /** The price of the first update at or after the expiry: what the oracle names for it once the outage is over. */
   expiryPrice: bigint | null = null;
   naming = false;
+  /** Whether the future's id was relisted (RELISTED), after the expiry settled and closed it. */
+  relisted = false;
   private readonly orderIds = new Map<number, bigint>();
 
   constructor(readonly mode: Mode, readonly seed: number, readonly wasm: string) {
@@ -295,18 +305,23 @@ class Run {
 
   // ---- transactions
 
+  /** The market id orders on `instrument` sign now (its generation's: a relisted id's is not its first). */
+  marketOf(instrument: number): number {
+    return instrumentMarketId(instrument, this.state.instruments[instrument].generation, TEST_PARAMS.instruments);
+  }
+
   transfer(t: TestTrader, toCollateral: boolean, amount: bigint, nonceOffset = 0): DerivTx {
     return { type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral, amount, nonce: this.state.account(t.accountId).nonce + nonceOffset }) };
   }
 
   derivTrade(buyer: TestTrader, seller: TestTrader, instrument: number, lots: bigint, priceTicks: bigint): DerivTx {
-    const o = (t: TestTrader, side: Side) => derivOrder(t, instrument, { orderId: this.nextOrderId(t), side, priceTicks, sizeLots: lots, maxFeePpm: 1_000 });
+    const o = (t: TestTrader, side: Side) => derivOrder(t, instrument, { orderId: this.nextOrderId(t), side, priceTicks, sizeLots: lots, maxFeePpm: 1_000, marketId: this.marketOf(instrument) });
     return { type: TxType.DERIV_TRADE, buy: o(buyer, Side.BUY), sell: o(seller, Side.SELL), lots, priceTicks, buyFeePpm: 500, sellFeePpm: 100 };
   }
 
   liquidation(victim: number, instrument: number, liquidator: TestTrader, lots: bigint, priceTicks: bigint, feePpm = 0): DerivTx {
     const long = this.state.account(victim).deriv.positions[instrument].size > 0n;
-    const o = derivOrder(liquidator, instrument, { orderId: this.nextOrderId(liquidator), side: long ? Side.BUY : Side.SELL, priceTicks, sizeLots: lots, maxFeePpm: 1_000 });
+    const o = derivOrder(liquidator, instrument, { orderId: this.nextOrderId(liquidator), side: long ? Side.BUY : Side.SELL, priceTicks, sizeLots: lots, maxFeePpm: 1_000, marketId: this.marketOf(instrument) });
     return { type: TxType.LIQUIDATE, liquidatedAccountId: victim, liquidator: o, lots, priceTicks, liquidatorFeePpm: feePpm };
   }
 
@@ -353,7 +368,8 @@ class Run {
       return { type: TxType.INSURANCE_WITHDRAW, amount: (fund * BigInt(this.between(1, 10))) / 8n };
     }
     if (x < 0.6) {
-      const instrument = expired ? 0 : this.pick([0, 1, 2, 2, 3, 3]);
+      // after the expiry: the perpetual, and the future relisted at the settled future's id once it is (RELISTED)
+      const instrument = expired ? (this.relisted ? this.pick([0, 1, 1]) : 0) : this.pick([0, 1, 2, 2, 3, 3]);
       const option = isOption(SPECS[instrument].kind);
       // option buyers include dave and erin, who have little or no collateral (paper Definition 6: the buyer pays the premium)
       const frankBuys = !option && this.random() < 0.3;
@@ -487,6 +503,13 @@ class Run {
         return this.liquidation(healthy, i, l, abs(this.state.account(healthy).deriv.positions[i].size), r.risks[i].mark / SPECS[i].tickValue);
       }],
     ];
+    if (this.relisted) {
+      // an order signed for the settled future's market (generation 0), filled on the future relisted at its id
+      choices.push([`${name(t.accountId)} buys the relisted future with orders signed for the settled future's market`, () => {
+        const stale = (x: TestTrader, side: Side) => derivOrder(x, 1, { orderId: this.nextOrderId(x), side, priceTicks: r.risks[1].mark / SPECS[1].tickValue, sizeLots: 10n, maxFeePpm: 1_000 });
+        return { type: TxType.DERIV_TRADE, buy: stale(t, Side.BUY), sell: stale(other, Side.SELL), lots: 10n, priceTicks: r.risks[1].mark / SPECS[1].tickValue, buyFeePpm: 500, sellFeePpm: 100 };
+      }]);
+    }
     const [label, make] = this.pick(choices);
     const tx = make();
     if (tx) out.push([label, tx]);
@@ -577,6 +600,13 @@ class Run {
   async play(): Promise<void> {
     await this.setup();
     while (this.time < EXPIRY || this.unsettled() || this.state.instruments.some((i) => isDated(i.kind) && i.settlePrice === 0n)) await this.step();
+    // Relisting (DERIVATIVES.md "Reusing an id"): every position in the settled future is SETTLEd, so its id is
+    // free; a new future is listed there and trades beside the perpetual for RELISTED_BATCHES batches.
+    if (!isFreeInstrument(this.state.instruments[1])) this.violations.push(`batch ${this.batchNumber}: the settled future's id is not free after every position settled`);
+    this.time += 60;
+    await this.commitHonest([], { type: TxType.REGISTER_INSTRUMENT, instrumentId: 1, ...RELISTED }, this.oracleAt(this.price, this.epoch, 0n), "the future's id relisted");
+    this.relisted = true;
+    for (let k = 0; k < RELISTED_BATCHES; k++) await this.step();
   }
 
   report(): string {
@@ -595,6 +625,11 @@ class Run {
 }
 
 const abs = (v: bigint) => (v < 0n ? -v : v);
+/** "instrument i" for an order's market id, with the generation of a relisted id ("instrument 1, relisted"). */
+const instrumentName = (marketId: number) => {
+  const m = marketInstrument(marketId, TEST_PARAMS.instruments);
+  return m ? `instrument ${m.id}${m.generation ? ", relisted" : ""}` : `market ${marketId}`;
+};
 const fmt = (units: bigint) => `${units < 0n ? "-" : ""}${(abs(units) / QUOTE).toLocaleString("en")}.${(abs(units) % QUOTE).toString().padStart(6, "0")}`;
 const fmtPrice = (p: bigint) => (Number(p) / 1e8).toFixed(2);
 
@@ -611,8 +646,8 @@ function describeTxs(txs: readonly BatchTx[]): string {
       case TxType.DEPOSIT: return `deposit ${name(tx.accountId)} ${tx.tokenId === 0 ? `${fmt(tx.amount)} quote` : `${tx.amount} base`}`;
       case TxType.WITHDRAW: return `withdraw ${name(tx.request.accountId)} ${tx.request.tokenId === 0 ? `${fmt(tx.request.amount)} quote` : `${tx.request.amount} base`}`;
       case TxType.TRADE: return `spot ${name(tx.buy.accountId)} buys ${tx.lots} from ${name(tx.sell.accountId)}`;
-      case TxType.DERIV_TRADE: return `${name(tx.buy.accountId)} buys ${tx.lots} of instrument ${tx.buy.marketId - 0x8000} from ${name(tx.sell.accountId)} at ${tx.priceTicks}`;
-      case TxType.LIQUIDATE: return `${name(tx.liquidator.accountId)} liquidates ${tx.lots} of ${name(tx.liquidatedAccountId)}'s instrument ${tx.liquidator.marketId - 0x8000} at ${tx.priceTicks}`;
+      case TxType.DERIV_TRADE: return `${name(tx.buy.accountId)} buys ${tx.lots} of ${instrumentName(tx.buy.marketId)} from ${name(tx.sell.accountId)} at ${tx.priceTicks}`;
+      case TxType.LIQUIDATE: return `${name(tx.liquidator.accountId)} liquidates ${tx.lots} of ${name(tx.liquidatedAccountId)}'s ${instrumentName(tx.liquidator.marketId)} at ${tx.priceTicks}`;
       case TxType.DELEVERAGE: return `${name(tx.counterpartyAccountId)} takes ${tx.lots} of ${name(tx.deleveragedAccountId)}'s instrument ${tx.instrumentId} at the mark, paying ${fmt(tx.amount)} of its deficit`;
       case TxType.SETTLE: return `settle ${name(tx.accountId)} instrument ${tx.instrumentId}`;
       case TxType.TRANSFER: return `${name(tx.request.accountId)} moves ${fmt(tx.request.amount)} ${tx.request.toCollateral ? "to" : "from"} collateral`;
