@@ -10,6 +10,7 @@
  */
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_FIELDS } from "../../sequencer/protocol/layouts.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { compileR1cs } from "./constraints.ts";
 import { int, pct, section, table } from "./util.ts";
@@ -95,13 +96,16 @@ template PositionLookup(K, M) {
 component main = PositionLookup(${k}, ${m});
 `;
 
+/** Fields of an instrument leaf (layouts.ts INSTRUMENT_FIELDS, the circuit's I_FIELDS). */
+const LEAF = INSTRUMENT_FIELDS.length;
+
 /** Constraint costs of the building blocks of 1,024 instruments and 16 positions per account (issue 15), measured. */
 export async function runScaleBlocks(): Promise<Record<string, number>> {
   const count = async (name: string, src: string) => (await compileR1cs(name, src)).nConstraints;
   const u = PRODUCTION_PARAMS.underlyings;
   const c = {
     quadUpdate5: await count("QuadUpdate5", main("circuits/lib/quadTree.circom", "QuadUpdate(5)")),
-    leafHash: await count("Poseidon11", main("circomlib/circuits/poseidon.circom", "Poseidon(11)")),
+    leafHash: await count(`Poseidon${LEAF}`, main("circomlib/circuits/poseidon.circom", `Poseidon(${LEAF})`)),
     state: await count(`InstrumentState${u}`, main(ORACLE, `InstrumentState(${u})`)),
     marks: await count("InstrumentMarks", main(ORACLE, "InstrumentMarks()")),
     blackScholes: await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes()")),
@@ -113,7 +117,7 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
   const load = c.quadUpdate5 + 2 * c.leafHash;
   section("Derivatives at exchange scale: building blocks (circom2 --O2; circuits/DERIVATIVES.md, \"At exchange scale\")");
   console.log(table(["building block", "constraints", "counted as"], [
-    ["load and write back one instrument of a 1,024-leaf table", int(load), `QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(11) ${int(c.leafHash)}`],
+    ["load and write back one instrument of a 1,024-leaf table", int(load), `QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(${LEAF}) ${int(c.leafHash)}`],
     ["mark one instrument (settlement, marks, margins, funding), no Black-Scholes", int(c.state + c.marks), `InstrumentState(${u}) ${int(c.state)} + InstrumentMarks ${int(c.marks)}`],
     ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes()"],
     ["margin sum over an account's positions: 7 (today) / 16", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
