@@ -332,9 +332,9 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     newGlobals.instruments <== tableEnd;
     // the ids free after the batch (never registered, or settled with no holder), published for the custodian,
     // which hands an id out again only when the latest batch shows it free (DERIVATIVES.md "Reusing an id")
-    component freeEnd[N];
+    component freeEnd[N];  // inspect: only out is used; neverRegistered is the registration's (RegisterInstrument)
     for (var i = 0; i < N; i++) {
-        freeEnd[i] = FreeInstrument();  // inspect: neverRegistered is the registration's, not needed here
+        freeEnd[i] = FreeInstrument();
         freeEnd[i].kind <== tableEnd[i][I_KIND()];
         freeEnd[i].settlePrice <== tableEnd[i][I_SETTLE()];
         freeEnd[i].holders <== tableEnd[i][I_HOLDERS()];
