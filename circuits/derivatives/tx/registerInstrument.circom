@@ -6,19 +6,6 @@ include "../../generated/protocol.circom";
 include "../../lib/fixed/fixed.circom";
 include "../../lib/select.circom";
 
-/// REGISTER_INSTRUMENT (DERIVATIVES.md "REGISTER_INSTRUMENT", "Instrument registration"). Proves,
-/// when isReg (0 or 1): the registered fields reg are a valid instrument (a kind other than NONE; an
-/// underlying below U; lot size and tick value non-zero and within their widths; 0 < mmPpm <= imPpm
-/// <= 10^6; an option (CALL, PUT) has a strike in [MIN_ORACLE_PRICE, 2^BITS_ORACLEPRICE) and an option
-/// id (the last O of the N), any other kind strike 0; a perpetual has expiry 0, a dated instrument a
-/// non-zero expiry and funding cap 0; fundingCapPpm <= 10^6 and the funding horizon
-/// fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND), the selected entry sel of the
-/// table tableIn is free (FreeInstrument: never registered, or settled with no holder), and tableOut is
-/// tableIn with that entry replaced: the registered fields are reg, the funding index and the settle price
-/// 0, the holders kept (0: free), the generation one more than before if the id was registered before
-/// (so the market id its orders sign moves on: DERIVATIVES.md "Reusing an id"). tableOut = tableIn
-/// otherwise.
-/// The same rule is the custodian's and the witness builder's (registrationRule.test.ts).
 /// Proves: out = 1 exactly when an instrument entry is free for a registration: never registered (kind NONE;
 /// then every field is 0), or settled (settlePrice != 0) with no account holding a position in it
 /// (holders = 0); neverRegistered = 1 when kind is NONE. out is 0 or 1 (an unregistered entry has
@@ -40,6 +27,19 @@ template FreeInstrument() {
     out <== held.out * (none.out + 1 - unsettled.out);
 }
 
+/// REGISTER_INSTRUMENT (DERIVATIVES.md "REGISTER_INSTRUMENT", "Instrument registration"). Proves,
+/// when isReg (0 or 1): the registered fields reg are a valid instrument (a kind other than NONE; an
+/// underlying below U; lot size and tick value non-zero and within their widths; 0 < mmPpm <= imPpm
+/// <= 10^6; an option (CALL, PUT) has a strike in [MIN_ORACLE_PRICE, 2^BITS_ORACLEPRICE) and an option
+/// id (the last O of the N), any other kind strike 0; a perpetual has expiry 0, a dated instrument a
+/// non-zero expiry and funding cap 0; fundingCapPpm <= 10^6 and the funding horizon
+/// fundingCapPpm * lotSizeE6 * MAX_ORACLE_PRICE < FUNDING_CAP_BOUND), the selected entry sel of the
+/// table tableIn is free (FreeInstrument: never registered, or settled with no holder), and tableOut is
+/// tableIn with that entry replaced: the registered fields are reg, the funding index and the settle price
+/// 0, the holders kept (0: free), the generation one more than before if the id was registered before
+/// (so the market id its orders sign moves on: DERIVATIVES.md "Reusing an id"). tableOut = tableIn
+/// otherwise.
+/// The same rule is the custodian's and the witness builder's (registrationRule.test.ts).
 template RegisterInstrument(N, O, U) {
     signal input isReg;
     signal input reg[I_SPEC_FIELDS()];
@@ -105,16 +105,18 @@ template RegisterInstrument(N, O, U) {
     signal regCapLot <== reg[I_CAP()] * reg[I_LOT()];
     component fundingHorizon = Num2Bits(fxBitLength(FUNDING_CAP_BOUND()));  // inspect: a range check; its bits are not used
     fundingHorizon.in <== isReg * (FUNDING_CAP_BOUND() - 1 - regCapLot * MAX_ORACLE_PRICE());
-    component old[I_FIELDS()];  // inspect: the selected entry's fields; only kind, settle price and holders are judged
-    for (var f = 0; f < I_FIELDS(); f++) {
-        old[f] = Select(N);
-        old[f].sel <== sel;
-        for (var j = 0; j < N; j++) old[f].values[j] <== tableIn[j][f];
+    // the selected entry's kind, settle price and holders: what FreeInstrument judges
+    var JUDGED[3] = [I_KIND(), I_SETTLE(), I_HOLDERS()];
+    component old[3];
+    for (var k = 0; k < 3; k++) {
+        old[k] = Select(N);
+        old[k].sel <== sel;
+        for (var j = 0; j < N; j++) old[k].values[j] <== tableIn[j][JUDGED[k]];
     }
     component free = FreeInstrument();
-    free.kind <== old[I_KIND()].out;
-    free.settlePrice <== old[I_SETTLE()].out;
-    free.holders <== old[I_HOLDERS()].out;
+    free.kind <== old[0].out;
+    free.settlePrice <== old[1].out;
+    free.holders <== old[2].out;
     isReg * (1 - free.out) === 0;
     signal regSel[N];
     for (var j = 0; j < N; j++) {
