@@ -44,6 +44,7 @@ import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
 import { countingProver, FakeCustodian } from "../helpers/fakeCustodian.ts";
 import { DIED, SequencerProcess } from "../helpers/sequencerProcess.ts";
 import { startLocalExchange } from "../helpers/localExchange.ts";
+import { watchStalls, type StallWatchdog } from "../helpers/stallWatchdog.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";
 
 const USDC = 10n ** 6n;
@@ -61,11 +62,13 @@ const instruments = (now: number) => [
   { ...linear, kind: InstrumentKind.PERPETUAL, strike: 0n, expiry: 0, fundingCapPpm: 1_000 },
   { ...linear, kind: InstrumentKind.CALL, strike: 3_000n * 10n ** 8n, expiry: now + 30 * 86_400, fundingCapPpm: 0 },
 ];
-/** CRASH_TRACE=<file>: the harness's steps and every line the sequencers print, timestamped, appended to the file. */
+/**
+ * The harness's steps and every line the sequencers print, timestamped, appended to a trace file: CRASH_TRACE's
+ * (with the sequencers' own trace lines too), or a temporary one whose tail the stall watchdog prints.
+ */
 const TRACE = process.env.CRASH_TRACE;
-const trace = (line: string) => {
-  if (TRACE) appendFileSync(TRACE, `${new Date().toISOString()} ${line}\n`);
-};
+const TRACE_FILE = TRACE ?? join(tmpdir(), `sequencer-crash-trace-${process.pid}.log`);
+const trace = (line: string) => appendFileSync(TRACE_FILE, `${new Date().toISOString()} ${line}\n`);
 
 /** mulberry32: a small seeded generator, so a failing run can be repeated with its CRASH_SEED. */
 function rng(seed: number): () => number {
@@ -198,10 +201,26 @@ async function referenceRun(
       assert.ok(op.update, "the crash run signed every oracle update");
       now = op.update.time;
       await s.acceptOracleUpdate(op.update);
-    } else await s.drain();
+    } else await drainBounded(s);
   }
-  await s.drain();
+  await drainBounded(s);
   return { sequencer: s, snapshot: s.snapshot(), records };
+}
+
+/**
+ * `s.drain()`, bounded: yields to the event loop after each batch (the in-memory prover and custodian answer
+ * at once, so an endless run of batches would otherwise hold the event loop, and the test's time limit with
+ * it) and fails once 50 batches leave work pending (the script needs about 17).
+ */
+async function drainBounded(s: Sequencer): Promise<void> {
+  for (let batches = 0; ; ) {
+    const posted = await s.runBatches();
+    if (!posted.length) return;
+    batches += posted.length;
+    trace(`reference: batches ${posted.map((b) => b.batchNumber).join(", ")} posted, ${s.pendingTransactions} transactions pending`);
+    assert.ok(batches < 50, `the uninterrupted run posted ${batches} batches and still has ${s.pendingTransactions} transactions pending`);
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 /** A snapshot without what legitimately differs between runs: engine sequence numbers, times, batch numbering, the pending queue. */
@@ -228,6 +247,8 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
   const dataDir = mkdtempSync(join(tmpdir(), "sequencer-crash-"));
   /** The sequencer process running now: killed in `after`, so a failed or timed-out run leaves none behind. */
   let live: SequencerProcess | null = null;
+  /** Kills the run, printing the trace's tail, if the main thread stalls (its own time limit could not fire). */
+  let watchdog: StallWatchdog | null = null;
 
   before(async () => {
     const circuit = await buildBatchCircuit(TEST_PARAMS);
@@ -261,9 +282,13 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
     node?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     await terminateSnarkjsCurve(); // the verifier's snarkjs workers would keep the process alive
+    watchdog?.stop();
+    if (!TRACE) rmSync(TRACE_FILE, { force: true });
   });
 
   it(`loses no acknowledged order or fill, duplicates nothing and reaches the uninterrupted run's root (${KILLS} kill points)`, async () => {
+    console.log(`      crash run: seed ${SEED} (CRASH_SEED=${SEED} repeats it)`); // (printed first: a run that hangs has a seed too)
+    watchdog = watchStalls({ label: `sequencer crash recovery, seed ${SEED}`, traceFile: TRACE_FILE, stallMs: 180_000 });
     const t0 = performance.now();
     const start = Math.floor(Date.now() / 1000);
     const random = rng(SEED);
@@ -401,7 +426,9 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
     const finalSnapshot = await (await ensureRunning()).call<SequencerSnapshot>("snapshot");
     await child!.stop();
     const seconds = (performance.now() - t0) / 1000;
+    trace(`harness: the script ran in ${seconds.toFixed(0)} s; the uninterrupted run`);
     const reference = await referenceRun(requests, ops, start);
+    trace("harness: the chain's check");
 
     // The chain: every proof, every root, and the transactions in order.
     const chainRecords: SlotRecord[] = [];
