@@ -39,6 +39,15 @@ export class MarketRegistry {
     this.#markets.set(marketId, Object.freeze({ marketId, baseTokenId, sizeUnit, priceUnit, makerFeePpm, takerFeePpm }));
   }
 
+  /**
+   * Removes a market nothing can trade any more (a settled instrument's, once its id is listed again: see
+   * DerivativesService). Configuration, not a command: throws if the market is not registered; the
+   * caller makes sure no order rests in it.
+   */
+  remove(marketId: number): void {
+    if (!this.#markets.delete(marketId)) throw new Error(`market ${marketId} is not registered`);
+  }
+
   get(marketId: number): MarketParams | undefined {
     return this.#markets.get(marketId);
   }

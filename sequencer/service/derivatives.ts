@@ -203,8 +203,15 @@ export class DerivativesService {
     const { type: _t, instrumentId, ...spec } = tx;
     const previous = this.#table.instruments[instrumentId];
     this.#table.setInstrument(instrumentId, registeredInstrument(spec, previous));
-    // a reused id: the settled instrument's bookkeeping (cost basis, realised PnL) is not the new one's
-    if (previous.kind !== InstrumentKind.NONE) this.risk.ledger.clearInstrument(instrumentId);
+    // a reused id: the settled instrument's bookkeeping (cost basis, realised PnL) is not the new one's, and its
+    // market goes (orders for it are refused STALE_MARKET; its book is empty: #settle cancelled what rested there)
+    if (previous.kind !== InstrumentKind.NONE) {
+      this.risk.ledger.clearInstrument(instrumentId);
+      const old = instrumentMarketId(instrumentId, previous.generation, this.host.params.instruments);
+      const book = this.host.engine.depth(old, 1);
+      if (book.bids.length + book.asks.length === 0) this.host.markets.remove(old);
+      else this.host.log(`market ${old} of the settled instrument ${instrumentId} still has orders: kept listed`);
+    }
     const marketId = instrumentMarketId(instrumentId, this.#table.instruments[instrumentId].generation, this.host.params.instruments);
     this.host.markets.add({
       marketId, baseTokenId: NO_BASE_TOKEN, sizeUnit: spec.lotSizeE6, priceUnit: spec.tickValue,

@@ -565,6 +565,8 @@ describe("sdk: derivatives", () => {
     await seq.drain();
     assert.equal(seq.state.instruments[FUTURE].holders, 0);
     assert.ok(isFreeInstrument(seq.state.instruments[FUTURE]));
+    const marketIds = async (): Promise<number[]> => (await get(app, "/v1/markets")).body.markets.map((m: { marketId: number }) => m.marketId);
+    assert.ok((await marketIds()).includes(INSTRUMENT_MARKET_BASE + FUTURE), "the settled future's market is listed until its id is");
     // the custodian hands the id out again (the fake custodian: the request as it would queue it)
     const next = { ...INSTRUMENTS[FUTURE], expiry: EXPIRY + 30 * 86_400 };
     seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: FUTURE, ...next });
@@ -574,6 +576,8 @@ describe("sdk: derivatives", () => {
     const listed = (await get(app, "/v1/instruments")).body.instruments.find((i: { instrumentId: number }) => i.instrumentId === FUTURE);
     const market = INSTRUMENT_MARKET_BASE + FUTURE + 4 * 1;
     assert.deepEqual([listed.marketId, listed.generation, listed.expiry, listed.status, listed.settlePrice], [market, 1, next.expiry, "live", "0"]);
+    const markets = await marketIds();
+    assert.ok(markets.includes(market) && !markets.includes(INSTRUMENT_MARKET_BASE + FUTURE), `GET /v1/markets lists the new market, not the settled one's: ${markets}`);
     // an order signed for the settled future's market is refused and changes nothing
     const before = stateOf(seq);
     const stale = await post(app, "/v1/orders", derivOrder(alice, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: 310_000n, sizeLots: 5n }));

@@ -102,4 +102,16 @@ describe("market registry", () => {
       assert.throws(() => r.add(bad), RangeError);
     }
   });
+
+  it("removes a market (a settled instrument's, when its id is listed again); an unknown one is refused and changes nothing", () => {
+    const r = registry();
+    const [first, ...rest] = MARKETS;
+    r.remove(first.marketId);
+    assert.equal(r.get(first.marketId), undefined);
+    assert.deepEqual(r.list(), rest);
+    assert.throws(() => r.remove(first.marketId), /not registered/);
+    assert.deepEqual(r.list(), rest);
+    r.add(first); // (its id can be registered again)
+    assert.deepEqual(r.list(), MARKETS);
+  });
 });
