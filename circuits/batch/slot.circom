@@ -235,7 +235,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
 
     // ---- order storage: A's order slot fills in a trade or is cancelled (CANCEL signed by A; OPERATOR_CANCEL
     // unsigned: the operator may always decline to fill an order, this makes the refusal final), B's fills in a trade
-    component storeA = OrderStorage();
+    component storeA = OrderStorage();  // inspect: filledBefore serves a trigger's first fill (TriggerFill), and a spot order has no trigger
     storeA.orderId <== orderA[O_ID()];
     storeA.size <== orderA[O_SIZE()];
     storeA.lots <== lots;
@@ -244,7 +244,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     storeA.storedId <== aOrderLeaf[0];
     storeA.filled <== aOrderLeaf[1];
     storeA.cancelled <== aOrderLeaf[2];
-    component storeB = OrderStorage();
+    component storeB = OrderStorage();  // inspect: filledBefore serves a trigger's first fill (TriggerFill), and a spot order has no trigger
     storeB.orderId <== orderB[O_ID()];
     storeB.size <== orderB[O_SIZE()];
     storeB.lots <== lots;

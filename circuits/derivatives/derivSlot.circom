@@ -23,6 +23,7 @@ include "./tx/reduceOnly.circom";
 include "./tx/registerInstrument.circom";
 include "./tx/settle.circom";
 include "./tx/transfer.circom";
+include "./tx/trigger.circom";
 
 /// Proves the derivatives transaction of one derivatives slot as DERIVATIVES.md states it for each
 /// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW,
@@ -439,6 +440,25 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     storeB.storedId <== bOrderLeaf[0];
     storeB.filled <== bOrderLeaf[1];
     storeB.cancelled <== bOrderLeaf[2];
+
+    // ---- stop and take-profit orders (TriggerFill): each filled order's trigger is valid, and crossed by the
+    // instrument's mark at its first fill
+    component triggerA = TriggerFill();
+    triggerA.fill <== isTrade;
+    triggerA.filledBefore <== storeA.filledBefore;
+    triggerA.triggerType <== orderA[O_TRIGTYPE()];
+    triggerA.triggerPrice <== orderA[O_TRIGPRICE()];
+    triggerA.sells <== orderA[O_SIDE()];
+    triggerA.tickValue <== tickValue;
+    triggerA.mark <== markSel.out;
+    component triggerB = TriggerFill();
+    triggerB.fill <== fills;
+    triggerB.filledBefore <== storeB.filledBefore;
+    triggerB.triggerType <== orderB[O_TRIGTYPE()];
+    triggerB.triggerPrice <== orderB[O_TRIGPRICE()];
+    triggerB.sells <== orderB[O_SIDE()];
+    triggerB.tickValue <== tickValue;
+    triggerB.mark <== markSel.out;
 
     // ---- account updates, A then B. A's quote balance moves in a TRANSFER.
     signal aBal1New <== aBal1Old - transfer.aCash;

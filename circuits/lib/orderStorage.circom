@@ -11,6 +11,8 @@ include "circomlib/circuits/comparators.circom";
 /// - fill: not cancelled, filled + lots <= size, newLeaf = (orderId, filled + lots, 0);
 /// - cancel: newLeaf = (orderId, filled, 1);
 /// - neither: newLeaf = oldLeaf.
+/// filledBefore is what the order had filled before this slot (0 when the slot counts as empty): a
+/// stop or take-profit order's first fill is the one with filledBefore = 0 (TriggerFill).
 /// orderId, size and lots must be range-checked to 40 bits by the caller.
 template OrderStorage() {
     signal input orderId;
@@ -23,6 +25,7 @@ template OrderStorage() {
     signal input cancelled;
     signal output oldLeaf;
     signal output newLeaf;
+    signal output filledBefore;
 
     component idBits = Num2Bits(40); // inspect: range check only, its bits are not used
     idBits.in <== storedId;
@@ -39,6 +42,7 @@ template OrderStorage() {
     component same = IsEqual();
     same.in <== [storedId, orderId];
     signal effFilled <== same.out * filled;
+    filledBefore <== effFilled;
     signal effCancelled <== same.out * cancelled;
     fill * effCancelled === 0;
 

@@ -28,8 +28,9 @@ template OrderWords() {
     fee.in <== o[O_MAXFEE()];
     component expiry = Num2Bits(ORDER_FIELD_BITS(O_EXPIRY())); // inspect: range check only; w0/w1 pack the field itself
     expiry.in <== o[O_EXPIRY()];
-    // the trigger of a stop or take-profit order: signed, held and released by the sequencer, not proven (DERIVATIVES.md,
-    // "Left out"); its two fields are range-checked as one value so the packing stays injective
+    // the trigger of a stop or take-profit order: signed, held and released by the sequencer, and proven at the order's
+    // first fill (TriggerFill; a spot Trade refuses any); its two fields are range-checked as one value (type < 4,
+    // price < 2^40) so the packing stays injective
     component trigger = Num2Bits(ORDER_FIELD_BITS(O_TRIGTYPE()) + ORDER_FIELD_BITS(O_TRIGPRICE())); // inspect: range check only; w0 packs the fields themselves
     trigger.in <== o[O_TRIGTYPE()] + o[O_TRIGPRICE()] * (1 << ORDER_FIELD_BITS(O_TRIGTYPE()));
     component pack = PackOrderWords();

@@ -5,7 +5,7 @@
  * is left exactly as it was.
  */
 import { Bits, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType, marketInstrument } from "../protocol/constants.ts";
-import { checkOrderFields, orderMessage, transferMessage } from "../protocol/messages.ts";
+import { checkOrderFields, orderMessage, transferMessage, triggerFillFault, type Order } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
@@ -100,6 +100,10 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     return m.id;
   };
 
+  /** A filled order's trigger rule in instrument `id` (TriggerFill), at the batch's mark. */
+  const triggerRule = (id: number) => (o: Order) => (firstFill: boolean) =>
+    triggerFillFault(o, firstFill, ctx.risks[id]?.mark ?? 0n, ctx.startInstruments[id]?.tickValue ?? 0n);
+
   switch (tx.type) {
     case TxType.NOOP:
       record = { type: TxType.NOOP };
@@ -129,8 +133,9 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         priceTicks: tx.priceTicks, buyFeePpm: BigInt(tx.buyFeePpm), sellFeePpm: BigInt(tx.sellFeePpm), buyFee, sellFee,
         orderA: orderInputs(tx.buy), orderB: orderInputs(tx.sell), sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
       });
-      a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots), deriv: buyer };
-      b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots), deriv: seller };
+      const trigger = triggerRule(id);
+      a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots, trigger(tx.buy)), deriv: buyer };
+      b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots, trigger(tx.sell)), deriv: seller };
       state.addFees(buyFee + sellFee);
       record = { type: TxType.DERIV_TRADE, ...tradeRecordFields(tx), instrumentId: BigInt(id) };
       break;
@@ -185,7 +190,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         orderB: orderInputs(o), sigB: sigArray(o.signature),
       });
       a = { ...idle(victimId), deriv: victim };
-      b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots), deriv: liquidator };
+      b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots, triggerRule(id)(o)), deriv: liquidator };
       state.addFees(fee);
       state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund + penalty - cover });
       record = {

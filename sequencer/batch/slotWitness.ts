@@ -6,7 +6,7 @@
 import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
 import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
 import {
-  amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
+  amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, triggerFault, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
 } from "../protocol/messages.ts";
 import { reduceOnlyFault } from "../derivatives/formulas.ts";
 import { ORDER_FIELD, ORDER_FIELDS, orderInputs } from "../protocol/layouts.ts";
@@ -147,15 +147,21 @@ export function updateAccount(state: ExchangeState, prefix: "a" | "b", c: Accoun
   return out;
 }
 
-/** The circuit's OrderStorage rule for a fill of `lots` on a signed order. */
-export function fillLeaf(order: Order, lots: bigint): (old: OrderSlot) => bigint {
+/**
+ * The circuit's OrderStorage rule for a fill of `lots` on a signed order; `firstFillRule`, when given, is told
+ * whether the order had filled nothing before (OrderStorage's filledBefore = 0) and refuses with its fault
+ * (a derivatives order's trigger: TriggerFill).
+ */
+export function fillLeaf(order: Order, lots: bigint, firstFillRule?: (firstFill: boolean) => RequestFault | null): (old: OrderSlot) => bigint {
   return (old) => {
     if (old.storedId > order.orderId) {
       reject("ORDER_SLOT_SUPERSEDED", `order ${order.orderId} of account ${order.accountId} was superseded by order ${old.storedId}`);
     }
     const same = old.storedId === order.orderId;
     if (same && old.cancelled) reject("ORDER_CANCELLED", `order ${order.orderId} of account ${order.accountId} is cancelled`);
-    const filled = (same ? old.filled : 0n) + lots;
+    const before = same ? old.filled : 0n;
+    if (firstFillRule) refuseFault(firstFillRule(before === 0n));
+    const filled = before + lots;
     if (filled > order.sizeLots) {
       reject("OVERFILL", `order ${order.orderId} of account ${order.accountId}: ${filled} lots exceed its size ${order.sizeLots}`);
     }
@@ -324,6 +330,9 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       // a spot market has no position to reduce: the circuit refuses a reduce-only order in a TRADE
       refuseFault(reduceOnlyFault(tx.buy, 0n, tx.lots));
       refuseFault(reduceOnlyFault(tx.sell, 0n, tx.lots));
+      // nor a mark to trigger on: the circuit refuses any trigger in a TRADE (TRIGGER_SPOT, or BAD_TRIGGER)
+      refuseFault(triggerFault(tx.buy));
+      refuseFault(triggerFault(tx.sell));
       if (!state.market(tx.buy.marketId)) reject("UNKNOWN_MARKET", `market ${tx.buy.marketId} is not registered`);
       const m = state.market(marketId)!;
       const amt = tradeAmounts(m, tx.lots, tx.priceTicks, tx.buyFeePpm, tx.sellFeePpm);

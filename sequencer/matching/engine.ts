@@ -65,6 +65,7 @@ import {
   type Order,
   type OrderView,
   type PlaceCommand,
+  type UnplaceCommand,
 } from "./types.ts";
 import { checkOrder, isOrderId, isTime, isUint } from "./validate.ts";
 
@@ -111,6 +112,8 @@ export class MatchingEngine {
       this.#cancel(cmd, out);
     } else if (cmd.kind === "cancelAll") {
       this.#cancelAll(cmd, out);
+    } else if (cmd.kind === "unplace") {
+      this.#unplace(cmd, out);
     } else {
       out.push(rejected(cmd, RejectCode.MALFORMED));
     }
@@ -248,10 +251,27 @@ export class MatchingEngine {
     this.#removeResting(o, CancelReason.USER, this.#markets.get(o.marketId)!, out);
   }
 
+  #unplace(cmd: UnplaceCommand, out: EngineEvent[]): void {
+    if (!isUint(cmd.accountId, Bits.accountId) || !isOrderId(cmd.orderId) || cmd.reason === undefined || !isCancelReason(cmd.reason)) {
+      out.push(rejected(cmd, RejectCode.MALFORMED));
+      return;
+    }
+    const o = this.#index.get(cmd.accountId, cmd.orderId);
+    if (o === undefined) {
+      out.push(rejected(cmd, RejectCode.UNKNOWN_ORDER));
+      return;
+    }
+    if (o.filledLots !== 0n) {
+      out.push(rejected(cmd, RejectCode.PARTLY_FILLED));
+      return;
+    }
+    this.#removeResting(o, cmd.reason, this.#markets.get(o.marketId)!, out);
+    this.#index.unmarkUsed(o.accountId, o.orderId);
+  }
+
   #cancelAll(cmd: CancelAllCommand, out: EngineEvent[]): void {
     const { accountId, marketId } = cmd;
-    const badReason = cmd.reason !== undefined && !(Object.values(CancelReason) as unknown[]).includes(cmd.reason);
-    if (!isUint(accountId, Bits.accountId) || (marketId !== undefined && !isUint(marketId, Bits.marketId)) || badReason) {
+    if (!isUint(accountId, Bits.accountId) || (marketId !== undefined && !isUint(marketId, Bits.marketId)) || !isCancelReason(cmd.reason)) {
       out.push(rejected(cmd, RejectCode.MALFORMED));
       return;
     }
@@ -407,4 +427,9 @@ function rejected(src: unknown, code: RejectCode): EngineEvent {
     orderId: typeof r.orderId === "bigint" ? r.orderId : null,
     code,
   };
+}
+
+/** A command's optional cancel reason: absent, or one of CancelReason. */
+function isCancelReason(reason: unknown): boolean {
+  return reason === undefined || (Object.values(CancelReason) as unknown[]).includes(reason);
 }

@@ -22,6 +22,13 @@ export class OrderIndex {
     ids.add(orderId);
   }
 
+  /** Forgets that the id was used (an order taken out of the book as if never accepted: MatchingEngine's unplace). */
+  unmarkUsed(accountId: number, orderId: bigint): void {
+    const ids = this.#used.get(accountId);
+    ids?.delete(orderId);
+    if (ids?.size === 0) this.#used.delete(accountId);
+  }
+
   get(accountId: number, orderId: bigint): RestingOrder | undefined {
     return this.#live.get(accountId)?.get(orderId);
   }

@@ -2,21 +2,9 @@
  * Stop and take-profit orders held until their trigger (docs/client.md 6.8): the signed order carries a
  * trigger type and price (messages.ts Order.triggerType, triggerPriceTicks); the exchange core holds it
  * here, out of the book, and places it once an accepted oracle update's mark of the instrument crosses
- * the trigger. Deterministic: orders are kept and released in arrival order.
+ * the trigger (messages.ts triggerCrossed). Deterministic: orders are kept and released in arrival order.
  */
-import { Side, TriggerType } from "../protocol/constants.ts";
 import type { Order, Signed } from "../protocol/messages.ts";
-
-/**
- * Whether `mark` (quote units per lot, the oracle step's) has crossed the trigger of `o`, whose price is
- * in ticks of `tickValue` quote units per lot: a stop buy and a take-profit sell fire at `mark >= trigger`,
- * a stop sell and a take-profit buy at `mark <= trigger`.
- */
-export function triggerCrossed(o: Order, mark: bigint, tickValue: bigint): boolean {
-  const at = (o.triggerPriceTicks ?? 0n) * tickValue;
-  const firesRising = (o.triggerType === TriggerType.STOP) === (o.side === Side.BUY);
-  return firesRising ? mark >= at : mark <= at;
-}
 
 /** A held order and the time it arrived. */
 export type HeldOrder = { order: Signed<Order>; time: number };

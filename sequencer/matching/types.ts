@@ -42,7 +42,20 @@ export type CancelAllCommand = {
   readonly marketId?: number;
   readonly reason?: CancelReason;
 };
-export type Command = PlaceCommand | CancelCommand | CancelAllCommand;
+/**
+ * Takes a live order that has filled nothing out of the book as if it had never been accepted: its reservation
+ * released and its id usable again, so the same signed order can be placed later. For a stop or take-profit
+ * order whose trigger the mark no longer crosses (the sequencer holds it again). Reported as cancelled with
+ * `reason`; refused UNKNOWN_ORDER when not live, PARTLY_FILLED when something of it filled.
+ */
+export type UnplaceCommand = {
+  readonly kind: "unplace";
+  readonly time: number;
+  readonly accountId: number;
+  readonly orderId: bigint;
+  readonly reason: CancelReason;
+};
+export type Command = PlaceCommand | CancelCommand | CancelAllCommand | UnplaceCommand;
 
 // ---- events -----------------------------------------------------------------------------------
 
@@ -68,6 +81,8 @@ export const RejectCode = {
   EXPIRED: "EXPIRED",
   /** Cancel of an order that is not live. */
   UNKNOWN_ORDER: "UNKNOWN_ORDER",
+  /** Unplace of an order that has filled something (only an order with nothing filled can leave as if never accepted). */
+  PARTLY_FILLED: "PARTLY_FILLED",
   /** The risk hook refused the order. */
   RISK_REJECTED: "RISK_REJECTED",
   /** The order's signed maxFeePpm is below the market's rate for a role it can take (fees.ts requiredMaxFeePpm). */
@@ -99,6 +114,12 @@ export const CancelReason = {
   REDUCE_ONLY: "reduce-only",
   /** A stop or take-profit order whose trigger the mark crossed could not be placed: its instrument is no longer tradable (settled, expired). */
   TRIGGER_UNTRADABLE: "trigger-untradable",
+  /**
+   * A stop or take-profit order placed when the mark crossed its trigger, nothing of it filled yet, taken out of the
+   * book because a later mark no longer crosses it: it is held again ("held" follows, same id and slot) until a mark
+   * does. Its first fill must be at a crossing mark (the circuit's TriggerFill); a partly filled one stays in the book.
+   */
+  TRIGGER_UNCROSSED: "trigger-uncrossed",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 

@@ -8,7 +8,7 @@
  * order, sent together (the SDK's cancelAll, the API's POST /v1/cancels/batch).
  */
 import { poseidon } from "../crypto/poseidon.ts";
-import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, SETTLEMENT_MAX_UNDERLYINGS, TriggerType, type OrderType, type Side, type TimeInForce } from "./constants.ts";
+import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, SETTLEMENT_MAX_UNDERLYINGS, Side, TriggerType, type OrderType, type TimeInForce } from "./constants.ts";
 import type { PublicKey, Signature } from "../crypto/babyjub.ts";
 
 /** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
@@ -128,6 +128,32 @@ export function triggerFault(o: Order): RequestFault | null {
 /** Whether the order carries a trigger (stop or take-profit): the sequencer holds it until the mark crosses it. */
 export function hasTrigger(o: Order): boolean {
   return (o.triggerType ?? TriggerType.NONE) !== TriggerType.NONE || (o.triggerPriceTicks ?? 0n) !== 0n;
+}
+
+/**
+ * Whether `mark` (quote units per lot, the oracle step's) has crossed the trigger of `o`, whose price is
+ * in ticks of `tickValue` quote units per lot: a stop buy and a take-profit sell fire at `mark >= trigger`,
+ * a stop sell and a take-profit buy at `mark <= trigger` (the circuit's TriggerFill).
+ */
+export function triggerCrossed(o: Order, mark: bigint, tickValue: bigint): boolean {
+  const at = (o.triggerPriceTicks ?? 0n) * tickValue;
+  const firesRising = (o.triggerType === TriggerType.STOP) === (o.side === Side.BUY);
+  return firesRising ? mark >= at : mark <= at;
+}
+
+/**
+ * The trigger rule of a derivatives fill, for the witness builder (the circuit's TriggerFill) and intake: the
+ * trigger is one intake accepts (triggerFault), and an order carrying one fills for the first time
+ * (`firstFill`: it had filled nothing before) only at a mark that has crossed it. Later fills of a partly
+ * filled order have no trigger rule: it rests as a plain limit order.
+ */
+export function triggerFillFault(o: Order, firstFill: boolean, mark: bigint, tickValue: bigint): RequestFault | null {
+  const fault = triggerFault(o);
+  if (fault || !firstFill || !hasTrigger(o) || triggerCrossed(o, mark, tickValue)) return fault;
+  return {
+    code: "TRIGGER_NOT_CROSSED",
+    message: `order ${o.orderId} of account ${o.accountId}: its first fill needs a mark that has crossed its trigger (${o.triggerPriceTicks} ticks of ${tickValue}); the mark is ${mark} per lot`,
+  };
 }
 
 /**

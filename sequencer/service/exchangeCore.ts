@@ -17,14 +17,14 @@ import type { BatchTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { INSTRUMENT_MARKET_BASE, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
-import { cancelFault, hasTrigger, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
+import { cancelFault, hasTrigger, triggerCrossed, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import type { PendingEntry } from "./batchSelection.ts";
-import { TriggerBook, triggerCrossed } from "../matching/triggers.ts";
+import { TriggerBook } from "../matching/triggers.ts";
 import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
@@ -232,6 +232,7 @@ export class ExchangeCore {
         return this.#transferVerified(r.transfer, r.time);
       case "oracle": {
         const outcome = this.derivatives.applyOracleUpdate(r.update, r.time);
+        this.#reholdUncrossed(r.time);
         this.#releaseTriggers(r.time);
         return outcome;
       }
@@ -354,6 +355,34 @@ export class ExchangeCore {
     return [...held, ...this.#releaseTriggers(time)];
   }
 
+  /** Whether the latest marks cross the trigger of `o` (an instrument without a mark crosses nothing). */
+  #crossedNow(o: Order): boolean {
+    const risk = this.derivatives.risk;
+    const risks = risk.risks;
+    const id = instrumentOf(o.marketId, risk.instrumentCount);
+    return risks !== null && id !== null && id < risks.length && risks[id]!.mark > 0n && triggerCrossed(o, risks[id]!.mark, risk.instruments[id]!.tickValue);
+  }
+
+  /**
+   * A stop or take-profit order fills for the first time only at a mark that crosses its trigger (the circuit's
+   * TriggerFill): one placed when a mark crossed it, still in the book with nothing filled, whose trigger the
+   * latest marks no longer cross, leaves the book as if never placed (the engine's unplace, reported as cancelled
+   * with reason trigger-uncrossed: its reservation released; its storage slot stays taken) and is held again
+   * ("held"), to be placed again when a mark crosses it. A partly filled one stays.
+   */
+  #reholdUncrossed(time: number): void {
+    if (!this.derivatives.risk.risks) return;
+    for (const order of [...this.#liveBySlot.values()]) {
+      if (!hasTrigger(order) || this.#crossedNow(order)) continue;
+      const resting = this.engine.order(order.accountId, order.orderId);
+      if (!resting || resting.filledLots !== 0n) continue; // held already, or partly filled
+      const events = this.engine.execute({ kind: "unplace", time, accountId: order.accountId, orderId: order.orderId, reason: CancelReason.TRIGGER_UNCROSSED });
+      this.triggers.hold(order, time);
+      events.push({ type: "held", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId });
+      this.#parts.observers.engine(events, order);
+    }
+  }
+
   /**
    * Places, in arrival order, every held order whose trigger the latest marks crossed ("triggered", then the
    * engine's events as for any order arriving now); one whose instrument is no longer tradable is cancelled
@@ -361,13 +390,9 @@ export class ExchangeCore {
    */
   #releaseTriggers(time: number): EngineEvent[] {
     const risk = this.derivatives.risk;
-    const risks = risk.risks;
-    if (!risks) return [];
-    const released = this.triggers.release((o) => {
-      const id = instrumentOf(o.marketId, risk.instrumentCount);
-      if (o.expiry < time) return true; // expired while held: dropped below
-      return id !== null && id < risks.length && risks[id]!.mark > 0n && triggerCrossed(o, risks[id]!.mark, risk.instruments[id]!.tickValue);
-    });
+    if (!risk.risks) return [];
+    // (an order that expired while held is dropped below)
+    const released = this.triggers.release((o) => o.expiry < time || this.#crossedNow(o));
     const events: EngineEvent[] = [];
     for (const { order } of released) {
       if (order.expiry < time) {

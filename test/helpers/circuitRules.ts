@@ -61,6 +61,7 @@ const sources = {
   Liquidate: source("circuits/derivatives/tx/liquidate.circom"),
   Deleverage: source("circuits/derivatives/tx/deleverage.circom"),
   ReduceOnly: source("circuits/derivatives/tx/reduceOnly.circom"),
+  TriggerFill: source("circuits/derivatives/tx/trigger.circom"),
   OrderWords: source("circuits/lib/orderWords.circom"),
   OrderStorage: source("circuits/lib/orderStorage.circom"),
   Settle: source("circuits/derivatives/tx/settle.circom"),

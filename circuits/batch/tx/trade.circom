@@ -10,7 +10,8 @@ include "../../lib/ppm.circom";
 /// (sizeUnit, priceUnit) (marketLeaf = marketOldLeaf); buy limit >= priceTicks >= sell limit; lots > 0;
 /// neither order has expired at `timestamp`; both fee rates are at most the orders' signed maxima; the
 /// fees are the protocol's rounding fee = ceil(quote * ppm / 10^6) (CeilPpmCheck); neither order is
-/// reduce-only (a spot market has no position to reduce: DERIVATIVES.md, "Reduce-only orders"). Its part of the
+/// reduce-only (a spot market has no position to reduce: DERIVATIVES.md, "Reduce-only orders") and neither carries
+/// a trigger (stop and take-profit orders trigger on a mark, which spot markets lack). Its part of the
 /// slot's output, all 0 when not isTrade: the buyer pays quote + buyFee and receives base, the seller
 /// receives quote - sellFee and gives base, the fee pool gains both fees (base = lots * sizeUnit,
 /// quote = lots * priceTicks * priceUnit); msg is the message order A is signed over (DOMAIN_ORDER,
@@ -50,6 +51,8 @@ template Trade() {
     isTrade * orderA[O_SIDE()] === 0;
     isTrade * (1 - orderB[O_SIDE()]) === 0;
     isTrade * (orderA[O_REDUCE()] + orderB[O_REDUCE()]) === 0;  // no reduce-only order on spot (both bits boolean: OrderWords)
+    // no stop or take-profit order on spot (no mark to trigger on): every trigger field 0 (each range-checked by OrderWords)
+    isTrade * (orderA[O_TRIGTYPE()] + orderA[O_TRIGPRICE()] + orderB[O_TRIGTYPE()] + orderB[O_TRIGPRICE()]) === 0;
     component buyPrice = RequireLessEq(BITS_PRICETICKS());
     buyPrice.enabled <== isTrade;
     buyPrice.a <== priceTicks;

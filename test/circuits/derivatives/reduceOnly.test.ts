@@ -127,11 +127,12 @@ describe("reduce-only orders in the batch circuit", { timeout: 900_000 }, () => 
   });
 
   describe("a stop order's trigger: signed in word 0, packed alike", () => {
-    it("verifies the signature of an order with a trigger (a stop-loss buy of a short, reduce-only) in the circuit", async () => {
+    it("verifies the signature of an order with a trigger (a take-profit buy of a short, reduce-only, at the widest trigger price) in the circuit", async () => {
       const state = aliceLongPerpetual();
-      const stop = { reduceOnly: true, triggerType: TriggerType.STOP, triggerPriceTicks: (1n << 40n) - 1n };
-      const buy = derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: PRICE, sizeLots: 1_000n, ...stop });
-      assert.equal(orderWords(buy)[0] >> 93n, 1n + (((1n << 40n) - 1n) << 2n), "type at bit 93, price at bit 95");
+      // (a take-profit buy fires at a mark at or below its trigger: the mark, 3,000, has crossed it; TriggerFill)
+      const takeProfit = { reduceOnly: true, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: (1n << 40n) - 1n };
+      const buy = derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: PRICE, sizeLots: 1_000n, ...takeProfit });
+      assert.equal(orderWords(buy)[0] >> 93n, 2n + (((1n << 40n) - 1n) << 2n), "type at bit 93, price at bit 95");
       const sell = derivOrder(carol, PERP, { orderId: 2n, side: Side.SELL, priceTicks: PRICE, sizeLots: 1_000n });
       assert.equal(await witnessFailure(state, [{ type: TxType.DERIV_TRADE, buy, sell, lots: 1_000n, priceTicks: PRICE, buyFeePpm: 500, sellFeePpm: 100 }]), null);
     });

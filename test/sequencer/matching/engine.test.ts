@@ -220,6 +220,30 @@ describe("matching engine: cancel", () => {
     assert.deepEqual(body(e.execute({ kind: "cancelAll", time: T0, accountId: 1 })), []);
     assert.deepEqual(kinds(e.execute({ kind: "cancelAll", time: T0, accountId: 1, marketId: 9 })), ["rejected:UNKNOWN_MARKET", "done"]);
   });
+
+  it("unplace takes an order with nothing filled out as if never accepted (the same order can be placed again); refuses a partly filled, unknown or malformed one, changing nothing", () => {
+    const reserved: bigint[] = [];
+    const risk: RiskHook = { reserve: (o) => (reserved.push(o.orderId), true), onFill: () => {}, release: (o) => void reserved.splice(reserved.indexOf(o.orderId), 1) };
+    const e = engine(undefined, risk);
+    const bid = buy(1, 7n, 100n, 5n);
+    e.execute(place(bid));
+    e.execute(place(buy(1, 8n, 99n, 5n)));
+    const unplace = (accountId: number, orderId: bigint, reason: unknown = "trigger-uncrossed") =>
+      e.execute({ kind: "unplace", time: T0, accountId, orderId, reason } as Command);
+    assert.deepEqual(body(unplace(1, 7n)), [{ type: "cancelled", accountId: 1, orderId: 7n, marketId: 1, reason: "trigger-uncrossed", remainingLots: 5n }]);
+    assert.deepEqual(reserved, [8n], "its reservation released");
+    assert.deepEqual(kinds(e.execute(place(bid))), ["accepted", "done"], "the same order id is accepted again");
+    // a partly filled order stays: PARTLY_FILLED; an unknown one: UNKNOWN_ORDER; a bad reason: MALFORMED
+    e.execute(place(sell(2, 1n, 100n, 2n)));
+    const before = JSON.stringify(e.snapshot(), (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    assert.deepEqual(kinds(unplace(1, 7n)), ["rejected:PARTLY_FILLED", "done"]);
+    assert.deepEqual(kinds(unplace(1, 9n)), ["rejected:UNKNOWN_ORDER", "done"]);
+    assert.deepEqual(kinds(unplace(1, 8n, "whenever")), ["rejected:MALFORMED", "done"]);
+    assert.deepEqual(kinds(unplace(1, 8n, null)), ["rejected:MALFORMED", "done"]);
+    const after = JSON.stringify(e.snapshot(), (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    assert.equal(after.replace(/"nextSeq":\d+/, ""), before.replace(/"nextSeq":\d+/, ""), "refusals change nothing but the sequence number");
+    assert.equal(e.order(1, 7n)?.filledLots, 2n);
+  });
 });
 
 describe("matching engine: self-trade prevention", () => {

@@ -3,7 +3,8 @@
  * custodian; every batch is still built by the batch witness, which checks each order's signature over its
  * words, trigger included): held out of the book with their storage slot taken, released into the book
  * when an accepted oracle update's mark crosses the trigger (stop: against the position's way, take-profit:
- * with it), cancellable while held (the cancel is proven), kept in the snapshot, and
+ * with it), cancellable while held (the cancel is proven), kept in the snapshot, held again when the mark
+ * falls back before anything of them filled (a first fill is proven at a crossing mark: TriggerFill), and
  * refused on spot or with a malformed trigger.
  */
 import { describe, it } from "node:test";
@@ -12,7 +13,7 @@ import { Side, TriggerType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { signCancel, signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
-import { triggerCrossed } from "../../../sequencer/matching/triggers.ts";
+import { triggerCrossed } from "../../../sequencer/protocol/messages.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import { order } from "../../helpers/traders.ts";
@@ -97,5 +98,46 @@ describe("stop and take-profit orders", () => {
     assert.equal(seq.heldOrders().length, 0);
     await seq.drain();
     assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 5_000n);
+  });
+
+  it("a placed stop or take-profit order with nothing filled is held again when the mark falls back across its trigger (its first fill is proven at a crossing mark); a partly filled one stays in the book", async () => {
+    const { seq, chain } = derivativesSequencer(NOW);
+    const update = async (dt: number, ticks: bigint) => {
+      chain.now = NOW + dt;
+      await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + dt, prices: [priceAt(ticks)] }));
+    };
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    // bob's take-profit buy: when the mark falls to 2,900, bid 5,000 lots at 2,900
+    const takeProfit = derivOrder(bob, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 5_000n, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 290_000n });
+    assert.deepEqual(seq.placeOrder(takeProfit).map((e) => e.type), ["held"]);
+    await update(10, 289_000n);
+    assert.equal(seq.engine.order(bob.accountId, 1n)?.remainingLots, 5_000n, "triggered at 2,890: it rests in the book, nothing to fill");
+    assert.equal(seq.derivatives.risk.openOrders(bob.accountId).length, 1, "margin reserved while in the book");
+
+    // 2,950: its trigger is no longer crossed and nothing of it filled: out of the book, held again, its slot kept
+    await update(20, 295_000n);
+    assert.equal(seq.engine.order(bob.accountId, 1n), undefined);
+    assert.deepEqual(seq.heldOrders().map((h) => [h.order.accountId, h.order.orderId]), [[bob.accountId, 1n]]);
+    assert.equal(seq.derivatives.risk.openOrders(bob.accountId).length, 0, "its reservation released");
+    rejects(() => seq.placeOrder(takeProfit), "ORDER_ID_REUSED");
+    // carol's offer at 2,900 meets no bid (a fill now would be bob's first, at a mark above his trigger: TriggerFill refuses it)
+    assert.ok(!seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 290_000n, sizeLots: 100n })).some((e) => e.type === "fill"));
+
+    // 2,895: crossed again: placed, it takes carol's offer; the batch proves the first fill at that mark
+    await update(30, 289_500n);
+    assert.equal(seq.engine.order(bob.accountId, 1n)?.filledLots, 100n);
+    await seq.drain();
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, 100n, "proven");
+
+    // 2,950 again: partly filled, it stays a plain limit order, and a later fill is proven at a mark above its trigger
+    await update(40, 295_000n);
+    assert.equal(seq.engine.order(bob.accountId, 1n)?.remainingLots, 4_900n);
+    assert.equal(seq.heldOrders().length, 0);
+    assert.ok(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 290_000n, sizeLots: 50n })).some((e) => e.type === "fill"));
+    await seq.drain();
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, 150n, "proven");
   });
 });
