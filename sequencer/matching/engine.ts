@@ -239,34 +239,30 @@ export class MatchingEngine {
   }
 
   #cancel(cmd: CancelCommand, out: EngineEvent[]): void {
-    if (!isUint(cmd.accountId, Bits.accountId) || !isOrderId(cmd.orderId)) {
-      out.push(rejected(cmd, RejectCode.MALFORMED));
-      return;
-    }
-    const o = this.#index.get(cmd.accountId, cmd.orderId);
-    if (o === undefined) {
-      out.push(rejected(cmd, RejectCode.UNKNOWN_ORDER));
-      return;
-    }
-    this.#removeResting(o, CancelReason.USER, this.#markets.get(o.marketId)!, out);
+    const o = this.#target(cmd, true, out);
+    if (o) this.#removeResting(o, CancelReason.USER, this.#markets.get(o.marketId)!, out);
   }
 
   #unplace(cmd: UnplaceCommand, out: EngineEvent[]): void {
-    if (!isUint(cmd.accountId, Bits.accountId) || !isOrderId(cmd.orderId) || cmd.reason === undefined || !isCancelReason(cmd.reason)) {
-      out.push(rejected(cmd, RejectCode.MALFORMED));
-      return;
-    }
-    const o = this.#index.get(cmd.accountId, cmd.orderId);
-    if (o === undefined) {
-      out.push(rejected(cmd, RejectCode.UNKNOWN_ORDER));
-      return;
-    }
+    const o = this.#target(cmd, cmd.reason !== undefined && isCancelReason(cmd.reason), out);
+    if (!o) return;
     if (o.filledLots !== 0n) {
       out.push(rejected(cmd, RejectCode.PARTLY_FILLED));
       return;
     }
     this.#removeResting(o, cmd.reason, this.#markets.get(o.marketId)!, out);
     this.#index.unmarkUsed(o.accountId, o.orderId);
+  }
+
+  /** The live order a cancel or unplace names; undefined (refused MALFORMED, or UNKNOWN_ORDER) when there is none or the command is malformed (`wellFormed` false, or bad ids). */
+  #target(cmd: CancelCommand | UnplaceCommand, wellFormed: boolean, out: EngineEvent[]): RestingOrder | undefined {
+    if (!wellFormed || !isUint(cmd.accountId, Bits.accountId) || !isOrderId(cmd.orderId)) {
+      out.push(rejected(cmd, RejectCode.MALFORMED));
+      return undefined;
+    }
+    const o = this.#index.get(cmd.accountId, cmd.orderId);
+    if (o === undefined) out.push(rejected(cmd, RejectCode.UNKNOWN_ORDER));
+    return o;
   }
 
   #cancelAll(cmd: CancelAllCommand, out: EngineEvent[]): void {

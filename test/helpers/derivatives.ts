@@ -157,3 +157,27 @@ export function claims(state: ExchangeState): bigint {
   }
   return total;
 }
+
+/**
+ * A spot market to hold a derivatives-only order feature against: spot market 0 (base token 1) with accounts 1
+ * and 2 (testTrader(1), testTrader(2)) registered, 10 quote for account 1 and 1,000,000 base units for account 2;
+ * `spotTrade` fills 4 lots of account 2's sell (with `sell` fields) into account 1's buy at 95.
+ */
+export function spotState(): ExchangeState {
+  const [a, b] = [testTrader(1), testTrader(2)];
+  const state = new ExchangeState(TEST_PARAMS);
+  buildBatch(state, [{ type: TxType.REGISTER_KEY, accountId: 1, pubKey: a.pubKey }, { type: TxType.REGISTER_KEY, accountId: 2, pubKey: b.pubKey }], { batchNumber: 0, timestamp: NOW });
+  buildBatch(state, [
+    { type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n }, { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n },
+  ], { batchNumber: 1, timestamp: NOW });
+  buildBatch(state, [{ type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n }], { batchNumber: 2, timestamp: NOW });
+  return state;
+}
+
+/** The TRADE of spotState(): account 2 sells 4 lots at 95 to account 1, its sell order carrying `sell`. */
+export function spotTrade(sell: Partial<Order>): BatchTx {
+  return {
+    type: TxType.TRADE, lots: 4n, priceTicks: 95n, buyFeePpm: 500, sellFeePpm: 1000,
+    buy: order(testTrader(1), { orderId: 1n, side: Side.BUY, priceTicks: 100n }), sell: order(testTrader(2), { orderId: 1n, side: Side.SELL, priceTicks: 90n, ...sell }),
+  };
+}

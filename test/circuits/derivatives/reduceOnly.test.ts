@@ -20,8 +20,8 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../../helpers/circuitRules.ts";
-import { aliceLongPerpetual, derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { order, testTrader, type TestTrader } from "../../helpers/traders.ts";
+import { aliceLongPerpetual, derivOrder, NOW, oracleUpdate, spotState, spotTrade, traders } from "../../helpers/derivatives.ts";
+import type { TestTrader } from "../../helpers/traders.ts";
 
 after(terminateSnarkjsCurve);
 const { alice, bob, carol } = traders;
@@ -140,24 +140,9 @@ describe("reduce-only orders in the batch circuit", { timeout: 900_000 }, () => 
 
   describe("spot", () => {
     it("refuses a reduce-only order in a spot TRADE (builder and circuit)", async () => {
-      const [a, b] = [testTrader(1), testTrader(2)];
-      const spot = () => {
-        const state = new ExchangeState(TEST_PARAMS);
-        buildBatch(state, [
-          { type: TxType.REGISTER_KEY, accountId: 1, pubKey: a.pubKey }, { type: TxType.REGISTER_KEY, accountId: 2, pubKey: b.pubKey },
-        ], { batchNumber: 0, timestamp: NOW });
-        buildBatch(state, [
-          { type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n }, { type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n },
-        ], { batchNumber: 1, timestamp: NOW });
-        buildBatch(state, [{ type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n }], { batchNumber: 2, timestamp: NOW });
-        return state;
-      };
-      const tx: BatchTx = {
-        type: TxType.TRADE, lots: 4n, priceTicks: 95n, buyFeePpm: 500, sellFeePpm: 1000,
-        buy: order(a, { orderId: 1n, side: Side.BUY, priceTicks: 100n }), sell: order(b, { orderId: 1n, side: Side.SELL, priceTicks: 90n, reduceOnly: true }),
-      };
-      builderRefuses(spot(), [tx], "REDUCE_ONLY_SPOT", { oracle: null });
-      await refuses(spot(), [tx], rule("Trade", "isTrade * (orderA[O_REDUCE()] + orderB[O_REDUCE()]) === 0"), { oracle: null });
+      const tx = spotTrade({ reduceOnly: true });
+      builderRefuses(spotState(), [tx], "REDUCE_ONLY_SPOT", { oracle: null });
+      await refuses(spotState(), [tx], rule("Trade", "isTrade * (orderA[O_REDUCE()] + orderB[O_REDUCE()]) === 0"), { oracle: null });
     });
   });
 });

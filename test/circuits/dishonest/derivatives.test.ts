@@ -10,7 +10,7 @@
  */
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
-import { LIQ_BAND_PPM, PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { LIQ_BAND_PPM, PPM, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -84,6 +84,9 @@ function scenarios(): Scenario[] {
       { label: "a self-trade (alice's buy against alice's sell)", txs: [{ ...derivTrade(PERP, 10n, 300_000n), sell: derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }) } as BatchTx] },
       { label: "a future traded after its expiry", txs: [derivTrade(FUTURE, 10n, 300_000n)], opts: { timestamp: EXPIRY + 10, oracle: oracleUpdate({ time: EXPIRY + 5 }) } },
       { label: "a trade without the batch's oracle update", txs: [derivTrade(PERP, 10n, 300_000n)], opts: { oracle: null } },
+      // stop and take-profit orders (TriggerFill): alice's stop buy first filled below its trigger (3,010; the mark is 3,000), and at it
+      { label: "alice's stop buy at 3,010 filled while the mark is 3,000", txs: [derivTrade(PERP, 10n, 300_000n, { buy: { triggerType: TriggerType.STOP, triggerPriceTicks: 301_000n } })] },
+      { label: "alice's stop buy at 3,000 filled at the mark", txs: [derivTrade(PERP, 10n, 300_000n, { buy: { triggerType: TriggerType.STOP, triggerPriceTicks: 300_000n } })] },
     ]),
     // carol (flat) takes all her collateral: honoured; alice (long, 4,775 free above initial margin) 5,000: refused
     s("FORCED_COLLATERAL_WITHDRAW honoured", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 50_000_000_000n }], OPTS),
