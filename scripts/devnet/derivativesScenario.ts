@@ -4,7 +4,8 @@
  * feeder signs prices and funding through the API; the demo traders move USDC into collateral and trade
  * all four through the SDK; two funding epochs pass (the chain's clock is moved forward, and the
  * sequencer's and the feeder's with it); a price drop puts the leveraged taker below maintenance
- * margin and the operator's liquidator takes its position; a week later the dated instruments expire
+ * margin and the operator's liquidator takes its position, and the options trader's stop-loss on a small
+ * perpetual long fires and closes it (its first fill proven at a mark past the trigger); a week later the dated instruments expire
  * and every position in them is settled at the signed price; with the 7-instrument chain, the exchange is
  * then down through the 2-week expiry's settlement window, and the oracle's first update after it names the
  * expiry so the 2-week instruments settle all the same. Between the two, the settled 1-week future's id, free
@@ -14,7 +15,7 @@
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
 import { custodianAbi, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, SETTLEMENT_WINDOW, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, SETTLEMENT_WINDOW, Side, TimeInForce, TriggerType } from "../../sequencer/protocol/constants.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { deposit } from "../../sequencer/sdk/custodian.ts";
@@ -194,6 +195,14 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     await place(ctx.optionsTrader, idOf("ETH-2W future"), Side.SELL, ticks(3015), 200n, TimeInForce.IOC);
   }
   await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // refused: over initial margin
+  // a stop-loss: 50 perpetual lots bought, protected by a reduce-only stop sell once the mark falls to 2,850
+  // (held by the sequencer; its first fill proven at a mark that crossed the trigger: TriggerFill)
+  await place(ctx.optionsTrader, PERP, Side.BUY, ticks(3010), 50n, TimeInForce.IOC);
+  const stopLoss = await ctx.optionsTrader.c.placeOrder({
+    marketId: market(PERP), side: Side.SELL, priceTicks: ticks(2800), sizeLots: 50n, maxFeePpm: 1000, expiry: ctx.clock() + 14 * 24 * HOUR,
+    reduceOnly: true, triggerType: TriggerType.STOP, triggerPriceTicks: ticks(2850),
+  });
+  info(`${ctx.optionsTrader.name}: stop-loss on the 50 perpetual lots (sell, limit 2800, once the mark falls to 2850): ${stopLoss.events.map((e) => e.type).join(", ")}`);
   await settle("derivatives trades");
   for (const t of traders) report(info, t.name, await t.c.derivatives());
 
@@ -211,6 +220,10 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   await settle("liquidation");
   report(info, ctx.leveraged.name, await ctx.leveraged.c.derivatives());
   report(info, ctx.liquidator.name, await ctx.liquidator.c.derivatives());
+  const perpLeft = (await ctx.optionsTrader.c.derivatives()).positions.find((p) => p.instrumentId === PERP)?.size ?? 0n;
+  const fired = (await ctx.optionsTrader.c.fills()).fills.some((f) => String(f.orderId) === String(stopLoss.order.orderId));
+  info(`${ctx.optionsTrader.name}'s stop-loss ${fired ? "fired at the 2700 mark and filled (proven: its first fill at a mark at or below its trigger)" : "did not fire"}; perpetual position now ${perpLeft} lots`);
+  if (!fired || perpLeft !== 0n) throw new Error("the stop-loss should have closed the 50 perpetual lots at the 2,700 mark");
 
   step(`A week later: the 1-week future and options expire and settle at the signed price${chain ? "; the 2-week future and call stay open" : ""}`);
   await jump(expiry - ctx.clock() + 1);

@@ -14,7 +14,7 @@ import type { HeldOrderView, OpenOrderView } from "../wire/responses.ts";
 import { accountReport, accountSummary, type AccountReport, type AccountSummary } from "../risk/accountReport.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { DerivativesService } from "./derivatives.ts";
-import { instrumentStatus, isOption } from "../derivatives/formulas.ts";
+import { instrumentStatus, isOption, type DerivAccount } from "../derivatives/formulas.ts";
 
 /** One spot balance of an account: held, reserved by open orders, available (held minus reserved). */
 export type BalanceView = { tokenId: number; balance: bigint; reserved: bigint; available: bigint };
@@ -40,7 +40,9 @@ export type InstrumentsView = {
   /**
    * Registered instruments (kind NONE left out), with their market id, status (live, expired: awaiting the
    * update that names its expiry, settled), mark per lot (null before marks) and, for options, the implied vol
-   * (ppm) the latest oracle update signed for them (`volPpm`; null otherwise).
+   * (ppm) the latest oracle update signed for them (`volPpm`; null otherwise), and its open interest as intake
+   * sees it (every accepted fill, proven or not): `openInterestLots` (the long side's lots) and `holders` (accounts
+   * with a position in it).
    */
   instruments: object[];
 };
@@ -183,17 +185,18 @@ export class SequencerQuery implements ExchangeQuery {
   /** See ExchangeQuery.instruments. */
   instruments(): InstrumentsView {
     const risk = this.#s.derivatives.risk;
+    const interest = openInterest(risk.accountIds().map((a) => risk.account(a)), this.params.instruments);
     return {
       oracleTime: risk.inputs?.time ?? null,
       fundingEpoch: this.#s.derivatives.fundingEpoch,
       instrumentSlots: this.params.instruments,
       optionSlots: this.params.optionInstruments,
       underlyings: this.params.underlyings,
-      // `holders` is the proven table's, which the risk view does not keep (it follows intake): left out
+      // `holders` is intake's count (every accepted fill), not the proven table's: the risk view follows intake
       instruments: risk.instruments.flatMap(({ holders: _, ...inst }, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{
           instrumentId: i, marketId: instrumentMarketId(i, inst.generation, this.params.instruments), ...inst, status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
-          volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null,
+          volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null, ...interest[i],
         }]),
     };
   }
@@ -240,4 +243,17 @@ function heldOrderView({ order: { signature: _s, ...order }, time }: HeldOrder):
     ...order, status: "held", triggerType: order.triggerType ?? TriggerType.NONE, triggerPriceTicks: order.triggerPriceTicks ?? 0n,
     remainingLots: order.sizeLots, filledLots: 0n, heldSince: time,
   };
+}
+
+/** Per instrument id: the long side's lots (= the short side's) and how many of `accounts` hold a position in it. */
+export function openInterest(accounts: readonly DerivAccount[], instruments: number): { openInterestLots: bigint; holders: number }[] {
+  const out = Array.from({ length: instruments }, () => ({ openInterestLots: 0n, holders: 0 }));
+  for (const acc of accounts) {
+    acc.positions.forEach((p, i) => {
+      if (p.size === 0n || !out[i]) return;
+      out[i].holders++;
+      if (p.size > 0n) out[i].openInterestLots += p.size;
+    });
+  }
+  return out;
 }

@@ -95,7 +95,7 @@ describe("api: GET /v1/instruments", () => {
     const [perp, future] = marked.body.instruments;
     assert.deepEqual(perp, {
       instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100",
-      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", generation: 0, status: "live", markPerLot: MARK.toString(), volPpm: null,
+      imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", generation: 0, status: "live", markPerLot: MARK.toString(), volPpm: null, openInterestLots: "0", holders: 0,
     });
     assert.equal(future.expiry, EXPIRY);
     const futureState = { ...INSTRUMENTS[FUTURE], fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 };
@@ -559,12 +559,18 @@ describe("sdk: derivatives", () => {
     await post(app, "/v1/orders", derivOrder(alice, FUTURE, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
     await seq.drain();
     assert.equal(seq.state.instruments[FUTURE].holders, 2, "the proven table counts alice and bob");
+    const interest = async () => {
+      const i = (await get(app, "/v1/instruments")).body.instruments.find((x: { instrumentId: number }) => x.instrumentId === FUTURE);
+      return [i.openInterestLots, i.holders];
+    };
+    assert.deepEqual(await interest(), ["10", 2], "GET /v1/instruments: open interest 10 lots, alice and bob hold it");
     // the expiry settles the future; the sequencer SETTLEs both positions, so its id is free
     chain.now = EXPIRY + 10;
     assert.equal((await post(app, "/v1/oracle/updates", oracleUpdate({ time: EXPIRY + 5, prices: [310_000_000_000n] }))).status, 200);
     await seq.drain();
     assert.equal(seq.state.instruments[FUTURE].holders, 0);
     assert.ok(isFreeInstrument(seq.state.instruments[FUTURE]));
+    assert.deepEqual(await interest(), ["0", 0], "settled: nobody holds it");
     const marketIds = async (): Promise<number[]> => (await get(app, "/v1/markets")).body.markets.map((m: { marketId: number }) => m.marketId);
     assert.ok((await marketIds()).includes(INSTRUMENT_MARKET_BASE + FUTURE), "the settled future's market is listed until its id is");
     // the custodian hands the id out again (the fake custodian: the request as it would queue it)
@@ -591,6 +597,7 @@ describe("sdk: derivatives", () => {
     await seq.drain();
     assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 5n);
     assert.equal(seq.state.instruments[FUTURE].holders, 2);
+    assert.deepEqual(await interest(), ["5", 2], "the relisted future's open interest");
     const report = (await get(app, "/v1/accounts/1/derivatives")).body;
     const position = report.positions.find((p: { instrumentId: number }) => p.instrumentId === FUTURE);
     assert.deepEqual([position.marketId, position.size, position.realisedPnl], [market, "5", "0"], "the settled future's bookkeeping is not the new one's");
