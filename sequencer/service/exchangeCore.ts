@@ -377,6 +377,7 @@ export class ExchangeCore {
       const resting = this.engine.order(order.accountId, order.orderId);
       if (!resting || resting.filledLots !== 0n) continue; // held already, or partly filled
       const events = this.engine.execute({ kind: "unplace", time, accountId: order.accountId, orderId: order.orderId, reason: CancelReason.TRIGGER_UNCROSSED });
+      if (!events.some((e) => e.type === "cancelled")) throw new Error(`internal: unplace of resting order ${order.accountId}:${order.orderId} refused`);
       this.triggers.hold(order, time);
       events.push({ type: "held", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId });
       this.#parts.observers.engine(events, order);
