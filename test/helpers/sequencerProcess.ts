@@ -73,15 +73,18 @@ export class SequencerProcess {
     return this.alive;
   }
 
-  /** Sends one request; its reply, or DIED if the process exits first. */
+  /** Sends one request; its reply, or DIED (once its exit is seen) if the process exits first. */
   request(op: string, fields: Record<string, unknown> = {}): Promise<{ result?: unknown; error?: string } | typeof DIED> {
     if (!this.alive) return Promise.resolve(DIED);
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
+      // DIED only once the exit event has been seen (isAlive false): a closed channel is reported without a turn
+      // of the event loop, so a caller that retried at once (a settle loop) would otherwise spin on a dead
+      // process whose exit event the spin keeps from ever arriving (CRASH_SEED=699334 hung that way).
       const died = () => {
         this.waiting.delete(id);
-        resolve(DIED);
+        void this.exited.then(() => resolve(DIED));
       };
       // The process may have died before its exit event arrived: with a callback, a closed channel is
       // reported to it (ERR_IPC_CHANNEL_CLOSED) instead of as an 'error' event nobody listens to.
