@@ -7,6 +7,7 @@
 import { Command, Option } from "commander";
 import { PARAMS_NAMES, PARAMS_SETS, type ParamsName } from "../../sequencer/protocol/params.ts";
 import { isMainModule } from "../lib/mainModule.ts";
+import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
 import { buildBatchCircuit } from "./batchCircuit.ts";
 
 if (isMainModule(import.meta.url)) {
@@ -17,4 +18,5 @@ if (isMainModule(import.meta.url)) {
     .opts<{ params: ParamsName }>();
   const c = await buildBatchCircuit(PARAMS_SETS[opts.params], "dev");
   console.log(JSON.stringify({ wasm: c.wasm, zkey: c.zkey, vkey: c.vkey, verifierSol: c.verifierSol, constraints: c.nConstraints, insecure: c.insecure }, null, 2));
+  await terminateSnarkjsCurve(); // a fresh build leaves snarkjs's curve workers running, and the process would never exit
 }
