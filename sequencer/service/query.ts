@@ -250,7 +250,7 @@ export function openInterest(accounts: readonly DerivAccount[], instruments: num
   const out = Array.from({ length: instruments }, () => ({ openInterestLots: 0n, holders: 0 }));
   for (const acc of accounts) {
     acc.positions.forEach((p, i) => {
-      if (p.size === 0n || !out[i]) return;
+      if (p.size === 0n) return;
       out[i].holders++;
       if (p.size > 0n) out[i].openInterestLots += p.size;
     });

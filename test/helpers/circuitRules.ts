@@ -10,6 +10,7 @@ import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { witnessFailureChain } from "../../fpga-prover/witness.ts";
 import { buildBatch, type BatchOptions } from "../../sequencer/batch/batchWitness.ts";
+import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
@@ -52,6 +53,17 @@ export async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts:
   const batch = buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts });
   tamper?.(batch.circuitInput);
   return inputFailure(batch.circuitInput);
+}
+
+/**
+ * The witness builder (every rule on) refuses `txs` on `state` with `code` (batch 9 at NOW with the default
+ * oracle update unless `opts` says otherwise), and the state is as it was: the honest operator's refusal,
+ * before a test shows the circuit's.
+ */
+export function builderRefuses(state: ExchangeState, txs: BatchTx[], code: string, opts: Partial<BatchOptions> = {}): void {
+  const root = state.root;
+  assert.throws(() => buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts }), (e: unknown) => e instanceof TxRejected && e.code === code);
+  assert.equal(state.root, root, "a refused batch changes nothing");
 }
 
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8").split("\n");

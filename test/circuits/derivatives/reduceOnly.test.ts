@@ -10,8 +10,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ORDER_FIELD } from "../../../sequencer/protocol/layouts.ts";
@@ -19,8 +17,8 @@ import { orderFromWords, orderWords, type Order } from "../../../sequencer/proto
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
-import { loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../../helpers/circuitRules.ts";
-import { aliceLongPerpetual, derivOrder, NOW, oracleUpdate, spotState, spotTrade, traders } from "../../helpers/derivatives.ts";
+import { builderRefuses, loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../../helpers/circuitRules.ts";
+import { aliceLongPerpetual, derivOrder, oracleUpdate, spotState, spotTrade, traders } from "../../helpers/derivatives.ts";
 import type { TestTrader } from "../../helpers/traders.ts";
 
 after(terminateSnarkjsCurve);
@@ -44,10 +42,6 @@ function liquidation(liquidator: TestTrader, lots: bigint): BatchTx {
 
 const size = (state: ExchangeState, t: TestTrader) => state.account(t.accountId).deriv.positions[PERP].size;
 
-/** The builder (every rule on) refuses `txs` with `code`. */
-function builderRefuses(state: ExchangeState, txs: BatchTx[], code: string, opts = {}): void {
-  assert.throws(() => buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts }), (e: unknown) => e instanceof TxRejected && e.code === code);
-}
 
 const REDUCE_A = [rule("ReduceOnly", "enabled * (1 - nonNeg - buyTerm) === 0"), rule("DerivSlot", "reduceA.nonNeg <== aAfterNonNeg.out")];
 const REDUCE_B = [rule("ReduceOnly", "enabled * (1 - nonNeg - buyTerm) === 0"), rule("DerivSlot", "reduceB.nonNeg <== bAfterNonNeg.out")];

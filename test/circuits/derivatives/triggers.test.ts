@@ -9,14 +9,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
-import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
+import { builderRefuses, loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import { derivativesState, derivOrder, NOW, oracleUpdate, spotState, spotTrade, traders } from "../../helpers/derivatives.ts";
 import type { TestTrader } from "../../helpers/traders.ts";
 
@@ -43,12 +41,6 @@ function trade(buyer: TestTrader, seller: TestTrader, lots: bigint, t: { buy?: T
 /** An update at `ticks` per underlying (the mark per lot is ticks * 100). */
 const at = (ticks: bigint) => ({ oracle: oracleUpdate({ prices: [ticks * 1_000_000n] }) });
 
-/** The builder (every rule on) refuses `txs` with `code`, and the state is as it was. */
-function builderRefuses(state: ExchangeState, txs: BatchTx[], code: string, opts = {}): void {
-  const root = state.root;
-  assert.throws(() => buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts }), (e: unknown) => e instanceof TxRejected && e.code === code);
-  assert.equal(state.root, root, "a refused batch changes nothing");
-}
 
 const CROSSED_A = [rule("TriggerFill", "crossed.in <== enabled * beyond"), rule("DerivSlot", "triggerA.mark <== markSel.out")];
 const CROSSED_B = [rule("TriggerFill", "crossed.in <== enabled * beyond"), rule("DerivSlot", "triggerB.mark <== markSel.out")];
