@@ -381,7 +381,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @param slots_ Spot transaction slots per batch.
     /// @param derivatives Derivatives sizes of the circuit (sequencer/protocol/params.ts), checked as its
     /// `checkParams` does: at least one and at most SETTLEMENT_MAX_UNDERLYINGS underlyings, `optionInstruments <= instruments`,
-    /// `2 * instruments + 1 <= 16`, `3 + underlyings + optionInstruments + instruments <= 16` (the oracle message); and derivSlots > 0 when instruments > 0 (otherwise an instrument
+    /// `instruments <= 7` (the instrument table every batch marks, and the one-byte {freeInstruments} mask), `3 + underlyings + optionInstruments + instruments <= 16` (the oracle message); and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue).
     /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
     /// timelock (non-zero; its getMinDelay() must exceed the deadline, TimelockDelayTooShort otherwise), which gets
@@ -1159,7 +1159,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint256 u = d.underlyings;
         uint256 n = d.instruments;
         if (
-            u == 0 || u > ProtocolConstants.SETTLEMENT_MAX_UNDERLYINGS || d.optionInstruments > n || 2 * n + 1 > 16
+            u == 0 || u > ProtocolConstants.SETTLEMENT_MAX_UNDERLYINGS || d.optionInstruments > n || n > 7
                 || 3 + u + d.optionInstruments + n > 16 || (n > 0 && d.derivSlots == 0)
         ) revert InvalidCapacity();
     }

@@ -34,7 +34,7 @@ template GlobalsHash(N) {
 /// every transaction obeys its rules, and publicInput = sha256(oldRoot ++ newRoot ++ batchNumber ++
 /// timestamp ++ oracle section (its closing mask of free instrument ids from the final table) ++ record[0] ++ ... ++ record[slots+derivSlots-1]) >> 3
 /// (SPEC.md "Public input", DERIVATIVES.md "Oracle update").
-template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, O, U) {
+template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, K, O, U) {
     signal input publicInput;
     signal input batchNumber;
     signal input timestamp;
@@ -140,8 +140,10 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input d_aOrderLeaf[derivSlots][3];
     signal input d_aOrderSiblings[derivSlots][orderLevels][3];
     signal input d_aCollateral[derivSlots];
-    signal input d_aSize[derivSlots][N];
-    signal input d_aSnap[derivSlots][N];
+    signal input d_aPosId[derivSlots][K];
+    signal input d_aPosSize[derivSlots][K];
+    signal input d_aPosSnap[derivSlots][K];
+    signal input d_aPosTarget[derivSlots];
     signal input d_bPubX[derivSlots];
     signal input d_bPubY[derivSlots];
     signal input d_bNonce[derivSlots];
@@ -153,8 +155,10 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input d_bOrderLeaf[derivSlots][3];
     signal input d_bOrderSiblings[derivSlots][orderLevels][3];
     signal input d_bCollateral[derivSlots];
-    signal input d_bSize[derivSlots][N];
-    signal input d_bSnap[derivSlots][N];
+    signal input d_bPosId[derivSlots][K];
+    signal input d_bPosSize[derivSlots][K];
+    signal input d_bPosSnap[derivSlots][K];
+    signal input d_bPosTarget[derivSlots];
 
     component batchBits = Num2Bits(BITS_BATCHNUMBER());
     batchBits.in <== batchNumber;
@@ -237,7 +241,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
 
     component dslot[derivSlots];
     for (var s = 0; s < derivSlots; s++) {
-        dslot[s] = DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U);
+        dslot[s] = DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U);
         dslot[s].accountsRootIn <== s == 0 ? slot[slots - 1].accountsRootOut : dslot[s - 1].accountsRootOut;
         dslot[s].feePoolIn <== s == 0 ? slot[slots - 1].feePoolOut : dslot[s - 1].feePoolOut;
         dslot[s].insuranceIn <== s == 0 ? oldInsurance : dslot[s - 1].insuranceOut;
@@ -285,8 +289,10 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         dslot[s].aOrderLeaf <== d_aOrderLeaf[s];
         dslot[s].aOrderSiblings <== d_aOrderSiblings[s];
         dslot[s].aCollateral <== d_aCollateral[s];
-        dslot[s].aSize <== d_aSize[s];
-        dslot[s].aSnap <== d_aSnap[s];
+        dslot[s].aPosId <== d_aPosId[s];
+        dslot[s].aPosSize <== d_aPosSize[s];
+        dslot[s].aPosSnap <== d_aPosSnap[s];
+        dslot[s].aPosTarget <== d_aPosTarget[s];
         dslot[s].bPubX <== d_bPubX[s];
         dslot[s].bPubY <== d_bPubY[s];
         dslot[s].bNonce <== d_bNonce[s];
@@ -298,8 +304,10 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         dslot[s].bOrderLeaf <== d_bOrderLeaf[s];
         dslot[s].bOrderSiblings <== d_bOrderSiblings[s];
         dslot[s].bCollateral <== d_bCollateral[s];
-        dslot[s].bSize <== d_bSize[s];
-        dslot[s].bSnap <== d_bSnap[s];
+        dslot[s].bPosId <== d_bPosId[s];
+        dslot[s].bPosSize <== d_bPosSize[s];
+        dslot[s].bPosSnap <== d_bPosSnap[s];
+        dslot[s].bPosTarget <== d_bPosTarget[s];
     }
     signal accountsRootEnd <== derivSlots == 0 ? slot[slots - 1].accountsRootOut : dslot[derivSlots - 1].accountsRootOut;
     signal feePoolEnd <== derivSlots == 0 ? slot[slots - 1].feePoolOut : dslot[derivSlots - 1].feePoolOut;

@@ -9,6 +9,7 @@ include "../lib/compare.circom";
 include "../lib/fixed/fixed.circom";
 include "../lib/orderStorage.circom";
 include "../lib/orderWords.circom";
+include "../lib/positions.circom";
 include "../lib/select.circom";
 include "../lib/signature.circom";
 include "../lib/txType.circom";
@@ -33,7 +34,9 @@ include "./tx/trigger.circom";
 /// (`start`); `record` is its public-data record.
 /// The slot is the dispatcher: it decodes the type (one-hot) and the instrument (one-hot id, its
 /// fields at the batch's start, its mark), range-checks the slot's fields, checks the signatures,
-/// settles funding on every position of each account it touches, applies the margin rule every type
+/// reads each account's position slots as per-instrument vectors (PositionLookup) and writes them back with the
+/// moved position in its canonical slot (PositionWrite: the slot holding the instrument, else the lowest empty
+/// one; none is a (K+1)-th position, unprovable), settles funding on every position of each account it touches, applies the margin rule every type
 /// shares (equity >= IM after a DERIV_TRADE for both sides, after a LIQUIDATE for the liquidator and
 /// after a TRANSFER out of collateral; a DELEVERAGE's counterparty needs equity >= 0 only: Deleverage), the reduce-only rule of each filled order that carries the flag
 /// (ReduceOnly), and reads and writes the state (derivatives leaves, order slots
@@ -44,7 +47,7 @@ include "./tx/trigger.circom";
 /// cover of bad debt, the table written. NOOP has no template: nothing moves and its record is zero.
 /// badDebtOut keeps the state's open bad debt (the sum of OpenDebt over all accounts): badDebtIn plus, for
 /// A and B, the debt of the leaf written minus the debt of the leaf read.
-template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
+template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     // Batch context
     signal input accountsRootIn;
     signal input feePoolIn;
@@ -101,8 +104,10 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal input aOrderLeaf[3];
     signal input aOrderSiblings[orderLevels][3];
     signal input aCollateral;
-    signal input aSize[N];
-    signal input aSnap[N];
+    signal input aPosId[K];     // A's position slots (lib/positions.circom): instrument id + 1, or 0 when empty
+    signal input aPosSize[K];
+    signal input aPosSnap[K];
+    signal input aPosTarget;    // the slot of A's position in the slot's instrument (PositionWrite pins it)
     signal input bPubX;
     signal input bPubY;
     signal input bNonce;
@@ -114,8 +119,10 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     signal input bOrderLeaf[3];
     signal input bOrderSiblings[orderLevels][3];
     signal input bCollateral;
-    signal input bSize[N];
-    signal input bSnap[N];
+    signal input bPosId[K];
+    signal input bPosSize[K];
+    signal input bPosSnap[K];
+    signal input bPosTarget;
 
     // ---- transaction type, one-hot over DERIV_TX_TYPE(k)
     component type = TxTypeOneHot(0);
@@ -176,6 +183,26 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     kind.in <== field[I_KIND()].out;
     component notSettled = IsZero();
     notSettled.in <== settlePrice;
+    // A's and B's positions read as vectors over the instrument table
+    signal fundingIndex[N];
+    for (var j = 0; j < N; j++) fundingIndex[j] <== start[j][I_FUNDING()];
+    component aLook = PositionLookup(K, N);  // inspect: match is the lookup's own; the slot uses the vectors
+    aLook.id <== aPosId;
+    aLook.posSize <== aPosSize;
+    aLook.posSnap <== aPosSnap;
+    aLook.fundingIndex <== fundingIndex;
+    signal aSize[N] <== aLook.size;
+    signal aSnap[N] <== aLook.snap;
+    component bLook = PositionLookup(K, N);  // inspect: match is the lookup's own; the slot uses the vectors
+    bLook.id <== bPosId;
+    bLook.posSize <== bPosSize;
+    bLook.posSnap <== bPosSnap;
+    bLook.fundingIndex <== fundingIndex;
+    signal bSize[N] <== bLook.size;
+    signal bSnap[N] <== bLook.snap;
+    component fundingSel = Select(N);
+    fundingSel.sel <== sel;
+    fundingSel.values <== fundingIndex;
     // A's and B's positions in the instrument
     component sizeA = Select(N);
     sizeA.sel <== sel;
@@ -260,11 +287,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     // ---- account A: funding settles on every position, then the transaction applies
     signal aFunding[N];
     var aFund = 0;
-    signal aSnapNew[N];
     for (var j = 0; j < N; j++) {
         aFunding[j] <== aSize[j] * (start[j][I_FUNDING()] - aSnap[j]);
         aFund += aFunding[j];
-        aSnapNew[j] <== aSnap[j] + activeA * (start[j][I_FUNDING()] - aSnap[j]);
     }
     signal aFundPaid <== activeA * aFund;
     signal aSettledC <== aCollateral - aFundPaid;
@@ -341,11 +366,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     // ---- account B: funding, then the opposite fill
     signal bFunding[N];
     var bFund = 0;
-    signal bSnapNew[N];
     for (var j = 0; j < N; j++) {
         bFunding[j] <== bSize[j] * (start[j][I_FUNDING()] - bSnap[j]);
         bFund += bFunding[j];
-        bSnapNew[j] <== bSnap[j] + activeB * (start[j][I_FUNDING()] - bSnap[j]);
     }
     signal bSizeNew[N];
     signal bDelta <== fill.bDelta + close.bDelta;
@@ -401,25 +424,65 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     reduceB.sizeAfter <== bAfter.out;
     reduceB.nonNeg <== bAfterNonNeg.out;
 
-    // ---- derivatives leaves
-    component aOldLeaf = Poseidon(2 * N + 1);
-    component aNewLeaf = Poseidon(2 * N + 1);
-    component bOldLeaf = Poseidon(2 * N + 1);
-    component bNewLeaf = Poseidon(2 * N + 1);
-    aOldLeaf.inputs[0] <== aCollateral;
-    aNewLeaf.inputs[0] <== aNewC;
-    bOldLeaf.inputs[0] <== bCollateral;
-    bNewLeaf.inputs[0] <== bNewC;
-    for (var j = 0; j < N; j++) {
-        aOldLeaf.inputs[1 + 2 * j] <== aSize[j];
-        aOldLeaf.inputs[2 + 2 * j] <== aSnap[j];
-        aNewLeaf.inputs[1 + 2 * j] <== aSizeNew[j];
-        aNewLeaf.inputs[2 + 2 * j] <== aSnapNew[j];
-        bOldLeaf.inputs[1 + 2 * j] <== bSize[j];
-        bOldLeaf.inputs[2 + 2 * j] <== bSnap[j];
-        bNewLeaf.inputs[1 + 2 * j] <== bSizeNew[j];
-        bNewLeaf.inputs[2 + 2 * j] <== bSnapNew[j];
-    }
+    // ---- derivatives leaves: the position slots written (PositionWrite: the moved position's slot, every
+    // other slot's funding snapshot), A's moved by A's delta (a fill, a liquidation, a settlement or a
+    // deleverage), B's by B's (a fill or a deleverage)
+    component aWasFlat = IsZero();
+    aWasFlat.in <== sizeA.out;
+    component aIsFlat = IsZero();
+    aIsFlat.in <== sizeA.out + aDelta;
+    component bWasFlat = IsZero();
+    bWasFlat.in <== sizeB.out;
+    component bIsFlat = IsZero();
+    bIsFlat.in <== bAfter.out;
+    component aWrite = PositionWrite(K);
+    aWrite.id <== aPosId;
+    aWrite.posSize <== aPosSize;
+    aWrite.posSnap <== aPosSnap;
+    aWrite.empty <== aLook.empty;
+    aWrite.index <== aLook.index;
+    aWrite.target <== aPosTarget;
+    aWrite.touch <== fills + isSettle + isDel;
+    aWrite.active <== activeA;
+    aWrite.held <== 1 - aWasFlat.out;
+    aWrite.instrumentId <== instrumentId;
+    aWrite.delta <== aDelta;
+    aWrite.flatAfter <== aIsFlat.out;
+    aWrite.indexSel <== fundingSel.out;
+    component bWrite = PositionWrite(K);
+    bWrite.id <== bPosId;
+    bWrite.posSize <== bPosSize;
+    bWrite.posSnap <== bPosSnap;
+    bWrite.empty <== bLook.empty;
+    bWrite.index <== bLook.index;
+    bWrite.target <== bPosTarget;
+    bWrite.touch <== fills + isDel;
+    bWrite.active <== activeB;
+    bWrite.held <== 1 - bWasFlat.out;
+    bWrite.instrumentId <== instrumentId;
+    bWrite.delta <== bDelta;
+    bWrite.flatAfter <== bIsFlat.out;
+    bWrite.indexSel <== fundingSel.out;
+    component aOldLeaf = DerivLeaf(K);
+    aOldLeaf.c <== aCollateral;
+    aOldLeaf.id <== aPosId;
+    aOldLeaf.size <== aPosSize;
+    aOldLeaf.snap <== aPosSnap;
+    component aNewLeaf = DerivLeaf(K);
+    aNewLeaf.c <== aNewC;
+    aNewLeaf.id <== aWrite.newId;
+    aNewLeaf.size <== aWrite.newSize;
+    aNewLeaf.snap <== aWrite.newSnap;
+    component bOldLeaf = DerivLeaf(K);
+    bOldLeaf.c <== bCollateral;
+    bOldLeaf.id <== bPosId;
+    bOldLeaf.size <== bPosSize;
+    bOldLeaf.snap <== bPosSnap;
+    component bNewLeaf = DerivLeaf(K);
+    bNewLeaf.c <== bNewC;
+    bNewLeaf.id <== bWrite.newId;
+    bNewLeaf.size <== bWrite.newSize;
+    bNewLeaf.snap <== bWrite.newSnap;
 
     // ---- order storage: A fills in a trade, B (seller or liquidator) in a trade or liquidation
     component storeA = OrderStorage();
@@ -550,14 +613,6 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, O, U) {
     register.tableIn <== tableIn;
     // ---- holders: the instrument's count of accounts with a non-zero position (A's and B's change here, in
     // the slot's instrument only), kept exactly so that a settled instrument nobody holds is provably free
-    component aWasFlat = IsZero();
-    aWasFlat.in <== sizeA.out;
-    component aIsFlat = IsZero();
-    aIsFlat.in <== sizeA.out + aDelta;
-    component bWasFlat = IsZero();
-    bWasFlat.in <== sizeB.out;
-    component bIsFlat = IsZero();
-    bIsFlat.in <== bAfter.out;
     signal holdersDelta <== aWasFlat.out - aIsFlat.out + bWasFlat.out - bIsFlat.out;
     for (var j = 0; j < N; j++) {
         for (var f = 0; f < I_FIELDS(); f++) {

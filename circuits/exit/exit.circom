@@ -6,6 +6,7 @@ include "circomlib/circuits/poseidon.circom";
 include "circomlib/circuits/sha256/sha256.circom";
 include "../generated/protocol.circom";
 include "../lib/accountRisk.circom";
+include "../lib/positions.circom";
 include "../lib/quadTree.circom";
 include "../lib/select.circom";
 include "../lib/fixed/fixed.circom";
@@ -122,14 +123,14 @@ template ExitMark(U) {
 /// Proves the exodus exit claim of EXIT.md: the account `accountId` (< 4^accountLevels) has, under the
 /// state root `root` (Poseidon(accountsRoot, marketsRoot, feePool, globalsHash), SPEC.md and
 /// DERIVATIVES.md), the leaf Poseidon(pubKeyX, pubKeyY, nonce, balancesRoot, ordersRoot, derivLeaf) with
-/// balancesRoot the tree of `balances` and derivLeaf = Poseidon(collateral, size_0, snap_0, ...); the
+/// balancesRoot the tree of `balances` and derivLeaf the DerivLeaf of its collateral and K position slots; the
 /// amounts are the rule's (sequencer/exit/exitRule.ts):
 ///   amount[t] = balances[t] (+ max(0, equity) for t = 0),
 ///   equity = collateral - sum size_i (fundingIndex_i - snap_i) + sum size_i * exitMark_i(prices),
 /// every amount below 2^128; and publicInput = sha256(root ++ accountId ++ price[0..U) ++
 /// amount[0..4^balanceLevels)) >> 3 (sequencer/protocol/exitPublicData.ts). The prices are the claim's:
 /// the custodian puts its stored last proven prices in the public data, so they are not the prover's choice.
-template Exit(accountLevels, balanceLevels, N, U) {
+template Exit(accountLevels, balanceLevels, N, K, U) {
     var T = 4 ** balanceLevels;
     signal input publicInput;
     // the claim (public data, rebuilt by the custodian)
@@ -143,8 +144,9 @@ template Exit(accountLevels, balanceLevels, N, U) {
     signal input ordersRoot;
     signal input balances[T];
     signal input collateral;
-    signal input size[N];
-    signal input snap[N];
+    signal input posId[K];      // the account's position slots (lib/positions.circom)
+    signal input posSize[K];
+    signal input posSnap[K];
     signal input siblings[accountLevels][3];
     // the rest of the state root
     signal input marketsRoot;
@@ -159,12 +161,11 @@ template Exit(accountLevels, balanceLevels, N, U) {
     // ---- the account's leaf under the root
     component balancesRoot = QuadRoot(balanceLevels);
     balancesRoot.leaves <== balances;
-    component deriv = Poseidon(1 + 2 * N);
-    deriv.inputs[0] <== collateral;
-    for (var i = 0; i < N; i++) {
-        deriv.inputs[1 + 2 * i] <== size[i];
-        deriv.inputs[2 + 2 * i] <== snap[i];
-    }
+    component deriv = DerivLeaf(K);
+    deriv.c <== collateral;
+    deriv.id <== posId;
+    deriv.size <== posSize;
+    deriv.snap <== posSnap;
     component leaf = Poseidon(6);
     leaf.inputs <== [pubKeyX, pubKeyY, nonce, balancesRoot.root, ordersRoot, deriv.out];
     // accountId < 4^accountLevels: its bits are the path (a larger id would name another account's leaf)
@@ -191,7 +192,17 @@ template Exit(accountLevels, balanceLevels, N, U) {
         priceBits[u].in <== prices[u];
     }
 
-    // ---- equity: funding settled as a batch settles it (c -= size * (index - snap)), positions at exit marks
+    // ---- equity: funding settled as a batch settles it (c -= size * (index - snap)), positions at exit marks;
+    // the slots read as vectors over the instrument table
+    signal fundingIndex[N];
+    for (var i = 0; i < N; i++) fundingIndex[i] <== instruments[i][I_FUNDING()];
+    component positions = PositionLookup(K, N);  // inspect: an exit reads the vectors; match, empty and index are the slot's
+    positions.id <== posId;
+    positions.posSize <== posSize;
+    positions.posSnap <== posSnap;
+    positions.fundingIndex <== fundingIndex;
+    signal size[N] <== positions.size;
+    signal snap[N] <== positions.snap;
     component snapRange[N];  // inspect: range checks of the snapshots; their signs are not used
     component mark[N];  // inspect: each instrument's exit mark; the price it was taken at is only for the witness
     signal funding[N];

@@ -30,7 +30,7 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
   for (const [label, p] of sizes) {
     const depths = `${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}`;
     report[label] = {
-      derivSlot: await count(`DerivSlot_${label}`, main(DERIV, `DerivSlot(${depths}, ${p.instruments}, ${p.optionInstruments}, ${p.underlyings})`)),
+      derivSlot: await count(`DerivSlot_${label}`, main(DERIV, `DerivSlot(${depths}, ${p.instruments}, ${p.positionSlots}, ${p.optionInstruments}, ${p.underlyings})`)),
       spotSlot: await count(`Slot_${label}`, main("circuits/batch/slot.circom", `Slot(${depths}, ${p.marketLevels})`)),
       oracleStep: await count(`OracleStep_${label}`, main(ORACLE, `OracleStep(${p.instruments}, ${p.optionInstruments}, ${p.underlyings})`)),
       blackScholes,
@@ -60,15 +60,16 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
 }
 
 /**
- * The prototype position lookup of the exchange-scale design (circuits/DERIVATIVES.md, "At exchange scale"):
+ * The prototype marked-set lookup of the exchange-scale design (circuits/DERIVATIVES.md, "At exchange scale"):
  * each of K position slots finds its instrument among the batch's M marked instruments (ids distinct, so
  * exactly one matches; an empty slot, id 0, matches the set's reserved entry 0) and takes its 6 per-lot fields
- * (mark, four margins, funding index). Bench only: it measures the idea before it is built.
+ * (mark, four margins, funding index). Bench only: it measures the idea before it is built (today's
+ * PositionLookup, lib/positions.circom, reads the slots over the whole instrument table, whose ids are constants).
  */
 const LOOKUP = (k: number, m: number) => `pragma circom 2.1.0;
 include "circomlib/circuits/comparators.circom";
 include "circuits/lib/select.circom";
-template PositionLookup(K, M) {
+template MarkedSetLookup(K, M) {
     signal input posId[K];
     signal input setId[M];
     signal input fields[M][6];
@@ -93,7 +94,55 @@ template PositionLookup(K, M) {
         }
     }
 }
-component main = PositionLookup(${k}, ${m});
+component main = MarkedSetLookup(${k}, ${m});
+`;
+
+/** Reading, writing and hashing one account's K position slots over N instruments (lib/positions.circom), as a derivatives slot does for A and for B. */
+const POSITION_SLOTS = (k: number, n: number) => `pragma circom 2.1.0;
+include "circuits/lib/positions.circom";
+template PositionSlots(K, N) {
+    signal input c;
+    signal input id[K];
+    signal input size[K];
+    signal input snap[K];
+    signal input fundingIndex[N];
+    signal input target;
+    signal input control[8];
+    signal output out[2];
+    component look = PositionLookup(K, N);
+    look.id <== id;
+    look.posSize <== size;
+    look.posSnap <== snap;
+    look.fundingIndex <== fundingIndex;
+    component write = PositionWrite(K);
+    write.id <== id;
+    write.posSize <== size;
+    write.posSnap <== snap;
+    write.empty <== look.empty;
+    write.index <== look.index;
+    write.target <== target;
+    write.touch <== control[0];
+    write.active <== control[1];
+    write.held <== control[2];
+    write.instrumentId <== control[3];
+    write.delta <== control[4];
+    write.flatAfter <== control[5];
+    write.indexSel <== control[6];
+    component before = DerivLeaf(K);
+    before.c <== c;
+    before.id <== id;
+    before.size <== size;
+    before.snap <== snap;
+    component after = DerivLeaf(K);
+    after.c <== control[7];
+    after.id <== write.newId;
+    after.size <== write.newSize;
+    after.snap <== write.newSnap;
+    var vectors = 0;
+    for (var j = 0; j < N; j++) vectors += look.size[j] + look.snap[j];
+    out <== [before.out + vectors, after.out];
+}
+component main = PositionSlots(${k}, ${n});
 `;
 
 /** Fields of an instrument leaf (layouts.ts INSTRUMENT_FIELDS, the circuit's I_FIELDS). */
@@ -102,7 +151,9 @@ const LEAF = INSTRUMENT_FIELDS.length;
 /** Constraint costs of the building blocks of 1,024 instruments and 16 positions per account (issue 15), measured. */
 export async function runScaleBlocks(): Promise<Record<string, number>> {
   const count = async (name: string, src: string) => (await compileR1cs(name, src)).nConstraints;
-  const u = PRODUCTION_PARAMS.underlyings;
+  const p = PRODUCTION_PARAMS;
+  const u = p.underlyings;
+  const depths = `${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}`;
   const c = {
     quadUpdate5: await count("QuadUpdate5", main("circuits/lib/quadTree.circom", "QuadUpdate(5)")),
     leafHash: await count(`Poseidon${LEAF}`, main("circomlib/circuits/poseidon.circom", `Poseidon(${LEAF})`)),
@@ -113,6 +164,10 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     risk16: await count("AccountRisk16", main("circuits/lib/accountRisk.circom", "AccountRisk(16)")),
     lookup16x16: await count("PositionLookup16x16", LOOKUP(16, 16)),
     lookup16x32: await count("PositionLookup16x32", LOOKUP(16, 32)),
+    slots7: await count("PositionSlots7", POSITION_SLOTS(7, 7)),
+    slots16: await count("PositionSlots16", POSITION_SLOTS(16, 16)),
+    derivSlot16: await count("DerivSlot16", main(DERIV, `DerivSlot(${depths}, 16, 16, 4, ${u})`)),
+    derivSlot7: await count(`DerivSlot_PRODUCTION`, main(DERIV, `DerivSlot(${depths}, ${p.instruments}, ${p.positionSlots}, ${p.optionInstruments}, ${u})`)),
   };
   const load = c.quadUpdate5 + 2 * c.leafHash;
   section("Derivatives at exchange scale: building blocks (circom2 --O2; circuits/DERIVATIVES.md, \"At exchange scale\")");
@@ -121,7 +176,9 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     ["mark one instrument (settlement, marks, margins, funding), no Black-Scholes", int(c.state + c.marks), `InstrumentState(${u}) ${int(c.state)} + InstrumentMarks ${int(c.marks)}`],
     ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes()"],
     ["margin sum over an account's positions: 7 (today) / 16", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
-    ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "PositionLookup(16, M) (bench prototype)"],
+    ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "MarkedSetLookup(16, M) (bench prototype)"],
+    ["one account's position slots, read and written: 7 slots of 7 instruments / 16 of 16", `${int(c.slots7)} / ${int(c.slots16)}`, "PositionLookup(K, N) + PositionWrite(K) + 2 x DerivLeaf(K) (built)"],
+    ["a derivatives slot, production depths: 7 slots of 7 instruments / 16 slots of 16 instruments", `${int(c.derivSlot7)} / ${int(c.derivSlot16)}`, "DerivSlot(12, 3, 6, N, K, 4, 2) (built; two accounts)"],
   ]));
   return c;
 }

@@ -12,7 +12,7 @@ export function batchMainSource(p: CircuitParams): string {
   return [
     "pragma circom 2.1.0;",
     'include "circuits/batch/batch.circom";',
-    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels}, ${p.slots}, ${p.derivSlots}, ${p.instruments}, ${p.optionInstruments}, ${p.underlyings});`,
+    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels}, ${p.slots}, ${p.derivSlots}, ${p.instruments}, ${p.positionSlots}, ${p.optionInstruments}, ${p.underlyings});`,
     "",
   ].join("\n");
 }

@@ -18,7 +18,7 @@ export function exitMainSource(p: CircuitParams): string {
   return [
     "pragma circom 2.1.0;",
     'include "circuits/exit/exit.circom";',
-    `component main {public [publicInput]} = Exit(${p.accountLevels}, ${p.balanceLevels}, ${p.instruments}, ${p.underlyings});`,
+    `component main {public [publicInput]} = Exit(${p.accountLevels}, ${p.balanceLevels}, ${p.instruments}, ${p.positionSlots}, ${p.underlyings});`,
     "",
   ].join("\n");
 }

@@ -43,7 +43,7 @@
  *   400 <RequestRejected>  the Sequencer refused the request before the engine (BAD_SIGNATURE,
  *                          NO_TRADING_KEY, ORDER_ID_REUSED, ORDER_SLOT_BUSY, BAD_NONCE,
  *                          INSUFFICIENT_BALANCE, ...). Nothing changed.
- *   422 <RejectCode>       the matching engine refused the order or cancel (RISK_REJECTED, WOULD_CROSS,
+ *   422 <RejectCode>       the matching engine refused the order or cancel (RISK_REJECTED, TOO_MANY_POSITIONS, WOULD_CROSS,
  *                          FOK_UNFILLABLE, UNKNOWN_MARKET, UNKNOWN_ORDER (also a replayed cancel),
  *                          EXPIRED, ...); the engine's events are in `events`. Nothing changed. (Chosen
  *                          over 200 + rejected event so that a 200 always means the request took effect.)

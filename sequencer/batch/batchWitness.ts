@@ -4,7 +4,8 @@
  * and the full input of the Batch circuit. All-or-nothing: if any transaction is rejected, the state
  * is rolled back and the error names the slot.
  */
-import { fieldOf, type ExchangeState } from "../state/exchangeState.ts";
+import { fieldOf } from "../crypto/field.ts";
+import type { ExchangeState } from "../state/exchangeState.ts";
 import { Bits, DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
 import { encodePublicData, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";

@@ -134,8 +134,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         orderA: orderInputs(tx.buy), orderB: orderInputs(tx.sell), sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
       });
       const trigger = triggerRule(id);
-      a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots, trigger(tx.buy)), deriv: buyer };
-      b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots, trigger(tx.sell)), deriv: seller };
+      a = { ...idle(tx.buy.accountId), orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots, trigger(tx.buy)), deriv: buyer, position: id };
+      b = { ...idle(tx.sell.accountId), orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots, trigger(tx.sell)), deriv: seller, position: id };
       state.addFees(buyFee + sellFee);
       record = { type: TxType.DERIV_TRADE, ...tradeRecordFields(tx), instrumentId: BigInt(id) };
       break;
@@ -189,8 +189,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         buyFeePpm: BigInt(tx.liquidatorFeePpm), buyFee: fee, penalty, // a liquidation's one fee is the liquidator's
         orderB: orderInputs(o), sigB: sigArray(o.signature),
       });
-      a = { ...idle(victimId), deriv: victim };
-      b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots, triggerRule(id)(o)), deriv: liquidator };
+      a = { ...idle(victimId), deriv: victim, position: id };
+      b = { ...idle(o.accountId), orderId: o.orderId, orderLeaf: fillLeaf(o, tx.lots, triggerRule(id)(o)), deriv: liquidator, position: id };
       state.addFees(fee);
       state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund + penalty - cover });
       record = {
@@ -220,8 +220,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       checkRanges(victim, victimId);
       checkRanges(close.counterparty, counterpartyId);
       Object.assign(f, { accountA: BigInt(victimId), accountB: BigInt(counterpartyId), instrumentId: BigInt(id), lots: tx.lots, amount: tx.amount });
-      a = { ...idle(victimId), deriv: victim };
-      b = { ...idle(counterpartyId), deriv: close.counterparty };
+      a = { ...idle(victimId), deriv: victim, position: id };
+      b = { ...idle(counterpartyId), deriv: close.counterparty, position: id };
       state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - cover });
       record = {
         type: TxType.DELEVERAGE, deleveragedAccountId: BigInt(victimId), counterpartyAccountId: BigInt(counterpartyId),
@@ -241,7 +241,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       checkRanges(settled, tx.accountId);
       state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - cover });
       Object.assign(f, { accountA: BigInt(tx.accountId), instrumentId: BigInt(id) });
-      a = { ...idle(tx.accountId), deriv: settled };
+      a = { ...idle(tx.accountId), deriv: settled, position: id };
       record = { type: TxType.SETTLE, accountId: BigInt(tx.accountId), instrumentId: BigInt(id) };
       break;
     }

@@ -12,7 +12,8 @@ import { reduceOnlyFault } from "../derivatives/formulas.ts";
 import { ORDER_FIELD, ORDER_FIELDS, orderInputs } from "../protocol/layouts.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
-import { decodeOrderSlot, derivLeaf, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
+import { accountDerivLeaf, decodeOrderSlot, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
+import { layoutAfter, positionSlot, slotValues } from "../state/positionSlots.ts";
 import type { DerivAccount } from "../derivatives/formulas.ts";
 import { tradeAmounts } from "./amounts.ts";
 import { feeWithdrawHonoured, forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
@@ -104,6 +105,8 @@ export type AccountChange = {
   nonceIncrement?: number;
   /** New collateral and positions (derivatives slots); omitted: unchanged. */
   deriv?: DerivAccount;
+  /** The instrument whose position the transaction moves (PositionWrite's `touch`); omitted: none moves. */
+  position?: number;
 };
 
 /**
@@ -119,11 +122,22 @@ export function updateAccount(state: ExchangeState, prefix: "a" | "b", c: Accoun
     [`${prefix}Nonce`]: BigInt(acc.nonce),
     [`${prefix}Siblings`]: state.accountTree.proof(c.accountId),
   };
-  if (derivInputs === "leaf") out[`${prefix}DerivLeaf`] = derivLeaf(acc.deriv);
+  let target = 0;
+  if (derivInputs === "leaf") out[`${prefix}DerivLeaf`] = accountDerivLeaf(acc);
   else {
+    const slots = slotValues(acc.deriv, acc.positionSlots);
     out[`${prefix}Collateral`] = acc.deriv.collateral;
-    out[`${prefix}Size`] = acc.deriv.positions.map((p) => p.size);
-    out[`${prefix}Snap`] = acc.deriv.positions.map((p) => p.snapshot);
+    out[`${prefix}PosId`] = slots.id;
+    out[`${prefix}PosSize`] = slots.size;
+    out[`${prefix}PosSnap`] = slots.snap;
+    if (c.position !== undefined) {
+      const slot = positionSlot(acc.positionSlots, c.position);
+      if (slot === null) {
+        reject("TOO_MANY_POSITIONS", `account ${c.accountId} holds positions in all its ${acc.positionSlots.length} slots, none in instrument ${c.position}`);
+      }
+      target = slot ?? 0;
+    }
+    out[`${prefix}PosTarget`] = BigInt(target);
   }
   const moves: [string, number, bigint][] = [["Bal1", c.bal1Token, c.bal1Delta], ["Bal2", c.bal2Token, c.bal2Delta]];
   for (const [name, token, delta] of moves) {
@@ -142,7 +156,11 @@ export function updateAccount(state: ExchangeState, prefix: "a" | "b", c: Accoun
   out[`${prefix}OrderSiblings`] = acc.orders.proof(slot);
   if (c.orderLeaf) state.setOrderLeaf(c.accountId, slot, c.orderLeaf(old));
   if (c.newKey || c.nonceIncrement) state.setKeyAndNonce(c.accountId, c.newKey ?? acc.pubKey, acc.nonce + (c.nonceIncrement ?? 0));
-  if (c.deriv) state.setDeriv(c.accountId, c.deriv);
+  if (c.deriv) {
+    // the canonical layout; a dishonest witness (rules off) that opens a position beyond the slots overwrites the target
+    const layout = layoutAfter(acc.positionSlots, acc.deriv, c.deriv) ?? acc.positionSlots.map((id, k) => (k === target ? (c.position ?? id) : id));
+    state.setDeriv(c.accountId, c.deriv, layout);
+  }
   state.commitAccount(c.accountId);
   return out;
 }

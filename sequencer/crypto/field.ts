@@ -1,2 +1,7 @@
 /** BN254 scalar field: the field of circuit signals, Poseidon and Baby Jubjub coordinates. */
 export const FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** A signed integer as the field element the circuit holds (v mod p). */
+export function fieldOf(v: bigint): bigint {
+  return ((v % FIELD_MODULUS) + FIELD_MODULUS) % FIELD_MODULUS;
+}

@@ -7,7 +7,9 @@
 import { exitPublicInput, type ExitClaim } from "../protocol/exitPublicData.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
-import { fieldOf, type ExchangeState } from "../state/exchangeState.ts";
+import { fieldOf } from "../crypto/field.ts";
+import type { ExchangeState } from "../state/exchangeState.ts";
+import { slotValues } from "../state/positionSlots.ts";
 import { exitValuation, type ExitValuation } from "./exitRule.ts";
 
 /** The exit circuit's input: decimal strings (signed values as field elements), named as Exit's signals. */
@@ -30,6 +32,7 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
   const publicInput = exitPublicInput(claim, params);
   const account = state.account(accountId);
   const g = state.globals;
+  const slots = slotValues(account.deriv, account.positionSlots);
   const input: ExitInput = {
     publicInput: publicInput.toString(),
     root: claim.root.toString(),
@@ -41,8 +44,9 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
     ordersRoot: dec(account.orders.root),
     balances: valuation.spot.map(dec),
     collateral: dec(account.deriv.collateral),
-    size: account.deriv.positions.map((p) => dec(p.size)),
-    snap: account.deriv.positions.map((p) => dec(p.snapshot)),
+    posId: slots.id.map(dec),
+    posSize: slots.size.map(dec),
+    posSnap: slots.snap.map(dec),
     siblings: state.accountTree.proof(accountId).map((level) => level.map(dec)),
     marketsRoot: dec(state.marketTree.root),
     feePool: dec(state.feePool),

@@ -34,10 +34,14 @@
  *   filled up to it) is cancelled, both with reason reduce-only. A FOK reduce-only order whose limit is
  *   below its size is FOK_UNFILLABLE. A resting reduce-only order keeps its size: its fills are capped when
  *   they happen.
+ * - Risk: the risk hook may refuse an order with a code of its own (its `refusal`: TOO_MANY_POSITIONS, a
+ *   derivatives order that could need a position beyond the account's position slots), then must reserve
+ *   for it (`reserve`), RISK_REJECTED when it cannot.
  *
  * Checks of a place command, in order (the first failing one is reported): MALFORMED, ZERO_SIZE,
  * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, REDUCE_ONLY_SPOT, UNKNOWN_MARKET,
- * MAX_FEE_TOO_LOW, DUPLICATE_ORDER_ID, REDUCE_ONLY_INCREASES, WOULD_CROSS / FOK_UNFILLABLE, RISK_REJECTED.
+ * MAX_FEE_TOO_LOW, DUPLICATE_ORDER_ID, REDUCE_ONLY_INCREASES, WOULD_CROSS / FOK_UNFILLABLE, TOO_MANY_POSITIONS,
+ * RISK_REJECTED.
  *
  * Events of an accepted place command: accepted, then in matching order fills and cancellations of
  * makers met (expired, self-trade, reduce-only), then the taker's own cancellation if any (ioc-remainder,
@@ -150,6 +154,11 @@ export class MatchingEngine {
     const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, (m) => this.#limit(m, market));
     if (tif === TimeInForce.FOK && !fillable()) {
       out.push(rejected(o, RejectCode.FOK_UNFILLABLE));
+      return;
+    }
+    const refusal = this.#risk.refusal?.(taker, market) ?? null;
+    if (refusal !== null) {
+      out.push(rejected(o, refusal));
       return;
     }
     if (!this.#risk.reserve(taker, market)) {

@@ -13,7 +13,7 @@
  * call back into the engine. Order objects are the engine's live state (in
  * onFill, remainingLots/filledLots already include the fill): read them, never keep them.
  */
-import type { FillEvent, MarketParams, OrderView } from "./types.ts";
+import type { FillEvent, MarketParams, OrderView, RejectCode } from "./types.ts";
 
 export interface RiskHook {
   /** May this order be accepted? If so, reserve what it may consume and return true; else change nothing and return false. */
@@ -28,6 +28,11 @@ export interface RiskHook {
    * no limit. A hook without it sets none.
    */
   fillLimit?(order: OrderView, market: MarketParams): bigint | undefined;
+  /**
+   * A refusal with its own code, asked right before `reserve` (which it must not change anything for): the code the
+   * engine rejects the order with (e.g. TOO_MANY_POSITIONS), or null to go on to `reserve`. A hook without it has none.
+   */
+  refusal?(order: OrderView, market: MarketParams): RejectCode | null;
 }
 
 /** Accepts every order and tracks nothing: the engine without risk (tests, benchmarks). */

@@ -91,6 +91,12 @@ export const RejectCode = {
   REDUCE_ONLY_SPOT: "REDUCE_ONLY_SPOT",
   /** A reduce-only order that cannot reduce its account's position now (flat, or the order is on the position's own side): any fill would open, increase or flip it. */
   REDUCE_ONLY_INCREASES: "REDUCE_ONLY_INCREASES",
+  /**
+   * A derivatives order on an instrument in which its account has neither a position nor an open order, while its
+   * positions and open orders already span the circuit's position slots (`params.positionSlots` instruments:
+   * sequencer/risk/positionLimit.ts): a fill could need one more position than the account can hold.
+   */
+  TOO_MANY_POSITIONS: "TOO_MANY_POSITIONS",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 

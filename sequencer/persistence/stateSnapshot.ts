@@ -18,6 +18,8 @@ export type AccountSnapshot = {
   orders: [number, bigint][];
   /** Derivatives collateral and positions (circuits/DERIVATIVES.md). */
   deriv: DerivAccount;
+  /** The instrument in each position slot (null: empty), the layout the derivatives leaf hashes. */
+  positionSlots: (number | null)[];
 };
 
 export type ExchangeStateSnapshot = {
@@ -35,7 +37,7 @@ export function snapshotExchangeState(state: ExchangeState): ExchangeStateSnapsh
     feePool: state.feePool,
     accounts: state.accountIds().map((id) => {
       const a = state.account(id);
-      return { id, pubKey: a.pubKey, nonce: a.nonce, balances: a.balances.leaves(), orders: a.orders.leaves(), deriv: a.deriv };
+      return { id, pubKey: a.pubKey, nonce: a.nonce, balances: a.balances.leaves(), orders: a.orders.leaves(), deriv: a.deriv, positionSlots: [...a.positionSlots] };
     }),
     markets: state.marketIds().map((id) => [id, state.market(id)!]),
     instruments: [...state.instruments],
@@ -50,7 +52,7 @@ export function restoreExchangeState(params: CircuitParams, snapshot: ExchangeSt
     state.setKeyAndNonce(a.id, a.pubKey, a.nonce);
     for (const [token, value] of a.balances) state.setBalance(a.id, token, value);
     for (const [slot, leaf] of a.orders) state.setOrderLeaf(a.id, slot, leaf);
-    state.setDeriv(a.id, a.deriv);
+    state.setDeriv(a.id, a.deriv, a.positionSlots);
     state.commitAccount(a.id);
   }
   for (const [id, market] of snapshot.markets) state.setMarket(id, market);

@@ -16,8 +16,13 @@ export type CircuitParams = {
   readonly slots: number;
   /** Derivatives transaction slots per batch, after the spot slots (circuits/derivatives/derivSlot.circom). */
   readonly derivSlots: number;
-  /** Derivative instrument ids 0..instruments-1; every account has one position per id (2 * instruments + 1 <= 16). */
+  /** Derivative instrument ids 0..instruments-1: the instrument table every batch marks (at most 7). */
   readonly instruments: number;
+  /**
+   * Position slots per account (DERIVATIVES.md "Positions"): an account holds a non-zero position in at most this
+   * many instruments at once, each slot `(instrumentId + 1, size, snapshot)` or empty.
+   */
+  readonly positionSlots: number;
   /** The last `optionInstruments` ids are the only ones that may be options (one Black-Scholes and one signed vol each per batch). */
   readonly optionInstruments: number;
   /** Underlyings the oracle prices (an index price each; the implied volatility is per option id). */
@@ -36,6 +41,7 @@ export const TEST_PARAMS: CircuitParams = {
   slots: 2,
   derivSlots: 1,
   instruments: 4,
+  positionSlots: 3,
   optionInstruments: 2,
   underlyings: 1,
 };
@@ -54,6 +60,7 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   slots: 9,
   derivSlots: 4,
   instruments: 7,
+  positionSlots: 7,
   optionInstruments: 4,
   underlyings: 2,
 };
@@ -64,7 +71,7 @@ export const PRODUCTION_PARAMS: CircuitParams = {
  * 3 linear ids and 4 option ids, on 2 underlyings), so the main job lists a perpetual, two dated futures and
  * options at two strikes and two expiries, and a batch still proves in seconds.
  */
-export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 7, optionInstruments: 4, underlyings: 2 };
+export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 7, positionSlots: 7, optionInstruments: 4, underlyings: 2 };
 
 /** The named parameter sets: the `--params` (`--size`) choices of the command-line tools and the web page's config. */
 export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS } as const;
@@ -73,12 +80,16 @@ export const PARAMS_NAMES = Object.keys(PARAMS_SETS) as ParamsName[];
 
 /** A short stable name for a parameter set, used in build-cache keys and contract names. */
 export function paramsId(p: CircuitParams): string {
-  return `a${p.accountLevels}b${p.balanceLevels}o${p.orderLevels}m${p.marketLevels}s${p.slots}d${p.derivSlots}i${p.instruments}x${p.optionInstruments}u${p.underlyings}`;
+  return `a${p.accountLevels}b${p.balanceLevels}o${p.orderLevels}m${p.marketLevels}s${p.slots}d${p.derivSlots}i${p.instruments}k${p.positionSlots}x${p.optionInstruments}u${p.underlyings}`;
 }
 
-/** Throws unless the derivatives sizes fit the encodings (one Poseidon per position vector and oracle message). */
+/**
+ * Throws unless the derivatives sizes fit the encodings and the custodian's bounds (Custodian._checkDerivativesSizes:
+ * at most 7 instruments, one Poseidon per oracle message) and the account has 1..instruments position slots.
+ */
 export function checkParams(p: CircuitParams): void {
-  if (2 * p.instruments + 1 > 16) throw new RangeError(`instruments=${p.instruments}: a position vector must fit one Poseidon (<= 7)`);
+  if (p.instruments > 7) throw new RangeError(`instruments=${p.instruments}: the instrument table every batch marks holds at most 7 (the custodian's bound; DERIVATIVES.md "At exchange scale")`);
+  if (p.positionSlots > p.instruments || (p.instruments > 0 && p.positionSlots < 1)) throw new RangeError(`positionSlots=${p.positionSlots}: between 1 and the instruments (${p.instruments}; 0 without instruments)`);
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
   if (3 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 3 + underlyings + optionInstruments + instruments <= 16");
   if (p.underlyings > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`the oracle's settlement word packs at most ${SETTLEMENT_MAX_UNDERLYINGS} underlyings`);

@@ -4,7 +4,9 @@
  * snapshots as the pending and proven transactions leave them — so it accepts exactly what the batch
  * circuit will prove. All arithmetic is formulas.ts's (the circuit's); the acceptance rule is
  * marginRule.ts's (equity at the latest oracle marks covers the initial margin of the positions plus
- * the worst case of the open orders).
+ * the worst case of the open orders). An account takes on an instrument it neither holds nor has orders on only
+ * while its positions and open orders span fewer than the circuit's position slots (positionLimit.ts): orders
+ * (TOO_MANY_POSITIONS) and the liquidator's takeovers alike.
  *
  * The service (sequencer/service/derivatives.ts) feeds it the instrument table and marks of each
  * accepted oracle update (setMarket), and applies transfers, liquidations and settlements through it.
@@ -18,9 +20,10 @@ import {
   EMPTY_INSTRUMENT, accountRisk, badDebtCover, deleverageAmount, deleverageClose, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
-import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
+import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../matching/types.ts";
 import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
 import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
+import { positionSlotsFault } from "./positionLimit.ts";
 import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 
 /**
@@ -58,7 +61,11 @@ export class DerivativesRisk implements RiskHook {
   /** The insurance fund as the accepted liquidations leave it (penalties in, bad-debt cover out). */
   #insuranceFund = 0n;
 
-  constructor(readonly instrumentCount: number) {
+  /**
+   * `instrumentCount`: the circuit's instrument ids (params.instruments); `positionSlots`: its position slots per
+   * account (params.positionSlots; as many as the ids unless said, which limits nothing).
+   */
+  constructor(readonly instrumentCount: number, readonly positionSlots: number = instrumentCount) {
     this.#instruments = Array.from({ length: instrumentCount }, () => EMPTY_INSTRUMENT);
   }
 
@@ -150,6 +157,21 @@ export class DerivativesRisk implements RiskHook {
     return [...this.#orders.entries()].filter(([, m]) => m.size > 0).map(([a]) => a);
   }
 
+  /** The instruments in which the account has a non-zero position (`held`) and those it has open orders on (`ordered`). */
+  slotUse(accountId: number): { held: Set<number>; ordered: Set<number> } {
+    const held = new Set<number>();
+    this.account(accountId).positions.forEach((p, i) => {
+      if (p.size !== 0n) held.add(i);
+    });
+    return { held, ordered: new Set(this.openOrders(accountId).map((o) => o.instrumentId)) };
+  }
+
+  /** Why the account may not take on instrument `id` (its position slots: positionLimit.ts positionSlotsFault), or null. */
+  positionSlotsFault(accountId: number, id: number): RequestFault | null {
+    const { held, ordered } = this.slotUse(accountId);
+    return positionSlotsFault(held, ordered, id, this.positionSlots);
+  }
+
   /** Equity, margins and the acceptance requirement of an account at the latest marks (null before any oracle update). */
   margin(accountId: number, extra: readonly OpenOrder[] = []): MarginView | null {
     if (!this.#risks) return null;
@@ -218,12 +240,13 @@ export class DerivativesRisk implements RiskHook {
 
   /**
    * Whether `liquidatorId` can take `lots` of `victimId`'s position in `id` at `priceTicks` and stay at
-   * equity >= IM; if so (and `commit`), applies the liquidation: the penalty goes to the insurance fund,
-   * which covers the victim's bad debt when it is left flat and negative. Returns the penalty, or null if refused.
+   * equity >= IM, within its position slots (positionLimit.ts: the position it takes on counts as an order's
+   * would); if so (and `commit`), applies the liquidation: the penalty goes to the insurance fund, which covers
+   * the victim's bad debt when it is left flat and negative. Returns the penalty, or null if refused.
    */
   liquidate(victimId: number, liquidatorId: number, id: number, lots: bigint, priceTicks: bigint, commit: boolean): bigint | null {
     const risks = this.#risks;
-    if (!risks) return null;
+    if (!risks || this.positionSlotsFault(liquidatorId, id)) return null;
     const inst = this.#instruments[id];
     const victim = this.#touched(victimId);
     const long = victim.positions[id].size > 0n;
@@ -321,9 +344,15 @@ export class DerivativesRisk implements RiskHook {
 
   // ---- RiskHook ---------------------------------------------------------------------------------
 
+  /** TOO_MANY_POSITIONS for an order on an instrument beyond the account's position slots (positionLimit.ts), else null. */
+  refusal(order: OrderView, _market: MarketParams): RejectCode | null {
+    const id = instrumentOf(order.marketId, this.instrumentCount);
+    return id !== null && this.positionSlotsFault(order.accountId, id) ? RejectCode.TOO_MANY_POSITIONS : null;
+  }
+
   reserve(order: OrderView, _market: MarketParams): boolean {
     const id = instrumentOf(order.marketId, this.instrumentCount);
-    if (id === null || this.marketUntradable(order.marketId)) return false;
+    if (id === null || this.marketUntradable(order.marketId) || this.positionSlotsFault(order.accountId, id)) return false;
     const open: OpenOrder = { instrumentId: id, side: order.side, priceTicks: order.priceTicks, lots: order.remainingLots, maxFeePpm: order.maxFeePpm };
     const m = this.margin(order.accountId, [open]);
     if (!m || m.equity < m.required || !m.sizesInRange) return false;

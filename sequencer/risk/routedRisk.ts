@@ -4,7 +4,7 @@
  */
 import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
-import type { FillEvent, MarketParams, OrderView } from "../matching/types.ts";
+import type { FillEvent, MarketParams, OrderView, RejectCode } from "../matching/types.ts";
 
 export class RoutedRisk implements RiskHook {
   constructor(readonly spot: RiskHook, readonly derivatives: RiskHook) {}
@@ -27,5 +27,9 @@ export class RoutedRisk implements RiskHook {
 
   fillLimit(order: OrderView, market: MarketParams): bigint | undefined {
     return this.#of(order.marketId).fillLimit?.(order, market);
+  }
+
+  refusal(order: OrderView, market: MarketParams): RejectCode | null {
+    return this.#of(order.marketId).refusal?.(order, market) ?? null;
   }
 }

@@ -77,7 +77,7 @@ export class DerivativesService {
 
   constructor(private readonly host: DerivativesHost, readonly liquidator?: Liquidator) {
     this.#table = new ExchangeState(host.params);
-    this.risk = new DerivativesRisk(host.params.instruments);
+    this.risk = new DerivativesRisk(host.params.instruments, host.params.positionSlots);
   }
 
   /** Sets the oracle key (compressed) instead of reading it from the custodian (offline use, tests). */
@@ -146,7 +146,9 @@ export class DerivativesService {
    * settlements that did not settle. The instrument table, the insurance fund and every account's
    * collateral and positions become the proven ones. Unless the latest accepted update is the one the
    * proven state last used, it is forgotten (derivatives orders and transfers wait for a fresh one) and
-   * the open derivatives orders, checked at its marks, are cancelled (at `time`, the rejection record's).
+   * the open derivatives orders, checked at its marks, are cancelled (at `time`, the rejection record's); so are,
+   * when its positions and orders then span more than its position slots, an account's orders on instruments it
+   * does not hold.
    */
   rebase(proven: ExchangeState, time: number): void {
     const u = this.#latest;
@@ -169,6 +171,13 @@ export class DerivativesService {
       accounts: snap.accounts.map(([a]) => [a, proven.account(a).deriv]),
       insuranceFund: proven.globals.insuranceFund,
     });
+    // a rejected trade may leave an account holding a position intake took as closed: its orders on instruments it
+    // does not hold go (reason UNCOVERED), so every fill of an open order still fits its position slots (positionLimit.ts)
+    for (const acc of this.risk.accountsWithOrders()) {
+      const { held, ordered } = this.risk.slotUse(acc);
+      if (new Set([...held, ...ordered]).size <= this.risk.positionSlots) continue;
+      this.#cancelOrders(acc, [...ordered].filter((id) => !held.has(id)), CancelReason.UNCOVERED, time);
+    }
     this.host.log(`derivatives put back on the proven state${current ? "" : " (the latest oracle update is no longer used: waiting for a fresh one)"}`);
   }
 
@@ -374,8 +383,17 @@ export class DerivativesService {
     return done;
   }
 
-  /** Closes as much of `size` as the liquidator can take (halving until it stays above IM) at the mark's tick. */
+  /**
+   * Closes as much of `size` as the liquidator can take (halving until it stays above IM) at the mark's tick; nothing
+   * when the position would be one beyond the liquidator's position slots (positionLimit.ts).
+   */
   #liquidate(victim: number, l: Liquidator, id: number, size: bigint, u: SignedOracleUpdate, time: number): bigint | null {
+    // the liquidator's order is signed here, never placed in the engine: its position slots are checked here (and by risk.liquidate)
+    const slots = this.risk.positionSlotsFault(l.accountId, id);
+    if (slots) {
+      this.host.log(`the liquidator cannot take account ${victim}'s position in instrument ${id}: ${slots.message}`);
+      return null;
+    }
     const inst = this.#table.instruments[id];
     const mark = this.risk.risks![id].mark;
     const priceTicks = (mark + inst.tickValue / 2n) / inst.tickValue;

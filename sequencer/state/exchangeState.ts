@@ -5,10 +5,11 @@
  */
 import { poseidon } from "../crypto/poseidon.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
-import { FIELD_MODULUS } from "../protocol/constants.ts";
+import { fieldOf } from "../crypto/field.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
+import { derivLeaf, emptyLayout, layoutAfter, type PositionLayout } from "./positionSlots.ts";
 import { emptyHashes, QuadTree } from "./quadTree.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
@@ -22,16 +23,14 @@ export type Account = {
   balances: QuadTree;
   orders: QuadTree;
   deriv: DerivAccount;
+  /** Which instrument each position slot holds (positionSlots.ts): the layout the derivatives leaf hashes. */
+  positionSlots: PositionLayout;
 };
 
-/** A signed integer as the field element the circuit holds (v mod p). */
-export function fieldOf(v: bigint): bigint {
-  return ((v % FIELD_MODULUS) + FIELD_MODULUS) % FIELD_MODULUS;
-}
 
-/** Poseidon(c, size_0, snap_0, ..., size_{N-1}, snap_{N-1}), signed values mod p. */
-export function derivLeaf(d: DerivAccount): bigint {
-  return poseidon([d.collateral, ...d.positions.flatMap((p) => [p.size, p.snapshot])].map(fieldOf));
+/** The account's derivatives leaf: its collateral and position slots (positionSlots.ts#derivLeaf). */
+export function accountDerivLeaf(a: Pick<Account, "deriv" | "positionSlots">): bigint {
+  return derivLeaf(a.deriv, a.positionSlots);
 }
 
 /** Poseidon of the instrument's fields in leaf order (layouts.ts INSTRUMENT_FIELDS, the circuit's I_*). */
@@ -85,7 +84,7 @@ export class ExchangeState {
   static emptyAccountLeaf(p: CircuitParams): bigint {
     return poseidon([
       0n, 0n, 0n, emptyHashes(p.balanceLevels, 0n)[p.balanceLevels], emptyHashes(p.orderLevels, 0n)[p.orderLevels],
-      derivLeaf(emptyDerivAccount(p.instruments)),
+      derivLeaf(emptyDerivAccount(p.instruments), emptyLayout(p.positionSlots)),
     ]);
   }
 
@@ -125,6 +124,7 @@ export class ExchangeState {
       balances: new QuadTree(this.params.balanceLevels),
       orders: new QuadTree(this.params.orderLevels),
       deriv: emptyDerivAccount(this.params.instruments),
+      positionSlots: emptyLayout(this.params.positionSlots),
     };
     this.accounts.set(id, fresh);
     return fresh;
@@ -164,7 +164,7 @@ export class ExchangeState {
 
   accountLeaf(id: number): bigint {
     const a = this.account(id);
-    return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.balances.root, a.orders.root, derivLeaf(a.deriv)]);
+    return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.balances.root, a.orders.root, accountDerivLeaf(a)]);
   }
 
   // ---- journaled writes
@@ -263,13 +263,22 @@ export class ExchangeState {
     });
   }
 
-  /** Replaces an account's collateral and positions (call commitAccount after). */
-  setDeriv(accountId: number, d: DerivAccount): void {
+  /**
+   * Replaces an account's collateral and positions (call commitAccount after). Their slots follow the canonical
+   * layout (positionSlots.ts#layoutAfter) unless `layout` is given (a restored snapshot; a dishonest witness).
+   * Throws when the positions do not fit the slots: the witness builder refuses that first (TOO_MANY_POSITIONS).
+   */
+  setDeriv(accountId: number, d: DerivAccount, layout?: PositionLayout): void {
     const a = this.account(accountId);
     const old = a.deriv;
+    const oldLayout = a.positionSlots;
+    const next = layout ?? layoutAfter(oldLayout, old, d);
+    if (!next) throw new RangeError(`account ${accountId}: positions exceed its ${oldLayout.length} slots`);
     a.deriv = d;
+    a.positionSlots = next;
     this.record(() => {
       a.deriv = old;
+      a.positionSlots = oldLayout;
     });
   }
 

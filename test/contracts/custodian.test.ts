@@ -264,7 +264,7 @@ describe("Custodian", () => {
       for (const bad of [
         { underlyings: 0 },
         { optionInstruments: 5 }, // > instruments (4)
-        { instruments: 8, optionInstruments: 0 }, // 2 * 8 + 1 > 16
+        { instruments: 8, optionInstruments: 0 }, // more than 7 instruments
         { underlyings: 9, instruments: 5 }, // the oracle message: 3 + 9 prices + 2 vols + 5 rates > 16
         { underlyings: 1, instruments: 7, optionInstruments: 6 }, // 3 + 1 price + 6 vols + 7 rates > 16
         { underlyings: 4, instruments: 6, optionInstruments: 4 }, // 3 + 4 + 4 + 6 > 16

@@ -19,7 +19,7 @@ import { ETH, USDC, exitFixtures } from "./exitFixture.ts";
 const connection = await network.create();
 const { viem, networkHelpers } = connection;
 const { deployFunded } = exitFixtures(connection);
-const spotOnly = exitFixtures(connection, { ...TEST_PARAMS, derivSlots: 0, instruments: 0, optionInstruments: 0 });
+const spotOnly = exitFixtures(connection, { ...TEST_PARAMS, derivSlots: 0, instruments: 0, positionSlots: 0, optionInstruments: 0 });
 
 type Env = Awaited<ReturnType<typeof deployFunded>>;
 

@@ -82,6 +82,8 @@ const sources = {
   InsuranceWithdraw: source("circuits/derivatives/tx/insuranceWithdraw.circom"),
   RegisterInstrument: source("circuits/derivatives/tx/registerInstrument.circom"),
   AccountRisk: source("circuits/lib/accountRisk.circom"),
+  PositionWrite: source("circuits/lib/positions.circom"),
+  PositionLookup: source("circuits/lib/positions.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),

@@ -59,7 +59,9 @@ import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params
 import { feeAmount } from "../../sequencer/protocol/fees.ts";
 import { decodePublicData, encodeRecord, queuedForm, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
-import { decodeOrderSlot, derivLeaf, ExchangeState, fieldOf } from "../../sequencer/state/exchangeState.ts";
+import { fieldOf } from "../../sequencer/crypto/field.ts";
+import { accountDerivLeaf, decodeOrderSlot, ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { slotValues } from "../../sequencer/state/positionSlots.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
 import { replayBatch } from "../../sequencer/verifier/publicDataReplay.ts";
 import { badDebt, marksOfStep } from "./custody.ts";
@@ -117,7 +119,7 @@ type Input = Record<string, unknown>;
 type Nested = string | Nested[];
 
 /** Field groups of one account's state witness (mutated as one field in the default sample). */
-const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "Bal1Old", "Bal1Siblings", "Bal2Old", "Bal2Siblings", "OrderLeaf", "OrderSiblings", "DerivLeaf", "Collateral", "Size", "Snap"];
+const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "Bal1Old", "Bal1Siblings", "Bal2Old", "Bal2Siblings", "OrderLeaf", "OrderSiblings", "DerivLeaf", "Collateral", "PosId", "PosSize", "PosSnap", "PosTarget"];
 const HEADER_FIELDS = ["batchNumber", "timestamp", "oldAccountsRoot", "oldMarketsRoot", "oldFeePool"];
 const ORACLE_FIELDS = [
   "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
@@ -501,9 +503,10 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
     let a = cache.get(id);
     if (!a) {
       const s = state.account(id);
+      const slots = slotValues(s.deriv, s.positionSlots);
       a = {
-        bal: cloneTree(s.balances, 0n), ord: cloneTree(s.orders, 0n), pub: [s.pubKey[0], s.pubKey[1]], nonce: BigInt(s.nonce), derivLeaf: derivLeaf(s.deriv),
-        vectors: [s.deriv.collateral, ...s.deriv.positions.flatMap((q) => [q.size, q.snapshot])].map(fieldOf),
+        bal: cloneTree(s.balances, 0n), ord: cloneTree(s.orders, 0n), pub: [s.pubKey[0], s.pubKey[1]], nonce: BigInt(s.nonce), derivLeaf: accountDerivLeaf(s),
+        vectors: [s.deriv.collateral, ...slots.id.flatMap((v, k) => [v, slots.size[k], slots.snap[k]])].map(fieldOf),
       };
       cache.set(id, a);
     }
@@ -520,8 +523,9 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
     put(n("Nonce"), slot, a.nonce);
     if (prefix) {
       put(n("Collateral"), slot, a.vectors[0]);
-      put(n("Size"), slot, a.vectors.filter((_, i) => i % 2 === 1));
-      put(n("Snap"), slot, a.vectors.filter((_, i) => i > 0 && i % 2 === 0));
+      put(n("PosId"), slot, a.vectors.filter((_, i) => i % 3 === 1));
+      put(n("PosSize"), slot, a.vectors.filter((_, i) => i > 0 && i % 3 === 2));
+      put(n("PosSnap"), slot, a.vectors.filter((_, i) => i > 0 && i % 3 === 0));
     } else put(n("DerivLeaf"), slot, a.derivLeaf);
     put(n("Bal1Old"), slot, a.bal.leaf(t1));
     put(n("Bal1Siblings"), slot, a.bal.proof(t1));

@@ -85,14 +85,16 @@ const PATCHES: readonly Patch[] = [
     FILE_DERIV, /^ {4}record <== pack\.out;$/gm,
     [
       ...SLOT_TRACES,
-      "    signal output vectors[2][1 + 2 * N];",
+      "    signal output vectors[2][1 + 3 * K];",
       "    vectors[0][0] <== aNewC;",
       "    vectors[1][0] <== bNewC;",
-      "    for (var j = 0; j < N; j++) {",
-      "        vectors[0][1 + 2 * j] <== aSizeNew[j];",
-      "        vectors[0][2 + 2 * j] <== aSnapNew[j];",
-      "        vectors[1][1 + 2 * j] <== bSizeNew[j];",
-      "        vectors[1][2 + 2 * j] <== bSnapNew[j];",
+      "    for (var k = 0; k < K; k++) {",
+      "        vectors[0][1 + 3 * k] <== aWrite.newId[k];",
+      "        vectors[0][2 + 3 * k] <== aWrite.newSize[k];",
+      "        vectors[0][3 + 3 * k] <== aWrite.newSnap[k];",
+      "        vectors[1][1 + 3 * k] <== bWrite.newId[k];",
+      "        vectors[1][2 + 3 * k] <== bWrite.newSize[k];",
+      "        vectors[1][3 + 3 * k] <== bWrite.newSnap[k];",
       "    }",
     ].join("\n"),
     1,
@@ -112,7 +114,7 @@ const PATCHES: readonly Patch[] = [
       "        spotMarket[s] <== slot[s].marketTrace;",
       "    }",
       `    signal output derivTrace[derivSlots][2][${UPDATE_TRACE.length}];`,
-      "    signal output derivVectors[derivSlots][2][1 + 2 * N];",
+      "    signal output derivVectors[derivSlots][2][1 + 3 * K];",
       "    for (var s = 0; s < derivSlots; s++) {",
       "        derivTrace[s] <== dslot[s].trace;",
       "        derivVectors[s] <== dslot[s].vectors;",
@@ -261,7 +263,7 @@ export async function openWitness(wasm: string, p: CircuitParams, input: Record<
   const spot = Array.from({ length: p.slots }, () => ({ updates: [update(), update()] as [UpdateTrace, UpdateTrace], market: [0n, 0n, 0n] as [bigint, bigint, bigint] }));
   for (const s of spot) s.market = [next(), next(), next()];
   const deriv = Array.from({ length: p.derivSlots }, () => ({ updates: [update(), update()] as [UpdateTrace, UpdateTrace], vectors: [[], []] as [bigint[], bigint[]] }));
-  for (const d of deriv) d.vectors = [0, 1].map(() => Array.from({ length: 1 + 2 * p.instruments }, next)) as [bigint[], bigint[]];
+  for (const d of deriv) d.vectors = [0, 1].map(() => Array.from({ length: 1 + 3 * p.positionSlots }, next)) as [bigint[], bigint[]];
   const broken: string[] = [];
   const links = (where: string, updates: UpdateTrace[]) => updates.forEach((u, k) => {
     if (u.balLink !== 0n) broken.push(`${where} ${"AB"[k]} balance root between its two writes (${LINK_RULE.balLink})`);

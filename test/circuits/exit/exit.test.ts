@@ -16,7 +16,8 @@ import { exitPublicInput, type ExitClaim } from "../../../sequencer/protocol/exi
 import { accountRisk, lotRisk, optionMark, settleFunding } from "../../../sequencer/derivatives/formulas.ts";
 import { Bits } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { fieldOf, type ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { fieldOf } from "../../../sequencer/crypto/field.ts";
+import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
 import { aliceLongPerpetual, derivTrade, NOW, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
 import { AT_EXPIRY, fundedInsuranceState } from "../../helpers/huntStates.ts";
@@ -108,8 +109,8 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
     it("hand-made states: puts and calls in and out of the money, settled options, negative equity, no account", async () => {
       const cases = [
         handMade({ spot: [5n, 6n, 7n, 8n] }),
-        handMade({ instruments: [{ ...PERP, fundingIndex: 500n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [10n, 3n, 2n, -2n], snaps: [100n] }),
-        handMade({ instruments: [{ ...PERP, fundingIndex: -900n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [-10n, -3n, -2n, 2n], snaps: [-100n] }),
+        handMade({ instruments: [{ ...PERP, fundingIndex: 500n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [10n, 0n, 2n, -2n], snaps: [100n] }),
+        handMade({ instruments: [{ ...PERP, fundingIndex: -900n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [-10n, 0n, -2n, 2n], snaps: [-100n] }),
         handMade({ instruments: [PERP, { ...FUTURE, settlePrice: px(3_150n) }, { ...CALL, settlePrice: px(3_200n) }, { ...PUT, settlePrice: px(2_500n) }], collateral: -5n, sizes: [0n, 4n, 1n, 1n] }),
         handMade({ spot: [50n, 60n], collateral: -400_000_000n, sizes: [10n] }),
       ];
@@ -164,7 +165,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
     it("a tampered position (a larger long, claimed consistently) is refused at the root", async () => {
       const state = states[0][1];
       const w = exitWitness(state, alice.accountId, [px(3_400n)]);
-      const input = { ...w.input, size: (w.input.size as string[]).map((s, i) => (i === 0 ? String(BigInt(s) + 1n) : s)) };
+      const input = { ...w.input, posSize: (w.input.posSize as string[]).map((s, k) => (k === 0 ? String(BigInt(s) + 1n) : s)) };
       await refuses(withClaim(input, { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 34_000_000n : a)) }), rootRule());
     });
 

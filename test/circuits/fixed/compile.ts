@@ -17,10 +17,13 @@ export interface Compiled {
   constraints: number;
 }
 
-/** Compiles `main` (the text after the includes, e.g. "component main = Exp();"). */
-export async function compileMain(name: string, main: string): Promise<Compiled> {
-  const src = `pragma circom 2.1.0;\ninclude "circuits/lib/fixed/blackScholes.circom";\n${main}\n`;
-  const h = createHash("sha256").update(src);
+/**
+ * Compiles `main` (the text after the includes, e.g. "component main = Exp();") with circuits/lib/fixed, or with
+ * the library file `include` (its text is part of the cache key).
+ */
+export async function compileMain(name: string, main: string, include = "circuits/lib/fixed/blackScholes.circom"): Promise<Compiled> {
+  const src = `pragma circom 2.1.0;\ninclude "${include}";\n${main}\n`;
+  const h = createHash("sha256").update(src).update(readFileSync(join(ROOT, include)));
   for (const f of readdirSync(LIB).sort()) if (f.endsWith(".circom")) h.update(f).update(readFileSync(join(LIB, f)));
   const rel = `build/fixed-circuits/${name}-${h.digest("hex").slice(0, 12)}`;
   const dir = join(ROOT, rel);

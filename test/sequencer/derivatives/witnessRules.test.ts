@@ -120,6 +120,15 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.ok(4 ** 7 <= 0x8000 && 4 ** 8 > 0x8000, "7 is the largest level count whose market ids stay below 0x8000");
   });
 
+  it("checkParams bounds the instrument table (7, the custodian's) and the position slots (1 to the instruments, 0 without)", () => {
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, positionSlots: 1 }));
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, positionSlots: 4 }));
+    assert.throws(() => checkParams({ ...TEST_PARAMS, positionSlots: 5 }), /positionSlots=5/);
+    assert.throws(() => checkParams({ ...TEST_PARAMS, positionSlots: 0 }), /positionSlots=0/);
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, positionSlots: 0, optionInstruments: 0 }));
+    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 1, instruments: 8, optionInstruments: 0 }), /instruments=8/);
+  });
+
   it("O15: checkParams keeps the oracle message within one Poseidon (3 + U + O + N <= 16) and the settlement word within the field (U <= 4); the word packs each part at its own bits", () => {
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 3 }));
     assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 4 }), /3 \+ underlyings/);

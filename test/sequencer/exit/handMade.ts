@@ -19,7 +19,7 @@ export const FUTURE: InstrumentState = { ...lot, kind: InstrumentKind.FUTURE, st
 export const CALL: InstrumentState = { ...lot, kind: InstrumentKind.CALL, strike: P, expiry: 1_800_000_000 };
 export const PUT: InstrumentState = { ...lot, kind: InstrumentKind.PUT, strike: P, expiry: 1_800_000_000 };
 
-/** A state with `instruments` registered and account 5 holding `spot`, `collateral` and positions `sizes` (snapshots `snaps`). */
+/** A state with `instruments` registered and account 5 holding `spot`, `collateral` and positions `sizes` (snapshots `snaps`; at most 3 non-zero: the position slots). */
 export function handMade(o: { instruments?: InstrumentState[]; spot?: bigint[]; collateral?: bigint; sizes?: bigint[]; snaps?: bigint[] }): ExchangeState {
   const state = new ExchangeState(TEST_PARAMS);
   (o.instruments ?? [PERP, FUTURE, CALL, PUT]).forEach((inst, i) => state.setInstrument(i, inst));

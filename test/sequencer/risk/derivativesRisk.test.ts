@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { lotRisk, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
 import { DerivativesRisk, instrumentOf } from "../../../sequencer/risk/derivativesRisk.ts";
-import type { FillEvent, MarketParams, OrderView } from "../../../sequencer/matching/types.ts";
+import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../../../sequencer/matching/types.ts";
 import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
 
 const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
@@ -14,12 +14,23 @@ const view = (accountId: number, orderId: bigint, side: 0 | 1, lots: bigint, pri
   priceTicks, sizeLots: lots, maxFeePpm: 0, expiry: 2 ** 31, seq: 1, remainingLots: lots, filledLots: 0n,
 });
 
-function risk(): DerivativesRisk {
-  const r = new DerivativesRisk(4);
+/** Instruments 0..3 marked at PRICE; accounts 1 and 2 with 3,000 quote of collateral; `positionSlots` per account (4: no limit). */
+function risk(positionSlots = 4): DerivativesRisk {
+  const r = new DerivativesRisk(4, positionSlots);
   r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: MARKET_VOLS });
   r.creditCollateral(1, 3_000_000_000n); // 3,000 quote: 1,000 lots of IM at 3 quote per lot
   r.creditCollateral(2, 3_000_000_000n);
   return r;
+}
+
+/** A fill of `lots` of instrument `id` at `priceTicks`, `buyer` taking `seller`'s resting order (no fees), applied as the engine reports it. */
+function trade(r: DerivativesRisk, buyer: number, seller: number, id: number, lots: bigint, priceTicks: bigint): void {
+  const maker = { ...view(seller, 100n, Side.SELL, lots, priceTicks, id), remainingLots: 0n, filledLots: lots };
+  const taker = { ...view(buyer, 100n, Side.BUY, lots, priceTicks, id), remainingLots: 0n, filledLots: lots };
+  r.onFill({
+    type: "fill", makerAccount: seller, makerOrderId: 100n, takerAccount: buyer, takerOrderId: 100n, marketId: INSTRUMENT_MARKET_BASE + id,
+    priceTicks, lots, makerSide: Side.SELL, makerFeePpm: 0, takerFeePpm: 0,
+  }, maker, taker, market);
 }
 
 describe("derivatives risk", () => {
@@ -140,6 +151,47 @@ describe("derivatives risk", () => {
     assert.equal(r.reserve(view(2, 2n, Side.SELL, 10n), market), false, "a short of 2^47 lots is outside the circuit's range");
     assert.equal(r.reserve(view(2, 2n, Side.SELL, 9n), market), true);
     assert.equal(r.reserve(view(2, 3n, Side.SELL, 1n), market), false, "the open order counts towards the worst end");
+  });
+
+  it("refuses an order on a 4th instrument while positions and open orders span the 3 position slots (TOO_MANY_POSITIONS), changing nothing", () => {
+    const r = risk(3);
+    assert.equal(r.positionSlots, 3);
+    assert.equal(r.reserve(view(1, 1n, Side.BUY, 10n, 300_000n, 0), market), true);
+    assert.equal(r.reserve(view(1, 2n, Side.SELL, 10n, 300_000n, 1), market), true);
+    trade(r, 2, 1, 2, 10n, 20_000n); // account 1 buys 10 calls from account 2: a position in 2
+    assert.deepEqual(r.slotUse(1), { held: new Set([2]), ordered: new Set([0, 1]) });
+    const fourth = view(1, 3n, Side.BUY, 1n, 20_000n, 3);
+    assert.equal(r.refusal(fourth, market), RejectCode.TOO_MANY_POSITIONS);
+    assert.equal(r.reserve(fourth, market), false, "reserve refuses it too");
+    assert.equal(r.positionSlotsFault(1, 3)?.code, "TOO_MANY_POSITIONS");
+    assert.deepEqual(r.openOrders(1).map((o) => o.instrumentId), [0, 1], "nothing reserved");
+    assert.equal(r.refusal(view(2, 9n, Side.BUY, 1n, 20_000n, 3), market), null, "account 2 holds one instrument");
+    // its own three instruments: still accepted (a reduce-only sell of the calls too)
+    for (const [id, orderId] of [[0, 4n], [1, 5n], [2, 6n]] as const) {
+      const o = { ...view(1, orderId, Side.SELL, 1n, id === 2 ? 20_000n : 300_000n, id), reduceOnly: id === 2 };
+      assert.equal(r.refusal(o, market), null, `instrument ${id}`);
+      assert.equal(r.reserve(o, market), true, `instrument ${id}`);
+    }
+    // the orders on instrument 1 go: a slot is free
+    r.release(view(1, 2n, Side.SELL, 10n, 300_000n, 1), 10n, market);
+    r.release(view(1, 5n, Side.SELL, 1n, 300_000n, 1), 1n, market);
+    assert.equal(r.refusal(fourth, market), null);
+    assert.equal(r.reserve(fourth, market), true);
+  });
+
+  it("does not liquidate to a liquidator whose positions and orders span its position slots, until one closes", () => {
+    const r = risk(3);
+    r.creditCollateral(3, 3_000_000_000n);
+    trade(r, 1, 2, 0, 900n, 300_000n); // account 1 long 900 perpetual lots
+    for (const id of [1, 2, 3]) trade(r, 3, 4, id, 10n, id === 1 ? 300_000n : 20_000n); // the liquidator (3) holds 1, 2 and 3
+    r.setMarket(table, table.map((i) => lotRisk(i, 280_000_000_000n, VOL, NOW)), null);
+    assert.equal(r.belowMaintenance(1), true);
+    assert.equal(r.liquidate(1, 3, 0, 100n, 280_000n, false), null, "a 4th position for the liquidator");
+    assert.equal(r.liquidate(1, 3, 0, 100n, 280_000n, true), null);
+    assert.deepEqual([r.account(1).positions[0].size, r.account(3).positions[0].size], [900n, 0n], "nothing applied");
+    trade(r, 4, 3, 3, 10n, 20_000n); // the liquidator closes its put position
+    assert.equal(r.liquidate(1, 3, 0, 100n, 280_000n, true), 28_000_000n);
+    assert.equal(r.account(3).positions[0].size, 100n);
   });
 
   it("settles a position at the settled mark", () => {

@@ -1,0 +1,161 @@
+/**
+ * Position slots at intake (sequencer/risk/positionLimit.ts), through the sequencer at TEST_PARAMS (4 instruments,
+ * 3 position slots per account; a fake custodian, every batch built by the batch witness): an order that could
+ * open a 4th position is refused TOO_MANY_POSITIONS and changes nothing; orders on the account's own instruments
+ * are accepted, and once a position closes the refused order is accepted; the liquidator is not given a 4th
+ * position either, and a rejected closing trade takes away the orders that counted on its slot. Every batch is accepted and the risk view equals the proven state.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Side, TimeInForce, TxType, INSTRUMENT_MARKET_BASE } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import { CancelReason, type EngineEvent } from "../../../sequencer/matching/types.ts";
+import type { Sequencer, SequencerOptions, TxRejection } from "../../../sequencer/service/sequencer.ts";
+import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
+import { dave, derivOrder, INSTRUMENTS, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+
+const { alice, bob, carol } = traders;
+const [PERP, FUTURE, CALL, PUT] = [0, 1, 2, 3];
+const AT = 300_000n; // 3,000 per unit
+const PREMIUM = 20_000n; // 200 per unit: 2 quote per option lot
+
+const codes = (ev: readonly EngineEvent[]) => ev.flatMap((e) => (e.type === "rejected" ? [`rejected:${e.code}`] : e.type === "fill" ? [`fill:${e.lots}`] : e.type === "done" ? [] : [e.type]));
+
+/** The risk engine's view of each account equals the proven state. */
+function assertInSync(seq: Sequencer): void {
+  for (const t of Object.values(traders)) {
+    assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
+  }
+}
+
+/** The instruments in which `accountId` holds a non-zero position in the proven state. */
+const provenHeld = (seq: Sequencer, accountId: number) => seq.state.account(accountId).deriv.positions.flatMap((p, id) => (p.size !== 0n ? [id] : []));
+
+/** The sequencer with all four test instruments tradable and alice, bob and carol's deposits in collateral; `log` collects its log lines. */
+async function fourInstruments(options: Partial<SequencerOptions> = {}) {
+  const log: string[] = [];
+  const env = derivativesSequencer(NOW, { log: (line) => log.push(line), ...options });
+  const { seq } = env;
+  INSTRUMENTS.slice(2).forEach((spec, k) => seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: 2 + k, ...spec }));
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+  await seq.drain();
+  for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+  await seq.drain();
+  assert.equal(seq.derivatives.risk.positionSlots, TEST_PARAMS.positionSlots);
+  assert.equal(TEST_PARAMS.positionSlots, 3);
+  return { ...env, log };
+}
+
+describe("position slots at intake", () => {
+  it("refuses an order on a 4th instrument (TOO_MANY_POSITIONS) and changes nothing, accepts orders on the account's 3, and the 4th once a position closed", async () => {
+    const { seq } = await fourInstruments();
+    // alice: long the perpetual and the future (from bob), a resting bid for calls
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 100n }));
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 100n }))), ["accepted", "fill:100"]);
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 2n, side: Side.SELL, priceTicks: AT, sizeLots: 100n }));
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: AT, sizeLots: 100n }))), ["accepted", "fill:100"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, CALL, { orderId: 3n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
+
+    // positions in 2 instruments and an order on a 3rd: a put is a 4th
+    const put = derivOrder(alice, PUT, { orderId: 4n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n });
+    const before = { orders: seq.engine.openOrders(alice.accountId), reserved: seq.derivatives.risk.openOrders(alice.accountId), margin: seq.derivatives.risk.margin(alice.accountId), pending: seq.peekPending().length };
+    const refused = seq.placeOrder(put);
+    assert.deepEqual(codes(refused), ["rejected:TOO_MANY_POSITIONS"]);
+    assert.deepEqual(seq.engine.openOrders(alice.accountId), before.orders, "no book entry");
+    assert.deepEqual(seq.derivatives.risk.openOrders(alice.accountId), before.reserved, "nothing reserved");
+    assert.deepEqual(seq.derivatives.risk.margin(alice.accountId), before.margin);
+    assert.deepEqual(seq.engine.depth(INSTRUMENT_MARKET_BASE + PUT, 10), { bids: [], asks: [] });
+    assert.equal(seq.engine.isOrderIdUsed(alice.accountId, 4n), false, "a refused order does not use its id");
+    assert.equal(seq.peekPending().length, before.pending);
+
+    // her own instruments: accepted (a resting perpetual ask; a reduce-only sell of the future)
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 5n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 10n }))), ["accepted"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 6n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 10n, reduceOnly: true }))), ["accepted"]);
+    // the calls fill: positions in 3 instruments, the put still refused
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(bob, CALL, { orderId: 3n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "fill:10"]);
+    assert.deepEqual(codes(seq.placeOrder(put)), ["rejected:TOO_MANY_POSITIONS"]);
+    await seq.drain();
+    assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, FUTURE, CALL]);
+
+    // she closes the future (bob's bid takes her reduce-only ask and an IOC sell of the rest): the put is accepted now
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 4n, side: Side.BUY, priceTicks: 310_000n, sizeLots: 100n }))), ["accepted", "fill:10"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 7n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 90n, timeInForce: TimeInForce.IOC }))), ["accepted", "fill:90"]);
+    assert.equal(seq.derivatives.risk.account(alice.accountId).positions[FUTURE].size, 0n);
+    assert.deepEqual(codes(seq.placeOrder(put)), ["accepted"], "the same signed order, refused before");
+    await seq.drain();
+    assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, CALL]);
+    assertInSync(seq);
+    assert.equal(seq.pendingTransactions, 0, "every batch was accepted");
+  });
+
+  it("liquidates nothing to a liquidator whose positions span its 3 position slots, and liquidates once it closed one", async () => {
+    const { seq, chain, log } = await fourInstruments();
+    // dave (account 4) with 50,000 quote of collateral: the liquidator's counterparty
+    seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey });
+    seq.acceptRequest({ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: DEPOSIT });
+    await seq.drain();
+    seq.requestTransfer(signTransfer(dave.key, { accountId: dave.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 15_000n }));
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 15_000n }))), ["accepted", "fill:15000"]);
+    // carol, the liquidator, buys the future, a call and a put from dave
+    for (const [id, orderId, price] of [[FUTURE, 2n, AT], [CALL, 3n, PREMIUM], [PUT, 4n, PREMIUM]] as const) {
+      seq.placeOrder(derivOrder(dave, id, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 10n }));
+      assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, id, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 10n }))), ["accepted", "fill:10"]);
+    }
+    await seq.drain();
+    assert.deepEqual(provenHeld(seq, carol.accountId), [FUTURE, CALL, PUT]);
+
+    // a drop to 2,800 puts alice below maintenance margin: her perpetual long would be carol's 4th position
+    chain.now = NOW + 20;
+    const drop = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [280_000_000_000n] }));
+    assert.deepEqual(drop.liquidations, []);
+    assert.equal(seq.derivatives.risk.belowMaintenance(alice.accountId), true);
+    assert.ok(log.some((l) => /liquidator cannot take account 1's position in instrument 0: .*3 position slots/.test(l)), "the operator's log says why");
+    await seq.drain();
+
+    // carol sells her future back to dave (he holds it): the next update liquidates alice to her
+    seq.placeOrder(derivOrder(dave, FUTURE, { orderId: 5n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 10n }));
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, FUTURE, { orderId: 5n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 10n }))), ["accepted", "fill:10"]);
+    chain.now = NOW + 30;
+    const next = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 30, prices: [280_000_000_000n] }));
+    assert.deepEqual(next.liquidations.map(([victim, id]) => [victim, id]), [[alice.accountId, PERP]]);
+    await seq.drain();
+    assert.deepEqual(provenHeld(seq, carol.accountId), [PERP, CALL, PUT]);
+    assertInSync(seq);
+    assert.equal(seq.pendingTransactions, 0, "every batch was accepted");
+  });
+
+  it("cancels the orders beyond the position slots when a closing trade is rejected: the position it closed is back (UNCOVERED, proven)", async () => {
+    const verifier = refusingVerifier();
+    const { seq } = await fourInstruments({ verifier });
+    // alice long the perpetual, the future and calls, from bob
+    for (const [id, orderId, price] of [[PERP, 1n, AT], [FUTURE, 2n, AT], [CALL, 3n, PREMIUM]] as const) {
+      seq.placeOrder(derivOrder(bob, id, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 10n }));
+      assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, id, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 10n }))), ["accepted", "fill:10"]);
+    }
+    await seq.drain();
+    // she sells her calls back to bob, and bids for puts on the slot that frees
+    seq.placeOrder(derivOrder(bob, CALL, { orderId: 4n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }));
+    const closing = derivOrder(alice, CALL, { orderId: 4n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n, timeInForce: TimeInForce.IOC });
+    assert.deepEqual(codes(seq.placeOrder(closing)), ["accepted", "fill:10"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 5n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
+
+    // the closing trade cannot be proven: alice holds the calls again, so her put bid could open a 4th position
+    verifier.refuse = closing.signature.s;
+    const seen: TxRejection[] = [];
+    seq.events.on("rejected", (r) => seen.push(r));
+    const cancelled: EngineEvent[] = [];
+    seq.events.on("engine", (events) => cancelled.push(...events.filter((e) => e.type === "cancelled")));
+    await seq.drain();
+    assert.deepEqual(seen.map((r) => [r.code, r.tx.type]), [["BAD_SIGNATURE", TxType.DERIV_TRADE]]);
+    assert.deepEqual(cancelled.map((e) => e.type === "cancelled" && [e.accountId, e.orderId, e.reason]), [[alice.accountId, 5n, CancelReason.UNCOVERED]]);
+    assert.deepEqual(seq.engine.openOrders(alice.accountId), []);
+    assert.deepEqual(seq.derivatives.risk.openOrders(alice.accountId), []);
+    assert.deepEqual(seq.state.orderSlot(alice.accountId, 5n), { storedId: 5n, filled: 0n, cancelled: true }, "proven cancelled: no batch may fill it");
+    assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, FUTURE, CALL]);
+    assertInSync(seq);
+    assert.equal(seq.pendingTransactions, 0);
+  });
+});
