@@ -5,7 +5,8 @@
  *                             # test trees and slots, 64 order slots, the production instrument table of 7)
  *   npm run devnet -- --keep  # instead of the exodus act, keeps the node, the exchange (batches proven as
  *                             # orders arrive) and its web page running for you to trade (Ctrl-C to stop)
- *   npm run devnet -- --size test         # the same with the test table of 4 instruments (TEST_PARAMS)
+ *   npm run devnet -- --size test         # the same with the test table of 4 instruments (TEST_PARAMS: 3 position
+ *                                         # slots per account, so the maker's quotes on the put are refused TOO_MANY_POSITIONS)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
  *                                         # 9 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
  *

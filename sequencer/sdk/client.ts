@@ -253,7 +253,7 @@ export class ExchangeClient {
   }
 
   /** The registered instruments with their mark per lot at the latest oracle update. */
-  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; instruments: (ListedInstrument & { instrumentId: number; marketId: number; status: InstrumentStatus; markPerLot: bigint | null; volPpm: bigint | null; openInterestLots: bigint; holders: number })[] }> {
+  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; positionSlots: number; instruments: (ListedInstrument & { instrumentId: number; marketId: number; status: InstrumentStatus; markPerLot: bigint | null; volPpm: bigint | null; openInterestLots: bigint; holders: number })[] }> {
     return this.#get("/v1/instruments");
   }
 

@@ -37,6 +37,8 @@ export type InstrumentsView = {
   optionSlots: number;
   /** An oracle update carries one index price per underlying. */
   underlyings: number;
+  /** An account holds a non-zero position in at most this many instruments at once (its position slots, docs/client.md 6.6). */
+  positionSlots: number;
   /**
    * Registered instruments (kind NONE left out), with their market id, status (live, expired: awaiting the
    * update that names its expiry, settled), mark per lot (null before marks) and, for options, the implied vol
@@ -192,6 +194,7 @@ export class SequencerQuery implements ExchangeQuery {
       instrumentSlots: this.params.instruments,
       optionSlots: this.params.optionInstruments,
       underlyings: this.params.underlyings,
+      positionSlots: this.params.positionSlots,
       // `holders` is intake's count (every accepted fill), not the proven table's: the risk view follows intake
       instruments: risk.instruments.flatMap(({ holders: _, ...inst }, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{

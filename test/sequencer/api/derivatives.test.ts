@@ -77,7 +77,7 @@ describe("api: GET /v1/instruments", () => {
     const { seq, app } = setup();
     const empty = await get(app, "/v1/instruments");
     assert.equal(empty.status, 200);
-    assert.deepEqual(empty.body, { oracleTime: null, fundingEpoch: 0, instrumentSlots: 4, optionSlots: 2, underlyings: 1, instruments: [] }, "registrations queued, not yet proven");
+    assert.deepEqual(empty.body, { oracleTime: null, fundingEpoch: 0, instrumentSlots: 4, optionSlots: 2, underlyings: 1, positionSlots: 3, instruments: [] }, "registrations queued, not yet proven");
 
     await seq.drain();
     const unmarked = await get(app, "/v1/instruments");
@@ -476,8 +476,8 @@ describe("sdk: derivatives", () => {
     const [pos] = (await b.derivatives()).positions;
     assert.deepEqual([pos.size, pos.markPerLot, pos.unrealisedPnl], [-10n, MARK, 0n]);
 
-    const { instruments, instrumentSlots, optionSlots, underlyings, oracleTime } = await a.instruments();
-    assert.deepEqual([instrumentSlots, optionSlots, underlyings, oracleTime], [4, 2, 1, NOW]);
+    const { instruments, instrumentSlots, optionSlots, underlyings, positionSlots, oracleTime } = await a.instruments();
+    assert.deepEqual([instrumentSlots, optionSlots, underlyings, positionSlots, oracleTime], [4, 2, 1, 3, NOW]);
     assert.equal(instruments[PERP].markPerLot, MARK);
     assert.deepEqual([instruments[PERP].tickValue, instruments[PERP].lotSizeE6, instruments[PERP].fundingCapPpm], [100n, 10_000n, 1_000n]);
     assert.equal((await a.derivatives()).equity, 9_000n * QUOTE - (10n * MARK * 500n) / PPM);
