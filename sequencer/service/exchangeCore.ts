@@ -149,6 +149,8 @@ export class ExchangeCore {
   readonly #keys = new Map<number, PublicKey>();
   /** The live signed order of each account's order-storage slot: a slot holds at most one. */
   readonly #liveBySlot = new Map<string, Signed<Order>>();
+  /** The slots of the live orders that carry a trigger, held or placed (what #reholdUncrossed walks): kept by #setLive and #deleteLive. */
+  readonly #triggerSlots = new Set<string>();
   /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
   readonly #slotIds = new Map<string, bigint>();
   readonly #nextNonce = new Map<number, number>();
@@ -173,7 +175,7 @@ export class ExchangeCore {
     this.triggers = new TriggerBook(snap?.triggers ?? []);
     if (snap) {
       for (const [k, v] of snap.keys) this.#keys.set(k, v);
-      for (const [k, v] of snap.liveBySlot) this.#liveBySlot.set(k, v);
+      for (const [k, v] of snap.liveBySlot) this.#setLive(k, v);
       for (const [k, v] of snap.slotIds) this.#slotIds.set(k, v);
       for (const [k, v] of snap.nextNonce) this.#nextNonce.set(k, v);
       this.pending.push(...snap.pending);
@@ -330,7 +332,7 @@ export class ExchangeCore {
     const events = this.engine.execute({ kind: "place", time, order });
     if (events.some((e) => e.type === "accepted")) {
       this.#slotIds.set(slot, order.orderId);
-      this.#liveBySlot.set(slot, order);
+      this.#setLive(slot, order);
     }
     this.absorb(events, time, order);
     return events;
@@ -348,7 +350,7 @@ export class ExchangeCore {
     if (code !== null) throw new RequestRejected(code, `order ${order.orderId} of account ${order.accountId}: ${code}`);
     const slot = this.#slotKey(order.accountId, order.orderId);
     this.#slotIds.set(slot, order.orderId);
-    this.#liveBySlot.set(slot, order);
+    this.#setLive(slot, order);
     this.triggers.hold(order, time);
     const held: EngineEvent[] = [{ type: "held", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
     this.#parts.observers.engine(held, order);
@@ -368,12 +370,14 @@ export class ExchangeCore {
    * TriggerFill): one placed when a mark crossed it, still in the book with nothing filled, whose trigger the
    * latest marks no longer cross, leaves the book as if never placed (the engine's unplace, reported as cancelled
    * with reason trigger-uncrossed: its reservation released; its storage slot stays taken) and is held again
-   * ("held"), to be placed again when a mark crosses it. A partly filled one stays.
+   * ("held"), to be placed again when a mark crosses it. A partly filled one stays. It walks the live orders with a
+   * trigger only (#triggerSlots), not every resting order.
    */
   #reholdUncrossed(time: number): void {
     if (!this.derivatives.risk.risks) return;
-    for (const order of [...this.#liveBySlot.values()]) {
-      if (!hasTrigger(order) || this.#crossedNow(order)) continue;
+    for (const slot of [...this.#triggerSlots]) {
+      const order = this.#liveBySlot.get(slot)!;
+      if (this.#crossedNow(order)) continue;
       const resting = this.engine.order(order.accountId, order.orderId);
       if (!resting || resting.filledLots !== 0n) continue; // held already, or partly filled
       const events = this.engine.execute({ kind: "unplace", time, accountId: order.accountId, orderId: order.orderId, reason: CancelReason.TRIGGER_UNCROSSED });
@@ -400,7 +404,7 @@ export class ExchangeCore {
         events.push(...this.#dropHeld(order, CancelReason.EXPIRED, false));
         continue;
       }
-      this.#liveBySlot.delete(this.#slotKey(order.accountId, order.orderId));
+      this.#deleteLive(this.#slotKey(order.accountId, order.orderId));
       const triggered: EngineEvent[] = [{ type: "triggered", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
       this.#parts.observers.engine(triggered, order);
       events.push(...triggered);
@@ -491,7 +495,18 @@ export class ExchangeCore {
 
   /** Frees the storage slot of an order that left the book. */
   #forget(accountId: number, orderId: bigint): void {
-    if (this.#liveOrder(accountId, orderId)) this.#liveBySlot.delete(this.#slotKey(accountId, orderId));
+    if (this.#liveOrder(accountId, orderId)) this.#deleteLive(this.#slotKey(accountId, orderId));
+  }
+
+  #setLive(slot: string, order: Signed<Order>): void {
+    this.#liveBySlot.set(slot, order);
+    if (hasTrigger(order)) this.#triggerSlots.add(slot);
+    else this.#triggerSlots.delete(slot);
+  }
+
+  #deleteLive(slot: string): void {
+    this.#liveBySlot.delete(slot);
+    this.#triggerSlots.delete(slot);
   }
 
   /**
