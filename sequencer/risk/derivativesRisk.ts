@@ -352,7 +352,8 @@ export class DerivativesRisk implements RiskHook {
 
   reserve(order: OrderView, _market: MarketParams): boolean {
     const id = instrumentOf(order.marketId, this.instrumentCount);
-    if (id === null || this.marketUntradable(order.marketId) || this.positionSlotsFault(order.accountId, id)) return false;
+    // (the position-slot rule is `refusal`'s, which the engine asks first: not computed twice per order)
+    if (id === null || this.marketUntradable(order.marketId)) return false;
     const open: OpenOrder = { instrumentId: id, side: order.side, priceTicks: order.priceTicks, lots: order.remainingLots, maxFeePpm: order.maxFeePpm };
     const m = this.margin(order.accountId, [open]);
     if (!m || m.equity < m.required || !m.sizesInRange) return false;

@@ -162,7 +162,6 @@ describe("derivatives risk", () => {
     assert.deepEqual(r.slotUse(1), { held: new Set([2]), ordered: new Set([0, 1]) });
     const fourth = view(1, 3n, Side.BUY, 1n, 20_000n, 3);
     assert.equal(r.refusal(fourth, market), RejectCode.TOO_MANY_POSITIONS);
-    assert.equal(r.reserve(fourth, market), false, "reserve refuses it too");
     assert.equal(r.positionSlotsFault(1, 3)?.code, "TOO_MANY_POSITIONS");
     assert.deepEqual(r.openOrders(1).map((o) => o.instrumentId), [0, 1], "nothing reserved");
     assert.equal(r.refusal(view(2, 9n, Side.BUY, 1n, 20_000n, 3), market), null, "account 2 holds one instrument");
