@@ -19,12 +19,14 @@ export interface Compiled {
 
 /**
  * Compiles `main` (the text after the includes, e.g. "component main = Exp();") with circuits/lib/fixed, or with
- * the library file `include` (its text is part of the cache key).
+ * the library file `include`; every file of circuits/lib and circuits/lib/fixed is part of the cache key.
  */
 export async function compileMain(name: string, main: string, include = "circuits/lib/fixed/blackScholes.circom"): Promise<Compiled> {
   const src = `pragma circom 2.1.0;\ninclude "${include}";\n${main}\n`;
-  const h = createHash("sha256").update(src).update(readFileSync(join(ROOT, include)));
-  for (const f of readdirSync(LIB).sort()) if (f.endsWith(".circom")) h.update(f).update(readFileSync(join(LIB, f)));
+  const h = createHash("sha256").update(src);
+  for (const dir of [join(ROOT, "circuits/lib"), LIB]) {
+    for (const f of readdirSync(dir).sort()) if (f.endsWith(".circom")) h.update(f).update(readFileSync(join(dir, f)));
+  }
   const rel = `build/fixed-circuits/${name}-${h.digest("hex").slice(0, 12)}`;
   const dir = join(ROOT, rel);
   const meta = join(dir, "meta.json");
