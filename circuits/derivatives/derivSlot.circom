@@ -186,14 +186,14 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     // A's and B's positions read as vectors over the instrument table
     signal fundingIndex[N];
     for (var j = 0; j < N; j++) fundingIndex[j] <== start[j][I_FUNDING()];
-    component aLook = PositionLookup(K, N);  // inspect: match is the lookup's own; the slot uses the vectors
+    component aLook = PositionLookup(K, N);
     aLook.id <== aPosId;
     aLook.posSize <== aPosSize;
     aLook.posSnap <== aPosSnap;
     aLook.fundingIndex <== fundingIndex;
     signal aSize[N] <== aLook.size;
     signal aSnap[N] <== aLook.snap;
-    component bLook = PositionLookup(K, N);  // inspect: match is the lookup's own; the slot uses the vectors
+    component bLook = PositionLookup(K, N);
     bLook.id <== bPosId;
     bLook.posSize <== bPosSize;
     bLook.posSnap <== bPosSnap;

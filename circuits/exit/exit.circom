@@ -196,7 +196,7 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     // the slots read as vectors over the instrument table
     signal fundingIndex[N];
     for (var i = 0; i < N; i++) fundingIndex[i] <== instruments[i][I_FUNDING()];
-    component positions = PositionLookup(K, N);  // inspect: an exit reads the vectors; match, empty and index are the slot's
+    component positions = PositionLookup(K, N);  // inspect: an exit reads the vectors; empty and index are for a slot's write
     positions.id <== posId;
     positions.posSize <== posSize;
     positions.posSnap <== posSnap;

@@ -40,8 +40,7 @@ template DerivLeaf(K) {
 /// Proves: the K slots, read as a vector over the N instruments of the table: size[j] and snap[j] are the
 /// size and snapshot of the slot holding instrument j (0 when none does), every slot's id is in 0..N (so every
 /// occupied slot finds its instrument), an empty slot holds size 0 and snapshot 0, and fundingIndex_k is
-/// the funding index of slot k's instrument (0 for an empty slot). match[k][j] = 1 when slot k holds
-/// instrument j; empty[k] = 1 when slot k is empty.
+/// the funding index of slot k's instrument (0 for an empty slot); empty[k] = 1 when slot k is empty.
 template PositionLookup(K, N) {
     signal input id[K];
     signal input posSize[K];
@@ -51,7 +50,7 @@ template PositionLookup(K, N) {
     signal output snap[N];
     signal output index[K];
     signal output empty[K];
-    signal output match[K][N];
+    signal match[K][N];  // 1 when slot k holds instrument j
     component decode[K];
     signal sizeTerm[K][N];
     signal snapTerm[K][N];

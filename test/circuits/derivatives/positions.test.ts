@@ -51,6 +51,8 @@ const SLOT_OF_INSTRUMENT = rule("PositionWrite", "touch * (idAt.out - heldId) ==
 const LOWEST_EMPTY = rule("PositionWrite", "below[k] * empty[k] === 0");
 const A_WRITE = rule("DerivSlot", "aWrite.indexSel <== fundingSel.out");
 const B_WRITE = rule("DerivSlot", "bWrite.indexSel <== fundingSel.out");
+const A_LOOK = rule("DerivSlot", "aLook.fundingIndex <== fundingIndex");
+const LOOKUP_ID = rule("PositionLookup", "decode[k].in <== id[k]");
 
 describe("position slots in the batch circuit", { timeout: 900_000 }, () => {
   before(async () => {
@@ -114,13 +116,29 @@ describe("position slots in the batch circuit", { timeout: 900_000 }, () => {
     });
   });
 
-  describe("a dishonest operator's slot index is refused at PositionWrite", () => {
+  describe("a dishonest operator's slot witness is refused at PositionWrite and PositionLookup", () => {
     it("refuses opening a position above the lowest empty slot", async () => {
       await refuses(holding(0), [trade(alice, carol, 2)], [LOWEST_EMPTY, A_WRITE], {}, target("a", 2));
     });
 
     it("refuses opening a position over another instrument's slot", async () => {
       await refuses(holding(0), [trade(alice, carol, 2)], [SLOT_OF_INSTRUMENT, A_WRITE], {}, target("a", 0));
+    });
+
+    it("refuses a slot naming an instrument id beyond the table (id + 1 = 5 of 4 instruments) at PositionLookup", async () => {
+      // alice holds the perpetual in slot 0: its id read as 5 instead of 1 (the leaf would not match either: the lookup refuses first)
+      const beyond = (input: CircuitInput) => {
+        (input.d_aPosId as string[][])[0][0] = "5";
+      };
+      await refuses(holding(0), [trade(alice, carol, 0)], [rule("OneHot", "sum === 1"), LOOKUP_ID, A_LOOK], {}, beyond);
+    });
+
+    it("refuses an empty slot carrying a size or a snapshot at PositionLookup", async () => {
+      const set = (field: "PosSize" | "PosSnap") => (input: CircuitInput) => {
+        (input[`d_a${field}`] as string[][])[0][2] = "7"; // alice's slot 2 is empty
+      };
+      await refuses(holding(0), [trade(alice, carol, 0)], [rule("PositionLookup", "empty[k] * posSize[k] === 0"), A_LOOK], {}, set("PosSize"));
+      await refuses(holding(0), [trade(alice, carol, 0)], [rule("PositionLookup", "empty[k] * posSnap[k] === 0"), A_LOOK], {}, set("PosSnap"));
     });
 
     it("refuses a second slot for a held instrument", async () => {
