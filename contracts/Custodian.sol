@@ -150,7 +150,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice Derivative instrument ids run from 0 to instruments - 1; an id is registered again once its
     /// instrument is settled and closed ({registerInstrument}).
     uint16 public immutable instruments;
-    /// @notice The last optionInstruments instrument ids are reserved for options (and only they may be options).
+    /// @notice The last optionInstruments instrument ids are reserved for options (and only they may be options). The
+    /// oracle signs as many vol slices (an implied vol per (underlying, expiry)), so every listed option finds one.
     uint16 public immutable optionInstruments;
     /// @notice Exact public-data length of a batch: 72 + oracle section + (slots + derivSlots) * 37 bytes.
     uint256 public immutable publicDataBytes;
@@ -439,7 +440,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         instruments = derivatives.instruments;
         optionInstruments = derivatives.optionInstruments;
         uint256 recordsOffset =
-            ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.optionInstruments, derivatives.instruments);
+            ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.optionInstruments, derivatives.instruments); // a vol slice per option id
         _recordsOffset = recordsOffset;
         publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
         freeInstruments = uint8((1 << derivatives.instruments) - 1);

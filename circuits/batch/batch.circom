@@ -102,7 +102,10 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input oracleTime;
     signal input fundingEpoch;
     signal input prices[U];
-    signal input vols[O];       // one implied vol per option id (the last O ids)
+    signal input sliceUnderlying[O];    // the oracle's vol table: O slices (DERIVATIVES.md "Vol slices")
+    signal input sliceExpiry[O];
+    signal input sliceLevel[O];
+    signal input sliceSlope[O];
     signal input rates[N];
     signal input settleExpiry;  // an expiry the update names (0: none), with the underlyings' prices at it
     signal input settlePrices[U];
@@ -233,7 +236,10 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     oracle.oracleTime <== oracleTime;
     oracle.fundingEpoch <== fundingEpoch;
     oracle.prices <== prices;
-    oracle.vols <== vols;
+    oracle.sliceUnderlying <== sliceUnderlying;
+    oracle.sliceExpiry <== sliceExpiry;
+    oracle.sliceLevel <== sliceLevel;
+    oracle.sliceSlope <== sliceSlope;
     oracle.rates <== rates;
     oracle.settleExpiry <== settleExpiry;
     oracle.settlePrices <== settlePrices;
@@ -360,7 +366,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     // a non-canonical encoding would only make the header differ from the custodian's root.
     var HEADER_BITS = 576;
     var FREE_BITS = 8 * ((N + 7) \ 8);  // the oracle section's closing mask: bit i (2^i) of a big-endian integer for id i
-    var ORACLE_BITS = 8 * (45 + 14 * U + 3 * O + 3 * N) + FREE_BITS;
+    var ORACLE_BITS = 8 * (45 + 14 * U + 11 * O + 3 * N) + FREE_BITS;
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
     component sha = Sha256(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped

@@ -10,6 +10,7 @@ include "../lib/fixed/blackScholes.circom";
 include "../lib/ppm.circom";
 include "../lib/curvePoint.circom";
 include "../lib/signature.circom";
+include "volSurface.circom";
 
 /// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a, and out < 2^72. The
 /// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^48, so out < 2^72 holds for every honest batch.
@@ -204,7 +205,8 @@ template InstrumentMarks() {
 }
 
 /// Proves the batch-level oracle step of DERIVATIVES.md: if `used`, the update (time, epoch, prices per
-/// underlying, implied vols per option id, rates per instrument, and optionally one expiry with the
+/// underlying, a table of O vol slices (an implied vol and skew per (underlying, expiry): VolSlices, each option
+/// priced with the slice of its underlying and expiry: SliceVol), rates per instrument, and optionally one expiry with the
 /// underlyings' prices at it) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
 /// and its values are in range; the funding tick happens iff epoch = oldEpoch + 1 (epoch in
 /// {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and funding, with
@@ -221,7 +223,10 @@ template OracleStep(N, O, U) {
     signal input oracleTime;
     signal input fundingEpoch;
     signal input prices[U];
-    signal input vols[O];       // vols[k]: option id N - O + k (a vol per expiry and strike)
+    signal input sliceUnderlying[O];    // the vol table: O slices (as many as option ids)
+    signal input sliceExpiry[O];
+    signal input sliceLevel[O];
+    signal input sliceSlope[O];
     signal input rates[N];
     signal input settleExpiry;      // 0, or an expiry the update names: settlePrices are the oracle's prices at it
     signal input settlePrices[U];
@@ -234,7 +239,7 @@ template OracleStep(N, O, U) {
     signal output mmShort[N];
     signal output newOracleTime;
     signal output newFundingEpoch;
-    signal output bits[8 * (45 + 14 * U + 3 * O + 3 * N)];
+    signal output bits[8 * (45 + 14 * U + 11 * O + 3 * N)];
 
     oracleUsed * (oracleUsed - 1) === 0;
     signal unused <== 1 - oracleUsed;
@@ -244,9 +249,6 @@ template OracleStep(N, O, U) {
     unused * fundingEpoch === 0;
     for (var u = 0; u < U; u++) {
         unused * prices[u] === 0;
-    }
-    for (var k = 0; k < O; k++) {
-        unused * vols[k] === 0;
     }
     for (var i = 0; i < N; i++) unused * rates[i] === 0;
     unused * settleExpiry === 0;
@@ -258,20 +260,19 @@ template OracleStep(N, O, U) {
     epochBits.in <== fundingEpoch;
     component priceHi[U];
     component priceLo[U];  // inspect: a range check; its bits are not used
-    component volHi[O];
-    component volLo[O];  // inspect: a range check; its bits are not used
     for (var u = 0; u < U; u++) {
         priceHi[u] = Num2Bits(BITS_ORACLEPRICE());
         priceHi[u].in <== prices[u];
         priceLo[u] = Num2Bits(BITS_ORACLEPRICE());
         priceLo[u].in <== prices[u] - oracleUsed * MIN_ORACLE_PRICE();
     }
-    for (var k = 0; k < O; k++) {
-        volHi[k] = Num2Bits(BITS_VOLPPM());
-        volHi[k].in <== vols[k];
-        volLo[k] = Num2Bits(BITS_VOLPPM());
-        volLo[k].in <== vols[k] - oracleUsed * MIN_VOL_PPM();
-    }
+    // the vol table (every slice empty without an update)
+    component slices = VolSlices(O, U);
+    slices.used <== oracleUsed;
+    slices.underlying <== sliceUnderlying;
+    slices.expiry <== sliceExpiry;
+    slices.level <== sliceLevel;
+    slices.slope <== sliceSlope;
     // the named expiry: 0 (none; its prices 0) or an expiry with every underlying's price in range
     component settleBits = Num2Bits(BITS_TIME());
     settleBits.in <== settleExpiry;
@@ -298,7 +299,7 @@ template OracleStep(N, O, U) {
     msg.inputs[0] <== DOMAIN_ORACLE();
     msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
     for (var u = 0; u < U; u++) msg.inputs[2 + u] <== prices[u];
-    for (var k = 0; k < O; k++) msg.inputs[2 + U + k] <== vols[k];
+    for (var k = 0; k < O; k++) msg.inputs[2 + U + k] <== slices.word[k];
     for (var i = 0; i < N; i++) msg.inputs[2 + U + O + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
     // the named expiry and its prices, packed (all range-checked above, U <= SETTLEMENT_MAX_UNDERLYINGS so
     // 32 + 50 U < 254 bits: injective)
@@ -336,6 +337,8 @@ template OracleStep(N, O, U) {
     component marks[N];
     component bs[O];
     component optValue[O];
+    component vol[O];
+    component noTimeLeft[O];
     for (var i = 0; i < N; i++) {
         st[i] = InstrumentState(U);
         st[i].inst <== oldInstruments[i];
@@ -361,14 +364,28 @@ template OracleStep(N, O, U) {
         marks[i].tick <== tick;
         marks[i].rate <== rates[i];
         if (i >= N - O) {
-            // Black-Scholes on the oracle inputs for a live option (its underlying's price, its own vol), on a
-            // valid dummy point otherwise
+            // Black-Scholes on the oracle inputs for a live option (its underlying's price, the vol of its
+            // slice at its strike), on a valid dummy point otherwise; an option at its expiry (no time left)
+            // needs no slice
             var k = i - (N - O);
+            noTimeLeft[k] = IsZero();
+            noTimeLeft[k].in <== st[i].timeLeft;
+            vol[k] = SliceVol(O);
+            vol[k].need <== st[i].useBS * (1 - noTimeLeft[k].out);
+            vol[k].underlying <== sliceUnderlying;
+            vol[k].expiry <== sliceExpiry;
+            vol[k].level <== sliceLevel;
+            vol[k].slope <== sliceSlope;
+            vol[k].inUse <== slices.inUse;
+            vol[k].optUnderlying <== oldInstruments[i][I_UNDERLYING()];
+            vol[k].optExpiry <== oldInstruments[i][I_EXPIRY()];
+            vol[k].spot <== st[i].price;
+            vol[k].strike <== oldInstruments[i][I_STRIKE()];
             bs[k] = BlackScholes();
             bs[k].isCall <== st[i].isCall;
             bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
             bs[k].strike <== FX_PRICE_MIN() + st[i].useBS * (oldInstruments[i][I_STRIKE()] - FX_PRICE_MIN());
-            bs[k].volPpm <== FX_VOL_MIN() + st[i].useBS * (vols[k] - FX_VOL_MIN());
+            bs[k].volPpm <== vol[k].vol;
             bs[k].timeSeconds <== st[i].useBS * st[i].timeLeft;
             bs[k].ratePpm <== RISK_FREE_RATE_PPM();
             optValue[k] = DivFloor(72, 91, 0);
@@ -412,8 +429,8 @@ template OracleStep(N, O, U) {
         at += 56;
     }
     for (var k = 0; k < O; k++) {
-        for (var b = 0; b < 24; b++) bits[at + b] <== b < 1 ? 0 : volHi[k].out[23 - b];
-        at += 24;
+        for (var b = 0; b < 88; b++) bits[at + b] <== slices.bits[k][b];
+        at += 88;
     }
     for (var i = 0; i < N; i++) {
         for (var b = 0; b < 24; b++) bits[at + b] <== rateBits[i].out[23 - b];

@@ -50,6 +50,7 @@ function BITS_FUNDINGINDEX() { return 64; }
 function BITS_FUNDINGRATE() { return 24; }
 function BITS_ORACLEPRICE() { return 50; }
 function BITS_VOLPPM() { return 23; }
+function BITS_VOLSLOPE() { return 24; }
 function BITS_LOTSIZE() { return 48; }
 function BITS_TICKVALUE() { return 48; }
 function BITS_PPM() { return 20; }

@@ -52,6 +52,7 @@ library ProtocolConstants {
     uint256 internal constant BITS_FUNDINGRATE = 24;
     uint256 internal constant BITS_ORACLEPRICE = 50;
     uint256 internal constant BITS_VOLPPM = 23;
+    uint256 internal constant BITS_VOLSLOPE = 24;
     uint256 internal constant BITS_LOTSIZE = 48;
     uint256 internal constant BITS_TICKVALUE = 48;
     uint256 internal constant BITS_PPM = 20;
@@ -65,8 +66,8 @@ library ProtocolConstants {
     uint256 internal constant ORACLE_FIXED_BYTES = 41;
     /// @dev Oracle section: bytes of each underlying's price.
     uint256 internal constant ORACLE_PRICE_BYTES = 7;
-    /// @dev Oracle section: bytes of each option instrument id's implied volatility.
-    uint256 internal constant ORACLE_VOL_BYTES = 3;
+    /// @dev Oracle section: bytes of each vol slice (underlying, expiry, level, slope).
+    uint256 internal constant ORACLE_SLICE_BYTES = 11;
     /// @dev Oracle section: bytes of each instrument's funding rate.
     uint256 internal constant ORACLE_RATE_BYTES = 3;
     /// @dev Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each).

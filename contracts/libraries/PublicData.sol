@@ -37,16 +37,16 @@ library PublicData {
         uint32 timestamp;
     }
 
-    /// @notice Bytes of the oracle section: a price per underlying, a vol per option instrument id, a rate per
+    /// @notice Bytes of the oracle section: a price per underlying, a vol slice per (underlying, expiry) of the oracle's table, a rate per
     /// instrument, after the fixed fields; then the named expiry and a settlement price per underlying; then the
     /// mask of free instrument ids ({freeMaskBytes}).
-    function oracleSectionBytes(uint256 underlyings, uint256 optionInstruments, uint256 instruments)
+    function oracleSectionBytes(uint256 underlyings, uint256 volSlices, uint256 instruments)
         internal
         pure
         returns (uint256)
     {
         return ProtocolConstants.ORACLE_FIXED_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
-            + optionInstruments * ProtocolConstants.ORACLE_VOL_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES
+            + volSlices * ProtocolConstants.ORACLE_SLICE_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES
             + ProtocolConstants.ORACLE_SETTLE_EXPIRY_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
             + freeMaskBytes(instruments);
     }
@@ -65,10 +65,10 @@ library PublicData {
         uint256 slots,
         uint256 derivSlots,
         uint256 underlyings,
-        uint256 optionInstruments,
+        uint256 volSlices,
         uint256 instruments
     ) internal pure returns (uint256) {
-        return ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, optionInstruments, instruments)
+        return ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, volSlices, instruments)
             + (slots + derivSlots) * ProtocolConstants.RECORD_BYTES;
     }
 
@@ -93,17 +93,17 @@ library PublicData {
     /// @dev For `instruments <= 256` (a wider mask does not fit the result). 0 without instruments.
     /// @param data A batch's public data.
     /// @param underlyings The batch circuit's underlyings (the oracle section's shape, as {oracleSectionBytes}).
-    /// @param optionInstruments Its option instrument ids.
+    /// @param volSlices Its vol slices (the oracle's vol table).
     /// @param instruments Its instrument ids.
     /// @return mask The mask, below `2^instruments` in any proven batch.
     function decodeFreeInstruments(
         bytes calldata data,
         uint256 underlyings,
-        uint256 optionInstruments,
+        uint256 volSlices,
         uint256 instruments
     ) internal pure returns (uint256 mask) {
         uint256 sectionEnd =
-            ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, optionInstruments, instruments);
+            ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, volSlices, instruments);
         return freeInstrumentsAt(data, sectionEnd, instruments);
     }
 

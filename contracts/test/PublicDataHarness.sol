@@ -35,12 +35,12 @@ contract PublicDataHarness {
     }
 
     /// @notice {PublicData-oracleSectionBytes}.
-    function oracleSectionBytes(uint256 underlyings, uint256 optionInstruments, uint256 instruments)
+    function oracleSectionBytes(uint256 underlyings, uint256 volSlices, uint256 instruments)
         external
         pure
         returns (uint256)
     {
-        return PublicData.oracleSectionBytes(underlyings, optionInstruments, instruments);
+        return PublicData.oracleSectionBytes(underlyings, volSlices, instruments);
     }
 
     /// @notice {PublicData-freeMaskBytes}.
@@ -52,10 +52,10 @@ contract PublicDataHarness {
     function decodeFreeInstruments(
         bytes calldata data,
         uint256 underlyings,
-        uint256 optionInstruments,
+        uint256 volSlices,
         uint256 instruments
     ) external pure returns (uint256) {
-        return PublicData.decodeFreeInstruments(data, underlyings, optionInstruments, instruments);
+        return PublicData.decodeFreeInstruments(data, underlyings, volSlices, instruments);
     }
 
     /// @notice {PublicData-lengthFor}.
@@ -63,10 +63,10 @@ contract PublicDataHarness {
         uint256 slots,
         uint256 derivSlots,
         uint256 underlyings,
-        uint256 optionInstruments,
+        uint256 volSlices,
         uint256 instruments
     ) external pure returns (uint256) {
-        return PublicData.lengthFor(slots, derivSlots, underlyings, optionInstruments, instruments);
+        return PublicData.lengthFor(slots, derivSlots, underlyings, volSlices, instruments);
     }
 
     /// @notice {PublicData-isSpotType}, {PublicData-isDerivativesType} and {PublicData-isRequest} of `txType`.

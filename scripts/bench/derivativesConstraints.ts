@@ -18,6 +18,7 @@ import { int, pct, section, table } from "./util.ts";
 const main = (include: string, body: string) => `pragma circom 2.1.0;\ninclude "${include}";\ncomponent main = ${body};\n`;
 const DERIV = "circuits/derivatives/derivSlot.circom";
 const ORACLE = "circuits/derivatives/oracleStep.circom";
+const VOL = "circuits/derivatives/volSurface.circom";
 
 export type DerivativesConstraintReport = Record<string, { derivSlot: number; spotSlot: number; oracleStep: number; blackScholes: number; signature: number }>;
 
@@ -168,6 +169,10 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     slots16: await count("PositionSlots16", POSITION_SLOTS(16, 16)),
     derivSlot16: await count("DerivSlot16", main(DERIV, `DerivSlot(${depths}, 16, 16, 4, ${u})`)),
     derivSlot7: await count(`DerivSlot_PRODUCTION`, main(DERIV, `DerivSlot(${depths}, ${p.instruments}, ${p.positionSlots}, ${p.optionInstruments}, ${u})`)),
+    volSlices4: await count(`VolSlices${p.optionInstruments}`, main(VOL, `VolSlices(${p.optionInstruments}, ${u})`)),
+    volSlices16: await count("VolSlices16", main(VOL, `VolSlices(16, ${u})`)),
+    sliceVol4: await count(`SliceVol${p.optionInstruments}`, main(VOL, `SliceVol(${p.optionInstruments})`)),
+    sliceVol16: await count("SliceVol16", main(VOL, "SliceVol(16)")),
   };
   const load = c.quadUpdate5 + 2 * c.leafHash;
   section("Derivatives at exchange scale: building blocks (circom2 --O2; circuits/DERIVATIVES.md, \"At exchange scale\")");
@@ -179,6 +184,8 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "MarkedSetLookup(16, M) (bench prototype)"],
     ["one account's position slots, read and written: 7 slots of 7 instruments / 16 of 16", `${int(c.slots7)} / ${int(c.slots16)}`, "PositionLookup(K, N) + PositionWrite(K) + 2 x DerivLeaf(K) (built)"],
     ["a derivatives slot, production depths: 7 slots of 7 instruments / 16 slots of 16 instruments", `${int(c.derivSlot7)} / ${int(c.derivSlot16)}`, "DerivSlot(12, 3, 6, N, K, 4, 2) (built; two accounts)"],
+    [`the oracle's vol table, checked and signed: ${p.optionInstruments} slices (today) / 16 (2 underlyings x 8 expiries)`, `${int(c.volSlices4)} / ${int(c.volSlices16)}`, `VolSlices(E, ${u}) (built; once per batch)`],
+    [`one option's vol from its slice (find, skew, clamp) among ${p.optionInstruments} / 16 slices`, `${int(c.sliceVol4)} / ${int(c.sliceVol16)}`, "SliceVol(E) (built; per option marked)"],
   ]));
   return c;
 }

@@ -31,6 +31,7 @@ import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { BASE_PER_TRADE, cancels, MARKET, QUOTE_PER_TRADE, trader, trades, withdrawals } from "./fixtures.ts";
+import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { dur, int, progress, ROOT, section, table } from "./util.ts";
 
@@ -171,7 +172,7 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
   // traders, then one perpetual trade in a batch that carries a signed oracle update.
   const oracleKey = new Uint8Array(32).fill(99);
   const oracle = (timestamp: number) => signOracleUpdate(oracleKey, {
-    time: timestamp, fundingEpoch: 0, prices: Array(params.underlyings).fill(300_000_000_000n), vols: Array(params.optionInstruments).fill(600_000n), rates: Array(params.instruments).fill(0n),
+    time: timestamp, fundingEpoch: 0, prices: Array(params.underlyings).fill(300_000_000_000n), volSlices: Array.from({ length: params.optionInstruments }, () => EMPTY_SLICE), rates: Array(params.instruments).fill(0n),
   });
   await send(operator!, custodian, custodianAbi, "setOracleKey", [...publicKeyOf(oracleKey)], "setOracleKey (admin)");
   await send(operator!, custodian, custodianAbi, "registerInstrument", [InstrumentKind.PERPETUAL, 0, 10_000n, 1_000_000n, 100_000, 50_000, 0n, 0, 1_000], "registerInstrument (admin)");

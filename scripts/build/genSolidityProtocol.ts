@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import {
   Bits, FUNDING_CAP_BOUND, HEADER_BYTES, INSTRUMENT_MARKET_BASE, InstrumentKind, MAX_INSTRUMENT_MARKET_ID, MAX_MARKET_LEVELS, MAX_ORACLE_AGE, MAX_ORACLE_PRICE,
-  MIN_ORACLE_PRICE, MIN_VOL_PPM, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_VOL_BYTES, PPM, PRICE_SCALE,
+  MIN_ORACLE_PRICE, MIN_VOL_PPM, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SLICE_BYTES, PPM, PRICE_SCALE,
   PUBLIC_INPUT_SHIFT, QUOTE_TOKEN_ID, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, TxType,
 } from "../../sequencer/protocol/constants.ts";
 
@@ -19,7 +19,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["RECORD_BYTES", RECORD_BYTES, "Bytes of one slot record (every slot, spot or derivatives)."],
   ["ORACLE_FIXED_BYTES", ORACLE_FIXED_BYTES, "Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4)."],
   ["ORACLE_PRICE_BYTES", ORACLE_PRICE_BYTES, "Oracle section: bytes of each underlying's price."],
-  ["ORACLE_VOL_BYTES", ORACLE_VOL_BYTES, "Oracle section: bytes of each option instrument id's implied volatility."],
+  ["ORACLE_SLICE_BYTES", ORACLE_SLICE_BYTES, "Oracle section: bytes of each vol slice (underlying, expiry, level, slope)."],
   ["ORACLE_RATE_BYTES", ORACLE_RATE_BYTES, "Oracle section: bytes of each instrument's funding rate."],
   ["ORACLE_SETTLE_EXPIRY_BYTES", ORACLE_SETTLE_EXPIRY_BYTES, "Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each)."],
   ["PUBLIC_INPUT_SHIFT", PUBLIC_INPUT_SHIFT, "The public input is sha256(publicData) shifted right by this many bits."],

@@ -34,18 +34,13 @@ const ticks = (dollars: number) => BigInt(Math.round(dollars * 100));
 const VOL = 600_000n; // 60%
 
 /**
- * The devnet oracle's vol surface (one vol per option, as the oracle signs them): VOL at the money, one vol
- * point more per 1% the strike lies below the index (a put skew), half a point less per 1% above, within
- * [30%, 150%]; other underlyings' options and empty option ids at VOL.
+ * The devnet oracle's vol surface (a slice per underlying and expiry, as the oracle signs them): ETH at VOL at the
+ * money with a put skew of 0.75 vol points per 1% of moneyness (slope -750,000 ppm: a strike 10% below the index at
+ * 67.5%, 10% above at 52.5%), an expiry within 8 days 5 points above the later ones (a term structure); other underlyings
+ * flat at VOL.
  */
-function skew(ethPrice: bigint): VolSurface {
-  return (_id, option) => {
-    if (!option || option.underlying !== 0) return VOL;
-    const below = ((ethPrice - option.strike) * 1_000_000n) / ethPrice; // ppm of the index, negative above it
-    const vol = VOL + (below > 0n ? below : below / 2n);
-    return vol < 300_000n ? 300_000n : vol > 1_500_000n ? 1_500_000n : vol;
-  };
-}
+const skewAt = (now: number): VolSurface => (underlying, expiry) =>
+  underlying !== 0 ? { levelPpm: VOL, slopePpm: 0n } : { levelPpm: VOL + (expiry - now < 8 * 24 * HOUR ? 50_000n : 0n), slopePpm: -750_000n };
 
 export type Trader = { name: string; c: ExchangeClient; clients: Clients };
 
@@ -124,9 +119,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   const OTHER_PRICES = Array.from({ length: ctx.underlyings - 1 }, () => usd(60_000));
   const feeder = new OracleFeeder({ url: ctx.maker.c.url, key: DEV_ORACLE_KEY, fundingEpochSeconds: HOUR, clock: ctx.clock });
   const publish = async (price: number) => {
-    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], skew(usd(price)));
+    const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], skewAt(ctx.clock()));
     const rate = update.rates[PERP];
-    info(`oracle: ETH ${price.toFixed(2)}, vols ${update.vols.map((v) => `${Number(v) / 10_000}%`).join(" ")} (60% at the money, a put skew), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
+    info(`oracle: ETH ${price.toFixed(2)}, vol slices ${update.volSlices.filter((v) => v.levelPpm > 0n).map((v) => `${Number(v.levelPpm) / 10_000}%/${Number(v.slopePpm) / 10_000}`).join(" ")} (level/skew per expiry), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
       `${outcome.liquidations.length ? `; liquidations ${outcome.liquidations.map(([a, i, l]) => `account ${a} ${l} lots of ${i}`).join(", ")}` : ""}` +
       `${update.settlement ? `; names expiry ${new Date(update.settlement.expiry * 1000).toISOString()} at ETH ${(Number(update.settlement.prices[0]) / 1e8).toFixed(2)}` : ""}` +
       `${outcome.settled.length ? `; settled instruments ${outcome.settled.join(", ")}` : ""}${outcome.cancelled.length ? `; orders cancelled for margin: accounts ${outcome.cancelled.join(", ")}` : ""}`);

@@ -10,7 +10,9 @@ import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRIC
 import { instrumentInputs } from "../protocol/layouts.ts";
 import { oracleMessage, type OracleUpdate, type SignedOracleUpdate } from "../protocol/messages.ts";
 import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
-import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { sliceTableFault } from "../protocol/volSlices.ts";
+import { sliceInputs, volsByInstrument } from "./volSurface.ts";
 import { freeInstrumentMask, fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
 /** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
@@ -40,6 +42,8 @@ export type OracleStepResult = {
   section: OracleSection;
   /** Mark and margins per lot of each instrument, for the derivatives slots. */
   risks: LotRisk[];
+  /** The implied vol each instrument was marked at (volSurface.ts#volsByInstrument; 2^13 where none is read). */
+  vols: bigint[];
   /** Whether this batch applied a funding tick. */
   fundingTick: boolean;
   /** Circuit inputs of the oracle step. */
@@ -89,19 +93,20 @@ export function applyOracleStep(
     return {
       section,
       risks: state.instruments.map(() => NO_RISK),
+      vols: state.instruments.map(() => MIN_VOL_PPM),
       fundingTick: false,
       inputs: {
         oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
-        prices: [...section.prices], vols: [...section.vols], rates: [...section.rates],
+        prices: [...section.prices], ...sliceInputs(section.volSlices), rates: [...section.rates],
         settleExpiry: 0n, settlePrices: [...section.settlePrices], oracleSig: noSig,
       },
     };
   }
-  if (update.prices.length !== p.underlyings || update.vols.length !== p.optionInstruments || update.rates.length !== p.instruments) {
+  if (update.prices.length !== p.underlyings || update.volSlices.length !== p.optionInstruments || update.rates.length !== p.instruments) {
     throw new OracleRejected(
       "BAD_ORACLE_SHAPE",
-      `an update needs ${p.underlyings} prices (one per underlying), ${p.optionInstruments} vols (one per option id) and ${p.instruments} rates`,
+      `an update needs ${p.underlyings} prices (one per underlying), ${p.optionInstruments} vol slices (as many as option ids) and ${p.instruments} rates`,
     );
   }
   const named = update.settlement ?? null;
@@ -122,15 +127,16 @@ export function applyOracleStep(
   update.prices.forEach((pr, u) => {
     if (!inRange(pr, MIN_ORACLE_PRICE, MAX_ORACLE_PRICE + 1n)) fail("BAD_ORACLE_PRICE", `price[${u}] = ${pr} outside [2^16, 2^50)`);
   });
-  update.vols.forEach((v, k) => {
-    if (!inRange(v, MIN_VOL_PPM, 1n << BigInt(Bits.volPpm))) fail("BAD_ORACLE_VOL", `vol[${k}] = ${v} outside [2^13, 2^23)`);
-  });
-  const vols = volsByInstrument(p, update.vols);
+  const sliceFault = sliceTableFault(update.volSlices, p.underlyings);
+  if (sliceFault) fail("BAD_ORACLE_VOL", `vol slices: ${sliceFault}`);
   const epochDelta = update.fundingEpoch - old.fundingEpoch;
   if (epochDelta !== 0 && epochDelta !== 1) fail("BAD_FUNDING_EPOCH", `funding epoch ${update.fundingEpoch} after ${old.fundingEpoch}`);
   const fundingTick = epochDelta === 1;
 
-  // Expiry, marks, funding: in this order, per instrument.
+  // Expiry, then vols (an option settled by this update needs none), marks and funding, per instrument.
+  const settledTable = state.instruments.map((inst) => ({ ...inst, settlePrice: settlementPrice(inst, update, update.prices[inst.underlying] ?? 0n) }));
+  // An option the update has no slice for (listed after it was signed) is marked at the floor vol (SliceVol).
+  const vols = volsByInstrument(settledTable, update.prices, update.volSlices, update.time);
   const risks: LotRisk[] = [];
   state.instruments.forEach((inst, i) => {
     const rate = update.rates[i];
@@ -138,7 +144,7 @@ export function applyOracleStep(
     if (inst.kind !== InstrumentKind.PERPETUAL && rate !== 0n) fail("FUNDING_NOT_PERPETUAL", `instrument ${i} is not a perpetual but has rate ${rate}`);
     if (rate > inst.fundingCapPpm || -rate > inst.fundingCapPpm) fail("FUNDING_ABOVE_CAP", `rate ${rate} exceeds instrument ${i}'s cap ${inst.fundingCapPpm}`);
     const price = update.prices[inst.underlying] ?? 0n;
-    const settled = { ...inst, settlePrice: settlementPrice(inst, update, price) };
+    const settled = settledTable[i];
     const risk = lotRisk(settled, price, vols[i], update.time);
     risks.push(risk);
     const funded = fundingTick ? { ...settled, fundingIndex: settled.fundingIndex + fundingStep(rate, risk.mark) } : settled;
@@ -148,18 +154,19 @@ export function applyOracleStep(
 
   const section: OracleSection = {
     used: true, key: compressPublicKey(update.key), time: BigInt(update.time), fundingEpoch: BigInt(update.fundingEpoch),
-    prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
+    prices: [...update.prices], volSlices: [...update.volSlices], rates: [...update.rates],
     settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n),
     freeInstruments: freeInstrumentMask(state.instruments), // the batch's slots may change it: its witness sets the final one
   };
   return {
     section,
     risks,
+    vols,
     fundingTick,
     inputs: {
       oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
       oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),
-      fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], vols: [...update.vols], rates: [...update.rates],
+      fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], ...sliceInputs(update.volSlices), rates: [...update.rates],
       settleExpiry: section.settleExpiry, settlePrices: [...section.settlePrices],
       oracleSig: [update.signature.r8x, update.signature.r8y, update.signature.s],
     },

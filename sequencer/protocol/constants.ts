@@ -110,6 +110,7 @@ export const Bits = {
   fundingRate: 24, // signed, ppm per funding period
   oraclePrice: 50, // 1e-8 quote per underlying, >= 2^16 when used
   volPpm: 23, // >= 2^13 when used
+  volSlope: 24, // signed, ppm of vol per 1.00 of moneyness (a vol slice's skew)
   lotSize: 48,
   tickValue: 48,
   ppm: 20, // a rate in ppm, <= 10^6
@@ -225,7 +226,8 @@ export const RECORD_BYTES = 37;
 export const HEADER_BYTES = 72;
 /**
  * Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying,
- * vol(3) per option instrument id (the last `optionInstruments` ids, in id order), rate(3) per instrument,
+ * a vol slice(11) per option instrument id (underlying(1) expiry(4) levelPpm(3) slopePpm + 2^23 (3): the oracle's implied vol
+ * per (underlying, expiry) with its skew, DERIVATIVES.md "Vol slices"), rate(3) per instrument,
  * then the named expiry settleExpiry(4) (0: none) and settlePrice(7) per underlying (the oracle's prices at it),
  * then freeInstruments: ceil(N / 8) bytes, a big-endian mask whose bit i (value 2^i) is set when instrument id i
  * is free after the batch (never registered, or settled with no open position), which the custodian reads to
@@ -233,18 +235,22 @@ export const HEADER_BYTES = 72;
  */
 export const ORACLE_FIXED_BYTES = 41;
 export const ORACLE_PRICE_BYTES = 7;
-export const ORACLE_VOL_BYTES = 3;
+/** One vol slice: underlying(1) expiry(4) levelPpm(3) slopePpm + 2^23 (3), the big-endian bytes of its message word (volSurface.ts#sliceWord). */
+export const ORACLE_SLICE_BYTES = 11;
 export const ORACLE_RATE_BYTES = 3;
 export const ORACLE_SETTLE_EXPIRY_BYTES = 4;
 /** The public input is sha256(publicData) with its 3 low bits dropped, so it fits the field. */
 export const PUBLIC_INPUT_SHIFT = 3;
 
-/** What sizes the oracle section and message: underlyings (a price each), option instrument ids (a vol each), instruments (a rate each). */
+/**
+ * What sizes the oracle section and message: underlyings (a price each), option instrument ids (a vol slice each: the
+ * oracle's table holds one per option id, so every listed option finds its (underlying, expiry)), instruments (a rate each).
+ */
 export type OracleShape = { readonly underlyings: number; readonly optionInstruments: number; readonly instruments: number };
 
 /** Bytes of the oracle section of shape `s`. */
 export function oracleSectionBytes(s: OracleShape): number {
-  return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_VOL_BYTES + s.instruments * ORACLE_RATE_BYTES
+  return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_SLICE_BYTES + s.instruments * ORACLE_RATE_BYTES
     + ORACLE_SETTLE_EXPIRY_BYTES + s.underlyings * ORACLE_PRICE_BYTES + freeMaskBytes(s.instruments);
 }
 

@@ -10,6 +10,7 @@
 import { poseidon } from "../crypto/poseidon.ts";
 import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, SETTLEMENT_MAX_UNDERLYINGS, Side, TriggerType, type OrderType, type TimeInForce } from "./constants.ts";
 import type { PublicKey, Signature } from "../crypto/babyjub.ts";
+import { sliceWord, type VolSlice } from "./volSlices.ts";
 
 /** An order as the trader signs it. Prices in ticks, sizes in lots of the market. */
 export type Order = {
@@ -49,11 +50,12 @@ export type Transfer = { accountId: number; toCollateral: boolean; amount: bigin
  */
 export type ExpirySettlement = { expiry: number; prices: bigint[] };
 /**
- * What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"): an index price per underlying, an implied
- * vol per option instrument id (the last `optionInstruments` ids, in id order: a vol per expiry and strike), a
- * funding rate per instrument, and optionally one expiry's settlement prices (absent: none named).
+ * What the oracle signs (circuits/DERIVATIVES.md, "Oracle update"): an index price per underlying, a table of vol
+ * slices (an implied vol and its skew per (underlying, expiry), as many entries as option ids, the unused ones
+ * EMPTY_SLICE: protocol/volSlices.ts), a funding rate per instrument, and optionally one expiry's settlement prices
+ * (absent: none named).
  */
-export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; vols: bigint[]; rates: bigint[]; settlement?: ExpirySettlement | null };
+export type OracleUpdate = { time: number; fundingEpoch: number; prices: bigint[]; volSlices: VolSlice[]; rates: bigint[]; settlement?: ExpirySettlement | null };
 /** An oracle update with the oracle's signature and key. */
 export type SignedOracleUpdate = OracleUpdate & { key: PublicKey; signature: Signature };
 
@@ -296,14 +298,14 @@ export function settlementWord(s: ExpirySettlement | null | undefined): bigint {
 }
 
 /**
- * Poseidon(5, time | epoch << 32, price_0, ..., price_{U-1}, vol_0, ..., vol_{O-1}, rate_0 + 2^23, ..., rate_{N-1} + 2^23,
- * settlementWord).
+ * Poseidon(5, time | epoch << 32, price_0, ..., price_{U-1}, sliceWord_0, ..., sliceWord_{O-1}, rate_0 + 2^23, ...,
+ * rate_{N-1} + 2^23, settlementWord).
  */
 export function oracleMessage(u: OracleUpdate): bigint {
   const offset = 1n << BigInt(Bits.fundingRate - 1);
   const inputs = [Domain.ORACLE, checkWidth("time", u.time, Bits.time) | (checkWidth("fundingEpoch", u.fundingEpoch, Bits.time) << 32n)];
   u.prices.forEach((p, i) => inputs.push(checkWidth(`price[${i}]`, p, Bits.oraclePrice)));
-  u.vols.forEach((v, k) => inputs.push(checkWidth(`vol[${k}]`, v, Bits.volPpm)));
+  u.volSlices.forEach((s) => inputs.push(sliceWord(s)));
   u.rates.forEach((r, i) => inputs.push(checkWidth(`rate[${i}]`, r + offset, Bits.fundingRate)));
   if (u.settlement && u.settlement.prices.length !== u.prices.length) throw new RangeError("a settlement names a price per underlying");
   inputs.push(settlementWord(u.settlement));

@@ -23,9 +23,12 @@ export type CircuitParams = {
    * many instruments at once, each slot `(instrumentId + 1, size, snapshot)` or empty.
    */
   readonly positionSlots: number;
-  /** The last `optionInstruments` ids are the only ones that may be options (one Black-Scholes and one signed vol each per batch). */
+  /**
+   * The last `optionInstruments` ids are the only ones that may be options (one Black-Scholes each per batch). The
+   * oracle signs as many vol slices (one per (underlying, expiry)), so every listed option finds its own.
+   */
   readonly optionInstruments: number;
-  /** Underlyings the oracle prices (an index price each; the implied volatility is per option id). */
+  /** Underlyings the oracle prices (an index price each; implied vols per (underlying, expiry): vol slices). */
   readonly underlyings: number;
 };
 
@@ -91,7 +94,7 @@ export function checkParams(p: CircuitParams): void {
   if (p.instruments > 7) throw new RangeError(`instruments=${p.instruments}: the instrument table every batch marks holds at most 7 (the custodian's bound; DERIVATIVES.md "At exchange scale")`);
   if (p.positionSlots > p.instruments || (p.instruments > 0 && p.positionSlots < 1)) throw new RangeError(`positionSlots=${p.positionSlots}: between 1 and the instruments (${p.instruments}; 0 without instruments)`);
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
-  if (3 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 3 + underlyings + optionInstruments + instruments <= 16");
+  if (3 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 3 + underlyings + optionInstruments (vol slices) + instruments <= 16");
   if (p.underlyings > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`the oracle's settlement word packs at most ${SETTLEMENT_MAX_UNDERLYINGS} underlyings`);
   if (p.underlyings < 1) throw new RangeError("at least one underlying");
   if (p.marketLevels > MAX_MARKET_LEVELS) throw new RangeError(`marketLevels=${p.marketLevels}: spot market ids (below 4^marketLevels) must stay below the instrument markets' ${INSTRUMENT_MARKET_BASE} (<= ${MAX_MARKET_LEVELS})`);
@@ -100,14 +103,4 @@ export function checkParams(p: CircuitParams): void {
 /** Total public-data bytes of one batch: header, oracle section, spot records, derivatives records. */
 export function publicDataBytes(p: CircuitParams): number {
   return HEADER_BYTES + oracleSectionBytes(p) + (p.slots + p.derivSlots) * RECORD_BYTES;
-}
-
-/**
- * The oracle's implied vols by instrument id: `vols` holds one per option id (the last `optionInstruments`
- * ids, in id order), as the oracle signs them; ids that cannot be options get 0 (never priced by Black-Scholes).
- */
-export function volsByInstrument(p: OracleShape, vols: readonly bigint[]): bigint[] {
-  if (vols.length !== p.optionInstruments) throw new RangeError(`${vols.length} vols for ${p.optionInstruments} option ids`);
-  const first = p.instruments - p.optionInstruments;
-  return Array.from({ length: p.instruments }, (_, id) => (id >= first ? vols[id - first] : 0n));
 }

@@ -6,9 +6,10 @@
 import { createHash } from "node:crypto";
 import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
-  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_VOL_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
+  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
   TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
+import { EMPTY_SLICE, SLOPE_OFFSET, sliceOfWord, type VolSlice } from "./volSlices.ts";
 
 /** Field name and byte width, in record order, after the 1-byte type. */
 export type FieldLayout = readonly (readonly [name: string, bytes: number])[];
@@ -127,7 +128,7 @@ export function decodeHeader(data: Uint8Array): BatchHeader {
 
 /**
  * The oracle section of a batch (circuits/DERIVATIVES.md, "Oracle update"): the signed prices (one per
- * underlying), vols (one per option instrument id) and funding rates (one per instrument) the batch used.
+ * underlying), vol slices (the oracle's table, protocol/volSlices.ts) and funding rates (one per instrument) the batch used.
  * `used = false` means a batch without derivatives activity; every other field is then 0. Rates are signed
  * ppm, encoded as rate + 2^23.
  */
@@ -138,7 +139,7 @@ export type OracleSection = {
   time: bigint;
   fundingEpoch: bigint;
   prices: bigint[];
-  vols: bigint[];
+  volSlices: VolSlice[];
   rates: bigint[];
   /** The expiry the update names (0: none) and every underlying's price at it (0s when none). */
   settleExpiry: bigint;
@@ -157,14 +158,14 @@ const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
 export function unusedOracleSection(s: OracleShape): OracleSection {
   return {
     used: false, key: 0n, time: 0n, fundingEpoch: 0n,
-    prices: Array(s.underlyings).fill(0n), vols: Array(s.optionInstruments).fill(0n), rates: Array(s.instruments).fill(0n),
+    prices: Array(s.underlyings).fill(0n), volSlices: Array.from({ length: s.optionInstruments }, () => EMPTY_SLICE), rates: Array(s.instruments).fill(0n),
     settleExpiry: 0n, settlePrices: Array(s.underlyings).fill(0n), freeInstruments: (1n << BigInt(s.instruments)) - 1n,
   };
 }
 
 /** The shape of section `o`: its array lengths. */
 function shapeOf(o: OracleSection): OracleShape {
-  return { underlyings: o.prices.length, optionInstruments: o.vols.length, instruments: o.rates.length };
+  return { underlyings: o.prices.length, optionInstruments: o.volSlices.length, instruments: o.rates.length };
 }
 
 export function encodeOracleSection(o: OracleSection): Uint8Array {
@@ -178,9 +179,14 @@ export function encodeOracleSection(o: OracleSection): Uint8Array {
     writeUint(out, at, ORACLE_PRICE_BYTES, p, `price[${u}]`);
     at += ORACLE_PRICE_BYTES;
   });
-  o.vols.forEach((v, k) => {
-    writeUint(out, at, ORACLE_VOL_BYTES, v, `vol[${k}]`);
-    at += ORACLE_VOL_BYTES;
+  // A slice's bytes are its signed word, sliceWord (underlying(1) expiry(4) level(3) slope + 2^23 (3)), field by field
+  // so that a value past its signed width still encodes (the circuit refuses it, not the encoder).
+  o.volSlices.forEach((v, e) => {
+    writeUint(out, at, 1, BigInt(v.underlying), `volSlice[${e}].underlying`);
+    writeUint(out, at + 1, 4, BigInt(v.expiry), `volSlice[${e}].expiry`);
+    writeUint(out, at + 5, 3, v.levelPpm, `volSlice[${e}].level`);
+    writeUint(out, at + 8, 3, v.slopePpm + SLOPE_OFFSET, `volSlice[${e}].slope`);
+    at += ORACLE_SLICE_BYTES;
   });
   o.rates.forEach((r, i) => {
     if (r < -RATE_OFFSET || r >= RATE_OFFSET) throw new RangeError(`rate[${i}]=${r} does not fit ${Bits.fundingRate} signed bits`);
@@ -210,14 +216,14 @@ export function decodeOracleSection(data: Uint8Array, s: OracleShape): OracleSec
       return v;
     });
   const prices = read(s.underlyings, ORACLE_PRICE_BYTES);
-  const vols = read(s.optionInstruments, ORACLE_VOL_BYTES);
+  const volSlices = read(s.optionInstruments, ORACLE_SLICE_BYTES).map(sliceOfWord);
   const rates = read(s.instruments, ORACLE_RATE_BYTES).map((r) => r - RATE_OFFSET);
   const [settleExpiry] = read(1, ORACLE_SETTLE_EXPIRY_BYTES);
   const settlePrices = read(s.underlyings, ORACLE_PRICE_BYTES);
   const freeInstruments = readUint(data, at, freeMaskBytes(s.instruments));
   if (freeInstruments >= 1n << BigInt(s.instruments)) throw new Error(`freeInstruments=${freeInstruments} names an id beyond ${s.instruments}`);
   return {
-    used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, vols, rates,
+    used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, volSlices, rates,
     settleExpiry, settlePrices, freeInstruments,
   };
 }

@@ -143,7 +143,7 @@ function replayOrder(accountId: bigint, orderId: bigint, marketId: number, side:
 export function oracleFromSection(section: OracleSection): SignedOracleUpdate | null {
   if (!section.used) return null;
   return {
-    time: Number(section.time), fundingEpoch: Number(section.fundingEpoch), prices: [...section.prices], vols: [...section.vols],
+    time: Number(section.time), fundingEpoch: Number(section.fundingEpoch), prices: [...section.prices], volSlices: [...section.volSlices],
     rates: [...section.rates], key: decompressPublicKey(section.key), signature: DUMMY_SIGNATURE,
     settlement: section.settleExpiry === 0n ? null : { expiry: Number(section.settleExpiry), prices: [...section.settlePrices] },
   };

@@ -1,5 +1,6 @@
 /**
- * A test oracle feeder: signs index prices, implied vols (one per option id, from a vol surface) and perpetual funding rates under the oracle
+ * A test oracle feeder: signs index prices, implied vols (a vol slice per (underlying, expiry) of the live options, from a
+ * vol surface) and perpetual funding rates under the oracle
  * key and posts them to the exchange API (POST /v1/oracle/updates), which checks the key against the
  * custodian's. Real deployments feed from an external price source; this one takes the prices it is
  * given (the devnet moves them) and derives each perpetual's funding rate from its order book:
@@ -20,19 +21,27 @@ import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { InstrumentKind, PPM } from "../protocol/constants.ts";
 import { isDated, isOption, type ListedInstrument } from "../derivatives/formulas.ts";
 import type { ExpirySettlement } from "../protocol/messages.ts";
+import { sliceTable, type VolSlice } from "../protocol/volSlices.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { apiRequest, type ExchangeClient } from "./client.ts";
 
 /**
- * An implied-vol surface: the vol (ppm, in [2^13, 2^23)) the oracle signs for option id `instrumentId`, given the
- * option registered there (null when the id holds no option yet: its vol marks nothing until one is registered,
- * and then only until the next update). A skew or a term structure is a function of the option's strike and expiry.
+ * An implied-vol surface: the slice (at-the-money level and skew slope, ppm; protocol/volSlices.ts) the oracle signs for
+ * the options on `underlying` expiring at `expiry`. A term structure is a function of the expiry; the skew is the slope
+ * (vol = level + slope * (strike - index) / index, clamped to Black-Scholes' domain).
  */
-export type VolSurface = (instrumentId: number, option: ListedInstrument | null) => bigint;
+export type VolSurface = (underlying: number, expiry: number) => { levelPpm: bigint; slopePpm: bigint };
 
-/** A flat surface: every option on underlying u at `vols[u]`; an id without an option at the first underlying's. */
+/** A flat surface: every option on underlying u at `vols[u]`, no skew. */
 export function flatVols(vols: readonly bigint[]): VolSurface {
-  return (_id, option) => vols[option?.underlying ?? 0];
+  return (underlying) => ({ levelPpm: vols[underlying], slopePpm: 0n });
+}
+
+/** The vol table for `instruments` at `time`: a slice per (underlying, expiry) of the options not settled nor expired, from `surface`. */
+export function volSlicesFor(instruments: readonly ListedInstrument[], time: number, surface: VolSurface, size: number): VolSlice[] {
+  const keys = new Map<string, { underlying: number; expiry: number }>();
+  for (const i of instruments) if (isOption(i.kind) && i.settlePrice === 0n && i.expiry > time) keys.set(`${i.underlying}:${i.expiry}`, { underlying: i.underlying, expiry: i.expiry });
+  return sliceTable([...keys.values()].map((k) => ({ ...k, ...surface(k.underlying, k.expiry) })), size);
 }
 
 export type OracleFeederOptions = {
@@ -65,8 +74,8 @@ export class OracleFeeder {
   }
 
   /**
-   * Signs and posts one update with `prices` (1e-8 quote per underlying) and implied vols (ppm) per option
-   * id from `vols` (a surface, or one flat vol per underlying: `flatVols`); funding rates from the perpetuals'
+   * Signs and posts one update with `prices` (1e-8 quote per underlying) and a vol slice per (underlying, expiry) of
+   * the live options from `vols` (a surface, or one flat vol per underlying: `flatVols`); funding rates from the perpetuals'
    * books (read through `reader`) when an epoch ends.
    */
   async publish(
@@ -88,14 +97,9 @@ export class OracleFeeder {
       this.#epoch++;
       this.#epochStart = time;
     }
-    const surface = typeof vols === "function" ? vols : flatVols(vols);
-    const firstOption = instrumentSlots - optionSlots;
-    const optionVols = Array.from({ length: optionSlots }, (_, k) => {
-      const option = instruments.find((i) => i.instrumentId === firstOption + k);
-      return surface(firstOption + k, option && isOption(option.kind) ? option : null);
-    });
+    const volSlices = volSlicesFor(instruments, time, typeof vols === "function" ? vols : flatVols(vols), optionSlots);
     const settlement = this.#settlement(instruments, time, prices);
-    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], vols: optionVols, rates, settlement });
+    const update = signOracleUpdate(this.#opts.key, { time, fundingEpoch: this.#epoch, prices: [...prices], volSlices, rates, settlement });
     const answer = await apiRequest<OracleOutcome>(this.#opts.url, "POST", "/v1/oracle/updates", update);
     // Liquidated and deleveraged lots arrive as decimal strings inside tuples (the wire reviver only knows keyed fields).
     const outcome = {

@@ -20,7 +20,8 @@ import {
   InstrumentKind, MAX_ORACLE_AGE, instrumentMarketId, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
 import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
-import { volsByInstrument, type CircuitParams } from "../protocol/params.ts";
+import type { CircuitParams } from "../protocol/params.ts";
+import { unpricedOptions, volsByInstrument } from "../derivatives/volSurface.ts";
 import { DerivativesRisk, instrumentOf } from "../risk/derivativesRisk.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
@@ -231,7 +232,7 @@ export class DerivativesService {
     const risks = this.risk.risks ? [...this.risk.risks] : null;
     if (u && risks) {
       const inst = this.#table.instruments[instrumentId];
-      risks[instrumentId] = lotRisk(inst, u.prices[inst.underlying], volsByInstrument(this.host.params, u.vols)[instrumentId], u.time);
+      risks[instrumentId] = lotRisk(inst, u.prices[inst.underlying], volsByInstrument([inst], u.prices, u.volSlices, u.time)[0], u.time);
     }
     this.risk.setMarket(this.#table.instruments, risks, null);
     this.host.log(`instrument ${instrumentId} (kind ${spec.kind}) is tradable as market ${marketId}`);
@@ -268,6 +269,10 @@ export class DerivativesService {
     let step;
     try {
       step = applyOracleStep(this.#table, u, u.time);
+      // Every live option must find its (underlying, expiry) in the update's vol table; an option listed after the
+      // update was signed is marked at the floor vol until the next one (SliceVol), never by a refused update.
+      const unpriced = unpricedOptions(this.#table.instruments, u.volSlices, u.time);
+      if (unpriced.length) throw new OracleRejected("NO_VOL_SLICE", `no vol slice for option ${unpriced.join(", ")} (its underlying and expiry)`);
       t.commit();
     } catch (e) {
       t.rollback();
@@ -275,7 +280,7 @@ export class DerivativesService {
       throw e;
     }
     this.#latest = u;
-    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: volsByInstrument(this.host.params, u.vols) });
+    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: step.vols });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);
     const deleveraged: OracleOutcome["deleveraged"] = [];

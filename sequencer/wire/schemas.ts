@@ -77,14 +77,27 @@ const intString = (bits: number, what: string) =>
   z.string().regex(/^-?(0|[1-9][0-9]*)$/, `${what}: a decimal integer`).transform((v) => BigInt(v))
     .refine((v) => v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits - 1), `${what} (${bits}-bit signed) out of range`);
 
-/** A signed oracle update (prices per underlying, vols per option instrument id, funding rates per instrument, optionally a named expiry's prices). */
+/** A vol slice (protocol/volSlices.ts): an implied vol and its skew for one (underlying, expiry); an unused entry is all zero. */
+const VolSliceSchema = z
+  .object({
+    underlying: z.number().int().min(0).max(255),
+    expiry: uint(Bits.time),
+    levelPpm: uintString(Bits.volPpm, "vol level"),
+    slopePpm: intString(Bits.volSlope, "vol slope"),
+  })
+  .strict();
+
+/**
+ * A signed oracle update (prices per underlying, a vol slice per option instrument id, funding rates per instrument,
+ * optionally a named expiry's prices).
+ */
 export const OracleUpdateSchema = (params: OracleShape) =>
   z
     .object({
       time: uint(Bits.time),
       fundingEpoch: uint(Bits.time),
       prices: z.array(uintString(Bits.oraclePrice, "price")).length(params.underlyings),
-      vols: z.array(uintString(Bits.volPpm, "vol")).length(params.optionInstruments),
+      volSlices: z.array(VolSliceSchema).length(params.optionInstruments),
       rates: z.array(intString(Bits.fundingRate, "rate")).length(params.instruments),
       // an expiry the update names, with every underlying's index price at it (absent or null: none)
       settlement: z

@@ -18,6 +18,7 @@ import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { mockVerifierAbi, testTokenAbi } from "./abis.ts";
 import { PROOF, batchBytes, compressKey, deployExitRoles, deployNamed, hex, pubKeyOf } from "./helpers.ts";
+import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -101,7 +102,7 @@ async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: Slo
   const batch = pick(requests);
   const p = paramsWith(slots);
   const oracle: OracleSection | undefined = batch.oracle
-    ? { used: true, key: compressKey(ORACLE_KEY), time: timestamp, fundingEpoch: 1n, prices: [3000n * 10n ** 8n, 60_000n * 10n ** 8n], vols: Array(p.optionInstruments).fill(600_000n), rates: Array(p.instruments).fill(0n), settleExpiry: 0n, settlePrices: [0n, 0n],
+    ? { used: true, key: compressKey(ORACLE_KEY), time: timestamp, fundingEpoch: 1n, prices: [3000n * 10n ** 8n, 60_000n * 10n ** 8n], volSlices: Array.from({ length: p.optionInstruments }, () => EMPTY_SLICE), rates: Array(p.instruments).fill(0n), settleExpiry: 0n, settlePrices: [0n, 0n],
       // All ids free but the perpetual (0) and the call (3): a mask that differs from the stored one (all free).
       freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~0b1001n }
     : undefined;

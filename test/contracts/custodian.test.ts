@@ -27,6 +27,7 @@ import {
 } from "./helpers.ts";
 import { isValidPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
+import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -281,8 +282,8 @@ describe("Custodian", () => {
 
     it("sizes the oracle section by underlyings, option ids and instruments, and stores each price where the TS encoder puts it", async () => {
       const { admin, operator, roles } = await networkHelpers.loadFixture(deployBase);
-      // Three prices, then two vols (one per option id), then four rates: every price lies in its own place,
-      // and vols that differ from the prices show a layout that reads a vol as a price.
+      // Three prices, then two vol slices (one per option id), then four rates: every price lies in its own place,
+      // and slices that differ from the prices show a layout that reads a slice as a price.
       const shape = { ...TEST_PARAMS, underlyings: 3 };
       const address = await deployCustodianContract(viem, custodianArgs(shape, roles));
       const c = getContract({ abi: custodianAbi, address, client: { public: publicClient, wallet: admin } });
@@ -290,7 +291,7 @@ describe("Custodian", () => {
       await c.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
       const prices = [3000n * 10n ** 8n, 60_000n * 10n ** 8n, 150n * 10n ** 8n];
       const oracle = {
-        used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 0n, prices, vols: [600_001n, 700_002n], rates: [0n, 0n, 0n, 0n],
+        used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 0n, prices, volSlices: [{ underlying: 0, expiry: 1_800_000_000, levelPpm: 600_001n, slopePpm: -1n }, { underlying: 2, expiry: 1_800_000_001, levelPpm: 700_002n, slopePpm: 2n }], rates: [0n, 0n, 0n, 0n],
         settleExpiry: 1_700_000_000n, settlePrices: prices.map((p) => p + 1n), freeInstruments: 0b1111n,
       };
       const header = { oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: await now() };
@@ -1261,7 +1262,7 @@ describe("Custodian", () => {
     async function usedOracle() {
       return {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n,
-        prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [-1000n, 0n, 0n, 0n], settleExpiry: 0n, settlePrices: [0n],
+        prices: [3000n * 10n ** 8n], volSlices: [EMPTY_SLICE, EMPTY_SLICE], rates: [-1000n, 0n, 0n, 0n], settleExpiry: 0n, settlePrices: [0n],
         // The perpetual (id 0) is consumed; the call's id 2 is not registered in the state yet.
         freeInstruments: 0b1110n,
       };

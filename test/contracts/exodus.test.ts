@@ -17,6 +17,7 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import type { OracleSection } from "../../sequencer/protocol/publicData.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, compressKey, hex, pubKeyOf } from "./helpers.ts";
 import { ALICE_USDC, ALICE_WETH, BOB_USDC, GENESIS_ROOT, ORACLE_KEY, USDC, exitFixtures } from "./exitFixture.ts";
+import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 
 const connection = await network.create();
 const { viem, networkHelpers } = connection;
@@ -41,7 +42,7 @@ async function inExodus() {
   const { custodian, carol, admin } = env;
   await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: admin.account });
   const oracle: OracleSection = {
-    used: true, key: compressKey(ORACLE_KEY), time: await env.now(), fundingEpoch: 1n, prices: [3000n * 10n ** 8n], vols: [600_000n, 600_000n], rates: [0n, 0n, 0n, 0n],
+    used: true, key: compressKey(ORACLE_KEY), time: await env.now(), fundingEpoch: 1n, prices: [3000n * 10n ** 8n], volSlices: [EMPTY_SLICE, EMPTY_SLICE], rates: [0n, 0n, 0n, 0n],
     settleExpiry: 0n, settlePrices: [0n], freeInstruments: 0b1111n,
   };
   await env.submit([], [], oracle);

@@ -46,6 +46,7 @@ import { DIED, SequencerProcess } from "../helpers/sequencerProcess.ts";
 import { startLocalExchange } from "../helpers/localExchange.ts";
 import { watchStalls, type StallWatchdog } from "../helpers/stallWatchdog.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";
+import { volSlices } from "../helpers/derivatives.ts";
 
 const USDC = 10n ** 6n;
 const ETH = 10n ** 18n;
@@ -58,6 +59,8 @@ const PERP = 0;
 const CALL = TEST_PARAMS.instruments - TEST_PARAMS.optionInstruments;
 /** The perpetual and the call (strike 3000, a month out) the admin registers: lots of 0.01 underlying, ticks of 0.01 quote. */
 const linear = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000 };
+/** The call's expiry, set when the admin lists it (the oracle's vol slice names it). */
+let callExpiry = 0;
 const instruments = (now: number) => [
   { ...linear, kind: InstrumentKind.PERPETUAL, strike: 0n, expiry: 0, fundingCapPpm: 1_000 },
   { ...linear, kind: InstrumentKind.CALL, strike: 3_000n * 10n ** 8n, expiry: now + 30 * 86_400, fundingCapPpm: 0 },
@@ -164,7 +167,7 @@ async function signOracle(op: Extract<Op, { op: "oracle" }>, after: number): Pro
   if (!op.update) {
     while (Math.floor(Date.now() / 1000) <= after) await new Promise((r) => setTimeout(r, 100));
     const time = Math.floor(Date.now() / 1000);
-    op.update = signOracleUpdate(ORACLE_KEY, { time, fundingEpoch: 0, prices: [op.quote * 10n ** 8n], vols: [600_000n, 600_000n], rates: [0n, 0n, 0n, 0n] });
+    op.update = signOracleUpdate(ORACLE_KEY, { time, fundingEpoch: 0, prices: [op.quote * 10n ** 8n], volSlices: volSlices(600_000n, 0n, callExpiry), rates: [0n, 0n, 0n, 0n] });
   }
   return op.update;
 }
@@ -259,7 +262,9 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
     custodian = d.custodian;
     await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
     const registered = [];
-    for (const spec of instruments(Math.floor(Date.now() / 1000))) registered.push(await registerInstrument(as(operator), custodian, spec));
+    const specs = instruments(Math.floor(Date.now() / 1000));
+    callExpiry = specs[1].expiry;
+    for (const spec of specs) registered.push(await registerInstrument(as(operator), custodian, spec));
     assert.deepEqual(registered, [PERP, CALL]);
     const token = readArtifact("test/TestToken.sol", "TestToken");
     for (const [i, usdc, weth] of [[1, 1_000_000n * USDC, 100n * ETH], [2, 100_000n * USDC, 0n], [3, 0n, 50n * ETH]] as const) {

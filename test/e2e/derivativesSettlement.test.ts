@@ -20,6 +20,7 @@ import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { deriveTradingKey, type TradingKey } from "../../sequencer/sdk/tradingKey.ts";
@@ -52,7 +53,7 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
   let testClient: { increaseTime(a: { seconds: number }): Promise<unknown>; mine(a: { blocks: number }): Promise<unknown> };
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const oracle = (quote: bigint, rates: bigint[] = [0n, 0n, 0n, 0n]) =>
-    signOracleUpdate(ORACLE_KEY, { time: now(), fundingEpoch: epoch, prices: [price(quote)], vols: [600_000n, 600_000n], rates });
+    signOracleUpdate(ORACLE_KEY, { time: now(), fundingEpoch: epoch, prices: [price(quote)], volSlices: Array.from({ length: TEST_PARAMS.optionInstruments }, () => EMPTY_SLICE), rates });
   const inSync = async () => assert.equal(await sequencer.custodian.stateRoot(), sequencer.state.root);
 
   before(async () => {

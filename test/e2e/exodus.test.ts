@@ -36,6 +36,7 @@ import { toJson } from "../../sequencer/sdk/wire.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
 import { SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";
+import { volSlices } from "../helpers/derivatives.ts";
 
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 const USDC = 10n ** 6n;
@@ -46,6 +47,8 @@ const ORACLE_KEY = new Uint8Array(32).fill(61);
 const PERP = 0;
 const FUTURE = 1;
 const CALL = TEST_PARAMS.instruments - TEST_PARAMS.optionInstruments;
+/** The call's expiry, set when the admin lists it (the oracle's vol slice names it). */
+let callExpiry = 0;
 const linear = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000 };
 const price = (quote: bigint) => quote * 10n ** 8n;
 
@@ -97,6 +100,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     ({ custodian, usdc, weth } = d);
     await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
     const expiry = Math.floor(Date.now() / 1000) + 86_400;
+    callExpiry = expiry;
     assert.equal(await registerInstrument(as(operator), custodian, { ...linear, kind: InstrumentKind.PERPETUAL, strike: 0n, expiry: 0, fundingCapPpm: 1_000 }), PERP);
     assert.equal(await registerInstrument(as(operator), custodian, { ...linear, kind: InstrumentKind.FUTURE, strike: 0n, expiry, fundingCapPpm: 0 }), FUTURE);
     assert.equal(await registerInstrument(as(operator), custodian, { ...linear, kind: InstrumentKind.CALL, strike: price(3_000n), expiry, fundingCapPpm: 0 }), CALL);
@@ -156,7 +160,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     await place(maker, 0, Side.SELL, 300_000n, 2_000n);
     assert.equal(fills(await place(taker1, 0, Side.BUY, 300_000n, 2_000n)), 1);
     // Derivatives: an oracle price, collateral, then the three instruments (lots of 0.01 ETH, ticks of 0.01 USDC).
-    const oracle = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: 0, prices: [price(3_000n)], vols: [600_000n, 600_000n], rates: [0n, 0n, 0n, 0n] });
+    const oracle = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: 0, prices: [price(3_000n)], volSlices: volSlices(600_000n, 0n, callExpiry), rates: [0n, 0n, 0n, 0n] });
     assert.ok(!("rejected" in (await child.call<object>("oracle", { update: oracle }))));
     for (const [t, amount] of [[maker, 200_000n * USDC], [taker1, 40_000n * USDC], [taker2, 30_000n * USDC]] as const) {
       const r = await child.call<{ accepted?: true; rejected?: string }>("transfer", { transfer: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce: 0 }) });

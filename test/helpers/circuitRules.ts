@@ -15,6 +15,7 @@ import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { NOW, oracleUpdate } from "./derivatives.ts";
+import { OracleRejected } from "../../sequencer/derivatives/oracleStep.ts";
 
 export type CircuitInput = Record<string, unknown>;
 export type Tamper = (input: CircuitInput) => void;
@@ -62,7 +63,7 @@ export async function witnessFailure(state: ExchangeState, txs: BatchTx[], opts:
  */
 export function builderRefuses(state: ExchangeState, txs: BatchTx[], code: string, opts: Partial<BatchOptions> = {}): void {
   const root = state.root;
-  assert.throws(() => buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts }), (e: unknown) => e instanceof TxRejected && e.code === code);
+  assert.throws(() => buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts }), (e: unknown) => (e instanceof TxRejected || e instanceof OracleRejected) && e.code === code);
   assert.equal(state.root, root, "a refused batch changes nothing");
 }
 
@@ -85,6 +86,8 @@ const sources = {
   PositionWrite: source("circuits/lib/positions.circom"),
   PositionLookup: source("circuits/lib/positions.circom"),
   OracleStep: source("circuits/derivatives/oracleStep.circom"),
+  VolSlices: source("circuits/derivatives/volSurface.circom"),
+  SliceVol: source("circuits/derivatives/volSurface.circom"),
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),
   BlackScholes: source("circuits/lib/fixed/blackScholes.circom"),

@@ -10,7 +10,8 @@ import { applyOracleStep, type SignedOracleUpdate } from "../../sequencer/deriva
 import type { LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
-import { TEST_PARAMS, volsByInstrument, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { EMPTY_SLICE, type VolSlice } from "../../sequencer/protocol/volSlices.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { order, testTrader, type TestTrader } from "./traders.ts";
@@ -21,10 +22,14 @@ export const ORACLE_KEY = new Uint8Array(32).fill(99);
 /** 3000 quote per unit, in 1e-8 quote. */
 export const PRICE = 300_000_000_000n;
 export const VOL = 600_000n;
-/** The vols an update signs at TEST_PARAMS: one per option id (2 and 3), VOL each. */
-export const VOLS = Array.from({ length: TEST_PARAMS.optionInstruments }, () => VOL);
-/** VOLS by instrument id (MarketInputs.vols): 0 for the ids that cannot be options. */
-export const MARKET_VOLS = volsByInstrument(TEST_PARAMS, VOLS);
+/** A vol table at TEST_PARAMS (2 slices): `vol` with skew `slope` for the options of underlying 0 expiring at `expiry`, then an empty slice. */
+export function volSlices(vol = VOL, slope = 0n, expiry = EXPIRY): VolSlice[] {
+  return [{ underlying: 0, expiry, levelPpm: vol, slopePpm: slope }, ...Array.from({ length: TEST_PARAMS.optionInstruments - 1 }, () => EMPTY_SLICE)];
+}
+/** The vol table an update signs by default: the call and the put (both at EXPIRY) at VOL, no skew. */
+export const VOLS = volSlices();
+/** The vols by instrument id (MarketInputs.vols) VOLS gives the test table: VOL for the call and the put at the money. */
+export const MARKET_VOLS = [0n, 0n, VOL, VOL];
 export const traders = { alice: testTrader(1), bob: testTrader(2), carol: testTrader(3) };
 /** An account with a trading key and nothing deposited (registerDave). */
 export const dave = testTrader(4);
@@ -40,9 +45,9 @@ export const INSTRUMENTS: InstrumentSpec[] = [
   { ...linear, kind: InstrumentKind.PUT, strike: PRICE, expiry: EXPIRY, fundingCapPpm: 0n },
 ];
 
-/** A signed oracle update (defaults: NOW, epoch 0, PRICE, VOL for both option ids, no funding). */
+/** A signed oracle update (defaults: NOW, epoch 0, PRICE, VOL for the options' expiry, no funding). */
 export function oracleUpdate(fields: Partial<Omit<SignedOracleUpdate, "key" | "signature">> = {}, key = ORACLE_KEY): SignedOracleUpdate {
-  return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], vols: VOLS, rates: [0n, 0n, 0n, 0n], ...fields });
+  return signOracleUpdate(key, { time: NOW, fundingEpoch: 0, prices: [PRICE], volSlices: VOLS, rates: [0n, 0n, 0n, 0n], ...fields });
 }
 
 /** The marks and margins `update` gives `state`'s instruments (computed on a rolled-back transaction). */

@@ -123,7 +123,7 @@ const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "Bal1Old", "Bal1Siblings",
 const HEADER_FIELDS = ["batchNumber", "timestamp", "oldAccountsRoot", "oldMarketsRoot", "oldFeePool"];
 const ORACLE_FIELDS = [
   "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
-  "prices", "vols", "rates", "settleExpiry", "settlePrices", "oracleSig",
+  "prices", "sliceUnderlying", "sliceExpiry", "sliceLevel", "sliceSlope", "rates", "settleExpiry", "settlePrices", "oracleSig",
 ];
 /** Key x coordinates, with the signature each key verifies (for "forge"). */
 const KEY_X: Record<string, string | null> = {
@@ -380,7 +380,11 @@ export function oracleOfInput(input: Input): SignedOracleUpdate | null {
   if (str(input.oracleUsed) !== 1n) return null;
   return {
     time: num(str(input.oracleTime)), fundingEpoch: num(str(input.fundingEpoch)), prices: (input.prices as string[]).map(str),
-    vols: (input.vols as string[]).map(str), rates: (input.rates as string[]).map((r) => signed(str(r))),
+    volSlices: (input.sliceLevel as string[]).map((level, e) => ({
+      underlying: num(str((input.sliceUnderlying as string[])[e])), expiry: num(str((input.sliceExpiry as string[])[e])),
+      levelPpm: str(level), slopePpm: signed(str((input.sliceSlope as string[])[e])),
+    })),
+    rates: (input.rates as string[]).map((r) => signed(str(r))),
     key: [str(input.oracleKeyX), str(input.oracleKeyY)], signature: signatureOf(input.oracleSig),
     settlement: str(input.settleExpiry) === 0n ? null : { expiry: num(str(input.settleExpiry)), prices: (input.settlePrices as string[]).map(str) },
   };

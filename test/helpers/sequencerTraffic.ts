@@ -157,7 +157,7 @@ export class Traffic {
     this.#lastOracle = time;
     const price = PRICE + BigInt(r.int(2_000_000_000)) - 1_000_000_000n;
     const fundingEpoch = s.derivatives.fundingEpoch + (r.chance(30) ? 1 : 0); // a funding tick now and then
-    return { kind: "oracle", update: oracleUpdate({ time, fundingEpoch, prices: [price], vols: VOLS, rates: [BigInt(r.int(3)) - 1n, 0n, 0n, 0n] }) };
+    return { kind: "oracle", update: oracleUpdate({ time, fundingEpoch, prices: [price], volSlices: VOLS, rates: [BigInt(r.int(3)) - 1n, 0n, 0n, 0n] }) };
   }
 
   /** Moves the clock: seconds mostly; with clockJumps, sometimes by more than the custodian's window. */

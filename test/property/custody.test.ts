@@ -60,7 +60,8 @@ import { deleverageAmount, isDated, isFreeInstrument, isOption, lotRisk, NO_RISK
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { InstrumentKind, LIQ_BAND_PPM, PPM, SETTLEMENT_WINDOW, Side, TxType, instrumentMarketId, marketInstrument } from "../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS, volsByInstrument } from "../../sequencer/protocol/params.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { volsByInstrument } from "../../sequencer/derivatives/volSurface.ts";
 import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
@@ -162,7 +163,7 @@ class Run {
   /** The batch's marks after it was applied (the last oracle update's prices; settled instruments at their payoff). */
   marksNow(): LotRisk[] {
     const u = this.update;
-    return this.state.instruments.map((inst, i) => (u ? lotRisk(inst, u.prices[inst.underlying], volsByInstrument(TEST_PARAMS, u.vols)[i], u.time) : NO_RISK));
+    return this.state.instruments.map((inst, i) => (u ? lotRisk(inst, u.prices[inst.underlying], volsByInstrument(this.state.instruments, u.prices, u.volSlices, u.time)[i], u.time) : NO_RISK));
   }
 
   /**
@@ -576,7 +577,7 @@ class Run {
 
   oracleAt(price: bigint, epoch: number, rate: bigint): SignedOracleUpdate {
     const settlement = this.naming ? { expiry: EXPIRY, prices: [this.expiryPrice!] } : null;
-    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], vols: VOLS, rates: [rate, 0n, 0n, 0n], settlement });
+    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], volSlices: VOLS, rates: [rate, 0n, 0n, 0n], settlement });
   }
 
   /** Keys, the spot market, the instruments, deposits and collateral. */

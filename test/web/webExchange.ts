@@ -23,6 +23,7 @@ import { deriveTradingKey } from "../../sequencer/sdk/tradingKey.ts";
 import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import { registerWebPage } from "../../sequencer/web/server.ts";
 import { startLocalExchange, type LocalExchange } from "../helpers/localExchange.ts";
+import { volSlices } from "../helpers/derivatives.ts";
 
 export const MID_TICKS = 300_000n;
 
@@ -108,7 +109,7 @@ export async function startWebExchange(log: (line: string) => void = () => {}): 
   const stepFunding = async (price: number, ratePpm: bigint) => {
     const { fundingEpoch, instrumentSlots } = await maker.instruments();
     const rates = Array.from({ length: instrumentSlots }, (_, i) => (i === perp ? ratePpm : 0n));
-    const update = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: fundingEpoch + 1, prices: [usd(price)], vols: [600_000n, 600_000n], rates });
+    const update = signOracleUpdate(ORACLE_KEY, { time: Math.floor(Date.now() / 1000), fundingEpoch: fundingEpoch + 1, prices: [usd(price)], volSlices: volSlices(600_000n, 0n, expiry), rates });
     await apiRequest(url, "POST", "/v1/oracle/updates", update);
   };
   await maker.transfer(true, 100_000n * 10n ** 6n);

@@ -21,7 +21,7 @@ import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongPerpetual, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, oracleUpdate, PRICE, traders, VOL,
+  aliceLongPerpetual, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, oracleUpdate, PRICE, traders, VOL, volSlices,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -229,9 +229,9 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       ["refuses an update signed a second after the batch's timestamp (ORACLE_FROM_FUTURE)", oracleUpdate({ time: NOW + 1 }), "ORACLE_FROM_FUTURE", rule("OracleStep", "notFuture.in <==")],
       ["refuses a price one below 2^16 (BAD_ORACLE_PRICE)", oracleUpdate({ prices: [MIN_ORACLE_PRICE - 1n] }), "BAD_ORACLE_PRICE", rule("OracleStep", "priceLo[u].in <==")],
       ["refuses a price of 2^50 (unsignable: the message packs 50 bits)", { ...oracleUpdate(), prices: [MAX_ORACLE_PRICE + 1n] }, null, rule("OracleStep", "priceHi[u].in <==")],
-      // Every option id's vol is range-checked, registered or not (here neither option id holds an option).
-      ["refuses a vol one below 2^13 (BAD_ORACLE_VOL)", oracleUpdate({ vols: [VOL, MIN_VOL_PPM - 1n] }), "BAD_ORACLE_VOL", rule("OracleStep", "volLo[k].in <==")],
-      ["refuses a vol of 2^23 (unsignable: the message packs 23 bits)", { ...oracleUpdate(), vols: [1n << BigInt(Bits.volPpm), VOL] }, null, rule("OracleStep", "volHi[k].in <==")],
+      // Every vol slice in use is range-checked, whether an option uses it or not (here no option is listed).
+      ["refuses a vol level one below 2^13 (BAD_ORACLE_VOL)", oracleUpdate({ volSlices: volSlices(MIN_VOL_PPM - 1n) }), "BAD_ORACLE_VOL", rule("VolSlices", "levelLo[e].in <==")],
+      ["refuses a vol level of 2^23 (unsignable: the message packs 23 bits)", { ...oracleUpdate(), volSlices: volSlices(1n << BigInt(Bits.volPpm)) }, null, rule("VolSlices", "levelHi[e].in <==")],
       ["refuses a funding rate on the future (FUNDING_NOT_PERPETUAL)", oracleUpdate({ rates: [0n, 1n, 0n, 0n] }), "FUNDING_NOT_PERPETUAL", rule("InstrumentMarks", "(1 - isPerp) * rate === 0")],
       ["refuses a funding rate on a call (FUNDING_NOT_PERPETUAL)", oracleUpdate({ rates: [0n, 0n, -1n, 0n] }), "FUNDING_NOT_PERPETUAL", rule("InstrumentMarks", "(1 - isPerp) * rate === 0")],
     ];
@@ -248,9 +248,9 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       });
     }
 
-    it("accepts the domain's edges: prices 2^16 and 2^50 - 1, vols 2^13 and 2^23 - 1", async () => {
+    it("accepts the domain's edges: prices 2^16 and 2^50 - 1, vol levels 2^13 and 2^23 - 1", async () => {
       for (const [price, vol] of [[MIN_ORACLE_PRICE, MIN_VOL_PPM], [MAX_ORACLE_PRICE, (1n << BigInt(Bits.volPpm)) - 1n]]) {
-        assert.equal(await witnessFailure(derivativesState(), [], { oracle: oracleUpdate({ prices: [price], vols: [vol, vol] }) }), null, `price ${price}, vol ${vol}`);
+        assert.equal(await witnessFailure(derivativesState(), [], { oracle: oracleUpdate({ prices: [price], volSlices: volSlices(vol) }) }), null, `price ${price}, vol ${vol}`);
       }
     });
   });
@@ -259,12 +259,13 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
     // No oracle update in the batch (oracleUsed = 0), but one field of the section is not zero: in the
     // public data and in the witness alike, so only the step's own rule can refuse it.
     const keyOf = (x: bigint, y: bigint) => compressPublicKey([x, y] as PublicKey);
-    const fields: [string, (s: OracleSection) => OracleSection, (i: CircuitInput) => void, string][] = [
+    // The rule's text in OracleStep, or [template, text] in another template.
+    const fields: [string, (s: OracleSection) => OracleSection, (i: CircuitInput) => void, string | ["VolSlices", string]][] = [
       ["refuses a non-zero key y in an unused oracle section", (s) => ({ ...s, key: keyOf(0n, 5n) }), (i) => { i.oracleKeyY = "5"; }, "unused * oracleKeyY === 0"],
       ["refuses a non-zero time in an unused oracle section", (s) => ({ ...s, time: BigInt(NOW) }), (i) => { i.oracleTime = String(NOW); }, "unused * oracleTime === 0"],
       ["refuses a non-zero funding epoch in an unused oracle section", (s) => ({ ...s, fundingEpoch: 1n }), (i) => { i.fundingEpoch = "1"; }, "unused * fundingEpoch === 0"],
       ["refuses a non-zero price in an unused oracle section", (s) => ({ ...s, prices: [PRICE] }), (i) => { i.prices = [String(PRICE)]; }, "unused * prices[u] === 0"],
-      ["refuses a non-zero vol in an unused oracle section", (s) => ({ ...s, vols: [0n, VOL] }), (i) => { i.vols = ["0", String(VOL)]; }, "unused * vols[k] === 0"],
+      ["refuses a vol slice in an unused oracle section", (s) => ({ ...s, volSlices: volSlices() }), (i) => { i.sliceExpiry = [String(EXPIRY), "0"]; i.sliceLevel = [String(VOL), "0"]; }, ["VolSlices", "(1 - used) * level[e] === 0"]],
       ["refuses a non-zero rate in an unused oracle section", (s) => ({ ...s, rates: [1n, 0n, 0n, 0n] }), (i) => { i.rates = ["1", "0", "0", "0"]; }, "for (var i = 0; i < N; i++) unused * rates[i] === 0"],
       ["refuses a named expiry in an unused oracle section", (s) => ({ ...s, settleExpiry: BigInt(EXPIRY) }), (i) => { i.settleExpiry = String(EXPIRY); }, "unused * settleExpiry === 0"],
       ["refuses a settlement price without a named expiry (O15)", (s) => ({ ...s, settlePrices: [PRICE] }), (i) => { i.settlePrices = [String(PRICE)]; }, "noSettle.out * settlePrices[u] === 0"],
@@ -276,7 +277,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
         tamper(batch.circuitInput);
         batch.circuitInput.publicInput = publicInputOf(encodePublicData(batch.header, section(batch.oracle), batch.records)).toString();
         const failure = await inputFailure(batch.circuitInput);
-        assert.ok(failure?.includes(rule("OracleStep", text)), `refused at ${failure?.join(" < ")}`);
+        assert.ok(failure?.includes(typeof text === "string" ? rule("OracleStep", text) : rule(...text)), `refused at ${failure?.join(" < ")}`);
       });
     }
   });

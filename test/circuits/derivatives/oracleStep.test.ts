@@ -10,11 +10,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { applyOracleStep } from "../../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_FIELDS, instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
-import { SETTLEMENT_WINDOW, TxType } from "../../../sequencer/protocol/constants.ts";
+import { MIN_VOL_PPM, SETTLEMENT_WINDOW, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import { EXPIRY, INSTRUMENTS, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
+import { EXPIRY, INSTRUMENTS, NOW, oracleUpdate, volSlices } from "../../helpers/derivatives.ts";
+import { volsByInstrument } from "../../../sequencer/derivatives/volSurface.ts";
+import { optionMark } from "../../../sequencer/derivatives/formulas.ts";
 import { compileMain, fe, outputs } from "../fixed/compile.ts";
 
 const N = TEST_PARAMS.instruments;
@@ -51,7 +53,7 @@ async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate
 
 describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", { timeout: 300_000 }, () => {
   before(async () => {
-    const sources = ["oracleStep.circom"].map((f) => readFileSync(new URL(`../../../circuits/derivatives/${f}`, import.meta.url)));
+    const sources = ["oracleStep.circom", "volSurface.circom"].map((f) => readFileSync(new URL(`../../../circuits/derivatives/${f}`, import.meta.url)));
     const h = createHash("sha256");
     sources.forEach((s) => h.update(s));
     h.update(readFileSync(new URL("../../../circuits/generated/protocol.circom", import.meta.url)));
@@ -63,19 +65,30 @@ describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", 
   for (const [label, price, vol] of [["at the money", 300_000_000_000n, 600_000n], ["call deep in", 450_000_000_000n, 250_000n], ["put deep in", 120_000_000_000n, 1_500_000n]] as const) {
     it(`live instruments, ${label}, with a funding tick`, async () => {
       const state = registeredState();
-      const { circuit, ts } = await both(state, oracleUpdate({ prices: [price], vols: [vol, vol], fundingEpoch: 1, rates: [-700n, 0n, 0n, 0n] }), NOW);
+      const { circuit, ts } = await both(state, oracleUpdate({ prices: [price], volSlices: volSlices(vol), fundingEpoch: 1, rates: [-700n, 0n, 0n, 0n] }), NOW);
       assert.deepEqual(circuit.risks, ts.risks);
       assert.deepEqual(circuit.table.map((r) => r.map(fe)), ts.table.map((r) => r.map(fe)));
       assert.ok(ts.risks[2].mark + ts.risks[3].mark > 0n, "the options are marked, not zero");
     });
   }
 
-  it("prices each option with its own signed vol (a skew): raising the put's vol moves the put's mark alone, in the circuit as in TS", async () => {
-    const flat = await both(registeredState(), oracleUpdate({ vols: [600_000n, 600_000n] }), NOW);
-    const skewed = await both(registeredState(), oracleUpdate({ vols: [600_000n, 900_000n] }), NOW);
-    for (const r of [flat, skewed]) assert.deepEqual(r.circuit.risks, r.ts.risks);
-    assert.deepEqual(skewed.circuit.risks.slice(0, 3), flat.circuit.risks.slice(0, 3), "the perpetual, the future and the call (id 2, vol[0]) are unchanged");
-    assert.ok(skewed.circuit.risks[3].mark > flat.circuit.risks[3].mark, "the put (id 3, vol[1]) is worth more at the higher vol");
+  // SliceVol: the vol of the options' slice at their strike (3,000), circuit = TS, skewed, clamped at both ends, and the
+  // floor for options the table has no slice for.
+  const SLICE_CASES: [string, bigint, ReturnType<typeof volSlices>, bigint][] = [
+    ["a put skew, the index 10% above the strike", 330_000_000_000n, volSlices(600_000n, -750_000n), 668_181n],
+    ["a put skew, the index 10% below the strike (the negative skew term floored: -37,037.1 to -37,038)", 270_000_000_000n, volSlices(600_000n, -333_334n), 562_962n],
+    ["the steepest skew, clamped at 2^23 - 1", 100_000_000_000n, volSlices(600_000n, (1n << 23n) - 1n), (1n << 23n) - 1n],
+    ["the steepest negative skew, clamped at 2^13", 100_000_000_000n, volSlices(600_000n, -(1n << 23n)), MIN_VOL_PPM],
+    ["no slice for the options' expiry: the floor", 300_000_000_000n, volSlices(900_000n, 0n, EXPIRY + 1), MIN_VOL_PPM],
+  ];
+  it("prices the options with their slice at their strike, circuit = TS: a skew both ways (floored), clamped at both ends, the floor without a slice", async () => {
+    for (const [label, price, slices, vol] of SLICE_CASES) {
+      const { circuit, ts } = await both(registeredState(), oracleUpdate({ prices: [price], volSlices: slices }), NOW);
+      assert.deepEqual(circuit.risks, ts.risks, label);
+      const settled = registeredState().instruments;
+      assert.deepEqual(volsByInstrument(settled, [price], slices, NOW).slice(2), [vol, vol], `${label}: both options (strike 3,000) at the expected vol`);
+      for (const id of [2, 3]) assert.equal(ts.risks[id].mark, optionMark(settled[id], price, vol, NOW), `${label}: option ${id} marked at ${vol}`);
+    }
   });
 
   it("at expiry: dated instruments settle at the signed price and are marked at their payoff", async () => {

@@ -52,7 +52,7 @@ function scenarios(): Scenario[] {
         { label: "two funding epochs at once", txs: [trade], opts: { oracle: oracleUpdate({ ...TICKED, fundingEpoch: 2 }) } },
         { label: "a rate above the perpetual's cap", txs: [trade], opts: { oracle: oracleUpdate({ ...TICKED, rates: [1_001n, 0n, 0n, 0n] }) } },
         { label: "a funding rate on the future", txs: [trade], opts: { oracle: oracleUpdate({ ...TICKED, rates: [500n, 5n, 0n, 0n] }) } },
-        { label: "an update signed by alice's key", txs: [trade], opts: { oracle: signOracleUpdate(alice.key, { ...TICKED, vols: VOLS }) } },
+        { label: "an update signed by alice's key", txs: [trade], opts: { oracle: signOracleUpdate(alice.key, { ...TICKED, volSlices: VOLS }) } },
         { label: "no oracle update for a derivatives trade", txs: [trade], opts: { oracle: null } },
       ],
     },
@@ -110,7 +110,7 @@ huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
     }
     const maxPrice = (1n << 50n) - 1n;
     for (let epoch = 1; epoch <= 4; epoch++) {
-      const update = signOracleUpdate(ORACLE_KEY, { time: NOW + epoch, fundingEpoch: epoch, prices: [maxPrice], vols: VOLS, rates: [PPM, 0n, 0n, 0n] });
+      const update = signOracleUpdate(ORACLE_KEY, { time: NOW + epoch, fundingEpoch: epoch, prices: [maxPrice], volSlices: VOLS, rates: [PPM, 0n, 0n, 0n] });
       const opts = { batchNumber: 1 + epoch, timestamp: NOW + epoch, oracle: update };
       let built;
       try {

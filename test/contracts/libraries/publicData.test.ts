@@ -57,7 +57,7 @@ function randomOracle(s: OracleShape): OracleSection {
   return {
     used: Math.random() < 0.5, key: value(256), time: value(32), fundingEpoch: value(32),
     prices: Array.from({ length: s.underlyings }, () => value(56)),
-    vols: Array.from({ length: s.optionInstruments }, () => value(24)),
+    volSlices: Array.from({ length: s.optionInstruments }, () => ({ underlying: Number(value(8)), expiry: Number(value(32)), levelPpm: value(24), slopePpm: value(24) - (1n << 23n) })),
     rates: Array.from({ length: s.instruments }, () => value(24) - (1n << 23n)),
     settleExpiry: value(32), settlePrices: Array.from({ length: s.underlyings }, () => value(56)),
     freeInstruments: randomMask(s.instruments),

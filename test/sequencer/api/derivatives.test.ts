@@ -13,12 +13,13 @@ import { get, post, wire, type App } from "../../helpers/apiInject.ts";
 import { fundingStep, isFreeInstrument, lotRisk, optionMark } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, PPM, SETTLEMENT_WINDOW, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
-import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
+import { apiRequest, ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { OracleFeeder, type VolSurface } from "../../../sequencer/sdk/oracleFeeder.ts";
 import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
-import { derivOrder, EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
+import { derivOrder, EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, PRICE, traders, VOL, volSlices } from "../../helpers/derivatives.ts";
+import { EMPTY_SLICE } from "../../../sequencer/protocol/volSlices.ts";
 import { DEPOSIT, derivativesSequencer, type FakeChain } from "../../helpers/derivativesSequencer.ts";
 import { testTrader, type TestTrader } from "../../helpers/traders.ts";
 
@@ -124,11 +125,14 @@ describe("api: POST /v1/oracle/updates", () => {
     const before = stateOf(seq);
     const good = wire(oracleUpdate({ time: NOW + 10 }));
     const tampered = { ...good, prices: ["310000000000"] };
+    const slices = good.volSlices as Record<string, unknown>[];
     const cases: [string, unknown, string][] = [
       ["unsigned", { ...good, signature: undefined }, "UNSIGNED"],
       ["no prices", { ...good, prices: [] }, "MALFORMED"],
-      ["one vol (one per option id: 2)", { ...good, vols: [VOL.toString()] }, "MALFORMED"],
-      ["three vols", { ...good, vols: [VOL.toString(), VOL.toString(), VOL.toString()] }, "MALFORMED"],
+      ["one vol slice (one per option id: 2)", { ...good, volSlices: [slices[0]] }, "MALFORMED"],
+      ["three vol slices", { ...good, volSlices: [slices[0], slices[1], slices[1]] }, "MALFORMED"],
+      ["a vol slice without its slope", { ...good, volSlices: [{ ...slices[0], slopePpm: undefined }, slices[1]] }, "MALFORMED"],
+      ["a vol slope over 24 signed bits", { ...good, volSlices: [{ ...slices[0], slopePpm: (1n << 23n).toString() }, slices[1]] }, "MALFORMED"],
       ["three rates", { ...good, rates: ["0", "0", "0"] }, "MALFORMED"],
       ["five rates", { ...good, rates: ["0", "0", "0", "0", "0"] }, "MALFORMED"],
       ["rate over 24 bits", { ...good, rates: [(1n << 23n).toString(), "0", "0", "0"] }, "MALFORMED"],
@@ -145,7 +149,8 @@ describe("api: POST /v1/oracle/updates", () => {
       ["rate above the cap", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [1_001n, 0n, 0n, 0n] })), "FUNDING_ABOVE_CAP"],
       ["rate on the future", wire(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [0n, 1n, 0n, 0n] })), "FUNDING_NOT_PERPETUAL"],
       ["price too low", wire(oracleUpdate({ time: NOW + 10, prices: [1n] })), "BAD_ORACLE_PRICE"],
-      ["vol too low", wire(oracleUpdate({ time: NOW + 10, vols: [VOL, (1n << 13n) - 1n] })), "BAD_ORACLE_VOL"],
+      ["vol too low", wire(oracleUpdate({ time: NOW + 10, volSlices: volSlices((1n << 13n) - 1n) })), "BAD_ORACLE_VOL"],
+      ["the same expiry twice", wire(oracleUpdate({ time: NOW + 10, volSlices: [volSlices()[0], volSlices()[0]] })), "BAD_ORACLE_VOL"],
       ["settlement with two prices (one underlying)", { ...good, settlement: { expiry: EXPIRY, prices: ["310000000000", "310000000000"] } }, "MALFORMED"],
       ["settlement at expiry 0", { ...good, settlement: { expiry: 0, prices: ["310000000000"] } }, "MALFORMED"],
       ["settlement price over 50 bits", { ...good, settlement: { expiry: EXPIRY, prices: [(1n << 50n).toString()] } }, "MALFORMED"],
@@ -501,29 +506,39 @@ describe("sdk: derivatives", () => {
     assert.equal((await a.treasury()).feePool, 1n);
   });
 
-  it("OracleFeeder signs one vol per option id from its surface, and the sequencer marks each option with its own", async () => {
+  it("OracleFeeder signs a vol slice per (underlying, expiry) from its surface, and the sequencer marks each option at its slice's vol for its strike; an update missing a live option's slice is refused (NO_VOL_SLICE)", async () => {
     const { seq, chain, url, client } = await listen();
     const a = client(alice);
-    // The call and the put (ids 2 and 3, the option ids) listed beside the perpetual and the future.
+    // The call and the put (ids 2 and 3, the option ids, both strike 3,000 at EXPIRY) listed beside the perpetual and the future.
     for (const id of [2, 3]) seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...INSTRUMENTS[id] });
     await seq.drain();
     const feeder = new OracleFeeder({ url, key: ORACLE_KEY, fundingEpochSeconds: 3600, clock: () => chain.now });
     chain.now = NOW + 1;
-    const asked: [number, number | null][] = [];
-    const putSkew: VolSurface = (id, option) => {
-      asked.push([id, option?.kind ?? null]);
-      return option?.kind === InstrumentKind.PUT ? 750_000n : VOL;
+    const asked: [number, number][] = [];
+    const putSkew: VolSurface = (underlying, expiry) => {
+      asked.push([underlying, expiry]);
+      return { levelPpm: VOL, slopePpm: -750_000n };
     };
-    const { update } = await feeder.publish(a, [PRICE], putSkew);
-    assert.deepEqual(asked, [[2, InstrumentKind.CALL], [3, InstrumentKind.PUT]], "the surface is asked for each option id, with the option listed there");
-    assert.deepEqual(update.vols, [VOL, 750_000n]);
+    const price = 330_000_000_000n; // 3,300: both options' strike lies 9.09% below the index
+    const { update } = await feeder.publish(a, [price], putSkew);
+    assert.deepEqual(asked, [[0, EXPIRY]], "the surface is asked once for the options' one (underlying, expiry)");
+    assert.deepEqual(update.volSlices, [{ underlying: 0, expiry: EXPIRY, levelPpm: VOL, slopePpm: -750_000n }, EMPTY_SLICE]);
+    // 600,000 + floor(-750,000 * (3,000 - 3,300) / 3,300) = 600,000 + 68,181
+    const skewed = 668_181n;
     const marks = new Map((await a.instruments()).instruments.map((i) => [i.instrumentId, i.markPerLot]));
     const [call, put] = [2, 3].map((id) => seq.derivatives.instruments[id]);
-    assert.equal(marks.get(2), optionMark(call, PRICE, VOL, NOW + 1));
-    assert.equal(marks.get(3), optionMark(put, PRICE, 750_000n, NOW + 1));
-    assert.ok(marks.get(3)! > optionMark(put, PRICE, VOL, NOW + 1), "the put is marked at its own, higher vol");
+    assert.equal(marks.get(2), optionMark(call, price, skewed, NOW + 1));
+    assert.equal(marks.get(3), optionMark(put, price, skewed, NOW + 1));
+    assert.ok(marks.get(3)! > optionMark(put, price, VOL, NOW + 1), "the put below the index is marked at the skewed, higher vol");
     const vols = new Map((await a.instruments()).instruments.map((i) => [i.instrumentId, i.volPpm]));
-    assert.deepEqual([0, 1, 2, 3].map((id) => vols.get(id)), [null, null, VOL, 750_000n], "each option reports the vol it is marked at");
+    assert.deepEqual([0, 1, 2, 3].map((id) => vols.get(id)), [null, null, skewed, skewed], "each option reports the vol it is marked at");
+
+    // An update whose only slice names another expiry leaves both live options unpriced: refused, nothing changes.
+    chain.now = NOW + 2;
+    const before = (await a.instruments()).oracleTime;
+    const stray = oracleUpdate({ time: NOW + 2, prices: [price], volSlices: volSlices(VOL, 0n, EXPIRY + 86_400) });
+    await assert.rejects(apiRequest(url, "POST", "/v1/oracle/updates", stray), (e: unknown) => e instanceof ApiRequestError && e.code === "NO_VOL_SLICE");
+    assert.equal((await a.instruments()).oracleTime, before, "the refused update changed nothing");
   });
 
   it("OracleFeeder names the earliest unsettled expiry with the prices of its first publication at or after it; an update long after the settlement window settles it at those", async () => {

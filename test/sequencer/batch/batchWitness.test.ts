@@ -28,10 +28,10 @@ const bob = testTrader(2);
 
 /**
  * Public-data length from the documents, not from the encoder: a 72-byte header (SPEC.md), the oracle
- * section (DERIVATIVES.md: 1 + 32 + 4 + 4 bytes, 7 per underlying, 3 per option id, 3 per instrument, then the named
+ * section (DERIVATIVES.md: 1 + 32 + 4 + 4 bytes, 7 per underlying, 11 per option id (a vol slice), 3 per instrument, then the named
  * expiry's 4 and 7 per underlying, then the mask of free instrument ids, one byte per 8 ids), 37 bytes per slot.
  */
-const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 3 * p.optionInstruments + 3 * p.instruments + 4 + 7 * p.underlyings + Math.ceil(p.instruments / 8);
+const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 11 * p.optionInstruments + 3 * p.instruments + 4 + 7 * p.underlyings + Math.ceil(p.instruments / 8);
 const documentedLength = (p: CircuitParams) => 72 + oracleBytes(p) + 37 * (p.slots + p.derivSlots);
 
 /** A big-endian unsigned integer from `bytes`. */

@@ -7,6 +7,7 @@ import {
   decodeOracleSection, decodePublicData, decodeRecord, encodeOracleSection, encodePublicData, encodeRecord, unusedOracleSection,
   type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
+import { EMPTY_SLICE, sliceWord } from "../../../sequencer/protocol/volSlices.ts";
 
 const SPOT_RECORDS: SlotRecord[] = [
   { type: TxType.NOOP },
@@ -32,7 +33,13 @@ const DERIV_RECORDS: SlotRecord[] = [
 
 const ORACLE: OracleSection = {
   used: true, key: (1n << 255n) | 987654321n, time: 1_700_000_000n, fundingEpoch: 2n ** 32n - 1n,
-  prices: [3000n * 10n ** 8n, 2n ** 56n - 1n], vols: [600_000n, 2n ** 24n - 1n, 8192n], rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
+  prices: [3000n * 10n ** 8n, 2n ** 56n - 1n],
+  volSlices: [
+    { underlying: 0, expiry: 1_700_086_400, levelPpm: 600_000n, slopePpm: -750_000n },
+    { underlying: 1, expiry: 2 ** 32 - 1, levelPpm: 2n ** 23n - 1n, slopePpm: 2n ** 23n - 1n },
+    EMPTY_SLICE,
+  ],
+  rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
   settleExpiry: 2n ** 32n - 1n, settlePrices: [2n ** 56n - 1n, 3100n * 10n ** 8n], freeInstruments: 0b10110n,
 };
 /** ORACLE's shape: 2 underlyings, 3 option ids, 5 instruments. */
@@ -49,33 +56,36 @@ describe("public data encoding", () => {
     }
   });
 
-  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vols then rates, then the named expiry and its prices, then the mask of free instrument ids", () => {
+  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vol slices then rates, then the named expiry and its prices, then the mask of free instrument ids", () => {
     const bytes = encodeOracleSection(ORACLE);
     assert.equal(bytes.length, oracleSectionBytes(SHAPE));
-    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 3 + 5 * 3 + 4 + 2 * 7 + 1);
+    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 11 + 5 * 3 + 4 + 2 * 7 + 1);
     // the mask closes the section: one byte for 5 ids, bit i for id i (ids 1, 2 and 4 free)
-    assert.equal(bytes[97], 0b10110);
+    assert.equal(bytes[121], 0b10110);
     assert.equal(bytes[0], 1);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(1, 33)).toString("hex")}`), ORACLE.key);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(33, 37)).toString("hex")}`), ORACLE.time);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(37, 41)).toString("hex")}`), ORACLE.fundingEpoch);
-    // The prices follow the fixed part, the vols (one per option id) the prices, the rates the vols; the first
-    // rate (-2^23) is stored as 0.
+    // The prices follow the fixed part, the vol slices (one per option id) the prices, the rates the slices; the
+    // first rate (-2^23) is stored as 0. A slice's 11 bytes are the word the oracle signs for it (sliceWord).
     assert.equal(hexAt(bytes, 41, 48), ORACLE.prices[0]);
     assert.equal(hexAt(bytes, 48, 55), ORACLE.prices[1]);
-    assert.deepEqual([55, 58, 61].map((at) => hexAt(bytes, at, at + 3)), ORACLE.vols);
-    assert.deepEqual([...bytes.subarray(64, 67)], [0, 0, 0]);
-    assert.equal(hexAt(bytes, 67, 70), ORACLE.rates[1] + 2n ** 23n);
-    // the named expiry after the last rate (79), then one settlement price per underlying
-    assert.equal(hexAt(bytes, 79, 83), ORACLE.settleExpiry);
-    assert.deepEqual([83, 90].map((at) => hexAt(bytes, at, at + 7)), ORACLE.settlePrices);
+    assert.deepEqual([55, 66, 77].map((at) => hexAt(bytes, at, at + 11)), ORACLE.volSlices.map(sliceWord));
+    assert.deepEqual([...bytes.subarray(55, 66)], [0, 0x65, 0x55, 0x42, 0x80, 0x09, 0x27, 0xc0, 0x74, 0x8e, 0x50]);
+    assert.deepEqual([...bytes.subarray(88, 91)], [0, 0, 0]);
+    assert.equal(hexAt(bytes, 91, 94), ORACLE.rates[1] + 2n ** 23n);
+    // the named expiry after the last rate (103), then one settlement price per underlying
+    assert.equal(hexAt(bytes, 103, 107), ORACLE.settleExpiry);
+    assert.deepEqual([107, 114].map((at) => hexAt(bytes, at, at + 7)), ORACLE.settlePrices);
     assert.deepEqual(decodeOracleSection(bytes, SHAPE), ORACLE);
     const unused = unusedOracleSection(TEST_PARAMS);
     const zeros = encodeOracleSection(unused);
     assert.deepEqual(decodeOracleSection(zeros, TEST_PARAMS), { ...unused, rates: [0n, 0n, 0n, 0n] });
-    // Rate 0 is stored as 2^23: an unused section is not all zero bytes (1 price and 2 vols at the test sizes).
-    assert.deepEqual([...zeros.subarray(0, 54)], Array(54).fill(0));
-    assert.deepEqual([...zeros.subarray(54, 57)], [0x80, 0, 0]);
+    // Slope and rate 0 are stored as 2^23: an unused section is not all zero bytes (1 price, 2 empty slices at the test sizes).
+    assert.deepEqual([...zeros.subarray(0, 56)], Array(56).fill(0));
+    assert.deepEqual([...zeros.subarray(56, 59)], [0x80, 0, 0]);
+    assert.deepEqual([...zeros.subarray(59, 67)], Array(8).fill(0));
+    assert.deepEqual([...zeros.subarray(67, 73)], [0x80, 0, 0, 0x80, 0, 0]);
     // a fresh table: every id free (4 at the test sizes)
     assert.equal(zeros[zeros.length - 1], 0b1111);
   });
@@ -83,7 +93,7 @@ describe("public data encoding", () => {
   it("refuses a mask of free instrument ids naming an id beyond the table, encoding and decoding", () => {
     assert.throws(() => encodeOracleSection({ ...ORACLE, freeInstruments: 1n << 5n }), /names an id beyond 5/);
     const bytes = encodeOracleSection(ORACLE);
-    bytes[97] = 0b100000;
+    bytes[121] = 0b100000;
     assert.throws(() => decodeOracleSection(bytes, SHAPE), /names an id beyond 5/);
   });
 
@@ -122,7 +132,8 @@ describe("public data encoding", () => {
     assert.throws(() => encodeOracleSection({ ...ORACLE, rates: [2n ** 23n] }), /rate\[0\]=8388608 does not fit 24 signed bits/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, rates: [-(2n ** 23n) - 1n] }), /does not fit 24 signed bits/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, prices: [2n ** 56n, 1n] }), /price\[0\]=.* does not fit in 7 bytes/);
-    assert.throws(() => encodeOracleSection({ ...ORACLE, vols: [1n, 2n ** 24n, 1n] }), /vol\[1\]=.* does not fit in 3 bytes/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, volSlices: [ORACLE.volSlices[0], { ...ORACLE.volSlices[1], levelPpm: 2n ** 24n }, EMPTY_SLICE] }), /volSlice\[1\]\.level=.* does not fit in 3 bytes/);
+    assert.throws(() => encodeOracleSection({ ...ORACLE, volSlices: [{ ...ORACLE.volSlices[0], slopePpm: 2n ** 23n }, ORACLE.volSlices[1], EMPTY_SLICE] }), /volSlice\[0\]\.slope=.* does not fit in 3 bytes/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, key: 2n ** 256n }), /oracleKey=.* does not fit/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, time: 2n ** 32n }), /oracleTime=.* does not fit/);
     assert.throws(() => encodeOracleSection({ ...ORACLE, fundingEpoch: -1n }), /fundingEpoch=-1 does not fit/);

@@ -16,6 +16,7 @@ import {
 import { oracleFromSection, txFromRecord, type RecordState } from "../../../sequencer/protocol/recordDecoder.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
+import { EMPTY_SLICE } from "../../../sequencer/protocol/volSlices.ts";
 
 /** The largest value a field of `bytes` bytes holds. */
 const w = (bytes: number) => (1n << BigInt(8 * bytes)) - 1n;
@@ -197,13 +198,13 @@ describe("oracleFromSection", () => {
   it("round-trips a used section through the encoder into the update it carries (dummy signature); an unused one is null", () => {
     const section: OracleSection = {
       used: true, key: compressPublicKey(key), time: w(4), fundingEpoch: w(4) - 1n,
-      prices: [w(7), 1n << 16n], vols: [w(3), 1n << 13n], rates: [-(1n << 23n), (1n << 23n) - 1n, 0n, -1n],
+      prices: [w(7), 1n << 16n], volSlices: [{ underlying: 1, expiry: MAX_U32, levelPpm: (1n << 23n) - 1n, slopePpm: -(1n << 23n) }, EMPTY_SLICE], rates: [-(1n << 23n), (1n << 23n) - 1n, 0n, -1n],
       settleExpiry: w(4), settlePrices: [w(7), 1n << 16n], freeInstruments: 0b1010n,
     };
     const decoded = decodeOracleSection(encodeOracleSection(section), { underlyings: 2, optionInstruments: 2, instruments: 4 });
     assert.deepEqual(decoded, section, "the encoder round-trips");
     assert.deepEqual(oracleFromSection(decoded), {
-      time: MAX_U32, fundingEpoch: MAX_U32 - 1, prices: section.prices, vols: section.vols, rates: section.rates, key, signature: DUMMY,
+      time: MAX_U32, fundingEpoch: MAX_U32 - 1, prices: section.prices, volSlices: section.volSlices, rates: section.rates, key, signature: DUMMY,
       settlement: { expiry: MAX_U32, prices: section.settlePrices },
     });
     assert.equal(oracleFromSection({ ...decoded, settleExpiry: 0n, settlePrices: [0n, 0n] })!.settlement, null, "expiry 0 names none");
