@@ -186,9 +186,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice The instrument ids free after the latest accepted batch, as its public data proves them (the oracle
     /// section's `freeInstruments`): bit i (value 2^i) is set when id i was never registered, or its instrument is
     /// settled and no account holds a position in it. All ids (`2^instruments - 1`) before the first batch.
-    /// @dev At most 7 instruments ({constructor}), so the mask fits 8 bits; it shares the slot of the counters every
+    /// @dev At most MAX_TABLE_INSTRUMENTS (16) instruments ({constructor}), so the mask fits 16 bits; it shares the slot of the counters every
     /// batch writes, so a batch updates it at the cost of a warm slot.
-    uint8 public freeInstruments;
+    uint16 public freeInstruments;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
 
@@ -382,7 +382,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @param slots_ Spot transaction slots per batch.
     /// @param derivatives Derivatives sizes of the circuit (sequencer/protocol/params.ts), checked as its
     /// `checkParams` does: at least one and at most SETTLEMENT_MAX_UNDERLYINGS underlyings, `optionInstruments <= instruments`,
-    /// `instruments <= 7` (the instrument table every batch marks, and the one-byte {freeInstruments} mask), `3 + underlyings + optionInstruments + instruments <= 16` (the oracle message); and derivSlots > 0 when instruments > 0 (otherwise an instrument
+    /// `instruments <= MAX_TABLE_INSTRUMENTS` (16: the instrument table every batch marks, hashed in one Poseidon, and the
+    /// two-byte {freeInstruments} mask); and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue).
     /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
     /// timelock (non-zero; its getMinDelay() must exceed the deadline, TimelockDelayTooShort otherwise), which gets
@@ -443,7 +444,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
             ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.optionInstruments, derivatives.instruments); // a vol slice per option id
         _recordsOffset = recordsOffset;
         publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
-        freeInstruments = uint8((1 << derivatives.instruments) - 1);
+        freeInstruments = uint16((1 << derivatives.instruments) - 1);
         stateRoot = genesisRoot;
 
         _grantRole(OPERATOR_ROLE, operator);
@@ -1160,8 +1161,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint256 u = d.underlyings;
         uint256 n = d.instruments;
         if (
-            u == 0 || u > ProtocolConstants.SETTLEMENT_MAX_UNDERLYINGS || d.optionInstruments > n || n > 7
-                || 3 + u + d.optionInstruments + n > 16 || (n > 0 && d.derivSlots == 0)
+            u == 0 || u > ProtocolConstants.SETTLEMENT_MAX_UNDERLYINGS || d.optionInstruments > n
+                || n > ProtocolConstants.MAX_TABLE_INSTRUMENTS || (n > 0 && d.derivSlots == 0)
         ) revert InvalidCapacity();
     }
 
@@ -1215,7 +1216,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// has no bytes, reads 0 and leaves the 0 stored.
     function _storeFreeInstruments(bytes calldata publicData) private {
         uint256 free = PublicData.freeInstrumentsAt(publicData, _recordsOffset, instruments);
-        if (free != freeInstruments) freeInstruments = uint8(free);
+        if (free != freeInstruments) freeInstruments = uint16(free);
     }
 
     /// @dev {BatchRecords-checkRecords} over this custodian's queue, accounts and token count.

@@ -11,6 +11,7 @@ include "../lib/ppm.circom";
 include "../lib/curvePoint.circom";
 include "../lib/signature.circom";
 include "volSurface.circom";
+include "../lib/poseidonChain.circom";
 
 /// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a, and out < 2^72. The
 /// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^48, so out < 2^72 holds for every honest batch.
@@ -295,7 +296,7 @@ template OracleStep(N, O, U) {
     }
 
     // signature
-    component msg = Poseidon(3 + U + O + N);
+    component msg = PoseidonChain(3 + U + O + N);  // more than 16 inputs chain (poseidon.ts#poseidonChain)
     msg.inputs[0] <== DOMAIN_ORACLE();
     msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
     for (var u = 0; u < U; u++) msg.inputs[2 + u] <== prices[u];

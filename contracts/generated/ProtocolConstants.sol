@@ -90,6 +90,8 @@ library ProtocolConstants {
     uint256 internal constant MAX_ORACLE_AGE = 300;
     /// @dev An update's own price settles a dated instrument only when signed at most this many seconds after its expiry.
     uint256 internal constant SETTLEMENT_WINDOW = 3600;
+    /// @dev The most instrument ids a circuit's table holds (one Poseidon; every batch marks all).
+    uint256 internal constant MAX_TABLE_INSTRUMENTS = 16;
     /// @dev The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings.
     uint256 internal constant SETTLEMENT_MAX_UNDERLYINGS = 4;
     /// @dev The smallest oracle price and option strike the circuit accepts.

@@ -34,3 +34,15 @@ export function poseidon(inputs: readonly bigint[]): bigint {
   // the native addon takes canonical bigints only; anything else (and every error) goes to circomlibjs
   return native && nativeCanHash(inputs) ? native.poseidon(inputs) : poseidonJs(inputs);
 }
+
+/**
+ * Poseidon over any number of field elements (circuits/lib/poseidonChain.circom's PoseidonChain): `poseidon(inputs)`
+ * for at most 16; beyond, the first 16 hashed, then each further group of up to 15 hashed with the running hash
+ * first. Each step's width is fixed by the count, so two lengths never hash the same way.
+ */
+export function poseidonChain(inputs: readonly bigint[]): bigint {
+  if (inputs.length <= 16) return poseidon(inputs);
+  let h = poseidon(inputs.slice(0, 16));
+  for (let at = 16; at < inputs.length; at += 15) h = poseidon([h, ...inputs.slice(at, at + 15)]);
+  return h;
+}

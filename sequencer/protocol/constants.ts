@@ -196,6 +196,11 @@ export const SETTLEMENT_WINDOW = 3600;
  * (expiry | price_u << (32 + 50u)): at most this many underlyings keep it below 2^254.
  */
 export const SETTLEMENT_MAX_UNDERLYINGS = 4;
+/**
+ * The most instrument ids a circuit's table holds: the table is hashed in one Poseidon (16 inputs) and every batch
+ * marks all of it (circuits/DERIVATIVES.md, "At exchange scale": a tree of 1,024 with a marked set is the next step).
+ */
+export const MAX_TABLE_INSTRUMENTS = 16;
 /** The smallest oracle price (and option strike) the circuit accepts: Black-Scholes' domain is [2^16, 2^50). */
 export const MIN_ORACLE_PRICE = 1n << 16n;
 /** The smallest implied volatility (ppm) the circuit accepts: Black-Scholes' domain is [2^13, 2^23). */

@@ -7,7 +7,7 @@
  * that order id (slot.circom, DOMAIN_CANCEL), so cancelling everything is one signed cancel per live
  * order, sent together (the SDK's cancelAll, the API's POST /v1/cancels/batch).
  */
-import { poseidon } from "../crypto/poseidon.ts";
+import { poseidon, poseidonChain } from "../crypto/poseidon.ts";
 import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, SETTLEMENT_MAX_UNDERLYINGS, Side, TriggerType, type OrderType, type TimeInForce } from "./constants.ts";
 import type { PublicKey, Signature } from "../crypto/babyjub.ts";
 import { sliceWord, type VolSlice } from "./volSlices.ts";
@@ -309,6 +309,5 @@ export function oracleMessage(u: OracleUpdate): bigint {
   u.rates.forEach((r, i) => inputs.push(checkWidth(`rate[${i}]`, r + offset, Bits.fundingRate)));
   if (u.settlement && u.settlement.prices.length !== u.prices.length) throw new RangeError("a settlement names a price per underlying");
   inputs.push(settlementWord(u.settlement));
-  if (inputs.length > 16) throw new RangeError("oracle message has more than 16 inputs");
-  return poseidon(inputs);
+  return poseidonChain(inputs);
 }

@@ -2,7 +2,7 @@
  * Circuit and state-tree sizes. Every tree is a quad tree (arity 4, Poseidon(4) per node), so a tree
  * of `levels` levels holds 4^levels leaves. One set of parameters = one circuit = one verifier contract.
  */
-import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, oracleSectionBytes, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, type OracleShape } from "./constants.ts";
+import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, MAX_TABLE_INSTRUMENTS, oracleSectionBytes, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, type OracleShape } from "./constants.ts";
 export type CircuitParams = {
   /** Quad levels of the account tree: 4^accountLevels accounts (account 0 is reserved, never assigned). */
   readonly accountLevels: number;
@@ -16,7 +16,7 @@ export type CircuitParams = {
   readonly slots: number;
   /** Derivatives transaction slots per batch, after the spot slots (circuits/derivatives/derivSlot.circom). */
   readonly derivSlots: number;
-  /** Derivative instrument ids 0..instruments-1: the instrument table every batch marks (at most 7). */
+  /** Derivative instrument ids 0..instruments-1: the instrument table every batch marks (at most MAX_TABLE_INSTRUMENTS, 16). */
   readonly instruments: number;
   /**
    * Position slots per account (DERIVATIVES.md "Positions"): an account holds a non-zero position in at most this
@@ -70,14 +70,23 @@ export const PRODUCTION_PARAMS: CircuitParams = {
 
 /**
  * The devnet's default (`npm run devnet`): TEST_PARAMS' trees and slots, 64 order slots per account (the market
- * maker quotes seven instruments beside its spot ladder) and the production instrument table (7 instruments:
+ * maker quotes seven instruments beside its spot ladder) and PRODUCTION_PARAMS' instrument table (7 instruments:
  * 3 linear ids and 4 option ids, on 2 underlyings), so the main job lists a perpetual, two dated futures and
  * options at two strikes and two expiries, and a batch still proves in seconds.
  */
 export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 7, positionSlots: 7, optionInstruments: 4, underlyings: 2 };
 
+/**
+ * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
+ * expiries) and 16 positions per account, in 7 spot + 4 derivatives slots: 1,031,072 constraints, 98.3% of 2^20
+ * (measured: circom2 --O2 of this Batch, 240 s; README.md "Production size"). Every batch marks the whole table, so
+ * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
+ * PRODUCTION_PARAMS keeps 9 + 4 slots and 7 instruments for throughput.
+ */
+export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 7, instruments: 16, positionSlots: 16, optionInstruments: 8 };
+
 /** The named parameter sets: the `--params` (`--size`) choices of the command-line tools and the web page's config. */
-export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS } as const;
+export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS, wide: WIDE_PARAMS } as const;
 export type ParamsName = keyof typeof PARAMS_SETS;
 export const PARAMS_NAMES = Object.keys(PARAMS_SETS) as ParamsName[];
 
@@ -88,13 +97,12 @@ export function paramsId(p: CircuitParams): string {
 
 /**
  * Throws unless the derivatives sizes fit the encodings and the custodian's bounds (Custodian._checkDerivativesSizes:
- * at most 7 instruments, one Poseidon per oracle message) and the account has 1..instruments position slots.
+ * at most MAX_TABLE_INSTRUMENTS instruments) and the account has 1..instruments position slots.
  */
 export function checkParams(p: CircuitParams): void {
-  if (p.instruments > 7) throw new RangeError(`instruments=${p.instruments}: the instrument table every batch marks holds at most 7 (the custodian's bound; DERIVATIVES.md "At exchange scale")`);
+  if (p.instruments > MAX_TABLE_INSTRUMENTS) throw new RangeError(`instruments=${p.instruments}: the instrument table every batch marks holds at most ${MAX_TABLE_INSTRUMENTS} (one Poseidon; the custodian's bound; DERIVATIVES.md "At exchange scale")`);
   if (p.positionSlots > p.instruments || (p.instruments > 0 && p.positionSlots < 1)) throw new RangeError(`positionSlots=${p.positionSlots}: between 1 and the instruments (${p.instruments}; 0 without instruments)`);
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
-  if (3 + p.underlyings + p.optionInstruments + p.instruments > 16) throw new RangeError("the oracle message must fit one Poseidon: 3 + underlyings + optionInstruments (vol slices) + instruments <= 16");
   if (p.underlyings > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`the oracle's settlement word packs at most ${SETTLEMENT_MAX_UNDERLYINGS} underlyings`);
   if (p.underlyings < 1) throw new RangeError("at least one underlying");
   if (p.marketLevels > MAX_MARKET_LEVELS) throw new RangeError(`marketLevels=${p.marketLevels}: spot market ids (below 4^marketLevels) must stay below the instrument markets' ${INSTRUMENT_MARKET_BASE} (<= ${MAX_MARKET_LEVELS})`);

@@ -265,17 +265,15 @@ describe("Custodian", () => {
       for (const bad of [
         { underlyings: 0 },
         { optionInstruments: 5 }, // > instruments (4)
-        { instruments: 8, optionInstruments: 0 }, // more than 7 instruments
-        { underlyings: 9, instruments: 5 }, // the oracle message: 3 + 9 prices + 2 vols + 5 rates > 16
-        { underlyings: 1, instruments: 7, optionInstruments: 6 }, // 3 + 1 price + 6 vols + 7 rates > 16
-        { underlyings: 4, instruments: 6, optionInstruments: 4 }, // 3 + 4 + 4 + 6 > 16
-        { underlyings: 5, instruments: 4, optionInstruments: 0 }, // the message fits (12), the settlement word does not: 32 + 5 x 50 bits
+        { instruments: 17, optionInstruments: 0 }, // more than MAX_TABLE_INSTRUMENTS (16: one Poseidon)
+        { underlyings: 9, instruments: 5 }, // more underlyings than the settlement word packs
+        { underlyings: 5, instruments: 4, optionInstruments: 0 }, // the settlement word: 32 + 5 x 50 bits
         { derivSlots: 0n },
       ]) {
         await viem.assertions.revertWithCustomError(deploy(args({ derivatives: bad })), custodian, "InvalidCapacity");
       }
       // The largest sizes that fit, and no derivatives at all, deploy.
-      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 6, optionInstruments: 3 } }));
+      await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 4, instruments: 16, optionInstruments: 16 } }));
       await deploy(args({ derivatives: { derivSlots: 1n, underlyings: 1, instruments: 7, optionInstruments: 5 } }));
       await deploy(args({ derivatives: { derivSlots: 0n, underlyings: 1, instruments: 0, optionInstruments: 0 } }));
     });
@@ -1077,6 +1075,9 @@ describe("Custodian", () => {
       assert.equal(await custodian.read.freeInstruments(), Number(ALL));
       const spotOnly = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, optionInstruments: 0 }, roles));
       assert.equal(await spotOnly.read.freeInstruments(), 0);
+      // The widest table (MAX_TABLE_INSTRUMENTS, 16 ids): the mask takes two bytes.
+      const widest = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, instruments: 16, positionSlots: 16, optionInstruments: 8 }, roles));
+      assert.equal(await widest.read.freeInstruments(), 0xffff);
       assert.equal(await spotOnly.read.nextNonOptionId(), 0);
       assert.equal(await spotOnly.read.nextOptionId(), 0);
       await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.instrumentMarketId([0]), custodian, "UnknownInstrument", [0]);
@@ -1618,9 +1619,9 @@ describe("Custodian", () => {
         const env = await networkHelpers.loadFixture(afterFirstBatch);
         const good = batchBytes(await header(), [], SHAPE);
         const expected = BigInt(publicDataBytes(TEST_PARAMS));
-        // header, the oracle section (fixed part, 1 price, 2 vols, 4 rates, the named expiry and its 1 price, the
+        // header, the oracle section (fixed part, 1 price, 2 vol slices, 4 rates, the named expiry and its 1 price, the
         // 1-byte mask of free instrument ids), 2 spot records and 1 derivatives record
-        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 3 + 4 * 3 + 4 + 7 + 1 + 3 * RECORD_BYTES));
+        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 11 + 4 * 3 + 4 + 7 + 1 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
         await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + 37n]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);

@@ -106,7 +106,7 @@ describe("PublicData.sol", () => {
 
   it("sizes the oracle section and the public data as TS oracleSectionBytes / publicDataBytes", async () => {
     for (let underlyings = 0; underlyings <= 7; underlyings++) {
-      for (let instruments = 0; instruments <= 7; instruments++) {
+      for (let instruments = 0; instruments <= 16; instruments++) {
         for (const optionInstruments of new Set([0, instruments >> 1, instruments])) {
           const s = { underlyings, optionInstruments, instruments };
           const bytes = oracleSectionBytes(s);
@@ -134,10 +134,10 @@ describe("PublicData.sol", () => {
   });
 
   it("reads the free-instrument mask at the oracle section's end as the TS encoder wrote it, whatever surrounds it", async () => {
-    // Shapes of every custodian (up to 7 instruments) and wider masks (2 and 3 bytes), with every field and record
-    // random: the mask must come out exact, its neighbours (the last settlement price, the first record) left out.
+    // Shapes of every custodian (up to 16 instruments: 1 and 2 bytes) and a wider mask (3 bytes), with every field and
+    // record random: the mask must come out exact, its neighbours (the last settlement price, the first record) left out.
     const shapes: BatchShape[] = [];
-    for (let instruments = 0; instruments <= 7; instruments++) {
+    for (let instruments = 0; instruments <= 16; instruments++) {
       for (const optionInstruments of new Set([0, instruments >> 1, instruments])) {
         for (const underlyings of [1, 4]) shapes.push({ slots: 2, derivSlots: 1, underlyings, optionInstruments, instruments });
       }

@@ -11,7 +11,7 @@ import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transa
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
 import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { checkParams, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { checkParams, PARAMS_SETS, paramsId, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { settlementWord } from "../../../sequencer/protocol/messages.ts";
 import { RequestRejected } from "../../../sequencer/service/requestRejected.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -120,18 +120,20 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.ok(4 ** 7 <= 0x8000 && 4 ** 8 > 0x8000, "7 is the largest level count whose market ids stay below 0x8000");
   });
 
-  it("checkParams bounds the instrument table (7, the custodian's) and the position slots (1 to the instruments, 0 without)", () => {
+  it("checkParams bounds the instrument table (16, the custodian's: one Poseidon) and the position slots (1 to the instruments, 0 without)", () => {
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, positionSlots: 1 }));
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, positionSlots: 4 }));
     assert.throws(() => checkParams({ ...TEST_PARAMS, positionSlots: 5 }), /positionSlots=5/);
     assert.throws(() => checkParams({ ...TEST_PARAMS, positionSlots: 0 }), /positionSlots=0/);
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, positionSlots: 0, optionInstruments: 0 }));
-    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 1, instruments: 8, optionInstruments: 0 }), /instruments=8/);
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 2, instruments: 16, positionSlots: 16, optionInstruments: 16 }));
+    for (const p of Object.values(PARAMS_SETS)) assert.doesNotThrow(() => checkParams(p), paramsId(p));
+    assert.equal(paramsId(WIDE_PARAMS), "a12b3o6m3s7d4i16k16x8u2", "the wide set: 16 instruments, 16 position slots, 8 option ids");
+    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 1, instruments: 17, optionInstruments: 0 }), /instruments=17/);
   });
 
-  it("O15: checkParams keeps the oracle message within one Poseidon (3 + U + O + N <= 16) and the settlement word within the field (U <= 4); the word packs each part at its own bits", () => {
-    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 3 }));
-    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 4 }), /3 \+ underlyings/);
+  it("O15: checkParams keeps the settlement word within the field (U <= 4; the oracle message chains past 16 inputs); the word packs each part at its own bits", () => {
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 4, instruments: 6, optionInstruments: 4 }), "3 + 4 + 4 + 6 inputs: a chain of two Poseidons");
     assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 5, instruments: 4, optionInstruments: 0 }), /at most 4 underlyings/);
     const max = (1n << 50n) - 1n;
     const word = settlementWord({ expiry: 2 ** 32 - 1, prices: [max, 1n, max, 2n] });
