@@ -121,7 +121,7 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   const publish = async (price: number) => {
     const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], skewAt(ctx.clock()));
     const rate = update.rates[PERP];
-    info(`oracle: ETH ${price.toFixed(2)}, vol slices ${update.volSlices.filter((v) => v.levelPpm > 0n).map((v) => `${Number(v.levelPpm) / 10_000}%/${Number(v.slopePpm) / 10_000}`).join(" ")} (level/skew per expiry), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
+    info(`oracle: ETH ${price.toFixed(2)}, vol slices ${update.volSlices.filter((v) => v.levelPpm > 0n).map((v) => `${Number(v.levelPpm) / 10_000}% skew ${Number(v.slopePpm) / 1_000_000}`).join(", ")} (per expiry: at-the-money vol, skew per 1.00 of moneyness), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
       `${outcome.liquidations.length ? `; liquidations ${outcome.liquidations.map(([a, i, l]) => `account ${a} ${l} lots of ${i}`).join(", ")}` : ""}` +
       `${update.settlement ? `; names expiry ${new Date(update.settlement.expiry * 1000).toISOString()} at ETH ${(Number(update.settlement.prices[0]) / 1e8).toFixed(2)}` : ""}` +
       `${outcome.settled.length ? `; settled instruments ${outcome.settled.join(", ")}` : ""}${outcome.cancelled.length ? `; orders cancelled for margin: accounts ${outcome.cancelled.join(", ")}` : ""}`);
