@@ -6,7 +6,8 @@
  * sequencer's and the feeder's with it); a price drop puts the leveraged taker below maintenance
  * margin and the operator's liquidator takes its position, and the options trader's stop-loss on a small
  * perpetual long fires and closes it (its first fill proven at a mark past the trigger); a week later the dated instruments expire
- * and every position in them is settled at the signed price; with the 7-instrument chain, the exchange is
+ * and every position in them is settled at the signed price; with the 7-instrument table (or the 11 of the devnet's
+ * 16-instrument table: a chain of 2 expiries x 2 strikes x call/put, the perpetual and two futures), the exchange is
  * then down through the 2-week expiry's settlement window, and the oracle's first update after it names the
  * expiry so the 2-week instruments settle all the same. Between the two, the settled 1-week future's id, free
  * once every position in it is closed, is relisted as a 4-week future that trades under a market id of its own.
@@ -85,12 +86,15 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     ctx.advance(seconds);
   };
 
-  // With room for 3 linear and 4 option instruments (the devnet's and the production table): a perpetual, futures
-  // a week and two weeks out (a calendar), 1-week calls at 3,000 and 3,200 (a vertical spread), a 1-week put
-  // and a 2-week call; with the test table's 2 + 2: the perpetual, the 1-week future, call and put.
+  // With room for 3 linear and 4 option instruments (the production table): a perpetual, futures a week and two
+  // weeks out (a calendar), 1-week calls at 3,000 and 3,200 (a vertical spread), a 1-week put and a 2-week call;
+  // with 8 option ids (the devnet's 16-instrument table, WIDE_PARAMS') the whole chain of both expiries, calls and
+  // puts at 3,000 and 3,200 (a put spread on the 2-week expiry too); with the test table's 2 + 2: the perpetual,
+  // the 1-week future, call and put.
   const { instrumentSlots, optionSlots } = await ctx.maker.c.instruments();
   const chain = instrumentSlots - optionSlots >= 3 && optionSlots >= 4;
-  step(`Derivatives: oracle key and ${chain ? "seven" : "four"} instruments on ETH registered by the admin`);
+  const fullChain = chain && optionSlots >= 8;
+  const dated = (name: string, kind: InstrumentKind, strike: number, at: number): [string, InstrumentRegistration] => [name, { ...base, kind, strike: usd(strike), expiry: at }];
   await setOracleKey(admin, ctx.custodian, publicKeyOf(DEV_ORACLE_KEY));
   const block = await ctx.publicClient.getBlock();
   const expiry = Number(block.timestamp) + WEEK;
@@ -104,7 +108,14 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     ...(chain ? [["ETH-1W-3200-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3200), expiry }] as [string, InstrumentRegistration]] : []),
     ["ETH-1W-3000-P", { ...base, kind: InstrumentKind.PUT, strike: usd(3000), expiry }],
     ...(chain ? [["ETH-2W-3000-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3000), expiry: later }] as [string, InstrumentRegistration]] : []),
+    ...(fullChain
+      ? [
+        dated("ETH-1W-3200-P", InstrumentKind.PUT, 3200, expiry), dated("ETH-2W-3200-C", InstrumentKind.CALL, 3200, later),
+        dated("ETH-2W-3000-P", InstrumentKind.PUT, 3000, later), dated("ETH-2W-3200-P", InstrumentKind.PUT, 3200, later),
+      ]
+      : []),
   ];
+  step(`Derivatives: oracle key and ${specs.length} instruments on ETH registered by the admin${fullChain ? " (a chain of 2 expiries x 2 strikes x call/put)" : ""}`);
   const ids: number[] = [];
   for (const [name, spec] of specs) {
     ids.push(await registerInstrument(admin, ctx.custodian, spec));
@@ -112,7 +123,7 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   }
   const idOf = (name: string): number => ids[specs.findIndex(([n]) => n === name)];
   const [PERP, FUTURE, CALL, PUT] = ["ETH-PERP", "ETH-1W future", "ETH-1W-3000-C", "ETH-1W-3000-P"].map(idOf);
-  const extraOptions = chain ? ["ETH-1W-3200-C", "ETH-2W-3000-C"].map(idOf) : [];
+  const extraOptions = [...(chain ? ["ETH-1W-3200-C", "ETH-2W-3000-C"] : []), ...(fullChain ? ["ETH-1W-3200-P", "ETH-2W-3200-C", "ETH-2W-3000-P", "ETH-2W-3200-P"] : [])].map(idOf);
   const market = (id: number) => INSTRUMENT_MARKET_BASE + id;
 
   // Underlyings beyond ETH (production sizes price 2): a steady 60,000 (BTC), nothing listed on them here.
@@ -189,6 +200,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
     await place(ctx.optionsTrader, high, Side.SELL, (markTicks(high) * 97n) / 100n, 100n, TimeInForce.IOC);
     await place(ctx.optionsTrader, idOf("ETH-2W future"), Side.SELL, ticks(3015), 200n, TimeInForce.IOC);
   }
+  if (fullChain) {
+    // a put spread on the 2-week expiry: long the 3,200 put, short the 3,000 put
+    for (const [name, side] of [["ETH-2W-3200-P", Side.BUY], ["ETH-2W-3000-P", Side.SELL]] as const) {
+      const id = idOf(name);
+      await place(ctx.optionsTrader, id, side, (markTicks(id) * (side === Side.BUY ? 103n : 97n)) / 100n, 100n, TimeInForce.IOC);
+    }
+  }
   await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // refused: over initial margin
   // a stop-loss: 50 perpetual lots bought, protected by a reduce-only stop sell once the mark falls to 2,850
   // (held by the sequencer; its first fill proven at a mark that crossed the trigger: TriggerFill)
@@ -220,7 +238,7 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   info(`${ctx.optionsTrader.name}'s stop-loss ${fired ? "fired at the 2700 mark and filled (proven: its first fill at a mark at or below its trigger)" : "did not fire"}; perpetual position now ${perpLeft} lots`);
   if (!fired || perpLeft !== 0n) throw new Error("the stop-loss should have closed the 50 perpetual lots at the 2,700 mark");
 
-  step(`A week later: the 1-week future and options expire and settle at the signed price${chain ? "; the 2-week future and call stay open" : ""}`);
+  step(`A week later: the 1-week future and options expire and settle at the signed price${chain ? `; the 2-week future and ${fullChain ? "options" : "call"} stay open` : ""}`);
   await jump(expiry - ctx.clock() + 1);
   await publish(3150);
   await settle("expiry settlement");

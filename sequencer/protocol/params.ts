@@ -70,11 +70,11 @@ export const PRODUCTION_PARAMS: CircuitParams = {
 
 /**
  * The devnet's default (`npm run devnet`): TEST_PARAMS' trees and slots, 64 order slots per account (the market
- * maker quotes seven instruments beside its spot ladder) and PRODUCTION_PARAMS' instrument table (7 instruments:
- * 3 linear ids and 4 option ids, on 2 underlyings), so the main job lists a perpetual, two dated futures and
- * options at two strikes and two expiries, and a batch still proves in seconds.
+ * maker quotes eleven instruments beside its spot ladder) and WIDE_PARAMS' instrument table (16 instruments: 8
+ * linear ids and 8 option ids, on 2 underlyings; 16 positions per account), so the main job lists a perpetual, two
+ * dated futures and a chain of calls and puts at two strikes and two expiries, and a batch still proves in seconds.
  */
-export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 7, positionSlots: 7, optionInstruments: 4, underlyings: 2 };
+export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 16, positionSlots: 16, optionInstruments: 8, underlyings: 2 };
 
 /**
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and

@@ -65,7 +65,7 @@ import { volsByInstrument } from "../../sequencer/derivatives/volSurface.ts";
 import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
-import { derivOrder, ORACLE_KEY, VOLS } from "../helpers/derivatives.ts";
+import { derivOrder, ORACLE_KEY, VOL, volSlices } from "../helpers/derivatives.ts";
 import { marksOfStep, riskOf, type Marks } from "../helpers/custody.ts";
 import { rng } from "../helpers/dishonest.ts";
 import { buildOpenBatchCircuit, openWitness } from "../helpers/openBatch.ts";
@@ -577,7 +577,7 @@ class Run {
 
   oracleAt(price: bigint, epoch: number, rate: bigint): SignedOracleUpdate {
     const settlement = this.naming ? { expiry: EXPIRY, prices: [this.expiryPrice!] } : null;
-    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], volSlices: VOLS, rates: [rate, 0n, 0n, 0n], settlement });
+    return signOracleUpdate(ORACLE_KEY, { time: this.time - 5, fundingEpoch: epoch, prices: [price], volSlices: volSlices(VOL, 0n, EXPIRY), rates: [rate, 0n, 0n, 0n], settlement });
   }
 
   /** Keys, the spot market, the instruments, deposits and collateral. */

@@ -108,7 +108,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     assert.equal(listed.oracle.freeInstruments, 0b1100n);
     // the mask is the last byte of the oracle section, in the public data
     const bytes = encodePublicData(listed.header, listed.oracle, listed.records);
-    assert.equal(bytes[72 + 45 + 14 * TEST_PARAMS.underlyings + 3 * TEST_PARAMS.optionInstruments + 3 * N], 0b1100);
+    assert.equal(bytes[72 + 45 + 14 * TEST_PARAMS.underlyings + 11 * TEST_PARAMS.optionInstruments + 3 * N], 0b1100);
   });
 
   it("refuses a batch that publishes a wrong mask of free ids (at the public input)", async () => {
