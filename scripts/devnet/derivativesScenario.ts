@@ -140,6 +140,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   };
   await publish(3000);
   await settle("instrument registrations");
+  // The options were listed after that update was signed: it has no vol slice for them, so nothing trades on them
+  // (NO_VOL_SLICE) until the next update prices their expiries.
+  await publish(3000);
 
   step("Collateral: USDC moved from spot balances into derivatives collateral (signed transfers)");
   const token = readArtifact("test/TestToken.sol", "TestToken");

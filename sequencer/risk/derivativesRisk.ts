@@ -25,12 +25,15 @@ import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
 import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
 import { positionSlotsFault } from "./positionLimit.ts";
 import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
+import { findSlice, needsVol } from "../derivatives/volSurface.ts";
+import type { VolSlice } from "../protocol/volSlices.ts";
 
 /**
  * The oracle's inputs of the latest update (for Greeks and the time of marks): prices by underlying, implied
- * vols by instrument id (`volsByInstrument`: 0 for the ids that cannot be options).
+ * vols by instrument id (`volsByInstrument`: the floor 2^13 where no vol is read), and the update's vol table
+ * (`slices`), by which an option listed after the update was signed is not tradable until an update prices it.
  */
-export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[] };
+export type MarketInputs = { time: number; prices: readonly bigint[]; vols: readonly bigint[]; slices?: readonly VolSlice[] };
 
 /**
  * The instrument id an instrument market's id names (of any generation: `marketInstrument`), or null for a spot
@@ -109,7 +112,7 @@ export class DerivativesRisk implements RiskHook {
     return this.#inputs;
   }
 
-  /** Why instrument `id` cannot be traded now (unknown, settled, no marks yet), or null. */
+  /** Why instrument `id` cannot be traded now (unknown, settled, no marks yet, an option the latest update has no vol slice for), or null. */
   untradable(id: number): string | null {
     const inst = this.#instruments[id];
     if (!inst || inst.kind === InstrumentKind.NONE) return "UNKNOWN_INSTRUMENT";
@@ -117,6 +120,10 @@ export class DerivativesRisk implements RiskHook {
     if (status === "settled") return "INSTRUMENT_SETTLED";
     if (!this.#risks || this.#risks[id].mark === 0n) return "NO_ORACLE";
     if (status === "expired") return "INSTRUMENT_EXPIRED";
+    // An option listed after the latest update was signed has no slice in it: marked at the floor vol until the next
+    // update prices it (SliceVol), so nothing trades on it before.
+    const slices = this.#inputs?.slices;
+    if (slices && needsVol(inst, this.#inputs!.time) && findSlice(slices, inst.underlying, inst.expiry) < 0) return "NO_VOL_SLICE";
     return null;
   }
 

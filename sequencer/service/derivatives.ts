@@ -280,7 +280,7 @@ export class DerivativesService {
       throw e;
     }
     this.#latest = u;
-    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: step.vols });
+    this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: step.vols, slices: u.volSlices });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);
     const deleveraged: OracleOutcome["deleveraged"] = [];

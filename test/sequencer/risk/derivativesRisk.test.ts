@@ -5,7 +5,7 @@ import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce } from "../../../s
 import { lotRisk, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
 import { DerivativesRisk, instrumentOf } from "../../../sequencer/risk/derivativesRisk.ts";
 import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../../../sequencer/matching/types.ts";
-import { INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL } from "../../helpers/derivatives.ts";
+import { EXPIRY, INSTRUMENTS, MARKET_VOLS, NOW, PRICE, VOL, volSlices } from "../../helpers/derivatives.ts";
 
 const table: InstrumentState[] = INSTRUMENTS.map((s) => ({ ...s, fundingIndex: 0n, settlePrice: 0n, holders: 0, generation: 0 }));
 const market = {} as MarketParams;
@@ -34,6 +34,16 @@ function trade(r: DerivativesRisk, buyer: number, seller: number, id: number, lo
 }
 
 describe("derivatives risk", () => {
+  it("an option the latest update has no vol slice for (listed after it was signed) is untradable (NO_VOL_SLICE) until an update prices it", () => {
+    const r = new DerivativesRisk(4, 4);
+    const stray = volSlices(VOL, 0n, EXPIRY + 86_400); // a slice for another expiry only
+    r.setMarket(table, table.map((i) => lotRisk(i, PRICE, VOL, NOW)), { time: NOW, prices: [PRICE], vols: MARKET_VOLS, slices: stray });
+    assert.deepEqual([0, 1, 2, 3].map((id) => r.untradable(id)), [null, null, "NO_VOL_SLICE", "NO_VOL_SLICE"], "the perpetual and the future need no vol");
+    assert.equal(r.reserve(view(1, 1n, Side.BUY, 1n, 100n, 2), market), false, "no order on the unpriced call rests");
+    r.setMarket(table, null, { time: NOW + 1, prices: [PRICE], vols: MARKET_VOLS, slices: volSlices() });
+    assert.deepEqual([2, 3].map((id) => r.untradable(id)), [null, null], "priced by the next update");
+  });
+
   it("maps market ids to instruments, of any generation (a reused id's market ids step by the number of ids)", () => {
     assert.equal(instrumentOf(INSTRUMENT_MARKET_BASE + 3, 4), 3);
     assert.equal(instrumentOf(INSTRUMENT_MARKET_BASE + 3 + 2 * 4, 4), 3);
