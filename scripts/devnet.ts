@@ -2,13 +2,15 @@
  * The main job: a local chain with the exchange and demo traders, on embedded defaults.
  *
  *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies (DEVNET_PARAMS:
- *                             # test trees and slots, 64 order slots, the production instrument table of 7)
+ *                             # test trees and slots, 64 order slots, WIDE_PARAMS' table of 16, 16 positions)
  *   npm run devnet -- --keep  # instead of the exodus act, keeps the node, the exchange (batches proven as
  *                             # orders arrive) and its web page running for you to trade (Ctrl-C to stop)
  *   npm run devnet -- --size test         # the same with the test table of 4 instruments (TEST_PARAMS: 3 position
  *                                         # slots per account, so the maker's quotes on the put are refused TOO_MANY_POSITIONS)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
  *                                         # 9 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
+ *   npm run devnet -- --size wide         # production depths with the 16-instrument table (WIDE_PARAMS: 7 + 4 slots;
+ *                                         # its circuits are not prebuilt: the first run compiles and sets them up)
  *
  *   npm run devnet -- --pipeline-depth 1 --batches-per-post 1   # one batch at a time, each posted alone
  *                                         # (default: 2 in flight, posted together by Custodian.submitBatches)
@@ -18,9 +20,9 @@
  * (EIP-712-derived trading keys, registered and funded on the custodian), run a market maker's ladder
  * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
  * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, futures a week
- * and two weeks out, calls at two strikes and two expiries and a put on ETH, a test oracle feeder signing a
- * vol per option (a put skew), collateral transfers, trades (a vertical call spread and a calendar among
- * them), two funding ticks, a liquidation across two instruments and the 1-week expiry settling while the
+ * and two weeks out, calls and puts at two strikes and two expiries on ETH, a test oracle feeder signing a
+ * vol slice per expiry (a level and a put skew), collateral transfers, trades (a vertical call spread, a put
+ * spread and a calendar among them), two funding ticks, a liquidation across two instruments and the 1-week expiry settling while the
  * 2-week instruments stay open, then the 2-week expiry settling from the update that names it after an outage
  * through its settlement window; the operator withdraws the fee pool with a proven FEE_WITHDRAW to the
  * custodian's fee recipient. Every batch is proven and posted; then the independent
