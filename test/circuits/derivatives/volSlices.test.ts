@@ -35,6 +35,7 @@ describe("vol slices: the oracle's table is well formed (VolSlices)", { timeout:
     ["a slice in use after an empty one is refused (the slices in use come first)", [EMPTY_SLICE, slice()], "inUse[e] * (1 - inUse[e - 1]) === 0"],
     ["an empty slice (level 0) with a slope is refused", [slice(), { ...EMPTY_SLICE, slopePpm: 5n }], "empty[e].out * slope[e] === 0"],
     ["an empty slice (level 0) with an expiry is refused", [slice(), { ...EMPTY_SLICE, expiry: EXPIRY + 1 }], "empty[e].out * expiry[e] === 0"],
+    ["an empty slice (level 0) with an underlying is refused", [slice(), { ...EMPTY_SLICE, underlying: 1 }], "empty[e].out * underlying[e] === 0"],
     ["a slice in use with expiry 0 is refused", [slice({ expiry: 0 }), EMPTY_SLICE], "inUse[e] * noExpiry[e].out === 0"],
     ["a slice for an underlying the circuit does not price (1 of 1) is refused", [slice(), slice({ underlying: 1 })], "if (U < 4) uIn[e][U - 1] === 0;"],
   ];
@@ -45,6 +46,13 @@ describe("vol slices: the oracle's table is well formed (VolSlices)", { timeout:
       await refuses(derivativesState(), [CALL_TRADE()], rule("VolSlices", text), { oracle });
     });
   }
+
+  it("a slope past 24 signed bits has no witness: refused at its range check (the public data cannot carry it either)", async () => {
+    // 2^23 does not fit the signed word nor the slice's 3 bytes, so it can only be fed to the witness directly.
+    await refuses(derivativesState(), [CALL_TRADE()], rule("VolSlices", "slopeBits[e].in <=="), {}, (i) => {
+      i.sliceSlope = [String(1n << 23n), "0"];
+    });
+  });
 
   it("the operator cannot swap the signed table for another (the options' slice dropped): refused at the oracle's signature", async () => {
     // The oracle signed the table naming the options' expiry; the operator's section names another expiry (the options
