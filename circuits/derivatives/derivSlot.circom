@@ -397,6 +397,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     deleverage.kindNone <== kind.out[KIND_NONE()];
     deleverage.sizeA <== sizeA.out;
     deleverage.sizeB <== sizeB.out;
+    deleverage.aFlat <== badDebt.aFlat;
     deleverage.dir <== fill.liqDir;
     deleverage.preEquity <== liquidate.preEquity;
     deleverage.insuranceIn <== insuranceIn;

@@ -299,7 +299,8 @@ export type DeleverageClose = { victim: DerivAccount; counterparty: DerivAccount
  * fund at `fund`. The accounts after the close are computed whatever the verdict (a dishonest witness needs
  * them); `fault` says why the circuit (Deleverage) refuses it: NOT_BANKRUPT (the victim's equity plus the
  * fund is not negative: a liquidation and the fund can make it whole), BAD_DELEVERAGE_SIZE (`lots` is not in
- * (0, |position|], or the counterparty does not hold that many on the other side), ABOVE_SHORTFALL (`amount`
+ * (0, |position|], or the counterparty does not hold that many on the other side; or `lots` is 0, the socialised
+ * form, while the victim still holds a position), ABOVE_SHORTFALL (`amount`
  * is more than what the fund cannot cover, -(equity + fund)), COUNTERPARTY_INSOLVENT (the counterparty's
  * equity after it would be negative). `amount` is in [0, 2^96) (the caller's range check).
  */
@@ -314,9 +315,14 @@ export function deleverageClose(
   const shortfall = -(accountRisk(victim, risks).equity + fund);
   const fault = ((): RequestFault | null => {
     if (shortfall <= 0n) return { code: "NOT_BANKRUPT", message: `the account's equity plus the insurance fund (${fund}) is not negative: liquidate it instead` };
-    const opposite = -dir * (counterparty.positions[id]?.size ?? 0n);
-    if (lots <= 0n || lots > dir * size || lots > opposite) {
-      return { code: "BAD_DELEVERAGE_SIZE", message: `${lots} lots do not close within a position of ${size} against an opposite position of ${-dir * opposite}` };
+    if (lots === 0n) {
+      // socialised: only once the victim holds nothing, so nobody is on the other side of its deficit any more
+      if (victim.positions.some((p) => p.size !== 0n)) return { code: "BAD_DELEVERAGE_SIZE", message: "a close of no lots (socialised) needs an account that holds no position" };
+    } else {
+      const opposite = -dir * (counterparty.positions[id]?.size ?? 0n);
+      if (lots < 0n || lots > dir * size || lots > opposite) {
+        return { code: "BAD_DELEVERAGE_SIZE", message: `${lots} lots do not close within a position of ${size} against an opposite position of ${-dir * opposite}` };
+      }
     }
     if (amount > shortfall) return { code: "ABOVE_SHORTFALL", message: `the counterparty would pay ${amount}, more than the ${shortfall} the fund cannot cover` };
     const counterpartyAfter = accountRisk(c, risks).equity;

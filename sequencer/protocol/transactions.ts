@@ -45,7 +45,8 @@ export type LiquidateTx = {
 /**
  * Auto-deleveraging (DERIVATIVES.md, "DELEVERAGE"): the bankrupt account (its equity plus the insurance fund
  * is negative) passes `lots` of its position in the instrument to the counterparty, which holds the opposite
- * position, at the instrument's mark, and the counterparty pays `amount` of its deficit; unsigned, no fee.
+ * position, at the instrument's mark, and the counterparty pays `amount` of its deficit; unsigned, no fee. With
+ * `lots` 0 (socialised) the bankrupt account holds nothing, the counterparty is any account and only pays.
  */
 export type DeleverageTx = {
   type: typeof TxType.DELEVERAGE;

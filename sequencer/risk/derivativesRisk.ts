@@ -290,7 +290,8 @@ export class DerivativesRisk implements RiskHook {
 
   /**
    * Auto-deleveraging (a DELEVERAGE): whether `lots` of the bankrupt `victimId`'s position in `id` may pass to
-   * `counterpartyId`'s opposite position at the mark with `amount` of the deficit paid, under the circuit's rule
+   * `counterpartyId`'s opposite position at the mark with `amount` of the deficit paid (with `lots` 0, the
+   * socialised form: the victim holds nothing and `counterpartyId` only pays), under the circuit's rule
    * (formulas.ts deleverageClose); if so (and `commit`) applies it, the fund covering what is left of the
    * victim's deficit once it holds nothing. Returns why the rule refuses it, or null when it holds.
    */
@@ -300,11 +301,12 @@ export class DerivativesRisk implements RiskHook {
     if (close.fault || !commit) return close.fault;
     const cover = badDebtCover(close.victim, this.#insuranceFund);
     const long = this.account(victimId).positions[id].size > 0n;
-    // the ledger's price per lot: the mark, plus what the counterparty paid per lot (a long victim sold higher, a short one bought lower)
-    const perLot = this.#risks[id].mark + (long ? amount : -amount) / lots;
     this.#set(victimId, { ...close.victim, collateral: close.victim.collateral + cover });
     this.#insuranceFund -= cover;
     this.#set(counterpartyId, close.counterparty);
+    if (lots === 0n) return null;  // socialised: collateral moved, no position did
+    // the ledger's price per lot: the mark, plus what the counterparty paid per lot (a long victim sold higher, a short one bought lower)
+    const perLot = this.#risks[id].mark + (long ? amount : -amount) / lots;
     this.ledger.fill(victimId, id, long ? -lots : lots, perLot);
     this.ledger.fill(counterpartyId, id, long ? lots : -lots, perLot);
     return null;

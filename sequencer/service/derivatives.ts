@@ -292,6 +292,7 @@ export class DerivativesService {
     for (const id of settled) this.#settle(id, u, now);
     const cancelled = this.#cancelUncovered(now);
     const liquidations = this.#liquidateAll(u, now, deleveraged);
+    deleveraged.push(...this.#socialise(u, now));
     // a deleveraged counterparty's equity fell: the orders it no longer covers go too
     if (deleveraged.length) cancelled.push(...this.#cancelUncovered(now).filter((acc) => !cancelled.includes(acc)));
     return { fundingTick: step.fundingTick, settled, liquidations, deleveraged, cancelled };
@@ -384,6 +385,38 @@ export class DerivativesService {
         done.push([victim, cp, id, lots]);
       }
       if (!this.risk.bankruptBeyondFund(victim)) break;
+    }
+    return done;
+  }
+
+  /**
+   * The last resort (a DELEVERAGE of no lots, "socialised"; the rule is formulas.ts deleverageClose, the circuit's):
+   * an account left holding nothing with a deficit the insurance fund cannot cover (a liquidation or a settlement
+   * closed its positions, or the other side's equity did not reach) has nobody on the other side any more, so the
+   * accounts with the most equity pay it, those holding positions first, each as much as its equity allows. Named
+   * instrument: one the payer holds (its position slot is the one the proof writes), else the lowest registered.
+   * The ranking is this policy's, not a proven rule (RULES.md G13).
+   */
+  #socialise(u: SignedOracleUpdate, time: number): OracleOutcome["deleveraged"] {
+    const done: OracleOutcome["deleveraged"] = [];
+    const holds = (acc: number) => this.risk.account(acc).positions.findIndex((p) => p.size !== 0n);
+    const anyInstrument = this.risk.account(0).positions.findIndex((_, id) => this.risk.deleverageable(id));
+    const equity = (acc: number) => this.risk.margin(acc)?.equity ?? 0n;
+    for (const victim of this.risk.accountIds()) {
+      if (holds(victim) !== -1 || !this.risk.bankruptBeyondFund(victim)) continue;
+      const payers = this.risk.accountIds()
+        .filter((acc) => acc !== victim && equity(acc) > 0n)
+        .sort((a, b) => Number(holds(a) === -1) - Number(holds(b) === -1) || (equity(b) > equity(a) ? 1 : equity(b) < equity(a) ? -1 : a - b));
+      for (const cp of payers) {
+        if (!this.risk.bankruptBeyondFund(victim)) break;
+        const held = holds(cp);
+        const id = held !== -1 && this.risk.deleverageable(held) ? held : anyInstrument;
+        const amount = this.risk.deleverageAmount(victim, cp);
+        if (id === -1 || amount === 0n || this.risk.deleverage(victim, cp, id, 0n, amount, true) !== null) continue;
+        this.host.enqueue({ type: TxType.DELEVERAGE, deleveragedAccountId: victim, counterpartyAccountId: cp, instrumentId: id, lots: 0n, amount }, time, u);
+        this.host.log(`socialised loss: account ${cp} pays ${amount} of account ${victim}'s deficit, which nobody on the other side could cover`);
+        done.push([victim, cp, id, 0n]);
+      }
     }
     return done;
   }

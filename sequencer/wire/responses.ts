@@ -24,7 +24,7 @@ export type OracleOutcome = {
   settled: number[];
   /** [accountId, instrumentId, lots] of each liquidation. */
   liquidations: [number, number, bigint][];
-  /** [bankrupt accountId, counterparty accountId, instrumentId, lots] of each auto-deleveraging close (DELEVERAGE). */
+  /** [bankrupt accountId, counterparty accountId, instrumentId, lots] of each auto-deleveraging close (DELEVERAGE; lots 0: a socialised payment). */
   deleveraged: [number, number, number, bigint][];
   /** Accounts whose open derivatives orders were cancelled for want of margin. */
   cancelled: number[];

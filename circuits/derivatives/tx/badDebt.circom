@@ -14,6 +14,7 @@ template BadDebt(N) {
     signal input aSizeNew[N];
     signal input insuranceIn;
     signal output cover;
+    signal output aFlat;        // 1 when every aSizeNew is 0
     var flatCount = 0;
     component flat[N];
     for (var j = 0; j < N; j++) {
@@ -24,6 +25,7 @@ template BadDebt(N) {
     component allFlat = IsEqual();
     allFlat.in[0] <== flatCount;
     allFlat.in[1] <== N;
+    aFlat <== allFlat.out;
     signal underwater <== closing * (1 - solvent);
     signal deficitCase <== underwater * allFlat.out;
     signal deficit <== deficitCase * (0 - equity);

@@ -38,6 +38,8 @@ template DeleverageClose() {
 ///   fund (insuranceIn) is negative, so no liquidation and no fund can make it whole;
 /// - `0 < lots <= |sizeA|` and B holds at least `lots` on the other side (`-dir * sizeB >= lots`, dir = +1
 ///   when A is long): both positions shrink toward zero and neither flips;
+/// - or `lots = 0` and A holds no position at all (aFlat: every size 0), the last resort ("socialised"): once
+///   A is flat nobody is on the other side of its deficit, so any other account may pay it, no position moves;
 /// - B pays no more than the shortfall beyond the fund: preEquity + amount + insuranceIn <= 0 (amount >= 0
 ///   is the slot's range check), so the fund still pays first and nobody gains from the deficit;
 /// - B stays solvent: its equity after the close (bPostEquity) is >= 0.
@@ -53,6 +55,7 @@ template Deleverage() {
     signal input kindNone;
     signal input sizeA;         // A's position in the instrument
     signal input sizeB;         // B's position in the instrument
+    signal input aFlat;         // 1 when A holds no position in any instrument (BadDebt's flat; with lots = 0 nothing moves, so before = after)
     signal input dir;           // +1 when sizeA >= 0, -1 otherwise (Fill's liqDir)
     signal input preEquity;     // A's equity at the marks, after funding, before the close
     signal input insuranceIn;
@@ -70,17 +73,17 @@ template Deleverage() {
     bankrupt.a <== 0 - insuranceIn - preEquity;
     bankrupt.b <== 1;
 
-    // 0 < lots <= |sizeA| and lots <= B's opposite position
-    component lotsPositive = RequireGreaterEq(BITS_LOTS());
-    lotsPositive.enabled <== isDel;
-    lotsPositive.a <== lots;
-    lotsPositive.b <== 1;
+    // 0 < lots <= |sizeA| and lots <= B's opposite position; or lots = 0 when A holds nothing (socialised)
+    component noLots = IsZero();
+    noLots.in <== lots;
+    signal socialised <== isDel * noLots.out;
+    socialised * (1 - aFlat) === 0;
     component withinA = RequireGreaterEq(BITS_POSITIONSIZE());
     withinA.enabled <== isDel;
     withinA.a <== dir * sizeA;
     withinA.b <== lots;
     component withinB = RequireGreaterEq(BITS_POSITIONSIZE());
-    withinB.enabled <== isDel;
+    withinB.enabled <== isDel - socialised;
     withinB.a <== 0 - dir * sizeB;
     withinB.b <== lots;
 

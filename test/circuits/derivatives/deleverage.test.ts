@@ -18,7 +18,7 @@ import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, oracleRisks, registerDave, traders,
+  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, openDebtState, oracleRisks, registerDave, traders,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -34,6 +34,19 @@ const deleverage = (fields: Partial<DeleverageTx> = {}): DeleverageTx => ({
 /** An account's equity at the gap's marks. */
 function equityAfterGap(state: ExchangeState, accountId: number): bigint {
   return accountRisk(state.account(accountId).deriv, oracleRisks(state, GAP_UPDATE())).equity;
+}
+
+/**
+ * What everyone can claim at the gap's marks: the fee pool, the insurance fund and, per account, its spot quote
+ * plus its equity when positive (test/property/custody.test.ts's measure). Custody holds when it is at most DEPOSITS.
+ */
+function claimsAtGap(state: ExchangeState): bigint {
+  let total = state.feePool + state.globals.insuranceFund;
+  for (let id = 0; id < 4 ** state.params.accountLevels; id++) {
+    const equity = equityAfterGap(state, id);
+    total += state.balance(id, 0) + (equity > 0n ? equity : 0n);
+  }
+  return total;
 }
 
 /** The sequencer's amount (formulas.ts deleverageAmount) for deleveraging alice against `counterparty` after the gap. */
@@ -98,12 +111,17 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     await refuses(state, [tx], rule("Deleverage", "bankrupt.b <== 1"), GAP);
   });
 
-  it("refuses a counterparty without the opposite position, a close larger than the position or of no lots, and a self-deleverage", async () => {
+  it("refuses a counterparty without the opposite position, a close larger than the position or of no lots while the account still holds one, and a self-deleverage", async () => {
     const noPosition = deleverage({ counterpartyAccountId: carol.accountId });
     builderRefuses(aliceLongPerpetual(), noPosition, "BAD_DELEVERAGE_SIZE");
     await refuses(aliceLongPerpetual(), [noPosition], rule("Deleverage", "withinB.b <== lots"), GAP);
     await refuses(aliceLongPerpetual(), [deleverage({ lots: 15_001n })], rule("Deleverage", "withinA.b <== lots"), GAP);
-    await refuses(aliceLongPerpetual(), [deleverage({ lots: 0n })], rule("Deleverage", "lotsPositive.b <== 1"), GAP);
+    // no lots (the socialised form) while alice still holds her long: bob, or carol with no position at all, would
+    // pay her deficit and leave her position to grow it; only an account that holds nothing may be socialised
+    const early = deleverage({ lots: 0n, counterpartyAccountId: carol.accountId, amount: 1_000_000_000n });
+    builderRefuses(aliceLongPerpetual(), early, "BAD_DELEVERAGE_SIZE");
+    await refuses(aliceLongPerpetual(), [early], rule("Deleverage", "socialised * (1 - aFlat) === 0"), GAP);
+    await refuses(aliceLongPerpetual(), [deleverage({ lots: 0n })], rule("Deleverage", "socialised * (1 - aFlat) === 0"), GAP);
     const self = deleverage({ counterpartyAccountId: alice.accountId, lots: 1n });
     builderRefuses(aliceLongPerpetual(), self, "SELF_DELEVERAGE");
     await refuses(aliceLongPerpetual(), [self], rule("Deleverage", "isDel * same.out === 0"), GAP);
@@ -137,6 +155,51 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     assert.equal(state.account(bob.accountId).deriv.collateral, bobBefore - deficit, "bob received his payoff less her deficit");
     assert.equal(state.globals.badDebt, 0n);
     assert.equal(claims(state), DEPOSITS, "what can be claimed is what was deposited");
+  });
+
+  it("socialises what nobody on the other side is left to pay: alice, flat after her liquidation with open bad debt, is paid up by any solvent account (no lots)", async () => {
+    // openDebtState: carol liquidated alice's whole long at the gap's 2,600 while the fund held 4,000 quote; alice
+    // holds nothing and still owes about 6,225 quote, so what everyone can claim exceeds what was deposited by that.
+    // A DELEVERAGE of no lots lets bob (the most equity) pay it; the fund, empty, pays nothing.
+    const state = openDebtState();
+    const debt = state.globals.badDebt;
+    assert.ok(debt > 6_000_000_000n, `alice is left with more than 6,000 quote of open bad debt (${debt})`);
+    const held = DEPOSITS + 4_000_000_000n; // openDebtState put 4,000 quote in the fund before the liquidation, which paid it to alice
+    assert.equal(claimsAtGap(state), held + debt, "before: claims exceed what is held by the open bad debt");
+    const amount = fairAmount(state, bob.accountId);
+    assert.equal(amount, debt, "bob's equity covers all of it");
+    const bobCollateral = state.account(bob.accountId).deriv.collateral;
+    const socialised = deleverage({ lots: 0n, amount });
+    assert.equal(await witnessFailure(state, [socialised], GAP), null);
+    assert.equal(state.account(alice.accountId).deriv.collateral, 0n, "alice's debt is paid, exactly");
+    assert.equal(state.account(bob.accountId).deriv.collateral, bobCollateral - amount, "bob paid it");
+    assert.equal(state.account(bob.accountId).deriv.positions[PERP].size, -15_000n, "no position moved");
+    assert.equal(state.globals.badDebt, 0n);
+    assert.equal(claimsAtGap(state), held, "after: what can be claimed is what is held");
+  });
+
+  it("socialised: refuses a payer pushed under water, more than the debt beyond the fund, and a debt the fund can cover", async () => {
+    const tooMuch = (fund: bigint, fields: Partial<DeleverageTx>) => ({ state: openDebtState(fund), tx: deleverage({ lots: 0n, ...fields }) });
+    const debt = openDebtState().globals.badDebt;
+    const above = tooMuch(0n, { amount: debt + 1n });
+    builderRefuses(above.state, above.tx, "ABOVE_SHORTFALL");
+    await refuses(tooMuch(0n, { amount: debt + 1n }).state, [above.tx], rule("Deleverage", "withinShortfall.b <== amount"), GAP);
+    // dave holds 3,100 quote and no position: he may pay up to 3,100, not the whole debt
+    const withDave = (): ExchangeState => {
+      const state = openDebtState();
+      registerDave(state, 3_100_000_000n);
+      return state;
+    };
+    const greedy = deleverage({ lots: 0n, counterpartyAccountId: dave.accountId, amount: debt });
+    builderRefuses(withDave(), greedy, "COUNTERPARTY_INSOLVENT");
+    await refuses(withDave(), [greedy], rule("Deleverage", "bSolvent.b <== 0"), GAP);
+    const fair = withDave();
+    assert.equal(await witnessFailure(fair, [deleverage({ lots: 0n, counterpartyAccountId: dave.accountId, amount: 3_100_000_000n })], GAP), null);
+    assert.equal(fair.globals.badDebt, debt - 3_100_000_000n, "dave paid what he held; the rest stays open for the next payer");
+    // a fund that can pay the whole debt: nobody is socialised
+    const covered = tooMuch(debt, { amount: 1n });
+    builderRefuses(covered.state, covered.tx, "NOT_BANKRUPT");
+    await refuses(tooMuch(debt, { amount: 1n }).state, [covered.tx], rule("Deleverage", "bankrupt.b <== 1"), GAP);
   });
 
   it("never pushes the counterparty under water: a small short pays what its equity holds, not the whole deficit", async () => {

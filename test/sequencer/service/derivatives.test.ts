@@ -174,6 +174,39 @@ describe("derivatives service", () => {
     assertInSync(seq);
   });
 
+  it("socialises a deficit nobody on the other side can pay: the account with the most equity pays it (DELEVERAGE of no lots), no bad debt is left", async () => {
+    // alice (3,500 quote of collateral) buys 1,000 perpetual lots from bob, who also buys 14,000 future lots from
+    // carol: at 2,600 bob's future loses more than his perpetual gains and his collateral, so he cannot pay
+    // alice's deficit. carol takes bob's future back and pays his, liquidates alice's long at the mark, and then,
+    // alice being flat with nobody on the other side, pays what is left of alice's deficit too.
+    const env = derivativesSequencer(NOW);
+    const { seq, chain } = env;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain();
+    seq.requestTransfer(transfer(alice, 3_500_000_000n, 0));
+    for (const t of [bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1_000n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1_000n }));
+    seq.placeOrder(derivOrder(carol, FUTURE, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 14_000n }));
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 14_000n }));
+    await seq.drain();
+    assert.deepEqual([1, 2].map((a) => seq.state.account(a).deriv.positions.slice(0, 2).map((p) => p.size)), [[1_000n, 0n], [-1_000n, 14_000n]]);
+
+    chain.now = NOW + 20;
+    const outcome = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [260_000_000_000n] }));
+    const socialised = outcome.deleveraged.filter(([, , , lots]) => lots === 0n);
+    assert.deepEqual(socialised.map(([victim, payer]) => [victim, payer]), [[1, 3]], "carol pays what is left of alice's deficit");
+    assert.ok(outcome.liquidations.some(([victim, id]) => victim === 1 && id === PERP), "alice's long was liquidated first: nobody on the other side could take it");
+    const pending = seq.peekPending().filter((t) => t.type === TxType.DELEVERAGE);
+    assert.equal(pending.at(-1)?.type === TxType.DELEVERAGE && pending.at(-1)!.lots, 0n, "queued after the liquidation that leaves alice flat");
+    await seq.drain();
+    assert.equal(seq.state.account(1).deriv.collateral, 0n, "alice's deficit is paid, exactly");
+    assert.ok(seq.state.account(1).deriv.positions.every((p) => p.size === 0n));
+    assert.equal(seq.state.globals.badDebt, 0n, "no open bad debt");
+    for (const t of [alice, bob, carol]) assert.ok((seq.derivatives.risk.margin(t.accountId)?.equity ?? 0n) >= 0n, `account ${t.accountId} is not under water`);
+    assertInSync(seq);
+  });
+
   it("cancels the open orders margin no longer covers after an oracle update, in the proven state too (OPERATOR_CANCEL)", async () => {
     const { seq, chain } = derivativesSequencer(NOW);
     await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
