@@ -411,8 +411,9 @@ class Run {
   /**
    * The honest DELEVERAGE of `victim` when its equity plus the insurance fund is negative: its largest position
    * passes at the mark to the account on the other side with the most equity, which pays what it can of the
-   * shortfall beyond the fund (formulas.ts deleverageAmount, the sequencer's policy); null when the fund can
-   * make it whole (a liquidation then) or nobody can take it.
+   * shortfall beyond the fund (formulas.ts deleverageAmount, the sequencer's policy); when it holds nothing, the
+   * socialised form (no lots) from the account with the most equity; null when the fund can make it whole (a
+   * liquidation then) or nobody can take it.
    */
   honestDeleverage(victim: number, r: Marks, update: SignedOracleUpdate): DerivTx | null {
     const settled = (id: number) => settleFunding(this.state.account(id).deriv, r.indexes);
@@ -428,6 +429,19 @@ class Run {
         const lots = abs(positions[i].size) < abs(settled(cp).positions[i].size) ? abs(positions[i].size) : abs(settled(cp).positions[i].size);
         const amount = deleverageAmount(settled(victim), settled(cp), r.risks, fund);
         const tx: DerivTx = { type: TxType.DELEVERAGE, deleveragedAccountId: victim, counterpartyAccountId: cp, instrumentId: i, lots, amount };
+        if (amount > 0n && this.accepts([tx], update)) return tx;
+      }
+    }
+    if (order.length === 0) {
+      // socialised (a DELEVERAGE of no lots): a flat account's deficit has nobody on the other side; the account with
+      // the most equity pays what it can, naming an instrument it holds (or any registered one)
+      const payers = this.state.accountIds().filter((id) => id !== victim && this.risk(id, r).equity > 0n)
+        .sort((a, b) => (this.risk(b, r).equity > this.risk(a, r).equity ? 1 : -1));
+      for (const cp of payers) {
+        const held = settled(cp).positions.findIndex((p) => p.size !== 0n);
+        const i = held !== -1 ? held : this.state.instruments.findIndex((inst) => inst.kind !== InstrumentKind.NONE);
+        const amount = deleverageAmount(settled(victim), settled(cp), r.risks, fund);
+        const tx: DerivTx = { type: TxType.DELEVERAGE, deleveragedAccountId: victim, counterpartyAccountId: cp, instrumentId: i, lots: 0n, amount };
         if (amount > 0n && this.accepts([tx], update)) return tx;
       }
     }
