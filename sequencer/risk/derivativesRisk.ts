@@ -60,6 +60,7 @@ export class DerivativesRisk implements RiskHook {
   #risks: readonly LotRisk[] | null = null;
   #inputs: MarketInputs | null = null;
   readonly #accounts = new Map<number, DerivAccount>();
+  readonly #interest: { openInterestLots: bigint; holders: number }[];
   readonly #orders = new Map<number, Map<bigint, OpenOrder>>();
   /** The insurance fund as the accepted liquidations leave it (penalties in, bad-debt cover out). */
   #insuranceFund = 0n;
@@ -70,6 +71,7 @@ export class DerivativesRisk implements RiskHook {
    */
   constructor(readonly instrumentCount: number, readonly positionSlots: number = instrumentCount) {
     this.#instruments = Array.from({ length: instrumentCount }, () => EMPTY_INSTRUMENT);
+    this.#interest = Array.from({ length: instrumentCount }, () => ({ openInterestLots: 0n, holders: 0 }));
   }
 
   // ---- market data ------------------------------------------------------------------------------
@@ -199,11 +201,32 @@ export class DerivativesRisk implements RiskHook {
 
   /** Stores the account; the funding its positions settled since the stored one (moved snapshots) goes to the ledger. */
   #set(accountId: number, acc: DerivAccount): void {
-    this.#accounts.get(accountId)?.positions.forEach((p, i) => {
+    const before = this.#accounts.get(accountId);
+    before?.positions.forEach((p, i) => {
       const paid = p.size * (acc.positions[i].snapshot - p.snapshot);
       if (paid !== 0n) this.ledger.funding(accountId, i, paid);
     });
+    if (before) this.#count(before, -1);
+    this.#count(acc, 1);
     this.#accounts.set(accountId, acc);
+  }
+
+  /** Adds (`sign` 1) or removes (-1) an account's positions to or from the per-instrument open interest. */
+  #count(acc: DerivAccount, sign: 1 | -1): void {
+    acc.positions.forEach((p, i) => {
+      if (p.size === 0n) return;
+      const oi = this.#interest[i];
+      oi.holders += sign;
+      if (p.size > 0n) oi.openInterestLots += sign > 0 ? p.size : -p.size;
+    });
+  }
+
+  /**
+   * Per instrument id, as intake sees it (every accepted fill, proven or not): the long side's lots (= the short
+   * side's) and how many accounts hold a position in it; kept as accounts change, not counted per request.
+   */
+  get openInterest(): readonly { readonly openInterestLots: bigint; readonly holders: number }[] {
+    return this.#interest;
   }
 
   /** The account with funding settled on every position (what any touch of it does first). */
@@ -345,7 +368,10 @@ export class DerivativesRisk implements RiskHook {
     this.#instruments = snapshot.instruments;
     this.#risks = snapshot.risks;
     this.#inputs = snapshot.inputs;
-    for (const [a, acc] of snapshot.accounts) this.#accounts.set(a, acc);
+    for (const [a, acc] of snapshot.accounts) {
+      this.#accounts.set(a, acc);
+      this.#count(acc, 1);
+    }
     for (const [a, orders] of snapshot.orders) this.#orders.set(a, new Map(orders.map(([id, o]) => [id, { ...o }])));
     this.ledger.load(snapshot.ledger);
     this.#insuranceFund = snapshot.insuranceFund;

@@ -187,7 +187,7 @@ export class SequencerQuery implements ExchangeQuery {
   /** See ExchangeQuery.instruments. */
   instruments(): InstrumentsView {
     const risk = this.#s.derivatives.risk;
-    const interest = openInterest(risk.accountIds().map((a) => risk.account(a)), this.params.instruments);
+    const interest = risk.openInterest;
     return {
       oracleTime: risk.inputs?.time ?? null,
       fundingEpoch: this.#s.derivatives.fundingEpoch,
@@ -248,15 +248,3 @@ function heldOrderView({ order: { signature: _s, ...order }, time }: HeldOrder):
   };
 }
 
-/** Per instrument id: the long side's lots (= the short side's) and how many of `accounts` hold a position in it. */
-export function openInterest(accounts: readonly DerivAccount[], instruments: number): { openInterestLots: bigint; holders: number }[] {
-  const out = Array.from({ length: instruments }, () => ({ openInterestLots: 0n, holders: 0 }));
-  for (const acc of accounts) {
-    acc.positions.forEach((p, i) => {
-      if (p.size === 0n) return;
-      out[i].holders++;
-      if (p.size > 0n) out[i].openInterestLots += p.size;
-    });
-  }
-  return out;
-}

@@ -220,4 +220,29 @@ describe("derivatives risk", () => {
     assert.equal(r.account(1).positions[1].size, 0n);
     assert.equal(r.ledger.entry(1, 1).realisedPnl, 10n * 1_000_000n);
   });
+
+  it("keeps each instrument's open interest and holders as fills and settlements change accounts, and after a restore", () => {
+    const r = risk();
+    r.creditCollateral(3, 3_000_000_000n);
+    const recount = (x: DerivativesRisk) => Array.from({ length: 4 }, (_, i) => {
+      const sizes = x.accountIds().map((a) => x.account(a).positions[i].size).filter((v) => v !== 0n);
+      return { openInterestLots: sizes.filter((v) => v > 0n).reduce((a, b) => a + b, 0n), holders: sizes.length };
+    });
+    assert.deepEqual(r.openInterest, recount(r));
+    trade(r, 1, 2, 0, 300n, 300_000n);
+    trade(r, 3, 2, 0, 200n, 300_000n);
+    trade(r, 1, 3, 1, 50n, 300_000n);
+    assert.deepEqual(r.openInterest.map((o) => [o.openInterestLots, o.holders]), [[500n, 3], [50n, 2], [0n, 0], [0n, 0]]);
+    trade(r, 2, 1, 0, 300n, 300_000n); // alice sells her 300 back: she no longer holds the perpetual
+    assert.deepEqual(r.openInterest.map((o) => [o.openInterestLots, o.holders]), [[200n, 2], [50n, 2], [0n, 0], [0n, 0]]);
+    const settled = table.map((t, i) => (i === 1 ? { ...t, settlePrice: 310_000_000_000n } : t));
+    r.setMarket(settled, settled.map((i) => lotRisk(i, 310_000_000_000n, VOL, NOW)), null);
+    r.settle(1, 1);
+    r.settle(3, 1);
+    assert.deepEqual(r.openInterest, recount(r));
+    assert.deepEqual(r.openInterest[1], { openInterestLots: 0n, holders: 0 }, "settled: nobody holds the future");
+    const restored = new DerivativesRisk(4, 4);
+    restored.restore(r.snapshot());
+    assert.deepEqual(restored.openInterest, r.openInterest, "a restored engine counts what the snapshot holds");
+  });
 });
