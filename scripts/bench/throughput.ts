@@ -8,7 +8,7 @@
  * sequencer's prover is swapped between the rows; everything else is the same run).
  *
  *   npm run bench:throughput -- [--params=production|test] [--batches=4] [--snarkjs-batches=1] [--traders=16]
- *                               [--depth=2] [--per-post=3]
+ *                               [--depth=2] [--per-post=3] [--workers=1,2]
  *
  * --params: the circuit (default production: PRODUCTION_PARAMS, the largest batch this toolchain builds;
  * its first build compiles for ~5 minutes and sets up a dev key (INSECURE), then it is cached under
@@ -18,6 +18,11 @@
  * while the current one is proven (WitnessAheadProver: the native prover's two stages overlapped, never
  * two proofs at once); and --per-post batches posted by one submitBatches transaction
  * (batchesPerPost, with one more batch in flight so the prover keeps working while a group waits).
+ * --workers: a row per count of prover worker processes (comma-separated; 0 or empty: none): a job engine
+ * (embedded PostgreSQL, scripts/proverQueue.ts) and that many `scripts/proverWorker.ts --device native`
+ * processes are started, and the sequencer proves through the queue (QueueProver: every proof verified
+ * before posting) with one batch more in flight than there are workers, so none waits for work. On one
+ * machine the workers share its cores; on several machines the same row is what `--prover-queue` gives.
  *
  * The flow: --traders traders (half sell WETH, half buy it with USDC) register their keys and deposit on
  * the custodian; those requests settle in unmeasured warm-up batches. Then crossing limit orders, signed
@@ -30,10 +35,14 @@
  * batches overlap). Gas per trade counts each transaction once, however many batches it posted. Only the
  * spot slots carry trades in this flow.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { network } from "hardhat";
 import type { PublicClient, WalletClient } from "viem";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
+import { REPO_ROOT } from "../build/circuitBuild.ts";
+import { spawnJobEngine } from "../proverQueue.ts";
+import { QueueProver } from "../../fpga-prover/queue/queueProver.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "../deploy/deployExchange.ts";
 import { NativeDevice } from "../../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
@@ -58,6 +67,8 @@ const SNARKJS_BATCHES = Number(flag("snarkjs-batches", "1"));
 const TRADERS = Number(flag("traders", "16"));
 const DEPTH = Number(flag("depth", "2"));
 const PER_POST = Number(flag("per-post", "3"));
+const WORKERS = flag("workers", "1,2").split(",").filter((w) => w.trim() !== "").map(Number).filter((n) => n > 0);
+if (WORKERS.some((n) => !Number.isInteger(n) || n > 8)) throw new RangeError("--workers: counts from 1 to 8, comma-separated");
 if (!(DEPTH >= 1 && PER_POST >= 1)) throw new RangeError("--depth and --per-post: at least 1");
 if (TRADERS < 2 || TRADERS % 2 || TRADERS > 18) throw new RangeError("--traders: an even number from 2 to 18 (the in-process chain funds 20 wallets)");
 
@@ -170,12 +181,34 @@ async function main(): Promise<void> {
     return row;
   };
 
+  /** A row proven by `n` worker processes through a job queue of its own (the engine started here). */
+  const measureQueue = async (n: number): Promise<Row> => {
+    const engine = await spawnJobEngine();
+    const queue = `bench-throughput-${n}`;
+    const workers = Array.from({ length: n }, (_, i) => spawn(
+      process.execPath,
+      ["--import", "tsx", "scripts/proverWorker.ts", "--queue", engine.url, "--queue-name", queue, "--worker-id", `bench-${i + 1}`, "--device", "native", "--poll-ms", "100"],
+      { cwd: REPO_ROOT, stdio: "ignore" },
+    ));
+    const exited = workers.map((w) => new Promise<void>((done) => w.once("exit", () => done())));
+    const prover = await QueueProver.connect(engine.url, { queue, pollMs: 100, log: () => {} });
+    try {
+      return await measure(`queue, ${n} worker process${n > 1 ? "es" : ""} (native), ${n + 1} in flight`, prover, BATCHES, n + 1, 1);
+    } finally {
+      await prover.close();
+      for (const w of workers) w.kill("SIGTERM");
+      await Promise.all(exited);
+      await engine.stop();
+    }
+  };
+
   const ahead = new WitnessAheadProver(new NativeDevice());
   const rows = [
     await measure("native, one batch at a time", native, BATCHES, 1, 1),
     await measure(`native, witness ahead, ${DEPTH} in flight`, ahead, BATCHES, DEPTH, 1),
     await measure(`native, witness ahead, ${PER_POST + 1} in flight, ${PER_POST} per transaction`, ahead, BATCHES, PER_POST + 1, PER_POST),
   ];
+  for (const n of WORKERS) rows.push(await measureQueue(n));
   if (SNARKJS_BATCHES > 0) rows.push(await measure("snarkjs (baseline), one at a time", new SingleDeviceProver(new SnarkjsDevice()), SNARKJS_BATCHES, 1, 1));
 
   const slots = PARAMS.slots + PARAMS.derivSlots;
