@@ -400,7 +400,7 @@ export class DerivativesService {
   #socialise(u: SignedOracleUpdate, time: number): OracleOutcome["deleveraged"] {
     const done: OracleOutcome["deleveraged"] = [];
     const holds = (acc: number) => this.risk.account(acc).positions.findIndex((p) => p.size !== 0n);
-    const anyInstrument = this.risk.account(0).positions.findIndex((_, id) => this.risk.deleverageable(id));
+    const anyInstrument = this.risk.instruments.findIndex((_, id) => this.risk.deleverageable(id));
     const equity = (acc: number) => this.risk.margin(acc)?.equity ?? 0n;
     for (const victim of this.risk.accountIds()) {
       if (holds(victim) !== -1 || !this.risk.bankruptBeyondFund(victim)) continue;

@@ -178,6 +178,19 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     assert.equal(claimsAtGap(state), held, "after: what can be claimed is what is held");
   });
 
+  it("socialised: the payer may hold either side of the named instrument (carol, long the perpetual she took from alice, pays)", async () => {
+    // with no lots nobody takes a position, so the rule that B holds the other side (withinB) is off: carol is long
+    // the perpetual alice was long, the side withinB would refuse; the sequencer names an instrument the payer holds
+    const state = openDebtState();
+    const debt = state.globals.badDebt;
+    assert.ok(state.account(carol.accountId).deriv.positions[PERP].size > 0n, "carol holds the long she liquidated");
+    const amount = fairAmount(state, carol.accountId);
+    assert.equal(amount, debt);
+    assert.equal(await witnessFailure(state, [deleverage({ lots: 0n, counterpartyAccountId: carol.accountId, amount })], GAP), null);
+    assert.equal(state.account(alice.accountId).deriv.collateral, 0n);
+    assert.equal(state.globals.badDebt, 0n);
+  });
+
   it("socialised: refuses a payer pushed under water, more than the debt beyond the fund, and a debt the fund can cover", async () => {
     const tooMuch = (fund: bigint, fields: Partial<DeleverageTx>) => ({ state: openDebtState(fund), tx: deleverage({ lots: 0n, ...fields }) });
     const debt = openDebtState().globals.badDebt;
