@@ -190,11 +190,18 @@ async function main(): Promise<void> {
       ["--import", "tsx", "scripts/proverWorker.ts", "--queue", engine.url, "--queue-name", queue, "--worker-id", `bench-${i + 1}`, "--device", "native", "--poll-ms", "100"],
       { cwd: REPO_ROOT, stdio: "ignore" },
     ));
+    let stopping = false;
     const exited = workers.map((w) => new Promise<void>((done) => w.once("exit", () => done())));
+    // a worker that dies while the row runs (no native prover built, say) would leave its jobs to expire: fail at once
+    const died = new Promise<never>((_, fail) => workers.forEach((w, i) => w.once("exit", (code, signal) => {
+      if (!stopping) fail(new Error(`prover worker bench-${i + 1} exited (${signal ?? code}) during the queue row; run \`npm run prover-worker -- --device native\` to see why`));
+    })));
+    died.catch(() => {});
     const prover = await QueueProver.connect(engine.url, { queue, pollMs: 100, log: () => {} });
     try {
-      return await measure(`queue, ${n} worker process${n > 1 ? "es" : ""} (native), ${n + 1} in flight`, prover, BATCHES, n + 1, 1);
+      return await Promise.race([died, measure(`queue, ${n} worker process${n > 1 ? "es" : ""} (native), ${n + 1} in flight`, prover, BATCHES, n + 1, 1)]);
     } finally {
+      stopping = true;
       await prover.close();
       for (const w of workers) w.kill("SIGTERM");
       await Promise.all(exited);
