@@ -8,7 +8,7 @@
  * sequencer's prover is swapped between the rows; everything else is the same run).
  *
  *   npm run bench:throughput -- [--params=production|test] [--batches=4] [--snarkjs-batches=1] [--traders=16]
- *                               [--depth=2] [--per-post=3] [--workers=1,2]
+ *                               [--depth=2] [--per-post=3] [--workers=1,2] [--derivatives=1]
  *
  * --params: the circuit (default production: PRODUCTION_PARAMS, the largest batch this toolchain builds;
  * its first build compiles for ~5 minutes and sets up a dev key (INSECURE), then it is cached under
@@ -31,9 +31,17 @@
  * of a trade: from the signed order that made it being accepted, to the receipt of the batch that settled
  * it. Proven trades per second: trades settled over the wall time of the measured batches.
  *
+ * With --derivatives=1 (the default) the flow trades a perpetual in the derivatives slots beside the spot
+ * market: the admin registers the oracle key and an ETH perpetual, every trader also moves USDC into
+ * derivatives collateral (signed transfers, proven in the warm-up), and the orders come in cycles of one
+ * batch: `slots` spot pairs, then `derivSlots` perpetual pairs (a batch applies its spot slots first, so
+ * this is the order that fills both kinds: sequencer/service/batchSelection.ts). A signed oracle update
+ * (index price, no funding tick) is accepted at the start of a cycle when the last one is a minute old, so
+ * every batch's derivatives trades carry one update, never two. --derivatives=0 leaves the derivatives
+ * slots empty (spot trades only, as the first runs of this bench did).
+ *
  * The "stages" column says what each batch spent where (in the pipelined row the stages of successive
- * batches overlap). Gas per trade counts each transaction once, however many batches it posted. Only the
- * spot slots carry trades in this flow.
+ * batches overlap). Gas per trade counts each transaction once, however many batches it posted.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -43,14 +51,18 @@ import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { REPO_ROOT } from "../build/circuitBuild.ts";
 import { spawnJobEngine } from "../proverQueue.ts";
 import { QueueProver } from "../../fpga-prover/queue/queueProver.ts";
-import { deployDemoExchange, readArtifact, send, type Clients } from "../deploy/deployExchange.ts";
+import { deployDemoExchange, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { NativeDevice } from "../../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { SingleDeviceProver, type VerifiedProver } from "../../fpga-prover/prover.ts";
 import { WitnessAheadProver } from "../../fpga-prover/witnessAheadProver.ts";
 import { messageSigner, type MessageSigner } from "../../sequencer/crypto/nativeSigning.ts";
-import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import { orderMessage, type Order } from "../../sequencer/protocol/messages.ts";
+import { signTransfer } from "../../sequencer/protocol/signing.ts";
+import { sliceTable } from "../../sequencer/protocol/volSlices.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, paramsId, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { deposit, registerTradingKey } from "../../sequencer/sdk/custodian.ts";
 import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
@@ -67,6 +79,7 @@ const SNARKJS_BATCHES = Number(flag("snarkjs-batches", "1"));
 const TRADERS = Number(flag("traders", "16"));
 const DEPTH = Number(flag("depth", "2"));
 const PER_POST = Number(flag("per-post", "3"));
+const DERIVATIVES = flag("derivatives", "1") !== "0" && PARAMS.derivSlots > 0;
 const WORKERS = flag("workers", "1,2").split(",").filter((w) => w.trim() !== "").map(Number).filter((n) => n > 0);
 if (WORKERS.some((n) => !Number.isInteger(n) || n > 8)) throw new RangeError("--workers: counts from 1 to 8, comma-separated");
 if (!(DEPTH >= 1 && PER_POST >= 1)) throw new RangeError("--depth and --per-post: at least 1");
@@ -76,6 +89,19 @@ const USDC = 10n ** 6n;
 const ETH = 10n ** 18n;
 const PRICE_TICKS = 300_000n; // 3,000 USDC per WETH
 const EXPIRY = 4_000_000_000;
+/** The perpetual's index and order price: 3,000 USDC per ETH (1e-8 quote per ETH; ticks of 0.01 USDC). */
+const INDEX_E8 = 3_000n * 10n ** 8n;
+const PERP_TICKS = 300_000n;
+/** Lots of 0.01 ETH, IM 10% / MM 5%, funding capped at 0.05% per period (the devnet's perpetual). */
+const PERPETUAL: InstrumentRegistration = {
+  kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 500,
+};
+/** The bench oracle's key: a fixed development key, INSECURE. */
+const ORACLE_KEY = new Uint8Array(32).fill(9);
+/** USDC each trader moves into collateral (sellers deposit it besides their WETH). */
+const COLLATERAL = 1_000_000n * USDC;
+/** A new oracle update when the last one is this old (seconds); MAX_ORACLE_AGE bounds how long its trades can wait. */
+const ORACLE_EVERY_S = 60;
 
 /** One measured row: what the batches of one prover settled, and when. */
 type Row = { prover: string; batches: PostedBatch[]; wallMs: number; latenciesMs: number[]; gas: bigint[] };
@@ -116,30 +142,61 @@ async function main(): Promise<void> {
     const [address, tokenId, amount] = i % 2 === 0 ? [d.weth, 1, 1000n * ETH] : [d.usdc, 0, 10_000_000n * USDC];
     await send(as(operator), address, token.abi, "mint", [t.wallet.account!.address, amount]);
     await deposit(as(t.wallet), d.custodian, address, tokenId, amount);
+    if (DERIVATIVES && i % 2 === 0) {
+      await send(as(operator), d.usdc, token.abi, "mint", [t.wallet.account!.address, COLLATERAL]);
+      await deposit(as(t.wallet), d.custodian, d.usdc, 0, COLLATERAL);
+    }
+  }
+  let perpetual = -1;
+  if (DERIVATIVES) {
+    await setOracleKey(as(operator), d.custodian, publicKeyOf(ORACLE_KEY));
+    perpetual = await registerInstrument(as(operator), d.custodian, PERPETUAL);
   }
   await sequencer.syncRequests();
   const w0 = performance.now();
   const warmup = await sequencer.drain();
-  progress(`throughput: onboarding settled in ${warmup.length} batches (${dur(performance.now() - w0)})`);
+  let lastOracle = 0;
+  /** Signs and accepts an update at the index (no funding tick: the epoch stays 0, every rate 0). */
+  const publishOracle = async () => {
+    lastOracle = Math.floor(Date.now() / 1000);
+    await sequencer.acceptOracleUpdate(signOracleUpdate(ORACLE_KEY, {
+      time: lastOracle, fundingEpoch: 0, prices: Array.from({ length: PARAMS.underlyings }, () => INDEX_E8),
+      volSlices: sliceTable([], PARAMS.optionInstruments), rates: Array.from({ length: PARAMS.instruments }, () => 0n), settlement: null,
+    }));
+  };
+  if (DERIVATIVES) {
+    await publishOracle();
+    for (const t of traders) {
+      const transfer = { accountId: t.accountId, toCollateral: true, amount: COLLATERAL, nonce: sequencer.withdrawalNonce(t.accountId) };
+      sequencer.requestTransfer(signTransfer(t.key, transfer));
+    }
+    warmup.push(...(await sequencer.drain()));
+  }
+  progress(`throughput: onboarding settled in ${warmup.length} batches (${dur(performance.now() - w0)})${DERIVATIVES ? `; perpetual ${perpetual} listed, ${int(Number(COLLATERAL / USDC))} USDC of collateral per trader` : ""}`);
 
-  // The flow: seller s sells one lot at PRICE_TICKS (resting), buyer s buys it (taking): one trade per pair.
+  // The flow: seller s sells one lot at PRICE_TICKS (resting), buyer s buys it (taking): one trade per pair;
+  // in cycles of a batch's slots: `slots` pairs on the spot market, then `derivSlots` on the perpetual.
+  const cycle = PARAMS.slots + (DERIVATIVES ? PARAMS.derivSlots : 0);
   const signers = new Map<number, MessageSigner>(traders.map((t) => [t.accountId, messageSigner(t.key)]));
   const nextOrderId = new Map<number, bigint>();
   let pair = 0;
   const tradeAcceptedAt: number[] = []; // per trade, in queue order
-  const order = (accountId: number, side: Side): Order => {
+  const order = (accountId: number, side: Side, onPerpetual: boolean): Order => {
     const orderId = nextOrderId.get(accountId) ?? 1n;
     nextOrderId.set(accountId, orderId + 1n);
     return {
-      accountId, orderId, marketId: d.marketId, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
-      priceTicks: PRICE_TICKS, sizeLots: 1n, maxFeePpm: 1000, expiry: EXPIRY,
+      accountId, orderId, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, sizeLots: 1n, maxFeePpm: 1000, expiry: EXPIRY,
+      ...(onPerpetual ? { marketId: INSTRUMENT_MARKET_BASE + perpetual, priceTicks: PERP_TICKS } : { marketId: d.marketId, priceTicks: PRICE_TICKS }),
     };
   };
   const placePair = async (): Promise<void> => {
+    const inCycle = pair % cycle;
+    const onPerpetual = inCycle >= PARAMS.slots;
+    if (DERIVATIVES && inCycle === 0 && Date.now() / 1000 - lastOracle >= ORACLE_EVERY_S) await publishOracle();
     const k = pair++ % (TRADERS / 2);
     const seller = traders[2 * k]!.accountId;
     const buyer = traders[2 * k + 1]!.accountId;
-    const orders = [order(seller, Side.SELL), order(buyer, Side.BUY)].map((o) => ({ ...o, signature: signers.get(o.accountId)!.sign(orderMessage(o)) }));
+    const orders = [order(seller, Side.SELL, onPerpetual), order(buyer, Side.BUY, onPerpetual)].map((o) => ({ ...o, signature: signers.get(o.accountId)!.sign(orderMessage(o)) }));
     const outcomes = await sequencer.placeOrders(orders);
     const fills = outcomes.flatMap((o) => ("events" in o ? o.events : [])).filter((e) => e.type === "fill").length;
     if (fills !== 1) throw new Error(`pair ${pair}: expected one fill, got ${JSON.stringify(outcomes, (_, v) => (typeof v === "bigint" ? v.toString() : v))}`);
@@ -162,7 +219,7 @@ async function main(): Promise<void> {
   const measure = async (label: string, prover: VerifiedProver, batches: number, depth: number, perPost: number): Promise<Row> => {
     Object.assign(options, { prover, pipelineDepth: depth, batchesPerPost: perPost });
     const row: Row = { prover: label, batches: [], wallMs: 0, latenciesMs: [], gas: [] };
-    const target = (depth + 1) * PARAMS.slots; // enough queued to keep every batch in flight full
+    const target = (depth + 1) * cycle; // enough queued to keep every batch in flight full
     const hashes = new Set<string>();
     while (sequencer.pendingTransactions < target) await placePair();
     const start = performance.now();
@@ -220,7 +277,8 @@ async function main(): Promise<void> {
 
   const slots = PARAMS.slots + PARAMS.derivSlots;
   const q = (xs: readonly number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
-  console.log(`\n${int(circuit.nConstraints)} constraints per batch of ${PARAMS.slots} spot + ${PARAMS.derivSlots} derivatives slots; ${traders.length} traders; proofs verified by the custodian's generated Groth16 verifier on an in-process Hardhat chain.\n`);
+  const flow = DERIVATIVES ? `each batch's orders: ${PARAMS.slots} spot trades, then ${PARAMS.derivSlots} on the perpetual` : "spot trades only (the derivatives slots empty)";
+  console.log(`\n${int(circuit.nConstraints)} constraints per batch of ${PARAMS.slots} spot + ${PARAMS.derivSlots} derivatives slots; ${flow}; ${traders.length} traders; proofs verified by the custodian's generated Groth16 verifier on an in-process Hardhat chain.\n`);
   console.log(table(
     ["prover and pipeline", "batches", "trades", "proven trades/s", "constraints/trade", "us/constraint (prove)", "latency p50", "latency p99", "gas/trade", "slots used", "transactions", "stages per batch (build / witness / prove / verify / post)"],
     rows.map((r) => {
