@@ -7,7 +7,8 @@
  *
  * Bounds: per account, the newest `maxFillsPerAccount` fills (up to twice that between trims) and `maxOrdersPerAccount` orders (open
  * orders are never dropped; the oldest closed ones go first), and at most `maxAccounts` accounts (the
- * least recently active one is dropped). Nothing here is durable: a restart starts empty.
+ * least recently active one is dropped). Orders and rejections are not durable: a restart starts without
+ * them; fills are, when the server has a fill store (fillStore.ts: `restore` reads them back).
  */
 import { Side, TxType } from "../protocol/constants.ts";
 import type { TxRejection } from "../service/sequencer.ts";
@@ -62,7 +63,13 @@ export type RejectionRecord = {
 /** What one command changed, per account: the order records it touched and the fills it made. */
 export type HistoryChanges = { orders: OrderStatusView[]; fills: FillRecord[] };
 
-export type HistoryOptions = { maxOrdersPerAccount?: number; maxFillsPerAccount?: number; maxAccounts?: number };
+export type HistoryOptions = {
+  maxOrdersPerAccount?: number;
+  maxFillsPerAccount?: number;
+  maxAccounts?: number;
+  /** Told when a recorded fill is marked rejected (the durable fill store follows it: fillStore.ts). */
+  onFillRejected?: (fill: FillRecord, code: string) => void;
+};
 
 type AccountLog = { orders: Map<bigint, OrderStatusView>; fills: FillRecord[]; rejections: RejectionRecord[] };
 
@@ -73,6 +80,7 @@ export class AccountHistory {
   readonly #maxOrders: number;
   readonly #maxFills: number;
   readonly #maxAccounts: number;
+  readonly #onFillRejected?: (fill: FillRecord, code: string) => void;
   #fillId = 0;
   #rejectionId = 0;
 
@@ -80,6 +88,13 @@ export class AccountHistory {
     this.#maxOrders = opts.maxOrdersPerAccount ?? 1000;
     this.#maxFills = opts.maxFillsPerAccount ?? 1000;
     this.#maxAccounts = opts.maxAccounts ?? 100_000;
+    this.#onFillRejected = opts.onFillRejected;
+  }
+
+  /** The account fills a fill store kept (oldest first) and its last fill id: new fills continue after it. */
+  restore(fills: readonly FillRecord[], lastFillId: number): void {
+    for (const f of fills) this.#addFill({ ...f });
+    this.#fillId = Math.max(this.#fillId, lastFillId);
   }
 
   /** Takes in one command's events (the incoming order when it was a placement); returns what changed. */
@@ -130,7 +145,10 @@ export class AccountHistory {
         const { lots, priceTicks } = r.tx;
         const orderId = rec.details.orderId;
         const fill = log.fills.findLast((f) => f.orderId === orderId && f.lots === lots && f.priceTicks === priceTicks && f.rejected === undefined);
-        if (fill) fill.rejected = r.code;
+        if (fill) {
+          fill.rejected = r.code;
+          this.#onFillRejected?.(fill, r.code);
+        }
       }
       return { ...rec, details: { ...rec.details } };
     });

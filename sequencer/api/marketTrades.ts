@@ -5,8 +5,8 @@
  * decides nothing. A trade's `tradeId` is the fill id history.ts gives it (the same in both accounts'
  * fills), counting trades from 1 across markets, so ids increase with time within a market.
  *
- * Bounds: per market the newest `maxTradesPerMarket` trades (up to twice that between trims). Nothing
- * here is durable: a restart starts empty.
+ * Bounds: per market the newest `maxTradesPerMarket` trades (up to twice that between trims). With a fill
+ * store (fillStore.ts) the server feeds it the stored trades on start, so a restart keeps them.
  */
 import type { TradeRecord } from "../wire/responses.ts";
 import { appendBounded, newestFirst, type FillRecord } from "./history.ts";

@@ -63,6 +63,7 @@ import { CommandGateway, type RateLimits } from "./commands.ts";
 import { ApiError, apiErrorOf, parse } from "./errors.ts";
 import { AccountHistory, type HistoryOptions } from "./history.ts";
 import { MarketTrades } from "./marketTrades.ts";
+import { FillWriter, type FillStore } from "./fillStore.ts";
 import { OrderIntake } from "./orderIntake.ts";
 import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
 import {
@@ -84,6 +85,8 @@ export type ApiServerOptions = {
   history?: HistoryOptions;
   /** Trades kept per market for GET /v1/markets/:id/trades (default 1000). */
   maxTradesPerMarket?: number;
+  /** Keeps fills and trades across restarts (fillStore.ts); without one they start empty. The caller closes it. */
+  fillStore?: FillStore;
   /** Most orders verified and placed in one Sequencer.placeOrders call (default 1024). */
   maxOrderGroup?: number;
   /** The chain and custodian the trading keys are bound to (for GET /v1/keys/typed-data). */
@@ -93,6 +96,8 @@ export type ApiServerOptions = {
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 const DEFAULT_BOOK_LEVELS = 10;
 const DEFAULT_TRADES = 100;
+/** Fills kept per account and trades per market when the options say nothing (history.ts, marketTrades.ts). */
+const DEFAULT_FILLS_KEPT = 1000;
 
 /** The API and its parts (the server wires them; tests and benchmarks look at them). */
 export type ApiParts = { intake: OrderIntake; history: AccountHistory; trades: MarketTrades; batches: BatchLog; stream: MarketStream; commands: CommandGateway };
@@ -102,8 +107,14 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit });
   const intake = new OrderIntake(sequencer, { maxGroup: opts.maxOrderGroup });
   const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
-  const history = new AccountHistory(opts.history);
+  const writer = opts.fillStore && new FillWriter(opts.fillStore, () => sequencer.durable(), (e) => app.log.error({ err: e }, "writing the trade history failed"));
+  const history = new AccountHistory({ ...opts.history, onFillRejected: writer && ((f, code) => writer.fillRejected(f, code)) });
   const trades = new MarketTrades(opts.maxTradesPerMarket);
+  if (opts.fillStore) {
+    const stored = opts.fillStore.load(opts.history?.maxFillsPerAccount ?? DEFAULT_FILLS_KEPT, opts.maxTradesPerMarket ?? DEFAULT_FILLS_KEPT);
+    history.restore(stored.accountFills, stored.lastFillId);
+    trades.record(stored.marketTrades);
+  }
   const batches = new BatchLog();
   const query = sequencer.query;
   const stream = new MarketStream(query, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
@@ -113,6 +124,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     try {
       const changes = history.record(events, incoming);
       trades.record(changes.fills);
+      writer?.fills(changes.fills);
       stream.publish(events, changes);
     } catch (e) {
       app.log.error({ err: e }, "publishing engine events failed");
@@ -143,6 +155,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     sequencer.events.off("rejected", onRejected);
     app.server.off("upgrade", stream.handleUpgrade);
     await stream.close();
+    await writer?.flushed();
   });
 
   // JSON only, but for binary order records on the order batch route (orderFrames.ts): fastify's default

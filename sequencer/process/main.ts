@@ -37,6 +37,7 @@ import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { createApiServer } from "../api/server.ts";
+import { SqliteFillStore } from "../api/fillStore.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
 import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../protocol/params.ts";
 import { serveIpc } from "./ipc.ts";
@@ -150,7 +151,9 @@ async function main(): Promise<void> {
   log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.query.stateRoot}, ${sequencer.query.pendingTransactions} pending${unposted === null ? "" : `, ${sequencer.batchesInFlight} batch(es) from ${unposted} in flight`}; prover: ${description}`);
 
   const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
-  const api = opts.port ? createApiServer(sequencer, { exchange: { chainId, custodian: opts.custodian as Address } }) : null;
+  // The trade history beside the log (the log's bind above refuses another exchange's data directory).
+  const fillStore = opts.port ? new SqliteFillStore(join(opts.data, "history.db")) : null;
+  const api = fillStore ? createApiServer(sequencer, { exchange: { chainId, custodian: opts.custodian as Address }, fillStore }) : null;
   if (api) log(`HTTP API on ${await api.listen({ port: Number(opts.port), host: opts.host })}`);
   if (process.send) {
     serveIpc(sequencer);
@@ -160,6 +163,7 @@ async function main(): Promise<void> {
   const shutdown = async () => {
     await api?.close();
     await stop();
+    fillStore?.close();
     store.close();
     process.exit(0);
   };

@@ -1,0 +1,156 @@
+/**
+ * Where the API keeps its trade history across restarts: every fill the account history (history.ts)
+ * records, both sides of each trade, with the rejection code of a trade no batch could prove. On start
+ * the server reads back each account's newest fills and each market's newest trades, and new fills
+ * continue the stored fill ids, so `GET /v1/accounts/:id/fills` and `GET /v1/markets/:id/trades` answer
+ * after a restart as before it (sequencer/process/main.ts keeps the store beside the command log, in
+ * `history.db`).
+ *
+ * It is a read model of the command log, written after it: the server appends a command's fills once the
+ * sequencer has made that command durable (Sequencer.durable), so the history never shows a trade whose
+ * order a crash lost. A crash between the log's sync and this store's write can leave out the fills of
+ * the commands of that moment (the replayed log restores their state, not their history); the proven
+ * batches hold every trade that settled.
+ */
+import { DatabaseSync } from "../persistence/sqlite.ts";
+import type { Side } from "../protocol/constants.ts";
+import type { FillRecord } from "./history.ts";
+
+/** What a store gives back on start: fills oldest first, and the highest fill id it holds (0 when empty). */
+export type StoredFills = {
+  /** Each account's newest fills (at most `perAccount` each). */
+  accountFills: FillRecord[];
+  /** Each market's newest trades, as the maker's fills (at most `perMarket` each). */
+  marketTrades: FillRecord[];
+  lastFillId: number;
+};
+
+export interface FillStore {
+  /** The newest fills per account and per market (see StoredFills). */
+  load(perAccount: number, perMarket: number): StoredFills;
+  /** Adds fills (new fill ids). */
+  append(fills: readonly FillRecord[]): void;
+  /** Marks the account's side of a stored fill as not settled (the rejection's code). */
+  markRejected(fillId: number, accountId: number, code: string): void;
+  close(): void;
+}
+
+type Row = {
+  fill_id: number; account_id: number; order_id: string; market_id: number; side: number; role: string;
+  price_ticks: string; lots: string; fee_ppm: number; time: number; rejected: string | null;
+};
+
+const fillOf = (r: Row): FillRecord => ({
+  fillId: r.fill_id, accountId: r.account_id, orderId: BigInt(r.order_id), marketId: r.market_id, side: r.side as Side,
+  role: r.role as FillRecord["role"], priceTicks: BigInt(r.price_ticks), lots: BigInt(r.lots), feePpm: r.fee_ppm, time: r.time,
+  ...(r.rejected === null ? {} : { rejected: r.rejected }),
+});
+
+/** The newest `n` rows per `partition` (among rows matching `where`), oldest first. */
+const newestPer = (partition: string, where: string) =>
+  `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY fill_id DESC) AS rn FROM fills WHERE ${where})
+   WHERE rn <= ? ORDER BY fill_id, role`;
+
+/** The embedded store: one SQLite table, WAL. */
+export class SqliteFillStore implements FillStore {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS fills (
+        fill_id INTEGER NOT NULL, account_id INTEGER NOT NULL, order_id TEXT NOT NULL, market_id INTEGER NOT NULL,
+        side INTEGER NOT NULL, role TEXT NOT NULL, price_ticks TEXT NOT NULL, lots TEXT NOT NULL, fee_ppm INTEGER NOT NULL,
+        time INTEGER NOT NULL, rejected TEXT, PRIMARY KEY (fill_id, role));
+      CREATE INDEX IF NOT EXISTS fills_by_account ON fills (account_id, fill_id);
+      CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);`);
+  }
+
+  load(perAccount: number, perMarket: number): StoredFills {
+    const rows = (sql: string, n: number) => (this.#db.prepare(sql).all(n) as Row[]).map(fillOf);
+    const last = this.#db.prepare("SELECT MAX(fill_id) AS id FROM fills").get() as { id: number | null };
+    return {
+      accountFills: rows(newestPer("account_id", "1"), perAccount),
+      marketTrades: rows(newestPer("market_id", "role = 'maker'"), perMarket),
+      lastFillId: last.id ?? 0,
+    };
+  }
+
+  append(fills: readonly FillRecord[]): void {
+    if (!fills.length) return;
+    const insert = this.#db.prepare(
+      "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.#db.exec("BEGIN");
+    try {
+      for (const f of fills) {
+        insert.run(f.fillId, f.accountId, f.orderId.toString(), f.marketId, f.side, f.role, f.priceTicks.toString(), f.lots.toString(), f.feePpm, f.time, f.rejected ?? null);
+      }
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  markRejected(fillId: number, accountId: number, code: string): void {
+    this.#db.prepare("UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?").run(code, fillId, accountId);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/**
+ * Writes to a FillStore what the account history records, once the commands behind it are durable: each
+ * write waits for `durable` (Sequencer.durable) called after the command's log record was appended (the
+ * engine's events come while the command applies, its record is appended right after, in the same turn).
+ * Writes keep their order. `onError` hears a failed write (the trade stands; only its history is lost).
+ */
+export class FillWriter {
+  readonly #store: FillStore;
+  readonly #durable: () => Promise<void>;
+  readonly #onError: (e: unknown) => void;
+  #ops: (() => void)[] = [];
+  #running: Promise<void> | null = null;
+
+  constructor(store: FillStore, durable: () => Promise<void>, onError: (e: unknown) => void) {
+    this.#store = store;
+    this.#durable = durable;
+    this.#onError = onError;
+  }
+
+  fills(fills: readonly FillRecord[]): void {
+    if (fills.length) this.#enqueue(() => this.#store.append(fills));
+  }
+
+  fillRejected(f: FillRecord, code: string): void {
+    this.#enqueue(() => this.#store.markRejected(f.fillId, f.accountId, code));
+  }
+
+  /** Resolves once everything handed over so far is written. */
+  async flushed(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  #enqueue(op: () => void): void {
+    this.#ops.push(op);
+    this.#running ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#ops.length) {
+      await new Promise<void>((r) => setImmediate(r)); // past the command's own log append
+      const ops = this.#ops;
+      this.#ops = [];
+      try {
+        await this.#durable();
+        for (const op of ops) op();
+      } catch (e) {
+        this.#onError(e);
+      }
+    }
+    this.#running = null;
+  }
+}
