@@ -179,6 +179,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^pending: a batch must process it by \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     // the next batch consumes it: honoured (the balance covers it), 1 USDC credited to the wallet's withdrawable
     await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:first-child [data-state]")?.getAttribute("data-state") === "processed", null, { timeout: 120_000 });
+    assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^honoured by batch \d+: credited to the wallet's withdrawable$/);
     await page.waitForFunction(() => document.querySelector("#balances-table tbody tr:first-child td:nth-child(5)")?.textContent === "1", null, { timeout: 30_000 });
     await page.selectOption("#withdraw-token", "0");
     assert.match(await clickAndWait("#claim", "#funds-msg"), /^claimed USDC to 0x/);

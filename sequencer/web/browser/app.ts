@@ -255,7 +255,11 @@ const REQUEST_KIND: Record<number, string> = { [TxType.DEPOSIT]: "deposit", [TxT
 function requestStateText(r: OwnRequest): string {
   switch (r.state) {
     case "pending": return `pending: a batch must process it by ${time(r.deadline)}`;
-    case "processed": return "processed by a batch";
+    case "processed":
+      if (!r.outcome) return "processed by a batch";
+      return r.outcome.honoured
+        ? `honoured by batch ${r.outcome.batchNumber}: credited to the wallet's withdrawable`
+        : `refused by batch ${r.outcome.batchNumber}: the balance (or collateral beyond initial margin) did not cover it`;
     case "expired": return `expired at ${time(r.deadline)}: the exodus can start`;
     case "refundable": return "not processed: refundable in exodus";
     case "refunded": return "refunded";
