@@ -2,7 +2,7 @@ pragma circom 2.1.0;
 
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
-include "circomlib/circuits/sha256/sha256.circom";
+include "../lib/sha256.circom";
 include "./slot.circom";
 include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
@@ -369,7 +369,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     var ORACLE_BITS = 8 * (45 + 14 * U + 11 * O + 3 * N) + FREE_BITS;
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
-    component sha = Sha256(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
+    component sha = Sha256Merged(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
     component oldRootBits = Num2Bits(254);
     oldRootBits.in <== oldRoot.out;
     component newRootBits = Num2Bits(254);

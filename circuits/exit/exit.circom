@@ -3,7 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/poseidon.circom";
-include "circomlib/circuits/sha256/sha256.circom";
+include "../lib/sha256.circom";
 include "../generated/protocol.circom";
 include "../lib/accountRisk.circom";
 include "../lib/positions.circom";
@@ -21,7 +21,7 @@ include "../batch/batch.circom";
 template Sha256PublicInput(nBits) {
     signal input in[nBits];
     signal output out;
-    component sha = Sha256(nBits); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
+    component sha = Sha256Merged(nBits); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
     sha.in <== in;
     var digest = 0;
     for (var i = 0; i < 253; i++) digest += sha.out[i] * (1 << (252 - i));

@@ -90,7 +90,7 @@ async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> 
 const main = (includes: string[], body: string, extra = ""): string =>
   ["pragma circom 2.1.0;", ...includes.map((i) => `include "${i}";`), extra, `component main = ${body};`, ""].join("\n");
 const SLOT = "circuits/batch/slot.circom";
-const SHA = "circomlib/circuits/sha256/sha256.circom";
+const SHA = "circuits/lib/sha256.circom";
 
 /** Header plus the oracle section at production sizes (circuits/DERIVATIVES.md); the test circuit's section is 22 bytes shorter. */
 const HEADER_BITS = (HEADER_BYTES + oracleSectionBytes(PRODUCTION_PARAMS)) * 8;
@@ -135,7 +135,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   for (const t of [3, 4, 6]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
   // sha256 of the public data (header + records) for each batch size estimated below: a block whose
   // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.
-  for (const r of SHA_RECORDS) want(`Sha256_header_${r}rec`, main([SHA], `Sha256(${HEADER_BITS + r * RECORD_BITS})`));
+  for (const r of SHA_RECORDS) want(`Sha256_header_${r}rec`, main([SHA], `Sha256Merged(${HEADER_BITS + r * RECORD_BITS})`));
   // Depth-dependent gadgets and the batch itself.
   const levels = new Set<number>();
   for (const { p } of DEPTHS) {

@@ -50,17 +50,19 @@ export const TEST_PARAMS: CircuitParams = {
 };
 
 /**
- * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 9 spot + 4
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 10 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,002,666 constraints; 10 + 4 is 1,048,682, 107 over 2^20; README.md, "Production size",
- * argues the choice). Several batches go on chain in one transaction (Custodian.submitBatches).
+ * Groth16 domain (1,046,487 constraints, 99.8% of 2^20, since the public data's SHA-256 costs 4,096
+ * constraints a block less (circuits/lib/sha256.circom); with circomlib's it was 9 + 4 at 1,020,207;
+ * README.md, "Production size", argues the choice). Several batches go on chain in one transaction
+ * (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
   accountLevels: 12,
   balanceLevels: 3,
   orderLevels: 6,
   marketLevels: 3,
-  slots: 9,
+  slots: 10,
   derivSlots: 4,
   instruments: 7,
   positionSlots: 7,
@@ -79,9 +81,10 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
 /**
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
  * expiries) and 16 positions per account, in 7 spot + 4 derivatives slots: 1,031,072 constraints, 98.3% of 2^20
- * (measured: circom2 --O2 of this Batch, 240 s; README.md "Production size"). Every batch marks the whole table, so
+ * (measured with circomlib's SHA-256: circom2 --O2 of this Batch, 240 s; README.md "Production size"; its public data
+ * is 11 SHA-256 blocks, so circuits/lib/sha256.circom takes 45,056 off that, still too few for an 8th spot slot). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
- * PRODUCTION_PARAMS keeps 9 + 4 slots and 7 instruments for throughput.
+ * PRODUCTION_PARAMS keeps 10 + 4 slots and 7 instruments for throughput.
  */
 export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 7, instruments: 16, positionSlots: 16, optionInstruments: 8 };
 

@@ -100,7 +100,7 @@ const PATCHES: readonly Patch[] = [
     1,
   ],
   // (a trailing comment, such as an `inspect:` justification, goes with the line)
-  [FILE_BATCH, /^ {4}component sha = Sha256\(TOTAL_BITS\);.*$/gm, "    signal output publicData[TOTAL_BITS];", 1],
+  [FILE_BATCH, /^ {4}component sha = Sha256Merged\(TOTAL_BITS\);.*$/gm, "    signal output publicData[TOTAL_BITS];", 1],
   [FILE_BATCH, /\bsha\.in\[/g, "publicData[", 8],
   [FILE_BATCH, /^ {4}var digest = 0;\n/gm, "", 1],
   [FILE_BATCH, /^ {4}for \(var i = 0; i < 253; i\+\+\) digest \+= sha\.out\[i\] \* \(1 << \(252 - i\)\);\n/gm, "", 1],
