@@ -59,7 +59,7 @@ import { WitnessAheadProver } from "../../fpga-prover/witnessAheadProver.ts";
 import { messageSigner, type MessageSigner } from "../../sequencer/crypto/nativeSigning.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
+import { InstrumentKind, OrderType, Side, TimeInForce, instrumentMarketId } from "../../sequencer/protocol/constants.ts";
 import { orderMessage, type Order } from "../../sequencer/protocol/messages.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { sliceTable } from "../../sequencer/protocol/volSlices.ts";
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     nextOrderId.set(accountId, orderId + 1n);
     return {
       accountId, orderId, side, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, sizeLots: 1n, maxFeePpm: 1000, expiry: EXPIRY,
-      ...(onPerpetual ? { marketId: INSTRUMENT_MARKET_BASE + perpetual, priceTicks: PERP_TICKS } : { marketId: d.marketId, priceTicks: PRICE_TICKS }),
+      ...(onPerpetual ? { marketId: instrumentMarketId(perpetual, 0, PARAMS.instruments), priceTicks: PERP_TICKS } : { marketId: d.marketId, priceTicks: PRICE_TICKS }),
     };
   };
   const placePair = async (): Promise<void> => {

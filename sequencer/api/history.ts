@@ -91,6 +91,11 @@ export class AccountHistory {
     this.#onFillRejected = opts.onFillRejected;
   }
 
+  /** How many fills per account this index serves (what a fill store reads back on start). */
+  get fillsKept(): number {
+    return this.#maxFills;
+  }
+
   /** The account fills a fill store kept (oldest first) and its last fill id: new fills continue after it. */
   restore(fills: readonly FillRecord[], lastFillId: number): void {
     for (const f of fills) this.#addFill({ ...f });

@@ -21,6 +21,11 @@ export class MarketTrades {
     this.#max = maxTradesPerMarket;
   }
 
+  /** How many trades per market this record serves (what a fill store reads back on start). */
+  get tradesKept(): number {
+    return this.#max;
+  }
+
   /** Takes in the fills of one command (history.ts records each trade once per side: the maker's is kept). */
   record(fills: readonly FillRecord[]): void {
     for (const f of fills) {

@@ -96,8 +96,6 @@ export type ApiServerOptions = {
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 const DEFAULT_BOOK_LEVELS = 10;
 const DEFAULT_TRADES = 100;
-/** Fills kept per account and trades per market when the options say nothing (history.ts, marketTrades.ts). */
-const DEFAULT_FILLS_KEPT = 1000;
 
 /** The API and its parts (the server wires them; tests and benchmarks look at them). */
 export type ApiParts = { intake: OrderIntake; history: AccountHistory; trades: MarketTrades; batches: BatchLog; stream: MarketStream; commands: CommandGateway };
@@ -111,7 +109,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const history = new AccountHistory({ ...opts.history, onFillRejected: writer && ((f, code) => writer.fillRejected(f, code)) });
   const trades = new MarketTrades(opts.maxTradesPerMarket);
   if (opts.fillStore) {
-    const stored = opts.fillStore.load(opts.history?.maxFillsPerAccount ?? DEFAULT_FILLS_KEPT, opts.maxTradesPerMarket ?? DEFAULT_FILLS_KEPT);
+    const stored = opts.fillStore.load(history.fillsKept, trades.tradesKept);
     history.restore(stored.accountFills, stored.lastFillId);
     trades.record(stored.marketTrades);
   }

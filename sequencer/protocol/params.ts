@@ -82,7 +82,7 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
  * expiries) and 16 positions per account, in 7 spot + 4 derivatives slots: 1,031,072 constraints, 98.3% of 2^20
  * (measured with circomlib's SHA-256: circom2 --O2 of this Batch, 240 s; README.md "Production size"; its public data
- * is 11 SHA-256 blocks, so circuits/lib/sha256.circom takes 45,056 off that, still too few for an 8th spot slot). Every batch marks the whole table, so
+ * is 11 SHA-256 blocks, so circuits/lib/sha256.circom takes 45,056 off that by computation, not rebuilt; still too few for an 8th spot slot). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
  * PRODUCTION_PARAMS keeps 10 + 4 slots and 7 instruments for throughput.
  */
