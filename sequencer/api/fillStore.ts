@@ -4,7 +4,12 @@
  * the server reads back each account's newest fills and each market's newest trades, and new fills
  * continue the stored fill ids, so `GET /v1/accounts/:id/fills` and `GET /v1/markets/:id/trades` answer
  * after a restart as before it (sequencer/process/main.ts keeps the store beside the command log, in
- * `history.db`).
+ * `history.db`). The store keeps the whole history: a page older than what the in-memory indexes hold
+ * is read from it (`olderPage`), so a client pages back to the account's first fill.
+ *
+ * Every read is an index search, never a scan of the table: the start-up read costs a few searches per
+ * account and market that has traded, whatever the history's length (`test/sequencer/api/fillStore.test.ts`
+ * reads SQLite's query plans).
  *
  * It is a read model of the command log, written after it: the server appends a command's fills once the
  * sequencer has made that command durable (Sequencer.durable), so the history never shows a trade whose
@@ -28,6 +33,10 @@ export type StoredFills = {
 export interface FillStore {
   /** The newest fills per account and per market (see StoredFills). */
   load(perAccount: number, perMarket: number): StoredFills;
+  /** The account's fills, newest first, at most `limit`; with `before` only those with a smaller fill id. */
+  accountFills(accountId: number, limit: number, before?: number): FillRecord[];
+  /** The market's trades as their makers' fills, newest first, at most `limit`; with `before` only older ones. */
+  marketTrades(marketId: number, limit: number, before?: number): FillRecord[];
   /** Adds fills (new fill ids). */
   append(fills: readonly FillRecord[]): void;
   /** Marks the account's side of a stored fill as not settled (the rejection's code). */
@@ -46,10 +55,23 @@ const fillOf = (r: Row): FillRecord => ({
   ...(r.rejected === null ? {} : { rejected: r.rejected }),
 });
 
-/** The newest `n` rows per `partition` (among rows matching `where`), oldest first. */
-const newestPer = (partition: string, where: string) =>
-  `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY fill_id DESC) AS rn FROM fills WHERE ${where})
-   WHERE rn <= ? ORDER BY fill_id, role`;
+/** Rows newest first: at most `limit` of those matching `where` (an indexed column = ?) with a fill id below `before`. */
+const NEWEST = (where: string) => `SELECT * FROM fills WHERE ${where} AND fill_id < ? ORDER BY fill_id DESC, role DESC LIMIT ?`;
+/** Every distinct value of an indexed column, one index search each (SQLite's skip-scan by recursion). */
+const DISTINCT = (column: string) =>
+  `WITH RECURSIVE v(x) AS (SELECT MIN(${column}) FROM fills UNION ALL SELECT (SELECT MIN(${column}) FROM fills WHERE ${column} > v.x) FROM v WHERE v.x IS NOT NULL)
+   SELECT x FROM v WHERE x IS NOT NULL`;
+/** Above every fill id (fill ids are JavaScript numbers). */
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+/** Every query the store runs to read (the tests check each one's plan). */
+export const STORE_QUERIES = {
+  accountFills: NEWEST("account_id = ?"),
+  marketTrades: NEWEST("market_id = ? AND role = 'maker'"),
+  accounts: DISTINCT("account_id"),
+  markets: DISTINCT("market_id"),
+  lastFillId: "SELECT MAX(fill_id) AS id FROM fills",
+} as const;
 
 /** The embedded store: one SQLite table, WAL. */
 export class SqliteFillStore implements FillStore {
@@ -62,18 +84,34 @@ export class SqliteFillStore implements FillStore {
         fill_id INTEGER NOT NULL, account_id INTEGER NOT NULL, order_id TEXT NOT NULL, market_id INTEGER NOT NULL,
         side INTEGER NOT NULL, role TEXT NOT NULL, price_ticks TEXT NOT NULL, lots TEXT NOT NULL, fee_ppm INTEGER NOT NULL,
         time INTEGER NOT NULL, rejected TEXT, PRIMARY KEY (fill_id, role));
-      CREATE INDEX IF NOT EXISTS fills_by_account ON fills (account_id, fill_id);
+      DROP INDEX IF EXISTS fills_by_account;
+      CREATE INDEX IF NOT EXISTS fills_by_account_fill ON fills (account_id, fill_id, role);
       CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);`);
   }
 
   load(perAccount: number, perMarket: number): StoredFills {
-    const rows = (sql: string, n: number) => (this.#db.prepare(sql).all(n) as Row[]).map(fillOf);
-    const last = this.#db.prepare("SELECT MAX(fill_id) AS id FROM fills").get() as { id: number | null };
+    const ids = (sql: string) => (this.#db.prepare(sql).all() as { x: number }[]).map((r) => r.x);
+    const oldestFirst = (fills: FillRecord[]) => fills.sort((a, b) => a.fillId - b.fillId || a.role.localeCompare(b.role));
+    const last = this.#db.prepare(STORE_QUERIES.lastFillId).get() as { id: number | null };
     return {
-      accountFills: rows(newestPer("account_id", "1"), perAccount),
-      marketTrades: rows(newestPer("market_id", "role = 'maker'"), perMarket),
+      accountFills: oldestFirst(ids(STORE_QUERIES.accounts).flatMap((a) => this.accountFills(a, perAccount))),
+      marketTrades: oldestFirst(ids(STORE_QUERIES.markets).flatMap((m) => this.marketTrades(m, perMarket))),
       lastFillId: last.id ?? 0,
     };
+  }
+
+  accountFills(accountId: number, limit: number, before = NO_BOUND): FillRecord[] {
+    return (this.#db.prepare(STORE_QUERIES.accountFills).all(accountId, before, limit) as Row[]).map(fillOf);
+  }
+
+  marketTrades(marketId: number, limit: number, before = NO_BOUND): FillRecord[] {
+    return (this.#db.prepare(STORE_QUERIES.marketTrades).all(marketId, before, limit) as Row[]).map(fillOf);
+  }
+
+  /** SQLite's plan for one of STORE_QUERIES, its parameters bound to 1 (the tests read it: no query scans the table). */
+  queryPlan(sql: string): string[] {
+    const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 1);
+    return (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
   }
 
   append(fills: readonly FillRecord[]): void {
@@ -100,6 +138,20 @@ export class SqliteFillStore implements FillStore {
   close(): void {
     this.#db.close();
   }
+}
+
+/**
+ * One page of a history served newest first from memory, completed from the store when the memory's page
+ * is short: `memory` is the in-memory index's page (newest first, at most `limit`, ids below `before`),
+ * which holds the newest part of the history; `older(limit, before)` reads the store below an id. The store
+ * holds every fill written so far, so the page continues below the memory's oldest item without a gap
+ * (except for fills of the last moment that the memory already dropped and the writer has not yet written:
+ * over a thousand fills of one account within one durability wait).
+ */
+export function olderPage<T>(memory: T[], limit: number, before: number | undefined, id: (t: T) => number, older: (limit: number, before?: number) => T[]): T[] {
+  if (memory.length >= limit) return memory;
+  const below = memory.length ? id(memory[memory.length - 1]!) : before;
+  return [...memory, ...older(limit - memory.length, below)];
 }
 
 /**

@@ -6,12 +6,17 @@
  * fills), counting trades from 1 across markets, so ids increase with time within a market.
  *
  * Bounds: per market the newest `maxTradesPerMarket` trades (up to twice that between trims). With a fill
- * store (fillStore.ts) the server feeds it the stored trades on start, so a restart keeps them.
+ * store (fillStore.ts) the server feeds it the stored trades on start, so a restart keeps them, and reads
+ * older pages from the store.
  */
 import type { TradeRecord } from "../wire/responses.ts";
 import { appendBounded, newestFirst, type FillRecord } from "./history.ts";
 
 export type { TradeRecord };
+
+/** A trade as GET /v1/markets/:id/trades shows it, from its maker's fill. */
+export const tradeOf = (f: FillRecord): TradeRecord =>
+  ({ tradeId: f.fillId, marketId: f.marketId, priceTicks: f.priceTicks, lots: f.lots, makerSide: f.side, time: f.time });
 
 export class MarketTrades {
   readonly #markets = new Map<number, TradeRecord[]>();
@@ -32,7 +37,7 @@ export class MarketTrades {
       if (f.role !== "maker") continue;
       let list = this.#markets.get(f.marketId);
       if (!list) this.#markets.set(f.marketId, (list = []));
-      appendBounded(list, { tradeId: f.fillId, marketId: f.marketId, priceTicks: f.priceTicks, lots: f.lots, makerSide: f.side, time: f.time }, this.#max);
+      appendBounded(list, tradeOf(f), this.#max);
     }
   }
 

@@ -21,7 +21,7 @@
  *   GET /v1/health                      200 {status: "ok", ...}, or 503 {status: "failing", code: SETTLEMENT_FAILING,
  *                                      problems: [...]} while batch attempts fail or no prover device is healthy
  *   GET /v1/markets | /v1/markets/:id/book?levels
- *   GET /v1/markets/:id/trades?limit&before   the market's recent trades, newest first (marketTrades.ts)
+ *   GET /v1/markets/:id/trades?limit&before   the market's trades, newest first (marketTrades.ts; older pages from the fill store)
  *   GET /v1/keys/typed-data?keyIndex   the EIP-712 message a wallet signs to derive its trading key
  *   GET /v1/accounts/:id               balances (balance, reserved, available), open orders (resting: status
  *                                      "open"; stop/take-profit orders held until their trigger: "held"), derivatives
@@ -62,8 +62,8 @@ import { BatchLog } from "./batchLog.ts";
 import { CommandGateway, type RateLimits } from "./commands.ts";
 import { ApiError, apiErrorOf, parse } from "./errors.ts";
 import { AccountHistory, type HistoryOptions } from "./history.ts";
-import { MarketTrades } from "./marketTrades.ts";
-import { FillWriter, type FillStore } from "./fillStore.ts";
+import { MarketTrades, tradeOf } from "./marketTrades.ts";
+import { FillWriter, olderPage, type FillStore } from "./fillStore.ts";
 import { OrderIntake } from "./orderIntake.ts";
 import { BINARY_ORDERS_TYPE } from "../wire/orderFrames.ts";
 import {
@@ -85,7 +85,7 @@ export type ApiServerOptions = {
   history?: HistoryOptions;
   /** Trades kept per market for GET /v1/markets/:id/trades (default 1000). */
   maxTradesPerMarket?: number;
-  /** Keeps fills and trades across restarts (fillStore.ts); without one they start empty. The caller closes it. */
+  /** Keeps fills and trades across restarts, and serves pages older than the in-memory indexes hold (fillStore.ts); without one they start empty. The caller closes it. */
   fillStore?: FillStore;
   /** Most orders verified and placed in one Sequencer.placeOrders call (default 1024). */
   maxOrderGroup?: number;
@@ -219,7 +219,10 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     const { id } = parse(MarketParamsSchema, req.params, "market id");
     const { limit, before } = parse(FillsQuerySchema, req.query, "trades query");
     if (!query.market(id)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${id} is not registered`);
-    return { marketId: id, trades: trades.list(id, limit ?? DEFAULT_TRADES, before) };
+    const n = limit ?? DEFAULT_TRADES;
+    const memory = trades.list(id, n, before);
+    const store = opts.fillStore;
+    return { marketId: id, trades: store ? olderPage(memory, n, before, (t) => t.tradeId, (k, b) => store.marketTrades(id, k, b).map(tradeOf)) : memory };
   });
 
   app.get("/v1/keys/typed-data", async (req) => {
@@ -259,7 +262,10 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   app.get("/v1/accounts/:id/fills", async (req) => {
     const { id } = parse(AccountParamsSchema, req.params, "account id");
     const q = parse(FillsQuerySchema, req.query, "fills query");
-    return { accountId: id, fills: history.fills(id, { limit: q.limit ?? 100, beforeFillId: q.before }) };
+    const n = q.limit ?? 100;
+    const memory = history.fills(id, { limit: n, beforeFillId: q.before });
+    const store = opts.fillStore;
+    return { accountId: id, fills: store ? olderPage(memory, n, q.before, (f) => f.fillId, (k, b) => store.accountFills(id, k, b)) : memory };
   });
 
   app.get("/v1/accounts/:id/rejections", async (req) => {

@@ -2,14 +2,15 @@
  * The trade history across restarts (sequencer/api/fillStore.ts): the SQLite store keeps every fill and
  * gives back each account's and each market's newest; the writer writes only once the commands behind the
  * fills are durable; a server restarted on the same store answers fills and market trades as before, and
- * its new trades continue the fill ids.
+ * its new trades continue the fill ids; pages older than the in-memory indexes are read from the store; no
+ * read scans the table.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FillWriter, SqliteFillStore } from "../../../sequencer/api/fillStore.ts";
+import { FillWriter, SqliteFillStore, STORE_QUERIES } from "../../../sequencer/api/fillStore.ts";
 import type { FillRecord } from "../../../sequencer/api/history.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
@@ -59,6 +60,32 @@ describe("fill store: SQLite", () => {
     store.markRejected(2, 1, "INSUFFICIENT_BALANCE");
     const rejected = store.load(10, 10).accountFills.filter((f) => f.rejected !== undefined);
     assert.deepEqual(rejected.map((f) => [f.fillId, f.accountId, f.rejected]), [[2, 1, "INSUFFICIENT_BALANCE"]]);
+    store.close();
+  });
+
+  it("pages an account's fills and a market's trades back from the newest, below any fill id", () => {
+    const store = new SqliteFillStore(freshPath());
+    for (let id = 1; id <= 6; id++) store.append(trade(id, id % 2, 2, id <= 3 ? 1 : 3)); // markets 1, 0, 1, 0, 1, 0
+    const ids = (fills: FillRecord[]) => fills.map((f) => [f.fillId, f.role]);
+    assert.deepEqual(ids(store.accountFills(2, 4)), [[6, "maker"], [5, "maker"], [4, "maker"], [3, "maker"]]);
+    assert.deepEqual(ids(store.accountFills(2, 4, 3)), [[2, "maker"], [1, "maker"]]);
+    assert.deepEqual(ids(store.accountFills(1, 10)), [[3, "taker"], [2, "taker"], [1, "taker"]]);
+    assert.deepEqual(store.accountFills(9, 10), [], "an account that never traded");
+    assert.deepEqual(ids(store.marketTrades(1, 2)), [[5, "maker"], [3, "maker"]]);
+    assert.deepEqual(ids(store.marketTrades(1, 2, 3)), [[1, "maker"]]);
+    // a self-trade: both sides belong to one account, the taker's first (newest first as the in-memory index gives them)
+    store.append(trade(7, 0, 4, 4));
+    assert.deepEqual(ids(store.accountFills(4, 10)), [[7, "taker"], [7, "maker"]]);
+    store.close();
+  });
+
+  it("reads by index searches only: no query scans the table, whatever its length", () => {
+    const store = new SqliteFillStore(freshPath());
+    for (const [name, sql] of Object.entries(STORE_QUERIES)) {
+      const plan = store.queryPlan(sql);
+      assert.ok(plan.some((line) => /^SEARCH fills USING (COVERING )?INDEX/.test(line)), `${name} searches an index: ${plan.join("; ")}`);
+      assert.ok(!plan.some((line) => /^SCAN fills|TEMP B-TREE/.test(line)), `${name} neither scans the table nor sorts: ${plan.join("; ")}`);
+    }
     store.close();
   });
 
@@ -146,5 +173,34 @@ describe("fill store: the API across a restart", () => {
     await post(restarted, "/v1/orders", order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 95n, sizeLots: 1n }));
     assert.deepEqual((await get(restarted, "/v1/markets/0/trades")).body.trades.map((t: { tradeId: number }) => t.tradeId), [3, 2, 1]);
     assert.deepEqual((await get(restarted, "/v1/accounts/1/fills")).body.fills.map((f: { fillId: number }) => f.fillId), [3, 2, 1]);
+  });
+
+  it("serves pages older than the in-memory indexes from the store, continuing without a gap", async () => {
+    const store = new SqliteFillStore(freshPath());
+    // the indexes keep 2 fills per account and 2 trades per market (4 between trims); the store keeps all
+    const app = createApiServer(offlineSequencer(), { fillStore: store, history: { maxFillsPerAccount: 2 }, maxTradesPerMarket: 2 });
+    after(async () => {
+      await app.close();
+      store.close();
+    });
+    await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 20n }));
+    for (let i = 1; i <= 9; i++) await post(app, "/v1/orders", order(alice, { orderId: BigInt(i), side: Side.BUY, priceTicks: 100n, sizeLots: 1n })); // trades 1..9
+    const fillIds = async (path: string) => (await get(app, path)).body.fills.map((f: { fillId: number }) => f.fillId);
+    const tradeIds = async (path: string) => (await get(app, path)).body.trades.map((t: { tradeId: number }) => t.tradeId);
+    assert.ok(app.api.history.fills(1).length < 9, "the in-memory index dropped alice's oldest fills");
+    // the writer writes once the (offline sequencer's) log is durable: wait for the ninth trade's rows
+    for (let waited = 0; store.accountFills(1, 10).length < 9; waited += 10) {
+      assert.ok(waited < 5_000, "the fills reach the store");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(await fillIds("/v1/accounts/1/fills"), [9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    assert.deepEqual(await fillIds("/v1/accounts/1/fills?limit=3&before=5"), [4, 3, 2]);
+    assert.deepEqual(await fillIds("/v1/accounts/1/fills?before=2"), [1]);
+    assert.deepEqual(await tradeIds("/v1/markets/0/trades?limit=5"), [9, 8, 7, 6, 5]);
+    assert.deepEqual(await tradeIds("/v1/markets/0/trades?limit=4&before=3"), [2, 1]);
+    // a page reaching past the memory's oldest continues in the store with the next older fill
+    const page1 = await fillIds("/v1/accounts/2/fills?limit=4");
+    const page2 = await fillIds(`/v1/accounts/2/fills?limit=4&before=${page1.at(-1)}`);
+    assert.deepEqual([...page1, ...page2], [9, 8, 7, 6, 5, 4, 3, 2]);
   });
 });
