@@ -20,10 +20,10 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeFunctionData, erc20Abi, hexToBytes, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import { decodeFunctionData, hexToBytes, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
-import { readArtifact, registerInstrument, send, setOracleKey } from "../../scripts/deploy/deployExchange.ts";
+import { registerInstrument, setOracleKey } from "../../scripts/deploy/deployExchange.ts";
 import type { LocalNode } from "../../scripts/devnet/localNode.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { compressPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
@@ -43,9 +43,9 @@ import { signCancel, signOrder, signTransfer, signWithdrawal } from "../../seque
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
 import { countingProver, FakeCustodian } from "../helpers/fakeCustodian.ts";
 import { DIED, SequencerProcess } from "../helpers/sequencerProcess.ts";
-import { startLocalExchange } from "../helpers/localExchange.ts";
+import { fundTrader, startLocalExchange } from "../helpers/localExchange.ts";
 import { watchStalls, type StallWatchdog } from "../helpers/stallWatchdog.ts";
-import { testTrader, type TestTrader } from "../helpers/traders.ts";
+import type { TestTrader } from "../helpers/traders.ts";
 import { volSlices } from "../helpers/derivatives.ts";
 
 const USDC = 10n ** 6n;
@@ -258,7 +258,7 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
     vkey = JSON.parse(readFileSync(circuit.vkey, "utf8"));
     const local = await startLocalExchange(circuit.verifierSol);
     ({ node, publicClient, operatorKey } = local);
-    const { as, operator, wallet, deployment: d } = local;
+    const { as, operator, deployment: d } = local;
     custodian = d.custodian;
     await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
     const registered = [];
@@ -266,19 +266,8 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
     callExpiry = specs[1].expiry;
     for (const spec of specs) registered.push(await registerInstrument(as(operator), custodian, spec));
     assert.deepEqual(registered, [PERP, CALL]);
-    const token = readArtifact("test/TestToken.sol", "TestToken");
     for (const [i, usdc, weth] of [[1, 1_000_000n * USDC, 100n * ETH], [2, 100_000n * USDC, 0n], [3, 0n, 50n * ETH]] as const) {
-      const w = wallet(i);
-      const key = testTrader(i);
-      await send(as(w), custodian, custodianAbi, "registerTradingKey", [...key.pubKey]);
-      const accountId = Number(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "accountOf", args: [w.account!.address] }));
-      for (const [addr, amount, tokenId] of [[d.usdc, usdc, 0], [d.weth, weth, 1]] as const) {
-        if (amount === 0n) continue;
-        await send(as(operator), addr, token.abi, "mint", [w.account!.address, amount]);
-        await send(as(w), addr, erc20Abi, "approve", [custodian, amount]);
-        await send(as(w), custodian, custodianAbi, "deposit", [tokenId, amount]);
-      }
-      traders.push({ ...key, accountId, wallet: w });
+      traders.push(await fundTrader(local, i, [[0, usdc], [1, weth]]));
     }
   });
 

@@ -3,12 +3,15 @@
  * batch circuit's verifier), and clients for the development accounts: the start of the end-to-end tests
  * that run the sequencer process against a real chain.
  */
-import { createPublicClient, createWalletClient, http, toHex, type PublicClient, type WalletClient } from "viem";
+import { createPublicClient, createWalletClient, erc20Abi, http, toHex, type PublicClient, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import { deployDemoExchange, type Clients, type DemoDeployment } from "../../scripts/deploy/deployExchange.ts";
+import { deployDemoExchange, readArtifact, send, type Clients, type DemoDeployment } from "../../scripts/deploy/deployExchange.ts";
 import { startHardhatNode, type LocalNode } from "../../scripts/devnet/localNode.ts";
+import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { accountOf } from "../../sequencer/sdk/custodian.ts";
+import { testTrader, type TestTrader } from "./traders.ts";
 import { freePort } from "./sequencerProcess.ts";
 
 /** Hardhat's well-known development mnemonic. */
@@ -37,4 +40,24 @@ export async function startLocalExchange(verifierSol: string, exitVerifierSol?: 
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, exitVerifierSol, operator: operator.account!.address });
   return { node, publicClient, wallet, operator, operatorKey, as, deployment };
+}
+
+/**
+ * Development wallet `i` registers test trader `i`'s trading key on the custodian and deposits `amounts`
+ * (token id to amount; the operator mints them first). Returns the trader with its account id and wallet.
+ */
+export async function fundTrader(local: LocalExchange, i: number, amounts: readonly (readonly [tokenId: 0 | 1, amount: bigint])[]): Promise<TestTrader & { wallet: WalletClient }> {
+  const { as, operator, publicClient, deployment: d } = local;
+  const w = local.wallet(i);
+  const key = testTrader(i);
+  const token = readArtifact("test/TestToken.sol", "TestToken");
+  await send(as(w), d.custodian, custodianAbi, "registerTradingKey", [...key.pubKey]);
+  for (const [tokenId, amount] of amounts) {
+    if (amount === 0n) continue;
+    const address = tokenId === 0 ? d.usdc : d.weth;
+    await send(as(operator), address, token.abi, "mint", [w.account!.address, amount]);
+    await send(as(w), address, erc20Abi, "approve", [d.custodian, amount]);
+    await send(as(w), d.custodian, custodianAbi, "deposit", [tokenId, amount]);
+  }
+  return { ...key, accountId: await accountOf(publicClient, d.custodian, w.account!.address), wallet: w };
 }
