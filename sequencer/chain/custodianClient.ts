@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "./abi.ts";
 import type { CalldataProof } from "../protocol/calldataProof.ts";
-import { fetchRequests, type QueuedRequest } from "./requests.ts";
+import { RequestReader, type QueuedRequest, type RequestReaderOptions } from "./requests.ts";
 import type { InstrumentSpec } from "../protocol/transactions.ts";
 import type { InstrumentKind } from "../protocol/constants.ts";
 
@@ -15,7 +15,13 @@ type InstrumentView = {
   kind: number; underlying: number; lotSizeE6: bigint; tickValue: bigint; imPpm: number; mmPpm: number; strike: bigint; expiry: number; fundingCapPpm: number;
 };
 
-export type ChainContext = { publicClient: PublicClient; walletClient: WalletClient; custodian: Address };
+export type ChainContext = {
+  publicClient: PublicClient;
+  walletClient: WalletClient;
+  custodian: Address;
+  /** How the request queue is read (confirmation depth, log range per call: requests.ts RequestReader). */
+  requestReads?: RequestReaderOptions;
+};
 
 export class BatchPostError extends Error {
   readonly reason: string;
@@ -27,8 +33,10 @@ export class BatchPostError extends Error {
 
 export class CustodianClient {
   readonly chain: ChainContext;
+  readonly #requests: RequestReader;
   constructor(chain: ChainContext) {
     this.chain = chain;
+    this.#requests = new RequestReader(chain.publicClient, chain.custodian, chain.requestReads);
   }
 
   private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -74,8 +82,9 @@ export class CustodianClient {
       mmPpm: BigInt(v.mmPpm), strike: v.strike, expiry: v.expiry, fundingCapPpm: BigInt(v.fundingCapPpm),
     };
   }
+  /** The queued requests from `fromIndex` on, in order, confirmed to the configured depth; each call reads only blocks it has not read. */
   requests(fromIndex: number): Promise<QueuedRequest[]> {
-    return fetchRequests(this.chain.publicClient, this.chain.custodian, fromIndex);
+    return this.#requests.since(fromIndex);
   }
 
   /** sha256 of the public data of batch `batchNumber` as the custodian logged it, or null if not posted. */

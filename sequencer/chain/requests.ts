@@ -1,4 +1,9 @@
-/** Reads the custodian's request queue (RequestQueued events) and turns each record into a batch transaction. */
+/**
+ * Reads the custodian's request queue (RequestQueued events) and turns each record into a batch transaction:
+ * all of it at once (`fetchRequests`: the verifier, the page, tests), or incrementally as the sequencer polls
+ * it (`RequestReader`: each poll reads only the blocks it has not read, in ranges a node serves, down to a
+ * confirmation depth).
+ */
 import type { PublicClient, Address } from "viem";
 import { custodianAbi } from "./abi.ts";
 import { REQUEST_TYPES } from "../protocol/constants.ts";
@@ -28,4 +33,88 @@ export async function fetchRequests(client: PublicClient, custodian: Address, fr
     .filter((r) => r.index >= fromIndex)
     .sort((a, b) => a.index - b.index)
     .map((r) => ({ ...r, tx: requestToTx(r.record) }));
+}
+
+export type RequestReaderOptions = {
+  /**
+   * Blocks a request must be under before it is admitted (0: at the head). A request admitted from a block a
+   * reorganisation then drops would be in the sequencer's state but not in the custodian's queue, and every
+   * batch from the one consuming it would be refused (the request chain would not match): on a chain that
+   * reorganises, admit from finalised depth.
+   */
+  confirmations?: number;
+  /** Most blocks one eth_getLogs call spans (nodes refuse wide ranges; default 10,000). */
+  maxBlockRange?: number;
+};
+
+/**
+ * The request queue as a poller reads it: `since(k)` returns the requests with index >= k that are
+ * `confirmations` deep, in queue order, reading only the blocks after the previous call's. The first call
+ * starts at the block of request k - 1 (found by its indexed `index` topic), so a restarted sequencer does not
+ * read the chain's history again; so does a call asking for an index below an earlier call's. The requests
+ * handed out are contiguous from k: a gap (a node that returned a partial log) is an error, never a
+ * reordering, and the next call reads again from request k - 1's block.
+ */
+export class RequestReader {
+  readonly #client: PublicClient;
+  readonly #custodian: Address;
+  readonly #confirmations: bigint;
+  readonly #range: bigint;
+  /** The first block not read yet (null before the first call). */
+  #nextBlock: bigint | null = null;
+  /** Read, not yet below a caller's `fromIndex`. */
+  readonly #read = new Map<number, QueuedRequest>();
+  /** The highest `fromIndex` asked for: requests below it were dropped. */
+  #floor = 0;
+
+  constructor(client: PublicClient, custodian: Address, opts: RequestReaderOptions = {}) {
+    this.#client = client;
+    this.#custodian = custodian;
+    this.#confirmations = BigInt(opts.confirmations ?? 0);
+    this.#range = BigInt(opts.maxBlockRange ?? 10_000);
+    if (this.#confirmations < 0n || this.#range < 1n) throw new Error("RequestReader: confirmations >= 0 and maxBlockRange >= 1");
+  }
+
+  /** The blocks read so far end before this one (null before the first call). */
+  get nextBlock(): bigint | null {
+    return this.#nextBlock;
+  }
+
+  async since(fromIndex: number): Promise<QueuedRequest[]> {
+    if (fromIndex < this.#floor) this.#restart();
+    this.#floor = fromIndex;
+    this.#nextBlock ??= await this.#blockOf(fromIndex - 1);
+    const last = (await this.#client.getBlockNumber()) - this.#confirmations;
+    for (let from = this.#nextBlock; from <= last; from += this.#range) {
+      const to = from + this.#range - 1n < last ? from + this.#range - 1n : last;
+      const logs = await this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock: from, toBlock: to, strict: true });
+      for (const l of logs) {
+        const record = hexToBytes(l.args.record);
+        this.#read.set(Number(l.args.index), { index: Number(l.args.index), record, tx: requestToTx(record) });
+      }
+      this.#nextBlock = to + 1n;
+    }
+    for (const i of this.#read.keys()) if (i < fromIndex) this.#read.delete(i);
+    const out: QueuedRequest[] = [];
+    for (let i = fromIndex; this.#read.has(i); i++) out.push(this.#read.get(i)!);
+    if (out.length < this.#read.size) {
+      const missing = Math.min(...[...this.#read.keys()].filter((i) => i >= fromIndex + out.length));
+      this.#restart();
+      throw new Error(`request queue: read request ${missing} but not request ${fromIndex + out.length} before it (the node returned a partial log)`);
+    }
+    return out;
+  }
+
+  /** Forgets what was read: the next call starts again at the block of the request before the one it asks for. */
+  #restart(): void {
+    this.#nextBlock = null;
+    this.#read.clear();
+  }
+
+  /** The block of request `index` (0 when index < 0 or no such request was logged: read from the start). */
+  async #blockOf(index: number): Promise<bigint> {
+    if (index < 0) return 0n;
+    const logs = await this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", args: { index: BigInt(index) }, fromBlock: 0n, strict: true });
+    return logs[0]?.blockNumber ?? 0n;
+  }
 }

@@ -62,6 +62,8 @@ const opts = new Command()
   .option("--port <port>", "serve the HTTP API on this port")
   .option("--host <host>", "the API's listening address", "127.0.0.1")
   .option("--poll-ms <ms>", "request polling interval", "500")
+  .option("--confirmations <blocks>", "admit a queued request (deposit, key, listing, forced withdrawal) once this many blocks are above it: 0 on a devnet, finalised depth (e.g. 64) where the chain can reorganise", "0")
+  .option("--log-range <blocks>", "most blocks one eth_getLogs call spans when reading the request queue", "10000")
   .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
   .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
   .option("--pipeline-depth <n>", "batches in flight at once: the next is built and proven while the ones before it are", "1")
@@ -74,7 +76,7 @@ const opts = new Command()
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: ParamsName;
-    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; logRange: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   } & PipelineFlags>();
 
@@ -104,6 +106,12 @@ async function connectProverQueue(url: string): Promise<{ prover: VerifiedProver
   return { prover, description: `prover queue at ${describeQueueUrl(url)} (workers prove, proofs verified here with snarkjs)` };
 }
 
+/** A block count option: a decimal integer of at least `min`. */
+function blockCount(value: string, flag: string, min: number): number {
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(value) || Number(value) < min) throw new Error(`${flag} ${value}: a whole number of blocks, at least ${min}`);
+  return Number(value);
+}
+
 async function main(): Promise<void> {
   if (!isAddress(opts.custodian)) throw new Error(`--custodian ${opts.custodian} is not an address`);
   const key = opts.operatorKey ?? process.env.SEQUENCER_OPERATOR_KEY;
@@ -119,6 +127,7 @@ async function main(): Promise<void> {
   const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
+  const requestReads = { confirmations: blockCount(opts.confirmations, "--confirmations", 0), maxBlockRange: blockCount(opts.logRange, "--log-range", 1) };
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();
   const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } });
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
     params,
     keys,
     prover,
-    chain: { publicClient, walletClient, custodian: opts.custodian as Address },
+    chain: { publicClient, walletClient, custodian: opts.custodian as Address, requestReads },
     makerFeePpm: Number(opts.makerFeePpm),
     takerFeePpm: Number(opts.takerFeePpm),
     store,

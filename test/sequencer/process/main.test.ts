@@ -40,6 +40,8 @@ describe("sequencer process arguments", () => {
     ["a proving key that is not there", ["--zkey", join(artifacts, "missing.zkey")], /--zkey .*missing\.zkey: no such file/],
     ["a verification key of another circuit", ["--vkey", wrongVkey], /--vkey .*other\.vkey\.json: not a Groth16 BN254 verification key with one public input/],
     ["a prover queue that is not a PostgreSQL URL", ["--prover-queue", "http://127.0.0.1:9"], /--prover-queue http:\/\/127\.0\.0\.1:9: not a postgres:\/\/ URL/],
+    ["a confirmation depth that is not a block count", ["--confirmations", "-1"], /--confirmations -1: a whole number of blocks, at least 0/],
+    ["a log range of no blocks", ["--log-range", "0"], /--log-range 0: a whole number of blocks, at least 1/],
   ] as const) {
     it(`refuses ${what}, touching nothing`, () => {
       const r = run(...args);
