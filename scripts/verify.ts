@@ -29,6 +29,10 @@ export type VerifierOptions = {
   vkey?: string;
   /** First block to read events from; default 0. */
   fromBlock?: bigint;
+  /** The block verified (views and events as of it); default the latest. */
+  atBlock?: bigint;
+  /** Most blocks one eth_getLogs call spans; default 10,000. */
+  logRange?: bigint;
   /** Where the output lines go; default console.log. */
   print?: (line: string) => void;
   /** Called after each batch instead of printing its line (a progress bar, for instance). */
@@ -61,6 +65,8 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
     params,
     vkey,
     fromBlock: options.fromBlock,
+    atBlock: options.atBlock,
+    logRange: options.logRange,
     onProgress: options.onProgress ?? (({ done, total, batch }) => {
       const width = String(total).length;
       const status = batch.ok ? "ok" : "MISMATCH";
@@ -112,6 +118,7 @@ export function formatDerivatives(state: ExchangeState): string[] {
 
 /** Prints the report's summary, balances and mismatches. */
 export function printReport(report: VerifyReport, print: (line: string) => void = console.log): void {
+  print(`as of block:     ${report.atBlock}`);
   print(`batches checked: ${report.batchesChecked}`);
   print(`genesis root:    ${hex(report.genesisRoot)}`);
   print(`rebuilt root:    ${hex(report.finalRoot)}`);
@@ -145,11 +152,20 @@ async function main(): Promise<void> {
     .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
     .option("--vkey <path>", "verification key JSON of the batch circuit (default: the cached build's)")
     .option("--from-block <n>", "first block to read events from", "0")
+    .option("--at-block <n>", "verify the state as of this block (default: the latest)")
+    .option("--log-range <blocks>", "most blocks one eth_getLogs call spans", "10000")
     .parse();
-  const o = program.opts<{ rpc: string; custodian: string; params: ParamsName; vkey?: string; fromBlock: string }>();
+  const o = program.opts<{ rpc: string; custodian: string; params: ParamsName; vkey?: string; fromBlock: string; atBlock?: string; logRange: string }>();
   let ok = false;
   try {
-    ok = await runVerifier({ rpc: o.rpc, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: BigInt(o.fromBlock) });
+    const block = (v: string, flag: string, min: bigint) => {
+      if (!/^[0-9]{1,19}$/.test(v) || BigInt(v) < min) throw new Error(`${flag} ${v}: a block number${min > 0n ? ` of at least ${min}` : ""}`);
+      return BigInt(v);
+    };
+    ok = await runVerifier({
+      rpc: o.rpc, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: block(o.fromBlock, "--from-block", 0n),
+      atBlock: o.atBlock === undefined ? undefined : block(o.atBlock, "--at-block", 0n), logRange: block(o.logRange, "--log-range", 1n),
+    });
   } catch (e) {
     const short = (e as { shortMessage?: string }).shortMessage;
     console.error(`verify: ${short ?? (e instanceof Error ? e.message : String(e))}`);

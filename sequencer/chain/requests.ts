@@ -11,6 +11,7 @@ import { decodeRecord } from "../protocol/publicData.ts";
 import { txFromRecord } from "../protocol/recordDecoder.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { hexToBytes } from "viem";
+import { DEFAULT_LOG_RANGE, logRanges } from "./logs.ts";
 
 /**
  * The batch transaction of a queued request record (REGISTER_KEY, DEPOSIT, REGISTER_MARKET, REGISTER_INSTRUMENT,
@@ -71,7 +72,7 @@ export class RequestReader {
     this.#client = client;
     this.#custodian = custodian;
     this.#confirmations = BigInt(opts.confirmations ?? 0);
-    this.#range = BigInt(opts.maxBlockRange ?? 10_000);
+    this.#range = opts.maxBlockRange === undefined ? DEFAULT_LOG_RANGE : BigInt(opts.maxBlockRange);
     if (this.#confirmations < 0n || this.#range < 1n) throw new Error("RequestReader: confirmations >= 0 and maxBlockRange >= 1");
   }
 
@@ -85,9 +86,9 @@ export class RequestReader {
     this.#floor = fromIndex;
     this.#nextBlock ??= await this.#blockOf(fromIndex - 1);
     const last = (await this.#client.getBlockNumber()) - this.#confirmations;
-    for (let from = this.#nextBlock; from <= last; from += this.#range) {
-      const to = from + this.#range - 1n < last ? from + this.#range - 1n : last;
-      const logs = await this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock: from, toBlock: to, strict: true });
+    const read = (fromBlock: bigint, toBlock: bigint) =>
+      this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock, toBlock, strict: true });
+    for await (const { to, logs } of logRanges(this.#nextBlock, last, this.#range, read)) {
       for (const l of logs) {
         const record = hexToBytes(l.args.record);
         this.#read.set(Number(l.args.index), { index: Number(l.args.index), record, tx: requestToTx(record) });

@@ -21,6 +21,7 @@ import { createHash } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
+import { DEFAULT_LOG_RANGE, logsInRanges } from "../chain/logs.ts";
 import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
 import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
 import { decodePublicData, encodeRecord, publicInputOf, queuedForm, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
@@ -75,8 +76,10 @@ export type VerifyReport = {
   genesisRoot: bigint;
   /** Root of the rebuilt state after the last batch. */
   finalRoot: bigint;
-  /** custodian.stateRoot(). */
+  /** custodian.stateRoot() at `atBlock`. */
   chainRoot: bigint;
+  /** The block verified: every view and event was read as of it. */
+  atBlock: bigint;
   balances: Balances;
   feePool: bigint;
   batches: BatchCheck[];
@@ -95,6 +98,13 @@ export type VerifyOptions = {
   onProgress?: (p: VerifyProgress) => void;
   /** First block to read events from (the custodian's deployment block or earlier); default 0. */
   fromBlock?: bigint;
+  /**
+   * The block whose state is verified (default: the latest when the call starts). Every view and event is
+   * read as of this block, so a batch posted while the verifier reads is not half seen.
+   */
+  atBlock?: bigint;
+  /** Most blocks one eth_getLogs call spans (default 10,000: public nodes refuse wider ranges). */
+  logRange?: bigint;
   /**
    * Test hook: sees each batch's decoded records and may return replacements, as a faulty decoder or
    * data source would. The replacements are what is checked against the request queue and replayed;
@@ -173,10 +183,12 @@ async function postedCalldata(
 export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
   const { publicClient, custodian, params } = opts;
   const fromBlock = opts.fromBlock ?? 0n;
+  const atBlock = opts.atBlock ?? (await publicClient.getBlockNumber());
+  const logRange = opts.logRange ?? DEFAULT_LOG_RANGE;
   const mismatches: Mismatch[] = [];
   const report = (batchNumber: number | null, check: MismatchCheck, message: string) => mismatches.push({ batchNumber, check, message });
   const read = <T>(functionName: string): Promise<T> =>
-    publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args: [] } as never) as Promise<T>;
+    publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args: [], blockNumber: atBlock } as never) as Promise<T>;
 
   // ---- the chain's view ----------------------------------------------------------------------
   const readNumber = (functionName: string) => read<number | bigint>(functionName).then(Number);
@@ -205,10 +217,11 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     if (expected[k] !== actual[k]) report(null, "params", `custodian ${k} is ${actual[k]}, the circuit parameters give ${expected[k]}`);
   }
 
-  const batchLogs = (await publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "BatchSubmitted", fromBlock, strict: true }))
-    .slice()
+  const batchLogs = (await logsInRanges(fromBlock, atBlock, logRange, (from, to) =>
+    publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "BatchSubmitted", fromBlock: from, toBlock: to, strict: true })))
     .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
-  const queue = (await publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock, strict: true }))
+  const queue = (await logsInRanges(fromBlock, atBlock, logRange, (from, to) =>
+    publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock: from, toBlock: to, strict: true })))
     .map((l) => ({ index: Number(l.args.index), record: l.args.record.toLowerCase() as Hex }))
     .sort((a, b) => a.index - b.index);
   queue.forEach((q, i) => {
@@ -341,6 +354,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     genesisRoot,
     finalRoot: state.root,
     chainRoot,
+    atBlock,
     balances: balancesOf(state, accounts),
     feePool: state.feePool,
     batches,

@@ -126,6 +126,20 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     assert.ok(lines.some((l) => /^\s+2\s+1\s+4500000000000000000$/.test(l)), lines.join("\n"));
   });
 
+  it("verifies the chain as of a block: views and events read at it, a batch posted after it not half seen; logs read in ranges of any width", async () => {
+    const last = (await publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "BatchSubmitted", fromBlock: 0n, strict: true })).at(-1)!;
+    assert.equal(Number(last.args.batchNumber), 3);
+    const before = await verify({ atBlock: last.blockNumber - 1n });
+    assert.deepEqual(before.mismatches, [], "the state before the last batch is consistent by itself");
+    assert.equal(before.batchesChecked, 3);
+    assert.equal(before.atBlock, last.blockNumber - 1n);
+    assert.equal(before.chainRoot, last.args.oldRoot, "the custodian's root read at that block");
+    const narrow = await verify({ logRange: 1n });
+    assert.deepEqual(narrow.mismatches, []);
+    assert.equal(narrow.batchesChecked, 4);
+    assert.equal(narrow.chainRoot, sequencer.state.root);
+  });
+
   it("reports every proof as invalid against the verification key of another circuit", async () => {
     const other = await buildCircuit({
       name: "verifier_test_tiny_product",

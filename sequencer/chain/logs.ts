@@ -1,0 +1,27 @@
+/**
+ * Event logs read in block ranges a node serves: public nodes refuse an eth_getLogs call over too many blocks
+ * (commonly 10,000) or with too many results, so every reader of the custodian's history (the sequencer's
+ * request queue, the independent verifier) reads it range by range.
+ */
+
+/** Most blocks one eth_getLogs call spans unless told otherwise. */
+export const DEFAULT_LOG_RANGE = 10_000n;
+
+/**
+ * Reads [from, to] in consecutive ranges of at most `range` blocks with `read`, yielding each range's last
+ * block and logs in block order (a caller that stops or fails midway knows how far it got).
+ */
+export async function* logRanges<T>(from: bigint, to: bigint, range: bigint, read: (from: bigint, to: bigint) => Promise<T[]>): AsyncGenerator<{ to: bigint; logs: T[] }> {
+  if (range < 1n) throw new Error(`log range ${range}: at least one block`);
+  for (let start = from; start <= to; start += range) {
+    const end = start + range - 1n < to ? start + range - 1n : to;
+    yield { to: end, logs: await read(start, end) };
+  }
+}
+
+/** Every log of [from, to], read in ranges of at most `range` blocks. */
+export async function logsInRanges<T>(from: bigint, to: bigint, range: bigint, read: (from: bigint, to: bigint) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const r of logRanges(from, to, range, read)) out.push(...r.logs);
+  return out;
+}
