@@ -16,7 +16,7 @@ import { custodianAbi } from "../../chain/abi.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TriggerType, TxType } from "../../protocol/constants.ts";
 import { candleChart, candlesOf, depthChart } from "./charts.ts";
 import { TradeTape } from "./tradeTape.ts";
-import { ownRequests, type OwnRequest } from "./requests.ts";
+import { RequestWatcher, type OwnRequest } from "./requests.ts";
 import {
   $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
   type PageConfig, type TokenInfo,
@@ -32,6 +32,8 @@ const CANDLE_SECONDS = 10;
 const s = {
   cfg: null as PageConfig | null,
   pc: null as PublicClient | null,
+  /** The account's requests, read incrementally from the custodian's events. */
+  requests: null as RequestWatcher | null,
   tokens: [] as TokenInfo[],
   markets: [] as Any[],
   instruments: [] as Any[],
@@ -273,7 +275,7 @@ function requestStateText(r: OwnRequest): string {
  */
 async function refreshRequests(): Promise<void> {
   if (!s.accountId) return;
-  const list = await ownRequests(s.pc!, s.cfg!.custodian, s.accountId).catch((e) => (say("requests-msg", `requests: ${errorText(e)}`, false), null));
+  const list = await s.requests!.own(s.accountId).catch((e) => (say("requests-msg", `requests: ${errorText(e)}`, false), null));
   if (!list) return;
   fill("requests", table(["queue index", "request", "token", "amount", "queued", "state", ""], list.map((r) => {
     const t = s.tokens[r.tx.tokenId];
@@ -445,6 +447,7 @@ async function main(): Promise<void> {
     return;
   }
   s.pc = publicClientOf(s.cfg);
+  s.requests = new RequestWatcher(s.pc, s.cfg.custodian);
   s.tokens = await tokensOf(s.pc, s.cfg.custodian);
   const wallets = $<HTMLSelectElement>("wallet-select");
   wallets.replaceChildren(h("option", { value: "injected" }, "browser wallet (window.ethereum)"), ...(s.cfg.devWallets ? [5, 6, 7, 8, 9].map((i) => h("option", { value: i }, `devnet test wallet #${i}`)) : []));

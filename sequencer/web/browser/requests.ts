@@ -9,10 +9,16 @@
  *   expired     still unconsumed past its deadline: anyone may start the exodus (activateExodus)
  *   refundable  a deposit no batch consumed, in exodus: refundDeposit pays it back to the depositor
  *   refunded    refunded in exodus (DepositRefunded)
+ *
+ * The page refreshes this list after every batch, so it never reads the chain's history twice: each event
+ * kind is an `EventCache` that reads only the blocks after its last read (in ranges a node serves), and a
+ * request's queue time is read once. A reload of the page starts over (a reorganisation the page lived
+ * through is not undone until then).
  */
-import type { Address, PublicClient } from "viem";
+import { hexToBytes, type Address, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../../chain/abi.ts";
-import { fetchRequests } from "../../chain/requests.ts";
+import { DEFAULT_LOG_RANGE, logRanges } from "../../chain/logs.ts";
+import { requestToTx } from "../../chain/requests.ts";
 import { TxType } from "../../protocol/constants.ts";
 import type { DepositTx, ForcedWithdrawTx } from "../../protocol/transactions.ts";
 import { exodusStatus } from "../../sdk/custodian.ts";
@@ -57,30 +63,91 @@ export function requestState(r: { index: number; type: number; deadline: number 
   return chain.now >= r.deadline ? "expired" : "pending";
 }
 
-/** The account's deposits and forced withdrawals on the custodian's queue, newest first. */
-export async function ownRequests(pc: PublicClient, custodian: Address, accountId: number): Promise<OwnRequest[]> {
-  const read = <T>(functionName: string, args: readonly unknown[] = []) => pc.readContract({ address: custodian, abi: custodianAbi, functionName, args } as never) as Promise<T>;
-  const events = (eventName: string, args?: Record<string, unknown>) =>
-    pc.getContractEvents({ address: custodian, abi: custodianAbi, eventName, args, fromBlock: 0n, strict: true } as never) as Promise<{ args: Record<string, unknown> }[]>;
-  const [queue, processed, status, block, refunds, submitted, refused] = await Promise.all([
-    fetchRequests(pc, custodian, 0),
-    read<bigint>("processedRequests"),
-    exodusStatus(pc, custodian),
-    pc.getBlock(),
-    events("DepositRefunded"),
-    events("BatchSubmitted"),
-    events("ForcedWithdrawalRefused", { accountId }),
-  ]);
-  const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
-  const refusedIn = new Set(refused.map((e) => Number(e.args.batchNumber)));
-  const mine = queue.filter((q) => OWN_TYPES.has(q.tx.type) && (q.tx as DepositTx).accountId === accountId);
-  const chain = { processed: Number(processed), now: Number(block.timestamp), exodus: status.exodusMode, refunded: new Set(refunds.map((e) => Number((e.args as { index: bigint }).index))) };
-  const out = await Promise.all(mine.map(async (q) => {
-    const queuedAt = Number(await read<bigint>("queuedAt", [BigInt(q.index)]));
-    const deadline = queuedAt + Number(status.requestDeadline);
-    const state = requestState({ index: q.index, type: q.tx.type, deadline }, chain);
-    const outcome = state === "processed" && q.tx.type !== TxType.DEPOSIT ? forcedOutcome(q.index, batches, refusedIn) : null;
-    return { index: q.index, tx: q.tx as DepositTx | ForcedWithdrawTx, queuedAt, deadline, state, ...(outcome ? { outcome } : {}) };
-  }));
-  return out.reverse();
+/**
+ * The logs of one event filter, read incrementally: `upTo(head)` reads the blocks after the previous call's
+ * last one up to `head` and returns every log read so far, in block order. Calls run one after another, so
+ * two refreshes at once never read a range twice.
+ */
+export class EventCache<E> {
+  readonly #read: (from: bigint, to: bigint) => Promise<E[]>;
+  readonly #range: bigint;
+  readonly #logs: E[] = [];
+  #next = 0n;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(read: (from: bigint, to: bigint) => Promise<E[]>, range = DEFAULT_LOG_RANGE) {
+    this.#read = read;
+    this.#range = range;
+  }
+
+  upTo(head: bigint): Promise<readonly E[]> {
+    const run = this.#queue.then(async () => {
+      for await (const { to, logs } of logRanges(this.#next, head, this.#range, this.#read)) {
+        this.#logs.push(...logs);
+        this.#next = to + 1n;
+      }
+      return this.#logs;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+type Log = { args: Record<string, unknown> };
+
+/** The connected account's requests, read incrementally from the custodian's events (see the file's comment). */
+export class RequestWatcher {
+  readonly #pc: PublicClient;
+  readonly #custodian: Address;
+  readonly #events = new Map<string, EventCache<Log>>();
+  readonly #queuedAt = new Map<number, number>();
+
+  constructor(pc: PublicClient, custodian: Address) {
+    this.#pc = pc;
+    this.#custodian = custodian;
+  }
+
+  /** The account's deposits and forced withdrawals on the custodian's queue, newest first. */
+  async own(accountId: number): Promise<OwnRequest[]> {
+    const pc = this.#pc;
+    const custodian = this.#custodian;
+    const block = await pc.getBlock();
+    // views as of the block the events are read to, so a batch mined meanwhile is not half seen
+    const read = <T>(functionName: string, args: readonly unknown[] = []) =>
+      pc.readContract({ address: custodian, abi: custodianAbi, functionName, args, blockNumber: block.number } as never) as Promise<T>;
+    const events = (eventName: string, args?: Record<string, unknown>) => {
+      const key = `${eventName}:${JSON.stringify(args ?? {})}`;
+      let cache = this.#events.get(key);
+      if (!cache) {
+        cache = new EventCache((fromBlock, toBlock) =>
+          pc.getContractEvents({ address: custodian, abi: custodianAbi, eventName, args, fromBlock, toBlock, strict: true } as never) as Promise<Log[]>);
+        this.#events.set(key, cache);
+      }
+      return cache.upTo(block.number!);
+    };
+    const [queued, processed, status, refunds, submitted, refused] = await Promise.all([
+      events("RequestQueued"),
+      read<bigint>("processedRequests"),
+      exodusStatus(pc, custodian),
+      events("DepositRefunded"),
+      events("BatchSubmitted"),
+      events("ForcedWithdrawalRefused", { accountId }),
+    ]);
+    const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
+    const refusedIn = new Set(refused.map((e) => Number(e.args.batchNumber)));
+    const mine = queued
+      .map((l) => ({ index: Number(l.args.index), tx: requestToTx(hexToBytes(l.args.record as Hex)) }))
+      .filter((q) => OWN_TYPES.has(q.tx.type) && (q.tx as DepositTx).accountId === accountId)
+      .sort((a, b) => a.index - b.index);
+    const chain = { processed: Number(processed), now: Number(block.timestamp), exodus: status.exodusMode, refunded: new Set(refunds.map((e) => Number((e.args as { index: bigint }).index))) };
+    const out = await Promise.all(mine.map(async (q) => {
+      let queuedAt = this.#queuedAt.get(q.index);
+      if (queuedAt === undefined) this.#queuedAt.set(q.index, (queuedAt = Number(await read<bigint>("queuedAt", [BigInt(q.index)]))));
+      const deadline = queuedAt + Number(status.requestDeadline);
+      const state = requestState({ index: q.index, type: q.tx.type, deadline }, chain);
+      const outcome = state === "processed" && q.tx.type !== TxType.DEPOSIT ? forcedOutcome(q.index, batches, refusedIn) : null;
+      return { index: q.index, tx: q.tx as DepositTx | ForcedWithdrawTx, queuedAt, deadline, state, ...(outcome ? { outcome } : {}) };
+    }));
+    return out.reverse();
+  }
 }

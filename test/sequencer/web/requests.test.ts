@@ -1,11 +1,12 @@
 /**
  * The trading page's state of a queued request (sequencer/web/browser/requests.ts): pending, processed, expired,
- * refundable, refunded; and a processed forced withdrawal's batch and outcome.
+ * refundable, refunded; a processed forced withdrawal's batch and outcome; and the event cache that reads each
+ * block of the chain once however often the page refreshes.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
-import { forcedOutcome, requestState } from "../../../sequencer/web/browser/requests.ts";
+import { EventCache, forcedOutcome, requestState } from "../../../sequencer/web/browser/requests.ts";
 
 const chain = { processed: 5, now: 1_000, exodus: false, refunded: new Set<number>() };
 
@@ -46,5 +47,49 @@ describe("web page: outcome of a processed forced withdrawal", () => {
   it("is null for a request no batch has consumed yet", () => {
     assert.equal(forcedOutcome(6, batches, new Set()), null);
     assert.equal(forcedOutcome(0, [], new Set()), null);
+  });
+});
+
+describe("web page: event cache", () => {
+  /** One log per block number in `blocks`; records the ranges read (a read waits a turn, as a node's answer does). */
+  const node = (blocks: number[]) => {
+    const asked: [bigint, bigint][] = [];
+    const read = async (from: bigint, to: bigint) => {
+      asked.push([from, to]);
+      await new Promise((r) => setImmediate(r));
+      return blocks.filter((b) => BigInt(b) >= from && BigInt(b) <= to);
+    };
+    return { asked, read, blocks };
+  };
+
+  it("reads only the blocks after its last read, and returns every log read so far", async () => {
+    const n = node([2, 7]);
+    const cache = new EventCache(n.read, 5n);
+    assert.deepEqual(await cache.upTo(8n), [2, 7]);
+    assert.deepEqual(n.asked, [[0n, 4n], [5n, 8n]]);
+    n.blocks.push(9, 12);
+    assert.deepEqual(await cache.upTo(12n), [2, 7, 9, 12]);
+    assert.deepEqual(n.asked.slice(2), [[9n, 12n]], "blocks 9..12 only");
+    assert.deepEqual(await cache.upTo(12n), [2, 7, 9, 12]);
+    assert.equal(n.asked.length, 3, "nothing new: nothing read");
+  });
+
+  it("two refreshes at once read each range once, not twice", async () => {
+    const n = node([1, 3]);
+    const cache = new EventCache(n.read);
+    const [a, b] = await Promise.all([cache.upTo(3n), cache.upTo(3n)]);
+    assert.deepEqual([a, b], [[1, 3], [1, 3]]);
+    assert.deepEqual(n.asked, [[0n, 3n]]);
+  });
+
+  it("a failed read is not recorded as read: the next call reads the range again", async () => {
+    let fail = true;
+    const cache = new EventCache(async (from: bigint, to: bigint) => {
+      if (fail) throw new Error("node down");
+      return [from, to];
+    });
+    await assert.rejects(cache.upTo(4n), /node down/);
+    fail = false;
+    assert.deepEqual(await cache.upTo(4n), [0n, 4n]);
   });
 });
