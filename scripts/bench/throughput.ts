@@ -51,7 +51,7 @@ import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { REPO_ROOT } from "../build/circuitBuild.ts";
 import { spawnJobEngine } from "../proverQueue.ts";
 import { QueueProver } from "../../fpga-prover/queue/queueProver.ts";
-import { deployDemoExchange, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
+import { DEMO_ETH_PERPETUAL, deployDemoExchange, readArtifact, registerInstrument, send, setOracleKey, type Clients } from "../deploy/deployExchange.ts";
 import { NativeDevice } from "../../fpga-prover/nativeDevice.ts";
 import { SnarkjsDevice } from "../../fpga-prover/snarkjsDevice.ts";
 import { SingleDeviceProver, type VerifiedProver } from "../../fpga-prover/prover.ts";
@@ -59,7 +59,7 @@ import { WitnessAheadProver } from "../../fpga-prover/witnessAheadProver.ts";
 import { messageSigner, type MessageSigner } from "../../sequencer/crypto/nativeSigning.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
-import { InstrumentKind, OrderType, Side, TimeInForce, instrumentMarketId } from "../../sequencer/protocol/constants.ts";
+import { OrderType, Side, TimeInForce, instrumentMarketId } from "../../sequencer/protocol/constants.ts";
 import { orderMessage, type Order } from "../../sequencer/protocol/messages.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { sliceTable } from "../../sequencer/protocol/volSlices.ts";
@@ -92,10 +92,8 @@ const EXPIRY = 4_000_000_000;
 /** The perpetual's index and order price: 3,000 USDC per ETH (1e-8 quote per ETH; ticks of 0.01 USDC). */
 const INDEX_E8 = 3_000n * 10n ** 8n;
 const PERP_TICKS = 300_000n;
-/** Lots of 0.01 ETH, IM 10% / MM 5%, funding capped at 0.05% per period (the devnet's perpetual). */
-const PERPETUAL: InstrumentRegistration = {
-  kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 500,
-};
+/** The devnet's perpetual: lots of 0.01 ETH, IM 10% / MM 5%, funding capped at 0.05% per period. */
+const PERPETUAL = DEMO_ETH_PERPETUAL;
 /** The bench oracle's key: a fixed development key, INSECURE. */
 const ORACLE_KEY = new Uint8Array(32).fill(9);
 /** USDC each trader moves into collateral (sellers deposit it besides their WETH). */

@@ -14,7 +14,7 @@ import { compileVerifier } from "../build/verifierContract.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
 import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
-import type { InstrumentKind } from "../../sequencer/protocol/constants.ts";
+import { InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 
@@ -181,6 +181,14 @@ export { custodianAbi };
 
 /** The demo market: WETH/USDC, one lot = 0.001 WETH, one tick = 0.01 USDC per WETH. */
 export const DEMO_MARKET = { baseTokenId: 1, sizeUnit: 10n ** 15n, priceUnit: 10n } as const;
+
+/**
+ * The demo's instrument terms on ETH (underlying 0): lots of 0.01 ETH, ticks of 0.01 USDC, IM 10% / MM 5%;
+ * kinds, strikes and expiries are the listing's own.
+ */
+export const DEMO_ETH_TERMS = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 0 } as const;
+/** The demo's ETH perpetual: funding capped at 0.05% per period. */
+export const DEMO_ETH_PERPETUAL: InstrumentRegistration = { ...DEMO_ETH_TERMS, kind: InstrumentKind.PERPETUAL, fundingCapPpm: 500 };
 
 export type DemoDeployment = ExchangeDeployment & { usdc: Address; weth: Address; marketId: number };
 

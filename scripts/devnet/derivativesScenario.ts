@@ -14,7 +14,7 @@
  * Every step is proven and posted.
  */
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
-import { custodianAbi, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
+import { custodianAbi, DEMO_ETH_PERPETUAL, DEMO_ETH_TERMS, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, SETTLEMENT_WINDOW, Side, TimeInForce, TriggerType } from "../../sequencer/protocol/constants.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
@@ -99,9 +99,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   const block = await ctx.publicClient.getBlock();
   const expiry = Number(block.timestamp) + WEEK;
   const later = expiry + WEEK;
-  const base = { underlying: 0, lotSizeE6: 10_000n, tickSizeE8: 1_000_000n, imPpm: 100_000, mmPpm: 50_000, strike: 0n, expiry: 0, fundingCapPpm: 0 };
+  const base = DEMO_ETH_TERMS;
   const specs: [string, InstrumentRegistration][] = [
-    ["ETH-PERP", { ...base, kind: InstrumentKind.PERPETUAL, fundingCapPpm: 500 }],
+    ["ETH-PERP", DEMO_ETH_PERPETUAL],
     ["ETH-1W future", { ...base, kind: InstrumentKind.FUTURE, expiry }],
     ...(chain ? [["ETH-2W future", { ...base, kind: InstrumentKind.FUTURE, expiry: later }] as [string, InstrumentRegistration]] : []),
     ["ETH-1W-3000-C", { ...base, kind: InstrumentKind.CALL, strike: usd(3000), expiry }],
