@@ -14,6 +14,8 @@ const LIB = join(ROOT, "circuits/lib/fixed");
 
 export interface Compiled {
   wasm: string;
+  /** The constraint system (circom's .r1cs). */
+  r1cs: string;
   constraints: number;
 }
 
@@ -47,7 +49,7 @@ export async function compileMain(name: string, main: string, include = "circuit
     await rename(join(ROOT, tmp), dir);
   }
   const { constraints } = JSON.parse(await readFile(meta, "utf8")) as { constraints: number };
-  return { wasm: join(dir, `${name}_js/${name}.wasm`), constraints };
+  return { wasm: join(dir, `${name}_js/${name}.wasm`), r1cs: join(dir, `${name}.r1cs`), constraints };
 }
 
 /** A signed integer as the field element the circuit reads. */
@@ -63,6 +65,13 @@ export async function outputs(wasm: string, input: Record<string, bigint | numbe
   const wtns = snarkjs.wtns as unknown as { exportJson(w: unknown): Promise<bigint[]> };
   const json = await wtns.exportJson(w);
   return json.slice(1, 1 + n).map((x) => (x > FIELD_MODULUS / 2n ? x - FIELD_MODULUS : x));
+}
+
+/** The whole witness (wire 0 is the constant 1; outputs follow, then inputs), or throws when a constraint fails. */
+export async function witness(wasm: string, input: Record<string, bigint | number | bigint[]>): Promise<bigint[]> {
+  const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+  await snarkjs.wtns.calculate(input, wasm, w);
+  return (snarkjs.wtns as unknown as { exportJson(w: unknown): Promise<bigint[]> }).exportJson(w);
 }
 
 /** True when witness calculation succeeds (every constraint holds). */
