@@ -5,6 +5,7 @@
  * calculator only runs the circuit's own assignments (`<--`, `<==`); this checks the constraints a prover's
  * witness is held to, whatever it wrote.
  */
+import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { FIELD_MODULUS } from "../../sequencer/protocol/constants.ts";
 
@@ -18,6 +19,16 @@ export async function loadR1cs(path: string): Promise<R1cs> {
   const json = await r1cs.exportJson(path, undefined);
   const lc = (m: Record<string, string>): Lc => Object.entries(m).map(([k, v]) => [Number(k), BigInt(v)]);
   return { ...json, constraints: json.constraints.map(([a, b, c]) => [lc(a!), lc(b!), lc(c!)]) };
+}
+
+/** Each wire's signal name from circom's .sym (the first name that wire carries; lines: label, wire, component, name). */
+export function wireNames(symPath: string): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of readFileSync(symPath, "utf8").split("\n")) {
+    const [, wire, , name] = line.split(",");
+    if (name !== undefined && Number(wire) >= 0 && !names.has(Number(wire))) names.set(Number(wire), name);
+  }
+  return names;
 }
 
 const dot = (lc: Lc, w: readonly bigint[]) => lc.reduce((acc, [k, c]) => (acc + c * w[k]!) % FIELD_MODULUS, 0n);

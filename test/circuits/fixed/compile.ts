@@ -16,6 +16,8 @@ export interface Compiled {
   wasm: string;
   /** The constraint system (circom's .r1cs). */
   r1cs: string;
+  /** The signal names of each wire (circom's .sym), when compiled with `sym`. */
+  sym?: string;
   constraints: number;
 }
 
@@ -23,9 +25,10 @@ export interface Compiled {
  * Compiles `main` (the text after the includes, e.g. "component main = Exp();") with circuits/lib/fixed, or with
  * the library file `include`; every file of circuits/lib and circuits/lib/fixed is part of the cache key.
  */
-export async function compileMain(name: string, main: string, include = "circuits/lib/fixed/blackScholes.circom"): Promise<Compiled> {
+export async function compileMain(name: string, main: string, include = "circuits/lib/fixed/blackScholes.circom", opts: { sym?: boolean } = {}): Promise<Compiled> {
   const src = `pragma circom 2.1.0;\ninclude "${include}";\n${main}\n`;
   const h = createHash("sha256").update(src);
+  if (opts.sym) h.update("--sym");
   for (const dir of [join(ROOT, "circuits/lib"), LIB]) {
     for (const f of readdirSync(dir).sort()) if (f.endsWith(".circom")) h.update(f).update(readFileSync(join(dir, f)));
   }
@@ -39,7 +42,7 @@ export async function compileMain(name: string, main: string, include = "circuit
     await writeFile(join(ROOT, tmp, `${name}.circom`), src);
     const { stdout } = await execFileP(
       join(ROOT, "node_modules/.bin/circom2"),
-      [`${tmp}/${name}.circom`, "--r1cs", "--wasm", "--O2", "-l", "node_modules", "-l", ".", "-o", tmp],
+      [`${tmp}/${name}.circom`, "--r1cs", "--wasm", ...(opts.sym ? ["--sym"] : []), "--O2", "-l", "node_modules", "-l", ".", "-o", tmp],
       { cwd: ROOT, maxBuffer: 1 << 24 },
     );
     const nl = Number(/non-linear constraints: (\d+)/.exec(stdout)?.[1]);
@@ -49,7 +52,7 @@ export async function compileMain(name: string, main: string, include = "circuit
     await rename(join(ROOT, tmp), dir);
   }
   const { constraints } = JSON.parse(await readFile(meta, "utf8")) as { constraints: number };
-  return { wasm: join(dir, `${name}_js/${name}.wasm`), r1cs: join(dir, `${name}.r1cs`), constraints };
+  return { wasm: join(dir, `${name}_js/${name}.wasm`), r1cs: join(dir, `${name}.r1cs`), ...(opts.sym ? { sym: join(dir, `${name}.sym`) } : {}), constraints };
 }
 
 /** A signed integer as the field element the circuit reads. */
