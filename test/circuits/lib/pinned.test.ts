@@ -4,7 +4,9 @@
  * rounding, comparisons, one-hot decoding, order packing, Merkle updates), no wire may be changeable alone:
  * each is pinned by some constraint (test/helpers/r1cs.ts, checked against circom's own .r1cs in JavaScript,
  * not by the witness calculator, which only runs the circuit's assignments). Hints (`<--`) are where a slip
- * would show: OneHot's bits, CeilPpm's quotient, the key's sign decomposition. An input the gadget leaves to
+ * would show: OneHot's bits, CeilPpm's quotient, the key's sign decomposition. What this does not find: a hint
+ * with two valid values whose dependent signals move with it (a change of several wires at once); the
+ * gadgets' own refusal tests and the dishonest-operator hunts try those. An input the gadget leaves to
  * its caller may be free on a witness by design (a requirement's `enabled` when the requirement holds anyway),
  * and so is circomlib IsZero's inverse hint when its input is 0: each such signal is named with why, and
  * nothing else may be free.
