@@ -8,14 +8,19 @@
  *
  *   npm run bench:api -- [--orders=5000] [--procs=2] [--window=48] [--batch=24]
  *                        [--verifier=native,none-unsafe-bench,js] [--js-orders=100] [--encoding=binary,json]
- *                        [--log=sqlite|sqlite-blocking|none] [--warmup=2000] [--repeat=3]
+ *                        [--log=sqlite|sqlite-blocking|none] [--history=store,none] [--warmup=2000] [--repeat=3]
  *
  * --log: sqlite (default) logs every accepted order durably before it is acknowledged, as the service
  * does (SqliteStore with background sync, as sequencer/process/main.ts opens it: one commit per intake
  * group, the answer once the WAL is fsynced; in a temporary directory); sqlite-blocking opens it as the
  * service did before (fsync and SQLite's automatic checkpoints inside the commit, on the JavaScript
  * thread); none runs without a log (in-memory only), to show what durability costs. The log column is
- * the time the JavaScript thread spent in each commit (mean / max) during the measured runs. Snapshots are off: with no chain
+ * the time the JavaScript thread spent in each commit (mean / max) during the measured runs.
+ *
+ * --history: store gives the server the trade-history store as the sequencer process does (a SqliteFillStore,
+ * `history.db`, written once the commands behind the fills are durable: sequencer/api/fillStore.ts); none
+ * runs without it. Each listed mode is a row, so the default shows what keeping the history costs beside
+ * not keeping it, in the same run; the history column is the time each write took on the JavaScript thread. Snapshots are off: with no chain
  * here no batch ever drains the pending transactions, so a snapshot would carry every fill of the run,
  * which the service never does (their cost is in `npm run bench:log`).
  *
@@ -37,6 +42,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../sequencer/persistence/sqliteStore.ts";
+import { SqliteFillStore } from "../../sequencer/api/fillStore.ts";
 import { fileURLToPath } from "node:url";
 import { createApiServer } from "../../sequencer/api/server.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
@@ -62,6 +68,11 @@ const ENCODINGS = flag("encoding", "binary,json").split(",") as Encoding[];
 const LOG = flag("log", "sqlite");
 const WARMUP = Number(flag("warmup", "2000"));
 const REPEAT = Number(flag("repeat", "3"));
+const HISTORIES = flag("history", "store,none").split(",") as History[];
+type History = "store" | "none";
+if (HISTORIES.some((h) => h !== "store" && h !== "none")) throw new Error(`--history=${HISTORIES.join(",")}: store, none or both`);
+/** Milliseconds the JavaScript thread spent in each trade-history write since the last reset. */
+let historyMs: number[] = [];
 if (!["sqlite", "sqlite-blocking", "none"].includes(LOG)) throw new Error(`--log=${LOG}: sqlite, sqlite-blocking or none`);
 /** Milliseconds the JavaScript thread spent in each log commit since the last reset. */
 let commitMs: number[] = [];
@@ -152,17 +163,31 @@ function startGenerators(): Promise<ChildProcess[]> {
   );
 }
 
+/** A fresh trade-history store (a SqliteFillStore in the bench's directory, as main.ts opens `history.db`), its writes timed into historyMs. */
+function benchHistory(): SqliteFillStore {
+  const store = new SqliteFillStore(join(logDir, `history-${logFiles++}.db`));
+  const write = store.write.bind(store);
+  store.write = (writes) => {
+    const t = performance.now();
+    write(writes);
+    historyMs.push(performance.now() - t);
+  };
+  return store;
+}
+
 /** One run through the API on a fresh sequencer: every generator sends its first `perGen` orders. */
-async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding) {
+async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding, history: History) {
   const s = benchSequencer(verifier);
   let engineAccepted = 0;
   s.events.on("engine", (events) => {
     for (const e of events) if (e.type === "accepted") engineAccepted++;
   });
-  const app = createApiServer(s, { rateLimits: { perSource: null }, stream: { snapshotIntervalMs: 0 } });
+  const fillStore = history === "store" ? benchHistory() : undefined;
+  const app = createApiServer(s, { rateLimits: { perSource: null }, stream: { snapshotIntervalMs: 0 }, fillStore });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   const cpu = process.cpuUsage();
   commitMs = [];
+  historyMs = [];
   const reports = await Promise.all(
     gens.map((child) => new Promise<LoadReport>((resolve) => {
       const on = (m: { type: string; report: LoadReport }) => {
@@ -183,15 +208,17 @@ async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen
     groups: app.api.intake.groups,
     groupedOrders: app.api.intake.orders,
     commitMs,
+    historyMs,
   };
   await app.close();
+  fillStore?.close();
   return run;
 }
 
 /** REPEAT runs, summed: orders per second over their total time, latency percentiles over every order. */
-async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding, repeat = REPEAT) {
+async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], perGen: number, encoding: Encoding, history: History, repeat = REPEAT) {
   const runs: Awaited<ReturnType<typeof runOnce>>[] = [];
-  for (let i = 0; i < repeat; i++) runs.push(await runOnce(verifier, gens, perGen, encoding));
+  for (let i = 0; i < repeat; i++) runs.push(await runOnce(verifier, gens, perGen, encoding, history));
   const reports = runs.flatMap((r) => r.reports);
   const sum = (f: (x: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
   const accepted = reports.reduce((a, r) => a + r.accepted, 0);
@@ -209,8 +236,12 @@ async function throughApi(verifier: SignatureVerifier, gens: ChildProcess[], per
     ws: byTransport("ws"), http: byTransport("http"), groups: { groups: sum((r) => r.groups), orders: sum((r) => r.groupedOrders) },
     serverCpuMs: sum((r) => r.serverCpuMs), generatorCpuMs: reports.reduce((a, r) => a + r.cpuMs, 0),
     commitMs: runs.flatMap((r) => r.commitMs),
+    historyMs: runs.flatMap((r) => r.historyMs),
   };
 }
+
+/** "mean / max" of durations in ms, or "-" for none. */
+const meanMax = (ms: number[]) => (ms.length ? `${(ms.reduce((a, b) => a + b, 0) / ms.length).toFixed(3)} / ${Math.max(...ms).toFixed(1)}` : "-");
 
 async function main(): Promise<void> {
   console.log(`## API load (${machineLine()})\n`);
@@ -237,22 +268,22 @@ async function main(): Promise<void> {
       const local = await inProcess(v, perGen);
       if (WARMUP > 0) {
         progress(`verifier ${name}: warm-up through the API (${int(Math.min(WARMUP, perGen) * PROCS)} orders, not measured)`);
-        for (const encoding of ENCODINGS) await throughApi(v, gens, Math.min(WARMUP, perGen), encoding, 1);
+        for (const encoding of ENCODINGS) await throughApi(v, gens, Math.min(WARMUP, perGen), encoding, HISTORIES[0]!, 1);
       }
-      for (const encoding of ENCODINGS) {
-        progress(`verifier ${name}: through the API, ${encoding} orders`);
-        const r = await throughApi(v, gens, perGen, encoding);
+      for (const encoding of ENCODINGS) for (const history of HISTORIES) {
+        progress(`verifier ${name}: through the API, ${encoding} orders, trade history ${history === "store" ? "stored" : "not stored"}`);
+        const r = await throughApi(v, gens, perGen, encoding, history);
         const label = name === "none-unsafe-bench" ? "none-unsafe-bench (NO signature check: ceiling only, NOT secure)" : v.name;
         rows.push([
-          label, encoding, int(r.sent), int(r.accepted), int(r.accepted / r.seconds), `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`,
+          label, encoding, history === "store" ? "history.db" : "none", int(r.sent), int(r.accepted), int(r.accepted / r.seconds), `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`,
           `${r.ws.p50.toFixed(2)} / ${r.ws.p99.toFixed(2)}`, `${r.http.p50.toFixed(2)} / ${r.http.p99.toFixed(2)}`,
           String(r.lost), Object.entries(r.refused).map(([k, n]) => `${k} ${n}`).join(", ") || "-",
           (r.groups.orders / Math.max(1, r.groups.groups)).toFixed(0),
           `${((r.serverCpuMs * 1000) / r.accepted).toFixed(0)} / ${((r.generatorCpuMs * 1000) / r.accepted).toFixed(0)}`,
-          r.commitMs.length ? `${(r.commitMs.reduce((a, b) => a + b, 0) / r.commitMs.length).toFixed(3)} / ${Math.max(...r.commitMs).toFixed(1)}` : "-",
+          meanMax(r.commitMs), meanMax(r.historyMs),
           int(local.placeOrders), int(local.engine),
         ]);
-        if (r.lost !== 0) notes.push(`verifier ${name}, ${encoding}: ${r.lost} ORDERS LOST`);
+        if (r.lost !== 0) notes.push(`verifier ${name}, ${encoding}, history ${history}: ${r.lost} ORDERS LOST`);
       }
     }
   } finally {
@@ -260,9 +291,9 @@ async function main(): Promise<void> {
     rmSync(logDir, { recursive: true, force: true });
   }
   console.log(table(
-    ["verifier", "orders as", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "CPU µs per order: server / generators", "log commit mean / max ms", "in-process placeOrders/s", "engine alone/s"],
+    ["verifier", "orders as", "trade history", "sent", "accepted", "accepted/s (API)", "latency p50 / p99 ms", "WS p50 / p99", "HTTP batch p50 / p99", "lost", "refused", "orders per verify call", "CPU µs per order: server / generators", "log commit mean / max ms", "history write mean / max ms", "in-process placeOrders/s", "engine alone/s"],
     rows,
-    ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r", "r", "r"],
+    ["l", "l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r", "r", "r", "r", "r", "r"],
   ));
   for (const n of notes) console.log(`\n- ${n}`);
   console.log("\nHTTP latency is per batch request, binary WebSocket latency per frame (every order in it gets its latency).");

@@ -30,6 +30,9 @@ export type StoredFills = {
   lastFillId: number;
 };
 
+/** One change to the stored history: fills to add (new fill ids), or one account's side of a stored fill marked as not settled (the rejection's code). */
+export type HistoryWrite = { fills: readonly FillRecord[] } | { rejected: { fillId: number; accountId: number; code: string } };
+
 export interface FillStore {
   /** The newest fills per account and per market (see StoredFills). */
   load(perAccount: number, perMarket: number): StoredFills;
@@ -37,10 +40,8 @@ export interface FillStore {
   accountFills(accountId: number, limit: number, before?: number): FillRecord[];
   /** The market's trades as their makers' fills, newest first, at most `limit`; with `before` only older ones. */
   marketTrades(marketId: number, limit: number, before?: number): FillRecord[];
-  /** Adds fills (new fill ids). */
-  append(fills: readonly FillRecord[]): void;
-  /** Marks the account's side of a stored fill as not settled (the rejection's code). */
-  markRejected(fillId: number, accountId: number, code: string): void;
+  /** Applies `writes` in order, in one transaction: all of them or none. */
+  write(writes: readonly HistoryWrite[]): void;
   close(): void;
 }
 
@@ -76,6 +77,8 @@ export const STORE_QUERIES = {
 /** The embedded store: one SQLite table, WAL. */
 export class SqliteFillStore implements FillStore {
   readonly #db: DatabaseSync;
+  readonly #insert: ReturnType<DatabaseSync["prepare"]>;
+  readonly #reject: ReturnType<DatabaseSync["prepare"]>;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -87,6 +90,10 @@ export class SqliteFillStore implements FillStore {
       DROP INDEX IF EXISTS fills_by_account;
       CREATE INDEX IF NOT EXISTS fills_by_account_fill ON fills (account_id, fill_id, role);
       CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);`);
+    this.#insert = this.#db.prepare(
+      "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.#reject = this.#db.prepare("UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?");
   }
 
   load(perAccount: number, perMarket: number): StoredFills {
@@ -114,15 +121,15 @@ export class SqliteFillStore implements FillStore {
     return (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
   }
 
-  append(fills: readonly FillRecord[]): void {
-    if (!fills.length) return;
-    const insert = this.#db.prepare(
-      "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    );
+  write(writes: readonly HistoryWrite[]): void {
+    if (!writes.length) return;
     this.#db.exec("BEGIN");
     try {
-      for (const f of fills) {
-        insert.run(f.fillId, f.accountId, f.orderId.toString(), f.marketId, f.side, f.role, f.priceTicks.toString(), f.lots.toString(), f.feePpm, f.time, f.rejected ?? null);
+      for (const w of writes) {
+        if ("rejected" in w) this.#reject.run(w.rejected.code, w.rejected.fillId, w.rejected.accountId);
+        else for (const f of w.fills) {
+          this.#insert.run(f.fillId, f.accountId, f.orderId.toString(), f.marketId, f.side, f.role, f.priceTicks.toString(), f.lots.toString(), f.feePpm, f.time, f.rejected ?? null);
+        }
       }
       this.#db.exec("COMMIT");
     } catch (e) {
@@ -131,8 +138,14 @@ export class SqliteFillStore implements FillStore {
     }
   }
 
+  /** Adds fills (one write). */
+  append(fills: readonly FillRecord[]): void {
+    this.write([{ fills }]);
+  }
+
+  /** Marks the account's side of a stored fill as not settled (one write). */
   markRejected(fillId: number, accountId: number, code: string): void {
-    this.#db.prepare("UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?").run(code, fillId, accountId);
+    this.write([{ rejected: { fillId, accountId, code } }]);
   }
 
   close(): void {
@@ -158,13 +171,15 @@ export function olderPage<T>(memory: T[], limit: number, before: number | undefi
  * Writes to a FillStore what the account history records, once the commands behind it are durable: each
  * write waits for `durable` (Sequencer.durable) called after the command's log record was appended (the
  * engine's events come while the command applies, its record is appended right after, in the same turn).
- * Writes keep their order. `onError` hears a failed write (the trade stands; only its history is lost).
+ * Writes keep their order; everything handed over while one durability wait was on goes to the store as one
+ * transaction (under load, one per group commit of the log, not one per command). `onError` hears a failed
+ * transaction (the trades stand; only the history of that group is lost).
  */
 export class FillWriter {
   readonly #store: FillStore;
   readonly #durable: () => Promise<void>;
   readonly #onError: (e: unknown) => void;
-  #ops: (() => void)[] = [];
+  #pending: HistoryWrite[] = [];
   #running: Promise<void> | null = null;
 
   constructor(store: FillStore, durable: () => Promise<void>, onError: (e: unknown) => void) {
@@ -174,11 +189,11 @@ export class FillWriter {
   }
 
   fills(fills: readonly FillRecord[]): void {
-    if (fills.length) this.#enqueue(() => this.#store.append(fills));
+    if (fills.length) this.#enqueue({ fills });
   }
 
   fillRejected(f: FillRecord, code: string): void {
-    this.#enqueue(() => this.#store.markRejected(f.fillId, f.accountId, code));
+    this.#enqueue({ rejected: { fillId: f.fillId, accountId: f.accountId, code } });
   }
 
   /** Resolves once everything handed over so far is written. */
@@ -186,19 +201,19 @@ export class FillWriter {
     while (this.#running) await this.#running;
   }
 
-  #enqueue(op: () => void): void {
-    this.#ops.push(op);
+  #enqueue(w: HistoryWrite): void {
+    this.#pending.push(w);
     this.#running ??= this.#run();
   }
 
   async #run(): Promise<void> {
-    while (this.#ops.length) {
+    while (this.#pending.length) {
       await new Promise<void>((r) => setImmediate(r)); // past the command's own log append
-      const ops = this.#ops;
-      this.#ops = [];
+      const writes = this.#pending;
+      this.#pending = [];
       try {
         await this.#durable();
-        for (const op of ops) op();
+        this.#store.write(writes);
       } catch (e) {
         this.#onError(e);
       }

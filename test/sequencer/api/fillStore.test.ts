@@ -109,6 +109,12 @@ describe("fill store: writer", () => {
       for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
     };
     const errors: unknown[] = [];
+    const transactions: number[] = [];
+    const write = store.write.bind(store);
+    store.write = (writes) => {
+      transactions.push(writes.length);
+      write(writes);
+    };
     const writer = new FillWriter(store, durable, (e) => errors.push(e));
     writer.fills(trade(1, 0, 2, 1));
     writer.fills(trade(2, 0, 2, 1));
@@ -119,6 +125,7 @@ describe("fill store: writer", () => {
     waiting.shift()!();
     await turns(3);
     assert.equal(store.load(10, 10).lastFillId, 2, "the fills of the first wait are written");
+    assert.deepEqual(transactions, [2], "both commands' fills in one transaction");
     assert.equal(store.load(10, 10).accountFills.filter((f) => f.rejected).length, 0, "the rejection waits for a durability wait of its own");
     assert.equal(waiting.length, 1);
     waiting.shift()!();
