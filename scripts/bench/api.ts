@@ -17,10 +17,11 @@
  * thread); none runs without a log (in-memory only), to show what durability costs. The log column is
  * the time the JavaScript thread spent in each commit (mean / max) during the measured runs.
  *
- * --history: store gives the server the trade-history store as the sequencer process does (a SqliteFillStore,
- * `history.db`, written once the commands behind the fills are durable: sequencer/api/fillStore.ts); none
- * runs without it. Each listed mode is a row, so the default shows what keeping the history costs beside
- * not keeping it, in the same run; the history column is the time each write took on the JavaScript thread. Snapshots are off: with no chain
+ * --history: store gives the server the trade-history store as the sequencer process does (`history.db`,
+ * written once the commands behind the fills are durable, by a worker thread: sequencer/api/backgroundFillStore.ts);
+ * none runs without it. Each listed mode is a row, so the default shows what keeping the history costs beside
+ * not keeping it, in the same run; the history column is the time each write took on the JavaScript thread
+ * (handing it to the worker). Snapshots are off: with no chain
  * here no batch ever drains the pending transactions, so a snapshot would carry every fill of the run,
  * which the service never does (their cost is in `npm run bench:log`).
  *
@@ -42,7 +43,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../sequencer/persistence/sqliteStore.ts";
-import { SqliteFillStore } from "../../sequencer/api/fillStore.ts";
+import { BackgroundFillStore } from "../../sequencer/api/backgroundFillStore.ts";
 import { fileURLToPath } from "node:url";
 import { createApiServer } from "../../sequencer/api/server.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
@@ -163,9 +164,11 @@ function startGenerators(): Promise<ChildProcess[]> {
   );
 }
 
-/** A fresh trade-history store (a SqliteFillStore in the bench's directory, as main.ts opens `history.db`), its writes timed into historyMs. */
-function benchHistory(): SqliteFillStore {
-  const store = new SqliteFillStore(join(logDir, `history-${logFiles++}.db`));
+/** A fresh trade-history store (in the bench's directory, as main.ts opens `history.db`: writes on a worker), the JavaScript thread's time in its writes timed into historyMs. */
+function benchHistory(): BackgroundFillStore {
+  const store = new BackgroundFillStore(join(logDir, `history-${logFiles++}.db`), (e) => {
+    throw e;
+  });
   const write = store.write.bind(store);
   store.write = (writes) => {
     const t = performance.now();
@@ -211,7 +214,7 @@ async function runOnce(verifier: SignatureVerifier, gens: ChildProcess[], perGen
     historyMs,
   };
   await app.close();
-  fillStore?.close();
+  await fillStore?.close();
   return run;
 }
 

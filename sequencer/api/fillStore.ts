@@ -40,9 +40,9 @@ export interface FillStore {
   accountFills(accountId: number, limit: number, before?: number): FillRecord[];
   /** The market's trades as their makers' fills, newest first, at most `limit`; with `before` only older ones. */
   marketTrades(marketId: number, limit: number, before?: number): FillRecord[];
-  /** Applies `writes` in order, in one transaction: all of them or none. */
+  /** Applies `writes` in order, in one transaction: all of them or none (a background store: once written, `flushed`). */
   write(writes: readonly HistoryWrite[]): void;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 type Row = {
@@ -74,7 +74,31 @@ export const STORE_QUERIES = {
   lastFillId: "SELECT MAX(fill_id) AS id FROM fills",
 } as const;
 
-/** The embedded store: one SQLite table, WAL. */
+/** The table and its indexes (every connection to `history.db` runs it first). */
+export const SCHEMA_SQL = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+  CREATE TABLE IF NOT EXISTS fills (
+    fill_id INTEGER NOT NULL, account_id INTEGER NOT NULL, order_id TEXT NOT NULL, market_id INTEGER NOT NULL,
+    side INTEGER NOT NULL, role TEXT NOT NULL, price_ticks TEXT NOT NULL, lots TEXT NOT NULL, fee_ppm INTEGER NOT NULL,
+    time INTEGER NOT NULL, rejected TEXT, PRIMARY KEY (fill_id, role)) WITHOUT ROWID;
+  DROP INDEX IF EXISTS fills_by_account;
+  CREATE INDEX IF NOT EXISTS fills_by_account_fill ON fills (account_id, fill_id, role);
+  CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);`;
+export const INSERT_SQL =
+  "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+export const REJECT_SQL = "UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?";
+
+/** A write as the statements take it: the rows to insert (INSERT_SQL's parameters), or REJECT_SQL's parameters. */
+export type WriteRows = { rows: (string | number | null)[][] } | { reject: [code: string, fillId: number, accountId: number] };
+export function writeRows(w: HistoryWrite): WriteRows {
+  if ("rejected" in w) return { reject: [w.rejected.code, w.rejected.fillId, w.rejected.accountId] };
+  return {
+    rows: w.fills.map((f) => [
+      f.fillId, f.accountId, f.orderId.toString(), f.marketId, f.side, f.role, f.priceTicks.toString(), f.lots.toString(), f.feePpm, f.time, f.rejected ?? null,
+    ]),
+  };
+}
+
+/** The embedded store: one SQLite table, WAL; writes on the calling thread (backgroundFillStore.ts moves them to a worker). */
 export class SqliteFillStore implements FillStore {
   readonly #db: DatabaseSync;
   readonly #insert: ReturnType<DatabaseSync["prepare"]>;
@@ -82,18 +106,9 @@ export class SqliteFillStore implements FillStore {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS fills (
-        fill_id INTEGER NOT NULL, account_id INTEGER NOT NULL, order_id TEXT NOT NULL, market_id INTEGER NOT NULL,
-        side INTEGER NOT NULL, role TEXT NOT NULL, price_ticks TEXT NOT NULL, lots TEXT NOT NULL, fee_ppm INTEGER NOT NULL,
-        time INTEGER NOT NULL, rejected TEXT, PRIMARY KEY (fill_id, role));
-      DROP INDEX IF EXISTS fills_by_account;
-      CREATE INDEX IF NOT EXISTS fills_by_account_fill ON fills (account_id, fill_id, role);
-      CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);`);
-    this.#insert = this.#db.prepare(
-      "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    this.#reject = this.#db.prepare("UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?");
+    this.#db.exec(SCHEMA_SQL);
+    this.#insert = this.#db.prepare(INSERT_SQL);
+    this.#reject = this.#db.prepare(REJECT_SQL);
   }
 
   load(perAccount: number, perMarket: number): StoredFills {
@@ -125,11 +140,9 @@ export class SqliteFillStore implements FillStore {
     if (!writes.length) return;
     this.#db.exec("BEGIN");
     try {
-      for (const w of writes) {
-        if ("rejected" in w) this.#reject.run(w.rejected.code, w.rejected.fillId, w.rejected.accountId);
-        else for (const f of w.fills) {
-          this.#insert.run(f.fillId, f.accountId, f.orderId.toString(), f.marketId, f.side, f.role, f.priceTicks.toString(), f.lots.toString(), f.feePpm, f.time, f.rejected ?? null);
-        }
+      for (const w of writes.map(writeRows)) {
+        if ("reject" in w) this.#reject.run(...w.reject);
+        else for (const row of w.rows) this.#insert.run(...row);
       }
       this.#db.exec("COMMIT");
     } catch (e) {

@@ -37,7 +37,7 @@ import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
 import { createDefaultProver } from "../../fpga-prover/defaultProver.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { createApiServer } from "../api/server.ts";
-import { SqliteFillStore } from "../api/fillStore.ts";
+import { BackgroundFillStore } from "../api/backgroundFillStore.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
 import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../protocol/params.ts";
 import { serveIpc } from "./ipc.ts";
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
 
   const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
   // The trade history beside the log (the log's bind above refuses another exchange's data directory).
-  const fillStore = opts.port ? new SqliteFillStore(join(opts.data, "history.db")) : null;
+  const fillStore = opts.port ? new BackgroundFillStore(join(opts.data, "history.db"), (e) => log(`trade history: ${e.message}`)) : null;
   const api = fillStore ? createApiServer(sequencer, { exchange: { chainId, custodian: opts.custodian as Address }, fillStore }) : null;
   if (api) log(`HTTP API on ${await api.listen({ port: Number(opts.port), host: opts.host })}`);
   if (process.send) {
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   const shutdown = async () => {
     await api?.close();
     await stop();
-    fillStore?.close();
+    await fillStore?.close();
     store.close();
     process.exit(0);
   };

@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FillWriter, SqliteFillStore, STORE_QUERIES } from "../../../sequencer/api/fillStore.ts";
+import { BackgroundFillStore } from "../../../sequencer/api/backgroundFillStore.ts";
+import { FillWriter, SqliteFillStore, STORE_QUERIES, type FillStore } from "../../../sequencer/api/fillStore.ts";
 import type { FillRecord } from "../../../sequencer/api/history.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
@@ -83,7 +84,7 @@ describe("fill store: SQLite", () => {
     const store = new SqliteFillStore(freshPath());
     for (const [name, sql] of Object.entries(STORE_QUERIES)) {
       const plan = store.queryPlan(sql);
-      assert.ok(plan.some((line) => /^SEARCH fills USING (COVERING )?INDEX/.test(line)), `${name} searches an index: ${plan.join("; ")}`);
+      assert.ok(plan.some((line) => /^SEARCH fills USING ((COVERING )?INDEX|PRIMARY KEY)/.test(line)), `${name} searches an index: ${plan.join("; ")}`);
       assert.ok(!plan.some((line) => /^SCAN fills|TEMP B-TREE/.test(line)), `${name} neither scans the table nor sorts: ${plan.join("; ")}`);
     }
     store.close();
@@ -153,10 +154,35 @@ describe("fill store: writer", () => {
   });
 });
 
-describe("fill store: the API across a restart", () => {
-  it("a server restarted on the same store answers fills and market trades as before, and new trades continue the ids", async () => {
+describe("fill store: background writes (the sequencer process's store)", () => {
+  it("applies each write as one transaction on the worker, in order, visible to reads once flushed", async () => {
+    const errors: Error[] = [];
     const path = freshPath();
-    const first = new SqliteFillStore(path);
+    const store = new BackgroundFillStore(path, (e) => errors.push(e));
+    store.write([{ fills: trade(1, 0, 2, 1) }, { fills: trade(2, 0, 2, 1) }]);
+    store.write([{ rejected: { fillId: 2, accountId: 1, code: "EXPIRED" } }]);
+    await store.flushed();
+    assert.deepEqual(store.accountFills(1, 10).map((f) => [f.fillId, f.rejected]), [[2, "EXPIRED"], [1, undefined]]);
+    // a write with a fill id already stored fails whole (fill 3 with it), the next one goes on
+    store.write([{ fills: trade(3, 0, 2, 1) }, { fills: trade(1, 0, 2, 1) }]);
+    store.write([{ fills: trade(4, 0, 2, 1) }]);
+    await store.flushed();
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /writing the trade history failed: .*UNIQUE constraint failed/);
+    assert.deepEqual(store.accountFills(2, 10).map((f) => f.fillId), [4, 2, 1]);
+    await store.close();
+    assert.throws(() => store.write([{ fills: trade(5, 0, 2, 1) }]), /the trade-history store is closed/);
+    const reopened = new SqliteFillStore(path);
+    assert.equal(reopened.load(10, 10).lastFillId, 4);
+    reopened.close();
+  });
+});
+
+describe("fill store: the API across a restart", () => {
+  for (const kind of ["SqliteFillStore", "BackgroundFillStore"] as const) it(`a server restarted on the same store (${kind}) answers fills and market trades as before, and new trades continue the ids`, async () => {
+    const path = freshPath();
+    const open = (): FillStore => (kind === "SqliteFillStore" ? new SqliteFillStore(path) : new BackgroundFillStore(path, (e) => assert.fail(e)));
+    const first = open();
     const app = createApiServer(offlineSequencer(), { fillStore: first });
     await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 4n }));
     await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 3n })); // trade 1
@@ -165,13 +191,13 @@ describe("fill store: the API across a restart", () => {
     const tradesBefore = (await get(app, "/v1/markets/0/trades")).body;
     assert.deepEqual(tradesBefore.trades.map((t: { tradeId: number }) => t.tradeId), [2, 1]);
     await app.close(); // waits for the history's writes
-    first.close();
+    await first.close(); // (the background store's: for its worker's)
 
-    const second = new SqliteFillStore(path);
+    const second = open();
     const restarted = createApiServer(offlineSequencer(), { fillStore: second });
     after(async () => {
       await restarted.close();
-      second.close();
+      await second.close();
     });
     assert.deepEqual((await get(restarted, "/v1/accounts/2/fills")).body, fillsBefore);
     assert.deepEqual((await get(restarted, "/v1/markets/0/trades")).body, tradesBefore);

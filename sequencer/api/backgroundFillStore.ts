@@ -1,0 +1,119 @@
+/**
+ * The trade history store of the sequencer process (fillStore.ts), with its writes on a worker thread:
+ * SQLite inserts of every fill cost the API's JavaScript thread about a fifth of its order throughput when run
+ * there (`npm run bench:api`, its trade-history rows). The worker has its own connection and applies each
+ * `write` as one transaction, in the order they were handed over; reads (the start-up read, pages older than
+ * the in-memory indexes) use this thread's connection, which sees every committed write (WAL).
+ *
+ * Durability is the synchronous store's: a write is handed over once the commands behind it are durable
+ * (FillWriter), so the history never shows a trade whose order a crash lost; a crash may lose the last
+ * writes still queued for the worker (as it may lose the last writes of the synchronous store), never the
+ * trades themselves, which the command log and the proven batches keep.
+ */
+import { Worker } from "node:worker_threads";
+import { INSERT_SQL, REJECT_SQL, SCHEMA_SQL, SqliteFillStore, writeRows, type FillStore, type HistoryWrite, type StoredFills } from "./fillStore.ts";
+import type { FillRecord } from "./history.ts";
+
+/** The worker: one connection; each message one transaction of WriteRows (plain CommonJS, run with eval). */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const emit = process.emitWarning;
+process.emitWarning = (w, ...rest) => (/SQLite is an experimental feature/.test(typeof w === "string" ? w : w.message) ? undefined : emit.call(process, w, ...rest));
+const { DatabaseSync } = require("node:sqlite");
+const db = new DatabaseSync(workerData.path);
+db.exec("PRAGMA busy_timeout = 5000");
+db.exec(workerData.schema);
+const insert = db.prepare(workerData.insert);
+const reject = db.prepare(workerData.reject);
+parentPort.on("message", (m) => {
+  if (m === "close") {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    db.exec("BEGIN");
+    for (const w of m) {
+      if (w.reject) reject.run(...w.reject);
+      else for (const row of w.rows) insert.run(...row);
+    }
+    db.exec("COMMIT");
+    parentPort.postMessage({ ok: true });
+  } catch (e) {
+    try { db.exec("ROLLBACK"); } catch {}
+    parentPort.postMessage({ ok: false, error: String(e && e.message || e) });
+  }
+});
+`;
+
+export class BackgroundFillStore implements FillStore {
+  readonly #reader: SqliteFillStore;
+  readonly #worker: Worker;
+  readonly #onError: (e: Error) => void;
+  readonly #exited: Promise<void>;
+  #posted = 0;
+  #done = 0;
+  #waiting: { upTo: number; resolve: () => void }[] = [];
+  #closed = false;
+
+  /** Opens `path` (creating the table) and starts the writer; `onError` hears a failed transaction or a dead worker. */
+  constructor(path: string, onError: (e: Error) => void) {
+    this.#reader = new SqliteFillStore(path);
+    this.#onError = onError;
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, schema: SCHEMA_SQL, insert: INSERT_SQL, reject: REJECT_SQL } });
+    this.#worker.on("message", (m: { ok: boolean; error?: string }) => {
+      this.#done++;
+      if (!m.ok) this.#onError(new Error(`writing the trade history failed: ${m.error}`));
+      this.#wake();
+    });
+    this.#worker.on("error", (e) => this.#onError(e));
+    this.#exited = new Promise((resolve) => this.#worker.once("exit", (code) => {
+      if (!this.#closed) this.#onError(new Error(`the trade-history writer exited (${code})`));
+      this.#done = this.#posted; // nothing more will be written: release every waiter
+      this.#wake();
+      resolve();
+    }));
+  }
+
+  load(perAccount: number, perMarket: number): StoredFills {
+    return this.#reader.load(perAccount, perMarket);
+  }
+
+  accountFills(accountId: number, limit: number, before?: number): FillRecord[] {
+    return this.#reader.accountFills(accountId, limit, before);
+  }
+
+  marketTrades(marketId: number, limit: number, before?: number): FillRecord[] {
+    return this.#reader.marketTrades(marketId, limit, before);
+  }
+
+  /** Hands `writes` to the worker as one transaction; `flushed` resolves once it is committed. */
+  write(writes: readonly HistoryWrite[]): void {
+    if (this.#closed) throw new Error("the trade-history store is closed");
+    if (!writes.length) return;
+    this.#posted++;
+    this.#worker.postMessage(writes.map(writeRows));
+  }
+
+  /** Resolves once every write handed over so far is committed (or failed, which `onError` heard). */
+  flushed(): Promise<void> {
+    if (this.#done >= this.#posted) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push({ upTo: this.#posted, resolve }));
+  }
+
+  /** Waits for the writes handed over, then ends the worker and closes both connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flushed();
+    this.#closed = true;
+    this.#worker.postMessage("close");
+    await this.#exited;
+    this.#reader.close();
+  }
+
+  #wake(): void {
+    const ready = this.#waiting.filter((w) => this.#done >= w.upTo);
+    this.#waiting = this.#waiting.filter((w) => this.#done < w.upTo);
+    for (const w of ready) w.resolve();
+  }
+}
