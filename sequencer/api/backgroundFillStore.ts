@@ -11,10 +11,10 @@
  * trades themselves, which the command log and the proven batches keep.
  */
 import { Worker } from "node:worker_threads";
-import { INSERT_SQL, REJECT_SQL, SCHEMA_SQL, SqliteFillStore, writeRows, type FillStore, type HistoryWrite, type StoredFills } from "./fillStore.ts";
+import { SCHEMA_SQL, SqliteFillStore, WRITE_SQL, writeRows, type FillStore, type HistoryWrite, type StoredFills, type StoredRecords } from "./fillStore.ts";
 import type { FillRecord } from "./history.ts";
 
-/** The worker: one connection; each message one transaction of WriteRows (plain CommonJS, run with eval). */
+/** The worker: one connection, fillStore.ts's WRITE_SQL prepared; each message one transaction of WriteRows (plain CommonJS, run with eval). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const emit = process.emitWarning;
@@ -23,8 +23,7 @@ const { DatabaseSync } = require("node:sqlite");
 const db = new DatabaseSync(workerData.path);
 db.exec("PRAGMA busy_timeout = 5000");
 db.exec(workerData.schema);
-const insert = db.prepare(workerData.insert);
-const reject = db.prepare(workerData.reject);
+const statements = Object.fromEntries(Object.entries(workerData.statements).map(([name, sql]) => [name, db.prepare(sql)]));
 parentPort.on("message", (m) => {
   if (m === "close") {
     db.close();
@@ -33,10 +32,7 @@ parentPort.on("message", (m) => {
   }
   try {
     db.exec("BEGIN");
-    for (const w of m) {
-      if (w.reject) reject.run(...w.reject);
-      else for (const row of w.rows) insert.run(...row);
-    }
+    for (const w of m) for (const row of w.rows) statements[w.sql].run(...row);
     db.exec("COMMIT");
     parentPort.postMessage({ ok: true });
   } catch (e) {
@@ -60,7 +56,7 @@ export class BackgroundFillStore implements FillStore {
   constructor(path: string, onError: (e: Error) => void) {
     this.#reader = new SqliteFillStore(path);
     this.#onError = onError;
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, schema: SCHEMA_SQL, insert: INSERT_SQL, reject: REJECT_SQL } });
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, schema: SCHEMA_SQL, statements: WRITE_SQL } });
     this.#worker.on("message", (m: { ok: boolean; error?: string }) => {
       this.#done++;
       if (!m.ok) this.#onError(new Error(`writing the trade history failed: ${m.error}`));
@@ -73,10 +69,15 @@ export class BackgroundFillStore implements FillStore {
       this.#wake();
       resolve();
     }));
+    this.#worker.unref(); // keeps the process alive only while writes are in flight (#wake, write, close)
   }
 
   load(perAccount: number, perMarket: number): StoredFills {
     return this.#reader.load(perAccount, perMarket);
+  }
+
+  loadRecords(perAccount: number): StoredRecords {
+    return this.#reader.loadRecords(perAccount);
   }
 
   accountFills(accountId: number, limit: number, before?: number): FillRecord[] {
@@ -92,6 +93,7 @@ export class BackgroundFillStore implements FillStore {
     if (this.#closed) throw new Error("the trade-history store is closed");
     if (!writes.length) return;
     this.#posted++;
+    this.#worker.ref();
     this.#worker.postMessage(writes.map(writeRows));
   }
 
@@ -106,12 +108,14 @@ export class BackgroundFillStore implements FillStore {
     if (this.#closed) return;
     await this.flushed();
     this.#closed = true;
+    this.#worker.ref();
     this.#worker.postMessage("close");
     await this.#exited;
     this.#reader.close();
   }
 
   #wake(): void {
+    if (this.#done >= this.#posted && !this.#closed) this.#worker.unref();
     const ready = this.#waiting.filter((w) => this.#done >= w.upTo);
     this.#waiting = this.#waiting.filter((w) => this.#done < w.upTo);
     for (const w of ready) w.resolve();

@@ -5,7 +5,8 @@
  * continue the stored fill ids, so `GET /v1/accounts/:id/fills` and `GET /v1/markets/:id/trades` answer
  * after a restart as before it (sequencer/process/main.ts keeps the store beside the command log, in
  * `history.db`). The store keeps the whole history: a page older than what the in-memory indexes hold
- * is read from it (`olderPage`), so a client pages back to the account's first fill.
+ * is read from it (`olderPage`), so a client pages back to the account's first fill. It keeps the index's order records
+ * and rejections too (`loadRecords`), so closed orders and rejections are listed again after a restart.
  *
  * Every read is an index search, never a scan of the table: the start-up read costs a few searches per
  * account and market that has traded, whatever the history's length (`test/sequencer/api/fillStore.test.ts`
@@ -19,7 +20,8 @@
  */
 import { DatabaseSync } from "../persistence/sqlite.ts";
 import type { Side } from "../protocol/constants.ts";
-import type { FillRecord } from "./history.ts";
+import { decodeJson, encodeJson } from "../persistence/codec.ts";
+import type { FillRecord, OrderStatusView, RejectionRecord } from "./history.ts";
 
 /** What a store gives back on start: fills oldest first, and the highest fill id it holds (0 when empty). */
 export type StoredFills = {
@@ -30,12 +32,32 @@ export type StoredFills = {
   lastFillId: number;
 };
 
-/** One change to the stored history: fills to add (new fill ids), or one account's side of a stored fill marked as not settled (the rejection's code). */
-export type HistoryWrite = { fills: readonly FillRecord[] } | { rejected: { fillId: number; accountId: number; code: string } };
+/** What a store gives back on start besides the fills: each account's newest order records and rejections, oldest first. */
+export type StoredRecords = {
+  /** Each account's newest order records (at most `perAccount`), in the order the index first saw them. */
+  orders: OrderStatusView[];
+  /** Each account's newest rejections (at most `perAccount`), oldest first. */
+  rejections: RejectionRecord[];
+  /** The highest rejection id stored (0 when none): new rejections continue after it. */
+  lastRejectionId: number;
+};
+
+/**
+ * One change to the stored history: fills to add (new fill ids); one account's side of a stored fill marked
+ * as not settled (the rejection's code); order records as they now stand (added, or replacing the account's
+ * record of that order id); rejections to add.
+ */
+export type HistoryWrite =
+  | { fills: readonly FillRecord[] }
+  | { rejected: { fillId: number; accountId: number; code: string } }
+  | { orders: readonly OrderStatusView[] }
+  | { rejections: readonly RejectionRecord[] };
 
 export interface FillStore {
   /** The newest fills per account and per market (see StoredFills). */
   load(perAccount: number, perMarket: number): StoredFills;
+  /** The newest order records and rejections per account (see StoredRecords). */
+  loadRecords(perAccount: number): StoredRecords;
   /** The account's fills, newest first, at most `limit`; with `before` only those with a smaller fill id. */
   accountFills(accountId: number, limit: number, before?: number): FillRecord[];
   /** The market's trades as their makers' fills, newest first, at most `limit`; with `before` only older ones. */
@@ -58,9 +80,9 @@ const fillOf = (r: Row): FillRecord => ({
 
 /** Rows newest first: at most `limit` of those matching `where` (an indexed column = ?) with a fill id below `before`. */
 const NEWEST = (where: string) => `SELECT * FROM fills WHERE ${where} AND fill_id < ? ORDER BY fill_id DESC, role DESC LIMIT ?`;
-/** Every distinct value of an indexed column, one index search each (SQLite's skip-scan by recursion). */
-const DISTINCT = (column: string) =>
-  `WITH RECURSIVE v(x) AS (SELECT MIN(${column}) FROM fills UNION ALL SELECT (SELECT MIN(${column}) FROM fills WHERE ${column} > v.x) FROM v WHERE v.x IS NOT NULL)
+/** Every distinct value of an indexed column of a table, one index search each (SQLite's skip-scan by recursion). */
+const DISTINCT = (column: string, table = "fills") =>
+  `WITH RECURSIVE v(x) AS (SELECT MIN(${column}) FROM ${table} UNION ALL SELECT (SELECT MIN(${column}) FROM ${table} WHERE ${column} > v.x) FROM v WHERE v.x IS NOT NULL)
    SELECT x FROM v WHERE x IS NOT NULL`;
 /** Above every fill id (fill ids are JavaScript numbers). */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -72,9 +94,19 @@ export const STORE_QUERIES = {
   accounts: DISTINCT("account_id"),
   markets: DISTINCT("market_id"),
   lastFillId: "SELECT MAX(fill_id) AS id FROM fills",
+  orderAccounts: DISTINCT("account_id", "orders"),
+  accountOrders: "SELECT record FROM orders WHERE account_id = ? ORDER BY rowid DESC LIMIT ?",
+  rejectionAccounts: DISTINCT("account_id", "rejections"),
+  accountRejections: "SELECT record FROM rejections WHERE account_id = ? ORDER BY rejection_id DESC LIMIT ?",
+  lastRejectionId: "SELECT MAX(rejection_id) AS id FROM rejections",
 } as const;
 
-/** The table and its indexes (every connection to `history.db` runs it first). */
+/**
+ * The tables and their indexes (every connection to `history.db` runs it first). Fills are columns (their
+ * pages are queried by account, market and id); order records and rejections are the index's own records
+ * in the log's JSON encoding (persistence/codec.ts), keyed by account: an order's row keeps its rowid when
+ * its record is replaced, so rowid order is the order in which the index first saw the orders.
+ */
 export const SCHEMA_SQL = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
   CREATE TABLE IF NOT EXISTS fills (
     fill_id INTEGER NOT NULL, account_id INTEGER NOT NULL, order_id TEXT NOT NULL, market_id INTEGER NOT NULL,
@@ -82,33 +114,46 @@ export const SCHEMA_SQL = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMA
     time INTEGER NOT NULL, rejected TEXT, PRIMARY KEY (fill_id, role)) WITHOUT ROWID;
   DROP INDEX IF EXISTS fills_by_account;
   CREATE INDEX IF NOT EXISTS fills_by_account_fill ON fills (account_id, fill_id, role);
-  CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);`;
-export const INSERT_SQL =
-  "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-export const REJECT_SQL = "UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?";
+  CREATE INDEX IF NOT EXISTS fills_by_market ON fills (market_id, fill_id);
+  CREATE TABLE IF NOT EXISTS orders (account_id INTEGER NOT NULL, order_id TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (account_id, order_id));
+  CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account_id);
+  CREATE TABLE IF NOT EXISTS rejections (
+    rejection_id INTEGER NOT NULL, account_id INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (account_id, rejection_id)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS rejections_by_id ON rejections (rejection_id);`;
+/** The statements a write runs, by name (the background writer's worker prepares the same ones). */
+export const WRITE_SQL = {
+  fill: "INSERT INTO fills (fill_id, account_id, order_id, market_id, side, role, price_ticks, lots, fee_ppm, time, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  reject: "UPDATE fills SET rejected = ? WHERE fill_id = ? AND account_id = ?",
+  order: "INSERT INTO orders (account_id, order_id, record) VALUES (?, ?, ?) ON CONFLICT (account_id, order_id) DO UPDATE SET record = excluded.record",
+  rejection: "INSERT INTO rejections (rejection_id, account_id, record) VALUES (?, ?, ?)",
+} as const;
 
-/** A write as the statements take it: the rows to insert (INSERT_SQL's parameters), or REJECT_SQL's parameters. */
-export type WriteRows = { rows: (string | number | null)[][] } | { reject: [code: string, fillId: number, accountId: number] };
+type SqlValue = string | number | null;
+/** A write as the statements take it: one of WRITE_SQL and the parameters of each row it runs. */
+export type WriteRows = { sql: keyof typeof WRITE_SQL; rows: SqlValue[][] };
 export function writeRows(w: HistoryWrite): WriteRows {
-  if ("rejected" in w) return { reject: [w.rejected.code, w.rejected.fillId, w.rejected.accountId] };
+  if ("rejected" in w) return { sql: "reject", rows: [[w.rejected.code, w.rejected.fillId, w.rejected.accountId]] };
+  if ("orders" in w) return { sql: "order", rows: w.orders.map((o) => [o.accountId, o.orderId.toString(), encodeJson(o)]) };
+  if ("rejections" in w) return { sql: "rejection", rows: w.rejections.map((r) => [r.rejectionId, r.accountId, encodeJson(r)]) };
   return {
+    sql: "fill",
     rows: w.fills.map((f) => [
       f.fillId, f.accountId, f.orderId.toString(), f.marketId, f.side, f.role, f.priceTicks.toString(), f.lots.toString(), f.feePpm, f.time, f.rejected ?? null,
     ]),
   };
 }
 
+type Statements = Record<keyof typeof WRITE_SQL, ReturnType<DatabaseSync["prepare"]>>;
+
 /** The embedded store: one SQLite table, WAL; writes on the calling thread (backgroundFillStore.ts moves them to a worker). */
 export class SqliteFillStore implements FillStore {
   readonly #db: DatabaseSync;
-  readonly #insert: ReturnType<DatabaseSync["prepare"]>;
-  readonly #reject: ReturnType<DatabaseSync["prepare"]>;
+  readonly #statements: Statements;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
     this.#db.exec(SCHEMA_SQL);
-    this.#insert = this.#db.prepare(INSERT_SQL);
-    this.#reject = this.#db.prepare(REJECT_SQL);
+    this.#statements = Object.fromEntries(Object.entries(WRITE_SQL).map(([name, sql]) => [name, this.#db.prepare(sql)])) as Statements;
   }
 
   load(perAccount: number, perMarket: number): StoredFills {
@@ -119,6 +164,17 @@ export class SqliteFillStore implements FillStore {
       accountFills: oldestFirst(ids(STORE_QUERIES.accounts).flatMap((a) => this.accountFills(a, perAccount))),
       marketTrades: oldestFirst(ids(STORE_QUERIES.markets).flatMap((m) => this.marketTrades(m, perMarket))),
       lastFillId: last.id ?? 0,
+    };
+  }
+
+  loadRecords(perAccount: number): StoredRecords {
+    const ids = (sql: string) => (this.#db.prepare(sql).all() as { x: number }[]).map((r) => r.x);
+    const records = <T>(sql: string, accountId: number) => (this.#db.prepare(sql).all(accountId, perAccount) as { record: string }[]).map((r) => decodeJson<T>(r.record)).reverse();
+    const last = this.#db.prepare(STORE_QUERIES.lastRejectionId).get() as { id: number | null };
+    return {
+      orders: ids(STORE_QUERIES.orderAccounts).flatMap((a) => records<OrderStatusView>(STORE_QUERIES.accountOrders, a)),
+      rejections: ids(STORE_QUERIES.rejectionAccounts).flatMap((a) => records<RejectionRecord>(STORE_QUERIES.accountRejections, a)),
+      lastRejectionId: last.id ?? 0,
     };
   }
 
@@ -140,10 +196,7 @@ export class SqliteFillStore implements FillStore {
     if (!writes.length) return;
     this.#db.exec("BEGIN");
     try {
-      for (const w of writes.map(writeRows)) {
-        if ("reject" in w) this.#reject.run(...w.reject);
-        else for (const row of w.rows) this.#insert.run(...row);
-      }
+      for (const w of writes.map(writeRows)) for (const row of w.rows) this.#statements[w.sql].run(...row);
       this.#db.exec("COMMIT");
     } catch (e) {
       this.#db.exec("ROLLBACK");
@@ -203,6 +256,16 @@ export class FillWriter {
 
   fills(fills: readonly FillRecord[]): void {
     if (fills.length) this.#enqueue({ fills });
+  }
+
+  /** Order records as one command left them (HistoryChanges.orders). */
+  orders(orders: readonly OrderStatusView[]): void {
+    if (orders.length) this.#enqueue({ orders });
+  }
+
+  /** Rejections of accepted transactions (AccountHistory.recordRejection). */
+  rejections(rejections: readonly RejectionRecord[]): void {
+    if (rejections.length) this.#enqueue({ rejections });
   }
 
   fillRejected(f: FillRecord, code: string): void {

@@ -96,10 +96,26 @@ export class AccountHistory {
     return this.#maxFills;
   }
 
+  /** How many order records (and rejections) per account a fill store reads back on start. */
+  get recordsKept(): number {
+    return Math.max(this.#maxOrders, this.#maxFills);
+  }
+
   /** The account fills a fill store kept (oldest first) and its last fill id: new fills continue after it. */
   restore(fills: readonly FillRecord[], lastFillId: number): void {
     for (const f of fills) this.#addFill({ ...f });
     this.#fillId = Math.max(this.#fillId, lastFillId);
+  }
+
+  /**
+   * The order records and rejections a store kept (each account's oldest first) and its last rejection id:
+   * closed orders are listed again, an open order's later fills and cancel update its record, and new
+   * rejections continue the ids.
+   */
+  restoreRecords(orders: readonly OrderStatusView[], rejections: readonly RejectionRecord[], lastRejectionId: number): void {
+    for (const o of orders) this.#addOrder(o.accountId, { ...o });
+    for (const r of rejections) this.#addRejection(this.#touch(r.accountId), { ...r, details: { ...r.details } });
+    this.#rejectionId = Math.max(this.#rejectionId, lastRejectionId);
   }
 
   /** Takes in one command's events (the incoming order when it was a placement); returns what changed. */
@@ -144,8 +160,7 @@ export class AccountHistory {
     return [...new Set(r.accounts)].map((accountId) => {
       const rec: RejectionRecord = { rejectionId, accountId, code: r.code, message: r.message, txType: r.tx.type, time: r.time, details: rejectionDetails(r, accountId) };
       const log = this.#touch(accountId);
-      log.rejections.push(rec);
-      if (log.rejections.length > this.#maxFills * 2) log.rejections.splice(0, log.rejections.length - this.#maxFills);
+      this.#addRejection(log, rec);
       if (r.tx.type === TxType.TRADE || r.tx.type === TxType.DERIV_TRADE) {
         const { lots, priceTicks } = r.tx;
         const orderId = rec.details.orderId;
@@ -215,6 +230,11 @@ export class AccountHistory {
         return;
       }
     }
+  }
+
+  #addRejection(log: AccountLog, r: RejectionRecord): void {
+    log.rejections.push(r);
+    if (log.rejections.length > this.#maxFills * 2) log.rejections.splice(0, log.rejections.length - this.#maxFills);
   }
 
   #addFill(f: FillRecord): void {

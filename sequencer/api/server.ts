@@ -112,6 +112,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     const stored = opts.fillStore.load(history.fillsKept, trades.tradesKept);
     history.restore(stored.accountFills, stored.lastFillId);
     trades.record(stored.marketTrades);
+    const records = opts.fillStore.loadRecords(history.recordsKept);
+    history.restoreRecords(records.orders, records.rejections, records.lastRejectionId);
   }
   const batches = new BatchLog();
   const query = sequencer.query;
@@ -122,6 +124,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     try {
       const changes = history.record(events, incoming);
       trades.record(changes.fills);
+      writer?.orders(changes.orders);
       writer?.fills(changes.fills);
       stream.publish(events, changes);
     } catch (e) {
@@ -130,7 +133,9 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   };
   const onRejected = (r: Parameters<AccountHistory["recordRejection"]>[0]) => {
     try {
-      stream.publishRejections(history.recordRejection(r));
+      const recs = history.recordRejection(r);
+      writer?.rejections(recs);
+      stream.publishRejections(recs);
     } catch (e) {
       app.log.error({ err: e }, "publishing a rejection failed");
     }

@@ -14,7 +14,7 @@ import { BackgroundFillStore } from "../../../sequencer/api/backgroundFillStore.
 import { FillWriter, SqliteFillStore, STORE_QUERIES, type FillStore } from "../../../sequencer/api/fillStore.ts";
 import type { FillRecord } from "../../../sequencer/api/history.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { get, post } from "../../helpers/apiInject.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 import { order } from "../../helpers/traders.ts";
@@ -84,8 +84,8 @@ describe("fill store: SQLite", () => {
     const store = new SqliteFillStore(freshPath());
     for (const [name, sql] of Object.entries(STORE_QUERIES)) {
       const plan = store.queryPlan(sql);
-      assert.ok(plan.some((line) => /^SEARCH fills USING ((COVERING )?INDEX|PRIMARY KEY)/.test(line)), `${name} searches an index: ${plan.join("; ")}`);
-      assert.ok(!plan.some((line) => /^SCAN fills|TEMP B-TREE/.test(line)), `${name} neither scans the table nor sorts: ${plan.join("; ")}`);
+      assert.ok(plan.some((line) => /^SEARCH (fills|orders|rejections) USING ((COVERING )?INDEX|PRIMARY KEY)/.test(line)), `${name} searches an index: ${plan.join("; ")}`);
+      assert.ok(!plan.some((line) => /^SCAN (fills|orders|rejections)|TEMP B-TREE/.test(line)), `${name} neither scans a table nor sorts: ${plan.join("; ")}`);
     }
     store.close();
   });
@@ -179,16 +179,25 @@ describe("fill store: background writes (the sequencer process's store)", () => 
 });
 
 describe("fill store: the API across a restart", () => {
-  for (const kind of ["SqliteFillStore", "BackgroundFillStore"] as const) it(`a server restarted on the same store (${kind}) answers fills and market trades as before, and new trades continue the ids`, async () => {
+  for (const kind of ["SqliteFillStore", "BackgroundFillStore"] as const) it(`a server restarted on the same store (${kind}) answers fills, market trades, orders and rejections as before, and new trades and rejections continue the ids`, async () => {
     const path = freshPath();
     const open = (): FillStore => (kind === "SqliteFillStore" ? new SqliteFillStore(path) : new BackgroundFillStore(path, (e) => assert.fail(e)));
     const first = open();
-    const app = createApiServer(offlineSequencer(), { fillStore: first });
+    const sequencer = offlineSequencer();
+    const app = createApiServer(sequencer, { fillStore: first });
     await post(app, "/v1/orders", order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 4n }));
     await post(app, "/v1/orders", order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 100n, sizeLots: 3n })); // trade 1
     await post(app, "/v1/orders", order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 100n, sizeLots: 1n })); // trade 2
+    await post(app, "/v1/orders", order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 80n, sizeLots: 2n })); // rests
+    // a batch could not prove trade 2 (as the sequencer reports it): alice's and bob's rejections, the fills marked
+    const trade2 = { type: TxType.TRADE, buy: order(alice, { orderId: 2n, side: Side.BUY, priceTicks: 100n, sizeLots: 1n }), sell: order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 4n }), lots: 1n, priceTicks: 90n, buyFeePpm: 500, sellFeePpm: 100 } as const;
+    sequencer.events.emit("rejected", { code: "INSUFFICIENT_BALANCE", message: "test", tx: trade2, accounts: [alice.accountId, bob.accountId], time: 1_700_000_000 });
     const fillsBefore = (await get(app, "/v1/accounts/2/fills")).body;
     const tradesBefore = (await get(app, "/v1/markets/0/trades")).body;
+    const ordersBefore = (await get(app, "/v1/accounts/1/orders")).body;
+    const rejectionsBefore = (await get(app, "/v1/accounts/1/rejections")).body;
+    assert.deepEqual(ordersBefore.orders.map((o: { orderId: string; status: string }) => [o.orderId, o.status]), [["3", "open"], ["2", "filled"], ["1", "filled"]]);
+    assert.equal(rejectionsBefore.rejections.length, 1);
     assert.deepEqual(tradesBefore.trades.map((t: { tradeId: number }) => t.tradeId), [2, 1]);
     await app.close(); // waits for the history's writes
     await first.close(); // (the background store's: for its worker's)
@@ -201,6 +210,9 @@ describe("fill store: the API across a restart", () => {
     });
     assert.deepEqual((await get(restarted, "/v1/accounts/2/fills")).body, fillsBefore);
     assert.deepEqual((await get(restarted, "/v1/markets/0/trades")).body, tradesBefore);
+    assert.deepEqual((await get(restarted, "/v1/accounts/1/orders")).body, ordersBefore, "closed orders are listed again");
+    assert.deepEqual((await get(restarted, "/v1/accounts/1/rejections")).body, rejectionsBefore);
+    assert.equal((await get(restarted, "/v1/accounts/2/fills")).body.fills.find((f: { fillId: number }) => f.fillId === 2).rejected, "INSUFFICIENT_BALANCE");
     // the new sequencer's book is empty: bob's order is not there; a new trade gets the next id
     await post(restarted, "/v1/orders", order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 1n }));
     await post(restarted, "/v1/orders", order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 95n, sizeLots: 1n }));
