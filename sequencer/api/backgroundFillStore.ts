@@ -11,36 +11,23 @@
  * trades themselves, which the command log and the proven batches keep.
  */
 import { Worker } from "node:worker_threads";
+import { sqliteWorkerSource } from "../persistence/sqlite.ts";
 import { SCHEMA_SQL, SqliteFillStore, WRITE_SQL, writeRows, type FillStore, type HistoryWrite, type StoredFills, type StoredRecords } from "./fillStore.ts";
 import type { FillRecord } from "./history.ts";
 
-/** The worker: one connection, fillStore.ts's WRITE_SQL prepared; each message one transaction of WriteRows (plain CommonJS, run with eval). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const emit = process.emitWarning;
-process.emitWarning = (w, ...rest) => (/SQLite is an experimental feature/.test(typeof w === "string" ? w : w.message) ? undefined : emit.call(process, w, ...rest));
-const { DatabaseSync } = require("node:sqlite");
-const db = new DatabaseSync(workerData.path);
-db.exec("PRAGMA busy_timeout = 5000");
-db.exec(workerData.schema);
-const statements = Object.fromEntries(Object.entries(workerData.statements).map(([name, sql]) => [name, db.prepare(sql)]));
-parentPort.on("message", (m) => {
-  if (m === "close") {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
-    db.exec("BEGIN");
-    for (const w of m) for (const row of w.rows) statements[w.sql].run(...row);
-    db.exec("COMMIT");
-    parentPort.postMessage({ ok: true });
-  } catch (e) {
-    try { db.exec("ROLLBACK"); } catch {}
-    parentPort.postMessage({ ok: false, error: String(e && e.message || e) });
-  }
-});
-`;
+/** The worker: one connection, fillStore.ts's WRITE_SQL prepared; each message one transaction of WriteRows. */
+const WORKER_SOURCE = sqliteWorkerSource(
+  `db.exec(workerData.schema);
+const statements = Object.fromEntries(Object.entries(workerData.statements).map(([name, sql]) => [name, db.prepare(sql)]));`,
+  `db.exec("BEGIN");
+    try {
+      for (const w of m) for (const row of w.rows) statements[w.sql].run(...row);
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }`,
+);
 
 export class BackgroundFillStore implements FillStore {
   readonly #reader: SqliteFillStore;

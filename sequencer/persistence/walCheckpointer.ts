@@ -9,29 +9,10 @@
  * checkpoint off (`PRAGMA wal_autocheckpoint = 0`) and asks for one here instead.
  */
 import { Worker } from "node:worker_threads";
+import { sqliteWorkerSource } from "./sqlite.ts";
 
-/** The worker: one connection, one PASSIVE checkpoint per request (plain CommonJS, run with eval). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const emit = process.emitWarning;
-process.emitWarning = (w, ...rest) => (/SQLite is an experimental feature/.test(typeof w === "string" ? w : w.message) ? undefined : emit.call(process, w, ...rest));
-const { DatabaseSync } = require("node:sqlite");
-const db = new DatabaseSync(workerData.path);
-db.exec("PRAGMA busy_timeout = 5000");
-parentPort.on("message", (m) => {
-  if (m === "close") {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
-    db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    parentPort.postMessage({ ok: true });
-  } catch (e) {
-    parentPort.postMessage({ ok: false, error: String(e && e.message || e) });
-  }
-});
-`;
+/** The worker: one connection, one PASSIVE checkpoint per request. */
+const WORKER_SOURCE = sqliteWorkerSource("", `db.exec("PRAGMA wal_checkpoint(PASSIVE)");`);
 
 export class WalCheckpointer {
   readonly #worker: Worker;
