@@ -46,6 +46,8 @@ export type RequestReaderOptions = {
   confirmations?: number;
   /** Most blocks one eth_getLogs call spans (nodes refuse wide ranges; default 10,000). */
   maxBlockRange?: number;
+  /** No request is older than this block (the custodian's deployment block; default 0). */
+  fromBlock?: bigint;
 };
 
 /**
@@ -61,6 +63,7 @@ export class RequestReader {
   readonly #custodian: Address;
   readonly #confirmations: bigint;
   readonly #range: bigint;
+  readonly #fromBlock: bigint;
   /** The first block not read yet (null before the first call). */
   #nextBlock: bigint | null = null;
   /** Read, not yet below a caller's `fromIndex`. */
@@ -73,6 +76,7 @@ export class RequestReader {
     this.#custodian = custodian;
     this.#confirmations = BigInt(opts.confirmations ?? 0);
     this.#range = opts.maxBlockRange === undefined ? DEFAULT_LOG_RANGE : BigInt(opts.maxBlockRange);
+    this.#fromBlock = opts.fromBlock ?? 0n;
     if (this.#confirmations < 0n || this.#range < 1n) throw new Error("RequestReader: confirmations >= 0 and maxBlockRange >= 1");
   }
 
@@ -112,10 +116,20 @@ export class RequestReader {
     this.#read.clear();
   }
 
-  /** The block of request `index` (0 when index < 0 or no such request was logged: read from the start). */
+  /**
+   * The block of request `index`, where reading resumes; `fromBlock` when index < 0, when no such request was
+   * logged, or when the node refuses the search over the whole chain (some cap every eth_getLogs call's
+   * range): then reading starts over from `fromBlock`, in ranges.
+   */
   async #blockOf(index: number): Promise<bigint> {
-    if (index < 0) return 0n;
-    const logs = await this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", args: { index: BigInt(index) }, fromBlock: 0n, strict: true });
-    return logs[0]?.blockNumber ?? 0n;
+    if (index < 0) return this.#fromBlock;
+    try {
+      const logs = await this.#client.getContractEvents({
+        address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", args: { index: BigInt(index) }, fromBlock: this.#fromBlock, strict: true,
+      });
+      return logs[0]?.blockNumber ?? this.#fromBlock;
+    } catch {
+      return this.#fromBlock;
+    }
   }
 }

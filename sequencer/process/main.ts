@@ -64,6 +64,7 @@ const opts = new Command()
   .option("--poll-ms <ms>", "request polling interval", "500")
   .option("--confirmations <blocks>", "admit a queued request (deposit, key, listing, forced withdrawal) once this many blocks are above it: 0 on a devnet, finalised depth (e.g. 64) where the chain can reorganise", "0")
   .option("--log-range <blocks>", "most blocks one eth_getLogs call spans when reading the request queue", "10000")
+  .option("--from-block <n>", "the custodian's deployment block: the request queue is read from there", "0")
   .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
   .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
   .option("--pipeline-depth <n>", "batches in flight at once: the next is built and proven while the ones before it are", "1")
@@ -76,7 +77,7 @@ const opts = new Command()
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: ParamsName;
-    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; logRange: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; logRange: string; fromBlock: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   } & PipelineFlags>();
 
@@ -127,7 +128,10 @@ async function main(): Promise<void> {
   const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
-  const requestReads = { confirmations: blockCount(opts.confirmations, "--confirmations", 0), maxBlockRange: blockCount(opts.logRange, "--log-range", 1) };
+  const requestReads = {
+    confirmations: blockCount(opts.confirmations, "--confirmations", 0), maxBlockRange: blockCount(opts.logRange, "--log-range", 1),
+    fromBlock: BigInt(blockCount(opts.fromBlock, "--from-block", 0)),
+  };
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();
   const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } });

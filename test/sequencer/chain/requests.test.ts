@@ -122,6 +122,18 @@ describe("RequestReader", () => {
     assert.deepEqual(node.calls, [{ from: 0n, to: undefined, index: 1n }, { from: 20n, to: 30n, index: undefined }], "one topic search for request 1, then blocks 20..30");
   });
 
+  it("a node that refuses the search over the whole chain: reads from fromBlock (the deployment block) in ranges instead", async () => {
+    const node = fakeNode([10, 20, 20, 30]);
+    const read = node.client.getContractEvents;
+    node.client = { ...node.client, getContractEvents: async (q: { args?: unknown }) => {
+      if (q.args) throw new Error("block range too large");
+      return read(q as never);
+    } } as unknown as PublicClient;
+    const reader = new RequestReader(node.client, CUSTODIAN, { fromBlock: 8n, maxBlockRange: 15 });
+    assert.deepEqual(indices(await reader.since(2)), [2, 3]);
+    assert.deepEqual(node.calls.map((c) => [c.from, c.to]), [[8n, 22n], [23n, 30n]]);
+  });
+
   it("refuses a queue with a gap (a partial log) instead of admitting out of order", async () => {
     const node = fakeNode([1, 2, 3], { drop: 1 });
     const reader = new RequestReader(node.client, CUSTODIAN);
