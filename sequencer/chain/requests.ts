@@ -89,7 +89,9 @@ export class RequestReader {
     if (fromIndex < this.#floor) this.#restart();
     this.#floor = fromIndex;
     this.#nextBlock ??= await this.#blockOf(fromIndex - 1);
-    const last = (await this.#client.getBlockNumber()) - this.#confirmations;
+    // (cacheTime 0: viem would otherwise answer from its cache for a polling interval, and a request queued
+    // just now would wait a poll or more longer)
+    const last = (await this.#client.getBlockNumber({ cacheTime: 0 })) - this.#confirmations;
     const read = (fromBlock: bigint, toBlock: bigint) =>
       this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock, toBlock, strict: true });
     for await (const { to, logs } of logRanges(this.#nextBlock, last, this.#range, read)) {

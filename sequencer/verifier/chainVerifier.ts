@@ -183,7 +183,7 @@ async function postedCalldata(
 export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
   const { publicClient, custodian, params } = opts;
   const fromBlock = opts.fromBlock ?? 0n;
-  const atBlock = opts.atBlock ?? (await publicClient.getBlockNumber());
+  const atBlock = opts.atBlock ?? (await publicClient.getBlockNumber({ cacheTime: 0 }));
   const logRange = opts.logRange ?? DEFAULT_LOG_RANGE;
   const mismatches: Mismatch[] = [];
   const report = (batchNumber: number | null, check: MismatchCheck, message: string) => mismatches.push({ batchNumber, check, message });
