@@ -14,7 +14,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
+import { publicKeyOf, signMessage } from "../../../sequencer/crypto/babyjub.ts";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { orderInputs } from "../../../sequencer/protocol/layouts.ts";
 import { compileMain, fe, witness } from "../fixed/compile.ts";
@@ -27,7 +27,10 @@ type Case = {
   free?: { signals: string[]; why: string };
 };
 
-const key = publicKeyOf(randomBytes(32));
+const secret = randomBytes(32);
+const key = publicKeyOf(secret);
+const message = 123_456_789_012_345n;
+const signature = signMessage(secret, message);
 const cases: Case[] = [
   { name: "CompressedKeyBits", include: "circuits/lib/compressedKey.circom", main: "component main = CompressedKeyBits();", input: () => ({ x: key[0], y: key[1] }) },
   { name: "CeilPpm(64)", include: "circuits/lib/ppm.circom", main: "component main = CeilPpm(64);", input: () => ({ a: 123_456_789n, ppm: 250n }) },
@@ -37,6 +40,14 @@ const cases: Case[] = [
   },
   { name: "GreaterEqRequiredWhen(64), a < b", include: "circuits/lib/compare.circom", main: "component main = GreaterEqRequiredWhen(64);", input: () => ({ enabled: 0n, a: 3n, b: 10n }) },
   { name: "GreaterEq(64), a < b", include: "circuits/lib/compare.circom", main: "component main = GreaterEq(64);", input: () => ({ a: 3n, b: 10n }) },
+  {
+    name: "SignatureIfEnabled, a valid signature", include: "circuits/lib/signature.circom", main: "component main = SignatureIfEnabled();",
+    input: () => ({ enabled: 1n, ax: key[0], ay: key[1], sig: [signature.r8x, signature.r8y, signature.s], msg: message }),
+    free: {
+      signals: ["main.v.eqCheckX.isz.inv", "main.v.eqCheckY.isz.inv"],
+      why: "circomlib EdDSAPoseidonVerifier's final equality checks are IsZero of the difference: with a valid signature the difference is 0 and its inverse hint is free; the outputs are pinned",
+    },
+  },
   { name: "OneHot(8)", include: "circuits/lib/select.circom", main: "component main = OneHot(8);", input: () => ({ in: 5n }) },
   ...([
     ["BlackScholes, call at the money", { isCall: 1n, spot: 100_00000000n, strike: 100_00000000n, volPpm: 200_000n, timeSeconds: 31_536_000n, ratePpm: 50_000n }],
