@@ -1,7 +1,7 @@
 /**
  * The dishonest prover's first move against a gadget: change one signal of an honest witness and keep every
  * constraint. For the circuits/lib gadgets that compute a function of their inputs (key compression, ppm
- * rounding, comparisons, one-hot decoding, order packing, Merkle updates), no wire may be changeable alone:
+ * rounding, comparisons, one-hot decoding, order packing, Merkle updates, EdDSA), no wire may be changeable alone:
  * each is pinned by some constraint (test/helpers/r1cs.ts, checked against circom's own .r1cs in JavaScript,
  * not by the witness calculator, which only runs the circuit's assignments). Hints (`<--`) are where a slip
  * would show: OneHot's bits, CeilPpm's quotient, the key's sign decomposition. What this does not find: a hint
@@ -47,6 +47,10 @@ const cases: Case[] = [
       signals: ["main.v.eqCheckX.isz.inv", "main.v.eqCheckY.isz.inv"],
       why: "circomlib EdDSAPoseidonVerifier's final equality checks are IsZero of the difference: with a valid signature the difference is 0 and its inverse hint is free; the outputs are pinned",
     },
+  },
+  {
+    name: "QuadUpdate(3), leaf 45", include: "circuits/lib/quadTree.circom", main: "component main = QuadUpdate(3);",
+    input: () => ({ oldLeaf: 11n, newLeaf: 12n, indexBits: [1n, 1n, 1n, 0n, 0n, 1n], siblings: [[1n, 2n, 3n], [4n, 5n, 6n], [7n, 8n, 9n]] }),
   },
   { name: "OneHot(8)", include: "circuits/lib/select.circom", main: "component main = OneHot(8);", input: () => ({ in: 5n }) },
   ...([
