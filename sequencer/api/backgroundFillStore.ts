@@ -38,6 +38,8 @@ export class BackgroundFillStore implements FillStore {
   #done = 0;
   #waiting: { upTo: number; resolve: () => void }[] = [];
   #closed = false;
+  /** The worker ended (closed, or died): nothing handed over from then on is written. */
+  #gone = false;
 
   /** Opens `path` (creating the table) and starts the writer; `onError` hears a failed transaction or a dead worker. */
   constructor(path: string, onError: (e: Error) => void) {
@@ -52,6 +54,7 @@ export class BackgroundFillStore implements FillStore {
     this.#worker.on("error", (e) => this.#onError(e));
     this.#exited = new Promise((resolve) => this.#worker.once("exit", (code) => {
       if (!this.#closed) this.#onError(new Error(`the trade-history writer exited (${code})`));
+      this.#gone = true;
       this.#done = this.#posted; // nothing more will be written: release every waiter
       this.#wake();
       resolve();
@@ -79,6 +82,10 @@ export class BackgroundFillStore implements FillStore {
   write(writes: readonly HistoryWrite[]): void {
     if (this.#closed) throw new Error("the trade-history store is closed");
     if (!writes.length) return;
+    if (this.#gone) {
+      this.#onError(new Error("the trade-history writer is gone: these writes are lost"));
+      return;
+    }
     this.#posted++;
     this.#worker.ref();
     this.#worker.postMessage(writes.map(writeRows));

@@ -71,7 +71,7 @@ export async function outputs(wasm: string, input: Record<string, bigint | numbe
 }
 
 /** The whole witness (wire 0 is the constant 1; outputs follow, then inputs), or throws when a constraint fails. */
-export async function witness(wasm: string, input: Record<string, bigint | number | bigint[]>): Promise<bigint[]> {
+export async function witness(wasm: string, input: Record<string, bigint | number | bigint[] | bigint[][]>): Promise<bigint[]> {
   const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
   await snarkjs.wtns.calculate(input, wasm, w);
   return (snarkjs.wtns as unknown as { exportJson(w: unknown): Promise<bigint[]> }).exportJson(w);

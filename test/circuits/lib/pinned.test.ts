@@ -22,7 +22,7 @@ import { broken, freeWires, loadR1cs, wireNames } from "../../helpers/r1cs.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 
 type Case = {
-  name: string; include: string; main: string; input: () => Record<string, bigint | bigint[]>;
+  name: string; include: string; main: string; input: () => Record<string, bigint | bigint[] | bigint[][]>;
   /** Signals free by design on this witness (names as circom's .sym gives them), and why. */
   free?: { signals: string[]; why: string };
 };
