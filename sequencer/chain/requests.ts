@@ -10,7 +10,7 @@ import { REQUEST_TYPES } from "../protocol/constants.ts";
 import { decodeRecord } from "../protocol/publicData.ts";
 import { txFromRecord } from "../protocol/recordDecoder.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
-import { hexToBytes } from "viem";
+import { hexToBytes, type Hex } from "viem";
 import { DEFAULT_LOG_RANGE, logRanges } from "./logs.ts";
 
 /**
@@ -26,14 +26,19 @@ export function requestToTx(record: Uint8Array): BatchTx {
 
 export type QueuedRequest = { index: number; record: Uint8Array; tx: BatchTx };
 
+/** A RequestQueued event's request (its queue index, record and batch transaction). */
+export function queuedRequestOf(log: { args: { index: bigint; record: Hex } }): QueuedRequest {
+  const record = hexToBytes(log.args.record);
+  return { index: Number(log.args.index), record, tx: requestToTx(record) };
+}
+
 /** Requests with index >= fromIndex, in queue order. */
 export async function fetchRequests(client: PublicClient, custodian: Address, fromIndex: number): Promise<QueuedRequest[]> {
   const logs = await client.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock: 0n, strict: true });
   return logs
-    .map((l) => ({ index: Number(l.args.index), record: hexToBytes(l.args.record) }))
-    .filter((r) => r.index >= fromIndex)
-    .sort((a, b) => a.index - b.index)
-    .map((r) => ({ ...r, tx: requestToTx(r.record) }));
+    .filter((l) => Number(l.args.index) >= fromIndex)
+    .map(queuedRequestOf)
+    .sort((a, b) => a.index - b.index);
 }
 
 export type RequestReaderOptions = {
@@ -95,10 +100,7 @@ export class RequestReader {
     const read = (fromBlock: bigint, toBlock: bigint) =>
       this.#client.getContractEvents({ address: this.#custodian, abi: custodianAbi, eventName: "RequestQueued", fromBlock, toBlock, strict: true });
     for await (const { to, logs } of logRanges(this.#nextBlock, last, this.#range, read)) {
-      for (const l of logs) {
-        const record = hexToBytes(l.args.record);
-        this.#read.set(Number(l.args.index), { index: Number(l.args.index), record, tx: requestToTx(record) });
-      }
+      for (const q of logs.map(queuedRequestOf)) this.#read.set(q.index, q);
       this.#nextBlock = to + 1n;
     }
     for (const i of this.#read.keys()) if (i < fromIndex) this.#read.delete(i);

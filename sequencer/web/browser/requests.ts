@@ -15,10 +15,10 @@
  * request's queue time is read once. A reload of the page starts over (a reorganisation the page lived
  * through is not undone until then).
  */
-import { hexToBytes, type Address, type Hex, type PublicClient } from "viem";
+import { type Address, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, logRanges } from "../../chain/logs.ts";
-import { requestToTx } from "../../chain/requests.ts";
+import { queuedRequestOf } from "../../chain/requests.ts";
 import { TxType } from "../../protocol/constants.ts";
 import type { DepositTx, ForcedWithdrawTx } from "../../protocol/transactions.ts";
 import { exodusStatus } from "../../sdk/custodian.ts";
@@ -136,7 +136,7 @@ export class RequestWatcher {
     const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
     const refusedIn = new Set(refused.map((e) => Number(e.args.batchNumber)));
     const mine = queued
-      .map((l) => ({ index: Number(l.args.index), tx: requestToTx(hexToBytes(l.args.record as Hex)) }))
+      .map((l) => queuedRequestOf(l as { args: { index: bigint; record: Hex } }))
       .filter((q) => OWN_TYPES.has(q.tx.type) && (q.tx as DepositTx).accountId === accountId)
       .sort((a, b) => a.index - b.index);
     const chain = { processed: Number(processed), now: Number(block.timestamp), exodus: status.exodusMode, refunded: new Set(refunds.map((e) => Number((e.args as { index: bigint }).index))) };
