@@ -149,6 +149,8 @@ type Statements = Record<keyof typeof WRITE_SQL, ReturnType<DatabaseSync["prepar
 export class SqliteFillStore implements FillStore {
   readonly #db: DatabaseSync;
   readonly #statements: Statements;
+  /** STORE_QUERIES' statements, prepared on first use (a page request runs one). */
+  readonly #reads = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -157,33 +159,46 @@ export class SqliteFillStore implements FillStore {
   }
 
   load(perAccount: number, perMarket: number): StoredFills {
-    const ids = (sql: string) => (this.#db.prepare(sql).all() as { x: number }[]).map((r) => r.x);
     const oldestFirst = (fills: FillRecord[]) => fills.sort((a, b) => a.fillId - b.fillId || a.role.localeCompare(b.role));
-    const last = this.#db.prepare(STORE_QUERIES.lastFillId).get() as { id: number | null };
     return {
-      accountFills: oldestFirst(ids(STORE_QUERIES.accounts).flatMap((a) => this.accountFills(a, perAccount))),
-      marketTrades: oldestFirst(ids(STORE_QUERIES.markets).flatMap((m) => this.marketTrades(m, perMarket))),
-      lastFillId: last.id ?? 0,
+      accountFills: oldestFirst(this.#ids("accounts").flatMap((a) => this.accountFills(a, perAccount))),
+      marketTrades: oldestFirst(this.#ids("markets").flatMap((m) => this.marketTrades(m, perMarket))),
+      lastFillId: this.#max("lastFillId"),
     };
   }
 
   loadRecords(perAccount: number): StoredRecords {
-    const ids = (sql: string) => (this.#db.prepare(sql).all() as { x: number }[]).map((r) => r.x);
-    const records = <T>(sql: string, accountId: number) => (this.#db.prepare(sql).all(accountId, perAccount) as { record: string }[]).map((r) => decodeJson<T>(r.record)).reverse();
-    const last = this.#db.prepare(STORE_QUERIES.lastRejectionId).get() as { id: number | null };
+    const records = <T>(query: keyof typeof STORE_QUERIES, accountId: number) =>
+      (this.#read(query).all(accountId, perAccount) as { record: string }[]).map((r) => decodeJson<T>(r.record)).reverse();
     return {
-      orders: ids(STORE_QUERIES.orderAccounts).flatMap((a) => records<OrderStatusView>(STORE_QUERIES.accountOrders, a)),
-      rejections: ids(STORE_QUERIES.rejectionAccounts).flatMap((a) => records<RejectionRecord>(STORE_QUERIES.accountRejections, a)),
-      lastRejectionId: last.id ?? 0,
+      orders: this.#ids("orderAccounts").flatMap((a) => records<OrderStatusView>("accountOrders", a)),
+      rejections: this.#ids("rejectionAccounts").flatMap((a) => records<RejectionRecord>("accountRejections", a)),
+      lastRejectionId: this.#max("lastRejectionId"),
     };
   }
 
   accountFills(accountId: number, limit: number, before = NO_BOUND): FillRecord[] {
-    return (this.#db.prepare(STORE_QUERIES.accountFills).all(accountId, before, limit) as Row[]).map(fillOf);
+    return (this.#read("accountFills").all(accountId, before, limit) as Row[]).map(fillOf);
   }
 
   marketTrades(marketId: number, limit: number, before = NO_BOUND): FillRecord[] {
-    return (this.#db.prepare(STORE_QUERIES.marketTrades).all(marketId, before, limit) as Row[]).map(fillOf);
+    return (this.#read("marketTrades").all(marketId, before, limit) as Row[]).map(fillOf);
+  }
+
+  #read(query: keyof typeof STORE_QUERIES): ReturnType<DatabaseSync["prepare"]> {
+    let statement = this.#reads.get(query);
+    if (!statement) this.#reads.set(query, (statement = this.#db.prepare(STORE_QUERIES[query])));
+    return statement;
+  }
+
+  /** The values of a DISTINCT query (column x). */
+  #ids(query: keyof typeof STORE_QUERIES): number[] {
+    return (this.#read(query).all() as { x: number }[]).map((r) => r.x);
+  }
+
+  /** The value of a MAX query (column id), 0 on an empty table. */
+  #max(query: keyof typeof STORE_QUERIES): number {
+    return (this.#read(query).get() as { id: number | null }).id ?? 0;
   }
 
   /** SQLite's plan for one of STORE_QUERIES, its parameters bound to 1 (the tests read it: no query scans the table). */
