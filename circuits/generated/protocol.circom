@@ -65,6 +65,8 @@ function PPM() { return 1000000; }
 function PRICE_SCALE() { return 100000000; }
 function INSTRUMENT_MARKET_BASE() { return 32768; }
 function MAX_ORACLE_AGE() { return 300; }
+function IMMEDIATE_ORDER_TTL() { return 600; }
+function IMMEDIATE_ORDER_TTL_BITS() { return 10; }
 function LIQ_BAND_PPM() { return 50000; }
 function LIQ_PENALTY_PPM() { return 10000; }
 function RISK_FREE_RATE_PPM() { return 0; }

@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
-  Bits, DERIV_TX_TYPES, Domain, FUNDING_CAP_BOUND, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM,
+  Bits, DERIV_TX_TYPES, Domain, FUNDING_CAP_BOUND, IMMEDIATE_ORDER_TTL, IMMEDIATE_ORDER_TTL_BITS, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM,
   MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, PPM, PRICE_SCALE, RECORD_BYTES, RISK_FREE_RATE_PPM, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW,
   SPOT_TX_TYPES, TxType,
 } from "../../sequencer/protocol/constants.ts";
@@ -152,6 +152,8 @@ export function generateProtocolCircom(): string {
   out.push(`function PRICE_SCALE() { return ${PRICE_SCALE}; }`);
   out.push(`function INSTRUMENT_MARKET_BASE() { return ${INSTRUMENT_MARKET_BASE}; }`);
   out.push(`function MAX_ORACLE_AGE() { return ${MAX_ORACLE_AGE}; }`);
+  out.push(`function IMMEDIATE_ORDER_TTL() { return ${IMMEDIATE_ORDER_TTL}; }`);
+  out.push(`function IMMEDIATE_ORDER_TTL_BITS() { return ${IMMEDIATE_ORDER_TTL_BITS}; }`);
   out.push(`function LIQ_BAND_PPM() { return ${LIQ_BAND_PPM}; }`);
   out.push(`function LIQ_PENALTY_PPM() { return ${LIQ_PENALTY_PPM}; }`);
   out.push(`function RISK_FREE_RATE_PPM() { return ${RISK_FREE_RATE_PPM}; }`);

@@ -16,9 +16,9 @@
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
 import { custodianAbi, DEMO_ETH_PERPETUAL, DEMO_ETH_TERMS, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, SETTLEMENT_WINDOW, Side, TimeInForce, TriggerType } from "../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, neverRests, OrderType, SETTLEMENT_WINDOW, Side, TimeInForce, TriggerType } from "../../sequencer/protocol/constants.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
-import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
+import { DEFAULT_IMMEDIATE_TTL, type ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { deposit } from "../../sequencer/sdk/custodian.ts";
 import { OracleFeeder, type VolSurface } from "../../sequencer/sdk/oracleFeeder.ts";
 import { ApiRequestError } from "../../sequencer/sdk/wire.ts";
@@ -158,12 +158,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   await settle("transfers");
 
   step("Derivatives trading through the API");
-  const expiresAt = () => ctx.clock() + 2 * 24 * HOUR;
+  /** Resting orders live two days; IOC orders the SDK's default for orders that never rest (intake allows IMMEDIATE_ORDER_TTL). */
+  const expiresAt = (tif: TimeInForce) => ctx.clock() + (neverRests({ type: OrderType.LIMIT, timeInForce: tif }) ? DEFAULT_IMMEDIATE_TTL : 2 * 24 * HOUR);
   /** `listing`: an instrument listed later, by name and market id (a reused id's market id is not its first). */
   const place = async (t: Trader, id: number, side: Side, price: bigint, lots: bigint, tif: TimeInForce = TimeInForce.GTC, listing?: { name: string; marketId: number }) => {
     const what = `${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} ${listing?.name ?? specs[ids.indexOf(id)][0]} @ ${price}`;
     try {
-      const { events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt() });
+      const { events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt(tif) });
       const fills = events.flatMap((e) => (e.type === "fill" ? [`${e.lots}@${e.priceTicks}`] : []));
       info(`${what}: ${fills.length ? `filled ${fills.join(", ")}` : "resting"}`);
     } catch (e) {

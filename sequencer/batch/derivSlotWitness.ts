@@ -5,7 +5,7 @@
  * is left exactly as it was.
  */
 import { Bits, InstrumentKind, LIQ_BAND_PPM, PPM, Side, TxType, marketInstrument } from "../protocol/constants.ts";
-import { checkOrderFields, orderMessage, transferMessage, triggerFillFault, type Order } from "../protocol/messages.ts";
+import { checkOrderFields, orderMessage, orderTimeFault, transferMessage, triggerFillFault, type Order } from "../protocol/messages.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
@@ -156,7 +156,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       if (o.side !== (victimLong ? Side.BUY : Side.SELL)) reject("WRONG_SIDE", "the liquidator's order must take the other side of the position");
       const limitOk = victimLong ? tx.priceTicks <= o.priceTicks : tx.priceTicks >= o.priceTicks;
       if (!limitOk) reject("PRICE_OUTSIDE_LIMITS", "price beyond the liquidator's limit");
-      if (ctx.timestamp > o.expiry) reject("ORDER_EXPIRED", "the liquidator's order expired");
+      refuseFault(orderTimeFault(o, ctx.timestamp));
       if (tx.liquidatorFeePpm > o.maxFeePpm) reject("FEE_ABOVE_MAX", "fee above the liquidator's signed maximum");
       const mark = ctx.risks[id]?.mark ?? 0n;
       if (!withinLiquidationBand(tx.priceTicks, inst.tickValue, mark)) {

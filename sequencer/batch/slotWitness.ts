@@ -6,7 +6,7 @@
 import { compressPublicKey, publicKeyFault, verifyMessage, type PublicKey, type Signature } from "../crypto/babyjub.ts";
 import { Bits, QUOTE_TOKEN_ID, Side, TxType } from "../protocol/constants.ts";
 import {
-  amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, triggerFault, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
+  amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, orderTimeFault, triggerFault, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
 } from "../protocol/messages.ts";
 import { reduceOnlyFault } from "../derivatives/formulas.ts";
 import { ORDER_FIELD, ORDER_FIELDS, orderInputs } from "../protocol/layouts.ts";
@@ -270,7 +270,8 @@ export function checkOrders(state: ExchangeState, tx: Omit<TradeTx, "type">, ctx
   if (tx.priceTicks > buy.priceTicks || tx.priceTicks < sell.priceTicks) {
     reject("PRICE_OUTSIDE_LIMITS", `price ${tx.priceTicks} not within [${sell.priceTicks}, ${buy.priceTicks}]`);
   }
-  if (ctx.timestamp > buy.expiry || ctx.timestamp > sell.expiry) reject("ORDER_EXPIRED", "an order expired before the batch timestamp");
+  refuseFault(orderTimeFault(buy, ctx.timestamp));
+  refuseFault(orderTimeFault(sell, ctx.timestamp));
   if (tx.buyFeePpm > buy.maxFeePpm || tx.sellFeePpm > sell.maxFeePpm) reject("FEE_ABOVE_MAX", "fee above the order's signed maximum");
   requireSignature(state, buy.accountId, orderMessage(buy), buy.signature, ctx, "buy order");
   requireSignature(state, sell.accountId, orderMessage(sell), sell.signature, ctx, "sell order");

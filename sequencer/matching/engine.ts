@@ -47,7 +47,7 @@
  * makers met (expired, self-trade, reduce-only), then the taker's own cancellation if any (ioc-remainder,
  * self-trade or reduce-only), then done.
  */
-import { Bits, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
+import { Bits, neverRests, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
 import { RestingOrder } from "./bookSide.ts";
 import { effectiveFeePpm, requiredMaxFeePpm } from "./fees.ts";
 import type { MarketRegistry } from "./markets.ts";
@@ -174,7 +174,7 @@ export class MatchingEngine {
       this.#risk.release(taker, 0n, market);
     } else if (stop !== null) {
       this.#cancelled(taker, stop, market, out);
-    } else if (tif === TimeInForce.IOC || tif === TimeInForce.FOK || o.type === OrderType.MARKET) {
+    } else if (neverRests(o)) {
       this.#cancelled(taker, CancelReason.IOC_REMAINDER, market, out);
     } else {
       book.side(taker.side).add(taker);

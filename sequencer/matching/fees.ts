@@ -2,7 +2,7 @@
  * Fee rules shared by the engine (which picks the rate of each fill) and the risk modules (which charge it).
  * Rounding matches the TRADE rule of circuits/SPEC.md: fee = ceil(quote * feePpm / 10^6), per fill.
  */
-import { OrderType, TimeInForce } from "../protocol/constants.ts";
+import { neverRests, TimeInForce } from "../protocol/constants.ts";
 import type { MarketParams, Order } from "./types.ts";
 
 export { feeAmount } from "../protocol/fees.ts";
@@ -16,7 +16,7 @@ export { feeAmount } from "../protocol/fees.ts";
  */
 export function requiredMaxFeePpm(order: Order, market: MarketParams): number {
   if (order.timeInForce === TimeInForce.POST_ONLY) return market.makerFeePpm;
-  if (order.type === OrderType.MARKET || order.timeInForce === TimeInForce.IOC || order.timeInForce === TimeInForce.FOK) return market.takerFeePpm;
+  if (neverRests(order)) return market.takerFeePpm;
   return Math.max(market.makerFeePpm, market.takerFeePpm);
 }
 

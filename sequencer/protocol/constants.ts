@@ -132,6 +132,10 @@ export type OrderType = (typeof OrderType)[keyof typeof OrderType];
 /** Time in force. Signed with the order; enforced by the matching engine. */
 export const TimeInForce = { GTC: 0, IOC: 1, FOK: 2, POST_ONLY: 3 } as const;
 export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
+/** Whether an order never rests in the book: a MARKET order, or an IOC or FOK one (the engine cancels or kills what it does not fill at once). */
+export function neverRests(o: { type: OrderType; timeInForce: TimeInForce }): boolean {
+  return o.type === OrderType.MARKET || o.timeInForce === TimeInForce.IOC || o.timeInForce === TimeInForce.FOK;
+}
 
 /**
  * An order's trigger (stop and take-profit orders, derivatives only): signed with the order, held by the
@@ -178,6 +182,15 @@ export const PPM = 1_000_000n;
 export const PRICE_SCALE = 100_000_000n;
 /** An oracle update may be at most this many seconds older than the batch timestamp. */
 export const MAX_ORACLE_AGE = 300;
+/**
+ * An order that never rests (MARKET, IOC or FOK) and carries no trigger is filled only in a batch stamped at most this
+ * many seconds before its expiry (the circuit's OrderTime; intake refuses one whose expiry is further away than this
+ * from its arrival, IMMEDIATE_EXPIRY_TOO_FAR). The engine cancels what such an order leaves unfilled without a proven
+ * cancel (RULES.md G12): this bounds, in the proof, how long after its arrival the operator could still fill it.
+ */
+export const IMMEDIATE_ORDER_TTL = 600;
+/** Bits of a value in [0, IMMEDIATE_ORDER_TTL]: the circuit's range check of `timestamp + IMMEDIATE_ORDER_TTL - expiry`. */
+export const IMMEDIATE_ORDER_TTL_BITS = IMMEDIATE_ORDER_TTL.toString(2).length;
 /** A liquidation's price per lot must be within this band around the mark. */
 export const LIQ_BAND_PPM = 50_000n;
 /** Penalty a liquidated account pays into the insurance fund, per lot, as a share of the mark. */

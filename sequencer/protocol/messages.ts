@@ -8,7 +8,7 @@
  * order, sent together (the SDK's cancelAll, the API's POST /v1/cancels/batch).
  */
 import { poseidon, poseidonChain } from "../crypto/poseidon.ts";
-import { ApiDomain, Bits, Domain, INSTRUMENT_MARKET_BASE, SETTLEMENT_MAX_UNDERLYINGS, Side, TriggerType, type OrderType, type TimeInForce } from "./constants.ts";
+import { ApiDomain, Bits, Domain, IMMEDIATE_ORDER_TTL, INSTRUMENT_MARKET_BASE, neverRests, SETTLEMENT_MAX_UNDERLYINGS, Side, TriggerType, type OrderType, type TimeInForce } from "./constants.ts";
 import type { PublicKey, Signature } from "../crypto/babyjub.ts";
 import { sliceWord, type VolSlice } from "./volSlices.ts";
 
@@ -130,6 +130,30 @@ export function triggerFault(o: Order): RequestFault | null {
 /** Whether the order carries a trigger (stop or take-profit): the sequencer holds it until the mark crosses it. */
 export function hasTrigger(o: Order): boolean {
   return (o.triggerType ?? TriggerType.NONE) !== TriggerType.NONE || (o.triggerPriceTicks ?? 0n) !== 0n;
+}
+
+/**
+ * Intake's half of the time rule (the circuit's OrderTime): an order that never rests and carries no trigger may
+ * expire at most IMMEDIATE_ORDER_TTL seconds after `time`, its arrival, so that a batch stamped at or after its
+ * arrival is within the window the circuit allows. A trigger order is exempt: it waits for its mark, and rests
+ * once placed.
+ */
+export function immediateExpiryFault(o: Order, time: number): RequestFault | null {
+  if (!neverRests(o) || hasTrigger(o) || o.expiry <= time + IMMEDIATE_ORDER_TTL) return null;
+  return {
+    code: "IMMEDIATE_EXPIRY_TOO_FAR",
+    message: `order ${o.orderId} of account ${o.accountId} never rests (market, IOC or FOK): its expiry ${o.expiry} may be at most ${IMMEDIATE_ORDER_TTL} s after ${time}`,
+  };
+}
+
+/**
+ * The time rule of a filled order at a batch stamped `timestamp`, for the witness builders (the circuit's
+ * OrderTime): not expired (`timestamp <= expiry`), and an order that never rests, without a trigger, filled only
+ * in a batch stamped at most IMMEDIATE_ORDER_TTL before its expiry.
+ */
+export function orderTimeFault(o: Order, timestamp: number): RequestFault | null {
+  if (timestamp > o.expiry) return { code: "ORDER_EXPIRED", message: `order ${o.orderId} of account ${o.accountId} expired at ${o.expiry}, before the batch timestamp ${timestamp}` };
+  return immediateExpiryFault(o, timestamp);
 }
 
 /**

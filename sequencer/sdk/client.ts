@@ -10,7 +10,7 @@
  */
 import type { Address } from "viem";
 import type { EngineEvent } from "../matching/index.ts";
-import { OrderType, TimeInForce, type Side, type TriggerType } from "../protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, neverRests, OrderType, TimeInForce, type Side, type TriggerType } from "../protocol/constants.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { AccountReport } from "../risk/accountReport.ts";
 import type { InstrumentStatus, ListedInstrument } from "../derivatives/formulas.ts";
@@ -33,12 +33,16 @@ export type ExchangeClientOptions = {
   defaultTtlSeconds?: number;
   /**
    * Expiry given to orders that never rest (IOC, FOK, market) that name none: now + this many seconds (default
-   * 10 minutes, the custodian's MAX_BATCH_AGE). What such an order leaves unfilled is not cancelled in the proven
-   * state (RULES.md G12): its signature stays good until its expiry, so a short one bounds what an operator could
-   * still fill; shorter than the batch latency, its fills could not be proven.
+   * 5 minutes; at most IMMEDIATE_ORDER_TTL, 10 minutes, which the sequencer and the circuit enforce: the default
+   * leaves 5 minutes for a clock ahead of the sequencer's). What such an order leaves unfilled is not cancelled in
+   * the proven state (RULES.md G12): its signature stays good until its expiry; shorter than the batch latency,
+   * its fills could not be proven.
    */
   immediateTtlSeconds?: number;
 };
+
+/** The SDK's expiry for orders that never rest, in seconds from now: half of IMMEDIATE_ORDER_TTL, the rest a margin for clock skew. */
+export const DEFAULT_IMMEDIATE_TTL = IMMEDIATE_ORDER_TTL / 2;
 
 /** What a caller gives for an order; the client fills in account, id, defaults, and signs. */
 export type OrderInput = {
@@ -98,7 +102,10 @@ export class ExchangeClient {
     this.tradingKey = opts.tradingKey;
     this.#nextOrderId = opts.firstOrderId ?? BigInt(Math.floor(Date.now() / 1000)) << 8n;
     this.#ttl = opts.defaultTtlSeconds ?? 86_400;
-    this.#immediateTtl = opts.immediateTtlSeconds ?? 600;
+    this.#immediateTtl = opts.immediateTtlSeconds ?? DEFAULT_IMMEDIATE_TTL;
+    if (!(this.#immediateTtl > 0 && this.#immediateTtl <= IMMEDIATE_ORDER_TTL)) {
+      throw new RangeError(`immediateTtlSeconds ${this.#immediateTtl} must be in (0, ${IMMEDIATE_ORDER_TTL}]: the sequencer refuses a market, IOC or FOK order expiring later than that after its arrival`);
+    }
   }
 
   /**
@@ -134,7 +141,6 @@ export class ExchangeClient {
   signOrder(input: OrderInput): Signed<Order> {
     const type = input.type ?? OrderType.LIMIT;
     const timeInForce = input.timeInForce ?? TimeInForce.GTC;
-    const neverRests = type === OrderType.MARKET || timeInForce === TimeInForce.IOC || timeInForce === TimeInForce.FOK;
     return signOrder(this.tradingKey.privateKey, {
       accountId: this.accountId,
       orderId: input.orderId ?? this.allocateOrderId(),
@@ -145,7 +151,7 @@ export class ExchangeClient {
       priceTicks: input.priceTicks,
       sizeLots: input.sizeLots,
       maxFeePpm: input.maxFeePpm ?? 1000,
-      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + (neverRests ? this.#immediateTtl : this.#ttl),
+      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + (neverRests({ type, timeInForce }) ? this.#immediateTtl : this.#ttl),
       ...(input.reduceOnly ? { reduceOnly: true } : {}),
       ...(input.triggerType ? { triggerType: input.triggerType, triggerPriceTicks: input.triggerPriceTicks } : {}),
     });

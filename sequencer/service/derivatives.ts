@@ -17,7 +17,7 @@ import { lotRisk, registeredInstrument, withinLiquidationBand, type InstrumentSt
 import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { CancelReason, type EngineEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import {
-  InstrumentKind, MAX_ORACLE_AGE, instrumentMarketId, OrderType, Side, TimeInForce, TxType,
+  IMMEDIATE_ORDER_TTL, InstrumentKind, MAX_ORACLE_AGE, instrumentMarketId, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
 import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
@@ -448,7 +448,9 @@ export class DerivativesService {
     const order = signOrder(l.key, {
       accountId: l.accountId, orderId: this.host.claimOrderId(l.accountId), marketId: this.marketOf(id),
       side: size > 0n ? Side.BUY : Side.SELL, type: OrderType.LIMIT, timeInForce: TimeInForce.IOC, priceTicks, sizeLots: lots,
-      maxFeePpm: 0, expiry: u.time + 2 * MAX_ORACLE_AGE,
+      // an IOC order: fillable by any batch that uses u (stamped after u.time, at most MAX_ORACLE_AGE after it), and
+      // within the window the circuit allows orders that never rest (OrderTime: expiry - stamp <= IMMEDIATE_ORDER_TTL)
+      maxFeePpm: 0, expiry: u.time + IMMEDIATE_ORDER_TTL,
     });
     const penalty = this.risk.liquidate(victim, l.accountId, id, lots, priceTicks, true)!;
     this.host.enqueue({ type: TxType.LIQUIDATE, liquidatedAccountId: victim, liquidator: order, lots, priceTicks, liquidatorFeePpm: 0 }, time, u);

@@ -17,7 +17,7 @@ import type { BatchTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { INSTRUMENT_MARKET_BASE, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
-import { cancelFault, hasTrigger, triggerCrossed, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
+import { cancelFault, hasTrigger, immediateExpiryFault, triggerCrossed, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
@@ -321,6 +321,7 @@ export class ExchangeCore {
       throw new RequestRejected("ORDER_ID_REUSED", `order id ${order.orderId} must exceed ${last}, the last id in its storage slot`);
     }
     if (this.#liveBySlot.has(slot)) throw new RequestRejected("ORDER_SLOT_BUSY", `a live order of account ${order.accountId} uses the storage slot of order id ${order.orderId}`);
+    refuseFault(immediateExpiryFault(order, time));
     this.derivatives.checkOrder(order, time);
     if (hasTrigger(order)) return this.#hold(order, time);
     return this.#place(order, time);

@@ -32,7 +32,7 @@ import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.
 import { fetchRequests } from "../../sequencer/chain/requests.ts";
 import type { EngineEvent, FillEvent } from "../../sequencer/matching/index.ts";
 import type { SequencerSnapshot } from "../../sequencer/service/snapshot.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { decodePublicData, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
@@ -107,11 +107,13 @@ type Trader = TestTrader & { wallet: WalletClient };
  */
 function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op[] {
   const expiry = Math.floor(Date.now() / 1000) + 86_400;
+  // an IOC order expires as late as intake allows (IMMEDIATE_ORDER_TTL after now: the script runs within that)
+  const immediateExpiry = Math.floor(Date.now() / 1000) + IMMEDIATE_ORDER_TTL;
   const ids = new Map<number, bigint>();
   const order = (t: Trader, side: Side, priceTicks: bigint, sizeLots: bigint, timeInForce: TimeInForce = TimeInForce.GTC, marketId = 0) => {
     const orderId = (ids.get(t.accountId) ?? 0n) + 1n;
     ids.set(t.accountId, orderId);
-    return signOrder(t.key, { accountId: t.accountId, orderId, marketId, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry });
+    return signOrder(t.key, { accountId: t.accountId, orderId, marketId, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry: timeInForce === TimeInForce.GTC ? expiry : immediateExpiry });
   };
   // (the maker's derivatives orders take ids 15-17: order slots 15, 0 and 1, whose spot orders are gone by then)
   const deriv = (t: Trader, instrument: number, side: Side, priceTicks: bigint, sizeLots: bigint): Op =>

@@ -100,6 +100,7 @@ const sources = {
   FeeWithdraw: source("circuits/batch/tx/feeWithdraw.circom"),
   RegisterMarket: source("circuits/batch/tx/registerMarket.circom"),
   Trade: source("circuits/batch/tx/trade.circom"),
+  OrderTime: source("circuits/lib/orderTime.circom"),
   OneHot: source("circuits/lib/select.circom"),
   SignatureIfEnabled: source("circuits/lib/signature.circom"),
   OnCurveIfEnabled: source("circuits/lib/curvePoint.circom"),

@@ -12,7 +12,7 @@
  * than the custodian's window now and then.
  */
 import { publicKeyOf, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
-import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, INSTRUMENT_MARKET_BASE, neverRests, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed, Withdrawal } from "../../sequencer/protocol/messages.ts";
 import { signCancel, signOrder, signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
@@ -133,7 +133,8 @@ export class Traffic {
     const lean = side === Side.BUY ? 5 : -5; // buyers bid up, sellers ask down: the book crosses often
     const priceTicks = perp ? BigInt(299_000 + 100 * lean + r.int(2_000)) : BigInt(90 + lean + r.int(21));
     const sizeLots = perp ? BigInt(1 + r.int(40)) : BigInt(1 + r.int(20));
-    const expiry = r.chance(25) ? this.clock.now + r.int(40) : FAR;
+    // an order that never rests expires within IMMEDIATE_ORDER_TTL of its arrival (intake refuses a later expiry)
+    const expiry = r.chance(25) ? this.clock.now + r.int(40) : neverRests({ type, timeInForce }) ? this.clock.now + IMMEDIATE_ORDER_TTL : FAR;
     const n = this.keyNumber.get(acc)!;
     const signer = n > 0 && r.chance(4) ? keyOf(acc, n - 1).key : this.#key(acc); // a rotated-out key
     return signOrder(signer, {

@@ -3,12 +3,14 @@ pragma circom 2.1.0;
 include "circomlib/circuits/comparators.circom";
 include "../../generated/protocol.circom";
 include "../../lib/compare.circom";
+include "../../lib/orderTime.circom";
 include "../../lib/ppm.circom";
 
 /// TRADE (SPEC.md "TRADE", paper Definition 1). Proves, when isTrade (0 or 1): order A is a buy by
 /// accountA and order B a sell by accountB, both for the slot's market, which is registered with
 /// (sizeUnit, priceUnit) (marketLeaf = marketOldLeaf); buy limit >= priceTicks >= sell limit; lots > 0;
-/// neither order has expired at `timestamp`; both fee rates are at most the orders' signed maxima; the
+/// neither order has expired at `timestamp`, and one that never rests expires at most IMMEDIATE_ORDER_TTL after
+/// it (OrderTime); both fee rates are at most the orders' signed maxima; the
 /// fees are the protocol's rounding fee = ceil(quote * ppm / 10^6) (CeilPpmCheck); neither order is
 /// reduce-only (a spot market has no position to reduce: DERIVATIVES.md, "Reduce-only orders") and neither carries
 /// a trigger (stop and take-profit orders trigger on a mark, which spot markets lack). Its part of the
@@ -64,14 +66,14 @@ template Trade() {
     component lotsIsZero = IsZero();
     lotsIsZero.in <== lots;
     isTrade * lotsIsZero.out === 0;
-    component buyExpiry = RequireLessEq(BITS_TIME());
-    buyExpiry.enabled <== isTrade;
-    buyExpiry.a <== timestamp;
-    buyExpiry.b <== orderA[O_EXPIRY()];
-    component sellExpiry = RequireLessEq(BITS_TIME());
-    sellExpiry.enabled <== isTrade;
-    sellExpiry.a <== timestamp;
-    sellExpiry.b <== orderB[O_EXPIRY()];
+    component buyTime = OrderTime();
+    buyTime.enabled <== isTrade;
+    buyTime.timestamp <== timestamp;
+    buyTime.o <== orderA;
+    component sellTime = OrderTime();
+    sellTime.enabled <== isTrade;
+    sellTime.timestamp <== timestamp;
+    sellTime.o <== orderB;
     component buyMaxFee = RequireLessEq(BITS_FEEPPM());
     buyMaxFee.enabled <== isTrade;
     buyMaxFee.a <== buyFeePpm;

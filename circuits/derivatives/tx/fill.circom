@@ -3,6 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/comparators.circom";
 include "../../generated/protocol.circom";
 include "../../lib/compare.circom";
+include "../../lib/orderTime.circom";
 include "../../lib/fixed/fixed.circom";
 include "../../lib/ppm.circom";
 
@@ -15,7 +16,8 @@ include "../../lib/ppm.circom";
 ///   liquidator's (accountB) and takes the other side of A's position sizeA (B buys when A is long);
 /// - both orders are for the instrument's marketId (INSTRUMENT_MARKET_BASE + instrumentId + N * generation, the
 ///   slot's: an order signed for an earlier instrument of a reused id never fills), the price is within each
-///   filled order's limit, lots > 0, no filled order has expired, and the fee rates are at most the
+///   filled order's limit, lots > 0, no filled order has expired, and one that never rests expires at most IMMEDIATE_ORDER_TTL after
+///   the timestamp (OrderTime), and the fee rates are at most the
 ///   signed maxima (a liquidator's fee, in buyFeePpm, against B's maximum; a LIQUIDATE has no other
 ///   fee: sellFeePpm = sellFee = 0);
 /// - cash = lots * priceTicks * tickValue and fee = ceil(cash * ppm / 10^6) (CeilPpmCheck).
@@ -99,14 +101,14 @@ template Fill() {
     component lotsIsZero = IsZero();
     lotsIsZero.in <== lots;
     fills * lotsIsZero.out === 0;
-    component expiryA = RequireLessEq(BITS_TIME());
-    expiryA.enabled <== isTrade;
-    expiryA.a <== timestamp;
-    expiryA.b <== orderA[O_EXPIRY()];
-    component expiryB = RequireLessEq(BITS_TIME());
-    expiryB.enabled <== fills;
-    expiryB.a <== timestamp;
-    expiryB.b <== orderB[O_EXPIRY()];
+    component timeA = OrderTime();
+    timeA.enabled <== isTrade;
+    timeA.timestamp <== timestamp;
+    timeA.o <== orderA;
+    component timeB = OrderTime();
+    timeB.enabled <== fills;
+    timeB.timestamp <== timestamp;
+    timeB.o <== orderB;
     component maxFeeA = RequireLessEq(BITS_FEEPPM());
     maxFeeA.enabled <== isTrade;
     maxFeeA.a <== buyFeePpm;

@@ -349,8 +349,8 @@ describe("G4: signatures, lots > 0, order expiry and order storage in a derivati
 
   it("refuses a fill of an order past its signed expiry, either side; at its expiry second it passes", async () => {
     const at = (expiry: number, side: "buy" | "sell") => derivTrade(PERP, 10n, 300_000n, { [side]: { expiry } });
-    await refuses(derivativesState(), [at(NOW - 1, "buy")], rule("Fill", "expiryA.b <== orderA[O_EXPIRY()]"));
-    await refuses(derivativesState(), [at(NOW - 1, "sell")], rule("Fill", "expiryB.b <== orderB[O_EXPIRY()]"));
+    await refuses(derivativesState(), [at(NOW - 1, "buy")], [rule("OrderTime", "notExpired.b <=="), rule("Fill", "timeA.o <== orderA")]);
+    await refuses(derivativesState(), [at(NOW - 1, "sell")], [rule("OrderTime", "notExpired.b <=="), rule("Fill", "timeB.o <== orderB")]);
     assert.equal(await witnessFailure(derivativesState(), [at(NOW, "sell")]), null);
   });
 

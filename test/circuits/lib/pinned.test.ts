@@ -15,7 +15,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { publicKeyOf, signMessage } from "../../../sequencer/crypto/babyjub.ts";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { orderInputs } from "../../../sequencer/protocol/layouts.ts";
 import { compileMain, fe, witness } from "../fixed/compile.ts";
 import { broken, freeWires, loadR1cs, wireNames } from "../../helpers/r1cs.ts";
@@ -67,6 +67,14 @@ const cases: Case[] = [
   {
     name: "OrderWords", include: "circuits/lib/orderWords.circom", main: "component main = OrderWords();",
     input: () => ({ o: orderInputs(order(testTrader(1), { orderId: 77n, side: Side.SELL, priceTicks: 123_456n, sizeLots: 9n, reduceOnly: true })) }),
+  },
+  {
+    name: "OrderTime, an IOC order inside its window", include: "circuits/lib/orderTime.circom", main: "component main = OrderTime();",
+    input: () => ({ enabled: 1n, timestamp: 1_700_000_000n, o: orderInputs(order(testTrader(1), { orderId: 77n, side: Side.BUY, timeInForce: TimeInForce.IOC, expiry: 1_700_000_300 })) }),
+    free: {
+      signals: ["main.o[4]", "main.o[5]", "main.noTrigger.inv"],
+      why: "the rule reads only whether the order never rests, which a MARKET type (o[4] 0 -> 1) and FOK (o[5] 1 -> 2) share with this IOC order: the slot's OrderWords pins both fields to the signed words; and circomlib IsZero's inverse hint, free when its input (the trigger type) is 0. The fields it does not read are no wires of this circuit",
+    },
   },
 ];
 

@@ -81,6 +81,7 @@ describe("api: writes", () => {
       ["reused id", wire(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n })), 400, "ORDER_ID_REUSED"],
       ["oversize", { ...good, pad: "x".repeat(20_000) }, 413, "BODY_TOO_LARGE"],
       ["post-only cross", wire(order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 100n, timeInForce: TimeInForce.POST_ONLY })), 422, "WOULD_CROSS"],
+      ["IOC expiring in a year", wire(order(alice, { orderId: 5n, side: Side.BUY, priceTicks: 100n, sizeLots: 1n, timeInForce: TimeInForce.IOC, expiry: Math.floor(Date.now() / 1000) + 365 * 86_400 })), 400, "IMMEDIATE_EXPIRY_TOO_FAR"],
       ["risk", wire(order(alice, { orderId: 4n, side: Side.BUY, priceTicks: 1n << 30n, sizeLots: 10n })), 422, "RISK_REJECTED"],
     ];
     for (const [name, body, status, code] of cases) {

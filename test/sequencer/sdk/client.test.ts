@@ -8,8 +8,8 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { privateKeyToAccount } from "viem/accounts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
-import { ExchangeClient } from "../../../sequencer/sdk/client.ts";
+import { IMMEDIATE_ORDER_TTL, OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
+import { DEFAULT_IMMEDIATE_TTL, ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { StreamClient, type StreamMessage } from "../../../sequencer/sdk/streamClient.ts";
 import { deriveTradingKey, ethersTypedDataSigner, tradingKeyTypedData } from "../../../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
@@ -137,7 +137,7 @@ describe("sdk: StreamClient", () => {
 });
 
 describe("sdk: order defaults", () => {
-  it("signs resting orders with a day's expiry and orders that never rest (IOC, FOK, market) with 10 minutes (RULES.md G12); an explicit expiry is kept", () => {
+  it("signs resting orders with a day's expiry and orders that never rest (IOC, FOK, market) with half of IMMEDIATE_ORDER_TTL (RULES.md G12); an explicit expiry is kept", () => {
     const c = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, firstOrderId: 1n });
     const base = { marketId: 0, side: Side.BUY, priceTicks: 100n, sizeLots: 1n };
     const lifetime = (o: Partial<Parameters<ExchangeClient["signOrder"]>[0]>) => {
@@ -145,13 +145,23 @@ describe("sdk: order defaults", () => {
       return c.signOrder({ ...base, ...o }).expiry - now;
     };
     const near = (v: number, want: number) => assert.ok(Math.abs(v - want) <= 2, `${v} s, not ${want}`);
+    assert.equal(DEFAULT_IMMEDIATE_TTL, IMMEDIATE_ORDER_TTL / 2);
     near(lifetime({}), 86_400);
     near(lifetime({ timeInForce: TimeInForce.POST_ONLY }), 86_400);
-    near(lifetime({ timeInForce: TimeInForce.IOC }), 600);
-    near(lifetime({ timeInForce: TimeInForce.FOK }), 600);
-    near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.IOC }), 600);
+    near(lifetime({ timeInForce: TimeInForce.IOC }), DEFAULT_IMMEDIATE_TTL);
+    near(lifetime({ timeInForce: TimeInForce.FOK }), DEFAULT_IMMEDIATE_TTL);
+    near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.IOC }), DEFAULT_IMMEDIATE_TTL);
+    near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.GTC }), DEFAULT_IMMEDIATE_TTL);
     assert.equal(c.signOrder({ ...base, timeInForce: TimeInForce.IOC, expiry: 2_000_000_000 }).expiry, 2_000_000_000);
-    const patient = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, immediateTtlSeconds: 3_600 });
-    near(patient.signOrder({ ...base, timeInForce: TimeInForce.IOC }).expiry - Math.floor(Date.now() / 1000), 3_600);
+    const brisk = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, immediateTtlSeconds: 60 });
+    near(brisk.signOrder({ ...base, timeInForce: TimeInForce.IOC }).expiry - Math.floor(Date.now() / 1000), 60);
+  });
+
+  it("refuses an immediate-order lifetime the sequencer would refuse (above IMMEDIATE_ORDER_TTL) or none (0)", () => {
+    const make = (immediateTtlSeconds: number) => () =>
+      new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, immediateTtlSeconds });
+    assert.throws(make(IMMEDIATE_ORDER_TTL + 1), /immediateTtlSeconds 601 must be in \(0, 600\]/);
+    assert.throws(make(0), RangeError);
+    assert.doesNotThrow(make(IMMEDIATE_ORDER_TTL));
   });
 });

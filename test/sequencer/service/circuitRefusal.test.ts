@@ -113,7 +113,7 @@ describe("the circuit-refusal safety net (issue 11)", () => {
     const seen = rejections(s);
     const posted = await s.drain();
     assert.deepEqual(seen.map((r) => [r.tx.type, r.code, r.accounts]), [[TxType.TRADE, "CIRCUIT_REFUSED", [1, 2]]]);
-    const site = `${rule("Trade", "sellExpiry.b <== orderB[O_EXPIRY()]")}`;
+    const site = `${rule("Trade", "sellTime.o <== orderB")}`;
     assert.match(seen[0].message, /^the batch circuit refuses it at RequireLessEq:\d+ \(in /);
     assert.ok(seen[0].message.includes(site), `${seen[0].message} names ${site}`);
     // (two slots: bob's withdrawal and the fill were proven; the fill out, alice's withdrawal takes its slot)

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import type { EngineEvent } from "../../../sequencer/matching/index.ts";
 import { forcedPosition } from "../../../sequencer/service/exchangeCore.ts";
@@ -24,6 +24,8 @@ import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 afterEach(removeDurableSequencers);
 
 const T0 = 1_700_000_000;
+/** The expiry of alice's IOC buys: as far as intake allows (the clock stays at T0). */
+const IOC_EXPIRY = T0 + IMMEDIATE_ORDER_TTL;
 const carol = testTrader(3);
 const CAROL_BASE = 70_000n;
 
@@ -43,7 +45,7 @@ async function onChain() {
 function heavyTrading(s: Awaited<ReturnType<typeof onChain>>["s"], n: number, firstId = 1n): void {
   s.placeOrder(order(bob, { orderId: firstId, side: Side.SELL, priceTicks: 90n, sizeLots: BigInt(n) }));
   for (let i = 0; i < n; i++) {
-    s.placeOrder(order(alice, { orderId: firstId + BigInt(i), side: Side.BUY, priceTicks: 90n, sizeLots: 1n, timeInForce: TimeInForce.IOC }));
+    s.placeOrder(order(alice, { orderId: firstId + BigInt(i), side: Side.BUY, priceTicks: 90n, sizeLots: 1n, timeInForce: TimeInForce.IOC, expiry: IOC_EXPIRY }));
   }
 }
 
@@ -90,7 +92,7 @@ describe("forced withdrawals in the sequencer", () => {
     );
     assert.equal(s.engine.openOrders(bob.accountId).length, 0);
     // alice's buy at bob's price finds nothing to fill
-    s.placeOrder(order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 95n, sizeLots: 5n, timeInForce: TimeInForce.IOC }));
+    s.placeOrder(order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 95n, sizeLots: 5n, timeInForce: TimeInForce.IOC, expiry: IOC_EXPIRY }));
     await s.drain();
     assert.equal(s.state.root, chain.root);
     assert.equal(s.state.balance(bob.accountId, 1), 0n);

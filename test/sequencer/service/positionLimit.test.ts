@@ -7,7 +7,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Side, TimeInForce, TxType, INSTRUMENT_MARKET_BASE } from "../../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, Side, TimeInForce, TxType, INSTRUMENT_MARKET_BASE } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { CancelReason, type EngineEvent } from "../../../sequencer/matching/types.ts";
@@ -81,7 +81,7 @@ describe("position slots at intake", () => {
 
     // she closes the future (bob's bid takes her reduce-only ask and an IOC sell of the rest): the put is accepted now
     assert.deepEqual(codes(seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 4n, side: Side.BUY, priceTicks: 310_000n, sizeLots: 100n }))), ["accepted", "fill:10"]);
-    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 7n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 90n, timeInForce: TimeInForce.IOC }))), ["accepted", "fill:90"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 7n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 90n, timeInForce: TimeInForce.IOC, expiry: NOW + IMMEDIATE_ORDER_TTL }))), ["accepted", "fill:90"]);
     assert.equal(seq.derivatives.risk.account(alice.accountId).positions[FUTURE].size, 0n);
     assert.deepEqual(codes(seq.placeOrder(put)), ["accepted"], "the same signed order, refused before");
     await seq.drain();
@@ -138,7 +138,7 @@ describe("position slots at intake", () => {
     await seq.drain();
     // she sells her calls back to bob, and bids for puts on the slot that frees
     seq.placeOrder(derivOrder(bob, CALL, { orderId: 4n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }));
-    const closing = derivOrder(alice, CALL, { orderId: 4n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n, timeInForce: TimeInForce.IOC });
+    const closing = derivOrder(alice, CALL, { orderId: 4n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n, timeInForce: TimeInForce.IOC, expiry: NOW + IMMEDIATE_ORDER_TTL });
     assert.deepEqual(codes(seq.placeOrder(closing)), ["accepted", "fill:10"]);
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 5n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
 

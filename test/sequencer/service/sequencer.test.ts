@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
-import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
@@ -54,6 +54,28 @@ describe("sequencer intake", () => {
     rejects(() => s.placeOrder(order(alice, { orderId: 5n, side: Side.BUY, priceTicks: 10n })), "ORDER_ID_REUSED");
     const sameSlot = 5n + BigInt(4 ** TEST_PARAMS.orderLevels);
     rejects(() => s.placeOrder(order(alice, { orderId: sameSlot, side: Side.BUY, priceTicks: 10n })), "ORDER_SLOT_BUSY");
+  });
+
+  it("refuses a market, IOC or FOK order expiring more than IMMEDIATE_ORDER_TTL after its arrival (IMMEDIATE_EXPIRY_TOO_FAR) and changes nothing; the same expiry is fine for a resting order, the limit itself for an immediate one", () => {
+    const NOW = 1_800_000_000;
+    const s = sequencer({ clock: () => NOW });
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
+    const before = s.pendingTransactions;
+    const far = NOW + IMMEDIATE_ORDER_TTL + 1;
+    for (const [i, shape] of ([
+      { timeInForce: TimeInForce.IOC },
+      { timeInForce: TimeInForce.FOK },
+      { type: OrderType.MARKET, timeInForce: TimeInForce.IOC },
+      { type: OrderType.MARKET, timeInForce: TimeInForce.GTC },
+    ] as const).entries()) {
+      rejects(() => s.placeOrder(order(alice, { orderId: BigInt(10 + i), side: Side.BUY, priceTicks: 100n, sizeLots: 1n, expiry: far, ...shape })), "IMMEDIATE_EXPIRY_TOO_FAR");
+    }
+    assert.equal(s.pendingTransactions, before);
+    assert.equal(s.engine.depth(0).asks[0]!.lots, 10n);
+    // a resting order may live long; an IOC at exactly the limit fills
+    assert.equal(s.placeOrder(order(alice, { orderId: 20n, side: Side.BUY, priceTicks: 10n, sizeLots: 1n, expiry: far }))[0].type, "accepted");
+    const ioc = s.placeOrder(order(alice, { orderId: 21n, side: Side.BUY, priceTicks: 100n, sizeLots: 1n, expiry: NOW + IMMEDIATE_ORDER_TTL, timeInForce: TimeInForce.IOC }));
+    assert.ok(ioc.some((e) => e.type === "fill"));
   });
 
   it("refuses an order the account cannot pay for (risk) and queues nothing", () => {
