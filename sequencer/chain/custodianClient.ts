@@ -7,6 +7,7 @@ import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, typ
 import { custodianAbi } from "./abi.ts";
 import type { CalldataProof } from "../protocol/calldataProof.ts";
 import { RequestReader, type QueuedRequest, type RequestReaderOptions } from "./requests.ts";
+import { DEFAULT_LOG_RANGE, newestLogs } from "./logs.ts";
 import type { InstrumentSpec } from "../protocol/transactions.ts";
 import type { InstrumentKind } from "../protocol/constants.ts";
 
@@ -87,11 +88,19 @@ export class CustodianClient {
     return this.#requests.since(fromIndex);
   }
 
-  /** sha256 of the public data of batch `batchNumber` as the custodian logged it, or null if not posted. */
+  /**
+   * sha256 of the public data of batch `batchNumber` as the custodian logged it, or null if not posted. Asked
+   * when a post's receipt was lost, so the batch is recent: its event is searched from the head backwards in
+   * ranges of `requestReads.maxBlockRange` blocks (a node refuses one call over the whole chain), down to
+   * `requestReads.fromBlock`.
+   */
   async postedBatchHash(batchNumber: number): Promise<Hex | null> {
-    const logs = await this.chain.publicClient.getContractEvents({
-      address: this.chain.custodian, abi: custodianAbi, eventName: "BatchSubmitted", args: { batchNumber }, fromBlock: 0n, strict: true,
-    });
+    const { publicClient, custodian, requestReads } = this.chain;
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+    const range = requestReads?.maxBlockRange !== undefined ? BigInt(requestReads.maxBlockRange) : DEFAULT_LOG_RANGE;
+    const logs = await newestLogs(requestReads?.fromBlock ?? 0n, head, range, (fromBlock, toBlock) =>
+      publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "BatchSubmitted", args: { batchNumber }, fromBlock, toBlock, strict: true }),
+    );
     return logs.length ? logs[0].args.publicDataHash : null;
   }
 

@@ -25,3 +25,18 @@ export async function logsInRanges<T>(from: bigint, to: bigint, range: bigint, r
   for await (const r of logRanges(from, to, range, read)) out.push(...r.logs);
   return out;
 }
+
+/**
+ * The logs of the newest range of [from, to] that has any, reading ranges of at most `range` blocks from `to`
+ * backwards (empty when none has): for one event that is recent, such as the record of a batch the sequencer
+ * has just posted, one call instead of a walk over the whole history.
+ */
+export async function newestLogs<T>(from: bigint, to: bigint, range: bigint, read: (from: bigint, to: bigint) => Promise<T[]>): Promise<T[]> {
+  if (range < 1n) throw new Error(`log range ${range}: at least one block`);
+  for (let end = to; end >= from; end -= range) {
+    const start = end - range + 1n > from ? end - range + 1n : from;
+    const logs = await read(start, end);
+    if (logs.length > 0) return logs;
+  }
+  return [];
+}

@@ -5,6 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { network } from "hardhat";
 import { hexToBytes, type PublicClient, type WalletClient } from "viem";
 import {
@@ -85,6 +86,16 @@ describe("CustodianClient.submitBatches (real proofs, real batched verifier)", a
     assert.equal(await client.stateRoot(), batches[2].newRoot);
     assert.equal(await client.submitBatches(1, set(1, 3)), null);
     assert.deepEqual([sending, sent.length], [1, 1]);
+  });
+
+  it("postedBatchHash finds a posted batch's public-data hash searching back from the head in block ranges (1 block each here), null for one not posted", async () => {
+    const { custodian } = await networkHelpers.loadFixture(fixture);
+    await clientOf(custodian.address).submitBatches(0, set(0, 2));
+    const narrow = new CustodianClient({ publicClient, walletClient: operator, custodian: custodian.address, requestReads: { maxBlockRange: 1 } });
+    const sha = (hex: string) => `0x${createHash("sha256").update(hexToBytes(hex as `0x${string}`)).digest("hex")}`;
+    assert.equal(await narrow.postedBatchHash(0), sha(batches[0].publicData));
+    assert.equal(await narrow.postedBatchHash(1), sha(batches[1].publicData));
+    assert.equal(await narrow.postedBatchHash(2), null);
   });
 
   it("a refused set is BatchPostError with the custodian's error, nothing sent; other data under a posted number is BatchNumberTaken", async () => {

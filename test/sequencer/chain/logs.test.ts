@@ -1,7 +1,7 @@
 /** sequencer/chain/logs.ts: logs read in consecutive block ranges no wider than asked. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { logRanges, logsInRanges } from "../../../sequencer/chain/logs.ts";
+import { logRanges, logsInRanges, newestLogs } from "../../../sequencer/chain/logs.ts";
 
 describe("log ranges", () => {
   /** A node with one log per block number in `blocks`, recording the ranges asked for. */
@@ -28,6 +28,18 @@ describe("log ranges", () => {
     const seen: [bigint, number[]][] = [];
     for await (const r of logRanges(1n, 12n, 5n, n.read)) seen.push([r.to, r.logs]);
     assert.deepEqual(seen, [[5n, [1]], [10n, []], [12n, [12]]]);
+  });
+
+  it("newestLogs: reads from the head backwards and stops at the first range with logs (one call for a recent event)", async () => {
+    const recent = node([3, 95]);
+    assert.deepEqual(await newestLogs(0n, 100n, 10n, recent.read), [95]);
+    assert.deepEqual(recent.asked, [[91n, 100n]]);
+    const old = node([3]);
+    assert.deepEqual(await newestLogs(2n, 25n, 10n, old.read), [3]);
+    assert.deepEqual(old.asked, [[16n, 25n], [6n, 15n], [2n, 5n]], "down to the floor, each block once");
+    const none = node([1]);
+    assert.deepEqual(await newestLogs(2n, 25n, 10n, none.read), []);
+    await assert.rejects(newestLogs(0n, 4n, 0n, none.read), /log range 0: at least one block/);
   });
 
   it("reads nothing for an empty interval and refuses a range of no blocks", async () => {
