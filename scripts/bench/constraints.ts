@@ -110,7 +110,7 @@ const depthStr = (p: CircuitParams) => `${p.accountLevels}/${p.balanceLevels}/${
 
 /** Per-slot gadget instances, as circuits/batch/slot.circom and accountUpdate.circom instantiate them. */
 type GadgetKey =
-  | "sig" | "accPath" | "balPath" | "orderPath" | "p5" | "accRest" | "marketPath" | "orderStorage" | "orderWords" | "p3" | "pack" | "keyComp";
+  | "sig" | "accPath" | "balPath" | "orderPath" | "p5" | "accRest" | "marketPath" | "orderStorage" | "orderWords" | "orderTime" | "p3" | "pack" | "keyComp";
 
 export type ConstraintReport = {
   slot: Record<string, number>;
@@ -130,6 +130,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   want("SignatureIfEnabled", main([SLOT], "SignatureIfEnabled()"));
   want("OrderStorage", main([SLOT], "OrderStorage()"));
   want("OrderWords", main([SLOT], "OrderWords()"));
+  want("OrderTime", main(["circuits/lib/orderTime.circom"], "OrderTime()"));
   want("PackRecord", main([SLOT], "PackRecord()"));
   want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey()"));
   for (const t of [3, 4, 6]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
@@ -225,6 +226,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   lines.push({ key: "marketPath", label: "market-tree path QuadUpdate(marketLevels)", count: 1, each: each((p) => q(p.marketLevels)) });
   lines.push({ key: "orderStorage", label: "OrderStorage (fill/cancel rule)", count: 2, each: each(() => get("OrderStorage")) });
   lines.push({ key: "orderWords", label: "OrderWords (order field range checks + packing)", count: 2, each: each(() => get("OrderWords")) });
+  lines.push({ key: "orderTime", label: "OrderTime (expiry, and the window of an order that never rests)", count: 2, each: each(() => get("OrderTime")) });
   lines.push({ key: "p3", label: "Poseidon(3): msgA, msgB, market leaf", count: 3, each: each(() => get("Poseidon3")) });
   lines.push({ key: "pack", label: "PackRecord (296 record bits)", count: 1, each: each(() => get("PackRecord")) });
   lines.push({ key: "keyComp", label: "key compression (Num2Bits_strict + CompConstant + Num2Bits(254))", count: 1, each: each(() => get("KeyCompression")) });
@@ -267,13 +269,13 @@ export async function runConstraints(): Promise<ConstraintReport> {
     "REGISTER_KEY (key registration)": { accPath: 1, p5: 2, accRest: 1, keyComp: 1, pack: 1 },
     DEPOSIT: { accPath: 1, balPath: 1, p5: 2, accRest: 1, pack: 1 },
     REGISTER_MARKET: { marketPath: 1, p3: 1, pack: 1 },
-    TRADE: { sig: 2, orderWords: 2, p3: 3, marketPath: 1, accPath: 2, balPath: 4, orderPath: 2, p5: 4, accRest: 2, orderStorage: 2, pack: 1, rest: 1 },
+    TRADE: { sig: 2, orderWords: 2, orderTime: 2, p3: 3, marketPath: 1, accPath: 2, balPath: 4, orderPath: 2, p5: 4, accRest: 2, orderStorage: 2, pack: 1, rest: 1 },
     WITHDRAW: { sig: 1, p3: 1, accPath: 1, balPath: 1, p5: 2, accRest: 1, pack: 1 },
     CANCEL: { sig: 1, p3: 1, accPath: 1, orderPath: 1, p5: 2, accRest: 1, orderStorage: 1, pack: 1 },
   };
   const names2: Record<string, string> = {
     sig: "EdDSA", accPath: "account path", balPath: "balance path", orderPath: "order path", p5: "Poseidon(6)", accRest: "index bits",
-    marketPath: "market path", orderStorage: "OrderStorage", orderWords: "OrderWords", p3: "Poseidon(3)", pack: "PackRecord", keyComp: "key compression",
+    marketPath: "market path", orderStorage: "OrderStorage", orderWords: "OrderWords", orderTime: "OrderTime", p3: "Poseidon(3)", pack: "PackRecord", keyComp: "key compression",
     rest: "range checks/fees",
   };
   const byKey = new Map(lines.map((l) => [l.key, l]));
