@@ -52,7 +52,7 @@ export const TEST_PARAMS: CircuitParams = {
 /**
  * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 10 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,046,487 constraints, 99.8% of 2^20, since the public data's SHA-256 costs 4,096
+ * Groth16 domain (1,046,963 constraints, 99.8% of 2^20, since the public data's SHA-256 costs 4,096
  * constraints a block less (circuits/lib/sha256.circom); with circomlib's it was 9 + 4 at 1,020,207;
  * README.md, "Production size", argues the choice). Several batches go on chain in one transaction
  * (Custodian.submitBatches).
