@@ -29,6 +29,9 @@ const statements = Object.fromEntries(Object.entries(workerData.statements).map(
     }`,
 );
 
+/** The history writer's heap limit by default, in MiB: far above what a durability wait's writes need (a few MiB). */
+export const WRITER_HEAP_MB = 256;
+
 export class BackgroundFillStore implements FillStore {
   readonly #reader: SqliteFillStore;
   readonly #worker: Worker;
@@ -41,11 +44,17 @@ export class BackgroundFillStore implements FillStore {
   /** The worker ended (closed, or died): nothing handed over from then on is written. */
   #gone = false;
 
-  /** Opens `path` (creating the table) and starts the writer; `onError` hears a failed transaction or a dead worker. */
-  constructor(path: string, onError: (e: Error) => void) {
+  /**
+   * Opens `path` (creating the table) and starts the writer; `onError` hears a failed transaction or a dead worker.
+   * `heapMb` caps the writer's JavaScript heap (default WRITER_HEAP_MB): a writer that outgrows it dies alone, its
+   * writes are reported lost and the exchange goes on, rather than the process running out of memory.
+   */
+  constructor(path: string, onError: (e: Error) => void, opts: { heapMb?: number } = {}) {
     this.#reader = new SqliteFillStore(path);
     this.#onError = onError;
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, schema: SCHEMA_SQL, statements: WRITE_SQL } });
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true, workerData: { path, schema: SCHEMA_SQL, statements: WRITE_SQL }, resourceLimits: { maxOldGenerationSizeMb: opts.heapMb ?? WRITER_HEAP_MB },
+    });
     this.#worker.on("message", (m: { ok: boolean; error?: string }) => {
       this.#done++;
       if (!m.ok) this.#onError(new Error(`writing the trade history failed: ${m.error}`));

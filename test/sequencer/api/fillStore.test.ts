@@ -178,6 +178,28 @@ describe("fill store: background writes (the sequencer process's store)", () => 
   });
 });
 
+describe("fill store: a history writer that dies", () => {
+  it("a writer that outgrows its heap dies alone: the death and every later write are reported lost, flushed and close still return, the reads go on", async () => {
+    const errors: Error[] = [];
+    const path = freshPath();
+    const store = new BackgroundFillStore(path, (e) => errors.push(e), { heapMb: 16 });
+    store.write([{ fills: trade(1, 0, 2, 1) }]);
+    await store.flushed();
+    assert.deepEqual(errors, [], "a small write is written");
+    // one write of 200,000 fills: its message alone outgrows the writer's 16 MiB heap (100,000 already do)
+    store.write(Array.from({ length: 200_000 }, (_, i) => ({ fills: trade(2 + i, 0, 2, 1) })));
+    await store.flushed();
+    assert.ok(errors.some((e) => /trade-history writer exited/.test(e.message)), `the death is reported: ${errors.map((e) => e.message).join("; ")}`);
+    const before = errors.length;
+    store.write([{ fills: trade(300_000, 0, 2, 1) }]);
+    assert.equal(errors.length, before + 1);
+    assert.match(errors.at(-1)!.message, /the trade-history writer is gone: these writes are lost/);
+    await store.flushed();
+    assert.deepEqual(store.accountFills(1, 10).map((f) => f.fillId), [1], "what was committed before the death is read");
+    await store.close();
+  });
+});
+
 describe("fill store: the API across a restart", () => {
   for (const kind of ["SqliteFillStore", "BackgroundFillStore"] as const) it(`a server restarted on the same store (${kind}) answers fills, market trades, orders and rejections as before, and new trades and rejections continue the ids`, async () => {
     const path = freshPath();
