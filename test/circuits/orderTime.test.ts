@@ -54,8 +54,10 @@ describe("the time rule of a filled order (OrderTime)", { timeout: 900_000 }, ()
   });
 
   describe("honest fills pass the builder and the circuit", () => {
-    it("spot: an IOC buy at exactly the limit against a GTC sell expiring in years", async () => {
+    it("spot: an IOC buy at exactly the limit against a GTC sell expiring in years, and against a post-only one (time in force 3, the other zero of tif (3 - tif))", async () => {
       assert.equal(await witnessFailure(spotState(), [spot({ expiry: LIMIT, ...IOC }, { expiry: 2_000_000_000 })], { oracle: null }), null);
+      const postOnly = spot({ expiry: LIMIT, ...IOC }, { expiry: 2_000_000_000, timeInForce: TimeInForce.POST_ONLY });
+      assert.equal(await witnessFailure(spotState(), [postOnly], { oracle: null }), null);
     });
 
     it("spot: a market buy (GTC in its field) and an FOK sell, each stamped at its expiry minus the window", async () => {

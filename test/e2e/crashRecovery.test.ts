@@ -32,7 +32,7 @@ import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.
 import { fetchRequests } from "../../sequencer/chain/requests.ts";
 import type { EngineEvent, FillEvent } from "../../sequencer/matching/index.ts";
 import type { SequencerSnapshot } from "../../sequencer/service/snapshot.ts";
-import { IMMEDIATE_ORDER_TTL, INSTRUMENT_MARKET_BASE, InstrumentKind, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, INSTRUMENT_MARKET_BASE, InstrumentKind, neverRests, OrderType, Side, TimeInForce, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { decodePublicData, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
@@ -113,7 +113,7 @@ function script(maker: Trader, t1: Trader, t2: Trader, random: () => number): Op
   const order = (t: Trader, side: Side, priceTicks: bigint, sizeLots: bigint, timeInForce: TimeInForce = TimeInForce.GTC, marketId = 0) => {
     const orderId = (ids.get(t.accountId) ?? 0n) + 1n;
     ids.set(t.accountId, orderId);
-    return signOrder(t.key, { accountId: t.accountId, orderId, marketId, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry: timeInForce === TimeInForce.GTC ? expiry : immediateExpiry });
+    return signOrder(t.key, { accountId: t.accountId, orderId, marketId, side, type: OrderType.LIMIT, timeInForce, priceTicks, sizeLots, maxFeePpm: 1000, expiry: neverRests({ type: OrderType.LIMIT, timeInForce }) ? immediateExpiry : expiry });
   };
   // (the maker's derivatives orders take ids 15-17: order slots 15, 0 and 1, whose spot orders are gone by then)
   const deriv = (t: Trader, instrument: number, side: Side, priceTicks: bigint, sizeLots: bigint): Op =>
