@@ -5,13 +5,17 @@ include "circomlib/circuits/poseidon.circom";
 include "../lib/quadTree.circom";
 
 /// Proves: the account tree with root `rootIn` holds, at `accountId`, the leaf
-/// Poseidon(oldPubX, oldPubY, oldNonce, balancesRoot, ordersRoot, derivOld) whose balance tree holds bal1Old at
-/// bal1Token and (after bal1 is written) bal2Old at bal2Token, and whose order tree holds orderOldLeaf
-/// at the slot given by orderSlotBits; `rootOut` is the account root after writing bal1New, then
-/// bal2New, orderNewLeaf, the new key and nonce and the new derivatives leaf derivNew
-/// (DERIVATIVES.md: Poseidon of collateral and positions). accountId < 4^accountLevels and token ids
-/// < 4^balanceLevels are enforced here. New balances are range-checked by the caller.
-template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
+/// Poseidon(oldPubX, oldPubY, oldNonce, quoteOld, balancesRoot, ordersRoot, derivOld) (SPEC.md "State": the
+/// quote token's balance, token 0, is a field of the leaf; the balance tree holds the other tokens, its leaf 0
+/// is never written) whose order tree holds orderOldLeaf at the slot given by orderSlotBits, and with
+/// tokenPath = 1 whose balance tree holds balOld at balToken; `rootOut` is the account root after writing
+/// quoteNew, balNew (tokenPath = 1), orderNewLeaf, the new key and nonce and the new derivatives leaf derivNew
+/// (DERIVATIVES.md: Poseidon of collateral and positions). With tokenPath = 0 (a derivatives slot, which moves
+/// no token but the quote) the balance tree is `balancesRoot`, unchanged, and balToken, balOld, balNew and
+/// balSiblings are not read. accountId < 4^accountLevels and balToken < 4^balanceLevels are enforced here.
+/// New balances are range-checked by the caller, which also keeps the tree's leaf 0 unwritten (it writes the
+/// quote token's moves to quoteNew).
+template AccountUpdate(accountLevels, balanceLevels, orderLevels, tokenPath) {
     signal input rootIn;
     signal input accountId;
     signal input accountSiblings[accountLevels][3];
@@ -21,14 +25,13 @@ template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
     signal input newPubX;
     signal input newPubY;
     signal input newNonce;
-    signal input bal1Token;
-    signal input bal1Old;
-    signal input bal1New;
-    signal input bal1Siblings[balanceLevels][3];
-    signal input bal2Token;
-    signal input bal2Old;
-    signal input bal2New;
-    signal input bal2Siblings[balanceLevels][3];
+    signal input quoteOld;
+    signal input quoteNew;
+    signal input balToken;      // inspect: not read with tokenPath = 0
+    signal input balOld;        // inspect: not read with tokenPath = 0
+    signal input balNew;        // inspect: not read with tokenPath = 0
+    signal input balSiblings[balanceLevels][3]; // inspect: not read with tokenPath = 0
+    signal input balancesRoot;  // inspect: not read with tokenPath = 1
     signal input orderSlotBits[2 * orderLevels];
     signal input orderOldLeaf;
     signal input orderNewLeaf;
@@ -39,23 +42,25 @@ template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
 
     component accountBits = Num2Bits(2 * accountLevels);
     accountBits.in <== accountId;
-    component token1Bits = Num2Bits(2 * balanceLevels);
-    token1Bits.in <== bal1Token;
-    component token2Bits = Num2Bits(2 * balanceLevels);
-    token2Bits.in <== bal2Token;
 
-    component bal1 = QuadUpdate(balanceLevels);
-    bal1.oldLeaf <== bal1Old;
-    bal1.newLeaf <== bal1New;
-    bal1.indexBits <== token1Bits.out;
-    bal1.siblings <== bal1Siblings;
-
-    component bal2 = QuadUpdate(balanceLevels);
-    bal2.oldLeaf <== bal2Old;
-    bal2.newLeaf <== bal2New;
-    bal2.indexBits <== token2Bits.out;
-    bal2.siblings <== bal2Siblings;
-    bal2.oldRoot === bal1.newRoot;
+    signal balancesOld;
+    signal balancesNew;
+    component tokenBits;
+    component bal;
+    if (tokenPath == 1) {
+        tokenBits = Num2Bits(2 * balanceLevels);
+        tokenBits.in <== balToken;
+        bal = QuadUpdate(balanceLevels);
+        bal.oldLeaf <== balOld;
+        bal.newLeaf <== balNew;
+        bal.indexBits <== tokenBits.out;
+        bal.siblings <== balSiblings;
+        balancesOld <== bal.oldRoot;
+        balancesNew <== bal.newRoot;
+    } else {
+        balancesOld <== balancesRoot;
+        balancesNew <== balancesRoot;
+    }
 
     component orders = QuadUpdate(orderLevels);
     orders.oldLeaf <== orderOldLeaf;
@@ -63,10 +68,10 @@ template AccountUpdate(accountLevels, balanceLevels, orderLevels) {
     orders.indexBits <== orderSlotBits;
     orders.siblings <== orderSiblings;
 
-    component oldLeaf = Poseidon(6);
-    oldLeaf.inputs <== [oldPubX, oldPubY, oldNonce, bal1.oldRoot, orders.oldRoot, derivOld];
-    component newLeaf = Poseidon(6);
-    newLeaf.inputs <== [newPubX, newPubY, newNonce, bal2.newRoot, orders.newRoot, derivNew];
+    component oldLeaf = Poseidon(7);
+    oldLeaf.inputs <== [oldPubX, oldPubY, oldNonce, quoteOld, balancesOld, orders.oldRoot, derivOld];
+    component newLeaf = Poseidon(7);
+    newLeaf.inputs <== [newPubX, newPubY, newNonce, quoteNew, balancesNew, orders.newRoot, derivNew];
 
     component accounts = QuadUpdate(accountLevels);
     accounts.oldLeaf <== oldLeaf.out;

@@ -69,10 +69,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input aPubY;
     signal input aNonce;
     signal input aSiblings[accountLevels][3];
-    signal input aBal1Old;
-    signal input aBal1Siblings[balanceLevels][3];
-    signal input aBal2Old;
-    signal input aBal2Siblings[balanceLevels][3];
+    signal input aQuoteOld;   // the quote token's balance (token 0), a field of the account leaf
+    signal input aBalOld;     // the balance of the slot's other token (balance tree)
+    signal input aBalSiblings[balanceLevels][3];
     signal input aOrderLeaf[3]; // storedId, filled, cancelled
     signal input aOrderSiblings[orderLevels][3];
     signal input aDerivLeaf;    // derivatives leaf, unchanged by spot transactions
@@ -80,10 +79,9 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     signal input bPubY;
     signal input bNonce;
     signal input bSiblings[accountLevels][3];
-    signal input bBal1Old;
-    signal input bBal1Siblings[balanceLevels][3];
-    signal input bBal2Old;
-    signal input bBal2Siblings[balanceLevels][3];
+    signal input bQuoteOld;   // the quote token's balance (token 0), a field of the account leaf
+    signal input bBalOld;     // the balance of the slot's other token (balance tree)
+    signal input bBalSiblings[balanceLevels][3];
     signal input bOrderLeaf[3];
     signal input bOrderSiblings[orderLevels][3];
     signal input bDerivLeaf;
@@ -158,9 +156,15 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     move.nonce <== nonce;
     move.aNonce <== aNonce;
 
+    // the quote token (token 0) is a field of the account leaf, every other token a leaf of the balance tree
+    // ("balances" below); aTokenOld is A's balance of the deposit/withdraw token, wherever it lives
+    component quoteToken = IsZero();
+    quoteToken.in <== tokenId;
+    signal aTokenOld <== aBalOld + quoteToken.out * (aQuoteOld - aBalOld);
+
     component forced = ForcedWithdraw();
     forced.isForced <== isForced;
-    forced.balance <== aBal1Old;
+    forced.balance <== aTokenOld;
     forced.amount <== amount;
     forced.honoured <== isForced * honoured;
 
@@ -254,25 +258,30 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     storeB.filled <== bOrderLeaf[1];
     storeB.cancelled <== bOrderLeaf[2];
 
-    // ---- balances: A's bal1 is the deposit/withdraw token or, in a trade, the buyer's quote;
-    // bal2 is the market's base token. B is only touched by trades.
-    signal aBal1Token <== (1 - isTrade) * tokenId;
-    signal aBal1New <== aBal1Old + move.bal1Delta + trade.aBal1Delta + forced.bal1Delta;
-    signal aBal2New <== aBal2Old + trade.aBal2Delta;
-    signal bBal1New <== bBal1Old + trade.bBal1Delta;
-    signal bBal2New <== bBal2Old + trade.bBal2Delta;
-    component aBal1Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
-    aBal1Range.in <== aBal1New;
-    component aBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
-    aBal2Range.in <== aBal2New;
-    component bBal1Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
-    bBal1Range.in <== bBal1New;
-    component bBal2Range = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
-    bBal2Range.in <== bBal2New;
+    // ---- balances: the quote token (token 0) is a field of the account leaf, every other token a leaf of the
+    // account's balance tree, whose leaf 0 is never written (SPEC.md "State"). A's tree token is the
+    // deposit/withdraw token or, in a trade, the market's base token (never 0: RegisterMarket); a move of token
+    // 0 goes to the quote field. In a trade A (the buyer) and B (the seller) move quote and base; B is only
+    // touched by trades.
+    signal aTreeToken <== tokenId + isTrade * (baseTokenId - tokenId);
+    signal moved <== move.delta + forced.delta;
+    signal movedQuote <== quoteToken.out * moved;
+    signal aQuoteNew <== aQuoteOld + movedQuote + trade.aQuoteDelta;
+    signal aBalNew <== aBalOld + (moved - movedQuote) + trade.aBaseDelta;
+    signal bQuoteNew <== bQuoteOld + trade.bQuoteDelta;
+    signal bBalNew <== bBalOld + trade.bBaseDelta;
+    component aQuoteRange = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
+    aQuoteRange.in <== aQuoteNew;
+    component aBalRange = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
+    aBalRange.in <== aBalNew;
+    component bQuoteRange = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
+    bQuoteRange.in <== bQuoteNew;
+    component bBalRange = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
+    bBalRange.in <== bBalNew;
     feePoolOut <== feePoolIn + trade.feeDelta + fee.feeDelta;
 
     // ---- account updates, A then B
-    component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
+    component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels, 1);
     updateA.rootIn <== accountsRootIn;
     updateA.accountId <== accountA;
     updateA.accountSiblings <== aSiblings;
@@ -282,14 +291,13 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateA.newPubX <== aPubX + registerKey.keyDelta[0];
     updateA.newPubY <== aPubY + registerKey.keyDelta[1];
     updateA.newNonce <== aNonce + move.nonceDelta;
-    updateA.bal1Token <== aBal1Token;
-    updateA.bal1Old <== aBal1Old;
-    updateA.bal1New <== aBal1New;
-    updateA.bal1Siblings <== aBal1Siblings;
-    updateA.bal2Token <== baseTokenId;
-    updateA.bal2Old <== aBal2Old;
-    updateA.bal2New <== aBal2New;
-    updateA.bal2Siblings <== aBal2Siblings;
+    updateA.quoteOld <== aQuoteOld;
+    updateA.quoteNew <== aQuoteNew;
+    updateA.balToken <== aTreeToken;
+    updateA.balOld <== aBalOld;
+    updateA.balNew <== aBalNew;
+    updateA.balSiblings <== aBalSiblings;
+    updateA.balancesRoot <== 0;
     for (var i = 0; i < 2 * orderLevels; i++) updateA.orderSlotBits[i] <== wordsA.idBits[i];
     updateA.orderOldLeaf <== storeA.oldLeaf;
     updateA.orderNewLeaf <== storeA.newLeaf;
@@ -297,7 +305,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateA.derivOld <== aDerivLeaf;
     updateA.derivNew <== aDerivLeaf;
 
-    component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels);
+    component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels, 1);
     updateB.rootIn <== updateA.rootOut;
     updateB.accountId <== accountB;
     updateB.accountSiblings <== bSiblings;
@@ -307,14 +315,13 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     updateB.newPubX <== bPubX;
     updateB.newPubY <== bPubY;
     updateB.newNonce <== bNonce;
-    updateB.bal1Token <== 0;
-    updateB.bal1Old <== bBal1Old;
-    updateB.bal1New <== bBal1New;
-    updateB.bal1Siblings <== bBal1Siblings;
-    updateB.bal2Token <== baseTokenId;
-    updateB.bal2Old <== bBal2Old;
-    updateB.bal2New <== bBal2New;
-    updateB.bal2Siblings <== bBal2Siblings;
+    updateB.quoteOld <== bQuoteOld;
+    updateB.quoteNew <== bQuoteNew;
+    updateB.balToken <== baseTokenId;
+    updateB.balOld <== bBalOld;
+    updateB.balNew <== bBalNew;
+    updateB.balSiblings <== bBalSiblings;
+    updateB.balancesRoot <== 0;
     for (var i = 0; i < 2 * orderLevels; i++) updateB.orderSlotBits[i] <== wordsB.idBits[i];
     updateB.orderOldLeaf <== storeB.oldLeaf;
     updateB.orderNewLeaf <== storeB.newLeaf;

@@ -97,10 +97,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal input aPubY;
     signal input aNonce;
     signal input aSiblings[accountLevels][3];
-    signal input aBal1Old;
-    signal input aBal1Siblings[balanceLevels][3];
-    signal input aBal2Old;
-    signal input aBal2Siblings[balanceLevels][3];
+    signal input aQuoteOld;   // the quote token's balance (token 0), a field of the account leaf
+    signal input aBalancesRoot; // the root of the account's balance tree (the other tokens), which this slot never moves
     signal input aOrderLeaf[3];
     signal input aOrderSiblings[orderLevels][3];
     signal input aCollateral;
@@ -112,10 +110,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal input bPubY;
     signal input bNonce;
     signal input bSiblings[accountLevels][3];
-    signal input bBal1Old;
-    signal input bBal1Siblings[balanceLevels][3];
-    signal input bBal2Old;
-    signal input bBal2Siblings[balanceLevels][3];
+    signal input bQuoteOld;   // the quote token's balance (token 0), a field of the account leaf
+    signal input bBalancesRoot; // the root of the account's balance tree (the other tokens), which this slot never moves
     signal input bOrderLeaf[3];
     signal input bOrderSiblings[orderLevels][3];
     signal input bCollateral;
@@ -525,10 +521,10 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     triggerB.mark <== markSel.out;
 
     // ---- account updates, A then B. A's quote balance moves in a TRANSFER.
-    signal aBal1New <== aBal1Old - transfer.aCash;
-    component aBal1Range = Num2Bits(BITS_BALANCE());  // inspect: a range check; its bits are not used
-    aBal1Range.in <== aBal1New;
-    component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels);
+    signal aQuoteNew <== aQuoteOld - transfer.aCash;
+    component aQuoteRange = Num2Bits(BITS_BALANCE());  // inspect: a range check; its bits are not used
+    aQuoteRange.in <== aQuoteNew;
+    component updateA = AccountUpdate(accountLevels, balanceLevels, orderLevels, 0);
     updateA.rootIn <== accountsRootIn;
     updateA.accountId <== accountA;
     updateA.accountSiblings <== aSiblings;
@@ -538,14 +534,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     updateA.newPubX <== aPubX;
     updateA.newPubY <== aPubY;
     updateA.newNonce <== aNonce + transfer.nonceDelta;
-    updateA.bal1Token <== 0;
-    updateA.bal1Old <== aBal1Old;
-    updateA.bal1New <== aBal1New;
-    updateA.bal1Siblings <== aBal1Siblings;
-    updateA.bal2Token <== 0;
-    updateA.bal2Old <== aBal2Old;
-    updateA.bal2New <== aBal2Old;
-    updateA.bal2Siblings <== aBal2Siblings;
+    updateA.quoteOld <== aQuoteOld;
+    updateA.quoteNew <== aQuoteNew;
+    updateA.balancesRoot <== aBalancesRoot;
+    updateA.balToken <== 0;
+    updateA.balOld <== 0;
+    updateA.balNew <== 0;
+    for (var i = 0; i < balanceLevels; i++) updateA.balSiblings[i] <== [0, 0, 0];
     for (var i = 0; i < 2 * orderLevels; i++) updateA.orderSlotBits[i] <== wordsA.idBits[i];
     updateA.orderOldLeaf <== storeA.oldLeaf;
     updateA.orderNewLeaf <== storeA.newLeaf;
@@ -554,7 +549,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal aLeafKept <== forced.refused * (aOldLeaf.out - aNewLeaf.out);  // a refused forced withdrawal writes the old leaf
     updateA.derivNew <== aNewLeaf.out + aLeafKept;
 
-    component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels);
+    component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels, 0);
     updateB.rootIn <== updateA.rootOut;
     updateB.accountId <== accountB;
     updateB.accountSiblings <== bSiblings;
@@ -564,14 +559,13 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     updateB.newPubX <== bPubX;
     updateB.newPubY <== bPubY;
     updateB.newNonce <== bNonce;
-    updateB.bal1Token <== 0;
-    updateB.bal1Old <== bBal1Old;
-    updateB.bal1New <== bBal1Old;
-    updateB.bal1Siblings <== bBal1Siblings;
-    updateB.bal2Token <== 0;
-    updateB.bal2Old <== bBal2Old;
-    updateB.bal2New <== bBal2Old;
-    updateB.bal2Siblings <== bBal2Siblings;
+    updateB.quoteOld <== bQuoteOld;
+    updateB.quoteNew <== bQuoteOld;
+    updateB.balancesRoot <== bBalancesRoot;
+    updateB.balToken <== 0;
+    updateB.balOld <== 0;
+    updateB.balNew <== 0;
+    for (var i = 0; i < balanceLevels; i++) updateB.balSiblings[i] <== [0, 0, 0];
     for (var i = 0; i < 2 * orderLevels; i++) updateB.orderSlotBits[i] <== wordsB.idBits[i];
     updateB.orderOldLeaf <== storeB.oldLeaf;
     updateB.orderNewLeaf <== storeB.newLeaf;

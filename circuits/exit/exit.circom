@@ -122,8 +122,8 @@ template ExitMark(U) {
 
 /// Proves the exodus exit claim of EXIT.md: the account `accountId` (< 4^accountLevels) has, under the
 /// state root `root` (Poseidon(accountsRoot, marketsRoot, feePool, globalsHash), SPEC.md and
-/// DERIVATIVES.md), the leaf Poseidon(pubKeyX, pubKeyY, nonce, balancesRoot, ordersRoot, derivLeaf) with
-/// balancesRoot the tree of `balances` and derivLeaf the DerivLeaf of its collateral and K position slots; the
+/// DERIVATIVES.md), the leaf Poseidon(pubKeyX, pubKeyY, nonce, balances[0], balancesRoot, ordersRoot, derivLeaf) with
+/// balancesRoot the tree of `balances` with leaf 0 empty (token 0, the quote, is the leaf's own field) and derivLeaf the DerivLeaf of its collateral and K position slots; the
 /// amounts are the rule's (sequencer/exit/exitRule.ts):
 ///   amount[t] = balances[t] (+ max(0, equity) for t = 0),
 ///   equity = collateral - sum size_i (fundingIndex_i - snap_i) + sum size_i * exitMark_i(prices),
@@ -159,15 +159,18 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     signal amounts[T];
 
     // ---- the account's leaf under the root
+    // the quote token's balance (token 0) is a field of the leaf; the balance tree holds the other tokens, and
+    // its leaf 0 is never written (SPEC.md "State")
     component balancesRoot = QuadRoot(balanceLevels);
-    balancesRoot.leaves <== balances;
+    balancesRoot.leaves[0] <== 0;
+    for (var t = 1; t < T; t++) balancesRoot.leaves[t] <== balances[t];
     component deriv = DerivLeaf(K);
     deriv.c <== collateral;
     deriv.id <== posId;
     deriv.size <== posSize;
     deriv.snap <== posSnap;
-    component leaf = Poseidon(6);
-    leaf.inputs <== [pubKeyX, pubKeyY, nonce, balancesRoot.root, ordersRoot, deriv.out];
+    component leaf = Poseidon(7);
+    leaf.inputs <== [pubKeyX, pubKeyY, nonce, balances[0], balancesRoot.root, ordersRoot, deriv.out];
     // accountId < 4^accountLevels: its bits are the path (a larger id would name another account's leaf)
     component idBits = Num2Bits(2 * accountLevels);
     idBits.in <== accountId;

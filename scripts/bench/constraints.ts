@@ -133,7 +133,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   want("OrderTime", main(["circuits/lib/orderTime.circom"], "OrderTime()"));
   want("PackRecord", main([SLOT], "PackRecord()"));
   want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey()"));
-  for (const t of [3, 4, 6]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
+  for (const t of [3, 4, 7]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
   // sha256 of the public data (header + records) for each batch size estimated below: a block whose
   // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.
   for (const r of SHA_RECORDS) want(`Sha256_header_${r}rec`, main([SHA], `Sha256Merged(${HEADER_BITS + r * RECORD_BITS})`));
@@ -141,7 +141,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   const levels = new Set<number>();
   for (const { p } of DEPTHS) {
     for (const l of [p.accountLevels, p.balanceLevels, p.orderLevels, p.marketLevels]) levels.add(l);
-    want(`AccountUpdate_${depthStr(p)}`, main([SLOT], `AccountUpdate(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels})`));
+    want(`AccountUpdate_${depthStr(p)}`, main([SLOT], `AccountUpdate(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, 1)`));
     want(`Slot_${depthStr(p)}`, main([SLOT], `Slot(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.marketLevels})`));
     // One derivatives slot in both, so Batch(2) - Batch(1) is one spot slot (the derivatives part is its own section).
     for (const slots of [1, 2]) want(`Batch_${depthStr(p)}_s${slots}`, batchMainSource({ ...p, slots, derivSlots: 1 }));
@@ -216,12 +216,12 @@ export async function runConstraints(): Promise<ConstraintReport> {
   const lines: Line[] = [];
   const each = (f: (p: CircuitParams) => number): Record<string, number> => Object.fromEntries(DEPTHS.map(({ label, p }) => [label, f(p)]));
   const q = (l: number) => get(`QuadUpdate${l}`);
-  const accRest = (p: CircuitParams) => get(`AccountUpdate_${depthStr(p)}`) - q(p.accountLevels) - 2 * q(p.balanceLevels) - q(p.orderLevels) - 2 * get("Poseidon6");
+  const accRest = (p: CircuitParams) => get(`AccountUpdate_${depthStr(p)}`) - q(p.accountLevels) - q(p.balanceLevels) - q(p.orderLevels) - 2 * get("Poseidon7");
   lines.push({ key: "sig", label: "EdDSAPoseidonVerifier (SignatureIfEnabled), sigA + sigB", count: 2, each: each(() => get("SignatureIfEnabled")) });
   lines.push({ key: "accPath", label: "AccountUpdate: account-tree path QuadUpdate(accountLevels)", count: 2, each: each((p) => q(p.accountLevels)) });
-  lines.push({ key: "balPath", label: "AccountUpdate: balance-tree paths QuadUpdate(balanceLevels), bal1 + bal2", count: 4, each: each((p) => q(p.balanceLevels)) });
+  lines.push({ key: "balPath", label: "AccountUpdate: balance-tree path QuadUpdate(balanceLevels), the slot's token (the quote is a leaf field)", count: 2, each: each((p) => q(p.balanceLevels)) });
   lines.push({ key: "orderPath", label: "AccountUpdate: order-tree path QuadUpdate(orderLevels)", count: 2, each: each((p) => q(p.orderLevels)) });
-  lines.push({ key: "p5", label: "AccountUpdate: account leaf Poseidon(6), old + new", count: 4, each: each(() => get("Poseidon6")) });
+  lines.push({ key: "p5", label: "AccountUpdate: account leaf Poseidon(7), old + new", count: 4, each: each(() => get("Poseidon7")) });
   lines.push({ key: "accRest", label: "AccountUpdate: index Num2Bits (account, 2 tokens)", count: 2, each: each(accRest) });
   lines.push({ key: "marketPath", label: "market-tree path QuadUpdate(marketLevels)", count: 1, each: each((p) => q(p.marketLevels)) });
   lines.push({ key: "orderStorage", label: "OrderStorage (fill/cancel rule)", count: 2, each: each(() => get("OrderStorage")) });
@@ -233,7 +233,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   const listed = (label: string) => lines.reduce((a, l) => a + l.count * l.each[label]!, 0);
   lines.push({
     key: "rest",
-    label: `rest: tx-field range checks (${REST_RANGE_BITS} Num2Bits bits: amount, units, fees, 4 new balances × 128), comparators, fee arithmetic, one-hot type`,
+    label: `rest: tx-field range checks (${REST_RANGE_BITS} Num2Bits bits: amount, units, fees, 4 new balances × 128), comparators, fee arithmetic, one-hot type, the quote-or-tree routing`,
     count: 1,
     each: Object.fromEntries(DEPTHS.map(({ label }) => [label, slot[label]! - listed(label)])),
   });
@@ -259,7 +259,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   console.log(
     `\nQuad-tree update cost per level (2 × Poseidon(4) = ${int(2 * get("Poseidon4"))} + child selection):\n\n` +
       table(["levels", "QuadUpdate(levels)", "per level"], qRows) +
-      `\n\nEdDSAPoseidonVerifier alone: ${int(get("EdDSAPoseidonVerifier"))}; Poseidon(3/4/6): ${int(get("Poseidon3"))} / ${int(get("Poseidon4"))} / ${int(get("Poseidon6"))}; ` +
+      `\n\nEdDSAPoseidonVerifier alone: ${int(get("EdDSAPoseidonVerifier"))}; Poseidon(3/4/7): ${int(get("Poseidon3"))} / ${int(get("Poseidon4"))} / ${int(get("Poseidon7"))}; ` +
       `Sha256 of the header + ${SHA_RECORDS.join(" / ")} records: ${SHA_RECORDS.map((r) => `${int(sha(r))} (${shaBlocksForSlots(r)} blocks)`).join(" / ")}.`,
   );
 
@@ -269,12 +269,12 @@ export async function runConstraints(): Promise<ConstraintReport> {
     "REGISTER_KEY (key registration)": { accPath: 1, p5: 2, accRest: 1, keyComp: 1, pack: 1 },
     DEPOSIT: { accPath: 1, balPath: 1, p5: 2, accRest: 1, pack: 1 },
     REGISTER_MARKET: { marketPath: 1, p3: 1, pack: 1 },
-    TRADE: { sig: 2, orderWords: 2, orderTime: 2, p3: 3, marketPath: 1, accPath: 2, balPath: 4, orderPath: 2, p5: 4, accRest: 2, orderStorage: 2, pack: 1, rest: 1 },
+    TRADE: { sig: 2, orderWords: 2, orderTime: 2, p3: 3, marketPath: 1, accPath: 2, balPath: 2, orderPath: 2, p5: 4, accRest: 2, orderStorage: 2, pack: 1, rest: 1 },
     WITHDRAW: { sig: 1, p3: 1, accPath: 1, balPath: 1, p5: 2, accRest: 1, pack: 1 },
     CANCEL: { sig: 1, p3: 1, accPath: 1, orderPath: 1, p5: 2, accRest: 1, orderStorage: 1, pack: 1 },
   };
   const names2: Record<string, string> = {
-    sig: "EdDSA", accPath: "account path", balPath: "balance path", orderPath: "order path", p5: "Poseidon(6)", accRest: "index bits",
+    sig: "EdDSA", accPath: "account path", balPath: "balance path", orderPath: "order path", p5: "Poseidon(7)", accRest: "index bits",
     marketPath: "market path", orderStorage: "OrderStorage", orderWords: "OrderWords", orderTime: "OrderTime", p3: "Poseidon(3)", pack: "PackRecord", keyComp: "key compression",
     rest: "range checks/fees",
   };

@@ -256,7 +256,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
         accountA: BigInt(t.accountId), amount: t.amount, toCollateral: t.toCollateral ? 1n : 0n, nonce: BigInt(t.nonce),
         sigA: sigArray(t.signature),
       });
-      a = { ...idle(t.accountId), bal1Token: 0, bal1Delta: -moved, nonceIncrement: 1, deriv: after };
+      a = { ...idle(t.accountId), quoteDelta: -moved, nonceIncrement: 1, deriv: after };
       record = { type: TxType.TRANSFER, accountId: BigInt(t.accountId), toCollateral: t.toCollateral ? 1n : 0n, amount: t.amount };
       break;
     }

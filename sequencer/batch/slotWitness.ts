@@ -94,10 +94,11 @@ export function requireSignature(state: ExchangeState, accountId: number, messag
 
 export type AccountChange = {
   accountId: number;
-  bal1Token: number;
-  bal1Delta: bigint;
-  bal2Token: number;
-  bal2Delta: bigint;
+  /** The move of the quote token's balance (token 0, a field of the account leaf). */
+  quoteDelta: bigint;
+  /** The balance-tree token the slot reads and writes (spot slots; never 0, whose leaf stays empty, when it moves). */
+  token: number;
+  tokenDelta: bigint;
   orderId: bigint;
   /** New order-tree leaf from the old slot; omitted: unchanged. */
   orderLeaf?: (old: OrderSlot) => bigint;
@@ -110,9 +111,10 @@ export type AccountChange = {
 };
 
 /**
- * Mirrors AccountUpdate: bal1, then bal2, then the order slot, then key/nonce and the derivatives
- * leaf, then the account leaf. A spot slot takes the derivatives leaf as one hash (`DerivLeaf`); a
- * derivatives slot takes the collateral and position vectors it recomputes the leaf from.
+ * Mirrors AccountUpdate: the quote balance and (spot slots) the balance-tree token, then the order slot, then
+ * key/nonce and the derivatives leaf, then the account leaf. A spot slot takes the derivatives leaf as one hash
+ * (`DerivLeaf`) and walks the balance tree to its token; a derivatives slot takes the collateral and position
+ * vectors it recomputes the leaf from, and the balance tree's root (it moves no token but the quote).
  */
 export function updateAccount(state: ExchangeState, prefix: "a" | "b", c: AccountChange, derivInputs: "leaf" | "vectors" = "leaf"): SlotInputs {
   const acc = state.account(c.accountId);
@@ -139,16 +141,26 @@ export function updateAccount(state: ExchangeState, prefix: "a" | "b", c: Accoun
     }
     out[`${prefix}PosTarget`] = BigInt(target);
   }
-  const moves: [string, number, bigint][] = [["Bal1", c.bal1Token, c.bal1Delta], ["Bal2", c.bal2Token, c.bal2Delta]];
-  for (const [name, token, delta] of moves) {
-    const old = acc.balances.leaf(token);
+  const moved = (token: number, delta: bigint): bigint => {
+    const old = state.balance(c.accountId, token);
     const next = old + delta;
     if (next < 0n) reject("INSUFFICIENT_BALANCE", `account ${c.accountId} holds ${old} of token ${token}, needs ${-delta}`);
     if (next >= MAX_BALANCE) reject("BALANCE_OVERFLOW", `account ${c.accountId} token ${token} would exceed 2^128`);
-    out[`${prefix}${name}Old`] = old;
-    out[`${prefix}${name}Siblings`] = acc.balances.proof(token);
-    state.setBalance(c.accountId, token, next);
+    return next;
+  };
+  const quote = moved(QUOTE_TOKEN_ID, c.quoteDelta);
+  out[`${prefix}QuoteOld`] = acc.quote;
+  if (derivInputs === "leaf") {
+    if (c.token === QUOTE_TOKEN_ID && c.tokenDelta !== 0n) throw new Error("the quote token moves through quoteDelta (the balance tree's leaf 0 stays empty)");
+    const next = c.tokenDelta === 0n ? acc.balances.leaf(c.token) : moved(c.token, c.tokenDelta);
+    out[`${prefix}BalOld`] = acc.balances.leaf(c.token);
+    out[`${prefix}BalSiblings`] = acc.balances.proof(c.token);
+    state.setBalance(c.accountId, c.token, next);
+  } else {
+    if (c.tokenDelta !== 0n) throw new Error("a derivatives slot moves no balance-tree token");
+    out[`${prefix}BalancesRoot`] = acc.balances.root;
   }
+  state.setBalance(c.accountId, QUOTE_TOKEN_ID, quote);
   const slot = state.orderSlotIndex(c.orderId);
   const oldLeaf = acc.orders.leaf(slot);
   const old = decodeOrderSlot(oldLeaf);
@@ -225,8 +237,13 @@ export function treasuryWithdrawal(tx: TreasuryWithdrawTx, ctx: SlotContext, f: 
   return { type: tx.type, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: honoured ? 1n : 0n };
 }
 
-export function idle(accountId: number, bal2Token = 0): AccountChange {
-  return { accountId, bal1Token: 0, bal1Delta: 0n, bal2Token, bal2Delta: 0n, orderId: 0n };
+export function idle(accountId: number, token = 0): AccountChange {
+  return { accountId, quoteDelta: 0n, token, tokenDelta: 0n, orderId: 0n };
+}
+
+/** A move of `delta` in `token`'s balance, as the circuit routes it: token 0 to the quote field, any other to the tree. */
+export function tokenMove(token: number, delta: bigint): Pick<AccountChange, "quoteDelta" | "token" | "tokenDelta"> {
+  return token === QUOTE_TOKEN_ID ? { quoteDelta: delta, token, tokenDelta: 0n } : { quoteDelta: 0n, token, tokenDelta: delta };
 }
 
 /**
@@ -328,7 +345,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
     case TxType.DEPOSIT: {
       refuseFault(amountFault(tx.amount, "deposit"));
       Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount });
-      a = { ...idle(tx.accountId), bal1Token: tx.tokenId, bal1Delta: tx.amount };
+      a = { ...idle(tx.accountId), ...tokenMove(tx.tokenId, tx.amount) };
       record = { type: TxType.DEPOSIT, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount };
       break;
     }
@@ -338,7 +355,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       const unitMax = 1n << BigInt(Bits.unit);
       if (tx.sizeUnit <= 0n || tx.sizeUnit >= unitMax || tx.priceUnit <= 0n || tx.priceUnit >= unitMax) reject("BAD_UNIT", "market units out of range");
       Object.assign(f, { marketId: BigInt(tx.marketId), baseTokenId: BigInt(tx.baseTokenId), sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit });
-      a = idle(0, tx.baseTokenId);
+      a = idle(0); // A's tree token is the slot's tokenId (0); B's is the base token
       b = idle(0, tx.baseTokenId);
       state.setMarket(tx.marketId, { baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit });
       record = { type: TxType.REGISTER_MARKET, marketId: BigInt(tx.marketId), baseTokenId: BigInt(tx.baseTokenId), sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit };
@@ -363,12 +380,10 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
         sigA: sigArray(tx.buy.signature), sigB: sigArray(tx.sell.signature),
       });
       a = {
-        accountId: tx.buy.accountId, bal1Token: QUOTE_TOKEN_ID, bal1Delta: -(amt.quote + amt.buyFee),
-        bal2Token: m.baseTokenId, bal2Delta: amt.base, orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots),
+        accountId: tx.buy.accountId, quoteDelta: -(amt.quote + amt.buyFee), token: m.baseTokenId, tokenDelta: amt.base, orderId: tx.buy.orderId, orderLeaf: fillLeaf(tx.buy, tx.lots),
       };
       b = {
-        accountId: tx.sell.accountId, bal1Token: QUOTE_TOKEN_ID, bal1Delta: amt.quote - amt.sellFee,
-        bal2Token: m.baseTokenId, bal2Delta: -amt.base, orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots),
+        accountId: tx.sell.accountId, quoteDelta: amt.quote - amt.sellFee, token: m.baseTokenId, tokenDelta: -amt.base, orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots),
       };
       state.addFees(amt.buyFee + amt.sellFee);
       record = { type: TxType.TRADE, ...tradeRecordFields(tx), marketId: BigInt(marketId) };
@@ -381,7 +396,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
         accountA: BigInt(w.accountId), tokenId: BigInt(w.tokenId), amount: w.amount, nonce: BigInt(w.nonce),
         sigA: sigArray(w.signature),
       });
-      a = { ...idle(w.accountId), bal1Token: w.tokenId, bal1Delta: -w.amount, nonceIncrement: 1 };
+      a = { ...idle(w.accountId), ...tokenMove(w.tokenId, -w.amount), nonceIncrement: 1 };
       record = { type: TxType.WITHDRAW, accountId: BigInt(w.accountId), tokenId: BigInt(w.tokenId), amount: w.amount };
       break;
     }
@@ -416,7 +431,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       refuseFault(forcedFault(tx, state));
       const honoured = forcedOutcome(ctx, forcedWithdrawHonoured(state.balance(tx.accountId, tx.tokenId), tx.amount));
       Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n });
-      a = { ...idle(tx.accountId), bal1Token: tx.tokenId, bal1Delta: honoured ? -tx.amount : 0n };
+      a = { ...idle(tx.accountId), ...tokenMove(tx.tokenId, honoured ? -tx.amount : 0n) };
       record = { type: TxType.FORCED_WITHDRAW, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n };
       break;
     }

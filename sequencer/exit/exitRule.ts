@@ -120,7 +120,7 @@ export function exitValuation(state: ExchangeState, accountId: number, prices: r
     throw new RangeError(`account ${accountId} is outside the account tree (${4 ** state.params.accountLevels} accounts)`);
   }
   const account = state.account(accountId);
-  const spot = Array.from({ length: exitTokenCount(state.params) }, (_, t) => account.balances.leaf(t));
+  const spot = Array.from({ length: exitTokenCount(state.params) }, (_, t) => state.balance(accountId, t));
   return exitValuationOf(accountId, spot, account.deriv, state.instruments, prices);
 }
 

@@ -37,7 +37,7 @@ export function snapshotExchangeState(state: ExchangeState): ExchangeStateSnapsh
     feePool: state.feePool,
     accounts: state.accountIds().map((id) => {
       const a = state.account(id);
-      return { id, pubKey: a.pubKey, nonce: a.nonce, balances: a.balances.leaves(), orders: a.orders.leaves(), deriv: a.deriv, positionSlots: [...a.positionSlots] };
+      return { id, pubKey: a.pubKey, nonce: a.nonce, balances: state.balances(id), orders: a.orders.leaves(), deriv: a.deriv, positionSlots: [...a.positionSlots] };
     }),
     markets: state.marketIds().map((id) => [id, state.market(id)!]),
     instruments: [...state.instruments],

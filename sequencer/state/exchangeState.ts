@@ -6,6 +6,7 @@
 import { poseidon } from "../crypto/poseidon.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import { fieldOf } from "../crypto/field.ts";
+import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
@@ -20,6 +21,9 @@ export type OrderSlot = { storedId: bigint; filled: bigint; cancelled: boolean }
 export type Account = {
   pubKey: PublicKey;
   nonce: number;
+  /** The quote token's balance (token 0): a field of the account leaf, not a leaf of `balances`. */
+  quote: bigint;
+  /** The other tokens' balances; leaf 0 is never written (the quote is `quote`). */
   balances: QuadTree;
   orders: QuadTree;
   deriv: DerivAccount;
@@ -27,6 +31,14 @@ export type Account = {
   positionSlots: PositionLayout;
 };
 
+
+/**
+ * The account leaf (circuits/SPEC.md "State"): Poseidon(pubKeyX, pubKeyY, nonce, quote, balancesRoot, ordersRoot,
+ * derivLeaf), the quote token's balance a field of its own, the other tokens in the balance tree.
+ */
+export function accountLeafHash(a: { pubKey: PublicKey; nonce: bigint | number; quote: bigint; balancesRoot: bigint; ordersRoot: bigint; derivLeaf: bigint }): bigint {
+  return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.quote, a.balancesRoot, a.ordersRoot, a.derivLeaf]);
+}
 
 /** The account's derivatives leaf: its collateral and position slots (positionSlots.ts#derivLeaf). */
 export function accountDerivLeaf(a: Pick<Account, "deriv" | "positionSlots">): bigint {
@@ -80,12 +92,13 @@ export class ExchangeState {
     this.instrumentTable = Array.from({ length: params.instruments }, () => EMPTY_INSTRUMENT);
   }
 
-  /** Leaf of an account that was never written: Poseidon(0, 0, 0, emptyBalancesRoot, emptyOrdersRoot, emptyDerivLeaf). */
+  /** Leaf of an account that was never written: no key, nonce 0, no quote, empty balance and order trees, empty derivatives leaf. */
   static emptyAccountLeaf(p: CircuitParams): bigint {
-    return poseidon([
-      0n, 0n, 0n, emptyHashes(p.balanceLevels, 0n)[p.balanceLevels], emptyHashes(p.orderLevels, 0n)[p.orderLevels],
-      derivLeaf(emptyDerivAccount(p.instruments), emptyLayout(p.positionSlots)),
-    ]);
+    return accountLeafHash({
+      pubKey: [0n, 0n], nonce: 0, quote: 0n,
+      balancesRoot: emptyHashes(p.balanceLevels, 0n)[p.balanceLevels], ordersRoot: emptyHashes(p.orderLevels, 0n)[p.orderLevels],
+      derivLeaf: derivLeaf(emptyDerivAccount(p.instruments), emptyLayout(p.positionSlots)),
+    });
   }
 
   get feePool(): bigint {
@@ -121,6 +134,7 @@ export class ExchangeState {
     const fresh: Account = {
       pubKey: [0n, 0n],
       nonce: 0,
+      quote: 0n,
       balances: new QuadTree(this.params.balanceLevels),
       orders: new QuadTree(this.params.orderLevels),
       deriv: emptyDerivAccount(this.params.instruments),
@@ -149,8 +163,16 @@ export class ExchangeState {
     return this.markets.get(id);
   }
 
+  /** The account's balance of `tokenId` (token 0, the quote token, is the leaf's own field). */
   balance(accountId: number, tokenId: number): bigint {
-    return this.account(accountId).balances.leaf(tokenId);
+    const a = this.account(accountId);
+    return tokenId === QUOTE_TOKEN_ID ? a.quote : a.balances.leaf(tokenId);
+  }
+
+  /** The account's non-zero balances as [tokenId, amount], ascending by token. */
+  balances(accountId: number): [number, bigint][] {
+    const a = this.account(accountId);
+    return [...(a.quote !== 0n ? ([[QUOTE_TOKEN_ID, a.quote]] as [number, bigint][]) : []), ...a.balances.leaves()];
   }
 
   orderSlotIndex(orderId: bigint): number {
@@ -164,7 +186,7 @@ export class ExchangeState {
 
   accountLeaf(id: number): bigint {
     const a = this.account(id);
-    return poseidon([a.pubKey[0], a.pubKey[1], BigInt(a.nonce), a.balances.root, a.orders.root, accountDerivLeaf(a)]);
+    return accountLeafHash({ pubKey: a.pubKey, nonce: a.nonce, quote: a.quote, balancesRoot: a.balances.root, ordersRoot: a.orders.root, derivLeaf: accountDerivLeaf(a) });
   }
 
   // ---- journaled writes
@@ -220,6 +242,15 @@ export class ExchangeState {
   }
 
   setBalance(accountId: number, tokenId: number, value: bigint): void {
+    if (tokenId === QUOTE_TOKEN_ID) {
+      const a = this.account(accountId);
+      const old = a.quote;
+      a.quote = value;
+      this.record(() => {
+        a.quote = old;
+      });
+      return;
+    }
     const tree = this.account(accountId).balances;
     const old = tree.leaf(tokenId);
     tree.set(tokenId, value);

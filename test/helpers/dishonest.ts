@@ -58,9 +58,8 @@ import { ORDER_FIELD } from "../../sequencer/protocol/layouts.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { feeAmount } from "../../sequencer/protocol/fees.ts";
 import { decodePublicData, encodeRecord, queuedForm, RECORD_LAYOUT, type OracleSection, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
-import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { fieldOf } from "../../sequencer/crypto/field.ts";
-import { accountDerivLeaf, decodeOrderSlot, ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { accountDerivLeaf, accountLeafHash, decodeOrderSlot, ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { slotValues } from "../../sequencer/state/positionSlots.ts";
 import { QuadTree } from "../../sequencer/state/quadTree.ts";
 import { replayBatch } from "../../sequencer/verifier/publicDataReplay.ts";
@@ -119,7 +118,7 @@ type Input = Record<string, unknown>;
 type Nested = string | Nested[];
 
 /** Field groups of one account's state witness (mutated as one field in the default sample). */
-const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "Bal1Old", "Bal1Siblings", "Bal2Old", "Bal2Siblings", "OrderLeaf", "OrderSiblings", "DerivLeaf", "Collateral", "PosId", "PosSize", "PosSnap", "PosTarget"];
+const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "QuoteOld", "BalOld", "BalSiblings", "BalancesRoot", "OrderLeaf", "OrderSiblings", "DerivLeaf", "Collateral", "PosId", "PosSize", "PosSnap", "PosTarget"];
 const HEADER_FIELDS = ["batchNumber", "timestamp", "oldAccountsRoot", "oldMarketsRoot", "oldFeePool"];
 const ORACLE_FIELDS = [
   "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
@@ -501,7 +500,7 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
   const out = structuredClone(input);
   const accounts = cloneTree(state.accountTree, ExchangeState.emptyAccountLeaf(p));
   const markets = cloneTree(state.marketTree, 0n);
-  type Acc = { bal: QuadTree; ord: QuadTree; pub: [bigint, bigint]; nonce: bigint; derivLeaf: bigint; vectors: bigint[] };
+  type Acc = { quote: bigint; bal: QuadTree; ord: QuadTree; pub: [bigint, bigint]; nonce: bigint; derivLeaf: bigint; vectors: bigint[] };
   const cache = new Map<number, Acc>();
   const account = (id: number): Acc => {
     let a = cache.get(id);
@@ -509,7 +508,7 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
       const s = state.account(id);
       const slots = slotValues(s.deriv, s.positionSlots);
       a = {
-        bal: cloneTree(s.balances, 0n), ord: cloneTree(s.orders, 0n), pub: [s.pubKey[0], s.pubKey[1]], nonce: BigInt(s.nonce), derivLeaf: accountDerivLeaf(s),
+        quote: s.quote, bal: cloneTree(s.balances, 0n), ord: cloneTree(s.orders, 0n), pub: [s.pubKey[0], s.pubKey[1]], nonce: BigInt(s.nonce), derivLeaf: accountDerivLeaf(s),
         vectors: [s.deriv.collateral, ...slots.id.flatMap((v, k) => [v, slots.size[k], slots.snap[k]])].map(fieldOf),
       };
       cache.set(id, a);
@@ -518,7 +517,7 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
   };
   const put = (name: string, slot: number, value: Deep) => ((out[name] as Nested[])[slot] = strings(value));
   const update = (prefix: "" | "d_", side: "a" | "b", slot: number, u: UpdateTrace, vectorsNew?: bigint[]) => {
-    const [id, t1, t2, os] = [u.accountId, u.bal1Token, u.bal2Token, u.orderSlot].map(Number);
+    const [id, token, os] = [u.accountId, u.balToken, u.orderSlot].map(Number);
     const a = account(id);
     const n = (f: string) => `${prefix}${side}${f}`;
     put(n("Siblings"), slot, accounts.proof(id));
@@ -531,12 +530,14 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
       put(n("PosSize"), slot, a.vectors.filter((_, i) => i > 0 && i % 3 === 2));
       put(n("PosSnap"), slot, a.vectors.filter((_, i) => i > 0 && i % 3 === 0));
     } else put(n("DerivLeaf"), slot, a.derivLeaf);
-    put(n("Bal1Old"), slot, a.bal.leaf(t1));
-    put(n("Bal1Siblings"), slot, a.bal.proof(t1));
-    a.bal.set(t1, u.bal1New);
-    put(n("Bal2Old"), slot, a.bal.leaf(t2));
-    put(n("Bal2Siblings"), slot, a.bal.proof(t2));
-    a.bal.set(t2, u.bal2New);
+    put(n("QuoteOld"), slot, a.quote);
+    a.quote = u.quoteNew;
+    if (prefix) put(n("BalancesRoot"), slot, a.bal.root);
+    else {
+      put(n("BalOld"), slot, a.bal.leaf(token));
+      put(n("BalSiblings"), slot, a.bal.proof(token));
+      a.bal.set(token, u.balNew);
+    }
     const old = decodeOrderSlot(a.ord.leaf(os));
     put(n("OrderLeaf"), slot, [old.storedId, old.filled, old.cancelled ? 1n : 0n]);
     put(n("OrderSiblings"), slot, a.ord.proof(os));
@@ -545,7 +546,7 @@ function rebuildProofs(state: ExchangeState, input: Input, w: OpenWitness): Inpu
     a.nonce = u.newNonce;
     a.derivLeaf = u.derivNew;
     if (vectorsNew) a.vectors = vectorsNew;
-    accounts.set(id, poseidon([a.pub[0], a.pub[1], a.nonce, a.bal.root, a.ord.root, a.derivLeaf]));
+    accounts.set(id, accountLeafHash({ pubKey: a.pub, nonce: a.nonce, quote: a.quote, balancesRoot: a.bal.root, ordersRoot: a.ord.root, derivLeaf: a.derivLeaf }));
   };
   try {
     w.spot.forEach((s, i) => {

@@ -7,8 +7,7 @@
  *   output: an operator hashes the public data consistently, so the real circuit accepts a witness iff
  *   this one does with publicInput = sha256(bits) >> 3, a function of the bits alone (and the SHA-256
  *   is most of the test-size circuit: without it a witness takes about half the time);
- * - the three Merkle "old root" equalities (an account's root, its balance tree between the two
- *   balance writes, the market tree) become outputs ("links", 0 when they hold) instead of assertions,
+ * - the two Merkle "old root" equalities (an account's root, the market tree) become outputs ("links", 0 when they hold) instead of assertions,
  *   and every account update reports what it wrote (the "trace"). The input is accepted iff the witness
  *   calculation succeeds and every link is 0 (exactly the real circuit's constraints). When a changed
  *   transaction value makes a later Merkle proof of the same batch stale, the trace gives what a
@@ -35,10 +34,13 @@ import { failureChain } from "./circuitRules.ts";
 
 const execFileP = promisify(execFile);
 
-/** One account update's trace: what AccountUpdate read the leaves at and wrote, and its two links. */
+/**
+ * One account update's trace: what AccountUpdate wrote (the balance-tree token and its new balance, 0 and 0 in a
+ * derivatives slot, which walks no balance path; the quote balance; the order slot; key, nonce, derivatives leaf)
+ * and its link.
+ */
 export const UPDATE_TRACE = [
-  "accountId", "bal1Token", "bal1New", "bal2Token", "bal2New", "orderSlot", "orderNewLeaf", "newPubX", "newPubY", "newNonce", "derivNew",
-  "balLink", "rootLink",
+  "accountId", "balToken", "balNew", "quoteNew", "orderSlot", "orderNewLeaf", "newPubX", "newPubY", "newNonce", "derivNew", "rootLink",
 ] as const;
 export type UpdateTrace = Record<(typeof UPDATE_TRACE)[number], bigint>;
 
@@ -57,7 +59,6 @@ const SLOT_TRACES = [
 ];
 
 const PATCHES: readonly Patch[] = [
-  [FILE_UPDATE, /^ {4}bal2\.oldRoot === bal1\.newRoot;$/gm, "    signal output balLink <== bal2.oldRoot - bal1.newRoot;", 1],
   [FILE_UPDATE, /^ {4}accounts\.oldRoot === rootIn;$/gm, "    signal output rootLink <== accounts.oldRoot - rootIn;", 1],
   [
     FILE_UPDATE, /^ {4}rootOut <== accounts\.newRoot;$/gm,
@@ -266,7 +267,6 @@ export async function openWitness(wasm: string, p: CircuitParams, input: Record<
   for (const d of deriv) d.vectors = [0, 1].map(() => Array.from({ length: 1 + 3 * p.positionSlots }, next)) as [bigint[], bigint[]];
   const broken: string[] = [];
   const links = (where: string, updates: UpdateTrace[]) => updates.forEach((u, k) => {
-    if (u.balLink !== 0n) broken.push(`${where} ${"AB"[k]} balance root between its two writes (${LINK_RULE.balLink})`);
     if (u.rootLink !== 0n) broken.push(`${where} ${"AB"[k]} account root (${LINK_RULE.rootLink})`);
   });
   spot.forEach((s, i) => {
@@ -286,7 +286,6 @@ const LINK_RULE = (() => {
     return `${template}:${i + 1}`;
   };
   return {
-    balLink: line(FILE_UPDATE, "bal2.oldRoot === bal1.newRoot;", "AccountUpdate"),
     rootLink: line(FILE_UPDATE, "accounts.oldRoot === rootIn;", "AccountUpdate"),
     marketLink: line(FILE_SLOT, "markets.oldRoot === marketsRootIn;", "Slot"),
   };

@@ -4,7 +4,7 @@ include "../../generated/protocol.circom";
 
 /// DEPOSIT and WITHDRAW (SPEC.md "DEPOSIT", "WITHDRAW"): one token balance of account A moves by
 /// `amount` (one template: the two share the product (isDeposit - isWithdraw) * amount). Proves:
-/// bal1Delta is +amount for a deposit, -amount for a withdrawal, 0 otherwise (the slot range-checks the
+/// delta is +amount for a deposit, -amount for a withdrawal, 0 otherwise (the slot range-checks the
 /// new balance, so a withdrawal never overdraws); a withdrawal carries A's current nonce aNonce and
 /// moves it on (nonceDelta); msg is the message a withdrawal is signed over,
 /// (DOMAIN_WITHDRAW, accountId | tokenId << 32 | nonce << 48, amount), all 0 otherwise.
@@ -18,7 +18,7 @@ template DepositWithdraw() {
     signal input nonce;
     signal input aNonce;
     signal output msg[3];
-    signal output bal1Delta;
+    signal output delta;
     signal output nonceDelta;
     isWithdraw * (nonce - aNonce) === 0;
     nonceDelta <== isWithdraw;
@@ -28,5 +28,5 @@ template DepositWithdraw() {
     msg[1] <== wWithdraw0;
     msg[2] <== wWithdraw1;
     signal depositDelta <== (isDeposit - isWithdraw) * amount;
-    bal1Delta <== depositDelta;
+    delta <== depositDelta;
 }

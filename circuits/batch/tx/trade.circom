@@ -39,10 +39,10 @@ template Trade() {
     signal input marketOldLeaf;
     signal input marketLeaf;
     signal output msg[3];
-    signal output aBal1Delta;   // the buyer's quote token
-    signal output aBal2Delta;   // the buyer's base token
-    signal output bBal1Delta;   // the seller's quote token
-    signal output bBal2Delta;   // the seller's base token
+    signal output aQuoteDelta;   // the buyer's quote token
+    signal output aBaseDelta;   // the buyer's base token
+    signal output bQuoteDelta;   // the seller's quote token
+    signal output bBaseDelta;   // the seller's base token
     signal output feeDelta;
 
     isTrade * (marketOldLeaf - marketLeaf) === 0;
@@ -101,10 +101,10 @@ template Trade() {
     signal baseMoved <== isTrade * baseAmount;
     signal sellerGets <== isTrade * (quoteAmount - sellFee);
     signal feesCollected <== isTrade * (buyFee + sellFee);
-    aBal1Delta <== -buyerPays;
-    aBal2Delta <== baseMoved;
-    bBal1Delta <== sellerGets;
-    bBal2Delta <== -baseMoved;
+    aQuoteDelta <== -buyerPays;
+    aBaseDelta <== baseMoved;
+    bQuoteDelta <== sellerGets;
+    bBaseDelta <== -baseMoved;
     feeDelta <== feesCollected;
 
     signal wTrade0 <== isTrade * wordsA[0];

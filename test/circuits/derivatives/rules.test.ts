@@ -230,7 +230,7 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
 
     it("refuses a transfer into collateral above the spot quote balance", async () => {
       // alice moved all 50,000 quote into collateral: her spot quote balance is 0.
-      await refuses(derivativesState(), [transfer({ toCollateral: true, amount: 1n, nonce: 1 })], rule("DerivSlot", "aBal1Range.in <== aBal1New"));
+      await refuses(derivativesState(), [transfer({ toCollateral: true, amount: 1n, nonce: 1 })], rule("DerivSlot", "aQuoteRange.in <== aQuoteNew"));
     });
   });
 });
