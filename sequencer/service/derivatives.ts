@@ -133,10 +133,23 @@ export class DerivativesService {
     const id = instrumentOf(order.marketId, this.host.params.instruments);
     if (id === null) return;
     this.#requireFreshOracle(now);
-    const why = this.risk.marketUntradable(order.marketId);
-    if (why) throw new RequestRejected(why, `market ${order.marketId} (instrument id ${id}) cannot be traded`);
+    const why = this.placeFault(order.marketId, now);
+    if (why) throw new RequestRejected(why, `market ${order.marketId} (instrument id ${id}) cannot be traded at ${now}`);
+  }
+
+  /**
+   * Why an order on instrument market `marketId` cannot be placed at `now`, the arrival time of the record placing it
+   * (a new order, or a held stop released by an oracle update): the risk view's reasons (marketUntradable, which
+   * judges expiry by the latest update's time), or INSTRUMENT_EXPIRED once `now` reaches a dated instrument's
+   * expiry, since the batch that fills it is stamped no earlier than `now` and Fill refuses an expired
+   * instrument (an update signed before the expiry can arrive after it); null when it can.
+   */
+  placeFault(marketId: number, now: number): string | null {
+    const why = this.risk.marketUntradable(marketId);
+    if (why) return why;
+    const id = instrumentOf(marketId, this.host.params.instruments)!;
     const inst = this.instruments[id];
-    if (inst.expiry !== 0 && now >= inst.expiry) throw new RequestRejected("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
+    return inst.expiry !== 0 && now >= inst.expiry ? "INSTRUMENT_EXPIRED" : null;
   }
 
   /**

@@ -391,8 +391,9 @@ export class ExchangeCore {
 
   /**
    * Places, in arrival order, every held order whose trigger the latest marks crossed ("triggered", then the
-   * engine's events as for any order arriving now); one whose instrument is no longer tradable is cancelled
-   * (reason trigger-untradable), one that expired while held is dropped (reason expired). Returns the events.
+   * engine's events as for any order arriving now); one whose instrument is no longer tradable at `time` (settled,
+   * or past its expiry by the record's clock though the update was signed before it: DerivativesService.placeFault)
+   * is cancelled (reason trigger-untradable), one that expired while held is dropped (reason expired). Returns the events.
    */
   #releaseTriggers(time: number): EngineEvent[] {
     const risk = this.derivatives.risk;
@@ -409,7 +410,7 @@ export class ExchangeCore {
       const triggered: EngineEvent[] = [{ type: "triggered", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
       this.#parts.observers.engine(triggered, order);
       events.push(...triggered);
-      if (risk.marketUntradable(order.marketId)) {
+      if (this.derivatives.placeFault(order.marketId, time)) {
         events.push(...this.#dropHeld(order, CancelReason.TRIGGER_UNTRADABLE, false));
         continue;
       }

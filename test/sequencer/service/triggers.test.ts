@@ -9,12 +9,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Side, TriggerType } from "../../../sequencer/protocol/constants.ts";
+import { Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { signCancel, signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
 import { triggerCrossed } from "../../../sequencer/protocol/messages.ts";
-import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { derivOrder, EXPIRY, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import { order } from "../../helpers/traders.ts";
 
@@ -139,5 +140,33 @@ describe("stop and take-profit orders", () => {
     assert.ok(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 290_000n, sizeLots: 50n })).some((e) => e.type === "fill"));
     await seq.drain();
     assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, 150n, "proven");
+  });
+
+  it("a stop released by an update signed before a future's expiry but arriving after it is cancelled (trigger-untradable), not filled: no batch could prove the fill", async () => {
+    const FUTURE = 1;
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    for (const t of [alice, bob]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    const rejections: TxRejection[] = [];
+    seq.events.on("rejected", (r) => rejections.push(r));
+
+    chain.now = EXPIRY - 100;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY - 100 }));
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 100n }));
+    const stop = derivOrder(alice, FUTURE, { orderId: 1n, side: Side.BUY, priceTicks: 305_000n, sizeLots: 100n, triggerType: TriggerType.STOP, triggerPriceTicks: 305_000n });
+    assert.deepEqual(seq.placeOrder(stop).map((e) => e.type), ["held"]);
+    await seq.drain();
+
+    // 5 s after the expiry an order is refused at intake, and so is the stop an update signed a second before it releases
+    chain.now = EXPIRY + 5;
+    rejects(() => seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: 305_000n, sizeLots: 1n })), "INSTRUMENT_EXPIRED");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY - 1, prices: [305_000_000_000n] }));
+    assert.equal(seq.heldOrders().length, 0, "released");
+    assert.equal(seq.engine.order(alice.accountId, 1n), undefined, "cancelled, not placed");
+    assert.deepEqual(seq.peekPending().filter((t) => t.type === TxType.DERIV_TRADE), [], "no fill queued");
+    await seq.drain();
+    assert.deepEqual(rejections, [], "no batch rejected anything");
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 0n);
   });
 });
