@@ -9,6 +9,7 @@
  *   400 MALFORMED | UNSIGNED | <RequestRejected code>, 422 <engine RejectCode> (with `events`),
  *   429 RATE_LIMITED. A refused request changed nothing.
  */
+import type { PublicKey } from "../crypto/babyjub.ts";
 import type { EngineEvent, RejectedEvent } from "../matching/index.ts";
 import type { Cancel, Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
@@ -34,6 +35,12 @@ export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
   perAccount: { perSecond: 1000, burst: 2000 },
   perSource: { perSecond: 5000, burst: 10000 },
 };
+
+/**
+ * What one stream authentication attempt costs of its source's bucket: a signature check before any account is
+ * known, so a source gets 1 / AUTH_SOURCE_COST of its request rate in attempts (50 a second by default).
+ */
+export const AUTH_SOURCE_COST = 100;
 
 /** One item of a batch request: what the single request would have answered. */
 export type ItemResult = { status: 200; events: EngineEvent[] } | ({ status: number } & Record<string, unknown>);
@@ -78,6 +85,16 @@ export class CommandGateway {
     if (this.#perSource && !this.#perSource.take(source, cost)) {
       throw new ApiError(429, "RATE_LIMITED", `too many requests from ${source}`);
     }
+  }
+
+  /**
+   * Checks a stream's authentication (the connection's challenge signed by the account's trading key) with the
+   * sequencer's configured verifier. The check is charged AUTH_SOURCE_COST tokens of the source's bucket first,
+   * as no signature holds yet that an account's bucket could be charged for (RATE_LIMITED, 429, beyond it).
+   */
+  verifyStreamAuth(source: string, message: bigint, signature: Signed<object>["signature"], publicKey: PublicKey): boolean {
+    this.chargeSource(source, AUTH_SOURCE_COST);
+    return this.#sequencer.signedBy(message, signature, publicKey);
   }
 
   /**

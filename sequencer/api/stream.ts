@@ -44,7 +44,6 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { verifyMessage } from "../crypto/babyjub.ts";
 import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
 import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
@@ -68,9 +67,14 @@ type Client = {
   source: string;
   challenge: bigint;
   accountId: number | null;
+  /** Authentication attempts whose signature did not hold (the connection is closed at MAX_FAILED_AUTHS). */
+  failedAuths: number;
   markets: Map<number, Group>;
   batches: boolean;
 };
+
+/** Failed authentications a connection may make before it is closed (code 1008). */
+export const MAX_FAILED_AUTHS = 3;
 
 /** The clients of one market at one depth: they share the last view sent, which deltas are taken from. */
 type Group = { marketId: number; levels: number; view: Depth; clients: Set<Client> };
@@ -115,7 +119,7 @@ export class MarketStream {
 
   #connect(ws: WebSocket, source: string): void {
     const challenge = BigInt(`0x${randomBytes(16).toString("hex")}`);
-    const client: Client = { ws, seq: 0, source, challenge, accountId: null, markets: new Map(), batches: false };
+    const client: Client = { ws, seq: 0, source, challenge, accountId: null, failedAuths: 0, markets: new Map(), batches: false };
     this.#clients.add(client);
     ws.on("close", () => this.#drop(client));
     ws.on("error", () => ws.terminate());
@@ -234,10 +238,11 @@ export class MarketStream {
   #authenticate(c: Client, accountId: number, signature: unknown): void {
     if (c.accountId !== null) throw new ApiError(400, "ALREADY_AUTHENTICATED", `this connection is authenticated as account ${c.accountId}`);
     const auth = parse(StreamAuthSchema, { accountId, challenge: c.challenge.toString(), signature }, "auth");
-    this.#commands.chargeSource(c.source, 1);
     const key = this.#query.tradingKey(accountId);
     if (!key) throw new ApiError(400, "NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
-    if (!verifyMessage(streamAuthMessage(auth), auth.signature, key)) {
+    if (!this.#commands.verifyStreamAuth(c.source, streamAuthMessage(auth), auth.signature, key)) {
+      // A signature check is the costly part of a message: a connection gets MAX_FAILED_AUTHS tries, then is closed.
+      if (++c.failedAuths >= MAX_FAILED_AUTHS) setImmediate(() => c.ws.close(1008, "too many failed authentications"));
       throw new ApiError(400, "BAD_SIGNATURE", `auth is not signed by account ${accountId}'s trading key over this connection's challenge`);
     }
     intake(() => this.#commands.chargeAccount(accountId)); // only once the account's signature holds

@@ -11,6 +11,8 @@ import WebSocket from "ws";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signStreamAuth } from "../../../sequencer/protocol/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
+import { AUTH_SOURCE_COST, type RateLimits } from "../../../sequencer/api/commands.ts";
+import { MAX_FAILED_AUTHS } from "../../../sequencer/api/stream.ts";
 import { toJson } from "../../../sequencer/wire/schemas.ts";
 import { encodeOrderFrame, ORDER_FRAME_HEADER_BYTES } from "../../../sequencer/wire/orderFrames.ts";
 import { ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
@@ -55,9 +57,9 @@ class Conn {
   }
 }
 
-async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}) {
+async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}, rateLimits?: RateLimits) {
   const s = offlineSequencer(overrides);
-  const app = createApiServer(s);
+  const app = createApiServer(s, { rateLimits });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const conns: Conn[] = [];
   after(async () => {
@@ -133,6 +135,23 @@ describe("api stream: market data", () => {
 });
 
 describe("api stream: private channel and order entry", () => {
+  it("closes a connection after MAX_FAILED_AUTHS mis-signed authentications, and charges every attempt AUTH_SOURCE_COST of its source's bucket (a signature check before any account is known)", async () => {
+    const { open } = await setup();
+    const c = await open();
+    const forged = signStreamAuth(bob.key, { accountId: 1, challenge: c.challenge }).signature;
+    for (let i = 1; i <= MAX_FAILED_AUTHS; i++) assert.equal((await c.ask({ op: "auth", accountId: 1, signature: forged }))[0].code, "BAD_SIGNATURE");
+    const code = await new Promise<number>((resolve) => c.ws.once("close", (closeCode) => resolve(closeCode)));
+    assert.equal(code, 1008, "closed as a policy violation");
+
+    // a source whose bucket holds two attempts: the third is refused before its signature is checked
+    const limited = await setup({}, { perSource: { perSecond: 1, burst: 2 * AUTH_SOURCE_COST + AUTH_SOURCE_COST / 2 } });
+    const d = await limited.open();
+    const other = await limited.open();
+    assert.equal((await d.ask({ op: "auth", accountId: 1, signature: forged }))[0].code, "BAD_SIGNATURE");
+    assert.equal((await other.ask({ op: "auth", accountId: 1, signature: forged }))[0].code, "BAD_SIGNATURE");
+    assert.equal((await d.ask({ op: "auth", accountId: 1, signature: signStreamAuth(alice.key, { accountId: 1, challenge: d.challenge }).signature }))[0].code, "RATE_LIMITED");
+  });
+
   it("authenticates over the connection's challenge and sends an account only its own orders and fills", async () => {
     const { s, open } = await setup();
     const a = await open();
