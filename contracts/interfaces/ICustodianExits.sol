@@ -76,6 +76,8 @@ interface ICustodianExits {
     error AlreadyExited(uint32 accountId);
     /// @notice An exit carries one amount per token id ({maxTokens}), each below 2^128.
     error BadExitAmounts();
+    /// @notice An exit was sent with too little gas for each token's guarded `balanceOf` (CustodianPayouts.BALANCE_OF_GAS).
+    error ExitGasTooLow();
     /// @notice The verifier rejected the proof (a batch's or an exit's).
     error InvalidProof();
 

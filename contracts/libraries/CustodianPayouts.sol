@@ -204,9 +204,16 @@ library CustodianPayouts {
         emit ICustodianExits.Exited(ctx.accountId, ctx.owner, amounts, _pay(ownerWithdrawable, owed, tokens, amounts));
     }
 
+    /// @notice Gas given to each token's `balanceOf` in an exit: ample for any standard or proxied ERC-20, and a
+    /// bound on what a token that burns gas can take.
+    uint256 internal constant BALANCE_OF_GAS = 100_000;
+
     /// @dev Credits each registered token's claim, capped at what the custodian holds beyond what it owes
     /// (`min(claimed, balanceOf(this) - owed)`), to the owner and to {Custodian-owed}; returns what was paid per
-    /// token id (unregistered ones: 0).
+    /// token id (unregistered ones: 0). Each token is read apart from the others ({_held}): a token whose
+    /// `balanceOf` reverts, burns its gas or answers malformed data counts as holding nothing, so its claim pays 0
+    /// and the account's other tokens are still paid (one listed token that breaks cannot lock every exit of
+    /// every account holding a unit of it, which anyone can give with {Custodian-depositTo}).
     function _pay(
         mapping(uint16 => uint256) storage ownerWithdrawable,
         mapping(uint16 => uint256) storage owed,
@@ -219,12 +226,28 @@ library CustodianPayouts {
             uint256 claimed = amounts[t];
             if (claimed == 0) continue;
             uint16 tokenId = uint16(t);
-            uint256 held = tokens[t].token.balanceOf(address(this));
+            uint256 held = _held(tokens[t].token);
             uint256 owedNow = owed[tokenId];
             uint256 free = held > owedNow ? held - owedNow : 0;
             uint256 pay = claimed < free ? claimed : free;
             paid[t] = pay;
             if (pay != 0) _credit(ownerWithdrawable, owed, tokenId, pay);
+        }
+    }
+
+    /// @dev `token.balanceOf(this)` with BALANCE_OF_GAS gas and 32 bytes of answer read, or 0 when the call fails or
+    /// answers fewer than 32 bytes. Reverts when less than BALANCE_OF_GAS would reach the call (63/64 rule), so
+    /// an exit sent with too little gas reverts instead of paying a sound token nothing.
+    function _held(IERC20 token) private view returns (uint256 held) {
+        if (gasleft() < BALANCE_OF_GAS + BALANCE_OF_GAS / 63 + 5_000) revert ICustodianExits.ExitGasTooLow();
+        bytes4 selector = IERC20.balanceOf.selector;
+        uint256 gasCap = BALANCE_OF_GAS;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 4), address())
+            let ok := staticcall(gasCap, token, ptr, 36, ptr, 32)
+            if and(ok, gt(returndatasize(), 31)) { held := mload(ptr) }
         }
     }
 
