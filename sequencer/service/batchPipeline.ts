@@ -39,6 +39,7 @@ import type { Hash } from "viem";
 import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
 import { TxRejected } from "../batch/slotWitness.ts";
+import { marketInstrument } from "../protocol/constants.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, type ChainContext, type CustodianClient } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
@@ -521,7 +522,11 @@ export class BatchPipeline {
   async #buildSelection(batchNumber: number, floor: number, ceiling: number): Promise<{ sel: BatchSelection; batch: BuiltBatch; t: StateTransaction } | null> {
     const { pending, state, params } = this.#intake;
     for (;;) {
-      const sel = selectBatch(pending, params, floor, ceiling);
+      const sel = selectBatch(pending, params, floor, ceiling, (marketId) => {
+        const m = marketInstrument(marketId, params.instruments);
+        const inst = m && state.instruments[m.id];
+        return inst && inst.generation === m.generation ? inst.expiry : 0;
+      });
       if (sel.count === 0) {
         if (pending.length > 0) this.#o.log(`the next pending transaction was accepted after the chain's time + MAX_FUTURE_DRIFT (${ceiling}): it waits for the chain`);
         return null;

@@ -16,8 +16,9 @@
  *   batch is stamped with the latest of the floor (the custodian's last timestamp, and the earliest
  *   stamp the custodian will still accept once the batch is proven), the acceptance times of its
  *   entries and its oracle update's time: a moment at which every transaction in it had been accepted,
- *   as early as that allows. Every entry has a deadline: the expiry of each order a trade fills, and
- *   its oracle update's time + MAX_ORACLE_AGE. The prefix stops before an entry that would raise the
+ *   as early as that allows. Every entry has a deadline: the expiry of each order a trade fills, the second
+ *   before the expiry of the dated instrument a derivatives fill trades, and its oracle update's time +
+ *   MAX_ORACLE_AGE. The prefix stops before an entry that would raise the
  *   stamp past an earlier entry's deadline, or whose own deadline the stamp has passed while it alone
  *   would be provable: that entry starts the next batch. An entry that no stamp at or after the floor
  *   can prove (it waited too long: a backlog, a clock jump) is taken, and the batch builder refuses it
@@ -45,12 +46,26 @@ export type BatchSelection = {
   timestamp: number;
 };
 
-/** The latest stamp at which `e` can be proven: its orders' expiries, its oracle update's age limit. */
-export function entryDeadline(e: PendingEntry): number {
+/**
+ * The expiry of the instrument an instrument market's orders trade (its id's current generation), or 0 when none
+ * binds them (a perpetual, or a market that is not the id's current instrument).
+ */
+export type InstrumentExpiry = (marketId: number) => number;
+
+/**
+ * The latest stamp at which `e` can be proven: its orders' expiries, its oracle update's age limit, and for a
+ * fill on a dated instrument the second before the instrument's expiry (Fill refuses an expired instrument).
+ */
+export function entryDeadline(e: PendingEntry, instrumentExpiry: InstrumentExpiry = () => 0): number {
   let d = Infinity;
   const tx = e.tx;
-  if (tx.type === TxType.TRADE || tx.type === TxType.DERIV_TRADE) d = Math.min(tx.buy.expiry, tx.sell.expiry);
-  else if (tx.type === TxType.LIQUIDATE) d = tx.liquidator.expiry;
+  const dated = (marketId: number) => {
+    const expiry = instrumentExpiry(marketId);
+    return expiry > 0 ? expiry - 1 : Infinity;
+  };
+  if (tx.type === TxType.TRADE) d = Math.min(tx.buy.expiry, tx.sell.expiry);
+  else if (tx.type === TxType.DERIV_TRADE) d = Math.min(tx.buy.expiry, tx.sell.expiry, dated(tx.buy.marketId));
+  else if (tx.type === TxType.LIQUIDATE) d = Math.min(tx.liquidator.expiry, dated(tx.liquidator.marketId));
   if (e.oracle) d = Math.min(d, e.oracle.time + MAX_ORACLE_AGE);
   return d;
 }
@@ -60,7 +75,9 @@ export function sameOracleUpdate(a: SignedOracleUpdate, b: SignedOracleUpdate): 
   return a === b || (a.time === b.time && a.signature.s === b.signature.s && a.signature.r8x === b.signature.r8x);
 }
 
-export function selectBatch(pending: readonly PendingEntry[], params: CircuitParams, floor?: number, ceiling = Infinity): BatchSelection {
+export function selectBatch(
+  pending: readonly PendingEntry[], params: CircuitParams, floor?: number, ceiling = Infinity, instrumentExpiry?: InstrumentExpiry,
+): BatchSelection {
   let timestamp = floor ?? 0;
   let deadline = Infinity;
   let spot = 0;
@@ -82,7 +99,7 @@ export function selectBatch(pending: readonly PendingEntry[], params: CircuitPar
     if (!isDeriv && !marker && spot === params.slots) break;
     const earliest = Math.max(floor ?? 0, e.time, e.oracle?.time ?? 0);
     const stamp = Math.max(timestamp, earliest);
-    const due = entryDeadline(e);
+    const due = entryDeadline(e, instrumentExpiry);
     if (stamp > ceiling) break;
     if (floor !== undefined && count > 0 && (stamp > deadline || (stamp > due && earliest <= due))) break;
     timestamp = stamp;

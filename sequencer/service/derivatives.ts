@@ -356,7 +356,8 @@ export class DerivativesService {
       const risks = this.risk.risks!;
       const positions = this.risk.account(victim).positions
         .map((p, id) => ({ id, size: p.size, value: (p.size < 0n ? -p.size : p.size) * risks[id].mark }))
-        .filter((p) => p.size !== 0n && this.risk.untradable(p.id) === null)
+        // (judged at the record's time: an update signed before a dated instrument's expiry may arrive after it)
+        .filter((p) => p.size !== 0n && this.placeFault(this.marketOf(p.id), time) === null)
         .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
       for (const p of positions) {
         if (!this.risk.belowMaintenance(victim)) break;

@@ -1,7 +1,8 @@
 /**
  * Batch selection: slots per section, spot never after derivatives, one oracle update per batch, markers
  * take no slot; the stamp (the latest of the floor, the entries' acceptance times and the oracle time)
- * never passes an entry's deadline (its orders' expiries, its oracle update's age) unless nothing could.
+ * never passes an entry's deadline (its orders' expiries, a dated instrument's expiry, its oracle update's age)
+ * unless nothing could.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -9,8 +10,11 @@ import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { selectBatch, type PendingEntry } from "../../../sequencer/service/batchSelection.ts";
-import { oracleUpdate, INSTRUMENTS, NOW } from "../../helpers/derivatives.ts";
-import { MAX_ORACLE_AGE, Side } from "../../../sequencer/protocol/constants.ts";
+import { derivOrder, EXPIRY, oracleUpdate, INSTRUMENTS, NOW, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
+import { IMMEDIATE_ORDER_TTL, MAX_ORACLE_AGE, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { order } from "../../helpers/traders.ts";
 import { alice, bob } from "../../helpers/sequencer.ts";
 
@@ -73,5 +77,50 @@ describe("batch selection", () => {
     const tagged: PendingEntry = { tx: settle(1), time: NOW, oracle: u };
     const late: PendingEntry = { tx: settle(2), time: NOW + MAX_ORACLE_AGE + 1, oracle: u };
     assert.equal(selectBatch([tagged, late], { ...TEST_PARAMS, derivSlots: 2 }, NOW).count, 1);
+  });
+
+  it("keeps a fill on a dated instrument stamped before the instrument's expiry: a later entry goes to the next batch", () => {
+    const EXPIRY = NOW + 100;
+    const marketId = 0x8000 + 1;
+    const fill: PendingEntry = {
+      tx: {
+        type: TxType.DERIV_TRADE, buy: order(alice, { orderId: 1n, side: Side.BUY, marketId }), sell: order(bob, { orderId: 1n, side: Side.SELL, marketId }),
+        lots: 1n, priceTicks: 100n, buyFeePpm: 0, sellFeePpm: 0,
+      },
+      time: EXPIRY - 2, oracle: oracleUpdate({ time: EXPIRY - 50 }),
+    };
+    const after: PendingEntry = { tx: settle(2), time: EXPIRY + 5, oracle: fill.oracle };
+    const p = { ...TEST_PARAMS, derivSlots: 2 };
+    const expiryOf = (m: number) => (m === marketId ? EXPIRY : 0);
+    const s = selectBatch([fill, after], p, NOW, Infinity, expiryOf);
+    assert.deepEqual([s.count, s.timestamp], [1, EXPIRY - 2], "the trade alone, stamped before its instrument's expiry");
+    assert.equal(selectBatch([fill, after], p, NOW).count, 2, "without the instrument's expiry both would share a batch stamped after it");
+    assert.equal(selectBatch([fill, after], p, NOW, Infinity, () => 0).count, 2, "a perpetual has no such deadline");
+  });
+});
+
+describe("batch selection in the sequencer", () => {
+  it("a future trade accepted 2 s before the future's expiry is proven in a batch of its own, not stamped after the expiry by a transfer accepted after it", async () => {
+    const { seq, chain } = derivativesSequencer(NOW, { params: { ...TEST_PARAMS, derivSlots: 4 } });
+    const transfer = (t: typeof traders.alice, amount: bigint, nonce: number, toCollateral = true) =>
+      signTransfer(t.key, { accountId: t.accountId, toCollateral, amount, nonce });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    for (const t of [traders.alice, traders.bob, traders.carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    await seq.drain();
+    const rejections: TxRejection[] = [];
+    seq.events.on("rejected", (r) => rejections.push(r));
+
+    chain.now = EXPIRY - 100;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY - 100 }));
+    await seq.drain();
+    chain.now = EXPIRY - 2;
+    seq.placeOrder(derivOrder(traders.bob, 1, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 100n }));
+    const fill = seq.placeOrder(derivOrder(traders.alice, 1, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 100n, timeInForce: TimeInForce.IOC, expiry: chain.now + IMMEDIATE_ORDER_TTL }));
+    assert.ok(fill.some((e) => e.type === "fill"));
+    chain.now = EXPIRY + 5;
+    seq.requestTransfer(transfer(traders.carol, 1n, 1, false)); // tagged with the same update, accepted after the expiry
+    await seq.drain();
+    assert.deepEqual(rejections, []);
+    assert.equal(seq.state.account(traders.alice.accountId).deriv.positions[1].size, 100n, "proven");
   });
 });

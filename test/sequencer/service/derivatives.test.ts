@@ -122,6 +122,23 @@ describe("derivatives service", () => {
     void PRICE;
   });
 
+  it("does not liquidate a position in a future whose expiry passed before the update arrived (signed a second before it): no batch could prove it", async () => {
+    const { seq, chain } = await aliceBuysFromBob(FUTURE);
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 15_000n);
+    const rejections: unknown[] = [];
+    seq.events.on("rejected", (r) => rejections.push(r));
+    chain.now = EXPIRY + 5;
+    // at 2,800 alice is below maintenance, as the perpetual's liquidation above shows
+    const late = await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY - 1, prices: [280_000_000_000n] }));
+    assert.ok(seq.derivatives.risk.belowMaintenance(alice.accountId));
+    assert.deepEqual(late.liquidations, [], "the future expired by the record's clock: nothing to liquidate it into");
+    assert.deepEqual(seq.peekPending().filter((t) => t.type === TxType.LIQUIDATE), []);
+    await seq.drain();
+    assert.deepEqual(rejections, []);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 15_000n, "left for the expiry's settlement");
+  });
+
   it("covers a bankrupt account's deficit from the insurance fund first and deleverages the rest onto the other side (DELEVERAGE): no bad debt is left", async () => {
     const { seq, chain } = await aliceBuysFromBob(PERP);
     chain.now = NOW + 10;
