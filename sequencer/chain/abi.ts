@@ -22,6 +22,7 @@ export const custodianAbi = [
   {"inputs":[{"internalType":"uint256","name":"expected","type":"uint256"},{"internalType":"uint256","name":"actual","type":"uint256"}],"name":"BadPublicDataLength","type":"error"},
   {"inputs":[{"internalType":"uint32","name":"timestamp","type":"uint32"}],"name":"BadTimestamp","type":"error"},
   {"inputs":[{"internalType":"uint16","name":"tokenId","type":"uint16"},{"internalType":"uint256","name":"received","type":"uint256"},{"internalType":"uint96","name":"minimum","type":"uint96"}],"name":"DepositBelowMinimum","type":"error"},
+  {"inputs":[],"name":"ExitGasTooLow","type":"error"},
   {"inputs":[],"name":"ExodusModeActive","type":"error"},
   {"inputs":[{"internalType":"uint256","name":"availableAt","type":"uint256"}],"name":"ExodusNotAvailable","type":"error"},
   {"inputs":[{"internalType":"uint32","name":"accountId","type":"uint32"},{"internalType":"uint256","name":"requestIndex","type":"uint256"}],"name":"ForcedRequestPending","type":"error"},
