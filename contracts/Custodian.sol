@@ -94,6 +94,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// the 7-day deadline. Reaching the cap only delays new forced requests until the next batch consumes some
     /// (a honest operator does so within the deadline; one that does not gives everyone exodus).
     uint256 public constant MAX_OPEN_FORCED_REQUESTS = 1024;
+    /// @notice What {forceWithdraw} returns, and what an account's pending forced request reads as, while the
+    /// request waits for a place under MAX_OPEN_FORCED_REQUESTS (it has no queue index yet).
+    uint256 public constant WAITING = type(uint48).max - 1;
+
+    /// @dev A forced request waiting for a place in the queue ({waitingHead}).
+    struct WaitingRequest {
+        uint8 txType;
+        uint32 accountId;
+        uint16 tokenId;
+        uint96 amount;
+    }
     /// @notice BN254 scalar field modulus; roots are field elements.
     uint256 public constant FIELD_MODULUS = BabyJubjub.P;
     /// @notice A batch's timestamp may be at most this far ahead of the block's (room for the operator's clock
@@ -189,6 +200,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @dev At most MAX_TABLE_INSTRUMENTS (16) instruments ({constructor}), so the mask fits 16 bits; it shares the slot of the counters every
     /// batch writes, so a batch updates it at the cost of a warm slot.
     uint16 public freeInstruments;
+    /// @notice Forced requests waiting for a place under MAX_OPEN_FORCED_REQUESTS, first come first served: indices
+    /// [waitingHead, waitingTail) of {_waiting}. Each batch that consumes outcome requests admits as many waiting
+    /// ones into the queue, oldest first, before anyone can queue anew ({_admitWaiting}).
+    uint64 public waitingHead;
+    /// @notice One past the last waiting forced request; see {waitingHead}.
+    uint64 public waitingTail;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
 
@@ -223,6 +240,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// {RegistrationRules-registerInstrument} ({RegistrationRules-availableInstrumentId}, {instrumentMarketId}).
     mapping(uint16 instrumentId => RegistrationRules.InstrumentIdInfo info) private _instrumentIds;
     mapping(uint256 index => CustodianPayouts.QueuedRequest request) private _queued;
+    /// @dev The waiting forced requests ({waitingHead}): each the record's fields, packed in one slot.
+    mapping(uint256 position => WaitingRequest request) private _waiting;
     /// @dev The last oracle batch's index prices, four 64-bit lanes per word (underlying u: word u / 4, lane u % 4).
     mapping(uint256 word => uint256 lanes) private _lastPrices;
 
@@ -839,6 +858,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
+        if (forced != 0 && waitingHead != waitingTail) _admitWaiting();
         if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
         _storeFreeInstruments(publicData);
@@ -1123,9 +1143,40 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         CustodianPayouts.Account storage account = _accounts[accountId];
         uint48 pendingPlusOne = account.forcedRequestPlusOne;
         if (pendingPlusOne > processedRequests) revert ForcedRequestPending(accountId, pendingPlusOne - 1);
+        if (exodusMode) revert ExodusModeActive();
+        uint64 tail = waitingTail;
+        if (openForcedRequests >= MAX_OPEN_FORCED_REQUESTS || waitingHead != tail) {
+            // The queue's places are taken (or others wait already): wait in line; a batch admits it (_admitWaiting).
+            _waiting[tail] = WaitingRequest(txType, accountId, tokenId, amount);
+            waitingTail = tail + 1;
+            account.forcedRequestPlusOne = uint48(WAITING + 1);
+            emit ForcedWithdrawalWaiting(accountId, txType, tokenId, amount, tail);
+            return WAITING;
+        }
         index = _queueOutcomeRequest(txType, accountId, tokenId, amount);
         account.forcedRequestPlusOne = uint48(index + 1);
         emit ForcedWithdrawalRequested(accountId, txType, tokenId, amount, index);
+    }
+
+    /// @dev Admits waiting forced requests into the queue, oldest first, while MAX_OPEN_FORCED_REQUESTS leaves places
+    /// (after a batch gave back the places of the outcome requests it consumed). Each admitted request is queued as
+    /// {forceWithdraw} would have queued it (its deadline runs from now) and becomes its account's pending one. At
+    /// most as many as the batch consumed, so the batch's gas grows by a bounded amount.
+    function _admitWaiting() private {
+        uint64 head = waitingHead;
+        uint64 tail = waitingTail;
+        uint16 open = openForcedRequests;
+        while (head != tail && open < MAX_OPEN_FORCED_REQUESTS) {
+            WaitingRequest memory w = _waiting[head];
+            delete _waiting[head];
+            ++head;
+            ++open;
+            uint256 index = _queueRequest(PublicData.encodeAmountRecord(w.txType, w.accountId, w.tokenId, w.amount));
+            _accounts[w.accountId].forcedRequestPlusOne = uint48(index + 1);
+            emit ForcedWithdrawalRequested(w.accountId, w.txType, w.tokenId, w.amount, index);
+        }
+        waitingHead = head;
+        openForcedRequests = open;
     }
 
     /// @dev Queues an outcome request (honoured 0) within MAX_OPEN_FORCED_REQUESTS (TooManyForcedRequests); a

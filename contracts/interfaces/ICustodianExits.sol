@@ -28,6 +28,10 @@ interface ICustodianExits {
     event ForcedWithdrawalRequested(
         uint32 indexed accountId, uint8 indexed txType, uint16 tokenId, uint96 amount, uint256 requestIndex
     );
+    /// @notice The owner of `accountId` asked for a forced withdrawal while MAX_OPEN_FORCED_REQUESTS outcome requests
+    /// were open (or others waited already): it waits at position `position` of the waiting line, and the first
+    /// batches that consume outcome requests admit it, oldest first ({ForcedWithdrawalRequested} then names its index).
+    event ForcedWithdrawalWaiting(uint32 indexed accountId, uint8 indexed txType, uint16 tokenId, uint96 amount, uint256 position);
     /// @notice Batch `batchNumber` proved account `accountId`'s forced withdrawal refused (the state could not
     /// honour it: balance, or collateral beyond initial margin, too small). Honoured ones emit WithdrawalCredited.
     event ForcedWithdrawalRefused(uint32 indexed batchNumber, uint32 indexed accountId, uint16 tokenId, uint96 amount);

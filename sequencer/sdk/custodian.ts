@@ -74,6 +74,8 @@ export type ExodusStatus = {
   exodusAvailableAt: bigint | null;
   requestDeadline: bigint;
   openForcedRequests: number;
+  /** Forced requests waiting for a place under MAX_OPEN_FORCED_REQUESTS (admitted by the next batches, oldest first). */
+  waitingForcedRequests: number;
 };
 
 export async function exodusStatus(publicClient: PublicClient, custodian: Address): Promise<ExodusStatus> {
@@ -84,13 +86,21 @@ export async function exodusStatus(publicClient: PublicClient, custodian: Addres
     exodusAvailableAt: availableAt === 2n ** 256n - 1n ? null : availableAt,
     requestDeadline: await read<bigint>("requestDeadline"),
     openForcedRequests: Number(await read<number>("openForcedRequests")),
+    waitingForcedRequests: Number((await read<bigint>("waitingTail")) - (await read<bigint>("waitingHead"))),
   };
 }
 
 /**
+ * What forceWithdraw returns for a request that waits for a place in the queue (the custodian's WAITING: its
+ * MAX_OPEN_FORCED_REQUESTS places were taken): the next batches that consume forced requests admit it, oldest first.
+ */
+export const FORCED_WAITING = 2n ** 48n - 2n;
+
+/**
  * Queues a forced withdrawal of `amount` of spot token `tokenId` from the wallet's account (the operator must
  * process it within the custodian's request deadline, or anyone may activate exodus). Throws, sending nothing,
- * when the wallet has no account or `amount` is 0. Returns the request's queue index.
+ * when the wallet has no account or `amount` is 0. Returns the request's queue index, or FORCED_WAITING when it
+ * waits in line for a place (docs/client.md 10).
  */
 export async function forceWithdraw(c: ChainClients, custodian: Address, tokenId: number, amount: bigint): Promise<bigint> {
   return sendForced(c, custodian, amount, "forceWithdraw", [tokenId, amount]);
@@ -105,12 +115,18 @@ async function sendForced(c: ChainClients, custodian: Address, amount: bigint, f
   if (amount <= 0n) throw new RangeError("a forced withdrawal must be of a positive amount");
   const owner = c.walletClient.account!.address;
   if ((await accountOf(c.publicClient, custodian, owner)) === 0) throw new Error(`${owner} has no account on the custodian`);
-  return sendRequest(c, custodian, functionName, args);
+  const receipt = await sendTx(c, custodian, custodianAbi, functionName, args);
+  // with MAX_OPEN_FORCED_REQUESTS open, the request waits in line (ForcedWithdrawalWaiting): a batch admits it
+  if (parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "ForcedWithdrawalWaiting" }).length > 0) return FORCED_WAITING;
+  return queuedIndex(receipt, functionName);
 }
 
 /** Sends a call that queues one request and returns its queue index (from the custodian's RequestQueued event). */
 async function sendRequest(c: ChainClients, custodian: Address, functionName: string, args: readonly unknown[]): Promise<bigint> {
-  const receipt = await sendTx(c, custodian, custodianAbi, functionName, args);
+  return queuedIndex(await sendTx(c, custodian, custodianAbi, functionName, args), functionName);
+}
+
+function queuedIndex(receipt: Awaited<ReturnType<typeof sendTx>>, functionName: string): bigint {
   const [queued] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "RequestQueued" });
   if (!queued) throw new Error(`${functionName}: the custodian emitted no RequestQueued event`);
   return queued.args.index;

@@ -112,7 +112,7 @@ describe("forced requests", () => {
     await custodian.write.forceWithdraw([0, 5n], { account: bob.account });
   });
 
-  it("total cap: MAX_OPEN_FORCED_REQUESTS (1024) open forced requests, the next refused; a batch consuming some frees places", async () => {
+  it("total cap: MAX_OPEN_FORCED_REQUESTS (1024) open forced requests; the next waits in line and the next batch consuming some admits it before anyone can queue anew (zero-balance accounts refilling the cap cannot shut a user out)", async () => {
     // A custodian with room for 4096 accounts, 1025 owners (impersonated), one forced request each.
     const big = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6 });
     const env = await big.deployBase();
@@ -136,13 +136,30 @@ describe("forced requests", () => {
     for (const owner of owners.slice(0, max)) await custodian.write.forceWithdraw([0, 1n], { account: owner });
     assert.equal(await custodian.read.openForcedRequests(), max);
     const count = await custodian.read.requestCount();
-    await viem.assertions.revertWithCustomError(custodian.write.forceWithdraw([0, 1n], { account: owners[max] }), custodian, "TooManyForcedRequests");
+    // The last owner (the user the others crowd out) asks: no place, so it waits in line; nothing is queued.
+    const user = owners[max];
+    const userId = max + 1;
+    const waited = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.forceWithdraw([0, 7n], { account: user }) });
+    const [waiting] = parseEventLogs({ abi: custodian.abi, logs: waited.logs, eventName: "ForcedWithdrawalWaiting" });
+    assert.deepEqual(waiting.args, { accountId: userId, txType: TxType.FORCED_WITHDRAW, tokenId: 0, amount: 7n, position: 0n });
     assert.equal(await custodian.read.requestCount(), count);
-    // A batch consumes the first two (refused: no balances): two places free up.
-    await big.batches(env).submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n)]);
-    assert.equal(await custodian.read.openForcedRequests(), max - 2);
-    await custodian.write.forceWithdraw([0, 1n], { account: owners[max] });
+    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [0n, 1n]);
+    const WAITING = await custodian.read.WAITING();
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceWithdraw([0, 1n], { account: user }), custodian, "ForcedRequestPending", [userId, WAITING]);
+    // A batch consumes the first two (refused: no balances): it admits the waiting request into one of the two places.
+    const batch = await env.publicClient.waitForTransactionReceipt({ hash: await big.batches(env).submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n)]) });
+    const [admitted] = parseEventLogs({ abi: custodian.abi, logs: batch.logs, eventName: "ForcedWithdrawalRequested" });
+    assert.deepEqual(admitted.args, { accountId: userId, txType: TxType.FORCED_WITHDRAW, tokenId: 0, amount: 7n, requestIndex: count });
+    assert.equal(await custodian.read.requestCount(), count + 1n);
     assert.equal(await custodian.read.openForcedRequests(), max - 1);
+    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [1n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceWithdraw([0, 1n], { account: user }), custodian, "ForcedRequestPending", [userId, count]);
+    // The two refused accounts refill: the first takes the last place, the second waits.
+    await custodian.write.forceWithdraw([0, 1n], { account: owners[0] });
+    assert.equal(await custodian.read.openForcedRequests(), max);
+    assert.equal((await custodian.simulate.forceWithdraw([0, 1n], { account: owners[1] })).result, WAITING, "returns WAITING");
+    await custodian.write.forceWithdraw([0, 1n], { account: owners[1] });
+    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [1n, 2n]);
   });
 
   it("forced cancel (a key rotation) is queued with its time: the same deadline as every request", async () => {

@@ -257,7 +257,7 @@ describe("treasury withdrawals", () => {
     });
   });
 
-  it("treasury requests count against MAX_OPEN_FORCED_REQUESTS: at the cap neither users nor the operator may queue; a batch frees the place", async () => {
+  it("treasury requests count against MAX_OPEN_FORCED_REQUESTS: at the cap the operator may not queue and a user waits in line; the batch freeing the place admits the user", async () => {
     const env = await networkHelpers.loadFixture(withRecipients);
     const { custodian, operator, alice } = env;
     const max = Number(await custodian.read.MAX_OPEN_FORCED_REQUESTS());
@@ -265,14 +265,15 @@ describe("treasury withdrawals", () => {
     await custodian.write.requestFeeWithdrawal([30n * USDC], { account: operator.account });
     assert.equal(await custodian.read.openForcedRequests(), max);
     const count = await custodian.read.requestCount();
-    await viem.assertions.revertWithCustomError(custodian.write.forceWithdraw([0, 1n], { account: alice.account }), custodian, "TooManyForcedRequests");
+    await custodian.write.forceWithdraw([0, 1n], { account: alice.account });
+    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [0n, 1n], "Alice waits in line");
     await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([1n], { account: operator.account }), custodian, "TooManyForcedRequests");
     assert.equal(await custodian.read.requestCount(), count);
-    // The batch consuming the fee withdrawal gives its place back: Alice's forced request fits again.
+    // The batch consuming the fee withdrawal gives its place back, and Alice's forced request takes it.
     await env.submit([treasury(FEE, 30n * USDC, 1n)]);
-    assert.equal(await custodian.read.openForcedRequests(), max - 1);
-    await custodian.write.forceWithdraw([0, 1n], { account: alice.account });
     assert.equal(await custodian.read.openForcedRequests(), max);
+    assert.equal(await custodian.read.requestCount(), count + 1n);
+    assert.equal(await custodian.read.waitingHead(), 1n);
   });
 
   describe("exodus", () => {
