@@ -13,7 +13,8 @@ include "./compare.circom";
 ///   remainder, a killed FOK) without a proven cancel, so this is what bounds, in the proof, how long after its
 ///   arrival the operator could still fill it (RULES.md G12). Intake refuses an expiry further than that from the
 ///   order's arrival, and a batch is stamped after the arrival of every order it fills, so an accepted order stays
-///   provable. A trigger order is exempt: it waits for its mark, and rests once placed.
+///   provable. A trigger order is exempt: it waits for its mark as long as its expiry allows (a stop that fires as
+///   IOC or MARKET keeps its remainder fillable until that expiry: RULES.md G12).
 /// The caller range-checks the fields (OrderWords: the type a bit, the time in force two bits, the expiry 32 bits,
 /// the trigger type two bits) and the timestamp (32 bits).
 template OrderTime() {
