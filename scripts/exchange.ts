@@ -27,7 +27,7 @@ import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import {
-  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
+  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
   requestFeeWithdrawal, requestInsuranceWithdrawal, type ChainClients,
 } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
@@ -272,7 +272,8 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
       if (o.collateral && o.tokenId !== 0n) throw new Error("--collateral withdraws the quote token: --token-id must be 0");
       const index = o.collateral ? await forceWithdrawCollateral(c, o.custodian, o.amount) : await forceWithdraw(c, o.custodian, Number(o.tokenId), o.amount);
       const status = await exodusStatus(c.publicClient, o.custodian);
-      print({ status: "queued", requestIndex: index, tokenId: Number(o.tokenId), amount: o.amount, collateral: o.collateral, deadlineSeconds: status.requestDeadline });
+      const waiting = index === FORCED_WAITING; // the custodian's forced requests are full: a batch admits it, oldest first
+      print({ status: waiting ? "waiting" : "queued", requestIndex: waiting ? null : index, tokenId: Number(o.tokenId), amount: o.amount, collateral: o.collateral, deadlineSeconds: status.requestDeadline });
     });
 
   program

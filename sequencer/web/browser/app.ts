@@ -8,7 +8,7 @@
 import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
 import type { StreamClient } from "../../sdk/streamClient.ts";
 import { apiRequest, ExchangeClient, type OrderInput } from "../../sdk/client.ts";
-import { accountOf, activateExodus, claimWithdrawal, deposit, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
+import { accountOf, activateExodus, claimWithdrawal, deposit, FORCED_WAITING, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
 import type { OpenOrderView, TradeRecord } from "../../wire/responses.ts";
@@ -429,7 +429,9 @@ function wireActions(): void {
     const amount = parseUnitsStrict(input("force-amount"), t.decimals, "forced withdrawal amount");
     const index = choice === "collateral" ? await forceWithdrawCollateral(c, s.cfg!.custodian, amount) : await forceWithdraw(c, s.cfg!.custodian, t.tokenId, amount);
     await refreshRequests();
-    return `forced withdrawal of ${units(amount, t.decimals)} ${t.symbol}${choice === "collateral" ? " collateral" : ""} queued on the custodian (request ${index}): the next batch must process it`;
+    const what = `forced withdrawal of ${units(amount, t.decimals)} ${t.symbol}${choice === "collateral" ? " collateral" : ""}`;
+    if (index === FORCED_WAITING) return `${what} waits in line for a place in the custodian's queue (its forced requests are full): the next batches admit it, oldest first`;
+    return `${what} queued on the custodian (request ${index}): the next batch must process it`;
   });
   $("exodus").onclick = () => act("requests-msg", "start exodus", async () => {
     await activateExodus(needWallet(), s.cfg!.custodian);
