@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
@@ -15,6 +14,7 @@ import {BatchRecords} from "./libraries/BatchRecords.sol";
 import {CustodianPayouts} from "./libraries/CustodianPayouts.sol";
 import {PublicData} from "./libraries/PublicData.sol";
 import {RegistrationRules} from "./libraries/RegistrationRules.sol";
+import {RequestQueue} from "./libraries/RequestQueue.sol";
 import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 
 /// @title Custodian
@@ -46,10 +46,11 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// queue forced withdrawals ({forceWithdraw}, {forceWithdrawCollateral}) and cancel all their orders by rotating
 /// their key ({registerTradingKey}); these get the same deadline.
 ///
-/// Code size (EIP-170): the payouts (a batch's credits, deposit refunds, exits) run in the linked library
-/// {CustodianPayouts} on the storage this contract passes it, and the key and instrument checks of registrations,
-/// with the choice and record of an instrument's id, in the linked library {RegistrationRules}; this contract
-/// checks who may call and when, and owns all state.
+/// Code size (EIP-170): the token transfers and payouts (deposits, withdrawals, a batch's credits, deposit refunds,
+/// exits) run in the linked library {CustodianPayouts} on the storage this contract passes it, the key and
+/// instrument checks of registrations, with the choice and record of an instrument's id, in the linked library
+/// {RegistrationRules}, and the waiting line of forced requests in {RequestQueue}; this contract checks who may call
+/// and when, and owns all state.
 ///
 /// Roles ({AccessControlDefaultAdminRules}): one admin (DEFAULT_ADMIN_ROLE), transferred in two steps with a
 /// delay of at least {minAdminDelay} (longer than the request deadline), never renounced; it lists tokens,
@@ -60,7 +61,6 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// long enough in advance for any user to force a withdrawal and, if the operator ignores it, reach exodus first.
 /// Operators (OPERATOR_ROLE) are never fewer than one ({LastOperator}).
 contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultAdminRules, ReentrancyGuard {
-    using SafeERC20 for IERC20;
 
     /// @notice Parameters of a registered market (mirrors the market leaf of the state tree).
     struct Market {
@@ -98,13 +98,6 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// request waits for a place under MAX_OPEN_FORCED_REQUESTS (it has no queue index yet).
     uint256 public constant WAITING = type(uint48).max - 1;
 
-    /// @dev A forced request waiting for a place in the queue ({waitingHead}).
-    struct WaitingRequest {
-        uint8 txType;
-        uint32 accountId;
-        uint16 tokenId;
-        uint96 amount;
-    }
     /// @notice BN254 scalar field modulus; roots are field elements.
     uint256 public constant FIELD_MODULUS = BabyJubjub.P;
     /// @notice A batch's timestamp may be at most this far ahead of the block's (room for the operator's clock
@@ -200,12 +193,6 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @dev At most MAX_TABLE_INSTRUMENTS (16) instruments ({constructor}), so the mask fits 16 bits; it shares the slot of the counters every
     /// batch writes, so a batch updates it at the cost of a warm slot.
     uint16 public freeInstruments;
-    /// @notice Forced requests waiting for a place under MAX_OPEN_FORCED_REQUESTS, first come first served: indices
-    /// [waitingHead, waitingTail) of {_waiting}. Each batch that consumes outcome requests admits as many waiting
-    /// ones into the queue, oldest first, before anyone can queue anew ({_admitWaiting}).
-    uint64 public waitingHead;
-    /// @notice One past the last waiting forced request; see {waitingHead}.
-    uint64 public waitingTail;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
 
@@ -240,13 +227,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// {RegistrationRules-registerInstrument} ({RegistrationRules-availableInstrumentId}, {instrumentMarketId}).
     mapping(uint16 instrumentId => RegistrationRules.InstrumentIdInfo info) private _instrumentIds;
     mapping(uint256 index => CustodianPayouts.QueuedRequest request) private _queued;
-    /// @dev The waiting forced requests ({waitingHead}): each the record's fields, packed in one slot.
-    mapping(uint256 position => WaitingRequest request) private _waiting;
+    /// @dev Forced requests waiting for a place under MAX_OPEN_FORCED_REQUESTS ({RequestQueue}, {waitingLine}).
+    RequestQueue.Line private _waitingLine;
     /// @dev The last oracle batch's index prices, four 64-bit lanes per word (underlying u: word u / 4, lane u % 4).
     mapping(uint256 word => uint256 lanes) private _lastPrices;
 
-    /// @notice A request was appended to the queue; `record` is exactly the 37 bytes a batch must carry for it.
-    event RequestQueued(uint256 indexed index, bytes record);
+    // RequestQueued(index, record), a request appended to the queue with exactly the bytes a batch must carry for
+    // it, is {RequestQueue}'s event, emitted in this contract's context.
     /// @notice `owner` was assigned a new account id.
     event AccountRegistered(uint32 indexed accountId, address indexed owner);
     /// @notice A trading key was queued for an account (first registration or rotation).
@@ -306,6 +293,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     error TokenNotRegistered(IERC20 token);
     /// @notice The token is already registered.
     error TokenAlreadyRegistered(IERC20 token);
+    /// @notice The address has no code: no token to list.
+    error TokenWithoutCode(IERC20 token);
     /// @notice Every token id is assigned.
     error TokenLimitReached();
     /// @notice The market id is not registered.
@@ -609,6 +598,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// and reopen the queue to dust. Choose it in the token's base units, large enough that thousands of queued
     /// deposits cost real capital (each one is the depositor's or, through {depositTo}, a gift to the account)
     /// and small enough for any real user: e.g. 1 USDC (10^6) or 0.0005 WETH (5 * 10^14).
+    /// Refused: an address without code, the zero address included (TokenWithoutCode), a registered token,
+    /// minimum 0, every id taken, and anything in exodus (ExodusModeActive).
     /// @param token The token; not yet registered.
     /// @param minDeposit_ The smallest amount a deposit of the token may bring, in base units; non-zero.
     /// @return tokenId The new token id.
@@ -617,7 +608,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         onlyRole(DEFAULT_ADMIN_ROLE)
         returns (uint16 tokenId)
     {
-        if (address(token) == address(0)) revert ZeroAddress();
+        // nothing is listed in exodus, and an address without code (the zero address included) is no token yet: code
+        // put there later would be a token the admin never saw
+        if (exodusMode) revert ExodusModeActive();
+        if (address(token).code.length == 0) revert TokenWithoutCode(token);
         return _addToken(token, minDeposit_);
     }
 
@@ -858,7 +852,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
-        if (forced != 0 && waitingHead != waitingTail) _admitWaiting();
+        if (forced != 0 && _waitingLine.head != _waitingLine.tail) _admitWaiting();
         if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
         _storeFreeInstruments(publicData);
@@ -973,6 +967,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @inheritdoc ICustodianTreasury
     function insuranceRecipient() external view returns (address) {
         return _treasuryRecipients[ProtocolConstants.TX_INSURANCE_WITHDRAW];
+    }
+
+    /// @notice The waiting line of forced requests ({RequestQueue}): positions [head, tail) wait for a place under
+    /// MAX_OPEN_FORCED_REQUESTS, and batches admit them oldest first.
+    function waitingLine() external view returns (uint64 head, uint64 tail) {
+        return (_waitingLine.head, _waitingLine.tail);
     }
 
     /// @inheritdoc ICustodianExits
@@ -1101,15 +1101,24 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         emit TokenRegistered(tokenId, token, minDeposit_);
     }
 
+    /// @dev Admits waiting forced requests, oldest first, into the places MAX_OPEN_FORCED_REQUESTS leaves after a
+    /// batch gave back those of the outcome requests it consumed ({RequestQueue-admit}): at most as many as it consumed.
+    function _admitWaiting() private {
+        uint16 open = openForcedRequests;
+        (uint64 count, uint256 admitted) = RequestQueue.admit(
+            _waitingLine, _requestChain, _queued, _accounts, requestCount, MAX_OPEN_FORCED_REQUESTS - open
+        );
+        requestCount = count;
+        openForcedRequests = open + uint16(admitted);
+    }
+
     /// @dev Appends `record` to the queue, stamped with the time and the caller; refused in exodus mode (every
     /// registration, deposit and forced request comes through here).
     function _queueRequest(bytes memory record) private returns (uint256 index) {
         if (exodusMode) revert ExodusModeActive();
         uint64 count = requestCount;
-        _requestChain[count + 1] = keccak256(abi.encodePacked(_requestChain[count], record));
-        _queued[count] = CustodianPayouts.QueuedRequest({at: uint64(block.timestamp), by: msg.sender, refunded: false});
+        RequestQueue.append(_requestChain, _queued, count, record);
         requestCount = count + 1;
-        emit RequestQueued(count, record);
         return count;
     }
 
@@ -1118,21 +1127,11 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// keeping every token's holdings below 2^128 after each deposit keeps every balance a deposit adds to below
     /// 2^128 when the record is consumed. (Tokens sent without a deposit only count against the limit.)
     function _deposit(uint32 accountId, uint16 tokenId, uint96 amount) private {
-        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
-        if (amount == 0) revert InvalidDepositAmount(0);
-        CustodianPayouts.TokenInfo memory info = _tokens[tokenId];
-        IERC20 token = info.token;
         // The queued amount must be what arrived: the interaction comes first, under nonReentrant.
-        uint256 balanceBefore = token.balanceOf(address(this));
-        token.safeTransferFrom(msg.sender, address(this), amount);
-        uint256 balanceAfter = token.balanceOf(address(this));
-        uint256 received = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
-        if (received < info.minDeposit) revert DepositBelowMinimum(tokenId, received, info.minDeposit);
-        if (received > type(uint96).max) revert InvalidDepositAmount(received);
-        if (balanceAfter >= MAX_TOKEN_HOLDINGS) revert TokenHoldingsLimit(tokenId, balanceAfter);
-        uint256 index = _queueRequest(PublicData.encodeDeposit(accountId, tokenId, uint96(received)));
+        uint96 received = CustodianPayouts.receiveDeposit(_tokens, tokenId, amount);
+        uint256 index = _queueRequest(PublicData.encodeDeposit(accountId, tokenId, received));
         owed[tokenId] += received;
-        emit Deposited(accountId, tokenId, msg.sender, uint96(received), index);
+        emit Deposited(accountId, tokenId, msg.sender, received, index);
     }
 
     /// @dev Queues a forced request of `txType` for the caller's account; see {forceWithdraw}.
@@ -1144,39 +1143,15 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint48 pendingPlusOne = account.forcedRequestPlusOne;
         if (pendingPlusOne > processedRequests) revert ForcedRequestPending(accountId, pendingPlusOne - 1);
         if (exodusMode) revert ExodusModeActive();
-        uint64 tail = waitingTail;
-        if (openForcedRequests >= MAX_OPEN_FORCED_REQUESTS || waitingHead != tail) {
-            // The queue's places are taken (or others wait already): wait in line; a batch admits it (_admitWaiting).
-            _waiting[tail] = WaitingRequest(txType, accountId, tokenId, amount);
-            waitingTail = tail + 1;
+        if (openForcedRequests >= MAX_OPEN_FORCED_REQUESTS || _waitingLine.head != _waitingLine.tail) {
+            // The queue's places are taken (or others wait already): wait in line; a batch admits it.
+            RequestQueue.join(_waitingLine, RequestQueue.Waiting(txType, accountId, tokenId, amount));
             account.forcedRequestPlusOne = uint48(WAITING + 1);
-            emit ForcedWithdrawalWaiting(accountId, txType, tokenId, amount, tail);
             return WAITING;
         }
         index = _queueOutcomeRequest(txType, accountId, tokenId, amount);
         account.forcedRequestPlusOne = uint48(index + 1);
         emit ForcedWithdrawalRequested(accountId, txType, tokenId, amount, index);
-    }
-
-    /// @dev Admits waiting forced requests into the queue, oldest first, while MAX_OPEN_FORCED_REQUESTS leaves places
-    /// (after a batch gave back the places of the outcome requests it consumed). Each admitted request is queued as
-    /// {forceWithdraw} would have queued it (its deadline runs from now) and becomes its account's pending one. At
-    /// most as many as the batch consumed, so the batch's gas grows by a bounded amount.
-    function _admitWaiting() private {
-        uint64 head = waitingHead;
-        uint64 tail = waitingTail;
-        uint16 open = openForcedRequests;
-        while (head != tail && open < MAX_OPEN_FORCED_REQUESTS) {
-            WaitingRequest memory w = _waiting[head];
-            delete _waiting[head];
-            ++head;
-            ++open;
-            uint256 index = _queueRequest(PublicData.encodeAmountRecord(w.txType, w.accountId, w.tokenId, w.amount));
-            _accounts[w.accountId].forcedRequestPlusOne = uint48(index + 1);
-            emit ForcedWithdrawalRequested(w.accountId, w.txType, w.tokenId, w.amount, index);
-        }
-        waitingHead = head;
-        openForcedRequests = open;
     }
 
     /// @dev Queues an outcome request (honoured 0) within MAX_OPEN_FORCED_REQUESTS (TooManyForcedRequests); a
@@ -1304,11 +1279,6 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     }
 
     function _withdraw(uint16 tokenId, address to) private {
-        uint256 amount = withdrawable[msg.sender][tokenId];
-        if (amount == 0) revert NothingToWithdraw(tokenId);
-        withdrawable[msg.sender][tokenId] = 0;
-        owed[tokenId] -= amount;
-        emit Withdrawn(msg.sender, to, tokenId, amount);
-        _tokens[tokenId].token.safeTransfer(to, amount);
+        CustodianPayouts.withdraw(withdrawable[msg.sender], owed, _tokens, tokenId, to);
     }
 }

@@ -179,6 +179,44 @@ library CustodianPayouts {
         tokens[tokenId].token.safeTransfer(depositor, amount);
     }
 
+    /// @notice Pulls a deposit of `amount` of token `tokenId` from the caller and returns what arrived, which is what
+    /// the custodian queues (fee-on-transfer and bonus tokens included); see {Custodian-deposit}. Reverts for an
+    /// unknown token (UnknownToken) or amount 0 (InvalidDepositAmount), and when what arrived is
+    /// below the token's minimum (DepositBelowMinimum), does not fit 96 bits (InvalidDepositAmount), or would leave
+    /// the custodian holding 2^128 or more of the token (TokenHoldingsLimit). The interaction comes first: the caller
+    /// holds the reentrancy guard.
+    function receiveDeposit(TokenInfo[] storage tokens, uint16 tokenId, uint96 amount) external returns (uint96) {
+        if (tokenId >= tokens.length) revert Custodian.UnknownToken(tokenId);
+        if (amount == 0) revert Custodian.InvalidDepositAmount(0);
+        TokenInfo memory info = tokens[tokenId];
+        IERC20 token = info.token;
+        uint256 balanceBefore = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 balanceAfter = token.balanceOf(address(this));
+        uint256 received = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+        if (received < info.minDeposit) revert Custodian.DepositBelowMinimum(tokenId, received, info.minDeposit);
+        if (received > type(uint96).max) revert Custodian.InvalidDepositAmount(received);
+        if (balanceAfter >= 1 << ProtocolConstants.BITS_BALANCE) revert Custodian.TokenHoldingsLimit(tokenId, balanceAfter); // MAX_TOKEN_HOLDINGS
+        return uint96(received);
+    }
+
+    /// @notice Pays the caller's whole {Custodian-withdrawable} entry of `tokenId` (`from`) to `to`, taking it off
+    /// what the custodian owes; see {Custodian-withdraw}. Effects before the transfer.
+    function withdraw(
+        mapping(uint16 => uint256) storage from,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        uint16 tokenId,
+        address to
+    ) external {
+        uint256 amount = from[tokenId];
+        if (amount == 0) revert Custodian.NothingToWithdraw(tokenId);
+        from[tokenId] = 0;
+        owed[tokenId] -= amount;
+        emit Custodian.Withdrawn(msg.sender, to, tokenId, amount);
+        tokens[tokenId].token.safeTransfer(to, amount);
+    }
+
     /// @notice Verifies the exit proof of `ctx.accountId` for `amounts` and credits `ctx.owner` what the custodian
     /// can pay of each token; see {Custodian-exit}. The caller checked exodus mode, ownership and that the account
     /// had not exited, and marked it exited.

@@ -22,6 +22,7 @@ export const CUSTODIAN_LIBRARIES = [
   ["libraries/CustodianPayouts.sol", "CustodianPayouts"],
   ["libraries/RegistrationRules.sol", "RegistrationRules"],
   ["libraries/BatchRecords.sol", "BatchRecords"],
+  ["libraries/RequestQueue.sol", "RequestQueue"],
 ] as const;
 
 /** Who and what the custodian is deployed with, besides the circuit's sizes. */

@@ -86,7 +86,7 @@ export async function exodusStatus(publicClient: PublicClient, custodian: Addres
     exodusAvailableAt: availableAt === 2n ** 256n - 1n ? null : availableAt,
     requestDeadline: await read<bigint>("requestDeadline"),
     openForcedRequests: Number(await read<number>("openForcedRequests")),
-    waitingForcedRequests: Number((await read<bigint>("waitingTail")) - (await read<bigint>("waitingHead"))),
+    waitingForcedRequests: await read<readonly [bigint, bigint]>("waitingLine").then(([head, tail]) => Number(tail - head)),
   };
 }
 

@@ -797,7 +797,10 @@ describe("Custodian", () => {
       await custodian.write.registerToken([t3.address, 2n ** 96n - 1n]);
       await viem.assertions.revertWithCustomError(custodian.write.registerToken([t4.address, 1n]), custodian, "TokenLimitReached");
       await viem.assertions.revertWithCustomError(
-        custodian.write.registerToken(["0x0000000000000000000000000000000000000000", 1n]), custodian, "ZeroAddress");
+        custodian.write.registerToken(["0x0000000000000000000000000000000000000000", 1n]), custodian, "TokenWithoutCode");
+      // an address without code is no token (code put there later would be a token the admin never saw)
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.registerToken([alice.account.address, 1n]), custodian, "TokenWithoutCode", [getAddress(alice.account.address)]);
       await viem.assertions.revertWithCustomError(custodian.read.tokens([4]), custodian, "UnknownToken");
       await viem.assertions.revertWithCustomError(custodian.read.tokenIdOf([t4.address]), custodian, "TokenNotRegistered");
       assert.equal(await custodian.read.tokenCount(), 4n);

@@ -123,6 +123,7 @@ describe("exodus", () => {
       custodian.write.forceWithdrawCollateral([1n], { account: bob.account }),
       custodian.write.registerMarket([1, 1n, 1n]),
       custodian.write.registerInstrument([1, 0, 1_000n, 1_000_000n, 100_000, 50_000, 0n, 0, 1_000]),
+      custodian.write.registerToken([env.usdc.address, 1n]),
     ]) {
       await viem.assertions.revertWithCustomError(call, custodian, "ExodusModeActive");
     }

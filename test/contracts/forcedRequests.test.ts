@@ -143,7 +143,7 @@ describe("forced requests", () => {
     const [waiting] = parseEventLogs({ abi: custodian.abi, logs: waited.logs, eventName: "ForcedWithdrawalWaiting" });
     assert.deepEqual(waiting.args, { accountId: userId, txType: TxType.FORCED_WITHDRAW, tokenId: 0, amount: 7n, position: 0n });
     assert.equal(await custodian.read.requestCount(), count);
-    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [0n, 1n]);
+    assert.deepEqual(await custodian.read.waitingLine(), [0n, 1n]);
     const WAITING = await custodian.read.WAITING();
     await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceWithdraw([0, 1n], { account: user }), custodian, "ForcedRequestPending", [userId, WAITING]);
     // A batch consumes the first two (refused: no balances): it admits the waiting request into one of the two places.
@@ -152,14 +152,14 @@ describe("forced requests", () => {
     assert.deepEqual(admitted.args, { accountId: userId, txType: TxType.FORCED_WITHDRAW, tokenId: 0, amount: 7n, requestIndex: count });
     assert.equal(await custodian.read.requestCount(), count + 1n);
     assert.equal(await custodian.read.openForcedRequests(), max - 1);
-    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [1n, 1n]);
+    assert.deepEqual(await custodian.read.waitingLine(), [1n, 1n]);
     await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceWithdraw([0, 1n], { account: user }), custodian, "ForcedRequestPending", [userId, count]);
     // The two refused accounts refill: the first takes the last place, the second waits.
     await custodian.write.forceWithdraw([0, 1n], { account: owners[0] });
     assert.equal(await custodian.read.openForcedRequests(), max);
     assert.equal((await custodian.simulate.forceWithdraw([0, 1n], { account: owners[1] })).result, WAITING, "returns WAITING");
     await custodian.write.forceWithdraw([0, 1n], { account: owners[1] });
-    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [1n, 2n]);
+    assert.deepEqual(await custodian.read.waitingLine(), [1n, 2n]);
   });
 
   it("forced cancel (a key rotation) is queued with its time: the same deadline as every request", async () => {

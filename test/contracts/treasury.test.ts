@@ -266,14 +266,14 @@ describe("treasury withdrawals", () => {
     assert.equal(await custodian.read.openForcedRequests(), max);
     const count = await custodian.read.requestCount();
     await custodian.write.forceWithdraw([0, 1n], { account: alice.account });
-    assert.deepEqual([await custodian.read.waitingHead(), await custodian.read.waitingTail()], [0n, 1n], "Alice waits in line");
+    assert.deepEqual(await custodian.read.waitingLine(), [0n, 1n], "Alice waits in line");
     await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([1n], { account: operator.account }), custodian, "TooManyForcedRequests");
     assert.equal(await custodian.read.requestCount(), count);
     // The batch consuming the fee withdrawal gives its place back, and Alice's forced request takes it.
     await env.submit([treasury(FEE, 30n * USDC, 1n)]);
     assert.equal(await custodian.read.openForcedRequests(), max);
     assert.equal(await custodian.read.requestCount(), count + 1n);
-    assert.equal(await custodian.read.waitingHead(), 1n);
+    assert.deepEqual(await custodian.read.waitingLine(), [1n, 1n]);
   });
 
   describe("exodus", () => {

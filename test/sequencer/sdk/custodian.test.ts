@@ -93,7 +93,7 @@ describe("sdk: custodian steps", () => {
     await assert.rejects(forceWithdrawCollateral(c, custodian.address, 5n), /ForcedRequestPending|reverted/);
     const status = await exodusStatus(publicClient, custodian.address);
     const queuedAt = await publicClient.readContract({ address: custodian.address, abi: custodian.abi, functionName: "queuedAt", args: [0n] }) as bigint;
-    assert.deepEqual(status, { exodusMode: false, exodusAvailableAt: queuedAt + status.requestDeadline, requestDeadline: 3600n, openForcedRequests: 1 });
+    assert.deepEqual(status, { exodusMode: false, exodusAvailableAt: queuedAt + status.requestDeadline, requestDeadline: 3600n, openForcedRequests: 1, waitingForcedRequests: 0 });
     await assert.rejects(activateExodus(c, custodian.address), /not available yet/);
     await networkHelpers.time.increase(3600);
     await activateExodus(c, custodian.address);
