@@ -463,7 +463,8 @@ export class DerivativesService {
       accountId: l.accountId, orderId: this.host.claimOrderId(l.accountId), marketId: this.marketOf(id),
       side: size > 0n ? Side.BUY : Side.SELL, type: OrderType.LIMIT, timeInForce: TimeInForce.IOC, priceTicks, sizeLots: lots,
       // an IOC order: fillable by any batch that uses u (stamped after u.time, at most MAX_ORACLE_AGE after it), and
-      // within the window the circuit allows orders that never rest (OrderTime: expiry - stamp <= IMMEDIATE_ORDER_TTL)
+      // within the window the circuit allows orders that never rest (OrderTime: expiry - stamp <= IMMEDIATE_ORDER_TTL);
+      // both hold while MAX_ORACLE_AGE <= IMMEDIATE_ORDER_TTL (test/sequencer/protocol/messages.test.ts "order time")
       maxFeePpm: 0, expiry: u.time + IMMEDIATE_ORDER_TTL,
     });
     const penalty = this.risk.liquidate(victim, l.accountId, id, lots, priceTicks, true)!;
