@@ -21,7 +21,7 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// @notice Holds the exchange's collateral and accepts a new state root only with a valid Groth16 proof of the
 /// batch that produced it (the paper's Protocol 1).
 /// @dev On-chain requests (trading-key registrations, deposits, market and instrument registrations) are appended
-/// to a queue committed as a keccak hash chain over the exact 37-byte records a batch must carry:
+/// to a queue committed as a keccak hash chain over the exact 36-byte records a batch must carry:
 /// `requestChain(0) = 0`, `requestChain(i + 1) = keccak256(requestChain(i) ++ record_i)`.
 /// A batch consumes the next requests in order (its spot records first, then its derivatives records); its spot
 /// WITHDRAW records and its honoured forced withdrawals are credited to the accounts' owners, and its honoured
@@ -120,16 +120,15 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice The largest market tree the custodian accepts, 4^7 market ids: spot order market ids must stay
     /// below INSTRUMENT_MARKET_BASE = 2^15, where derivatives orders' market ids start (sequencer/protocol/constants.ts).
     uint256 public constant MAX_MARKETS = 4 ** ProtocolConstants.MAX_MARKET_LEVELS;
+    /// @dev The largest account tree, 4^MAX_ACCOUNT_LEVELS = 2^24: a REGISTER_KEY record's account id has 3 bytes.
+    /// Internal: the custodian's code size has little room for another getter.
+    uint256 internal constant MAX_ACCOUNTS = 4 ** ProtocolConstants.MAX_ACCOUNT_LEVELS;
     /// @notice The custodian never holds this much or more of a token after a deposit (see {_deposit}).
     uint256 public constant MAX_TOKEN_HOLDINGS = 1 << ProtocolConstants.BITS_BALANCE;
     /// @notice Rates (margins, funding caps) are in parts per million.
     uint256 public constant PPM = ProtocolConstants.PPM;
     /// @notice Oracle prices and tick sizes are in 1e-8 quote per whole underlying unit.
     uint256 public constant PRICE_SCALE = ProtocolConstants.PRICE_SCALE;
-    /// @notice Lot sizes are below 2^48 (their record field).
-    uint256 public constant MAX_LOT_SIZE = RegistrationRules.MAX_LOT_SIZE;
-    /// @notice Tick values are below 2^48 (their record field).
-    uint256 public constant MAX_TICK_VALUE = RegistrationRules.MAX_TICK_VALUE;
     /// @notice Option strikes lie in [MIN_STRIKE, MAX_STRIKE): the Black-Scholes domain of oracle prices.
     uint256 public constant MIN_STRIKE = RegistrationRules.MIN_STRIKE;
     /// @notice See {MIN_STRIKE}.
@@ -157,7 +156,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice The last optionInstruments instrument ids are reserved for options (and only they may be options). The
     /// oracle signs as many vol slices (an implied vol per (underlying, expiry)), so every listed option finds one.
     uint16 public immutable optionInstruments;
-    /// @notice Exact public-data length of a batch: 72 + oracle section + (slots + derivSlots) * 37 bytes.
+    /// @notice Exact public-data length of a batch: 72 + oracle section + (slots + derivSlots) * 36 bytes.
     uint256 public immutable publicDataBytes;
     /// @dev Offset of the first record: the header and the oracle section come before.
     uint256 private immutable _recordsOffset;
@@ -274,8 +273,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     /// @notice An address argument (a constructor argument, a token, an operator, a withdrawal recipient) is zero.
     error ZeroAddress();
-    /// @notice A constructor capacity is out of range: maxAccounts < 2, maxTokens, maxMarkets or slots zero,
-    /// maxMarkets above {MAX_MARKETS}, or derivatives sizes no circuit has (see {constructor}).
+    /// @notice A constructor capacity is out of range: maxAccounts < 2 or above 4^MAX_ACCOUNT_LEVELS, maxTokens,
+    /// maxMarkets or slots zero, maxMarkets above {MAX_MARKETS}, or derivatives sizes no circuit has (see {constructor}).
     error InvalidCapacity();
     /// @notice A root is not a field element.
     error InvalidRoot(uint256 root);
@@ -384,7 +383,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @param admin The admin (DEFAULT_ADMIN_ROLE): registers tokens, markets and instruments, sets the first oracle
     /// key. Non-zero (AccessControlInvalidDefaultAdmin otherwise).
     /// @param operator The first holder of OPERATOR_ROLE: submits batches.
-    /// @param maxAccounts_ 4^accountLevels.
+    /// @param maxAccounts_ 4^accountLevels, at most 4^MAX_ACCOUNT_LEVELS = 2^24.
     /// @param maxTokens_ 4^balanceLevels.
     /// @param maxMarkets_ 4^marketLevels, at most {MAX_MARKETS}.
     /// @param slots_ Spot transaction slots per batch.
@@ -433,7 +432,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         _setRoleAdmin(OPERATOR_ROLE, TIMELOCK_ROLE);
         _setRoleAdmin(TIMELOCK_ROLE, TIMELOCK_ROLE);
         _grantRole(TIMELOCK_ROLE, exitConfig.timelock);
-        if (maxAccounts_ < 2 || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
+        if (maxAccounts_ < 2 || maxAccounts_ > MAX_ACCOUNTS || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
             revert InvalidCapacity();
         }
         _checkDerivativesSizes(derivatives);
@@ -646,12 +645,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// its next market id ({instrumentMarketId}) at most MAX_INSTRUMENT_MARKET_ID. An id is so reused once its
     /// instrument is settled and closed; each class runs out on its own (InstrumentLimitReached). A reused id's
     /// {instrument} shows the new parameters, and its orders sign the next market id of the id (generation + 1).
-    /// The tick value is derived as `tickSizeE8 * lotSizeE6 / 10^8` and must be exact.
+    /// The tick value is derived as `tickSizeE8 * lotSizeE6 / 10^8` and must be exact and below 2^48 (its record field).
     /// Besides the circuit's rules, a perpetual's or future's strike must be 0 (it means nothing for them) and a
     /// dated instrument's expiry must be after the current block.
     /// @param kind 1 perpetual, 2 dated future, 3 call, 4 put.
     /// @param underlying The oracle's underlying index, below {underlyings}.
-    /// @param lotSizeE6 Underlying per lot, in 1e-6 units; in (0, 2^48).
+    /// @param lotSizeE6 Underlying per lot, in 1e-6 units; in (0, 2^40) (its record field, RegistrationRules.MAX_LOT_SIZE).
     /// @param tickSizeE8 Price tick, in 1e-8 quote per whole underlying unit.
     /// @param imPpm Initial margin rate, ppm; `mmPpm <= imPpm <= 10^6`.
     /// @param mmPpm Maintenance margin rate, ppm; `0 < mmPpm`.

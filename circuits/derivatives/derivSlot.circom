@@ -622,10 +622,12 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     // ---- public-data record
     component expiryParts = Num2Bits(32);
     expiryParts.in <== reg[I_EXPIRY()];
+    // The expiry spans the record's chunk boundary: its low RECORD_LO_BITS_REGISTER_INSTRUMENT_expiry() bits go to _lo.
+    var expiryLoBits = RECORD_LO_BITS_REGISTER_INSTRUMENT_expiry();
     var expiryLo = 0;
     var expiryHi = 0;
-    for (var b = 0; b < 24; b++) expiryLo += expiryParts.out[b] * (1 << b);
-    for (var b = 24; b < 32; b++) expiryHi += expiryParts.out[b] * (1 << (b - 24));
+    for (var b = 0; b < expiryLoBits; b++) expiryLo += expiryParts.out[b] * (1 << b);
+    for (var b = expiryLoBits; b < 32; b++) expiryHi += expiryParts.out[b] * (1 << (b - expiryLoBits));
     component pack = PackDerivRecord();
     pack.isType <== isType;
     pack.DERIV_TRADE_buyAccountId <== accountA;

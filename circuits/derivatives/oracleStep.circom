@@ -14,7 +14,7 @@ include "volSurface.circom";
 include "../lib/poseidonChain.circom";
 
 /// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a, and out < 2^72. The
-/// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^48, so out < 2^72 holds for every honest batch.
+/// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^40, so out < 2^72 holds for every honest batch.
 template LotValue() {
     signal input a;
     signal input lot;

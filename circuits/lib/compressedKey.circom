@@ -4,8 +4,8 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/compconstant.circom";
 
 /// Proves: (hi, lo) is the compressed Baby Jubjub key y | signX << 255 of (x, y), split as
-/// lo = its low 48 bits and hi = the rest, with signX = 1 iff x > (p-1)/2 (x decomposed canonically).
-template CompressedKey() {
+/// lo = its low loBits bits and hi = the rest, with signX = 1 iff x > (p-1)/2 (x decomposed canonically).
+template CompressedKey(loBits) {
     signal input x;
     signal input y;
     signal output hi;
@@ -18,9 +18,9 @@ template CompressedKey() {
     yBits.in <== y;
     var keyLo = 0;
     var keyHi = 0;
-    for (var k = 0; k < 48; k++) keyLo += yBits.out[k] * (1 << k);
-    for (var k = 48; k < 254; k++) keyHi += yBits.out[k] * (1 << (k - 48));
-    keyHi += xSign.out * (1 << (255 - 48));
+    for (var k = 0; k < loBits; k++) keyLo += yBits.out[k] * (1 << k);
+    for (var k = loBits; k < 254; k++) keyHi += yBits.out[k] * (1 << (k - loBits));
+    keyHi += xSign.out * (1 << (255 - loBits));
     hi <== keyHi;
     lo <== keyLo;
 }
@@ -30,7 +30,7 @@ template CompressedKeyBits() {
     signal input x;
     signal input y;
     signal output bits[256];
-    component key = CompressedKey();
+    component key = CompressedKey(48);
     key.x <== x;
     key.y <== y;
     component hiBits = Num2Bits(208);

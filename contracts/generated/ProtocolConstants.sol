@@ -53,7 +53,7 @@ library ProtocolConstants {
     uint256 internal constant BITS_ORACLEPRICE = 50;
     uint256 internal constant BITS_VOLPPM = 23;
     uint256 internal constant BITS_VOLSLOPE = 24;
-    uint256 internal constant BITS_LOTSIZE = 48;
+    uint256 internal constant BITS_LOTSIZE = 40;
     uint256 internal constant BITS_TICKVALUE = 48;
     uint256 internal constant BITS_PPM = 20;
     uint256 internal constant BITS_INSTRUMENTKIND = 8;
@@ -61,7 +61,7 @@ library ProtocolConstants {
     /// @dev Bytes of the public-data header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4).
     uint256 internal constant HEADER_BYTES = 72;
     /// @dev Bytes of one slot record (every slot, spot or derivatives).
-    uint256 internal constant RECORD_BYTES = 37;
+    uint256 internal constant RECORD_BYTES = 36;
     /// @dev Oracle section: oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4).
     uint256 internal constant ORACLE_FIXED_BYTES = 41;
     /// @dev Oracle section: bytes of each underlying's price.
@@ -84,6 +84,8 @@ library ProtocolConstants {
     uint256 internal constant INSTRUMENT_MARKET_BASE = 32768;
     /// @dev The largest market id an order signs: an id is registered again only while its next market id fits.
     uint256 internal constant MAX_INSTRUMENT_MARKET_ID = 65535;
+    /// @dev The deepest account tree: its 4^MAX_ACCOUNT_LEVELS ids fit REGISTER_KEY's 3-byte account id.
+    uint256 internal constant MAX_ACCOUNT_LEVELS = 12;
     /// @dev The deepest market tree: its 4^MAX_MARKET_LEVELS ids stay below INSTRUMENT_MARKET_BASE.
     uint256 internal constant MAX_MARKET_LEVELS = 7;
     /// @dev An oracle update is at most this many seconds older than its batch.

@@ -13,7 +13,7 @@ import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 /// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying, vol(3) per option
 /// instrument id, rate(3) per instrument, then the named expiry settleExpiry(4) and settlePrice(7) per underlying,
 /// then freeInstruments ({freeMaskBytes}: ceil(instruments / 8) bytes), the mask of the instrument ids free after the
-/// batch ({decodeFreeInstruments}). Record: type(1) then the type's fields, zero-padded to 37 bytes (see
+/// batch ({decodeFreeInstruments}). Record: type(1) then the type's fields, zero-padded to 36 bytes (see
 /// `RECORD_LAYOUT` in publicData.ts).
 library PublicData {
     /// @notice Parameters of a derivative instrument, exactly the fields of its REGISTER_INSTRUMENT record after the
@@ -123,7 +123,7 @@ library PublicData {
         }
     }
 
-    /// @notice The 37 bytes of slot `i` (spot slots first, then derivatives slots), the records starting at byte
+    /// @notice The 36 bytes of slot `i` (spot slots first, then derivatives slots), the records starting at byte
     /// `recordsOffset` (header plus oracle section). The caller has checked the length.
     function recordAt(bytes calldata data, uint256 recordsOffset, uint256 i) internal pure returns (bytes calldata) {
         uint256 start = recordsOffset + i * ProtocolConstants.RECORD_BYTES;
@@ -176,12 +176,14 @@ library PublicData {
     /// free memory pointer, allocating nothing. `record` is RECORD_BYTES long (from {recordAt}).
     function chainNext(bytes32 chain, bytes calldata record) internal pure returns (bytes32 next) {
         bool forced = isForced(uint8(record[0]));
+        uint256 recordBytes = ProtocolConstants.RECORD_BYTES;
+        uint256 outcomeAt = 32 + FORCED_OUTCOME_OFFSET;
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, chain)
-            calldatacopy(add(p, 32), record.offset, 37)
-            if forced { mstore8(add(p, 51), 0) }
-            next := keccak256(p, 69)
+            calldatacopy(add(p, 32), record.offset, recordBytes)
+            if forced { mstore8(add(p, outcomeAt), 0) }
+            next := keccak256(p, add(32, recordBytes))
         }
     }
 
@@ -196,44 +198,46 @@ library PublicData {
         amount = uint96(bytes12(record[7:19]));
     }
 
-    /// @notice REGISTER_KEY record: accountId(4) pubKey(32), pubKey compressed as in {BabyJubjub-compress}.
+    /// @notice REGISTER_KEY record: accountId(3) pubKey(32), pubKey compressed as in {BabyJubjub-compress}. The
+    /// caller's account id is below its account tree's capacity, at most 4^MAX_ACCOUNT_LEVELS = 2^24 (the
+    /// custodian's constructor), so it fits.
     function encodeRegisterKey(uint32 accountId, uint256 compressedKey) internal pure returns (bytes memory) {
-        return abi.encodePacked(ProtocolConstants.TX_REGISTER_KEY, accountId, compressedKey);
+        return abi.encodePacked(ProtocolConstants.TX_REGISTER_KEY, uint24(accountId), compressedKey);
     }
 
-    /// @notice DEPOSIT record: accountId(4) tokenId(2) amount(12), 18 bytes of padding.
+    /// @notice DEPOSIT record: accountId(4) tokenId(2) amount(12), 17 bytes of padding.
     function encodeDeposit(uint32 accountId, uint16 tokenId, uint96 amount) internal pure returns (bytes memory) {
         return encodeAmountRecord(ProtocolConstants.TX_DEPOSIT, accountId, tokenId, amount);
     }
 
-    /// @notice A record `txType` accountId(4) tokenId(2) amount(12) followed by 18 zero bytes: a DEPOSIT, or an
+    /// @notice A record `txType` accountId(4) tokenId(2) amount(12) followed by 17 zero bytes: a DEPOSIT, or an
     /// outcome request as queued (FORCED_WITHDRAW, FORCED_COLLATERAL_WITHDRAW, FEE_WITHDRAW, INSURANCE_WITHDRAW:
-    /// honoured = 0, then 17 bytes of padding).
+    /// honoured = 0, then 16 bytes of padding).
     function encodeAmountRecord(uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
         internal
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(txType, accountId, tokenId, amount, bytes18(0));
+        return abi.encodePacked(txType, accountId, tokenId, amount, bytes17(0));
     }
 
-    /// @notice REGISTER_MARKET record: marketId(2) baseTokenId(2) sizeUnit(8) priceUnit(8), 16 bytes of padding.
+    /// @notice REGISTER_MARKET record: marketId(2) baseTokenId(2) sizeUnit(8) priceUnit(8), 15 bytes of padding.
     function encodeRegisterMarket(uint16 marketId, uint16 baseTokenId, uint64 sizeUnit, uint64 priceUnit)
         internal
         pure
         returns (bytes memory)
     {
         return abi.encodePacked(
-            ProtocolConstants.TX_REGISTER_MARKET, marketId, baseTokenId, sizeUnit, priceUnit, bytes16(0)
+            ProtocolConstants.TX_REGISTER_MARKET, marketId, baseTokenId, sizeUnit, priceUnit, bytes15(0)
         );
     }
 
-    /// @notice REGISTER_INSTRUMENT record: instrumentId(2) kind(1) underlying(1) lotSizeE6(6) tickValue(6) imPpm(3)
+    /// @notice REGISTER_INSTRUMENT record: instrumentId(2) kind(1) underlying(1) lotSizeE6(5) tickValue(6) imPpm(3)
     /// mmPpm(3) strike(7) expiry(4) fundingCapPpm(3), no padding. The caller has checked every field fits its width.
     function encodeRegisterInstrument(uint16 instrumentId, Instrument memory p) internal pure returns (bytes memory) {
         return bytes.concat(
             abi.encodePacked(
-                ProtocolConstants.TX_REGISTER_INSTRUMENT, instrumentId, p.kind, p.underlying, uint48(p.lotSizeE6)
+                ProtocolConstants.TX_REGISTER_INSTRUMENT, instrumentId, p.kind, p.underlying, uint40(p.lotSizeE6)
             ),
             abi.encodePacked(uint48(p.tickValue), uint24(p.imPpm), uint24(p.mmPpm), uint56(p.strike)),
             abi.encodePacked(p.expiry, uint24(p.fundingCapPpm))

@@ -25,7 +25,7 @@ import {PublicData} from "./PublicData.sol";
 library RegistrationRules {
     /// @notice Custodian.MAX_BATCH_AGE (documented there): a batch's timestamp is at most this far behind its block.
     uint256 internal constant MAX_BATCH_AGE = 10 minutes;
-    /// @notice MAX_LOT_SIZE: lot sizes are below 2^48 (their record field).
+    /// @notice MAX_LOT_SIZE: lot sizes are below 2^40 (their record field).
     uint256 internal constant MAX_LOT_SIZE = 1 << ProtocolConstants.BITS_LOTSIZE;
     /// @notice MAX_TICK_VALUE: tick values are below 2^48 (their record field).
     uint256 internal constant MAX_TICK_VALUE = 1 << ProtocolConstants.BITS_TICKVALUE;

@@ -132,7 +132,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   want("OrderWords", main([SLOT], "OrderWords()"));
   want("OrderTime", main(["circuits/lib/orderTime.circom"], "OrderTime()"));
   want("PackRecord", main([SLOT], "PackRecord()"));
-  want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey()"));
+  want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey(48)"));
   for (const t of [3, 4, 7]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
   // sha256 of the public data (header + records) for each batch size estimated below: a block whose
   // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.
@@ -189,7 +189,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   console.log(
     `\nΔ between 1 and 2 slots = one Slot + one more sha256 block (the public data grows from ${shaBlocksForSlots(1)} to ${shaBlocksForSlots(2)} blocks of 512 bits). ` +
       `A block of record data costs ${int(shaBlock)} constraints (blocks holding constant padding bits a little less), so amortized over a large batch a ` +
-      `37-byte record costs ${RECORD_BITS}/512 of a block = ${int(shaRec)} constraints and the marginal cost of a slot is Slot + ${int(shaRec)}. ` +
+      `${RECORD_BYTES}-byte record costs ${RECORD_BITS}/512 of a block = ${int(shaRec)} constraints and the marginal cost of a slot is Slot + ${int(shaRec)}. ` +
       `The fixed cost Batch(1) − Slot = ${int(batch.TEST!.one - slot.TEST!)} is the sha256 of header + first record (${int(sha(1))}, ${shaBlocksForSlots(1)} blocks) ` +
       `plus ${int(batch.TEST!.one - slot.TEST! - sha(1))} for one derivatives slot and the oracle step (see the derivatives section), the 2 × Num2Bits(254) root decompositions, the state and globals hashes and header range checks.`,
   );
@@ -244,7 +244,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
   ]);
   bRows.push(["**Slot total**", "", ...DEPTHS.flatMap(({ label }) => ["", `**${int(slot[label]!)}**`, "100%"])]);
   bRows.push([
-    `sha256 of the slot's 37-byte record (amortized ${RECORD_BITS}/512 of a ${int(shaBlock)}-constraint block; not in Slot)`,
+    `sha256 of the slot's ${RECORD_BYTES}-byte record (amortized ${RECORD_BITS}/512 of a ${int(shaBlock)}-constraint block; not in Slot)`,
     1,
     ...DEPTHS.flatMap(({ label }) => [int(shaRec), int(shaRec), `+${pct(shaRec, slot[label]!)}`]),
   ]);

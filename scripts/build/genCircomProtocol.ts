@@ -23,7 +23,7 @@ import { ORDER_WORD_FIELDS } from "../../sequencer/protocol/messages.ts";
 import { RECORD_LAYOUT } from "../../sequencer/protocol/publicData.ts";
 import { generateSolidityConstants, SOLIDITY_CONSTANTS_PATH } from "./genSolidityProtocol.ts";
 
-/** Record bits are split in two chunks so each fits a field element: bytes [0, 31) and [31, 37). */
+/** Record bits are split in two chunks so each fits a field element: bytes [0, 31) and [31, RECORD_BYTES). */
 const CHUNK1_BYTES = 31;
 const CHUNK2_BYTES = RECORD_BYTES - CHUNK1_BYTES;
 
@@ -40,6 +40,24 @@ function fieldTerms(name: string, offset: number, bytes: number): { c1: Term[]; 
   // The low part sits at the top of chunk 2 only when the field ends the record; otherwise it is shifted
   // past the fields after it.
   return { c1: [{ input: `${name}_hi`, shift: 0 }], c2: [{ input: `${name}_lo`, shift: 8 * (RECORD_BYTES - end) }], split: loBits };
+}
+
+/**
+ * `RECORD_LO_BITS_<TYPE>_<field>()` for every field that spans the chunk boundary: how many of its low bits its
+ * `_lo` part holds, so the circuits split it where the packer expects (RegisterKey's key, REGISTER_INSTRUMENT's expiry).
+ */
+function generateSplitWidths(): string[] {
+  const names = Object.fromEntries(Object.entries(TxType).map(([k, v]) => [v, k])) as Record<number, string>;
+  const out: string[] = [];
+  for (const type of Object.values(TxType)) {
+    let offset = 1;
+    for (const [field, bytes] of RECORD_LAYOUT[type]) {
+      const split = fieldTerms(field, offset, bytes).split;
+      if (split !== undefined) out.push(`function RECORD_LO_BITS_${names[type]}_${field}() { return ${split}; }`);
+      offset += bytes;
+    }
+  }
+  return out;
 }
 
 /**
@@ -163,7 +181,7 @@ export function generateProtocolCircom(): string {
   out.push(`function MIN_VOL_PPM() { return ${MIN_VOL_PPM}; }`);
   out.push(`function MAX_ORACLE_PRICE() { return ${MAX_ORACLE_PRICE}; }`);
   out.push(`function FUNDING_CAP_BOUND() { return ${FUNDING_CAP_BOUND}; }`);
-  out.push(`function RECORD_BITS() { return ${RECORD_BYTES * 8}; }`, "");
+  out.push(`function RECORD_BITS() { return ${RECORD_BYTES * 8}; }`, ...generateSplitWidths(), "");
   out.push(...generateLayouts());
   out.push(...generatePacker("PackRecord", SPOT_TX_TYPES));
   out.push(...generatePacker("PackDerivRecord", DERIV_TX_TYPES));

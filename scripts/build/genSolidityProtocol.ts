@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import {
-  Bits, FUNDING_CAP_BOUND, HEADER_BYTES, INSTRUMENT_MARKET_BASE, InstrumentKind, MAX_INSTRUMENT_MARKET_ID, MAX_MARKET_LEVELS, MAX_ORACLE_AGE, MAX_ORACLE_PRICE,
+  Bits, FUNDING_CAP_BOUND, HEADER_BYTES, INSTRUMENT_MARKET_BASE, InstrumentKind, MAX_ACCOUNT_LEVELS, MAX_INSTRUMENT_MARKET_ID, MAX_MARKET_LEVELS, MAX_ORACLE_AGE, MAX_ORACLE_PRICE,
   MIN_ORACLE_PRICE, MIN_VOL_PPM, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SLICE_BYTES, PPM, PRICE_SCALE,
   PUBLIC_INPUT_SHIFT, QUOTE_TOKEN_ID, RECORD_BYTES, MAX_TABLE_INSTRUMENTS, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, TxType,
 } from "../../sequencer/protocol/constants.ts";
@@ -28,6 +28,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["PRICE_SCALE", PRICE_SCALE, "Oracle prices and tick sizes are in 1/PRICE_SCALE quote per whole underlying unit."],
   ["INSTRUMENT_MARKET_BASE", INSTRUMENT_MARKET_BASE, "Orders on instrument i sign marketId = INSTRUMENT_MARKET_BASE + i + instruments * generation."],
   ["MAX_INSTRUMENT_MARKET_ID", MAX_INSTRUMENT_MARKET_ID, "The largest market id an order signs: an id is registered again only while its next market id fits."],
+  ["MAX_ACCOUNT_LEVELS", MAX_ACCOUNT_LEVELS, "The deepest account tree: its 4^MAX_ACCOUNT_LEVELS ids fit REGISTER_KEY's 3-byte account id."],
   ["MAX_MARKET_LEVELS", MAX_MARKET_LEVELS, "The deepest market tree: its 4^MAX_MARKET_LEVELS ids stay below INSTRUMENT_MARKET_BASE."],
   ["MAX_ORACLE_AGE", MAX_ORACLE_AGE, "An oracle update is at most this many seconds older than its batch."],
   ["SETTLEMENT_WINDOW", SETTLEMENT_WINDOW, "An update's own price settles a dated instrument only when signed at most this many seconds after its expiry."],

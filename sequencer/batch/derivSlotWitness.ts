@@ -52,7 +52,8 @@ function registrationErrors(state: ExchangeState, id: number, s: InstrumentSpec)
   if (isOption(s.kind) && (s.strike < 1n << 16n || s.strike >= 1n << 50n)) return `strike ${s.strike} outside [2^16, 2^50)`;
   if (!isOption(s.kind) && s.strike !== 0n) return "only options have a strike";
   if (s.underlying < 0 || s.underlying >= p.underlyings) return `underlying ${s.underlying}`;
-  if (s.lotSizeE6 <= 0n || s.lotSizeE6 >= 1n << 48n || s.tickValue <= 0n || s.tickValue >= 1n << 48n) return "lot size and tick value must be in (0, 2^48)";
+  if (s.lotSizeE6 <= 0n || s.lotSizeE6 >= 1n << BigInt(Bits.lotSize)) return `lot size must be in (0, 2^${Bits.lotSize})`;
+  if (s.tickValue <= 0n || s.tickValue >= 1n << BigInt(Bits.tickValue)) return `tick value must be in (0, 2^${Bits.tickValue})`;
   if (s.mmPpm <= 0n || s.mmPpm > s.imPpm || s.imPpm > PPM) return "margins must satisfy 0 < mm <= im <= 10^6";
   if (s.kind === InstrumentKind.PERPETUAL && (s.expiry !== 0 || s.fundingCapPpm > PPM)) return "a perpetual has no expiry and a cap <= 10^6";
   if (isDated(s.kind) && (s.expiry <= 0 || s.expiry >= 2 ** Bits.time || s.fundingCapPpm !== 0n)) return "a dated instrument has an expiry and no funding";

@@ -20,7 +20,9 @@
  *   queries can still show them until then. A user cancel of an expired order reports reason user.
  * - Order ids: an id is used once accepted; a later order with a used id (even after the first was filled
  *   or cancelled) is refused, DUPLICATE_ORDER_ID. Refused orders do not use their id, so the same signed
- *   order may be submitted again later (e.g. after a deposit). Used ids are kept forever.
+ *   order may be submitted again later (e.g. after a deposit). Ids share the state's order storage slots
+ *   (`orderIdSlots`): an id at or below the latest accepted id of its slot counts as used, as the circuit's
+ *   order storage has it, so the engine keeps one id per used slot, never every id ever accepted.
  * - Fees: an order whose signed maxFeePpm is below the market's rate for a role it can take (maker for
  *   POST_ONLY, taker for IOC/FOK/MARKET, both for GTC) is refused, MAX_FEE_TOO_LOW (fees.ts
  *   requiredMaxFeePpm); so each fill carries the market's maker/taker rate for each side (computed as
@@ -80,20 +82,30 @@ export type EngineOptions = {
   readonly risk?: RiskHook;
   /** Default: CANCEL_MAKER. */
   readonly selfTradePolicy?: SelfTradePolicy;
+  /**
+   * Order storage slots per account, 4^orderLevels of the state (OrderIndex): an id at or below the latest accepted
+   * id of its slot (`orderId mod orderIdSlots`) is used. Default ORDER_ID_SPACE (2^40, the id's width): every id
+   * its own slot, so only the exact ids accepted are used, and memory grows with them.
+   */
+  readonly orderIdSlots?: bigint;
 };
+
+/** Every order id apart: 2^40 slots, one per id (Bits.orderId). */
+export const ORDER_ID_SPACE = 1n << BigInt(Bits.orderId);
 
 export class MatchingEngine {
   readonly #markets: MarketRegistry;
   readonly #risk: RiskHook;
   readonly #policy: SelfTradePolicy;
   readonly #books = new Map<number, OrderBook>();
-  readonly #index = new OrderIndex();
+  readonly #index: OrderIndex;
   #nextSeq = 1;
 
   constructor(options: EngineOptions) {
     this.#markets = options.markets;
     this.#risk = options.risk ?? noRisk;
     this.#policy = options.selfTradePolicy ?? SelfTradePolicy.CANCEL_MAKER;
+    this.#index = new OrderIndex(options.orderIdSlots ?? ORDER_ID_SPACE);
   }
 
   get selfTradePolicy(): SelfTradePolicy {
@@ -346,7 +358,7 @@ export class MatchingEngine {
     return o === undefined ? undefined : view(o);
   }
 
-  /** Has this account had an order with this id accepted (live or not)? */
+  /** Can this id no longer be accepted: is it at or below the latest id the account had accepted in its slot (live or not)? */
   isOrderIdUsed(accountId: number, orderId: bigint): boolean {
     return this.#index.isUsed(accountId, orderId);
   }
@@ -378,7 +390,7 @@ export class MatchingEngine {
    * Rebuilds an engine from a snapshot. `markets` must contain every market of the snapshot's orders and
    * `risk` must be in the matching state (restore it from its own snapshot). Throws on a corrupt snapshot.
    */
-  static restore(snapshot: EngineSnapshot, deps: { markets: MarketRegistry; risk?: RiskHook }): MatchingEngine {
+  static restore(snapshot: EngineSnapshot, deps: { markets: MarketRegistry; risk?: RiskHook; orderIdSlots?: bigint }): MatchingEngine {
     if (snapshot.version !== 1) throw new Error(`unsupported engine snapshot version ${snapshot.version}`);
     if (!Object.values(SelfTradePolicy).includes(snapshot.selfTradePolicy)) throw new Error("bad selfTradePolicy");
     const engine = new MatchingEngine({ ...deps, selfTradePolicy: snapshot.selfTradePolicy });

@@ -48,6 +48,13 @@ export type ProvedRecord = { t: "proved"; batchNumber: number; proof: CalldataPr
  */
 export type RejectRecord = { t: "reject"; index: number; code: string; message: string; time: number };
 /**
+ * The batch builder proves the spot forced withdrawal at pending entry `index` `honoured` where intake had
+ * predicted the other outcome: intake judged it on its view of the account, which counted a pending transaction
+ * before it that was rejected since (RejectRecord). Intake's balance follows the proof (ExchangeCore
+ * correctForced). Written while a batch is built, before the batch's own record; `time` is when.
+ */
+export type ForcedOutcomeRecord = { t: "forced"; index: number; honoured: boolean; time: number };
+/**
  * Batch `batchNumber`, logged and not on chain, is given up with every batch logged after it: because the
  * custodian can no longer take it in time (`reason`: its stamp is older than MAX_BATCH_AGE before the
  * chain's time, or too close to it to be sent, and no transaction of it can still be mined), or because
@@ -62,7 +69,7 @@ export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
 export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null };
 
 export type LogRecord =
-  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | BatchRecord | ProvedRecord
+  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | ForcedOutcomeRecord | BatchRecord | ProvedRecord
   | SentRecord | PostedRecord | AbandonRecord;
 
 /** A record with its position in the log (1, 2, 3, ...; never reused). */

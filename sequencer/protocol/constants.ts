@@ -111,7 +111,7 @@ export const Bits = {
   oraclePrice: 50, // 1e-8 quote per underlying, >= 2^16 when used
   volPpm: 23, // >= 2^13 when used
   volSlope: 24, // signed, ppm of vol per 1.00 of moneyness (a vol slice's skew)
-  lotSize: 48,
+  lotSize: 40, // 1e-6 underlying units per lot: up to about 1.1e6 whole units, REGISTER_INSTRUMENT's 5 bytes
   tickValue: 48,
   ppm: 20, // a rate in ppm, <= 10^6
   instrumentKind: 8,
@@ -176,6 +176,11 @@ export function marketInstrument(marketId: number, instruments: number): { id: n
 }
 /** The deepest market tree: its 4^7 = 2^14 ids stay below INSTRUMENT_MARKET_BASE. */
 export const MAX_MARKET_LEVELS = 7;
+/**
+ * The deepest account tree: its 4^12 = 2^24 ids fit REGISTER_KEY's 3-byte account id (RECORD_LAYOUT; the record
+ * also carries a 32-byte key). Other records carry 4-byte account ids (Bits.accountId).
+ */
+export const MAX_ACCOUNT_LEVELS = 12;
 /** Parts per million: fee rates (of the quote notional, rounded up: never in the trader's favour), margin rates, funding rates and the liquidation constants below. */
 export const PPM = 1_000_000n;
 /** Oracle prices are in 1e-8 quote per whole underlying unit; lot sizes in 1e-6 underlying units. */
@@ -238,8 +243,13 @@ export const FUNDING_CAP_BOUND = (1n << BigInt(Bits.fundingIndex - 1 - FUNDING_H
  */
 export const ApiDomain = { STREAM_AUTH: 256n } as const;
 
-/** Bytes of one slot record in the public data (every slot has the same size). */
-export const RECORD_BYTES = 37;
+/**
+ * Bytes of one slot record in the public data (every slot has the same size): the longest layouts, REGISTER_KEY
+ * (a 3-byte account id and a 32-byte key, so MAX_ACCOUNT_LEVELS) and REGISTER_INSTRUMENT, fill it after the type byte.
+ * 36 rather than 37 lets 15 records (11 spot + 4 derivatives slots) and the production header and oracle section
+ * fit 12 SHA-256 blocks (759 bytes; README.md "Production size").
+ */
+export const RECORD_BYTES = 36;
 /** Bytes of the public-data header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). */
 export const HEADER_BYTES = 72;
 /**

@@ -2,7 +2,7 @@
  * Circuit and state-tree sizes. Every tree is a quad tree (arity 4, Poseidon(4) per node), so a tree
  * of `levels` levels holds 4^levels leaves. One set of parameters = one circuit = one verifier contract.
  */
-import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_MARKET_LEVELS, MAX_TABLE_INSTRUMENTS, oracleSectionBytes, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, type OracleShape } from "./constants.ts";
+import { HEADER_BYTES, INSTRUMENT_MARKET_BASE, MAX_ACCOUNT_LEVELS, MAX_MARKET_LEVELS, MAX_TABLE_INSTRUMENTS, oracleSectionBytes, RECORD_BYTES, SETTLEMENT_MAX_UNDERLYINGS, type OracleShape } from "./constants.ts";
 export type CircuitParams = {
   /** Quad levels of the account tree: 4^accountLevels accounts (account 0 is reserved, never assigned). */
   readonly accountLevels: number;
@@ -50,19 +50,18 @@ export const TEST_PARAMS: CircuitParams = {
 };
 
 /**
- * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 10 spot + 4
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 11 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,046,963 constraints, 99.8% of 2^20, since the public data's SHA-256 costs 4,096
- * constraints a block less (circuits/lib/sha256.circom); with circomlib's it was 9 + 4 at 1,020,207;
- * README.md, "Production size", argues the choice). Several batches go on chain in one transaction
- * (Custodian.submitBatches).
+ * Groth16 domain (1,024,951 constraints, 97.7% of 2^20: the quote balance is a field of the account leaf, and
+ * 36-byte records keep the public data in 12 SHA-256 blocks; README.md, "Production size", argues the choice).
+ * Several batches go on chain in one transaction (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
   accountLevels: 12,
   balanceLevels: 3,
   orderLevels: 6,
   marketLevels: 3,
-  slots: 10,
+  slots: 11,
   derivSlots: 4,
   instruments: 7,
   positionSlots: 7,
@@ -84,7 +83,7 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
  * (measured with circomlib's SHA-256: circom2 --O2 of this Batch, 240 s; README.md "Production size"; its public data
  * is 11 SHA-256 blocks, so circuits/lib/sha256.circom takes 45,056 off that by computation, not rebuilt; still too few for an 8th spot slot). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
- * PRODUCTION_PARAMS keeps 10 + 4 slots and 7 instruments for throughput.
+ * PRODUCTION_PARAMS keeps 11 + 4 slots and 7 instruments for throughput.
  */
 export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 7, instruments: 16, positionSlots: 16, optionInstruments: 8 };
 
@@ -108,6 +107,7 @@ export function checkParams(p: CircuitParams): void {
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
   if (p.underlyings > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`the oracle's settlement word packs at most ${SETTLEMENT_MAX_UNDERLYINGS} underlyings`);
   if (p.underlyings < 1) throw new RangeError("at least one underlying");
+  if (p.accountLevels > MAX_ACCOUNT_LEVELS) throw new RangeError(`accountLevels=${p.accountLevels}: account ids (below 4^accountLevels) must fit REGISTER_KEY's 3-byte field (<= ${MAX_ACCOUNT_LEVELS})`);
   if (p.marketLevels > MAX_MARKET_LEVELS) throw new RangeError(`marketLevels=${p.marketLevels}: spot market ids (below 4^marketLevels) must stay below the instrument markets' ${INSTRUMENT_MARKET_BASE} (<= ${MAX_MARKET_LEVELS})`);
 }
 

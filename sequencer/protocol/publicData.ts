@@ -16,7 +16,7 @@ export type FieldLayout = readonly (readonly [name: string, bytes: number])[];
 
 export const RECORD_LAYOUT = {
   [TxType.NOOP]: [],
-  [TxType.REGISTER_KEY]: [["accountId", 4], ["pubKey", 32]],
+  [TxType.REGISTER_KEY]: [["accountId", 3], ["pubKey", 32]],
   [TxType.DEPOSIT]: [["accountId", 4], ["tokenId", 2], ["amount", 12]],
   [TxType.REGISTER_MARKET]: [["marketId", 2], ["baseTokenId", 2], ["sizeUnit", 8], ["priceUnit", 8]],
   [TxType.TRADE]: [
@@ -36,7 +36,7 @@ export const RECORD_LAYOUT = {
   [TxType.SETTLE]: [["accountId", 4], ["instrumentId", 2]],
   [TxType.TRANSFER]: [["accountId", 4], ["toCollateral", 1], ["amount", 12]],
   [TxType.REGISTER_INSTRUMENT]: [
-    ["instrumentId", 2], ["kind", 1], ["underlying", 1], ["lotSizeE6", 6], ["tickValue", 6], ["imPpm", 3],
+    ["instrumentId", 2], ["kind", 1], ["underlying", 1], ["lotSizeE6", 5], ["tickValue", 6], ["imPpm", 3],
     ["mmPpm", 3], ["strike", 7], ["expiry", 4], ["fundingCapPpm", 3],
   ],
   [TxType.FORCED_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],

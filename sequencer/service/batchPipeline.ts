@@ -39,14 +39,14 @@ import type { Hash } from "viem";
 import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
 import { TxRejected } from "../batch/slotWitness.ts";
-import { marketInstrument } from "../protocol/constants.ts";
+import { marketInstrument, TxType } from "../protocol/constants.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, type ChainContext, type CustodianClient } from "../chain/custodianClient.ts";
 import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { ExchangeState, StateTransaction } from "../state/exchangeState.ts";
-import type { AbandonRecord, BatchRecord, PostedRecord, ProvedRecord, RejectRecord, SentRecord } from "../persistence/records.ts";
+import type { AbandonRecord, BatchRecord, ForcedOutcomeRecord, PostedRecord, ProvedRecord, RejectRecord, SentRecord } from "../persistence/records.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
 import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness.ts";
@@ -86,6 +86,8 @@ export interface BatchIntake {
   readonly pending: PendingEntry[];
   /** Takes pending entry `r.index` out of the queue because no batch can prove it, corrects intake for it, logs it. */
   rejectPending(r: RejectRecord): void;
+  /** Corrects intake's prediction of the spot forced withdrawal at pending entry `r.index` to the proven outcome, logs it. */
+  correctForced(r: ForcedOutcomeRecord): void;
   /** The chain holds a batch of `txs` (instruments it registered become tradable). */
   batchPosted(txs: readonly BatchTx[]): void;
 }
@@ -538,6 +540,7 @@ export class BatchPipeline {
         const verdicts = await this.#o.verifier.verifyBatch(checks.map((c) => c.check));
         const bad = verdicts.indexOf(false);
         if (bad >= 0) throw new TxRejected("BAD_SIGNATURE", `slot ${checks[bad].slot}: a signature does not verify under the key the state holds`, checks[bad].slot);
+        this.#followForcedOutcomes(sel, batch);
         return { sel, batch, t };
       } catch (e) {
         t.rollback();
@@ -553,6 +556,25 @@ export class BatchPipeline {
     return buildBatch(this.#intake.state, sel.txs.slice(0, prefix), {
       batchNumber, timestamp: sel.timestamp, verifySignatures: false, oracle: sel.oracle, collectSignatures, enforceRules: this.#o.settings.enforceBuilderRules,
     });
+  }
+
+  /**
+   * Intake predicted each spot forced withdrawal's outcome when it arrived; the batch proves it on the state it
+   * applies it to. They differ only when a transaction of the account before it was rejected after the prediction:
+   * then intake follows the proof (correctForced, logged), so its balance never holds what the state paid out.
+   * The k-th FORCED_WITHDRAW record of the batch is the k-th such entry of the selection (spot slots in queue order).
+   */
+  #followForcedOutcomes(sel: BatchSelection, batch: BuiltBatch): void {
+    const proven = batch.records.flatMap((r) => (r.type === TxType.FORCED_WITHDRAW ? [r.honoured === 1n] : []));
+    const pending = this.#intake.pending;
+    for (let i = 0, k = 0; i < sel.count; i++) {
+      const entry = pending[i];
+      if (entry.tx.type !== TxType.FORCED_WITHDRAW) continue;
+      const honoured = proven[k++];
+      if (entry.honoured !== undefined && entry.honoured !== honoured) {
+        this.#intake.correctForced({ t: "forced", index: i, honoured, time: this.#journal.now() });
+      }
+    }
   }
 
   /** Takes pending entry `index` out of the queue through the intake side's rejection path (`code`, `message`, now). */

@@ -33,7 +33,12 @@ import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { MAX_ORACLE_AGE, TxType } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 
-export type PendingEntry = { tx: BatchTx; time: number; oracle?: SignedOracleUpdate };
+/**
+ * A transaction waiting for a batch, with the time intake accepted it, the oracle update a derivatives one was
+ * checked at, and for a spot FORCED_WITHDRAW the outcome intake predicted (`honoured`; ExchangeCore corrects it
+ * when the builder proves the other: ForcedOutcomeRecord).
+ */
+export type PendingEntry = { tx: BatchTx; time: number; oracle?: SignedOracleUpdate; honoured?: boolean };
 
 export type BatchSelection = {
   /** How many entries from the head of the queue the batch consumes. */

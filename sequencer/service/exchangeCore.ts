@@ -29,12 +29,12 @@ import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import type {
-  CancelRecord, OracleRecord, OrderRecord, RejectRecord, RequestRecord, TransferRecord, WithdrawRecord,
+  CancelRecord, ForcedOutcomeRecord, OracleRecord, OrderRecord, RejectRecord, RequestRecord, TransferRecord, WithdrawRecord,
 } from "../persistence/records.ts";
 import { sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
 
 /** The records the core applies: every change to intake (the batch pipeline's own records are not its). */
-export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord;
+export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | ForcedOutcomeRecord;
 
 /**
  * A transaction taken out of the queue because no batch can prove it: the builder's code and message,
@@ -240,6 +240,8 @@ export class ExchangeCore {
       }
       case "reject":
         return this.#rejectPending(r);
+      case "forced":
+        return this.#correctForced(r);
     }
   }
 
@@ -302,7 +304,27 @@ export class ExchangeCore {
     }
     this.#parts.observers.log(`forced ${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${amount} (token ${tokenId}) by account ${accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
     if (honoured) this.#cancelUncovered(accountId, time);
-    this.pending.splice(forcedPosition(this.pending, tx), 0, oracle ? { tx, time, oracle } : { tx, time });
+    const entry: PendingEntry = oracle ? { tx, time, oracle } : tx.type === TxType.FORCED_WITHDRAW ? { tx, time, honoured } : { tx, time };
+    this.pending.splice(forcedPosition(this.pending, tx), 0, entry);
+  }
+
+  /**
+   * The builder proves the spot forced withdrawal at pending entry `r.index` with the other outcome than intake
+   * predicted (ForcedOutcomeRecord: a transaction of the account before it was rejected after intake judged it, so
+   * intake's view then was not the state the batch applies it to). Intake follows the proof: proven honoured, the
+   * amount leaves intake's balance now and the orders it no longer covers are cancelled (UNCOVERED); proven
+   * refused, intake's debit is returned. Reached through `apply` (live, the pipeline's record is then logged; replay).
+   */
+  #correctForced(r: ForcedOutcomeRecord): void {
+    const entry = this.pending[r.index];
+    if (entry?.tx.type !== TxType.FORCED_WITHDRAW || entry.honoured === undefined || entry.honoured === r.honoured) {
+      throw new Error(`pending entry ${r.index} is not a forced withdrawal predicted ${r.honoured ? "refused" : "honoured"}`);
+    }
+    const { accountId, tokenId, amount } = entry.tx;
+    this.pending[r.index] = { ...entry, honoured: r.honoured }; // a new entry: a snapshot taken before keeps the old one
+    this.#parts.risk.adjust(accountId, tokenId, r.honoured ? -amount : amount);
+    this.#parts.observers.log(`forced withdrawal of ${amount} (token ${tokenId}) by account ${accountId}: the batch proves it ${r.honoured ? "honoured" : "refused"}, not as intake predicted; intake follows`);
+    if (r.honoured) this.#cancelUncovered(accountId, r.time);
   }
 
   /** Cancels every resting order of an account whose spot balances or margin no longer cover them (reason UNCOVERED). */

@@ -217,7 +217,8 @@ export class Sequencer {
     // The core builds the derivatives service (bound to itself) and then the engine over its risk engine.
     const engine = (derivativesRisk: DerivativesRisk): MatchingEngine => {
       const risk = new RoutedRisk(this.risk, derivativesRisk);
-      return snap ? MatchingEngine.restore(snap.engine, { markets: this.markets, risk }) : new MatchingEngine({ markets: this.markets, risk });
+      const orderIdSlots = 4n ** BigInt(this.params.orderLevels); // the state's order storage (OrderIndex)
+      return snap ? MatchingEngine.restore(snap.engine, { markets: this.markets, risk, orderIdSlots }) : new MatchingEngine({ markets: this.markets, risk, orderIdSlots });
     };
     this.core = new ExchangeCore({
       params: this.params, markets: this.markets, risk: this.risk, engine, state: this.state,
@@ -230,7 +231,7 @@ export class Sequencer {
     this.engine = this.core.engine;
     const intake: BatchIntake = {
       params: this.params, state: this.state, pending: this.core.pending,
-      rejectPending: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
+      rejectPending: (r) => this.logged(r, this.apply(r)), correctForced: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,

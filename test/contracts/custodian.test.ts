@@ -259,6 +259,9 @@ describe("Custodian", () => {
       await viem.assertions.revertWithCustomError(deploy(args({ maxMarkets: 0 })), custodian, "InvalidCapacity");
       await deploy(args({ maxMarkets: 4 ** 7 }));
       await viem.assertions.revertWithCustomError(deploy(args({ maxAccounts: 1 })), custodian, "InvalidCapacity");
+      // A REGISTER_KEY record carries a 3-byte account id: at most 4^12 = 2^24 accounts (MAX_ACCOUNT_LEVELS).
+      await viem.assertions.revertWithCustomError(deploy(args({ maxAccounts: 4 ** 12 + 1 })), custodian, "InvalidCapacity");
+      await deploy(args({ maxAccounts: 4 ** 12 }));
       await viem.assertions.revertWithCustomError(deploy(args({ slots: 0n })), custodian, "InvalidCapacity");
       // Derivatives sizes no circuit has (sequencer/protocol/params.ts checkParams), or instruments without a slot
       // to register them in.
@@ -952,13 +955,13 @@ describe("Custodian", () => {
         [{ ...PERP, kind: 5 }, "InvalidInstrumentKind", [5]],
         [{ ...PERP, underlying: 1 }, "UnknownUnderlying", [1]],
         [{ ...PERP, lotSizeE6: 0n }, "InvalidLotSize", [0n]],
-        [{ ...PERP, lotSizeE6: 2n ** 48n }, "InvalidLotSize", [2n ** 48n]],
+        [{ ...PERP, lotSizeE6: 2n ** 40n }, "InvalidLotSize", [2n ** 40n]],
         [{ ...PERP, tickSizeE8: 0n }, "InvalidTickSize", [0n, PERP.lotSizeE6]],
         // 1e-8 quote per ETH on 0.001 ETH lots is 1e-11 quote per lot: not a whole quote unit.
         [{ ...PERP, tickSizeE8: 1n }, "InvalidTickSize", [1n, PERP.lotSizeE6]],
         [{ ...PERP, tickSizeE8: 1_000_001n }, "InvalidTickSize", [1_000_001n, PERP.lotSizeE6]],
-        // tickValue = 2^40 * 2^8 = 2^48: does not fit.
-        [{ ...PERP, lotSizeE6: 2n ** 40n, tickSizeE8: 2n ** 8n * 10n ** 8n }, "InvalidTickSize", [2n ** 8n * 10n ** 8n, 2n ** 40n]],
+        // tickValue = 2^32 * 2^16 = 2^48: does not fit.
+        [{ ...PERP, lotSizeE6: 2n ** 32n, tickSizeE8: 2n ** 16n * 10n ** 8n }, "InvalidTickSize", [2n ** 16n * 10n ** 8n, 2n ** 32n]],
         [{ ...PERP, mmPpm: 0 }, "InvalidMarginRates", [PERP.imPpm, 0]],
         [{ ...PERP, mmPpm: PERP.imPpm + 1 }, "InvalidMarginRates", [PERP.imPpm, PERP.imPpm + 1]],
         [{ ...PERP, imPpm: 1_000_001, mmPpm: 1 }, "InvalidMarginRates", [1_000_001, 1]],
@@ -998,8 +1001,10 @@ describe("Custodian", () => {
       const t = Number(await now());
       const maxExpiry = Number(await (await networkHelpers.loadFixture(deployBase)).custodian.read.MAX_EXPIRY_SECONDS());
       const accepted: InstrumentArgs[] = [
-        // tickValue 2^48 - 1; a lot this large allows no funding cap (the funding horizon, DERIVATIVES.md "Ranges")
-        { ...PERP, lotSizeE6: 2n ** 48n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 0 },
+        // lot size 2^40 - 1; a lot this large allows no funding cap (the funding horizon, DERIVATIVES.md "Ranges")
+        { ...PERP, lotSizeE6: 2n ** 40n - 1n, tickSizeE8: 10n ** 8n, imPpm: 1_000_000, mmPpm: 1_000_000, fundingCapPpm: 0 },
+        // tickValue 2^48 - 1 (a whole-unit lot at a tick of 2^48 - 1 quote units)
+        { ...PERP, lotSizeE6: 10n ** 6n, tickSizeE8: (2n ** 48n - 1n) * 100n, fundingCapPpm: 0 },
         { ...PERP, lotSizeE6: 10n ** 6n, tickSizeE8: 10n ** 8n, fundingCapPpm: 781_250 }, // the largest cap of a whole-unit lot
         { ...PERP, lotSizeE6: 1n, tickSizeE8: 10n ** 8n, imPpm: 1, mmPpm: 1, fundingCapPpm: 1_000_000 },
         { ...CALL(t + 3_700), strike: 2n ** 16n }, // at least MIN_EXPIRY_LEAD (an hour) ahead
@@ -1626,7 +1631,7 @@ describe("Custodian", () => {
         // 1-byte mask of free instrument ids), 2 spot records and 1 derivatives record
         assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 11 + 4 * 3 + 4 + 7 + 1 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
-        await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + 37n]);
+        await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + BigInt(RECORD_BYTES)]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);
         await expectRejected(env, "0x", "BadPublicDataLength", [expected, 0n]);
       });

@@ -1,5 +1,5 @@
 /**
- * Gas of the exit path at production sizes (64 token ids, 2 underlyings, 10 + 4 slots), with mock verifiers:
+ * Gas of the exit path at production sizes (64 token ids, 2 underlyings, 11 + 4 slots), with mock verifiers:
  * forced requests, the forced cancel (a key rotation), a deposit (now also stamped and counted as owed), a batch
  * consuming forced requests, the operator's fee pool withdrawal request, activating exodus, refunding a deposit and one exit (add the real exit verifier's
  * Groth16 check, about 200k for one public input). Prints a table; the bounds only catch gross regressions.
@@ -37,7 +37,7 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
     rows.push(["deposit (stamped, owed)", await gas(custodian.write.deposit([0, 10n * USDC], { account: alice.account }))]);
     rows.push(["forceWithdrawCollateral", await gas(custodian.write.forceWithdrawCollateral([100n * USDC], { account: alice.account }))]);
     // One batch: the collateral withdrawal honoured (derivatives slot), the rotation and the deposit (spot slots).
-    rows.push(["submitBatch 10+4: 1 forced collateral + key + deposit", await gas(env.submit([
+    rows.push([`submitBatch ${PRODUCTION_PARAMS.slots}+${PRODUCTION_PARAMS.derivSlots}: 1 forced collateral + key + deposit`, await gas(env.submit([
       { type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(key) },
       { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 10n * USDC },
     ], [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: 1n, tokenId: 0n, amount: 100n * USDC, honoured: 1n }]))]);

@@ -1,5 +1,6 @@
 pragma circom 2.1.0;
 
+include "../../generated/protocol.circom";
 include "../../lib/compressedKey.circom";
 include "../../lib/curvePoint.circom";
 
@@ -22,7 +23,7 @@ template RegisterKey() {
     keyOnCurve.enabled <== isReg;
     keyOnCurve.x <== pubKeyX;
     keyOnCurve.y <== pubKeyY;
-    component key = CompressedKey();
+    component key = CompressedKey(RECORD_LO_BITS_REGISTER_KEY_pubKey());
     key.x <== pubKeyX;
     key.y <== pubKeyY;
     hi <== key.hi;

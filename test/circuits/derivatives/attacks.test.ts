@@ -201,7 +201,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
     it("refuses a perpetual whose funding cap lets a tick overflow the 64-bit index (registration accepted, every tick at high prices unprovable)", async () => {
       // Before the fix the circuit registered it, and a tick at rate 10^6 ppm and price 2^50 - 1 then
       // failed the index's range check (InstrumentMarks' fundingRange): funding could never move again.
-      const big: InstrumentSpec = { ...INSTRUMENTS[PERP], lotSizeE6: (1n << 48n) - 1n, tickValue: 1n, fundingCapPpm: 1_000_000n };
+      const big: InstrumentSpec = { ...INSTRUMENTS[PERP], lotSizeE6: (1n << 40n) - 1n, tickValue: 1n, fundingCapPpm: 1_000_000n };
       await refuses(new ExchangeState(TEST_PARAMS), [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: PERP, ...big }], rule("RegisterInstrument", "fundingHorizon.in <=="), { oracle: null });
     });
   });

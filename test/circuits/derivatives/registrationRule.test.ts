@@ -6,7 +6,7 @@
  * must keep every later batch provable; the witness builder accepts exactly what the circuit accepts.
  * These tests put the three sides on the same generated boundary cases, field by field:
  *
- * - kind in [PERPETUAL, PUT]; underlying below the circuit's U; lotSizeE6 and tickValue in (0, 2^48);
+ * - kind in [PERPETUAL, PUT]; underlying below the circuit's U; lotSizeE6 in (0, 2^40) and tickValue in (0, 2^48);
  *   0 < mmPpm <= imPpm <= 10^6; an option's strike in [MIN_ORACLE_PRICE, MAX_ORACLE_PRICE], 0 for the
  *   others; a perpetual's expiry 0, a dated instrument's not 0; a perpetual's fundingCapPpm <= 10^6, a
  *   dated instrument's 0; an option only at an option id (the custodian picks the ids itself).
@@ -101,7 +101,8 @@ type RuleCase = {
 
 const FUTURE = 1;
 const U = TEST_PARAMS.underlyings;
-const WIDE = 1n << 48n;
+const WIDE = 1n << 48n; // tick values' width
+const LOT_WIDE = 1n << 40n; // lot sizes' width
 /** Every field of the rule at its boundaries: the last value each side accepts and the first it refuses. */
 const RULE_CASES: RuleCase[] = [
   { label: "kind NONE", base: PERP, spec: { kind: InstrumentKind.NONE }, custodian: "InvalidInstrumentKind", circuit: "isReg * regKind.out[KIND_NONE()] === 0" },
@@ -109,10 +110,10 @@ const RULE_CASES: RuleCase[] = [
   { label: "underlying U - 1", base: PERP, spec: { underlying: U - 1 }, custodian: null, circuit: null },
   { label: "underlying U", base: PERP, spec: { underlying: U }, custodian: "UnknownUnderlying", circuit: "isReg * (1 - regUnderlying.out) === 0" },
   { label: "lot size 0", base: FUTURE, spec: { lotSizeE6: 0n }, custodian: "InvalidLotSize", circuit: "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0" },
-  { label: "lot size 2^48 - 1", base: FUTURE, spec: { lotSizeE6: WIDE - 1n, tickValue: WIDE - 1n }, custodian: null, circuit: null },
+  { label: "lot size 2^40 - 1", base: FUTURE, spec: { lotSizeE6: LOT_WIDE - 1n, tickValue: LOT_WIDE - 1n }, custodian: null, circuit: null },
   {
-    label: "lot size 2^48", base: FUTURE, spec: { lotSizeE6: WIDE, tickValue: WIDE - 1n }, custodian: "InvalidLotSize", circuit: "regLot.in <== reg[I_LOT()]",
-    unencodable: { field: "lotSizeE6", value: WIDE },
+    label: "lot size 2^40", base: FUTURE, spec: { lotSizeE6: LOT_WIDE, tickValue: LOT_WIDE }, custodian: "InvalidLotSize", circuit: "regLot.in <== reg[I_LOT()]",
+    unencodable: { field: "lotSizeE6", value: LOT_WIDE },
   },
   { label: "tick value 0", base: FUTURE, spec: { lotSizeE6: 1_000_000n, tickValue: 0n }, custodian: "InvalidTickSize", circuit: "isReg * (lotZero.out + tickZero.out + mmZero.out) === 0" },
   { label: "tick value 2^48 - 1", base: FUTURE, spec: { lotSizeE6: 1_000_000n, tickValue: WIDE - 1n }, custodian: null, circuit: null },

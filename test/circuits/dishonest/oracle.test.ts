@@ -100,7 +100,7 @@ huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
   it("funding at the registration bounds: every tick the rules allow is provable (finding 5)", async () => {
     // The largest lot, price, margin and funding cap that registration and the oracle rules allow.
     const state = new ExchangeState(TEST_PARAMS);
-    const spec = { kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: (1n << 48n) - 1n, tickValue: 1n, imPpm: PPM, mmPpm: PPM, strike: 0n, expiry: 0, fundingCapPpm: PPM };
+    const spec = { kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: (1n << 40n) - 1n, tickValue: 1n, imPpm: PPM, mmPpm: PPM, strike: 0n, expiry: 0, fundingCapPpm: PPM };
     try {
       buildBatch(state, [{ type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, ...spec }], { batchNumber: 1, timestamp: NOW, oracle: null });
     } catch (e) {
@@ -120,7 +120,7 @@ huntSuite("dishonest operator: oracle step and header", scenarios, (wasm) => {
         return;
       }
       const w = await openWitness(wasm(), TEST_PARAMS, built.circuitInput);
-      assert.ok(w.ok && !w.broken.length, `liveness: the model accepts funding tick ${epoch} (price 2^50 - 1, rate 10^6 ppm, lot 2^48 - 1) and the circuit refuses it at ${w.ok ? w.broken.join(" < ") : w.chain.join(" < ")}`);
+      assert.ok(w.ok && !w.broken.length, `liveness: the model accepts funding tick ${epoch} (price 2^50 - 1, rate 10^6 ppm, lot 2^40 - 1) and the circuit refuses it at ${w.ok ? w.broken.join(" < ") : w.chain.join(" < ")}`);
     }
   });
 });

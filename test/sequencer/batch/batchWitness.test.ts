@@ -29,10 +29,10 @@ const bob = testTrader(2);
 /**
  * Public-data length from the documents, not from the encoder: a 72-byte header (SPEC.md), the oracle
  * section (DERIVATIVES.md: 1 + 32 + 4 + 4 bytes, 7 per underlying, 11 per option id (a vol slice), 3 per instrument, then the named
- * expiry's 4 and 7 per underlying, then the mask of free instrument ids, one byte per 8 ids), 37 bytes per slot.
+ * expiry's 4 and 7 per underlying, then the mask of free instrument ids, one byte per 8 ids), 36 bytes per slot.
  */
 const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 11 * p.optionInstruments + 3 * p.instruments + 4 + 7 * p.underlyings + Math.ceil(p.instruments / 8);
-const documentedLength = (p: CircuitParams) => 72 + oracleBytes(p) + 37 * (p.slots + p.derivSlots);
+const documentedLength = (p: CircuitParams) => 72 + oracleBytes(p) + 36 * (p.slots + p.derivSlots);
 
 /** A big-endian unsigned integer from `bytes`. */
 const uint = (bytes: Uint8Array): bigint => bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
@@ -72,7 +72,7 @@ function checkBatch(state: ExchangeState, b: BuiltBatch, oldRoot: bigint, batchN
   // Each record starts with its slot's type byte, spot slots first, then derivatives slots.
   const first = 72 + oracleBytes(p);
   assert.equal(types.length, p.slots + p.derivSlots);
-  types.forEach((t, i) => assert.equal(data[first + 37 * i], t, `type byte of slot ${i}`));
+  types.forEach((t, i) => assert.equal(data[first + 36 * i], t, `type byte of slot ${i}`));
   assert.deepEqual(b.records.map((r) => r.type), types);
   // publicInput = sha256(publicData) >> 3, in the circuit input too.
   const digest = BigInt(`0x${createHash("sha256").update(data).digest("hex")}`);

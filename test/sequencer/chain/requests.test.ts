@@ -29,16 +29,16 @@ describe("requestToTx", () => {
 
   it("decodes REGISTER_INSTRUMENT records into RegisterInstrumentTx, every field at its widest", () => {
     const record: SlotRecord = {
-      type: TxType.REGISTER_INSTRUMENT, instrumentId: 6n, kind: BigInt(InstrumentKind.PUT), underlying: 1n, lotSizeE6: 2n ** 48n - 1n,
+      type: TxType.REGISTER_INSTRUMENT, instrumentId: 6n, kind: BigInt(InstrumentKind.PUT), underlying: 1n, lotSizeE6: 2n ** 40n - 1n,
       tickValue: 2n ** 48n - 2n, imPpm: 1_000_000n, mmPpm: 999_999n, strike: 2n ** 50n - 1n, expiry: 2n ** 32n - 1n, fundingCapPpm: 0n,
     };
     assert.deepEqual(requestToTx(encodeRecord(record)), {
-      type: TxType.REGISTER_INSTRUMENT, instrumentId: 6, kind: InstrumentKind.PUT, underlying: 1, lotSizeE6: 2n ** 48n - 1n,
+      type: TxType.REGISTER_INSTRUMENT, instrumentId: 6, kind: InstrumentKind.PUT, underlying: 1, lotSizeE6: 2n ** 40n - 1n,
       tickValue: 2n ** 48n - 2n, imPpm: 1_000_000n, mmPpm: 999_999n, strike: 2n ** 50n - 1n, expiry: 2 ** 32 - 1, fundingCapPpm: 0n,
     });
     const perp: SlotRecord = { ...record, instrumentId: 0n, kind: BigInt(InstrumentKind.PERPETUAL), strike: 0n, expiry: 0n, fundingCapPpm: 1_000n };
     assert.deepEqual(requestToTx(encodeRecord(perp)), {
-      type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, kind: InstrumentKind.PERPETUAL, underlying: 1, lotSizeE6: 2n ** 48n - 1n,
+      type: TxType.REGISTER_INSTRUMENT, instrumentId: 0, kind: InstrumentKind.PERPETUAL, underlying: 1, lotSizeE6: 2n ** 40n - 1n,
       tickValue: 2n ** 48n - 2n, imPpm: 1_000_000n, mmPpm: 999_999n, strike: 0n, expiry: 0, fundingCapPpm: 1_000n,
     });
   });

@@ -10,7 +10,8 @@ import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
-import { FUNDING_CAP_BOUND, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { FUNDING_CAP_BOUND, MAX_ACCOUNT_LEVELS, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { encodeRecord, RECORD_LAYOUT } from "../../../sequencer/protocol/publicData.ts";
 import { checkParams, PARAMS_SETS, paramsId, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { settlementWord } from "../../../sequencer/protocol/messages.ts";
 import { RequestRejected } from "../../../sequencer/service/requestRejected.ts";
@@ -118,6 +119,14 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.throws(() => checkParams({ ...TEST_PARAMS, marketLevels: 8 }), RangeError);
     assert.throws(() => batchMainSource({ ...TEST_PARAMS, marketLevels: 8 }), RangeError);
     assert.ok(4 ** 7 <= 0x8000 && 4 ** 8 > 0x8000, "7 is the largest level count whose market ids stay below 0x8000");
+  });
+
+  it("checkParams refuses accountLevels above 12: REGISTER_KEY's record carries a 3-byte account id", () => {
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, accountLevels: MAX_ACCOUNT_LEVELS }));
+    assert.throws(() => checkParams({ ...TEST_PARAMS, accountLevels: MAX_ACCOUNT_LEVELS + 1 }), /accountLevels=13/);
+    const width = RECORD_LAYOUT[TxType.REGISTER_KEY].find(([f]) => f === "accountId")![1];
+    assert.equal(4n ** BigInt(MAX_ACCOUNT_LEVELS), 1n << BigInt(8 * width), "the deepest tree's ids are exactly the field's values");
+    assert.throws(() => encodeRecord({ type: TxType.REGISTER_KEY, accountId: 4n ** BigInt(MAX_ACCOUNT_LEVELS), pubKey: 1n }), /accountId=16777216 does not fit/);
   });
 
   it("checkParams bounds the instrument table (16, the custodian's: one Poseidon) and the position slots (1 to the instruments, 0 without)", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
 import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
-import { RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
+import { CancelReason, RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
 import { FAR, T0, body, buy, kinds, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
 
 function engine(selfTradePolicy?: SelfTradePolicy, risk?: RiskHook): MatchingEngine {
@@ -386,6 +386,30 @@ describe("matching engine: rejections", () => {
     e.execute(place(buy(4, 1n, 100n, 0n)));
     assert.deepEqual(kinds(e.execute(place(buy(4, 1n, 100n, 1n)))), ["accepted", "done"], "a refused order leaves its id unused");
     assert.deepEqual(kinds(e.execute(place(buy(5, 1n, 100n, 1n)))), ["accepted", "done"], "other accounts may use the same id");
+  });
+
+  it("with order storage slots, keeps one id per used slot: ids at or below a slot's latest are used, memory stays bounded, unplace frees only its own id", () => {
+    const e = new MatchingEngine({ markets: registry(), orderIdSlots: 4n });
+    // 2,000 IOC orders that never fill (nothing rests against them): each accepted, then cancelled.
+    for (let id = 1n; id <= 2_000n; id++) {
+      assert.deepEqual(kinds(e.execute(place(buy(1, id, 1n, 1n, { timeInForce: TimeInForce.IOC })))).slice(0, 2), ["accepted", "cancelled:ioc-remainder"]);
+    }
+    assert.deepEqual(e.snapshot().usedOrderIds, [[1, ["1997", "1998", "1999", "2000"]]], "one id per slot, not 2,000");
+    // Below a slot's latest id, used or not, is used (the circuit's order storage refuses it too); above is free.
+    assert.equal(e.isOrderIdUsed(1, 1_000n), true);
+    assert.equal(e.isOrderIdUsed(1, 2_001n), false);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 1_996n, 100n, 1n)))), ["rejected:DUPLICATE_ORDER_ID", "done"]);
+    // Unplace gives back exactly the order's id: its slot returns one cycle down, everything below stays used.
+    e.execute(place(buy(1, 2_004n, 100n, 1n)));
+    e.execute({ kind: "unplace", time: T0, accountId: 1, orderId: 2_004n, reason: CancelReason.TRIGGER_UNCROSSED });
+    assert.equal(e.isOrderIdUsed(1, 2_004n), false);
+    assert.equal(e.isOrderIdUsed(1, 2_000n), true);
+    assert.deepEqual(kinds(e.execute(place(buy(1, 2_004n, 100n, 1n)))), ["accepted", "done"], "the unplaced order is placed again");
+    // A snapshot restores the same rule.
+    const restored = MatchingEngine.restore(e.snapshot(), { markets: registry(), orderIdSlots: 4n });
+    assert.equal(restored.isOrderIdUsed(1, 2_000n), true);
+    assert.equal(restored.isOrderIdUsed(1, 1_999n), true);
+    assert.equal(restored.isOrderIdUsed(1, 2_005n), false);
   });
 
   it("accepts the extreme in-range values", () => {

@@ -26,7 +26,7 @@ const DERIV_RECORDS: SlotRecord[] = [
   { type: TxType.SETTLE, accountId: 7n, instrumentId: 1n },
   { type: TxType.TRANSFER, accountId: 1n, toCollateral: 1n, amount: 2n ** 96n - 1n },
   {
-    type: TxType.REGISTER_INSTRUMENT, instrumentId: 2n, kind: 3n, underlying: 255n, lotSizeE6: 2n ** 48n - 1n, tickValue: 2n ** 48n - 1n,
+    type: TxType.REGISTER_INSTRUMENT, instrumentId: 2n, kind: 3n, underlying: 255n, lotSizeE6: 2n ** 40n - 1n, tickValue: 2n ** 48n - 1n,
     imPpm: 1_000_000n, mmPpm: 2n ** 24n - 1n, strike: 2n ** 56n - 1n, expiry: 2n ** 32n - 1n, fundingCapPpm: 2n ** 24n - 1n,
   },
 ];
@@ -116,13 +116,13 @@ describe("public data encoding", () => {
     assert.throws(() => encodeRecord({ type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 1n << 96n }), /does not fit/);
     assert.throws(() => encodeRecord({ type: TxType.TRANSFER, accountId: 1n, toCollateral: 256n, amount: 1n }), /toCollateral=256 does not fit/);
     const big = DERIV_RECORDS[4] as Extract<SlotRecord, { type: typeof TxType.REGISTER_INSTRUMENT }>;
-    for (const [field, over] of [["lotSizeE6", 2n ** 48n], ["tickValue", 2n ** 48n], ["strike", 2n ** 56n], ["expiry", 2n ** 32n], ["imPpm", 2n ** 24n], ["instrumentId", 2n ** 16n]] as const) {
+    for (const [field, over] of [["lotSizeE6", 2n ** 40n], ["tickValue", 2n ** 48n], ["strike", 2n ** 56n], ["expiry", 2n ** 32n], ["imPpm", 2n ** 24n], ["instrumentId", 2n ** 16n]] as const) {
       assert.throws(() => encodeRecord({ ...big, [field]: over }), new RegExp(`${field}=${over} does not fit`));
     }
     assert.throws(() => encodeRecord({ ...DERIV_RECORDS[1], lots: -1n } as SlotRecord), /does not fit/);
     const bad = new Uint8Array(RECORD_BYTES); bad[0] = 99;
     assert.throws(() => decodeRecord(bad), /unknown transaction type/);
-    const dirty = encodeRecord({ type: TxType.CANCEL, accountId: 1n, orderId: 1n }); dirty[36] = 1;
+    const dirty = encodeRecord({ type: TxType.CANCEL, accountId: 1n, orderId: 1n }); dirty[RECORD_BYTES - 1] = 1;
     assert.throws(() => decodeRecord(dirty), /padding/);
     const dirtySettle = encodeRecord(DERIV_RECORDS[2]); dirtySettle[7] = 1;
     assert.throws(() => decodeRecord(dirtySettle), /padding/);

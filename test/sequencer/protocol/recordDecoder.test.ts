@@ -43,8 +43,8 @@ const implied = (accountId: number, orderId: bigint, marketId: number, side: Sid
 const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
   [TxType.NOOP]: [{ type: TxType.NOOP }, { type: TxType.NOOP }],
   [TxType.REGISTER_KEY]: [
-    { type: TxType.REGISTER_KEY, accountId: w(4), pubKey: compressPublicKey(key) },
-    { type: TxType.REGISTER_KEY, accountId: MAX_U32, pubKey: key },
+    { type: TxType.REGISTER_KEY, accountId: w(3), pubKey: compressPublicKey(key) },
+    { type: TxType.REGISTER_KEY, accountId: 2 ** 24 - 1, pubKey: key },
   ],
   [TxType.DEPOSIT]: [
     { type: TxType.DEPOSIT, accountId: w(4), tokenId: w(2), amount: w(12) },
@@ -110,11 +110,11 @@ const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
   ],
   [TxType.REGISTER_INSTRUMENT]: [
     {
-      type: TxType.REGISTER_INSTRUMENT, instrumentId: w(2), kind: BigInt(InstrumentKind.CALL), underlying: w(1), lotSizeE6: w(6), tickValue: w(6) - 1n,
+      type: TxType.REGISTER_INSTRUMENT, instrumentId: w(2), kind: BigInt(InstrumentKind.CALL), underlying: w(1), lotSizeE6: w(5), tickValue: w(6) - 1n,
       imPpm: w(3), mmPpm: w(3) - 1n, strike: w(7), expiry: w(4), fundingCapPpm: w(3) - 2n,
     },
     {
-      type: TxType.REGISTER_INSTRUMENT, instrumentId: 2 ** 16 - 1, kind: InstrumentKind.CALL, underlying: 255, lotSizeE6: w(6), tickValue: w(6) - 1n,
+      type: TxType.REGISTER_INSTRUMENT, instrumentId: 2 ** 16 - 1, kind: InstrumentKind.CALL, underlying: 255, lotSizeE6: w(5), tickValue: w(6) - 1n,
       imPpm: w(3), mmPpm: w(3) - 1n, strike: w(7), expiry: MAX_U32, fundingCapPpm: w(3) - 2n,
     },
   ],

@@ -20,6 +20,8 @@ import { order, testTrader } from "../../helpers/traders.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import type { SequencerOptions } from "../../../sequencer/service/sequencer.ts";
+import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
 
 afterEach(removeDurableSequencers);
 
@@ -30,11 +32,11 @@ const carol = testTrader(3);
 const CAROL_BASE = 70_000n;
 
 /** An offline sequencer (fixture requests, and carol with CAROL_BASE of token 1) on a fake custodian, every setup batch posted. */
-async function onChain() {
+async function onChain(overrides: Partial<SequencerOptions> = {}) {
   const clock = { now: T0 };
   const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
   chain.blockTime = () => clock.now;
-  const s = offlineSequencer({ chain: chain.context(), prover: countingProver(), clock: () => clock.now });
+  const s = offlineSequencer({ chain: chain.context(), prover: countingProver(), clock: () => clock.now, ...overrides });
   s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: carol.accountId, pubKey: carol.pubKey });
   s.acceptRequest({ type: TxType.DEPOSIT, accountId: carol.accountId, tokenId: 1, amount: CAROL_BASE });
   await s.drain();
@@ -65,6 +67,28 @@ describe("forced withdrawals in the sequencer", () => {
     await s.drain();
     assert.equal(s.state.root, chain.root);
     assert.equal(s.state.balance(alice.accountId, 1), 12n * 1000n, "every trade settled after it");
+  });
+
+  it("follows the proven outcome when a rejected transaction before it changed the account: predicted refused, proven honoured, intake's balance is the state's", async () => {
+    const verifier = refusingVerifier();
+    const logged: string[] = [];
+    const { s, chain } = await onChain({ verifier, log: (line) => logged.push(line) });
+    // alice rests a buy of 30 lots; bob sells into it (a pending trade: bob's 1,000,000 of token 1 go to 970,000 at intake)
+    s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 30n }));
+    const sell = order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 30n, timeInForce: TimeInForce.IOC, expiry: IOC_EXPIRY });
+    assert.ok(s.placeOrder(sell).some((e) => e.type === "fill"));
+    // bob forces out 980,000: above intake's 970,000, so intake predicts a refusal and moves nothing
+    s.acceptRequest(forced(bob.accountId, 1, 980_000n));
+    assert.equal(s.risk.balance(bob.accountId, 1), 970_000n);
+    // the trade cannot be proven (its signature is refused at batch time): it leaves, bob's 30,000 come back, and the
+    // batch applies the forced withdrawal to 1,000,000, so it proves it honoured
+    verifier.refuse = sell.signature.s;
+    await s.drain();
+    assert.equal(s.state.root, chain.root);
+    assert.equal(s.state.balance(bob.accountId, 1), 20_000n, "the batch paid 980,000");
+    assert.equal(s.risk.balance(bob.accountId, 1), 20_000n, "intake follows the proof: no phantom 980,000");
+    assert.equal(s.pendingTransactions, 0);
+    assert.ok(logged.some((l) => /proves it honoured, not as intake predicted/.test(l)), logged.join("\n"));
   });
 
   it("proves a forced withdrawal above the balance as refused: nothing moves and settlement goes on", async () => {

@@ -56,6 +56,19 @@ describe("sequencer intake", () => {
     rejects(() => s.placeOrder(order(alice, { orderId: sameSlot, side: Side.BUY, priceTicks: 10n })), "ORDER_SLOT_BUSY");
   });
 
+  it("remembers one used order id per storage slot, not every order ever accepted (IOC orders that never fill add nothing past the slots)", () => {
+    const NOW = 1_800_000_000;
+    const s = sequencer({ clock: () => NOW });
+    const slots = 4 ** TEST_PARAMS.orderLevels;
+    for (let id = 1n; id <= BigInt(10 * slots); id++) {
+      const ioc = order(alice, { orderId: id, side: Side.BUY, priceTicks: 1n, sizeLots: 1n, timeInForce: TimeInForce.IOC, expiry: NOW + 60 });
+      assert.equal(s.placeOrder(ioc)[0].type, "accepted");
+    }
+    const used = s.engine.snapshot().usedOrderIds;
+    assert.deepEqual(used.map(([a, ids]) => [a, ids.length]), [[alice.accountId, slots]], "one id per slot");
+    rejects(() => s.placeOrder(order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 1n })), "ORDER_ID_REUSED");
+  });
+
   it("refuses a market, IOC or FOK order expiring more than IMMEDIATE_ORDER_TTL after its arrival (IMMEDIATE_EXPIRY_TOO_FAR) and changes nothing; the same expiry is fine for a resting order, the limit itself for an immediate one", () => {
     const NOW = 1_800_000_000;
     const s = sequencer({ clock: () => NOW });
