@@ -153,6 +153,8 @@ export class ExchangeCore {
   readonly #triggerSlots = new Set<string>();
   /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
   readonly #slotIds = new Map<string, bigint>();
+  /** Highest order id accepted per account, over all its slots (what claimOrderId starts above; kept by #takeSlot). */
+  readonly #maxOrderId = new Map<number, bigint>();
   readonly #nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time they were accepted (shared with the batch pipeline). */
   readonly pending: PendingEntry[] = [];
@@ -176,7 +178,7 @@ export class ExchangeCore {
     if (snap) {
       for (const [k, v] of snap.keys) this.#keys.set(k, v);
       for (const [k, v] of snap.liveBySlot) this.#setLive(k, v);
-      for (const [k, v] of snap.slotIds) this.#slotIds.set(k, v);
+      for (const [k, v] of snap.slotIds) this.#takeSlot(Number(k.slice(0, k.indexOf(":"))), k, v);
       for (const [k, v] of snap.nextNonce) this.#nextNonce.set(k, v);
       this.pending.push(...snap.pending);
       this.#requestsSeen = snap.requestsSeen;
@@ -354,7 +356,7 @@ export class ExchangeCore {
     const slot = this.#slotKey(order.accountId, order.orderId);
     const events = this.engine.execute({ kind: "place", time, order });
     if (events.some((e) => e.type === "accepted")) {
-      this.#slotIds.set(slot, order.orderId);
+      this.#takeSlot(order.accountId, slot, order.orderId);
       this.#setLive(slot, order);
     }
     this.absorb(events, time, order);
@@ -372,7 +374,7 @@ export class ExchangeCore {
     const code = checkOrder(order, time);
     if (code !== null) throw new RequestRejected(code, `order ${order.orderId} of account ${order.accountId}: ${code}`);
     const slot = this.#slotKey(order.accountId, order.orderId);
-    this.#slotIds.set(slot, order.orderId);
+    this.#takeSlot(order.accountId, slot, order.orderId);
     this.#setLive(slot, order);
     this.triggers.hold(order, time);
     const held: EngineEvent[] = [{ type: "held", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
@@ -502,13 +504,17 @@ export class ExchangeCore {
    * the slot's last id (for orders the operator signs itself: the liquidator's).
    */
   claimOrderId(accountId: number): bigint {
-    const prefix = `${accountId}:`;
-    let id = 0n;
-    for (const [slot, last] of this.#slotIds) if (slot.startsWith(prefix) && last > id) id = last;
+    let id = this.#maxOrderId.get(accountId) ?? 0n;
     do id++;
     while (this.#liveBySlot.has(this.#slotKey(accountId, id)));
-    this.#slotIds.set(this.#slotKey(accountId, id), id);
+    this.#takeSlot(accountId, this.#slotKey(accountId, id), id);
     return id;
+  }
+
+  /** Records `orderId` as the last id of `accountId`'s storage slot `slot` (and the account's highest if it is). */
+  #takeSlot(accountId: number, slot: string, orderId: bigint): void {
+    this.#slotIds.set(slot, orderId);
+    if (orderId > (this.#maxOrderId.get(accountId) ?? 0n)) this.#maxOrderId.set(accountId, orderId);
   }
 
   /** The live signed order `orderId` of `accountId`, if it holds its storage slot. */
