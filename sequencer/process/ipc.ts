@@ -9,7 +9,7 @@
  *   { id, op: "transfer", transfer }               -> { id, result: { accepted: true } | { rejected: code } }
  *   { id, op: "oracle", update: SignedOracleUpdate } -> { id, result: OracleOutcome | { rejected: code } }
  *   { id, op: "status" }                           -> { id, result: { root, pending, unposted, requests } }
- *   { id, op: "known", orders: [accountId, orderId][] } -> { id, result: boolean[] } (order id ever accepted)
+ *   { id, op: "known", orders: [accountId, orderId][] } -> { id, result: boolean[] } (the id can no longer be accepted: it is at or below the latest id accepted in its storage slot)
  *   { id, op: "snapshot" }                         -> { id, result: SequencerSnapshot } (error while a batch is in flight)
  * Anything else, or a failure, answers { id, error: message }.
  */
