@@ -207,10 +207,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     /// @notice Account id of each owner; zero if the address has none.
     mapping(address owner => uint32 accountId) public accountOf;
-    /// @notice Amounts credited by accepted batches' withdrawals (and exits), waiting to be pulled with {withdraw}.
+    /// @notice Amounts credited by accepted batches' withdrawals (and exits and deposit refunds), waiting to be pulled with {withdraw}.
     mapping(address owner => mapping(uint16 tokenId => uint256 amount)) public withdrawable;
     /// @notice What the custodian owes outside the state, per token: credited {withdrawable} not yet pulled plus
-    /// queued deposits no batch consumed and no refund paid. An exit is paid only from holdings beyond this.
+    /// queued deposits no batch consumed and not refunded (a refund moves its amount into {withdrawable}). An exit is paid only from holdings beyond this.
     mapping(uint16 tokenId => uint256 amount) public owed;
     /// @notice Whether the account has claimed its exit.
     mapping(uint32 accountId => bool done) public exited;
@@ -882,8 +882,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         emit ExodusActivated(stateRoot, processedRequests, availableAt);
     }
 
-    /// @notice In exodus, refunds queued deposit `index`, which no batch consumed, to the address that made it.
-    /// Anyone may call; the depositor is paid, once.
+    /// @notice In exodus, refunds queued deposit `index`, which no batch consumed, to the address that made it:
+    /// credits its {withdrawable}, which it pulls with {withdraw} or {withdrawTo} (so a depositor that cannot
+    /// receive the token, a blacklisted one, still takes it to another address). Anyone may call; once.
     /// @dev The record (accountId, tokenId, amount) must be the DEPOSIT the request chain committed to at `index`
     /// (RequestMismatch otherwise, which also refuses any other request type); `index` must be at least
     /// {processedRequests} and below {requestCount} (NotRefundable); a second refund reverts (AlreadyRefunded).
@@ -891,7 +892,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external nonReentrant {
         if (!exodusMode) revert NotInExodus();
         CustodianPayouts.refundDeposit(
-            _requestChain, _queued, owed, _tokens, processedRequests, requestCount, index, accountId, tokenId, amount
+            _requestChain, _queued, withdrawable, processedRequests, requestCount, index, accountId, tokenId, amount
         );
     }
 

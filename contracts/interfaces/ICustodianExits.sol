@@ -37,7 +37,7 @@ interface ICustodianExits {
     event ForcedWithdrawalRefused(uint32 indexed batchNumber, uint32 indexed accountId, uint16 tokenId, uint96 amount);
     /// @notice Exodus mode began: `overdueRequest` waited past its deadline; `stateRoot` is frozen for exits.
     event ExodusActivated(uint256 stateRoot, uint256 overdueRequest, uint256 availableAt);
-    /// @notice Queued deposit `index`, never consumed, was refunded to its depositor.
+    /// @notice Queued deposit `index`, never consumed, was refunded to its depositor: credited to its withdrawable.
     event DepositRefunded(
         uint256 indexed index, uint32 indexed accountId, address indexed depositor, uint16 tokenId, uint96 amount
     );

@@ -149,14 +149,15 @@ library CustodianPayouts {
     }
 
     /// @notice Refunds queued deposit `index` (accountId, tokenId, amount as the request chain committed it) to the
-    /// address that made it, once; see {Custodian-refundDeposit}. The caller checked exodus mode.
+    /// address that made it, once, by crediting its {Custodian-withdrawable}; see {Custodian-refundDeposit}. The
+    /// caller checked exodus mode. Nothing is transferred here: {Custodian-owed} already counts the queued deposit
+    /// and now counts the credit instead, which the depositor pulls like any other (to any address, {Custodian-withdrawTo}).
     /// @param firstUnconsumed The custodian's processedRequests: lower indices were consumed by batches.
     /// @param queueLength The custodian's requestCount.
     function refundDeposit(
         mapping(uint256 => bytes32) storage requestChain,
         mapping(uint256 => QueuedRequest) storage queued,
-        mapping(uint16 => uint256) storage owed,
-        TokenInfo[] storage tokens,
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
         uint256 firstUnconsumed,
         uint256 queueLength,
         uint256 index,
@@ -173,10 +174,9 @@ library CustodianPayouts {
         QueuedRequest storage q = queued[index];
         if (q.refunded) revert ICustodianExits.AlreadyRefunded(index);
         q.refunded = true;
-        owed[tokenId] -= amount;
         address depositor = q.by;
+        withdrawable[depositor][tokenId] += amount;
         emit ICustodianExits.DepositRefunded(index, accountId, depositor, tokenId, amount);
-        tokens[tokenId].token.safeTransfer(depositor, amount);
     }
 
     /// @notice Pulls a deposit of `amount` of token `tokenId` from the caller and returns what arrived, which is what

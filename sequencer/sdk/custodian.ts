@@ -176,7 +176,11 @@ export async function activateExodus(c: ChainClients, custodian: Address): Promi
   await sendTx(c, custodian, custodianAbi, "activateExodus", []);
 }
 
-/** In exodus, refunds queued deposit `index` (never consumed by a batch) to its depositor; the record must be the queued one. */
+/**
+ * In exodus, refunds queued deposit `index` (never consumed by a batch) to its depositor: the custodian credits the
+ * depositor's withdrawable, which it pulls with claimWithdrawal (anyone may send the refund; the record must be the
+ * queued one).
+ */
 export async function refundDeposit(c: ChainClients, custodian: Address, index: bigint, deposit: { accountId: number; tokenId: number; amount: bigint }): Promise<void> {
   await sendTx(c, custodian, custodianAbi, "refundDeposit", [index, deposit.accountId, deposit.tokenId, deposit.amount]);
 }

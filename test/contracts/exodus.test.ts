@@ -141,18 +141,27 @@ describe("exodus", () => {
   });
 
   describe("refundDeposit", () => {
-    it("pays an unconsumed deposit back to its depositor (anyone may call), once", async () => {
+    it("credits an unconsumed deposit back to its depositor's withdrawable (anyone may call), once; the depositor pulls it, to any address", async () => {
       const env = await networkHelpers.loadFixture(inExodus);
       const { custodian, carol, dave, usdc } = env;
       const index = (await custodian.read.requestCount()) - 1n;
       assert.equal(await custodian.read.queuedBy([index]), getAddress(carol.account.address));
       const before = await usdc.read.balanceOf([carol.account.address]);
+      const held = await usdc.read.balanceOf([custodian.address]);
       const owed = await custodian.read.owed([0]);
       await viem.assertions.emitWithArgs(
         custodian.write.refundDeposit([index, 1, 0, 100n * USDC], { account: dave.account }),
         custodian, "DepositRefunded", [index, 1, getAddress(carol.account.address), 0, 100n * USDC]);
-      assert.equal(await usdc.read.balanceOf([carol.account.address]), before + 100n * USDC);
+      // Nothing moves yet: the queued deposit's claim became a withdrawable credit (still owed).
+      assert.equal(await usdc.read.balanceOf([custodian.address]), held);
+      assert.equal(await custodian.read.withdrawable([carol.account.address, 0]), 100n * USDC);
+      assert.equal(await custodian.read.owed([0]), owed);
+      // A depositor that cannot receive the token (a blacklisted address) takes it to another one.
+      await custodian.write.withdrawTo([0, dave.account.address], { account: carol.account });
+      assert.equal(await usdc.read.balanceOf([carol.account.address]), before);
+      assert.equal(await custodian.read.withdrawable([carol.account.address, 0]), 0n);
       assert.equal(await custodian.read.owed([0]), owed - 100n * USDC);
+      assert.equal(await usdc.read.balanceOf([custodian.address]), held - 100n * USDC);
       // Twice: refused.
       await viem.assertions.revertWithCustomErrorWithArgs(
         custodian.write.refundDeposit([index, 1, 0, 100n * USDC]), custodian, "AlreadyRefunded", [index]);
@@ -302,6 +311,7 @@ describe("exodus", () => {
       assert.equal(await custodian.read.owed([0]), held);
       // Everything owed can still leave: Carol's refund, Alice's and Bob's credits; the custodian ends empty.
       await custodian.write.refundDeposit([(await custodian.read.requestCount()) - 1n, 1, 0, 100n * USDC]);
+      await custodian.write.withdraw([0], { account: env.carol.account });
       await custodian.write.withdraw([0], { account: alice.account });
       await custodian.write.withdraw([0], { account: bob.account });
       assert.equal(await usdc.read.balanceOf([custodian.address]), 0n);

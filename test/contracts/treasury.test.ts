@@ -312,6 +312,8 @@ describe("treasury withdrawals", () => {
       assert.deepEqual(await snapshot(env), before);
       const paid = await usdc.read.balanceOf([carol.account.address]);
       await custodian.write.refundDeposit([6n, 1, 0, 10n * USDC], { account: dave.account });
+      assert.equal(await custodian.read.withdrawable([carol.account.address, 0]), 10n * USDC, "credited to the depositor");
+      await custodian.write.withdraw([0], { account: carol.account });
       assert.equal(await usdc.read.balanceOf([carol.account.address]), paid + 10n * USDC);
     });
   });

@@ -241,6 +241,8 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     assert.equal(count - processed, 2n, "the forced withdrawal and the deposit");
     const before = await balanceOf(usdc, taker2.wallet.account!.address);
     await send(as(operator), custodian, custodianAbi, "refundDeposit", [count - 1n, taker2.accountId, 0, 1_000n * USDC]);
+    assert.equal(await balanceOf(usdc, taker2.wallet.account!.address), before, "credited, not sent");
+    await send(as(taker2.wallet), custodian, custodianAbi, "withdraw", [0]);
     assert.equal((await balanceOf(usdc, taker2.wallet.account!.address)) - before, 1_000n * USDC, "refunded to the depositor, whoever sends it");
     const report = await verifyChain({ publicClient, custodian, params: TEST_PARAMS, vkey: JSON.parse(readFileSync(vkeyPath, "utf8")) });
     assert.equal(await balanceOf(usdc, custodian), report.feePool + report.state.globals.insuranceFund);

@@ -366,7 +366,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.match(await text("#requests-table tbody tr:first-child [data-state]"), /^expired at .*: the exodus can start$/);
     assert.equal(await page.locator("#requests-table tbody tr:nth-child(2) [data-state]").getAttribute("data-state"), "refundable");
     const usdcBeforeRefund = await usdcOf();
-    assert.match(await clickAndWait("#requests-table button.refund", "#requests-msg"), /^deposit \d+ refunded: 10 USDC to the wallet that made it$/);
+    assert.match(await clickAndWait("#requests-table button.refund", "#requests-msg"), /^deposit \d+ refunded: 10 USDC credited to the wallet that made it and claimed$/);
     assert.equal((await usdcOf()) - usdcBeforeRefund, 10n * 10n ** 6n);
     await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:nth-child(2) [data-state]")?.getAttribute("data-state") === "refunded", null, { timeout: 30_000 });
 

@@ -283,9 +283,14 @@ async function refreshRequests(): Promise<void> {
       String(r.index), REQUEST_KIND[r.tx.type], t?.symbol ?? `token ${r.tx.tokenId}`, t ? units(r.tx.amount, t.decimals) : String(r.tx.amount), time(r.queuedAt),
       h("span", { "data-state": r.state }, requestStateText(r)),
       r.state === "refundable" ? h("button", { class: "refund", "data-index": r.index, onclick: () => act("requests-msg", `refund deposit ${r.index}`, async () => {
-        await refundDeposit(needWallet(), s.cfg!.custodian, BigInt(r.index), r.tx);
+        // The refund credits the depositor's withdrawable; the wallet that made the deposit pulls it at once.
+        const wallet = needWallet();
+        await refundDeposit(wallet, s.cfg!.custodian, BigInt(r.index), r.tx);
+        const by = await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "queuedBy", args: [BigInt(r.index)] } as never) as string;
+        const mine = by.toLowerCase() === s.address!.toLowerCase();
+        if (mine) await claimWithdrawal(wallet, s.cfg!.custodian, r.tx.tokenId);
         await refreshRequests();
-        return `deposit ${r.index} refunded: ${units(r.tx.amount, t!.decimals)} ${t!.symbol} to the wallet that made it`;
+        return `deposit ${r.index} refunded: ${units(r.tx.amount, t!.decimals)} ${t!.symbol} credited to the wallet that made it${mine ? " and claimed" : " (it claims them with withdraw)"}`;
       }) }, "refund") : "",
     ];
   }), { id: "requests-table" }));

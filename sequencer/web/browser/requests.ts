@@ -7,7 +7,7 @@
  *               honoured it (credited to the owner's withdrawable on-chain) or refused it (balance, or
  *               collateral beyond initial margin, too small: the custodian's ForcedWithdrawalRefused)
  *   expired     still unconsumed past its deadline: anyone may start the exodus (activateExodus)
- *   refundable  a deposit no batch consumed, in exodus: refundDeposit pays it back to the depositor
+ *   refundable  a deposit no batch consumed, in exodus: refundDeposit credits it back to the depositor, who pulls it with withdraw
  *   refunded    refunded in exodus (DepositRefunded)
  *
  * The page refreshes this list after every batch, so it never reads the chain's history twice: each event

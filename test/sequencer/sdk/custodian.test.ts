@@ -100,6 +100,7 @@ describe("sdk: custodian steps", () => {
     assert.equal((await exodusStatus(publicClient, custodian.address)).exodusMode, true);
     const before = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "balanceOf", args: [trader.account!.address] });
     await refundDeposit(c, custodian.address, 1n, { accountId: 1, tokenId: 0, amount: 2_000n });
+    await claimWithdrawal(c, custodian.address, 0); // the refund is a withdrawable credit
     const after = await publicClient.readContract({ address: usdc.address, abi: erc20Abi, functionName: "balanceOf", args: [trader.account!.address] });
     assert.equal(after - before, 2_000n);
   });
