@@ -158,7 +158,7 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
   it("funding horizon: the same boundary on all three sides, for small, whole-unit and the largest lots", async () => {
     const largestCap = (lot: bigint) => (FUNDING_CAP_BOUND - 1n) / (lot * MAX_ORACLE_PRICE);
     const cases: [bigint, bigint][] = [];
-    for (const lot of [1_000_000n, 12_345_678n, (1n << 48n) - 1n]) {
+    for (const lot of [1_000_000n, 12_345_678n, LOT_WIDE - 1n]) {
       const cap = largestCap(lot);
       assert.ok(cap < PPM, "the horizon rule binds below the 10^6 ppm cap for these lots");
       cases.push([lot, cap], [lot, cap + 1n]);
@@ -192,7 +192,7 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
       else if (!c.unencodable) await refuses(new ExchangeState(TEST_PARAMS), [registration(id, spec)], rule("RegisterInstrument", c.circuit!), { oracle: null });
       else {
         const { field, value } = c.unencodable;
-        await refuses(new ExchangeState(TEST_PARAMS), [registration(id, { ...spec, [field]: WIDE - 1n })], rule("RegisterInstrument", c.circuit!), { oracle: null }, (input) => {
+        await refuses(new ExchangeState(TEST_PARAMS), [registration(id, { ...spec, [field]: value - 1n })], rule("RegisterInstrument", c.circuit!), { oracle: null }, (input) => {
           (input.d_reg as string[][])[0][INSTRUMENT_FIELD[field]] = String(value);
         });
       }
