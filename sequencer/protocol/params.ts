@@ -79,13 +79,13 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
 
 /**
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
- * expiries) and 16 positions per account, in 7 spot + 4 derivatives slots: 1,031,072 constraints, 98.3% of 2^20
- * (measured with circomlib's SHA-256: circom2 --O2 of this Batch, 240 s; README.md "Production size"; its public data
- * is 11 SHA-256 blocks, so circuits/lib/sha256.circom takes 45,056 off that by computation, not rebuilt; still too few for an 8th spot slot). Every batch marks the whole table, so
+ * expiries) and 16 positions per account, in 9 spot + 4 derivatives slots: 1,042,744 constraints, 99.4% of 2^20
+ * (circom2 --O2 of this Batch, 336 s, 2026-12-05, with the account leaf's quote field and 36-byte records: 12 SHA-256
+ * blocks of public data; README.md "Production size"; at 7 + 4 with circomlib's SHA-256 it was 1,031,072). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
  * PRODUCTION_PARAMS keeps 11 + 4 slots and 7 instruments for throughput.
  */
-export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 7, instruments: 16, positionSlots: 16, optionInstruments: 8 };
+export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 9, instruments: 16, positionSlots: 16, optionInstruments: 8 };
 
 /** The named parameter sets: the `--params` (`--size`) choices of the command-line tools and the web page's config. */
 export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS, wide: WIDE_PARAMS } as const;
