@@ -150,6 +150,26 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(reopened.engine.openOrders(bob.accountId).length, 0, "bob's order, no longer covered, is cancelled again");
   });
 
+  it("a restart replays the proven outcome of a forced withdrawal (the log's `forced` record): intake's balance stays the state's", async () => {
+    const verifier = refusingVerifier();
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    chain.blockTime = () => T0;
+    const d = durableSequencer({ chain: chain.context(), prover: countingProver(), verifier, clock: () => T0 });
+    const s = d.sequencer;
+    s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 30n }));
+    const sell = order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 30n, timeInForce: TimeInForce.IOC, expiry: IOC_EXPIRY });
+    assert.ok(s.placeOrder(sell).some((e) => e.type === "fill"));
+    s.acceptRequest(forced(bob.accountId, 1, 980_000n)); // intake: 970,000 < 980,000, predicted refused
+    verifier.refuse = sell.signature.s; // the trade leaves the batch, so the batch proves the withdrawal honoured
+    await s.drain();
+    assert.equal(s.state.root, chain.root);
+    assert.equal(s.risk.balance(bob.accountId, 1), 20_000n);
+    const reopened = d.reopen();
+    assert.equal(reopened.state.root, chain.root, "the recovered state is the chain's");
+    assert.equal(reopened.risk.balance(bob.accountId, 1), 20_000n, "replay applies the forced record where it was logged: no phantom 980,000");
+    assert.equal(reopened.pendingTransactions, 0);
+  });
+
   it("a forced request keeps its place behind on-chain requests, its account's pending entries, and (collateral) oracle-tagged ones", () => {
     const trade = (buyer: number, seller: number): PendingEntry => ({
       tx: { type: TxType.TRADE, buy: order(testTrader(buyer), { orderId: 1n, side: Side.BUY }), sell: order(testTrader(seller), { orderId: 1n, side: Side.SELL }), lots: 1n, priceTicks: 100n, buyFeePpm: 0, sellFeePpm: 0 },
