@@ -811,9 +811,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         nonReentrant
     {
         uint256 k = publicData.length;
-        if (proofs.length != k) revert InvalidProof();
-        uint256[] memory inputs = new uint256[](k);
-        for (uint256 i = 0; i < k; ++i) inputs[i] = _submitBatch(publicData[i], proofs[i], false);
+        if (proofs.length != k || k == 0) revert InvalidProof();
+        uint256 n = (publicDataBytes + ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES - 1) / ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
+        uint256[] memory inputs = new uint256[](k * n);
+        for (uint256 i = 0; i < k; ++i) {
+            uint256[] memory batchInputs = _submitBatch(publicData[i], proofs[i], false);
+            for (uint256 j = 0; j < n; ++j) inputs[i * n + j] = batchInputs[j];
+        }
         if (!verifier.verifyProofs(proofs, inputs)) revert InvalidProof();
     }
 
@@ -822,16 +826,14 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// transaction ends ({submitBatches}), so that a failure reverts these writes.
     function _submitBatch(bytes calldata publicData, uint256[8] calldata proof, bool verifyNow)
         private
-        returns (uint256 input)
+        returns (uint256[] memory inputs)
     {
         if (exodusMode) revert ExodusModeActive();
-        uint256 expectedLength = publicDataBytes;
-        if (publicData.length != expectedLength) revert BadPublicDataLength(expectedLength, publicData.length);
+        if (publicData.length != publicDataBytes) revert BadPublicDataLength(publicDataBytes, publicData.length);
 
         PublicData.Header memory header = PublicData.decodeHeader(publicData);
         if (header.oldRoot != stateRoot) revert StaleRoot(stateRoot, header.oldRoot);
-        uint32 batchNumber = batchCount;
-        if (header.batchNumber != batchNumber) revert BadBatchNumber(batchNumber, header.batchNumber);
+        if (header.batchNumber != batchCount) revert BadBatchNumber(batchCount, header.batchNumber);
         if (
             header.timestamp < lastTimestamp || header.timestamp > block.timestamp + MAX_FUTURE_DRIFT
                 || uint256(header.timestamp) + MAX_BATCH_AGE < block.timestamp
@@ -842,21 +844,25 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint64 firstRequest = processedRequests;
         (uint64 consumed, uint16 forced, uint256 applySlots) = _checkRecords(publicData, firstRequest);
 
-        bytes32 digest;
-        (input, digest) = PublicData.publicInput(publicData);
-        if (verifyNow && !CustodianPayouts.verify(verifier, proof, input)) revert InvalidProof();
+        inputs = PublicData.publicInputs(publicData);
+        if (verifyNow && !CustodianPayouts.verifyBatch(verifier, proof, inputs)) revert InvalidProof();
 
         stateRoot = header.newRoot;
-        batchCount = batchNumber + 1;
+        batchCount = header.batchNumber + 1;
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
         if (forced != 0 && _waitingLine.head != _waitingLine.tail) _admitWaiting();
-        if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
+        if (applySlots != 0) _applyRecords(publicData, header.batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
         _storeFreeInstruments(publicData);
 
-        emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, digest);
+        _emitBatchSubmitted(header, consumed, publicData);
+    }
+
+    /// @dev Emits {BatchSubmitted} for an accepted batch (its own function: the caller's stack is full).
+    function _emitBatchSubmitted(PublicData.Header memory header, uint64 consumed, bytes calldata publicData) private {
+        emit BatchSubmitted(header.batchNumber, header.oldRoot, header.newRoot, consumed, sha256(publicData));
     }
 
     // ------------------------------------------------------------------------------------------------------------

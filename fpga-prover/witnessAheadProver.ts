@@ -8,7 +8,7 @@
  * same witness, up to `attempts` times in all, as SingleDeviceProver does.
  */
 import type { CircuitKeys, ProofResult, StageTimings } from "./device.ts";
-import type { VerifiedProof, VerifiedProver } from "./prover.ts";
+import { signalsMismatch, type ExpectedSignals, type VerifiedProof, type VerifiedProver } from "./prover.ts";
 import type { Groth16Proof } from "snarkjs";
 
 /** A device that proves in two stages: a witness image (.wtns), then a proof of it. */
@@ -49,15 +49,16 @@ export class WitnessAheadProver implements VerifiedProver {
     this.#attempts = attempts;
   }
 
-  async prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<VerifiedProof> {
+  async prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedSignals: ExpectedSignals): Promise<VerifiedProof> {
     const { value: wtns, ms: witnessMs } = await this.#witness.timed(() => this.#device.calculateWitness(keys.wasm, input));
     const failures: string[] = [];
     for (let i = 1; i <= this.#attempts; i++) {
       const { value: result, ms: proveMs } = await this.#prove.timed(() => this.#device.proveWitness(keys.zkey, wtns));
       const v0 = performance.now();
-      const ok = result.publicSignals[0] === expectedPublicInput && (await this.#device.verify(keys, result.publicSignals, result.proof));
+      const mismatch = signalsMismatch(result.publicSignals, expectedSignals);
+      const ok = mismatch === null && (await this.#device.verify(keys, result.publicSignals, result.proof));
       if (ok) return { proof: result.proof, publicSignals: result.publicSignals, timings: { witnessMs, proveMs, verifyMs: performance.now() - v0 } };
-      failures.push(`attempt ${i}: proof did not verify for public input ${expectedPublicInput}`);
+      failures.push(`attempt ${i}: ${mismatch ?? "proof did not verify"}`);
     }
     throw new Error(`job ${jobId} on ${this.#device.name}: no valid proof (${failures.join("; ")})`);
   }

@@ -2,7 +2,7 @@ pragma circom 2.1.0;
 
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
-include "../lib/sha256.circom";
+include "../lib/publicInputs.circom";
 include "./slot.circom";
 include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
@@ -31,11 +31,13 @@ template GlobalsHash(N) {
 /// Proves: starting from the state committed by oldRoot = Poseidon(oldAccountsRoot, oldMarketsRoot,
 /// oldFeePool, oldGlobalsHash), the oracle step (OracleStep), then the `slots` spot transactions in
 /// order (Slot), then the `derivSlots` derivatives transactions in order (DerivSlot) yield newRoot,
-/// every transaction obeys its rules, and publicInput = sha256(oldRoot ++ newRoot ++ batchNumber ++
-/// timestamp ++ oracle section (its closing mask of free instrument ids from the final table) ++ record[0] ++ ... ++ record[slots+derivSlots-1]) >> 3
-/// (SPEC.md "Public input", DERIVATIVES.md "Oracle update").
+/// every transaction obeys its rules, and publicInput is the public data oldRoot ++ newRoot ++ batchNumber ++
+/// timestamp ++ oracle section (its closing mask of free instrument ids from the final table) ++ record[0] ++ ... ++
+/// record[slots+derivSlots-1] cut into big-endian chunks of PUBLIC_INPUT_CHUNK_BITS (PackPublicInputs; SPEC.md
+/// "Public input", DERIVATIVES.md "Oracle update").
 template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, K, O, U) {
-    signal input publicInput;
+    var PUBLIC_BITS = 576 + 8 * (45 + 14 * U + 11 * O + 3 * N) + 8 * ((N + 7) \ 8) + (slots + derivSlots) * RECORD_BITS();
+    signal input publicInput[(PUBLIC_BITS + PUBLIC_INPUT_CHUNK_BITS() - 1) \ PUBLIC_INPUT_CHUNK_BITS()];
     signal input batchNumber;
     signal input timestamp;
     signal input oldAccountsRoot;
@@ -357,28 +359,27 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     var ORACLE_BITS = 8 * (45 + 14 * U + 11 * O + 3 * N) + FREE_BITS;
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
-    component sha = Sha256Merged(TOTAL_BITS); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
+    assert(TOTAL_BITS == PUBLIC_BITS);
+    component pub = PackPublicInputs(TOTAL_BITS, PUBLIC_INPUT_CHUNK_BITS());
+    pub.chunks <== publicInput;
     component oldRootBits = Num2Bits(254);
     oldRootBits.in <== oldRoot.out;
     component newRootBits = Num2Bits(254);
     newRootBits.in <== newRoot.out;
     for (var i = 0; i < 256; i++) {
-        sha.in[i] <== i < 2 ? 0 : oldRootBits.out[255 - i];
-        sha.in[256 + i] <== i < 2 ? 0 : newRootBits.out[255 - i];
+        pub.bits[i] <== i < 2 ? 0 : oldRootBits.out[255 - i];
+        pub.bits[256 + i] <== i < 2 ? 0 : newRootBits.out[255 - i];
     }
     for (var i = 0; i < 32; i++) {
-        sha.in[512 + i] <== batchBits.out[31 - i];
-        sha.in[544 + i] <== timeBits.out[31 - i];
+        pub.bits[512 + i] <== batchBits.out[31 - i];
+        pub.bits[544 + i] <== timeBits.out[31 - i];
     }
-    for (var i = 0; i < ORACLE_BITS - FREE_BITS; i++) sha.in[HEADER_BITS + i] <== oracle.bits[i];
-    for (var i = 0; i < FREE_BITS; i++) sha.in[HEADER_BITS + ORACLE_BITS - 1 - i] <== i < N ? freeEnd[i].out : 0;
+    for (var i = 0; i < ORACLE_BITS - FREE_BITS; i++) pub.bits[HEADER_BITS + i] <== oracle.bits[i];
+    for (var i = 0; i < FREE_BITS; i++) pub.bits[HEADER_BITS + ORACLE_BITS - 1 - i] <== i < N ? freeEnd[i].out : 0;
     for (var s = 0; s < slots; s++) {
-        for (var i = 0; i < RECORD_BITS(); i++) sha.in[RECORDS_AT + s * RECORD_BITS() + i] <== slot[s].record[i];
+        for (var i = 0; i < RECORD_BITS(); i++) pub.bits[RECORDS_AT + s * RECORD_BITS() + i] <== slot[s].record[i];
     }
     for (var s = 0; s < derivSlots; s++) {
-        for (var i = 0; i < RECORD_BITS(); i++) sha.in[RECORDS_AT + (slots + s) * RECORD_BITS() + i] <== dslot[s].record[i];
+        for (var i = 0; i < RECORD_BITS(); i++) pub.bits[RECORDS_AT + (slots + s) * RECORD_BITS() + i] <== dslot[s].record[i];
     }
-    var digest = 0;
-    for (var i = 0; i < 253; i++) digest += sha.out[i] * (1 << (252 - i));
-    publicInput === digest;
 }

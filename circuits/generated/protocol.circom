@@ -76,6 +76,7 @@ function MIN_ORACLE_PRICE() { return 65536; }
 function MIN_VOL_PPM() { return 8192; }
 function MAX_ORACLE_PRICE() { return 1125899906842623; }
 function FUNDING_CAP_BOUND() { return 879609302220800000000000000; }
+function PUBLIC_INPUT_CHUNK_BITS() { return 248; }
 function RECORD_BITS() { return 288; }
 function RECORD_LO_BITS_REGISTER_KEY_pubKey() { return 40; }
 function RECORD_LO_BITS_REGISTER_INSTRUMENT_expiry() { return 16; }

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IGroth16Verifier} from "./IGroth16Verifier.sol";
-
 /// @title IBatchGroth16Verifier
-/// @notice A Groth16 verifier (one public signal) that also checks several proofs together: the contract
-/// scripts/build/batchVerifierContract.ts generates from a circuit's verification key.
+/// @notice A Groth16 verifier of the batch circuit that checks one or several proofs, each against N_PUBLIC public
+/// inputs (a batch's public data in 31-byte chunks, {PublicData-publicInputs}): the contract
+/// scripts/build/batchVerifierContract.ts generates from the circuit's verification key. That contract also has
+/// snarkjs's `verifyProof(uint256[2], uint256[2][2], uint256[2], uint256[N_PUBLIC])`, whose input count depends on
+/// the circuit, so it is not part of this interface.
 /// @dev {verifyProofs} combines the k checks with Fiat-Shamir scalars into one pairing-precompile call of k + 3
-/// pairs (see the generated contract's notes for the math and its soundness).
-interface IBatchGroth16Verifier is IGroth16Verifier {
+/// pairs, and the public inputs of all k proofs into one multi-scalar multiplication of N_PUBLIC + 1 points (see
+/// the generated contract's notes for the math and its soundness); k = 1 is the plain Groth16 check.
+interface IBatchGroth16Verifier {
     /// @notice Verifies k >= 1 proofs together.
-    /// @param proofs Proof i as `[a0, a1, b00, b01, b10, b11, c0, c1]`: {verifyProof}'s three arguments flattened
+    /// @param proofs Proof i as `[a0, a1, b00, b01, b10, b11, c0, c1]`: snarkjs's three proof arguments flattened
     /// (B's coordinate pairs already swapped).
-    /// @param inputs The public signals, proof by proof (here one per proof).
-    /// @return True iff every proof is valid for its signals; false for no proofs or mismatched lengths.
+    /// @param inputs The public inputs, proof by proof: `inputs[i * N_PUBLIC + j]` is input j of proof i.
+    /// @return True iff every proof is valid for its inputs; false for no proofs or mismatched lengths.
     function verifyProofs(uint256[8][] calldata proofs, uint256[] calldata inputs) external view returns (bool);
 }

@@ -273,13 +273,26 @@ library PublicData {
         }
     }
 
-    /// @notice The circuit's single public input, `uint256(sha256(data)) >> 3`, and the full digest.
-    function publicInput(bytes calldata data) internal pure returns (uint256 input, bytes32 digest) {
-        digest = sha256(data);
-        input = uint256(digest) >> ProtocolConstants.PUBLIC_INPUT_SHIFT;
+    /// @notice The batch circuit's public inputs: `data` cut into chunks of PUBLIC_INPUT_CHUNK_BYTES (31) bytes, each
+    /// a big-endian integer, the last one the remaining bytes (sequencer/protocol/publicData.ts#publicInputsOf).
+    /// @dev Each chunk is one calldataload shifted right past the bytes that follow it (zeros past the end of the
+    /// calldata); 31 bytes are below the field's modulus, so every input is a canonical field element.
+    function publicInputs(bytes calldata data) internal pure returns (uint256[] memory inputs) {
+        uint256 chunk = ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
+        uint256 n = (data.length + chunk - 1) / chunk;
+        inputs = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 at = i * chunk;
+            uint256 len = data.length - at < chunk ? data.length - at : chunk;
+            uint256 word;
+            assembly ("memory-safe") {
+                word := shr(mul(8, sub(32, len)), calldataload(add(data.offset, at)))
+            }
+            inputs[i] = word;
+        }
     }
 
-    /// @notice {publicInput} of data in memory (an exit claim's public data).
+    /// @notice An exit claim's single public input, `uint256(sha256(data)) >> 3`, of data in memory.
     function publicInputOfMemory(bytes memory data) internal pure returns (uint256) {
         return uint256(sha256(data)) >> ProtocolConstants.PUBLIC_INPUT_SHIFT;
     }

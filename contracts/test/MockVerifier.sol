@@ -5,39 +5,54 @@ import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 import {IBatchGroth16Verifier} from "../interfaces/IBatchGroth16Verifier.sol";
 
 /// @title MockVerifier
-/// @notice TEST ONLY. Stands in for the (batched) Groth16 verifier.
-/// @dev The custodian calls `verifyProof` with STATICCALL (it is `view`), so the mock cannot record its
-/// arguments in storage. Instead: `answer` is the result; with an expected input set, any other input
-/// returns false; in probe mode it reverts with {VerifierCalled} carrying exactly the arguments it received.
-contract MockVerifier is IBatchGroth16Verifier {
+/// @notice TEST ONLY. Stands in for the batched Groth16 verifier of the batch circuit ({verifyProofs}) and for
+/// the exit circuit's verifier ({verifyProof}, one public input).
+/// @dev The custodian calls the verifier with STATICCALL (`view`), so the mock cannot record its arguments in
+/// storage. Instead: `answer` is the result; with expected inputs set, any other inputs return false; in probe mode
+/// it reverts with {VerifierCalled} or {BatchVerifierCalled} carrying exactly the arguments it received.
+contract MockVerifier is IGroth16Verifier, IBatchGroth16Verifier {
     bool public answer = true;
     bool public probe;
     bool public checkInput;
     uint256 public expectedInput;
+    /// @notice keccak256(abi.encode(inputs)) of the public inputs every proof given to {verifyProofs} must carry.
+    bytes32 public expectedInputsHash;
+    /// @notice How many public inputs each proof given to {verifyProofs} carries (0: not checked).
+    uint256 public inputsPerProof;
 
-    /// @notice Raised in probe mode with the exact arguments of the call.
+    /// @notice Raised in probe mode by {verifyProof} with the exact arguments of the call.
     error VerifierCalled(uint256[2] pA, uint256[2][2] pB, uint256[2] pC, uint256[1] pubSignals);
+    /// @notice Raised in probe mode by {verifyProofs} with the exact arguments of the call.
+    error BatchVerifierCalled(uint256[8][] proofs, uint256[] inputs);
 
-    /// @notice Sets what `verifyProof` returns.
+    /// @notice Sets what the verifier returns.
     function setAnswer(bool answer_) external {
         answer = answer_;
     }
 
-    /// @notice In probe mode `verifyProof` reverts with {VerifierCalled}.
+    /// @notice In probe mode both functions revert with the arguments they received.
     function setProbe(bool probe_) external {
         probe = probe_;
     }
 
-    /// @notice Makes `verifyProof` return false unless the public input is `input`.
+    /// @notice Makes {verifyProof} return false unless the public input is `input`.
     function expectInput(uint256 input) external {
         checkInput = true;
         expectedInput = input;
+    }
+
+    /// @notice Makes {verifyProofs} return false unless every proof's inputs are exactly `inputs`.
+    function expectInputs(uint256[] calldata inputs) external {
+        expectedInputsHash = keccak256(abi.encode(inputs));
+        inputsPerProof = inputs.length;
     }
 
     /// @notice Accepts any public input again.
     function clearExpectedInput() external {
         checkInput = false;
         expectedInput = 0;
+        expectedInputsHash = bytes32(0);
+        inputsPerProof = 0;
     }
 
     /// @inheritdoc IGroth16Verifier
@@ -53,11 +68,18 @@ contract MockVerifier is IBatchGroth16Verifier {
     }
 
     /// @inheritdoc IBatchGroth16Verifier
-    /// @dev `answer` for a non-empty set of matching lengths (with an expected input set: every input must be it).
+    /// @dev `answer` for a non-empty set whose inputs split evenly over the proofs (with expected inputs set: each
+    /// proof's share must be them).
     function verifyProofs(uint256[8][] calldata proofs, uint256[] calldata inputs) external view returns (bool) {
-        if (proofs.length == 0 || proofs.length != inputs.length) return false;
-        if (checkInput) {
-            for (uint256 i = 0; i < inputs.length; ++i) if (inputs[i] != expectedInput) return false;
+        if (probe) revert BatchVerifierCalled(proofs, inputs);
+        uint256 k = proofs.length;
+        if (k == 0 || inputs.length % k != 0) return false;
+        if (inputsPerProof != 0) {
+            uint256 n = inputs.length / k;
+            if (n != inputsPerProof) return false;
+            for (uint256 i = 0; i < k; ++i) {
+                if (keccak256(abi.encode(inputs[i * n:(i + 1) * n])) != expectedInputsHash) return false;
+            }
         }
         return answer;
     }

@@ -136,9 +136,9 @@ contract PublicDataHarness {
         return PublicData.encodeRegisterInstrument(instrumentId, p);
     }
 
-    /// @notice {PublicData-publicInput}.
-    function publicInput(bytes calldata data) external pure returns (uint256 input, bytes32 digest) {
-        return PublicData.publicInput(data);
+    /// @notice {PublicData-publicInputs}.
+    function publicInputs(bytes calldata data) external pure returns (uint256[] memory) {
+        return PublicData.publicInputs(data);
     }
 
     /// @notice {BabyJubjub-isValidPublicKey}.

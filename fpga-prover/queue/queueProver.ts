@@ -7,7 +7,7 @@
  * order: prove() for job k resolves only after every earlier prove() has settled.
  */
 import type { CircuitKeys } from "../device.ts";
-import type { VerifiedProof, VerifiedProver } from "../prover.ts";
+import { signalsMismatch, type ExpectedSignals, type VerifiedProof, type VerifiedProver } from "../prover.ts";
 import { QueueDevice, QueueInputRefused, type QueueDeviceOptions } from "./queueDevice.ts";
 
 export type QueueProverOptions = QueueDeviceOptions & {
@@ -55,8 +55,8 @@ export class QueueProver implements VerifiedProver {
     return new QueueProver(await QueueDevice.connect(url, options), options);
   }
 
-  prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedPublicInput: string): Promise<QueueVerifiedProof> {
-    const result = this.proveUnordered(jobId, keys, input, expectedPublicInput);
+  prove(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expectedSignals: ExpectedSignals): Promise<QueueVerifiedProof> {
+    const result = this.proveUnordered(jobId, keys, input, expectedSignals);
     result.catch(() => {}); // handled below, once the earlier jobs have settled
     const previous = this.tail;
     const delivered = previous.then(() => result, () => result);
@@ -70,7 +70,7 @@ export class QueueProver implements VerifiedProver {
     return [...new Set([...forJob, ...this.quarantined.keys()])];
   }
 
-  private async proveUnordered(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expected: string): Promise<QueueVerifiedProof> {
+  private async proveUnordered(jobId: number, keys: CircuitKeys, input: Record<string, unknown>, expected: ExpectedSignals): Promise<QueueVerifiedProof> {
     const refused: QueueVerifiedProof["refused"] = [];
     const badWorkers = new Set<string>();
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
@@ -84,13 +84,13 @@ export class QueueProver implements VerifiedProver {
         continue;
       }
       const v0 = performance.now();
-      const signalsOk = r.publicSignals[0] === expected;
-      const ok = signalsOk && (await this.device.verify(keys, r.publicSignals, r.proof));
+      const mismatch = signalsMismatch(r.publicSignals, expected);
+      const ok = mismatch === null && (await this.device.verify(keys, r.publicSignals, r.proof));
       const verifyMs = performance.now() - v0;
       if (ok) {
         return { proof: r.proof, publicSignals: r.publicSignals, worker: r.worker, queueJobId: r.queueJobId, refused, timings: { ...r.timings, verifyMs, queueMs: r.queueMs } };
       }
-      const reason = signalsOk ? "proof does not verify" : `public input ${r.publicSignals[0]} instead of ${expected}`;
+      const reason = mismatch ?? "proof does not verify";
       refused.push({ worker: r.worker, reason });
       badWorkers.add(r.worker);
       this.quarantined.set(r.worker, Date.now() + this.quarantineMs);

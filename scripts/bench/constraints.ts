@@ -1,7 +1,8 @@
 /**
  * Constraint counts of the universal batch circuit: per slot (Batch with 1 and 2 slots at TEST and
- * PRODUCTION tree depths), the fixed header/sha256 cost, and the breakdown of one slot by gadget
- * (small wrapper circuits instantiating each gadget on its own).
+ * PRODUCTION tree depths), the fixed cost, the public data's commitment (its packing into public inputs,
+ * beside the SHA-256 it replaced as the baseline), and the breakdown of one slot by gadget (small wrapper
+ * circuits instantiating each gadget on its own).
  *
  *   npx tsx scripts/bench/constraints.ts
  *
@@ -20,7 +21,7 @@ import { promisify } from "node:util";
 import { computeCacheKey } from "../build/circuitBuild.ts";
 import { batchCircuitName, batchMainSource } from "../build/batchCircuit.ts";
 import { readR1cs } from "../setup/r1cs.ts";
-import { Bits, HEADER_BYTES, oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
+import { Bits, HEADER_BYTES, oracleSectionBytes, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { int, pct, progress, ROOT, section, table } from "./util.ts";
@@ -91,6 +92,7 @@ const main = (includes: string[], body: string, extra = ""): string =>
   ["pragma circom 2.1.0;", ...includes.map((i) => `include "${i}";`), extra, `component main = ${body};`, ""].join("\n");
 const SLOT = "circuits/batch/slot.circom";
 const SHA = "circuits/lib/sha256.circom";
+const PACK = "circuits/lib/publicInputs.circom";
 
 /** Header plus the oracle section at production sizes (circuits/DERIVATIVES.md); the test circuit's section is 22 bytes shorter. */
 const HEADER_BITS = (HEADER_BYTES + oracleSectionBytes(PRODUCTION_PARAMS)) * 8;
@@ -98,7 +100,9 @@ const RECORD_BITS = RECORD_BYTES * 8;
 /** sha256 blocks for `bits` of message: 1 pad bit and a 64-bit length, rounded up to 512. */
 export const shaBlocks = (bits: number): number => Math.floor((bits + 64) / 512) + 1;
 const shaBlocksForSlots = (slots: number): number => shaBlocks(HEADER_BITS + slots * RECORD_BITS);
-/** Record counts whose public-data sha256 is compiled (the batch sizes of the estimates table). */
+/** Public inputs (PUBLIC_INPUT_CHUNK_BYTES chunks) of `bits` of public data. */
+const chunks = (bits: number): number => Math.ceil(bits / (8 * PUBLIC_INPUT_CHUNK_BYTES));
+/** Record counts whose public-data commitment (packing, and the sha256 baseline) is compiled (the batch sizes of the estimates table). */
 const SHA_RECORDS = [1, 2, 4, 8, 16, 32];
 
 type Depth = { label: string; p: CircuitParams };
@@ -134,9 +138,13 @@ export async function runConstraints(): Promise<ConstraintReport> {
   want("PackRecord", main([SLOT], "PackRecord()"));
   want("KeyCompression", main(["circuits/lib/compressedKey.circom"], "CompressedKey(48)"));
   for (const t of [3, 4, 7]) want(`Poseidon${t}`, main(["circomlib/circuits/poseidon.circom"], `Poseidon(${t})`));
-  // sha256 of the public data (header + records) for each batch size estimated below: a block whose
-  // bits include constant padding is cheaper, so blocks are not all equal and every size is compiled.
-  for (const r of SHA_RECORDS) want(`Sha256_header_${r}rec`, main([SHA], `Sha256Merged(${HEADER_BITS + r * RECORD_BITS})`));
+  // The public data (header + records) for each batch size estimated below: packed into public inputs (the
+  // circuit's commitment), and its sha256 (the baseline: the commitment before; a block whose bits include
+  // constant padding is cheaper, so blocks are not all equal and every size is compiled).
+  for (const r of SHA_RECORDS) {
+    want(`Sha256_header_${r}rec`, main([SHA], `Sha256Merged(${HEADER_BITS + r * RECORD_BITS})`));
+    want(`PackPublicInputs_header_${r}rec`, main([PACK], `PackPublicInputs(${HEADER_BITS + r * RECORD_BITS}, ${8 * PUBLIC_INPUT_CHUNK_BYTES})`));
+  }
   // Depth-dependent gadgets and the batch itself.
   const levels = new Set<number>();
   for (const { p } of DEPTHS) {
@@ -161,6 +169,7 @@ export async function runConstraints(): Promise<ConstraintReport> {
     : `all ${results.length} circuits from the build/bench/r1cs cache (keyed by source hash)`;
 
   const sha = (records: number) => get(`Sha256_header_${records}rec`);
+  const pack = (records: number) => get(`PackPublicInputs_header_${records}rec`);
   // A full block of record data (no constant padding bits), from the two largest sizes compiled.
   const shaBlock = (sha(32) - sha(16)) / (shaBlocksForSlots(32) - shaBlocksForSlots(16));
   const shaRec = (shaBlock * RECORD_BITS) / 512;
@@ -178,38 +187,46 @@ export async function runConstraints(): Promise<ConstraintReport> {
     const s = get(`Slot_${d}`);
     batch[label] = { one, two };
     slot[label] = s;
-    rows.push([`${label} (${d})`, int(one), int(two), int(two - one), int(s), int(two - one - s), int(sha(2) - sha(1)), int(one - s)]);
+    rows.push([`${label} (${d})`, int(one), int(two), int(two - one), int(s), int(two - one - s), int(pack(2) - pack(1)), int(one - s)]);
   }
   console.log(
     table(
-      ["depths", "Batch, 1 slot", "Batch, 2 slots", "Δ (2 − 1 slots)", "Slot alone", "Δ − Slot", "sha256 Δ (1 → 2 records)", "fixed = Batch(1) − Slot"],
+      ["depths", "Batch, 1 slot", "Batch, 2 slots", "Δ (2 − 1 slots)", "Slot alone", "Δ − Slot", "public-input Δ (1 → 2 records)", "fixed = Batch(1) − Slot"],
       rows,
     ),
   );
   console.log(
-    `\nΔ between 1 and 2 slots = one Slot + one more sha256 block (the public data grows from ${shaBlocksForSlots(1)} to ${shaBlocksForSlots(2)} blocks of 512 bits). ` +
-      `A block of record data costs ${int(shaBlock)} constraints (blocks holding constant padding bits a little less), so amortized over a large batch a ` +
-      `${RECORD_BYTES}-byte record costs ${RECORD_BITS}/512 of a block = ${int(shaRec)} constraints and the marginal cost of a slot is Slot + ${int(shaRec)}. ` +
-      `The fixed cost Batch(1) − Slot = ${int(batch.TEST!.one - slot.TEST!)} is the sha256 of header + first record (${int(sha(1))}, ${shaBlocksForSlots(1)} blocks) ` +
-      `plus ${int(batch.TEST!.one - slot.TEST! - sha(1))} for one derivatives slot and the oracle step (see the derivatives section), the 2 × Num2Bits(254) root decompositions, the state and globals hashes and header range checks.`,
+    `\nThe public data is committed as public inputs: its bits packed into ${PUBLIC_INPUT_CHUNK_BYTES}-byte chunks (PackPublicInputs, one linear constraint per chunk: ` +
+      `${int(pack(1))} for the header + 1 record, ${int(pack(32))} for 32 records), so Δ between 1 and 2 slots is one Slot and nothing more. ` +
+      `Baseline, the commitment it replaced: the public data's sha256, ${int(sha(1))} constraints for the header + 1 record (${shaBlocksForSlots(1)} blocks) and ` +
+      `${int(shaBlock)} per block of record data, ${int(shaRec)} per ${RECORD_BYTES}-byte record. ` +
+      `The fixed cost Batch(1) − Slot = ${int(batch.TEST!.one - slot.TEST!)} is one derivatives slot and the oracle step (see the derivatives section), ` +
+      `the 2 × Num2Bits(254) root decompositions, the state and globals hashes and header range checks.`,
   );
 
-  // ---- larger batches: Batch(1) − sha(1 record) + (slots − 1) × Slot + sha(slots records)
+  // ---- larger batches: Batch(1) + (slots − 1) × Slot + the packing's growth; beside it the same with sha256 (the baseline)
   const estimates: ConstraintReport["estimates"] = [];
   const estRows: (string | number)[][] = [];
   for (const { label, p } of DEPTHS) {
     for (const slots of label === "TEST" ? [2, 4, 8, 16] : [8, 16, 32]) {
-      const n = batch[label]!.one - sha(1) + (slots - 1) * slot[label]! + sha(slots);
+      const n = batch[label]!.one + (slots - 1) * slot[label]! + pack(slots) - pack(1);
+      const withSha = n - pack(slots) + sha(slots);
       estimates.push({ label, slots, constraints: n });
       const domain = Math.ceil(Math.log2(n + 2)); // + public input + the constant-one wire
       const built = await builtBatchConstraints({ ...p, slots });
       const check = slots === 2 ? ` (compiled: ${int(batch[label]!.two)})` : built !== undefined ? ` (compiled: ${int(built)})` : "";
       const tag = slots === p.slots ? `, = ${label}_PARAMS.slots` : "";
-      estRows.push([`${label}, ${slots} spot slots + 1 derivatives slot${tag}`, `${int(n)}${check}`, `2^${domain}`, int(n / slots), shaBlocksForSlots(slots), pct(sha(slots), n)]);
+      estRows.push([
+        `${label}, ${slots} spot slots + 1 derivatives slot${tag}`, `${int(n)}${check}`, `2^${domain}`, int(n / slots), chunks(HEADER_BITS + slots * RECORD_BITS),
+        int(withSha), `${shaBlocksForSlots(slots)} (${pct(sha(slots), withSha)})`,
+      ]);
     }
   }
-  console.log("\nBatch sizes derived as Batch(1) − sha256(1 record) + (slots − 1) × Slot + sha256(slots records), each sha256 compiled at its length:\n");
-  console.log(table(["batch", "constraints", "Groth16 domain", "constraints / slot", "sha256 blocks", "sha256 share"], estRows));
+  console.log(
+    "\nBatch sizes derived as Batch(1) + (slots − 1) × Slot + PackPublicInputs(slots records) − PackPublicInputs(1 record); " +
+      "the baseline columns put the public data's sha256 back in its place (each sha256 compiled at its length):\n",
+  );
+  console.log(table(["batch", "constraints", "Groth16 domain", "constraints / slot", "public inputs", "baseline: with sha256", "sha256 blocks (share)"], estRows));
 
   // ---- breakdown of one slot by gadget
   type Line = { key: GadgetKey | "rest"; label: string; count: number; each: Record<string, number> };
@@ -244,7 +261,8 @@ export async function runConstraints(): Promise<ConstraintReport> {
   ]);
   bRows.push(["**Slot total**", "", ...DEPTHS.flatMap(({ label }) => ["", `**${int(slot[label]!)}**`, "100%"])]);
   bRows.push([
-    `sha256 of the slot's ${RECORD_BYTES}-byte record (amortized ${RECORD_BITS}/512 of a ${int(shaBlock)}-constraint block; not in Slot)`,
+    `baseline, no longer paid: sha256 of the slot's ${RECORD_BYTES}-byte record (amortized ${RECORD_BITS}/512 of a ${int(shaBlock)}-constraint block; ` +
+      `its ${RECORD_BITS} bits now go into the public inputs by linear constraints, about ${(RECORD_BITS / (8 * PUBLIC_INPUT_CHUNK_BYTES)).toFixed(1)} per record)`,
     1,
     ...DEPTHS.flatMap(({ label }) => [int(shaRec), int(shaRec), `+${pct(shaRec, slot[label]!)}`]),
   ]);

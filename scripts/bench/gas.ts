@@ -112,7 +112,7 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
   let requestCursor = 0;
   let batchNumber = 0;
   const rows: BatchRow[] = [];
-  let lastProof: { proof: CalldataProof; input: bigint } | undefined;
+  let lastProof: { proof: CalldataProof; inputs: bigint[] } | undefined;
 
   /** Proves and posts `txs`; `oracle` signs the batch's oracle update for its timestamp (derivatives batches). */
   const post = async (kind: string, txs: BatchTx[], oracle?: (timestamp: number) => SignedOracleUpdate): Promise<void> => {
@@ -131,7 +131,7 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
       slots, constraints: circuit.nConstraints, kind, content: describe(txs, slots), gasUsed: receipt.gasUsed,
       calldataBytes: cd.bytes, calldataGas: cd.gas, witnessMs: proved.timings.witnessMs, proveMs: proved.timings.proveMs,
     });
-    if (kind === "trades") lastProof = { proof, input: batch.publicInput };
+    if (kind === "trades") lastProof = { proof, inputs: batch.publicInputs };
     batchNumber++;
   };
   const requests = async (): Promise<BatchTx[]> => {
@@ -199,7 +199,7 @@ async function benchSize(viem: Awaited<ReturnType<typeof network.create>>["viem"
   const data = encodeFunctionData({
     abi: verifierAbi,
     functionName: "verifyProof",
-    args: [[p.proof[0], p.proof[1]], [[p.proof[2], p.proof[3]], [p.proof[4], p.proof[5]]], [p.proof[6], p.proof[7]], [p.input]],
+    args: [[p.proof[0], p.proof[1]], [[p.proof[2], p.proof[3]], [p.proof[4], p.proof[5]]], [p.proof[6], p.proof[7]], p.inputs],
   });
   const ok = await publicClient.call({ to: verifier, data });
   if (!ok.data || BigInt(ok.data) !== 1n) throw new Error("verifyProof returned false for a posted proof");

@@ -52,7 +52,7 @@ const queued: number[] = [];
 const workerSide: number[] = [];
 for (let n = 0; n <= runs; n++) {
   const t0 = performance.now();
-  const r = await prover.prove(n, keys, job(n).input, job(n).expected);
+  const r = await prover.prove(n, keys, job(n).input, [job(n).expected]);
   if (n > 0) queued.push(performance.now() - t0), workerSide.push(r.timings.witnessMs + r.timings.proveMs);
 }
 await prover.close();

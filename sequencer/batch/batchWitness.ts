@@ -7,7 +7,7 @@
 import { fieldOf } from "../crypto/field.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import { Bits, DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
-import { encodePublicData, publicInputOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
+import { encodePublicData, publicInputsOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { freeInstrumentMask } from "../derivatives/formulas.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
@@ -26,7 +26,8 @@ export type BuiltBatch = {
   /** Records of the spot slots, then of the derivatives slots. */
   records: SlotRecord[];
   publicData: Uint8Array;
-  publicInput: bigint;
+  /** The circuit's public inputs: the public data in PUBLIC_INPUT_CHUNK_BYTES chunks (publicInputsOf). */
+  publicInputs: bigint[];
   /** Input of circuits/batch/batch.circom, values as decimal strings. */
   circuitInput: Record<string, unknown>;
 };
@@ -143,9 +144,9 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
     timestamp: BigInt(opts.timestamp),
   };
   const publicData = encodePublicData(header, oracle, records);
-  const publicInput = publicInputOf(publicData);
+  const publicInputs = publicInputsOf(publicData);
   const circuitInput: Record<string, unknown> = {
-    publicInput: publicInput.toString(),
+    publicInput: publicInputs.map(String),
     batchNumber: String(opts.batchNumber),
     timestamp: String(opts.timestamp),
     oldAccountsRoot: oldAccountsRoot.toString(),
@@ -155,5 +156,5 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   for (const [name, value] of Object.entries(oracleInputs)) circuitInput[name] = toStrings(value as Nested);
   collect(circuitInput, "", spotInputs);
   collect(circuitInput, "d_", derivInputs);
-  return { header, oracle, records, publicData, publicInput, circuitInput };
+  return { header, oracle, records, publicData, publicInputs, circuitInput };
 }

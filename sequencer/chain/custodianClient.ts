@@ -2,7 +2,7 @@
  * The sequencer's view of the custodian: reads the request queue and the verified state, and posts
  * batches exactly once (a batch whose number the chain already has is never sent again).
  */
-import { createHash } from "node:crypto";
+import { publicDataDigest } from "../protocol/publicData.ts";
 import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "./abi.ts";
 import type { CalldataProof } from "../protocol/calldataProof.ts";
@@ -145,7 +145,7 @@ export class CustodianClient {
   /** Throws BatchNumberTaken unless the chain holds batch `batchNumber` with exactly this public data. */
   private async requirePosted(batchNumber: number, publicData: Uint8Array): Promise<void> {
     const posted = await this.postedBatchHash(batchNumber);
-    const ours = `0x${createHash("sha256").update(publicData).digest("hex")}`;
+    const ours = publicDataDigest(publicData);
     if (posted !== ours) throw new BatchPostError("BatchNumberTaken", `batch ${batchNumber} is already on chain with other public data (${posted})`);
   }
 

@@ -24,6 +24,6 @@ export async function proveExit(build: ExitKeys, input: ExitInput, device: Provi
   const expected = input.publicInput;
   if (typeof expected !== "string") throw new TypeError("proveExit: the input carries no publicInput");
   const keys: CircuitKeys = { wasm: build.wasm, zkey: build.zkey, vkey: JSON.parse(await readFile(build.vkey, "utf8")) };
-  const { proof, timings } = await new SingleDeviceProver(device, 1).prove(0, keys, input, expected);
+  const { proof, timings } = await new SingleDeviceProver(device, 1).prove(0, keys, input, [expected]);
   return { proof: toCalldataProof(proof), publicInput: BigInt(expected), timings };
 }

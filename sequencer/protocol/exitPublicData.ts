@@ -11,11 +11,11 @@
  * - `amount[t]`: what the account is owed in token t: its spot balance, plus, for the quote token 0, its
  *   derivatives equity floored at 0 (sequencer/exit/exitRule.ts states the rule).
  * All integers are big-endian. The public input is `sha256(exitPublicData) >> 3`, the batch's rule
- * (publicInputOf), so the verifier contract has one input.
+ * (sha256InputOf), so the verifier contract has one input.
  */
 import { Bits, ORACLE_PRICE_BYTES } from "./constants.ts";
 import type { CircuitParams } from "./params.ts";
-import { publicInputOf } from "./publicData.ts";
+import { sha256InputOf } from "./publicData.ts";
 
 /** Bytes of one claimed amount: a balance is below 2^128 and so is an equity the circuit accepts. */
 export const EXIT_AMOUNT_BYTES = Bits.balance / 8;
@@ -65,5 +65,5 @@ export function encodeExitPublicData(claim: ExitClaim, p: CircuitParams): Uint8A
 
 /** The exit circuit's public input: sha256 of the exit public data with its 3 low bits dropped. */
 export function exitPublicInput(claim: ExitClaim, p: CircuitParams): bigint {
-  return publicInputOf(encodeExitPublicData(claim, p));
+  return sha256InputOf(encodeExitPublicData(claim, p));
 }

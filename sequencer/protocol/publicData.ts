@@ -4,9 +4,9 @@
  * circuit (which hashes these bytes) and the custodian contract (which parses them).
  */
 import { createHash } from "node:crypto";
-import { concatBytes, hexToBytes, keccak256, type Hex } from "viem";
+import { bytesToHex, concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
-  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
+  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_CHUNK_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
   TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
 import { EMPTY_SLICE, SLOPE_OFFSET, sliceOfWord, type VolSlice } from "./volSlices.ts";
@@ -258,10 +258,31 @@ export function decodePublicData(
   };
 }
 
-/** The circuit's single public input: sha256(publicData) >> 3, as the custodian computes it. */
-export function publicInputOf(publicData: Uint8Array): bigint {
-  const digest = createHash("sha256").update(publicData).digest();
-  return BigInt("0x" + digest.toString("hex")) >> BigInt(PUBLIC_INPUT_SHIFT);
+/** sha256(data) >> 3, a field element: an exit claim's single public input, as the custodian computes it. */
+export function sha256InputOf(data: Uint8Array): bigint {
+  return BigInt(publicDataDigest(data)) >> BigInt(PUBLIC_INPUT_SHIFT);
+}
+
+/** sha256(publicData) as 0x-hex: the digest the custodian's BatchSubmitted event carries. */
+export function publicDataDigest(publicData: Uint8Array): Hex {
+  return `0x${createHash("sha256").update(publicData).digest("hex")}`;
+}
+
+/** How many public inputs a batch of `publicDataBytes` bytes has (publicInputsOf). */
+export function publicInputCount(publicDataBytes: number): number {
+  return Math.ceil(publicDataBytes / PUBLIC_INPUT_CHUNK_BYTES);
+}
+
+/**
+ * The batch circuit's public inputs, as the custodian computes them: the public data cut into PUBLIC_INPUT_CHUNK_BYTES
+ * chunks, each a big-endian integer (the last one the remaining bytes). So the proof binds every byte of the data.
+ */
+export function publicInputsOf(publicData: Uint8Array): bigint[] {
+  const out: bigint[] = [];
+  for (let o = 0; o < publicData.length; o += PUBLIC_INPUT_CHUNK_BYTES) {
+    out.push(BigInt(bytesToHex(publicData.subarray(o, o + PUBLIC_INPUT_CHUNK_BYTES))));
+  }
+  return out;
 }
 
 /**

@@ -34,7 +34,7 @@
  * The pipeline talks to the intake side only through BatchIntake (the queue, the proven state, the
  * rejection path) and to the journal through BatchJournal.
  */
-import { createHash } from "node:crypto";
+import { publicDataDigest } from "../protocol/publicData.ts";
 import type { Hash } from "viem";
 import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
@@ -148,7 +148,7 @@ type InFlightBatch = {
   mayBeSent: boolean;
   publicData: Uint8Array;
   /** What the prover is given, kept until the proof is logged. */
-  input: { circuitInput: Record<string, unknown>; publicInput: string } | null;
+  input: { circuitInput: Record<string, unknown>; publicSignals: string[] } | null;
   /** Its proof, once logged. */
   proof: CalldataProof | null;
   /** The proof being computed (null: none asked for since the last failure, or proven). */
@@ -163,11 +163,6 @@ const NO_TIMINGS = { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0 };
 /** The first line of an error's message (for a log line). */
 function errorLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
-}
-
-/** The 0x-hex sha256 of a batch's public data (what its log record holds). */
-function sha256Hex(data: Uint8Array): string {
-  return `0x${createHash("sha256").update(data).digest("hex")}`;
 }
 
 /** The batch pipeline of one sequencer (see the module comment). */
@@ -295,11 +290,11 @@ export class BatchPipeline {
     const proven = state.begin();
     try {
       const batch = this.#build(sel, r.batchNumber);
-      const hash = sha256Hex(batch.publicData);
+      const hash = publicDataDigest(batch.publicData);
       if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
       this.#inFlight.push({
         batchNumber: r.batchNumber, entries: pending.splice(0, r.count), sel, proven, mayBeSent: r.proof !== undefined, publicData: batch.publicData,
-        input: r.proof ? null : { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() },
+        input: r.proof ? null : { circuitInput: batch.circuitInput, publicSignals: batch.publicInputs.map(String) },
         proof: r.proof ?? null, proving: null, txHash: null, timings: NO_TIMINGS,
       });
     } catch (e) {
@@ -392,8 +387,8 @@ export class BatchPipeline {
 
   /** Hands batch `b`'s input to the prover; `b.proving` settles with the outcome (it never rejects). */
   #startProof(b: InFlightBatch): void {
-    const { circuitInput, publicInput } = b.input!;
-    b.proving = this.#o.settings.prover.prove(b.batchNumber, this.#o.settings.keys, circuitInput, publicInput).then(
+    const { circuitInput, publicSignals } = b.input!;
+    b.proving = this.#o.settings.prover.prove(b.batchNumber, this.#o.settings.keys, circuitInput, publicSignals).then(
       (proved): ProofOutcome => ({ ok: true, proved }),
       (error: unknown): ProofOutcome => ({ ok: false, error }),
     );
@@ -504,11 +499,11 @@ export class BatchPipeline {
       }
       const b: InFlightBatch = {
         batchNumber, entries: this.#intake.pending.splice(0, sel.count), sel, proven: t, mayBeSent: false, publicData: batch.publicData,
-        input: { circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() }, proof: null, proving: null,
+        input: { circuitInput: batch.circuitInput, publicSignals: batch.publicInputs.map(String) }, proof: null, proving: null,
         txHash: null, timings: { ...NO_TIMINGS, buildMs: performance.now() - t0 },
       };
       this.#inFlight.push(b);
-      this.#journal.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: sha256Hex(batch.publicData) }, true);
+      this.#journal.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: publicDataDigest(batch.publicData) }, true);
       return b;
     } finally {
       this.#building = false;

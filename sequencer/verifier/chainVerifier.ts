@@ -17,14 +17,13 @@
  * replay fails leaves the rebuilt state where it was, so later batches then report root mismatches too.
  * Only failures to read the chain at all (RPC errors, no contract at the address) are thrown.
  */
-import { createHash } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, logsInRanges } from "../chain/logs.ts";
 import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
 import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
-import { decodePublicData, encodeRecord, publicInputOf, queuedForm, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
+import { decodePublicData, encodeRecord, publicDataDigest, publicInputsOf, queuedForm, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { fromCalldataProof } from "../protocol/calldataProof.ts";
 import { replayBatch } from "./publicDataReplay.ts";
@@ -117,9 +116,9 @@ const hex = (v: bigint) => `0x${v.toString(16).padStart(64, "0")}`;
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Verifies a Groth16 proof with snarkjs; an exception (malformed key or proof) counts as invalid. */
-async function verifyProof(vkey: unknown, publicInput: bigint, proof: readonly bigint[]): Promise<{ valid: boolean; error?: string }> {
+async function verifyProof(vkey: unknown, publicInputs: readonly bigint[], proof: readonly bigint[]): Promise<{ valid: boolean; error?: string }> {
   try {
-    return { valid: await snarkjs.groth16.verify(vkey, [publicInput.toString()], fromCalldataProof(proof)) };
+    return { valid: await snarkjs.groth16.verify(vkey, publicInputs.map(String), fromCalldataProof(proof)) };
   } catch (e) {
     return { valid: false, error: errorText(e) };
   }
@@ -175,7 +174,7 @@ async function postedCalldata(
   }
   if (call.functionName !== "submitBatches") throw new Error(`transaction ${tx.hash} calls ${call.functionName}, not submitBatch or submitBatches`);
   const [datas, proofs] = call.args as readonly [readonly Hex[], readonly (readonly bigint[])[]];
-  const i = datas.findIndex((d) => `0x${createHash("sha256").update(hexToBytes(d)).digest("hex")}` === publicDataHash.toLowerCase());
+  const i = datas.findIndex((d) => publicDataDigest(hexToBytes(d)) === publicDataHash.toLowerCase());
   if (i < 0 || !proofs[i]) throw new Error(`transaction ${tx.hash} (submitBatches) holds no public data hashing to ${publicDataHash}`);
   return { publicData: hexToBytes(datas[i]!), proof: proofs[i]! };
 }
@@ -271,7 +270,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
       finish();
       continue;
     }
-    const digest = `0x${createHash("sha256").update(publicData).digest("hex")}`;
+    const digest = publicDataDigest(publicData);
     if (digest !== log.args.publicDataHash.toLowerCase()) {
       report(n, "publicData", `sha256 of the calldata's public data is ${digest}, the event says ${log.args.publicDataHash}`);
     }
@@ -280,7 +279,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     }
 
     // proof, on the bytes from the chain
-    const { valid, error } = await verifyProof(opts.vkey, publicInputOf(publicData), proof);
+    const { valid, error } = await verifyProof(opts.vkey, publicInputsOf(publicData), proof);
     check.proofValid = valid;
     if (!valid) report(n, "proof", `the Groth16 proof does not verify against the verification key${error ? ` (${error})` : ""}`);
 

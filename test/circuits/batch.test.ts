@@ -88,10 +88,19 @@ describe("batch circuit", { timeout: 600_000 }, () => {
     assert.ok(await witnessOk(state, [{ type: TxType.DEPOSIT, accountId: 4, tokenId: 2, amount: 5n }]));
   });
 
-  it("refuses a public input that does not match the public data", async () => {
+  it("refuses public inputs that do not match the public data: one bit of any chunk, a chunk moved, or every chunk shifted", async () => {
     const batch = buildBatch(fundedState(), [trade()], { batchNumber: 9, timestamp: NOW });
-    const input = { ...batch.circuitInput, publicInput: (batch.publicInput ^ 1n).toString() };
-    await assert.rejects(snarkjs.wtns.calculate(input, wasm, { type: "mem" }));
+    const inputs = batch.publicInputs;
+    const last = inputs.length - 1;
+    const tampered: bigint[][] = [
+      inputs.map((v, i) => (i === 0 ? v ^ 1n : v)), // the old root's low bits
+      inputs.map((v, i) => (i === last ? v ^ 1n : v)), // the last record's padding
+      inputs.map((v, i) => (i === 3 ? v + (1n << 248n) : v)), // a chunk above 31 bytes
+      [...inputs.slice(1), inputs[0]!],
+    ];
+    for (const t of tampered) {
+      await assert.rejects(snarkjs.wtns.calculate({ ...batch.circuitInput, publicInput: t.map(String) }, wasm, { type: "mem" }));
+    }
   });
 
   /** Failing chain "Template:line" (innermost first) of an honest trade batch whose circuit input `tamper` edits (public data unchanged). */

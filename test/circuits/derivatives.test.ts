@@ -13,7 +13,7 @@ import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
-import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
+import { encodePublicData, publicInputsOf } from "../../sequencer/protocol/publicData.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
 import { aliceLongPerpetual, derivativesState, derivOrder, derivTrade, liquidateAlice, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
@@ -94,7 +94,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
     state.setInstrument(CALL, { ...state.instruments[CALL], tickValue: 2n * INSTRUMENTS[CALL].tickValue });
     const batch = buildBatch(state, [derivTrade(CALL, 3n, 12_345n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), enforceRules: false });
     const claimed = encodePublicData({ ...batch.header, oldRoot: honestRoot }, batch.oracle, batch.records);
-    batch.circuitInput.publicInput = publicInputOf(claimed).toString();
+    batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
     assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
   });
@@ -160,7 +160,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     state.commitAccount(1);
     state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
     const claimed = encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records);
-    batch.circuitInput.publicInput = publicInputOf(claimed).toString();
+    batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
     assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
   });

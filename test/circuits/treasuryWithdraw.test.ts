@@ -13,7 +13,7 @@ import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { encodePublicData, publicInputOf } from "../../sequencer/protocol/publicData.ts";
+import { encodePublicData, publicInputsOf } from "../../sequencer/protocol/publicData.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
@@ -103,7 +103,7 @@ describe("FEE_WITHDRAW and INSURANCE_WITHDRAW in the batch circuit", { timeout: 
       const batch = buildBatch(s, [liquidateAlice(15_000n, 260_000n)], { batchNumber: 9, timestamp: NOW, ...GAP });
       s.setGlobals({ ...s.globals, badDebt: 0n });
       const claimed = encodePublicData({ ...batch.header, newRoot: s.root }, batch.oracle, batch.records);
-      batch.circuitInput.publicInput = publicInputOf(claimed).toString();
+      batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
       const failure = await inputFailure(batch.circuitInput);
       assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
     });

@@ -37,7 +37,7 @@ describe("batched verifier gas (real TEST_PARAMS proofs)", () => {
     const p = batches[0].proof;
     const single = (abi: Abi, to: Address) => publicClient.estimateGas({
       account: deployer.account, to,
-      data: encodeFunctionData({ abi, functionName: "verifyProof", args: [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], [batches[0].input]] }),
+      data: encodeFunctionData({ abi, functionName: "verifyProof", args: [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], batches[0].inputs] }),
     });
     const rows: [string, bigint, bigint?][] = [
       ["verifyProof, snarkjs-exported verifier", await single(snarkjsVerifier.abi, snarkjsAt)],
@@ -45,7 +45,7 @@ describe("batched verifier gas (real TEST_PARAMS proofs)", () => {
     ];
     for (const k of [1, 2, 4, 8]) {
       const set = Array.from({ length: k }, (_, i) => batches[i % batches.length]);
-      const args = [set.map((b) => b.proof), set.map((b) => b.input)] as const;
+      const args = [set.map((b) => b.proof), set.flatMap((b) => b.inputs)] as const;
       assert.equal(await publicClient.readContract({ address: batchedAt, abi: batched.abi, functionName: "verifyProofs", args }), true);
       const gas = await publicClient.estimateGas({ account: deployer.account, to: batchedAt, data: encodeFunctionData({ abi: batched.abi, functionName: "verifyProofs", args }) });
       rows.push([`verifyProofs, k = ${k}`, gas, gas / BigInt(k)]);

@@ -1,8 +1,9 @@
 /**
  * The batched Groth16 verifier generated from the TEST_PARAMS batch circuit's key
  * (scripts/build/batchVerifierContract.ts), with real proofs of three consecutive real batches
- * (test/helpers/provenBatches.ts): each proof alone and all together are accepted; a set with one proof
- * swapped for another batch's, one input changed, a coordinate >= Q, an input >= R or mismatched lengths is refused.
+ * (test/helpers/provenBatches.ts), each with its public data as public inputs in 31-byte chunks: each proof alone and
+ * all together are accepted; a set with one proof swapped for another batch's, one input changed, a coordinate >= Q,
+ * an input >= R or mismatched lengths is refused.
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -39,23 +40,27 @@ describe("batched Groth16 verifier (real TEST_PARAMS proofs)", () => {
     verifier = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
   });
 
-  const single = (proof: CalldataProof | bigint[], input: bigint) =>
+  const single = (proof: CalldataProof | bigint[], inputs: readonly bigint[]) =>
     publicClient.readContract({
       address: verifier, abi, functionName: "verifyProof",
-      args: [[proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]],
+      args: [[proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], inputs],
     }) as Promise<boolean>;
   const together = (proofs: readonly (CalldataProof | bigint[])[], inputs: readonly bigint[]) =>
     publicClient.readContract({ address: verifier, abi, functionName: "verifyProofs", args: [proofs, inputs] }) as Promise<boolean>;
   const proofsOf = (bs: ProvenBatch[]) => bs.map((b) => b.proof);
-  const inputsOf = (bs: ProvenBatch[]) => bs.map((b) => b.input);
+  /** The inputs of a set, proof by proof, flattened as verifyProofs takes them. */
+  const inputsOf = (bs: ProvenBatch[]) => bs.flatMap((b) => b.inputs);
+  /** Public inputs per proof. */
+  const n = () => batches[0]!.inputs.length;
 
   it("accepts each real proof alone (verifyProof and verifyProofs of one) and refuses it for another batch's input", async () => {
     for (const [i, b] of batches.entries()) {
-      assert.equal(await single(b.proof, b.input), true, `batch ${i}`);
-      assert.equal(await together([b.proof], [b.input]), true, `batch ${i} as a set of one`);
+      assert.ok(b.inputs.length > 1, "the public data spans several inputs");
+      assert.equal(await single(b.proof, b.inputs), true, `batch ${i}`);
+      assert.equal(await together([b.proof], b.inputs), true, `batch ${i} as a set of one`);
       const other = batches[(i + 1) % batches.length];
-      assert.equal(await single(b.proof, other.input), false, `batch ${i}'s proof for batch ${i + 1}'s input`);
-      assert.equal(await together([b.proof], [other.input]), false);
+      assert.equal(await single(b.proof, other.inputs), false, `batch ${i}'s proof for batch ${i + 1}'s inputs`);
+      assert.equal(await together([b.proof], other.inputs), false);
     }
   });
 
@@ -80,15 +85,19 @@ describe("batched Groth16 verifier (real TEST_PARAMS proofs)", () => {
     assert.equal(await together(swapped, inputsOf(batches)), false);
   });
 
-  it("refuses the set when one input is changed (by one, or to another batch's)", async () => {
+  it("refuses the set when one input is changed (by one, or to another batch's), and a proof's inputs in another order", async () => {
     for (let i = 0; i < 3; i++) {
-      const inputs = inputsOf(batches);
-      inputs[i] = inputs[i] + 1n;
-      assert.equal(await together(proofsOf(batches), inputs), false, `input ${i} + 1`);
+      for (const j of [0, 1, n() - 1]) {
+        const inputs = inputsOf(batches);
+        inputs[i * n() + j] += 1n;
+        assert.equal(await together(proofsOf(batches), inputs), false, `input ${j} of proof ${i} + 1`);
+      }
       const other = inputsOf(batches);
-      other[i] = batches[(i + 2) % 3].input;
-      assert.equal(await together(proofsOf(batches), other), false, `input ${i} of another batch`);
+      other[i * n()] = batches[(i + 2) % 3].inputs[0]!; // the old root's chunk: differs between batches
+      assert.equal(await together(proofsOf(batches), other), false, `input 0 of proof ${i} from another batch`);
     }
+    const [first, second, ...rest] = batches[0]!.inputs;
+    assert.equal(await single(batches[0]!.proof, [second!, first!, ...rest]), false, "two chunks swapped");
   });
 
   it("refuses a coordinate >= Q and an input >= R (the same point or value plus the modulus), alone and in a set", async () => {
@@ -98,25 +107,28 @@ describe("batched Groth16 verifier (real TEST_PARAMS proofs)", () => {
       assert.equal(await together(proofs, inputsOf(batches)), false, `coordinate ${w} + Q`);
       const alone = [...batches[0].proof];
       alone[w] += Q;
-      assert.equal(await single(alone, batches[0].input), false, `coordinate ${w} + Q, verifyProof`);
+      assert.equal(await single(alone, batches[0].inputs), false, `coordinate ${w} + Q, verifyProof`);
     }
     const inputs = inputsOf(batches);
-    inputs[2] += R;
+    inputs[2 * n()] += R;
     assert.equal(await together(proofsOf(batches), inputs), false, "input + R");
-    assert.equal(await single(batches[0].proof, batches[0].input + R), false, "input + R, verifyProof");
+    const plusR = [...batches[0].inputs];
+    plusR[1] += R;
+    assert.equal(await single(batches[0].proof, plusR), false, "input + R, verifyProof");
   });
 
   it("refuses mismatched lengths and the empty set", async () => {
-    assert.equal(await together(proofsOf(batches), inputsOf(batches).slice(0, 2)), false);
+    assert.equal(await together(proofsOf(batches), inputsOf(batches).slice(0, 2 * n())), false);
+    assert.equal(await together(proofsOf(batches), inputsOf(batches).slice(0, -1)), false);
     assert.equal(await together(proofsOf(batches).slice(0, 2), inputsOf(batches)), false);
     assert.equal(await together(proofsOf(batches), [...inputsOf(batches), 0n]), false);
     assert.equal(await together([], []), false);
   });
 
-  it("general nPublic: the key with IC1 repeated as IC2 (2 inputs) accepts a proof of x as (x, 0) and (0, x), alone and together, and nothing else", async () => {
+  it("general nPublic: the key with IC1 repeated as an extra last point accepts a proof of (x, ...) as (x, ..., 0) and (0, ..., x), alone and together, and nothing else", async () => {
     const circuit = (await provenBatches(3)).circuit;
     const vkey = JSON.parse(readFileSync(circuit.vkey, "utf8")) as Groth16VerificationKey;
-    const two: Groth16VerificationKey = { ...vkey, nPublic: 2, IC: [...vkey.IC, vkey.IC[1]] };
+    const two: Groth16VerificationKey = { ...vkey, nPublic: vkey.nPublic + 1, IC: [...vkey.IC, vkey.IC[1]!] };
     const dir = mkdtempSync(join(tmpdir(), "batchVerifier2-"));
     const sol = join(dir, "TwoInputsVerifier.sol");
     writeFileSync(sol, batchVerifierSource(two, "TwoInputs"));
@@ -129,11 +141,13 @@ describe("batched Groth16 verifier (real TEST_PARAMS proofs)", () => {
     const [b0, b1] = batches;
     const p = b0.proof;
     const one = (inputs: bigint[]) => read("verifyProof", [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], inputs]);
-    assert.equal(await one([b0.input, 0n]), true);
-    assert.equal(await one([0n, b0.input]), true);
-    assert.equal(await one([b0.input, 1n]), false);
-    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [b0.input, 0n, 0n, b1.input]]), true);
-    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [b0.input, 0n, 1n, b1.input]]), false);
-    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [b0.input, 0n, 0n]]), false);
+    const [x0, ...rest0] = b0.inputs;
+    const [x1, ...rest1] = b1.inputs;
+    assert.equal(await one([x0!, ...rest0, 0n]), true);
+    assert.equal(await one([0n, ...rest0, x0!]), true);
+    assert.equal(await one([x0!, ...rest0, 1n]), false);
+    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [x0!, ...rest0, 0n, 0n, ...rest1, x1!]]), true);
+    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [x0!, ...rest0, 1n, 0n, ...rest1, x1!]]), false);
+    assert.equal(await read("verifyProofs", [[b0.proof, b1.proof], [x0!, ...rest0, 0n, 0n, ...rest1]]), false);
   });
 });

@@ -13,7 +13,7 @@ import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodi
 import {
   encodeRecord,
   nextRequestChain,
-  publicInputOf,
+  publicInputsOf,
   REQUEST_CHAIN_GENESIS,
   unusedOracleSection,
   type SlotRecord,
@@ -1299,7 +1299,7 @@ describe("Custodian", () => {
       await expectRejected(env, batchBytes(await next(), [], SHAPE, { deriv: [call] }), "UnqueuedRequest", [2n, 1n]);
       // ... and a derivatives record always follows the spot records, so this is the order 2, 3.
       const pd = batchBytes(await next(), [{ type: TxType.NOOP }, deposit], SHAPE, { deriv: [call] });
-      await env.verifier.write.expectInput([publicInputOf(pd)]);
+      await env.verifier.write.expectInputs([publicInputsOf(pd)]);
       await viem.assertions.emitWithArgs(
         env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account }),
         env.custodian, "BatchSubmitted", [1, 100n, 200n, 2n, `0x${createHash("sha256").update(pd).digest("hex")}`]);
@@ -1346,7 +1346,7 @@ describe("Custodian", () => {
       for (const [k, record] of derivRecords.entries()) {
         const header = { oldRoot: root, newRoot: root + 1n, batchNumber: BigInt(k + 1), timestamp: await now() };
         const pd = batchBytes(header, [], SHAPE, { deriv: [record], oracle: await usedOracle() });
-        await env.verifier.write.expectInput([publicInputOf(pd)]);
+        await env.verifier.write.expectInputs([publicInputsOf(pd)]);
         const receipt = await receiptOf(env.custodian.write.submitBatch([hex(pd), PROOF], { account: env.operator.account }));
         const [ev] = parseEventLogs({ abi: env.custodian.abi, logs: receipt.logs, eventName: "BatchSubmitted" });
         assert.equal(ev.args.requestsConsumed, 0n);
@@ -1436,7 +1436,7 @@ describe("Custodian", () => {
         const ts = await now();
         const pd = batchBytes({ oldRoot: root, newRoot, batchNumber: BigInt(n), timestamp: ts }, records, SHAPE);
         // The mock only says yes for the public input the TS code computes.
-        await verifier.write.expectInput([publicInputOf(pd)]);
+        await verifier.write.expectInputs([publicInputsOf(pd)]);
         const receipt = await receiptOf(custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account }));
         const [ev] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "BatchSubmitted" });
         assert.deepEqual(ev.args, {
@@ -1495,18 +1495,21 @@ describe("Custodian", () => {
         custodian, "ZeroAddress");
     });
 
-    it("passes the proof in snarkjs calldata order and sha256(publicData) >> 3 as TS publicInputOf computes it", async () => {
+    it("passes the proof in snarkjs calldata order and the public data in 31-byte chunks as TS publicInputsOf computes them", async () => {
       const { custodian, verifier, operator, requests } = await networkHelpers.loadFixture(deployWithRequests);
       await verifier.write.setProbe([true]);
       const pd = batchBytes({ oldRoot: GENESIS_ROOT, newRoot: 5n, batchNumber: 0n, timestamp: await now() }, requests.slice(0, 2), SHAPE);
+      const inputs = publicInputsOf(pd);
       await viem.assertions.revertWithCustomErrorWithArgs(
         custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account }),
         verifier,
-        "VerifierCalled",
-        [[11n, 12n], [[21n, 22n], [23n, 24n]], [31n, 32n], [publicInputOf(pd)]],
+        "BatchVerifierCalled",
+        [[PROOF], inputs],
       );
-      // Non-trivial: the top bits survive, the low 3 are dropped.
-      assert.ok(publicInputOf(pd) < 2n ** 253n);
+      // Non-trivial: several chunks, the first holds the old root's top bytes, the last is the data's short tail.
+      assert.equal(inputs.length, Math.ceil(pd.length / 31));
+      assert.equal(inputs[0]! >> 8n, GENESIS_ROOT >> 16n);
+      assert.ok(pd.length % 31 === 0 || inputs.at(-1)! < 2n ** BigInt(8 * (pd.length % 31)));
     });
 
     describe("rejections change nothing", () => {
@@ -1703,7 +1706,7 @@ describe("Custodian", () => {
         // A proof for different public data: the mock only accepts the input of `pd`, the batch differs by one bit.
         await env.verifier.write.setAnswer([true]);
         const pd = batchBytes(await header(), [env.requests[2], { type: TxType.WITHDRAW, accountId: 1n, tokenId: 0n, amount: 5n }], SHAPE);
-        await env.verifier.write.expectInput([publicInputOf(pd)]);
+        await env.verifier.write.expectInputs([publicInputsOf(pd)]);
         const other = Uint8Array.from(pd);
         other[other.length - 1] ^= 1;
         await expectRejected(env, other, "InvalidProof");

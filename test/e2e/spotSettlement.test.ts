@@ -177,7 +177,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     const mutated = batch.publicData.slice();
     mutated[mutated.length - 1] ^= 1; // a NOOP record's padding
     await assert.rejects(sequencer.custodian.submitBatch(batchNumber, mutated, good), (e: unknown) => e instanceof BatchPostError && e.reason === "InvalidProof");
-    assert.equal(await snarkjs.groth16.verify(vkey, [batch.publicInput.toString()], proof), true);
+    assert.equal(await snarkjs.groth16.verify(vkey, batch.publicInputs.map(String), proof), true);
     assert.equal(await sequencer.custodian.stateRoot(), rootBefore);
     assert.equal(await sequencer.custodian.batchCount(), batchNumber);
 

@@ -115,7 +115,7 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     await Promise.all(ws.map((w) => waitFor(w, /ready on queue/)));
     const order: number[] = [];
     const results = await Promise.all(
-      [1, 2, 3, 4, 5, 6].map((n) => prover.prove(n, keys, job(n).input, job(n).expected).then((r) => (order.push(n), r))),
+      [1, 2, 3, 4, 5, 6].map((n) => prover.prove(n, keys, job(n).input, [job(n).expected]).then((r) => (order.push(n), r))),
     );
     assert.deepEqual(order, [1, 2, 3, 4, 5, 6]);
     for (const [i, r] of results.entries()) {
@@ -141,9 +141,9 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     const dying = startWorker("dies", "t-killed", ["--fault", "die-mid-job"]);
     await waitFor(dying, /ready on queue/);
     // Job 2 is sent once the dying worker holds job 1: sent together, either could be fetched first.
-    const first = prover.prove(1, keys, job(1).input, job(1).expected);
+    const first = prover.prove(1, keys, job(1).input, [job(1).expected]);
     const taken = await waitFor(dying, /label 1, try 0\): taken/);
-    const pending = [first, prover.prove(2, keys, job(2).input, job(2).expected)];
+    const pending = [first, prover.prove(2, keys, job(2).input, [job(2).expected])];
     assert.deepEqual(await dying.exited, { code: null, signal: "SIGKILL" });
     const healthy = startWorker("survivor", "t-killed");
     const results = await Promise.all(pending);
@@ -166,7 +166,7 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     const prover = await connect("t-bad-proof", 4, log);
     const liar = startWorker("liar", "t-bad-proof", ["--fault", "bad-proof"]);
     await waitFor(liar, /ready on queue/);
-    const first = prover.prove(1, keys, job(1).input, job(1).expected);
+    const first = prover.prove(1, keys, job(1).input, [job(1).expected]);
     await waitFor(liar, /label 1, try 0\): proved .* answer accepted/);
     const honest = startWorker("honest", "t-bad-proof");
     const r1 = await first;
@@ -181,7 +181,7 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     assert.equal(await snarkjs.groth16.verify(keys.vkey, bad.publicSignals, bad.proof), false);
     assert.notDeepEqual(r1.proof, bad.proof);
     // the liar is excluded from later jobs too
-    const r2 = await prover.prove(2, keys, job(2).input, job(2).expected);
+    const r2 = await prover.prove(2, keys, job(2).input, [job(2).expected]);
     await assertValid(r2, job(2).expected);
     assert.equal(r2.worker, "honest");
     const sent2 = (await prover.device.jobs()).find((j) => j.id === r2.queueJobId)!;
@@ -193,7 +193,7 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     const prover = await connect("t-stall", 3, log);
     const staller = startWorker("staller", "t-stall", ["--fault", "stall", "--stall-ms", "8000"]);
     await waitFor(staller, /ready on queue/);
-    const pending = prover.prove(1, keys, job(1).input, job(1).expected);
+    const pending = prover.prove(1, keys, job(1).input, [job(1).expected]);
     await waitFor(staller, /label 1, try 0\): taken/);
     const prompt = startWorker("prompt", "t-stall");
     const r = await pending;
@@ -213,13 +213,13 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     const w = startWorker("r1", "t-refused");
     await waitFor(w, /ready on queue/);
     const bad = { ...job(1).input, product: "12345" };
-    await assert.rejects(prover.prove(1, keys, bad, "12345"), (e: Error) => e instanceof QueueInputRefused && circuitRefused(e) && /worker r1/.test(e.message));
+    await assert.rejects(prover.prove(1, keys, bad, ["12345"]), (e: Error) => e instanceof QueueInputRefused && circuitRefused(e) && /worker r1/.test(e.message));
     const queued = await prover.device.jobs();
     assert.equal(queued.length, 1, "sent once");
     assert.equal(queued[0]!.state, "completed");
     assert.equal(queued[0]!.retryCount, 0);
     // the next job is proven as usual
-    const r = await prover.prove(2, keys, job(2).input, job(2).expected);
+    const r = await prover.prove(2, keys, job(2).input, [job(2).expected]);
     await assertValid(r, job(2).expected);
   });
 });

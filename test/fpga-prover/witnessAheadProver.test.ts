@@ -49,7 +49,7 @@ describe("WitnessAheadProver", () => {
   it("computes the next job's witness while the current one is proven, and never proves two at once", async () => {
     const device = scriptedDevice();
     const prover = new WitnessAheadProver(device);
-    const proofs = await Promise.all([1, 2, 3].map((job) => prover.prove(job, KEYS, { job }, String(job))));
+    const proofs = await Promise.all([1, 2, 3].map((job) => prover.prove(job, KEYS, { job }, [String(job)])));
     assert.deepEqual(proofs.map((p) => p.publicSignals[0]), ["1", "2", "3"]);
     const at = (e: string) => device.events.indexOf(e);
     assert.ok(at("start witness 2") < at("end prove 1"), "witness 2 while proof 1 runs");
@@ -60,21 +60,21 @@ describe("WitnessAheadProver", () => {
 
   it("proves again from the same witness when a proof does not check, up to its attempts", async () => {
     const device = scriptedDevice({ badProofs: 1 });
-    const proof = await new WitnessAheadProver(device, 2).prove(7, KEYS, { job: 7 }, "7");
+    const proof = await new WitnessAheadProver(device, 2).prove(7, KEYS, { job: 7 }, ["7"]);
     assert.equal(proof.publicSignals[0], "7");
     assert.equal(device.proofs, 2);
     assert.equal(device.events.filter((e) => e === "start witness 7").length, 1, "the witness is computed once");
-    await assert.rejects(new WitnessAheadProver(scriptedDevice({ badProofs: 5 }), 2).prove(8, KEYS, { job: 8 }, "8"), /job 8 on scripted: no valid proof/);
+    await assert.rejects(new WitnessAheadProver(scriptedDevice({ badProofs: 5 }), 2).prove(8, KEYS, { job: 8 }, ["8"]), /job 8 on scripted: no valid proof/);
   });
 
   it("a job whose public input is not the expected one is not handed out", async () => {
-    await assert.rejects(new WitnessAheadProver(scriptedDevice(), 1).prove(3, KEYS, { job: 3 }, "4"), /no valid proof/);
+    await assert.rejects(new WitnessAheadProver(scriptedDevice(), 1).prove(3, KEYS, { job: 3 }, ["4"]), /no valid proof/);
   });
 
   it("a witness the circuit refuses fails that job with the circuit's message, and the jobs after it go on", async () => {
     const device = scriptedDevice({ refuse: 2 });
     const prover = new WitnessAheadProver(device);
-    const [one, two, three] = await Promise.allSettled([1, 2, 3].map((job) => prover.prove(job, KEYS, { job }, String(job))));
+    const [one, two, three] = await Promise.allSettled([1, 2, 3].map((job) => prover.prove(job, KEYS, { job }, [String(job)])));
     assert.equal(one.status, "fulfilled");
     assert.equal(two.status, "rejected");
     assert.match(String((two as PromiseRejectedResult).reason), /Error in template Refuse_1/);

@@ -12,7 +12,7 @@ import { ContractFunctionRevertedError, encodeErrorResult, hexToBytes, type Hex 
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
 import { decodeHeader } from "../../sequencer/protocol/publicData.ts";
-import type { VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
+import type { ExpectedSignals, VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
 
 export class FakeCustodian {
   root: bigint;
@@ -114,17 +114,17 @@ export class FakeCustodian {
   }
 }
 
-/** A well-formed dummy proof of the public input `expected` (the fake chain checks no proof). */
-export function dummyProof(expected: string): VerifiedProof {
+/** A well-formed dummy proof of the public signals `expected` (the fake chain checks no proof). */
+export function dummyProof(expected: ExpectedSignals): VerifiedProof {
   const proof = { pi_a: ["1", "2", "1"], pi_b: [["3", "4"], ["5", "6"], ["1", "0"]], pi_c: ["7", "8", "1"], protocol: "groth16", curve: "bn128" };
-  return { proof, publicSignals: [expected], timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } } as VerifiedProof;
+  return { proof, publicSignals: [...expected], timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } } as VerifiedProof;
 }
 
 /** A prover that returns a dummy proof at once and counts its calls. */
 export function countingProver(): VerifiedProver & { calls: number } {
   const prover = {
     calls: 0,
-    async prove(_job: number, _keys: unknown, _input: unknown, expected: string) {
+    async prove(_job: number, _keys: unknown, _input: unknown, expected: ExpectedSignals) {
       prover.calls++;
       return dummyProof(expected);
     },

@@ -3,10 +3,10 @@
  * circuit of circuits/, changed in a build directory by checked text substitutions so that one witness
  * calculation answers "would a dishonest operator get a proof for this input, and for which public
  * data?":
- * - the SHA-256 and the final `publicInput === digest` are taken out and the public-data bits are an
- *   output: an operator hashes the public data consistently, so the real circuit accepts a witness iff
- *   this one does with publicInput = sha256(bits) >> 3, a function of the bits alone (and the SHA-256
- *   is most of the test-size circuit: without it a witness takes about half the time);
+ * - the packing of the public-data bits into the public inputs (PackPublicInputs) is taken out and the
+ *   bits are an output: an operator computes the public inputs from the public data consistently, so the real
+ *   circuit accepts a witness iff this one does with publicInput = the bits in 31-byte chunks, a function
+ *   of the bits alone;
  * - the two Merkle "old root" equalities (an account's root, the market tree) become outputs ("links", 0 when they hold) instead of assertions,
  *   and every account update reports what it wrote (the "trace"). The input is accepted iff the witness
  *   calculation succeeds and every link is 0 (exactly the real circuit's constraints). When a changed
@@ -101,12 +101,10 @@ const PATCHES: readonly Patch[] = [
     1,
   ],
   // (a trailing comment, such as an `inspect:` justification, goes with the line)
-  [FILE_BATCH, /^ {4}component sha = Sha256Merged\(TOTAL_BITS\);.*$/gm, "    signal output publicData[TOTAL_BITS];", 1],
-  [FILE_BATCH, /\bsha\.in\[/g, "publicData[", 8],
-  [FILE_BATCH, /^ {4}var digest = 0;\n/gm, "", 1],
-  [FILE_BATCH, /^ {4}for \(var i = 0; i < 253; i\+\+\) digest \+= sha\.out\[i\] \* \(1 << \(252 - i\)\);\n/gm, "", 1],
+  [FILE_BATCH, /^ {4}component pub = PackPublicInputs\(TOTAL_BITS, PUBLIC_INPUT_CHUNK_BITS\(\)\);.*$/gm, "    signal output publicData[TOTAL_BITS];", 1],
+  [FILE_BATCH, /\bpub\.bits\[/g, "publicData[", 8],
   [
-    FILE_BATCH, /^ {4}publicInput === digest;\n/gm,
+    FILE_BATCH, /^ {4}pub\.chunks <== publicInput;\n/gm,
     [
       `    signal output spotTrace[slots][2][${UPDATE_TRACE.length}];`,
       "    signal output spotMarket[slots][3];",
@@ -135,7 +133,7 @@ export function openSources(read: (file: string) => string): Map<string, string>
     if (found !== expected) throw new Error(`openBatch: ${pattern} matches ${found} times in ${file}, expected ${expected}`);
     out.set(file, text.replace(pattern, replacement));
   }
-  assert.ok(!/\bsha\b/.test(out.get(FILE_BATCH)!), "openBatch: batch.circom still uses sha after opening it");
+  assert.ok(!/\bpub\b/.test(out.get(FILE_BATCH)!), "openBatch: batch.circom still packs the public inputs after opening it");
   return out;
 }
 

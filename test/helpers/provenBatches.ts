@@ -28,9 +28,10 @@ export const PROVEN_BATCH_TIME = 4_000_000_000;
 /** The trading key that proven batch i registers for account i + 1. */
 export const provenBatchKey = (i: number) => pubKeyOf(1000n + BigInt(i));
 
-export type ProvenBatch = { publicData: Hex; input: bigint; proof: CalldataProof; oldRoot: bigint; newRoot: bigint };
+/** A proven batch: its public data, its public inputs (publicInputsOf), its proof in calldata order, its roots. */
+export type ProvenBatch = { publicData: Hex; inputs: bigint[]; proof: CalldataProof; oldRoot: bigint; newRoot: bigint };
 
-type Cache = { vkey: string; batches: { publicData: Hex; input: string; proof: string[]; oldRoot: string; newRoot: string }[] };
+type Cache = { vkey: string; batches: { publicData: Hex; inputs: string[]; proof: string[]; oldRoot: string; newRoot: string }[] };
 
 /** `count` consecutive proven batches from the empty TEST_PARAMS state, and the circuit they were proved with. */
 export async function provenBatches(count: number) {
@@ -41,7 +42,7 @@ export async function provenBatches(count: number) {
     const cache = JSON.parse(readFileSync(cachePath, "utf8")) as Cache;
     if (cache.vkey === vkeyText) {
       const batches: ProvenBatch[] = cache.batches.map((b) => ({
-        publicData: b.publicData, input: BigInt(b.input), proof: b.proof.map(BigInt) as unknown as CalldataProof, oldRoot: BigInt(b.oldRoot), newRoot: BigInt(b.newRoot),
+        publicData: b.publicData, inputs: b.inputs.map(BigInt), proof: b.proof.map(BigInt) as unknown as CalldataProof, oldRoot: BigInt(b.oldRoot), newRoot: BigInt(b.newRoot),
       }));
       return { circuit, batches };
     }
@@ -54,11 +55,11 @@ export async function provenBatches(count: number) {
     const oldRoot = state.root;
     const b = buildBatch(state, [{ type: TxType.REGISTER_KEY, accountId: i + 1, pubKey: provenBatchKey(i) }], { batchNumber: i, timestamp: PROVEN_BATCH_TIME + i });
     const { proof } = await device.prove(keys, b.circuitInput);
-    batches.push({ publicData: toHex(b.publicData), input: b.publicInput, proof: toCalldataProof(proof), oldRoot, newRoot: state.root });
+    batches.push({ publicData: toHex(b.publicData), inputs: b.publicInputs, proof: toCalldataProof(proof), oldRoot, newRoot: state.root });
   }
   const cache: Cache = {
     vkey: vkeyText,
-    batches: batches.map((b) => ({ publicData: b.publicData, input: b.input.toString(), proof: b.proof.map(String), oldRoot: b.oldRoot.toString(), newRoot: b.newRoot.toString() })),
+    batches: batches.map((b) => ({ publicData: b.publicData, inputs: b.inputs.map(String), proof: b.proof.map(String), oldRoot: b.oldRoot.toString(), newRoot: b.newRoot.toString() })),
   };
   writeFileSync(cachePath, JSON.stringify(cache));
   return { circuit, batches };

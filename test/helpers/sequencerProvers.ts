@@ -9,7 +9,7 @@
  */
 import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier } from "../../sequencer/crypto/signatureVerifier.ts";
-import type { VerifiedProver } from "../../fpga-prover/prover.ts";
+import type { ExpectedSignals, VerifiedProver } from "../../fpga-prover/prover.ts";
 import { calculateWitness } from "../../fpga-prover/witness.ts";
 import { loadBatchCircuit } from "./circuitRules.ts";
 import { dummyProof } from "./fakeCustodian.ts";
@@ -30,7 +30,7 @@ export function circuitProver(check: (jobId: number, input: Record<string, unkno
   const prover = {
     calls: 0,
     witnesses: 0,
-    async prove(jobId: number, _keys: unknown, input: Record<string, unknown>, expected: string) {
+    async prove(jobId: number, _keys: unknown, input: Record<string, unknown>, expected: ExpectedSignals) {
       prover.calls++;
       if (check(jobId, input)) {
         prover.witnesses++;
@@ -59,7 +59,7 @@ export function gatedProver(): GatedProver {
     },
     started: () => (waiting.length > 0 ? Promise.resolve() : new Promise<void>((r) => (onStart = r))),
     release: () => waiting.shift()?.(),
-    async prove(_jobId: number, _keys: unknown, _input: unknown, expected: string) {
+    async prove(_jobId: number, _keys: unknown, _input: unknown, expected: ExpectedSignals) {
       prover.calls++;
       if (!prover.open) {
         await new Promise<void>((resolve) => {

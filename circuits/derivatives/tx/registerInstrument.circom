@@ -8,8 +8,7 @@ include "../../lib/select.circom";
 
 /// Proves: out = 1 exactly when an instrument entry is free for a registration: never registered (kind NONE;
 /// then every field is 0), or settled (settlePrice != 0) with no account holding a position in it
-/// (holders = 0); neverRegistered = 1 when kind is NONE. out is 0 or 1 (an unregistered entry has
-/// settlePrice 0, so the two cases never add up to 2). The custodian hands out an id again only when the
+/// (holders = 0); neverRegistered = 1 when kind is NONE. out is 0 or 1 for any inputs. The custodian hands out an id again only when the
 /// latest accepted batch published it free (the oracle section's freeInstruments, Batch).
 template FreeInstrument() {
     signal input kind;
@@ -24,7 +23,10 @@ template FreeInstrument() {
     unsettled.in <== settlePrice;
     component held = IsZero();
     held.in <== holders;
-    out <== held.out * (none.out + 1 - unsettled.out);
+    // out = held AND (never registered OR settled), 0 or 1 whatever the inputs: it is a bit of the public data,
+    // which the public inputs pack linearly (PackPublicInputs), so it must never be another value
+    signal registeredUnsettled <== (1 - none.out) * unsettled.out;
+    out <== held.out * (1 - registeredUnsettled);
 }
 
 /// REGISTER_INSTRUMENT (DERIVATIVES.md "REGISTER_INSTRUMENT", "Instrument registration"). Proves,

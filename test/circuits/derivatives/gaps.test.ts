@@ -13,7 +13,7 @@ import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
 import { Bits, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { encodePublicData, publicInputOf, type OracleSection } from "../../../sequencer/protocol/publicData.ts";
+import { encodePublicData, publicInputsOf, type OracleSection } from "../../../sequencer/protocol/publicData.ts";
 import { signCancel, signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { compressPublicKey, type PublicKey } from "../../../sequencer/crypto/babyjub.ts";
@@ -46,7 +46,7 @@ function builderRefuses(state: ExchangeState, txs: BatchTx[], code: string, opts
 async function refusesClaim(state: ExchangeState, txs: BatchTx[], opts: Partial<BatchOptions>, claim: () => void): Promise<void> {
   const batch = buildBatch(state, txs, { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate(), ...opts });
   claim();
-  batch.circuitInput.publicInput = publicInputOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).toString();
+  batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
   const failure = await inputFailure(batch.circuitInput);
   assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
 }
@@ -275,7 +275,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
         const batch = buildBatch(derivativesState(), [], { batchNumber: 9, timestamp: NOW, oracle: null });
         assert.equal(await inputFailure(batch.circuitInput), null, "the honest batch passes");
         tamper(batch.circuitInput);
-        batch.circuitInput.publicInput = publicInputOf(encodePublicData(batch.header, section(batch.oracle), batch.records)).toString();
+        batch.circuitInput.publicInput = publicInputsOf(encodePublicData(batch.header, section(batch.oracle), batch.records)).map(String);
         const failure = await inputFailure(batch.circuitInput);
         assert.ok(failure?.includes(typeof text === "string" ? rule("OracleStep", text) : rule(...text)), `refused at ${failure?.join(" < ")}`);
       });

@@ -11,7 +11,7 @@ import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType, instrumentMarketId } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { encodePublicData, publicInputOf } from "../../../sequencer/protocol/publicData.ts";
+import { encodePublicData, publicInputsOf } from "../../../sequencer/protocol/publicData.ts";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
@@ -88,7 +88,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     const state = derivativesState();
     const batch = buildBatch(state, [derivTrade(FUTURE, 10n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
     state.setInstrument(FUTURE, { ...state.instruments[FUTURE], holders: 0 });
-    batch.circuitInput.publicInput = publicInputOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).toString();
+    batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
     const failure = await inputFailure(batch.circuitInput);
     assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
   });
@@ -117,7 +117,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     assert.equal(batch.oracle.freeInstruments, 0b1100n);
     // the operator claims the future free while bob still holds it, so the custodian would hand its id out again
     const claimed = encodePublicData(batch.header, { ...batch.oracle, freeInstruments: 0b1110n }, batch.records);
-    batch.circuitInput.publicInput = publicInputOf(claimed).toString();
+    batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
     assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
   });
@@ -154,7 +154,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     const state = settledFree();
     const batch = buildBatch(state, [register(NEXT_FUTURE)], { batchNumber: 13, ...AFTER });
     state.setInstrument(FUTURE, { ...state.instruments[FUTURE], generation: 0 });
-    batch.circuitInput.publicInput = publicInputOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).toString();
+    batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
     const failure = await inputFailure(batch.circuitInput);
     assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
   });

@@ -20,7 +20,7 @@ import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
-import { encodePublicData, publicInputOf } from "../../../sequencer/protocol/publicData.ts";
+import { encodePublicData, publicInputsOf } from "../../../sequencer/protocol/publicData.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import { aliceLongPerpetual, apply, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
 
@@ -286,7 +286,7 @@ describe("batch circuit: the liquidation's unused seller fee", { timeout: 900_00
     const inv = invP(1_000_000n);
     batch.circuitInput.d_sellFee = [String(modP(250_000n * inv)), String(modP(750_000n * inv))];
     state.addFees(1n);
-    batch.circuitInput.publicInput = publicInputOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).toString();
+    batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
     const failure = await inputFailure(batch.circuitInput, wasm);
     assert.notEqual(failure, null, "the circuit accepted a batch that mints one quote unit into the fee pool");
     // The constraint a fix is expected to add (rule() fails loudly if the fix words it otherwise).

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
-import { getContract, hexToBytes } from "viem";
+import { concatBytes, getContract, hexToBytes, toBytes } from "viem";
 import { buildBabyjub } from "circomlibjs";
 
 import {
@@ -16,7 +16,7 @@ import {
 import { encodeExitPublicData, exitPublicInput, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import {
-  decodePublicData, encodeOracleSection, encodeRecord, nextRequestChain, publicInputOf, RECORD_LAYOUT, type OracleSection, type SlotRecord,
+  decodePublicData, encodeOracleSection, encodeRecord, nextRequestChain, publicInputsOf, RECORD_LAYOUT, type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
 import { compressPublicKey, isValidPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { publicDataHarnessAbi } from "../abis.ts";
@@ -244,14 +244,20 @@ describe("PublicData.sol", () => {
     }
   });
 
-  it("computes the public input as TS publicInputOf, for any length", async () => {
-    for (const len of [0, 1, 55, 56, 64, 72, 72 + 37, 72 + 2 * 37, 72 + 32 * 37, 5000]) {
+  it("computes the public inputs as TS publicInputsOf (31-byte big-endian chunks, the last one shorter), for any length", async () => {
+    for (const len of [0, 1, 30, 31, 32, 62, 63, 72, 72 + 36, 72 + 2 * 36, 751, 5000]) {
       const data = randomBytes(len);
-      const [input, digest] = await harness.read.publicInput([hex(data)]);
-      assert.equal(input, publicInputOf(data));
-      assert.equal(BigInt(digest) >> 3n, input);
-      assert.ok(input < FIELD_MODULUS);
+      data[0] = 0xff; // a chunk's top byte set: the chunk is still below the field's modulus
+      const inputs = await harness.read.publicInputs([hex(data)]);
+      assert.deepEqual(inputs, publicInputsOf(data), `length ${len}`);
+      assert.equal(inputs.length, Math.ceil(len / 31));
+      for (const v of inputs) assert.ok(v < 2n ** 248n && v < FIELD_MODULUS);
+      if (len > 0) assert.equal(concatBytes(inputs.map((v, i) => toBytes(v, { size: Math.min(31, len - 31 * i) }))).length, len);
     }
+    // the map is injective on data of one length: the chunks give the bytes back
+    const data = randomBytes(751);
+    const back = concatBytes(publicInputsOf(data).map((v, i) => toBytes(v, { size: Math.min(31, 751 - 31 * i) })));
+    assert.deepEqual(back, data);
   });
 });
 

@@ -74,11 +74,13 @@ function checkBatch(state: ExchangeState, b: BuiltBatch, oldRoot: bigint, batchN
   assert.equal(types.length, p.slots + p.derivSlots);
   types.forEach((t, i) => assert.equal(data[first + 36 * i], t, `type byte of slot ${i}`));
   assert.deepEqual(b.records.map((r) => r.type), types);
-  // publicInput = sha256(publicData) >> 3, in the circuit input too.
-  const digest = BigInt(`0x${createHash("sha256").update(data).digest("hex")}`);
-  assert.equal(b.publicInput, digest >> 3n);
-  assert.ok(b.publicInput < FIELD_MODULUS);
-  assert.equal(b.circuitInput.publicInput, (digest >> 3n).toString());
+  // publicInput = the public data in 31-byte big-endian chunks, in the circuit input too.
+  assert.equal(b.publicInputs.length, Math.ceil(data.length / 31));
+  b.publicInputs.forEach((v, i) => {
+    assert.equal(v, BigInt(`0x${Buffer.from(data.subarray(31 * i, 31 * i + 31)).toString("hex")}`), `chunk ${i}`);
+    assert.ok(v < FIELD_MODULUS);
+  });
+  assert.deepEqual(b.circuitInput.publicInput, b.publicInputs.map(String));
   assert.equal(b.circuitInput.batchNumber, String(batchNumber));
   assert.equal(b.circuitInput.timestamp, String(timestamp));
   checkSignals(p, b.circuitInput);

@@ -39,7 +39,7 @@ function witnessDevice(name: string, refuseAll = false): ProvingDevice & { witne
       device.witnesses++;
       if (refuseAll) throw new Error("Error: Assert Failed.\nError in template Faulty_1 line: 1\n");
       await calculateWitness(keys.wasm, input);
-      const { proof, publicSignals } = dummyProof(String(input.publicInput));
+      const { proof, publicSignals } = dummyProof((input.publicInput as string[]).map(String));
       return { proof, publicSignals, timings: { witnessMs: 0, proveMs: 0 } };
     },
     async verify(): Promise<boolean> {

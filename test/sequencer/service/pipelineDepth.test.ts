@@ -13,7 +13,7 @@ import type { LogRecord } from "../../../sequencer/persistence/records.ts";
 import { signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import type { BatchStage, Sequencer, SequencerOptions } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import type { VerifiedProver } from "../../../fpga-prover/prover.ts";
+import type { ExpectedSignals, VerifiedProver } from "../../../fpga-prover/prover.ts";
 import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
 
@@ -32,7 +32,7 @@ function heldProver() {
   const p = {
     open: false,
     started: [] as number[],
-    async prove(jobId: number, _keys: unknown, _input: unknown, expected: string) {
+    async prove(jobId: number, _keys: unknown, _input: unknown, expected: ExpectedSignals) {
       p.started.push(jobId);
       for (const w of waiters.filter((x) => p.started.length >= x.k)) w.resolve();
       if (!p.open) await new Promise<void>((resolve) => finishers.set(jobId, resolve));
