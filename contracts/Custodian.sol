@@ -778,11 +778,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// record (each slot's type must be one its slot class holds; request records must be the next queued
     /// requests in order, spot records before derivatives records, outcome requests (forced and treasury
     /// withdrawals) in their queued form with an outcome byte of 0 or 1; WITHDRAW records must name an assigned
-    /// account and a registered token), then the proof for the public input `uint256(sha256(publicData)) >> 3`.
-    /// Only then are the root, counters, withdrawal credits (WITHDRAW, honoured forced records to the accounts'
-    /// owners, honoured treasury records to {feeRecipient} and {insuranceRecipient}), the custody ledger ({owed}),
-    /// the free instrument ids ({freeInstruments}, the oracle section's closing mask) and, for an oracle batch,
-    /// {lastPrices} written. Any failure reverts and changes nothing.
+    /// account and a registered token). It then writes the root, counters, withdrawal credits (WITHDRAW, honoured
+    /// forced records to the accounts' owners, honoured treasury records to {feeRecipient} and
+    /// {insuranceRecipient}), the custody ledger ({owed}), the free instrument ids ({freeInstruments}, the oracle
+    /// section's closing mask) and, for an oracle batch, {lastPrices}, and last checks the proof for the public inputs
+    /// {PublicData-publicInputs} (the public data in 31-byte chunks) with the verifier, a view call: a failure
+    /// (InvalidProof) reverts the whole transaction, so nothing changes unless the proof holds. Nothing before the
+    /// verifier's call calls another contract.
     /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
     /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
@@ -793,13 +795,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         onlyRole(OPERATOR_ROLE)
         nonReentrant
     {
-        _submitBatch(publicData, proof, true);
+        _submitBatch(publicData);
+        uint256[] memory inputs = new uint256[](_inputsPerBatch());
+        PublicData.writePublicInputs(publicData, inputs, 0);
+        if (!verifier.verifyFlatProof(proof, inputs)) revert InvalidProof();
     }
 
     /// @notice Verifies several consecutive batches in one transaction: each is checked and applied in order
     /// exactly as {submitBatch} would (batch i + 1 against the root, counters and queue batch i left), then all
     /// proofs are checked together with one call of the batched verifier (`verifier.verifyProofs`: one pairing
-    /// call of k + 3 pairs instead of k of 4). Operator only; never in exodus mode.
+    /// call of k + 3 pairs instead of k of 4, and one multi-scalar multiplication for all the proofs' inputs).
+    /// Operator only; never in exodus mode.
     /// @dev If any batch breaks a rule or the combined check fails (InvalidProof; also for no batches, or a
     /// proof count other than the batch count), the whole transaction reverts and changes nothing. Emits
     /// {BatchSubmitted} per batch.
@@ -812,28 +818,30 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     {
         uint256 k = publicData.length;
         if (proofs.length != k || k == 0) revert InvalidProof();
-        uint256 n = (publicDataBytes + ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES - 1) / ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
+        uint256 n = _inputsPerBatch();
         uint256[] memory inputs = new uint256[](k * n);
         for (uint256 i = 0; i < k; ++i) {
-            uint256[] memory batchInputs = _submitBatch(publicData[i], proofs[i], false);
-            for (uint256 j = 0; j < n; ++j) inputs[i * n + j] = batchInputs[j];
+            _submitBatch(publicData[i]);
+            PublicData.writePublicInputs(publicData[i], inputs, i * n);
         }
         if (!verifier.verifyProofs(proofs, inputs)) revert InvalidProof();
     }
 
-    /// @dev The body of {submitBatch} (see its checks and writes): with `verifyNow` the proof is checked before
-    /// anything is written; without, the caller must verify the returned public input's proof before its
-    /// transaction ends ({submitBatches}), so that a failure reverts these writes.
-    function _submitBatch(bytes calldata publicData, uint256[8] calldata proof, bool verifyNow)
-        private
-        returns (uint256[] memory inputs)
-    {
+    /// @dev The public inputs of one batch: its public data in PUBLIC_INPUT_CHUNK_BYTES chunks.
+    function _inputsPerBatch() private view returns (uint256) {
+        return (publicDataBytes + ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES - 1) / ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
+    }
+
+    /// @dev The body of {submitBatch} (see its checks and writes), without the proof: the caller must verify the
+    /// batch's public inputs with its proof before the transaction ends, so that a failure reverts these writes.
+    function _submitBatch(bytes calldata publicData) private {
         if (exodusMode) revert ExodusModeActive();
         if (publicData.length != publicDataBytes) revert BadPublicDataLength(publicDataBytes, publicData.length);
 
         PublicData.Header memory header = PublicData.decodeHeader(publicData);
         if (header.oldRoot != stateRoot) revert StaleRoot(stateRoot, header.oldRoot);
-        if (header.batchNumber != batchCount) revert BadBatchNumber(batchCount, header.batchNumber);
+        uint32 batchNumber = batchCount;
+        if (header.batchNumber != batchNumber) revert BadBatchNumber(batchNumber, header.batchNumber);
         if (
             header.timestamp < lastTimestamp || header.timestamp > block.timestamp + MAX_FUTURE_DRIFT
                 || uint256(header.timestamp) + MAX_BATCH_AGE < block.timestamp
@@ -844,25 +852,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint64 firstRequest = processedRequests;
         (uint64 consumed, uint16 forced, uint256 applySlots) = _checkRecords(publicData, firstRequest);
 
-        inputs = PublicData.publicInputs(publicData);
-        if (verifyNow && !CustodianPayouts.verifyBatch(verifier, proof, inputs)) revert InvalidProof();
-
         stateRoot = header.newRoot;
-        batchCount = header.batchNumber + 1;
+        batchCount = batchNumber + 1;
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
         if (forced != 0 && _waitingLine.head != _waitingLine.tail) _admitWaiting();
-        if (applySlots != 0) _applyRecords(publicData, header.batchNumber, applySlots);
+        if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
         _storeFreeInstruments(publicData);
 
-        _emitBatchSubmitted(header, consumed, publicData);
-    }
-
-    /// @dev Emits {BatchSubmitted} for an accepted batch (its own function: the caller's stack is full).
-    function _emitBatchSubmitted(PublicData.Header memory header, uint64 consumed, bytes calldata publicData) private {
-        emit BatchSubmitted(header.batchNumber, header.oldRoot, header.newRoot, consumed, sha256(publicData));
+        emit BatchSubmitted(batchNumber, header.oldRoot, header.newRoot, consumed, sha256(publicData));
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ template GlobalsHash(N) {
 /// "Public input", DERIVATIVES.md "Oracle update").
 template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, K, O, U) {
     var PUBLIC_BITS = 576 + 8 * (45 + 14 * U + 11 * O + 3 * N) + 8 * ((N + 7) \ 8) + (slots + derivSlots) * RECORD_BITS();
-    signal input publicInput[(PUBLIC_BITS + PUBLIC_INPUT_CHUNK_BITS() - 1) \ PUBLIC_INPUT_CHUNK_BITS()];
+    var PUBLIC_INPUTS = (PUBLIC_BITS + PUBLIC_INPUT_CHUNK_BITS() - 1) \ PUBLIC_INPUT_CHUNK_BITS();
+    signal input publicInput[PUBLIC_INPUTS];
     signal input batchNumber;
     signal input timestamp;
     signal input oldAccountsRoot;

@@ -11,6 +11,12 @@ pragma solidity ^0.8.24;
 /// pairs, and the public inputs of all k proofs into one multi-scalar multiplication of N_PUBLIC + 1 points (see
 /// the generated contract's notes for the math and its soundness); k = 1 is the plain Groth16 check.
 interface IBatchGroth16Verifier {
+    /// @notice Verifies one proof: {verifyProofs} of `[proof]`, the plain Groth16 check.
+    /// @param proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, as in {verifyProofs}.
+    /// @param inputs Its N_PUBLIC public inputs.
+    /// @return True iff the proof is valid for the inputs; false for another input count.
+    function verifyFlatProof(uint256[8] calldata proof, uint256[] calldata inputs) external view returns (bool);
+
     /// @notice Verifies k >= 1 proofs together.
     /// @param proofs Proof i as `[a0, a1, b00, b01, b10, b11, c0, c1]`: snarkjs's three proof arguments flattened
     /// (B's coordinate pairs already swapped).

@@ -5,7 +5,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
-import {IBatchGroth16Verifier} from "../interfaces/IBatchGroth16Verifier.sol";
 import {Custodian} from "../Custodian.sol";
 import {ICustodianExits} from "../interfaces/ICustodianExits.sol";
 import {ICustodianTreasury} from "../interfaces/ICustodianTreasury.sol";
@@ -320,18 +319,5 @@ library CustodianPayouts {
         return v.verifyProof(
             [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]
         );
-    }
-
-    /// @notice Whether the batched verifier `v` accepts `proof` (flattened as {verify}'s) for the public inputs
-    /// `inputs` (a batch's, {PublicData-publicInputs}): its {IBatchGroth16Verifier-verifyProofs} with one proof,
-    /// which is the plain Groth16 check.
-    function verifyBatch(IBatchGroth16Verifier v, uint256[8] calldata proof, uint256[] memory inputs)
-        internal
-        view
-        returns (bool)
-    {
-        uint256[8][] memory proofs = new uint256[8][](1);
-        proofs[0] = proof;
-        return v.verifyProofs(proofs, inputs);
     }
 }

@@ -274,21 +274,20 @@ library PublicData {
     }
 
     /// @notice The batch circuit's public inputs: `data` cut into chunks of PUBLIC_INPUT_CHUNK_BYTES (31) bytes, each
-    /// a big-endian integer, the last one the remaining bytes (sequencer/protocol/publicData.ts#publicInputsOf).
-    /// @dev Each chunk is one calldataload shifted right past the bytes that follow it (zeros past the end of the
-    /// calldata); 31 bytes are below the field's modulus, so every input is a canonical field element.
-    function publicInputs(bytes calldata data) internal pure returns (uint256[] memory inputs) {
+    /// a big-endian integer, the last one the remaining bytes (sequencer/protocol/publicData.ts#publicInputsOf),
+    /// written to `inputs[at ..]` (which must have room: one per chunk).
+    /// @dev Each chunk is one calldataload shifted right past the bytes that follow it (whatever follows `data` in
+    /// the calldata is shifted out); 31 bytes are below the field's modulus, so every input is a canonical field element.
+    function writePublicInputs(bytes calldata data, uint256[] memory inputs, uint256 at) internal pure {
         uint256 chunk = ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
-        uint256 n = (data.length + chunk - 1) / chunk;
-        inputs = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 at = i * chunk;
-            uint256 len = data.length - at < chunk ? data.length - at : chunk;
+        uint256 len = data.length;
+        for (uint256 o = 0; o < len; o += chunk) {
+            uint256 take = len - o < chunk ? len - o : chunk;
             uint256 word;
             assembly ("memory-safe") {
-                word := shr(mul(8, sub(32, len)), calldataload(add(data.offset, at)))
+                word := shr(mul(8, sub(32, take)), calldataload(add(data.offset, o)))
             }
-            inputs[i] = word;
+            inputs[at++] = word;
         }
     }
 

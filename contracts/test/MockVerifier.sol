@@ -68,9 +68,22 @@ contract MockVerifier is IGroth16Verifier, IBatchGroth16Verifier {
     }
 
     /// @inheritdoc IBatchGroth16Verifier
+    /// @dev As {verifyProofs} of one proof; in probe mode it reverts with {BatchVerifierCalled} of `[proof]`.
+    function verifyFlatProof(uint256[8] calldata proof, uint256[] calldata inputs) external view returns (bool) {
+        uint256[8][] memory proofs = new uint256[8][](1);
+        proofs[0] = proof;
+        return _verifyProofs(proofs, inputs);
+    }
+
+    /// @inheritdoc IBatchGroth16Verifier
     /// @dev `answer` for a non-empty set whose inputs split evenly over the proofs (with expected inputs set: each
     /// proof's share must be them).
     function verifyProofs(uint256[8][] calldata proofs, uint256[] calldata inputs) external view returns (bool) {
+        return _verifyProofs(proofs, inputs);
+    }
+
+    /// @dev The mock's answer for proofs and their inputs (see {verifyProofs}).
+    function _verifyProofs(uint256[8][] memory proofs, uint256[] calldata inputs) private view returns (bool) {
         if (probe) revert BatchVerifierCalled(proofs, inputs);
         uint256 k = proofs.length;
         if (k == 0 || inputs.length % k != 0) return false;

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {BabyJubjub} from "../libraries/BabyJubjub.sol";
 import {PublicData} from "../libraries/PublicData.sol";
+import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 
 /// @title PublicDataHarness
 /// @notice TEST ONLY. Exposes the PublicData and BabyJubjub libraries so tests can compare them with the
@@ -136,9 +137,10 @@ contract PublicDataHarness {
         return PublicData.encodeRegisterInstrument(instrumentId, p);
     }
 
-    /// @notice {PublicData-publicInputs}.
-    function publicInputs(bytes calldata data) external pure returns (uint256[] memory) {
-        return PublicData.publicInputs(data);
+    /// @notice {PublicData-writePublicInputs} into a fresh array of one input per chunk.
+    function publicInputs(bytes calldata data) external pure returns (uint256[] memory inputs) {
+        inputs = new uint256[]((data.length + ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES - 1) / ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES);
+        PublicData.writePublicInputs(data, inputs, 0);
     }
 
     /// @notice {BabyJubjub-isValidPublicKey}.

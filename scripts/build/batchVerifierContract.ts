@@ -93,6 +93,16 @@ ${ic}
         return _verify(proofs, inputs);
     }
 
+    /// @notice Verifies one proof given flattened, as {verifyProofs} takes each: the plain Groth16 check.
+    /// @param proof \`[a0, a1, b00, b01, b10, b11, c0, c1]\`.
+    /// @param inputs Its N_PUBLIC public inputs, each below R.
+    /// @return True iff the proof is valid for these inputs; false for another input count.
+    function verifyFlatProof(uint256[8] calldata proof, uint256[] calldata inputs) external view returns (bool) {
+        uint256[8][] memory proofs = new uint256[8][](1);
+        proofs[0] = proof;
+        return _verify(proofs, inputs);
+    }
+
     /// @notice Verifies k >= 1 proofs together (one pairing call of k + 3 pairs; see the contract's notes).
     /// @param proofs Proof i as \`[a0, a1, b00, b01, b10, b11, c0, c1]\`: {verifyProof}'s three arguments flattened.
     /// @param inputs The public inputs, proof by proof: \`inputs[i * N_PUBLIC + j]\` is input j of proof i.

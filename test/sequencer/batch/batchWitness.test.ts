@@ -6,7 +6,6 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { buildBatch, type BuiltBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
@@ -14,7 +13,8 @@ import { verifyMessage } from "../../../sequencer/crypto/babyjub.ts";
 import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 import { messageValue, type SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
+import { publicDataBytes, TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
+import { publicInputCount } from "../../../sequencer/protocol/publicData.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -112,7 +112,8 @@ function batchSignals(p: CircuitParams): Map<string, number[]> {
   const start = source.indexOf("template Batch(");
   const next = source.indexOf("\ntemplate ", start + 1);
   const body = source.slice(start, next < 0 ? undefined : next);
-  const values = new Map([...circomConstants(), ...templateParams(p, source)]);
+  // the one computed dimension: the public inputs, as many as TS cuts the public data into (publicInputCount)
+  const values = new Map([...circomConstants(), ...templateParams(p, source), ["PUBLIC_INPUTS", publicInputCount(publicDataBytes(p))]]);
   const dim = (expr: string): number => {
     const e = expr.trim().replace(/\(\)$/, "");
     if (/^\d+$/.test(e)) return Number(e);
@@ -203,7 +204,7 @@ function expectRefused(state: ExchangeState, txs: BatchTx[], code: string, slot:
 }
 
 describe("buildBatch", () => {
-  it("builds an empty batch and a batch of each spot transaction type: documented length, header roots, sha256 >> 3, every Batch input signal", () => {
+  it("builds an empty batch and a batch of each spot transaction type: documented length, header roots, public inputs (31-byte chunks), every Batch input signal", () => {
     const { state } = buildHistory();
     // What the history did, through the state: keys, the deposit less the fill and the withdrawal, fees, a cancelled order.
     assert.ok(state.hasKey(alice.accountId) && state.hasKey(bob.accountId));
