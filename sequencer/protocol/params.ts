@@ -50,10 +50,11 @@ export const TEST_PARAMS: CircuitParams = {
 };
 
 /**
- * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 11 spot + 4
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 19 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,024,951 constraints, 97.7% of 2^20: the quote balance is a field of the account leaf, and
- * 36-byte records keep the public data in 12 SHA-256 blocks; README.md, "Production size", argues the choice).
+ * Groth16 domain (1,047,205 constraints, 99.87% of 2^20, 1,336 to spare with its 34 public inputs: the public
+ * data is the public input, in 31-byte chunks, instead of its SHA-256, which took 307,548 constraints at 11 + 4;
+ * README.md, "Production size", argues the choice; 18 + 4 is about 1,005,200 if a change needs room).
  * Several batches go on chain in one transaction (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
@@ -61,7 +62,7 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   balanceLevels: 3,
   orderLevels: 6,
   marketLevels: 3,
-  slots: 11,
+  slots: 19,
   derivSlots: 4,
   instruments: 7,
   positionSlots: 7,
@@ -79,13 +80,13 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
 
 /**
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
- * expiries) and 16 positions per account, in 9 spot + 4 derivatives slots: 1,042,744 constraints, 99.4% of 2^20
- * (circom2 --O2 of this Batch, 336 s, 2026-12-05, with the account leaf's quote field and 36-byte records: 12 SHA-256
- * blocks of public data; README.md "Production size"; at 7 + 4 with circomlib's SHA-256 it was 1,031,072). Every batch marks the whole table, so
+ * expiries) and 16 positions per account, in 16 spot + 4 derivatives slots: 1,023,060 constraints, 97.6% of 2^20
+ * (circom2 --O2 of this Batch, 2026-12-05, with the public data as public inputs; 17 + 4 would not fit; with the public
+ * data's SHA-256 it was 9 + 4 at 1,042,744; README.md "Production size"). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
- * PRODUCTION_PARAMS keeps 11 + 4 slots and 7 instruments for throughput.
+ * PRODUCTION_PARAMS keeps 19 + 4 slots and 7 instruments for throughput.
  */
-export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 9, instruments: 16, positionSlots: 16, optionInstruments: 8 };
+export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 16, instruments: 16, positionSlots: 16, optionInstruments: 8 };
 
 /** The named parameter sets: the `--params` (`--size`) choices of the command-line tools and the web page's config. */
 export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS, wide: WIDE_PARAMS } as const;

@@ -96,7 +96,7 @@ describe("batch circuit: derivatives", { timeout: 600_000 }, () => {
     const claimed = encodePublicData({ ...batch.header, oldRoot: honestRoot }, batch.oracle, batch.records);
     batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
-    assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+    assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
   });
 
   it("accepts a collateral withdrawal above initial margin and refuses one below it", async () => {
@@ -162,7 +162,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     const claimed = encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records);
     batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
-    assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+    assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
   });
 
   it("does not cover the negative equity of an account that keeps a position", async () => {

@@ -105,7 +105,7 @@ describe("FEE_WITHDRAW and INSURANCE_WITHDRAW in the batch circuit", { timeout: 
       const claimed = encodePublicData({ ...batch.header, newRoot: s.root }, batch.oracle, batch.records);
       batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
       const failure = await inputFailure(batch.circuitInput);
-      assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+      assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
     });
 
     it("a transfer into the flat account's collateral repays its debt: the open bad debt falls by the amount", async () => {

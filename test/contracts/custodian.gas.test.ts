@@ -1,7 +1,7 @@
 /**
- * Gas of Custodian.submitBatch with the mock verifier (add the real Groth16 verifier's cost, about 200k for
- * one public input, on top), at the production tree depths and derivatives sizes (2 underlyings, 7 instruments)
- * with 16 derivatives slots and 2 or 32 spot slots (larger than the production batch of 11 + 4, which the
+ * Gas of Custodian.submitBatch with the mock verifier (add the real Groth16 verifier's cost on top: about 200k
+ * plus one ecMul, 6,000 gas, per 31-byte public input, shared by the batches of one submitBatches), at the production tree depths and derivatives sizes (2 underlyings, 7 instruments)
+ * with 16 derivatives slots and 2 or 32 spot slots (larger than the production batch of 19 + 4, which the
  * circuit toolchain caps: the calldata and record-hashing costs per slot are the yardstick here); and of a
  * trader's own transactions (key registration, deposit).
  * Prints tables; the bounds only catch gross regressions.

@@ -48,7 +48,7 @@ async function refusesClaim(state: ExchangeState, txs: BatchTx[], opts: Partial<
   claim();
   batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
   const failure = await inputFailure(batch.circuitInput);
-  assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+  assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
 }
 
 /** alice buys one future lot from bob: the same orders, at any time before the orders' own expiry. */

@@ -90,7 +90,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     state.setInstrument(FUTURE, { ...state.instruments[FUTURE], holders: 0 });
     batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
     const failure = await inputFailure(batch.circuitInput);
-    assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+    assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
   });
 
   it("publishes the free ids after every batch: a fresh id, then not while registered or held, then again once settled and closed", () => {
@@ -119,7 +119,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     const claimed = encodePublicData(batch.header, { ...batch.oracle, freeInstruments: 0b1110n }, batch.records);
     batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
-    assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+    assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
   });
 
   it("refuses registering over a settled instrument that an account still holds, at the free rule; the builder refuses it first", async () => {
@@ -156,7 +156,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     state.setInstrument(FUTURE, { ...state.instruments[FUTURE], generation: 0 });
     batch.circuitInput.publicInput = publicInputsOf(encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records)).map(String);
     const failure = await inputFailure(batch.circuitInput);
-    assert.ok(failure?.includes(rule("Batch", "publicInput === digest")), `refused at ${failure?.join(" < ")}`);
+    assert.ok(failure?.includes(rule("Batch", "pub.chunks <== publicInput")), `refused at ${failure?.join(" < ")}`);
   });
 
   it("trades the relisted instrument at its new market id and refuses orders signed for the old instrument's, at Fill's market rule", async () => {
