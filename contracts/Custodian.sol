@@ -784,7 +784,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// section's closing mask) and, for an oracle batch, {lastPrices}, and last checks the proof for the public inputs
     /// {PublicData-publicInputs} (the public data in 31-byte chunks) with the verifier, a view call: a failure
     /// (InvalidProof) reverts the whole transaction, so nothing changes unless the proof holds. Nothing before the
-    /// verifier's call calls another contract.
+    /// verifier's call moves tokens or calls a contract other than the custodian's own libraries.
     /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
     /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
