@@ -15,9 +15,11 @@ type VerificationKey = { protocol?: unknown; curve?: unknown; nPublic?: unknown 
 
 /**
  * The keys of the artifacts at these paths, after checking each file exists and the verification key is a
- * BN254 Groth16 key with the batch circuit's one public input; throws a message naming the bad path.
+ * BN254 Groth16 key with `publicInputs` public inputs (the batch circuit's for the parameters the process runs
+ * with: publicInputCount(publicDataBytes(params))), so a key of another circuit size is refused at start;
+ * throws a message naming the bad path.
  */
-export function loadCircuitArtifacts(paths: CircuitArtifactPaths): CircuitKeys {
+export function loadCircuitArtifacts(paths: CircuitArtifactPaths, publicInputs: number): CircuitKeys {
   for (const [what, path] of Object.entries(paths)) {
     if (!existsSync(path)) throw new Error(`--${what} ${path}: no such file`);
   }
@@ -27,8 +29,11 @@ export function loadCircuitArtifacts(paths: CircuitArtifactPaths): CircuitKeys {
   } catch (e) {
     throw new Error(`--vkey ${paths.vkey}: not JSON (${(e as Error).message})`);
   }
-  if (vkey.protocol !== "groth16" || vkey.curve !== "bn128" || vkey.nPublic !== 1) {
-    throw new Error(`--vkey ${paths.vkey}: not a Groth16 BN254 verification key with one public input (the batch circuit's)`);
+  if (vkey.protocol !== "groth16" || vkey.curve !== "bn128" || vkey.nPublic !== publicInputs) {
+    throw new Error(
+      `--vkey ${paths.vkey}: not a Groth16 BN254 verification key with ${publicInputs} public inputs (the batch circuit's at these parameters; ` +
+        `it has ${String(vkey.nPublic)})`,
+    );
   }
   return { wasm: paths.wasm, zkey: paths.zkey, vkey };
 }

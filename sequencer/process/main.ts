@@ -39,7 +39,8 @@ import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { createApiServer } from "../api/server.ts";
 import { BackgroundFillStore } from "../api/backgroundFillStore.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
-import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../protocol/params.ts";
+import { PARAMS_NAMES, PARAMS_SETS, paramsId, publicDataBytes, type ParamsName } from "../protocol/params.ts";
+import { publicInputCount } from "../protocol/publicData.ts";
 import { serveIpc } from "./ipc.ts";
 import { pipelineSettings, type PipelineFlags } from "./pipelineFlags.ts";
 import { Sequencer, type BatchStage } from "../service/sequencer.ts";
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   if (liquidatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(liquidatorKey)) throw new Error("--liquidator-key: 32 bytes of hex, 0x-prefixed");
   if (opts.liquidatorAccount !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(opts.liquidatorAccount)) throw new Error("--liquidator-account: an account id");
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
-  const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey });
+  const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey }, publicInputCount(publicDataBytes(params)));
   const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
