@@ -12,7 +12,7 @@ interface IGroth16Verifier {
     /// @param _pA The proof's A point (G1): `[pi_a[0], pi_a[1]]`.
     /// @param _pB The proof's B point (G2), coordinates swapped: `[[pi_b[0][1], pi_b[0][0]], [pi_b[1][1], pi_b[1][0]]]`.
     /// @param _pC The proof's C point (G1): `[pi_c[0], pi_c[1]]`.
-    /// @param _pubSignals The public signals; here the single input `sha256(publicData) >> 3`.
+    /// @param _pubSignals The public signals; here the exit circuit's single input `sha256(exit public data) >> 3` (the batch verifier is {IBatchGroth16Verifier}).
     /// @return True iff the proof is valid for these public signals.
     function verifyProof(
         uint256[2] calldata _pA,

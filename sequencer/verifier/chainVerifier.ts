@@ -7,7 +7,7 @@
  *   - the batch number follows the previous one (event and header agree);
  *   - the header's old root is the root rebuilt so far (genesis: the empty state of `params`) and the
  *     header agrees with the event (roots, sha256 of the public data);
- *   - the Groth16 proof verifies against `vkey` for the public input sha256(publicData) >> 3;
+ *   - the Groth16 proof verifies against `vkey` for the public inputs, the public data in 31-byte chunks (publicInputsOf);
  *   - its request records are exactly the next queued requests, in order;
  *   - replaying every record (txFromRecord + buildBatch, the sequencer's own state transition)
  *     reproduces the header's new root and the same public data byte for byte.
