@@ -36,6 +36,7 @@
  */
 import type { Groth16Proof } from "snarkjs";
 import type { CircuitKeys, ProofResult, ProvingDevice, StageTimings } from "../device.ts";
+import { signalsMismatch } from "../prover.ts";
 import { LatencySamples, type Percentiles } from "./metrics.ts";
 
 export type JobId = string | number;
@@ -744,7 +745,7 @@ export class ProverPool<P = Record<string, unknown>> {
 }
 
 function sameSignals(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return signalsMismatch(b, a) === null;
 }
 
 function errMsg(e: unknown): string {
