@@ -5,7 +5,6 @@ import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/ext
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
-import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {IBatchGroth16Verifier} from "./interfaces/IBatchGroth16Verifier.sol";
 import {ICustodianExits, ITimelockDelay} from "./interfaces/ICustodianExits.sol";
 import {ICustodianTreasury} from "./interfaces/ICustodianTreasury.sol";
@@ -162,8 +161,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     uint256 private immutable _recordsOffset;
     /// @notice Seconds a queued request may wait before exodus becomes available ({exodusAvailableAt}).
     uint64 public immutable requestDeadline;
-    /// @notice The Groth16 verifier of the exit circuit.
-    IGroth16Verifier public immutable exitVerifier;
+    /// @notice The Groth16 verifier of the exit circuit (the generated verifier, as the batch circuit's).
+    IBatchGroth16Verifier public immutable exitVerifier;
     /// @notice The TimelockController holding TIMELOCK_ROLE at deployment.
     address public immutable timelock;
     /// @notice The admin transfer's delay at deployment and its floor: requestDeadline + ADMIN_TRANSFER_DELAY.
@@ -907,7 +906,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// against the frozen {stateRoot} and {lastPrices} shows. Owner only, once per account. Each token's claim is
     /// credited to the owner's {withdrawable}, capped at what the custodian holds beyond what it already {owed}.
     /// @dev Public data as sequencer/protocol/exitPublicData.ts: stateRoot(32) accountId(4) price(7) per underlying
-    /// amount(16) per token id; the proof's one public input is `sha256(that) >> 3`, checked by {exitVerifier}.
+    /// amount(16) per token id; the proof's public inputs are that data in 31-byte big-endian chunks (the batch's
+    /// rule, {PublicData-publicInputsOfMemory}), checked by {exitVerifier}'s `verifyFlatProof`.
     /// Custody: `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`, and `owed[t]` grows by it, so all exits
     /// together never take more than the custodian holds: first come, first served if holdings fall short (they can
     /// only through the floor at 0 of derivatives equity, which the fee pool and insurance fund cover first, see

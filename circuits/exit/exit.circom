@@ -3,7 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/poseidon.circom";
-include "../lib/sha256.circom";
+include "../lib/publicInputs.circom";
 include "../generated/protocol.circom";
 include "../lib/accountRisk.circom";
 include "../lib/positions.circom";
@@ -14,19 +14,6 @@ include "../derivatives/oracleStep.circom";
 include "../batch/batch.circom";
 
 // The exodus exit circuit (EXIT.md in this folder): one account's claim on the custodian's frozen root.
-
-/// Proves: out = sha256(in) >> 3 as a field element (the 253 high bits of the digest, big-endian), the
-/// protocol's one-public-input rule (publicInputOf, sequencer/protocol/publicData.ts); `in` is the public
-/// data, most significant bit first.
-template Sha256PublicInput(nBits) {
-    signal input in[nBits];
-    signal output out;
-    component sha = Sha256Merged(nBits); // inspect: the public input is the digest's 253 high bits (>> 3); the last 3 are dropped
-    sha.in <== in;
-    var digest = 0;
-    for (var i = 0; i < 253; i++) digest += sha.out[i] * (1 << (252 - i));
-    out <== digest;
-}
 
 /// Proves: root is the root of a quad tree with `leaf` at the index whose little-endian bits are
 /// `indexBits` (two per level, the leaf level first; each a bit, the caller's Num2Bits) and `siblings`
@@ -127,12 +114,17 @@ template ExitMark(U) {
 /// amounts are the rule's (sequencer/exit/exitRule.ts):
 ///   amount[t] = balances[t] (+ max(0, equity) for t = 0),
 ///   equity = collateral - sum size_i (fundingIndex_i - snap_i) + sum size_i * exitMark_i(prices),
-/// every amount below 2^128; and publicInput = sha256(root ++ accountId ++ price[0..U) ++
-/// amount[0..4^balanceLevels)) >> 3 (sequencer/protocol/exitPublicData.ts). The prices are the claim's:
-/// the custodian puts its stored last proven prices in the public data, so they are not the prover's choice.
+/// every amount below 2^128; and publicInput is the public data root ++ accountId ++ price[0..U) ++
+/// amount[0..4^balanceLevels) (sequencer/protocol/exitPublicData.ts) cut into 31-byte big-endian chunks, the
+/// batch's rule (PackPublicInputs; SPEC.md "Public input"). The prices are the claim's: the custodian puts its
+/// stored last proven prices in the public data, so they are not the prover's choice.
 template Exit(accountLevels, balanceLevels, N, K, U) {
     var T = 4 ** balanceLevels;
-    signal input publicInput;
+    var PRICE_BITS = 56;  // ORACLE_PRICE_BYTES * 8
+    var AMOUNT_BITS = 128;  // EXIT_AMOUNT_BYTES * 8
+    var TOTAL = 256 + 32 + U * PRICE_BITS + T * AMOUNT_BITS;
+    var PUBLIC_INPUTS = (TOTAL + PUBLIC_INPUT_CHUNK_BITS() - 1) \ PUBLIC_INPUT_CHUNK_BITS();
+    signal input publicInput[PUBLIC_INPUTS];
     // the claim (public data, rebuilt by the custodian)
     signal input root;
     signal input accountId;
@@ -242,23 +234,21 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
         amountBits[t].in <== amounts[t];
     }
 
-    // ---- public data (exitPublicData.ts), most significant bit first. The root is decomposed without the
+    // ---- public data (exitPublicData.ts), most significant bit first, every bit 0 or 1 where it is made (the
+    // Num2Bits outputs below and constant zeros), as PackPublicInputs requires. The root is decomposed without the
     // alias check, as the batch's: a non-canonical encoding would only differ from the custodian's root.
-    var PRICE_BITS = 56;  // ORACLE_PRICE_BYTES * 8
-    var AMOUNT_BITS = 128;  // EXIT_AMOUNT_BYTES * 8
-    var TOTAL = 256 + 32 + U * PRICE_BITS + T * AMOUNT_BITS;
     component rootBits = Num2Bits(254);
     rootBits.in <== root;
-    component data = Sha256PublicInput(TOTAL);
-    for (var i = 0; i < 256; i++) data.in[i] <== i < 2 ? 0 : rootBits.out[255 - i];
-    for (var i = 0; i < 32; i++) data.in[256 + i] <== i < 32 - 2 * accountLevels ? 0 : idBits.out[31 - i];
+    component data = PackPublicInputs(TOTAL, PUBLIC_INPUT_CHUNK_BITS());
+    for (var i = 0; i < 256; i++) data.bits[i] <== i < 2 ? 0 : rootBits.out[255 - i];
+    for (var i = 0; i < 32; i++) data.bits[256 + i] <== i < 32 - 2 * accountLevels ? 0 : idBits.out[31 - i];
     for (var u = 0; u < U; u++) {
         for (var i = 0; i < PRICE_BITS; i++) {
-            data.in[288 + u * PRICE_BITS + i] <== i < PRICE_BITS - BITS_ORACLEPRICE() ? 0 : priceBits[u].out[PRICE_BITS - 1 - i];
+            data.bits[288 + u * PRICE_BITS + i] <== i < PRICE_BITS - BITS_ORACLEPRICE() ? 0 : priceBits[u].out[PRICE_BITS - 1 - i];
         }
     }
     for (var t = 0; t < T; t++) {
-        for (var i = 0; i < AMOUNT_BITS; i++) data.in[288 + U * PRICE_BITS + t * AMOUNT_BITS + i] <== amountBits[t].out[AMOUNT_BITS - 1 - i];
+        for (var i = 0; i < AMOUNT_BITS; i++) data.bits[288 + U * PRICE_BITS + t * AMOUNT_BITS + i] <== amountBits[t].out[AMOUNT_BITS - 1 - i];
     }
-    publicInput === data.out;
+    data.chunks <== publicInput;
 }

@@ -72,9 +72,7 @@ library ProtocolConstants {
     uint256 internal constant ORACLE_RATE_BYTES = 3;
     /// @dev Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each).
     uint256 internal constant ORACLE_SETTLE_EXPIRY_BYTES = 4;
-    /// @dev An exit claim's public input is sha256(claim) shifted right by this many bits.
-    uint256 internal constant PUBLIC_INPUT_SHIFT = 3;
-    /// @dev A batch's public inputs are its public data in chunks of this many bytes, big-endian (the last one shorter).
+    /// @dev A batch's (and an exit claim's) public inputs are its public data in chunks of this many bytes, big-endian (the last one shorter).
     uint256 internal constant PUBLIC_INPUT_CHUNK_BYTES = 31;
     /// @dev Token id of the quote asset (fees, collateral).
     uint256 internal constant QUOTE_TOKEN_ID = 0;

@@ -2,9 +2,10 @@
 pragma solidity ^0.8.24;
 
 /// @title IBatchGroth16Verifier
-/// @notice A Groth16 verifier of the batch circuit that checks one or several proofs, each against N_PUBLIC public
-/// inputs (a batch's public data in 31-byte chunks, {PublicData-publicInputs}): the contract
-/// scripts/build/batchVerifierContract.ts generates from the circuit's verification key. That contract also has
+/// @notice A Groth16 verifier that checks one or several proofs, each against N_PUBLIC public inputs: the contract
+/// scripts/build/batchVerifierContract.ts generates from a circuit's verification key. The custodian has two: the
+/// batch circuit's (inputs: a batch's public data in 31-byte chunks, {PublicData-writePublicInputs}) and the exit
+/// circuit's (an exit claim's public data cut the same way, {PublicData-publicInputsOfMemory}). That contract also has
 /// snarkjs's `verifyProof(uint256[2], uint256[2][2], uint256[2], uint256[N_PUBLIC])`, whose input count depends on
 /// the circuit, so it is not part of this interface.
 /// @dev {verifyProofs} combines the k checks with Fiat-Shamir scalars into one pairing-precompile call of k + 3

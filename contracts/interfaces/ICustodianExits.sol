@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IGroth16Verifier} from "./IGroth16Verifier.sol";
+import {IBatchGroth16Verifier} from "./IBatchGroth16Verifier.sol";
 
 /// @title ICustodianExits
 /// @notice The custodian's exit guarantees (issue 12): request deadlines, forced requests, exodus mode, deposit
@@ -11,14 +11,15 @@ interface ICustodianExits {
     /// @notice The exit half of the custodian's constructor arguments.
     /// @param requestDeadline Seconds a queued request may wait before anyone may switch the custodian to exodus
     /// mode; in (0, 30 days]. Deployments use 7 days (sequencer/chain/custodianArgs.ts DEFAULT_REQUEST_DEADLINE).
-    /// @param exitVerifier Groth16 verifier of the exit circuit (one public input, as the batch verifier).
+    /// @param exitVerifier Groth16 verifier of the exit circuit, generated as the batch circuit's
+    /// (scripts/build/batchVerifierContract.ts); an exit calls its `verifyFlatProof` with the claim's public inputs.
     /// @param timelock An OpenZeppelin TimelockController whose getMinDelay() exceeds requestDeadline: it alone
     /// grants and revokes OPERATOR_ROLE, replaces the oracle key and changes the treasury's recipients.
     /// @param treasury The first recipient of both treasury withdrawals, the fee pool's and the insurance fund's
     /// (ICustodianTreasury); non-zero. Deployments default to the admin (scripts/deploy/deployExchange.ts).
     struct ExitConfig {
         uint64 requestDeadline;
-        IGroth16Verifier exitVerifier;
+        IBatchGroth16Verifier exitVerifier;
         address timelock;
         address treasury;
     }

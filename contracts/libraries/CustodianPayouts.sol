@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
-import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
+import {IBatchGroth16Verifier} from "../interfaces/IBatchGroth16Verifier.sol";
 import {Custodian} from "../Custodian.sol";
 import {ICustodianExits} from "../interfaces/ICustodianExits.sol";
 import {ICustodianTreasury} from "../interfaces/ICustodianTreasury.sol";
@@ -72,7 +72,7 @@ library CustodianPayouts {
     /// and the exiting account and its owner.
     struct ExitContext {
         uint256 root;
-        IGroth16Verifier exitVerifier;
+        IBatchGroth16Verifier exitVerifier;
         uint256 maxTokens;
         uint256 underlyings;
         uint32 accountId;
@@ -236,9 +236,9 @@ library CustodianPayouts {
         for (uint256 t = 0; t < amounts.length; ++t) {
             if (amounts[t] >= 1 << ProtocolConstants.BITS_BALANCE) revert ICustodianExits.BadExitAmounts();
         }
-        uint256 input =
-            PublicData.publicInputOfMemory(PublicData.encodeExit(ctx.root, ctx.accountId, unpackPrices(priceWords, ctx.underlyings), amounts));
-        if (!verify(ctx.exitVerifier, proof, input)) revert ICustodianExits.InvalidProof();
+        uint256[] memory inputs =
+            PublicData.publicInputsOfMemory(PublicData.encodeExit(ctx.root, ctx.accountId, unpackPrices(priceWords, ctx.underlyings), amounts));
+        if (!ctx.exitVerifier.verifyFlatProof(proof, inputs)) revert ICustodianExits.InvalidProof();
         emit ICustodianExits.Exited(ctx.accountId, ctx.owner, amounts, _pay(ownerWithdrawable, owed, tokens, amounts));
     }
 
@@ -313,11 +313,4 @@ library CustodianPayouts {
         owed[tokenId] += amount;
     }
 
-    /// @notice Whether `v` accepts `proof` (flattened `[a0, a1, b00, b01, b10, b11, c0, c1]`, see
-    /// {Custodian-submitBatch}) for the single public input `input` (an exit claim's: {Custodian-exit}).
-    function verify(IGroth16Verifier v, uint256[8] calldata proof, uint256 input) internal view returns (bool) {
-        return v.verifyProof(
-            [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [input]
-        );
-    }
 }

@@ -275,7 +275,8 @@ library PublicData {
 
     /// @notice The batch circuit's public inputs: `data` cut into chunks of PUBLIC_INPUT_CHUNK_BYTES (31) bytes, each
     /// a big-endian integer, the last one the remaining bytes (sequencer/protocol/publicData.ts#publicInputsOf),
-    /// written to `inputs[at ..]` (which must have room: one per chunk).
+    /// written to `inputs[at ..]` (which must have room: one per chunk). {publicInputsOfMemory} cuts data in memory
+    /// the same way.
     /// @dev Each chunk is one calldataload shifted right past the bytes that follow it (whatever follows `data` in
     /// the calldata is shifted out); 31 bytes are below the field's modulus, so every input is a canonical field element.
     function writePublicInputs(bytes calldata data, uint256[] memory inputs, uint256 at) internal pure {
@@ -291,8 +292,21 @@ library PublicData {
         }
     }
 
-    /// @notice An exit claim's single public input, `uint256(sha256(data)) >> 3`, of data in memory.
-    function publicInputOfMemory(bytes memory data) internal pure returns (uint256) {
-        return uint256(sha256(data)) >> ProtocolConstants.PUBLIC_INPUT_SHIFT;
+    /// @notice An exit claim's public inputs: its public data `data`, in memory, cut as {writePublicInputs} cuts a
+    /// batch's (sequencer/protocol/exitPublicData.ts#exitPublicInputs).
+    /// @dev Each chunk is one mload shifted right past the bytes that follow it; reading past the end of `data` is
+    /// harmless (those bytes are shifted out).
+    function publicInputsOfMemory(bytes memory data) internal pure returns (uint256[] memory inputs) {
+        uint256 chunk = ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
+        uint256 len = data.length;
+        inputs = new uint256[]((len + chunk - 1) / chunk);
+        for (uint256 o = 0; o < len; o += chunk) {
+            uint256 take = len - o < chunk ? len - o : chunk;
+            uint256 word;
+            assembly ("memory-safe") {
+                word := shr(mul(8, sub(32, take)), mload(add(add(data, 32), o)))
+            }
+            inputs[o / chunk] = word;
+        }
     }
 }

@@ -1,28 +1,23 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 import {IBatchGroth16Verifier} from "../interfaces/IBatchGroth16Verifier.sol";
 
 /// @title MockVerifier
-/// @notice TEST ONLY. Stands in for the batched Groth16 verifier of the batch circuit ({verifyProofs}) and for
-/// the exit circuit's verifier ({verifyProof}, one public input).
+/// @notice TEST ONLY. Stands in for the generated Groth16 verifier of the batch circuit and of the exit circuit
+/// ({verifyFlatProof}, {verifyProofs}).
 /// @dev The custodian calls the verifier with STATICCALL (`view`), so the mock cannot record its arguments in
 /// storage. Instead: `answer` is the result; with expected inputs set, any other inputs return false; in probe mode
-/// it reverts with {VerifierCalled} or {BatchVerifierCalled} carrying exactly the arguments it received.
-contract MockVerifier is IGroth16Verifier, IBatchGroth16Verifier {
+/// it reverts with {BatchVerifierCalled} carrying exactly the arguments it received.
+contract MockVerifier is IBatchGroth16Verifier {
     bool public answer = true;
     bool public probe;
-    bool public checkInput;
-    uint256 public expectedInput;
     /// @notice keccak256(abi.encode(inputs)) of the public inputs every proof given to {verifyProofs} must carry.
     bytes32 public expectedInputsHash;
     /// @notice How many public inputs each proof given to {verifyProofs} carries (0: not checked).
     uint256 public inputsPerProof;
 
-    /// @notice Raised in probe mode by {verifyProof} with the exact arguments of the call.
-    error VerifierCalled(uint256[2] pA, uint256[2][2] pB, uint256[2] pC, uint256[1] pubSignals);
-    /// @notice Raised in probe mode by {verifyProofs} with the exact arguments of the call.
+    /// @notice Raised in probe mode by {verifyProofs} and {verifyFlatProof} with the exact arguments of the call.
     error BatchVerifierCalled(uint256[8][] proofs, uint256[] inputs);
 
     /// @notice Sets what the verifier returns.
@@ -30,15 +25,9 @@ contract MockVerifier is IGroth16Verifier, IBatchGroth16Verifier {
         answer = answer_;
     }
 
-    /// @notice In probe mode both functions revert with the arguments they received.
+    /// @notice In probe mode both verifying functions revert with the arguments they received.
     function setProbe(bool probe_) external {
         probe = probe_;
-    }
-
-    /// @notice Makes {verifyProof} return false unless the public input is `input`.
-    function expectInput(uint256 input) external {
-        checkInput = true;
-        expectedInput = input;
     }
 
     /// @notice Makes {verifyProofs} return false unless every proof's inputs are exactly `inputs`.
@@ -49,22 +38,8 @@ contract MockVerifier is IGroth16Verifier, IBatchGroth16Verifier {
 
     /// @notice Accepts any public input again.
     function clearExpectedInput() external {
-        checkInput = false;
-        expectedInput = 0;
         expectedInputsHash = bytes32(0);
         inputsPerProof = 0;
-    }
-
-    /// @inheritdoc IGroth16Verifier
-    function verifyProof(
-        uint256[2] calldata _pA,
-        uint256[2][2] calldata _pB,
-        uint256[2] calldata _pC,
-        uint256[1] calldata _pubSignals
-    ) external view returns (bool) {
-        if (probe) revert VerifierCalled(_pA, _pB, _pC, _pubSignals);
-        if (checkInput && _pubSignals[0] != expectedInput) return false;
-        return answer;
     }
 
     /// @inheritdoc IBatchGroth16Verifier

@@ -109,14 +109,19 @@ contract PublicDataHarness {
         return PublicData.FORCED_OUTCOME_OFFSET;
     }
 
-    /// @notice {PublicData-encodeExit} and {PublicData-publicInputOfMemory} of it.
+    /// @notice {PublicData-encodeExit} and {PublicData-publicInputsOfMemory} of it.
     function encodeExit(uint256 root, uint32 accountId, uint256[] memory prices, uint256[] calldata amounts)
         external
         pure
-        returns (bytes memory data, uint256 input)
+        returns (bytes memory data, uint256[] memory inputs)
     {
         data = PublicData.encodeExit(root, accountId, prices, amounts);
-        input = PublicData.publicInputOfMemory(data);
+        inputs = PublicData.publicInputsOfMemory(data);
+    }
+
+    /// @notice {PublicData-publicInputsOfMemory} of `data`.
+    function publicInputsOfMemory(bytes memory data) external pure returns (uint256[] memory inputs) {
+        return PublicData.publicInputsOfMemory(data);
     }
 
     /// @notice {PublicData-encodeRegisterMarket}.

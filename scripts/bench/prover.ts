@@ -1,25 +1,39 @@
 /**
  * snarkjs vs the native C++ prover (fpga-prover/native) on the same witness, in one process:
  *   - the project's batch circuit (TEST_PARAMS) with a couple of deposits,
+ *   - with --exit <params>, the exit circuit (circuits/exit) at that parameter set: one account's exodus claim
+ *     (spot balances, collateral, a perpetual position with unsettled funding), what every trader proves on
+ *     their own machine in exodus mode (snarkjs is the prover of `npm run cli -- exit` and of the web page), then
+ *     `proveExit` once more as a client runs it and the generated verifier's `verifyFlatProof`
+ *     gas on an in-process Hardhat chain (the exit verifier the custodian calls),
  *   - synthetic multiplication-chain circuits with a 2^k domain (k from the command line),
  *   - a raw G1 MSM of 2^18 points (native batch-affine and Jacobian Pippenger vs ffjavascript).
  * Prints time per proof (median of the runs after a warm-up), µs per constraint and the speed-up,
  * both for proving alone and end to end (wasm witness + prove; the witness step is shared).
  * Every proof is checked with snarkjs.groth16.verify. Needs `npm run build:native` first.
  *
- *   npx tsx scripts/bench/prover.ts [--runs 3] [--chain 16,18] [--msm 18] [--no-batch]
+ *   npx tsx scripts/bench/prover.ts [--runs 3] [--chain 16,18] [--msm 18] [--no-batch] [--exit production]
  */
 import { readFileSync } from "node:fs";
+import { network } from "hardhat";
+import type { PublicClient, WalletClient } from "viem";
+import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
+import { deploy } from "../deploy/deployExchange.ts";
+import { proveExit } from "../../sequencer/exit/exitProver.ts";
 import { availableParallelism } from "node:os";
 import * as snarkjs from "snarkjs";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
+import { buildExitCircuit } from "../build/exitCircuit.ts";
 import { buildCircuit, type CircuitBuild } from "../build/circuitBuild.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { InstrumentKind } from "../../sequencer/protocol/constants.ts";
+import { PARAMS_NAMES, PARAMS_SETS, TEST_PARAMS, type CircuitParams, type ParamsName } from "../../sequencer/protocol/params.ts";
+import { emptyDerivAccount, ExchangeState } from "../../sequencer/state/exchangeState.ts";
+import { exitWitness } from "../../sequencer/exit/exitWitness.ts";
+import { exitPublicInputCount } from "../../sequencer/protocol/exitPublicData.ts";
 import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
 import { BN254_R, NativeDevice, type NativeTimings } from "../../fpga-prover/nativeDevice.ts";
 import { chainCircuit } from "./chainCircuit.ts";
@@ -95,6 +109,43 @@ function batchInput(): Record<string, unknown> {
   return buildBatch(state, txs, { batchNumber: 0, timestamp: 1_700_000_000, verifySignatures: false }).circuitInput;
 }
 
+/**
+ * The exit circuit's input for account 5 of a state written directly at `p`: a perpetual (id 0) with funding
+ * not yet settled, the account holding four tokens, 1,000 quote of collateral and 10 lots long, valued at 3,000.
+ */
+function exitInput(p: CircuitParams): Record<string, unknown> {
+  const state = new ExchangeState(p);
+  state.setInstrument(0, {
+    kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n,
+    strike: 0n, expiry: 0, fundingCapPpm: 1_000n, fundingIndex: 500n, settlePrice: 0n, holders: 1, generation: 0,
+  });
+  const account = 5;
+  for (let t = 0; t < 4; t++) state.setBalance(account, t, 1_000_000n * BigInt(t + 1));
+  const deriv = emptyDerivAccount(p.instruments);
+  deriv.collateral = 1_000_000_000n;
+  deriv.positions[0] = { size: 10n, snapshot: 100n };
+  state.setDeriv(account, deriv);
+  state.commitAccount(account);
+  return exitWitness(state, account, Array.from({ length: p.underlyings }, () => 300_000_000_000n)).input;
+}
+
+/** A client's exit proof (proveExit, snarkjs, checked) and the gas of the exit verifier's `verifyFlatProof` for it. */
+async function exitClientRun(build: CircuitBuild, input: Record<string, unknown>): Promise<string> {
+  const t = performance.now();
+  const { proof, publicInputs } = await proveExit(build, input as never);
+  const proveMs = performance.now() - t;
+  const { viem } = await network.create();
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+  const [walletClient] = (await viem.getWalletClients()) as unknown as WalletClient[];
+  const compiled = compileBatchVerifier(build.verifierSol);
+  const address = await deploy({ publicClient, walletClient: walletClient! }, compiled);
+  const call = { address, abi: compiled.abi, functionName: "verifyFlatProof", args: [proof, publicInputs] } as never;
+  if (!(await publicClient.readContract(call))) throw new Error("the exit verifier refuses the exit proof");
+  const gas = await publicClient.estimateContractGas(call);
+  return `  proveExit (snarkjs, witness + prove + verify, as npm run cli -- exit runs it): ${ms(proveMs)}\n` +
+    `  ${compiled.contractName}.verifyFlatProof with ${publicInputs.length} public inputs: ${gas} gas (a transaction calling it alone, 21,000 included)`;
+}
+
 async function benchMsm(log2n: number): Promise<void> {
   const A = nativeAddon();
   const n = 1 << log2n;
@@ -124,12 +175,20 @@ async function benchMsm(log2n: number): Promise<void> {
   console.log(`  ffjavascript multiExpAffine (wasm, workers): ${ms(ffMs)}   -> ${(ffMs / median(affine)).toFixed(1)}x; results equal: ${same}`);
 }
 
-export async function runProverBench(opts: { runs: number; chain: number[]; msm: number | null; batch: boolean }): Promise<Row[]> {
+export async function runProverBench(opts: { runs: number; chain: number[]; msm: number | null; batch: boolean; exit?: ParamsName }): Promise<Row[]> {
   if (!isNativeAvailable()) throw new Error(nativeUnavailableReason());
   const rows: Row[] = [];
+  let exitClient: string | undefined;
   if (opts.batch) {
     const circuit = await buildBatchCircuit(TEST_PARAMS);
     rows.push(await benchCircuit(`batch (TEST_PARAMS, ${TEST_PARAMS.slots} slots, 2 deposits)`, circuit, batchInput(), opts.runs));
+  }
+  if (opts.exit) {
+    const params = PARAMS_SETS[opts.exit];
+    const circuit = await buildExitCircuit(params);
+    const input = exitInput(params);
+    rows.push(await benchCircuit(`exit (${opts.exit} params, ${exitPublicInputCount(params)} public inputs)`, circuit, input, opts.runs));
+    exitClient = await exitClientRun(circuit, input);
   }
   for (const k of opts.chain) {
     const nConstraints = (1 << k) - 64;
@@ -152,8 +211,14 @@ export async function runProverBench(opts: { runs: number; chain: number[]; msm:
     console.log(`  witness: snarkjs.wtns.calculate ${ms(sw)} (first call ${ms(r.witnessMs)}), NativeDevice cached wasm instance ${ms(nw)}`);
     console.log(`  prove speed-up: ${(s / n).toFixed(1)}x;  end to end (witness + prove): snarkjs ${ms(sw + s)} vs native ${ms(nw + n)} = ${((sw + s) / (nw + n)).toFixed(1)}x`);
   }
+  if (exitClient) console.log(`\nexit (${opts.exit} params), as a client proves and the custodian verifies it:\n${exitClient}`);
   if (opts.msm !== null) await benchMsm(opts.msm);
   return rows;
+}
+
+function checkedParamsName(name: string): ParamsName {
+  if (!(PARAMS_NAMES as readonly string[]).includes(name)) throw new Error(`--exit ${name}: expected one of ${PARAMS_NAMES.join(", ")}`);
+  return name as ParamsName;
 }
 
 if (isMainModule(import.meta.url)) {
@@ -167,6 +232,7 @@ if (isMainModule(import.meta.url)) {
     chain: (arg("--chain") ?? "16").split(",").filter(Boolean).map(Number),
     msm: args.includes("--no-msm") ? null : Number(arg("--msm") ?? 18),
     batch: !args.includes("--no-batch"),
+    exit: arg("--exit") === undefined ? undefined : checkedParamsName(arg("--exit")!),
   });
   process.exit(0); // snarkjs worker threads keep the event loop alive
 }

@@ -1,6 +1,6 @@
 /**
  * Generates a batched Groth16 verifier (Solidity) from a circuit's snarkjs verification key: the contract
- * answers `verifyProof` with the ABI of the snarkjs-exported verifier (contracts/interfaces/IGroth16Verifier.sol)
+ * answers `verifyProof` with the ABI of the snarkjs-exported verifier (snarkjs `zkey export solidityverifier`)
  * and `verifyProofs`, which checks k proofs with one pairing-precompile call of k + 3 pairs
  * (contracts/interfaces/IBatchGroth16Verifier.sol). The .sol is written next to the circuit's snarkjs verifier
  * (`<name>BatchVerifier.sol`, a build output) and compiled with compileVerifier (verifierContract.ts).

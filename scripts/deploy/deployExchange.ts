@@ -10,7 +10,6 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
-import { compileVerifier } from "../build/verifierContract.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
 import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
@@ -205,9 +204,10 @@ export async function deployRefusingExitVerifier(c: Clients): Promise<Address> {
 
 /**
  * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
- * queued; minimum deposits DEMO_MIN_DEPOSITS. The exit verifier: `exitVerifier` if given, else the one compiled from
- * `exitVerifierSol` (the exit circuit's exported verifier, scripts/build/exitCircuit.ts), else one that refuses
- * every exit (deployRefusingExitVerifier).
+ * queued; minimum deposits DEMO_MIN_DEPOSITS. The exit verifier: `exitVerifier` if given, else the one generated
+ * from the exit circuit whose snarkjs verifier is `exitVerifierSol` (scripts/build/exitCircuit.ts; compiled as the
+ * batch circuit's, compileBatchVerifier, for `verifyFlatProof`), else one that refuses every exit
+ * (deployRefusingExitVerifier).
  */
 export async function deployDemoExchange(
   c: Clients,
@@ -216,7 +216,7 @@ export async function deployDemoExchange(
   const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
   const exitVerifier =
-    opts.exitVerifier ?? (opts.exitVerifierSol ? await deploy(c, compileVerifier(opts.exitVerifierSol)) : await deployRefusingExitVerifier(c));
+    opts.exitVerifier ?? (opts.exitVerifierSol ? await deploy(c, compileBatchVerifier(opts.exitVerifierSol)) : await deployRefusingExitVerifier(c));
   const exchange = await deployExchange(c, { ...opts, exitVerifier, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
   await registerToken(c, exchange.custodian, weth, DEMO_MIN_DEPOSITS.weth);
   await send(c, exchange.custodian, custodianAbi, "registerMarket", [DEMO_MARKET.baseTokenId, DEMO_MARKET.sizeUnit, DEMO_MARKET.priceUnit]);

@@ -25,7 +25,7 @@ import {
   cancelMessage, ORDER_WORD_FIELDS, orderMessageInputs, orderWords, streamAuthMessage, transferMessage, withdrawalMessage, type Order,
 } from "../../sequencer/protocol/messages.ts";
 import { encodeOrderRecords, ORDER_RECORD_BYTES } from "../../sequencer/protocol/orderRecords.ts";
-import { encodeExitPublicData, exitPublicInput } from "../../sequencer/protocol/exitPublicData.ts";
+import { encodeExitPublicData, exitPublicInputs } from "../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { encodeRecord, nextRequestChain, REQUEST_CHAIN_GENESIS } from "../../sequencer/protocol/publicData.ts";
 import { toJson } from "../../sequencer/sdk/wire.ts";
@@ -285,7 +285,7 @@ export async function workedExample(): Promise<Record<string, string>> {
     ["the batch's record when honoured", bytesToHex(encodeRecord({ ...forced, honoured: 1n }))],
     ["requestChain(i + 1) from requestChain(i) = 0x0..0", nextRequestChain(REQUEST_CHAIN_GENESIS, queued)],
     ["exit public data (TEST_PARAMS)", bytesToHex(encodeExitPublicData(claim, TEST_PARAMS))],
-    ["exit public input = sha256(...) >> 3", exitPublicInput(claim, TEST_PARAMS)],
+    ...exitPublicInputs(claim, TEST_PARAMS).map((v, i): [string, bigint] => [`exit public input ${i} (31-byte chunk ${i})`, v]),
   ]);
   return sections;
 }

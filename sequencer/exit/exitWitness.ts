@@ -4,7 +4,7 @@
  * balance leaves, its derivatives leaf preimage, its path, the rest of the state root's preimage and the
  * claim's prices) and the valuation that explains the amounts (exitRule.ts), position by position.
  */
-import { exitPublicInput, type ExitClaim } from "../protocol/exitPublicData.ts";
+import { exitPublicInputs, type ExitClaim } from "../protocol/exitPublicData.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { fieldOf } from "../crypto/field.ts";
@@ -15,7 +15,8 @@ import { exitValuation, type ExitValuation } from "./exitRule.ts";
 /** The exit circuit's input: decimal strings (signed values as field elements), named as Exit's signals. */
 export type ExitInput = Record<string, string | string[] | string[][]>;
 
-export type ExitWitness = { claim: ExitClaim; publicInput: bigint; input: ExitInput; valuation: ExitValuation };
+/** `publicInputs`: the circuit's public inputs for the claim (exitPublicInputs), what the custodian recomputes. */
+export type ExitWitness = { claim: ExitClaim; publicInputs: bigint[]; input: ExitInput; valuation: ExitValuation };
 
 const dec = (v: bigint) => fieldOf(v).toString();
 
@@ -29,12 +30,12 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
   if (JSON.stringify(params) !== JSON.stringify(state.params)) throw new RangeError("exitWitness: the parameters are not the state's");
   const valuation = exitValuation(state, accountId, prices);
   const claim: ExitClaim = { root: state.root, accountId, prices: [...prices], amounts: valuation.amounts };
-  const publicInput = exitPublicInput(claim, params);
+  const publicInputs = exitPublicInputs(claim, params);
   const account = state.account(accountId);
   const g = state.globals;
   const slots = slotValues(account.deriv, account.positionSlots);
   const input: ExitInput = {
-    publicInput: publicInput.toString(),
+    publicInput: publicInputs.map(String),
     root: claim.root.toString(),
     accountId: String(accountId),
     prices: prices.map(dec),
@@ -56,5 +57,5 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
     fundingEpoch: String(g.fundingEpoch),
     badDebt: dec(g.badDebt),
   };
-  return { claim, publicInput, input, valuation };
+  return { claim, publicInputs, input, valuation };
 }

@@ -267,10 +267,8 @@ export const ORACLE_PRICE_BYTES = 7;
 export const ORACLE_SLICE_BYTES = 11;
 export const ORACLE_RATE_BYTES = 3;
 export const ORACLE_SETTLE_EXPIRY_BYTES = 4;
-/** An exit claim's public input is sha256(claim) with its 3 low bits dropped, so it fits the field. */
-export const PUBLIC_INPUT_SHIFT = 3;
 /**
- * A batch's public inputs are its public data cut into chunks of this many bytes, each read as a big-endian integer
+ * A batch's public inputs, and an exit claim's, are its public data cut into chunks of this many bytes, each read as a big-endian integer
  * (the last chunk shorter when the length is not a multiple): 31 bytes (248 bits) is the most that always fits the
  * field. The circuit packs its public-data bits into them instead of hashing them (SHA-256 cost about 25,600
  * constraints per 64 bytes); the verifier pays one elliptic-curve multiplication per input per transaction.

@@ -10,12 +10,12 @@
  *   them when it accepts such a batch; 0 before any). They value open positions (circuits/exit/EXIT.md).
  * - `amount[t]`: what the account is owed in token t: its spot balance, plus, for the quote token 0, its
  *   derivatives equity floored at 0 (sequencer/exit/exitRule.ts states the rule).
- * All integers are big-endian. The public input is `sha256(exitPublicData) >> 3`, the batch's rule
- * (sha256InputOf), so the verifier contract has one input.
+ * All integers are big-endian. The public inputs are the exit public data itself in 31-byte big-endian chunks, the
+ * batch's rule (publicInputsOf): 35 at production size, 4 at test size.
  */
 import { Bits, ORACLE_PRICE_BYTES } from "./constants.ts";
 import type { CircuitParams } from "./params.ts";
-import { sha256InputOf } from "./publicData.ts";
+import { publicInputCount, publicInputsOf } from "./publicData.ts";
 
 /** Bytes of one claimed amount: a balance is below 2^128 and so is an equity the circuit accepts. */
 export const EXIT_AMOUNT_BYTES = Bits.balance / 8;
@@ -63,7 +63,12 @@ export function encodeExitPublicData(claim: ExitClaim, p: CircuitParams): Uint8A
   return out;
 }
 
-/** The exit circuit's public input: sha256 of the exit public data with its 3 low bits dropped. */
-export function exitPublicInput(claim: ExitClaim, p: CircuitParams): bigint {
-  return sha256InputOf(encodeExitPublicData(claim, p));
+/** How many public inputs the exit circuit for `p` has (exitPublicInputs). */
+export function exitPublicInputCount(p: CircuitParams): number {
+  return publicInputCount(exitPublicDataBytes(p));
+}
+
+/** The exit circuit's public inputs: the exit public data in 31-byte big-endian chunks (publicInputsOf). */
+export function exitPublicInputs(claim: ExitClaim, p: CircuitParams): bigint[] {
+  return publicInputsOf(encodeExitPublicData(claim, p));
 }

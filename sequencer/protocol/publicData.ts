@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { bytesToHex, concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
-  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_CHUNK_BYTES, PUBLIC_INPUT_SHIFT, RECORD_BYTES,
+  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES,
   TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
 } from "./constants.ts";
 import { EMPTY_SLICE, SLOPE_OFFSET, sliceOfWord, type VolSlice } from "./volSlices.ts";
@@ -258,24 +258,20 @@ export function decodePublicData(
   };
 }
 
-/** sha256(data) >> 3, a field element: an exit claim's single public input, as the custodian computes it. */
-export function sha256InputOf(data: Uint8Array): bigint {
-  return BigInt(publicDataDigest(data)) >> BigInt(PUBLIC_INPUT_SHIFT);
-}
-
 /** sha256(publicData) as 0x-hex: the digest the custodian's BatchSubmitted event carries. */
 export function publicDataDigest(publicData: Uint8Array): Hex {
   return `0x${createHash("sha256").update(publicData).digest("hex")}`;
 }
 
-/** How many public inputs a batch of `publicDataBytes` bytes has (publicInputsOf). */
+/** How many public inputs `publicDataBytes` bytes of public data make (publicInputsOf): a batch's or an exit's. */
 export function publicInputCount(publicDataBytes: number): number {
   return Math.ceil(publicDataBytes / PUBLIC_INPUT_CHUNK_BYTES);
 }
 
 /**
- * The batch circuit's public inputs, as the custodian computes them: the public data cut into PUBLIC_INPUT_CHUNK_BYTES
- * chunks, each a big-endian integer (the last one the remaining bytes). So the proof binds every byte of the data.
+ * The public inputs of the batch circuit and of the exit circuit, as the custodian computes them: the public data cut
+ * into PUBLIC_INPUT_CHUNK_BYTES chunks, each a big-endian integer (the last one the remaining bytes). So the proof
+ * binds every byte of the data.
  */
 export function publicInputsOf(publicData: Uint8Array): bigint[] {
   const out: bigint[] = [];

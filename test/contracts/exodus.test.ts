@@ -12,7 +12,7 @@ import { network } from "hardhat";
 import { getAddress, parseEventLogs } from "viem";
 
 import { TxType } from "../../sequencer/protocol/constants.ts";
-import { exitPublicInput, exitTokenCount, type ExitClaim } from "../../sequencer/protocol/exitPublicData.ts";
+import { exitPublicInputs, exitTokenCount, type ExitClaim } from "../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import type { OracleSection } from "../../sequencer/protocol/publicData.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, compressKey, hex, pubKeyOf } from "./helpers.ts";
@@ -192,19 +192,19 @@ describe("exodus", () => {
   });
 
   describe("exit", () => {
-    it("credits the owner exactly the amounts proven against the frozen root and last prices; the public input is the TS exitPublicInput", async () => {
+    it("credits the owner exactly the amounts proven against the frozen root and last prices; the public inputs are the TS exitPublicInputs", async () => {
       const env = await networkHelpers.loadFixture(inExodus);
       const { custodian, alice, exitVerifier, usdc, weth } = env;
       const amounts = amountsOf({ 0: ALICE_USDC, 1: ALICE_WETH });
       const claim = await claimOf(env, 1, amounts);
       assert.equal(claim.root, GENESIS_ROOT + 4n); // deployFunded's three batches and the oracle one, each root + 1
-      // The mock says yes only for the input the TS encoder computes; in probe mode it shows what it received.
+      // The mock says yes only for the inputs the TS encoder computes; in probe mode it shows what it received.
       await exitVerifier.write.setProbe([true]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.exit([1, amounts, PROOF], { account: alice.account }), exitVerifier, "VerifierCalled",
-        [[11n, 12n], [[21n, 22n], [23n, 24n]], [31n, 32n], [exitPublicInput(claim, TEST_PARAMS)]]);
+        custodian.write.exit([1, amounts, PROOF], { account: alice.account }), exitVerifier, "BatchVerifierCalled",
+        [[PROOF], exitPublicInputs(claim, TEST_PARAMS)]);
       await exitVerifier.write.setProbe([false]);
-      await exitVerifier.write.expectInput([exitPublicInput(claim, TEST_PARAMS)]);
+      await exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
       const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit([1, amounts, PROOF], { account: alice.account }) });
       const [ev] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" });
       assert.deepEqual(ev.args, { accountId: 1, owner: getAddress(alice.account.address), claimed: amounts, paid: amounts });
@@ -222,7 +222,7 @@ describe("exodus", () => {
       const env = await networkHelpers.loadFixture(inExodus);
       const { custodian, alice, bob, carol, exitVerifier } = env;
       const amounts = amountsOf({ 0: ALICE_USDC, 1: ALICE_WETH });
-      await exitVerifier.write.expectInput([exitPublicInput(await claimOf(env, 1, amounts), TEST_PARAMS)]);
+      await exitVerifier.write.expectInputs([exitPublicInputs(await claimOf(env, 1, amounts), TEST_PARAMS)]);
       // Bob (or anyone) claiming Alice's account: refused, whatever the proof.
       await viem.assertions.revertWithCustomErrorWithArgs(
         custodian.write.exit([1, amounts, PROOF], { account: bob.account }), custodian, "NotAccountOwner", [1, getAddress(bob.account.address)]);
@@ -267,7 +267,7 @@ describe("exodus", () => {
       await custodian.write.activateExodus();
 
       const exit = async (w: typeof alice, accountId: number, amounts: bigint[], gas?: bigint) => {
-        await exitVerifier.write.expectInput([exitPublicInput(await claimOf(env, accountId, amounts), TEST_PARAMS)]);
+        await exitVerifier.write.expectInputs([exitPublicInputs(await claimOf(env, accountId, amounts), TEST_PARAMS)]);
         return custodian.write.exit([accountId, amounts, PROOF], { account: w.account, gas });
       };
       const paidBy = async (hash: `0x${string}`) => {

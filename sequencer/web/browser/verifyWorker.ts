@@ -23,6 +23,7 @@ import { verifyChain } from "../../verifier/chainVerifier.ts";
 import * as snarkjs from "snarkjs";
 import { exitWitness } from "../../exit/exitWitness.ts";
 import { toCalldataProof } from "../../protocol/calldataProof.ts";
+import { signalsMismatch } from "../../../fpga-prover/prover.ts";
 import { publicClientOf } from "./common.ts";
 
 type Post = (msg: unknown) => void;
@@ -96,10 +97,11 @@ function account(accountId: number): void {
 
 async function proveExitHere(accountId: number, prices: readonly bigint[]): Promise<void> {
   if (!state) throw new Error("verify the chain first: the exit is proven against the rebuilt state");
-  const { claim, input } = exitWitness(state, accountId, prices, state.params);
+  const { claim, input, publicInputs } = exitWitness(state, accountId, prices, state.params);
   const at = (path: string) => new URL(path, self.location.href).href;
   const { proof, publicSignals } = await snarkjs.groth16.fullProve(input, at("/web/exit.wasm"), at("/web/exit.zkey"));
-  if (publicSignals[0] !== input.publicInput) throw new Error(`the exit proof's public input ${publicSignals[0]} is not the claim's ${String(input.publicInput)}`);
+  const mismatch = signalsMismatch(publicSignals, publicInputs.map(String));
+  if (mismatch) throw new Error(`the exit proof's public inputs are not the claim's: ${mismatch}`);
   const vkey = await (await fetch(at("/web/exit-vkey.json"))).json();
   if (!(await snarkjs.groth16.verify(vkey, publicSignals, proof))) throw new Error("the exit proof does not verify");
   post({ type: "exitProof", accountId, amounts: claim.amounts, proof: toCalldataProof(proof) });

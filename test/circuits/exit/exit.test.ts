@@ -12,7 +12,7 @@ import { formatWarning } from "../../../scripts/build/circomInspect.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { exitWitness, type ExitInput } from "../../../sequencer/exit/exitWitness.ts";
-import { exitPublicInput, type ExitClaim } from "../../../sequencer/protocol/exitPublicData.ts";
+import { exitPublicInputCount, exitPublicInputs, type ExitClaim } from "../../../sequencer/protocol/exitPublicData.ts";
 import { accountRisk, lotRisk, optionMark, settleFunding } from "../../../sequencer/derivatives/formulas.ts";
 import { Bits } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -45,11 +45,11 @@ function settledState(): ExchangeState {
   return state;
 }
 
-/** The input of `claim` with `input`'s private part: what a prover who tampers the witness but hashes consistently sends. */
+/** The input of `claim` with `input`'s private part: what a prover who tampers the witness but encodes its claim consistently sends. */
 function withClaim(input: ExitInput, claim: ExitClaim): ExitInput {
   return {
     ...input, root: claim.root.toString(), accountId: String(claim.accountId), prices: claim.prices.map(String),
-    publicInput: exitPublicInput(claim, TEST_PARAMS).toString(),
+    publicInput: exitPublicInputs(claim, TEST_PARAMS).map(String),
   };
 }
 
@@ -75,7 +75,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
     assert.notEqual(failure, null, "the circuit accepted a dishonest exit");
     assert.ok(failure!.includes(expected), `refused at ${failure!.join(" < ")}, not at ${expected}`);
   };
-  const binding = () => rule("Exit", "publicInput === data.out");
+  const binding = () => rule("Exit", "data.chunks <== publicInput");
   const rootRule = () => rule("Exit", "root === stateRoot.out");
 
   describe("the circuit proves the rule, bit-exact", () => {
@@ -129,6 +129,20 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       await refuses(withClaim(w.input, { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 1 ? a + 1n : a)) }), binding());
     });
 
+    it("public inputs that are not the claim's data are refused at the binding: one bit of the first or last chunk, a chunk above 31 bytes, chunks rotated", async () => {
+      const w = exitWitness(states[0][1], alice.accountId, [PRICE]);
+      const inputs = w.publicInputs;
+      assert.equal(inputs.length, exitPublicInputCount(TEST_PARAMS));
+      const last = inputs.length - 1;
+      const tampered: bigint[][] = [
+        inputs.map((v, i) => (i === 0 ? v ^ 1n : v)), // the root's bits
+        inputs.map((v, i) => (i === last ? v ^ 1n : v)), // the last amount's lowest bit
+        inputs.map((v, i) => (i === 1 ? v + (1n << 248n) : v)), // a chunk above 31 bytes
+        [...inputs.slice(1), inputs[0]!],
+      ];
+      for (const t of tampered) await refuses({ ...w.input, publicInput: t.map(String) }, binding());
+    });
+
     it("a claim against another root (the state before the last batch) is refused at the root", async () => {
       const before = aliceLongPerpetual();
       const now = states[0][1];
@@ -139,8 +153,8 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
     it("a consistent proof against an older root proves a claim the custodian does not rebuild (another public input)", () => {
       const older = exitWitness(aliceLongPerpetual(), alice.accountId, [PRICE]);
       const frozen = exitWitness(states[0][1], alice.accountId, [PRICE]);
-      assert.notEqual(older.publicInput, exitPublicInput({ ...older.claim, root: frozen.claim.root }, TEST_PARAMS));
-      assert.notEqual(older.publicInput, frozen.publicInput);
+      assert.notDeepEqual(older.publicInputs, exitPublicInputs({ ...older.claim, root: frozen.claim.root }, TEST_PARAMS));
+      assert.notDeepEqual(older.publicInputs, frozen.publicInputs);
     });
 
     it("another account's leaf under this account id (a wrong path) is refused at the root", async () => {
@@ -201,7 +215,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       const flipped = { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a - w.valuation.equity : a)) };
       await refuses(withClaim(w.input, flipped), binding());
       // nor as the field element of the negative equity (the amount must fit 128 bits)
-      assert.throws(() => exitPublicInput({ ...w.claim, amounts: [fieldOf(w.valuation.equity), 0n, 0n, 0n] }, TEST_PARAMS), /does not fit/);
+      assert.throws(() => exitPublicInputs({ ...w.claim, amounts: [fieldOf(w.valuation.equity), 0n, 0n, 0n] }, TEST_PARAMS), /does not fit/);
     });
 
     it("bad input to the witness builder: a clear error and the state unchanged", () => {

@@ -1,8 +1,9 @@
 /**
  * One exit end to end: the exit circuit built with a dev setup, an exit of a trader with open derivatives
  * (perpetual, put, unsettled funding) proven with proveExit, verified with snarkjs and with the generated
- * Solidity verifier (Groth16Verifier_exit_<params>) on an in-process Hardhat chain; a claim with one unit
- * more fails both. Prints the constraint count and the proving time.
+ * Solidity verifier the custodian calls (BatchGroth16Verifier_exit_<params>, `verifyFlatProof` with the claim's
+ * public data in 31-byte chunks) on an in-process Hardhat chain; a claim with one unit more fails both. Prints
+ * the constraint count, the proving time and the verifier's gas.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -12,7 +13,7 @@ import * as snarkjs from "snarkjs";
 import type { Abi, Address, PublicClient, WalletClient } from "viem";
 import { buildExitCircuit } from "../../../scripts/build/exitCircuit.ts";
 import type { CircuitBuild } from "../../../scripts/build/circuitBuild.ts";
-import { compileVerifier } from "../../../scripts/build/verifierContract.ts";
+import { compileBatchVerifier } from "../../../scripts/build/batchVerifierContract.ts";
 import { deploy } from "../../../scripts/deploy/deployExchange.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
@@ -20,7 +21,7 @@ import { proveExit } from "../../../sequencer/exit/exitProver.ts";
 import { exitWitness } from "../../../sequencer/exit/exitWitness.ts";
 import { poseidon } from "../../../sequencer/crypto/poseidon.ts";
 import { fromCalldataProof } from "../../../sequencer/protocol/calldataProof.ts";
-import { exitPublicInput } from "../../../sequencer/protocol/exitPublicData.ts";
+import { exitPublicInputCount, exitPublicInputs } from "../../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { aliceLongPerpetual, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
 
@@ -38,18 +39,16 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
     const { viem } = await network.create();
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     [wallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
-    const compiled = compileVerifier(build.verifierSol);
-    assert.equal(compiled.contractName, build.contractName);
+    const compiled = compileBatchVerifier(build.verifierSol);
+    assert.equal(compiled.contractName, `Batch${build.contractName}`);
     assert.match(build.contractName, /^Groth16Verifier_exit_/);
     abi = compiled.abi;
     verifier = await deploy({ publicClient, walletClient: wallet }, compiled);
   });
 
-  const onChain = (p: readonly bigint[], publicInput: bigint) =>
-    publicClient.readContract({
-      address: verifier, abi, functionName: "verifyProof",
-      args: [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], [publicInput]],
-    }) as Promise<boolean>;
+  /** The custodian's call: `verifyFlatProof(proof, inputs)`. */
+  const flatCall = (p: readonly bigint[], inputs: readonly bigint[]) => ({ address: verifier, abi, functionName: "verifyFlatProof", args: [p, inputs] });
+  const onChain = (p: readonly bigint[], inputs: readonly bigint[]) => publicClient.readContract(flatCall(p, inputs) as never) as Promise<boolean>;
 
   it("proves alice's exit (perpetual long, unsettled funding); snarkjs and the Solidity verifier accept it, not a claim of one unit more", async () => {
     const state = aliceLongPerpetual();
@@ -57,24 +56,23 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
     const w = exitWitness(state, traders.alice.accountId, [PRICE]);
     assert.ok(w.valuation.funding < 0n && w.claim.amounts[0] > 0n);
     const t0 = performance.now();
-    const { proof, publicInput, timings } = await proveExit(build, w.input);
+    const { proof, publicInputs, timings } = await proveExit(build, w.input);
     const ms = performance.now() - t0;
     console.log(`exit at TEST_PARAMS: ${build.nConstraints} constraints; proveExit ${(ms / 1000).toFixed(1)} s (witness ${(timings.witnessMs / 1000).toFixed(1)} s, prove ${(timings.proveMs / 1000).toFixed(1)} s, verify ${(timings.verifyMs / 1000).toFixed(1)} s), snarkjs`);
-    assert.equal(publicInput, exitPublicInput(w.claim, TEST_PARAMS));
+    assert.deepEqual(publicInputs, exitPublicInputs(w.claim, TEST_PARAMS));
     assert.equal(proof.length, 8);
 
     const vkey = JSON.parse(await readFile(build.vkey, "utf8"));
-    assert.equal(await snarkjs.groth16.verify(vkey, [publicInput.toString()], fromCalldataProof(proof)), true);
-    assert.equal(await onChain(proof, publicInput), true);
-    const gas = await publicClient.estimateContractGas({
-      address: verifier, abi, functionName: "verifyProof",
-      args: [[proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [publicInput]],
-    });
-    console.log(`Groth16Verifier_exit verifyProof: ${gas} gas (a transaction calling it alone)`);
+    assert.equal(vkey.nPublic, exitPublicInputCount(TEST_PARAMS));
+    assert.equal(await snarkjs.groth16.verify(vkey, publicInputs.map(String), fromCalldataProof(proof)), true);
+    assert.equal(await onChain(proof, publicInputs), true);
+    const gas = await publicClient.estimateContractGas(flatCall(proof, publicInputs) as never);
+    console.log(`BatchGroth16Verifier_exit verifyFlatProof: ${gas} gas with ${publicInputs.length} public inputs (a transaction calling it alone)`);
 
-    const more = exitPublicInput({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
-    assert.equal(await snarkjs.groth16.verify(vkey, [more.toString()], fromCalldataProof(proof)), false);
+    const more = exitPublicInputs({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
+    assert.equal(await snarkjs.groth16.verify(vkey, more.map(String), fromCalldataProof(proof)), false);
     assert.equal(await onChain(proof, more), false);
+    assert.equal(await onChain(proof, publicInputs.slice(0, -1)), false, "one input short");
   });
 
   it("the on-chain alternative's unit: one Poseidon(4) (circomlibjs's contract) hashes as the state does, and its gas", async () => {
@@ -92,7 +90,7 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
   it("proveExit refuses a dishonest input (an inflated claim) with no proof", async () => {
     const state = aliceLongPerpetual();
     const w = exitWitness(state, traders.alice.accountId, [PRICE]);
-    const more = exitPublicInput({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
-    await assert.rejects(proveExit(build, { ...w.input, publicInput: more.toString() }));
+    const more = exitPublicInputs({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
+    await assert.rejects(proveExit(build, { ...w.input, publicInput: more.map(String) }));
   });
 });

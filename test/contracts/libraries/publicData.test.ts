@@ -13,7 +13,7 @@ import { buildBabyjub } from "circomlibjs";
 import {
   DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, freeMaskBytes, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType, type OracleShape,
 } from "../../../sequencer/protocol/constants.ts";
-import { encodeExitPublicData, exitPublicInput, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
+import { encodeExitPublicData, exitPublicInputCount, exitPublicInputs, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import {
   decodePublicData, encodeOracleSection, encodeRecord, nextRequestChain, publicInputsOf, RECORD_LAYOUT, type OracleSection, type SlotRecord,
@@ -218,7 +218,7 @@ describe("PublicData.sol", () => {
     }
   });
 
-  it("encodes an exit claim's public data and public input as TS encodeExitPublicData / exitPublicInput", async () => {
+  it("encodes an exit claim's public data and public inputs as TS encodeExitPublicData / exitPublicInputs", async () => {
     for (const p of [TEST_PARAMS, { ...TEST_PARAMS, underlyings: 2, balanceLevels: 3 }, { ...TEST_PARAMS, underlyings: 5, balanceLevels: 2 }]) {
       for (let i = 0; i < 8; i++) {
         const claim = {
@@ -226,9 +226,10 @@ describe("PublicData.sol", () => {
           prices: Array.from({ length: p.underlyings }, () => value(56)),
           amounts: Array.from({ length: exitTokenCount(p) }, () => value(128)),
         };
-        const [data, input] = await harness.read.encodeExit([claim.root, claim.accountId, claim.prices, claim.amounts]);
+        const [data, inputs] = await harness.read.encodeExit([claim.root, claim.accountId, claim.prices, claim.amounts]);
         assert.deepEqual(hexToBytes(data), encodeExitPublicData(claim, p));
-        assert.equal(input, exitPublicInput(claim, p));
+        assert.deepEqual(inputs, exitPublicInputs(claim, p));
+        assert.equal(inputs.length, exitPublicInputCount(p));
       }
     }
   });
@@ -250,6 +251,7 @@ describe("PublicData.sol", () => {
       data[0] = 0xff; // a chunk's top byte set: the chunk is still below the field's modulus
       const inputs = await harness.read.publicInputs([hex(data)]);
       assert.deepEqual(inputs, publicInputsOf(data), `length ${len}`);
+      assert.deepEqual(await harness.read.publicInputsOfMemory([hex(data)]), inputs, `length ${len}, data in memory`);
       assert.equal(inputs.length, Math.ceil(len / 31));
       for (const v of inputs) assert.ok(v < 2n ** 248n && v < FIELD_MODULUS);
       if (len > 0) assert.equal(concatBytes(inputs.map((v, i) => toBytes(v, { size: Math.min(31, len - 31 * i) }))).length, len);
