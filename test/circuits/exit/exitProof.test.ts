@@ -73,6 +73,10 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
     assert.equal(await snarkjs.groth16.verify(vkey, more.map(String), fromCalldataProof(proof)), false);
     assert.equal(await onChain(proof, more), false);
     assert.equal(await onChain(proof, publicInputs.slice(0, -1)), false, "one input short");
+    // a chunk that is 0 (tokens the account does not hold) costs no multiplication, and is still bound
+    const zero = publicInputs.indexOf(0n);
+    assert.ok(zero > 0, "the claim has a zero chunk");
+    assert.equal(await onChain(proof, publicInputs.map((v, j) => (j === zero ? 1n : v))), false, "a zero chunk set to 1");
   });
 
   it("the on-chain alternative's unit: one Poseidon(4) (circomlibjs's contract) hashes as the state does, and its gas", async () => {
