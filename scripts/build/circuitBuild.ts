@@ -46,7 +46,7 @@ import { circomFilesUnder, parseInspectOutput, pathLabel, readSources, type Insp
 import { devSetup } from "../setup/devSetup.ts";
 import { runCeremony } from "../setup/ceremony.ts";
 import { readR1cs } from "../setup/r1cs.ts";
-import { loadSnarkjs } from "../setup/zkLibs.ts";
+import { loadSnarkjs, withTransientSnarkjsCurve } from "../setup/zkLibs.ts";
 
 const execFileP = promisify(execFile);
 
@@ -286,30 +286,31 @@ export async function buildCircuit(opts: BuildCircuitOptions): Promise<CircuitBu
       const r1cs = await readR1cs(o.r1cs);
       log(`[buildCircuit] ${name}: ${r1cs.nConstraints} constraints, ${r1cs.nVars} wires (${compileSeconds.toFixed(1)} s)`);
 
-      // ---- setup --------------------------------------------------------------------------------
+      // ---- setup and Solidity verifier (snarkjs's curve: ended afterwards unless it ran before) ----------
       const ts = performance.now();
-      const snarkjs = await loadSnarkjs();
-      if (opts.setup === "dev") {
-        await devSetup({ r1csPath: o.r1cs, zkeyPath: o.zkey, log });
-        const vkey = await snarkjs.zKey.exportVerificationKey(o.zkey);
-        await writeFile(o.vkey, JSON.stringify(vkey, null, 1));
-      } else {
-        await runCeremony({
-          ptau: opts.setup.ptau,
-          r1cs: o.r1cs,
-          zkeyPath: o.zkey,
-          vkeyPath: o.vkey,
-          contributions: opts.setup.contributions,
-          beaconHex: opts.setup.beacon,
-          beaconIterationsExp: opts.setup.beaconIterationsExp,
-          log,
-        });
-      }
-      const setupSeconds = (performance.now() - ts) / 1000;
-
-      // ---- Solidity verifier ------------------------------------------------------------------
-      const template = await readFile(join(REPO_ROOT, "node_modules", "snarkjs", "templates", "verifier_groth16.sol.ejs"), "utf8");
-      const sol = await snarkjs.zKey.exportSolidityVerifier(o.zkey, { groth16: template });
+      const setup = opts.setup;
+      const { sol, setupSeconds } = await withTransientSnarkjsCurve(async () => {
+        const snarkjs = await loadSnarkjs();
+        if (setup === "dev") {
+          await devSetup({ r1csPath: o.r1cs, zkeyPath: o.zkey, log });
+          const vkey = await snarkjs.zKey.exportVerificationKey(o.zkey);
+          await writeFile(o.vkey, JSON.stringify(vkey, null, 1));
+        } else {
+          await runCeremony({
+            ptau: setup.ptau,
+            r1cs: o.r1cs,
+            zkeyPath: o.zkey,
+            vkeyPath: o.vkey,
+            contributions: setup.contributions,
+            beaconHex: setup.beacon,
+            beaconIterationsExp: setup.beaconIterationsExp,
+            log,
+          });
+        }
+        const setupSeconds = (performance.now() - ts) / 1000;
+        const template = await readFile(join(REPO_ROOT, "node_modules", "snarkjs", "templates", "verifier_groth16.sol.ejs"), "utf8");
+        return { sol: await snarkjs.zKey.exportSolidityVerifier(o.zkey, { groth16: template }), setupSeconds };
+      });
       const renamed = sol.replace(/\bcontract Groth16Verifier\b/g, `contract ${contractName}`);
       if (renamed.split(`contract ${contractName}`).length !== 2) throw new Error("buildCircuit: unexpected verifier template (contract name)");
       const header =

@@ -135,3 +135,25 @@ export async function terminateSnarkjsCurve(): Promise<void> {
   const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
   if (g.curve_bn128) await g.curve_bn128.terminate();
 }
+
+/** How many withTransientSnarkjsCurve calls are running, and whether the first of them found no curve. */
+let curveHolds = 0;
+let curveIsOurs = false;
+
+/**
+ * Runs `work`, which may start snarkjs's process-wide curve (a circuit build's key and verifier exports do), and
+ * ends the curve when the last such work finishes, if the first one found none running: a process that only built
+ * a circuit can then exit, where the curve's worker threads would keep it alive after its last test or line. A
+ * curve that was running before is left alone, and so is one while other work under this function still runs.
+ */
+export async function withTransientSnarkjsCurve<T>(work: () => Promise<T>): Promise<T> {
+  if (curveHolds++ === 0) curveIsOurs = !(globalThis as { curve_bn128?: unknown }).curve_bn128;
+  try {
+    return await work();
+  } finally {
+    if (--curveHolds === 0 && curveIsOurs) {
+      curveIsOurs = false;
+      await terminateSnarkjsCurve();
+    }
+  }
+}
