@@ -1,5 +1,5 @@
 /**
- * The public data of an exodus exit claim (issue 12): what the exit circuit's one public input commits to and
+ * The public data of an exodus exit claim (issue 12): what the exit circuit's public inputs carry and
  * what the custodian rebuilds from its own storage and the claim's calldata before verifying the proof.
  *
  *   exitPublicData = root(32) ++ accountId(4) ++ price[0..underlyings-1] (7 each) ++ amount[0..maxTokens-1] (16 each)

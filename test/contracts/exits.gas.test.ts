@@ -2,7 +2,7 @@
  * Gas of the exit path at production sizes (64 token ids, 2 underlyings, PRODUCTION_PARAMS slots), with mock verifiers:
  * forced requests, the forced cancel (a key rotation), a deposit (now also stamped and counted as owed), a batch
  * consuming forced requests, the operator's fee pool withdrawal request, activating exodus, refunding a deposit and one exit (add the real exit verifier's
- * Groth16 check, about 200k for one public input). Prints a table; the bounds only catch gross regressions.
+ * Groth16 check: about 261k for an account holding four tokens, circuits/exit/EXIT.md). Prints a table; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
