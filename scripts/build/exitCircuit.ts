@@ -1,7 +1,8 @@
 /**
  * The exodus exit circuit (circuits/exit/exit.circom, EXIT.md) for a parameter set, built through the
- * cached circuit build like the batch circuit (r1cs, wasm, dev or ceremony zkey, verification key, and a
- * Solidity verifier named Groth16Verifier_exit_<params>, distinct from the batch verifier's).
+ * cached circuit build like the batch circuit (r1cs, wasm, dev or ceremony zkey, verification key, and snarkjs's
+ * Solidity verifier named Groth16Verifier_exit_<params>, from which compileBatchVerifier generates the one the
+ * custodian calls, BatchGroth16Verifier_exit_<params> with `verifyFlatProof`).
  *
  * npx tsx scripts/build/exitCircuit.ts [--params test|devnet|production]: builds it with INSECURE dev keys and
  * prints the artifacts' paths and the constraint count as JSON.
