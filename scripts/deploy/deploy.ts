@@ -2,28 +2,33 @@
  * Deploys the exchange (test USDC/WETH, verifier, custodian, demo market) to any running node, e.g.
  * `npx hardhat node` in another terminal, then:
  *
- *   npm run deploy -- --rpc http://127.0.0.1:8545 [--params test|devnet|production] [--key 0x...] [--verifier V.sol]
+ *   npm run deploy -- --rpc http://127.0.0.1:8545 [--params test|devnet|production] [--key 0x...] [--verifier V.sol --exit-verifier E.sol]
  *
- * --verifier is the Groth16 verifier contract of the operator's keys (production: from the phase-2
- * ceremony). Without it the batch circuit is built here with INSECURE dev keys (a local chain only).
+ * --verifier and --exit-verifier are the snarkjs verifier sources of the batch and exit circuits under the
+ * operator's keys (production: from the phase-2 ceremony); the custodian's verifiers are generated from them
+ * (scripts/build/batchVerifierContract.ts). They go together (verifierSources.ts): without both, both circuits
+ * are built here with INSECURE dev keys (a local chain only).
  * Without --key it uses the node's first development account (Hardhat's well-known mnemonic).
  * Writes the addresses to .devnet/deployment.json.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
+import { buildExitCircuit } from "../build/exitCircuit.ts";
 import { PARAMS_NAMES, PARAMS_SETS, type ParamsName } from "../../sequencer/protocol/params.ts";
 import { deployDemoExchange } from "./deployExchange.ts";
+import { verifierSources } from "./verifierSources.ts";
 
 const opts = new Command()
   .option("--rpc <url>", "JSON-RPC URL", "http://127.0.0.1:8545")
   .option("--params <name>", `circuit parameters: ${PARAMS_NAMES.join(", ")}`, "test")
   .option("--key <hex>", "deployer private key (default: the node's first development account)")
-  .option("--verifier <path>", "the batch circuit's verifier contract source (default: build the circuit with INSECURE dev keys)")
+  .option("--verifier <path>", "the batch circuit's snarkjs verifier source (with --exit-verifier; default: build both circuits with INSECURE dev keys)")
+  .option("--exit-verifier <path>", "the exit circuit's snarkjs verifier source (with --verifier)")
   .parse()
-  .opts<{ rpc: string; params: string; key?: Hex; verifier?: string }>();
+  .opts<{ rpc: string; params: string; key?: Hex; verifier?: string; exitVerifier?: string }>();
 
 const params = PARAMS_SETS[opts.params as ParamsName];
 if (!params) throw new Error(`--params ${opts.params}: one of ${PARAMS_NAMES.join(", ")}`);
@@ -31,18 +36,23 @@ const account = opts.key ? privateKeyToAccount(opts.key) : mnemonicToAccount("te
 const publicClient = createPublicClient({ transport: http(opts.rpc) }) as PublicClient;
 const chain = { id: await publicClient.getChainId(), name: "target", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } };
 const walletClient = createWalletClient({ chain, transport: http(opts.rpc), account });
-let verifierSol = opts.verifier;
+const sources = verifierSources(opts);
+let verifierSol: string, exitVerifierSol: string;
 let circuitDir: string | undefined;
-if (verifierSol === undefined) {
-  console.log(`no --verifier: building the batch circuit (${opts.params}) with INSECURE dev keys…`);
+if (sources === "dev") {
+  console.log(`no --verifier / --exit-verifier: building the batch and exit circuits (${opts.params}) with INSECURE dev keys…`);
   const circuit = await buildBatchCircuit(params);
   [verifierSol, circuitDir] = [circuit.verifierSol, circuit.dir];
-} else if (!existsSync(verifierSol)) {
-  throw new Error(`--verifier ${verifierSol}: no such file`);
+  exitVerifierSol = (await buildExitCircuit(params)).verifierSol;
+} else {
+  [verifierSol, exitVerifierSol] = [sources.batch, sources.exit];
 }
-const d = await deployDemoExchange({ publicClient, walletClient }, { params, verifierSol, operator: account.address });
+const d = await deployDemoExchange({ publicClient, walletClient }, { params, verifierSol, exitVerifierSol, operator: account.address });
 mkdirSync(".devnet", { recursive: true });
-const out = { rpc: opts.rpc, chainId: chain.id, params: opts.params, operator: account.address, ...d, verifier: verifierSol, ...(circuitDir && { circuit: circuitDir }) };
+const out = {
+  rpc: opts.rpc, chainId: chain.id, params: opts.params, operator: account.address, ...d, verifierSource: verifierSol, exitVerifierSource: exitVerifierSol,
+  ...(circuitDir && { circuit: circuitDir }),
+};
 writeFileSync(".devnet/deployment.json", JSON.stringify(out, null, 2));
 console.log(JSON.stringify(out, null, 2));
 process.exit(0);
