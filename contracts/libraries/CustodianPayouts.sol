@@ -312,5 +312,4 @@ library CustodianPayouts {
         to[tokenId] += amount;
         owed[tokenId] += amount;
     }
-
 }
