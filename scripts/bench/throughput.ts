@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const wallets = (await viem.getWalletClients()) as unknown as WalletClient[];
   const operator = wallets[0]!;
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
-  const d = await deployDemoExchange(as(operator), { params: PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+  const d = await deployDemoExchange(as(operator), { params: PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address, refuseExits: true });
   const token = readArtifact("test/TestToken.sol", "TestToken");
 
   const native = new SingleDeviceProver(new NativeDevice());

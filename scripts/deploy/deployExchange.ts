@@ -203,20 +203,27 @@ export async function deployRefusingExitVerifier(c: Clients): Promise<Address> {
 }
 
 /**
+ * The custodian's exit verifier, chosen explicitly because it is immutable: a deployed one (`exitVerifier`), the one
+ * generated from the exit circuit whose snarkjs verifier is `exitVerifierSol` (scripts/build/exitCircuit.ts;
+ * compiled as the batch circuit's, compileBatchVerifier, for `verifyFlatProof`), or, for tests and benchmarks that
+ * never exit, `refuseExits` (deployRefusingExitVerifier: no exit can ever be proven on that custodian).
+ */
+export type ExitVerifierChoice = { exitVerifier: Address } | { exitVerifierSol: string } | { refuseExits: true };
+
+/**
  * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
- * queued; minimum deposits DEMO_MIN_DEPOSITS. The exit verifier: `exitVerifier` if given, else the one generated
- * from the exit circuit whose snarkjs verifier is `exitVerifierSol` (scripts/build/exitCircuit.ts; compiled as the
- * batch circuit's, compileBatchVerifier, for `verifyFlatProof`), else one that refuses every exit
- * (deployRefusingExitVerifier).
+ * queued; minimum deposits DEMO_MIN_DEPOSITS; the exit verifier as `opts` chooses it (ExitVerifierChoice).
  */
 export async function deployDemoExchange(
   c: Clients,
-  opts: { params: CircuitParams; verifierSol: string; operator: Address; exitVerifierSol?: string } & Partial<ExitOptions>,
+  opts: { params: CircuitParams; verifierSol: string; operator: Address } & Omit<ExitOptions, "exitVerifier"> & ExitVerifierChoice,
 ): Promise<DemoDeployment> {
   const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
   const exitVerifier =
-    opts.exitVerifier ?? (opts.exitVerifierSol ? await deploy(c, compileBatchVerifier(opts.exitVerifierSol)) : await deployRefusingExitVerifier(c));
+    "exitVerifier" in opts ? opts.exitVerifier
+    : "exitVerifierSol" in opts ? await deploy(c, compileBatchVerifier(opts.exitVerifierSol))
+    : await deployRefusingExitVerifier(c);
   const exchange = await deployExchange(c, { ...opts, exitVerifier, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
   await registerToken(c, exchange.custodian, weth, DEMO_MIN_DEPOSITS.weth);
   await send(c, exchange.custodian, custodianAbi, "registerMarket", [DEMO_MARKET.baseTokenId, DEMO_MARKET.sizeUnit, DEMO_MARKET.priceUnit]);

@@ -65,7 +65,7 @@ describe("derivatives settlement end to end", { timeout: 1_200_000 }, () => {
     wallets = rest.slice(0, 3);
     const circuit = await buildBatchCircuit(TEST_PARAMS);
     vkey = JSON.parse(readFileSync(circuit.vkey, "utf8"));
-    const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address });
+    const d = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address, refuseExits: true });
     custodian = d.custodian;
     await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
     const chainId = await publicClient.getChainId();

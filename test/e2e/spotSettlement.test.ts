@@ -57,7 +57,7 @@ describe("spot settlement end to end", { timeout: 900_000 }, () => {
     publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
     [operator, aliceWallet, bobWallet] = (await viem.getWalletClients()) as unknown as WalletClient[];
     circuit = await buildBatchCircuit(TEST_PARAMS);
-    ({ custodian, usdc, weth } = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address }));
+    ({ custodian, usdc, weth } = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol: circuit.verifierSol, operator: operator.account!.address, refuseExits: true }));
     const vkey = JSON.parse((await import("node:fs")).readFileSync(circuit.vkey, "utf8"));
     sequencer = new Sequencer({
       params: TEST_PARAMS,

@@ -30,7 +30,11 @@ export type LocalExchange = {
   deployment: DemoDeployment;
 };
 
-/** Starts a Hardhat node on a free port and deploys the demo exchange at TEST_PARAMS with `verifierSol` (and the exit circuit's verifier, `exitVerifierSol`, when given). */
+/**
+ * Starts a Hardhat node on a free port and deploys the demo exchange at TEST_PARAMS with `verifierSol` and the exit
+ * circuit's verifier generated from `exitVerifierSol`; without it, a custodian that refuses every exit (tests that
+ * never exit).
+ */
 export async function startLocalExchange(verifierSol: string, exitVerifierSol?: string): Promise<LocalExchange> {
   const node = await startHardhatNode(await freePort());
   const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
@@ -38,7 +42,8 @@ export async function startLocalExchange(verifierSol: string, exitVerifierSol?: 
   const operator = wallet(0);
   const operatorKey = toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }).getHdKey().privateKey!);
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
-  const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, exitVerifierSol, operator: operator.account!.address });
+  const exit = exitVerifierSol === undefined ? { refuseExits: true as const } : { exitVerifierSol };
+  const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, operator: operator.account!.address, ...exit });
   return { node, publicClient, wallet, operator, operatorKey, as, deployment };
 }
 

@@ -7,8 +7,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import type { PublicClient, WalletClient } from "viem";
+import { zeroAddress } from "viem";
 import {
-  custodianAbi, deploy, deployCustodian, deployTestToken, readArtifact, registerInstrument, setOracleKey, type Clients, type InstrumentRegistration,
+  custodianAbi, deploy, deployCustodian, deployDemoExchange, deployTestToken, readArtifact, registerInstrument, setOracleKey, type Clients, type InstrumentRegistration,
 } from "../../../scripts/deploy/deployExchange.ts";
 import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
@@ -34,6 +35,14 @@ const PERP: InstrumentRegistration = {
 };
 
 describe("deployExchange", () => {
+  it("deployDemoExchange takes no default exit verifier: the caller names one, its source, or refuseExits (checked by tsc)", () => {
+    // The exit verifier is immutable: a call that names none is a type error (npm run typecheck fails if it is not).
+    // @ts-expect-error no exitVerifier, exitVerifierSol or refuseExits
+    const unnamed: Parameters<typeof deployDemoExchange>[1] = { params: TEST_PARAMS, verifierSol: "batchVerifier.sol", operator: zeroAddress };
+    const named: Parameters<typeof deployDemoExchange>[1] = { ...unnamed, refuseExits: true };
+    assert.ok("refuseExits" in named && !("refuseExits" in unnamed));
+  });
+
   it("deploys the custodian with the parameters' sizes at the empty state's root", async () => {
     const { read } = await networkHelpers.loadFixture(deployed);
     assert.equal(await read("stateRoot"), new ExchangeState(TEST_PARAMS).root);
