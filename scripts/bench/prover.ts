@@ -15,25 +15,25 @@
  *   npx tsx scripts/bench/prover.ts [--runs 3] [--chain 16,18] [--msm 18] [--no-batch] [--exit production]
  */
 import { readFileSync } from "node:fs";
-import { network } from "hardhat";
-import type { PublicClient, WalletClient } from "viem";
-import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
-import { deploy } from "../deploy/deployExchange.ts";
-import { proveExit } from "../../sequencer/exit/exitProver.ts";
 import { availableParallelism } from "node:os";
+import { network } from "hardhat";
 import * as snarkjs from "snarkjs";
+import type { PublicClient, WalletClient } from "viem";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
-import { buildExitCircuit } from "../build/exitCircuit.ts";
+import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
 import { buildCircuit, type CircuitBuild } from "../build/circuitBuild.ts";
+import { buildExitCircuit } from "../build/exitCircuit.ts";
+import { deploy } from "../deploy/deployExchange.ts";
+import { handMade, P, PERP } from "../fixtures/exitStates.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
+import { proveExit } from "../../sequencer/exit/exitProver.ts";
+import { exitWitness } from "../../sequencer/exit/exitWitness.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
-import { InstrumentKind } from "../../sequencer/protocol/constants.ts";
-import { PARAMS_NAMES, PARAMS_SETS, TEST_PARAMS, type CircuitParams, type ParamsName } from "../../sequencer/protocol/params.ts";
-import { emptyDerivAccount, ExchangeState } from "../../sequencer/state/exchangeState.ts";
-import { exitWitness } from "../../sequencer/exit/exitWitness.ts";
 import { exitPublicInputCount } from "../../sequencer/protocol/exitPublicData.ts";
+import { PARAMS_NAMES, PARAMS_SETS, TEST_PARAMS, type CircuitParams, type ParamsName } from "../../sequencer/protocol/params.ts";
+import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
 import { BN254_R, NativeDevice, type NativeTimings } from "../../fpga-prover/nativeDevice.ts";
 import { chainCircuit } from "./chainCircuit.ts";
@@ -110,23 +110,16 @@ function batchInput(): Record<string, unknown> {
 }
 
 /**
- * The exit circuit's input for account 5 of a state written directly at `p`: a perpetual (id 0) with funding
- * not yet settled, the account holding four tokens, 1,000 quote of collateral and 10 lots long, valued at 3,000.
+ * The exit circuit's input for account 5 of a hand-made state at `p` (scripts/fixtures/exitStates.ts): a perpetual
+ * (id 0) with funding not yet settled, the account holding four tokens, 1,000 quote of collateral and 10 lots long,
+ * valued at 3,000.
  */
 function exitInput(p: CircuitParams): Record<string, unknown> {
-  const state = new ExchangeState(p);
-  state.setInstrument(0, {
-    kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n,
-    strike: 0n, expiry: 0, fundingCapPpm: 1_000n, fundingIndex: 500n, settlePrice: 0n, holders: 1, generation: 0,
+  const state = handMade({
+    params: p, instruments: [{ ...PERP, fundingIndex: 500n, holders: 1 }], spot: [1_000_000n, 2_000_000n, 3_000_000n, 4_000_000n],
+    collateral: 1_000_000_000n, sizes: [10n], snaps: [100n],
   });
-  const account = 5;
-  for (let t = 0; t < 4; t++) state.setBalance(account, t, 1_000_000n * BigInt(t + 1));
-  const deriv = emptyDerivAccount(p.instruments);
-  deriv.collateral = 1_000_000_000n;
-  deriv.positions[0] = { size: 10n, snapshot: 100n };
-  state.setDeriv(account, deriv);
-  state.commitAccount(account);
-  return exitWitness(state, account, Array.from({ length: p.underlyings }, () => 300_000_000_000n)).input;
+  return exitWitness(state, 5, Array.from({ length: p.underlyings }, () => P)).input;
 }
 
 /** A client's exit proof (proveExit, snarkjs, checked) and the gas of the exit verifier's `verifyFlatProof` for it. */

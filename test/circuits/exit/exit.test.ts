@@ -21,7 +21,7 @@ import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
 import { aliceLongPerpetual, derivTrade, NOW, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
 import { AT_EXPIRY, fundedInsuranceState } from "../../helpers/huntStates.ts";
-import { CALL, FUTURE, handMade, PERP, PUT, px } from "../../sequencer/exit/handMade.ts";
+import { CALL, FUTURE, handMade, PERP, PUT, px } from "../../../scripts/fixtures/exitStates.ts";
 
 after(terminateSnarkjsCurve);
 

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { exitClaim, exitValuation } from "../../../sequencer/exit/exitRule.ts";
 import { EMPTY_INSTRUMENT } from "../../../sequencer/derivatives/formulas.ts";
-import { CALL, FUTURE, handMade, P, PERP, PUT, px } from "./handMade.ts";
+import { CALL, FUTURE, handMade, P, PERP, PUT, px } from "../../../scripts/fixtures/exitStates.ts";
 
 describe("exit rule (exitRule.ts)", () => {
   it("spot only: every token's balance, nothing else", () => {
