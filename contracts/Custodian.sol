@@ -541,12 +541,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     /// @notice Queues a forced withdrawal of `amount` of the caller's derivatives collateral (quote, token 0):
     /// FORCED_COLLATERAL_WITHDRAW, proven by a derivatives slot honoured if the account's equity after it still
-    /// covers its initial margin, refused otherwise. Rules as {forceWithdraw}; NoDerivativesSlots on a spot-only
-    /// custodian.
+    /// covers its initial margin, refused otherwise. The slot judges it at the marks of its batch's oracle update
+    /// and the circuit serves it only in a batch with one, so the operator cannot refuse it by leaving the update
+    /// out: without updates it stays unconsumed, and exodus becomes available at its deadline.
+    /// @dev Rules as {forceWithdraw}; NoDerivativesSlots on a spot-only custodian, OracleKeyNotSet before the
+    /// oracle key is set (no collateral can exist before, and no batch could serve the request).
     /// @param amount Amount of collateral to withdraw; non-zero.
     /// @return requestIndex The request's queue index.
     function forceWithdrawCollateral(uint96 amount) external returns (uint256 requestIndex) {
         if (derivSlots == 0) revert NoDerivativesSlots();
+        if (exodusMode) revert ExodusModeActive();
+        if (oracleKey == 0) revert OracleKeyNotSet();
         return _forceWithdraw(ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW, 0, amount);
     }
 

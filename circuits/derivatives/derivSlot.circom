@@ -140,8 +140,10 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     // B moves in a fill and a DELEVERAGE
     signal activeB <== fills + isDel;
     // every type that touches an account needs the batch's marks: without an oracle update only NOOP,
-    // REGISTER_INSTRUMENT and a forced collateral withdrawal (then proven refused: ForcedCollateralWithdraw)
-    (1 - oracleUsed) * (activeA - isForced) === 0;
+    // REGISTER_INSTRUMENT and INSURANCE_WITHDRAW. A forced collateral withdrawal too: judged without marks it
+    // could only be refused, and the operator, who chooses whether a batch carries an update, would choose
+    // the refusal; so it is served only in a batch with an update (DERIVATIVES.md "FORCED_COLLATERAL_WITHDRAW")
+    (1 - oracleUsed) * activeA === 0;
 
     // ---- range checks of the transaction's own fields
     component lotsBits = Num2Bits(BITS_LOTS());  // inspect: a range check; its bits are not used
@@ -354,7 +356,6 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     aIM.b <== aPost.req;
     component forced = ForcedCollateralWithdraw();
     forced.isForced <== isForced;
-    forced.oracleUsed <== oracleUsed;
     forced.tokenId <== tokenId;
     forced.honoured <== isForced * honoured;
     forced.fits <== aIM.out;

@@ -73,8 +73,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     sellFeePpm: 0n, buyFee: 0n, sellFee: 0n, amount: 0n, tokenId: 0n, honoured: 0n, toCollateral: 0n, nonce: 0n, penalty: 0n,
     orderA: [...NO_ORDER], orderB: [...NO_ORDER], sigA: [...NO_SIGNATURE], sigB: [...NO_SIGNATURE], reg: Array(INSTRUMENT_SPEC_FIELDS).fill(0n),
   };
-  const needsMarks = tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW
-    && tx.type !== TxType.INSURANCE_WITHDRAW;
+  // a forced collateral withdrawal too: without marks it could only be refused, which the operator would choose
+  const needsMarks = tx.type !== TxType.NOOP && tx.type !== TxType.REGISTER_INSTRUMENT && tx.type !== TxType.INSURANCE_WITHDRAW;
   if (needsMarks && !ctx.oracleUsed) {
     reject("NO_ORACLE", "a derivatives transaction needs the batch's oracle update");
   }
@@ -284,8 +284,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       throw new TxRejected("WRONG_SLOT", "a forced spot withdrawal is proven by a spot slot");
     case TxType.FORCED_COLLATERAL_WITHDRAW: {
       // Queued by the account's owner: no signature, no nonce. The outcome is TRANSFER's initial-margin rule
-      // on the funding-settled account with the amount taken out, at the batch's marks (without an oracle
-      // update: refused); a refused one leaves the account as it was.
+      // on the funding-settled account with the amount taken out, at the batch's marks (needsMarks above); a
+      // refused one leaves the account as it was.
       refuseFault(forcedFault(tx, state));
       if (tx.tokenId !== 0) reject("BAD_TOKEN", `collateral is token 0, not ${tx.tokenId}`);
       const after = withPosition(touched(tx.accountId), 0, 0n, -tx.amount);

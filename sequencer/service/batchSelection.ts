@@ -9,9 +9,11 @@
  *   moved out of collateral by an earlier TRANSFER, ...).
  * - A batch carries one oracle update: every derivatives transaction is tagged with the update it was
  *   accepted under (its marks are what its margin check used), and the prefix stops at a tag other
- *   than the first one. A forced collateral withdrawal admitted without a fresh update carries none and
- *   is proven refused by a batch without one: the prefix stops between it and a tagged entry. A marker (a NOOP tagged with an update) takes no slot: it makes a batch use an
- *   update that must be applied even with nothing else (a funding tick, an expiry).
+ *   than the first one. A forced collateral withdrawal is judged at its update's marks, and the circuit
+ *   serves it only in a batch with an update: one whose update could no longer be used is untagged until
+ *   the next fresh update judges it again (exchangeCore.ts), and the prefix stops before it meanwhile. A
+ *   marker (a NOOP tagged with an update) takes no slot: it makes a batch use an update that must be
+ *   applied even with nothing else (a funding tick, an expiry).
  * - Time (when a `floor` is given, i.e. when the sequencer builds a batch; a replay passes none): the
  *   batch is stamped with the latest of the floor (the custodian's last timestamp, and the earliest
  *   stamp the custodian will still accept once the batch is proven), the acceptance times of its
@@ -35,10 +37,14 @@ import type { CircuitParams } from "../protocol/params.ts";
 
 /**
  * A transaction waiting for a batch, with the time intake accepted it, the oracle update a derivatives one was
- * checked at, and for a spot FORCED_WITHDRAW the outcome intake predicted (`honoured`; ExchangeCore corrects it
- * when the builder proves the other: ForcedOutcomeRecord).
+ * checked at, and for a forced withdrawal the outcome intake predicted (`honoured`; for a spot FORCED_WITHDRAW
+ * ExchangeCore corrects it when the builder proves the other: ForcedOutcomeRecord; a FORCED_COLLATERAL_WITHDRAW's
+ * is undone when its update can no longer be used).
  */
 export type PendingEntry = { tx: BatchTx; time: number; oracle?: SignedOracleUpdate; honoured?: boolean };
+
+/** An on-chain request admitted to the core but held out of the queue until an oracle update (exchangeCore.ts, awaitingMarks). */
+export type AwaitingRequest = { tx: BatchTx; time: number };
 
 export type BatchSelection = {
   /** How many entries from the head of the queue the batch consumes. */
@@ -89,16 +95,14 @@ export function selectBatch(
   let deriv = 0;
   let derivSeen = false;
   let oracle: SignedOracleUpdate | null = null;
-  // a forced collateral withdrawal admitted without a fresh oracle update is proven refused by a batch without one
-  let oracleless = false;
   const txs: BatchTx[] = [];
   let count = 0;
   for (const e of pending) {
     const marker = e.tx.type === TxType.NOOP && e.oracle !== undefined;
     const isDeriv = isDerivTx(e.tx);
     if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
-    const refusedForLackOfOracle = e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !e.oracle;
-    if ((refusedForLackOfOracle && oracle) || (e.oracle && oracleless)) break;
+    // a forced collateral withdrawal waiting to be judged again at a fresh update (never proven without marks)
+    if (e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !e.oracle) break;
     if (!isDeriv && !marker && derivSeen) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;
@@ -110,7 +114,6 @@ export function selectBatch(
     timestamp = stamp;
     if (earliest <= due) deadline = Math.min(deadline, due); // (one no stamp can save constrains nothing)
     if (e.oracle) oracle = e.oracle;
-    if (refusedForLackOfOracle) oracleless = true;
     if (isDeriv) {
       deriv++;
       derivSeen = true;

@@ -23,7 +23,7 @@ import type { SpotRisk } from "../risk/spotRisk.ts";
 import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
-import type { PendingEntry } from "./batchSelection.ts";
+import type { AwaitingRequest, PendingEntry } from "./batchSelection.ts";
 import { TriggerBook } from "../matching/triggers.ts";
 import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
@@ -43,7 +43,7 @@ export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | Withdraw
 export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
 
 /** The intake part of a snapshot (SequencerSnapshot). */
-export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "requestsSeen" | "triggers">;
+export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "awaitingMarks" | "requestsSeen" | "triggers">;
 
 /** Who is told what happened, synchronously, as it happens. */
 export type CoreObservers = {
@@ -158,6 +158,14 @@ export class ExchangeCore {
   readonly #nextNonce = new Map<number, number>();
   /** Transactions waiting for a batch, with the time they were accepted (shared with the batch pipeline). */
   readonly pending: PendingEntry[] = [];
+  /**
+   * On-chain requests admitted but held out of the queue until an oracle update: a forced collateral withdrawal
+   * that arrived without a fresh update (it is judged at one, and the circuit never serves it without), then every
+   * request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
+   * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
+   * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
+   */
+  readonly #awaitingMarks: AwaitingRequest[] = [];
   /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
   readonly triggers: TriggerBook;
   #requestsSeen = 0;
@@ -181,6 +189,7 @@ export class ExchangeCore {
       for (const [k, v] of snap.slotIds) this.#takeSlot(Number(k.slice(0, k.indexOf(":"))), k, v);
       for (const [k, v] of snap.nextNonce) this.#nextNonce.set(k, v);
       this.pending.push(...snap.pending);
+      this.#awaitingMarks.push(...(snap.awaitingMarks ?? []));
       this.#requestsSeen = snap.requestsSeen;
     }
   }
@@ -193,9 +202,15 @@ export class ExchangeCore {
       slotIds: sortedEntries(this.#slotIds),
       nextNonce: sortedEntries(this.#nextNonce),
       pending: [...this.pending],
+      ...(this.#awaitingMarks.length > 0 ? { awaitingMarks: [...this.#awaitingMarks] } : {}),
       requestsSeen: this.#requestsSeen,
       triggers: this.triggers.list(),
     };
+  }
+
+  /** The on-chain requests held until an oracle update (see awaitingMarks), in queue order. */
+  get awaitingMarks(): readonly AwaitingRequest[] {
+    return this.#awaitingMarks;
   }
 
   /** How many on-chain requests (the queue's first ones) have been admitted. */
@@ -238,6 +253,8 @@ export class ExchangeCore {
         const outcome = this.derivatives.applyOracleUpdate(r.update, r.time);
         this.#reholdUncrossed(r.time);
         this.#releaseTriggers(r.time);
+        this.#judgeUntagged(r.time);
+        this.#releaseAwaiting(r.time);
         return outcome;
       }
       case "reject":
@@ -252,8 +269,17 @@ export class ExchangeCore {
     this.pending.push(oracle ? { tx, time, oracle } : { tx, time });
   }
 
-  /** An on-chain request (keys, deposits, markets, instruments, forced withdrawals) takes effect at once and waits for a batch; `index`: its place in the custodian's queue. */
+  /**
+   * An on-chain request (keys, deposits, markets, instruments, forced withdrawals) takes effect at once and waits for
+   * a batch, unless it is held until an oracle update (awaitingMarks); `index`: its place in the custodian's queue.
+   */
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
+    if (index !== undefined) this.#requestsSeen = index + 1;
+    if (this.#awaitingMarks.length > 0 || (tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !this.derivatives.forcedOracle(time))) {
+      this.#awaitingMarks.push({ tx, time });
+      this.#parts.observers.log(`on-chain request of type ${tx.type} held until a fresh oracle update (${this.#awaitingMarks.length} held)`);
+      return;
+    }
     if (tx.type === TxType.REGISTER_KEY) {
       const old = this.#keys.get(tx.accountId);
       this.#keys.set(tx.accountId, tx.pubKey);
@@ -271,7 +297,6 @@ export class ExchangeCore {
       });
     } else if (tx.type === TxType.FORCED_WITHDRAW || tx.type === TxType.FORCED_COLLATERAL_WITHDRAW) {
       this.#admitForced(tx, time);
-      if (index !== undefined) this.#requestsSeen = index + 1;
       return;
     } else if (tx.type === TxType.FEE_WITHDRAW || tx.type === TxType.INSURANCE_WITHDRAW) {
       // The treasury's withdrawals wait behind everything pending, so the batch judges them on the state intake
@@ -281,7 +306,11 @@ export class ExchangeCore {
     } else if (tx.type !== TxType.REGISTER_INSTRUMENT) throw new Error(`transaction type ${tx.type} is not an on-chain request`);
     // (an instrument becomes tradable once its registration is proven: DerivativesService.onBatchPosted)
     this.enqueue(tx, time);
-    if (index !== undefined) this.#requestsSeen = index + 1;
+  }
+
+  /** Admits the held requests in order, at `time` (an oracle update's record); they are held again from the first forced collateral withdrawal still without a fresh update. */
+  #releaseAwaiting(time: number): void {
+    for (const held of this.#awaitingMarks.splice(0)) this.#admitRequest(held.tx, time);
   }
 
   /**
@@ -295,19 +324,43 @@ export class ExchangeCore {
    */
   #admitForced(tx: ForcedWithdrawTx, time: number): void {
     const { accountId, tokenId, amount } = tx;
-    let honoured: boolean;
-    // a collateral withdrawal is judged at a fresh oracle update (its batch uses it), else proven refused in a batch without one
-    const oracle = tx.type === TxType.FORCED_COLLATERAL_WITHDRAW ? this.derivatives.forcedOracle(time) : undefined;
     if (tx.type === TxType.FORCED_WITHDRAW) {
-      honoured = forcedWithdrawHonoured(this.#parts.risk.balance(accountId, tokenId), amount);
+      const honoured = forcedWithdrawHonoured(this.#parts.risk.balance(accountId, tokenId), amount);
       if (honoured) this.#parts.risk.adjust(accountId, tokenId, -amount);
-    } else {
-      honoured = oracle !== undefined && tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
+      this.#logForced(tx, honoured);
+      if (honoured) this.#cancelUncovered(accountId, time);
+      this.pending.splice(forcedPosition(this.pending, tx), 0, { tx, time, honoured });
+      return;
     }
-    this.#parts.observers.log(`forced ${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${amount} (token ${tokenId}) by account ${accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
-    if (honoured) this.#cancelUncovered(accountId, time);
-    const entry: PendingEntry = oracle ? { tx, time, oracle } : tx.type === TxType.FORCED_WITHDRAW ? { tx, time, honoured } : { tx, time };
+    // a collateral withdrawal is judged at a fresh oracle update, which its batch uses (admitRequest held it until one)
+    const entry: PendingEntry = { tx, time };
     this.pending.splice(forcedPosition(this.pending, tx), 0, entry);
+    this.#judgeUntagged(time);
+  }
+
+  /**
+   * Judges every forced collateral withdrawal of the queue that carries no oracle update (just admitted, or untagged
+   * because its update could no longer be used: rejectPending) at the latest update, if it is fresh at `time`: intake
+   * predicts the outcome the batch will prove at its marks, takes an honoured amount out of collateral at once and
+   * cancels the orders it no longer covers (UNCOVERED). Without a fresh update they wait, and the batch selection
+   * stops before them.
+   */
+  #judgeUntagged(time: number): void {
+    const oracle = this.derivatives.forcedOracle(time);
+    if (!oracle) return;
+    this.pending.forEach((e, i) => {
+      if (e.tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW || e.oracle) return;
+      const { accountId, tokenId, amount } = e.tx;
+      const honoured = tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
+      this.#logForced(e.tx, honoured);
+      this.pending[i] = { tx: e.tx, time: e.time, oracle, honoured };
+      if (honoured) this.#cancelUncovered(accountId, time);
+    });
+  }
+
+  #logForced(tx: ForcedWithdrawTx, honoured: boolean): void {
+    const what = tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal";
+    this.#parts.observers.log(`forced ${what} of ${tx.amount} (token ${tx.tokenId}) by account ${tx.accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
   }
 
   /**
@@ -592,19 +645,23 @@ export class ExchangeCore {
    * balance moves undone, orders no longer covered cancelled; derivatives: DerivativesService.rebase.
    * An on-chain request
    * cannot leave (the custodian consumes its queue in order): that throws, and the custodian must refuse
-   * such requests; but a forced collateral withdrawal whose oracle update grew too old is kept, untagged,
-   * to be proven refused in a batch without an update (its intake debit undone with the update's effects). Reached through `apply` (live, the pipeline's record is then logged; replay) and told to
-   * observers (`rejected`).
+   * such requests; but a forced collateral withdrawal whose oracle update grew too old keeps its place,
+   * untagged, to be judged again at a fresh update (its intake debit undone). Reached through `apply` (live,
+   * the pipeline's record is then logged; replay) and told to observers (`rejected`).
    */
   #rejectPending(r: RejectRecord): void {
     const head = this.pending[r.index];
     if (!head) throw new Error(`no pending entry ${r.index} to reject`);
     if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && head.oracle) {
-      // Its oracle update can no longer be used (too old for any batch now): it stays in the queue untagged, so a
-      // batch without an update proves it refused, and intake's prediction goes with the update (rebase).
+      // Its oracle update can no longer be used (too old for any batch now): it keeps its place untagged, intake's
+      // prediction is undone (with the update's other effects by rebase, or alone), and the latest update judges it
+      // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
+      // proven without marks: that refusal would be the operator's choice.
       this.pending[r.index] = { tx: head.tx, time: head.time };
       if (!this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
-      this.#parts.observers.log(`forced collateral withdrawal of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it will be proven refused`);
+      else if (head.honoured) this.derivatives.risk.creditCollateral(head.tx.accountId, head.tx.amount);
+      this.#parts.observers.log(`forced collateral withdrawal of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
+      this.#judgeUntagged(r.time);
       return;
     }
     if (REQUEST_TYPES.includes(head.tx.type)) {

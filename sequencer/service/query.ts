@@ -94,7 +94,7 @@ export interface ExchangeQuery {
   tradingKey(accountId: number): PublicKey | undefined;
   /** The nonce the account's next withdrawal or transfer must carry. */
   withdrawalNonce(accountId: number): number;
-  /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
+  /** Transactions not yet on chain: the batch being posted, those waiting for a batch and the on-chain requests held until an oracle update. */
   readonly pendingTransactions: number;
   /** The root of the state proven batches commit to (including a batch being built or posted). */
   readonly stateRoot: bigint;

@@ -259,9 +259,9 @@ export class Sequencer {
     return { feePool: this.state.feePool, insuranceFund: g.insuranceFund, openBadDebt: g.badDebt };
   }
 
-  /** Transactions not yet on chain: the batch being posted, then those waiting for a batch. */
+  /** Transactions not yet on chain: the batch being posted, those waiting for a batch and the on-chain requests held until an oracle update. */
   get pendingTransactions(): number {
-    return this.core.pending.length + this.pipeline.inFlightTxs.length;
+    return this.core.pending.length + this.core.awaitingMarks.length + this.pipeline.inFlightTxs.length;
   }
 
   /** How many on-chain requests (the queue's first ones) have been admitted. */
@@ -302,9 +302,9 @@ export class Sequencer {
     return this.pipeline.health();
   }
 
-  /** The transactions not yet on chain, oldest first (the batch being posted first). */
+  /** The transactions not yet on chain, oldest first (the batch being posted first, the requests held until an oracle update last). */
   peekPending(): readonly BatchTx[] {
-    return [...this.pipeline.inFlightTxs, ...this.core.pending.map((p) => p.tx)];
+    return [...this.pipeline.inFlightTxs, ...this.core.pending.map((p) => p.tx), ...this.core.awaitingMarks.map((h) => h.tx)];
   }
 
   /** Writes a line to the configured log. */
@@ -341,6 +341,7 @@ export class Sequencer {
       slotIds: intake.slotIds,
       nextNonce: intake.nextNonce,
       pending: intake.pending,
+      ...(intake.awaitingMarks ? { awaitingMarks: intake.awaitingMarks } : {}),
       derivatives: this.derivatives.snapshot(),
       requestsSeen: intake.requestsSeen,
       triggers: intake.triggers,

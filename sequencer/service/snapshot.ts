@@ -4,7 +4,7 @@
  * markets, proven state); maps are listed sorted by key so equal states give equal snapshots.
  */
 import type { DerivativesSnapshot } from "./derivatives.ts";
-import type { PendingEntry } from "./batchSelection.ts";
+import type { AwaitingRequest, PendingEntry } from "./batchSelection.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { EngineSnapshot } from "../matching/snapshot.ts";
 import type { HeldOrder } from "../matching/triggers.ts";
@@ -29,6 +29,11 @@ export type SequencerSnapshot = {
   slotIds: [string, bigint][];
   nextNonce: [number, number][];
   pending: PendingEntry[];
+  /**
+   * On-chain requests held until an oracle update: a forced collateral withdrawal that arrived without a fresh one,
+   * and every request the custodian queued after it (exchangeCore.ts, awaitingMarks); absent when none is held.
+   */
+  awaitingMarks?: AwaitingRequest[];
   derivatives: DerivativesSnapshot;
   requestsSeen: number;
   /** Stop and take-profit orders held until their trigger, in arrival order (absent in snapshots taken before they existed). */

@@ -18,7 +18,9 @@ import { loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circ
 import { aliceLongPerpetual, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
 const { alice, carol } = traders;
-const OUTCOME = rule("ForcedCollateralWithdraw", "honoured === judged * fits");
+const OUTCOME = rule("ForcedCollateralWithdraw", "honoured === isForced * fits");
+/** A forced collateral withdrawal is served only in a batch with an oracle update (its marks judge it). */
+const NEEDS_MARKS = rule("DerivSlot", "(1 - oracleUsed) * activeA === 0");
 
 const forced = (accountId: number, amount: bigint, tokenId = 0): BatchTx => ({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId, tokenId, amount });
 
@@ -97,19 +99,21 @@ describe("FORCED_COLLATERAL_WITHDRAW in the batch circuit", { timeout: 600_000 }
     });
   });
 
-  it("proves one refused in a batch without an oracle update (no marks to judge margin by), so it never blocks the queue", async () => {
+  it("is not built in a batch without an oracle update: without marks it could only be refused, and the operator chooses whether a batch carries one", () => {
     const s = aliceLongPerpetual();
-    assert.equal(await witnessFailure(s, [forced(carol.accountId, 1n)], { oracle: null }), null);
-    const t = aliceLongPerpetual();
-    const root = t.root;
-    const b = buildBatch(t, [forced(carol.accountId, 1n)], { batchNumber: 9, timestamp: NOW, oracle: null });
-    const r = b.records[t.params.slots];
-    assert.equal(r.type === TxType.FORCED_COLLATERAL_WITHDRAW && r.honoured, 0n);
-    assert.equal(t.root, root);
+    const root = s.root;
+    assert.throws(() => buildBatch(s, [forced(carol.accountId, 1n)], { batchNumber: 9, timestamp: NOW, oracle: null }), /NO_ORACLE/);
+    assert.equal(s.root, root, "nothing changed");
+  });
+
+  it("attack: refused in a batch that leaves the oracle update out (the operator refusing a withdrawal the margin allows)", async () => {
+    const s = aliceLongPerpetual();
+    assert.ok(free(s, alice.accountId) >= 1n, "the margin allows it at the update's marks");
+    await refuses(s, [forced(alice.accountId, 1n)], NEEDS_MARKS, { oracle: null });
   });
 
   it("attack: honoured without an oracle update", async () => {
-    await refuses(aliceLongPerpetual(), [forced(carol.accountId, 1n)], OUTCOME, { oracle: null, forcedOutcome: () => true });
+    await refuses(aliceLongPerpetual(), [forced(carol.accountId, 1n)], NEEDS_MARKS, { oracle: null, forcedOutcome: () => true });
   });
 
   it("attack: a token other than 0", async () => {

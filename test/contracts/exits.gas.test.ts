@@ -13,7 +13,7 @@ import { TxType } from "../../sequencer/protocol/constants.ts";
 import { exitTokenCount } from "../../sequencer/protocol/exitPublicData.ts";
 import { PRODUCTION_PARAMS } from "../../sequencer/protocol/params.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, compressKey, pubKeyOf } from "./helpers.ts";
-import { ALICE_USDC, ALICE_WETH, USDC, exitFixtures } from "./exitFixture.ts";
+import { ALICE_USDC, ALICE_WETH, ORACLE_KEY, USDC, exitFixtures } from "./exitFixture.ts";
 
 const connection = await network.create();
 const { networkHelpers } = connection;
@@ -23,6 +23,7 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
   it("forceWithdraw, forceWithdrawCollateral, forced cancel, deposit, a batch of forced records, requestFeeWithdrawal, activateExodus, refundDeposit, exit", async () => {
     const env = await deployFunded();
     const { custodian, alice, bob, carol, dave, publicClient } = env;
+    await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]); // forceWithdrawCollateral needs it
     const gas = async (hash: Promise<Hex>) => (await publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
     const rows: [string, bigint][] = [];
     // Typical, not first-ever, writes: Bob's forced request first, then Alice's is measured.

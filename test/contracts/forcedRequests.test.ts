@@ -14,14 +14,21 @@ import { FORCED_OUTCOME_OFFSET, RECORD_BYTES, TxType } from "../../sequencer/pro
 import { encodeRecord, nextRequestChain, type SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, compressKey, hex, pubKeyOf, recordsOffset } from "./helpers.ts";
-import { ETH, USDC, exitFixtures } from "./exitFixture.ts";
+import { ETH, ORACLE_KEY, USDC, exitFixtures } from "./exitFixture.ts";
 
 const connection = await network.create();
 const { viem, networkHelpers } = connection;
 const { deployFunded } = exitFixtures(connection);
+
+/** deployFunded with the oracle key set (forceWithdrawCollateral needs it: no batch could judge collateral without marks). */
+async function fundedWithOracle() {
+  const env = await deployFunded();
+  await env.custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+  return env;
+}
 const spotOnly = exitFixtures(connection, { ...TEST_PARAMS, derivSlots: 0, instruments: 0, positionSlots: 0, optionInstruments: 0 });
 
-type Env = Awaited<ReturnType<typeof deployFunded>>;
+type Env = Awaited<ReturnType<typeof fundedWithOracle>>;
 
 const forced = (type: 12 | 13, accountId: bigint, tokenId: bigint, amount: bigint, honoured = 0n): SlotRecord =>
   ({ type, accountId, tokenId, amount, honoured }) as SlotRecord;
@@ -48,7 +55,7 @@ async function expectBatchRejected(env: Env, pd: Uint8Array, error: string, args
 
 describe("forced requests", () => {
   it("forceWithdraw queues FORCED_WITHDRAW (honoured 0) as the TS encoder, stamped with its time and owner; collateral in token 0", async () => {
-    const env = await networkHelpers.loadFixture(deployFunded);
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, bob, publicClient } = env;
     const index = await custodian.read.requestCount();
     const chain0 = await custodian.read.requestChain([index]);
@@ -74,7 +81,7 @@ describe("forced requests", () => {
   });
 
   it("refuses callers without an account, amount 0 and unknown tokens, queueing nothing", async () => {
-    const env = await networkHelpers.loadFixture(deployFunded);
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, carol } = env;
     const before = await snapshot(env);
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -87,6 +94,17 @@ describe("forced requests", () => {
     assert.deepEqual(await snapshot(env), before);
   });
 
+  it("refuses a collateral withdrawal before the oracle key is set (OracleKeyNotSet): no batch could judge it without marks, and no collateral exists yet", async () => {
+    const env = await networkHelpers.loadFixture(deployFunded);
+    const before = await snapshot(env);
+    await viem.assertions.revertWithCustomError(
+      env.custodian.write.forceWithdrawCollateral([1n], { account: env.alice.account }), env.custodian, "OracleKeyNotSet");
+    assert.deepEqual(await snapshot(env), before);
+    await env.custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+    await env.custodian.write.forceWithdrawCollateral([1n], { account: env.alice.account });
+    assert.equal(await env.custodian.read.openForcedRequests(), 1);
+  });
+
   it("a spot-only custodian refuses collateral withdrawals (NoDerivativesSlots): nothing could ever consume them", async () => {
     const env = await networkHelpers.loadFixture(spotOnly.deployBase);
     await env.custodian.write.registerTradingKey([pubKeyOf(9n)[0], pubKeyOf(9n)[1]], { account: env.alice.account });
@@ -96,7 +114,7 @@ describe("forced requests", () => {
   });
 
   it("per-account cap: a second forced request of either kind while one is unconsumed is refused, allowed once a batch consumed it", async () => {
-    const env = await networkHelpers.loadFixture(deployFunded);
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, bob } = env;
     const index = await custodian.read.requestCount();
     await custodian.write.forceWithdraw([0, 10n * USDC], { account: alice.account });
@@ -163,7 +181,7 @@ describe("forced requests", () => {
   });
 
   it("forced cancel (a key rotation) is queued with its time: the same deadline as every request", async () => {
-    const env = await networkHelpers.loadFixture(deployFunded);
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, publicClient } = env;
     assert.equal(await custodian.read.exodusAvailableAt(), 2n ** 256n - 1n);
     const index = await custodian.read.requestCount();
@@ -175,7 +193,7 @@ describe("forced requests", () => {
   });
 
   it("a batch credits honoured forced withdrawals to the owner (collateral in token 0) and credits nothing for refused ones", async () => {
-    const env = await networkHelpers.loadFixture(deployFunded);
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, bob } = env;
     await custodian.write.forceWithdraw([1, ETH], { account: alice.account });
     await custodian.write.forceWithdraw([0, 10_000n * USDC], { account: bob.account });
@@ -207,7 +225,7 @@ describe("forced requests", () => {
 
   describe("a dishonest operator", () => {
     async function queuedOne() {
-      const env = await deployFunded();
+      const env = await fundedWithOracle();
       await env.custodian.write.forceWithdraw([0, 100n * USDC], { account: env.alice.account });
       return env;
     }

@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
@@ -83,6 +84,25 @@ describe("derivatives recovery from the log", () => {
       assert.equal((await recovered.drain()).length, batches);
       assert.equal(recovered.state.root, twin.seq.state.root);
       assert.equal(recovered.state.account(carol.accountId).deriv.positions[PERP].size, 15_000n);
+    });
+
+    it(`keeps the requests held until an oracle update (a forced collateral withdrawal and a deposit after it) across a restart from ${what}, and the next update releases them`, async () => {
+      const d = durableDerivatives(every === 0 ? 0 : 1);
+      await d.seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+      await d.seq.drain();
+      d.seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: 1_000_000_000n, nonce: 0 }));
+      await d.seq.drain();
+      d.chain.now += ORACLE_FRESHNESS + 1;
+      d.seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount: 1_000n });
+      d.seq.acceptRequest({ type: TxType.DEPOSIT, accountId: bob.accountId, tokenId: 0, amount: 7n });
+      const recovered = d.reopen(from);
+      assert.deepEqual(recovered.snapshot().awaitingMarks?.map((h) => h.tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT]);
+      assert.deepEqual(recovered.snapshot(), d.seq.snapshot());
+      const collateral = recovered.state.account(alice.accountId).deriv.collateral;
+      await recovered.acceptOracleUpdate(oracleUpdate({ time: d.chain.now - 5 }));
+      await recovered.drain();
+      assert.equal(recovered.pendingTransactions, 0);
+      assert.equal(recovered.state.account(alice.accountId).deriv.collateral, collateral - 1_000n);
     });
   }
 

@@ -22,6 +22,7 @@ import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivative
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import type { SequencerOptions } from "../../../sequencer/service/sequencer.ts";
 import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
+import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
 
 afterEach(removeDurableSequencers);
 
@@ -126,15 +127,30 @@ describe("forced withdrawals in the sequencer", () => {
     assert.deepEqual(s.state.orderSlot(bob.accountId, 7n), { storedId: 7n, filled: 0n, cancelled: true });
   });
 
-  it("a spot-only exchange (no oracle update ever) proves a forced collateral withdrawal refused, and settlement goes on", async () => {
-    const { s, chain } = await onChain();
-    heavyTrading(s, 3);
-    s.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 1n });
-    const posted = await s.drain();
-    assert.ok(posted.length >= 2);
-    assert.equal(s.pendingTransactions, 0, "consumed, not stuck");
-    assert.equal(s.state.root, chain.root);
-    assert.equal(s.state.balance(alice.accountId, 1), 3n * 1000n);
+  it("a forced collateral withdrawal arriving without a fresh oracle update waits for one, with the requests queued after it; the next update judges it and a batch with that update serves it", async () => {
+    const { alice: a, bob: b } = traders;
+    const { seq, chain } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    const before = seq.state.account(a.accountId).deriv.collateral;
+    const bobQuote = seq.state.balance(b.accountId, 0);
+    chain.now += ORACLE_FRESHNESS + 1; // the oracle went quiet: its latest update is no longer fresh
+    seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: a.accountId, tokenId: 0, amount: 1_000_000n });
+    seq.acceptRequest({ type: TxType.DEPOSIT, accountId: b.accountId, tokenId: 0, amount: 7n }); // queued after it on chain
+    assert.deepEqual(seq.peekPending().map((tx) => tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT], "held, in the custodian's order");
+    assert.equal(seq.derivatives.risk.account(a.accountId).collateral, before, "not judged without marks");
+    assert.equal(seq.pendingTransactions, 2);
+    await seq.drain();
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before, "never proven refused for want of marks");
+    assert.equal(seq.state.balance(b.accountId, 0), bobQuote, "the deposit waits behind it");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    assert.equal(seq.derivatives.risk.account(a.accountId).collateral, before - 1_000_000n, "judged honoured at the fresh update");
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before - 1_000_000n, "proven honoured");
+    assert.equal(seq.state.balance(b.accountId, 0), bobQuote + 7n);
   });
 
   it("a restart replays a forced request from the log: the same queue position, outcome and cancels", () => {
@@ -212,7 +228,7 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(seq.pendingTransactions, 0);
   });
 
-  it("a forced collateral withdrawal whose oracle update grows too old before any batch proves it is proven refused without it: intake's debit goes back, settlement goes on", async () => {
+  it("a forced collateral withdrawal whose oracle update grows too old before any batch proves it keeps its place, untagged: intake's debit goes back and the next fresh update judges it again", async () => {
     const { alice: a } = traders;
     const { seq, chain } = derivativesSequencer(NOW);
     await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
@@ -224,12 +240,15 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(seq.derivatives.risk.account(a.accountId).collateral, before - 1_000_000n, "intake judged it honoured at the fresh update");
     chain.now += 3_600; // an hour of backlog: the update is too old for any stamp the custodian still accepts
     await seq.drain();
-    assert.equal(seq.pendingTransactions, 0, "served: the queue did not stall");
-    assert.equal(seq.state.account(a.accountId).deriv.collateral, before, "proven refused: nothing left");
+    assert.equal(seq.pendingTransactions, 1, "waiting for marks, not proven refused");
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before);
     assert.deepEqual(seq.derivatives.risk.account(a.accountId), seq.state.account(a.accountId).deriv, "intake's view is the proven one again");
     await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before - 1_000_000n, "proven honoured at the new update");
     seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: false, amount: 1_000_000n, nonce: 1 }));
     await seq.drain();
-    assert.equal(seq.state.account(a.accountId).deriv.collateral, before - 1_000_000n, "settlement goes on");
+    assert.equal(seq.state.account(a.accountId).deriv.collateral, before - 2_000_000n, "settlement goes on");
   });
 });
