@@ -329,13 +329,25 @@ export class ExchangeCore {
       if (honoured) this.#parts.risk.adjust(accountId, tokenId, -amount);
       this.#logForced(tx, honoured);
       if (honoured) this.#cancelUncovered(accountId, time);
-      this.pending.splice(forcedPosition(this.pending, tx), 0, { tx, time, honoured });
+      this.#insertForced({ tx, time, honoured });
       return;
     }
     // a collateral withdrawal is judged at a fresh oracle update, which its batch uses (admitRequest held it until one)
-    const entry: PendingEntry = { tx, time };
-    this.pending.splice(forcedPosition(this.pending, tx), 0, entry);
+    this.#insertForced({ tx, time });
     this.#judgeUntagged(time);
+  }
+
+  /**
+   * Puts a forced request's entry where forcedPosition says, dated no later than the entries it passes: it
+   * arrived after them, and the batch is stamped with the latest time of its entries, so its own time would push
+   * the stamp past the expiry of orders they fill (those trades, provable before it came, would then be
+   * rejected). Nothing in a forced withdrawal depends on the stamp; a collateral one's oracle update still bounds
+   * its batch's stamp from below (batchSelection.ts).
+   */
+  #insertForced(entry: PendingEntry & { tx: ForcedWithdrawTx }): void {
+    const at = forcedPosition(this.pending, entry.tx);
+    const time = this.pending.slice(at).reduce((t, e) => Math.min(t, e.time), entry.time);
+    this.pending.splice(at, 0, { ...entry, time });
   }
 
   /**

@@ -70,6 +70,24 @@ describe("forced withdrawals in the sequencer", () => {
     assert.equal(s.state.balance(alice.accountId, 1), 12n * 1000n, "every trade settled after it");
   });
 
+  it("a forced withdrawal arriving after trades whose orders expire before it came is dated with them: it passes them without pushing their batch's stamp past the expiry", async () => {
+    const { s, clock } = await onChain();
+    const rejected: string[] = [];
+    s.events.on("rejected", (r: { code: string }) => rejected.push(r.code));
+    const expiry = T0 + 30;
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 3n }));
+    for (let i = 0; i < 3; i++) {
+      s.placeOrder(order(alice, { orderId: 1n + BigInt(i), side: Side.BUY, priceTicks: 90n, sizeLots: 1n, timeInForce: TimeInForce.IOC, expiry }));
+    }
+    clock.now = expiry + 30; // the forced request arrives after the IOC orders expired
+    s.acceptRequest(forced(carol.accountId, 1, CAROL_BASE));
+    assert.equal(s.peekPending()[0].type, TxType.FORCED_WITHDRAW, "queued ahead of the trading");
+    await s.drain();
+    assert.deepEqual(rejected, [], "no trade was pushed past its order's expiry");
+    assert.equal(s.state.balance(alice.accountId, 1), 3n * 1000n, "every trade settled");
+    assert.equal(s.state.balance(carol.accountId, 1), 0n, "and the forced withdrawal");
+  });
+
   it("follows the proven outcome when a rejected transaction before it changed the account: predicted refused, proven honoured, intake's balance is the state's", async () => {
     const verifier = refusingVerifier();
     const logged: string[] = [];
