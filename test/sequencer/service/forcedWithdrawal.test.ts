@@ -54,6 +54,17 @@ function heavyTrading(s: Awaited<ReturnType<typeof onChain>>["s"], n: number, fi
 
 const forced = (accountId: number, tokenId: number, amount: bigint): BatchTx => ({ type: TxType.FORCED_WITHDRAW, accountId, tokenId, amount });
 
+/** A derivatives sequencer after an oracle update, with alice's DEPOSIT moved into collateral and proven; `before` is that collateral. */
+async function aliceWithCollateral() {
+  const { alice: a } = traders;
+  const { seq, chain } = derivativesSequencer(NOW);
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+  await seq.drain();
+  seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+  await seq.drain();
+  return { seq, chain, before: seq.state.account(a.accountId).deriv.collateral };
+}
+
 describe("forced withdrawals in the sequencer", () => {
   it("serves a forced withdrawal queued behind heavy trading in the very next batch, honoured, and the trades after it", async () => {
     const { s, chain } = await onChain();
@@ -147,12 +158,7 @@ describe("forced withdrawals in the sequencer", () => {
 
   it("a forced collateral withdrawal arriving without a fresh oracle update waits for one, with the requests queued after it; the next update judges it and a batch with that update serves it", async () => {
     const { alice: a, bob: b } = traders;
-    const { seq, chain } = derivativesSequencer(NOW);
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
-    await seq.drain();
-    const before = seq.state.account(a.accountId).deriv.collateral;
+    const { seq, chain, before } = await aliceWithCollateral();
     const bobQuote = seq.state.balance(b.accountId, 0);
     chain.now += ORACLE_FRESHNESS + 1; // the oracle went quiet: its latest update is no longer fresh
     seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: a.accountId, tokenId: 0, amount: 1_000_000n });
@@ -248,12 +254,7 @@ describe("forced withdrawals in the sequencer", () => {
 
   it("a forced collateral withdrawal whose oracle update grows too old before any batch proves it keeps its place, untagged: intake's debit goes back and the next fresh update judges it again", async () => {
     const { alice: a } = traders;
-    const { seq, chain } = derivativesSequencer(NOW);
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    seq.requestTransfer(signTransfer(a.key, { accountId: a.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
-    await seq.drain();
-    const before = seq.state.account(a.accountId).deriv.collateral;
+    const { seq, chain, before } = await aliceWithCollateral();
     seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: a.accountId, tokenId: 0, amount: 1_000_000n });
     assert.equal(seq.derivatives.risk.account(a.accountId).collateral, before - 1_000_000n, "intake judged it honoured at the fresh update");
     chain.now += 3_600; // an hour of backlog: the update is too old for any stamp the custodian still accepts
