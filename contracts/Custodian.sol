@@ -549,10 +549,42 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @param amount Amount of collateral to withdraw; non-zero.
     /// @return requestIndex The request's queue index.
     function forceWithdrawCollateral(uint96 amount) external returns (uint256 requestIndex) {
+        _checkJudgedAtMarks();
+        return _forceWithdraw(ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW, 0, amount);
+    }
+
+    /// @notice Queues a forced close of `lots` of the caller's position in instrument `instrumentId` against account
+    /// `counterpartyId`, which holds the other side (FORCED_CLOSE: the derivatives slot proves it honoured exactly
+    /// when the caller holds at least `lots` in its position's direction and the counterparty at least `lots` on the
+    /// other side; the lots then pass to the counterparty at the batch's mark, which moves neither equity, and no
+    /// margin rule applies). So a trader whose closing orders the operator never matches still leaves its position:
+    /// the next batches must serve it within {requestDeadline}, in a batch with an oracle update, or exodus becomes
+    /// available. The counterparty is the caller's to choose from the public data (anyone can rebuild every
+    /// position); a refused request moves nothing (the request chain fixes its fields, so the operator cannot
+    /// change them).
+    /// @dev Rules as {forceWithdrawCollateral} (one unconsumed forced request per account, the cap and its waiting
+    /// line); BadForcedClose for an id beyond the table, a counterparty that is the caller or no assigned account, or
+    /// lots outside [1, 2^40). Queued as an outcome record of {forceWithdraw}'s shape:
+    /// `instrumentId` where the token is, `counterpartyId << 64 | lots` where the amount is.
+    /// @param instrumentId The instrument id (below {instruments}).
+    /// @param counterpartyId The account that takes the lots.
+    /// @param lots Lots to close, in [1, 2^40).
+    /// @return requestIndex The request's queue index (or WAITING).
+    function forceClose(uint16 instrumentId, uint32 counterpartyId, uint64 lots) external returns (uint256 requestIndex) {
+        _checkJudgedAtMarks();
+        if (
+            instrumentId >= instruments || counterpartyId == accountOf[msg.sender] || _accounts[counterpartyId].owner == address(0)
+                || lots == 0 || lots >= 1 << ProtocolConstants.BITS_LOTS
+        ) revert BadForcedClose(instrumentId, counterpartyId, lots);
+        return _forceWithdraw(ProtocolConstants.TX_FORCED_CLOSE, instrumentId, uint96(counterpartyId) << 64 | lots);
+    }
+
+    /// @dev A forced request a derivatives slot judges at its batch's marks needs derivatives slots (NoDerivativesSlots),
+    /// no exodus (ExodusModeActive) and the oracle key (OracleKeyNotSet: no batch could serve it without one).
+    function _checkJudgedAtMarks() private view {
         if (derivSlots == 0) revert NoDerivativesSlots();
         if (exodusMode) revert ExodusModeActive();
         if (oracleKey == 0) revert OracleKeyNotSet();
-        return _forceWithdraw(ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW, 0, amount);
     }
 
     /// @notice Queues a FEE_WITHDRAW of `amount` of the fee pool (quote, token 0): a spot slot proves it honoured

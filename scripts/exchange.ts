@@ -10,6 +10,7 @@
  *   ... stream --market 0 [--private] [--count N]
  *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|devnet|production] [--vkey path]   (progress bar)
  *   npm run cli -- force-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 1 --amount 5 [--collateral]
+ *   npm run cli -- force-close --rpc URL --custodian 0x.. --wallet-key 0x.. --instrument 0 [--counterparty 2 --lots 10]
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
  *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
  *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K]
@@ -27,7 +28,7 @@ import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import {
-  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
+  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
   requestFeeWithdrawal, requestInsuranceWithdrawal, type ChainClients,
 } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
@@ -274,6 +275,40 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
       const status = await exodusStatus(c.publicClient, o.custodian);
       const waiting = index === FORCED_WAITING; // the custodian's forced requests are full: a batch admits it, oldest first
       print({ status: waiting ? "waiting" : "queued", requestIndex: waiting ? null : index, tokenId: Number(o.tokenId), amount: o.amount, collateral: o.collateral, deadlineSeconds: status.requestDeadline });
+    });
+
+  program
+    .command("force-close")
+    .description("queue a forced close of your position against an account on the other side, at the batch's mark (the operator must prove it within the deadline, or exodus opens)")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .requiredOption("--instrument <id>", "instrument id", int("--instrument"))
+    .option("--counterparty <id>", "the account that takes the lots (default: the largest holder of the other side in the state rebuilt from chain data)", int("--counterparty"))
+    .option("--lots <n>", "lots to close (with --counterparty; default: as many as both hold)", int("--lots"))
+    .addOption(new Option("--params <set>", "circuit parameter set (to rebuild the state)").choices(PARAMS_NAMES).default("test"))
+    .option("--vkey <path>", "verification key JSON of the batch circuit (to rebuild the state; default: this checkout's dev build)")
+    .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; instrument: bigint; counterparty?: bigint; lots?: bigint; params: ParamsName; vkey?: string; fromBlock: bigint }) => {
+      const c = chainClients(o.rpc, o.walletKey);
+      const instrumentId = Number(o.instrument);
+      if ((o.counterparty === undefined) !== (o.lots === undefined)) throw new Error("--counterparty and --lots go together (or neither: both are found in the state rebuilt from chain data)");
+      let counterpartyId = o.counterparty === undefined ? undefined : Number(o.counterparty);
+      let lots = o.lots;
+      if (counterpartyId === undefined) {
+        const { rebuiltState } = await import("./verify.ts");
+        const accountId = await accountOf(c.publicClient, o.custodian, c.walletClient.account!.address);
+        if (accountId === 0) throw new Error("this wallet has no account on the custodian");
+        const state = await rebuiltState({ publicClient: c.publicClient, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: o.fromBlock, print: io.err });
+        const { closeCounterparty } = await import("../sequencer/sdk/forcedClose.ts");
+        const pick = closeCounterparty(state, accountId, instrumentId);
+        if (!pick) throw new Error(`account ${accountId} holds no position in instrument ${instrumentId} that another account holds the other side of`);
+        ({ counterpartyId, lots } = pick);
+      }
+      const index = await forceClose(c, o.custodian, instrumentId, counterpartyId, lots!);
+      const status = await exodusStatus(c.publicClient, o.custodian);
+      const waiting = index === FORCED_WAITING;
+      print({ status: waiting ? "waiting" : "queued", requestIndex: waiting ? null : index, instrumentId, counterpartyId, lots, deadlineSeconds: status.requestDeadline });
     });
 
   program

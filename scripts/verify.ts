@@ -78,6 +78,21 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
   });
 }
 
+/**
+ * The state rebuilt from chain data (verifyChain), refused unless its root is the custodian's: what a trader reads
+ * positions from without the operator (the force-close verb picks its counterparty in it).
+ */
+export async function rebuiltState(o: {
+  publicClient: PublicClient; custodian: Address; params: ParamsName; vkey?: string; fromBlock?: bigint; print: (line: string) => void;
+}): Promise<ExchangeState> {
+  const params = PARAMS_SETS[o.params];
+  const vkey = await loadVkey(params, o.vkey, o.print);
+  o.print(`rebuilding the state from chain data (custodian ${o.custodian})`);
+  const report = await verifyChain({ publicClient: o.publicClient, custodian: o.custodian, params, vkey, fromBlock: o.fromBlock });
+  if (!report.ok) throw new Error(`the state rebuilt from chain data is not the custodian's: ${report.mismatches.map((m) => m.message).join("; ")}`);
+  return report.state;
+}
+
 /** The rebuilt balances as a table: account, token, amount. */
 export function formatBalances(balances: Balances): string[] {
   if (balances.size === 0) return ["  (no accounts)"];

@@ -17,6 +17,7 @@ include "../batch/accountUpdate.circom";
 include "./tx/badDebt.circom";
 include "./tx/deleverage.circom";
 include "./tx/fill.circom";
+include "./tx/forcedClose.circom";
 include "./tx/forcedCollateralWithdraw.circom";
 include "./tx/insuranceWithdraw.circom";
 include "./tx/liquidate.circom";
@@ -28,7 +29,7 @@ include "./tx/trigger.circom";
 
 /// Proves the derivatives transaction of one derivatives slot as DERIVATIVES.md states it for each
 /// type (NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW,
-/// INSURANCE_WITHDRAW, DELEVERAGE): the state moves from (accountsRootIn, feePoolIn, insuranceIn, badDebtIn, tableIn)
+/// INSURANCE_WITHDRAW, DELEVERAGE, FORCED_CLOSE): the state moves from (accountsRootIn, feePoolIn, insuranceIn, badDebtIn, tableIn)
 /// to the outputs exactly as the type requires, with
 /// the batch's marks and margins (from OracleStep) and the instrument table at the batch's start
 /// (`start`); `record` is its public-data record.
@@ -72,7 +73,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     // Transaction
     signal input txType;
     signal input accountA;      // buyer; the liquidated or deleveraged account; the account of SETTLE and TRANSFER
-    signal input accountB;      // seller; the liquidator; a DELEVERAGE's counterparty
+    signal input accountB;      // seller; the liquidator; a DELEVERAGE's or a FORCED_CLOSE's counterparty
     signal input instrumentId;
     signal input lots;
     signal input priceTicks;
@@ -82,7 +83,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal input sellFee;
     signal input amount;
     signal input tokenId;       // FORCED_COLLATERAL_WITHDRAW's token: always 0 (ForcedCollateralWithdraw)
-    signal input honoured;      // the outcome of FORCED_COLLATERAL_WITHDRAW and INSURANCE_WITHDRAW, as their records carry it (pinned there; 0 for every other type)
+    signal input honoured;      // the outcome of FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW and FORCED_CLOSE, as their records carry it (pinned there; 0 for every other type)
     signal input toCollateral;
     signal input nonce;
     signal input penalty;
@@ -132,13 +133,16 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal isForced <== isType[6];
     signal isIns <== isType[7];
     signal isDel <== isType[8];
+    signal isFC <== isType[9];
     // the outcome byte belongs to the outcome requests: every other type's record is packed without it, and it is 0
-    honoured * (1 - isForced - isIns) === 0;
+    honoured * (1 - isForced - isIns - isFC) === 0;
+    signal fcHonoured <== isFC * honoured;  // an honoured FORCED_CLOSE: DeleverageClose moves the lots
+    isFC * amount === 0;  // nothing is paid on top of a forced close
     signal fills <== isTrade + isLiq;
     // A forced collateral withdrawal settles A's funding like a transfer (a refused one writes A back as it was)
-    signal activeA <== fills + isSettle + isTransfer + isForced + isDel;
-    // B moves in a fill and a DELEVERAGE
-    signal activeB <== fills + isDel;
+    signal activeA <== fills + isSettle + isTransfer + isForced + isDel + isFC;
+    // B moves in a fill, a DELEVERAGE and a FORCED_CLOSE (a refused forced close writes both leaves back as they were)
+    signal activeB <== fills + isDel + isFC;
     // every type that touches an account needs the batch's marks: without an oracle update only NOOP,
     // REGISTER_INSTRUMENT and INSURANCE_WITHDRAW. A forced collateral withdrawal too: judged without marks it
     // could only be refused, and the operator, who chooses whether a batch carries an update, would choose
@@ -246,8 +250,8 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     settle.sizeA <== sizeA.out;
     settle.instrumentMark <== markSel.out;
 
-    component close = DeleverageClose();
-    close.isDel <== isDel;
+    component close = DeleverageClose();  // a DELEVERAGE's close, and an honoured FORCED_CLOSE's (amount 0)
+    close.isDel <== isDel + fcHonoured;
     close.lots <== lots;
     close.amount <== amount;
     close.instrumentMark <== markSel.out;
@@ -400,6 +404,18 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     deleverage.insuranceIn <== insuranceIn;
     deleverage.bPostEquity <== bPost.equity;
 
+    // ---- FORCED_CLOSE's outcome (its close is DeleverageClose's): both positions hold the lots
+    component forcedClose = ForcedClose();
+    forcedClose.isFC <== isFC;
+    forcedClose.accountA <== accountA;
+    forcedClose.accountB <== accountB;
+    forcedClose.lots <== lots;
+    forcedClose.kindNone <== kind.out[KIND_NONE()];
+    forcedClose.sizeA <== sizeA.out;
+    forcedClose.sizeB <== sizeB.out;
+    forcedClose.dir <== fill.liqDir;
+    forcedClose.honoured <== fcHonoured;
+
     // ---- reduce-only orders (ReduceOnly): A's order of a DERIV_TRADE (A buys), B's order of any fill;
     // the sign of the written position is AccountRisk's (aPost, bPost), selected
     component aAfterNonNeg = Select(N);
@@ -440,7 +456,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     aWrite.empty <== aLook.empty;
     aWrite.index <== aLook.index;
     aWrite.target <== aPosTarget;
-    aWrite.touch <== fills + isSettle + isDel;
+    aWrite.touch <== fills + isSettle + isDel + fcHonoured;
     aWrite.active <== activeA;
     aWrite.held <== 1 - aWasFlat.out;
     aWrite.instrumentId <== instrumentId;
@@ -454,7 +470,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     bWrite.empty <== bLook.empty;
     bWrite.index <== bLook.index;
     bWrite.target <== bPosTarget;
-    bWrite.touch <== fills + isDel;
+    bWrite.touch <== fills + isDel + fcHonoured;
     bWrite.active <== activeB;
     bWrite.held <== 1 - bWasFlat.out;
     bWrite.instrumentId <== instrumentId;
@@ -547,7 +563,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     updateA.orderNewLeaf <== storeA.newLeaf;
     updateA.orderSiblings <== aOrderSiblings;
     updateA.derivOld <== aOldLeaf.out;
-    signal aLeafKept <== forced.refused * (aOldLeaf.out - aNewLeaf.out);  // a refused forced withdrawal writes the old leaf
+    // a refused forced withdrawal or forced close writes the old leaf (no funding settled, nothing moved)
+    signal aKept <== forced.refused + forcedClose.refused;
+    signal aLeafKept <== aKept * (aOldLeaf.out - aNewLeaf.out);
     updateA.derivNew <== aNewLeaf.out + aLeafKept;
 
     component updateB = AccountUpdate(accountLevels, balanceLevels, orderLevels, 0);
@@ -572,11 +590,12 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     updateB.orderNewLeaf <== storeB.newLeaf;
     updateB.orderSiblings <== bOrderSiblings;
     updateB.derivOld <== bOldLeaf.out;
-    updateB.derivNew <== bNewLeaf.out;
+    signal bLeafKept <== forcedClose.refused * (bOldLeaf.out - bNewLeaf.out);  // a refused forced close writes the old leaf
+    updateB.derivNew <== bNewLeaf.out + bLeafKept;
     accountsRootOut <== updateB.rootOut;
 
     // ---- the open bad debt: what A's and B's written leaves carry minus what their read leaves carried
-    // (A's refused forced withdrawal writes A's old leaf back: no change)
+    // (a refused forced withdrawal or forced close writes the old leaves back: no change)
     // (the written collaterals' signs come from aPost and bPost, which range-check them)
     component aOldSign = SignedRange(BITS_COLLATERAL());
     aOldSign.in <== aCollateral;
@@ -598,8 +617,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     bDebtNew.c <== bNewC;
     bDebtNew.cNonNeg <== bPost.cNonNeg;
     bDebtNew.size <== bSizeNew;
-    signal aDebtDelta <== (1 - forced.refused) * (aDebtNew.debt - aDebtOld.debt);
-    badDebtOut <== badDebtIn + aDebtDelta + bDebtNew.debt - bDebtOld.debt;
+    signal aDebtDelta <== (1 - aKept) * (aDebtNew.debt - aDebtOld.debt);
+    signal bDebtDelta <== (1 - forcedClose.refused) * (bDebtNew.debt - bDebtOld.debt);
+    badDebtOut <== badDebtIn + aDebtDelta + bDebtDelta;
 
     // ---- REGISTER_INSTRUMENT writes the instrument table
     component register = RegisterInstrument(N, O, U);
@@ -676,5 +696,10 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     pack.INSURANCE_WITHDRAW_tokenId <== tokenId;
     pack.INSURANCE_WITHDRAW_amount <== amount;
     pack.INSURANCE_WITHDRAW_honoured <== honoured;
+    pack.FORCED_CLOSE_accountId <== accountA;
+    pack.FORCED_CLOSE_instrumentId <== instrumentId;
+    pack.FORCED_CLOSE_counterpartyId <== accountB;
+    pack.FORCED_CLOSE_lots <== lots;
+    pack.FORCED_CLOSE_honoured <== honoured;
     record <== pack.out;
 }

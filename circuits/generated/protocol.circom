@@ -19,12 +19,13 @@ function TX_FEE_WITHDRAW() { return 14; }
 function TX_INSURANCE_WITHDRAW() { return 15; }
 function TX_OPERATOR_CANCEL() { return 16; }
 function TX_DELEVERAGE() { return 17; }
+function TX_FORCED_CLOSE() { return 18; }
 function SPOT_TX_TYPES() { return 10; }
-function DERIV_TX_TYPES() { return 9; }
+function DERIV_TX_TYPES() { return 10; }
 /// The type value of position k of the spot slot's type one-hot (0, 1, 2, 3, 4, 5, 6, 12, 14, 16).
 function SPOT_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 1; } if (k == 2) { return 2; } if (k == 3) { return 3; } if (k == 4) { return 4; } if (k == 5) { return 5; } if (k == 6) { return 6; } if (k == 7) { return 12; } if (k == 8) { return 14; } if (k == 9) { return 16; } return 0; }
-/// The type value of position k of the derivatives slot's type one-hot (0, 7, 8, 9, 10, 11, 13, 15, 17).
-function DERIV_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 7; } if (k == 2) { return 8; } if (k == 3) { return 9; } if (k == 4) { return 10; } if (k == 5) { return 11; } if (k == 6) { return 13; } if (k == 7) { return 15; } if (k == 8) { return 17; } return 0; }
+/// The type value of position k of the derivatives slot's type one-hot (0, 7, 8, 9, 10, 11, 13, 15, 17, 18).
+function DERIV_TX_TYPE(k) { if (k == 0) { return 0; } if (k == 1) { return 7; } if (k == 2) { return 8; } if (k == 3) { return 9; } if (k == 4) { return 10; } if (k == 5) { return 11; } if (k == 6) { return 13; } if (k == 7) { return 15; } if (k == 8) { return 17; } if (k == 9) { return 18; } return 0; }
 function DOMAIN_ORDER() { return 1; }
 function DOMAIN_WITHDRAW() { return 2; }
 function DOMAIN_CANCEL() { return 3; }
@@ -203,9 +204,9 @@ template PackRecord() {
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
 /// transaction selected by the one-hot isType, laid out as RECORD_LAYOUT says. Every field input
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.
-/// isType[k] selects type NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW, DELEVERAGE (k = 0, 1, ...).
+/// isType[k] selects type NOOP, DERIV_TRADE, LIQUIDATE, SETTLE, TRANSFER, REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW, DELEVERAGE, FORCED_CLOSE (k = 0, 1, ...).
 template PackDerivRecord() {
-    signal input isType[9]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
+    signal input isType[10]; // inspect: isType[0] (NOOP) selects an all-zero record; the caller constrains the one-hot
     signal input DERIV_TRADE_buyAccountId;
     signal input DERIV_TRADE_buyOrderId;
     signal input DERIV_TRADE_sellAccountId;
@@ -251,10 +252,15 @@ template PackDerivRecord() {
     signal input DELEVERAGE_instrumentId;
     signal input DELEVERAGE_lots;
     signal input DELEVERAGE_amount;
+    signal input FORCED_CLOSE_accountId;
+    signal input FORCED_CLOSE_instrumentId;
+    signal input FORCED_CLOSE_counterpartyId;
+    signal input FORCED_CLOSE_lots;
+    signal input FORCED_CLOSE_honoured;
     signal output out[RECORD_BITS()];
     // REGISTER_INSTRUMENT_expiry spans the chunk boundary: REGISTER_INSTRUMENT_expiry_lo holds its low 16 bits.
-    signal p1[9];
-    signal p2[9];
+    signal p1[10];
+    signal p2[10];
     p1[0] <== 0;
     p1[1] <== isType[1] * (7 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + DERIV_TRADE_buyAccountId * 411376139330301510538742295639337626245683966408394965837152256 + DERIV_TRADE_buyOrderId * 374144419156711147060143317175368453031918731001856 + DERIV_TRADE_sellAccountId * 87112285931760246646623899502532662132736 + DERIV_TRADE_sellOrderId * 79228162514264337593543950336 + DERIV_TRADE_instrumentId * 1208925819614629174706176 + DERIV_TRADE_lots * 1099511627776 + DERIV_TRADE_priceTicks * 1);
     p1[2] <== isType[2] * (8 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + LIQUIDATE_liquidatedAccountId * 411376139330301510538742295639337626245683966408394965837152256 + LIQUIDATE_liquidatorAccountId * 95780971304118053647396689196894323976171195136475136 + LIQUIDATE_liquidatorOrderId * 87112285931760246646623899502532662132736 + LIQUIDATE_instrumentId * 1329227995784915872903807060280344576 + LIQUIDATE_lots * 1208925819614629174706176 + LIQUIDATE_priceTicks * 1099511627776 + LIQUIDATE_liquidatorFeePpm * 16777216);
@@ -264,6 +270,7 @@ template PackDerivRecord() {
     p1[6] <== isType[6] * (13 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + FORCED_COLLATERAL_WITHDRAW_accountId * 411376139330301510538742295639337626245683966408394965837152256 + FORCED_COLLATERAL_WITHDRAW_tokenId * 6277101735386680763835789423207666416102355444464034512896 + FORCED_COLLATERAL_WITHDRAW_amount * 79228162514264337593543950336 + FORCED_COLLATERAL_WITHDRAW_honoured * 309485009821345068724781056);
     p1[7] <== isType[7] * (15 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + INSURANCE_WITHDRAW_accountId * 411376139330301510538742295639337626245683966408394965837152256 + INSURANCE_WITHDRAW_tokenId * 6277101735386680763835789423207666416102355444464034512896 + INSURANCE_WITHDRAW_amount * 79228162514264337593543950336 + INSURANCE_WITHDRAW_honoured * 309485009821345068724781056);
     p1[8] <== isType[8] * (17 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + DELEVERAGE_deleveragedAccountId * 411376139330301510538742295639337626245683966408394965837152256 + DELEVERAGE_counterpartyAccountId * 95780971304118053647396689196894323976171195136475136 + DELEVERAGE_instrumentId * 1461501637330902918203684832716283019655932542976 + DELEVERAGE_lots * 1329227995784915872903807060280344576 + DELEVERAGE_amount * 16777216);
+    p1[9] <== isType[9] * (18 * 1766847064778384329583297500742918515827483896875618958121606201292619776 + FORCED_CLOSE_accountId * 411376139330301510538742295639337626245683966408394965837152256 + FORCED_CLOSE_instrumentId * 6277101735386680763835789423207666416102355444464034512896 + FORCED_CLOSE_counterpartyId * 1461501637330902918203684832716283019655932542976 + FORCED_CLOSE_lots * 79228162514264337593543950336 + FORCED_CLOSE_honoured * 309485009821345068724781056);
     p2[0] <== 0;
     p2[1] <== isType[1] * (DERIV_TRADE_buyFeePpm * 16777216 + DERIV_TRADE_sellFeePpm * 256);
     p2[2] <== 0;
@@ -273,9 +280,10 @@ template PackDerivRecord() {
     p2[6] <== 0;
     p2[7] <== 0;
     p2[8] <== 0;
+    p2[9] <== 0;
     var chunk1 = 0;
     var chunk2 = 0;
-    for (var t = 0; t < 9; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
+    for (var t = 0; t < 10; t++) { chunk1 += p1[t]; chunk2 += p2[t]; }
     component b1 = Num2Bits(248);
     b1.in <== chunk1;
     component b2 = Num2Bits(40);

@@ -25,6 +25,7 @@ library ProtocolConstants {
     uint8 internal constant TX_INSURANCE_WITHDRAW = 15;
     uint8 internal constant TX_OPERATOR_CANCEL = 16;
     uint8 internal constant TX_DELEVERAGE = 17;
+    uint8 internal constant TX_FORCED_CLOSE = 18;
     /// @dev Instrument kinds (0: not registered).
     uint8 internal constant KIND_NONE = 0;
     uint8 internal constant KIND_PERPETUAL = 1;

@@ -24,8 +24,9 @@ interface ICustodianExits {
         address treasury;
     }
 
-    /// @notice The owner of `accountId` queued a forced withdrawal (txType 12: spot token `tokenId`; txType 13:
-    /// derivatives collateral, tokenId 0) at queue index `requestIndex`.
+    /// @notice The owner of `accountId` queued a forced request at queue index `requestIndex`: a forced withdrawal
+    /// (txType 12: spot token `tokenId`; txType 13: derivatives collateral, tokenId 0) or a forced close (txType 18:
+    /// `tokenId` is the instrument id, `amount` is `counterpartyId << 64 | lots`, as the queued record carries them).
     event ForcedWithdrawalRequested(
         uint32 indexed accountId, uint8 indexed txType, uint16 tokenId, uint96 amount, uint256 requestIndex
     );
@@ -67,6 +68,9 @@ interface ICustodianExits {
     /// @notice This custodian has no derivatives slots, so nothing could consume a collateral (or insurance fund)
     /// withdrawal.
     error NoDerivativesSlots();
+    /// @notice A forced close must name an instrument id of the table, another assigned account as its counterparty,
+    /// and 1 to 2^40 - 1 lots.
+    error BadForcedClose(uint16 instrumentId, uint32 counterpartyId, uint64 lots);
     /// @notice The forced request's outcome byte in slot `slot` is neither 0 (refused) nor 1 (honoured).
     error BadForcedOutcome(uint256 slot, uint8 outcome);
     /// @notice Request `index` is consumed, or not queued: nothing to refund.

@@ -80,8 +80,8 @@ library CustodianPayouts {
     }
 
     /// @notice Applies an accepted batch's records, after every check of {Custodian-submitBatch} passed: credits
-    /// the WITHDRAW records and the honoured forced records to the accounts' owners (a refused forced record emits
-    /// ForcedWithdrawalRefused), the honoured treasury records to the fee or insurance recipient in token 0 (a
+    /// the WITHDRAW records and the honoured forced withdrawals to the accounts' owners (a refused one emits
+    /// ForcedWithdrawalRefused; a FORCED_CLOSE pays nothing either way: it moves positions in the rollup), the honoured treasury records to the fee or insurance recipient in token 0 (a
     /// refused one emits TreasuryWithdrawalRefused), and takes the consumed DEPOSIT records off `owed` (their
     /// amounts are in the state now). Every record here is one the custodian accepted, so the types sit in their
     /// slot classes and outcome requests come from the queue (a treasury record's accountId and tokenId are the
@@ -97,7 +97,8 @@ library CustodianPayouts {
         for (uint256 i = 0; i < ctx.slots; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, ctx.recordsOffset, i);
             uint8 txType = uint8(record[0]);
-            if (txType == ProtocolConstants.TX_NOOP) continue; // the common case
+            // the common case; and a forced close moves positions in the rollup only: nothing to pay
+            if (txType == ProtocolConstants.TX_NOOP || txType == ProtocolConstants.TX_FORCED_CLOSE) continue;
             bool forced = PublicData.isForced(txType);
             if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);

@@ -142,10 +142,11 @@ library PublicData {
     }
 
     /// @notice Whether a record of this type is an outcome request (FORCED_REQUEST_TYPES of constants.ts): a forced
-    /// withdrawal (12, 13) or a treasury withdrawal (14, 15). Its byte FORCED_OUTCOME_OFFSET is the proven outcome,
-    /// 0 in the queue.
+    /// withdrawal (12, 13), a treasury withdrawal (14, 15) or a forced close (18). Its byte FORCED_OUTCOME_OFFSET is
+    /// the proven outcome, 0 in the queue.
     function isForced(uint8 txType) internal pure returns (bool) {
-        return txType >= ProtocolConstants.TX_FORCED_WITHDRAW && txType <= ProtocolConstants.TX_INSURANCE_WITHDRAW;
+        return (txType >= ProtocolConstants.TX_FORCED_WITHDRAW && txType <= ProtocolConstants.TX_INSURANCE_WITHDRAW)
+            || txType == ProtocolConstants.TX_FORCED_CLOSE;
     }
 
     /// @notice Whether a record of this type is a treasury withdrawal (TREASURY_REQUEST_TYPES of constants.ts):
@@ -162,12 +163,12 @@ library PublicData {
     }
 
     /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11,
-    /// FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW and DELEVERAGE).
+    /// FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW, DELEVERAGE and FORCED_CLOSE).
     function isDerivativesType(uint8 txType) internal pure returns (bool) {
         return txType == ProtocolConstants.TX_NOOP
             || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT)
             || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW
-            || txType == ProtocolConstants.TX_DELEVERAGE;
+            || txType == ProtocolConstants.TX_DELEVERAGE || txType == ProtocolConstants.TX_FORCED_CLOSE;
     }
 
     /// @notice The request chain after `record`: `keccak256(chain ++ queuedForm(record))`, where the queued form

@@ -9,7 +9,7 @@ import { checkOrderFields, orderMessage, orderTimeFault, transferMessage, trigge
 import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
-  accountRisk, badDebtCover, deleverageClose, openDebt, fundingCapFits, holdersChange, isFreeInstrument, registeredInstrument, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange, withPosition,
+  accountRisk, badDebtCover, closeAtMark, deleverageClose, forcedCloseFault, openDebt, fundingCapFits, holdersChange, isFreeInstrument, registeredInstrument, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange, withPosition,
   type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
@@ -305,6 +305,41 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       record = treasuryWithdrawal(tx, ctx, f, insuranceWithdrawHonoured(state.globals, tx.amount),
         () => state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - tx.amount }));
       break;
+    case TxType.FORCED_CLOSE: {
+      // Queued by the account's owner: no signature. Honoured exactly when forcedCloseFault finds nothing: `lots` of
+      // A's position pass to the counterparty B at the mark (a DELEVERAGE's close, nothing paid on top), both
+      // funding-settled; refused, both accounts are written back as they were. Its batch carries an oracle update
+      // (needsMarks above). The custodian queued only ids and lots the slot can hold (its checks are repeated here).
+      const id = tx.instrumentId;
+      const capacity = state.accountTree.capacity;
+      if (!Number.isInteger(tx.accountId) || tx.accountId < 0 || tx.accountId >= capacity) reject("BAD_ACCOUNT", `account ${tx.accountId} out of range`);
+      if (!Number.isInteger(tx.counterpartyId) || tx.counterpartyId < 0 || tx.counterpartyId >= capacity) {
+        reject("BAD_ACCOUNT", `counterparty ${tx.counterpartyId} out of range`);
+      }
+      if (!Number.isInteger(id) || id < 0 || id >= N) reject("UNKNOWN_INSTRUMENT", `instrument ${id} out of range`);
+      if (tx.lots < 0n || tx.lots >= 1n << BigInt(Bits.lots)) reject("BAD_QUANTITY", `lots ${tx.lots} out of range`);
+      const pa = touched(tx.accountId);
+      const pb = touched(tx.counterpartyId);
+      const honoured = forcedOutcome(ctx, forcedCloseFault(tx.accountId, tx.counterpartyId, pa, pb, ctx.startInstruments[id], id, tx.lots) === null);
+      Object.assign(f, {
+        accountA: BigInt(tx.accountId), accountB: BigInt(tx.counterpartyId), instrumentId: BigInt(id), lots: tx.lots, honoured: honoured ? 1n : 0n,
+      });
+      if (honoured) {
+        const close = closeAtMark(pa, pb, id, tx.lots, 0n, ctx.risks);
+        checkRanges(close.victim, tx.accountId);
+        checkRanges(close.counterparty, tx.counterpartyId);
+        a = { ...idle(tx.accountId), deriv: close.victim, position: id };
+        b = { ...idle(tx.counterpartyId), deriv: close.counterparty, position: id };
+      } else {
+        a = idle(tx.accountId);
+        b = idle(tx.counterpartyId);
+      }
+      record = {
+        type: TxType.FORCED_CLOSE, accountId: BigInt(tx.accountId), instrumentId: BigInt(id), counterpartyId: BigInt(tx.counterpartyId), lots: tx.lots,
+        honoured: honoured ? 1n : 0n,
+      };
+      break;
+    }
   }
   // A's leaf is written, then B's (B starts from A's new state when they are one account); the open bad debt
   // moves by what each written leaf carries minus what it carried (DerivSlot's OpenDebt).

@@ -309,9 +309,7 @@ export function deleverageClose(
 ): DeleverageClose {
   const size = victim.positions[id]?.size ?? 0n;
   const dir = size >= 0n ? 1n : -1n;
-  const atMark = lots * (risks[id]?.mark ?? 0n);
-  const v = withPosition(victim, id, -dir * lots, dir * atMark + amount);
-  const c = withPosition(counterparty, id, dir * lots, -dir * atMark - amount);
+  const { victim: v, counterparty: c } = closeAtMark(victim, counterparty, id, lots, amount, risks);
   const shortfall = -(accountRisk(victim, risks).equity + fund);
   const fault = ((): RequestFault | null => {
     if (shortfall <= 0n) return { code: "NOT_BANKRUPT", message: `the account's equity plus the insurance fund (${fund}) is not negative: liquidate it instead` };
@@ -330,6 +328,40 @@ export function deleverageClose(
     return null;
   })();
   return { victim: v, counterparty: c, fault };
+}
+
+/**
+ * The close of a DELEVERAGE and of a FORCED_CLOSE (circuit: DeleverageClose): `lots` of the first account's position
+ * in instrument `id` pass to the second at the mark of `risks` (the first sells when it is long), and the second
+ * pays the first `amount` on top (0 for a FORCED_CLOSE). At the mark neither equity moves but by `amount`.
+ */
+export function closeAtMark(
+  victim: DerivAccount, counterparty: DerivAccount, id: number, lots: bigint, amount: bigint, risks: readonly LotRisk[],
+): { victim: DerivAccount; counterparty: DerivAccount } {
+  const dir = (victim.positions[id]?.size ?? 0n) >= 0n ? 1n : -1n;
+  const atMark = lots * (risks[id]?.mark ?? 0n);
+  return { victim: withPosition(victim, id, -dir * lots, dir * atMark + amount), counterparty: withPosition(counterparty, id, dir * lots, -dir * atMark - amount) };
+}
+
+/**
+ * The one FORCED_CLOSE rule (circuits/DERIVATIVES.md "FORCED_CLOSE"; circuit: ForcedClose), for the risk engine and
+ * the witness builder alike: the request is honoured exactly when it names another account, a registered instrument,
+ * `lots > 0`, the requester holds at least `lots` in its position's direction and the counterparty at least `lots`
+ * on the other side (both funding-settled accounts; the close then shrinks both positions, neither flips). Returns
+ * why it is refused, or null when it is honoured.
+ */
+export function forcedCloseFault(
+  accountId: number, counterpartyId: number, a: DerivAccount, b: DerivAccount, inst: InstrumentState | undefined, id: number, lots: bigint,
+): RequestFault | null {
+  if (accountId === counterpartyId) return { code: "SELF_CLOSE", message: "the counterparty is the account itself" };
+  if (!inst || inst.kind === InstrumentKind.NONE) return { code: "UNKNOWN_INSTRUMENT", message: `instrument ${id} is not registered` };
+  const size = a.positions[id]?.size ?? 0n;
+  const dir = size >= 0n ? 1n : -1n;
+  const opposite = -dir * (b.positions[id]?.size ?? 0n);
+  if (lots <= 0n || lots > dir * size || lots > opposite) {
+    return { code: "BAD_CLOSE_SIZE", message: `${lots} lots do not close within a position of ${size} against an opposite position of ${-dir * opposite}` };
+  }
+  return null;
 }
 
 /**

@@ -49,6 +49,13 @@ export const TxType = {
    * operator within the proven rule (circuits/DERIVATIVES.md, "DELEVERAGE"); a derivatives slot proves it (issue 15).
    */
   DELEVERAGE: 17,
+  /**
+   * A forced close: the account's owner queues on the custodian a close of `lots` of its position in an instrument
+   * against a named account holding the other side, at the batch's mark (circuits/DERIVATIVES.md, "FORCED_CLOSE").
+   * Honoured exactly when both positions hold the lots; a derivatives slot proves it, in a batch with an oracle
+   * update. So a trader whose closing orders the operator never matches can still leave its positions.
+   */
+  FORCED_CLOSE: 18,
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
@@ -60,7 +67,7 @@ export const SPOT_TX_TYPES = [
 /** Types a derivatives slot proves (circuits/derivatives/derivSlot.circom); NOOP is both. */
 export const DERIV_TX_TYPES = [
   TxType.NOOP, TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.REGISTER_INSTRUMENT, TxType.FORCED_COLLATERAL_WITHDRAW,
-  TxType.INSURANCE_WITHDRAW, TxType.DELEVERAGE,
+  TxType.INSURANCE_WITHDRAW, TxType.DELEVERAGE, TxType.FORCED_CLOSE,
 ] as const;
 export type SpotTxType = (typeof SPOT_TX_TYPES)[number];
 export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
@@ -68,7 +75,7 @@ export type DerivTxType = (typeof DERIV_TX_TYPES)[number];
 /** Request types are queued on-chain and consumed in order by batches. */
 export const REQUEST_TYPES: readonly TxType[] = [
   TxType.REGISTER_KEY, TxType.DEPOSIT, TxType.REGISTER_MARKET, TxType.REGISTER_INSTRUMENT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW,
-  TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW,
+  TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW, TxType.FORCED_CLOSE,
 ];
 
 /**
@@ -80,11 +87,14 @@ export const REQUEST_TYPES: readonly TxType[] = [
  * byte cleared (FORCED_OUTCOME_OFFSET), so the outcome is the circuit's, never the operator's.
  */
 export const FORCED_REQUEST_TYPES: readonly TxType[] = [
-  TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW,
+  TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW, TxType.FORCED_CLOSE,
 ];
 /** The treasury's withdrawals (FEE_WITHDRAW, INSURANCE_WITHDRAW): outcome requests of no account. */
 export const TREASURY_REQUEST_TYPES: readonly TxType[] = [TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW];
-/** Byte offset of `honoured` in a forced request's record: type(1) accountId(4) tokenId(2) amount(12). */
+/**
+ * Byte offset of `honoured` in a forced request's record: type(1) accountId(4) tokenId(2) amount(12); FORCED_CLOSE's
+ * record has the same shape (instrumentId(2) counterpartyId(4) lots(8) where tokenId and amount are).
+ */
 export const FORCED_OUTCOME_OFFSET = 19;
 
 /** Bit widths of every integer field. Each is range-checked in the circuit. */

@@ -45,6 +45,8 @@ export const RECORD_LAYOUT = {
   [TxType.INSURANCE_WITHDRAW]: [["accountId", 4], ["tokenId", 2], ["amount", 12], ["honoured", 1]],
   [TxType.OPERATOR_CANCEL]: [["accountId", 4], ["orderId", 5]],
   [TxType.DELEVERAGE]: [["deleveragedAccountId", 4], ["counterpartyAccountId", 4], ["instrumentId", 2], ["lots", 5], ["amount", 12]],
+  // an outcome request: the custodian queues it as an amount record (tokenId = instrumentId, amount = counterpartyId << 64 | lots)
+  [TxType.FORCED_CLOSE]: [["accountId", 4], ["instrumentId", 2], ["counterpartyId", 4], ["lots", 8], ["honoured", 1]],
 } as const satisfies Record<TxType, FieldLayout>;
 
 type FieldsOf<L extends FieldLayout> = { [K in L[number][0]]: bigint };

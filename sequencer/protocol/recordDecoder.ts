@@ -128,6 +128,12 @@ export function txFromRecord(record: SlotRecord, state?: RecordState): BatchTx {
     case TxType.INSURANCE_WITHDRAW:
       // (accountId and tokenId are 0: the custodian queued them so, and the circuit pins them)
       return { type: record.type, amount: record.amount };
+    case TxType.FORCED_CLOSE:
+      // The outcome byte is not part of the request: applying the request decides it again.
+      return {
+        type: TxType.FORCED_CLOSE, accountId: Number(record.accountId), instrumentId: Number(record.instrumentId),
+        counterpartyId: Number(record.counterpartyId), lots: record.lots,
+      };
   }
 }
 

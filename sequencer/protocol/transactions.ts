@@ -97,9 +97,25 @@ export type TreasuryWithdrawTx = {
   amount: bigint;
 };
 
+/**
+ * A forced close the account's owner queued on the custodian (FORCED_CLOSE, derivatives slot): `lots` of its
+ * position in `instrumentId` pass to `counterpartyId`, who holds at least as many on the other side, at the batch's
+ * mark (circuits/DERIVATIVES.md "FORCED_CLOSE"). Unsigned: the custodian checked the caller owns the account.
+ * Honoured exactly when both positions hold the lots (state/forcedWithdrawal.ts forcedCloseFault); the circuit
+ * proves the outcome.
+ */
+export type ForcedCloseTx = {
+  type: typeof TxType.FORCED_CLOSE;
+  accountId: number;
+  instrumentId: number;
+  counterpartyId: number;
+  lots: bigint;
+};
+
 export type SpotTx =
   | NoopTx | RegisterKeyTx | DepositTx | RegisterMarketTx | TradeTx | WithdrawTx | CancelTx | ForcedWithdrawTx | TreasuryWithdrawTx | OperatorCancelTx;
-export type DerivTx = NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx | TreasuryWithdrawTx | DeleverageTx;
+export type DerivTx =
+  | NoopTx | DerivTradeTx | LiquidateTx | SettleTx | TransferTx | RegisterInstrumentTx | ForcedWithdrawTx | TreasuryWithdrawTx | DeleverageTx | ForcedCloseTx;
 export type BatchTx = SpotTx | DerivTx;
 
 export const NOOP: NoopTx = { type: TxType.NOOP };

@@ -17,7 +17,7 @@ import { InstrumentKind, Side, marketInstrument } from "../protocol/constants.ts
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  EMPTY_INSTRUMENT, accountRisk, badDebtCover, deleverageAmount, deleverageClose, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
+  EMPTY_INSTRUMENT, accountRisk, badDebtCover, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../matching/types.ts";
@@ -266,6 +266,39 @@ export class DerivativesRisk implements RiskHook {
     if (!(this.#risks ? meetsInitialMargin(after, this.#risks) : after.collateral >= 0n)) return false;
     this.#set(accountId, after);
     return true;
+  }
+
+  /**
+   * A forced close (FORCED_CLOSE) applied to this view, the state the batch applies it to: honoured exactly when the
+   * batch will honour it (formulas.ts forcedCloseFault on the funding-settled accounts), and then `lots` of
+   * `accountId`'s position in `id` pass to `counterpartyId` at the latest mark (closeAtMark). Open orders do not
+   * count (the circuit does not know them): the caller cancels those either account no longer covers. Returns the
+   * close made (its direction, +1 when the account was long, and the mark per lot: what undoForceClose needs), or null
+   * when refused (nothing changes; also before any marks).
+   */
+  forceClose(accountId: number, counterpartyId: number, id: number, lots: bigint): { dir: 1 | -1; mark: bigint } | null {
+    const risks = this.#risks;
+    if (!risks) return null;
+    const a = this.#touched(accountId);
+    const b = this.#touched(counterpartyId);
+    if (forcedCloseFault(accountId, counterpartyId, a, b, this.#instruments[id], id, lots)) return null;
+    const dir = a.positions[id].size >= 0n ? 1 : -1;
+    const mark = risks[id].mark;
+    const close = closeAtMark(a, b, id, lots, 0n, risks);
+    this.#set(accountId, close.victim);
+    this.#set(counterpartyId, close.counterparty);
+    this.ledger.fill(accountId, id, BigInt(-dir) * lots, mark);
+    this.ledger.fill(counterpartyId, id, BigInt(dir) * lots, mark);
+    return { dir, mark };
+  }
+
+  /** Takes back a forced close this view applied (forceClose's `dir` and `mark`): the lots return to `accountId` at the same mark. */
+  undoForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: { dir: 1 | -1; mark: bigint }): void {
+    const d = BigInt(close.dir);
+    this.#set(accountId, withPosition(this.#touched(accountId), id, d * lots, -d * lots * close.mark));
+    this.#set(counterpartyId, withPosition(this.#touched(counterpartyId), id, -d * lots, d * lots * close.mark));
+    this.ledger.fill(accountId, id, d * lots, close.mark);
+    this.ledger.fill(counterpartyId, id, -d * lots, close.mark);
   }
 
   /**

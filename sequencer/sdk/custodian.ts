@@ -111,8 +111,18 @@ export async function forceWithdrawCollateral(c: ChainClients, custodian: Addres
   return sendForced(c, custodian, amount, "forceWithdrawCollateral", [amount]);
 }
 
+/**
+ * Queues a forced close of `lots` of the wallet's account's position in instrument `instrumentId` against account
+ * `counterpartyId`, which holds the other side (docs/client.md 10): the next batches must prove it, honoured when
+ * both positions hold the lots (the lots then pass at the batch's mark), within the request deadline, or exodus opens.
+ * `closeCounterparty` finds a counterparty in a state rebuilt from chain data. Returns as forceWithdraw.
+ */
+export async function forceClose(c: ChainClients, custodian: Address, instrumentId: number, counterpartyId: number, lots: bigint): Promise<bigint> {
+  return sendForced(c, custodian, lots, "forceClose", [instrumentId, counterpartyId, lots]);
+}
+
 async function sendForced(c: ChainClients, custodian: Address, amount: bigint, functionName: string, args: readonly unknown[]): Promise<bigint> {
-  if (amount <= 0n) throw new RangeError("a forced withdrawal must be of a positive amount");
+  if (amount <= 0n) throw new RangeError("a forced request must be of a positive amount (or number of lots)");
   const owner = c.walletClient.account!.address;
   if ((await accountOf(c.publicClient, custodian, owner)) === 0) throw new Error(`${owner} has no account on the custodian`);
   const receipt = await sendTx(c, custodian, custodianAbi, functionName, args);

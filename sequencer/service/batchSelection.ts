@@ -41,7 +41,14 @@ import type { CircuitParams } from "../protocol/params.ts";
  * ExchangeCore corrects it when the builder proves the other: ForcedOutcomeRecord; a FORCED_COLLATERAL_WITHDRAW's
  * is undone when its update can no longer be used).
  */
-export type PendingEntry = { tx: BatchTx; time: number; oracle?: SignedOracleUpdate; honoured?: boolean };
+export type PendingEntry = {
+  tx: BatchTx;
+  time: number;
+  oracle?: SignedOracleUpdate;
+  honoured?: boolean;
+  /** An honoured FORCED_CLOSE's close in intake's view (DerivativesRisk.forceClose), to take it back if its update can no longer be used. */
+  close?: { dir: 1 | -1; mark: bigint };
+};
 
 /** An on-chain request admitted to the core but held out of the queue until an oracle update (exchangeCore.ts, awaitingMarks). */
 export type AwaitingRequest = { tx: BatchTx; time: number };
@@ -101,8 +108,8 @@ export function selectBatch(
     const marker = e.tx.type === TxType.NOOP && e.oracle !== undefined;
     const isDeriv = isDerivTx(e.tx);
     if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
-    // a forced collateral withdrawal waiting to be judged again at a fresh update (never proven without marks)
-    if (e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !e.oracle) break;
+    // a forced request waiting to be judged again at a fresh update (never proven without marks)
+    if ((e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || e.tx.type === TxType.FORCED_CLOSE) && !e.oracle) break;
     if (!isDeriv && !marker && derivSeen) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;

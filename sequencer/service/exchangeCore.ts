@@ -13,7 +13,7 @@
  * queue, as it happens.
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import type { BatchTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
+import type { BatchTx, ForcedCloseTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { INSTRUMENT_MARKET_BASE, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
@@ -100,6 +100,8 @@ export function txAccounts(tx: BatchTx): number[] {
       return [tx.liquidatedAccountId, tx.liquidator.accountId];
     case TxType.DELEVERAGE:
       return [tx.deleveragedAccountId, tx.counterpartyAccountId];
+    case TxType.FORCED_CLOSE:
+      return [tx.accountId, tx.counterpartyId];
     case TxType.SETTLE:
     case TxType.OPERATOR_CANCEL:
     case TxType.REGISTER_KEY:
@@ -117,18 +119,27 @@ function noncedOf(tx: BatchTx): { accountId: number; nonce: number } | null {
   return tx.type === TxType.WITHDRAW || tx.type === TxType.TRANSFER ? { accountId: tx.request.accountId, nonce: tx.request.nonce } : null;
 }
 
+/** A request its owner forces through the custodian's queue: a forced withdrawal or a forced close. */
+export type ForcedTx = ForcedWithdrawTx | ForcedCloseTx;
+
+/** Whether a forced request is judged at an oracle update's marks, so that only a batch with one serves it (FORCED_COLLATERAL_WITHDRAW, FORCED_CLOSE). */
+export function judgedAtMarks(tx: BatchTx): tx is ForcedTx {
+  return tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || tx.type === TxType.FORCED_CLOSE;
+}
+
 /**
  * Where a forced request enters the queue: right after the last pending on-chain request (the custodian's
- * queue order), the last pending entry of its account (so the batch applies it to the state intake decided
- * its outcome on) and, for a collateral withdrawal, the last entry tagged with an oracle update (a batch
+ * queue order), the last pending entry of an account it moves (so the batch applies it to the state intake
+ * decided its outcome on) and, for one judged at marks, the last entry tagged with an oracle update (a batch
  * uses one update, and updates only move forward); ahead of everything else (other accounts' trades,
  * cancels, withdrawals), which the batch selection (a prefix of the queue) then serves after it.
  */
-export function forcedPosition(pending: readonly PendingEntry[], tx: ForcedWithdrawTx): number {
+export function forcedPosition(pending: readonly PendingEntry[], tx: ForcedTx): number {
+  const moved = txAccounts(tx);
   let at = 0;
   pending.forEach((e, i) => {
-    const mustFollow = REQUEST_TYPES.includes(e.tx.type) || txAccounts(e.tx).includes(tx.accountId)
-      || (tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && e.oracle !== undefined);
+    const mustFollow = REQUEST_TYPES.includes(e.tx.type) || txAccounts(e.tx).some((a) => moved.includes(a))
+      || (judgedAtMarks(tx) && e.oracle !== undefined);
     if (mustFollow) at = i + 1;
   });
   return at;
@@ -275,7 +286,7 @@ export class ExchangeCore {
    */
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (index !== undefined) this.#requestsSeen = index + 1;
-    if (this.#awaitingMarks.length > 0 || (tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !this.derivatives.forcedOracle(time))) {
+    if (this.#awaitingMarks.length > 0 || (judgedAtMarks(tx) && !this.derivatives.forcedOracle(time))) {
       this.#awaitingMarks.push({ tx, time });
       this.#parts.observers.log(`on-chain request of type ${tx.type} held until a fresh oracle update (${this.#awaitingMarks.length} held)`);
       return;
@@ -295,7 +306,7 @@ export class ExchangeCore {
         marketId: tx.marketId, baseTokenId: tx.baseTokenId, sizeUnit: tx.sizeUnit, priceUnit: tx.priceUnit,
         makerFeePpm: this.#parts.makerFeePpm, takerFeePpm: this.#parts.takerFeePpm,
       });
-    } else if (tx.type === TxType.FORCED_WITHDRAW || tx.type === TxType.FORCED_COLLATERAL_WITHDRAW) {
+    } else if (tx.type === TxType.FORCED_WITHDRAW || tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || tx.type === TxType.FORCED_CLOSE) {
       this.#admitForced(tx, time);
       return;
     } else if (tx.type === TxType.FEE_WITHDRAW || tx.type === TxType.INSURANCE_WITHDRAW) {
@@ -322,9 +333,9 @@ export class ExchangeCore {
    * ahead of the pending transactions the ordering rules let it pass (forcedPosition), so the next batches
    * serve it within the custodian's deadline however much trading waits.
    */
-  #admitForced(tx: ForcedWithdrawTx, time: number): void {
-    const { accountId, tokenId, amount } = tx;
+  #admitForced(tx: ForcedTx, time: number): void {
     if (tx.type === TxType.FORCED_WITHDRAW) {
+      const { accountId, tokenId, amount } = tx;
       const honoured = forcedWithdrawHonoured(this.#parts.risk.balance(accountId, tokenId), amount);
       if (honoured) this.#parts.risk.adjust(accountId, tokenId, -amount);
       this.#logForced(tx, honoured);
@@ -332,7 +343,7 @@ export class ExchangeCore {
       this.#insertForced({ tx, time, honoured });
       return;
     }
-    // a collateral withdrawal is judged at a fresh oracle update, which its batch uses (admitRequest held it until one)
+    // a collateral withdrawal or a close is judged at a fresh oracle update, which its batch uses (admitRequest held it until one)
     this.#insertForced({ tx, time });
     this.#judgeUntagged(time);
   }
@@ -344,7 +355,7 @@ export class ExchangeCore {
    * rejected). Nothing in a forced withdrawal depends on the stamp; a collateral one's oracle update still bounds
    * its batch's stamp from below (batchSelection.ts).
    */
-  #insertForced(entry: PendingEntry & { tx: ForcedWithdrawTx }): void {
+  #insertForced(entry: PendingEntry & { tx: ForcedTx }): void {
     const at = forcedPosition(this.pending, entry.tx);
     const time = this.pending.slice(at).reduce((t, e) => Math.min(t, e.time), entry.time);
     this.pending.splice(at, 0, { ...entry, time });
@@ -361,7 +372,15 @@ export class ExchangeCore {
     const oracle = this.derivatives.forcedOracle(time);
     if (!oracle) return;
     this.pending.forEach((e, i) => {
-      if (e.tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW || e.oracle) return;
+      if (!judgedAtMarks(e.tx) || e.oracle) return;
+      if (e.tx.type === TxType.FORCED_CLOSE) {
+        const { accountId, counterpartyId, instrumentId, lots } = e.tx;
+        const close = this.derivatives.risk.forceClose(accountId, counterpartyId, instrumentId, lots);
+        this.#logForced(e.tx, close !== null);
+        this.pending[i] = { tx: e.tx, time: e.time, oracle, honoured: close !== null, ...(close ? { close } : {}) };
+        if (close) for (const a of [accountId, counterpartyId]) this.#cancelUncovered(a, time);
+        return;
+      }
       const { accountId, tokenId, amount } = e.tx;
       const honoured = tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
       this.#logForced(e.tx, honoured);
@@ -370,9 +389,22 @@ export class ExchangeCore {
     });
   }
 
-  #logForced(tx: ForcedWithdrawTx, honoured: boolean): void {
-    const what = tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal";
-    this.#parts.observers.log(`forced ${what} of ${tx.amount} (token ${tx.tokenId}) by account ${tx.accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
+  /** Takes back intake's prediction of a forced request judged at marks (its update can no longer be used). */
+  #undoJudged(entry: PendingEntry): void {
+    if (!entry.honoured) return;
+    if (entry.tx.type === TxType.FORCED_CLOSE && entry.close) {
+      const { accountId, counterpartyId, instrumentId, lots } = entry.tx;
+      this.derivatives.risk.undoForceClose(accountId, counterpartyId, instrumentId, lots, entry.close);
+    } else if (entry.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW) {
+      this.derivatives.risk.creditCollateral(entry.tx.accountId, entry.tx.amount);
+    }
+  }
+
+  #logForced(tx: ForcedTx, honoured: boolean): void {
+    const what = tx.type === TxType.FORCED_CLOSE
+      ? `close of ${tx.lots} lots of instrument ${tx.instrumentId} against account ${tx.counterpartyId}`
+      : `${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${tx.amount} (token ${tx.tokenId})`;
+    this.#parts.observers.log(`forced ${what} by account ${tx.accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
   }
 
   /**
@@ -664,15 +696,15 @@ export class ExchangeCore {
   #rejectPending(r: RejectRecord): void {
     const head = this.pending[r.index];
     if (!head) throw new Error(`no pending entry ${r.index} to reject`);
-    if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && head.oracle) {
+    if (judgedAtMarks(head.tx) && head.oracle) {
       // Its oracle update can no longer be used (too old for any batch now): it keeps its place untagged, intake's
       // prediction is undone (with the update's other effects by rebase, or alone), and the latest update judges it
       // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
       // proven without marks: that refusal would be the operator's choice.
       this.pending[r.index] = { tx: head.tx, time: head.time };
       if (!this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
-      else if (head.honoured) this.derivatives.risk.creditCollateral(head.tx.accountId, head.tx.amount);
-      this.#parts.observers.log(`forced collateral withdrawal of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
+      else this.#undoJudged(head);
+      this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
       this.#judgeUntagged(r.time);
       return;
     }

@@ -80,6 +80,59 @@ describe("forced requests", () => {
     assert.equal(await custodian.read.openForcedRequests(), 2);
   });
 
+  it("forceClose queues FORCED_CLOSE (honoured 0) as the TS encoder: the forced-request record with the instrument as its token and the counterparty and lots as its amount", async () => {
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
+    const { custodian, alice, publicClient } = env;
+    const index = await custodian.read.requestCount();
+    const chain0 = await custodian.read.requestChain([index]);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await custodian.write.forceClose([1, 2, 6_000n], { account: alice.account }) });
+    const record = encodeRecord({ type: TxType.FORCED_CLOSE, accountId: 1n, instrumentId: 1n, counterpartyId: 2n, lots: 6_000n, honoured: 0n });
+    const [queued] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "RequestQueued" });
+    assert.deepEqual(hexToBytes(queued.args.record), record);
+    const [ev] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "ForcedWithdrawalRequested" });
+    assert.deepEqual(ev.args, { accountId: 1, txType: TxType.FORCED_CLOSE, tokenId: 1, amount: (2n << 64n) | 6_000n, requestIndex: index });
+    assert.equal(await custodian.read.requestChain([index + 1n]), nextRequestChain(chain0, record));
+    assert.equal(await custodian.read.openForcedRequests(), 1);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      custodian.write.forceClose([1, 2, 1n], { account: alice.account }), custodian, "ForcedRequestPending", [1, index]);
+  });
+
+  it("forceClose refuses what no slot could prove, queueing nothing: an instrument beyond the table, the caller itself or an unassigned account as counterparty, 0 or 2^40 lots; and before the oracle key", async () => {
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
+    const { custodian, alice, carol } = env;
+    const before = await snapshot(env);
+    const instruments = await custodian.read.instruments();
+    for (const [instrument, counterparty, lots] of [[instruments, 2, 1n], [0, 1, 1n], [0, 9, 1n], [0, 2, 0n], [0, 2, 1n << 40n]] as const) {
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.forceClose([instrument, counterparty, lots], { account: alice.account }), custodian, "BadForcedClose", [instrument, counterparty, lots]);
+    }
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      custodian.write.forceClose([0, 1, 1n], { account: carol.account }), custodian, "NoAccount", [getAddress(carol.account.address)]);
+    assert.deepEqual(await snapshot(env), before);
+    const noKey = await networkHelpers.loadFixture(deployFunded);
+    await viem.assertions.revertWithCustomError(noKey.custodian.write.forceClose([0, 2, 1n], { account: noKey.alice.account }), noKey.custodian, "OracleKeyNotSet");
+  });
+
+  it("a batch consuming a forced close pays nothing, honoured or refused: it moves positions in the rollup only", async () => {
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
+    const { custodian, alice, bob, publicClient } = env;
+    await custodian.write.forceClose([0, 2, 5n], { account: alice.account });
+    await custodian.write.forceClose([0, 1, 7n], { account: bob.account });
+    const fc = (accountId: bigint, counterpartyId: bigint, lots: bigint, honoured: bigint): SlotRecord =>
+      ({ type: TxType.FORCED_CLOSE, accountId, instrumentId: 0n, counterpartyId, lots, honoured });
+    const owedBefore = [await custodian.read.owed([0]), await custodian.read.owed([1])];
+    const processed = await custodian.read.processedRequests();
+    for (const record of [fc(1n, 2n, 5n, 1n), fc(2n, 1n, 7n, 0n)]) {
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await env.submit([], [record]) });
+      const events = parseEventLogs({ abi: custodian.abi, logs: receipt.logs }).map((e) => e.eventName);
+      assert.deepEqual(events, ["BatchSubmitted"], "no credit, no refusal event");
+    }
+    assert.deepEqual([await custodian.read.owed([0]), await custodian.read.owed([1])], owedBefore);
+    for (const who of [alice, bob]) assert.equal(await custodian.read.withdrawable([who.account.address, 0]), 0n);
+    assert.equal(await custodian.read.processedRequests(), processed + 2n, "both requests consumed");
+    assert.equal(await custodian.read.openForcedRequests(), 0, "their places in the cap given back");
+  });
+
   it("refuses callers without an account, amount 0 and unknown tokens, queueing nothing", async () => {
     const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, carol } = env;

@@ -80,6 +80,7 @@ const sources = {
   Settle: source("circuits/derivatives/tx/settle.circom"),
   Transfer: source("circuits/derivatives/tx/transfer.circom"),
   ForcedCollateralWithdraw: source("circuits/derivatives/tx/forcedCollateralWithdraw.circom"),
+  ForcedClose: source("circuits/derivatives/tx/forcedClose.circom"),
   InsuranceWithdraw: source("circuits/derivatives/tx/insuranceWithdraw.circom"),
   RegisterInstrument: source("circuits/derivatives/tx/registerInstrument.circom"),
   AccountRisk: source("circuits/lib/accountRisk.circom"),

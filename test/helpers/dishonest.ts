@@ -342,6 +342,10 @@ export function honestSections(records: readonly SlotRecord[], input: Input, p: 
       case TxType.INSURANCE_WITHDRAW:
         tx = { type: r.type, amount: r.amount };
         break;
+      case TxType.FORCED_CLOSE:
+        // The queued request; its outcome is the model's to decide again.
+        tx = { type: r.type, accountId: num(r.accountId), instrumentId: num(r.instrumentId), counterpartyId: num(r.counterpartyId), lots: r.lots };
+        break;
       case TxType.LIQUIDATE:
         tx = {
           type: r.type, liquidatedAccountId: num(r.liquidatedAccountId), liquidator: orderOf(g("orderB"), g("sigB")), lots: r.lots,

@@ -1,7 +1,7 @@
 /**
  * Dishonest-operator generator, derivatives slots (issue 11, "Hunting the rest"): for each derivatives
  * transaction type (DERIV_TRADE, LIQUIDATE, DELEVERAGE, SETTLE, TRANSFER, REGISTER_INSTRUMENT (on a fresh id and over a
- * freed one), FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW) an honest batch is
+ * freed one), FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW, FORCED_CLOSE) an honest batch is
  * built, then every value the operator chooses in the derivatives slot's circuit input is changed to
  * wrong values and the operator's other choices (other signed orders, victims, prices, sizes) are tried;
  * test/helpers/dishonest.ts says how each candidate is judged. A test fails naming every soundness
@@ -91,6 +91,9 @@ function scenarios(): Scenario[] {
     // carol (flat) takes all her collateral: honoured; alice (long, 4,775 free above initial margin) 5,000: refused
     s("FORCED_COLLATERAL_WITHDRAW honoured", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 50_000_000_000n }], OPTS),
     s("FORCED_COLLATERAL_WITHDRAW refused", aliceLongPerpetual(), [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount: 5_000_000_000n }], OPTS),
+    // alice closes 6,000 of her 15,000 perpetual lots against bob (short 15,000): honoured; against carol (flat): refused
+    s("FORCED_CLOSE honoured", aliceLongPerpetual(), [{ type: TxType.FORCED_CLOSE, accountId: alice.accountId, instrumentId: PERP, counterpartyId: bob.accountId, lots: 6_000n }], OPTS),
+    s("FORCED_CLOSE refused", aliceLongPerpetual(), [{ type: TxType.FORCED_CLOSE, accountId: alice.accountId, instrumentId: PERP, counterpartyId: carol.accountId, lots: 6_000n }], OPTS),
     // alice is flat with open bad debt D and the fund holds D + 5,000,000: 5,000,000 can leave, one unit more cannot
     s("INSURANCE_WITHDRAW honoured", insuranceAboveDebt(), [{ type: TxType.INSURANCE_WITHDRAW, amount: 5_000_000n }], OPTS),
     s("INSURANCE_WITHDRAW refused", insuranceAboveDebt(), [{ type: TxType.INSURANCE_WITHDRAW, amount: 5_000_001n }], OPTS),

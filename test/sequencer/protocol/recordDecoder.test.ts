@@ -100,6 +100,10 @@ const CASES: Record<TxType, [SlotRecord, BatchTx]> = {
     { type: TxType.DELEVERAGE, deleveragedAccountId: w(4), counterpartyAccountId: w(4), instrumentId: w(2), lots: w(5), amount: w(12) },
     { type: TxType.DELEVERAGE, deleveragedAccountId: MAX_U32, counterpartyAccountId: MAX_U32, instrumentId: 2 ** 16 - 1, lots: w(5), amount: w(12) },
   ],
+  [TxType.FORCED_CLOSE]: [
+    { type: TxType.FORCED_CLOSE, accountId: w(4), instrumentId: w(2), counterpartyId: w(4) - 1n, lots: w(8), honoured: 1n },
+    { type: TxType.FORCED_CLOSE, accountId: MAX_U32, instrumentId: 2 ** 16 - 1, counterpartyId: MAX_U32 - 1, lots: w(8) },
+  ],
   [TxType.SETTLE]: [
     { type: TxType.SETTLE, accountId: w(4), instrumentId: w(2) },
     { type: TxType.SETTLE, accountId: MAX_U32, instrumentId: 2 ** 16 - 1 },

@@ -1,0 +1,99 @@
+/**
+ * Forced closes in the sequencer: a FORCED_CLOSE queued on the custodian enters the core like a forced collateral
+ * withdrawal, is judged at a fresh oracle update with the rule the batch proves, and is served in a batch with that
+ * update; intake's view follows it at once, so it equals the proven state after the batch.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
+import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
+import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+
+const { alice, bob, carol } = traders;
+const PERP = 0;
+
+const close = (accountId: number, counterpartyId: number, lots: bigint): BatchTx =>
+  ({ type: TxType.FORCED_CLOSE, accountId, instrumentId: PERP, counterpartyId, lots });
+
+/** alice long 1,000 perpetual lots bought from bob at 3,000, proven; carol funded and flat. */
+async function aliceLong() {
+  const { seq, chain } = derivativesSequencer(NOW);
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+  await seq.drain();
+  for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+  seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1_000n }));
+  seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1_000n }));
+  await seq.drain();
+  assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 1_000n);
+  return { seq, chain };
+}
+
+describe("forced closes in the sequencer", () => {
+  it("closes the requester's lots against the named holder of the other side in the next batch, at the mark: intake predicted the proven state", async () => {
+    const { seq } = await aliceLong();
+    seq.acceptRequest(close(alice.accountId, bob.accountId, 400n));
+    assert.equal(seq.derivatives.risk.account(alice.accountId).positions[PERP].size, 600n, "intake applied it at once");
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 600n);
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, -600n);
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv);
+  });
+
+  it("proves a close the positions cannot hold refused (a counterparty on no side, more lots than held): nothing moves, settlement goes on", async () => {
+    const { seq } = await aliceLong();
+    const before = structuredClone(seq.state.account(alice.accountId).deriv);
+    seq.acceptRequest(close(alice.accountId, carol.accountId, 1n));
+    await seq.drain();
+    seq.acceptRequest(close(bob.accountId, alice.accountId, 1_001n));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0, "consumed, not stuck");
+    assert.deepEqual(seq.state.account(alice.accountId).deriv, before);
+    assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 0n);
+  });
+
+  it("waits for a fresh oracle update when none is at hand, and is judged at it", async () => {
+    const { seq, chain } = await aliceLong();
+    chain.now += ORACLE_FRESHNESS + 1;
+    seq.acceptRequest(close(alice.accountId, bob.accountId, 1_000n));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 1_000n, "not served without marks");
+    assert.equal(seq.pendingTransactions, 1);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 0n, "alice left her position");
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, 0n);
+    assert.equal(seq.pendingTransactions, 0);
+  });
+
+  it("one whose update grows too old before its batch is taken back from intake's view and judged again at the next fresh update", async () => {
+    const { seq, chain } = await aliceLong();
+    seq.acceptRequest(close(alice.accountId, bob.accountId, 400n));
+    chain.now += 3_600;
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 1, "waiting for marks");
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, "taken back");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 600n);
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv);
+  });
+
+  it("taken back exactly while other transactions keep a newer update (no rebase): judged again at that update and proven with them", async () => {
+    const { seq, chain } = await aliceLong();
+    seq.acceptRequest(close(alice.accountId, bob.accountId, 400n)); // judged at the update of NOW - 5
+    chain.now += 1_000; // past what any stamp the custodian accepts allows that update (MAX_ORACLE_AGE after it)
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n })); // tagged with the new update
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 600n);
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, -610n);
+    assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 10n);
+    for (const t of [alice, bob, carol]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv);
+  });
+});
