@@ -37,6 +37,12 @@ interface ICustodianExits {
     /// @notice Batch `batchNumber` proved account `accountId`'s forced withdrawal refused (the state could not
     /// honour it: balance, or collateral beyond initial margin, too small). Honoured ones emit WithdrawalCredited.
     event ForcedWithdrawalRefused(uint32 indexed batchNumber, uint32 indexed accountId, uint16 tokenId, uint96 amount);
+    /// @notice Batch `batchNumber` proved account `accountId`'s forced close of `lots` of its position in instrument
+    /// `instrumentId` against account `counterpartyId`: `honoured`, the lots passed at the batch's mark; refused,
+    /// nothing moved (one of them did not hold the lots). Nothing is paid on chain either way.
+    event ForcedCloseProven(
+        uint32 indexed batchNumber, uint32 indexed accountId, uint16 instrumentId, uint32 counterpartyId, uint64 lots, bool honoured
+    );
     /// @notice Exodus mode began: `overdueRequest` waited past its deadline; `stateRoot` is frozen for exits.
     event ExodusActivated(uint256 stateRoot, uint256 overdueRequest, uint256 availableAt);
     /// @notice Queued deposit `index`, never consumed, was refunded to its depositor: credited to its withdrawable.

@@ -81,7 +81,7 @@ library CustodianPayouts {
 
     /// @notice Applies an accepted batch's records, after every check of {Custodian-submitBatch} passed: credits
     /// the WITHDRAW records and the honoured forced withdrawals to the accounts' owners (a refused one emits
-    /// ForcedWithdrawalRefused; a FORCED_CLOSE pays nothing either way: it moves positions in the rollup), the honoured treasury records to the fee or insurance recipient in token 0 (a
+    /// ForcedWithdrawalRefused; a FORCED_CLOSE pays nothing either way, it moves positions in the rollup: ForcedCloseProven), the honoured treasury records to the fee or insurance recipient in token 0 (a
     /// refused one emits TreasuryWithdrawalRefused), and takes the consumed DEPOSIT records off `owed` (their
     /// amounts are in the state now). Every record here is one the custodian accepted, so the types sit in their
     /// slot classes and outcome requests come from the queue (a treasury record's accountId and tokenId are the
@@ -97,8 +97,11 @@ library CustodianPayouts {
         for (uint256 i = 0; i < ctx.slots; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, ctx.recordsOffset, i);
             uint8 txType = uint8(record[0]);
-            // the common case; and a forced close moves positions in the rollup only: nothing to pay
-            if (txType == ProtocolConstants.TX_NOOP || txType == ProtocolConstants.TX_FORCED_CLOSE) continue;
+            if (txType == ProtocolConstants.TX_NOOP) continue; // the common case
+            if (txType == ProtocolConstants.TX_FORCED_CLOSE) {
+                _reportForcedClose(ctx.batchNumber, record); // it moves positions in the rollup only: nothing to pay
+                continue;
+            }
             bool forced = PublicData.isForced(txType);
             if (!forced && txType != ProtocolConstants.TX_WITHDRAW && txType != ProtocolConstants.TX_DEPOSIT) continue;
             (uint32 accountId, uint16 tokenId, uint96 amount) = PublicData.decodeWithdraw(record);
@@ -112,6 +115,15 @@ library CustodianPayouts {
                 _creditOwner(withdrawable, owed, accounts[accountId].owner, ctx.batchNumber, accountId, tokenId, amount);
             }
         }
+    }
+
+    /// @dev Emits ForcedCloseProven for a FORCED_CLOSE record: accountId(4) instrumentId(2) counterpartyId(4) lots(8)
+    /// honoured(1) after the type byte (sequencer/protocol/publicData.ts RECORD_LAYOUT).
+    function _reportForcedClose(uint32 batchNumber, bytes calldata record) private {
+        emit ICustodianExits.ForcedCloseProven(
+            batchNumber, uint32(bytes4(record[1:5])), uint16(bytes2(record[5:7])), uint32(bytes4(record[7:11])),
+            uint64(bytes8(record[11:19])), record[PublicData.FORCED_OUTCOME_OFFSET] != 0
+        );
     }
 
     /// @dev An honoured WITHDRAW or forced withdrawal: `amount` of `tokenId` credited to the account's owner.

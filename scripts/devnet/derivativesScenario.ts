@@ -10,7 +10,8 @@
  * 16-instrument table: a chain of 2 expiries x 2 strikes x call/put, the perpetual and two futures), the exchange is
  * then down through the 2-week expiry's settlement window, and the oracle's first update after it names the
  * expiry so the 2-week instruments settle all the same. Between the two, the settled 1-week future's id, free
- * once every position in it is closed, is relisted as a 4-week future that trades under a market id of its own.
+ * once every position in it is closed, is relisted as a 4-week future that trades under a market id of its own,
+ * and the options trader then leaves that future with a forced close against the maker, through the custodian.
  * Every step is proven and posted.
  */
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
@@ -19,7 +20,7 @@ import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, neverRests, OrderType, SETTLEMENT_WINDOW, Side, TimeInForce, TriggerType } from "../../sequencer/protocol/constants.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
 import { DEFAULT_IMMEDIATE_TTL, type ExchangeClient } from "../../sequencer/sdk/client.ts";
-import { deposit } from "../../sequencer/sdk/custodian.ts";
+import { accountOf, deposit, forceClose } from "../../sequencer/sdk/custodian.ts";
 import { OracleFeeder, type VolSurface } from "../../sequencer/sdk/oracleFeeder.ts";
 import { ApiRequestError } from "../../sequencer/sdk/wire.ts";
 
@@ -264,6 +265,18 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   // an order signed for the settled 1-week future's market is refused: that instrument is gone from the id
   await place(ctx.optionsTrader, FUTURE, Side.BUY, ticks(3170), 100n, TimeInForce.IOC);
   await settle("trade on the relisted future");
+  for (const t of [ctx.maker, ctx.optionsTrader]) report(info, t.name, await t.c.derivatives());
+
+  step("Forced close: the options trader leaves its 4-week future through the custodian, against the maker on the other side, at the mark (as it would if the operator never matched its closing orders)");
+  const held = (await ctx.optionsTrader.c.derivatives()).positions.find((p) => p.instrumentId === relisted)?.size ?? 0n;
+  const makerId = await accountOf(ctx.publicClient, ctx.custodian, ctx.maker.clients.walletClient.account!.address);
+  const request = await forceClose(ctx.optionsTrader.clients, ctx.custodian, relisted, makerId, held);
+  info(`${ctx.optionsTrader.name} queues forceClose(instrument ${relisted}, counterparty ${makerId} (${ctx.maker.name}), ${held} lots): request ${request}, to be proven within the custodian's deadline`);
+  await publish(3150);
+  await settle("forced close");
+  const after = (await ctx.optionsTrader.c.derivatives()).positions.find((p) => p.instrumentId === relisted)?.size ?? 0n;
+  info(`${ctx.optionsTrader.name}'s 4-week future position: ${held} -> ${after} lots (proven honoured: the maker held the other side)`);
+  if (after !== 0n) throw new Error(`the forced close should have closed the ${held} lots`);
   for (const t of [ctx.maker, ctx.optionsTrader]) report(info, t.name, await t.c.derivatives());
   if (chain) {
     step("Another week: the exchange is down through the 2-week expiry's settlement window; the oracle's first update after it names the expiry, and the 2-week future and call settle at its price");

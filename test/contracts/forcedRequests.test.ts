@@ -113,7 +113,7 @@ describe("forced requests", () => {
     await viem.assertions.revertWithCustomError(noKey.custodian.write.forceClose([0, 2, 1n], { account: noKey.alice.account }), noKey.custodian, "OracleKeyNotSet");
   });
 
-  it("a batch consuming a forced close pays nothing, honoured or refused: it moves positions in the rollup only", async () => {
+  it("a batch consuming a forced close pays nothing, honoured or refused (it moves positions in the rollup only), and reports the outcome: ForcedCloseProven", async () => {
     const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, bob, publicClient } = env;
     await custodian.write.forceClose([0, 2, 5n], { account: alice.account });
@@ -122,10 +122,15 @@ describe("forced requests", () => {
       ({ type: TxType.FORCED_CLOSE, accountId, instrumentId: 0n, counterpartyId, lots, honoured });
     const owedBefore = [await custodian.read.owed([0]), await custodian.read.owed([1])];
     const processed = await custodian.read.processedRequests();
-    for (const record of [fc(1n, 2n, 5n, 1n), fc(2n, 1n, 7n, 0n)]) {
-      const receipt = await publicClient.waitForTransactionReceipt({ hash: await env.submit([], [record]) });
-      const events = parseEventLogs({ abi: custodian.abi, logs: receipt.logs }).map((e) => e.eventName);
-      assert.deepEqual(events, ["BatchSubmitted"], "no credit, no refusal event");
+    for (const [accountId, counterpartyId, lots, honoured] of [[1n, 2n, 5n, 1n], [2n, 1n, 7n, 0n]] as const) {
+      const batchNumber = await custodian.read.batchCount();
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await env.submit([], [fc(accountId, counterpartyId, lots, honoured)]) });
+      const events = parseEventLogs({ abi: custodian.abi, logs: receipt.logs });
+      assert.deepEqual(events.map((e) => e.eventName), ["ForcedCloseProven", "BatchSubmitted"], "no credit, no refusal of a withdrawal");
+      const [proven] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "ForcedCloseProven" });
+      assert.deepEqual(proven.args, {
+        batchNumber, accountId: Number(accountId), instrumentId: 0, counterpartyId: Number(counterpartyId), lots, honoured: honoured === 1n,
+      });
     }
     assert.deepEqual([await custodian.read.owed([0]), await custodian.read.owed([1])], owedBefore);
     for (const who of [alice, bob]) assert.equal(await custodian.read.withdrawable([who.account.address, 0]), 0n);
