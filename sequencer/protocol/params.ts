@@ -52,7 +52,7 @@ export const TEST_PARAMS: CircuitParams = {
 /**
  * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 19 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,047,205 constraints, 99.87% of 2^20, 1,336 to spare with its 34 public inputs: the public
+ * Groth16 domain (1,047,669 constraints, 99.91% of 2^20, 872 to spare with its 34 public inputs: the public
  * data is the public input, in 31-byte chunks, instead of its SHA-256, whose removal took 11 + 4 from 1,024,951 to
  * 711,117; README.md, "Production size", argues the choice; 18 + 4, estimated near 1,005,200, if a change needs room).
  * Several batches go on chain in one transaction (Custodian.submitBatches).

@@ -18,7 +18,8 @@
  *
  * Activity: random sequences (seeded) at TEST_PARAMS over five accounts: deposits, spot trades and
  * withdrawals; the treasury's withdrawals of the fee pool and the insurance fund (some above what the rule
- * lets out, proven refused; `held` falls by what an honoured one pays); transfers to and from collateral; perpetual, future, call and put trades near the marks,
+ * lets out, proven refused; `held` falls by what an honoured one pays); transfers to and from collateral; forced closes
+ * against the largest holder of the other side (some one lot too many, proven refused); perpetual, future, call and put trades near the marks,
  * including option buys by accounts with little or no collateral; oracle updates every batch with
  * funding ticks; liquidation of every account below maintenance margin, at the mark, before the price
  * may move again; expiry settlement of every dated position. Each batch is built by the witness builder
@@ -68,6 +69,7 @@ import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { derivOrder, ORACLE_KEY, VOL, volSlices } from "../helpers/derivatives.ts";
 import { marksOfStep, riskOf, type Marks } from "../helpers/custody.ts";
 import { rng } from "../helpers/dishonest.ts";
+import { closeCounterparty } from "../../sequencer/sdk/forcedClose.ts";
 import { buildOpenBatchCircuit, openWitness } from "../helpers/openBatch.ts";
 import { order, testTrader, type TestTrader } from "../helpers/traders.ts";
 
@@ -367,6 +369,16 @@ class Run {
     if (x > 0.96 && fund > 8n) {
       // the treasury takes 1/8 to 10/8 of the fund: above what it keeps for the open bad debt, proven refused
       return { type: TxType.INSURANCE_WITHDRAW, amount: (fund * BigInt(this.between(1, 10))) / 8n };
+    }
+    if (x > 0.92 && x <= 0.96) {
+      // a forced close (FORCED_CLOSE): an account leaves a position against the largest holder of the other side, at
+      // the mark; one time in three one lot more than both hold (proven refused)
+      const t = this.pick([alice, bob, carol, dave, erin, frank]);
+      const instrument = this.pick(expired ? [0, 1] : [0, 1, 2, 3]);
+      const pick = closeCounterparty(this.state, t.accountId, instrument);
+      if (!pick) return null;
+      const lots = this.random() < 1 / 3 ? pick.lots + 1n : BigInt(this.between(1, Number(pick.lots < 1_000n ? pick.lots : 1_000n)));
+      return { type: TxType.FORCED_CLOSE, accountId: t.accountId, instrumentId: instrument, counterpartyId: pick.counterpartyId, lots };
     }
     if (x < 0.6) {
       // after the expiry: the perpetual, and the future relisted at the settled future's id once it is (RELISTED)
