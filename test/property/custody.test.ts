@@ -19,7 +19,7 @@
  * Activity: random sequences (seeded) at TEST_PARAMS over five accounts: deposits, spot trades and
  * withdrawals; the treasury's withdrawals of the fee pool and the insurance fund (some above what the rule
  * lets out, proven refused; `held` falls by what an honoured one pays); transfers to and from collateral; forced closes
- * against the largest holder of the other side (some one lot too many, proven refused); perpetual, future, call and put trades near the marks,
+ * against the largest holder of the other side (half of them one lot too many, proven refused); perpetual, future, call and put trades near the marks,
  * including option buys by accounts with little or no collateral; oracle updates every batch with
  * funding ticks; liquidation of every account below maintenance margin, at the mark, before the price
  * may move again; expiry settlement of every dated position. Each batch is built by the witness builder
@@ -126,6 +126,8 @@ class Run {
   dishonestRefused = 0;
   gaps = 0;
   deleverages = 0;
+  /** FORCED_CLOSE records proven honoured and refused. */
+  forcedCloses = { honoured: 0, refused: 0 };
   /** Odd seeds' runs have an outage through the settlement window (OUTAGE_SECONDS past the expiry, module doc). */
   readonly outage: boolean;
   outageDone = false;
@@ -227,6 +229,7 @@ class Run {
     if (update) this.update = update;
     if (this.gap) this.gaps++;
     this.deleverages += b.records.filter((r) => r.type === TxType.DELEVERAGE).length;
+    for (const r of b.records) if (r.type === TxType.FORCED_CLOSE) this.forcedCloses[r.honoured === 1n ? "honoured" : "refused"]++;
     for (const r of b.records) {
       if (r.type === TxType.DERIV_TRADE && isOption(this.state.instruments[Number(r.instrumentId)].kind) && this.state.account(Number(r.buyAccountId)).deriv.collateral < 0n) {
         this.creditBuyers.add(Number(r.buyAccountId));
@@ -370,15 +373,17 @@ class Run {
       // the treasury takes 1/8 to 10/8 of the fund: above what it keeps for the open bad debt, proven refused
       return { type: TxType.INSURANCE_WITHDRAW, amount: (fund * BigInt(this.between(1, 10))) / 8n };
     }
-    if (x > 0.92 && x <= 0.96) {
-      // a forced close (FORCED_CLOSE): an account leaves a position against the largest holder of the other side, at
-      // the mark; one time in three one lot more than both hold (proven refused)
-      const t = this.pick([alice, bob, carol, dave, erin, frank]);
+    if (x > 0.84 && x <= 0.96) {
+      // a forced close (FORCED_CLOSE): an account holding a position leaves it against the largest holder of the other
+      // side, at the mark; half the time one lot more than both hold (proven refused)
       const instrument = this.pick(expired ? [0, 1] : [0, 1, 2, 3]);
-      const pick = closeCounterparty(this.state, t.accountId, instrument);
+      const holders = this.state.accountIds().filter((id) => (this.state.account(id).deriv.positions[instrument]?.size ?? 0n) !== 0n);
+      if (holders.length === 0) return null;
+      const accountId = this.pick(holders);
+      const pick = closeCounterparty(this.state, accountId, instrument);
       if (!pick) return null;
-      const lots = this.random() < 1 / 3 ? pick.lots + 1n : BigInt(this.between(1, Number(pick.lots < 1_000n ? pick.lots : 1_000n)));
-      return { type: TxType.FORCED_CLOSE, accountId: t.accountId, instrumentId: instrument, counterpartyId: pick.counterpartyId, lots };
+      const lots = this.random() < 1 / 2 ? pick.lots + 1n : BigInt(this.between(1, Number(pick.lots < 1_000n ? pick.lots : 1_000n)));
+      return { type: TxType.FORCED_CLOSE, accountId, instrumentId: instrument, counterpartyId: pick.counterpartyId, lots };
     }
     if (x < 0.6) {
       // after the expiry: the perpetual, and the future relisted at the settled future's id once it is (RELISTED)
@@ -640,7 +645,7 @@ class Run {
     const first = this.violations.length ? Number(/^batch (\d+)/.exec(this.violations[0])![1]) : this.batchNumber;
     return [
       `${this.mode} run, seed ${this.seed}${this.outage ? " (outage through the settlement window)" : ""}: ${this.batchNumber - 1} batches, ${this.circuitCalls} circuit calls, ${this.gaps} gaps, ` +
-        `${this.deleverages} accounts deleveraged` +
+        `${this.deleverages} accounts deleveraged, forced closes ${this.forcedCloses.honoured} honoured / ${this.forcedCloses.refused} refused` +
         (this.mode === "dishonest" ? `, ${this.dishonestKept} dishonest batches accepted, ${this.dishonestRefused} refused` : ""),
       `violations (${this.violations.length}):`, ...this.violations.slice(0, 12).map((v) => `  ${v}`),
       ...(this.creditBuyers.size ? [`accounts that bought options on credit (negative collateral after the purchase; finding 2): ${[...this.creditBuyers].map(name).join(", ")}`] : []),
@@ -699,6 +704,7 @@ describe("custody: what all accounts can claim never exceeds what the custodian 
         const run = new Run(mode, seed, wasm);
         await run.play();
         if (mode === "honest") honestDeleverages += run.deleverages;
+        if (mode === "honest") for (const k of ["honoured", "refused"] as const) honestForcedCloses[k] += run.forcedCloses[k];
         console.log(process.env.CUSTODY_VERBOSE ? [run.report(), ...run.log].join("\n") : run.report().split("\n").slice(0, 3 + Math.min(run.violations.length, 13)).join("\n"));
         assert.ok(run.violations.length === 0, run.report());
       });
@@ -707,5 +713,9 @@ describe("custody: what all accounts can claim never exceeds what the custodian 
   it("the honest runs deleveraged an account after a gap (DELEVERAGE is exercised, and proven by the circuit)", () => {
     assert.ok(honestDeleverages > 0, `no honest run deleveraged an account (seeds ${SEEDS.join(", ")}, ${HOURS} hours): choose seeds that do`);
   });
+  it("the honest runs proved forced closes honoured and refused (FORCED_CLOSE is exercised, and custody holds through it)", () => {
+    assert.ok(honestForcedCloses.honoured > 0 && honestForcedCloses.refused > 0, `forced closes: ${JSON.stringify(honestForcedCloses)}`);
+  });
 });
 let honestDeleverages = 0;
+const honestForcedCloses = { honoured: 0, refused: 0 };
