@@ -89,6 +89,11 @@ export const REQUEST_TYPES: readonly TxType[] = [
 export const FORCED_REQUEST_TYPES: readonly TxType[] = [
   TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW, TxType.FORCED_CLOSE,
 ];
+/**
+ * The forced requests a derivatives slot judges at its batch's marks (FORCED_COLLATERAL_WITHDRAW, FORCED_CLOSE): the
+ * circuit serves them only in a batch with an oracle update, so the sequencer holds them until a fresh one.
+ */
+export const JUDGED_AT_MARKS_TYPES: readonly TxType[] = [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_CLOSE];
 /** The treasury's withdrawals (FEE_WITHDRAW, INSURANCE_WITHDRAW): outcome requests of no account. */
 export const TREASURY_REQUEST_TYPES: readonly TxType[] = [TxType.FEE_WITHDRAW, TxType.INSURANCE_WITHDRAW];
 /**

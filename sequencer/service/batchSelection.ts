@@ -9,8 +9,8 @@
  *   moved out of collateral by an earlier TRANSFER, ...).
  * - A batch carries one oracle update: every derivatives transaction is tagged with the update it was
  *   accepted under (its marks are what its margin check used), and the prefix stops at a tag other
- *   than the first one. A forced collateral withdrawal is judged at its update's marks, and the circuit
- *   serves it only in a batch with an update: one whose update could no longer be used is untagged until
+ *   than the first one. A forced collateral withdrawal or close is judged at its update's marks, and the
+ *   circuit serves it only in a batch with an update: one whose update could no longer be used is untagged until
  *   the next fresh update judges it again (exchangeCore.ts), and the prefix stops before it meanwhile. A
  *   marker (a NOOP tagged with an update) takes no slot: it makes a batch use an update that must be
  *   applied even with nothing else (a funding tick, an expiry).
@@ -32,14 +32,14 @@
 import { isDerivTx } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import { MAX_ORACLE_AGE, TxType } from "../protocol/constants.ts";
+import { JUDGED_AT_MARKS_TYPES, MAX_ORACLE_AGE, TxType } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 
 /**
  * A transaction waiting for a batch, with the time intake accepted it, the oracle update a derivatives one was
- * checked at, and for a forced withdrawal the outcome intake predicted (`honoured`; for a spot FORCED_WITHDRAW
- * ExchangeCore corrects it when the builder proves the other: ForcedOutcomeRecord; a FORCED_COLLATERAL_WITHDRAW's
- * is undone when its update can no longer be used).
+ * checked at, and for a forced request the outcome intake predicted (`honoured`; for a spot FORCED_WITHDRAW
+ * ExchangeCore corrects it when the builder proves the other: ForcedOutcomeRecord; one judged at marks has it undone
+ * when its update can no longer be used).
  */
 export type PendingEntry = {
   tx: BatchTx;
@@ -109,7 +109,7 @@ export function selectBatch(
     const isDeriv = isDerivTx(e.tx);
     if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
     // a forced request waiting to be judged again at a fresh update (never proven without marks)
-    if ((e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || e.tx.type === TxType.FORCED_CLOSE) && !e.oracle) break;
+    if (JUDGED_AT_MARKS_TYPES.includes(e.tx.type) && !e.oracle) break;
     if (!isDeriv && !marker && derivSeen) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;

@@ -16,7 +16,7 @@ import type { PublicKey } from "../crypto/babyjub.ts";
 import type { BatchTx, ForcedCloseTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
-import { INSTRUMENT_MARKET_BASE, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, JUDGED_AT_MARKS_TYPES, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
 import { cancelFault, hasTrigger, immediateExpiryFault, triggerCrossed, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
@@ -124,7 +124,7 @@ export type ForcedTx = ForcedWithdrawTx | ForcedCloseTx;
 
 /** Whether a forced request is judged at an oracle update's marks, so that only a batch with one serves it (FORCED_COLLATERAL_WITHDRAW, FORCED_CLOSE). */
 export function judgedAtMarks(tx: BatchTx): tx is ForcedTx {
-  return tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || tx.type === TxType.FORCED_CLOSE;
+  return JUDGED_AT_MARKS_TYPES.includes(tx.type);
 }
 
 /**
@@ -170,9 +170,9 @@ export class ExchangeCore {
   /** Transactions waiting for a batch, with the time they were accepted (shared with the batch pipeline). */
   readonly pending: PendingEntry[] = [];
   /**
-   * On-chain requests admitted but held out of the queue until an oracle update: a forced collateral withdrawal
-   * that arrived without a fresh update (it is judged at one, and the circuit never serves it without), then every
-   * request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
+   * On-chain requests admitted but held out of the queue until an oracle update: a forced request judged at marks
+   * (a collateral withdrawal or a close, judgedAtMarks) that arrived without a fresh update (the circuit never serves
+   * it without one), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
    * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
    * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
    */
@@ -319,17 +319,17 @@ export class ExchangeCore {
     this.enqueue(tx, time);
   }
 
-  /** Admits the held requests in order, at `time` (an oracle update's record); they are held again from the first forced collateral withdrawal still without a fresh update. */
+  /** Admits the held requests in order, at `time` (an oracle update's record); they are held again from the first one judged at marks still without a fresh update. */
   #releaseAwaiting(time: number): void {
     for (const held of this.#awaitingMarks.splice(0)) this.#admitRequest(held.tx, time);
   }
 
   /**
-   * A forced withdrawal the account's owner queued on the custodian (issue 12). Intake predicts its outcome
-   * with the rule the batch proves (state/forcedWithdrawal.ts) on its own view of the account, which is the
-   * state the batch applies it to (see forcedPosition); honoured, the balance or collateral leaves at once,
-   * reserved or not, and the account's orders it no longer covers are cancelled (reason UNCOVERED), so no
-   * later fill of them is unprovable. Refused, nothing moves: the batch proves the refusal. It is queued
+   * A forced withdrawal or close the account's owner queued on the custodian. Intake predicts its outcome
+   * with the rule the batch proves (state/forcedWithdrawal.ts; formulas.ts forcedCloseFault) on its own view of the
+   * accounts, which is the state the batch applies it to (see forcedPosition); honoured, the balance or collateral
+   * leaves at once, reserved or not, or the lots pass to the counterparty, and the orders an account no longer covers
+   * are cancelled (reason UNCOVERED), so no later fill of them is unprovable. Refused, nothing moves: the batch proves the refusal. It is queued
    * ahead of the pending transactions the ordering rules let it pass (forcedPosition), so the next batches
    * serve it within the custodian's deadline however much trading waits.
    */
@@ -362,11 +362,12 @@ export class ExchangeCore {
   }
 
   /**
-   * Judges every forced collateral withdrawal of the queue that carries no oracle update (just admitted, or untagged
-   * because its update could no longer be used: rejectPending) at the latest update, if it is fresh at `time`: intake
-   * predicts the outcome the batch will prove at its marks, takes an honoured amount out of collateral at once and
-   * cancels the orders it no longer covers (UNCOVERED). Without a fresh update they wait, and the batch selection
-   * stops before them.
+   * Judges every forced request of the queue judged at marks that carries no oracle update (just admitted, or
+   * untagged because its update could no longer be used: rejectPending) at the latest update, if it is fresh at
+   * `time`: intake predicts the outcome the batch will prove at its marks and applies an honoured one at once (the
+   * amount out of collateral; the close's lots to the counterparty, DerivativesRisk.forceClose), cancelling the orders
+   * the accounts no longer cover (UNCOVERED). Without a fresh update they wait, and the batch selection stops before
+   * them.
    */
   #judgeUntagged(time: number): void {
     const oracle = this.derivatives.forcedOracle(time);
