@@ -20,7 +20,7 @@ const { networkHelpers } = connection;
 const { deployFunded } = exitFixtures(connection, PRODUCTION_PARAMS);
 
 describe("exit path gas (production sizes, mock verifiers)", () => {
-  it("forceWithdraw, forceWithdrawCollateral, forced cancel, deposit, a batch of forced records, requestFeeWithdrawal, activateExodus, refundDeposit, exit", async () => {
+  it("forceWithdraw, forceWithdrawCollateral, forced cancel, deposit, a batch of forced records, forceClose and its batch, requestFeeWithdrawal, activateExodus, refundDeposit, exit", async () => {
     const env = await deployFunded();
     const { custodian, alice, bob, carol, dave, publicClient } = env;
     await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]); // forceWithdrawCollateral needs it
@@ -42,6 +42,11 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
       { type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(key) },
       { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 10n * USDC },
     ], [{ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: 1n, tokenId: 0n, amount: 100n * USDC, honoured: 1n }]))]);
+    // A forced close (bob against alice), then the batch that proves it honoured: its ForcedCloseProven event.
+    rows.push(["forceClose", await gas(custodian.write.forceClose([0, 1, 100n], { account: bob.account }))]);
+    rows.push([`submitBatch ${PRODUCTION_PARAMS.slots}+${PRODUCTION_PARAMS.derivSlots}: 1 forced close`, await gas(env.submit([], [
+      { type: TxType.FORCED_CLOSE, accountId: 2n, instrumentId: 0n, counterpartyId: 1n, lots: 100n, honoured: 1n },
+    ]))]);
     // The treasury (left unconsumed, as the deposit below): an insurance withdrawal first, so the fee withdrawal
     // measured writes the pending-request slot they share as a typical, not first-ever, request does.
     await custodian.write.requestInsuranceWithdrawal([1n], { account: env.operator.account });
