@@ -157,7 +157,7 @@ describe("FEE_WITHDRAW and INSURANCE_WITHDRAW in the batch circuit", { timeout: 
 
     it("attack: an outcome byte on a derivatives transaction that has none (a liquidation's honoured set to 1)", async () => {
       const s = aliceLongPerpetual();
-      await refuses(s, [liquidateAlice(15_000n, 260_000n)], rule("DerivSlot", "honoured * (1 - isForced - isIns) === 0"), GAP, (input) => {
+      await refuses(s, [liquidateAlice(15_000n, 260_000n)], rule("DerivSlot", "honoured * (1 - isForced - isIns - isFC) === 0"), GAP, (input) => {
         (input.d_honoured as string[])[0] = "1";
       });
     });
