@@ -7,7 +7,8 @@
  * processes, cancels a resting order, survives stream gaps (the book resyncs, a lost trade comes back); a
  * second user connects through an injected EIP-1193 wallet (injectedWallet.ts) and deposits; the first
  * sees the funding its perpetual position paid, places a reduce-only order and a stop order from the ticket
- * (the stop held, listed as held with its trigger, cancelled from the table), and in the settlement explorer every proof verified in the
+ * (the stop held, listed as held with its trigger, cancelled from the table), closes part of the position against
+ * the maker with a forced close queued on the custodian, and in the settlement explorer every proof verified in the
  * browser's worker, the decoded records of its account and the custody sum; in exodus the page starts it
  * and refunds a deposit no batch took, and the explorer proves the exit. A screenshot of each page is kept
  * in build/web-screenshots/.
@@ -313,6 +314,24 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.deepEqual((await w.maker.account(accountId)).openOrders, []);
     await page.selectOption("#trigger-type", "0");
     await page.fill("#trigger-price", "");
+  });
+
+  it("forced close: closes 2 of the perpetual lots against the maker from the page (a bad input refused first), and the next batch with an oracle update proves it honoured", async () => {
+    await w.publishOracle(3000); // the close is judged at a fresh mark
+    await page.fill("#close-instrument", String(w.instruments.perp));
+    await page.fill("#close-counterparty", String(w.maker.accountId));
+    await page.fill("#close-lots", "2x");
+    assert.equal(await clickAndWait("#force-close", "#requests-msg"), 'forced close failed: lots: "2x" is not a positive whole number');
+    await page.fill("#close-lots", "2");
+    assert.match(
+      await clickAndWait("#force-close", "#requests-msg"),
+      new RegExp(`^forced close of 2 lots of instrument ${w.instruments.perp} against account ${w.maker.accountId} queued on the custodian \\(request \\d+\\): the next batch with an oracle update must process it$`),
+    );
+    await page.waitForFunction(() => document.querySelector("#positions-table tbody tr td:nth-child(2)")?.textContent === "4", null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody tr:first-child [data-state]")?.textContent?.startsWith("honoured by batch") ?? false, null, { timeout: 120_000 });
+    const row = await page.locator("#requests-table tbody tr:first-child td").allTextContents();
+    assert.deepEqual(row.slice(1, 4), ["forced close", `instrument ${w.instruments.perp}`, `2 lots to account ${w.maker.accountId}`]);
+    assert.match(row[5], new RegExp(`^honoured by batch \\d+: the lots passed to account ${w.maker.accountId} at the mark$`));
   });
 
   it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {

@@ -8,7 +8,7 @@
 import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
 import type { StreamClient } from "../../sdk/streamClient.ts";
 import { apiRequest, ExchangeClient, type OrderInput } from "../../sdk/client.ts";
-import { accountOf, activateExodus, claimWithdrawal, deposit, FORCED_WAITING, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
+import { accountOf, activateExodus, claimWithdrawal, deposit, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, refundDeposit, registerTradingKey } from "../../sdk/custodian.ts";
 import { deriveTradingKey, type TradingKey } from "../../sdk/tradingKey.ts";
 import type { BookView } from "../../sdk/wire.ts";
 import type { OpenOrderView, TradeRecord } from "../../wire/responses.ts";
@@ -18,7 +18,7 @@ import { candleChart, candlesOf, depthChart } from "./charts.ts";
 import { TradeTape } from "./tradeTape.ts";
 import { RequestWatcher, type OwnRequest } from "./requests.ts";
 import {
-  $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, publicClientOf, short, table, time, tokensOf, units,
+  $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, parseWhole, publicClientOf, short, table, time, tokensOf, units,
   type PageConfig, type TokenInfo,
 } from "./common.ts";
 import { openStream, type BrowserSocket } from "./socket.ts";
@@ -252,13 +252,21 @@ async function refreshAccount(): Promise<void> {
   ]), { id: "positions-table" }));
 }
 
-const REQUEST_KIND: Record<number, string> = { [TxType.DEPOSIT]: "deposit", [TxType.FORCED_WITHDRAW]: "forced withdrawal", [TxType.FORCED_COLLATERAL_WITHDRAW]: "forced collateral withdrawal" };
+const REQUEST_KIND: Record<number, string> = {
+  [TxType.DEPOSIT]: "deposit", [TxType.FORCED_WITHDRAW]: "forced withdrawal", [TxType.FORCED_COLLATERAL_WITHDRAW]: "forced collateral withdrawal",
+  [TxType.FORCED_CLOSE]: "forced close",
+};
 
 function requestStateText(r: OwnRequest): string {
   switch (r.state) {
     case "pending": return `pending: a batch must process it by ${time(r.deadline)}`;
     case "processed":
       if (!r.outcome) return "processed by a batch";
+      if (r.tx.type === TxType.FORCED_CLOSE) {
+        return r.outcome.honoured
+          ? `honoured by batch ${r.outcome.batchNumber}: the lots passed to account ${r.tx.counterpartyId} at the mark`
+          : `refused by batch ${r.outcome.batchNumber}: a position did not hold the lots (name another counterparty)`;
+      }
       return r.outcome.honoured
         ? `honoured by batch ${r.outcome.batchNumber}: credited to the wallet's withdrawable`
         : `refused by batch ${r.outcome.batchNumber}: the balance (or collateral beyond initial margin) did not cover it`;
@@ -277,20 +285,25 @@ async function refreshRequests(): Promise<void> {
   if (!s.accountId) return;
   const list = await s.requests!.own(s.accountId).catch((e) => (say("requests-msg", `requests: ${errorText(e)}`, false), null));
   if (!list) return;
-  fill("requests", table(["queue index", "request", "token", "amount", "queued", "state", ""], list.map((r) => {
-    const t = s.tokens[r.tx.tokenId];
+  fill("requests", table(["queue index", "request", "token or instrument", "amount", "queued", "state", ""], list.map((r) => {
+    if (r.tx.type === TxType.FORCED_CLOSE) {
+      const { instrumentId, lots, counterpartyId } = r.tx;
+      return [String(r.index), REQUEST_KIND[r.tx.type], `instrument ${instrumentId}`, `${lots} lots to account ${counterpartyId}`, time(r.queuedAt), h("span", { "data-state": r.state }, requestStateText(r)), ""];
+    }
+    const tx = r.tx; // a deposit or a forced withdrawal
+    const t = s.tokens[tx.tokenId];
     return [
-      String(r.index), REQUEST_KIND[r.tx.type], t?.symbol ?? `token ${r.tx.tokenId}`, t ? units(r.tx.amount, t.decimals) : String(r.tx.amount), time(r.queuedAt),
+      String(r.index), REQUEST_KIND[tx.type], t?.symbol ?? `token ${tx.tokenId}`, t ? units(tx.amount, t.decimals) : String(tx.amount), time(r.queuedAt),
       h("span", { "data-state": r.state }, requestStateText(r)),
       r.state === "refundable" ? h("button", { class: "refund", "data-index": r.index, onclick: () => act("requests-msg", `refund deposit ${r.index}`, async () => {
         // The refund credits the depositor's withdrawable; the wallet that made the deposit pulls it at once.
         const wallet = needWallet();
-        await refundDeposit(wallet, s.cfg!.custodian, BigInt(r.index), r.tx);
+        await refundDeposit(wallet, s.cfg!.custodian, BigInt(r.index), tx);
         const by = await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "queuedBy", args: [BigInt(r.index)] } as never) as string;
         const mine = by.toLowerCase() === s.address!.toLowerCase();
-        if (mine) await claimWithdrawal(wallet, s.cfg!.custodian, r.tx.tokenId);
+        if (mine) await claimWithdrawal(wallet, s.cfg!.custodian, tx.tokenId);
         await refreshRequests();
-        return `deposit ${r.index} refunded: ${units(r.tx.amount, t!.decimals)} ${t!.symbol} credited to the wallet that made it${mine ? " and claimed" : " (it claims them with withdraw)"}`;
+        return `deposit ${r.index} refunded: ${units(tx.amount, t!.decimals)} ${t!.symbol} credited to the wallet that made it${mine ? " and claimed" : " (it claims them with withdraw)"}`;
       }) }, "refund") : "",
     ];
   }), { id: "requests-table" }));
@@ -437,6 +450,17 @@ function wireActions(): void {
     const what = `forced withdrawal of ${units(amount, t.decimals)} ${t.symbol}${choice === "collateral" ? " collateral" : ""}`;
     if (index === FORCED_WAITING) return `${what} waits in line for a place in the custodian's queue (its forced requests are full): the next batches admit it, oldest first`;
     return `${what} queued on the custodian (request ${index}): the next batch must process it`;
+  });
+  $("force-close").onclick = () => act("requests-msg", "forced close", async () => {
+    const c = needWallet();
+    const instrumentId = parseWhole(input("close-instrument"), "instrument id");
+    const counterpartyId = parseWhole(input("close-counterparty"), "counterparty account");
+    const lots = parsePositive(input("close-lots"), "lots");
+    const index = await forceClose(c, s.cfg!.custodian, instrumentId, counterpartyId, lots);
+    await refreshRequests();
+    const what = `forced close of ${lots} lots of instrument ${instrumentId} against account ${counterpartyId}`;
+    if (index === FORCED_WAITING) return `${what} waits in line for a place in the custodian's queue (its forced requests are full): the next batches admit it, oldest first`;
+    return `${what} queued on the custodian (request ${index}): the next batch with an oracle update must process it`;
   });
   $("exodus").onclick = () => act("requests-msg", "start exodus", async () => {
     await activateExodus(needWallet(), s.cfg!.custodian);

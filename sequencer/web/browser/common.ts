@@ -99,6 +99,12 @@ export function parsePositive(text: string, what: string): bigint {
   return BigInt(text.trim());
 }
 
+/** A whole number, 0 included (an id), or an error naming `what`. */
+export function parseWhole(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text.trim()))) throw new Error(`${what}: "${text}" is not a whole number`);
+  return Number(text.trim());
+}
+
 type Child = Node | string | number | bigint | null | undefined | false;
 
 /** Creates an element: h("td", {class: "x"}, "text", child). Attributes starting with "on" are listeners. */

@@ -20,20 +20,20 @@ import { custodianAbi } from "../../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, logRanges } from "../../chain/logs.ts";
 import { queuedRequestOf } from "../../chain/requests.ts";
 import { TxType } from "../../protocol/constants.ts";
-import type { DepositTx, ForcedWithdrawTx } from "../../protocol/transactions.ts";
+import type { DepositTx, ForcedCloseTx, ForcedWithdrawTx } from "../../protocol/transactions.ts";
 import { exodusStatus } from "../../sdk/custodian.ts";
 
 export type RequestState = "pending" | "processed" | "expired" | "refundable" | "refunded";
 
 export type OwnRequest = {
   index: number;
-  tx: DepositTx | ForcedWithdrawTx;
+  tx: DepositTx | ForcedWithdrawTx | ForcedCloseTx;
   /** Unix seconds when it was queued. */
   queuedAt: number;
   /** Unix seconds by which a batch must consume it. */
   deadline: number;
   state: RequestState;
-  /** A processed forced withdrawal's batch and outcome (absent for deposits and unprocessed requests). */
+  /** A processed forced withdrawal's or close's batch and outcome (absent for deposits and unprocessed requests). */
   outcome?: ForcedOutcome;
 };
 
@@ -42,8 +42,8 @@ export type ForcedOutcome = { batchNumber: number; honoured: boolean };
 /**
  * The batch that consumed request `index` and whether it honoured it, from the accepted batches in order
  * (BatchSubmitted: each consumes the next `consumed` requests of the queue) and the batches that refused a
- * forced request of the account (ForcedWithdrawalRefused; an account has at most one forced request
- * unconsumed at a time, so one per batch). Null when no batch has consumed it.
+ * forced request of the account (ForcedWithdrawalRefused, or ForcedCloseProven with honoured false; an account has
+ * at most one forced request unconsumed at a time, so one per batch). Null when no batch has consumed it.
  */
 export function forcedOutcome(index: number, batches: readonly { batchNumber: number; consumed: number }[], refusedIn: ReadonlySet<number>): ForcedOutcome | null {
   let start = 0;
@@ -54,7 +54,7 @@ export function forcedOutcome(index: number, batches: readonly { batchNumber: nu
   return null;
 }
 
-const OWN_TYPES = new Set<number>([TxType.DEPOSIT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW]);
+const OWN_TYPES = new Set<number>([TxType.DEPOSIT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_CLOSE]);
 
 /** Where a request stands, from the custodian's queue position, the deadline, the exodus flag and the refunds made. */
 export function requestState(r: { index: number; type: number; deadline: number }, chain: { processed: number; now: number; exodus: boolean; refunded: ReadonlySet<number> }): RequestState {
@@ -107,7 +107,7 @@ export class RequestWatcher {
     this.#custodian = custodian;
   }
 
-  /** The account's deposits and forced withdrawals on the custodian's queue, newest first. */
+  /** The account's deposits, forced withdrawals and forced closes on the custodian's queue, newest first. */
   async own(accountId: number): Promise<OwnRequest[]> {
     const pc = this.#pc;
     const custodian = this.#custodian;
@@ -125,16 +125,18 @@ export class RequestWatcher {
       }
       return cache.upTo(block.number!);
     };
-    const [queued, processed, status, refunds, submitted, refused] = await Promise.all([
+    const [queued, processed, status, refunds, submitted, refused, closes] = await Promise.all([
       events("RequestQueued"),
       read<bigint>("processedRequests"),
       exodusStatus(pc, custodian),
       events("DepositRefunded"),
       events("BatchSubmitted"),
       events("ForcedWithdrawalRefused", { accountId }),
+      events("ForcedCloseProven", { accountId }),
     ]);
     const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
-    const refusedIn = new Set(refused.map((e) => Number(e.args.batchNumber)));
+    // a forced close is reported either way (ForcedCloseProven); its refusals count as a withdrawal's do
+    const refusedIn = new Set([...refused, ...closes.filter((e) => !e.args.honoured)].map((e) => Number(e.args.batchNumber)));
     const mine = queued
       .map((l) => queuedRequestOf(l as { args: { index: bigint; record: Hex } }))
       .filter((q) => OWN_TYPES.has(q.tx.type) && (q.tx as DepositTx).accountId === accountId)
@@ -146,7 +148,7 @@ export class RequestWatcher {
       const deadline = queuedAt + Number(status.requestDeadline);
       const state = requestState({ index: q.index, type: q.tx.type, deadline }, chain);
       const outcome = state === "processed" && q.tx.type !== TxType.DEPOSIT ? forcedOutcome(q.index, batches, refusedIn) : null;
-      return { index: q.index, tx: q.tx as DepositTx | ForcedWithdrawTx, queuedAt, deadline, state, ...(outcome ? { outcome } : {}) };
+      return { index: q.index, tx: q.tx as OwnRequest["tx"], queuedAt, deadline, state, ...(outcome ? { outcome } : {}) };
     }));
     return out.reverse();
   }
