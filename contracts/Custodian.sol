@@ -87,11 +87,15 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// treasury's withdrawals.
     /// @dev An account has at most one open forced request, and the treasury at most one of each type (so the
     /// operator cannot crowd users' forced requests out of the cap), so filling the cap takes 1024 accounts (each a
-    /// registration transaction, about 200k gas, and a leaf of the account tree) plus a forced request each. It
-    /// bounds the operator's forced work per deadline: 1024 requests are 32 production batches of spot slots
-    /// (32 each) or 64 of derivatives slots (16 each), about an hour of proving at a minute per batch, far inside
-    /// the 7-day deadline. Reaching the cap only delays new forced requests until the next batch consumes some
-    /// (a honest operator does so within the deadline; one that does not gives everyone exodus).
+    /// registration transaction, about 230k gas, and a leaf of the account tree) plus a forced request each. Reaching
+    /// the cap only delays new forced requests until the next batch consumes some: they wait in line, and batches
+    /// admit them in order. Their deadline runs from the call all the same ({exodusAvailableAt}), so the cap does not
+    /// bound the operator's forced work per deadline: every forced request is served within the deadline of its call
+    /// or exodus opens. An operator's own accounts in line ahead of a user therefore cannot delay the user's request
+    /// (they could while the deadline ran from the admission). What bounds the work is the cost of the requests:
+    /// each needs an account of its own (one open forced request per account) and a transaction, while a production
+    /// batch serves up to 19 forced withdrawals (spot slots) and 4 forced collateral withdrawals or closes
+    /// (derivatives slots): at one batch a minute, a 7-day deadline is about 10,000 batches.
     uint256 public constant MAX_OPEN_FORCED_REQUESTS = 1024;
     /// @notice What {forceWithdraw} returns, and what an account's pending forced request reads as, while the
     /// request waits for a place under MAX_OPEN_FORCED_REQUESTS (it has no queue index yet).
@@ -893,7 +897,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         lastTimestamp = header.timestamp;
         processedRequests = firstRequest + consumed;
         openForcedRequests -= forced;
-        if (forced != 0 && _waitingLine.head != _waitingLine.tail) _admitWaiting();
+        // consumed outcome requests: admitted line entries among them leave the line, waiting ones take their places
+        if (forced != 0 && _waitingLine.first != _waitingLine.tail) _admitWaiting();
         if (applySlots != 0) _applyRecords(publicData, batchNumber, applySlots);
         if (oracleUsed) _storePrices(publicData);
         _storeFreeInstruments(publicData);
@@ -906,7 +911,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     // ------------------------------------------------------------------------------------------------------------
 
     /// @notice Switches the custodian to exodus mode, for good: callable by anyone once the oldest unconsumed
-    /// request is {requestDeadline} old (`block.timestamp >= exodusAvailableAt()`).
+    /// request is {requestDeadline} old (`block.timestamp >= exodusAvailableAt()`), a forced request that waited in
+    /// line for a place counted from its call, not from its admission.
     /// @dev Until someone calls this, a batch that consumes the overdue request is still accepted (its owner is then
     /// served, and exodus waits for the next overdue request).
     /// From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
@@ -1013,7 +1019,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     }
 
     /// @notice The waiting line of forced requests ({RequestQueue}): positions [head, tail) wait for a place under
-    /// MAX_OPEN_FORCED_REQUESTS, and batches admit them oldest first.
+    /// MAX_OPEN_FORCED_REQUESTS, and batches admit them oldest first (an admitted one keeps its join time, which
+    /// {exodusAvailableAt} counts from, until a batch consumes it).
     function waitingLine() external view returns (uint64 head, uint64 tail) {
         return (_waitingLine.head, _waitingLine.tail);
     }
@@ -1030,9 +1037,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     /// @inheritdoc ICustodianExits
     function exodusAvailableAt() public view returns (uint256) {
-        uint64 next = processedRequests;
-        if (next >= requestCount) return type(uint256).max;
-        return uint256(_queued[next].at) + requestDeadline;
+        uint256 since = RequestQueue.oldestUnconsumed(_waitingLine, _queued, processedRequests, requestCount);
+        return since == type(uint256).max ? since : since + requestDeadline;
     }
 
     /// @inheritdoc ICustodianExits
@@ -1144,12 +1150,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         emit TokenRegistered(tokenId, token, minDeposit_);
     }
 
-    /// @dev Admits waiting forced requests, oldest first, into the places MAX_OPEN_FORCED_REQUESTS leaves after a
-    /// batch gave back those of the outcome requests it consumed ({RequestQueue-admit}): at most as many as it consumed.
+    /// @dev After a batch consumed outcome requests: drops the admitted line entries it consumed, then admits waiting
+    /// forced requests, oldest first, into the places MAX_OPEN_FORCED_REQUESTS leaves after the batch gave back those
+    /// of the outcome requests it consumed ({RequestQueue-admit}): at most as many as it consumed.
     function _admitWaiting() private {
         uint16 open = openForcedRequests;
         (uint64 count, uint256 admitted) = RequestQueue.admit(
-            _waitingLine, _requestChain, _queued, _accounts, requestCount, MAX_OPEN_FORCED_REQUESTS - open
+            _waitingLine, _requestChain, _queued, _accounts, processedRequests, requestCount, MAX_OPEN_FORCED_REQUESTS - open
         );
         requestCount = count;
         openForcedRequests = open + uint16(admitted);
@@ -1188,7 +1195,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         if (exodusMode) revert ExodusModeActive();
         if (openForcedRequests >= MAX_OPEN_FORCED_REQUESTS || _waitingLine.head != _waitingLine.tail) {
             // The queue's places are taken (or others wait already): wait in line; a batch admits it.
-            RequestQueue.join(_waitingLine, RequestQueue.Waiting(txType, accountId, tokenId, amount));
+            RequestQueue.join(_waitingLine, RequestQueue.Waiting(txType, accountId, tokenId, amount, 0, 0));
             account.forcedRequestPlusOne = uint48(WAITING + 1);
             return WAITING;
         }

@@ -106,11 +106,14 @@ interface ICustodianExits {
     function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external;
     /// @notice Claims account `accountId`'s exit from the frozen root (exodus only, once, by its owner).
     function exit(uint32 accountId, uint256[] calldata amounts, uint256[8] calldata proof) external;
-    /// @notice When request `index` was queued (0 if not queued).
+    /// @notice When request `index` was queued, or for a forced request admitted from the waiting line, when it
+    /// joined the line (its deadline runs from then); 0 if not queued.
     function queuedAt(uint256 index) external view returns (uint64);
     /// @notice Who queued request `index` (the depositor of a deposit).
     function queuedBy(uint256 index) external view returns (address);
-    /// @notice When the oldest unconsumed request passes its deadline; type(uint256).max if none is queued.
+    /// @notice When the oldest unconsumed request passes its deadline, counted from its call: from its queueing, or
+    /// for a forced request that had to wait in line for a place, from its joining the line (waiting or admitted);
+    /// type(uint256).max if none is queued or waiting.
     function exodusAvailableAt() external view returns (uint256);
     /// @notice Index prices (one per underlying) of the last accepted batch that used the oracle; 0 before any.
     function lastPrices() external view returns (uint256[] memory);

@@ -10,19 +10,29 @@ import {PublicData} from "./PublicData.sol";
 /// and caller ({append}). Forced requests that find MAX_OPEN_FORCED_REQUESTS outcome requests open (or others
 /// waiting already) wait in a first-come line ({join}); each batch that consumes outcome requests admits waiting
 /// ones into the places it frees, oldest first, before anyone can queue anew ({admit}). So accounts that refill
-/// the cap with requests refused at no cost cannot shut a user out of forced withdrawals.
+/// the cap with requests refused at no cost cannot shut a user out of forced withdrawals. Nor can they make a user
+/// wait longer than the deadline: a line entry keeps the time it joined until a batch consumes it ({release}), and
+/// the custodian's exodus clock runs from the oldest such time ({oldestUnconsumed}), not from the admission. (Before, the
+/// clock ran from the admission: an operator with enough accounts of its own kept a standing line ahead of a user
+/// by serving each request just before its deadline, and delayed the user's forced request, and exodus, by a
+/// deadline per 1,024 accounts ahead.)
 /// @dev Linked by the custodian, whose storage it is given; {append} is internal (compiled into each caller).
 library RequestQueue {
-    /// @notice A forced request waiting for a place: the fields of its record.
+    /// @notice A forced request of the line: the fields of its record, when it joined the line (its deadline runs
+    /// from then), and its queue index + 1 once admitted (0 while it waits). One storage slot.
     struct Waiting {
         uint8 txType;
         uint32 accountId;
         uint16 tokenId;
         uint96 amount;
+        uint64 joinedAt;
+        uint40 queueIndexPlusOne;
     }
 
-    /// @notice The waiting line: positions [head, tail) of `at`.
+    /// @notice The line: positions [first, head) of `at` are admitted and not yet consumed by a batch, [head, tail)
+    /// wait for a place. Join times grow with the position.
     struct Line {
+        uint64 first;
         uint64 head;
         uint64 tail;
         mapping(uint256 position => Waiting request) at;
@@ -43,32 +53,41 @@ library RequestQueue {
         emit RequestQueued(count, record);
     }
 
-    /// @notice Puts `w` at the end of the line; returns its position (ForcedWithdrawalWaiting).
+    /// @notice Puts `w` at the end of the line, joined now; returns its position (ForcedWithdrawalWaiting).
     function join(Line storage line, Waiting memory w) external returns (uint256 position) {
         position = line.tail;
+        w.joinedAt = uint64(block.timestamp);
+        w.queueIndexPlusOne = 0;
         line.at[position] = w;
         line.tail = uint64(position + 1);
         emit ICustodianExits.ForcedWithdrawalWaiting(w.accountId, w.txType, w.tokenId, w.amount, position);
     }
 
-    /// @notice Queues up to `places` waiting requests, oldest first, from queue index `count` on, each as a forced
-    /// request of its own (its deadline runs from now; it becomes its account's pending one:
-    /// ForcedWithdrawalRequested). Returns the queue's new length and how many were admitted.
+    /// @notice After a batch consumed outcome requests up to queue index `processed`: drops the admitted entries it
+    /// consumed ({release}), then queues up to `places` waiting requests, oldest first, from queue index `count` on,
+    /// each as a forced request of its own (it becomes its account's pending one: ForcedWithdrawalRequested), stamped
+    /// with the time it joined the line, not the admission's: its deadline runs from its call. Each stays in the line,
+    /// admitted, until a batch consumes it, so the exodus clock sees its join time even behind younger requests.
+    /// Returns the queue's new length and how many were admitted.
     function admit(
         Line storage line,
         mapping(uint256 => bytes32) storage chain,
         mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
         mapping(uint32 => CustodianPayouts.Account) storage accounts,
+        uint64 processed,
         uint64 count,
         uint256 places
     ) external returns (uint64, uint256 admitted) {
+        release(line, processed);
         uint64 head = line.head;
         uint64 tail = line.tail;
         while (head != tail && admitted < places) {
-            Waiting memory w = line.at[head];
-            delete line.at[head];
+            Waiting storage entry = line.at[head];
+            Waiting memory w = entry;
+            entry.queueIndexPlusOne = uint40(count + 1);
             ++head;
             append(chain, queued, count, PublicData.encodeAmountRecord(w.txType, w.accountId, w.tokenId, w.amount));
+            queued[count].at = w.joinedAt; // its deadline runs from its call
             accounts[w.accountId].forcedRequestPlusOne = uint48(count + 1);
             emit ICustodianExits.ForcedWithdrawalRequested(w.accountId, w.txType, w.tokenId, w.amount, count);
             ++count;
@@ -76,5 +95,33 @@ library RequestQueue {
         }
         line.head = head;
         return (count, admitted);
+    }
+
+    /// @notice Drops the admitted entries a batch has consumed (queue index below `processed`), oldest first.
+    function release(Line storage line, uint64 processed) private {
+        uint64 first = line.first;
+        uint64 head = line.head;
+        while (first != head && line.at[first].queueIndexPlusOne <= processed) {
+            delete line.at[first];
+            ++first;
+        }
+        line.first = first;
+    }
+
+    /// @notice When the oldest request not yet consumed was asked for: the queue's first unconsumed one (`next`, of
+    /// `count` queued) or the oldest entry of the line not yet consumed (admitted or waiting), whichever joined
+    /// first; type(uint256).max when none. {Custodian-exodusAvailableAt} adds the deadline.
+    function oldestUnconsumed(
+        Line storage line,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        uint64 next,
+        uint64 count
+    ) external view returns (uint256 since) {
+        since = next < count ? queued[next].at : type(uint256).max;
+        uint64 first = line.first;
+        if (first != line.tail) {
+            uint256 joined = line.at[first].joinedAt;
+            if (joined < since) since = joined;
+        }
     }
 }

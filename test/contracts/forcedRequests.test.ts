@@ -238,6 +238,91 @@ describe("forced requests", () => {
     assert.deepEqual(await custodian.read.waitingLine(), [1n, 2n]);
   });
 
+  it("attack: an operator's own accounts in line ahead of a user cannot delay the user's forced request past the deadline of its call (its deadline runs from joining the line, not from the admission)", async () => {
+    // 1024 operator accounts fill the cap, 1024 more wait in line, then the user joins the line behind them. The
+    // operator serves each of its requests (refused: no balances) just before its deadline, 64 a batch: were the
+    // deadline counted from the admission, the user would be admitted only after two deadlines, and reach exodus
+    // after three, past a timelocked change announced when the user asked.
+    const MAX = 1024;
+    const wide = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6, slots: 64 });
+    const env = await wide.deployBase();
+    const b = wide.batches(env);
+    const { custodian } = env;
+    const key = pubKeyOf(77n);
+    const owners: Hex[] = Array.from({ length: 2 * MAX + 1 }, (_, i) => `0x${(0x20000n + BigInt(i)).toString(16).padStart(40, "0")}` as Hex);
+    for (const owner of owners) {
+      await networkHelpers.impersonateAccount(owner);
+      await networkHelpers.setBalance(owner, 10n ** 18n);
+      await custodian.write.registerTradingKey([key[0], key[1]], { account: owner });
+    }
+    for (let i = 0; i < owners.length; i += 64) {
+      await b.submit(owners.slice(i, i + 64).map((_, j) => ({ type: TxType.REGISTER_KEY, accountId: BigInt(i + j + 1), pubKey: compressKey(key) })));
+    }
+    for (const owner of owners.slice(0, 2 * MAX)) await custodian.write.forceWithdraw([0, 1n], { account: owner });
+    assert.deepEqual(await custodian.read.waitingLine(), [0n, BigInt(MAX)]);
+    const user = owners[2 * MAX]!;
+    await custodian.write.forceWithdraw([0, 7n], { account: user });
+    const joined = await b.now();
+    const deadline = BigInt(TEST_REQUEST_DEADLINE);
+    assert.ok(await custodian.read.exodusAvailableAt() <= joined + deadline);
+    /** The operator consumes the requests of accounts [from, to) (refused), 64 a batch. */
+    const serve = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 64) {
+        await b.submit(Array.from({ length: Math.min(64, to - i) }, (_, j) => forced(TxType.FORCED_WITHDRAW, BigInt(i + j + 1), 0n, 1n)));
+      }
+    };
+    // Round 1, just before the first requests' deadline: all 1024 served, the 1024 in line admitted.
+    await networkHelpers.time.increaseTo(joined + deadline - 600n);
+    const firstAdmitted = await custodian.read.requestCount();
+    await serve(0, MAX);
+    assert.deepEqual(await custodian.read.waitingLine(), [BigInt(MAX), BigInt(MAX + 1)], "the user still waits");
+    assert.ok(await custodian.read.queuedAt([firstAdmitted]) < joined, "an admitted request is stamped with when it joined the line");
+    // The admitted requests and the user's still count from when they joined: every one of them is due by the
+    // user's deadline, and the custodian says so.
+    assert.ok(await custodian.read.exodusAvailableAt() <= joined + deadline);
+    // Round 2 would come too late: past the user's deadline anyone may start the exodus, although every request in
+    // the queue was admitted less than a deadline ago.
+    await networkHelpers.time.increaseTo(joined + deadline);
+    await custodian.write.activateExodus();
+    assert.equal(await custodian.read.exodusMode(), true);
+  });
+
+  it("the admitted entries leave the line once consumed; exodusAvailableAt then counts from the queue alone", async () => {
+    const MAX = 1024;
+    const wide = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6, slots: 64 });
+    const env = await wide.deployBase();
+    const b = wide.batches(env);
+    const { custodian } = env;
+    const key = pubKeyOf(78n);
+    const owners: Hex[] = Array.from({ length: MAX + 2 }, (_, i) => `0x${(0x30000n + BigInt(i)).toString(16).padStart(40, "0")}` as Hex);
+    for (const owner of owners) {
+      await networkHelpers.impersonateAccount(owner);
+      await networkHelpers.setBalance(owner, 10n ** 18n);
+      await custodian.write.registerTradingKey([key[0], key[1]], { account: owner });
+    }
+    for (let i = 0; i < owners.length; i += 64) {
+      await b.submit(owners.slice(i, i + 64).map((_, j) => ({ type: TxType.REGISTER_KEY, accountId: BigInt(i + j + 1), pubKey: compressKey(key) })));
+    }
+    for (const owner of owners) await custodian.write.forceWithdraw([0, 1n], { account: owner });
+    const lastJoined = await b.now();
+    assert.deepEqual(await custodian.read.waitingLine(), [0n, 2n]);
+    // One batch consumes two: both waiting requests are admitted, still counted from their joins.
+    await networkHelpers.time.increase(600);
+    await b.submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n)]);
+    assert.deepEqual(await custodian.read.waitingLine(), [2n, 2n]);
+    // The rest of the queue, then the two admitted ones: nothing left, no exodus clock.
+    for (let i = 2; i < MAX + 2; i += 64) {
+      await b.submit(Array.from({ length: Math.min(64, MAX + 2 - i) }, (_, j) => forced(TxType.FORCED_WITHDRAW, BigInt(i + j + 1), 0n, 1n)));
+    }
+    assert.equal(await custodian.read.openForcedRequests(), 0);
+    assert.equal(await custodian.read.exodusAvailableAt(), 2n ** 256n - 1n);
+    // A new request counts from its own queueing.
+    await custodian.write.forceWithdraw([0, 1n], { account: owners[0]! });
+    const at = await b.now();
+    assert.ok(at > lastJoined);
+    assert.equal(await custodian.read.exodusAvailableAt(), at + BigInt(TEST_REQUEST_DEADLINE));
+  });
+
   it("forced cancel (a key rotation) is queued with its time: the same deadline as every request", async () => {
     const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, publicClient } = env;
