@@ -44,9 +44,12 @@ export function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown
   return r.data;
 }
 
-/** The Sequencer's refusal as a 400 with its code (BAD_SIGNATURE, ORDER_ID_REUSED, BAD_NONCE, ...); RATE_LIMITED is a 429. */
+/**
+ * The Sequencer's refusal as a 400 with its code (BAD_SIGNATURE, ORDER_ID_REUSED, BAD_NONCE, ...); RATE_LIMITED is a
+ * 429 and BACKLOG_FULL a 503 (the request was fine: retry once batches catch up, service/backlog.ts).
+ */
 export function rejectedError(e: RequestRejected): ApiError {
-  return new ApiError(e.code === "RATE_LIMITED" ? 429 : 400, e.code, e.message);
+  return new ApiError(e.code === "RATE_LIMITED" ? 429 : e.code === "BACKLOG_FULL" ? 503 : 400, e.code, e.message);
 }
 
 /** Runs a Sequencer call, turning RequestRejected into its ApiError. */

@@ -52,6 +52,8 @@
  *                          junk in another's name costs it nothing; a batch item by item) (commands.ts)
  *   404 UNKNOWN_MARKET | UNKNOWN_ORDER | UNKNOWN_BATCH | NOT_FOUND;  413 BODY_TOO_LARGE;
  *   415 UNSUPPORTED_MEDIA_TYPE;  503 NOT_CONFIGURED (typed data without chain settings);
+ *   503 BACKLOG_FULL      too many transactions wait for batches: orders, withdrawals and transfers are refused
+ *                          until batches catch up (cancels never are; service/backlog.ts). Nothing changed: retry;
  *   500 INTERNAL (details only in the log).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";

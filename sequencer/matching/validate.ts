@@ -48,7 +48,9 @@ export function checkOrder(o: unknown, time: number): RejectCode | null {
   }
   if (r.sizeLots === 0n) return RejectCode.ZERO_SIZE;
   if (r.sizeLots < 0n || r.sizeLots > MAX_LOTS) return RejectCode.SIZE_OUT_OF_RANGE;
-  if (r.priceTicks < 0n || r.priceTicks > MAX_PRICE) return RejectCode.PRICE_OUT_OF_RANGE;
+  // A limit order prices at least one tick: at 0 it would rest as a free maker (trades for nothing, fees of 0), the
+  // cheapest way to flood the batches; a market order's 0 is a protection price (a sell at any price).
+  if (r.priceTicks < 0n || r.priceTicks > MAX_PRICE || (r.priceTicks === 0n && r.type === OrderType.LIMIT)) return RejectCode.PRICE_OUT_OF_RANGE;
   if (r.type === OrderType.MARKET && r.timeInForce === TimeInForce.POST_ONLY) return RejectCode.INVALID_TIME_IN_FORCE;
   if (r.expiry < time) return RejectCode.EXPIRED;
   if (reduceOnlyOnSpot(o as Order)) return RejectCode.REDUCE_ONLY_SPOT;

@@ -5,7 +5,7 @@
  *
  *   npx tsx sequencer/process/main.ts --data ./.sequencer --rpc http://127.0.0.1:8545 \
  *       --custodian 0x... --operator-key 0x... --wasm batch.wasm --zkey batch.zkey --vkey batch.vkey.json \
- *       [--port 8080] [--params test] [--prover-queue postgres://...]
+ *       [--port 8080] [--params test] [--prover-queue postgres://...] [--max-backlog N]
  *
  * Proofs come from this machine's prover (native with snarkjs checking, or snarkjs) unless
  * --prover-queue URL names a prover queue (`npm run prover-queue` prints the URL): then prover workers
@@ -44,6 +44,7 @@ import { publicInputCount } from "../protocol/publicData.ts";
 import { serveIpc } from "./ipc.ts";
 import { pipelineSettings, type PipelineFlags } from "./pipelineFlags.ts";
 import { Sequencer, type BatchStage } from "../service/sequencer.ts";
+import { defaultMaxBacklog } from "../service/backlog.ts";
 
 /** Hardhat's well-known development mnemonic (--dev-operator). Never use it on a real chain. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -67,6 +68,7 @@ const opts = new Command()
   .option("--log-range <blocks>", "most blocks one eth_getLogs call spans when reading the request queue", "10000")
   .option("--from-block <n>", "the custodian's deployment block: the request queue is read from there", "0")
   .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
+  .option("--max-backlog <n>", "refuse new orders, withdrawals and transfers (503 BACKLOG_FULL) while this many transactions wait for batches; 0: no bound (default: 16 full batches)")
   .option("--snapshot-every <records>", "snapshot after this many log records", "10000")
   .option("--pipeline-depth <n>", "batches in flight at once: the next is built and proven while the ones before it are", "1")
   .option("--batches-per-post <n>", "batches posted by one transaction (their proofs awaited and verified together)", "1")
@@ -78,7 +80,7 @@ const opts = new Command()
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: ParamsName;
-    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; logRange: string; fromBlock: string; maxWaitMs: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; logRange: string; fromBlock: string; maxWaitMs: string; maxBacklog?: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   } & PipelineFlags>();
 
@@ -127,6 +129,8 @@ async function main(): Promise<void> {
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
   const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey }, publicInputCount(publicDataBytes(params)));
   const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
+  if (opts.maxBacklog !== undefined && !/^(0|[1-9][0-9]{0,8})$/.test(opts.maxBacklog)) throw new Error(`--max-backlog ${opts.maxBacklog}: a whole number of transactions (0: no bound)`);
+  const maxBacklog = opts.maxBacklog === undefined ? defaultMaxBacklog(params) : Number(opts.maxBacklog) || undefined;
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
 
   const requestReads = {
@@ -157,6 +161,7 @@ async function main(): Promise<void> {
     snapshotEvery: Number(opts.snapshotEvery),
     pipelineDepth,
     batchesPerPost,
+    maxBacklog,
     onBatchStage: stageHook(process.env.SEQUENCER_CRASH_AT, Boolean(process.env.SEQUENCER_TRACE)),
     log,
     liquidator,

@@ -74,6 +74,7 @@ import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { DerivativesService, Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { RequestRejected } from "./requestRejected.ts";
+import { refuseWhenBacklogged } from "./backlog.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type {
   CancelRecord, LogRecord, OracleRecord, OrderRecord, RequestRecord, TransferRecord, WithdrawRecord,
@@ -146,6 +147,13 @@ export type SequencerOptions = {
    * latency for gas; with a depth above it, the batches behind the group are proven meanwhile.
    */
   batchesPerPost?: number;
+  /**
+   * Backpressure (backlog.ts): at this many transactions waiting for batches (pendingTransactions), new orders,
+   * withdrawals and transfers are refused BACKLOG_FULL until batches catch up; cancels, oracle updates and on-chain
+   * requests are always taken. Default: no bound (tests that queue freely); the sequencer process and the devnet
+   * use defaultMaxBacklog(params).
+   */
+  maxBacklog?: number;
 };
 
 export type { BatchStage, PostedBatch, TimestampWindow };
@@ -257,6 +265,11 @@ export class Sequencer {
   treasury(): TreasuryView {
     const g = this.state.globals;
     return { feePool: this.state.feePool, insuranceFund: g.insuranceFund, openBadDebt: g.badDebt };
+  }
+
+  /** Refuses a new order, withdrawal or transfer with BACKLOG_FULL while the backlog is at `maxBacklog` (backlog.ts). */
+  private refuseWhenBacklogged(): void {
+    refuseWhenBacklogged(this.pendingTransactions, this.opts.maxBacklog);
   }
 
   /** Transactions not yet on chain: the batch being posted, those waiting for a batch and the on-chain requests held until an oracle update. */
@@ -440,6 +453,7 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
+    this.refuseWhenBacklogged();
     const record: OrderRecord = { t: "order", order, time: this.journal.now() };
     return this.logged(record, this.apply(record));
   }
@@ -486,6 +500,7 @@ export class Sequencer {
         const verdict = verdicts[v++];
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
+          this.refuseWhenBacklogged();
           admit?.(order, i);
           const record: OrderRecord = { t: "order", order, time };
           return { events: this.logged(record, this.apply(record)) };
@@ -522,6 +537,7 @@ export class Sequencer {
    */
   requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
+    this.refuseWhenBacklogged();
     admit?.();
     const record: WithdrawRecord = { t: "withdraw", withdrawal: w, time: this.journal.now() };
     this.logged(record, this.apply(record));
@@ -535,6 +551,7 @@ export class Sequencer {
    */
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
+    this.refuseWhenBacklogged();
     admit?.();
     const record: TransferRecord = { t: "transfer", transfer: t, time: this.journal.now() };
     this.logged(record, this.apply(record));

@@ -321,6 +321,7 @@ describe("matching engine: rejections", () => {
     ["size 2^40", place(buy(1, 1n, 100n, 1n << 40n)), RejectCode.SIZE_OUT_OF_RANGE],
     ["price 2^40", place(buy(1, 1n, 1n << 40n, 1n)), RejectCode.PRICE_OUT_OF_RANGE],
     ["negative price", place(sell(1, 1n, -1n, 1n)), RejectCode.PRICE_OUT_OF_RANGE],
+    ["limit price 0 (a free maker: trades for nothing, no fee)", place(sell(1, 1n, 0n, 1n)), RejectCode.PRICE_OUT_OF_RANGE],
     ["unknown market", place(buy(1, 1n, 100n, 1n, { marketId: 3 })), RejectCode.UNKNOWN_MARKET],
     ["expired", place(buy(1, 1n, 100n, 1n, { expiry: 5 })), RejectCode.EXPIRED],
     ["market post-only", place(buy(1, 1n, 100n, 1n, { type: OrderType.MARKET, timeInForce: TimeInForce.POST_ONLY })), RejectCode.INVALID_TIME_IN_FORCE],
@@ -355,6 +356,12 @@ describe("matching engine: rejections", () => {
       assert.deepEqual(e.snapshot().usedOrderIds, before.usedOrderIds);
     });
   }
+
+  it("a market order's protection price may be 0: a sell at any price fills against the best bid", () => {
+    const e = engine();
+    e.execute(place(buy(9, 1n, 200n, 1n)));
+    assert.deepEqual(kinds(e.execute(place(sell(1, 1n, 0n, 1n, { type: OrderType.MARKET, timeInForce: TimeInForce.IOC })))), ["accepted", "fill:1@200", "done"]);
+  });
 
   it("echoes well-typed ids in rejections and null otherwise", () => {
     const e = engine();
@@ -416,7 +423,7 @@ describe("matching engine: rejections", () => {
     const e = engine();
     const max = (1n << 40n) - 1n;
     assert.deepEqual(kinds(e.execute(place(buy(2 ** 32 - 1, max, max, max, { maxFeePpm: 65535, expiry: FAR })))), ["accepted", "done"]);
-    assert.deepEqual(kinds(e.execute(place(sell(1, 0n, 0n, 1n, { maxFeePpm: 300 })))), ["accepted", "fill:1@1099511627775", "done"]);
+    assert.deepEqual(kinds(e.execute(place(sell(1, 0n, 1n, 1n, { maxFeePpm: 300 })))), ["accepted", "fill:1@1099511627775", "done"]); // a limit order's lowest price: 1 tick
   });
 
   it("RISK_REJECTED when the risk hook refuses; the hook sees reserve, fills, then exactly one release", () => {

@@ -1,0 +1,34 @@
+/**
+ * Backpressure on intake: how many transactions may wait for a batch before the sequencer stops taking new orders,
+ * withdrawals and transfers (BACKLOG_FULL). Intake matches in microseconds and a batch is proven in seconds, so
+ * without a bound one trader sending crossing orders as fast as the rate limit lets it (free self-trades at a tick's
+ * price, for example) builds a queue that takes hours to prove. Everything behind it then waits: deposits and key
+ * rotations towards the custodian's request deadline (past it anyone may start the exodus), derivatives fills past
+ * the age their oracle update may have in a batch (they are rejected and taken back), short-lived orders past their
+ * expiry. With the bound, intake says "not now" at once and settlement keeps pace.
+ *
+ * What is never refused: cancels (they only take risk off), oracle updates, and on-chain requests (the custodian
+ * queued them already: they are facts). Fills a taker sweeps in one order may pass the bound by that order's fills.
+ */
+import type { CircuitParams } from "../protocol/params.ts";
+import { RequestRejected } from "./requestRejected.ts";
+
+/**
+ * Batches' worth of transactions the default bound lets wait: 16 full batches. At production size (19 + 4 slots,
+ * about 13 s a batch on two cores) that is 368 transactions and about 3.5 minutes of proving, inside the 5 minutes
+ * (MAX_ORACLE_AGE) a derivatives fill's oracle update may be old in its batch and the 10 minutes an immediate
+ * order lives (IMMEDIATE_ORDER_TTL).
+ */
+export const BACKLOG_BATCHES = 16;
+
+/** The default bound for a parameter set: BACKLOG_BATCHES batches of all their slots. */
+export function defaultMaxBacklog(params: CircuitParams): number {
+  return BACKLOG_BATCHES * (params.slots + params.derivSlots);
+}
+
+/** Throws BACKLOG_FULL when `pending` transactions wait for batches and the bound `max` is reached (undefined: none). */
+export function refuseWhenBacklogged(pending: number, max: number | undefined): void {
+  if (max !== undefined && pending >= max) {
+    throw new RequestRejected("BACKLOG_FULL", `${pending} transactions wait for batches (the sequencer takes new orders, withdrawals and transfers below ${max}): retry once batches catch up; cancels are always taken`);
+  }
+}
