@@ -22,6 +22,7 @@ import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
+import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import type { AwaitingRequest, PendingEntry } from "./batchSelection.ts";
 import { TriggerBook } from "../matching/triggers.ts";
@@ -43,7 +44,7 @@ export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | Withdraw
 export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
 
 /** The intake part of a snapshot (SequencerSnapshot). */
-export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "awaitingMarks" | "requestsSeen" | "triggers">;
+export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "awaitingMarks" | "staleOracleTime" | "requestsSeen" | "triggers">;
 
 /** Who is told what happened, synchronously, as it happens. */
 export type CoreObservers = {
@@ -180,6 +181,14 @@ export class ExchangeCore {
   /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
   readonly triggers: TriggerBook;
   #requestsSeen = 0;
+  /**
+   * The time of the newest oracle update a batch could no longer use for a forced request judged at it (rejectPending).
+   * Such requests are judged only at a newer update: the update's age is measured from the batch's stamp, which the
+   * chain's clock bounds from below, and intake's freshness from its own clock; were the chain's clock ahead by more
+   * than the margin between them (MAX_ORACLE_AGE - ORACLE_FRESHNESS), judging again at the same update would be
+   * refused again at once, and batch building would loop without end.
+   */
+  #staleOracleTime = 0;
 
   /** A core over `parts`, with the intake and derivatives state of `snap` (a snapshot's) or empty. */
   constructor(parts: CoreParts, snap?: IntakeSnapshot & Pick<SequencerSnapshot, "derivatives">) {
@@ -201,6 +210,7 @@ export class ExchangeCore {
       for (const [k, v] of snap.nextNonce) this.#nextNonce.set(k, v);
       this.pending.push(...snap.pending);
       this.#awaitingMarks.push(...(snap.awaitingMarks ?? []));
+      this.#staleOracleTime = snap.staleOracleTime ?? 0;
       this.#requestsSeen = snap.requestsSeen;
     }
   }
@@ -214,6 +224,7 @@ export class ExchangeCore {
       nextNonce: sortedEntries(this.#nextNonce),
       pending: [...this.pending],
       ...(this.#awaitingMarks.length > 0 ? { awaitingMarks: [...this.#awaitingMarks] } : {}),
+      ...(this.#staleOracleTime > 0 ? { staleOracleTime: this.#staleOracleTime } : {}),
       requestsSeen: this.#requestsSeen,
       triggers: this.triggers.list(),
     };
@@ -286,7 +297,7 @@ export class ExchangeCore {
    */
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (index !== undefined) this.#requestsSeen = index + 1;
-    if (this.#awaitingMarks.length > 0 || (judgedAtMarks(tx) && !this.derivatives.forcedOracle(time))) {
+    if (this.#awaitingMarks.length > 0 || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
       this.#awaitingMarks.push({ tx, time });
       this.#parts.observers.log(`on-chain request of type ${tx.type} held until a fresh oracle update (${this.#awaitingMarks.length} held)`);
       return;
@@ -370,7 +381,7 @@ export class ExchangeCore {
    * them.
    */
   #judgeUntagged(time: number): void {
-    const oracle = this.derivatives.forcedOracle(time);
+    const oracle = this.#judgingOracle(time);
     if (!oracle) return;
     this.pending.forEach((e, i) => {
       if (!judgedAtMarks(e.tx) || e.oracle) return;
@@ -388,6 +399,12 @@ export class ExchangeCore {
       this.pending[i] = { tx: e.tx, time: e.time, oracle, honoured };
       if (honoured) this.#cancelUncovered(accountId, time);
     });
+  }
+
+  /** The update a forced request judged at marks is judged at now: the latest, if fresh at `time` and newer than staleOracleTime. */
+  #judgingOracle(time: number): SignedOracleUpdate | undefined {
+    const oracle = this.derivatives.forcedOracle(time);
+    return oracle && oracle.time > this.#staleOracleTime ? oracle : undefined;
   }
 
   /** Takes back intake's prediction of a forced request judged at marks (its update can no longer be used). */
@@ -703,6 +720,7 @@ export class ExchangeCore {
       // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
       // proven without marks: that refusal would be the operator's choice.
       this.pending[r.index] = { tx: head.tx, time: head.time };
+      this.#staleOracleTime = Math.max(this.#staleOracleTime, head.oracle.time);
       if (!this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
       else this.#undoJudged(head);
       this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);

@@ -34,6 +34,11 @@ export type SequencerSnapshot = {
    * and every request the custodian queued after it (exchangeCore.ts, awaitingMarks); absent when none is held.
    */
   awaitingMarks?: AwaitingRequest[];
+  /**
+   * The time of the newest oracle update a batch found too old for a forced request judged at it (exchangeCore.ts,
+   * staleOracleTime): such requests are never judged at it, or an older one, again; absent when none was.
+   */
+  staleOracleTime?: number;
   derivatives: DerivativesSnapshot;
   requestsSeen: number;
   /** Stop and take-profit orders held until their trigger, in arrival order (absent in snapshots taken before they existed). */

@@ -18,9 +18,9 @@ const PERP = 0;
 const close = (accountId: number, counterpartyId: number, lots: bigint): BatchTx =>
   ({ type: TxType.FORCED_CLOSE, accountId, instrumentId: PERP, counterpartyId, lots });
 
-/** alice long 1,000 perpetual lots bought from bob at 3,000, proven; carol funded and flat. */
-async function aliceLong() {
-  const { seq, chain } = derivativesSequencer(NOW);
+/** alice long 1,000 perpetual lots bought from bob at 3,000, proven; carol funded and flat (`options` to the sequencer). */
+async function aliceLong(options: Parameters<typeof derivativesSequencer>[1] = {}) {
+  const { seq, chain } = derivativesSequencer(NOW, options);
   await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
   await seq.drain();
   for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
@@ -80,6 +80,32 @@ describe("forced closes in the sequencer", () => {
     await seq.drain();
     assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 600n);
     for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv);
+  });
+
+  it("the chain's clock ahead of the sequencer's by more than the freshness margin: the batch finds the close's update too old, and the close waits for a newer update instead of being judged at the same one again (batch building never loops)", async () => {
+    let clock = NOW;
+    const { seq, chain } = await aliceLong({ clock: () => clock });
+    // The chain runs 700 s ahead: a batch is stamped at least half its 600 s age window before the chain's time, so an
+    // update 5 s old by the sequencer's clock is 405 s old in the batch (MAX_ORACLE_AGE is 300).
+    chain.now = NOW + 10_000;
+    clock = chain.now - 700;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: clock - 5 }));
+    // Two requests judged at marks: taking one back leaves the other tagged with the update, so nothing puts intake
+    // back on the proven state, and the latest update, fresh by the sequencer's clock, would judge it again at once.
+    seq.acceptRequest(close(alice.accountId, bob.accountId, 400n));
+    seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 1_000_000n });
+    assert.equal(seq.derivatives.risk.account(alice.accountId).positions[PERP].size, 600n, "judged at the update intake holds fresh");
+    await seq.drain(); // returns: the requests are taken back and wait
+    assert.equal(seq.pendingTransactions, 2, "waiting for a newer update");
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 1_000n);
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, "taken back");
+    // The clock is put right and a newer update comes: judged at it and served.
+    clock = chain.now;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: clock - 5 }));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 600n);
+    assert.equal(seq.state.account(carol.accountId).deriv.collateral, DEPOSIT - 1_000_000n);
   });
 
   it("taken back exactly while other transactions keep a newer update (no rebase): judged again at that update and proven with them", async () => {
