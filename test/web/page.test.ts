@@ -334,7 +334,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.match(row[5], new RegExp(`^honoured by batch \\d+: the lots passed to account ${w.maker.accountId} at the mark$`));
   });
 
-  it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody", async () => {
+  it("explorer: verifies every batch's proof in a worker, decodes the account's records and sums the custody, and closes the wallet's position against the counterparty it names", async () => {
     const explorer = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     explorer.on("pageerror", (e) => pageErrors.push(e.message));
     await explorer.goto(`${w.url}/explorer`);
@@ -353,6 +353,26 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     const types = await explorer.locator("#account-history tbody tr td:nth-child(3)").allTextContents();
     assert.deepEqual(types.slice(0, 3), ["REGISTER_KEY", "DEPOSIT", "TRADE"]);
     assert.match(await explorer.locator("#account-history tbody tr:nth-child(3) td:nth-child(4)").textContent() ?? "", new RegExp(`buyAccountId=${accountId} .*lots=100 priceTicks=300500`));
+    // without a connected wallet, the positions name their counterparty but offer no button
+    assert.deepEqual((await explorer.locator("#account-positions tbody tr td").allTextContents()).slice(0, 3), [String(w.instruments.perp), "4", `account ${w.maker.accountId}, 4 lots`]);
+    assert.equal(await explorer.locator("#account-positions button.force-close").count(), 0);
+    // the wallet's own account: its position offers a forced close against the largest holder of the other side in
+    // the state rebuilt from chain data, queued from the explorer, proven honoured by the next batch with an update
+    await explorer.selectOption("#wallet-select", String(WALLET));
+    await explorer.click("#connect");
+    await explorer.waitForSelector("#account-positions button.force-close", { timeout: 30_000 });
+    await explorer.click("#account-positions button.force-close");
+    await explorer.waitForFunction(() => /(queued|failed)/.test(document.querySelector("#account-msg")?.textContent ?? ""), null, { timeout: 90_000 });
+    assert.match(
+      await text("#account-msg", explorer),
+      new RegExp(`^forced close of 4 lots of instrument ${w.instruments.perp} against account ${w.maker.accountId} queued on the custodian \\(request \\d+\\): the next batch with an oracle update must process it$`),
+    );
+    await w.publishOracle(3000);
+    await page.waitForFunction((m) =>
+      document.querySelector("#requests-table tbody tr:first-child td:nth-child(4)")?.textContent === `4 lots to account ${m}` &&
+      (document.querySelector("#requests-table tbody tr:first-child [data-state]")?.textContent?.startsWith("honoured by batch") ?? false),
+    w.maker.accountId, { timeout: 120_000 });
+    await page.waitForFunction(() => (document.querySelector("#positions-table tbody tr td:nth-child(2)")?.textContent ?? "0") === "0", null, { timeout: 60_000 });
     await explorer.locator("details.batch").first().evaluate((d) => ((d as unknown as { open: boolean }).open = true));
     await explorer.screenshot({ path: join(SCREENSHOTS, "explorer.png"), fullPage: true });
     await explorer.close();

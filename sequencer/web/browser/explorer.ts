@@ -4,11 +4,12 @@
  * verifier: each batch's proof verified with snarkjs, its public data decoded record by record and
  * replayed; the page shows batches (number, time, transactions by type, roots, gas, proof result), the
  * decoded records, an account's history and balances rebuilt from chain data, the custodian's holdings
- * beside the sum of claims, and the exodus status with what a connected wallet's account would exit with.
+ * beside the sum of claims, and the exodus status with what a connected wallet's account would exit with. A
+ * connected wallet's positions each offer a forced close against the counterparty the rebuilt state names.
  */
 import type { Address, PublicClient, WalletClient } from "viem";
 import { TxType } from "../../protocol/constants.ts";
-import { accountOf, claimWithdrawal, exit, exodusStatus } from "../../sdk/custodian.ts";
+import { accountOf, claimWithdrawal, exit, exodusStatus, FORCED_WAITING, forceClose } from "../../sdk/custodian.ts";
 import { custodianAbi } from "../../chain/abi.ts";
 import { $, devWallet, errorText, fill, h, injectedWallet, loadConfig, publicClientOf, short, table, time, tokensOf, units, type PageConfig, type TokenInfo } from "./common.ts";
 
@@ -24,6 +25,7 @@ const s = {
   done: null as Any | null,
   wallet: null as WalletClient | null,
   accountId: 0,
+  exodus: false,
   exitProof: null as ((msg: Any) => void) | null,
 };
 (window as unknown as { __explorer: unknown }).__explorer = { state: s };
@@ -82,12 +84,42 @@ function onWorker(msg: Any): void {
   } else if (msg.type === "account") {
     fill("account", h("div", { "data-account": msg.accountId }, `account ${msg.accountId}, rebuilt from chain data: `, msg.balances.map((b: Any) => amount(b.tokenId, b.amount)).join(", ") || "no balances",
       `; collateral ${amount(0, BigInt(msg.collateral))}`, msg.positions.length ? `; positions ${msg.positions.map((p: Any) => `#${p.instrumentId}: ${p.size} lots`).join(", ")}` : ""),
+      msg.positions.length ? positionsTable(msg.accountId, msg.positions) : "",
+      h("div", { id: "account-msg", class: "msg" }),
       table(["batch", "#", "type", "fields"], msg.history.map((x: Any) => [x.batchNumber, x.index, TX_NAMES[x.record.type], recordText(x.record)]), { id: "account-history" }));
   } else if (msg.type === "exitProof") {
     s.exitProof?.(msg);
   } else if (msg.type === "error") {
     if (msg.op === "exit") return s.exitProof?.(msg);
     fill(msg.op === "account" ? "account" : "verify-status", h("span", { class: "invalid" }, `${msg.op}: ${msg.message}`));
+  }
+}
+
+/**
+ * The account's positions with whom a forced close of each would name (the largest holder of the other side in the
+ * rebuilt state, sdk/forcedClose.ts) and, for the connected wallet's own account outside exodus, a button that queues
+ * that close on the custodian: leaving a position needs nothing from the operator, not even its API.
+ */
+function positionsTable(accountId: number, positions: Any[]): HTMLElement {
+  const own = s.wallet !== null && s.accountId === accountId && !s.exodus;
+  return table(["instrument", "lots", "a forced close names", ""], positions.map((p: Any) => [
+    p.instrumentId, String(p.size),
+    p.closeAgainst ? `account ${p.closeAgainst.counterpartyId}, ${p.closeAgainst.lots} lots` : "nobody: no account holds the other side",
+    own && p.closeAgainst ? h("button", { class: "force-close", onclick: () => void forceCloseNow(p.instrumentId, p.closeAgainst.counterpartyId, BigInt(p.closeAgainst.lots)) }, "Force close (on-chain)") : "",
+  ]), { id: "account-positions" });
+}
+
+/** Queues the connected wallet's forced close of `lots` in `instrumentId` against `counterpartyId` (Custodian.forceClose). */
+async function forceCloseNow(instrumentId: number, counterpartyId: number, lots: bigint): Promise<void> {
+  const say = (t: string, ok = true) => fill("account-msg", h("span", { class: ok ? "valid" : "invalid" }, t));
+  const what = `forced close of ${lots} lots of instrument ${instrumentId} against account ${counterpartyId}`;
+  try {
+    const index = await forceClose({ publicClient: s.pc!, walletClient: s.wallet! }, s.cfg!.custodian, instrumentId, counterpartyId, lots);
+    say(index === FORCED_WAITING
+      ? `${what} waits in line for a place in the custodian's queue (its forced requests are full): the next batches admit it, oldest first`
+      : `${what} queued on the custodian (request ${index}): the next batch with an oracle update must process it`);
+  } catch (e) {
+    say(`${what} failed: ${errorText(e)}`, false);
   }
 }
 
@@ -126,6 +158,7 @@ async function connectWallet(): Promise<void> {
   const exodus = (await exodusStatus(s.pc!, s.cfg!.custodian)).exodusMode;
   s.wallet = w;
   s.accountId = id;
+  s.exodus = exodus;
   const exited = id ? ((await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "exited", args: [id] } as never)) as boolean) : false;
   const canExit = exodus && id && !exited && s.cfg!.exit;
   fill("exit", `wallet ${address}: account ${id || "none"}${exited ? " (exited)" : ""}. `,

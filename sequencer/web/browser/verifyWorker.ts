@@ -5,7 +5,8 @@
  * sequencer's own state transition; the rebuilt state then answers account and custody questions.
  *
  * Messages in:  {op: "verify", rpcUrl, chainId, custodian, params: "test" | "devnet" | "production", vkey}
- *               {op: "account", accountId}
+ *               {op: "account", accountId}: its balances, collateral, positions (each with whom a forced close of it would
+ *               name: sdk/forcedClose.ts#closeCounterparty on the rebuilt state) and the records naming it
  *               {op: "exit", accountId, prices}: the account's exit claim by the exit rule on the rebuilt state
  *               (exit/exitWitness.ts), proven with the exit circuit served at /web/exit.wasm and /web/exit.zkey
  * Messages out: {type: "ready"} once loaded (the page waits for it: a module worker that awaits at its top level, as
@@ -25,6 +26,7 @@ import { exitWitness } from "../../exit/exitWitness.ts";
 import { toCalldataProof } from "../../protocol/calldataProof.ts";
 import { signalsMismatch } from "../../../fpga-prover/prover.ts";
 import { publicClientOf } from "./common.ts";
+import { closeCounterparty } from "../../sdk/forcedClose.ts";
 
 type Post = (msg: unknown) => void;
 const post: Post = (msg) => (self as unknown as { postMessage: Post }).postMessage(msg);
@@ -90,7 +92,10 @@ function account(accountId: number): void {
     type: "account", accountId,
     balances: Array.from({ length: tokens }, (_, t) => ({ tokenId: t, amount: state!.balance(accountId, t) })).filter((b) => b.amount !== 0n),
     collateral: acc.deriv.collateral,
-    positions: acc.deriv.positions.map((p, i) => ({ instrumentId: i, size: p.size })).filter((p) => p.size !== 0n),
+    positions: acc.deriv.positions
+      .map((p, i) => ({ instrumentId: i, size: p.size }))
+      .filter((p) => p.size !== 0n)
+      .map((p) => ({ ...p, closeAgainst: closeCounterparty(state!, accountId, p.instrumentId) })),
     history: history.filter((h) => recordMentions(h.record, accountId)),
   });
 }
