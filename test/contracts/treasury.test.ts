@@ -15,6 +15,7 @@ import { encodeRecord, nextRequestChain, type SlotRecord } from "../../sequencer
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, hex, recordsOffset } from "./helpers.ts";
 import { USDC, exitFixtures } from "./exitFixture.ts";
+import { RequestWatcher } from "../../sequencer/web/browser/requests.ts";
 
 const connection = await network.create();
 const { viem, networkHelpers } = connection;
@@ -274,6 +275,30 @@ describe("treasury withdrawals", () => {
     assert.equal(await custodian.read.openForcedRequests(), max);
     assert.equal(await custodian.read.requestCount(), count + 1n);
     assert.deepEqual(await custodian.read.waitingLine(), [1n, 1n]);
+  });
+
+  it("the trading page lists a forced request waiting in line (no queue index yet) with its deadline from the call, and once admitted as pending, still counted from the call", async () => {
+    const env = await networkHelpers.loadFixture(withRecipients);
+    const { custodian, operator, alice, publicClient } = env;
+    const max = Number(await custodian.read.MAX_OPEN_FORCED_REQUESTS());
+    await setOpenRequests(env, max - 1);
+    await custodian.write.requestFeeWithdrawal([30n * USDC], { account: operator.account });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await custodian.write.forceWithdraw([0, 1n], { account: alice.account }) });
+    const joined = Number((await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp);
+    const watcher = new RequestWatcher(publicClient as never, custodian.address);
+    const [waiting] = await watcher.own(1);
+    assert.deepEqual({ ...waiting, tx: waiting!.tx }, {
+      index: -1, position: 0, tx: { type: TxType.FORCED_WITHDRAW, accountId: 1, tokenId: 0, amount: 1n }, queuedAt: joined, deadline: joined + TEST_REQUEST_DEADLINE, state: "waiting",
+    });
+    await networkHelpers.time.increase(600);
+    await env.submit([treasury(FEE, 30n * USDC, 1n)]); // admits it
+    const [admitted] = await watcher.own(1);
+    assert.equal(admitted!.state, "pending");
+    assert.equal(admitted!.index, Number(await custodian.read.requestCount()) - 1);
+    assert.equal(admitted!.queuedAt, joined, "stamped with the call");
+    assert.equal(admitted!.deadline, joined + TEST_REQUEST_DEADLINE);
+    assert.equal(await custodian.read.exodusAvailableAt(), BigInt(joined + TEST_REQUEST_DEADLINE));
+    assert.equal((await watcher.own(1)).filter((r) => r.state === "waiting").length, 0, "no longer in line");
   });
 
   describe("exodus", () => {

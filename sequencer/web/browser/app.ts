@@ -257,8 +257,14 @@ const REQUEST_KIND: Record<number, string> = {
   [TxType.FORCED_CLOSE]: "forced close",
 };
 
+/** A request's queue index, or "in line" while it waits for a place (it has none yet). */
+function queueIndexText(r: OwnRequest): string {
+  return r.index < 0 ? "in line" : String(r.index);
+}
+
 function requestStateText(r: OwnRequest): string {
   switch (r.state) {
+    case "waiting": return `waiting in line (position ${r.position}) for a place among the custodian's open forced requests: a batch must process it by ${time(r.deadline)}`;
     case "pending": return `pending: a batch must process it by ${time(r.deadline)}`;
     case "processed":
       if (!r.outcome) return "processed by a batch";
@@ -288,12 +294,12 @@ async function refreshRequests(): Promise<void> {
   fill("requests", table(["queue index", "request", "token or instrument", "amount", "queued", "state", ""], list.map((r) => {
     if (r.tx.type === TxType.FORCED_CLOSE) {
       const { instrumentId, lots, counterpartyId } = r.tx;
-      return [String(r.index), REQUEST_KIND[r.tx.type], `instrument ${instrumentId}`, `${lots} lots to account ${counterpartyId}`, time(r.queuedAt), h("span", { "data-state": r.state }, requestStateText(r)), ""];
+      return [queueIndexText(r), REQUEST_KIND[r.tx.type], `instrument ${instrumentId}`, `${lots} lots to account ${counterpartyId}`, time(r.queuedAt), h("span", { "data-state": r.state }, requestStateText(r)), ""];
     }
     const tx = r.tx; // a deposit or a forced withdrawal
     const t = s.tokens[tx.tokenId];
     return [
-      String(r.index), REQUEST_KIND[tx.type], t?.symbol ?? `token ${tx.tokenId}`, t ? units(tx.amount, t.decimals) : String(tx.amount), time(r.queuedAt),
+      queueIndexText(r), REQUEST_KIND[tx.type], t?.symbol ?? `token ${tx.tokenId}`, t ? units(tx.amount, t.decimals) : String(tx.amount), time(r.queuedAt),
       h("span", { "data-state": r.state }, requestStateText(r)),
       r.state === "refundable" ? h("button", { class: "refund", "data-index": r.index, onclick: () => act("requests-msg", `refund deposit ${r.index}`, async () => {
         // The refund credits the depositor's withdrawable; the wallet that made the deposit pulls it at once.

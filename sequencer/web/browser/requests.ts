@@ -2,7 +2,10 @@
  * The connected account's own requests on the custodian's queue (forced withdrawals and deposits, read from
  * its RequestQueued events, chain data only), with where each stands:
  *
- *   pending     queued, not yet consumed by a batch; the operator has until queued time + requestDeadline
+ *   waiting     a forced request waiting in line for a place under the custodian's cap of open requests
+ *               (ForcedWithdrawalWaiting, not yet admitted: no queue index); its deadline runs from its call all the same
+ *   pending     queued, not yet consumed by a batch; the operator has until queued time + requestDeadline (for one
+ *               admitted from the line, its queued time is when it joined the line)
  *   processed   consumed by a batch; a forced withdrawal's `outcome` says which batch and whether the state
  *               honoured it (credited to the owner's withdrawable on-chain) or refused it (balance, or
  *               collateral beyond initial margin, too small: the custodian's ForcedWithdrawalRefused)
@@ -23,10 +26,13 @@ import { TxType } from "../../protocol/constants.ts";
 import type { DepositTx, ForcedCloseTx, ForcedWithdrawTx } from "../../protocol/transactions.ts";
 import { exodusStatus } from "../../sdk/custodian.ts";
 
-export type RequestState = "pending" | "processed" | "expired" | "refundable" | "refunded";
+export type RequestState = "waiting" | "pending" | "processed" | "expired" | "refundable" | "refunded";
 
 export type OwnRequest = {
+  /** Its queue index; -1 while it waits in line (`position` then says where). */
   index: number;
+  /** Its position in the waiting line, while it waits there. */
+  position?: number;
   tx: DepositTx | ForcedWithdrawTx | ForcedCloseTx;
   /** Unix seconds when it was queued. */
   queuedAt: number;
@@ -52,6 +58,15 @@ export function forcedOutcome(index: number, batches: readonly { batchNumber: nu
     start += b.consumed;
   }
   return null;
+}
+
+/** The forced request a ForcedWithdrawalWaiting event describes, as the custodian will queue it once admitted. */
+export function waitingTx(e: { accountId: number; txType: number; tokenId: number; amount: bigint }): ForcedWithdrawTx | ForcedCloseTx {
+  if (e.txType === TxType.FORCED_CLOSE) {
+    // the forced-request record shape: the instrument where the token is, counterparty << 64 | lots where the amount is
+    return { type: TxType.FORCED_CLOSE, accountId: e.accountId, instrumentId: e.tokenId, counterpartyId: Number(e.amount >> 64n), lots: e.amount & ((1n << 64n) - 1n) };
+  }
+  return { type: e.txType as ForcedWithdrawTx["type"], accountId: e.accountId, tokenId: e.tokenId, amount: e.amount };
 }
 
 const OWN_TYPES = new Set<number>([TxType.DEPOSIT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_CLOSE]);
@@ -125,7 +140,7 @@ export class RequestWatcher {
       }
       return cache.upTo(block.number!);
     };
-    const [queued, processed, status, refunds, submitted, refused, closes] = await Promise.all([
+    const [queued, processed, status, refunds, submitted, refused, closes, waited, line] = await Promise.all([
       events("RequestQueued"),
       read<bigint>("processedRequests"),
       exodusStatus(pc, custodian),
@@ -133,6 +148,8 @@ export class RequestWatcher {
       events("BatchSubmitted"),
       events("ForcedWithdrawalRefused", { accountId }),
       events("ForcedCloseProven", { accountId }),
+      events("ForcedWithdrawalWaiting", { accountId }),
+      read<readonly [bigint, bigint]>("waitingLine"),
     ]);
     const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
     // a forced close is reported either way (ForcedCloseProven); its refusals count as a withdrawal's do
@@ -150,6 +167,14 @@ export class RequestWatcher {
       const outcome = state === "processed" && q.tx.type !== TxType.DEPOSIT ? forcedOutcome(q.index, batches, refusedIn) : null;
       return { index: q.index, tx: q.tx as OwnRequest["tx"], queuedAt, deadline, state, ...(outcome ? { outcome } : {}) };
     }));
-    return out.reverse();
+    // a forced request still in line (its position at or past the line's head) has no queue index yet
+    const inLine = await Promise.all(waited.filter((e) => BigInt(e.args.position as bigint) >= line[0]).map(async (e) => {
+      const joinedAt = Number((await pc.getBlock({ blockNumber: (e as unknown as { blockNumber: bigint }).blockNumber })).timestamp);
+      const deadline = joinedAt + Number(status.requestDeadline);
+      const tx = waitingTx({ accountId, txType: Number(e.args.txType), tokenId: Number(e.args.tokenId), amount: BigInt(e.args.amount as bigint) });
+      const state: RequestState = chain.now >= deadline ? "expired" : "waiting";
+      return { index: -1, position: Number(e.args.position), tx, queuedAt: joinedAt, deadline, state } satisfies OwnRequest;
+    }));
+    return [...inLine.reverse(), ...out.reverse()];
   }
 }

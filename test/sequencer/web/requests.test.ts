@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
-import { EventCache, forcedOutcome, requestState } from "../../../sequencer/web/browser/requests.ts";
+import { EventCache, forcedOutcome, requestState, waitingTx } from "../../../sequencer/web/browser/requests.ts";
 
 const chain = { processed: 5, now: 1_000, exodus: false, refunded: new Set<number>() };
 
@@ -29,6 +29,14 @@ describe("web page: state of a queued request", () => {
     assert.equal(requestState({ index: 6, type: TxType.DEPOSIT, deadline: 900 }, exodus), "refundable");
     assert.equal(requestState({ index: 7, type: TxType.DEPOSIT, deadline: 900 }, exodus), "refunded");
     assert.equal(requestState({ index: 8, type: TxType.FORCED_COLLATERAL_WITHDRAW, deadline: 900 }, exodus), "expired");
+  });
+});
+
+describe("web page: a forced request waiting in line", () => {
+  it("is read from its ForcedWithdrawalWaiting event as the custodian will queue it: a withdrawal as is, a close's counterparty and lots from the amount's halves", () => {
+    assert.deepEqual(waitingTx({ accountId: 7, txType: TxType.FORCED_WITHDRAW, tokenId: 1, amount: 5n }), { type: TxType.FORCED_WITHDRAW, accountId: 7, tokenId: 1, amount: 5n });
+    assert.deepEqual(waitingTx({ accountId: 7, txType: TxType.FORCED_COLLATERAL_WITHDRAW, tokenId: 0, amount: 9n }), { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: 7, tokenId: 0, amount: 9n });
+    assert.deepEqual(waitingTx({ accountId: 7, txType: TxType.FORCED_CLOSE, tokenId: 2, amount: (3n << 64n) | 40n }), { type: TxType.FORCED_CLOSE, accountId: 7, instrumentId: 2, counterpartyId: 3, lots: 40n });
   });
 });
 
