@@ -13,7 +13,7 @@ import { applyOracleStep } from "../../sequencer/derivatives/oracleStep.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
-import { loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
+import { builderRefuses, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
 import { aliceLongPerpetual, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
 
 const { alice, bob, carol } = traders;
@@ -80,6 +80,17 @@ describe("FORCED_CLOSE in the batch circuit", { timeout: 600_000 }, () => {
       assert.equal(recordOf(s, tx).honoured, 0n);
       assert.equal(s.root, root, "a refused close changes no account");
     }
+  });
+
+  it("the builder refuses what the custodian never queues (BadForcedClose): an account, counterparty or instrument beyond the slot's fields, lots beyond 40 bits; nothing changes", () => {
+    const s = aliceLongPerpetual();
+    const beyond = s.accountTree.capacity;
+    builderRefuses(s, [close(beyond, bob.accountId, 1n)], "BAD_ACCOUNT");
+    builderRefuses(s, [close(alice.accountId, beyond, 1n)], "BAD_ACCOUNT");
+    builderRefuses(s, [close(alice.accountId, -1, 1n)], "BAD_ACCOUNT");
+    builderRefuses(s, [close(alice.accountId, bob.accountId, 1n, s.params.instruments)], "UNKNOWN_INSTRUMENT");
+    builderRefuses(s, [close(alice.accountId, bob.accountId, 1n << 40n)], "BAD_QUANTITY");
+    builderRefuses(s, [close(alice.accountId, bob.accountId, -1n)], "BAD_QUANTITY");
   });
 
   it("attack: honoured when the counterparty holds fewer lots than closed (its position would flip)", async () => {
