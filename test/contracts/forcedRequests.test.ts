@@ -30,6 +30,30 @@ const spotOnly = exitFixtures(connection, { ...TEST_PARAMS, derivSlots: 0, instr
 
 type Env = Awaited<ReturnType<typeof fundedWithOracle>>;
 
+/** A custodian with 64 spot slots and room for 4096 accounts, and `n` impersonated owners (from `base`) with registered keys, proven. */
+async function manyAccounts(n: number, base: bigint) {
+  const wide = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6, slots: 64 });
+  const env = await wide.deployBase();
+  const b = wide.batches(env);
+  const key = pubKeyOf(base);
+  const owners: Hex[] = Array.from({ length: n }, (_, i) => `0x${(base + BigInt(i)).toString(16).padStart(40, "0")}` as Hex);
+  for (const owner of owners) {
+    await networkHelpers.impersonateAccount(owner);
+    await networkHelpers.setBalance(owner, 10n ** 18n);
+    await env.custodian.write.registerTradingKey([key[0], key[1]], { account: owner });
+  }
+  for (let i = 0; i < n; i += 64) {
+    await b.submit(owners.slice(i, i + 64).map((_, j) => ({ type: TxType.REGISTER_KEY, accountId: BigInt(i + j + 1), pubKey: compressKey(key) })));
+  }
+  /** The operator consumes the forced withdrawals of accounts [from + 1, to + 1) (refused: no balances), 64 a batch. */
+  const serve = async (from: number, to: number) => {
+    for (let i = from; i < to; i += 64) {
+      await b.submit(Array.from({ length: Math.min(64, to - i) }, (_, j) => forced(TxType.FORCED_WITHDRAW, BigInt(i + j + 1), 0n, 1n)));
+    }
+  };
+  return { custodian: env.custodian, owners, now: b.now, serve };
+}
+
 const forced = (type: 12 | 13, accountId: bigint, tokenId: bigint, amount: bigint, honoured = 0n): SlotRecord =>
   ({ type, accountId, tokenId, amount, honoured }) as SlotRecord;
 
@@ -244,33 +268,14 @@ describe("forced requests", () => {
     // deadline counted from the admission, the user would be admitted only after two deadlines, and reach exodus
     // after three, past a timelocked change announced when the user asked.
     const MAX = 1024;
-    const wide = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6, slots: 64 });
-    const env = await wide.deployBase();
-    const b = wide.batches(env);
-    const { custodian } = env;
-    const key = pubKeyOf(77n);
-    const owners: Hex[] = Array.from({ length: 2 * MAX + 1 }, (_, i) => `0x${(0x20000n + BigInt(i)).toString(16).padStart(40, "0")}` as Hex);
-    for (const owner of owners) {
-      await networkHelpers.impersonateAccount(owner);
-      await networkHelpers.setBalance(owner, 10n ** 18n);
-      await custodian.write.registerTradingKey([key[0], key[1]], { account: owner });
-    }
-    for (let i = 0; i < owners.length; i += 64) {
-      await b.submit(owners.slice(i, i + 64).map((_, j) => ({ type: TxType.REGISTER_KEY, accountId: BigInt(i + j + 1), pubKey: compressKey(key) })));
-    }
+    const { custodian, owners, now, serve } = await manyAccounts(2 * MAX + 1, 0x20000n);
     for (const owner of owners.slice(0, 2 * MAX)) await custodian.write.forceWithdraw([0, 1n], { account: owner });
     assert.deepEqual(await custodian.read.waitingLine(), [0n, BigInt(MAX)]);
     const user = owners[2 * MAX]!;
     await custodian.write.forceWithdraw([0, 7n], { account: user });
-    const joined = await b.now();
+    const joined = await now();
     const deadline = BigInt(TEST_REQUEST_DEADLINE);
     assert.ok(await custodian.read.exodusAvailableAt() <= joined + deadline);
-    /** The operator consumes the requests of accounts [from, to) (refused), 64 a batch. */
-    const serve = async (from: number, to: number) => {
-      for (let i = from; i < to; i += 64) {
-        await b.submit(Array.from({ length: Math.min(64, to - i) }, (_, j) => forced(TxType.FORCED_WITHDRAW, BigInt(i + j + 1), 0n, 1n)));
-      }
-    };
     // Round 1, just before the first requests' deadline: all 1024 served, the 1024 in line admitted.
     await networkHelpers.time.increaseTo(joined + deadline - 600n);
     const firstAdmitted = await custodian.read.requestCount();
@@ -289,36 +294,21 @@ describe("forced requests", () => {
 
   it("the admitted entries leave the line once consumed; exodusAvailableAt then counts from the queue alone", async () => {
     const MAX = 1024;
-    const wide = exitFixtures(connection, { ...TEST_PARAMS, accountLevels: 6, slots: 64 });
-    const env = await wide.deployBase();
-    const b = wide.batches(env);
-    const { custodian } = env;
-    const key = pubKeyOf(78n);
-    const owners: Hex[] = Array.from({ length: MAX + 2 }, (_, i) => `0x${(0x30000n + BigInt(i)).toString(16).padStart(40, "0")}` as Hex);
-    for (const owner of owners) {
-      await networkHelpers.impersonateAccount(owner);
-      await networkHelpers.setBalance(owner, 10n ** 18n);
-      await custodian.write.registerTradingKey([key[0], key[1]], { account: owner });
-    }
-    for (let i = 0; i < owners.length; i += 64) {
-      await b.submit(owners.slice(i, i + 64).map((_, j) => ({ type: TxType.REGISTER_KEY, accountId: BigInt(i + j + 1), pubKey: compressKey(key) })));
-    }
+    const { custodian, owners, now, serve } = await manyAccounts(MAX + 2, 0x30000n);
     for (const owner of owners) await custodian.write.forceWithdraw([0, 1n], { account: owner });
-    const lastJoined = await b.now();
+    const lastJoined = await now();
     assert.deepEqual(await custodian.read.waitingLine(), [0n, 2n]);
     // One batch consumes two: both waiting requests are admitted, still counted from their joins.
     await networkHelpers.time.increase(600);
-    await b.submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n)]);
+    await serve(0, 2);
     assert.deepEqual(await custodian.read.waitingLine(), [2n, 2n]);
     // The rest of the queue, then the two admitted ones: nothing left, no exodus clock.
-    for (let i = 2; i < MAX + 2; i += 64) {
-      await b.submit(Array.from({ length: Math.min(64, MAX + 2 - i) }, (_, j) => forced(TxType.FORCED_WITHDRAW, BigInt(i + j + 1), 0n, 1n)));
-    }
+    await serve(2, MAX + 2);
     assert.equal(await custodian.read.openForcedRequests(), 0);
     assert.equal(await custodian.read.exodusAvailableAt(), 2n ** 256n - 1n);
     // A new request counts from its own queueing.
     await custodian.write.forceWithdraw([0, 1n], { account: owners[0]! });
-    const at = await b.now();
+    const at = await now();
     assert.ok(at > lastJoined);
     assert.equal(await custodian.read.exodusAvailableAt(), at + BigInt(TEST_REQUEST_DEADLINE));
   });
