@@ -157,13 +157,18 @@ export class DerivativesRisk implements RiskHook {
     return [...this.#accounts.keys()].sort((a, b) => a - b);
   }
 
+  /** The account's open orders by order id (not by insertion: a snapshot restores the maps sorted, and the order must be the same live and restored). */
   openOrders(accountId: number): OpenOrder[] {
-    return [...(this.#orders.get(accountId)?.values() ?? [])];
+    return [...(this.#orders.get(accountId)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
   }
 
-  /** Accounts with open derivatives orders. */
+  /**
+   * Accounts with open derivatives orders, by id: the order of the cancellations an oracle update queues (OPERATOR_CANCEL
+   * records, proven in that order), which must not depend on when each account first reserved margin (a snapshot
+   * restores the map sorted, so a restarted sequencer would queue them otherwise and its log would not replay).
+   */
   accountsWithOrders(): number[] {
-    return [...this.#orders.entries()].filter(([, m]) => m.size > 0).map(([a]) => a);
+    return [...this.#orders.entries()].filter(([, m]) => m.size > 0).map(([a]) => a).sort((a, b) => a - b);
   }
 
   /** The instruments in which the account has a non-zero position (`held`) and those it has open orders on (`ordered`). */

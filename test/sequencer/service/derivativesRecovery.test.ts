@@ -8,13 +8,14 @@
  */
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
-import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { jsSignatureVerifier, type SignatureVerifier } from "../../../sequencer/crypto/signatureVerifier.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, openDerivativesSequencer, type FakeChain } from "../../helpers/derivativesSequencer.ts";
@@ -48,12 +49,12 @@ async function trade(seq: Sequencer, chain: FakeChain): Promise<void> {
   seq.placeOrder(derivOrder(carol, FUTURE, { orderId: 2n, side: Side.SELL, priceTicks: 250_000n, sizeLots: 4n }));
 }
 
-function durableDerivatives(snapshotEvery: number) {
+function durableDerivatives(snapshotEvery: number, options: Parameters<typeof derivativesSequencer>[1] = {}) {
   const dir = mkdtempSync(join(tmpdir(), "deriv-recovery-"));
   dirs.push(dir);
   const path = join(dir, "sequencer.db");
   const store = new SqliteStore(path);
-  const { seq, chain } = derivativesSequencer(NOW, { store, snapshotEvery });
+  const { seq, chain } = derivativesSequencer(NOW, { store, snapshotEvery, ...options });
   return {
     seq,
     chain,
@@ -61,6 +62,15 @@ function durableDerivatives(snapshotEvery: number) {
       const again = new SqliteStore(path);
       if (recoverFrom === "snapshot") assert.ok((again.latestSnapshot()?.seq ?? 0) > 0, "a snapshot was taken");
       return openDerivativesSequencer(chain, { store: again, snapshotEvery, recoverFrom });
+    },
+    /** A sequencer restarted from a copy of the store as it is now (a process killed here and started again), which then goes its own way. */
+    restartedCopy(): Sequencer {
+      const copy = mkdtempSync(join(tmpdir(), "deriv-recovery-copy-"));
+      dirs.push(copy);
+      for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) copyFileSync(path + suffix, join(copy, `sequencer.db${suffix}`));
+      const store = new SqliteStore(join(copy, "sequencer.db"));
+      assert.ok((store.latestSnapshot()?.seq ?? 0) > 0, "a snapshot was taken");
+      return openDerivativesSequencer(chain, { store, snapshotEvery: 0 });
     },
   };
 }
@@ -106,4 +116,61 @@ describe("derivatives recovery from the log", () => {
     });
   }
 
+  it("queues the margin cancellations of an oracle update in account order, not in the order accounts first reserved margin: the same live and after a restart from a snapshot", async () => {
+    const d = durableDerivatives(1);
+    await d.seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await d.seq.drain();
+    for (const t of [carol, alice]) d.seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }));
+    await d.seq.drain();
+    // carol (3) reserves margin before alice (1): resting buys the next update's price drop leaves uncovered
+    for (const t of [carol, alice]) d.seq.placeOrder(derivOrder(t, PERP, { orderId: 5n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 15_000n }));
+    await d.seq.drain();
+    const recovered = d.restartedCopy();
+    const drop = oracleUpdate({ time: NOW + 1, prices: [150_000_000_000n] });
+    d.chain.now = NOW + 2;
+    await d.seq.acceptOracleUpdate(drop);
+    await recovered.acceptOracleUpdate(drop);
+    const cancels = (s: Sequencer) => s.peekPending().filter((t) => t.type === TxType.OPERATOR_CANCEL).map((t) => (t as { accountId: number }).accountId);
+    assert.deepEqual(cancels(d.seq), [alice.accountId, carol.accountId]);
+    assert.deepEqual(cancels(recovered), cancels(d.seq));
+    await d.seq.drain();
+    assert.doesNotThrow(() => d.reopen("log"), "the log replays");
+  });
+
+  it("an oracle update arriving while a batch is built (its signature check) releases a held forced request ahead of what the batch took: the batch is built again on the queue as it is, every request is proven, and the log replays", async () => {
+    let during: (() => Promise<void>) | null = null;
+    const d = durableDerivatives(0, {
+      verifier: {
+        name: "hooked",
+        async verifyBatch(checks) {
+          const hook = during;
+          during = null;
+          await hook?.();
+          return jsSignatureVerifier.verifyBatch(checks);
+        },
+      } as SignatureVerifier,
+    });
+    await d.seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await d.seq.drain();
+    d.seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: 1_000_000_000n, nonce: 0 }));
+    await d.seq.drain();
+    d.chain.now += ORACLE_FRESHNESS + 1;
+    d.seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount: 1_000n }); // held: no fresh update
+    d.seq.requestWithdrawal(signWithdrawal(bob.key, { accountId: bob.accountId, tokenId: 0, amount: 1n, nonce: 0 }));
+    d.seq.requestWithdrawal(signWithdrawal(carol.key, { accountId: carol.accountId, tokenId: 0, amount: 1n, nonce: 0 }));
+    const rejected: string[] = [];
+    d.seq.events.on("rejected", (r) => rejected.push(r.code));
+    during = async () => {
+      await d.seq.acceptOracleUpdate(oracleUpdate({ time: d.chain.now - 5 }));
+      assert.equal(d.seq.peekPending()[0]!.type, TxType.FORCED_COLLATERAL_WITHDRAW, "released ahead of the withdrawals the batch took");
+    };
+    await d.seq.drain();
+    assert.equal(during, null, "the update came during the build");
+    assert.deepEqual(rejected, []);
+    assert.equal(d.seq.pendingTransactions, 0);
+    assert.equal(d.seq.state.account(alice.accountId).deriv.collateral, 1_000_000_000n - 1_000n, "the forced withdrawal was proven");
+    for (const t of [bob, carol]) assert.equal(d.seq.state.account(t.accountId).nonce, 1, "both withdrawals were proven");
+    const recovered = d.reopen("log");
+    assert.equal(recovered.state.root, d.seq.state.root);
+  });
 });
