@@ -120,6 +120,8 @@ export type BatchPipelineOptions = {
   verifier: SignatureVerifier;
   /** The number the next batch is expected to get (restored from a snapshot; the chain's counter decides). */
   batchNumber: number;
+  /** Whether a batch was abandoned since the last one posted (restored from a snapshot; see abandonedSincePost). */
+  abandonedSincePost?: boolean;
   /** Told each posted batch, with its proof (observers). */
   onPosted: (batch: PostedBatch & { proof: CalldataProof }) => void;
   log: (line: string) => void;
@@ -127,6 +129,9 @@ export type BatchPipelineOptions = {
 
 /** What became of a batch's proof: the prover's answer, or its failure (kept, never an unhandled rejection). */
 type ProofOutcome = { ok: true; proved: VerifiedProof } | { ok: false; error: unknown };
+
+/** A selection built on an open state transaction, with the queue entries it took (still the queue's first ones). */
+type BuiltSelection = { sel: BatchSelection; batch: BuiltBatch; t: StateTransaction; taken: readonly PendingEntry[] };
 
 /**
  * A batch in flight: logged once built, proven (its proof logged), then posted; until the chain holds it
@@ -182,8 +187,8 @@ export class BatchPipeline {
   /** True while a batch is built: the state then holds it uncommitted and unlogged. */
   #building = false;
   /**
-   * True from an abandonment until the next batch is posted (live and at replay, so a restart keeps it):
-   * the rebuilt batch is stamped at chain time.
+   * True from an abandonment until the next batch is posted (live, at replay and in snapshots, so a restart keeps
+   * it): the rebuilt batch is stamped at chain time.
    */
   #abandonedSincePost = false;
   /** runBatches calls run one at a time, in call order. */
@@ -195,6 +200,12 @@ export class BatchPipeline {
     this.#intake = opts.intake;
     this.#journal = opts.journal;
     this.#batchNumber = opts.batchNumber;
+    this.#abandonedSincePost = opts.abandonedSincePost ?? false;
+  }
+
+  /** Whether a batch was abandoned since the last one posted (the snapshot's: the next batch is stamped at chain time). */
+  get abandonedSincePost(): boolean {
+    return this.#abandonedSincePost;
   }
 
   /** The number after the last batch this pipeline saw posted (the snapshot's). */
@@ -488,7 +499,12 @@ export class BatchPipeline {
     this.#building = true;
     try {
       const t0 = performance.now();
-      const built = await this.#buildSelection(batchNumber, floor, ceiling);
+      let built = await this.#buildSelection(batchNumber, floor, ceiling);
+      // again if intake changed the prefix taken since the build's own last check (see buildSelection)
+      while (built && !this.#stillFirst(built.taken)) {
+        built.t.rollback();
+        built = await this.#buildSelection(batchNumber, floor, ceiling);
+      }
       if (!built) return null;
       const { sel, batch, t } = built;
       try {
@@ -516,7 +532,7 @@ export class BatchPipeline {
    * stamp cannot use; a signature the batch verifier refuses), or null when nothing is left to build:
    * nothing reaches the prover that the circuit would refuse.
    */
-  async #buildSelection(batchNumber: number, floor: number, ceiling: number): Promise<{ sel: BatchSelection; batch: BuiltBatch; t: StateTransaction } | null> {
+  async #buildSelection(batchNumber: number, floor: number, ceiling: number): Promise<BuiltSelection | null> {
     const { pending, state, params } = this.#intake;
     for (;;) {
       const sel = selectBatch(pending, params, floor, ceiling, (marketId) => {
@@ -530,13 +546,21 @@ export class BatchPipeline {
       }
       const t = state.begin();
       const checks: { slot: number; check: SignatureCheck }[] = [];
+      const taken = pending.slice(0, sel.count);
       try {
         const batch = this.#build(sel, batchNumber, (slot, check) => checks.push({ slot, check }));
         const verdicts = await this.#o.verifier.verifyBatch(checks.map((c) => c.check));
+        // Intake ran meanwhile: a record that changed the prefix taken (an oracle update releasing a held forced
+        // request, which enters ahead of other accounts' entries; a request re-judged in place) makes the selection
+        // stale. Nothing of it was logged yet: build again on the queue as it is now, as a replay will.
+        if (!this.#stillFirst(taken)) {
+          t.rollback();
+          continue;
+        }
         const bad = verdicts.indexOf(false);
         if (bad >= 0) throw new TxRejected("BAD_SIGNATURE", `slot ${checks[bad].slot}: a signature does not verify under the key the state holds`, checks[bad].slot);
         this.#followForcedOutcomes(sel, batch);
-        return { sel, batch, t };
+        return { sel, batch, t, taken };
       } catch (e) {
         t.rollback();
         if (e instanceof TxRejected && e.slot !== undefined) this.#rejectSlot(sel, e);
@@ -544,6 +568,12 @@ export class BatchPipeline {
         else throw e;
       }
     }
+  }
+
+  /** Whether the queue still starts with the entries `taken` (the same objects, in order). */
+  #stillFirst(taken: readonly PendingEntry[]): boolean {
+    const { pending } = this.#intake;
+    return taken.every((e, i) => pending[i] === e);
   }
 
   /** Builds the batch of `sel` (or of its first `prefix` transactions) on the state, as buildSelection does. */

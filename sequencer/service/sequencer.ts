@@ -215,7 +215,9 @@ export class Sequencer {
     this.verifier = opts.verifier ?? defaultSignatureVerifier();
     this.params = opts.params;
     this.custodian = new CustodianClient(opts.chain);
-    this.journal = new Journal(opts, () => (this.pipeline.busy ? null : this.snapshot()));
+    // No snapshot while the state holds anything unconfirmed: a batch built or in flight (busy), or a prefix of one
+    // built while the circuit-refusal search runs its witnesses (an open state transaction, not yet rolled back).
+    this.journal = new Journal(opts, () => (this.pipeline.busy || this.state.openTransactions > 0 ? null : this.snapshot()));
     const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
     const snap = stored?.body as SequencerSnapshot | undefined;
     if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
@@ -243,6 +245,7 @@ export class Sequencer {
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
+      abandonedSincePost: snap?.abandonedSincePost ?? false,
       onPosted: (batch) => this.events.emit("batch", batch), log: (line) => this.log(line),
     });
     this.query = new SequencerQuery({
@@ -359,6 +362,7 @@ export class Sequencer {
       requestsSeen: intake.requestsSeen,
       triggers: intake.triggers,
       batchNumber: this.pipeline.batchNumber,
+      ...(this.pipeline.abandonedSincePost ? { abandonedSincePost: true } : {}),
     };
   }
 

@@ -45,6 +45,8 @@ export type SequencerSnapshot = {
   triggers?: HeldOrder[];
   /** Number the next batch will get. */
   batchNumber: number;
+  /** A batch was abandoned since the last one posted: the next is stamped at chain time (batchPipeline.ts); absent when not. */
+  abandonedSincePost?: boolean;
 };
 
 /** Entries of a map sorted by key (numbers numerically, strings lexically). */

@@ -150,6 +150,20 @@ describe("the circuit-refusal safety net (issue 11)", () => {
     assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "a restart replays the abandonment and the rejection");
   });
 
+  it("takes no snapshot while the state holds a batch's prefix (the search's witnesses build prefixes on an open state transaction, outside any batch in flight): a restart from snapshot and log reaches the chain's root", async () => {
+    const { d, s, chain } = await setup({ snapshotEvery: 1 });
+    const before = d.store.latestSnapshot()?.seq ?? 0;
+    // as the search does: a prefix built on the state, awaiting its witness, while intake goes on
+    const t = s.state.begin();
+    s.state.setBalance(alice.accountId, 0, 12_345n);
+    s.placeOrder(order(alice, { orderId: 7n, side: Side.BUY, priceTicks: 50n, sizeLots: 1n }));
+    assert.equal(d.store.latestSnapshot()?.seq ?? 0, before, "no snapshot of the half-built state");
+    t.rollback();
+    s.placeOrder(order(alice, { orderId: 8n, side: Side.BUY, priceTicks: 50n, sizeLots: 1n }));
+    assert.ok((d.store.latestSnapshot()?.seq ?? 0) > before, "one once it is rolled back");
+    assert.equal(d.reopen().state.root, chain.root);
+  });
+
   it("rejects nothing when the witness calculator takes the batch the prover refused: the prover's error stands and the batch is retried", async () => {
     const { s, chain, pool, prover } = await setup();
     s.requestWithdrawal(withdrawal(alice, { tokenId: 0, amount: 1n, nonce: 0 }));

@@ -189,6 +189,25 @@ describe("a proven batch too old for the custodian is abandoned and rebuilt (iss
     assert.deepEqual(d.reopen().snapshot(), again.snapshot());
   });
 
+  it("the same from a snapshot taken right after the abandonment: the snapshot keeps the whole window for proving (the rebuilt batch is stamped at chain time)", async () => {
+    const { d, s, chain, clock, crashAt, setupBatches: n } = await setup({ snapshotEvery: 1 });
+    trade(s);
+    crashAt("proved");
+    await assert.rejects(s.runBatch(), /crash at proved/);
+    clock.now += MAX_AGE + 1;
+    const restarted = d.reopen({ snapshotEvery: 1 });
+    crashAt("built");
+    await assert.rejects(restarted.runBatch(), /crash at built/);
+    assert.equal(abandoned(d).length, 1);
+    const abandonSeq = Math.max(...[...d.store.records(0)].flatMap(({ seq, record }) => (record.t === "abandon" ? [seq] : [])));
+    assert.ok((d.store.latestSnapshot()?.seq ?? 0) >= abandonSeq, "a snapshot after the abandonment");
+    assert.equal((d.store.latestSnapshot()?.body as { abandonedSincePost?: boolean }).abandonedSincePost, true);
+    const again = d.reopen();
+    await again.drain();
+    assert.equal(chain.batches.length, n + 1);
+    assert.equal(chain.lastTimestamp, clock.now, "stamped at chain time");
+  });
+
   it("never abandons a batch the chain took before a crash, however old its stamp is at the restart", async () => {
     const { d, s, chain, clock, crashAt, setupBatches: n } = await setup();
     trade(s);
