@@ -109,6 +109,9 @@ export class MarketStream {
 
   /** The HTTP server's 'upgrade' handler: takes /v1/stream, refuses other paths. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node takes its own error handler off a socket it hands to 'upgrade': without one, a client that resets the
+    // connection raises an unhandled 'error' (ECONNRESET) and ends the process, settlement with it.
+    socket.on("error", () => socket.destroy());
     const path = (req.url ?? "").split("?")[0];
     if (path !== STREAM_PATH) {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

@@ -7,6 +7,7 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import WebSocket from "ws";
 import { Side } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signStreamAuth } from "../../../sequencer/protocol/signing.ts";
@@ -131,6 +132,26 @@ describe("api stream: market data", () => {
     const [ev] = await c.waitFor(3).then((m) => m.slice(2));
     assert.deepEqual([ev.type, ev.batch.batchNumber, ev.batch.txHash, ev.batch.status], ["batch", 3, "0xab", "posted"]);
     assert.equal(other.messages.length, 1, "not subscribed: only the hello");
+  });
+});
+
+describe("api stream: connections that go wrong", () => {
+  it("survives clients that ask to upgrade another path and reset the connection (before and after the 404): the process goes on serving", async () => {
+    const { app, open } = await setup();
+    const { port } = app.server.address() as net.AddressInfo;
+    for (const late of [false, true, false, true]) {
+      await new Promise<void>((done) => {
+        const c = net.connect(port, "127.0.0.1", () => {
+          c.write("GET /nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+          if (late) setTimeout(() => c.resetAndDestroy(), 20);
+          else c.resetAndDestroy();
+        });
+        c.on("error", () => undefined);
+        c.on("close", () => setTimeout(done, 50));
+      });
+    }
+    const conn = await open();
+    assert.equal(conn.messages[0]!.type, "hello", "still serving the stream");
   });
 });
 
