@@ -34,8 +34,12 @@ export function malformed(error: ZodError, what: string): ApiError {
   if (missingSignature(error)) return new ApiError(400, "UNSIGNED", `${what} has no signature`);
   const first = error.issues[0];
   const where = first.path.length ? `${first.path.join(".")}: ` : "";
-  return new ApiError(400, "MALFORMED", `${what}: ${where}${first.message}`, { issues: error.issues });
+  const issues = error.issues.slice(0, MAX_REPORTED_ISSUES);
+  return new ApiError(400, "MALFORMED", `${what}: ${where}${first.message}`, { issues, ...(error.issues.length > issues.length ? { issueCount: error.issues.length } : {}) });
 }
+
+/** Most zod issues a MALFORMED answer lists (`issueCount` then says how many there were). */
+export const MAX_REPORTED_ISSUES = 20;
 
 /** The parsed value, or throws MALFORMED / UNSIGNED. */
 export function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, what: string): T {

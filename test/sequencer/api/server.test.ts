@@ -280,6 +280,14 @@ describe("api: batches and cancel-all", () => {
       const r = await post(app, "/v1/orders/batch", JSON.stringify(body));
       assert.deepEqual([r.status, r.body.code], [status, code], name);
     }
+    // tens of thousands of junk items (the 128 KiB batch body): refused at the count, before any item is parsed
+    // (one issue, not eleven per item), with a short answer
+    for (const [route, key] of [["/v1/orders/batch", "orders"], ["/v1/cancels/batch", "cancels"]] as const) {
+      const r = await post(app, route, `{"${key}":[${Array(40_000).fill("{}").join(",")}]}`);
+      assert.deepEqual([r.status, r.body.code], [400, "MALFORMED"], route);
+      assert.match(r.body.message, /at most 100/);
+      assert.equal(r.body.issues.length, 1, "the count alone");
+    }
     const cancels = await post(app, "/v1/cancels/batch", { cancels: [{ accountId: 2, orderId: "1" }] });
     assert.deepEqual([cancels.status, cancels.body.code], [400, "UNSIGNED"]);
     assert.equal(s.pendingTransactions, n);
