@@ -55,7 +55,11 @@ const TYPES: Record<string, string> = { html: "text/html; charset=utf-8", js: "t
 
 type RpcCall = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown };
 
-async function relay(rpc: Eip1193, call: RpcCall): Promise<object> {
+/** Most calls one relayed JSON-RPC batch may hold (each reaches the node: the page sends a handful at a time). */
+export const MAX_RELAYED_BATCH = 100;
+
+async function relay(rpc: Eip1193, call: RpcCall | null): Promise<object> {
+  if (call === null || typeof call !== "object" || Array.isArray(call)) return { jsonrpc: "2.0", id: null, error: { code: -32600, message: "not a JSON-RPC request object" } };
   const id = call.id ?? null;
   if (typeof call.method !== "string" || !RELAYED_METHODS.has(call.method)) {
     return { jsonrpc: "2.0", id, error: { code: -32601, message: `method ${String(call.method)} is not relayed (reads and eth_sendRawTransaction only)` } };
@@ -63,9 +67,12 @@ async function relay(rpc: Eip1193, call: RpcCall): Promise<object> {
   try {
     return { jsonrpc: "2.0", id, result: await rpc.request({ method: call.method, params: call.params ?? [] }) };
   } catch (e) {
-    const err = e as { code?: number; message?: string; data?: unknown; cause?: { code?: number; data?: unknown; message?: string } };
+    // The node's own error (a revert, a bad nonce) passes on with its code, message and data. A failure to reach
+    // the node gets viem's short message only: its full message names the node's URL (an API key in its path).
+    const err = e as { code?: number; message?: string; shortMessage?: string; data?: unknown; cause?: { code?: number; data?: unknown; message?: string } };
     const data = err.data ?? err.cause?.data;
-    return { jsonrpc: "2.0", id, error: { code: err.code ?? err.cause?.code ?? -32000, message: err.cause?.message ?? err.message ?? String(e), ...(data === undefined ? {} : { data }) } };
+    const message = err.cause?.message ?? err.shortMessage ?? (err.code !== undefined ? err.message : undefined) ?? "the chain node failed";
+    return { jsonrpc: "2.0", id, error: { code: err.code ?? err.cause?.code ?? -32000, message, ...(data === undefined ? {} : { data }) } };
   }
 }
 
@@ -97,8 +104,11 @@ export function registerWebPage(app: FastifyInstance, opts: WebPageOptions): voi
     return send(file, reply);
   });
   app.post("/web/rpc", { bodyLimit: 1024 * 1024 }, async (req, reply) => {
-    const body = req.body as RpcCall | RpcCall[] | null;
+    const body = req.body as RpcCall | (RpcCall | null)[] | null;
     if (body === null || typeof body !== "object") return reply.code(400).send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "a JSON-RPC request object or array" } });
+    if (Array.isArray(body) && body.length > MAX_RELAYED_BATCH) {
+      return reply.code(400).send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `a batch of at most ${MAX_RELAYED_BATCH} calls` } });
+    }
     return Array.isArray(body) ? Promise.all(body.map((c) => relay(opts.rpc, c))) : relay(opts.rpc, body);
   });
 }

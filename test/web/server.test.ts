@@ -20,6 +20,8 @@ describe("web page server", { timeout: 120_000 }, () => {
     request: async (a: { method: string; params?: unknown }) => {
       calls.push(a);
       if (a.method === "eth_call") throw Object.assign(new Error("execution reverted"), { code: 3, data: "0x1234" });
+      // a node that cannot be reached: viem's error names the URL, its short message does not
+      if (a.method === "eth_getCode") throw Object.assign(new Error("HTTP request failed.\n\nURL: https://node.example/v3/SECRET_KEY"), { shortMessage: "HTTP request failed." });
       return a.method === "eth_chainId" ? "0x7a69" : "0x1";
     },
   };
@@ -71,6 +73,16 @@ describe("web page server", { timeout: 120_000 }, () => {
       assert.deepEqual(await post({ jsonrpc: "2.0", id: 5, method, params: [] }), { jsonrpc: "2.0", id: 5, error: { code: -32601, message: `method ${method} is not relayed (reads and eth_sendRawTransaction only)` } });
     }
     assert.equal(calls.length, before, "no refused method reached the node");
+    assert.deepEqual(await post({ jsonrpc: "2.0", id: 6, method: "eth_getCode", params: ["0x00", "latest"] }), { jsonrpc: "2.0", id: 6, error: { code: -32000, message: "HTTP request failed." } }, "the node's URL stays on the server");
+    assert.deepEqual(await post([null, 7]), [
+      { jsonrpc: "2.0", id: null, error: { code: -32600, message: "not a JSON-RPC request object" } },
+      { jsonrpc: "2.0", id: null, error: { code: -32600, message: "not a JSON-RPC request object" } },
+    ]);
+    const n = calls.length;
+    const many = await fetch(`${url}/web/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(Array(101).fill({ jsonrpc: "2.0", id: 1, method: "eth_chainId" })) });
+    assert.equal(many.status, 400);
+    assert.deepEqual(await many.json(), { jsonrpc: "2.0", id: null, error: { code: -32600, message: "a batch of at most 100 calls" } });
+    assert.equal(calls.length, n, "nothing of it reached the node");
     const bad = await fetch(`${url}/web/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: "3" });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { jsonrpc: "2.0", id: null, error: { code: -32600, message: "a JSON-RPC request object or array" } });
