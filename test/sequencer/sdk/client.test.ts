@@ -7,11 +7,12 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { privateKeyToAccount } from "viem/accounts";
+import { hexToBytes, keccak256, type Hex } from "viem";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { IMMEDIATE_ORDER_TTL, OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { DEFAULT_IMMEDIATE_TTL, ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { StreamClient, type StreamMessage } from "../../../sequencer/sdk/streamClient.ts";
-import { deriveTradingKey, ethersTypedDataSigner, tradingKeyTypedData } from "../../../sequencer/sdk/tradingKey.ts";
+import { deriveTradingKey, ethersTypedDataSigner, tradingKeyFromSignature, tradingKeyTypedData } from "../../../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError } from "../../../sequencer/sdk/wire.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 import type { TestTrader } from "../../helpers/traders.ts";
@@ -45,6 +46,25 @@ describe("sdk: trading key", () => {
     const other = await deriveTradingKey(wallet, 1, custodian);
     assert.notDeepEqual(other.publicKey, viemKey.publicKey, "another chain, another key");
     assert.equal(tradingKeyTypedData(31337, custodian).primaryType, "RegisterTradingKey");
+  });
+
+  it("derives the same key from the signature however the wallet writes it (v as 27/28 or 0/1, or EIP-2098 compact), and refuses other lengths and v (client.md 3.2)", async () => {
+    const wallet = privateKeyToAccount(`0x${"22".repeat(32)}`);
+    const custodian = "0x00000000000000000000000000000000000000c5";
+    const sig = await wallet.signTypedData(tradingKeyTypedData(31337, custodian));
+    const key = tradingKeyFromSignature(sig);
+    assert.deepEqual(key.privateKey, hexToBytes(keccak256(sig)), "keccak256 of the 65 bytes, v = 27/28");
+    const v = Number.parseInt(sig.slice(-2), 16);
+    const yParity = v - 27;
+    const zeroOne = `${sig.slice(0, -2)}0${yParity}` as Hex;
+    assert.deepEqual(tradingKeyFromSignature(zeroOne), key);
+    const s = hexToBytes(sig).slice(32, 64);
+    s[0] = s[0]! | (yParity << 7);
+    const compact = `${sig.slice(0, 66)}${Buffer.from(s).toString("hex")}` as Hex;
+    assert.deepEqual(tradingKeyFromSignature(compact), key);
+    for (const bad of [sig.slice(0, -4) as Hex, `${sig}00` as Hex, `${sig.slice(0, -2)}1d` as Hex, "0xzz" as Hex]) {
+      assert.throws(() => tradingKeyFromSignature(bad), /signature/);
+    }
   });
 });
 
