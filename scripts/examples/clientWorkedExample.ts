@@ -177,7 +177,7 @@ export async function workedExample(): Promise<Record<string, string>> {
     ["A = (s >> 3) * Base8: y", y],
     ["x > (p - 1) / 2", x > (FIELD_MODULUS - 1n) / 2n],
     ["compressed = y | sign(x) << 255", hex32(compressed)],
-    ["valid key (publicKeyFault)", publicKeyFault(key.publicKey) ?? "yes"],
+    ["valid key (on the curve, subgroup: 3.3)", publicKeyFault(key.publicKey) ?? "yes"],
     ["registerTradingKey calldata", encodeFunctionData({ abi: parseAbi(["function registerTradingKey(uint256 x, uint256 y) returns (uint32)"]), args: [x, y] })],
   ]);
 
