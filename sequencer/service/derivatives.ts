@@ -37,6 +37,9 @@ export const NO_BASE_TOKEN = 0xffff;
 /** Orders and transfers need an update at most this old, so their batch is within MAX_ORACLE_AGE of it. */
 export const ORACLE_FRESHNESS = MAX_ORACLE_AGE - 60;
 
+/** How long the service trusts the custodian's answer that it has no oracle key yet (ms). */
+export const NO_KEY_RECHECK_MS = 10_000;
+
 /** What the service needs from the exchange core (which builds it) and, through it, the sequencer (oracleKey, log, fees). */
 export type DerivativesHost = {
   params: CircuitParams;
@@ -75,6 +78,8 @@ export class DerivativesService {
   #table: ExchangeState;
   #latest: SignedOracleUpdate | null = null;
   #oracleKey: bigint | null = null;
+  /** Wall-clock ms before which checkOracleKey does not ask the custodian again for a key it did not have. */
+  #noKeyUntil = 0;
 
   constructor(private readonly host: DerivativesHost, readonly liquidator?: Liquidator) {
     this.#table = new ExchangeState(host.params);
@@ -255,7 +260,12 @@ export class DerivativesService {
 
   /** Throws unless `u` is signed under the custodian's oracle key (its signature is checked by applyOracleUpdate's step). */
   async checkOracleKey(u: SignedOracleUpdate): Promise<void> {
-    this.#oracleKey ??= await this.host.oracleKey();
+    // Until the custodian has a key, ask it at most every NO_KEY_RECHECK_MS: anyone may post updates, and each
+    // answer would otherwise cost the operator's node a read.
+    if (this.#oracleKey === null && Date.now() >= this.#noKeyUntil) {
+      this.#oracleKey = await this.host.oracleKey();
+      if (this.#oracleKey === null) this.#noKeyUntil = Date.now() + NO_KEY_RECHECK_MS;
+    }
     if (this.#oracleKey === null) throw new RequestRejected("NO_ORACLE_KEY", "the custodian has no oracle key");
     let compressed: bigint;
     try {
