@@ -17,7 +17,7 @@ import { ApiError, intake, parse, rejectedError } from "./errors.ts";
 import { RequestRejected } from "../service/requestRejected.ts";
 import type { OrderIntake } from "./orderIntake.ts";
 import { parseOrderRecords } from "../wire/orderFrames.ts";
-import { TokenBuckets, type RateLimit } from "./rateLimit.ts";
+import { sourceBucketKey, TokenBuckets, type RateLimit } from "./rateLimit.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { CancelBatchSchema, CancelSchema, OracleUpdateSchema, OrderBatchSchema, OrderSchema, TransferSchema, WithdrawalSchema } from "../wire/schemas.ts";
 
@@ -80,9 +80,9 @@ export class CommandGateway {
     this.#perSource = l.perSource ? new TokenBuckets(l.perSource) : null;
   }
 
-  /** Spends `cost` tokens of the source's bucket (before any signature is checked), or throws RATE_LIMITED (429). */
+  /** Spends `cost` tokens of the source's bucket (its /64 for IPv6: sourceBucketKey) before any signature is checked, or throws RATE_LIMITED (429). */
   chargeSource(source: string, cost: number): void {
-    if (this.#perSource && !this.#perSource.take(source, cost)) {
+    if (this.#perSource && !this.#perSource.take(sourceBucketKey(source), cost)) {
       throw new ApiError(429, "RATE_LIMITED", `too many requests from ${source}`);
     }
   }

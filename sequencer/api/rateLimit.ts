@@ -3,7 +3,26 @@
  * and gets `perSecond` back every second. Used by the API for its RATE_LIMITED (429) answers.
  */
 
+import { isIPv6 } from "node:net";
+
 export type RateLimit = { perSecond: number; burst: number };
+
+/**
+ * The bucket of a client address: an IPv4 address (also written IPv4-mapped, `::ffff:a.b.c.d`) is its own; an IPv6
+ * address shares its /64 with its network's others. One host commonly holds a whole /64, so keyed by the full
+ * address a single client would have 2^64 buckets.
+ */
+export function sourceBucketKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const bare = address.split("%")[0]!; // a zone id (fe80::1%eth0) names no other host
+  if (!isIPv6(bare)) return address;
+  const [head = "", tail = ""] = bare.split("::");
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = bare.includes("::") ? [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(":")}::/64`;
+}
 
 type Bucket = { tokens: number; at: number };
 
