@@ -38,7 +38,9 @@
  *
  * Stream error codes: MALFORMED, UNKNOWN_MARKET, NOT_SUBSCRIBED, NO_TRADING_KEY, BAD_SIGNATURE,
  * ALREADY_AUTHENTICATED, RATE_LIMITED, and every order/cancel code. Frames over `maxMessageBytes`
- * close the connection (1009); a client whose unsent data passes `maxBufferedBytes` is closed (1013).
+ * close the connection (1009); a client whose unsent data passes `maxBufferedBytes` is closed (1013). Every
+ * connection is pinged every `heartbeatMs` and dropped if it did not answer the last ping; a source (sourceBucketKey)
+ * holds at most `maxConnectionsPerSource` connections (the upgrade beyond is answered 429).
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -52,6 +54,7 @@ import type { PostedBatchView } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
 import { splitOrderFrame } from "../wire/orderFrames.ts";
 import type { CommandGateway } from "./commands.ts";
+import { sourceBucketKey } from "./rateLimit.ts";
 import { ApiError, apiErrorOf, intake, parse } from "./errors.ts";
 import type { HistoryChanges, RejectionRecord } from "./history.ts";
 import { StreamAuthSchema, StreamRequestSchema, toJson, type StreamRequest } from "../wire/schemas.ts";
@@ -64,7 +67,10 @@ const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024;
 type Client = {
   ws: WebSocket;
   seq: number;
+  /** Its source's rate-limit and connection key (sourceBucketKey of its address). */
   source: string;
+  /** Whether it answered the last heartbeat ping. */
+  alive: boolean;
   challenge: bigint;
   accountId: number | null;
   /** Authentication attempts whose signature did not hold (the connection is closed at MAX_FAILED_AUTHS). */
@@ -84,7 +90,14 @@ export type StreamOptions = {
   maxMessageBytes?: number;
   /** Every subscribed market's view is resent as a snapshot this often (default 30 s; 0: never). */
   snapshotIntervalMs?: number;
+  /** Most open connections of one source (its address, an IPv6 address's /64; default 64): beyond, the upgrade is answered 429. */
+  maxConnectionsPerSource?: number;
+  /** Every connection is pinged this often and closed if it did not answer the last ping (default 30 s; 0: never). */
+  heartbeatMs?: number;
 };
+
+/** Default of StreamOptions.maxConnectionsPerSource. */
+export const MAX_CONNECTIONS_PER_SOURCE = 64;
 
 export class MarketStream {
   readonly #wss: WebSocketServer;
@@ -94,6 +107,10 @@ export class MarketStream {
   readonly #dirty = new Set<number>();
   #flushScheduled = false;
   readonly #timer: NodeJS.Timeout | null;
+  readonly #heartbeat: NodeJS.Timeout | null;
+  readonly #maxPerSource: number;
+  /** Open connections by source key. */
+  readonly #perSource = new Map<string, number>();
   readonly #query: ExchangeQuery;
   readonly #commands: CommandGateway;
   readonly #maxBufferedBytes: number;
@@ -105,6 +122,22 @@ export class MarketStream {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
     const every = opts.snapshotIntervalMs ?? 30_000;
     this.#timer = every > 0 ? setInterval(() => this.#snapshotAll(), every).unref() : null;
+    this.#maxPerSource = opts.maxConnectionsPerSource ?? MAX_CONNECTIONS_PER_SOURCE;
+    const beat = opts.heartbeatMs ?? 30_000;
+    this.#heartbeat = beat > 0 ? setInterval(() => this.#beat(), beat).unref() : null;
+  }
+
+  /** Closes the connections that did not answer the last ping (a peer gone without a FIN holds its socket otherwise) and pings the rest. */
+  #beat(): void {
+    for (const c of this.#clients) {
+      if (!c.alive) {
+        c.ws.terminate();
+        this.#drop(c);
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
   }
 
   /** The HTTP server's 'upgrade' handler: takes /v1/stream, refuses other paths. */
@@ -117,13 +150,20 @@ export class MarketStream {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connect(ws, req.socket.remoteAddress ?? "unknown"));
+    const source = sourceBucketKey(req.socket.remoteAddress ?? "unknown");
+    if ((this.#perSource.get(source) ?? 0) >= this.#maxPerSource) {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connect(ws, source));
   };
 
   #connect(ws: WebSocket, source: string): void {
     const challenge = BigInt(`0x${randomBytes(16).toString("hex")}`);
-    const client: Client = { ws, seq: 0, source, challenge, accountId: null, failedAuths: 0, markets: new Map(), batches: false };
+    const client: Client = { ws, seq: 0, source, alive: true, challenge, accountId: null, failedAuths: 0, markets: new Map(), batches: false };
     this.#clients.add(client);
+    this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1);
+    ws.on("pong", () => (client.alive = true));
     ws.on("close", () => this.#drop(client));
     ws.on("error", () => ws.terminate());
     ws.on("message", (data: RawData, isBinary: boolean) => this.#onMessage(client, data, isBinary));
@@ -131,7 +171,10 @@ export class MarketStream {
   }
 
   #drop(c: Client): void {
-    this.#clients.delete(c);
+    if (!this.#clients.delete(c)) return; // (dropped already: a close after a terminate)
+    const n = (this.#perSource.get(c.source) ?? 1) - 1;
+    if (n > 0) this.#perSource.set(c.source, n);
+    else this.#perSource.delete(c.source);
     for (const m of [...c.markets.keys()]) this.#leave(c, m);
     if (c.accountId !== null) this.#private.get(c.accountId)?.delete(c);
   }
@@ -353,6 +396,7 @@ export class MarketStream {
   /** Closes every connection (server shutdown). */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     for (const c of this.#clients) c.ws.terminate();
     this.#clients.clear();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));

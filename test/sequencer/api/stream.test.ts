@@ -13,7 +13,7 @@ import { Side } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signStreamAuth } from "../../../sequencer/protocol/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { AUTH_SOURCE_COST, type RateLimits } from "../../../sequencer/api/commands.ts";
-import { MAX_FAILED_AUTHS } from "../../../sequencer/api/stream.ts";
+import { MAX_FAILED_AUTHS, type StreamOptions } from "../../../sequencer/api/stream.ts";
 import { toJson } from "../../../sequencer/wire/schemas.ts";
 import { encodeOrderFrame, ORDER_FRAME_HEADER_BYTES } from "../../../sequencer/wire/orderFrames.ts";
 import { ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
@@ -58,9 +58,9 @@ class Conn {
   }
 }
 
-async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}, rateLimits?: RateLimits) {
+async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}, rateLimits?: RateLimits, stream?: StreamOptions) {
   const s = offlineSequencer(overrides);
-  const app = createApiServer(s, { rateLimits });
+  const app = createApiServer(s, { rateLimits, stream });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const conns: Conn[] = [];
   after(async () => {
@@ -72,7 +72,7 @@ async function setup(overrides: Parameters<typeof offlineSequencer>[0] = {}, rat
     conns.push(c);
     return c;
   };
-  return { s, app, open };
+  return { s, app, open, address };
 }
 
 describe("api stream: market data", () => {
@@ -152,6 +152,37 @@ describe("api stream: connections that go wrong", () => {
     }
     const conn = await open();
     assert.equal(conn.messages[0]!.type, "hello", "still serving the stream");
+  });
+});
+
+describe("api stream: connections a source may hold", () => {
+  const connect = (address: string, options: WebSocket.ClientOptions = {}) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`${address.replace("http", "ws")}/v1/stream`, options);
+      ws.on("open", () => resolve(ws));
+      ws.on("error", reject);
+    });
+
+  it("refuses a source's connection beyond maxConnectionsPerSource (429) and takes one again once another closes", async () => {
+    const { open, address } = await setup({}, undefined, { maxConnectionsPerSource: 2 });
+    const first = await open();
+    await open();
+    await assert.rejects(connect(address), /429/);
+    const closed = new Promise((r) => first.ws.on("close", r));
+    first.ws.close();
+    await closed;
+    await new Promise((r) => setTimeout(r, 50)); // the server sees the close
+    (await connect(address)).close();
+  });
+
+  it("closes a connection that stops answering pings, and keeps one that answers", async () => {
+    const { open, address } = await setup({}, undefined, { heartbeatMs: 50 });
+    const mute = await connect(address, { autoPong: false });
+    const answering = await open();
+    const closed = await new Promise<number>((r) => mute.on("close", (code) => r(code)));
+    assert.equal(closed, 1006, "terminated, not closed politely");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(answering.ws.readyState, WebSocket.OPEN);
   });
 });
 
