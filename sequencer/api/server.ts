@@ -293,7 +293,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     return { batch: b };
   });
 
-  registerDerivativesRoutes(app, query);
+  registerDerivativesRoutes(app, query, (source, cost) => commands.chargeSource(source, cost));
 
   app.get("/v1/health", async (_req, reply) => {
     const h = query.health();

@@ -9,6 +9,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createApiServer } from "../../../sequencer/api/server.ts";
+import { DERIVATIVES_READ_COST } from "../../../sequencer/api/derivativesRoutes.ts";
 import { get, post, wire, type App } from "../../helpers/apiInject.ts";
 import { fundingStep, isFreeInstrument, lotRisk, optionMark } from "../../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../../sequencer/derivatives/oracleStep.ts";
@@ -72,6 +73,18 @@ function stateOf(seq: Sequencer) {
     })),
   };
 }
+
+describe("api: the derivatives read's cost", () => {
+  it("charges a source DERIVATIVES_READ_COST tokens per account read (it values the portfolio many times over): beyond its bucket, 429", async () => {
+    const { seq } = derivativesSequencer(NOW);
+    const app = createApiServer(seq, { rateLimits: { perSource: { perSecond: 1, burst: 2 * DERIVATIVES_READ_COST } } });
+    after(() => app.close());
+    for (let i = 0; i < 2; i++) assert.equal((await get(app, "/v1/accounts/1/derivatives")).status, 200);
+    const r = await get(app, "/v1/accounts/1/derivatives");
+    assert.deepEqual([r.status, r.body.code], [429, "RATE_LIMITED"]);
+    assert.equal((await get(app, "/v1/instruments")).status, 200, "other reads are not charged");
+  });
+});
 
 describe("api: GET /v1/instruments", () => {
   it("lists only proven instruments, with the table's sizes, and marks once an oracle update is accepted", async () => {
