@@ -96,6 +96,9 @@ export type StreamOptions = {
   heartbeatMs?: number;
 };
 
+/** What a book snapshot (a `subscribe` or a `snapshot`) costs of its source's rate-limit bucket. */
+export const SNAPSHOT_COST = 10;
+
 /** Default of StreamOptions.maxConnectionsPerSource. */
 export const MAX_CONNECTIONS_PER_SOURCE = 64;
 
@@ -239,6 +242,10 @@ export class MarketStream {
   }
 
   #handle(c: Client, req: StreamRequest): void {
+    // Market-data requests cost the source's bucket too (orders, cancels and auth are charged where they run): a
+    // book snapshot answers up to 100 levels a side for a message of 30 bytes.
+    if (req.op === "subscribe" || req.op === "snapshot") this.#commands.chargeSource(c.source, SNAPSHOT_COST);
+    else if (req.op === "unsubscribe" || req.op === "batches") this.#commands.chargeSource(c.source, 1);
     switch (req.op) {
       case "subscribe": {
         if (!this.#query.market(req.marketId)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${req.marketId} is not registered`);

@@ -13,7 +13,7 @@ import { Side } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signStreamAuth } from "../../../sequencer/protocol/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { AUTH_SOURCE_COST, type RateLimits } from "../../../sequencer/api/commands.ts";
-import { MAX_FAILED_AUTHS, type StreamOptions } from "../../../sequencer/api/stream.ts";
+import { MAX_FAILED_AUTHS, SNAPSHOT_COST, type StreamOptions } from "../../../sequencer/api/stream.ts";
 import { toJson } from "../../../sequencer/wire/schemas.ts";
 import { encodeOrderFrame, ORDER_FRAME_HEADER_BYTES } from "../../../sequencer/wire/orderFrames.ts";
 import { ORDER_RECORD_BYTES } from "../../../sequencer/protocol/orderRecords.ts";
@@ -173,6 +173,19 @@ describe("api stream: connections a source may hold", () => {
     await closed;
     await new Promise((r) => setTimeout(r, 50)); // the server sees the close
     (await connect(address)).close();
+  });
+
+  it("charges market-data requests to the source's bucket: a book snapshot SNAPSHOT_COST tokens, an unsubscribe one; beyond, RATE_LIMITED and nothing sent", async () => {
+    const { open } = await setup({}, { perSource: { perSecond: 1, burst: 2 * SNAPSHOT_COST + 1 } });
+    const c = await open();
+    const [sub] = await c.ask({ op: "subscribe", channel: "market", marketId: 0 }, 2);
+    assert.equal(sub!.type, "subscribed");
+    const [snap] = await c.ask({ op: "snapshot", marketId: 0 });
+    assert.equal(snap!.type, "book");
+    const [unsub] = await c.ask({ op: "unsubscribe", channel: "market", marketId: 0 });
+    assert.equal(unsub!.type, "unsubscribed");
+    const [refused] = await c.ask({ op: "subscribe", channel: "market", marketId: 0 });
+    assert.deepEqual([refused!.type, refused!.code, refused!.status], ["error", "RATE_LIMITED", 429]);
   });
 
   it("closes a connection that stops answering pings, and keeps one that answers", async () => {
