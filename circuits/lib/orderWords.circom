@@ -3,7 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "../generated/protocol.circom";
 
-/// Proves: every order field is range-checked to its width (ORDER_FIELD_BITS; the reduce-only flag is a bit), w0/w1 are the packed words
+/// Proves: every order field is range-checked to its width on its own (ORDER_FIELD_BITS; the reduce-only flag is a bit), w0/w1 are the packed words
 /// that the order message Poseidon(DOMAIN_ORDER, w0, w1) signs (SPEC.md, "Signed messages"; the packing is
 /// generated from messages.ts ORDER_WORD_FIELDS), and idBits are the order id's bits.
 /// The account and market ids are range-checked where they are tied to the slot's ids.
@@ -29,10 +29,14 @@ template OrderWords() {
     component expiry = Num2Bits(ORDER_FIELD_BITS(O_EXPIRY())); // inspect: range check only; w0/w1 pack the field itself
     expiry.in <== o[O_EXPIRY()];
     // the trigger of a stop or take-profit order: signed, held and released by the sequencer, and proven at the order's
-    // first fill (TriggerFill; a spot Trade refuses any); its two fields are range-checked as one value (type < 4,
-    // price < 2^40) so the packing stays injective
-    component trigger = Num2Bits(ORDER_FIELD_BITS(O_TRIGTYPE()) + ORDER_FIELD_BITS(O_TRIGPRICE())); // inspect: range check only; w0 packs the fields themselves
-    trigger.in <== o[O_TRIGTYPE()] + o[O_TRIGPRICE()] * (1 << ORDER_FIELD_BITS(O_TRIGTYPE()));
+    // first fill (TriggerFill; a spot Trade refuses any). Each field is range-checked on its own (type < 4,
+    // price < 2^40): the signed word packs `type + 4 * price`, and a check of that sum alone would let the operator
+    // present another (type, price) pair with the same sum (a stop as a take-profit a quarter tick lower, or a
+    // "no trigger" type that cancels against a field-negative price), which TriggerFill, OrderTime and Trade read apart
+    component trigType = Num2Bits(ORDER_FIELD_BITS(O_TRIGTYPE())); // inspect: range check only; w0 packs the field itself
+    trigType.in <== o[O_TRIGTYPE()];
+    component trigPrice = Num2Bits(ORDER_FIELD_BITS(O_TRIGPRICE())); // inspect: range check only; w0 packs the field itself
+    trigPrice.in <== o[O_TRIGPRICE()];
     component pack = PackOrderWords();
     pack.o <== o;
     w0 <== pack.w[0];

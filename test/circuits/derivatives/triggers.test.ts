@@ -15,6 +15,8 @@ import type { Order } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { builderRefuses, loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
+import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
+import { ORDER_FIELD } from "../../../sequencer/protocol/layouts.ts";
 import { derivativesState, derivOrder, NOW, oracleUpdate, spotState, spotTrade, traders } from "../../helpers/derivatives.ts";
 import type { TestTrader } from "../../helpers/traders.ts";
 
@@ -24,6 +26,8 @@ const PERP = 0;
 /** The default update's mark of the perpetual: 3,000 per underlying, 300,000 ticks of 100 quote units per lot. */
 const MARK_TICKS = 300_000n;
 const STOP = TriggerType.STOP;
+const TRIG_TYPE = ORDER_FIELD.triggerType;
+const TRIG_PRICE = ORDER_FIELD.triggerPriceTicks;
 const TAKE_PROFIT = TriggerType.TAKE_PROFIT;
 
 type Trigger = Pick<Order, "triggerType" | "triggerPriceTicks">;
@@ -112,6 +116,47 @@ describe("stop and take-profit orders in the batch circuit", { timeout: 900_000 
       const tx = spotTrade(trigger(STOP, 95n));
       builderRefuses(spotState(), [tx], "TRIGGER_SPOT", { oracle: null });
       await refuses(spotState(), [tx], rule("Trade", "isTrade * (orderA[O_TRIGTYPE()] + orderA[O_TRIGPRICE()]"), { oracle: null });
+    });
+  });
+
+  // The signed word packs `triggerType + 4 * triggerPriceTicks`: another (type, price) pair of field elements with
+  // the same sum keeps the message and the signature. Each field's own range check refuses such a pair (OrderWords),
+  // before TriggerFill, OrderTime or Trade could read it apart (review of 2026-12-05).
+  describe("attack: a trigger presented as another (type, price) pair with the same packed value", () => {
+    const P = FIELD_MODULUS;
+    const neg = (x: bigint) => (P - x) % P;
+    const QUARTER = (P + 1n) * 3n / 4n; // 4 * QUARTER = 1 (mod p)
+    const AT_OWN_RANGE = [rule("OrderWords", "trigType.in <=="), rule("OrderWords", "trigPrice.in <==")];
+    const refusedAtRange = (failure: string[] | null) => {
+      assert.notEqual(failure, null, "the circuit accepted the aliased trigger");
+      assert.ok(AT_OWN_RANGE.some((at) => failure!.includes(at)), `refused at ${failure!.join(" < ")}, not at OrderWords' trigger range checks`);
+    };
+    const DISHONEST = { enforceRules: false, verifySignatures: false };
+    assert.equal((4n * QUARTER) % P, 1n);
+
+    it("refuses a stop sell the mark has not reached presented as a take-profit a quarter tick lower (the stop-loss filled early)", async () => {
+      // bob's stop sell at 250,000 ticks may first fill at a mark at or below it; the mark is 300,000
+      const tx = trade(alice, bob, 100n, { sell: trigger(STOP, 250_000n) });
+      builderRefuses(derivativesState(), [tx], "TRIGGER_NOT_CROSSED");
+      const failure = await witnessFailure(derivativesState(), [tx], DISHONEST, (input) => {
+        const slot = (input.d_txType as string[]).findIndex((t) => t === String(TxType.DERIV_TRADE));
+        const o = (input.d_orderB as string[][])[slot]!;
+        o[TRIG_TYPE] = String(TAKE_PROFIT); // 2 + 4 * (250,000 - 1/4) = 1 + 4 * 250,000: the signed value
+        o[TRIG_PRICE] = String((250_000n + neg(QUARTER)) % P);
+      });
+      refusedAtRange(failure);
+    });
+
+    it("refuses a spot trade whose orders carry no signed trigger presented as (1, -1/4) and (-1, 1/4): the never-resting window skipped", async () => {
+      const tx = spotTrade({});
+      const failure = await witnessFailure(spotState(), [tx], { oracle: null, ...DISHONEST }, (input) => {
+        const slot = (input.txType as string[]).findIndex((t) => t === String(TxType.TRADE));
+        const a = (input.orderA as string[][])[slot]!;
+        const b = (input.orderB as string[][])[slot]!;
+        [a[TRIG_TYPE], a[TRIG_PRICE]] = ["1", String(neg(QUARTER))];
+        [b[TRIG_TYPE], b[TRIG_PRICE]] = [String(neg(1n)), String(QUARTER)];
+      });
+      refusedAtRange(failure);
     });
   });
 });
