@@ -17,8 +17,17 @@ import { lotRisk, registeredInstrument, withinLiquidationBand, type InstrumentSt
 import { applyOracleStep, OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { CancelReason, type EngineEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import {
-  IMMEDIATE_ORDER_TTL, InstrumentKind, MAX_ORACLE_AGE, instrumentMarketId, OrderType, Side, TimeInForce, TxType,
+  Bits, IMMEDIATE_ORDER_TTL, InstrumentKind, MAX_ORACLE_AGE, instrumentMarketId, OrderType, Side, TimeInForce, TxType,
 } from "../protocol/constants.ts";
+
+/**
+ * The most lots one LIQUIDATE or DELEVERAGE moves: a record's lots (and the liquidator order's size) are 40-bit
+ * fields, while a position may grow to 2^47 lots over several fills (formulas.ts SIZE_LIMIT). A larger position is
+ * closed over several passes, MAX_CLOSE_LOTS each.
+ */
+export const MAX_CLOSE_LOTS = (1n << BigInt(Bits.lots)) - 1n;
+/** The highest price a liquidator's order can name (a 40-bit order field): a mark beyond it is not liquidated by order. */
+const MAX_PRICE_TICKS = (1n << BigInt(Bits.priceTicks)) - 1n;
 import { transferFault, type Order, type Signed, type Transfer } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { unpricedOptions, volsByInstrument } from "../derivatives/volSurface.ts";
@@ -401,7 +410,7 @@ export class DerivativesService {
         const size = this.risk.account(victim).positions[id].size;
         if (size === 0n || !this.risk.bankruptBeyondFund(victim)) break;
         const theirs = this.risk.account(cp).positions[id].size;
-        const lots = [size, theirs].map((s) => (s < 0n ? -s : s)).reduce((x, y) => (x < y ? x : y));
+        const lots = [size, theirs, MAX_CLOSE_LOTS].map((s) => (s < 0n ? -s : s)).reduce((x, y) => (x < y ? x : y));
         const amount = this.risk.deleverageAmount(victim, cp);
         if (amount === 0n || this.risk.deleverage(victim, cp, id, lots, amount, true) !== null) continue;
         this.host.enqueue({ type: TxType.DELEVERAGE, deleveragedAccountId: victim, counterpartyAccountId: cp, instrumentId: id, lots, amount }, time, u);
@@ -459,11 +468,12 @@ export class DerivativesService {
     const inst = this.#table.instruments[id];
     const mark = this.risk.risks![id].mark;
     const priceTicks = (mark + inst.tickValue / 2n) / inst.tickValue;
-    if (priceTicks <= 0n || !withinLiquidationBand(priceTicks, inst.tickValue, mark)) {
+    if (priceTicks <= 0n || priceTicks > MAX_PRICE_TICKS || !withinLiquidationBand(priceTicks, inst.tickValue, mark)) {
       this.host.log(`cannot price a liquidation of instrument ${id} within the band (mark ${mark})`);
       return null;
     }
     let lots = size < 0n ? -size : size;
+    if (lots > MAX_CLOSE_LOTS) lots = MAX_CLOSE_LOTS;
     while (lots > 0n && this.risk.liquidate(victim, l.accountId, id, lots, priceTicks, false) === null) lots /= 2n;
     if (lots === 0n) {
       this.host.log(`the liquidator cannot take account ${victim}'s position in instrument ${id} within its margin`);
