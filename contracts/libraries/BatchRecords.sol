@@ -32,15 +32,15 @@ library BatchRecords {
     /// batch without requests or WITHDRAW records, all when an outcome request sits in a derivatives slot
     /// (FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW; derivatives slots hold nothing else to apply), else the
     /// spot slots; after checking they are exactly requests
-    /// `firstRequest .. firstRequest + count - 1` of the queue, in record order (spot records, then derivatives
-    /// records), outcome requests in their queued form (outcome byte cleared; it must be 0 or 1).
+    /// `firstRequest .. firstRequest + count - 1` of the queue ({checkQueueOrder}: the spot slots' requests and the
+    /// derivatives slots' requests each in queue order, merged as the queue has them), outcome requests in their
+    /// queued form (outcome byte cleared; it must be 0 or 1).
     function checkRecords(
         mapping(uint256 => bytes32) storage requestChain,
         mapping(uint32 => CustodianPayouts.Account) storage accounts,
         RecordsContext memory ctx,
         bytes calldata publicData
     ) external view returns (uint64 count, uint16 forced, uint256 applySlots) {
-        bytes32 chain;
         for (uint256 i = 0; i < ctx.n; ++i) {
             bytes calldata record = PublicData.recordAt(publicData, ctx.offset, i);
             uint8 txType = uint8(record[0]);
@@ -49,7 +49,6 @@ library BatchRecords {
                 revert Custodian.UnknownTxType(i, txType);
             }
             if (PublicData.isRequest(txType)) {
-                if (count == 0) chain = requestChain[ctx.firstRequest];
                 if (PublicData.isForced(txType)) {
                     uint8 outcome = uint8(record[PublicData.FORCED_OUTCOME_OFFSET]);
                     if (outcome > 1) revert ICustodianExits.BadForcedOutcome(i, outcome);
@@ -58,7 +57,6 @@ library BatchRecords {
                     if (i >= ctx.spot) applySlots = ctx.n;
                 }
                 if (applySlots == 0) applySlots = ctx.spot;
-                chain = PublicData.chainNext(chain, record);
                 ++count;
             } else if (txType == ProtocolConstants.TX_WITHDRAW) {
                 _checkWithdraw(accounts, record, ctx.tokenCount);
@@ -67,9 +65,72 @@ library BatchRecords {
         }
         if (count != 0) {
             uint256 end = uint256(ctx.firstRequest) + count;
-            if (end > ctx.requestCount || chain != requestChain[end]) {
+            if (end > ctx.requestCount || !_inQueueOrder(requestChain, ctx, publicData, end)) {
                 revert Custodian.UnqueuedRequest(ctx.firstRequest, count);
             }
+        }
+    }
+
+    /// @dev Whether the batch's request records are requests `firstRequest .. end - 1` of the queue. A batch applies
+    /// its spot slots before its derivatives slots, and the two classes hold disjoint request types, so the records
+    /// are the queue's requests when the spot slots' requests and the derivatives slots' requests are each in queue
+    /// order and some merge of the two is the queue. First the merge that keeps record order (spot, then
+    /// derivatives: one chain read, the common case); otherwise the merge the queue's stored chain picks, one
+    /// request at a time: while both classes have requests left, the next spot request is next exactly when
+    /// chaining it gives the queue's chain at the next index (keccak256 is collision resistant), else the next
+    /// derivatives request is. The final chain must be the queue's at `end` either way. So forced withdrawals
+    /// (spot) and forced collateral withdrawals or closes (derivatives) queued alternately fill one batch's slots
+    /// of both classes instead of one of each per batch.
+    function _inQueueOrder(
+        mapping(uint256 => bytes32) storage requestChain,
+        RecordsContext memory ctx,
+        bytes calldata publicData,
+        uint256 end
+    ) private view returns (bool) {
+        bytes32 chain = requestChain[ctx.firstRequest];
+        for (uint256 i = _nextRequest(publicData, ctx, 0, ctx.n); i < ctx.n; i = _nextRequest(publicData, ctx, i + 1, ctx.n)) {
+            chain = _chainAt(chain, publicData, ctx, i);
+        }
+        bytes32 want = requestChain[end];
+        return chain == want || _mergedChain(requestChain, ctx, publicData) == want;
+    }
+
+    /// @dev The request chain over the batch's requests merged as the queue's stored chain picks ({_inQueueOrder}).
+    function _mergedChain(mapping(uint256 => bytes32) storage requestChain, RecordsContext memory ctx, bytes calldata publicData)
+        private
+        view
+        returns (bytes32 chain)
+    {
+        uint256 index = ctx.firstRequest;
+        chain = requestChain[index];
+        uint256 s = _nextRequest(publicData, ctx, 0, ctx.spot);
+        uint256 d = _nextRequest(publicData, ctx, ctx.spot, ctx.n);
+        while (s < ctx.spot || d < ctx.n) {
+            ++index;
+            bytes32 viaSpot = s < ctx.spot ? _chainAt(chain, publicData, ctx, s) : bytes32(0);
+            if (s < ctx.spot && (d == ctx.n || viaSpot == requestChain[index])) {
+                chain = viaSpot;
+                s = _nextRequest(publicData, ctx, s + 1, ctx.spot);
+            } else {
+                chain = _chainAt(chain, publicData, ctx, d);
+                d = _nextRequest(publicData, ctx, d + 1, ctx.n);
+            }
+        }
+    }
+
+    /// @dev The request chain after slot `i`'s record.
+    function _chainAt(bytes32 chain, bytes calldata publicData, RecordsContext memory ctx, uint256 i) private pure returns (bytes32) {
+        return PublicData.chainNext(chain, PublicData.recordAt(publicData, ctx.offset, i));
+    }
+
+    /// @dev The first slot in `[from, to)` holding a request record, or `to`.
+    function _nextRequest(bytes calldata publicData, RecordsContext memory ctx, uint256 from, uint256 to)
+        private
+        pure
+        returns (uint256 i)
+    {
+        for (i = from; i < to; ++i) {
+            if (PublicData.isRequest(uint8(PublicData.recordAt(publicData, ctx.offset, i)[0]))) return i;
         }
     }
 

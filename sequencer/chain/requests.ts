@@ -6,7 +6,7 @@
  */
 import type { PublicClient, Address } from "viem";
 import { custodianAbi } from "./abi.ts";
-import { REQUEST_TYPES } from "../protocol/constants.ts";
+import { RECORD_BYTES, REQUEST_TYPES } from "../protocol/constants.ts";
 import { decodeRecord } from "../protocol/publicData.ts";
 import { txFromRecord } from "../protocol/recordDecoder.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
@@ -22,6 +22,23 @@ export function requestToTx(record: Uint8Array): BatchTx {
   const r = decodeRecord(record);
   if (!REQUEST_TYPES.includes(r.type)) throw new Error(`record of type ${r.type} is not a request`);
   return txFromRecord(r);
+}
+
+/**
+ * The batch transaction a forced request waiting in the custodian's line (a ForcedWithdrawalWaiting event) becomes
+ * once admitted: the custodian queues it as `PublicData.encodeAmountRecord(txType, accountId, tokenId, amount)`
+ * (type(1) accountId(4) tokenId(2) amount(12), zero padding), so it decodes as that record does: a forced close
+ * carries its instrument where the token is and `counterpartyId << 64 | lots` where the amount is.
+ */
+export function waitingRequestTx(e: { accountId: number; txType: number; tokenId: number; amount: bigint }): BatchTx {
+  const record = new Uint8Array(RECORD_BYTES);
+  const view = new DataView(record.buffer);
+  record[0] = e.txType;
+  view.setUint32(1, e.accountId);
+  view.setUint16(5, e.tokenId);
+  view.setBigUint64(11, e.amount & ((1n << 64n) - 1n));
+  view.setUint32(7, Number(e.amount >> 64n));
+  return requestToTx(record);
 }
 
 export type QueuedRequest = { index: number; record: Uint8Array; tx: BatchTx };

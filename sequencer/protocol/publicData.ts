@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { bytesToHex, concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
   HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES,
-  TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES,
+  TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, REQUEST_TYPES,
 } from "./constants.ts";
 import { EMPTY_SLICE, SLOPE_OFFSET, sliceOfWord, type VolSlice } from "./volSlices.ts";
 
@@ -285,10 +285,32 @@ export function publicInputsOf(publicData: Uint8Array): bigint[] {
 
 /**
  * The custodian's request queue is a keccak hash chain over the records it will expect in public data:
- * chain[0] = 0, chain[i+1] = keccak256(chain[i] ++ queuedForm(record_i)). A batch consumes requests in order.
+ * chain[0] = 0, chain[i+1] = keccak256(chain[i] ++ queuedForm(record_i)). A batch consumes requests in queue order
+ * (requestsInQueueOrder).
  */
 export function nextRequestChain(chain: Hex, record: Uint8Array): Hex {
   return keccak256(concatBytes([hexToBytes(chain), queuedForm(record)]));
+}
+
+/**
+ * The batch's request records in the order the custodian's queue has them, or null when no order does
+ * (BatchRecords.sol `_inQueueOrder`, the custodian's rule). A batch applies its spot slots (the first `spotSlots`
+ * records) before its derivatives slots, and each class holds its own request types: its requests are the queue's
+ * next ones when each class's requests are in queue order and some merge of the two is the queue. `queued(k)` is the
+ * queued form (queuedForm) of the k-th request from the batch's first, or undefined past the queue's end.
+ */
+export function requestsInQueueOrder(records: readonly SlotRecord[], spotSlots: number, queued: (k: number) => Hex | undefined): SlotRecord[] | null {
+  const isRequest = (r: SlotRecord) => REQUEST_TYPES.includes(r.type);
+  const classes = [records.slice(0, spotSlots).filter(isRequest), records.slice(spotSlots).filter(isRequest)];
+  const next = [0, 0];
+  const out: SlotRecord[] = [];
+  for (let k = 0; k < classes[0].length + classes[1].length; k++) {
+    const want = queued(k);
+    const c = [0, 1].find((c) => next[c] < classes[c].length && bytesToHex(queuedForm(encodeRecord(classes[c][next[c]]))) === want);
+    if (c === undefined) return null;
+    out.push(classes[c][next[c]++]);
+  }
+  return out;
 }
 
 /**

@@ -3,10 +3,16 @@
  * batch's slots and keeps the order the chain and the circuit apply things in.
  *
  * - Spot transactions fill the spot slots, derivatives transactions the derivatives slots.
- * - A batch applies its spot slots before its derivatives slots, and the custodian consumes request
- *   records in record order (spot first): so once a derivatives transaction is taken, the prefix stops
- *   at the next spot transaction (a deposit queued after a REGISTER_INSTRUMENT, a withdrawal of quote
- *   moved out of collateral by an earlier TRANSFER, ...).
+ * - A batch applies its spot slots before its derivatives slots: a spot transaction queued after a
+ *   derivatives one is applied before it. That is safe only when nothing it does depends on what the
+ *   derivatives one did: so once a derivatives transaction other than an unsigned on-chain request
+ *   (UNSIGNED_DERIV_REQUESTS: REGISTER_INSTRUMENT, FORCED_COLLATERAL_WITHDRAW, FORCED_CLOSE, INSURANCE_WITHDRAW,
+ *   which move only collateral, positions, the instrument table and the insurance fund, none of which a spot
+ *   transaction reads) is taken, the prefix stops at the next spot transaction (a withdrawal of quote moved
+ *   out of collateral by an earlier TRANSFER, a key rotation after a derivatives order it signed, an order
+ *   slot a spot trade reuses after a derivatives fill emptied it, ...). The custodian takes the requests in
+ *   any merge of the two classes that is its queue (BatchRecords.sol `_inQueueOrder`), so forced withdrawals
+ *   and forced collateral withdrawals or closes queued alternately still fill a batch.
  * - A batch carries one oracle update: every derivatives transaction is tagged with the update it was
  *   accepted under (its marks are what its margin check used), and the prefix stops at a tag other
  *   than the first one. A forced collateral withdrawal or close is judged at its update's marks, and the
@@ -93,6 +99,12 @@ export function sameOracleUpdate(a: SignedOracleUpdate, b: SignedOracleUpdate): 
   return a === b || (a.time === b.time && a.signature.s === b.signature.s && a.signature.r8x === b.signature.r8x);
 }
 
+/**
+ * The derivatives transactions a spot transaction queued after them may be applied before (see the file comment):
+ * on-chain requests without a signature that move nothing a spot slot reads.
+ */
+export const UNSIGNED_DERIV_REQUESTS: readonly TxType[] = [TxType.REGISTER_INSTRUMENT, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_CLOSE, TxType.INSURANCE_WITHDRAW];
+
 export function selectBatch(
   pending: readonly PendingEntry[], params: CircuitParams, floor?: number, ceiling = Infinity, instrumentExpiry?: InstrumentExpiry,
 ): BatchSelection {
@@ -100,7 +112,7 @@ export function selectBatch(
   let deadline = Infinity;
   let spot = 0;
   let deriv = 0;
-  let derivSeen = false;
+  let spotMustWait = false; // a derivatives transaction a later spot one may depend on was taken
   let oracle: SignedOracleUpdate | null = null;
   const txs: BatchTx[] = [];
   let count = 0;
@@ -110,7 +122,7 @@ export function selectBatch(
     if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
     // a forced request waiting to be judged again at a fresh update (never proven without marks)
     if (JUDGED_AT_MARKS_TYPES.includes(e.tx.type) && !e.oracle) break;
-    if (!isDeriv && !marker && derivSeen) break;
+    if (!isDeriv && !marker && spotMustWait) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;
     const earliest = Math.max(floor ?? 0, e.time, e.oracle?.time ?? 0);
@@ -123,7 +135,7 @@ export function selectBatch(
     if (e.oracle) oracle = e.oracle;
     if (isDeriv) {
       deriv++;
-      derivSeen = true;
+      if (!UNSIGNED_DERIV_REQUESTS.includes(e.tx.type)) spotMustWait = true;
     } else if (!marker) spot++;
     if (!marker) txs.push(e.tx);
     count++;

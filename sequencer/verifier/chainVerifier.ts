@@ -23,7 +23,7 @@ import { custodianAbi } from "../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, logsInRanges } from "../chain/logs.ts";
 import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
 import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
-import { decodePublicData, encodeRecord, publicDataDigest, publicInputsOf, queuedForm, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
+import { decodePublicData, encodeRecord, publicDataDigest, publicInputsOf, queuedForm, requestsInQueueOrder, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { fromCalldataProof } from "../protocol/calldataProof.ts";
 import { replayBatch } from "./publicDataReplay.ts";
@@ -308,15 +308,15 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
       report(n, "oldRoot", `the batch starts from ${hex(header.oldRoot)}, the rebuilt state is at ${hex(state.root)}`);
     }
 
-    // request records: the next queued requests, in order
+    // request records: the next queued requests, in queue order (each slot class's in order, merged as the queue has them)
     try {
       const requests = records.filter((r) => REQUEST_TYPES.includes(r.type));
-      requests.forEach((r, k) => {
-        const q = queue[requestsConsumed + k];
-        const got = bytesToHex(queuedForm(encodeRecord(r))); // as queued: a forced request's outcome byte cleared
-        if (!q) report(n, "requests", `request record ${k} (${got}) was never queued (queue has ${queue.length})`);
-        else if (q.record !== got) report(n, "requests", `request record ${k} is ${got}, queued request ${q.index} is ${q.record}`);
-      });
+      const ordered = requestsInQueueOrder(records, params.slots, (k) => queue[requestsConsumed + k]?.record);
+      if (!ordered) {
+        const got = requests.map((r) => bytesToHex(queuedForm(encodeRecord(r)))); // as queued: a forced request's outcome byte cleared
+        const want = queue.slice(requestsConsumed, requestsConsumed + requests.length).map((q) => `${q.index}: ${q.record}`);
+        report(n, "requests", `the request records (${got.join(", ")}) are not the next queued requests (${want.join(", ") || `none: the queue has ${queue.length}`}) in any order the custodian accepts`);
+      }
       if (BigInt(requests.length) !== log.args.requestsConsumed) {
         report(n, "requests", `the batch carries ${requests.length} request records, the event says ${log.args.requestsConsumed} were consumed`);
       }

@@ -1306,21 +1306,25 @@ describe("Custodian", () => {
       assert.equal(await env.custodian.read.processedRequests(), 4n);
     });
 
-    it("refuses a queue order that the record order contradicts", async () => {
+    it("takes requests queued across slot classes in one batch, each class's in queue order (the spot slots apply first); refuses a class's requests out of order", async () => {
       const base = await networkHelpers.loadFixture(deployBase);
-      const { custodian, alice, operator } = base;
-      // Queue: 0 perpetual, 1 Alice's key. Record order puts the key (spot) first: 1, 0.
+      const { custodian, alice, bob, operator } = base;
+      // Queue: 0 perpetual (derivatives slot), 1 Alice's key, 2 Bob's key (spot slots).
       await registerInstrument(custodian, PERP);
       await custodian.write.registerTradingKey([ALICE_KEY[0], ALICE_KEY[1]], { account: alice.account });
-      const key: SlotRecord = { type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) };
+      await custodian.write.registerTradingKey([BOB_KEY[0], BOB_KEY[1]], { account: bob.account });
+      const aliceKey: SlotRecord = { type: TxType.REGISTER_KEY, accountId: 1n, pubKey: compressKey(ALICE_KEY) };
+      const bobKey: SlotRecord = { type: TxType.REGISTER_KEY, accountId: 2n, pubKey: compressKey(BOB_KEY) };
       const header = { oldRoot: GENESIS_ROOT, newRoot: 1n, batchNumber: 0n, timestamp: await now() };
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.submitBatch([hex(batchBytes(header, [key], SHAPE, { deriv: [instrumentRecord(0, PERP)] })), PROOF], { account: operator.account }),
-        custodian, "UnqueuedRequest", [0n, 2n]);
-      // In two batches, the perpetual first: accepted.
-      await custodian.write.submitBatch([hex(batchBytes(header, [], SHAPE, { deriv: [instrumentRecord(0, PERP)] })), PROOF], { account: operator.account });
-      await custodian.write.submitBatch([hex(batchBytes({ ...header, oldRoot: 1n, newRoot: 2n, batchNumber: 1n }, [key], SHAPE)), PROOF], { account: operator.account });
-      assert.equal(await custodian.read.processedRequests(), 2n);
+      const submit = (spot: SlotRecord[]) =>
+        custodian.write.submitBatch([hex(batchBytes(header, spot, SHAPE, { deriv: [instrumentRecord(0, PERP)] })), PROOF], { account: operator.account });
+      // the keys out of their queue order: no merge of the two classes is the queue
+      await viem.assertions.revertWithCustomErrorWithArgs(submit([bobKey, aliceKey]), custodian, "UnqueuedRequest", [0n, 3n]);
+      // the perpetual and Bob's key without Alice's between them
+      await viem.assertions.revertWithCustomErrorWithArgs(submit([bobKey]), custodian, "UnqueuedRequest", [0n, 2n]);
+      // the keys (spot slots, applied first) and the perpetual (derivatives slot) in one batch: the queue's order merged
+      await submit([aliceKey, bobKey]);
+      assert.equal(await custodian.read.processedRequests(), 3n);
     });
 
     it("refuses a REGISTER_INSTRUMENT record with any field changed", async () => {

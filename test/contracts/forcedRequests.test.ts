@@ -15,6 +15,7 @@ import { encodeRecord, nextRequestChain, type SlotRecord } from "../../sequencer
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, compressKey, hex, pubKeyOf, recordsOffset } from "./helpers.ts";
 import { ETH, ORACLE_KEY, USDC, exitFixtures } from "./exitFixture.ts";
+import { queuedRequestOf, waitingRequestTx } from "../../sequencer/chain/requests.ts";
 
 const connection = await network.create();
 const { viem, networkHelpers } = connection;
@@ -250,6 +251,9 @@ describe("forced requests", () => {
     const batch = await env.publicClient.waitForTransactionReceipt({ hash: await big.batches(env).submit([forced(TxType.FORCED_WITHDRAW, 1n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 2n, 0n, 1n)]) });
     const [admitted] = parseEventLogs({ abi: custodian.abi, logs: batch.logs, eventName: "ForcedWithdrawalRequested" });
     assert.deepEqual(admitted.args, { accountId: userId, txType: TxType.FORCED_WITHDRAW, tokenId: 0, amount: 7n, requestIndex: count });
+    // The page reads the waiting entry (ForcedWithdrawalWaiting) as the record the custodian queued on admission.
+    const [record] = parseEventLogs({ abi: custodian.abi, logs: batch.logs, eventName: "RequestQueued" });
+    assert.deepEqual(waitingRequestTx(waiting.args), queuedRequestOf(record).tx);
     assert.equal(await custodian.read.requestCount(), count + 1n);
     assert.equal(await custodian.read.openForcedRequests(), max - 1);
     assert.deepEqual(await custodian.read.waitingLine(), [1n, 1n]);
@@ -354,6 +358,27 @@ describe("forced requests", () => {
     await custodian.write.withdraw([0], { account: bob.account });
     assert.equal(await env.usdc.read.balanceOf([bob.account.address]), before + 300n * USDC);
     assert.equal(await custodian.read.owed([0]), 0n);
+  });
+
+  it("requests queued across slot classes (a collateral withdrawal, then a forced withdrawal and a deposit) fill one batch: each class's requests in queue order, merged as the queue has them; any other order is refused", async () => {
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
+    const { custodian, alice, bob } = env;
+    const first = await custodian.read.processedRequests();
+    await custodian.write.forceWithdrawCollateral([300n * USDC], { account: alice.account }); // derivatives slot
+    await custodian.write.forceWithdraw([0, 5n * USDC], { account: bob.account }); // spot slot
+    await custodian.write.deposit([0, 7n * USDC], { account: alice.account }); // spot slot
+    const fcw = forced(TxType.FORCED_COLLATERAL_WITHDRAW, 1n, 0n, 300n * USDC, 0n);
+    const fw = forced(TxType.FORCED_WITHDRAW, 2n, 0n, 5n * USDC, 1n);
+    const deposit: SlotRecord = { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 7n * USDC };
+    // the spot slots' requests out of their queue order: no merge is the queue
+    await viem.assertions.revertWithCustomErrorWithArgs(env.submit([deposit, fw], [fcw]), custodian, "UnqueuedRequest", [first, 3n]);
+    // a batch that leaves out the request between two it takes
+    await viem.assertions.revertWithCustomErrorWithArgs(env.submit([deposit], [fcw]), custodian, "UnqueuedRequest", [first, 2n]);
+    // the spot slots apply first, the derivatives slot after, and the custodian takes the three as the queue has them
+    await env.submit([fw, deposit], [fcw]);
+    assert.equal(await custodian.read.processedRequests(), first + 3n);
+    assert.equal(await custodian.read.openForcedRequests(), 0);
+    assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), 5n * USDC);
   });
 
   describe("a dishonest operator", () => {

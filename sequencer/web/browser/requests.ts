@@ -21,7 +21,7 @@
 import { type Address, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, logRanges } from "../../chain/logs.ts";
-import { queuedRequestOf } from "../../chain/requests.ts";
+import { queuedRequestOf, waitingRequestTx } from "../../chain/requests.ts";
 import { TxType } from "../../protocol/constants.ts";
 import type { DepositTx, ForcedCloseTx, ForcedWithdrawTx } from "../../protocol/transactions.ts";
 import { exodusStatus } from "../../sdk/custodian.ts";
@@ -58,15 +58,6 @@ export function forcedOutcome(index: number, batches: readonly { batchNumber: nu
     start += b.consumed;
   }
   return null;
-}
-
-/** The forced request a ForcedWithdrawalWaiting event describes, as the custodian will queue it once admitted. */
-export function waitingTx(e: { accountId: number; txType: number; tokenId: number; amount: bigint }): ForcedWithdrawTx | ForcedCloseTx {
-  if (e.txType === TxType.FORCED_CLOSE) {
-    // the forced-request record shape: the instrument where the token is, counterparty << 64 | lots where the amount is
-    return { type: TxType.FORCED_CLOSE, accountId: e.accountId, instrumentId: e.tokenId, counterpartyId: Number(e.amount >> 64n), lots: e.amount & ((1n << 64n) - 1n) };
-  }
-  return { type: e.txType as ForcedWithdrawTx["type"], accountId: e.accountId, tokenId: e.tokenId, amount: e.amount };
 }
 
 const OWN_TYPES = new Set<number>([TxType.DEPOSIT, TxType.FORCED_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_CLOSE]);
@@ -171,7 +162,7 @@ export class RequestWatcher {
     const inLine = await Promise.all(waited.filter((e) => BigInt(e.args.position as bigint) >= line[0]).map(async (e) => {
       const joinedAt = Number((await pc.getBlock({ blockNumber: (e as unknown as { blockNumber: bigint }).blockNumber })).timestamp);
       const deadline = joinedAt + Number(status.requestDeadline);
-      const tx = waitingTx({ accountId, txType: Number(e.args.txType), tokenId: Number(e.args.tokenId), amount: BigInt(e.args.amount as bigint) });
+      const tx = waitingRequestTx({ accountId, txType: Number(e.args.txType), tokenId: Number(e.args.tokenId), amount: BigInt(e.args.amount as bigint) }) as OwnRequest["tx"];
       const state: RequestState = chain.now >= deadline ? "expired" : "waiting";
       return { index: -1, position: Number(e.args.position), tx, queuedAt: joinedAt, deadline, state } satisfies OwnRequest;
     }));

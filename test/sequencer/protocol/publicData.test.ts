@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { TxType, RECORD_BYTES, HEADER_BYTES, oracleSectionBytes } from "../../../sequencer/protocol/constants.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import {
-  decodeOracleSection, decodePublicData, decodeRecord, encodeOracleSection, encodePublicData, encodeRecord, unusedOracleSection,
-  type OracleSection, type SlotRecord,
+  decodeOracleSection, decodePublicData, decodeRecord, encodeOracleSection, encodePublicData, encodeRecord, queuedForm, requestsInQueueOrder,
+  unusedOracleSection, type OracleSection, type SlotRecord,
 } from "../../../sequencer/protocol/publicData.ts";
+import { bytesToHex } from "viem";
 import { EMPTY_SLICE, sliceWord } from "../../../sequencer/protocol/volSlices.ts";
 
 const SPOT_RECORDS: SlotRecord[] = [
@@ -148,5 +149,27 @@ describe("public data encoding", () => {
     const pd = encodePublicData({ oldRoot: 1n, newRoot: 2n, batchNumber: 3n, timestamp: 4n }, ORACLE, [{ type: TxType.NOOP }]);
     assert.throws(() => decodePublicData(pd.subarray(0, pd.length - 1), SHAPE), /not a header, an oracle section and whole records/);
     assert.throws(() => decodePublicData(pd.subarray(0, HEADER_BYTES + 10), SHAPE), /not a header/);
+  });
+});
+
+describe("requestsInQueueOrder (the custodian's BatchRecords._inQueueOrder)", () => {
+  // queued: a forced collateral withdrawal (derivatives slot), a forced withdrawal and a deposit (spot slots)
+  const fcw: SlotRecord = { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: 1n, tokenId: 0n, amount: 300n, honoured: 1n };
+  const fw: SlotRecord = { type: TxType.FORCED_WITHDRAW, accountId: 2n, tokenId: 0n, amount: 5n, honoured: 0n };
+  const deposit: SlotRecord = { type: TxType.DEPOSIT, accountId: 1n, tokenId: 0n, amount: 7n };
+  const queue = [fcw, fw, deposit].map((r) => bytesToHex(queuedForm(encodeRecord(r))));
+  const queued = (k: number) => queue[k];
+  const noop: SlotRecord = { type: TxType.NOOP };
+
+  it("merges the spot slots' requests and the derivatives slots' requests as the queue has them (outcome bytes as proven)", () => {
+    assert.deepEqual(requestsInQueueOrder([fw, deposit, fcw], 2, queued), [fcw, fw, deposit]);
+    assert.deepEqual(requestsInQueueOrder([fw, noop, deposit, noop, fcw], 4, queued), [fcw, fw, deposit], "NOOPs anywhere");
+    assert.deepEqual(requestsInQueueOrder([noop, noop, fcw], 2, queued), [fcw], "a prefix of the queue");
+  });
+
+  it("refuses a class's requests out of their queue order, a request skipped, and requests past the queue's end", () => {
+    assert.equal(requestsInQueueOrder([deposit, fw, fcw], 2, queued), null);
+    assert.equal(requestsInQueueOrder([deposit, noop, fcw], 2, queued), null, "the forced withdrawal between them skipped");
+    assert.equal(requestsInQueueOrder([fw, deposit, fcw, fcw], 2, queued), null, "one more than queued");
   });
 });

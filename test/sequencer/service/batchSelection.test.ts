@@ -1,5 +1,5 @@
 /**
- * Batch selection: slots per section, spot never after derivatives, one oracle update per batch, markers
+ * Batch selection: slots per section, spot after derivatives only when it cannot depend on them, one oracle update per batch, markers
  * take no slot; the stamp (the latest of the floor, the entries' acceptance times and the oracle time)
  * never passes an entry's deadline (its orders' expiries, a dated instrument's expiry, its oracle update's age)
  * unless nothing could.
@@ -30,9 +30,23 @@ describe("batch selection", () => {
     assert.equal(s.oracle, null);
   });
 
-  it("never takes a spot transaction queued after a derivatives one (REGISTER_INSTRUMENT before a deposit)", () => {
-    const s = selectBatch([e(register), e(deposit(1))], TEST_PARAMS);
-    assert.deepEqual(s.txs, [register]);
+  it("takes a spot transaction queued after derivatives ones that are all unsigned on-chain requests (nothing a spot slot reads): alternating forced withdrawals and forced collateral withdrawals fill one batch", () => {
+    const u = oracleUpdate({ time: NOW });
+    const fw = (accountId: number): BatchTx => ({ type: TxType.FORCED_WITHDRAW, accountId, tokenId: 0, amount: 1n });
+    const fcw = (accountId: number): BatchTx => ({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId, tokenId: 0, amount: 1n });
+    const s = selectBatch([e(fcw(1), u), e(fw(2)), e(fw(3))], TEST_PARAMS);
+    assert.deepEqual(s.txs, [fcw(1), fw(2), fw(3)]);
+    assert.deepEqual(selectBatch([e(register), e(deposit(1))], TEST_PARAMS).txs, [register, deposit(1)]);
+  });
+
+  it("never takes a spot transaction queued after a derivatives one it may depend on (a TRANSFER before a withdrawal, a settlement before anything)", () => {
+    const u = oracleUpdate({ time: NOW });
+    const transfer: BatchTx = { type: TxType.TRANSFER, request: signTransfer(alice.key, { accountId: alice.accountId, toCollateral: false, amount: 1n, nonce: 0 }) };
+    assert.deepEqual(selectBatch([e(transfer, u), e(deposit(1))], TEST_PARAMS).txs, [transfer]);
+    assert.deepEqual(selectBatch([e(settle(1), u), e(deposit(1))], TEST_PARAMS).txs, [settle(1)]);
+    // once such a one is taken, even after unsigned requests
+    const fcw: BatchTx = { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: 2, tokenId: 0, amount: 1n };
+    assert.deepEqual(selectBatch([e(fcw, u), e(deposit(1)), e(settle(1), u), e(deposit(2))], { ...TEST_PARAMS, derivSlots: 2 }).txs, [fcw, deposit(1), settle(1)]);
   });
 
   it("keeps one oracle update per batch; a marker takes no slot but sets the update", () => {

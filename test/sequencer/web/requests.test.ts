@@ -6,7 +6,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
-import { EventCache, forcedOutcome, requestState, waitingTx } from "../../../sequencer/web/browser/requests.ts";
+import { waitingRequestTx as waitingTx } from "../../../sequencer/chain/requests.ts";
+import { EventCache, forcedOutcome, requestState } from "../../../sequencer/web/browser/requests.ts";
 
 const chain = { processed: 5, now: 1_000, exodus: false, refunded: new Set<number>() };
 
