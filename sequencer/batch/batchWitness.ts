@@ -11,7 +11,7 @@ import { encodePublicData, publicInputsOf, type BatchHeader, type OracleSection,
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { freeInstrumentMask } from "../derivatives/formulas.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
-import { applyDerivTx } from "./derivSlotWitness.ts";
+import { applyDerivTx, type ForcedClose } from "./derivSlotWitness.ts";
 import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../protocol/transactions.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 
@@ -30,6 +30,8 @@ export type BuiltBatch = {
   publicInputs: bigint[];
   /** Input of circuits/batch/batch.circom, values as decimal strings. */
   circuitInput: Record<string, unknown>;
+  /** Each FORCED_CLOSE record's close as proven, in record order (null when refused): what intake follows (ExchangeCore). */
+  forcedCloses: (ForcedClose | null)[];
 };
 
 export type BatchOptions = {
@@ -99,6 +101,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   const spotInputs: SlotInputs[] = [];
   const derivInputs: SlotInputs[] = [];
   const records: SlotRecord[] = [];
+  const forcedCloses: (ForcedClose | null)[] = [];
   let oracleInputs: SlotInputs;
   let oracle: OracleSection;
   const slotError = (i: number, e: unknown) => (e instanceof TxRejected ? new TxRejected(e.code, `slot ${i}: ${e.message}`, i) : e);
@@ -118,7 +121,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
         throw slotError(i, e);
       }
     });
-    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks };
+    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks, forcedCloses };
     [...deriv, ...Array<DerivTx>(derivSlots - deriv.length).fill(NOOP)].forEach((tx, i) => {
       try {
         const { inputs, record } = applyDerivTx(state, tx, slotCtx(dctx, slots + i));
@@ -156,5 +159,5 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   for (const [name, value] of Object.entries(oracleInputs)) circuitInput[name] = toStrings(value as Nested);
   collect(circuitInput, "", spotInputs);
   collect(circuitInput, "d_", derivInputs);
-  return { header, oracle, records, publicData, publicInputs, circuitInput };
+  return { header, oracle, records, publicData, publicInputs, circuitInput, forcedCloses };
 }

@@ -26,7 +26,16 @@ import type { DerivTx, InstrumentSpec } from "../protocol/transactions.ts";
  * and marks as the oracle step left them at the batch's start (instruments registered by this batch's
  * slots are not tradable before the next batch).
  */
-export type DerivContext = SlotContext & { oracleUsed: boolean; startInstruments: readonly InstrumentState[]; risks: readonly LotRisk[] };
+export type DerivContext = SlotContext & {
+  oracleUsed: boolean;
+  startInstruments: readonly InstrumentState[];
+  risks: readonly LotRisk[];
+  /** Receives each FORCED_CLOSE the slots prove, in slot order: the close made (ForcedClose), or null when refused. */
+  forcedCloses?: (ForcedClose | null)[];
+};
+
+/** A forced close as proven: `dir` +1 when the account was long (its lots pass to the counterparty), at `mark` quote units per lot. */
+export type ForcedClose = { dir: 1 | -1; mark: bigint };
 
 const COLLATERAL_LIMIT = 1n << BigInt(Bits.collateral - 1);
 
@@ -324,6 +333,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       Object.assign(f, {
         accountA: BigInt(tx.accountId), accountB: BigInt(tx.counterpartyId), instrumentId: BigInt(id), lots: tx.lots, honoured: honoured ? 1n : 0n,
       });
+      ctx.forcedCloses?.push(honoured ? { dir: pa.positions[id].size >= 0n ? 1 : -1, mark: ctx.risks[id].mark } : null);
       if (honoured) {
         const close = closeAtMark(pa, pb, id, tx.lots, 0n, ctx.risks);
         checkRanges(close.victim, tx.accountId);

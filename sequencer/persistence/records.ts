@@ -48,12 +48,15 @@ export type ProvedRecord = { t: "proved"; batchNumber: number; proof: CalldataPr
  */
 export type RejectRecord = { t: "reject"; index: number; code: string; message: string; time: number };
 /**
- * The batch builder proves the spot forced withdrawal at pending entry `index` `honoured` where intake had
- * predicted the other outcome: intake judged it on its view of the account, which counted a pending transaction
- * before it that was rejected since (RejectRecord). Intake's balance follows the proof (ExchangeCore
- * correctForced). Written while a batch is built, before the batch's own record; `time` is when.
+ * The batch builder proves the forced request at pending entry `index` `honoured` where intake had predicted the
+ * other outcome. A spot forced withdrawal: intake judged it on its view of the account, which counted a pending
+ * transaction before it that was rejected since (RejectRecord). A forced collateral withdrawal or close judged
+ * again at a fresh oracle update (its first could no longer be used): intake judged it on its view then, which
+ * counted what was queued behind it. Intake follows the proof (ExchangeCore correctForced): the balance, the
+ * collateral, or the positions (`close`: a forced close proven honoured, its direction and mark, BuiltBatch
+ * forcedCloses). Written while a batch is built, before the batch's own record; `time` is when.
  */
-export type ForcedOutcomeRecord = { t: "forced"; index: number; honoured: boolean; time: number };
+export type ForcedOutcomeRecord = { t: "forced"; index: number; honoured: boolean; close?: { dir: 1 | -1; mark: bigint }; time: number };
 /**
  * Batch `batchNumber`, logged and not on chain, is given up with every batch logged after it: because the
  * custodian can no longer take it in time (`reason`: its stamp is older than MAX_BATCH_AGE before the

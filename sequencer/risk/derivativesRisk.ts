@@ -299,11 +299,35 @@ export class DerivativesRisk implements RiskHook {
 
   /** Takes back a forced close this view applied (forceClose's `dir` and `mark`): the lots return to `accountId` at the same mark. */
   undoForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: { dir: 1 | -1; mark: bigint }): void {
-    const d = BigInt(close.dir);
-    this.#set(accountId, withPosition(this.#touched(accountId), id, d * lots, -d * lots * close.mark));
-    this.#set(counterpartyId, withPosition(this.#touched(counterpartyId), id, -d * lots, d * lots * close.mark));
-    this.ledger.fill(accountId, id, d * lots, close.mark);
-    this.ledger.fill(counterpartyId, id, -d * lots, close.mark);
+    this.#passLots(counterpartyId, accountId, id, BigInt(close.dir) * lots, close.mark);
+  }
+
+  /**
+   * Applies a forced close as a batch proved it (its `dir` and `mark`: the builder's ForcedClose) where this view had
+   * judged it refused: `lots` of `accountId`'s position pass to `counterpartyId` at the mark, whatever this view holds
+   * (the batch applied it at its queue place, before what this view counted since). The caller cancels the orders
+   * either account no longer covers.
+   */
+  applyForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: { dir: 1 | -1; mark: bigint }): void {
+    this.#passLots(accountId, counterpartyId, id, BigInt(close.dir) * lots, close.mark);
+  }
+
+  /** `signed` lots of `from`'s position in `id` (its sign: long lots when positive) pass to `to` at `mark` per lot, both funding-settled. */
+  #passLots(from: number, to: number, id: number, signed: bigint, mark: bigint): void {
+    this.#set(from, withPosition(this.#touched(from), id, -signed, signed * mark));
+    this.#set(to, withPosition(this.#touched(to), id, signed, -signed * mark));
+    this.ledger.fill(from, id, -signed, mark);
+    this.ledger.fill(to, id, signed, mark);
+  }
+
+  /**
+   * Takes `amount` out of the account's collateral whatever its margin: a forced collateral withdrawal a batch proved
+   * honoured where this view had judged it refused (the batch applied it at its queue place). The caller cancels the
+   * orders the account no longer covers.
+   */
+  takeCollateral(accountId: number, amount: bigint): void {
+    const a = this.#touched(accountId);
+    this.#set(accountId, { ...a, collateral: a.collateral - amount });
   }
 
   /**

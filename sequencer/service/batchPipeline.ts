@@ -584,21 +584,34 @@ export class BatchPipeline {
   }
 
   /**
-   * Intake predicted each spot forced withdrawal's outcome when it arrived; the batch proves it on the state it
-   * applies it to. They differ only when a transaction of the account before it was rejected after the prediction:
-   * then intake follows the proof (correctForced, logged), so its balance never holds what the state paid out.
-   * The k-th FORCED_WITHDRAW record of the batch is the k-th such entry of the selection (spot slots in queue order).
+   * Intake predicted each forced request's outcome (a spot forced withdrawal when it arrived, a forced collateral
+   * withdrawal or close at the oracle update that judged it); the batch proves it on the state it applies it to, at
+   * its queue place. They differ when a transaction of the account before it was rejected after the prediction, or
+   * when a request judged at marks was judged again (its first update could no longer be used) on a view that
+   * counted what was queued behind it: then intake follows the proof (correctForced, logged), so its balances,
+   * collateral and positions never part from the proven state's. The k-th record of a type is the k-th such entry of
+   * the selection (each slot class in queue order).
    */
   #followForcedOutcomes(sel: BatchSelection, batch: BuiltBatch): void {
-    const proven = batch.records.flatMap((r) => (r.type === TxType.FORCED_WITHDRAW ? [r.honoured === 1n] : []));
-    const pending = this.#intake.pending;
-    for (let i = 0, k = 0; i < sel.count; i++) {
-      const entry = pending[i];
-      if (entry.tx.type !== TxType.FORCED_WITHDRAW) continue;
-      const honoured = proven[k++];
-      if (entry.honoured !== undefined && entry.honoured !== honoured) {
-        this.#intake.correctForced({ t: "forced", index: i, honoured, time: this.#journal.now() });
+    const proven = new Map<TxType, boolean[]>();
+    for (const r of batch.records) {
+      if (r.type === TxType.FORCED_WITHDRAW || r.type === TxType.FORCED_COLLATERAL_WITHDRAW || r.type === TxType.FORCED_CLOSE) {
+        proven.set(r.type, [...(proven.get(r.type) ?? []), r.honoured === 1n]);
       }
+    }
+    const seen = new Map<TxType, number>();
+    const pending = this.#intake.pending;
+    for (let i = 0; i < sel.count; i++) {
+      const entry = pending[i];
+      const type = entry.tx.type;
+      const outcomes = proven.get(type);
+      if (!outcomes) continue;
+      const k = seen.get(type) ?? 0;
+      seen.set(type, k + 1);
+      const honoured = outcomes[k];
+      if (entry.honoured === undefined || entry.honoured === honoured) continue;
+      const close = type === TxType.FORCED_CLOSE && honoured ? batch.forcedCloses[k] : null;
+      this.#intake.correctForced({ t: "forced", index: i, honoured, ...(close ? { close } : {}), time: this.#journal.now() });
     }
   }
 

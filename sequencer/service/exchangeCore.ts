@@ -419,29 +419,49 @@ export class ExchangeCore {
   }
 
   #logForced(tx: ForcedTx, honoured: boolean): void {
-    const what = tx.type === TxType.FORCED_CLOSE
-      ? `close of ${tx.lots} lots of instrument ${tx.instrumentId} against account ${tx.counterpartyId}`
-      : `${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${tx.amount} (token ${tx.tokenId})`;
-    this.#parts.observers.log(`forced ${what} by account ${tx.accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
+    this.#parts.observers.log(`${this.#forcedText(tx)} by account ${tx.accountId}: ${honoured ? "honoured" : "refused"} (as the batch will prove)`);
+  }
+
+  /** "forced withdrawal of 5 (token 0)", "forced close of 3 lots of instrument 1 against account 2", ... */
+  #forcedText(tx: ForcedTx): string {
+    return tx.type === TxType.FORCED_CLOSE
+      ? `forced close of ${tx.lots} lots of instrument ${tx.instrumentId} against account ${tx.counterpartyId}`
+      : `forced ${tx.type === TxType.FORCED_WITHDRAW ? "withdrawal" : "collateral withdrawal"} of ${tx.amount} (token ${tx.tokenId})`;
   }
 
   /**
-   * The builder proves the spot forced withdrawal at pending entry `r.index` with the other outcome than intake
-   * predicted (ForcedOutcomeRecord: a transaction of the account before it was rejected after intake judged it, so
-   * intake's view then was not the state the batch applies it to). Intake follows the proof: proven honoured, the
-   * amount leaves intake's balance now and the orders it no longer covers are cancelled (UNCOVERED); proven
-   * refused, intake's debit is returned. Reached through `apply` (live, the pipeline's record is then logged; replay).
+   * The builder proves the forced request at pending entry `r.index` with the other outcome than intake predicted
+   * (ForcedOutcomeRecord: intake's view then was not the state the batch applies it to). Intake follows the proof:
+   * a spot withdrawal's amount leaves intake's balance or returns to it; a collateral withdrawal's leaves the
+   * collateral or returns; a forced close's lots pass to the counterparty at the proven mark (`r.close`) or return
+   * (the entry's own close). The orders an account no longer covers are cancelled (UNCOVERED). Reached through
+   * `apply` (live, the pipeline's record is then logged; replay).
    */
   #correctForced(r: ForcedOutcomeRecord): void {
     const entry = this.pending[r.index];
-    if (entry?.tx.type !== TxType.FORCED_WITHDRAW || entry.honoured === undefined || entry.honoured === r.honoured) {
-      throw new Error(`pending entry ${r.index} is not a forced withdrawal predicted ${r.honoured ? "refused" : "honoured"}`);
+    const forced = entry?.tx.type === TxType.FORCED_WITHDRAW || entry?.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || entry?.tx.type === TxType.FORCED_CLOSE;
+    if (!forced || entry.honoured === undefined || entry.honoured === r.honoured || (entry.tx.type === TxType.FORCED_CLOSE && r.honoured && !r.close)) {
+      throw new Error(`pending entry ${r.index} is not a forced request predicted ${r.honoured ? "refused" : "honoured"}`);
     }
-    const { accountId, tokenId, amount } = entry.tx;
-    this.pending[r.index] = { ...entry, honoured: r.honoured }; // a new entry: a snapshot taken before keeps the old one
-    this.#parts.risk.adjust(accountId, tokenId, r.honoured ? -amount : amount);
-    this.#parts.observers.log(`forced withdrawal of ${amount} (token ${tokenId}) by account ${accountId}: the batch proves it ${r.honoured ? "honoured" : "refused"}, not as intake predicted; intake follows`);
-    if (r.honoured) this.#cancelUncovered(accountId, r.time);
+    const tx = entry.tx as ForcedTx;
+    const risk = this.derivatives.risk;
+    let accounts = [tx.accountId];
+    if (tx.type === TxType.FORCED_CLOSE) {
+      const { accountId, counterpartyId, instrumentId, lots } = tx;
+      if (r.honoured) risk.applyForceClose(accountId, counterpartyId, instrumentId, lots, r.close!);
+      else if (entry.close) risk.undoForceClose(accountId, counterpartyId, instrumentId, lots, entry.close);
+      accounts = [accountId, counterpartyId];
+      const { close: _, ...rest } = entry;
+      this.pending[r.index] = { ...rest, honoured: r.honoured, ...(r.honoured ? { close: r.close! } : {}) };
+    } else {
+      const { accountId, tokenId, amount } = tx;
+      if (tx.type === TxType.FORCED_WITHDRAW) this.#parts.risk.adjust(accountId, tokenId, r.honoured ? -amount : amount);
+      else if (r.honoured) risk.takeCollateral(accountId, amount);
+      else risk.creditCollateral(accountId, amount);
+      this.pending[r.index] = { ...entry, honoured: r.honoured }; // a new entry: a snapshot taken before keeps the old one
+    }
+    this.#parts.observers.log(`${this.#forcedText(tx)} by account ${tx.accountId}: the batch proves it ${r.honoured ? "honoured" : "refused"}, not as intake predicted; intake follows`);
+    if (r.honoured) for (const a of accounts) this.#cancelUncovered(a, r.time);
   }
 
   /** Cancels every resting order of an account whose spot balances or margin no longer cover them (reason UNCOVERED). */
