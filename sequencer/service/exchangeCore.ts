@@ -81,11 +81,15 @@ export type CoreParts = {
 
 /**
  * The exchange's cancels that the proven state records (OPERATOR_CANCEL): the risk engine's (`uncovered`), the
- * resting order of a self-trade (`self-trade`) and a reduce-only order's remainder (`reduce-only`): orders that
- * rested, or whose fills are in the proven state, and that would otherwise stay fillable within their signed
- * limits. Rare by nature, so a spot slot each is cheap; IOC remainders (every unfilled market order) are not (G12).
+ * resting order of a self-trade (`self-trade`), a reduce-only order's remainder (`reduce-only`) and the open and
+ * held orders of a key rotation (`key-rotated`: the replaced key's orders cannot be filled while the new key is
+ * registered, but would be again if the account ever registered the old key back): orders that rested, or whose
+ * fills are in the proven state, and that would otherwise stay fillable within their signed limits. Rare by
+ * nature, so a spot slot each is cheap; IOC remainders (every unfilled market order) are not (G12).
  */
-export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([CancelReason.UNCOVERED, CancelReason.SELF_TRADE, CancelReason.REDUCE_ONLY]);
+export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([
+  CancelReason.UNCOVERED, CancelReason.SELF_TRADE, CancelReason.REDUCE_ONLY, CancelReason.KEY_ROTATED,
+]);
 
 /** The accounts a transaction concerns (whose history shows its rejection). */
 export function txAccounts(tx: BatchTx): number[] {
@@ -309,7 +313,10 @@ export class ExchangeCore {
       // the state holds then): they leave the book now (issue 11, finding 7).
       if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
         this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
-        for (const h of this.triggers.list(tx.accountId)) this.#dropHeld(h.order, CancelReason.KEY_ROTATED);
+        for (const h of this.triggers.list(tx.accountId)) {
+          this.#dropHeld(h.order, CancelReason.KEY_ROTATED);
+          this.enqueue({ type: TxType.OPERATOR_CANCEL, accountId: tx.accountId, orderId: h.order.orderId }, time);
+        }
       }
     } else if (tx.type === TxType.DEPOSIT) this.#parts.risk.credit(tx.accountId, tx.tokenId, tx.amount);
     else if (tx.type === TxType.REGISTER_MARKET) {

@@ -18,6 +18,7 @@ import { derivOrder, EXPIRY, NOW, oracleUpdate, traders } from "../../helpers/de
 import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import { order } from "../../helpers/traders.ts";
+import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 
 const { alice, bob, carol } = traders;
 const PERP = 0;
@@ -168,5 +169,22 @@ describe("stop and take-profit orders", () => {
     await seq.drain();
     assert.deepEqual(rejections, [], "no batch rejected anything");
     assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 0n);
+  });
+
+  it("a key rotation drops the account's held orders with a proven cancel (OPERATOR_CANCEL): were the old key registered again, the stop could not be filled", async () => {
+    const { seq } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    const stop = derivOrder(alice, PERP, { orderId: 7n, side: Side.BUY, priceTicks: 320_000n, sizeLots: 10n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n });
+    assert.deepEqual(seq.placeOrder(stop).map((e) => e.type), ["held"]);
+    const newKey = new Uint8Array(32).fill(91);
+    seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: alice.accountId, pubKey: publicKeyOf(newKey) });
+    assert.deepEqual(seq.heldOrders(), []);
+    assert.ok(seq.peekPending().some((t) => t.type === TxType.OPERATOR_CANCEL && t.accountId === alice.accountId && t.orderId === 7n));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.deepEqual(seq.state.orderSlot(alice.accountId, 7n), { storedId: 7n, filled: 0n, cancelled: true });
   });
 });

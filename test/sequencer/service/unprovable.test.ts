@@ -123,6 +123,9 @@ describe("key rotation (finding 7)", () => {
     assert.equal(prover.witnesses, posted.length, "every batch after the rotation went through the circuit");
     assert.equal(s.state.root, chain.root);
     assert.equal(s.state.balance(2, 1), 1_000_000n - 4_000n);
+    // the rotation's cancel is proven (OPERATOR_CANCEL): were the old key registered back, the order stays cancelled
+    assert.equal(s.state.orderSlot(2, 1n).cancelled, true);
+    assert.equal(s.state.orderSlot(2, 1n).storedId, 1n);
     assertIntakeMatchesState(s);
   });
 });
