@@ -157,4 +157,23 @@ describe("forced closes in the sequencer", () => {
       rmSync(dir, { recursive: true, force: true });
     });
   }
+
+  it("a forced collateral withdrawal judged again on a view where a later sale lowered the account's margin: intake predicted it honoured, the batch proves it refused at its queue place, and intake returns the collateral", async () => {
+    const logged: string[] = [];
+    const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l) });
+    const m = seq.derivatives.risk.margin(alice.accountId)!;
+    const amount = m.equity - m.im + 1n; // one unit more than long 1,000 leaves above initial margin
+    seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount }); // judged refused
+    chain.now += 1_000; // its update is too old for any batch now
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    // queued behind it: alice sells 900 lots to carol (long 100: far less initial margin)
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 900n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 900n }));
+    const collateral = seq.state.account(alice.accountId).deriv.collateral;
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.ok(seq.state.account(alice.accountId).deriv.collateral > collateral - amount, "proven refused: the collateral stayed (less the sale's fee)");
+    assert.ok(logged.some((l) => /collateral withdrawal .* proves it refused, not as intake predicted/.test(l)), logged.join("\n"));
+    for (const t of [alice, carol]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+  });
 });
