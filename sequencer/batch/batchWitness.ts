@@ -9,9 +9,9 @@ import type { ExchangeState } from "../state/exchangeState.ts";
 import { Bits, DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
 import { encodePublicData, publicInputsOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
-import { freeInstrumentMask } from "../derivatives/formulas.ts";
+import { freeInstrumentMask, type ForcedClose } from "../derivatives/formulas.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
-import { applyDerivTx, type ForcedClose } from "./derivSlotWitness.ts";
+import { applyDerivTx } from "./derivSlotWitness.ts";
 import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../protocol/transactions.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 

@@ -10,7 +10,7 @@ import type { SlotRecord } from "../protocol/publicData.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import {
   accountRisk, badDebtCover, closeAtMark, deleverageClose, forcedCloseFault, openDebt, fundingCapFits, holdersChange, isFreeInstrument, registeredInstrument, withinLiquidationBand, isDated, isOption, liquidationDeepensDebt, liquidationPenalty, reduceOnlyFault, settleFunding, sizeInRange, withPosition,
-  type DerivAccount, type InstrumentState, type LotRisk,
+  type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
 import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
@@ -34,8 +34,6 @@ export type DerivContext = SlotContext & {
   forcedCloses?: (ForcedClose | null)[];
 };
 
-/** A forced close as proven: `dir` +1 when the account was long (its lots pass to the counterparty), at `mark` quote units per lot. */
-export type ForcedClose = { dir: 1 | -1; mark: bigint };
 
 const COLLATERAL_LIMIT = 1n << BigInt(Bits.collateral - 1);
 
@@ -333,7 +331,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       Object.assign(f, {
         accountA: BigInt(tx.accountId), accountB: BigInt(tx.counterpartyId), instrumentId: BigInt(id), lots: tx.lots, honoured: honoured ? 1n : 0n,
       });
-      ctx.forcedCloses?.push(honoured ? { dir: pa.positions[id].size >= 0n ? 1 : -1, mark: ctx.risks[id].mark } : null);
+      ctx.forcedCloses?.push(honoured ? { dir: pa.positions[id].size >= 0n ? 1 : -1, mark: ctx.risks[id].mark, index: indexes[id] } : null);
       if (honoured) {
         const close = closeAtMark(pa, pb, id, tx.lots, 0n, ctx.risks);
         checkRanges(close.victim, tx.accountId);

@@ -158,6 +158,14 @@ export type Position = { size: bigint; snapshot: bigint };
 export type DerivAccount = { collateral: bigint; positions: Position[] };
 
 /** `acc` with `delta` lots added to its position in instrument `id` and `cash` added to its collateral. */
+/**
+ * A forced close as made (FORCED_CLOSE honoured): `dir` +1 when the requester was long (its lots pass to the
+ * counterparty), at `mark` quote units per lot, with both accounts' funding settled to the instrument's funding
+ * index `index` (the batch's, or intake's when it judged the close). Absent `index` (records logged before
+ * 2026-12-05): the index of whoever applies it.
+ */
+export type ForcedClose = { dir: 1 | -1; mark: bigint; index?: bigint };
+
 export function withPosition(acc: DerivAccount, id: number, delta: bigint, cash: bigint): DerivAccount {
   return { collateral: acc.collateral + cash, positions: acc.positions.map((p, i) => (i === id ? { ...p, size: p.size + delta } : p)) };
 }

@@ -12,6 +12,7 @@
 import type { BatchTx } from "../protocol/transactions.ts";
 import type { CalldataProof } from "../protocol/calldataProof.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import type { ForcedClose } from "../derivatives/formulas.ts";
 import type { Cancel, Order, Signed, Transfer, Withdrawal } from "../protocol/messages.ts";
 
 /** An on-chain request admitted in queue order (`index` is its queue index when it came from the chain). */
@@ -56,7 +57,7 @@ export type RejectRecord = { t: "reject"; index: number; code: string; message: 
  * collateral, or the positions (`close`: a forced close proven honoured, its direction and mark, BuiltBatch
  * forcedCloses). Written while a batch is built, before the batch's own record; `time` is when.
  */
-export type ForcedOutcomeRecord = { t: "forced"; index: number; honoured: boolean; close?: { dir: 1 | -1; mark: bigint }; time: number };
+export type ForcedOutcomeRecord = { t: "forced"; index: number; honoured: boolean; close?: ForcedClose; time: number };
 /**
  * Batch `batchNumber`, logged and not on chain, is given up with every batch logged after it: because the
  * custodian can no longer take it in time (`reason`: its stamp is older than MAX_BATCH_AGE before the

@@ -17,7 +17,7 @@ import { InstrumentKind, Side, marketInstrument } from "../protocol/constants.ts
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  EMPTY_INSTRUMENT, accountRisk, badDebtCover, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type InstrumentState, type LotRisk,
+  EMPTY_INSTRUMENT, accountRisk, badDebtCover, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../matching/types.ts";
@@ -281,7 +281,7 @@ export class DerivativesRisk implements RiskHook {
    * close made (its direction, +1 when the account was long, and the mark per lot: what undoForceClose needs), or null
    * when refused (nothing changes; also before any marks).
    */
-  forceClose(accountId: number, counterpartyId: number, id: number, lots: bigint): { dir: 1 | -1; mark: bigint } | null {
+  forceClose(accountId: number, counterpartyId: number, id: number, lots: bigint): ForcedClose | null {
     const risks = this.#risks;
     if (!risks) return null;
     const a = this.#touched(accountId);
@@ -294,30 +294,35 @@ export class DerivativesRisk implements RiskHook {
     this.#set(counterpartyId, close.counterparty);
     this.ledger.fill(accountId, id, BigInt(-dir) * lots, mark);
     this.ledger.fill(counterpartyId, id, BigInt(dir) * lots, mark);
-    return { dir, mark };
+    return { dir, mark, index: this.#instruments[id].fundingIndex };
   }
 
-  /** Takes back a forced close this view applied (forceClose's `dir` and `mark`): the lots return to `accountId` at the same mark. */
-  undoForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: { dir: 1 | -1; mark: bigint }): void {
-    this.#passLots(counterpartyId, accountId, id, BigInt(close.dir) * lots, close.mark);
+  /** Takes back a forced close this view applied (forceClose's ForcedClose): the lots return to `accountId` at the same mark. */
+  undoForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: ForcedClose): void {
+    this.#passLots(counterpartyId, accountId, id, BigInt(close.dir) * lots, close);
   }
 
   /**
-   * Applies a forced close as a batch proved it (its `dir` and `mark`: the builder's ForcedClose) where this view had
-   * judged it refused: `lots` of `accountId`'s position pass to `counterpartyId` at the mark, whatever this view holds
-   * (the batch applied it at its queue place, before what this view counted since). The caller cancels the orders
-   * either account no longer covers.
+   * Applies a forced close as a batch proved it (the builder's ForcedClose) where this view had judged it refused, or
+   * made it another way (then undoForceClose first): `lots` of `accountId`'s position pass to `counterpartyId` at the
+   * mark, whatever this view holds (the batch applied it at its queue place, before what this view counted since).
+   * The caller cancels the orders either account no longer covers.
    */
-  applyForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: { dir: 1 | -1; mark: bigint }): void {
-    this.#passLots(accountId, counterpartyId, id, BigInt(close.dir) * lots, close.mark);
+  applyForceClose(accountId: number, counterpartyId: number, id: number, lots: bigint, close: ForcedClose): void {
+    this.#passLots(accountId, counterpartyId, id, BigInt(close.dir) * lots, close);
   }
 
-  /** `signed` lots of `from`'s position in `id` (its sign: long lots when positive) pass to `to` at `mark` per lot, both funding-settled. */
-  #passLots(from: number, to: number, id: number, signed: bigint, mark: bigint): void {
-    this.#set(from, withPosition(this.#touched(from), id, -signed, signed * mark));
-    this.#set(to, withPosition(this.#touched(to), id, signed, -signed * mark));
-    this.ledger.fill(from, id, -signed, mark);
-    this.ledger.fill(to, id, signed, mark);
+  /**
+   * `signed` lots of `from`'s position in `id` (long lots when positive) pass to `to` at `close.mark` per lot, as if at
+   * the funding index `close.index`: both accounts are funding-settled to this view's index, which charged `from` the
+   * funding of the lots since `close.index` and `to` none, so that much moves back from `to` to `from`.
+   */
+  #passLots(from: number, to: number, id: number, signed: bigint, close: ForcedClose): void {
+    const since = this.#instruments[id].fundingIndex - (close.index ?? this.#instruments[id].fundingIndex);
+    this.#set(from, withPosition(this.#touched(from), id, -signed, signed * close.mark + signed * since));
+    this.#set(to, withPosition(this.#touched(to), id, signed, -signed * close.mark - signed * since));
+    this.ledger.fill(from, id, -signed, close.mark);
+    this.ledger.fill(to, id, signed, close.mark);
   }
 
   /**

@@ -34,6 +34,7 @@
  * The pipeline talks to the intake side only through BatchIntake (the queue, the proven state, the
  * rejection path) and to the journal through BatchJournal.
  */
+import type { ForcedClose } from "../derivatives/formulas.ts";
 import { publicDataDigest } from "../protocol/publicData.ts";
 import type { Hash } from "viem";
 import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
@@ -609,8 +610,10 @@ export class BatchPipeline {
       const k = seen.get(type) ?? 0;
       seen.set(type, k + 1);
       const honoured = outcomes[k];
-      if (entry.honoured === undefined || entry.honoured === honoured) continue;
       const close = type === TxType.FORCED_CLOSE && honoured ? batch.forcedCloses[k] : null;
+      if (entry.honoured === undefined) continue;
+      // a close honoured both ways may still have been made another way (the other direction, another mark or index)
+      if (entry.honoured === honoured && !(close && !sameClose(entry.close, close))) continue;
       this.#intake.correctForced({ t: "forced", index: i, honoured, ...(close ? { close } : {}), time: this.#journal.now() });
     }
   }
@@ -809,4 +812,9 @@ export class BatchPipeline {
     }
     this.#abandonedSincePost = true;
   }
+}
+
+/** Whether intake made a forced close as the batch proved it (direction, mark and funding index). */
+function sameClose(made: ForcedClose | undefined, proven: ForcedClose): boolean {
+  return made !== undefined && made.dir === proven.dir && made.mark === proven.mark && (made.index ?? proven.index) === proven.index;
 }

@@ -38,6 +38,7 @@
 import { isDerivTx } from "../batch/batchWitness.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
+import type { ForcedClose } from "../derivatives/formulas.ts";
 import { JUDGED_AT_MARKS_TYPES, MAX_ORACLE_AGE, TxType } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 
@@ -53,7 +54,7 @@ export type PendingEntry = {
   oracle?: SignedOracleUpdate;
   honoured?: boolean;
   /** An honoured FORCED_CLOSE's close in intake's view (DerivativesRisk.forceClose), to take it back if its update can no longer be used. */
-  close?: { dir: 1 | -1; mark: bigint };
+  close?: ForcedClose;
 };
 
 /** An on-chain request admitted to the core but held out of the queue until an oracle update (exchangeCore.ts, awaitingMarks). */

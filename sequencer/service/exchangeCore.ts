@@ -447,16 +447,18 @@ export class ExchangeCore {
   #correctForced(r: ForcedOutcomeRecord): void {
     const entry = this.pending[r.index];
     const forced = entry?.tx.type === TxType.FORCED_WITHDRAW || entry?.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || entry?.tx.type === TxType.FORCED_CLOSE;
-    if (!forced || entry.honoured === undefined || entry.honoured === r.honoured || (entry.tx.type === TxType.FORCED_CLOSE && r.honoured && !r.close)) {
-      throw new Error(`pending entry ${r.index} is not a forced request predicted ${r.honoured ? "refused" : "honoured"}`);
+    const isClose = entry?.tx.type === TxType.FORCED_CLOSE;
+    // a close honoured both ways is corrected when the batch made it another way (r.close)
+    if (!forced || entry.honoured === undefined || (entry.honoured === r.honoured && !(isClose && r.honoured)) || (isClose && r.honoured && !r.close)) {
+      throw new Error(`pending entry ${r.index} is not a forced request predicted ${r.honoured ? "refused, or made another way" : "honoured"}`);
     }
     const tx = entry.tx as ForcedTx;
     const risk = this.derivatives.risk;
     let accounts = [tx.accountId];
     if (tx.type === TxType.FORCED_CLOSE) {
       const { accountId, counterpartyId, instrumentId, lots } = tx;
+      if (entry.honoured && entry.close) risk.undoForceClose(accountId, counterpartyId, instrumentId, lots, entry.close);
       if (r.honoured) risk.applyForceClose(accountId, counterpartyId, instrumentId, lots, r.close!);
-      else if (entry.close) risk.undoForceClose(accountId, counterpartyId, instrumentId, lots, entry.close);
       accounts = [accountId, counterpartyId];
       const { close: _, ...rest } = entry;
       this.pending[r.index] = { ...rest, honoured: r.honoured, ...(r.honoured ? { close: r.close! } : {}) };
@@ -467,7 +469,10 @@ export class ExchangeCore {
       else risk.creditCollateral(accountId, amount);
       this.pending[r.index] = { ...entry, honoured: r.honoured }; // a new entry: a snapshot taken before keeps the old one
     }
-    this.#parts.observers.log(`${this.#forcedText(tx)} by account ${tx.accountId}: the batch proves it ${r.honoured ? "honoured" : "refused"}, not as intake predicted; intake follows`);
+    const how = entry.honoured === r.honoured
+      ? "honoured as made at its queue place, not as intake made it"
+      : `${r.honoured ? "honoured" : "refused"}, not as intake predicted`;
+    this.#parts.observers.log(`${this.#forcedText(tx)} by account ${tx.accountId}: the batch proves it ${how}; intake follows`);
     if (r.honoured) for (const a of accounts) this.#cancelUncovered(a, r.time);
   }
 

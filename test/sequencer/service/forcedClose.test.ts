@@ -11,6 +11,9 @@ import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
 import { derivativesSequencer, DEPOSIT, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
+import { settleFunding } from "../../../sequencer/derivatives/formulas.ts";
+import type { SignatureCheck } from "../../../sequencer/crypto/signatureVerifier.ts";
+import { defaultSignatureVerifier } from "../../../sequencer/crypto/nativeSignatureVerifier.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -175,5 +178,57 @@ describe("forced closes in the sequencer", () => {
     assert.ok(seq.state.account(alice.accountId).deriv.collateral > collateral - amount, "proven refused: the collateral stayed (less the sale's fee)");
     assert.ok(logged.some((l) => /collateral withdrawal .* proves it refused, not as intake predicted/.test(l)), logged.join("\n"));
     for (const t of [alice, carol]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+  });
+
+  it("judged again on a view where later trades flipped both positions: honoured both ways, but the batch makes it the other way round at its queue place, and intake follows", async () => {
+    const logged: string[] = [];
+    const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l) });
+    // bob (short 1,000) forces a close of 1,000 against alice (long 1,000): judged honoured, bob buying back
+    seq.acceptRequest(close(bob.accountId, alice.accountId, 1_000n));
+    chain.now += 1_000; // that update is too old for any batch now
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    // queued behind the close: bob buys 2,000 from alice; judged again after it, the close is bob selling 1,000
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 2_000n }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 2_000n }));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, 2_000n, "proven: closed flat, then bought 2,000");
+    assert.ok(logged.some((l) => /proves it honoured as made at its queue place, not as intake made it/.test(l)), logged.join("\n"));
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+  });
+
+  it("corrected while intake already holds a newer update with a funding tick: the lots move as of the batch's funding index", async () => {
+    const logged: string[] = [];
+    let hook: (() => Promise<void>) | null = null;
+    const native = defaultSignatureVerifier();
+    // the signature check of the rebuilt batch awaits: intake accepts the next update (a funding tick) meanwhile
+    const verifier = {
+      name: "hooked",
+      async verifyBatch(checks: readonly SignatureCheck[]) {
+        const h = hook;
+        hook = null;
+        if (h) await h();
+        return native.verifyBatch(checks);
+      },
+    };
+    const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l), verifier });
+    seq.acceptRequest(close(alice.accountId, bob.accountId, 1_000n)); // judged honoured
+    chain.now += 1_000;
+    const t2 = chain.now - 5;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: t2 }));
+    // bob buys 10 from carol behind it: judged again, refused; the batch proves it honoured
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
+    hook = () => seq.acceptOracleUpdate(oracleUpdate({ time: t2 + 1, fundingEpoch: 1, rates: [1_000n, 0n, 0n, 0n] })).then(() => undefined);
+    await seq.drain();
+    assert.equal(hook, null, "the funding tick came in while the batch was built");
+    assert.equal(seq.pendingTransactions, 0);
+    assert.ok(logged.some((l) => /proves it honoured, not as intake predicted/.test(l)), logged.join("\n"));
+    const indexes = seq.derivatives.risk.instruments.map((i) => i.fundingIndex);
+    assert.notEqual(indexes[PERP], 0n, "the tick moved the funding index");
+    // settled to the same index, intake's accounts are the proven ones
+    for (const t of [alice, bob, carol]) {
+      assert.deepEqual(settleFunding(seq.derivatives.risk.account(t.accountId), indexes), settleFunding(seq.state.account(t.accountId).deriv, indexes), `account ${t.accountId}`);
+    }
   });
 });
