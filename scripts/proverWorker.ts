@@ -15,10 +15,14 @@
  * --fault is a TEST FAULT INJECTOR (test/fpga-prover/proverQueue.test.ts), never for production; the
  * worker says so on every job it spoils:
  *   bad-proof     answers with a proof that does not verify (pi_a and pi_c swapped)
+ *   projective    answers with its valid proof written with pi_a as a projective point (z = 2): snarkjs still
+ *                 verifies it, the custodian would read another point
+ *   false-refusal answers that the circuit refuses the input, whatever the input
  *   stall         proves, then waits --stall-ms before answering (its attempt expires meanwhile)
  *   die-mid-job   proves, then kills itself with SIGKILL before answering
  */
 import { Command, Option } from "commander";
+import { BASE_FIELD_MODULUS } from "../sequencer/crypto/field.ts";
 import { hostname } from "node:os";
 import type { Job, PgBoss } from "pg-boss";
 import type { CircuitKeys, ProvingDevice } from "../fpga-prover/device.ts";
@@ -28,7 +32,7 @@ import { isWitnessFailure } from "../fpga-prover/pool/index.ts";
 import { connectBoss, DEFAULT_QUEUE } from "../fpga-prover/queue/jobEngine.ts";
 import { PROOF_JOB_VERSION, type ProofAnswer, type ProofJob } from "../fpga-prover/queue/queueDevice.ts";
 
-const FAULTS = ["bad-proof", "stall", "die-mid-job"] as const;
+const FAULTS = ["bad-proof", "projective", "false-refusal", "stall", "die-mid-job"] as const;
 type Fault = (typeof FAULTS)[number];
 
 const opts = new Command("prover-worker")
@@ -91,6 +95,11 @@ async function handle(job: Job<ProofJob>): Promise<void> {
     return;
   }
   log(`${name}: taken`);
+  if (opts.fault === "false-refusal") {
+    const accepted = affected(await boss.complete(opts.queueName, attempt, { worker: me, inputRefused: "TEST FAULT false-refusal: Assert Failed" })) === 1;
+    log(`${name}: TEST FAULT false-refusal: answered that the circuit refuses the input, answer ${accepted ? "accepted" : "refused by the queue"}`);
+    return;
+  }
   const keys: CircuitKeys = { wasm: data.keys.wasm, zkey: data.keys.zkey, vkey: null };
   const t0 = performance.now();
   let answer: ProofAnswer;
@@ -113,6 +122,12 @@ async function handle(job: Job<ProofJob>): Promise<void> {
   if (opts.fault === "bad-proof") {
     answer.proof = { ...answer.proof, pi_a: answer.proof.pi_c, pi_c: answer.proof.pi_a };
     log(`${name}: TEST FAULT bad-proof: answering with a proof that does not verify`);
+  } else if (opts.fault === "projective") {
+    // (x, y, 1) as (4x, 8y, 2): the same point in Jacobian coordinates, mod the base field
+    const Q = BASE_FIELD_MODULUS;
+    const [x, y] = [BigInt(answer.proof.pi_a[0]!), BigInt(answer.proof.pi_a[1]!)];
+    answer.proof = { ...answer.proof, pi_a: [String((4n * x) % Q), String((8n * y) % Q), "2"] };
+    log(`${name}: TEST FAULT projective: answering with its proof's pi_a in projective coordinates`);
   } else if (opts.fault === "die-mid-job") {
     log(`${name}: TEST FAULT die-mid-job: SIGKILL before answering`);
     process.kill(process.pid, "SIGKILL");

@@ -55,7 +55,12 @@ export class QueueJobError extends Error {}
  * refused transaction with its own witness calculator (a false claim is not reproduced there: the batch
  * is retried).
  */
-export class QueueInputRefused extends Error {}
+/** A worker's answer that the circuit refuses the job's input; `worker` is the name the answer gives. */
+export class QueueInputRefused extends Error {
+  constructor(message: string, readonly worker: string) {
+    super(message);
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,7 +117,8 @@ export class QueueDevice implements ProvingDevice {
       if (found.state === "completed") {
         const refused = (found.output as { inputRefused?: unknown; worker?: unknown } | null)?.inputRefused;
         if (typeof refused === "string") {
-          throw new QueueInputRefused(`job ${label} (${id}): worker ${String((found.output as { worker?: unknown }).worker)}: the circuit refuses the input: ${refused}`);
+          const worker = String((found.output as { worker?: unknown }).worker);
+          throw new QueueInputRefused(`job ${label} (${id}): worker ${worker}: the circuit refuses the input: ${refused}`, worker);
         }
         if (!isAnswer(found.output)) throw new QueueJobError(`job ${label} (${id}): malformed answer ${JSON.stringify(found.output).slice(0, 200)}`);
         const { worker, proof, publicSignals, timings } = found.output;

@@ -3,10 +3,14 @@
  * each checked here before it is handed out. A proof that does not verify, or proves other public signals
  * than expected, is refused: the job is sent again with that worker excluded (and the worker is excluded
  * from every job for `quarantineMs`), up to `attempts` sends in all. A worker's answer that the circuit
- * refuses the input rejects at once (QueueInputRefused). Results are delivered in submission
+ * refuses the input rejects (QueueInputRefused) once the witness calculator here refuses it too; a false claim
+ * counts as a bad proof. Results are delivered in submission
  * order: prove() for job k resolves only after every earlier prove() has settled.
  */
+import { fromCalldataProof, nonCanonicalProof, toCalldataProof } from "../../sequencer/protocol/calldataProof.ts";
 import type { CircuitKeys } from "../device.ts";
+import { calculateWitness } from "../witness.ts";
+import { isWitnessFailure } from "../pool/index.ts";
 import { signalsMismatch, type ExpectedSignals, type VerifiedProof, type VerifiedProver } from "../prover.ts";
 import { QueueDevice, QueueInputRefused, type QueueDeviceOptions } from "./queueDevice.ts";
 
@@ -78,14 +82,25 @@ export class QueueProver implements VerifiedProver {
       try {
         r = await this.device.proveJob(String(jobId), keys, input, this.excluded(badWorkers));
       } catch (e) {
-        if (e instanceof QueueInputRefused) throw e;
+        // a refusal is believed once the witness calculator here refuses the input too (a fraction of a proof's
+        // cost); a worker that claims it falsely is treated as one that returned a bad proof
+        if (e instanceof QueueInputRefused) {
+          if (await refusedHere(keys, input)) throw e;
+          const reason = "claimed the circuit refuses an input it accepts";
+          refused.push({ worker: e.worker, reason });
+          badWorkers.add(e.worker);
+          this.quarantined.set(e.worker, Date.now() + this.quarantineMs);
+          this.log(`job ${jobId}: worker ${e.worker} ${reason}; sent again without it`);
+          continue;
+        }
         refused.push({ reason: (e as Error).message });
         this.log(`job ${jobId}: ${(e as Error).message}`);
         continue;
       }
       const v0 = performance.now();
-      const mismatch = signalsMismatch(r.publicSignals, expected);
-      const ok = mismatch === null && (await this.device.verify(keys, r.publicSignals, r.proof));
+      // the proof as the custodian will read it: canonical (what snarkjs would also take in other forms is refused)
+      const mismatch = signalsMismatch(r.publicSignals, expected) ?? nonCanonicalProof(r.proof);
+      const ok = mismatch === null && (await this.device.verify(keys, r.publicSignals, fromCalldataProof(toCalldataProof(r.proof))));
       const verifyMs = performance.now() - v0;
       if (ok) {
         return { proof: r.proof, publicSignals: r.publicSignals, worker: r.worker, queueJobId: r.queueJobId, refused, timings: { ...r.timings, verifyMs, queueMs: r.queueMs } };
@@ -101,5 +116,16 @@ export class QueueProver implements VerifiedProver {
 
   async close(): Promise<void> {
     await this.device.close();
+  }
+}
+
+/** Whether the witness calculator refuses `input` (the circuit's own constraints, as a worker's refusal claims). */
+async function refusedHere(keys: CircuitKeys, input: Record<string, unknown>): Promise<boolean> {
+  try {
+    await calculateWitness(keys.wasm, input);
+    return false;
+  } catch (e) {
+    if (isWitnessFailure(e instanceof Error ? e.message : String(e))) return true;
+    throw e;
   }
 }

@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { VerificationKey } from "../setup/zkLibs.ts";
+import { BASE_FIELD_MODULUS, FIELD_MODULUS } from "../../sequencer/crypto/field.ts";
 import { compileVerifier, type CompiledContract } from "./verifierContract.ts";
 
 /** The part of a snarkjs Groth16 verification key (vkey JSON) the verifier needs. */
@@ -64,9 +65,9 @@ pragma solidity ^0.8.24;
 /// snarkjs verifier range-checks its inputs, so no two encodings of one proof or input exist.
 contract ${contractName} {
     /// @dev Scalar field size (the group order).
-    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 internal constant R = ${FIELD_MODULUS};
     /// @dev Base field size.
-    uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
+    uint256 internal constant Q = ${BASE_FIELD_MODULUS};
     /// @dev Public inputs per proof.
     uint256 internal constant N_PUBLIC = ${n};
 

@@ -188,6 +188,26 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     assert.deepEqual(sent2.data.exclude, ["liar"]);
   });
 
+  it("a worker returning a valid proof in another form than the custodian reads (a projective point): refused before verification, the job proven by another worker", async () => {
+    const log: string[] = [];
+    const prover = await connect("t-projective", 4, log);
+    const liar = startWorker("projective", "t-projective", ["--fault", "projective"]);
+    await waitFor(liar, /ready on queue/);
+    const first = prover.prove(1, keys, job(1).input, [job(1).expected]);
+    await waitFor(liar, /label 1, try 0\): proved .* answer accepted/);
+    const honest = startWorker("honest2", "t-projective");
+    const r1 = await first;
+    await assertValid(r1, job(1).expected);
+    assert.equal(r1.worker, "honest2");
+    assert.deepEqual(r1.refused, [{ worker: "projective", reason: "pi_a is not an affine point below Q" }]);
+    // snarkjs alone takes the liar's answer: the form is what the custodian's verifier reads differently
+    const liarAnswer = (await prover.device.jobs()).find((j) => (j.output as { worker?: string }).worker === "projective")!;
+    const answer = liarAnswer.output as { proof: snarkjs.Groth16Proof; publicSignals: string[] };
+    assert.equal(answer.proof.pi_a[2], "2");
+    assert.equal(await snarkjs.groth16.verify(keys.vkey, answer.publicSignals, answer.proof), true);
+    honest.child.kill("SIGTERM");
+  });
+
   it("a worker that stalls: its job expires and another worker proves it; the late answer is refused", async () => {
     const log: string[] = [];
     const prover = await connect("t-stall", 3, log);
@@ -221,5 +241,21 @@ describe("prover queue: pg-boss job engine and worker processes (tinyProduct fix
     // the next job is proven as usual
     const r = await prover.prove(2, keys, job(2).input, [job(2).expected]);
     await assertValid(r, job(2).expected);
+  });
+
+  it("a worker claiming the circuit refuses an input it accepts: checked here, the worker excluded as for a bad proof, the job proven by another (the pipeline never abandons its batches for it)", async () => {
+    const log: string[] = [];
+    const prover = await connect("t-false-refusal", 60, log);
+    const liar = startWorker("false-refusal", "t-false-refusal", ["--fault", "false-refusal"]);
+    await waitFor(liar, /ready on queue/);
+    const first = prover.prove(1, keys, job(1).input, [job(1).expected]);
+    await waitFor(liar, /TEST FAULT false-refusal: .* answer accepted/);
+    const honest = startWorker("honest3", "t-false-refusal");
+    const r1 = await first;
+    await assertValid(r1, job(1).expected);
+    assert.equal(r1.worker, "honest3");
+    assert.deepEqual(r1.refused, [{ worker: "false-refusal", reason: "claimed the circuit refuses an input it accepts" }]);
+    assert.ok(log.some((l) => /worker false-refusal claimed the circuit refuses an input it accepts/.test(l)), log.join("\n"));
+    honest.child.kill("SIGTERM");
   });
 });
