@@ -17,7 +17,9 @@
  *   not registered: 0 (no account holds a position in it)
  * lotValue(X) = floor(X * lotSizeE6 / 10^8) (DERIVATIVES.md). Open options count at their intrinsic value
  * at the last proven price: no volatility or time input, so nobody can choose it. Negative equity gives
- * nothing (the debt stays with the insurance fund's side of the ledger, never with other users' balances).
+ * nothing: the debt is nobody's claim. When it exceeds what the insurance fund and the fee pool keep, the quote
+ * token's exits together claim more than the custodian holds, and the custodian pays them first come, first served,
+ * spot quote balances included (circuits/exit/EXIT.md "Custody in exodus": a known limit).
  */
 import { Bits, InstrumentKind } from "../protocol/constants.ts";
 import { exitTokenCount, type ExitClaim } from "../protocol/exitPublicData.ts";
