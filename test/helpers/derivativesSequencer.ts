@@ -23,7 +23,7 @@ export type FakeChain = { now: number; posted: number; lastTimestamp: number };
  */
 export function openDerivativesSequencer(chain: FakeChain, options: Partial<SequencerOptions> = {}): Sequencer {
   const prover = {
-    prove: async () => ({ proof: { pi_a: ["1", "2"], pi_b: [["1", "2"], ["3", "4"]], pi_c: ["5", "6"] }, timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } }),
+    prove: async () => ({ proof: { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["5", "6", "1"], protocol: "groth16", curve: "bn128" }, timings: { witnessMs: 0, proveMs: 0, verifyMs: 0 } }),
   } as unknown as VerifiedProver;
   const seq = new Sequencer({
     params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover, chain: {} as ChainContext,

@@ -4,28 +4,23 @@ import assert from "node:assert/strict";
 import { fromCalldataProof, nonCanonicalProof, toCalldataProof } from "../../../sequencer/protocol/calldataProof.ts";
 import { BASE_FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 
+/** A proof in the canonical form (affine points, decimal coordinates below Q). */
+const proof = {
+  pi_a: ["11", "12", "1"],
+  pi_b: [["21", "22"], ["23", "24"], ["1", "0"]],
+  pi_c: ["31", "32", "1"],
+  protocol: "groth16",
+  curve: "bn128",
+};
+
 describe("proof calldata", () => {
   it("fromCalldataProof inverts toCalldataProof", () => {
-    const proof = {
-      pi_a: ["11", "12", "1"],
-      pi_b: [["21", "22"], ["23", "24"], ["1", "0"]],
-      pi_c: ["31", "32", "1"],
-      protocol: "groth16",
-      curve: "bn128",
-    };
     assert.deepEqual(fromCalldataProof(toCalldataProof(proof)), proof);
     assert.throws(() => fromCalldataProof([1n, 2n]), RangeError);
   });
 });
 
 describe("canonical proofs (the one form the custodian takes)", () => {
-  const proof = {
-    pi_a: ["11", "12", "1"],
-    pi_b: [["21", "22"], ["23", "24"], ["1", "0"]],
-    pi_c: ["31", "32", "1"],
-    protocol: "groth16",
-    curve: "bn128",
-  };
   const Q = BASE_FIELD_MODULUS;
 
   it("takes affine points with decimal coordinates below Q", () => {

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
+import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
+import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
 import { derivativesSequencer, DEPOSIT, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
@@ -36,6 +38,26 @@ async function aliceLong(options: Parameters<typeof derivativesSequencer>[1] = {
   await seq.drain();
   assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 1_000n);
   return { seq, chain };
+}
+
+/**
+ * `tx` (a forced close or collateral withdrawal) judged at the update of NOW - 5, which then grows too old for any
+ * batch; a fresh update comes, `orders` are placed behind it (each in turn), `beforeDrain` runs, and the queue
+ * drains: the request is judged again on intake's view, which counts the orders, and proven at its queue place.
+ */
+async function judgedAgainBehind(seq: Sequencer, chain: { now: number }, tx: BatchTx, orders: Signed<Order>[], beforeDrain = () => {}) {
+  seq.acceptRequest(tx);
+  chain.now += 1_000; // past what any stamp the custodian accepts allows that update (MAX_ORACLE_AGE after it)
+  await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+  for (const o of orders) seq.placeOrder(o);
+  beforeDrain();
+  await seq.drain();
+  assert.equal(seq.pendingTransactions, 0);
+}
+
+/** Intake's derivatives view of each of `accounts` is the proven state's (`what`: the assertion's message). */
+function assertViewIsProven(seq: Sequencer, accounts: readonly { accountId: number }[], what = "intake's view is the proven state") {
+  for (const t of accounts) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: ${what}`);
 }
 
 describe("forced closes in the sequencer", () => {
@@ -143,17 +165,14 @@ describe("forced closes in the sequencer", () => {
       const dir = mkdtempSync(join(tmpdir(), "forced-close-"));
       const path = join(dir, "sequencer.db");
       const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l), store: new SqliteStore(path), snapshotEvery: 0 });
-      seq.acceptRequest(close(alice.accountId, counterparty.accountId, lots)); // judged at the update of NOW - 5
-      chain.now += 1_000; // that update is too old for any batch now
-      await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
       // queued behind the close: bob (short 1,000) buys 10 lots from carol (flat): bob short 990, carol short 10
-      seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
-      seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
-      await seq.drain();
-      assert.equal(seq.pendingTransactions, 0);
+      await judgedAgainBehind(seq, chain, close(alice.accountId, counterparty.accountId, lots), [
+        derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }),
+        derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }),
+      ]);
       assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, honoured ? 1_000n - lots : 1_000n, "the batch's outcome");
       assert.ok(logged.some((l) => new RegExp(`proves it ${honoured ? "honoured" : "refused"}, not as intake predicted`).test(l)), logged.join("\n"));
-      for (const t of [alice, bob, carol]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+      assertViewIsProven(seq, [alice, bob, carol]);
       // the correction is logged: a restart from the log rebuilds the same view
       const again = openDerivativesSequencer(chain, { store: new SqliteStore(path), snapshotEvery: 0 });
       for (const t of [alice, bob, carol]) assert.deepEqual(again.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId} after a restart`);
@@ -166,35 +185,29 @@ describe("forced closes in the sequencer", () => {
     const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l) });
     const m = seq.derivatives.risk.margin(alice.accountId)!;
     const amount = m.equity - m.im + 1n; // one unit more than long 1,000 leaves above initial margin
-    seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount }); // judged refused
-    chain.now += 1_000; // its update is too old for any batch now
-    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
-    // queued behind it: alice sells 900 lots to carol (long 100: far less initial margin)
-    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 900n }));
-    seq.placeOrder(derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 900n }));
     const collateral = seq.state.account(alice.accountId).deriv.collateral;
-    await seq.drain();
-    assert.equal(seq.pendingTransactions, 0);
+    // judged refused; queued behind it, alice sells 900 lots to carol (long 100: far less initial margin)
+    await judgedAgainBehind(seq, chain, { type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: alice.accountId, tokenId: 0, amount }, [
+      derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 900n }),
+      derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 900n }),
+    ]);
     assert.ok(seq.state.account(alice.accountId).deriv.collateral > collateral - amount, "proven refused: the collateral stayed (less the sale's fee)");
     assert.ok(logged.some((l) => /collateral withdrawal .* proves it refused, not as intake predicted/.test(l)), logged.join("\n"));
-    for (const t of [alice, carol]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+    assertViewIsProven(seq, [alice, carol]);
   });
 
   it("judged again on a view where later trades flipped both positions: honoured both ways, but the batch makes it the other way round at its queue place, and intake follows", async () => {
     const logged: string[] = [];
     const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l) });
-    // bob (short 1,000) forces a close of 1,000 against alice (long 1,000): judged honoured, bob buying back
-    seq.acceptRequest(close(bob.accountId, alice.accountId, 1_000n));
-    chain.now += 1_000; // that update is too old for any batch now
-    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
-    // queued behind the close: bob buys 2,000 from alice; judged again after it, the close is bob selling 1,000
-    seq.placeOrder(derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 2_000n }));
-    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 2_000n }));
-    await seq.drain();
-    assert.equal(seq.pendingTransactions, 0);
+    // bob (short 1,000) forces a close of 1,000 against alice (long 1,000): judged honoured, bob buying back; queued
+    // behind it, bob buys 2,000 from alice: judged again after that, the close is bob selling 1,000
+    await judgedAgainBehind(seq, chain, close(bob.accountId, alice.accountId, 1_000n), [
+      derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 2_000n }),
+      derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 2_000n }),
+    ]);
     assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, 2_000n, "proven: closed flat, then bought 2,000");
     assert.ok(logged.some((l) => /proves it honoured as made at its queue place, not as intake made it/.test(l)), logged.join("\n"));
-    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+    assertViewIsProven(seq, [alice, bob]);
   });
 
   it("corrected while intake already holds a newer update with a funding tick: the lots move as of the batch's funding index", async () => {
@@ -212,17 +225,14 @@ describe("forced closes in the sequencer", () => {
       },
     };
     const { seq, chain } = await aliceLong({ log: (l: string) => logged.push(l), verifier });
-    seq.acceptRequest(close(alice.accountId, bob.accountId, 1_000n)); // judged honoured
-    chain.now += 1_000;
-    const t2 = chain.now - 5;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: t2 }));
     // bob buys 10 from carol behind it: judged again, refused; the batch proves it honoured
-    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
-    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
-    hook = () => seq.acceptOracleUpdate(oracleUpdate({ time: t2 + 1, fundingEpoch: 1, rates: [1_000n, 0n, 0n, 0n] })).then(() => undefined);
-    await seq.drain();
+    await judgedAgainBehind(seq, chain, close(alice.accountId, bob.accountId, 1_000n), [
+      derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }),
+      derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }),
+    ], () => {
+      hook = () => seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 4, fundingEpoch: 1, rates: [1_000n, 0n, 0n, 0n] })).then(() => undefined);
+    });
     assert.equal(hook, null, "the funding tick came in while the batch was built");
-    assert.equal(seq.pendingTransactions, 0);
     assert.ok(logged.some((l) => /proves it honoured, not as intake predicted/.test(l)), logged.join("\n"));
     const indexes = seq.derivatives.risk.instruments.map((i) => i.fundingIndex);
     assert.notEqual(indexes[PERP], 0n, "the tick moved the funding index");
