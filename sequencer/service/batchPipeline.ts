@@ -91,6 +91,8 @@ export interface BatchIntake {
   correctForced(r: ForcedOutcomeRecord): void;
   /** The chain holds a batch of `txs` (instruments it registered become tradable). */
   batchPosted(txs: readonly BatchTx[]): void;
+  /** A batch stamped `time` took its entries from the head of the queue (live, once its record is logged, and at replay). */
+  batchTaken(time: number): void;
 }
 
 /** What the pipeline needs from the journal: logging its steps, the time input, a snapshot once a batch is done. */
@@ -313,6 +315,7 @@ export class BatchPipeline {
       proven.rollback();
       throw e;
     }
+    this.#intake.batchTaken(r.timestamp);
   }
 
   /** One runBatches call: the newest batch it posted, or null when it posted none. */
@@ -521,6 +524,7 @@ export class BatchPipeline {
       };
       this.#inFlight.push(b);
       this.#journal.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: publicDataDigest(batch.publicData) }, true);
+      this.#intake.batchTaken(sel.timestamp);
       return b;
     } finally {
       this.#building = false;

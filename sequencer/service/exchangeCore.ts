@@ -44,7 +44,7 @@ export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | Withdraw
 export type TxRejection = { code: string; message: string; tx: BatchTx; accounts: number[]; time: number };
 
 /** The intake part of a snapshot (SequencerSnapshot). */
-export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "awaitingMarks" | "staleOracleTime" | "requestsSeen" | "triggers">;
+export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "slotIds" | "nextNonce" | "pending" | "awaitingMarks" | "staleOracleTime" | "rebaseOwed" | "requestsSeen" | "triggers">;
 
 /** Who is told what happened, synchronously, as it happens. */
 export type CoreObservers = {
@@ -193,6 +193,13 @@ export class ExchangeCore {
    * refused again at once, and batch building would loop without end.
    */
   #staleOracleTime = 0;
+  /**
+   * A rejected transaction tagged with an oracle update (a derivatives trade, liquidation, settlement) was taken out
+   * while other tagged entries waited: its effect stays in the derivatives view (which is not undone fill by fill),
+   * so the view is put back on the proven state as soon as no tagged entry waits any more (batchTaken; or a later
+   * rejection that finds none). Without it, intake would judge margins and liquidations on a position never proven.
+   */
+  #rebaseOwed = false;
 
   /** A core over `parts`, with the intake and derivatives state of `snap` (a snapshot's) or empty. */
   constructor(parts: CoreParts, snap?: IntakeSnapshot & Pick<SequencerSnapshot, "derivatives">) {
@@ -215,6 +222,7 @@ export class ExchangeCore {
       this.pending.push(...snap.pending);
       this.#awaitingMarks.push(...(snap.awaitingMarks ?? []));
       this.#staleOracleTime = snap.staleOracleTime ?? 0;
+      this.#rebaseOwed = snap.rebaseOwed ?? false;
       this.#requestsSeen = snap.requestsSeen;
     }
   }
@@ -229,6 +237,7 @@ export class ExchangeCore {
       pending: [...this.pending],
       ...(this.#awaitingMarks.length > 0 ? { awaitingMarks: [...this.#awaitingMarks] } : {}),
       ...(this.#staleOracleTime > 0 ? { staleOracleTime: this.#staleOracleTime } : {}),
+      ...(this.#rebaseOwed ? { rebaseOwed: true } : {}),
       requestsSeen: this.#requestsSeen,
       triggers: this.triggers.list(),
     };
@@ -753,7 +762,7 @@ export class ExchangeCore {
       // proven without marks: that refusal would be the operator's choice.
       this.pending[r.index] = { tx: head.tx, time: head.time };
       this.#staleOracleTime = Math.max(this.#staleOracleTime, head.oracle.time);
-      if (!this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
+      if (!this.pending.some((e) => e.oracle)) this.#rebase(r.time);
       else this.#undoJudged(head);
       this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
       this.#judgeUntagged(r.time);
@@ -774,8 +783,10 @@ export class ExchangeCore {
     }
     if (nonced) this.#nextNonce.set(nonced.accountId, nonced.nonce);
     // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
-    // the derivatives service is put back on the proven state (which then holds everything accepted).
-    if (entries.some((e) => e.oracle) && !this.pending.some((e) => e.oracle)) this.derivatives.rebase(this.#parts.state, r.time);
+    // the derivatives service is put back on the proven state (which then holds everything accepted); until then
+    // the rebase is owed (batchTaken).
+    if (entries.some((e) => e.oracle)) this.#rebaseOwed = true;
+    this.#rebaseIfOwed(r.time);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0
         ? { code: r.code, message: r.message, tx: entry.tx, accounts: txAccounts(entry.tx), time: r.time }
@@ -783,6 +794,24 @@ export class ExchangeCore {
       this.#parts.observers.log(`rejected a pending transaction (type ${entry.tx.type}, accounts ${rejection.accounts.join(", ")}): ${rejection.code}: ${rejection.message}`);
       this.#parts.observers.rejected(rejection);
     });
+  }
+
+  /**
+   * A batch took its entries from the head of the queue (live, or its record replayed; `time`: its stamp): the
+   * derivatives view is put back on the proven state if a rebase is owed and no tagged entry waits any more.
+   */
+  batchTaken(time: number): void {
+    this.#rebaseIfOwed(time);
+  }
+
+  #rebaseIfOwed(time: number): void {
+    if (this.#rebaseOwed && !this.pending.some((e) => e.oracle)) this.#rebase(time);
+  }
+
+  /** The derivatives view put back on the proven state (which holds everything accepted once no tagged entry waits). */
+  #rebase(time: number): void {
+    this.derivatives.rebase(this.#parts.state, time);
+    this.#rebaseOwed = false;
   }
 
   /**

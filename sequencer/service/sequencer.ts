@@ -242,6 +242,7 @@ export class Sequencer {
     const intake: BatchIntake = {
       params: this.params, state: this.state, pending: this.core.pending,
       rejectPending: (r) => this.logged(r, this.apply(r)), correctForced: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
+      batchTaken: (time) => this.core.batchTaken(time),
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
@@ -344,7 +345,8 @@ export class Sequencer {
    * is being built or posted (the state then holds an unconfirmed batch).
    */
   snapshot(): SequencerSnapshot {
-    if (this.pipeline.busy) throw new Error("no snapshot while a batch is being built or posted");
+    // (a state transaction is also open while the circuit-refusal search builds prefixes of a batch)
+    if (this.pipeline.busy || this.state.openTransactions > 0) throw new Error("no snapshot while a batch is being built or posted");
     const intake = this.core.snapshot();
     return {
       version: SNAPSHOT_VERSION,

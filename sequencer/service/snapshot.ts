@@ -39,6 +39,12 @@ export type SequencerSnapshot = {
    * staleOracleTime): such requests are never judged at it, or an older one, again; absent when none was.
    */
   staleOracleTime?: number;
+  /**
+   * A rejected transaction tagged with an oracle update left its effect in the derivatives view while other tagged
+   * entries waited (exchangeCore.ts, rebaseOwed): the view is put back on the proven state once the last of them
+   * leaves the queue; absent when nothing is owed.
+   */
+  rebaseOwed?: boolean;
   derivatives: DerivativesSnapshot;
   requestsSeen: number;
   /** Stop and take-profit orders held until their trigger, in arrival order (absent in snapshots taken before they existed). */

@@ -24,8 +24,12 @@ import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, offlineSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
 import { circuitProver, gatedProver, refusingVerifier } from "../../helpers/sequencerProvers.ts";
 import { order } from "../../helpers/traders.ts";
-import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
-import { NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, DEPOSIT, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 afterEach(removeDurableSequencers);
 
@@ -209,6 +213,35 @@ describe("the rejection path", () => {
     assert.equal(seq.derivatives.risk.account(a.accountId).collateral, 0n, "and out of collateral");
     assert.equal(seq.withdrawalNonce(a.accountId), 0);
     assert.equal(seq.pendingTransactions, 0);
+  });
+
+  it("a rejected derivatives trade whose effect intake kept while a later tagged trade waited: the view is put back on the proven state once that one leaves the queue (a restart replays the same)", async () => {
+    // review of 2026-12-05: the rebase ran only when no tagged entry waited at the rejection, and never later
+    const logged: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "rebase-owed-"));
+    const path = join(dir, "sequencer.db");
+    const { seq, chain } = derivativesSequencer(NOW, { log: (l) => logged.push(l), store: new SqliteStore(path), snapshotEvery: 0 });
+    const { alice: a, bob: b, carol: c } = traders;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [a, b, c]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(a, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n })); // tagged with the update of NOW - 5
+    chain.now += 1_000; // that update is too old for any batch now: the trade is rejected (STALE_ORACLE)
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    seq.placeOrder(derivOrder(c, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 3n, expiry: chain.now + 3600 }));
+    seq.placeOrder(derivOrder(b, 0, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 3n, expiry: chain.now + 3600 })); // tagged with the fresh one
+    const rejected: string[] = [];
+    seq.events.on("rejected", (r) => rejected.push(r.code));
+    await seq.drain();
+    assert.deepEqual(rejected, ["STALE_ORACLE"]);
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(a.accountId).deriv.positions[0].size, 0n, "the first trade was never proven");
+    for (const t of [a, b, c]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+    const again = openDerivativesSequencer(chain, { store: new SqliteStore(path), snapshotEvery: 0 });
+    for (const t of [a, b, c]) assert.deepEqual(again.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId} after a restart`);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
