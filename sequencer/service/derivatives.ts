@@ -380,7 +380,14 @@ export class DerivativesService {
         .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
       for (const p of positions) {
         if (!this.risk.belowMaintenance(victim)) break;
-        const lots = this.#liquidate(victim, l, p.id, p.size, u, time);
+        // the liquidator's order is signed before anything is applied: an order it cannot sign (a field out of its
+        // range) leaves the position to a later update, logged, and the update itself stays accepted and logged
+        let lots: bigint | null = null;
+        try {
+          lots = this.#liquidate(victim, l, p.id, p.size, u, time);
+        } catch (e) {
+          this.host.log(`cannot liquidate account ${victim}'s position in instrument ${p.id}: ${(e as Error).message}`);
+        }
         if (lots) done.push([victim, p.id, lots]);
       }
     }
