@@ -569,7 +569,7 @@ export class BatchPipeline {
       } catch (e) {
         t.rollback();
         if (e instanceof TxRejected && e.slot !== undefined) this.#rejectSlot(sel, e);
-        else if (e instanceof OracleRejected && sel.oracle) this.#rejectOracle(sel, sel.oracle, e.code, e.message);
+        else if (e instanceof OracleRejected && sel.oracle) this.#rejectOracle(sel.oracle, e.code, e.message);
         else throw e;
       }
     }
@@ -654,7 +654,7 @@ export class BatchPipeline {
     if (!found) throw refusal;
     const where = `the batch circuit refuses it at ${found.chain[0]}${found.chain.length > 1 ? ` (in ${found.chain.slice(1).join(" < ")})` : ""}`;
     this.#o.log(`the prover reports batch ${batchNumber} refused by the circuit; found by bisection: ${found.index < 0 ? "its oracle step" : `transaction ${found.index}`}: ${where}`);
-    if (found.index < 0 && sel.oracle) return this.#rejectOracle(sel, sel.oracle, "CIRCUIT_REFUSED", `the oracle update: ${where}`);
+    if (found.index < 0 && sel.oracle) return this.#rejectOracle(sel.oracle, "CIRCUIT_REFUSED", `the oracle update: ${where}`);
     const tx = sel.txs[found.index];
     const index = tx ? this.#intake.pending.findIndex((p) => p.tx === tx) : -1;
     if (index < 0) throw refusal; // the empty batch refused without an oracle update: nothing to take out
@@ -672,9 +672,14 @@ export class BatchPipeline {
     this.#reject(index, e.code, e.message);
   }
 
-  /** Rejects every selected entry (markers included) that needs `oracle`, an update no stamp of this batch can use (`code`, `message`). */
-  #rejectOracle(sel: BatchSelection, oracle: SignedOracleUpdate, code: string, message: string): void {
-    for (let i = sel.count - 1; i >= 0; i--) {
+  /**
+   * Rejects every pending entry (markers included) that needs `oracle`, an update no stamp of this batch can use
+   * (`code`, `message`): no later batch, stamped no earlier, can use it either. The whole queue, not the batch's
+   * first `sel.count` entries: while the circuit-refusal search awaited, intake may have queued entries ahead of
+   * the batch's (a forced withdrawal), which would shift them out of that range.
+   */
+  #rejectOracle(oracle: SignedOracleUpdate, code: string, message: string): void {
+    for (let i = this.#intake.pending.length - 1; i >= 0; i--) {
       const tag = this.#intake.pending[i]?.oracle;
       if (tag && sameOracleUpdate(tag, oracle)) this.#reject(i, code, message);
     }

@@ -21,7 +21,10 @@ import type { Sequencer, SequencerOptions, TxRejection } from "../../../sequence
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
-import { testCircuitWasm } from "../../helpers/sequencerProvers.ts";
+import { circuitProver, testCircuitWasm } from "../../helpers/sequencerProvers.ts";
+import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { rule } from "../../helpers/circuitRules.ts";
 import { order } from "../../helpers/traders.ts";
 
@@ -175,5 +178,44 @@ describe("the circuit-refusal safety net (issue 11)", () => {
     prover.pool = pool;
     assert.equal((await s.runBatch())?.transactions, 1);
     assert.equal(chain.root, s.state.root);
+  });
+
+  it("an oracle step the circuit refuses, with a forced withdrawal queued ahead of the batch's entries during the search: the entries tagged with it are still rejected, with one proof and one search", async () => {
+    // review of 2026-12-05: the rejection looked at the batch's first entries by index, so an insertion during
+    // the search's awaits shifted the tagged trade out of range: nothing was rejected, and the batch was proven,
+    // refused and searched again
+    const wasm = await testCircuitWasm();
+    let armed = false;
+    const prover = circuitProver(() => armed);
+    const logged: string[] = [];
+    let injected = false;
+    const { alice: a, bob: b, carol: c } = traders;
+    const { seq, chain } = derivativesSequencer(NOW, {
+      prover, keys: { wasm, zkey: "", vkey: null }, enforceBuilderRules: false,
+      log: (l) => {
+        logged.push(l);
+        // the batch is abandoned and the search is about to start: a forced withdrawal arrives (a forced request
+        // enters ahead of other accounts' entries)
+        if (!injected && /abandoned: the circuit refuses it/.test(l)) {
+          injected = true;
+          queueMicrotask(() => seq.acceptRequest({ type: TxType.FORCED_WITHDRAW, accountId: c.accountId, tokenId: 0, amount: 1n }));
+        }
+      },
+    });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [a, b]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(a, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
+    chain.now += 1_000; // the update is too old: the builder's check is off, the circuit refuses the oracle step
+    armed = true;
+    const rejected: string[] = [];
+    seq.events.on("rejected", (r) => rejected.push(`${r.code} ${r.tx.type}`));
+    await seq.drain();
+    assert.ok(injected, "the forced withdrawal arrived during the search");
+    assert.deepEqual(rejected, [`CIRCUIT_REFUSED ${TxType.DERIV_TRADE}`]);
+    assert.equal(logged.filter((l) => /refused by the circuit/.test(l)).length, 1, "one refusal, one search");
+    assert.equal(seq.pendingTransactions, 0);
   });
 });
