@@ -151,7 +151,9 @@ export class ExchangeClient {
       priceTicks: input.priceTicks,
       sizeLots: input.sizeLots,
       maxFeePpm: input.maxFeePpm ?? 1000,
-      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + (neverRests({ type, timeInForce }) ? this.#immediateTtl : this.#ttl),
+      // an order that never rests gets the short expiry (RULES.md T14), unless it carries a trigger: a stop or take-profit
+      // waits for its mark, so it gets the resting one (a stop-loss that quietly expired after minutes protected nothing)
+      expiry: input.expiry ?? Math.floor(Date.now() / 1000) + (neverRests({ type, timeInForce }) && !input.triggerType ? this.#immediateTtl : this.#ttl),
       ...(input.reduceOnly ? { reduceOnly: true } : {}),
       ...(input.triggerType ? { triggerType: input.triggerType, triggerPriceTicks: input.triggerPriceTicks } : {}),
     });

@@ -137,6 +137,20 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, "trade.png"), fullPage: true });
   });
 
+  it("takes no ?custodian= or ?rpc= from a link: the trading page uses the server's custodian and relay (a link to the exchange's own origin cannot aim deposits at another contract)", async () => {
+    const linked = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    linked.on("pageerror", (e) => pageErrors.push(e.message));
+    const evil = "0x000000000000000000000000000000000000dEaD";
+    await linked.goto(`${w.url}?custodian=${evil}&rpc=http://127.0.0.1:1`);
+    await linked.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    const cfg = await linked.evaluate(() => (window as any).__exchange.state.cfg as { custodian: string; rpcUrl: string });
+    const served = await (await fetch(new URL("/web/config.json", w.url))).json() as { custodian: string };
+    assert.equal(cfg.custodian.toLowerCase(), served.custodian.toLowerCase());
+    assert.notEqual(cfg.custodian.toLowerCase(), evil.toLowerCase());
+    assert.equal(new URL(cfg.rpcUrl).pathname, "/web/rpc");
+    await linked.close();
+  });
+
   it("a page opened after the trade shows it, and its candle, from the exchange's trade history", async () => {
     const late = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     late.on("pageerror", (e) => pageErrors.push(e.message));

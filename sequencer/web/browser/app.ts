@@ -19,6 +19,7 @@ import { TradeTape } from "./tradeTape.ts";
 import { RequestWatcher, type OwnRequest } from "./requests.ts";
 import {
   $, devWallet, errorText, fill, h, injectedWallet, loadConfig, parsePositive, parseUnitsStrict, parseWhole, publicClientOf, short, table, time, tokensOf, units,
+  walletPublicClient,
   type PageConfig, type TokenInfo,
 } from "./common.ts";
 import { openStream, type BrowserSocket } from "./socket.ts";
@@ -190,6 +191,13 @@ async function connect(): Promise<void> {
   const cfg = s.cfg!;
   const choice = $<HTMLSelectElement>("wallet-select").value;
   s.wallet = choice === "injected" ? await injectedWallet(cfg) : devWallet(cfg, Number(choice));
+  if (choice === "injected") {
+    // from here on the chain is read through the wallet's own node, not the operator's relay: token addresses and
+    // decimals (what a typed amount becomes), the account id, the requests
+    s.pc = walletPublicClient(cfg);
+    s.requests = new RequestWatcher(s.pc, cfg.custodian);
+    s.tokens = await tokensOf(s.pc, cfg.custodian);
+  }
   s.address = s.wallet.account!.address;
   s.key = await deriveTradingKey(s.wallet as never, cfg.chainId, cfg.custodian);
   s.accountId = await accountOf(s.pc!, cfg.custodian, s.address);

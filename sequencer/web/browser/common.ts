@@ -8,20 +8,33 @@ import { mnemonicToAccount } from "viem/accounts";
 import { custodianAbi } from "../../chain/abi.ts";
 import type { ParamsName } from "../../protocol/params.ts";
 
-export type PageConfig = { chainId: number; custodian: Address; params: ParamsName; devWallets: boolean; api: boolean; exit?: boolean; rpcUrl: string };
+export type PageConfig = {
+  chainId: number; custodian: Address; params: ParamsName; devWallets: boolean; api: boolean; exit?: boolean; rpcUrl: string;
+  /** The explorer was pointed at another custodian than the server's (`?custodian=`): read only, no wallet action. */
+  foreignCustodian?: boolean;
+};
 
 /** Hardhat's well-known development mnemonic (public: its node funds these accounts). Offered on the devnet only. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
-export async function loadConfig(): Promise<PageConfig> {
+/**
+ * The server's config. The explorer (`overrides`) also takes `?rpc=URL` (another node to read the chain through) and
+ * `?custodian=0x…` (another deployment to verify, then `foreignCustodian`: read only). The trading page takes
+ * neither: a link to the exchange's own origin naming another custodian would have the wallet derive a key for it,
+ * approve it and deposit to it (review of 2026-12-05); it reads through the connected wallet's node instead
+ * (walletPublicClient).
+ */
+export async function loadConfig(overrides = false): Promise<PageConfig> {
   const res = await fetch("/web/config.json");
   if (!res.ok) throw new Error(`GET /web/config.json answered ${res.status}`);
   const c = await res.json();
-  const q = new URLSearchParams(location.search);
+  const q = overrides ? new URLSearchParams(location.search) : new URLSearchParams();
+  const custodian = (q.get("custodian") as Address | null) ?? c.custodian;
   return {
     ...c,
-    custodian: (q.get("custodian") as Address | null) ?? c.custodian,
+    custodian,
     rpcUrl: q.get("rpc") ?? new URL("/web/rpc", location.href).href,
+    ...(custodian.toLowerCase() !== String(c.custodian).toLowerCase() ? { foreignCustodian: true } : {}),
   };
 }
 
@@ -53,6 +66,16 @@ export async function injectedWallet(cfg: PageConfig): Promise<WalletClient> {
   const chainId = Number(await eth.request({ method: "eth_chainId" }));
   if (chainId !== cfg.chainId) throw new Error(`the wallet is on chain ${chainId}; the exchange is on chain ${cfg.chainId}`);
   return createWalletClient({ account: address, chain: chainOf(cfg), transport: custom(eth) });
+}
+
+/**
+ * The chain as the browser's injected wallet reads it (its own node): once a wallet is connected, what the page
+ * signs and sends (token addresses, decimals, account ids) is read there, not through the operator's relay.
+ */
+export function walletPublicClient(cfg: PageConfig): PublicClient {
+  const eth = window.ethereum;
+  if (!eth) throw new Error("no injected wallet (window.ethereum) in this browser");
+  return createPublicClient({ chain: chainOf(cfg), transport: custom(eth), pollingInterval: 500 }) as PublicClient;
 }
 
 export type TokenInfo = { tokenId: number; address: Address; symbol: string; decimals: number };

@@ -150,6 +150,7 @@ async function renderExodus(): Promise<void> {
 }
 
 async function connectWallet(): Promise<void> {
+  if (s.cfg!.foreignCustodian) throw new Error("this page names another custodian than the exchange's (?custodian=): no wallet action here");
   const choice = $<HTMLSelectElement>("wallet-select").value;
   const w = choice === "injected" ? await injectedWallet(s.cfg!) : devWallet(s.cfg!, Number(choice));
   const address = w.account!.address as Address;
@@ -194,10 +195,11 @@ async function exitNow(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  s.cfg = await loadConfig();
+  s.cfg = await loadConfig(true);
   s.pc = publicClientOf(s.cfg);
   s.tokens = await tokensOf(s.pc, s.cfg.custodian);
-  fill("chain", `custodian ${s.cfg.custodian} on chain ${s.cfg.chainId}, read through ${s.cfg.rpcUrl} (${s.cfg.params} circuit parameters)`);
+  fill("chain", `custodian ${s.cfg.custodian} on chain ${s.cfg.chainId}, read through ${s.cfg.rpcUrl} (${s.cfg.params} circuit parameters)`,
+    ...(s.cfg.foreignCustodian ? [h("div", { class: "invalid", id: "foreign-custodian" }, "This is not the custodian this server's exchange uses (the link names it with ?custodian=): read only, no wallet action here.")] : []));
   $("wallet-select").replaceChildren(h("option", { value: "injected" }, "browser wallet (window.ethereum)"), ...(s.cfg.devWallets ? [1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => h("option", { value: i }, `devnet test wallet #${i}`)) : []));
   $("verify").onclick = () => void verifyAll().catch((e) => fill("verify-status", h("span", { class: "invalid" }, errorText(e))));
   $("account-lookup").onclick = () => {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { privateKeyToAccount } from "viem/accounts";
 import { hexToBytes, keccak256, type Hex } from "viem";
 import { createApiServer } from "../../../sequencer/api/server.ts";
-import { IMMEDIATE_ORDER_TTL, OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, OrderType, Side, TimeInForce, TriggerType } from "../../../sequencer/protocol/constants.ts";
 import { DEFAULT_IMMEDIATE_TTL, ExchangeClient } from "../../../sequencer/sdk/client.ts";
 import { StreamClient, type StreamMessage } from "../../../sequencer/sdk/streamClient.ts";
 import { deriveTradingKey, ethersTypedDataSigner, tradingKeyFromSignature, tradingKeyTypedData } from "../../../sequencer/sdk/tradingKey.ts";
@@ -157,7 +157,7 @@ describe("sdk: StreamClient", () => {
 });
 
 describe("sdk: order defaults", () => {
-  it("signs resting orders with a day's expiry and orders that never rest (IOC, FOK, market) with half of IMMEDIATE_ORDER_TTL (RULES.md G12); an explicit expiry is kept", () => {
+  it("signs resting orders and stop or take-profit orders with a day's expiry and other orders that never rest (IOC, FOK, market) with half of IMMEDIATE_ORDER_TTL (RULES.md G12); an explicit expiry is kept", () => {
     const c = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, firstOrderId: 1n });
     const base = { marketId: 0, side: Side.BUY, priceTicks: 100n, sizeLots: 1n };
     const lifetime = (o: Partial<Parameters<ExchangeClient["signOrder"]>[0]>) => {
@@ -172,6 +172,9 @@ describe("sdk: order defaults", () => {
     near(lifetime({ timeInForce: TimeInForce.FOK }), DEFAULT_IMMEDIATE_TTL);
     near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.IOC }), DEFAULT_IMMEDIATE_TTL);
     near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.GTC }), DEFAULT_IMMEDIATE_TTL);
+    // a stop or take-profit waits for its mark: a day whatever its type (a stop-loss expiring in minutes protected nothing)
+    near(lifetime({ type: OrderType.MARKET, timeInForce: TimeInForce.IOC, triggerType: TriggerType.STOP, triggerPriceTicks: 90n }), 86_400);
+    near(lifetime({ timeInForce: TimeInForce.IOC, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 110n }), 86_400);
     assert.equal(c.signOrder({ ...base, timeInForce: TimeInForce.IOC, expiry: 2_000_000_000 }).expiry, 2_000_000_000);
     const brisk = new ExchangeClient({ url: "http://127.0.0.1:1", accountId: alice.accountId, tradingKey: { privateKey: alice.key, publicKey: alice.pubKey }, immediateTtlSeconds: 60 });
     near(brisk.signOrder({ ...base, timeInForce: TimeInForce.IOC }).expiry - Math.floor(Date.now() / 1000), 60);
