@@ -7,7 +7,7 @@
  * counts as a bad proof. Results are delivered in submission
  * order: prove() for job k resolves only after every earlier prove() has settled.
  */
-import { fromCalldataProof, nonCanonicalProof, toCalldataProof } from "../../sequencer/protocol/calldataProof.ts";
+import { nonCanonicalProof } from "../proofForm.ts";
 import type { CircuitKeys } from "../device.ts";
 import { calculateWitness } from "../witness.ts";
 import { isWitnessFailure } from "../pool/index.ts";
@@ -98,9 +98,10 @@ export class QueueProver implements VerifiedProver {
         continue;
       }
       const v0 = performance.now();
-      // the proof as the custodian will read it: canonical (what snarkjs would also take in other forms is refused)
+      // the proof in the one form the custodian reads (what snarkjs would also take in other forms is refused), so
+      // what is verified here is what will be posted
       const mismatch = signalsMismatch(r.publicSignals, expected) ?? nonCanonicalProof(r.proof);
-      const ok = mismatch === null && (await this.device.verify(keys, r.publicSignals, fromCalldataProof(toCalldataProof(r.proof))));
+      const ok = mismatch === null && (await this.device.verify(keys, r.publicSignals, r.proof));
       const verifyMs = performance.now() - v0;
       if (ok) {
         return { proof: r.proof, publicSignals: r.publicSignals, worker: r.worker, queueJobId: r.queueJobId, refused, timings: { ...r.timings, verifyMs, queueMs: r.queueMs } };
