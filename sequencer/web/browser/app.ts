@@ -5,7 +5,7 @@
  * SDK's StreamClient (sequence numbers; on a gap the books resync from snapshots and the account is
  * re-read over HTTP).
  */
-import { chainListingFault } from "./listing.ts";
+import { chainListingFault, type ListedInstrument, type ListedMarket } from "./listing.ts";
 import { parseAbi, type Address, type PublicClient, type WalletClient } from "viem";
 import type { StreamClient } from "../../sdk/streamClient.ts";
 import { apiRequest, ExchangeClient, type OrderInput } from "../../sdk/client.ts";
@@ -444,7 +444,8 @@ function wireActions(): void {
   $("place").onclick = () => act("order-msg", "place order", async () => {
     const c = needClient();
     // the market's label came from the exchange's API: what the order will sign is checked against the chain first
-    const fault = await chainListingFault(s.pc!, s.cfg!.custodian, s.marketId, s.instruments, s.markets);
+    // (the API's JSON, untyped here: a field it lacks compares unequal to the chain's)
+    const fault = await chainListingFault(s.pc!, s.cfg!.custodian, s.marketId, s.instruments as ListedInstrument[], s.markets as ListedMarket[]);
     if (fault) throw new Error(`not signed: ${fault}`);
     const type = Number(input("otype")) as OrderType;
     // signed by the SDK (ExchangeClient.signOrder): reduce-only and the trigger are packed into the order's words there
