@@ -10,6 +10,7 @@ import { RequestReader, type QueuedRequest, type RequestReaderOptions } from "./
 import { DEFAULT_LOG_RANGE, newestLogs } from "./logs.ts";
 import type { InstrumentSpec } from "../protocol/transactions.ts";
 import type { InstrumentKind } from "../protocol/constants.ts";
+import { TransactionWatch, sentTransactionOutcome, type PostingOptions, type SentOutcome } from "./sentTransactions.ts";
 
 /** Custodian.instrument(id) as viem decodes the PublicData.Instrument tuple. */
 type InstrumentView = {
@@ -22,6 +23,8 @@ export type ChainContext = {
   custodian: Address;
   /** How the request queue is read (confirmation depth, log range per call: requests.ts RequestReader). */
   requestReads?: RequestReaderOptions;
+  /** How batch transactions are watched once sent: confirmation depth, replacement with higher fees (sentTransactions.ts). */
+  posting?: PostingOptions;
 };
 
 export class BatchPostError extends Error {
@@ -35,9 +38,29 @@ export class BatchPostError extends Error {
 export class CustodianClient {
   readonly chain: ChainContext;
   readonly #requests: RequestReader;
+  readonly #watch: TransactionWatch;
   constructor(chain: ChainContext) {
     this.chain = chain;
     this.#requests = new RequestReader(chain.publicClient, chain.custodian, chain.requestReads);
+    this.#watch = new TransactionWatch(chain.publicClient, chain.walletClient, chain.posting);
+  }
+
+  /**
+   * What became of batch transaction `hash`, sent before a crash or a lost connection: mined (success or
+   * reverted, once confirmed), or unknown. One still pending is waited for and replaced with higher fees as a
+   * post's own transaction is (each replacement told to `onSent`).
+   */
+  sentOutcome(hash: Hash, onSent?: (hash: Hash) => void): Promise<SentOutcome> {
+    return sentTransactionOutcome(this.#watch, hash, onSent);
+  }
+
+  /**
+   * Cancels batch transaction `hash` if it is still pending (a 0-value transfer to the operator at its nonce,
+   * higher fees): called when its batch is given up as too old, so it cannot hold the rebuilt batch's
+   * transaction behind it. The cancel's hash, or null when none was needed.
+   */
+  cancelPending(hash: Hash): Promise<Hash | null> {
+    return this.#watch.cancel(hash);
   }
 
   private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -111,7 +134,9 @@ export class CustodianClient {
    * `onSending` is called once the custodian's simulation accepted the batch, just before the transaction
    * is handed to the node (from then on it may be mined, even if this call fails); `onSent` with its hash
    * once it is sent, before its receipt is awaited. A revert of the simulation (nothing sent) and a mined
-   * revert are both BatchPostError, the first with the custodian's error name.
+   * revert are both BatchPostError, the first with the custodian's error name. A transaction left unmined
+   * (fees below a risen base fee) is sent again at its nonce with higher fees (`chain.posting`), each hash told
+   * to `onSent`; the hash returned is the one mined, once `posting.confirmations` blocks hold it.
    */
   async submitBatch(
     batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void, onSending?: () => void,
@@ -164,9 +189,10 @@ export class CustodianClient {
       onSending?.();
       const hash = await this.chain.walletClient.writeContract(request as never);
       onSent?.(hash);
-      const receipt = await this.chain.publicClient.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new BatchPostError("reverted", `${label} reverted in ${hash}`);
-      return hash;
+      const mined = await this.#watch.mined(hash, onSent);
+      if (!mined) throw new Error(`${label}: transaction ${hash} was neither mined nor kept: another transaction took its nonce (the next run asks the chain)`);
+      if (mined.status !== "success") throw new BatchPostError("reverted", `${label} reverted in ${mined.hash}`);
+      return mined.hash;
     } catch (e) {
       if (e instanceof BaseError) {
         const revert = e.walk((err) => err instanceof ContractFunctionRevertedError);

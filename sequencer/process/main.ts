@@ -65,6 +65,9 @@ const opts = new Command()
   .option("--host <host>", "the API's listening address", "127.0.0.1")
   .option("--poll-ms <ms>", "request polling interval", "500")
   .option("--confirmations <blocks>", "admit a queued request (deposit, key, listing, forced withdrawal) once this many blocks are above it: 0 on a devnet, finalised depth (e.g. 64) where the chain can reorganise", "0")
+  .option("--post-confirmations <blocks>", "a batch counts as posted (logged, its state committed) once this many blocks hold its transaction: 1 on a devnet, more where the chain can reorganise", "1")
+  .option("--replace-after-ms <ms>", "a batch transaction left unmined this long is sent again at its nonce with higher fees", "60000")
+  .option("--max-fee-gwei <gwei>", "the most a replaced batch transaction offers per gas (default: no bound)")
   .option("--log-range <blocks>", "most blocks one eth_getLogs call spans when reading the request queue", "10000")
   .option("--from-block <n>", "the custodian's deployment block: the request queue is read from there", "0")
   .option("--max-wait-ms <ms>", "longest a transaction waits for a batch", "2000")
@@ -80,7 +83,7 @@ const opts = new Command()
   .parse()
   .opts<{
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: ParamsName;
-    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; logRange: string; fromBlock: string; maxWaitMs: string; maxBacklog?: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
+    wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; postConfirmations: string; replaceAfterMs: string; maxFeeGwei?: string; logRange: string; fromBlock: string; maxWaitMs: string; maxBacklog?: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
   } & PipelineFlags>();
 
@@ -137,6 +140,12 @@ async function main(): Promise<void> {
     confirmations: blockCount(opts.confirmations, "--confirmations", 0), maxBlockRange: blockCount(opts.logRange, "--log-range", 1),
     fromBlock: BigInt(blockCount(opts.fromBlock, "--from-block", 0)),
   };
+  if (!/^[1-9][0-9]{0,8}$/.test(opts.replaceAfterMs)) throw new Error(`--replace-after-ms ${opts.replaceAfterMs}: a whole number of milliseconds > 0`);
+  if (opts.maxFeeGwei !== undefined && !/^[1-9][0-9]{0,6}$/.test(opts.maxFeeGwei)) throw new Error(`--max-fee-gwei ${opts.maxFeeGwei}: a whole number of gwei > 0`);
+  const posting = {
+    confirmations: blockCount(opts.postConfirmations, "--post-confirmations", 1), replaceAfterMs: Number(opts.replaceAfterMs),
+    maxFeePerGas: opts.maxFeeGwei === undefined ? undefined : BigInt(opts.maxFeeGwei) * 10n ** 9n,
+  };
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();
   const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } });
@@ -154,7 +163,7 @@ async function main(): Promise<void> {
     params,
     keys,
     prover,
-    chain: { publicClient, walletClient, custodian: opts.custodian as Address, requestReads },
+    chain: { publicClient, walletClient, custodian: opts.custodian as Address, requestReads, posting },
     makerFeePpm: Number(opts.makerFeePpm),
     takerFeePpm: Number(opts.takerFeePpm),
     store,

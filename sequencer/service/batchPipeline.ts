@@ -54,7 +54,6 @@ import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness
 import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
 import { sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
 import { circuitRefused, findCircuitRefusal } from "./circuitRefusal.ts";
-import { sentTransactionOutcome } from "./sentTransaction.ts";
 import type { Journal } from "./journal.ts";
 import type { BatchHealth, Health } from "./query.ts";
 
@@ -698,29 +697,37 @@ export class BatchPipeline {
     const p0 = performance.now();
     let txHash: Hash | null | undefined;
     let posted = group;
-    if (head.txHash && (await sentTransactionOutcome(this.#o.settings.chain.publicClient, head.txHash)) === "success") {
-      txHash = head.txHash;
-      const n = group.findIndex((b) => b.txHash !== txHash);
-      posted = n < 0 ? group : group.slice(0, n);
+    /** Logs that the batches of `carried` went out in transaction `hash` (a replacement at the same nonce too). */
+    const sentIn = (carried: InFlightBatch[]) => (hash: Hash) => {
+      for (const b of carried) {
+        b.txHash = hash;
+        this.#journal.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
+      }
+      for (const b of carried) this.#stage("sent", b.batchNumber);
+    };
+    if (head.txHash) {
+      const carried = group.filter((b) => b.txHash === head.txHash);
+      if ((await this.#o.custodian.sentOutcome(head.txHash, sentIn(carried))) === "success") {
+        txHash = head.txHash;
+        const n = group.findIndex((b) => b.txHash !== txHash);
+        posted = n < 0 ? group : group.slice(0, n);
+      }
     }
     if (txHash === undefined) {
       const late = await this.#lateness(head);
-      if (late) return this.#abandon(0, late);
+      if (late) return this.#abandonLate(late);
       const onSending = () => group.forEach((b) => (b.mayBeSent = true));
-      const onSent = (hash: Hash) => {
-        for (const b of group) {
-          b.txHash = hash;
-          this.#journal.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
-        }
-        for (const b of group) this.#stage("sent", b.batchNumber);
-      };
+      const onSent = sentIn(group);
       try {
         txHash = group.length === 1
           ? await this.#o.custodian.submitBatch(head.batchNumber, head.publicData, head.proof!, onSent, onSending)
           : await this.#o.custodian.submitBatches(head.batchNumber, group.map((b) => ({ publicData: b.publicData, proof: b.proof! })), onSent, onSending);
       } catch (e) {
-        if (!(e instanceof BatchPostError && e.reason === "BadTimestamp")) throw e;
+        if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof"))) throw e;
         if (group.length > 1) return this.#postGroup([head]);
+        // A proof the sequencer verified and the custodian refuses (its verifier is not the key's, or a prover
+        // bug): proven again from a rebuilt batch, not sent again at every run until it ages out.
+        if (e.reason === "InvalidProof") return this.#abandon(0, `the custodian refuses its proof (InvalidProof): proven again`);
         const refused = await this.#staleStamp(head);
         if (refused) return this.#abandon(0, refused);
         throw e;
@@ -775,6 +782,18 @@ export class BatchPipeline {
       return `stamped ${b.sel.timestamp}: at the chain's time ${chainTime} less than ${margin} s of MAX_BATCH_AGE (${window.maxAge} s) is left to post it`;
     }
     return null;
+  }
+
+  /**
+   * Gives up the flight as too late (`#lateness`): a transaction of its head still pending can no longer be
+   * taken, so it is cancelled first (a 0-value transfer at its nonce, higher fees): otherwise the rebuilt
+   * batch's transaction, at the next nonce, would wait behind it for as long as its low fee keeps it out.
+   */
+  async #abandonLate(reason: string): Promise<[]> {
+    const hash = this.#inFlight[0].txHash;
+    const cancel = hash ? await this.#o.custodian.cancelPending(hash).catch(() => null) : null;
+    if (cancel) this.#o.log(`batch ${this.#inFlight[0].batchNumber}: its pending transaction ${hash} is cancelled by ${cancel}`);
+    return this.#abandon(0, reason);
   }
 
   /**

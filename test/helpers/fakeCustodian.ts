@@ -30,6 +30,8 @@ export class FakeCustodian {
   sends = 0;
   dropNext = false;
   refuseNextSend = false;
+  /** The simulation of the next submitBatch(es) reverts with InvalidProof (the custodian's verifier refuses its proof). */
+  refuseNextProof = false;
   /** How many batches each mined transaction posted (submitBatches: several). */
   readonly posts: number[] = [];
   private readonly mined = new Map<string, "success">();
@@ -58,6 +60,10 @@ export class FakeCustodian {
       getContractEvents: async ({ args }: { args: { batchNumber: number } }) =>
         this.batches[args.batchNumber] ? [{ args: { publicDataHash: this.batches[args.batchNumber] } }] : [],
       simulateContract: async ({ args }: { args: readonly [Hex | Hex[], unknown] }) => {
+        if (this.refuseNextProof) {
+          this.refuseNextProof = false;
+          throw new ContractFunctionRevertedError({ abi: custodianAbi, functionName: "submitBatch", data: encodeErrorResult({ abi: custodianAbi, errorName: "InvalidProof" }) });
+        }
         for (const data of [args[0]].flat()) {
           const ts = Number(decodeHeader(hexToBytes(data)).timestamp);
           if (!this.stampFits(ts)) {

@@ -99,6 +99,22 @@ describe("a proven batch too old for the custodian is abandoned and rebuilt (iss
     assert.deepEqual(again.snapshot(), s.snapshot(), "a restart replays the abandonment, the rejection and the rebuilt batch");
   });
 
+  it("a proof the custodian refuses (InvalidProof) is not sent again: the batch is abandoned, proven again and posted in the same run; a restart replays it", async () => {
+    const { d, s, chain } = await setup();
+    const prover = countingProver();
+    const withProver = d.reopen({ prover });
+    trade(withProver);
+    chain.refuseNextProof = true;
+    const posted = await withProver.runBatch();
+    assert.equal(posted?.transactions, 2, "both transactions posted in the batch proven again");
+    assert.equal(prover.calls, 2, "proven twice");
+    assert.match(abandoned(d).at(-1)!.reason, /refuses its proof \(InvalidProof\)/);
+    assert.equal(chain.root, withProver.state.root);
+    assertIntakeMatchesState(withProver);
+    assert.deepEqual(d.reopen().snapshot(), withProver.snapshot());
+    void s;
+  });
+
   it("a proof that outlasts the post margin: the batch is not sent to arrive too late, but proven again at once under a fresh stamp", async () => {
     const prover = gatedProver();
     prover.open = true;
