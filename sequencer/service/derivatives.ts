@@ -172,33 +172,38 @@ export class DerivativesService {
    * is left (exchangeCore.ts rejectPending): an update no batch could use (too old for the stamp after a
    * backlog or a clock jump) must not stay applied here, nor the trades, transfers, liquidations and
    * settlements that did not settle. The instrument table, the insurance fund and every account's
-   * collateral and positions become the proven ones. Unless the latest accepted update is the one the
-   * proven state last used, it is forgotten (derivatives orders and transfers wait for a fresh one) and
-   * the open derivatives orders, checked at its marks, are cancelled (at `time`, the rejection record's); so are,
-   * when its positions and orders then span more than its position slots, an account's orders on instruments it
-   * does not hold.
+   * collateral and positions become the proven ones. The latest accepted update stays when the proven state
+   * last used it, or when it only moves marks on top of the proven state (no funding tick, no settlement: what
+   * a batch would prove with it), is fresh at `time` and newer than `refusedUpTo` (the newest update an entry
+   * was rejected under since the last rebase: it may be the one refused); it is then applied again to the
+   * proven table, and the open orders its marks no longer cover are cancelled. Otherwise it is forgotten
+   * (derivatives orders and transfers wait for a fresh one) and the open derivatives orders, checked at its
+   * marks, are cancelled (at `time`, the rejection record's); so are, when its positions and orders then span
+   * more than its position slots, an account's orders on instruments it does not hold.
    */
-  rebase(proven: ExchangeState, time: number): void {
+  rebase(proven: ExchangeState, time: number, refusedUpTo = Number.MAX_SAFE_INTEGER): void {
     const u = this.#latest;
     const current = u !== null && proven.globals.oracleTime === u.time && proven.globals.fundingEpoch === u.fundingEpoch;
-    if (!current) {
+    const table = new ExchangeState(this.host.params);
+    proven.instruments.forEach((inst, id) => table.setInstrument(id, inst));
+    table.setGlobals({ ...proven.globals });
+    const again = !current && u !== null && u.time > refusedUpTo && time - u.time <= ORACLE_FRESHNESS ? marksOnlyStep(table, u) : null;
+    if (!current && !again) {
       // cancelled as the risk engine's (reason UNCOVERED: margin can no longer be checked), so proven cancelled too
       for (const acc of this.risk.accountsWithOrders()) this.#cancelOrders(acc, [...new Set(this.risk.openOrders(acc).map((o) => o.instrumentId))], CancelReason.UNCOVERED, time);
       this.#latest = null;
     }
-    const table = new ExchangeState(this.host.params);
-    proven.instruments.forEach((inst, id) => table.setInstrument(id, inst));
-    table.setGlobals({ ...proven.globals });
     this.#table = table;
     const snap = this.risk.snapshot();
     this.risk.restore({
       ...snap,
-      instruments: [...proven.instruments],
+      instruments: [...table.instruments],
       risks: current ? snap.risks : null,
       inputs: current ? snap.inputs : null,
       accounts: snap.accounts.map(([a]) => [a, proven.account(a).deriv]),
       insuranceFund: proven.globals.insuranceFund,
     });
+    if (again) this.risk.setMarket(table.instruments, again.risks, { time: u!.time, prices: u!.prices, vols: again.vols, slices: u!.volSlices });
     // a rejected trade may leave an account holding a position intake took as closed: its orders on instruments it
     // does not hold go (reason UNCOVERED), so every fill of an open order still fits its position slots (positionLimit.ts)
     for (const acc of this.risk.accountsWithOrders()) {
@@ -206,7 +211,9 @@ export class DerivativesService {
       if (new Set([...held, ...ordered]).size <= this.risk.positionSlots) continue;
       this.#cancelOrders(acc, [...ordered].filter((id) => !held.has(id)), CancelReason.UNCOVERED, time);
     }
-    this.host.log(`derivatives put back on the proven state${current ? "" : " (the latest oracle update is no longer used: waiting for a fresh one)"}`);
+    if (again) this.#cancelUncovered(time);
+    const how = current ? "" : again ? " (the latest oracle update applied again on top of it: marks only)" : " (the latest oracle update is no longer used: waiting for a fresh one)";
+    this.host.log(`derivatives put back on the proven state${how}`);
   }
 
   // ---- instruments --------------------------------------------------------------------------------
@@ -523,5 +530,28 @@ export class DerivativesService {
       }
       this.host.spot.credit(t.accountId, 0, t.amount);
     }
+  }
+}
+
+/**
+ * Applies update `u` to `table` (the proven instrument table) when it only moves marks there: no funding tick,
+ * no instrument settled by it, every live option priced; the step, or null (the table unchanged) otherwise.
+ */
+function marksOnlyStep(table: ExchangeState, u: SignedOracleUpdate): ReturnType<typeof applyOracleStep> | null {
+  const before = table.instruments.map((i) => i.settlePrice);
+  const t = table.begin();
+  try {
+    const step = applyOracleStep(table, u, u.time, true, false);
+    const settles = table.instruments.some((inst, i) => before[i] === 0n && inst.settlePrice !== 0n);
+    if (step.fundingTick || settles || unpricedOptions(table.instruments, u.volSlices, u.time).length) {
+      t.rollback();
+      return null;
+    }
+    t.commit();
+    return step;
+  } catch (e) {
+    t.rollback();
+    if (e instanceof OracleRejected) return null;
+    throw e;
   }
 }

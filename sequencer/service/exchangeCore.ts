@@ -198,8 +198,10 @@ export class ExchangeCore {
    * while other tagged entries waited: its effect stays in the derivatives view (which is not undone fill by fill),
    * so the view is put back on the proven state as soon as no tagged entry waits any more (batchTaken; or a later
    * rejection that finds none). Without it, intake would judge margins and liquidations on a position never proven.
+   * 0 when none is owed, else the newest oracle update time a rejected entry was tagged with (the rebase keeps the
+   * latest update only when it is newer: DerivativesService.rebase).
    */
-  #rebaseOwed = false;
+  #rebaseOwed = 0;
 
   /** A core over `parts`, with the intake and derivatives state of `snap` (a snapshot's) or empty. */
   constructor(parts: CoreParts, snap?: IntakeSnapshot & Pick<SequencerSnapshot, "derivatives">) {
@@ -222,7 +224,7 @@ export class ExchangeCore {
       this.pending.push(...snap.pending);
       this.#awaitingMarks.push(...(snap.awaitingMarks ?? []));
       this.#staleOracleTime = snap.staleOracleTime ?? 0;
-      this.#rebaseOwed = snap.rebaseOwed ?? false;
+      this.#rebaseOwed = snap.rebaseOwed === true ? Number.MAX_SAFE_INTEGER : (snap.rebaseOwed ?? 0); // (true: a snapshot of before 2026-12-05 evening)
       this.#requestsSeen = snap.requestsSeen;
     }
   }
@@ -237,7 +239,7 @@ export class ExchangeCore {
       pending: [...this.pending],
       ...(this.#awaitingMarks.length > 0 ? { awaitingMarks: [...this.#awaitingMarks] } : {}),
       ...(this.#staleOracleTime > 0 ? { staleOracleTime: this.#staleOracleTime } : {}),
-      ...(this.#rebaseOwed ? { rebaseOwed: true } : {}),
+      ...(this.#rebaseOwed ? { rebaseOwed: this.#rebaseOwed } : {}),
       requestsSeen: this.#requestsSeen,
       triggers: this.triggers.list(),
     };
@@ -556,8 +558,10 @@ export class ExchangeCore {
    */
   #reholdUncrossed(time: number): void {
     if (!this.derivatives.risk.risks) return;
-    for (const slot of [...this.#triggerSlots]) {
-      const order = this.#liveBySlot.get(slot)!;
+    // by account and order id, live and after a restore alike (the set's own order is insertion order, which a
+    // snapshot does not keep: a restart then placed them again in another order and a batch rebuilt differently)
+    const orders = [...this.#triggerSlots].map((slot) => this.#liveBySlot.get(slot)!).sort((a, b) => a.accountId - b.accountId || (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+    for (const order of orders) {
       if (this.#crossedNow(order)) continue;
       const resting = this.engine.order(order.accountId, order.orderId);
       if (!resting || resting.filledLots !== 0n) continue; // held already, or partly filled
@@ -762,7 +766,7 @@ export class ExchangeCore {
       // proven without marks: that refusal would be the operator's choice.
       this.pending[r.index] = { tx: head.tx, time: head.time };
       this.#staleOracleTime = Math.max(this.#staleOracleTime, head.oracle.time);
-      if (!this.pending.some((e) => e.oracle)) this.#rebase(r.time);
+      if (!this.pending.some((e) => e.oracle)) this.#rebase(r.time, Math.max(this.#rebaseOwed, head.oracle.time));
       else this.#undoJudged(head);
       this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
       this.#judgeUntagged(r.time);
@@ -785,7 +789,7 @@ export class ExchangeCore {
     // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
     // the derivatives service is put back on the proven state (which then holds everything accepted); until then
     // the rebase is owed (batchTaken).
-    if (entries.some((e) => e.oracle)) this.#rebaseOwed = true;
+    for (const e of entries) if (e.oracle) this.#rebaseOwed = Math.max(this.#rebaseOwed, e.oracle.time);
     this.#rebaseIfOwed(r.time);
     entries.forEach((entry, k) => {
       const rejection: TxRejection = k === 0
@@ -805,13 +809,16 @@ export class ExchangeCore {
   }
 
   #rebaseIfOwed(time: number): void {
-    if (this.#rebaseOwed && !this.pending.some((e) => e.oracle)) this.#rebase(time);
+    if (this.#rebaseOwed && !this.pending.some((e) => e.oracle)) this.#rebase(time, this.#rebaseOwed);
   }
 
-  /** The derivatives view put back on the proven state (which holds everything accepted once no tagged entry waits). */
-  #rebase(time: number): void {
-    this.derivatives.rebase(this.#parts.state, time);
-    this.#rebaseOwed = false;
+  /**
+   * The derivatives view put back on the proven state (which holds everything accepted once no tagged entry waits);
+   * the latest update kept only if newer than `refusedUpTo`, the newest update a rejected entry was tagged with.
+   */
+  #rebase(time: number, refusedUpTo: number): void {
+    this.derivatives.rebase(this.#parts.state, time, refusedUpTo);
+    this.#rebaseOwed = 0;
   }
 
   /**

@@ -354,15 +354,9 @@ export class Sequencer {
       risk: this.risk.snapshot(),
       engine: this.engine.snapshot(),
       state: snapshotExchangeState(this.state),
-      keys: intake.keys,
-      liveBySlot: intake.liveBySlot,
-      slotIds: intake.slotIds,
-      nextNonce: intake.nextNonce,
-      pending: intake.pending,
-      ...(intake.awaitingMarks ? { awaitingMarks: intake.awaitingMarks } : {}),
+      // every field the exchange core keeps (a field copied one by one here was once left out: rebaseOwed, staleOracleTime)
+      ...intake,
       derivatives: this.derivatives.snapshot(),
-      requestsSeen: intake.requestsSeen,
-      triggers: intake.triggers,
       batchNumber: this.pipeline.batchNumber,
       ...(this.pipeline.abandonedSincePost ? { abandonedSincePost: true } : {}),
     };

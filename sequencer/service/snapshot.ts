@@ -42,9 +42,10 @@ export type SequencerSnapshot = {
   /**
    * A rejected transaction tagged with an oracle update left its effect in the derivatives view while other tagged
    * entries waited (exchangeCore.ts, rebaseOwed): the view is put back on the proven state once the last of them
-   * leaves the queue; absent when nothing is owed.
+   * leaves the queue: the newest oracle update time a rejected entry was tagged with (true in snapshots of before
+   * 2026-12-05 evening: taken as any time); absent when nothing is owed.
    */
-  rebaseOwed?: boolean;
+  rebaseOwed?: number | true;
   derivatives: DerivativesSnapshot;
   requestsSeen: number;
   /** Stop and take-profit orders held until their trigger, in arrival order (absent in snapshots taken before they existed). */

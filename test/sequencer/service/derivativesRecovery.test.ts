@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
-import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
 import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { jsSignatureVerifier, type SignatureVerifier } from "../../../sequencer/crypto/signatureVerifier.ts";
@@ -64,13 +64,19 @@ function durableDerivatives(snapshotEvery: number, options: Parameters<typeof de
       return openDerivativesSequencer(chain, { store: again, snapshotEvery, recoverFrom });
     },
     /** A sequencer restarted from a copy of the store as it is now (a process killed here and started again), which then goes its own way. */
-    restartedCopy(): Sequencer {
+    restartedCopy(extra: Parameters<typeof openDerivativesSequencer>[1] = {}): Sequencer {
       const copy = mkdtempSync(join(tmpdir(), "deriv-recovery-copy-"));
       dirs.push(copy);
       for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) copyFileSync(path + suffix, join(copy, `sequencer.db${suffix}`));
       const store = new SqliteStore(join(copy, "sequencer.db"));
       assert.ok((store.latestSnapshot()?.seq ?? 0) > 0, "a snapshot was taken");
-      return openDerivativesSequencer(chain, { store, snapshotEvery: 0 });
+      return openDerivativesSequencer(chain, { store, snapshotEvery: 0, ...extra });
+    },
+    /** The seq of the latest snapshot in the store. */
+    snapshotAt: () => new SqliteStore(path).latestSnapshot()?.seq ?? 0,
+    /** No snapshot after this one (as with the default 10,000 records between them): the restart replays what follows. */
+    stopSnapshots(): void {
+      (seq as unknown as { opts: { snapshotEvery: number } }).opts.snapshotEvery = 0;
     },
   };
 }
@@ -172,5 +178,109 @@ describe("derivatives recovery from the log", () => {
     for (const t of [bob, carol]) assert.equal(d.seq.state.account(t.accountId).nonce, 1, "both withdrawals were proven");
     const recovered = d.reopen("log");
     assert.equal(recovered.state.root, d.seq.state.root);
+  });
+
+  it("every field the exchange core keeps is in the sequencer's snapshot (rebaseOwed and staleOracleTime were left out, found 2026-12-05)", async () => {
+    const d = durableDerivatives(0);
+    await trade(d.seq, d.chain);
+    const core = (d.seq as unknown as { core: { snapshot(): object } }).core;
+    const own = core.snapshot.bind(core);
+    core.snapshot = () => ({ ...own(), staleOracleTime: 7, rebaseOwed: 8 }); // whatever the core keeps, set or not
+    const snap = d.seq.snapshot() as unknown as Record<string, unknown>;
+    assert.equal(snap.staleOracleTime, 7);
+    assert.equal(snap.rebaseOwed, 8);
+    for (const [k, v] of Object.entries(own())) assert.deepEqual(snap[k], v, k);
+  });
+
+  it("a rebase still owed at a snapshot (a stale trade rejected while a tagged one waits) is done after a restart from it: the sequencer starts, and the restarted view is the live one", async () => {
+    const d = durableDerivatives(1);
+    const { seq, chain } = d;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }));
+    await seq.drain();
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n })); // its update grows too old
+    chain.now += 1_000;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 6n, expiry: chain.now + 3600 }));
+    for (const id of [2n, 3n]) seq.placeOrder(derivOrder(bob, PERP, { orderId: id, side: Side.BUY, priceTicks: 300_000n, sizeLots: 3n, expiry: chain.now + 3600 }));
+    await seq.runBatch(); // the stale trade rejected while a tagged one waits: the rebase owed; a snapshot
+    assert.ok(seq.snapshot().rebaseOwed, "owed at the snapshot");
+    d.stopSnapshots();
+    await seq.drain(); // the last tagged trade leaves: rebased, alice flat in intake's view
+    assert.equal(seq.derivatives.risk.account(alice.accountId).positions[PERP].size, 0n);
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n, expiry: chain.now + 3600 }));
+    const reduce = seq.placeOrder(derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n, reduceOnly: true, expiry: chain.now + 3600 }));
+    assert.deepEqual(reduce.map((e) => e.type), ["rejected", "done"], "alice holds nothing to reduce (it filled against the phantom position after a restart)");
+    await seq.drain();
+    const restarted = d.restartedCopy();
+    assert.equal(restarted.state.root, seq.state.root);
+    assert.deepEqual(restarted.snapshot(), seq.snapshot());
+  });
+
+  it("the newest update found too old for a forced request (staleOracleTime) survives a snapshot: the request is not judged at it again after a restart", async () => {
+    let clock = NOW;
+    const d = durableDerivatives(1, { clock: () => clock });
+    const { seq, chain } = d;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1_000n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1_000n }));
+    await seq.drain();
+    chain.now = NOW + 10_000;
+    clock = chain.now;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: clock - 5 }));
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n, expiry: clock + 3600 }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n, expiry: clock + 3600 }));
+    await seq.drain(); // the update is the proven state's
+    clock += 100;
+    chain.now = clock + 700; // the chain's clock runs ahead: the update is too old for the next batch's stamp
+    seq.acceptRequest({ type: TxType.FORCED_CLOSE, accountId: alice.accountId, instrumentId: PERP, counterpartyId: bob.accountId, lots: 400n });
+    await seq.drain();
+    seq.acceptRequest({ type: TxType.DEPOSIT, accountId: carol.accountId, tokenId: 0, amount: 5n }); // a commit: a snapshot
+    assert.ok(seq.snapshot().staleOracleTime, "kept at the snapshot");
+    d.stopSnapshots();
+    const at = d.snapshotAt();
+    seq.acceptRequest({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId: carol.accountId, tokenId: 0, amount: 1_000_000n }); // held: no update newer than the stale one
+    assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => h.tx.type), [TxType.FORCED_CLOSE, TxType.FORCED_COLLATERAL_WITHDRAW].filter((t) => seq.snapshot().awaitingMarks!.some((h) => h.tx.type === t)));
+    clock = chain.now; // a fresh update judges both
+    await seq.acceptOracleUpdate(oracleUpdate({ time: clock - 5 }));
+    await seq.drain();
+    assert.equal(d.snapshotAt(), at, "the restart replays from that snapshot");
+    const restarted = d.restartedCopy({ clock: () => clock });
+    assert.equal(restarted.state.root, seq.state.root);
+    assert.deepEqual(restarted.snapshot(), seq.snapshot());
+  });
+
+  it("stop and take-profit orders placed and then held again when the mark moves back are held again in the same order after a restart from a snapshot (by account and order id), so the same one fills", async () => {
+    const d = durableDerivatives(1);
+    const { seq, chain } = d;
+    const update = async (dt: number, ticks: bigint) => {
+      chain.now = NOW + dt;
+      await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + dt, prices: [ticks * 1_000_000n] }));
+    };
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [alice, bob, carol]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }));
+    await seq.drain();
+    // order ids 10 then 2: slots "1:10" and "1:2" (a snapshot restores its slots sorted as strings, "1:10" first)
+    for (const id of [10n, 2n]) {
+      seq.placeOrder(derivOrder(alice, PERP, { orderId: id, side: Side.BUY, priceTicks: 290_000n, sizeLots: 100n, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 290_000n }));
+    }
+    await update(10, 289_000n); // both placed
+    await seq.drain();
+    seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: false, amount: 1n, nonce: 1 })); // a commit: a snapshot
+    d.stopSnapshots();
+    await seq.drain();
+    await update(20, 295_000n); // both held again
+    await update(30, 289_500n); // both placed again, in the order they were held
+    const fills = seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 290_000n, sizeLots: 100n })).flatMap((e) => (e.type === "fill" ? [e.makerOrderId] : []));
+    assert.deepEqual(fills, [2n], "the order with the lower id was held again first");
+    await seq.drain();
+    const restarted = d.restartedCopy();
+    assert.equal(restarted.state.root, seq.state.root);
+    assert.deepEqual(restarted.snapshot(), seq.snapshot());
   });
 });

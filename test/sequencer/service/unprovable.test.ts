@@ -243,6 +243,34 @@ describe("the rejection path", () => {
     for (const t of [a, b, c]) assert.deepEqual(again.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId} after a restart`);
     rmSync(dir, { recursive: true, force: true });
   });
+  it("that rebase keeps a newer update which only moves marks (accepted after the rejected trade's): the open derivatives orders stay, the update stays usable, intake is the proven state", async () => {
+    // review of 2026-12-05: the owed rebase forgot such an update and cancelled every open derivatives order of every account
+    const verifier = refusingVerifier();
+    const { seq } = derivativesSequencer(NOW, { verifier });
+    const { alice: a, bob: b, carol: c } = traders;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [a, b, c]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    seq.placeOrder(derivOrder(c, 0, { orderId: 7n, side: Side.BUY, priceTicks: 200_000n, sizeLots: 1n, expiry: NOW + 3600 })); // rests, unrelated
+    seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+    const refused = derivOrder(a, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }); // its signature fails in the batch
+    seq.placeOrder(refused);
+    seq.placeOrder(derivOrder(c, 0, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 3n, expiry: NOW + 3600 }));
+    seq.placeOrder(derivOrder(b, 0, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 3n, expiry: NOW + 3600 })); // tagged too: waits behind
+    const newer = oracleUpdate({ time: NOW - 2 }); // no funding tick: no marker entry, nothing tagged with it
+    await seq.acceptOracleUpdate(newer);
+    verifier.refuse = refused.signature.s;
+    const rejected: string[] = [];
+    seq.events.on("rejected", (r) => rejected.push(r.code));
+    await seq.drain();
+    assert.deepEqual(rejected, ["BAD_SIGNATURE"]);
+    assert.deepEqual(seq.engine.openOrders(c.accountId).map((o) => o.orderId), [7n], "carol's resting order stays");
+    assert.equal(seq.derivatives.latest?.time, newer.time, "the newer update stays usable");
+    for (const t of [a, b, c]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: intake's view is the proven state`);
+    seq.placeOrder(derivOrder(a, 0, { orderId: 2n, side: Side.BUY, priceTicks: 200_000n, sizeLots: 1n, expiry: NOW + 3600 })); // accepted at its marks
+    assert.equal(seq.engine.openOrders(a.accountId).length, 1);
+  });
 });
 
 describe("restart (finding 8)", () => {
