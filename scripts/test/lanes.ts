@@ -27,6 +27,7 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
     "test/contracts/",
     "test/scripts/deploy/",
     "test/sequencer/chain/custodianClient.test.ts",
+    "test/sequencer/chain/sentTransactions.test.ts",
     "test/sequencer/sdk/custodian.test.ts",
   ],
   circuits: [

@@ -148,6 +148,10 @@ export function applyOracleStep(
     const risk = lotRisk(settled, price, vols[i], update.time);
     risks.push(risk);
     const funded = fundingTick ? { ...settled, fundingIndex: settled.fundingIndex + fundingStep(rate, risk.mark) } : settled;
+    // the circuit's range of the index (InstrumentMarks' SignedRange(64)): an update that would leave it refuses here,
+    // at intake, instead of being accepted and refused by the prover at every batch (review of 2026-12-05)
+    const indexBound = 1n << BigInt(Bits.fundingIndex - 1);
+    if (!inRange(funded.fundingIndex, -indexBound, indexBound)) fail("FUNDING_INDEX_RANGE", `instrument ${i}'s funding index ${funded.fundingIndex} would leave the signed ${Bits.fundingIndex}-bit range`);
     if (funded.settlePrice !== inst.settlePrice || funded.fundingIndex !== inst.fundingIndex) state.setInstrument(i, funded);
   });
   state.setGlobals({ ...old, oracleTime: update.time, fundingEpoch: update.fundingEpoch });

@@ -29,6 +29,10 @@
  *   min(market rate, order's maxFeePpm), which is the market's rate). A resting POST_ONLY or GTC order is
  *   the maker when it trades.
  * - Every command, refused or not, takes the next sequence number; an accepted order's seq is its command's.
+ * - Fills per order: an incoming order fills at most MAX_FILLS_PER_ORDER makers; with more of the book crossed,
+ *   its remainder is cancelled (fill-limit), and a FOK order that would need more fills is FOK_UNFILLABLE. Each
+ *   fill is a batch transaction: one order sweeping thousands of one-lot makers (a fee of one quote unit each)
+ *   would hold everyone's requests behind it for most of an hour (review of 2026-12-05).
  * - Reduce-only orders (derivatives markets only; on a spot market REDUCE_ONLY_SPOT): the risk hook's
  *   fillLimit says how many lots each may fill now (what reduces its account's position). One with no
  *   limit left on entry is refused, REDUCE_ONLY_INCREASES; each fill is capped at the limit of both sides;
@@ -89,6 +93,9 @@ export type EngineOptions = {
    */
   readonly orderIdSlots?: bigint;
 };
+
+/** The most makers one incoming order fills (see the policies above). */
+export const MAX_FILLS_PER_ORDER = 64;
 
 /** Every order id apart: 2^40 slots, one per id (Bits.orderId). */
 export const ORDER_ID_SPACE = 1n << BigInt(Bits.orderId);
@@ -163,7 +170,7 @@ export class MatchingEngine {
       out.push(rejected(o, RejectCode.WOULD_CROSS));
       return;
     }
-    const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, (m) => this.#limit(m, market));
+    const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, (m) => this.#limit(m, market), MAX_FILLS_PER_ORDER);
     if (tif === TimeInForce.FOK && !fillable()) {
       out.push(rejected(o, RejectCode.FOK_UNFILLABLE));
       return;
@@ -201,13 +208,19 @@ export class MatchingEngine {
 
   /**
    * Matches `taker` against the book. Returns why the taker's remainder must be cancelled when it stopped
-   * early (self-trade under CANCEL_TAKER; reduce-only at its limit), else null.
+   * early (self-trade under CANCEL_TAKER; reduce-only at its limit; MAX_FILLS_PER_ORDER fills with more of the
+   * book crossed), else null.
    */
   #match(taker: RestingOrder, book: OrderBook, market: MarketParams, time: number, out: EngineEvent[]): CancelReason | null {
     const makers = book.opposite(taker.side);
     const takerFeePpm = effectiveFeePpm(market.takerFeePpm, taker.maxFeePpm);
     const makerSide = taker.side === Side.BUY ? Side.SELL : Side.BUY;
+    let fills = 0;
     while (taker.remainingLots > 0n) {
+      if (fills === MAX_FILLS_PER_ORDER) {
+        const level = makers.best();
+        return level !== undefined && crosses(taker.side, taker.priceTicks, level.priceTicks) ? CancelReason.FILL_LIMIT : null;
+      }
       const takerLimit = this.#limit(taker, market);
       if (takerLimit === 0n) return CancelReason.REDUCE_ONLY;
       const level = makers.best();
@@ -247,6 +260,7 @@ export class MatchingEngine {
         takerFeePpm,
       } as const;
       out.push(fill);
+      fills++;
       this.#risk.onFill(fill, maker, taker, market);
       if (maker.remainingLots === 0n) {
         makers.remove(maker);

@@ -46,10 +46,14 @@ export class OrderBook {
    * expired makers are skipped; an own-account maker is skipped under CANCEL_MAKER (it would be
    * cancelled) and ends the match under CANCEL_TAKER (the taker would be cancelled there). `limitOf` gives
    * a maker's fill limit now (a reduce-only maker's: the engine's RiskHook.fillLimit); every fill of a
-   * maker's account in this sweep is on the makers' side, so it lowers that account's limits by its lots.
+   * maker's account in this sweep is on the makers' side, so it lowers that account's limits by its lots. At most
+   * `maxFills` makers fill (the engine's MAX_FILLS_PER_ORDER).
    */
-  canFillEntirely(taker: RestingOrder, time: number, policy: SelfTradePolicy, limitOf: (o: RestingOrder) => bigint | undefined = () => undefined): boolean {
+  canFillEntirely(
+    taker: RestingOrder, time: number, policy: SelfTradePolicy, limitOf: (o: RestingOrder) => bigint | undefined = () => undefined, maxFills = Infinity,
+  ): boolean {
     let available = 0n;
+    let fills = 0;
     let result = false;
     const filledBy = new Map<number, bigint>();
     this.opposite(taker.side).forEachLevel((level) => {
@@ -65,6 +69,7 @@ export class OrderBook {
         let lots = m.remainingLots;
         if (limit !== undefined) lots = limit - before < lots ? (limit > before ? limit - before : 0n) : lots;
         if (taker.remainingLots - available < lots) lots = taker.remainingLots - available;
+        if (lots > 0n && ++fills > maxFills) return false; // (the engine stops an order at maxFills fills)
         filledBy.set(m.accountId, before + lots);
         available += lots;
         if (available >= taker.remainingLots) {

@@ -126,6 +126,11 @@ export const CancelReason = {
    * does. Its first fill must be at a crossing mark (the circuit's TriggerFill); a partly filled one stays in the book.
    */
   TRIGGER_UNCROSSED: "trigger-uncrossed",
+  /**
+   * An incoming order filled MAX_FILLS_PER_ORDER times and crossed still more of the book: its remainder is cancelled
+   * (each fill takes a batch slot; one order sweeping thousands of one-lot makers held everyone's requests behind it).
+   */
+  FILL_LIMIT: "fill-limit",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 

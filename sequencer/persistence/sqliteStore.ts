@@ -106,13 +106,14 @@ export class SqliteStore implements SequencerStore {
   /**
    * Ties the store to a deployment (chain id, custodian, circuit parameters...): the first call records
    * `identity`, later opens must pass the same one or get StoreMismatch (a log replayed against another
-   * chain would post nonsense).
+   * chain would post nonsense). `key` names another such binding kept beside it (the process's "settings": what
+   * replaying the log reads from the process's options, so a restart with other values would rebuild other batches).
    */
-  bind(identity: Record<string, string>): void {
+  bind(identity: Record<string, string>, key = "identity"): void {
     const text = JSON.stringify(Object.fromEntries(Object.entries(identity).sort(([a], [b]) => a.localeCompare(b))));
-    const stored = this.meta("identity");
-    if (stored === undefined) this.setMeta("identity", text);
-    else if (stored !== text) throw new StoreMismatch(`${this.path} belongs to ${stored}, not ${text}`);
+    const stored = this.meta(key);
+    if (stored === undefined) this.setMeta(key, text);
+    else if (stored !== text) throw new StoreMismatch(`${this.path} belongs to ${key === "identity" ? "" : `${key} `}${stored}, not ${text}`);
   }
 
   get lastSeq(): number {

@@ -156,6 +156,9 @@ async function main(): Promise<void> {
   // JavaScript thread, so intake keeps going while the disk works (sqliteStore.ts, background sync).
   const store = new SqliteStore(join(opts.data, "sequencer.db"), { sync: "background" });
   store.bind({ chainId: String(chainId), custodian: opts.custodian.toLowerCase(), params: paramsId(params) });
+  // What replay reads from these options (a market's fees when its registration replays, the liquidator of every
+  // liquidation): a restart with other values would rebuild other batches than the log's, so they are bound too.
+  store.bind({ makerFeePpm: opts.makerFeePpm, takerFeePpm: opts.takerFeePpm, liquidatorAccount: opts.liquidatorAccount ?? "none" }, "settings");
 
   const { prover, description } = opts.proverQueue ? await connectProverQueue(opts.proverQueue) : createDefaultProver(log);
   const t0 = performance.now();

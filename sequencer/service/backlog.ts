@@ -9,6 +9,9 @@
  *
  * What is never refused: cancels (they only take risk off), oracle updates, and on-chain requests (the custodian
  * queued them already: they are facts). Fills a taker sweeps in one order may pass the bound by that order's fills.
+ * Proven cancels are not counted: one account could queue thousands (a cancel of every order it rests, a self-trade
+ * sweep, a key rotation), so each account has at most QUEUED_CANCELS_PER_ACCOUNT of them in the queue at once and
+ * the rest wait outside it (exchangeCore.ts): a flood of them neither fills the bound nor holds anyone else's entries.
  */
 import type { CircuitParams } from "../protocol/params.ts";
 import { RequestRejected } from "./requestRejected.ts";

@@ -83,7 +83,7 @@ import { SNAPSHOT_VERSION, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 import { Journal } from "./journal.ts";
-import { ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
+import { cancelledOrder, ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
 import { BatchPipeline, type BatchIntake, type BatchStage, type PostedBatch, type TimestampWindow } from "./batchPipeline.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
@@ -273,7 +273,21 @@ export class Sequencer {
 
   /** Refuses a new order, withdrawal or transfer with BACKLOG_FULL while the backlog is at `maxBacklog` (backlog.ts). */
   private refuseWhenBacklogged(): void {
-    refuseWhenBacklogged(this.pendingTransactions, this.opts.maxBacklog);
+    const max = this.opts.maxBacklog;
+    if (max !== undefined && this.pendingTransactions >= max) refuseWhenBacklogged(this.backlog, max);
+  }
+
+  /**
+   * What the backlog bound counts: the transactions not yet on chain (pendingTransactions) but proven cancels, which
+   * are bounded per account instead (exchangeCore.ts QUEUED_CANCELS_PER_ACCOUNT) and never refused.
+   */
+  get backlog(): number {
+    const cancels = (txs: Iterable<BatchTx>) => {
+      let n = 0;
+      for (const tx of txs) if (cancelledOrder(tx)) n++;
+      return n;
+    };
+    return this.pendingTransactions - cancels(this.core.pending.map((e) => e.tx)) - cancels(this.pipeline.inFlightTxs);
   }
 
   /** Transactions not yet on chain: the batch being posted, those waiting for a batch and the on-chain requests held until an oracle update. */

@@ -50,6 +50,8 @@ export type SequencerSnapshot = {
   requestsSeen: number;
   /** Stop and take-profit orders held until their trigger, in arrival order (absent in snapshots taken before they existed). */
   triggers?: HeldOrder[];
+  /** Proven cancels waiting outside the queue, by account (exchangeCore.ts QUEUED_CANCELS_PER_ACCOUNT); absent when none wait. */
+  deferredCancels?: [number, PendingEntry[]][];
   /** Number the next batch will get. */
   batchNumber: number;
   /** A batch was abandoned since the last one posted: the next is stamped at chain time (batchPipeline.ts); absent when not. */

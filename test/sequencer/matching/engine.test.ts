@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
-import { MatchingEngine } from "../../../sequencer/matching/engine.ts";
+import { MatchingEngine, MAX_FILLS_PER_ORDER } from "../../../sequencer/matching/engine.ts";
 import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
 import { CancelReason, RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
 import { FAR, T0, body, buy, kinds, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
@@ -164,6 +164,22 @@ describe("matching engine: time in force", () => {
     assert.equal(e.isOrderIdUsed(4, 1n), false, "refused FOK does not use its id");
     const ok = e.execute(place(buy(4, 1n, 101n, 4n, { timeInForce: TimeInForce.FOK }), T0 + 10));
     assert.deepEqual(kinds(ok), ["accepted", "fill:2@100", "fill:2@101", "done"]);
+  });
+
+  it("an incoming order fills at most MAX_FILLS_PER_ORDER makers: with more of the book crossed its remainder is cancelled (fill-limit), a FOK needing more is refused; one whose last allowed fill ends the crossing book rests as usual", () => {
+    const e = engine();
+    const makers = MAX_FILLS_PER_ORDER + 6;
+    for (let i = 1; i <= makers; i++) e.execute(place(sell(100 + i, 1n, 100n, 1n))); // one-lot makers, each its own account
+    const fok = e.execute(place(buy(2, 1n, 100n, BigInt(MAX_FILLS_PER_ORDER + 1), { timeInForce: TimeInForce.FOK })));
+    assert.deepEqual(kinds(fok), ["rejected:FOK_UNFILLABLE", "done"], "more fills than the cap: refused, though the book holds the lots");
+    const sweep = e.execute(place(buy(2, 2n, 100n, 1_000n)));
+    assert.equal(fills(sweep).length, MAX_FILLS_PER_ORDER);
+    assert.deepEqual(sweep.at(-2), { type: "cancelled", accountId: 2, orderId: 2n, marketId: 1, reason: CancelReason.FILL_LIMIT, remainingLots: BigInt(1_000 - MAX_FILLS_PER_ORDER) });
+    assert.equal(e.depth(1).asks[0]?.lots, 6n, "the makers past the cap keep resting");
+    assert.deepEqual(e.depth(1).bids, [], "the remainder does not rest across the book");
+    const rest = e.execute(place(buy(3, 1n, 100n, 10n)));
+    assert.deepEqual(kinds(rest).slice(-2), ["fill:1@100", "done"], "6 fills, then its remainder rests");
+    assert.equal(e.depth(1).bids[0]?.lots, 4n);
   });
 
   it("POST_ONLY rests when it would not trade and is refused when it would", () => {

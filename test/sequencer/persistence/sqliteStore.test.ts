@@ -64,6 +64,11 @@ describe("sqlite store", () => {
     s.bind({ chainId: "31337", custodian: "0xabc" });
     s.bind({ custodian: "0xabc", chainId: "31337" });
     assert.throws(() => s.bind({ chainId: "1", custodian: "0xabc" }), (e: unknown) => e instanceof StoreMismatch && e.code === "STORE_MISMATCH");
+    // the process's settings that replay reads (fees, liquidator) are bound beside it, under their own key
+    s.bind({ makerFeePpm: "100", takerFeePpm: "500" }, "settings");
+    s.bind({ makerFeePpm: "100", takerFeePpm: "500" }, "settings");
+    assert.throws(() => s.bind({ makerFeePpm: "100", takerFeePpm: "600" }, "settings"), (e: unknown) => e instanceof StoreMismatch && /settings/.test(e.message));
+    s.bind({ custodian: "0xabc", chainId: "31337" });
     s.close();
   });
 

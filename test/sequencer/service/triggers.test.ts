@@ -171,6 +171,26 @@ describe("stop and take-profit orders", () => {
     assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 0n);
   });
 
+  it("a trigger the mark has already crossed places the order at once; refused by the engine, its id stays unused (the same signed order may be sent again, as the answer says)", async () => {
+    const { seq } = derivativesSequencer(NOW);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5, prices: [priceAt(300_000n)] }));
+    await seq.drain();
+    seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: 1_000_000_000n, nonce: 0 }));
+    await seq.drain();
+    // a stop buy at 2,900 with the mark at 3,000: crossed; far too large for alice's margin
+    const big = derivOrder(alice, PERP, { orderId: 3n, side: Side.BUY, priceTicks: 310_000n, sizeLots: 100_000_000n, triggerType: TriggerType.STOP, triggerPriceTicks: 290_000n });
+    const events = seq.placeOrder(big).map((e) => e.type);
+    assert.deepEqual(events.slice(0, 2), ["held", "triggered"]);
+    assert.ok(events.includes("rejected"), events.join(","));
+    assert.equal(seq.heldOrders().length, 0);
+    assert.ok(seq.placeOrder(big).map((e) => e.type).includes("rejected"), "refused again by the engine, not ORDER_ID_REUSED");
+    // a small one is placed at once, in the book, its id used
+    const small = derivOrder(alice, PERP, { orderId: 3n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 1n, triggerType: TriggerType.STOP, triggerPriceTicks: 290_000n });
+    assert.deepEqual(seq.placeOrder(small).map((e) => e.type).slice(0, 3), ["held", "triggered", "accepted"]);
+    assert.equal(seq.engine.order(alice.accountId, 3n)?.remainingLots, 1n);
+    rejects(() => seq.placeOrder(small), "ORDER_ID_REUSED");
+  });
+
   it("a key rotation drops the account's held orders with a proven cancel (OPERATOR_CANCEL): were the old key registered again, the stop could not be filled", async () => {
     const { seq } = derivativesSequencer(NOW);
     await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));

@@ -1,0 +1,98 @@
+/**
+ * Proven cancels are bounded per account in the queue (exchangeCore.ts QUEUED_CANCELS_PER_ACCOUNT). The attack (review
+ * of 2026-12-05, High): one account rests an order in each of its storage slots (4,096 at production size) and cancels
+ * them all, or rotates its key, or sweeps them with one self-trading order: each cancel a proven transaction taking a
+ * batch slot. In the queue at once they held every later entry behind them, deposits and forced requests included,
+ * for most of an hour per account (a few hundred accounts would reach the custodian's 7-day deadline: exodus), and
+ * filled the backlog bound, so everyone else's orders were refused. Now at most QUEUED_CANCELS_PER_ACCOUNT of an
+ * account's cancels wait in the queue; the others wait outside it and follow as those are batched, and the bound does
+ * not count them. Each test runs a durable sequencer on the in-memory custodian.
+ */
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CancelReason } from "../../../sequencer/matching/index.ts";
+import { Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { QUEUED_CANCELS_PER_ACCOUNT } from "../../../sequencer/service/exchangeCore.ts";
+import type { Sequencer, TxRejection } from "../../../sequencer/service/sequencer.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
+import { alice, bob, durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
+import { order, testTrader } from "../../helpers/traders.ts";
+
+afterEach(removeDurableSequencers);
+
+/** Order storage slots per account at TEST_PARAMS (4^orderLevels). */
+const SLOTS = 4 ** TEST_PARAMS.orderLevels;
+const ORDERS = BigInt(SLOTS - 1);
+
+async function setup(maxBacklog: number) {
+  const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+  const d = durableSequencer({ chain: chain.context(), prover: countingProver(), maxBacklog, snapshotEvery: 0 });
+  await d.sequencer.drain();
+  const rejected: TxRejection[] = [];
+  d.sequencer.events.on("rejected", (r) => rejected.push(r));
+  return { d, s: d.sequencer, chain, rejected };
+}
+
+/** Bob rests a sell in each of his order slots but one (ids 1..ORDERS). */
+function restSells(s: Sequencer): void {
+  for (let id = 1n; id <= ORDERS; id++) s.placeOrder(order(bob, { orderId: id, side: Side.SELL, priceTicks: 200n + id, sizeLots: 1n }));
+}
+
+const queuedCancels = (s: Sequencer) => s.peekPending().filter((t) => t.type === TxType.CANCEL || t.type === TxType.OPERATOR_CANCEL).length;
+const cancelledInState = (s: Sequencer, t = bob) => [...Array(Number(ORDERS)).keys()].filter((i) => s.state.orderSlot(t.accountId, BigInt(i + 1)).cancelled).length;
+
+describe("proven cancels: at most QUEUED_CANCELS_PER_ACCOUNT of an account's in the queue", () => {
+  it("a cancel of every resting order: the rest wait outside the queue, the bound does not count them, an on-chain request and a withdrawal after them wait behind no more; all are proven in the end, and a restart in between restores them", async () => {
+    assert.ok(ORDERS > BigInt(QUEUED_CANCELS_PER_ACCOUNT), "the flood is larger than the cap");
+    const { d, s, rejected } = await setup(QUEUED_CANCELS_PER_ACCOUNT);
+    restSells(s);
+    for (let id = 1n; id <= ORDERS; id++) s.cancelOrder(signCancel(bob.key, { accountId: bob.accountId, orderId: id }));
+    assert.equal(queuedCancels(s), QUEUED_CANCELS_PER_ACCOUNT);
+    assert.equal(s.snapshot().deferredCancels?.[0]?.[1].length, Number(ORDERS) - QUEUED_CANCELS_PER_ACCOUNT);
+    assert.ok(s.pendingTransactions >= QUEUED_CANCELS_PER_ACCOUNT && s.backlog === 0, "the bound counts no cancel");
+    // another trader's withdrawal is taken (the bound is QUEUED_CANCELS_PER_ACCOUNT), and an on-chain request after it
+    s.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: 5n, nonce: 0 }));
+    const carol = testTrader(3);
+    s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 3, pubKey: carol.pubKey });
+    const at = s.peekPending().findIndex((t) => t.type === TxType.REGISTER_KEY);
+    assert.equal(at, QUEUED_CANCELS_PER_ACCOUNT + 1, "behind bob's queued cancels and the withdrawal only");
+    // a restart from a snapshot holds the same (deferred cancels included)
+    const again = d.reopen();
+    assert.deepEqual(again.snapshot(), s.snapshot());
+    const posted = await again.drain();
+    assert.deepEqual(rejected, []);
+    assert.ok(posted.length >= Math.ceil(Number(ORDERS) / QUEUED_CANCELS_PER_ACCOUNT), `${posted.length} batches`);
+    assert.equal(cancelledInState(again), Number(ORDERS), "every cancel proven");
+    assert.equal(again.pendingTransactions, 0);
+    assert.equal(again.snapshot().deferredCancels, undefined);
+    assert.equal(again.state.account(alice.accountId).nonce, 1, "the withdrawal is proven");
+  });
+
+  it("a self-trade sweep (one crossing order of the same account) queues at most the cap of its resting-side cancels", async () => {
+    const { s } = await setup(QUEUED_CANCELS_PER_ACCOUNT);
+    s.acceptRequest({ type: TxType.DEPOSIT, accountId: bob.accountId, tokenId: 0, amount: 10_000_000n }); // quote to buy with
+    await s.drain();
+    restSells(s);
+    const events = s.placeOrder(order(bob, { orderId: BigInt(SLOTS), side: Side.BUY, priceTicks: 10_000n, sizeLots: 1n, timeInForce: TimeInForce.IOC, expiry: 1_700_000_300 }));
+    assert.equal(events.filter((e) => e.type === "cancelled" && e.reason === CancelReason.SELF_TRADE).length, Number(ORDERS));
+    assert.equal(queuedCancels(s), QUEUED_CANCELS_PER_ACCOUNT);
+    await s.drain();
+    assert.equal(cancelledInState(s), Number(ORDERS));
+  });
+
+  it("a key rotation with signed cancels still waiting outside the queue proves them as the operator's cancels (the new key could not check their signatures); nothing is rejected", async () => {
+    const { s, rejected } = await setup(1_000);
+    restSells(s);
+    for (let id = 1n; id <= ORDERS; id++) s.cancelOrder(signCancel(bob.key, { accountId: bob.accountId, orderId: id }));
+    const rotated = testTrader(9);
+    s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: bob.accountId, pubKey: rotated.pubKey });
+    const deferred = s.snapshot().deferredCancels?.[0]?.[1] ?? [];
+    assert.ok(deferred.length > 0 && deferred.every((e) => e.tx.type === TxType.OPERATOR_CANCEL));
+    await s.drain();
+    assert.deepEqual(rejected, []);
+    assert.equal(cancelledInState(s), Number(ORDERS));
+  });
+});
