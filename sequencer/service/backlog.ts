@@ -29,6 +29,20 @@ export function defaultMaxBacklog(params: CircuitParams): number {
   return BACKLOG_BATCHES * (params.slots + params.derivSlots);
 }
 
+/**
+ * Withdrawals and transfers one account may have waiting for batches (its nonced requests past the proven nonce):
+ * they pay no fee, so without a share of its own one account could fill the whole bound with dust withdrawals at
+ * its rate limit, and keep it full as batches free it (review of 2026-12-05). No trader needs more waiting at once.
+ */
+export const PENDING_REQUESTS_PER_ACCOUNT = 16;
+
+/** Throws BACKLOG_FULL when account `accountId` has `pending` withdrawals and transfers waiting, PENDING_REQUESTS_PER_ACCOUNT or more. */
+export function refuseWhenAccountBacklogged(accountId: number, pending: number): void {
+  if (pending >= PENDING_REQUESTS_PER_ACCOUNT) {
+    throw new RequestRejected("BACKLOG_FULL", `account ${accountId} has ${pending} withdrawals and transfers waiting for batches (at most ${PENDING_REQUESTS_PER_ACCOUNT}): retry once batches catch up`);
+  }
+}
+
 /** Throws BACKLOG_FULL when `pending` transactions wait for batches and the bound `max` is reached (undefined: none). */
 export function refuseWhenBacklogged(pending: number, max: number | undefined): void {
   if (max !== undefined && pending >= max) {

@@ -74,7 +74,7 @@ import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { DerivativesService, Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { RequestRejected } from "./requestRejected.ts";
-import { refuseWhenBacklogged } from "./backlog.ts";
+import { refuseWhenAccountBacklogged, refuseWhenBacklogged } from "./backlog.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type {
   CancelRecord, LogRecord, OracleRecord, OrderRecord, RequestRecord, TransferRecord, WithdrawRecord,
@@ -275,6 +275,12 @@ export class Sequencer {
   private refuseWhenBacklogged(): void {
     const max = this.opts.maxBacklog;
     if (max !== undefined && this.pendingTransactions >= max) refuseWhenBacklogged(this.backlog, max);
+  }
+
+  /** Refuses an account's withdrawal or transfer while PENDING_REQUESTS_PER_ACCOUNT of them wait (backlog.ts): its nonces past the proven one. */
+  #refuseNoncedBacklog(accountId: number): void {
+    if (this.opts.maxBacklog === undefined) return;
+    refuseWhenAccountBacklogged(accountId, this.core.nextNonce(accountId) - this.state.account(accountId).nonce);
   }
 
   /**
@@ -552,6 +558,7 @@ export class Sequencer {
   requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
     this.refuseWhenBacklogged();
+    this.#refuseNoncedBacklog(w.accountId);
     admit?.();
     const record: WithdrawRecord = { t: "withdraw", withdrawal: w, time: this.journal.now() };
     this.logged(record, this.apply(record));
@@ -566,6 +573,7 @@ export class Sequencer {
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
     this.refuseWhenBacklogged();
+    this.#refuseNoncedBacklog(t.accountId);
     admit?.();
     const record: TransferRecord = { t: "transfer", transfer: t, time: this.journal.now() };
     this.logged(record, this.apply(record));

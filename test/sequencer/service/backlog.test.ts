@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { INSTRUMENT_MARKET_BASE, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
-import { BACKLOG_BATCHES, defaultMaxBacklog } from "../../../sequencer/service/backlog.ts";
+import { BACKLOG_BATCHES, defaultMaxBacklog, PENDING_REQUESTS_PER_ACCOUNT } from "../../../sequencer/service/backlog.ts";
 import { rejectedError } from "../../../sequencer/api/errors.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
@@ -67,6 +67,22 @@ describe("settlement backlog (backpressure)", () => {
     assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, BigInt(BOUND), "the backlog was proven");
     seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: false, amount: 1n, nonce: 1 }));
     assert.equal(seq.placeOrder(derivOrder(alice, PERP, { orderId: 4n, side: Side.BUY, priceTicks: 290_000n, sizeLots: 1n }))[0]!.type, "accepted");
+  });
+
+  it("one account's withdrawals and transfers: at most PENDING_REQUESTS_PER_ACCOUNT wait, below the global bound (dust withdrawals pay no fee: one account filled the whole bound); another account's are still taken", async () => {
+    const { seq } = derivativesSequencer(NOW, { maxBacklog: 1_000 });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    const dust = (t: typeof alice, nonce: number) => signWithdrawal(t.key, { accountId: t.accountId, tokenId: 0, amount: 1n, nonce });
+    for (let n = 0; n < PENDING_REQUESTS_PER_ACCOUNT; n++) seq.requestWithdrawal(dust(alice, n));
+    const pending = seq.pendingTransactions;
+    backlogged(() => seq.requestWithdrawal(dust(alice, PENDING_REQUESTS_PER_ACCOUNT)));
+    backlogged(() => seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: 1n, nonce: PENDING_REQUESTS_PER_ACCOUNT })));
+    assert.equal(seq.pendingTransactions, pending, "nothing changed");
+    seq.requestWithdrawal(dust(bob, 0));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).nonce, PENDING_REQUESTS_PER_ACCOUNT);
+    seq.requestWithdrawal(dust(alice, PENDING_REQUESTS_PER_ACCOUNT)); // taken again once they are proven
   });
 
   it("the API answers it 503 (the request was fine: retry); the process's bound is 16 full batches", () => {
