@@ -10,7 +10,7 @@ import { RequestReader, type QueuedRequest, type RequestReaderOptions } from "./
 import { DEFAULT_LOG_RANGE, newestLogs } from "./logs.ts";
 import type { InstrumentSpec } from "../protocol/transactions.ts";
 import type { InstrumentKind } from "../protocol/constants.ts";
-import { TransactionWatch, sentTransactionOutcome, type PostingOptions, type SentOutcome } from "./sentTransactions.ts";
+import { TransactionWatch, sentTransactionOutcome, type PostingOptions, type SentResult, type WatchOptions } from "./sentTransactions.ts";
 
 /** Custodian.instrument(id) as viem decodes the PublicData.Instrument tuple. */
 type InstrumentView = {
@@ -46,21 +46,22 @@ export class CustodianClient {
   }
 
   /**
-   * What became of batch transaction `hash`, sent before a crash or a lost connection: mined (success or
-   * reverted, once confirmed), or unknown. One still pending is waited for and replaced with higher fees as a
-   * post's own transaction is (each replacement told to `onSent`).
+   * What became of batch transaction `hashes` (every hash logged for its nonce, oldest first), sent before a crash
+   * or a lost connection: mined (success or reverted, once confirmed, with the hash mined), or unknown. One still
+   * pending is waited for and replaced with higher fees as a post's own transaction is (each replacement told to
+   * `opts.onSent`); `opts.until` may end the wait while it is unmined (WatchStopped).
    */
-  sentOutcome(hash: Hash, onSent?: (hash: Hash) => void): Promise<SentOutcome> {
-    return sentTransactionOutcome(this.#watch, hash, onSent);
+  sentOutcome(hashes: Hash | readonly Hash[], opts: WatchOptions = {}): Promise<SentResult> {
+    return sentTransactionOutcome(this.#watch, hashes, opts);
   }
 
   /**
-   * Cancels batch transaction `hash` if it is still pending (a 0-value transfer to the operator at its nonce,
-   * higher fees): called when its batch is given up as too old, so it cannot hold the rebuilt batch's
-   * transaction behind it. The cancel's hash, or null when none was needed.
+   * Cancels batch transaction `hashes` (the hashes sent for its nonce) if it is still pending (a 0-value transfer
+   * to the operator at its nonce, higher fees): called when its batch is given up as too old, so it cannot hold
+   * the rebuilt batch's transaction behind it. The cancel's hash, or null when none was needed.
    */
-  cancelPending(hash: Hash): Promise<Hash | null> {
-    return this.#watch.cancel(hash);
+  cancelPending(hashes: Hash | readonly Hash[]): Promise<Hash | null> {
+    return this.#watch.cancel(hashes);
   }
 
   private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -136,16 +137,18 @@ export class CustodianClient {
    * once it is sent, before its receipt is awaited. A revert of the simulation (nothing sent) and a mined
    * revert are both BatchPostError, the first with the custodian's error name. A transaction left unmined
    * (fees below a risen base fee) is sent again at its nonce with higher fees (`chain.posting`), each hash told
-   * to `onSent`; the hash returned is the one mined, once `posting.confirmations` blocks hold it.
+   * to `onSent`; the hash returned is the one mined, once `posting.confirmations` blocks hold it. `until`, asked
+   * once a round while the transaction is unmined, may end the wait (WatchStopped: the batch can no longer be
+   * taken; the caller cancels the pending transaction).
    */
   async submitBatch(
-    batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void, onSending?: () => void,
+    batchNumber: number, publicData: Uint8Array, proof: CalldataProof, onSent?: (hash: Hash) => void, onSending?: () => void, until?: () => Promise<boolean>,
   ): Promise<Hash | null> {
     if ((await this.batchCount()) > batchNumber) {
       await this.requirePosted(batchNumber, publicData);
       return null;
     }
-    return this.post("submitBatch", [bytesToHex(publicData), proof], `submitBatch ${batchNumber}`, onSent, onSending);
+    return this.post("submitBatch", [bytesToHex(publicData), proof], `submitBatch ${batchNumber}`, { onSent, until }, onSending);
   }
 
   /**
@@ -153,10 +156,11 @@ export class CustodianClient {
    * (Custodian.submitBatches: their proofs are verified together) and waits for it to be mined, as submitBatch
    * does: reverts are thrown as BatchPostError with the custodian's error name (the whole set is refused then);
    * batches the chain already holds with the same public data are left out (null when that is all of them),
-   * one it holds with other data throws BatchNumberTaken. `onSending` and `onSent` as submitBatch's.
+   * one it holds with other data throws BatchNumberTaken. `onSending`, `onSent` and `until` as submitBatch's.
    */
   async submitBatches(
     firstBatchNumber: number, batches: readonly { publicData: Uint8Array; proof: CalldataProof }[], onSent?: (hash: Hash) => void, onSending?: () => void,
+    until?: () => Promise<boolean>,
   ): Promise<Hash | null> {
     if (batches.length === 0) throw new RangeError("submitBatches: no batches");
     const posted = Math.min(Math.max((await this.batchCount()) - firstBatchNumber, 0), batches.length);
@@ -164,7 +168,7 @@ export class CustodianClient {
     const rest = batches.slice(posted);
     if (rest.length === 0) return null;
     const label = `submitBatches ${firstBatchNumber + posted}..${firstBatchNumber + batches.length - 1}`;
-    return this.post("submitBatches", [rest.map((b) => bytesToHex(b.publicData)), rest.map((b) => b.proof)], label, onSent, onSending);
+    return this.post("submitBatches", [rest.map((b) => bytesToHex(b.publicData)), rest.map((b) => b.proof)], label, { onSent, until }, onSending);
   }
 
   /** Throws BatchNumberTaken unless the chain holds batch `batchNumber` with exactly this public data. */
@@ -174,9 +178,12 @@ export class CustodianClient {
     if (posted !== ours) throw new BatchPostError("BatchNumberTaken", `batch ${batchNumber} is already on chain with other public data (${posted})`);
   }
 
-  /** Simulates, sends and awaits a batch transaction; reverts become BatchPostError (see submitBatch). */
+  /**
+   * Simulates, sends and awaits a batch transaction (`watch`: told each hash, may end the wait); reverts become
+   * BatchPostError (see submitBatch).
+   */
   private async post(
-    functionName: "submitBatch" | "submitBatches", args: readonly unknown[], label: string, onSent?: (hash: Hash) => void, onSending?: () => void,
+    functionName: "submitBatch" | "submitBatches", args: readonly unknown[], label: string, watch: WatchOptions, onSending?: () => void,
   ): Promise<Hash> {
     try {
       const { request } = await this.chain.publicClient.simulateContract({
@@ -188,9 +195,9 @@ export class CustodianClient {
       } as never);
       onSending?.();
       const hash = await this.chain.walletClient.writeContract(request as never);
-      onSent?.(hash);
-      const mined = await this.#watch.mined(hash, onSent);
-      if (!mined) throw new Error(`${label}: transaction ${hash} was neither mined nor kept: another transaction took its nonce (the next run asks the chain)`);
+      watch.onSent?.(hash);
+      const mined = await this.#watch.mined(hash, watch);
+      if (!mined) throw new Error(`${label}: transaction ${hash} not found: neither mined nor kept (dropped, or its nonce taken by another transaction); the next run asks the chain`);
       if (mined.status !== "success") throw new BatchPostError("reverted", `${label} reverted in ${mined.hash}`);
       return mined.hash;
     } catch (e) {

@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   if (opts.maxFeeGwei !== undefined && !/^[1-9][0-9]{0,6}$/.test(opts.maxFeeGwei)) throw new Error(`--max-fee-gwei ${opts.maxFeeGwei}: a whole number of gwei > 0`);
   const posting = {
     confirmations: blockCount(opts.postConfirmations, "--post-confirmations", 1), replaceAfterMs: Number(opts.replaceAfterMs),
-    maxFeePerGas: opts.maxFeeGwei === undefined ? undefined : BigInt(opts.maxFeeGwei) * 10n ** 9n,
+    maxFeePerGas: opts.maxFeeGwei === undefined ? undefined : BigInt(opts.maxFeeGwei) * 10n ** 9n, log: (line: string) => log(`posting: ${line}`),
   };
   const probe = createPublicClient({ transport: http(opts.rpc) });
   const chainId = await probe.getChainId();

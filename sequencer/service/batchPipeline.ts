@@ -43,6 +43,7 @@ import { TxRejected } from "../batch/slotWitness.ts";
 import { marketInstrument, TxType } from "../protocol/constants.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, type ChainContext, type CustodianClient } from "../chain/custodianClient.ts";
+import { WatchStopped } from "../chain/sentTransactions.ts";
 import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
@@ -160,8 +161,11 @@ type InFlightBatch = {
   proof: CalldataProof | null;
   /** The proof being computed (null: none asked for since the last failure, or proven). */
   proving: Promise<ProofOutcome> | null;
-  /** Hash of the transaction that posts it, once sent. */
-  txHash: Hash | null;
+  /**
+   * Every hash logged for the transaction that posts it, oldest first (replacements at its nonce follow the first;
+   * a restart keeps them all, so an earlier one mined is found): empty until sent, emptied by a fresh send.
+   */
+  txHashes: Hash[];
   timings: Omit<PostedBatch["timings"], "postMs">;
 };
 
@@ -195,6 +199,8 @@ export class BatchPipeline {
   #abandonedSincePost = false;
   /** runBatches calls run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Why the custodian refused a proof in the current runBatches call (InvalidProof), for its health bookkeeping. */
+  #refusal: string | null = null;
 
   /** A pipeline with nothing in flight, numbering from `opts.batchNumber`. */
   constructor(opts: BatchPipelineOptions) {
@@ -266,8 +272,7 @@ export class BatchPipeline {
         return;
       }
       case "sent":
-        this.#loggedInFlight(r).txHash = r.txHash as Hash;
-        return;
+        return addHash(this.#loggedInFlight(r), r.txHash as Hash);
       case "posted": {
         const b = this.#loggedInFlight(r);
         if (b !== this.#inFlight[0]) throw new Error(`batch ${r.batchNumber} posted before batch ${this.#inFlight[0].batchNumber}`);
@@ -308,7 +313,7 @@ export class BatchPipeline {
       this.#inFlight.push({
         batchNumber: r.batchNumber, entries: pending.splice(0, r.count), sel, proven, mayBeSent: r.proof !== undefined, publicData: batch.publicData,
         input: r.proof ? null : { circuitInput: batch.circuitInput, publicSignals: batch.publicInputs.map(String) },
-        proof: r.proof ?? null, proving: null, txHash: null, timings: NO_TIMINGS,
+        proof: r.proof ?? null, proving: null, txHashes: [], timings: NO_TIMINGS,
       });
     } catch (e) {
       proven.rollback();
@@ -337,9 +342,12 @@ export class BatchPipeline {
    */
   runBatches(): Promise<PostedBatch[]> {
     const h = this.#health;
-    const run = this.#queue.then(() => this.#runBatchesNow()).then(
+    const run = this.#queue.then(() => ((this.#refusal = null), this.#runBatchesNow())).then(
       (posted) => {
-        h.consecutiveFailures = 0;
+        // A run that posted nothing because the custodian refused its proofs failed (a verifier that is not the
+        // key's would otherwise leave health ok while nothing is ever posted).
+        if (this.#refusal !== null) h.lastError = { message: this.#refusal, at: this.#journal.now() };
+        h.consecutiveFailures = this.#refusal !== null && !posted.length ? h.consecutiveFailures + 1 : 0;
         if (posted.length) h.lastBatchAt = this.#journal.now();
         return posted;
       },
@@ -519,7 +527,7 @@ export class BatchPipeline {
       const b: InFlightBatch = {
         batchNumber, entries: this.#intake.pending.splice(0, sel.count), sel, proven: t, mayBeSent: false, publicData: batch.publicData,
         input: { circuitInput: batch.circuitInput, publicSignals: batch.publicInputs.map(String) }, proof: null, proving: null,
-        txHash: null, timings: { ...NO_TIMINGS, buildMs: performance.now() - t0 },
+        txHashes: [], timings: { ...NO_TIMINGS, buildMs: performance.now() - t0 },
       };
       this.#inFlight.push(b);
       this.#journal.persist({ t: "batch", batchNumber, count: sel.count, timestamp: sel.timestamp, publicDataHash: publicDataDigest(batch.publicData) }, true);
@@ -690,49 +698,25 @@ export class BatchPipeline {
    * before sending (batches it already holds are not sent again). Returns none, with the flight
    * abandoned from its head, when the custodian can no longer take the oldest in time (lateness; or the
    * custodian's simulation refuses its stamp as too old: BadTimestamp). A group the simulation refuses
-   * with BadTimestamp is posted one batch at a time instead, so the stamp refused is the one judged.
+   * with BadTimestamp is posted one batch at a time instead, so the stamp refused is the one judged. While a
+   * transaction of it waits unmined, the oldest's lateness is checked each round: once no block can take it any
+   * more, the wait ends, the pending transaction is cancelled and the flight abandoned (#abandonLate).
    */
   async #postGroup(group: InFlightBatch[]): Promise<PostedBatch[]> {
     const head = group[0];
     const p0 = performance.now();
-    let txHash: Hash | null | undefined;
-    let posted = group;
-    /** Logs that the batches of `carried` went out in transaction `hash` (a replacement at the same nonce too). */
-    const sentIn = (carried: InFlightBatch[]) => (hash: Hash) => {
-      for (const b of carried) {
-        b.txHash = hash;
-        this.#journal.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
-      }
-      for (const b of carried) this.#stage("sent", b.batchNumber);
-    };
-    if (head.txHash) {
-      const carried = group.filter((b) => b.txHash === head.txHash);
-      if ((await this.#o.custodian.sentOutcome(head.txHash, sentIn(carried))) === "success") {
-        txHash = head.txHash;
-        const n = group.findIndex((b) => b.txHash !== txHash);
-        posted = n < 0 ? group : group.slice(0, n);
-      }
+    let late: string | null = null;
+    /** Whether the head can no longer be taken (asked while its transaction waits unmined; the reason kept). */
+    const until = async () => (late = await this.#lateness(head)) !== null;
+    let sent: { txHash: Hash | null; posted: InFlightBatch[] } | PostedBatch[];
+    try {
+      sent = (head.txHashes.length ? await this.#awaitSent(group, until) : null) ?? (await this.#send(group, until));
+    } catch (e) {
+      if (e instanceof WatchStopped && late !== null) return this.#abandonLate(late);
+      throw e;
     }
-    if (txHash === undefined) {
-      const late = await this.#lateness(head);
-      if (late) return this.#abandonLate(late);
-      const onSending = () => group.forEach((b) => (b.mayBeSent = true));
-      const onSent = sentIn(group);
-      try {
-        txHash = group.length === 1
-          ? await this.#o.custodian.submitBatch(head.batchNumber, head.publicData, head.proof!, onSent, onSending)
-          : await this.#o.custodian.submitBatches(head.batchNumber, group.map((b) => ({ publicData: b.publicData, proof: b.proof! })), onSent, onSending);
-      } catch (e) {
-        if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof"))) throw e;
-        if (group.length > 1) return this.#postGroup([head]);
-        // A proof the sequencer verified and the custodian refuses (its verifier is not the key's, or a prover
-        // bug): proven again from a rebuilt batch, not sent again at every run until it ages out.
-        if (e.reason === "InvalidProof") return this.#abandon(0, `the custodian refuses its proof (InvalidProof): proven again`);
-        const refused = await this.#staleStamp(head);
-        if (refused) return this.#abandon(0, refused);
-        throw e;
-      }
-    }
+    if (Array.isArray(sent)) return sent;
+    const { txHash, posted } = sent;
     const postMs = performance.now() - p0;
     const out: PostedBatch[] = [];
     for (const b of posted) {
@@ -747,6 +731,68 @@ export class BatchPipeline {
     }
     this.#journal.maybeSnapshot();
     return out;
+  }
+
+  /**
+   * Logs that the batches of `carried` went out in transaction `hash` (a replacement at the same nonce too, or the
+   * first of a fresh send): the hash kept with the others of its nonce, a `sent` record for each batch.
+   */
+  #sentIn(carried: InFlightBatch[]): (hash: Hash) => void {
+    return (hash) => {
+      for (const b of carried) {
+        addHash(b, hash);
+        this.#journal.persist({ t: "sent", batchNumber: b.batchNumber, txHash: hash }, true);
+      }
+      for (const b of carried) this.#stage("sent", b.batchNumber);
+    };
+  }
+
+  /**
+   * What became of the transaction sent earlier for the head of `group` (every hash logged for its nonce; still
+   * pending: waited for, replaced with higher fees, `until` may end the wait): the hash mined and the batches of
+   * `group` it carried, or null when it did not post them (unknown, or reverted: they are sent again).
+   */
+  async #awaitSent(group: InFlightBatch[], until: () => Promise<boolean>): Promise<{ txHash: Hash; posted: InFlightBatch[] } | null> {
+    const head = group[0];
+    const newest = head.txHashes.at(-1);
+    const n = group.findIndex((b) => b.txHashes.at(-1) !== newest);
+    const carried = n < 0 ? group : group.slice(0, n);
+    const outcome = await this.#o.custodian.sentOutcome(head.txHashes, { onSent: this.#sentIn(carried), until });
+    return outcome.status === "success" ? { txHash: outcome.hash, posted: carried } : null;
+  }
+
+  /**
+   * Sends the batches of `group` in one transaction once the chain is asked (what it holds already is not sent
+   * again: null hash) and awaits it (`until` may end the wait): the hash mined and the batches posted, or none
+   * when the flight was abandoned from its head (lateness; the custodian refuses the head's stamp or proof). A
+   * group the custodian refuses is sent one batch at a time.
+   */
+  async #send(group: InFlightBatch[], until: () => Promise<boolean>): Promise<{ txHash: Hash | null; posted: InFlightBatch[] } | PostedBatch[]> {
+    const head = group[0];
+    const late = await this.#lateness(head);
+    if (late) return this.#abandonLate(late);
+    // A fresh send: the hashes of an earlier transaction (reverted, or neither mined nor kept) are no longer its.
+    const onSending = () => group.forEach((b) => ((b.mayBeSent = true), (b.txHashes = [])));
+    const onSent = this.#sentIn(group);
+    try {
+      const txHash = group.length === 1
+        ? await this.#o.custodian.submitBatch(head.batchNumber, head.publicData, head.proof!, onSent, onSending, until)
+        : await this.#o.custodian.submitBatches(head.batchNumber, group.map((b) => ({ publicData: b.publicData, proof: b.proof! })), onSent, onSending, until);
+      return { txHash, posted: group };
+    } catch (e) {
+      if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof"))) throw e;
+      if (group.length > 1) return this.#postGroup([head]);
+      // A proof the sequencer verified and the custodian refuses (its verifier is not the key's, or a prover
+      // bug): proven again from a rebuilt batch, not sent again at every run until it ages out; the run counts
+      // as failed in health unless the rebuilt batch posts.
+      if (e.reason === "InvalidProof") {
+        this.#refusal = `batch ${head.batchNumber}: the custodian refuses its proof (InvalidProof)`;
+        return this.#abandon(0, `the custodian refuses its proof (InvalidProof): proven again`);
+      }
+      const refused = await this.#staleStamp(head);
+      if (refused) return this.#abandon(0, refused);
+      throw e;
+    }
   }
 
   /**
@@ -790,9 +836,9 @@ export class BatchPipeline {
    * batch's transaction, at the next nonce, would wait behind it for as long as its low fee keeps it out.
    */
   async #abandonLate(reason: string): Promise<[]> {
-    const hash = this.#inFlight[0].txHash;
-    const cancel = hash ? await this.#o.custodian.cancelPending(hash).catch(() => null) : null;
-    if (cancel) this.#o.log(`batch ${this.#inFlight[0].batchNumber}: its pending transaction ${hash} is cancelled by ${cancel}`);
+    const { batchNumber, txHashes } = this.#inFlight[0];
+    const cancel = txHashes.length ? await this.#o.custodian.cancelPending(txHashes).catch((e: unknown) => (this.#o.log(`batch ${batchNumber}: cancelling its pending transaction: ${errorLine(e)}`), null)) : null;
+    if (cancel) this.#o.log(`batch ${batchNumber}: its pending transaction ${txHashes.at(-1)} is cancelled by ${cancel}`);
     return this.#abandon(0, reason);
   }
 
@@ -840,6 +886,11 @@ export class BatchPipeline {
     }
     this.#abandonedSincePost = true;
   }
+}
+
+/** Keeps `hash` among the hashes sent for batch `b`'s transaction (live, or a `sent` record at replay). */
+function addHash(b: InFlightBatch, hash: Hash): void {
+  if (!b.txHashes.includes(hash)) b.txHashes.push(hash);
 }
 
 /** Whether intake made a forced close as the batch proved it (direction, mark and funding index). */

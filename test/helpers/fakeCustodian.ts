@@ -8,7 +8,7 @@
  * send counts.
  */
 import { createHash } from "node:crypto";
-import { ContractFunctionRevertedError, encodeErrorResult, hexToBytes, type Hex } from "viem";
+import { ContractFunctionRevertedError, TransactionNotFoundError, TransactionReceiptNotFoundError, encodeErrorResult, hexToBytes, type Hash, type Hex } from "viem";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
 import { decodeHeader } from "../../sequencer/protocol/publicData.ts";
@@ -32,6 +32,8 @@ export class FakeCustodian {
   refuseNextSend = false;
   /** The simulation of the next submitBatch(es) reverts with InvalidProof (the custodian's verifier refuses its proof). */
   refuseNextProof = false;
+  /** The posting options' replaceAfterMs (ms): how long a dropped transaction, never served, is waited for. */
+  replaceAfterMs = 100;
   /** How many batches each mined transaction posted (submitBatches: several). */
   readonly posts: number[] = [];
   private readonly mined = new Map<string, "success">();
@@ -49,9 +51,10 @@ export class FakeCustodian {
       if (functionName === "MAX_FUTURE_DRIFT") return BigInt(this.maxFutureDrift);
       throw new Error(`fake custodian: no ${functionName}`);
     };
+    // As viem's clients answer for a hash the node does not know: TransactionReceiptNotFoundError, TransactionNotFoundError.
     const receipt = ({ hash }: { hash: string }) => {
       const status = this.mined.get(hash);
-      if (!status) throw new Error(`transaction ${hash} not found`);
+      if (!status) throw new TransactionReceiptNotFoundError({ hash: hash as Hash });
       return { status };
     };
     const publicClient = {
@@ -75,7 +78,7 @@ export class FakeCustodian {
       waitForTransactionReceipt: async (a: { hash: string }) => receipt(a),
       getTransactionReceipt: async (a: { hash: string }) => receipt(a),
       getTransaction: async ({ hash }: { hash: string }) => {
-        if (!this.mined.has(hash)) throw new Error(`transaction ${hash} not found`);
+        if (!this.mined.has(hash)) throw new TransactionNotFoundError({ hash: hash as Hash });
         return { hash };
       },
     };
@@ -110,7 +113,9 @@ export class FakeCustodian {
         return hash;
       },
     };
-    return { publicClient, walletClient, custodian: "0x0000000000000000000000000000000000000002" } as unknown as ChainContext;
+    // A dropped transaction is never served: the watch gives it up as never sent after replaceAfterMs, kept short here.
+    const posting = { replaceAfterMs: this.replaceAfterMs };
+    return { publicClient, walletClient, custodian: "0x0000000000000000000000000000000000000002", posting } as unknown as ChainContext;
   }
 
   /** The custodian's timestamp rule for a batch in the next block. */

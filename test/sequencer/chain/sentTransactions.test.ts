@@ -8,16 +8,16 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { hexToBytes, type Hash, type PublicClient, type WalletClient } from "viem";
+import { TransactionNotFoundError, hexToBytes, type Hash, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { CustodianClient } from "../../../sequencer/chain/custodianClient.ts";
-import { bumped } from "../../../sequencer/chain/sentTransactions.ts";
+import { TransactionWatch, WatchStopped, bumped, sentTransactionOutcome } from "../../../sequencer/chain/sentTransactions.ts";
 import { provenBatches, provenCustodianFixture } from "../../helpers/provenBatches.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
 const testClient = await viem.getTestClient();
-const [, operator] = (await viem.getWalletClients()) as unknown as WalletClient[];
+const [, operator, other] = (await viem.getWalletClients()) as unknown as WalletClient[];
 
 describe("batch transactions: replaced when stuck, counted once confirmed, cancelled when given up", async () => {
   const { circuit, batches } = await provenBatches(2);
@@ -108,10 +108,10 @@ describe("batch transactions: replaced when stuck, counted once confirmed, cance
     // A new process: only the logged hash is known.
     const restarted = new CustodianClient({ ...client.chain, posting: { replaceAfterMs: 300 } });
     const replaced: Hash[] = [];
-    const outcome = restarted.sentOutcome(sent[0], (h) => replaced.push(h));
+    const outcome = restarted.sentOutcome(sent[0], { onSent: (h) => replaced.push(h) });
     await until(() => replaced.length >= 1, "the restarted process's replacement");
     await testClient.mine({ blocks: 1 });
-    assert.equal(await outcome, "success");
+    assert.equal((await outcome).status, "success");
     assert.equal(await client.batchCount(), 1);
   });
 
@@ -137,5 +137,164 @@ describe("batch transactions: replaced when stuck, counted once confirmed, cance
     await testClient.mine({ blocks: 1 });
     assert.equal(await posting, next[0], "the next batch transaction is mined in the next block");
     assert.equal(await client.batchCount(), 1);
+  });
+});
+
+/**
+ * TransactionWatch alone, on plain transfers (no circuit): every round waits, whatever the node answers; a
+ * transaction the node dropped is broadcast again; a first look-up that misses is retried; an earlier hash mined
+ * after a replacement counts only at the confirmation depth; `until` ends the wait.
+ */
+describe("TransactionWatch: never a busy loop, a dropped transaction broadcast again, a lagging node waited for", () => {
+  const to = other.account!.address;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** The public client, counting its calls; `hide(hash, n)` makes the n-th look-up of `hash` miss (TransactionNotFoundError), `fail()` every call fail. */
+  function counting(hide: (hash: Hash, n: number) => boolean = () => false, fail: () => boolean = () => false) {
+    const calls = { n: 0 };
+    const seen = new Map<string, number>();
+    const client = new Proxy(publicClient, {
+      get(t, p, r) {
+        const v = Reflect.get(t, p, r);
+        if (typeof v !== "function") return v;
+        return (...a: { hash?: Hash }[]) => {
+          calls.n++;
+          if (fail()) return Promise.reject(new Error("429 Too Many Requests"));
+          const h = a[0]?.hash;
+          if (p === "getTransaction" && h) {
+            const k = (seen.get(h) ?? 0) + 1;
+            seen.set(h, k);
+            if (hide(h, k)) return Promise.reject(new TransactionNotFoundError({ hash: h }));
+          }
+          return v.apply(t, a);
+        };
+      },
+    }) as PublicClient;
+    return { client, calls };
+  }
+
+  /** A transfer whose fee a base-fee spike leaves out: pending until the base fee falls. */
+  async function pendingTransfer(): Promise<Hash> {
+    const base = (await publicClient.getBlock()).baseFeePerGas!;
+    const hash = await operator.sendTransaction({ account: operator.account!, chain: null, to, value: 1n, maxFeePerGas: base * 2n, maxPriorityFeePerGas: 1n } as never);
+    await testClient.setNextBlockBaseFeePerGas({ baseFeePerGas: base * 100n });
+    await testClient.mine({ blocks: 1 });
+    return hash;
+  }
+  const lowerBaseFee = async () => {
+    await testClient.setNextBlockBaseFeePerGas({ baseFeePerGas: 1n });
+    await testClient.mine({ blocks: 1 });
+  };
+
+  before(() => testClient.setAutomine(false));
+  after(() => testClient.setAutomine(true));
+
+  it("a transaction dropped from the node's pool at the fee bound: no busy loop, and it is broadcast again and mined", async () => {
+    const hash = await pendingTransfer();
+    const tx = await publicClient.getTransaction({ hash });
+    const { client, calls } = counting();
+    const watch = new TransactionWatch(client, operator, { replaceAfterMs: 200, maxFeePerGas: tx.maxFeePerGas!, log: () => {} }); // no replacement: bound
+    const mined = watch.mined(hash);
+    await sleep(100);
+    await testClient.dropTransaction({ hash });
+    const before = calls.n;
+    await sleep(600);
+    assert.ok(calls.n - before < 60, `${calls.n - before} RPC calls in 600 ms`);
+    await lowerBaseFee();
+    const r = await Promise.race([mined, sleep(2_000).then(() => null)]);
+    assert.ok(r, "mined() returns");
+    const again = await publicClient.getTransaction({ hash: r.hash });
+    assert.deepEqual([again.nonce, again.to, again.value, again.input], [tx.nonce, tx.to, tx.value, tx.input], "its call, broadcast again at its nonce, is mined");
+  });
+
+  it("RPC errors other than 'not found' are backed off and logged, never taken for a dropped transaction", async () => {
+    const hash = await pendingTransfer();
+    let failing = false;
+    const { client, calls } = counting(undefined, () => failing);
+    const logged: string[] = [];
+    const sent: Hash[] = [];
+    const watch = new TransactionWatch(client, operator, { replaceAfterMs: 300, log: (l) => logged.push(l) });
+    const mined = watch.mined(hash, { onSent: (h) => sent.push(h) });
+    await sleep(50);
+    failing = true;
+    const before = calls.n;
+    const t0 = Date.now();
+    // (the watch may be inside a receipt wait when the errors start: until its next own call, nothing fails)
+    while (!logged.some((l) => /429/.test(l)) && Date.now() - t0 < 3_000) await sleep(25);
+    await sleep(150); // failing on for less than replaceAfterMs after the first failure (longer, mined() throws)
+    const elapsed = Date.now() - t0;
+    failing = false;
+    assert.ok(logged.some((l) => /429/.test(l)), "logged");
+    assert.ok(((calls.n - before) * 1000) / elapsed < 80, `${calls.n - before} RPC calls in ${elapsed} ms of failures`);
+    assert.equal(sent.length, 0, "nothing sent for an error");
+    await lowerBaseFee();
+    assert.equal((await mined)?.hash, hash);
+  });
+
+  it("a node that misses a just-sent transaction at its first look-up (load balancer lag): waited for, not given up", async () => {
+    const hash = await pendingTransfer();
+    const { client } = counting((_h, n) => n === 1);
+    const watch = new TransactionWatch(client, operator, { replaceAfterMs: 300 });
+    let settled = false;
+    const mined = watch.mined(hash).finally(() => (settled = true));
+    await sleep(150);
+    assert.equal(settled, false, "still waiting");
+    await lowerBaseFee();
+    assert.equal((await mined)?.hash, hash);
+  });
+
+  it("the original mined after its replacement was sent counts only once `confirmations` blocks hold it, and is the hash returned", async () => {
+    const hash = await pendingTransfer();
+    const a = await publicClient.getTransaction({ hash });
+    const watch = new TransactionWatch(publicClient, operator, { replaceAfterMs: 200, confirmations: 3 });
+    const sent: Hash[] = [];
+    let result: unknown = undefined;
+    const mined = sentTransactionOutcome(watch, hash, { onSent: (h) => sent.push(h) }).then((r) => (result = r));
+    for (let i = 0; i < 100 && sent.length === 0; i++) await sleep(25);
+    assert.equal(sent.length, 1, "replacement sent");
+    await testClient.dropTransaction({ hash: sent[0] }); // the replacement is lost; the original comes back and is mined
+    await operator.sendTransaction({
+      account: operator.account!, chain: null, to: a.to!, value: a.value, nonce: a.nonce, gas: a.gas, maxFeePerGas: a.maxFeePerGas!, maxPriorityFeePerGas: a.maxPriorityFeePerGas!,
+    } as never);
+    await lowerBaseFee();
+    await sleep(400);
+    assert.equal(result, undefined, "one block is not three");
+    await testClient.mine({ blocks: 2 });
+    await mined;
+    assert.deepEqual(result, { status: "success", hash });
+  });
+
+  it("`until` ends the wait for a pending transaction (WatchStopped)", async () => {
+    const hash = await pendingTransfer();
+    let stop = false;
+    const watch = new TransactionWatch(publicClient, operator, { replaceAfterMs: 100, maxFeePerGas: 1n });
+    const mined = watch.mined(hash, { until: async () => stop });
+    await sleep(150);
+    stop = true;
+    await assert.rejects(Promise.race([mined, sleep(1_000).then(() => "still waiting")]), WatchStopped);
+    await lowerBaseFee();
+  });
+});
+
+describe("TransactionWatch on a legacy (gasPrice) chain", async () => {
+  const legacy = await network.create({ override: { hardfork: "berlin" } } as never);
+  const legacyPublic = (await legacy.viem.getPublicClient()) as unknown as PublicClient;
+  const legacyTest = await legacy.viem.getTestClient();
+  const [, legacyOperator, legacyOther] = (await legacy.viem.getWalletClients()) as unknown as WalletClient[];
+
+  it("a replacement pays at least the node's gas price", async () => {
+    await legacyTest.setAutomine(false);
+    const nodePrice = await legacyPublic.getGasPrice();
+    const hash = await legacyOperator.sendTransaction({ account: legacyOperator.account!, chain: null, to: legacyOther.account!.address, value: 1n, gasPrice: 1000n } as never);
+    const watch = new TransactionWatch(legacyPublic, legacyOperator, { replaceAfterMs: 100, log: () => {} });
+    const sent: Hash[] = [];
+    const mined = watch.mined(hash, { onSent: (h) => sent.push(h) });
+    for (let i = 0; i < 80 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(sent.length, 1, "replaced");
+    const r = await legacyPublic.getTransaction({ hash: sent[0] });
+    assert.ok(r.gasPrice! >= nodePrice && nodePrice > bumped(1000n), `replacement gasPrice ${r.gasPrice}, the node's ${nodePrice}`);
+    await legacyTest.mine({ blocks: 1 });
+    await mined;
+    await legacyTest.setAutomine(true);
   });
 });

@@ -115,6 +115,19 @@ describe("a proven batch too old for the custodian is abandoned and rebuilt (iss
     void s;
   });
 
+  it("a custodian that refuses every proof (its verifier is not the key's): the run posts nothing and health reports the failure", async () => {
+    const { s, chain } = await setup();
+    Object.defineProperty(chain, "refuseNextProof", { get: () => true, set: () => {} });
+    trade(s);
+    assert.equal(await s.runBatch(), null);
+    const health = s.health();
+    assert.equal(health.ok, false, "not ok");
+    assert.equal(health.batches.consecutiveFailures, 1);
+    assert.match(health.batches.lastError?.message ?? "", /InvalidProof/);
+    assert.equal(await s.runBatch(), null);
+    assert.equal(s.health().batches.consecutiveFailures, 2, "each run counts");
+  });
+
   it("a proof that outlasts the post margin: the batch is not sent to arrive too late, but proven again at once under a fresh stamp", async () => {
     const prover = gatedProver();
     prover.open = true;
