@@ -217,10 +217,6 @@ export class MatchingEngine {
     const makerSide = taker.side === Side.BUY ? Side.SELL : Side.BUY;
     let fills = 0;
     while (taker.remainingLots > 0n) {
-      if (fills === MAX_FILLS_PER_ORDER) {
-        const level = makers.best();
-        return level !== undefined && crosses(taker.side, taker.priceTicks, level.priceTicks) ? CancelReason.FILL_LIMIT : null;
-      }
       const takerLimit = this.#limit(taker, market);
       if (takerLimit === 0n) return CancelReason.REDUCE_ONLY;
       const level = makers.best();
@@ -240,6 +236,9 @@ export class MatchingEngine {
         this.#removeResting(maker, CancelReason.REDUCE_ONLY, market, out);
         continue;
       }
+      // a maker it would fill: past the cap, the remainder goes (expired, own and spent reduce-only makers were passed
+      // above without a fill, so a remainder with nothing left to fill still rests)
+      if (fills === MAX_FILLS_PER_ORDER) return CancelReason.FILL_LIMIT;
       let lots = maker.remainingLots < taker.remainingLots ? maker.remainingLots : taker.remainingLots;
       if (takerLimit !== undefined && takerLimit < lots) lots = takerLimit;
       if (makerLimit !== undefined && makerLimit < lots) lots = makerLimit;

@@ -134,7 +134,7 @@ export function judgedAtMarks(tx: BatchTx): tx is ForcedTx {
 
 /**
  * Where a forced request enters the queue: right after the last pending on-chain request (the custodian's
- * queue order), the last pending entry of an account it moves (so the batch applies it to the state intake
+ * queue order), the last pending entry (proven cancels aside) of an account it moves (so the batch applies it to the state intake
  * decided its outcome on) and, for one judged at marks, the last entry tagged with an oracle update (a batch
  * uses one update, and updates only move forward); ahead of everything else (other accounts' trades,
  * cancels, withdrawals), which the batch selection (a prefix of the queue) then serves after it.
@@ -143,6 +143,8 @@ export function forcedPosition(pending: readonly PendingEntry[], tx: ForcedTx): 
   const moved = txAccounts(tx);
   let at = 0;
   pending.forEach((e, i) => {
+    // (a proven cancel moves nothing a forced request reads: it stays in the cancels' lane behind: see enqueue)
+    if (cancelledOrder(e.tx)) return;
     const mustFollow = REQUEST_TYPES.includes(e.tx.type) || txAccounts(e.tx).some((a) => moved.includes(a))
       || (judgedAtMarks(tx) && e.oracle !== undefined);
     if (mustFollow) at = i + 1;
@@ -152,13 +154,21 @@ export function forcedPosition(pending: readonly PendingEntry[], tx: ForcedTx): 
 
 /**
  * Proven cancels (CANCEL, OPERATOR_CANCEL) one account may have in the queue at once. Each takes a batch slot, and
- * one account can cause thousands (a cancel of every order of its 4,096 slots, a self-trade sweep, a key rotation):
- * in the queue at once they would hold every later entry behind them for most of an hour, deposits and forced
- * requests included (past the custodian's deadline, exodus). The rest wait in the account's deferred list and enter
- * the queue, at its tail, as its queued ones are batched (refillCancels): an account's cancels take at most this many
- * places ahead of anyone else's entries. Intake takes the order off the book at once either way; only the proof waits.
+ * one account can cause thousands (a cancel of every order of its 4,096 slots, a self-trade sweep, a key rotation).
+ * Cancels form the queue's tail, a lane of their own: every other entry is queued ahead of them (enqueue), so they
+ * hold nobody's entries back, and batches take them with the room left. Within the lane each account has at most
+ * this many; the rest wait in its deferred list and join the lane's tail as those are batched (refillCancels), so a
+ * flood of one account delays only its own cancels' proofs. Intake takes the order off the book at once either way:
+ * only the proof waits (a proof the operator could always withhold: it protects against an operator's fill later).
  */
 export const QUEUED_CANCELS_PER_ACCOUNT = 8;
+
+/** The orders a transaction stores in their accounts' order slots (fills): a cancel of an older order of such a slot must precede it. */
+function ordersStored(tx: BatchTx): readonly { accountId: number; orderId: bigint }[] {
+  if (tx.type === TxType.TRADE || tx.type === TxType.DERIV_TRADE) return [tx.buy, tx.sell];
+  if (tx.type === TxType.LIQUIDATE) return [tx.liquidator];
+  return [];
+}
 
 /** The account and order a proven cancel cancels, or null for other transactions. */
 export function cancelledOrder(tx: BatchTx): { accountId: number; orderId: bigint } | null {
@@ -333,8 +343,32 @@ export class ExchangeCore {
         else this.#deferredCancels.set(cancel.accountId, [entry]);
         return;
       }
+      this.pending.push(entry); // the cancels' lane: the tail
+      return;
     }
-    this.pending.push(entry);
+    // ahead of the cancels' lane: right after the last other entry (entries other than cancels keep their order)
+    let at = this.pending.length;
+    while (at > 0 && cancelledOrder(this.pending[at - 1].tx)) at--;
+    // a cancel of an older order of a slot this one fills goes first (the slot's rule: OrderStorage)
+    for (const o of ordersStored(tx)) {
+      const slot = this.#parts.state.orderSlotIndex(o.orderId);
+      const older = (e: PendingEntry) => {
+        const c = cancelledOrder(e.tx);
+        return c !== null && c.accountId === o.accountId && c.orderId < o.orderId && this.#parts.state.orderSlotIndex(c.orderId) === slot;
+      };
+      for (let i = at; i < this.pending.length; i++) {
+        if (!older(this.pending[i])) continue;
+        const [moved] = this.pending.splice(i, 1);
+        this.pending.splice(at++, 0, moved);
+      }
+      const deferred = this.#deferredCancels.get(o.accountId);
+      const k = deferred?.findIndex(older) ?? -1;
+      if (k >= 0) {
+        this.pending.splice(at++, 0, ...deferred!.splice(k, 1));
+        if (deferred!.length === 0) this.#deferredCancels.delete(o.accountId);
+      }
+    }
+    this.pending.splice(at, 0, entry);
   }
 
   /** How many proven cancels of `accountId` wait in the queue. */
@@ -352,10 +386,9 @@ export class ExchangeCore {
   }
 
   /**
-   * Moves deferred cancels into the queue, at its tail, until each account has QUEUED_CANCELS_PER_ACCOUNT there
-   * (accounts in id order): after a batch took entries, and after a rejection. A cancel whose order the proven
-   * state already superseded in its storage slot (a newer order of the slot filled or cancelled) is dropped: the
-   * slot can never fill it again, and the builder would refuse it (ORDER_SLOT_SUPERSEDED).
+   * Moves deferred cancels into the queue, at its tail (the cancels' lane), until each account has
+   * QUEUED_CANCELS_PER_ACCOUNT there (accounts in id order): after a batch took entries, and after a rejection.
+   * None is ever dropped: a fill of a newer order of its slot pulls it ahead of itself first (enqueue).
    */
   #refillCancels(): void {
     if (this.#deferredCancels.size === 0) return;
@@ -367,10 +400,7 @@ export class ExchangeCore {
     for (const [accountId, list] of sortedEntries(this.#deferredCancels)) {
       let n = queued.get(accountId) ?? 0;
       while (n < QUEUED_CANCELS_PER_ACCOUNT && list.length > 0) {
-        const entry = list.shift()!;
-        const { orderId } = cancelledOrder(entry.tx)!;
-        if (this.#parts.state.orderSlot(accountId, orderId).storedId > orderId) continue;
-        this.pending.push(entry);
+        this.pending.push(list.shift()!);
         n++;
       }
       if (list.length === 0) this.#deferredCancels.delete(accountId);
@@ -394,11 +424,15 @@ export class ExchangeCore {
       // A new key makes the orders the old one signed unprovable (their fills are checked under the key
       // the state holds then): they leave the book now (issue 11, finding 7).
       if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
-        // signed cancels still waiting outside the queue will be proven after the new key: as the operator's (unsigned)
-        const deferred = this.#deferredCancels.get(tx.accountId) ?? [];
-        deferred.forEach((e, i) => {
-          if (e.tx.type === TxType.CANCEL) deferred[i] = { ...e, tx: { type: TxType.OPERATOR_CANCEL, accountId: tx.accountId, orderId: e.tx.request.orderId } };
-        });
+        // the account's signed cancels still waiting (in the cancels' lane, or deferred) will be proven after the new
+        // key, which is queued ahead of them: as the operator's (unsigned)
+        for (const list of [this.pending, this.#deferredCancels.get(tx.accountId) ?? []]) {
+          list.forEach((e, i) => {
+            if (e.tx.type === TxType.CANCEL && e.tx.request.accountId === tx.accountId) {
+              list[i] = { ...e, tx: { type: TxType.OPERATOR_CANCEL, accountId: tx.accountId, orderId: e.tx.request.orderId } };
+            }
+          });
+        }
         this.absorb(this.engine.execute({ kind: "cancelAll", time, accountId: tx.accountId, reason: CancelReason.KEY_ROTATED }), time);
         for (const h of this.triggers.list(tx.accountId)) {
           this.#dropHeld(h.order, CancelReason.KEY_ROTATED);
@@ -913,6 +947,10 @@ export class ExchangeCore {
   #rebase(time: number, refusedUpTo: number): void {
     this.derivatives.rebase(this.#parts.state, time, refusedUpTo);
     this.#rebaseOwed = 0;
+    // the marks may have moved (the latest update applied again on the proven table): triggers judged again, as an
+    // oracle update judges them (a new stop order is judged alone: #hold)
+    this.#reholdUncrossed(time);
+    this.#releaseTriggers(time);
   }
 
   /**

@@ -177,6 +177,14 @@ describe("matching engine: time in force", () => {
     assert.deepEqual(sweep.at(-2), { type: "cancelled", accountId: 2, orderId: 2n, marketId: 1, reason: CancelReason.FILL_LIMIT, remainingLots: BigInt(1_000 - MAX_FILLS_PER_ORDER) });
     assert.equal(e.depth(1).asks[0]?.lots, 6n, "the makers past the cap keep resting");
     assert.deepEqual(e.depth(1).bids, [], "the remainder does not rest across the book");
+    // past the cap, makers it would not fill (expired) are passed as usual: with nothing fillable left it rests
+    const x = engine();
+    for (let i = 1; i <= MAX_FILLS_PER_ORDER; i++) x.execute(place(sell(100 + i, 1n, 100n, 1n)));
+    x.execute(place(sell(99, 1n, 101n, 1n, { expiry: T0 + 5 })));
+    const passed = x.execute(place(buy(2, 1n, 101n, 100n), T0 + 10));
+    assert.ok(kinds(passed).includes("cancelled:expired"), "the expired maker past the cap is removed");
+    assert.ok(!kinds(passed).includes("cancelled:fill-limit"), kinds(passed).join(","));
+    assert.equal(x.depth(1).bids[0]?.lots, BigInt(100 - MAX_FILLS_PER_ORDER), "its remainder rests");
     const rest = e.execute(place(buy(3, 1n, 100n, 10n)));
     assert.deepEqual(kinds(rest).slice(-2), ["fill:1@100", "done"], "6 fills, then its remainder rests");
     assert.equal(e.depth(1).bids[0]?.lots, 4n);

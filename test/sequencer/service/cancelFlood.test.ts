@@ -53,12 +53,12 @@ describe("proven cancels: at most QUEUED_CANCELS_PER_ACCOUNT of an account's in 
     assert.equal(queuedCancels(s), QUEUED_CANCELS_PER_ACCOUNT);
     assert.equal(s.snapshot().deferredCancels?.[0]?.[1].length, Number(ORDERS) - QUEUED_CANCELS_PER_ACCOUNT);
     assert.ok(s.pendingTransactions >= QUEUED_CANCELS_PER_ACCOUNT && s.backlog === 0, "the bound counts no cancel");
-    // another trader's withdrawal is taken (the bound is QUEUED_CANCELS_PER_ACCOUNT), and an on-chain request after it
+    // another trader's withdrawal is taken (the bound is QUEUED_CANCELS_PER_ACCOUNT), and an on-chain request after it:
+    // both ahead of every cancel (the cancels' lane is the queue's tail)
     s.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: 5n, nonce: 0 }));
     const carol = testTrader(3);
     s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 3, pubKey: carol.pubKey });
-    const at = s.peekPending().findIndex((t) => t.type === TxType.REGISTER_KEY);
-    assert.equal(at, QUEUED_CANCELS_PER_ACCOUNT + 1, "behind bob's queued cancels and the withdrawal only");
+    assert.deepEqual(s.peekPending().slice(0, 3).map((t) => t.type), [TxType.WITHDRAW, TxType.REGISTER_KEY, TxType.CANCEL]);
     // a restart from a snapshot holds the same (deferred cancels included)
     const again = d.reopen();
     assert.deepEqual(again.snapshot(), s.snapshot());
@@ -69,6 +69,36 @@ describe("proven cancels: at most QUEUED_CANCELS_PER_ACCOUNT of an account's in 
     assert.equal(again.pendingTransactions, 0);
     assert.equal(again.snapshot().deferredCancels, undefined);
     assert.equal(again.state.account(alice.accountId).nonce, 1, "the withdrawal is proven");
+  });
+
+  it("a fill of a newer order in the slot of an order whose cancel waits (queued or deferred) takes that cancel ahead of itself: the slot's rule holds, nothing is rejected but the fill, and an abandoned batch loses no cancel", async () => {
+    const T0 = 1_700_000_000;
+    const clock = { now: T0 };
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    chain.blockTime = () => clock.now;
+    const d = durableSequencer({ chain: chain.context(), prover: countingProver(), maxBacklog: 1_000, snapshotEvery: 0, clock: () => clock.now });
+    const s = d.sequencer;
+    await s.drain();
+    const rejected: TxRejection[] = [];
+    s.events.on("rejected", (r) => rejected.push(r));
+    restSells(s);
+    for (let id = 1n; id <= ORDERS; id++) s.cancelOrder(signCancel(bob.key, { accountId: bob.accountId, orderId: id }));
+    const last = ORDERS; // deferred: its slot is reused below
+    assert.ok(s.snapshot().deferredCancels?.[0]?.[1].some((e) => e.tx.type === TxType.CANCEL && e.tx.request.orderId === last));
+    const reuse = last + BigInt(SLOTS); // the same order slot
+    s.placeOrder(order(bob, { orderId: reuse, side: Side.SELL, priceTicks: 150n, sizeLots: 1n, expiry: T0 + 300 }));
+    assert.ok(s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 150n, sizeLots: 1n })).some((e) => e.type === "fill"));
+    const queue = s.peekPending();
+    assert.deepEqual(queue[0], { type: TxType.CANCEL, request: signCancel(bob.key, { accountId: bob.accountId, orderId: last }) }, "the promoted cancel first");
+    assert.equal(queue[1].type, TxType.TRADE, "then the trade, ahead of the lane");
+    // the batch holding both is abandoned (the node is down past MAX_BATCH_AGE); the fill's order has expired by then
+    chain.refuseNextSend = true;
+    await assert.rejects(s.runBatch(), /node unreachable/);
+    clock.now += 700;
+    await s.drain();
+    assert.deepEqual(rejected.map((r) => [r.tx.type, r.code]), [[TxType.TRADE, "ORDER_EXPIRED"]]);
+    assert.equal(cancelledInState(s), Number(ORDERS), "every cancel proven, the promoted one included");
+    assert.deepEqual(d.reopen({ recoverFrom: "log" }).snapshot(), s.snapshot(), "the log replays the same");
   });
 
   it("a self-trade sweep (one crossing order of the same account) queues at most the cap of its resting-side cancels", async () => {
