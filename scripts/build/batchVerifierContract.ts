@@ -224,6 +224,22 @@ ${ic}
  * leading warning comment (an insecure development key) is carried over. Rewritten (and its compile cache
  * dropped) only when the source changes.
  */
+/**
+ * The number of public inputs of the circuit whose snarkjs verifier is `verifierSol` (its vkey's nPublic, read from the
+ * `<name>.vkey.json` beside it): what a deployment checks against the parameters, since a verifier of another size
+ * refuses every proof (for the exit verifier: found only in exodus, when nobody could exit).
+ */
+export function verifierInputCount(verifierSol: string): number {
+  return (JSON.parse(readFileSync(vkeyPathOf(verifierSol), "utf8")) as Groth16VerificationKey).nPublic;
+}
+
+/** `<dir>/<name>.vkey.json` for a snarkjs verifier `<dir>/<name>Verifier.sol`. */
+function vkeyPathOf(verifierSol: string): string {
+  const m = /^(.*[\\/])?([^\\/]+)Verifier\.sol$/.exec(verifierSol);
+  if (!m) throw new Error(`${verifierSol}: expected <dir>/<name>Verifier.sol`);
+  return `${m[1] ?? ""}${m[2]}.vkey.json`;
+}
+
 export function writeBatchVerifier(verifierSol: string): string {
   const m = /^(.*[\\/])?([^\\/]+)Verifier\.sol$/.exec(verifierSol);
   if (!m) throw new Error(`${verifierSol}: expected <dir>/<name>Verifier.sol`);

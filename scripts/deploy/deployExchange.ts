@@ -9,12 +9,14 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
-import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
+import { compileBatchVerifier, verifierInputCount } from "../build/batchVerifierContract.ts";
+import { exitPublicInputCount } from "../../sequencer/protocol/exitPublicData.ts";
+import { publicInputCount } from "../../sequencer/protocol/publicData.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
 import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { InstrumentKind } from "../../sequencer/protocol/constants.ts";
-import type { CircuitParams } from "../../sequencer/protocol/params.ts";
+import { publicDataBytes, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 
 type LinkReferences = Record<string, Record<string, readonly { start: number; length: number }[]>>;
@@ -96,6 +98,15 @@ export type ExitOptions = {
 export const DEMO_MIN_DEPOSITS = { usdc: 10n ** 6n, weth: 5n * 10n ** 14n } as const;
 
 /**
+ * Refuses a verifier whose circuit has another number of public inputs than the parameters' `circuit` circuit: it
+ * would refuse every proof (an exit verifier's mismatch would show only in exodus, with every exit unprovable).
+ */
+function requireInputCount(verifierSol: string, expected: number, circuit: "batch" | "exit"): void {
+  const n = verifierInputCount(verifierSol);
+  if (n !== expected) throw new Error(`${verifierSol}: the ${circuit} circuit of these parameters has ${expected} public inputs, this verifier's ${n}`);
+}
+
+/**
  * Deploys verifier + custodian. The verifier is the batched one generated from the circuit whose snarkjs
  * verifier is `verifierSol` (scripts/build/batchVerifierContract.ts: `verifyProof` for Custodian.submitBatch,
  * `verifyProofs` for Custodian.submitBatches). The deployer is admin; `operator` may submit batches. `quoteMinDeposit` is the
@@ -105,6 +116,7 @@ export async function deployExchange(
   c: Clients,
   opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
 ): Promise<ExchangeDeployment> {
+  requireInputCount(opts.verifierSol, publicInputCount(publicDataBytes(opts.params)), "batch");
   const verifier = await deploy(c, compileBatchVerifier(opts.verifierSol));
   const timelock = opts.timelock ?? (await deployTimelock(c, (opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE) + TIMELOCK_MARGIN_SECONDS));
   const custodian = await deployCustodian(c, { ...opts, verifier, timelock });
@@ -222,7 +234,7 @@ export async function deployDemoExchange(
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);
   const exitVerifier =
     "exitVerifier" in opts ? opts.exitVerifier
-    : "exitVerifierSol" in opts ? await deploy(c, compileBatchVerifier(opts.exitVerifierSol))
+    : "exitVerifierSol" in opts ? (requireInputCount(opts.exitVerifierSol, exitPublicInputCount(opts.params), "exit"), await deploy(c, compileBatchVerifier(opts.exitVerifierSol)))
     : await deployRefusingExitVerifier(c);
   const exchange = await deployExchange(c, { ...opts, exitVerifier, quoteToken: usdc, quoteMinDeposit: DEMO_MIN_DEPOSITS.usdc });
   await registerToken(c, exchange.custodian, weth, DEMO_MIN_DEPOSITS.weth);

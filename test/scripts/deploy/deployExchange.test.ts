@@ -8,12 +8,17 @@ import assert from "node:assert/strict";
 import { network } from "hardhat";
 import type { PublicClient, WalletClient } from "viem";
 import { zeroAddress } from "viem";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
-  custodianAbi, deploy, deployCustodian, deployDemoExchange, deployTestToken, readArtifact, registerInstrument, setOracleKey, type Clients, type InstrumentRegistration,
+  custodianAbi, deploy, deployCustodian, deployDemoExchange, deployExchange, deployTestToken, readArtifact, registerInstrument, setOracleKey, type Clients, type InstrumentRegistration,
 } from "../../../scripts/deploy/deployExchange.ts";
 import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
-import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { PRODUCTION_PARAMS, publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { exitPublicInputCount } from "../../../sequencer/protocol/exitPublicData.ts";
+import { publicInputCount } from "../../../sequencer/protocol/publicData.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 
 const { viem, networkHelpers } = await network.create();
@@ -41,6 +46,26 @@ describe("deployExchange", () => {
     const unnamed: Parameters<typeof deployDemoExchange>[1] = { params: TEST_PARAMS, verifierSol: "batchVerifier.sol", operator: zeroAddress };
     const named: Parameters<typeof deployDemoExchange>[1] = { ...unnamed, refuseExits: true };
     assert.ok("refuseExits" in named && !("refuseExits" in unnamed));
+  });
+
+  it("refuses a batch or exit verifier whose circuit has another number of public inputs than the parameters' (it would refuse every proof; the exit one only in exodus)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verifier-inputs-"));
+    /** A snarkjs verifier source path whose vkey beside it has `n` public inputs (nothing else is read before the check). */
+    const verifierWith = (name: string, n: number) => {
+      writeFileSync(join(dir, `${name}.vkey.json`), JSON.stringify({ protocol: "groth16", curve: "bn128", nPublic: n }));
+      return join(dir, `${name}Verifier.sol`);
+    };
+    const batchInputs = publicInputCount(publicDataBytes(TEST_PARAMS));
+    assert.notEqual(batchInputs, publicInputCount(publicDataBytes(PRODUCTION_PARAMS)));
+    await assert.rejects(
+      deployExchange(as(admin), { params: TEST_PARAMS, verifierSol: verifierWith("wrongBatch", batchInputs + 1), quoteToken: zeroAddress, operator: operator.account!.address, exitVerifier: zeroAddress }),
+      new RegExp(`batch circuit of these parameters has ${batchInputs} public inputs, this verifier's ${batchInputs + 1}`),
+    );
+    const exitInputs = exitPublicInputCount(TEST_PARAMS);
+    await assert.rejects(
+      deployDemoExchange(as(admin), { params: TEST_PARAMS, verifierSol: verifierWith("fine", batchInputs), operator: operator.account!.address, exitVerifierSol: verifierWith("wrongExit", exitInputs + 2) }),
+      new RegExp(`exit circuit of these parameters has ${exitInputs} public inputs, this verifier's ${exitInputs + 2}`),
+    );
   });
 
   it("deploys the custodian with the parameters' sizes at the empty state's root", async () => {
