@@ -10,7 +10,10 @@
  *   which move only collateral, positions, the instrument table and the insurance fund, none of which a spot
  *   transaction reads) is taken, the prefix stops at the next spot transaction (a withdrawal of quote moved
  *   out of collateral by an earlier TRANSFER, a key rotation after a derivatives order it signed, an order
- *   slot a spot trade reuses after a derivatives fill emptied it, ...). The custodian takes the requests in
+ *   slot a spot trade reuses after a derivatives fill emptied it, ...), unless it is a proven cancel (CANCEL,
+ *   OPERATOR_CANCEL) of an order slot no derivatives fill taken stores: a cancel reads nothing else, and cancels
+ *   queue behind everything (exchangeCore.ts enqueue), so they would otherwise wait for a batch without derivatives
+ *   activity, which may never come. The custodian takes the requests in
  *   any merge of the two classes that is its queue (BatchRecords.sol `_inQueueOrder`), so forced withdrawals
  *   and forced collateral withdrawals or closes queued alternately still fill a batch.
  * - A batch carries one oracle update: every derivatives transaction is tagged with the update it was
@@ -100,6 +103,20 @@ export function sameOracleUpdate(a: SignedOracleUpdate, b: SignedOracleUpdate): 
   return a === b || (a.time === b.time && a.signature.s === b.signature.s && a.signature.r8x === b.signature.r8x);
 }
 
+/** The account and order a proven cancel (CANCEL, OPERATOR_CANCEL) cancels, or null for other transactions. */
+export function cancelledOrder(tx: BatchTx): { accountId: number; orderId: bigint } | null {
+  if (tx.type === TxType.CANCEL) return { accountId: tx.request.accountId, orderId: tx.request.orderId };
+  if (tx.type === TxType.OPERATOR_CANCEL) return { accountId: tx.accountId, orderId: tx.orderId };
+  return null;
+}
+
+/** The orders a transaction stores in their accounts' order slots (fills): a cancel of an order of such a slot depends on it. */
+export function ordersStored(tx: BatchTx): readonly { accountId: number; orderId: bigint }[] {
+  if (tx.type === TxType.TRADE || tx.type === TxType.DERIV_TRADE) return [tx.buy, tx.sell];
+  if (tx.type === TxType.LIQUIDATE) return [tx.liquidator];
+  return [];
+}
+
 /**
  * The derivatives transactions a spot transaction queued after them may be applied before (see the file comment):
  * on-chain requests without a signature that move nothing a spot slot reads.
@@ -114,6 +131,10 @@ export function selectBatch(
   let spot = 0;
   let deriv = 0;
   let spotMustWait = false; // a derivatives transaction a later spot one may depend on was taken
+  // the order slots ("account:slot") the derivatives fills taken so far store: a cancel of one of them must wait (the
+  // batch applies spot slots first); any other proven cancel depends on no derivatives transaction and goes on
+  const derivFilled = new Set<string>();
+  const slotOf = (o: { accountId: number; orderId: bigint }) => `${o.accountId}:${o.orderId % BigInt(4 ** params.orderLevels)}`;
   let oracle: SignedOracleUpdate | null = null;
   const txs: BatchTx[] = [];
   let count = 0;
@@ -123,7 +144,8 @@ export function selectBatch(
     if (e.oracle && oracle && !sameOracleUpdate(e.oracle, oracle)) break;
     // a forced request waiting to be judged again at a fresh update (never proven without marks)
     if (JUDGED_AT_MARKS_TYPES.includes(e.tx.type) && !e.oracle) break;
-    if (!isDeriv && !marker && spotMustWait) break;
+    const cancel = cancelledOrder(e.tx);
+    if (!isDeriv && !marker && spotMustWait && (cancel === null || derivFilled.has(slotOf(cancel)))) break;
     if (isDeriv && deriv === params.derivSlots) break;
     if (!isDeriv && !marker && spot === params.slots) break;
     const earliest = Math.max(floor ?? 0, e.time, e.oracle?.time ?? 0);
@@ -137,6 +159,7 @@ export function selectBatch(
     if (isDeriv) {
       deriv++;
       if (!UNSIGNED_DERIV_REQUESTS.includes(e.tx.type)) spotMustWait = true;
+      for (const o of ordersStored(e.tx)) derivFilled.add(slotOf(o));
     } else if (!marker) spot++;
     if (!marker) txs.push(e.tx);
     count++;

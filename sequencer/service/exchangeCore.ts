@@ -24,7 +24,7 @@ import { instrumentOf, type DerivativesRisk } from "../risk/derivativesRisk.ts";
 import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
-import type { AwaitingRequest, PendingEntry } from "./batchSelection.ts";
+import { cancelledOrder, ordersStored, type AwaitingRequest, type PendingEntry } from "./batchSelection.ts";
 import { TriggerBook } from "../matching/triggers.ts";
 import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
@@ -163,19 +163,7 @@ export function forcedPosition(pending: readonly PendingEntry[], tx: ForcedTx): 
  */
 export const QUEUED_CANCELS_PER_ACCOUNT = 8;
 
-/** The orders a transaction stores in their accounts' order slots (fills): a cancel of an older order of such a slot must precede it. */
-function ordersStored(tx: BatchTx): readonly { accountId: number; orderId: bigint }[] {
-  if (tx.type === TxType.TRADE || tx.type === TxType.DERIV_TRADE) return [tx.buy, tx.sell];
-  if (tx.type === TxType.LIQUIDATE) return [tx.liquidator];
-  return [];
-}
 
-/** The account and order a proven cancel cancels, or null for other transactions. */
-export function cancelledOrder(tx: BatchTx): { accountId: number; orderId: bigint } | null {
-  if (tx.type === TxType.CANCEL) return { accountId: tx.request.accountId, orderId: tx.request.orderId };
-  if (tx.type === TxType.OPERATOR_CANCEL) return { accountId: tx.accountId, orderId: tx.orderId };
-  return null;
-}
 
 /** Refuses a request for a stateless fault (the function the witness builder applies too). */
 function refuseFault(fault: RequestFault | null): void {
@@ -337,6 +325,7 @@ export class ExchangeCore {
     const entry: PendingEntry = oracle ? { tx, time, oracle } : { tx, time };
     const cancel = cancelledOrder(tx);
     if (cancel) {
+      this.#dropOlderCancel(cancel);
       const deferred = this.#deferredCancels.get(cancel.accountId);
       if (deferred || this.#queuedCancels(cancel.accountId) >= QUEUED_CANCELS_PER_ACCOUNT) {
         if (deferred) deferred.push(entry);
@@ -369,6 +358,27 @@ export class ExchangeCore {
       }
     }
     this.pending.splice(at, 0, entry);
+  }
+
+  /**
+   * Drops the waiting cancel (queued, not in a batch yet, or deferred) of an older order of the slot of `cancel`: the
+   * newer one proves both (the slot then stores the newer id cancelled, and the circuit fills no older id of it), so an
+   * account waits with at most one cancel per slot (and a fill of the slot pulls at most one ahead of itself).
+   */
+  #dropOlderCancel(cancel: { accountId: number; orderId: bigint }): void {
+    const slot = this.#parts.state.orderSlotIndex(cancel.orderId);
+    const older = (e: PendingEntry) => {
+      const c = cancelledOrder(e.tx);
+      return c !== null && c.accountId === cancel.accountId && c.orderId < cancel.orderId && this.#parts.state.orderSlotIndex(c.orderId) === slot;
+    };
+    const i = this.pending.findIndex(older);
+    if (i >= 0) this.pending.splice(i, 1);
+    const deferred = this.#deferredCancels.get(cancel.accountId);
+    const k = deferred?.findIndex(older) ?? -1;
+    if (k >= 0) {
+      deferred!.splice(k, 1);
+      if (deferred!.length === 0) this.#deferredCancels.delete(cancel.accountId);
+    }
   }
 
   /** How many proven cancels of `accountId` wait in the queue. */

@@ -13,7 +13,9 @@ import assert from "node:assert/strict";
 import { CancelReason } from "../../../sequencer/matching/index.ts";
 import { Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer } from "../../helpers/derivativesSequencer.ts";
 import { QUEUED_CANCELS_PER_ACCOUNT } from "../../../sequencer/service/exchangeCore.ts";
 import type { Sequencer, TxRejection } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -99,6 +101,51 @@ describe("proven cancels: at most QUEUED_CANCELS_PER_ACCOUNT of an account's in 
     assert.deepEqual(rejected.map((r) => [r.tx.type, r.code]), [[TxType.TRADE, "ORDER_EXPIRED"]]);
     assert.equal(cancelledInState(s), Number(ORDERS), "every cancel proven, the promoted one included");
     assert.deepEqual(d.reopen({ recoverFrom: "log" }).snapshot(), s.snapshot(), "the log replays the same");
+  });
+
+  it("a cancel is proven in the next batch while derivatives trading goes on: it passes the spot-after-derivatives stop (it reads no slot those fills store)", async () => {
+    // review of the lane: every batch stopped at the lane's first cancel behind a derivatives fill, so none was ever proven
+    const { seq, chain } = derivativesSequencer(NOW);
+    const { alice: a, bob: b } = traders;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    await seq.drain();
+    for (const t of [a, b]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }));
+    await seq.drain();
+    seq.placeOrder(derivOrder(b, 1, { orderId: 2n, side: Side.BUY, priceTicks: 250_000n, sizeLots: 10n })); // a future order, then its cancel
+    await seq.drain();
+    seq.cancelOrder(signCancel(b.key, { accountId: b.accountId, orderId: 2n }));
+    seq.placeOrder(derivOrder(a, 0, { orderId: 3n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1n }));
+    seq.placeOrder(derivOrder(b, 0, { orderId: 3n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1n }));
+    assert.deepEqual(seq.peekPending().map((t) => t.type), [TxType.DERIV_TRADE, TxType.CANCEL], "the trade ahead of the lane");
+    await seq.runBatch();
+    assert.equal(seq.pendingTransactions, 0, "both in one batch");
+    assert.equal(seq.state.orderSlot(b.accountId, 2n).cancelled, true);
+    // a cancel of a slot a derivatives fill of the same batch stores still waits for the next batch (spot slots go first)
+    seq.placeOrder(derivOrder(a, 0, { orderId: 4n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 2n }));
+    const fill = seq.placeOrder(derivOrder(b, 0, { orderId: 4n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1n, expiry: chain.now + 3600 }));
+    assert.ok(fill.some((e) => e.type === "fill"));
+    seq.cancelOrder(signCancel(a.key, { accountId: a.accountId, orderId: 4n })); // the rest of alice's order 4
+    const first = await seq.runBatch();
+    assert.equal(first?.transactions, 1, "the trade alone");
+    await seq.drain();
+    assert.equal(seq.state.orderSlot(a.accountId, 4n).cancelled, true);
+  });
+
+  it("an account waits with at most one cancel per order slot (the newer proves both), so a fill of that slot pulls at most one ahead of others' later entries", async () => {
+    const { s } = await setup(1_000);
+    let id = 1n;
+    for (let k = 0; k < 3 * QUEUED_CANCELS_PER_ACCOUNT; k++, id += BigInt(SLOTS)) {
+      s.placeOrder(order(bob, { orderId: id, side: Side.SELL, priceTicks: 500n, sizeLots: 1n })); // all in order slot 1
+      s.cancelOrder(signCancel(bob.key, { accountId: bob.accountId, orderId: id }));
+    }
+    const last = id - BigInt(SLOTS);
+    assert.deepEqual(s.peekPending().filter((t) => t.type === TxType.CANCEL).map((t) => t.type === TxType.CANCEL && t.request.orderId), [last]);
+    assert.equal(s.snapshot().deferredCancels, undefined);
+    s.placeOrder(order(bob, { orderId: id, side: Side.SELL, priceTicks: 150n, sizeLots: 1n }));
+    assert.ok(s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 150n, sizeLots: 1n })).some((e) => e.type === "fill"));
+    assert.deepEqual(s.peekPending().map((t) => t.type), [TxType.CANCEL, TxType.TRADE], "one cancel pulled ahead of the fill");
+    await s.drain();
+    assert.equal(s.state.orderSlot(bob.accountId, id).storedId, id, "the slot holds the newest order: no older one fills");
   });
 
   it("a self-trade sweep (one crossing order of the same account) queues at most the cap of its resting-side cancels", async () => {
