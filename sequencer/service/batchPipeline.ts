@@ -53,7 +53,7 @@ import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
 import { calculateWitness, witnessFailureChain } from "../../fpga-prover/witness.ts";
 import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
-import { sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
+import { cancelledOrder, sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
 import { circuitRefused, findCircuitRefusal } from "./circuitRefusal.ts";
 import type { Journal } from "./journal.ts";
 import type { BatchHealth, Health } from "./query.ts";
@@ -664,6 +664,11 @@ export class BatchPipeline {
     if (found.index < 0 && sel.oracle) return this.#rejectOracle(sel.oracle, "CIRCUIT_REFUSED", `the oracle update: ${where}`);
     const tx = sel.txs[found.index];
     const index = tx ? this.#intake.pending.findIndex((p) => p.tx === tx) : -1;
+    if (index < 0 && tx && cancelledOrder(tx)) {
+      // a cancel a newer cancel of its slot replaced while the search ran (exchangeCore.ts #dropOlderCancel): gone already
+      this.#o.log(`the refused cancel has left the queue meanwhile (a newer cancel of its slot replaced it)`);
+      return;
+    }
     if (index < 0) throw refusal; // the empty batch refused without an oracle update: nothing to take out
     this.#reject(index, "CIRCUIT_REFUSED", where);
   }

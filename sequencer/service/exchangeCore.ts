@@ -371,13 +371,12 @@ export class ExchangeCore {
       const c = cancelledOrder(e.tx);
       return c !== null && c.accountId === cancel.accountId && c.orderId < cancel.orderId && this.#parts.state.orderSlotIndex(c.orderId) === slot;
     };
-    const i = this.pending.findIndex(older);
-    if (i >= 0) this.pending.splice(i, 1);
+    // (every one: an abandoned batch puts its cancel back at the head while a newer one of the slot waits in the lane)
+    for (let i = this.pending.length - 1; i >= 0; i--) if (older(this.pending[i])) this.pending.splice(i, 1);
     const deferred = this.#deferredCancels.get(cancel.accountId);
-    const k = deferred?.findIndex(older) ?? -1;
-    if (k >= 0) {
-      deferred!.splice(k, 1);
-      if (deferred!.length === 0) this.#deferredCancels.delete(cancel.accountId);
+    if (deferred) {
+      for (let k = deferred.length - 1; k >= 0; k--) if (older(deferred[k])) deferred.splice(k, 1);
+      if (deferred.length === 0) this.#deferredCancels.delete(cancel.accountId);
     }
   }
 
