@@ -230,21 +230,19 @@ ${ic}
  * refuses every proof (for the exit verifier: found only in exodus, when nobody could exit).
  */
 export function verifierInputCount(verifierSol: string): number {
-  return (JSON.parse(readFileSync(vkeyPathOf(verifierSol), "utf8")) as Groth16VerificationKey).nPublic;
+  return verifierFiles(verifierSol).vkey.nPublic;
 }
 
-/** `<dir>/<name>.vkey.json` for a snarkjs verifier `<dir>/<name>Verifier.sol`. */
-function vkeyPathOf(verifierSol: string): string {
-  const m = /^(.*[\\/])?([^\\/]+)Verifier\.sol$/.exec(verifierSol);
-  if (!m) throw new Error(`${verifierSol}: expected <dir>/<name>Verifier.sol`);
-  return `${m[1] ?? ""}${m[2]}.vkey.json`;
-}
-
-export function writeBatchVerifier(verifierSol: string): string {
+/** The directory, circuit name and verification key (`<dir>/<name>.vkey.json`) of a snarkjs verifier `<dir>/<name>Verifier.sol`. */
+function verifierFiles(verifierSol: string): { dir: string; name: string; vkey: Groth16VerificationKey } {
   const m = /^(.*[\\/])?([^\\/]+)Verifier\.sol$/.exec(verifierSol);
   if (!m) throw new Error(`${verifierSol}: expected <dir>/<name>Verifier.sol`);
   const [, dir = "", name] = m;
-  const vkey = JSON.parse(readFileSync(`${dir}${name}.vkey.json`, "utf8")) as Groth16VerificationKey;
+  return { dir, name, vkey: JSON.parse(readFileSync(`${dir}${name}.vkey.json`, "utf8")) as Groth16VerificationKey };
+}
+
+export function writeBatchVerifier(verifierSol: string): string {
+  const { dir, name, vkey } = verifierFiles(verifierSol);
   const first = readFileSync(verifierSol, "utf8").split("\n", 1)[0];
   const header = first.startsWith("// INSECURE") || first.startsWith("// Verifier for") ? `${first}\n` : "";
   const out = `${dir}${name}BatchVerifier.sol`;

@@ -38,8 +38,6 @@ export type WatchOptions = {
   until?: () => Promise<boolean>;
 };
 
-export type SentOutcome = "success" | "reverted" | "unknown";
-
 /** What became of a sent transaction: mined (the hash mined, and whether it succeeded), or unknown. */
 export type SentResult = { status: "success" | "reverted"; hash: Hash } | { status: "unknown"; hash: null };
 
@@ -83,7 +81,7 @@ export const bumped = (fee: bigint): bigint => fee + fee / 8n + 1n;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The first line of an error's message (for a log line). */
-const errorLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0];
+export const errorLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0];
 
 /** The fields of a transaction the node returned that a resend needs. */
 function fieldsOf(tx: Transaction): Fields {

@@ -58,9 +58,4 @@ export class TriggerBook {
     if (accountId === undefined) return [...this.#held.values()];
     return [...(this.#byAccount.get(accountId) ?? [])].map((key) => this.#held.get(key)!);
   }
-
-  /** How many orders are held (all accounts). */
-  get size(): number {
-    return this.#held.size;
-  }
 }

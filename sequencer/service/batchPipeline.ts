@@ -43,7 +43,7 @@ import { TxRejected } from "../batch/slotWitness.ts";
 import { marketInstrument, TxType } from "../protocol/constants.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, type ChainContext, type CustodianClient } from "../chain/custodianClient.ts";
-import { WatchStopped } from "../chain/sentTransactions.ts";
+import { errorLine, WatchStopped } from "../chain/sentTransactions.ts";
 import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
@@ -170,11 +170,6 @@ type InFlightBatch = {
 };
 
 const NO_TIMINGS = { buildMs: 0, witnessMs: 0, proveMs: 0, verifyMs: 0 };
-
-/** The first line of an error's message (for a log line). */
-function errorLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
-}
 
 /** The batch pipeline of one sequencer (see the module comment). */
 export class BatchPipeline {

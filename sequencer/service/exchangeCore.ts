@@ -387,13 +387,6 @@ export class ExchangeCore {
     return n;
   }
 
-  /** Proven cancels waiting outside the queue (QUEUED_CANCELS_PER_ACCOUNT), all accounts. */
-  get deferredCancels(): number {
-    let n = 0;
-    for (const list of this.#deferredCancels.values()) n += list.length;
-    return n;
-  }
-
   /**
    * Moves deferred cancels into the queue, at its tail (the cancels' lane), until each account has
    * QUEUED_CANCELS_PER_ACCOUNT there (accounts in id order): after a batch took entries, and after a rejection.

@@ -11,7 +11,8 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
-import { INSTRUMENTS, ORACLE_KEY, traders } from "./derivatives.ts";
+import { signTransfer } from "../../sequencer/protocol/signing.ts";
+import { INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders } from "./derivatives.ts";
 
 export const DEPOSIT = 50_000_000_000n;
 
@@ -54,4 +55,15 @@ export function derivativesSequencer(now: number, options: Partial<SequencerOpti
   for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: DEPOSIT });
   INSTRUMENTS.slice(0, 2).forEach((spec, id) => seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec }));
   return { seq, chain };
+}
+
+/**
+ * The start most derivatives tests share: an oracle update of NOW - 5 accepted and the registrations proven, then
+ * `amount` of each of `accounts`' quote moved to collateral (signed transfers, nonce 0) and proven.
+ */
+export async function fundCollateral(seq: Sequencer, accounts: readonly (typeof traders)[keyof typeof traders][], amount = DEPOSIT): Promise<void> {
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+  await seq.drain();
+  for (const t of accounts) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce: 0 }));
+  await seq.drain();
 }

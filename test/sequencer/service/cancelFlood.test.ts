@@ -13,9 +13,9 @@ import assert from "node:assert/strict";
 import { CancelReason } from "../../../sequencer/matching/index.ts";
 import { Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { signCancel, signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
-import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { derivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import { derivOrder, NOW, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, fundCollateral } from "../../helpers/derivativesSequencer.ts";
 import { QUEUED_CANCELS_PER_ACCOUNT } from "../../../sequencer/service/exchangeCore.ts";
 import type { Sequencer, TxRejection } from "../../../sequencer/service/sequencer.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -107,10 +107,7 @@ describe("proven cancels: at most QUEUED_CANCELS_PER_ACCOUNT of an account's in 
     // review of the lane: every batch stopped at the lane's first cancel behind a derivatives fill, so none was ever proven
     const { seq, chain } = derivativesSequencer(NOW);
     const { alice: a, bob: b } = traders;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    for (const t of [a, b]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }));
-    await seq.drain();
+    await fundCollateral(seq, [a, b]);
     seq.placeOrder(derivOrder(b, 1, { orderId: 2n, side: Side.BUY, priceTicks: 250_000n, sizeLots: 10n })); // a future order, then its cancel
     await seq.drain();
     seq.cancelOrder(signCancel(b.key, { accountId: b.accountId, orderId: 2n }));

@@ -22,9 +22,8 @@ import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
 import { circuitProver, testCircuitWasm } from "../../helpers/sequencerProvers.ts";
-import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
-import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import { derivativesSequencer, fundCollateral } from "../../helpers/derivativesSequencer.ts";
+import { derivOrder, NOW, traders } from "../../helpers/derivatives.ts";
 import { rule } from "../../helpers/circuitRules.ts";
 import { order } from "../../helpers/traders.ts";
 
@@ -202,10 +201,7 @@ describe("the circuit-refusal safety net (issue 11)", () => {
         }
       },
     });
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    for (const t of [a, b]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
-    await seq.drain();
+    await fundCollateral(seq, [a, b]);
     seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
     seq.placeOrder(derivOrder(a, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
     chain.now += 1_000; // the update is too old: the builder's check is off, the circuit refuses the oracle step

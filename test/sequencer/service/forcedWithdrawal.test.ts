@@ -17,7 +17,7 @@ import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, offlineSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
-import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { derivativesSequencer, DEPOSIT, fundCollateral } from "../../helpers/derivativesSequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import type { SequencerOptions } from "../../../sequencer/service/sequencer.ts";
@@ -226,10 +226,7 @@ describe("forced withdrawals in the sequencer", () => {
   it("a forced collateral withdrawal: refused past initial margin, honoured within it, orders it no longer covers cancelled, the risk view equal to the proven state", async () => {
     const { alice: a, bob: b } = traders;
     const { seq } = derivativesSequencer(NOW);
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    for (const t of [a, b]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
-    await seq.drain();
+    await fundCollateral(seq, [a, b]);
     // alice long 15,000 perpetual lots at 3,000 (45,000 of initial margin on 50,000) and a resting buy that needs more margin
     seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }));
     seq.placeOrder(derivOrder(a, 0, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n }));

@@ -24,7 +24,7 @@ import { countingProver, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { alice, bob, durableSequencer, offlineSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
 import { circuitProver, gatedProver, refusingVerifier } from "../../helpers/sequencerProvers.ts";
 import { order } from "../../helpers/traders.ts";
-import { derivativesSequencer, DEPOSIT, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { derivativesSequencer, DEPOSIT, openDerivativesSequencer, fundCollateral } from "../../helpers/derivativesSequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -222,10 +222,7 @@ describe("the rejection path", () => {
     const path = join(dir, "sequencer.db");
     const { seq, chain } = derivativesSequencer(NOW, { log: (l) => logged.push(l), store: new SqliteStore(path), snapshotEvery: 0 });
     const { alice: a, bob: b, carol: c } = traders;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    for (const t of [a, b, c]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
-    await seq.drain();
+    await fundCollateral(seq, [a, b, c]);
     seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
     seq.placeOrder(derivOrder(a, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n })); // tagged with the update of NOW - 5
     chain.now += 1_000; // that update is too old for any batch now: the trade is rejected (STALE_ORACLE)
@@ -248,10 +245,7 @@ describe("the rejection path", () => {
     const verifier = refusingVerifier();
     const { seq } = derivativesSequencer(NOW, { verifier });
     const { alice: a, bob: b, carol: c } = traders;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
-    await seq.drain();
-    for (const t of [a, b, c]) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
-    await seq.drain();
+    await fundCollateral(seq, [a, b, c]);
     seq.placeOrder(derivOrder(c, 0, { orderId: 7n, side: Side.BUY, priceTicks: 200_000n, sizeLots: 1n, expiry: NOW + 3600 })); // rests, unrelated
     seq.placeOrder(derivOrder(b, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
     const refused = derivOrder(a, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }); // its signature fails in the batch
