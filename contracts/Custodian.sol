@@ -41,7 +41,9 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// unconsumed one is {requestDeadline} old, anyone may switch the custodian to exodus mode ({activateExodus}),
 /// which stops batches for good and freezes {stateRoot}. Then unconsumed deposits are refunded to their
 /// depositors ({refundDeposit}) and each account claims, once, what an exit proof says it owns at the frozen root
-/// ({exit}), paid at most what the custodian holds beyond what it already {owed}. Owners who are not served can
+/// ({exit}): its spot balances, paid at most what the custodian holds beyond what it already {owed} (always in
+/// full: they are backed), and its derivatives claim, paid out of a pot of the frozen state's pooled quote
+/// ({exodusDerivativesPaid}). Owners who are not served can
 /// queue forced withdrawals ({forceWithdraw}, {forceWithdrawCollateral}) and cancel all their orders by rotating
 /// their key ({registerTradingKey}); these get the same deadline.
 ///
@@ -233,6 +235,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     RequestQueue.Line private _waitingLine;
     /// @dev The last oracle batch's index prices, four 64-bit lanes per word (underlying u: word u / 4, lane u % 4).
     mapping(uint256 word => uint256 lanes) private _lastPrices;
+    /// @dev What exits paid of the derivatives pot ({exodusDerivativesPaid}).
+    CustodianPayouts.ExodusLedger private _exodusLedger;
 
     // RequestQueued(index, record), a request appended to the queue with exactly the bytes a batch must carry for
     // it, is {RequestQueue}'s event, emitted in this contract's context.
@@ -917,9 +921,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// served, and exodus waits for the next overdue request).
     /// From then on {submitBatch}, deposits, registrations and forced requests revert (ExodusModeActive);
     /// {stateRoot} is the root every exit is proven against; {refundDeposit}, {exit} and {withdraw} remain.
-    /// The fee pool and the insurance fund are state-tree values no account owns: no exit claims them, so they stay
-    /// in the custodian, where they back the derivatives claims (each account's derivatives equity is floored at 0,
-    /// so the claims can exceed the zero-sum collateral; what no exit takes stays in the custodian). A treasury
+    /// The fee pool and the insurance fund are state-tree values no account owns: no exit claims them as such; they
+    /// are part of the pooled quote, the pot the derivatives claims are paid from ({exit}; each account's derivatives
+    /// equity is floored at 0, so the claims can exceed the zero-sum collateral; what no exit takes stays in the
+    /// custodian). A treasury
     /// withdrawal still queued is simply never served: it refunds nothing ({refundDeposit} refuses every index
     /// but a deposit's) and its amount stays in the pool or fund it was to come from.
     function activateExodus() external {
@@ -944,44 +949,59 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         );
     }
 
-    /// @notice In exodus, claims account `accountId`'s exit: `amounts[t]` of every token id t (0 .. maxTokens - 1),
-    /// its spot balances plus, in token 0, its derivatives equity floored at 0 (circuits/exit), as an exit proof
-    /// against the frozen {stateRoot} and {lastPrices} shows. Owner only, once per account. Each token's claim is
-    /// credited to the owner's {withdrawable}, capped at what the custodian holds beyond what it already {owed}.
+    /// @notice In exodus, claims account `accountId`'s exit, as an exit proof against the frozen {stateRoot} and
+    /// {lastPrices} shows it (circuits/exit/EXIT.md): its spot balance `amounts[t]` of every token id t
+    /// (0 .. maxTokens - 1; token 0, the quote, without any equity), and its `derivativesClaim`, its derivatives
+    /// equity floored at 0, paid in token 0 out of a pot of the frozen state's `pooledQuote` (every account's
+    /// collateral, funding settled, plus the insurance fund and the fee pool). Owner only, once per account. What
+    /// is paid is credited to the owner's {withdrawable}, pulled with {withdraw}.
     /// @dev Public data as sequencer/protocol/exitPublicData.ts: stateRoot(32) accountId(4) price(7) per underlying
-    /// amount(16) per token id; the proof's public inputs are that data in 31-byte big-endian chunks (the batch's
-    /// rule, {PublicData-publicInputsOfMemory}), checked by {exitVerifier}'s `verifyFlatProof`.
-    /// Custody: `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`, and `owed[t]` grows by it, so all exits
-    /// together never take more than the custodian holds: first come, first served if holdings fall short (they can
-    /// only through the floor at 0 of derivatives equity, which the fee pool and insurance fund cover first, see
-    /// {activateExodus}). Token ids not registered are claimed (0 in any honest state) and paid 0. The custodian
-    /// checks the caller and marks the account exited; the proof check and the payout run in
-    /// {CustodianPayouts-exit}.
+    /// pooledQuote(16) derivativesClaim(16) amount(16) per token id; the proof's public inputs are that data in
+    /// 31-byte big-endian chunks (the batch's rule, {PublicData-publicInputsOfMemory}), checked by {exitVerifier}'s
+    /// `verifyFlatProof`. The proof binds `pooledQuote` to the root's globals, and every exit proves against the
+    /// same frozen root, so every accepted exit carries the same `pooledQuote`.
+    /// Custody: spot first, `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`; the batch circuit keeps the
+    /// pooled quote >= 0, so the spot balances of all accounts never exceed what the custodian holds for the state
+    /// less the pooled quote, and every spot amount is paid in full (of a token whose `balanceOf` answers). Then
+    /// the derivatives claim: `min(derivativesClaim, pooledQuote - exodusDerivativesPaid)`, capped at what is still
+    /// free of token 0, and {exodusDerivativesPaid} grows by it. So derivatives claims never take the quote that
+    /// backs spot balances, and together never exceed `pooledQuote`; within the pot they are paid first come,
+    /// first served (when accounts under water at the last prices owe more than the insurance fund and the fee
+    /// pool hold, the claims exceed the pot and the last ones are paid less; an exit is once, so the remainder is
+    /// lost). Token ids not registered are claimed (0 in any honest state) and paid 0. The custodian checks
+    /// exodus mode (NotInExodus); the caller's ownership, the single exit (the account is marked exited first;
+    /// AlreadyExited), the range checks, the proof check (InvalidProof) and the payout (ExitGasTooLow) run in
+    /// {CustodianPayouts-exit}. Emits {ICustodianExits-Exited}. No token moves here, and the only external calls
+    /// (the verifier, each token's `balanceOf`) are static.
     /// @param accountId The exiting account; the caller must own it (NotAccountOwner).
-    /// @param amounts One amount per token id, each below 2^128 (BadExitAmounts).
+    /// @param amounts One spot amount per token id, each below 2^128 (BadExitAmounts).
+    /// @param pooledQuote The frozen state's pooled quote, below 2^128 (BadExitAmounts); the proof binds it.
+    /// @param derivativesClaim The account's derivatives equity floored at 0, below 2^128 (BadExitAmounts).
     /// @param proof The exit proof, flattened as {submitBatch}'s.
-    function exit(uint32 accountId, uint256[] calldata amounts, uint256[8] calldata proof) external nonReentrant {
+    function exit(
+        uint32 accountId,
+        uint256[] calldata amounts,
+        uint256 pooledQuote,
+        uint256 derivativesClaim,
+        uint256[8] calldata proof
+    ) external nonReentrant {
         if (!exodusMode) revert NotInExodus();
-        address owner = _accounts[accountId].owner;
-        if (owner != msg.sender) revert NotAccountOwner(accountId, msg.sender);
-        if (exited[accountId]) revert AlreadyExited(accountId);
-        exited[accountId] = true;
-        CustodianPayouts.exit(
-            withdrawable[owner],
-            owed,
-            _tokens,
-            _lastPrices,
-            CustodianPayouts.ExitContext({
-                root: stateRoot,
-                exitVerifier: exitVerifier,
-                maxTokens: maxTokens,
-                underlyings: underlyings,
-                accountId: accountId,
-                owner: owner
-            }),
-            amounts,
-            proof
-        );
+        CustodianPayouts.ExitContext memory ctx = CustodianPayouts.ExitContext({
+            root: stateRoot,
+            exitVerifier: exitVerifier,
+            maxTokens: maxTokens,
+            underlyings: underlyings,
+            accountId: accountId,
+            pooledQuote: pooledQuote,
+            derivativesClaim: derivativesClaim
+        });
+        CustodianPayouts.exit(_accounts, exited, withdrawable, owed, _tokens, _lastPrices, _exodusLedger, ctx, amounts, proof);
+    }
+
+    /// @notice Quote token (token 0) credited by exits for derivatives claims so far: the part of the frozen
+    /// state's pooled quote already paid out of the derivatives pot ({exit}); never above that pooled quote.
+    function exodusDerivativesPaid() external view returns (uint256) {
+        return _exodusLedger.derivativesPaid;
     }
 
     /// @notice Sends the caller everything credited to it in token `tokenId`.

@@ -2,7 +2,7 @@
  * The `exit` verb (scripts/exchange.ts) and the devnet's exodus act: loads the circuit artifacts (those given,
  * or this checkout's dev builds), runs the SDK's exit (sequencer/sdk/exit.ts: rebuild from chain data, value,
  * prove, claim, withdraw) and prints what the trader got, token by token, one JSON document per token and one
- * for the account.
+ * for the account (with the derivatives claim and what the custodian paid of it, token 0's derivatives part).
  */
 import { erc20Abi, type Address } from "viem";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
@@ -29,7 +29,10 @@ export type RunExitOptions = {
   log: (line: string) => void;
 };
 
-/** One token's outcome of an exit, as printed. */
+/**
+ * One token's outcome of an exit, as printed: `claimed` and `paid` are the totals (for token 0 the spot balance plus
+ * the derivatives claim, and what was credited of both); the account's document splits token 0's derivatives part.
+ */
 export type ExitLine = { tokenId: number; token: Address; claimed: bigint; paid: bigint; walletBefore: bigint; walletAfter: bigint };
 
 /** Exits the wallet's account and prints the outcome; returns the SDK's result and the printed lines. */
@@ -55,10 +58,14 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
   const result = await exitAccount({ clients: o.clients, custodian: o.custodian, params, batchVkey, exitCircuit, fromBlock: o.fromBlock, log: o.log });
   const lines: ExitLine[] = [];
   for (let t = 0; t < tokenCount; t++) {
-    const line = { tokenId: t, token: tokens[t], claimed: result.claim.amounts[t], paid: result.paid[t], walletBefore: before[t], walletAfter: await balanceOf(t) };
+    const claimed = result.claim.amounts[t] + (t === 0 ? result.claim.derivativesClaim : 0n);
+    const line = { tokenId: t, token: tokens[t], claimed, paid: result.paid[t], walletBefore: before[t], walletAfter: await balanceOf(t) };
     lines.push(line);
     o.print(line);
   }
-  o.print({ status: "exited", accountId: result.accountId, owner: result.owner, root: `0x${result.claim.root.toString(16)}`, exitTx: result.exitTx, valuation: result.valuation });
+  o.print({
+    status: "exited", accountId: result.accountId, owner: result.owner, root: `0x${result.claim.root.toString(16)}`, exitTx: result.exitTx,
+    pooledQuote: result.claim.pooledQuote, derivativesClaim: result.claim.derivativesClaim, derivativesPaid: result.derivativesPaid, valuation: result.valuation,
+  });
   return { result, lines };
 }

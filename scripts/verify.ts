@@ -121,7 +121,7 @@ export function formatDerivatives(state: ExchangeState): string[] {
     const strike = inst.strike ? `, strike ${inst.strike}` : "";
     lines.push(`  instrument ${id}: ${KIND_NAMES[inst.kind]} on underlying ${inst.underlying}${strike}${dated}, funding index ${inst.fundingIndex}${settled}`);
   }
-  lines.push(`  insurance fund: ${state.globals.insuranceFund}, open bad debt ${state.globals.badDebt}; last oracle time ${state.globals.oracleTime}, funding epoch ${state.globals.fundingEpoch}`);
+  lines.push(`  insurance fund: ${state.globals.insuranceFund}, open bad debt ${state.globals.badDebt}, pooled quote ${state.globals.pooledQuote}; last oracle time ${state.globals.oracleTime}, funding epoch ${state.globals.fundingEpoch}`);
   for (const id of state.accountIds()) {
     const d = state.account(id).deriv;
     const positions = d.positions.flatMap((p, i) => (p.size === 0n ? [] : [`${p.size > 0n ? "+" : ""}${p.size} of ${i}`]));

@@ -7,14 +7,15 @@ include "./slot.circom";
 include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
 
-/// Proves: out = Poseidon(Poseidon(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch, badDebt), the
-/// globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields.
+/// Proves: out = Poseidon(Poseidon(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch, badDebt, pooledQuote),
+/// the globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields.
 template GlobalsHash(N) {
     signal input instruments[N][I_FIELDS()];
     signal input insurance;
     signal input oracleTime;
     signal input fundingEpoch;
     signal input badDebt;
+    signal input pooledQuote;
     signal output out;
     component leaf[N];
     component table = Poseidon(N);
@@ -23,8 +24,8 @@ template GlobalsHash(N) {
         leaf[i].inputs <== instruments[i];
         table.inputs[i] <== leaf[i].out;
     }
-    component h = Poseidon(5);
-    h.inputs <== [table.out, insurance, oracleTime, fundingEpoch, badDebt];
+    component h = Poseidon(6);
+    h.inputs <== [table.out, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote];
     out <== h.out;
 }
 
@@ -97,6 +98,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input oldOracleTime;
     signal input oldFundingEpoch;
     signal input oldBadDebt;
+    signal input oldPooledQuote;
     signal input oracleUsed;
     signal input oracleKeyX;
     signal input oracleKeyY;
@@ -171,6 +173,8 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         slot[s].accountsRootIn <== s == 0 ? oldAccountsRoot : slot[s - 1].accountsRootOut;
         slot[s].marketsRootIn <== s == 0 ? oldMarketsRoot : slot[s - 1].marketsRootOut;
         slot[s].feePoolIn <== s == 0 ? oldFeePool : slot[s - 1].feePoolOut;
+        // a spot slot moves the pooled quote exactly as it moves the fee pool (spot fees in, FEE_WITHDRAW out)
+        slot[s].pooledQuote <== s == 0 ? oldPooledQuote : oldPooledQuote + slot[s - 1].feePoolOut - oldFeePool;
         slot[s].timestamp <== timestamp;
         slot[s].txType <== txType[s];
         slot[s].accountA <== accountA[s];
@@ -247,6 +251,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         dslot[s].feePoolIn <== s == 0 ? slot[slots - 1].feePoolOut : dslot[s - 1].feePoolOut;
         dslot[s].insuranceIn <== s == 0 ? oldInsurance : dslot[s - 1].insuranceOut;
         dslot[s].badDebtIn <== s == 0 ? oldBadDebt : dslot[s - 1].badDebtOut;
+        dslot[s].pooledIn <== s == 0 ? oldPooledQuote + slot[slots - 1].feePoolOut - oldFeePool : dslot[s - 1].pooledOut;
         for (var i = 0; i < N; i++) {
             for (var f = 0; f < I_FIELDS(); f++) dslot[s].tableIn[i][f] <== s == 0 ? oracle.instruments[i][f] : dslot[s - 1].tableOut[i][f];
         }
@@ -310,6 +315,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal feePoolEnd <== derivSlots == 0 ? slot[slots - 1].feePoolOut : dslot[derivSlots - 1].feePoolOut;
     signal insuranceEnd <== derivSlots == 0 ? oldInsurance : dslot[derivSlots - 1].insuranceOut;
     signal badDebtEnd <== derivSlots == 0 ? oldBadDebt : dslot[derivSlots - 1].badDebtOut;
+    signal pooledEnd <== derivSlots == 0 ? oldPooledQuote + slot[slots - 1].feePoolOut - oldFeePool : dslot[derivSlots - 1].pooledOut;
 
     // The fee pool and the insurance fund grow by range-checked amounts and shrink only by what they
     // cover (bad debt the fund holds, withdrawals the pool or the fund covers), so they stay non-negative:
@@ -320,6 +326,11 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     insuranceBits.in <== insuranceEnd;
     component badDebtBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
     badDebtBits.in <== badDebtEnd;
+    // The pooled quote (collateral, fund and pool: what the state holds outside spot balances) grows by
+    // range-checked transfers and fees and shrinks only by what it covers (PooledQuote), so it stays
+    // non-negative; checking it at the end bounds it below 2^128 for the next batch's comparisons.
+    component pooledBits = Num2Bits(BITS_BALANCE()); // inspect: range check only, its bits are not used
+    pooledBits.in <== pooledEnd;
 
     component oldGlobals = GlobalsHash(N);
     oldGlobals.instruments <== oldInstruments;
@@ -327,6 +338,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     oldGlobals.oracleTime <== oldOracleTime;
     oldGlobals.fundingEpoch <== oldFundingEpoch;
     oldGlobals.badDebt <== oldBadDebt;
+    oldGlobals.pooledQuote <== oldPooledQuote;
     signal tableEnd[N][I_FIELDS()];
     for (var i = 0; i < N; i++) {
         for (var f = 0; f < I_FIELDS(); f++) {
@@ -348,6 +360,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     newGlobals.oracleTime <== oracle.newOracleTime;
     newGlobals.fundingEpoch <== oracle.newFundingEpoch;
     newGlobals.badDebt <== badDebtEnd;
+    newGlobals.pooledQuote <== pooledEnd;
     component oldRoot = Poseidon(4);
     oldRoot.inputs <== [oldAccountsRoot, oldMarketsRoot, oldFeePool, oldGlobals.out];
     component newRoot = Poseidon(4);

@@ -27,12 +27,15 @@ include "./tx/trade.circom";
 /// each type proves is its own template in batch/tx/, gated by its type flag, whose outputs (all 0
 /// when its flag is 0) are its part of the common slot output the slot sums: the words of the
 /// message A signs, the balance deltas of A and B, the key, nonce and market-leaf deltas, the fee
-/// pool delta. NOOP has no template: every delta is 0 and its record is all zero.
+/// pool delta. NOOP has no template: every delta is 0 and its record is all zero. `pooledQuote` is the
+/// state's pooled quote before the slot (the Batch's running value: a spot slot moves it as the fee pool),
+/// which a FEE_WITHDRAW must leave non-negative (FeeWithdraw).
 template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     // Batch context
     signal input accountsRootIn;
     signal input marketsRootIn;
     signal input feePoolIn;
+    signal input pooledQuote;
     signal input timestamp;
     signal output accountsRootOut;
     signal output marketsRootOut;
@@ -173,6 +176,7 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     fee.accountId <== accountA;
     fee.tokenId <== tokenId;
     fee.feePool <== feePoolIn;
+    fee.pooled <== pooledQuote;
     fee.amount <== amount;
     fee.honoured <== isFee * honoured;
 

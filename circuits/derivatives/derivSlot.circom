@@ -47,13 +47,20 @@ include "./tx/trigger.circom";
 /// message A signs, A's and B's position and cash deltas, the fee pool delta, the nonce delta, the
 /// cover of bad debt, the table written. NOOP has no template: nothing moves and its record is zero.
 /// badDebtOut keeps the state's open bad debt (the sum of OpenDebt over all accounts): badDebtIn plus, for
-/// A and B, the debt of the leaf written minus the debt of the leaf read.
+/// A and B, the debt of the leaf written minus the debt of the leaf read. pooledOut keeps the state's pooled
+/// quote (DERIVATIVES.md "Pooled quote": the quote held outside spot balances, collateral, fund and pool):
+/// pooledIn plus a TRANSFER's move into collateral, minus what a TRANSFER out, an honoured
+/// FORCED_COLLATERAL_WITHDRAW or an honoured INSURANCE_WITHDRAW takes out; each of those needs
+/// pooledIn - feePoolIn >= amount (`backed`: a TRANSFER out and an honoured FORCED_COLLATERAL_WITHDRAW are
+/// unprovable without it, an INSURANCE_WITHDRAW is refused), so the pooled quote never goes negative and the spot
+/// balances stay backed.
 template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     // Batch context
     signal input accountsRootIn;
     signal input feePoolIn;
     signal input insuranceIn;
     signal input badDebtIn;
+    signal input pooledIn;
     signal input tableIn[N][I_FIELDS()];
     signal input timestamp;
     signal input oracleUsed;
@@ -67,6 +74,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal output feePoolOut;
     signal output insuranceOut;
     signal output badDebtOut;
+    signal output pooledOut;
     signal output tableOut[N][I_FIELDS()];
     signal output record[RECORD_BITS()];
 
@@ -336,7 +344,15 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     badDebt.solvent <== eqSign.nonNeg;
     badDebt.aSizeNew <== aSizeNew;
     badDebt.insuranceIn <== insuranceIn;
+    // what takes quote out of the collateral side (a TRANSFER out, a forced collateral withdrawal, an
+    // insurance withdrawal) needs the side's aggregate, the pooled quote less the fee pool (every account's
+    // funding-settled collateral plus the fund), to cover it (DERIVATIVES.md "Pooled quote"); the widths:
+    // pooledIn < 2^140 (FeeWithdraw's argument), amount + feePoolIn < 2^97 + 2^139
+    component backed = GreaterEq(BITS_BALANCE() + 12);
+    backed.a <== pooledIn;
+    backed.b <== amount + feePoolIn;
     component insurancePaid = InsuranceWithdraw();
+    insurancePaid.backed <== backed.out;
     insurancePaid.isIns <== isIns;
     insurancePaid.accountId <== accountA;
     insurancePaid.insurance <== insuranceIn;
@@ -361,8 +377,16 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     component forced = ForcedCollateralWithdraw();
     forced.isForced <== isForced;
     forced.tokenId <== tokenId;
-    forced.honoured <== isForced * honoured;
+    signal forcedHonoured <== isForced * honoured;
+    forced.honoured <== forcedHonoured;
     forced.fits <== aIM.out;
+    // a transfer out of collateral, and a forced collateral withdrawal its margin rule honours, are provable only
+    // while the collateral side covers them: the operator can neither pay them out of the spot balances' quote nor
+    // refuse the forced one (whose outcome is the account's own margin alone): it waits, its deadline running
+    transfer.fromCollateral * (1 - backed.out) === 0;
+    forcedHonoured * (1 - backed.out) === 0;
+    signal forcedPaid <== forcedHonoured * amount;
+    pooledOut <== pooledIn + transfer.aCash - forcedPaid + insurancePaid.fundDelta;
 
     // ---- account B: funding, then the opposite fill
     signal bFunding[N];

@@ -111,10 +111,12 @@ template ExitMark(U) {
 /// state root `root` (Poseidon(accountsRoot, marketsRoot, feePool, globalsHash), SPEC.md and
 /// DERIVATIVES.md), the leaf Poseidon(pubKeyX, pubKeyY, nonce, balances[0], balancesRoot, ordersRoot, derivLeaf) with
 /// balancesRoot the tree of `balances` with leaf 0 empty (token 0, the quote, is the leaf's own field) and derivLeaf the DerivLeaf of its collateral and K position slots; the
-/// amounts are the rule's (sequencer/exit/exitRule.ts):
-///   amount[t] = balances[t] (+ max(0, equity) for t = 0),
+/// claim is the rule's (sequencer/exit/exitRule.ts):
+///   amount[t] = balances[t] (every token id, the quote token 0 included),
+///   derivativesClaim = max(0, equity),
 ///   equity = collateral - sum size_i (fundingIndex_i - snap_i) + sum size_i * exitMark_i(prices),
-/// every amount below 2^128; and publicInput is the public data root ++ accountId ++ price[0..U) ++
+/// every amount, the derivatives claim and the state's pooledQuote (a field of the globals under `root`) below 2^128;
+/// and publicInput is the public data root ++ accountId ++ price[0..U) ++ pooledQuote ++ derivativesClaim ++
 /// amount[0..4^balanceLevels) (sequencer/protocol/exitPublicData.ts) cut into 31-byte big-endian chunks, the
 /// batch's rule (PackPublicInputs; SPEC.md "Public input"). The prices are the claim's: the custodian puts its
 /// stored last proven prices in the public data, so they are not the prover's choice.
@@ -122,7 +124,10 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     var T = 4 ** balanceLevels;
     var PRICE_BITS = 56;  // ORACLE_PRICE_BYTES * 8
     var AMOUNT_BITS = 128;  // EXIT_AMOUNT_BYTES * 8
-    var TOTAL = 256 + 32 + U * PRICE_BITS + T * AMOUNT_BITS;
+    var TOTAL = 256 + 32 + U * PRICE_BITS + 2 * AMOUNT_BITS + T * AMOUNT_BITS;
+    var AT_POOLED = 288 + U * PRICE_BITS;  // where pooledQuote's bits start, then derivativesClaim's, then the amounts'
+    var AT_CLAIM = AT_POOLED + AMOUNT_BITS;
+    var AT_AMOUNTS = AT_CLAIM + AMOUNT_BITS;
     var PUBLIC_INPUTS = (TOTAL + PUBLIC_INPUT_CHUNK_BITS() - 1) \ PUBLIC_INPUT_CHUNK_BITS();
     signal input publicInput[PUBLIC_INPUTS];
     // the claim (public data, rebuilt by the custodian)
@@ -148,6 +153,7 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     signal input oracleTime;
     signal input fundingEpoch;
     signal input badDebt;
+    signal input pooledQuote;
     signal amounts[T];
 
     // ---- the account's leaf under the root
@@ -176,6 +182,7 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     globals.oracleTime <== oracleTime;
     globals.fundingEpoch <== fundingEpoch;
     globals.badDebt <== badDebt;
+    globals.pooledQuote <== pooledQuote;
     component stateRoot = Poseidon(4);
     stateRoot.inputs <== [path.root, marketsRoot, feePool, globals.out];
     root === stateRoot.out;
@@ -226,16 +233,22 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     sign.in <== risk.equity;
     signal claim <== sign.nonNeg * risk.equity;
 
-    // ---- amounts, each below 2^128 (their bits are the public data's)
+    // ---- the claim's 16-byte fields, each below 2^128 (their bits are the public data's): the state's pooled
+    // quote (the custodian's pot for derivatives claims; the batch keeps it in [0, 2^128)), the derivatives claim
+    // and the spot amounts (token 0's without the claim: the custodian pays the two apart)
+    component pooledBits = Num2Bits(BITS_BALANCE());
+    pooledBits.in <== pooledQuote;
+    component claimBits = Num2Bits(BITS_BALANCE());
+    claimBits.in <== claim;
     component amountBits[T];
     for (var t = 0; t < T; t++) {
-        amounts[t] <== t == 0 ? balances[0] + claim : balances[t];
+        amounts[t] <== balances[t];
         amountBits[t] = Num2Bits(BITS_BALANCE());
         amountBits[t].in <== amounts[t];
     }
 
     // ---- public data (exitPublicData.ts), most significant bit first, every bit 0 or 1 where it is made (the
-    // Num2Bits outputs below and constant zeros), as PackPublicInputs requires. The root is decomposed without the
+    // Num2Bits outputs above and below, and constant zeros), as PackPublicInputs requires. The root is decomposed without the
     // alias check, as the batch's: a non-canonical encoding would only differ from the custodian's root.
     component rootBits = Num2Bits(254);
     rootBits.in <== root;
@@ -247,8 +260,10 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
             data.bits[288 + u * PRICE_BITS + i] <== i < PRICE_BITS - BITS_ORACLEPRICE() ? 0 : priceBits[u].out[PRICE_BITS - 1 - i];
         }
     }
+    for (var i = 0; i < AMOUNT_BITS; i++) data.bits[AT_POOLED + i] <== pooledBits.out[AMOUNT_BITS - 1 - i];
+    for (var i = 0; i < AMOUNT_BITS; i++) data.bits[AT_CLAIM + i] <== claimBits.out[AMOUNT_BITS - 1 - i];
     for (var t = 0; t < T; t++) {
-        for (var i = 0; i < AMOUNT_BITS; i++) data.bits[288 + U * PRICE_BITS + t * AMOUNT_BITS + i] <== amountBits[t].out[AMOUNT_BITS - 1 - i];
+        for (var i = 0; i < AMOUNT_BITS; i++) data.bits[AT_AMOUNTS + t * AMOUNT_BITS + i] <== amountBits[t].out[AMOUNT_BITS - 1 - i];
     }
     data.chunks <== publicInput;
 }

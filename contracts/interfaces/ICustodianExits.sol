@@ -49,9 +49,20 @@ interface ICustodianExits {
     event DepositRefunded(
         uint256 indexed index, uint32 indexed accountId, address indexed depositor, uint16 tokenId, uint96 amount
     );
-    /// @notice Account `accountId` exited: per token id, what its proof claimed and what was credited to `owner`
-    /// (at most what the custodian held beyond what it already owes).
-    event Exited(uint32 indexed accountId, address indexed owner, uint256[] claimed, uint256[] paid);
+    /// @notice Account `accountId` exited. Spot part, per token id: `claimed[t]`, the spot balance its proof claimed,
+    /// and `paid[t]`, what was credited to `owner` for it (at most what the custodian held beyond what it already
+    /// owes; in full for every token whose `balanceOf` answers). Derivatives part, in token 0: `derivativesClaimed`,
+    /// the proven `max(0, equity)`, and `derivativesPaid`, what was credited for it out of the pot of the proven
+    /// pooled quote (what the exits before it left of the pot). The owner's `withdrawable` of token 0 grew by
+    /// `paid[0] + derivativesPaid`, of token t by `paid[t]`.
+    event Exited(
+        uint32 indexed accountId,
+        address indexed owner,
+        uint256[] claimed,
+        uint256[] paid,
+        uint256 derivativesClaimed,
+        uint256 derivativesPaid
+    );
 
     /// @notice The request deadline is 0 or above {MAX_REQUEST_DEADLINE}.
     error InvalidRequestDeadline(uint64 requestDeadline);
@@ -89,7 +100,8 @@ interface ICustodianExits {
     error NotAccountOwner(uint32 accountId, address caller);
     /// @notice Account `accountId` already exited.
     error AlreadyExited(uint32 accountId);
-    /// @notice An exit carries one amount per token id ({maxTokens}), each below 2^128.
+    /// @notice An exit carries one amount per token id ({maxTokens}), each below 2^128, and a pooled quote and a
+    /// derivatives claim below 2^128 (the widths of the exit public data; no proof exists for wider ones).
     error BadExitAmounts();
     /// @notice An exit was sent with too little gas for each token's guarded `balanceOf` (CustodianPayouts.BALANCE_OF_GAS).
     error ExitGasTooLow();
@@ -104,8 +116,19 @@ interface ICustodianExits {
     function activateExodus() external;
     /// @notice Refunds unconsumed deposit `index` to its depositor (exodus only).
     function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external;
-    /// @notice Claims account `accountId`'s exit from the frozen root (exodus only, once, by its owner).
-    function exit(uint32 accountId, uint256[] calldata amounts, uint256[8] calldata proof) external;
+    /// @notice Claims account `accountId`'s exit from the frozen root (exodus only, once, by its owner): its spot
+    /// `amounts` (one per token id) and its `derivativesClaim`, paid out of a pot of the state's `pooledQuote`, as
+    /// the exit proof `proof` shows against the frozen root (circuits/exit/EXIT.md).
+    function exit(
+        uint32 accountId,
+        uint256[] calldata amounts,
+        uint256 pooledQuote,
+        uint256 derivativesClaim,
+        uint256[8] calldata proof
+    ) external;
+    /// @notice Quote token credited by exits for derivatives claims so far; never above the proven pooled quote
+    /// of the frozen root.
+    function exodusDerivativesPaid() external view returns (uint256);
     /// @notice When request `index` was queued, or for a forced request admitted from the waiting line, when it
     /// joined the line (its deadline runs from then); 0 if not queued.
     function queuedAt(uint256 index) external view returns (uint64);

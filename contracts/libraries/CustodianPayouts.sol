@@ -69,14 +69,22 @@ library CustodianPayouts {
 
     /// @notice An exit claim's context: the state root every exit is proven against (frozen when exodus began),
     /// the exit circuit's verifier, the number of token ids an exit claims and of underlyings the oracle prices,
-    /// and the exiting account and its owner.
+    /// the exiting account, and the claim's pooled quote and derivatives claim (as sent; the proof binds them to
+    /// the root).
     struct ExitContext {
         uint256 root;
         IBatchGroth16Verifier exitVerifier;
         uint256 maxTokens;
         uint256 underlyings;
         uint32 accountId;
-        address owner;
+        uint256 pooledQuote;
+        uint256 derivativesClaim;
+    }
+
+    /// @notice What exits have paid of the derivatives pot ({Custodian-exodusDerivativesPaid}): the quote token
+    /// credited for derivatives claims, never above the frozen root's proven pooled quote.
+    struct ExodusLedger {
+        uint256 derivativesPaid;
     }
 
     /// @notice Applies an accepted batch's records, after every check of {Custodian-submitBatch} passed: credits
@@ -230,60 +238,132 @@ library CustodianPayouts {
         tokens[tokenId].token.safeTransfer(to, amount);
     }
 
-    /// @notice Verifies the exit proof of `ctx.accountId` for `amounts` and credits `ctx.owner` what the custodian
-    /// can pay of each token; see {Custodian-exit}. The caller checked exodus mode, ownership and that the account
-    /// had not exited, and marked it exited.
-    /// @param ownerWithdrawable The owner's {Custodian-withdrawable} entries, credited.
+    /// @notice Checks that the caller owns account `ctx.accountId` (NotAccountOwner) and that it has not exited
+    /// (AlreadyExited), marks it exited, verifies its exit proof for its spot `amounts`, `ctx.pooledQuote` and
+    /// `ctx.derivativesClaim`, and credits its owner what the custodian can pay; see {Custodian-exit}. The caller
+    /// checked exodus mode.
+    /// @dev The derivatives claim is due up to what is left of the pot, `pooledQuote - ledger.derivativesPaid`;
+    /// {_pay} credits it in token 0 after the spot amount, and `ledger.derivativesPaid` grows by what it credited.
+    /// Every exit proves against the same frozen root, whose globals carry one pooled quote, so every accepted exit
+    /// carries the same `pooledQuote`: the pot is that of the frozen state, and all derivatives credits together
+    /// never exceed it. Nothing is transferred here (the owner pulls its credit with {Custodian-withdraw}); the only
+    /// external calls are static (the verifier's `verifyFlatProof`, each token's `balanceOf`), after the account is
+    /// marked exited.
+    /// @param accounts The custodian's accounts (their owners).
+    /// @param exited The custodian's {Custodian-exited}, set for the account.
+    /// @param withdrawable The custodian's {Custodian-withdrawable}, credited to the owner.
     /// @param owed The custodian's {Custodian-owed}, grown by what is credited.
     /// @param priceWords The last oracle batch's index prices, packed as {unpackPrices} reads them.
+    /// @param ledger The custodian's exodus ledger: what exits paid of the derivatives pot so far, grown here.
     function exit(
-        mapping(uint16 => uint256) storage ownerWithdrawable,
+        mapping(uint32 => Account) storage accounts,
+        mapping(uint32 => bool) storage exited,
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
         mapping(uint16 => uint256) storage owed,
         TokenInfo[] storage tokens,
         mapping(uint256 => uint256) storage priceWords,
+        ExodusLedger storage ledger,
         ExitContext memory ctx,
         uint256[] calldata amounts,
         uint256[8] calldata proof
     ) external {
+        address owner = accounts[ctx.accountId].owner;
+        if (owner != msg.sender) revert ICustodianExits.NotAccountOwner(ctx.accountId, msg.sender);
+        if (exited[ctx.accountId]) revert ICustodianExits.AlreadyExited(ctx.accountId);
+        exited[ctx.accountId] = true;
+        _verifyExit(priceWords, ctx, amounts, proof);
+        _payExit(withdrawable[owner], owed, tokens, ledger, ctx, amounts, owner);
+    }
+
+    /// @dev {exit}'s payout, after the proof: the spot amounts and the derivatives claim due out of what is left of
+    /// the pot ({_pay}), the ledger grown by the derivatives credit, and the Exited event.
+    function _payExit(
+        mapping(uint16 => uint256) storage ownerWithdrawable,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        ExodusLedger storage ledger,
+        ExitContext memory ctx,
+        uint256[] calldata amounts,
+        address owner
+    ) private {
+        uint256 paidBefore = ledger.derivativesPaid;
+        uint256 potLeft = ctx.pooledQuote > paidBefore ? ctx.pooledQuote - paidBefore : 0;
+        (uint256[] memory paid, uint256 derivativesPaid) =
+            _pay(ownerWithdrawable, owed, tokens, amounts, ctx.derivativesClaim < potLeft ? ctx.derivativesClaim : potLeft);
+        if (derivativesPaid != 0) ledger.derivativesPaid = paidBefore + derivativesPaid;
+        emit ICustodianExits.Exited(ctx.accountId, owner, amounts, paid, ctx.derivativesClaim, derivativesPaid);
+    }
+
+    /// @dev Reverts unless the claim has the exit public data's widths (BadExitAmounts: `ctx.maxTokens` amounts,
+    /// each, the pooled quote and the derivatives claim below 2^128) and the exit verifier accepts `proof` for its
+    /// public data rebuilt from `ctx` (the frozen root, the account), the stored prices and the claim (InvalidProof).
+    function _verifyExit(
+        mapping(uint256 => uint256) storage priceWords,
+        ExitContext memory ctx,
+        uint256[] calldata amounts,
+        uint256[8] calldata proof
+    ) private view {
         if (amounts.length != ctx.maxTokens) revert ICustodianExits.BadExitAmounts();
+        uint256 limit = 1 << ProtocolConstants.BITS_BALANCE;
         for (uint256 t = 0; t < amounts.length; ++t) {
-            if (amounts[t] >= 1 << ProtocolConstants.BITS_BALANCE) revert ICustodianExits.BadExitAmounts();
+            if (amounts[t] >= limit) revert ICustodianExits.BadExitAmounts();
         }
-        uint256[] memory inputs =
-            PublicData.publicInputsOfMemory(PublicData.encodeExit(ctx.root, ctx.accountId, unpackPrices(priceWords, ctx.underlyings), amounts));
+        if (ctx.pooledQuote >= limit || ctx.derivativesClaim >= limit) revert ICustodianExits.BadExitAmounts();
+        uint256[] memory inputs = PublicData.publicInputsOfMemory(
+            PublicData.encodeExit(
+                ctx.root,
+                ctx.accountId,
+                unpackPrices(priceWords, ctx.underlyings),
+                ctx.pooledQuote,
+                ctx.derivativesClaim,
+                amounts
+            )
+        );
         if (!ctx.exitVerifier.verifyFlatProof(proof, inputs)) revert ICustodianExits.InvalidProof();
-        emit ICustodianExits.Exited(ctx.accountId, ctx.owner, amounts, _pay(ownerWithdrawable, owed, tokens, amounts));
     }
 
     /// @notice Gas given to each token's `balanceOf` in an exit: ample for any standard or proxied ERC-20, and a
     /// bound on what a token that burns gas can take.
     uint256 internal constant BALANCE_OF_GAS = 100_000;
 
-    /// @dev Credits each registered token's claim, capped at what the custodian holds beyond what it owes
-    /// (`min(claimed, balanceOf(this) - owed)`), to the owner and to {Custodian-owed}; returns what was paid per
-    /// token id (unregistered ones: 0). Each token is read apart from the others ({_held}): a token whose
-    /// `balanceOf` reverts, burns its gas or answers malformed data counts as holding nothing, so its claim pays 0
-    /// and the account's other tokens are still paid (one listed token that breaks cannot lock every exit of
-    /// every account holding a unit of it, which anyone can give with {Custodian-depositTo}).
+    /// @dev Credits each registered token's spot claim, capped at what the custodian holds beyond what it owes
+    /// (`min(claimed, balanceOf(this) - owed)`), to the owner and to {Custodian-owed}, and in token 0, after the
+    /// spot amount, `derivativesDue` capped at what is still free then; returns what was paid per token id for the
+    /// spot claims (unregistered ones: 0) and for the derivatives claim. Each token is read apart from the others
+    /// ({_held}): a token whose `balanceOf` reverts, burns its gas or answers malformed data counts as holding
+    /// nothing, so its claim pays 0 and the account's other tokens are still paid (one listed token that breaks
+    /// cannot lock every exit of every account holding a unit of it, which anyone can give with
+    /// {Custodian-depositTo}).
     function _pay(
         mapping(uint16 => uint256) storage ownerWithdrawable,
         mapping(uint16 => uint256) storage owed,
         TokenInfo[] storage tokens,
-        uint256[] calldata amounts
-    ) private returns (uint256[] memory paid) {
+        uint256[] calldata amounts,
+        uint256 derivativesDue
+    ) private returns (uint256[] memory paid, uint256 derivativesPaid) {
         paid = new uint256[](amounts.length);
         uint256 registered = tokens.length;
         for (uint256 t = 0; t < registered; ++t) {
-            uint256 claimed = amounts[t];
-            if (claimed == 0) continue;
-            uint16 tokenId = uint16(t);
-            uint256 held = _held(tokens[t].token);
-            uint256 owedNow = owed[tokenId];
-            uint256 free = held > owedNow ? held - owedNow : 0;
-            uint256 pay = claimed < free ? claimed : free;
+            uint256 due = t == 0 ? derivativesDue : 0;
+            if (amounts[t] == 0 && due == 0) continue;
+            uint256 free = _free(owed, tokens[t].token, uint16(t));
+            uint256 pay = amounts[t] < free ? amounts[t] : free;
             paid[t] = pay;
-            if (pay != 0) _credit(ownerWithdrawable, owed, tokenId, pay);
+            if (due != 0) {
+                free -= pay;
+                derivativesPaid = due < free ? due : free;
+                pay += derivativesPaid;
+            }
+            if (pay != 0) _credit(ownerWithdrawable, owed, uint16(t), pay);
         }
+    }
+
+    /// @dev What the custodian holds of `token` (id `tokenId`) beyond what it owes: `balanceOf(this) - owed`, or 0
+    /// ({_held}).
+    function _free(mapping(uint16 => uint256) storage owed, IERC20 token, uint16 tokenId) private view returns (uint256) {
+        uint256 held = _held(token);
+        uint256 owedNow = owed[tokenId];
+        return held > owedNow ? held - owedNow : 0;
     }
 
     /// @dev `token.balanceOf(this)` with BALANCE_OF_GAS gas and 32 bytes of answer read, or 0 when the call fails or

@@ -246,16 +246,20 @@ library PublicData {
     }
 
     /// @notice The exit claim's public data (sequencer/protocol/exitPublicData.ts): root(32) accountId(4), then
-    /// price(7) per underlying, then amount(16) per token id. The caller has checked every price is below 2^56 and
-    /// every amount below 2^128.
-    function encodeExit(uint256 root, uint32 accountId, uint256[] memory prices, uint256[] calldata amounts)
-        internal
-        pure
-        returns (bytes memory data)
-    {
+    /// price(7) per underlying, then pooledQuote(16) and derivativesClaim(16), then amount(16) per token id. The
+    /// caller has checked every price is below 2^56, and the pooled quote, the derivatives claim and every amount
+    /// below 2^128.
+    function encodeExit(
+        uint256 root,
+        uint32 accountId,
+        uint256[] memory prices,
+        uint256 pooledQuote,
+        uint256 derivativesClaim,
+        uint256[] calldata amounts
+    ) internal pure returns (bytes memory data) {
         uint256 u = prices.length;
         uint256 n = amounts.length;
-        data = new bytes(36 + u * ProtocolConstants.ORACLE_PRICE_BYTES + n * 16);
+        data = new bytes(36 + u * ProtocolConstants.ORACLE_PRICE_BYTES + 32 + n * 16);
         // Each mstore writes its field left-aligned in 32 bytes; the next field overwrites the zeros after it, and
         // the last one's zeros land in unallocated memory past `data`.
         assembly ("memory-safe") {
@@ -267,6 +271,9 @@ library PublicData {
                 mstore(p, shl(200, mload(add(prices, mul(add(i, 1), 32)))))
                 p := add(p, 7)
             }
+            mstore(p, shl(128, pooledQuote))
+            mstore(add(p, 16), shl(128, derivativesClaim))
+            p := add(p, 32)
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 mstore(p, shl(128, calldataload(add(amounts.offset, mul(i, 32)))))
                 p := add(p, 16)

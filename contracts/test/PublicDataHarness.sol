@@ -110,12 +110,15 @@ contract PublicDataHarness {
     }
 
     /// @notice {PublicData-encodeExit} and {PublicData-publicInputsOfMemory} of it.
-    function encodeExit(uint256 root, uint32 accountId, uint256[] memory prices, uint256[] calldata amounts)
-        external
-        pure
-        returns (bytes memory data, uint256[] memory inputs)
-    {
-        data = PublicData.encodeExit(root, accountId, prices, amounts);
+    function encodeExit(
+        uint256 root,
+        uint32 accountId,
+        uint256[] memory prices,
+        uint256 pooledQuote,
+        uint256 derivativesClaim,
+        uint256[] calldata amounts
+    ) external pure returns (bytes memory data, uint256[] memory inputs) {
+        data = PublicData.encodeExit(root, accountId, prices, pooledQuote, derivativesClaim, amounts);
         inputs = PublicData.publicInputsOfMemory(data);
     }
 

@@ -66,10 +66,14 @@ export const EXAMPLE = {
   /** A forced withdrawal of 2 WETH (token 1) the account's owner queues on the custodian. */
   forcedWithdrawal: { tokenId: 1, amount: 2n * 10n ** 18n },
   /**
-   * An exit claim at TEST_PARAMS (4 token ids, 1 underlying) against an example root: 1,234.5 USDC (spot plus
-   * equity), 2 WETH, at the last proven price 3,000 (1e-8 quote per ETH).
+   * An exit claim at TEST_PARAMS (4 token ids, 1 underlying) against an example root, at the last proven price
+   * 3,000 (1e-8 quote per ETH), where the state's pooled quote is 50,000 USDC: spot balances 1,000 USDC and 2 WETH,
+   * and a derivatives claim (equity) of 234.5 USDC.
    */
-  exit: { root: 0x1234n, prices: [300_000_000_000n], amounts: [1_234_500_000n, 2n * 10n ** 18n, 0n, 0n] },
+  exit: {
+    root: 0x1234n, prices: [300_000_000_000n], pooledQuote: 50_000_000_000n, derivativesClaim: 234_500_000n,
+    amounts: [1_000_000_000n, 2n * 10n ** 18n, 0n, 0n],
+  },
 } as const;
 
 const hex32 = (v: bigint) => toHex(v, { size: 32 });
@@ -279,7 +283,7 @@ export async function workedExample(): Promise<Record<string, string>> {
   // ---- 10.1 leaving without the operator: a forced withdrawal's records, an exit claim ---------------
   const forced = { type: TxType.FORCED_WITHDRAW, accountId: BigInt(E.accountId), tokenId: BigInt(E.forcedWithdrawal.tokenId), amount: E.forcedWithdrawal.amount };
   const queued = encodeRecord({ ...forced, honoured: 0n });
-  const claim = { root: E.exit.root, accountId: E.accountId, prices: E.exit.prices, amounts: E.exit.amounts };
+  const claim = { ...E.exit, accountId: E.accountId };
   sections.exit = lines([
     ["forceWithdraw(1, 2e18): queued record (RequestQueued)", bytesToHex(queued)],
     ["the batch's record when honoured", bytesToHex(encodeRecord({ ...forced, honoured: 1n }))],

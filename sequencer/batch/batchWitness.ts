@@ -54,16 +54,18 @@ export type BatchOptions = {
 const POOL_LIMIT = 1n << BigInt(Bits.balance);
 
 /**
- * The fee pool, the insurance fund and the open bad debt stay below 2^128 (the Batch circuit's
- * `feePoolBits`, `insuranceBits` and `badDebtBits`, checked once at the batch's end). Checked after every
+ * The fee pool, the insurance fund, the open bad debt and the pooled quote stay below 2^128 (the Batch circuit's
+ * `feePoolBits`, `insuranceBits`, `badDebtBits` and `pooledBits`, checked once at the batch's end). Checked after every
  * slot, so the refusal names the slot that took one past the bound (the pools grow by a slot's fees and
  * penalties and shrink only by what they cover; the debt by what an account's leaf carries). Refuses with
- * FEE_POOL_OVERFLOW, INSURANCE_OVERFLOW or BAD_DEBT_OVERFLOW.
+ * FEE_POOL_OVERFLOW, INSURANCE_OVERFLOW, BAD_DEBT_OVERFLOW or POOLED_QUOTE_RANGE.
  */
 export function requirePoolsInRange(state: ExchangeState): void {
   if (state.feePool >= POOL_LIMIT) throw new TxRejected("FEE_POOL_OVERFLOW", `the fee pool would hold ${state.feePool}, not below 2^${Bits.balance}`);
   if (state.globals.insuranceFund >= POOL_LIMIT) throw new TxRejected("INSURANCE_OVERFLOW", `the insurance fund would hold ${state.globals.insuranceFund}, not below 2^${Bits.balance}`);
   if (state.globals.badDebt >= POOL_LIMIT) throw new TxRejected("BAD_DEBT_OVERFLOW", `the open bad debt would be ${state.globals.badDebt}, not below 2^${Bits.balance}`);
+  const pooled = state.globals.pooledQuote;
+  if (pooled < 0n || pooled >= POOL_LIMIT) throw new TxRejected("POOLED_QUOTE_RANGE", `the pooled quote would be ${pooled}, not in [0, 2^${Bits.balance})`);
 }
 
 type Nested = bigint | Nested[];

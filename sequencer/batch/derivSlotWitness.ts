@@ -13,7 +13,7 @@ import {
   type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import { feeAmount } from "../protocol/fees.ts";
-import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
+import { collateralSideCovers, insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 import { INSTRUMENT_SPEC_FIELDS, instrumentInputs, orderInputs } from "../protocol/layouts.ts";
 import {
   atomicSlot, checkNoncedRequest, forcedFault, forcedOutcome, refuseFault, TxRejected, checkOrders, tradeRecordFields, fillLeaf, idle, NO_ORDER, NO_SIGNATURE, reject, requireSignature, sigArray, treasuryWithdrawal, updateAccount,
@@ -46,6 +46,13 @@ function requireInitialMargin(acc: DerivAccount, risks: readonly LotRisk[], who:
   if (meetsInitialMargin(acc, risks)) return;
   const r = accountRisk(acc, risks);
   reject("BELOW_INITIAL_MARGIN", `account ${who} would have equity ${r.equity} below its initial margin ${r.im}`);
+}
+
+/** A TRANSFER out of collateral and an honoured FORCED_COLLATERAL_WITHDRAW need the collateral side to cover them (collateralSideCovers; circuit: DerivSlot's `backed`). */
+function requireCollateralSide(state: ExchangeState, amount: bigint): void {
+  if (collateralSideCovers(state.globals, state.feePool, amount)) return;
+  const side = state.globals.pooledQuote - state.feePool;
+  reject("DERIVATIVES_SHORTFALL", `the collateral side holds ${side} (collateral and insurance fund, accounts under water netted), less than the ${amount} asked: gains wait for liquidations or deleverage`);
 }
 
 function registrationErrors(state: ExchangeState, id: number, s: InstrumentSpec): string | null {
@@ -259,7 +266,11 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const moved = t.toCollateral ? t.amount : -t.amount;
       const after = withPosition(touched(t.accountId), 0, 0n, moved);
       checkRanges(after, t.accountId);
-      if (!t.toCollateral) requireInitialMargin(after, ctx.risks, t.accountId);
+      if (!t.toCollateral) {
+        requireInitialMargin(after, ctx.risks, t.accountId);
+        requireCollateralSide(state, t.amount);
+      }
+      state.addPooledQuote(moved);
       Object.assign(f, {
         accountA: BigInt(t.accountId), amount: t.amount, toCollateral: t.toCollateral ? 1n : 0n, nonce: BigInt(t.nonce),
         sigA: sigArray(t.signature),
@@ -298,6 +309,12 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       const after = withPosition(touched(tx.accountId), 0, 0n, -tx.amount);
       checkRanges(after, tx.accountId);
       const honoured = forcedOutcome(ctx, ctx.oracleUsed && meetsInitialMargin(after, ctx.risks));
+      // honoured by the account's own margin, it is provable only while the collateral side covers it: it waits (the
+      // builder refuses to prove it here; intake holds it), and the custodian's deadline runs meanwhile
+      if (honoured) {
+        requireCollateralSide(state, tx.amount);
+        state.addPooledQuote(-tx.amount);
+      }
       Object.assign(f, { accountA: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: honoured ? 1n : 0n });
       a = honoured ? { ...idle(tx.accountId), deriv: after } : idle(tx.accountId);
       record = {
@@ -309,8 +326,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       throw new TxRejected("WRONG_SLOT", "a fee withdrawal is proven by a spot slot");
     case TxType.INSURANCE_WITHDRAW:
       // the fund and the open bad debt decide the outcome; no marks needed
-      record = treasuryWithdrawal(tx, ctx, f, insuranceWithdrawHonoured(state.globals, tx.amount),
-        () => state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - tx.amount }));
+      record = treasuryWithdrawal(tx, ctx, f, insuranceWithdrawHonoured(state.globals, state.feePool, tx.amount),
+        () => state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - tx.amount, pooledQuote: state.globals.pooledQuote - tx.amount }));
       break;
     case TxType.FORCED_CLOSE: {
       // Queued by the account's owner: no signature. Honoured exactly when forcedCloseFault finds nothing: `lots` of

@@ -310,6 +310,15 @@ export function atomicSlot<T>(state: ExchangeState, ctx: SlotContext, fn: () => 
   }
 }
 
+/**
+ * The fee pool moves by `delta` in a spot slot (a trade's fees in from spot balances, a FEE_WITHDRAW out), and the
+ * pooled quote with it: the circuit's running pooled quote across spot slots (Batch).
+ */
+function feesFromSpot(state: ExchangeState, delta: bigint): void {
+  state.addFees(delta);
+  state.addPooledQuote(delta);
+}
+
 /** Applies `tx` to `state` and returns the Slot inputs and public-data record it proves. */
 export function applyTx(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { inputs: SlotInputs; record: SlotRecord } {
   return atomicSlot(state, ctx, () => applyUnchecked(state, tx, ctx));
@@ -385,7 +394,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       b = {
         accountId: tx.sell.accountId, quoteDelta: amt.quote - amt.sellFee, token: m.baseTokenId, tokenDelta: -amt.base, orderId: tx.sell.orderId, orderLeaf: fillLeaf(tx.sell, tx.lots),
       };
-      state.addFees(amt.buyFee + amt.sellFee);
+      feesFromSpot(state, amt.buyFee + amt.sellFee);
       record = { type: TxType.TRADE, ...tradeRecordFields(tx), marketId: BigInt(marketId) };
       break;
     }
@@ -439,7 +448,7 @@ function applyUnchecked(state: ExchangeState, tx: SpotTx, ctx: SlotContext): { i
       throw new TxRejected("WRONG_SLOT", "an insurance withdrawal is proven by a derivatives slot");
     case TxType.FEE_WITHDRAW:
       // the fee pool decides the outcome
-      record = treasuryWithdrawal(tx, ctx, f, feeWithdrawHonoured(state.feePool, tx.amount), () => state.addFees(-tx.amount));
+      record = treasuryWithdrawal(tx, ctx, f, feeWithdrawHonoured(state.feePool, state.globals.pooledQuote, tx.amount), () => feesFromSpot(state, -tx.amount));
       break;
   }
   const inputs: SlotInputs = {

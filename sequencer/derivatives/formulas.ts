@@ -171,10 +171,13 @@ export function withPosition(acc: DerivAccount, id: number, delta: bigint, cash:
 }
 
 /**
- * Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied, and the open
- * bad debt (the sum of {@link openDebt} over all accounts: what the insurance fund must keep).
+ * Batch-level derivatives state: insurance fund, last oracle time, last funding epoch applied, the open
+ * bad debt (the sum of {@link openDebt} over all accounts: what the insurance fund must keep), and the pooled
+ * quote (DERIVATIVES.md "Pooled quote": the quote token the state holds outside the spot balances, every
+ * account's funding-settled collateral plus the fund plus the fee pool; never negative, so the spot quote
+ * balances are always backed).
  */
-export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number; badDebt: bigint };
+export type Globals = { insuranceFund: bigint; oracleTime: number; fundingEpoch: number; badDebt: bigint; pooledQuote: bigint };
 
 /**
  * The open bad debt an account carries (DERIVATIVES.md "Insurance fund"; circuit: OpenDebt): its negative

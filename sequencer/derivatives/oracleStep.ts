@@ -96,7 +96,7 @@ export function applyOracleStep(
       vols: state.instruments.map(() => MIN_VOL_PPM),
       fundingTick: false,
       inputs: {
-        oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
+        oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
         prices: [...section.prices], ...sliceInputs(section.volSlices), rates: [...section.rates],
         settleExpiry: 0n, settlePrices: [...section.settlePrices], oracleSig: noSig,
@@ -168,7 +168,7 @@ export function applyOracleStep(
     vols,
     fundingTick,
     inputs: {
-      oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt,
+      oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,
       oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),
       fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], ...sliceInputs(update.volSlices), rates: [...update.rates],
       settleExpiry: section.settleExpiry, settlePrices: [...section.settlePrices],

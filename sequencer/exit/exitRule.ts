@@ -3,12 +3,12 @@
  * custodian's last verified root after exodus began. The exit circuit (circuits/exit/exit.circom) is
  * tested bit-exact against these functions (test/circuits/exit/).
  *
- * For every token id t (all 4^balanceLevels of them):
- *   amount[t] = spot balance of t                                   (t != 0)
- *   amount[0] = spot balance of 0 + max(0, equity)
- *   equity    = collateral
- *             - sum_i size_i * (fundingIndex_i - snapshot_i)         (funding not yet settled, as a batch settles it)
- *             + sum_i size_i * exitMark_i
+ * An exit claims two things apart:
+ *   amount[t]        = spot balance of t, for every token id t (all 4^balanceLevels of them; token 0, the quote, included)
+ *   derivativesClaim = max(0, equity)
+ *   equity           = collateral
+ *                    - sum_i size_i * (fundingIndex_i - snapshot_i)   (funding not yet settled, as a batch settles it)
+ *                    + sum_i size_i * exitMark_i
  * with, for instrument i on underlying u, P = the claim's price[u] (the last proven index price, which the
  * custodian stores) and S = its settlePrice (0: not settled):
  *   perpetual:     lotValue(P)
@@ -17,9 +17,12 @@
  *   not registered: 0 (no account holds a position in it)
  * lotValue(X) = floor(X * lotSizeE6 / 10^8) (DERIVATIVES.md). Open options count at their intrinsic value
  * at the last proven price: no volatility or time input, so nobody can choose it. Negative equity gives
- * nothing: the debt is nobody's claim. When it exceeds what the insurance fund and the fee pool keep, the quote
- * token's exits together claim more than the custodian holds, and the custodian pays them first come, first served,
- * spot quote balances included (circuits/exit/EXIT.md "Custody in exodus": a known limit).
+ * nothing: the debt is nobody's claim.
+ *
+ * The claim also carries the state's pooled quote (Globals.pooledQuote), the same for every exit from one root.
+ * The custodian pays the spot amounts from what it holds (always in full: the batch circuit keeps the pooled
+ * quote >= 0, so the spot balances are always backed) and the derivatives claims out of a pot of pooledQuote,
+ * first come, first served within it (circuits/exit/EXIT.md "Custody in exodus").
  */
 import { Bits, InstrumentKind } from "../protocol/constants.ts";
 import { exitTokenCount, type ExitClaim } from "../protocol/exitPublicData.ts";
@@ -53,11 +56,11 @@ export type ExitValuation = {
   positions: ExitPosition[];
   /** collateral + funding + sum of position values. */
   equity: bigint;
-  /** max(0, equity): what the derivatives side adds to token 0. */
+  /** max(0, equity): the derivatives claim, paid in token 0 out of the pooled quote's pot. */
   derivativesClaim: bigint;
   /** Spot balance per token id. */
   spot: bigint[];
-  /** What the claim pays per token id: spot, plus derivativesClaim on token 0. */
+  /** The claim's amount per token id: the spot balance (token 0 included, without the derivatives claim). */
   amounts: bigint[];
 };
 
@@ -89,8 +92,8 @@ export function checkExitPrices(prices: readonly bigint[], p: CircuitParams): vo
 
 /**
  * The exit rule on raw data: `spot` balances per token id, the derivatives account `deriv`, the instrument
- * table and the claim's prices. Throws RangeError when an amount would not fit the claim (>= 2^128:
- * no such claim can be proven).
+ * table and the claim's prices. Throws RangeError when an amount or the derivatives claim would not fit the
+ * claim (>= 2^128: no such claim can be proven).
  */
 export function exitValuationOf(
   accountId: number, spot: readonly bigint[], deriv: DerivAccount, instruments: readonly InstrumentState[], prices: readonly bigint[],
@@ -108,10 +111,11 @@ export function exitValuationOf(
   const funding = settled.collateral - deriv.collateral;
   const equity = positions.reduce((e, p) => e + p.value, settled.collateral);
   const derivativesClaim = equity > 0n ? equity : 0n;
-  const amounts = spot.map((b, t) => (t === 0 ? b + derivativesClaim : b));
+  const amounts = [...spot];
   amounts.forEach((a, t) => {
     if (a < 0n || a >= AMOUNT_LIMIT) throw new RangeError(`amount[${t}]=${a} does not fit an exit claim (< 2^${Bits.balance})`);
   });
+  if (derivativesClaim >= AMOUNT_LIMIT) throw new RangeError(`derivativesClaim=${derivativesClaim} does not fit an exit claim (< 2^${Bits.balance})`);
   return { accountId, collateral: deriv.collateral, funding, positions, equity, derivativesClaim, spot: [...spot], amounts };
 }
 
@@ -126,7 +130,15 @@ export function exitValuation(state: ExchangeState, accountId: number, prices: r
   return exitValuationOf(accountId, spot, account.deriv, state.instruments, prices);
 }
 
+/** The claim of `valuation` (exitValuation of `state`) against `state`'s root at `prices`: the state's pooled quote, the derivatives claim, the spot amounts. */
+export function claimOf(state: ExchangeState, valuation: ExitValuation, prices: readonly bigint[]): ExitClaim {
+  return {
+    root: state.root, accountId: valuation.accountId, prices: [...prices], pooledQuote: state.globals.pooledQuote,
+    derivativesClaim: valuation.derivativesClaim, amounts: valuation.amounts,
+  };
+}
+
 /** The claim `accountId` makes against `state`'s root at `prices` (exitPublicData.ts's ExitClaim). */
 export function exitClaim(state: ExchangeState, accountId: number, prices: readonly bigint[]): ExitClaim {
-  return { root: state.root, accountId, prices: [...prices], amounts: exitValuation(state, accountId, prices).amounts };
+  return claimOf(state, exitValuation(state, accountId, prices), prices);
 }

@@ -10,7 +10,7 @@ import type { CircuitParams } from "../protocol/params.ts";
 import { fieldOf } from "../crypto/field.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import { slotValues } from "../state/positionSlots.ts";
-import { exitValuation, type ExitValuation } from "./exitRule.ts";
+import { claimOf, exitValuation, type ExitValuation } from "./exitRule.ts";
 
 /** The exit circuit's input: decimal strings (signed values as field elements), named as Exit's signals. */
 export type ExitInput = Record<string, string | string[] | string[][]>;
@@ -29,7 +29,7 @@ const dec = (v: bigint) => fieldOf(v).toString();
 export function exitWitness(state: ExchangeState, accountId: number, prices: readonly bigint[], params: CircuitParams = state.params): ExitWitness {
   if (JSON.stringify(params) !== JSON.stringify(state.params)) throw new RangeError("exitWitness: the parameters are not the state's");
   const valuation = exitValuation(state, accountId, prices);
-  const claim: ExitClaim = { root: state.root, accountId, prices: [...prices], amounts: valuation.amounts };
+  const claim: ExitClaim = claimOf(state, valuation, prices);
   const publicInputs = exitPublicInputs(claim, params);
   const account = state.account(accountId);
   const g = state.globals;
@@ -56,6 +56,7 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
     oracleTime: String(g.oracleTime),
     fundingEpoch: String(g.fundingEpoch),
     badDebt: dec(g.badDebt),
+    pooledQuote: dec(g.pooledQuote),
   };
   return { claim, publicInputs, input, valuation };
 }

@@ -17,14 +17,14 @@ import { InstrumentKind, Side, marketInstrument } from "../protocol/constants.ts
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  EMPTY_INSTRUMENT, accountRisk, badDebtCover, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
+  EMPTY_INSTRUMENT, accountRisk, badDebtCover, settledMark, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../matching/types.ts";
 import { marginView, type MarginView, type OpenOrder } from "./marginRule.ts";
 import { PositionLedger, type LedgerEntry } from "./positionLedger.ts";
 import { positionSlotsFault } from "./positionLimit.ts";
-import { insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
+import { collateralSideCovers, insuranceWithdrawHonoured, meetsInitialMargin } from "../state/forcedWithdrawal.ts";
 import { findSlice, needsVol } from "../derivatives/volSurface.ts";
 import type { VolSlice } from "../protocol/volSlices.ts";
 
@@ -39,6 +39,20 @@ export type MarketInputs = { time: number; prices: readonly bigint[]; vols: read
  * The instrument id an instrument market's id names (of any generation: `marketInstrument`), or null for a spot
  * market. Whether the market is the id's current instrument is `DerivativesRisk.marketUntradable`'s question.
  */
+/**
+ * An account's part of the collateral side, in a form that neither funding nor expiry moves: its collateral, plus
+ * size * snapshot over its positions, plus the payoff its positions in settled instruments are still owed. Settling
+ * funding (c -= size * (index - snap), snap = index) and a SETTLE (c += size * settledMark, size = 0) keep it; and the
+ * sizes of an instrument sum to 0 over the accounts, so the sum over accounts is the conserved quantity of
+ * DERIVATIVES.md "Conservation" less the fund and the pools: the state's pooled quote less its fee pool and fund.
+ */
+function settledValue(acc: DerivAccount, instruments: readonly InstrumentState[]): bigint {
+  return acc.positions.reduce((v, p, i) => {
+    const inst = instruments[i];
+    return v + p.size * p.snapshot + (inst && inst.settlePrice !== 0n ? p.size * settledMark(inst) : 0n);
+  }, acc.collateral);
+}
+
 export function instrumentOf(marketId: number, instruments: number): number | null {
   return marketInstrument(marketId, instruments)?.id ?? null;
 }
@@ -64,6 +78,8 @@ export class DerivativesRisk implements RiskHook {
   readonly #orders = new Map<number, Map<bigint, OpenOrder>>();
   /** The insurance fund as the accepted liquidations leave it (penalties in, bad-debt cover out). */
   #insuranceFund = 0n;
+  /** Sum over the accounts of {@link settledValue}: their collateral as if funding were settled, kept as accounts change. */
+  #settledCollateral = 0n;
 
   /**
    * `instrumentCount`: the circuit's instrument ids (params.instruments); `positionSlots`: its position slots per
@@ -78,7 +94,10 @@ export class DerivativesRisk implements RiskHook {
 
   /** The instrument table (registrations, funding indexes, settlements) and, after an oracle update, its marks. */
   setMarket(instruments: readonly InstrumentState[], risks: readonly LotRisk[] | null, inputs: MarketInputs | null): void {
+    const settlementMoved = instruments.some((inst, i) => inst.settlePrice !== this.#instruments[i]?.settlePrice);
     this.#instruments = [...instruments];
+    // an instrument settling (or an id listed again) changes every holder's settledValue, by amounts that sum to 0
+    if (settlementMoved) this.#countSettledCollateral();
     if (risks) this.#risks = [...risks];
     if (inputs) this.#inputs = inputs;
   }
@@ -101,12 +120,35 @@ export class DerivativesRisk implements RiskHook {
   }
 
   /**
+   * The collateral side as this view leaves it (DERIVATIVES.md "Pooled quote"): every account's collateral with its
+   * funding settled and the payoffs of settled instruments it is owed, plus the insurance fund; the state's pooled
+   * quote less its fee pool. What a TRANSFER out of collateral, a forced collateral withdrawal or an insurance
+   * withdrawal may take (state/forcedWithdrawal.ts collateralSideCovers). Funding and settlement move collateral
+   * between accounts only: neither changes the sum.
+   */
+  get collateralSide(): bigint {
+    return this.#settledCollateral + this.#insuranceFund;
+  }
+
+  /** Counts the collateral side's accounts part again, account by account (a restore; an instrument settling). */
+  #countSettledCollateral(): void {
+    this.#settledCollateral = 0n;
+    for (const acc of this.#accounts.values()) this.#settledCollateral += settledValue(acc, this.#instruments);
+  }
+
+  /** Whether the collateral side covers `amount` leaving it (the rule the batch proves, collateralSideCovers). */
+  sideCovers(amount: bigint): boolean {
+    return collateralSideCovers({ pooledQuote: this.collateralSide }, 0n, amount);
+  }
+
+  /**
    * An INSURANCE_WITHDRAW the custodian's operator queued, applied to this view (the state the batch applies it
    * to: it is queued after everything pending): honoured by the rule the batch proves (state/forcedWithdrawal.ts),
    * the fund pays at once. Returns the outcome.
    */
   withdrawInsurance(amount: bigint): boolean {
-    const honoured = insuranceWithdrawHonoured({ insuranceFund: this.#insuranceFund, badDebt: this.badDebt }, amount);
+    // the view's collateral side is the state's pooled quote less its fee pool: passed as a pooled quote with no pool
+    const honoured = insuranceWithdrawHonoured({ insuranceFund: this.#insuranceFund, badDebt: this.badDebt, pooledQuote: this.collateralSide }, 0n, amount);
     if (honoured) this.#insuranceFund -= amount;
     return honoured;
   }
@@ -213,6 +255,7 @@ export class DerivativesRisk implements RiskHook {
     });
     if (before) this.#count(before, -1);
     this.#count(acc, 1);
+    this.#settledCollateral += settledValue(acc, this.#instruments) - (before ? settledValue(before, this.#instruments) : 0n);
     this.#accounts.set(accountId, acc);
   }
 
@@ -246,15 +289,18 @@ export class DerivativesRisk implements RiskHook {
   }
 
   /**
-   * Collateral out to the spot quote balance: only if the equity left covers the positions and open
-   * orders (stricter than the circuit's equity >= IM). Returns false and changes nothing otherwise.
+   * Collateral out to the spot quote balance (a TRANSFER out of collateral): only if the equity left covers the
+   * positions and open orders (stricter than the circuit's equity >= IM), and then only if the collateral side covers
+   * the amount (the circuit's rule, {@link sideCovers}). Returns null when done; else which failed, "margin" or "side",
+   * and changes nothing.
    */
-  debitCollateral(accountId: number, amount: bigint): boolean {
+  debitCollateral(accountId: number, amount: bigint): "margin" | "side" | null {
     const m = this.margin(accountId);
-    if (m ? m.equity - amount < m.required : this.account(accountId).collateral < amount) return false;
+    if (m ? m.equity - amount < m.required : this.account(accountId).collateral < amount) return "margin";
+    if (!this.sideCovers(amount)) return "side";
     const a = this.#touched(accountId);
     this.#set(accountId, { ...a, collateral: a.collateral - amount });
-    return true;
+    return null;
   }
 
   /**
@@ -262,15 +308,18 @@ export class DerivativesRisk implements RiskHook {
    * the initial-margin rule a TRANSFER out of collateral obeys in the circuit (state/forcedWithdrawal.ts
    * meetsInitialMargin) on the funding-settled account with `amount` taken out, at the latest marks (before
    * any oracle update there are no positions: the collateral must cover it). Open orders do not count (the
-   * circuit does not know them): the caller cancels those the account no longer covers. Returns false and
-   * changes nothing when refused.
+   * circuit does not know them): the caller cancels those the account no longer covers. Returns "honoured"
+   * (applied), "refused" (the margin rule fails: the batch proves the refusal) or "side" (the margin rule holds but
+   * the collateral side does not cover the amount: no batch can serve it until it does, DERIVATIVES.md "Pooled
+   * quote"); nothing changes unless honoured.
    */
-  forceDebitCollateral(accountId: number, amount: bigint): boolean {
+  forceDebitCollateral(accountId: number, amount: bigint): "honoured" | "refused" | "side" {
     const a = this.#touched(accountId);
     const after = { ...a, collateral: a.collateral - amount };
-    if (!(this.#risks ? meetsInitialMargin(after, this.#risks) : after.collateral >= 0n)) return false;
+    if (!(this.#risks ? meetsInitialMargin(after, this.#risks) : after.collateral >= 0n)) return "refused";
+    if (!this.sideCovers(amount)) return "side";
     this.#set(accountId, after);
-    return true;
+    return "honoured";
   }
 
   /**
@@ -429,16 +478,22 @@ export class DerivativesRisk implements RiskHook {
     };
   }
 
-  /** Puts this (fresh) risk engine in the state `snapshot` recorded. */
+  /** Puts this risk engine in the state `snapshot` recorded (a fresh one at a restart; the live one at a rebase). */
   restore(snapshot: DerivativesRiskSnapshot): void {
     if (snapshot.instruments.length !== this.instrumentCount) throw new Error(`derivatives snapshot has ${snapshot.instruments.length} instruments, not ${this.instrumentCount}`);
     this.#instruments = snapshot.instruments;
     this.#risks = snapshot.risks;
     this.#inputs = snapshot.inputs;
+    // a rebase restores the live engine (DerivativesService.rebase): what it held goes first, or the open interest
+    // would count every account twice (review of 2026-12-05)
+    this.#accounts.clear();
+    this.#orders.clear();
+    for (const oi of this.#interest) Object.assign(oi, { openInterestLots: 0n, holders: 0 });
     for (const [a, acc] of snapshot.accounts) {
       this.#accounts.set(a, acc);
       this.#count(acc, 1);
     }
+    this.#countSettledCollateral();
     for (const [a, orders] of snapshot.orders) this.#orders.set(a, new Map(orders.map(([id, o]) => [id, { ...o }])));
     this.ledger.load(snapshot.ledger);
     this.#insuranceFund = snapshot.insuranceFund;

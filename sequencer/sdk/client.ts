@@ -227,8 +227,8 @@ export class ExchangeClient {
     return this.#get("/v1/health");
   }
 
-  /** The fee pool, the insurance fund and the open bad debt of the proven state (quote units). */
-  treasury(): Promise<{ feePool: bigint; insuranceFund: bigint; openBadDebt: bigint }> {
+  /** The fee pool, the insurance fund, the open bad debt and the pooled quote of the proven state (quote units). */
+  treasury(): Promise<{ feePool: bigint; insuranceFund: bigint; openBadDebt: bigint; pooledQuote: bigint }> {
     return this.#get("/v1/treasury");
   }
 

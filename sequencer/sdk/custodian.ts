@@ -195,15 +195,34 @@ export async function refundDeposit(c: ChainClients, custodian: Address, index: 
   await sendTx(c, custodian, custodianAbi, "refundDeposit", [index, deposit.accountId, deposit.tokenId, deposit.amount]);
 }
 
+/** What an exit sends besides its proof (exitPublicData.ts's ExitClaim without the root and prices, which the custodian supplies). */
+export type ExitCall = { accountId: number; amounts: readonly bigint[]; pooledQuote: bigint; derivativesClaim: bigint };
+
+/** What the custodian credited for an exit (its Exited event). */
+export type ExitPayout = {
+  /** Credited per token id: the spot amount paid, plus, for token 0, derivativesPaid. Pull each with claimWithdrawal. */
+  paid: bigint[];
+  /** The spot part paid per token id (the event's `paid`). */
+  spotPaid: bigint[];
+  /** The derivatives claim as proven, and what the custodian paid of it out of the pooled quote's pot. */
+  derivativesClaimed: bigint;
+  derivativesPaid: bigint;
+  hash: Hash;
+};
+
 /**
- * In exodus, sends the wallet's exit claim for `accountId`: one amount per token id and the exit proof (flattened
- * as submitBatch's). The custodian credits what it can pay (returned per token id, from its Exited event); claim
- * it with claimWithdrawal per token.
+ * In exodus, sends the wallet's exit claim: `exit(accountId, amounts, pooledQuote, derivativesClaim, proof)`, the
+ * spot amount per token id, the frozen state's pooled quote and the derivatives claim as the exit proof (flattened
+ * as submitBatch's) proves them (exitWitness builds all of it). The custodian credits the spot amounts and, in
+ * token 0, what is left of the derivatives pot up to the claim (its Exited event); claim each token with
+ * claimWithdrawal.
  */
-export async function exit(c: ChainClients, custodian: Address, accountId: number, amounts: readonly bigint[], proof: readonly bigint[]): Promise<{ paid: bigint[]; hash: Hash }> {
+export async function exit(c: ChainClients, custodian: Address, claim: ExitCall, proof: readonly bigint[]): Promise<ExitPayout> {
   if (proof.length !== 8) throw new RangeError("an exit proof is 8 field elements");
-  const receipt = await sendTx(c, custodian, custodianAbi, "exit", [accountId, amounts, proof]);
+  const receipt = await sendTx(c, custodian, custodianAbi, "exit", [claim.accountId, claim.amounts, claim.pooledQuote, claim.derivativesClaim, proof]);
   const [exited] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "Exited" });
   if (!exited) throw new Error("the custodian emitted no Exited event");
-  return { paid: [...exited.args.paid], hash: receipt.transactionHash };
+  const { paid: spotPaid, derivativesClaimed, derivativesPaid } = exited.args;
+  const paid = spotPaid.map((v, t) => (t === 0 ? v + derivativesPaid : v));
+  return { paid, spotPaid: [...spotPaid], derivativesClaimed, derivativesPaid, hash: receipt.transactionHash };
 }

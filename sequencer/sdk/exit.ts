@@ -5,7 +5,8 @@
  * `exitAccount` rebuilds the state from the custodian's events and batch calldata (the independent verifier's
  * code, sequencer/verifier/chainVerifier.ts: no sequencer, API or data directory is involved), values the
  * account by the exit rule (sequencer/exit/exitRule.ts) at the last proven prices the custodian stored, proves
- * the claim with the exit circuit, sends it, and pulls what the custodian credited, token by token.
+ * the claim (spot amounts, derivatives claim, the state's pooled quote) with the exit circuit, sends it, and pulls
+ * what the custodian credited, token by token.
  *
  * The exit circuit's artifacts are the deployment's (its verifier contract was built from them); they are
  * passed in, never built here.
@@ -43,12 +44,14 @@ export type ExitOptions = {
 export type ExitResult = {
   accountId: number;
   owner: Address;
-  /** What was proven: root, prices and the amount owed per token id. */
+  /** What was proven: root, prices, the pooled quote, the derivatives claim and the spot amount per token id. */
   claim: ExitClaim;
   /** How the rule valued the account (spot balances, collateral, funding, positions). */
   valuation: ExitValuation;
-  /** What the custodian credited per token id (less than claimed only if it holds less). */
+  /** What the custodian credited per token id: the spot amount, plus for token 0 derivativesPaid. */
   paid: bigint[];
+  /** What it credited of the derivatives claim, out of the pooled quote's pot (less than claimed only when the exits before took the pot). */
+  derivativesPaid: bigint;
   exitTx: Hash;
 };
 
@@ -77,7 +80,7 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { claim, input, valuation } = exitWitness(report.state, accountId, prices, o.params);
   log(`proving the exit of account ${accountId} against root 0x${claim.root.toString(16).slice(0, 16)}…`);
   const { proof } = await proveExit(o.exitCircuit, input);
-  const { paid, hash } = await exit(o.clients, o.custodian, accountId, claim.amounts, proof);
+  const { paid, derivativesPaid, hash } = await exit(o.clients, o.custodian, claim, proof);
   for (const [tokenId, amount] of paid.entries()) if (amount > 0n) await claimWithdrawal(o.clients, o.custodian, tokenId);
-  return { accountId, owner, claim, valuation, paid, exitTx: hash };
+  return { accountId, owner, claim, valuation, paid, derivativesPaid, exitTx: hash };
 }

@@ -26,7 +26,7 @@ const BIGINT_KEYS = new Set([
   "collateral", "equity", "initialMargin", "maintenanceMargin", "marginWithOrders", "size", "averageEntryPerLot",
   "costBasis", "unrealisedPnl", "realisedPnl", "feesPaid", "fundingPaid", "indexPrice", "below", "above",
   // the treasury (GET /v1/treasury)
-  "feePool", "insuranceFund", "openBadDebt",
+  "feePool", "insuranceFund", "openBadDebt", "pooledQuote",
 ]);
 
 /** JSON.parse reviver: the protocol's bigints back from decimal strings. */

@@ -371,10 +371,12 @@ export class DerivativesService {
     const done: [number, number, bigint][] = [];
     const l = this.liquidator;
     for (const victim of this.risk.accountIds()) {
-      if (victim === l?.accountId || !this.risk.belowMaintenance(victim)) continue;
-      // a deficit beyond the fund goes to the other side first (DELEVERAGE); a liquidation closes the rest
-      if (this.risk.bankruptBeyondFund(victim)) deleveraged.push(...this.#deleverage(victim, u, time));
       if (!this.risk.belowMaintenance(victim)) continue;
+      // a deficit beyond the fund goes to the other side first (DELEVERAGE), the liquidator's own too (nobody can
+      // liquidate it, and a deficit left open keeps the collateral side short for everybody: DERIVATIVES.md "Pooled
+      // quote"); a liquidation closes the rest
+      if (this.risk.bankruptBeyondFund(victim)) deleveraged.push(...this.#deleverage(victim, u, time));
+      if (victim === l?.accountId || !this.risk.belowMaintenance(victim)) continue;
       if (!l) {
         this.host.log(`account ${victim} is below maintenance margin, but no liquidator is configured`);
         continue;
@@ -525,8 +527,15 @@ export class DerivativesService {
       }
       this.risk.creditCollateral(t.accountId, t.amount);
     } else {
-      if (!this.risk.debitCollateral(t.accountId, t.amount)) {
+      const refused = this.risk.debitCollateral(t.accountId, t.amount);
+      if (refused === "margin") {
         throw new RequestRejected("INSUFFICIENT_MARGIN", `account ${t.accountId} cannot take ${t.amount} out of collateral and stay covered`);
+      }
+      if (refused === "side") {
+        throw new RequestRejected(
+          "DERIVATIVES_SHORTFALL",
+          `the collateral side holds ${this.risk.collateralSide} (every account's collateral and the insurance fund, accounts under water netted), less than the ${t.amount} asked: gains wait for liquidations or deleverage (DERIVATIVES.md "Pooled quote")`,
+        );
       }
       this.host.spot.credit(t.accountId, 0, t.amount);
     }

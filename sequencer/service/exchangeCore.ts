@@ -508,27 +508,37 @@ export class ExchangeCore {
    * `time`: intake predicts the outcome the batch will prove at its marks and applies an honoured one at once (the
    * amount out of collateral; the close's lots to the counterparty, DerivativesRisk.forceClose), cancelling the orders
    * the accounts no longer cover (UNCOVERED). Without a fresh update they wait, and the batch selection stops before
-   * them.
+   * them. So does a collateral withdrawal its margin honours while the collateral side does not cover it (no batch can
+   * serve it: DERIVATIVES.md "Pooled quote"), and the ones after it: the next update judges them again (after its
+   * liquidations and deleverage), and if the side never covers it, the custodian's deadline opens exodus.
    */
   #judgeUntagged(time: number): void {
     const oracle = this.#judgingOracle(time);
     if (!oracle) return;
-    this.pending.forEach((e, i) => {
-      if (!judgedAtMarks(e.tx) || e.oracle) return;
+    for (let i = 0; i < this.pending.length; i++) {
+      const e = this.pending[i];
+      if (!judgedAtMarks(e.tx) || e.oracle) continue;
       if (e.tx.type === TxType.FORCED_CLOSE) {
         const { accountId, counterpartyId, instrumentId, lots } = e.tx;
         const close = this.derivatives.risk.forceClose(accountId, counterpartyId, instrumentId, lots);
         this.#logForced(e.tx, close !== null);
         this.pending[i] = { tx: e.tx, time: e.time, oracle, honoured: close !== null, ...(close ? { close } : {}) };
         if (close) for (const a of [accountId, counterpartyId]) this.#cancelUncovered(a, time);
-        return;
+        continue;
       }
       const { accountId, tokenId, amount } = e.tx;
-      const honoured = tokenId === 0 && this.derivatives.risk.forceDebitCollateral(accountId, amount);
+      const outcome = tokenId === 0 ? this.derivatives.risk.forceDebitCollateral(accountId, amount) : "refused";
+      if (outcome === "side") {
+        this.#parts.observers.log(
+          `${this.#forcedText(e.tx)} by account ${accountId}: its margin covers it, the collateral side (${this.derivatives.risk.collateralSide}) does not; it waits for liquidations and deleverage, judged again at the next oracle update`,
+        );
+        return;
+      }
+      const honoured = outcome === "honoured";
       this.#logForced(e.tx, honoured);
       this.pending[i] = { tx: e.tx, time: e.time, oracle, honoured };
       if (honoured) this.#cancelUncovered(accountId, time);
-    });
+    }
   }
 
   /** The update a forced request judged at marks is judged at now: the latest, if fresh at `time` and newer than staleOracleTime. */
@@ -948,6 +958,9 @@ export class ExchangeCore {
    */
   #rebase(time: number, refusedUpTo: number): void {
     this.derivatives.rebase(this.#parts.state, time, refusedUpTo);
+    // an insurance withdrawal is untagged, so one may still wait: intake paid it from its fund, which the proven
+    // state does not hold yet; judged again in queue order on the rebased view (the view the batch applies it to)
+    for (const e of this.pending) if (e.tx.type === TxType.INSURANCE_WITHDRAW) this.derivatives.risk.withdrawInsurance(e.tx.amount);
     this.#rebaseOwed = 0;
     // the marks may have moved (the latest update applied again on the proven table): triggers judged again, as an
     // oracle update judges them (a new stop order is judged alone: #hold)

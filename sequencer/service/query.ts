@@ -51,10 +51,12 @@ export type InstrumentsView = {
 
 /**
  * The treasury as the proven state holds it (every batch built, including one being posted): the fee pool, the
- * insurance fund and the open bad debt the fund must keep (circuits/DERIVATIVES.md). What FEE_WITHDRAW and
- * INSURANCE_WITHDRAW requests are judged against, once the transactions pending before them are proven.
+ * insurance fund, the open bad debt the fund must keep, and the pooled quote (collateral, fund and pool together:
+ * a FEE_WITHDRAW needs it to cover the amount, an INSURANCE_WITHDRAW needs it less the fee pool to; circuits/
+ * DERIVATIVES.md "Pooled quote"). What FEE_WITHDRAW and INSURANCE_WITHDRAW requests are judged against, once the
+ * transactions pending before them are proven.
  */
-export type TreasuryView = { feePool: bigint; insuranceFund: bigint; openBadDebt: bigint };
+export type TreasuryView = { feePool: bigint; insuranceFund: bigint; openBadDebt: bigint; pooledQuote: bigint };
 
 /** Everything the API and the IPC read from the exchange. */
 export interface ExchangeQuery {

@@ -269,7 +269,7 @@ export class Sequencer {
   /** The fee pool, the insurance fund and the open bad debt of the proven state (ExchangeQuery.treasury). */
   treasury(): TreasuryView {
     const g = this.state.globals;
-    return { feePool: this.state.feePool, insuranceFund: g.insuranceFund, openBadDebt: g.badDebt };
+    return { feePool: this.state.feePool, insuranceFund: g.insuranceFund, openBadDebt: g.badDebt, pooledQuote: g.pooledQuote };
   }
 
   /** Refuses a new order, withdrawal or transfer with BACKLOG_FULL while the backlog is at `maxBacklog` (backlog.ts). */

@@ -80,7 +80,7 @@ export class ExchangeState {
   private readonly markets = new Map<number, Market>();
   private fees = 0n;
   private readonly instrumentTable: InstrumentState[];
-  private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0, badDebt: 0n };
+  private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0, badDebt: 0n, pooledQuote: 0n };
   private journal: Undo[] | null = null;
   /** The open transactions, oldest first, each with the journal index its undo entries start at. */
   private readonly frames: { start: number }[] = [];
@@ -119,7 +119,7 @@ export class ExchangeState {
 
   globalsHash(): bigint {
     const g = this.globalState;
-    return poseidon([this.instrumentsHash(), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch), g.badDebt]);
+    return poseidon([this.instrumentsHash(), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch), g.badDebt, g.pooledQuote]);
   }
 
   get root(): bigint {
@@ -328,6 +328,11 @@ export class ExchangeState {
     this.record(() => {
       this.globalState = old;
     });
+  }
+
+  /** Moves the pooled quote (Globals.pooledQuote) by `delta`: quote into (+) or out of the collateral, the fund and the fee pool. */
+  addPooledQuote(delta: bigint): void {
+    if (delta !== 0n) this.setGlobals({ ...this.globalState, pooledQuote: this.globalState.pooledQuote + delta });
   }
 
   addFees(amount: bigint): void {

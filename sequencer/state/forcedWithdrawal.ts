@@ -23,15 +23,31 @@ export function meetsInitialMargin(after: DerivAccount, risks: readonly LotRisk[
   return r.equity >= r.im;
 }
 
-/** FEE_WITHDRAW is honoured exactly when the fee pool covers the amount (circuit: FeeWithdraw). */
-export function feeWithdrawHonoured(feePool: bigint, amount: bigint): boolean {
-  return feePool >= amount;
+/**
+ * FEE_WITHDRAW is honoured exactly when the fee pool covers the amount and so does the pooled quote (circuit:
+ * FeeWithdraw; DERIVATIVES.md "Pooled quote": the pool is never paid out of quote that backs spot balances).
+ */
+export function feeWithdrawHonoured(feePool: bigint, pooledQuote: bigint, amount: bigint): boolean {
+  return feePool >= amount && pooledQuote >= amount;
+}
+
+/**
+ * Whether the collateral side covers `amount` leaving it (DERIVATIVES.md "Pooled quote"; circuit: DerivSlot's
+ * `backed`): the pooled quote less the fee pool, i.e. every account's funding-settled collateral plus the insurance
+ * fund, is at least the amount. A TRANSFER out of collateral needs it (unprovable without), a
+ * FORCED_COLLATERAL_WITHDRAW and an INSURANCE_WITHDRAW are refused without it. So quote leaves the derivatives side
+ * only while that side holds it: when accounts under water owe more than the rest holds, their counterparties' gains
+ * wait (for liquidation, deleverage) instead of being paid out of the spot balances' quote.
+ */
+export function collateralSideCovers(g: Pick<Globals, "pooledQuote">, feePool: bigint, amount: bigint): boolean {
+  return g.pooledQuote - feePool >= amount;
 }
 
 /**
  * INSURANCE_WITHDRAW is honoured exactly when the fund keeps at least the open bad debt after paying the amount
- * (circuit: InsuranceWithdraw): `insuranceFund >= amount + badDebt`.
+ * and the collateral side covers it (circuit: InsuranceWithdraw): `insuranceFund >= amount + badDebt` and
+ * {@link collateralSideCovers}.
  */
-export function insuranceWithdrawHonoured(g: Pick<Globals, "insuranceFund" | "badDebt">, amount: bigint): boolean {
-  return g.insuranceFund >= amount + g.badDebt;
+export function insuranceWithdrawHonoured(g: Pick<Globals, "insuranceFund" | "badDebt" | "pooledQuote">, feePool: bigint, amount: bigint): boolean {
+  return g.insuranceFund >= amount + g.badDebt && collateralSideCovers(g, feePool, amount);
 }

@@ -15,7 +15,7 @@ import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { encodePublicData, publicInputsOf } from "../../sequencer/protocol/publicData.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
-import { aliceLongPerpetual, derivativesState, derivOrder, derivTrade, liquidateAlice, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../helpers/derivatives.ts";
+import { aliceLongPerpetual, derivativesState, derivOrder, derivTrade, liquidateAlice, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders, setInsuranceFund } from "../helpers/derivatives.ts";
 
 const { alice, bob, carol } = traders;
 const PERP = 0;
@@ -134,7 +134,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     for (const fund of [4_000_000_000n, 20_000_000_000n]) {
       // alice bought 15,000 lots at 3,000 on 50,000 of collateral; a gap to 2,600 costs her 60,000
       const state = aliceLongPerpetual();
-      state.setGlobals({ ...state.globals, insuranceFund: fund });
+      setInsuranceFund(state, fund);
       const before = state.account(1).deriv.collateral;
       const deficit = -(before + 15_000n * 26_000_000n);
       assert.ok(deficit > 0n);
@@ -149,7 +149,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
 
   it("refuses a batch that leaves a flat account's bad debt uncovered while the fund holds enough", async () => {
     const state = aliceLongPerpetual();
-    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    setInsuranceFund(state, 20_000_000_000n);
     const batch = buildBatch(state, [liquidateAlice(15_000n, 260_000n)],
       { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate({ prices: [260_000_000_000n] }) });
     // The operator's claim: the same batch, but alice keeps her deficit and the fund keeps its money.
@@ -158,7 +158,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     assert.ok(cover > 0n);
     state.setDeriv(1, { ...covered, collateral: covered.collateral - cover });
     state.commitAccount(1);
-    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    setInsuranceFund(state, 20_000_000_000n);
     const claimed = encodePublicData({ ...batch.header, newRoot: state.root }, batch.oracle, batch.records);
     batch.circuitInput.publicInput = publicInputsOf(claimed).map(String);
     const failure = await inputFailure(batch.circuitInput);
@@ -167,7 +167,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
 
   it("does not cover the negative equity of an account that keeps a position", async () => {
     const state = aliceLongPerpetual();
-    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    setInsuranceFund(state, 20_000_000_000n);
     const before = state.account(1).deriv.collateral;
     const liquidation = liquidateAlice(14_000n, 260_000n);
     assert.equal(await witnessFailure(state, [liquidation], { oracle: oracleUpdate({ prices: [260_000_000_000n] }) }), null);
@@ -218,7 +218,7 @@ describe("batch circuit: derivatives lifecycle (liquidation, funding, expiry)", 
     const state = derivativesState();
     // bob sells 15,000 future lots at 3,000 on 50,000 of collateral; the future settles at 3,500
     buildBatch(state, [derivTrade(1, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    setInsuranceFund(state, 20_000_000_000n);
     const paid = state.account(2).deriv.collateral - 15_000n * 35_000_000n;
     assert.ok(paid < -20_000_000_000n, "the loss exceeds collateral and fund");
     const atExpiry = oracleUpdate({ time: EXPIRY + 5, prices: [350_000_000_000n] });

@@ -17,13 +17,13 @@ import { encodePublicData, publicInputsOf } from "../../sequencer/protocol/publi
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../helpers/circuitRules.ts";
-import { aliceLongPerpetual, GAP_UPDATE, liquidateAlice, NOW, openDebtState, traders } from "../helpers/derivatives.ts";
+import { aliceLongPerpetual, GAP_UPDATE, liquidateAlice, NOW, openDebtState, traders, seedFeePool, setInsuranceFund } from "../helpers/derivatives.ts";
 import { testTrader } from "../helpers/traders.ts";
 
 const POOL = 7_000_000n;
 const SPOT = { oracle: null } as const;
-const FEE_OUTCOME = rule("FeeWithdraw", "honoured === isFee * covered.out");
-const INSURANCE_OUTCOME = rule("InsuranceWithdraw", "honoured === isIns * covered.out");
+const FEE_OUTCOME = rule("FeeWithdraw", "honoured === isFee * bothCover");
+const INSURANCE_OUTCOME = rule("InsuranceWithdraw", "honoured === isIns * bothCover");
 const fee = (amount: bigint): BatchTx => ({ type: TxType.FEE_WITHDRAW, amount });
 const insurance = (amount: bigint): BatchTx => ({ type: TxType.INSURANCE_WITHDRAW, amount });
 
@@ -31,7 +31,7 @@ const insurance = (amount: bigint): BatchTx => ({ type: TxType.INSURANCE_WITHDRA
 function feeState(): ExchangeState {
   const s = new ExchangeState(TEST_PARAMS);
   buildBatch(s, [{ type: TxType.REGISTER_KEY, accountId: 1, pubKey: testTrader(1).pubKey }], { batchNumber: 0, timestamp: NOW });
-  s.addFees(POOL);
+  seedFeePool(s, POOL);
   return s;
 }
 
@@ -88,7 +88,7 @@ describe("FEE_WITHDRAW and INSURANCE_WITHDRAW in the batch circuit", { timeout: 
   describe("the open bad debt and INSURANCE_WITHDRAW", () => {
     it("a liquidation the fund cannot cover leaves its uncovered part as open bad debt, proven in the state root", async () => {
       const s = aliceLongPerpetual();
-      s.setGlobals({ ...s.globals, insuranceFund: SHORT_FUND });
+      setInsuranceFund(s, SHORT_FUND);
       assert.equal(s.globals.badDebt, 0n);
       assert.equal(await witnessFailure(s, [liquidateAlice(15_000n, 260_000n)], GAP), null);
       const alice = s.account(traders.alice.accountId).deriv;
@@ -99,7 +99,7 @@ describe("FEE_WITHDRAW and INSURANCE_WITHDRAW in the batch circuit", { timeout: 
 
     it("attack: the operator's root leaves the uncovered debt out of the state (badDebt kept at 0)", async () => {
       const s = aliceLongPerpetual();
-      s.setGlobals({ ...s.globals, insuranceFund: SHORT_FUND });
+      setInsuranceFund(s, SHORT_FUND);
       const batch = buildBatch(s, [liquidateAlice(15_000n, 260_000n)], { batchNumber: 9, timestamp: NOW, ...GAP });
       s.setGlobals({ ...s.globals, badDebt: 0n });
       const claimed = encodePublicData({ ...batch.header, newRoot: s.root }, batch.oracle, batch.records);

@@ -1,7 +1,8 @@
 /**
  * Gas of the exit path at production sizes (64 token ids, 2 underlyings, PRODUCTION_PARAMS slots), with mock verifiers:
  * forced requests, the forced cancel (a key rotation), a deposit (now also stamped and counted as owed), a batch
- * consuming forced requests, the operator's fee pool withdrawal request, activating exodus, refunding a deposit and one exit (add the real exit verifier's
+ * consuming forced requests, the operator's fee pool withdrawal request, activating exodus, refunding a deposit and exits, spot only and with a
+ * derivatives claim (add the real exit verifier's
  * Groth16 check: about 261k for an account holding four tokens, circuits/exit/EXIT.md). Prints a table; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
@@ -51,16 +52,25 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
     // measured writes the pending-request slot they share as a typical, not first-ever, request does.
     await custodian.write.requestInsuranceWithdrawal([1n], { account: env.operator.account });
     rows.push(["requestFeeWithdrawal (operator)", await gas(custodian.write.requestFeeWithdrawal([10n * USDC], { account: env.operator.account }))]);
-    // A deposit left in the queue, then exodus.
+    // Carol registers (account 3), a deposit is left in the queue, then exodus.
+    const carolKey = pubKeyOf(4343n);
+    await custodian.write.registerTradingKey([carolKey[0], carolKey[1]], { account: carol.account });
     await custodian.write.depositTo([1, 0, 50n * USDC], { account: carol.account });
     await networkHelpers.time.increase(TEST_REQUEST_DEADLINE);
     rows.push(["activateExodus", await gas(custodian.write.activateExodus({ account: dave.account }))]);
     const index = (await custodian.read.requestCount()) - 1n;
     rows.push(["refundDeposit", await gas(custodian.write.refundDeposit([index, 1, 0, 50n * USDC], { account: dave.account }))]);
+    // The state's pooled quote (collateral, fund, pool) as the proofs would carry it; Alice's and Bob's exits claim no
+    // derivatives, Carol's (registered above) a derivatives claim beside a spot amount: the pot's first write.
+    const pooledQuote = 100n * USDC;
     const amounts = Array.from({ length: exitTokenCount(PRODUCTION_PARAMS) }, (_, t) => (t === 0 ? ALICE_USDC - 100n * USDC : 0n));
-    rows.push([`exit (${amounts.length} token ids, 1 paid; mock verifier)`, await gas(custodian.write.exit([1, amounts, PROOF], { account: alice.account }))]);
+    rows.push([`exit (${amounts.length} token ids, 1 paid; mock verifier)`, await gas(custodian.write.exit([1, amounts, pooledQuote, 0n, PROOF], { account: alice.account }))]);
     const both = amounts.map((a, t) => (t === 1 ? 1n : a));
-    rows.push([`exit (${amounts.length} token ids, 2 paid; mock verifier)`, await gas(custodian.write.exit([2, both, PROOF], { account: bob.account }))]);
+    rows.push([`exit (${amounts.length} token ids, 2 paid; mock verifier)`, await gas(custodian.write.exit([2, both, pooledQuote, 0n, PROOF], { account: bob.account }))]);
+    await env.usdc.write.transfer([custodian.address, 1_000n * USDC], { account: dave.account }); // Alice and Bob took what was free
+    const carols = amounts.map((_, t) => (t === 0 ? 1n : 0n));
+    rows.push([`exit (${amounts.length} token ids, 1 paid + a derivatives claim; mock)`, await gas(custodian.write.exit([3, carols, pooledQuote, 50n * USDC, PROOF], { account: carol.account }))]);
+    assert.equal(await custodian.read.exodusDerivativesPaid(), 50n * USDC);
     console.log("\n  exit path gasUsed (incl. 21k base + calldata), production sizes:");
     for (const [label, g] of rows) console.log(`    ${label.padEnd(60)} ${g.toString().padStart(9)}`);
     for (const [label, g] of rows) assert.ok(g < 1_000_000n, `${label}: ${g}`);

@@ -3,18 +3,22 @@
  * makes exodus available at the request's deadline (one second before: refused; at it: accepted), after which
  * batches, deposits, registrations and forced requests stop for good; unconsumed deposits are refunded to their
  * depositors once; each account exits once, by its owner, with a proof of exactly the amounts the exit public data
- * (sequencer/protocol/exitPublicData.ts) commits to; and exits never take more than the custodian holds beyond
- * what it already owes.
+ * (sequencer/protocol/exitPublicData.ts) commits to; exits never take more than the custodian holds beyond
+ * what it already owes; spot amounts are paid in full whoever exits first, and derivatives claims only out of a pot
+ * of the proven pooled quote (the review of 2026-12-05's scenario, on a state built by batches).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress, parseEventLogs } from "viem";
 
+import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
+import { exitClaim, exitValuation } from "../../sequencer/exit/exitRule.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import { exitPublicInputs, exitTokenCount, type ExitClaim } from "../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import type { OracleSection } from "../../sequencer/protocol/publicData.ts";
+import type { OracleSection, SlotRecord } from "../../sequencer/protocol/publicData.ts";
+import { aliceLongPerpetual, dave, GAP_UPDATE, NOW, registerDave, traders } from "../helpers/derivatives.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, compressKey, hex, pubKeyOf } from "./helpers.ts";
 import { ALICE_USDC, ALICE_WETH, BOB_USDC, GENESIS_ROOT, ORACLE_KEY, USDC, exitFixtures } from "./exitFixture.ts";
 import { testTokenAbi } from "./abis.ts";
@@ -22,7 +26,7 @@ import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 
 const connection = await network.create();
 const { viem, networkHelpers } = connection;
-const { deployFunded } = exitFixtures(connection);
+const { deployFunded, deployBase, batches } = exitFixtures(connection);
 
 type Env = Awaited<ReturnType<typeof deployFunded>>;
 const TOKENS = exitTokenCount(TEST_PARAMS);
@@ -53,10 +57,17 @@ async function inExodus() {
   return { ...env, oracle };
 }
 
-/** The claim for `accountId` against the custodian's frozen root and last prices. */
-async function claimOf(env: Env, accountId: number, amounts: bigint[]): Promise<ExitClaim> {
-  return { root: await env.custodian.read.stateRoot(), accountId, prices: [...(await env.custodian.read.lastPrices())], amounts };
+/**
+ * The claim for `accountId` against the custodian's frozen root and last prices: spot `amounts`, `derivativesClaim`
+ * and the state's `pooledQuote` (0 unless said: inExodus's accounts hold no collateral).
+ */
+async function claimOf(env: Env, accountId: number, amounts: bigint[], derivativesClaim = 0n, pooledQuote = 0n): Promise<ExitClaim> {
+  return { root: await env.custodian.read.stateRoot(), accountId, prices: [...(await env.custodian.read.lastPrices())], pooledQuote, derivativesClaim, amounts };
 }
+
+/** The custodian's exit call for `claim`: exit(accountId, amounts, pooledQuote, derivativesClaim, proof). */
+const exitArgs = (claim: Pick<ExitClaim, "accountId" | "amounts" | "pooledQuote" | "derivativesClaim">) =>
+  [claim.accountId, [...claim.amounts], claim.pooledQuote, claim.derivativesClaim, PROOF] as const;
 
 const amountsOf = (byToken: Record<number, bigint>): bigint[] => Array.from({ length: TOKENS }, (_, t) => byToken[t] ?? 0n);
 
@@ -201,14 +212,15 @@ describe("exodus", () => {
       // The mock says yes only for the inputs the TS encoder computes; in probe mode it shows what it received.
       await exitVerifier.write.setProbe([true]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.exit([1, amounts, PROOF], { account: alice.account }), exitVerifier, "BatchVerifierCalled",
+        custodian.write.exit(exitArgs(claim), { account: alice.account }), exitVerifier, "BatchVerifierCalled",
         [[PROOF], exitPublicInputs(claim, TEST_PARAMS)]);
       await exitVerifier.write.setProbe([false]);
       await exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
-      const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit([1, amounts, PROOF], { account: alice.account }) });
+      const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit(exitArgs(claim), { account: alice.account }) });
       const [ev] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" });
-      assert.deepEqual(ev.args, { accountId: 1, owner: getAddress(alice.account.address), claimed: amounts, paid: amounts });
+      assert.deepEqual(ev.args, { accountId: 1, owner: getAddress(alice.account.address), claimed: amounts, paid: amounts, derivativesClaimed: 0n, derivativesPaid: 0n });
       assert.equal(await custodian.read.exited([1]), true);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), 0n);
       assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), ALICE_USDC);
       assert.equal(await custodian.read.withdrawable([alice.account.address, 1]), ALICE_WETH);
       const [u0, w0] = [await usdc.read.balanceOf([alice.account.address]), await weth.read.balanceOf([alice.account.address])];
@@ -218,38 +230,55 @@ describe("exodus", () => {
       assert.equal(await weth.read.balanceOf([alice.account.address]), w0 + ALICE_WETH);
     });
 
-    it("refuses a double exit, an exit for another account or an unassigned one, a wrong amount vector, and any exit before exodus", async () => {
+    it("refuses a double exit, an exit for another account or an unassigned one, a claim the proof is not for (value moved between the spot amount and the derivatives claim, another pooled quote), a field wider than 16 bytes, and any exit before exodus", async () => {
       const env = await networkHelpers.loadFixture(inExodus);
       const { custodian, alice, bob, carol, exitVerifier } = env;
-      const amounts = amountsOf({ 0: ALICE_USDC, 1: ALICE_WETH });
-      await exitVerifier.write.expectInputs([exitPublicInputs(await claimOf(env, 1, amounts), TEST_PARAMS)]);
+      // Alice's honest claim in a state whose pooled quote is 300 USDC: 1,000 USDC and 2 WETH spot, 200 USDC of equity.
+      const amounts = amountsOf({ 0: ALICE_USDC - 300n * USDC, 1: ALICE_WETH });
+      const claim = await claimOf(env, 1, amounts, 200n * USDC, 300n * USDC);
+      await exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
       // Bob (or anyone) claiming Alice's account: refused, whatever the proof.
       await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.exit([1, amounts, PROOF], { account: bob.account }), custodian, "NotAccountOwner", [1, getAddress(bob.account.address)]);
+        custodian.write.exit(exitArgs(claim), { account: bob.account }), custodian, "NotAccountOwner", [1, getAddress(bob.account.address)]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.exit([9, amounts, PROOF], { account: carol.account }), custodian, "NotAccountOwner", [9, getAddress(carol.account.address)]);
-      // Alice's own account with other amounts (a bit more USDC, or Bob's USDC on top): the proof is for other public data.
-      for (const wrong of [amountsOf({ 0: ALICE_USDC + 1n, 1: ALICE_WETH }), amountsOf({ 0: ALICE_USDC + BOB_USDC, 1: ALICE_WETH }), amountsOf({ 0: ALICE_USDC })]) {
-        await viem.assertions.revertWithCustomError(custodian.write.exit([1, wrong, PROOF], { account: alice.account }), custodian, "InvalidProof");
+        custodian.write.exit(exitArgs({ ...claim, accountId: 9 }), { account: carol.account }), custodian, "NotAccountOwner", [9, getAddress(carol.account.address)]);
+      // Alice's own account with another claim: the proof is for other public data.
+      const wrong: ExitClaim[] = [
+        { ...claim, amounts: amountsOf({ 0: ALICE_USDC - 300n * USDC + 1n, 1: ALICE_WETH }) }, // a bit more USDC
+        { ...claim, amounts: amountsOf({ 0: ALICE_USDC - 300n * USDC + BOB_USDC, 1: ALICE_WETH }) }, // Bob's USDC on top
+        { ...claim, amounts: amountsOf({ 0: ALICE_USDC - 300n * USDC }) }, // no WETH
+        // the equity moved into the spot amount, which is paid out of everything the custodian holds, not the pot
+        { ...claim, amounts: amountsOf({ 0: ALICE_USDC - 100n * USDC, 1: ALICE_WETH }), derivativesClaim: 0n },
+        // or the spot amount moved into the derivatives claim
+        { ...claim, amounts: amountsOf({ 1: ALICE_WETH }), derivativesClaim: ALICE_USDC - 100n * USDC },
+        { ...claim, derivativesClaim: claim.derivativesClaim + 1n }, // an inflated derivatives claim
+        { ...claim, pooledQuote: claim.pooledQuote + 1_000n * USDC }, // a larger pot than the root's
+      ];
+      for (const w of wrong) {
+        await viem.assertions.revertWithCustomError(custodian.write.exit(exitArgs(w), { account: alice.account }), custodian, "InvalidProof");
       }
-      // Bob proving his own account with Alice's amounts: the account id is in the public data.
-      await viem.assertions.revertWithCustomError(custodian.write.exit([2, amounts, PROOF], { account: bob.account }), custodian, "InvalidProof");
-      // Wrong length, or an amount that does not fit 16 bytes.
-      await viem.assertions.revertWithCustomError(custodian.write.exit([1, amounts.slice(1), PROOF], { account: alice.account }), custodian, "BadExitAmounts");
-      await viem.assertions.revertWithCustomError(custodian.write.exit([1, [...amounts, 0n], PROOF], { account: alice.account }), custodian, "BadExitAmounts");
-      await viem.assertions.revertWithCustomError(custodian.write.exit([1, amountsOf({ 0: 2n ** 128n }), PROOF], { account: alice.account }), custodian, "BadExitAmounts");
+      // Bob proving his own account with Alice's claim: the account id is in the public data.
+      await viem.assertions.revertWithCustomError(custodian.write.exit(exitArgs({ ...claim, accountId: 2 }), { account: bob.account }), custodian, "InvalidProof");
+      // Wrong length, or an amount, the pooled quote or the derivatives claim that does not fit 16 bytes.
+      for (const bad of [
+        { ...claim, amounts: amounts.slice(1) }, { ...claim, amounts: [...amounts, 0n] }, { ...claim, amounts: amountsOf({ 0: 2n ** 128n }) },
+        { ...claim, pooledQuote: 2n ** 128n }, { ...claim, derivativesClaim: 2n ** 128n },
+      ]) {
+        await viem.assertions.revertWithCustomError(custodian.write.exit(exitArgs(bad), { account: alice.account }), custodian, "BadExitAmounts");
+      }
       assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 0n);
       // A verifier that refuses everything.
       await exitVerifier.write.setAnswer([false]);
-      await viem.assertions.revertWithCustomError(custodian.write.exit([1, amounts, PROOF], { account: alice.account }), custodian, "InvalidProof");
+      await viem.assertions.revertWithCustomError(custodian.write.exit(exitArgs(claim), { account: alice.account }), custodian, "InvalidProof");
       await exitVerifier.write.setAnswer([true]);
-      await custodian.write.exit([1, amounts, PROOF], { account: alice.account });
+      await custodian.write.exit(exitArgs(claim), { account: alice.account });
       // Twice: refused, even with a valid proof.
-      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.exit([1, amounts, PROOF], { account: alice.account }), custodian, "AlreadyExited", [1]);
-      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), ALICE_USDC);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.exit(exitArgs(claim), { account: alice.account }), custodian, "AlreadyExited", [1]);
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), ALICE_USDC - 100n * USDC);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), 200n * USDC);
 
       const early = await networkHelpers.loadFixture(withForced);
-      await viem.assertions.revertWithCustomError(early.custodian.write.exit([1, amounts, PROOF], { account: early.alice.account }), early.custodian, "NotInExodus");
+      await viem.assertions.revertWithCustomError(early.custodian.write.exit(exitArgs(claim), { account: early.alice.account }), early.custodian, "NotInExodus");
     });
 
     it("a listed token whose balanceOf reverts or burns its gas pays nothing, and the exit's other tokens are paid (anyone can give an account a unit of any token); too little gas reverts (ExitGasTooLow)", async () => {
@@ -267,8 +296,9 @@ describe("exodus", () => {
       await custodian.write.activateExodus();
 
       const exit = async (w: typeof alice, accountId: number, amounts: bigint[], gas?: bigint) => {
-        await exitVerifier.write.expectInputs([exitPublicInputs(await claimOf(env, accountId, amounts), TEST_PARAMS)]);
-        return custodian.write.exit([accountId, amounts, PROOF], { account: w.account, gas });
+        const claim = await claimOf(env, accountId, amounts);
+        await exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+        return custodian.write.exit(exitArgs(claim), { account: w.account, gas });
       };
       const paidBy = async (hash: `0x${string}`) => {
         const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
@@ -290,24 +320,36 @@ describe("exodus", () => {
       assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), BOB_USDC);
     });
 
-    it("exits are capped by what the custodian holds beyond what it owes: first come first served, refunds and credits stay covered", async () => {
+    it("spot amounts are paid in full whoever exits first; derivatives claims only out of the pooled quote's pot, first come first served; refunds and credits stay covered", async () => {
       const env = await networkHelpers.loadFixture(inExodus);
       const { custodian, alice, bob, usdc } = env;
       // Holdings: 1000 (Alice) + 500 (Bob) consumed, 100 (Carol's deposit) unconsumed and owed.
       const held = await usdc.read.balanceOf([custodian.address]);
       assert.equal(held, ALICE_USDC + BOB_USDC + 100n * USDC);
       assert.equal(await custodian.read.owed([0]), 100n * USDC);
-      // Alice's proof says she won 200 from Bob in derivatives: 1200 USDC. Bob, whose equity fell below zero and was
-      // floored, still claims his 500 spot USDC: 1700 claimed against 1500 in the state.
-      const aliceAmounts = amountsOf({ 0: ALICE_USDC + 200n * USDC, 1: ALICE_WETH, 3: 5n });
-      const bobAmounts = amountsOf({ 0: BOB_USDC });
-      await custodian.write.exit([1, aliceAmounts, PROOF], { account: alice.account });
-      const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit([2, bobAmounts, PROOF], { account: bob.account }) });
-      const [ev] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" });
-      assert.deepEqual(ev.args.claimed, bobAmounts);
-      assert.deepEqual(ev.args.paid, amountsOf({ 0: 300n * USDC }));
-      // Token 3 is not registered: claimed, paid 0.
-      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), ALICE_USDC + 200n * USDC);
+      // The frozen state: Alice moved 300 USDC into collateral, Bob 300; the pooled quote is their 600 and the spot
+      // balances 700 and 200 (1,500 in all, what the custodian holds for the state). At the last prices Alice won
+      // 400 from Bob: her equity is 700, his -100, floored at 0. Under the old rule (one amount per token, spot plus
+      // equity, first come first served) Alice's 1,400 left Bob 100 of his 200 spot USDC.
+      const pooled = 600n * USDC;
+      const alices = await claimOf(env, 1, amountsOf({ 0: 700n * USDC, 1: ALICE_WETH, 3: 5n }), 700n * USDC, pooled);
+      const bobs = await claimOf(env, 2, amountsOf({ 0: 200n * USDC }), 0n, pooled);
+      const exited = async (claim: ExitClaim, w: typeof alice) => {
+        await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+        const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit(exitArgs(claim), { account: w.account }) });
+        return parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" })[0].args;
+      };
+      const a = await exited(alices, alice);
+      // Alice: her spot in full, her derivatives claim up to the pot (600 of 700); token 3 is not registered: paid 0.
+      assert.deepEqual(a.paid, amountsOf({ 0: 700n * USDC, 1: ALICE_WETH }));
+      assert.deepEqual([a.derivativesClaimed, a.derivativesPaid], [700n * USDC, pooled]);
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 1_300n * USDC);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), pooled);
+      // Bob, last: his spot USDC in full.
+      const b = await exited(bobs, bob);
+      assert.deepEqual(b.claimed, bobs.amounts);
+      assert.deepEqual(b.paid, amountsOf({ 0: 200n * USDC }));
+      assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [0n, 0n]);
       assert.equal(await custodian.read.owed([0]), held);
       // Everything owed can still leave: Carol's refund, Alice's and Bob's credits; the custodian ends empty.
       await custodian.write.refundDeposit([(await custodian.read.requestCount()) - 1n, 1, 0, 100n * USDC]);
@@ -316,6 +358,88 @@ describe("exodus", () => {
       await custodian.write.withdraw([0], { account: bob.account });
       assert.equal(await usdc.read.balanceOf([custodian.address]), 0n);
       assert.equal(await custodian.read.owed([0]), 0n);
+    });
+
+    it("the review's scenario (2026-12-05) on a state built by batches: an account under water beyond the fund and the pool, its counterparty exits first, then a spot-only user is paid in full; the derivatives claims together get exactly the pooled quote", async () => {
+      // The rollup state, by the batch rules: alice long 15,000 perpetual lots from bob at 3,000 (50,000 USDC of
+      // collateral each, and carol's 50,000), dave deposits 10,000 USDC and never trades, then the oracle's last
+      // price gaps to 2,600 and nobody liquidates alice before the operator stops.
+      const state = aliceLongPerpetual();
+      registerDave(state);
+      buildBatch(state, [{ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: 10_000n * USDC }], { batchNumber: 20, timestamp: NOW });
+      buildBatch(state, [], { batchNumber: 21, timestamp: NOW, oracle: GAP_UPDATE() });
+      const prices = [260_000_000_000n];
+      const ids = [traders.alice.accountId, traders.bob.accountId, traders.carol.accountId, dave.accountId];
+      const [aliceV, bobV, carolV, daveV] = ids.map((id) => exitValuation(state, id, prices));
+      const { pooledQuote, insuranceFund } = state.globals;
+      assert.ok(-aliceV.equity > insuranceFund + state.feePool, "alice's negative equity exceeds the fund and the pool");
+      assert.equal(daveV.derivativesClaim, 0n);
+      const spotQuote = ids.reduce((sum, id) => sum + state.balance(id, 0), 0n);
+      assert.equal(spotQuote, 10_000n * USDC, "dave's is the only spot quote");
+      const derivClaims = bobV.derivativesClaim + carolV.derivativesClaim;
+      assert.ok(derivClaims > pooledQuote, "the derivatives claims exceed the pooled quote");
+
+      // The custodian holding exactly that state's quote: the same four accounts and deposits, consumed by batches,
+      // the oracle batch's price, then a forced request nobody serves, and exodus.
+      const env = await deployBase();
+      const { custodian, usdc, admin } = env;
+      const wallets = [env.alice, env.bob, env.carol, env.dave];
+      for (const [i, w] of wallets.entries()) {
+        const key = pubKeyOf(1_000n + BigInt(i));
+        await custodian.write.registerTradingKey([key[0], key[1]], { account: w.account });
+        assert.equal(await custodian.read.accountOf([w.account.address]), ids[i]);
+      }
+      const deposits = [50_000n * USDC, 50_000n * USDC, 50_000n * USDC, 10_000n * USDC];
+      for (const [i, w] of wallets.entries()) await custodian.write.deposit([0, deposits[i]], { account: w.account });
+      const { submit, now } = batches(env);
+      const records: SlotRecord[] = [
+        ...ids.map((id, i): SlotRecord => ({ type: TxType.REGISTER_KEY, accountId: BigInt(id), pubKey: compressKey(pubKeyOf(1_000n + BigInt(i))) })),
+        ...ids.map((id, i): SlotRecord => ({ type: TxType.DEPOSIT, accountId: BigInt(id), tokenId: 0n, amount: deposits[i] })),
+      ];
+      for (let i = 0; i < records.length; i += TEST_PARAMS.slots) await submit(records.slice(i, i + TEST_PARAMS.slots));
+      await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: admin.account });
+      await submit([], [], {
+        used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n, prices, volSlices: [EMPTY_SLICE, EMPTY_SLICE], rates: [0n, 0n, 0n, 0n],
+        settleExpiry: 0n, settlePrices: [0n], freeInstruments: 0b1111n,
+      });
+      await custodian.write.forceWithdraw([0, 1n], { account: env.dave.account });
+      await networkHelpers.time.increase(TEST_REQUEST_DEADLINE);
+      await custodian.write.activateExodus();
+      const held = await usdc.read.balanceOf([custodian.address]);
+      assert.equal(await custodian.read.owed([0]), 0n);
+      assert.equal(held, spotQuote + pooledQuote, "the custodian holds the spot balances and the pooled quote");
+      // Under the old rule (amount[0] = spot + max(0, equity), first come first served) bob and carol, exiting first,
+      // would have left dave 45 USDC of his 10,000.
+      assert.equal(held - derivClaims, 45n * USDC);
+
+      const root = await custodian.read.stateRoot();
+      const exit = async (i: number) => {
+        const claim = { ...exitClaim(state, ids[i], prices), root };
+        await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+        const hash = await custodian.write.exit(exitArgs(claim), { account: wallets[i].account });
+        const [ev] = parseEventLogs({ abi: custodian.abi, logs: (await env.publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "Exited" });
+        assert.ok((await custodian.read.exodusDerivativesPaid()) <= pooledQuote);
+        return ev.args;
+      };
+      // bob, alice's counterparty, first: his whole gain, out of the pot
+      const b = await exit(1);
+      assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [bobV.derivativesClaim, bobV.derivativesClaim]);
+      // carol: what bob left of the pot
+      const c = await exit(2);
+      assert.deepEqual([c.derivativesClaimed, c.derivativesPaid], [carolV.derivativesClaim, pooledQuote - bobV.derivativesClaim]);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), pooledQuote);
+      // alice, under water: nothing to claim
+      const a = await exit(0);
+      assert.deepEqual([a.paid, a.derivativesPaid], [amountsOf({}), 0n]);
+      // dave, who never traded derivatives, last: his 10,000 USDC in full
+      const d = await exit(3);
+      assert.deepEqual(d.paid, amountsOf({ 0: 10_000n * USDC }));
+      assert.equal(d.derivativesPaid, 0n);
+      // The derivatives claims together got exactly the pooled quote; everything the custodian holds is owed out.
+      assert.equal(await custodian.read.exodusDerivativesPaid(), pooledQuote);
+      assert.equal(await custodian.read.owed([0]), held);
+      for (const w of wallets.slice(1)) await custodian.write.withdraw([0], { account: w.account });
+      assert.equal(await usdc.read.balanceOf([custodian.address]), 0n);
     });
   });
 });

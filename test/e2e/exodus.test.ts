@@ -7,7 +7,8 @@
  * batch will ever consume; the chain's clock passes the request deadline; exodus is switched on with the CLI
  * (refused one second before the deadline); every trader exits with the CLI (`exit`: the state rebuilt from
  * chain data alone, the claim proven and sent, the credit pulled); the unconsumed deposit is refunded.
- * Checked: each wallet receives, token by token, exactly what the exit rule gives the rebuilt account; a second
+ * Checked: each wallet receives, token by token, exactly what the exit rule gives the rebuilt account (in USDC its
+ * spot balance and its derivatives claim, the latter out of the pooled quote's pot: exodusDerivativesPaid); a second
  * exit is refused; the custodian is left holding exactly the fee pool and the insurance fund in USDC, and
  * nothing in WETH.
  */
@@ -213,8 +214,13 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     const prices = (await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "lastPrices" })) as readonly bigint[];
     assert.deepEqual([...prices], [price(3_000n)]);
     const tokens = [usdc, weth];
+    let derivativesClaims = 0n;
     for (const t of traders) {
-      const expected = exitValuation(report.state, t.accountId, prices).amounts;
+      // token 0: the spot balance and the derivatives claim (paid out of the pooled quote's pot, in full here: nobody
+      // is under water at the last price)
+      const v = exitValuation(report.state, t.accountId, prices);
+      const expected = v.amounts.map((a, tokenId) => (tokenId === 0 ? a + v.derivativesClaim : a));
+      derivativesClaims += v.derivativesClaim;
       const before = await Promise.all(tokens.map((tok) => balanceOf(tok, t.wallet.account!.address)));
       const r = await cli(["exit", ...chainArgs(t), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
       assert.equal(r.status, 0, `${t.name}: ${r.err}`);
@@ -226,8 +232,14 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
       }
       assert.ok(expected[0] > 0n, `${t.name} recovers USDC`);
       const exited = r.out.find((l) => l.status === "exited")!;
+      assert.equal(BigInt(exited.derivativesClaim as string), v.derivativesClaim, `${t.name}: derivatives claim`);
+      assert.equal(BigInt(exited.derivativesPaid as string), v.derivativesClaim, `${t.name}: derivatives claim paid in full`);
+      assert.equal(BigInt(exited.pooledQuote as string), report.state.globals.pooledQuote, `${t.name}: the frozen state's pooled quote`);
       gas.set(`exit (${t.name})`, (await publicClient.getTransactionReceipt({ hash: exited.exitTx as Hex })).gasUsed);
     }
+    assert.ok(derivativesClaims > 0n, "the traders' derivatives claims are paid out of the pot");
+    assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusDerivativesPaid" }), derivativesClaims);
+    assert.ok(derivativesClaims <= report.state.globals.pooledQuote);
     console.log(`gas: ${[...gas].map(([k, v]) => `${k} ${v}`).join(", ")}`);
     const again = await cli(["exit", ...chainArgs(traders[0]), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
     assert.equal(again.status, 1);

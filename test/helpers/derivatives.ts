@@ -99,10 +99,25 @@ export const GAP_UPDATE = (): SignedOracleUpdate => oracleUpdate({ prices: [260_
  */
 export function openDebtState(fund = 0n): ExchangeState {
   const state = aliceLongPerpetual();
-  state.setGlobals({ ...state.globals, insuranceFund: 4_000_000_000n });
+  setInsuranceFund(state, 4_000_000_000n);
   buildBatch(state, [liquidateAlice(15_000n, 260_000n)], { batchNumber: 9, timestamp: NOW, oracle: GAP_UPDATE() });
-  state.setGlobals({ ...state.globals, insuranceFund: fund });
+  setInsuranceFund(state, fund);
   return state;
+}
+
+/**
+ * Sets the insurance fund to `fund` as if the difference had been paid in (or out) from outside the state: the
+ * pooled quote (Globals.pooledQuote: collateral, fund and fee pool) moves with it, as it would with real quote.
+ */
+export function setInsuranceFund(state: ExchangeState, fund: bigint): void {
+  const g = state.globals;
+  state.setGlobals({ ...g, insuranceFund: fund, pooledQuote: g.pooledQuote + fund - g.insuranceFund });
+}
+
+/** Adds `amount` to the fee pool as if it had been paid in from outside the state (the pooled quote with it, as setInsuranceFund). */
+export function seedFeePool(state: ExchangeState, amount: bigint): void {
+  state.addFees(amount);
+  state.addPooledQuote(amount);
 }
 
 /** carol (liquidator) buying `lots` of alice's perpetual long at `priceTicks` (her order's limit `limitTicks`). */

@@ -121,7 +121,7 @@ type Nested = string | Nested[];
 const WITNESS = ["PubX", "PubY", "Nonce", "Siblings", "QuoteOld", "BalOld", "BalSiblings", "BalancesRoot", "OrderLeaf", "OrderSiblings", "DerivLeaf", "Collateral", "PosId", "PosSize", "PosSnap", "PosTarget"];
 const HEADER_FIELDS = ["batchNumber", "timestamp", "oldAccountsRoot", "oldMarketsRoot", "oldFeePool"];
 const ORACLE_FIELDS = [
-  "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
+  "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oldPooledQuote", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
   "prices", "sliceUnderlying", "sliceExpiry", "sliceLevel", "sliceSlope", "rates", "settleExpiry", "settlePrices", "oracleSig",
 ];
 /** Key x coordinates, with the signature each key verifies (for "forge"). */

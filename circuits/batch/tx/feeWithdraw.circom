@@ -16,6 +16,7 @@ template FeeWithdraw() {
     signal input accountId;
     signal input tokenId;
     signal input feePool;
+    signal input pooled;
     signal input amount;
     signal input honoured;
     signal output feeDelta;
@@ -24,6 +25,10 @@ template FeeWithdraw() {
     component covered = GreaterEq(BITS_BALANCE() + 12);
     covered.a <== feePool;
     covered.b <== amount;
-    honoured === isFee * covered.out;
+    component backed = GreaterEq(BITS_BALANCE() + 12);
+    backed.a <== pooled;
+    backed.b <== amount;
+    signal bothCover <== covered.out * backed.out;
+    honoured === isFee * bothCover;
     feeDelta <== -honoured * amount;
 }

@@ -8,7 +8,9 @@ pragma circom 2.1.0;
 /// collateral with `amount` taken out (the tentative move -isForced * amount in aPreC); on a refusal it writes
 /// A's derivatives leaf back unchanged (no funding settled, no collateral moved). The slot also proves the
 /// batch carries an oracle update (`(1 - oracleUsed) * activeA === 0`): without marks the request could only
-/// be refused, a refusal the operator would choose by leaving the update out. The slot range-checks amount;
+/// be refused, a refusal the operator would choose by leaving the update out. An honoured one is provable only
+/// while the collateral side covers it (the slot's `forcedHonoured * (1 - backed.out) === 0`, DERIVATIVES.md
+/// "Pooled quote"): the outcome stays the account's own margin alone. The slot range-checks amount;
 /// A's nonce, key, balances and order slots do not move for this type.
 template ForcedCollateralWithdraw() {
     signal input isForced;

@@ -6,7 +6,8 @@ include "../../lib/compare.circom";
 /// insurance recipient, a request the custodian's operator queued (no signature: the custodian checked the
 /// role and names the recipient). Proves, when isIns (0 or 1): the record names no account
 /// (accountId = 0; the slot pins tokenId to 0 for every type); honoured is 1 exactly when what the fund
-/// keeps still covers the open bad debt, insurance >= amount + badDebt, and 0 otherwise, so the operator
+/// keeps still covers the open bad debt, insurance >= amount + badDebt, and the collateral side (the state's pooled
+/// quote less the fee pool) covers the amount (`backed`, the slot's comparison: DERIVATIVES.md "Pooled quote"), and 0 otherwise, so the operator
 /// chooses nothing; fundDelta = -amount when honoured, 0 when refused (nothing else moves for this type).
 /// When not isIns, honoured (the slot passes it gated) and fundDelta are 0.
 /// Width: amount < 2^96 (the slot's range check); the fund is below 2^128 at every batch's end, grows
@@ -20,12 +21,14 @@ template InsuranceWithdraw() {
     signal input insurance;
     signal input badDebt;
     signal input amount;
+    signal input backed;
     signal input honoured;
     signal output fundDelta;
     isIns * accountId === 0;
     component covered = GreaterEq(BITS_BALANCE() + 12);
     covered.a <== insurance;
     covered.b <== amount + badDebt;
-    honoured === isIns * covered.out;
+    signal bothCover <== covered.out * backed;
+    honoured === isIns * bothCover;
     fundDelta <== -honoured * amount;
 }

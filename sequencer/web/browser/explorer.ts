@@ -172,7 +172,7 @@ async function connectWallet(): Promise<void> {
 
 /** Exodus exit of the connected wallet's account: proven in the worker on the rebuilt state, sent, then pulled token by token. */
 async function exitNow(): Promise<void> {
-  const say = (t: string, ok = true) => fill("exit-msg", h("span", { class: ok ? "valid" : "invalid" }, t));
+  const say = (t: string, ok = true, title = "") => fill("exit-msg", h("span", { class: ok ? "valid" : "invalid", ...(title ? { title } : {}) }, t));
   try {
     if (!s.done?.ok) throw new Error("the chain must verify first (the exit is proven against the rebuilt state)");
     const clients = { publicClient: s.pc!, walletClient: s.wallet! };
@@ -185,9 +185,12 @@ async function exitNow(): Promise<void> {
     s.exitProof = null;
     if (msg.type === "error") throw new Error(msg.message);
     say("sending the exit to the custodian…");
-    const { paid } = await exit(clients, s.cfg!.custodian, s.accountId, msg.amounts, msg.proof);
+    const { paid, derivativesClaimed, derivativesPaid } = await exit(clients, s.cfg!.custodian,
+      { accountId: s.accountId, amounts: msg.amounts, pooledQuote: msg.pooledQuote, derivativesClaim: msg.derivativesClaim }, msg.proof);
     for (const [tokenId, v] of paid.entries()) if (v > 0n) await claimWithdrawal(clients, s.cfg!.custodian, tokenId);
-    say(`exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${s.wallet!.account!.address}`);
+    // the USDC paid includes the derivatives part; how much of the claim the pot paid is in the message's title
+    say(`exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${s.wallet!.account!.address}`, true,
+      `derivatives claim: ${amount(0, derivativesPaid)} paid of ${amount(0, derivativesClaimed)} claimed (out of the pooled quote's pot)`);
     await renderExodus();
   } catch (e) {
     say(`exit failed: ${errorText(e)}`, false);

@@ -12,7 +12,7 @@
  * Messages out: {type: "ready"} once loaded (the page waits for it: a module worker that awaits at its top level, as
  *               babyjub.ts and poseidon.ts do, would drop messages sent before);
  *               {type: "batch", check, records, timestamp} per batch as it is checked; {type: "gas", batchNumber, gasUsed};
- *               {type: "done", ok, mismatches, chainRoot, finalRoot, custody}; {type: "account", ...}; {type: "exitProof", accountId, amounts, proof}; {type: "error", op, message}
+ *               {type: "done", ok, mismatches, chainRoot, finalRoot, custody}; {type: "account", ...}; {type: "exitProof", accountId, amounts, pooledQuote, derivativesClaim, proof}; {type: "error", op, message}
  */
 import { erc20Abi, type Address, type PublicClient } from "viem";
 import { custodianAbi } from "../../chain/abi.ts";
@@ -109,7 +109,7 @@ async function proveExitHere(accountId: number, prices: readonly bigint[]): Prom
   if (mismatch) throw new Error(`the exit proof's public inputs are not the claim's: ${mismatch}`);
   const vkey = await (await fetch(at("/web/exit-vkey.json"))).json();
   if (!(await snarkjs.groth16.verify(vkey, publicSignals, proof))) throw new Error("the exit proof does not verify");
-  post({ type: "exitProof", accountId, amounts: claim.amounts, proof: toCalldataProof(proof) });
+  post({ type: "exitProof", accountId, amounts: claim.amounts, pooledQuote: claim.pooledQuote, derivativesClaim: claim.derivativesClaim, proof: toCalldataProof(proof) });
 }
 
 self.onmessage = (e: MessageEvent) => {

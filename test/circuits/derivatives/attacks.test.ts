@@ -14,7 +14,7 @@ import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongPerpetual, claims, dave, oracleRisks, DEPOSITS, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, oracleUpdate, registerDave, traders,
+  aliceLongPerpetual, claims, dave, oracleRisks, DEPOSITS, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, oracleUpdate, registerDave, traders, setInsuranceFund,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -110,7 +110,7 @@ describe("issue 11 attacks: derivatives", { timeout: 900_000 }, () => {
       const specs: InstrumentSpec[] = [{ ...INSTRUMENTS[PERP], imPpm: 40_000n, mmPpm: 20_000n }, ...INSTRUMENTS.slice(1)];
       const state = derivativesState(undefined, specs);
       assert.equal(await witnessFailure(state, [derivTrade(PERP, 15_000n, 300_000n)]), null);
-      state.setGlobals({ ...state.globals, insuranceFund: 40_000_000_000n });
+      setInsuranceFund(state, 40_000_000_000n);
       const order = derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 247_000n, sizeLots: 15_000n });
       const self: BatchTx = { type: TxType.LIQUIDATE, liquidatedAccountId: alice.accountId, liquidator: order, lots: 15_000n, priceTicks: 247_000n, liquidatorFeePpm: 0 };
       await refuses(state, [self], rule("Liquidate", "isLiq * selfLiquidation.out === 0"), { oracle: oracleUpdate({ prices: [260_000_000_000n] }) });

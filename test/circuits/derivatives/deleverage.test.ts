@@ -18,7 +18,7 @@ import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, openDebtState, oracleRisks, registerDave, traders,
+  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, openDebtState, oracleRisks, registerDave, traders, setInsuranceFund,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -89,7 +89,7 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     const fund = 4_000_000_000n;
     const withFund = (): ExchangeState => {
       const state = aliceLongPerpetual();
-      state.setGlobals({ ...state.globals, insuranceFund: fund });
+      setInsuranceFund(state, fund);
       return state;
     };
     const state = withFund();
@@ -105,7 +105,7 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
 
   it("refuses to deleverage an account the insurance fund can make whole (liquidate it instead)", async () => {
     const state = aliceLongPerpetual();
-    state.setGlobals({ ...state.globals, insuranceFund: 20_000_000_000n });
+    setInsuranceFund(state, 20_000_000_000n);
     const tx = deleverage({ amount: 1n });
     builderRefuses(state, tx, "NOT_BANKRUPT");
     await refuses(state, [tx], rule("Deleverage", "bankrupt.b <== 1"), GAP);

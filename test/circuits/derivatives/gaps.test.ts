@@ -21,7 +21,7 @@ import { buildBatchCircuit } from "../../../scripts/build/batchCircuit.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure, type CircuitInput } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongPerpetual, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, oracleUpdate, PRICE, traders, VOL, volSlices,
+  aliceLongPerpetual, derivativesState, derivOrder, derivTrade, EXPIRY, INSTRUMENTS, liquidateAlice, NOW, oracleUpdate, PRICE, setInsuranceFund, traders, VOL, volSlices,
 } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -162,7 +162,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
     function bobShort(fund: bigint): ExchangeState {
       const state = derivativesState();
       buildBatch(state, [derivTrade(FUTURE, 15_000n, 300_000n)], { batchNumber: 9, timestamp: NOW, oracle: oracleUpdate() });
-      state.setGlobals({ ...state.globals, insuranceFund: fund });
+      setInsuranceFund(state, fund);
       return state;
     }
     /** Moves `amount` from the insurance fund to bob's collateral (negative: back), after the honest batch. */
@@ -170,7 +170,7 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
       const d = state.account(bob.accountId).deriv;
       state.setDeriv(bob.accountId, { ...d, collateral: d.collateral + amount });
       state.commitAccount(bob.accountId);
-      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - amount });
+      state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - amount }); // inside the state: the pooled quote stays
     }
 
     it("refuses a settlement that leaves a flat account's deficit uncovered while the fund holds enough", async () => {
@@ -291,12 +291,12 @@ describe("RULES.md gaps: attacks on rules no test broke", { timeout: 900_000 }, 
     const DROPPED = { oracle: oracleUpdate({ prices: [280_000_000_000n] }) };
     function feePoolAt(value: bigint): ExchangeState {
       const state = derivativesState();
-      state.addFees(value - state.feePool);
+      state.addFees(value - state.feePool); // the pool alone: the pooled quote's own bound is not what these test
       return state;
     }
     function fundAt(value: bigint): ExchangeState {
       const state = aliceLongPerpetual();
-      state.setGlobals({ ...state.globals, insuranceFund: value });
+      state.setGlobals({ ...state.globals, insuranceFund: value }); // the fund alone, as feePoolAt
       return state;
     }
     const trade = () => derivTrade(PERP, 10n, 300_000n);

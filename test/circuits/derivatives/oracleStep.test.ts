@@ -34,7 +34,7 @@ async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate
   try {
     const step = applyOracleStep(state, update, timestamp);
     const input: Record<string, bigint | bigint[]> = { timestamp: BigInt(timestamp) };
-    const { oldInsurance: _, oldBadDebt: __, ...oracleInputs } = step.inputs; // the insurance fund and the open bad debt are Batch inputs
+    const { oldInsurance: _, oldBadDebt: __, oldPooledQuote: ___, ...oracleInputs } = step.inputs; // the insurance fund, the open bad debt and the pooled quote are Batch inputs
     for (const [k, v] of Object.entries(oracleInputs)) input[k] = (Array.isArray(v) ? (v as bigint[] | bigint[][]).flat().map(fe) : fe(v as bigint)) as never;
     const F = INSTRUMENT_FIELDS.length;
     const out = await outputs(wasm, input, N * F + 5 * N + 2);

@@ -15,6 +15,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
+import { seedFeePool } from "../../helpers/derivatives.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 
 const [alice, bob, carol, dave] = [1, 2, 3, 4].map(testTrader);
@@ -55,7 +56,7 @@ const operatorCancel = (t: typeof alice, orderId: bigint): BatchTx => ({ type: T
 /** spotState() whose fee pool holds `pool`. */
 function withFees(pool: bigint): ExchangeState {
   const state = spotState();
-  state.addFees(pool);
+  seedFeePool(state, pool);
   return state;
 }
 

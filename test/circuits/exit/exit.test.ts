@@ -2,8 +2,10 @@
  * The exodus exit circuit (circuits/exit/exit.circom) against the exit rule (sequencer/exit/exitRule.ts):
  * on states built by real batches (ExchangeState through buildBatch: perpetuals with unsettled funding,
  * options, a liquidation, an insurance fund, expiry settlement) and on hand-made ones, the circuit
- * accepts exactly the rule's amounts for every account; and the attacks first: every way a dishonest
- * prover could claim more is refused at the rule's own constraint (test/helpers/circuitRules.ts).
+ * accepts exactly the rule's claim (spot amounts, derivatives claim, the state's pooled quote) for every account;
+ * and the attacks first: every way a dishonest prover could claim more, move value between the spot quote amount
+ * and the derivatives claim, or name a larger pot, is refused at the rule's own constraint
+ * (test/helpers/circuitRules.ts).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -14,12 +16,12 @@ import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { exitWitness, type ExitInput } from "../../../sequencer/exit/exitWitness.ts";
 import { exitPublicInputCount, exitPublicInputs, type ExitClaim } from "../../../sequencer/protocol/exitPublicData.ts";
 import { accountRisk, lotRisk, optionMark, settleFunding } from "../../../sequencer/derivatives/formulas.ts";
-import { Bits } from "../../../sequencer/protocol/constants.ts";
+import { Bits, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { fieldOf } from "../../../sequencer/crypto/field.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
-import { aliceLongPerpetual, derivTrade, NOW, oracleUpdate, PRICE, traders, VOL } from "../../helpers/derivatives.ts";
+import { aliceLongPerpetual, derivTrade, GAP_UPDATE, NOW, oracleUpdate, PRICE, registerDave, traders, VOL } from "../../helpers/derivatives.ts";
 import { AT_EXPIRY, fundedInsuranceState } from "../../helpers/huntStates.ts";
 import { CALL, FUTURE, handMade, PERP, PUT, px } from "../../../scripts/fixtures/exitStates.ts";
 
@@ -90,6 +92,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
               nonTrivial++;
               const more = { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) };
               await refuses(withClaim(w.input, more), binding());
+              await refuses(withClaim(w.input, { ...w.claim, derivativesClaim: w.claim.derivativesClaim + 1n }), binding());
             }
           }
         }
@@ -127,6 +130,62 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       const state = states[0][1];
       const w = exitWitness(state, bob.accountId, [PRICE]);
       await refuses(withClaim(w.input, { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 1 ? a + 1n : a)) }), binding());
+    });
+
+    it("value moved between the spot quote amount and the derivatives claim, either way, is refused at the binding", async () => {
+      // the custodian pays amount[0] out of everything it holds and the derivatives claim only out of the pot: a
+      // prover who could move value into amount[0] would take it from the quote that backs other accounts' spot
+      const state = handMade({ spot: [50_000_000n, 60n], collateral: 1_000_000_000n, sizes: [10n] });
+      const w = exitWitness(state, 5, [px(3_100n)]);
+      assert.ok(w.claim.amounts[0] > 0n && w.claim.derivativesClaim > 0n);
+      await accepts(w.input);
+      for (const d of [1n, 1_000_000n, -1n, -w.claim.amounts[0], w.claim.derivativesClaim]) {
+        const moved = { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + d : a)), derivativesClaim: w.claim.derivativesClaim - d };
+        await refuses(withClaim(w.input, moved), binding());
+      }
+    });
+
+    it("an inflated derivatives claim is refused at the binding; a tampered equity behind it at the root", async () => {
+      const w = exitWitness(states[0][1], alice.accountId, [px(3_400n)]);
+      assert.ok(w.claim.derivativesClaim > 0n);
+      for (const claim of [w.claim.derivativesClaim + 1n, 2n * w.claim.derivativesClaim, (1n << 128n) - 1n]) {
+        await refuses(withClaim(w.input, { ...w.claim, derivativesClaim: claim }), binding());
+      }
+      const richer = { ...w.input, collateral: String(BigInt(w.input.collateral as string) + 1_000n) };
+      await refuses(withClaim(richer, { ...w.claim, derivativesClaim: w.claim.derivativesClaim + 1_000n }), rootRule());
+    });
+
+    it("a wrong pooled quote (a larger pot) is refused at the binding, or at the root when the witness's globals say it too; it is range-checked as the amounts are", async () => {
+      const state = states[1][1];
+      const w = exitWitness(state, bob.accountId, [PRICE]);
+      assert.equal(w.claim.pooledQuote, state.globals.pooledQuote);
+      assert.ok(w.claim.pooledQuote > 0n);
+      for (const pooled of [w.claim.pooledQuote + 1n, w.claim.pooledQuote - 1n, 0n, (1n << 128n) - 1n]) {
+        await refuses(withClaim(w.input, { ...w.claim, pooledQuote: pooled }), binding());
+        await refuses(withClaim({ ...w.input, pooledQuote: String(pooled) }, { ...w.claim, pooledQuote: pooled }), rootRule());
+      }
+      // a pooled quote outside [0, 2^128) (the batch circuit never leaves one) cannot be put in a claim, even under
+      // a root that holds it
+      const hand = handMade({ spot: [5n], collateral: 5n });
+      const honest = exitWitness(hand, 5, [PRICE]);
+      hand.setGlobals({ ...hand.globals, pooledQuote: fieldOf(-1n) });
+      await refuses({ ...honest.input, root: String(hand.root), pooledQuote: String(fieldOf(-1n)) }, rule("Exit", "pooledBits.in <== pooledQuote"));
+      assert.throws(() => exitPublicInputs({ ...w.claim, pooledQuote: 1n << 128n }, TEST_PARAMS), /does not fit/);
+    });
+
+    it("the review's scenario (2026-12-05): under water at the last price beyond the fund and the pool, every claim is proven with the one pooled quote, the derivatives claims exceeding it", async () => {
+      const state = aliceLongPerpetual();
+      registerDave(state);
+      buildBatch(state, [{ type: TxType.DEPOSIT, accountId: dave, tokenId: 0, amount: 10_000_000_000n }], { batchNumber: 20, timestamp: NOW });
+      buildBatch(state, [], { batchNumber: 21, timestamp: NOW, oracle: GAP_UPDATE() });
+      const ws = [alice.accountId, bob.accountId, traders.carol.accountId, dave].map((id) => exitWitness(state, id, [px(2_600n)]));
+      for (const w of ws) {
+        await accepts(w.input);
+        assert.equal(w.claim.pooledQuote, state.globals.pooledQuote);
+      }
+      assert.ok(-ws[0].valuation.equity > state.globals.insuranceFund + state.feePool);
+      assert.ok(ws.reduce((sum, w) => sum + w.claim.derivativesClaim, 0n) > state.globals.pooledQuote);
+      assert.deepEqual([ws[3].claim.amounts[0], ws[3].claim.derivativesClaim], [10_000_000_000n, 0n]);
     });
 
     it("public inputs that are not the claim's data are refused at the binding: one bit of the first or last chunk, a chunk above 31 bytes, chunks rotated", async () => {
@@ -180,16 +239,16 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       const state = states[0][1];
       const w = exitWitness(state, alice.accountId, [px(3_400n)]);
       const input = { ...w.input, posSize: (w.input.posSize as string[]).map((s, k) => (k === 0 ? String(BigInt(s) + 1n) : s)) };
-      await refuses(withClaim(input, { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 34_000_000n : a)) }), rootRule());
+      await refuses(withClaim(input, { ...w.claim, derivativesClaim: w.claim.derivativesClaim + 34_000_000n }), rootRule());
     });
 
     it("a wrong price: valued at another price than the claim's is refused at the binding; the custodian's own price decides", async () => {
       const state = states[0][1];
       const honest = exitWitness(state, alice.accountId, [PRICE]);
       const better = exitWitness(state, alice.accountId, [px(3_400n)]);
-      assert.ok(better.claim.amounts[0] > honest.claim.amounts[0]);
+      assert.ok(better.claim.derivativesClaim > honest.claim.derivativesClaim);
       // the better valuation's private input under the claim at the custodian's price
-      await refuses({ ...better.input, publicInput: withClaim(honest.input, { ...honest.claim, amounts: better.claim.amounts }).publicInput }, binding());
+      await refuses({ ...better.input, publicInput: withClaim(honest.input, { ...honest.claim, derivativesClaim: better.claim.derivativesClaim }).publicInput }, binding());
       // and a price no proven batch can have used is refused outright
       await refuses(withClaim(honest.input, { ...honest.claim, prices: [1n << BigInt(Bits.oraclePrice)] }), rule("Exit", "priceBits[u].in <== prices[u]"));
     });
@@ -204,7 +263,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       const risks = state.instruments.map((i) => ({ ...lotRisk(i, PRICE, VOL, NOW) }));
       const { equity } = accountRisk(settleFunding(acc, state.instruments.map((i) => i.fundingIndex)), risks);
       assert.ok(equity > w.valuation.equity);
-      await refuses(withClaim(w.input, { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? state.balance(dave, 0) + equity : a)) }), binding());
+      await refuses(withClaim(w.input, { ...w.claim, derivativesClaim: equity }), binding());
     });
 
     it("negative equity claimed as positive is refused at the binding", async () => {
@@ -212,10 +271,13 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       const w = exitWitness(state, dave, [px(2_600n)]);
       assert.ok(w.valuation.equity < 0n);
       assert.equal(w.claim.amounts[0], state.balance(dave, 0));
-      const flipped = { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a - w.valuation.equity : a)) };
+      assert.equal(w.claim.derivativesClaim, 0n);
+      const flipped = { ...w.claim, derivativesClaim: -w.valuation.equity };
       await refuses(withClaim(w.input, flipped), binding());
-      // nor as the field element of the negative equity (the amount must fit 128 bits)
-      assert.throws(() => exitPublicInputs({ ...w.claim, amounts: [fieldOf(w.valuation.equity), 0n, 0n, 0n] }, TEST_PARAMS), /does not fit/);
+      // nor added to the spot amount
+      await refuses(withClaim(w.input, { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a - w.valuation.equity : a)) }), binding());
+      // nor as the field element of the negative equity (the claim must fit 128 bits)
+      assert.throws(() => exitPublicInputs({ ...w.claim, derivativesClaim: fieldOf(w.valuation.equity) }, TEST_PARAMS), /does not fit/);
     });
 
     it("bad input to the witness builder: a clear error and the state unchanged", () => {

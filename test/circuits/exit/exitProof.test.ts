@@ -2,7 +2,8 @@
  * One exit end to end: the exit circuit built with a dev setup, an exit of a trader with open derivatives
  * (perpetual, put, unsettled funding) proven with proveExit, verified with snarkjs and with the generated
  * Solidity verifier the custodian calls (BatchGroth16Verifier_exit_<params>, `verifyFlatProof` with the claim's
- * public data in 31-byte chunks) on an in-process Hardhat chain; a claim with one unit more fails both. Prints
+ * public data in 31-byte chunks) on an in-process Hardhat chain; a claim with one unit more fails both, and so do
+ * a derivatives claim moved into the spot amount and a larger pooled quote. Prints
  * the constraint count, the proving time and the verifier's gas.
  */
 import { after, before, describe, it } from "node:test";
@@ -54,7 +55,7 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
     const state = aliceLongPerpetual();
     buildBatch(state, [], { batchNumber: 11, timestamp: NOW, oracle: oracleUpdate({ fundingEpoch: 1, rates: [700n, 0n, 0n, 0n] }) });
     const w = exitWitness(state, traders.alice.accountId, [PRICE]);
-    assert.ok(w.valuation.funding < 0n && w.claim.amounts[0] > 0n);
+    assert.ok(w.valuation.funding < 0n && w.claim.derivativesClaim > 0n && w.claim.pooledQuote > 0n);
     const t0 = performance.now();
     const { proof, publicInputs, timings } = await proveExit(build, w.input);
     const ms = performance.now() - t0;
@@ -72,6 +73,14 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
     const more = exitPublicInputs({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
     assert.equal(await snarkjs.groth16.verify(vkey, more.map(String), fromCalldataProof(proof)), false);
     assert.equal(await onChain(proof, more), false);
+    // nor a derivatives claim of one unit more, the claim moved into the spot amount, or a larger pot
+    for (const other of [
+      { ...w.claim, derivativesClaim: w.claim.derivativesClaim + 1n },
+      { ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + w.claim.derivativesClaim : a)), derivativesClaim: 0n },
+      { ...w.claim, pooledQuote: w.claim.pooledQuote + 1n },
+    ]) {
+      assert.equal(await onChain(proof, exitPublicInputs(other, TEST_PARAMS)), false);
+    }
     assert.equal(await onChain(proof, publicInputs.slice(0, -1)), false, "one input short");
     // a chunk that is 0 (tokens the account does not hold) costs no multiplication, and is still bound
     const zero = publicInputs.indexOf(0n);
@@ -94,7 +103,7 @@ describe("exit proof end to end (dev setup)", { timeout: 1_800_000 }, () => {
   it("proveExit refuses a dishonest input (an inflated claim) with no proof", async () => {
     const state = aliceLongPerpetual();
     const w = exitWitness(state, traders.alice.accountId, [PRICE]);
-    const more = exitPublicInputs({ ...w.claim, amounts: w.claim.amounts.map((a, t) => (t === 0 ? a + 1n : a)) }, TEST_PARAMS);
+    const more = exitPublicInputs({ ...w.claim, derivativesClaim: w.claim.derivativesClaim + 1n }, TEST_PARAMS);
     await assert.rejects(proveExit(build, { ...w.input, publicInput: more.map(String) }));
   });
 });

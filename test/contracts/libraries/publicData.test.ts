@@ -224,9 +224,10 @@ describe("PublicData.sol", () => {
         const claim = {
           root: value(254), accountId: Number(value(32)),
           prices: Array.from({ length: p.underlyings }, () => value(56)),
+          pooledQuote: value(128), derivativesClaim: value(128),
           amounts: Array.from({ length: exitTokenCount(p) }, () => value(128)),
         };
-        const [data, inputs] = await harness.read.encodeExit([claim.root, claim.accountId, claim.prices, claim.amounts]);
+        const [data, inputs] = await harness.read.encodeExit([claim.root, claim.accountId, claim.prices, claim.pooledQuote, claim.derivativesClaim, claim.amounts]);
         assert.deepEqual(hexToBytes(data), encodeExitPublicData(claim, p));
         assert.deepEqual(inputs, exitPublicInputs(claim, p));
         assert.equal(inputs.length, exitPublicInputCount(p));

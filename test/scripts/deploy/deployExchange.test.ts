@@ -66,6 +66,13 @@ describe("deployExchange", () => {
       deployDemoExchange(as(admin), { params: TEST_PARAMS, verifierSol: verifierWith("fine", batchInputs), operator: operator.account!.address, exitVerifierSol: verifierWith("wrongExit", exitInputs + 2) }),
       new RegExp(`exit circuit of these parameters has ${exitInputs} public inputs, this verifier's ${exitInputs + 2}`),
     );
+    // an exit verifier built before the claim carried the pooled quote and the derivatives claim apart (4 inputs at
+    // TEST_PARAMS, 35 at production size; now 5 and 36) is refused too
+    assert.deepEqual([exitInputs, exitPublicInputCount(PRODUCTION_PARAMS)], [5, 36]);
+    await assert.rejects(
+      deployDemoExchange(as(admin), { params: TEST_PARAMS, verifierSol: verifierWith("fine", batchInputs), operator: operator.account!.address, exitVerifierSol: verifierWith("oldExit", 4) }),
+      new RegExp(`exit circuit of these parameters has 5 public inputs, this verifier's 4`),
+    );
   });
 
   it("deploys the custodian with the parameters' sizes at the empty state's root", async () => {

@@ -505,7 +505,7 @@ describe("sdk: derivatives", () => {
   it("reads the treasury of the proven state: the fee pool once the trade is proven, then what a FEE_WITHDRAW left", async () => {
     const { seq, client } = await listen();
     const [a, b] = [client(alice), client(bob)];
-    assert.deepEqual(await a.treasury(), { feePool: 0n, insuranceFund: 0n, openBadDebt: 0n });
+    assert.deepEqual(await a.treasury(), { feePool: 0n, insuranceFund: 0n, openBadDebt: 0n, pooledQuote: 0n });
     await a.transfer(true, 10_000n * QUOTE);
     await b.transfer(true, 10_000n * QUOTE);
     await b.placeOrder({ marketId: PERP_MARKET, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n, expiry: NOW + 3600 });
@@ -513,7 +513,7 @@ describe("sdk: derivatives", () => {
     assert.equal((await a.treasury()).feePool, 0n, "not proven yet");
     await seq.drain();
     const fees = (10n * MARK * 500n) / PPM + (10n * MARK * 100n) / PPM;
-    assert.deepEqual(await a.treasury(), { feePool: fees, insuranceFund: 0n, openBadDebt: 0n });
+    assert.deepEqual(await a.treasury(), { feePool: fees, insuranceFund: 0n, openBadDebt: 0n, pooledQuote: 20_000n * QUOTE }, "both transfers are collateral; the fees moved inside");
     seq.acceptRequest({ type: TxType.FEE_WITHDRAW, amount: fees - 1n });
     await seq.drain();
     assert.equal((await a.treasury()).feePool, 1n);

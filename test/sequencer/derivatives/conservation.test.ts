@@ -3,6 +3,8 @@
  * put), funding ticks, collateral transfers, a liquidation and expiry settlement, the sum over all
  * accounts of (collateral - pending funding + payoff of settled positions) plus the insurance fund, the
  * fee pool and the spot quote balances never changes, and every instrument's positions sum to zero.
+ * The state's pooled quote (DERIVATIVES.md "Pooled quote"), which the batch keeps by what crosses the spot
+ * balances' border, is at every step that sum less the spot quote balances, and never negative.
  * Refused transactions change nothing.
  */
 import { describe, it } from "node:test";
@@ -20,10 +22,15 @@ const accounts = Object.values(traders);
 
 /** The conserved quantity (see the file comment). */
 function totalValue(state: ExchangeState): bigint {
+  return pooledValue(state) + accounts.reduce((v, t) => v + state.balance(t.accountId, 0), 0n);
+}
+
+/** What the state holds outside the spot balances, counted account by account: what its pooled quote must be. */
+function pooledValue(state: ExchangeState): bigint {
   let v = state.globals.insuranceFund + state.feePool;
   for (const t of accounts) {
     const d = state.account(t.accountId).deriv;
-    v += d.collateral + state.balance(t.accountId, 0);
+    v += d.collateral;
     d.positions.forEach((p, i) => {
       const inst = state.instruments[i];
       v -= p.size * (inst.fundingIndex - p.snapshot);
@@ -72,6 +79,8 @@ describe("derivatives: conservation of value", { timeout: 300_000 }, () => {
           refused++;
         }
         assert.equal(totalValue(state), v0);
+        assert.equal(state.globals.pooledQuote, pooledValue(state), "the pooled quote is the collateral side plus the fee pool");
+        assert.ok(state.globals.pooledQuote >= 0n);
         assert.ok(openInterestIsBalanced(state), "open interest is not balanced");
       };
       for (let step = 0; step < 30; step++) {

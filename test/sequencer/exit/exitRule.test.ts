@@ -26,7 +26,9 @@ describe("exit rule (exitRule.ts)", () => {
     assert.equal(v.positions[0].funding, -4_000n);
     assert.equal(v.funding, -4_000n);
     assert.equal(v.equity, 1_000_000_000n - 4_000n + 310_000_000n);
-    assert.deepEqual(v.amounts, [1n + 1_309_996_000n, 2n, 0n, 0n]);
+    // the spot balances as they are, the equity apart
+    assert.deepEqual(v.amounts, [1n, 2n, 0n, 0n]);
+    assert.equal(v.derivativesClaim, 1_309_996_000n);
   });
 
   it("perpetual short with unsettled funding: receives the funding, owes the position's value", () => {
@@ -34,7 +36,8 @@ describe("exit rule (exitRule.ts)", () => {
     const v = exitValuation(state, 5, [px(3_100n)]);
     assert.equal(v.funding, 4_000n);
     assert.equal(v.equity, 1_000_000_000n + 4_000n - 310_000_000n);
-    assert.equal(v.amounts[0], 690_004_000n);
+    assert.equal(v.derivativesClaim, 690_004_000n);
+    assert.equal(v.amounts[0], 0n);
   });
 
   it("settled future: valued at its settlement price, whatever the claim's price", () => {
@@ -42,10 +45,10 @@ describe("exit rule (exitRule.ts)", () => {
     const v = exitValuation(state, 5, [px(2_000n)]);
     assert.equal(v.positions[1].mark, 31_500_000n);
     assert.equal(v.positions[1].settled, true);
-    assert.equal(v.amounts[0], 100n + 126_000_000n);
+    assert.equal(v.derivativesClaim, 100n + 126_000_000n);
     // an unsettled future is valued at the claim's price
     const open = exitValuation(handMade({ collateral: 100n, sizes: [0n, 4n] }), 5, [px(2_000n)]);
-    assert.equal(open.amounts[0], 100n + 80_000_000n);
+    assert.equal(open.derivativesClaim, 100n + 80_000_000n);
   });
 
   it("open call and put: intrinsic value at the claim's price, in and out of the money", () => {
@@ -53,13 +56,13 @@ describe("exit rule (exitRule.ts)", () => {
     // at 3,100 the call (strike 3,000) is worth lotValue(100) = 1,000,000 per lot, the put nothing
     const up = exitValuation(state, 5, [px(3_100n)]);
     assert.deepEqual([up.positions[2].mark, up.positions[3].mark], [1_000_000n, 0n]);
-    assert.equal(up.amounts[0], 3_000_000n);
+    assert.equal(up.derivativesClaim, 3_000_000n);
     // at 2,900 the put is worth 1,000,000 per lot, the call nothing
     const down = exitValuation(state, 5, [px(2_900n)]);
     assert.deepEqual([down.positions[2].mark, down.positions[3].mark], [0n, 1_000_000n]);
-    assert.equal(down.amounts[0], 2_000_000n);
+    assert.equal(down.derivativesClaim, 2_000_000n);
     // at the strike both are worth 0
-    assert.equal(exitValuation(state, 5, [P]).amounts[0], 0n);
+    assert.equal(exitValuation(state, 5, [P]).derivativesClaim, 0n);
   });
 
   it("a settled option pays its payoff at the settlement price, not at the claim's price", () => {
@@ -70,7 +73,7 @@ describe("exit rule (exitRule.ts)", () => {
 
   it("an option writer's liability is the intrinsic value too", () => {
     const state = handMade({ collateral: 10_000_000n, sizes: [0n, 0n, -3n] });
-    assert.equal(exitValuation(state, 5, [px(3_100n)]).amounts[0], 7_000_000n);
+    assert.equal(exitValuation(state, 5, [px(3_100n)]).derivativesClaim, 7_000_000n);
   });
 
   it("negative equity gives nothing, the spot balances are still paid in full", () => {
@@ -86,14 +89,16 @@ describe("exit rule (exitRule.ts)", () => {
     const v = exitValuation(state, 11, [P]);
     assert.deepEqual(v.amounts, [0n, 0n, 0n, 0n]);
     assert.equal(v.equity, 0n);
-    assert.deepEqual(exitClaim(state, 11, [P]), { root: state.root, accountId: 11, prices: [P], amounts: [0n, 0n, 0n, 0n] });
+    assert.deepEqual(exitClaim(state, 11, [P]), {
+      root: state.root, accountId: 11, prices: [P], pooledQuote: state.globals.pooledQuote, derivativesClaim: 0n, amounts: [0n, 0n, 0n, 0n],
+    });
   });
 
   it("an unregistered instrument is worth nothing", () => {
     const state = handMade({ instruments: [PERP, EMPTY_INSTRUMENT, CALL, PUT], collateral: 5n });
     const v = exitValuation(state, 5, [P]);
     assert.equal(v.positions[1].mark, 0n);
-    assert.equal(v.amounts[0], 5n);
+    assert.equal(v.derivativesClaim, 5n);
   });
 
   it("bad input: a clear error and the state unchanged", () => {
@@ -107,8 +112,22 @@ describe("exit rule (exitRule.ts)", () => {
     assert.equal(state.root, root);
   });
 
-  it("an amount that does not fit a claim (>= 2^128) is refused, not truncated", () => {
-    const state = handMade({ spot: [(1n << 128n) - 1n], collateral: 1n });
-    assert.throws(() => exitValuation(state, 5, [P]), /amount\[0\]/);
+  it("an amount that does not fit a claim (>= 2^128) is refused, not truncated; the spot balance and the equity are no longer summed", () => {
+    // each fits on its own: the claim carries them apart
+    const fits = exitValuation(handMade({ spot: [(1n << 128n) - 1n], collateral: 1n }), 5, [P]);
+    assert.deepEqual([fits.amounts[0], fits.derivativesClaim], [(1n << 128n) - 1n, 1n]);
+    assert.throws(() => exitValuation(handMade({ spot: [1n << 128n] }), 5, [P]), /amount\[0\]/);
+    assert.throws(() => exitValuation(handMade({ collateral: 1n << 128n }), 5, [P]), /derivativesClaim/);
+  });
+
+  it("the claim carries the state's pooled quote, the same for every account of the state", () => {
+    const state = handMade({ spot: [7n], collateral: 1_000n, sizes: [1n] });
+    state.setGlobals({ ...state.globals, pooledQuote: 123_456n });
+    for (const id of [5, 9, 11]) {
+      const c = exitClaim(state, id, [P]);
+      assert.equal(c.pooledQuote, 123_456n);
+      assert.equal(c.derivativesClaim, exitValuation(state, id, [P]).derivativesClaim);
+    }
+    assert.equal(exitClaim(state, 5, [P]).amounts[0], 7n);
   });
 });

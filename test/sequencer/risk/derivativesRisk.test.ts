@@ -213,9 +213,12 @@ describe("derivatives risk", () => {
       priceTicks: 300_000n, lots: 10n, makerSide: Side.SELL, makerFeePpm: 0, takerFeePpm: 0,
     }, { ...maker, remainingLots: 0n }, view(1, 1n, Side.BUY, 0n, 300_000n, 1), market);
     const settled = table.map((t, i) => (i === 1 ? { ...t, settlePrice: 310_000_000_000n } : t));
+    const side = r.collateralSide;
     r.setMarket(settled, settled.map((i) => lotRisk(i, 310_000_000_000n, VOL, NOW)), null);
+    assert.equal(r.collateralSide, side, "the expiry moves value between the two holders only");
     const before = r.account(1).collateral;
     r.settle(1, 1);
+    assert.equal(r.collateralSide, side, "one holder settled, the other still owed its payoff: the side is the same");
     assert.equal(r.account(1).collateral, before + 10n * 31_000_000n);
     assert.equal(r.account(1).positions[1].size, 0n);
     assert.equal(r.ledger.entry(1, 1).realisedPnl, 10n * 1_000_000n);
@@ -244,5 +247,32 @@ describe("derivatives risk", () => {
     const restored = new DerivativesRisk(4, 4);
     restored.restore(r.snapshot());
     assert.deepEqual(restored.openInterest, r.openInterest, "a restored engine counts what the snapshot holds");
+  });
+
+  it("keeps the collateral side through a gap, funding and a restore, and takes out of it only what it holds (DERIVATIVES_SHORTFALL's rule)", () => {
+    const r = risk();
+    assert.equal(r.collateralSide, 6_000_000_000n, "two accounts' 3,000 quote");
+    trade(r, 1, 2, 0, 1_000n, 300_000n);
+    assert.equal(r.collateralSide, 6_000_000_000n, "a fill without fees moves cash between the two");
+    // A gap to 2,000: account 1's long is 7,000 quote under water, account 2's short 10,000 up (13,000 of equity, 2,000 of IM).
+    const gap = 200_000_000_000n;
+    r.setMarket(table, table.map((i) => lotRisk(i, gap, VOL, NOW)), null);
+    assert.equal(r.debitCollateral(2, 11_000_000_001n), "margin", "beyond account 2's own margin");
+    assert.equal(r.debitCollateral(2, 6_000_000_001n), "side", "its margin allows it, the side does not hold it");
+    assert.equal(r.collateralSide, 6_000_000_000n, "a refusal changes nothing");
+    // Funding moves collateral between the accounts only: ticking the index leaves the side as it is.
+    const ticked = table.map((i, id) => (id === 0 ? { ...i, fundingIndex: 12_345n } : i));
+    r.setMarket(ticked, ticked.map((i) => lotRisk(i, gap, VOL, NOW)), null);
+    assert.equal(r.collateralSide, 6_000_000_000n);
+    assert.equal(r.debitCollateral(2, 1_000_000_000n), null);
+    assert.equal(r.collateralSide, 5_000_000_000n, "account 2 settled its funding and took 1,000 out");
+    const restored = new DerivativesRisk(4, 4);
+    restored.restore(r.snapshot());
+    assert.equal(restored.collateralSide, 5_000_000_000n, "a restore counts it again");
+    assert.equal(r.forceDebitCollateral(2, 5_000_000_001n), "side", "a forced collateral withdrawal its margin allows waits for the side");
+    assert.equal(r.forceDebitCollateral(2, 20_000_000_000n), "refused", "one its margin does not allow is refused");
+    assert.equal(r.collateralSide, 5_000_000_000n, "neither changes anything");
+    assert.equal(r.forceDebitCollateral(2, 5_000_000_000n), "honoured");
+    assert.equal(r.collateralSide, 0n);
   });
 });

@@ -13,6 +13,7 @@ import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { derivOrder, EXPIRY, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
+import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
 
 const { alice, bob, carol } = traders;
 const PERP = 0;
@@ -28,14 +29,15 @@ function assertInSync(seq: Sequencer): void {
     assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
   }
   assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund, "insurance fund");
+  assert.equal(seq.derivatives.risk.collateralSide, seq.state.globals.pooledQuote - seq.state.feePool, "the collateral side: the pooled quote less the fee pool");
 }
 
 const transfer = (t: typeof alice, amount: bigint, nonce: number, toCollateral = true) =>
   signTransfer(t.key, { accountId: t.accountId, toCollateral, amount, nonce });
 
 /** A sequencer where alice, bob and carol moved their deposits to collateral and alice bought 15,000 lots of `instrument` from bob at 3,000. */
-async function aliceBuysFromBob(instrument: number) {
-  const env = derivativesSequencer(NOW);
+async function aliceBuysFromBob(instrument: number, options: Parameters<typeof derivativesSequencer>[1] = {}) {
+  const env = derivativesSequencer(NOW, options);
   const { seq } = env;
   await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
   await seq.drain();
@@ -241,6 +243,54 @@ describe("derivatives service", () => {
     await seq.drain();
     assert.deepEqual(seq.state.orderSlot(1, 1n), { storedId: 1n, filled: 0n, cancelled: true }, "no later batch may fill it");
     assertInSync(seq);
+  });
+
+  it("deleverages its own liquidator when a gap puts it under water beyond the fund: the collateral side then holds every other account's withdrawal", async () => {
+    const { seq, chain } = await aliceBuysFromBob(PERP);
+    chain.now = NOW + 10;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [280_000_000_000n] })); // carol takes alice's long
+    await seq.drain();
+    assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 15_000n);
+    // A gap to 2,000: carol (the liquidator, whom nobody liquidates) is about 70,000 quote under water, far beyond the
+    // 4,200 fund. Left open, her deficit would keep the collateral side short: bob could take it all, and alice's
+    // collateral (she is flat) could never leave. She is deleveraged onto bob, the other side.
+    chain.now = NOW + 20;
+    const gap = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [200_000_000_000n] }));
+    assert.ok(gap.deleveraged.some(([victim, cp]) => victim === carol.accountId && cp === bob.accountId), JSON.stringify(gap.deleveraged, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+    await seq.drain();
+    const risk = seq.derivatives.risk;
+    assert.ok(risk.margin(carol.accountId)!.equity + risk.insuranceFund >= 0n, "no deficit beyond the fund is left");
+    assertInSync(seq);
+    const bob_ = risk.margin(bob.accountId)!;
+    assert.ok(bob_.equity - bob_.required <= risk.collateralSide, "bob's free margin fits the side");
+    const aliceC = risk.account(alice.accountId).collateral;
+    assert.ok(aliceC > 0n);
+    seq.requestTransfer(transfer(alice, aliceC, 1, false));
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.collateral, 0n, "alice's leftover collateral left, proven");
+    assertInSync(seq);
+  });
+
+  it("a rejected trade's rebase keeps intake's fund (an insurance withdrawal still pending), collateral side and open interest equal to the proven state", async () => {
+    const verifier = refusingVerifier();
+    const { seq, chain } = await aliceBuysFromBob(PERP, { verifier });
+    chain.now = NOW + 10;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [280_000_000_000n] })); // carol takes alice's long: the fund holds 4,200
+    await seq.drain();
+    const interest = seq.derivatives.risk.openInterest.map((oi) => ({ ...oi }));
+    // a trade the batch's signature check refuses (its rejection puts intake back on the proven state: a rebase), and
+    // the treasury's insurance withdrawal behind it, which intake pays at once
+    const refused = derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1n, expiry: chain.now + 3600 });
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 1n, expiry: chain.now + 3600 }));
+    seq.placeOrder(refused);
+    seq.acceptRequest({ type: TxType.INSURANCE_WITHDRAW, amount: 4_000_000_000n });
+    verifier.refuse = refused.signature.s;
+    await seq.drain();
+    assert.equal(seq.state.globals.insuranceFund, 200_000_000n, "the batch paid the withdrawal");
+    assert.equal(seq.derivatives.risk.insuranceFund, 200_000_000n, "intake still counts it after the rebase");
+    assertInSync(seq);
+    assert.deepEqual(seq.derivatives.risk.openInterest, interest, "the open interest is counted once");
+    assert.equal(interest[PERP].holders, 2);
   });
 
   it("refuses a collateral withdrawal the open orders need, changing nothing", async () => {
