@@ -27,6 +27,7 @@ import { toCalldataProof } from "../../protocol/calldataProof.ts";
 import { signalsMismatch } from "../../../fpga-prover/prover.ts";
 import { publicClientOf } from "./common.ts";
 import { closeCounterparty } from "../../sdk/forcedClose.ts";
+import { custodyClaims } from "../../verifier/custody.ts";
 
 type Post = (msg: unknown) => void;
 const post: Post = (msg) => (self as unknown as { postMessage: Post }).postMessage(msg);
@@ -46,17 +47,14 @@ async function custody(pc: PublicClient, custodian: Address, st: ExchangeState) 
   const all = st.accountIds();
   const exited = await Promise.all(all.map((id) => pc.readContract({ address: custodian, abi: custodianAbi, functionName: "exited", args: [id] } as never) as Promise<boolean>));
   const ids = all.filter((_, i) => !exited[i]);
+  const paidOfPot = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusDerivativesPaid" } as never)) as bigint;
   const out = [];
   for (let t = 0; t < count; t++) {
     const token = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "tokens", args: [t] } as never)) as Address;
     const holdings = await pc.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [custodian] });
     const owed = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "owed", args: [t] } as never)) as bigint;
-    const balances = ids.reduce((a, id) => a + st.balance(id, t), 0n);
-    const collateral = t === 0 ? ids.reduce((a, id) => a + st.account(id).deriv.collateral, 0n) : 0n;
-    const feePool = t === 0 ? st.feePool : 0n;
-    const insuranceFund = t === 0 ? st.globals.insuranceFund : 0n;
-    const claims = balances + collateral + feePool + insuranceFund + owed;
-    out.push({ tokenId: t, token, holdings, exitedAccounts: exited.filter(Boolean).length, balances, collateral, feePool, insuranceFund, owed, claims, openBadDebt: t === 0 ? st.globals.badDebt : 0n });
+    const { balances, pooled, claims } = custodyClaims(st, t, ids, owed, paidOfPot);
+    out.push({ tokenId: t, token, holdings, exitedAccounts: exited.filter(Boolean).length, balances, pooled, owed, claims, openBadDebt: t === 0 ? st.globals.badDebt : 0n });
   }
   return out;
 }
