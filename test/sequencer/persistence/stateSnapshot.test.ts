@@ -53,4 +53,11 @@ describe("exchange state snapshot", () => {
     snap.accounts.find((a) => a.balances.length > 0)!.balances[0][1] += 1n;
     assert.throws(() => restoreExchangeState(TEST_PARAMS, snap), /rebuilt root/);
   });
+
+  it("refuses, saying why, a snapshot written before the pooled quote joined the state root", () => {
+    const snap = decodeJson(encodeJson(snapshotExchangeState(derivativesState()))) as ExchangeStateSnapshot;
+    assert.ok(snap.globals.pooledQuote > 0n, "the collateral the three traders moved in");
+    const { pooledQuote: _, ...older } = snap.globals;
+    assert.throws(() => restoreExchangeState(TEST_PARAMS, { ...snap, globals: older as ExchangeStateSnapshot["globals"] }), /before the pooled quote joined the state root.*deploy afresh/);
+  });
 });
