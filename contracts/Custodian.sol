@@ -669,13 +669,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         onlyRole(DEFAULT_ADMIN_ROLE)
         returns (uint16 marketId)
     {
-        if (baseTokenId == 0 || baseTokenId >= _tokens.length) revert InvalidBaseToken(baseTokenId);
-        if (sizeUnit == 0 || priceUnit == 0) revert ZeroUnit();
-        uint256 count = _markets.length;
-        if (count >= maxMarkets) revert MarketLimitReached();
-        marketId = uint16(count);
-        _markets.push(Market({baseTokenId: baseTokenId, sizeUnit: sizeUnit, priceUnit: priceUnit}));
-        uint256 index = _queueRequest(PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit));
+        bytes memory record;
+        (marketId, record) = RegistrationRules.registerMarket(_markets, _tokens.length, maxMarkets, baseTokenId, sizeUnit, priceUnit);
+        uint256 index = _queueRequest(record);
         emit MarketRegistered(marketId, baseTokenId, sizeUnit, priceUnit, index);
     }
 
@@ -932,6 +928,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint256 availableAt = exodusAvailableAt();
         if (block.timestamp < availableAt) revert ExodusNotAvailable(availableAt);
         exodusMode = true;
+        _exodusLedger.windowEnd = block.timestamp + ProtocolConstants.EXODUS_CLAIM_WINDOW;
         emit ExodusActivated(stateRoot, processedRequests, availableAt);
     }
 
@@ -953,8 +950,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// {lastPrices} shows it (circuits/exit/EXIT.md): its spot balance `amounts[t]` of every token id t
     /// (0 .. maxTokens - 1; token 0, the quote, without any equity), and its `derivativesClaim`, its derivatives
     /// equity floored at 0, paid in token 0 out of a pot of the frozen state's `pooledQuote` (every account's
-    /// collateral, funding settled, plus the insurance fund and the fee pool). Owner only, once per account. What
-    /// is paid is credited to the owner's {withdrawable}, pulled with {withdraw}.
+    /// collateral, funding settled, plus the insurance fund and the fee pool): within the claim window recorded and
+    /// paid pro rata once it ends ({claimDerivatives}), after it paid at once out of what the window's claims left.
+    /// Owner only, once per account. What is paid is credited to the owner's {withdrawable}, pulled with {withdraw}.
     /// @dev Public data as sequencer/protocol/exitPublicData.ts: stateRoot(32) accountId(4) price(7) per underlying
     /// pooledQuote(16) derivativesClaim(16) amount(16) per token id; the proof's public inputs are that data in
     /// 31-byte big-endian chunks (the batch's rule, {PublicData-publicInputsOfMemory}), checked by {exitVerifier}'s
@@ -963,12 +961,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// Custody: spot first, `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`; the batch circuit keeps the
     /// pooled quote >= 0, so the spot balances of all accounts never exceed what the custodian holds for the state
     /// less the pooled quote, and every spot amount is paid in full (of a token whose `balanceOf` answers). Then
-    /// the derivatives claim: `min(derivativesClaim, pooledQuote - exodusDerivativesPaid)`, capped at what is still
-    /// free of token 0, and {exodusDerivativesPaid} grows by it. So derivatives claims never take the quote that
-    /// backs spot balances, and together never exceed `pooledQuote`; within the pot they are paid first come,
-    /// first served (when accounts under water at the last prices owe more than the insurance fund and the fee
-    /// pool hold, the claims exceed the pot and the last ones are paid less; an exit is once, so the remainder is
-    /// lost). Token ids not registered are claimed (0 in any honest state) and paid 0. The custodian checks
+    /// the derivatives claim: before the claim window's end ({exodusClaim}: EXODUS_CLAIM_WINDOW after exodus began)
+    /// recorded, nothing paid; after it, `min(derivativesClaim, pooledQuote - min(windowClaims, pooledQuote) -
+    /// latePaid)`, capped at what is still free of token 0, and {exodusDerivativesPaid} grows by it. So derivatives
+    /// claims never take the quote that backs spot balances, and together never exceed `pooledQuote`; when accounts
+    /// under water at the last prices owe more than the insurance fund and the fee pool hold, the claims exceed the
+    /// pot and every claim of the window is paid the same share of itself, the late ones only what the window's
+    /// left. Token ids not registered are claimed (0 in any honest state) and paid 0. The custodian checks
     /// exodus mode (NotInExodus); the caller's ownership, the single exit (the account is marked exited first;
     /// AlreadyExited), the range checks, the proof check (InvalidProof) and the payout (ExitGasTooLow) run in
     /// {CustodianPayouts-exit}. Emits {ICustodianExits-Exited}. No token moves here, and the only external calls
@@ -1002,6 +1001,33 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// state's pooled quote already paid out of the derivatives pot ({exit}); never above that pooled quote.
     function exodusDerivativesPaid() external view returns (uint256) {
         return _exodusLedger.derivativesPaid;
+    }
+
+    /// @notice In exodus, once the claim window has ended ({exodusClaimWindow}; ClaimWindowOpen before), pays
+    /// account `accountId`'s derivatives claim its exit recorded within the window (NoPendingClaim if none, or
+    /// paid already): `claim * pot / max(pot, windowClaims)` in token 0, credited to the account's owner's
+    /// {withdrawable} (capped at what the custodian holds beyond what it owes, which it never is short of while
+    /// the spot balances and the pot are backed). Anyone may call: only the owner is credited.
+    /// @dev So every claim of the window takes the same share of a shortfall (accounts under water owing more
+    /// than the fund and the fee pool keep) instead of the last exits all of it. Runs in
+    /// {CustodianPayouts-claimDerivatives}; emits {ICustodianExits-DerivativesClaimPaid}.
+    /// @param accountId An account that exited within the window with a derivatives claim.
+    function claimDerivatives(uint32 accountId) external nonReentrant {
+        if (!exodusMode) revert NotInExodus();
+        CustodianPayouts.claimDerivatives(_accounts, withdrawable, owed, _tokens, _exodusLedger, accountId);
+    }
+
+    /// @notice The exodus claim window and account `accountId`'s place in it: when the window ends (`windowEnd`,
+    /// set when exodus began; 0 before), the derivatives claims exits recorded in it together (`windowClaims`),
+    /// the pot they are paid from (`pot`: the frozen state's pooled quote, known from the first exit with a claim;
+    /// 0 before), and the account's claim recorded in the window and not paid yet (`pending`; 0: none).
+    function exodusClaim(uint32 accountId)
+        external
+        view
+        returns (uint256 windowEnd, uint256 windowClaims, uint256 pot, uint256 pending)
+    {
+        CustodianPayouts.ExodusLedger storage ledger = _exodusLedger;
+        return (ledger.windowEnd, ledger.windowClaims, ledger.pot, ledger.pending[accountId]);
     }
 
     /// @notice Sends the caller everything credited to it in token `tokenId`.
@@ -1159,15 +1185,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     // Internals
     // ------------------------------------------------------------------------------------------------------------
 
+    /// @dev {CustodianPayouts-addToken} on this custodian's token list.
     function _addToken(IERC20 token, uint96 minDeposit_) private returns (uint16 tokenId) {
-        if (_tokenIdPlusOne[token] != 0) revert TokenAlreadyRegistered(token);
-        if (minDeposit_ == 0) revert ZeroMinDeposit();
-        uint256 count = _tokens.length;
-        if (count >= maxTokens) revert TokenLimitReached();
-        tokenId = uint16(count);
-        _tokens.push(CustodianPayouts.TokenInfo({token: token, minDeposit: minDeposit_}));
-        _tokenIdPlusOne[token] = count + 1;
-        emit TokenRegistered(tokenId, token, minDeposit_);
+        return CustodianPayouts.addToken(_tokens, _tokenIdPlusOne, maxTokens, token, minDeposit_);
     }
 
     /// @dev After a batch consumed outcome requests: drops the admitted line entries it consumed, then admits waiting
@@ -1292,18 +1312,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     /// @dev Stores an oracle batch's index prices (7 bytes each, one per underlying, right after the fixed fields).
     function _storePrices(bytes calldata publicData) private {
-        uint256 u = underlyings;
-        uint256 at = ProtocolConstants.HEADER_BYTES + ProtocolConstants.ORACLE_FIXED_BYTES;
-        uint256 word;
-        for (uint256 i = 0; i < u; ++i) {
-            uint256 price = uint56(bytes7(publicData[at:at + ProtocolConstants.ORACLE_PRICE_BYTES]));
-            at += ProtocolConstants.ORACLE_PRICE_BYTES;
-            word |= price << ((i & 3) << 6);
-            if (i & 3 == 3 || i + 1 == u) {
-                _lastPrices[i >> 2] = word;
-                word = 0;
-            }
-        }
+        CustodianPayouts.storePrices(_lastPrices, underlyings, publicData);
     }
 
     /// @dev Stores the batch's `freeInstruments` mask ({freeInstruments}) if it changed: one calldata load, and a

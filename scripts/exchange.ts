@@ -14,6 +14,7 @@
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
  *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
  *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K]
+ *   npm run cli -- claim-derivatives --rpc URL --custodian 0x.. --wallet-key 0x..   (after the exodus claim window)
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
  * EXCHANGE_WALLET_KEY. Output is JSON (bigints as decimal strings), one document per line; errors go to
@@ -352,6 +353,17 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: ParamsName; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint }) => {
       const { runExit } = await import("./exit.ts");
       await runExit({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
+    });
+
+  program
+    .command("claim-derivatives")
+    .description("exodus, after the claim window: collect your account's share of the derivatives pot for the claim its exit recorded")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address }) => {
+      const { collectDerivativesClaim } = await import("../sequencer/sdk/exit.ts");
+      print({ status: "derivatives claim paid", ...(await collectDerivativesClaim({ clients: chainClients(o.rpc, o.walletKey), custodian: o.custodian })) });
     });
 
   program

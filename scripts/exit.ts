@@ -2,7 +2,8 @@
  * The `exit` verb (scripts/exchange.ts) and the devnet's exodus act: loads the circuit artifacts (those given,
  * or this checkout's dev builds), runs the SDK's exit (sequencer/sdk/exit.ts: rebuild from chain data, value,
  * prove, claim, withdraw) and prints what the trader got, token by token, one JSON document per token and one
- * for the account (with the derivatives claim and what the custodian paid of it, token 0's derivatives part).
+ * for the account (with the derivatives claim, what the custodian paid of it, token 0's derivatives part, and what
+ * waits for the end of the claim window: `npm run cli -- claim-derivatives` collects it then).
  */
 import { erc20Abi, type Address } from "viem";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
@@ -65,7 +66,8 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
   }
   o.print({
     status: "exited", accountId: result.accountId, owner: result.owner, root: `0x${result.claim.root.toString(16)}`, exitTx: result.exitTx,
-    pooledQuote: result.claim.pooledQuote, derivativesClaim: result.claim.derivativesClaim, derivativesPaid: result.derivativesPaid, valuation: result.valuation,
+    pooledQuote: result.claim.pooledQuote, derivativesClaim: result.claim.derivativesClaim, derivativesPaid: result.derivativesPaid,
+    derivativesPending: result.derivativesPending, claimWindowEnd: result.claimWindowEnd, valuation: result.valuation,
   });
   return { result, lines };
 }

@@ -93,6 +93,8 @@ library ProtocolConstants {
     uint256 internal constant MAX_ORACLE_AGE = 300;
     /// @dev An update's own price settles a dated instrument only when signed at most this many seconds after its expiry.
     uint256 internal constant SETTLEMENT_WINDOW = 3600;
+    /// @dev Seconds after exodus begins during which exits record their derivatives claims, paid pro rata once it ends.
+    uint256 internal constant EXODUS_CLAIM_WINDOW = 1209600;
     /// @dev The most instrument ids a circuit's table holds (one Poseidon; every batch marks all).
     uint256 internal constant MAX_TABLE_INSTRUMENTS = 16;
     /// @dev The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings.

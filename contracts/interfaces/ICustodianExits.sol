@@ -64,6 +64,11 @@ interface ICustodianExits {
         uint256 derivativesPaid
     );
 
+    /// @notice Account `accountId`'s derivatives claim `claimed`, recorded by its exit within the claim window, was
+    /// paid `paid` in token 0 (credited to `owner`): `claimed * pot / max(pot, claims recorded in the window)`, the
+    /// same share for every claim of the window.
+    event DerivativesClaimPaid(uint32 indexed accountId, address indexed owner, uint256 claimed, uint256 paid);
+
     /// @notice The request deadline is 0 or above {MAX_REQUEST_DEADLINE}.
     error InvalidRequestDeadline(uint64 requestDeadline);
     /// @notice The timelock's minimum delay does not exceed the request deadline.
@@ -103,6 +108,11 @@ interface ICustodianExits {
     /// @notice An exit carries one amount per token id ({maxTokens}), each below 2^128, and a pooled quote and a
     /// derivatives claim below 2^128 (the widths of the exit public data; no proof exists for wider ones).
     error BadExitAmounts();
+    /// @notice Derivatives claims recorded in the claim window are paid once it ends, at `windowEnd`.
+    error ClaimWindowOpen(uint256 windowEnd);
+    /// @notice Account `accountId` has no derivatives claim waiting: it did not exit within the claim window with
+    /// one, or it was paid already.
+    error NoPendingClaim(uint32 accountId);
     /// @notice An exit was sent with too little gas for each token's guarded `balanceOf` (CustodianPayouts.BALANCE_OF_GAS).
     error ExitGasTooLow();
     /// @notice The verifier rejected the proof (a batch's or an exit's).
@@ -117,8 +127,10 @@ interface ICustodianExits {
     /// @notice Refunds unconsumed deposit `index` to its depositor (exodus only).
     function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external;
     /// @notice Claims account `accountId`'s exit from the frozen root (exodus only, once, by its owner): its spot
-    /// `amounts` (one per token id) and its `derivativesClaim`, paid out of a pot of the state's `pooledQuote`, as
-    /// the exit proof `proof` shows against the frozen root (circuits/exit/EXIT.md).
+    /// `amounts` (one per token id), paid at once, and its `derivativesClaim`, out of a pot of the state's
+    /// `pooledQuote`: recorded within the claim window and paid pro rata when it ends ({claimDerivatives}), or
+    /// after it paid at once out of what the window's claims left, as the exit proof `proof` shows against the
+    /// frozen root (circuits/exit/EXIT.md).
     function exit(
         uint32 accountId,
         uint256[] calldata amounts,
@@ -126,9 +138,19 @@ interface ICustodianExits {
         uint256 derivativesClaim,
         uint256[8] calldata proof
     ) external;
+    /// @notice Pays account `accountId`'s derivatives claim recorded within the claim window, once it has ended
+    /// (anyone may call; credited to the owner).
+    function claimDerivatives(uint32 accountId) external;
     /// @notice Quote token credited by exits for derivatives claims so far; never above the proven pooled quote
     /// of the frozen root.
     function exodusDerivativesPaid() external view returns (uint256);
+    /// @notice The exodus claim window (when it ends, 0 before exodus; the derivatives claims recorded in it
+    /// together; the pot, the frozen state's pooled quote, known from the first exit with a claim) and account
+    /// `accountId`'s claim recorded in it and not paid yet (0 if none).
+    function exodusClaim(uint32 accountId)
+        external
+        view
+        returns (uint256 windowEnd, uint256 windowClaims, uint256 pot, uint256 pending);
     /// @notice When request `index` was queued, or for a forced request admitted from the waiting line, when it
     /// joined the line (its deadline runs from then); 0 if not queued.
     function queuedAt(uint256 index) external view returns (uint64);

@@ -81,10 +81,18 @@ library CustodianPayouts {
         uint256 derivativesClaim;
     }
 
-    /// @notice What exits have paid of the derivatives pot ({Custodian-exodusDerivativesPaid}): the quote token
-    /// credited for derivatives claims, never above the frozen root's proven pooled quote.
+    /// @notice The derivatives pot in exodus ({Custodian-exit}, {Custodian-claimDerivatives}): `derivativesPaid`, the
+    /// quote token credited for derivatives claims so far ({Custodian-exodusDerivativesPaid}), never above `pot`;
+    /// `windowClaims`, the claims exits recorded within the claim window, each waiting in `pending` until the
+    /// window ends at `windowEnd` (set when exodus began); `latePaid`, what exits after the window were paid of
+    /// what the window's claims left; `pot`, the frozen state's pooled quote, as the exits' proofs bind it.
     struct ExodusLedger {
         uint256 derivativesPaid;
+        uint256 windowClaims;
+        uint256 latePaid;
+        uint256 pot;
+        uint256 windowEnd;
+        mapping(uint32 accountId => uint256 claim) pending;
     }
 
     /// @notice Applies an accepted batch's records, after every check of {Custodian-submitBatch} passed: credits
@@ -200,6 +208,30 @@ library CustodianPayouts {
         emit ICustodianExits.DepositRefunded(index, accountId, depositor, tokenId, amount);
     }
 
+    /// @notice Registers `token` under the next token id with its minimum deposit; see {Custodian-registerToken}.
+    /// Refused: a registered token (TokenAlreadyRegistered), minimum 0 (ZeroMinDeposit), every id taken
+    /// (TokenLimitReached). Emits {Custodian-TokenRegistered}. Here with the deposits and payouts that read the list.
+    /// @param tokens The custodian's token list, appended to.
+    /// @param idPlusOne The custodian's token ids by address, plus one (0: not registered).
+    /// @param maxTokens The custodian's token id count.
+    /// @return tokenId The new token id.
+    function addToken(
+        TokenInfo[] storage tokens,
+        mapping(IERC20 => uint256) storage idPlusOne,
+        uint256 maxTokens,
+        IERC20 token,
+        uint96 minDeposit
+    ) external returns (uint16 tokenId) {
+        if (idPlusOne[token] != 0) revert Custodian.TokenAlreadyRegistered(token);
+        if (minDeposit == 0) revert Custodian.ZeroMinDeposit();
+        uint256 count = tokens.length;
+        if (count >= maxTokens) revert Custodian.TokenLimitReached();
+        tokenId = uint16(count);
+        tokens.push(TokenInfo({token: token, minDeposit: minDeposit}));
+        idPlusOne[token] = count + 1;
+        emit Custodian.TokenRegistered(tokenId, token, minDeposit);
+    }
+
     /// @notice Pulls a deposit of `amount` of token `tokenId` from the caller and returns what arrived, which is what
     /// the custodian queues (fee-on-transfer and bonus tokens included); see {Custodian-deposit}. Reverts for an
     /// unknown token (UnknownToken) or amount 0 (InvalidDepositAmount), and when what arrived is
@@ -275,8 +307,9 @@ library CustodianPayouts {
         _payExit(withdrawable[owner], owed, tokens, ledger, ctx, amounts, owner);
     }
 
-    /// @dev {exit}'s payout, after the proof: the spot amounts and the derivatives claim due out of what is left of
-    /// the pot ({_pay}), the ledger grown by the derivatives credit, and the Exited event.
+    /// @dev {exit}'s payout, after the proof: the spot amounts at once ({_pay}); the derivatives claim recorded
+    /// while the claim window is open (paid by {claimDerivatives} once it ends), or after it, paid at once out of
+    /// what the window's claims left of the pot; the ledger grown by what was recorded or paid; the Exited event.
     function _payExit(
         mapping(uint16 => uint256) storage ownerWithdrawable,
         mapping(uint16 => uint256) storage owed,
@@ -286,12 +319,63 @@ library CustodianPayouts {
         uint256[] calldata amounts,
         address owner
     ) private {
-        uint256 paidBefore = ledger.derivativesPaid;
-        uint256 potLeft = ctx.pooledQuote > paidBefore ? ctx.pooledQuote - paidBefore : 0;
-        (uint256[] memory paid, uint256 derivativesPaid) =
-            _pay(ownerWithdrawable, owed, tokens, amounts, ctx.derivativesClaim < potLeft ? ctx.derivativesClaim : potLeft);
-        if (derivativesPaid != 0) ledger.derivativesPaid = paidBefore + derivativesPaid;
-        emit ICustodianExits.Exited(ctx.accountId, owner, amounts, paid, ctx.derivativesClaim, derivativesPaid);
+        uint256 claim = ctx.derivativesClaim;
+        uint256 due;
+        if (claim != 0) {
+            ledger.pot = ctx.pooledQuote; // the same for every exit: each proof binds it to the frozen root
+            if (block.timestamp < ledger.windowEnd) {
+                ledger.pending[ctx.accountId] = claim;
+                ledger.windowClaims += claim;
+            } else {
+                uint256 reserved = _min(ledger.windowClaims, ctx.pooledQuote);
+                due = _min(claim, ctx.pooledQuote - reserved - ledger.latePaid);
+            }
+        }
+        (uint256[] memory paid, uint256 derivativesPaid) = _pay(ownerWithdrawable, owed, tokens, amounts, due);
+        if (derivativesPaid != 0) {
+            ledger.latePaid += derivativesPaid;
+            ledger.derivativesPaid += derivativesPaid;
+        }
+        emit ICustodianExits.Exited(ctx.accountId, owner, amounts, paid, claim, derivativesPaid);
+    }
+
+    /// @notice Pays account `accountId`'s derivatives claim recorded within the claim window, once the window has
+    /// ended; see {Custodian-claimDerivatives}. The caller checked exodus mode.
+    /// @dev Due: `claim * pot / max(windowClaims, pot)`, rounded down, so the window's claims together are paid at
+    /// most `min(windowClaims, pot)` and each the same share; credited to the account's owner in token 0, capped at
+    /// what the custodian holds of it beyond what it owes. The pending claim is cleared before the credit.
+    /// @param accounts The custodian's accounts (their owners).
+    /// @param withdrawable The custodian's {Custodian-withdrawable}, credited to the owner.
+    /// @param owed The custodian's {Custodian-owed}, grown by what is credited.
+    /// @param tokens The custodian's registered tokens (token 0, the quote, is read).
+    /// @param ledger The custodian's exodus ledger: the pending claim cleared, `derivativesPaid` grown.
+    function claimDerivatives(
+        mapping(uint32 => Account) storage accounts,
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        ExodusLedger storage ledger,
+        uint32 accountId
+    ) external {
+        if (block.timestamp < ledger.windowEnd) revert ICustodianExits.ClaimWindowOpen(ledger.windowEnd);
+        uint256 claim = ledger.pending[accountId];
+        if (claim == 0) revert ICustodianExits.NoPendingClaim(accountId);
+        ledger.pending[accountId] = 0;
+        uint256 pot = ledger.pot;
+        uint256 due = claim * pot / (ledger.windowClaims > pot ? ledger.windowClaims : pot);
+        uint16 quote = uint16(ProtocolConstants.QUOTE_TOKEN_ID);
+        uint256 paid = _min(due, _free(owed, tokens[quote].token, quote));
+        address owner = accounts[accountId].owner;
+        if (paid != 0) {
+            ledger.derivativesPaid += paid;
+            _credit(withdrawable[owner], owed, quote, paid);
+        }
+        emit ICustodianExits.DerivativesClaimPaid(accountId, owner, claim, paid);
+    }
+
+    /// @dev The smaller of `a` and `b`.
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     /// @dev Reverts unless the claim has the exit public data's widths (BadExitAmounts: `ctx.maxTokens` amounts,
@@ -379,6 +463,25 @@ library CustodianPayouts {
             mstore(add(ptr, 4), address())
             let ok := staticcall(gasCap, token, ptr, 36, ptr, 32)
             if and(ok, gt(returndatasize(), 31)) { held := mload(ptr) }
+        }
+    }
+
+    /// @notice Stores an oracle batch's index prices (7 bytes each, one per underlying, right after the oracle
+    /// section's fixed fields) four 64-bit lanes per word, as {unpackPrices} reads them: the prices exits are
+    /// proven at ({Custodian-lastPrices}). Here, beside their reader, so the packing is written once.
+    function storePrices(mapping(uint256 => uint256) storage priceWords, uint256 underlyings, bytes calldata publicData)
+        external
+    {
+        uint256 at = ProtocolConstants.HEADER_BYTES + ProtocolConstants.ORACLE_FIXED_BYTES;
+        uint256 word;
+        for (uint256 i = 0; i < underlyings; ++i) {
+            uint256 price = uint56(bytes7(publicData[at:at + ProtocolConstants.ORACLE_PRICE_BYTES]));
+            at += ProtocolConstants.ORACLE_PRICE_BYTES;
+            word |= price << ((i & 3) << 6);
+            if (i & 3 == 3 || i + 1 == underlyings) {
+                priceWords[i >> 2] = word;
+                word = 0;
+            }
         }
     }
 

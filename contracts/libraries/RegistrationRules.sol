@@ -192,6 +192,31 @@ library RegistrationRules {
         record = PublicData.encodeRegisterInstrument(instrumentId, p);
     }
 
+    /// @notice Registers market `baseTokenId`/quote under the next market id in the custodian's `markets`; see
+    /// {Custodian-registerMarket}. Refused: the quote token or an unregistered token as base (InvalidBaseToken), a
+    /// unit of 0 (ZeroUnit), and every id taken (MarketLimitReached).
+    /// @param markets The custodian's markets, appended to.
+    /// @param tokenCount The custodian's registered token count.
+    /// @param maxMarkets The custodian's market id count.
+    /// @return marketId The new market id.
+    /// @return record Its REGISTER_MARKET record.
+    function registerMarket(
+        Custodian.Market[] storage markets,
+        uint256 tokenCount,
+        uint256 maxMarkets,
+        uint16 baseTokenId,
+        uint64 sizeUnit,
+        uint64 priceUnit
+    ) external returns (uint16 marketId, bytes memory record) {
+        if (baseTokenId == 0 || baseTokenId >= tokenCount) revert Custodian.InvalidBaseToken(baseTokenId);
+        if (sizeUnit == 0 || priceUnit == 0) revert Custodian.ZeroUnit();
+        uint256 count = markets.length;
+        if (count >= maxMarkets) revert Custodian.MarketLimitReached();
+        marketId = uint16(count);
+        markets.push(Custodian.Market({baseTokenId: baseTokenId, sizeUnit: sizeUnit, priceUnit: priceUnit}));
+        record = PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit);
+    }
+
     /// @notice The market id orders on the instrument of generation `generation` at id `instrumentId` sign:
     /// `INSTRUMENT_MARKET_BASE + instrumentId + instruments * generation` (`instrumentMarketId` of
     /// sequencer/protocol/constants.ts), not truncated.

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import {
   Bits, FUNDING_CAP_BOUND, HEADER_BYTES, INSTRUMENT_MARKET_BASE, InstrumentKind, MAX_ACCOUNT_LEVELS, MAX_INSTRUMENT_MARKET_ID, MAX_MARKET_LEVELS, MAX_ORACLE_AGE, MAX_ORACLE_PRICE,
   MIN_ORACLE_PRICE, MIN_VOL_PPM, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SLICE_BYTES, PPM, PRICE_SCALE,
-  PUBLIC_INPUT_CHUNK_BYTES, QUOTE_TOKEN_ID, RECORD_BYTES, MAX_TABLE_INSTRUMENTS, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, TxType,
+  PUBLIC_INPUT_CHUNK_BYTES, QUOTE_TOKEN_ID, RECORD_BYTES, MAX_TABLE_INSTRUMENTS, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, TxType, EXODUS_CLAIM_WINDOW,
 } from "../../sequencer/protocol/constants.ts";
 
 export const SOLIDITY_CONSTANTS_PATH = fileURLToPath(new URL("../../contracts/generated/ProtocolConstants.sol", import.meta.url));
@@ -32,6 +32,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["MAX_MARKET_LEVELS", MAX_MARKET_LEVELS, "The deepest market tree: its 4^MAX_MARKET_LEVELS ids stay below INSTRUMENT_MARKET_BASE."],
   ["MAX_ORACLE_AGE", MAX_ORACLE_AGE, "An oracle update is at most this many seconds older than its batch."],
   ["SETTLEMENT_WINDOW", SETTLEMENT_WINDOW, "An update's own price settles a dated instrument only when signed at most this many seconds after its expiry."],
+  ["EXODUS_CLAIM_WINDOW", EXODUS_CLAIM_WINDOW, "Seconds after exodus begins during which exits record their derivatives claims, paid pro rata once it ends."],
   ["MAX_TABLE_INSTRUMENTS", MAX_TABLE_INSTRUMENTS, "The most instrument ids a circuit's table holds (one Poseidon; every batch marks all)."],
   ["SETTLEMENT_MAX_UNDERLYINGS", SETTLEMENT_MAX_UNDERLYINGS, "The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings."],
   ["MIN_ORACLE_PRICE", MIN_ORACLE_PRICE, "The smallest oracle price and option strike the circuit accepts."],

@@ -5,10 +5,11 @@
  * Black-Scholes for options) is recorded through the API. Then the sequencer is stopped for good; a trader
  * queues a forced withdrawal that nobody will process; the chain's clock passes the custodian's request
  * deadline; exodus is switched on; and every trader runs the exit the CLI's `exit` verb runs
- * (sequencer/sdk/exit.ts: state rebuilt from chain data alone, claim proven with the exit circuit, credit pulled).
- * It prints, per trader and token, what was recovered, and the recovered fraction of the value the exchange
- * reported; then what the custodian still holds (the fee pool and the insurance fund, which no account can
- * claim in exodus).
+ * (sequencer/sdk/exit.ts: state rebuilt from chain data alone, claim proven with the exit circuit, credit pulled:
+ * the spot part at once, the derivatives claim recorded); the chain's clock passes the claim window, and every
+ * trader with a derivatives claim collects its share of the pot (`claim-derivatives`). It prints, per trader and
+ * token, what was recovered, and the recovered fraction of the value the exchange reported; then what the
+ * custodian still holds (the fee pool and the insurance fund beyond the claims, which no account can claim).
  */
 import { readFileSync } from "node:fs";
 import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem";
@@ -16,7 +17,7 @@ import type { Clients } from "../deploy/deployExchange.ts";
 import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
-import { exitAccount } from "../../sequencer/sdk/exit.ts";
+import { collectDerivativesClaim, exitAccount } from "../../sequencer/sdk/exit.ts";
 
 export type ExodusTrader = { name: string; c: ExchangeClient; clients: Clients };
 
@@ -73,10 +74,28 @@ export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
   const batchVkey = JSON.parse(readFileSync(ctx.vkey, "utf8"));
   const walletBalances = (owner: Address) =>
     Promise.all(ctx.tokens.map((tok) => ctx.publicClient.readContract({ address: tok.address, abi: erc20Abi, functionName: "balanceOf", args: [owner] })));
+  const exits = [];
   for (const t of ctx.traders) {
     const owner = t.clients.walletClient.account!.address;
     const before = await walletBalances(owner);
     const result = await exitAccount({ clients: t.clients, custodian: ctx.custodian, params: ctx.params, batchVkey, exitCircuit: ctx.exitCircuit });
+    const pending = result.derivativesPending > 0n ? `; derivatives claim of ${units(result.derivativesPending, 6)} USDC recorded for the claim window` : "";
+    info(`${t.name} proves its exit: spot balances credited and pulled${pending}`);
+    exits.push({ t, owner, before, result });
+  }
+  const windowEnd = exits.reduce((end, e) => (e.result.claimWindowEnd > end ? e.result.claimWindowEnd : end), 0n);
+  const window = Number(windowEnd) - Number((await ctx.publicClient.getBlock()).timestamp);
+  if (window > 0) {
+    await ctx.testClient.increaseTime({ seconds: window });
+    await ctx.testClient.mine({ blocks: 1 });
+    ctx.advance(window);
+  }
+  info(`${(Math.max(window, 0) / 86_400).toFixed(2)} days later the claim window is over: every claim recorded in it takes the same share of the pooled quote`);
+  for (const { t, owner, before, result } of exits) {
+    if (result.derivativesPending > 0n) {
+      const { claimed, paid } = await collectDerivativesClaim({ clients: t.clients, custodian: ctx.custodian });
+      info(`${t.name} collects its derivatives claim: ${units(paid, 6)} of ${units(claimed, 6)} USDC`);
+    }
     const after = await walletBalances(owner);
     const recovered = after.map((v, i) => v - before[i]);
     const got = recovered.flatMap((v, i) => (v > 0n ? [`${units(v, ctx.tokens[i].decimals)} ${ctx.tokens[i].symbol}`] : []));

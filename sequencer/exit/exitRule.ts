@@ -22,7 +22,7 @@
  * The claim also carries the state's pooled quote (Globals.pooledQuote), the same for every exit from one root.
  * The custodian pays the spot amounts from what it holds (always in full: the batch circuit keeps the pooled
  * quote >= 0, so the spot balances are always backed) and the derivatives claims out of a pot of pooledQuote,
- * first come, first served within it (circuits/exit/EXIT.md "Custody in exodus").
+ * pro rata among the claims of the exodus claim window (circuits/exit/EXIT.md "Custody in exodus").
  */
 import { Bits, InstrumentKind } from "../protocol/constants.ts";
 import { exitTokenCount, type ExitClaim } from "../protocol/exitPublicData.ts";

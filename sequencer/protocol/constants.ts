@@ -225,6 +225,16 @@ export const RISK_FREE_RATE_PPM = 0n;
  */
 export const SETTLEMENT_WINDOW = 3600;
 /**
+ * Seconds after exodus begins during which exits record their derivatives claims instead of being paid them: at
+ * the window's end every recorded claim is paid `claim * min(1, pot / recorded claims)` (`claimDerivatives`), so
+ * when accounts under water owe more than the insurance fund and the fee pool keep, every claimant of the window
+ * takes the same share of the loss instead of the last ones all of it (circuits/exit/EXIT.md, "Custody in
+ * exodus"). Spot balances are paid at once whatever the window. Fourteen days: an exit proof takes seconds on a
+ * laptop, so the window is for noticing exodus and getting a transaction in, under congestion too; a longer one
+ * delays every derivatives payout.
+ */
+export const EXODUS_CLAIM_WINDOW = 14 * 86400;
+/**
  * The oracle message packs the named expiry and one settlement price per underlying into one field element
  * (expiry | price_u << (32 + 50u)): at most this many underlyings keep it below 2^254.
  */

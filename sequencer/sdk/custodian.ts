@@ -198,24 +198,29 @@ export async function refundDeposit(c: ChainClients, custodian: Address, index: 
 /** What an exit sends besides its proof (exitPublicData.ts's ExitClaim without the root and prices, which the custodian supplies). */
 export type ExitCall = { accountId: number; amounts: readonly bigint[]; pooledQuote: bigint; derivativesClaim: bigint };
 
-/** What the custodian credited for an exit (its Exited event). */
+/** What the custodian credited for an exit (its Exited event) and what it keeps for the claim window. */
 export type ExitPayout = {
   /** Credited per token id: the spot amount paid, plus, for token 0, derivativesPaid. Pull each with claimWithdrawal. */
   paid: bigint[];
   /** The spot part paid per token id (the event's `paid`). */
   spotPaid: bigint[];
-  /** The derivatives claim as proven, and what the custodian paid of it out of the pooled quote's pot. */
+  /** The derivatives claim as proven, and what the custodian paid of it at once (0 within the claim window). */
   derivativesClaimed: bigint;
   derivativesPaid: bigint;
+  /** The claim recorded within the claim window, paid by claimDerivatives once the window ends (0: none). */
+  derivativesPending: bigint;
+  /** When the claim window ends (unix seconds). */
+  claimWindowEnd: bigint;
   hash: Hash;
 };
 
 /**
  * In exodus, sends the wallet's exit claim: `exit(accountId, amounts, pooledQuote, derivativesClaim, proof)`, the
  * spot amount per token id, the frozen state's pooled quote and the derivatives claim as the exit proof (flattened
- * as submitBatch's) proves them (exitWitness builds all of it). The custodian credits the spot amounts and, in
- * token 0, what is left of the derivatives pot up to the claim (its Exited event); claim each token with
- * claimWithdrawal.
+ * as submitBatch's) proves them (exitWitness builds all of it). The custodian credits the spot amounts at once; the
+ * derivatives claim it records while the claim window is open (paid pro rata once it ends: claimDerivatives), or
+ * after the window pays at once out of what the window's claims left (its Exited event). Claim each credited
+ * token with claimWithdrawal.
  */
 export async function exit(c: ChainClients, custodian: Address, claim: ExitCall, proof: readonly bigint[]): Promise<ExitPayout> {
   if (proof.length !== 8) throw new RangeError("an exit proof is 8 field elements");
@@ -224,5 +229,49 @@ export async function exit(c: ChainClients, custodian: Address, claim: ExitCall,
   if (!exited) throw new Error("the custodian emitted no Exited event");
   const { paid: spotPaid, derivativesClaimed, derivativesPaid } = exited.args;
   const paid = spotPaid.map((v, t) => (t === 0 ? v + derivativesPaid : v));
-  return { paid, spotPaid: [...spotPaid], derivativesClaimed, derivativesPaid, hash: receipt.transactionHash };
+  const window = await exodusClaim(c.publicClient, custodian, claim.accountId);
+  return {
+    paid, spotPaid: [...spotPaid], derivativesClaimed, derivativesPaid,
+    derivativesPending: window.pending, claimWindowEnd: window.windowEnd, hash: receipt.transactionHash,
+  };
+}
+
+/** The custodian's exodus claim window (`exodusClaim`) and an account's claim waiting in it. */
+export type ExodusClaim = {
+  /** When the window ends, unix seconds (0 before exodus). */
+  windowEnd: bigint;
+  /** The derivatives claims exits recorded within the window, together. */
+  windowClaims: bigint;
+  /** The pot they share: the frozen state's pooled quote (0 until an exit with a claim). */
+  pot: bigint;
+  /** The account's claim recorded in the window and not paid yet (0: none). */
+  pending: bigint;
+};
+
+/** Reads the exodus claim window and account `accountId`'s pending derivatives claim. */
+export async function exodusClaim(publicClient: PublicClient, custodian: Address, accountId: number): Promise<ExodusClaim> {
+  const [windowEnd, windowClaims, pot, pending] = await publicClient.readContract({
+    address: custodian, abi: custodianAbi, functionName: "exodusClaim", args: [accountId],
+  });
+  return { windowEnd, windowClaims, pot, pending };
+}
+
+/** What claimDerivatives paid (its DerivativesClaimPaid event): the claim, and the share of the pot credited for it. */
+export type DerivativesPayout = { claimed: bigint; paid: bigint; hash: Hash };
+
+/**
+ * Once the claim window has ended, pays account `accountId`'s derivatives claim recorded within it:
+ * `claim * pot / max(pot, windowClaims)` in token 0, credited to the account's owner (pull it with
+ * claimWithdrawal). Anyone may send it. Throws, sending nothing, while the window is open or when the account has
+ * no claim waiting.
+ */
+export async function claimDerivatives(c: ChainClients, custodian: Address, accountId: number): Promise<DerivativesPayout> {
+  const window = await exodusClaim(c.publicClient, custodian, accountId);
+  if (window.pending === 0n) throw new Error(`account ${accountId} has no derivatives claim waiting (it did not exit with one within the claim window, or it was paid)`);
+  const { timestamp } = await c.publicClient.getBlock();
+  if (timestamp < window.windowEnd) throw new Error(`the claim window is open until ${window.windowEnd} (${new Date(Number(window.windowEnd) * 1000).toISOString()}): claims are paid once it ends`);
+  const receipt = await sendTx(c, custodian, custodianAbi, "claimDerivatives", [accountId]);
+  const [ev] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "DerivativesClaimPaid" });
+  if (!ev) throw new Error("the custodian emitted no DerivativesClaimPaid event");
+  return { claimed: ev.args.claimed, paid: ev.args.paid, hash: receipt.transactionHash };
 }

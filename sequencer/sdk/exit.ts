@@ -19,7 +19,8 @@ import { exitWitness } from "../exit/exitWitness.ts";
 import type { ExitClaim } from "../protocol/exitPublicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { verifyChain, type VerifyProgress } from "../verifier/chainVerifier.ts";
-import { accountOf, claimWithdrawal, exit, type ChainClients } from "./custodian.ts";
+import { accountOf, claimDerivatives, claimWithdrawal, exit, type ChainClients } from "./custodian.ts";
+import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
 async function read<T>(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
   return (await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args } as never)) as T;
@@ -50,8 +51,15 @@ export type ExitResult = {
   valuation: ExitValuation;
   /** What the custodian credited per token id: the spot amount, plus for token 0 derivativesPaid. */
   paid: bigint[];
-  /** What it credited of the derivatives claim, out of the pooled quote's pot (less than claimed only when the exits before took the pot). */
+  /**
+   * What it credited of the derivatives claim at once: 0 within the claim window (the claim waits:
+   * derivativesPending); after it, what the window's claims left of the pooled quote's pot, up to the claim.
+   */
   derivativesPaid: bigint;
+  /** The claim recorded within the claim window, paid pro rata once it ends (collectDerivativesClaim); 0: none. */
+  derivativesPending: bigint;
+  /** When the claim window ends (unix seconds). */
+  claimWindowEnd: bigint;
   exitTx: Hash;
 };
 
@@ -80,7 +88,25 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { claim, input, valuation } = exitWitness(report.state, accountId, prices, o.params);
   log(`proving the exit of account ${accountId} against root 0x${claim.root.toString(16).slice(0, 16)}…`);
   const { proof } = await proveExit(o.exitCircuit, input);
-  const { paid, derivativesPaid, hash } = await exit(o.clients, o.custodian, claim, proof);
+  const { paid, derivativesPaid, derivativesPending, claimWindowEnd, hash } = await exit(o.clients, o.custodian, claim, proof);
   for (const [tokenId, amount] of paid.entries()) if (amount > 0n) await claimWithdrawal(o.clients, o.custodian, tokenId);
-  return { accountId, owner, claim, valuation, paid, derivativesPaid, exitTx: hash };
+  if (derivativesPending > 0n) log(`derivatives claim of ${derivativesPending} recorded: paid pro rata once the claim window ends at ${claimWindowEnd}`);
+  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, exitTx: hash };
+}
+
+/** What collectDerivativesClaim paid: the claim recorded in the window and the share of the pot credited and pulled. */
+export type DerivativesCollected = { accountId: number; claimed: bigint; paid: bigint; tx: Hash };
+
+/**
+ * After the claim window: pays the wallet's account its derivatives claim recorded within the window (its share of
+ * the pooled quote's pot) and pulls it to the wallet. Throws, sending nothing, when the wallet has no account, no
+ * claim is waiting, or the window is still open.
+ */
+export async function collectDerivativesClaim(o: Pick<ExitOptions, "clients" | "custodian">): Promise<DerivativesCollected> {
+  const owner = o.clients.walletClient.account!.address;
+  const accountId = await accountOf(o.clients.publicClient, o.custodian, owner);
+  if (accountId === 0) throw new Error(`wallet ${owner} has no account on custodian ${o.custodian}`);
+  const { claimed, paid, hash } = await claimDerivatives(o.clients, o.custodian, accountId);
+  if (paid > 0n) await claimWithdrawal(o.clients, o.custodian, QUOTE_TOKEN_ID);
+  return { accountId, claimed, paid, tx: hash };
 }

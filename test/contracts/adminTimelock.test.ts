@@ -29,8 +29,9 @@ const MAX_CODE_SIZE = 24_576;
  * instrument checks and batch record checks moved to linked libraries (CUSTODIAN_LIBRARIES) to make it. 1,500 until
  * forceClose (2026-12-05) took the margin to 1,195 bytes; moving its checks to a library saved 2 bytes; the exit's
  * split claim (2026-12-05) moved the exit's owner and once-only checks into CustodianPayouts to stay at 1,073 bytes,
- * so the next change that needs room must move a larger part (the oracle section's checks and stores, the
- * request-queue entry points) to a library.
+ * and the exodus claim window (2026-12-06) moved market and token registration and the storing of oracle prices
+ * into linked libraries, ending at 1,189 bytes; the next change that needs room should move a larger part (the
+ * oracle section's checks, the request-queue entry points) to a library.
  */
 const CODE_SIZE_RESERVE = 1_000;
 

@@ -2,7 +2,7 @@
  * Gas of the exit path at production sizes (64 token ids, 2 underlyings, PRODUCTION_PARAMS slots), with mock verifiers:
  * forced requests, the forced cancel (a key rotation), a deposit (now also stamped and counted as owed), a batch
  * consuming forced requests, the operator's fee pool withdrawal request, activating exodus, refunding a deposit and exits, spot only and with a
- * derivatives claim (add the real exit verifier's
+ * derivatives claim recorded for the claim window, then its payment (claimDerivatives) (add the real exit verifier's
  * Groth16 check: about 261k for an account holding four tokens, circuits/exit/EXIT.md). Prints a table; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
@@ -69,7 +69,10 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
     rows.push([`exit (${amounts.length} token ids, 2 paid; mock verifier)`, await gas(custodian.write.exit([2, both, pooledQuote, 0n, PROOF], { account: bob.account }))]);
     await env.usdc.write.transfer([custodian.address, 1_000n * USDC], { account: dave.account }); // Alice and Bob took what was free
     const carols = amounts.map((_, t) => (t === 0 ? 1n : 0n));
-    rows.push([`exit (${amounts.length} token ids, 1 paid + a derivatives claim; mock)`, await gas(custodian.write.exit([3, carols, pooledQuote, 50n * USDC, PROOF], { account: carol.account }))]);
+    rows.push([`exit (${amounts.length} token ids, 1 paid + a derivatives claim recorded; mock)`, await gas(custodian.write.exit([3, carols, pooledQuote, 50n * USDC, PROOF], { account: carol.account }))]);
+    assert.equal(await custodian.read.exodusDerivativesPaid(), 0n);
+    await networkHelpers.time.increaseTo((await custodian.read.exodusClaim([3]))[0]);
+    rows.push(["claimDerivatives (after the claim window)", await gas(custodian.write.claimDerivatives([3], { account: dave.account }))]);
     assert.equal(await custodian.read.exodusDerivativesPaid(), 50n * USDC);
     console.log("\n  exit path gasUsed (incl. 21k base + calldata), production sizes:");
     for (const [label, g] of rows) console.log(`    ${label.padEnd(60)} ${g.toString().padStart(9)}`);

@@ -14,7 +14,7 @@ import { getAddress, parseEventLogs } from "viem";
 
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import { exitClaim, exitValuation } from "../../sequencer/exit/exitRule.ts";
-import { TxType } from "../../sequencer/protocol/constants.ts";
+import { EXODUS_CLAIM_WINDOW, TxType } from "../../sequencer/protocol/constants.ts";
 import { exitPublicInputs, exitTokenCount, type ExitClaim } from "../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import type { OracleSection, SlotRecord } from "../../sequencer/protocol/publicData.ts";
@@ -274,8 +274,10 @@ describe("exodus", () => {
       await custodian.write.exit(exitArgs(claim), { account: alice.account });
       // Twice: refused, even with a valid proof.
       await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.exit(exitArgs(claim), { account: alice.account }), custodian, "AlreadyExited", [1]);
-      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), ALICE_USDC - 100n * USDC);
-      assert.equal(await custodian.read.exodusDerivativesPaid(), 200n * USDC);
+      // Her spot part is paid at once; her derivatives claim waits for the end of the claim window.
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), ALICE_USDC - 300n * USDC);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), 0n);
+      assert.equal((await custodian.read.exodusClaim([1]))[3], 200n * USDC);
 
       const early = await networkHelpers.loadFixture(withForced);
       await viem.assertions.revertWithCustomError(early.custodian.write.exit(exitArgs(claim), { account: early.alice.account }), early.custodian, "NotInExodus");
@@ -320,7 +322,7 @@ describe("exodus", () => {
       assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), BOB_USDC);
     });
 
-    it("spot amounts are paid in full whoever exits first; derivatives claims only out of the pooled quote's pot, first come first served; refunds and credits stay covered", async () => {
+    it("spot amounts are paid in full whoever exits first; derivatives claims wait for the claim window's end, then share the pooled quote's pot pro rata; refunds and credits stay covered", async () => {
       const env = await networkHelpers.loadFixture(inExodus);
       const { custodian, alice, bob, usdc } = env;
       // Holdings: 1000 (Alice) + 500 (Bob) consumed, 100 (Carol's deposit) unconsumed and owed.
@@ -340,16 +342,33 @@ describe("exodus", () => {
         return parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" })[0].args;
       };
       const a = await exited(alices, alice);
-      // Alice: her spot in full, her derivatives claim up to the pot (600 of 700); token 3 is not registered: paid 0.
+      // Alice: her spot in full at once (token 3 is not registered: paid 0); her derivatives claim recorded, not paid.
       assert.deepEqual(a.paid, amountsOf({ 0: 700n * USDC, 1: ALICE_WETH }));
-      assert.deepEqual([a.derivativesClaimed, a.derivativesPaid], [700n * USDC, pooled]);
-      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 1_300n * USDC);
-      assert.equal(await custodian.read.exodusDerivativesPaid(), pooled);
+      assert.deepEqual([a.derivativesClaimed, a.derivativesPaid], [700n * USDC, 0n]);
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 700n * USDC);
+      const [windowEnd] = await custodian.read.exodusClaim([1]);
+      assert.deepEqual(await custodian.read.exodusClaim([1]), [windowEnd, 700n * USDC, pooled, 700n * USDC]);
+      assert.equal(windowEnd, (await custodian.read.exodusClaim([2]))[0]);
       // Bob, last: his spot USDC in full.
       const b = await exited(bobs, bob);
       assert.deepEqual(b.claimed, bobs.amounts);
       assert.deepEqual(b.paid, amountsOf({ 0: 200n * USDC }));
       assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [0n, 0n]);
+      // Claiming the derivatives part: refused while the window is open (one second before its end too), for an
+      // account with nothing pending, and once paid.
+      await networkHelpers.time.increaseTo(windowEnd - 2n);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([1]), custodian, "ClaimWindowOpen", [windowEnd]);
+      await networkHelpers.time.increaseTo(windowEnd);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([2]), custodian, "NoPendingClaim", [2]);
+      // At the window's end anyone may send it; Alice, the only claimant, takes the whole pot (600 of her 700): the
+      // 100 Bob cannot pay is the loss.
+      const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.claimDerivatives([1], { account: bob.account }) });
+      const [paidEv] = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "DerivativesClaimPaid" });
+      assert.deepEqual(paidEv.args, { accountId: 1, owner: getAddress(alice.account.address), claimed: 700n * USDC, paid: pooled });
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 1_300n * USDC);
+      assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), 200n * USDC);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), pooled);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([1]), custodian, "NoPendingClaim", [1]);
       assert.equal(await custodian.read.owed([0]), held);
       // Everything owed can still leave: Carol's refund, Alice's and Bob's credits; the custodian ends empty.
       await custodian.write.refundDeposit([(await custodian.read.requestCount()) - 1n, 1, 0, 100n * USDC]);
@@ -360,7 +379,7 @@ describe("exodus", () => {
       assert.equal(await custodian.read.owed([0]), 0n);
     });
 
-    it("the review's scenario (2026-12-05) on a state built by batches: an account under water beyond the fund and the pool, its counterparty exits first, then a spot-only user is paid in full; the derivatives claims together get exactly the pooled quote", async () => {
+    it("the review's scenario (2026-12-05) on a state built by batches: an account under water beyond the fund and the pool, its counterparty exits first, then a spot-only user is paid in full; the derivatives claims of the window share the pooled quote pro rata, whoever exited first", async () => {
       // The rollup state, by the batch rules: alice long 15,000 perpetual lots from bob at 3,000 (50,000 USDC of
       // collateral each, and carol's 50,000), dave deposits 10,000 USDC and never trades, then the oracle's last
       // price gaps to 2,600 and nobody liquidates alice before the operator stops.
@@ -421,25 +440,92 @@ describe("exodus", () => {
         assert.ok((await custodian.read.exodusDerivativesPaid()) <= pooledQuote);
         return ev.args;
       };
-      // bob, alice's counterparty, first: his whole gain, out of the pot
+      // bob, alice's counterparty, first, then carol: both claims recorded within the window, nothing paid yet (under
+      // first come, first served bob took his whole gain and carol was short by what he took beyond his share)
       const b = await exit(1);
-      assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [bobV.derivativesClaim, bobV.derivativesClaim]);
-      // carol: what bob left of the pot
+      assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [bobV.derivativesClaim, 0n]);
       const c = await exit(2);
-      assert.deepEqual([c.derivativesClaimed, c.derivativesPaid], [carolV.derivativesClaim, pooledQuote - bobV.derivativesClaim]);
-      assert.equal(await custodian.read.exodusDerivativesPaid(), pooledQuote);
+      assert.deepEqual([c.derivativesClaimed, c.derivativesPaid], [carolV.derivativesClaim, 0n]);
       // alice, under water: nothing to claim
       const a = await exit(0);
       assert.deepEqual([a.paid, a.derivativesPaid], [amountsOf({}), 0n]);
-      // dave, who never traded derivatives, last: his 10,000 USDC in full
+      // dave, who never traded derivatives, last: his 10,000 USDC in full, at once
       const d = await exit(3);
       assert.deepEqual(d.paid, amountsOf({ 0: 10_000n * USDC }));
       assert.equal(d.derivativesPaid, 0n);
-      // The derivatives claims together got exactly the pooled quote; everything the custodian holds is owed out.
-      assert.equal(await custodian.read.exodusDerivativesPaid(), pooledQuote);
-      assert.equal(await custodian.read.owed([0]), held);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), 0n);
+      // At the window's end each claim is paid the same share of the pot, whatever the order of the exits: carol
+      // first here, bob after.
+      const [windowEnd, windowClaims, pot] = await custodian.read.exodusClaim([0]);
+      assert.deepEqual([windowClaims, pot], [derivClaims, pooledQuote]);
+      await networkHelpers.time.increaseTo(windowEnd);
+      const share = (claim: bigint) => (claim * pooledQuote) / derivClaims;
+      for (const i of [2, 1]) {
+        const hash = await custodian.write.claimDerivatives([ids[i]]);
+        const [ev] = parseEventLogs({ abi: custodian.abi, logs: (await env.publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "DerivativesClaimPaid" });
+        const claim = [bobV, carolV][i - 1].derivativesClaim;
+        assert.deepEqual([ev.args.claimed, ev.args.paid], [claim, share(claim)]);
+        assert.ok(share(claim) < claim, "the shortfall is shared");
+      }
+      // Short of the pot by rounding only (at most a unit per claim); everything credited is owed out, and the
+      // custodian still holds the rest.
+      const paid = await custodian.read.exodusDerivativesPaid();
+      assert.ok(paid <= pooledQuote && pooledQuote - paid <= 2n, `${paid} of ${pooledQuote}`);
+      assert.equal(await custodian.read.owed([0]), spotQuote + paid);
       for (const w of wallets.slice(1)) await custodian.write.withdraw([0], { account: w.account });
-      assert.equal(await usdc.read.balanceOf([custodian.address]), 0n);
+      assert.equal(await usdc.read.balanceOf([custodian.address]), held - paid - spotQuote);
+    });
+
+    it("an exit after the claim window is paid at once out of what the window's claims left of the pot, and nothing once they took it all", async () => {
+      const env = await networkHelpers.loadFixture(inExodus);
+      const { custodian, alice, bob } = env;
+      // A frozen state whose pooled quote is 600 USDC; Alice claims 250 of it within the window, Bob 500 after it.
+      const pooled = 600n * USDC;
+      const alices = await claimOf(env, 1, amountsOf({ 0: 700n * USDC }), 250n * USDC, pooled);
+      const bobs = await claimOf(env, 2, amountsOf({ 0: 200n * USDC }), 500n * USDC, pooled);
+      const exited = async (claim: ExitClaim, w: typeof alice) => {
+        await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+        const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit(exitArgs(claim), { account: w.account }) });
+        return parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" })[0].args;
+      };
+      assert.equal((await exited(alices, alice)).derivativesPaid, 0n);
+      const [windowEnd] = await custodian.read.exodusClaim([1]);
+      await networkHelpers.time.increaseTo(windowEnd);
+      // Bob, late: the 350 the window's 250 left, paid with his spot part, nothing recorded
+      const b = await exited(bobs, bob);
+      assert.deepEqual([b.paid[0], b.derivativesClaimed, b.derivativesPaid], [200n * USDC, 500n * USDC, 350n * USDC]);
+      assert.equal(await custodian.read.withdrawable([bob.account.address, 0]), 550n * USDC);
+      assert.deepEqual(await custodian.read.exodusClaim([2]), [windowEnd, 250n * USDC, pooled, 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([2]), custodian, "NoPendingClaim", [2]);
+      // Alice's window claim is still paid in full: the late exit took only what the window left.
+      await custodian.write.claimDerivatives([1]);
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 950n * USDC);
+      assert.equal(await custodian.read.exodusDerivativesPaid(), pooled);
+
+      // When the window's claims take the whole pot, a late exit gets its spot part and nothing of its claim.
+      const full = await networkHelpers.loadFixture(inExodus);
+      const claimA = await claimOf(full, 1, amountsOf({ 0: 700n * USDC }), 800n * USDC, pooled);
+      await full.exitVerifier.write.expectInputs([exitPublicInputs(claimA, TEST_PARAMS)]);
+      await full.custodian.write.exit(exitArgs(claimA), { account: full.alice.account });
+      await networkHelpers.time.increaseTo((await full.custodian.read.exodusClaim([1]))[0]);
+      const claimB = await claimOf(full, 2, amountsOf({ 0: 200n * USDC }), 500n * USDC, pooled);
+      await full.exitVerifier.write.expectInputs([exitPublicInputs(claimB, TEST_PARAMS)]);
+      await full.custodian.write.exit(exitArgs(claimB), { account: full.bob.account });
+      assert.equal(await full.custodian.read.withdrawable([full.bob.account.address, 0]), 200n * USDC);
+      await full.custodian.write.claimDerivatives([1]);
+      assert.equal(await full.custodian.read.withdrawable([full.alice.account.address, 0]), 700n * USDC + pooled);
+      assert.equal(await full.custodian.read.exodusDerivativesPaid(), pooled);
+    });
+
+    it("claimDerivatives before exodus: NotInExodus; the window opens when exodus does", async () => {
+      const early = await networkHelpers.loadFixture(withForced);
+      await viem.assertions.revertWithCustomError(early.custodian.write.claimDerivatives([1]), early.custodian, "NotInExodus");
+      assert.deepEqual(await early.custodian.read.exodusClaim([1]), [0n, 0n, 0n, 0n]);
+      await networkHelpers.time.increase(TEST_REQUEST_DEADLINE);
+      const hash = await early.custodian.write.activateExodus();
+      const { blockNumber } = await early.publicClient.waitForTransactionReceipt({ hash });
+      const { timestamp } = await early.publicClient.getBlock({ blockNumber });
+      assert.equal((await early.custodian.read.exodusClaim([1]))[0], timestamp + BigInt(EXODUS_CLAIM_WINDOW));
     });
   });
 });

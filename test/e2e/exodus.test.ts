@@ -208,36 +208,67 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusMode" }), true);
   });
 
-  it("every trader exits with the CLI and receives exactly what the exit rule gives its account", async () => {
+  it("every trader exits with the CLI and receives exactly what the exit rule gives its account: the spot part at once, the derivatives claim when the claim window ends", async () => {
     const report = await verifyChain({ publicClient, custodian, params: TEST_PARAMS, vkey: JSON.parse(readFileSync(vkeyPath, "utf8")) });
     assert.equal(report.ok, true);
     const prices = (await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "lastPrices" })) as readonly bigint[];
     assert.deepEqual([...prices], [price(3_000n)]);
     const tokens = [usdc, weth];
     let derivativesClaims = 0n;
+    const claims = new Map<string, bigint>();
     for (const t of traders) {
-      // token 0: the spot balance and the derivatives claim (paid out of the pooled quote's pot, in full here: nobody
-      // is under water at the last price)
+      // token 0: the spot balance, paid at once; the derivatives claim is recorded and paid out of the pooled quote's
+      // pot when the claim window ends (in full here: nobody is under water at the last price)
       const v = exitValuation(report.state, t.accountId, prices);
-      const expected = v.amounts.map((a, tokenId) => (tokenId === 0 ? a + v.derivativesClaim : a));
+      const claimed = v.amounts.map((a, tokenId) => (tokenId === 0 ? a + v.derivativesClaim : a));
+      const expected = v.amounts;
       derivativesClaims += v.derivativesClaim;
+      claims.set(t.name, v.derivativesClaim);
       const before = await Promise.all(tokens.map((tok) => balanceOf(tok, t.wallet.account!.address)));
       const r = await cli(["exit", ...chainArgs(t), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
       assert.equal(r.status, 0, `${t.name}: ${r.err}`);
       for (const [tokenId, tok] of tokens.entries()) {
         const line = r.out.find((l) => l.tokenId === tokenId)!;
-        assert.equal(BigInt(line.claimed as string), expected[tokenId], `${t.name} token ${tokenId}: claimed`);
-        assert.equal(BigInt(line.paid as string), expected[tokenId], `${t.name} token ${tokenId}: paid in full`);
+        assert.equal(BigInt(line.claimed as string), claimed[tokenId], `${t.name} token ${tokenId}: claimed`);
+        assert.equal(BigInt(line.paid as string), expected[tokenId], `${t.name} token ${tokenId}: spot paid in full`);
         assert.equal((await balanceOf(tok, t.wallet.account!.address)) - before[tokenId], expected[tokenId], `${t.name} token ${tokenId}: wallet credited`);
       }
-      assert.ok(expected[0] > 0n, `${t.name} recovers USDC`);
+      assert.ok(claimed[0] > 0n, `${t.name} recovers USDC`);
       const exited = r.out.find((l) => l.status === "exited")!;
       assert.equal(BigInt(exited.derivativesClaim as string), v.derivativesClaim, `${t.name}: derivatives claim`);
-      assert.equal(BigInt(exited.derivativesPaid as string), v.derivativesClaim, `${t.name}: derivatives claim paid in full`);
+      assert.equal(BigInt(exited.derivativesPaid as string), 0n, `${t.name}: nothing of it paid within the window`);
+      assert.equal(BigInt(exited.derivativesPending as string), v.derivativesClaim, `${t.name}: the claim waits for the window's end`);
       assert.equal(BigInt(exited.pooledQuote as string), report.state.globals.pooledQuote, `${t.name}: the frozen state's pooled quote`);
       gas.set(`exit (${t.name})`, (await publicClient.getTransactionReceipt({ hash: exited.exitTx as Hex })).gasUsed);
     }
-    assert.ok(derivativesClaims > 0n, "the traders' derivatives claims are paid out of the pot");
+    assert.ok(derivativesClaims > 0n, "the traders have derivatives claims");
+    assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusDerivativesPaid" }), 0n);
+    // Within the window a claim cannot be collected; once it ends, each trader collects its claim in full (the
+    // window's claims are within the pot) with the CLI.
+    const withClaim = traders.find((t) => claims.get(t.name)! > 0n)!;
+    const early = await cli(["claim-derivatives", ...chainArgs(withClaim)]);
+    assert.equal(early.status, 1);
+    assert.match(early.err, /claim window is open/);
+    const [windowEnd, windowClaims] = await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusClaim", args: [withClaim.accountId] });
+    assert.equal(windowClaims, derivativesClaims);
+    const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(node.url) });
+    await testClient.setNextBlockTimestamp({ timestamp: windowEnd });
+    await testClient.mine({ blocks: 1 });
+    for (const t of traders) {
+      const claim = claims.get(t.name)!;
+      const before = await balanceOf(usdc, t.wallet.account!.address);
+      const r = await cli(["claim-derivatives", ...chainArgs(t)]);
+      if (claim === 0n) {
+        assert.equal(r.status, 1);
+        assert.match(r.err, /no derivatives claim waiting/);
+        continue;
+      }
+      assert.equal(r.status, 0, `${t.name}: ${r.err}`);
+      const [paid] = r.out;
+      assert.deepEqual([BigInt(paid.claimed as string), BigInt(paid.paid as string)], [claim, claim], `${t.name}: derivatives claim paid in full`);
+      assert.equal((await balanceOf(usdc, t.wallet.account!.address)) - before, claim, `${t.name}: wallet credited`);
+      gas.set(`claimDerivatives (${t.name})`, (await publicClient.getTransactionReceipt({ hash: paid.tx as Hex })).gasUsed);
+    }
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusDerivativesPaid" }), derivativesClaims);
     assert.ok(derivativesClaims <= report.state.globals.pooledQuote);
     console.log(`gas: ${[...gas].map(([k, v]) => `${k} ${v}`).join(", ")}`);

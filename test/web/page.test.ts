@@ -392,7 +392,7 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     await explorer.close();
   });
 
-  it("exodus: the operator stops, a forced withdrawal outlives its deadline, the page starts the exodus and refunds an unprocessed deposit, and the wallet exits from the explorer with a proof made in the browser", async () => {
+  it("exodus: the operator stops, a forced withdrawal outlives its deadline, the page starts the exodus and refunds an unprocessed deposit, and the wallet exits from the explorer with a proof made in the browser, then collects its derivatives claim there once the claim window ends", async () => {
     const { custodian, usdc } = w.ex.deployment;
     // everything accepted so far is proven first (the perpetual's trade among it), then the operator stops
     for (let i = 0; w.sequencer.pendingTransactions > 0; i++) {
@@ -439,8 +439,23 @@ describe("web page in Chromium", { timeout: 900_000 }, () => {
     assert.equal(await w.ex.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exited", args: [accountId] }), true);
     const paidUsdc = (await usdcOf()) - before;
     assert.equal(parseUnits(said.split(" ")[2]!, 6), paidUsdc);
-    assert.ok(paidUsdc > 2_000n * 10n ** 6n, `paid ${paidUsdc}`); // about 2,699 USDC spot plus about 2,000 of collateral and position
+    assert.ok(paidUsdc > 2_000n * 10n ** 6n, `paid ${paidUsdc}`); // about 2,699 USDC spot
+    // the derivatives claim (about 2,000 of collateral and position) waits for the claim window's end
+    const [windowEnd, , , pending] = await w.ex.publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusClaim", args: [accountId] });
+    assert.ok(pending > 1_000n * 10n ** 6n, `pending ${pending}`);
+    assert.match(await explorer.locator("#derivatives-pending").textContent() ?? "", /derivatives claim of [\d.,]+ USDC waits for the claim window/);
+    assert.equal(await explorer.locator("#claim-derivatives-button").count(), 0, "no collect button while the window is open");
     await explorer.screenshot({ path: join(SCREENSHOTS, "explorer-exodus.png"), fullPage: true });
+    await testClient.setNextBlockTimestamp({ timestamp: windowEnd });
+    await testClient.mine({ blocks: 1 });
+    await explorer.click("#connect");
+    await explorer.waitForSelector("#claim-derivatives-button", { timeout: 30_000 });
+    const beforeClaim = await usdcOf();
+    await explorer.click("#claim-derivatives-button");
+    await explorer.waitForFunction(() => /^(derivatives claim paid|claim failed)/.test(document.querySelector("#exit-msg")?.textContent ?? ""), null, { timeout: 60_000 });
+    assert.match((await explorer.locator("#exit-msg").textContent()) ?? "", new RegExp(`^derivatives claim paid: [\\d.,]+ USDC of [\\d.,]+ USDC to ${owner}$`));
+    assert.equal((await usdcOf()) - beforeClaim, pending, "the only claim of the window, within the pot: paid in full");
+    assert.equal(await explorer.locator("#derivatives-pending").count(), 0);
     await explorer.close();
   });
 

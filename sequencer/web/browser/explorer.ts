@@ -9,7 +9,7 @@
  */
 import type { Address, PublicClient, WalletClient } from "viem";
 import { TxType } from "../../protocol/constants.ts";
-import { accountOf, claimWithdrawal, exit, exodusStatus, FORCED_WAITING, forceClose } from "../../sdk/custodian.ts";
+import { accountOf, claimDerivatives, claimWithdrawal, exit, exodusClaim, exodusStatus, FORCED_WAITING, forceClose } from "../../sdk/custodian.ts";
 import { custodianAbi } from "../../chain/abi.ts";
 import { $, devWallet, errorText, fill, h, injectedWallet, loadConfig, publicClientOf, short, table, time, tokensOf, units, type PageConfig, type TokenInfo } from "./common.ts";
 
@@ -160,14 +160,42 @@ async function connectWallet(): Promise<void> {
   s.wallet = w;
   s.accountId = id;
   s.exodus = exodus;
+  await renderExitPanel(address);
+  if (s.done && id) s.worker!.postMessage({ op: "account", accountId: id });
+}
+
+/**
+ * The connected wallet's exit panel: whether it can exit, and once exited, its derivatives claim waiting for the end
+ * of the claim window (with the button that collects it once the window is over).
+ */
+async function renderExitPanel(address: string, message?: Node | string): Promise<void> {
+  const { accountId: id, exodus } = s;
   const exited = id ? ((await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "exited", args: [id] } as never)) as boolean) : false;
   const canExit = exodus && id && !exited && s.cfg!.exit;
+  const claim = exodus && exited ? await exodusClaim(s.pc!, s.cfg!.custodian, id) : null;
+  const windowOver = claim !== null && Number(claim.windowEnd) <= Number((await s.pc!.getBlock()).timestamp);
   fill("exit", `wallet ${address}: account ${id || "none"}${exited ? " (exited)" : ""}. `,
     !exodus ? "Exits open only in exodus mode; until then withdraw through the exchange (or force a withdrawal on the custodian)."
       : !id ? "This wallet has no account." : exited ? "This account has exited." : !s.cfg!.exit ? "This server has no exit circuit: exit with `npm run cli -- exit`." : "",
+    claim && claim.pending > 0n
+      ? h("span", { id: "derivatives-pending" }, ` Its derivatives claim of ${amount(0, claim.pending)} waits for the claim window, which ends ${time(claim.windowEnd)}: every claim recorded in it is paid the same share of the pooled quote (${amount(0, claim.pot)} for ${amount(0, claim.windowClaims)} claimed). `)
+      : "",
+    claim && claim.pending > 0n && windowOver ? h("button", { id: "claim-derivatives-button", onclick: () => void collectNow() }, "Collect my derivatives claim") : "",
     canExit ? h("button", { id: "exit-button", onclick: () => void exitNow() }, "Exit: prove my claim from chain data and withdraw") : "",
-    h("div", { id: "exit-msg", class: "msg" }));
-  if (s.done && id) s.worker!.postMessage({ op: "account", accountId: id });
+    h("div", { id: "exit-msg", class: "msg" }, ...(message === undefined ? [] : [message])));
+}
+
+/** After the claim window: the connected wallet's share of the pot for the claim its exit recorded, credited and pulled. */
+async function collectNow(): Promise<void> {
+  const clients = { publicClient: s.pc!, walletClient: s.wallet! };
+  const address = s.wallet!.account!.address;
+  try {
+    const { claimed, paid } = await claimDerivatives(clients, s.cfg!.custodian, s.accountId);
+    if (paid > 0n) await claimWithdrawal(clients, s.cfg!.custodian, 0);
+    await renderExitPanel(address, h("span", { class: "valid" }, `derivatives claim paid: ${amount(0, paid)} of ${amount(0, claimed)} to ${address}`));
+  } catch (e) {
+    fill("exit-msg", h("span", { class: "invalid" }, `claim failed: ${errorText(e)}`));
+  }
 }
 
 /** Exodus exit of the connected wallet's account: proven in the worker on the rebuilt state, sent, then pulled token by token. */
@@ -188,9 +216,11 @@ async function exitNow(): Promise<void> {
     const { paid, derivativesClaimed, derivativesPaid } = await exit(clients, s.cfg!.custodian,
       { accountId: s.accountId, amounts: msg.amounts, pooledQuote: msg.pooledQuote, derivativesClaim: msg.derivativesClaim }, msg.proof);
     for (const [tokenId, v] of paid.entries()) if (v > 0n) await claimWithdrawal(clients, s.cfg!.custodian, tokenId);
-    // the USDC paid includes the derivatives part; how much of the claim the pot paid is in the message's title
-    say(`exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${s.wallet!.account!.address}`, true,
-      `derivatives claim: ${amount(0, derivativesPaid)} paid of ${amount(0, derivativesClaimed)} claimed (out of the pooled quote's pot)`);
+    // the USDC paid includes the derivatives part paid at once (after the claim window only); the panel shows a
+    // claim recorded for the window, and how much of the claim the pot paid is in the message's title
+    const address = s.wallet!.account!.address;
+    await renderExitPanel(address, h("span", { class: "valid", title: `derivatives claim: ${amount(0, derivativesPaid)} paid at once of ${amount(0, derivativesClaimed)} claimed (out of the pooled quote's pot)` },
+      `exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${address}`));
     await renderExodus();
   } catch (e) {
     say(`exit failed: ${errorText(e)}`, false);

@@ -12,7 +12,7 @@ import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { custodyClaims } from "../../../sequencer/verifier/custody.ts";
 import { aliceLongPerpetual, dave, GAP_UPDATE, NOW, registerDave, traders } from "../../helpers/derivatives.ts";
 
-it("holdings equal the claims before exodus and after each exit, derivatives claims paid out of the pooled quote", () => {
+it("holdings equal the claims before exodus, after each exit and after each derivatives claim is paid its share of the pooled quote", () => {
   const state = aliceLongPerpetual();
   registerDave(state);
   buildBatch(state, [{ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: 10_000_000_000n }], { batchNumber: 20, timestamp: NOW });
@@ -27,13 +27,23 @@ it("holdings equal the claims before exodus and after each exit, derivatives cla
   let owed = 0n;
   let paidOfPot = 0n;
   const left = [...ids];
+  // within the claim window: each exit is credited its spot part (owed until pulled); its derivatives claim waits
+  const claims = ids.map((id) => exitValuation(state, id, prices).derivativesClaim);
   for (const id of ids) {
-    const v = exitValuation(state, id, prices);
-    const fromPot = v.derivativesClaim < state.globals.pooledQuote - paidOfPot ? v.derivativesClaim : state.globals.pooledQuote - paidOfPot;
-    paidOfPot += fromPot;
-    owed += v.amounts[0] + fromPot; // credited to the owner's withdrawable: owed until pulled
+    owed += exitValuation(state, id, prices).amounts[0];
     left.splice(left.indexOf(id), 1);
     assert.equal(custodyClaims(state, 0, left, owed, paidOfPot).claims, holdings, `after account ${id}'s exit`);
   }
+  // after it: each claim its share of the pot (Custodian.claimDerivatives), credited and owed until pulled
+  const pot = state.globals.pooledQuote;
+  const windowClaims = claims.reduce((a, b) => a + b, 0n);
+  assert.ok(windowClaims > pot, "the scenario's claims exceed the pot");
+  for (const [i, claim] of claims.entries()) {
+    const share = (claim * pot) / windowClaims;
+    paidOfPot += share;
+    owed += share;
+    assert.equal(custodyClaims(state, 0, [], owed, paidOfPot).claims, holdings, `after account ${ids[i]}'s claim is paid`);
+  }
+  assert.ok(pot - paidOfPot < BigInt(claims.length), "the pot is paid out but for rounding");
   assert.equal(custodyClaims(state, 1, ids, 0n, 0n).pooled, 0n, "only the quote token is pooled");
 });
