@@ -3,7 +3,10 @@
  *
  *   log(seq INTEGER PRIMARY KEY, body TEXT)        every record, encodeJson text
  *   snapshot(seq INTEGER PRIMARY KEY, body TEXT)   the latest snapshot only
- *   meta(key TEXT PRIMARY KEY, value TEXT)         format version and the deployment the log belongs to
+ *   meta(key TEXT PRIMARY KEY, value TEXT)         format version, the deployment the log belongs to, and which log
+ *                                                  rules wrote what: "rules" (RulesSegment[] as JSON, a segment added
+ *                                                  with the first record a new version appends, in its transaction)
+ *                                                  and "snapshotRules" (the latest snapshot's, saved with it)
  *
  * Group commit: the first `append` opens a transaction, `commit` ends it, so one fsync (synchronous=FULL,
  * the default here) makes a whole group of commands durable. `synchronous: "NORMAL"` trades the last
@@ -21,6 +24,7 @@
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { decodeJson, encodeJson } from "./codec.ts";
+import { LOG_RULES_VERSION, type RulesSegment } from "./logRules.ts";
 import type { LoggedRecord, LogRecord } from "./records.ts";
 import { DatabaseSync } from "./sqlite.ts";
 import { WalCheckpointer } from "./walCheckpointer.ts";
@@ -37,6 +41,8 @@ export type SqliteStoreOptions = {
   pruneOnSnapshot?: boolean;
   /** "commit" (default): durable when `commit` returns. "background": durable when `synced()` resolves. */
   sync?: "commit" | "background";
+  /** The log rules version appended records and snapshots are written under (default LOG_RULES_VERSION; tests name others). */
+  rules?: string;
 };
 
 /** The store belongs to another deployment (its identity differs) or is not a sequencer log. */
@@ -46,11 +52,14 @@ export class StoreMismatch extends Error {
 
 export class SqliteStore implements SequencerStore {
   readonly path: string;
+  readonly rules: string;
   private readonly db: DatabaseSync;
   private readonly opts: SqliteStoreOptions;
   private readonly insert;
   private seq: number;
   private closed = false;
+  /** This store's version is the last segment of the header (checked, or added, at the first append). */
+  private rulesNoted = false;
   /** Background sync: the WAL file's descriptor, the last committed and the last fsynced seq, who waits. */
   private walFd: number | null = null;
   private committedSeq = 0;
@@ -67,6 +76,7 @@ export class SqliteStore implements SequencerStore {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.path = path;
     this.opts = opts;
+    this.rules = opts.rules ?? LOG_RULES_VERSION;
     this.db = new DatabaseSync(path);
     if (opts.sync === "background" && (path === ":memory:" || opts.synchronous === "NORMAL")) {
       throw new Error("background sync needs a file and FULL durability");
@@ -122,8 +132,30 @@ export class SqliteStore implements SequencerStore {
 
   append(record: LogRecord): number {
     if (!this.db.isTransaction) this.db.exec("BEGIN");
+    if (!this.rulesNoted) this.noteRules(this.seq + 1);
     this.insert.run(++this.seq, encodeJson(record));
     return this.seq;
+  }
+
+  rulesSegments(): RulesSegment[] {
+    const text = this.meta("rules");
+    if (text === undefined) return [];
+    const valid = (s: unknown): s is RulesSegment => typeof (s as RulesSegment)?.rules === "string" && Number.isSafeInteger((s as RulesSegment).fromSeq);
+    let segments: unknown;
+    try {
+      segments = JSON.parse(text);
+    } catch {
+      segments = null;
+    }
+    if (!Array.isArray(segments) || !segments.every(valid)) throw new StoreMismatch(`${this.path}: its log rules header is not a list of { rules, fromSeq }: ${text}`);
+    return segments;
+  }
+
+  /** Within the open transaction of the first append: records from `fromSeq` on are this store's version's. */
+  private noteRules(fromSeq: number): void {
+    const segments = this.rulesSegments();
+    if (segments.at(-1)?.rules !== this.rules) this.setMeta("rules", JSON.stringify([...segments, { rules: this.rules, fromSeq }]));
+    this.rulesNoted = true;
   }
 
   commit(now = false): void {
@@ -202,6 +234,7 @@ export class SqliteStore implements SequencerStore {
     try {
       this.db.prepare("DELETE FROM snapshot").run();
       this.db.prepare("INSERT INTO snapshot (seq, body) VALUES (?, ?)").run(seq, encodeJson(body));
+      this.setMeta("snapshotRules", this.rules);
       if (this.opts.pruneOnSnapshot) this.db.prepare("DELETE FROM log WHERE seq <= ?").run(seq);
       this.db.exec("COMMIT");
       if (this.walFd !== null) fsyncSync(this.walFd);
@@ -213,7 +246,7 @@ export class SqliteStore implements SequencerStore {
 
   latestSnapshot(): StoredSnapshot | null {
     const row = this.db.prepare("SELECT seq, body FROM snapshot ORDER BY seq DESC LIMIT 1").get() as { seq: number; body: string } | undefined;
-    return row ? { seq: row.seq, body: decodeJson(row.body) } : null;
+    return row ? { seq: row.seq, body: decodeJson(row.body), rules: this.meta("snapshotRules") ?? null } : null;
   }
 
   /** Closes the file (once; later calls do nothing); records appended but not committed are dropped, as a crash would drop them. */

@@ -4,10 +4,14 @@
  * durable at once; a crash before `commit` loses exactly the uncommitted ones (none of which was
  * acknowledged). sqliteStore.ts is the embedded implementation.
  */
+import type { RulesSegment } from "./logRules.ts";
 import type { LoggedRecord, LogRecord } from "./records.ts";
 
-/** A snapshot covers every record with seq <= `seq`; `body` is the snapshotting component's JSON value. */
-export type StoredSnapshot<T = unknown> = { seq: number; body: T };
+/**
+ * A snapshot covers every record with seq <= `seq`; `body` is the snapshotting component's JSON value; `rules` the
+ * log rules version of the code that wrote it (logRules.ts; null: written before snapshots recorded it).
+ */
+export type StoredSnapshot<T = unknown> = { seq: number; body: T; rules: string | null };
 
 export interface SequencerStore {
   /** Appends a record to the open group and returns its seq; durable only after `commit`. */
@@ -27,5 +31,9 @@ export interface SequencerStore {
   saveSnapshot(seq: number, body: unknown): void;
   /** The latest snapshot, or null. */
   latestSnapshot(): StoredSnapshot | null;
+  /** The log rules version appended records are written under (logRules.ts: the running code's). */
+  readonly rules: string;
+  /** Which rules version wrote which records, oldest first (records before the first segment: unknown). */
+  rulesSegments(): RulesSegment[];
   close(): void;
 }

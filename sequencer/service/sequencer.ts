@@ -81,6 +81,7 @@ import type {
 } from "../persistence/records.ts";
 import { SNAPSHOT_VERSION, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
+import { checkReplayRules } from "../persistence/logRules.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 import { Journal } from "./journal.ts";
 import { ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
@@ -220,8 +221,11 @@ export class Sequencer {
     // built while the circuit-refusal search runs its witnesses (an open state transaction, not yet rolled back).
     this.journal = new Journal(opts, () => (this.pipeline.busy || this.state.openTransactions > 0 ? null : this.snapshot()));
     const stored = opts.recoverFrom === "log" ? null : opts.store?.latestSnapshot();
+    // before anything is restored: the log after the snapshot replays by this code's rules only if they wrote it
+    const rulesNote = opts.store ? checkReplayRules(opts.store, stored ?? null) : null;
+    if (rulesNote) this.log(rulesNote);
     const snap = stored?.body as SequencerSnapshot | undefined;
-    if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version}`);
+    if (snap && snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported sequencer snapshot version ${snap.version} (this code reads ${SNAPSHOT_VERSION})`);
     this.markets = snap ? MarketRegistry.fromJSON(snap.markets) : new MarketRegistry();
     this.risk = snap ? SpotRisk.restore(snap.risk) : new SpotRisk();
     this.state = snap ? restoreExchangeState(opts.params, snap.state) : new ExchangeState(opts.params);

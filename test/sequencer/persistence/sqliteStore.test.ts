@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LOG_RULES_VERSION } from "../../../sequencer/persistence/logRules.ts";
 import type { LogRecord } from "../../../sequencer/persistence/records.ts";
 import { CHECKPOINT_EVERY_COMMITS, SqliteStore, StoreMismatch } from "../../../sequencer/persistence/sqliteStore.ts";
 
@@ -50,7 +51,7 @@ describe("sqlite store", () => {
     assert.throws(() => s.saveSnapshot(5, {}), RangeError);
     s.saveSnapshot(1, { at: 1n });
     s.saveSnapshot(3, { at: 3n });
-    assert.deepEqual(s.latestSnapshot(), { seq: 3, body: { at: 3n } });
+    assert.deepEqual(s.latestSnapshot(), { seq: 3, body: { at: 3n }, rules: LOG_RULES_VERSION });
     assert.deepEqual(seqs(s), [4]);
     s.close();
     const again = new SqliteStore(path);
