@@ -192,7 +192,8 @@ export class ExchangeCore {
   /**
    * On-chain requests admitted but held out of the queue until an oracle update: a forced request judged at marks
    * (a collateral withdrawal or a close, judgedAtMarks) that arrived without a fresh update (the circuit never serves
-   * it without one), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
+   * it without one), or a collateral withdrawal its margin honours while the collateral side does not cover it
+   * (judgeUntagged), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
    * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
    * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
    */
@@ -508,9 +509,10 @@ export class ExchangeCore {
    * `time`: intake predicts the outcome the batch will prove at its marks and applies an honoured one at once (the
    * amount out of collateral; the close's lots to the counterparty, DerivativesRisk.forceClose), cancelling the orders
    * the accounts no longer cover (UNCOVERED). Without a fresh update they wait, and the batch selection stops before
-   * them. So does a collateral withdrawal its margin honours while the collateral side does not cover it (no batch can
-   * serve it: DERIVATIVES.md "Pooled quote"), and the ones after it: the next update judges them again (after its
-   * liquidations and deleverage), and if the side never covers it, the custodian's deadline opens exodus.
+   * them. A collateral withdrawal its margin honours while the collateral side does not cover it (no batch can serve
+   * it: DERIVATIVES.md "Pooled quote") stops the judging of the ones after it and leaves the queue for awaitingMarks,
+   * with the requests queued after it: the next update admits it again behind its liquidations and deleverage and
+   * what was accepted meanwhile, and judges it there; if the side never covers it, the custodian's deadline opens exodus.
    */
   #judgeUntagged(time: number): void {
     const oracle = this.#judgingOracle(time);
@@ -532,6 +534,19 @@ export class ExchangeCore {
         this.#parts.observers.log(
           `${this.#forcedText(e.tx)} by account ${accountId}: its margin covers it, the collateral side (${this.derivatives.risk.collateralSide}) does not; it waits for liquidations and deleverage, judged again at the next oracle update`,
         );
+        // Out of the queue, at the head of the held requests (the on-chain requests queued after it then wait behind it,
+        // as the custodian consumes its queue in order). Left in the queue, it stopped every batch before it: nothing
+        // accepted after it was proven (trading; a transfer into collateral that restores the side; the next update's
+        // deleverage), yet that update judged it on intake's view, which counts them, while the batch applies it ahead
+        // of them: judged honoured (or, after a deleverage, refused), it was unprovable there (DERIVATIVES_SHORTFALL) at
+        // every update, for ever. Released by the next update, it enters the queue again behind everything that update
+        // and the time since brought (forcedPosition), where intake's view is the state the batch applies it to. (An
+        // on-chain request already queued behind it, its effect in intake's view, cannot follow it out: then it keeps
+        // its place, as before; only a request untagged by rejectPending can have one.)
+        if (!this.pending.slice(i + 1).some((p) => REQUEST_TYPES.includes(p.tx.type))) {
+          this.pending.splice(i, 1);
+          this.#awaitingMarks.unshift({ tx: e.tx, time: e.time });
+        }
         return;
       }
       const honoured = outcome === "honoured";

@@ -1,0 +1,291 @@
+/**
+ * A forced collateral withdrawal that the account's own margin allows while the collateral side (the pooled quote less
+ * the fee pool: circuits/DERIVATIVES.md "Pooled quote", RULES.md PQ2) does not cover it, in the sequencer (intake's
+ * `judgeUntagged`, DerivativesRisk.forceDebitCollateral's "side"). No batch can serve it honoured (DerivSlot's
+ * `backed`), and it may not be served refused (its outcome is its own margin alone), so intake holds it: the on-chain
+ * requests queued after it wait behind it (the custodian consumes its queue in order), everything else goes on being
+ * proven, and each oracle update judges it again at the queue place where the batch will apply it, behind that update's
+ * deleverage and behind what was accepted meanwhile. If the side never covers it and no update resolves it, it stays
+ * unconsumed, and the custodian's deadline (not modelled by this fake chain) opens exodus.
+ *
+ * The state is reached by honest operations only: carol, the operator's liquidator, takes alice's long at a drop
+ * (its 1% penalty funds the insurance fund) and keeps 500 lots of it; a gap leaves her under water by less than the
+ * fund, so nothing is deleveraged (and nobody liquidates the liquidator); the treasury then withdraws the fund (allowed:
+ * carol is not flat, so nothing is open bad debt), and until the next update deleverages her, her deficit is netted in
+ * the side while bob's gain is in his margin. Every batch is built by the real witness builder (every circuit rule
+ * checked in TypeScript); the fake chain records each batch's public data, and the batches' request records are checked
+ * against the custodian's queue with its own ordering rule (publicData.ts requestsInQueueOrder).
+ */
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bytesToHex, type Hex } from "viem";
+import { REQUEST_TYPES, Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { decodePublicData, encodeRecord, queuedForm, requestsInQueueOrder, type OracleSection, type SlotRecord } from "../../../sequencer/protocol/publicData.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
+import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
+import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
+import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
+import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+
+const { alice, bob, carol } = traders;
+const PERP = 0;
+/** 2,100 quote per unit (1e-8 quote), the gap that leaves carol's 500 lots 2,100 quote under water. */
+const GAP_PRICE = 210_000_000_000n;
+const QUOTE = 1_000_000n;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A batch as the chain received it: its oracle section and records. */
+type ChainBatch = { oracle: OracleSection; records: SlotRecord[] };
+
+/**
+ * Records the public data of every batch `seq` posts (from `start()` on), and checks each batch's request records are
+ * the custodian's next queued ones in an order it accepts (requestsInQueueOrder): `request` admits an on-chain request
+ * and queues its record as the custodian would (outcome byte 0).
+ */
+function custodianQueue(seq: Sequencer) {
+  const queue: Hex[] = [];
+  const batches: ChainBatch[] = [];
+  const violations: string[] = [];
+  let consumed = 0;
+  let tracking = false;
+  const submit = seq.custodian.submitBatch.bind(seq.custodian);
+  Object.assign(seq.custodian, {
+    submitBatch: async (n: number, publicData: Uint8Array, ...rest: unknown[]) => {
+      if (tracking) {
+        const { oracle, records } = decodePublicData(publicData, seq.params);
+        batches.push({ oracle, records });
+        const requests = records.filter(queueable).length;
+        if (!requestsInQueueOrder(records, seq.params.slots, (k) => queue[consumed + k])) {
+          violations.push(`batch ${n}: request records ${records.filter(queueable).map((r) => r.type).join(",")} are not the queue's next (${queue.slice(consumed).length} left)`);
+        }
+        consumed += requests;
+      }
+      return (submit as (...a: unknown[]) => Promise<unknown>)(n, publicData, ...rest);
+    },
+  });
+  return {
+    batches,
+    violations,
+    /** From now on every batch is recorded and checked (everything queued before was consumed). */
+    start(): void {
+      assert.equal(seq.peekPending().length, 0, "nothing queued before the model starts");
+      tracking = true;
+    },
+    request(tx: BatchTx): void {
+      queue.push(bytesToHex(queuedForm(encodeRecord(recordOf(tx)))));
+      seq.acceptRequest(tx);
+    },
+    /** How many of the requests queued since start() the batches consumed. */
+    get consumed(): number {
+      return consumed;
+    },
+    /** The records of `type` in the batches posted since start(), with the time of their batch's oracle update (0 unused). */
+    recordsOf(type: TxType): { record: SlotRecord; oracleTime: bigint }[] {
+      return batches.flatMap((b) => b.records.filter((r) => r.type === type).map((record) => ({ record, oracleTime: b.oracle.used ? b.oracle.time : 0n })));
+    },
+  };
+}
+
+const queueable = (r: SlotRecord) => REQUEST_TYPES.includes(r.type);
+
+/** The record the custodian queues for the requests this file uses. */
+function recordOf(tx: BatchTx): SlotRecord {
+  if (tx.type === TxType.DEPOSIT) return { type: tx.type, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount };
+  if (tx.type === TxType.FORCED_COLLATERAL_WITHDRAW) return { type: tx.type, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: 0n };
+  if (tx.type === TxType.INSURANCE_WITHDRAW) return { type: tx.type, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: 0n };
+  throw new Error(`no queue record for type ${tx.type} here`);
+}
+
+/** The risk engine's view of each account, the insurance fund and the collateral side equal the proven state. */
+function assertInSync(seq: Sequencer): void {
+  for (const t of Object.values(traders)) {
+    assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
+  }
+  assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund, "insurance fund");
+  assert.equal(seq.derivatives.risk.collateralSide, seq.state.globals.pooledQuote - seq.state.feePool, "the collateral side");
+  for (const t of Object.values(traders)) assert.equal(seq.risk.balance(t.accountId, 0), seq.state.balance(t.accountId, 0), `account ${t.accountId}'s spot quote`);
+}
+
+/** The proven collateral side: the pooled quote less the fee pool. */
+const provenSide = (seq: Sequencer) => seq.state.globals.pooledQuote - seq.state.feePool;
+const fcw = (accountId: number, amount: bigint): BatchTx => ({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId, tokenId: 0, amount });
+
+/**
+ * The sequencer (on `chain`, from the traders' deposits) brought by honest operations to a short collateral side,
+ * then bob's forced collateral withdrawal of all his margin allows (`amount`, above the side) and alice's deposit of 7
+ * queued after it on chain. Nonces used: alice 0-1, bob 0, carol 0-1.
+ */
+async function heldWithdrawal(options: Parameters<typeof derivativesSequencer>[1] = {}) {
+  const logs: string[] = [];
+  const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line), ...options });
+  const q = custodianQueue(seq);
+  const risk = () => seq.derivatives.risk;
+  await fundCollateral(seq, [alice, bob, carol]);
+  // alice buys 15,000 perpetual lots from bob at 3,000; a drop to 2,800 and carol (the liquidator) takes them
+  seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 15_000n }));
+  seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 15_000n }));
+  await seq.drain();
+  chain.now = NOW + 10;
+  assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [280_000_000_000n] }))).liquidations, [[alice.accountId, PERP, 15_000n]]);
+  await seq.drain();
+  assert.equal(seq.state.globals.insuranceFund, 4_200n * QUOTE, "the penalty: 1% of 15,000 lots at 28 quote");
+  // carol sells 14,500 of them back to bob, keeping 500 lots; alice takes her collateral out, carol all but her initial margin
+  seq.placeOrder(derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 14_500n }));
+  assert.equal(seq.placeOrder(derivOrder(carol, PERP, { orderId: 100n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 14_500n })).filter((e) => e.type === "fill").length, 1);
+  await seq.drain();
+  seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: false, amount: risk().account(alice.accountId).collateral, nonce: 1 }));
+  const c = risk().margin(carol.accountId)!;
+  seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: false, amount: c.equity - c.required, nonce: 1 }));
+  await seq.drain();
+  // the gap to 2,100: carol's 500 lots are 2,100 quote under water, within the fund: nothing is deleveraged, and nobody
+  // liquidates the liquidator
+  chain.now = NOW + 20;
+  const gap = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 20, prices: [GAP_PRICE] }));
+  assert.deepEqual([gap.liquidations, gap.deleveraged], [[], []]);
+  assert.equal(risk().margin(carol.accountId)!.equity, -2_100n * QUOTE);
+  await seq.drain();
+  // the treasury withdraws the whole fund: honoured (carol is not flat, so no debt is open, and the side covers it)
+  q.start();
+  q.request({ type: TxType.INSURANCE_WITHDRAW, amount: 4_200n * QUOTE });
+  await seq.drain();
+  assert.equal(seq.state.globals.insuranceFund, 0n, "the fund was paid out");
+  assertInSync(seq);
+
+  // bob's margin allows more than the side holds: carol's deficit is netted in the side, bob's gain is in his margin
+  const b = risk().margin(bob.accountId)!;
+  const amount = b.equity - b.required;
+  const side = provenSide(seq);
+  assert.ok(amount > side, `bob's margin allows ${amount}, the side holds ${side}`);
+  const bobCollateral = seq.state.account(bob.accountId).deriv.collateral;
+  const aliceQuote = seq.state.balance(alice.accountId, 0);
+  const posted = chain.posted;
+  q.request(fcw(bob.accountId, amount));
+  q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n }); // queued after it on chain
+  return { seq, chain, q, logs, amount, bobCollateral, bobEquity: b.equity, aliceQuote, posted };
+}
+
+/** The request is held: intake moved nothing, no batch carried its record, and the deposit queued after it was not consumed. */
+function assertHeld(env: Awaited<ReturnType<typeof heldWithdrawal>>): void {
+  const { seq, q, amount, bobCollateral } = env;
+  assert.equal(seq.derivatives.risk.account(bob.accountId).collateral, bobCollateral, "intake predicted neither outcome: nothing moved");
+  assert.equal(seq.state.account(bob.accountId).deriv.collateral, bobCollateral, "not proven honoured");
+  assert.deepEqual(q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW), [], "its record is in no batch: neither honoured nor refused");
+  assert.deepEqual(q.recordsOf(TxType.DEPOSIT), [], "the deposit queued after it was not consumed");
+  assert.equal(q.consumed, 1, "only the insurance withdrawal before it was consumed");
+  const queued = seq.peekPending().filter((tx) => tx.type === TxType.FORCED_COLLATERAL_WITHDRAW || tx.type === TxType.DEPOSIT);
+  assert.deepEqual(queued, [fcw(bob.accountId, amount), { type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n }], "still waiting, in the custodian's order");
+  assert.deepEqual(q.violations, []);
+}
+
+describe("a forced collateral withdrawal the collateral side does not cover", () => {
+  it("is held: neither honoured nor refused, the deposit queued after it waits, and everything else is proven meanwhile", async () => {
+    const env = await heldWithdrawal();
+    const { seq, chain, logs } = env;
+    assert.ok(logs.some((l) => /forced collateral withdrawal of \d+ \(token 0\) by account 2: its margin covers it, the collateral side \(\d+\) does not/.test(l)), logs.slice(-5).join("\n"));
+    // work accepted after it, on other accounts: a spot withdrawal and a transfer into collateral (too small to restore the side)
+    seq.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: 1_000n * QUOTE, nonce: 2 }));
+    seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: 100n * QUOTE, nonce: 3 }));
+    await seq.drain();
+    assert.ok(chain.posted > env.posted, "batches go on being proven and accepted");
+    assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote - 1_100n * QUOTE, "alice's withdrawal and transfer, accepted after the held request, are proven");
+    assert.equal(seq.state.account(alice.accountId).deriv.collateral, 100n * QUOTE);
+    assert.ok(provenSide(seq) < env.amount, "the side is still short");
+    assertHeld(env);
+    assertInSync(seq);
+  });
+
+  it("is served honoured in a batch with the next oracle update once a transfer into collateral restored the side, the deposit after it", async () => {
+    const env = await heldWithdrawal();
+    const { seq, chain, q, amount, bobCollateral } = env;
+    // carol puts 3,000 quote back into collateral: no longer under water, and the side covers bob's withdrawal
+    seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 }));
+    await seq.drain();
+    assert.ok(provenSide(seq) >= amount, "the transfer restoring the side is proven ahead of the held request");
+    assertHeld(env); // judged again only at the next update
+    chain.now = NOW + 30;
+    const update = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 30, prices: [GAP_PRICE] }));
+    assert.deepEqual([update.liquidations, update.deleveraged], [[], []]);
+    assert.equal(seq.derivatives.risk.account(bob.accountId).collateral, bobCollateral - amount, "judged honoured at the update");
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
+    assert.equal(seq.state.account(bob.accountId).deriv.collateral, bobCollateral - amount, "proven honoured");
+    assert.deepEqual(q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW).map((r) => [r.record.type === TxType.FORCED_COLLATERAL_WITHDRAW && r.record.honoured, r.oracleTime]), [[1n, BigInt(NOW + 30)]], "in a batch with that update");
+    assert.equal(q.recordsOf(TxType.DEPOSIT).length, 1, "the deposit after it");
+    assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote + 7n);
+    assert.equal(q.consumed, 3);
+    assert.deepEqual(q.violations, [], "every request consumed in the custodian's order");
+    assertInSync(seq);
+  });
+
+  it("while the oracle is quiet and nothing restores the side, stays unconsumed (the custodian's deadline then opens exodus), nothing served wrongly, other work proven", async () => {
+    const env = await heldWithdrawal();
+    const { seq, chain } = env;
+    let nonce = 2;
+    for (const step of [60, 120, ORACLE_FRESHNESS, 600]) {
+      chain.now += step;
+      seq.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: QUOTE, nonce: nonce++ }));
+      await seq.drain();
+      assertHeld(env);
+      assertInSync(seq);
+    }
+    assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote - 4n * QUOTE, "every spot withdrawal after it was proven");
+    assert.deepEqual(seq.peekPending().map((tx) => tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT], "the held request and the deposit behind it, nothing else");
+  });
+
+  it("the next oracle update deleverages carol's deficit (bob pays it): judged behind that deleverage, bob's margin no longer allows it, and it is proven refused after that deleverage with that update, the deposit after it", async () => {
+    const env = await heldWithdrawal();
+    const { seq, chain, q } = env;
+    chain.now = NOW + 30;
+    const update = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 30, prices: [GAP_PRICE] }));
+    assert.deepEqual(update.deleveraged, [[carol.accountId, bob.accountId, PERP, 500n]]);
+    assert.ok(env.logs.some((l) => /forced collateral withdrawal of \d+ \(token 0\) by account 2: refused/.test(l)));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
+    assert.deepEqual(q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW).map((r) => [r.record.type === TxType.FORCED_COLLATERAL_WITHDRAW && r.record.honoured, r.oracleTime]), [[0n, BigInt(NOW + 30)]], "proven refused with that update");
+    // where the chain applied each: [batch, slot] (one derivatives slot a batch at TEST_PARAMS)
+    const at = (type: TxType) => q.batches.flatMap((b, i) => b.records.flatMap((r, k) => (r.type === type ? [i * 1_000 + k] : [])));
+    assert.equal(at(TxType.DELEVERAGE).length, 1, "the deleverage proven");
+    assert.ok(at(TxType.DELEVERAGE)[0] < at(TxType.FORCED_COLLATERAL_WITHDRAW)[0], "and applied before the request, as intake judged it");
+    const bobNow = seq.state.account(bob.accountId).deriv;
+    assert.ok(bobNow.positions.every((p) => p.size === 0n), "carol's 500 lots closed bob's short");
+    assert.equal(bobNow.collateral, env.bobEquity - 2_100n * QUOTE, "bob, flat, holds his equity less carol's deficit, and nothing was withdrawn");
+    assert.ok(bobNow.collateral < env.amount, "so his margin no longer covers the amount");
+    assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote + 7n, "the deposit after it");
+    assert.equal(q.consumed, 3);
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
+
+  for (const [what, snapshotEvery, recoverFrom] of [["the log", 0, "log"], ["a snapshot and the log after it", 5, "snapshot"]] as const) {
+    it(`a restart from ${what} holds it as the live sequencer did, and the restarted one serves it honoured once the side is restored`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "fcw-side-"));
+      dirs.push(dir);
+      const path = join(dir, "sequencer.db");
+      const env = await heldWithdrawal({ store: new SqliteStore(path), snapshotEvery });
+      const { seq, chain, amount, bobCollateral } = env;
+      seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 }));
+      const store = new SqliteStore(path);
+      if (recoverFrom === "snapshot") assert.ok((store.latestSnapshot()?.seq ?? 0) > 0, "a snapshot was taken");
+      const reopened: Sequencer = openDerivativesSequencer(chain, { store, recoverFrom });
+      assert.deepEqual(reopened.snapshot(), seq.snapshot(), "the recovered intake is the live one");
+      assert.deepEqual(reopened.peekPending().map((tx) => tx.type), [TxType.TRANSFER, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT]);
+      await reopened.drain();
+      chain.now = NOW + 30;
+      await reopened.acceptOracleUpdate(oracleUpdate({ time: NOW + 30, prices: [GAP_PRICE] }));
+      await reopened.drain();
+      assert.equal(reopened.pendingTransactions, 0);
+      assert.equal(reopened.state.account(bob.accountId).deriv.collateral, bobCollateral - amount, "proven honoured");
+      assert.equal(reopened.state.balance(alice.accountId, 0), env.aliceQuote + 7n);
+      assertInSync(reopened);
+    });
+  }
+});
