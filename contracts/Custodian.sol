@@ -997,17 +997,20 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         CustodianPayouts.exit(_accounts, exited, withdrawable, owed, _tokens, _lastPrices, _exodusLedger, ctx, amounts, proof);
     }
 
-    /// @notice Quote token (token 0) credited by exits for derivatives claims so far: the part of the frozen
-    /// state's pooled quote already paid out of the derivatives pot ({exit}); never above that pooled quote.
+    /// @notice Quote token (token 0) credited for derivatives claims so far, by late exits ({exit}) and by
+    /// {claimDerivatives}: the part of the frozen state's pooled quote already paid out of the derivatives pot;
+    /// never above that pooled quote.
     function exodusDerivativesPaid() external view returns (uint256) {
         return _exodusLedger.derivativesPaid;
     }
 
-    /// @notice In exodus, once the claim window has ended ({exodusClaimWindow}; ClaimWindowOpen before), pays
+    /// @notice In exodus, once the claim window has ended ({exodusClaim}; ClaimWindowOpen before), pays
     /// account `accountId`'s derivatives claim its exit recorded within the window (NoPendingClaim if none, or
     /// paid already): `claim * pot / max(pot, windowClaims)` in token 0, credited to the account's owner's
-    /// {withdrawable} (capped at what the custodian holds beyond what it owes, which it never is short of while
-    /// the spot balances and the pot are backed). Anyone may call: only the owner is credited.
+    /// {withdrawable}. Anyone may call: only the owner is credited. Never paid in part: when the custodian holds
+    /// less of token 0 beyond what it owes than is due (never while the spot balances and the pot are backed; a
+    /// token-0 `balanceOf` that fails reads as 0) it reverts (ClaimNotCovered) and the claim stays pending, so
+    /// nobody can make a passing fault of the token cut anyone's claim, or choose who takes a real shortfall.
     /// @dev So every claim of the window takes the same share of a shortfall (accounts under water owing more
     /// than the fund and the fee pool keep) instead of the last exits all of it. Runs in
     /// {CustodianPayouts-claimDerivatives}; emits {ICustodianExits-DerivativesClaimPaid}.

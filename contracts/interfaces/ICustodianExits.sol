@@ -110,6 +110,9 @@ interface ICustodianExits {
     error BadExitAmounts();
     /// @notice Derivatives claims recorded in the claim window are paid once it ends, at `windowEnd`.
     error ClaimWindowOpen(uint256 windowEnd);
+    /// @notice The custodian holds `free` of token 0 beyond what it owes, less than the `due` derivatives claim: the
+    /// claim stays pending (never paid in part).
+    error ClaimNotCovered(uint256 due, uint256 free);
     /// @notice Account `accountId` has no derivatives claim waiting: it did not exit within the claim window with
     /// one, or it was paid already.
     error NoPendingClaim(uint32 accountId);
@@ -141,8 +144,8 @@ interface ICustodianExits {
     /// @notice Pays account `accountId`'s derivatives claim recorded within the claim window, once it has ended
     /// (anyone may call; credited to the owner).
     function claimDerivatives(uint32 accountId) external;
-    /// @notice Quote token credited by exits for derivatives claims so far; never above the proven pooled quote
-    /// of the frozen root.
+    /// @notice Quote token credited for derivatives claims so far (by late exits and claimDerivatives); never above
+    /// the proven pooled quote of the frozen root.
     function exodusDerivativesPaid() external view returns (uint256);
     /// @notice The exodus claim window (when it ends, 0 before exodus; the derivatives claims recorded in it
     /// together; the pot, the frozen state's pooled quote, known from the first exit with a claim) and account

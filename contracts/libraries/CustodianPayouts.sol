@@ -274,8 +274,9 @@ library CustodianPayouts {
     /// (AlreadyExited), marks it exited, verifies its exit proof for its spot `amounts`, `ctx.pooledQuote` and
     /// `ctx.derivativesClaim`, and credits its owner what the custodian can pay; see {Custodian-exit}. The caller
     /// checked exodus mode.
-    /// @dev The derivatives claim is due up to what is left of the pot, `pooledQuote - ledger.derivativesPaid`;
-    /// {_pay} credits it in token 0 after the spot amount, and `ledger.derivativesPaid` grows by what it credited.
+    /// @dev The derivatives claim is recorded within the claim window, or after it due up to what the window's
+    /// claims left of the pot ({_payExit}); {_pay} credits what is due in token 0 after the spot amount, and
+    /// `ledger.derivativesPaid` grows by what it credited.
     /// Every exit proves against the same frozen root, whose globals carry one pooled quote, so every accepted exit
     /// carries the same `pooledQuote`: the pot is that of the frozen state, and all derivatives credits together
     /// never exceed it. Nothing is transferred here (the owner pulls its credit with {Custodian-withdraw}); the only
@@ -342,8 +343,10 @@ library CustodianPayouts {
     /// @notice Pays account `accountId`'s derivatives claim recorded within the claim window, once the window has
     /// ended; see {Custodian-claimDerivatives}. The caller checked exodus mode.
     /// @dev Due: `claim * pot / max(windowClaims, pot)`, rounded down, so the window's claims together are paid at
-    /// most `min(windowClaims, pot)` and each the same share; credited to the account's owner in token 0, capped at
-    /// what the custodian holds of it beyond what it owes. The pending claim is cleared before the credit.
+    /// most `min(windowClaims, pot)` and each the same share (the rounding's dust, under a unit per claim, stays in
+    /// the custodian); credited to the account's owner in token 0 in full, or not at all: ClaimNotCovered when the
+    /// custodian holds less of token 0 beyond what it owes (anyone may send this, so a partial payment would let a
+    /// stranger cut a claim for good while the token misbehaves). The pending claim is cleared before the credit.
     /// @param accounts The custodian's accounts (their owners).
     /// @param withdrawable The custodian's {Custodian-withdrawable}, credited to the owner.
     /// @param owed The custodian's {Custodian-owed}, grown by what is credited.
@@ -364,13 +367,14 @@ library CustodianPayouts {
         uint256 pot = ledger.pot;
         uint256 due = claim * pot / (ledger.windowClaims > pot ? ledger.windowClaims : pot);
         uint16 quote = uint16(ProtocolConstants.QUOTE_TOKEN_ID);
-        uint256 paid = _min(due, _free(owed, tokens[quote].token, quote));
+        uint256 free = _free(owed, tokens[quote].token, quote);
+        if (free < due) revert ICustodianExits.ClaimNotCovered(due, free);
         address owner = accounts[accountId].owner;
-        if (paid != 0) {
-            ledger.derivativesPaid += paid;
-            _credit(withdrawable[owner], owed, quote, paid);
+        if (due != 0) {
+            ledger.derivativesPaid += due;
+            _credit(withdrawable[owner], owed, quote, due);
         }
-        emit ICustodianExits.DerivativesClaimPaid(accountId, owner, claim, paid);
+        emit ICustodianExits.DerivativesClaimPaid(accountId, owner, claim, due);
     }
 
     /// @dev The smaller of `a` and `b`.

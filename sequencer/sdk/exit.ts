@@ -19,7 +19,7 @@ import { exitWitness } from "../exit/exitWitness.ts";
 import type { ExitClaim } from "../protocol/exitPublicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { verifyChain, type VerifyProgress } from "../verifier/chainVerifier.ts";
-import { accountOf, claimDerivatives, claimWithdrawal, exit, type ChainClients } from "./custodian.ts";
+import { accountOf, claimDerivatives, claimWithdrawal, exit, exodusClaim, type ChainClients } from "./custodian.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
 async function read<T>(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -94,19 +94,36 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, exitTx: hash };
 }
 
-/** What collectDerivativesClaim paid: the claim recorded in the window and the share of the pot credited and pulled. */
-export type DerivativesCollected = { accountId: number; claimed: bigint; paid: bigint; tx: Hash };
+/**
+ * What collectDerivativesClaim paid: the claim recorded in the window and the share of the pot credited and pulled;
+ * `tx` is the claimDerivatives transaction (someone else's when `sentByOther`: anyone may send it).
+ */
+export type DerivativesCollected = { accountId: number; claimed: bigint; paid: bigint; tx: Hash; sentByOther: boolean };
 
 /**
  * After the claim window: pays the wallet's account its derivatives claim recorded within the window (its share of
- * the pooled quote's pot) and pulls it to the wallet. Throws, sending nothing, when the wallet has no account, no
- * claim is waiting, or the window is still open.
+ * the pooled quote's pot) and pulls it to the wallet. When someone else already sent the claim (anyone may), pulls
+ * what it credited and reports that payment. Throws, sending nothing, when the wallet has no account, the window is
+ * still open, or no claim is waiting and none was paid.
  */
 export async function collectDerivativesClaim(o: Pick<ExitOptions, "clients" | "custodian">): Promise<DerivativesCollected> {
+  const { publicClient } = o.clients;
   const owner = o.clients.walletClient.account!.address;
-  const accountId = await accountOf(o.clients.publicClient, o.custodian, owner);
+  const accountId = await accountOf(publicClient, o.custodian, owner);
   if (accountId === 0) throw new Error(`wallet ${owner} has no account on custodian ${o.custodian}`);
+  const { pending } = await exodusClaim(publicClient, o.custodian, accountId);
+  if (pending === 0n) {
+    const [paidEarlier] = await publicClient.getContractEvents({
+      address: o.custodian, abi: custodianAbi, eventName: "DerivativesClaimPaid", args: { accountId }, fromBlock: 0n, strict: true,
+    });
+    if (paidEarlier) {
+      const credited = await read<bigint>(publicClient, o.custodian, "withdrawable", [owner, QUOTE_TOKEN_ID]);
+      if (credited > 0n) await claimWithdrawal(o.clients, o.custodian, QUOTE_TOKEN_ID);
+      const { claimed, paid } = paidEarlier.args;
+      return { accountId, claimed, paid, tx: paidEarlier.transactionHash, sentByOther: true };
+    }
+  }
   const { claimed, paid, hash } = await claimDerivatives(o.clients, o.custodian, accountId);
   if (paid > 0n) await claimWithdrawal(o.clients, o.custodian, QUOTE_TOKEN_ID);
-  return { accountId, claimed, paid, tx: hash };
+  return { accountId, claimed, paid, tx: hash, sentByOther: false };
 }

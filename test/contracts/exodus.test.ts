@@ -517,6 +517,24 @@ describe("exodus", () => {
       assert.equal(await full.custodian.read.exodusDerivativesPaid(), pooled);
     });
 
+    it("a derivatives claim is never paid in part: while token 0 reads short (its balanceOf reverts) anyone's claimDerivatives reverts ClaimNotCovered and the claim stays pending; once it answers, the claim is paid in full", async () => {
+      const env = await networkHelpers.loadFixture(inExodus);
+      const { custodian, alice, dave, usdc } = env;
+      const pooled = 600n * USDC;
+      const claim = await claimOf(env, 1, amountsOf({ 0: 700n * USDC }), 300n * USDC, pooled);
+      await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+      await custodian.write.exit(exitArgs(claim), { account: alice.account });
+      await networkHelpers.time.increaseTo((await custodian.read.exodusClaim([1]))[0]);
+      const code = await env.publicClient.getCode({ address: usdc.address });
+      await networkHelpers.setCode(usdc.address, "0x60006000fd"); // balanceOf (and everything) reverts: reads as holding 0
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([1], { account: dave.account }), custodian, "ClaimNotCovered", [300n * USDC, 0n]);
+      await networkHelpers.setCode(usdc.address, code!);
+      assert.equal((await custodian.read.exodusClaim([1]))[3], 300n * USDC, "still pending");
+      assert.equal(await custodian.read.exodusDerivativesPaid(), 0n);
+      await custodian.write.claimDerivatives([1], { account: dave.account });
+      assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 1_000n * USDC);
+    });
+
     it("claimDerivatives before exodus: NotInExodus; the window opens when exodus does", async () => {
       const early = await networkHelpers.loadFixture(withForced);
       await viem.assertions.revertWithCustomError(early.custodian.write.claimDerivatives([1]), early.custodian, "NotInExodus");

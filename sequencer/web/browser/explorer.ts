@@ -174,6 +174,8 @@ async function renderExitPanel(address: string, message?: Node | string): Promis
   const canExit = exodus && id && !exited && s.cfg!.exit;
   const claim = exodus && exited ? await exodusClaim(s.pc!, s.cfg!.custodian, id) : null;
   const windowOver = claim !== null && Number(claim.windowEnd) <= Number((await s.pc!.getBlock()).timestamp);
+  // credited and not pulled: a claim someone else sent for this account (anyone may), or a pull that failed
+  const unpulled = claim ? ((await s.pc!.readContract({ address: s.cfg!.custodian, abi: custodianAbi, functionName: "withdrawable", args: [address, 0] } as never)) as bigint) : 0n;
   fill("exit", `wallet ${address}: account ${id || "none"}${exited ? " (exited)" : ""}. `,
     !exodus ? "Exits open only in exodus mode; until then withdraw through the exchange (or force a withdrawal on the custodian)."
       : !id ? "This wallet has no account." : exited ? "This account has exited." : !s.cfg!.exit ? "This server has no exit circuit: exit with `npm run cli -- exit`." : "",
@@ -181,8 +183,21 @@ async function renderExitPanel(address: string, message?: Node | string): Promis
       ? h("span", { id: "derivatives-pending" }, ` Its derivatives claim of ${amount(0, claim.pending)} waits for the claim window, which ends ${time(claim.windowEnd)}: every claim recorded in it is paid the same share of the pooled quote (${amount(0, claim.pot)} for ${amount(0, claim.windowClaims)} claimed). `)
       : "",
     claim && claim.pending > 0n && windowOver ? h("button", { id: "claim-derivatives-button", onclick: () => void collectNow() }, "Collect my derivatives claim") : "",
+    unpulled > 0n ? h("span", { id: "unpulled" }, ` ${amount(0, unpulled)} is credited to this wallet and not pulled. `) : "",
+    unpulled > 0n ? h("button", { id: "pull-button", onclick: () => void pullNow() }, "Pull it to the wallet") : "",
     canExit ? h("button", { id: "exit-button", onclick: () => void exitNow() }, "Exit: prove my claim from chain data and withdraw") : "",
     h("div", { id: "exit-msg", class: "msg" }, ...(message === undefined ? [] : [message])));
+}
+
+/** Pulls what the custodian credited the connected wallet in token 0 (withdraw). */
+async function pullNow(): Promise<void> {
+  const address = s.wallet!.account!.address;
+  try {
+    await claimWithdrawal({ publicClient: s.pc!, walletClient: s.wallet! }, s.cfg!.custodian, 0);
+    await renderExitPanel(address, h("span", { class: "valid" }, `pulled to ${address}`));
+  } catch (e) {
+    fill("exit-msg", h("span", { class: "invalid" }, `pull failed: ${errorText(e)}`));
+  }
 }
 
 /** After the claim window: the connected wallet's share of the pot for the claim its exit recorded, credited and pulled. */
