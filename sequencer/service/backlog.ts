@@ -43,9 +43,35 @@ export function refuseWhenAccountBacklogged(accountId: number, pending: number):
   }
 }
 
-/** Throws BACKLOG_FULL when `pending` transactions wait for batches and the bound `max` is reached (undefined: none). */
-export function refuseWhenBacklogged(pending: number, max: number | undefined): void {
-  if (max !== undefined && pending >= max) {
+/**
+ * Fair queueing: from this many waiting transactions on (half the bound `max`), a new order, withdrawal or transfer is
+ * taken only from an account with none of its own waiting (ExchangeCore.waitingBy: fills it took as the taker, its
+ * withdrawals and transfers). Fills and withdrawals cost next to nothing (a 1-lot fill pays a quote unit of fee), so
+ * without it a few accounts trading with each other filled the whole bound and had everyone's orders refused while
+ * they kept it full (review of 2026-12-05, Medium). Now accounts that keep transactions waiting fill half of it; the
+ * other half stays open to the accounts that have nothing waiting, so a trader who sends one order at a time is
+ * served while they flood. A maker is not charged for the fills others take of its quotes, so a flood of takers
+ * does not stop it requoting. What remains: one order of an account with nothing waiting may take up to
+ * MAX_FILLS_PER_ORDER (64) fills at once (a sweep of quotes the flooder rests on another account), so a flooder
+ * that also cycles a few fresh accounts (each a registration on the custodian and a minimum deposit, usable again
+ * once its fills are proven) can still fill the second half: the bound stays what keeps settlement on time, and
+ * fairness beyond this needs batch slots shared per account (a change of the queue's order: not done).
+ */
+export function fairQueueFrom(max: number): number {
+  return Math.ceil(max / 2);
+}
+
+/**
+ * Throws BACKLOG_FULL when `pending` transactions wait for batches and the bound `max` is reached (undefined: none),
+ * or from fairQueueFrom(max) on when account `accountId` has any of its own waiting (`ownWaiting()`, read only then).
+ */
+export function refuseWhenBacklogged(pending: number, max: number | undefined, accountId: number, ownWaiting: () => number): void {
+  if (max === undefined || pending < fairQueueFrom(max)) return;
+  if (pending >= max) {
     throw new RequestRejected("BACKLOG_FULL", `${pending} transactions wait for batches (the sequencer takes new orders, withdrawals and transfers below ${max}): retry once batches catch up; cancels are always taken`);
+  }
+  const own = ownWaiting();
+  if (own > 0) {
+    throw new RequestRejected("BACKLOG_FULL", `${pending} transactions wait for batches, ${own} of them account ${accountId}'s own; past ${fairQueueFrom(max)} the sequencer takes new orders, withdrawals and transfers only from accounts with nothing waiting: retry once yours are proven; cancels are always taken`);
   }
 }

@@ -58,6 +58,11 @@ export type PendingEntry = {
   honoured?: boolean;
   /** An honoured FORCED_CLOSE's close in intake's view (DerivativesRisk.forceClose), to take it back if its update can no longer be used. */
   close?: ForcedClose;
+  /**
+   * The account whose order made this fill, as the taker (backlog.ts fair queueing counts an account's own waiting
+   * transactions: a maker filled by others is not charged for them). Intake's bookkeeping only: no rule reads it.
+   */
+  taker?: number;
 };
 
 /** An on-chain request admitted to the core but held out of the queue until an oracle update (exchangeCore.ts, awaitingMarks). */

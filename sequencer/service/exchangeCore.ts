@@ -286,6 +286,21 @@ export class ExchangeCore {
   }
 
   /**
+   * The queued transactions the account's own requests made: the fills its orders took as the taker, its
+   * withdrawals and transfers (backlog.ts fair queueing). Fills of its resting orders by others, and what no
+   * trader asked for (liquidations, settlements, on-chain requests, cancels), are not its own.
+   */
+  waitingBy(accountId: number): number {
+    let n = 0;
+    for (const e of this.pending) {
+      const tx = e.tx;
+      const own = tx.type === TxType.WITHDRAW || tx.type === TxType.TRANSFER ? tx.request.accountId === accountId : e.taker === accountId;
+      if (own) n++;
+    }
+    return n;
+  }
+
+  /**
    * The one entry of every change to intake, live and in replay: applies `r` (its time is the record's)
    * and returns the engine events of an order or cancel, the outcome of an oracle update, else nothing.
    * It persists nothing: the Sequencer appends the record once it applied, replay reads it from the
@@ -322,8 +337,9 @@ export class ExchangeCore {
   }
 
   /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
-  enqueue(tx: BatchTx, time: number, oracle = this.derivatives.oracleFor(tx)): void {
+  enqueue(tx: BatchTx, time: number, oracle = this.derivatives.oracleFor(tx), taker?: number): void {
     const entry: PendingEntry = oracle ? { tx, time, oracle } : { tx, time };
+    if (taker !== undefined) entry.taker = taker;
     const cancel = cancelledOrder(tx);
     if (cancel) {
       this.#dropOlderCancel(cancel);
@@ -861,7 +877,10 @@ export class ExchangeCore {
    */
   absorb(events: readonly EngineEvent[], time: number, incoming?: Signed<Order>): void {
     for (const e of events) {
-      if (e.type === "fill") this.enqueue(this.#tradeOf(e, incoming), time);
+      if (e.type === "fill") {
+        const trade = this.#tradeOf(e, incoming);
+        this.enqueue(trade, time, this.derivatives.oracleFor(trade), e.takerAccount);
+      }
       else if (e.type === "cancelled") {
         this.#forget(e.accountId, e.orderId);
         if (PROVEN_CANCEL_REASONS.has(e.reason)) this.enqueue({ type: TxType.OPERATOR_CANCEL, accountId: e.accountId, orderId: e.orderId }, time);

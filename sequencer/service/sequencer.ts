@@ -74,7 +74,7 @@ import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { DerivativesService, Liquidator } from "./derivatives.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { RequestRejected } from "./requestRejected.ts";
-import { refuseWhenAccountBacklogged, refuseWhenBacklogged } from "./backlog.ts";
+import { fairQueueFrom, refuseWhenAccountBacklogged, refuseWhenBacklogged } from "./backlog.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type {
   CancelRecord, LogRecord, OracleRecord, OrderRecord, RequestRecord, TransferRecord, WithdrawRecord,
@@ -276,10 +276,15 @@ export class Sequencer {
     return { feePool: this.state.feePool, insuranceFund: g.insuranceFund, openBadDebt: g.badDebt, pooledQuote: g.pooledQuote };
   }
 
-  /** Refuses a new order, withdrawal or transfer with BACKLOG_FULL while the backlog is at `maxBacklog` (backlog.ts). */
-  private refuseWhenBacklogged(): void {
+  /**
+   * Refuses account `accountId`'s new order, withdrawal or transfer with BACKLOG_FULL while the backlog is at
+   * `maxBacklog`, or past half of it while the account has transactions of its own waiting (backlog.ts).
+   */
+  private refuseWhenBacklogged(accountId: number): void {
     const max = this.opts.maxBacklog;
-    if (max !== undefined && this.pendingTransactions >= max) refuseWhenBacklogged(this.backlog, max);
+    if (max !== undefined && this.pendingTransactions >= fairQueueFrom(max)) {
+      refuseWhenBacklogged(this.backlog, max, accountId, () => this.core.waitingBy(accountId));
+    }
   }
 
   /** Refuses an account's withdrawal or transfer while PENDING_REQUESTS_PER_ACCOUNT of them wait (backlog.ts): its nonces past the proven one. */
@@ -478,7 +483,7 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
-    this.refuseWhenBacklogged();
+    this.refuseWhenBacklogged(order.accountId);
     const record: OrderRecord = { t: "order", order, time: this.journal.now() };
     return this.logged(record, this.apply(record));
   }
@@ -525,7 +530,7 @@ export class Sequencer {
         const verdict = verdicts[v++];
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
-          this.refuseWhenBacklogged();
+          this.refuseWhenBacklogged(order.accountId);
           admit?.(order, i);
           const record: OrderRecord = { t: "order", order, time };
           return { events: this.logged(record, this.apply(record)) };
@@ -562,7 +567,7 @@ export class Sequencer {
    */
   requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
     this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
-    this.refuseWhenBacklogged();
+    this.refuseWhenBacklogged(w.accountId);
     this.#refuseNoncedBacklog(w.accountId);
     admit?.();
     const record: WithdrawRecord = { t: "withdraw", withdrawal: w, time: this.journal.now() };
@@ -577,7 +582,7 @@ export class Sequencer {
    */
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
-    this.refuseWhenBacklogged();
+    this.refuseWhenBacklogged(t.accountId);
     this.#refuseNoncedBacklog(t.accountId);
     admit?.();
     const record: TransferRecord = { t: "transfer", transfer: t, time: this.journal.now() };
