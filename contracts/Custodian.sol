@@ -614,14 +614,21 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     }
 
     /// @notice Queues an INSURANCE_WITHDRAW of `amount` of the insurance fund (quote, token 0): a derivatives slot
-    /// proves it honoured if the fund minus the open bad debt covers the amount, crediting {insuranceRecipient}'s
-    /// {withdrawable}, and refused otherwise. Operator only; rules as {requestFeeWithdrawal}, and
+    /// proves it honoured if the fund minus the open bad debt covers the amount (and the collateral side holds it),
+    /// crediting {insuranceRecipient}'s {withdrawable}, and refused otherwise. TIMELOCK_ROLE only: announced by the
+    /// timelock (CallScheduled) longer than the request deadline in advance. Rules as {requestFeeWithdrawal}, and
     /// NoDerivativesSlots on a spot-only custodian (nothing could consume it).
+    /// @dev The fund is what covers a liquidated account's deficit before anyone else's positions do (DELEVERAGE), so
+    /// draining it changes what traders trusted: the proven rule keeps it at the open bad debt, but an account under
+    /// water and not yet liquidated has no open bad debt, and the operator chooses when liquidations are batched. With
+    /// the operator's role alone it could withdraw the fund ahead of a liquidation it delays and have the deficit
+    /// deleveraged onto the traders on the other side (review of 2026-12-06). Through the timelock, everyone sees the
+    /// withdrawal coming and can close positions or leave first, as for the oracle key and the operators.
     /// @param amount Amount of quote to withdraw from the insurance fund; non-zero.
     /// @return requestIndex The request's queue index.
     function requestInsuranceWithdrawal(uint96 amount)
         external
-        onlyRole(OPERATOR_ROLE)
+        onlyRole(TIMELOCK_ROLE)
         returns (uint256 requestIndex)
     {
         if (derivSlots == 0) revert NoDerivativesSlots();

@@ -30,7 +30,7 @@ import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import {
   accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
-  requestFeeWithdrawal, requestInsuranceWithdrawal, type ChainClients,
+  requestFeeWithdrawal, requestInsuranceWithdrawalCalldata, type ChainClients,
 } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
 import { ApiRequestError, toJson } from "../sequencer/sdk/wire.ts";
@@ -314,7 +314,7 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
 
   program
     .command("treasury-withdraw")
-    .description("operator: queue a withdrawal of the fee pool or the insurance fund, paid to the custodian's recipient once a batch proves it honoured")
+    .description("operator: queue a withdrawal of the fee pool, paid to the custodian's fee recipient once a batch proves it honoured; --fund insurance prints the timelock call that queues one of the insurance fund (TIMELOCK_ROLE only)")
     .addOption(walletKeyOption())
     .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
     .requiredOption("--custodian <address>", "custodian contract", address)
@@ -322,9 +322,15 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .requiredOption("--amount <n>", "amount in quote units (token 0)", int("--amount"))
     .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; fund: "fee" | "insurance"; amount: bigint }) => {
       const c = chainClients(o.rpc, o.walletKey);
-      const index = o.fund === "fee" ? await requestFeeWithdrawal(c, o.custodian, o.amount) : await requestInsuranceWithdrawal(c, o.custodian, o.amount);
-      const recipient = await c.publicClient.readContract({ address: o.custodian, abi: custodianAbi, functionName: o.fund === "fee" ? "feeRecipient" : "insuranceRecipient" });
-      print({ status: "queued", requestIndex: index, fund: o.fund, amount: o.amount, recipient });
+      const read = (functionName: "feeRecipient" | "insuranceRecipient" | "timelock") => c.publicClient.readContract({ address: o.custodian, abi: custodianAbi, functionName });
+      if (o.fund === "insurance") {
+        // the timelock alone may queue it: print what its proposer schedules (TimelockController.schedule, then execute after the delay)
+        const data = requestInsuranceWithdrawalCalldata(o.amount);
+        print({ status: "schedule through the timelock", timelock: await read("timelock"), target: o.custodian, value: 0n, data, fund: o.fund, amount: o.amount, recipient: await read("insuranceRecipient") });
+        return;
+      }
+      const index = await requestFeeWithdrawal(c, o.custodian, o.amount);
+      print({ status: "queued", requestIndex: index, fund: o.fund, amount: o.amount, recipient: await read("feeRecipient") });
     });
 
   program

@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 /// @title ICustodianTreasury
 /// @notice The treasury's withdrawals: the operator queues a FEE_WITHDRAW (type 14, proven by a spot slot) of the
-/// fee pool or an INSURANCE_WITHDRAW (type 15, proven by a derivatives slot) of the insurance fund; the circuit
+/// fee pool, the timelock (announced longer than the request deadline in advance) an INSURANCE_WITHDRAW (type 15,
+/// proven by a derivatives slot) of the insurance fund; the circuit
 /// proves it honoured (the fee pool covers the amount; the insurance fund minus the open bad debt covers it) or
 /// refused, and an honoured one credits the custodian's {feeRecipient} or {insuranceRecipient} in quote (token 0),
 /// pulled with the custodian's withdraw. The recipients change only through the timelock. Errors and events live

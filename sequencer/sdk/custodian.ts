@@ -143,7 +143,8 @@ function queuedIndex(receipt: Awaited<ReturnType<typeof sendTx>>, functionName: 
 }
 
 /**
- * The operator queues a withdrawal of `amount` of the fee pool (FEE_WITHDRAW) for the custodian's fee recipient;
+ * The operator queues a withdrawal of `amount` of the fee pool (FEE_WITHDRAW) for the custodian's fee recipient
+ * (the insurance fund's withdrawal goes through the timelock: requestInsuranceWithdrawalCalldata);
  * a batch proves it honoured (the recipient is credited in quote, token 0, and pulls it with claimWithdrawal) or
  * refused. The wallet must hold OPERATOR_ROLE. Throws, sending nothing, when `amount` is not positive or the wallet
  * is no operator. Returns the request's queue index.
@@ -152,9 +153,15 @@ export async function requestFeeWithdrawal(c: ChainClients, custodian: Address, 
   return sendTreasury(c, custodian, amount, "requestFeeWithdrawal");
 }
 
-/** As requestFeeWithdrawal, for the insurance fund (INSURANCE_WITHDRAW, paid to the custodian's insurance recipient). */
-export async function requestInsuranceWithdrawal(c: ChainClients, custodian: Address, amount: bigint): Promise<bigint> {
-  return sendTreasury(c, custodian, amount, "requestInsuranceWithdrawal");
+/**
+ * The calldata of `requestInsuranceWithdrawal(amount)` on the custodian, for its admin timelock to schedule and
+ * execute after the delay (as setTreasuryRecipientsCalldata): only TIMELOCK_ROLE may queue an INSURANCE_WITHDRAW
+ * (paid to the custodian's insurance recipient), so traders see a withdrawal of the fund coming. Throws when `amount`
+ * is not positive or does not fit the request's 96 bits.
+ */
+export function requestInsuranceWithdrawalCalldata(amount: bigint): Hex {
+  if (amount <= 0n || amount >= 1n << 96n) throw new RangeError("an insurance withdrawal must be of a positive amount below 2^96");
+  return encodeFunctionData({ abi: custodianAbi, functionName: "requestInsuranceWithdrawal", args: [amount] });
 }
 
 async function sendTreasury(c: ChainClients, custodian: Address, amount: bigint, functionName: string): Promise<bigint> {

@@ -50,7 +50,9 @@ describe("exit path gas (production sizes, mock verifiers)", () => {
     ]))]);
     // The treasury (left unconsumed, as the deposit below): an insurance withdrawal first, so the fee withdrawal
     // measured writes the pending-request slot they share as a typical, not first-ever, request does.
-    await custodian.write.requestInsuranceWithdrawal([1n], { account: env.operator.account });
+    await networkHelpers.impersonateAccount(env.timelock.address); // the timelock alone queues it
+    await networkHelpers.setBalance(env.timelock.address, 10n ** 18n);
+    await custodian.write.requestInsuranceWithdrawal([1n], { account: env.timelock.address });
     rows.push(["requestFeeWithdrawal (operator)", await gas(custodian.write.requestFeeWithdrawal([10n * USDC], { account: env.operator.account }))]);
     // Carol registers (account 3), a deposit is left in the queue, then exodus.
     const carolKey = pubKeyOf(4343n);

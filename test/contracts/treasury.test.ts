@@ -37,11 +37,21 @@ async function withRecipients() {
   return env;
 }
 
-/** withRecipients, then a FEE_WITHDRAW of 30 USDC and an INSURANCE_WITHDRAW of 20 USDC queued (requests 5 and 6). */
+/**
+ * The timelock contract as a sender: what an executed timelock operation's call to the custodian is (impersonated,
+ * so tests need not wait out the delay; the scheduled path itself is tested once, "through the timelock").
+ */
+async function asTimelock(env: Env) {
+  await networkHelpers.impersonateAccount(env.timelock.address);
+  await networkHelpers.setBalance(env.timelock.address, 10n ** 18n);
+  return { account: env.timelock.address };
+}
+
+/** withRecipients, then a FEE_WITHDRAW of 30 USDC (the operator) and an INSURANCE_WITHDRAW of 20 USDC (the timelock) queued (requests 5 and 6). */
 async function withRequests() {
   const env = await withRecipients();
   await env.custodian.write.requestFeeWithdrawal([30n * USDC], { account: env.operator.account });
-  await env.custodian.write.requestInsuranceWithdrawal([20n * USDC], { account: env.operator.account });
+  await env.custodian.write.requestInsuranceWithdrawal([20n * USDC], await asTimelock(env));
   return env;
 }
 
@@ -84,20 +94,21 @@ async function setOpenRequests(env: Env, open: number) {
 }
 
 describe("treasury withdrawals", () => {
-  it("the treasury from the deployment is both recipients; requests queue the record (type 14/15, account 0, token 0, honoured 0) stamped with time and operator", async () => {
+  it("the treasury from the deployment is both recipients; requests queue the record (type 14/15, account 0, token 0, honoured 0) stamped with time and sender (the operator, the timelock)", async () => {
     const env = await networkHelpers.loadFixture(fixtures.deployFunded);
     const { custodian, operator, admin, publicClient } = env;
     assert.deepEqual([await custodian.read.feeRecipient(), await custodian.read.insuranceRecipient()], [getAddress(admin.account.address), getAddress(admin.account.address)]);
     const calls = {
-      [FEE]: { simulate: custodian.simulate.requestFeeWithdrawal, write: custodian.write.requestFeeWithdrawal },
-      [INSURANCE]: { simulate: custodian.simulate.requestInsuranceWithdrawal, write: custodian.write.requestInsuranceWithdrawal },
+      [FEE]: { simulate: custodian.simulate.requestFeeWithdrawal, write: custodian.write.requestFeeWithdrawal, by: operator.account.address },
+      [INSURANCE]: { simulate: custodian.simulate.requestInsuranceWithdrawal, write: custodian.write.requestInsuranceWithdrawal, by: (await asTimelock(env)).account },
     };
     for (const [type, amount] of [[FEE, 30n * USDC], [INSURANCE, 7n]] as const) {
       const index = await custodian.read.requestCount();
       const chain0 = await custodian.read.requestChain([index]);
-      const { result } = await calls[type].simulate([amount], { account: operator.account.address });
+      const sender = calls[type].by;
+      const { result } = await calls[type].simulate([amount], { account: sender });
       assert.equal(result, index);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash: await calls[type].write([amount], { account: operator.account }) });
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await calls[type].write([amount], { account: sender }) });
       const { timestamp } = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
       const record = encodeRecord(treasury(type, amount));
       assert.equal(record[0], type);
@@ -106,43 +117,63 @@ describe("treasury withdrawals", () => {
       assert.deepEqual([queued.args.index, hexToBytes(queued.args.record)], [index, record]);
       assert.equal(await custodian.read.requestChain([index + 1n]), nextRequestChain(chain0, record));
       assert.equal(await custodian.read.queuedAt([index]), timestamp);
-      assert.equal(await custodian.read.queuedBy([index]), getAddress(operator.account.address));
+      assert.equal(await custodian.read.queuedBy([index]), getAddress(sender));
     }
     assert.equal(await custodian.read.openForcedRequests(), 2);
   });
 
-  it("refuses callers without OPERATOR_ROLE (the admin, a user, the treasury), amount 0, and a second request of a type while one is open", async () => {
+  it("refuses fee withdrawals from callers without OPERATOR_ROLE (the admin, a user, the treasury) and insurance withdrawals from any caller but the timelock (the operator and the admin included), amount 0, and a second request of a type while one is open", async () => {
     const env = await networkHelpers.loadFixture(withRecipients);
     const { custodian, operator, admin, alice, carol } = env;
     const role = await custodian.read.OPERATOR_ROLE();
+    const timelockRole = await custodian.read.TIMELOCK_ROLE();
     const before = await snapshot(env);
     for (const who of [admin, alice, carol]) {
       const me = getAddress(who.account.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
         custodian.write.requestFeeWithdrawal([1n], { account: who.account }), custodian, "AccessControlUnauthorizedAccount", [me, role]);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        custodian.write.requestInsuranceWithdrawal([1n], { account: who.account }), custodian, "AccessControlUnauthorizedAccount", [me, role]);
     }
+    for (const who of [operator, admin, alice, carol]) {
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        custodian.write.requestInsuranceWithdrawal([1n], { account: who.account }), custodian, "AccessControlUnauthorizedAccount", [getAddress(who.account.address), timelockRole]);
+    }
+    const timelock = await asTimelock(env);
     await viem.assertions.revertWithCustomError(custodian.write.requestFeeWithdrawal([0n], { account: operator.account }), custodian, "ZeroTreasuryWithdrawal");
-    await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([0n], { account: operator.account }), custodian, "ZeroTreasuryWithdrawal");
+    await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([0n], timelock), custodian, "ZeroTreasuryWithdrawal");
     assert.deepEqual(await snapshot(env), before);
     // One open request per type: the operator cannot crowd users' forced requests out of the cap.
     await custodian.write.requestFeeWithdrawal([5n], { account: operator.account });
     await viem.assertions.revertWithCustomErrorWithArgs(
       custodian.write.requestFeeWithdrawal([6n], { account: operator.account }), custodian, "TreasuryRequestPending", [FEE, 5n]);
-    await custodian.write.requestInsuranceWithdrawal([5n], { account: operator.account });
+    await custodian.write.requestInsuranceWithdrawal([5n], timelock);
     await viem.assertions.revertWithCustomErrorWithArgs(
-      custodian.write.requestInsuranceWithdrawal([6n], { account: operator.account }), custodian, "TreasuryRequestPending", [INSURANCE, 6n]);
+      custodian.write.requestInsuranceWithdrawal([6n], timelock), custodian, "TreasuryRequestPending", [INSURANCE, 6n]);
     // Consumed by a batch (one refused, one honoured): both may be requested again.
     await env.submit([treasury(FEE, 5n, 0n)], [treasury(INSURANCE, 5n, 1n)]);
     await custodian.write.requestFeeWithdrawal([6n], { account: operator.account });
-    await custodian.write.requestInsuranceWithdrawal([6n], { account: operator.account });
+    await custodian.write.requestInsuranceWithdrawal([6n], timelock);
+  });
+
+  it("an insurance withdrawal through the timelock: announced by CallScheduled, refused one second before the delay, queued at it", async () => {
+    const env = await networkHelpers.loadFixture(withRecipients);
+    const { custodian, timelock } = env;
+    const op = await env.timelocked("requestInsuranceWithdrawal", [20n * USDC]);
+    const readyAt = await timelock.read.getTimestamp([await timelock.read.hashOperation([custodian.address, 0n, op.data, zeroHash, zeroHash])]);
+    assert.ok(readyAt - (await env.now()) > BigInt(TEST_REQUEST_DEADLINE), "announced longer than the request deadline in advance");
+    const count = await custodian.read.requestCount();
+    await networkHelpers.time.setNextBlockTimestamp(readyAt - 1n);
+    await viem.assertions.revertWithCustomError(op.execute(), timelock, "TimelockUnexpectedOperationState");
+    assert.equal(await custodian.read.requestCount(), count);
+    await networkHelpers.time.setNextBlockTimestamp(readyAt);
+    await op.execute();
+    assert.equal(await custodian.read.requestCount(), count + 1n);
+    assert.equal(await custodian.read.queuedBy([count]), getAddress(timelock.address));
   });
 
   it("a spot-only custodian refuses insurance withdrawals (NoDerivativesSlots): nothing could consume them", async () => {
     const env = await networkHelpers.loadFixture(spotOnly.deployBase);
     await viem.assertions.revertWithCustomError(
-      env.custodian.write.requestInsuranceWithdrawal([1n], { account: env.operator.account }), env.custodian, "NoDerivativesSlots");
+      env.custodian.write.requestInsuranceWithdrawal([1n], await asTimelock(env as unknown as Env)), env.custodian, "NoDerivativesSlots");
     await env.custodian.write.requestFeeWithdrawal([1n], { account: env.operator.account });
   });
 
@@ -268,7 +299,7 @@ describe("treasury withdrawals", () => {
     const count = await custodian.read.requestCount();
     await custodian.write.forceWithdraw([0, 1n], { account: alice.account });
     assert.deepEqual(await custodian.read.waitingLine(), [0n, 1n], "Alice waits in line");
-    await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([1n], { account: operator.account }), custodian, "TooManyForcedRequests");
+    await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([1n], await asTimelock(env)), custodian, "TooManyForcedRequests");
     assert.equal(await custodian.read.requestCount(), count);
     // The batch consuming the fee withdrawal gives its place back, and Alice's forced request takes it.
     await env.submit([treasury(FEE, 30n * USDC, 1n)]);
@@ -318,7 +349,7 @@ describe("treasury withdrawals", () => {
       await networkHelpers.time.setNextBlockTimestamp(deadline);
       await viem.assertions.emitWithArgs(custodian.write.activateExodus({ account: dave.account }), custodian, "ExodusActivated", [await custodian.read.stateRoot(), 5n, deadline]);
       await viem.assertions.revertWithCustomError(custodian.write.requestFeeWithdrawal([1n], { account: operator.account }), custodian, "ExodusModeActive");
-      await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([1n], { account: operator.account }), custodian, "ExodusModeActive");
+      await viem.assertions.revertWithCustomError(custodian.write.requestInsuranceWithdrawal([1n], await asTimelock(env)), custodian, "ExodusModeActive");
     });
 
     it("a pending treasury request refunds nothing: refundDeposit refuses its index (RequestMismatch), while a deposit behind it is refunded", async () => {

@@ -17,7 +17,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { deployCustodianContract, deployExitRoles } from "../../contracts/helpers.ts";
 import {
   accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, forceWithdraw, forceWithdrawCollateral, keyRotationPending, minDeposit,
-  refundDeposit, registerTradingKey, requestFeeWithdrawal, requestInsuranceWithdrawal, setTreasuryRecipientsCalldata,
+  refundDeposit, registerTradingKey, requestFeeWithdrawal, requestInsuranceWithdrawalCalldata, setTreasuryRecipientsCalldata,
 } from "../../../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../../../sequencer/sdk/tradingKey.ts";
 
@@ -105,18 +105,26 @@ describe("sdk: custodian steps", () => {
     assert.equal(after - before, 2_000n);
   });
 
-  it("treasury: the operator queues fee and insurance withdrawals (their queue indexes returned); refused, sending nothing, for 0 or a non-operator; the recipients' calldata for the timelock", async () => {
+  it("treasury: the operator queues fee withdrawals (their queue indexes returned), refused, sending nothing, for 0 or a non-operator, and cannot queue an insurance withdrawal; the timelock's calldata for the insurance withdrawal and the recipients", async () => {
     const { publicClient, admin, trader, custodian, c } = await setup();
     const operator = { publicClient, walletClient: admin };
     await assert.rejects(requestFeeWithdrawal(operator, custodian.address, 0n), /positive amount/);
     await assert.rejects(requestFeeWithdrawal(c, custodian.address, 5n), /is not an operator/);
-    await assert.rejects(requestInsuranceWithdrawal(c, custodian.address, 5n), /is not an operator/);
     const requestCount = () => publicClient.readContract({ address: custodian.address, abi: custodianAbi, functionName: "requestCount" });
     assert.equal(await requestCount(), 0n);
     assert.equal(await requestFeeWithdrawal(operator, custodian.address, 30n), 0n);
-    assert.equal(await requestInsuranceWithdrawal(operator, custodian.address, 20n), 1n);
     const queued = await publicClient.getContractEvents({ address: custodian.address, abi: custodianAbi, eventName: "RequestQueued", fromBlock: 0n, strict: true });
-    assert.deepEqual(queued.map((l) => [l.args.index, hexToBytes(l.args.record)[0]]), [[0n, TxType.FEE_WITHDRAW], [1n, TxType.INSURANCE_WITHDRAW]]);
+    assert.deepEqual(queued.map((l) => [l.args.index, hexToBytes(l.args.record)[0]]), [[0n, TxType.FEE_WITHDRAW]]);
+    // The insurance fund's withdrawal: TIMELOCK_ROLE only, so the operator's direct call reverts and queues nothing;
+    // the calldata the timelock schedules is requestInsuranceWithdrawal(amount).
+    await assert.rejects(
+      admin.writeContract({ address: custodian.address, abi: custodianAbi, functionName: "requestInsuranceWithdrawal", args: [20n], account: admin.account!, chain: admin.chain }),
+      /AccessControlUnauthorizedAccount|reverted/,
+    );
+    assert.equal(await requestCount(), 1n);
+    const insurance = decodeFunctionData({ abi: custodianAbi, data: requestInsuranceWithdrawalCalldata(20n) });
+    assert.deepEqual([insurance.functionName, insurance.args], ["requestInsuranceWithdrawal", [20n]]);
+    assert.throws(() => requestInsuranceWithdrawalCalldata(0n), /positive amount/);
     // A second fee withdrawal while the first is open: the custodian refuses it.
     await assert.rejects(requestFeeWithdrawal(operator, custodian.address, 1n), /TreasuryRequestPending|reverted/);
     // The calldata the timelock schedules: setTreasuryRecipients(fee, insurance).
