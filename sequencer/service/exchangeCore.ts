@@ -25,7 +25,7 @@ import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { cancelledOrder, ordersStored, type AwaitingRequest, type PendingEntry } from "./batchSelection.ts";
-import { TriggerBook } from "../matching/triggers.ts";
+import { MAX_HELD_ORDERS_PER_ACCOUNT, TriggerBook } from "../matching/triggers.ts";
 import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
@@ -693,6 +693,9 @@ export class ExchangeCore {
       this.#parts.observers.engine(triggered, order);
       return [...held, ...triggered, ...this.#place(order, time)];
     }
+    if (this.triggers.count(order.accountId) >= MAX_HELD_ORDERS_PER_ACCOUNT) {
+      throw new RequestRejected("TOO_MANY_HELD_ORDERS", `account ${order.accountId} has ${MAX_HELD_ORDERS_PER_ACCOUNT} stop and take-profit orders held (the most at once): cancel one, or wait until one fires`);
+    }
     const slot = this.#slotKey(order.accountId, order.orderId);
     this.#takeSlot(order.accountId, slot, order.orderId);
     this.#setLive(slot, order);
@@ -935,9 +938,18 @@ export class ExchangeCore {
       // Its oracle update can no longer be used (too old for any batch now): it keeps its place untagged, intake's
       // prediction is undone (with the update's other effects by rebase, or alone), and the latest update judges it
       // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
-      // proven without marks: that refusal would be the operator's choice.
-      this.pending[r.index] = { tx: head.tx, time: head.time };
+      // proven without marks: that refusal would be the operator's choice. A collateral withdrawal with no fresh
+      // update and no on-chain request queued behind it leaves the queue for the held requests instead, as
+      // judgeUntagged's "side" does: left at the head, the next update judged it on intake's view, which counts
+      // that update's deleverage queued behind it, while the batch applies it ahead of the deleverage, so it was
+      // unprovable at every update and stopped every batch for good (review of 2026-12-06, High). Released by the
+      // next update, it enters the queue behind that update's liquidations and deleverage (forcedPosition).
       this.#staleOracleTime = Math.max(this.#staleOracleTime, head.oracle.time);
+      const alone = !this.pending.slice(r.index + 1).some((p) => REQUEST_TYPES.includes(p.tx.type));
+      if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && alone && !this.#judgingOracle(r.time)) {
+        this.pending.splice(r.index, 1);
+        this.#awaitingMarks.unshift({ tx: head.tx, time: head.time });
+      } else this.pending[r.index] = { tx: head.tx, time: head.time };
       if (!this.pending.some((e) => e.oracle)) this.#rebase(r.time, Math.max(this.#rebaseOwed, head.oracle.time));
       else this.#undoJudged(head);
       this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);

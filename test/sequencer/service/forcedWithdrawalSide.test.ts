@@ -124,7 +124,7 @@ const fcw = (accountId: number, amount: bigint): BatchTx => ({ type: TxType.FORC
  * then bob's forced collateral withdrawal of all his margin allows (`amount`, above the side) and alice's deposit of 7
  * queued after it on chain. Nonces used: alice 0-1, bob 0, carol 0-1.
  */
-async function heldWithdrawal(options: Parameters<typeof derivativesSequencer>[1] = {}) {
+async function heldWithdrawal(options: Parameters<typeof derivativesSequencer>[1] = {}, setup: { beforeRequest?: (seq: Sequencer) => void; deposit?: boolean } = {}) {
   const logs: string[] = [];
   const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line), ...options });
   const q = custodianQueue(seq);
@@ -168,8 +168,9 @@ async function heldWithdrawal(options: Parameters<typeof derivativesSequencer>[1
   const bobCollateral = seq.state.account(bob.accountId).deriv.collateral;
   const aliceQuote = seq.state.balance(alice.accountId, 0);
   const posted = chain.posted;
+  setup.beforeRequest?.(seq);
   q.request(fcw(bob.accountId, amount));
-  q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n }); // queued after it on chain
+  if (setup.deposit ?? true) q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n }); // queued after it on chain
   return { seq, chain, q, logs, amount, bobCollateral, bobEquity: b.equity, aliceQuote, posted };
 }
 
@@ -288,4 +289,34 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
       assertInSync(reopened);
     });
   }
+
+  it("judged honoured behind a top-up, then its oracle update goes stale in an outage: it leaves the queue for the held requests, and the next update judges it behind that update's deleverage, where it is proven; nothing stops (review of 2026-12-06, High)", async () => {
+    // carol tops her collateral up before the request (accepted, not yet proven): intake's side covers bob's
+    // withdrawal, judged honoured; no on-chain request behind it
+    const env = await heldWithdrawal({}, {
+      deposit: false,
+      beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
+    });
+    const { seq, chain, q, logs, bobCollateral } = env;
+    assert.ok(logs.some((l) => /collateral withdrawal of \d+ \(token 0\) by account 2: honoured/.test(l)), "judged honoured behind carol's transfer");
+    // an outage longer than MAX_ORACLE_AGE before the next batch: the update is too old, carol's transfer is taken
+    // back and the request untagged
+    chain.now = NOW + 20 + 700;
+    await seq.drain();
+    const before = chain.posted;
+    // the next update deleverages carol onto bob; the request is judged behind it (bob's margin no longer covers it:
+    // refused) and proven so, with everything after it
+    chain.now += 30;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 1, prices: [GAP_PRICE] }));
+    await seq.drain();
+    assert.ok(chain.posted > before, "batches are proven again after the update");
+    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
+    const [served] = q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW);
+    assert.ok(served, "the forced withdrawal was consumed by a batch");
+    assert.equal(served.oracleTime, BigInt(chain.now - 1), "served in a batch with that update");
+    assert.equal((served.record as { honoured: bigint }).honoured, 0n, "refused: behind the deleverage bob's margin no longer covers it");
+    assert.ok(seq.state.account(bob.accountId).deriv.collateral < bobCollateral && seq.state.account(carol.accountId).deriv.positions.every((p) => p.size === 0n), "carol deleveraged onto bob");
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
 });

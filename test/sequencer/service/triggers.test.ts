@@ -17,6 +17,8 @@ import { triggerCrossed } from "../../../sequencer/protocol/messages.ts";
 import { derivOrder, EXPIRY, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { MAX_HELD_ORDERS_PER_ACCOUNT } from "../../../sequencer/matching/triggers.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { order } from "../../helpers/traders.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 
@@ -189,6 +191,28 @@ describe("stop and take-profit orders", () => {
     assert.deepEqual(seq.placeOrder(small).map((e) => e.type).slice(0, 3), ["held", "triggered", "accepted"]);
     assert.equal(seq.engine.order(alice.accountId, 3n)?.remainingLots, 1n);
     rejects(() => seq.placeOrder(small), "ORDER_ID_REUSED");
+  });
+
+  it("one account holds at most MAX_HELD_ORDERS_PER_ACCOUNT stop and take-profit orders (TOO_MANY_HELD_ORDERS beyond, nothing held or used); a cancel frees a place; one whose trigger is already crossed is placed, not held, at the cap too", async () => {
+    const { seq } = derivativesSequencer(NOW, { params: { ...TEST_PARAMS, orderLevels: 3 } });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5, prices: [priceAt(300_000n)] }));
+    await seq.drain();
+    seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await seq.drain();
+    const stop = (orderId: bigint, triggerPriceTicks = 310_000n) =>
+      derivOrder(alice, PERP, { orderId, side: Side.BUY, priceTicks: 320_000n, sizeLots: 1n, triggerType: TriggerType.STOP, triggerPriceTicks });
+    for (let i = 1n; i <= BigInt(MAX_HELD_ORDERS_PER_ACCOUNT); i++) assert.deepEqual(seq.placeOrder(stop(i)).map((e) => e.type), ["held"]);
+    assert.equal(seq.heldOrders(alice.accountId).length, MAX_HELD_ORDERS_PER_ACCOUNT);
+    const next = BigInt(MAX_HELD_ORDERS_PER_ACCOUNT) + 1n;
+    rejects(() => seq.placeOrder(stop(next)), "TOO_MANY_HELD_ORDERS");
+    assert.equal(seq.heldOrders(alice.accountId).length, MAX_HELD_ORDERS_PER_ACCOUNT, "nothing held");
+    // at the cap, an order whose trigger the mark has crossed already is placed at once, not held
+    assert.deepEqual(seq.placeOrder(stop(next, 290_000n)).map((e) => e.type).slice(0, 3), ["held", "triggered", "accepted"]);
+    // another account is not limited by alice's
+    assert.deepEqual(seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 320_000n, sizeLots: 1n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n })).map((e) => e.type), ["held"]);
+    // a cancel of one held order frees its place
+    seq.cancelOrder(signCancel(alice.key, { accountId: alice.accountId, orderId: 1n }));
+    assert.deepEqual(seq.placeOrder(stop(next + 1n)).map((e) => e.type), ["held"]);
   });
 
   it("a key rotation drops the account's held orders with a proven cancel (OPERATOR_CANCEL): were the old key registered again, the stop could not be filled", async () => {
