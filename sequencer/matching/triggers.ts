@@ -7,14 +7,16 @@
 import type { Order, Signed } from "../protocol/messages.ts";
 
 /**
- * The most stop and take-profit orders one account may have held at once (TOO_MANY_HELD_ORDERS beyond): enough for a
- * stop-loss and a take-profit on each of 16 positions. A held order adds nothing to the batch queue and reserves no
- * margin, so it passed the backlog bound and fair queueing whenever it was placed, and every held order whose trigger
- * an update crosses fires inside that update, which is never refused: one account holding thousands (one per order
- * slot, each sweeping up to 64 makers) queued a flood of fills at one update, past the age its oracle update may have
- * in a batch, ahead of everyone's forced requests (review of 2026-12-06, Medium).
+ * The most stop and take-profit orders one account may have at once, held or in the book (TOO_MANY_TRIGGER_ORDERS
+ * beyond): enough for a stop-loss and a take-profit on each of 16 positions. A held order adds nothing to the batch
+ * queue and reserves no margin, so it passed the backlog bound and fair queueing whenever it was placed, and every
+ * held order whose trigger an update crosses fires inside that update, which is never refused: one account holding
+ * thousands (one per order slot, each sweeping up to 64 makers) queued a flood of fills at one update, past the age
+ * its oracle update may have in a batch, ahead of everyone's forced requests (review of 2026-12-06, Medium). Orders
+ * in the book count too: one placed at once (its trigger already crossed) is held again when an update uncrosses it,
+ * which a cap on held orders alone did not see (the review of the first cap).
  */
-export const MAX_HELD_ORDERS_PER_ACCOUNT = 32;
+export const MAX_TRIGGER_ORDERS_PER_ACCOUNT = 32;
 
 /** A held order and the time it arrived. */
 export type HeldOrder = { order: Signed<Order>; time: number };
@@ -61,11 +63,6 @@ export class TriggerBook {
       out.push(h);
     }
     return out;
-  }
-
-  /** How many orders account `accountId` has held. */
-  count(accountId: number): number {
-    return this.#byAccount.get(accountId)?.size ?? 0;
   }
 
   /** Held orders (of one account when given), in arrival order. */

@@ -51,9 +51,12 @@ export function refuseWhenAccountBacklogged(accountId: number, pending: number):
  * they kept it full (review of 2026-12-05, Medium). Now accounts that keep transactions waiting fill half of it; the
  * other half stays open to the accounts that have nothing waiting, so a trader who sends one order at a time is
  * served while they flood. A maker is not charged for the fills others take of its quotes, so a flood of takers
- * does not stop it requoting, and a reduce-only order (it can only take risk off) is spared this rule, not the bound.
+ * does not stop it requoting. A reduce-only order is not spared: it too may take 64 fills, again and again while the
+ * position lasts, so sparing it let one account fill the second half (review of 2026-12-06); a trader reducing risk
+ * past half the bound waits for its own transactions to be proven, seconds at production size.
  * Stop and take-profit orders fire inside the oracle update, past both rules: one account holds at most
- * MAX_HELD_ORDERS_PER_ACCOUNT of them (matching/triggers.ts). What remains: one order of an account with nothing waiting may take up to
+ * MAX_TRIGGER_ORDERS_PER_ACCOUNT of them,
+ * held or in the book (matching/triggers.ts). What remains: one order of an account with nothing waiting may take up to
  * MAX_FILLS_PER_ORDER (64) fills at once (a sweep of quotes the flooder rests on another account), so a flooder
  * that also cycles a few fresh accounts (each a registration on the custodian and a minimum deposit, usable again
  * once its fills are proven) can still fill the second half: the bound stays what keeps settlement on time, and

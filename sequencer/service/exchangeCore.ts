@@ -25,7 +25,7 @@ import { DerivativesService, type Liquidator } from "./derivatives.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import type { OracleOutcome } from "../wire/responses.ts";
 import { cancelledOrder, ordersStored, type AwaitingRequest, type PendingEntry } from "./batchSelection.ts";
-import { MAX_HELD_ORDERS_PER_ACCOUNT, TriggerBook } from "../matching/triggers.ts";
+import { MAX_TRIGGER_ORDERS_PER_ACCOUNT, TriggerBook } from "../matching/triggers.ts";
 import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
@@ -182,6 +182,8 @@ export class ExchangeCore {
   readonly #liveBySlot = new Map<string, Signed<Order>>();
   /** The slots of the live orders that carry a trigger, held or placed (what #reholdUncrossed walks): kept by #setLive and #deleteLive. */
   readonly #triggerSlots = new Set<string>();
+  /** How many of #triggerSlots each account has (MAX_TRIGGER_ORDERS_PER_ACCOUNT). */
+  readonly #triggerCount = new Map<number, number>();
   /** Highest order id accepted per account and order-storage slot: a slot's ids only grow. */
   readonly #slotIds = new Map<string, bigint>();
   /** Highest order id accepted per account, over all its slots (what claimOrderId starts above; kept by #takeSlot). */
@@ -684,6 +686,9 @@ export class ExchangeCore {
     refuseFault(triggerFault(order));
     const code = checkOrder(order, time);
     if (code !== null) throw new RequestRejected(code, `order ${order.orderId} of account ${order.accountId}: ${code}`);
+    if ((this.#triggerCount.get(order.accountId) ?? 0) >= MAX_TRIGGER_ORDERS_PER_ACCOUNT) {
+      throw new RequestRejected("TOO_MANY_TRIGGER_ORDERS", `account ${order.accountId} has ${MAX_TRIGGER_ORDERS_PER_ACCOUNT} stop and take-profit orders, held or in the book (the most at once): cancel one, or wait until one leaves the book`);
+    }
     const held: EngineEvent[] = [{ type: "held", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
     if (this.#crossedNow(order)) {
       // fires at once: placed as any order, its slot taken only if the engine accepts it (a refusal leaves its id
@@ -692,9 +697,6 @@ export class ExchangeCore {
       this.#parts.observers.engine(held, order);
       this.#parts.observers.engine(triggered, order);
       return [...held, ...triggered, ...this.#place(order, time)];
-    }
-    if (this.triggers.count(order.accountId) >= MAX_HELD_ORDERS_PER_ACCOUNT) {
-      throw new RequestRejected("TOO_MANY_HELD_ORDERS", `account ${order.accountId} has ${MAX_HELD_ORDERS_PER_ACCOUNT} stop and take-profit orders held (the most at once): cancel one, or wait until one fires`);
     }
     const slot = this.#slotKey(order.accountId, order.orderId);
     this.#takeSlot(order.accountId, slot, order.orderId);
@@ -862,13 +864,23 @@ export class ExchangeCore {
 
   #setLive(slot: string, order: Signed<Order>): void {
     this.#liveBySlot.set(slot, order);
-    if (hasTrigger(order)) this.#triggerSlots.add(slot);
-    else this.#triggerSlots.delete(slot);
+    if (hasTrigger(order)) {
+      if (!this.#triggerSlots.has(slot)) this.#countTrigger(order.accountId, 1);
+      this.#triggerSlots.add(slot);
+    } else if (this.#triggerSlots.delete(slot)) this.#countTrigger(order.accountId, -1);
   }
 
   #deleteLive(slot: string): void {
+    const order = this.#liveBySlot.get(slot);
     this.#liveBySlot.delete(slot);
-    this.#triggerSlots.delete(slot);
+    if (this.#triggerSlots.delete(slot) && order) this.#countTrigger(order.accountId, -1);
+  }
+
+  /** Moves account `accountId`'s count of stop and take-profit orders, held or in the book, by `by`. */
+  #countTrigger(accountId: number, by: 1 | -1): void {
+    const n = (this.#triggerCount.get(accountId) ?? 0) + by;
+    if (n === 0) this.#triggerCount.delete(accountId);
+    else this.#triggerCount.set(accountId, n);
   }
 
   /**

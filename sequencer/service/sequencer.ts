@@ -278,13 +278,12 @@ export class Sequencer {
 
   /**
    * Refuses account `accountId`'s new order, withdrawal or transfer with BACKLOG_FULL while the backlog is at
-   * `maxBacklog`, or past half of it while the account has transactions of its own waiting (backlog.ts); a
-   * reduce-only order (`reduceOnly`: it can only take risk off) is spared the second rule, not the first.
+   * `maxBacklog`, or past half of it while the account has transactions of its own waiting (backlog.ts).
    */
-  private refuseWhenBacklogged(accountId: number, reduceOnly = false): void {
+  private refuseWhenBacklogged(accountId: number): void {
     const max = this.opts.maxBacklog;
     if (max !== undefined && this.pendingTransactions >= fairQueueFrom(max)) {
-      refuseWhenBacklogged(this.backlog, max, accountId, () => (reduceOnly ? 0 : this.core.waitingBy(accountId)));
+      refuseWhenBacklogged(this.backlog, max, accountId, () => this.core.waitingBy(accountId));
     }
   }
 
@@ -484,7 +483,7 @@ export class Sequencer {
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
-    this.refuseWhenBacklogged(order.accountId, order.reduceOnly === true);
+    this.refuseWhenBacklogged(order.accountId);
     const record: OrderRecord = { t: "order", order, time: this.journal.now() };
     return this.logged(record, this.apply(record));
   }
@@ -531,7 +530,7 @@ export class Sequencer {
         const verdict = verdicts[v++];
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
-          this.refuseWhenBacklogged(order.accountId, order.reduceOnly === true);
+          this.refuseWhenBacklogged(order.accountId);
           admit?.(order, i);
           const record: OrderRecord = { t: "order", order, time };
           return { events: this.logged(record, this.apply(record)) };

@@ -17,7 +17,7 @@ import { triggerCrossed } from "../../../sequencer/protocol/messages.ts";
 import { derivOrder, EXPIRY, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
 import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
-import { MAX_HELD_ORDERS_PER_ACCOUNT } from "../../../sequencer/matching/triggers.ts";
+import { MAX_TRIGGER_ORDERS_PER_ACCOUNT } from "../../../sequencer/matching/triggers.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { order } from "../../helpers/traders.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
@@ -193,26 +193,36 @@ describe("stop and take-profit orders", () => {
     rejects(() => seq.placeOrder(small), "ORDER_ID_REUSED");
   });
 
-  it("one account holds at most MAX_HELD_ORDERS_PER_ACCOUNT stop and take-profit orders (TOO_MANY_HELD_ORDERS beyond, nothing held or used); a cancel frees a place; one whose trigger is already crossed is placed, not held, at the cap too", async () => {
-    const { seq } = derivativesSequencer(NOW, { params: { ...TEST_PARAMS, orderLevels: 3 } });
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5, prices: [priceAt(300_000n)] }));
+  it("one account has at most MAX_TRIGGER_ORDERS_PER_ACCOUNT stop and take-profit orders, held or in the book (TOO_MANY_TRIGGER_ORDERS beyond, nothing held, placed or used); orders whose trigger was already crossed count too, so an update uncrossing them cannot hold more; a cancel frees a place", async () => {
+    const { seq, chain } = derivativesSequencer(NOW, { params: { ...TEST_PARAMS, orderLevels: 3 } });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5, prices: [priceAt(289_000n)] }));
     await seq.drain();
     seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
     await seq.drain();
-    const stop = (orderId: bigint, triggerPriceTicks = 310_000n) =>
-      derivOrder(alice, PERP, { orderId, side: Side.BUY, priceTicks: 320_000n, sizeLots: 1n, triggerType: TriggerType.STOP, triggerPriceTicks });
-    for (let i = 1n; i <= BigInt(MAX_HELD_ORDERS_PER_ACCOUNT); i++) assert.deepEqual(seq.placeOrder(stop(i)).map((e) => e.type), ["held"]);
-    assert.equal(seq.heldOrders(alice.accountId).length, MAX_HELD_ORDERS_PER_ACCOUNT);
-    const next = BigInt(MAX_HELD_ORDERS_PER_ACCOUNT) + 1n;
-    rejects(() => seq.placeOrder(stop(next)), "TOO_MANY_HELD_ORDERS");
-    assert.equal(seq.heldOrders(alice.accountId).length, MAX_HELD_ORDERS_PER_ACCOUNT, "nothing held");
-    // at the cap, an order whose trigger the mark has crossed already is placed at once, not held
-    assert.deepEqual(seq.placeOrder(stop(next, 290_000n)).map((e) => e.type).slice(0, 3), ["held", "triggered", "accepted"]);
+    const cap = MAX_TRIGGER_ORDERS_PER_ACCOUNT;
+    // take-profit buys at 2,900 with the mark at 2,890: crossed, placed at once (resting at 2,800, nothing fills them)
+    const takeProfit = (orderId: bigint) =>
+      derivOrder(alice, PERP, { orderId, side: Side.BUY, priceTicks: 280_000n, sizeLots: 1n, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 290_000n });
+    const half = BigInt(cap / 2);
+    for (let i = 1n; i <= half; i++) assert.deepEqual(seq.placeOrder(takeProfit(i)).map((e) => e.type).slice(0, 3), ["held", "triggered", "accepted"]);
+    // stop buys at 3,100: held
+    const stop = (orderId: bigint) => derivOrder(alice, PERP, { orderId, side: Side.BUY, priceTicks: 320_000n, sizeLots: 1n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n });
+    for (let i = half + 1n; i <= BigInt(cap); i++) assert.deepEqual(seq.placeOrder(stop(i)).map((e) => e.type), ["held"]);
+    const next = BigInt(cap) + 1n;
+    rejects(() => seq.placeOrder(stop(next)), "TOO_MANY_TRIGGER_ORDERS");
+    rejects(() => seq.placeOrder(takeProfit(next)), "TOO_MANY_TRIGGER_ORDERS");
+    assert.equal(seq.heldOrders(alice.accountId).length, cap / 2, "nothing more held");
+    assert.equal(seq.engine.order(alice.accountId, next), undefined, "nothing placed");
+    // the mark rises to 2,950: the take-profits are held again, and the account still has no more than the cap
+    chain.now = NOW + 10;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [priceAt(295_000n)] }));
+    assert.equal(seq.heldOrders(alice.accountId).length, cap);
+    rejects(() => seq.placeOrder(stop(next)), "TOO_MANY_TRIGGER_ORDERS");
     // another account is not limited by alice's
     assert.deepEqual(seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 320_000n, sizeLots: 1n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n })).map((e) => e.type), ["held"]);
-    // a cancel of one held order frees its place
+    // a cancel frees a place; the refused id was never used
     seq.cancelOrder(signCancel(alice.key, { accountId: alice.accountId, orderId: 1n }));
-    assert.deepEqual(seq.placeOrder(stop(next + 1n)).map((e) => e.type), ["held"]);
+    assert.deepEqual(seq.placeOrder(stop(next)).map((e) => e.type), ["held"]);
   });
 
   it("a key rotation drops the account's held orders with a proven cancel (OPERATOR_CANCEL): were the old key registered again, the stop could not be filled", async () => {
