@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IBatchGroth16Verifier} from "../interfaces/IBatchGroth16Verifier.sol";
 import {Custodian} from "../Custodian.sol";
@@ -328,8 +329,8 @@ library CustodianPayouts {
                 ledger.pending[ctx.accountId] = claim;
                 ledger.windowClaims += claim;
             } else {
-                uint256 reserved = _min(ledger.windowClaims, ctx.pooledQuote);
-                due = _min(claim, ctx.pooledQuote - reserved - ledger.latePaid);
+                uint256 reserved = Math.min(ledger.windowClaims, ctx.pooledQuote);
+                due = Math.min(claim, ctx.pooledQuote - reserved - ledger.latePaid);
             }
         }
         (uint256[] memory paid, uint256 derivativesPaid) = _pay(ownerWithdrawable, owed, tokens, amounts, due);
@@ -365,7 +366,7 @@ library CustodianPayouts {
         if (claim == 0) revert ICustodianExits.NoPendingClaim(accountId);
         ledger.pending[accountId] = 0;
         uint256 pot = ledger.pot;
-        uint256 due = claim * pot / (ledger.windowClaims > pot ? ledger.windowClaims : pot);
+        uint256 due = claim * pot / Math.max(ledger.windowClaims, pot);
         uint16 quote = uint16(ProtocolConstants.QUOTE_TOKEN_ID);
         uint256 free = _free(owed, tokens[quote].token, quote);
         if (free < due) revert ICustodianExits.ClaimNotCovered(due, free);
@@ -375,11 +376,6 @@ library CustodianPayouts {
             _credit(withdrawable[owner], owed, quote, due);
         }
         emit ICustodianExits.DerivativesClaimPaid(accountId, owner, claim, due);
-    }
-
-    /// @dev The smaller of `a` and `b`.
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
     }
 
     /// @dev Reverts unless the claim has the exit public data's widths (BadExitAmounts: `ctx.maxTokens` amounts,

@@ -532,6 +532,17 @@ export class ExchangeCore {
    * with the requests queued after it: the next update admits it again behind its liquidations and deleverage and
    * what was accepted meanwhile, and judges it there; if the side never covers it, the custodian's deadline opens exodus.
    */
+  /**
+   * Moves the forced request at pending entry `i` to the head of the held requests (awaitingMarks), unless an
+   * on-chain request is queued behind it (its effect is in intake's view and it cannot follow: the custodian consumes
+   * its queue in order). The requests already held were queued on chain after it.
+   */
+  #holdOutOfQueue(i: number): void {
+    if (this.pending.slice(i + 1).some((p) => REQUEST_TYPES.includes(p.tx.type))) return;
+    const [e] = this.pending.splice(i, 1);
+    this.#awaitingMarks.unshift({ tx: e.tx, time: e.time });
+  }
+
   #judgeUntagged(time: number): void {
     const oracle = this.#judgingOracle(time);
     if (!oracle) return;
@@ -561,10 +572,7 @@ export class ExchangeCore {
         // and the time since brought (forcedPosition), where intake's view is the state the batch applies it to. (An
         // on-chain request already queued behind it, its effect in intake's view, cannot follow it out: then it keeps
         // its place, as before; only a request untagged by rejectPending can have one.)
-        if (!this.pending.slice(i + 1).some((p) => REQUEST_TYPES.includes(p.tx.type))) {
-          this.pending.splice(i, 1);
-          this.#awaitingMarks.unshift({ tx: e.tx, time: e.time });
-        }
+        this.#holdOutOfQueue(i);
         return;
       }
       const honoured = outcome === "honoured";
@@ -957,11 +965,8 @@ export class ExchangeCore {
       // unprovable at every update and stopped every batch for good (review of 2026-12-06, High). Released by the
       // next update, it enters the queue behind that update's liquidations and deleverage (forcedPosition).
       this.#staleOracleTime = Math.max(this.#staleOracleTime, head.oracle.time);
-      const alone = !this.pending.slice(r.index + 1).some((p) => REQUEST_TYPES.includes(p.tx.type));
-      if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && alone && !this.#judgingOracle(r.time)) {
-        this.pending.splice(r.index, 1);
-        this.#awaitingMarks.unshift({ tx: head.tx, time: head.time });
-      } else this.pending[r.index] = { tx: head.tx, time: head.time };
+      this.pending[r.index] = { tx: head.tx, time: head.time };
+      if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !this.#judgingOracle(r.time)) this.#holdOutOfQueue(r.index);
       if (!this.pending.some((e) => e.oracle)) this.#rebase(r.time, Math.max(this.#rebaseOwed, head.oracle.time));
       else this.#undoJudged(head);
       this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
