@@ -198,6 +198,11 @@ export class ExchangeCore {
    * (judgeUntagged), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
    * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
    * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
+   * Also held: every on-chain request that arrives while a forced collateral withdrawal waits in the queue, until a
+   * batch has taken it (batchTaken). Queued behind it, such a request would pin it there (the custodian consumes its
+   * queue in order), and were its oracle update to go stale before its batch (rejectPending), it could leave the queue
+   * neither for the held requests nor be judged where the batch applies it: that stopped every batch (review of
+   * 2026-12-06, the case stop 43 left open).
    */
   readonly #awaitingMarks: AwaitingRequest[] = [];
   /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
@@ -434,9 +439,11 @@ export class ExchangeCore {
    */
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (index !== undefined) this.#requestsSeen = index + 1;
-    if (this.#awaitingMarks.length > 0 || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
+    const behindWithdrawal = this.#collateralWithdrawalQueued();
+    if (this.#awaitingMarks.length > 0 || behindWithdrawal || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
       this.#awaitingMarks.push({ tx, time });
-      this.#parts.observers.log(`on-chain request of type ${tx.type} held until a fresh oracle update (${this.#awaitingMarks.length} held)`);
+      const until = this.#awaitingMarks.length === 1 && behindWithdrawal ? "behind a queued forced collateral withdrawal, until its batch is taken" : "until a fresh oracle update";
+      this.#parts.observers.log(`on-chain request of type ${tx.type} held ${until} (${this.#awaitingMarks.length} held)`);
       return;
     }
     if (tx.type === TxType.REGISTER_KEY) {
@@ -482,6 +489,11 @@ export class ExchangeCore {
   /** Admits the held requests in order, at `time` (an oracle update's record); they are held again from the first one judged at marks still without a fresh update. */
   #releaseAwaiting(time: number): void {
     for (const held of this.#awaitingMarks.splice(0)) this.#admitRequest(held.tx, time);
+  }
+
+  /** Whether a forced collateral withdrawal waits in the queue (the on-chain requests arriving meanwhile are held: awaitingMarks). */
+  #collateralWithdrawalQueued(): boolean {
+    return this.pending.some((e) => e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW);
   }
 
   /**
@@ -535,7 +547,9 @@ export class ExchangeCore {
   /**
    * Moves the forced request at pending entry `i` to the head of the held requests (awaitingMarks), unless an
    * on-chain request is queued behind it (its effect is in intake's view and it cannot follow: the custodian consumes
-   * its queue in order). The requests already held were queued on chain after it.
+   * its queue in order). The requests already held were queued on chain after it. No request is queued behind a
+   * forced collateral withdrawal (those arriving while it waits in the queue are held: admitRequest) unless a batch
+   * that took it was abandoned and gave it back to the queue's head after requests admitted meanwhile.
    */
   #holdOutOfQueue(i: number): void {
     if (this.pending.slice(i + 1).some((p) => REQUEST_TYPES.includes(p.tx.type))) return;
@@ -571,7 +585,7 @@ export class ExchangeCore {
         // every update, for ever. Released by the next update, it enters the queue again behind everything that update
         // and the time since brought (forcedPosition), where intake's view is the state the batch applies it to. (An
         // on-chain request already queued behind it, its effect in intake's view, cannot follow it out: then it keeps
-        // its place, as before; only a request untagged by rejectPending can have one.)
+        // its place, as before; only one given back to the queue by an abandoned batch can have one: holdOutOfQueue.)
         this.#holdOutOfQueue(i);
         return;
       }
@@ -959,7 +973,8 @@ export class ExchangeCore {
       // prediction is undone (with the update's other effects by rebase, or alone), and the latest update judges it
       // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
       // proven without marks: that refusal would be the operator's choice. A collateral withdrawal with no fresh
-      // update and no on-chain request queued behind it leaves the queue for the held requests instead, as
+      // update leaves the queue for the held requests instead (no on-chain request is queued behind it: the ones
+      // that came while it was queued are held; holdOutOfQueue), as
       // judgeUntagged's "side" does: left at the head, the next update judged it on intake's view, which counts
       // that update's deleverage queued behind it, while the batch applies it ahead of the deleverage, so it was
       // unprovable at every update and stopped every batch for good (review of 2026-12-06, High). Released by the
@@ -1009,6 +1024,10 @@ export class ExchangeCore {
   batchTaken(time: number): void {
     this.#rebaseIfOwed(time);
     this.#refillCancels();
+    // the requests held only behind a queued forced collateral withdrawal (the first held is then not one judged at
+    // marks, which waits for an update) enter the queue once no such withdrawal waits in it
+    const [head] = this.#awaitingMarks;
+    if (head && !judgedAtMarks(head.tx) && !this.#collateralWithdrawalQueued()) this.#releaseAwaiting(time);
   }
 
   #rebaseIfOwed(time: number): void {
