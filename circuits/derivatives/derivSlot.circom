@@ -494,7 +494,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     bWrite.empty <== bLook.empty;
     bWrite.index <== bLook.index;
     bWrite.target <== bPosTarget;
-    bWrite.touch <== fills + isDel + fcHonoured;
+    // a socialised DELEVERAGE moves none of B's positions: B need hold the instrument in no slot (with every slot
+    // holding another instrument, the slot rule could not be met, and the payer's deficit share would be unprovable)
+    bWrite.touch <== fills + isDel - deleverage.socialised + fcHonoured;
     bWrite.active <== activeB;
     bWrite.held <== 1 - bWasFlat.out;
     bWrite.instrumentId <== instrumentId;

@@ -236,7 +236,8 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       checkRanges(close.counterparty, counterpartyId);
       Object.assign(f, { accountA: BigInt(victimId), accountB: BigInt(counterpartyId), instrumentId: BigInt(id), lots: tx.lots, amount: tx.amount });
       a = { ...idle(victimId), deriv: victim, position: id };
-      b = { ...idle(counterpartyId), deriv: close.counterparty, position: id };
+      // socialised (no lots): none of the payer's positions moves, so it needs no slot for the instrument (DerivSlot's bWrite)
+      b = { ...idle(counterpartyId), deriv: close.counterparty, ...(tx.lots === 0n ? {} : { position: id }) };
       state.setGlobals({ ...state.globals, insuranceFund: state.globals.insuranceFund - cover });
       record = {
         type: TxType.DELEVERAGE, deleveragedAccountId: BigInt(victimId), counterpartyAccountId: BigInt(counterpartyId),

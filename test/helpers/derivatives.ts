@@ -158,10 +158,15 @@ export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments:
 
 /** Registers dave's trading key on `state`; he deposits `collateral` quote units and moves them into collateral (nothing unless said). */
 export function registerDave(state: ExchangeState, collateral = 0n): void {
-  apply(state, [{ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey }], null);
+  registerTrader(state, dave, collateral);
+}
+
+/** Registers `t`'s trading key on `state`; it deposits `collateral` quote units and moves them into collateral (nothing unless said; at `oracle`'s marks). */
+export function registerTrader(state: ExchangeState, t: TestTrader, collateral = 0n, oracle = oracleUpdate()): void {
+  apply(state, [{ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey }], null);
   if (collateral === 0n) return;
-  apply(state, [{ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: collateral }], null);
-  apply(state, [{ type: TxType.TRANSFER, request: signTransfer(dave.key, { accountId: dave.accountId, toCollateral: true, amount: collateral, nonce: 0 }) }]);
+  apply(state, [{ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: collateral }], null);
+  apply(state, [{ type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: collateral, nonce: 0 }) }], oracle);
 }
 
 /**

@@ -60,6 +60,7 @@ template Deleverage() {
     signal input preEquity;     // A's equity at the marks, after funding, before the close
     signal input insuranceIn;
     signal input bPostEquity;   // B's equity after the close
+    signal output socialised;   // 1 for a socialised one (isDel and lots = 0): no position moves, so the slot writes none of B's (DerivSlot's bWrite)
 
     // another account; a registered instrument
     component same = IsEqual();
@@ -76,7 +77,7 @@ template Deleverage() {
     // 0 < lots <= |sizeA| and lots <= B's opposite position; or lots = 0 when A holds nothing (socialised)
     component noLots = IsZero();
     noLots.in <== lots;
-    signal socialised <== isDel * noLots.out;
+    socialised <== isDel * noLots.out;
     socialised * (1 - aFlat) === 0;
     component withinA = RequireGreaterEq(BITS_POSITIONSIZE());
     withinA.enabled <== isDel;

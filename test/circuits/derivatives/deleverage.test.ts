@@ -18,8 +18,9 @@ import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import {
-  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, openDebtState, oracleRisks, registerDave, traders, setInsuranceFund,
+  aliceLongFutureLarge, aliceLongPerpetual, apply, claims, dave, DEPOSITS, derivativesState, derivOrder, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, NOW, openDebtState, oracleRisks, registerDave, registerTrader, traders, setInsuranceFund,
 } from "../../helpers/derivatives.ts";
+import { testTrader } from "../../helpers/traders.ts";
 
 after(terminateSnarkjsCurve);
 const { alice, bob, carol } = traders;
@@ -189,6 +190,34 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     assert.equal(await witnessFailure(state, [deleverage({ lots: 0n, counterpartyAccountId: carol.accountId, amount })], GAP), null);
     assert.equal(state.account(alice.accountId).deriv.collateral, 0n);
     assert.equal(state.globals.badDebt, 0n);
+  });
+
+  it("socialised: a payer whose every position slot holds another instrument pays too (none of its positions moves, so it needs no slot for the named one)", async () => {
+    // dave holds one lot of each of the future, the call and the put (bought from erin): his TEST_PARAMS.positionSlots
+    // (3) slots are full, none holds the perpetual named. Until 2026-12-06 the slot still wrote a position of dave's in
+    // it (no lots, but the slot rule wants the instrument's slot or an empty one): no witness existed, so the debt
+    // stayed open while the sequencer named an instrument the payer did not hold
+    const state = openDebtState();
+    const erin = testTrader(5);
+    registerTrader(state, dave, 20_000_000_000n, GAP_UPDATE());
+    registerTrader(state, erin, 20_000_000_000n, GAP_UPDATE());
+    const trades: BatchTx[] = [1, 2, 3].map((id) => ({
+      type: TxType.DERIV_TRADE, lots: 1n, priceTicks: 10_000n, buyFeePpm: 0, sellFeePpm: 0,
+      buy: derivOrder(dave, id, { orderId: BigInt(id), side: Side.BUY, priceTicks: 10_000n, sizeLots: 1n }),
+      sell: derivOrder(erin, id, { orderId: BigInt(id), side: Side.SELL, priceTicks: 10_000n, sizeLots: 1n }),
+    }));
+    apply(state, trades, GAP_UPDATE());
+    assert.deepEqual(state.account(dave.accountId).positionSlots, [1, 2, 3], "dave's slots hold the future, the call and the put");
+    const debt = state.globals.badDebt;
+    const amount = fairAmount(state, dave.accountId);
+    assert.ok(amount > 0n && amount <= debt, `dave can pay ${amount} of ${debt}`);
+    const daveBefore = state.account(dave.accountId).deriv;
+    assert.equal(await witnessFailure(state, [deleverage({ lots: 0n, counterpartyAccountId: dave.accountId, instrumentId: PERP, amount })], GAP), null);
+    const daveAfter = state.account(dave.accountId);
+    assert.deepEqual(daveAfter.positionSlots, [1, 2, 3], "no slot of dave's moved");
+    assert.deepEqual(daveAfter.deriv.positions.map((p) => p.size), daveBefore.positions.map((p) => p.size), "none of his positions moved");
+    assert.ok(daveAfter.deriv.collateral < daveBefore.collateral, "he paid");
+    assert.equal(state.globals.badDebt, debt - amount);
   });
 
   it("socialised: refuses a payer pushed under water, more than the debt beyond the fund, and a debt the fund can cover", async () => {
