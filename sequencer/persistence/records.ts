@@ -69,8 +69,8 @@ export type ForcedOutcomeRecord = { t: "forced"; index: number; honoured: boolea
 export type AbandonRecord = { t: "abandon"; batchNumber: number; reason: string; time: number };
 /** The transaction posting batch `batchNumber` was sent (its receipt not yet seen). */
 export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
-/** The chain holds batch `batchNumber` (txHash null: it was found already there). */
-export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null };
+/** The chain holds batch `batchNumber` (txHash null: it was found already there); `time` is when the sequencer saw it. */
+export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null; time: number };
 
 export type LogRecord =
   | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | ForcedOutcomeRecord | BatchRecord | ProvedRecord

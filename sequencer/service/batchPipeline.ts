@@ -89,8 +89,8 @@ export interface BatchIntake {
   rejectPending(r: RejectRecord): void;
   /** Corrects intake's prediction of the spot forced withdrawal at pending entry `r.index` to the proven outcome, logs it. */
   correctForced(r: ForcedOutcomeRecord): void;
-  /** The chain holds a batch of `txs` (instruments it registered become tradable). */
-  batchPosted(txs: readonly BatchTx[]): void;
+  /** The chain holds a batch of `txs`, seen at `time` (instruments it registered become tradable); it is no longer in flight. */
+  batchPosted(txs: readonly BatchTx[], time: number): void;
   /** A batch stamped `time` took its entries from the head of the queue (live, once its record is logged, and at replay). */
   batchTaken(time: number): void;
 }
@@ -271,7 +271,7 @@ export class BatchPipeline {
       case "posted": {
         const b = this.#loggedInFlight(r);
         if (b !== this.#inFlight[0]) throw new Error(`batch ${r.batchNumber} posted before batch ${this.#inFlight[0].batchNumber}`);
-        return this.#settle(b);
+        return this.#settle(b, r.time);
       }
       case "abandon":
         return this.#unbuildFrom(this.#inFlight.indexOf(this.#loggedInFlight(r)));
@@ -721,8 +721,9 @@ export class BatchPipeline {
     const out: PostedBatch[] = [];
     for (const b of posted) {
       b.proven.commit();
-      this.#journal.persist({ t: "posted", batchNumber: b.batchNumber, txHash }, true);
-      this.#settle(b, false);
+      const time = this.#journal.now();
+      this.#journal.persist({ t: "posted", batchNumber: b.batchNumber, txHash, time }, true);
+      this.#settle(b, time, false);
       this.#stage("posted", b.batchNumber);
       const p: PostedBatch = { batchNumber: b.batchNumber, txHash, transactions: b.sel.txs.length, timings: { ...b.timings, postMs } };
       this.#o.log(`batch ${p.batchNumber}: ${p.transactions} tx, proved in ${Math.round(p.timings.proveMs)} ms, posted ${txHash ?? "(already on chain)"}${posted.length > 1 ? ` with ${posted.length - 1} more` : ""}`);
@@ -800,12 +801,12 @@ export class BatchPipeline {
    * transaction committed (unless `commit` is false: the caller did it before logging), the intake side
    * told, the next batch number taken.
    */
-  #settle(b: InFlightBatch, commit = true): void {
+  #settle(b: InFlightBatch, time: number, commit = true): void {
     if (commit) b.proven.commit();
     this.#abandonedSincePost = false;
-    this.#intake.batchPosted(b.sel.txs);
     this.#inFlight.shift();
     this.#batchNumber = b.batchNumber + 1;
+    this.#intake.batchPosted(b.sel.txs, time);
   }
 
   /**

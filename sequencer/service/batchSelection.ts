@@ -65,8 +65,11 @@ export type PendingEntry = {
   taker?: number;
 };
 
-/** An on-chain request admitted to the core but held out of the queue until an oracle update (exchangeCore.ts, awaitingMarks). */
-export type AwaitingRequest = { tx: BatchTx; time: number };
+/**
+ * An on-chain request admitted to the core but held out of the queue until an oracle update, or (`behind`) until no
+ * forced collateral withdrawal waits for a batch or in one not yet on chain (exchangeCore.ts, awaitingMarks).
+ */
+export type AwaitingRequest = { tx: BatchTx; time: number; behind?: true };
 
 export type BatchSelection = {
   /** How many entries from the head of the queue the batch consumes. */

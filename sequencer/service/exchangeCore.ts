@@ -71,6 +71,8 @@ export type CoreParts = {
   oracleKey(): Promise<bigint | null>;
   /** The operator's liquidator; without it nothing is liquidated. */
   liquidator?: Liquidator;
+  /** The transactions of the batches taken from the queue and not yet on chain (an abandoned one gives them back to the queue's head). */
+  inFlight(): readonly BatchTx[];
   /** The state proven batches commit to (read: order-storage slots; a rejection rebases derivatives on it). */
   state: ExchangeState;
   /** The fees of a market an on-chain request registers. */
@@ -198,11 +200,14 @@ export class ExchangeCore {
    * (judgeUntagged), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
    * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
    * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
-   * Also held: every on-chain request that arrives while a forced collateral withdrawal waits in the queue, until a
-   * batch has taken it (batchTaken). Queued behind it, such a request would pin it there (the custodian consumes its
-   * queue in order), and were its oracle update to go stale before its batch (rejectPending), it could leave the queue
-   * neither for the held requests nor be judged where the batch applies it: that stopped every batch (review of
-   * 2026-12-06, the case stop 43 left open).
+   * Also held (`behind`): every on-chain request that arrives while a forced collateral withdrawal waits in the queue
+   * or in a batch not yet on chain, until the chain holds it (batchPosted). Queued behind it, such a request would pin
+   * it there (the custodian consumes its queue in order), and were its oracle update to go stale before a batch on
+   * chain served it (rejectPending; an abandoned batch gives its entries back to the queue's head), it could neither
+   * leave the queue for the held requests nor be judged where the batch applies it: that stopped every batch (review
+   * of 2026-12-06, the case stop 43 left open). The cost: such requests wait for one more batch on chain, and forced
+   * collateral withdrawals are served one batch at a time (1,024 open forced requests, Custodian
+   * MAX_OPEN_FORCED_REQUESTS, take 1,024 batches: hours, against a 7-day deadline).
    */
   readonly #awaitingMarks: AwaitingRequest[] = [];
   /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
@@ -439,10 +444,11 @@ export class ExchangeCore {
    */
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (index !== undefined) this.#requestsSeen = index + 1;
-    const behindWithdrawal = this.#collateralWithdrawalQueued();
-    if (this.#awaitingMarks.length > 0 || behindWithdrawal || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
-      this.#awaitingMarks.push({ tx, time });
-      const until = this.#awaitingMarks.length === 1 && behindWithdrawal ? "behind a queued forced collateral withdrawal, until its batch is taken" : "until a fresh oracle update";
+    const first = this.#awaitingMarks.length === 0;
+    const behind = first && this.#collateralWithdrawalQueued();
+    if (!first || behind || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
+      this.#awaitingMarks.push(behind ? { tx, time, behind } : { tx, time });
+      const until = behind ? "behind a forced collateral withdrawal, until a batch on chain serves it" : first ? "until a fresh oracle update" : "behind the held requests";
       this.#parts.observers.log(`on-chain request of type ${tx.type} held ${until} (${this.#awaitingMarks.length} held)`);
       return;
     }
@@ -491,9 +497,10 @@ export class ExchangeCore {
     for (const held of this.#awaitingMarks.splice(0)) this.#admitRequest(held.tx, time);
   }
 
-  /** Whether a forced collateral withdrawal waits in the queue (the on-chain requests arriving meanwhile are held: awaitingMarks). */
+  /** Whether a forced collateral withdrawal waits in the queue or in a batch not yet on chain (the on-chain requests arriving meanwhile are held: awaitingMarks). */
   #collateralWithdrawalQueued(): boolean {
-    return this.pending.some((e) => e.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW);
+    const fcw = (tx: BatchTx) => tx.type === TxType.FORCED_COLLATERAL_WITHDRAW;
+    return this.pending.some((e) => fcw(e.tx)) || this.#parts.inFlight().some(fcw);
   }
 
   /**
@@ -1024,10 +1031,16 @@ export class ExchangeCore {
   batchTaken(time: number): void {
     this.#rebaseIfOwed(time);
     this.#refillCancels();
-    // the requests held only behind a queued forced collateral withdrawal (the first held is then not one judged at
-    // marks, which waits for an update) enter the queue once no such withdrawal waits in it
-    const [head] = this.#awaitingMarks;
-    if (head && !judgedAtMarks(head.tx) && !this.#collateralWithdrawalQueued()) this.#releaseAwaiting(time);
+  }
+
+  /**
+   * The chain holds a batch of `txs` (seen at `time`; live, or its `posted` record replayed), no longer in flight:
+   * the instruments it registered become tradable, and the requests held behind a forced collateral withdrawal
+   * (awaitingMarks, `behind`) enter the queue once none waits for a batch or in one not yet on chain.
+   */
+  batchPosted(txs: readonly BatchTx[], time: number): void {
+    this.derivatives.onBatchPosted(txs);
+    if (this.#awaitingMarks[0]?.behind && !this.#collateralWithdrawalQueued()) this.#releaseAwaiting(time);
   }
 
   #rebaseIfOwed(time: number): void {

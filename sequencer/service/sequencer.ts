@@ -237,7 +237,7 @@ export class Sequencer {
     };
     this.core = new ExchangeCore({
       params: this.params, markets: this.markets, risk: this.risk, engine, state: this.state,
-      oracleKey: () => this.custodian.oracleKey(), liquidator: opts.liquidator,
+      oracleKey: () => this.custodian.oracleKey(), liquidator: opts.liquidator, inFlight: () => this.pipeline.inFlightTxs,
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
       observers: {
         engine: (events, incoming) => this.events.emit("engine", events, incoming), rejected: (r) => this.events.emit("rejected", r), log: (line) => this.log(line),
@@ -246,7 +246,7 @@ export class Sequencer {
     this.engine = this.core.engine;
     const intake: BatchIntake = {
       params: this.params, state: this.state, pending: this.core.pending,
-      rejectPending: (r) => this.logged(r, this.apply(r)), correctForced: (r) => this.logged(r, this.apply(r)), batchPosted: (txs) => this.derivatives.onBatchPosted(txs),
+      rejectPending: (r) => this.logged(r, this.apply(r)), correctForced: (r) => this.logged(r, this.apply(r)), batchPosted: (txs, time) => this.core.batchPosted(txs, time),
       batchTaken: (time) => this.core.batchTaken(time),
     };
     this.pipeline = new BatchPipeline({

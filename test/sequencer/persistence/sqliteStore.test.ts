@@ -21,7 +21,7 @@ function file(): string {
   dirs.push(dir);
   return join(dir, "sub", "sequencer.db");
 }
-const posted = (n: number): LogRecord => ({ t: "posted", batchNumber: n, txHash: null });
+const posted = (n: number): LogRecord => ({ t: "posted", batchNumber: n, txHash: null, time: 0 });
 const seqs = (s: SqliteStore, after = 0) => [...s.records(after)].map((r) => r.seq);
 
 describe("sqlite store", () => {

@@ -28,6 +28,7 @@ import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signin
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
 import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
@@ -326,7 +327,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     });
     const { seq, chain, q, logs, bobCollateral } = env;
     assert.ok(logs.some((l) => /collateral withdrawal of \d+ \(token 0\) by account 2: honoured/.test(l)), "judged honoured behind carol's transfer");
-    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a queued forced collateral withdrawal/.test(l)), "the deposit queued after it on chain waits out of the batch queue while it is queued");
+    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a forced collateral withdrawal, until a batch on chain serves it/.test(l)), "the deposit queued after it on chain waits out of the batch queue while it is queued");
     chain.now = NOW + 20 + 700;
     await seq.drain();
     assert.deepEqual(seq.peekPending().map((tx) => tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT], "both held, in the custodian's order");
@@ -348,12 +349,12 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     assertInSync(seq);
   });
 
-  it("a deposit queued on chain behind a forced collateral withdrawal waits only until the withdrawal's batch is taken, then is proven without another oracle update", async () => {
+  it("a deposit queued on chain behind a forced collateral withdrawal waits only until a batch on chain serves the withdrawal, then is proven without another oracle update", async () => {
     const env = await heldWithdrawal({}, {
       beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
     });
     const { seq, q, logs, amount, bobCollateral } = env;
-    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a queued forced collateral withdrawal/.test(l)), logs.slice(-4).join("\n"));
+    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a forced collateral withdrawal, until a batch on chain serves it/.test(l)), logs.slice(-4).join("\n"));
     await seq.drain();
     assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
     assert.equal(seq.state.account(bob.accountId).deriv.collateral, bobCollateral - amount, "proven honoured");
@@ -361,5 +362,58 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     assert.equal(q.consumed, 3);
     assert.deepEqual(q.violations, []);
     assertInSync(seq);
+  });
+
+  it("judged honoured, its batch in flight when the node goes down for longer than MAX_BATCH_AGE: the batch is abandoned and gives it back to the queue's head with no request behind it (those that came meanwhile were held), so it leaves for the held requests and the next update serves it; nothing stops (review of 913de17, High)", async () => {
+    // 2 derivatives slots (production has 4): carol's top-up and bob's withdrawal go in one batch
+    const env = await heldWithdrawal({ params: { ...TEST_PARAMS, derivSlots: 2 } }, {
+      beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
+    });
+    const { seq, chain, q, bobCollateral } = env;
+    let nonce = 2;
+    for (let k = 0; k < 2; k++) seq.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: QUOTE, nonce: nonce++ }));
+    let calls = 0;
+    const submit = seq.custodian.submitBatch.bind(seq.custodian);
+    Object.assign(seq.custodian, {
+      submitBatch: async (...a: unknown[]) => {
+        if (calls++ === 0) throw new Error("node unreachable");
+        return (submit as (...args: unknown[]) => Promise<unknown>)(...a);
+      },
+    });
+    await assert.rejects(seq.runBatch(), /node unreachable/);
+    // a deposit queued on chain while the batch is in flight is held too (the withdrawal is not on chain yet)
+    q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 5n });
+    chain.now = NOW + 20 + 700; // the outage outlasts MAX_BATCH_AGE, and the batch's update is too old for any batch now
+    await seq.drain();
+    const waiting = seq.peekPending().map((tx) => tx.type);
+    assert.deepEqual(waiting.slice(-3), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT, TxType.DEPOSIT], "the withdrawal and the deposits after it, held in the custodian's order");
+    const before = chain.posted;
+    chain.now += 30;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 1, prices: [GAP_PRICE] }));
+    seq.requestWithdrawal(signWithdrawal(alice.key, { accountId: alice.accountId, tokenId: 0, amount: QUOTE, nonce: nonce++ }));
+    await seq.drain();
+    assert.ok(chain.posted > before, "batches are proven again after the update");
+    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
+    const [served] = q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW);
+    assert.equal(served?.oracleTime, BigInt(chain.now - 1), "served in a batch with that update");
+    assert.ok(seq.state.account(bob.accountId).deriv.collateral < bobCollateral, "carol deleveraged onto bob");
+    assert.equal(q.recordsOf(TxType.DEPOSIT).length, 2, "both deposits after it");
+    assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote + 12n - 3n * QUOTE, "the deposits and alice's three withdrawals");
+    assert.equal(q.consumed, 4);
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
+
+  it("forced collateral withdrawals queued back to back, and a deposit after them, are all served while the latest update is fresh, one batch on chain after another (review of 913de17, Medium)", async () => {
+    const logs: string[] = [];
+    const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line) });
+    await fundCollateral(seq, [alice, bob, carol]);
+    for (const t of [alice, bob, carol]) seq.acceptRequest(fcw(t.accountId, 1_000n));
+    seq.acceptRequest({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n });
+    assert.equal(logs.filter((l) => /held behind a forced collateral withdrawal/.test(l)).length, 1, "the second waits behind the first, the rest behind it");
+    chain.now = NOW + 30; // the latest update is 35 s old: fresh (ORACLE_FRESHNESS)
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0, "nothing waits for another update");
+    for (const t of [alice, bob, carol]) assert.equal(seq.state.account(t.accountId).deriv.collateral, 50_000_000_000n - 1_000n, `account ${t.accountId}'s withdrawal proven honoured`);
   });
 });
