@@ -125,6 +125,8 @@ describe("sdk: custodian steps", () => {
     const insurance = decodeFunctionData({ abi: custodianAbi, data: requestInsuranceWithdrawalCalldata(20n) });
     assert.deepEqual([insurance.functionName, insurance.args], ["requestInsuranceWithdrawal", [20n]]);
     assert.throws(() => requestInsuranceWithdrawalCalldata(0n), /positive amount/);
+    assert.throws(() => requestInsuranceWithdrawalCalldata(1n << 96n), /below 2\^96/, "the request's 96 bits");
+    assert.equal(decodeFunctionData({ abi: custodianAbi, data: requestInsuranceWithdrawalCalldata((1n << 96n) - 1n) }).args?.[0], (1n << 96n) - 1n, "the largest that fits");
     // A second fee withdrawal while the first is open: the custodian refuses it.
     await assert.rejects(requestFeeWithdrawal(operator, custodian.address, 1n), /TreasuryRequestPending|reverted/);
     // The calldata the timelock schedules: setTreasuryRecipients(fee, insurance).
