@@ -200,14 +200,13 @@ export class ExchangeCore {
    * (judgeUntagged), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
    * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
    * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
-   * Also held (`behind`): every on-chain request that arrives while a forced collateral withdrawal waits in the queue
-   * or in a batch not yet on chain, until the chain holds it (batchPosted). Queued behind it, such a request would pin
-   * it there (the custodian consumes its queue in order), and were its oracle update to go stale before a batch on
-   * chain served it (rejectPending; an abandoned batch gives its entries back to the queue's head), it could neither
-   * leave the queue for the held requests nor be judged where the batch applies it: that stopped every batch (review
-   * of 2026-12-06, the case stop 43 left open). The cost: such requests wait for one more batch on chain, and forced
-   * collateral withdrawals are served one batch at a time (1,024 open forced requests, Custodian
-   * MAX_OPEN_FORCED_REQUESTS, take 1,024 batches: hours, against a 7-day deadline).
+   * Also held (`behind`): every on-chain request but another forced collateral withdrawal that arrives while one
+   * waits in the queue or in a batch not yet on chain, until the chain holds them (batchPosted). Queued behind it, such
+   * a request would pin it there (the custodian consumes its queue in order), and were its oracle update to go stale
+   * before a batch on chain served it (rejectPending; an abandoned batch gives its entries back to the queue's head), it
+   * could neither leave the queue for the held requests nor be judged where the batch applies it: that stopped every
+   * batch (review of 2026-12-06, the case stop 43 left open). Forced collateral withdrawals queued back to back leave
+   * together (holdOutOfQueue). The cost: a request behind them waits until the last of them is on chain.
    */
   readonly #awaitingMarks: AwaitingRequest[] = [];
   /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
@@ -445,7 +444,7 @@ export class ExchangeCore {
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (index !== undefined) this.#requestsSeen = index + 1;
     const first = this.#awaitingMarks.length === 0;
-    const behind = first && this.#collateralWithdrawalQueued();
+    const behind = first && tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW && this.#collateralWithdrawalQueued();
     if (!first || behind || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
       this.#awaitingMarks.push(behind ? { tx, time, behind } : { tx, time });
       const until = behind ? "behind a forced collateral withdrawal, until a batch on chain serves it" : first ? "until a fresh oracle update" : "behind the held requests";
@@ -552,16 +551,21 @@ export class ExchangeCore {
    * what was accepted meanwhile, and judges it there; if the side never covers it, the custodian's deadline opens exodus.
    */
   /**
-   * Moves the forced request at pending entry `i` to the head of the held requests (awaitingMarks), unless an
-   * on-chain request is queued behind it (its effect is in intake's view and it cannot follow: the custodian consumes
-   * its queue in order). The requests already held were queued on chain after it. No request is queued behind a
-   * forced collateral withdrawal (those arriving while it waits in the queue are held: admitRequest) unless a batch
-   * that took it was abandoned and gave it back to the queue's head after requests admitted meanwhile.
+   * Moves the forced collateral withdrawal at pending entry `i` to the head of the held requests (awaitingMarks), with
+   * the forced collateral withdrawals queued on chain after it (the custodian consumes its queue in order), their
+   * predictions undone; the requests already held were queued on chain after them. The only on-chain requests queued
+   * behind a forced collateral withdrawal are other ones (the rest that arrive while one waits for a batch on chain
+   * are held: admitRequest), whose effect is a prediction that can be taken back. Were another kind behind it (its
+   * effect in intake's view, which what was accepted after it may use: only from a snapshot of older rules), it keeps
+   * its place.
    */
   #holdOutOfQueue(i: number): void {
-    if (this.pending.slice(i + 1).some((p) => REQUEST_TYPES.includes(p.tx.type))) return;
-    const [e] = this.pending.splice(i, 1);
-    this.#awaitingMarks.unshift({ tx: e.tx, time: e.time });
+    const behind = this.pending.slice(i + 1).filter((p) => REQUEST_TYPES.includes(p.tx.type));
+    if (behind.some((p) => p.tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW)) return;
+    const moved = [this.pending[i], ...behind];
+    for (const e of moved) this.pending.splice(this.pending.indexOf(e), 1);
+    for (const e of behind) if (e.oracle) this.#undoJudged(e);
+    this.#awaitingMarks.unshift(...moved.map((e) => ({ tx: e.tx, time: e.time })));
   }
 
   #judgeUntagged(time: number): void {
@@ -590,9 +594,9 @@ export class ExchangeCore {
         // deleverage), yet that update judged it on intake's view, which counts them, while the batch applies it ahead
         // of them: judged honoured (or, after a deleverage, refused), it was unprovable there (DERIVATIVES_SHORTFALL) at
         // every update, for ever. Released by the next update, it enters the queue again behind everything that update
-        // and the time since brought (forcedPosition), where intake's view is the state the batch applies it to. (An
-        // on-chain request already queued behind it, its effect in intake's view, cannot follow it out: then it keeps
-        // its place, as before; only one given back to the queue by an abandoned batch can have one: holdOutOfQueue.)
+        // and the time since brought (forcedPosition), where intake's view is the state the batch applies it to. (The
+        // forced collateral withdrawals queued on chain behind it leave with it, the only requests that can be behind
+        // it: holdOutOfQueue.)
         this.#holdOutOfQueue(i);
         return;
       }
@@ -980,8 +984,8 @@ export class ExchangeCore {
       // prediction is undone (with the update's other effects by rebase, or alone), and the latest update judges it
       // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
       // proven without marks: that refusal would be the operator's choice. A collateral withdrawal with no fresh
-      // update leaves the queue for the held requests instead (no on-chain request is queued behind it: the ones
-      // that came while it was queued are held; holdOutOfQueue), as
+      // update leaves the queue for the held requests instead, with the forced collateral withdrawals queued behind
+      // it (the only requests that can be: holdOutOfQueue), as
       // judgeUntagged's "side" does: left at the head, the next update judged it on intake's view, which counts
       // that update's deleverage queued behind it, while the batch applies it ahead of the deleverage, so it was
       // unprovable at every update and stopped every batch for good (review of 2026-12-06, High). Released by the

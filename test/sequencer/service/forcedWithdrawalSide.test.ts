@@ -404,16 +404,46 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     assertInSync(seq);
   });
 
-  it("forced collateral withdrawals queued back to back, and a deposit after them, are all served while the latest update is fresh, one batch on chain after another (review of 913de17, Medium)", async () => {
+  it("forced collateral withdrawals queued back to back share batches, and a deposit after them is served once they are on chain, while the latest update is fresh (review of 913de17, Medium)", async () => {
     const logs: string[] = [];
-    const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line) });
+    const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line), params: { ...TEST_PARAMS, derivSlots: 2 } });
     await fundCollateral(seq, [alice, bob, carol]);
-    for (const t of [alice, bob, carol]) seq.acceptRequest(fcw(t.accountId, 1_000n));
-    seq.acceptRequest({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n });
-    assert.equal(logs.filter((l) => /held behind a forced collateral withdrawal/.test(l)).length, 1, "the second waits behind the first, the rest behind it");
+    const q = custodianQueue(seq);
+    q.start();
+    for (const t of [alice, bob, carol]) q.request(fcw(t.accountId, 1_000n));
+    q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n });
+    assert.deepEqual(logs.filter((l) => /held/.test(l)).map((l) => l.replace(/ \(.*/, "")), ["on-chain request of type 2 held behind a forced collateral withdrawal, until a batch on chain serves it"], "only the deposit is held");
     chain.now = NOW + 30; // the latest update is 35 s old: fresh (ORACLE_FRESHNESS)
     await seq.drain();
     assert.equal(seq.pendingTransactions, 0, "nothing waits for another update");
     for (const t of [alice, bob, carol]) assert.equal(seq.state.account(t.accountId).deriv.collateral, 50_000_000_000n - 1_000n, `account ${t.accountId}'s withdrawal proven honoured`);
+    assert.deepEqual(q.batches.map((b) => b.records.filter((r) => r.type === TxType.FORCED_COLLATERAL_WITHDRAW).length).filter((n) => n > 0), [2, 1], "two in the first batch");
+    assert.equal(q.recordsOf(TxType.DEPOSIT).length, 1);
+    assert.equal(q.consumed, 4);
+    assert.deepEqual(q.violations, []);
+  });
+
+  it("forced collateral withdrawals queued back to back whose update goes stale in an outage leave the queue (each entry tagged with it is taken back, the last first), the deposit after them held; the next update serves them all in the custodian's order", async () => {
+    const { seq, chain } = derivativesSequencer(NOW); // one derivatives slot a batch: the first is rejected with the second still queued behind it
+    await fundCollateral(seq, [alice, bob, carol]);
+    const q = custodianQueue(seq);
+    q.start();
+    for (const t of [alice, bob]) q.request(fcw(t.accountId, 1_000n));
+    q.request({ type: TxType.DEPOSIT, accountId: carol.accountId, tokenId: 0, amount: 7n });
+    assert.equal(seq.derivatives.risk.account(bob.accountId).collateral, 50_000_000_000n - 1_000n, "judged honoured at once");
+    chain.now = NOW + 700; // an outage: the update they were judged at is too old for any batch now
+    await seq.drain();
+    assert.deepEqual(seq.peekPending().map((tx) => tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT], "in the custodian's order");
+    assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => h.tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT], "all three out of the queue, held");
+    assert.equal(seq.derivatives.risk.account(bob.accountId).collateral, 50_000_000_000n, "the second's prediction taken back too");
+    assert.equal(q.consumed, 0);
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 699 }));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    for (const t of [alice, bob]) assert.equal(seq.state.account(t.accountId).deriv.collateral, 50_000_000_000n - 1_000n, `account ${t.accountId}'s withdrawal proven honoured`);
+    assert.equal(seq.state.balance(carol.accountId, 0), 7n, "the deposit after them");
+    assert.equal(q.consumed, 3);
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
   });
 });
