@@ -291,63 +291,46 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     });
   }
 
-  it("judged honoured behind a top-up, then its oracle update goes stale in an outage: it leaves the queue for the held requests, and the next update judges it behind that update's deleverage, where it is proven; nothing stops (review of 2026-12-06, High)", async () => {
-    // carol tops her collateral up before the request (accepted, not yet proven): intake's side covers bob's
-    // withdrawal, judged honoured; no on-chain request behind it
-    const env = await heldWithdrawal({}, {
-      deposit: false,
-      beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
+  for (const deposit of [false, true]) {
+    it(deposit
+      ? "judged honoured with a deposit queued after it on chain, then its oracle update goes stale in an outage: the deposit waited out of the queue behind it, so it leaves the queue for the held requests too, and the next update serves it, then the deposit; nothing stops (review of 2026-12-06, the case left open)"
+      : "judged honoured behind a top-up, then its oracle update goes stale in an outage: it leaves the queue for the held requests, and the next update judges it behind that update's deleverage, where it is proven; nothing stops (review of 2026-12-06, High)", async () => {
+      // carol tops her collateral up before the request (accepted, not yet proven): intake's side covers bob's
+      // withdrawal, judged honoured
+      const env = await heldWithdrawal({}, {
+        deposit,
+        beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
+      });
+      const { seq, chain, q, logs, bobCollateral } = env;
+      assert.ok(logs.some((l) => /collateral withdrawal of \d+ \(token 0\) by account 2: honoured/.test(l)), "judged honoured behind carol's transfer");
+      const held = /on-chain request of type \d+ held behind a forced collateral withdrawal, until a batch on chain serves it/;
+      assert.equal(logs.some((l) => held.test(l)), deposit, "the deposit queued after it on chain waits out of the batch queue while it is queued");
+      // an outage longer than MAX_ORACLE_AGE before the next batch: the update is too old, carol's transfer is taken
+      // back and the request untagged
+      chain.now = NOW + 20 + 700;
+      await seq.drain();
+      const waiting = deposit ? [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT] : [TxType.FORCED_COLLATERAL_WITHDRAW];
+      assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => h.tx.type), waiting, "held, in the custodian's order");
+      const before = chain.posted;
+      // the next update deleverages carol onto bob; the request is judged behind it (bob's margin no longer covers it:
+      // refused) and proven so, with everything after it
+      chain.now += 30;
+      await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 1, prices: [GAP_PRICE] }));
+      await seq.drain();
+      assert.ok(chain.posted > before, "batches are proven again after the update");
+      assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
+      const [served] = q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW);
+      assert.ok(served, "the forced withdrawal was consumed by a batch");
+      assert.equal(served.oracleTime, BigInt(chain.now - 1), "served in a batch with that update");
+      assert.equal((served.record as { honoured: bigint }).honoured, 0n, "refused: behind the deleverage bob's margin no longer covers it");
+      assert.ok(seq.state.account(bob.accountId).deriv.collateral < bobCollateral && seq.state.account(carol.accountId).deriv.positions.every((p) => p.size === 0n), "carol deleveraged onto bob");
+      assert.equal(q.recordsOf(TxType.DEPOSIT).length, deposit ? 1 : 0, "the deposit after it");
+      assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote + (deposit ? 7n : 0n));
+      assert.equal(q.consumed, deposit ? 3 : 2);
+      assert.deepEqual(q.violations, []);
+      assertInSync(seq);
     });
-    const { seq, chain, q, logs, bobCollateral } = env;
-    assert.ok(logs.some((l) => /collateral withdrawal of \d+ \(token 0\) by account 2: honoured/.test(l)), "judged honoured behind carol's transfer");
-    // an outage longer than MAX_ORACLE_AGE before the next batch: the update is too old, carol's transfer is taken
-    // back and the request untagged
-    chain.now = NOW + 20 + 700;
-    await seq.drain();
-    const before = chain.posted;
-    // the next update deleverages carol onto bob; the request is judged behind it (bob's margin no longer covers it:
-    // refused) and proven so, with everything after it
-    chain.now += 30;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 1, prices: [GAP_PRICE] }));
-    await seq.drain();
-    assert.ok(chain.posted > before, "batches are proven again after the update");
-    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
-    const [served] = q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW);
-    assert.ok(served, "the forced withdrawal was consumed by a batch");
-    assert.equal(served.oracleTime, BigInt(chain.now - 1), "served in a batch with that update");
-    assert.equal((served.record as { honoured: bigint }).honoured, 0n, "refused: behind the deleverage bob's margin no longer covers it");
-    assert.ok(seq.state.account(bob.accountId).deriv.collateral < bobCollateral && seq.state.account(carol.accountId).deriv.positions.every((p) => p.size === 0n), "carol deleveraged onto bob");
-    assert.deepEqual(q.violations, []);
-    assertInSync(seq);
-  });
-
-  it("judged honoured with a deposit queued after it on chain, then its oracle update goes stale in an outage: the deposit waited out of the queue behind it, so it leaves the queue for the held requests too, and the next update serves it, then the deposit; nothing stops (review of 2026-12-06, the case left open)", async () => {
-    const env = await heldWithdrawal({}, {
-      beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
-    });
-    const { seq, chain, q, logs, bobCollateral } = env;
-    assert.ok(logs.some((l) => /collateral withdrawal of \d+ \(token 0\) by account 2: honoured/.test(l)), "judged honoured behind carol's transfer");
-    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a forced collateral withdrawal, until a batch on chain serves it/.test(l)), "the deposit queued after it on chain waits out of the batch queue while it is queued");
-    chain.now = NOW + 20 + 700;
-    await seq.drain();
-    assert.deepEqual(seq.peekPending().map((tx) => tx.type), [TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DEPOSIT], "both held, in the custodian's order");
-    const before = chain.posted;
-    chain.now += 30;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 1, prices: [GAP_PRICE] }));
-    await seq.drain();
-    assert.ok(chain.posted > before, "batches are proven again after the update");
-    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
-    const [served] = q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW);
-    assert.ok(served, "the forced withdrawal was consumed by a batch");
-    assert.equal(served.oracleTime, BigInt(chain.now - 1), "served in a batch with that update");
-    assert.equal((served.record as { honoured: bigint }).honoured, 0n, "refused: behind the deleverage bob's margin no longer covers it");
-    assert.ok(seq.state.account(bob.accountId).deriv.collateral < bobCollateral, "carol deleveraged onto bob");
-    assert.equal(q.recordsOf(TxType.DEPOSIT).length, 1, "the deposit after it");
-    assert.equal(seq.state.balance(alice.accountId, 0), env.aliceQuote + 7n);
-    assert.equal(q.consumed, 3);
-    assert.deepEqual(q.violations, []);
-    assertInSync(seq);
-  });
+  }
 
   it("a deposit queued on chain behind a forced collateral withdrawal waits only until a batch on chain serves the withdrawal, then is proven without another oracle update", async () => {
     const env = await heldWithdrawal({}, {
