@@ -21,9 +21,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bytesToHex, type Hex } from "viem";
-import { REQUEST_TYPES, Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { decodePublicData, encodeRecord, queuedForm, requestsInQueueOrder, type OracleSection, type SlotRecord } from "../../../sequencer/protocol/publicData.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
@@ -32,6 +30,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { custodianQueue } from "../../helpers/custodianQueue.ts";
 
 const { alice, bob, carol } = traders;
 const PERP = 0;
@@ -43,68 +42,6 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** A batch as the chain received it: its oracle section and records. */
-type ChainBatch = { oracle: OracleSection; records: SlotRecord[] };
-
-/**
- * Records the public data of every batch `seq` posts (from `start()` on), and checks each batch's request records are
- * the custodian's next queued ones in an order it accepts (requestsInQueueOrder): `request` admits an on-chain request
- * and queues its record as the custodian would (outcome byte 0).
- */
-function custodianQueue(seq: Sequencer) {
-  const queue: Hex[] = [];
-  const batches: ChainBatch[] = [];
-  const violations: string[] = [];
-  let consumed = 0;
-  let tracking = false;
-  const submit = seq.custodian.submitBatch.bind(seq.custodian);
-  Object.assign(seq.custodian, {
-    submitBatch: async (n: number, publicData: Uint8Array, ...rest: unknown[]) => {
-      if (tracking) {
-        const { oracle, records } = decodePublicData(publicData, seq.params);
-        batches.push({ oracle, records });
-        const requests = records.filter(queueable).length;
-        if (!requestsInQueueOrder(records, seq.params.slots, (k) => queue[consumed + k])) {
-          violations.push(`batch ${n}: request records ${records.filter(queueable).map((r) => r.type).join(",")} are not the queue's next (${queue.slice(consumed).length} left)`);
-        }
-        consumed += requests;
-      }
-      return (submit as (...a: unknown[]) => Promise<unknown>)(n, publicData, ...rest);
-    },
-  });
-  return {
-    batches,
-    violations,
-    /** From now on every batch is recorded and checked (everything queued before was consumed). */
-    start(): void {
-      assert.equal(seq.peekPending().length, 0, "nothing queued before the model starts");
-      tracking = true;
-    },
-    request(tx: BatchTx): void {
-      queue.push(bytesToHex(queuedForm(encodeRecord(recordOf(tx)))));
-      seq.acceptRequest(tx);
-    },
-    /** How many of the requests queued since start() the batches consumed. */
-    get consumed(): number {
-      return consumed;
-    },
-    /** The records of `type` in the batches posted since start(), with the time of their batch's oracle update (0 unused). */
-    recordsOf(type: TxType): { record: SlotRecord; oracleTime: bigint }[] {
-      return batches.flatMap((b) => b.records.filter((r) => r.type === type).map((record) => ({ record, oracleTime: b.oracle.used ? b.oracle.time : 0n })));
-    },
-  };
-}
-
-const queueable = (r: SlotRecord) => REQUEST_TYPES.includes(r.type);
-
-/** The record the custodian queues for the requests this file uses. */
-function recordOf(tx: BatchTx): SlotRecord {
-  if (tx.type === TxType.DEPOSIT) return { type: tx.type, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount };
-  if (tx.type === TxType.FORCED_COLLATERAL_WITHDRAW) return { type: tx.type, accountId: BigInt(tx.accountId), tokenId: BigInt(tx.tokenId), amount: tx.amount, honoured: 0n };
-  if (tx.type === TxType.INSURANCE_WITHDRAW) return { type: tx.type, accountId: 0n, tokenId: 0n, amount: tx.amount, honoured: 0n };
-  throw new Error(`no queue record for type ${tx.type} here`);
-}
 
 /** The risk engine's view of each account, the insurance fund and the collateral side equal the proven state. */
 function assertInSync(seq: Sequencer): void {
