@@ -27,6 +27,7 @@ import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
 import { ORACLE_FRESHNESS } from "../../../sequencer/service/derivatives.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { jsSignatureVerifier, type SignatureVerifier } from "../../../sequencer/crypto/signatureVerifier.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
@@ -363,6 +364,40 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     for (const t of [alice, bob]) assert.equal(seq.state.account(t.accountId).deriv.collateral, 50_000_000_000n - 1_000n, `account ${t.accountId}'s withdrawal proven honoured`);
     assert.equal(seq.state.balance(carol.accountId, 0), 7n, "the deposit after them");
     assert.equal(q.consumed, 3);
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
+
+  it("judged honoured with another forced collateral withdrawal queued behind it, then proven short at its place (the top-up ahead of it rejected): it leaves the queue with the one behind it, the deposit after them held; the next update serves all three in order", async () => {
+    // a batch verifier that refuses carol's signatures once told: her top-up, accepted by intake, is rejected when
+    // its batch is built (BAD_SIGNATURE), so bob's withdrawal, judged behind it, is short of the side at its place
+    let refuseCarol = false;
+    const verifier: SignatureVerifier = {
+      name: "refuses carol once told",
+      verifyBatch: async (checks) => (await jsSignatureVerifier.verifyBatch(checks)).map((ok, k) => ok && !(refuseCarol && checks[k].publicKey[0] === carol.pubKey[0])),
+    };
+    const env = await heldWithdrawal({ verifier }, {
+      deposit: false,
+      beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
+    });
+    const { seq, chain, q, logs } = env;
+    q.request(fcw(alice.accountId, QUOTE)); // queued behind bob's (refused: alice moved her collateral out)
+    q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n });
+    refuseCarol = true;
+    await seq.drain();
+    assert.ok(logs.some((l) => /rejected a pending transaction \(type \d+, accounts 3\): BAD_SIGNATURE/.test(l)), logs.slice(-8).join("\n"));
+    assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => [h.tx.type, (h.tx as { accountId: number }).accountId]), [[TxType.FORCED_COLLATERAL_WITHDRAW, bob.accountId], [TxType.FORCED_COLLATERAL_WITHDRAW, alice.accountId], [TxType.DEPOSIT, alice.accountId]], "both withdrawals out of the queue with the deposit, in the custodian's order");
+    assert.equal(q.consumed, 1);
+    const before = chain.posted;
+    chain.now += 30;
+    const update = await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 1, prices: [GAP_PRICE] }));
+    assert.deepEqual(update.deleveraged, [[carol.accountId, bob.accountId, PERP, 500n]]);
+    await seq.drain();
+    assert.ok(chain.posted > before);
+    assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
+    assert.deepEqual(q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW).map((r) => [r.record.type === TxType.FORCED_COLLATERAL_WITHDRAW ? [r.record.accountId, r.record.honoured] : [], r.oracleTime]), [[[BigInt(bob.accountId), 0n], BigInt(chain.now - 1)], [[BigInt(alice.accountId), 0n], BigInt(chain.now - 1)]], "both proven refused with that update, in order");
+    assert.equal(q.recordsOf(TxType.DEPOSIT).length, 1, "the deposit after them");
+    assert.equal(q.consumed, 4);
     assert.deepEqual(q.violations, []);
     assertInSync(seq);
   });
