@@ -197,22 +197,31 @@ describe("DELEVERAGE: a loss beyond the insurance fund goes to the other side, b
     // (3) slots are full, none holds the perpetual named. Until 2026-12-06 the slot still wrote a position of dave's in
     // it (no lots, but the slot rule wants the instrument's slot or an empty one): no witness existed, so the debt
     // stayed open while the sequencer named an instrument the payer did not hold
-    const state = openDebtState();
-    const erin = testTrader(5);
-    registerTrader(state, dave, 20_000_000_000n, GAP_UPDATE());
-    registerTrader(state, erin, 20_000_000_000n, GAP_UPDATE());
-    const trades: BatchTx[] = [1, 2, 3].map((id) => ({
-      type: TxType.DERIV_TRADE, lots: 1n, priceTicks: 10_000n, buyFeePpm: 0, sellFeePpm: 0,
-      buy: derivOrder(dave, id, { orderId: BigInt(id), side: Side.BUY, priceTicks: 10_000n, sizeLots: 1n }),
-      sell: derivOrder(erin, id, { orderId: BigInt(id), side: Side.SELL, priceTicks: 10_000n, sizeLots: 1n }),
-    }));
-    apply(state, trades, GAP_UPDATE());
+    const daveFull = (): ExchangeState => {
+      const state = openDebtState();
+      const erin = testTrader(5);
+      registerTrader(state, dave, 20_000_000_000n, GAP_UPDATE());
+      registerTrader(state, erin, 20_000_000_000n, GAP_UPDATE());
+      apply(state, [1, 2, 3].map((id): BatchTx => ({
+        type: TxType.DERIV_TRADE, lots: 1n, priceTicks: 10_000n, buyFeePpm: 0, sellFeePpm: 0,
+        buy: derivOrder(dave, id, { orderId: BigInt(id), side: Side.BUY, priceTicks: 10_000n, sizeLots: 1n }),
+        sell: derivOrder(erin, id, { orderId: BigInt(id), side: Side.SELL, priceTicks: 10_000n, sizeLots: 1n }),
+      })), GAP_UPDATE());
+      return state;
+    };
+    const state = daveFull();
     assert.deepEqual(state.account(dave.accountId).positionSlots, [1, 2, 3], "dave's slots hold the future, the call and the put");
     const debt = state.globals.badDebt;
     const amount = fairAmount(state, dave.accountId);
     assert.ok(amount > 0n && amount <= debt, `dave can pay ${amount} of ${debt}`);
     const daveBefore = state.account(dave.accountId).deriv;
-    assert.equal(await witnessFailure(state, [deleverage({ lots: 0n, counterpartyAccountId: dave.accountId, instrumentId: PERP, amount })], GAP), null);
+    const socialised = deleverage({ lots: 0n, counterpartyAccountId: dave.accountId, instrumentId: PERP, amount });
+    // the slot index the operator names for dave is free now, and frees nothing: any in range proves the same new root
+    // (his leaf unchanged), one out of range is refused
+    const bTarget = (slot: number) => (input: Record<string, unknown>) => { input.d_bPosTarget = [String(slot)]; };
+    assert.equal(await witnessFailure(daveFull(), [socialised], GAP, bTarget(2)), null);
+    await refuses(daveFull(), [socialised], rule("OneHot", "sum === 1"), GAP, bTarget(3));
+    assert.equal(await witnessFailure(state, [socialised], GAP), null);
     const daveAfter = state.account(dave.accountId);
     assert.deepEqual(daveAfter.positionSlots, [1, 2, 3], "no slot of dave's moved");
     assert.deepEqual(daveAfter.deriv.positions.map((p) => p.size), daveBefore.positions.map((p) => p.size), "none of his positions moved");
