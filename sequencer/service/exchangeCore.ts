@@ -540,17 +540,6 @@ export class ExchangeCore {
   }
 
   /**
-   * Judges every forced request of the queue judged at marks that carries no oracle update (just admitted, or
-   * untagged because its update could no longer be used: rejectPending) at the latest update, if it is fresh at
-   * `time`: intake predicts the outcome the batch will prove at its marks and applies an honoured one at once (the
-   * amount out of collateral; the close's lots to the counterparty, DerivativesRisk.forceClose), cancelling the orders
-   * the accounts no longer cover (UNCOVERED). Without a fresh update they wait, and the batch selection stops before
-   * them. A collateral withdrawal its margin honours while the collateral side does not cover it (no batch can serve
-   * it: DERIVATIVES.md "Pooled quote") stops the judging of the ones after it and leaves the queue for awaitingMarks,
-   * with the requests queued after it: the next update admits it again behind its liquidations and deleverage and
-   * what was accepted meanwhile, and judges it there; if the side never covers it, the custodian's deadline opens exodus.
-   */
-  /**
    * Moves the forced collateral withdrawal at pending entry `i` to the head of the held requests (awaitingMarks), with
    * the forced collateral withdrawals queued on chain after it (the custodian consumes its queue in order), their
    * predictions undone; the requests already held were queued on chain after them. The only on-chain requests queued
@@ -568,6 +557,17 @@ export class ExchangeCore {
     this.#awaitingMarks.unshift(...moved.map((e) => ({ tx: e.tx, time: e.time })));
   }
 
+  /**
+   * Judges every forced request of the queue judged at marks that carries no oracle update (just admitted, or
+   * untagged because its update could no longer be used: rejectPending) at the latest update, if it is fresh at
+   * `time`: intake predicts the outcome the batch will prove at its marks and applies an honoured one at once (the
+   * amount out of collateral; the close's lots to the counterparty, DerivativesRisk.forceClose), cancelling the orders
+   * the accounts no longer cover (UNCOVERED). Without a fresh update they wait, and the batch selection stops before
+   * them. A collateral withdrawal its margin honours while the collateral side does not cover it (no batch can serve
+   * it: DERIVATIVES.md "Pooled quote") stops the judging of the ones after it and leaves the queue for awaitingMarks,
+   * with the requests queued after it: the next update admits it again behind its liquidations and deleverage and
+   * what was accepted meanwhile, and judges it there; if the side never covers it, the custodian's deadline opens exodus.
+   */
   #judgeUntagged(time: number): void {
     const oracle = this.#judgingOracle(time);
     if (!oracle) return;
