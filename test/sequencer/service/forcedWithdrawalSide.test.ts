@@ -113,6 +113,20 @@ async function heldWithdrawal(options: Parameters<typeof derivativesSequencer>[1
   return { seq, chain, q, logs, amount, bobCollateral, bobEquity: b.equity, aliceQuote, posted };
 }
 
+/**
+ * A batch signature verifier that refuses carol's signatures once `refuseCarol()` is called: her top-up, accepted by
+ * intake, is then rejected when its batch is built (BAD_SIGNATURE), so what was judged behind it is judged on a view
+ * the batch does not reach.
+ */
+function carolRefusedOnceTold(): { verifier: SignatureVerifier; refuseCarol: () => void } {
+  let refusing = false;
+  const verifier: SignatureVerifier = {
+    name: "refuses carol once told",
+    verifyBatch: async (checks) => (await jsSignatureVerifier.verifyBatch(checks)).map((ok, k) => ok && !(refusing && checks[k].publicKey[0] === carol.pubKey[0])),
+  };
+  return { verifier, refuseCarol: () => { refusing = true; } };
+}
+
 /** The request is held: intake moved nothing, no batch carried its record, and the deposit queued after it was not consumed. */
 function assertHeld(env: Awaited<ReturnType<typeof heldWithdrawal>>): void {
   const { seq, q, amount, bobCollateral } = env;
@@ -369,13 +383,8 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
   });
 
   it("judged honoured with another forced collateral withdrawal queued behind it, then proven short at its place (the top-up ahead of it rejected): it leaves the queue with the one behind it, the deposit after them held; the next update serves all three in order", async () => {
-    // a batch verifier that refuses carol's signatures once told: her top-up, accepted by intake, is rejected when
-    // its batch is built (BAD_SIGNATURE), so bob's withdrawal, judged behind it, is short of the side at its place
-    let refuseCarol = false;
-    const verifier: SignatureVerifier = {
-      name: "refuses carol once told",
-      verifyBatch: async (checks) => (await jsSignatureVerifier.verifyBatch(checks)).map((ok, k) => ok && !(refuseCarol && checks[k].publicKey[0] === carol.pubKey[0])),
-    };
+    // carol's top-up is rejected when its batch is built, so bob's withdrawal, judged behind it, is short of the side at its place
+    const { verifier, refuseCarol } = carolRefusedOnceTold();
     const env = await heldWithdrawal({ verifier }, {
       deposit: false,
       beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
@@ -383,7 +392,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     const { seq, chain, q, logs } = env;
     q.request(fcw(alice.accountId, QUOTE)); // queued behind bob's (refused: alice moved her collateral out)
     q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n });
-    refuseCarol = true;
+    refuseCarol();
     await seq.drain();
     assert.ok(logs.some((l) => /rejected a pending transaction \(type \d+, accounts 3\): BAD_SIGNATURE/.test(l)), logs.slice(-8).join("\n"));
     assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => [h.tx.type, (h.tx as { accountId: number }).accountId]), [[TxType.FORCED_COLLATERAL_WITHDRAW, bob.accountId], [TxType.FORCED_COLLATERAL_WITHDRAW, alice.accountId], [TxType.DEPOSIT, alice.accountId]], "both withdrawals out of the queue with the deposit, in the custodian's order");
@@ -404,11 +413,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
   it("judged honoured behind another that is then proven short at its place, in a batch that also carries an honoured one ahead: the one ahead is proven honoured, the one behind leaves the queue with it, its prediction taken back, and the next update serves both, the one behind honoured", async () => {
     // (the move undoes the prediction of the one behind, holdOutOfQueue; the rebase owed for carol's rejected top-up, done
     // once the batch is taken, would put intake's view back too, so this test holds either way: it pins the outcome)
-    let refuseCarol = false;
-    const verifier: SignatureVerifier = {
-      name: "refuses carol once told",
-      verifyBatch: async (checks) => (await jsSignatureVerifier.verifyBatch(checks)).map((ok, k) => ok && !(refuseCarol && checks[k].publicKey[0] === carol.pubKey[0])),
-    };
+    const { verifier, refuseCarol } = carolRefusedOnceTold();
     // three derivatives slots a batch: alice's transfer, her first withdrawal and bob's are built in one batch
     const env = await heldWithdrawal({ verifier, params: { ...TEST_PARAMS, derivSlots: 3 } }, {
       deposit: false,
@@ -424,7 +429,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     const risk = () => seq.derivatives.risk;
     q.request(fcw(alice.accountId, QUOTE)); // queued behind bob's; her margin and the side allow it
     assert.equal(risk().account(alice.accountId).collateral, 8n * QUOTE, "both of hers judged honoured at once");
-    refuseCarol = true;
+    refuseCarol();
     await seq.drain();
     assert.ok(logs.some((l) => /rejected a pending transaction \(type \d+, accounts 3\): BAD_SIGNATURE/.test(l)), logs.slice(-8).join("\n"));
     assert.deepEqual(q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW).map((r) => r.record.type === TxType.FORCED_COLLATERAL_WITHDRAW ? [r.record.accountId, r.record.honoured] : []), [[BigInt(alice.accountId), 1n]], "alice's first proven honoured ahead of bob's");
