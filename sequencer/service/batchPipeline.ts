@@ -93,6 +93,10 @@ export interface BatchIntake {
   batchPosted(txs: readonly BatchTx[], time: number): void;
   /** A batch stamped `time` took its entries from the head of the queue (live, once its record is logged, and at replay). */
   batchTaken(time: number): void;
+  /** Whether oracle update `u` is under a key the custodian no longer has (DerivativesService.oracleKeyRetired). */
+  oracleKeyRetired(u: SignedOracleUpdate): boolean;
+  /** Reads the custodian's oracle key again (the custodian refused a batch's: OracleKeyMismatch). */
+  refreshOracleKey(): Promise<void>;
 }
 
 /** What the pipeline needs from the journal: logging its steps, the time input, a snapshot once a batch is done. */
@@ -551,6 +555,12 @@ export class BatchPipeline {
         if (pending.length > 0) this.#o.log(`the next pending transaction was accepted after the chain's time + MAX_FUTURE_DRIFT (${ceiling}): it waits for the chain`);
         return null;
       }
+      // An update under a key the timelock replaced can never be in a batch the custodian takes (OracleKeyMismatch):
+      // what waits on it is taken back as for an update grown too old (forced requests judged again at a fresh one).
+      if (sel.oracle && this.#intake.oracleKeyRetired(sel.oracle)) {
+        this.#rejectOracle(sel.oracle, "RETIRED_ORACLE_KEY", `the oracle update of ${sel.oracle.time} is under a key the custodian no longer has`);
+        continue;
+      }
       const t = state.begin();
       const checks: { slot: number; check: SignatureCheck }[] = [];
       const taken = pending.slice(0, sel.count);
@@ -781,7 +791,13 @@ export class BatchPipeline {
         : await this.#o.custodian.submitBatches(head.batchNumber, group.map((b) => ({ publicData: b.publicData, proof: b.proof! })), onSent, onSending, until);
       return { txHash, posted: group };
     } catch (e) {
-      if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof"))) throw e;
+      if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof" || e.reason === "OracleKeyMismatch"))) throw e;
+      if (e.reason === "OracleKeyMismatch") {
+        // The timelock replaced the oracle key after these batches were built: built again, where an update under the
+        // old key is refused (buildSelection) and what waited on it taken back.
+        await this.#intake.refreshOracleKey();
+        return this.#abandon(0, "the custodian's oracle key is not the one these batches' update is under (OracleKeyMismatch): built again");
+      }
       if (group.length > 1) return this.#postGroup([head]);
       // A proof the sequencer verified and the custodian refuses (its verifier is not the key's, or a prover
       // bug): proven again from a rebuilt batch, not sent again at every run until it ages out; the run counts

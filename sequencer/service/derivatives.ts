@@ -46,8 +46,18 @@ export const NO_BASE_TOKEN = 0xffff;
 /** Orders and transfers need an update at most this old, so their batch is within MAX_ORACLE_AGE of it. */
 export const ORACLE_FRESHNESS = MAX_ORACLE_AGE - 60;
 
-/** How long the service trusts the custodian's answer that it has no oracle key yet (ms). */
+/**
+ * How long the service trusts the custodian's answer that it has no oracle key yet, and how often at most it asks
+ * again when an update comes under a key other than the one it knows (ms): anyone may post updates, and each read
+ * costs the operator's node a call.
+ */
 export const NO_KEY_RECHECK_MS = 10_000;
+/**
+ * How old the service's copy of the custodian's oracle key may be when an update under it is checked (ms): the
+ * timelock may replace the key (setOracleKey), and the copy follows within this time or at the first update under
+ * the new key.
+ */
+export const ORACLE_KEY_RECHECK_MS = 60_000;
 
 /** What the service needs from the exchange core (which builds it) and, through it, the sequencer (oracleKey, log, fees). */
 export type DerivativesHost = {
@@ -86,9 +96,17 @@ export class DerivativesService {
   /** Instrument table and globals as the accepted updates and proven registrations leave them. */
   #table: ExchangeState;
   #latest: SignedOracleUpdate | null = null;
+  /**
+   * The custodian's oracle key as last read (compressed), or the key of the latest update applied (an applied
+   * update's key was the custodian's when it was accepted: so replay leaves it as the live service had it).
+   */
   #oracleKey: bigint | null = null;
   /** Wall-clock ms before which checkOracleKey does not ask the custodian again for a key it did not have. */
   #noKeyUntil = 0;
+  /** Wall-clock ms of the last read of the custodian's key (0: not read since this service started). */
+  #keyReadAt = 0;
+  /** Set by setOracleKey: the key is given, never read from the custodian (offline use, tests). */
+  #keyGiven = false;
 
   constructor(private readonly host: DerivativesHost, readonly liquidator?: Liquidator) {
     this.#table = new ExchangeState(host.params);
@@ -98,6 +116,34 @@ export class DerivativesService {
   /** Sets the oracle key (compressed) instead of reading it from the custodian (offline use, tests). */
   setOracleKey(compressed: bigint): void {
     this.#oracleKey = compressed;
+    this.#keyGiven = true;
+  }
+
+  /**
+   * Whether `u` is under an oracle key the custodian no longer has (the timelock replaced it: setOracleKey on the
+   * custodian): no batch carrying it can be accepted any more (OracleKeyMismatch), so what waits on it is taken back
+   * as for an update grown too old (BatchPipeline). False while no key is known.
+   */
+  oracleKeyRetired(u: SignedOracleUpdate): boolean {
+    return this.#oracleKey !== null && compressPublicKey(u.key) !== this.#oracleKey;
+  }
+
+  /**
+   * Reads the custodian's oracle key again (at once; checkOracleKey does so on its own schedule), unless the key was
+   * given (setOracleKey). A new key is logged.
+   */
+  async refreshOracleKey(): Promise<void> {
+    if (this.#keyGiven) return;
+    const key = await this.host.oracleKey();
+    this.#keyReadAt = Date.now();
+    if (key === null) {
+      this.#noKeyUntil = this.#keyReadAt + NO_KEY_RECHECK_MS;
+      return;
+    }
+    if (this.#oracleKey !== null && key !== this.#oracleKey) {
+      this.host.log(`the custodian's oracle key changed (${this.#oracleKey.toString(16)} -> ${key.toString(16)}): updates under the old key are refused, and what waits on one is taken back when its batch is built`);
+    }
+    this.#oracleKey = key;
   }
 
   /** The latest accepted oracle update. */
@@ -239,7 +285,8 @@ export class DerivativesService {
   restore(snapshot: DerivativesSnapshot): void {
     this.#table = restoreExchangeState(this.host.params, snapshot.table);
     this.#latest = snapshot.latest;
-    this.#oracleKey = snapshot.oracleKey;
+    // the latest update's key, as replay leaves it (applyOracleUpdate); read from the custodian at the first check
+    this.#oracleKey = snapshot.latest ? compressPublicKey(snapshot.latest.key) : snapshot.oracleKey;
     this.risk.restore(snapshot.risk);
   }
 
@@ -276,19 +323,21 @@ export class DerivativesService {
 
   /** Throws unless `u` is signed under the custodian's oracle key (its signature is checked by applyOracleUpdate's step). */
   async checkOracleKey(u: SignedOracleUpdate): Promise<void> {
-    // Until the custodian has a key, ask it at most every NO_KEY_RECHECK_MS: anyone may post updates, and each
-    // answer would otherwise cost the operator's node a read.
-    if (this.#oracleKey === null && Date.now() >= this.#noKeyUntil) {
-      this.#oracleKey = await this.host.oracleKey();
-      if (this.#oracleKey === null) this.#noKeyUntil = Date.now() + NO_KEY_RECHECK_MS;
-    }
-    if (this.#oracleKey === null) throw new RequestRejected("NO_ORACLE_KEY", "the custodian has no oracle key");
     let compressed: bigint;
     try {
       compressed = compressPublicKey(u.key);
     } catch {
       throw new RequestRejected("BAD_ORACLE_KEY", "the update's key is not a Baby Jubjub point");
     }
+    // The custodian's key is read again when the copy is ORACLE_KEY_RECHECK_MS old, or NO_KEY_RECHECK_MS old and the
+    // update is under another key (or none is known): the timelock may have replaced it, and the copy must follow,
+    // else the new oracle's updates were refused for good and the retired key's batched, which the custodian refuses
+    // (review of 2026-12-06, Medium). Anyone may post updates: a burst under foreign keys costs one read per
+    // NO_KEY_RECHECK_MS at most.
+    const age = Date.now() - this.#keyReadAt;
+    const due = this.#oracleKey === null ? Date.now() >= this.#noKeyUntil : age >= (compressed === this.#oracleKey ? ORACLE_KEY_RECHECK_MS : NO_KEY_RECHECK_MS);
+    if (due) await this.refreshOracleKey();
+    if (this.#oracleKey === null) throw new RequestRejected("NO_ORACLE_KEY", "the custodian has no oracle key");
     if (compressed !== this.#oracleKey) throw new RequestRejected("BAD_ORACLE_KEY", "the update is not under the custodian's oracle key");
   }
 
@@ -319,6 +368,7 @@ export class DerivativesService {
       throw e;
     }
     this.#latest = u;
+    if (!this.#keyGiven) this.#oracleKey = compressPublicKey(u.key);
     this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: step.vols, slices: u.volSlices });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);

@@ -248,6 +248,7 @@ export class Sequencer {
       params: this.params, state: this.state, pending: this.core.pending,
       rejectPending: (r) => this.logged(r, this.apply(r)), correctForced: (r) => this.logged(r, this.apply(r)), batchPosted: (txs, time) => this.core.batchPosted(txs, time),
       batchTaken: (time) => this.core.batchTaken(time),
+      oracleKeyRetired: (u) => this.derivatives.oracleKeyRetired(u), refreshOracleKey: () => this.derivatives.refreshOracleKey(),
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,

@@ -44,6 +44,7 @@ export function custodianQueue(seq: Sequencer) {
     const submit = s.custodian.submitBatch.bind(s.custodian) as (...a: unknown[]) => Promise<unknown>;
     Object.assign(s.custodian, {
       submitBatch: async (n: number, publicData: Uint8Array, ...rest: unknown[]) => {
+        const sent = await submit(n, publicData, ...rest); // (a batch the custodian refuses consumes nothing)
         if (tracking) {
           const { oracle, records } = decodePublicData(publicData, s.params);
           batches.push({ oracle, records });
@@ -52,7 +53,7 @@ export function custodianQueue(seq: Sequencer) {
           }
           consumed += records.filter(queueable).length;
         }
-        return submit(n, publicData, ...rest);
+        return sent;
       },
     });
   };

@@ -5,7 +5,9 @@
  * quote deposits, and a perpetual (0) and a dated future (1) on underlying 0 queued for registration.
  */
 import { compressPublicKey } from "../../sequencer/crypto/babyjub.ts";
-import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import assert from "node:assert/strict";
+import { BatchPostError, type ChainContext } from "../../sequencer/chain/custodianClient.ts";
+import { decodePublicData } from "../../sequencer/protocol/publicData.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
@@ -16,7 +18,12 @@ import { INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders } from "./derivativ
 
 export const DEPOSIT = 50_000_000_000n;
 
-export type FakeChain = { now: number; posted: number; lastTimestamp: number };
+/**
+ * The fake chain: its time, the batches it holds, the last one's stamp, and (`oracleKey`, compressed) the custodian's
+ * oracle key: when set, the sequencer reads it from the fake custodian as from the real one, and a batch whose update
+ * is under another key is refused (OracleKeyMismatch); unset, the sequencer is given ORACLE_KEY's (setOracleKey).
+ */
+export type FakeChain = { now: number; posted: number; lastTimestamp: number; oracleKey?: bigint };
 
 /**
  * A sequencer on the fake chain `chain` (a new one over the same store recovers it); `options` add to
@@ -37,19 +44,24 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
     timestampWindow: async () => ({ maxAge: 600, maxFutureDrift: 900 }),
     batchCount: async () => chain.posted,
     stateRoot: async () => seq.state.root,
+    oracleKey: async () => chain.oracleKey ?? null,
     submitBatch: async (_n: number, publicData: Uint8Array) => {
+      const { oracle } = decodePublicData(publicData, seq.params);
+      if (chain.oracleKey !== undefined && oracle.used && oracle.key !== chain.oracleKey) {
+        throw new BatchPostError("OracleKeyMismatch", `batch reverted: OracleKeyMismatch(${chain.oracleKey}, ${oracle.key})`);
+      }
       chain.posted++;
       chain.lastTimestamp = Number(new DataView(publicData.buffer, publicData.byteOffset + 68, 4).getUint32(0));
       return "0x0";
     },
   });
-  seq.derivatives.setOracleKey(compressPublicKey(publicKeyOf(ORACLE_KEY)));
+  if (chain.oracleKey === undefined) seq.derivatives.setOracleKey(compressPublicKey(publicKeyOf(ORACLE_KEY)));
   return seq;
 }
 
 /** A new sequencer (see openDerivativesSequencer) with the traders' keys and deposits and two instruments admitted. */
-export function derivativesSequencer(now: number, options: Partial<SequencerOptions> = {}): { seq: Sequencer; chain: FakeChain } {
-  const chain: FakeChain = { now, posted: 0, lastTimestamp: 0 };
+export function derivativesSequencer(now: number, options: Partial<SequencerOptions> = {}, oracleKey?: bigint): { seq: Sequencer; chain: FakeChain } {
+  const chain: FakeChain = { now, posted: 0, lastTimestamp: 0, ...(oracleKey === undefined ? {} : { oracleKey }) };
   const seq = openDerivativesSequencer(chain, options);
   for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
   for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: DEPOSIT });
@@ -66,4 +78,14 @@ export async function fundCollateral(seq: Sequencer, accounts: readonly (typeof 
   await seq.drain();
   for (const t of accounts) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce: 0 }));
   await seq.drain();
+}
+
+/** The risk engine's view of each trader's account, the insurance fund, the collateral side and the spot quote equal the proven state. */
+export function assertInSync(seq: Sequencer): void {
+  for (const t of Object.values(traders)) {
+    assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
+  }
+  assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund, "insurance fund");
+  assert.equal(seq.derivatives.risk.collateralSide, seq.state.globals.pooledQuote - seq.state.feePool, "the collateral side");
+  for (const t of Object.values(traders)) assert.equal(seq.risk.balance(t.accountId, 0), seq.state.balance(t.accountId, 0), `account ${t.accountId}'s spot quote`);
 }

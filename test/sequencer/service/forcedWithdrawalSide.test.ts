@@ -30,7 +30,7 @@ import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { jsSignatureVerifier, type SignatureVerifier } from "../../../sequencer/crypto/signatureVerifier.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { assertInSync, derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
 import { custodianQueue } from "../../helpers/custodianQueue.ts";
 
 const { alice, bob, carol } = traders;
@@ -43,16 +43,6 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** The risk engine's view of each account, the insurance fund and the collateral side equal the proven state. */
-function assertInSync(seq: Sequencer): void {
-  for (const t of Object.values(traders)) {
-    assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
-  }
-  assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund, "insurance fund");
-  assert.equal(seq.derivatives.risk.collateralSide, seq.state.globals.pooledQuote - seq.state.feePool, "the collateral side");
-  for (const t of Object.values(traders)) assert.equal(seq.risk.balance(t.accountId, 0), seq.state.balance(t.accountId, 0), `account ${t.accountId}'s spot quote`);
-}
 
 /** The proven collateral side: the pooled quote less the fee pool. */
 const provenSide = (seq: Sequencer) => seq.state.globals.pooledQuote - seq.state.feePool;

@@ -1,0 +1,134 @@
+/**
+ * The timelock replaces the custodian's oracle key (Custodian.setOracleKey: the recovery from a lost or compromised
+ * key). From then on the custodian refuses every batch whose update is under the old key (OracleKeyMismatch). The
+ * sequencer must follow: read the custodian's key again (DerivativesService.checkOracleKey, refreshOracleKey), take the
+ * new oracle's updates and refuse the old key's, and take back what waits on an update under the old key when its
+ * batch is built (BatchPipeline: RETIRED_ORACLE_KEY, as for an update grown too old), so settlement goes on. Before
+ * (review of 2026-12-06, Medium) it read the key once and kept it for good, restarts included: the new oracle's
+ * updates were refused, the old key's batched and refused on chain, until exodus.
+ *
+ * The fake custodian answers its key and refuses batches under another one, as Custodian._submitBatch does
+ * (test/helpers/derivativesSequencer.ts, FakeChain.oracleKey). Wall-clock time, which paces the sequencer's reads of
+ * the key, is mocked.
+ */
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
+import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
+import { NO_KEY_RECHECK_MS } from "../../../sequencer/service/derivatives.ts";
+import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
+import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
+import { derivOrder, NOW, ORACLE_KEY, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { assertInSync, derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { custodianQueue } from "../../helpers/custodianQueue.ts";
+
+const { alice, bob } = traders;
+const PERP = 0;
+const OLD = compressPublicKey(publicKeyOf(ORACLE_KEY));
+const NEW_ORACLE_KEY = new Uint8Array(32).fill(7);
+const NEW = compressPublicKey(publicKeyOf(NEW_ORACLE_KEY));
+
+const dirs: string[] = [];
+beforeEach(() => mock.timers.enable({ apis: ["Date"], now: 1_000_000 }));
+afterEach(() => {
+  mock.timers.reset();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const fcw = (accountId: number, amount: bigint): BatchTx => ({ type: TxType.FORCED_COLLATERAL_WITHDRAW, accountId, tokenId: 0, amount });
+
+/** The code `seq` refuses oracle update `u` with, or "accepted". */
+async function verdict(seq: Sequencer, u: ReturnType<typeof oracleUpdate>): Promise<string> {
+  try {
+    await seq.acceptOracleUpdate(u);
+    return "accepted";
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+}
+
+/** alice buys 10 perpetual lots from bob at 3,000 (order ids `id`): accepted, filled, waiting for a batch. */
+function trade(seq: Sequencer, id: bigint): void {
+  seq.placeOrder(derivOrder(bob, PERP, { orderId: id, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }));
+  const events = seq.placeOrder(derivOrder(alice, PERP, { orderId: id, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n }));
+  assert.equal(events.filter((e) => e.type === "fill").length, 1);
+}
+
+/** A sequencer on a custodian whose oracle key is ORACLE_KEY's, with collateral funded (an update under it proven). */
+async function started() {
+  const logs: string[] = [];
+  const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line) }, OLD);
+  await fundCollateral(seq, [alice, bob]);
+  const rejections: TxRejection[] = [];
+  seq.events.on("rejected", (r: TxRejection) => rejections.push(r));
+  const q = custodianQueue(seq);
+  q.start();
+  return { seq, chain, q, logs, rejections };
+}
+
+describe("the timelock replaces the oracle key", () => {
+  it("the new oracle's first update is taken once the key is read again (paced: one read per NO_KEY_RECHECK_MS for foreign keys), the old key's refused from then on; a trade and a forced collateral withdrawal waiting on the old key's update are taken back when their batch is built, the withdrawal judged again at the new update and proven honoured", async () => {
+    const { seq, chain, q, logs, rejections } = await started();
+    trade(seq, 1n);
+    q.request(fcw(alice.accountId, 1_000n));
+    chain.oracleKey = NEW; // the timelock's setOracleKey
+    chain.now = NOW + 10;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 10 }, NEW_ORACLE_KEY)), "BAD_ORACLE_KEY", "the key was read less than NO_KEY_RECHECK_MS ago: not read again for a foreign key");
+    mock.timers.tick(NO_KEY_RECHECK_MS);
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 10 }, NEW_ORACLE_KEY)), "accepted");
+    assert.ok(logs.some((l) => l.startsWith("the custodian's oracle key changed")), logs.slice(-5).join("\n"));
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 11 })), "BAD_ORACLE_KEY", "the retired key's update is refused");
+
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0, "nothing stays behind");
+    assert.deepEqual(rejections.map((r) => [r.code, r.tx.type]), [["RETIRED_ORACLE_KEY", TxType.DERIV_TRADE]], "the trade taken back");
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 0n, "no position proven");
+    assert.deepEqual(q.recordsOf(TxType.FORCED_COLLATERAL_WITHDRAW).map((r) => [r.record.type === TxType.FORCED_COLLATERAL_WITHDRAW && r.record.honoured, r.oracleTime]), [[1n, BigInt(NOW + 10)]], "proven honoured at the new update");
+    assert.ok(q.batches.every((b) => !b.oracle.used || b.oracle.key === NEW), "every batch on chain since is under the new key");
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
+
+  it("a batch built with the old key's update before the sequencer saw the change is refused by the custodian (OracleKeyMismatch): the key is read again, the batch abandoned and built again without the update, the trade taken back; the new oracle's update is then taken at once and trading goes on under it", async () => {
+    const { seq, chain, q, logs, rejections } = await started();
+    trade(seq, 1n);
+    chain.oracleKey = NEW;
+    const posted = chain.posted;
+    await seq.drain();
+    assert.ok(logs.some((l) => /abandoned: .*OracleKeyMismatch/.test(l)), logs.slice(-6).join("\n"));
+    assert.deepEqual(rejections.map((r) => [r.code, r.tx.type]), [["RETIRED_ORACLE_KEY", TxType.DERIV_TRADE]]);
+    assert.equal(chain.posted, posted, "nothing under the old key reached the chain");
+    assert.equal(seq.pendingTransactions, 0);
+    assertInSync(seq);
+
+    chain.now = NOW + 10;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 10 }, NEW_ORACLE_KEY)), "accepted", "the key was read when the custodian refused the batch");
+    trade(seq, 2n);
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 10n, "proven under the new key");
+    assert.ok(q.batches.length > 0 && q.batches.every((b) => !b.oracle.used || b.oracle.key === NEW));
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
+
+  it("a sequencer restarted after the change reads the key at its first update (it does not keep the one its log or snapshot had)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "oracle-key-"));
+    dirs.push(dir);
+    const path = join(dir, "sequencer.db");
+    const { seq, chain } = derivativesSequencer(NOW, { store: new SqliteStore(path), snapshotEvery: 3 }, OLD);
+    await fundCollateral(seq, [alice, bob]);
+    chain.oracleKey = NEW;
+    const reopened = openDerivativesSequencer(chain, { store: new SqliteStore(path), recoverFrom: "snapshot" });
+    chain.now = NOW + 10;
+    assert.equal(await verdict(reopened, oracleUpdate({ time: NOW + 10 }, NEW_ORACLE_KEY)), "accepted");
+    assert.equal(await verdict(reopened, oracleUpdate({ time: NOW + 11 })), "BAD_ORACLE_KEY");
+    trade(reopened, 1n);
+    await reopened.drain();
+    assert.equal(reopened.state.account(alice.accountId).deriv.positions[PERP].size, 10n);
+  });
+});
