@@ -81,8 +81,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice Role allowed to submit batches and to queue the treasury's withdrawals. Its role admin is TIMELOCK_ROLE.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice The timelock's role: grants and revokes OPERATOR_ROLE (its role admin), replaces the oracle key,
-    /// sets the treasury's recipients, and is its own role admin (the admin cannot take it).
+    /// sets the treasury's recipients and requests insurance withdrawals, while the timelock's delay exceeds the
+    /// request deadline. Held by the {timelock} alone, for good: its role admin is NO_ADMIN_ROLE, which nobody holds,
+    /// so neither the admin nor the timelock can grant it to another address.
     bytes32 public constant TIMELOCK_ROLE = keccak256("TIMELOCK_ROLE");
+    /// @dev The role admin of TIMELOCK_ROLE: a role no address is ever granted.
+    bytes32 private constant NO_ADMIN_ROLE = keccak256("NO_ADMIN_ROLE");
     /// @notice The longest request deadline a custodian accepts.
     uint64 public constant MAX_REQUEST_DEADLINE = 30 days;
     /// @notice Most outcome requests queued and not yet consumed: forced requests of all accounts together and the
@@ -437,7 +441,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         timelock = exitConfig.timelock;
         minAdminDelay = uint48(exitConfig.requestDeadline) + ADMIN_TRANSFER_DELAY;
         _setRoleAdmin(OPERATOR_ROLE, TIMELOCK_ROLE);
-        _setRoleAdmin(TIMELOCK_ROLE, TIMELOCK_ROLE);
+        // TIMELOCK_ROLE is the timelock's alone, for good: its admin is a role nobody holds. Were it its own admin, one
+        // announced grant to another address would make every later timelocked change (a new oracle key, operators,
+        // the treasury's recipients, an insurance withdrawal) take effect at once, unannounced (review of 2026-12-06).
+        _setRoleAdmin(TIMELOCK_ROLE, NO_ADMIN_ROLE);
         _grantRole(TIMELOCK_ROLE, exitConfig.timelock);
         if (maxAccounts_ < 2 || maxAccounts_ > MAX_ACCOUNTS || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
             revert InvalidCapacity();
@@ -803,6 +810,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         if (role == OPERATOR_ROLE && account == address(0)) revert ZeroAddress();
         granted = super._grantRole(role, account);
         if (granted && role == OPERATOR_ROLE) ++operatorCount;
+    }
+
+    /// @dev TIMELOCK_ROLE acts only while the timelock's delay still exceeds the request deadline, as at deployment
+    /// (TimelockDelayTooShort otherwise): a timelock that lowered its own delay (`updateDelay`, itself announced) can
+    /// no longer change what depositors trusted faster than they can leave.
+    function _checkRole(bytes32 role, address account) internal view override {
+        super._checkRole(role, account);
+        if (role == TIMELOCK_ROLE) {
+            uint256 delay = ITimelockDelay(timelock).getMinDelay();
+            if (delay <= requestDeadline) revert TimelockDelayTooShort(delay, requestDeadline);
+        }
     }
 
     /// @dev Refuses to take OPERATOR_ROLE from its last holder ({revokeRole} and {renounceRole} both come here):
@@ -1308,16 +1326,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         });
     }
 
-    /// @dev oracleUsed 0: nothing to check here (the circuit forces the other fields to 0). 1: the key must be
-    /// the registered one. Anything else is refused. Returns whether the batch uses the oracle.
+    /// @dev {BatchRecords-checkOracle} against the registered oracle key. Returns whether the batch uses the oracle.
     function _checkOracle(bytes calldata publicData) private view returns (bool) {
-        (uint8 used, uint256 key) = PublicData.decodeOracleKey(publicData);
-        if (used == 0) return false;
-        if (used != 1) revert BadOracleUsed(used);
-        uint256 registered = oracleKey;
-        if (registered == 0) revert OracleKeyNotSet();
-        if (key != registered) revert OracleKeyMismatch(registered, key);
-        return true;
+        return BatchRecords.checkOracle(publicData, oracleKey);
     }
 
     /// @dev Stores an oracle batch's index prices (7 bytes each, one per underlying, right after the fixed fields).

@@ -27,6 +27,20 @@ library BatchRecords {
         uint256 requestCount;
     }
 
+    /// @notice The oracle section's check: oracleUsed 0 (nothing to check here: the circuit forces the other fields to
+    /// 0), or 1 with the key `registered` (the custodian's oracle key; OracleKeyNotSet while it has none,
+    /// OracleKeyMismatch for another); any other byte is refused (BadOracleUsed). A linked library function, to keep
+    /// the custodian under the code size limit.
+    /// @return used Whether the batch uses the oracle.
+    function checkOracle(bytes calldata publicData, uint256 registered) external pure returns (bool used) {
+        (uint8 flag, uint256 key) = PublicData.decodeOracleKey(publicData);
+        if (flag == 0) return false;
+        if (flag != 1) revert Custodian.BadOracleUsed(flag);
+        if (registered == 0) revert Custodian.OracleKeyNotSet();
+        if (key != registered) revert Custodian.OracleKeyMismatch(registered, key);
+        return true;
+    }
+
     /// @notice Walks the records without writing anything. Returns the number of request records, of outcome requests
     /// (forced and treasury withdrawals) among them, and how many slots {Custodian-_applyRecords} must apply: none for a
     /// batch without requests or WITHDRAW records, all when an outcome request sits in a derivatives slot

@@ -9,7 +9,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { artifacts, network } from "hardhat";
-import { getAddress, parseEventLogs, zeroAddress, zeroHash, type PublicClient, type WalletClient } from "viem";
+import { encodeFunctionData, getAddress, keccak256, stringToHex, parseEventLogs, zeroAddress, zeroHash, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 
 import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE, type CustodianRoles } from "../../sequencer/chain/custodianArgs.ts";
 import { adminTimelockAbi, custodianAbi } from "../../sequencer/chain/abi.ts";
@@ -30,10 +30,13 @@ const MAX_CODE_SIZE = 24_576;
  * forceClose (2026-12-05) took the margin to 1,195 bytes; moving its checks to a library saved 2 bytes; the exit's
  * split claim (2026-12-05) moved the exit's owner and once-only checks into CustodianPayouts to stay at 1,073 bytes,
  * and the exodus claim window (2026-12-06) moved market and token registration and the storing of oracle prices
- * into linked libraries, ending at 1,189 bytes; the next change that needs room should move a larger part (the
- * oracle section's checks, the request-queue entry points) to a library.
+ * into linked libraries, ending at 1,189 bytes; the timelock's delay checked at each use (2026-12-06) moved the
+ * oracle section's check to BatchRecords, ending at 1,031 bytes; the next change that needs room should move a larger part (the
+ * request-queue entry points) to a library.
  */
 const CODE_SIZE_RESERVE = 1_000;
+/** TIMELOCK_ROLE's role admin: a role nobody holds (so nobody, the timelock included, can grant TIMELOCK_ROLE). */
+const NO_ADMIN_ROLE = keccak256(stringToHex("NO_ADMIN_ROLE"));
 
 describe("admin timelock", () => {
   it("the deployed custodian fits the EIP-170 code size limit with a 1,000-byte reserve, and so do its libraries", async () => {
@@ -77,7 +80,7 @@ describe("admin timelock", () => {
     const [operatorRole, timelockRole] = [await custodian.read.OPERATOR_ROLE(), await custodian.read.TIMELOCK_ROLE()];
     const me = getAddress(admin.account.address);
     await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([operatorRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, timelockRole]);
-    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([timelockRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, timelockRole]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([timelockRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, NO_ADMIN_ROLE]);
     // The first oracle key is the admin's (nothing can trade derivatives before it); a replacement is not.
     await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
     const other = pubKeyOf(556n);
@@ -119,6 +122,40 @@ describe("admin timelock", () => {
     await viem.assertions.revertWithCustomError(
       timelock.write.schedule([custodian.address, 0n, grant.data, zeroHash, `0x${"07".padStart(64, "0")}`, BigInt(TEST_TIMELOCK_DELAY)], { account: env.alice.account }),
       timelock, "AccessControlUnauthorizedAccount");
+  });
+
+  it("the timelock cannot hand TIMELOCK_ROLE on (its role admin is a role nobody holds: every later change would be instant), and once it lowered its own delay to the deadline its powers are refused (TimelockDelayTooShort), until it raises it again (review of 2026-12-06)", async () => {
+    const env = await networkHelpers.loadFixture(deployBase);
+    const { custodian, admin, timelock } = env;
+    const { timelocked } = exitFixtures(connection).batches(env);
+    const me = getAddress(admin.account.address);
+    const timelockRole = await custodian.read.TIMELOCK_ROLE();
+    await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+    const readyAt = async (data: Hex, target: Address = custodian.address) => timelock.read.getTimestamp([await timelock.read.hashOperation([target, 0n, data, zeroHash, zeroHash])]);
+
+    // The attack: one announced grant, after which an EOA changes the oracle key and the recipients at once.
+    const grant = await timelocked("grantRole", [timelockRole, me]);
+    await networkHelpers.time.setNextBlockTimestamp((await readyAt(grant.data)) + 1n);
+    await viem.assertions.revertWithCustomErrorWithArgs(grant.execute(), custodian, "AccessControlUnauthorizedAccount", [getAddress(timelock.address), NO_ADMIN_ROLE]);
+    assert.equal(await custodian.read.hasRole([timelockRole, me]), false);
+
+    // The timelock lowers its own delay to the request deadline (itself a scheduled call on the timelock).
+    const lower = encodeFunctionData({ abi: adminTimelockAbi, functionName: "updateDelay", args: [BigInt(TEST_REQUEST_DEADLINE)] });
+    await timelock.write.schedule([timelock.address, 0n, lower, zeroHash, zeroHash, BigInt(TEST_TIMELOCK_DELAY)]);
+    await networkHelpers.time.setNextBlockTimestamp((await readyAt(lower, timelock.address)) + 1n);
+    await timelock.write.execute([timelock.address, 0n, lower, zeroHash, zeroHash]);
+    assert.equal(await timelock.read.getMinDelay(), BigInt(TEST_REQUEST_DEADLINE));
+    // Each later timelocked change now waits only the deadline: refused, whatever it is.
+    const other = pubKeyOf(556n);
+    const rekey = await timelocked("setOracleKey", [other[0], other[1]]);
+    const recipients = await timelocked("setTreasuryRecipients", [me, me]);
+    const operator = await timelocked("grantRole", [await custodian.read.OPERATOR_ROLE(), me]);
+    await networkHelpers.time.setNextBlockTimestamp((await readyAt(operator.data)) + 1n);
+    for (const call of [rekey, recipients, operator]) {
+      await viem.assertions.revertWithCustomErrorWithArgs(call.execute(), custodian, "TimelockDelayTooShort", [BigInt(TEST_REQUEST_DEADLINE), BigInt(TEST_REQUEST_DEADLINE)]);
+    }
+    assert.equal(await custodian.read.oracleKey(), compressKey(ORACLE_KEY), "nothing changed");
+    assert.equal(await custodian.read.hasRole([await custodian.read.OPERATOR_ROLE(), me]), false);
   });
 
   it("deployExchange's deployCustodian deploys a timelock (deadline + 1 day, the deployer proposes and executes) and passes it; the treasury defaults to the admin", async () => {

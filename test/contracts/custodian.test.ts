@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import {
-  encodeAbiParameters, encodeFunctionData, getAddress, getContract, hexToBytes, keccak256, parseEventLogs, toHex, zeroHash, type Abi, type Address, type Hex,
+  encodeAbiParameters, encodeFunctionData, getAddress, getContract, hexToBytes, keccak256, parseEventLogs, stringToHex, toHex, zeroHash, type Abi, type Address, type Hex,
 } from "viem";
 
 import {
@@ -640,7 +640,7 @@ describe("Custodian", () => {
       return { admin: await custodian.read.DEFAULT_ADMIN_ROLE(), operator: await custodian.read.OPERATOR_ROLE() };
     }
 
-    it("starts with one admin, a transfer delay of the request deadline + 2 days, one operator, and the timelock over OPERATOR_ROLE", async () => {
+    it("starts with one admin, a transfer delay of the request deadline + 2 days, one operator, and the timelock over OPERATOR_ROLE (its own role granted by nobody)", async () => {
       const { custodian, admin, operator, timelock } = await networkHelpers.loadFixture(deployBase);
       assert.equal((await custodian.read.defaultAdmin()).toLowerCase(), admin.account.address.toLowerCase());
       assert.equal(await custodian.read.ADMIN_TRANSFER_DELAY(), 2 * 86400);
@@ -653,7 +653,7 @@ describe("Custodian", () => {
       assert.equal(await custodian.read.hasRole([timelockRole, timelock.address]), true);
       assert.equal(await custodian.read.hasRole([timelockRole, admin.account.address]), false);
       assert.equal(await custodian.read.getRoleAdmin([r.operator]), timelockRole);
-      assert.equal(await custodian.read.getRoleAdmin([timelockRole]), timelockRole);
+      assert.equal(await custodian.read.getRoleAdmin([timelockRole]), keccak256(stringToHex("NO_ADMIN_ROLE")), "a role nobody holds: TIMELOCK_ROLE is the timelock's for good");
       assert.equal((await custodian.read.timelock()).toLowerCase(), timelock.address.toLowerCase());
     });
 
