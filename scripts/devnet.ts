@@ -216,7 +216,7 @@ async function main(): Promise<void> {
   const trader = (t: (typeof traders)[number]): Trader => ({ name: t.name, c: t.c, clients: as(t.w) });
   const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport: http(node.url) });
   const liquidator = { name: "liquidator", clients: as(liquidatorWallet), c: new ExchangeClient({ url: apiUrl, accountId: liquidatorId, tradingKey: liquidatorKey, firstOrderId: 1n << 20n }) };
-  await runDerivativesScenario({
+  const feed = await runDerivativesScenario({
     admin: as(operator), publicClient, custodian: d.custodian, usdc: d.usdc, testClient, underlyings: PARAMS.underlyings,
     maker: trader(maker), leveraged: trader(taker1), optionsTrader: trader(taker2),
     liquidator,
@@ -242,7 +242,11 @@ async function main(): Promise<void> {
   if (opts.keep) {
     // The exchange stays live for the web page: batches are proven and posted as orders and requests arrive.
     sequencer.start();
+    // and the test feeder keeps the marks fresh (the scenario's last ETH price, a minute apart): derivatives orders
+    // and transfers need an update at most ORACLE_FRESHNESS old
+    feed.keepFeeding();
     step("The exchange stays up (--keep): trade on the web page; Ctrl-C to stop");
+    info("the test oracle feeder publishes the last ETH price every minute (derivatives need a fresh update)");
     info(`web page: ${apiUrl}/ (devnet test wallets #5-#9 are offered) and ${apiUrl}/explorer (settlement explorer)`);
     info(`node ${node.url}; custodian ${d.custodian}; API ${apiUrl}`);
     return;

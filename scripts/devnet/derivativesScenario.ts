@@ -78,7 +78,16 @@ function report(info: (line: string) => void, name: string, r: AccountReport): v
   }
 }
 
-export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void> {
+/** What the scenario leaves running: the test feeder, to publish on after it (the devnet's --keep). */
+export type ScenarioFeed = {
+  /**
+   * Publishes the scenario's last ETH price again every `everyMs` with the clock's time (derivatives orders and
+   * transfers need an update at most ORACLE_FRESHNESS old); each failure is logged with `info`. Returns a stop.
+   */
+  keepFeeding(everyMs?: number): () => void;
+};
+
+export async function runDerivativesScenario(ctx: ScenarioContext): Promise<ScenarioFeed> {
   const { admin, info, step, settle } = ctx;
   const traders = [ctx.maker, ctx.leveraged, ctx.optionsTrader, ctx.liquidator];
   const jump = async (seconds: number) => {
@@ -130,7 +139,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   // Underlyings beyond ETH (production sizes price 2): a steady 60,000 (BTC), nothing listed on them here.
   const OTHER_PRICES = Array.from({ length: ctx.underlyings - 1 }, () => usd(60_000));
   const feeder = new OracleFeeder({ url: ctx.maker.c.url, key: DEV_ORACLE_KEY, fundingEpochSeconds: HOUR, clock: ctx.clock });
+  let lastPrice = 3000;
   const publish = async (price: number) => {
+    lastPrice = price;
     const { update, outcome } = await feeder.publish(ctx.maker.c, [usd(price), ...OTHER_PRICES], skewAt(ctx.clock()));
     const rate = update.rates[PERP];
     info(`oracle: ETH ${price.toFixed(2)}, vol slices ${update.volSlices.filter((v) => v.levelPpm > 0n).map((v) => `${Number(v.levelPpm) / 10_000}% skew ${Number(v.slopePpm) / 1_000_000}`).join(", ")} (per expiry: at-the-money vol, skew per 1.00 of moneyness), funding epoch ${update.fundingEpoch}${outcome.fundingTick ? ` (tick: perpetual rate ${rate} ppm)` : ""}` +
@@ -287,4 +298,10 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<void
   }
   const balance = await ctx.publicClient.readContract({ address: ctx.usdc, abi: erc20Abi, functionName: "balanceOf", args: [ctx.custodian] });
   info(`the custodian holds ${dollars(balance)} USDC for all accounts`);
+  return {
+    keepFeeding(everyMs = 60_000) {
+      const timer = setInterval(() => publish(lastPrice).catch((e) => info(`oracle feeder: ${e instanceof Error ? e.message : String(e)}`)), everyMs);
+      return () => clearInterval(timer);
+    },
+  };
 }

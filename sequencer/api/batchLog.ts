@@ -12,13 +12,17 @@ export class BatchLog {
   readonly #batches = new Map<number, PostedBatchView>();
   readonly #max: number;
 
-  constructor(opts: { maxBatches?: number } = {}) {
+  readonly #clock: () => number;
+
+  /** `clock`: the time `postedAt` is stamped with, unix seconds (the sequencer's clock, Sequencer.now; default the wall clock). */
+  constructor(opts: { maxBatches?: number; clock?: () => number } = {}) {
     this.#max = opts.maxBatches ?? 1000;
+    this.#clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 
   /** Records a posted batch and returns its record. */
   record(batch: PostedBatch & { proof: CalldataProof }): PostedBatchView {
-    const rec: PostedBatchView = { ...batch, status: "posted", postedAt: Math.floor(Date.now() / 1000) };
+    const rec: PostedBatchView = { ...batch, status: "posted", postedAt: this.#clock() };
     this.#batches.set(rec.batchNumber, rec);
     if (this.#batches.size > this.#max) this.#batches.delete(this.#batches.keys().next().value!);
     return rec;

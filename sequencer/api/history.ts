@@ -69,6 +69,8 @@ export type HistoryOptions = {
   maxAccounts?: number;
   /** Told when a recorded fill is marked rejected (the durable fill store follows it: fillStore.ts). */
   onFillRejected?: (fill: FillRecord, code: string) => void;
+  /** The time fills are stamped with, unix seconds: the sequencer's clock (Sequencer.now; default the wall clock). */
+  clock?: () => number;
 };
 
 type AccountLog = { orders: Map<bigint, OrderStatusView>; fills: FillRecord[]; rejections: RejectionRecord[] };
@@ -81,6 +83,7 @@ export class AccountHistory {
   readonly #maxFills: number;
   readonly #maxAccounts: number;
   readonly #onFillRejected?: (fill: FillRecord, code: string) => void;
+  readonly #clock: () => number;
   #fillId = 0;
   #rejectionId = 0;
 
@@ -89,6 +92,7 @@ export class AccountHistory {
     this.#maxFills = opts.maxFillsPerAccount ?? 1000;
     this.#maxAccounts = opts.maxAccounts ?? 100_000;
     this.#onFillRejected = opts.onFillRejected;
+    this.#clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 
   /** How many fills per account this index serves (what a fill store reads back on start). */
@@ -122,7 +126,7 @@ export class AccountHistory {
   record(events: readonly EngineEvent[], incoming?: Signed<Order>): HistoryChanges {
     const changed = new Set<OrderStatusView>();
     const fills: FillRecord[] = [];
-    const time = Math.floor(Date.now() / 1000);
+    const time = this.#clock();
     for (const e of events) {
       if (e.type === "accepted" && incoming && incoming.accountId === e.accountId && incoming.orderId === e.orderId) {
         const rec: OrderStatusView = { ...orderFields(incoming), status: "open", filledLots: 0n, remainingLots: incoming.sizeLots, cancelReason: null };

@@ -108,7 +108,8 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const intake = new OrderIntake(sequencer, { maxGroup: opts.maxOrderGroup });
   const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
   const writer = opts.fillStore && new FillWriter(opts.fillStore, () => sequencer.durable(), (e) => app.log.error({ err: e }, "writing the trade history failed"));
-  const history = new AccountHistory({ ...opts.history, onFillRejected: writer && ((f, code) => writer.fillRejected(f, code)) });
+  const now = () => sequencer.now();
+  const history = new AccountHistory({ clock: now, ...opts.history, onFillRejected: writer && ((f, code) => writer.fillRejected(f, code)) });
   const trades = new MarketTrades(opts.maxTradesPerMarket);
   if (opts.fillStore) {
     const stored = opts.fillStore.load(history.fillsKept, trades.tradesKept);
@@ -117,7 +118,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     const records = opts.fillStore.loadRecords(history.recordsKept);
     history.restoreRecords(records.orders, records.rejections, records.lastRejectionId);
   }
-  const batches = new BatchLog();
+  const batches = new BatchLog({ clock: now });
   const query = sequencer.query;
   const stream = new MarketStream(query, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
 
@@ -297,7 +298,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   app.get("/v1/health", async (_req, reply) => {
     const h = query.health();
-    const body = { status: h.ok ? "ok" : "failing", pendingTransactions: query.pendingTransactions, prover: query.proverMetrics() };
+    const body = { status: h.ok ? "ok" : "failing", time: now(), pendingTransactions: query.pendingTransactions, prover: query.proverMetrics() };
     if (h.ok) return body;
     return reply.code(503).send({ ...body, code: "SETTLEMENT_FAILING", message: h.problems.join("; "), problems: h.problems, batches: h.batches });
   });

@@ -17,6 +17,15 @@ export function ceilDiv(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
 }
 
+/**
+ * The tick size an instrument was registered with, 1e-8 quote per whole underlying unit: the custodian derived its
+ * `tickValue = tickSizeE8 * lotSizeE6 / 10^8` and required it exact (RegistrationRules.tickValueOf), so this is the
+ * inverse, exact too. A trade at `priceTicks` is at `priceTicks * tickSizeE8`, the oracle's unit.
+ */
+export function tickSizeE8(inst: { tickValue: bigint; lotSizeE6: bigint }): bigint {
+  return (inst.tickValue * PRICE_SCALE) / inst.lotSizeE6;
+}
+
 /** Quote units (1e-6) of one lot when the underlying is worth `price` (1e-8 quote per unit). */
 export function lotValue(price: bigint, lotSizeE6: bigint): bigint {
   return (price * lotSizeE6) / PRICE_SCALE;

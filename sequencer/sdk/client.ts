@@ -222,8 +222,11 @@ export class ExchangeClient {
 
   // ---- reads ------------------------------------------------------------------------------------
 
-  /** {status: "ok"}; rejects with ApiRequestError 503 (status "failing", `problems`) while batches fail or no prover device is healthy. */
-  health(): Promise<{ status: string; pendingTransactions: number }> {
+  /**
+   * {status: "ok", time (the sequencer's clock, unix seconds: what order expiries and oracle ages are judged by)};
+   * rejects with ApiRequestError 503 (status "failing", `problems`) while batches fail or no prover device is healthy.
+   */
+  health(): Promise<{ status: string; time: number; pendingTransactions: number }> {
     return this.#get("/v1/health");
   }
 
@@ -261,7 +264,7 @@ export class ExchangeClient {
   }
 
   /** The registered instruments with their mark per lot at the latest oracle update. */
-  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; positionSlots: number; instruments: (ListedInstrument & { instrumentId: number; marketId: number; status: InstrumentStatus; markPerLot: bigint | null; volPpm: bigint | null; openInterestLots: bigint; holders: number })[] }> {
+  instruments(): Promise<{ oracleTime: number | null; fundingEpoch: number; instrumentSlots: number; optionSlots: number; underlyings: number; positionSlots: number; instruments: (ListedInstrument & { instrumentId: number; marketId: number; tickSizeE8: bigint; status: InstrumentStatus; markPerLot: bigint | null; volPpm: bigint | null; openInterestLots: bigint; holders: number })[] }> {
     return this.#get("/v1/instruments");
   }
 

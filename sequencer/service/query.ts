@@ -14,7 +14,7 @@ import type { HeldOrderView, OpenOrderView } from "../wire/responses.ts";
 import { accountReport, accountSummary, type AccountReport, type AccountSummary } from "../risk/accountReport.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
 import type { DerivativesService } from "./derivatives.ts";
-import { instrumentStatus, isOption, type DerivAccount } from "../derivatives/formulas.ts";
+import { instrumentStatus, isOption, tickSizeE8, type DerivAccount } from "../derivatives/formulas.ts";
 
 /** One spot balance of an account: held, reserved by open orders, available (held minus reserved). */
 export type BalanceView = { tokenId: number; balance: bigint; reserved: bigint; available: bigint };
@@ -40,7 +40,8 @@ export type InstrumentsView = {
   /** An account holds a non-zero position in at most this many instruments at once (its position slots, docs/client.md 6.6). */
   positionSlots: number;
   /**
-   * Registered instruments (kind NONE left out), with their market id, status (live, expired: awaiting the
+   * Registered instruments (kind NONE left out), with their market id, tick size (`tickSizeE8`, 1e-8 quote per
+   * underlying unit, as registered: `tickValue = tickSizeE8 * lotSizeE6 / 10^8`), status (live, expired: awaiting the
    * update that names its expiry, settled), mark per lot (null before marks) and, for options, the implied vol
    * (ppm) the latest oracle update signed for them (`volPpm`; null otherwise), and its open interest as intake
    * sees it (every accepted fill, proven or not): `openInterestLots` (the long side's lots) and `holders` (accounts
@@ -200,7 +201,7 @@ export class SequencerQuery implements ExchangeQuery {
       // `holders` is intake's count (every accepted fill), not the proven table's: the risk view follows intake
       instruments: risk.instruments.flatMap(({ holders: _, ...inst }, i) =>
         inst.kind === InstrumentKind.NONE ? [] : [{
-          instrumentId: i, marketId: instrumentMarketId(i, inst.generation, this.params.instruments), ...inst, status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
+          instrumentId: i, marketId: instrumentMarketId(i, inst.generation, this.params.instruments), ...inst, tickSizeE8: tickSizeE8(inst), status: instrumentStatus(inst, risk.inputs?.time ?? null), markPerLot: risk.risks?.[i].mark ?? null,
           volPpm: isOption(inst.kind) ? (risk.inputs?.vols[i] ?? null) : null, ...interest[i],
         }]),
     };

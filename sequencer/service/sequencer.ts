@@ -596,6 +596,11 @@ export class Sequencer {
    * rules (DerivativesService.applyOracleUpdate). Funding, expiry settlement, cancellation of orders
    * margin no longer covers and liquidations follow at once. Logged before it returns.
    */
+  /** The sequencer's clock: the time input of intake (unix seconds; the devnet moves it with the chain's). */
+  now(): number {
+    return this.journal.now();
+  }
+
   async acceptOracleUpdate(update: SignedOracleUpdate): Promise<OracleOutcome> {
     await this.derivatives.checkOracleKey(update);
     // Anyone can post an update under the (public) oracle key: its signature is checked first with the configured

@@ -86,6 +86,24 @@ describe("api: the derivatives read's cost", () => {
   });
 });
 
+describe("api: times are the sequencer's clock", () => {
+  it("GET /v1/health's time, fills and posted batches are stamped with the sequencer's clock (the devnet moves it with the chain's), not the wall clock", async () => {
+    const { seq, chain, app } = await ready();
+    for (const t of [alice, bob]) seq.requestTransfer(transfer(t, 1_000n * QUOTE, 0));
+    await seq.drain();
+    chain.now = NOW + 100;
+    assert.equal((await get(app, "/v1/health")).body.time, NOW + 100);
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1n }));
+    const fills = await get(app, "/v1/accounts/1/fills");
+    assert.deepEqual(fills.body.fills.map((f: { time: number }) => f.time), [NOW + 100]);
+    chain.now = NOW + 130;
+    await seq.drain();
+    const batches = await get(app, "/v1/batches");
+    assert.equal(batches.body.batches[0].postedAt, NOW + 130);
+  });
+});
+
 describe("api: GET /v1/instruments", () => {
   it("lists only proven instruments, with the table's sizes, and marks once an oracle update is accepted", async () => {
     const { seq, app } = setup();
@@ -108,7 +126,7 @@ describe("api: GET /v1/instruments", () => {
     assert.equal(marked.body.oracleTime, NOW);
     const [perp, future] = marked.body.instruments;
     assert.deepEqual(perp, {
-      instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100",
+      instrumentId: PERP, marketId: PERP_MARKET, kind: InstrumentKind.PERPETUAL, underlying: 0, lotSizeE6: "10000", tickValue: "100", tickSizeE8: "1000000",
       imPpm: "100000", mmPpm: "50000", strike: "0", expiry: 0, fundingCapPpm: "1000", fundingIndex: "0", settlePrice: "0", generation: 0, status: "live", markPerLot: MARK.toString(), volPpm: null, openInterestLots: "0", holders: 0,
     });
     assert.equal(future.expiry, EXPIRY);

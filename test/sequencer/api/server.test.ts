@@ -114,7 +114,8 @@ describe("api: writes", () => {
     assert.deepEqual(s.engine.depth(0), book, "book unchanged");
     assert.equal(s.risk.reserved(1, 0), 0n);
     const health = await get(app, "/v1/health");
-    assert.deepEqual(health.body, { status: "ok", pendingTransactions: n, prover: null });
+    assert.deepEqual({ ...health.body, time: 0 }, { status: "ok", time: 0, pendingTransactions: n, prover: null });
+    assert.ok(Math.abs(health.body.time - s.now()) <= 1, "time: the sequencer's clock");
   });
 });
 
