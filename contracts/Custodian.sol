@@ -85,7 +85,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// request deadline. Held by the {timelock} alone, for good: its role admin is NO_ADMIN_ROLE, which nobody holds,
     /// so neither the admin nor the timelock can grant it to another address.
     bytes32 public constant TIMELOCK_ROLE = keccak256("TIMELOCK_ROLE");
-    /// @dev The role admin of TIMELOCK_ROLE: a role no address is ever granted.
+    /// @dev The role admin of TIMELOCK_ROLE, and its own: a role no address is ever granted (nobody holds it, so
+    /// nobody can grant it).
     bytes32 private constant NO_ADMIN_ROLE = keccak256("NO_ADMIN_ROLE");
     /// @notice The longest request deadline a custodian accepts.
     uint64 public constant MAX_REQUEST_DEADLINE = 30 days;
@@ -444,7 +445,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         // TIMELOCK_ROLE is the timelock's alone, for good: its admin is a role nobody holds. Were it its own admin, one
         // announced grant to another address would make every later timelocked change (a new oracle key, operators,
         // the treasury's recipients, an insurance withdrawal) take effect at once, unannounced (review of 2026-12-06).
+        // NO_ADMIN_ROLE is its own admin: left to the default (DEFAULT_ADMIN_ROLE), the admin could grant itself
+        // NO_ADMIN_ROLE, then TIMELOCK_ROLE, and skip the timelock altogether.
         _setRoleAdmin(TIMELOCK_ROLE, NO_ADMIN_ROLE);
+        _setRoleAdmin(NO_ADMIN_ROLE, NO_ADMIN_ROLE);
         _grantRole(TIMELOCK_ROLE, exitConfig.timelock);
         if (maxAccounts_ < 2 || maxAccounts_ > MAX_ACCOUNTS || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
             revert InvalidCapacity();

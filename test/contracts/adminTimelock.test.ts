@@ -75,12 +75,17 @@ describe("admin timelock", () => {
     await assert.rejects(deploy({ timelock: env.admin.account.address }));
   });
 
-  it("the admin granting itself OPERATOR_ROLE or TIMELOCK_ROLE, or replacing the oracle key, directly: refused", async () => {
+  it("the admin granting itself OPERATOR_ROLE or TIMELOCK_ROLE (directly, or through TIMELOCK_ROLE's own role admin), or replacing the oracle key, directly: refused", async () => {
     const { custodian, admin } = await networkHelpers.loadFixture(deployBase);
     const [operatorRole, timelockRole] = [await custodian.read.OPERATOR_ROLE(), await custodian.read.TIMELOCK_ROLE()];
     const me = getAddress(admin.account.address);
     await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([operatorRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, timelockRole]);
     await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([timelockRole, me]), custodian, "AccessControlUnauthorizedAccount", [me, NO_ADMIN_ROLE]);
+    // nor through the role above it: nobody holds NO_ADMIN_ROLE, which is its own admin (were it the default admin's,
+    // the admin would grant itself NO_ADMIN_ROLE, then TIMELOCK_ROLE: review of a59e140)
+    assert.equal(await custodian.read.getRoleAdmin([NO_ADMIN_ROLE]), NO_ADMIN_ROLE);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.grantRole([NO_ADMIN_ROLE, me]), custodian, "AccessControlUnauthorizedAccount", [me, NO_ADMIN_ROLE]);
+    assert.equal(await custodian.read.hasRole([NO_ADMIN_ROLE, me]), false);
     // The first oracle key is the admin's (nothing can trade derivatives before it); a replacement is not.
     await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
     const other = pubKeyOf(556n);
