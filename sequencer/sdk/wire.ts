@@ -22,7 +22,7 @@ const BIGINT_KEYS = new Set([
   // held stop and take-profit orders (docs/client.md 6.8)
   "triggerPriceTicks",
   // derivatives (signed where a position or PnL is): instruments, marks, account reports
-  "lotSizeE6", "tickValue", "imPpm", "mmPpm", "strike", "fundingCapPpm", "fundingIndex", "settlePrice", "markPerLot", "volPpm", "openInterestLots",
+  "lotSizeE6", "tickValue", "tickSizeE8", "imPpm", "mmPpm", "strike", "fundingCapPpm", "fundingIndex", "settlePrice", "markPerLot", "volPpm", "openInterestLots",
   "collateral", "equity", "initialMargin", "maintenanceMargin", "marginWithOrders", "size", "averageEntryPerLot",
   "costBasis", "unrealisedPnl", "realisedPnl", "feesPaid", "fundingPaid", "indexPrice", "below", "above",
   // the treasury (GET /v1/treasury)

@@ -107,6 +107,8 @@ export class DerivativesService {
   #keyReadAt = 0;
   /** Set by setOracleKey: the key is given, never read from the custodian (offline use, tests). */
   #keyGiven = false;
+  /** The read of the custodian's key in flight, shared by every check that wants one meanwhile. */
+  #keyRead: Promise<void> | null = null;
 
   constructor(private readonly host: DerivativesHost, readonly liquidator?: Liquidator) {
     this.#table = new ExchangeState(host.params);
@@ -130,14 +132,28 @@ export class DerivativesService {
 
   /**
    * Reads the custodian's oracle key again (at once; checkOracleKey does so on its own schedule), unless the key was
-   * given (setOracleKey). A new key is logged.
+   * given (setOracleKey). One read at a time: calls meanwhile share it. A new key is logged; a failed read keeps the
+   * key known and is logged, and the next read waits NO_KEY_RECHECK_MS (a node that fails must not make every update
+   * fail: the known key goes on serving the oracle's).
    */
-  async refreshOracleKey(): Promise<void> {
-    if (this.#keyGiven) return;
-    const key = await this.host.oracleKey();
+  refreshOracleKey(): Promise<void> {
+    if (this.#keyGiven) return Promise.resolve();
+    this.#keyRead ??= this.#readOracleKey().finally(() => (this.#keyRead = null));
+    return this.#keyRead;
+  }
+
+  async #readOracleKey(): Promise<void> {
     this.#keyReadAt = Date.now();
+    let key: bigint | null;
+    try {
+      key = await this.host.oracleKey();
+    } catch (e) {
+      this.#noKeyUntil = Date.now() + NO_KEY_RECHECK_MS;
+      this.host.log(`reading the custodian's oracle key failed (${e instanceof Error ? e.message : String(e)}): the key known is kept`);
+      return;
+    }
     if (key === null) {
-      this.#noKeyUntil = this.#keyReadAt + NO_KEY_RECHECK_MS;
+      this.#noKeyUntil = Date.now() + NO_KEY_RECHECK_MS;
       return;
     }
     if (this.#oracleKey !== null && key !== this.#oracleKey) {
@@ -276,7 +292,9 @@ export class DerivativesService {
     return {
       table: snapshotExchangeState(this.#table),
       latest: this.#latest,
-      oracleKey: this.#oracleKey,
+      // the key replay leaves (the latest update's: applyOracleUpdate), not a live read not applied yet, which is not
+      // logged: a restart reads the custodian's again at its first check
+      oracleKey: this.#latest ? compressPublicKey(this.#latest.key) : this.#oracleKey,
       risk: this.risk.snapshot(),
     };
   }
@@ -333,7 +351,7 @@ export class DerivativesService {
     // update is under another key (or none is known): the timelock may have replaced it, and the copy must follow,
     // else the new oracle's updates were refused for good and the retired key's batched, which the custodian refuses
     // (review of 2026-12-06, Medium). Anyone may post updates: a burst under foreign keys costs one read per
-    // NO_KEY_RECHECK_MS at most.
+    // NO_KEY_RECHECK_MS at most (the time is taken when a read starts, and concurrent checks share it).
     const age = Date.now() - this.#keyReadAt;
     const due = this.#oracleKey === null ? Date.now() >= this.#noKeyUntil : age >= (compressed === this.#oracleKey ? ORACLE_KEY_RECHECK_MS : NO_KEY_RECHECK_MS);
     if (due) await this.refreshOracleKey();
@@ -533,8 +551,10 @@ export class DerivativesService {
     }
     const inst = this.#table.instruments[id];
     const mark = this.risk.risks![id].mark;
-    const priceTicks = (mark + inst.tickValue / 2n) / inst.tickValue;
-    if (priceTicks <= 0n || priceTicks > MAX_PRICE_TICKS || !withinLiquidationBand(priceTicks, inst.tickValue, mark)) {
+    // the tick nearest the mark, at least one: within the band, which allows a tick either way (withinLiquidationBand)
+    const nearest = (mark + inst.tickValue / 2n) / inst.tickValue;
+    const priceTicks = nearest < 1n ? 1n : nearest;
+    if ( priceTicks > MAX_PRICE_TICKS || !withinLiquidationBand(priceTicks, inst.tickValue, mark)) {
       this.host.log(`cannot price a liquidation of instrument ${id} within the band (mark ${mark})`);
       return null;
     }

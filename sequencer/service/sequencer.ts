@@ -54,6 +54,7 @@
  * next `runBatch` exactly once, or abandoned (replay rebuilds it on an open state transaction, so an
  * `abandon` record rolls it back as it did live).
  */
+import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
 import type { HeldOrder } from "../matching/triggers.ts";
 import { EventEmitter } from "node:events";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
@@ -288,6 +289,19 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Refuses a derivatives order or a transfer while the latest oracle update is under a key the custodian replaced
+   * (RETIRED_ORACLE_KEY): taken now, it would be tagged with that update and taken back when its batch is built
+   * (BatchPipeline), after its fills were reported (review of 2026-12-06). Live intake only, as the backlog checks:
+   * a refused request is not logged, so replay never asks.
+   */
+  #refuseRetiredOracle(): void {
+    const u = this.derivatives.latest;
+    if (u && this.derivatives.oracleKeyRetired(u)) {
+      throw new RequestRejected("RETIRED_ORACLE_KEY", "the latest oracle update is under a key the custodian replaced: retry once the new oracle's first update is accepted");
+    }
+  }
+
   /** Refuses an account's withdrawal or transfer while PENDING_REQUESTS_PER_ACCOUNT of them wait (backlog.ts): its nonces past the proven one. */
   #refuseNoncedBacklog(accountId: number): void {
     if (this.opts.maxBacklog === undefined) return;
@@ -485,6 +499,7 @@ export class Sequencer {
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
     this.refuseWhenBacklogged(order.accountId);
+    if (order.marketId >= INSTRUMENT_MARKET_BASE) this.#refuseRetiredOracle();
     const record: OrderRecord = { t: "order", order, time: this.journal.now() };
     return this.logged(record, this.apply(record));
   }
@@ -532,6 +547,7 @@ export class Sequencer {
         try {
           this.requireVerified(order.accountId, check, verdict, "order");
           this.refuseWhenBacklogged(order.accountId);
+          if (order.marketId >= INSTRUMENT_MARKET_BASE) this.#refuseRetiredOracle();
           admit?.(order, i);
           const record: OrderRecord = { t: "order", order, time };
           return { events: this.logged(record, this.apply(record)) };
@@ -584,6 +600,7 @@ export class Sequencer {
   requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
     this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
     this.refuseWhenBacklogged(t.accountId);
+    this.#refuseRetiredOracle();
     this.#refuseNoncedBacklog(t.accountId);
     admit?.();
     const record: TransferRecord = { t: "transfer", transfer: t, time: this.journal.now() };
@@ -591,22 +608,25 @@ export class Sequencer {
   }
 
 
-  /**
-   * Accepts a signed oracle update: it must be under the custodian's oracle key and pass the circuit's
-   * rules (DerivativesService.applyOracleUpdate). Funding, expiry settlement, cancellation of orders
-   * margin no longer covers and liquidations follow at once. Logged before it returns.
-   */
   /** The sequencer's clock: the time input of intake (unix seconds; the devnet moves it with the chain's). */
   now(): number {
     return this.journal.now();
   }
 
+  /**
+   * Accepts a signed oracle update: it must be under the custodian's oracle key and pass the circuit's
+   * rules (DerivativesService.applyOracleUpdate). Funding, expiry settlement, cancellation of orders
+   * margin no longer covers and liquidations follow at once. Logged before it returns.
+   */
   async acceptOracleUpdate(update: SignedOracleUpdate): Promise<OracleOutcome> {
     await this.derivatives.checkOracleKey(update);
     // Anyone can post an update under the (public) oracle key: its signature is checked first with the configured
     // verifier (native: about 0.1 ms), so only the oracle's own updates reach the step's JavaScript check (20 ms).
     const [signed] = await this.verifier.verifyBatch([{ message: oracleMessage(update), signature: update.signature, publicKey: update.key }]);
     if (!signed) throw new RequestRejected("BAD_ORACLE_SIGNATURE", "the oracle update is not signed by its key");
+    // Checked again now, with nothing awaited before it is applied: a read of the custodian's key while the signature
+    // was verified may have retired this update's key (applying it would put the old key back: review of 2026-12-06).
+    if (this.derivatives.oracleKeyRetired(update)) throw new RequestRejected("BAD_ORACLE_KEY", "the update is not under the custodian's oracle key (replaced meanwhile)");
     return this.journal.grouped(() => {
       const record: OracleRecord = { t: "oracle", update, time: this.journal.now() };
       return this.logged(record, this.apply(record));

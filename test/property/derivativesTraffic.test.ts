@@ -5,14 +5,15 @@
  * lot to 12,000) on a perpetual, a future, a call and a put (TEST_PARAMS: 3 position slots for 4 instruments),
  * cancels, transfers both ways, withdrawals, oracle updates with jumps of up to 30% and funding, time passing, the
  * future and options expiring and settling, and the on-chain requests (forced closes against anyone, forced collateral
- * withdrawals, forced withdrawals, deposits, key rotations) queued through the custodian's queue model. Every batch goes
+ * withdrawals, forced withdrawals, deposits, key rotations) queued through the custodian's queue model, and the
+ * timelock replacing the custodian's oracle key (which refuses batches under the old one). Every batch goes
  * through the real witness builder (every circuit rule checked in TypeScript); the sequencer restarts from its log or
  * a snapshot at random points. Asserted at every step: intake refuses only with RequestRejected, batch building never
  * throws, each batch consumes the custodian's next requests in its order, a restart rebuilds the live state exactly;
  * at the end, after fresh updates, nothing waits (settlement never stopped), every queued request was consumed, and
  * a replay of the whole log rebuilds the state. `TRAFFIC_SEEDS=1,2,3 TRAFFIC_STEPS=400` runs others.
  */
-import { afterEach, it } from "node:test";
+import { afterEach, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,13 +22,17 @@ import { INSTRUMENT_MARKET_BASE, OrderType, Side, TimeInForce, TriggerType, TxTy
 import { signCancel, signOrder, signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { SqliteStore } from "../../sequencer/persistence/sqliteStore.ts";
 import { RequestRejected, type Sequencer } from "../../sequencer/service/sequencer.ts";
-import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
-import { EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders, dave } from "../helpers/derivatives.ts";
+import { compressPublicKey, publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
+import { NO_KEY_RECHECK_MS } from "../../sequencer/service/derivatives.ts";
+import { EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders, dave } from "../helpers/derivatives.ts";
 import { derivativesSequencer, openDerivativesSequencer } from "../helpers/derivativesSequencer.ts";
 import { custodianQueue } from "../helpers/custodianQueue.ts";
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  mock.timers.reset();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function prng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -55,7 +60,12 @@ for (const seed of SEEDS) {
     const opts = { snapshotEvery: r.chance(0.5) ? 0 : 25 } as const;
     const logLines: string[] = [];
     const mk = (o: object) => ({ ...opts, ...o, log: (l: string) => logLines.push(l), onRejected: undefined });
-    const { seq: s0, chain } = derivativesSequencer(NOW, mk({ store: new SqliteStore(path) }));
+    // wall-clock time (which paces the sequencer's reads of the custodian's oracle key) moves a second a step
+    mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+    // the fake custodian answers its oracle key, which the timelock replaces now and then (a step below)
+    let oracleKey = ORACLE_KEY;
+    let rotations = 0;
+    const { seq: s0, chain } = derivativesSequencer(NOW, mk({ store: new SqliteStore(path) }), compressPublicKey(publicKeyOf(oracleKey)));
     let seq: Sequencer = s0;
     const q = custodianQueue(seq);
     // option instruments 2 and 3
@@ -72,7 +82,7 @@ for (const seed of SEEDS) {
       if (fundingTick) epoch++;
       const rates = [fundingTick ? BigInt(r.int(2001) - 1000) : 0n, 0n, 0n, 0n];
       try {
-        await seq.acceptOracleUpdate(oracleUpdate({ time: t, prices: [p], fundingEpoch: epoch, rates }));
+        await seq.acceptOracleUpdate(oracleUpdate({ time: t, prices: [p], fundingEpoch: epoch, rates }, oracleKey));
         lastOracle = t;
       } catch (e) {
         if (fundingTick) epoch--;
@@ -98,6 +108,7 @@ for (const seed of SEEDS) {
     let keySeed = 200;
     let nearExpiryDone = false;
     for (let step = 0; step < STEPS; step++) {
+      mock.timers.tick(1_000);
       const t = r.pick(ts);
       const roll = r.f();
       let what = "";
@@ -175,6 +186,11 @@ for (const seed of SEEDS) {
           what = `rotate key ${t.accountId}`;
           q.request({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: publicKeyOf(key) });
           t.key = key;
+        } else if (roll < 0.85 && rotations < 2) {
+          rotations++;
+          oracleKey = new Uint8Array(32).fill(200 + rotations);
+          chain.oracleKey = compressPublicKey(publicKeyOf(oracleKey));
+          what = `the timelock replaces the oracle key`;
         } else if (roll < 0.95) {
           what = `drain`;
           await seq.drain();
@@ -212,6 +228,7 @@ for (const seed of SEEDS) {
     // settle everything: fresh oracle updates and drains
     for (let k = 0; k < 4; k++) {
       chain.now += 10;
+      mock.timers.tick(NO_KEY_RECHECK_MS);
       await oracle(price, false);
       try { await seq.drain(); } catch (e) { fail(`final drain ${k}`, e); }
     }

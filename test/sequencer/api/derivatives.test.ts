@@ -516,6 +516,7 @@ describe("sdk: derivatives", () => {
     assert.deepEqual([instrumentSlots, optionSlots, underlyings, positionSlots, oracleTime], [4, 2, 1, 3, NOW]);
     assert.equal(instruments[PERP].markPerLot, MARK);
     assert.deepEqual([instruments[PERP].tickValue, instruments[PERP].lotSizeE6, instruments[PERP].fundingCapPpm], [100n, 10_000n, 1_000n]);
+    assert.equal(instruments[PERP].tickSizeE8, 1_000_000n, "revived as a bigint, as its type says");
     assert.equal((await a.derivatives()).equity, 9_000n * QUOTE - (10n * MARK * 500n) / PPM);
     assert.equal(seq.derivatives.risk.account(1).collateral, 9_000n * QUOTE - 10n * MARK - (10n * MARK * 500n) / PPM);
   });

@@ -20,14 +20,16 @@ import { compressPublicKey, publicKeyOf } from "../../../sequencer/crypto/babyju
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import { SqliteStore } from "../../../sequencer/persistence/sqliteStore.ts";
-import { NO_KEY_RECHECK_MS } from "../../../sequencer/service/derivatives.ts";
+import { NO_KEY_RECHECK_MS, ORACLE_KEY_RECHECK_MS } from "../../../sequencer/service/derivatives.ts";
+import { jsSignatureVerifier, type SignatureVerifier } from "../../../sequencer/crypto/signatureVerifier.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import type { TxRejection } from "../../../sequencer/service/exchangeCore.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { derivOrder, NOW, ORACLE_KEY, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { assertInSync, derivativesSequencer, fundCollateral, openDerivativesSequencer } from "../../helpers/derivativesSequencer.ts";
 import { custodianQueue } from "../../helpers/custodianQueue.ts";
 
-const { alice, bob } = traders;
+const { alice, bob, carol } = traders;
 const PERP = 0;
 const OLD = compressPublicKey(publicKeyOf(ORACLE_KEY));
 const NEW_ORACLE_KEY = new Uint8Array(32).fill(7);
@@ -130,5 +132,74 @@ describe("the timelock replaces the oracle key", () => {
     trade(reopened, 1n);
     await reopened.drain();
     assert.equal(reopened.state.account(alice.accountId).deriv.positions[PERP].size, 10n);
+  });
+
+  it("reads of the custodian's key are shared and paced: 50 updates at once under foreign keys cost one read; a failed read keeps the key known (the oracle's updates go on), and the next read waits", async () => {
+    const { seq, chain, logs } = await started();
+    let reads = 0;
+    let failing = false;
+    Object.assign(seq.custodian, {
+      oracleKey: async () => {
+        reads++;
+        await new Promise((r) => setImmediate(r));
+        if (failing) throw new Error("node down");
+        return chain.oracleKey ?? null;
+      },
+    });
+    mock.timers.tick(NO_KEY_RECHECK_MS);
+    chain.now = NOW + 10;
+    const foreign = Array.from({ length: 50 }, (_, k) => verdict(seq, oracleUpdate({ time: NOW + 10 }, new Uint8Array(32).fill(20 + k))));
+    assert.deepEqual(new Set(await Promise.all(foreign)), new Set(["BAD_ORACLE_KEY"]));
+    assert.equal(reads, 1, "one read for the burst");
+    mock.timers.tick(ORACLE_KEY_RECHECK_MS);
+    failing = true;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 10 })), "accepted", "the node fails: the key known serves the oracle's update");
+    assert.ok(logs.some((l) => l.startsWith("reading the custodian's oracle key failed")));
+    chain.now = NOW + 11;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 11 })), "accepted");
+    assert.equal(reads, 2, "and is not read again at once");
+  });
+
+  it("an update under the old key whose signature is being checked when a read learns the new key is refused (BAD_ORACLE_KEY): it does not put the old key back", async () => {
+    let open: () => void = () => {};
+    let gate: Promise<void> | null = null;
+    const verifier: SignatureVerifier = {
+      name: "waits when told",
+      verifyBatch: async (checks) => {
+        if (gate) await gate;
+        return jsSignatureVerifier.verifyBatch(checks);
+      },
+    };
+    const logs: string[] = [];
+    const { seq, chain } = derivativesSequencer(NOW, { log: (line) => logs.push(line), verifier }, OLD);
+    await fundCollateral(seq, [alice, bob]);
+    chain.now = NOW + 10;
+    gate = new Promise((r) => (open = r));
+    const old = verdict(seq, oracleUpdate({ time: NOW + 10 }));
+    chain.oracleKey = NEW;
+    await seq.derivatives.refreshOracleKey();
+    open();
+    assert.equal(await old, "BAD_ORACLE_KEY");
+    gate = null;
+    chain.now = NOW + 11;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 11 }, NEW_ORACLE_KEY)), "accepted", "the new key stays known");
+  });
+
+  it("once the new key is known, a derivatives order or a transfer on the old key's latest update is refused (RETIRED_ORACLE_KEY) and changes nothing, until the new oracle's first update; spot requests go on", async () => {
+    const { seq, chain } = await started();
+    chain.oracleKey = NEW;
+    await seq.derivatives.refreshOracleKey();
+    const pending = seq.pendingTransactions;
+    const code = (f: () => unknown) => { try { f(); return "accepted"; } catch (e) { return (e as { code?: string }).code; } };
+    assert.equal(code(() => seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n }))), "RETIRED_ORACLE_KEY");
+    assert.equal(code(() => seq.requestTransfer(signTransfer(alice.key, { accountId: alice.accountId, toCollateral: true, amount: 1n, nonce: 1 }))), "RETIRED_ORACLE_KEY");
+    assert.equal(seq.pendingTransactions, pending, "nothing queued");
+    assert.equal(seq.engine.openOrders(bob.accountId).length, 0, "nothing rests");
+    assert.equal(code(() => seq.requestWithdrawal(signWithdrawal(carol.key, { accountId: carol.accountId, tokenId: 0, amount: 1n, nonce: 0 }))), "accepted", "a spot withdrawal is not the oracle's");
+    chain.now = NOW + 10;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 10 }, NEW_ORACLE_KEY)), "accepted");
+    trade(seq, 2n);
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 10n);
   });
 });
