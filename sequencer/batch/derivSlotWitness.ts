@@ -175,7 +175,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
       if (tx.liquidatorFeePpm > o.maxFeePpm) reject("FEE_ABOVE_MAX", "fee above the liquidator's signed maximum");
       const mark = ctx.risks[id]?.mark ?? 0n;
       if (!withinLiquidationBand(tx.priceTicks, inst.tickValue, mark)) {
-        reject("LIQUIDATION_PRICE_OUTSIDE_BAND", `price ${tx.priceTicks} is not within ${LIQ_BAND_PPM} ppm of the mark ${mark} per lot`);
+        reject("LIQUIDATION_PRICE_OUTSIDE_BAND", `price ${tx.priceTicks} is not within ${LIQ_BAND_PPM} ppm of the mark ${mark} per lot, give or take a tick`);
       }
       requireSignature(state, o.accountId, orderMessage(o), o.signature, ctx, "liquidator order");
       const cash = tx.lots * tx.priceTicks * inst.tickValue;

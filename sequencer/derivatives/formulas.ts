@@ -228,12 +228,22 @@ export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equ
 }
 
 /**
- * True when a liquidation at `priceTicks` (per lot: priceTicks * tickValue) lies within LIQ_BAND_PPM of
- * the mark per lot (DERIVATIVES.md, LIQUIDATE): mark (10^6 - band) <= priceTicks tickValue 10^6 <= mark (10^6 + band).
+ * True when a liquidation at `priceTicks` (per lot: priceTicks * tickValue) lies within LIQ_BAND_PPM of the mark per
+ * lot, give or take one tick (DERIVATIVES.md, LIQUIDATE; circuits/derivatives/tx/liquidate.circom bandLo, bandHi):
+ * mark (10^6 - band) <= (priceTicks + 1) tickValue 10^6 and priceTicks tickValue 10^6 <= mark (10^6 + band) + tickValue 10^6.
+ * The tick: an instrument whose mark per lot is a few ticks or less (a deep out-of-the-money option) has no tick in
+ * the band itself, and a position in it could never be liquidated (review of 2026-12-06).
  */
 export function withinLiquidationBand(priceTicks: bigint, tickValue: bigint, mark: bigint): boolean {
   const perLot = priceTicks * tickValue * PPM;
-  return perLot >= mark * (PPM - LIQ_BAND_PPM) && perLot <= mark * (PPM + LIQ_BAND_PPM);
+  return perLot + tickValue * PPM >= mark * (PPM - LIQ_BAND_PPM) && perLot <= mark * (PPM + LIQ_BAND_PPM) + tickValue * PPM;
+}
+
+/** The liquidation prices, in ticks, withinLiquidationBand allows at `mark`: `[lo, hi]`, `lo` at least 1 (a price is positive). */
+export function liquidationBandTicks(tickValue: bigint, mark: bigint): [bigint, bigint] {
+  const unit = tickValue * PPM;
+  const lo = ceilDiv(mark * (PPM - LIQ_BAND_PPM), unit) - 1n;
+  return [lo < 1n ? 1n : lo, (mark * (PPM + LIQ_BAND_PPM)) / unit + 1n];
 }
 
 /**

@@ -17,7 +17,7 @@ import { InstrumentKind, Side, marketInstrument } from "../protocol/constants.ts
 import { feeAmount } from "../protocol/fees.ts";
 import type { RequestFault } from "../protocol/messages.ts";
 import {
-  EMPTY_INSTRUMENT, accountRisk, badDebtCover, settledMark, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
+  EMPTY_INSTRUMENT, accountRisk, badDebtCover, settledMark, closeAtMark, deleverageAmount, deleverageClose, forcedCloseFault, instrumentStatus, isOption, openDebt, liquidationDeepensDebt, liquidationPenalty, reducibleLots, settleFunding, withPosition, type DerivAccount, type ForcedClose, type InstrumentState, type LotRisk,
 } from "../derivatives/formulas.ts";
 import type { RiskHook } from "../matching/riskHook.ts";
 import { RejectCode, type FillEvent, type MarketParams, type OrderView } from "../matching/types.ts";
@@ -162,7 +162,9 @@ export class DerivativesRisk implements RiskHook {
     if (!inst || inst.kind === InstrumentKind.NONE) return "UNKNOWN_INSTRUMENT";
     const status = instrumentStatus(inst, this.#inputs?.time ?? null);
     if (status === "settled") return "INSTRUMENT_SETTLED";
-    if (!this.#risks || this.#risks[id].mark === 0n) return "NO_ORACLE";
+    // (a mark of 0 means no marks for a future or a perpetual, never priced at 0; an option may be worth less than a
+    // quote unit a lot, and is still traded and liquidated: review of 2026-12-06)
+    if (!this.#risks || (this.#risks[id].mark === 0n && !isOption(inst.kind))) return "NO_ORACLE";
     if (status === "expired") return "INSTRUMENT_EXPIRED";
     // An option listed after the latest update was signed has no slice in it: marked at the floor vol until the next
     // update prices it (SliceVol), so nothing trades on it before.

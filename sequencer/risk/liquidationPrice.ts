@@ -2,7 +2,9 @@
  * Where an account would be liquidated: for each underlying it holds live positions on, the nearest index
  * prices below and above the current one at which its equity falls under its maintenance margin (the
  * liquidation rule, DERIVATIVES.md LIQUIDATE: equity < MM), with every other input held where it is: the
- * other underlyings' prices, the volatilities, the oracle time, the collateral and every position. Valued
+ * other underlyings' prices, the oracle's signed vol slices (so an option's vol moves along its expiry's skew with
+ * the index, as the next update with the same slices would mark it; without slices, each option's vol), the
+ * oracle time, the collateral and every position. Valued
  * with the risk engine's own formulas (lotRisk: linear marks, and Black-Scholes for options; accountRisk),
  * so a whole portfolio on one underlying (perpetual, futures, calls and puts) moves together, cross margin
  * as the sequencer applies it.
@@ -13,6 +15,7 @@
  */
 import { MAX_ORACLE_PRICE } from "../protocol/constants.ts";
 import { accountRisk, lotRisk, type DerivAccount, type InstrumentState, type LotRisk } from "../derivatives/formulas.ts";
+import { volsByInstrument } from "../derivatives/volSurface.ts";
 import type { MarketInputs } from "./derivativesRisk.ts";
 
 /** The liquidation prices on one underlying, in the oracle's price units; null: none within the search range. */
@@ -35,8 +38,13 @@ const PPM = 1_000_000n;
  * holds a live (unsettled) position on, in underlying order, at the market `inputs`.
  */
 export function liquidationPrices(acc: DerivAccount, instruments: readonly InstrumentState[], inputs: MarketInputs): LiquidationPrice[] {
-  const risksAt = (u: number, price: bigint): LotRisk[] =>
-    instruments.map((inst, i) => lotRisk(inst, inst.underlying === u ? price : inputs.prices[inst.underlying], inputs.vols[i], inputs.time));
+  const risksAt = (u: number, price: bigint): LotRisk[] => {
+    const prices = inputs.prices.map((p, k) => (k === u ? price : p));
+    // a skewed slice gives another vol at another index (review of 2026-12-06: holding the vol put a short put
+    // writer's reported liquidation 2.6% above where the marks would liquidate it)
+    const vols = inputs.slices ? volsByInstrument(instruments, prices, inputs.slices, inputs.time) : inputs.vols;
+    return instruments.map((inst, i) => lotRisk(inst, prices[inst.underlying], vols[i], inputs.time));
+  };
   const held = [...new Set(instruments.flatMap((inst, i) => (acc.positions[i]?.size && inst.settlePrice === 0n ? [inst.underlying] : [])))].sort((a, b) => a - b);
   return held.map((u) => {
     const indexPrice = inputs.prices[u];

@@ -7,7 +7,12 @@
  *
  *   rate = clamp((mid - index) / index, +-cap)   in ppm per funding epoch (premium index, like dYdX)
  *
- * where mid is the perpetual's book mid (the index when a side is empty). A funding epoch starts every
+ * where mid is the perpetual's book mid (the index when a side is empty). It is a test feeder's rule, not a
+ * production one: the whole premium is charged per epoch, from one sample of the top of the book, so with hourly
+ * epochs a 0.1% premium costs longs about 876% a year (dYdX charges a time-averaged premium / 8 per hour, Binance an
+ * 8-hour rate from impact prices), and one 1-lot quote at the top of a thin book can move the rate to its cap. A
+ * real feeder averages the premium over the epoch, uses impact prices and scales it to the epoch's length; the
+ * circuit only bounds what is signed (|rate| <= the perpetual's fundingCapPpm). A funding epoch starts every
  * `fundingEpochSeconds`; rates apply only when the epoch moves (the circuit's rule), so the feeder
  * sends the current epoch and the next one once its time has come.
  *

@@ -57,10 +57,10 @@ import assert from "node:assert/strict";
 import { buildBatch, type BatchOptions, type BuiltBatch } from "../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, DerivTx, InstrumentSpec, SpotTx } from "../../sequencer/protocol/transactions.ts";
-import { deleverageAmount, isDated, isFreeInstrument, isOption, lotRisk, NO_RISK, settleFunding, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
+import { deleverageAmount, isDated, isFreeInstrument, isOption, liquidationBandTicks, lotRisk, NO_RISK, settleFunding, type LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import type { SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
-import { InstrumentKind, LIQ_BAND_PPM, PPM, SETTLEMENT_WINDOW, Side, TxType, instrumentMarketId, marketInstrument } from "../../sequencer/protocol/constants.ts";
+import { InstrumentKind, SETTLEMENT_WINDOW, Side, TxType, instrumentMarketId, marketInstrument } from "../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { volsByInstrument } from "../../sequencer/derivatives/volSurface.ts";
 import { signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
@@ -507,7 +507,8 @@ class Run {
       const mark = r.risks[i].mark;
       const tick = SPECS[i].tickValue;
       // the victim's worst price inside the band: a long victim sells low, a short one buys high
-      const edge = long ? (mark * (PPM - LIQ_BAND_PPM) + tick * PPM - 1n) / (tick * PPM) : (mark * (PPM + LIQ_BAND_PPM)) / (tick * PPM);
+      const [lo, hi] = liquidationBandTicks(tick, mark);
+      const edge = long ? lo : hi;
       const v = TRADERS.find((t) => t.accountId === victim)!;
       out.push([`self-liquidation of ${name(victim)} (instrument ${i}) at the band's edge`, this.liquidation(victim, i, v, abs(positions[i].size), edge)]);
       const l = LIQUIDATORS.find((t) => t.accountId !== victim)!;

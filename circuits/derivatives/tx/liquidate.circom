@@ -10,7 +10,7 @@ include "../../lib/ppm.circom";
 /// Proves, when isLiq (0 or 1): the liquidator (accountB) is another account; A is below maintenance
 /// margin after funding (equity < MM of aSettledC and aSize at the marks); the fill reduces A's
 /// position and never flips it (0 < lots <= |sizeA|); the price per lot is within LIQ_BAND_PPM of
-/// the instrument's mark (Fill proves that the liquidator's fee is the only one); a fill that
+/// the instrument's mark, give or take one tick (Fill proves that the liquidator's fee is the only one); a fill that
 /// leaves A under water lowers A's equity by less than one tick per lot (no new bad debt); and
 /// penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)). When
 /// not isLiq, penalty = 0. postTradeEquity and postTradeSolvent (equity >= 0) are A's after the fill,
@@ -49,13 +49,17 @@ template Liquidate(N) {
     signal absVictim <== liqDir * sizeA;
     absLots.in <== isLiq * (absVictim - lots);
     signal perLot <== priceTicks * tickValue;
+    // The band, widened by one tick each way: mark (1 - band) <= perLot + tick and perLot <= mark (1 + band) + tick.
+    // Without the tick, an instrument whose mark per lot is a few ticks or less (a deep out-of-the-money option) had
+    // no price inside the band, and an account below maintenance margin through it could never be liquidated
+    // (review of 2026-12-06). Both sides stay below 2^110 (perLot < 2^88, mark < 2^72, tick < 2^48).
     component bandLo = RequireGreaterEq(120);
     bandLo.enabled <== isLiq;
-    bandLo.a <== perLot * PPM();
+    bandLo.a <== (perLot + tickValue) * PPM();
     bandLo.b <== instrumentMark * (PPM() - LIQ_BAND_PPM());
     component bandHi = RequireGreaterEq(120);
     bandHi.enabled <== isLiq;
-    bandHi.a <== instrumentMark * (PPM() + LIQ_BAND_PPM());
+    bandHi.a <== instrumentMark * (PPM() + LIQ_BAND_PPM()) + tickValue * PPM();
     bandHi.b <== perLot * PPM();
 
     component aPre = AccountRisk(N);  // inspect: its equity and requirement are used; the sign of its cash is not

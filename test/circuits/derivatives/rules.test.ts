@@ -185,9 +185,29 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
     });
 
     it("refuses a liquidation price above the band around the mark (the other test breaks the low side)", async () => {
-      // mark 28 quote per lot, band 5%: at most 29.4 quote, i.e. 294,000 ticks.
-      assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(294_000n)], DROPPED), null, "the band's edge passes");
-      await refuses(aliceLongPerpetual(), [liquidation(294_001n)], rule("Liquidate", "bandHi.b <== perLot * PPM()"), DROPPED);
+      // mark 28 quote per lot, band 5%, give or take a tick: at most 29.4 quote and a tick, i.e. 294,001 ticks.
+      assert.equal(await witnessFailure(aliceLongPerpetual(), [liquidation(294_001n)], DROPPED), null, "the band's edge passes");
+      await refuses(aliceLongPerpetual(), [liquidation(294_002n)], rule("Liquidate", "bandHi.b <== perLot * PPM()"), DROPPED);
+    });
+
+    it("liquidates a position whose mark per lot is below one tick (a deep out-of-the-money option) at one tick: the band allows a tick either way, so it has a price (review of 2026-12-06: before, none, and the account stayed below maintenance margin); two ticks are refused", async () => {
+      // bob writes 10,000 puts struck at 3,000 to alice; the index goes to 30,000: each put is worth nothing (mark
+      // 0 per lot), and bob's margin on the underlying (5% of 300 quote a lot) is above his equity
+      const PUT = 3;
+      const shortPuts = () => {
+        const s = derivativesState();
+        apply(s, [derivTrade(PUT, 10_000n, 20_000n)]);
+        return s;
+      };
+      const state = shortPuts();
+      const rally = { oracle: oracleUpdate({ prices: [3_000_000_000_000n] }) };
+      const putLiquidation = (priceTicks: bigint): BatchTx => ({
+        type: TxType.LIQUIDATE, liquidatedAccountId: bob.accountId, lots: 1_000n, priceTicks, liquidatorFeePpm: 0,
+        liquidator: derivOrder(carol, PUT, { orderId: 1n, side: Side.SELL, priceTicks, sizeLots: 1_000n }),
+      });
+      assert.equal(await witnessFailure(state, [putLiquidation(1n)], rally), null, "carol takes 1,000 of bob's short puts at one tick");
+      assert.equal(state.account(bob.accountId).deriv.positions[PUT].size, -9_000n);
+      await refuses(shortPuts(), [putLiquidation(2n)], rule("Liquidate", "bandHi.b <== perLot * PPM()"), rally);
     });
 
     it("refuses a liquidator's order on the same side as the liquidated position", async () => {

@@ -10,7 +10,7 @@
  */
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
-import { LIQ_BAND_PPM, PPM, Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
+import { Side, TriggerType, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -18,7 +18,7 @@ import {
   aliceLongFutureLarge, aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, EXPIRY_GAP, GAP_UPDATE, INSTRUMENTS, liquidateAlice, NOW, openDebtState, ORACLE_KEY,
   oracleRisks, oracleUpdate, registerDave, traders,
 } from "../../helpers/derivatives.ts";
-import { deleverageAmount } from "../../../sequencer/derivatives/formulas.ts";
+import { deleverageAmount, liquidationBandTicks } from "../../../sequencer/derivatives/formulas.ts";
 import { huntSuite, type Scenario } from "../../helpers/dishonest.ts";
 import { aliceLongFuture, AT_EXPIRY, callMark, freedFuture, fundedInsuranceState, UNDERWATER } from "../../helpers/huntStates.ts";
 
@@ -45,7 +45,7 @@ const transfer = (t: typeof alice, toCollateral: boolean, amount: bigint, nonce:
 const underwater = fundedInsuranceState();
 const mark = callMark(underwater, 260_000_000_000n);
 const markTicks = mark / INSTRUMENTS[CALL].tickValue;
-const lowEdge = (mark * (PPM - LIQ_BAND_PPM) + INSTRUMENTS[CALL].tickValue * PPM - 1n) / (INSTRUMENTS[CALL].tickValue * PPM);
+const [lowEdge] = liquidationBandTicks(INSTRUMENTS[CALL].tickValue, mark);
 /** `liquidator` buys `lots` of dave's calls at `priceTicks` (its order 2), no fee. */
 const optionLiquidation = (liquidator: typeof alice, priceTicks: bigint, lots = 100n): BatchTx => ({
   type: TxType.LIQUIDATE, liquidatedAccountId: dave.accountId, lots, priceTicks, liquidatorFeePpm: 0,

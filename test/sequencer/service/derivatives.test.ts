@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { TxType, Side } from "../../../sequencer/protocol/constants.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
-import { derivOrder, EXPIRY, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
-import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
+import { assertInSync, derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
 
@@ -21,15 +21,6 @@ const FUTURE = 1;
 
 function rejects(fn: () => unknown, code: string): void {
   assert.throws(fn, (e: unknown) => e instanceof RequestRejected && e.code === code);
-}
-
-/** The risk engine's view of each account equals the proven state. */
-function assertInSync(seq: Sequencer): void {
-  for (const t of Object.values(traders)) {
-    assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}`);
-  }
-  assert.equal(seq.derivatives.risk.insuranceFund, seq.state.globals.insuranceFund, "insurance fund");
-  assert.equal(seq.derivatives.risk.collateralSide, seq.state.globals.pooledQuote - seq.state.feePool, "the collateral side: the pooled quote less the fee pool");
 }
 
 const transfer = (t: typeof alice, amount: bigint, nonce: number, toCollateral = true) =>
@@ -48,6 +39,30 @@ async function aliceBuysFromBob(instrument: number, options: Parameters<typeof d
 }
 
 describe("derivatives service", () => {
+  it("liquidates a writer of deep out-of-the-money puts (a mark below one tick a lot) at one tick: before, no price fitted the band and the account stayed below maintenance margin (review of 2026-12-06)", async () => {
+    const PUT = 3;
+    const { seq, chain } = derivativesSequencer(NOW);
+    seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: PUT, ...INSTRUMENTS[PUT] });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain();
+    chain.now = NOW + 1;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 1 })); // prices the put listed after the first
+    for (const t of [alice, bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    seq.placeOrder(derivOrder(bob, PUT, { orderId: 1n, side: Side.SELL, priceTicks: 20_000n, sizeLots: 10_000n }));
+    seq.placeOrder(derivOrder(alice, PUT, { orderId: 1n, side: Side.BUY, priceTicks: 20_000n, sizeLots: 10_000n }));
+    await seq.drain();
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PUT].size, -10_000n);
+    // the index goes to 30,000: the puts are worth nothing, bob's margin on the underlying (5% of 300 a lot) is 150,000
+    chain.now = NOW + 10;
+    const rally = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [3_000_000_000_000n] }));
+    assert.equal(seq.derivatives.risk.risks![PUT].mark, 0n);
+    const taken = rally.liquidations.find(([a, i]) => a === bob.accountId && i === PUT);
+    assert.ok(taken, String(rally.liquidations));
+    await seq.drain();
+    assert.equal(seq.state.account(bob.accountId).deriv.positions[PUT].size, -10_000n + taken[2], "proven, at one tick");
+    assertInSync(seq);
+  });
+
   it("trades, funds, liquidates and settles, every batch accepted and the risk view equal to the proven state", async () => {
     const { seq, chain } = derivativesSequencer(NOW);
     rejects(() => seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY })), "NO_ORACLE");
