@@ -232,11 +232,12 @@ export function accountRisk(acc: DerivAccount, risks: readonly LotRisk[]): { equ
  * lot, give or take one tick (DERIVATIVES.md, LIQUIDATE; circuits/derivatives/tx/liquidate.circom bandLo, bandHi):
  * mark (10^6 - band) <= (priceTicks + 1) tickValue 10^6 and priceTicks tickValue 10^6 <= mark (10^6 + band) + tickValue 10^6.
  * The tick: an instrument whose mark per lot is a few ticks or less (a deep out-of-the-money option) has no tick in
- * the band itself, and a position in it could never be liquidated (review of 2026-12-06).
+ * the band itself, and a position in it could never be liquidated (review of 2026-12-06). And at least one tick
+ * (liquidate.circom freeFill): the widened band would otherwise take a long worth under a tick for nothing.
  */
 export function withinLiquidationBand(priceTicks: bigint, tickValue: bigint, mark: bigint): boolean {
   const perLot = priceTicks * tickValue * PPM;
-  return perLot + tickValue * PPM >= mark * (PPM - LIQ_BAND_PPM) && perLot <= mark * (PPM + LIQ_BAND_PPM) + tickValue * PPM;
+  return priceTicks >= 1n && perLot + tickValue * PPM >= mark * (PPM - LIQ_BAND_PPM) && perLot <= mark * (PPM + LIQ_BAND_PPM) + tickValue * PPM;
 }
 
 /** The liquidation prices, in ticks, withinLiquidationBand allows at `mark`: `[lo, hi]`, `lo` at least 1 (a price is positive). */

@@ -181,6 +181,8 @@ async function main(): Promise<void> {
   const unposted = sequencer.unpostedBatch;
   log(`recovered ${store.lastSeq} log records in ${Math.round(performance.now() - t0)} ms: root ${sequencer.query.stateRoot}, ${sequencer.query.pendingTransactions} pending${unposted === null ? "" : `, ${sequencer.batchesInFlight} batch(es) from ${unposted} in flight`}; prover: ${description}`);
 
+  // the custodian's oracle key, before anything is taken: the log's may be one the timelock replaced since
+  await sequencer.derivatives.refreshOracleKey();
   const stop = sequencer.start({ pollMs: Number(opts.pollMs), maxWaitMs: Number(opts.maxWaitMs), onError: (e) => log(`batch failed, will retry: ${(e as Error).message}`) });
   // The trade history beside the log (the log's bind above refuses another exchange's data directory).
   const fillStore = opts.port ? new BackgroundFillStore(join(opts.data, "history.db"), (e) => log(`trade history: ${e.message}`)) : null;

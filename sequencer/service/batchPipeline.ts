@@ -95,6 +95,8 @@ export interface BatchIntake {
   batchTaken(time: number): void;
   /** Whether oracle update `u` is under a key the custodian no longer has (DerivativesService.oracleKeyRetired). */
   oracleKeyRetired(u: SignedOracleUpdate): boolean;
+  /** Whether the custodian's oracle key was not read since the start (DerivativesService.oracleKeyUnread). */
+  oracleKeyUnread(): boolean;
   /** Reads the custodian's oracle key again (the custodian refused a batch's: OracleKeyMismatch). */
   refreshOracleKey(): Promise<void>;
 }
@@ -557,6 +559,12 @@ export class BatchPipeline {
       }
       // An update under a key the timelock replaced can never be in a batch the custodian takes (OracleKeyMismatch):
       // what waits on it is taken back as for an update grown too old (forced requests judged again at a fresh one).
+      if (sel.oracle && this.#intake.oracleKeyUnread()) {
+        // after a restart: the key known is the log's, and the timelock may have replaced it since; read it before
+        // the first batch with an update is built (and select again: intake may have run meanwhile)
+        await this.#intake.refreshOracleKey();
+        continue;
+      }
       if (sel.oracle && this.#intake.oracleKeyRetired(sel.oracle)) {
         this.#rejectOracle(sel.oracle, "RETIRED_ORACLE_KEY", `the oracle update of ${sel.oracle.time} is under a key the custodian no longer has`);
         continue;

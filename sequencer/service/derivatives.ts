@@ -73,6 +73,8 @@ export type DerivativesHost = {
   absorb(events: readonly EngineEvent[], time: number): void;
   /** The custodian's registered oracle key, compressed, or null. */
   oracleKey(): Promise<bigint | null>;
+  /** Wall-clock milliseconds (Date.now; tests move it): they pace the reads of the custodian's key. */
+  wallClockMs(): number;
   log(line: string): void;
   makerFeePpm: number;
   takerFeePpm: number;
@@ -131,6 +133,14 @@ export class DerivativesService {
   }
 
   /**
+   * Whether the custodian's key was not read since this service started (a restart: the key known is the latest
+   * update's, from the log or the snapshot, and the timelock may have replaced it since), unless it was given.
+   */
+  oracleKeyUnread(): boolean {
+    return !this.#keyGiven && this.#keyReadAt === 0;
+  }
+
+  /**
    * Reads the custodian's oracle key again (at once; checkOracleKey does so on its own schedule), unless the key was
    * given (setOracleKey). One read at a time: calls meanwhile share it. A new key is logged; a failed read keeps the
    * key known and is logged, and the next read waits NO_KEY_RECHECK_MS (a node that fails must not make every update
@@ -143,17 +153,17 @@ export class DerivativesService {
   }
 
   async #readOracleKey(): Promise<void> {
-    this.#keyReadAt = Date.now();
+    this.#keyReadAt = this.host.wallClockMs();
     let key: bigint | null;
     try {
       key = await this.host.oracleKey();
     } catch (e) {
-      this.#noKeyUntil = Date.now() + NO_KEY_RECHECK_MS;
+      this.#noKeyUntil = this.host.wallClockMs() + NO_KEY_RECHECK_MS;
       this.host.log(`reading the custodian's oracle key failed (${e instanceof Error ? e.message : String(e)}): the key known is kept`);
       return;
     }
     if (key === null) {
-      this.#noKeyUntil = Date.now() + NO_KEY_RECHECK_MS;
+      this.#noKeyUntil = this.host.wallClockMs() + NO_KEY_RECHECK_MS;
       return;
     }
     if (this.#oracleKey !== null && key !== this.#oracleKey) {
@@ -352,8 +362,8 @@ export class DerivativesService {
     // else the new oracle's updates were refused for good and the retired key's batched, which the custodian refuses
     // (review of 2026-12-06, Medium). Anyone may post updates: a burst under foreign keys costs one read per
     // NO_KEY_RECHECK_MS at most (the time is taken when a read starts, and concurrent checks share it).
-    const age = Date.now() - this.#keyReadAt;
-    const due = this.#oracleKey === null ? Date.now() >= this.#noKeyUntil : age >= (compressed === this.#oracleKey ? ORACLE_KEY_RECHECK_MS : NO_KEY_RECHECK_MS);
+    const age = this.host.wallClockMs() - this.#keyReadAt;
+    const due = this.#oracleKey === null ? this.host.wallClockMs() >= this.#noKeyUntil : age >= (compressed === this.#oracleKey ? ORACLE_KEY_RECHECK_MS : NO_KEY_RECHECK_MS);
     if (due) await this.refreshOracleKey();
     if (this.#oracleKey === null) throw new RequestRejected("NO_ORACLE_KEY", "the custodian has no oracle key");
     if (compressed !== this.#oracleKey) throw new RequestRejected("BAD_ORACLE_KEY", "the update is not under the custodian's oracle key");

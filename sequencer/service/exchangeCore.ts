@@ -17,6 +17,7 @@ import type { BatchTx, ForcedCloseTx, ForcedWithdrawTx } from "../protocol/trans
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { INSTRUMENT_MARKET_BASE, JUDGED_AT_MARKS_TYPES, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
+import { isOption } from "../derivatives/formulas.ts";
 import { cancelFault, hasTrigger, immediateExpiryFault, triggerCrossed, triggerFault, withdrawalFault, type Cancel, type Order, type RequestFault, type Signed, type Transfer, type Withdrawal } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import type { SpotRisk } from "../risk/spotRisk.ts";
@@ -69,6 +70,8 @@ export type CoreParts = {
   engine(derivativesRisk: DerivativesRisk): MatchingEngine;
   /** The custodian's registered oracle key, compressed, or null (a chain read: DerivativesHost.oracleKey). */
   oracleKey(): Promise<bigint | null>;
+  /** Wall-clock milliseconds, which pace those reads (DerivativesHost.wallClockMs). */
+  wallClockMs(): number;
   /** The operator's liquidator; without it nothing is liquidated. */
   liquidator?: Liquidator;
   /** The transactions of the batches taken from the queue and not yet on chain (an abandoned one gives them back to the queue's head). */
@@ -239,7 +242,7 @@ export class ExchangeCore {
     this.derivatives = new DerivativesService({
       params: parts.params, get engine() { return engine(); }, markets: parts.markets, spot: parts.risk,
       enqueue: (tx, time, oracle) => this.enqueue(tx, time, oracle), claimOrderId: (accountId) => this.claimOrderId(accountId),
-      absorb: (events, time) => this.absorb(events, time), oracleKey: () => parts.oracleKey(), log: (line) => parts.observers.log(line),
+      absorb: (events, time) => this.absorb(events, time), oracleKey: () => parts.oracleKey(), wallClockMs: () => parts.wallClockMs(), log: (line) => parts.observers.log(line),
       makerFeePpm: parts.makerFeePpm, takerFeePpm: parts.takerFeePpm,
     }, parts.liquidator);
     if (snap) this.derivatives.restore(snap.derivatives);
@@ -747,7 +750,10 @@ export class ExchangeCore {
     const risk = this.derivatives.risk;
     const risks = risk.risks;
     const id = instrumentOf(o.marketId, risk.instrumentCount);
-    return risks !== null && id !== null && id < risks.length && risks[id]!.mark > 0n && triggerCrossed(o, risks[id]!.mark, risk.instruments[id]!.tickValue);
+    // a mark of 0 is no mark for a future or a perpetual, a real one for an option worth less than a quote unit a lot
+    // (tradable, DerivativesRisk.untradable: a stop on a worthless option must fire too; review of 2026-12-06)
+    return risks !== null && id !== null && id < risks.length && (risks[id]!.mark > 0n || isOption(risk.instruments[id]!.kind))
+      && triggerCrossed(o, risks[id]!.mark, risk.instruments[id]!.tickValue);
   }
 
   /**

@@ -120,6 +120,8 @@ export type SequencerOptions = {
   snapshotEvery?: number;
   /** The time input of intake, unix seconds (default: the wall clock). Logged with each command. */
   clock?: () => number;
+  /** Wall-clock milliseconds (default Date.now): they pace the reads of the custodian's oracle key (tests move them). */
+  wallClockMs?: () => number;
   /** Told each step of a batch's life, after it is durable (metrics, fault-injection tests). */
   onBatchStage?: (stage: BatchStage, batchNumber: number) => void;
   /** The operator's liquidator account (sequencer/service/derivatives.ts); without it nothing is liquidated. */
@@ -238,7 +240,7 @@ export class Sequencer {
     };
     this.core = new ExchangeCore({
       params: this.params, markets: this.markets, risk: this.risk, engine, state: this.state,
-      oracleKey: () => this.custodian.oracleKey(), liquidator: opts.liquidator, inFlight: () => this.pipeline.inFlightTxs,
+      oracleKey: () => this.custodian.oracleKey(), wallClockMs: opts.wallClockMs ?? Date.now, liquidator: opts.liquidator, inFlight: () => this.pipeline.inFlightTxs,
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
       observers: {
         engine: (events, incoming) => this.events.emit("engine", events, incoming), rejected: (r) => this.events.emit("rejected", r), log: (line) => this.log(line),
@@ -250,6 +252,7 @@ export class Sequencer {
       rejectPending: (r) => this.logged(r, this.apply(r)), correctForced: (r) => this.logged(r, this.apply(r)), batchPosted: (txs, time) => this.core.batchPosted(txs, time),
       batchTaken: (time) => this.core.batchTaken(time),
       oracleKeyRetired: (u) => this.derivatives.oracleKeyRetired(u), refreshOracleKey: () => this.derivatives.refreshOracleKey(),
+      oracleKeyUnread: () => this.derivatives.oracleKeyUnread(),
     };
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
@@ -296,6 +299,9 @@ export class Sequencer {
    * a refused request is not logged, so replay never asks.
    */
   #refuseRetiredOracle(): void {
+    // after a restart the key known is the log's: a read starts now (the first orders may pass before it answers;
+    // the batch is built only after it: BatchPipeline)
+    if (this.derivatives.oracleKeyUnread()) void this.derivatives.refreshOracleKey();
     const u = this.derivatives.latest;
     if (u && this.derivatives.oracleKeyRetired(u)) {
       throw new RequestRejected("RETIRED_ORACLE_KEY", "the latest oracle update is under a key the custodian replaced: retry once the new oracle's first update is accepted");

@@ -22,8 +22,9 @@ export const DEPOSIT = 50_000_000_000n;
  * The fake chain: its time, the batches it holds, the last one's stamp, and (`oracleKey`, compressed) the custodian's
  * oracle key: when set, the sequencer reads it from the fake custodian as from the real one, and a batch whose update
  * is under another key is refused (OracleKeyMismatch); unset, the sequencer is given ORACLE_KEY's (setOracleKey).
+ * `wallMs`: the wall clock the sequencer sees (ms; Date.now() when unset), which paces its reads of that key.
  */
-export type FakeChain = { now: number; posted: number; lastTimestamp: number; oracleKey?: bigint };
+export type FakeChain = { now: number; posted: number; lastTimestamp: number; oracleKey?: bigint; wallMs?: number };
 
 /**
  * A sequencer on the fake chain `chain` (a new one over the same store recovers it); `options` add to
@@ -35,7 +36,7 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
   } as unknown as VerifiedProver;
   const seq = new Sequencer({
     params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover, chain: {} as ChainContext,
-    makerFeePpm: 100, takerFeePpm: 500, clock: () => chain.now, liquidator: { accountId: traders.carol.accountId, key: traders.carol.key },
+    makerFeePpm: 100, takerFeePpm: 500, clock: () => chain.now, wallClockMs: () => chain.wallMs ?? Date.now(), liquidator: { accountId: traders.carol.accountId, key: traders.carol.key },
     ...options,
   });
   Object.assign(seq.custodian, {
@@ -61,7 +62,8 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
 
 /** A new sequencer (see openDerivativesSequencer) with the traders' keys and deposits and two instruments admitted. */
 export function derivativesSequencer(now: number, options: Partial<SequencerOptions> = {}, oracleKey?: bigint): { seq: Sequencer; chain: FakeChain } {
-  const chain: FakeChain = { now, posted: 0, lastTimestamp: 0, ...(oracleKey === undefined ? {} : { oracleKey }) };
+  // with a custodian's key, a fake wall clock too (it paces the reads of the key: tests move chain.wallMs)
+  const chain: FakeChain = { now, posted: 0, lastTimestamp: 0, ...(oracleKey === undefined ? {} : { oracleKey, wallMs: 1_000_000 }) };
   const seq = openDerivativesSequencer(chain, options);
   for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: t.accountId, pubKey: t.pubKey });
   for (const t of Object.values(traders)) seq.acceptRequest({ type: TxType.DEPOSIT, accountId: t.accountId, tokenId: 0, amount: DEPOSIT });

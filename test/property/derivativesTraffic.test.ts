@@ -13,7 +13,7 @@
  * at the end, after fresh updates, nothing waits (settlement never stopped), every queued request was consumed, and
  * a replay of the whole log rebuilds the state. `TRAFFIC_SEEDS=1,2,3 TRAFFIC_STEPS=400` runs others.
  */
-import { afterEach, it, mock } from "node:test";
+import { afterEach, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,7 +30,6 @@ import { custodianQueue } from "../helpers/custodianQueue.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
-  mock.timers.reset();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -60,8 +59,6 @@ for (const seed of SEEDS) {
     const opts = { snapshotEvery: r.chance(0.5) ? 0 : 25 } as const;
     const logLines: string[] = [];
     const mk = (o: object) => ({ ...opts, ...o, log: (l: string) => logLines.push(l), onRejected: undefined });
-    // wall-clock time (which paces the sequencer's reads of the custodian's oracle key) moves a second a step
-    mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
     // the fake custodian answers its oracle key, which the timelock replaces now and then (a step below)
     let oracleKey = ORACLE_KEY;
     let rotations = 0;
@@ -108,7 +105,7 @@ for (const seed of SEEDS) {
     let keySeed = 200;
     let nearExpiryDone = false;
     for (let step = 0; step < STEPS; step++) {
-      mock.timers.tick(1_000);
+      chain.wallMs! += 1_000; // wall-clock time (it paces the sequencer's reads of the custodian's oracle key): a second a step
       const t = r.pick(ts);
       const roll = r.f();
       let what = "";
@@ -228,7 +225,7 @@ for (const seed of SEEDS) {
     // settle everything: fresh oracle updates and drains
     for (let k = 0; k < 4; k++) {
       chain.now += 10;
-      mock.timers.tick(NO_KEY_RECHECK_MS);
+      chain.wallMs! += NO_KEY_RECHECK_MS;
       await oracle(price, false);
       try { await seq.drain(); } catch (e) { fail(`final drain ${k}`, e); }
     }

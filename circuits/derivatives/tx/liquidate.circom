@@ -10,8 +10,8 @@ include "../../lib/ppm.circom";
 /// Proves, when isLiq (0 or 1): the liquidator (accountB) is another account; A is below maintenance
 /// margin after funding (equity < MM of aSettledC and aSize at the marks); the fill reduces A's
 /// position and never flips it (0 < lots <= |sizeA|); the price per lot is within LIQ_BAND_PPM of
-/// the instrument's mark, give or take one tick (Fill proves that the liquidator's fee is the only one); a fill that
-/// leaves A under water lowers A's equity by less than one tick per lot (no new bad debt); and
+/// the instrument's mark, give or take one tick, and at least one tick (Fill proves that the liquidator's fee is the only one); a fill that
+/// leaves A under water lowers A's equity by at most one tick per lot (no new bad debt); and
 /// penalty = min(ceil(lots * mark * LIQ_PENALTY_PPM / 10^6), max(equity after the fill, 0)). When
 /// not isLiq, penalty = 0. postTradeEquity and postTradeSolvent (equity >= 0) are A's after the fill,
 /// before penalty and bad debt (the slot's aPostTrade). The slot moves the penalty into the insurance
@@ -61,6 +61,11 @@ template Liquidate(N) {
     bandHi.enabled <== isLiq;
     bandHi.a <== instrumentMark * (PPM() + LIQ_BAND_PPM()) + tickValue * PPM();
     bandHi.b <== perLot * PPM();
+    // A price is at least one tick: with the widened band a mark under about a tick would otherwise let the
+    // liquidator take a long position for nothing (review of 2026-12-06).
+    component freeFill = IsZero();
+    freeFill.in <== priceTicks;
+    isLiq * freeFill.out === 0;
 
     component aPre = AccountRisk(N);  // inspect: its equity and requirement are used; the sign of its cash is not
     aPre.c <== aSettledC;
@@ -84,7 +89,7 @@ template Liquidate(N) {
     capped.in[1] <== fullPenalty.out;
     signal penaltyIfLiq <== fullPenalty.out + capped.out * (eqPos - fullPenalty.out);
     penalty === isLiq * penaltyIfLiq;
-    // A fill that leaves A under water may lower A's equity by less than one tick per lot (the price is
+    // A fill that leaves A under water may lower A's equity by at most one tick per lot (the price is
     // in ticks, the mark is not): the band lets the operator sell a solvent account's position below the
     // mark, never push it (further) into a debt nobody can collect, which the liquidator would pocket.
     signal liqUnderwater <== isLiq * (1 - postTradeSolvent);

@@ -210,6 +210,29 @@ describe("batch circuit: derivatives rules, broken one by one", { timeout: 900_0
       await refuses(shortPuts(), [putLiquidation(2n)], rule("Liquidate", "bandHi.b <== perLot * PPM()"), rally);
     });
 
+    it("refuses a liquidation at 0 ticks, which the band widened by a tick would let through for a mark under about a tick: carol takes alice's long puts (45 units a lot) for nothing (review of 2026-12-06)", async () => {
+      // alice: long 100 puts and short 1,600 perpetual lots; the index rallies to 6,000: the puts are worth 45 units a
+      // lot (under half a tick), alice is below maintenance margin and solvent
+      const PUT = 3;
+      const longPuts = () => {
+        const s = derivativesState();
+        apply(s, [derivTrade(PUT, 100n, 20_000n, { buyFeePpm: 0, sellFeePpm: 0 })]);
+        apply(s, [{
+          type: TxType.DERIV_TRADE, lots: 1_600n, priceTicks: 300_000n, buyFeePpm: 0, sellFeePpm: 0,
+          buy: derivOrder(bob, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 1_600n }),
+          sell: derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 1_600n }),
+        }]);
+        return s;
+      };
+      const rally = { oracle: oracleUpdate({ prices: [600_000_000_000n] }) };
+      const buyPuts = (priceTicks: bigint): BatchTx => ({
+        type: TxType.LIQUIDATE, liquidatedAccountId: alice.accountId, lots: 100n, priceTicks, liquidatorFeePpm: 0,
+        liquidator: derivOrder(carol, PUT, { orderId: 1n, side: Side.BUY, priceTicks: 1n, sizeLots: 100n }),
+      });
+      await refuses(longPuts(), [buyPuts(0n)], rule("Liquidate", "isLiq * freeFill.out === 0"), rally);
+      assert.equal(await witnessFailure(longPuts(), [buyPuts(1n)], rally), null, "one tick is a price");
+    });
+
     it("refuses a liquidator's order on the same side as the liquidated position", async () => {
       const tx = liquidation(280_000n) as Extract<BatchTx, { type: typeof TxType.LIQUIDATE }>;
       const selling = { ...tx, liquidator: derivOrder(carol, PERP, { orderId: 1n, side: Side.SELL, priceTicks: 280_000n, sizeLots: 1_000n }) };

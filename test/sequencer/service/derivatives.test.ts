@@ -7,7 +7,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TxType, Side } from "../../../sequencer/protocol/constants.ts";
+import { TxType, Side, TriggerType } from "../../../sequencer/protocol/constants.ts";
 import { RequestRejected } from "../../../sequencer/service/sequencer.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, PRICE, traders } from "../../helpers/derivatives.ts";
@@ -60,6 +60,30 @@ describe("derivatives service", () => {
     assert.ok(taken, String(rally.liquidations));
     await seq.drain();
     assert.equal(seq.state.account(bob.accountId).deriv.positions[PUT].size, -10_000n + taken[2], "proven, at one tick");
+    assertInSync(seq);
+  });
+
+  it("a put worth nothing (mark 0) still trades, and stop and take-profit orders on it fire: alice's stop sell and bob's take-profit buy at one tick close both sides (review of 2026-12-06: a mark of 0 read as no mark held them for good)", async () => {
+    const PUT = 3;
+    const { seq, chain } = derivativesSequencer(NOW);
+    seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: PUT, ...INSTRUMENTS[PUT] });
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+    await seq.drain();
+    chain.now = NOW + 1;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 1 }));
+    for (const t of [alice, bob]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    seq.placeOrder(derivOrder(bob, PUT, { orderId: 1n, side: Side.SELL, priceTicks: 20_000n, sizeLots: 100n }));
+    seq.placeOrder(derivOrder(alice, PUT, { orderId: 1n, side: Side.BUY, priceTicks: 20_000n, sizeLots: 100n }));
+    await seq.drain();
+    chain.now = NOW + 10;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [3_000_000_000_000n] }));
+    assert.equal(seq.derivatives.risk.risks![PUT].mark, 0n);
+    const stop = seq.placeOrder(derivOrder(alice, PUT, { orderId: 2n, side: Side.SELL, priceTicks: 1n, sizeLots: 100n, triggerType: TriggerType.STOP, triggerPriceTicks: 1n }));
+    const takeProfit = seq.placeOrder(derivOrder(bob, PUT, { orderId: 2n, side: Side.BUY, priceTicks: 1n, sizeLots: 100n, triggerType: TriggerType.TAKE_PROFIT, triggerPriceTicks: 1n }));
+    assert.ok(stop.some((e) => e.type === "triggered"), "the stop fires at once");
+    assert.ok(takeProfit.some((e) => e.type === "fill"), "the take-profit fires and fills the stop");
+    await seq.drain();
+    for (const t of [alice, bob]) assert.equal(seq.state.account(t.accountId).deriv.positions[PUT].size, 0n, `account ${t.accountId} flat, proven`);
     assertInSync(seq);
   });
 
