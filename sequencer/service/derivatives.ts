@@ -107,6 +107,8 @@ export class DerivativesService {
   #noKeyUntil = 0;
   /** Wall-clock ms of the last read of the custodian's key (0: not read since this service started). */
   #keyReadAt = 0;
+  /** Whether a read of the custodian's key has answered (or failed) since this service started. */
+  #keyReadDone = false;
   /** Set by setOracleKey: the key is given, never read from the custodian (offline use, tests). */
   #keyGiven = false;
   /** The read of the custodian's key in flight, shared by every check that wants one meanwhile. */
@@ -133,11 +135,12 @@ export class DerivativesService {
   }
 
   /**
-   * Whether the custodian's key was not read since this service started (a restart: the key known is the latest
-   * update's, from the log or the snapshot, and the timelock may have replaced it since), unless it was given.
+   * Whether no read of the custodian's key has answered since this service started, one in flight counting as
+   * unread (a restart: the key known is the latest update's, from the log or the snapshot, and the timelock may have
+   * replaced it since), unless it was given.
    */
   oracleKeyUnread(): boolean {
-    return !this.#keyGiven && this.#keyReadAt === 0;
+    return !this.#keyGiven && !this.#keyReadDone;
   }
 
   /**
@@ -148,7 +151,8 @@ export class DerivativesService {
    */
   refreshOracleKey(): Promise<void> {
     if (this.#keyGiven) return Promise.resolve();
-    this.#keyRead ??= this.#readOracleKey().finally(() => (this.#keyRead = null));
+    // (done once it answered or failed: a caller that waits for the first read waits for this one, not for its start)
+    this.#keyRead ??= this.#readOracleKey().finally(() => ((this.#keyRead = null), (this.#keyReadDone = true)));
     return this.#keyRead;
   }
 

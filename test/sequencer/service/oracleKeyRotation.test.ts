@@ -217,9 +217,16 @@ describe("the timelock replaces the oracle key", () => {
     const reopened = openDerivativesSequencer(chain, { store: new SqliteStore(path), recoverFrom: "log", log: (l) => logs.push(l) });
     const rejections: TxRejection[] = [];
     reopened.events.on("rejected", (r: TxRejection) => rejections.push(r));
+    // the node is slow: the read intake starts answers only while the batch is being selected
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const read = reopened.custodian.oracleKey.bind(reopened.custodian);
+    Object.assign(reopened.custodian, { oracleKey: async () => { await gate; return read(); } });
     trade(reopened, 1n); // taken: the read intake started has not answered yet
     const posted = chain.posted;
-    await reopened.drain();
+    const drained = reopened.drain();
+    setTimeout(release, 20);
+    await drained;
     assert.deepEqual(rejections.map((r) => [r.code, r.tx.type]), [["RETIRED_ORACLE_KEY", TxType.DERIV_TRADE]]);
     assert.ok(!logs.some((l) => /OracleKeyMismatch/.test(l)), "no batch under the old key was sent");
     assert.equal(chain.posted, posted);
