@@ -38,16 +38,23 @@ async function aliceBuysFromBob(instrument: number, options: Parameters<typeof d
   return env;
 }
 
+/** PUT (instrument 3) listed and priced (a second update after its registration), `funded` with their deposits in collateral. */
+const PUT = 3;
+async function withPut(funded: (typeof alice)[]) {
+  const env = derivativesSequencer(NOW);
+  const { seq, chain } = env;
+  seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: PUT, ...INSTRUMENTS[PUT] });
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
+  await seq.drain();
+  chain.now = NOW + 1;
+  await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 1 })); // prices the put listed after the first
+  for (const t of funded) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+  return env;
+}
+
 describe("derivatives service", () => {
   it("liquidates a writer of deep out-of-the-money puts (a mark below one tick a lot) at one tick: before, no price fitted the band and the account stayed below maintenance margin (review of 2026-12-06)", async () => {
-    const PUT = 3;
-    const { seq, chain } = derivativesSequencer(NOW);
-    seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: PUT, ...INSTRUMENTS[PUT] });
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
-    await seq.drain();
-    chain.now = NOW + 1;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 1 })); // prices the put listed after the first
-    for (const t of [alice, bob, carol]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    const { seq, chain } = await withPut([alice, bob, carol]);
     seq.placeOrder(derivOrder(bob, PUT, { orderId: 1n, side: Side.SELL, priceTicks: 20_000n, sizeLots: 10_000n }));
     seq.placeOrder(derivOrder(alice, PUT, { orderId: 1n, side: Side.BUY, priceTicks: 20_000n, sizeLots: 10_000n }));
     await seq.drain();
@@ -64,14 +71,7 @@ describe("derivatives service", () => {
   });
 
   it("a put worth nothing (mark 0) still trades, and stop and take-profit orders on it fire: alice's stop sell and bob's take-profit buy at one tick close both sides (review of 2026-12-06: a mark of 0 read as no mark held them for good)", async () => {
-    const PUT = 3;
-    const { seq, chain } = derivativesSequencer(NOW);
-    seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: PUT, ...INSTRUMENTS[PUT] });
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW }));
-    await seq.drain();
-    chain.now = NOW + 1;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 1 }));
-    for (const t of [alice, bob]) seq.requestTransfer(transfer(t, DEPOSIT, 0));
+    const { seq, chain } = await withPut([alice, bob]);
     seq.placeOrder(derivOrder(bob, PUT, { orderId: 1n, side: Side.SELL, priceTicks: 20_000n, sizeLots: 100n }));
     seq.placeOrder(derivOrder(alice, PUT, { orderId: 1n, side: Side.BUY, priceTicks: 20_000n, sizeLots: 100n }));
     await seq.drain();
