@@ -326,7 +326,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     error ZeroMinDeposit();
     /// @notice The account's previous REGISTER_KEY request (queue index `requestIndex`) is not consumed yet.
     error KeyRotationPending(uint32 accountId, uint64 requestIndex);
-    /// @notice The admin role cannot be renounced, nor a transfer to the zero address begun.
+    /// @notice The admin role and TIMELOCK_ROLE cannot be renounced, nor an admin transfer to the zero address begun.
     error AdminRenounceRefused();
     /// @notice The admin transfer delay cannot be set below {minAdminDelay}.
     error AdminDelayTooShort(uint48 delay);
@@ -782,15 +782,18 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     // Roles
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @notice As {AccessControlDefaultAdminRules-renounceRole}, except that DEFAULT_ADMIN_ROLE can never be
-    /// renounced (AdminRenounceRefused) and the last operator cannot renounce OPERATOR_ROLE (LastOperator).
+    /// @notice As {AccessControlDefaultAdminRules-renounceRole}, except that DEFAULT_ADMIN_ROLE and TIMELOCK_ROLE can
+    /// never be renounced (AdminRenounceRefused) and the last operator cannot renounce OPERATOR_ROLE (LastOperator).
     /// @dev Without an admin, a lost or compromised operator or oracle key could never be replaced and no token,
     /// market or instrument registered again, while deposits keep arriving: everything would freeze for good. That
     /// holds whether or not the custodian holds funds when the admin leaves (funds deposited afterwards would be
     /// just as stuck), so the refusal is unconditional: the admin role only ever moves to a new holder, in two
     /// steps ({beginDefaultAdminTransfer}, then {acceptDefaultAdminTransfer} by the new admin after the delay).
+    /// TIMELOCK_ROLE is the only way operators, the oracle key and the treasury's recipients change, and nobody can
+    /// grant it again (its role admin is NO_ADMIN_ROLE): a timelock that renounced it (one announced call) would
+    /// freeze them for good, a lost oracle key included, so it is refused the same way (review of 2026-12-06).
     function renounceRole(bytes32 role, address account) public override {
-        if (role == DEFAULT_ADMIN_ROLE) revert AdminRenounceRefused();
+        if (role == DEFAULT_ADMIN_ROLE || role == TIMELOCK_ROLE) revert AdminRenounceRefused();
         super.renounceRole(role, account);
     }
 

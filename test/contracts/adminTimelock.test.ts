@@ -163,6 +163,25 @@ describe("admin timelock", () => {
     assert.equal(await custodian.read.hasRole([await custodian.read.OPERATOR_ROLE(), me]), false);
   });
 
+  it("the timelock cannot renounce TIMELOCK_ROLE (nobody could grant it again: operators and the oracle key would be frozen for good): AdminRenounceRefused, and it keeps its powers", async () => {
+    const env = await networkHelpers.loadFixture(deployBase);
+    const { custodian, timelock } = env;
+    const { timelocked } = exitFixtures(connection).batches(env);
+    const timelockRole = await custodian.read.TIMELOCK_ROLE();
+    const readyAt = async (data: Hex) => timelock.read.getTimestamp([await timelock.read.hashOperation([custodian.address, 0n, data, zeroHash, zeroHash])]);
+    const renounce = await timelocked("renounceRole", [timelockRole, getAddress(timelock.address)]);
+    await networkHelpers.time.setNextBlockTimestamp((await readyAt(renounce.data)) + 1n);
+    await viem.assertions.revertWithCustomError(renounce.execute(), custodian, "AdminRenounceRefused");
+    assert.equal(await custodian.read.hasRole([timelockRole, getAddress(timelock.address)]), true);
+    // Still its own: an oracle key change goes through after the delay (the first key is the admin's to set).
+    await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+    const other = pubKeyOf(557n);
+    const rekey = await timelocked("setOracleKey", [other[0], other[1]]);
+    await networkHelpers.time.setNextBlockTimestamp((await readyAt(rekey.data)) + 1n);
+    await rekey.execute();
+    assert.equal(await custodian.read.oracleKey(), compressKey(other));
+  });
+
   it("deployExchange's deployCustodian deploys a timelock (deadline + 1 day, the deployer proposes and executes) and passes it; the treasury defaults to the admin", async () => {
     const env = await networkHelpers.loadFixture(deployBase);
     const c = { publicClient: env.publicClient as unknown as PublicClient, walletClient: env.admin as unknown as WalletClient };
