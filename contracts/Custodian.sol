@@ -92,7 +92,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     uint64 public constant MAX_REQUEST_DEADLINE = 30 days;
     /// @notice Most outcome requests queued and not yet consumed: forced requests of all accounts together and the
     /// treasury's withdrawals.
-    /// @dev An account has at most one open forced request, and the treasury at most one of each type (so the
+    /// @dev An account has at most one open forced withdrawal (spot or collateral) and one forced close per instrument
+    /// id, and the treasury at most one of each type (so the
     /// operator cannot crowd users' forced requests out of the cap), so filling the cap takes 1024 accounts (each a
     /// registration transaction, about 230k gas, and a leaf of the account tree) plus a forced request each. Reaching
     /// the cap only delays new forced requests until the next batch consumes some: they wait in line, and batches
@@ -100,13 +101,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// bound the operator's forced work per deadline: every forced request is served within the deadline of its call
     /// or exodus opens. An operator's own accounts in line ahead of a user therefore cannot delay the user's request
     /// (they could while the deadline ran from the admission). What bounds the work is the cost of the requests:
-    /// each needs an account of its own (one open forced request per account) and a transaction, while a production
+    /// each needs a transaction, and at most 1 + {instruments} of them an account of its own, while a production
     /// batch serves up to 19 forced withdrawals (spot slots) and 4 forced collateral withdrawals or closes
     /// (derivatives slots): at one batch a minute, a 7-day deadline is about 10,000 batches.
     uint256 public constant MAX_OPEN_FORCED_REQUESTS = 1024;
     /// @notice What {forceWithdraw} returns, and what an account's pending forced request reads as, while the
     /// request waits for a place under MAX_OPEN_FORCED_REQUESTS (it has no queue index yet).
-    uint256 public constant WAITING = type(uint48).max - 1;
+    uint256 public constant WAITING = RequestQueue.WAITING;
 
     /// @notice BN254 scalar field modulus; roots are field elements.
     uint256 public constant FIELD_MODULUS = BabyJubjub.P;
@@ -227,6 +228,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     mapping(uint256 index => bytes32 chain) private _requestChain;
     mapping(uint32 accountId => CustodianPayouts.Account account) private _accounts;
+    /// @dev Per account and kind of forced request ({CustodianPayouts-forcedKey}: forced withdrawals, or a forced close
+    /// of one instrument id), `1 +` the queue index of its latest one, WAITING + 1 while it waits in line.
+    mapping(uint32 accountId => mapping(uint16 kind => uint48 plusOne)) private _forcedPlusOne;
     CustodianPayouts.TokenInfo[] private _tokens;
     mapping(IERC20 token => uint256 idPlusOne) private _tokenIdPlusOne;
     Market[] private _markets;
@@ -548,7 +552,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// (FORCED_WITHDRAW: a spot slot proves it honoured, crediting {withdrawable}, if the balance covers it, and
     /// refused otherwise). The next batches must consume it within {requestDeadline}, or exodus becomes available.
     /// @dev Owner only (NoAccount). Refused: amount 0 (ZeroForcedAmount), an unknown token (UnknownToken), a
-    /// second forced request while the account's previous one is unconsumed (ForcedRequestPending), more than
+    /// second forced withdrawal (this or {forceWithdrawCollateral}) while the account's previous one is unconsumed
+    /// (ForcedRequestPending; its forced closes do not count), more than
     /// MAX_OPEN_FORCED_REQUESTS open (TooManyForcedRequests), and anything in exodus (ExodusModeActive).
     /// @param tokenId A registered token id.
     /// @param amount Amount to withdraw, in the token's base units; non-zero.
@@ -581,8 +586,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// available. The counterparty is the caller's to choose from the public data (anyone can rebuild every
     /// position); a refused request moves nothing (the request chain fixes its fields, so the operator cannot
     /// change them).
-    /// @dev Rules as {forceWithdrawCollateral} (one unconsumed forced request per account, the cap and its waiting
-    /// line); BadForcedClose for an id beyond the table, a counterparty that is the caller or no assigned account, or
+    /// @dev Rules as {forceWithdrawCollateral} (the cap and its waiting line), except that an account has one
+    /// unconsumed forced close per instrument id (ForcedRequestPending), beside its forced withdrawal: a trader holding
+    /// several positions closes them all within one request deadline (before 2026-12-06 one forced request per account:
+    /// a position per deadline, while the timelock's margin over the deadline is one deadline); BadForcedClose for an id beyond the table, a counterparty that is the caller or no assigned account, or
     /// lots outside [1, 2^40). Queued as an outcome record of {forceWithdraw}'s shape:
     /// `instrumentId` where the token is, `counterpartyId << 64 | lots` where the amount is.
     /// @param instrumentId The instrument id (below {instruments}).
@@ -1231,7 +1238,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     function _admitWaiting() private {
         uint16 open = openForcedRequests;
         (uint64 count, uint256 admitted) = RequestQueue.admit(
-            _waitingLine, _requestChain, _queued, _accounts, processedRequests, requestCount, MAX_OPEN_FORCED_REQUESTS - open
+            _waitingLine, _requestChain, _queued, _forcedPlusOne, processedRequests, requestCount, MAX_OPEN_FORCED_REQUESTS - open
         );
         requestCount = count;
         openForcedRequests = open + uint16(admitted);
@@ -1264,19 +1271,22 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint32 accountId = accountOf[msg.sender];
         if (accountId == 0) revert NoAccount(msg.sender);
         if (amount == 0) revert ZeroForcedAmount();
-        CustodianPayouts.Account storage account = _accounts[accountId];
-        uint48 pendingPlusOne = account.forcedRequestPlusOne;
-        if (pendingPlusOne > processedRequests) revert ForcedRequestPending(accountId, pendingPlusOne - 1);
         if (exodusMode) revert ExodusModeActive();
-        if (openForcedRequests >= MAX_OPEN_FORCED_REQUESTS || _waitingLine.head != _waitingLine.tail) {
-            // The queue's places are taken (or others wait already): wait in line; a batch admits it.
-            RequestQueue.join(_waitingLine, RequestQueue.Waiting(txType, accountId, tokenId, amount, 0, 0));
-            account.forcedRequestPlusOne = uint48(WAITING + 1);
-            return WAITING;
+        uint16 open = openForcedRequests;
+        index = RequestQueue.requestForced(
+            _waitingLine,
+            _requestChain,
+            _queued,
+            _forcedPlusOne[accountId],
+            RequestQueue.Waiting(txType, accountId, tokenId, amount, 0, 0),
+            processedRequests,
+            requestCount,
+            open >= MAX_OPEN_FORCED_REQUESTS
+        );
+        if (index != WAITING) {
+            requestCount = uint64(index + 1);
+            openForcedRequests = open + 1;
         }
-        index = _queueOutcomeRequest(txType, accountId, tokenId, amount);
-        account.forcedRequestPlusOne = uint48(index + 1);
-        emit ForcedWithdrawalRequested(accountId, txType, tokenId, amount, index);
     }
 
     /// @dev Queues an outcome request (honoured 0) within MAX_OPEN_FORCED_REQUESTS (TooManyForcedRequests); a

@@ -37,13 +37,19 @@ import {PublicData} from "./PublicData.sol";
 library CustodianPayouts {
     using SafeERC20 for IERC20;
 
-    /// @notice An assigned account: its owner, `1 +` the queue index of its latest REGISTER_KEY request and
-    /// `1 +` that of its latest forced request (one storage slot, read by every registration, forced request and
-    /// WITHDRAW record).
+    /// @notice An assigned account: its owner and `1 +` the queue index of its latest REGISTER_KEY request (one
+    /// storage slot, read by every registration, forced request and WITHDRAW record). Its forced requests are kept
+    /// apart, one per kind ({forcedKey}).
     struct Account {
         address owner;
         uint48 keyRequestPlusOne;
-        uint48 forcedRequestPlusOne;
+    }
+
+    /// @notice The kind of forced request an account has at most one of unconsumed: every forced withdrawal (spot or
+    /// collateral) shares one, and each instrument id its own forced close (so closing several positions without the
+    /// operator takes one request deadline, not one per position).
+    function forcedKey(uint8 txType, uint16 tokenId) internal pure returns (uint16) {
+        return txType == ProtocolConstants.TX_FORCED_CLOSE ? tokenId : type(uint16).max;
     }
 
     /// @notice What an accepted batch's records are applied with: where its records start, how many slots to

@@ -18,6 +18,9 @@ import {PublicData} from "./PublicData.sol";
 /// deadline per 1,024 accounts ahead.)
 /// @dev Linked by the custodian, whose storage it is given; {append} is internal (compiled into each caller).
 library RequestQueue {
+    /// @notice What a forced request reads as, queue index and pending request, while it waits in line ({Custodian-WAITING}).
+    uint256 internal constant WAITING = type(uint48).max - 1;
+
     /// @notice A forced request of the line: the fields of its record, when it joined the line (its deadline runs
     /// from then), and its queue index + 1 once admitted (0 while it waits). One storage slot.
     struct Waiting {
@@ -53,8 +56,38 @@ library RequestQueue {
         emit RequestQueued(count, record);
     }
 
+    /// @notice Queues forced request `w` of an account whose latest request of each kind is `pending[kind]` (queue index
+    /// + 1; {CustodianPayouts-forcedKey}): refused while the one of its kind is unconsumed (ForcedRequestPending: its
+    /// index is `processed` or more, or it waits in line). With the cap `full` or others already waiting it joins the
+    /// line and returns {Custodian-WAITING}; otherwise it is appended at queue index `count`, which it returns
+    /// (ForcedWithdrawalRequested): the custodian then counts it, one more request and one more open place.
+    function requestForced(
+        Line storage line,
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        mapping(uint16 => uint48) storage pending,
+        Waiting memory w,
+        uint64 processed,
+        uint64 count,
+        bool full
+    ) external returns (uint256 index) {
+        uint16 kind = CustodianPayouts.forcedKey(w.txType, w.tokenId);
+        uint48 pendingPlusOne = pending[kind];
+        if (pendingPlusOne > processed) revert ICustodianExits.ForcedRequestPending(w.accountId, pendingPlusOne - 1);
+        if (full || line.head != line.tail) {
+            // The queue's places are taken (or others wait already): wait in line; a batch admits it.
+            join(line, w);
+            index = WAITING;
+        } else {
+            index = count;
+            append(chain, queued, count, PublicData.encodeAmountRecord(w.txType, w.accountId, w.tokenId, w.amount));
+            emit ICustodianExits.ForcedWithdrawalRequested(w.accountId, w.txType, w.tokenId, w.amount, index);
+        }
+        pending[kind] = uint48(index + 1);
+    }
+
     /// @notice Puts `w` at the end of the line, joined now; returns its position (ForcedWithdrawalWaiting).
-    function join(Line storage line, Waiting memory w) external returns (uint256 position) {
+    function join(Line storage line, Waiting memory w) public returns (uint256 position) {
         position = line.tail;
         w.joinedAt = uint64(block.timestamp);
         w.queueIndexPlusOne = 0;
@@ -65,7 +98,8 @@ library RequestQueue {
 
     /// @notice After a batch consumed outcome requests up to queue index `processed`: drops the admitted entries it
     /// consumed ({release}), then queues up to `places` waiting requests, oldest first, from queue index `count` on,
-    /// each as a forced request of its own (it becomes its account's pending one: ForcedWithdrawalRequested), stamped
+    /// each as a forced request of its own (it becomes its account's pending one of its kind, {CustodianPayouts-forcedKey}:
+    /// ForcedWithdrawalRequested), stamped
     /// with the time it joined the line, not the admission's: its deadline runs from its call. Each stays in the line,
     /// admitted, until a batch consumes it, so the exodus clock sees its join time even behind younger requests.
     /// Returns the queue's new length and how many were admitted.
@@ -73,7 +107,7 @@ library RequestQueue {
         Line storage line,
         mapping(uint256 => bytes32) storage chain,
         mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
-        mapping(uint32 => CustodianPayouts.Account) storage accounts,
+        mapping(uint32 => mapping(uint16 => uint48)) storage forcedPlusOne,
         uint64 processed,
         uint64 count,
         uint256 places
@@ -88,7 +122,7 @@ library RequestQueue {
             ++head;
             append(chain, queued, count, PublicData.encodeAmountRecord(w.txType, w.accountId, w.tokenId, w.amount));
             queued[count].at = w.joinedAt; // its deadline runs from its call
-            accounts[w.accountId].forcedRequestPlusOne = uint48(count + 1);
+            forcedPlusOne[w.accountId][CustodianPayouts.forcedKey(w.txType, w.tokenId)] = uint48(count + 1);
             emit ICustodianExits.ForcedWithdrawalRequested(w.accountId, w.txType, w.tokenId, w.amount, count);
             ++count;
             ++admitted;

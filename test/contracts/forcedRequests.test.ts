@@ -196,7 +196,27 @@ describe("forced requests", () => {
     await env.custodian.write.forceWithdraw([0, 1n], { account: env.alice.account });
   });
 
-  it("per-account cap: a second forced request of either kind while one is unconsumed is refused, allowed once a batch consumed it", async () => {
+  it("per-account cap: forced closes of several instruments are queued at once, one per instrument id beside the account's forced withdrawal (a trader closes every position within one deadline); a second close of the same instrument is refused until a batch consumed the first (review of 2026-12-05)", async () => {
+    const env = await networkHelpers.loadFixture(fundedWithOracle);
+    const { custodian, alice } = env;
+    const index = await custodian.read.requestCount();
+    const instruments = Number(await custodian.read.instruments());
+    assert.ok(instruments >= 2);
+    for (let i = 0; i < instruments; i++) await custodian.write.forceClose([i, 2, 1n], { account: alice.account });
+    await custodian.write.forceWithdrawCollateral([1n], { account: alice.account });
+    assert.equal(await custodian.read.requestCount(), index + BigInt(instruments) + 1n);
+    assert.equal(await custodian.read.openForcedRequests(), instruments + 1);
+    for (let i = 0; i < instruments; i++) {
+      await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceClose([i, 2, 2n], { account: alice.account }), custodian, "ForcedRequestPending", [1, index + BigInt(i)]);
+    }
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceWithdraw([0, 1n], { account: alice.account }), custodian, "ForcedRequestPending", [1, index + BigInt(instruments)]);
+    // A batch (one derivatives slot) consumes the close of instrument 0, refused: only that one may be asked again.
+    await env.submit([], [{ type: TxType.FORCED_CLOSE, accountId: 1n, instrumentId: 0n, counterpartyId: 2n, lots: 1n, honoured: 0n }]);
+    await custodian.write.forceClose([0, 2, 2n], { account: alice.account });
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceClose([1, 2, 2n], { account: alice.account }), custodian, "ForcedRequestPending", [1, index + 1n]);
+  });
+
+  it("per-account cap: a second forced withdrawal of either kind while one is unconsumed is refused, allowed once a batch consumed it", async () => {
     const env = await networkHelpers.loadFixture(fundedWithOracle);
     const { custodian, alice, bob } = env;
     const index = await custodian.read.requestCount();
@@ -264,6 +284,18 @@ describe("forced requests", () => {
     assert.equal((await custodian.simulate.forceWithdraw([0, 1n], { account: owners[1] })).result, WAITING, "returns WAITING");
     await custodian.write.forceWithdraw([0, 1n], { account: owners[1] });
     assert.deepEqual(await custodian.read.waitingLine(), [1n, 2n]);
+
+    // Forced closes wait the same way, one per instrument id beside the account's forced withdrawal (admitted, above).
+    await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
+    for (const instrument of [0, 1]) await custodian.write.forceClose([instrument, 1, 1n], { account: user });
+    assert.deepEqual(await custodian.read.waitingLine(), [1n, 4n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceClose([0, 2, 5n], { account: user }), custodian, "ForcedRequestPending", [userId, WAITING]);
+    // A batch consuming two requests admits two: owners[1]'s withdrawal, then the user's close of instrument 0, whose
+    // queue index is now its account's pending close of that instrument; the close of instrument 1 still waits.
+    await big.batches(env).submit([forced(TxType.FORCED_WITHDRAW, 3n, 0n, 1n), forced(TxType.FORCED_WITHDRAW, 4n, 0n, 1n)]);
+    assert.deepEqual(await custodian.read.waitingLine(), [3n, 4n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceClose([0, 2, 5n], { account: user }), custodian, "ForcedRequestPending", [userId, count + 3n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.forceClose([1, 2, 5n], { account: user }), custodian, "ForcedRequestPending", [userId, WAITING]);
   });
 
   it("attack: an operator's own accounts in line ahead of a user cannot delay the user's forced request past the deadline of its call (its deadline runs from joining the line, not from the admission)", async () => {

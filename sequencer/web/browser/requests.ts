@@ -46,15 +46,27 @@ export type OwnRequest = {
 export type ForcedOutcome = { batchNumber: number; honoured: boolean };
 
 /**
- * The batch that consumed request `index` and whether it honoured it, from the accepted batches in order
- * (BatchSubmitted: each consumes the next `consumed` requests of the queue) and the batches that refused a
- * forced request of the account (ForcedWithdrawalRefused, or ForcedCloseProven with honoured false; an account has
- * at most one forced request unconsumed at a time, so one per batch). Null when no batch has consumed it.
+ * The kind of forced request an account has at most one of unconsumed (the custodian's `CustodianPayouts.forcedKey`):
+ * its forced withdrawals, spot or collateral, share one; each instrument's forced close has its own.
  */
-export function forcedOutcome(index: number, batches: readonly { batchNumber: number; consumed: number }[], refusedIn: ReadonlySet<number>): ForcedOutcome | null {
+export function forcedKind(tx: { type: number; instrumentId?: number }): string {
+  return tx.type === TxType.FORCED_CLOSE ? `close:${tx.instrumentId}` : "withdrawal";
+}
+
+/** A refusal's key in `forcedOutcome`'s set: the batch that refused and the kind of the request it refused. */
+export const refusalKey = (batchNumber: number, kind: string): string => `${batchNumber}/${kind}`;
+
+/**
+ * The batch that consumed request `index` (of kind `kind`, `forcedKind`) and whether it honoured it, from the
+ * accepted batches in order (BatchSubmitted: each consumes the next `consumed` requests of the queue) and the
+ * account's refusals (`refusalKey`s: ForcedWithdrawalRefused, or ForcedCloseProven with honoured false, which name
+ * the instrument). An account has at most one request of each kind unconsumed at a time, so a batch consumes at
+ * most one of each: the batch and the kind name the request. Null when no batch has consumed it.
+ */
+export function forcedOutcome(index: number, kind: string, batches: readonly { batchNumber: number; consumed: number }[], refused: ReadonlySet<string>): ForcedOutcome | null {
   let start = 0;
   for (const b of batches) {
-    if (index < start + b.consumed) return { batchNumber: b.batchNumber, honoured: !refusedIn.has(b.batchNumber) };
+    if (index < start + b.consumed) return { batchNumber: b.batchNumber, honoured: !refused.has(refusalKey(b.batchNumber, kind)) };
     start += b.consumed;
   }
   return null;
@@ -143,8 +155,11 @@ export class RequestWatcher {
       read<readonly [bigint, bigint]>("waitingLine"),
     ]);
     const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
-    // a forced close is reported either way (ForcedCloseProven); its refusals count as a withdrawal's do
-    const refusedIn = new Set([...refused, ...closes.filter((e) => !e.args.honoured)].map((e) => Number(e.args.batchNumber)));
+    // a forced close is reported either way (ForcedCloseProven), with its instrument
+    const refusals = new Set([
+      ...refused.map((e) => refusalKey(Number(e.args.batchNumber), "withdrawal")),
+      ...closes.filter((e) => !e.args.honoured).map((e) => refusalKey(Number(e.args.batchNumber), forcedKind({ type: TxType.FORCED_CLOSE, instrumentId: Number(e.args.instrumentId) }))),
+    ]);
     const mine = queued
       .map((l) => queuedRequestOf(l as { args: { index: bigint; record: Hex } }))
       .filter((q) => OWN_TYPES.has(q.tx.type) && (q.tx as DepositTx).accountId === accountId)
@@ -155,7 +170,7 @@ export class RequestWatcher {
       if (queuedAt === undefined) this.#queuedAt.set(q.index, (queuedAt = Number(await read<bigint>("queuedAt", [BigInt(q.index)]))));
       const deadline = queuedAt + Number(status.requestDeadline);
       const state = requestState({ index: q.index, type: q.tx.type, deadline }, chain);
-      const outcome = state === "processed" && q.tx.type !== TxType.DEPOSIT ? forcedOutcome(q.index, batches, refusedIn) : null;
+      const outcome = state === "processed" && q.tx.type !== TxType.DEPOSIT ? forcedOutcome(q.index, forcedKind(q.tx), batches, refusals) : null;
       return { index: q.index, tx: q.tx as OwnRequest["tx"], queuedAt, deadline, state, ...(outcome ? { outcome } : {}) };
     }));
     // a forced request still in line (its position at or past the line's head) has no queue index yet

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
 import { waitingRequestTx as waitingTx } from "../../../sequencer/chain/requests.ts";
-import { EventCache, forcedOutcome, requestState } from "../../../sequencer/web/browser/requests.ts";
+import { EventCache, forcedKind, forcedOutcome, refusalKey, requestState } from "../../../sequencer/web/browser/requests.ts";
 
 const chain = { processed: 5, now: 1_000, exodus: false, refunded: new Set<number>() };
 
@@ -45,17 +45,29 @@ describe("web page: outcome of a processed forced withdrawal", () => {
   // batches 0..3 consume requests [0, 2), none, [2, 5), [5, 6)
   const batches = [{ batchNumber: 0, consumed: 2 }, { batchNumber: 1, consumed: 0 }, { batchNumber: 2, consumed: 3 }, { batchNumber: 3, consumed: 1 }];
 
+  const W = forcedKind({ type: TxType.FORCED_WITHDRAW });
+
   it("names the batch that consumed the request: honoured unless that batch refused the account's forced request", () => {
-    const refusedIn = new Set([2]);
-    assert.deepEqual(forcedOutcome(1, batches, refusedIn), { batchNumber: 0, honoured: true });
-    assert.deepEqual(forcedOutcome(2, batches, refusedIn), { batchNumber: 2, honoured: false });
-    assert.deepEqual(forcedOutcome(4, batches, refusedIn), { batchNumber: 2, honoured: false });
-    assert.deepEqual(forcedOutcome(5, batches, refusedIn), { batchNumber: 3, honoured: true });
+    const refused = new Set([refusalKey(2, W)]);
+    assert.deepEqual(forcedOutcome(1, W, batches, refused), { batchNumber: 0, honoured: true });
+    assert.deepEqual(forcedOutcome(2, W, batches, refused), { batchNumber: 2, honoured: false });
+    assert.deepEqual(forcedOutcome(4, W, batches, refused), { batchNumber: 2, honoured: false });
+    assert.deepEqual(forcedOutcome(5, W, batches, refused), { batchNumber: 3, honoured: true });
+  });
+
+  it("tells apart the account's requests of different kinds one batch consumed: its forced withdrawal and its forced closes of two instruments, one of them refused", () => {
+    const close = (instrumentId: number) => forcedKind({ type: TxType.FORCED_CLOSE, instrumentId });
+    assert.equal(forcedKind({ type: TxType.FORCED_COLLATERAL_WITHDRAW }), W, "spot and collateral withdrawals share one kind");
+    assert.notEqual(close(0), close(1));
+    const refused = new Set([refusalKey(2, close(1))]);
+    assert.deepEqual(forcedOutcome(2, W, batches, refused), { batchNumber: 2, honoured: true });
+    assert.deepEqual(forcedOutcome(3, close(0), batches, refused), { batchNumber: 2, honoured: true });
+    assert.deepEqual(forcedOutcome(4, close(1), batches, refused), { batchNumber: 2, honoured: false });
   });
 
   it("is null for a request no batch has consumed yet", () => {
-    assert.equal(forcedOutcome(6, batches, new Set()), null);
-    assert.equal(forcedOutcome(0, [], new Set()), null);
+    assert.equal(forcedOutcome(6, W, batches, new Set()), null);
+    assert.equal(forcedOutcome(0, W, [], new Set()), null);
   });
 });
 
