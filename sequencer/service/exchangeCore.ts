@@ -203,13 +203,16 @@ export class ExchangeCore {
    * (judgeUntagged), then every request the custodian queued after it, which the custodian consumes in queue order. Trading goes on meanwhile.
    * The next accepted update admits them in order (releaseAwaiting); without updates they stay, and the custodian's
    * deadline opens exodus, which is what a trader whose exit no batch can judge is owed.
-   * Also held (`behind`): every on-chain request but another forced collateral withdrawal that arrives while one
-   * waits in the queue or in a batch not yet on chain, until the chain holds them (batchPosted). Queued behind it, such
-   * a request would pin it there (the custodian consumes its queue in order), and were its oracle update to go stale
-   * before a batch on chain served it (rejectPending; an abandoned batch gives its entries back to the queue's head), it
-   * could neither leave the queue for the held requests nor be judged where the batch applies it: that stopped every
-   * batch (review of 2026-12-06, the case stop 43 left open). Forced collateral withdrawals queued back to back leave
-   * together (holdOutOfQueue). The cost: a request behind them waits until the last of them is on chain.
+   * Also held (`behind`): every on-chain request but another one judged at marks that arrives while a forced request
+   * judged at marks (a collateral withdrawal or a close) waits in the queue or in a batch not yet on chain, until the
+   * chain holds them (batchPosted). Queued behind it, such a request would pin it there (the custodian consumes its
+   * queue in order), and were its oracle update to go stale before a batch on chain served it (rejectPending; an
+   * abandoned batch gives its entries back to the queue's head), it could neither leave the queue for the held
+   * requests nor be judged where the batch applies it: that stopped every batch (review of 2026-12-06, the case stop
+   * 43 left open; for a forced close, stop 46's review: until then a close whose update went stale in an outage or
+   * under a retired oracle key kept its place and stopped every batch, spot trades and withdrawals included, until
+   * the next fresh update). Forced requests judged at marks queued back to back leave together (holdOutOfQueue). The
+   * cost: a request behind them waits until the last of them is on chain.
    */
   readonly #awaitingMarks: AwaitingRequest[] = [];
   /** Stop and take-profit orders waiting for their trigger (they hold their storage slot meanwhile). */
@@ -447,10 +450,10 @@ export class ExchangeCore {
   #admitRequest(tx: BatchTx, time: number, index?: number): void {
     if (index !== undefined) this.#requestsSeen = index + 1;
     const first = this.#awaitingMarks.length === 0;
-    const behind = first && tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW && this.#collateralWithdrawalQueued();
+    const behind = first && !judgedAtMarks(tx) && this.#judgedAtMarksQueued();
     if (!first || behind || (judgedAtMarks(tx) && !this.#judgingOracle(time))) {
       this.#awaitingMarks.push(behind ? { tx, time, behind } : { tx, time });
-      const until = behind ? "behind a forced collateral withdrawal, until a batch on chain serves it" : first ? "until a fresh oracle update" : "behind the held requests";
+      const until = behind ? "behind a forced request judged at marks, until a batch on chain serves it" : first ? "until a fresh oracle update" : "behind the held requests";
       this.#parts.observers.log(`on-chain request of type ${tx.type} held ${until} (${this.#awaitingMarks.length} held)`);
       return;
     }
@@ -499,10 +502,9 @@ export class ExchangeCore {
     for (const held of this.#awaitingMarks.splice(0)) this.#admitRequest(held.tx, time);
   }
 
-  /** Whether a forced collateral withdrawal waits in the queue or in a batch not yet on chain (the on-chain requests arriving meanwhile are held: awaitingMarks). */
-  #collateralWithdrawalQueued(): boolean {
-    const fcw = (tx: BatchTx) => tx.type === TxType.FORCED_COLLATERAL_WITHDRAW;
-    return this.pending.some((e) => fcw(e.tx)) || this.#parts.inFlight().some(fcw);
+  /** Whether a forced request judged at marks (a collateral withdrawal or a close) waits in the queue or in a batch not yet on chain (the on-chain requests arriving meanwhile are held: awaitingMarks). */
+  #judgedAtMarksQueued(): boolean {
+    return this.pending.some((e) => judgedAtMarks(e.tx)) || this.#parts.inFlight().some(judgedAtMarks);
   }
 
   /**
@@ -543,17 +545,17 @@ export class ExchangeCore {
   }
 
   /**
-   * Moves the forced collateral withdrawal at pending entry `i` to the head of the held requests (awaitingMarks), with
-   * the forced collateral withdrawals queued on chain after it (the custodian consumes its queue in order), their
-   * predictions undone; the requests already held were queued on chain after them. The only on-chain requests queued
-   * behind a forced collateral withdrawal are other ones (the rest that arrive while one waits for a batch on chain
-   * are held: admitRequest), whose effect is a prediction that can be taken back. Were another kind behind it (its
-   * effect in intake's view, which what was accepted after it may use: only from a snapshot of older rules), it keeps
-   * its place.
+   * Moves the forced request judged at marks at pending entry `i` (a collateral withdrawal or a close) to the head of
+   * the held requests (awaitingMarks), with the ones queued on chain after it (the custodian consumes its queue in
+   * order), their predictions undone; the requests already held were queued on chain after them. The only on-chain
+   * requests queued behind a forced request judged at marks are other such ones (the rest that arrive while one waits
+   * for a batch on chain are held: admitRequest), whose effect is a prediction that can be taken back. Were another
+   * kind behind it (its effect in intake's view, which what was accepted after it may use: only from a snapshot of
+   * older rules), it keeps its place.
    */
   #holdOutOfQueue(i: number): void {
     const behind = this.pending.slice(i + 1).filter((p) => REQUEST_TYPES.includes(p.tx.type));
-    if (behind.some((p) => p.tx.type !== TxType.FORCED_COLLATERAL_WITHDRAW)) return;
+    if (behind.some((p) => !judgedAtMarks(p.tx))) return;
     const moved = [this.pending[i], ...behind];
     for (const e of moved) this.pending.splice(this.pending.indexOf(e), 1);
     for (const e of behind) if (e.oracle) this.#undoJudged(e);
@@ -988,17 +990,17 @@ export class ExchangeCore {
     if (judgedAtMarks(head.tx) && head.oracle) {
       // Its oracle update can no longer be used (too old for any batch now): it keeps its place untagged, intake's
       // prediction is undone (with the update's other effects by rebase, or alone), and the latest update judges it
-      // again if fresh, else the next one (judgeUntagged); the batch selection stops before it meanwhile. Never
-      // proven without marks: that refusal would be the operator's choice. A collateral withdrawal with no fresh
-      // update leaves the queue for the held requests instead, with the forced collateral withdrawals queued behind
-      // it (the only requests that can be: holdOutOfQueue), as
-      // judgeUntagged's "side" does: left at the head, the next update judged it on intake's view, which counts
+      // again if fresh, else the next one (judgeUntagged). Never proven without marks: that refusal would be the
+      // operator's choice. With no fresh update it leaves the queue for the held requests, with the forced requests
+      // judged at marks queued behind it (the only requests that can be: holdOutOfQueue), so the batches go on
+      // without it (a forced close kept its place until stop 46, and the batch selection stopped before it, spot work
+      // included, until a fresh update). A collateral withdrawal needs it as judgeUntagged's "side" does: left at the head, the next update judged it on intake's view, which counts
       // that update's deleverage queued behind it, while the batch applies it ahead of the deleverage, so it was
       // unprovable at every update and stopped every batch for good (review of 2026-12-06, High). Released by the
       // next update, it enters the queue behind that update's liquidations and deleverage (forcedPosition).
       this.#staleOracleTime = Math.max(this.#staleOracleTime, head.oracle.time);
       this.pending[r.index] = { tx: head.tx, time: head.time };
-      if (head.tx.type === TxType.FORCED_COLLATERAL_WITHDRAW && !this.#judgingOracle(r.time)) this.#holdOutOfQueue(r.index);
+      if (!this.#judgingOracle(r.time)) this.#holdOutOfQueue(r.index);
       if (!this.pending.some((e) => e.oracle)) this.#rebase(r.time, Math.max(this.#rebaseOwed, head.oracle.time));
       else this.#undoJudged(head);
       this.#parts.observers.log(`forced request (type ${head.tx.type}) of account ${head.tx.accountId}: its oracle update cannot be proven any more (${r.code}); it waits to be judged at a fresh one`);
@@ -1045,12 +1047,12 @@ export class ExchangeCore {
 
   /**
    * The chain holds a batch of `txs` (seen at `time`; live, or its `posted` record replayed), no longer in flight:
-   * the instruments it registered become tradable, and the requests held behind a forced collateral withdrawal
+   * the instruments it registered become tradable, and the requests held behind a forced request judged at marks
    * (awaitingMarks, `behind`) enter the queue once none waits for a batch or in one not yet on chain.
    */
   batchPosted(txs: readonly BatchTx[], time: number): void {
     this.derivatives.onBatchPosted(txs);
-    if (this.#awaitingMarks[0]?.behind && !this.#collateralWithdrawalQueued()) this.#releaseAwaiting(time);
+    if (this.#awaitingMarks[0]?.behind && !this.#judgedAtMarksQueued()) this.#releaseAwaiting(time);
   }
 
   #rebaseIfOwed(time: number): void {

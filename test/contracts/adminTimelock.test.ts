@@ -31,8 +31,9 @@ const MAX_CODE_SIZE = 24_576;
  * split claim (2026-12-05) moved the exit's owner and once-only checks into CustodianPayouts to stay at 1,073 bytes,
  * and the exodus claim window (2026-12-06) moved market and token registration and the storing of oracle prices
  * into linked libraries, ending at 1,189 bytes; the timelock's delay checked at each use (2026-12-06) moved the
- * oracle section's check to BatchRecords, ending at 1,031 bytes; the next change that needs room should move a larger part (the
- * request-queue entry points) to a library.
+ * oracle section's check to BatchRecords, ending at 1,031 bytes; TIMELOCK_ROLE's renounce refused and one forced close
+ * per instrument (2026-12-06, stop 46) moved the forced requests' entry to RequestQueue.requestForced, ending at 1,124
+ * bytes; the next change that needs room should move more of the request-queue entry points to a library.
  */
 const CODE_SIZE_RESERVE = 1_000;
 /** TIMELOCK_ROLE's role admin: a role nobody holds (so nobody, the timelock included, can grant TIMELOCK_ROLE). */

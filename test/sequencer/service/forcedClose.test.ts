@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { signTransfer } from "../../../sequencer/protocol/signing.ts";
+import { signTransfer, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import type { BatchTx } from "../../../sequencer/protocol/transactions.ts";
 import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
 import type { Sequencer } from "../../../sequencer/service/sequencer.ts";
@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { custodianQueue } from "../../helpers/custodianQueue.ts";
 
 const { alice, bob, carol } = traders;
 const PERP = 0;
@@ -150,6 +151,44 @@ describe("forced closes in the sequencer", () => {
     assert.equal(seq.state.account(bob.accountId).deriv.positions[PERP].size, -610n);
     assert.equal(seq.state.account(carol.accountId).deriv.positions[PERP].size, 10n);
     for (const t of [alice, bob, carol]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv);
+  });
+
+  // Review of 2026-12-06 (stop 46): a close whose update could no longer be used kept its place, untagged, and the
+  // batch selection stopped before it: nothing queued after it was proven (spot withdrawals and trades of every account
+  // included) until a fresh update came, in an outage or after the timelock replaced the oracle key (the retired key's
+  // updates are taken back the same way). Now it leaves the queue for the held requests, as a forced collateral
+  // withdrawal does, and the on-chain requests queued after it wait behind it.
+  it("one whose update grows too old in an oracle outage leaves the queue: the spot work behind it (carol's withdrawal) is proven meanwhile, the deposit queued after it on chain waits behind it, and the next update serves both in the custodian's order", async () => {
+    const logs: string[] = [];
+    const { seq, chain } = await aliceLong({ log: (l: string) => logs.push(l) });
+    const q = custodianQueue(seq);
+    q.start();
+    q.request({ type: TxType.DEPOSIT, accountId: carol.accountId, tokenId: 0, amount: 5_000n }); // spot funds for her withdrawal
+    await seq.drain();
+    const carolQuote = seq.state.balance(carol.accountId, 0);
+    q.request(close(alice.accountId, bob.accountId, 400n)); // judged at the update of NOW - 5: honoured
+    q.request({ type: TxType.DEPOSIT, accountId: carol.accountId, tokenId: 0, amount: 7n }); // queued on chain after it
+    assert.ok(logs.some((l) => /on-chain request of type 2 held behind a forced request judged at marks/.test(l)), "the deposit waits behind it");
+    seq.requestWithdrawal(signWithdrawal(carol.key, { accountId: carol.accountId, tokenId: 0, amount: 1_000n, nonce: 1 }));
+    chain.now += 1_000; // an outage: the close's update is too old for any batch now, and no other comes
+    for (let k = 0; k < 3; k++) {
+      await seq.runBatches();
+      chain.now += 60;
+    }
+    assert.equal(seq.state.balance(carol.accountId, 0), carolQuote - 1_000n, "carol's withdrawal proven while the close waits");
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 1_000n, "the close is not served without marks");
+    assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => h.tx.type), [TxType.FORCED_CLOSE, TxType.DEPOSIT], "out of the queue, held in the custodian's order");
+    assert.equal(seq.pendingTransactions, 2, "the held requests still count as waiting");
+    assertViewIsProven(seq, [alice, bob], "its prediction taken back");
+    assert.equal(q.consumed, 1, "only the deposit before it");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 5 }));
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 600n, "served with the next update");
+    assert.equal(seq.state.balance(carol.accountId, 0), carolQuote - 1_000n + 7n, "the deposit after it");
+    assert.equal(q.consumed, 3);
+    assert.deepEqual(q.violations, []);
+    assertViewIsProven(seq, [alice, bob, carol]);
   });
 
   // Review of 2026-12-05: the close judged again counts what was queued behind it (bob's later buy), the batch applies

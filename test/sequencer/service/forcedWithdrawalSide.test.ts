@@ -245,7 +245,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
       });
       const { seq, chain, q, logs, bobCollateral } = env;
       assert.ok(logs.some((l) => /collateral withdrawal of \d+ \(token 0\) by account 2: honoured/.test(l)), "judged honoured behind carol's transfer");
-      const held = /on-chain request of type \d+ held behind a forced collateral withdrawal, until a batch on chain serves it/;
+      const held = /on-chain request of type \d+ held behind a forced request judged at marks, until a batch on chain serves it/;
       assert.equal(logs.some((l) => held.test(l)), deposit, "the deposit queued after it on chain waits out of the batch queue while it is queued");
       // an outage longer than MAX_ORACLE_AGE before the next batch: the update is too old, carol's transfer is taken
       // back and the request untagged
@@ -279,7 +279,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
       beforeRequest: (seq) => seq.requestTransfer(signTransfer(carol.key, { accountId: carol.accountId, toCollateral: true, amount: 3_000n * QUOTE, nonce: 2 })),
     });
     const { seq, q, logs, amount, bobCollateral } = env;
-    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a forced collateral withdrawal, until a batch on chain serves it/.test(l)), logs.slice(-4).join("\n"));
+    assert.ok(logs.some((l) => /on-chain request of type \d+ held behind a forced request judged at marks, until a batch on chain serves it/.test(l)), logs.slice(-4).join("\n"));
     await seq.drain();
     assert.equal(seq.pendingTransactions, 0, "nothing is left waiting");
     assert.equal(seq.state.account(bob.accountId).deriv.collateral, bobCollateral - amount, "proven honoured");
@@ -337,7 +337,7 @@ describe("a forced collateral withdrawal the collateral side does not cover", ()
     q.start();
     for (const t of [alice, bob, carol]) q.request(fcw(t.accountId, 1_000n));
     q.request({ type: TxType.DEPOSIT, accountId: alice.accountId, tokenId: 0, amount: 7n });
-    assert.deepEqual(logs.filter((l) => /held/.test(l)).map((l) => l.replace(/ \(.*/, "")), ["on-chain request of type 2 held behind a forced collateral withdrawal, until a batch on chain serves it"], "only the deposit is held");
+    assert.deepEqual(logs.filter((l) => /held/.test(l)).map((l) => l.replace(/ \(.*/, "")), ["on-chain request of type 2 held behind a forced request judged at marks, until a batch on chain serves it"], "only the deposit is held");
     chain.now = NOW + 30; // the latest update is 35 s old: fresh (ORACLE_FRESHNESS)
     await seq.drain();
     assert.equal(seq.pendingTransactions, 0, "nothing waits for another update");

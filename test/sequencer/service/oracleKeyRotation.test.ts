@@ -117,6 +117,31 @@ describe("the timelock replaces the oracle key", () => {
     assertInSync(seq);
   });
 
+  it("a forced close judged at the old key's update leaves the queue when its batch is built (RETIRED_ORACLE_KEY): carol's spot withdrawal behind it is proven meanwhile, and the new oracle's first update serves the close (review of stop 46: it stopped every batch until then)", async () => {
+    const { seq, chain, q, rejections } = await started();
+    trade(seq, 1n);
+    await seq.drain();
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 10n);
+    const carolQuote = seq.state.balance(carol.accountId, 0);
+    q.request({ type: TxType.FORCED_CLOSE, accountId: alice.accountId, instrumentId: PERP, counterpartyId: bob.accountId, lots: 5n });
+    assert.equal(seq.derivatives.risk.account(alice.accountId).positions[PERP].size, 5n, "judged honoured at the old key's update");
+    chain.oracleKey = NEW; // the timelock's setOracleKey
+    seq.requestWithdrawal(signWithdrawal(carol.key, { accountId: carol.accountId, tokenId: 0, amount: 1_000n, nonce: 0 }));
+    await seq.drain();
+    assert.equal(seq.state.balance(carol.accountId, 0), carolQuote - 1_000n, "carol's withdrawal proven while the close waits");
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 10n, "the close is not served without a usable update");
+    assert.deepEqual(seq.snapshot().awaitingMarks?.map((h) => h.tx.type), [TxType.FORCED_CLOSE], "held out of the queue");
+    assert.deepEqual(rejections, [], "an on-chain request is never rejected");
+    chain.now = NOW + 10;
+    assert.equal(await verdict(seq, oracleUpdate({ time: NOW + 10 }, NEW_ORACLE_KEY)), "accepted");
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[PERP].size, 5n, "served with the new oracle's update");
+    assert.deepEqual(q.recordsOf(TxType.FORCED_CLOSE).map((r) => r.oracleTime), [BigInt(NOW + 10)]);
+    assert.deepEqual(q.violations, []);
+    assertInSync(seq);
+  });
+
   it("a sequencer restarted after the change reads the key at its first update (it does not keep the one its log or snapshot had)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "oracle-key-"));
     dirs.push(dir);
