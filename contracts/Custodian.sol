@@ -379,6 +379,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     error BadPublicDataLength(uint256 expected, uint256 actual);
     /// @notice The batch's old root is not the current state root.
     error StaleRoot(uint256 expected, uint256 actual);
+    /// @notice A batch must come in the calldata of the transaction itself: sent by an account with no code (not a
+    /// contract, nor an EOA delegated to code by EIP-7702) that is the transaction's origin.
+    error BatchNotInCalldata(address sender);
     /// @notice The batch number is not the number of accepted batches.
     error BadBatchNumber(uint32 expected, uint32 actual);
     /// @notice The batch timestamp goes back in time, or is too far from the block's.
@@ -852,7 +855,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     // ------------------------------------------------------------------------------------------------------------
 
     /// @notice Verifies a batch and accepts its new state root. Operator only; never in exodus mode.
-    /// @dev Checks, in order: exodus mode off, length, old root, batch number, timestamp window, new root in the field, the
+    /// @dev Checks, in order: the sender (the transaction's origin, with no code: BatchNotInCalldata, so the public
+    /// data is in the transaction's own calldata, where readers find it), exodus mode off, length, old root, batch number, timestamp window, new root in the field, the
     /// oracle section (oracleUsed 0, or 1 with the registered oracle key; the circuit checks the rest), every
     /// record (each slot's type must be one its slot class holds; request records must be the next queued
     /// requests in order, spot records before derivatives records, outcome requests (forced and treasury
@@ -914,6 +918,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @dev The body of {submitBatch} (see its checks and writes), without the proof: the caller must verify the
     /// batch's public inputs with its proof before the transaction ends, so that a failure reverts these writes.
     function _submitBatch(bytes calldata publicData) private {
+        // The public data is published nowhere but in the transaction's calldata (BatchSubmitted carries its SHA-256),
+        // and every exit needs the state rebuilt from it (sequencer/verifier reads each batch from its transaction's
+        // input): an operator posting through a contract, or through code an EIP-7702 delegation gave its account,
+        // could hide the data inside internal calls (review of 2026-12-06, Medium: exits then needed tooling of one's
+        // own). So the operator's account must be the origin and have no code.
+        if (msg.sender != tx.origin || msg.sender.code.length != 0) revert BatchNotInCalldata(msg.sender);
         if (exodusMode) revert ExodusModeActive();
         if (publicData.length != publicDataBytes) revert BadPublicDataLength(publicDataBytes, publicData.length);
 

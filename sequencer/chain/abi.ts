@@ -22,6 +22,7 @@ export const custodianAbi = [
   {"inputs":[{"internalType":"uint8","name":"value","type":"uint8"}],"name":"BadOracleUsed","type":"error"},
   {"inputs":[{"internalType":"uint256","name":"expected","type":"uint256"},{"internalType":"uint256","name":"actual","type":"uint256"}],"name":"BadPublicDataLength","type":"error"},
   {"inputs":[{"internalType":"uint32","name":"timestamp","type":"uint32"}],"name":"BadTimestamp","type":"error"},
+  {"inputs":[{"internalType":"address","name":"sender","type":"address"}],"name":"BatchNotInCalldata","type":"error"},
   {"inputs":[{"internalType":"uint256","name":"due","type":"uint256"},{"internalType":"uint256","name":"free","type":"uint256"}],"name":"ClaimNotCovered","type":"error"},
   {"inputs":[{"internalType":"uint256","name":"windowEnd","type":"uint256"}],"name":"ClaimWindowOpen","type":"error"},
   {"inputs":[{"internalType":"uint16","name":"tokenId","type":"uint16"},{"internalType":"uint256","name":"received","type":"uint256"},{"internalType":"uint96","name":"minimum","type":"uint96"}],"name":"DepositBelowMinimum","type":"error"},
