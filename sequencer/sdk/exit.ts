@@ -11,7 +11,8 @@
  * The exit circuit's artifacts are the deployment's (its verifier contract was built from them); they are
  * passed in, never built here.
  */
-import type { Address, Hash, PublicClient } from "viem";
+import { readFile } from "node:fs/promises";
+import type { Address, Hash, Hex, PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import type { ExitValuation } from "../exit/exitRule.ts";
 import { proveExit, type ExitKeys } from "../exit/exitProver.ts";
@@ -24,6 +25,16 @@ import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
 async function read<T>(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
   return (await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args } as never)) as T;
+}
+
+/**
+ * Whether `code` (a deployed exit verifier's) was generated from verification key `vkey`: the generated verifier
+ * (scripts/build/batchVerifierContract.ts) holds the key's delta, which its setup's random contributions make unique,
+ * as four 32-byte constants in its code. A proof made with another setup's zkey would be refused (InvalidProof).
+ */
+export function verifierHoldsKey(code: Hex | undefined, vkey: { vk_delta_2: readonly (readonly string[])[] }): boolean {
+  const words = (code ?? "0x").slice(2).toLowerCase();
+  return vkey.vk_delta_2.slice(0, 2).flat().every((w) => words.includes(BigInt(w).toString(16).padStart(64, "0")));
 }
 
 export type ExitOptions = {
@@ -78,6 +89,16 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
     throw new Error("the custodian is not in exodus mode: exits open only once a queued request is past its deadline and exodus is activated");
   }
   if (await read<boolean>(publicClient, o.custodian, "exited", [accountId])) throw new Error(`account ${accountId} has already exited`);
+  // The deployment's exit key, before anything is rebuilt or proven: a ceremony key cannot be rebuilt, and a
+  // checkout's development key proves for nothing against a custodian deployed with another (review of 2026-12-06).
+  const exitVerifier = await read<Address>(publicClient, o.custodian, "exitVerifier");
+  const exitVkey = JSON.parse(await readFile(o.exitCircuit.vkey, "utf8")) as { vk_delta_2: string[][] };
+  if (!verifierHoldsKey(await publicClient.getCode({ address: exitVerifier }), exitVkey)) {
+    throw new Error(
+      `the exit key ${o.exitCircuit.vkey} is not this deployment's: the custodian's exit verifier ${exitVerifier} was built from another ` +
+        "(pass the deployment's exit circuit: --exit-wasm, --exit-zkey, --exit-vkey)",
+    );
+  }
 
   log(`rebuilding the state from chain data (custodian ${o.custodian})`);
   const report = await verifyChain({ publicClient, custodian: o.custodian, params: o.params, vkey: o.batchVkey, fromBlock: o.fromBlock, onProgress: o.onProgress });
