@@ -132,20 +132,30 @@ export class CommandGateway {
     return { results: outcomes.map((o) => itemResult(() => outcomeEvents(o))) };
   }
 
+  /** A signed cancel, run in its arrival turn after the orders received before it (OrderIntake.command). */
   async cancel(body: unknown, source: string): Promise<{ events: EngineEvent[] }> {
     const cancel = parse(CancelSchema, body, "cancel");
     this.chargeSource(source, 1);
-    return this.#whenDurable(this.#cancelOne(cancel));
+    return this.#intake.command(async () => null, () => this.#cancelOne(cancel));
   }
 
   /**
-   * Up to MAX_BATCH_ITEMS signed cancels, validated whole, then run in order; one result per cancel.
-   * This is cancel-all: the circuit proves every cancel with its own signature over that order id.
+   * Up to MAX_BATCH_ITEMS signed cancels, validated whole, their signatures checked together (off the main thread,
+   * Sequencer.verifyCancels) while the orders received before them are placed, then run in order in their arrival
+   * turn; one result per cancel. This is cancel-all: the circuit proves every cancel with its own signature over that
+   * order id. (Until 2026-12-06 each was checked on the main thread, one verifier call each, for a token of the
+   * source's bucket: a source could keep the thread busy with junk-signed cancels in other accounts' names.)
    */
   async cancelBatch(body: unknown, source: string): Promise<{ results: ItemResult[] }> {
     const { cancels } = parse(CancelBatchSchema, body, "cancel batch");
     this.chargeSource(source, cancels.length);
-    return this.#whenDurable({ results: cancels.map((c) => itemResult(() => this.#cancelOne(c))) });
+    return this.#intake.command(
+      () => this.#sequencer.verifyCancels(cancels),
+      (verified) => ({
+        results: cancels.map((c, i) =>
+          itemResult(() => engineOutcome(intake(() => this.#sequencer.cancelVerified(c, verified[i]!, () => this.chargeAccount(c.accountId)))))),
+      }),
+    );
   }
 
   /** `answer` once what the request logged is durable: no request is acknowledged before that. */
@@ -161,8 +171,10 @@ export class CommandGateway {
   async withdraw(body: unknown, source: string): Promise<Record<string, unknown>> {
     const w = parse(WithdrawalSchema, body, "withdrawal");
     this.chargeSource(source, 1);
-    intake(() => this.#sequencer.requestWithdrawal(w, () => this.chargeAccount(w.accountId)));
-    return this.#whenDurable({ status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce });
+    return this.#intake.command(async () => null, () => {
+      intake(() => this.#sequencer.requestWithdrawal(w, () => this.chargeAccount(w.accountId)));
+      return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
+    });
   }
 
   /**
@@ -183,7 +195,9 @@ export class CommandGateway {
   async transfer(body: unknown, source: string): Promise<Record<string, unknown>> {
     const t = parse(TransferSchema, body, "transfer");
     this.chargeSource(source, 1);
-    intake(() => this.#sequencer.requestTransfer(t, () => this.chargeAccount(t.accountId)));
-    return this.#whenDurable({ status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce });
+    return this.#intake.command(async () => null, () => {
+      intake(() => this.#sequencer.requestTransfer(t, () => this.chargeAccount(t.accountId)));
+      return { status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce };
+    });
   }
 }

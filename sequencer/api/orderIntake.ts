@@ -5,6 +5,10 @@
  * keeps reading requests, and groups are placed strictly in arrival order (Sequencer.placeVerifiedOrders),
  * so orders reach the engine in the order they were received. A group is answered once its log records
  * are durable (Sequencer.durable); the next group is placed meanwhile.
+ *
+ * The other signed commands (cancels, withdrawals, transfers) take their turn in the same order (`command`): a
+ * cancel sent after its order runs after the order is placed. Until 2026-12-06 they ran at once on arrival, ahead of
+ * the orders still being verified, so "place, then cancel" on one connection left the order live (review, Medium).
  */
 import type { Order, Signed } from "../protocol/messages.ts";
 import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
@@ -18,11 +22,19 @@ export type Admit = (order: Signed<Order>) => void;
 /** One submission (a request's orders): answered together, with one outcome per order. */
 type Waiting = { orders: readonly Signed<Order>[]; admit?: Admit; resolve: (o: IntakeOutcome[]) => void; reject: (e: unknown) => void };
 
+/**
+ * A command that is not an order, run in its arrival turn: `prepare` starts when its turn is launched (a signature
+ * check off the main thread, while earlier groups are placed), `run` when every submission before it is placed.
+ */
+type Command = { orders: readonly []; prepare: () => Promise<unknown>; run: (prepared: unknown) => unknown; resolve: (o: unknown) => void; reject: (e: unknown) => void };
+
+const isCommand = (w: Waiting | Command): w is Command => "run" in w;
+
 export class OrderIntake {
   readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders" | "durable">;
   readonly #maxGroup: number;
   readonly #depth: number;
-  #queue: Waiting[] = [];
+  #queue: (Waiting | Command)[] = [];
   #queuedOrders = 0;
   #scheduled = false;
   #inFlight = 0;
@@ -52,12 +64,23 @@ export class OrderIntake {
     });
   }
 
-  /** The next group: whole submissions, up to maxGroup orders (a larger submission is a group alone). */
+  /**
+   * Queues a command that is not an order (see Command), after everything submitted before it; resolves with what
+   * `run` returns once its log records are durable, or rejects with what `prepare` or `run` throws.
+   */
+  command<P, T>(prepare: () => Promise<P>, run: (prepared: P) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ orders: [], prepare, run: run as (p: unknown) => unknown, resolve: resolve as (o: unknown) => void, reject });
+      this.#schedule();
+    });
+  }
+
+  /** The next group: whole submissions, up to maxGroup orders (a larger submission is a group alone), none past a command. */
   #takeGroup(): { submissions: Waiting[]; orders: Signed<Order>[] } {
     const submissions: Waiting[] = [];
     const orders: Signed<Order>[] = [];
-    while (this.#queue.length > 0 && (orders.length === 0 || orders.length + this.#queue[0]!.orders.length <= this.#maxGroup)) {
-      const w = this.#queue.shift()!;
+    while (this.#queue.length > 0 && !isCommand(this.#queue[0]!) && (orders.length === 0 || orders.length + this.#queue[0]!.orders.length <= this.#maxGroup)) {
+      const w = this.#queue.shift() as Waiting;
       submissions.push(w);
       for (const o of w.orders) orders.push(o);
     }
@@ -77,6 +100,12 @@ export class OrderIntake {
 
   #launch(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#depth) {
+      const head = this.#queue[0]!;
+      if (isCommand(head)) {
+        this.#queue.shift();
+        this.#launchCommand(head);
+        continue;
+      }
       const { submissions, orders } = this.#takeGroup();
       this.groups++;
       this.orders += orders.length;
@@ -104,5 +133,27 @@ export class OrderIntake {
         }
       });
     }
+  }
+
+  #launchCommand(cmd: Command): void {
+    this.#inFlight++;
+    let prepared: Promise<unknown>;
+    try {
+      prepared = cmd.prepare();
+    } catch (e) {
+      prepared = Promise.reject(e);
+    }
+    prepared.catch(() => {}); // handled when its turn comes
+    this.#tail = this.#tail.then(async () => {
+      try {
+        const out = cmd.run(await prepared);
+        this.#sequencer.durable().then(() => cmd.resolve(out), cmd.reject);
+      } catch (e) {
+        cmd.reject(e);
+      } finally {
+        this.#inFlight--;
+        this.#schedule();
+      }
+    });
   }
 }

@@ -98,13 +98,19 @@ export type ApiServerOptions = {
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 const DEFAULT_BOOK_LEVELS = 10;
 const DEFAULT_TRADES = 100;
+/** Orders `GET /v1/accounts/:id/orders` answers without a `limit` (the newest). */
+const DEFAULT_ORDERS = 100;
+/** How long a request may take to arrive, headers and body (Fastify's `requestTimeout`). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** The API and its parts (the server wires them; tests and benchmarks look at them). */
 export type ApiParts = { intake: OrderIntake; history: AccountHistory; trades: MarketTrades; batches: BatchLog; stream: MarketStream; commands: CommandGateway };
 
 export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {}): FastifyInstance & { api: ApiParts } {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit });
+  // A request must arrive whole within REQUEST_TIMEOUT_MS: a client trickling a body cannot hold a socket for good
+  // (review of 2026-12-06; Fastify's default is no limit).
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, requestTimeout: REQUEST_TIMEOUT_MS });
   const intake = new OrderIntake(sequencer, { maxGroup: opts.maxOrderGroup });
   const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
   const writer = opts.fillStore && new FillWriter(opts.fillStore, () => sequencer.durable(), (e) => app.log.error({ err: e }, "writing the trade history failed"));
@@ -253,7 +259,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   app.get("/v1/accounts/:id/orders", async (req) => {
     const { id } = parse(AccountParamsSchema, req.params, "account id");
     const q = parse(OrdersQuerySchema, req.query, "orders query");
-    return { accountId: id, orders: history.orders(id, q) };
+    return { accountId: id, orders: history.orders(id, { ...q, limit: q.limit ?? DEFAULT_ORDERS }) };
   });
 
   app.get("/v1/accounts/:id/orders/:orderId", async (req) => {

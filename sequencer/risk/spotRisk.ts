@@ -97,6 +97,19 @@ export class SpotRisk implements RiskHook {
     return sum;
   }
 
+  /**
+   * Account `accountId`'s non-zero entries of token ids below `tokenIds`, by token: one lookup per token id, whatever
+   * the number of accounts (an API read of one account must not walk the exchange: entries() is for snapshots).
+   */
+  entriesOf(accountId: number, tokenIds: number): { tokenId: number; balance: bigint; reserved: bigint }[] {
+    const out: { tokenId: number; balance: bigint; reserved: bigint }[] = [];
+    for (let tokenId = 0; tokenId < tokenIds; tokenId++) {
+      const e = this.#entries.get(key(accountId, tokenId));
+      if (e && (e.balance !== 0n || e.reserved !== 0n)) out.push({ tokenId, balance: e.balance, reserved: e.reserved });
+    }
+    return out;
+  }
+
   /** Every non-zero entry, by account then token. */
   entries(): { accountId: number; tokenId: number; balance: bigint; reserved: bigint }[] {
     return [...this.#entries.entries()]

@@ -172,9 +172,8 @@ export class SequencerQuery implements ExchangeQuery {
   balances(accountId: number): BalanceView[] {
     const spot = this.#s.spot;
     return spot
-      .entries()
-      .filter((e) => e.accountId === accountId)
-      .map((e) => ({ tokenId: e.tokenId, balance: e.balance, reserved: e.reserved, available: spot.available(accountId, e.tokenId) }));
+      .entriesOf(accountId, 4 ** this.params.balanceLevels)
+      .map((e) => ({ tokenId: e.tokenId, balance: e.balance, reserved: e.reserved, available: e.balance - e.reserved }));
   }
 
   /** See ExchangeQuery.derivativesAccount. */

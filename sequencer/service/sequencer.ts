@@ -168,6 +168,9 @@ export { RequestRejected };
 /** Orders whose signatures were checked (Sequencer.verifyOrders), ready to be placed in order. */
 export type VerifiedOrders = { orders: readonly Signed<Order>[]; checks: (SignatureCheck | RequestRejected)[]; verdicts: boolean[] };
 
+/** Per cancel of a group checked with one verifier call (Sequencer.verifyCancels): its check and verdict, or why it could not be checked. */
+export type VerifiedCancel = { check: SignatureCheck; verdict: boolean } | RequestRejected;
+
 /** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
 export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
 
@@ -524,16 +527,32 @@ export class Sequencer {
    * the verification of one group can run while the previous group is placed (OrderIntake pipelines them).
    */
   async verifyOrders(orders: readonly Signed<Order>[]): Promise<VerifiedOrders> {
-    const checks: (SignatureCheck | RequestRejected)[] = orders.map((o) => {
+    const checks = this.#checksOf(orders, (o) => ({ poseidon: orderMessageInputs(o) }));
+    const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
+    return { orders, checks, verdicts: await this.verifier.verifyBatch(toVerify) };
+  }
+
+  /**
+   * Checks the signatures of `cancels` with one verifier call (off the main thread for a large group, as an order
+   * group's) and changes nothing; cancelVerified applies each in its turn.
+   */
+  async verifyCancels(cancels: readonly Signed<Cancel>[]): Promise<VerifiedCancel[]> {
+    const checks = this.#checksOf(cancels, cancelMessage);
+    const verdicts = await this.verifier.verifyBatch(checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected)));
+    let v = 0;
+    return checks.map((c) => (c instanceof RequestRejected ? c : { check: c, verdict: verdicts[v++]! }));
+  }
+
+  /** The signature check of each signed request, or why it cannot be checked (no key, malformed message). */
+  #checksOf<T extends Signed<{ accountId: number }>>(items: readonly T[], message: (item: T) => SignedMessage): (SignatureCheck | RequestRejected)[] {
+    return items.map((item) => {
       try {
-        return this.signatureCheck(o.accountId, () => ({ poseidon: orderMessageInputs(o) }), o.signature);
+        return this.signatureCheck(item.accountId, () => message(item), item.signature);
       } catch (e) {
         if (e instanceof RequestRejected) return e;
         throw e;
       }
     });
-    const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
-    return { orders, checks, verdicts: await this.verifier.verifyBatch(toVerify) };
   }
 
   /**
@@ -577,6 +596,17 @@ export class Sequencer {
    */
   cancelOrder(cancel: Signed<Cancel>, admit?: () => void): EngineEvent[] {
     this.requireSigned(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel");
+    return this.#applyCancel(cancel, admit);
+  }
+
+  /** cancelOrder for a cancel verifyCancels checked (`verified`, its entry): a key changed since counts as a bad signature. */
+  cancelVerified(cancel: Signed<Cancel>, verified: VerifiedCancel, admit?: () => void): EngineEvent[] {
+    if (verified instanceof RequestRejected) throw verified;
+    this.requireVerified(cancel.accountId, verified.check, verified.verdict, "cancel");
+    return this.#applyCancel(cancel, admit);
+  }
+
+  #applyCancel(cancel: Signed<Cancel>, admit?: () => void): EngineEvent[] {
     admit?.();
     const record: CancelRecord = { t: "cancel", cancel, time: this.journal.now() };
     return this.logged(record, this.apply(record));

@@ -92,4 +92,30 @@ describe("OrderIntake", () => {
     await assert.rejects(intake.submit([fake(1n)]), /verifier down/);
     assert.deepEqual(await intake.submit([fake(2n)]), [{ events: [{ type: "done", seq: 2 }] }]);
   });
+
+  // Review of 2026-12-06: a cancel ran on arrival, ahead of the order sent before it (still verifying), and found no
+  // order to cancel; the order then stayed live.
+  it("runs a command (a cancel, a withdrawal) in its arrival turn: after the orders submitted before it are placed, before those after it; its preparation (a signature check) runs meanwhile", async () => {
+    const sequencer = fakeSequencer([30, 1]);
+    const intake = new OrderIntake(sequencer, { maxGroup: 8, depth: 2 });
+    const first = intake.submit([fake(1n)]);
+    const cancel = intake.command(
+      async () => (sequencer.log.push("prepare cancel"), "checked"),
+      (prepared) => (sequencer.log.push(`run cancel (${prepared})`), "cancelled"),
+    );
+    const second = intake.submit([fake(2n)]);
+    assert.deepEqual(await Promise.all([first, cancel, second]).then(([, c]) => c), "cancelled");
+    assert.deepEqual(sequencer.log, ["verify 1", "prepare cancel", "place 1", "durable?", "run cancel (checked)", "durable?", "verify 2", "place 2", "durable?"]);
+  });
+
+  it("a command whose preparation or run throws is rejected with it, and what follows goes on", async () => {
+    const sequencer = fakeSequencer([1, 1]);
+    const intake = new OrderIntake(sequencer);
+    const bad = intake.command(async () => { throw new Error("verifier down"); }, () => "never");
+    const refused = intake.command(async () => null, () => { throw new Error("UNKNOWN_ORDER"); });
+    const after = intake.submit([fake(3n)]);
+    await assert.rejects(bad, /verifier down/);
+    await assert.rejects(refused, /UNKNOWN_ORDER/);
+    assert.deepEqual(await after, [{ events: [{ type: "done", seq: 3 }] }]);
+  });
 });

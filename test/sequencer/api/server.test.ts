@@ -4,6 +4,8 @@
  * oversized, rate-limited); book, account, key, order history, fills and batch queries. The WebSocket is
  * in stream.test.ts.
  */
+import { messageSigner } from "../../../sequencer/crypto/nativeSigning.ts";
+import { cancelMessage, orderMessage } from "../../../sequencer/protocol/messages.ts";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
@@ -33,6 +35,28 @@ function setup(opts: Parameters<typeof createApiServer>[1] = {}) {
 
 
 describe("api: writes", () => {
+  // Review of 2026-12-06: without a limit the route answered every order the index kept (about 900 KB for a market
+  // maker's 4,000), for anyone.
+  it("GET /v1/accounts/:id/orders answers the newest 100 without a limit, up to 1,000 with one", async () => {
+    const { app } = setup();
+    // 120 orders placed and cancelled, 15 at a time (an account has 16 order slots at TEST_PARAMS), signed natively
+    const signer = messageSigner(alice.key);
+    const template = order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 1n, sizeLots: 1n });
+    for (let first = 1n; first <= 120n; first += 15n) {
+      const ids = Array.from({ length: 15 }, (_, i) => first + BigInt(i));
+      const orders = ids.map((orderId) => ({ ...template, orderId, signature: signer.sign(orderMessage({ ...template, orderId })) }));
+      const placed = await post(app, "/v1/orders/batch", { orders });
+      assert.ok(placed.body.results.every((r: { status: number }) => r.status === 200), JSON.stringify(placed.body));
+      const cancels = ids.map((orderId) => ({ accountId: 1, orderId, signature: signer.sign(cancelMessage({ accountId: 1, orderId })) }));
+      const cancelled = await post(app, "/v1/cancels/batch", { cancels });
+      assert.ok(cancelled.body.results.every((r: { status: number }) => r.status === 200), JSON.stringify(cancelled.body));
+    }
+    const ids = (path: string) => get(app, path).then((r) => r.body.orders.map((o: { orderId: string }) => Number(o.orderId)));
+    const newest = await ids("/v1/accounts/1/orders");
+    assert.deepEqual([newest.length, newest[0], newest.at(-1)], [100, 120, 21]);
+    assert.equal((await ids("/v1/accounts/1/orders?limit=1000")).length, 120);
+  });
+
   it("places, cancels and withdraws", async () => {
     const { s, app } = setup();
     const n0 = s.pendingTransactions;

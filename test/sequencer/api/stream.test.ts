@@ -274,6 +274,16 @@ describe("api stream: private channel and order entry", () => {
 
     const [cancelled] = await b.ask({ op: "cancel", id: "c", cancel: signCancel(bob.key, { accountId: 2, orderId: 1n }) }, 1);
     assert.deepEqual([cancelled.type, cancelled.order.status, cancelled.order.cancelReason], ["order", "cancelled", "user"]);
+
+    // Place, then cancel at once on the same connection (review of 2026-12-06: the cancel ran first, found no order,
+    // and the order stayed live): the cancel runs in its turn, after the order.
+    const m = b.messages.length;
+    b.ws.send(toJson({ op: "order", id: "place-7", order: order(bob, { orderId: 7n, side: Side.SELL, priceTicks: 95n, sizeLots: 3n }) }));
+    b.ws.send(toJson({ op: "cancel", id: "cancel-7", cancel: signCancel(bob.key, { accountId: 2, orderId: 7n }) }));
+    while (!b.messages.slice(m).some((x) => x.id === "cancel-7")) await b.waitFor(b.messages.length + 1);
+    const answers = b.messages.slice(m).filter((x) => x.id === "place-7" || x.id === "cancel-7").map((x) => [x.id, x.type, x.code]);
+    assert.deepEqual(answers, [["place-7", "result", undefined], ["cancel-7", "result", undefined]], "the order placed, then cancelled");
+    assert.equal(s.query.order(2, 7n), undefined, "not live");
   });
 
   it("sends an account the rejection of its transaction that no batch could prove, and keeps it in its history", async () => {

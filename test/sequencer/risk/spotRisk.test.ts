@@ -236,3 +236,19 @@ describe("spot risk under random trading", () => {
     });
   }
 });
+
+// Review of 2026-12-06: GET /v1/accounts/:id read one account's balances by walking (and sorting) every entry of the
+// exchange, about 106 ms at 100,000 funded accounts, for anyone, unmetered.
+describe("SpotRisk.entriesOf (one account's balances for the API)", () => {
+  it("gives the account's non-zero entries by token id, as entries() has them, and nothing of the other accounts", () => {
+    const risk = new SpotRisk();
+    for (let a = 1; a <= 500; a++) risk.credit(a, a % 3, BigInt(a));
+    risk.credit(7, 3, 70n);
+    risk.credit(7, 0, 5n);
+    risk.credit(8, 2, 0n); // a zero entry is not listed
+    const fromAll = (id: number, tokens: number) => risk.entries().filter((e) => e.accountId === id && e.tokenId < tokens).map(({ tokenId, balance, reserved }) => ({ tokenId, balance, reserved }));
+    for (const id of [1, 7, 8, 499, 501]) assert.deepEqual(risk.entriesOf(id, 4), fromAll(id, 4), `account ${id}`);
+    assert.deepEqual(risk.entriesOf(7, 4).map((e) => [e.tokenId, e.balance]), [[0n, 5n], [1, 7n], [3, 70n]].map(([t, b]) => [Number(t), b]));
+    assert.deepEqual(risk.entriesOf(7, 2).map((e) => e.tokenId), [0, 1], "only token ids below the bound");
+  });
+});
