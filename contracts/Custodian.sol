@@ -94,8 +94,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// treasury's withdrawals.
     /// @dev An account has at most one open forced withdrawal (spot or collateral) and one forced close per instrument
     /// id, and the treasury at most one of each type (so the
-    /// operator cannot crowd users' forced requests out of the cap), so filling the cap takes 1024 accounts (each a
-    /// registration transaction, about 230k gas, and a leaf of the account tree) plus a forced request each. Reaching
+    /// operator cannot crowd users' forced requests out of the cap), so filling the cap takes 1024 / (1 + instruments)
+    /// accounts (each a registration transaction, about 230k gas, and a leaf of the account tree) and 1024 forced
+    /// requests. Reaching
     /// the cap only delays new forced requests until the next batch consumes some: they wait in line, and batches
     /// admit them in order. Their deadline runs from the call all the same ({exodusAvailableAt}), so the cap does not
     /// bound the operator's forced work per deadline: every forced request is served within the deadline of its call

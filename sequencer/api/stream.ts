@@ -38,7 +38,7 @@
  *
  * Stream error codes: MALFORMED, UNKNOWN_MARKET, NOT_SUBSCRIBED, NO_TRADING_KEY, BAD_SIGNATURE,
  * ALREADY_AUTHENTICATED, RATE_LIMITED, and every order/cancel code. Frames over `maxMessageBytes`
- * close the connection (1009); a client whose unsent data passes `maxBufferedBytes` is closed (1013). Every
+ * close the connection (1009); a client whose unsent data passes `maxBufferedBytes` is disconnected at once (its socket destroyed, its buffer dropped). Every
  * connection is pinged every `heartbeatMs` and dropped if it did not answer the last ping; a source (sourceBucketKey)
  * holds at most `maxConnectionsPerSource` connections (the upgrade beyond is answered 429).
  */
@@ -185,7 +185,9 @@ export class MarketStream {
   #send(c: Client, msg: Record<string, unknown>): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
     if (c.ws.bufferedAmount > this.#maxBufferedBytes) {
-      c.ws.close(1013, "slow consumer");
+      // Dropped at once, its buffer with it: a close frame would wait behind the full buffer, and the socket stay open
+      // up to the close timeout, uncounted (review of 2026-12-06: a source could hold many times its connection cap).
+      c.ws.terminate();
       this.#drop(c);
       return;
     }

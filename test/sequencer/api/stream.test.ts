@@ -175,6 +175,23 @@ describe("api stream: connections a source may hold", () => {
     (await connect(address)).close();
   });
 
+  it("disconnects a client that does not read (its buffer past maxBufferedBytes) at once, socket and all, so a source cannot hold more sockets than its cap (review of 2026-12-06)", async () => {
+    const { s, app, open } = await setup({}, { perSource: null }, { maxConnectionsPerSource: 2, maxBufferedBytes: 64 * 1024 });
+    for (let i = 0; i < 12; i++) s.placeOrder(order(bob, { orderId: BigInt(i + 1), side: Side.SELL, priceTicks: 100n + BigInt(i), sizeLots: 1n }));
+    const sockets = () => new Promise<number>((r) => app.server.getConnections((_, n) => r(n)));
+    for (let round = 0; round < 3; round++) {
+      const c = await open();
+      await c.ask({ op: "subscribe", channel: "market", marketId: 0, levels: 100 }, 2);
+      (c.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // never reads again
+      for (let k = 0; k < 20_000; k++) c.ws.send(toJson({ op: "snapshot", marketId: 0 }));
+      // the server destroys its socket: none of the server's sockets stays open (a closed one lingered for 30 s)
+      const until = Date.now() + 10_000;
+      while ((await sockets()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await sockets(), 0, `round ${round}: the slow consumer's socket is still open on the server`);
+      c.ws.terminate();
+    }
+  });
+
   it("charges market-data requests to the source's bucket: a book snapshot SNAPSHOT_COST tokens, an unsubscribe one; beyond, RATE_LIMITED and nothing sent", async () => {
     const { open } = await setup({}, { perSource: { perSecond: 1, burst: 2 * SNAPSHOT_COST + 1 } });
     const c = await open();
