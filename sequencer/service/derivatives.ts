@@ -103,6 +103,13 @@ export class DerivativesService {
    * update's key was the custodian's when it was accepted: so replay leaves it as the live service had it).
    */
   #oracleKey: bigint | null = null;
+  /**
+   * The key replay leaves when no update is current (a rebase cleared it): the latest applied update's, or the
+   * restored snapshot's. A snapshot records it, not #oracleKey, which a live read of the custodian may have moved on
+   * (reads are not logged): so a snapshot is a function of the log, and a restart reads the custodian's key again at
+   * its first check (oracleKeyUnread).
+   */
+  #replayedKey: bigint | null = null;
   /** Wall-clock ms before which checkOracleKey does not ask the custodian again for a key it did not have. */
   #noKeyUntil = 0;
   /** Wall-clock ms of the last read of the custodian's key (0: not read since this service started). */
@@ -308,7 +315,7 @@ export class DerivativesService {
       latest: this.#latest,
       // the key replay leaves (the latest update's: applyOracleUpdate), not a live read not applied yet, which is not
       // logged: a restart reads the custodian's again at its first check
-      oracleKey: this.#latest ? compressPublicKey(this.#latest.key) : this.#oracleKey,
+      oracleKey: this.#latest ? compressPublicKey(this.#latest.key) : this.#keyGiven ? this.#oracleKey : this.#replayedKey,
       risk: this.risk.snapshot(),
     };
   }
@@ -319,6 +326,7 @@ export class DerivativesService {
     this.#latest = snapshot.latest;
     // the latest update's key, as replay leaves it (applyOracleUpdate); read from the custodian at the first check
     this.#oracleKey = snapshot.latest ? compressPublicKey(snapshot.latest.key) : snapshot.oracleKey;
+    this.#replayedKey = this.#oracleKey;
     this.risk.restore(snapshot.risk);
   }
 
@@ -400,7 +408,8 @@ export class DerivativesService {
       throw e;
     }
     this.#latest = u;
-    if (!this.#keyGiven) this.#oracleKey = compressPublicKey(u.key);
+    this.#replayedKey = compressPublicKey(u.key);
+    if (!this.#keyGiven) this.#oracleKey = this.#replayedKey;
     this.risk.setMarket(this.#table.instruments, step.risks, { time: u.time, prices: u.prices, vols: step.vols, slices: u.volSlices });
     const settled = this.#table.instruments.flatMap((inst, i) => (before[i] === 0n && inst.settlePrice !== 0n ? [i] : []));
     if (step.fundingTick || settled.length) this.host.enqueue(NOOP, now, u);
