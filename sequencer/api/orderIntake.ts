@@ -26,7 +26,7 @@ type Waiting = { orders: readonly Signed<Order>[]; admit?: Admit; resolve: (o: I
  * A command that is not an order, run in its arrival turn: `prepare` starts when its turn is launched (a signature
  * check off the main thread, while earlier groups are placed), `run` when every submission before it is placed.
  */
-type Command = { orders: readonly []; prepare: () => Promise<unknown>; run: (prepared: unknown) => unknown; resolve: (o: unknown) => void; reject: (e: unknown) => void };
+type Command = { prepare: () => Promise<unknown>; run: (prepared: unknown) => unknown; resolve: (o: unknown) => void; reject: (e: unknown) => void };
 
 const isCommand = (w: Waiting | Command): w is Command => "run" in w;
 
@@ -70,7 +70,7 @@ export class OrderIntake {
    */
   command<P, T>(prepare: () => Promise<P>, run: (prepared: P) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ orders: [], prepare, run: run as (p: unknown) => unknown, resolve: resolve as (o: unknown) => void, reject });
+      this.#queue.push({ prepare, run: run as (p: unknown) => unknown, resolve: resolve as (o: unknown) => void, reject });
       this.#schedule();
     });
   }
@@ -79,8 +79,8 @@ export class OrderIntake {
   #takeGroup(): { submissions: Waiting[]; orders: Signed<Order>[] } {
     const submissions: Waiting[] = [];
     const orders: Signed<Order>[] = [];
-    while (this.#queue.length > 0 && !isCommand(this.#queue[0]!) && (orders.length === 0 || orders.length + this.#queue[0]!.orders.length <= this.#maxGroup)) {
-      const w = this.#queue.shift() as Waiting;
+    for (let w = this.#queue[0]; w && !isCommand(w) && (orders.length === 0 || orders.length + w.orders.length <= this.#maxGroup); w = this.#queue[0]) {
+      this.#queue.shift();
       submissions.push(w);
       for (const o of w.orders) orders.push(o);
     }

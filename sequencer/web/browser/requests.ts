@@ -157,7 +157,7 @@ export class RequestWatcher {
     const batches = submitted.map((e) => ({ batchNumber: Number(e.args.batchNumber), consumed: Number(e.args.requestsConsumed) })).sort((a, b) => a.batchNumber - b.batchNumber);
     // a forced close is reported either way (ForcedCloseProven), with its instrument
     const refusals = new Set([
-      ...refused.map((e) => refusalKey(Number(e.args.batchNumber), "withdrawal")),
+      ...refused.map((e) => refusalKey(Number(e.args.batchNumber), forcedKind({ type: TxType.FORCED_WITHDRAW }))),
       ...closes.filter((e) => !e.args.honoured).map((e) => refusalKey(Number(e.args.batchNumber), forcedKind({ type: TxType.FORCED_CLOSE, instrumentId: Number(e.args.instrumentId) }))),
     ]);
     const mine = queued
