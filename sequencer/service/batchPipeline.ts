@@ -800,13 +800,15 @@ export class BatchPipeline {
       return { txHash, posted: group };
     } catch (e) {
       if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof" || e.reason === "OracleKeyMismatch"))) throw e;
+      // The refusal may be a later batch's (its update under a replaced key, its stamp, its proof): the batches before
+      // it are still taken, so the group is sent one batch at a time and only the refused one is given up.
+      if (group.length > 1) return this.#postGroup([head]);
       if (e.reason === "OracleKeyMismatch") {
         // The timelock replaced the oracle key after these batches were built: built again, where an update under the
         // old key is refused (buildSelection) and what waited on it taken back.
         await this.#intake.refreshOracleKey();
         return this.#abandon(0, "the custodian's oracle key is not the one these batches' update is under (OracleKeyMismatch): built again");
       }
-      if (group.length > 1) return this.#postGroup([head]);
       // A proof the sequencer verified and the custodian refuses (its verifier is not the key's, or a prover
       // bug): proven again from a rebuilt batch, not sent again at every run until it ages out; the run counts
       // as failed in health unless the rebuilt batch posts.

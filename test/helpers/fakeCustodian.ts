@@ -32,6 +32,11 @@ export class FakeCustodian {
   refuseNextSend = false;
   /** The simulation of the next submitBatch(es) reverts with InvalidProof (the custodian's verifier refuses its proof). */
   refuseNextProof = false;
+  /**
+   * The simulation of a submitBatch(es) carrying this batch number reverts with OracleKeyMismatch, `times` times (its
+   * oracle update is under a key the custodian no longer has; the sequencer then builds it again without the update).
+   */
+  refuseOracleKey: { batchNumber: number; times: number } | undefined = undefined;
   /** The posting options' replaceAfterMs (ms): how long a dropped transaction, never served, is waited for. */
   replaceAfterMs = 100;
   /** How many batches each mined transaction posted (submitBatches: several). */
@@ -66,6 +71,11 @@ export class FakeCustodian {
         if (this.refuseNextProof) {
           this.refuseNextProof = false;
           throw new ContractFunctionRevertedError({ abi: custodianAbi, functionName: "submitBatch", data: encodeErrorResult({ abi: custodianAbi, errorName: "InvalidProof" }) });
+        }
+        const refusal = this.refuseOracleKey;
+        if (refusal && refusal.times > 0 && [args[0]].flat().some((data) => decodeHeader(hexToBytes(data)).batchNumber === BigInt(refusal.batchNumber))) {
+          refusal.times--;
+          throw new ContractFunctionRevertedError({ abi: custodianAbi, functionName: "submitBatch", data: encodeErrorResult({ abi: custodianAbi, errorName: "OracleKeyMismatch", args: [1n, 2n] }) });
         }
         for (const data of [args[0]].flat()) {
           const ts = Number(decodeHeader(hexToBytes(data)).timestamp);

@@ -166,6 +166,25 @@ describe("a deeper batch pipeline (issue 14)", () => {
     assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "the abandonment replays");
   });
 
+  it("a transaction of two batches refused for the second's oracle update (OracleKeyMismatch) posts the first alone; only the second is abandoned, rebuilt and posted", async () => {
+    const { d, s, chain, prover, setupBatches: n } = await setup({ pipelineDepth: 2, batchesPerPost: 2 });
+    const posts = chain.posts.length;
+    withdrawals(s, 4);
+    chain.refuseOracleKey = { batchNumber: n + 1, times: 2 }; // batch n + 1 carries an update under the replaced key
+    prover.open = true;
+    const posted = [];
+    for (let run = 0; run < 4 && s.pendingTransactions; run++) posted.push(...(await s.runBatches()));
+    assert.deepEqual(posted.map((p) => [p.batchNumber, p.transactions]), [[n, 2], [n + 1, 2]]);
+    const abandons = logged(d).filter((r) => r.t === "abandon");
+    assert.deepEqual(abandons.map((r) => r.t === "abandon" && r.batchNumber), [n + 1], "batch n, which the custodian takes, is not built again");
+    assert.match(abandons[0].t === "abandon" ? abandons[0].reason : "", /OracleKeyMismatch/);
+    assert.deepEqual(chain.posts.slice(posts), [1, 1], "batch n alone, then the rebuilt n + 1");
+    assert.equal(prover.started.filter((j) => j === n).length, 1, "batch n proven once");
+    assert.equal(chain.root, s.state.root);
+    assert.equal(s.state.account(alice.accountId).nonce, 4);
+    assert.deepEqual(d.reopen().snapshot(), s.snapshot(), "the log replays");
+  });
+
   it("with one batch per transaction, the oldest is posted as soon as it is proven, while the next one is still being proven", async () => {
     const { s, chain, prover, setupBatches: n } = await setup({ pipelineDepth: 2 });
     withdrawals(s, 4);
