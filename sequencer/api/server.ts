@@ -128,6 +128,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const query = sequencer.query;
   const stream = new MarketStream(query, commands, { maxBufferedBytes: opts.streamMaxBufferedBytes, ...opts.stream });
 
+  // What the stream tells of a command (its trades, fills, order changes, rejections) goes out once the log record
+  // behind it is durable, in the order the commands ran, as the answers to its sender do: a crash, power loss included,
+  // never takes back a fill a client was shown. (Book deltas carry the live book when they are sent.)
+  let streamed: Promise<unknown> = Promise.resolve();
+  const whenDurable = (send: () => void, what: string) => {
+    streamed = Promise.all([streamed, sequencer.durable()]).then(send).catch((e: unknown) => app.log.error({ err: e }, `publishing ${what} failed`));
+  };
   // Observers must never throw into the sequencer: a failure here is logged, the command stands.
   const onEngine = (events: Parameters<MarketStream["publish"]>[0], incoming: Parameters<AccountHistory["record"]>[1]) => {
     try {
@@ -135,7 +142,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
       trades.record(changes.fills);
       writer?.orders(changes.orders);
       writer?.fills(changes.fills);
-      stream.publish(events, changes);
+      whenDurable(() => stream.publish(events, changes), "engine events");
     } catch (e) {
       app.log.error({ err: e }, "publishing engine events failed");
     }
@@ -144,7 +151,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     try {
       const recs = history.recordRejection(r);
       writer?.rejections(recs);
-      stream.publishRejections(recs);
+      whenDurable(() => stream.publishRejections(recs), "a rejection");
     } catch (e) {
       app.log.error({ err: e }, "publishing a rejection failed");
     }
@@ -166,6 +173,7 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     sequencer.events.off("batch", onBatch);
     sequencer.events.off("rejected", onRejected);
     app.server.off("upgrade", stream.handleUpgrade);
+    await streamed;
     await stream.close();
     await writer?.flushed();
   });
