@@ -163,15 +163,25 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
       app.log.error({ err: e }, "publishing a batch failed");
     }
   };
+  // a rotated key ends the private subscriptions the old one authenticated (before the rotation's cancels are published)
+  const onKey = (accountId: number) => {
+    try {
+      stream.keyChanged(accountId);
+    } catch (e) {
+      app.log.error({ err: e }, "ending the private streams of a rotated key failed");
+    }
+  };
   sequencer.events.on("engine", onEngine);
   sequencer.events.on("batch", onBatch);
   sequencer.events.on("rejected", onRejected);
+  sequencer.events.on("key", onKey);
   app.server.on("upgrade", stream.handleUpgrade);
   // preClose: WebSocket connections are ended before the HTTP server waits for its connections to close.
   app.addHook("preClose", async () => {
     sequencer.events.off("engine", onEngine);
     sequencer.events.off("batch", onBatch);
     sequencer.events.off("rejected", onRejected);
+    sequencer.events.off("key", onKey);
     app.server.off("upgrade", stream.handleUpgrade);
     await streamed;
     await stream.close();

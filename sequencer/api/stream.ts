@@ -23,6 +23,10 @@
  *       {"type":"derivatives","report"} (GET /v1/accounts/:id/derivatives less its `liquidation` prices: positions
  *       with PnL, fees and funding paid, margins) after the account's derivatives fills and transfers, and after
  *       every oracle update
+ *   {"type":"unauthenticated","accountId","code":"KEY_ROTATED","message"}   the account's trading key is no
+ *       longer the one this connection authenticated with (a rotation, taken by the sequencer): the private
+ *       messages stop, before any of the rotation's own (its key-rotated cancels); the connection stays open and
+ *       may `auth` again, which only the new key passes (keyChanged)
  *   {"type":"result","id","events"}                                an order or cancel took effect
  *   {"type":"error","id"?,"code","message","status"?,"events"?}    same codes as HTTP (server.ts)
  *
@@ -31,7 +35,8 @@
  *   {"op":"snapshot","marketId"}                                  resend the view of a subscribed market
  *   {"op":"batches","subscribe":true|false}
  *   {"op":"auth","accountId","signature"}     signature of streamAuthMessage({accountId, challenge}) with
- *       the account's trading key: binds to this connection's challenge, so it cannot be replayed
+ *       the account's trading key: binds to this connection's challenge, so it cannot be replayed; again
+ *       after `unauthenticated`, over the same challenge
  *   {"op":"order","id","order"} | {"op":"cancel","id","cancel"}   signed, as the HTTP bodies; `id` echoed
  *   a binary frame: a batch of signed order records (orderFrames.ts) -> {"type":"results","id","results"}
  *       (one item per order, as POST /v1/orders/batch answers) or {"type":"error","id",...} for the frame
@@ -50,6 +55,7 @@ import type { Depth, EngineEvent } from "../matching/index.ts";
 import { streamAuthMessage } from "../protocol/messages.ts";
 import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
 import type { ExchangeQuery } from "../service/query.ts";
+import type { PublicKey } from "../crypto/babyjub.ts";
 import type { PostedBatchView } from "./batchLog.ts";
 import { diffDepth, isEmptyDelta } from "../wire/bookDelta.ts";
 import { splitOrderFrame } from "../wire/orderFrames.ts";
@@ -73,6 +79,8 @@ type Client = {
   alive: boolean;
   challenge: bigint;
   accountId: number | null;
+  /** The trading key `accountId` authenticated with: its private messages stop when the account's key is another (keyChanged). */
+  key: PublicKey | null;
   /** Authentication attempts whose signature did not hold (the connection is closed at MAX_FAILED_AUTHS). */
   failedAuths: number;
   markets: Map<number, Group>;
@@ -163,7 +171,7 @@ export class MarketStream {
 
   #connect(ws: WebSocket, source: string): void {
     const challenge = BigInt(`0x${randomBytes(16).toString("hex")}`);
-    const client: Client = { ws, seq: 0, source, alive: true, challenge, accountId: null, failedAuths: 0, markets: new Map(), batches: false };
+    const client: Client = { ws, seq: 0, source, alive: true, challenge, accountId: null, key: null, failedAuths: 0, markets: new Map(), batches: false };
     this.#clients.add(client);
     this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1);
     ws.on("pong", () => (client.alive = true));
@@ -302,10 +310,44 @@ export class MarketStream {
     }
     intake(() => this.#commands.chargeAccount(accountId)); // only once the account's signature holds
     c.accountId = accountId;
+    c.key = key;
     let set = this.#private.get(accountId);
     if (!set) this.#private.set(accountId, (set = new Set()));
     set.add(c);
     this.#send(c, { type: "authenticated", accountId });
+  }
+
+  /**
+   * Ends the private subscriptions of `accountId` authenticated with a key that is no longer the account's (its key
+   * was rotated, say because the old one leaked): each is sent `unauthenticated` (code KEY_ROTATED) and gets nothing
+   * private from then on; the connection stays open (market data, batches, signed orders) and may `auth` again, which
+   * only the account's key now passes. The server calls it on the sequencer's `key` event, before the rotation's
+   * cancels are published; every private message checks it again (#privateOf).
+   */
+  keyChanged(accountId: number): void {
+    const clients = this.#private.get(accountId);
+    if (!clients) return;
+    const key = this.#query.tradingKey(accountId);
+    let stale: Client[] | undefined; // (none, as a rule: this runs before every private message)
+    for (const c of clients) if (!key || !c.key || c.key[0] !== key[0] || c.key[1] !== key[1]) (stale ??= []).push(c);
+    if (!stale) return;
+    for (const c of stale) {
+      clients.delete(c);
+      c.accountId = null;
+      c.key = null;
+      this.#send(c, {
+        type: "unauthenticated", accountId, code: "KEY_ROTATED",
+        message: `account ${accountId}'s trading key is no longer the one this connection authenticated with: its private messages have stopped; authenticate again with the account's current key`,
+      });
+    }
+    if (clients.size === 0) this.#private.delete(accountId);
+  }
+
+  /** The account's authenticated clients whose key is still the account's (the others are ended first: keyChanged). */
+  #privateOf(accountId: number): Iterable<Client> {
+    if (!this.#private.get(accountId)?.size) return [];
+    this.keyChanged(accountId);
+    return this.#private.get(accountId) ?? [];
   }
 
   #join(c: Client, marketId: number, levels: number): Group {
@@ -355,8 +397,8 @@ export class MarketStream {
       };
       for (const c of this.#clients) if (c.markets.has(e.marketId)) this.#send(c, trade);
     }
-    for (const order of changes.orders) for (const c of this.#private.get(order.accountId) ?? []) this.#send(c, { type: "order", order });
-    for (const fill of changes.fills) for (const c of this.#private.get(fill.accountId) ?? []) this.#send(c, { type: "fill", fill });
+    for (const order of changes.orders) for (const c of this.#privateOf(order.accountId)) this.#send(c, { type: "order", order });
+    for (const fill of changes.fills) for (const c of this.#privateOf(fill.accountId)) this.#send(c, { type: "fill", fill });
     this.publishDerivatives(new Set(changes.fills.filter((f) => f.marketId >= INSTRUMENT_MARKET_BASE).map((f) => f.accountId)));
     if (this.#dirty.size > 0 && !this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -386,8 +428,8 @@ export class MarketStream {
    */
   publishDerivatives(accountIds?: Iterable<number>): void {
     for (const accountId of accountIds ?? [...this.#private.keys()]) {
-      const clients = this.#private.get(accountId);
-      if (!clients?.size) continue;
+      const clients = [...this.#privateOf(accountId)];
+      if (clients.length === 0) continue;
       const report = this.#query.derivativesSummary(accountId); // without the liquidation prices: GET .../derivatives has them
       for (const c of clients) this.#send(c, { type: "derivatives", report });
     }
@@ -395,7 +437,7 @@ export class MarketStream {
 
   /** Sends each rejection to the private stream of its account. */
   publishRejections(records: readonly RejectionRecord[]): void {
-    for (const rejection of records) for (const c of this.#private.get(rejection.accountId) ?? []) this.#send(c, { type: "rejected", rejection });
+    for (const rejection of records) for (const c of this.#privateOf(rejection.accountId)) this.#send(c, { type: "rejected", rejection });
   }
 
   publishBatch(batch: PostedBatchView): void {

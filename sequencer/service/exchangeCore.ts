@@ -53,6 +53,11 @@ export type CoreObservers = {
   engine(events: readonly EngineEvent[], incoming: Signed<Order> | undefined): void;
   /** A transaction left the queue (rejectPending). */
   rejected(rejection: TxRejection): void;
+  /**
+   * The account's trading key changed (a rotation taken into intake: tradingKey answers `publicKey` from now on),
+   * told before the rotation's key-rotated cancels, so that what was authenticated by the old key ends first.
+   */
+  keyChanged(accountId: number, publicKey: PublicKey): void;
   /** A line for the operator's log. */
   log(line: string): void;
 };
@@ -463,6 +468,7 @@ export class ExchangeCore {
       // A new key makes the orders the old one signed unprovable (their fills are checked under the key
       // the state holds then): they leave the book now (issue 11, finding 7).
       if (old && (old[0] !== tx.pubKey[0] || old[1] !== tx.pubKey[1])) {
+        this.#parts.observers.keyChanged(tx.accountId, tx.pubKey);
         // the account's signed cancels still waiting (in the cancels' lane, or deferred) will be proven after the new
         // key, which is queued ahead of them: as the operator's (unsigned)
         for (const list of [this.pending, this.#deferredCancels.get(tx.accountId) ?? []]) {

@@ -177,12 +177,14 @@ export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejec
 /**
  * What observers (the API's history, stream and batch log) are told, synchronously, as it happens:
  * `engine`: the events of one command the engine executed (refused ones included), with the incoming
- * order when it was a placement; `batch`: a batch was proven and posted, with its proof.
+ * order when it was a placement; `batch`: a batch was proven and posted, with its proof; `key`: an account's
+ * trading key was replaced (a rotation: signatures of the old key no longer count), before the rotation's cancels.
  */
 export type SequencerEvents = {
   engine: [events: readonly EngineEvent[], incoming: Signed<Order> | undefined];
   batch: [batch: PostedBatch & { proof: CalldataProof }];
   rejected: [rejection: TxRejection];
+  key: [accountId: number, publicKey: PublicKey];
 };
 
 export type { BatchHealth, TxRejection };
@@ -247,6 +249,7 @@ export class Sequencer {
       makerFeePpm: opts.makerFeePpm ?? 0, takerFeePpm: opts.takerFeePpm ?? 0,
       observers: {
         engine: (events, incoming) => this.events.emit("engine", events, incoming), rejected: (r) => this.events.emit("rejected", r), log: (line) => this.log(line),
+        keyChanged: (accountId, publicKey) => this.events.emit("key", accountId, publicKey),
       },
     }, snap);
     this.engine = this.core.engine;

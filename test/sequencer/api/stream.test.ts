@@ -1,15 +1,16 @@
 /**
  * The WebSocket (/v1/stream) with a raw ws client on a loopback port: hello and gapless sequence
  * numbers, book snapshots then deltas, trades, the private channel (authenticated over the connection's
- * challenge; a replayed or mis-signed auth is refused; nobody sees another account's updates), signed
- * order entry with request ids (JSON, and binary order frames), batch events, and bad messages answered
- * with a code.
+ * challenge; a replayed or mis-signed auth is refused; nobody sees another account's updates; a key
+ * rotation ends the authentication the old key made), signed order entry with request ids (JSON, and
+ * binary order frames), batch events, and bad messages answered with a code.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import WebSocket from "ws";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
+import { publicKeyOf } from "../../../sequencer/crypto/babyjub.ts";
 import { signCancel, signStreamAuth } from "../../../sequencer/protocol/signing.ts";
 import { createApiServer } from "../../../sequencer/api/server.ts";
 import { AUTH_SOURCE_COST, type RateLimits } from "../../../sequencer/api/commands.ts";
@@ -301,6 +302,64 @@ describe("api stream: private channel and order entry", () => {
     const answers = b.messages.slice(m).filter((x) => x.id === "place-7" || x.id === "cancel-7").map((x) => [x.id, x.type, x.code]);
     assert.deepEqual(answers, [["place-7", "result", undefined], ["cancel-7", "result", undefined]], "the order placed, then cancelled");
     assert.equal(s.query.order(2, 7n), undefined, "not live");
+  });
+
+  it("ends a private subscription when its account rotates the key it authenticated with: the old key's stream is told KEY_ROTATED and gets nothing private after it, the old key no longer authenticates, the new key does", async () => {
+    const { s, open } = await setup();
+    const bob2 = { accountId: bob.accountId, key: new Uint8Array(32).fill(77), pubKey: publicKeyOf(new Uint8Array(32).fill(77)) };
+    const auth = (c: Conn, key: Uint8Array) => c.ask({ op: "auth", accountId: 2, signature: signStreamAuth(key, { accountId: 2, challenge: c.challenge }).signature });
+    const stale = await open(); // authenticated with K1 (say, by whoever the leaked key reached)
+    const late = await open(); // opened before the rotation, authenticates after it
+    assert.equal((await auth(stale, bob.key))[0].type, "authenticated");
+    await stale.ask({ op: "subscribe", channel: "market", marketId: 0, levels: 5 }, 2);
+    s.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 10n }));
+    await stale.ask({ op: "batches", subscribe: false }); // (answered after the order's messages: they are sent as it runs)
+    assert.ok(stale.messages.some((m) => m.type === "order" && m.order.orderId === "1"), "before the rotation the K1 stream sees bob's order");
+
+    const before = stale.messages.length;
+    s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob2.pubKey }); // K1 -> K2: cancels order 1 (key-rotated)
+    // private data of account 2 after the rotation: a new order signed by K2, filled by alice (an order, a fill)
+    s.placeOrder(order(bob2, { orderId: 2n, side: Side.SELL, priceTicks: 95n, sizeLots: 4n }));
+    s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 95n, sizeLots: 4n }));
+    await stale.ask({ op: "batches", subscribe: false });
+    const after = stale.messages.slice(before);
+    const ended = after.find((m) => m.type === "unauthenticated");
+    assert.deepEqual(ended && { ...ended, seq: 0, message: typeof ended.message }, { type: "unauthenticated", accountId: 2, code: "KEY_ROTATED", message: "string", seq: 0 }, "the K1 stream is told why its private subscription ended");
+    assert.equal(after[0].type, "unauthenticated", "before anything else of the rotation (its key-rotated cancels included)");
+    const leaked = after.filter((m) => ["order", "fill", "rejected", "derivatives"].includes(m.type));
+    assert.deepEqual(leaked, [], "the K1 stream gets nothing private after the rotation");
+    assert.ok(after.some((m) => m.type === "trade"), "market data goes on: the connection stays open");
+    assert.equal(stale.ws.readyState, WebSocket.OPEN);
+    assert.deepEqual(stale.messages.map((m) => m.seq), stale.messages.map((_, i) => i + 1));
+
+    // the old key authenticates nothing any more, on this connection or another; the new one does
+    assert.equal((await auth(stale, bob.key))[0].code, "BAD_SIGNATURE");
+    assert.equal((await auth(late, bob.key))[0].code, "BAD_SIGNATURE");
+    assert.deepEqual((await auth(late, bob2.key))[0], { type: "authenticated", accountId: 2, seq: 3 });
+    assert.equal((await auth(stale, bob2.key))[0].type, "authenticated", "the holder of the new key may authenticate the same connection again");
+    const fresh = [late.messages.length, stale.messages.length];
+    s.placeOrder(order(bob2, { orderId: 3n, side: Side.SELL, priceTicks: 96n, sizeLots: 1n }));
+    await late.ask({ op: "batches", subscribe: false });
+    await stale.ask({ op: "batches", subscribe: false });
+    for (const [c, n] of [[late, fresh[0]], [stale, fresh[1]]] as const) {
+      assert.ok(c.messages.slice(n).some((m) => m.type === "order" && m.order.orderId === "3" && m.order.status === "open"), "a K2 stream sees bob's new order");
+    }
+  });
+
+  it("tells a stream at once that the key it authenticated with was rotated, though the rotation has nothing private to send (no order to cancel); a rotation to the same key ends nothing", async () => {
+    const { s, open } = await setup();
+    const c = await open();
+    const same = await open();
+    await c.ask({ op: "auth", accountId: 1, signature: signStreamAuth(alice.key, { accountId: 1, challenge: c.challenge }).signature });
+    await same.ask({ op: "auth", accountId: 2, signature: signStreamAuth(bob.key, { accountId: 2, challenge: same.challenge }).signature });
+    s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: [...bob.pubKey] as typeof bob.pubKey }); // bob registers his own key again
+    s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: publicKeyOf(new Uint8Array(32).fill(78)) });
+    await c.ask({ op: "batches", subscribe: false }); // (answered after what the rotation sent: that is sent as it runs)
+    const [ended] = c.messages.slice(2);
+    assert.deepEqual([ended.type, ended.accountId, ended.code, ended.seq], ["unauthenticated", 1, "KEY_ROTATED", 3]);
+    const [answer] = await same.ask({ op: "batches", subscribe: false });
+    assert.equal(answer.type, "batches", "bob's stream, whose key is still the account's, was not ended");
+    assert.deepEqual(same.messages.map((m) => m.type), ["hello", "authenticated", "batches"]);
   });
 
   it("sends an account the rejection of its transaction that no batch could prove, and keeps it in its history", async () => {
