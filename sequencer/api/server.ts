@@ -163,14 +163,9 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
       app.log.error({ err: e }, "publishing a batch failed");
     }
   };
-  // a rotated key ends the private subscriptions the old one authenticated (before the rotation's cancels are published)
-  const onKey = (accountId: number) => {
-    try {
-      stream.keyChanged(accountId);
-    } catch (e) {
-      app.log.error({ err: e }, "ending the private streams of a rotated key failed");
-    }
-  };
+  // A rotated key ends the private subscriptions the old one authenticated: told in its turn among the commands (before
+  // the rotation's cancels); meanwhile every private message checks the account's live key before it is sent.
+  const onKey = (accountId: number) => whenDurable(() => stream.keyChanged(accountId), "the end of a rotated key's private streams");
   sequencer.events.on("engine", onEngine);
   sequencer.events.on("batch", onBatch);
   sequencer.events.on("rejected", onRejected);

@@ -187,7 +187,8 @@ export class MarketStream {
     if (n > 0) this.#perSource.set(c.source, n);
     else this.#perSource.delete(c.source);
     for (const m of [...c.markets.keys()]) this.#leave(c, m);
-    if (c.accountId !== null) this.#private.get(c.accountId)?.delete(c);
+    const set = c.accountId === null ? undefined : this.#private.get(c.accountId);
+    if (set?.delete(c) && set.size === 0) this.#private.delete(c.accountId!); // (publishDerivatives walks the accounts kept)
   }
 
   #send(c: Client, msg: Record<string, unknown>): void {
