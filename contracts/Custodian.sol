@@ -609,6 +609,11 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         return _forceWithdraw(ProtocolConstants.TX_FORCED_CLOSE, instrumentId, uint96(counterpartyId) << 64 | lots);
     }
 
+    /// @dev Refunds, exits and their claims exist only in exodus (NotInExodus).
+    function _requireExodus() private view {
+        if (!exodusMode) revert NotInExodus();
+    }
+
     /// @dev A forced request a derivatives slot judges at its batch's marks needs derivatives slots (NoDerivativesSlots),
     /// no exodus (ExodusModeActive) and the oracle key (OracleKeyNotSet: no batch could serve it without one).
     function _checkJudgedAtMarks() private view {
@@ -990,7 +995,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// {processedRequests} and below {requestCount} (NotRefundable); a second refund reverts (AlreadyRefunded).
     /// Runs in {CustodianPayouts-refundDeposit}.
     function refundDeposit(uint256 index, uint32 accountId, uint16 tokenId, uint96 amount) external nonReentrant {
-        if (!exodusMode) revert NotInExodus();
+        _requireExodus();
         CustodianPayouts.refundDeposit(
             _requestChain, _queued, withdrawable, processedRequests, requestCount, index, accountId, tokenId, amount
         );
@@ -1010,7 +1015,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// same frozen root, so every accepted exit carries the same `pooledQuote`.
     /// Custody: spot first, `paid[t] = min(amounts[t], balanceOf(this) - owed[t])`; the batch circuit keeps the
     /// pooled quote >= 0, so the spot balances of all accounts never exceed what the custodian holds for the state
-    /// less the pooled quote, and every spot amount is paid in full (of a token whose `balanceOf` answers). Then
+    /// less the pooled quote, and every spot amount is paid in full (of a token whose `balanceOf` answers); what an
+    /// exit cannot pay of a registered token's amount (its `balanceOf` failed, read as 0, or the custodian held less
+    /// at that moment) is recorded, not credited ({ICustodianExits-ExitRemainderRecorded}), and paid in full later
+    /// by {claimExitRemainder}. Then
     /// the derivatives claim: before the claim window's end ({exodusClaim}: EXODUS_CLAIM_WINDOW after exodus began)
     /// recorded, nothing paid; after it, `min(derivativesClaim, pooledQuote - min(windowClaims, pooledQuote) -
     /// latePaid)`, capped at what is still free of token 0, and {exodusDerivativesPaid} grows by it. So derivatives
@@ -1034,7 +1042,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint256 derivativesClaim,
         uint256[8] calldata proof
     ) external nonReentrant {
-        if (!exodusMode) revert NotInExodus();
+        _requireExodus();
         CustodianPayouts.ExitContext memory ctx = CustodianPayouts.ExitContext({
             root: stateRoot,
             exitVerifier: exitVerifier,
@@ -1066,8 +1074,23 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// {CustodianPayouts-claimDerivatives}; emits {ICustodianExits-DerivativesClaimPaid}.
     /// @param accountId An account that exited within the window with a derivatives claim.
     function claimDerivatives(uint32 accountId) external nonReentrant {
-        if (!exodusMode) revert NotInExodus();
+        _requireExodus();
         CustodianPayouts.claimDerivatives(_accounts, withdrawable, owed, _tokens, _exodusLedger, accountId);
+    }
+
+    /// @notice In exodus, pays account `accountId`'s exit remainder of token `tokenId`: the part of the spot amount its
+    /// {exit} proved that the exit could not pay (the custodian read less of the token free than claimed, as when
+    /// its `balanceOf` failed; {ICustodianExits-ExitRemainderRecorded}), credited to the owner's {withdrawable}.
+    /// Anyone may call: only the owner is credited. In full or not at all: while the custodian holds less of the
+    /// token beyond what it owes than the remainder, it reverts (ClaimNotCovered) and the remainder stays pending;
+    /// NoExitRemainder when none waits (paid already, or never recorded).
+    /// @dev A remainder is not in {owed} until paid, and its payment checks `balanceOf(this) - owed` then, so
+    /// remainders are never credited beyond what the custodian holds. nonReentrant: a token hook inside {withdraw}
+    /// (owed already lowered, the balance not yet) cannot make a remainder look covered. Runs in
+    /// {CustodianPayouts-claimExitRemainder}; emits {ICustodianExits-ExitRemainderPaid}.
+    function claimExitRemainder(uint32 accountId, uint16 tokenId) external nonReentrant {
+        _requireExodus();
+        CustodianPayouts.claimExitRemainder(_accounts, withdrawable, owed, _tokens, _exodusLedger, accountId, tokenId);
     }
 
     /// @notice The exodus claim window and account `accountId`'s place in it: when the window ends (`windowEnd`,
@@ -1148,15 +1171,13 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice The token registered under `tokenId`.
     /// @param tokenId A registered token id (reverts with UnknownToken otherwise).
     function tokens(uint16 tokenId) external view returns (IERC20) {
-        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
-        return _tokens[tokenId].token;
+        return _token(tokenId).token;
     }
 
     /// @notice The smallest amount a deposit of token `tokenId` may bring, fixed at its registration.
     /// @param tokenId A registered token id (reverts with UnknownToken otherwise).
     function minDeposit(uint16 tokenId) external view returns (uint96) {
-        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
-        return _tokens[tokenId].minDeposit;
+        return _token(tokenId).minDeposit;
     }
 
     /// @notice Owner (the wallet that registered it) of each account id; zero for unassigned ids.
@@ -1237,6 +1258,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     // ------------------------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------------------------
+
+    /// @dev Registered token `tokenId` (UnknownToken otherwise), for the views {tokens} and {minDeposit}.
+    function _token(uint16 tokenId) private view returns (CustodianPayouts.TokenInfo storage) {
+        if (tokenId >= _tokens.length) revert UnknownToken(tokenId);
+        return _tokens[tokenId];
+    }
 
     /// @dev {CustodianPayouts-addToken} on this custodian's token list.
     function _addToken(IERC20 token, uint96 minDeposit_) private returns (uint16 tokenId) {

@@ -15,6 +15,7 @@
  *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
  *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K]
  *   npm run cli -- claim-derivatives --rpc URL --custodian 0x.. --wallet-key 0x..   (after the exodus claim window)
+ *   npm run cli -- claim-exit-remainder --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 2 [--for-account 3]
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
  * EXCHANGE_WALLET_KEY. Output is JSON (bigints as decimal strings), one document per line; errors go to
@@ -29,7 +30,7 @@ import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import {
-  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
+  accountOf, activateExodus, claimExitRemainder, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
   requestFeeWithdrawal, requestInsuranceWithdrawalCalldata, type ChainClients,
 } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
@@ -370,6 +371,24 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .action(async (o: { walletKey: Hex; rpc: string; custodian: Address }) => {
       const { collectDerivativesClaim } = await import("../sequencer/sdk/exit.ts");
       print({ status: "derivatives claim paid", ...(await collectDerivativesClaim({ clients: chainClients(o.rpc, o.walletKey), custodian: o.custodian })) });
+    });
+
+  program
+    .command("claim-exit-remainder")
+    .description("exodus: pay an exit's recorded remainder of a token (what the exit could not pay) in full to the account's owner; then pull it if it is yours")
+    .addOption(walletKeyOption())
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .requiredOption("--token-id <n>", "token id", int("--token-id"))
+    .option("--for-account <n>", "the exited account (default: the wallet's; anyone may pay another's)", int("--for-account"))
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; tokenId: bigint; forAccount?: bigint }) => {
+      const c = chainClients(o.rpc, o.walletKey);
+      const own = await accountOf(c.publicClient, o.custodian, c.walletClient.account!.address);
+      const accountId = o.forAccount === undefined ? own : Number(o.forAccount);
+      if (accountId === 0) throw new Error("the wallet has no account: pass --for-account");
+      const { amount, hash } = await claimExitRemainder(c, o.custodian, accountId, Number(o.tokenId));
+      if (accountId === own) await claimWithdrawal(c, o.custodian, Number(o.tokenId));
+      print({ status: "exit remainder paid", accountId, tokenId: o.tokenId, amount, tx: hash, pulled: accountId === own });
     });
 
   program

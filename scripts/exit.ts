@@ -67,7 +67,7 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
   o.print({
     status: "exited", accountId: result.accountId, owner: result.owner, root: `0x${result.claim.root.toString(16)}`, exitTx: result.exitTx,
     pooledQuote: result.claim.pooledQuote, derivativesClaim: result.claim.derivativesClaim, derivativesPaid: result.derivativesPaid,
-    derivativesPending: result.derivativesPending, claimWindowEnd: result.claimWindowEnd, valuation: result.valuation,
+    derivativesPending: result.derivativesPending, claimWindowEnd: result.claimWindowEnd, remainders: result.remainders, valuation: result.valuation,
   });
   return { result, lines };
 }

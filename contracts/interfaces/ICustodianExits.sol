@@ -51,7 +51,8 @@ interface ICustodianExits {
     );
     /// @notice Account `accountId` exited. Spot part, per token id: `claimed[t]`, the spot balance its proof claimed,
     /// and `paid[t]`, what was credited to `owner` for it (at most what the custodian held beyond what it already
-    /// owes; in full for every token whose `balanceOf` answers). Derivatives part, in token 0: `derivativesClaimed`,
+    /// owes; in full for every token whose `balanceOf` answers; the rest of a registered token's claim is recorded,
+    /// {ExitRemainderRecorded}, and paid by {claimExitRemainder}). Derivatives part, in token 0: `derivativesClaimed`,
     /// the proven `max(0, equity)`, and `derivativesPaid`, what was credited for it out of the pot of the proven
     /// pooled quote (what the exits before it left of the pot). The owner's `withdrawable` of token 0 grew by
     /// `paid[0] + derivativesPaid`, of token t by `paid[t]`.
@@ -68,6 +69,14 @@ interface ICustodianExits {
     /// paid `paid` in token 0 (credited to `owner`): `claimed * pot / max(pot, claims recorded in the window)`, the
     /// same share for every claim of the window.
     event DerivativesClaimPaid(uint32 indexed accountId, address indexed owner, uint256 claimed, uint256 paid);
+
+    /// @notice Account `accountId`'s exit could not pay `amount` of its proven spot balance of token `tokenId` (the
+    /// custodian read less of it free than claimed: the token's `balanceOf` failed, read as 0, or the custodian held
+    /// less at that moment): it waits, not credited, for {claimExitRemainder} to pay it in full.
+    event ExitRemainderRecorded(uint32 indexed accountId, uint16 indexed tokenId, uint256 amount);
+    /// @notice Account `accountId`'s exit remainder of token `tokenId`, `amount`, was paid in full: credited to
+    /// `owner`'s `withdrawable` of the token.
+    event ExitRemainderPaid(uint32 indexed accountId, address indexed owner, uint16 indexed tokenId, uint256 amount);
 
     /// @notice The request deadline is 0 or above {MAX_REQUEST_DEADLINE}.
     error InvalidRequestDeadline(uint64 requestDeadline);
@@ -110,12 +119,15 @@ interface ICustodianExits {
     error BadExitAmounts();
     /// @notice Derivatives claims recorded in the claim window are paid once it ends, at `windowEnd`.
     error ClaimWindowOpen(uint256 windowEnd);
-    /// @notice The custodian holds `free` of token 0 beyond what it owes, less than the `due` derivatives claim: the
-    /// claim stays pending (never paid in part).
+    /// @notice The custodian holds `free` of the token beyond what it owes, less than the `due` claim (a derivatives
+    /// claim, in token 0, or an exit remainder, in its token): the claim stays pending (never paid in part).
     error ClaimNotCovered(uint256 due, uint256 free);
     /// @notice Account `accountId` has no derivatives claim waiting: it did not exit within the claim window with
     /// one, or it was paid already.
     error NoPendingClaim(uint32 accountId);
+    /// @notice Account `accountId` has no exit remainder of token `tokenId` waiting: its exit paid that token in
+    /// full (or it has not exited, or the token id is not registered), or the remainder was paid already.
+    error NoExitRemainder(uint32 accountId, uint16 tokenId);
     /// @notice An exit was sent with too little gas for each token's guarded `balanceOf` (CustodianPayouts.BALANCE_OF_GAS).
     error ExitGasTooLow();
     /// @notice The verifier rejected the proof (a batch's or an exit's).
@@ -144,6 +156,9 @@ interface ICustodianExits {
     /// @notice Pays account `accountId`'s derivatives claim recorded within the claim window, once it has ended
     /// (anyone may call; credited to the owner).
     function claimDerivatives(uint32 accountId) external;
+    /// @notice Pays account `accountId`'s exit remainder of token `tokenId`, the part of its proven spot balance its
+    /// exit could not pay (anyone may call; credited to the owner), in full or not at all.
+    function claimExitRemainder(uint32 accountId, uint16 tokenId) external;
     /// @notice Quote token credited for derivatives claims so far (by late exits and claimDerivatives); never above
     /// the proven pooled quote of the frozen root.
     function exodusDerivativesPaid() external view returns (uint256);

@@ -92,7 +92,10 @@ library CustodianPayouts {
     /// quote token credited for derivatives claims so far ({Custodian-exodusDerivativesPaid}), never above `pot`;
     /// `windowClaims`, the claims exits recorded within the claim window, each waiting in `pending` until the
     /// window ends at `windowEnd` (set when exodus began); `latePaid`, what exits after the window were paid of
-    /// what the window's claims left; `pot`, the frozen state's pooled quote, as the exits' proofs bind it.
+    /// what the window's claims left; `pot`, the frozen state's pooled quote, as the exits' proofs bind it;
+    /// `remainders`, what each exit's spot claim of a token was not paid at the exit ({_pay}: the custodian read less
+    /// of it free than claimed, a `balanceOf` that failed reading as 0), waiting for {claimExitRemainder}. A
+    /// remainder is not in {Custodian-owed} until it is paid: nothing credits it before the custodian holds it free.
     struct ExodusLedger {
         uint256 derivativesPaid;
         uint256 windowClaims;
@@ -100,6 +103,7 @@ library CustodianPayouts {
         uint256 pot;
         uint256 windowEnd;
         mapping(uint32 accountId => uint256 claim) pending;
+        mapping(uint32 accountId => mapping(uint16 tokenId => uint256 amount)) remainders;
     }
 
     /// @notice Applies an accepted batch's records, after every check of {Custodian-submitBatch} passed: credits
@@ -279,7 +283,8 @@ library CustodianPayouts {
 
     /// @notice Checks that the caller owns account `ctx.accountId` (NotAccountOwner) and that it has not exited
     /// (AlreadyExited), marks it exited, verifies its exit proof for its spot `amounts`, `ctx.pooledQuote` and
-    /// `ctx.derivativesClaim`, and credits its owner what the custodian can pay; see {Custodian-exit}. The caller
+    /// `ctx.derivativesClaim`, and credits its owner what the custodian can pay, recording the rest of each spot
+    /// amount for {claimExitRemainder}; see {Custodian-exit}. The caller
     /// checked exodus mode.
     /// @dev The derivatives claim is recorded within the claim window, or after it due up to what the window's
     /// claims left of the pot ({_payExit}); {_pay} credits what is due in token 0 after the spot amount, and
@@ -294,7 +299,8 @@ library CustodianPayouts {
     /// @param withdrawable The custodian's {Custodian-withdrawable}, credited to the owner.
     /// @param owed The custodian's {Custodian-owed}, grown by what is credited.
     /// @param priceWords The last oracle batch's index prices, packed as {unpackPrices} reads them.
-    /// @param ledger The custodian's exodus ledger: what exits paid of the derivatives pot so far, grown here.
+    /// @param ledger The custodian's exodus ledger: what exits paid of the derivatives pot so far, grown here; the
+    /// account's remainders, recorded here.
     function exit(
         mapping(uint32 => Account) storage accounts,
         mapping(uint32 => bool) storage exited,
@@ -315,7 +321,8 @@ library CustodianPayouts {
         _payExit(withdrawable[owner], owed, tokens, ledger, ctx, amounts, owner);
     }
 
-    /// @dev {exit}'s payout, after the proof: the spot amounts at once ({_pay}); the derivatives claim recorded
+    /// @dev {exit}'s payout, after the proof: the spot amounts at once, what is not free recorded as the account's
+    /// remainders ({_pay}); the derivatives claim recorded
     /// while the claim window is open (paid by {claimDerivatives} once it ends), or after it, paid at once out of
     /// what the window's claims left of the pot; the ledger grown by what was recorded or paid; the Exited event.
     function _payExit(
@@ -339,7 +346,8 @@ library CustodianPayouts {
                 due = Math.min(claim, ctx.pooledQuote - reserved - ledger.latePaid);
             }
         }
-        (uint256[] memory paid, uint256 derivativesPaid) = _pay(ownerWithdrawable, owed, tokens, amounts, due);
+        (uint256[] memory paid, uint256 derivativesPaid) =
+            _pay(ownerWithdrawable, owed, tokens, ledger.remainders[ctx.accountId], ctx.accountId, amounts, due);
         if (derivativesPaid != 0) {
             ledger.latePaid += derivativesPaid;
             ledger.derivativesPaid += derivativesPaid;
@@ -384,6 +392,39 @@ library CustodianPayouts {
         emit ICustodianExits.DerivativesClaimPaid(accountId, owner, claim, due);
     }
 
+    /// @notice Pays account `accountId`'s exit remainder of token `tokenId`, the part of its proven spot amount its
+    /// exit could not pay ({_pay}); see {Custodian-claimExitRemainder}. Anyone may call; credited to the account's
+    /// owner. The caller checked exodus mode.
+    /// @dev In full or not at all: ClaimNotCovered when the custodian holds less of the token beyond what it owes
+    /// (`balanceOf(this) - owed`, read now; a `balanceOf` that fails reads as 0) than the remainder, which then stays
+    /// pending (anyone may send this, so a partial payment would let a stranger cut a claim for good while the token
+    /// misbehaves). The credit grows {Custodian-owed}, so a second remainder of the token is checked against what
+    /// the first left free: remainders together are never credited beyond what the custodian holds. The remainder
+    /// is cleared before the credit; the only external call is the token's static `balanceOf`.
+    /// @param accounts The custodian's accounts (their owners).
+    /// @param withdrawable The custodian's {Custodian-withdrawable}, credited to the owner.
+    /// @param owed The custodian's {Custodian-owed}, grown by what is credited.
+    /// @param tokens The custodian's registered tokens.
+    /// @param ledger The custodian's exodus ledger: the remainder cleared.
+    function claimExitRemainder(
+        mapping(uint32 => Account) storage accounts,
+        mapping(address => mapping(uint16 => uint256)) storage withdrawable,
+        mapping(uint16 => uint256) storage owed,
+        TokenInfo[] storage tokens,
+        ExodusLedger storage ledger,
+        uint32 accountId,
+        uint16 tokenId
+    ) external {
+        uint256 due = ledger.remainders[accountId][tokenId];
+        if (due == 0) revert ICustodianExits.NoExitRemainder(accountId, tokenId); // so tokenId is registered below
+        uint256 free = _free(owed, tokens[tokenId].token, tokenId);
+        if (free < due) revert ICustodianExits.ClaimNotCovered(due, free);
+        ledger.remainders[accountId][tokenId] = 0;
+        address owner = accounts[accountId].owner;
+        _credit(withdrawable[owner], owed, tokenId, due);
+        emit ICustodianExits.ExitRemainderPaid(accountId, owner, tokenId, due);
+    }
+
     /// @dev Reverts unless the claim has the exit public data's widths (BadExitAmounts: `ctx.maxTokens` amounts,
     /// each, the pooled quote and the derivatives claim below 2^128) and the exit verifier accepts `proof` for its
     /// public data rebuilt from `ctx` (the frozen root, the account), the stored prices and the claim (InvalidProof).
@@ -423,11 +464,15 @@ library CustodianPayouts {
     /// ({_held}): a token whose `balanceOf` reverts, burns its gas or answers malformed data counts as holding
     /// nothing, so its claim pays 0 and the account's other tokens are still paid (one listed token that breaks
     /// cannot lock every exit of every account holding a unit of it, which anyone can give with
-    /// {Custodian-depositTo}).
+    /// {Custodian-depositTo}). The unpaid part of a registered token's spot claim is recorded in `remainders`
+    /// (ExitRemainderRecorded), paid in full later by {claimExitRemainder}; it is neither credited nor added to
+    /// {Custodian-owed} here. (Unregistered token ids hold nothing, and no token is listed in exodus: none recorded.)
     function _pay(
         mapping(uint16 => uint256) storage ownerWithdrawable,
         mapping(uint16 => uint256) storage owed,
         TokenInfo[] storage tokens,
+        mapping(uint16 => uint256) storage remainders,
+        uint32 accountId,
         uint256[] calldata amounts,
         uint256 derivativesDue
     ) private returns (uint256[] memory paid, uint256 derivativesPaid) {
@@ -439,6 +484,10 @@ library CustodianPayouts {
             uint256 free = _free(owed, tokens[t].token, uint16(t));
             uint256 pay = amounts[t] < free ? amounts[t] : free;
             paid[t] = pay;
+            if (pay < amounts[t]) {
+                remainders[uint16(t)] = amounts[t] - pay;
+                emit ICustodianExits.ExitRemainderRecorded(accountId, uint16(t), amounts[t] - pay);
+            }
             if (due != 0) {
                 free -= pay;
                 derivativesPaid = due < free ? due : free;

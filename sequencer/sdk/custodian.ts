@@ -218,6 +218,11 @@ export type ExitPayout = {
   derivativesPending: bigint;
   /** When the claim window ends (unix seconds). */
   claimWindowEnd: bigint;
+  /**
+   * Per token id, the spot amount the exit could not pay (the custodian read less of the token free than claimed,
+   * as when its balanceOf failed) and recorded for claimExitRemainder (its ExitRemainderRecorded events; 0: none).
+   */
+  remainders: bigint[];
   hash: Hash;
 };
 
@@ -236,11 +241,27 @@ export async function exit(c: ChainClients, custodian: Address, claim: ExitCall,
   if (!exited) throw new Error("the custodian emitted no Exited event");
   const { paid: spotPaid, derivativesClaimed, derivativesPaid } = exited.args;
   const paid = spotPaid.map((v, t) => (t === 0 ? v + derivativesPaid : v));
+  const remainders = spotPaid.map(() => 0n);
+  for (const ev of parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "ExitRemainderRecorded" })) remainders[ev.args.tokenId] = ev.args.amount;
   const window = await exodusClaim(c.publicClient, custodian, claim.accountId);
   return {
     paid, spotPaid: [...spotPaid], derivativesClaimed, derivativesPaid,
-    derivativesPending: window.pending, claimWindowEnd: window.windowEnd, hash: receipt.transactionHash,
+    derivativesPending: window.pending, claimWindowEnd: window.windowEnd, remainders, hash: receipt.transactionHash,
   };
+}
+
+/**
+ * Pays account `accountId`'s exit remainder of token `tokenId` (what its exit recorded as not paid: ExitPayout's
+ * `remainders`) in full, credited to the account's owner (pull it with claimWithdrawal); anyone may send it. The
+ * custodian refuses, paying nothing, while it holds less of the token beyond what it owes than the remainder
+ * (ClaimNotCovered: retry once the token answers) or when none waits (NoExitRemainder: paid already, or never
+ * recorded).
+ */
+export async function claimExitRemainder(c: ChainClients, custodian: Address, accountId: number, tokenId: number): Promise<{ amount: bigint; hash: Hash }> {
+  const receipt = await sendTx(c, custodian, custodianAbi, "claimExitRemainder", [accountId, tokenId]);
+  const [ev] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "ExitRemainderPaid" });
+  if (!ev) throw new Error("the custodian emitted no ExitRemainderPaid event");
+  return { amount: ev.args.amount, hash: receipt.transactionHash };
 }
 
 /** The custodian's exodus claim window (`exodusClaim`) and an account's claim waiting in it. */

@@ -71,6 +71,8 @@ export type ExitResult = {
   derivativesPending: bigint;
   /** When the claim window ends (unix seconds). */
   claimWindowEnd: bigint;
+  /** Per token id, what the exit could not pay and recorded (a token whose balanceOf failed): claimExitRemainder. */
+  remainders: bigint[];
   exitTx: Hash;
 };
 
@@ -109,10 +111,13 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { claim, input, valuation } = exitWitness(report.state, accountId, prices, o.params);
   log(`proving the exit of account ${accountId} against root 0x${claim.root.toString(16).slice(0, 16)}…`);
   const { proof } = await proveExit(o.exitCircuit, input);
-  const { paid, derivativesPaid, derivativesPending, claimWindowEnd, hash } = await exit(o.clients, o.custodian, claim, proof);
+  const { paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, hash } = await exit(o.clients, o.custodian, claim, proof);
   for (const [tokenId, amount] of paid.entries()) if (amount > 0n) await claimWithdrawal(o.clients, o.custodian, tokenId);
   if (derivativesPending > 0n) log(`derivatives claim of ${derivativesPending} recorded: paid pro rata once the claim window ends at ${claimWindowEnd}`);
-  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, exitTx: hash };
+  for (const [tokenId, amount] of remainders.entries()) {
+    if (amount > 0n) log(`token ${tokenId}: ${amount} not paid (the custodian read less of it free) and recorded: claim it with claim-exit-remainder --token-id ${tokenId} (SDK claimExitRemainder) once the token answers`);
+  }
+  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, exitTx: hash };
 }
 
 /**

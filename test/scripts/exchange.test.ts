@@ -102,6 +102,8 @@ describe("exchange CLI", () => {
     assert.match(partial.err.join(""), /--exit-wasm, --exit-zkey and --exit-vkey go together/);
     assert.match((await cli(null, "force-withdraw", ...chain, "--token-id", "1", "--amount", "-5")).err.join(""), /non-negative integer/);
     assert.match((await cli(null, "exodus", "--rpc", "http://127.0.0.1:9", "--custodian", "nope", "--wallet-key", `0x${"11".repeat(32)}`)).err.join(""), /not an address/);
+    assert.match((await cli(null, "claim-exit-remainder", ...chain, "--token-id", "-1")).err.join(""), /non-negative integer/);
+    assert.match((await cli(null, "claim-exit-remainder", ...chain, "--token-id", "2", "--for-account", "x")).err.join(""), /non-negative integer/);
     // the treasury verb (operator): an unknown fund, a negative and a zero amount
     assert.match((await cli(null, "treasury-withdraw", ...chain, "--fund", "pension", "--amount", "5")).err.join(""), /Allowed choices are fee, insurance/);
     assert.match((await cli(null, "treasury-withdraw", ...chain, "--fund", "fee", "--amount", "-5")).err.join(""), /non-negative integer/);
