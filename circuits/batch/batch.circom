@@ -263,6 +263,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
         dslot[s].imShort <== oracle.imShort;
         dslot[s].mmLong <== oracle.mmLong;
         dslot[s].mmShort <== oracle.mmShort;
+        dslot[s].unpriced <== oracle.unpriced;
         dslot[s].txType <== d_txType[s];
         dslot[s].accountA <== d_accountA[s];
         dslot[s].accountB <== d_accountB[s];

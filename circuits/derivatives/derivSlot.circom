@@ -70,6 +70,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     signal input imShort[N];
     signal input mmLong[N];
     signal input mmShort[N];
+    signal input unpriced[N];   // OracleStep's: options the batch's update has no vol slice for
     signal output accountsRootOut;
     signal output feePoolOut;
     signal output insuranceOut;
@@ -187,6 +188,9 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     component markSel = Select(N);
     markSel.sel <== sel;
     markSel.values <== mark;
+    component unpricedSel = Select(N);
+    unpricedSel.sel <== sel;
+    unpricedSel.values <== unpriced;
     signal tickValue <== field[I_TICK()].out;
     signal settlePrice <== field[I_SETTLE()].out;
     component kind = OneHot(5);  // inspect: the kind's one-hot flags; a fill needs only NONE and the dated kinds
@@ -249,6 +253,7 @@ template DerivSlot(accountLevels, balanceLevels, orderLevels, N, K, O, U) {
     fill.kindNone <== kind.out[KIND_NONE()];
     fill.dated <== kind.out[KIND_FUTURE()] + kind.out[KIND_CALL()] + kind.out[KIND_PUT()];
     fill.notSettled <== notSettled.out;
+    fill.unpriced <== unpricedSel.out;
     fill.expiry <== field[I_EXPIRY()].out;
     fill.sizeA <== sizeA.out;
 

@@ -212,7 +212,10 @@ template InstrumentMarks() {
 /// and its values are in range; the funding tick happens iff epoch = oldEpoch + 1 (epoch in
 /// {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and funding, with
 /// per-lot marks and margins; `bits` is the oracle section of the public data. If not `used`, every
-/// oracle field is 0 and the table is unchanged.
+/// oracle field is 0 and the table is unchanged. `unpriced[i]` = 1 when instrument i is an option the update must
+/// price (unsettled, before its expiry) and its vol table has no slice for it (listed after the update was signed):
+/// marked at the floor vol, so no slot may fill it (Fill), and no account may hold it (refused here: a position is
+/// never valued at the floor vol, DERIVATIVES.md "Vol slices").
 template OracleStep(N, O, U) {
     signal input timestamp;
     signal input oldInstruments[N][I_FIELDS()];
@@ -238,6 +241,7 @@ template OracleStep(N, O, U) {
     signal output imShort[N];
     signal output mmLong[N];
     signal output mmShort[N];
+    signal output unpriced[N];
     signal output newOracleTime;
     signal output newFundingEpoch;
     signal output bits[8 * (45 + 14 * U + 11 * O + 3 * N)];
@@ -340,6 +344,7 @@ template OracleStep(N, O, U) {
     component optValue[O];
     component vol[O];
     component noTimeLeft[O];
+    component notHeld[O];
     for (var i = 0; i < N; i++) {
         st[i] = InstrumentState(U);
         st[i].inst <== oldInstruments[i];
@@ -382,6 +387,12 @@ template OracleStep(N, O, U) {
             vol[k].optExpiry <== oldInstruments[i][I_EXPIRY()];
             vol[k].spot <== st[i].price;
             vol[k].strike <== oldInstruments[i][I_STRIKE()];
+            unpriced[i] <== vol[k].need * (1 - vol[k].found);
+            // an option somebody holds is priced by every update that marks it (review of 2026-12-06: else its
+            // positions were valued at the floor vol)
+            notHeld[k] = IsZero();
+            notHeld[k].in <== oldInstruments[i][I_HOLDERS()];
+            unpriced[i] * (1 - notHeld[k].out) === 0;
             bs[k] = BlackScholes();
             bs[k].isCall <== st[i].isCall;
             bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
@@ -396,6 +407,7 @@ template OracleStep(N, O, U) {
         } else {
             st[i].isOpt === 0;
             marks[i].optionMark <== 0;
+            unpriced[i] <== 0;
         }
         for (var f = 0; f < I_FIELDS(); f++) {
             if (f == I_SETTLE()) {

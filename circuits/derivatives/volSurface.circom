@@ -82,6 +82,8 @@ template VolSlices(E, U) {
 /// table is VolSlices', so at most one matches), when `need` (an unsettled option before its expiry, priced by
 /// Black-Scholes with time left) and the table has its slice; otherwise vol = 2^13, the floor (an option listed
 /// after the update was signed, until an update prices it; the sequencer refuses updates that miss a live option).
+/// found = 1 when the table has the option's slice (0 or 1: the table's order rule leaves at most one): the oracle
+/// step refuses a trade on an option it needs and lacks (OracleStep's `unpriced`).
 template SliceVol(E) {
     signal input need;
     signal input underlying[E];
@@ -94,12 +96,13 @@ template SliceVol(E) {
     signal input spot;      // in [2^16, 2^50) when need (an oracle price)
     signal input strike;    // in [2^16, 2^50) when need (a registered option's)
     signal output vol;
+    signal output found;
 
     component same[E];
     signal match[E];
     signal levelTerm[E];
     signal slopeTerm[E];
-    var found = 0;
+    var matches = 0;
     var lv = 0;
     var sl = 0;
     for (var e = 0; e < E; e++) {
@@ -109,10 +112,11 @@ template SliceVol(E) {
         match[e] <== inUse[e] * same[e].out;
         levelTerm[e] <== match[e] * level[e];
         slopeTerm[e] <== match[e] * slope[e];
-        found += match[e];
+        matches += match[e];
         lv += levelTerm[e];
         sl += slopeTerm[e];
     }
+    found <== matches;
     signal use <== need * found;
 
     // without use: spot = strike = 2^16 and level = slope = 0, so the raw vol is 0, clamped to 2^13

@@ -123,7 +123,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
         throw slotError(i, e);
       }
     });
-    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks, forcedCloses };
+    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks, unpriced: step.unpriced, forcedCloses };
     [...deriv, ...Array<DerivTx>(derivSlots - deriv.length).fill(NOOP)].forEach((tx, i) => {
       try {
         const { inputs, record } = applyDerivTx(state, tx, slotCtx(dctx, slots + i));

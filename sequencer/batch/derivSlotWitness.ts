@@ -30,6 +30,8 @@ export type DerivContext = SlotContext & {
   oracleUsed: boolean;
   startInstruments: readonly InstrumentState[];
   risks: readonly LotRisk[];
+  /** Per instrument: an option the batch's update has no vol slice for (OracleStepResult.unpriced): not fillable. */
+  unpriced: readonly boolean[];
   /** Receives each FORCED_CLOSE the slots prove, in slot order: the close made (ForcedClose), or null when refused. */
   forcedCloses?: (ForcedClose | null)[];
 };
@@ -104,6 +106,7 @@ function applyUnchecked(state: ExchangeState, tx: DerivTx, ctx: DerivContext): {
     if (inst.kind === InstrumentKind.NONE) reject("UNKNOWN_INSTRUMENT", `instrument ${id} is not registered (at the batch's start)`);
     if (inst.settlePrice !== 0n) reject("INSTRUMENT_SETTLED", `instrument ${id} has expired and settled`);
     if (isDated(inst.kind) && ctx.timestamp >= inst.expiry) reject("INSTRUMENT_EXPIRED", `instrument ${id} expired at ${inst.expiry}`);
+    if (ctx.unpriced[id]) reject("NO_VOL_SLICE", `option ${id} has no vol slice in the batch's oracle update (listed after it was signed)`);
   };
   /** The instrument an order's market id names; refused unless it is the id's instrument now (its generation). */
   const orderInstrument = (marketId: number): number => {

@@ -12,7 +12,7 @@ import { oracleMessage, type OracleUpdate, type SignedOracleUpdate } from "../pr
 import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { sliceTableFault } from "../protocol/volSlices.ts";
-import { sliceInputs, volsByInstrument } from "./volSurface.ts";
+import { sliceInputs, unpricedOptions, volsByInstrument } from "./volSurface.ts";
 import { freeInstrumentMask, fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
 /** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
@@ -44,6 +44,11 @@ export type OracleStepResult = {
   risks: LotRisk[];
   /** The implied vol each instrument was marked at (volSurface.ts#volsByInstrument; 2^13 where none is read). */
   vols: bigint[];
+  /**
+   * Per instrument: an option the update must price and has no vol slice for (listed after it was signed), marked at
+   * the floor vol: nothing fills it in this batch (the circuit's OracleStep.unpriced, Fill), and nobody may hold it.
+   */
+  unpriced: boolean[];
   /** Whether this batch applied a funding tick. */
   fundingTick: boolean;
   /** Circuit inputs of the oracle step. */
@@ -94,6 +99,7 @@ export function applyOracleStep(
       section,
       risks: state.instruments.map(() => NO_RISK),
       vols: state.instruments.map(() => MIN_VOL_PPM),
+      unpriced: state.instruments.map(() => false),
       fundingTick: false,
       inputs: {
         oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,
@@ -137,6 +143,13 @@ export function applyOracleStep(
   const settledTable = state.instruments.map((inst) => ({ ...inst, settlePrice: settlementPrice(inst, update, update.prices[inst.underlying] ?? 0n) }));
   // An option the update has no slice for (listed after it was signed) is marked at the floor vol (SliceVol).
   const vols = volsByInstrument(settledTable, update.prices, update.volSlices, update.time);
+  const unpricedIds = new Set(unpricedOptions(settledTable, update.volSlices, update.time));
+  const unpriced = state.instruments.map((_, i) => unpricedIds.has(i));
+  // ...and a position is never valued at it: an update that misses the slice of an option somebody holds is refused
+  // (OracleStep: `unpriced * (1 - notHeld) === 0`)
+  for (const i of unpricedIds) {
+    if (state.instruments[i].holders !== 0) fail("NO_VOL_SLICE", `no vol slice for option ${i}, which ${state.instruments[i].holders} accounts hold`);
+  }
   const risks: LotRisk[] = [];
   state.instruments.forEach((inst, i) => {
     const rate = update.rates[i];
@@ -166,6 +179,7 @@ export function applyOracleStep(
     section,
     risks,
     vols,
+    unpriced,
     fundingTick,
     inputs: {
       oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,

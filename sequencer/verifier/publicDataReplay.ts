@@ -40,7 +40,7 @@ export function replayBatch(
   try {
     // The oracle step first, as buildBatch does: derivatives records see its marks and settlements.
     const step = applyOracleStep(state, oracle, opts.timestamp, true, false);
-    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks };
+    const dctx = { ...ctx, oracleUsed: step.section.used, startInstruments: [...state.instruments], risks: step.risks, unpriced: step.unpriced };
     records.forEach((record, slot) => {
       try {
         const tx = txFromRecord(record, state);

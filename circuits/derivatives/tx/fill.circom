@@ -11,7 +11,8 @@ include "../../lib/ppm.circom";
 /// Definition 1 for the orders, Protocol 2 for the liquidator's): account B's signed order is filled
 /// against account A, `lots` at `priceTicks`, in the slot's instrument (one template: the two types
 /// share B's order rules, the cash and the fees). Proves, when isTrade or isLiq (at most one, 0 or 1):
-/// - the instrument is registered, not settled (notSettled) and, if dated, before its expiry;
+/// - the instrument is registered, not settled (notSettled), priced by the batch's update (not `unpriced`: an option
+///   has its vol slice) and, if dated, before its expiry;
 /// - DERIV_TRADE: order A is a buy by accountA, order B a sell by accountB; LIQUIDATE: order B is the
 ///   liquidator's (accountB) and takes the other side of A's position sizeA (B buys when A is long);
 /// - both orders are for the instrument's marketId (INSTRUMENT_MARKET_BASE + instrumentId + N * generation, the
@@ -47,6 +48,7 @@ template Fill() {
     signal input kindNone;
     signal input dated;
     signal input notSettled;
+    signal input unpriced;      // 1: an option the batch's update has no vol slice for (OracleStep)
     signal input expiry;
     signal input sizeA;         // A's position in the instrument
     signal output msg[3];
@@ -61,9 +63,12 @@ template Fill() {
     // a LIQUIDATE has one fee rate, the liquidator's (in buyFeePpm)
     isLiq * sellFeePpm === 0;
 
-    // ---- the instrument: registered, unsettled, before a dated instrument's expiry
+    // ---- the instrument: registered, unsettled, priced, before a dated instrument's expiry
     fills * kindNone === 0;
     fills * (1 - notSettled) === 0;
+    // priced by the batch's update: an option listed after the update was signed is marked at the floor vol, so
+    // a fill there would be margined at it (review of 2026-12-06: a writer sold calls at the floor mark)
+    fills * unpriced === 0;
     component beforeExpiry = LessThan(BITS_TIME());
     beforeExpiry.in[0] <== timestamp;
     beforeExpiry.in[1] <== expiry;
