@@ -8,7 +8,7 @@
  *   npm run devnet -- --size test         # the same with the test table of 4 instruments (TEST_PARAMS: 3 position
  *                                         # slots per account, so the maker's quotes on the put are refused TOO_MANY_POSITIONS)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
- *                                         # 19 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
+ *                                         # 18 + 4 slots per batch); its first run builds the circuits (~15 minutes on 2 cores)
  *   npm run devnet -- --size wide         # production depths with the 16-instrument table (WIDE_PARAMS: 16 + 4 slots;
  *                                         # its circuits are not prebuilt: the first run compiles and sets them up)
  *

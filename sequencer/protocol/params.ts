@@ -50,11 +50,12 @@ export const TEST_PARAMS: CircuitParams = {
 };
 
 /**
- * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 19 spot + 4
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 18 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain (1,047,669 constraints, 99.91% of 2^20, 872 to spare with its 34 public inputs: the public
- * data is the public input, in 31-byte chunks, instead of its SHA-256, whose removal took 11 + 4 from 1,024,951 to
- * 711,117; README.md, "Production size", argues the choice; 18 + 4, estimated near 1,005,200, if a change needs room).
+ * Groth16 domain with room for the fixes to come (1,009,036 constraints, 96.2% of 2^20, compiled 2026-12-06; 19 + 4
+ * had grown to 1,051,189, past 2^20, with the review fixes after its compile of 2026-12-05; a spot slot is 42,153;
+ * the public data is the public input, in 31-byte chunks, instead of its SHA-256, whose removal took 11 + 4 from
+ * 1,024,951 to 711,117; README.md, "Production size", argues the choice).
  * Several batches go on chain in one transaction (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
@@ -62,7 +63,7 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   balanceLevels: 3,
   orderLevels: 6,
   marketLevels: 3,
-  slots: 19,
+  slots: 18,
   derivSlots: 4,
   instruments: 7,
   positionSlots: 7,
@@ -80,11 +81,11 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
 
 /**
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
- * expiries) and 16 positions per account, in 16 spot + 4 derivatives slots: 1,023,060 constraints, 97.6% of 2^20
- * (circom2 --O2 of this Batch, 2026-12-05, with the public data as public inputs; 17 + 4 would not fit; with the public
+ * expiries) and 16 positions per account, in 16 spot + 4 derivatives slots: 1,026,650 constraints, 97.9% of 2^20
+ * (circom2 --O2 of this Batch, 2026-12-06; 1,023,060 on 2026-12-05; with the public data as public inputs; 17 + 4 would not fit; with the public
  * data's SHA-256 it was 9 + 4 at 1,042,744; README.md "Production size"). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
- * PRODUCTION_PARAMS keeps 19 + 4 slots and 7 instruments for throughput.
+ * PRODUCTION_PARAMS keeps 18 + 4 slots and 7 instruments for throughput.
  */
 export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 16, instruments: 16, positionSlots: 16, optionInstruments: 8 };
 

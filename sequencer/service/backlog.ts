@@ -17,8 +17,8 @@ import type { CircuitParams } from "../protocol/params.ts";
 import { RequestRejected } from "./requestRejected.ts";
 
 /**
- * Batches' worth of transactions the default bound lets wait: 16 full batches. At production size (19 + 4 slots,
- * about 13 s a batch on two cores) that is 368 transactions and about 3.5 minutes of proving, inside the 5 minutes
+ * Batches' worth of transactions the default bound lets wait: 16 full batches. At production size (18 + 4 slots,
+ * about 13 s a batch on two cores) that is 352 transactions and about 3.5 minutes of proving, inside the 5 minutes
  * (MAX_ORACLE_AGE) a derivatives fill's oracle update may be old in its batch and the 10 minutes an immediate
  * order lives (IMMEDIATE_ORDER_TTL).
  */

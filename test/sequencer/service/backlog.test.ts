@@ -132,7 +132,7 @@ describe("settlement backlog (backpressure)", () => {
     assert.equal(e.statusCode, 503);
     assert.equal(e.body().code, "BACKLOG_FULL");
     assert.equal(BACKLOG_BATCHES, 16);
-    assert.equal(defaultMaxBacklog(PRODUCTION_PARAMS), 16 * 23);
+    assert.equal(defaultMaxBacklog(PRODUCTION_PARAMS), 16 * 22);
     assert.equal(defaultMaxBacklog(TEST_PARAMS), 16 * (TEST_PARAMS.slots + TEST_PARAMS.derivSlots));
   });
 });
