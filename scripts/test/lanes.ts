@@ -29,6 +29,7 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
     "test/sequencer/chain/custodianClient.test.ts",
     "test/sequencer/chain/sentTransactions.test.ts",
     "test/sequencer/sdk/custodian.test.ts",
+    "test/sequencer/verifier/chainReads.test.ts",
   ],
   circuits: [
     "test/circuits/",
