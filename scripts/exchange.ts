@@ -13,8 +13,8 @@
  *   npm run cli -- force-close --rpc URL --custodian 0x.. --wallet-key 0x.. --instrument 0 [--counterparty 2 --lots 10]
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
  *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
- *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K]
- *   npm run cli -- claim-derivatives --rpc URL --custodian 0x.. --wallet-key 0x..   (after the exodus claim window)
+ *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K] [--from-block B --log-range N]
+ *   npm run cli -- claim-derivatives --rpc URL --custodian 0x.. --wallet-key 0x.. [--from-block B --log-range N]   (after the exodus claim window)
  *   npm run cli -- claim-exit-remainder --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 2 [--for-account 3]
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
@@ -45,6 +45,12 @@ const TIF = { gtc: TimeInForce.GTC, ioc: TimeInForce.IOC, fok: TimeInForce.FOK, 
 const int = (what: string) => (v: string) => {
   if (!/^(0|[1-9][0-9]*)$/.test(v)) throw new Error(`${what} must be a non-negative integer, got ${v}`);
   return BigInt(v);
+};
+/** A positive block count (a log range: at least one block). */
+const blocks = (what: string) => (v: string) => {
+  const n = int(what)(v);
+  if (n < 1n) throw new Error(`${what} must be at least 1 block, got ${v}`);
+  return n;
 };
 const hex32 = (what: string) => (v: string): Hex => {
   if (!isHex(v) || v.length !== 66) throw new Error(`${what} must be 32 bytes of hex (0x + 64 digits)`);
@@ -357,7 +363,8 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .option("--exit-zkey <path>", "the exit circuit's proving key (default: this checkout's dev build)")
     .option("--exit-vkey <path>", "the exit circuit's verification key (default: this checkout's dev build)")
     .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
-    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: ParamsName; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint }) => {
+    .option("--log-range <n>", "most blocks one eth_getLogs call spans (default 10000; a range the node refuses is read again in halves)", blocks("--log-range"))
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: ParamsName; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint; logRange?: bigint }) => {
       const { runExit } = await import("./exit.ts");
       await runExit({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
     });
@@ -368,9 +375,12 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .addOption(walletKeyOption())
     .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
     .requiredOption("--custodian <address>", "custodian contract", address)
-    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address }) => {
+    .option("--from-block <n>", "first block of the custodian's events (bounds the search for a claim someone else paid)", int("--from-block"), 0n)
+    .option("--log-range <n>", "most blocks one eth_getLogs call spans (default 10000)", blocks("--log-range"))
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; fromBlock: bigint; logRange?: bigint }) => {
       const { collectDerivativesClaim } = await import("../sequencer/sdk/exit.ts");
-      print({ status: "derivatives claim paid", ...(await collectDerivativesClaim({ clients: chainClients(o.rpc, o.walletKey), custodian: o.custodian })) });
+      const clients = chainClients(o.rpc, o.walletKey);
+      print({ status: "derivatives claim paid", ...(await collectDerivativesClaim({ clients, custodian: o.custodian, fromBlock: o.fromBlock, logRange: o.logRange })) });
     });
 
   program

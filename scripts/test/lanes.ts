@@ -29,6 +29,7 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
     "test/sequencer/chain/custodianClient.test.ts",
     "test/sequencer/chain/sentTransactions.test.ts",
     "test/sequencer/sdk/custodian.test.ts",
+    "test/sequencer/verifier/chainReads.test.ts",
   ],
   circuits: [
     "test/circuits/",
@@ -37,6 +38,8 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
     "test/scripts/build/circuitBuild.test.ts",
     "test/scripts/setup/",
     "test/sequencer/verifier/chainVerifier.test.ts",
+    "test/scripts/exit.test.ts", // a real exit proof (the dev exit circuit)
+    "test/sequencer/sdk/exit.test.ts",
     "test/sequencer/service/",
     "test/sequencer/api/stream.test.ts",
     "test/sequencer/crypto/nativeSignatureVerifier.test.ts",

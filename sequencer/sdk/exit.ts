@@ -6,7 +6,8 @@
  * code, sequencer/verifier/chainVerifier.ts: no sequencer, API or data directory is involved), values the
  * account by the exit rule (sequencer/exit/exitRule.ts) at the last proven prices the custodian stored, proves
  * the claim (spot amounts, derivatives claim, the state's pooled quote) with the exit circuit, sends it, and pulls
- * what the custodian credited, token by token.
+ * what the custodian credited, token by token (a pull that fails is reported in the result, not thrown: the exit
+ * itself happens once).
  *
  * The exit circuit's artifacts are the deployment's (its verifier contract was built from them); they are
  * passed in, never built here.
@@ -14,6 +15,7 @@
 import { readFile } from "node:fs/promises";
 import type { Address, Hash, Hex, PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
+import { DEFAULT_LOG_RANGE, newestLogs } from "../chain/logs.ts";
 import type { ExitValuation } from "../exit/exitRule.ts";
 import { proveExit, type ExitKeys } from "../exit/exitProver.ts";
 import { exitWitness } from "../exit/exitWitness.ts";
@@ -47,6 +49,11 @@ export type ExitOptions = {
   exitCircuit: ExitKeys;
   /** First block of the custodian's events (its deployment block); default 0. */
   fromBlock?: bigint;
+  /**
+   * Most blocks one eth_getLogs call spans while rebuilding (default DEFAULT_LOG_RANGE, 10,000); a range the node
+   * refuses (too many results) is read again in halves in any case (sequencer/chain/logs.ts).
+   */
+  logRange?: bigint;
   /** Called after each batch the chain verifier checks. */
   onProgress?: (p: VerifyProgress) => void;
   /** Where progress lines go (rebuilding, proving, sending). */
@@ -73,13 +80,25 @@ export type ExitResult = {
   claimWindowEnd: bigint;
   /** Per token id, what the exit could not pay and recorded (a token whose balanceOf failed): claimExitRemainder. */
   remainders: bigint[];
+  /**
+   * The tokens the exit credited but whose pull (withdraw) failed, in token-id order, with the error's first line
+   * (a paused or blacklisting token): the credit waits in withdrawable; pull it later with `withdraw(tokenId)`
+   * (`npm run cli -- withdraw --claim --token-id N`). Empty when every credited token was pulled.
+   */
+  failedPulls: FailedPull[];
   exitTx: Hash;
 };
+
+/** A credited token that exitAccount could not pull: its id and the first line of the error. */
+export type FailedPull = { tokenId: number; error: string };
+
+const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 
 /**
  * Exits the wallet's account: rebuild, value, prove, claim, pull. Throws (sending nothing) when the custodian is
  * not in exodus mode, the wallet has no account or has exited already, or the rebuilt state is not the
- * custodian's root (a chain the verifier cannot replay cannot be exited from).
+ * custodian's root (a chain the verifier cannot replay cannot be exited from). Once the exit is sent and accepted it
+ * returns: a credited token whose pull fails is listed in `failedPulls`, not thrown.
  */
 export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { publicClient } = o.clients;
@@ -103,7 +122,7 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   }
 
   log(`rebuilding the state from chain data (custodian ${o.custodian})`);
-  const report = await verifyChain({ publicClient, custodian: o.custodian, params: o.params, vkey: o.batchVkey, fromBlock: o.fromBlock, onProgress: o.onProgress });
+  const report = await verifyChain({ publicClient, custodian: o.custodian, params: o.params, vkey: o.batchVkey, fromBlock: o.fromBlock, logRange: o.logRange, onProgress: o.onProgress });
   if (report.finalRoot !== report.chainRoot) {
     throw new Error(`the state rebuilt from chain data (root 0x${report.finalRoot.toString(16)}) is not the custodian's (0x${report.chainRoot.toString(16)}): ${report.mismatches.map((m) => m.message).join("; ")}`);
   }
@@ -112,12 +131,23 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   log(`proving the exit of account ${accountId} against root 0x${claim.root.toString(16).slice(0, 16)}…`);
   const { proof } = await proveExit(o.exitCircuit, input);
   const { paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, hash } = await exit(o.clients, o.custodian, claim, proof);
-  for (const [tokenId, amount] of paid.entries()) if (amount > 0n) await claimWithdrawal(o.clients, o.custodian, tokenId);
+  // The exit is done (once only): from here nothing may throw, or its result would be lost. Each credited token is
+  // pulled on its own; one that refuses the transfer is reported and the others are pulled all the same.
+  const failedPulls: FailedPull[] = [];
+  for (const [tokenId, amount] of paid.entries()) {
+    if (amount === 0n) continue;
+    try {
+      await claimWithdrawal(o.clients, o.custodian, tokenId);
+    } catch (e) {
+      failedPulls.push({ tokenId, error: firstLine(e) });
+      log(`token ${tokenId}: ${amount} credited but not pulled (${firstLine(e)}): it waits in withdrawable; pull it with withdraw --claim --token-id ${tokenId} (SDK claimWithdrawal)`);
+    }
+  }
   if (derivativesPending > 0n) log(`derivatives claim of ${derivativesPending} recorded: paid pro rata once the claim window ends at ${claimWindowEnd}`);
   for (const [tokenId, amount] of remainders.entries()) {
     if (amount > 0n) log(`token ${tokenId}: ${amount} not paid (the custodian read less of it free) and recorded: claim it with claim-exit-remainder --token-id ${tokenId} (SDK claimExitRemainder) once the token answers`);
   }
-  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, exitTx: hash };
+  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, failedPulls, exitTx: hash };
 }
 
 /**
@@ -129,19 +159,22 @@ export type DerivativesCollected = { accountId: number; claimed: bigint; paid: b
 /**
  * After the claim window: pays the wallet's account its derivatives claim recorded within the window (its share of
  * the pooled quote's pot) and pulls it to the wallet. When someone else already sent the claim (anyone may), pulls
- * what it credited and reports that payment. Throws, sending nothing, when the wallet has no account, the window is
- * still open, or no claim is waiting and none was paid.
+ * what it credited and reports that payment (found by its DerivativesClaimPaid event, searched from the head back
+ * to `fromBlock` in ranges of `logRange` blocks: pass the deployment block to bound the search). Throws, sending
+ * nothing, when the wallet has no account, the window is still open, or no claim is waiting and none was paid.
  */
-export async function collectDerivativesClaim(o: Pick<ExitOptions, "clients" | "custodian">): Promise<DerivativesCollected> {
+export async function collectDerivativesClaim(o: Pick<ExitOptions, "clients" | "custodian" | "fromBlock" | "logRange">): Promise<DerivativesCollected> {
   const { publicClient } = o.clients;
   const owner = o.clients.walletClient.account!.address;
   const accountId = await accountOf(publicClient, o.custodian, owner);
   if (accountId === 0) throw new Error(`wallet ${owner} has no account on custodian ${o.custodian}`);
   const { pending } = await exodusClaim(publicClient, o.custodian, accountId);
-  if (pending === 0n) {
-    const [paidEarlier] = await publicClient.getContractEvents({
-      address: o.custodian, abi: custodianAbi, eventName: "DerivativesClaimPaid", args: { accountId }, fromBlock: 0n, strict: true,
-    });
+  if (pending === 0n && (await read<boolean>(publicClient, o.custodian, "exited", [accountId]))) {
+    // Paid by someone else (anyone may send claimDerivatives)? Its DerivativesClaimPaid is looked for from the head
+    // backwards in ranges a node serves (one eth_getLogs from block 0 is refused by nodes capping the span).
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+    const [paidEarlier] = await newestLogs(o.fromBlock ?? 0n, head, o.logRange ?? DEFAULT_LOG_RANGE, (fromBlock, toBlock) =>
+      publicClient.getContractEvents({ address: o.custodian, abi: custodianAbi, eventName: "DerivativesClaimPaid", args: { accountId }, fromBlock, toBlock, strict: true }));
     if (paidEarlier) {
       const credited = await read<bigint>(publicClient, o.custodian, "withdrawable", [owner, QUOTE_TOKEN_ID]);
       if (credited > 0n) await claimWithdrawal(o.clients, o.custodian, QUOTE_TOKEN_ID);

@@ -18,7 +18,7 @@
  * Only failures to read the chain at all (RPC errors, no contract at the address) are thrown.
  */
 import * as snarkjs from "snarkjs";
-import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, type Hex, type PublicClient } from "viem";
+import { bytesToHex, decodeFunctionData, hexToBytes, type Address, type Hash, type Hex, type PublicClient, type Transaction } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, logsInRanges } from "../chain/logs.ts";
 import { REQUEST_TYPES, TxType } from "../protocol/constants.ts";
@@ -102,7 +102,10 @@ export type VerifyOptions = {
    * read as of this block, so a batch posted while the verifier reads is not half seen.
    */
   atBlock?: bigint;
-  /** Most blocks one eth_getLogs call spans (default 10,000: public nodes refuse wider ranges). */
+  /**
+   * Most blocks one eth_getLogs call spans (default 10,000: public nodes refuse wider ranges). A range whose read
+   * fails (a node capping the number of results) is read again in halves, down to single blocks (chain/logs.ts).
+   */
   logRange?: bigint;
   /**
    * Test hook: sees each batch's decoded records and may return replacements, as a faulty decoder or
@@ -163,9 +166,9 @@ export function balancesOf(state: ExchangeState, accountIds: Iterable<number>): 
  * not a direct call of either on the custodian, or a submitBatches call without that entry.
  */
 async function postedCalldata(
-  publicClient: PublicClient, custodian: Address, hash: Hash, publicDataHash: Hex,
+  getTransaction: (hash: Hash) => Promise<Transaction>, custodian: Address, hash: Hash, publicDataHash: Hex,
 ): Promise<{ publicData: Uint8Array; proof: readonly bigint[] }> {
-  const tx = await publicClient.getTransaction({ hash });
+  const tx = await getTransaction(hash);
   if (tx.to?.toLowerCase() !== custodian.toLowerCase()) throw new Error(`transaction ${tx.hash} calls ${tx.to}, not the custodian (submitted through a contract?)`);
   const call = decodeFunctionData({ abi: custodianAbi, data: tx.input });
   if (call.functionName === "submitBatch") {
@@ -237,6 +240,13 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
   }
 
   // ---- batches -------------------------------------------------------------------------------
+  // The transaction that posted each batch, fetched once for all the batches it carries (a submitBatches call's
+  // events are consecutive in batchLogs' order, so the last one fetched is all that is kept).
+  let lastTx: { hash: Hash; tx: Promise<Transaction> } | null = null;
+  const getTransaction = (hash: Hash): Promise<Transaction> => {
+    if (lastTx?.hash !== hash) lastTx = { hash, tx: publicClient.getTransaction({ hash }) };
+    return lastTx.tx;
+  };
   const batches: BatchCheck[] = [];
   const accounts = new Set<number>();
   let requestsConsumed = 0;
@@ -264,7 +274,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     let publicData: Uint8Array;
     let proof: readonly bigint[];
     try {
-      ({ publicData, proof } = await postedCalldata(publicClient, custodian, log.transactionHash, log.args.publicDataHash));
+      ({ publicData, proof } = await postedCalldata(getTransaction, custodian, log.transactionHash, log.args.publicDataHash));
     } catch (e) {
       report(n, "calldata", errorText(e));
       finish();

@@ -100,6 +100,8 @@ describe("exchange CLI", () => {
     const partial = await cli(null, "exit", ...chain, "--vkey", "v.json", "--exit-wasm", "exit.wasm");
     assert.equal(partial.code, 1);
     assert.match(partial.err.join(""), /--exit-wasm, --exit-zkey and --exit-vkey go together/);
+    assert.match((await cli(null, "exit", ...chain, "--log-range", "0")).err.join(""), /--log-range must be at least 1 block/);
+    assert.match((await cli(null, "claim-derivatives", ...chain, "--log-range", "x")).err.join(""), /--log-range must be a non-negative integer/);
     assert.match((await cli(null, "force-withdraw", ...chain, "--token-id", "1", "--amount", "-5")).err.join(""), /non-negative integer/);
     assert.match((await cli(null, "exodus", "--rpc", "http://127.0.0.1:9", "--custodian", "nope", "--wallet-key", `0x${"11".repeat(32)}`)).err.join(""), /not an address/);
     assert.match((await cli(null, "claim-exit-remainder", ...chain, "--token-id", "-1")).err.join(""), /non-negative integer/);

@@ -49,3 +49,47 @@ describe("log ranges", () => {
     await assert.rejects(logsInRanges(0n, 4n, 0n, n.read), /log range 0: at least one block/);
   });
 });
+
+describe("log ranges on a node that refuses some reads", () => {
+  /** A node with one log per block number in `blocks` that refuses any read answering more than `cap` logs. */
+  const cappedNode = (blocks: number[], cap: number) => {
+    const asked: [bigint, bigint][] = [];
+    const read = async (from: bigint, to: bigint) => {
+      asked.push([from, to]);
+      const logs = blocks.filter((b) => BigInt(b) >= from && BigInt(b) <= to);
+      if (logs.length > cap) throw new Error(`query returned more than ${cap} results`);
+      return logs;
+    };
+    return { asked, read };
+  };
+
+  it("reads a range refused for too many results again in halves, down to what the node serves, logs in block order", async () => {
+    const n = cappedNode([0, 1, 2, 3, 5, 8, 9, 12], 2);
+    assert.deepEqual(await logsInRanges(0n, 13n, 10n, n.read), [0, 1, 2, 3, 5, 8, 9, 12]);
+    assert.deepEqual(n.asked, [
+      [0n, 9n], // 7 logs: refused
+      [0n, 4n], [0n, 2n], [0n, 1n], [2n, 2n], [3n, 4n], // 0..4 has 4, 0..2 has 3: refused, halved again
+      [5n, 9n], // 3 logs: refused
+      [5n, 7n], [8n, 9n],
+      [10n, 13n],
+    ]);
+    const seen: bigint[] = [];
+    for await (const r of logRanges(0n, 13n, 10n, cappedNode([0, 1, 2, 3, 5, 8, 9, 12], 2).read)) seen.push(r.to);
+    assert.deepEqual(seen, [9n, 13n], "still one yield per range, at its last block");
+  });
+
+  it("newestLogs reads a refused range in halves too", async () => {
+    const n = cappedNode([91, 92, 95, 99], 2);
+    assert.deepEqual(await newestLogs(0n, 100n, 10n, n.read), [91, 92, 95, 99]);
+    assert.deepEqual(n.asked, [[91n, 100n], [91n, 95n], [91n, 93n], [94n, 95n], [96n, 100n]]);
+  });
+
+  it("a single block the node refuses throws the node's error, after halving down to it", async () => {
+    const n = cappedNode([4, 4, 4], 2); // three logs in block 4
+    await assert.rejects(logsInRanges(0n, 7n, 10n, n.read), /more than 2 results/);
+    assert.deepEqual(n.asked, [[0n, 7n], [0n, 3n], [4n, 7n], [4n, 5n], [4n, 4n]]);
+    const down = { asked: 0, read: async () => { down.asked++; throw new Error("connection refused"); } };
+    await assert.rejects(logsInRanges(0n, 9_999n, 10_000n, down.read), /connection refused/);
+    assert.equal(down.asked, 15, "an outage: one read per halving (log2 10,000 rounded up) and the single block's");
+  });
+});
