@@ -21,8 +21,10 @@ import { promisify } from "node:util";
 import { computeCacheKey } from "../build/circuitBuild.ts";
 import { batchCircuitName, batchMainSource } from "../build/batchCircuit.ts";
 import { readR1cs } from "../setup/r1cs.ts";
+import { domainPower } from "../setup/devSetup.ts";
+import { publicInputCount } from "../../sequencer/protocol/publicData.ts";
 import { Bits, HEADER_BYTES, oracleSectionBytes, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
-import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
+import { PRODUCTION_PARAMS, publicDataBytes, TEST_PARAMS, WIDE_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { int, pct, progress, ROOT, section, table } from "./util.ts";
 
@@ -309,7 +311,30 @@ export async function runConstraints(): Promise<ConstraintReport> {
       "(approximate: the 'rest' row is attributed to TRADE only):\n",
   );
   console.log(table(["slot type", "TEST constraints", "TEST doing real work", "PROD constraints", "PROD doing real work", "gadgets doing real work"], tRows, ["l", "r", "r", "r", "r", "l"]));
+  await compiledParameterSets();
   return { slot, batch, shaBlock, estimates };
+}
+
+/** The production sets' whole batch circuits, compiled (minutes each when the circuit changed), against the 2^20 domain they are sized for. */
+export const TARGET_DOMAIN_POWER = 20;
+
+/**
+ * Compiles the whole batch circuit of PRODUCTION_PARAMS and WIDE_PARAMS and prints each one's constraints, Groth16
+ * domain and room left in 2^TARGET_DOMAIN_POWER: the sums above are estimates, and a set that grows past its domain
+ * (19 + 4 did, unnoticed, from 2026-12-05 to 06: its fixes were counted, not compiled) doubles its FFT work.
+ */
+async function compiledParameterSets(): Promise<void> {
+  section(`The production parameter sets, compiled whole (circom2 --O2), against a 2^${TARGET_DOMAIN_POWER} domain`);
+  const rows: (string | number)[][] = [];
+  for (const [label, p] of [["PRODUCTION_PARAMS", PRODUCTION_PARAMS], ["WIDE_PARAMS", WIDE_PARAMS]] as const) {
+    const r = await compileR1cs(batchCircuitName(p), batchMainSource(p));
+    const nPublic = publicInputCount(publicDataBytes(p));
+    const power = domainPower(r.nConstraints, nPublic);
+    const room = 2 ** TARGET_DOMAIN_POWER - r.nConstraints - nPublic - 1;
+    rows.push([`${label} (${p.slots} + ${p.derivSlots} slots)`, int(r.nConstraints), nPublic, `2^${power}`, room >= 0 ? int(room) : `${int(-room)} past`, int(r.nConstraints / (p.slots + p.derivSlots))]);
+    if (power > TARGET_DOMAIN_POWER) console.log(`\n**${label} no longer fits 2^${TARGET_DOMAIN_POWER}: take a slot out (README, "Production size").**`);
+  }
+  console.log(table(["parameter set", "constraints", "public inputs", "Groth16 domain", `room in 2^${TARGET_DOMAIN_POWER}`, "per transaction slot"], rows));
 }
 
 /** The field widths the slot range-checks, for the notes (sum of Num2Bits widths in 'rest'). */
