@@ -32,11 +32,20 @@ async function read<T>(publicClient: PublicClient, custodian: Address, functionN
 /**
  * Whether `code` (a deployed exit verifier's) was generated from verification key `vkey`: the generated verifier
  * (scripts/build/batchVerifierContract.ts) holds the key's delta, which its setup's random contributions make unique,
- * as four 32-byte constants in its code. A proof made with another setup's zkey would be refused (InvalidProof).
+ * as four constants in its code, each pushed as solc pushes a constant (`pushCode`: the shortest PUSHn, so a
+ * coordinate whose top byte is 0, about one in 48, is a PUSH31 of 31 bytes, not 32 bytes with a leading 0; CI of
+ * 2026-12-06 refused a right key for it). A proof made with another setup's zkey would be refused (InvalidProof).
  */
 export function verifierHoldsKey(code: Hex | undefined, vkey: { vk_delta_2: readonly (readonly string[])[] }): boolean {
   const words = (code ?? "0x").slice(2).toLowerCase();
-  return vkey.vk_delta_2.slice(0, 2).flat().every((w) => words.includes(BigInt(w).toString(16).padStart(64, "0")));
+  return vkey.vk_delta_2.slice(0, 2).flat().every((w) => words.includes(pushCode(BigInt(w))));
+}
+
+/** The bytes (hex, no 0x) of the instruction solc emits to push constant `v`: PUSH0, or PUSHn and v's n big-endian bytes, n minimal. */
+export function pushCode(v: bigint): string {
+  if (v === 0n) return "5f";
+  const bytes = v.toString(16).padStart(2 * Math.ceil(v.toString(16).length / 2), "0");
+  return (0x5f + bytes.length / 2).toString(16) + bytes;
 }
 
 export type ExitOptions = {
