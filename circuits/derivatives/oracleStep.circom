@@ -393,7 +393,7 @@ template OracleStep(N, O, U) {
             notHeld[k] = IsZero();
             notHeld[k].in <== oldInstruments[i][I_HOLDERS()];
             unpriced[i] * (1 - notHeld[k].out) === 0;
-            bs[k] = BlackScholes();
+            bs[k] = BlackScholes(RISK_FREE_RATE_PPM() == 0 ? 0 : 1);  // rate 0: no discount factor to prove
             bs[k].isCall <== st[i].isCall;
             bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
             bs[k].strike <== FX_PRICE_MIN() + st[i].useBS * (oldInstruments[i][I_STRIKE()] - FX_PRICE_MIN());

@@ -25,7 +25,7 @@ export type DerivativesConstraintReport = Record<string, { derivSlot: number; sp
 export async function runDerivativesConstraints(): Promise<DerivativesConstraintReport> {
   const sizes: [string, CircuitParams][] = [["TEST", TEST_PARAMS], ["PRODUCTION", PRODUCTION_PARAMS]];
   const count = async (name: string, src: string) => (await compileR1cs(name, src)).nConstraints;
-  const blackScholes = await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes()"));
+  const blackScholes = await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes(0)"));
   const signature = await count("SignatureIfEnabled", main("circuits/batch/slot.circom", "SignatureIfEnabled()"));
   const report: DerivativesConstraintReport = {};
   for (const [label, p] of sizes) {
@@ -160,7 +160,7 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     leafHash: await count(`Poseidon${LEAF}`, main("circomlib/circuits/poseidon.circom", `Poseidon(${LEAF})`)),
     state: await count(`InstrumentState${u}`, main(ORACLE, `InstrumentState(${u})`)),
     marks: await count("InstrumentMarks", main(ORACLE, "InstrumentMarks()")),
-    blackScholes: await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes()")),
+    blackScholes: await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes(0)")),
     risk7: await count("AccountRisk7", main("circuits/lib/accountRisk.circom", "AccountRisk(7)")),
     risk16: await count("AccountRisk16", main("circuits/lib/accountRisk.circom", "AccountRisk(16)")),
     lookup16x16: await count("PositionLookup16x16", LOOKUP(16, 16)),
@@ -179,7 +179,7 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
   console.log(table(["building block", "constraints", "counted as"], [
     ["load and write back one instrument of a 1,024-leaf table", int(load), `QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(${LEAF}) ${int(c.leafHash)}`],
     ["mark one instrument (settlement, marks, margins, funding), no Black-Scholes", int(c.state + c.marks), `InstrumentState(${u}) ${int(c.state)} + InstrumentMarks ${int(c.marks)}`],
-    ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes()"],
+    ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes(0) (the exchange's rate is 0)"],
     ["margin sum over an account's positions: 7 (today) / 16", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
     ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "MarkedSetLookup(16, M) (bench prototype)"],
     ["one account's position slots, read and written: 7 slots of 7 instruments / 16 of 16", `${int(c.slots7)} / ${int(c.slots16)}`, "PositionLookup(K, N) + PositionWrite(K) + 2 x DerivLeaf(K) (built)"],

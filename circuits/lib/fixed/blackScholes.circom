@@ -228,7 +228,10 @@ template NormCdf() {
 ///   t = 0: V = +-(S - K) 2^64 (intrinsic value).
 /// Inputs are range-checked to the domains of SPEC.md: S, K in [2^16, 2^50), vol in [2^13, 2^23) ppm,
 /// t in [0, 2^26) s, r in [-2^16, 2^19 - 2^16) ppm, isCall boolean.
-template BlackScholes() {
+/// withRate = 0 is the same algorithm for r = 0 only (ratePpm must be 0): rT = 0 and D = exp(0) = 2^64 exactly,
+/// so floor(D N / 2^64) = N and the discount's Exp, rT's division and the product by D are left out, bit-exact
+/// with withRate = 1 at r = 0 (the exchange's rate, RISK_FREE_RATE_PPM, is 0: OracleStep uses this form).
+template BlackScholes(withRate) {
     signal input isCall;
     signal input spot;
     signal input strike;
@@ -254,8 +257,6 @@ template BlackScholes() {
     volLo.in <== volPpm - FX_VOL_MIN();
     component tBits = Num2Bits(FX_TIME_BITS());  // inspect: a range check; its bits are not used
     tBits.in <== timeSeconds;
-    component rBits = Num2Bits(FX_RATE_BITS());  // inspect: a range check; its bits are not used
-    rBits.in <== ratePpm + FX_RATE_OFFSET();
 
     // ---- ln(S/K)
     component ln = LnRatio();
@@ -273,19 +274,30 @@ template BlackScholes() {
     component ss = Sqrt(68);
     ss.in <== q.q;
 
-    // ---- r T and the discount factor
-    signal rt0 <== ratePpm * timeSeconds;
-    component rt = DivFloor(65, 45, 1);
-    rt.num <== rt0 * ONE;
-    rt.den <== FX_RATE_DEN();
-    component disc = Exp();
-    disc.y <== -rt.q;
+    // ---- r T and the discount factor (withRate = 0: rT = 0, D = 1, applied below)
+    signal rtq;
+    component rBits;
+    component rt;
+    component disc;
+    if (withRate == 1) {
+        rBits = Num2Bits(FX_RATE_BITS());  // inspect: a range check; its bits are not used
+        rBits.in <== ratePpm + FX_RATE_OFFSET();
+        rt = DivFloor(65, 45, 1);
+        rt.num <== ratePpm * timeSeconds * ONE;
+        rt.den <== FX_RATE_DEN();
+        rtq <== rt.q;
+        disc = Exp();
+        disc.y <== -rt.q;
+    } else {
+        ratePpm === 0;
+        rtq <== 0;
+    }
 
     // ---- d1, d2 (t = 0: divide by 1.0 instead of 0; the value is replaced by the intrinsic one)
     component zeroT = IsZero();
     zeroT.in <== timeSeconds;
     component d1 = DivFloor(0, 68, 1); // d1's range check [-2^90, 2^90) is in NormCdf
-    d1.num <== (ln.x + rt.q + halfVar.out) * ONE;
+    d1.num <== (ln.x + rtq + halfVar.out) * ONE;
     d1.den <== ss.out + zeroT.out * ONE;
     component n1 = NormCdf();
     n1.d <== d1.q;
@@ -295,11 +307,18 @@ template BlackScholes() {
     // ---- value
     signal a1 <== isCall * (n1.pos - n1.neg) + n1.neg;
     signal a2 <== isCall * (n2.pos - n2.neg) + n2.neg;
-    component da2 = FixedMul(131, 0);
-    da2.a <== disc.out;
-    da2.b <== a2;
+    signal discounted;
+    component da2;
+    if (withRate == 1) {
+        da2 = FixedMul(131, 0);
+        da2.a <== disc.out;
+        da2.b <== a2;
+        discounted <== da2.out;
+    } else {
+        discounted <== a2;
+    }
     signal sa1 <== spot * a1;
-    signal kda2 <== strike * da2.out;
+    signal kda2 <== strike * discounted;
     signal bs <== (2 * isCall - 1) * (sa1 - kda2);
     signal intrinsic <== (2 * isCall - 1) * (spot - strike);
     signal pre <== zeroT.out * (intrinsic * ONE - bs) + bs;

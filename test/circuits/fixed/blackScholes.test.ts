@@ -1,5 +1,6 @@
 /**
- * circuits/lib/fixed: the BlackScholes() witness equals the TypeScript priceOption bit for bit, and
+ * circuits/lib/fixed: the BlackScholes(1) witness equals the TypeScript priceOption bit for bit (and BlackScholes(0),
+ * the form for the exchange's rate of 0, equals it at r = 0), and
  * tampered hints (division quotient/remainder, sqrt root, ln reduction, exp reduction) or inputs
  * outside the domain leave no valid witness. Also reports the constraint count of every template.
  */
@@ -44,7 +45,22 @@ const ATM: OptionInput = { isCall: true, spot: 100_00000000n, strike: 100_000000
 describe("fixed-point Black-Scholes circuit", () => {
   let bs: Compiled;
   before(async () => {
-    bs = await compileMain("BlackScholes", "component main = BlackScholes();");
+    bs = await compileMain("BlackScholes", "component main = BlackScholes(1);");
+  });
+
+  it("BlackScholes(0) equals priceOption at r = 0 bit for bit, and refuses any other rate", async () => {
+    const zero = await compileMain("BlackScholesZeroRate", "component main = BlackScholes(0);");
+    const cases: OptionInput[] = Array.from({ length: 12 }, () => ({ ...randomOption(), ratePpm: 0n }));
+    cases.push({ ...ATM, ratePpm: 0n }, { ...ATM, ratePpm: 0n, isCall: false }, { ...ATM, ratePpm: 0n, timeSeconds: 0n, strike: 90_00000000n });
+    for (const o of cases) {
+      const [price] = await outputs(zero.wasm, bsInput(o));
+      assert.equal(price, priceOption(o), JSON.stringify(o, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+      assert.deepEqual(await outputs(bs.wasm, bsInput(o)), [price], "the general form agrees at r = 0");
+    }
+    assert.equal(await accepts(zero.wasm, bsInput({ ...ATM, ratePpm: 1n })), false, "a rate is refused");
+    assert.equal(await accepts(zero.wasm, bsInput({ ...ATM, ratePpm: -1n })), false, "a negative rate is refused");
+    assert.ok(zero.constraints < bs.constraints - 1_000, `BlackScholes(0) ${zero.constraints} vs BlackScholes(1) ${bs.constraints}`);
+    console.log("constraints: BlackScholes(1)", bs.constraints, "BlackScholes(0)", zero.constraints);
   });
 
   it("witness output equals priceOption bit for bit (20 random cases + edge cases)", async () => {

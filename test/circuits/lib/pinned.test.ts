@@ -57,8 +57,9 @@ const cases: Case[] = [
     ["BlackScholes, call at the money", { isCall: 1n, spot: 100_00000000n, strike: 100_00000000n, volPpm: 200_000n, timeSeconds: 31_536_000n, ratePpm: 50_000n }],
     ["BlackScholes, put out of the money, negative rate", { isCall: 0n, spot: 3_000_00000000n, strike: 2_500_00000000n, volPpm: 800_000n, timeSeconds: 86_400n, ratePpm: -20_000n }],
     ["BlackScholes, expired (t = 0)", { isCall: 1n, spot: 3_000_00000000n, strike: 2_500_00000000n, volPpm: 800_000n, timeSeconds: 0n, ratePpm: 50_000n }],
+    ["BlackScholes(0), put in the money (the exchange's rate of 0)", { isCall: 0n, spot: 2_500_00000000n, strike: 3_000_00000000n, volPpm: 600_000n, timeSeconds: 2_592_000n, ratePpm: 0n }],
   ] as const).map(([name, input]): Case => ({
-    name, include: "circuits/lib/fixed/blackScholes.circom", main: "component main = BlackScholes();",
+    name, include: "circuits/lib/fixed/blackScholes.circom", main: `component main = BlackScholes(${name.startsWith("BlackScholes(0)") ? 0 : 1});`,
     input: () => Object.fromEntries(Object.entries(input).map(([k, v]) => [k, fe(v)])),
     ...(input.timeSeconds === 0n
       ? { free: { signals: ["main.zeroT.inv"], why: "circomlib IsZero's inverse hint, free when its input (t) is 0: its output is 1 whatever the hint" } }
