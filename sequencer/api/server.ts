@@ -132,8 +132,12 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   // behind it is durable, in the order the commands ran, as the answers to its sender do: a crash, power loss included,
   // never takes back a fill a client was shown. (Book deltas carry the live book when they are sent.)
   let streamed: Promise<unknown> = Promise.resolve();
+  // The observers run inside the command's apply, before the sequencer appends its record (Sequencer.logged, in the
+  // same synchronous turn): durable() is asked a microtask later, once that record is appended, or it would cover
+  // only the records before it (review of 2026-12-06: with the process's background-sync store the fill went out first).
   const whenDurable = (send: () => void, what: string) => {
-    streamed = Promise.all([streamed, sequencer.durable()]).then(send).catch((e: unknown) => app.log.error({ err: e }, `publishing ${what} failed`));
+    const appended = Promise.resolve().then(() => sequencer.durable());
+    streamed = Promise.all([streamed, appended]).then(send).catch((e: unknown) => app.log.error({ err: e }, `publishing ${what} failed`));
   };
   // Observers must never throw into the sequencer: a failure here is logged, the command stands.
   const onEngine = (events: Parameters<MarketStream["publish"]>[0], incoming: Parameters<AccountHistory["record"]>[1]) => {

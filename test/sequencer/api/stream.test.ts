@@ -257,7 +257,8 @@ describe("api stream: private channel and order entry", () => {
     await b.ask({ op: "auth", accountId: 2, signature: signStreamAuth(bob.key, { accountId: 2, challenge: b.challenge }).signature });
 
     // Orders over the WebSocket, with request ids.
-    const [rest] = await b.ask({ op: "order", id: "b-1", order: order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }) }, 2);
+    const told = await b.ask({ op: "order", id: "b-1", order: order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n, sizeLots: 5n }) }, 2);
+    const rest = told.find((m) => m.type === "order")!; // the answer and the stream's message: both once durable, either first
     assert.deepEqual([rest.type, rest.order.orderId, rest.order.status], ["order", "1", "open"], "bob sees his order open");
     const bResult = b.messages.find((m) => m.type === "result" && m.id === "b-1")!;
     assert.equal(bResult.events[0].type, "accepted");
@@ -290,7 +291,7 @@ describe("api stream: private channel and order entry", () => {
     assert.deepEqual(bad, [["x1", 400, "UNSIGNED"], ["x2", 400, "BAD_SIGNATURE"], ["x3", 400, "ORDER_ID_REUSED"], ["x4", 422, "UNKNOWN_ORDER"], ["x5", 400, "BAD_SIGNATURE"]]);
     assert.equal(s.pendingTransactions, pending);
 
-    const [cancelled] = await b.ask({ op: "cancel", id: "c", cancel: signCancel(bob.key, { accountId: 2, orderId: 1n }) }, 1);
+    const cancelled = (await b.ask({ op: "cancel", id: "c", cancel: signCancel(bob.key, { accountId: 2, orderId: 1n }) }, 2)).find((m) => m.type === "order")!;
     assert.deepEqual([cancelled.type, cancelled.order.status, cancelled.order.cancelReason], ["order", "cancelled", "user"]);
 
     // Place, then cancel at once on the same connection (review of 2026-12-06: the cancel ran first, found no order,

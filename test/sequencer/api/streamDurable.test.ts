@@ -1,7 +1,10 @@
 /**
  * The stream tells a command's trades, fills and order changes only once the log record behind it is durable
  * (review of 2026-12-06: they went out before the fsync, so a power loss could take back a fill a client had
- * been shown). The sequencer here logs to a store whose sync the test holds and releases.
+ * been shown). The sequencer here logs to a store whose sync the test holds and releases, and whose `synced()` keeps
+ * SqliteStore's background-sync contract exactly: it waits for the commits made before the call, not for later ones
+ * (a second review found the first fix asked for durability before the command's own record was appended, which a
+ * store that held every sync could not show).
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -20,17 +23,28 @@ import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 
 type Msg = Record<string, any>;
 
-/** A store that syncs in the background and reaches the disk only when the test says (`release`). */
+/**
+ * A store that syncs in the background, commit by commit: `synced()` resolves once the commits made before the call
+ * are on disk; while the test holds it (`hold`), later commits reach the disk only when it says (`release`).
+ */
 function heldStore(path: string) {
   const inner = new SqliteStore(path);
-  let held: { promise: Promise<void>; resolve: () => void } | null = null;
+  let committed = 0;
+  let synced = 0;
+  let holding = false;
+  const waiting: { upTo: number; resolve: () => void }[] = [];
+  const sync = () => {
+    synced = committed;
+    for (const w of waiting.splice(0)) w.resolve(); // every waiter asked for commits up to `committed` at most
+  };
   const store: SequencerStore = {
     append: (r) => inner.append(r),
-    commit: (now) => inner.commit(now),
-    synced: async () => {
-      await inner.synced();
-      if (held) await held.promise;
+    commit: (now) => {
+      inner.commit(now);
+      committed = inner.lastSeq;
+      if (!holding || now) sync();
     },
+    synced: () => (synced >= committed ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ upTo: committed, resolve }))),
     records: (afterSeq) => inner.records(afterSeq),
     get lastSeq() {
       return inner.lastSeq;
@@ -46,13 +60,13 @@ function heldStore(path: string) {
   return {
     store,
     hold() {
-      let resolve!: () => void;
-      held = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+      holding = true;
     },
     release() {
-      held?.resolve();
-      held = null;
+      holding = false;
+      sync();
     },
+    unsynced: () => committed - synced,
   };
 }
 
@@ -91,6 +105,7 @@ describe("api stream: durability", () => {
     const seen = messages.length;
     s.placeOrder(order(alice, { orderId: 1n, side: Side.BUY, priceTicks: 90n, sizeLots: 2n }));
     await new Promise((r) => setTimeout(r, 100));
+    assert.ok(disk.unsynced() > 0, "the fill's record is committed, not synced");
     const early = messages.slice(seen).map((m) => m.type);
     assert.ok(!early.includes("trade") && !early.includes("fill") && !early.includes("order"), `nothing of the fill before the sync: ${early}`);
 
