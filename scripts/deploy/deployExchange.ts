@@ -70,8 +70,9 @@ export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteT
 export const TIMELOCK_MARGIN_SECONDS = 24 * 3600;
 
 /**
- * Deploys the admin timelock (contracts/governance/AdminTimelock.sol, OpenZeppelin's TimelockController) with
- * `minDelay` seconds, the wallet as its only proposer and executor, and no admin besides itself.
+ * Deploys the admin timelock (contracts/governance/AdminTimelock.sol, OpenZeppelin's TimelockController that keeps a
+ * holder of each role and its delay within [minDelay, MAX_DELAY]) with `minDelay` seconds (also its floor), the
+ * wallet as its only proposer and executor, and no admin besides itself (AdminTimelock refuses one).
  */
 export async function deployTimelock(c: Clients, minDelay: number | bigint): Promise<Address> {
   const me = c.walletClient.account!.address;
