@@ -52,7 +52,7 @@ export const TEST_PARAMS: CircuitParams = {
 /**
  * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 18 spot + 4
  * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain with room for the fixes to come (1,009,036 constraints, 96.2% of 2^20, compiled 2026-12-06; 19 + 4
+ * Groth16 domain with room for the fixes to come (1,002,544 constraints, 95.6% of 2^20, compiled 2026-12-06; 19 + 4
  * had grown to 1,051,189, past 2^20, with the review fixes after its compile of 2026-12-05; a spot slot is 42,153;
  * the public data is the public input, in 31-byte chunks, instead of its SHA-256, whose removal took 11 + 4 from
  * 1,024,951 to 711,117; README.md, "Production size", argues the choice).
