@@ -1021,7 +1021,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// by {claimExitRemainder}. Then
     /// the derivatives claim: before the claim window's end ({exodusClaim}: EXODUS_CLAIM_WINDOW after exodus began)
     /// recorded, nothing paid; after it, `min(derivativesClaim, pooledQuote - min(windowClaims, pooledQuote) -
-    /// latePaid)`, capped at what is still free of token 0, and {exodusDerivativesPaid} grows by it. So derivatives
+    /// latePaid)` is due, all of it taken from the pot (`latePaid` grows by it): paid at once as far as token 0 is
+    /// still free, {exodusDerivativesPaid} growing by what was paid, and the rest (token 0 read short) recorded as
+    /// the account's pending claim ({exodusClaim}), paid in full by {claimDerivatives}, never to a later exit. So derivatives
     /// claims never take the quote that backs spot balances, and together never exceed `pooledQuote`; when accounts
     /// under water at the last prices owe more than the insurance fund and the fee pool hold, the claims exceed the
     /// pot and every claim of the window is paid the same share of itself, the late ones only what the window's
@@ -1063,9 +1065,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     }
 
     /// @notice In exodus, once the claim window has ended ({exodusClaim}; ClaimWindowOpen before), pays
-    /// account `accountId`'s derivatives claim its exit recorded within the window (NoPendingClaim if none, or
-    /// paid already): `claim * pot / max(pot, windowClaims)` in token 0, credited to the account's owner's
-    /// {withdrawable}. Anyone may call: only the owner is credited. Never paid in part: when the custodian holds
+    /// account `accountId`'s pending derivatives claim (NoPendingClaim if none, or paid already): one its exit
+    /// recorded within the window, `claim * pot / max(pot, windowClaims)`, or the part of a late exit's due that
+    /// token 0 could not pay at the exit, in full; in token 0, credited to the account's owner's {withdrawable}. Anyone may call: only the owner is credited. Never paid in part: when the custodian holds
     /// less of token 0 beyond what it owes than is due (never while the spot balances and the pot are backed; a
     /// token-0 `balanceOf` that fails reads as 0) it reverts (ClaimNotCovered) and the claim stays pending, so
     /// nobody can make a passing fault of the token cut anyone's claim, or choose who takes a real shortfall.
@@ -1096,7 +1098,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice The exodus claim window and account `accountId`'s place in it: when the window ends (`windowEnd`,
     /// set when exodus began; 0 before), the derivatives claims exits recorded in it together (`windowClaims`),
     /// the pot they are paid from (`pot`: the frozen state's pooled quote, known from the first exit with a claim;
-    /// 0 before), and the account's claim recorded in the window and not paid yet (`pending`; 0: none).
+    /// 0 before), and the account's claim waiting for {claimDerivatives} (`pending`; 0: none): recorded in the
+    /// window, or what a late exit was due and token 0 could not pay.
     function exodusClaim(uint32 accountId)
         external
         view

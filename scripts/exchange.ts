@@ -16,6 +16,7 @@
  *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K] [--from-block B --log-range N]
  *   npm run cli -- claim-derivatives --rpc URL --custodian 0x.. --wallet-key 0x.. [--from-block B --log-range N]   (after the exodus claim window)
  *   npm run cli -- claim-exit-remainder --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 2 [--for-account 3]
+ *   npm run cli -- exit-remainders --rpc URL --custodian 0x.. (--wallet-key 0x.. | --for-account 3) [--from-block B --log-range N]
  *
  * Options also come from the environment: EXCHANGE_API, EXCHANGE_ACCOUNT, EXCHANGE_TRADING_KEY,
  * EXCHANGE_WALLET_KEY. Output is JSON (bigints as decimal strings), one document per line; errors go to
@@ -30,7 +31,7 @@ import { publicKeyOf } from "../sequencer/crypto/babyjub.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { ExchangeClient, apiRequest } from "../sequencer/sdk/client.ts";
 import {
-  accountOf, activateExodus, claimExitRemainder, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
+  accountOf, activateExodus, claimWithdrawal, deposit, exodusStatus, FORCED_WAITING, forceClose, forceWithdraw, forceWithdrawCollateral, registerTradingKey,
   requestFeeWithdrawal, requestInsuranceWithdrawalCalldata, type ChainClients,
 } from "../sequencer/sdk/custodian.ts";
 import { deriveTradingKey } from "../sequencer/sdk/tradingKey.ts";
@@ -378,9 +379,8 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .option("--from-block <n>", "first block of the custodian's events (bounds the search for a claim someone else paid)", int("--from-block"), 0n)
     .option("--log-range <n>", "most blocks one eth_getLogs call spans (default 10000)", blocks("--log-range"))
     .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; fromBlock: bigint; logRange?: bigint }) => {
-      const { collectDerivativesClaim } = await import("../sequencer/sdk/exit.ts");
-      const clients = chainClients(o.rpc, o.walletKey);
-      print({ status: "derivatives claim paid", ...(await collectDerivativesClaim({ clients, custodian: o.custodian, fromBlock: o.fromBlock, logRange: o.logRange })) });
+      const { runClaimDerivatives } = await import("./exit.ts");
+      await runClaimDerivatives({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
     });
 
   program
@@ -392,13 +392,32 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .requiredOption("--token-id <n>", "token id", int("--token-id"))
     .option("--for-account <n>", "the exited account (default: the wallet's; anyone may pay another's)", int("--for-account"))
     .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; tokenId: bigint; forAccount?: bigint }) => {
-      const c = chainClients(o.rpc, o.walletKey);
-      const own = await accountOf(c.publicClient, o.custodian, c.walletClient.account!.address);
-      const accountId = o.forAccount === undefined ? own : Number(o.forAccount);
-      if (accountId === 0) throw new Error("the wallet has no account: pass --for-account");
-      const { amount, hash } = await claimExitRemainder(c, o.custodian, accountId, Number(o.tokenId));
-      if (accountId === own) await claimWithdrawal(c, o.custodian, Number(o.tokenId));
-      print({ status: "exit remainder paid", accountId, tokenId: o.tokenId, amount, tx: hash, pulled: accountId === own });
+      const { runClaimExitRemainder } = await import("./exit.ts");
+      await runClaimExitRemainder({
+        clients: chainClients(o.rpc, o.walletKey), custodian: o.custodian, tokenId: Number(o.tokenId),
+        forAccount: o.forAccount === undefined ? undefined : Number(o.forAccount), print, log: io.err,
+      });
+    });
+
+  program
+    .command("exit-remainders")
+    .description("exodus: what still waits for an exited account (its exit remainders, its derivatives claim) and the command that claims each; sends nothing")
+    .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+    .requiredOption("--custodian <address>", "custodian contract", address)
+    .addOption(new Option("--wallet-key <hex>", "Ethereum private key of your wallet (its account is read)").env("EXCHANGE_WALLET_KEY").argParser(hex32("--wallet-key")))
+    .option("--for-account <n>", "the exited account (default: the wallet's)", int("--for-account"))
+    .option("--from-block <n>", "first block of the custodian's events (bounds the search for the exit's remainders)", int("--from-block"), 0n)
+    .option("--log-range <n>", "most blocks one eth_getLogs call spans (default 10000)", blocks("--log-range"))
+    .action(async (o: { rpc: string; custodian: Address; walletKey?: Hex; forAccount?: bigint; fromBlock: bigint; logRange?: bigint }) => {
+      const publicClient = createPublicClient({ transport: http(o.rpc) }) as PublicClient;
+      let accountId = o.forAccount === undefined ? undefined : Number(o.forAccount);
+      if (accountId === undefined) {
+        if (!o.walletKey) throw new Error("exit-remainders needs --for-account or --wallet-key");
+        accountId = await accountOf(publicClient, o.custodian, privateKeyToAccount(o.walletKey).address);
+        if (accountId === 0) throw new Error("the wallet has no account: pass --for-account");
+      }
+      const { runExitRemainders } = await import("./exit.ts");
+      await runExitRemainders({ publicClient, custodian: o.custodian, accountId, fromBlock: o.fromBlock, logRange: o.logRange, print, log: io.err });
     });
 
   program

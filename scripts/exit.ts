@@ -5,14 +5,20 @@
  * for the account (with the derivatives claim, what the custodian paid of it, token 0's derivatives part, and what
  * waits for the end of the claim window: `npm run cli -- claim-derivatives` collects it then). A token whose
  * balanceOf fails prints null for the wallet's balance; one whose pull fails is named (`pullFailed`, `failedPulls`)
- * with the command that retries it (`withdraw --claim --token-id N`).
+ * with the command that retries it (`withdraw --claim --token-id N`). Its follow-ups are here too: the
+ * `claim-derivatives` and `claim-exit-remainder` verbs (each pays, then pulls what it credited: a pull that fails is
+ * printed with its retry command, not thrown, since the payment is done) and `exit-remainders` (what still waits for
+ * an exited account, with the command that claims each).
  */
 import { erc20Abi, type Address } from "viem";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
 import { loadVkey } from "./verify.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { PARAMS_SETS, type ParamsName } from "../sequencer/protocol/params.ts";
-import { exitAccount, type ExitResult } from "../sequencer/sdk/exit.ts";
+import {
+  collectDerivativesClaim, collectExitRemainder, exitAccount, pendingExitClaims, type DerivativesCollected, type ExitResult, type PendingExitClaims,
+  type RemainderCollected,
+} from "../sequencer/sdk/exit.ts";
 import type { ChainClients } from "../sequencer/sdk/custodian.ts";
 
 export type RunExitOptions = {
@@ -85,8 +91,53 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
     derivativesPending: result.derivativesPending, claimWindowEnd: result.claimWindowEnd, remainders: result.remainders, failedPulls: result.failedPulls,
     valuation: result.valuation,
   });
-  for (const f of result.failedPulls) {
-    o.log(`token ${f.tokenId}: credited by the exit but not pulled (${f.error}); it waits for you on the custodian: retry with npm run cli -- withdraw --claim --token-id ${f.tokenId} --rpc URL --custodian ${o.custodian} --wallet-key 0x..`);
-  }
+  for (const f of result.failedPulls) o.log(pullFailedLine(o.custodian, f.tokenId, "credited by the exit", f.error));
   return { result, lines };
+}
+
+/** The command-line tail every chain verb takes (the wallet's key left for the user to fill in). */
+const chainArgs = (custodian: Address) => `--rpc URL --custodian ${custodian} --wallet-key 0x..`;
+
+/** The stderr line for a credit whose pull failed (`what` credited it), with the command that retries the pull. */
+function pullFailedLine(custodian: Address, tokenId: number, what: string, error: string): string {
+  return `token ${tokenId}: ${what} but not pulled (${error}); it waits for you on the custodian: retry with npm run cli -- withdraw --claim --token-id ${tokenId} ${chainArgs(custodian)}`;
+}
+
+/** Options of the exit's follow-up verbs: the wallet, the custodian, and where the outcome goes. */
+type FollowUpOptions = { clients: ChainClients; custodian: Address; print: (v: unknown) => void; log: (line: string) => void };
+
+/** `claim-derivatives`: collects the wallet's derivatives claim (SDK collectDerivativesClaim) and prints it; a failed pull of token 0 is printed (`pullFailed`) and named on stderr with its retry command. */
+export async function runClaimDerivatives(o: FollowUpOptions & { fromBlock?: bigint; logRange?: bigint }): Promise<DerivativesCollected> {
+  const r = await collectDerivativesClaim(o);
+  o.print({ status: "derivatives claim paid", ...r });
+  if (r.pullFailed !== undefined) o.log(pullFailedLine(o.custodian, 0, `${r.paid} credited for the derivatives claim`, r.pullFailed));
+  return r;
+}
+
+/** `claim-exit-remainder`: pays an exit remainder (SDK collectExitRemainder) and prints it; a failed pull is printed (`pullFailed`) and named on stderr with its retry command. */
+export async function runClaimExitRemainder(o: FollowUpOptions & { tokenId: number; forAccount?: number }): Promise<RemainderCollected> {
+  const r = await collectExitRemainder(o, o.tokenId, o.forAccount);
+  o.print({ status: "exit remainder paid", ...r });
+  if (r.pullFailed !== undefined) o.log(pullFailedLine(o.custodian, r.tokenId, `${r.amount} credited as the exit remainder`, r.pullFailed));
+  return r;
+}
+
+/**
+ * `exit-remainders`: prints what waits for an exited account (SDK pendingExitClaims: its exit remainders and its
+ * derivatives claim, each with whether the custodian would pay it now) and, on stderr, the command that claims each.
+ */
+export async function runExitRemainders(o: {
+  publicClient: ChainClients["publicClient"]; custodian: Address; accountId: number; fromBlock?: bigint; logRange?: bigint; print: (v: unknown) => void; log: (line: string) => void;
+}): Promise<PendingExitClaims> {
+  const r = await pendingExitClaims(o);
+  o.print({ status: "pending exit claims", ...r });
+  if (!r.exited) o.log(`account ${r.accountId} has not exited: nothing waits for it`);
+  const when = (s: { claimable: boolean; free?: bigint; refusal?: string }, unit: string) =>
+    s.claimable ? "the custodian pays it now" : s.free !== undefined ? `not yet: the custodian holds ${s.free} of ${unit} free; retry once it holds it` : `not yet (${s.refusal})`;
+  for (const t of r.remainders) {
+    o.log(`token ${t.tokenId}: ${t.amount} waiting, ${when(t, "it")}: npm run cli -- claim-exit-remainder --token-id ${t.tokenId} --for-account ${r.accountId} ${chainArgs(o.custodian)}`);
+  }
+  const d = r.derivatives;
+  if (d) o.log(`derivatives claim: ${d.claim} waiting (${d.due} due), ${when(d, "token 0")}: npm run cli -- claim-derivatives ${chainArgs(o.custodian)} (the account's owner)`);
+  return r;
 }

@@ -54,7 +54,9 @@ interface ICustodianExits {
     /// owes; in full for every token whose `balanceOf` answers; the rest of a registered token's claim is recorded,
     /// {ExitRemainderRecorded}, and paid by {claimExitRemainder}). Derivatives part, in token 0: `derivativesClaimed`,
     /// the proven `max(0, equity)`, and `derivativesPaid`, what was credited for it out of the pot of the proven
-    /// pooled quote (what the exits before it left of the pot). The owner's `withdrawable` of token 0 grew by
+    /// pooled quote (what the exits before it left of the pot), as far as token 0 was free; after the claim window
+    /// what was due beyond it waits as the account's pending claim ({Custodian-exodusClaim}, paid by
+    /// {Custodian-claimDerivatives}, {DerivativesClaimPaid}). The owner's `withdrawable` of token 0 grew by
     /// `paid[0] + derivativesPaid`, of token t by `paid[t]`.
     event Exited(
         uint32 indexed accountId,
@@ -65,9 +67,10 @@ interface ICustodianExits {
         uint256 derivativesPaid
     );
 
-    /// @notice Account `accountId`'s derivatives claim `claimed`, recorded by its exit within the claim window, was
-    /// paid `paid` in token 0 (credited to `owner`): `claimed * pot / max(pot, claims recorded in the window)`, the
-    /// same share for every claim of the window.
+    /// @notice Account `accountId`'s pending derivatives claim `claimed` was paid `paid` in token 0 (credited to
+    /// `owner`): one recorded by its exit within the claim window, `claimed * pot / max(pot, claims recorded in the
+    /// window)`, the same share for every claim of the window; or the part of a late exit's due that token 0 could
+    /// not pay at the exit, in full (`paid == claimed`).
     event DerivativesClaimPaid(uint32 indexed accountId, address indexed owner, uint256 claimed, uint256 paid);
 
     /// @notice Account `accountId`'s exit could not pay `amount` of its proven spot balance of token `tokenId` (the
@@ -123,7 +126,7 @@ interface ICustodianExits {
     /// claim, in token 0, or an exit remainder, in its token): the claim stays pending (never paid in part).
     error ClaimNotCovered(uint256 due, uint256 free);
     /// @notice Account `accountId` has no derivatives claim waiting: it did not exit within the claim window with
-    /// one, or it was paid already.
+    /// one (nor after it with a due token 0 could not pay), or it was paid already.
     error NoPendingClaim(uint32 accountId);
     /// @notice Account `accountId` has no exit remainder of token `tokenId` waiting: its exit paid that token in
     /// full (or it has not exited, or the token id is not registered), or the remainder was paid already.

@@ -91,8 +91,9 @@ library CustodianPayouts {
     /// @notice The derivatives pot in exodus ({Custodian-exit}, {Custodian-claimDerivatives}): `derivativesPaid`, the
     /// quote token credited for derivatives claims so far ({Custodian-exodusDerivativesPaid}), never above `pot`;
     /// `windowClaims`, the claims exits recorded within the claim window, each waiting in `pending` until the
-    /// window ends at `windowEnd` (set when exodus began); `latePaid`, what exits after the window were paid of
-    /// what the window's claims left; `pot`, the frozen state's pooled quote, as the exits' proofs bind it;
+    /// window ends at `windowEnd` (set when exodus began); `latePaid`, what exits after the window were due of
+    /// what the window's claims left (paid, or waiting in `pending` where token 0 read short: {_payExit});
+    /// `pot`, the frozen state's pooled quote, as the exits' proofs bind it;
     /// `remainders`, what each exit's spot claim of a token was not paid at the exit ({_pay}: the custodian read less
     /// of it free than claimed, a `balanceOf` that failed reading as 0), waiting for {claimExitRemainder}. A
     /// remainder is not in {Custodian-owed} until it is paid: nothing credits it before the custodian holds it free.
@@ -287,8 +288,9 @@ library CustodianPayouts {
     /// amount for {claimExitRemainder}; see {Custodian-exit}. The caller
     /// checked exodus mode.
     /// @dev The derivatives claim is recorded within the claim window, or after it due up to what the window's
-    /// claims left of the pot ({_payExit}); {_pay} credits what is due in token 0 after the spot amount, and
-    /// `ledger.derivativesPaid` grows by what it credited.
+    /// claims left of the pot ({_payExit}); {_pay} credits what is due in token 0 after the spot amount, as far as
+    /// token 0 is free, `ledger.derivativesPaid` grows by what it credited, and the rest of the due waits as the
+    /// account's pending claim ({claimDerivatives}).
     /// Every exit proves against the same frozen root, whose globals carry one pooled quote, so every accepted exit
     /// carries the same `pooledQuote`: the pot is that of the frozen state, and all derivatives credits together
     /// never exceed it. Nothing is transferred here (the owner pulls its credit with {Custodian-withdraw}); the only
@@ -323,8 +325,14 @@ library CustodianPayouts {
 
     /// @dev {exit}'s payout, after the proof: the spot amounts at once, what is not free recorded as the account's
     /// remainders ({_pay}); the derivatives claim recorded
-    /// while the claim window is open (paid by {claimDerivatives} once it ends), or after it, paid at once out of
-    /// what the window's claims left of the pot; the ledger grown by what was recorded or paid; the Exited event.
+    /// while the claim window is open (paid by {claimDerivatives} once it ends), or after it, due at once out of
+    /// what the window's claims left of the pot: paid as far as token 0 is free after the spot amount, the rest
+    /// of the due recorded as the account's pending claim, paid in full by {claimDerivatives} (before, the rest
+    /// stayed in the pot, where later exits took it). The whole due leaves the pot (`latePaid`), so what waits for
+    /// one account is never due to another: the window's claims are paid at most `min(windowClaims, pot)` and the
+    /// late ones at most the rest. `derivativesPaid` grows by what was credited only (the pending part when it is
+    /// paid). The ledger grown by what was recorded or paid; the Exited event (its `derivativesPaid`: what was
+    /// credited; the pending part: {Custodian-exodusClaim}).
     function _payExit(
         mapping(uint16 => uint256) storage ownerWithdrawable,
         mapping(uint16 => uint256) storage owed,
@@ -348,18 +356,24 @@ library CustodianPayouts {
         }
         (uint256[] memory paid, uint256 derivativesPaid) =
             _pay(ownerWithdrawable, owed, tokens, ledger.remainders[ctx.accountId], ctx.accountId, amounts, due);
-        if (derivativesPaid != 0) {
-            ledger.latePaid += derivativesPaid;
+        if (due != 0) {
+            // The whole due leaves the pot for this account: what token 0 could not pay now waits as its pending
+            // claim, paid in full by {claimDerivatives} (due * pot / pot: a late exit is due something only while
+            // the window's claims are below the pot), and no later exit takes it.
+            ledger.latePaid += due;
             ledger.derivativesPaid += derivativesPaid;
+            if (derivativesPaid < due) ledger.pending[ctx.accountId] = due - derivativesPaid;
         }
         emit ICustodianExits.Exited(ctx.accountId, owner, amounts, paid, claim, derivativesPaid);
     }
 
-    /// @notice Pays account `accountId`'s derivatives claim recorded within the claim window, once the window has
-    /// ended; see {Custodian-claimDerivatives}. The caller checked exodus mode.
+    /// @notice Pays account `accountId`'s pending derivatives claim (recorded within the claim window, or the part a
+    /// late exit could not pay), once the window has ended; see {Custodian-claimDerivatives}. The caller checked
+    /// exodus mode.
     /// @dev Due: `claim * pot / max(windowClaims, pot)`, rounded down, so the window's claims together are paid at
     /// most `min(windowClaims, pot)` and each the same share (the rounding's dust, under a unit per claim, stays in
-    /// the custodian); credited to the account's owner in token 0 in full, or not at all: ClaimNotCovered when the
+    /// the custodian); a late exit's pending part is due in full (a late exit is due anything only when
+    /// `windowClaims < pot`, and `windowClaims` no longer moves after the window: `claim * pot / pot`); credited to the account's owner in token 0 in full, or not at all: ClaimNotCovered when the
     /// custodian holds less of token 0 beyond what it owes (anyone may send this, so a partial payment would let a
     /// stranger cut a claim for good while the token misbehaves). The pending claim is cleared before the credit.
     /// @param accounts The custodian's accounts (their owners).

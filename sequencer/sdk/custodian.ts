@@ -211,10 +211,16 @@ export type ExitPayout = {
   paid: bigint[];
   /** The spot part paid per token id (the event's `paid`). */
   spotPaid: bigint[];
-  /** The derivatives claim as proven, and what the custodian paid of it at once (0 within the claim window). */
+  /**
+   * The derivatives claim as proven, and what the custodian paid of it at once (0 within the claim window; after it,
+   * what was due as far as token 0 was free).
+   */
   derivativesClaimed: bigint;
   derivativesPaid: bigint;
-  /** The claim recorded within the claim window, paid by claimDerivatives once the window ends (0: none). */
+  /**
+   * What waits for claimDerivatives (0: none): the claim recorded within the claim window, paid once it ends; after
+   * the window, the part of what was due that token 0 could not pay at the exit, paid in full once it is free.
+   */
   derivativesPending: bigint;
   /** When the claim window ends (unix seconds). */
   claimWindowEnd: bigint;
@@ -272,7 +278,7 @@ export type ExodusClaim = {
   windowClaims: bigint;
   /** The pot they share: the frozen state's pooled quote (0 until an exit with a claim). */
   pot: bigint;
-  /** The account's claim recorded in the window and not paid yet (0: none). */
+  /** The account's claim waiting for claimDerivatives (0: none): recorded in the window, or what a late exit was due and token 0 could not pay. */
   pending: bigint;
 };
 
@@ -288,14 +294,14 @@ export async function exodusClaim(publicClient: PublicClient, custodian: Address
 export type DerivativesPayout = { claimed: bigint; paid: bigint; hash: Hash };
 
 /**
- * Once the claim window has ended, pays account `accountId`'s derivatives claim recorded within it:
- * `claim * pot / max(pot, windowClaims)` in token 0, credited to the account's owner (pull it with
- * claimWithdrawal). Anyone may send it. Throws, sending nothing, while the window is open or when the account has
- * no claim waiting.
+ * Once the claim window has ended, pays account `accountId`'s pending derivatives claim: one recorded within the
+ * window, `claim * pot / max(pot, windowClaims)` in token 0, or the part a late exit could not pay, in full;
+ * credited to the account's owner (pull it with claimWithdrawal). Anyone may send it. Throws, sending nothing, while
+ * the window is open or when the account has no claim waiting.
  */
 export async function claimDerivatives(c: ChainClients, custodian: Address, accountId: number): Promise<DerivativesPayout> {
   const window = await exodusClaim(c.publicClient, custodian, accountId);
-  if (window.pending === 0n) throw new Error(`account ${accountId} has no derivatives claim waiting (it did not exit with one within the claim window, or it was paid)`);
+  if (window.pending === 0n) throw new Error(`account ${accountId} has no derivatives claim waiting (none was recorded by its exit, or it was paid)`);
   const { timestamp } = await c.publicClient.getBlock();
   if (timestamp < window.windowEnd) throw new Error(`the claim window is open until ${window.windowEnd} (${new Date(Number(window.windowEnd) * 1000).toISOString()}): claims are paid once it ends`);
   const receipt = await sendTx(c, custodian, custodianAbi, "claimDerivatives", [accountId]);

@@ -7,13 +7,14 @@
  * account by the exit rule (sequencer/exit/exitRule.ts) at the last proven prices the custodian stored, proves
  * the claim (spot amounts, derivatives claim, the state's pooled quote) with the exit circuit, sends it, and pulls
  * what the custodian credited, token by token (a pull that fails is reported in the result, not thrown: the exit
- * itself happens once).
+ * itself happens once). Its follow-ups: `collectDerivativesClaim` and `collectExitRemainder` pay what waited and
+ * pull it (likewise reporting a failed pull), and `pendingExitClaims` reads what still waits.
  *
  * The exit circuit's artifacts are the deployment's (its verifier contract was built from them); they are
  * passed in, never built here.
  */
 import { readFile } from "node:fs/promises";
-import type { Address, Hash, Hex, PublicClient } from "viem";
+import { BaseError, ContractFunctionRevertedError, isAddressEqual, parseEventLogs, type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, newestLogs } from "../chain/logs.ts";
 import type { ExitValuation } from "../exit/exitRule.ts";
@@ -22,7 +23,7 @@ import { exitWitness } from "../exit/exitWitness.ts";
 import type { ExitClaim } from "../protocol/exitPublicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { verifyChain, type VerifyProgress } from "../verifier/chainVerifier.ts";
-import { accountOf, claimDerivatives, claimWithdrawal, exit, exodusClaim, type ChainClients } from "./custodian.ts";
+import { accountOf, claimDerivatives, claimExitRemainder, claimWithdrawal, exit, exodusClaim, type ChainClients } from "./custodian.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
 async function read<T>(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -80,10 +81,15 @@ export type ExitResult = {
   paid: bigint[];
   /**
    * What it credited of the derivatives claim at once: 0 within the claim window (the claim waits:
-   * derivativesPending); after it, what the window's claims left of the pooled quote's pot, up to the claim.
+   * derivativesPending); after it, what the window's claims left of the pooled quote's pot, up to the claim, as far
+   * as the custodian held it free in token 0 (the rest waits: derivativesPending).
    */
   derivativesPaid: bigint;
-  /** The claim recorded within the claim window, paid pro rata once it ends (collectDerivativesClaim); 0: none. */
+  /**
+   * What waits for collectDerivativesClaim (0: none): the claim recorded within the claim window, paid pro rata once
+   * it ends; or, after the window, the part of what was due that token 0 could not pay at the exit (its balanceOf
+   * read short), paid in full once the custodian holds it free.
+   */
   derivativesPending: bigint;
   /** When the claim window ends (unix seconds). */
   claimWindowEnd: bigint;
@@ -102,6 +108,20 @@ export type ExitResult = {
 export type FailedPull = { tokenId: number; error: string };
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
+/**
+ * Pulls the wallet's credit of token `tokenId` (claimWithdrawal): undefined when it was pulled, else the first line
+ * of the error (a paused or blacklisting token refusing the transfer), the credit waiting in withdrawable. Every pull
+ * after a claim goes through here: the claim is done by then, and its result must not be lost to a token's refusal.
+ */
+async function pull(clients: ChainClients, custodian: Address, tokenId: number): Promise<string | undefined> {
+  try {
+    await claimWithdrawal(clients, custodian, tokenId);
+    return undefined;
+  } catch (e) {
+    return firstLine(e);
+  }
+}
 
 /**
  * Exits the wallet's account: rebuild, value, prove, claim, pull. Throws (sending nothing) when the custodian is
@@ -145,14 +165,13 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const failedPulls: FailedPull[] = [];
   for (const [tokenId, amount] of paid.entries()) {
     if (amount === 0n) continue;
-    try {
-      await claimWithdrawal(o.clients, o.custodian, tokenId);
-    } catch (e) {
-      failedPulls.push({ tokenId, error: firstLine(e) });
-      log(`token ${tokenId}: ${amount} credited but not pulled (${firstLine(e)}): it waits in withdrawable; pull it with withdraw --claim --token-id ${tokenId} (SDK claimWithdrawal)`);
-    }
+    const error = await pull(o.clients, o.custodian, tokenId);
+    if (error === undefined) continue;
+    failedPulls.push({ tokenId, error });
+    log(`token ${tokenId}: ${amount} credited but not pulled (${error}): it waits in withdrawable; pull it with withdraw --claim --token-id ${tokenId} (SDK claimWithdrawal)`);
   }
-  if (derivativesPending > 0n) log(`derivatives claim of ${derivativesPending} recorded: paid pro rata once the claim window ends at ${claimWindowEnd}`);
+  // Within the claim window the whole claim is recorded; after it, the part of what was due that token 0 could not pay.
+  if (derivativesPending > 0n) log(`derivatives claim: ${derivativesPending} recorded, not paid yet: claim-derivatives (SDK collectDerivativesClaim) pays it once the claim window has ended (${claimWindowEnd}) and the custodian holds it free in token 0`);
   for (const [tokenId, amount] of remainders.entries()) {
     if (amount > 0n) log(`token ${tokenId}: ${amount} not paid (the custodian read less of it free) and recorded: claim it with claim-exit-remainder --token-id ${tokenId} (SDK claimExitRemainder) once the token answers`);
   }
@@ -161,13 +180,19 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
 
 /**
  * What collectDerivativesClaim paid: the claim recorded in the window and the share of the pot credited and pulled;
- * `tx` is the claimDerivatives transaction (someone else's when `sentByOther`: anyone may send it).
+ * `tx` is the claimDerivatives transaction (someone else's when `sentByOther`: anyone may send it). `pullFailed`,
+ * only when pulling token 0 failed (the first line of the error): the payment is credited and waits in withdrawable
+ * (`npm run cli -- withdraw --claim --token-id 0`, SDK claimWithdrawal).
  */
-export type DerivativesCollected = { accountId: number; claimed: bigint; paid: bigint; tx: Hash; sentByOther: boolean };
+export type DerivativesCollected = { accountId: number; claimed: bigint; paid: bigint; tx: Hash; sentByOther: boolean; pullFailed?: string };
+
+/** `r` with `pullFailed` set only when a pull failed (`error` defined). */
+const withPull = <T extends object>(r: T, error: string | undefined): T & { pullFailed?: string } => (error === undefined ? r : { ...r, pullFailed: error });
 
 /**
- * After the claim window: pays the wallet's account its derivatives claim recorded within the window (its share of
- * the pooled quote's pot) and pulls it to the wallet. When someone else already sent the claim (anyone may), pulls
+ * After the claim window: pays the wallet's account its pending derivatives claim (one recorded within the window,
+ * its share of the pooled quote's pot; or the part of a late exit's due that token 0 could not pay then, in full)
+ * and pulls it to the wallet (a pull that fails is reported in `pullFailed`, not thrown: the claim is paid). When someone else already sent the claim (anyone may), pulls
  * what it credited and reports that payment (found by its DerivativesClaimPaid event, searched from the head back
  * to `fromBlock` in ranges of `logRange` blocks: pass the deployment block to bound the search). Throws, sending
  * nothing, when the wallet has no account, the window is still open, or no claim is waiting and none was paid.
@@ -186,12 +211,113 @@ export async function collectDerivativesClaim(o: Pick<ExitOptions, "clients" | "
       publicClient.getContractEvents({ address: o.custodian, abi: custodianAbi, eventName: "DerivativesClaimPaid", args: { accountId }, fromBlock, toBlock, strict: true }));
     if (paidEarlier) {
       const credited = await read<bigint>(publicClient, o.custodian, "withdrawable", [owner, QUOTE_TOKEN_ID]);
-      if (credited > 0n) await claimWithdrawal(o.clients, o.custodian, QUOTE_TOKEN_ID);
+      const error = credited > 0n ? await pull(o.clients, o.custodian, QUOTE_TOKEN_ID) : undefined;
       const { claimed, paid } = paidEarlier.args;
-      return { accountId, claimed, paid, tx: paidEarlier.transactionHash, sentByOther: true };
+      return withPull({ accountId, claimed, paid, tx: paidEarlier.transactionHash, sentByOther: true }, error);
     }
   }
   const { claimed, paid, hash } = await claimDerivatives(o.clients, o.custodian, accountId);
-  if (paid > 0n) await claimWithdrawal(o.clients, o.custodian, QUOTE_TOKEN_ID);
-  return { accountId, claimed, paid, tx: hash, sentByOther: false };
+  // paid: from here nothing may throw, or the result would be lost
+  const error = paid > 0n ? await pull(o.clients, o.custodian, QUOTE_TOKEN_ID) : undefined;
+  return withPull({ accountId, claimed, paid, tx: hash, sentByOther: false }, error);
+}
+
+/**
+ * What collectExitRemainder paid: account `accountId`'s exit remainder of token `tokenId`, credited in full to its
+ * owner; `pulled` when the wallet owns the account and pulled it; `pullFailed`, only when that pull failed (the first
+ * line of the error): the remainder is credited and waits in withdrawable (`npm run cli -- withdraw --claim
+ * --token-id N`, SDK claimWithdrawal).
+ */
+export type RemainderCollected = { accountId: number; tokenId: number; amount: bigint; tx: Hash; pulled: boolean; pullFailed?: string };
+
+/**
+ * Pays account `accountId`'s exit remainder of token `tokenId` (default: the wallet's account; anyone may pay
+ * another's, which credits its owner) and, when the wallet owns the account, pulls it. Throws, sending nothing, when
+ * the wallet has no account and none is given, and as claimExitRemainder does (the custodian refusing:
+ * NoExitRemainder, ClaimNotCovered). Once the remainder is paid it returns: a pull that fails is reported in
+ * `pullFailed`, not thrown.
+ */
+export async function collectExitRemainder(o: Pick<ExitOptions, "clients" | "custodian">, tokenId: number, accountId?: number): Promise<RemainderCollected> {
+  const owner = o.clients.walletClient.account!.address;
+  const own = await accountOf(o.clients.publicClient, o.custodian, owner);
+  const id = accountId ?? own;
+  if (id === 0) throw new Error(`wallet ${owner} has no account on custodian ${o.custodian}: name the exited account`);
+  const { amount, hash } = await claimExitRemainder(o.clients, o.custodian, id, tokenId);
+  if (id !== own) return { accountId: id, tokenId, amount, tx: hash, pulled: false };
+  const error = await pull(o.clients, o.custodian, tokenId);
+  return withPull({ accountId: id, tokenId, amount, tx: hash, pulled: error === undefined }, error);
+}
+
+/**
+ * Whether a payment waiting for an exited account would go through now, as the custodian answers a call of it
+ * (eth_call, nothing sent): `claimable`, or not yet, with `free` (what the custodian holds of the token beyond what
+ * it owes, when that is short: ClaimNotCovered) or the custodian's error (`refusal`: ClaimWindowOpen).
+ */
+export type PendingStatus = { claimable: boolean; free?: bigint; refusal?: string };
+
+/** One exit remainder waiting for claimExitRemainder: `amount` of token `tokenId` (its ExitRemainderRecorded). */
+export type PendingRemainder = PendingStatus & { tokenId: number; amount: bigint };
+
+/**
+ * What waits for an exited account: its exit remainders (per token, what the exit could not pay) and its derivatives
+ * claim waiting for claimDerivatives (`claim`, exodusClaim's pending: recorded within the claim window, or the part
+ * a late exit could not pay; `due`, what it pays: `claim * pot / max(pot, windowClaims)`, the whole of a late part),
+ * with when the claim window ends; null when none waits.
+ */
+export type PendingExitClaims = {
+  accountId: number;
+  exited: boolean;
+  remainders: PendingRemainder[];
+  derivatives: (PendingStatus & { claim: bigint; due: bigint; windowEnd: bigint }) | null;
+};
+
+/** How the custodian would answer `functionName(args)` now: null when nothing waits (`none`, the refusal's name). */
+async function pendingStatus(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[], none: string): Promise<PendingStatus | null> {
+  try {
+    await publicClient.simulateContract({ address: custodian, abi: custodianAbi, functionName, args } as never);
+    return { claimable: true };
+  } catch (e) {
+    const revert = e instanceof BaseError ? e.walk((err) => err instanceof ContractFunctionRevertedError) : null;
+    if (!(revert instanceof ContractFunctionRevertedError) || !revert.data) throw e;
+    if (revert.data.errorName === none) return null; // paid meanwhile
+    if (revert.data.errorName === "ClaimNotCovered") return { claimable: false, free: (revert.data.args as readonly bigint[])[1] };
+    return { claimable: false, refusal: revert.data.errorName };
+  }
+}
+
+/**
+ * Reads what waits for account `accountId` after its exit (nothing is sent): its exit remainders, found by the
+ * ExitRemainderRecorded events of its exit's transaction (its Exited event searched from the head back to
+ * `fromBlock` in ranges of `logRange` blocks) and each checked against the custodian now (one paid since is left
+ * out), and its derivatives claim waiting (exodusClaim). The custodian keeps no per-token getter for remainders (its
+ * code has no room for one under its reserve), so the events name them and a call of claimExitRemainder tells
+ * whether each still waits. Throws when an exited account's Exited event is not found (`fromBlock` past it).
+ */
+export async function pendingExitClaims(o: { publicClient: PublicClient; custodian: Address; accountId: number; fromBlock?: bigint; logRange?: bigint }): Promise<PendingExitClaims> {
+  const { publicClient, custodian, accountId } = o;
+  const exited = await read<boolean>(publicClient, custodian, "exited", [accountId]);
+  if (!exited) return { accountId, exited, remainders: [], derivatives: null };
+  // One exit per account, which records all its remainders: its Exited event is looked for from the head back (the
+  // search ends at the exit, however old the deployment), and the remainders are read from that transaction's logs.
+  const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+  const [exitEvent] = await newestLogs(o.fromBlock ?? 0n, head, o.logRange ?? DEFAULT_LOG_RANGE, (fromBlock, toBlock) =>
+    publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "Exited", args: { accountId }, fromBlock, toBlock, strict: true }));
+  if (!exitEvent) throw new Error(`account ${accountId} has exited but no Exited event of it was found from block ${o.fromBlock ?? 0n} (pass the custodian's deployment block)`);
+  const { logs } = await publicClient.getTransactionReceipt({ hash: exitEvent.transactionHash });
+  const recorded = parseEventLogs({ abi: custodianAbi, logs: logs.filter((l) => isAddressEqual(l.address, custodian)), eventName: "ExitRemainderRecorded" });
+  const remainders: PendingRemainder[] = [];
+  for (const ev of recorded) {
+    const { tokenId, amount } = ev.args;
+    const status = await pendingStatus(publicClient, custodian, "claimExitRemainder", [accountId, tokenId], "NoExitRemainder");
+    if (status) remainders.push({ tokenId, amount, ...status });
+  }
+  const window = await exodusClaim(publicClient, custodian, accountId);
+  let derivatives: PendingExitClaims["derivatives"] = null;
+  if (window.pending > 0n) {
+    const status = await pendingStatus(publicClient, custodian, "claimDerivatives", [accountId], "NoPendingClaim");
+    const share = window.windowClaims > window.pot ? window.windowClaims : window.pot;
+    const due = share === 0n ? 0n : (window.pending * window.pot) / share;
+    if (status) derivatives = { claim: window.pending, due, windowEnd: window.windowEnd, ...status };
+  }
+  return { accountId, exited, remainders, derivatives };
 }

@@ -27,6 +27,11 @@ export const ALICE_USDC = 1000n * USDC;
 export const ALICE_WETH = 2n * ETH;
 export const BOB_USDC = 500n * USDC;
 
+/** Runtime code of which every call reverts (PUSH1 0 PUSH1 0 REVERT): a token whose balanceOf fails, read as holding 0. */
+export const REVERTS: Hex = "0x60006000fd";
+/** Runtime code answering `v` (below 2^32) to any call (PUSH4 v PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN): a token whose balanceOf reads `v`. */
+export const answers = (v: bigint): Hex => `0x63${v.toString(16).padStart(8, "0")}60005260206000f3`;
+
 /** A hardhat network connection with the viem and network-helper plugins. */
 type Connection = Awaited<ReturnType<typeof network.create>>;
 

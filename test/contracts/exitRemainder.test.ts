@@ -11,14 +11,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { getAddress, parseEventLogs, type Hex, type PublicClient, type WalletClient } from "viem";
+import { getAddress, parseEventLogs, type PublicClient, type WalletClient } from "viem";
 
 import { claimExitRemainder, exit as sdkExit } from "../../sequencer/sdk/custodian.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import { exitPublicInputs, exitTokenCount, type ExitClaim } from "../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { PROOF, TEST_REQUEST_DEADLINE } from "./helpers.ts";
-import { ALICE_USDC, ALICE_WETH, BOB_USDC, exitFixtures } from "./exitFixture.ts";
+import { ALICE_USDC, ALICE_WETH, BOB_USDC, REVERTS, USDC, answers, exitFixtures } from "./exitFixture.ts";
 import { testTokenAbi } from "./abis.ts";
 
 const connection = await network.create();
@@ -29,8 +29,6 @@ const TOKENS = exitTokenCount(TEST_PARAMS);
 const ODD = 2; // the token id of the token that misbehaves
 const ALICE_ODD = 5n;
 const BOB_ODD = 7n;
-const REVERTS = "0x60006000fd"; // PUSH1 0 PUSH1 0 REVERT: balanceOf (and everything) reverts, read as holding 0
-const answers = (n: number) => `0x60${n.toString(16).padStart(2, "0")}60005260206000f3` as Hex; // returns n for any call
 
 const amountsOf = (byToken: Record<number, bigint>): bigint[] => Array.from({ length: TOKENS }, (_, t) => byToken[t] ?? 0n);
 
@@ -88,7 +86,7 @@ describe("exit remainders", () => {
     // still broken: a stranger's claim reverts and pays nothing; the remainder stays pending
     await viem.assertions.revertWithCustomErrorWithArgs(
       custodian.write.claimExitRemainder([1, ODD], { account: dave.account }), custodian, "ClaimNotCovered", [ALICE_ODD, 0n]);
-    await networkHelpers.setCode(odd.address, answers(3)); // answers, but shows less than the remainder: never paid in part
+    await networkHelpers.setCode(odd.address, answers(3n)); // answers, but shows less than the remainder: never paid in part
     await viem.assertions.revertWithCustomErrorWithArgs(
       custodian.write.claimExitRemainder([1, ODD], { account: dave.account }), custodian, "ClaimNotCovered", [ALICE_ODD, 3n]);
     assert.equal(await custodian.read.withdrawable([alice.account.address, ODD]), 0n);
@@ -138,7 +136,7 @@ describe("exit remainders", () => {
     assert.deepEqual((await exit(bob, 2, amountsOf({ 0: BOB_USDC, [ODD]: BOB_ODD }))).remainders, amountsOf({ [ODD]: BOB_ODD }));
     // the custodian answers for 9 of the 12 the state holds (a token that lost some of them): Alice's 5 are paid,
     // Bob's 7 exceed the 4 left free and wait; owed never exceeds the 9
-    await networkHelpers.setCode(odd.address, answers(9));
+    await networkHelpers.setCode(odd.address, answers(9n));
     await custodian.write.claimExitRemainder([1, ODD], { account: dave.account });
     await viem.assertions.revertWithCustomErrorWithArgs(
       custodian.write.claimExitRemainder([2, ODD], { account: dave.account }), custodian, "ClaimNotCovered", [BOB_ODD, 4n]);
@@ -150,6 +148,58 @@ describe("exit remainders", () => {
     assert.equal(await custodian.read.withdrawable([bob.account.address, ODD]), BOB_ODD);
     assert.equal(await custodian.read.owed([ODD]), ALICE_ODD + BOB_ODD);
     assert.equal(await odd.read.balanceOf([custodian.address]), ALICE_ODD + BOB_ODD);
+  });
+
+  it("after the claim window, the part of a late exit's derivatives claim that token 0 could not pay (its balanceOf read short) waits as the account's pending claim, reserved out of the pot: a later exit cannot take it, claimDerivatives pays it in full once covered (ClaimNotCovered before, nothing paid), once; custody is kept throughout", async () => {
+    const env = await networkHelpers.loadFixture(oddInExodus);
+    const { custodian, exitVerifier, alice, bob, dave, usdc } = env;
+    const POT = 600n * USDC; // the frozen state's pooled quote; no claim was recorded within the window
+    const custodyKept = async () => assert.ok(await custodian.read.owed([0]) <= await usdc.read.balanceOf([custodian.address]), "token 0: owed beyond holdings");
+    const exit = async (w: typeof alice, accountId: number, amounts: bigint[], derivativesClaim: bigint) => {
+      const claim: ExitClaim = {
+        root: await custodian.read.stateRoot(), accountId, prices: [...(await custodian.read.lastPrices())], pooledQuote: POT, derivativesClaim, amounts,
+      };
+      await exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+      const hash = await custodian.write.exit([accountId, amounts, POT, derivativesClaim, PROOF], { account: w.account });
+      return parseEventLogs({ abi: custodian.abi, logs: (await env.publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "Exited" })[0].args;
+    };
+    const [windowEnd] = await custodian.read.exodusClaim([1]);
+    await networkHelpers.time.increaseTo(windowEnd);
+
+    // token 0 answers 100 USDC for the custodian: Alice's 50 of spot are paid, then 50 of the 300 her claim is due;
+    // the other 250 wait as her pending claim (not credited, not owed)
+    const usdcCode = env.publicClient.getCode({ address: usdc.address });
+    await networkHelpers.setCode(usdc.address, answers(100n * USDC));
+    const a = await exit(alice, 1, amountsOf({ 0: 50n * USDC }), 300n * USDC);
+    assert.deepEqual([a.paid[0], a.derivativesClaimed, a.derivativesPaid], [50n * USDC, 300n * USDC, 50n * USDC]);
+    assert.deepEqual(await custodian.read.exodusClaim([1]), [windowEnd, 0n, POT, 250n * USDC], "the unpaid 250 pending for Alice");
+    assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 100n * USDC);
+    assert.equal(await custodian.read.owed([0]), 100n * USDC, "the pending part is not owed until paid");
+    assert.equal(await custodian.read.exodusDerivativesPaid(), 50n * USDC, "only what was credited");
+    // still short: a stranger's claim reverts and pays nothing
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      custodian.write.claimDerivatives([1], { account: dave.account }), custodian, "ClaimNotCovered", [250n * USDC, 0n]);
+
+    // the token answers again; Bob exits late claiming 500: the pot's 600 less Alice's whole 300 leaves him 300 (he
+    // would take Alice's 250 too if only what was credited had left the pot)
+    await networkHelpers.setCode(usdc.address, (await usdcCode)!);
+    await custodyKept();
+    const b = await exit(bob, 2, amountsOf({}), 500n * USDC);
+    assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [500n * USDC, 300n * USDC]);
+    assert.deepEqual(await custodian.read.exodusClaim([2]), [windowEnd, 0n, POT, 0n], "Bob was paid all he was due: nothing pending");
+
+    // anyone's claimDerivatives now pays Alice's 250 in full, to Alice, once; the pot is paid out exactly
+    const hash = await custodian.write.claimDerivatives([1], { account: dave.account });
+    const paid = parseEventLogs({ abi: custodian.abi, logs: (await env.publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "DerivativesClaimPaid" });
+    assert.deepEqual(paid.map((e) => e.args), [{ accountId: 1, owner: getAddress(alice.account.address), claimed: 250n * USDC, paid: 250n * USDC }]);
+    assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 350n * USDC);
+    assert.equal(await custodian.read.withdrawable([dave.account.address, 0]), 0n);
+    assert.equal(await custodian.read.exodusDerivativesPaid(), POT);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([1], { account: dave.account }), custodian, "NoPendingClaim", [1]);
+    await viem.assertions.revertWithCustomErrorWithArgs(custodian.write.claimDerivatives([2]), custodian, "NoPendingClaim", [2]);
+    await custodyKept();
+    await custodian.write.withdraw([0], { account: alice.account });
+    await custodyKept();
   });
 
   it("claimExitRemainder before exodus: NotInExodus", async () => {

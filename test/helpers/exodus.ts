@@ -8,6 +8,10 @@
  * blacklisting token), WETH (2), and with `brokenToken` a fourth registered token (3) whose every call reverts,
  * balanceOf included. Alice (account 1) deposited 100 USDC, 50 of token 1 and 70 WETH, all consumed by two batches;
  * Bob's key request (account 2) is never served, so exodus is activated past its deadline.
+ *
+ * `mockExodus` is the cheaper custodian of the exit's follow-ups (claim-derivatives, claim-exit-remainder,
+ * exit-remainders: test/scripts/exitClaims.test.ts, test/sequencer/sdk/exitClaims.test.ts), where the claims matter,
+ * not their proofs: mock verifiers, any exit claim sent as it is.
  */
 import assert from "node:assert/strict";
 import type { network } from "hardhat";
@@ -21,8 +25,11 @@ import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import { DEVNET_PARAMS } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
-import { testTokenAbi } from "../contracts/abis.ts";
+import { quirkyTokenAbi, testTokenAbi } from "../contracts/abis.ts";
 import { PROOF, TEST_REQUEST_DEADLINE, deployExitRoles, deployNamed, hex, pubKeyOf } from "../contracts/helpers.ts";
+import { REVERTS, exitFixtures } from "../contracts/exitFixture.ts";
+import { exitPublicInputs, exitTokenCount, type ExitClaim } from "../../sequencer/protocol/exitPublicData.ts";
+import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
 
@@ -95,4 +102,53 @@ export async function exodusChain({ viem, networkHelpers }: Connection, opts: { 
   return {
     params: P, publicClient, alice: alice as unknown as WalletClient, custodian: address, tokens, broken, exitCircuit, refuseTransfers, withdrawable,
   };
+}
+
+/** An address whose code reverts every call: a QuirkyToken hooked to it refuses every transfer. */
+const REFUSER: Address = "0x000000000000000000000000000000000000dEaD";
+
+/**
+ * exitFixtures' deployFunded (mock batch and exit verifiers, TEST_PARAMS; USDC token 0, WETH token 1; Alice account 1,
+ * Bob account 2) with a QuirkyToken as token 2, of which Alice holds 5, then exodus (a forced withdrawal left
+ * overdue). `exit` sends any claim (the mock exit verifier expects its inputs), `setCode` replaces a token's code
+ * (its storage kept; `restore` puts every original back), `refuseTransfers` makes a token refuse every transfer
+ * (token 0 gets QuirkyToken's code for it, which keeps TestToken's storage layout), `clients` a wallet's SDK clients.
+ */
+export async function mockExodus(connection: Connection) {
+  const { networkHelpers } = connection;
+  const env = await exitFixtures(connection).deployFunded();
+  const { custodian, admin, alice, carol, publicClient } = env;
+  const quirky = await env.contract(quirkyTokenAbi, "QuirkyToken");
+  await custodian.write.registerToken([quirky.address, 1n], { account: admin.account });
+  await quirky.write.mint([carol.account.address, 5n]);
+  await quirky.write.approve([custodian.address, 5n], { account: carol.account });
+  await custodian.write.depositTo([1, 2, 5n], { account: carol.account });
+  await env.submit([{ type: TxType.DEPOSIT, accountId: 1n, tokenId: 2n, amount: 5n }]);
+  await custodian.write.forceWithdraw([0, 1n], { account: alice.account });
+  await networkHelpers.time.increase(TEST_REQUEST_DEADLINE);
+  await custodian.write.activateExodus();
+  const [windowEnd] = await custodian.read.exodusClaim([1]);
+  const tokens: Address[] = [env.usdc.address, env.weth.address, quirky.address];
+  const originals = new Map<Address, Hex>();
+  const setCode = async (t: number, code: Hex) => {
+    if (!originals.has(tokens[t]!)) originals.set(tokens[t]!, (await publicClient.getCode({ address: tokens[t]! }))!);
+    await networkHelpers.setCode(tokens[t]!, code);
+  };
+  const restore = async () => {
+    for (const [address, code] of originals) await networkHelpers.setCode(address, code);
+    originals.clear();
+  };
+  const refuseTransfers = async (t: number) => {
+    await networkHelpers.setCode(REFUSER, REVERTS);
+    if (t !== 2) await networkHelpers.setCode(tokens[t]!, (await publicClient.getCode({ address: quirky.address }))!);
+    await getContract({ abi: quirkyTokenAbi, address: tokens[t]!, client: { public: publicClient, wallet: admin } }).write.setHook([REFUSER, "0x"]);
+  };
+  const exit = async (w: typeof alice, accountId: number, byToken: Record<number, bigint>, derivativesClaim = 0n, pooledQuote = 0n) => {
+    const amounts = Array.from({ length: exitTokenCount(TEST_PARAMS) }, (_, t) => byToken[t] ?? 0n);
+    const claim: ExitClaim = { root: await custodian.read.stateRoot(), accountId, prices: [...(await custodian.read.lastPrices())], pooledQuote, derivativesClaim, amounts };
+    await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+    await publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit([accountId, amounts, pooledQuote, derivativesClaim, PROOF], { account: w.account }) });
+  };
+  const clients = (w: typeof alice) => ({ publicClient: publicClient as unknown as PublicClient, walletClient: w as unknown as WalletClient });
+  return { ...env, quirky, tokens, windowEnd, setCode, restore, refuseTransfers, exit, clients };
 }

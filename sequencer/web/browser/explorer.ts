@@ -180,7 +180,10 @@ async function renderExitPanel(address: string, message?: Node | string): Promis
     !exodus ? "Exits open only in exodus mode; until then withdraw through the exchange (or force a withdrawal on the custodian)."
       : !id ? "This wallet has no account." : exited ? "This account has exited." : !s.cfg!.exit ? "This server has no exit circuit: exit with `npm run cli -- exit`." : "",
     claim && claim.pending > 0n
-      ? h("span", { id: "derivatives-pending" }, ` Its derivatives claim of ${amount(0, claim.pending)} waits for the claim window, which ends ${time(claim.windowEnd)}: every claim recorded in it is paid the same share of the pooled quote (${amount(0, claim.pot)} for ${amount(0, claim.windowClaims)} claimed). `)
+      ? h("span", { id: "derivatives-pending" }, windowOver
+        // after the window: a claim of the window, or the part of a late exit's due that token 0 could not pay then
+        ? ` Its derivatives claim of ${amount(0, claim.pending)} waits to be collected: a claim of the claim window is paid its share of the pooled quote (${amount(0, claim.pot)} for ${amount(0, claim.windowClaims)} claimed), what a later exit could not be paid at once is paid in full. `
+        : ` Its derivatives claim of ${amount(0, claim.pending)} waits for the claim window, which ends ${time(claim.windowEnd)}: every claim recorded in it is paid the same share of the pooled quote (${amount(0, claim.pot)} for ${amount(0, claim.windowClaims)} claimed). `)
       : "",
     claim && claim.pending > 0n && windowOver ? h("button", { id: "claim-derivatives-button", onclick: () => void collectNow() }, "Collect my derivatives claim") : "",
     unpulled > 0n ? h("span", { id: "unpulled" }, ` ${amount(0, unpulled)} is credited to this wallet and not pulled. `) : "",
