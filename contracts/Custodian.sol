@@ -413,7 +413,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// two-byte {freeInstruments} mask); and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue).
     /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
-    /// timelock (non-zero; its getMinDelay() must exceed the deadline, TimelockDelayTooShort otherwise), which gets
+    /// timelock (non-zero; an AdminTimelock, whose floor `minDelayFloor()`, the least delay it can ever have, must
+    /// exceed the deadline, TimelockDelayTooShort otherwise; a contract without that view, such as OpenZeppelin's
+    /// TimelockController, which can lower its delay and run a call scheduled under the low one, reverts), which gets
     /// TIMELOCK_ROLE, and the treasury (non-zero), the first {feeRecipient} and {insuranceRecipient}. The admin
     /// transfer delay starts at requestDeadline + ADMIN_TRANSFER_DELAY.
     constructor(
@@ -443,7 +445,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         if (exitConfig.requestDeadline == 0 || exitConfig.requestDeadline > MAX_REQUEST_DEADLINE) {
             revert InvalidRequestDeadline(exitConfig.requestDeadline);
         }
-        uint256 timelockDelay = ITimelockDelay(exitConfig.timelock).getMinDelay();
+        uint256 timelockDelay = ITimelockDelay(exitConfig.timelock).minDelayFloor();
         if (timelockDelay <= exitConfig.requestDeadline) revert TimelockDelayTooShort(timelockDelay, exitConfig.requestDeadline);
         requestDeadline = exitConfig.requestDeadline;
         exitVerifier = exitConfig.exitVerifier;

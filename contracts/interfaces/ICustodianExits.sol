@@ -185,8 +185,11 @@ interface ICustodianExits {
     function lastPrices() external view returns (uint256[] memory);
 }
 
-/// @notice The one function of OpenZeppelin's TimelockController the custodian reads.
+/// @notice What the custodian reads of its timelock: OpenZeppelin's TimelockController delay, and AdminTimelock's floor.
 interface ITimelockDelay {
     /// @notice Minimum delay, in seconds, between scheduling and executing an operation.
     function getMinDelay() external view returns (uint256);
+    /// @notice The delay below which the timelock never goes (AdminTimelock's {updateDelay} bound). A contract
+    /// without it (OpenZeppelin's TimelockController unchanged) is refused as the custodian's timelock.
+    function minDelayFloor() external view returns (uint256);
 }

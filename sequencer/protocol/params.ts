@@ -81,8 +81,8 @@ export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, in
 
 /**
  * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
- * expiries) and 16 positions per account, in 16 spot + 4 derivatives slots: 1,026,650 constraints, 97.9% of 2^20
- * (circom2 --O2 of this Batch, 2026-12-06; 1,023,060 on 2026-12-05; with the public data as public inputs; 17 + 4 would not fit; with the public
+ * expiries) and 16 positions per account, in 16 spot + 4 derivatives slots: 1,013,666 constraints, 96.7% of 2^20
+ * (circom2 --O2 of this Batch, 2026-12-06, with BlackScholes(0); 1,026,650 before it; 1,023,060 on 2026-12-05; with the public data as public inputs; 17 + 4 would not fit; with the public
  * data's SHA-256 it was 9 + 4 at 1,042,744; README.md "Production size"). Every batch marks the whole table, so
  * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
  * PRODUCTION_PARAMS keeps 18 + 4 slots and 7 instruments for throughput.

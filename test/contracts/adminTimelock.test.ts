@@ -149,12 +149,15 @@ describe("admin timelock", () => {
     assert.equal(await custodian.read.hasRole([timelockRole, me]), false);
   });
 
-  it("a TimelockController that lowered its own delay to the deadline has its powers refused (TimelockDelayTooShort) until it raises it again, but a call scheduled under the low delay runs at once in a batch that raises it first; AdminTimelock refuses the lowering (TimelockDelayOutOfBounds, review of 2026-12-06)", async () => {
+  it("a timelock that lowered its own delay to the deadline has its powers refused (TimelockDelayTooShort) until it raises it again, but a call scheduled under the low delay runs at once in a batch that raises it first; AdminTimelock refuses the lowering (TimelockDelayOutOfBounds), and the custodian refuses a timelock without AdminTimelock's floor (review of 2026-12-06)", async () => {
     const env = await networkHelpers.loadFixture(deployBase);
     const { admin } = env;
     const me = getAddress(admin.account.address);
-    // OpenZeppelin's TimelockController unchanged, as the custodian's timelock.
-    const plainAddress = (await viem.deployContract("PlainTimelock", [BigInt(TEST_TIMELOCK_DELAY), [me], [me], zeroAddress])).address;
+    // OpenZeppelin's TimelockController unchanged has no floor: refused as the custodian's timelock.
+    const unchanged = (await viem.deployContract("PlainTimelock", [BigInt(TEST_TIMELOCK_DELAY), [me], [me], zeroAddress])).address;
+    await assert.rejects(deployCustodianContract(viem, custodianArgs(TEST_PARAMS, { ...env.roles, timelock: unchanged })), "a timelock without minDelayFloor()");
+    // A timelock that reports a floor and lowers its delay below it all the same: what the check at each use sees.
+    const plainAddress = (await viem.deployContract("LoweringTimelock", [BigInt(TEST_TIMELOCK_DELAY), [me], [me], zeroAddress])).address;
     const plain = getContract({ abi: adminTimelockAbi, address: plainAddress, client: { public: env.publicClient, wallet: admin } });
     const custodianAddress = await deployCustodianContract(viem, custodianArgs(TEST_PARAMS, { ...env.roles, timelock: plainAddress }));
     const custodian = getContract({ abi: custodianAbi, address: custodianAddress, client: { public: env.publicClient, wallet: admin } });
