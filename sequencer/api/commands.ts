@@ -1,8 +1,8 @@
 /**
  * The state-changing requests of the API, shared by the HTTP routes and the WebSocket: the per-source rate limit's
  * charge for the request's body, before it is parsed (chargeBody: server.ts and stream.ts call it), shape checks
- * (schemas.ts), the rest of the request's per-source cost, then the Sequencer (orders through OrderIntake, so signatures
- * are verified in groups), which charges the per-account rate limit once the account's signature holds
+ * (schemas.ts), the rest of the request's per-source cost, then the Sequencer (every signed request through
+ * OrderIntake, so signatures are verified in groups, in arrival order), which charges the per-account rate limit once the account's signature holds
  * (issue 11, finding 11: charged before the check, anyone could drain another account's allowance by
  * sending junk in its name). Signatures, order-id slots, nonces, matching and risk are the
  * Sequencer's and the engine's; this module only maps their outcomes to the API's codes, and answers a
@@ -13,7 +13,7 @@
 import type { PublicKey } from "../crypto/babyjub.ts";
 import type { EngineEvent, RejectedEvent } from "../matching/index.ts";
 import type { Cancel, Order, Signed } from "../protocol/messages.ts";
-import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
+import type { IntakeOutcome, Sequencer, VerifiedRequest } from "../service/sequencer.ts";
 import { ApiError, intake, parse, rejectedError } from "./errors.ts";
 import { RequestRejected } from "../service/requestRejected.ts";
 import type { OrderIntake } from "./orderIntake.ts";
@@ -167,29 +167,30 @@ export class CommandGateway {
     return { results: outcomes.map((o) => itemResult(() => outcomeEvents(o))) };
   }
 
-  /** A signed cancel, run in its arrival turn after the orders received before it (OrderIntake.command). */
+  /**
+   * A signed cancel: its signature checked with the group of requests it arrived with (OrderIntake.command,
+   * Sequencer.verifyGroup: off the main thread for a large group), then run in its arrival turn, after the orders
+   * received before it.
+   */
   async cancel(body: unknown, source: string, prepaid = 0): Promise<{ events: EngineEvent[] }> {
     const cancel = parse(CancelSchema, body, "cancel");
     this.chargeSource(source, 1, prepaid);
-    return this.#intake.command(async () => null, () => this.#cancelOne(cancel));
+    return this.#intake.command([{ cancel }], ([verified]) => this.#cancelOne(cancel, verified!));
   }
 
   /**
-   * Up to MAX_BATCH_ITEMS signed cancels, validated whole, their signatures checked together (off the main thread,
-   * Sequencer.verifyCancels) while the orders received before them are placed, then run in order in their arrival
-   * turn; one result per cancel. This is cancel-all: the circuit proves every cancel with its own signature over that
-   * order id. (Until 2026-12-06 each was checked on the main thread, one verifier call each, for a token of the
-   * source's bucket: a source could keep the thread busy with junk-signed cancels in other accounts' names.)
+   * Up to MAX_BATCH_ITEMS signed cancels, validated whole, their signatures checked together with the group they
+   * arrived with, as a single cancel's, then run in order in their arrival turn; one result per cancel. This is
+   * cancel-all: the circuit proves every cancel with its own signature over that order id. (Until 2026-12-06 each was
+   * checked on the main thread, one verifier call each, for a token of the source's bucket: a source could keep the
+   * thread busy with junk-signed cancels in other accounts' names.)
    */
   async cancelBatch(body: unknown, source: string, prepaid = 0): Promise<{ results: ItemResult[] }> {
     const { cancels } = parse(CancelBatchSchema, body, "cancel batch");
     this.chargeSource(source, cancels.length, prepaid);
     return this.#intake.command(
-      () => this.#sequencer.verifyCancels(cancels),
-      (verified) => ({
-        results: cancels.map((c, i) =>
-          itemResult(() => engineOutcome(intake(() => this.#sequencer.cancelVerified(c, verified[i]!, () => this.chargeAccount(c.accountId)))))),
-      }),
+      cancels.map((cancel) => ({ cancel })),
+      (verified) => ({ results: cancels.map((c, i) => itemResult(() => this.#cancelOne(c, verified[i]!))) }),
     );
   }
 
@@ -199,15 +200,15 @@ export class CommandGateway {
     return answer;
   }
 
-  #cancelOne(cancel: Signed<Cancel>): { events: EngineEvent[] } {
-    return engineOutcome(intake(() => this.#sequencer.cancelOrder(cancel, () => this.chargeAccount(cancel.accountId))));
+  #cancelOne(cancel: Signed<Cancel>, verified: VerifiedRequest): { events: EngineEvent[] } {
+    return engineOutcome(intake(() => this.#sequencer.cancelVerified(cancel, verified, () => this.chargeAccount(cancel.accountId))));
   }
 
   async withdraw(body: unknown, source: string, prepaid = 0): Promise<Record<string, unknown>> {
     const w = parse(WithdrawalSchema, body, "withdrawal");
     this.chargeSource(source, 1, prepaid);
-    return this.#intake.command(async () => null, () => {
-      intake(() => this.#sequencer.requestWithdrawal(w, () => this.chargeAccount(w.accountId)));
+    return this.#intake.command([{ withdrawal: w }], ([verified]) => {
+      intake(() => this.#sequencer.requestWithdrawal(w, () => this.chargeAccount(w.accountId), verified));
       return { status: "accepted", accountId: w.accountId, tokenId: w.tokenId, amount: w.amount, nonce: w.nonce };
     });
   }
@@ -230,8 +231,8 @@ export class CommandGateway {
   async transfer(body: unknown, source: string, prepaid = 0): Promise<Record<string, unknown>> {
     const t = parse(TransferSchema, body, "transfer");
     this.chargeSource(source, 1, prepaid);
-    return this.#intake.command(async () => null, () => {
-      intake(() => this.#sequencer.requestTransfer(t, () => this.chargeAccount(t.accountId)));
+    return this.#intake.command([{ transfer: t }], ([verified]) => {
+      intake(() => this.#sequencer.requestTransfer(t, () => this.chargeAccount(t.accountId), verified));
       return { status: "accepted", accountId: t.accountId, toCollateral: t.toCollateral, amount: t.amount, nonce: t.nonce };
     });
   }
