@@ -1,17 +1,21 @@
 /**
- * Groups the orders that arrive together (HTTP requests, WebSocket messages, batch requests) so their
- * signatures are checked by one call of the configured verifier (Sequencer.verifyOrders), and pipelines
- * the groups: up to `depth` groups verify at once (on the verifier's threads) while the main thread
- * keeps reading requests, and groups are placed strictly in arrival order (Sequencer.placeVerifiedOrders),
- * so orders reach the engine in the order they were received. A group is answered once its log records
- * are durable (Sequencer.durable); the next group is placed meanwhile.
+ * Groups the signed requests that arrive together (orders from HTTP requests, WebSocket messages and batch requests;
+ * cancels, withdrawals and transfers, `command`) so their signatures are checked by one call of the configured
+ * verifier (Sequencer.verifyGroup: off the main thread for a large group), and pipelines the groups: up to `depth`
+ * groups verify at once (on the verifier's threads) while the main thread keeps reading requests, and groups are run
+ * strictly in arrival order, and within a group each request in its turn (orders by Sequencer.placeVerifiedOrders,
+ * commands by their `run`), so requests reach the engine in the order they were received. A request is answered once
+ * its log records are durable (Sequencer.durable); what follows runs meanwhile.
  *
- * The other signed commands (cancels, withdrawals, transfers) take their turn in the same order (`command`): a
- * cancel sent after its order runs after the order is placed. Until 2026-12-06 they ran at once on arrival, ahead of
- * the orders still being verified, so "place, then cancel" on one connection left the order live (review, Medium).
+ * A cancel sent after its order runs after the order is placed. Until 2026-12-06 commands ran at once on arrival,
+ * ahead of the orders still being verified, so "place, then cancel" on one connection left the order live (review,
+ * Medium); then, until the same day's later review (Low), a single cancel, withdrawal or transfer still had its
+ * signature checked on the main thread, one verifier call each: a source sending junk-signed single cancels as fast
+ * as its rate limit allows (10,000 at once, 5,000 a second) held the main thread about 1.1 s per 10,000 with the
+ * native verifier (scripts/bench/singleChecks.ts). Now they join the group around them.
  */
 import type { Order, Signed } from "../protocol/messages.ts";
-import type { IntakeOutcome, Sequencer } from "../service/sequencer.ts";
+import type { IntakeOutcome, Sequencer, SignedCommand, VerifiedRequest } from "../service/sequencer.ts";
 
 /**
  * Called for each order of a submission whose signature holds, before it is placed; a RequestRejected
@@ -23,15 +27,16 @@ export type Admit = (order: Signed<Order>) => void;
 type Waiting = { orders: readonly Signed<Order>[]; admit?: Admit; resolve: (o: IntakeOutcome[]) => void; reject: (e: unknown) => void };
 
 /**
- * A command that is not an order, run in its arrival turn: `prepare` starts when its turn is launched (a signature
- * check off the main thread, while earlier groups are placed), `run` when every submission before it is placed.
+ * A command that is not an order (a cancel, a cancel batch, a withdrawal, a transfer): its signed requests are
+ * verified with the group it joins, then `run` gets their entries, in its turn.
  */
-type Command = { prepare: () => Promise<unknown>; run: (prepared: unknown) => unknown; resolve: (o: unknown) => void; reject: (e: unknown) => void };
+type Command = { signed: readonly SignedCommand[]; run: (verified: readonly VerifiedRequest[]) => unknown; resolve: (o: unknown) => void; reject: (e: unknown) => void };
 
 const isCommand = (w: Waiting | Command): w is Command => "run" in w;
+const itemsOf = (w: Waiting | Command) => (isCommand(w) ? w.signed.length : w.orders.length);
 
 export class OrderIntake {
-  readonly #sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders" | "durable">;
+  readonly #sequencer: Pick<Sequencer, "verifyGroup" | "placeVerifiedOrders" | "durable">;
   readonly #maxGroup: number;
   readonly #depth: number;
   #queue: (Waiting | Command)[] = [];
@@ -44,7 +49,7 @@ export class OrderIntake {
   groups = 0;
   orders = 0;
 
-  constructor(sequencer: Pick<Sequencer, "verifyOrders" | "placeVerifiedOrders" | "durable">, opts: { maxGroup?: number; depth?: number } = {}) {
+  constructor(sequencer: Pick<Sequencer, "verifyGroup" | "placeVerifiedOrders" | "durable">, opts: { maxGroup?: number; depth?: number } = {}) {
     this.#sequencer = sequencer;
     this.#maxGroup = opts.maxGroup ?? 1024;
     this.#depth = opts.depth ?? 2;
@@ -66,26 +71,26 @@ export class OrderIntake {
 
   /**
    * Queues a command that is not an order (see Command), after everything submitted before it; resolves with what
-   * `run` returns once its log records are durable, or rejects with what `prepare` or `run` throws.
+   * `run` returns once its log records are durable, or rejects with what `run` throws (or the group's verification).
    */
-  command<P, T>(prepare: () => Promise<P>, run: (prepared: P) => T): Promise<T> {
+  command<T>(signed: readonly SignedCommand[], run: (verified: readonly VerifiedRequest[]) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ prepare, run: run as (p: unknown) => unknown, resolve: resolve as (o: unknown) => void, reject });
+      this.#queue.push({ signed, run, resolve: resolve as (o: unknown) => void, reject });
       this.#schedule();
     });
   }
 
-  /** The next group: whole submissions, up to maxGroup orders (a larger submission is a group alone), none past a command. */
-  #takeGroup(): { submissions: Waiting[]; orders: Signed<Order>[] } {
-    const submissions: Waiting[] = [];
-    const orders: Signed<Order>[] = [];
-    for (let w = this.#queue[0]; w && !isCommand(w) && (orders.length === 0 || orders.length + w.orders.length <= this.#maxGroup); w = this.#queue[0]) {
+  /** The next group: whole submissions and commands in arrival order, up to maxGroup signed requests (a larger one is a group alone). */
+  #takeGroup(): (Waiting | Command)[] {
+    const group: (Waiting | Command)[] = [];
+    let items = 0;
+    for (let w = this.#queue[0]; w && (group.length === 0 || items + itemsOf(w) <= this.#maxGroup); w = this.#queue[0]) {
       this.#queue.shift();
-      submissions.push(w);
-      for (const o of w.orders) orders.push(o);
+      group.push(w);
+      items += itemsOf(w);
+      if (!isCommand(w)) this.#queuedOrders -= w.orders.length;
     }
-    this.#queuedOrders -= orders.length;
-    return { submissions, orders };
+    return group;
   }
 
   /** Launches groups on the next turn of the event loop, so the requests read in this turn join them. */
@@ -100,33 +105,24 @@ export class OrderIntake {
 
   #launch(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#depth) {
-      const head = this.#queue[0]!;
-      if (isCommand(head)) {
-        this.#queue.shift();
-        this.#launchCommand(head);
-        continue;
-      }
-      const { submissions, orders } = this.#takeGroup();
+      const group = this.#takeGroup();
+      const orders = group.flatMap((w) => (isCommand(w) ? [] : w.orders));
       this.groups++;
       this.orders += orders.length;
       this.#inFlight++;
-      const verified = this.#sequencer.verifyOrders(orders);
+      let verified: ReturnType<Sequencer["verifyGroup"]>;
+      try {
+        verified = this.#sequencer.verifyGroup(orders, group.flatMap((w) => (isCommand(w) ? w.signed : [])));
+      } catch (e) {
+        verified = Promise.reject(e);
+      }
       verified.catch(() => {}); // handled when its turn comes
       this.#tail = this.#tail.then(async () => {
         try {
-          const admits = submissions.flatMap((w) => w.orders.map(() => w.admit));
-          const outcomes = this.#sequencer.placeVerifiedOrders(await verified, (order, i) => admits[i]?.(order));
-          this.#sequencer.durable().then(
-            () => {
-              let at = 0;
-              for (const w of submissions) w.resolve(outcomes.slice(at, (at += w.orders.length)));
-            },
-            (e) => {
-              for (const w of submissions) w.reject(e);
-            },
-          );
+          const v = await verified;
+          this.#run(group, v.orders.verified, v.commands);
         } catch (e) {
-          for (const w of submissions) w.reject(e);
+          for (const w of group) w.reject(e);
         } finally {
           this.#inFlight--;
           this.#schedule();
@@ -135,25 +131,40 @@ export class OrderIntake {
     }
   }
 
-  #launchCommand(cmd: Command): void {
-    this.#inFlight++;
-    let prepared: Promise<unknown>;
-    try {
-      prepared = cmd.prepare();
-    } catch (e) {
-      prepared = Promise.reject(e);
-    }
-    prepared.catch(() => {}); // handled when its turn comes
-    this.#tail = this.#tail.then(async () => {
-      try {
-        const out = cmd.run(await prepared);
-        this.#sequencer.durable().then(() => cmd.resolve(out), cmd.reject);
-      } catch (e) {
-        cmd.reject(e);
-      } finally {
-        this.#inFlight--;
-        this.#schedule();
+  /** Runs a verified group in order: each run of order submissions placed together, each command in its turn. */
+  #run(group: readonly (Waiting | Command)[], ordersVerified: readonly VerifiedRequest[], commandsVerified: readonly VerifiedRequest[]): void {
+    let o = 0;
+    let c = 0;
+    for (let i = 0; i < group.length; ) {
+      const w = group[i]!;
+      if (isCommand(w)) {
+        i++;
+        try {
+          const out = w.run(commandsVerified.slice(c, (c += w.signed.length)));
+          this.#sequencer.durable().then(() => w.resolve(out), w.reject);
+        } catch (e) {
+          w.reject(e);
+        }
+        continue;
       }
-    });
+      const submissions: Waiting[] = [];
+      for (let x = group[i]; x && !isCommand(x); x = group[++i]) submissions.push(x);
+      const orders = submissions.flatMap((s) => s.orders);
+      const admits = submissions.flatMap((s) => s.orders.map(() => s.admit));
+      try {
+        const outcomes = this.#sequencer.placeVerifiedOrders({ orders, verified: ordersVerified.slice(o, (o += orders.length)) }, (order, k) => admits[k]?.(order));
+        this.#sequencer.durable().then(
+          () => {
+            let at = 0;
+            for (const s of submissions) s.resolve(outcomes.slice(at, (at += s.orders.length)));
+          },
+          (e) => {
+            for (const s of submissions) s.reject(e);
+          },
+        );
+      } catch (e) {
+        for (const s of submissions) s.reject(e);
+      }
+    }
   }
 }

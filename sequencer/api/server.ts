@@ -47,8 +47,9 @@
  *                          FOK_UNFILLABLE, UNKNOWN_MARKET, UNKNOWN_ORDER (also a replayed cancel),
  *                          EXPIRED, ...); the engine's events are in `events`. Nothing changed. (Chosen
  *                          over 200 + rejected event so that a 200 always means the request took effect.)
- *   429 RATE_LIMITED      the client's token bucket is empty (charged before anything is checked; a batch
- *                          is refused whole), or the account's (charged once the request's signature holds:
+ *   429 RATE_LIMITED      the client's token bucket is empty (charged before anything is parsed: a token when a
+ *                          write arrives, one per started 2 KiB of its body once read, then what its command costs
+ *                          beyond that; a batch is refused whole, keeping what its body paid), or the account's (charged once the request's signature holds:
  *                          junk in another's name costs it nothing; a batch item by item) (commands.ts)
  *   404 UNKNOWN_MARKET | UNKNOWN_ORDER | UNKNOWN_BATCH | NOT_FOUND;  413 BODY_TOO_LARGE;
  *   415 UNSUPPORTED_MEDIA_TYPE;  503 NOT_CONFIGURED (typed data without chain settings);
@@ -56,7 +57,8 @@
  *                          until batches catch up (cancels never are; service/backlog.ts). Nothing changed: retry;
  *   500 INTERNAL (details only in the log).
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
+import type { IncomingMessage } from "node:http";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { Address } from "viem";
 import type { Sequencer } from "../service/sequencer.ts";
 import { tradingKeyTypedData } from "../sdk/tradingKey.ts";
@@ -187,12 +189,43 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
     await writer?.flushed();
   });
 
+  // A request that may carry a body pays its source's bucket before anything of it is parsed (review of 2026-12-06,
+  // Low: charged only once the body had parsed, and a malformed body never, a client could have the server parse
+  // bodies for free): one token on arrival, before the body is read (an empty bucket: 429 at once, the body unread),
+  // then the body's size (chargeBody) once it is read, before it is parsed; the command then pays what it costs beyond
+  // that (`prepaid`). Reads (GET) are not charged here.
+  const prepaid = new WeakMap<IncomingMessage, number>();
+  const paidBy = (req: FastifyRequest) => prepaid.get(req.raw) ?? 0;
+  app.addHook("onRequest", async (req) => {
+    if (req.method === "GET" || req.method === "HEAD") return;
+    commands.chargeSource(req.ip, 1);
+    prepaid.set(req.raw, 1);
+  });
+  const chargeBody = (req: FastifyRequest, body: Buffer) => prepaid.set(req.raw, commands.chargeBody(req.ip, body.length, paidBy(req)));
+
   // JSON only, but for binary order records on the order batch route (orderFrames.ts): fastify's default
-  // text/plain parser would turn any text into a string body.
-  app.removeContentTypeParser("text/plain");
-  app.addContentTypeParser(BINARY_ORDERS_TYPE, { parseAs: "buffer" }, (req, body, done) => {
-    if (req.method === "POST" && req.routeOptions.url === "/v1/orders/batch") return done(null, body);
-    done(new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `${BINARY_ORDERS_TYPE} is accepted only by POST /v1/orders/batch`));
+  // text/plain parser would turn any text into a string body. JSON is parsed as fastify's default parser does
+  // (prototype poisoning refused), after its body is charged.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser(["text/plain", "application/json"]);
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body: Buffer, done) => {
+    try {
+      chargeBody(req, body);
+    } catch (e) {
+      return done(e as Error, undefined);
+    }
+    json(req, body as unknown as string, done);
+  });
+  app.addContentTypeParser(BINARY_ORDERS_TYPE, { parseAs: "buffer" }, (req, body: Buffer, done) => {
+    if (req.method !== "POST" || req.routeOptions.url !== "/v1/orders/batch") {
+      return done(new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `${BINARY_ORDERS_TYPE} is accepted only by POST /v1/orders/batch`));
+    }
+    try {
+      chargeBody(req, body);
+    } catch (e) {
+      return done(e as Error, undefined);
+    }
+    done(null, body);
   });
   app.setReplySerializer((payload) => toJson(payload));
 
@@ -215,20 +248,20 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   // ---- writes ---------------------------------------------------------------------------------
 
   const batchLimit = { bodyLimit: bodyLimit * 8 };
-  app.post("/v1/orders", async (req) => commands.placeOrder(req.body, req.ip));
+  app.post("/v1/orders", async (req) => commands.placeOrder(req.body, req.ip, paidBy(req)));
   app.post("/v1/orders/batch", batchLimit, async (req) =>
-    Buffer.isBuffer(req.body) ? commands.placeOrderRecords(req.body, req.ip) : commands.placeOrderBatch(req.body, req.ip));
-  app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip));
-  app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip));
-  app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip));
+    Buffer.isBuffer(req.body) ? commands.placeOrderRecords(req.body, req.ip, paidBy(req)) : commands.placeOrderBatch(req.body, req.ip, paidBy(req)));
+  app.post("/v1/cancels", async (req) => commands.cancel(req.body, req.ip, paidBy(req)));
+  app.post("/v1/cancels/batch", batchLimit, async (req) => commands.cancelBatch(req.body, req.ip, paidBy(req)));
+  app.post("/v1/withdrawals", async (req) => commands.withdraw(req.body, req.ip, paidBy(req)));
   // a transfer moves collateral, an oracle update marks and funding: the private streams get the new derivatives reports
   app.post("/v1/transfers", async (req) => {
-    const answer = await commands.transfer(req.body, req.ip);
+    const answer = await commands.transfer(req.body, req.ip, paidBy(req));
     stream.publishDerivatives([answer.accountId as number]);
     return answer;
   });
   app.post("/v1/oracle/updates", async (req) => {
-    const answer = await commands.oracleUpdate(req.body, req.ip);
+    const answer = await commands.oracleUpdate(req.body, req.ip, paidBy(req));
     stream.publishDerivatives();
     return answer;
   });

@@ -42,7 +42,8 @@
  *       (one item per order, as POST /v1/orders/batch answers) or {"type":"error","id",...} for the frame
  *
  * Stream error codes: MALFORMED, UNKNOWN_MARKET, NOT_SUBSCRIBED, NO_TRADING_KEY, BAD_SIGNATURE,
- * ALREADY_AUTHENTICATED, RATE_LIMITED, and every order/cancel code. Frames over `maxMessageBytes`
+ * ALREADY_AUTHENTICATED, RATE_LIMITED (every message pays its source's bucket a token per started 2 KiB before it is
+ * parsed: CommandGateway.chargeBody), and every order/cancel code. Frames over `maxMessageBytes`
  * close the connection (1009); a client whose unsent data passes `maxBufferedBytes` is disconnected at once (its socket destroyed, its buffer dropped). Every
  * connection is pinged every `heartbeatMs` and dropped if it did not answer the last ping; a source (sourceBucketKey)
  * holds at most `maxConnectionsPerSource` connections (the upgrade beyond is answered 429).
@@ -106,6 +107,12 @@ export type StreamOptions = {
 
 /** What a book snapshot (a `subscribe` or a `snapshot`) costs of its source's rate-limit bucket. */
 export const SNAPSHOT_COST = 10;
+
+/** Bytes of a WebSocket message as it arrived (ws hands over one Buffer, an ArrayBuffer or fragments). */
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
 
 /** Default of StreamOptions.maxConnectionsPerSource. */
 export const MAX_CONNECTIONS_PER_SOURCE = 64;
@@ -213,8 +220,17 @@ export class MarketStream {
   }
 
   #onMessage(c: Client, data: RawData, isBinary: boolean): void {
+    // Every message pays its source's bucket for its size before it is parsed (CommandGateway.chargeBody; review of
+    // 2026-12-06, Low: a malformed message was parsed and refused for free); what it asks for is charged beyond that.
+    let paid: number;
+    try {
+      paid = this.#commands.chargeBody(c.source, byteLength(data));
+    } catch (e) {
+      this.#error(c, e);
+      return;
+    }
     if (isBinary) {
-      this.#onOrderFrame(c, data);
+      this.#onOrderFrame(c, data, paid);
       return;
     }
     let req: StreamRequest;
@@ -231,19 +247,19 @@ export class MarketStream {
       return;
     }
     try {
-      this.#handle(c, req);
+      this.#handle(c, req, paid);
     } catch (e) {
       this.#error(c, e, "id" in req ? req.id : undefined);
     }
   }
 
   /** A binary frame: a batch of order records (orderFrames.ts), answered with one `results` message. */
-  #onOrderFrame(c: Client, data: RawData): void {
+  #onOrderFrame(c: Client, data: RawData, paid: number): void {
     let id: number | undefined;
     try {
       const frame = splitOrderFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
       id = frame.id;
-      this.#commands.placeOrderRecords(frame.records, c.source).then(
+      this.#commands.placeOrderRecords(frame.records, c.source, paid).then(
         (r) => this.#send(c, { type: "results", id: frame.id, ...r }),
         (e) => this.#error(c, e, frame.id),
       );
@@ -252,11 +268,12 @@ export class MarketStream {
     }
   }
 
-  #handle(c: Client, req: StreamRequest): void {
+  /** `paid`: what the message paid for its size (chargeBody), taken off what the request costs. */
+  #handle(c: Client, req: StreamRequest, paid: number): void {
     // Market-data requests cost the source's bucket too (orders, cancels and auth are charged where they run): a
     // book snapshot answers up to 100 levels a side for a message of 30 bytes.
-    if (req.op === "subscribe" || req.op === "snapshot") this.#commands.chargeSource(c.source, SNAPSHOT_COST);
-    else if (req.op === "unsubscribe" || req.op === "batches") this.#commands.chargeSource(c.source, 1);
+    if (req.op === "subscribe" || req.op === "snapshot") this.#commands.chargeSource(c.source, SNAPSHOT_COST, paid);
+    else if (req.op === "unsubscribe" || req.op === "batches") this.#commands.chargeSource(c.source, 1, paid);
     switch (req.op) {
       case "subscribe": {
         if (!this.#query.market(req.marketId)) throw new ApiError(404, "UNKNOWN_MARKET", `market ${req.marketId} is not registered`);
@@ -282,16 +299,16 @@ export class MarketStream {
         this.#send(c, { type: "batches", subscribe: req.subscribe });
         return;
       case "auth":
-        this.#authenticate(c, req.accountId, req.signature);
+        this.#authenticate(c, req.accountId, req.signature, paid);
         return;
       case "order":
-        this.#commands.placeOrder(req.order, c.source).then(
+        this.#commands.placeOrder(req.order, c.source, paid).then(
           (r) => this.#send(c, { type: "result", id: req.id, ...r }),
           (e) => this.#error(c, e, req.id),
         );
         return;
       case "cancel":
-        this.#commands.cancel(req.cancel, c.source).then(
+        this.#commands.cancel(req.cancel, c.source, paid).then(
           (r) => this.#send(c, { type: "result", id: req.id, ...r }),
           (e) => this.#error(c, e, req.id),
         );
@@ -299,12 +316,12 @@ export class MarketStream {
     }
   }
 
-  #authenticate(c: Client, accountId: number, signature: unknown): void {
+  #authenticate(c: Client, accountId: number, signature: unknown, paid: number): void {
     if (c.accountId !== null) throw new ApiError(400, "ALREADY_AUTHENTICATED", `this connection is authenticated as account ${c.accountId}`);
     const auth = parse(StreamAuthSchema, { accountId, challenge: c.challenge.toString(), signature }, "auth");
     const key = this.#query.tradingKey(accountId);
     if (!key) throw new ApiError(400, "NO_TRADING_KEY", `account ${accountId} has no registered trading key`);
-    if (!this.#commands.verifyStreamAuth(c.source, streamAuthMessage(auth), auth.signature, key)) {
+    if (!this.#commands.verifyStreamAuth(c.source, streamAuthMessage(auth), auth.signature, key, paid)) {
       // A signature check is the costly part of a message: a connection gets MAX_FAILED_AUTHS tries, then is closed.
       if (++c.failedAuths >= MAX_FAILED_AUTHS) setImmediate(() => c.ws.close(1008, "too many failed authentications"));
       throw new ApiError(400, "BAD_SIGNATURE", `auth is not signed by account ${accountId}'s trading key over this connection's challenge`);

@@ -165,11 +165,14 @@ export type { BatchStage, PostedBatch, TimestampWindow };
 
 export { RequestRejected };
 
-/** Orders whose signatures were checked (Sequencer.verifyOrders), ready to be placed in order. */
-export type VerifiedOrders = { orders: readonly Signed<Order>[]; checks: (SignatureCheck | RequestRejected)[]; verdicts: boolean[] };
+/** Per signed request of a group checked with one verifier call (Sequencer.verifyGroup): its check and verdict, or why it could not be checked. */
+export type VerifiedRequest = { check: SignatureCheck; verdict: boolean } | RequestRejected;
 
-/** Per cancel of a group checked with one verifier call (Sequencer.verifyCancels): its check and verdict, or why it could not be checked. */
-export type VerifiedCancel = { check: SignatureCheck; verdict: boolean } | RequestRejected;
+/** Orders whose signatures were checked (Sequencer.verifyOrders, verifyGroup), ready to be placed in order: `verified[i]` is orders[i]'s. */
+export type VerifiedOrders = { orders: readonly Signed<Order>[]; verified: readonly VerifiedRequest[] };
+
+/** A signed request other than an order that the intake verifies with the orders around it (Sequencer.verifyGroup). */
+export type SignedCommand = { cancel: Signed<Cancel> } | { withdrawal: Signed<Withdrawal> } | { transfer: Signed<Transfer> };
 
 /** The outcome of one request of a batched intake call: the engine's events, or why it was refused. */
 export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejected };
@@ -507,6 +510,13 @@ export class Sequencer {
     return Array.isArray(answer) ? answer[0] : verifyMessage(messageValue(message), signature, publicKey);
   }
 
+  /** `verified` (verifyGroup's entry) when given, else the signature checked now, synchronously (requireSigned). */
+  private requireChecked(accountId: number, message: () => SignedMessage, sig: Signed<object>["signature"], what: string, verified?: VerifiedRequest): void {
+    if (!verified) return this.requireSigned(accountId, message, sig, what);
+    if (verified instanceof RequestRejected) throw verified;
+    this.requireVerified(accountId, verified.check, verified.verdict, what);
+  }
+
   /** Places a signed order; returns the engine's events (accepted/rejected, fills, cancels). */
   placeOrder(order: Signed<Order>): EngineEvent[] {
     this.requireSigned(order.accountId, () => ({ poseidon: orderMessageInputs(order) }), order.signature, "order");
@@ -530,32 +540,38 @@ export class Sequencer {
    * the verification of one group can run while the previous group is placed (OrderIntake pipelines them).
    */
   async verifyOrders(orders: readonly Signed<Order>[]): Promise<VerifiedOrders> {
-    const checks = this.#checksOf(orders, (o) => ({ poseidon: orderMessageInputs(o) }));
-    const toVerify = checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected));
-    return { orders, checks, verdicts: await this.verifier.verifyBatch(toVerify) };
+    return (await this.verifyGroup(orders, [])).orders;
   }
 
   /**
-   * Checks the signatures of `cancels` with one verifier call (off the main thread for a large group, as an order
-   * group's) and changes nothing; cancelVerified applies each in its turn.
+   * Checks the signatures of a group of orders and other signed requests (cancels, withdrawals, transfers) with one
+   * verifier call, off the main thread for a large group (the native verifier's, from 16 checks), and changes
+   * nothing: placeVerifiedOrders, cancelVerified, requestWithdrawal and requestTransfer then apply each with its entry,
+   * in its turn. (Until 2026-12-06 a single cancel, withdrawal or transfer was checked on the main thread with a
+   * verifier call of its own, about 0.1 ms each: one source's junk-signed cancels could hold the thread half the time.)
    */
-  async verifyCancels(cancels: readonly Signed<Cancel>[]): Promise<VerifiedCancel[]> {
-    const checks = this.#checksOf(cancels, cancelMessage);
+  async verifyGroup(orders: readonly Signed<Order>[], commands: readonly SignedCommand[]): Promise<{ orders: VerifiedOrders; commands: VerifiedRequest[] }> {
+    const checks = [
+      ...orders.map((o) => this.#checkOf(o, () => ({ poseidon: orderMessageInputs(o) }))),
+      ...commands.map((c) =>
+        "cancel" in c ? this.#checkOf(c.cancel, () => cancelMessage(c.cancel))
+        : "withdrawal" in c ? this.#checkOf(c.withdrawal, () => withdrawalMessage(c.withdrawal))
+        : this.#checkOf(c.transfer, () => transferMessage(c.transfer))),
+    ];
     const verdicts = await this.verifier.verifyBatch(checks.filter((c): c is SignatureCheck => !(c instanceof RequestRejected)));
     let v = 0;
-    return checks.map((c) => (c instanceof RequestRejected ? c : { check: c, verdict: verdicts[v++]! }));
+    const verified = checks.map((c): VerifiedRequest => (c instanceof RequestRejected ? c : { check: c, verdict: verdicts[v++]! }));
+    return { orders: { orders, verified: verified.slice(0, orders.length) }, commands: verified.slice(orders.length) };
   }
 
-  /** The signature check of each signed request, or why it cannot be checked (no key, malformed message). */
-  #checksOf<T extends Signed<{ accountId: number }>>(items: readonly T[], message: (item: T) => SignedMessage): (SignatureCheck | RequestRejected)[] {
-    return items.map((item) => {
-      try {
-        return this.signatureCheck(item.accountId, () => message(item), item.signature);
-      } catch (e) {
-        if (e instanceof RequestRejected) return e;
-        throw e;
-      }
-    });
+  /** The signature check of a signed request, or why it cannot be checked (no key, malformed message). */
+  #checkOf(item: Signed<{ accountId: number }>, message: () => SignedMessage): SignatureCheck | RequestRejected {
+    try {
+      return this.signatureCheck(item.accountId, message, item.signature);
+    } catch (e) {
+      if (e instanceof RequestRejected) return e;
+      throw e;
+    }
   }
 
   /**
@@ -564,16 +580,14 @@ export class Sequencer {
    * holds, before anything changes; a RequestRejected it throws refuses that order (the API's
    * per-account rate limit, charged only for requests the account really signed).
    */
-  placeVerifiedOrders({ orders, checks, verdicts }: VerifiedOrders, admit?: (order: Signed<Order>, index: number) => void): IntakeOutcome[] {
-    let v = 0;
+  placeVerifiedOrders({ orders, verified }: VerifiedOrders, admit?: (order: Signed<Order>, index: number) => void): IntakeOutcome[] {
     const time = this.journal.now();
     return this.journal.grouped(() =>
       orders.map((order, i): IntakeOutcome => {
-        const check = checks[i];
-        if (check instanceof RequestRejected) return { rejected: check };
-        const verdict = verdicts[v++];
+        const v = verified[i]!;
+        if (v instanceof RequestRejected) return { rejected: v };
         try {
-          this.requireVerified(order.accountId, check, verdict, "order");
+          this.requireVerified(order.accountId, v.check, v.verdict, "order");
           this.refuseWhenBacklogged(order.accountId);
           if (order.marketId >= INSTRUMENT_MARKET_BASE) this.#refuseRetiredOracle();
           admit?.(order, i);
@@ -602,10 +616,9 @@ export class Sequencer {
     return this.#applyCancel(cancel, admit);
   }
 
-  /** cancelOrder for a cancel verifyCancels checked (`verified`, its entry): a key changed since counts as a bad signature. */
-  cancelVerified(cancel: Signed<Cancel>, verified: VerifiedCancel, admit?: () => void): EngineEvent[] {
-    if (verified instanceof RequestRejected) throw verified;
-    this.requireVerified(cancel.accountId, verified.check, verified.verdict, "cancel");
+  /** cancelOrder for a cancel verifyGroup checked (`verified`, its entry): a key changed since counts as a bad signature. */
+  cancelVerified(cancel: Signed<Cancel>, verified: VerifiedRequest, admit?: () => void): EngineEvent[] {
+    this.requireChecked(cancel.accountId, () => cancelMessage(cancel), cancel.signature, "cancel", verified);
     return this.#applyCancel(cancel, admit);
   }
 
@@ -619,10 +632,11 @@ export class Sequencer {
   /**
    * Accepts a signed withdrawal when it passes the builder's stateless rules (withdrawalFault: a
    * non-zero amount, a token the state holds) and the account's available (unreserved) balance covers
-   * it. `admit` as in cancelOrder.
+   * it. `admit` as in cancelOrder; `verified`: its entry of verifyGroup (as cancelVerified's), else the signature is
+   * checked here, synchronously.
    */
-  requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void): void {
-    this.requireSigned(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal");
+  requestWithdrawal(w: Signed<Withdrawal>, admit?: () => void, verified?: VerifiedRequest): void {
+    this.requireChecked(w.accountId, () => withdrawalMessage(w), w.signature, "withdrawal", verified);
     this.refuseWhenBacklogged(w.accountId);
     this.#refuseNoncedBacklog(w.accountId);
     admit?.();
@@ -634,10 +648,10 @@ export class Sequencer {
 
   /**
    * Accepts a signed transfer between the spot quote balance and derivatives collateral (checks:
-   * DerivativesService.acceptTransfer). `admit` as in cancelOrder.
+   * DerivativesService.acceptTransfer). `admit` and `verified` as in requestWithdrawal.
    */
-  requestTransfer(t: Signed<Transfer>, admit?: () => void): void {
-    this.requireSigned(t.accountId, () => transferMessage(t), t.signature, "transfer");
+  requestTransfer(t: Signed<Transfer>, admit?: () => void, verified?: VerifiedRequest): void {
+    this.requireChecked(t.accountId, () => transferMessage(t), t.signature, "transfer", verified);
     this.refuseWhenBacklogged(t.accountId);
     this.#refuseRetiredOracle();
     this.#refuseNoncedBacklog(t.accountId);

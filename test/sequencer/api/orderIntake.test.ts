@@ -1,14 +1,17 @@
 /**
- * OrderIntake: orders arriving together are verified as one group; up to `depth` groups verify at once,
- * and groups are placed strictly in arrival order, one at a time.
+ * OrderIntake: signed requests arriving together (orders, and the cancels, withdrawals and transfers of `command`) are
+ * verified as one group; up to `depth` groups verify at once, and groups are run strictly in arrival order, one at a
+ * time, each request of a group in its turn.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { OrderIntake } from "../../../sequencer/api/orderIntake.ts";
 import type { Order, Signed } from "../../../sequencer/protocol/messages.ts";
-import type { IntakeOutcome, VerifiedOrders } from "../../../sequencer/service/sequencer.ts";
+import type { IntakeOutcome, SignedCommand, VerifiedOrders } from "../../../sequencer/service/sequencer.ts";
 
 const fake = (orderId: bigint) => ({ orderId }) as unknown as Signed<Order>;
+const fakeCancel = (orderId: bigint) => ({ cancel: { accountId: 1, orderId } }) as unknown as SignedCommand;
+const checked = { check: {}, verdict: true } as never;
 
 /** A sequencer whose verification of a group takes `delays[k]` ms (k = the group's index), recording what happens. */
 function fakeSequencer(delays: number[], failGroup = -1) {
@@ -19,14 +22,14 @@ function fakeSequencer(delays: number[], failGroup = -1) {
   return {
     log,
     maxVerifying: () => maxVerifying,
-    verifyOrders: async (orders: readonly Signed<Order>[]): Promise<VerifiedOrders> => {
+    verifyGroup: async (orders: readonly Signed<Order>[], commands: readonly SignedCommand[]) => {
       const group = k++;
-      log.push(`verify ${orders.map((o) => o.orderId).join(",")}`);
+      log.push(`verify ${orders.map((o) => o.orderId).join(",")}${commands.length ? ` +${commands.length}` : ""}`);
       maxVerifying = Math.max(maxVerifying, ++verifying);
       await new Promise((r) => setTimeout(r, delays[group] ?? 1));
       verifying--;
       if (group === failGroup) throw new Error("verifier down");
-      return { orders, checks: [], verdicts: [] };
+      return { orders: { orders, verified: orders.map(() => checked) }, commands: commands.map(() => checked) };
     },
     placeVerifiedOrders: (v: VerifiedOrders): IntakeOutcome[] => {
       log.push(`place ${v.orders.map((o) => o.orderId).join(",")}`);
@@ -95,26 +98,46 @@ describe("OrderIntake", () => {
 
   // Review of 2026-12-06: a cancel ran on arrival, ahead of the order sent before it (still verifying), and found no
   // order to cancel; the order then stayed live.
-  it("runs a command (a cancel, a withdrawal) in its arrival turn: after the orders submitted before it are placed, before those after it; its preparation (a signature check) runs meanwhile", async () => {
+  it("runs a command (a cancel, a withdrawal) in its arrival turn: after the orders submitted before it are placed, before those after it; its signature is verified with theirs", async () => {
     const sequencer = fakeSequencer([30, 1]);
     const intake = new OrderIntake(sequencer, { maxGroup: 8, depth: 2 });
     const first = intake.submit([fake(1n)]);
-    const cancel = intake.command(
-      async () => (sequencer.log.push("prepare cancel"), "checked"),
-      (prepared) => (sequencer.log.push(`run cancel (${prepared})`), "cancelled"),
-    );
+    const cancel = intake.command([fakeCancel(1n)], (verified) => (sequencer.log.push(`run cancel (${verified.length} verified)`), "cancelled"));
     const second = intake.submit([fake(2n)]);
     assert.deepEqual(await Promise.all([first, cancel, second]).then(([, c]) => c), "cancelled");
-    assert.deepEqual(sequencer.log, ["verify 1", "prepare cancel", "place 1", "durable?", "run cancel (checked)", "durable?", "verify 2", "place 2", "durable?"]);
+    assert.deepEqual(sequencer.log, ["verify 1,2 +1", "place 1", "durable?", "run cancel (1 verified)", "durable?", "place 2", "durable?"]);
   });
 
-  it("a command whose preparation or run throws is rejected with it, and what follows goes on", async () => {
-    const sequencer = fakeSequencer([1, 1]);
+  // Review of 2026-12-06 (Low): a single cancel, withdrawal or transfer was verified on the main thread, one verifier
+  // call each, so single commands sent between orders (or alone) never formed a group.
+  it("groups single commands with the orders and commands around them (one verification, up to maxGroup signed requests), and runs each in its turn", async () => {
+    const sequencer = fakeSequencer([1, 1, 1]);
+    const intake = new OrderIntake(sequencer, { maxGroup: 5, depth: 2 });
+    const ran: string[] = [];
+    const answers = [
+      intake.command([fakeCancel(1n)], () => ran.push("cancel 1")),
+      intake.submit([fake(2n)]),
+      intake.command([fakeCancel(3n)], () => ran.push("cancel 3")),
+      intake.command([fakeCancel(4n), fakeCancel(5n)], () => ran.push("cancels 4,5")),
+      intake.command([fakeCancel(6n)], () => ran.push("cancel 6")),
+      intake.submit([fake(7n)]),
+    ];
+    await Promise.all(answers);
+    assert.deepEqual(sequencer.log.filter((l) => l.startsWith("verify")), ["verify 2 +4", "verify 7 +1"], "two verifier calls for six requests");
+    assert.deepEqual(sequencer.log.filter((l) => !l.startsWith("durable")), ["verify 2 +4", "verify 7 +1", "place 2", "place 7"]);
+    assert.deepEqual(ran, ["cancel 1", "cancel 3", "cancels 4,5", "cancel 6"]);
+    assert.deepEqual([intake.groups, intake.orders], [2, 2]);
+  });
+
+  it("a group whose verification failed rejects every request of it, a command whose run throws is rejected with it, and what follows goes on", async () => {
+    const sequencer = fakeSequencer([1, 1], 0);
     const intake = new OrderIntake(sequencer);
-    const bad = intake.command(async () => { throw new Error("verifier down"); }, () => "never");
-    const refused = intake.command(async () => null, () => { throw new Error("UNKNOWN_ORDER"); });
-    const after = intake.submit([fake(3n)]);
+    const bad = intake.command([fakeCancel(1n)], () => "never");
+    const badOrder = intake.submit([fake(2n)]);
     await assert.rejects(bad, /verifier down/);
+    await assert.rejects(badOrder, /verifier down/);
+    const refused = intake.command([fakeCancel(1n)], () => { throw new Error("UNKNOWN_ORDER"); });
+    const after = intake.submit([fake(3n)]);
     await assert.rejects(refused, /UNKNOWN_ORDER/);
     assert.deepEqual(await after, [{ events: [{ type: "done", seq: 3 }] }]);
   });
