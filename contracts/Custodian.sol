@@ -103,7 +103,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// or exodus opens. An operator's own accounts in line ahead of a user therefore cannot delay the user's request
     /// (they could while the deadline ran from the admission). What bounds the work is the cost of the requests:
     /// each needs a transaction, and at most 1 + {instruments} of them an account of its own, while a production
-    /// batch serves up to 19 forced withdrawals (spot slots) and 4 forced collateral withdrawals or closes
+    /// batch serves up to 18 forced withdrawals (spot slots) and 4 forced collateral withdrawals or closes
     /// (derivatives slots): at one batch a minute, a 7-day deadline is about 10,000 batches.
     uint256 public constant MAX_OPEN_FORCED_REQUESTS = 1024;
     /// @notice What {forceWithdraw} returns, and what an account's pending forced request reads as, while the
