@@ -77,8 +77,8 @@ function onWorker(msg: Any): void {
       ? `all ${msg.batchesChecked} batches verified: every proof holds, the replay rebuilds the custodian's root ${short(msg.chainRoot, 18)}`
       : `${msg.mismatches.length} mismatches`), msg.ok ? "" : table(["batch", "check", "message"], msg.mismatches.map((m: Any) => [m.batchNumber ?? "—", m.check, m.message])));
     const exitedNote = msg.custody[0]?.exitedAccounts ? `${msg.custody[0].exitedAccounts} accounts have exited (exodus): their balances are paid out and no longer counted. ` : "";
-    fill("custody", exitedNote, table(["token", "custodian holds", "spot balances", "pooled quote (collateral, fund, fee pool; less what exits paid of it)", "owed (withdrawable + queued deposits)", "sum of claims", "holdings − claims"],
-      msg.custody.map((c: Any) => [tokenName(c.tokenId), amount(c.tokenId, c.holdings), amount(c.tokenId, c.balances), amount(c.tokenId, c.pooled), amount(c.tokenId, c.owed), amount(c.tokenId, c.claims),
+    fill("custody", exitedNote, table(["token", "custodian holds", "spot balances", "pooled quote (collateral, fund, fee pool; less what exits paid of it)", "owed (withdrawable + queued deposits)", "exit remainders waiting", "sum of claims", "holdings − claims"],
+      msg.custody.map((c: Any) => [tokenName(c.tokenId), amount(c.tokenId, c.holdings), amount(c.tokenId, c.balances), amount(c.tokenId, c.pooled), amount(c.tokenId, c.owed), amount(c.tokenId, c.remainders), amount(c.tokenId, c.claims),
         h("span", { class: c.holdings >= c.claims ? "valid" : "invalid", "data-surplus": String(c.holdings - c.claims) }, amount(c.tokenId, BigInt(c.holdings) - BigInt(c.claims)))]), { id: "custody-table" }));
     $<HTMLButtonElement>("account-lookup").disabled = false;
   } else if (msg.type === "account") {

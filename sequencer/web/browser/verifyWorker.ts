@@ -27,7 +27,8 @@ import { toCalldataProof } from "../../protocol/calldataProof.ts";
 import { signalsMismatch } from "../../../fpga-prover/prover.ts";
 import { publicClientOf } from "./common.ts";
 import { closeCounterparty } from "../../sdk/forcedClose.ts";
-import { custodyClaims } from "../../verifier/custody.ts";
+import { custodyClaims, pendingRemainders } from "../../verifier/custody.ts";
+import { DEFAULT_LOG_RANGE, logsInRanges } from "../../chain/logs.ts";
 
 type Post = (msg: unknown) => void;
 const post: Post = (msg) => (self as unknown as { postMessage: Post }).postMessage(msg);
@@ -40,6 +41,15 @@ export function recordMentions(record: SlotRecord, accountId: number): boolean {
   return Object.entries(record).some(([k, v]) => /account/i.test(k) && BigInt(v as bigint | number) === BigInt(accountId));
 }
 
+/** The exits' spot remainders still waiting, per token (the custodian's ExitRemainderRecorded less ExitRemainderPaid events). */
+async function exitRemainders(pc: PublicClient, custodian: Address): Promise<Map<number, bigint>> {
+  const head = await pc.getBlockNumber({ cacheTime: 0 });
+  const events = (eventName: "ExitRemainderRecorded" | "ExitRemainderPaid") =>
+    logsInRanges(0n, head, DEFAULT_LOG_RANGE, (fromBlock, toBlock) => pc.getContractEvents({ address: custodian, abi: custodianAbi, eventName, fromBlock, toBlock, strict: true }));
+  const amounts = (logs: readonly { args: { tokenId: number; amount: bigint } }[]) => logs.map((l) => ({ tokenId: l.args.tokenId, amount: l.args.amount }));
+  return pendingRemainders(amounts(await events("ExitRemainderRecorded")), amounts(await events("ExitRemainderPaid")));
+}
+
 async function custody(pc: PublicClient, custodian: Address, st: ExchangeState) {
   const count = Number(await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "tokenCount" } as never));
   // In exodus, an account that has exited was paid its exit (to its owner's withdrawable, inside `owed` until
@@ -48,13 +58,15 @@ async function custody(pc: PublicClient, custodian: Address, st: ExchangeState) 
   const exited = await Promise.all(all.map((id) => pc.readContract({ address: custodian, abi: custodianAbi, functionName: "exited", args: [id] } as never) as Promise<boolean>));
   const ids = all.filter((_, i) => !exited[i]);
   const paidOfPot = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusDerivativesPaid" } as never)) as bigint;
+  // In exodus, what exits recorded as not paid (their spot remainders) is still owed, though in no balance and not in `owed`.
+  const remainders = exited.some(Boolean) ? await exitRemainders(pc, custodian) : new Map<number, bigint>();
   const out = [];
   for (let t = 0; t < count; t++) {
     const token = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "tokens", args: [t] } as never)) as Address;
     const holdings = await pc.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [custodian] });
     const owed = (await pc.readContract({ address: custodian, abi: custodianAbi, functionName: "owed", args: [t] } as never)) as bigint;
-    const { balances, pooled, claims } = custodyClaims(st, t, ids, owed, paidOfPot);
-    out.push({ tokenId: t, token, holdings, exitedAccounts: exited.filter(Boolean).length, balances, pooled, owed, claims, openBadDebt: t === 0 ? st.globals.badDebt : 0n });
+    const { balances, pooled, remainders: pending, claims } = custodyClaims(st, t, ids, owed, paidOfPot, remainders.get(t) ?? 0n);
+    out.push({ tokenId: t, token, holdings, exitedAccounts: exited.filter(Boolean).length, balances, pooled, owed, remainders: pending, claims, openBadDebt: t === 0 ? st.globals.badDebt : 0n });
   }
   return out;
 }

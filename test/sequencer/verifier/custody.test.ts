@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { exitValuation } from "../../../sequencer/exit/exitRule.ts";
 import { TxType } from "../../../sequencer/protocol/constants.ts";
-import { custodyClaims } from "../../../sequencer/verifier/custody.ts";
+import { custodyClaims, pendingRemainders } from "../../../sequencer/verifier/custody.ts";
 import { aliceLongPerpetual, dave, GAP_UPDATE, NOW, registerDave, traders } from "../../helpers/derivatives.ts";
 
 it("holdings equal the claims before exodus, after each exit and after each derivatives claim is paid its share of the pooled quote", () => {
@@ -46,4 +46,27 @@ it("holdings equal the claims before exodus, after each exit and after each deri
   }
   assert.ok(pot - paidOfPot < BigInt(claims.length), "the pot is paid out but for rounding");
   assert.equal(custodyClaims(state, 1, ids, 0n, 0n).pooled, 0n, "only the quote token is pooled");
+});
+
+it("an exit's spot remainder stays a claim until it is paid (pendingRemainders from the custodian's events): without it the sum understated what is owed", () => {
+  const state = aliceLongPerpetual();
+  registerDave(state);
+  buildBatch(state, [{ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: 10_000_000_000n }], { batchNumber: 20, timestamp: NOW });
+  const ids = [traders.bob.accountId, traders.carol.accountId, traders.alice.accountId, dave.accountId];
+  const holdings = ids.reduce((s, id) => s + state.balance(id, 0), 0n) + state.globals.pooledQuote;
+  // dave exits while the custodian reads only part of his spot quote free: it pays what it can and records the rest
+  const spot = state.balance(dave.accountId, 0);
+  assert.equal(spot, 10_000_000_000n);
+  const unpaid = spot / 3n;
+  const owed = spot - unpaid;
+  const left = ids.filter((id) => id !== dave.accountId);
+  const recorded = [{ tokenId: 0, amount: unpaid }, { tokenId: 1, amount: 5n }];
+  const waiting = pendingRemainders(recorded, []);
+  assert.deepEqual([waiting.get(0), waiting.get(1)], [unpaid, 5n]);
+  assert.equal(custodyClaims(state, 0, left, owed, 0n).claims, holdings - unpaid, "the remainder left out: a false surplus");
+  assert.equal(custodyClaims(state, 0, left, owed, 0n, waiting.get(0)).claims, holdings, "with it, holdings equal the claims");
+  // claimExitRemainder pays it (ExitRemainderPaid): credited, so owed until pulled, and no longer waiting
+  const after = pendingRemainders(recorded, [{ tokenId: 0, amount: unpaid }]);
+  assert.equal(after.get(0), 0n);
+  assert.equal(custodyClaims(state, 0, left, owed + unpaid, 0n, after.get(0)).claims, holdings);
 });
