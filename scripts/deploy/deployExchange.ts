@@ -1,6 +1,6 @@
 /**
  * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the admin timelock
- * (OpenZeppelin TimelockController, delay = request deadline + 1 day), the custodian's linked libraries
+ * (AdminTimelock, OpenZeppelin's TimelockController with a floor, delay = request deadline + 1 day), the custodian's linked libraries
  * (CUSTODIAN_LIBRARIES) and the custodian (genesis root of an empty state, sizes from the circuit parameters, the
  * exit verifier, the timelock and the treasury), and optionally test tokens; and
  * the admin's derivatives set-up (oracle key, instruments). Used by the devnet, the deploy script and the

@@ -84,6 +84,8 @@ type Client = {
   key: PublicKey | null;
   /** Authentication attempts whose signature did not hold (the connection is closed at MAX_FAILED_AUTHS). */
   failedAuths: number;
+  /** Messages received from the client so far: an error answering one carries its number (`ref`), id or not. */
+  received: number;
   markets: Map<number, Group>;
   batches: boolean;
 };
@@ -178,7 +180,7 @@ export class MarketStream {
 
   #connect(ws: WebSocket, source: string): void {
     const challenge = BigInt(`0x${randomBytes(16).toString("hex")}`);
-    const client: Client = { ws, seq: 0, source, alive: true, challenge, accountId: null, key: null, failedAuths: 0, markets: new Map(), batches: false };
+    const client: Client = { ws, seq: 0, source, alive: true, challenge, accountId: null, key: null, failedAuths: 0, received: 0, markets: new Map(), batches: false };
     this.#clients.add(client);
     this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1);
     ws.on("pong", () => (client.alive = true));
@@ -210,27 +212,36 @@ export class MarketStream {
     c.ws.send(toJson({ ...msg, seq: ++c.seq }));
   }
 
-  #error(c: Client, error: unknown, id?: string | number): void {
+  /**
+   * Answers a message with an error: `id` when the message carried one and it was read, `ref` (the message's number on
+   * the connection) when the error answers a message synchronously, so a client can tell which request it refuses
+   * even when the message was refused before it was parsed (an empty rate-limit bucket, a malformed message).
+   */
+  #error(c: Client, error: unknown, id?: string | number, ref?: number): void {
     const e = apiErrorOf(error);
+    const to = { ...(id !== undefined && { id }), ...(ref !== undefined && { ref }) };
     if (!e) {
-      this.#send(c, { type: "error", ...(id !== undefined && { id }), code: "INTERNAL", message: "internal error", status: 500 });
+      this.#send(c, { type: "error", ...to, code: "INTERNAL", message: "internal error", status: 500 });
       return;
     }
-    this.#send(c, { type: "error", ...(id !== undefined && { id }), status: e.statusCode, ...e.body() });
+    this.#send(c, { type: "error", ...to, status: e.statusCode, ...e.body() });
   }
 
   #onMessage(c: Client, data: RawData, isBinary: boolean): void {
     // Every message pays its source's bucket for its size before it is parsed (CommandGateway.chargeBody; review of
     // 2026-12-06, Low: a malformed message was parsed and refused for free); what it asks for is charged beyond that.
+    // An error refusing the message before its id is read carries its number (`ref`): review of 2026-12-06, an
+    // order refused by an empty bucket was answered without its id, and the SDK's request never settled.
+    const ref = ++c.received;
     let paid: number;
     try {
       paid = this.#commands.chargeBody(c.source, byteLength(data));
     } catch (e) {
-      this.#error(c, e);
+      this.#error(c, e, undefined, ref);
       return;
     }
     if (isBinary) {
-      this.#onOrderFrame(c, data, paid);
+      this.#onOrderFrame(c, data, paid, ref);
       return;
     }
     let req: StreamRequest;
@@ -243,33 +254,33 @@ export class MarketStream {
       }
       req = parse(StreamRequestSchema, parsed, "stream request");
     } catch (e) {
-      this.#error(c, e);
+      this.#error(c, e, undefined, ref);
       return;
     }
     try {
-      this.#handle(c, req, paid);
+      this.#handle(c, req, paid, ref);
     } catch (e) {
-      this.#error(c, e, "id" in req ? req.id : undefined);
+      this.#error(c, e, "id" in req ? req.id : undefined, ref);
     }
   }
 
   /** A binary frame: a batch of order records (orderFrames.ts), answered with one `results` message. */
-  #onOrderFrame(c: Client, data: RawData, paid: number): void {
+  #onOrderFrame(c: Client, data: RawData, paid: number, ref: number): void {
     let id: number | undefined;
     try {
       const frame = splitOrderFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
       id = frame.id;
       this.#commands.placeOrderRecords(frame.records, c.source, paid).then(
         (r) => this.#send(c, { type: "results", id: frame.id, ...r }),
-        (e) => this.#error(c, e, frame.id),
+        (e) => this.#error(c, e, frame.id, ref),
       );
     } catch (e) {
-      this.#error(c, e, id);
+      this.#error(c, e, id, ref);
     }
   }
 
   /** `paid`: what the message paid for its size (chargeBody), taken off what the request costs. */
-  #handle(c: Client, req: StreamRequest, paid: number): void {
+  #handle(c: Client, req: StreamRequest, paid: number, ref: number): void {
     // Market-data requests cost the source's bucket too (orders, cancels and auth are charged where they run): a
     // book snapshot answers up to 100 levels a side for a message of 30 bytes.
     if (req.op === "subscribe" || req.op === "snapshot") this.#commands.chargeSource(c.source, SNAPSHOT_COST, paid);
@@ -304,13 +315,13 @@ export class MarketStream {
       case "order":
         this.#commands.placeOrder(req.order, c.source, paid).then(
           (r) => this.#send(c, { type: "result", id: req.id, ...r }),
-          (e) => this.#error(c, e, req.id),
+          (e) => this.#error(c, e, req.id, ref),
         );
         return;
       case "cancel":
         this.#commands.cancel(req.cancel, c.source, paid).then(
           (r) => this.#send(c, { type: "result", id: req.id, ...r }),
-          (e) => this.#error(c, e, req.id),
+          (e) => this.#error(c, e, req.id, ref),
         );
         return;
     }

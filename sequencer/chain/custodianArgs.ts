@@ -44,8 +44,9 @@ export type CustodianRoles = {
   /** Groth16 verifier of the exit circuit. */
   exitVerifier: Address;
   /**
-   * An OpenZeppelin TimelockController (contracts/governance/AdminTimelock.sol) whose minimum delay exceeds the
-   * request deadline: it alone grants and revokes OPERATOR_ROLE, replaces the oracle key and changes the
+   * An AdminTimelock (contracts/governance/AdminTimelock.sol: OpenZeppelin's TimelockController that keeps its roles
+   * and never goes below its deployment's delay) whose floor (`minDelayFloor()`) exceeds the request deadline (a
+   * plain TimelockController has no floor: the custodian's constructor reverts): it alone grants and revokes OPERATOR_ROLE, replaces the oracle key and changes the
    * treasury's recipients.
    */
   timelock: Address;

@@ -37,13 +37,16 @@ export type StreamClientEvents = {
 
 export type StreamClientOptions = { timeoutMs?: number };
 
-type Pending = { resolve: (v: any) => void; reject: (e: Error) => void };
+/** A request waiting for its answer: `ref` is its message's number on the connection (the server's `ref`). */
+type Pending = { ref: number; resolve: (v: any) => void; reject: (e: Error) => void };
 
 export class StreamClient extends EventEmitter<StreamClientEvents> {
   readonly #ws: WebSocket;
   readonly #timeoutMs: number;
   #lastSeq = 0;
   #nextId = 1;
+  /** Messages sent on this connection: the server numbers them the same way (an error's `ref`). */
+  #sent = 0;
   readonly #pending = new Map<string | number, Pending>();
   readonly #books = new Map<number, { levels: number; view: BookView; stale: boolean }>();
   #challenge: bigint | null = null;
@@ -89,8 +92,15 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
     });
   }
 
-  #send(msg: Record<string, unknown>): void {
-    this.#ws.send(toJson(msg));
+  /** Sends a message and returns its number on the connection (what an error answering it carries as `ref`). */
+  #send(msg: Record<string, unknown> | Uint8Array): number {
+    this.#ws.send(msg instanceof Uint8Array ? msg : toJson(msg));
+    return ++this.#sent;
+  }
+
+  /** Whether `m` is an error answering the message numbered `ref` (a server before `ref` sent none: any id-less error). */
+  static #answers(m: StreamMessage, ref: number): boolean {
+    return m.type === "error" && m.id === undefined && (m.ref === undefined || m.ref === ref);
   }
 
   /** The current copy of a subscribed market's book (undefined before its snapshot). */
@@ -101,7 +111,8 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
 
   async subscribeMarket(marketId: number, levels = 20): Promise<BookView> {
     this.#books.set(marketId, { levels, view: { bids: [], asks: [] }, stale: true });
-    const snap = this.next((m) => (m.type === "book" && m.marketId === marketId && m.snapshot) || (m.type === "error" && m.id === undefined));
+    const ref = this.#sent + 1;
+    const snap = this.next((m) => (m.type === "book" && m.marketId === marketId && m.snapshot) || StreamClient.#answers(m, ref));
     this.#send({ op: "subscribe", channel: "market", marketId, levels });
     const m = await snap;
     if (m.type === "error") throw new ApiRequestError(m.status, m.code, m.message, m);
@@ -118,7 +129,8 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
   async authenticate(accountId: number, privateKey: Uint8Array): Promise<void> {
     if (this.#challenge === null) throw new Error("stream: no challenge received");
     const { signature } = signStreamAuth(privateKey, { accountId, challenge: this.#challenge });
-    const answer = this.next((m) => m.type === "authenticated" || (m.type === "error" && m.id === undefined));
+    const ref = this.#sent + 1;
+    const answer = this.next((m) => m.type === "authenticated" || StreamClient.#answers(m, ref));
     this.#send({ op: "auth", accountId, signature });
     const m = await answer;
     if (m.type === "error") throw new ApiRequestError(m.status, m.code, m.message, m);
@@ -127,7 +139,7 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
   #request(op: "order" | "cancel", payload: Record<string, unknown>): Promise<{ events: EngineEvent[] }> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { ref: this.#sent + 1, resolve, reject });
       this.#send({ op, id, ...payload });
     });
   }
@@ -146,8 +158,8 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
     const id = this.#nextId++;
     const frame = encodeOrderFrame(id, orders);
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#ws.send(frame);
+      this.#pending.set(id, { ref: this.#sent + 1, resolve, reject });
+      this.#send(frame);
     });
   }
 
@@ -180,9 +192,11 @@ export class StreamClient extends EventEmitter<StreamClientEvents> {
       case "result":
       case "results":
       case "error": {
-        const p = m.id !== undefined ? this.#pending.get(m.id) : undefined;
+        // by its id; an error refusing a message before its id was read (an empty rate-limit bucket) by its `ref`
+        const key = m.id ?? (m.type === "error" && m.ref !== undefined ? [...this.#pending].find(([, q]) => q.ref === m.ref)?.[0] : undefined);
+        const p = key !== undefined ? this.#pending.get(key) : undefined;
         if (p) {
-          this.#pending.delete(m.id);
+          this.#pending.delete(key!);
           if (m.type === "result") p.resolve({ events: m.events });
           else if (m.type === "results") p.resolve({ results: m.results });
           else p.reject(new ApiRequestError(m.status, m.code, m.message, m));

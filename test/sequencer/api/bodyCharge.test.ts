@@ -17,6 +17,7 @@ import { toJson } from "../../../sequencer/wire/schemas.ts";
 import { post, postBinary } from "../../helpers/apiInject.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 import { order } from "../../helpers/traders.ts";
+import { StreamClient } from "../../../sequencer/sdk/streamClient.ts";
 
 /** A server whose source bucket holds `burst` tokens and (for the test's length) gets none back. */
 function setup(burst: number) {
@@ -88,14 +89,34 @@ describe("api: a body is charged before it is parsed", () => {
     ws.send(Buffer.from([1, 0, 0, 0, 0, 9])); // a binary frame that is no whole record
     ws.send(toJson({ op: "cancel", id: 2, cancel: { accountId: 2 } }));
     const answers = [];
-    for (let i = 2; i <= 6; i++) answers.push((await next(i)).code);
-    assert.deepEqual(answers, ["MALFORMED", "MALFORMED", "MALFORMED", "MALFORMED", "MALFORMED"]);
+    for (let i = 2; i <= 6; i++) answers.push([(await next(i)).code, messages[i - 1]!.ref as number]);
+    // each answers its message by number (ref); the order's refusal (its shape is checked where it runs) comes last
+    assert.deepEqual(answers.sort((a, b) => (a[1] as number) - (b[1] as number)), [1, 2, 3, 4, 5].map((ref) => ["MALFORMED", ref]));
     ws.send("{");
     const refused = await next(7);
     assert.deepEqual([refused.type, refused.code, refused.status], ["error", "RATE_LIMITED", 429], "a malformed message is no longer parsed for free");
     ws.send(toJson({ op: "order", id: 3, order: order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }) }));
     const limited = await next(8);
-    assert.deepEqual([limited.code, limited.status], ["RATE_LIMITED", 429]);
+    assert.deepEqual([limited.code, limited.status, limited.ref, limited.id], ["RATE_LIMITED", 429, 7, undefined], "refused before its id is read: answered by its number");
+    assert.equal(stateOf(s), before, "nothing changed");
+  });
+
+  it("WebSocket, SDK: an order refused by an empty bucket rejects its promise RATE_LIMITED (matched by ref; it hung before, review of 2026-12-06), and a waiting subscription is not taken for it", async () => {
+    const { s, app } = setup(2); // two orders
+    const address = await app.listen({ host: "127.0.0.1", port: 0 });
+    const c = await StreamClient.connect(`${address.replace("http", "ws")}/v1/stream`);
+    after(() => c.close());
+    await c.placeOrder(order(bob, { orderId: 1n, side: Side.SELL, priceTicks: 90n }));
+    await c.placeOrder(order(bob, { orderId: 2n, side: Side.SELL, priceTicks: 91n }));
+    const before = stateOf(s);
+    const third = c.placeOrder(order(alice, { orderId: 3n, side: Side.BUY, priceTicks: 10n }));
+    const subscription = c.subscribeMarket(0);
+    const outcome = await Promise.race([
+      third.then(() => "resolved", (e: { code?: string }) => `rejected ${e.code}`),
+      new Promise((r) => setTimeout(() => r("still pending after 2 s"), 2000)),
+    ]);
+    assert.equal(outcome, "rejected RATE_LIMITED");
+    await assert.rejects(subscription, (e: { code?: string }) => e.code === "RATE_LIMITED", "the subscription's own refusal, not the order's");
     assert.equal(stateOf(s), before, "nothing changed");
   });
 });
