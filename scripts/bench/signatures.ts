@@ -11,6 +11,9 @@
  *     inside the native call (after), per batch size,
  *   - with --baseline-addon PATH, the same batch rows for another build of the addon (e.g. one built from an
  *     earlier commit), measured in this run on the same records: before/after beside each other,
+ *   - groups of 1024 with bad signatures (all bad, every second, one): batch verification, which locates the bad
+ *     ones by bisection and checks both halves of a failing set one by one once both fail (dense failures), beside
+ *     checking each on its own ("single" mode) and, with --baseline-addon, the other build's batch verification,
  *   - Poseidon of 2, 3, 5 and 16 inputs: circomlibjs, native one call per hash, and inside the addon one state
  *     at a time, 4 states in lockstep and in its lanes (16 with AVX-512 IFMA), ns per hash.
  * Times are medians over repeated calls; every native call's verdicts are checked (all valid).
@@ -92,6 +95,32 @@ async function verifierRows(checks: readonly HashedSignatureCheck[], runs: numbe
     }
   }
   return rows;
+}
+
+/**
+ * Groups of 1024 signatures of which some are bad (a wrong message): ms per signature of batch verification (this
+ * build, and the baseline build's), against each checked on its own, every verdict checked.
+ */
+async function badGroupRows(checks: readonly HashedSignatureCheck[], runs: number, baseline: NativeAddon | undefined): Promise<string[][]> {
+  const threads = Math.min(2, nativeAddon().defaultThreads);
+  const group = checks.slice(0, 1024);
+  const out: string[][] = [];
+  for (const [name, bad] of [["all bad", () => true], ["every second bad", (i: number) => i % 2 === 1], ["one bad", (i: number) => i === 777]] as const) {
+    const tampered = group.map((c, i) => (bad(i) ? { ...c, message: c.message + 1n } : c));
+    const expected = group.map((_, i) => !bad(i));
+    const exact = (verdicts: ArrayLike<boolean | number>, what: string) => {
+      if (!Array.from(verdicts).every((v, i) => Boolean(v) === expected[i])) throw new Error(`${what}: wrong verdicts (${name})`);
+    };
+    const time = async (verify: () => unknown) => (await sampleAsync(runs, 1, async () => timeMsAsync(async () => void (await verify())))).median / group.length;
+    progress(`bad signatures: ${name}`);
+    const batch = nativeSignatureVerifier({ mode: "batch", threads, asyncFrom: Infinity });
+    const single = nativeSignatureVerifier({ mode: "single", threads, asyncFrom: Infinity });
+    const after = await time(async () => exact(await batch.verifyBatch(tampered), "batch"));
+    const alone = await time(async () => exact(await single.verifyBatch(tampered), "single"));
+    const base = baseline ? await time(() => exact(baseline.eddsaVerify(packSignatureChecks(tampered), "batch", threads), "baseline batch")) : undefined;
+    out.push([name, String(threads), dur(alone), ...(base !== undefined ? [dur(base)] : []), dur(after), `${(alone / after).toFixed(2)}×`, ...(base !== undefined ? [`${(base / after).toFixed(2)}×`] : [])]);
+  }
+  return out;
 }
 
 /**
@@ -190,6 +219,14 @@ export async function benchSignatures(runs = 7, baselinePath?: string): Promise<
     ],
   ));
   console.log(`\nBaseline: median of ${js.n} circomlibjs calls; native: median of ${runs} calls per row (each valid signature's verdict checked). Per-signature figures include packing the checks into records and the N-API call. 1024 signatures over 32 keys.`);
+
+  const badTable = await badGroupRows(checks, runs, baseline);
+  section("Groups of 1024 with bad signatures, per signature (junk-signed requests: a flood, or a client's bad key)");
+  console.log(table(
+    ["group", "threads", "each on its own (single mode)", ...(baseline ? ["baseline build: batch"] : []), "batch (this build)", "single / batch", ...(baseline ? ["baseline / this build"] : [])],
+    badTable,
+  ));
+  console.log(`\nBatch verification checks one equation for the group and bisects a failing set; once both halves of a failing set fail (dense failures) it checks them one by one (since 2026-12-06: before, it bisected down to groups of 4, about 3× the cost of checking an all-bad group one by one). Every verdict checked.`);
 
   const orderTable = await orderRows(orders, runs, baseline);
   section(`Orders: message = Poseidon of ${ORDER_MESSAGE_INPUTS} inputs, per signature`);

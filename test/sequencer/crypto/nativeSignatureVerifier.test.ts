@@ -124,6 +124,13 @@ describe("nativeSignatureVerifier against circomlibjs", { skip, timeout: 300_000
     for (const opts of CONFIGS.slice(1)) assert.deepEqual(await verdictsOf(oneBad, opts), series.map((_, i) => i !== 777), "1 bad in 1024");
     const allBad = honest.slice(0, 30).map(tamper);
     assert.deepEqual(await verdictsOf(allBad, { mode: "batch" }), allBad.map(() => false));
+    // dense failures (both halves of a failing set fail: checked one by one from there), and a valid half beside a
+    // dense one (the valid half holds its equation; the other is checked one by one)
+    const dense = (bad: (i: number) => boolean) => series.map((c, i) => (bad(i) ? tamper(c) : c));
+    for (const [name, bad] of [["every second", (i: number) => i % 2 === 1], ["all", () => true], ["the second half's every third", (i: number) => i >= 512 && i % 3 === 0]] as const) {
+      const checks = dense(bad);
+      assert.deepEqual(await verdictsOf(checks, { mode: "batch" }), series.map((_, i) => !bad(i)), `${name} bad in 1024`);
+    }
   });
 
   it("refuses R8 shifted by small-order points that cancel pairwise, every time (fresh coefficients per call)", async () => {
