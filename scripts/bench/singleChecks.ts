@@ -28,7 +28,7 @@ import { jsSignatureVerifier, type SignatureVerifier } from "../../sequencer/cry
 import { cancelMessage } from "../../sequencer/protocol/messages.ts";
 import { signCancel, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { toJson } from "../../sequencer/wire/schemas.ts";
-import { alice, bob, offlineSequencer } from "../../test/helpers/sequencer.ts";
+import { alice, bob, offlineSequencer } from "../fixtures/offlineSequencer.ts";
 
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const N = Number(arg("n", "10000"));

@@ -30,6 +30,8 @@ export const LANE_PREFIXES: Readonly<Record<Exclude<Lane, "unit">, readonly stri
     "test/sequencer/chain/sentTransactions.test.ts",
     "test/sequencer/sdk/custodian.test.ts",
     "test/sequencer/verifier/chainReads.test.ts",
+    "test/scripts/exitClaims.test.ts", // the exit's follow-up verbs on a chain with mock verifiers
+    "test/sequencer/sdk/exitClaims.test.ts", // the same through the SDK
   ],
   circuits: [
     "test/circuits/",

@@ -1,48 +1,17 @@
 /**
- * A Sequencer for intake tests, with no chain and no prover: market 0 (base token 1), alice (account 1)
- * with 10,000,000 quote units and bob (account 2) with 1,000,000 base units, admitted as on-chain requests.
- * durableSequencer: the same over a SQLite store on a fresh file, reopened as a restart would.
+ * A Sequencer for intake tests, with no chain and no prover (scripts/fixtures/offlineSequencer.ts, shared with the
+ * benchmarks): market 0 (base token 1), alice (account 1) with 10,000,000 quote units and bob (account 2) with
+ * 1,000,000 base units, admitted as on-chain requests. durableSequencer: the same over a SQLite store on a fresh
+ * file, reopened as a restart would.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../sequencer/persistence/sqliteStore.ts";
-import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
-import { TxType } from "../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequencer.ts";
-import type { VerifiedProver } from "../../fpga-prover/prover.ts";
-import { testTrader } from "./traders.ts";
+import { admitFixtureRequests, offlineSequencerOptions } from "../../scripts/fixtures/offlineSequencer.ts";
 
-export const alice = testTrader(1);
-export const bob = testTrader(2);
-
-/** The options of offlineSequencer (no chain, no prover, maker 100 ppm, taker 500 ppm) with `overrides`. */
-export function offlineSequencerOptions(overrides: Partial<SequencerOptions> = {}): SequencerOptions {
-  return {
-    params: TEST_PARAMS,
-    keys: { wasm: "", zkey: "", vkey: null },
-    prover: {} as VerifiedProver,
-    chain: {} as ChainContext,
-    makerFeePpm: 100,
-    takerFeePpm: 500,
-    ...overrides,
-  };
-}
-
-export function offlineSequencer(overrides: Partial<SequencerOptions> = {}): Sequencer {
-  return admitFixtureRequests(new Sequencer(offlineSequencerOptions(overrides)));
-}
-
-/** Admits the fixture's market, keys and deposits (see the file comment) as on-chain requests. */
-export function admitFixtureRequests(s: Sequencer): Sequencer {
-  s.acceptRequest({ type: TxType.REGISTER_MARKET, marketId: 0, baseTokenId: 1, sizeUnit: 1000n, priceUnit: 10n });
-  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 1, pubKey: alice.pubKey });
-  s.acceptRequest({ type: TxType.REGISTER_KEY, accountId: 2, pubKey: bob.pubKey });
-  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 1, tokenId: 0, amount: 10_000_000n });
-  s.acceptRequest({ type: TxType.DEPOSIT, accountId: 2, tokenId: 1, amount: 1_000_000n });
-  return s;
-}
+export { admitFixtureRequests, alice, bob, offlineSequencer, offlineSequencerOptions } from "../../scripts/fixtures/offlineSequencer.ts";
 
 const durableDirs: string[] = [];
 

@@ -1,15 +1,10 @@
-/** Deterministic test traders and signed orders. */
-import { publicKeyOf, type PublicKey } from "../../sequencer/crypto/babyjub.ts";
+/** Deterministic test traders (scripts/fixtures/offlineSequencer.ts, shared with the benchmarks) and signed orders. */
 import { OrderType, Side, TimeInForce } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
 import { signOrder } from "../../sequencer/protocol/signing.ts";
+import type { TestTrader } from "../../scripts/fixtures/offlineSequencer.ts";
 
-export type TestTrader = { accountId: number; key: Uint8Array; pubKey: PublicKey };
-
-export function testTrader(accountId: number): TestTrader {
-  const key = new Uint8Array(32).fill(accountId + 17);
-  return { accountId, key, pubKey: publicKeyOf(key) };
-}
+export { testTrader, type TestTrader } from "../../scripts/fixtures/offlineSequencer.ts";
 
 export function order(t: TestTrader, fields: Partial<Order> & { orderId: bigint; side: Side }): Signed<Order> {
   return signOrder(t.key, {
