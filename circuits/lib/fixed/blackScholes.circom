@@ -276,11 +276,11 @@ template BlackScholes(withRate) {
 
     // ---- r T and the discount factor (withRate = 0: rT = 0, D = 1, applied below)
     signal rtq;
-    component rBits;
+    component rBits;  // inspect: a range check of the rate (withRate = 1); its bits are not used
     component rt;
     component disc;
     if (withRate == 1) {
-        rBits = Num2Bits(FX_RATE_BITS());  // inspect: a range check; its bits are not used
+        rBits = Num2Bits(FX_RATE_BITS());
         rBits.in <== ratePpm + FX_RATE_OFFSET();
         rt = DivFloor(65, 45, 1);
         rt.num <== ratePpm * timeSeconds * ONE;

@@ -18,6 +18,8 @@ export interface Compiled {
   r1cs: string;
   /** The signal names of each wire (circom's .sym), when compiled with `sym`. */
   sym?: string;
+  /** circom2's output with --inspect (its warnings), when compiled with `inspect`. */
+  inspect?: string;
   constraints: number;
 }
 
@@ -25,10 +27,11 @@ export interface Compiled {
  * Compiles `main` (the text after the includes, e.g. "component main = Exp();") with circuits/lib/fixed, or with
  * the library file `include`; every file of circuits/lib and circuits/lib/fixed is part of the cache key.
  */
-export async function compileMain(name: string, main: string, include = "circuits/lib/fixed/blackScholes.circom", opts: { sym?: boolean } = {}): Promise<Compiled> {
+export async function compileMain(name: string, main: string, include = "circuits/lib/fixed/blackScholes.circom", opts: { sym?: boolean; inspect?: boolean } = {}): Promise<Compiled> {
   const src = `pragma circom 2.1.0;\ninclude "${include}";\n${main}\n`;
   const h = createHash("sha256").update(src);
   if (opts.sym) h.update("--sym");
+  if (opts.inspect) h.update("--inspect");
   for (const dir of [join(ROOT, "circuits/lib"), LIB]) {
     for (const f of readdirSync(dir).sort()) if (f.endsWith(".circom")) h.update(f).update(readFileSync(join(dir, f)));
   }
@@ -40,11 +43,12 @@ export async function compileMain(name: string, main: string, include = "circuit
     await rm(join(ROOT, tmp), { recursive: true, force: true });
     await mkdir(join(ROOT, tmp), { recursive: true });
     await writeFile(join(ROOT, tmp, `${name}.circom`), src);
-    const { stdout } = await execFileP(
+    const { stdout, stderr } = await execFileP(
       join(ROOT, "node_modules/.bin/circom2"),
-      [`${tmp}/${name}.circom`, "--r1cs", "--wasm", ...(opts.sym ? ["--sym"] : []), "--O2", "-l", "node_modules", "-l", ".", "-o", tmp],
+      [`${tmp}/${name}.circom`, "--r1cs", "--wasm", ...(opts.sym ? ["--sym"] : []), ...(opts.inspect ? ["--inspect"] : []), "--O2", "-l", "node_modules", "-l", ".", "-o", tmp],
       { cwd: ROOT, maxBuffer: 1 << 24 },
     );
+    if (opts.inspect) await writeFile(join(ROOT, tmp, "inspect.txt"), stdout + stderr);
     const nl = Number(/non-linear constraints: (\d+)/.exec(stdout)?.[1]);
     const lin = Number(/(?<!non-)linear constraints: (\d+)/.exec(stdout)?.[1] ?? 0);
     await writeFile(join(ROOT, tmp, "meta.json"), JSON.stringify({ constraints: nl + lin }));
@@ -52,7 +56,10 @@ export async function compileMain(name: string, main: string, include = "circuit
     await rename(join(ROOT, tmp), dir);
   }
   const { constraints } = JSON.parse(await readFile(meta, "utf8")) as { constraints: number };
-  return { wasm: join(dir, `${name}_js/${name}.wasm`), r1cs: join(dir, `${name}.r1cs`), ...(opts.sym ? { sym: join(dir, `${name}.sym`) } : {}), constraints };
+  return {
+    wasm: join(dir, `${name}_js/${name}.wasm`), r1cs: join(dir, `${name}.r1cs`), ...(opts.sym ? { sym: join(dir, `${name}.sym`) } : {}),
+    ...(opts.inspect ? { inspect: await readFile(join(dir, "inspect.txt"), "utf8") } : {}), constraints,
+  };
 }
 
 /** A signed integer as the field element the circuit reads. */
