@@ -146,6 +146,42 @@ template PositionSlots(K, N) {
 component main = PositionSlots(${k}, ${n});
 `;
 
+/**
+ * Reading one leaf of a quad tree by its path, without writing it back (half of lib/quadTree.circom's QuadUpdate): how
+ * a batch would read an option's mark from a marks root proven once per oracle update (circuits/DERIVATIVES.md, "How
+ * the set's Black-Scholes are paid for"). Bench only.
+ */
+const QUAD_READ = (levels: number) => `pragma circom 2.1.0;
+include "circuits/lib/quadTree.circom";
+template QuadRead(levels) {
+    signal input leaf;
+    signal input indexBits[2 * levels];
+    signal input siblings[levels][3];
+    signal output root;
+    component kids[levels];
+    component hash[levels];
+    signal both[levels];
+    signal node[levels + 1];
+    node[0] <== leaf;
+    for (var l = 0; l < levels; l++) {
+        var b0 = indexBits[2 * l];
+        var b1 = indexBits[2 * l + 1];
+        b0 * (b0 - 1) === 0;
+        b1 * (b1 - 1) === 0;
+        both[l] <== b0 * b1;
+        kids[l] = QuadChildren();
+        kids[l].x <== node[l];
+        kids[l].s <== siblings[l];
+        kids[l].e <== [1 - b0 - b1 + both[l], b0 - both[l], b1 - both[l], both[l]];
+        hash[l] = Poseidon(4);
+        hash[l].inputs <== kids[l].c;
+        node[l + 1] <== hash[l].out;
+    }
+    root <== node[levels];
+}
+component main = QuadRead(${levels});
+`;
+
 /** Fields of an instrument leaf (layouts.ts INSTRUMENT_FIELDS, the circuit's I_FIELDS). */
 const LEAF = INSTRUMENT_FIELDS.length;
 
@@ -173,6 +209,10 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     volSlices16: await count("VolSlices16", main(VOL, `VolSlices(16, ${u})`)),
     sliceVol4: await count(`SliceVol${p.optionInstruments}`, main(VOL, `SliceVol(${p.optionInstruments})`)),
     sliceVol16: await count("SliceVol16", main(VOL, "SliceVol(16)")),
+    quadRead5: await count("QuadRead5", QUAD_READ(5)),
+    markLeaf: await count("Poseidon7", main("circomlib/circuits/poseidon.circom", "Poseidon(7)")),
+    quadNode: await count("Poseidon4", main("circomlib/circuits/poseidon.circom", "Poseidon(4)")),
+    derivSlot16Test: await count("DerivSlot16_TEST", main(DERIV, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels}, 16, 16, 4, ${u})`)),
   };
   const load = c.quadUpdate5 + 2 * c.leafHash;
   section("Derivatives at exchange scale: building blocks (circom2 --O2; circuits/DERIVATIVES.md, \"At exchange scale\")");
@@ -186,8 +226,37 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     ["a derivatives slot, production depths: 7 slots of 7 instruments / 16 slots of 16 instruments", `${int(c.derivSlot7)} / ${int(c.derivSlot16)}`, "DerivSlot(12, 3, 6, N, K, 4, 2) (built; two accounts)"],
     [`the oracle's vol table, checked and signed: ${p.optionInstruments} slices (today) / 16 (2 underlyings x 8 expiries)`, `${int(c.volSlices4)} / ${int(c.volSlices16)}`, `VolSlices(E, ${u}) (built; once per batch)`],
     [`one option's vol from its slice (find, skew, clamp) among ${p.optionInstruments} / 16 slices`, `${int(c.sliceVol4)} / ${int(c.sliceVol16)}`, "SliceVol(E) (built; per option marked)"],
+    ["a derivatives slot with 16 slots of 16 instruments, test depths / production depths", `${int(c.derivSlot16Test)} / ${int(c.derivSlot16)}`, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels} / ${depths}, 16, 16, 4, ${u}) (built)`],
+    ["read one mark from a 1,024-leaf marks root (no write-back)", int(c.quadRead5 + c.markLeaf), `QuadRead(5) ${int(c.quadRead5)} (bench prototype) + Poseidon(7) ${int(c.markLeaf)}: the leaf (id, generation, kind, underlying, strike, expiry, mark)`],
   ]));
+  printSetCosts(c, load);
   return c;
+}
+
+/**
+ * What a batch's marked set costs at the liveness floor M = 2K - 1 (a trade between two accounts holding K positions
+ * each, every one of them an option), paid one of two ways: Black-Scholes in the batch for every option of its set,
+ * or marks proven once per oracle update in a separate marking proof and read by path in the batch
+ * (circuits/DERIVATIVES.md, "How the set's Black-Scholes are paid for"). Sums of the measured blocks above.
+ */
+function printSetCosts(c: Record<string, number>, load: number): void {
+  const mark = c.state! + c.marks!;
+  const inBatch = load + mark + c.sliceVol16! + c.blackScholes!;
+  const byPath = load + mark + c.quadRead5! + c.markLeaf!;
+  // A marking proof per option: its leaf, its vol from the slice, Black-Scholes, and a third of a quad node (a tree of C leaves has (C - 1) / 3 nodes).
+  const marking = c.markLeaf! + c.sliceVol16! + c.blackScholes! + Math.ceil(c.quadNode! / 3);
+  const domain = 2 ** 20;
+  const rows = [7, 16].map((k) => {
+    const m = 2 * k - 1;
+    return [
+      `K = ${k} positions per account: M = ${m}`,
+      `${int(m * inBatch)} (${pct(m * inBatch, domain)})`,
+      `${int(m * byPath)} (${pct(m * byPath, domain)})`,
+      int(m * marking),
+    ];
+  });
+  console.log(`\nThe batch's marked set at the liveness floor M = 2K - 1, every entry an option (per entry: in the batch ${int(inBatch)} = load ${int(load)} + mark ${int(mark)} + SliceVol(16) ${int(c.sliceVol16!)} + Black-Scholes ${int(c.blackScholes!)}; read by path ${int(byPath)} = load + mark + ${int(c.quadRead5! + c.markLeaf!)}; a marking proof ${int(marking)} per option it marks):\n`);
+  console.log(table(["set", "per batch, Black-Scholes in the batch (share of 2^20)", "per batch, marks read by path (share of 2^20)", "marking proof for the set's options (once per oracle update)"], rows));
 }
 
 if (isMainModule(import.meta.url)) {
