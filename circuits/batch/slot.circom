@@ -212,6 +212,10 @@ template Slot(accountLevels, balanceLevels, orderLevels, marketLevels) {
     cancel.isCancel <== isCancel;
     cancel.accountA <== accountA;
     cancel.orderId <== orderA[O_ID()];
+    component operatorCancel = OperatorCancel();
+    operatorCancel.isOperatorCancel <== isOperatorCancel;
+    operatorCancel.aPubX <== aPubX;
+    operatorCancel.aPubY <== aPubY;
 
     // ---- signatures: A signs the order of a trade, a withdrawal or a cancel; B the order of a trade
     component msgA = Poseidon(3);

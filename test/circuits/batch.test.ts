@@ -205,6 +205,13 @@ describe("batch circuit", { timeout: 600_000 }, () => {
       return [trade()];
     }, rule("OrderStorage", "fill * effCancelled === 0"));
   });
+  it("refuses an operator's cancel in an account without a trading key (OperatorCancel: the hunt's seed-48 hole)", async () => {
+    // Account 4 has never registered a key (fundedState registers 1 to 3): it has signed no order, so nothing of it
+    // is the operator's to cancel; before OperatorCancel the circuit took it and wrote the cancelled id into its order slot.
+    await refuses(() => [{ type: TxType.OPERATOR_CANCEL, accountId: 4, orderId: 1n }], rule("OperatorCancel", "isOperatorCancel * keyless === 0"));
+    // The honest builder refuses it too, with the same rule's name.
+    assert.throws(() => buildBatch(fundedState(), [{ type: TxType.OPERATOR_CANCEL, accountId: 4, orderId: 1n }], { batchNumber: 9, timestamp: NOW }), /NO_TRADING_KEY/);
+  });
   it("refuses an operator's cancel of an order older than its storage slot's (it would reset the newer order's fills)", async () => {
     const slots = BigInt(4 ** TEST_PARAMS.orderLevels);
     await refuses((state) => {

@@ -100,6 +100,7 @@ const sources = {
   ForcedWithdraw: source("circuits/batch/tx/forcedWithdraw.circom"),
   FeeWithdraw: source("circuits/batch/tx/feeWithdraw.circom"),
   RegisterMarket: source("circuits/batch/tx/registerMarket.circom"),
+  OperatorCancel: source("circuits/batch/tx/cancel.circom"),
   Trade: source("circuits/batch/tx/trade.circom"),
   OrderTime: source("circuits/lib/orderTime.circom"),
   OneHot: source("circuits/lib/select.circom"),
