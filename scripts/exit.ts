@@ -3,7 +3,9 @@
  * or this checkout's dev builds), runs the SDK's exit (sequencer/sdk/exit.ts: rebuild from chain data, value,
  * prove, claim, withdraw) and prints what the trader got, token by token, one JSON document per token and one
  * for the account (with the derivatives claim, what the custodian paid of it, token 0's derivatives part, and what
- * waits for the end of the claim window: `npm run cli -- claim-derivatives` collects it then). A token whose
+ * waits for the end of the claim window: `npm run cli -- claim-derivatives` collects it then; null, with a line in
+ * `warnings` and the `exit-remainders` command on stderr, when the custodian could not be read after the exit: the
+ * exit's outcome comes from its receipt and is printed all the same). A token whose
  * balanceOf fails prints null for the wallet's balance; one whose pull fails is named (`pullFailed`, `failedPulls`)
  * with the command that retries it (`withdraw --claim --token-id N`). Its follow-ups are here too: the
  * `claim-derivatives` and `claim-exit-remainder` verbs (each pays, then pulls what it credited: a pull that fails is
@@ -89,9 +91,11 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
     status: "exited", accountId: result.accountId, owner: result.owner, root: `0x${result.claim.root.toString(16)}`, exitTx: result.exitTx,
     pooledQuote: result.claim.pooledQuote, derivativesClaim: result.claim.derivativesClaim, derivativesPaid: result.derivativesPaid,
     derivativesPending: result.derivativesPending, claimWindowEnd: result.claimWindowEnd, remainders: result.remainders, failedPulls: result.failedPulls,
-    valuation: result.valuation,
+    warnings: result.warnings, valuation: result.valuation,
   });
   for (const f of result.failedPulls) o.log(pullFailedLine(o.custodian, f.tokenId, "credited by the exit", f.error));
+  // a read after the exit failed (the SDK logged its warning): the exit is done, its follow-up reads what it missed
+  if (result.warnings.length > 0) o.log(`the exit is done; what waits for account ${result.accountId}: npm run cli -- exit-remainders --for-account ${result.accountId} ${chainArgs(o.custodian)}`);
   return { result, lines };
 }
 

@@ -58,6 +58,15 @@ export function bodyCost(bytes: number): number {
  */
 export const AUTH_SOURCE_COST = 100;
 
+/**
+ * Spends `cost` tokens of `source`'s bucket in `buckets` (its /64 for IPv6: sourceBucketKey), all or none, or throws
+ * RATE_LIMITED (429) having spent none; null buckets: no limit. The API's source charge (CommandGateway.chargeSource),
+ * and the web page server's relayed calls when it runs without the API (sequencer/web/server.ts).
+ */
+export function chargeSourceBucket(buckets: TokenBuckets<string> | null, source: string, cost: number): void {
+  if (buckets && !buckets.take(sourceBucketKey(source), cost)) throw new ApiError(429, "RATE_LIMITED", `too many requests from ${source}`);
+}
+
 /** One item of a batch request: what the single request would have answered. */
 export type ItemResult = { status: 200; events: EngineEvent[] } | ({ status: number } & Record<string, unknown>);
 
@@ -101,10 +110,7 @@ export class CommandGateway {
    * throws RATE_LIMITED (429). `prepaid`: what the request already paid for its body (chargeBody), taken off `cost`.
    */
   chargeSource(source: string, cost: number, prepaid = 0): void {
-    if (cost <= prepaid) return;
-    if (this.#perSource && !this.#perSource.take(sourceBucketKey(source), cost - prepaid)) {
-      throw new ApiError(429, "RATE_LIMITED", `too many requests from ${source}`);
-    }
+    if (cost > prepaid) chargeSourceBucket(this.#perSource, source, cost - prepaid);
   }
 
   /**

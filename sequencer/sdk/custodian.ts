@@ -8,7 +8,7 @@
  * their recipients are here too.
  */
 import {
-  encodeFunctionData, erc20Abi, parseEventLogs, zeroAddress, type Abi, type Address, type Hash, type Hex, type PublicClient, type TransactionReceipt,
+  encodeFunctionData, erc20Abi, isAddressEqual, parseEventLogs, zeroAddress, type Abi, type Address, type Hash, type Hex, type PublicClient, type TransactionReceipt,
   type WalletClient,
 } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
@@ -16,9 +16,19 @@ import type { PublicKey } from "../crypto/babyjub.ts";
 
 export type ChainClients = { publicClient: PublicClient; walletClient: WalletClient };
 
+/** The first line of an error's message (viem's run over many lines: a warning or a result field takes one). */
+export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
 async function sendTx(c: ChainClients, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<TransactionReceipt> {
   const hash = await c.walletClient.writeContract({ address, abi, functionName, args, account: c.walletClient.account!, chain: c.walletClient.chain } as never);
-  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  } catch (e) {
+    // Sent, but whether it went through is unknown: the hash is all the caller has to look it up (an exit, once only,
+    // must not be sent again blind: AlreadyExited).
+    throw new Error(`${functionName} was sent as ${hash} but its receipt could not be read (${firstLine(e)}): look the transaction up before sending it again`, { cause: e });
+  }
   if (receipt.status !== "success") throw new Error(`${functionName} reverted: ${hash}`);
   return receipt;
 }
@@ -205,7 +215,10 @@ export async function refundDeposit(c: ChainClients, custodian: Address, index: 
 /** What an exit sends besides its proof (exitPublicData.ts's ExitClaim without the root and prices, which the custodian supplies). */
 export type ExitCall = { accountId: number; amounts: readonly bigint[]; pooledQuote: bigint; derivativesClaim: bigint };
 
-/** What the custodian credited for an exit (its Exited event) and what it keeps for the claim window. */
+/**
+ * What the custodian credited for an exit, read from the exit's receipt (its Exited and ExitRemainderRecorded events),
+ * and what it keeps for the claim window (read from the custodian at the exit's block: no event carries it).
+ */
 export type ExitPayout = {
   /** Credited per token id: the spot amount paid, plus, for token 0, derivativesPaid. Pull each with claimWithdrawal. */
   paid: bigint[];
@@ -220,15 +233,22 @@ export type ExitPayout = {
   /**
    * What waits for claimDerivatives (0: none): the claim recorded within the claim window, paid once it ends; after
    * the window, the part of what was due that token 0 could not pay at the exit, paid in full once it is free.
+   * null when the custodian could not be read after the exit and the account had a claim (see `warnings`).
    */
-  derivativesPending: bigint;
-  /** When the claim window ends (unix seconds). */
-  claimWindowEnd: bigint;
+  derivativesPending: bigint | null;
+  /** When the claim window ends (unix seconds); null when the custodian could not be read after the exit (`warnings`). */
+  claimWindowEnd: bigint | null;
   /**
    * Per token id, the spot amount the exit could not pay (the custodian read less of the token free than claimed,
    * as when its balanceOf failed) and recorded for claimExitRemainder (its ExitRemainderRecorded events; 0: none).
    */
   remainders: bigint[];
+  /**
+   * What could not be read after the exit went through, one line each with the exit's hash and the follow-up that
+   * reads it again (pendingExitClaims; `npm run cli -- exit-remainders`); empty when nothing failed. The exit's own
+   * outcome (the fields above but derivativesPending and claimWindowEnd) comes from its receipt and is always there.
+   */
+  warnings: string[];
   hash: Hash;
 };
 
@@ -239,21 +259,35 @@ export type ExitPayout = {
  * derivatives claim it records while the claim window is open (paid pro rata once it ends: claimDerivatives), or
  * after the window pays at once out of what the window's claims left (its Exited event). Claim each credited
  * token with claimWithdrawal.
+ *
+ * An exit happens once (a second one is refused, AlreadyExited), so once it went through this returns what it did:
+ * what was paid and recorded comes from its receipt; the claim window (exodusClaim, read at the exit's block) is the
+ * only read after it, and when that read fails its fields are null (derivativesPending is 0 all the same for an
+ * account without a claim) and `warnings` says so, with the exit's hash, instead of throwing. Throws only before the
+ * exit is sent, when it reverts, or when its receipt cannot be read (the error names its hash).
  */
 export async function exit(c: ChainClients, custodian: Address, claim: ExitCall, proof: readonly bigint[]): Promise<ExitPayout> {
   if (proof.length !== 8) throw new RangeError("an exit proof is 8 field elements");
   const receipt = await sendTx(c, custodian, custodianAbi, "exit", [claim.accountId, claim.amounts, claim.pooledQuote, claim.derivativesClaim, proof]);
-  const [exited] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "Exited" });
-  if (!exited) throw new Error("the custodian emitted no Exited event");
+  const hash = receipt.transactionHash;
+  const logs = receipt.logs.filter((l) => isAddressEqual(l.address, custodian));
+  const [exited] = parseEventLogs({ abi: custodianAbi, logs, eventName: "Exited" });
+  if (!exited) throw new Error(`exit ${hash} went through but the custodian emitted no Exited event (is ${custodian} the custodian?)`);
   const { paid: spotPaid, derivativesClaimed, derivativesPaid } = exited.args;
   const paid = spotPaid.map((v, t) => (t === 0 ? v + derivativesPaid : v));
   const remainders = spotPaid.map(() => 0n);
-  for (const ev of parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "ExitRemainderRecorded" })) remainders[ev.args.tokenId] = ev.args.amount;
-  const window = await exodusClaim(c.publicClient, custodian, claim.accountId);
-  return {
-    paid, spotPaid: [...spotPaid], derivativesClaimed, derivativesPaid,
-    derivativesPending: window.pending, claimWindowEnd: window.windowEnd, remainders, hash: receipt.transactionHash,
-  };
+  for (const ev of parseEventLogs({ abi: custodianAbi, logs, eventName: "ExitRemainderRecorded" })) remainders[ev.args.tokenId] = ev.args.amount;
+  const payout = { paid, spotPaid: [...spotPaid], derivativesClaimed, derivativesPaid, remainders, hash };
+  // The exit went through: from here nothing may throw, or the trader would lose what it did (and cannot exit again).
+  try {
+    const window = await exodusClaim(c.publicClient, custodian, claim.accountId, receipt.blockNumber);
+    return { ...payout, derivativesPending: window.pending, claimWindowEnd: window.windowEnd, warnings: [] };
+  } catch (e) {
+    const warning =
+      `exit ${hash} went through (paid and recorded as its receipt says), but reading the claim window after it failed (${firstLine(e)}): ` +
+      `what waits for account ${claim.accountId} is read again by pendingExitClaims (npm run cli -- exit-remainders --for-account ${claim.accountId})`;
+    return { ...payout, derivativesPending: derivativesClaimed === 0n ? 0n : null, claimWindowEnd: null, warnings: [warning] };
+  }
 }
 
 /**
@@ -265,8 +299,8 @@ export async function exit(c: ChainClients, custodian: Address, claim: ExitCall,
  */
 export async function claimExitRemainder(c: ChainClients, custodian: Address, accountId: number, tokenId: number): Promise<{ amount: bigint; hash: Hash }> {
   const receipt = await sendTx(c, custodian, custodianAbi, "claimExitRemainder", [accountId, tokenId]);
-  const [ev] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "ExitRemainderPaid" });
-  if (!ev) throw new Error("the custodian emitted no ExitRemainderPaid event");
+  const [ev] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs.filter((l) => isAddressEqual(l.address, custodian)), eventName: "ExitRemainderPaid" });
+  if (!ev) throw new Error(`claimExitRemainder ${receipt.transactionHash} went through but the custodian emitted no ExitRemainderPaid event`);
   return { amount: ev.args.amount, hash: receipt.transactionHash };
 }
 
@@ -282,10 +316,10 @@ export type ExodusClaim = {
   pending: bigint;
 };
 
-/** Reads the exodus claim window and account `accountId`'s pending derivatives claim. */
-export async function exodusClaim(publicClient: PublicClient, custodian: Address, accountId: number): Promise<ExodusClaim> {
+/** Reads the exodus claim window and account `accountId`'s pending derivatives claim (as of `blockNumber`, default the latest block). */
+export async function exodusClaim(publicClient: PublicClient, custodian: Address, accountId: number, blockNumber?: bigint): Promise<ExodusClaim> {
   const [windowEnd, windowClaims, pot, pending] = await publicClient.readContract({
-    address: custodian, abi: custodianAbi, functionName: "exodusClaim", args: [accountId],
+    address: custodian, abi: custodianAbi, functionName: "exodusClaim", args: [accountId], ...(blockNumber === undefined ? {} : { blockNumber }),
   });
   return { windowEnd, windowClaims, pot, pending };
 }
@@ -305,7 +339,7 @@ export async function claimDerivatives(c: ChainClients, custodian: Address, acco
   const { timestamp } = await c.publicClient.getBlock();
   if (timestamp < window.windowEnd) throw new Error(`the claim window is open until ${window.windowEnd} (${new Date(Number(window.windowEnd) * 1000).toISOString()}): claims are paid once it ends`);
   const receipt = await sendTx(c, custodian, custodianAbi, "claimDerivatives", [accountId]);
-  const [ev] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs, eventName: "DerivativesClaimPaid" });
-  if (!ev) throw new Error("the custodian emitted no DerivativesClaimPaid event");
+  const [ev] = parseEventLogs({ abi: custodianAbi, logs: receipt.logs.filter((l) => isAddressEqual(l.address, custodian)), eventName: "DerivativesClaimPaid" });
+  if (!ev) throw new Error(`claimDerivatives ${receipt.transactionHash} went through but the custodian emitted no DerivativesClaimPaid event`);
   return { claimed: ev.args.claimed, paid: ev.args.paid, hash: receipt.transactionHash };
 }

@@ -23,7 +23,7 @@ import { exitWitness } from "../exit/exitWitness.ts";
 import type { ExitClaim } from "../protocol/exitPublicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { verifyChain, type VerifyProgress } from "../verifier/chainVerifier.ts";
-import { accountOf, claimDerivatives, claimExitRemainder, claimWithdrawal, exit, exodusClaim, type ChainClients } from "./custodian.ts";
+import { accountOf, claimDerivatives, claimExitRemainder, claimWithdrawal, exit, exodusClaim, firstLine, type ChainClients } from "./custodian.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
 async function read<T>(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -88,11 +88,12 @@ export type ExitResult = {
   /**
    * What waits for collectDerivativesClaim (0: none): the claim recorded within the claim window, paid pro rata once
    * it ends; or, after the window, the part of what was due that token 0 could not pay at the exit (its balanceOf
-   * read short), paid in full once the custodian holds it free.
+   * read short), paid in full once the custodian holds it free. null: the custodian could not be read after the
+   * exit (`warnings`; pendingExitClaims reads it).
    */
-  derivativesPending: bigint;
-  /** When the claim window ends (unix seconds). */
-  claimWindowEnd: bigint;
+  derivativesPending: bigint | null;
+  /** When the claim window ends (unix seconds); null: not read after the exit (`warnings`). */
+  claimWindowEnd: bigint | null;
   /** Per token id, what the exit could not pay and recorded (a token whose balanceOf failed): claimExitRemainder. */
   remainders: bigint[];
   /**
@@ -101,13 +102,16 @@ export type ExitResult = {
    * (`npm run cli -- withdraw --claim --token-id N`). Empty when every credited token was pulled.
    */
   failedPulls: FailedPull[];
+  /**
+   * What could not be read after the exit went through (the SDK exit's `warnings`: the claim window), one line each
+   * with the exit's hash and the follow-up that reads it again; empty when nothing failed. Each is logged too.
+   */
+  warnings: string[];
   exitTx: Hash;
 };
 
 /** A credited token that exitAccount could not pull: its id and the first line of the error. */
 export type FailedPull = { tokenId: number; error: string };
-
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 
 /**
  * Pulls the wallet's credit of token `tokenId` (claimWithdrawal): undefined when it was pulled, else the first line
@@ -127,7 +131,8 @@ async function pull(clients: ChainClients, custodian: Address, tokenId: number):
  * Exits the wallet's account: rebuild, value, prove, claim, pull. Throws (sending nothing) when the custodian is
  * not in exodus mode, the wallet has no account or has exited already, or the rebuilt state is not the
  * custodian's root (a chain the verifier cannot replay cannot be exited from). Once the exit is sent and accepted it
- * returns: a credited token whose pull fails is listed in `failedPulls`, not thrown.
+ * returns: a credited token whose pull fails is listed in `failedPulls`, a claim window that cannot be read after it
+ * leaves derivativesPending and claimWindowEnd null with a line in `warnings`, neither thrown.
  */
 export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { publicClient } = o.clients;
@@ -159,7 +164,7 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { claim, input, valuation } = exitWitness(report.state, accountId, prices, o.params);
   log(`proving the exit of account ${accountId} against root 0x${claim.root.toString(16).slice(0, 16)}…`);
   const { proof } = await proveExit(o.exitCircuit, input);
-  const { paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, hash } = await exit(o.clients, o.custodian, claim, proof);
+  const { paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, warnings, hash } = await exit(o.clients, o.custodian, claim, proof);
   // The exit is done (once only): from here nothing may throw, or its result would be lost. Each credited token is
   // pulled on its own; one that refuses the transfer is reported and the others are pulled all the same.
   const failedPulls: FailedPull[] = [];
@@ -171,11 +176,12 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
     log(`token ${tokenId}: ${amount} credited but not pulled (${error}): it waits in withdrawable; pull it with withdraw --claim --token-id ${tokenId} (SDK claimWithdrawal)`);
   }
   // Within the claim window the whole claim is recorded; after it, the part of what was due that token 0 could not pay.
-  if (derivativesPending > 0n) log(`derivatives claim: ${derivativesPending} recorded, not paid yet: claim-derivatives (SDK collectDerivativesClaim) pays it once the claim window has ended (${claimWindowEnd}) and the custodian holds it free in token 0`);
+  if (derivativesPending !== null && derivativesPending > 0n) log(`derivatives claim: ${derivativesPending} recorded, not paid yet: claim-derivatives (SDK collectDerivativesClaim) pays it once the claim window has ended (${claimWindowEnd}) and the custodian holds it free in token 0`);
   for (const [tokenId, amount] of remainders.entries()) {
     if (amount > 0n) log(`token ${tokenId}: ${amount} not paid (the custodian read less of it free) and recorded: claim it with claim-exit-remainder --token-id ${tokenId} (SDK claimExitRemainder) once the token answers`);
   }
-  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, failedPulls, exitTx: hash };
+  for (const w of warnings) log(w);
+  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, failedPulls, warnings, exitTx: hash };
 }
 
 /**

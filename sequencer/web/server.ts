@@ -8,7 +8,8 @@
  *                           the server was given them): the explorer proves a wallet's exit with them in exodus
  *   POST /web/rpc           a JSON-RPC relay to the chain, restricted to reads and eth_sendRawTransaction
  *                           (the page reads chain data and a local test wallet sends its signed transactions
- *                           through it; an injected wallet uses its own node)
+ *                           through it; an injected wallet uses its own node); each relayed call costs a token
+ *                           of its source's bucket besides the body (relayCharge)
  *
  * registerWebPage adds these to the exchange's API server (createApiServer); startWebServer serves them
  * alone, with no sequencer (`api: false`): the explorer needs only chain data (after the operator stops,
@@ -20,6 +21,10 @@ import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Address } from "viem";
 import { ensureWebBuild } from "./build.ts";
+import { chargeSourceBucket, DEFAULT_RATE_LIMITS } from "../api/commands.ts";
+import { ApiError } from "../api/errors.ts";
+import { TokenBuckets, type RateLimit } from "../api/rateLimit.ts";
+import type { ApiParts } from "../api/server.ts";
 import type { ParamsName } from "../protocol/params.ts";
 
 /** Anything that answers EIP-1193 requests: a viem client, a Hardhat provider. */
@@ -40,6 +45,11 @@ export type WebPageOptions = {
   api?: boolean;
   /** The exit circuit's artifacts (those the custodian's exit verifier was built from): the page proves exits with them. */
   exitCircuit?: { wasm: string; zkey: string; vkey: string };
+  /**
+   * The source buckets the relay's calls are charged to when the server has no API (startWebServer): default
+   * DEFAULT_RATE_LIMITS.perSource; null: none. On the API's server (createApiServer) its own buckets are used (relayCharge).
+   */
+  relayLimit?: RateLimit | null;
 };
 
 /** The JSON-RPC methods the relay forwards; anything else is refused (-32601). */
@@ -76,8 +86,25 @@ async function relay(rpc: Eip1193, call: RpcCall | null): Promise<object> {
   }
 }
 
+/**
+ * What the relay charges for `calls` relayed calls of one request from `source`: a token each of the source's bucket,
+ * all or none (RATE_LIMITED, 429, none spent and nothing relayed), besides what the request paid for its body. The
+ * node answers every call of a batch, so a batch of n calls costs n (a batch paid only by its body's size, a token per
+ * 2 KiB, had the node answer up to MAX_RELAYED_BATCH calls for a token). On the API's server the API's source buckets
+ * (CommandGateway.chargeSource: the relay shares the source's rate with its other requests), else buckets of the page's
+ * own (`relayLimit`).
+ */
+function relayCharge(app: FastifyInstance & { api?: ApiParts }, opts: WebPageOptions): (source: string, calls: number) => void {
+  const commands = app.api?.commands;
+  if (commands) return (source, calls) => commands.chargeSource(source, calls);
+  const limit = opts.relayLimit === undefined ? DEFAULT_RATE_LIMITS.perSource : opts.relayLimit;
+  const buckets = limit ? new TokenBuckets<string>(limit) : null;
+  return (source, calls) => chargeSourceBucket(buckets, source, calls);
+}
+
 /** Adds the page's routes to `app` (before it listens) and starts the page's build. */
 export function registerWebPage(app: FastifyInstance, opts: WebPageOptions): void {
+  const charge = relayCharge(app, opts);
   const built = ensureWebBuild();
   built.catch(() => {}); // reported on the first request
   const send = async (file: string, reply: { type(t: string): unknown; header(k: string, v: string): unknown }) => {
@@ -108,6 +135,12 @@ export function registerWebPage(app: FastifyInstance, opts: WebPageOptions): voi
     if (body === null || typeof body !== "object") return reply.code(400).send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "a JSON-RPC request object or array" } });
     if (Array.isArray(body) && body.length > MAX_RELAYED_BATCH) {
       return reply.code(400).send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `a batch of at most ${MAX_RELAYED_BATCH} calls` } });
+    }
+    try {
+      charge(req.ip, Array.isArray(body) ? body.length : 1); // before anything reaches the node
+    } catch (e) {
+      if (e instanceof ApiError) return reply.code(e.statusCode).send(e.body());
+      throw e;
     }
     return Array.isArray(body) ? Promise.all(body.map((c) => relay(opts.rpc, c))) : relay(opts.rpc, body);
   });

@@ -112,7 +112,8 @@ const REFUSER: Address = "0x000000000000000000000000000000000000dEaD";
  * Bob account 2) with a QuirkyToken as token 2, of which Alice holds 5, then exodus (a forced withdrawal left
  * overdue). `exit` sends any claim (the mock exit verifier expects its inputs), `setCode` replaces a token's code
  * (its storage kept; `restore` puts every original back), `refuseTransfers` makes a token refuse every transfer
- * (token 0 gets QuirkyToken's code for it, which keeps TestToken's storage layout), `clients` a wallet's SDK clients.
+ * (token 0 gets QuirkyToken's code for it, which keeps TestToken's storage layout), `clients` a wallet's SDK clients
+ * (`expectExit` readies a claim for the SDK's exit, which sends it with PROOF).
  */
 export async function mockExodus(connection: Connection) {
   const { networkHelpers } = connection;
@@ -143,12 +144,40 @@ export async function mockExodus(connection: Connection) {
     if (t !== 2) await networkHelpers.setCode(tokens[t]!, (await publicClient.getCode({ address: quirky.address }))!);
     await getContract({ abi: quirkyTokenAbi, address: tokens[t]!, client: { public: publicClient, wallet: admin } }).write.setHook([REFUSER, "0x"]);
   };
-  const exit = async (w: typeof alice, accountId: number, byToken: Record<number, bigint>, derivativesClaim = 0n, pooledQuote = 0n) => {
+  /** The mock exit verifier expects the claim (spot amounts by token id, the derivatives claim, the pot): it may be sent with PROOF. */
+  const expectExit = async (accountId: number, byToken: Record<number, bigint>, derivativesClaim = 0n, pooledQuote = 0n) => {
     const amounts = Array.from({ length: exitTokenCount(TEST_PARAMS) }, (_, t) => byToken[t] ?? 0n);
     const claim: ExitClaim = { root: await custodian.read.stateRoot(), accountId, prices: [...(await custodian.read.lastPrices())], pooledQuote, derivativesClaim, amounts };
     await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
+    return { accountId, amounts, pooledQuote, derivativesClaim };
+  };
+  const exit = async (w: typeof alice, accountId: number, byToken: Record<number, bigint>, derivativesClaim = 0n, pooledQuote = 0n) => {
+    const { amounts } = await expectExit(accountId, byToken, derivativesClaim, pooledQuote);
     await publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit([accountId, amounts, pooledQuote, derivativesClaim, PROOF], { account: w.account }) });
   };
   const clients = (w: typeof alice) => ({ publicClient: publicClient as unknown as PublicClient, walletClient: w as unknown as WalletClient });
-  return { ...env, quirky, tokens, windowEnd, setCode, restore, refuseTransfers, exit, clients };
+  return { ...env, quirky, tokens, windowEnd, setCode, restore, refuseTransfers, expectExit, exit, clients };
+}
+
+/**
+ * `publicClient` as a node that fails some answers (a hiccup, a rate limit: viem's HTTP error, over several lines):
+ * `readContract` of each function named in `reads`, and every `waitForTransactionReceipt` with `receipts`; the other
+ * calls pass. `failed` lists what was refused (function names, "receipt"), so a test sees the failure was met.
+ */
+export function flakyClient(publicClient: PublicClient, o: { reads?: readonly string[]; receipts?: boolean }): PublicClient & { failed: string[] } {
+  const failed: string[] = [];
+  const refuse = (what: string) => {
+    failed.push(what);
+    return Promise.reject(new Error("HTTP request failed.\n\nStatus: 429\nURL: http://node.example/rpc\nDetails: rate limited"));
+  };
+  return new Proxy(publicClient, {
+    get(target, prop, receiver) {
+      if (prop === "failed") return failed;
+      if (prop === "readContract") {
+        return (args: { functionName: string }) => (o.reads?.includes(args.functionName) ? refuse(args.functionName) : target.readContract(args as never));
+      }
+      if (prop === "waitForTransactionReceipt" && o.receipts) return () => refuse("receipt");
+      return Reflect.get(target, prop, receiver);
+    },
+  }) as PublicClient & { failed: string[] };
 }

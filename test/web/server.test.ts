@@ -1,8 +1,8 @@
 /**
  * The web page's routes on their own (sequencer/web/server.ts), with a stand-in chain: the pages and
  * their scripts are served (built by esbuild on first use), the config says what the page works on, the
- * JSON-RPC relay forwards reads and raw transactions and refuses every other method, and unknown assets
- * and missing exit artifacts are clear 404s.
+ * JSON-RPC relay forwards reads and raw transactions and refuses every other method, charging each relayed call to
+ * its source's bucket, and unknown assets and missing exit artifacts are clear 404s.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +10,9 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { startWebServer } from "../../sequencer/web/server.ts";
+import { createApiServer } from "../../sequencer/api/server.ts";
+import { registerWebPage, startWebServer } from "../../sequencer/web/server.ts";
+import { offlineSequencer } from "../helpers/sequencer.ts";
 
 describe("web page server", { timeout: 120_000 }, () => {
   let url: string;
@@ -86,5 +88,69 @@ describe("web page server", { timeout: 120_000 }, () => {
     const bad = await fetch(`${url}/web/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: "3" });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { jsonrpc: "2.0", id: null, error: { code: -32600, message: "a JSON-RPC request object or array" } });
+  });
+});
+
+/**
+ * The relay charges each relayed call to its source's bucket, besides the body: a JSON-RPC batch reaches the node once
+ * per call, and charged by its body's size alone (a token per started 2 KiB) it had the node answer up to
+ * MAX_RELAYED_BATCH calls for one token. A batch the bucket cannot pay for is refused whole (429, the API's error
+ * shape), before anything reaches the node, and spends nothing of the calls' charge.
+ */
+describe("web relay: each relayed call is charged to its source", { timeout: 120_000 }, () => {
+  const batch = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "eth_blockNumber" }));
+  const countingRpc = () => {
+    const calls: string[] = [];
+    return { calls, request: async (a: { method: string }) => (calls.push(a.method), "0x1") };
+  };
+  const vkeyPath = () => {
+    const path = join(mkdtempSync(join(tmpdir(), "web-")), "vkey.json");
+    writeFileSync(path, "{}");
+    return path;
+  };
+  const site = { chainId: 31337, custodian: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const, params: "test" as const };
+
+  it("page-only server: a batch of n calls costs n tokens; one the bucket cannot pay for is refused 429, nothing relayed", async () => {
+    const rpc = countingRpc();
+    const { url, app } = await startWebServer({ ...site, rpc, vkeyPath: vkeyPath(), relayLimit: { perSecond: 0.001, burst: 5 } });
+    after(() => app.close());
+    const post = (body: unknown) => fetch(`${url}/web/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const three = await post(batch(3));
+    assert.equal(three.status, 200);
+    assert.equal(((await three.json()) as unknown[]).length, 3);
+    assert.equal(rpc.calls.length, 3);
+    // 2 tokens left: 3 more calls are refused whole, none of them relayed, nothing spent
+    const refused = await post(batch(3));
+    assert.equal(refused.status, 429);
+    assert.deepEqual(await refused.json(), { code: "RATE_LIMITED", message: "too many requests from 127.0.0.1" });
+    assert.equal(rpc.calls.length, 3, "nothing of the refused batch reached the node");
+    assert.equal((await post(batch(2))).status, 200, "the 2 tokens the refusal left");
+    assert.equal(rpc.calls.length, 5);
+    assert.equal((await post({ jsonrpc: "2.0", id: 9, method: "eth_chainId" })).status, 429, "a single call costs a token too");
+    assert.equal(rpc.calls.length, 5);
+  });
+
+  it("on the API's server: the request pays its body as any request does, and a token per relayed call besides it, from the API's source bucket", async () => {
+    const rpc = countingRpc();
+    const app = createApiServer(offlineSequencer(), { rateLimits: { perAccount: null, perSource: { perSecond: 0.001, burst: 10 } } });
+    registerWebPage(app, { ...site, rpc, vkeyPath: vkeyPath() });
+    after(() => app.close());
+    const post = (body: unknown) => app.inject({ method: "POST", url: "/web/rpc", headers: { "content-type": "application/json" }, payload: JSON.stringify(body) });
+    // a small body costs its one token (paid on arrival), its 5 calls 5 more: 4 left
+    const five = await post(batch(5));
+    assert.equal(five.statusCode, 200);
+    assert.equal(rpc.calls.length, 5);
+    // 4 calls: the body's token leaves 3, too few for them: refused, nothing relayed (paid by its body alone, it went through)
+    const refused = await post(batch(4));
+    assert.equal(refused.statusCode, 429);
+    assert.deepEqual(refused.json(), { code: "RATE_LIMITED", message: "too many requests from 127.0.0.1" });
+    assert.equal(rpc.calls.length, 5, "nothing of the refused batch reached the node");
+    // the refusal spent its body's token only: a single call (1 + 1) still goes through, then 1 token is left
+    assert.equal((await post({ jsonrpc: "2.0", id: 1, method: "eth_chainId" })).statusCode, 200);
+    assert.equal(rpc.calls.length, 6);
+    assert.equal((await post({ jsonrpc: "2.0", id: 2, method: "eth_chainId" })).statusCode, 429);
+    assert.equal(rpc.calls.length, 6);
+    // the API's other requests share the bucket: it is empty for them too
+    assert.equal((await app.inject({ method: "POST", url: "/v1/orders", headers: { "content-type": "application/json" }, payload: "{}" })).statusCode, 429);
   });
 });
