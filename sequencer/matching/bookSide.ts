@@ -109,12 +109,25 @@ export class BookSide {
     o.level!.totalLots -= lots;
   }
 
-  /** The best `n` levels, best first. */
-  depth(n: number): DepthLevel[] {
+  /**
+   * The best `n` levels, best first. With `liveAt`, orders expired at that time (`expiry < liveAt`) are not counted
+   * and a level of such orders only is skipped: each level shown is then walked order by order.
+   */
+  depth(n: number, liveAt?: number): DepthLevel[] {
     const out: DepthLevel[] = [];
     if (n <= 0) return out;
     this.#levels.forEachBestFirst((l) => {
-      out.push({ priceTicks: l.priceTicks, lots: l.totalLots, orders: l.count });
+      let lots = l.totalLots;
+      let orders = l.count;
+      if (liveAt !== undefined) {
+        for (let o = l.head; o !== null; o = o.next) {
+          if (o.expiry < liveAt) {
+            lots -= o.remainingLots;
+            orders--;
+          }
+        }
+      }
+      if (orders > 0) out.push({ priceTicks: l.priceTicks, lots, orders });
       return out.length < n;
     });
     return out;

@@ -15,9 +15,14 @@
  * - Self-trade prevention, an engine option: CANCEL_MAKER (default) cancels the resting order of the
  *   taker's own account (reason self-trade) and keeps matching; CANCEL_TAKER cancels the taker's
  *   remainder (reason self-trade) and stops. Either way two orders of one account never trade.
- * - Expiry: an order is expired when `expiry < command time`. Expired orders are refused on entry and
- *   removed (reason expired) when the matching loop meets them; they are not swept otherwise, so depth
- *   queries can still show them until then. A user cancel of an expired order reports reason user.
+ * - Expiry: an order is expired when `expiry < command time`. Expired orders are refused on entry. Resting
+ *   orders leave the book at their expiry: `expire(time)` removes every resting order with `expiry < time`
+ *   (reason expired, its reservation released), earliest expiry first (the older order first at the same
+ *   expiry), from a min-heap on expiry (expiryIndex.ts), so a sweep costs the orders it removes, not the book's
+ *   size. The exchange core calls it with each log record's time before applying the record (ExchangeCore.apply).
+ *   The engine reads no clock, so between sweeps an order past its expiry may still rest: the matching loop
+ *   removes one it meets (reason expired) and never fills it, and read views filter by their own clock
+ *   (SequencerQuery). A user cancel of an expired order still resting reports reason user.
  * - Order ids: an id is used once accepted; a later order with a used id (even after the first was filled
  *   or cancelled) is refused, DUPLICATE_ORDER_ID. Refused orders do not use their id, so the same signed
  *   order may be submitted again later (e.g. after a deposit). Ids share the state's order storage slots
@@ -55,6 +60,7 @@
  */
 import { Bits, neverRests, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
 import { RestingOrder } from "./bookSide.ts";
+import { ExpiryIndex } from "./expiryIndex.ts";
 import { effectiveFeePpm, requiredMaxFeePpm } from "./fees.ts";
 import type { MarketRegistry } from "./markets.ts";
 import { OrderIndex } from "./orderIndex.ts";
@@ -106,6 +112,8 @@ export class MatchingEngine {
   readonly #policy: SelfTradePolicy;
   readonly #books = new Map<number, OrderBook>();
   readonly #index: OrderIndex;
+  /** Resting orders by expiry (derived: rebuilt by restore). */
+  readonly #expiries = new ExpiryIndex();
   #nextSeq = 1;
 
   constructor(options: EngineOptions) {
@@ -142,6 +150,26 @@ export class MatchingEngine {
     }
     out.push({ type: "done", seq });
     return out;
+  }
+
+  /**
+   * Removes every resting order expired at `time` (`expiry < time`), earliest expiry first (the older order first at
+   * the same expiry): each reported cancelled with reason expired and its reservation released, as when the matching
+   * loop meets one. Not a command: it takes no sequence number and appends no `done`. Appends to `out` (a fresh array
+   * by default) and returns it; nothing when nothing has expired (or `time` is not a valid time).
+   */
+  expire(time: number, out: EngineEvent[] = []): EngineEvent[] {
+    if (!isTime(time)) return out;
+    for (let o = this.#expiries.takeExpired(time); o !== undefined; o = this.#expiries.takeExpired(time)) {
+      this.#removeResting(o, CancelReason.EXPIRED, this.#markets.get(o.marketId)!, out);
+    }
+    return out;
+  }
+
+  /** Whether a resting order is expired at `time` (`expire(time)` would remove something). */
+  hasExpired(time: number): boolean {
+    const next = isTime(time) ? this.#expiries.peek() : undefined;
+    return next !== undefined && next.expiry < time;
   }
 
   // ---- commands ---------------------------------------------------------------------------------
@@ -196,8 +224,7 @@ export class MatchingEngine {
     } else if (neverRests(o)) {
       this.#cancelled(taker, CancelReason.IOC_REMAINDER, market, out);
     } else {
-      book.side(taker.side).add(taker);
-      this.#index.add(taker);
+      this.#rest(taker);
     }
   }
 
@@ -316,6 +343,13 @@ export class MatchingEngine {
     }
   }
 
+  /** Puts an order in its book, the account's index and the expiry index. */
+  #rest(o: RestingOrder): void {
+    this.#book(o.marketId).side(o.side).add(o);
+    this.#index.add(o);
+    this.#expiries.add(o);
+  }
+
   /** Takes a live order out of its book and the index, reports it cancelled, releases its reservation. */
   #removeResting(o: RestingOrder, reason: CancelReason, market: MarketParams, out: EngineEvent[]): void {
     this.#books.get(o.marketId)!.side(o.side).remove(o);
@@ -343,9 +377,13 @@ export class MatchingEngine {
 
   // ---- queries ----------------------------------------------------------------------------------
 
-  /** Aggregated levels, best first, at most `levels` per side. Unknown or empty markets give empty sides. */
-  depth(marketId: number, levels = 10): Depth {
-    return this.#books.get(marketId)?.depth(levels) ?? { bids: [], asks: [] };
+  /**
+   * Aggregated levels, best first, at most `levels` per side. Unknown or empty markets give empty sides. With
+   * `liveAt`, the orders expired at that time (`expiry < liveAt`) that still rest (no record has swept them yet:
+   * `expire`) are left out, and so are levels with nothing else.
+   */
+  depth(marketId: number, levels = 10, liveAt?: number): Depth {
+    return this.#books.get(marketId)?.depth(levels, liveAt) ?? { bids: [], asks: [] };
   }
 
   bestBid(marketId: number): DepthLevel | undefined {
@@ -421,9 +459,7 @@ export class MatchingEngine {
       if (!engine.#index.isUsed(order.accountId, order.orderId) || engine.#index.get(order.accountId, order.orderId)) {
         throw new Error(`snapshot order ${order.accountId}/${order.orderId}: id not used or duplicated`);
       }
-      const o = new RestingOrder(order, seq, filledLots);
-      engine.#book(o.marketId).side(o.side).add(o);
-      engine.#index.add(o);
+      engine.#rest(new RestingOrder(order, seq, filledLots));
     }
     return engine;
   }

@@ -82,7 +82,8 @@ export class OrderBook {
     return result;
   }
 
-  depth(levels: number): Depth {
-    return { bids: this.bids.depth(levels), asks: this.asks.depth(levels) };
+  /** The best `levels` levels of each side; with `liveAt`, of the orders not expired at that time only (BookSide.depth). */
+  depth(levels: number, liveAt?: number): Depth {
+    return { bids: this.bids.depth(levels, liveAt), asks: this.asks.depth(levels, liveAt) };
   }
 }

@@ -4,7 +4,7 @@
  * the books, reservations, order slots, nonces, pending transactions and proven state exactly).
  *
  * Each intake record carries the time input the sequencer used for it (unix seconds), so replay reads no
- * clock. `reject` takes a transaction no batch can prove out of the queue. Batch records bracket a
+ * clock. `expire` takes the resting orders expired at its time out of the books. `reject` takes a transaction no batch can prove out of the queue. Batch records bracket a
  * batch's life: `batch` (built and proven, before anything is sent),
  * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it), or
  * `abandon` (too old for the custodian: rebuilt with a fresh stamp).
@@ -30,6 +30,13 @@ export type TransferRecord = { t: "transfer"; transfer: Signed<Transfer>; time: 
  * order cancellations and liquidations it caused are replayed from it.
  */
 export type OracleRecord = { t: "oracle"; update: SignedOracleUpdate; time: number };
+/**
+ * Resting orders expired at `time` (`expiry < time`) leave the books (ExchangeCore.apply sweeps them before every
+ * intake record; MatchingEngine.expire). Written just before an intake record whose time expires a resting order,
+ * so that the sweep is on the log even when that record is refused (a refused request is not logged, and the
+ * reservations the sweep released would otherwise be free live and not in replay until the next record).
+ */
+export type ExpireRecord = { t: "expire"; time: number };
 /**
  * Batch `batchNumber` consumes the first `count` pending entries (batchSelection.ts), is stamped `timestamp`
  * and its public data hashes to `publicDataHash` (sha256, 0x-hex). Written once it is built, before it is
@@ -73,7 +80,7 @@ export type SentRecord = { t: "sent"; batchNumber: number; txHash: string };
 export type PostedRecord = { t: "posted"; batchNumber: number; txHash: string | null; time: number };
 
 export type LogRecord =
-  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | ForcedOutcomeRecord | BatchRecord | ProvedRecord
+  | RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | ExpireRecord | RejectRecord | ForcedOutcomeRecord | BatchRecord | ProvedRecord
   | SentRecord | PostedRecord | AbandonRecord;
 
 /** A record with its position in the log (1, 2, 3, ...; never reused). */

@@ -31,12 +31,12 @@ import { checkOrder } from "../matching/validate.ts";
 import { RequestRejected } from "./requestRejected.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 import type {
-  CancelRecord, ForcedOutcomeRecord, OracleRecord, OrderRecord, RejectRecord, RequestRecord, TransferRecord, WithdrawRecord,
+  CancelRecord, ExpireRecord, ForcedOutcomeRecord, OracleRecord, OrderRecord, RejectRecord, RequestRecord, TransferRecord, WithdrawRecord,
 } from "../persistence/records.ts";
 import { sortedEntries, type SequencerSnapshot } from "./snapshot.ts";
 
 /** The records the core applies: every change to intake (the batch pipeline's own records are not its). */
-export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | RejectRecord | ForcedOutcomeRecord;
+export type IntakeRecord = RequestRecord | OrderRecord | CancelRecord | WithdrawRecord | TransferRecord | OracleRecord | ExpireRecord | RejectRecord | ForcedOutcomeRecord;
 
 /**
  * A transaction taken out of the queue because no batch can prove it: the builder's code and message,
@@ -49,7 +49,11 @@ export type IntakeSnapshot = Pick<SequencerSnapshot, "keys" | "liveBySlot" | "sl
 
 /** Who is told what happened, synchronously, as it happens. */
 export type CoreObservers = {
-  /** The events of one command the engine executed (refused ones included), with the incoming order of a placement. */
+  /**
+   * The events of one command the engine executed (refused ones included), with the incoming order of a placement; or
+   * the cancellations of resting orders expired at a record's time (MatchingEngine.expire) or of a held order dropped,
+   * with no `done`.
+   */
   engine(events: readonly EngineEvent[], incoming: Signed<Order> | undefined): void;
   /** A transaction left the queue (rejectPending). */
   rejected(rejection: TxRejection): void;
@@ -325,14 +329,20 @@ export class ExchangeCore {
   /**
    * The one entry of every change to intake, live and in replay: applies `r` (its time is the record's)
    * and returns the engine events of an order or cancel, the outcome of an oracle update, else nothing.
+   * Every record first takes the resting orders expired at its time out of the books (`expire`; an `expire`
+   * record does only that), so their reservations are free for the record itself.
    * It persists nothing: the Sequencer appends the record once it applied, replay reads it from the
-   * log. A refused request throws RequestRejected and changes nothing.
+   * log. A refused request throws RequestRejected and changes nothing but that sweep (which the Sequencer
+   * logs as an `expire` record ahead of it: expiryDue).
    */
   apply(r: OrderRecord | CancelRecord): EngineEvent[];
   apply(r: OracleRecord): OracleOutcome;
   apply(r: IntakeRecord): EngineEvent[] | OracleOutcome | void;
   apply(r: IntakeRecord): EngineEvent[] | OracleOutcome | void {
+    this.#expire(r.time);
     switch (r.t) {
+      case "expire":
+        return;
       case "request":
         return this.#admitRequest(r.tx, r.time, r.index);
       case "order":
@@ -356,6 +366,22 @@ export class ExchangeCore {
       case "forced":
         return this.#correctForced(r);
     }
+  }
+
+  /** Whether a record at `time` would take a resting order out of the books as expired (the Sequencer then logs an `expire` record first). */
+  expiryDue(time: number): boolean {
+    return this.engine.hasExpired(time);
+  }
+
+  /**
+   * Takes the resting orders expired at `time` out of the books (MatchingEngine.expire: cancelled, reason expired,
+   * reservations released), their storage slots freed (absorb); nothing queued for a batch: the circuit refuses a
+   * fill after the order's expiry (G12). Held stop and take-profit orders are not swept here: an oracle update drops
+   * those expired while held (releaseTriggers), and none can fill before one.
+   */
+  #expire(time: number): void {
+    const events = this.engine.expire(time);
+    if (events.length > 0) this.absorb(events, time);
   }
 
   /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */

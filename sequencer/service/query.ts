@@ -67,13 +67,14 @@ export interface ExchangeQuery {
   markets(): MarketParams[];
   /** A registered market, or undefined. */
   market(marketId: number): MarketParams | undefined;
-  /** The top `levels` price levels of each side of a market's book. */
+  /** The top `levels` price levels of each side of a market's book (orders past their expiry left out). */
   book(marketId: number, levels: number): Depth;
   /** A live order of the account, or undefined. */
   order(accountId: number, orderId: bigint): OrderView | undefined;
   /**
    * The account's open orders: those resting in the book (status "open", oldest first), then the stop and
-   * take-profit orders held until their trigger (status "held", in arrival order; docs/client.md 6.8).
+   * take-profit orders held until their trigger (status "held", in arrival order; docs/client.md 6.8); orders past
+   * their expiry left out.
    */
   openOrders(accountId: number): OpenOrderView[];
   /** A held (untriggered) stop or take-profit order of the account, or undefined. */
@@ -116,6 +117,12 @@ export type QuerySources = {
   derivatives: DerivativesService;
   /** The stop and take-profit orders the exchange core holds until their trigger (ExchangeCore.triggers). */
   triggers: Pick<TriggerBook, "list">;
+  /**
+   * The exchange's time input now (unix seconds: the Sequencer's clock). The core moves time only with records, so
+   * between them an order past its expiry may still rest (MatchingEngine.expire sweeps it at the next record): the
+   * book and open-order views leave out every order with `expiry < now()` (they change nothing).
+   */
+  now: () => number;
   /** Intake's per-account state (keys, nonces) and the batch side's status, answered as they are. */
   status: Pick<ExchangeQuery, "tradingKey" | "withdrawalNonce" | "pendingTransactions" | "stateRoot" | "health" | "proverMetrics" | "treasury">;
 };
@@ -143,7 +150,7 @@ export class SequencerQuery implements ExchangeQuery {
 
   /** See ExchangeQuery.book. */
   book(marketId: number, levels: number): Depth {
-    return this.#s.engine.depth(marketId, levels);
+    return this.#s.engine.depth(marketId, levels, this.#s.now());
   }
 
   /** See ExchangeQuery.order. */
@@ -153,8 +160,9 @@ export class SequencerQuery implements ExchangeQuery {
 
   /** See ExchangeQuery.openOrders. */
   openOrders(accountId: number): OpenOrderView[] {
-    const book: OpenOrderView[] = this.#s.engine.openOrders(accountId).map((o) => ({ ...o, status: "open" }));
-    return [...book, ...this.#s.triggers.list(accountId).map(heldOrderView)];
+    const now = this.#s.now();
+    const book: OpenOrderView[] = this.#s.engine.openOrders(accountId).filter((o) => o.expiry >= now).map((o) => ({ ...o, status: "open" }));
+    return [...book, ...this.#s.triggers.list(accountId).filter((h) => h.order.expiry >= now).map(heldOrderView)];
   }
 
   /** See ExchangeQuery.heldOrder. */

@@ -78,7 +78,7 @@ import { RequestRejected } from "./requestRejected.ts";
 import { fairQueueFrom, refuseWhenAccountBacklogged, refuseWhenBacklogged } from "./backlog.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import type {
-  CancelRecord, LogRecord, OracleRecord, OrderRecord, RequestRecord, TransferRecord, WithdrawRecord,
+  CancelRecord, ExpireRecord, LogRecord, OracleRecord, OrderRecord, RequestRecord, TransferRecord, WithdrawRecord,
 } from "../persistence/records.ts";
 import { SNAPSHOT_VERSION, type SequencerSnapshot } from "./snapshot.ts";
 import { restoreExchangeState, snapshotExchangeState } from "../persistence/stateSnapshot.ts";
@@ -180,7 +180,8 @@ export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejec
 /**
  * What observers (the API's history, stream and batch log) are told, synchronously, as it happens:
  * `engine`: the events of one command the engine executed (refused ones included), with the incoming
- * order when it was a placement; `batch`: a batch was proven and posted, with its proof; `key`: an account's
+ * order when it was a placement, or of resting orders leaving the book without a command of the engine (expired at a
+ * record's time, ExchangeCore.apply; a held order dropped: no `done` then); `batch`: a batch was proven and posted, with its proof; `key`: an account's
  * trading key was replaced (a rotation: signatures of the old key no longer count), before the rotation's cancels.
  */
 export type SequencerEvents = {
@@ -270,6 +271,7 @@ export class Sequencer {
     });
     this.query = new SequencerQuery({
       params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, triggers: this.core.triggers, status: this,
+      now: () => this.journal.now(),
     });
     this.journal.replay(stored?.seq ?? 0, (record) => this.apply(record));
   }
@@ -439,6 +441,11 @@ export class Sequencer {
       case "abandon":
         return this.pipeline.applyRecord(r);
       default:
+        // a sweep of expired orders is logged on its own first, so it replays even if `r` is refused (not logged)
+        if (r.t !== "expire" && this.core.expiryDue(r.time)) {
+          const expire: ExpireRecord = { t: "expire", time: r.time };
+          this.logged(expire, this.core.apply(expire));
+        }
         return this.core.apply(r);
     }
   }

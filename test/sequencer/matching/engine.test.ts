@@ -4,7 +4,11 @@ import { OrderType, Side, TimeInForce } from "../../../sequencer/protocol/consta
 import { MatchingEngine, MAX_FILLS_PER_ORDER } from "../../../sequencer/matching/engine.ts";
 import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
 import { CancelReason, RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
-import { FAR, T0, body, buy, kinds, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
+import { FAR, MARKETS, T0, body, buy, kinds, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
+import { MarketRegistry } from "../../../sequencer/matching/markets.ts";
+import { BookSide, RestingOrder } from "../../../sequencer/matching/bookSide.ts";
+import { ExpiryIndex } from "../../../sequencer/matching/expiryIndex.ts";
+import { SpotRisk } from "../../../sequencer/risk/spotRisk.ts";
 
 function engine(selfTradePolicy?: SelfTradePolicy, risk?: RiskHook): MatchingEngine {
   return new MatchingEngine({ markets: registry(), selfTradePolicy, risk });
@@ -335,6 +339,99 @@ describe("matching engine: expiry", () => {
     assert.deepEqual(kinds(ev), ["accepted", "cancelled:expired", "fill:1@100", "done"]);
     assert.deepEqual(ev[1], { type: "cancelled", accountId: 1, orderId: 1n, marketId: 1, reason: "expired", remainingLots: 2n });
     assert.equal(e.order(1, 1n), undefined);
+  });
+
+  /** Account 1 sells all its base of both markets with expiry T0+10, account 3 one lot expiring T0+8, account 2 bids until T0+20. */
+  function expiring(): { e: MatchingEngine; risk: SpotRisk; markets: MarketRegistry } {
+    const markets = registry();
+    const risk = new SpotRisk();
+    risk.credit(1, 1, 5n * MARKETS[0]!.sizeUnit);
+    risk.credit(1, 2, 3n * MARKETS[1]!.sizeUnit);
+    risk.credit(3, 2, 1n * MARKETS[1]!.sizeUnit);
+    risk.credit(2, 0, 10_000n);
+    const e = new MatchingEngine({ markets, risk });
+    for (const o of [
+      sell(1, 1n, 100n, 5n, { expiry: T0 + 10 }),
+      sell(3, 1n, 50n, 1n, { marketId: 2, expiry: T0 + 8 }),
+      sell(1, 2n, 60n, 3n, { marketId: 2, expiry: T0 + 10 }),
+      buy(2, 1n, 90n, 1n, { expiry: T0 + 20 }),
+    ]) assert.deepEqual(kinds(e.execute(place(o))), ["accepted", "done"]);
+    return { e, risk, markets };
+  }
+
+  it("expire(time) takes every resting order with expiry < time out of the books, earliest expiry first, releasing its reservation", () => {
+    const { e, risk } = expiring();
+    // the funds stay reserved while the order rests: a new sell of account 1 is refused
+    assert.deepEqual(kinds(e.execute(place(sell(1, 3n, 100n, 1n), T0 + 5))), ["rejected:RISK_REJECTED", "done"]);
+    assert.equal(e.hasExpired(T0 + 8), false);
+    assert.equal(e.hasExpired(T0 + 9), true);
+    assert.deepEqual(e.expire(T0 + 8), [], "an order is live at its expiry second");
+    // at T0+10 only account 3's order (expiry T0+8) has expired
+    assert.deepEqual(e.expire(T0 + 10), [{ type: "cancelled", accountId: 3, orderId: 1n, marketId: 2, reason: "expired", remainingLots: 1n }]);
+    assert.equal(risk.reserved(3, 2), 0n);
+    // at T0+11 account 1's two orders (same expiry: the older first), not account 2's; no sequence number is taken
+    const seq = e.nextSeq;
+    assert.deepEqual(e.expire(T0 + 11), [
+      { type: "cancelled", accountId: 1, orderId: 1n, marketId: 1, reason: "expired", remainingLots: 5n },
+      { type: "cancelled", accountId: 1, orderId: 2n, marketId: 2, reason: "expired", remainingLots: 3n },
+    ]);
+    assert.equal(e.nextSeq, seq);
+    assert.equal(e.hasExpired(T0 + 11), false);
+    assert.deepEqual(e.expire(T0 + 11), []);
+    assert.deepEqual(e.depth(1), { bids: [{ priceTicks: 90n, lots: 1n, orders: 1 }], asks: [] });
+    assert.deepEqual(e.depth(2), { bids: [], asks: [] });
+    assert.deepEqual(e.openOrders(1), []);
+    assert.equal(e.order(1, 1n), undefined);
+    assert.deepEqual(e.openOrders(2).map((o) => o.orderId), [1n]);
+    assert.equal(risk.reserved(1, 1), 0n);
+    assert.equal(risk.reserved(1, 2), 0n);
+    // the released base backs a new order at once
+    assert.deepEqual(kinds(e.execute(place(sell(1, 3n, 100n, 5n), T0 + 11))), ["accepted", "done"]);
+    assert.ok(e.isOrderIdUsed(1, 1n), "an expired order's id stays used");
+  });
+
+  it("depth(market, levels, liveAt) leaves out the orders expired at liveAt that no sweep has removed yet", () => {
+    const { e, risk } = expiring();
+    risk.credit(3, 1, 2n * MARKETS[0]!.sizeUnit);
+    assert.deepEqual(kinds(e.execute(place(sell(3, 2n, 100n, 2n, { expiry: T0 + 30 }), T0 + 1))), ["accepted", "done"]);
+    assert.deepEqual(e.depth(1, 10, T0 + 10).asks, [{ priceTicks: 100n, lots: 7n, orders: 2 }]);
+    assert.deepEqual(e.depth(1, 10, T0 + 11), { bids: [{ priceTicks: 90n, lots: 1n, orders: 1 }], asks: [{ priceTicks: 100n, lots: 2n, orders: 1 }] });
+    assert.deepEqual(e.depth(2, 10, T0 + 11), { bids: [], asks: [] }, "a level of expired orders only is skipped");
+    assert.deepEqual(e.depth(1).asks, [{ priceTicks: 100n, lots: 7n, orders: 2 }], "nothing changed");
+  });
+
+  it("sweeps the same after a snapshot and restore (the expiry index is rebuilt)", () => {
+    const a = expiring();
+    const b = { markets: MarketRegistry.fromJSON(a.markets.toJSON()), risk: SpotRisk.restore(JSON.parse(JSON.stringify(a.risk.snapshot()))) };
+    const restored = MatchingEngine.restore(JSON.parse(JSON.stringify(a.e.snapshot())), b);
+    const run = (e: MatchingEngine) => [
+      e.expire(T0 + 9), e.execute(place(sell(1, 3n, 100n, 1n), T0 + 9)), e.expire(T0 + 11), e.execute(place(sell(1, 4n, 100n, 5n), T0 + 11)),
+    ];
+    const events = run(a.e);
+    assert.deepEqual(kinds(events.flat()), ["cancelled:expired", "rejected:RISK_REJECTED", "done", "cancelled:expired", "cancelled:expired", "accepted", "done"]);
+    assert.deepEqual(run(restored), events);
+    assert.deepEqual(restored.snapshot(), a.e.snapshot());
+    assert.deepEqual(b.risk.snapshot(), a.risk.snapshot());
+  });
+});
+
+describe("expiry index", () => {
+  it("drops the orders that left the book lazily and stays within about twice the live orders", () => {
+    const side = new BookSide(Side.SELL);
+    const index = new ExpiryIndex();
+    const live: RestingOrder[] = [];
+    for (let i = 1; i <= 20_000; i++) {
+      const o = new RestingOrder(sell(1, BigInt(i), 100n, 1n, { expiry: FAR - (i % 7) }), i);
+      side.add(o);
+      index.add(o);
+      if (i % 10 === 0) live.push(o);
+      else side.remove(o);
+    }
+    assert.ok(index.size <= 2 * live.length + 1025, `${index.size} entries for ${live.length} live orders`);
+    const out: number[] = [];
+    for (let o = index.takeExpired(FAR + 1); o !== undefined; o = index.takeExpired(FAR + 1)) out.push(o.seq);
+    const expected = [...live].sort((x, y) => x.expiry - y.expiry || x.seq - y.seq).map((o) => o.seq);
+    assert.deepEqual(out, expected);
   });
 });
 
