@@ -77,6 +77,38 @@ export async function claimWithdrawal(c: ChainClients, custodian: Address, token
   await sendTx(c, custodian, custodianAbi, "withdraw", [tokenId]);
 }
 
+/** A credited token whose pull (claimWithdrawal) failed: its id and the first line of the error. */
+export type FailedPull = { tokenId: number; error: string };
+
+/**
+ * Pulls the wallet's credit of token `tokenId` (claimWithdrawal): undefined when it was pulled, else the first line
+ * of the error (a paused or blacklisting token refusing the transfer), the credit waiting in withdrawable. Every pull
+ * after a claim goes through here: the claim is done by then, and its result must not be lost to a token's refusal.
+ */
+export async function pull(c: ChainClients, custodian: Address, tokenId: number): Promise<string | undefined> {
+  try {
+    await claimWithdrawal(c, custodian, tokenId);
+    return undefined;
+  } catch (e) {
+    return firstLine(e);
+  }
+}
+
+/**
+ * Pulls every token of `credited` (amounts by token id) that is not 0, each on its own, after an exit: one the token
+ * refuses is reported, never thrown, and the others are pulled all the same (the exit is done, once only, and its
+ * result must reach the trader: the SDK's exitAccount and the explorer page both pull through here).
+ */
+export async function pullCredited(c: ChainClients, custodian: Address, credited: readonly bigint[]): Promise<FailedPull[]> {
+  const failed: FailedPull[] = [];
+  for (const [tokenId, amount] of credited.entries()) {
+    if (amount === 0n) continue;
+    const error = await pull(c, custodian, tokenId);
+    if (error !== undefined) failed.push({ tokenId, error });
+  }
+  return failed;
+}
+
 /** Where the custodian stands on exits: exodus mode, when it becomes available, the deadline, open forced requests. */
 export type ExodusStatus = {
   exodusMode: boolean;

@@ -23,7 +23,7 @@ import { exitWitness } from "../exit/exitWitness.ts";
 import type { ExitClaim } from "../protocol/exitPublicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { verifyChain, type VerifyProgress } from "../verifier/chainVerifier.ts";
-import { accountOf, claimDerivatives, claimExitRemainder, claimWithdrawal, exit, exodusClaim, firstLine, type ChainClients } from "./custodian.ts";
+import { accountOf, claimDerivatives, claimExitRemainder, exit, exodusClaim, pull, pullCredited, type ChainClients, type FailedPull } from "./custodian.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
 async function read<T>(publicClient: PublicClient, custodian: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -110,22 +110,7 @@ export type ExitResult = {
   exitTx: Hash;
 };
 
-/** A credited token that exitAccount could not pull: its id and the first line of the error. */
-export type FailedPull = { tokenId: number; error: string };
-
-/**
- * Pulls the wallet's credit of token `tokenId` (claimWithdrawal): undefined when it was pulled, else the first line
- * of the error (a paused or blacklisting token refusing the transfer), the credit waiting in withdrawable. Every pull
- * after a claim goes through here: the claim is done by then, and its result must not be lost to a token's refusal.
- */
-async function pull(clients: ChainClients, custodian: Address, tokenId: number): Promise<string | undefined> {
-  try {
-    await claimWithdrawal(clients, custodian, tokenId);
-    return undefined;
-  } catch (e) {
-    return firstLine(e);
-  }
-}
+export type { FailedPull };
 
 /**
  * Exits the wallet's account: rebuild, value, prove, claim, pull. Throws (sending nothing) when the custodian is
@@ -167,13 +152,9 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
   const { paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, warnings, hash } = await exit(o.clients, o.custodian, claim, proof);
   // The exit is done (once only): from here nothing may throw, or its result would be lost. Each credited token is
   // pulled on its own; one that refuses the transfer is reported and the others are pulled all the same.
-  const failedPulls: FailedPull[] = [];
-  for (const [tokenId, amount] of paid.entries()) {
-    if (amount === 0n) continue;
-    const error = await pull(o.clients, o.custodian, tokenId);
-    if (error === undefined) continue;
-    failedPulls.push({ tokenId, error });
-    log(`token ${tokenId}: ${amount} credited but not pulled (${error}): it waits in withdrawable; pull it with withdraw --claim --token-id ${tokenId} (SDK claimWithdrawal)`);
+  const failedPulls = await pullCredited(o.clients, o.custodian, paid);
+  for (const { tokenId, error } of failedPulls) {
+    log(`token ${tokenId}: ${paid[tokenId]} credited but not pulled (${error}): it waits in withdrawable; pull it with withdraw --claim --token-id ${tokenId} (SDK claimWithdrawal)`);
   }
   // Within the claim window the whole claim is recorded; after it, the part of what was due that token 0 could not pay.
   if (derivativesPending !== null && derivativesPending > 0n) log(`derivatives claim: ${derivativesPending} recorded, not paid yet: claim-derivatives (SDK collectDerivativesClaim) pays it once the claim window has ended (${claimWindowEnd}) and the custodian holds it free in token 0`);

@@ -9,7 +9,7 @@
  */
 import type { Address, PublicClient, WalletClient } from "viem";
 import { TxType } from "../../protocol/constants.ts";
-import { accountOf, claimDerivatives, claimWithdrawal, exit, exodusClaim, exodusStatus, FORCED_WAITING, forceClose } from "../../sdk/custodian.ts";
+import { accountOf, claimDerivatives, claimWithdrawal, exit, exodusClaim, exodusStatus, FORCED_WAITING, forceClose, pullCredited } from "../../sdk/custodian.ts";
 import { custodianAbi } from "../../chain/abi.ts";
 import { $, devWallet, errorText, fill, h, injectedWallet, loadConfig, publicClientOf, short, table, time, tokensOf, units, type PageConfig, type TokenInfo } from "./common.ts";
 
@@ -231,15 +231,25 @@ async function exitNow(): Promise<void> {
     s.exitProof = null;
     if (msg.type === "error") throw new Error(msg.message);
     say("sending the exit to the custodian…");
-    const { paid, derivativesClaimed, derivativesPaid } = await exit(clients, s.cfg!.custodian,
+    const { paid, derivativesClaimed, derivativesPaid, warnings, hash } = await exit(clients, s.cfg!.custodian,
       { accountId: s.accountId, amounts: msg.amounts, pooledQuote: msg.pooledQuote, derivativesClaim: msg.derivativesClaim }, msg.proof);
-    for (const [tokenId, v] of paid.entries()) if (v > 0n) await claimWithdrawal(clients, s.cfg!.custodian, tokenId);
+    // The exit went through (once only): from here a token refusing its pull, or a read failing, must not hide what it paid.
+    const failedPulls = await pullCredited(clients, s.cfg!.custodian, paid);
     // the USDC paid includes the derivatives part paid at once (after the claim window only); the panel shows a
     // claim recorded for the window, and how much of the claim the pot paid is in the message's title
     const address = s.wallet!.account!.address;
-    await renderExitPanel(address, h("span", { class: "valid", title: `derivatives claim: ${amount(0, derivativesPaid)} paid at once of ${amount(0, derivativesClaimed)} claimed (out of the pooled quote's pot)` },
-      `exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${address}`));
-    await renderExodus();
+    const notes = [
+      ...failedPulls.map((f) => `${amount(f.tokenId, paid[f.tokenId]!)} credited but not pulled (${f.error}): it waits in the custodian for this wallet (its withdraw(${f.tokenId}); npm run cli -- withdraw --claim --token-id ${f.tokenId})`),
+      ...warnings,
+    ];
+    const said = `exited: paid ${paid.map((v, t) => amount(t, v)).filter((_, t) => paid[t]! > 0n).join(", ") || "nothing"} to ${address}`;
+    try {
+      await renderExitPanel(address, h("span", { class: notes.length ? "invalid" : "valid", title: `exit ${hash}; derivatives claim: ${amount(0, derivativesPaid)} paid at once of ${amount(0, derivativesClaimed)} claimed (out of the pooled quote's pot)` },
+        notes.length ? `${said}; ${notes.join("; ")}` : said));
+      await renderExodus();
+    } catch (e) {
+      say(`${said} (exit ${hash}); the page could not refresh: ${errorText(e)}${notes.length ? `; ${notes.join("; ")}` : ""}`, notes.length === 0);
+    }
   } catch (e) {
     say(`exit failed: ${errorText(e)}`, false);
   }
