@@ -380,10 +380,12 @@ export class MatchingEngine {
   /**
    * Aggregated levels, best first, at most `levels` per side. Unknown or empty markets give empty sides. With
    * `liveAt`, the orders expired at that time (`expiry < liveAt`) that still rest (no record has swept them yet:
-   * `expire`) are left out, and so are levels with nothing else.
+   * `expire`) are left out, and so are levels with nothing else; the levels are walked order by order only when
+   * some resting order is expired at `liveAt` (hasExpired), so a read between sweeps costs what it did before.
    */
   depth(marketId: number, levels = 10, liveAt?: number): Depth {
-    return this.#books.get(marketId)?.depth(levels, liveAt) ?? { bids: [], asks: [] };
+    const filterAt = liveAt !== undefined && this.hasExpired(liveAt) ? liveAt : undefined;
+    return this.#books.get(marketId)?.depth(levels, filterAt) ?? { bids: [], asks: [] };
   }
 
   bestBid(marketId: number): DepthLevel | undefined {
