@@ -76,6 +76,16 @@ const verifies = (pub: [bigint, bigint], msg: bigint, sig: { R8: [bigint, bigint
   eddsa.verifyPoseidon(F.e(msg), { R8: [F.e(sig.R8[0]), F.e(sig.R8[1])], S: sig.S }, [F.e(pub[0]), F.e(pub[1])]);
 
 type Order = { accountId: number; orderId: string; marketId: number; side: number; type: number; timeInForce: number; priceTicks: string; sizeLots: string; maxFeePpm: number; expiry: number; reduceOnly?: boolean; triggerType?: number; triggerPriceTicks?: string };
+/** An order example's words and message hash (4.2's msg = Poseidon(1, w0, w1)), each checked against the example's text. */
+function orderMessage(body: Order, text: string): { w0: bigint; w1: bigint; msg: bigint } {
+  const [w0, w1] = words(body);
+  assert.equal(w0.toString(), val(text, "w0"));
+  assert.equal(w1.toString(), val(text, "w1"));
+  const msg = poseidon([1n, w0, w1]);
+  assert.equal(msg.toString(), val(text, "msg = Poseidon(1, w0, w1)"));
+  return { w0, w1, msg };
+}
+
 function words(o: Order): [bigint, bigint] {
   const w0 = BigInt(o.accountId) | (BigInt(o.orderId) << 32n) | (BigInt(o.marketId) << 72n) | (BigInt(o.side) << 88n) | (BigInt(o.type) << 89n)
     | (BigInt(o.timeInForce) << 90n) | (BigInt(o.reduceOnly ? 1 : 0) << 92n) | (BigInt(o.triggerType ?? 0) << 93n) | (BigInt(o.triggerPriceTicks ?? 0) << 95n);
@@ -125,12 +135,7 @@ describe("docs/client.md, read clean-room: the prose reproduces every worked exa
 
   it("5.1, 4.2, 9 / 12.3 to 12.5: order words, hash, signature, HTTP body and binary record", () => {
     const body = JSON.parse(block("example:httpOrder")) as Order & { signature: Record<string, string> };
-    const orderText = block("example:order");
-    const [w0, w1] = words(body);
-    assert.equal(w0.toString(), val(orderText, "w0"));
-    assert.equal(w1.toString(), val(orderText, "w1"));
-    const msg = poseidon([1n, w0, w1]);
-    assert.equal(msg.toString(), val(orderText, "msg = Poseidon(1, w0, w1)"));
+    const { w0, w1, msg } = orderMessage(body, block("example:order"));
     const sigText = block("example:signature");
     const s = sign(key, msg);
     assert.equal(s.r.toString(), val(sigText, "r = blake512(h[32..64] ++ le32(msg)) mod l"));
@@ -201,11 +206,7 @@ describe("docs/client.md, read clean-room: the prose reproduces every worked exa
   it("5.1, 6.6 to 6.8 / 12.8: the reduce-only stop order on the perpetual", () => {
     const body = JSON.parse(block("deriv-example:perpHttpOrder")) as Order & { signature: Record<string, string> };
     const text = block("deriv-example:perpOrder");
-    const [w0, w1] = words(body);
-    assert.equal(w0.toString(), val(text, "w0"));
-    assert.equal(w1.toString(), val(text, "w1"));
-    const msg = poseidon([1n, w0, w1]);
-    assert.equal(msg.toString(), val(text, "msg = Poseidon(1, w0, w1)"));
+    const { msg } = orderMessage(body, text);
     const s = sign(key, msg);
     assert.equal(s.S.toString(), val(text, "S"));
     assert.deepEqual(body.signature, s.json);
