@@ -33,7 +33,9 @@
  * Time: the chain's clock is moved forward for funding epochs and the week to expiry (evm_increaseTime),
  * and the sequencer's clock with it, so the run takes minutes, not a week.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import { createPublicClient, createTestClient, createWalletClient, erc20Abi, http, type Address, type PublicClient, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
@@ -237,7 +239,9 @@ async function main(): Promise<void> {
 
   step("Independent verification from chain data");
   const { runVerifier } = await import("./verify.ts");
-  const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: opts.size, vkey: circuit.vkey });
+  // it saves a checkpoint of what it rebuilt: the exits below resume from it (docs/client.md 10.1, "Checkpoints")
+  const checkpoint = join(mkdtempSync(join(tmpdir(), "devnet-")), "checkpoint.json");
+  const ok = await runVerifier({ rpc: node.url, custodian: d.custodian, params: opts.size, vkey: circuit.vkey, saveCheckpoint: checkpoint });
 
   if (opts.keep) {
     // The exchange stays live for the web page: batches are proven and posted as orders and requests arrive.
@@ -258,7 +262,7 @@ async function main(): Promise<void> {
     traders: [...traders.map(trader), liquidator],
     stopOperator: () => api.close(),
     advance: (seconds) => (clockOffset += seconds),
-    vkey: circuit.vkey, exitCircuit, info, step,
+    vkey: circuit.vkey, exitCircuit, checkpoint, info, step,
   });
 
   node.stop();

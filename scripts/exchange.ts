@@ -8,12 +8,12 @@
  *   ... book <market> [--levels 10] | withdraw --token-id 1 --amount 5 [--claim --rpc URL --custodian 0x.. --wallet-key 0x..]
  *   ... transfer --to-collateral|--to-spot --amount 1000000 | positions [id] | instruments
  *   ... stream --market 0 [--private] [--count N]
- *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|devnet|production] [--vkey path]   (progress bar)
+ *   npm run cli -- verify --rpc URL --custodian 0x.. [--params test|devnet|production] [--vkey path] [--checkpoint F] [--save-checkpoint F]   (progress bar)
  *   npm run cli -- force-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 1 --amount 5 [--collateral]
- *   npm run cli -- force-close --rpc URL --custodian 0x.. --wallet-key 0x.. --instrument 0 [--counterparty 2 --lots 10]
+ *   npm run cli -- force-close --rpc URL --custodian 0x.. --wallet-key 0x.. --instrument 0 [--counterparty 2 --lots 10] [--checkpoint F]
  *   npm run cli -- exodus --rpc URL --custodian 0x.. --wallet-key 0x..      (once a request is past its deadline)
  *   npm run cli -- treasury-withdraw --rpc URL --custodian 0x.. --wallet-key 0x.. --fund fee|insurance --amount 5   (operator)
- *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K] [--from-block B --log-range N]
+ *   npm run cli -- exit --rpc URL --custodian 0x.. --wallet-key 0x.. [--vkey V --exit-wasm W --exit-zkey Z --exit-vkey K] [--from-block B --log-range N] [--checkpoint F]
  *   npm run cli -- claim-derivatives --rpc URL --custodian 0x.. --wallet-key 0x.. [--from-block B --log-range N]   (after the exodus claim window)
  *   npm run cli -- claim-exit-remainder --rpc URL --custodian 0x.. --wallet-key 0x.. --token-id 2 [--for-account 3]
  *   npm run cli -- exit-remainders --rpc URL --custodian 0x.. (--wallet-key 0x.. | --for-account 3) [--from-block B --log-range N]
@@ -298,7 +298,8 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .addOption(new Option("--params <set>", "circuit parameter set (to rebuild the state)").choices(PARAMS_NAMES).default("test"))
     .option("--vkey <path>", "verification key JSON of the batch circuit (to rebuild the state; default: this checkout's dev build)")
     .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
-    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; instrument: bigint; counterparty?: bigint; lots?: bigint; params: ParamsName; vkey?: string; fromBlock: bigint }) => {
+    .option("--checkpoint <file>", "resume the rebuild from a checkpoint (npm run verify -- --save-checkpoint FILE), checked against its batch's root on chain")
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; instrument: bigint; counterparty?: bigint; lots?: bigint; params: ParamsName; vkey?: string; fromBlock: bigint; checkpoint?: string }) => {
       const c = chainClients(o.rpc, o.walletKey);
       const instrumentId = Number(o.instrument);
       if ((o.counterparty === undefined) !== (o.lots === undefined)) throw new Error("--counterparty and --lots go together (or neither: both are found in the state rebuilt from chain data)");
@@ -308,7 +309,7 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
         const { rebuiltState } = await import("./verify.ts");
         const accountId = await accountOf(c.publicClient, o.custodian, c.walletClient.account!.address);
         if (accountId === 0) throw new Error("this wallet has no account on the custodian");
-        const state = await rebuiltState({ publicClient: c.publicClient, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: o.fromBlock, print: io.err });
+        const state = await rebuiltState({ publicClient: c.publicClient, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: o.fromBlock, checkpoint: o.checkpoint, print: io.err });
         const { closeCounterparty } = await import("../sequencer/sdk/forcedClose.ts");
         const pick = closeCounterparty(state, accountId, instrumentId);
         if (!pick) throw new Error(`account ${accountId} holds no position in instrument ${instrumentId} that another account holds the other side of`);
@@ -365,7 +366,8 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .option("--exit-vkey <path>", "the exit circuit's verification key (default: this checkout's dev build)")
     .option("--from-block <n>", "first block of the custodian's events", int("--from-block"), 0n)
     .option("--log-range <n>", "most blocks one eth_getLogs call spans (default 10000; a range the node refuses is read again in halves)", blocks("--log-range"))
-    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: ParamsName; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint; logRange?: bigint }) => {
+    .option("--checkpoint <file>", "resume the rebuild from a checkpoint (npm run verify -- --save-checkpoint FILE), checked against its batch's root on chain")
+    .action(async (o: { walletKey: Hex; rpc: string; custodian: Address; params: ParamsName; vkey?: string; exitWasm?: string; exitZkey?: string; exitVkey?: string; fromBlock: bigint; logRange?: bigint; checkpoint?: string }) => {
       const { runExit } = await import("./exit.ts");
       await runExit({ ...o, clients: chainClients(o.rpc, o.walletKey), print, log: io.err });
     });
@@ -427,7 +429,9 @@ export function buildExchangeCli(io: CliIo = { out: console.log, err: console.er
     .requiredOption("--custodian <address>", "custodian contract")
     .addOption(new Option("--params <set>", "circuit parameter set").choices(PARAMS_NAMES).default("test"))
     .option("--vkey <path>", "verification key JSON of the batch circuit")
-    .action(async (o: { rpc: string; custodian: string; params: ParamsName; vkey?: string }) => {
+    .option("--checkpoint <file>", "resume from a checkpoint (the state after a batch, checked against its root on chain) instead of genesis")
+    .option("--save-checkpoint <file>", "when everything matches, write a checkpoint of the rebuilt state (for later runs, exits and forced closes)")
+    .action(async (o: { rpc: string; custodian: string; params: ParamsName; vkey?: string; checkpoint?: string; saveCheckpoint?: string }) => {
       const { verifyRpc, printReport } = await import("./verify.ts");
       const bar = new SingleBar({ format: "verify [{bar}] {value}/{total} batches | {status}", hideCursor: true }, Presets.shades_classic);
       let started = false;

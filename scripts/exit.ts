@@ -14,7 +14,7 @@
  */
 import { erc20Abi, type Address } from "viem";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
-import { loadVkey } from "./verify.ts";
+import { loadVkey, readCheckpoint } from "./verify.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { PARAMS_SETS, type ParamsName } from "../sequencer/protocol/params.ts";
 import {
@@ -36,6 +36,8 @@ export type RunExitOptions = {
   fromBlock?: bigint;
   /** Most blocks one eth_getLogs call spans while rebuilding (default 10,000): `--log-range`. */
   logRange?: bigint;
+  /** Path of a checkpoint to resume the rebuild from (`--checkpoint`; scripts/verify.ts `--save-checkpoint` writes one). */
+  checkpoint?: string;
   /** One JSON-able document per call. */
   print: (v: unknown) => void;
   /** Progress lines. */
@@ -60,6 +62,7 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
   let exitCircuit = o.exitWasm && o.exitZkey && o.exitVkey ? { wasm: o.exitWasm, zkey: o.exitZkey, vkey: o.exitVkey } : undefined;
   // checked before anything is built or read
   if (!exitCircuit && (o.exitWasm || o.exitZkey || o.exitVkey)) throw new Error("--exit-wasm, --exit-zkey and --exit-vkey go together");
+  const checkpoint = o.checkpoint === undefined ? undefined : readCheckpoint(o.checkpoint);
   const batchVkey = await loadVkey(params, o.vkey, o.log);
   if (!exitCircuit) {
     const build = await buildExitCircuit(params, "dev");
@@ -77,7 +80,7 @@ export async function runExit(o: RunExitOptions): Promise<{ result: ExitResult; 
     publicClient.readContract({ address: tokens[t], abi: erc20Abi, functionName: "balanceOf", args: [wallet] }).then((b) => b, () => null);
   const before = await Promise.all(tokens.map((_, t) => balanceOf(t)));
 
-  const result = await exitAccount({ clients: o.clients, custodian: o.custodian, params, batchVkey, exitCircuit, fromBlock: o.fromBlock, logRange: o.logRange, log: o.log });
+  const result = await exitAccount({ clients: o.clients, custodian: o.custodian, params, batchVkey, exitCircuit, fromBlock: o.fromBlock, logRange: o.logRange, checkpoint, log: o.log });
   const lines: ExitLine[] = [];
   for (let t = 0; t < tokenCount; t++) {
     const claimed = result.claim.amounts[t] + (t === 0 ? result.claim.derivativesClaim : 0n);

@@ -3,12 +3,13 @@
  * calldata, request events) and checks every batch's proof and roots (sequencer/verifier/chainVerifier.ts).
  *
  *   npx tsx scripts/verify.ts --rpc http://127.0.0.1:8545 --custodian 0x... [--params test|devnet|production] [--vkey path]
+ *                             [--checkpoint FILE] [--save-checkpoint FILE]
  *
  * Without --vkey the batch circuit for the parameters is built (cached) and its verification key used:
  * that is the development key of this checkout, so pass the deployment's real vkey for anything else.
  * Exit status: 0 when everything matches, 1 on any mismatch (all of them are printed) or error.
  */
-import { readFileSync, realpathSync } from "node:fs";
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, Option } from "commander";
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from "viem";
@@ -18,6 +19,7 @@ import { PARAMS_NAMES, PARAMS_SETS, type CircuitParams, type ParamsName } from "
 import { InstrumentKind } from "../sequencer/protocol/constants.ts";
 import type { ExchangeState } from "../sequencer/state/exchangeState.ts";
 import { verifyChain, type Balances, type VerifyProgress, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
+import { checkpointOf, decodeCheckpoint, encodeCheckpoint, type StateCheckpoint } from "../sequencer/verifier/checkpoint.ts";
 
 export type VerifierOptions = {
   /** JSON-RPC URL of a node of the custodian's chain. */
@@ -37,6 +39,10 @@ export type VerifierOptions = {
   print?: (line: string) => void;
   /** Called after each batch instead of printing its line (a progress bar, for instance). */
   onProgress?: (p: VerifyProgress) => void;
+  /** Path of a checkpoint (sequencer/verifier/checkpoint.ts) to resume from instead of genesis. */
+  checkpoint?: string;
+  /** Where to write a checkpoint of the rebuilt state when everything matches (after the custodian's last batch). */
+  saveCheckpoint?: string;
 };
 
 const hex = (v: bigint) => `0x${v.toString(16).padStart(64, "0")}`;
@@ -59,7 +65,9 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
   const vkey = await loadVkey(params, options.vkey, print);
   const publicClient = createPublicClient({ transport: http(options.rpc) }) as PublicClient;
   print(`verifying custodian ${options.custodian} on ${options.rpc} (${paramsName} parameters)`);
-  return verifyChain({
+  const checkpoint = options.checkpoint === undefined ? undefined : readCheckpoint(options.checkpoint);
+  if (checkpoint) print(`resuming from checkpoint ${options.checkpoint} (the state after batch ${checkpoint.batchNumber}; checked against its root on chain)`);
+  const report = await verifyChain({
     publicClient,
     custodian: options.custodian,
     params,
@@ -67,6 +75,7 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
     fromBlock: options.fromBlock,
     atBlock: options.atBlock,
     logRange: options.logRange,
+    checkpoint,
     onProgress: options.onProgress ?? (({ done, total, batch }) => {
       const width = String(total).length;
       const status = batch.ok ? "ok" : "MISMATCH";
@@ -76,6 +85,27 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
       print(`[${String(done).padStart(width)}/${total}] batch ${batch.batchNumber}: ${batch.transactions} tx, ${proof}, ${root} -> ${rootPrefix}…  ${status} (${Math.round(batch.verifyMs)} ms)`);
     }),
   });
+  if (options.saveCheckpoint !== undefined) {
+    if (!report.ok || report.lastBatch === null) {
+      print(`no checkpoint written to ${options.saveCheckpoint}: ${report.ok ? "the custodian has accepted no batch yet" : "the rebuilt state does not match the chain"}`);
+    } else {
+      const target = { chainId: await publicClient.getChainId(), custodian: options.custodian, params };
+      writeFileSync(options.saveCheckpoint, encodeCheckpoint(checkpointOf(report.state, report.lastBatch.batchNumber, report.lastBatch.blockNumber, target)));
+      print(`checkpoint written to ${options.saveCheckpoint}: the state after batch ${report.lastBatch.batchNumber} (block ${report.lastBatch.blockNumber})`);
+    }
+  }
+  return report;
+}
+
+/** The checkpoint in the file at `path` (decodeCheckpoint); a file that cannot be read is an error naming it. */
+export function readCheckpoint(path: string): StateCheckpoint {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`checkpoint ${path}: ${(e as Error).message}`);
+  }
+  return decodeCheckpoint(text);
 }
 
 /**
@@ -83,12 +113,13 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
  * positions from without the operator (the force-close verb picks its counterparty in it).
  */
 export async function rebuiltState(o: {
-  publicClient: PublicClient; custodian: Address; params: ParamsName; vkey?: string; fromBlock?: bigint; print: (line: string) => void;
+  publicClient: PublicClient; custodian: Address; params: ParamsName; vkey?: string; fromBlock?: bigint; checkpoint?: string; print: (line: string) => void;
 }): Promise<ExchangeState> {
   const params = PARAMS_SETS[o.params];
+  const checkpoint = o.checkpoint === undefined ? undefined : readCheckpoint(o.checkpoint);
   const vkey = await loadVkey(params, o.vkey, o.print);
-  o.print(`rebuilding the state from chain data (custodian ${o.custodian})`);
-  const report = await verifyChain({ publicClient: o.publicClient, custodian: o.custodian, params, vkey, fromBlock: o.fromBlock });
+  o.print(`rebuilding the state from chain data (custodian ${o.custodian})${checkpoint ? `, from the checkpoint after batch ${checkpoint.batchNumber}` : ""}`);
+  const report = await verifyChain({ publicClient: o.publicClient, custodian: o.custodian, params, vkey, fromBlock: o.fromBlock, checkpoint });
   if (!report.ok) throw new Error(`the state rebuilt from chain data is not the custodian's: ${report.mismatches.map((m) => m.message).join("; ")}`);
   return report.state;
 }
@@ -134,7 +165,7 @@ export function formatDerivatives(state: ExchangeState): string[] {
 /** Prints the report's summary, balances and mismatches. */
 export function printReport(report: VerifyReport, print: (line: string) => void = console.log): void {
   print(`as of block:     ${report.atBlock}`);
-  print(`batches checked: ${report.batchesChecked}`);
+  print(`batches checked: ${report.batchesChecked}${report.resumedAfter === null ? "" : ` (after batch ${report.resumedAfter}, resumed from a checkpoint)`}`);
   print(`genesis root:    ${hex(report.genesisRoot)}`);
   print(`rebuilt root:    ${hex(report.finalRoot)}`);
   print(`custodian root:  ${hex(report.chainRoot)}`);
@@ -169,8 +200,10 @@ async function main(): Promise<void> {
     .option("--from-block <n>", "first block to read events from", "0")
     .option("--at-block <n>", "verify the state as of this block (default: the latest)")
     .option("--log-range <blocks>", "most blocks one eth_getLogs call spans", "10000")
+    .option("--checkpoint <file>", "resume from a checkpoint (the state after a batch, checked against its root on chain) instead of genesis")
+    .option("--save-checkpoint <file>", "when everything matches, write a checkpoint of the rebuilt state for later runs and exits")
     .parse();
-  const o = program.opts<{ rpc: string; custodian: string; params: ParamsName; vkey?: string; fromBlock: string; atBlock?: string; logRange: string }>();
+  const o = program.opts<{ rpc: string; custodian: string; params: ParamsName; vkey?: string; fromBlock: string; atBlock?: string; logRange: string; checkpoint?: string; saveCheckpoint?: string }>();
   let ok = false;
   try {
     const block = (v: string, flag: string, min: bigint) => {
@@ -180,6 +213,7 @@ async function main(): Promise<void> {
     ok = await runVerifier({
       rpc: o.rpc, custodian: o.custodian, params: o.params, vkey: o.vkey, fromBlock: block(o.fromBlock, "--from-block", 0n),
       atBlock: o.atBlock === undefined ? undefined : block(o.atBlock, "--at-block", 0n), logRange: block(o.logRange, "--log-range", 1n),
+      checkpoint: o.checkpoint, saveCheckpoint: o.saveCheckpoint,
     });
   } catch (e) {
     const short = (e as { shortMessage?: string }).shortMessage;

@@ -18,6 +18,7 @@ import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 import { collectDerivativesClaim, exitAccount } from "../../sequencer/sdk/exit.ts";
+import { readCheckpoint } from "../verify.ts";
 
 export type ExodusTrader = { name: string; c: ExchangeClient; clients: Clients };
 
@@ -36,6 +37,11 @@ export type ExodusContext = {
   /** The batch circuit's verification key path (the exit's chain rebuild checks every batch with it). */
   vkey: string;
   exitCircuit: { wasm: string; zkey: string; vkey: string };
+  /**
+   * A checkpoint file (the verifier's `--save-checkpoint`): the first trader's exit rebuilds from genesis, every
+   * other resumes from it (checked against its batch's root on chain), and both rebuild times are printed.
+   */
+  checkpoint?: string;
   info: (line: string) => void;
   step: (line: string) => void;
 };
@@ -75,13 +81,17 @@ export async function runExodusAct(ctx: ExodusContext): Promise<ExodusOutcome> {
   const walletBalances = (owner: Address) =>
     Promise.all(ctx.tokens.map((tok) => ctx.publicClient.readContract({ address: tok.address, abi: erc20Abi, functionName: "balanceOf", args: [owner] })));
   const exits = [];
-  for (const t of ctx.traders) {
+  const checkpoint = ctx.checkpoint === undefined ? undefined : readCheckpoint(ctx.checkpoint);
+  for (const [i, t] of ctx.traders.entries()) {
     const owner = t.clients.walletClient.account!.address;
     const before = await walletBalances(owner);
-    const result = await exitAccount({ clients: t.clients, custodian: ctx.custodian, params: ctx.params, batchVkey, exitCircuit: ctx.exitCircuit });
+    const resume = i > 0 ? checkpoint : undefined;
+    const result = await exitAccount({ clients: t.clients, custodian: ctx.custodian, params: ctx.params, batchVkey, exitCircuit: ctx.exitCircuit, checkpoint: resume });
     const pendingClaim = result.derivativesPending ?? 0n; // null only when a read after the exit failed (never on the devnet's own node)
     const pending = pendingClaim > 0n ? `; derivatives claim of ${units(pendingClaim, 6)} USDC recorded for the claim window` : "";
-    info(`${t.name} proves its exit: spot balances credited and pulled${pending}`);
+    const { resumedAfter, batchesReplayed, ms } = result.rebuild;
+    const from = resumedAfter === null ? "genesis" : `the checkpoint after batch ${resumedAfter}`;
+    info(`${t.name} proves its exit: spot balances credited and pulled${pending} (state rebuilt from ${from}: ${batchesReplayed} batches replayed in ${(ms / 1000).toFixed(1)} s)`);
     exits.push({ t, owner, before, result });
   }
   const windowEnd = exits.reduce((end, e) => ((e.result.claimWindowEnd ?? 0n) > end ? e.result.claimWindowEnd! : end), 0n);

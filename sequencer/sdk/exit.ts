@@ -23,6 +23,7 @@ import { exitWitness } from "../exit/exitWitness.ts";
 import type { ExitClaim } from "../protocol/exitPublicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { verifyChain, type VerifyProgress } from "../verifier/chainVerifier.ts";
+import type { StateCheckpoint } from "../verifier/checkpoint.ts";
 import { accountOf, claimDerivatives, claimExitRemainder, exit, exodusClaim, pull, pullCredited, type ChainClients, type FailedPull } from "./custodian.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 
@@ -66,6 +67,12 @@ export type ExitOptions = {
   logRange?: bigint;
   /** Called after each batch the chain verifier checks. */
   onProgress?: (p: VerifyProgress) => void;
+  /**
+   * A state saved after an earlier batch (../verifier/checkpoint.ts: `npm run verify -- --save-checkpoint`, from
+   * anybody): the rebuild resumes after its batch once its rehashed root is that batch's root on chain, instead of
+   * replaying every batch from genesis. A checkpoint that does not fit throws before anything is sent.
+   */
+  checkpoint?: StateCheckpoint;
   /** Where progress lines go (rebuilding, proving, sending). */
   log?: (line: string) => void;
 };
@@ -108,6 +115,8 @@ export type ExitResult = {
    */
   warnings: string[];
   exitTx: Hash;
+  /** The rebuild from chain data: from genesis (`resumedAfter` null) or a checkpoint's batch, the batches replayed, how long it took. */
+  rebuild: { resumedAfter: number | null; batchesReplayed: number; ms: number };
 };
 
 export type { FailedPull };
@@ -140,11 +149,15 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
     );
   }
 
-  log(`rebuilding the state from chain data (custodian ${o.custodian})`);
-  const report = await verifyChain({ publicClient, custodian: o.custodian, params: o.params, vkey: o.batchVkey, fromBlock: o.fromBlock, logRange: o.logRange, onProgress: o.onProgress });
+  log(`rebuilding the state from chain data (custodian ${o.custodian})${o.checkpoint ? `, from the checkpoint after batch ${o.checkpoint.batchNumber}` : ""}`);
+  const rebuildStart = performance.now();
+  const report = await verifyChain({
+    publicClient, custodian: o.custodian, params: o.params, vkey: o.batchVkey, fromBlock: o.fromBlock, logRange: o.logRange, onProgress: o.onProgress, checkpoint: o.checkpoint,
+  });
   if (report.finalRoot !== report.chainRoot) {
     throw new Error(`the state rebuilt from chain data (root 0x${report.finalRoot.toString(16)}) is not the custodian's (0x${report.chainRoot.toString(16)}): ${report.mismatches.map((m) => m.message).join("; ")}`);
   }
+  const rebuild = { resumedAfter: report.resumedAfter, batchesReplayed: report.batchesChecked, ms: performance.now() - rebuildStart };
   const prices = await read<readonly bigint[]>(publicClient, o.custodian, "lastPrices");
   const { claim, input, valuation } = exitWitness(report.state, accountId, prices, o.params);
   log(`proving the exit of account ${accountId} against root 0x${claim.root.toString(16).slice(0, 16)}…`);
@@ -162,7 +175,7 @@ export async function exitAccount(o: ExitOptions): Promise<ExitResult> {
     if (amount > 0n) log(`token ${tokenId}: ${amount} not paid (the custodian read less of it free) and recorded: claim it with claim-exit-remainder --token-id ${tokenId} (SDK claimExitRemainder) once the token answers`);
   }
   for (const w of warnings) log(w);
-  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, failedPulls, warnings, exitTx: hash };
+  return { accountId, owner, claim, valuation, paid, derivativesPaid, derivativesPending, claimWindowEnd, remainders, failedPulls, warnings, exitTx: hash, rebuild };
 }
 
 /**

@@ -13,6 +13,10 @@
  *     reproduces the header's new root and the same public data byte for byte.
  * At the end the rebuilt root must equal custodian.stateRoot().
  *
+ * With a checkpoint (./checkpoint.ts: a state saved after batch n, from anybody) the rebuild starts at batch n + 1
+ * from the checkpoint's state, rehashed and required to have batch n's posted root; the events are still read from
+ * the start (the request count comes from them), the calldata and replays of batches 0..n are skipped.
+ *
  * A mismatch never throws: it is recorded (with its batch number) and checking goes on; a batch whose
  * replay fails leaves the rebuilt state where it was, so later batches then report root mismatches too.
  * Only failures to read the chain at all (RPC errors, no contract at the address) are thrown.
@@ -26,6 +30,7 @@ import { publicDataBytes, type CircuitParams } from "../protocol/params.ts";
 import { decodePublicData, encodeRecord, publicDataDigest, publicInputsOf, queuedForm, requestsInQueueOrder, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { ExchangeState } from "../state/exchangeState.ts";
 import { fromCalldataProof } from "../protocol/calldataProof.ts";
+import { resumeFrom, type StateCheckpoint } from "./checkpoint.ts";
 import { replayBatch } from "./publicDataReplay.ts";
 
 /** Which check a mismatch comes from. */
@@ -85,6 +90,10 @@ export type VerifyReport = {
   mismatches: Mismatch[];
   /** The rebuilt state itself. */
   state: ExchangeState;
+  /** The checkpoint's batch when the rebuild resumed from one (`batches` then starts after it), else null. */
+  resumedAfter: number | null;
+  /** The last batch the custodian accepted (as of `atBlock`), whose new root `state` has when `ok`; null before any. */
+  lastBatch: { batchNumber: number; blockNumber: bigint } | null;
 };
 
 export type VerifyOptions = {
@@ -113,6 +122,13 @@ export type VerifyOptions = {
    * the proof and the public-data hash are always checked on the bytes from the chain.
    */
   transformRecords?: (batchNumber: number, records: SlotRecord[]) => SlotRecord[] | void;
+  /**
+   * Resume from a state saved after an earlier batch (./checkpoint.ts) instead of genesis: the batches up to the
+   * checkpoint's are neither fetched nor replayed (the custodian verified their proofs before accepting them), the
+   * checkpoint's state is rehashed and must have the root its batch posted. A checkpoint that does not fit this
+   * deployment or chain throws CheckpointError before any batch is read.
+   */
+  checkpoint?: StateCheckpoint;
 };
 
 const hex = (v: bigint) => `0x${v.toString(16).padStart(64, "0")}`;
@@ -231,8 +247,8 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
   });
   if (batchLogs.length !== batchCount) report(null, "events", `custodian batchCount is ${batchCount}, found ${batchLogs.length} BatchSubmitted events`);
 
-  // ---- genesis -------------------------------------------------------------------------------
-  const state = new ExchangeState(params);
+  // ---- genesis, or the checkpoint -----------------------------------------------------------
+  let state = new ExchangeState(params);
   const genesisRoot = state.root;
   const chainGenesis = batchLogs.length > 0 ? batchLogs[0].args.oldRoot : chainRoot;
   if (chainGenesis !== genesisRoot) {
@@ -250,7 +266,17 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
   const batches: BatchCheck[] = [];
   const accounts = new Set<number>();
   let requestsConsumed = 0;
+  let resumedAfter: number | null = null;
+  if (opts.checkpoint) {
+    const chainId = await publicClient.getChainId();
+    state = resumeFrom(opts.checkpoint, { chainId, custodian, params }, batchLogs.map((l) => l.args.newRoot));
+    resumedAfter = opts.checkpoint.batchNumber;
+    for (const log of batchLogs.slice(0, resumedAfter + 1)) requestsConsumed += Number(log.args.requestsConsumed);
+    // the accounts earlier records named: every one holding a key or a balance (a restored state also lists leaves only read)
+    for (const id of state.accountIds()) if (state.hasKey(id) || state.balances(id).length > 0) accounts.add(id);
+  }
   for (const [i, log] of batchLogs.entries()) {
+    if (resumedAfter !== null && i <= resumedAfter) continue;
     const t0 = performance.now();
     const before = mismatches.length;
     const eventNumber = Number(log.args.batchNumber);
@@ -263,7 +289,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     const finish = () => {
       check.ok = mismatches.length === before;
       check.verifyMs = performance.now() - t0;
-      opts.onProgress?.({ done: i + 1, total: batchLogs.length, batch: check });
+      opts.onProgress?.({ done: i - (resumedAfter ?? -1), total: batchLogs.length - (resumedAfter ?? -1) - 1, batch: check });
     };
     if (eventNumber !== i) report(n, "events", `BatchSubmitted #${i} carries batch number ${eventNumber}`);
     if (BigInt(requestsConsumed) + log.args.requestsConsumed > BigInt(queue.length)) {
@@ -369,5 +395,7 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
     batches,
     mismatches,
     state,
+    resumedAfter,
+    lastBatch: batchLogs.length === 0 ? null : { batchNumber: batchLogs.length - 1, blockNumber: batchLogs[batchLogs.length - 1].blockNumber },
   };
 }

@@ -14,6 +14,10 @@ import { EXODUS_CLAIM_WINDOW } from "../../../sequencer/protocol/constants.ts";
 import { exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { collectDerivativesClaim, exitAccount } from "../../../sequencer/sdk/exit.ts";
+import { custodianAbi } from "../../../sequencer/chain/abi.ts";
+import { restoreExchangeState, snapshotExchangeState } from "../../../sequencer/persistence/stateSnapshot.ts";
+import { verifyChain } from "../../../sequencer/verifier/chainVerifier.ts";
+import { CheckpointError, checkpointOf } from "../../../sequencer/verifier/checkpoint.ts";
 import { PROOF, TEST_REQUEST_DEADLINE } from "../../contracts/helpers.ts";
 import { USDC, exitFixtures } from "../../contracts/exitFixture.ts";
 import { ALICE_AMOUNTS, exodusChain } from "../../helpers/exodus.ts";
@@ -75,6 +79,33 @@ describe("SDK exit against capped providers and refusing tokens", { timeout: 600
     assert.equal(await env.withdrawable(2), 0n, "token 2, after the refusing token, was pulled");
     const wallet = env.alice.account!.address;
     assert.equal(await env.publicClient.readContract({ address: env.tokens[2]!, abi: erc20Abi, functionName: "balanceOf", args: [wallet] }), ALICE_AMOUNTS[2]);
+  });
+
+  it("exitAccount resumes the rebuild from a checkpoint (only the later batch replayed); a forged checkpoint is refused before anything is sent", async () => {
+    const env = await exodusChain(connection);
+    const events = await env.publicClient.getContractEvents({ address: env.custodian, abi: custodianAbi, eventName: "BatchSubmitted", fromBlock: 0n, strict: true });
+    assert.equal(events.length, 2);
+    // the state after batch 0, as `verify --save-checkpoint` run then would have saved it (mock proofs: the state rebuilds)
+    const early = await verifyChain({ publicClient: env.publicClient, custodian: env.custodian, params: env.params, vkey: {}, atBlock: events[1].blockNumber - 1n });
+    assert.equal(early.finalRoot, events[0].args.newRoot);
+    const target = { chainId: await env.publicClient.getChainId(), custodian: env.custodian, params: env.params };
+    const checkpoint = checkpointOf(early.state, 0, events[0].blockNumber, target);
+    // the same state with more of token 0 for alice, hashed consistently: a root no batch posted
+    const richer = restoreExchangeState(env.params, checkpoint.state);
+    richer.setBalance(1, 0, richer.balance(1, 0) + 1n);
+    richer.commitAccount(1);
+    const forged = { ...checkpoint, state: snapshotExchangeState(richer) };
+    const options = { clients: { publicClient: env.publicClient, walletClient: env.alice }, custodian: env.custodian, params: env.params, batchVkey: {}, exitCircuit: env.exitCircuit };
+
+    await assert.rejects(exitAccount({ ...options, checkpoint: forged }), (e: Error) => e instanceof CheckpointError && /is not the root batch 0 posted/.test(e.message));
+    assert.deepEqual(await Promise.all([0, 1, 2].map((t) => env.withdrawable(t))), [0n, 0n, 0n], "nothing was sent: no exit, nothing credited");
+
+    const replayed: number[] = [];
+    const result = await exitAccount({ ...options, checkpoint, onProgress: (p) => replayed.push(p.batch.batchNumber) });
+    assert.deepEqual(replayed, [1], "batch 0 came from the checkpoint, batch 1 from chain data");
+    assert.deepEqual([result.rebuild.resumedAfter, result.rebuild.batchesReplayed], [0, 1]);
+    assert.deepEqual(result.paid, [...ALICE_AMOUNTS, 0n], "the claim is the one a rebuild from genesis gives");
+    assert.deepEqual(result.failedPulls, []);
   });
 
   it("collectDerivativesClaim finds a claim a stranger paid on a node capping the block span", async () => {

@@ -16,10 +16,12 @@ import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { createDefaultProver } from "../../../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { DEVNET_PARAMS, paramsId, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { signOrder, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { verifyChain, type VerifyOptions } from "../../../sequencer/verifier/chainVerifier.ts";
+import { CheckpointError, checkpointOf, decodeCheckpoint, encodeCheckpoint, type StateCheckpoint } from "../../../sequencer/verifier/checkpoint.ts";
+import { restoreExchangeState, snapshotExchangeState } from "../../../sequencer/persistence/stateSnapshot.ts";
 import { FIXTURES } from "../../scripts/helpers.ts";
 import { testTrader } from "../../helpers/traders.ts";
 
@@ -138,6 +140,83 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     assert.deepEqual(narrow.mismatches, []);
     assert.equal(narrow.batchesChecked, 4);
     assert.equal(narrow.chainRoot, sequencer.state.root);
+  });
+
+  describe("checkpoints: resuming the rebuild after a batch", () => {
+    /** A public client counting the batch transactions it fetches (calldata: what a resumed rebuild skips). */
+    const counting = () => {
+      const fetched: string[] = [];
+      const client = new Proxy(publicClient, {
+        get(target, key, receiver) {
+          if (key === "getTransaction") return (a: { hash: string }) => (fetched.push(a.hash), target.getTransaction(a as never));
+          return Reflect.get(target, key, receiver);
+        },
+      });
+      return { client: client as PublicClient, fetched };
+    };
+    /** The checkpoint after batch 2, as `npm run verify -- --save-checkpoint` writes it, read back from its text. */
+    const afterBatch2 = async (): Promise<StateCheckpoint> => {
+      const last = (await publicClient.getContractEvents({ address: custodian, abi: custodianAbi, eventName: "BatchSubmitted", fromBlock: 0n, strict: true })).at(-1)!;
+      const before = await verify({ atBlock: last.blockNumber - 1n });
+      assert.equal(before.ok, true);
+      assert.deepEqual(before.lastBatch && before.lastBatch.batchNumber, 2);
+      const cp = checkpointOf(before.state, 2, before.lastBatch!.blockNumber, { chainId: await publicClient.getChainId(), custodian, params: TEST_PARAMS });
+      return decodeCheckpoint(encodeCheckpoint(cp));
+    };
+
+    it("a checkpoint after batch 2 resumes there: the same state and balances as from genesis, only batch 3's calldata fetched and replayed", async () => {
+      const full = await verify();
+      const { client, fetched } = counting();
+      const resumed = await verify({ publicClient: client, checkpoint: await afterBatch2() });
+      assert.deepEqual(resumed.mismatches, []);
+      assert.equal(resumed.ok, true);
+      assert.equal(resumed.resumedAfter, 2);
+      assert.deepEqual(resumed.batches.map((b) => b.batchNumber), [3]);
+      assert.ok(resumed.batches[0].proofValid && resumed.batches[0].rootMatches);
+      assert.deepEqual(fetched, [full.batches[3].txHash], "only the transaction that posted batch 3 is read");
+      assert.equal(resumed.finalRoot, sequencer.state.root);
+      assert.deepEqual(resumed.balances, full.balances);
+      assert.equal(resumed.feePool, full.feePool);
+      const lines: string[] = [];
+      printReport(resumed, (l) => lines.push(l));
+      assert.ok(lines.includes("batches checked: 1 (after batch 2, resumed from a checkpoint)"), lines.join("\n"));
+      // a checkpoint after the last batch: nothing left to replay, the same state
+      const atLast = checkpointOf(full.state, 3, full.lastBatch!.blockNumber, { chainId: await publicClient.getChainId(), custodian, params: TEST_PARAMS });
+      const { client: c2, fetched: f2 } = counting();
+      const none = await verify({ publicClient: c2, checkpoint: atLast });
+      assert.equal(none.ok, true);
+      assert.equal(none.batchesChecked, 0);
+      assert.deepEqual(f2, []);
+      assert.equal(none.finalRoot, sequencer.state.root);
+    });
+
+    it("a checkpoint that is not this chain's state is refused with the reason, before any batch is read", async () => {
+      const good = await afterBatch2();
+      // a self-consistent state with one unit more for alice: rehashes fine, to a root no batch posted
+      const richer = restoreExchangeState(TEST_PARAMS, good.state);
+      richer.setBalance(alice.accountId, 0, richer.balance(alice.accountId, 0) + 1n);
+      richer.commitAccount(alice.accountId);
+      const forged: StateCheckpoint = { ...good, state: snapshotExchangeState(richer) };
+      // the same edit with the recorded root left as it was: the content does not hash to it
+      const inconsistent: StateCheckpoint = { ...good, state: { ...forged.state, root: good.state.root } };
+      const cases: [string, StateCheckpoint, RegExp][] = [
+        ["a forged balance", forged, /^checkpoint: its state's root 0x[0-9a-f]{64} is not the root batch 2 posted \(0x[0-9a-f]{64}\)$/],
+        ["a state that does not hash to its own root", inconsistent, /^checkpoint: its state cannot be restored \(state snapshot: rebuilt root \d+ is not the recorded \d+\)$/],
+        ["the state after batch 2 claimed as batch 1's", { ...good, batchNumber: 1 }, /is not the root batch 1 posted/],
+        ["a batch the chain does not have", { ...good, batchNumber: 9 }, /^checkpoint: follows batch 9, the custodian has accepted 4 batches$/],
+        ["another custodian", { ...good, custodian: "0x000000000000000000000000000000000000dEaD" }, /^checkpoint: made for custodian 0x0+dEaD, not 0x/],
+        ["another chain", { ...good, chainId: good.chainId + 1 }, /^checkpoint: made on chain \d+, this node serves chain \d+$/],
+        ["other circuit parameters", { ...good, params: paramsId(DEVNET_PARAMS) }, /^checkpoint: made with circuit parameters a2b1o3/],
+      ];
+      for (const [what, checkpoint, message] of cases) {
+        const { client, fetched } = counting();
+        await assert.rejects(verify({ publicClient: client, checkpoint }), (e: Error) => e instanceof CheckpointError && message.test(e.message), what);
+        assert.deepEqual(fetched, [], `${what}: no batch calldata read`);
+      }
+      assert.throws(() => decodeCheckpoint("{not json"), /^CheckpointError: checkpoint: not JSON/);
+      assert.throws(() => decodeCheckpoint(encodeCheckpoint({ ...good, version: 2 as 1 })), /checkpoint: format version 2, this code reads version 1/);
+      assert.throws(() => decodeCheckpoint(JSON.stringify({ version: 1, chainId: "1" })), /checkpoint: missing or malformed chainId, custodian, params, batchNumber, blockNumber, state/);
+    });
   });
 
   it("reports every proof as invalid against the verification key of another circuit", async () => {
