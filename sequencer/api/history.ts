@@ -13,7 +13,7 @@
 import { Side, TxType } from "../protocol/constants.ts";
 import type { TxRejection } from "../service/sequencer.ts";
 import type { Order, Signed } from "../protocol/messages.ts";
-import type { CancelReason, EngineEvent, FillEvent } from "../matching/index.ts";
+import { CancelReason, type EngineEvent, type FillEvent } from "../matching/index.ts";
 
 export type OrderStatus = "open" | "filled" | "cancelled";
 
@@ -73,9 +73,27 @@ export type HistoryOptions = {
   clock?: () => number;
 };
 
-type AccountLog = { orders: Map<bigint, OrderStatusView>; fills: FillRecord[]; rejections: RejectionRecord[] };
+/**
+ * `held`: the orders with a record here that are held again until their trigger (a stop or take-profit order taken
+ * out of the book with reason trigger-uncrossed, then `held`): their record reads cancelled, yet the order is live.
+ */
+type AccountLog = { orders: Map<bigint, OrderStatusView>; fills: FillRecord[]; rejections: RejectionRecord[]; held: Set<bigint> };
 
 const orderFields = ({ signature: _s, ...order }: Signed<Order>): Order => order;
+
+/** What a cancel with `reason` makes of an order's record (`record`; `orderAt` reads an expired live order so). */
+const cancelledFields = (reason: CancelReason) => ({ status: "cancelled" as const, remainingLots: 0n, cancelReason: reason });
+
+/**
+ * A copy of the record as it reads at `time` (unix seconds, the sequencer's clock): an order still live (`live`: open,
+ * or held again) whose expiry has passed (`expiry < time`) reads as the next record's sweep will leave it
+ * (ExchangeCore.apply: cancelled, reason expired, nothing remaining, as `record` takes that cancel), though no record
+ * has swept it yet, as the book and openOrders leave it out (SequencerQuery): a trader polling its order after its
+ * expiry sees it expired, and the sweep's own order message then shows that same state.
+ */
+export function orderAt(rec: OrderStatusView, time: number, live = rec.status === "open"): OrderStatusView {
+  return live && rec.expiry < time ? { ...rec, ...cancelledFields(CancelReason.EXPIRED) } : { ...rec };
+}
 
 export class AccountHistory {
   readonly #accounts = new Map<number, AccountLog>();
@@ -146,13 +164,18 @@ export class AccountHistory {
           }
         }
       } else if (e.type === "cancelled") {
-        const rec = this.#log(e.accountId)?.orders.get(e.orderId);
+        const log = this.#log(e.accountId);
+        const rec = log?.orders.get(e.orderId);
+        log?.held.delete(e.orderId);
         if (rec) {
-          rec.status = "cancelled";
-          rec.remainingLots = 0n;
-          rec.cancelReason = e.reason;
+          Object.assign(rec, cancelledFields(e.reason));
           changed.add(rec);
         }
+      } else if (e.type === "held" || e.type === "triggered") {
+        // a record's order held again (trigger-uncrossed) is live while its record reads cancelled: orderAt
+        const log = this.#log(e.accountId);
+        if (e.type === "triggered") log?.held.delete(e.orderId);
+        else if (log?.orders.has(e.orderId)) log.held.add(e.orderId);
       }
     }
     return { orders: [...changed].map((r) => ({ ...r })), fills };
@@ -183,16 +206,31 @@ export class AccountHistory {
     return [...(this.#accounts.get(accountId)?.rejections ?? [])].reverse().slice(0, limit).map((r) => ({ ...r, details: { ...r.details } }));
   }
 
-  /** The order's record, or undefined when the index never saw it or has dropped it. */
+  /** The order's record as it reads now (orderAt, at the clock), or undefined when the index never saw it or has dropped it. */
   order(accountId: number, orderId: bigint): OrderStatusView | undefined {
-    const r = this.#accounts.get(accountId)?.orders.get(orderId);
-    return r && { ...r };
+    const log = this.#accounts.get(accountId);
+    const r = log?.orders.get(orderId);
+    return r && this.#at(log!, r, this.#clock());
   }
 
-  /** The account's orders, newest first, optionally of one status only. */
+  /** The account's orders as they read now (orderAt, at the clock), newest first, optionally of one status only (as they read). */
   orders(accountId: number, opts: { status?: OrderStatus; limit?: number } = {}): OrderStatusView[] {
-    const all = [...(this.#accounts.get(accountId)?.orders.values() ?? [])].reverse();
-    return all.filter((r) => !opts.status || r.status === opts.status).slice(0, opts.limit ?? all.length).map((r) => ({ ...r }));
+    const log = this.#accounts.get(accountId);
+    if (!log) return [];
+    const time = this.#clock();
+    const limit = opts.limit ?? log.orders.size;
+    const out: OrderStatusView[] = [];
+    for (const r of [...log.orders.values()].reverse()) {
+      if (out.length >= limit) break;
+      const at = this.#at(log, r, time);
+      if (!opts.status || at.status === opts.status) out.push(at);
+    }
+    return out;
+  }
+
+  /** `r` of `log` at `time` (orderAt): live when open or held again. */
+  #at(log: AccountLog, r: OrderStatusView, time: number): OrderStatusView {
+    return orderAt(r, time, r.status === "open" || log.held.has(r.orderId));
   }
 
   /** The account's fills, newest first; with `beforeFillId` only older ones (paging). */
@@ -218,19 +256,21 @@ export class AccountHistory {
   #touch(accountId: number): AccountLog {
     let log = this.#accounts.get(accountId);
     if (log) this.#accounts.delete(accountId);
-    else log = { orders: new Map(), fills: [], rejections: [] };
+    else log = { orders: new Map(), fills: [], rejections: [], held: new Set() };
     this.#accounts.set(accountId, log);
     if (this.#accounts.size > this.#maxAccounts) this.#accounts.delete(this.#accounts.keys().next().value!);
     return log;
   }
 
   #addOrder(accountId: number, rec: OrderStatusView): void {
-    const orders = this.#touch(accountId).orders;
+    const { orders, held } = this.#touch(accountId);
     orders.set(rec.orderId, rec);
+    held.delete(rec.orderId);
     if (orders.size <= this.#maxOrders) return;
     for (const [id, r] of orders) {
       if (r.status !== "open") {
         orders.delete(id);
+        held.delete(id);
         return;
       }
     }

@@ -314,9 +314,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
 
   app.get("/v1/accounts/:id/orders/:orderId", async (req) => {
     const { id, orderId } = parse(AccountOrderParamsSchema, req.params, "order path");
+    // each read answers the order as it stands at the sequencer's clock: one past its expiry is neither in the book
+    // nor held for these reads, and its record reads cancelled with reason expired (history.ts orderAt), before the
+    // next record sweeps it as after (docs/client.md 6.4)
     const live = query.order(id, orderId);
     const rec = history.order(id, orderId);
-    if (live) return { order: { ...rec, ...live, status: "open" } };
+    // (the record is read a moment after the book: at an expiry's second it may read expired already, the book not)
+    if (live) return { order: { ...rec, ...live, status: "open", cancelReason: null } };
     const held = query.heldOrder(id, orderId);
     if (held) return { order: held };
     if (rec) return { order: rec };

@@ -4,6 +4,7 @@
  * cancel found through the order index costs O(1) plus, if its level empties, the level's removal.
  */
 import { Side, type OrderType, type TimeInForce } from "../protocol/constants.ts";
+import type { ExpiryKey } from "./expiryIndex.ts";
 import { PriceLevels } from "./priceLevels.ts";
 import type { DepthLevel, Order, SequencedOrder } from "./types.ts";
 
@@ -45,6 +46,16 @@ export class RestingOrder implements SequencedOrder {
     this.remainingLots = o.sizeLots - filledLots;
   }
 }
+
+/**
+ * Resting orders in an expiry index (MatchingEngine.expire): live while in a book (BookSide.remove clears `level`),
+ * earliest expiry first, the older order (lower seq, unique) first at the same expiry.
+ */
+export const RESTING_EXPIRY: ExpiryKey<RestingOrder> = {
+  expiry: (o) => o.expiry,
+  live: (o) => o.level !== null,
+  before: (a, b) => a.expiry < b.expiry || (a.expiry === b.expiry && a.seq < b.seq),
+};
 
 /** All resting orders at one price, oldest first. */
 export class Level {

@@ -22,7 +22,10 @@
  *   size. The exchange core calls it with each log record's time before applying the record (ExchangeCore.apply).
  *   The engine reads no clock, so between sweeps an order past its expiry may still rest: the matching loop
  *   removes one it meets (reason expired) and never fills it, and read views filter by their own clock
- *   (SequencerQuery). A user cancel of an expired order still resting reports reason user.
+ *   (SequencerQuery; the API's order history reads such an order as the sweep will leave it: history.ts orderAt). A
+ *   user cancel of an expired order still resting reports reason user (the sequencer sweeps at the cancel's time
+ *   first, so there it finds no order). Held stop and take-profit orders are the exchange core's, swept by it at the
+ *   same time (TriggerBook.expire).
  * - Order ids: an id is used once accepted; a later order with a used id (even after the first was filled
  *   or cancelled) is refused, DUPLICATE_ORDER_ID. Refused orders do not use their id, so the same signed
  *   order may be submitted again later (e.g. after a deposit). Ids share the state's order storage slots
@@ -59,7 +62,7 @@
  * self-trade or reduce-only), then done.
  */
 import { Bits, neverRests, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
-import { RestingOrder } from "./bookSide.ts";
+import { RESTING_EXPIRY, RestingOrder } from "./bookSide.ts";
 import { ExpiryIndex } from "./expiryIndex.ts";
 import { effectiveFeePpm, requiredMaxFeePpm } from "./fees.ts";
 import type { MarketRegistry } from "./markets.ts";
@@ -112,8 +115,8 @@ export class MatchingEngine {
   readonly #policy: SelfTradePolicy;
   readonly #books = new Map<number, OrderBook>();
   readonly #index: OrderIndex;
-  /** Resting orders by expiry (derived: rebuilt by restore). */
-  readonly #expiries = new ExpiryIndex();
+  /** Resting orders by (expiry, seq) (derived: rebuilt by restore). */
+  readonly #expiries = new ExpiryIndex(RESTING_EXPIRY);
   #nextSeq = 1;
 
   constructor(options: EngineOptions) {
@@ -168,8 +171,7 @@ export class MatchingEngine {
 
   /** Whether a resting order is expired at `time` (`expire(time)` would remove something). */
   hasExpired(time: number): boolean {
-    const next = isTime(time) ? this.#expiries.peek() : undefined;
-    return next !== undefined && next.expiry < time;
+    return isTime(time) && this.#expiries.hasExpired(time);
   }
 
   // ---- commands ---------------------------------------------------------------------------------

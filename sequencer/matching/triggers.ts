@@ -2,9 +2,11 @@
  * Stop and take-profit orders held until their trigger (docs/client.md 6.8): the signed order carries a
  * trigger type and price (messages.ts Order.triggerType, triggerPriceTicks); the exchange core holds it
  * here, out of the book, and places it once an accepted oracle update's mark of the instrument crosses
- * the trigger (messages.ts triggerCrossed). Deterministic: orders are kept and released in arrival order.
+ * the trigger (messages.ts triggerCrossed). Deterministic: orders are kept and released in arrival order. One past
+ * its expiry is taken out by the sweep at the next record's time (`expire`, ExchangeCore.apply), as resting orders are.
  */
 import type { Order, Signed } from "../protocol/messages.ts";
+import { ExpiryIndex } from "./expiryIndex.ts";
 
 /**
  * The most stop and take-profit orders one account may have at once, held or in the book (TOO_MANY_TRIGGER_ORDERS
@@ -26,22 +28,53 @@ export class TriggerBook {
   readonly #held = new Map<string, HeldOrder>();
   /** The keys of each account's held orders, in arrival order: an account's list costs its own orders, not everyone's. */
   readonly #byAccount = new Map<number, Set<string>>();
+  /**
+   * The held orders by (expiry, account, order id): a key that depends on the orders only, so a sweep takes them in
+   * the same order live, in replay and after a restore (derived: the constructor rebuilds it). An entry is live while
+   * it is the one held under its key (a fired, cancelled or swept order's entry is dropped lazily).
+   */
+  readonly #expiries = new ExpiryIndex<HeldOrder>({
+    expiry: (h) => h.order.expiry,
+    live: (h) => this.#held.get(keyOf(h.order)) === h,
+    before: ({ order: a }, { order: b }) =>
+      a.expiry < b.expiry || (a.expiry === b.expiry && (a.accountId < b.accountId || (a.accountId === b.accountId && a.orderId < b.orderId))),
+  });
 
   constructor(held: readonly HeldOrder[] = []) {
     for (const h of held) this.hold(h.order, h.time);
   }
 
   hold(order: Signed<Order>, time: number): void {
-    const key = `${order.accountId}:${order.orderId}`;
-    this.#held.set(key, { order, time });
+    const key = keyOf(order);
+    const h = { order, time };
+    this.#held.set(key, h);
+    this.#expiries.add(h);
     let keys = this.#byAccount.get(order.accountId);
     if (!keys) this.#byAccount.set(order.accountId, (keys = new Set()));
     keys.add(key);
   }
 
+  /**
+   * Takes out every held order expired at `time` (`expiry < time`), earliest expiry first (by account, then order id,
+   * at the same expiry); nothing when none has. The caller drops them (reason expired).
+   */
+  expire(time: number): HeldOrder[] {
+    const out: HeldOrder[] = [];
+    for (let h = this.#expiries.takeExpired(time); h !== undefined; h = this.#expiries.takeExpired(time)) {
+      this.#forget(h.order.accountId, keyOf(h.order));
+      out.push(h);
+    }
+    return out;
+  }
+
+  /** Whether a held order is expired at `time` (`expire(time)` would take something out). */
+  hasExpired(time: number): boolean {
+    return this.#expiries.hasExpired(time);
+  }
+
   /** Takes the held order out (a cancel), or undefined if it is not held. */
   take(accountId: number, orderId: bigint): HeldOrder | undefined {
-    const key = `${accountId}:${orderId}`;
+    const key = keyOf({ accountId, orderId });
     const h = this.#held.get(key);
     if (h) this.#forget(accountId, key);
     return h;
@@ -70,4 +103,9 @@ export class TriggerBook {
     if (accountId === undefined) return [...this.#held.values()];
     return [...(this.#byAccount.get(accountId) ?? [])].map((key) => this.#held.get(key)!);
   }
+}
+
+/** The trigger book's key of an order: "account:orderId". */
+function keyOf(o: Pick<Order, "accountId" | "orderId">): string {
+  return `${o.accountId}:${o.orderId}`;
 }

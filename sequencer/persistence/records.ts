@@ -4,7 +4,7 @@
  * the books, reservations, order slots, nonces, pending transactions and proven state exactly).
  *
  * Each intake record carries the time input the sequencer used for it (unix seconds), so replay reads no
- * clock. `expire` takes the resting orders expired at its time out of the books. `reject` takes a transaction no batch can prove out of the queue. Batch records bracket a
+ * clock. `expire` takes the resting and held orders expired at its time out of the books and the trigger book. `reject` takes a transaction no batch can prove out of the queue. Batch records bracket a
  * batch's life: `batch` (built and proven, before anything is sent),
  * `sent` (its transaction hash, before the receipt is awaited) and `posted` (the chain holds it), or
  * `abandon` (too old for the custodian: rebuilt with a fresh stamp).
@@ -31,10 +31,11 @@ export type TransferRecord = { t: "transfer"; transfer: Signed<Transfer>; time: 
  */
 export type OracleRecord = { t: "oracle"; update: SignedOracleUpdate; time: number };
 /**
- * Resting orders expired at `time` (`expiry < time`) leave the books (ExchangeCore.apply sweeps them before every
- * intake record; MatchingEngine.expire). Written just before an intake record whose time expires a resting order,
+ * Resting orders expired at `time` (`expiry < time`) leave the books, and held stop and take-profit orders expired at
+ * it the trigger book (ExchangeCore.apply sweeps them before every intake record; MatchingEngine.expire,
+ * TriggerBook.expire). Written just before an intake record whose time expires a resting or held order,
  * so that the sweep is on the log even when that record is refused (a refused request is not logged, and the
- * reservations the sweep released would otherwise be free live and not in replay until the next record).
+ * reservations and slots the sweep released would otherwise be free live and not in replay until the next record).
  */
 export type ExpireRecord = { t: "expire"; time: number };
 /**

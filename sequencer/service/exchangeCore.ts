@@ -329,8 +329,9 @@ export class ExchangeCore {
   /**
    * The one entry of every change to intake, live and in replay: applies `r` (its time is the record's)
    * and returns the engine events of an order or cancel, the outcome of an oracle update, else nothing.
-   * Every record first takes the resting orders expired at its time out of the books (`expire`; an `expire`
-   * record does only that), so their reservations are free for the record itself.
+   * Every record first takes the resting orders expired at its time out of the books and the held stop and
+   * take-profit orders expired at it out of the trigger book (`expire`; an `expire` record does only that), so their
+   * reservations, storage slots and trigger-order counts are free for the record itself.
    * It persists nothing: the Sequencer appends the record once it applied, replay reads it from the
    * log. A refused request throws RequestRejected and changes nothing but that sweep (which the Sequencer
    * logs as an `expire` record ahead of it: expiryDue).
@@ -368,20 +369,26 @@ export class ExchangeCore {
     }
   }
 
-  /** Whether a record at `time` would take a resting order out of the books as expired (the Sequencer then logs an `expire` record first). */
+  /**
+   * Whether a record at `time` would take a resting or held order out as expired (the Sequencer then logs an `expire`
+   * record first).
+   */
   expiryDue(time: number): boolean {
-    return this.engine.hasExpired(time);
+    return this.engine.hasExpired(time) || this.triggers.hasExpired(time);
   }
 
   /**
    * Takes the resting orders expired at `time` out of the books (MatchingEngine.expire: cancelled, reason expired,
-   * reservations released), their storage slots freed (absorb); nothing queued for a batch: the circuit refuses a
-   * fill after the order's expiry (G12). Held stop and take-profit orders are not swept here: an oracle update drops
-   * those expired while held (releaseTriggers), and none can fill before one.
+   * reservations released), their storage slots freed (absorb), then the held stop and take-profit orders expired at
+   * `time` out of the trigger book (TriggerBook.expire, earliest expiry first: each cancelled, reason expired, its
+   * storage slot and its place among the account's trigger orders freed; it reserved nothing). Nothing queued for a
+   * batch: the circuit refuses a fill after the order's expiry (G12). Until 2026-12-07 a held order was dropped only
+   * at the next oracle update (releaseTriggers), holding its slot until then.
    */
   #expire(time: number): void {
     const events = this.engine.expire(time);
     if (events.length > 0) this.absorb(events, time);
+    for (const { order } of this.triggers.expire(time)) this.#dropHeld(order, CancelReason.EXPIRED, false);
   }
 
   /** Queues a transaction for a batch; a derivatives one is tagged with the oracle update it was checked at. */
@@ -819,19 +826,15 @@ export class ExchangeCore {
    * Places, in arrival order, every held order whose trigger the latest marks crossed ("triggered", then the
    * engine's events as for any order arriving now); one whose instrument is no longer tradable at `time` (settled,
    * or past its expiry by the record's clock though the update was signed before it: DerivativesService.placeFault)
-   * is cancelled (reason trigger-untradable), one that expired while held is dropped (reason expired). Returns the events.
+   * is cancelled (reason trigger-untradable). None is expired at `time`: the oracle record's sweep dropped those
+   * (#expire, before the update applies). Returns the events.
    */
   #releaseTriggers(time: number): EngineEvent[] {
     const risk = this.derivatives.risk;
     if (!risk.risks) return [];
-    // (an order that expired while held is dropped below)
-    const released = this.triggers.release((o) => o.expiry < time || this.#crossedNow(o));
+    const released = this.triggers.release((o) => this.#crossedNow(o));
     const events: EngineEvent[] = [];
     for (const { order } of released) {
-      if (order.expiry < time) {
-        events.push(...this.#dropHeld(order, CancelReason.EXPIRED, false));
-        continue;
-      }
       this.#deleteLive(this.#slotKey(order.accountId, order.orderId));
       const triggered: EngineEvent[] = [{ type: "triggered", accountId: order.accountId, orderId: order.orderId, marketId: order.marketId }];
       this.#parts.observers.engine(triggered, order);

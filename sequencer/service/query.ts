@@ -69,7 +69,7 @@ export interface ExchangeQuery {
   market(marketId: number): MarketParams | undefined;
   /** The top `levels` price levels of each side of a market's book (orders past their expiry left out). */
   book(marketId: number, levels: number): Depth;
-  /** A live order of the account, or undefined. */
+  /** An order of the account resting in the book, or undefined (also once it is past its expiry, as `book` leaves it out). */
   order(accountId: number, orderId: bigint): OrderView | undefined;
   /**
    * The account's open orders: those resting in the book (status "open", oldest first), then the stop and
@@ -77,7 +77,7 @@ export interface ExchangeQuery {
    * their expiry left out.
    */
   openOrders(accountId: number): OpenOrderView[];
-  /** A held (untriggered) stop or take-profit order of the account, or undefined. */
+  /** A held (untriggered) stop or take-profit order of the account, or undefined (also once it is past its expiry). */
   heldOrder(accountId: number, orderId: bigint): HeldOrderView | undefined;
   /** Whether the account ever used this order id (a placement with it would be refused). */
   isOrderIdUsed(accountId: number, orderId: bigint): boolean;
@@ -119,8 +119,8 @@ export type QuerySources = {
   triggers: Pick<TriggerBook, "list">;
   /**
    * The exchange's time input now (unix seconds: the Sequencer's clock). The core moves time only with records, so
-   * between them an order past its expiry may still rest (MatchingEngine.expire sweeps it at the next record): the
-   * book and open-order views leave out every order with `expiry < now()` (they change nothing).
+   * between them an order past its expiry may still rest or be held (ExchangeCore.apply sweeps it at the next record):
+   * the book, order and open-order views leave out every order with `expiry < now()` (they change nothing).
    */
   now: () => number;
   /** Intake's per-account state (keys, nonces) and the batch side's status, answered as they are. */
@@ -155,7 +155,8 @@ export class SequencerQuery implements ExchangeQuery {
 
   /** See ExchangeQuery.order. */
   order(accountId: number, orderId: bigint): OrderView | undefined {
-    return this.#s.engine.order(accountId, orderId);
+    const o = this.#s.engine.order(accountId, orderId);
+    return o && o.expiry >= this.#s.now() ? o : undefined;
   }
 
   /** See ExchangeQuery.openOrders. */
@@ -168,7 +169,7 @@ export class SequencerQuery implements ExchangeQuery {
   /** See ExchangeQuery.heldOrder. */
   heldOrder(accountId: number, orderId: bigint): HeldOrderView | undefined {
     const held = this.#s.triggers.list(accountId).find((h) => h.order.orderId === orderId);
-    return held && heldOrderView(held);
+    return held && held.order.expiry >= this.#s.now() ? heldOrderView(held) : undefined;
   }
 
   /** See ExchangeQuery.isOrderIdUsed. */

@@ -181,7 +181,7 @@ export type IntakeOutcome = { events: EngineEvent[] } | { rejected: RequestRejec
  * What observers (the API's history, stream and batch log) are told, synchronously, as it happens:
  * `engine`: the events of one command the engine executed (refused ones included), with the incoming
  * order when it was a placement, or of resting orders leaving the book without a command of the engine (expired at a
- * record's time, ExchangeCore.apply; a held order dropped: no `done` then); `batch`: a batch was proven and posted, with its proof; `key`: an account's
+ * record's time, ExchangeCore.apply; a held order dropped, expired at a record's time among other reasons: no `done` then); `batch`: a batch was proven and posted, with its proof; `key`: an account's
  * trading key was replaced (a rotation: signatures of the old key no longer count), before the rotation's cancels.
  */
 export type SequencerEvents = {
@@ -441,7 +441,7 @@ export class Sequencer {
       case "abandon":
         return this.pipeline.applyRecord(r);
       default:
-        // a sweep of expired orders is logged on its own first, so it replays even if `r` is refused (not logged)
+        // a sweep of expired orders (resting or held) is logged on its own first, so it replays even if `r` is refused (not logged)
         if (r.t !== "expire" && this.core.expiryDue(r.time)) {
           const expire: ExpireRecord = { t: "expire", time: r.time };
           this.logged(expire, this.core.apply(expire));

@@ -440,6 +440,29 @@ describe("api: held stop and take-profit orders among the account's open orders"
     const again = await post(app, "/v1/cancels", signCancel(alice.key, { accountId: alice.accountId, orderId: 2n }));
     assert.deepEqual([again.status, again.body.code], [422, "UNKNOWN_ORDER"], "a replayed cancel of the held order is refused");
   });
+
+  it("a held stop order past its expiry reads as it will once the next record drops it (reason expired): out of openOrders, its read 404, before that record as after", async () => {
+    const { app, chain, seq } = await ready();
+    const stop = derivOrder(alice, PERP, { orderId: 2n, side: Side.BUY, priceTicks: 320_000n, sizeLots: 5n, triggerType: TriggerType.STOP, triggerPriceTicks: 310_000n, expiry: NOW + 10 });
+    assert.equal((await post(app, "/v1/orders", stop)).body.events[0].type, "held");
+    chain.now = NOW + 10; // held at its expiry second
+    assert.equal((await get(app, "/v1/accounts/1/orders/2")).body.order.status, "held");
+    chain.now = NOW + 11;
+    const reads = async () => [(await get(app, "/v1/accounts/1")).body.openOrders, await get(app, "/v1/accounts/1/orders/2"), (await get(app, "/v1/accounts/1/orders")).body.orders];
+    const [open, one, history] = await reads();
+    assert.deepEqual(open, []);
+    assert.deepEqual([one.status, one.body.code], [404, "UNKNOWN_ORDER"], "as after the sweep: a held order is not in the order history (6.8)");
+    assert.deepEqual(history, []);
+    assert.equal(seq.heldOrders().length, 1, "still held: no record yet");
+    // the next record (a transfer) drops it, reason expired; the reads answer the same
+    const dropped: unknown[] = [];
+    seq.events.on("engine", (events) => dropped.push(...events.filter((e) => e.type === "cancelled").map((e) => e.type === "cancelled" && [e.orderId, e.reason])));
+    assert.equal((await post(app, "/v1/transfers", transfer(alice, QUOTE, 0))).status, 200);
+    assert.deepEqual(dropped, [[2n, "expired"]]);
+    assert.deepEqual(seq.heldOrders(), []);
+    const [open2, one2, history2] = await reads();
+    assert.deepEqual([open2, one2.status, one2.body, history2], [open, one.status, one.body, history]);
+  });
 });
 
 describe("sdk: derivatives", () => {

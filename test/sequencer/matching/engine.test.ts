@@ -6,7 +6,7 @@ import type { RiskHook } from "../../../sequencer/matching/riskHook.ts";
 import { CancelReason, RejectCode, SelfTradePolicy, type Command, type EngineEvent, type FillEvent } from "../../../sequencer/matching/types.ts";
 import { FAR, MARKETS, T0, body, buy, kinds, place, registry, sell } from "../../../scripts/fixtures/matching/helpers.ts";
 import { MarketRegistry } from "../../../sequencer/matching/markets.ts";
-import { BookSide, RestingOrder } from "../../../sequencer/matching/bookSide.ts";
+import { BookSide, RESTING_EXPIRY, RestingOrder } from "../../../sequencer/matching/bookSide.ts";
 import { ExpiryIndex } from "../../../sequencer/matching/expiryIndex.ts";
 import { SpotRisk } from "../../../sequencer/risk/spotRisk.ts";
 
@@ -418,7 +418,7 @@ describe("matching engine: expiry", () => {
 describe("expiry index", () => {
   it("drops the orders that left the book lazily and stays within about twice the live orders", () => {
     const side = new BookSide(Side.SELL);
-    const index = new ExpiryIndex();
+    const index = new ExpiryIndex(RESTING_EXPIRY);
     const live: RestingOrder[] = [];
     for (let i = 1; i <= 20_000; i++) {
       const o = new RestingOrder(sell(1, BigInt(i), 100n, 1n, { expiry: FAR - (i % 7) }), i);
