@@ -9,7 +9,7 @@
  * that is the development key of this checkout, so pass the deployment's real vkey for anything else.
  * Exit status: 0 when everything matches, 1 on any mismatch (all of them are printed) or error.
  */
-import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, Option } from "commander";
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from "viem";
@@ -90,7 +90,10 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
       print(`no checkpoint written to ${options.saveCheckpoint}: ${report.ok ? "the custodian has accepted no batch yet" : "the rebuilt state does not match the chain"}`);
     } else {
       const target = { chainId: await publicClient.getChainId(), custodian: options.custodian, params };
-      writeFileSync(options.saveCheckpoint, encodeCheckpoint(checkpointOf(report.state, report.lastBatch.batchNumber, report.lastBatch.blockNumber, target)));
+      // written beside it, then renamed over it: a run stopped midway leaves the previous checkpoint whole
+      const partial = `${options.saveCheckpoint}.partial`;
+      writeFileSync(partial, encodeCheckpoint(checkpointOf(report.state, report.lastBatch.batchNumber, report.lastBatch.blockNumber, target)));
+      renameSync(partial, options.saveCheckpoint);
       print(`checkpoint written to ${options.saveCheckpoint}: the state after batch ${report.lastBatch.batchNumber} (block ${report.lastBatch.blockNumber})`);
     }
   }
