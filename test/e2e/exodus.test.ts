@@ -14,7 +14,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, createTestClient, createWalletClient, erc20Abi, http, toHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
@@ -35,6 +35,8 @@ import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
 import { signOrder, signTransfer } from "../../sequencer/protocol/signing.ts";
 import { toJson } from "../../sequencer/sdk/wire.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../../sequencer/verifier/checkpoint.ts";
+import { restoreExchangeState, snapshotExchangeState } from "../../sequencer/persistence/stateSnapshot.ts";
 import { SequencerProcess, freePort } from "../helpers/sequencerProcess.ts";
 import { testTrader, type TestTrader } from "../helpers/traders.ts";
 import { volSlices } from "../helpers/derivatives.ts";
@@ -216,7 +218,26 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     const tokens = [usdc, weth];
     let derivativesClaims = 0n;
     const claims = new Map<string, bigint>();
-    for (const t of traders) {
+    // a checkpoint of the frozen state, as a watchtower's `verify --save-checkpoint` keeps one: every exit after the
+    // first resumes from it (the first rebuilds from genesis); a forged one is refused before anything is sent
+    const cpDir = mkdtempSync(join(tmpdir(), "exodus-checkpoint-"));
+    const checkpoint = join(cpDir, "state.json");
+    const verifyLines: string[] = [];
+    const verified = await runExchangeCli(["verify", "--rpc", node.url, "--custodian", custodian, "--vkey", vkeyPath, "--save-checkpoint", checkpoint], { out: (l) => verifyLines.push(l), err: (l) => verifyLines.push(l) });
+    assert.equal(verified, 0, verifyLines.join("\n"));
+    assert.ok(verifyLines.some((l) => new RegExp(`^checkpoint written to ${checkpoint}: the state after batch ${report.batchesChecked - 1} \\(block \\d+\\)$`).test(l)), verifyLines.join("\n"));
+    const saved = decodeCheckpoint(readFileSync(checkpoint, "utf8"));
+    const richer = restoreExchangeState(TEST_PARAMS, saved.state);
+    richer.setBalance(traders[0].accountId, 0, richer.balance(traders[0].accountId, 0) + 1n);
+    richer.commitAccount(traders[0].accountId);
+    const forgedPath = join(cpDir, "forged.json");
+    writeFileSync(forgedPath, encodeCheckpoint({ ...saved, state: snapshotExchangeState(richer) }));
+    const walletBefore = await balanceOf(usdc, traders[0].wallet.account!.address);
+    const forged = await cli(["exit", ...chainArgs(traders[0]), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey, "--checkpoint", forgedPath]);
+    assert.equal(forged.status, 1);
+    assert.match(forged.err, new RegExp(`checkpoint: its state's root 0x[0-9a-f]{64} is not the root batch ${saved.batchNumber} posted`));
+    assert.equal(await balanceOf(usdc, traders[0].wallet.account!.address), walletBefore, "nothing was sent (the real exit below goes through)");
+    for (const [i, t] of traders.entries()) {
       // token 0: the spot balance, paid at once; the derivatives claim is recorded and paid out of the pooled quote's
       // pot when the claim window ends (in full here: nobody is under water at the last price)
       const v = exitValuation(report.state, t.accountId, prices);
@@ -225,8 +246,10 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
       derivativesClaims += v.derivativesClaim;
       claims.set(t.name, v.derivativesClaim);
       const before = await Promise.all(tokens.map((tok) => balanceOf(tok, t.wallet.account!.address)));
-      const r = await cli(["exit", ...chainArgs(t), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey]);
+      const resume = i > 0 ? ["--checkpoint", checkpoint] : [];
+      const r = await cli(["exit", ...chainArgs(t), "--vkey", vkeyPath, "--exit-wasm", exitArtifacts.wasm, "--exit-zkey", exitArtifacts.zkey, "--exit-vkey", exitArtifacts.vkey, ...resume]);
       assert.equal(r.status, 0, `${t.name}: ${r.err}`);
+      if (i > 0) assert.match(r.err, new RegExp(`rebuilding the state from chain data \\(custodian 0x[0-9a-fA-F]{40}\\), from the checkpoint after batch ${saved.batchNumber}`));
       for (const [tokenId, tok] of tokens.entries()) {
         const line = r.out.find((l) => l.tokenId === tokenId)!;
         assert.equal(BigInt(line.claimed as string), claimed[tokenId], `${t.name} token ${tokenId}: claimed`);
@@ -241,6 +264,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
       assert.equal(BigInt(exited.pooledQuote as string), report.state.globals.pooledQuote, `${t.name}: the frozen state's pooled quote`);
       gas.set(`exit (${t.name})`, (await publicClient.getTransactionReceipt({ hash: exited.exitTx as Hex })).gasUsed);
     }
+    rmSync(cpDir, { recursive: true, force: true });
     assert.ok(derivativesClaims > 0n, "the traders have derivatives claims");
     assert.equal(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "exodusDerivativesPaid" }), 0n);
     // Within the window a claim cannot be collected; once it ends, each trader collects its claim in full (the
