@@ -350,8 +350,11 @@ export async function buildCircuit(opts: BuildCircuitOptions): Promise<CircuitBu
   }
 }
 
-/** The deepest directory holding the repository and the real path of every include dir `libs` (repository-relative). */
-function circomDir(libs: string[]): string {
+/**
+ * The deepest directory holding the repository and the real path of every include dir `libs` (repository-relative, or
+ * absolute): where circom2 must run to see them all.
+ */
+export function circomDir(libs: string[]): string {
   let dir = REPO_ROOT;
   for (const l of libs) {
     const real = realpathSync(resolve(REPO_ROOT, l));
