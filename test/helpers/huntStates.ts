@@ -1,13 +1,14 @@
 /**
- * States and rules shared by the dishonest-operator generator's derivatives and oracle tests
- * (test/circuits/dishonest/), on top of test/helpers/derivatives.ts.
+ * States and rules shared by the dishonest-operator generator's derivatives and oracle tests and by the exit
+ * circuit's tests and hunt (test/circuits/dishonest/, test/circuits/exit/), on top of test/helpers/derivatives.ts.
  */
 import { buildBatch } from "../../sequencer/batch/batchWitness.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { isDated, optionMark } from "../../sequencer/derivatives/formulas.ts";
 import { Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { ExchangeState } from "../../sequencer/state/exchangeState.ts";
-import { dave, derivativesState, derivOrder, derivTrade, EXPIRY, NOW, oracleUpdate, registerDave, traders, VOL } from "./derivatives.ts";
+import { aliceLongPerpetual, dave, derivativesState, derivOrder, derivTrade, EXPIRY, NOW, oracleUpdate, PRICE, registerDave, traders, VOL } from "./derivatives.ts";
+import { CALL, FUTURE, handMade, PERP, PUT, px } from "../../scripts/fixtures/exitStates.ts";
 import type { ExtraRule } from "./dishonest.ts";
 
 /** derivativesState() after alice bought 100 futures (instrument 1) from bob at 3,000. */
@@ -68,6 +69,42 @@ export function fundedInsuranceState(): ExchangeState {
   const liquidator = derivOrder(alice, 0, { orderId: 1n, side: Side.BUY, priceTicks: 280_000n, sizeLots: 15_000n });
   run({ type: TxType.LIQUIDATE, liquidatedAccountId: carol.accountId, liquidator, lots: 15_000n, priceTicks: 280_000n, liquidatorFeePpm: 0 }, 2_800n);
   return state;
+}
+
+/** alice long 15,000 perpetual lots and 100 puts (bob the other side), then a funding tick nobody has settled yet. */
+export function perpetualWithFunding(): ExchangeState {
+  const state = aliceLongPerpetual();
+  const putTicks = (optionMark(state.instruments[3], PRICE, VOL, NOW) * 92n) / 100n / state.instruments[3].tickValue;
+  buildBatch(state, [derivTrade(3, 100n, putTicks, { buy: { orderId: 2n }, sell: { orderId: 2n } })], { batchNumber: 10, timestamp: NOW, oracle: oracleUpdate() });
+  buildBatch(state, [], { batchNumber: 11, timestamp: NOW, oracle: oracleUpdate({ fundingEpoch: 1, rates: [700n, 0n, 0n, 0n] }) });
+  return state;
+}
+
+/** fundedInsuranceState, then the expiry batch (3,150) settles the future and the options. */
+export function settledState(): ExchangeState {
+  const state = fundedInsuranceState();
+  buildBatch(state, [], AT_EXPIRY);
+  return state;
+}
+
+/** The exit tests' states built by batches: perpetuals with unsettled funding and puts; calls, a liquidation and an insurance fund; settled dated instruments. */
+export function exitBatchStates(): [string, ExchangeState][] {
+  return [
+    ["perpetual long/short with unsettled funding, puts", perpetualWithFunding()],
+    ["calls, a liquidation, an insurance fund", fundedInsuranceState()],
+    ["dated instruments settled at expiry", settledState()],
+  ];
+}
+
+/** The exit tests' hand-made states (account 5): puts and calls in and out of the money, settled options, negative equity, spot only. */
+export function exitHandMadeStates(): ExchangeState[] {
+  return [
+    handMade({ spot: [5n, 6n, 7n, 8n] }),
+    handMade({ instruments: [{ ...PERP, fundingIndex: 500n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [10n, 0n, 2n, -2n], snaps: [100n] }),
+    handMade({ instruments: [{ ...PERP, fundingIndex: -900n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [-10n, 0n, -2n, 2n], snaps: [-100n] }),
+    handMade({ instruments: [PERP, { ...FUTURE, settlePrice: px(3_150n) }, { ...CALL, settlePrice: px(3_200n) }, { ...PUT, settlePrice: px(2_500n) }], collateral: -5n, sizes: [0n, 4n, 1n, 1n] }),
+    handMade({ spot: [50n, 60n], collateral: -400_000_000n, sizes: [10n] }),
+  ];
 }
 
 /** The underlying at 2,600: dave's calls (fundedInsuranceState) are under water. */

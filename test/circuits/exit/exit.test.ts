@@ -15,37 +15,21 @@ import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { exitWitness, type ExitInput } from "../../../sequencer/exit/exitWitness.ts";
 import { exitPublicInputCount, exitPublicInputs, type ExitClaim } from "../../../sequencer/protocol/exitPublicData.ts";
-import { accountRisk, lotRisk, optionMark, settleFunding } from "../../../sequencer/derivatives/formulas.ts";
+import { accountRisk, lotRisk, settleFunding } from "../../../sequencer/derivatives/formulas.ts";
 import { Bits, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { fieldOf } from "../../../sequencer/crypto/field.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
-import { aliceLongPerpetual, derivTrade, GAP_UPDATE, NOW, oracleUpdate, PRICE, registerDave, traders, VOL } from "../../helpers/derivatives.ts";
-import { AT_EXPIRY, fundedInsuranceState } from "../../helpers/huntStates.ts";
-import { CALL, FUTURE, handMade, PERP, PUT, px } from "../../../scripts/fixtures/exitStates.ts";
+import { aliceLongPerpetual, GAP_UPDATE, NOW, PRICE, registerDave, traders, VOL } from "../../helpers/derivatives.ts";
+import { exitBatchStates, exitHandMadeStates } from "../../helpers/huntStates.ts";
+import { handMade, px } from "../../../scripts/fixtures/exitStates.ts";
 
 after(terminateSnarkjsCurve);
 
 const ACCOUNTS = 4 ** TEST_PARAMS.accountLevels;
 const { alice, bob } = traders;
 const dave = 4;
-
-/** alice long 15,000 perpetual lots and 100 puts (bob the other side), then a funding tick nobody has settled yet. */
-function perpetualWithFunding(): ExchangeState {
-  const state = aliceLongPerpetual();
-  const putTicks = (optionMark(state.instruments[3], PRICE, VOL, NOW) * 92n) / 100n / state.instruments[3].tickValue;
-  buildBatch(state, [derivTrade(3, 100n, putTicks, { buy: { orderId: 2n }, sell: { orderId: 2n } })], { batchNumber: 10, timestamp: NOW, oracle: oracleUpdate() });
-  buildBatch(state, [], { batchNumber: 11, timestamp: NOW, oracle: oracleUpdate({ fundingEpoch: 1, rates: [700n, 0n, 0n, 0n] }) });
-  return state;
-}
-
-/** fundedInsuranceState, then the expiry batch (3,150) settles the future and the options. */
-function settledState(): ExchangeState {
-  const state = fundedInsuranceState();
-  buildBatch(state, [], AT_EXPIRY);
-  return state;
-}
 
 /** The input of `claim` with `input`'s private part: what a prover who tampers the witness but encodes its claim consistently sends. */
 function withClaim(input: ExitInput, claim: ExitClaim): ExitInput {
@@ -64,11 +48,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
     console.log(`exit circuit at TEST_PARAMS: ${build.nConstraints} constraints`);
     const ws = build.inspect.filter((w) => !w.library && !w.justification);
     assert.equal(ws.length, 0, `circom2 --inspect: ${ws.length} unjustified:\n${ws.map(formatWarning).join("\n")}`);
-    states = [
-      ["perpetual long/short with unsettled funding, puts", perpetualWithFunding()],
-      ["calls, a liquidation, an insurance fund", fundedInsuranceState()],
-      ["dated instruments settled at expiry", settledState()],
-    ];
+    states = exitBatchStates();
   });
 
   const accepts = async (input: ExitInput) => assert.deepEqual(await inputFailure(input, wasm), null);
@@ -110,14 +90,7 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
     });
 
     it("hand-made states: puts and calls in and out of the money, settled options, negative equity, no account", async () => {
-      const cases = [
-        handMade({ spot: [5n, 6n, 7n, 8n] }),
-        handMade({ instruments: [{ ...PERP, fundingIndex: 500n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [10n, 0n, 2n, -2n], snaps: [100n] }),
-        handMade({ instruments: [{ ...PERP, fundingIndex: -900n }, FUTURE, CALL, PUT], collateral: 1_000_000_000n, sizes: [-10n, 0n, -2n, 2n], snaps: [-100n] }),
-        handMade({ instruments: [PERP, { ...FUTURE, settlePrice: px(3_150n) }, { ...CALL, settlePrice: px(3_200n) }, { ...PUT, settlePrice: px(2_500n) }], collateral: -5n, sizes: [0n, 4n, 1n, 1n] }),
-        handMade({ spot: [50n, 60n], collateral: -400_000_000n, sizes: [10n] }),
-      ];
-      for (const state of cases) {
+      for (const state of exitHandMadeStates()) {
         for (const price of [0n, px(2_900n), px(3_100n)]) {
           for (const id of [5, 9]) await accepts(exitWitness(state, id, [price]).input);
         }
