@@ -2,8 +2,9 @@
  * State checkpoints: a rebuilt state saved with the batch it follows, so a later rebuild (the verifier, an exit, a
  * forced close) replays only the batches posted since instead of every batch from genesis.
  *
- * Nothing in a checkpoint is trusted. Its state is restored leaf by leaf and every tree rehashed
- * (`restoreExchangeState`), and the root that gives must be the one the custodian accepted for the checkpoint's
+ * Nothing in a checkpoint is trusted. Its state must be one a batch could have written (`snapshotFault`: every value in
+ * its range, so one representative of its hash; no position outside the account's slots), is restored leaf by leaf
+ * and every tree rehashed (`restoreExchangeState`), and the root that gives must be the one the custodian accepted for the checkpoint's
  * batch (its `BatchSubmitted` event's `newRoot`): a state the custodian accepted a proof for, and, Poseidon being
  * collision-resistant, the only state with that root. So a checkpoint from anybody (the trader's own earlier run, a
  * watchtower, the operator while it still answers) either resumes the rebuild exactly where a rebuild from genesis
@@ -14,7 +15,7 @@
  */
 import { isAddressEqual, type Address } from "viem";
 import { decodeJson, encodeJson } from "../persistence/codec.ts";
-import { restoreExchangeState, snapshotExchangeState, type ExchangeStateSnapshot } from "../persistence/stateSnapshot.ts";
+import { restoreExchangeState, snapshotExchangeState, snapshotFault, type ExchangeStateSnapshot } from "../persistence/stateSnapshot.ts";
 import { paramsId, type CircuitParams } from "../protocol/params.ts";
 import type { ExchangeState } from "../state/exchangeState.ts";
 
@@ -95,6 +96,9 @@ export function resumeFrom(checkpoint: StateCheckpoint, target: CheckpointTarget
   if (checkpoint.params !== params) throw new CheckpointError(`made with circuit parameters ${checkpoint.params}, rebuilding with ${params}`);
   const n = checkpoint.batchNumber;
   if (n >= batchRoots.length) throw new CheckpointError(`follows batch ${n}, the custodian has accepted ${batchRoots.length} batches`);
+  // what rehashing does not pin: values beyond their range (v + p hashes as v), positions outside the slots
+  const fault = snapshotFault(target.params, checkpoint.state);
+  if (fault !== null) throw new CheckpointError(`its state is not one a batch could have written (${fault})`);
   let state: ExchangeState;
   try {
     state = restoreExchangeState(target.params, checkpoint.state);

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { decodeJson, encodeJson } from "../../../sequencer/persistence/codec.ts";
-import { restoreExchangeState, snapshotExchangeState, type ExchangeStateSnapshot } from "../../../sequencer/persistence/stateSnapshot.ts";
+import { restoreExchangeState, snapshotExchangeState, snapshotFault, type ExchangeStateSnapshot } from "../../../sequencer/persistence/stateSnapshot.ts";
+import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -18,6 +19,17 @@ function tradedState(): ExchangeState {
   const txs = s.peekPending();
   for (let i = 0; i < txs.length; i += TEST_PARAMS.slots) buildBatch(s.state, txs.slice(i, i + TEST_PARAMS.slots), { batchNumber: i, timestamp: 1 });
   return s.state;
+}
+
+/** derivativesState() after one perpetual trade between alice and bob with a funding tick (positions in slots). */
+function derivedState(): ExchangeState {
+  const state = derivativesState();
+  const buy = derivOrder(derivTraders.alice, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n });
+  const sell = derivOrder(derivTraders.bob, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n });
+  buildBatch(state, [{ type: TxType.DERIV_TRADE, buy, sell, lots: 10n, priceTicks: 300_000n, buyFeePpm: 0, sellFeePpm: 0 }], {
+    batchNumber: 50, timestamp: NOW, oracle: oracleUpdate({ fundingEpoch: 1, rates: [200n, 0n, 0n, 0n] }),
+  });
+  return state;
 }
 
 describe("exchange state snapshot", () => {
@@ -35,17 +47,35 @@ describe("exchange state snapshot", () => {
   });
 
   it("restores derivatives state: collateral, positions, funding snapshots, instruments, insurance fund, oracle time", () => {
-    const state = derivativesState();
-    const buy = derivOrder(derivTraders.alice, 0, { orderId: 1n, side: Side.BUY, priceTicks: 300_000n, sizeLots: 10n });
-    const sell = derivOrder(derivTraders.bob, 0, { orderId: 1n, side: Side.SELL, priceTicks: 300_000n, sizeLots: 10n });
-    buildBatch(state, [{ type: TxType.DERIV_TRADE, buy, sell, lots: 10n, priceTicks: 300_000n, buyFeePpm: 0, sellFeePpm: 0 }], {
-      batchNumber: 50, timestamp: NOW, oracle: oracleUpdate({ fundingEpoch: 1, rates: [200n, 0n, 0n, 0n] }),
-    });
+    const state = derivedState();
     const restored = restoreExchangeState(TEST_PARAMS, decodeJson(encodeJson(snapshotExchangeState(state))));
     assert.equal(restored.root, state.root);
     assert.deepEqual(restored.account(1).deriv, state.account(1).deriv);
     assert.deepEqual(restored.instruments, state.instruments);
     assert.deepEqual(restored.globals, state.globals);
+  });
+
+  it("snapshotFault passes the snapshots of states batches wrote (spot and derivatives) and names what a forgery changed", () => {
+    const spot = snapshotExchangeState(tradedState());
+    const deriv = decodeJson<ExchangeStateSnapshot>(encodeJson(snapshotExchangeState(derivedState())));
+    assert.equal(snapshotFault(TEST_PARAMS, spot), null);
+    assert.equal(snapshotFault(TEST_PARAMS, deriv), null);
+    assert.ok(deriv.accounts.some((a) => a.positionSlots.some((k) => k !== null)), "the derivatives state holds positions in slots");
+    const edits: [string, (s: ExchangeStateSnapshot) => void, RegExp][] = [
+      ["a collateral one field modulus lower", (s) => (s.accounts[1].deriv.collateral -= FIELD_MODULUS), /account \d+: derivatives collateral/],
+      ["a held position emptied, its slot kept", (s) => { const a = s.accounts.find((x) => x.positionSlots.some((k) => k !== null))!; a.deriv.positions[a.positionSlots.find((k) => k !== null)!].size = 0n; }, /non-zero positions are not the instruments its slots name/],
+      ["an instrument in two slots", (s) => { const a = s.accounts.find((x) => x.positionSlots.some((k) => k !== null))!; a.positionSlots[a.positionSlots.indexOf(null)] = a.positionSlots.find((k) => k !== null)!; }, /an instrument in two slots/],
+      ["a key coordinate past the field", (s) => (s.accounts[1].pubKey = [s.accounts[1].pubKey[0] + FIELD_MODULUS, s.accounts[1].pubKey[1]]), /key coordinates must be field elements/],
+      ["an account listed twice", (s) => s.accounts.push(s.accounts[1]), /listed twice/],
+      ["a nonce as text", (s) => ((s.accounts[1] as { nonce: unknown }).nonce = "1"), /nonce/],
+      ["an instrument's strike as a float", (s) => ((s.instruments[0] as { strike: unknown }).strike = 0.5), /instrument 0: strike/],
+      ["one instrument too few", (s) => s.instruments.pop(), /instruments: 4 expected/],
+    ];
+    for (const [what, edit, message] of edits) {
+      const s = structuredClone(deriv);
+      edit(s);
+      assert.match(snapshotFault(TEST_PARAMS, s) ?? "(none)", message, what);
+    }
   });
 
   it("refuses a snapshot whose leaves do not give its recorded root", () => {

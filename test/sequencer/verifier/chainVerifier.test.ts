@@ -17,6 +17,7 @@ import { createDefaultProver } from "../../../fpga-prover/defaultProver.ts";
 import { custodianAbi } from "../../../sequencer/chain/abi.ts";
 import { OrderType, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { DEVNET_PARAMS, paramsId, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 import { Sequencer } from "../../../sequencer/service/sequencer.ts";
 import { signOrder, signWithdrawal } from "../../../sequencer/protocol/signing.ts";
 import { verifyChain, type VerifyOptions } from "../../../sequencer/verifier/chainVerifier.ts";
@@ -199,7 +200,17 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
       const forged: StateCheckpoint = { ...good, state: snapshotExchangeState(richer) };
       // the same edit with the recorded root left as it was: the content does not hash to it
       const inconsistent: StateCheckpoint = { ...good, state: { ...forged.state, root: good.state.root } };
+      // two forgeries rehashing to the true root: a balance one field modulus higher (hashed modulo p), a position in
+      // no slot (the leaf hashes the slots); restoring takes both, so the checkpoint's own check must refuse them
+      const account = (c: StateCheckpoint) => c.state.accounts.find((a) => a.id === alice.accountId)!;
+      const plusP = structuredClone(good);
+      account(plusP).balances[0][1] += FIELD_MODULUS;
+      const phantom = structuredClone(good);
+      account(phantom).deriv.positions[0].size = 5n;
+      for (const c of [plusP, phantom]) assert.equal(restoreExchangeState(TEST_PARAMS, c.state).root, good.state.root, "the forgery rehashes to the true root");
       const cases: [string, StateCheckpoint, RegExp][] = [
+        ["a balance plus the field modulus", plusP, /^checkpoint: its state is not one a batch could have written \(account 1: balances\)$/],
+        ["a position outside the slots", phantom, /^checkpoint: its state is not one a batch could have written \(account 1: its non-zero positions are not the instruments its slots name\)$/],
         ["a forged balance", forged, /^checkpoint: its state's root 0x[0-9a-f]{64} is not the root batch 2 posted \(0x[0-9a-f]{64}\)$/],
         ["a state that does not hash to its own root", inconsistent, /^checkpoint: its state cannot be restored \(state snapshot: rebuilt root \d+ is not the recorded \d+\)$/],
         ["the state after batch 2 claimed as batch 1's", { ...good, batchNumber: 1 }, /is not the root batch 1 posted/],
