@@ -14,7 +14,8 @@
  */
 import { erc20Abi, type Address } from "viem";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
-import { loadVkey, readCheckpoint } from "./verify.ts";
+import { loadVkey } from "./verify.ts";
+import { readCheckpoint } from "./lib/checkpointFile.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
 import { PARAMS_SETS, type ParamsName } from "../sequencer/protocol/params.ts";
 import {

@@ -9,7 +9,7 @@
  * that is the development key of this checkout, so pass the deployment's real vkey for anything else.
  * Exit status: 0 when everything matches, 1 on any mismatch (all of them are printed) or error.
  */
-import { readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, Option } from "commander";
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from "viem";
@@ -19,7 +19,8 @@ import { PARAMS_NAMES, PARAMS_SETS, type CircuitParams, type ParamsName } from "
 import { InstrumentKind } from "../sequencer/protocol/constants.ts";
 import type { ExchangeState } from "../sequencer/state/exchangeState.ts";
 import { verifyChain, type Balances, type VerifyProgress, type VerifyReport } from "../sequencer/verifier/chainVerifier.ts";
-import { checkpointOf, decodeCheckpoint, encodeCheckpoint, type StateCheckpoint } from "../sequencer/verifier/checkpoint.ts";
+import { checkpointOf } from "../sequencer/verifier/checkpoint.ts";
+import { readCheckpoint, writeCheckpoint } from "./lib/checkpointFile.ts";
 
 export type VerifierOptions = {
   /** JSON-RPC URL of a node of the custodian's chain. */
@@ -90,26 +91,13 @@ export async function verifyRpc(options: VerifierOptions): Promise<VerifyReport>
       print(`no checkpoint written to ${options.saveCheckpoint}: ${report.ok ? "the custodian has accepted no batch yet" : "the rebuilt state does not match the chain"}`);
     } else {
       const target = { chainId: await publicClient.getChainId(), custodian: options.custodian, params };
-      // written beside it, then renamed over it: a run stopped midway leaves the previous checkpoint whole
-      const partial = `${options.saveCheckpoint}.partial`;
-      writeFileSync(partial, encodeCheckpoint(checkpointOf(report.state, report.lastBatch.batchNumber, report.lastBatch.blockNumber, target)));
-      renameSync(partial, options.saveCheckpoint);
+      writeCheckpoint(options.saveCheckpoint, checkpointOf(report.state, report.lastBatch.batchNumber, report.lastBatch.blockNumber, target));
       print(`checkpoint written to ${options.saveCheckpoint}: the state after batch ${report.lastBatch.batchNumber} (block ${report.lastBatch.blockNumber})`);
     }
   }
   return report;
 }
 
-/** The checkpoint in the file at `path` (decodeCheckpoint); a file that cannot be read is an error naming it. */
-export function readCheckpoint(path: string): StateCheckpoint {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new Error(`checkpoint ${path}: ${(e as Error).message}`);
-  }
-  return decodeCheckpoint(text);
-}
 
 /**
  * The state rebuilt from chain data (verifyChain), refused unless its root is the custodian's: what a trader reads

@@ -18,7 +18,7 @@ import type { CircuitParams } from "../../sequencer/protocol/params.ts";
 import type { ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { activateExodus, exodusStatus, forceWithdraw } from "../../sequencer/sdk/custodian.ts";
 import { collectDerivativesClaim, exitAccount } from "../../sequencer/sdk/exit.ts";
-import { readCheckpoint } from "../verify.ts";
+import { readCheckpoint } from "../lib/checkpointFile.ts";
 
 export type ExodusTrader = { name: string; c: ExchangeClient; clients: Clients };
 
