@@ -3,7 +3,7 @@
  * does not parse (MALFORMED), or UNSIGNED when a missing signature is all that is wrong. Shared by the HTTP
  * routes and the WebSocket so both answer a bad request with the same code.
  */
-import type { ZodError, ZodType, ZodTypeDef } from "zod";
+import type { ZodError, ZodIssue, ZodType, ZodTypeDef } from "zod";
 import { RequestRejected } from "../service/sequencer.ts";
 import { MalformedFrame } from "../wire/orderFrames.ts";
 
@@ -34,8 +34,23 @@ export function malformed(error: ZodError, what: string): ApiError {
   if (missingSignature(error)) return new ApiError(400, "UNSIGNED", `${what} has no signature`);
   const first = error.issues[0];
   const where = first.path.length ? `${first.path.join(".")}: ` : "";
-  const issues = error.issues.slice(0, MAX_REPORTED_ISSUES);
+  const issues = error.issues.slice(0, MAX_REPORTED_ISSUES).map(reportedIssue);
   return new ApiError(400, "MALFORMED", `${what}: ${where}${first.message}`, { issues, ...(error.issues.length > issues.length ? { issueCount: error.issues.length } : {}) });
+}
+
+/**
+ * An issue as a MALFORMED answer lists it: zod's code, the path, the message, and what was expected or (for a wrong
+ * type) the type received when those are plain values; never the value received. (Wire fuzz of 2026-12-07: a union's
+ * issues carried `received`, the client's value itself, so a field sent as an array nested 3,000 deep was echoed as
+ * deep, and the answer's serialisation overflowed the stack: Fastify then answered a bare `{statusCode, error,
+ * message}` without a code.)
+ */
+function reportedIssue(issue: ZodIssue): Record<string, unknown> {
+  const plain = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+  const { code, path, message } = issue;
+  const expected = "expected" in issue && plain(issue.expected) ? { expected: issue.expected } : {};
+  const received = issue.code === "invalid_type" ? { received: issue.received } : {};
+  return { code, path, message, ...expected, ...received };
 }
 
 /** Most zod issues a MALFORMED answer lists (`issueCount` then says how many there were). */

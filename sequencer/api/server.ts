@@ -112,7 +112,13 @@ export function createApiServer(sequencer: Sequencer, opts: ApiServerOptions = {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   // A request must arrive whole within REQUEST_TIMEOUT_MS: a client trickling a body cannot hold a socket for good
   // (review of 2026-12-06; Fastify's default is no limit).
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, requestTimeout: REQUEST_TIMEOUT_MS });
+  // The router's own refusals (a path parameter over 100 characters, a path that does not URL-decode) are answered
+  // here, as every other malformed request is: without `frameworkErrors` Fastify answered them itself, 414 or 400 with
+  // its own body and codes (FST_ERR_MAX_PARAM_LENGTH, FST_ERR_BAD_URL), no code a client is told of (wire fuzz of 2026-12-07).
+  const app = Fastify({
+    logger: opts.logger ?? false, bodyLimit, requestTimeout: REQUEST_TIMEOUT_MS,
+    frameworkErrors: (error, _req, reply) => (reply as FastifyReply).code(400).send({ code: "MALFORMED", message: `path: ${error.message}` }),
+  });
   const intake = new OrderIntake(sequencer, { maxGroup: opts.maxOrderGroup });
   const commands = new CommandGateway(sequencer, intake, opts.rateLimits);
   const writer = opts.fillStore && new FillWriter(opts.fillStore, () => sequencer.durable(), (e) => app.log.error({ err: e }, "writing the trade history failed"));

@@ -143,6 +143,34 @@ describe("api: writes", () => {
   });
 });
 
+describe("api: hostile shapes (wire fuzz of 2026-12-07)", () => {
+  it("answers a field nested thousands deep 400 MALFORMED with the documented shape, without echoing it, and changes nothing", async () => {
+    const { s, app } = setup();
+    const n = s.pendingTransactions;
+    const deep = "[".repeat(5000) + "]".repeat(5000);
+    const good = JSON.stringify(wire(order(alice, { orderId: 1n, side: Side.BUY })));
+    for (const [url, body] of [["/v1/orders", good.replace(/"side":0/, `"side":${deep}`)], ["/v1/orders/batch", `{"orders":[${good},${good.replace(/"side":0/, `"side":${deep}`)}]}`]]) {
+      const r = await post(app, url!, body!);
+      assert.deepEqual([r.status, r.body.code], [400, "MALFORMED"], `${url}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.equal(typeof r.body.message, "string");
+      assert.deepEqual(r.body.issues[0].path.at(-1), "side");
+      assert.ok(JSON.stringify(r.body).length < 1000, "the value is not echoed");
+    }
+    assert.equal(s.pendingTransactions, n, "nothing queued");
+    assert.equal(s.engine.openOrders(1).length, 0);
+  });
+
+  it("answers a path parameter over 100 characters or one that does not URL-decode 400 MALFORMED, as any malformed path (Fastify answered 414 / 400 with its own codes)", async () => {
+    const { app } = setup();
+    for (const url of [`/v1/accounts/${"9".repeat(101)}`, `/v1/markets/${"1".repeat(200)}/book`, "/v1/accounts/%ff", "/v1/accounts/1/orders/%", "/v1/batches/%E0%A4%A"]) {
+      const r = await get(app, url);
+      assert.deepEqual([r.status, r.body.code], [400, "MALFORMED"], `${url}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.equal(typeof r.body.message, "string");
+    }
+    assert.equal((await get(app, "/v1/accounts/1")).status, 200, "still serving");
+  });
+});
+
 describe("api: health", () => {
   it("answers 503 failing while batch attempts fail, and ok again once a batch is posted", async () => {
     const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);

@@ -154,6 +154,38 @@ describe("api stream: connections that go wrong", () => {
     const conn = await open();
     assert.equal(conn.messages[0]!.type, "hello", "still serving the stream");
   });
+
+  // Wire fuzz of 2026-12-07 (Critical): the MALFORMED answer listed zod's issues with the value received, so an order
+  // whose `side` was an array nested 5,000 deep (10 KB, no signature needed) was echoed as deep; serialising the
+  // answer overflowed the stack inside the order's rejection handler, an unhandled rejection that ends the process
+  // (Node's default), settlement with it. Now the issues never carry the value received.
+  it("answers an order or subscribe whose field is nested thousands deep MALFORMED by id and ref, keeps the connection, and nothing escapes the handlers", async () => {
+    const { s, open } = await setup();
+    const escaped: unknown[] = [];
+    const onEscape = (e: unknown) => escaped.push(e);
+    process.on("unhandledRejection", onEscape);
+    process.on("uncaughtException", onEscape);
+    try {
+      const c = await open();
+      const pending = s.pendingTransactions;
+      const deep = "[".repeat(5000) + "]".repeat(5000);
+      const good = toJson(order(alice, { orderId: 1n, side: Side.BUY }));
+      const [refused] = await c.ask(`{"op":"order","id":7,"order":${good.replace(/"side":0/, `"side":${deep}`)}}`);
+      assert.deepEqual([refused!.type, refused!.id, refused!.ref, refused!.code], ["error", 7, 1, "MALFORMED"], toJson(refused).slice(0, 300));
+      assert.ok(toJson(refused).length < 1000, "the value is not echoed");
+      const [sub] = await c.ask(`{"op":"subscribe","channel":"market","marketId":${deep}}`);
+      assert.deepEqual([sub!.type, sub!.ref, sub!.code], ["error", 2, "MALFORMED"]);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(escaped.map(String), [], "no unhandled rejection or exception");
+      assert.equal(c.ws.readyState, WebSocket.OPEN, "the connection is kept");
+      assert.equal(s.pendingTransactions, pending, "nothing changed");
+      const [placed] = await c.ask({ op: "order", id: 8, order: order(alice, { orderId: 1n, side: Side.BUY }) });
+      assert.equal(placed!.type, "result", "the stream still takes orders");
+    } finally {
+      process.off("unhandledRejection", onEscape);
+      process.off("uncaughtException", onEscape);
+    }
+  });
 });
 
 describe("api stream: connections a source may hold", () => {
