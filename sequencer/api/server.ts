@@ -38,14 +38,17 @@
  *
  * Bigints travel as decimal strings (schemas.ts). Errors are always {code, message[, issues|events]}:
  *   400 MALFORMED         body/params/query not of the documented shape, a field outside its width, a
- *                          batch over 100 items (the zod issues are in `issues`); also unparsable JSON
+ *                          batch over 100 items (the zod issues are in `issues`, without the values sent); also
+ *                          unparsable JSON, and a path the router refuses (a parameter over 100 characters, or one
+ *                          that does not URL-decode)
  *   400 UNSIGNED          a signed request without `signature`
  *   400 <RequestRejected>  the Sequencer refused the request before the engine (BAD_SIGNATURE,
  *                          NO_TRADING_KEY, ORDER_ID_REUSED, ORDER_SLOT_BUSY, BAD_NONCE,
  *                          INSUFFICIENT_BALANCE, ...). Nothing changed.
  *   422 <RejectCode>       the matching engine refused the order or cancel (RISK_REJECTED, TOO_MANY_POSITIONS, WOULD_CROSS,
  *                          FOK_UNFILLABLE, UNKNOWN_MARKET, UNKNOWN_ORDER (also a replayed cancel),
- *                          EXPIRED, ...); the engine's events are in `events`. Nothing changed. (Chosen
+ *                          EXPIRED, ...); the engine's events are in `events`. Nothing changed (but the sequencer's
+ *                          log and the engine's command number, `done.seq`: the engine ran the command). (Chosen
  *                          over 200 + rejected event so that a 200 always means the request took effect.)
  *   429 RATE_LIMITED      the client's token bucket is empty (charged before anything is parsed: a token when a
  *                          write arrives, one per started 2 KiB of its body once read, then what its command costs
