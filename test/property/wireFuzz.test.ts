@@ -464,7 +464,8 @@ async function runCase(w: World, name: string, what: string, send: () => Promise
     assert.fail(`${where}: no answer: ${(e as Error).message} ${(e as { cause?: Error }).cause?.message ?? ""}`);
   }
   const accepted = checkWriteAnswer(where, a);
-  count(name, { status: a.status === 200 && !accepted ? 400 : a.status, code: a.body?.code ?? a.body?.results?.[0]?.code });
+  const item = a.status === 200 && !accepted ? a.body.results[0] : null; // a batch whose every item was refused
+  count(name, item ? { status: item.status, code: `${item.code} (items)` } : { status: a.status, code: a.body?.code });
   assert.deepEqual(w.errors, [], `${where}: the server logged an error`);
   if (!accepted) {
     await new Promise((res) => setImmediate(res));
@@ -528,10 +529,10 @@ class Conn {
 const ANSWERS = new Set(["error", "result", "results", "subscribed", "unsubscribed", "batches", "authenticated"]);
 
 /** Sends one message and waits for its answer: an error carrying its `ref`, or the op's success; null when the connection closed. */
-async function wsAsk(c: Conn, data: string | Uint8Array, what: string, op: string): Promise<Msg | null> {
+async function wsAsk(c: Conn, data: string | Uint8Array, what: string, op: string, binary: boolean): Promise<Msg | null> {
   const from = c.messages.length;
   const ref = ++c.sent;
-  c.ws.send(data, { binary: typeof data !== "string" });
+  c.ws.send(data, { binary });
   let answer: Msg | undefined;
   await c.next(() => {
     for (let i = from; i < c.messages.length; i++) {
@@ -546,22 +547,26 @@ async function wsAsk(c: Conn, data: string | Uint8Array, what: string, op: strin
   return answer;
 }
 
-async function runWsCase(w: World, conn: () => Promise<Conn>, name: string, what: string, data: string | Uint8Array, op: string): Promise<void> {
+/** `binary`: sent as a binary frame (else a text frame, `data` as it is: bytes that are not UTF-8 included). */
+async function runWsCase(w: World, conn: () => Promise<Conn>, name: string, what: string, data: string | Uint8Array, op: string, binary = typeof data !== "string"): Promise<void> {
   const where = `seed ${SEED} ws ${name}: ${what}`;
   const c = await conn();
   const before = digest(w);
   const beforeEngine = digest(w, true);
   let m: Msg | null;
   try {
-    m = await wsAsk(c, data, where, op);
+    m = await wsAsk(c, data, where, op, binary);
   } catch (e) {
     assert.fail(`${where}: ${(e as Error).message}`);
   }
   const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
   if (m === null) {
-    // only a frame over the 16 KiB limit (1009) or the third failed auth (1008) closes the connection
+    // only a frame over the 16 KiB limit (1009), a text frame that is not UTF-8 (1007, RFC 6455) or the third failed
+    // auth (1008) closes the connection
     assert.ok(c.closed, where);
-    assert.ok((c.closed.code === 1009 && size > 16 * 1024) || c.closed.code === 1008, `${where}: the connection was dropped (${toJson(c.closed)}) for a ${size}-byte message`);
+    const utf8 = typeof data === "string" || binary || Buffer.from(Buffer.from(data).toString("utf8")).equals(Buffer.from(data));
+    const why = (c.closed.code === 1009 && size > 16 * 1024) || (c.closed.code === 1007 && !utf8) || (c.closed.code === 1008 && op === "auth");
+    assert.ok(why, `${where}: the connection was dropped (${toJson(c.closed)}) for a ${size}-byte message`);
     count(`ws ${name}`, { status: 413, code: `closed ${c.closed.code}` });
     sameDigest(digest(w), before, `${where}: closed, but the exchange changed`);
     await stillServes(w, where);
@@ -793,8 +798,10 @@ describe(`wire fuzz (seed ${SEED}, ${CASES} cases per target)`, { timeout: 1_800
       for (let i = 0; i < CASES; i++) {
         const valid = op.valid();
         const raw = r.chance(0.1) ? { body: toJson(valid), what: "valid" } : mutateJson(valid);
-        const data = typeof raw.body === "string" ? raw.body : Buffer.from(raw.body).toString("latin1");
-        await runWsCase(w, conn, op.name, raw.what, r.chance(0.1) && typeof raw.body !== "string" ? raw.body : data, op.name);
+        // bytes (not UTF-8, say) go as they are in a text frame, as a binary frame, or read as Latin-1 into a string
+        const how = typeof raw.body === "string" ? "text" : r.pick(["raw text", "binary", "latin1"] as const);
+        const data = how === "latin1" ? Buffer.from(raw.body).toString("latin1") : raw.body;
+        await runWsCase(w, conn, op.name, `${raw.what} (${how})`, data, op.name, how === "binary");
         noUnhandled();
       }
     }
@@ -816,7 +823,7 @@ describe(`wire fuzz (seed ${SEED}, ${CASES} cases per target)`, { timeout: 1_800
         const m = mutateJson(msg);
         msg = null;
         what = m.what;
-        await runWsCase(w, async () => fresh, "auth", what, typeof m.body === "string" ? m.body : Buffer.from(m.body).toString("latin1"), "auth");
+        await runWsCase(w, async () => fresh, "auth", what, m.body, "auth", false);
         fresh.ws.close();
         noUnhandled();
         continue;
