@@ -7,7 +7,7 @@
  * ids, side, type, time in force, fee rates, expiry, nonce) as JSON integers. Unknown keys are refused.
  */
 import { z } from "zod";
-import { Bits, FIELD_MODULUS, type OracleShape } from "../protocol/constants.ts";
+import { Bits, FIELD_MODULUS, SETTLEMENT_MAX_UNDERLYINGS, type OracleShape } from "../protocol/constants.ts";
 import type { Cancel, Order, Signed, StreamAuth, Transfer, Withdrawal } from "../protocol/messages.ts";
 import type { Signature } from "../crypto/babyjub.ts";
 import type { SignedOracleUpdate } from "../derivatives/oracleStep.ts";
@@ -80,7 +80,9 @@ const intString = (bits: number, what: string) =>
 /** A vol slice (protocol/volSlices.ts): an implied vol and its skew for one (underlying, expiry); an unused entry is all zero. */
 const VolSliceSchema = z
   .object({
-    underlying: z.number().int().min(0).max(255),
+    // below SETTLEMENT_MAX_UNDERLYINGS, what the slice's word in the oracle message packs (sliceWord; until 2026-12-07
+    // 0..255 passed here and the hash threw: 500 INTERNAL)
+    underlying: z.number().int().min(0).max(SETTLEMENT_MAX_UNDERLYINGS - 1),
     expiry: uint(Bits.time),
     levelPpm: uintString(Bits.volPpm, "vol level"),
     slopePpm: intString(Bits.volSlope, "vol slope"),

@@ -164,6 +164,10 @@ describe("api: POST /v1/oracle/updates", () => {
       ["three vol slices", { ...good, volSlices: [slices[0], slices[1], slices[1]] }, "MALFORMED"],
       ["a vol slice without its slope", { ...good, volSlices: [{ ...slices[0], slopePpm: undefined }, slices[1]] }, "MALFORMED"],
       ["a vol slope over 24 signed bits", { ...good, volSlices: [{ ...slices[0], slopePpm: (1n << 23n).toString() }, slices[1]] }, "MALFORMED"],
+      // wire fuzz of 2026-12-07: the schema took 0..255, the message hash (sliceWord) only 0..3, and threw: 500 INTERNAL,
+      // logged, for anyone's unsigned post
+      ["a vol slice's underlying past what the hash packs (4)", { ...good, volSlices: [{ ...slices[0], underlying: 4 }, slices[1]] }, "MALFORMED"],
+      ["a vol slice's underlying 255", { ...good, volSlices: [slices[0], { ...slices[1], underlying: 255 }] }, "MALFORMED"],
       ["three rates", { ...good, rates: ["0", "0", "0"] }, "MALFORMED"],
       ["five rates", { ...good, rates: ["0", "0", "0", "0", "0"] }, "MALFORMED"],
       ["rate over 24 bits", { ...good, rates: [(1n << 23n).toString(), "0", "0", "0"] }, "MALFORMED"],
