@@ -186,7 +186,15 @@ export class MarketStream {
     ws.on("pong", () => (client.alive = true));
     ws.on("close", () => this.#drop(client));
     ws.on("error", () => ws.terminate());
-    ws.on("message", (data: RawData, isBinary: boolean) => this.#onMessage(client, data, isBinary));
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      // Nothing a message causes may escape into the socket's event: thrown there, it would end the process (review
+      // of 2026-12-07: an answer that could not be serialised did, for anyone's message). The connection ends instead.
+      try {
+        this.#onMessage(client, data, isBinary);
+      } catch {
+        ws.terminate();
+      }
+    });
     this.#send(client, { type: "hello", challenge });
   }
 
@@ -209,7 +217,16 @@ export class MarketStream {
       this.#drop(c);
       return;
     }
-    c.ws.send(toJson({ ...msg, seq: ++c.seq }));
+    let text: string;
+    try {
+      text = toJson({ ...msg, seq: ++c.seq });
+    } catch {
+      // an answer that cannot be serialised (nothing known does since the MALFORMED answers stopped echoing values,
+      // errors.ts reportedIssue) is answered as what it is, with the same ids, instead of throwing into a handler
+      const { id, ref } = msg as { id?: unknown; ref?: unknown };
+      text = toJson({ type: "error", ...(typeof id === "string" || typeof id === "number" ? { id } : {}), ...(typeof ref === "number" ? { ref } : {}), code: "INTERNAL", message: "internal error", status: 500, seq: c.seq });
+    }
+    c.ws.send(text);
   }
 
   /**
