@@ -29,22 +29,13 @@ import { NO_KEY_RECHECK_MS } from "../../sequencer/service/derivatives.ts";
 import { EXPIRY, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders, dave } from "../helpers/derivatives.ts";
 import { derivativesSequencer, openDerivativesSequencer } from "../helpers/derivativesSequencer.ts";
 import { custodianQueue } from "../helpers/custodianQueue.ts";
+import { prng } from "../helpers/prng.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 32; };
-  return {
-    f: next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-    chance: (p: number) => next() < p,
-  };
-}
 
 type T = { accountId: number; key: Uint8Array; nextId: bigint; nonce: number };
 const bi = (v: unknown) => (typeof v === "bigint" ? `${v}n` : v);

@@ -41,22 +41,13 @@ import type { Sequencer } from "../../sequencer/service/sequencer.ts";
 import { EXPIRY, NOW, ORACLE_KEY, PRICE, VOLS, traders } from "../helpers/derivatives.ts";
 import { derivativesSequencer, fundCollateral, type FakeChain } from "../helpers/derivativesSequencer.ts";
 import type { TestTrader } from "../helpers/traders.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = Number(process.env.WIRE_FUZZ_SEED ?? 1);
 const CASES = Number(process.env.WIRE_FUZZ_CASES ?? 20);
 /** An answer that takes longer than this is a hang. */
 const ANSWER_MS = 10_000;
 
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 32; };
-  return {
-    f: next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
-    chance: (p: number) => next() < p,
-  };
-}
 const r = prng(SEED);
 
 /** Every error code docs/client.md names (a backticked UPPER_CASE word). */
