@@ -25,6 +25,81 @@ template LotValue() {
     out <== d.q;
 }
 
+/// Proves: out is the oracle's signed message (messages.ts#oracleMessage), the Poseidon chain of
+///   (DOMAIN_ORACLE, time + epoch << 32, prices[0..U), sliceWords[0..O), rateWords[0..N), settleWord),
+/// where rateWords are the funding rates offset by 2^23 and settleWord the named expiry's packed word. The callers
+/// range-check time and epoch (32 bits each, so the first word is injective) and whatever else they read.
+/// Shared by the batch's oracle step and the marking proof (circuits/marking), so both hash one message.
+template OracleMessage(U, O, N) {
+    signal input oracleTime;
+    signal input fundingEpoch;
+    signal input prices[U];
+    signal input sliceWords[O];
+    signal input rateWords[N];
+    signal input settleWord;
+    signal output out;
+    component msg = PoseidonChain(3 + U + O + N);  // more than 16 inputs chain (poseidon.ts#poseidonChain)
+    msg.inputs[0] <== DOMAIN_ORACLE();
+    msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
+    for (var u = 0; u < U; u++) msg.inputs[2 + u] <== prices[u];
+    for (var k = 0; k < O; k++) msg.inputs[2 + U + k] <== sliceWords[k];
+    for (var i = 0; i < N; i++) msg.inputs[2 + U + O + i] <== rateWords[i];
+    msg.inputs[2 + U + O + N] <== settleWord;
+    out <== msg.out;
+}
+
+/// Proves, for one option: value = floor(BlackScholes(isCall, price, strike, vol, timeLeft) * lot / (2^64 * 10^8)),
+/// the Black-Scholes value of one lot (formulas.ts#optionMark), where vol is the vol of its slice at its strike
+/// (SliceVol over the update's table) when the option has time left, the floor 2^13 at its expiry (no time left: the
+/// vol is not read). When useBS = 0 (not an option the update prices) it runs on a valid dummy point and value is 0.
+/// unpriced = 1 when useBS, time is left, and the table has no slice for the option's (underlying, expiry).
+/// Requires, when useBS: price and strike in [2^16, 2^50), lot < 2^40, timeLeft < 2^32 (the callers' range checks or
+/// registration's). Shared by the batch's oracle step and the marking proof.
+template OptionValue(O) {
+    signal input useBS;
+    signal input isCall;
+    signal input timeLeft;
+    signal input price;
+    signal input strike;
+    signal input lot;
+    signal input optUnderlying;
+    signal input optExpiry;
+    signal input sliceUnderlying[O];
+    signal input sliceExpiry[O];
+    signal input sliceLevel[O];
+    signal input sliceSlope[O];
+    signal input sliceInUse[O];
+    signal output value;
+    signal output unpriced;
+
+    // an option at its expiry (no time left) needs no slice
+    component noTimeLeft = IsZero();
+    noTimeLeft.in <== timeLeft;
+    component vol = SliceVol(O);
+    vol.need <== useBS * (1 - noTimeLeft.out);
+    vol.underlying <== sliceUnderlying;
+    vol.expiry <== sliceExpiry;
+    vol.level <== sliceLevel;
+    vol.slope <== sliceSlope;
+    vol.inUse <== sliceInUse;
+    vol.optUnderlying <== optUnderlying;
+    vol.optExpiry <== optExpiry;
+    vol.spot <== price;
+    vol.strike <== strike;
+    unpriced <== vol.need * (1 - vol.found);
+    component bs = BlackScholes(RISK_FREE_RATE_PPM() == 0 ? 0 : 1);  // rate 0: no discount factor to prove
+    bs.isCall <== isCall;
+    bs.spot <== FX_PRICE_MIN() + useBS * (price - FX_PRICE_MIN());
+    bs.strike <== FX_PRICE_MIN() + useBS * (strike - FX_PRICE_MIN());
+    bs.volPpm <== vol.vol;
+    bs.timeSeconds <== useBS * timeLeft;
+    bs.ratePpm <== RISK_FREE_RATE_PPM();
+    component lotValue = DivFloor(72, 91, 0);
+    lotValue.num <== bs.price * lot;
+    lotValue.den <== (1 << 64) * PRICE_SCALE();
+    value <== lotValue.q;
+}
+
 /// Proves, for one instrument: its kind flags, the oracle price of its underlying, and its
 /// expiry settlement (DERIVATIVES.md "Expiry"): a registered dated instrument not yet settled with
 /// oracleTime >= expiry settles at the update's signed expiry price of its underlying when the update names
@@ -300,17 +375,17 @@ template OracleStep(N, O, U) {
     }
 
     // signature
-    component msg = PoseidonChain(3 + U + O + N);  // more than 16 inputs chain (poseidon.ts#poseidonChain)
-    msg.inputs[0] <== DOMAIN_ORACLE();
-    msg.inputs[1] <== oracleTime + fundingEpoch * (1 << 32);
-    for (var u = 0; u < U; u++) msg.inputs[2 + u] <== prices[u];
-    for (var k = 0; k < O; k++) msg.inputs[2 + U + k] <== slices.word[k];
-    for (var i = 0; i < N; i++) msg.inputs[2 + U + O + i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
+    component msg = OracleMessage(U, O, N);
+    msg.oracleTime <== oracleTime;
+    msg.fundingEpoch <== fundingEpoch;
+    msg.prices <== prices;
+    msg.sliceWords <== slices.word;
+    for (var i = 0; i < N; i++) msg.rateWords[i] <== rates[i] + (1 << (BITS_FUNDINGRATE() - 1));
     // the named expiry and its prices, packed (all range-checked above, U <= SETTLEMENT_MAX_UNDERLYINGS so
     // 32 + 50 U < 254 bits: injective)
     var settleWord = settleExpiry;
     for (var u = 0; u < U; u++) settleWord += settlePrices[u] * (1 << (BITS_TIME() + u * BITS_ORACLEPRICE()));
-    msg.inputs[2 + U + O + N] <== settleWord;
+    msg.settleWord <== settleWord;
     // the oracle key is on the curve: the section carries it compressed (y and the sign of x), so x is
     // the operator's choice otherwise (SPEC.md "Keys"); the custodian checks y against the registered key
     component keyOnCurve = OnCurveIfEnabled();
@@ -340,10 +415,7 @@ template OracleStep(N, O, U) {
 
     component st[N];  // inspect: useBS and timeLeft feed Black-Scholes, which only the option ids have
     component marks[N];
-    component bs[O];
     component optValue[O];
-    component vol[O];
-    component noTimeLeft[O];
     component notHeld[O];
     for (var i = 0; i < N; i++) {
         st[i] = InstrumentState(U);
@@ -371,39 +443,29 @@ template OracleStep(N, O, U) {
         marks[i].rate <== rates[i];
         if (i >= N - O) {
             // Black-Scholes on the oracle inputs for a live option (its underlying's price, the vol of its
-            // slice at its strike), on a valid dummy point otherwise; an option at its expiry (no time left)
-            // needs no slice
+            // slice at its strike), on a valid dummy point otherwise
             var k = i - (N - O);
-            noTimeLeft[k] = IsZero();
-            noTimeLeft[k].in <== st[i].timeLeft;
-            vol[k] = SliceVol(O);
-            vol[k].need <== st[i].useBS * (1 - noTimeLeft[k].out);
-            vol[k].underlying <== sliceUnderlying;
-            vol[k].expiry <== sliceExpiry;
-            vol[k].level <== sliceLevel;
-            vol[k].slope <== sliceSlope;
-            vol[k].inUse <== slices.inUse;
-            vol[k].optUnderlying <== oldInstruments[i][I_UNDERLYING()];
-            vol[k].optExpiry <== oldInstruments[i][I_EXPIRY()];
-            vol[k].spot <== st[i].price;
-            vol[k].strike <== oldInstruments[i][I_STRIKE()];
-            unpriced[i] <== vol[k].need * (1 - vol[k].found);
+            optValue[k] = OptionValue(O);
+            optValue[k].useBS <== st[i].useBS;
+            optValue[k].isCall <== st[i].isCall;
+            optValue[k].timeLeft <== st[i].timeLeft;
+            optValue[k].price <== st[i].price;
+            optValue[k].strike <== oldInstruments[i][I_STRIKE()];
+            optValue[k].lot <== oldInstruments[i][I_LOT()];
+            optValue[k].optUnderlying <== oldInstruments[i][I_UNDERLYING()];
+            optValue[k].optExpiry <== oldInstruments[i][I_EXPIRY()];
+            optValue[k].sliceUnderlying <== sliceUnderlying;
+            optValue[k].sliceExpiry <== sliceExpiry;
+            optValue[k].sliceLevel <== sliceLevel;
+            optValue[k].sliceSlope <== sliceSlope;
+            optValue[k].sliceInUse <== slices.inUse;
+            unpriced[i] <== optValue[k].unpriced;
             // an option somebody holds is priced by every update that marks it (review of 2026-12-06: else its
             // positions were valued at the floor vol)
             notHeld[k] = IsZero();
             notHeld[k].in <== oldInstruments[i][I_HOLDERS()];
             unpriced[i] * (1 - notHeld[k].out) === 0;
-            bs[k] = BlackScholes(RISK_FREE_RATE_PPM() == 0 ? 0 : 1);  // rate 0: no discount factor to prove
-            bs[k].isCall <== st[i].isCall;
-            bs[k].spot <== FX_PRICE_MIN() + st[i].useBS * (st[i].price - FX_PRICE_MIN());
-            bs[k].strike <== FX_PRICE_MIN() + st[i].useBS * (oldInstruments[i][I_STRIKE()] - FX_PRICE_MIN());
-            bs[k].volPpm <== vol[k].vol;
-            bs[k].timeSeconds <== st[i].useBS * st[i].timeLeft;
-            bs[k].ratePpm <== RISK_FREE_RATE_PPM();
-            optValue[k] = DivFloor(72, 91, 0);
-            optValue[k].num <== bs[k].price * oldInstruments[i][I_LOT()];
-            optValue[k].den <== (1 << 64) * PRICE_SCALE();
-            marks[i].optionMark <== optValue[k].q;
+            marks[i].optionMark <== optValue[k].value;
         } else {
             st[i].isOpt === 0;
             marks[i].optionMark <== 0;

@@ -15,61 +15,6 @@ include "../batch/batch.circom";
 
 // The exodus exit circuit (EXIT.md in this folder): one account's claim on the custodian's frozen root.
 
-/// Proves: root is the root of a quad tree with `leaf` at the index whose little-endian bits are
-/// `indexBits` (two per level, the leaf level first; each a bit, the caller's Num2Bits) and `siblings`
-/// on its path (QuadUpdate's membership half: the same QuadChildren order).
-template QuadPath(levels) {
-    signal input leaf;
-    signal input indexBits[2 * levels];
-    signal input siblings[levels][3];
-    signal output root;
-    component kids[levels];
-    component hash[levels];
-    signal both[levels];
-    signal node[levels + 1];
-    node[0] <== leaf;
-    for (var l = 0; l < levels; l++) {
-        var b0 = indexBits[2 * l];
-        var b1 = indexBits[2 * l + 1];
-        both[l] <== b0 * b1;
-        kids[l] = QuadChildren();
-        kids[l].x <== node[l];
-        kids[l].s <== siblings[l];
-        kids[l].e <== [1 - b0 - b1 + both[l], b0 - both[l], b1 - both[l], both[l]];
-        hash[l] = Poseidon(4);
-        hash[l].inputs <== kids[l].c;
-        node[l + 1] <== hash[l].out;
-    }
-    root <== node[levels];
-}
-
-/// Proves: root is the root of the quad tree whose 4^levels leaves are `leaves` (index order).
-template QuadRoot(levels) {
-    signal input leaves[4 ** levels];
-    signal output root;
-    var W = 4 ** levels;
-    var inner = (W - 1) \ 3;
-    component hash[inner];
-    signal node[W + inner];  // the leaves, then each level's nodes, the root last
-    for (var i = 0; i < W; i++) node[i] <== leaves[i];
-    var from = 0;
-    var to = W;
-    var width = W;
-    var k = 0;
-    for (var l = 0; l < levels; l++) {
-        width = width \ 4;
-        for (var i = 0; i < width; i++) {
-            hash[k] = Poseidon(4);
-            for (var c = 0; c < 4; c++) hash[k].inputs[c] <== node[from + 4 * i + c];
-            node[to + i] <== hash[k].out;
-            k++;
-        }
-        from = to;
-        to += width;
-    }
-    root <== node[from];
-}
-
 /// Proves: mark is the exit value of one lot of the instrument whose leaf fields are `inst`, when the
 /// last proven prices of the underlyings are `prices` (each < 2^50, range-checked by the caller): with
 /// X = settlePrice if it is not 0, else prices[underlying], and K = strike,
