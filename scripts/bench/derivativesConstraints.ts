@@ -8,6 +8,7 @@
  *
  *   npx tsx scripts/bench/derivativesConstraints.ts      (or: npm run bench -- derivatives)
  */
+import { markingLevels } from "../../sequencer/derivatives/marking.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/constants.ts";
 import { INSTRUMENT_FIELDS } from "../../sequencer/protocol/layouts.ts";
@@ -19,6 +20,7 @@ const main = (include: string, body: string) => `pragma circom 2.1.0;\ninclude "
 const DERIV = "circuits/derivatives/derivSlot.circom";
 const ORACLE = "circuits/derivatives/oracleStep.circom";
 const VOL = "circuits/derivatives/volSurface.circom";
+const MARKING = "circuits/marking/marking.circom";
 
 export type DerivativesConstraintReport = Record<string, { derivSlot: number; spotSlot: number; oracleStep: number; blackScholes: number; signature: number }>;
 
@@ -146,42 +148,6 @@ template PositionSlots(K, N) {
 component main = PositionSlots(${k}, ${n});
 `;
 
-/**
- * Reading one leaf of a quad tree by its path, without writing it back (half of lib/quadTree.circom's QuadUpdate): how
- * a batch would read an option's mark from a marks root proven once per oracle update (circuits/DERIVATIVES.md, "How
- * the set's Black-Scholes are paid for"). Bench only.
- */
-const QUAD_READ = (levels: number) => `pragma circom 2.1.0;
-include "circuits/lib/quadTree.circom";
-template QuadRead(levels) {
-    signal input leaf;
-    signal input indexBits[2 * levels];
-    signal input siblings[levels][3];
-    signal output root;
-    component kids[levels];
-    component hash[levels];
-    signal both[levels];
-    signal node[levels + 1];
-    node[0] <== leaf;
-    for (var l = 0; l < levels; l++) {
-        var b0 = indexBits[2 * l];
-        var b1 = indexBits[2 * l + 1];
-        b0 * (b0 - 1) === 0;
-        b1 * (b1 - 1) === 0;
-        both[l] <== b0 * b1;
-        kids[l] = QuadChildren();
-        kids[l].x <== node[l];
-        kids[l].s <== siblings[l];
-        kids[l].e <== [1 - b0 - b1 + both[l], b0 - both[l], b1 - both[l], both[l]];
-        hash[l] = Poseidon(4);
-        hash[l].inputs <== kids[l].c;
-        node[l + 1] <== hash[l].out;
-    }
-    root <== node[levels];
-}
-component main = QuadRead(${levels});
-`;
-
 /** Fields of an instrument leaf (layouts.ts INSTRUMENT_FIELDS, the circuit's I_FIELDS). */
 const LEAF = INSTRUMENT_FIELDS.length;
 
@@ -209,8 +175,11 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     volSlices16: await count("VolSlices16", main(VOL, `VolSlices(16, ${u})`)),
     sliceVol4: await count(`SliceVol${p.optionInstruments}`, main(VOL, `SliceVol(${p.optionInstruments})`)),
     sliceVol16: await count("SliceVol16", main(VOL, "SliceVol(16)")),
-    quadRead5: await count("QuadRead5", QUAD_READ(5)),
-    markLeaf: await count("Poseidon7", main("circomlib/circuits/poseidon.circom", "Poseidon(7)")),
+    quadRead5: await count("QuadPath5", main("circuits/lib/quadTree.circom", "QuadPath(5)")),
+    markLeaf: await count("Poseidon8", main("circomlib/circuits/poseidon.circom", "Poseidon(8)")),
+    markedOption16: await count(`MarkedOption16_${u}`, main(MARKING, `MarkedOption(16, ${u})`)),
+    markingProduction: await count("Marking_PRODUCTION", main(MARKING, `Marking(${markingLevels(p)}, ${p.optionInstruments}, ${u}, ${p.instruments})`)),
+    marking16x16: await count("Marking_16x16", main(MARKING, `Marking(2, 16, ${u}, ${p.instruments})`)),
     quadNode: await count("Poseidon4", main("circomlib/circuits/poseidon.circom", "Poseidon(4)")),
     derivSlot16Test: await count("DerivSlot16_TEST", main(DERIV, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels}, 16, 16, 4, ${u})`)),
   };
@@ -227,7 +196,10 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     [`the oracle's vol table, checked and signed: ${p.optionInstruments} slices (today) / 16 (2 underlyings x 8 expiries)`, `${int(c.volSlices4)} / ${int(c.volSlices16)}`, `VolSlices(E, ${u}) (built; once per batch)`],
     [`one option's vol from its slice (find, skew, clamp) among ${p.optionInstruments} / 16 slices`, `${int(c.sliceVol4)} / ${int(c.sliceVol16)}`, "SliceVol(E) (built; per option marked)"],
     ["a derivatives slot with 16 slots of 16 instruments, test depths / production depths", `${int(c.derivSlot16Test)} / ${int(c.derivSlot16)}`, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels} / ${depths}, 16, 16, 4, ${u}) (built)`],
-    ["read one mark from a 1,024-leaf marks root (no write-back)", int(c.quadRead5 + c.markLeaf), `QuadRead(5) ${int(c.quadRead5)} (bench prototype) + Poseidon(7) ${int(c.markLeaf)}: the leaf (id, generation, kind, underlying, strike, expiry, mark)`],
+    ["read one mark from a 1,024-leaf marks root (no write-back)", int(c.quadRead5 + c.markLeaf), `QuadPath(5) ${int(c.quadRead5)} (its index's 10 bits are the caller's) + Poseidon(8) ${int(c.markLeaf)}: the leaf (id, generation, kind, underlying, strike, expiry, lot, mark)`],
+    ["marking proof: one option marked, among 16 vol slices", int(c.markedOption16), `MarkedOption(16, ${u}) (built: circuits/marking; terms checked, slice vol, Black-Scholes, the leaf)`],
+    [`marking proof: the production table's ${p.optionInstruments} option ids, one proof`, int(c.markingProduction), `Marking(${markingLevels(p)}, ${p.optionInstruments}, ${u}, ${p.instruments}) (built; the update's message, prices and vol table checked once, ${4 ** markingLevels(p)} leaves)`],
+    ["marking proof: 16 options under a 16-slice table (2 underlyings x 8 expiries)", int(c.marking16x16), `Marking(2, 16, ${u}, ${p.instruments}) (built; ${int(Math.round(c.marking16x16 / 16))} per option)`],
   ]));
   printSetCosts(c, load);
   return c;
@@ -243,8 +215,8 @@ function printSetCosts(c: Record<string, number>, load: number): void {
   const mark = c.state! + c.marks!;
   const inBatch = load + mark + c.sliceVol16! + c.blackScholes!;
   const byPath = load + mark + c.quadRead5! + c.markLeaf!;
-  // A marking proof per option: its leaf, its vol from the slice, Black-Scholes, and a third of a quad node (a tree of C leaves has (C - 1) / 3 nodes).
-  const marking = c.markLeaf! + c.sliceVol16! + c.blackScholes! + Math.ceil(c.quadNode! / 3);
+  // A marking proof per option: MarkedOption (its terms, its vol from the slice, Black-Scholes, its leaf) and a third of a quad node (a tree of C leaves has (C - 1) / 3 nodes).
+  const marking = c.markedOption16! + Math.ceil(c.quadNode! / 3);
   const domain = 2 ** 20;
   const rows = [7, 16].map((k) => {
     const m = 2 * k - 1;
