@@ -98,7 +98,8 @@ template MarkedOption(O, U) {
 }
 
 /// The marking proof. Public: messageHash, the oracle's signed message (OracleMessage, as the batch's oracle step
-/// hashes it to check the signature), and marksRoot. Proves: the private update (time, epoch, prices, vol table,
+/// hashes it to check the signature), marksRoot, and marksKey = Poseidon(messageHash, marksRoot), the one word the marks
+/// registry records and a batch that reads these marks will carry (marking.ts#marksKey). Proves: the private update (time, epoch, prices, vol table,
 /// and the rate and settlement words, hashed but not read) hashes to messageHash, with time and epoch of 32 bits,
 /// every price in [2^16, 2^50) and a well-formed vol table (VolSlices); and marksRoot is the root of the quad tree of
 /// 4^levels leaves whose leaf c is MarkedOption's leaf of entry c under that update (0 for an unused entry). The
@@ -109,6 +110,7 @@ template Marking(levels, O, U, N) {
     var C = 4 ** levels;
     signal input messageHash;
     signal input marksRoot;
+    signal input marksKey;
     signal input oracleTime;
     signal input fundingEpoch;
     signal input prices[U];
@@ -176,4 +178,7 @@ template Marking(levels, O, U, N) {
         tree.leaves[c] <== option[c].leaf;
     }
     tree.root === marksRoot;
+    component key = Poseidon(2);
+    key.inputs <== [messageHash, marksRoot];
+    key.out === marksKey;
 }

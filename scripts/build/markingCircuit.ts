@@ -22,7 +22,7 @@ export function markingMainSource(p: CircuitParams, levels = markingLevels(p)): 
   return [
     "pragma circom 2.1.0;",
     'include "circuits/marking/marking.circom";',
-    `component main {public [messageHash, marksRoot]} = Marking(${levels}, ${p.optionInstruments}, ${p.underlyings}, ${p.instruments});`,
+    `component main {public [messageHash, marksRoot, marksKey]} = Marking(${levels}, ${p.optionInstruments}, ${p.underlyings}, ${p.instruments});`,
     "",
   ].join("\n");
 }

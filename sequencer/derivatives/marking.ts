@@ -35,6 +35,8 @@ export type Marking = {
   readonly messageHash: bigint;
   /** The root of the marks tree: the second public input. */
   readonly marksRoot: bigint;
+  /** marksKey(messageHash, marksRoot): the third public input, what the marks registry records. */
+  readonly marksKey: bigint;
   readonly levels: number;
   /** Entry c sits at leaf c (entries past the list are empty leaves, 0). */
   readonly marks: readonly Mark[];
@@ -51,6 +53,15 @@ export function markingLevels(p: CircuitParams): number {
   let levels = 1;
   while (4 ** levels < p.optionInstruments) levels++;
   return levels;
+}
+
+/**
+ * The word that names a marking on chain: Poseidon(messageHash, marksRoot). The marks registry records it when it
+ * verifies a marking proof (whose third public input it is), and a batch that reads these marks carries it, so one
+ * 32-byte word ties the batch's oracle message to a proven marks root.
+ */
+export function marksKey(messageHash: bigint, marksRoot: bigint): bigint {
+  return poseidon([messageHash, marksRoot]);
 }
 
 /** The leaf of one marked option: Poseidon(id, generation, kind, underlying, strike, expiry, lot, mark) (MarkedOption). */
@@ -117,16 +128,19 @@ export function buildMarking(update: OracleUpdate, entries: readonly MarkEntry[]
   const tree = new QuadTree(levels);
   marks.forEach((m, c) => tree.set(c, m.leaf));
   const messageHash = oracleMessage(update);
+  const key = marksKey(messageHash, tree.root);
   const column = (f: (e: MarkEntry) => bigint) => Array.from({ length: capacity }, (_, c) => (c < entries.length ? f(entries[c]) : 0n));
   return {
     messageHash,
     marksRoot: tree.root,
+    marksKey: key,
     levels,
     marks,
     tree,
     inputs: {
       messageHash,
       marksRoot: tree.root,
+      marksKey: key,
       oracleTime: BigInt(update.time),
       fundingEpoch: BigInt(update.fundingEpoch),
       prices: [...update.prices],

@@ -9,7 +9,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildMarkingCircuit, markingMainSource } from "../../../scripts/build/markingCircuit.ts";
 import { EMPTY_INSTRUMENT, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
-import { buildMarking, markLeaf, type MarkEntry } from "../../../sequencer/derivatives/marking.ts";
+import { buildMarking, markLeaf, marksKey, type MarkEntry } from "../../../sequencer/derivatives/marking.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
 import { oracleMessage, type OracleUpdate } from "../../../sequencer/protocol/messages.ts";
 import { paramsId, TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
@@ -77,7 +77,13 @@ describe("marking proof (Marking)", { timeout: 600_000 }, () => {
     const m = buildMarking(UPDATE(), ENTRIES, P);
     const tree = new QuadTree(1);
     ENTRIES.forEach(({ id, instrument }, c) => tree.set(c, markLeaf(id, instrument, m.marks[c].mark + (c === 1 ? 1n : 0n))));
-    await refusedAt({ ...m.inputs, marksRoot: tree.root }, rule("Marking", "tree.root === marksRoot"));
+    await refusedAt({ ...m.inputs, marksRoot: tree.root, marksKey: marksKey(m.messageHash, tree.root) }, rule("Marking", "tree.root === marksRoot"));
+  });
+
+  it("a key that is not Poseidon(messageHash, marksRoot) is refused at the key (what the registry records is bound to both)", async () => {
+    const m = buildMarking(UPDATE(), ENTRIES, P);
+    const other = buildMarking(UPDATE({ prices: [PRICE + 1n, PRICE_1] }), ENTRIES, P);
+    await refusedAt({ ...m.inputs, marksKey: other.marksKey }, rule("Marking", "key.out === marksKey"));
   });
 
   it("marks under another update are refused at the message hash (the prices are the signed ones)", async () => {

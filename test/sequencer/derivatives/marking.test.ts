@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildMarking, markingLevels, markLeaf, markOf, markPath, MarkingRejected, type MarkEntry } from "../../../sequencer/derivatives/marking.ts";
+import { buildMarking, markingLevels, markLeaf, markOf, marksKey, markPath, MarkingRejected, type MarkEntry } from "../../../sequencer/derivatives/marking.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
 import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
 import { DEVNET_PARAMS, PRODUCTION_PARAMS, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -35,6 +35,8 @@ describe("marking (sequencer/derivatives/marking.ts)", () => {
     const entries = tableOptions().reverse();
     const m = buildMarking(update, entries, p);
     assert.equal(m.messageHash, oracleMessage(update));
+    assert.equal(m.marksKey, marksKey(m.messageHash, m.marksRoot));
+    assert.equal(m.inputs.marksKey, m.marksKey);
     entries.forEach(({ id, instrument }, c) => {
       assert.equal(m.marks[c].leaf, markLeaf(id, instrument, m.marks[c].mark));
       assert.equal(QuadTree.rootFrom(c, m.marks[c].leaf, markPath(m, c)), m.marksRoot);
