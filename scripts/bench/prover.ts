@@ -6,13 +6,16 @@
  *     their own machine in exodus mode (snarkjs is the prover of `npm run cli -- exit` and of the web page), then
  *     `proveExit` once more as a client runs it and the generated verifier's `verifyFlatProof`
  *     gas on an in-process Hardhat chain (the exit verifier the custodian calls),
+ *   - with --marking <levels>, the marking circuit (circuits/marking) at production sizes with 4^levels options of a
+ *     chain (scripts/fixtures/optionChain.ts): what one marking proof per oracle update costs (DERIVATIVES.md
+ *     "Marking proofs"),
  *   - synthetic multiplication-chain circuits with a 2^k domain (k from the command line),
  *   - a raw G1 MSM of 2^18 points (native batch-affine and Jacobian Pippenger vs ffjavascript).
  * Prints time per proof (median of the runs after a warm-up), µs per constraint and the speed-up,
  * both for proving alone and end to end (wasm witness + prove; the witness step is shared).
  * Every proof is checked with snarkjs.groth16.verify. Needs `npm run build:native` first.
  *
- *   npx tsx scripts/bench/prover.ts [--runs 3] [--chain 16,18] [--msm 18] [--no-batch] [--exit production]
+ *   npx tsx scripts/bench/prover.ts [--runs 3] [--chain 16,18] [--msm 18] [--no-batch] [--exit production] [--marking 3]
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -23,6 +26,9 @@ import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { compileBatchVerifier } from "../build/batchVerifierContract.ts";
 import { buildCircuit, type CircuitBuild } from "../build/circuitBuild.ts";
 import { buildExitCircuit } from "../build/exitCircuit.ts";
+import { buildMarkingCircuit } from "../build/markingCircuit.ts";
+import { optionChain } from "../fixtures/optionChain.ts";
+import { buildMarking } from "../../sequencer/derivatives/marking.ts";
 import { deploy } from "../deploy/deployExchange.ts";
 import { handMade, P, PERP } from "../fixtures/exitStates.ts";
 import { isMainModule } from "../lib/mainModule.ts";
@@ -32,7 +38,7 @@ import { exitWitness } from "../../sequencer/exit/exitWitness.ts";
 import type { BatchTx } from "../../sequencer/protocol/transactions.ts";
 import { TxType } from "../../sequencer/protocol/constants.ts";
 import { exitPublicInputCount } from "../../sequencer/protocol/exitPublicData.ts";
-import { PARAMS_NAMES, PARAMS_SETS, TEST_PARAMS, type CircuitParams, type ParamsName } from "../../sequencer/protocol/params.ts";
+import { PARAMS_NAMES, PARAMS_SETS, PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams, type ParamsName } from "../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { bigintToLE32, isNativeAvailable, nativeAddon, nativeUnavailableReason } from "../../fpga-prover/native/index.ts";
 import { BN254_R, NativeDevice, type NativeTimings } from "../../fpga-prover/nativeDevice.ts";
@@ -168,7 +174,7 @@ async function benchMsm(log2n: number): Promise<void> {
   console.log(`  ffjavascript multiExpAffine (wasm, workers): ${ms(ffMs)}   -> ${(ffMs / median(affine)).toFixed(1)}x; results equal: ${same}`);
 }
 
-export async function runProverBench(opts: { runs: number; chain: number[]; msm: number | null; batch: boolean; exit?: ParamsName }): Promise<Row[]> {
+export async function runProverBench(opts: { runs: number; chain: number[]; msm: number | null; batch: boolean; exit?: ParamsName; marking?: number }): Promise<Row[]> {
   if (!isNativeAvailable()) throw new Error(nativeUnavailableReason());
   const rows: Row[] = [];
   let exitClient: string | undefined;
@@ -182,6 +188,13 @@ export async function runProverBench(opts: { runs: number; chain: number[]; msm:
     const input = exitInput(params);
     rows.push(await benchCircuit(`exit (${opts.exit} params, ${exitPublicInputCount(params)} public inputs)`, circuit, input, opts.runs));
     exitClient = await exitClientRun(circuit, input);
+  }
+  if (opts.marking !== undefined) {
+    const p = PRODUCTION_PARAMS;
+    const count = 4 ** opts.marking;
+    const { update, entries } = optionChain(p, count);
+    const circuit = await buildMarkingCircuit(p, "dev", opts.marking);
+    rows.push(await benchCircuit(`marking (production update, ${count} options of a chain, ${p.optionInstruments} vol slices)`, circuit, buildMarking(update, entries, p, opts.marking).inputs, opts.runs));
   }
   for (const k of opts.chain) {
     const nConstraints = (1 << k) - 64;
@@ -226,6 +239,7 @@ if (isMainModule(import.meta.url)) {
     msm: args.includes("--no-msm") ? null : Number(arg("--msm") ?? 18),
     batch: !args.includes("--no-batch"),
     exit: arg("--exit") === undefined ? undefined : checkedParamsName(arg("--exit")!),
+    marking: arg("--marking") === undefined ? undefined : Number(arg("--marking")),
   });
   process.exit(0); // snarkjs worker threads keep the event loop alive
 }
