@@ -1,7 +1,7 @@
 /**
- * `circom2 --inspect` on the batch circuit (circuits/SPEC.md, "Build checks"): every warning about our
+ * `circom2 --inspect` on the batch circuit and the marking circuit (circuits/SPEC.md, "Build checks"): every warning about our
  * circuits is fixed or justified by an `inspect:` comment on the declaring line or the line above. One
- * test per circuit file, so a file's owner sees its own list. The build is the test-size one the other
+ * test per circuit file, so a file's owner sees its own list. The builds are the test-size ones the other
  * circuit tests use (cached), so this adds no compile.
  */
 import { after, before, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { buildMarkingCircuit } from "../../scripts/build/markingCircuit.ts";
 import { REPO_ROOT } from "../../scripts/build/circuitBuild.ts";
 import { circomFilesUnder, formatWarning, parseInspectOutput, pathLabel, readSources, unjustifiedByFile, type InspectWarning } from "../../scripts/build/circomInspect.ts";
 import { compileMain } from "./fixed/compile.ts";
@@ -25,10 +26,10 @@ function circuitFiles(dir: string): string[] {
   });
 }
 
-describe("circom2 --inspect: the batch circuit's warnings are fixed or justified", { timeout: 1_800_000 }, () => {
+describe("circom2 --inspect: the batch and marking circuits' warnings are fixed or justified", { timeout: 1_800_000 }, () => {
   let unjustified: Map<string, InspectWarning[]>;
   before(async () => {
-    unjustified = unjustifiedByFile((await buildBatchCircuit(TEST_PARAMS)).inspect);
+    unjustified = unjustifiedByFile([...(await buildBatchCircuit(TEST_PARAMS)).inspect, ...(await buildMarkingCircuit(TEST_PARAMS)).inspect]);
   });
 
   for (const file of circuitFiles(join(REPO_ROOT, "circuits")).sort()) {
