@@ -8,33 +8,19 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildMarkingCircuit, markingMainSource } from "../../../scripts/build/markingCircuit.ts";
-import { EMPTY_INSTRUMENT, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
-import { buildMarking, markLeaf, marksKey, type MarkEntry } from "../../../sequencer/derivatives/marking.ts";
+import { buildMarking, markLeaf, marksKey } from "../../../sequencer/derivatives/marking.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
-import { oracleMessage, type OracleUpdate } from "../../../sequencer/protocol/messages.ts";
-import { paramsId, TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
-import type { VolSlice } from "../../../sequencer/protocol/volSlices.ts";
+import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
+import { paramsId, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { QuadTree } from "../../../sequencer/state/quadTree.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
-import { derivativesState, EXPIRY, NOW, oracleUpdate, PRICE, VOL } from "../../helpers/derivatives.ts";
+import { derivativesState, EXPIRY, NOW, oracleUpdate, PRICE } from "../../helpers/derivatives.ts";
+import { EDGE_ENTRIES, MARKING_PARAMS, markingUpdate, MIXED_ENTRIES, PRICE_1, slice } from "../../helpers/markingFixtures.ts";
 import { buildOpenCircuit, patchSources } from "../../helpers/openCircuit.ts";
 
-/** The test set with a second underlying: a mark's price is then selected, not the only one. */
-const P: CircuitParams = { ...TEST_PARAMS, underlyings: 2 };
-const PRICE_1 = 2_000_000_000n; // 20.00 quote
-const slice = (underlying: number, expiry: number, slopePpm = 0n): VolSlice => ({ underlying, expiry, levelPpm: VOL, slopePpm });
-const UPDATE = (fields: Partial<OracleUpdate> = {}) =>
-  oracleUpdate({ fundingEpoch: 7, prices: [PRICE, PRICE_1], volSlices: [slice(0, EXPIRY), slice(1, EXPIRY, -300_000n)], ...fields });
-const option = (fields: Partial<InstrumentState>): InstrumentState => ({
-  ...EMPTY_INSTRUMENT, kind: InstrumentKind.CALL, underlying: 0, lotSizeE6: 10_000n, tickValue: 100n, imPpm: 100_000n, mmPpm: 50_000n, strike: PRICE, expiry: EXPIRY, ...fields,
-});
-/** A call on underlying 0, a skewed put on underlying 1 out of the money, a reused id's call, and an expired put in the money. */
-const ENTRIES: MarkEntry[] = [
-  { id: 2, instrument: option({}) },
-  { id: 3, instrument: option({ kind: InstrumentKind.PUT, underlying: 1, strike: 1_500_000_000n, lotSizeE6: 1_000_000n }) },
-  { id: 2, instrument: option({ generation: 3, strike: PRICE / 2n }) },
-  { id: 3, instrument: option({ kind: InstrumentKind.PUT, expiry: NOW - 60, strike: PRICE + 100_000_000n }) },
-];
+const P = MARKING_PARAMS;
+const UPDATE = markingUpdate;
+const ENTRIES = MIXED_ENTRIES;
 
 type Input = Record<string, unknown>;
 const inputOf = (update = UPDATE(), entries = ENTRIES): Input => ({ ...buildMarking(update, entries, P).inputs });
@@ -64,6 +50,8 @@ describe("marking proof (Marking)", { timeout: 600_000 }, () => {
     assert.equal(await failure(m.inputs), null);
     // fewer entries than leaves: the rest are empty
     assert.equal(await failure(inputOf(UPDATE(), ENTRIES.slice(0, 1))), null);
+    // the ranges' edges: strikes at 2^16 and 2^50 - 1, the largest lot
+    assert.equal(await failure(inputOf(UPDATE(), EDGE_ENTRIES)), null);
   });
 
   it("the table's options at the test set (one underlying) have a witness too", async () => {
