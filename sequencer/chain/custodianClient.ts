@@ -3,8 +3,9 @@
  * batches exactly once (a batch whose number the chain already has is never sent again).
  */
 import { publicDataDigest } from "../protocol/publicData.ts";
-import { BaseError, ContractFunctionRevertedError, bytesToHex, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
+import { bytesToHex, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { custodianAbi } from "./abi.ts";
+import { contractRevert } from "./reverts.ts";
 import type { CalldataProof } from "../protocol/calldataProof.ts";
 import { RequestReader, type QueuedRequest, type RequestReaderOptions } from "./requests.ts";
 import { DEFAULT_LOG_RANGE, newestLogs } from "./logs.ts";
@@ -201,12 +202,10 @@ export class CustodianClient {
       if (mined.status !== "success") throw new BatchPostError("reverted", `${label} reverted in ${mined.hash}`);
       return mined.hash;
     } catch (e) {
-      if (e instanceof BaseError) {
-        const revert = e.walk((err) => err instanceof ContractFunctionRevertedError);
-        if (revert instanceof ContractFunctionRevertedError) {
-          const name = revert.data?.errorName ?? "unknown";
-          throw new BatchPostError(name, `${label} reverted: ${name}(${(revert.data?.args ?? []).join(", ")})`);
-        }
+      const revert = contractRevert(e);
+      if (revert) {
+        const name = revert.data?.errorName ?? "unknown";
+        throw new BatchPostError(name, `${label} reverted: ${name}(${(revert.data?.args ?? []).join(", ")})`);
       }
       throw e;
     }

@@ -14,9 +14,10 @@
  * passed in, never built here.
  */
 import { readFile } from "node:fs/promises";
-import { BaseError, ContractFunctionRevertedError, isAddressEqual, parseEventLogs, type Address, type Hash, type Hex, type PublicClient } from "viem";
+import { isAddressEqual, parseEventLogs, type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { custodianAbi } from "../chain/abi.ts";
 import { DEFAULT_LOG_RANGE, newestLogs } from "../chain/logs.ts";
+import { contractRevert } from "../chain/reverts.ts";
 import type { ExitValuation } from "../exit/exitRule.ts";
 import { proveExit, type ExitKeys } from "../exit/exitProver.ts";
 import { exitWitness } from "../exit/exitWitness.ts";
@@ -277,8 +278,8 @@ async function pendingStatus(publicClient: PublicClient, custodian: Address, fun
     await publicClient.simulateContract({ address: custodian, abi: custodianAbi, functionName, args } as never);
     return { claimable: true };
   } catch (e) {
-    const revert = e instanceof BaseError ? e.walk((err) => err instanceof ContractFunctionRevertedError) : null;
-    if (!(revert instanceof ContractFunctionRevertedError) || !revert.data) throw e;
+    const revert = contractRevert(e);
+    if (!revert?.data) throw e;
     if (revert.data.errorName === none) return null; // paid meanwhile
     if (revert.data.errorName === "ClaimNotCovered") return { claimable: false, free: (revert.data.args as readonly bigint[])[1] };
     return { claimable: false, refusal: revert.data.errorName };
