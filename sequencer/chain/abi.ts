@@ -284,3 +284,16 @@ export const adminTimelockAbi = [
   {"inputs":[{"internalType":"uint256","name":"newDelay","type":"uint256"}],"name":"updateDelay","outputs":[],"stateMutability":"nonpayable","type":"function"},
   {"stateMutability":"payable","type":"receive"},
 ] as const;
+
+export const marksRegistryAbi = [
+  {"inputs":[{"internalType":"contract IBatchGroth16Verifier","name":"verifier_","type":"address"}],"stateMutability":"nonpayable","type":"constructor"},
+  {"inputs":[],"name":"InvalidMarkingProof","type":"error"},
+  {"inputs":[{"internalType":"address","name":"verifier","type":"address"}],"name":"InvalidVerifier","type":"error"},
+  {"inputs":[{"internalType":"uint256","name":"messageHash","type":"uint256"},{"internalType":"uint256","name":"marksRoot","type":"uint256"}],"name":"MarksAlreadyRecorded","type":"error"},
+  {"inputs":[{"internalType":"uint256","name":"value","type":"uint256"}],"name":"NotAFieldElement","type":"error"},
+  {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"messageHash","type":"uint256"},{"indexed":true,"internalType":"uint256","name":"marksRoot","type":"uint256"},{"indexed":true,"internalType":"address","name":"recorder","type":"address"}],"name":"MarksRecorded","type":"event"},
+  {"inputs":[],"name":"FIELD_MODULUS","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"internalType":"uint256","name":"messageHash","type":"uint256"},{"internalType":"uint256","name":"marksRoot","type":"uint256"}],"name":"isRecorded","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"internalType":"uint256","name":"messageHash","type":"uint256"},{"internalType":"uint256","name":"marksRoot","type":"uint256"},{"internalType":"uint256[8]","name":"proof","type":"uint256[8]"}],"name":"record","outputs":[],"stateMutability":"nonpayable","type":"function"},
+  {"inputs":[],"name":"verifier","outputs":[{"internalType":"contract IBatchGroth16Verifier","name":"","type":"address"}],"stateMutability":"view","type":"function"},
+] as const;

@@ -24,7 +24,7 @@ const targets: Target[] = [
       " *   UPDATE_ABI=1 npx hardhat test nodejs test/contracts/abi.test.ts",
       " */",
     ].join("\n"),
-    exports: { custodianAbi: "Custodian", batchVerifierAbi: "IBatchGroth16Verifier", adminTimelockAbi: "AdminTimelock" },
+    exports: { custodianAbi: "Custodian", batchVerifierAbi: "IBatchGroth16Verifier", adminTimelockAbi: "AdminTimelock", marksRegistryAbi: "MarksRegistry" },
     current: chainAbis,
   },
   {

@@ -7,6 +7,7 @@ import { buildBatch, type BuiltBatch } from "../../sequencer/batch/batchWitness.
 import type { BatchTx, InstrumentSpec } from "../../sequencer/protocol/transactions.ts";
 import { signOracleUpdate } from "../../sequencer/derivatives/oracleSigner.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../../sequencer/derivatives/oracleStep.ts";
+import type { MarkEntry } from "../../sequencer/derivatives/marking.ts";
 import type { LotRisk } from "../../sequencer/derivatives/formulas.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType } from "../../sequencer/protocol/constants.ts";
 import type { Order, Signed } from "../../sequencer/protocol/messages.ts";
@@ -205,4 +206,13 @@ export function spotTrade(sell: Partial<Order>): BatchTx {
     type: TxType.TRADE, lots: 4n, priceTicks: 95n, buyFeePpm: 500, sellFeePpm: 1000,
     buy: order(testTrader(1), { orderId: 1n, side: Side.BUY, priceTicks: 100n }), sell: order(testTrader(2), { orderId: 1n, side: Side.SELL, priceTicks: 90n, ...sell }),
   };
+}
+
+/**
+ * What a marking of `state`'s whole option table prices (marking.ts MarkEntry): the table's option ids (its last
+ * optionInstruments ids, the call and the put of derivativesState()) in order, each with its instrument.
+ */
+export function tableOptions(state: ExchangeState = derivativesState()): MarkEntry[] {
+  const { instruments, optionInstruments } = state.params;
+  return Array.from({ length: optionInstruments }, (_, k) => instruments - optionInstruments + k).map((id) => ({ id, instrument: state.instruments[id] }));
 }
