@@ -6,8 +6,8 @@ import {IMarksRegistry} from "./interfaces/IMarksRegistry.sol";
 import {BabyJubjub} from "./libraries/BabyJubjub.sol";
 
 /// @title MarksRegistry
-/// @notice Records the (oracle message hash, marks root) pairs that marking proofs vouch for, checked with the
-/// marking circuit's generated verifier (scripts/build/markingCircuit.ts); see {IMarksRegistry}.
+/// @notice Records the keys of the markings (oracle message hash, marks root) that marking proofs vouch for, checked
+/// with the marking circuit's generated verifier (scripts/build/markingCircuit.ts); see {IMarksRegistry}.
 contract MarksRegistry is IMarksRegistry {
     /// @notice The BN254 scalar field modulus: every public input is below it (Baby Jubjub's base field is this field).
     uint256 public constant FIELD_MODULUS = BabyJubjub.P;
@@ -15,8 +15,8 @@ contract MarksRegistry is IMarksRegistry {
     /// @inheritdoc IMarksRegistry
     IBatchGroth16Verifier public immutable verifier;
 
-    /// @dev messageHash => marksRoot => recorded.
-    mapping(uint256 messageHash => mapping(uint256 marksRoot => bool)) private _recorded;
+    /// @dev marksKey => recorded.
+    mapping(uint256 marksKey => bool) private _recorded;
 
     /// @param verifier_ The marking circuit's verifier (a contract: the zero address or an account without code is
     /// refused with {InvalidVerifier}).
@@ -26,22 +26,24 @@ contract MarksRegistry is IMarksRegistry {
     }
 
     /// @inheritdoc IMarksRegistry
-    function record(uint256 messageHash, uint256 marksRoot, uint256[8] calldata proof) external {
+    function record(uint256 messageHash, uint256 marksRoot, uint256 marksKey, uint256[8] calldata proof) external {
         if (messageHash >= FIELD_MODULUS) revert NotAFieldElement(messageHash);
         if (marksRoot >= FIELD_MODULUS) revert NotAFieldElement(marksRoot);
-        if (_recorded[messageHash][marksRoot]) revert MarksAlreadyRecorded(messageHash, marksRoot);
-        uint256[] memory inputs = new uint256[](2);
+        if (marksKey >= FIELD_MODULUS) revert NotAFieldElement(marksKey);
+        if (_recorded[marksKey]) revert MarksAlreadyRecorded(marksKey);
+        uint256[] memory inputs = new uint256[](3);
         inputs[0] = messageHash;
         inputs[1] = marksRoot;
+        inputs[2] = marksKey;
         // A check, not an interaction: verifyFlatProof is a view function (STATICCALL), so it cannot re-enter a write.
         if (!verifier.verifyFlatProof(proof, inputs)) revert InvalidMarkingProof();
 
-        _recorded[messageHash][marksRoot] = true;
-        emit MarksRecorded(messageHash, marksRoot, msg.sender);
+        _recorded[marksKey] = true;
+        emit MarksRecorded(marksKey, messageHash, marksRoot, msg.sender);
     }
 
     /// @inheritdoc IMarksRegistry
-    function isRecorded(uint256 messageHash, uint256 marksRoot) external view returns (bool) {
-        return _recorded[messageHash][marksRoot];
+    function isRecorded(uint256 marksKey) external view returns (bool) {
+        return _recorded[marksKey];
     }
 }

@@ -1,7 +1,7 @@
 /**
- * The marks registry (contracts/MarksRegistry.sol) from the sequencer's side: whether a marking's pair (oracle
- * message hash, marks root) is recorded, and recording it with its marking proof, once (a pair the registry already
- * holds is never sent again).
+ * The marks registry (contracts/MarksRegistry.sol) from the sequencer's side: whether a marking's key
+ * (Poseidon(oracle message hash, marks root)) is recorded, and recording it with its marking proof, once (a key the
+ * registry already holds is never sent again).
  */
 import type { Address, Hash, PublicClient, WalletClient } from "viem";
 import type { Marking } from "../derivatives/marking.ts";
@@ -10,8 +10,8 @@ import { marksRegistryAbi } from "./abi.ts";
 import { contractRevert } from "./reverts.ts";
 import { TransactionWatch, type PostingOptions } from "./sentTransactions.ts";
 
-/** What the registry records of a marking: its two public inputs. */
-export type MarksPair = Pick<Marking, "messageHash" | "marksRoot">;
+/** What a recording sends of a marking: its three public inputs (the registry keeps the key). */
+export type MarkingInputs = Pick<Marking, "messageHash" | "marksRoot" | "marksKey">;
 
 /** The registry and the clients that read it and send to it. */
 export type MarksRegistryChain = {
@@ -31,27 +31,27 @@ export class MarksRecordError extends Error {
   }
 }
 
-/** Whether the registry at `registry` holds `pair` (IMarksRegistry.isRecorded: the custodian's read). */
-export function marksRecorded(publicClient: PublicClient, registry: Address, pair: MarksPair): Promise<boolean> {
-  return publicClient.readContract({ address: registry, abi: marksRegistryAbi, functionName: "isRecorded", args: [pair.messageHash, pair.marksRoot] });
+/** Whether the registry at `registry` holds `marksKey` (IMarksRegistry.isRecorded: the custodian's read). */
+export function marksRecorded(publicClient: PublicClient, registry: Address, marksKey: bigint): Promise<boolean> {
+  return publicClient.readContract({ address: registry, abi: marksRegistryAbi, functionName: "isRecorded", args: [marksKey] });
 }
 
 /**
- * Records `pair` with its marking proof `proof` (calldata order, protocol/calldataProof.ts) and waits for it to be
- * mined and confirmed (`chain.posting`); resolves to the hash mined. Null, with nothing sent, when the registry
- * already holds the pair (another prover was first: MarksAlreadyRecorded counts as done); null too when our
- * transaction reverted because another recording of the pair was mined before it. Any other refusal of the
+ * Records `marking`'s key with its marking proof `proof` (calldata order, protocol/calldataProof.ts) and waits for it
+ * to be mined and confirmed (`chain.posting`); resolves to the hash mined. Null, with nothing sent, when the registry
+ * already holds the key (another prover was first: MarksAlreadyRecorded counts as done); null too when our
+ * transaction reverted because another recording of the key was mined before it. Any other refusal of the
  * simulation (nothing sent) throws MarksRecordError with the registry's error name (InvalidMarkingProof,
  * NotAFieldElement); a mined revert for another reason throws MarksRecordError("reverted").
  */
-export async function recordMarks(chain: MarksRegistryChain, pair: MarksPair, proof: CalldataProof): Promise<Hash | null> {
+export async function recordMarks(chain: MarksRegistryChain, marking: MarkingInputs, proof: CalldataProof): Promise<Hash | null> {
   const { publicClient, walletClient, registry } = chain;
-  if (await marksRecorded(publicClient, registry, pair)) return null;
-  const label = `record(${pair.messageHash}, ${pair.marksRoot})`;
+  if (await marksRecorded(publicClient, registry, marking.marksKey)) return null;
+  const label = `record(${marking.messageHash}, ${marking.marksRoot}, ${marking.marksKey})`;
   let request: unknown;
   try {
     ({ request } = await publicClient.simulateContract({
-      address: registry, abi: marksRegistryAbi, functionName: "record", args: [pair.messageHash, pair.marksRoot, proof], account: walletClient.account!,
+      address: registry, abi: marksRegistryAbi, functionName: "record", args: [marking.messageHash, marking.marksRoot, marking.marksKey, proof], account: walletClient.account!,
     } as never));
   } catch (e) {
     const revert = contractRevert(e);
@@ -64,6 +64,6 @@ export async function recordMarks(chain: MarksRegistryChain, pair: MarksPair, pr
   const mined = await new TransactionWatch(publicClient, walletClient, chain.posting).mined(hash);
   if (!mined) throw new Error(`${label}: transaction ${hash} not found: neither mined nor kept (dropped, or its nonce taken by another transaction)`);
   if (mined.status === "success") return mined.hash;
-  if (await marksRecorded(publicClient, registry, pair)) return null;
+  if (await marksRecorded(publicClient, registry, marking.marksKey)) return null;
   throw new MarksRecordError("reverted", `${label} reverted in ${mined.hash}`);
 }

@@ -30,7 +30,7 @@ import { TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/par
 import { sliceWord, type VolSlice } from "../../../sequencer/protocol/volSlices.ts";
 import { QuadTree } from "../../../sequencer/state/quadTree.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
-import { derivativesState, oracleUpdate } from "../../helpers/derivatives.ts";
+import { oracleUpdate, tableOptions } from "../../helpers/derivatives.ts";
 import { describeVerdict, huntRandom, huntSettings, leavesOf, sampleMutations, type HuntLine, type Related, type Verdict } from "../../helpers/dishonest.ts";
 import { EDGE_ENTRIES, MARKING_PARAMS, markingUpdate, MIXED_ENTRIES } from "../../helpers/markingFixtures.ts";
 import { buildOpenMarkingCircuit, openMarkingWitness } from "../../helpers/openMarking.ts";
@@ -50,8 +50,7 @@ const RELATED: Related = {
 };
 
 function scenarios(): MarkingScenario[] {
-  const s = derivativesState();
-  const table = [2, 3].map((id) => ({ id, instrument: s.instruments[id] }));
+  const table = tableOptions();
   return [
     { name: "two underlyings: call, skewed put, reused id, expired put", p: MARKING_PARAMS, update: markingUpdate(), entries: MIXED_ENTRIES },
     { name: "the ranges' edges", p: MARKING_PARAMS, update: markingUpdate(), entries: EDGE_ENTRIES },

@@ -14,7 +14,7 @@ import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
 import { paramsId, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { QuadTree } from "../../../sequencer/state/quadTree.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
-import { derivativesState, EXPIRY, NOW, oracleUpdate, PRICE } from "../../helpers/derivatives.ts";
+import { EXPIRY, NOW, oracleUpdate, PRICE, tableOptions } from "../../helpers/derivatives.ts";
 import { EDGE_ENTRIES, MARKING_PARAMS, markingUpdate, MIXED_ENTRIES, PRICE_1, slice } from "../../helpers/markingFixtures.ts";
 import { buildOpenCircuit, patchSources } from "../../helpers/openCircuit.ts";
 
@@ -55,10 +55,8 @@ describe("marking proof (Marking)", { timeout: 600_000 }, () => {
   });
 
   it("the table's options at the test set (one underlying) have a witness too", async () => {
-    const s = derivativesState();
     const t = (await buildMarkingCircuit(TEST_PARAMS)).wasm;
-    const entries = [2, 3].map((id) => ({ id, instrument: s.instruments[id] }));
-    assert.equal(await inputFailure(buildMarking(oracleUpdate(), entries, TEST_PARAMS).inputs, t), null);
+    assert.equal(await inputFailure(buildMarking(oracleUpdate(), tableOptions(), TEST_PARAMS).inputs, t), null);
   });
 
   it("a higher mark is refused at the root (the mark is computed, not chosen)", async () => {

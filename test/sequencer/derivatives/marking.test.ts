@@ -5,20 +5,16 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildMarking, markingLevels, markLeaf, markOf, marksKey, markPath, MarkingRejected, type MarkEntry } from "../../../sequencer/derivatives/marking.ts";
+import { buildMarking, markingLevels, markLeaf, markOf, marksKey, markPath, MarkingRejected } from "../../../sequencer/derivatives/marking.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
 import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
 import { DEVNET_PARAMS, PRODUCTION_PARAMS, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { EMPTY_SLICE } from "../../../sequencer/protocol/volSlices.ts";
 import { QuadTree } from "../../../sequencer/state/quadTree.ts";
-import { derivativesState, EXPIRY, NOW, oracleRisks, oracleUpdate, PRICE, VOL } from "../../helpers/derivatives.ts";
+import { derivativesState, EXPIRY, NOW, oracleRisks, oracleUpdate, PRICE, tableOptions, VOL } from "../../helpers/derivatives.ts";
 
 const p = TEST_PARAMS;
-const optionIds = () => Array.from({ length: p.optionInstruments }, (_, k) => p.instruments - p.optionInstruments + k);
-const tableOptions = (): MarkEntry[] => {
-  const s = derivativesState();
-  return optionIds().map((id) => ({ id, instrument: s.instruments[id] }));
-};
+const optionIds = () => tableOptions().map((e) => e.id);
 
 describe("marking (sequencer/derivatives/marking.ts)", () => {
   it("marks every option of the table as the batch's oracle step does, skewed or not", () => {
