@@ -16,7 +16,7 @@ import { verifyMessage } from "../../sequencer/crypto/babyjub.ts";
 import { poseidon } from "../../sequencer/crypto/poseidon.ts";
 import { orderMessage } from "../../sequencer/protocol/messages.ts";
 import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
-import { QuadTree } from "../../sequencer/state/quadTree.ts";
+import { QuadTree } from "../../sequencer/crypto/quadTree.ts";
 import { fundedState, TIMESTAMP, trader, trades } from "./fixtures.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { dur, int, progress, sample, sampleAsync, section, table, timeMs, type Stats } from "./util.ts";

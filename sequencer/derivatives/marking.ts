@@ -9,7 +9,7 @@ import { Bits, InstrumentKind, MIN_ORACLE_PRICE, MIN_VOL_PPM } from "../protocol
 import { oracleMessage, settlementWord, type OracleUpdate } from "../protocol/messages.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { sliceTableFault } from "../protocol/volSlices.ts";
-import { QuadTree, type QuadProof } from "../state/quadTree.ts";
+import { QuadTree, type QuadProof } from "../crypto/quadTree.ts";
 import { optionMark, type InstrumentState } from "./formulas.ts";
 import { findSlice, sliceInputs, sliceVol } from "./volSurface.ts";
 

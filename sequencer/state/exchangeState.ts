@@ -11,7 +11,7 @@ import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
 import { derivLeaf, emptyLayout, layoutAfter, type PositionLayout } from "./positionSlots.ts";
-import { emptyHashes, QuadTree } from "./quadTree.ts";
+import { emptyHashes, QuadTree } from "../crypto/quadTree.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
 

@@ -61,7 +61,7 @@ import { decodePublicData, encodeRecord, queuedForm, RECORD_LAYOUT, type OracleS
 import { fieldOf } from "../../sequencer/crypto/field.ts";
 import { accountDerivLeaf, accountLeafHash, decodeOrderSlot, ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { slotValues } from "../../sequencer/state/positionSlots.ts";
-import { QuadTree } from "../../sequencer/state/quadTree.ts";
+import { QuadTree } from "../../sequencer/crypto/quadTree.ts";
 import { replayBatch } from "../../sequencer/verifier/publicDataReplay.ts";
 import { badDebt, marksOfStep } from "./custody.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";

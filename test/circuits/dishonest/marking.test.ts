@@ -28,7 +28,7 @@ import { Bits, Domain, FIELD_MODULUS, type InstrumentKind } from "../../../seque
 import type { OracleUpdate } from "../../../sequencer/protocol/messages.ts";
 import { TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
 import { sliceWord, type VolSlice } from "../../../sequencer/protocol/volSlices.ts";
-import { QuadTree } from "../../../sequencer/state/quadTree.ts";
+import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { oracleUpdate, tableOptions } from "../../helpers/derivatives.ts";
 import { describeVerdict, huntRandom, huntSettings, leavesOf, sampleMutations, type HuntLine, type Related, type Verdict } from "../../helpers/dishonest.ts";

@@ -12,7 +12,7 @@ import { buildMarking, markLeaf, marksKey } from "../../../sequencer/derivatives
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
 import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
 import { paramsId, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { QuadTree } from "../../../sequencer/state/quadTree.ts";
+import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
 import { EXPIRY, NOW, oracleUpdate, PRICE, tableOptions } from "../../helpers/derivatives.ts";
 import { EDGE_ENTRIES, MARKING_PARAMS, markingUpdate, MIXED_ENTRIES, PRICE_1, slice } from "../../helpers/markingFixtures.ts";

@@ -10,7 +10,7 @@ import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
 import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
 import { DEVNET_PARAMS, PRODUCTION_PARAMS, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { EMPTY_SLICE } from "../../../sequencer/protocol/volSlices.ts";
-import { QuadTree } from "../../../sequencer/state/quadTree.ts";
+import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { derivativesState, EXPIRY, NOW, oracleRisks, oracleUpdate, PRICE, tableOptions, VOL } from "../../helpers/derivatives.ts";
 
 const p = TEST_PARAMS;

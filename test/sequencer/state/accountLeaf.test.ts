@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { accountDerivLeaf, accountLeafHash, ExchangeState } from "../../../sequencer/state/exchangeState.ts";
-import { QuadTree } from "../../../sequencer/state/quadTree.ts";
+import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { QUOTE_TOKEN_ID } from "../../../sequencer/protocol/constants.ts";
 

@@ -1,12 +1,12 @@
 /**
- * Direct tests of the sparse quad Merkle tree (sequencer/state/quadTree.ts) that every state tree is
+ * Direct tests of the sparse quad Merkle tree (sequencer/crypto/quadTree.ts) that every state tree is
  * built on: empty roots, reads and writes, Merkle paths, which nodes a write touches, bounds, and the
  * root against a naive recomputation with circomlibjs's Poseidon over 4 children (circuits/SPEC.md,
  * "State": node = Poseidon(c0, c1, c2, c3), least-significant index pair at the leaf level).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { emptyHashes, QuadTree, type QuadProof } from "../../../sequencer/state/quadTree.ts";
+import { emptyHashes, QuadTree, type QuadProof } from "../../../sequencer/crypto/quadTree.ts";
 import { poseidonJs } from "../../../sequencer/crypto/poseidon.ts";
 import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 
