@@ -248,8 +248,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @dev What exits paid of the derivatives pot ({exodusDerivativesPaid}).
     CustodianPayouts.ExodusLedger private _exodusLedger;
 
-    // RequestQueued(index, record), a request appended to the queue with exactly the bytes a batch must carry for
-    // it, is {RequestQueue}'s event, emitted in this contract's context.
+    // The events of requests queued in the linked libraries ({RequestQueue}, {RegistrationRules}, {CustodianPayouts})
+    // are declared here or in the interfaces, so they are this contract's in its ABI, and emitted in its context.
     /// @notice `owner` was assigned a new account id.
     event AccountRegistered(uint32 indexed accountId, address indexed owner);
     /// @notice A trading key was queued for an account (first registration or rotation).
@@ -506,28 +506,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// Forced cancel: rotating to a new key is how an owner cancels all its orders without the operator. The
     /// REGISTER_KEY request gets the request deadline like any other (exodus if no batch consumes it in time), and
     /// once consumed the circuit's signature check refuses every order the old key signed.
+    /// Runs in {RegistrationRules-registerKey}; a new account id and the request are counted here.
     /// @param x The key's x coordinate (< field modulus).
     /// @param y The key's y coordinate (< field modulus).
     /// @return accountId The caller's account id.
     function registerTradingKey(uint256 x, uint256 y) external returns (uint32 accountId) {
-        if (!RegistrationRules.isValidKey(x, y)) revert InvalidTradingKey(x, y);
-        accountId = accountOf[msg.sender];
-        if (accountId == 0) {
-            accountId = accountCount + 1;
-            if (accountId >= maxAccounts) revert AccountTreeFull();
-            accountCount = accountId;
-            accountOf[msg.sender] = accountId;
-            emit AccountRegistered(accountId, msg.sender);
-        } else {
-            uint48 pendingPlusOne = _accounts[accountId].keyRequestPlusOne;
-            if (pendingPlusOne > processedRequests) revert KeyRotationPending(accountId, pendingPlusOne - 1);
-        }
-        uint256 key = BabyJubjub.compress(x, y);
-        uint256 index = _queueRequest(PublicData.encodeRegisterKey(accountId, key));
-        CustodianPayouts.Account storage account = _accounts[accountId];
-        account.owner = msg.sender;
-        account.keyRequestPlusOne = uint48(index + 1);
-        emit TradingKeyRegistered(accountId, x, y, key, index);
+        uint32 count = accountCount;
+        accountId = RegistrationRules.registerKey(
+            accountOf, _accounts, _requestChain, _queued, requestCount, processedRequests, exodusMode, count, maxAccounts, x, y
+        );
+        if (accountId > count) accountCount = accountId;
+        ++requestCount;
     }
 
     /// @notice Deposits `amount` of token `tokenId` from the caller to the caller's own account.
@@ -636,9 +625,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @param amount Amount of quote to withdraw from the fee pool; non-zero.
     /// @return requestIndex The request's queue index (RequestQueued carries the record).
     function requestFeeWithdrawal(uint96 amount) external onlyRole(OPERATOR_ROLE) returns (uint256 requestIndex) {
-        uint64 pendingPlusOne = _feeRequestPlusOne;
-        _checkTreasuryRequest(ProtocolConstants.TX_FEE_WITHDRAW, pendingPlusOne, amount);
-        requestIndex = _queueOutcomeRequest(ProtocolConstants.TX_FEE_WITHDRAW, 0, 0, amount);
+        requestIndex = _requestTreasury(ProtocolConstants.TX_FEE_WITHDRAW, _feeRequestPlusOne, amount);
         _feeRequestPlusOne = uint64(requestIndex + 1);
     }
 
@@ -661,9 +648,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         returns (uint256 requestIndex)
     {
         if (derivSlots == 0) revert NoDerivativesSlots();
-        uint64 pendingPlusOne = _insuranceRequestPlusOne;
-        _checkTreasuryRequest(ProtocolConstants.TX_INSURANCE_WITHDRAW, pendingPlusOne, amount);
-        requestIndex = _queueOutcomeRequest(ProtocolConstants.TX_INSURANCE_WITHDRAW, 0, 0, amount);
+        requestIndex = _requestTreasury(ProtocolConstants.TX_INSURANCE_WITHDRAW, _insuranceRequestPlusOne, amount);
         _insuranceRequestPlusOne = uint64(requestIndex + 1);
     }
 
@@ -705,10 +690,10 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         onlyRole(DEFAULT_ADMIN_ROLE)
         returns (uint16 marketId)
     {
-        bytes memory record;
-        (marketId, record) = RegistrationRules.registerMarket(_markets, _tokens.length, maxMarkets, baseTokenId, sizeUnit, priceUnit);
-        uint256 index = _queueRequest(record);
-        emit MarketRegistered(marketId, baseTokenId, sizeUnit, priceUnit, index);
+        marketId = RegistrationRules.registerMarket(
+            _markets, _requestChain, _queued, requestCount, exodusMode, _tokens.length, maxMarkets, baseTokenId, sizeUnit, priceUnit
+        );
+        ++requestCount;
     }
 
     /// @notice Registers a derivative instrument under the lowest available id of its class and queues a
@@ -757,11 +742,16 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
             expiry: expiry,
             fundingCapPpm: fundingCapPpm
         });
-        bytes memory record;
-        (instrumentId, p.tickValue, record) =
-            RegistrationRules.registerInstrument(_instruments, _instrumentIds, p, tickSizeE8, underlyings, _idContext());
-        uint256 index = _queueRequest(record);
-        emit InstrumentRegistered(instrumentId, kind, tickSizeE8, p, index);
+        return _registerInstrument(p, tickSizeE8);
+    }
+
+    /// @dev {RegistrationRules-registerInstrument} on this custodian's storage (out of {registerInstrument}, whose nine
+    /// arguments leave no stack for the call's).
+    function _registerInstrument(PublicData.Instrument memory p, uint64 tickSizeE8) private returns (uint16 instrumentId) {
+        instrumentId = RegistrationRules.registerInstrument(
+            _instruments, _instrumentIds, _requestChain, _queued, exodusMode, p, tickSizeE8, underlyings, _idContext()
+        );
+        ++requestCount;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1287,26 +1277,14 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         openForcedRequests = open + uint16(admitted);
     }
 
-    /// @dev Appends `record` to the queue, stamped with the time and the caller; refused in exodus mode (every
-    /// registration, deposit and forced request comes through here).
-    function _queueRequest(bytes memory record) private returns (uint256 index) {
-        if (exodusMode) revert ExodusModeActive();
-        uint64 count = requestCount;
-        RequestQueue.append(_requestChain, _queued, count, record);
-        requestCount = count + 1;
-        return count;
-    }
-
     /// @dev The DEPOSIT record must be provable: the circuit needs `amount < 2^96` and the new balance below
     /// 2^128. No account can claim more than the custodian holds (the custody invariant the circuit proves), so
     /// keeping every token's holdings below 2^128 after each deposit keeps every balance a deposit adds to below
     /// 2^128 when the record is consumed. (Tokens sent without a deposit only count against the limit.)
+    /// Runs in {CustodianPayouts-deposit}, which pulls the tokens first (under nonReentrant) and queues what arrived.
     function _deposit(uint32 accountId, uint16 tokenId, uint96 amount) private {
-        // The queued amount must be what arrived: the interaction comes first, under nonReentrant.
-        uint96 received = CustodianPayouts.receiveDeposit(_tokens, tokenId, amount);
-        uint256 index = _queueRequest(PublicData.encodeDeposit(accountId, tokenId, received));
-        owed[tokenId] += received;
-        emit Deposited(accountId, tokenId, msg.sender, received, index);
+        CustodianPayouts.deposit(_tokens, owed, _requestChain, _queued, requestCount, exodusMode, accountId, tokenId, amount);
+        ++requestCount;
     }
 
     /// @dev Queues a forced request of `txType` for the caller's account; see {forceWithdraw}.
@@ -1332,25 +1310,24 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         }
     }
 
-    /// @dev Queues an outcome request (honoured 0) within MAX_OPEN_FORCED_REQUESTS (TooManyForcedRequests); a
-    /// batch consuming it gives its place back (see {submitBatch}).
-    function _queueOutcomeRequest(uint8 txType, uint32 accountId, uint16 tokenId, uint96 amount)
-        private
-        returns (uint256 index)
-    {
+    /// @dev Queues a treasury withdrawal of `txType` whose latest one was queued at `pendingPlusOne - 1`
+    /// ({RequestQueue-requestTreasury}): the request and its place under MAX_OPEN_FORCED_REQUESTS are counted here, a
+    /// batch consuming it gives the place back (see {submitBatch}).
+    function _requestTreasury(uint8 txType, uint64 pendingPlusOne, uint96 amount) private returns (uint256 index) {
         uint16 open = openForcedRequests;
-        if (open >= MAX_OPEN_FORCED_REQUESTS) revert TooManyForcedRequests();
-        index = _queueRequest(PublicData.encodeAmountRecord(txType, accountId, tokenId, amount));
+        index = RequestQueue.requestTreasury(
+            _requestChain,
+            _queued,
+            requestCount,
+            processedRequests,
+            exodusMode,
+            open >= MAX_OPEN_FORCED_REQUESTS,
+            txType,
+            pendingPlusOne,
+            amount
+        );
+        ++requestCount;
         openForcedRequests = open + 1;
-    }
-
-    /// @dev A treasury withdrawal of `txType` is refused in exodus (first: a request left pending then is never
-    /// consumed), and needs a non-zero amount and no unconsumed one of its type (queued at `pendingPlusOne - 1`):
-    /// the operator keeps at most two places of the cap, never crowding users out.
-    function _checkTreasuryRequest(uint8 txType, uint64 pendingPlusOne, uint96 amount) private view {
-        if (exodusMode) revert ExodusModeActive();
-        if (amount == 0) revert ZeroTreasuryWithdrawal();
-        if (pendingPlusOne > processedRequests) revert TreasuryRequestPending(txType, pendingPlusOne - 1);
     }
 
     /// @dev Sets both treasury recipients (non-zero) and emits TreasuryRecipientsSet.

@@ -24,6 +24,9 @@ interface ICustodianExits {
         address treasury;
     }
 
+    /// @notice Request `index` was queued with its exact record: the bytes a batch must carry for it, chained into
+    /// the custodian's request chain (every registration, deposit, forced and treasury request).
+    event RequestQueued(uint256 indexed index, bytes record);
     /// @notice The owner of `accountId` queued a forced request at queue index `requestIndex`: a forced withdrawal
     /// (txType 12: spot token `tokenId`; txType 13: derivatives collateral, tokenId 0) or a forced close (txType 18:
     /// `tokenId` is the instrument id, `amount` is `counterpartyId << 64 | lots`, as the queued record carries them).

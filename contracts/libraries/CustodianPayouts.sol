@@ -11,6 +11,7 @@ import {ICustodianExits} from "../interfaces/ICustodianExits.sol";
 import {ICustodianTreasury} from "../interfaces/ICustodianTreasury.sol";
 import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 import {PublicData} from "./PublicData.sol";
+import {RequestQueue} from "./RequestQueue.sol";
 
 /// @title CustodianPayouts
 /// @notice Everything that credits or pays out of the custodian's ledger: an accepted batch's withdrawal credits
@@ -244,13 +245,41 @@ library CustodianPayouts {
         emit Custodian.TokenRegistered(tokenId, token, minDeposit);
     }
 
-    /// @notice Pulls a deposit of `amount` of token `tokenId` from the caller and returns what arrived, which is what
-    /// the custodian queues (fee-on-transfer and bonus tokens included); see {Custodian-deposit}. Reverts for an
+    /// @notice A deposit of `amount` of token `tokenId` from the caller to account `accountId` (the custodian checked
+    /// the account; see {Custodian-deposit}, {Custodian-depositTo}): pulls it ({_receiveDeposit}), queues a DEPOSIT
+    /// record of what arrived at queue index `count` ({RequestQueue-push}: ExodusModeActive in exodus), which it
+    /// returns, and counts it in {Custodian-owed} until a batch consumes it. Emits {Custodian-Deposited}. The
+    /// interaction comes first, so the queued amount is what arrived: the caller holds the reentrancy guard.
+    /// @param tokens The custodian's registered tokens.
+    /// @param owed The custodian's {Custodian-owed}, grown by what arrived.
+    /// @param chain The custodian's request chain, appended to.
+    /// @param queued The custodian's queued requests' times and callers.
+    /// @param count The custodian's requestCount: the index the deposit gets.
+    /// @param exodus The custodian's exodusMode.
+    /// @return index The deposit's queue index.
+    function deposit(
+        TokenInfo[] storage tokens,
+        mapping(uint16 => uint256) storage owed,
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => QueuedRequest) storage queued,
+        uint64 count,
+        bool exodus,
+        uint32 accountId,
+        uint16 tokenId,
+        uint96 amount
+    ) external returns (uint256 index) {
+        uint96 received = _receiveDeposit(tokens, tokenId, amount);
+        index = RequestQueue.push(chain, queued, count, exodus, PublicData.encodeDeposit(accountId, tokenId, received));
+        owed[tokenId] += received;
+        emit Custodian.Deposited(accountId, tokenId, msg.sender, received, index);
+    }
+
+    /// @dev Pulls a deposit of `amount` of token `tokenId` from the caller and returns what arrived, which is what
+    /// the custodian queues (fee-on-transfer and bonus tokens included). Reverts for an
     /// unknown token (UnknownToken) or amount 0 (InvalidDepositAmount), and when what arrived is
     /// below the token's minimum (DepositBelowMinimum), does not fit 96 bits (InvalidDepositAmount), or would leave
-    /// the custodian holding 2^128 or more of the token (TokenHoldingsLimit). The interaction comes first: the caller
-    /// holds the reentrancy guard.
-    function receiveDeposit(TokenInfo[] storage tokens, uint16 tokenId, uint96 amount) external returns (uint96) {
+    /// the custodian holding 2^128 or more of the token (TokenHoldingsLimit).
+    function _receiveDeposit(TokenInfo[] storage tokens, uint16 tokenId, uint96 amount) private returns (uint96) {
         if (tokenId >= tokens.length) revert Custodian.UnknownToken(tokenId);
         if (amount == 0) revert Custodian.InvalidDepositAmount(0);
         TokenInfo memory info = tokens[tokenId];

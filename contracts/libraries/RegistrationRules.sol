@@ -4,7 +4,9 @@ pragma solidity 0.8.28;
 import {Custodian} from "../Custodian.sol";
 import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 import {BabyJubjub} from "./BabyJubjub.sol";
+import {CustodianPayouts} from "./CustodianPayouts.sol";
 import {PublicData} from "./PublicData.sol";
+import {RequestQueue} from "./RequestQueue.sol";
 
 /// @title RegistrationRules
 /// @notice The rules a registration must pass before the custodian queues it: a Baby Jubjub key's validity
@@ -68,6 +70,55 @@ library RegistrationRules {
     /// @notice Whether (x, y) is an acceptable Baby Jubjub public key: {BabyJubjub-isValidPublicKey}.
     function isValidKey(uint256 x, uint256 y) external pure returns (bool) {
         return BabyJubjub.isValidPublicKey(x, y);
+    }
+
+    /// @notice Registers the caller's trading key (x, y) ({Custodian-registerTradingKey}, whose rules these are): refused
+    /// unless valid ({isValidKey}: InvalidTradingKey); a caller without an account gets the next account id
+    /// (`accountCount + 1`, below `maxAccounts`: AccountTreeFull) and AccountRegistered, one with an account is refused
+    /// while its previous REGISTER_KEY is unconsumed (at `processed` or later: KeyRotationPending). Then queues the
+    /// REGISTER_KEY record at `count` ({RequestQueue-push}: ExodusModeActive in exodus), records the caller as the
+    /// account's owner with that request, and emits TradingKeyRegistered. The custodian counts the new account id, if
+    /// any (returned above `accountCount`), and the request.
+    /// @param accountOf The custodian's {Custodian-accountOf}, set for a new account.
+    /// @param accounts The custodian's accounts: the owner and latest key request written.
+    /// @param chain The custodian's request chain, appended to.
+    /// @param queued The custodian's queued requests' times and callers.
+    /// @param count The custodian's requestCount: the index the request gets.
+    /// @param processed The custodian's processedRequests.
+    /// @param exodus The custodian's exodusMode.
+    /// @param accountCount The custodian's accountCount: the last assigned account id.
+    /// @param maxAccounts The custodian's account id count.
+    /// @return accountId The caller's account id.
+    function registerKey(
+        mapping(address => uint32) storage accountOf,
+        mapping(uint32 => CustodianPayouts.Account) storage accounts,
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        uint64 count,
+        uint64 processed,
+        bool exodus,
+        uint32 accountCount,
+        uint32 maxAccounts,
+        uint256 x,
+        uint256 y
+    ) external returns (uint32 accountId) {
+        if (!BabyJubjub.isValidPublicKey(x, y)) revert Custodian.InvalidTradingKey(x, y);
+        accountId = accountOf[msg.sender];
+        if (accountId == 0) {
+            accountId = accountCount + 1;
+            if (accountId >= maxAccounts) revert Custodian.AccountTreeFull();
+            accountOf[msg.sender] = accountId;
+            emit Custodian.AccountRegistered(accountId, msg.sender);
+        } else {
+            uint48 pendingPlusOne = accounts[accountId].keyRequestPlusOne;
+            if (pendingPlusOne > processed) revert Custodian.KeyRotationPending(accountId, pendingPlusOne - 1);
+        }
+        uint256 key = BabyJubjub.compress(x, y);
+        uint256 index = RequestQueue.push(chain, queued, count, exodus, PublicData.encodeRegisterKey(accountId, key));
+        CustodianPayouts.Account storage account = accounts[accountId];
+        account.owner = msg.sender;
+        account.keyRequestPlusOne = uint48(index + 1);
+        emit Custodian.TradingKeyRegistered(accountId, x, y, key, index);
     }
 
     /// @notice The REGISTER_INSTRUMENT rules of circuits/DERIVATIVES.md (see {Custodian-registerInstrument}) for
@@ -158,27 +209,31 @@ library RegistrationRules {
     /// ({checkInstrument}, with tick size `tickSizeE8` on a custodian of `underlyings` underlyings), gives it the
     /// lowest available id of its class ({availableInstrumentId}; InstrumentLimitReached if none) and records it
     /// there: `params[id] = p` with its tick value (overwriting the id's previous instrument), and the id's latest
-    /// request (`ctx.requestIndex`), registration count and market id. Returns the REGISTER_INSTRUMENT record
-    /// ({PublicData-encodeRegisterInstrument}), which the custodian then queues at `ctx.requestIndex`.
+    /// request (`ctx.requestIndex`), registration count and market id. Then queues its REGISTER_INSTRUMENT record
+    /// ({PublicData-encodeRegisterInstrument}) at `ctx.requestIndex` ({RequestQueue-push}: ExodusModeActive in
+    /// exodus) and emits InstrumentRegistered; the custodian counts the request.
     /// @param params The custodian's parameters of each id's latest instrument.
     /// @param ids The custodian's per-id records.
+    /// @param chain The custodian's request chain, appended to.
+    /// @param queued The custodian's queued requests' times and callers.
+    /// @param exodus The custodian's exodusMode.
     /// @param p The instrument (its tickValue ignored).
     /// @param tickSizeE8 The tick size it is registered with.
     /// @param underlyings The custodian's underlyings.
     /// @param ctx The custodian's mask, counters and sizes.
     /// @return instrumentId The id.
-    /// @return tickValue `tickSizeE8 * lotSizeE6 / 10^8` ({checkInstrument}).
-    /// @return record The REGISTER_INSTRUMENT record of `p` at `instrumentId`.
     function registerInstrument(
         mapping(uint16 => PublicData.Instrument) storage params,
         mapping(uint16 => InstrumentIdInfo) storage ids,
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        bool exodus,
         PublicData.Instrument memory p,
         uint64 tickSizeE8,
         uint8 underlyings,
         IdContext memory ctx
-    ) external returns (uint16 instrumentId, uint64 tickValue, bytes memory record) {
-        tickValue = checkInstrument(p, tickSizeE8, underlyings);
-        p.tickValue = tickValue;
+    ) external returns (uint16 instrumentId) {
+        p.tickValue = checkInstrument(p, tickSizeE8, underlyings);
         bool option = isOption(p.kind);
         instrumentId = availableInstrumentId(ids, ctx, option);
         if (instrumentId == ctx.instruments) revert Custodian.InstrumentLimitReached(option);
@@ -189,32 +244,47 @@ library RegistrationRules {
         info.registrations = uint16(generation + 1);
         // At most MAX_INSTRUMENT_MARKET_ID (availableInstrumentId), so it fits 16 bits.
         info.marketId = uint16(marketIdOf(instrumentId, generation, ctx.instruments));
-        record = PublicData.encodeRegisterInstrument(instrumentId, p);
+        uint256 index = RequestQueue.push(
+            chain, queued, uint64(ctx.requestIndex), exodus, PublicData.encodeRegisterInstrument(instrumentId, p)
+        );
+        emit Custodian.InstrumentRegistered(instrumentId, p.kind, tickSizeE8, p, index);
     }
 
-    /// @notice Registers market `baseTokenId`/quote under the next market id in the custodian's `markets`; see
+    /// @notice Registers market `baseTokenId`/quote under the next market id in the custodian's `markets` and queues
+    /// its REGISTER_MARKET record at `count` ({RequestQueue-push}: ExodusModeActive in exodus); see
     /// {Custodian-registerMarket}. Refused: the quote token or an unregistered token as base (InvalidBaseToken), a
-    /// unit of 0 (ZeroUnit), and every id taken (MarketLimitReached).
+    /// unit of 0 (ZeroUnit), and every id taken (MarketLimitReached). Emits MarketRegistered; the custodian counts
+    /// the request.
     /// @param markets The custodian's markets, appended to.
+    /// @param chain The custodian's request chain, appended to.
+    /// @param queued The custodian's queued requests' times and callers.
+    /// @param count The custodian's requestCount: the index the request gets.
+    /// @param exodus The custodian's exodusMode.
     /// @param tokenCount The custodian's registered token count.
     /// @param maxMarkets The custodian's market id count.
     /// @return marketId The new market id.
-    /// @return record Its REGISTER_MARKET record.
     function registerMarket(
         Custodian.Market[] storage markets,
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        uint64 count,
+        bool exodus,
         uint256 tokenCount,
         uint256 maxMarkets,
         uint16 baseTokenId,
         uint64 sizeUnit,
         uint64 priceUnit
-    ) external returns (uint16 marketId, bytes memory record) {
+    ) external returns (uint16 marketId) {
         if (baseTokenId == 0 || baseTokenId >= tokenCount) revert Custodian.InvalidBaseToken(baseTokenId);
         if (sizeUnit == 0 || priceUnit == 0) revert Custodian.ZeroUnit();
-        uint256 count = markets.length;
-        if (count >= maxMarkets) revert Custodian.MarketLimitReached();
-        marketId = uint16(count);
+        uint256 marketCount = markets.length;
+        if (marketCount >= maxMarkets) revert Custodian.MarketLimitReached();
+        marketId = uint16(marketCount);
         markets.push(Custodian.Market({baseTokenId: baseTokenId, sizeUnit: sizeUnit, priceUnit: priceUnit}));
-        record = PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit);
+        uint256 index = RequestQueue.push(
+            chain, queued, count, exodus, PublicData.encodeRegisterMarket(marketId, baseTokenId, sizeUnit, priceUnit)
+        );
+        emit Custodian.MarketRegistered(marketId, baseTokenId, sizeUnit, priceUnit, index);
     }
 
     /// @notice The market id orders on the instrument of generation `generation` at id `instrumentId` sign:

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ICustodianExits} from "../interfaces/ICustodianExits.sol";
+import {ICustodianTreasury} from "../interfaces/ICustodianTreasury.sol";
 import {CustodianPayouts} from "./CustodianPayouts.sol";
 import {PublicData} from "./PublicData.sol";
 
@@ -41,8 +42,20 @@ library RequestQueue {
         mapping(uint256 position => Waiting request) at;
     }
 
-    /// @notice Request `index` was queued with its exact record (the custodian's queue, in its context).
-    event RequestQueued(uint256 indexed index, bytes record);
+    /// @notice Appends `record` at queue index `count` (the custodian's requestCount; {append}), which it returns;
+    /// refused in exodus mode (`exodus`: ExodusModeActive). Every registration, deposit and treasury request is
+    /// queued through here, by the library function that builds it; the custodian then counts it (requestCount + 1).
+    function push(
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        uint64 count,
+        bool exodus,
+        bytes memory record
+    ) internal returns (uint256) {
+        if (exodus) revert ICustodianExits.ExodusModeActive();
+        append(chain, queued, count, record);
+        return count;
+    }
 
     /// @notice Appends `record` at queue index `count` (the queue's length), stamped with the time and the caller.
     function append(
@@ -53,7 +66,7 @@ library RequestQueue {
     ) internal {
         chain[count + 1] = keccak256(abi.encodePacked(chain[count], record));
         queued[count] = CustodianPayouts.QueuedRequest({at: uint64(block.timestamp), by: msg.sender, refunded: false});
-        emit RequestQueued(count, record);
+        emit ICustodianExits.RequestQueued(count, record);
     }
 
     /// @notice Queues forced request `w` of an account whose latest request of each kind is `pending[kind]` (queue index
@@ -84,6 +97,31 @@ library RequestQueue {
             emit ICustodianExits.ForcedWithdrawalRequested(w.accountId, w.txType, w.tokenId, w.amount, index);
         }
         pending[kind] = uint48(index + 1);
+    }
+
+    /// @notice Queues a treasury withdrawal ({Custodian-requestFeeWithdrawal}, {Custodian-requestInsuranceWithdrawal}):
+    /// an outcome record of `txType` with accountId 0, tokenId 0, `amount` and honoured 0, at queue index `count`,
+    /// which it returns. Refused, in this order: in exodus (`exodus`: ExodusModeActive; a request left pending then
+    /// is never consumed), amount 0 (ZeroTreasuryWithdrawal), while the latest one of its type (queued at
+    /// `pendingPlusOne - 1`) is unconsumed (at `processed` or later: TreasuryRequestPending), so the operator keeps
+    /// at most two places of the cap and never crowds users out, and with the cap `full` (TooManyForcedRequests).
+    /// The custodian then counts it, one more request and one more open place.
+    function requestTreasury(
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        uint64 count,
+        uint64 processed,
+        bool exodus,
+        bool full,
+        uint8 txType,
+        uint64 pendingPlusOne,
+        uint96 amount
+    ) external returns (uint256) {
+        if (exodus) revert ICustodianExits.ExodusModeActive();
+        if (amount == 0) revert ICustodianTreasury.ZeroTreasuryWithdrawal();
+        if (pendingPlusOne > processed) revert ICustodianTreasury.TreasuryRequestPending(txType, pendingPlusOne - 1);
+        if (full) revert ICustodianExits.TooManyForcedRequests();
+        return push(chain, queued, count, exodus, PublicData.encodeAmountRecord(txType, 0, 0, amount));
     }
 
     /// @notice Puts `w` at the end of the line, joined now; returns its position (ForcedWithdrawalWaiting).
