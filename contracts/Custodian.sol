@@ -48,10 +48,12 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// their key ({registerTradingKey}); these get the same deadline.
 ///
 /// Code size (EIP-170): the token transfers and payouts (deposits, withdrawals, a batch's credits, deposit refunds,
-/// exits) run in the linked library {CustodianPayouts} on the storage this contract passes it, the key and
-/// instrument checks of registrations, with the choice and record of an instrument's id, in the linked library
-/// {RegistrationRules}, and the waiting line of forced requests in {RequestQueue}; this contract checks who may call
-/// and when, and owns all state.
+/// exits) run in the linked library {CustodianPayouts} on the storage this contract passes it, the registrations (the
+/// key and instrument checks, with the choice and record of an instrument's id) in the linked library
+/// {RegistrationRules}, and the forced and treasury requests, with the waiting line of forced requests, in
+/// {RequestQueue}. Each library function that builds a request also queues it ({RequestQueue-push}, at the
+/// {requestCount} and with the {exodusMode} this contract passes) and emits its events; this contract then counts
+/// it. This contract checks who may call, and owns all state.
 ///
 /// Roles ({AccessControlDefaultAdminRules}): one admin (DEFAULT_ADMIN_ROLE), transferred in two steps with a
 /// delay of at least {minAdminDelay} (longer than the request deadline), never renounced; it lists tokens,
@@ -770,8 +772,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     function setOracleKey(uint256 x, uint256 y) external {
         uint256 previous = oracleKey;
         _checkRole(previous == 0 ? DEFAULT_ADMIN_ROLE : TIMELOCK_ROLE);
-        if (!RegistrationRules.isValidKey(x, y)) revert InvalidOracleKey(x, y);
-        uint256 key = BabyJubjub.compress(x, y);
+        uint256 key = RegistrationRules.oracleKey(x, y);
         oracleKey = key;
         emit OracleKeySet(x, y, key, previous);
     }
@@ -1289,19 +1290,19 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
 
     /// @dev Queues a forced request of `txType` for the caller's account; see {forceWithdraw}.
     function _forceWithdraw(uint8 txType, uint16 tokenId, uint96 amount) private returns (uint256 index) {
-        uint32 accountId = accountOf[msg.sender];
-        if (accountId == 0) revert NoAccount(msg.sender);
-        if (amount == 0) revert ZeroForcedAmount();
-        if (exodusMode) revert ExodusModeActive();
         uint16 open = openForcedRequests;
         index = RequestQueue.requestForced(
             _waitingLine,
             _requestChain,
             _queued,
-            _forcedPlusOne[accountId],
-            RequestQueue.Waiting(txType, accountId, tokenId, amount, 0, 0),
+            accountOf,
+            _forcedPlusOne,
+            txType,
+            tokenId,
+            amount,
             processedRequests,
             requestCount,
+            exodusMode,
             open >= MAX_OPEN_FORCED_REQUESTS
         );
         if (index != WAITING) {

@@ -17,7 +17,7 @@ import {RequestQueue} from "./RequestQueue.sol";
 /// @notice Everything that credits or pays out of the custodian's ledger: an accepted batch's withdrawal credits
 /// ({applyRecords}: WITHDRAW records, honoured forced withdrawals, honoured treasury withdrawals, consumed
 /// deposits), the exodus refund of a deposit no batch consumed ({refundDeposit}) and an account's exit claim
-/// against the frozen root ({exit}). Custodian's functions ({Custodian-submitBatch}, {Custodian-refundDeposit},
+/// against the frozen root ({exit}); and what pays in: a deposit, pulled and queued ({deposit}). Custodian's functions ({Custodian-submitBatch}, {Custodian-refundDeposit},
 /// {Custodian-exit}) check who may call and when, and what a batch may carry, and delegate the rest here; the
 /// rules are documented there.
 /// @dev An external library, linked into Custodian at deployment, moves this code out of Custodian's runtime

@@ -10,18 +10,19 @@ import {RequestQueue} from "./RequestQueue.sol";
 
 /// @title RegistrationRules
 /// @notice The rules a registration must pass before the custodian queues it: a Baby Jubjub key's validity
-/// (trading keys, {Custodian-registerTradingKey}; the oracle key, {Custodian-setOracleKey}) and a derivative
-/// instrument's parameters ({checkInstrument}); and the registration of an instrument under the lowest available
-/// id of its class ({registerInstrument}, {availableInstrumentId}). The checks are pure functions of their
-/// arguments (and the block time); {registerInstrument} also writes the instrument's parameters and its id's record
-/// in the custodian's storage passed to it. The errors are the custodian's, the bounds its public constants (which
-/// alias them).
+/// (trading keys, {registerKey}; the oracle key, {oracleKey}) and a derivative instrument's parameters
+/// ({checkInstrument}); and the registrations themselves: a trading key ({registerKey}, with a new account id), a
+/// market ({registerMarket}) and an instrument under the lowest available id of its class ({registerInstrument},
+/// {availableInstrumentId}), each queued as a request ({RequestQueue-push}) with the custodian's events. The checks
+/// are pure functions of their arguments (and the block time); the registrations also write the custodian's
+/// storage passed to them. The errors are the custodian's, the bounds its public constants (which alias them).
 /// @dev An external library, linked into Custodian at deployment, only to keep Custodian's runtime bytecode under
 /// EIP-170 (24,576 bytes) with room to spare: the key check (a 251-bit scalar multiplication), the instrument
-/// rules and the instrument id choice are among the custodian's largest code, run only on rare registrations (a
-/// few thousand gas of call overhead on calls of 100k and more) and the views {Custodian-nextNonOptionId} and
-/// {Custodian-nextOptionId}, and need nothing of the custodian but their arguments (the id choice and record: the
-/// two instrument mappings the custodian passes by storage reference), so moving them out changes no behaviour. A
+/// rules, the instrument id choice and the registrations' records and events are among the custodian's largest
+/// code, run only on rare registrations (a few thousand gas of call overhead on calls of 100k and more) and the
+/// views {Custodian-nextNonOptionId} and {Custodian-nextOptionId}, and need nothing of the custodian but their
+/// arguments (the storage the custodian passes by reference, its counters and sizes), so moving them out changes
+/// no behaviour. A
 /// separate contract would do the same at the price of an address the custodian must store and trust; a library is
 /// linked into the bytecode and called by DELEGATECALL, and its functions act only on their arguments.
 library RegistrationRules {
@@ -67,13 +68,15 @@ library RegistrationRules {
         uint256 optionInstruments;
     }
 
-    /// @notice Whether (x, y) is an acceptable Baby Jubjub public key: {BabyJubjub-isValidPublicKey}.
-    function isValidKey(uint256 x, uint256 y) external pure returns (bool) {
-        return BabyJubjub.isValidPublicKey(x, y);
+    /// @notice The oracle key (x, y) compressed ({BabyJubjub-compress}), as {Custodian-setOracleKey} stores it;
+    /// InvalidOracleKey unless it is an acceptable Baby Jubjub public key ({BabyJubjub-isValidPublicKey}).
+    function oracleKey(uint256 x, uint256 y) external pure returns (uint256) {
+        if (!BabyJubjub.isValidPublicKey(x, y)) revert Custodian.InvalidOracleKey(x, y);
+        return BabyJubjub.compress(x, y);
     }
 
     /// @notice Registers the caller's trading key (x, y) ({Custodian-registerTradingKey}, whose rules these are): refused
-    /// unless valid ({isValidKey}: InvalidTradingKey); a caller without an account gets the next account id
+    /// unless valid ({BabyJubjub-isValidPublicKey}: InvalidTradingKey); a caller without an account gets the next account id
     /// (`accountCount + 1`, below `maxAccounts`: AccountTreeFull) and AccountRegistered, one with an account is refused
     /// while its previous REGISTER_KEY is unconsumed (at `processed` or later: KeyRotationPending). Then queues the
     /// REGISTER_KEY record at `count` ({RequestQueue-push}: ExodusModeActive in exodus), records the caller as the

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Custodian} from "../Custodian.sol";
 import {ICustodianExits} from "../interfaces/ICustodianExits.sol";
 import {ICustodianTreasury} from "../interfaces/ICustodianTreasury.sol";
 import {CustodianPayouts} from "./CustodianPayouts.sol";
@@ -17,7 +18,11 @@ import {PublicData} from "./PublicData.sol";
 /// clock ran from the admission: an operator with enough accounts of its own kept a standing line ahead of a user
 /// by serving each request just before its deadline, and delayed the user's forced request, and exodus, by a
 /// deadline per 1,024 accounts ahead.)
-/// @dev Linked by the custodian, whose storage it is given; {append} is internal (compiled into each caller).
+/// The custodian's forced and treasury requests are queued here ({requestForced}, {requestTreasury}), and every
+/// other request by the library function that builds it ({push}).
+/// @dev Linked by the custodian, whose storage it is given; {append} and {push} are internal, compiled into the
+/// libraries that queue requests (this one, {RegistrationRules}, {CustodianPayouts}): the custodian appends nothing
+/// itself, which keeps its code under EIP-170.
 library RequestQueue {
     /// @notice What a forced request reads as, queue index and pending request, while it waits in line ({Custodian-WAITING}).
     uint256 internal constant WAITING = type(uint48).max - 1;
@@ -69,12 +74,41 @@ library RequestQueue {
         emit ICustodianExits.RequestQueued(count, record);
     }
 
-    /// @notice Queues forced request `w` of an account whose latest request of each kind is `pending[kind]` (queue index
-    /// + 1; {CustodianPayouts-forcedKey}): refused while the one of its kind is unconsumed (ForcedRequestPending: its
-    /// index is `processed` or more, or it waits in line). With the cap `full` or others already waiting it joins the
-    /// line and returns {Custodian-WAITING}; otherwise it is appended at queue index `count`, which it returns
-    /// (ForcedWithdrawalRequested): the custodian then counts it, one more request and one more open place.
+    /// @notice Queues a forced request of `txType` ({Custodian-forceWithdraw}, {Custodian-forceWithdrawCollateral},
+    /// {Custodian-forceClose}: `tokenId` and `amount` as its record carries them) for the caller's account
+    /// (`accountOf[msg.sender]`: NoAccount without one). Refused, in this order: amount 0 (ZeroForcedAmount), in
+    /// exodus (`exodus`: ExodusModeActive), and while the account's latest request of its kind
+    /// ({CustodianPayouts-forcedKey}; `forcedPlusOne[account][kind]` is its queue index + 1) is unconsumed
+    /// (ForcedRequestPending: its index is `processed` or more, or it waits in line). With the cap `full` or others
+    /// already waiting it joins the line ({join}) and returns {Custodian-WAITING}; otherwise it is appended at queue
+    /// index `count`, which it returns (ForcedWithdrawalRequested): the custodian then counts it, one more request
+    /// and one more open place.
     function requestForced(
+        Line storage line,
+        mapping(uint256 => bytes32) storage chain,
+        mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
+        mapping(address => uint32) storage accountOf,
+        mapping(uint32 => mapping(uint16 => uint48)) storage forcedPlusOne,
+        uint8 txType,
+        uint16 tokenId,
+        uint96 amount,
+        uint64 processed,
+        uint64 count,
+        bool exodus,
+        bool full
+    ) external returns (uint256 index) {
+        uint32 accountId = accountOf[msg.sender];
+        if (accountId == 0) revert Custodian.NoAccount(msg.sender);
+        if (amount == 0) revert ICustodianExits.ZeroForcedAmount();
+        if (exodus) revert ICustodianExits.ExodusModeActive();
+        return _queueForced(
+            line, chain, queued, forcedPlusOne[accountId], Waiting(txType, accountId, tokenId, amount, 0, 0), processed, count, full
+        );
+    }
+
+    /// @dev {requestForced} once the account is known: `w` of the account whose latest request of each kind is
+    /// `pending[kind]`.
+    function _queueForced(
         Line storage line,
         mapping(uint256 => bytes32) storage chain,
         mapping(uint256 => CustodianPayouts.QueuedRequest) storage queued,
@@ -83,7 +117,7 @@ library RequestQueue {
         uint64 processed,
         uint64 count,
         bool full
-    ) external returns (uint256 index) {
+    ) private returns (uint256 index) {
         uint16 kind = CustodianPayouts.forcedKey(w.txType, w.tokenId);
         uint48 pendingPlusOne = pending[kind];
         if (pendingPlusOne > processed) revert ICustodianExits.ForcedRequestPending(w.accountId, pendingPlusOne - 1);

@@ -34,7 +34,12 @@ const MAX_CODE_SIZE = 24_576;
  * into linked libraries, ending at 1,189 bytes; the timelock's delay checked at each use (2026-12-06) moved the
  * oracle section's check to BatchRecords, ending at 1,031 bytes; TIMELOCK_ROLE's renounce refused and one forced close
  * per instrument (2026-12-06, stop 46) moved the forced requests' entry to RequestQueue.requestForced, ending at 1,124
- * bytes; the next change that needs room should move more of the request-queue entry points to a library.
+ * bytes; the later fixes of 2026-12-06 (the exit remainder, the timelock's floor) left 1,033; ahead of the marks
+ * registry (issue 15, an immutable address and a static call per batch), the request entry points (2026-12-07) moved
+ * to the libraries, each queueing its own record (RequestQueue.push: the custodian appends nothing itself), with the
+ * forced requests' account and amount checks and the oracle key's check, ending at 2,686 bytes. What is left in the
+ * custodian is mostly the batch path (kept there: every library call costs each batch a DELEGATECALL), access
+ * control and views.
  */
 const CODE_SIZE_RESERVE = 1_000;
 /** TIMELOCK_ROLE's role admin: a role nobody holds (so nobody, the timelock included, can grant TIMELOCK_ROLE). */
