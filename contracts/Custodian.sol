@@ -1288,7 +1288,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         ++requestCount;
     }
 
-    /// @dev Queues a forced request of `txType` for the caller's account; see {forceWithdraw}.
+    /// @dev Queues a forced request of `txType` for the caller's account ({RequestQueue-requestForced}, which checks the
+    /// account, the amount and exodus mode); see {forceWithdraw}. Counts it here unless it waits in line.
     function _forceWithdraw(uint8 txType, uint16 tokenId, uint96 amount) private returns (uint256 index) {
         uint16 open = openForcedRequests;
         index = RequestQueue.requestForced(
