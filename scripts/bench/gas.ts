@@ -12,7 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { network } from "hardhat";
-import { encodeFunctionData, erc20Abi, hexToBytes, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import { encodeFunctionData, erc20Abi, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../build/batchCircuit.ts";
 import { compileVerifier } from "../build/verifierContract.ts";
 import { DEMO_MIN_DEPOSITS, deployExchange, deployRefusingExitVerifier, deployTestToken, readArtifact, type Clients } from "../deploy/deployExchange.ts";
@@ -33,17 +33,9 @@ import { ExchangeState } from "../../sequencer/state/exchangeState.ts";
 import { BASE_PER_TRADE, cancels, MARKET, QUOTE_PER_TRADE, trader, trades, withdrawals } from "./fixtures.ts";
 import { EMPTY_SLICE } from "../../sequencer/protocol/volSlices.ts";
 import { isMainModule } from "../lib/mainModule.ts";
-import { dur, int, progress, ROOT, section, table } from "./util.ts";
+import { calldataGas, dur, int, progress, ROOT, section, table } from "./util.ts";
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(TxType).map(([k, v]) => [v, k])) as Record<number, string>;
-
-/** Intrinsic calldata gas at 4 per zero byte and 16 per non-zero byte (EIP-2028). */
-function calldataGas(data: Hex): { bytes: number; gas: number } {
-  const b = hexToBytes(data);
-  let gas = 0;
-  for (const x of b) gas += x === 0 ? 4 : 16;
-  return { bytes: b.length, gas };
-}
 
 function describe(txs: readonly BatchTx[], slots: number): string {
   const counts = new Map<string, number>();

@@ -5,19 +5,20 @@
  * the all-NOOP batch for gas).
  *
  *   npm run bench                                 # all sections
- *   npm run bench -- constraints prove            # chosen sections (constraints, derivatives, sequencer, prove, gas)
+ *   npm run bench -- constraints prove            # chosen sections (constraints, derivatives, sequencer, prove, gas, gas-profile)
  *   npm run bench -- --gas-slots=2,4,8 --quick    # other gas circuit sizes; fewer sequencer runs
  *
- * Sections alone: npx tsx scripts/bench/{constraints,derivativesConstraints,sequencerCost,prove,gas}.ts
+ * Sections alone: npx tsx scripts/bench/{constraints,derivativesConstraints,sequencerCost,prove,gas,gasProfile}.ts
  */
 import { runConstraints } from "./constraints.ts";
 import { runDerivativesConstraints, runScaleBlocks } from "./derivativesConstraints.ts";
 import { runGas } from "./gas.ts";
+import { runGasProfile } from "./gasProfile.ts";
 import { runProve } from "./prove.ts";
 import { runSequencerCost } from "./sequencerCost.ts";
 import { machineLine } from "./util.ts";
 
-const SECTIONS = ["constraints", "derivatives", "sequencer", "prove", "gas"] as const;
+const SECTIONS = ["constraints", "derivatives", "sequencer", "prove", "gas", "gas-profile"] as const;
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const chosen = args.filter((a) => !a.startsWith("--"));
@@ -47,6 +48,7 @@ if (run("derivatives")) await timed("derivatives", async () => {
 if (run("sequencer")) await timed("sequencer", () => runSequencerCost({ quick: args.includes("--quick"), prodConstraintsPerSlot: prodPerSlot }));
 if (run("prove")) await timed("prove", () => runProve({ runs: Number(flag("prove-runs") ?? 3) }));
 if (run("gas")) await timed("gas", () => runGas({ slots: flag("gas-slots")?.split(",").map(Number) }));
+if (run("gas-profile")) await timed("gas-profile", () => runGasProfile());
 console.log(`\nTotal ${((performance.now() - t0) / 1000).toFixed(0)} s (${timings.join(", ")}).`);
 // snarkjs leaves worker threads behind; the tables are printed.
 process.exit(0);

@@ -2,6 +2,7 @@
 import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hexToBytes, type Hex } from "viem";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -46,11 +47,19 @@ export async function sampleAsync(n: number, warmup: number, f: (i: number) => P
   return stats(out);
 }
 
-/** Integer with thousands separators. */
+/** Intrinsic calldata gas of `data` at 4 per zero byte and 16 per non-zero byte (EIP-2028), and its length. */
+export function calldataGas(data: Hex | Uint8Array): { bytes: number; gas: number } {
+  const b = typeof data === "string" ? hexToBytes(data) : data;
+  let gas = 0;
+  for (const x of b) gas += x === 0 ? 4 : 16;
+  return { bytes: b.length, gas };
+}
+
 /** The p-th percentile (0..100) of ascending `sorted` samples, by rank (NaN when there are none). */
 export const percentile = (sorted: readonly number[], p: number): number =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
+/** Integer with thousands separators. */
 export const int = (x: number | bigint): string => (typeof x === "bigint" ? x.toLocaleString("en-US") : Math.round(x).toLocaleString("en-US"));
 
 /** A duration given in milliseconds, in a readable unit (µs below 1 ms, s from 10 s). */

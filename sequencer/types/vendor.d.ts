@@ -32,6 +32,11 @@ declare module "circomlibjs" {
   export function buildBabyjub(): Promise<BabyJub>;
   export function buildPoseidon(): Promise<Poseidon>;
   export function buildEddsa(): Promise<Eddsa>;
+  /** EVM bytecode of a Poseidon hasher of `nInputs` (1..8) field elements, and its ABI (`poseidon(uint256[n])`). */
+  export const poseidonContract: {
+    createCode(nInputs: number): string;
+    generateABI(nInputs: number): import("viem").Abi;
+  };
 }
 declare module "snarkjs" {
   export const groth16: {
