@@ -27,6 +27,9 @@ library BatchRecords {
         uint256 requestCount;
     }
 
+    /// @dev The record types {checkRecords} looks into: requests and WITHDRAW.
+    uint256 private constant _CHECKED_TYPES = PublicData.REQUEST_TYPES | (uint256(1) << ProtocolConstants.TX_WITHDRAW);
+
     /// @notice The oracle section's check: oracleUsed 0 (nothing to check here: the circuit forces the other fields to
     /// 0), or 1 with the key `registered` (the custodian's oracle key; OracleKeyNotSet while it has none,
     /// OracleKeyMismatch for another); any other byte is refused (BadOracleUsed). A linked library function, to keep
@@ -55,10 +58,14 @@ library BatchRecords {
         RecordsContext memory ctx,
         bytes calldata publicData
     ) external view returns (uint64 count, uint16 forced, uint256 applySlots) {
-        for (uint256 i = 0; i < ctx.n; ++i) {
+        uint256 typeAt = ctx.offset; // calldata offset of record 0's type byte
+        assembly ("memory-safe") {
+            typeAt := add(publicData.offset, typeAt)
+        }
+        // Only the records _scan stops at need a look: the common ones (NOOP, trades, cancels, ...) are skipped there.
+        for (uint256 i = _scan(typeAt, 0, ctx.n, ctx.spot); i < ctx.n; i = _scan(typeAt, i + 1, ctx.n, ctx.spot)) {
             bytes calldata record = PublicData.recordAt(publicData, ctx.offset, i);
             uint8 txType = uint8(record[0]);
-            if (txType == ProtocolConstants.TX_NOOP) continue; // both slot classes hold it; the common case
             if (i < ctx.spot ? !PublicData.isSpotType(txType) : !PublicData.isDerivativesType(txType)) {
                 revert Custodian.UnknownTxType(i, txType);
             }
@@ -81,6 +88,32 @@ library BatchRecords {
             uint256 end = uint256(ctx.firstRequest) + count;
             if (end > ctx.requestCount || !_inQueueOrder(requestChain, ctx, publicData, end)) {
                 revert Custodian.UnqueuedRequest(ctx.firstRequest, count);
+            }
+        }
+    }
+
+    /// @dev The first slot in `[from, n)` whose record {checkRecords} must look at: one of a type its slot class does
+    /// not hold (slots below `spot` hold SPOT_TYPES, the others DERIVATIVES_TYPES) or of a type it checks
+    /// (_CHECKED_TYPES); `n` when none. `typeAt` is the calldata offset of slot 0's type byte (records RECORD_BYTES
+    /// apart; the custodian checked the length, and a byte past the end would read as NOOP). A batch of trades is
+    /// walked in one call (npm run bench:gas-profile: checkRecords of 22 trades, the library call included, fell from
+    /// 27,300 gas to 5,700).
+    function _scan(uint256 typeAt, uint256 from, uint256 n, uint256 spot) private pure returns (uint256 i) {
+        i = from < spot ? _scanClass(typeAt, from, spot, PublicData.SPOT_TYPES) : from;
+        if (i >= spot) i = _scanClass(typeAt, i, n, PublicData.DERIVATIVES_TYPES);
+    }
+
+    /// @dev {_scan} within one slot class: the first slot in `[from, to)` whose type is not in `allowed` or is in
+    /// _CHECKED_TYPES, else `to`.
+    function _scanClass(uint256 typeAt, uint256 from, uint256 to, uint256 allowed) private pure returns (uint256 i) {
+        (uint256 checked, uint256 recordBytes) = (_CHECKED_TYPES, ProtocolConstants.RECORD_BYTES);
+        assembly ("memory-safe") {
+            let at := add(typeAt, mul(from, recordBytes))
+            // A type stops the walk when shr(t, halt) is odd: not allowed, or checked.
+            let halt := or(not(allowed), checked)
+            for { i := from } lt(i, to) { i := add(i, 1) } {
+                if and(shr(byte(0, calldataload(at)), halt), 1) { break }
+                at := add(at, recordBytes)
             }
         }
     }

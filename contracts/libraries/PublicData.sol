@@ -134,19 +134,47 @@ library PublicData {
     /// FORCED_OUTCOME_OFFSET of sequencer/protocol/constants.ts (tested equal).
     uint256 internal constant FORCED_OUTCOME_OFFSET = 19;
 
-    /// @notice Whether a record of this type is an on-chain request (queued, consumed in order).
-    function isRequest(uint8 txType) internal pure returns (bool) {
-        return txType == ProtocolConstants.TX_REGISTER_KEY || txType == ProtocolConstants.TX_DEPOSIT
-            || txType == ProtocolConstants.TX_REGISTER_MARKET || txType == ProtocolConstants.TX_REGISTER_INSTRUMENT
-            || isForced(txType);
+    /// @notice The types an outcome request has (FORCED_REQUEST_TYPES of constants.ts), as a mask: bit t set for type
+    /// t. A forced withdrawal (12, 13), a treasury withdrawal (14, 15) or a forced close (18).
+    uint256 internal constant FORCED_TYPES = (uint256(1) << ProtocolConstants.TX_FORCED_WITHDRAW)
+        | (uint256(1) << ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW) | (uint256(1) << ProtocolConstants.TX_FEE_WITHDRAW)
+        | (uint256(1) << ProtocolConstants.TX_INSURANCE_WITHDRAW) | (uint256(1) << ProtocolConstants.TX_FORCED_CLOSE);
+
+    /// @notice The types of on-chain requests (queued, consumed in order), as a mask: key registrations, deposits, market
+    /// and instrument registrations, and the outcome requests ({FORCED_TYPES}).
+    uint256 internal constant REQUEST_TYPES = (uint256(1) << ProtocolConstants.TX_REGISTER_KEY)
+        | (uint256(1) << ProtocolConstants.TX_DEPOSIT) | (uint256(1) << ProtocolConstants.TX_REGISTER_MARKET)
+        | (uint256(1) << ProtocolConstants.TX_REGISTER_INSTRUMENT) | FORCED_TYPES;
+
+    /// @notice The types a spot slot may hold, as a mask: NOOP, the spot types 1..6, FORCED_WITHDRAW, FEE_WITHDRAW and
+    /// OPERATOR_CANCEL.
+    uint256 internal constant SPOT_TYPES = ((uint256(1) << (ProtocolConstants.TX_CANCEL + 1)) - 1)
+        | (uint256(1) << ProtocolConstants.TX_FORCED_WITHDRAW) | (uint256(1) << ProtocolConstants.TX_FEE_WITHDRAW)
+        | (uint256(1) << ProtocolConstants.TX_OPERATOR_CANCEL);
+
+    /// @notice The types a derivatives slot may hold, as a mask: NOOP, the derivatives types 7..11,
+    /// FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW, DELEVERAGE and FORCED_CLOSE.
+    uint256 internal constant DERIVATIVES_TYPES = (uint256(1) << ProtocolConstants.TX_NOOP)
+        | (uint256(1) << ProtocolConstants.TX_DERIV_TRADE) | (uint256(1) << ProtocolConstants.TX_LIQUIDATE)
+        | (uint256(1) << ProtocolConstants.TX_SETTLE) | (uint256(1) << ProtocolConstants.TX_TRANSFER)
+        | (uint256(1) << ProtocolConstants.TX_REGISTER_INSTRUMENT) | (uint256(1) << ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW)
+        | (uint256(1) << ProtocolConstants.TX_INSURANCE_WITHDRAW) | (uint256(1) << ProtocolConstants.TX_DELEVERAGE)
+        | (uint256(1) << ProtocolConstants.TX_FORCED_CLOSE);
+
+    /// @notice Whether `txType` is in `mask` (bit t for type t; a type byte is below 256, so every type has a bit).
+    function inTypes(uint256 mask, uint256 txType) internal pure returns (bool) {
+        return (mask >> txType) & 1 != 0;
     }
 
-    /// @notice Whether a record of this type is an outcome request (FORCED_REQUEST_TYPES of constants.ts): a forced
-    /// withdrawal (12, 13), a treasury withdrawal (14, 15) or a forced close (18). Its byte FORCED_OUTCOME_OFFSET is
+    /// @notice Whether a record of this type is an on-chain request (queued, consumed in order): {REQUEST_TYPES}.
+    function isRequest(uint8 txType) internal pure returns (bool) {
+        return inTypes(REQUEST_TYPES, txType);
+    }
+
+    /// @notice Whether a record of this type is an outcome request ({FORCED_TYPES}). Its byte FORCED_OUTCOME_OFFSET is
     /// the proven outcome, 0 in the queue.
     function isForced(uint8 txType) internal pure returns (bool) {
-        return (txType >= ProtocolConstants.TX_FORCED_WITHDRAW && txType <= ProtocolConstants.TX_INSURANCE_WITHDRAW)
-            || txType == ProtocolConstants.TX_FORCED_CLOSE;
+        return inTypes(FORCED_TYPES, txType);
     }
 
     /// @notice Whether a record of this type is a treasury withdrawal (TREASURY_REQUEST_TYPES of constants.ts):
@@ -155,20 +183,14 @@ library PublicData {
         return txType == ProtocolConstants.TX_FEE_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW;
     }
 
-    /// @notice Whether a spot slot may hold a record of this type (NOOP, the spot types 1..6, FORCED_WITHDRAW,
-    /// FEE_WITHDRAW and OPERATOR_CANCEL).
+    /// @notice Whether a spot slot may hold a record of this type ({SPOT_TYPES}).
     function isSpotType(uint8 txType) internal pure returns (bool) {
-        return txType <= ProtocolConstants.TX_CANCEL || txType == ProtocolConstants.TX_FORCED_WITHDRAW
-            || txType == ProtocolConstants.TX_FEE_WITHDRAW || txType == ProtocolConstants.TX_OPERATOR_CANCEL;
+        return inTypes(SPOT_TYPES, txType);
     }
 
-    /// @notice Whether a derivatives slot may hold a record of this type (NOOP, the derivatives types 7..11,
-    /// FORCED_COLLATERAL_WITHDRAW, INSURANCE_WITHDRAW, DELEVERAGE and FORCED_CLOSE).
+    /// @notice Whether a derivatives slot may hold a record of this type ({DERIVATIVES_TYPES}).
     function isDerivativesType(uint8 txType) internal pure returns (bool) {
-        return txType == ProtocolConstants.TX_NOOP
-            || (txType >= ProtocolConstants.TX_DERIV_TRADE && txType <= ProtocolConstants.TX_REGISTER_INSTRUMENT)
-            || txType == ProtocolConstants.TX_FORCED_COLLATERAL_WITHDRAW || txType == ProtocolConstants.TX_INSURANCE_WITHDRAW
-            || txType == ProtocolConstants.TX_DELEVERAGE || txType == ProtocolConstants.TX_FORCED_CLOSE;
+        return inTypes(DERIVATIVES_TYPES, txType);
     }
 
     /// @notice The request chain after `record`: `keccak256(chain ++ queuedForm(record))`, where the queued form
@@ -283,20 +305,35 @@ library PublicData {
 
     /// @notice The batch circuit's public inputs: `data` cut into chunks of PUBLIC_INPUT_CHUNK_BYTES (31) bytes, each
     /// a big-endian integer, the last one the remaining bytes (sequencer/protocol/publicData.ts#publicInputsOf),
-    /// written to `inputs[at ..]` (which must have room: one per chunk). {publicInputsOfMemory} cuts data in memory
-    /// the same way.
+    /// written to `inputs[at ..]`, which must have room: one per chunk (a panic, as an index out of bounds, otherwise).
+    /// {publicInputsOfMemory} cuts data in memory the same way.
     /// @dev Each chunk is one calldataload shifted right past the bytes that follow it (whatever follows `data` in
-    /// the calldata is shifted out); 31 bytes are below the field's modulus, so every input is a canonical field element.
+    /// the calldata is shifted out); 31 bytes are below the field's modulus, so every input is a canonical field
+    /// element. Assembly: a production batch's 33 chunks cost about 3,100 gas here, where the checked loop cost 13,600
+    /// (npm run bench:gas-profile).
     function writePublicInputs(bytes calldata data, uint256[] memory inputs, uint256 at) internal pure {
         uint256 chunk = ProtocolConstants.PUBLIC_INPUT_CHUNK_BYTES;
         uint256 len = data.length;
-        for (uint256 o = 0; o < len; o += chunk) {
-            uint256 take = len - o < chunk ? len - o : chunk;
-            uint256 word;
-            assembly ("memory-safe") {
-                word := shr(mul(8, sub(32, take)), calldataload(add(data.offset, o)))
+        uint256 count = (len + chunk - 1) / chunk;
+        if (at + count > inputs.length) _panicOutOfBounds();
+        assembly ("memory-safe") {
+            let src := data.offset
+            let dst := add(add(inputs, 32), shl(5, at))
+            for { let end := add(src, mul(div(len, chunk), chunk)) } lt(src, end) { src := add(src, chunk) } {
+                mstore(dst, shr(8, calldataload(src)))
+                dst := add(dst, 32)
             }
-            inputs[at++] = word;
+            let rest := mod(len, chunk)
+            if rest { mstore(dst, shr(shl(3, sub(32, rest)), calldataload(src))) }
+        }
+    }
+
+    /// @dev Reverts with Panic(0x32), the panic of an array index out of bounds.
+    function _panicOutOfBounds() private pure {
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0x4e487b71))
+            mstore(4, 0x32)
+            revert(0, 0x24)
         }
     }
 

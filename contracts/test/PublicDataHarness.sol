@@ -151,6 +151,12 @@ contract PublicDataHarness {
         PublicData.writePublicInputs(data, inputs, 0);
     }
 
+    /// @notice {PublicData-writePublicInputs} into a fresh array of `room` zeros, from index `at`.
+    function publicInputsAt(bytes calldata data, uint256 room, uint256 at) external pure returns (uint256[] memory inputs) {
+        inputs = new uint256[](room);
+        PublicData.writePublicInputs(data, inputs, at);
+    }
+
     /// @notice {BabyJubjub-isValidPublicKey}.
     function isValidPublicKey(uint256 x, uint256 y) external pure returns (bool) {
         return BabyJubjub.isValidPublicKey(x, y);

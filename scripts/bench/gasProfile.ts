@@ -198,11 +198,11 @@ export const CATEGORIES = [
   ["c.prices", "custodian: prices (CustodianPayouts.storePrices) and free instruments", "batch"],
   ["c.event", "custodian: BatchSubmitted event (sha256 of the public data, LOG)", "batch"],
   ["c.inputs", "custodian: public data -> public inputs (PublicData.writePublicInputs)", "batch"],
-  ["v.copy", "verifier: calldata decoding, copying proofs and inputs to memory", "tx"],
-  ["v.range", "verifier: range checks (coordinates < Q, inputs < R), loops", "batch"],
+  ["v.copy", "verifier: dispatch, calldata decoding", "tx"],
+  ["v.range", "verifier: range checks of the proofs' coordinates (< Q)", "batch"],
   ["v.fs", "verifier: Fiat-Shamir (keccak seed over proofs and inputs, r_i)", "batch"],
   ["v.proof", "verifier: -r_i A_i and sum r_i C_i (ecMul, ecAdd), sum r_i", "batch"],
-  ["v.sum", "verifier: input combination (sum_i r_i x_ij mod R)", "batch"],
+  ["v.sum", "verifier: input combination (sum_i r_i x_ij mod R) and the inputs' range check (< R)", "batch"],
   ["v.scale", "verifier: alpha and IC0 times sum r_i (2 ecMul, k > 1)", "tx"],
   ["v.msm", "verifier: public-input MSM (ecMul + ecAdd per non-zero combined input)", "tx"],
   ["v.pairing", "verifier: pairing precompile (45,000 + 34,000 per pair, k + 3 pairs)", "batch"],
@@ -213,11 +213,29 @@ export const CATEGORIES = [
 /** A category's key. */
 export type Category = (typeof CATEGORIES)[number][0];
 
-/** Is this function a phase mark (see traceProfile.ts): the custodian's batch steps and the verifier's body. */
+/** Is this function a phase mark (see traceProfile.ts): the custodian's batch steps, the verifier's body and its helpers. */
 export const isPhase = (fn: string) =>
   /^Custodian\.(submitBatch|submitBatches|_submitBatch|_checkOracle|_checkRecords|_applyRecords|_storePrices|_storeFreeInstruments|_admitWaiting)$/.test(fn)
   || /^PublicData\.writePublicInputs$/.test(fn)
-  || /^BatchGroth16Verifier_\w+\.(_verify|verifyProofs|verifyFlatProof)$/.test(fn);
+  || /^BatchGroth16Verifier_\w+\.(_verify|verifyProof|verifyProofs|verifyFlatProof|_allBelow|_seed|_scalar|_accumulate|_msm)$/.test(fn);
+
+/** The verifier's category of a step whose phase is `f` (a function of the verifier) at line text `t`. */
+function verifierCategory(s: Site, f: string, t: string): Category {
+  if (s.precompile === "ecPairing") return "v.pairing";
+  if (/^verify/.test(f)) return "v.copy";
+  if (f === "_allBelow") return "v.range";
+  if (f === "_seed" || f === "_scalar") return "v.fs";
+  if (f === "_accumulate") return "v.sum";
+  if (f === "_msm") return "v.msm";
+  // _verify's own lines, and the helpers they call (_mul, _mulAdd, _copyB, _word, _setPair)
+  if (/_allBelow|k == 0 \|\|/.test(t)) return "v.range";
+  if (/_seed\(|_scalar\(/.test(t)) return "v.fs";
+  if (/sumX|_accumulate/.test(t)) return "v.sum";
+  if (/_msm\(/.test(t)) return "v.msm";
+  if (/ALPHA_X, ALPHA_Y, sumR|IC0X, IC0Y, sumR|sumR != 1|if \(!ok\) return false;/.test(t)) return "v.scale";
+  if (/_mul\(_word\(p\)|_mulAdd\(sumC|sumR = |_copyB|uint256 [po] = |sumC = |pairs\[0\]|uint256 i = 1/.test(t)) return "v.proof";
+  return "v.pairs";
+}
 
 /** The category of a step, from its phase line (and its function where the phase says little). */
 function categorize(s: Site): Category {
@@ -225,17 +243,7 @@ function categorize(s: Site): Category {
   if (!p) return s.code.startsWith("BatchGroth16Verifier") ? "v.copy" : "c.entry";
   const f = p.fn.replace(/^\w+\./, "");
   const t = p.text;
-  if (p.code.startsWith("BatchGroth16Verifier")) {
-    if (f === "verifyProofs" || f === "verifyFlatProof") return "v.copy";
-    if (s.precompile === "ecPairing") return "v.pairing";
-    if (/proofs\[i\]\[w\] >= Q|inputs\[t\] >= R|uint256 w = 0|uint256 t = 0|k == 0 \|\|/.test(t)) return "v.range";
-    if (/keccak256/.test(t)) return "v.fs";
-    if (/_mul\(p\[0\]|_mulAdd\(sumC|sumR = |sumC\[0\], sumC\[1\]|pairs\[o\], pairs\[o \+ 1\]|pairs\[o \+ 2\]|uint256\[8\] memory p = /.test(t)) return "v.proof";
-    if (/sumX\[j\] = /.test(t)) return "v.sum";
-    if (/ALPHA_X, ALPHA_Y, sumR|IC0X, IC0Y, sumR|sumR != 1|if \(!ok\) return false/.test(t)) return "v.scale";
-    if (/_mulAdd\(vkX/.test(t)) return "v.msm";
-    return "v.pairs";
-  }
+  if (p.code.startsWith("BatchGroth16Verifier")) return verifierCategory(s, f, t);
   if (f === "writePublicInputs") return "c.inputs";
   if (f === "_checkOracle") return "c.oracle";
   if (f === "_checkRecords") return "c.records";
@@ -380,14 +388,24 @@ export async function runGasProfile(opts: { ks?: number[]; lines?: number } = {}
   const lines = opts.lines ?? 25;
   if (lines > 0) {
     const last = runs[runs.length - 1]!;
-    const bySite = new Map<string, number>();
+    // Sites grouped by what they run: a precompile, a source text (the same text on several lines counted once, with
+    // its line count), or compiler-generated code (by the phase it ran in).
+    const bySite = new Map<string, { gas: number; lines: Set<number> }>();
     for (const { site, gas } of last.profile.sites) {
-      const key = `${site.precompile ? `[${site.precompile}] ` : ""}${site.file}:${site.line} \`${site.text.slice(0, 90)}\``;
-      bySite.set(key, (bySite.get(key) ?? 0) + gas);
+      const where = site.text ? `${site.file} \`${site.text.slice(0, 90)}\`` : `(compiler-generated, in ${site.phase ? `${site.phase.fn} \`${site.phase.text.slice(0, 60)}\`` : site.code})`;
+      const key = `${site.precompile ? `[${site.precompile}] ` : ""}${where}`;
+      const e = bySite.get(key) ?? { gas: 0, lines: new Set<number>() };
+      e.gas += gas;
+      e.lines.add(site.line);
+      bySite.set(key, e);
     }
-    const top = [...bySite].sort((x, y) => y[1] - x[1]).slice(0, lines);
-    console.log(`\nThe ${lines} costliest source lines of ${last.label} (gas charged where it ran; a precompile's own gas apart):\n`);
-    console.log(table(["line", "gas", "per trade"], top.map(([k, g]) => [k.replace(/\|/g, "\\|"), int(g), int(g / last.trades)]), ["l", "r", "r"]));
+    const top = [...bySite].sort((x, y) => y[1].gas - x[1].gas).slice(0, lines);
+    console.log(`\nThe ${lines} costliest source lines of ${last.label} (gas charged where it ran; a precompile's own gas apart; "x n": the same text on n lines):\n`);
+    console.log(table(
+      ["source", "gas", "per trade"],
+      top.map(([k, e]) => [`${k.replace(/\|/g, "\\|")}${e.lines.size > 1 ? ` x ${e.lines.size}` : ""}`, int(e.gas), int(e.gas / last.trades)]),
+      ["l", "r", "r"],
+    ));
   }
   return runs;
 }

@@ -7,7 +7,7 @@
  * the stand-in circuit the profile verifies with (scripts/bench/inputsCircuit.ts) proves any inputs, and its
  * generated verifier refuses a proof for other inputs.
  */
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import type { Address } from "viem";
@@ -18,6 +18,7 @@ import { byCategory, calldataSplit, isPhase } from "../../scripts/bench/gasProfi
 import { buildInputsCircuit } from "../../scripts/bench/inputsCircuit.ts";
 import { codeSources, hardhatCodeSources, profileTransaction } from "../../scripts/bench/traceProfile.ts";
 import { calldataGas, ROOT } from "../../scripts/bench/util.ts";
+import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { provenBatches, provenCustodianFixture } from "../helpers/provenBatches.ts";
 
 const { viem, networkHelpers, provider } = await network.create();
@@ -82,6 +83,7 @@ describe("gas profiler (scripts/bench/traceProfile.ts) on submitBatches of three
 });
 
 describe("stand-in circuit (scripts/bench/inputsCircuit.ts)", () => {
+  after(() => terminateSnarkjsCurve()); // the prover's worker threads would keep the process alive
   it("proves arbitrary inputs; its batched verifier accepts the proof for them and refuses it for others", async () => {
     const stand = await buildInputsCircuit(3);
     const compiled = compileBatchVerifier(stand.build.verifierSol);

@@ -257,6 +257,11 @@ describe("PublicData.sol", () => {
       for (const v of inputs) assert.ok(v < 2n ** 248n && v < FIELD_MODULUS);
       if (len > 0) assert.equal(concatBytes(inputs.map((v, i) => toBytes(v, { size: Math.min(31, len - 31 * i) }))).length, len);
     }
+    // written at an offset of a larger array: the chunks land there, the rest stays 0; without room: Panic(0x32), as an index out of bounds
+    const some = randomBytes(100); // 4 chunks
+    assert.deepEqual(await harness.read.publicInputsAt([hex(some), 7n, 2n]), [0n, 0n, ...publicInputsOf(some), 0n]);
+    await assert.rejects(harness.read.publicInputsAt([hex(some), 5n, 2n]), /Array index is out of bounds/);
+    await assert.rejects(harness.read.publicInputsAt([hex(some), 3n, 0n]), /Array index is out of bounds/);
     // the map is injective on data of one length: the chunks give the bytes back
     const data = randomBytes(751);
     const back = concatBytes(publicInputsOf(data).map((v, i) => toBytes(v, { size: Math.min(31, 751 - 31 * i) })));
