@@ -103,8 +103,14 @@ export function markingUpdateFault(update: OracleUpdate, p: CircuitParams): { co
   if (update.prices.length !== p.underlyings || update.volSlices.length !== p.optionInstruments || update.rates.length !== p.instruments) {
     return { code: "BAD_ORACLE_SHAPE", message: `an update needs ${p.underlyings} prices, ${p.optionInstruments} vol slices and ${p.instruments} rates` };
   }
+  for (const [name, v] of [["time", update.time], ["fundingEpoch", update.fundingEpoch]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** Bits.time) return { code: "BAD_ORACLE_VALUE", message: `${name} ${v} outside 32 bits` };
+  }
   for (const [u, price] of update.prices.entries()) {
     if (price < MIN_ORACLE_PRICE || price >= MAX_PRICE) return { code: "BAD_ORACLE_VALUE", message: `price ${u} outside [2^16, 2^50)` };
+  }
+  for (const [i, rate] of update.rates.entries()) {
+    if (rate < -RATE_OFFSET || rate >= RATE_OFFSET) return { code: "BAD_ORACLE_VALUE", message: `rate ${i} outside ${Bits.fundingRate} signed bits` };
   }
   const slices = sliceTableFault(update.volSlices, p.underlyings);
   if (slices) return { code: "BAD_ORACLE_VALUE", message: slices };
