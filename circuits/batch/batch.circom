@@ -37,7 +37,7 @@ template GlobalsHash(N) {
 /// record[slots+derivSlots-1] cut into big-endian chunks of PUBLIC_INPUT_CHUNK_BITS (PackPublicInputs; SPEC.md
 /// "Public input", DERIVATIVES.md "Oracle update").
 template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, derivSlots, N, K, O, U) {
-    var PUBLIC_BITS = 576 + 8 * (45 + 14 * U + 11 * O + 3 * N) + 8 * ((N + 7) \ 8) + (slots + derivSlots) * RECORD_BITS();
+    var PUBLIC_BITS = 576 + 8 * ORACLE_CORE_BYTES(U, O, N) + 8 * ((N + 7) \ 8) + (slots + derivSlots) * RECORD_BITS();
     var PUBLIC_INPUTS = (PUBLIC_BITS + PUBLIC_INPUT_CHUNK_BITS() - 1) \ PUBLIC_INPUT_CHUNK_BITS();
     signal input publicInput[PUBLIC_INPUTS];
     signal input batchNumber;
@@ -371,7 +371,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     // a non-canonical encoding would only make the header differ from the custodian's root.
     var HEADER_BITS = 576;
     var FREE_BITS = 8 * ((N + 7) \ 8);  // the oracle section's closing mask: bit i (2^i) of a big-endian integer for id i
-    var ORACLE_BITS = 8 * (45 + 14 * U + 11 * O + 3 * N) + FREE_BITS;
+    var ORACLE_BITS = 8 * ORACLE_CORE_BYTES(U, O, N) + FREE_BITS;
     var RECORDS_AT = HEADER_BITS + ORACLE_BITS;
     var TOTAL_BITS = RECORDS_AT + (slots + derivSlots) * RECORD_BITS();
     assert(TOTAL_BITS == PUBLIC_BITS);

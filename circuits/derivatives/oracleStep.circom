@@ -319,7 +319,7 @@ template OracleStep(N, O, U) {
     signal output unpriced[N];
     signal output newOracleTime;
     signal output newFundingEpoch;
-    signal output bits[8 * (45 + 14 * U + 11 * O + 3 * N)];
+    signal output bits[8 * ORACLE_CORE_BYTES(U, O, N)];
 
     oracleUsed * (oracleUsed - 1) === 0;
     signal unused <== 1 - oracleUsed;
@@ -517,4 +517,6 @@ template OracleStep(N, O, U) {
         for (var b = 0; b < 56; b++) bits[at + b] <== b < 6 ? 0 : settleHi[u].out[55 - b];
         at += 56;
     }
+    // marksKey: no mark is read yet (DERIVATIVES.md "Reading marks in the batch")
+    for (var b = 0; b < 256; b++) bits[at + b] <== 0;
 }

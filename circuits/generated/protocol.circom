@@ -79,6 +79,8 @@ function MAX_ORACLE_PRICE() { return 1125899906842623; }
 function FUNDING_CAP_BOUND() { return 879609302220800000000000000; }
 function PUBLIC_INPUT_CHUNK_BITS() { return 248; }
 function RECORD_BITS() { return 288; }
+/// Bytes of the oracle section of U underlyings, O option ids and N instruments, before its mask of free ids.
+function ORACLE_CORE_BYTES(U, O, N) { return 77 + 14 * U + 11 * O + 3 * N; }
 function RECORD_LO_BITS_REGISTER_KEY_pubKey() { return 40; }
 function RECORD_LO_BITS_REGISTER_INSTRUMENT_expiry() { return 16; }
 

@@ -73,6 +73,8 @@ library ProtocolConstants {
     uint256 internal constant ORACLE_RATE_BYTES = 3;
     /// @dev Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each).
     uint256 internal constant ORACLE_SETTLE_EXPIRY_BYTES = 4;
+    /// @dev Oracle section: bytes of marksKey (0, or the marks registry's key of the marking the batch read), after the settlement prices.
+    uint256 internal constant ORACLE_MARKS_KEY_BYTES = 32;
     /// @dev A batch's (and an exit claim's) public inputs are its public data in chunks of this many bytes, big-endian (the last one shorter).
     uint256 internal constant PUBLIC_INPUT_CHUNK_BYTES = 31;
     /// @dev Token id of the quote asset (fees, collateral).

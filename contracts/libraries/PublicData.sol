@@ -10,9 +10,10 @@ import {ProtocolConstants} from "../generated/ProtocolConstants.sol";
 /// @dev `publicData = header ++ oracle section ++ record[0] ++ ... ++ record[slots + derivSlots - 1]` (the spot
 /// slots' records, then the derivatives slots'), all integers big-endian.
 /// Header: oldRoot(32) newRoot(32) batchNumber(4) timestamp(4). Oracle section (circuits/DERIVATIVES.md):
-/// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying, vol(3) per option
+/// oracleUsed(1) oracleKey(32) oracleTime(4) fundingEpoch(4), then price(7) per underlying, vol slice(11) per option
 /// instrument id, rate(3) per instrument, then the named expiry settleExpiry(4) and settlePrice(7) per underlying,
-/// then freeInstruments ({freeMaskBytes}: ceil(instruments / 8) bytes), the mask of the instrument ids free after the
+/// then marksKey(32) (0, or the marks registry's key of the marking the batch read its option marks from), then
+/// freeInstruments ({freeMaskBytes}: ceil(instruments / 8) bytes), the mask of the instrument ids free after the
 /// batch ({decodeFreeInstruments}). Record: type(1) then the type's fields, zero-padded to 36 bytes (see
 /// `RECORD_LAYOUT` in publicData.ts).
 library PublicData {
@@ -38,8 +39,8 @@ library PublicData {
     }
 
     /// @notice Bytes of the oracle section: a price per underlying, a vol slice per (underlying, expiry) of the oracle's table, a rate per
-    /// instrument, after the fixed fields; then the named expiry and a settlement price per underlying; then the
-    /// mask of free instrument ids ({freeMaskBytes}).
+    /// instrument, after the fixed fields; then the named expiry and a settlement price per underlying; then
+    /// marksKey; then the mask of free instrument ids ({freeMaskBytes}).
     function oracleSectionBytes(uint256 underlyings, uint256 volSlices, uint256 instruments)
         internal
         pure
@@ -48,7 +49,7 @@ library PublicData {
         return ProtocolConstants.ORACLE_FIXED_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
             + volSlices * ProtocolConstants.ORACLE_SLICE_BYTES + instruments * ProtocolConstants.ORACLE_RATE_BYTES
             + ProtocolConstants.ORACLE_SETTLE_EXPIRY_BYTES + underlyings * ProtocolConstants.ORACLE_PRICE_BYTES
-            + freeMaskBytes(instruments);
+            + ProtocolConstants.ORACLE_MARKS_KEY_BYTES + freeMaskBytes(instruments);
     }
 
     /// @notice Bytes of the oracle section's closing `freeInstruments` mask: `ceil(instruments / 8)`, 0 without

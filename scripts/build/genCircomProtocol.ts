@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   Bits, DERIV_TX_TYPES, Domain, FUNDING_CAP_BOUND, IMMEDIATE_ORDER_TTL, IMMEDIATE_ORDER_TTL_BITS, INSTRUMENT_MARKET_BASE, InstrumentKind, LIQ_BAND_PPM, LIQ_PENALTY_PPM,
-  MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, PPM, PRICE_SCALE, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES, RISK_FREE_RATE_PPM, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW,
+  MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, oracleCoreBytes, MIN_VOL_PPM, PPM, PRICE_SCALE, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES, RISK_FREE_RATE_PPM, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW,
   SPOT_TX_TYPES, TxType,
 } from "../../sequencer/protocol/constants.ts";
 import { INSTRUMENT_FIELDS, INSTRUMENT_SPEC_FIELDS, ORDER_FIELD_CIRCOM_NAMES, ORDER_FIELDS } from "../../sequencer/protocol/layouts.ts";
@@ -182,7 +182,18 @@ export function generateProtocolCircom(): string {
   out.push(`function MAX_ORACLE_PRICE() { return ${MAX_ORACLE_PRICE}; }`);
   out.push(`function FUNDING_CAP_BOUND() { return ${FUNDING_CAP_BOUND}; }`);
   out.push(`function PUBLIC_INPUT_CHUNK_BITS() { return ${PUBLIC_INPUT_CHUNK_BYTES * 8}; }`);
-  out.push(`function RECORD_BITS() { return ${RECORD_BYTES * 8}; }`, ...generateSplitWidths(), "");
+  out.push(`function RECORD_BITS() { return ${RECORD_BYTES * 8}; }`);
+  // The oracle section before its closing mask of free ids (constants.ts#oracleCoreBytes, linear in the shape): what
+  // OracleStep writes.
+  const none = { underlyings: 0, optionInstruments: 0, instruments: 0 };
+  const fixed = oracleCoreBytes(none);
+  const [perU, perO, perN] = [
+    oracleCoreBytes({ ...none, underlyings: 1 }) - fixed,
+    oracleCoreBytes({ ...none, optionInstruments: 1 }) - fixed,
+    oracleCoreBytes({ ...none, instruments: 1 }) - fixed,
+  ];
+  out.push(`/// Bytes of the oracle section of U underlyings, O option ids and N instruments, before its mask of free ids.`);
+  out.push(`function ORACLE_CORE_BYTES(U, O, N) { return ${fixed} + ${perU} * U + ${perO} * O + ${perN} * N; }`, ...generateSplitWidths(), "");
   out.push(...generateLayouts());
   out.push(...generatePacker("PackRecord", SPOT_TX_TYPES));
   out.push(...generatePacker("PackDerivRecord", DERIV_TX_TYPES));

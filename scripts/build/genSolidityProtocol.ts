@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import {
   Bits, FUNDING_CAP_BOUND, HEADER_BYTES, INSTRUMENT_MARKET_BASE, InstrumentKind, MAX_ACCOUNT_LEVELS, MAX_INSTRUMENT_MARKET_ID, MAX_MARKET_LEVELS, MAX_ORACLE_AGE, MAX_ORACLE_PRICE,
   MIN_ORACLE_PRICE, MIN_VOL_PPM, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SLICE_BYTES, PPM, PRICE_SCALE,
-  PUBLIC_INPUT_CHUNK_BYTES, QUOTE_TOKEN_ID, RECORD_BYTES, MAX_TABLE_INSTRUMENTS, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, TxType, EXODUS_CLAIM_WINDOW,
+  PUBLIC_INPUT_CHUNK_BYTES, QUOTE_TOKEN_ID, RECORD_BYTES, MAX_TABLE_INSTRUMENTS, SETTLEMENT_MAX_UNDERLYINGS, SETTLEMENT_WINDOW, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_MARKS_KEY_BYTES, TxType, EXODUS_CLAIM_WINDOW,
 } from "../../sequencer/protocol/constants.ts";
 
 export const SOLIDITY_CONSTANTS_PATH = fileURLToPath(new URL("../../contracts/generated/ProtocolConstants.sol", import.meta.url));
@@ -22,6 +22,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["ORACLE_SLICE_BYTES", ORACLE_SLICE_BYTES, "Oracle section: bytes of each vol slice (underlying, expiry, level, slope)."],
   ["ORACLE_RATE_BYTES", ORACLE_RATE_BYTES, "Oracle section: bytes of each instrument's funding rate."],
   ["ORACLE_SETTLE_EXPIRY_BYTES", ORACLE_SETTLE_EXPIRY_BYTES, "Oracle section: bytes of the named expiry (its settlement prices follow, ORACLE_PRICE_BYTES each)."],
+  ["ORACLE_MARKS_KEY_BYTES", ORACLE_MARKS_KEY_BYTES, "Oracle section: bytes of marksKey (0, or the marks registry's key of the marking the batch read), after the settlement prices."],
   ["PUBLIC_INPUT_CHUNK_BYTES", PUBLIC_INPUT_CHUNK_BYTES, "A batch's (and an exit claim's) public inputs are its public data in chunks of this many bytes, big-endian (the last one shorter)."],
   ["QUOTE_TOKEN_ID", QUOTE_TOKEN_ID, "Token id of the quote asset (fees, collateral)."],
   ["PPM", PPM, "Parts per million: fee, margin and funding rates."],

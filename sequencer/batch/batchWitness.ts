@@ -10,6 +10,7 @@ import { Bits, DERIV_TX_TYPES, TxType } from "../protocol/constants.ts";
 import { encodePublicData, publicInputsOf, type BatchHeader, type OracleSection, type SlotRecord } from "../protocol/publicData.ts";
 import { applyOracleStep, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
 import { freeInstrumentMask, type ForcedClose } from "../derivatives/formulas.ts";
+import type { Marking } from "../derivatives/marking.ts";
 import { applyTx, TxRejected, type SlotInputs } from "./slotWitness.ts";
 import { applyDerivTx } from "./derivSlotWitness.ts";
 import { NOOP, type BatchTx, type DerivTx, type SpotTx } from "../protocol/transactions.ts";
@@ -32,6 +33,12 @@ export type BuiltBatch = {
   circuitInput: Record<string, unknown>;
   /** Each FORCED_CLOSE record's close as proven, in record order (null when refused): what intake follows (ExchangeCore). */
   forcedCloses: (ForcedClose | null)[];
+  /**
+   * The marking whose marks the batch's oracle step read (derivatives/marking.ts), null when it read none: its proof
+   * must be recorded in the marks registry (under `oracle.marksKey`, the same key) before the batch is posted, or the
+   * custodian refuses the batch (MarksNotRecorded).
+   */
+  marking: Marking | null;
 };
 
 export type BatchOptions = {
@@ -106,6 +113,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   const forcedCloses: (ForcedClose | null)[] = [];
   let oracleInputs: SlotInputs;
   let oracle: OracleSection;
+  let marking: Marking | null;
   const slotError = (i: number, e: unknown) => (e instanceof TxRejected ? new TxRejected(e.code, `slot ${i}: ${e.message}`, i) : e);
   const sink = opts.collectSignatures;
   const slotCtx = <C extends typeof ctx>(c: C, i: number): C => (sink ? { ...c, collectSignature: (check: SignatureCheck) => sink(i, check) } : c);
@@ -113,6 +121,7 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
     const step = applyOracleStep(state, opts.oracle ?? null, opts.timestamp, opts.enforceRules ?? true, ctx.verifySignatures);
     oracleInputs = step.inputs;
     oracle = step.section;
+    marking = step.marking;
     [...spot, ...Array<SpotTx>(slots - spot.length).fill(NOOP)].forEach((tx, i) => {
       try {
         const { inputs, record } = applyTx(state, tx, slotCtx(ctx, i));
@@ -161,5 +170,5 @@ export function buildBatch(state: ExchangeState, txs: readonly BatchTx[] | Batch
   for (const [name, value] of Object.entries(oracleInputs)) circuitInput[name] = toStrings(value as Nested);
   collect(circuitInput, "", spotInputs);
   collect(circuitInput, "d_", derivInputs);
-  return { header, oracle, records, publicData, publicInputs, circuitInput, forcedCloses };
+  return { header, oracle, records, publicData, publicInputs, circuitInput, forcedCloses, marking };
 }

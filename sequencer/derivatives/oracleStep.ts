@@ -12,6 +12,7 @@ import { oracleMessage, type OracleUpdate, type SignedOracleUpdate } from "../pr
 import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { sliceTableFault } from "../protocol/volSlices.ts";
+import type { Marking } from "./marking.ts";
 import { sliceInputs, unpricedOptions, volsByInstrument } from "./volSurface.ts";
 import { freeInstrumentMask, fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
@@ -53,6 +54,8 @@ export type OracleStepResult = {
   fundingTick: boolean;
   /** Circuit inputs of the oracle step. */
   inputs: Record<string, bigint | bigint[] | bigint[][]>;
+  /** The marking the step read its option marks from (section.marksKey is its key), null when it read none. */
+  marking: Marking | null;
 };
 
 const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
@@ -101,6 +104,7 @@ export function applyOracleStep(
       vols: state.instruments.map(() => MIN_VOL_PPM),
       unpriced: state.instruments.map(() => false),
       fundingTick: false,
+      marking: null,
       inputs: {
         oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
@@ -172,7 +176,7 @@ export function applyOracleStep(
   const section: OracleSection = {
     used: true, key: compressPublicKey(update.key), time: BigInt(update.time), fundingEpoch: BigInt(update.fundingEpoch),
     prices: [...update.prices], volSlices: [...update.volSlices], rates: [...update.rates],
-    settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n),
+    settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n), marksKey: 0n,
     freeInstruments: freeInstrumentMask(state.instruments), // the batch's slots may change it: its witness sets the final one
   };
   return {
@@ -181,6 +185,7 @@ export function applyOracleStep(
     vols,
     unpriced,
     fundingTick,
+    marking: null,
     inputs: {
       oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,
       oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),

@@ -282,7 +282,8 @@ export const HEADER_BYTES = 72;
  * a vol slice(11) per option instrument id (underlying(1) expiry(4) levelPpm(3) slopePpm + 2^23 (3): the oracle's implied vol
  * per (underlying, expiry) with its skew, DERIVATIVES.md "Vol slices"), rate(3) per instrument,
  * then the named expiry settleExpiry(4) (0: none) and settlePrice(7) per underlying (the oracle's prices at it),
- * then freeInstruments: ceil(N / 8) bytes, a big-endian mask whose bit i (value 2^i) is set when instrument id i
+ * then marksKey(32) (0, or the marks registry's key of the marking proof whose marks the batch read: DERIVATIVES.md
+ * "Reading marks in the batch"), then freeInstruments: ceil(N / 8) bytes, a big-endian mask whose bit i (value 2^i) is set when instrument id i
  * is free after the batch (never registered, or settled with no open position), which the custodian reads to
  * hand out ids again (freeMaskBytes).
  */
@@ -292,6 +293,8 @@ export const ORACLE_PRICE_BYTES = 7;
 export const ORACLE_SLICE_BYTES = 11;
 export const ORACLE_RATE_BYTES = 3;
 export const ORACLE_SETTLE_EXPIRY_BYTES = 4;
+/** The oracle section's marksKey: Poseidon(messageHash, marksRoot) of the marking the batch read its option marks from, or 0. */
+export const ORACLE_MARKS_KEY_BYTES = 32;
 /**
  * A batch's public inputs, and an exit claim's, are its public data cut into chunks of this many bytes, each read as a big-endian integer
  * (the last chunk shorter when the length is not a multiple): 31 bytes (248 bits) is the most that always fits the
@@ -308,8 +311,13 @@ export type OracleShape = { readonly underlyings: number; readonly optionInstrum
 
 /** Bytes of the oracle section of shape `s`. */
 export function oracleSectionBytes(s: OracleShape): number {
+  return oracleCoreBytes(s) + freeMaskBytes(s.instruments);
+}
+
+/** Bytes of the oracle section of shape `s` before its closing mask of free ids (what the circuit's OracleStep writes; linear in the shape). */
+export function oracleCoreBytes(s: OracleShape): number {
   return ORACLE_FIXED_BYTES + s.underlyings * ORACLE_PRICE_BYTES + s.optionInstruments * ORACLE_SLICE_BYTES + s.instruments * ORACLE_RATE_BYTES
-    + ORACLE_SETTLE_EXPIRY_BYTES + s.underlyings * ORACLE_PRICE_BYTES + freeMaskBytes(s.instruments);
+    + ORACLE_SETTLE_EXPIRY_BYTES + s.underlyings * ORACLE_PRICE_BYTES + ORACLE_MARKS_KEY_BYTES;
 }
 
 /** Bytes of the oracle section's closing mask of free instrument ids: ceil(instruments / 8). */

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { bytesToHex, concatBytes, hexToBytes, keccak256, type Hex } from "viem";
 import {
-  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES,
+  HEADER_BYTES, ORACLE_FIXED_BYTES, ORACLE_PRICE_BYTES, ORACLE_RATE_BYTES, ORACLE_SETTLE_EXPIRY_BYTES, ORACLE_SLICE_BYTES, ORACLE_MARKS_KEY_BYTES, PUBLIC_INPUT_CHUNK_BYTES, RECORD_BYTES,
   TxType, Bits, freeMaskBytes, oracleSectionBytes, type OracleShape, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, REQUEST_TYPES,
 } from "./constants.ts";
 import { EMPTY_SLICE, SLOPE_OFFSET, sliceOfWord, type VolSlice } from "./volSlices.ts";
@@ -147,6 +147,12 @@ export type OracleSection = {
   settleExpiry: bigint;
   settlePrices: bigint[];
   /**
+   * Not the oracle's: 0, or the key under which the marks registry recorded the marking proof the batch read its option
+   * marks from (derivatives/marking.ts#marksKey: Poseidon(oracle message hash, marks root)). The custodian refuses a
+   * batch whose key is not 0 and not recorded (DERIVATIVES.md "Reading marks in the batch").
+   */
+  marksKey: bigint;
+  /**
    * Not the oracle's: the instrument ids free after the batch, bit i (2^i) for id i (never registered, or settled
    * with no open position; `freeInstrumentMask`), which the custodian hands out again. Proven from the batch's final
    * instrument table.
@@ -161,7 +167,7 @@ export function unusedOracleSection(s: OracleShape): OracleSection {
   return {
     used: false, key: 0n, time: 0n, fundingEpoch: 0n,
     prices: Array(s.underlyings).fill(0n), volSlices: Array.from({ length: s.optionInstruments }, () => EMPTY_SLICE), rates: Array(s.instruments).fill(0n),
-    settleExpiry: 0n, settlePrices: Array(s.underlyings).fill(0n), freeInstruments: (1n << BigInt(s.instruments)) - 1n,
+    settleExpiry: 0n, settlePrices: Array(s.underlyings).fill(0n), marksKey: 0n, freeInstruments: (1n << BigInt(s.instruments)) - 1n,
   };
 }
 
@@ -202,6 +208,8 @@ export function encodeOracleSection(o: OracleSection): Uint8Array {
     writeUint(out, at, ORACLE_PRICE_BYTES, p, `settlePrice[${u}]`);
     at += ORACLE_PRICE_BYTES;
   });
+  writeUint(out, at, ORACLE_MARKS_KEY_BYTES, o.marksKey, "marksKey");
+  at += ORACLE_MARKS_KEY_BYTES;
   if (o.freeInstruments >= 1n << BigInt(o.rates.length)) throw new RangeError(`freeInstruments=${o.freeInstruments} names an id beyond ${o.rates.length}`);
   writeUint(out, at, freeMaskBytes(o.rates.length), o.freeInstruments, "freeInstruments");
   return out;
@@ -222,11 +230,12 @@ export function decodeOracleSection(data: Uint8Array, s: OracleShape): OracleSec
   const rates = read(s.instruments, ORACLE_RATE_BYTES).map((r) => r - RATE_OFFSET);
   const [settleExpiry] = read(1, ORACLE_SETTLE_EXPIRY_BYTES);
   const settlePrices = read(s.underlyings, ORACLE_PRICE_BYTES);
+  const [marksKey] = read(1, ORACLE_MARKS_KEY_BYTES);
   const freeInstruments = readUint(data, at, freeMaskBytes(s.instruments));
   if (freeInstruments >= 1n << BigInt(s.instruments)) throw new Error(`freeInstruments=${freeInstruments} names an id beyond ${s.instruments}`);
   return {
     used: data[0] === 1, key: readUint(data, 1, 32), time: readUint(data, 33, 4), fundingEpoch: readUint(data, 37, 4), prices, volSlices, rates,
-    settleExpiry, settlePrices, freeInstruments,
+    settleExpiry, settlePrices, marksKey, freeInstruments,
   };
 }
 

@@ -104,7 +104,7 @@ async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: Slo
   const oracle: OracleSection | undefined = batch.oracle
     ? { used: true, key: compressKey(ORACLE_KEY), time: timestamp, fundingEpoch: 1n, prices: [3000n * 10n ** 8n, 60_000n * 10n ** 8n], volSlices: Array.from({ length: p.optionInstruments }, () => EMPTY_SLICE), rates: Array(p.instruments).fill(0n), settleExpiry: 0n, settlePrices: [0n, 0n],
       // All ids free but the perpetual (0) and the call (3): a mask that differs from the stored one (all free).
-      freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~0b1001n }
+      marksKey: 0n, freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~0b1001n }
     : undefined;
   const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 0n, timestamp }, batch.spot, p, { deriv: batch.deriv, oracle });
   const hash = await custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account });

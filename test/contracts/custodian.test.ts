@@ -293,7 +293,7 @@ describe("Custodian", () => {
       const prices = [3000n * 10n ** 8n, 60_000n * 10n ** 8n, 150n * 10n ** 8n];
       const oracle = {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 0n, prices, volSlices: [{ underlying: 0, expiry: 1_800_000_000, levelPpm: 600_001n, slopePpm: -1n }, { underlying: 2, expiry: 1_800_000_001, levelPpm: 700_002n, slopePpm: 2n }], rates: [0n, 0n, 0n, 0n],
-        settleExpiry: 1_700_000_000n, settlePrices: prices.map((p) => p + 1n), freeInstruments: 0b1111n,
+        settleExpiry: 1_700_000_000n, settlePrices: prices.map((p) => p + 1n), marksKey: 0n, freeInstruments: 0b1111n,
       };
       const header = { oldRoot: GENESIS_ROOT, newRoot: 100n, batchNumber: 0n, timestamp: await now() };
       await c.write.submitBatch([hex(batchBytes(header, [], shape, { oracle })), PROOF], { account: operator.account });
@@ -1273,7 +1273,7 @@ describe("Custodian", () => {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n,
         prices: [3000n * 10n ** 8n], volSlices: [EMPTY_SLICE, EMPTY_SLICE], rates: [-1000n, 0n, 0n, 0n], settleExpiry: 0n, settlePrices: [0n],
         // The perpetual (id 0) is consumed; the call's id 2 is not registered in the state yet.
-        freeInstruments: 0b1110n,
+        marksKey: 0n, freeInstruments: 0b1110n,
       };
     }
 

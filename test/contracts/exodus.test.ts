@@ -48,7 +48,7 @@ async function inExodus() {
   await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: admin.account });
   const oracle: OracleSection = {
     used: true, key: compressKey(ORACLE_KEY), time: await env.now(), fundingEpoch: 1n, prices: [3000n * 10n ** 8n], volSlices: [EMPTY_SLICE, EMPTY_SLICE], rates: [0n, 0n, 0n, 0n],
-    settleExpiry: 0n, settlePrices: [0n], freeInstruments: 0b1111n,
+    settleExpiry: 0n, settlePrices: [0n], marksKey: 0n, freeInstruments: 0b1111n,
   };
   await env.submit([], [], oracle);
   await custodian.write.depositTo([1, 0, 100n * USDC], { account: carol.account });
@@ -419,7 +419,7 @@ describe("exodus", () => {
       await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]], { account: admin.account });
       await submit([], [], {
         used: true, key: compressKey(ORACLE_KEY), time: await now(), fundingEpoch: 1n, prices, volSlices: [EMPTY_SLICE, EMPTY_SLICE], rates: [0n, 0n, 0n, 0n],
-        settleExpiry: 0n, settlePrices: [0n], freeInstruments: 0b1111n,
+        settleExpiry: 0n, settlePrices: [0n], marksKey: 0n, freeInstruments: 0b1111n,
       });
       await custodian.write.forceWithdraw([0, 1n], { account: env.dave.account });
       await networkHelpers.time.increase(TEST_REQUEST_DEADLINE);

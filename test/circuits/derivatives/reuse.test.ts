@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
-import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType, instrumentMarketId } from "../../../sequencer/protocol/constants.ts";
+import { INSTRUMENT_MARKET_BASE, InstrumentKind, Side, TxType, instrumentMarketId, oracleCoreBytes } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { encodePublicData, publicInputsOf } from "../../../sequencer/protocol/publicData.ts";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
@@ -108,7 +108,7 @@ describe("batch circuit: reusing an instrument id", { timeout: 900_000 }, () => 
     assert.equal(listed.oracle.freeInstruments, 0b1100n);
     // the mask is the last byte of the oracle section, in the public data
     const bytes = encodePublicData(listed.header, listed.oracle, listed.records);
-    assert.equal(bytes[72 + 45 + 14 * TEST_PARAMS.underlyings + 11 * TEST_PARAMS.optionInstruments + 3 * N], 0b1100);
+    assert.equal(bytes[72 + oracleCoreBytes(TEST_PARAMS)], 0b1100);
   });
 
   it("refuses a batch that publishes a wrong mask of free ids (at the public input)", async () => {

@@ -59,7 +59,7 @@ function randomOracle(s: OracleShape): OracleSection {
     prices: Array.from({ length: s.underlyings }, () => value(56)),
     volSlices: Array.from({ length: s.optionInstruments }, () => ({ underlying: Number(value(8)), expiry: Number(value(32)), levelPpm: value(24), slopePpm: value(24) - (1n << 23n) })),
     rates: Array.from({ length: s.instruments }, () => value(24) - (1n << 23n)),
-    settleExpiry: value(32), settlePrices: Array.from({ length: s.underlyings }, () => value(56)),
+    settleExpiry: value(32), settlePrices: Array.from({ length: s.underlyings }, () => value(56)), marksKey: value(256),
     freeInstruments: randomMask(s.instruments),
   };
 }

@@ -41,7 +41,7 @@ const ORACLE: OracleSection = {
     EMPTY_SLICE,
   ],
   rates: [-(2n ** 23n), 2n ** 23n - 1n, 0n, -1n, 1n],
-  settleExpiry: 2n ** 32n - 1n, settlePrices: [2n ** 56n - 1n, 3100n * 10n ** 8n], freeInstruments: 0b10110n,
+  settleExpiry: 2n ** 32n - 1n, settlePrices: [2n ** 56n - 1n, 3100n * 10n ** 8n], marksKey: 2n ** 256n - 1n, freeInstruments: 0b10110n,
 };
 /** ORACLE's shape: 2 underlyings, 3 option ids, 5 instruments. */
 const SHAPE = { underlyings: 2, optionInstruments: 3, instruments: 5 };
@@ -57,12 +57,12 @@ describe("public data encoding", () => {
     }
   });
 
-  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vol slices then rates, then the named expiry and its prices, then the mask of free instrument ids", () => {
+  it("round-trips the oracle section, signed rates included, at offsets 0 / 1 / 33 / 37 / 41, prices then vol slices then rates, then the named expiry and its prices, then marksKey, then the mask of free instrument ids", () => {
     const bytes = encodeOracleSection(ORACLE);
     assert.equal(bytes.length, oracleSectionBytes(SHAPE));
-    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 11 + 5 * 3 + 4 + 2 * 7 + 1);
+    assert.equal(bytes.length, 41 + 2 * 7 + 3 * 11 + 5 * 3 + 4 + 2 * 7 + 32 + 1);
     // the mask closes the section: one byte for 5 ids, bit i for id i (ids 1, 2 and 4 free)
-    assert.equal(bytes[121], 0b10110);
+    assert.equal(bytes[153], 0b10110);
     assert.equal(bytes[0], 1);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(1, 33)).toString("hex")}`), ORACLE.key);
     assert.equal(BigInt(`0x${Buffer.from(bytes.subarray(33, 37)).toString("hex")}`), ORACLE.time);
@@ -78,6 +78,8 @@ describe("public data encoding", () => {
     // the named expiry after the last rate (103), then one settlement price per underlying
     assert.equal(hexAt(bytes, 103, 107), ORACLE.settleExpiry);
     assert.deepEqual([107, 114].map((at) => hexAt(bytes, at, at + 7)), ORACLE.settlePrices);
+    // marksKey: 32 bytes after the settlement prices, before the mask
+    assert.equal(hexAt(bytes, 121, 153), ORACLE.marksKey);
     assert.deepEqual(decodeOracleSection(bytes, SHAPE), ORACLE);
     const unused = unusedOracleSection(TEST_PARAMS);
     const zeros = encodeOracleSection(unused);
@@ -94,7 +96,7 @@ describe("public data encoding", () => {
   it("refuses a mask of free instrument ids naming an id beyond the table, encoding and decoding", () => {
     assert.throws(() => encodeOracleSection({ ...ORACLE, freeInstruments: 1n << 5n }), /names an id beyond 5/);
     const bytes = encodeOracleSection(ORACLE);
-    bytes[121] = 0b100000;
+    bytes[153] = 0b100000;
     assert.throws(() => decodeOracleSection(bytes, SHAPE), /names an id beyond 5/);
   });
 

@@ -203,7 +203,7 @@ describe("oracleFromSection", () => {
     const section: OracleSection = {
       used: true, key: compressPublicKey(key), time: w(4), fundingEpoch: w(4) - 1n,
       prices: [w(7), 1n << 16n], volSlices: [{ underlying: 1, expiry: MAX_U32, levelPpm: (1n << 23n) - 1n, slopePpm: -(1n << 23n) }, EMPTY_SLICE], rates: [-(1n << 23n), (1n << 23n) - 1n, 0n, -1n],
-      settleExpiry: w(4), settlePrices: [w(7), 1n << 16n], freeInstruments: 0b1010n,
+      settleExpiry: w(4), settlePrices: [w(7), 1n << 16n], marksKey: 0n, freeInstruments: 0b1010n,
     };
     const decoded = decodeOracleSection(encodeOracleSection(section), { underlyings: 2, optionInstruments: 2, instruments: 4 });
     assert.deepEqual(decoded, section, "the encoder round-trips");
