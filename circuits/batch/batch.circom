@@ -113,6 +113,9 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     signal input settleExpiry;  // an expiry the update names (0: none), with the underlyings' prices at it
     signal input settlePrices[U];
     signal input oracleSig[3];
+    signal input marksRoot;             // the marks tree the oracle step reads option marks from (OracleStep, MarkRead)
+    signal input optionMarks[O];
+    signal input markSiblings[O][MARKING_LEVELS(O)][3];
     // Derivatives slots (DerivSlot's inputs, prefixed d_)
     signal input d_txType[derivSlots];
     signal input d_accountA[derivSlots];
@@ -243,6 +246,9 @@ template Batch(accountLevels, balanceLevels, orderLevels, marketLevels, slots, d
     oracle.settleExpiry <== settleExpiry;
     oracle.settlePrices <== settlePrices;
     oracle.oracleSig <== oracleSig;
+    oracle.marksRoot <== marksRoot;
+    oracle.optionMarks <== optionMarks;
+    oracle.markSiblings <== markSiblings;
 
     component dslot[derivSlots];
     for (var s = 0; s < derivSlots; s++) {

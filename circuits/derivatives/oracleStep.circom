@@ -12,6 +12,7 @@ include "../lib/curvePoint.circom";
 include "../lib/signature.circom";
 include "volSurface.circom";
 include "../lib/poseidonChain.circom";
+include "../lib/quadTree.circom";
 
 /// Proves: out = floor(a * lotSizeE6 / 10^8), the quote value of one lot at price a, and out < 2^72. The
 /// callers' a is an oracle price or a payoff (< 2^50) and lot < 2^40, so out < 2^72 holds for every honest batch.
@@ -54,7 +55,7 @@ template OracleMessage(U, O, N) {
 /// vol is not read). When useBS = 0 (not an option the update prices) it runs on a valid dummy point and value is 0.
 /// unpriced = 1 when useBS, time is left, and the table has no slice for the option's (underlying, expiry).
 /// Requires, when useBS: price and strike in [2^16, 2^50), lot < 2^40, timeLeft < 2^32 (the callers' range checks or
-/// registration's). Shared by the batch's oracle step and the marking proof.
+/// registration's). The marking proof's (MarkedOption): batches read its marks (MarkRead) instead of pricing options.
 template OptionValue(O) {
     signal input useBS;
     signal input isCall;
@@ -203,6 +204,36 @@ template InstrumentState(U) {
     useBS <== liveOpt * notSettled.out;
 }
 
+/// The levels of the marks tree a batch of O option ids reads (marking.ts#markingLevels): the smallest, at least one,
+/// with a leaf per option id (option id N - O + k is leaf k).
+function MARKING_LEVELS(O) {
+    var levels = 1;
+    while (4 ** levels < O) levels++;
+    return levels;
+}
+
+/// Proves, for option `id` (instrument leaf `inst`) at leaf `index` of a marks tree (circuits/marking, MarkedOption):
+/// when read = 1, Poseidon(id, generation, kind, underlying, strike, expiry, lot, mark) is the leaf at `index` under
+/// `root`, so `mark` is the one a marking proof computed for exactly this instrument's terms and generation (the
+/// marks registry vouches for the root, through the key the batch publishes); when read = 0, mark = 0 and the path is
+/// not read. read must be a bit (the caller's).
+template MarkRead(levels, index) {
+    signal input read;
+    signal input id;
+    signal input inst[I_FIELDS()];  // inspect: the whole leaf is passed; only its terms and generation are used here
+    signal input mark;
+    signal input siblings[levels][3];
+    signal input root;
+    component leaf = Poseidon(8);
+    leaf.inputs <== [id, inst[I_GENERATION()], inst[I_KIND()], inst[I_UNDERLYING()], inst[I_STRIKE()], inst[I_EXPIRY()], inst[I_LOT()], mark];
+    component path = QuadPath(levels);
+    path.leaf <== leaf.out;
+    for (var b = 0; b < 2 * levels; b++) path.indexBits[b] <== (index >> b) & 1;
+    path.siblings <== siblings;
+    read * (path.root - root) === 0;
+    (1 - read) * mark === 0;
+}
+
 /// Proves, for one instrument with its state flags (InstrumentState) and its Black-Scholes value per
 /// lot (optionMark, 0 unless an option): its mark and margins per lot (DERIVATIVES.md) and its funding
 /// index after this batch's funding tick, with the rate a perpetual's only and within its cap.
@@ -281,16 +312,17 @@ template InstrumentMarks() {
 }
 
 /// Proves the batch-level oracle step of DERIVATIVES.md: if `used`, the update (time, epoch, prices per
-/// underlying, a table of O vol slices (an implied vol and skew per (underlying, expiry): VolSlices, each option
-/// priced with the slice of its underlying and expiry: SliceVol), rates per instrument, and optionally one expiry with the
-/// underlyings' prices at it) is signed by (keyX, keyY), is not stale, from the future or older than the last one,
-/// and its values are in range; the funding tick happens iff epoch = oldEpoch + 1 (epoch in
-/// {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and funding, with
-/// per-lot marks and margins; `bits` is the oracle section of the public data. If not `used`, every
-/// oracle field is 0 and the table is unchanged. `unpriced[i]` = 1 when instrument i is an option the update must
+/// underlying, a table of O vol slices (an implied vol and skew per (underlying, expiry): VolSlices), rates per
+/// instrument, and optionally one expiry with the underlyings' prices at it) is signed by (keyX, keyY), is not stale,
+/// from the future or older than the last one, and its values are in range; the funding tick happens iff
+/// epoch = oldEpoch + 1 (epoch in {oldEpoch, oldEpoch + 1}); `instruments` is the table after expiry settlement and
+/// funding, with per-lot marks and margins; `bits` is the oracle section of the public data. A live option's mark is
+/// read from the marks tree `marksRoot` (MarkRead: proven by a marking proof under this update, for its own terms), and
+/// the section's marksKey = Poseidon(message, marksRoot) names that tree when any mark is read (else 0). If not `used`,
+/// every oracle field is 0 and the table is unchanged. `unpriced[i]` = 1 when instrument i is an option the update must
 /// price (unsettled, before its expiry) and its vol table has no slice for it (listed after the update was signed):
-/// marked at the floor vol, so no slot may fill it (Fill), and no account may hold it (refused here: a position is
-/// never valued at the floor vol, DERIVATIVES.md "Vol slices").
+/// marked 0, so no slot may fill it (Fill), and no account may hold it (refused here: a position is never valued
+/// without its slice, DERIVATIVES.md "Vol slices").
 template OracleStep(N, O, U) {
     signal input timestamp;
     signal input oldInstruments[N][I_FIELDS()];
@@ -310,6 +342,10 @@ template OracleStep(N, O, U) {
     signal input settleExpiry;      // 0, or an expiry the update names: settlePrices are the oracle's prices at it
     signal input settlePrices[U];
     signal input oracleSig[3];
+    var levels = MARKING_LEVELS(O);
+    signal input marksRoot;             // the marks tree the option marks are read from (MarkRead)
+    signal input optionMarks[O];        // option id N - O + k's mark per lot (0 unless read)
+    signal input markSiblings[O][levels][3];
     signal output instruments[N][I_FIELDS()];
     signal output mark[N];
     signal output imLong[N];
@@ -413,10 +449,16 @@ template OracleStep(N, O, U) {
     tick * (tick - 1) === 0;
     newFundingEpoch <== oldFundingEpoch + tick;
 
-    component st[N];  // inspect: useBS and timeLeft feed Black-Scholes, which only the option ids have
+    component st[N];  // inspect: useBS and timeLeft feed the option marks, which only the option ids have
     component marks[N];
-    component optValue[O];
+    component noTimeLeft[O];
+    component slice[O];  // inspect: only `found` is used (whether the table has the option's slice)
+    component markRead[O];
     component notHeld[O];
+    signal needVol[O];
+    signal read[O];
+    signal noneRead[O + 1];  // noneRead[k]: no option before k reads a mark
+    noneRead[0] <== 1;
     for (var i = 0; i < N; i++) {
         st[i] = InstrumentState(U);
         st[i].inst <== oldInstruments[i];
@@ -442,30 +484,36 @@ template OracleStep(N, O, U) {
         marks[i].tick <== tick;
         marks[i].rate <== rates[i];
         if (i >= N - O) {
-            // Black-Scholes on the oracle inputs for a live option (its underlying's price, the vol of its
-            // slice at its strike), on a valid dummy point otherwise
+            // A live option (useBS) with time left needs its slice; without one it is unpriced (listed after the
+            // update was signed). Every other live option reads its mark, proven once per update by a marking proof
+            // (Black-Scholes at its underlying's price and its slice's vol at its strike, or its payoff at its expiry)
+            // from the marks tree at leaf k; an unpriced option's mark is 0 (nothing fills it and nobody holds it).
             var k = i - (N - O);
-            optValue[k] = OptionValue(O);
-            optValue[k].useBS <== st[i].useBS;
-            optValue[k].isCall <== st[i].isCall;
-            optValue[k].timeLeft <== st[i].timeLeft;
-            optValue[k].price <== st[i].price;
-            optValue[k].strike <== oldInstruments[i][I_STRIKE()];
-            optValue[k].lot <== oldInstruments[i][I_LOT()];
-            optValue[k].optUnderlying <== oldInstruments[i][I_UNDERLYING()];
-            optValue[k].optExpiry <== oldInstruments[i][I_EXPIRY()];
-            optValue[k].sliceUnderlying <== sliceUnderlying;
-            optValue[k].sliceExpiry <== sliceExpiry;
-            optValue[k].sliceLevel <== sliceLevel;
-            optValue[k].sliceSlope <== sliceSlope;
-            optValue[k].sliceInUse <== slices.inUse;
-            unpriced[i] <== optValue[k].unpriced;
+            noTimeLeft[k] = IsZero();
+            noTimeLeft[k].in <== st[i].timeLeft;
+            needVol[k] <== st[i].useBS * (1 - noTimeLeft[k].out);
+            slice[k] = SliceMatch(O);
+            slice[k].underlying <== sliceUnderlying;
+            slice[k].expiry <== sliceExpiry;
+            slice[k].inUse <== slices.inUse;
+            slice[k].optUnderlying <== oldInstruments[i][I_UNDERLYING()];
+            slice[k].optExpiry <== oldInstruments[i][I_EXPIRY()];
+            unpriced[i] <== needVol[k] * (1 - slice[k].found);
             // an option somebody holds is priced by every update that marks it (review of 2026-12-06: else its
             // positions were valued at the floor vol)
             notHeld[k] = IsZero();
             notHeld[k].in <== oldInstruments[i][I_HOLDERS()];
             unpriced[i] * (1 - notHeld[k].out) === 0;
-            marks[i].optionMark <== optValue[k].value;
+            read[k] <== st[i].useBS - unpriced[i];
+            markRead[k] = MarkRead(levels, k);
+            markRead[k].read <== read[k];
+            markRead[k].id <== i;
+            markRead[k].inst <== oldInstruments[i];
+            markRead[k].mark <== optionMarks[k];
+            markRead[k].siblings <== markSiblings[k];
+            markRead[k].root <== marksRoot;
+            noneRead[k + 1] <== noneRead[k] * (1 - read[k]);
+            marks[i].optionMark <== optionMarks[k];
         } else {
             st[i].isOpt === 0;
             marks[i].optionMark <== 0;
@@ -517,6 +565,13 @@ template OracleStep(N, O, U) {
         for (var b = 0; b < 56; b++) bits[at + b] <== b < 6 ? 0 : settleHi[u].out[55 - b];
         at += 56;
     }
-    // marksKey: no mark is read yet (DERIVATIVES.md "Reading marks in the batch")
-    for (var b = 0; b < 256; b++) bits[at + b] <== 0;
+    // marksKey = Poseidon(message, marksRoot) when an option read its mark, else 0: the custodian refuses a batch whose
+    // key its marks registry has not recorded, so the marks read are the ones a marking proof computed under this very
+    // signed message (DERIVATIVES.md "Reading marks in the batch"). Strict bits: one encoding per key.
+    component keyHash = Poseidon(2);
+    keyHash.inputs <== [msg.out, marksRoot];
+    signal marksKey <== (1 - noneRead[O]) * keyHash.out;
+    component keyBits = Num2Bits_strict();
+    keyBits.in <== marksKey;
+    for (var b = 0; b < 256; b++) bits[at + b] <== b < 2 ? 0 : keyBits.out[255 - b];
 }

@@ -76,6 +76,29 @@ template VolSlices(E, U) {
     }
 }
 
+/// Proves: match[e] = 1 exactly when slice e is in use and names (optUnderlying, optExpiry), and found = the number of
+/// such slices (0 or 1 over VolSlices' table, whose order rule leaves at most one per (underlying, expiry)). Requires
+/// optExpiry and every expiry < 2^32 (registration's and VolSlices' range checks), so the packed pair is injective.
+template SliceMatch(E) {
+    signal input underlying[E];
+    signal input expiry[E];
+    signal input inUse[E];
+    signal input optUnderlying;
+    signal input optExpiry;
+    signal output match[E];
+    signal output found;
+    component same[E];
+    var matches = 0;
+    for (var e = 0; e < E; e++) {
+        same[e] = IsEqual();
+        same[e].in[0] <== underlying[e] * (1 << BITS_TIME()) + expiry[e];
+        same[e].in[1] <== optUnderlying * (1 << BITS_TIME()) + optExpiry;
+        match[e] <== inUse[e] * same[e].out;
+        matches += match[e];
+    }
+    found <== matches;
+}
+
 /// Proves, for one option id: vol is the vol its slice gives it (volSurface.ts#sliceVol),
 ///   vol = clamp(level + floor(slope * (strike - spot) / spot), 2^13, 2^23 - 1),
 /// where its slice is the slice in use naming the option's underlying and expiry (found here, not a hint: the
@@ -98,25 +121,23 @@ template SliceVol(E) {
     signal output vol;
     signal output found;
 
-    component same[E];
-    signal match[E];
+    component slice = SliceMatch(E);
+    slice.underlying <== underlying;
+    slice.expiry <== expiry;
+    slice.inUse <== inUse;
+    slice.optUnderlying <== optUnderlying;
+    slice.optExpiry <== optExpiry;
     signal levelTerm[E];
     signal slopeTerm[E];
-    var matches = 0;
     var lv = 0;
     var sl = 0;
     for (var e = 0; e < E; e++) {
-        same[e] = IsEqual();
-        same[e].in[0] <== underlying[e] * (1 << BITS_TIME()) + expiry[e];
-        same[e].in[1] <== optUnderlying * (1 << BITS_TIME()) + optExpiry;
-        match[e] <== inUse[e] * same[e].out;
-        levelTerm[e] <== match[e] * level[e];
-        slopeTerm[e] <== match[e] * slope[e];
-        matches += match[e];
+        levelTerm[e] <== slice.match[e] * level[e];
+        slopeTerm[e] <== slice.match[e] * slope[e];
         lv += levelTerm[e];
         sl += slopeTerm[e];
     }
-    found <== matches;
+    found <== slice.found;
     signal use <== need * found;
 
     // without use: spot = strike = 2^16 and level = slope = 0, so the raw vol is 0, clamped to 2^13

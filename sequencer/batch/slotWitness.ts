@@ -9,7 +9,7 @@ import {
   amountFault, cancelFault, cancelMessage, checkOrderFields, orderMessage, orderTimeFault, triggerFault, withdrawalFault, withdrawalMessage, type Order, type RequestFault, type Signed,
 } from "../protocol/messages.ts";
 import { reduceOnlyFault } from "../derivatives/formulas.ts";
-import { ORDER_FIELD, ORDER_FIELDS, orderInputs } from "../protocol/layouts.ts";
+import { ORDER_FIELD, ORDER_FIELDS, orderInputs, type CircuitInputs } from "../protocol/layouts.ts";
 import type { SignatureCheck } from "../crypto/signatureVerifier.ts";
 import type { SlotRecord } from "../protocol/publicData.ts";
 import { accountDerivLeaf, decodeOrderSlot, encodeOrderSlot, type ExchangeState, type OrderSlot } from "../state/exchangeState.ts";
@@ -34,7 +34,8 @@ export class TxRejected extends Error {
   }
 }
 
-export type SlotInputs = Record<string, bigint | bigint[] | bigint[][]>;
+/** One slot's (or the oracle step's) circuit inputs. */
+export type SlotInputs = CircuitInputs;
 export type SlotContext = {
   timestamp: number;
   verifySignatures: boolean;

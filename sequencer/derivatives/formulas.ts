@@ -127,13 +127,21 @@ export function optionMark(inst: InstrumentState, price: bigint, volPpm: bigint,
  * premium out of collateral, paper Definition 6), so equity minus margin gains nothing from it.
  */
 export function lotRisk(inst: InstrumentState, price: bigint, volPpm: bigint, oracleTime: number): LotRisk {
+  return lotRiskAt(inst, price, () => optionMark(inst, price, volPpm, oracleTime));
+}
+
+/**
+ * lotRisk with a live option's mark per lot given by `optionMarkOf` (asked only for a live option): the batch's oracle
+ * step reads it from a marking (marking.ts), or takes 0 for an option its update cannot price (OracleStep's unpriced).
+ */
+export function lotRiskAt(inst: InstrumentState, price: bigint, optionMarkOf: () => bigint): LotRisk {
   if (inst.kind === InstrumentKind.NONE) return NO_RISK;
   if (inst.settlePrice !== 0n) return { ...NO_RISK, mark: settledMark(inst) };
   const spot = lotValue(price, inst.lotSizeE6);
   const im = (v: bigint) => ceilDiv(v * inst.imPpm, PPM);
   const mm = (v: bigint) => ceilDiv(v * inst.mmPpm, PPM);
   if (isOption(inst.kind)) {
-    const mark = optionMark(inst, price, volPpm, oracleTime);
+    const mark = optionMarkOf();
     return { mark, imLong: mark, mmLong: mark, imShort: im(spot), mmShort: mm(spot) };
   }
   return { mark: spot, imLong: im(spot), imShort: im(spot), mmLong: mm(spot), mmShort: mm(spot) };

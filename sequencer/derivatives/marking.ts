@@ -38,7 +38,7 @@ export type Marking = {
   /** marksKey(messageHash, marksRoot): the third public input, what the marks registry records. */
   readonly marksKey: bigint;
   readonly levels: number;
-  /** Entry c sits at leaf c (entries past the list are empty leaves, 0). */
+  /** The marked entries' marks, in entry order (entry c sits at leaf c; a null entry and entries past the list are empty leaves, 0). */
   readonly marks: readonly Mark[];
   readonly tree: QuadTree;
   /** The marking circuit's input (Marking(levels, O, U, N)). */
@@ -119,23 +119,30 @@ export function markingUpdateFault(update: OracleUpdate, p: CircuitParams): { co
 
 /**
  * Marks `entries` under `update` with `p`'s marking circuit of `levels` levels: each entry's mark and leaf (entry c at
- * leaf c), the tree's root and the circuit input. Throws MarkingRejected (nothing built) for an update of another shape
+ * leaf c; a null entry is an empty leaf, as the batch's oracle step leaves option id N - O + c unread), the tree's root
+ * and the circuit input. Throws MarkingRejected (nothing built) for an update of another shape
  * or out of range, more entries than leaves, or an entry that is not a markable option.
  */
-export function buildMarking(update: OracleUpdate, entries: readonly MarkEntry[], p: CircuitParams, levels = markingLevels(p)): Marking {
+export function buildMarking(update: OracleUpdate, entries: readonly (MarkEntry | null)[], p: CircuitParams, levels = markingLevels(p)): Marking {
   const fault = markingUpdateFault(update, p);
   if (fault) throw new MarkingRejected(fault.code, fault.message);
   const capacity = 4 ** levels;
   if (entries.length > capacity) throw new MarkingRejected("TOO_MANY_OPTIONS", `${entries.length} options for a marking of ${capacity}`);
-  const marks = entries.map(({ id, instrument }) => {
-    const mark = markOf(instrument, update);
-    return { id, generation: instrument.generation, mark, leaf: markLeaf(id, instrument, mark) };
-  });
   const tree = new QuadTree(levels);
-  marks.forEach((m, c) => tree.set(c, m.leaf));
+  const marks = entries.flatMap((entry, c) => {
+    if (!entry) return [];
+    const { id, instrument } = entry;
+    const mark = markOf(instrument, update);
+    const leaf = markLeaf(id, instrument, mark);
+    tree.set(c, leaf);
+    return [{ id, generation: instrument.generation, mark, leaf }];
+  });
   const messageHash = oracleMessage(update);
   const key = marksKey(messageHash, tree.root);
-  const column = (f: (e: MarkEntry) => bigint) => Array.from({ length: capacity }, (_, c) => (c < entries.length ? f(entries[c]) : 0n));
+  const column = (f: (e: MarkEntry) => bigint) => Array.from({ length: capacity }, (_, c) => {
+    const entry = entries[c];
+    return entry ? f(entry) : 0n;
+  });
   return {
     messageHash,
     marksRoot: tree.root,

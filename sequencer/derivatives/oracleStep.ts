@@ -7,14 +7,14 @@
  */
 import { compressPublicKey, publicKeyFault, verifyMessage } from "../crypto/babyjub.ts";
 import { Bits, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, MIN_VOL_PPM, SETTLEMENT_WINDOW } from "../protocol/constants.ts";
-import { instrumentInputs } from "../protocol/layouts.ts";
+import { instrumentInputs, type CircuitInputs } from "../protocol/layouts.ts";
 import { oracleMessage, type OracleUpdate, type SignedOracleUpdate } from "../protocol/messages.ts";
 import { unusedOracleSection, type OracleSection } from "../protocol/publicData.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { sliceTableFault } from "../protocol/volSlices.ts";
-import type { Marking } from "./marking.ts";
+import { buildMarking, markingLevels, markPath, type MarkEntry, type Marking } from "./marking.ts";
 import { sliceInputs, unpricedOptions, volsByInstrument } from "./volSurface.ts";
-import { freeInstrumentMask, fundingStep, isDated, lotRisk, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
+import { freeInstrumentMask, fundingStep, isDated, isOption, lotRiskAt, NO_RISK, type Globals, type InstrumentState, type LotRisk } from "./formulas.ts";
 
 /** An oracle update with the oracle's signature and key: protocol/messages.ts (the record decoder returns one), re-exported for the step's callers. */
 export type { SignedOracleUpdate };
@@ -53,7 +53,7 @@ export type OracleStepResult = {
   /** Whether this batch applied a funding tick. */
   fundingTick: boolean;
   /** Circuit inputs of the oracle step. */
-  inputs: Record<string, bigint | bigint[] | bigint[][]>;
+  inputs: CircuitInputs;
   /** The marking the step read its option marks from (section.marksKey is its key), null when it read none. */
   marking: Marking | null;
 };
@@ -62,6 +62,46 @@ const RATE_OFFSET = 1n << BigInt(Bits.fundingRate - 1);
 
 function inRange(v: bigint, lo: bigint, hi: bigint): boolean {
   return v >= lo && v < hi;
+}
+
+/** The oracle step's inputs of the marks it reads when it reads none (no update, or no live option): all 0. */
+function noMarkInputs(p: CircuitParams): { marksRoot: bigint; optionMarks: bigint[]; markSiblings: bigint[][][] } {
+  const levels = markingLevels(p);
+  return {
+    marksRoot: 0n,
+    optionMarks: Array(p.optionInstruments).fill(0n),
+    markSiblings: Array.from({ length: p.optionInstruments }, () => Array.from({ length: levels }, () => [0n, 0n, 0n])),
+  };
+}
+
+/** The oracle step's inputs of the marks it reads from `marking`: its root, each option id's mark (0 if unread) and leaf path. */
+function markInputs(marking: Marking, p: CircuitParams): { marksRoot: bigint; optionMarks: bigint[]; markSiblings: bigint[][][] } {
+  const first = p.instruments - p.optionInstruments;
+  const marks = new Map(marking.marks.map((m) => [m.id, m.mark]));
+  return {
+    marksRoot: marking.marksRoot,
+    optionMarks: Array.from({ length: p.optionInstruments }, (_, k) => marks.get(first + k) ?? 0n),
+    markSiblings: Array.from({ length: p.optionInstruments }, (_, k) => markPath(marking, k)),
+  };
+}
+
+/**
+ * The marking a batch's oracle step reads (OracleStep, MarkRead): entry k is option id N - O + k of the settled table
+ * when the step reads its mark (a live option, unsettled after the update, that the update prices), else null; null
+ * when it reads none. With `enforce` off (a test playing a dishonest operator) an update the marking circuit cannot
+ * mark gives no marking, so the circuit refuses the witness at its own checks.
+ */
+function stepMarking(update: OracleUpdate, settled: readonly InstrumentState[], unpriced: readonly boolean[], p: CircuitParams, enforce: boolean): Marking | null {
+  const first = p.instruments - p.optionInstruments;
+  const entries = settled.slice(first).map((instrument, k): MarkEntry | null =>
+    isOption(instrument.kind) && instrument.settlePrice === 0n && !unpriced[first + k] ? { id: first + k, instrument } : null);
+  if (!entries.some((e) => e)) return null;
+  try {
+    return buildMarking(update, entries, p);
+  } catch (e) {
+    if (enforce) throw e;
+    return null;
+  }
 }
 
 /**
@@ -110,6 +150,7 @@ export function applyOracleStep(
         oracleUsed: 0n, oracleKeyX: 0n, oracleKeyY: 0n, oracleTime: 0n, fundingEpoch: 0n,
         prices: [...section.prices], ...sliceInputs(section.volSlices), rates: [...section.rates],
         settleExpiry: 0n, settlePrices: [...section.settlePrices], oracleSig: noSig,
+        ...noMarkInputs(p),
       },
     };
   }
@@ -154,6 +195,8 @@ export function applyOracleStep(
   for (const i of unpricedIds) {
     if (state.instruments[i].holders !== 0) fail("NO_VOL_SLICE", `no vol slice for option ${i}, which ${state.instruments[i].holders} accounts hold`);
   }
+  const marking = stepMarking(update, settledTable, unpriced, p, enforce);
+  const marks = new Map(marking?.marks.map((m) => [m.id, m.mark]));
   const risks: LotRisk[] = [];
   state.instruments.forEach((inst, i) => {
     const rate = update.rates[i];
@@ -162,7 +205,8 @@ export function applyOracleStep(
     if (rate > inst.fundingCapPpm || -rate > inst.fundingCapPpm) fail("FUNDING_ABOVE_CAP", `rate ${rate} exceeds instrument ${i}'s cap ${inst.fundingCapPpm}`);
     const price = update.prices[inst.underlying] ?? 0n;
     const settled = settledTable[i];
-    const risk = lotRisk(settled, price, vols[i], update.time);
+    // a live option's mark is the marking's (the proof computed it at vols[i]); an unpriced one's is 0
+    const risk = lotRiskAt(settled, price, () => marks.get(i) ?? 0n);
     risks.push(risk);
     const funded = fundingTick ? { ...settled, fundingIndex: settled.fundingIndex + fundingStep(rate, risk.mark) } : settled;
     // the circuit's range of the index (InstrumentMarks' SignedRange(64)): an update that would leave it refuses here,
@@ -176,7 +220,8 @@ export function applyOracleStep(
   const section: OracleSection = {
     used: true, key: compressPublicKey(update.key), time: BigInt(update.time), fundingEpoch: BigInt(update.fundingEpoch),
     prices: [...update.prices], volSlices: [...update.volSlices], rates: [...update.rates],
-    settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n), marksKey: 0n,
+    settleExpiry: BigInt(named?.expiry ?? 0), settlePrices: named ? [...named.prices] : Array(p.underlyings).fill(0n),
+    marksKey: marking?.marksKey ?? 0n,
     freeInstruments: freeInstrumentMask(state.instruments), // the batch's slots may change it: its witness sets the final one
   };
   return {
@@ -185,13 +230,14 @@ export function applyOracleStep(
     vols,
     unpriced,
     fundingTick,
-    marking: null,
+    marking,
     inputs: {
       oldInstruments: oldTable, oldInsurance: old.insuranceFund, oldOracleTime: BigInt(old.oracleTime), oldFundingEpoch: BigInt(old.fundingEpoch), oldBadDebt: old.badDebt, oldPooledQuote: old.pooledQuote,
       oracleUsed: 1n, oracleKeyX: update.key[0], oracleKeyY: update.key[1], oracleTime: BigInt(update.time),
       fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], ...sliceInputs(update.volSlices), rates: [...update.rates],
       settleExpiry: section.settleExpiry, settlePrices: [...section.settlePrices],
       oracleSig: [update.signature.r8x, update.signature.r8y, update.signature.s],
+      ...(marking ? markInputs(marking, p) : noMarkInputs(p)),
     },
   };
 }

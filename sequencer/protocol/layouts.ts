@@ -7,6 +7,9 @@
  */
 import { ORDER_WORD_FIELDS, orderFieldValue, type Order } from "./messages.ts";
 
+/** Values of a circuit's input signals by name (a signal, or an array of up to three dimensions), before they are written as decimal strings. */
+export type CircuitInputs = Record<string, bigint | bigint[] | bigint[][] | bigint[][][]>;
+
 /**
  * The order input array holds the fields of the two signed words (ORDER_WORD_FIELDS), in word order:
  * the circuit packs the words from it (generated PackOrderWords). Each field's circom index is O_<name>.

@@ -92,6 +92,7 @@ const sources = {
   InstrumentMarks: source("circuits/derivatives/oracleStep.circom"),
   InstrumentState: source("circuits/derivatives/oracleStep.circom"),
   OptionValue: source("circuits/derivatives/oracleStep.circom"),
+  MarkRead: source("circuits/derivatives/oracleStep.circom"),
   OracleMessage: source("circuits/derivatives/oracleStep.circom"),
   Marking: source("circuits/marking/marking.circom"),
   MarkedOption: source("circuits/marking/marking.circom"),

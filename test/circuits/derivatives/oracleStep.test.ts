@@ -35,7 +35,7 @@ async function both(state: ExchangeState, update: ReturnType<typeof oracleUpdate
     const step = applyOracleStep(state, update, timestamp);
     const input: Record<string, bigint | bigint[]> = { timestamp: BigInt(timestamp) };
     const { oldInsurance: _, oldBadDebt: __, oldPooledQuote: ___, ...oracleInputs } = step.inputs; // the insurance fund, the open bad debt and the pooled quote are Batch inputs
-    for (const [k, v] of Object.entries(oracleInputs)) input[k] = (Array.isArray(v) ? (v as bigint[] | bigint[][]).flat().map(fe) : fe(v as bigint)) as never;
+    for (const [k, v] of Object.entries(oracleInputs)) input[k] = (Array.isArray(v) ? (v as unknown[]).flat(Infinity).map((x) => fe(x as bigint)) : fe(v as bigint)) as never;
     const F = INSTRUMENT_FIELDS.length;
     const out = await outputs(wasm, input, N * F + 5 * N + 2);
     const circuit = {
@@ -79,15 +79,16 @@ describe("OracleStep: marks, margins, expiry and funding equal the TypeScript", 
     ["a put skew, the index 10% below the strike (the negative skew term floored: -37,037.1 to -37,038)", 270_000_000_000n, volSlices(600_000n, -333_334n), 562_962n],
     ["the steepest skew, clamped at 2^23 - 1", 100_000_000_000n, volSlices(600_000n, (1n << 23n) - 1n), (1n << 23n) - 1n],
     ["the steepest negative skew, clamped at 2^13", 100_000_000_000n, volSlices(600_000n, -(1n << 23n)), MIN_VOL_PPM],
-    ["no slice for the options' expiry: the floor", 300_000_000_000n, volSlices(900_000n, 0n, EXPIRY + 1), MIN_VOL_PPM],
+    ["no slice for the options' expiry: unpriced", 300_000_000_000n, volSlices(900_000n, 0n, EXPIRY + 1), MIN_VOL_PPM],
   ];
-  it("prices the options with their slice at their strike, circuit = TS: a skew both ways (floored), clamped at both ends, the floor without a slice", async () => {
+  it("prices the options with their slice at their strike, circuit = TS: a skew both ways (floored), clamped at both ends; without a slice the option reads no mark and is marked 0", async () => {
     for (const [label, price, slices, vol] of SLICE_CASES) {
       const { circuit, ts } = await both(registeredState(), oracleUpdate({ prices: [price], volSlices: slices }), NOW);
       assert.deepEqual(circuit.risks, ts.risks, label);
       const settled = registeredState().instruments;
       assert.deepEqual(volsByInstrument(settled, [price], slices, NOW).slice(2), [vol, vol], `${label}: both options (strike 3,000) at the expected vol`);
-      for (const id of [2, 3]) assert.equal(ts.risks[id].mark, optionMark(settled[id], price, vol, NOW), `${label}: option ${id} marked at ${vol}`);
+      const priced = !label.endsWith("unpriced");
+      for (const id of [2, 3]) assert.equal(ts.risks[id].mark, priced ? optionMark(settled[id], price, vol, NOW) : 0n, `${label}: option ${id} marked at ${vol}`);
     }
   });
 

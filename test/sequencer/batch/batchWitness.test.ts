@@ -20,6 +20,7 @@ import { signCancel, signWithdrawal } from "../../../sequencer/protocol/signing.
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { order, testTrader } from "../../helpers/traders.ts";
 import { derivativesState, derivTrade, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
+import { markingLevels } from "../../../sequencer/derivatives/marking.ts";
 
 const P = TEST_PARAMS;
 const TIME = 1_700_000_000;
@@ -29,9 +30,9 @@ const bob = testTrader(2);
 /**
  * Public-data length from the documents, not from the encoder: a 72-byte header (SPEC.md), the oracle
  * section (DERIVATIVES.md: 1 + 32 + 4 + 4 bytes, 7 per underlying, 11 per option id (a vol slice), 3 per instrument, then the named
- * expiry's 4 and 7 per underlying, then the mask of free instrument ids, one byte per 8 ids), 36 bytes per slot.
+ * expiry's 4 and 7 per underlying, then the 32-byte marksKey, then the mask of free instrument ids, one byte per 8 ids), 36 bytes per slot.
  */
-const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 11 * p.optionInstruments + 3 * p.instruments + 4 + 7 * p.underlyings + Math.ceil(p.instruments / 8);
+const oracleBytes = (p: CircuitParams) => 41 + 7 * p.underlyings + 11 * p.optionInstruments + 3 * p.instruments + 4 + 7 * p.underlyings + 32 + Math.ceil(p.instruments / 8);
 const documentedLength = (p: CircuitParams) => 72 + oracleBytes(p) + 36 * (p.slots + p.derivSlots);
 
 /** A big-endian unsigned integer from `bytes`. */
@@ -117,6 +118,7 @@ function batchSignals(p: CircuitParams): Map<string, number[]> {
   const dim = (expr: string): number => {
     const e = expr.trim().replace(/\(\)$/, "");
     if (/^\d+$/.test(e)) return Number(e);
+    if (e === "MARKING_LEVELS(O)") return markingLevels(p); // the marks tree's levels (oracleStep.circom's function)
     const v = values.get(e);
     assert.ok(v !== undefined, `dimension ${expr} is a template parameter, a number or a generated constant`);
     return v;
