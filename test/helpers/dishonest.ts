@@ -123,6 +123,7 @@ const HEADER_FIELDS = ["batchNumber", "timestamp", "oldAccountsRoot", "oldMarket
 const ORACLE_FIELDS = [
   "oldInstruments", "oldInsurance", "oldOracleTime", "oldFundingEpoch", "oldBadDebt", "oldPooledQuote", "oracleUsed", "oracleKeyX", "oracleKeyY", "oracleTime", "fundingEpoch",
   "prices", "sliceUnderlying", "sliceExpiry", "sliceLevel", "sliceSlope", "rates", "settleExpiry", "settlePrices", "oracleSig",
+  "marksRoot", "optionMarks", "markSiblings",
 ];
 /** Key x coordinates, with the signature each key verifies (for "forge"). */
 const KEY_X: Record<string, string | null> = {

@@ -36,7 +36,9 @@ import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { mockVerifierAbi, testTokenAbi } from "../../contracts/abis.ts";
 import { deployExitRoles, deployNamed } from "../../contracts/helpers.ts";
-import { loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
+import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
+import { buildMarking } from "../../../sequencer/derivatives/marking.ts";
+import { buildMarkingCircuit } from "../../../scripts/build/markingCircuit.ts";
 import { INSTRUMENTS, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
 
 after(terminateSnarkjsCurve);
@@ -249,10 +251,12 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
     const old = registered(NOW + 2 ** 26 - 1);
     // expiry - earliest oracle time = 2^26 - 1 + MAX_BATCH_AGE + MAX_ORACLE_AGE
     assert.throws(() => buildBatch(old, [], { batchNumber: 2, ...marking }), new RegExp(`timeSeconds = ${2 ** 26 - 1 + batchAge + MAX_ORACLE_AGE} outside`));
-    // ...and so does the circuit (the same batch with the old expiry in its instrument table).
-    await refuses(registered(NOW + maxExpiry - 1), [], rule("BlackScholes", "tBits.in <== timeSeconds"), marking, (input) => {
-      const table = input.oldInstruments as string[][];
-      table[CALL][INSTRUMENT_FIELD.expiry] = String(NOW + 2 ** 26 - 1);
-    });
+    // ...and so does the marking circuit, which computes every mark a batch reads (the same option's entry with the old
+    // expiry), so no batch can read one for it.
+    const entry = { id: CALL, instrument: registered(NOW + maxExpiry - 1).instruments[CALL] };
+    const input = buildMarking(marking.oracle, [entry], TEST_PARAMS).inputs;
+    (input.expiry as bigint[])[0] = BigInt(NOW + 2 ** 26 - 1);
+    const chain = await inputFailure(input, (await buildMarkingCircuit(TEST_PARAMS)).wasm);
+    assert.ok(chain?.includes(rule("BlackScholes", "tBits.in <== timeSeconds")), `refused at ${chain?.join(" < ")}`);
   });
 });
