@@ -7,7 +7,9 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 
 import {IBatchGroth16Verifier} from "./interfaces/IBatchGroth16Verifier.sol";
 import {ICustodianExits, ITimelockDelay} from "./interfaces/ICustodianExits.sol";
+import {ICustodianMarks} from "./interfaces/ICustodianMarks.sol";
 import {ICustodianTreasury} from "./interfaces/ICustodianTreasury.sol";
+import {IMarksRegistry} from "./interfaces/IMarksRegistry.sol";
 import {BabyJubjub} from "./libraries/BabyJubjub.sol";
 import {BatchRecords} from "./libraries/BatchRecords.sol";
 import {CustodianPayouts} from "./libraries/CustodianPayouts.sol";
@@ -29,7 +31,8 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// (circuits/DERIVATIVES.md) need no other on-chain accounting: TRANSFER moves value between an account's spot
 /// quote balance and its collateral inside the rollup, and collateral leaves through a spot WITHDRAW.
 /// The custodian checks that a batch using the oracle names the registered oracle key; the circuit checks its
-/// signature.
+/// signature. A batch whose oracle step read option marks carries the marking's key, which the custodian's
+/// {marksRegistry} must have recorded ({ICustodianMarks}).
 ///
 /// Bounds on what anyone can queue (the queue is FIFO, so every queued request delays the ones behind it):
 /// a deposit must bring at least its token's {minDeposit}; an account has at most one unconsumed REGISTER_KEY
@@ -63,7 +66,7 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 /// TimelockController whose delay exceeds the request deadline: every such action is announced (CallScheduled)
 /// long enough in advance for any user to force a withdrawal and, if the operator ignores it, reach exodus first.
 /// Operators (OPERATOR_ROLE) are never fewer than one ({LastOperator}).
-contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultAdminRules, ReentrancyGuard {
+contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, AccessControlDefaultAdminRules, ReentrancyGuard {
 
     /// @notice Parameters of a registered market (mirrors the market leaf of the state tree).
     struct Market {
@@ -72,12 +75,20 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint64 priceUnit;
     }
 
-    /// @notice Derivatives sizes of the batch circuit (the constructor's last argument).
-    struct DerivativesSizes {
+    /// @notice The derivatives half of the constructor's arguments (its second to last): the batch circuit's
+    /// derivatives sizes and the registry of the option marks its batches read.
+    /// @param derivSlots Derivatives transaction slots per batch ({derivSlots}).
+    /// @param underlyings Underlyings the oracle prices ({underlyings}).
+    /// @param instruments Derivative instrument ids ({instruments}).
+    /// @param optionInstruments The last instrument ids, reserved for options ({optionInstruments}).
+    /// @param marksRegistry The registry of verified markings ({marksRegistry}): a contract, or the zero address for
+    /// none (then every batch with a non-zero marks key is refused).
+    struct DerivativesConfig {
         uint256 derivSlots;
         uint8 underlyings;
         uint16 instruments;
         uint16 optionInstruments;
+        IMarksRegistry marksRegistry;
     }
 
     /// @notice Role allowed to submit batches and to queue the treasury's withdrawals. Its role admin is TIMELOCK_ROLE.
@@ -170,10 +181,14 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice The last optionInstruments instrument ids are reserved for options (and only they may be options). The
     /// oracle signs as many vol slices (an implied vol per (underlying, expiry)), so every listed option finds one.
     uint16 public immutable optionInstruments;
+    /// @inheritdoc ICustodianMarks
+    IMarksRegistry public immutable marksRegistry;
     /// @notice Exact public-data length of a batch: 72 + oracle section + (slots + derivSlots) * 36 bytes.
     uint256 public immutable publicDataBytes;
     /// @dev Offset of the first record: the header and the oracle section come before.
     uint256 private immutable _recordsOffset;
+    /// @dev Offset of the oracle section's marks key ({PublicData-marksKeyOffset}).
+    uint256 private immutable _marksKeyOffset;
     /// @notice Seconds a queued request may wait before exodus becomes available ({exodusAvailableAt}).
     uint64 public immutable requestDeadline;
     /// @notice The Groth16 verifier of the exit circuit (the generated verifier, as the batch circuit's).
@@ -413,7 +428,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// `checkParams` does: at least one and at most SETTLEMENT_MAX_UNDERLYINGS underlyings, `optionInstruments <= instruments`,
     /// `instruments <= MAX_TABLE_INSTRUMENTS` (16: the instrument table every batch marks, hashed in one Poseidon, and the
     /// two-byte {freeInstruments} mask); and derivSlots > 0 when instruments > 0 (otherwise an instrument
-    /// registration could never be consumed and would block the request queue).
+    /// registration could never be consumed and would block the request queue); and the marks registry, the zero
+    /// address or a contract (InvalidMarksRegistry for an account without code).
     /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
     /// timelock (non-zero; an AdminTimelock, whose floor `minDelayFloor()`, the least delay it can ever have, must
     /// exceed the deadline, TimelockDelayTooShort otherwise; a contract without that view, such as OpenZeppelin's
@@ -431,7 +447,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         uint16 maxTokens_,
         uint16 maxMarkets_,
         uint256 slots_,
-        DerivativesSizes memory derivatives,
+        DerivativesConfig memory derivatives,
         ExitConfig memory exitConfig
     )
         AccessControlDefaultAdminRules(
@@ -465,7 +481,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         if (maxAccounts_ < 2 || maxAccounts_ > MAX_ACCOUNTS || maxTokens_ == 0 || maxMarkets_ == 0 || maxMarkets_ > MAX_MARKETS || slots_ == 0) {
             revert InvalidCapacity();
         }
-        _checkDerivativesSizes(derivatives);
+        _checkDerivativesConfig(derivatives);
         if (genesisRoot >= FIELD_MODULUS) revert InvalidRoot(genesisRoot);
 
         verifier = verifier_;
@@ -477,9 +493,11 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         underlyings = derivatives.underlyings;
         instruments = derivatives.instruments;
         optionInstruments = derivatives.optionInstruments;
+        marksRegistry = derivatives.marksRegistry;
         uint256 recordsOffset =
             ProtocolConstants.HEADER_BYTES + PublicData.oracleSectionBytes(derivatives.underlyings, derivatives.optionInstruments, derivatives.instruments); // a vol slice per option id
         _recordsOffset = recordsOffset;
+        _marksKeyOffset = PublicData.marksKeyOffset(recordsOffset, derivatives.instruments);
         publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
         freeInstruments = uint16((1 << derivatives.instruments) - 1);
         stateRoot = genesisRoot;
@@ -856,7 +874,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @notice Verifies a batch and accepts its new state root. Operator only; never in exodus mode.
     /// @dev Checks, in order: the sender (the transaction's origin, with no code: BatchNotInCalldata, so the public
     /// data is in the transaction's own calldata, where readers find it), exodus mode off, length, old root, batch number, timestamp window, new root in the field, the
-    /// oracle section (oracleUsed 0, or 1 with the registered oracle key; the circuit checks the rest), every
+    /// oracle section (oracleUsed 0, or 1 with the registered oracle key; a marks key of 0, or one {marksRegistry}
+    /// has recorded, MarksNotRecorded otherwise; the circuit checks the rest), every
     /// record (each slot's type must be one its slot class holds; request records must be the next queued
     /// requests in order, spot records before derivatives records, outcome requests (forced and treasury
     /// withdrawals) in their queued form with an outcome byte of 0 or 1; WITHDRAW records must name an assigned
@@ -866,7 +885,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// section's closing mask) and, for an oracle batch, {lastPrices}, and last checks the proof for the public inputs
     /// {PublicData-publicInputs} (the public data in 31-byte chunks) with the verifier, a view call: a failure
     /// (InvalidProof) reverts the whole transaction, so nothing changes unless the proof holds. Nothing before the
-    /// verifier's call moves tokens or calls a contract other than the custodian's own libraries.
+    /// verifier's call moves tokens or calls a contract other than the custodian's own libraries and, with a static
+    /// call before any write, {marksRegistry}.
     /// @param publicData The batch's public data: header ++ oracle section ++ `slots` spot records ++ `derivSlots`
     /// derivatives records (sequencer/protocol/publicData.ts).
     /// @param proof The Groth16 proof as `[a0, a1, b00, b01, b10, b11, c0, c1]`, flattened from the three
@@ -936,6 +956,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         ) revert BadTimestamp(header.timestamp);
         if (header.newRoot >= FIELD_MODULUS) revert InvalidRoot(header.newRoot);
         bool oracleUsed = _checkOracle(publicData);
+        _checkMarks(publicData);
 
         uint64 firstRequest = processedRequests;
         (uint64 consumed, uint16 forced, uint256 applySlots) = _checkRecords(publicData, firstRequest);
@@ -1340,13 +1361,17 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
         emit TreasuryRecipientsSet(fee, insurance);
     }
 
-    function _checkDerivativesSizes(DerivativesSizes memory d) private pure {
+    /// @dev The constructor's derivatives checks (see its `derivatives` parameter): sizes some circuit has
+    /// (InvalidCapacity), and a marks registry that is none or a contract (InvalidMarksRegistry).
+    function _checkDerivativesConfig(DerivativesConfig memory d) private view {
         uint256 u = d.underlyings;
         uint256 n = d.instruments;
         if (
             u == 0 || u > ProtocolConstants.SETTLEMENT_MAX_UNDERLYINGS || d.optionInstruments > n
                 || n > ProtocolConstants.MAX_TABLE_INSTRUMENTS || (n > 0 && d.derivSlots == 0)
         ) revert InvalidCapacity();
+        address registry = address(d.marksRegistry);
+        if (registry != address(0) && registry.code.length == 0) revert InvalidMarksRegistry(registry);
     }
 
     /// @dev The lowest available id of the class ({RegistrationRules-availableInstrumentId}), or `instruments`.
@@ -1368,6 +1393,25 @@ contract Custodian is ICustodianExits, ICustodianTreasury, AccessControlDefaultA
     /// @dev {BatchRecords-checkOracle} against the registered oracle key. Returns whether the batch uses the oracle.
     function _checkOracle(bytes calldata publicData) private view returns (bool) {
         return BatchRecords.checkOracle(publicData, oracleKey);
+    }
+
+    /// @dev A batch's marks key ({PublicData-marksKeyAt}, one calldata load at an offset fixed at deployment) is 0, or recorded in {marksRegistry}
+    /// (MarksNotRecorded otherwise): one static call of `isRecorded`, only for a non-zero key. A check, not an
+    /// interaction: a static call cannot re-enter a write. Assembly, for the custodian's code size (the checked
+    /// high-level call cost about 300 bytes more): a call that fails or returns anything but an ABI `true` reads as
+    /// not recorded, so without a registry (the zero address, no code: an empty return) every non-zero key is refused.
+    function _checkMarks(bytes calldata publicData) private view {
+        uint256 key = PublicData.marksKeyAt(publicData, _marksKeyOffset);
+        if (key == 0) return;
+        (address registry, bytes4 selector) = (address(marksRegistry), IMarksRegistry.isRecorded.selector);
+        bool recorded;
+        assembly ("memory-safe") {
+            mstore(0, selector)
+            mstore(4, key)
+            let ok := staticcall(gas(), registry, 0, 36, 0, 32)
+            recorded := and(ok, and(gt(returndatasize(), 31), eq(mload(0), 1)))
+        }
+        if (!recorded) revert MarksNotRecorded(key);
     }
 
     /// @dev Stores an oracle batch's index prices (7 bytes each, one per underlying, right after the fixed fields).

@@ -124,6 +124,40 @@ library PublicData {
         }
     }
 
+    /// @notice The oracle section's `marksKey`: 0 when the batch read no option mark, else
+    /// `Poseidon(messageHash, marksRoot)` of the marking its oracle step read the marks from, which the custodian
+    /// requires its marks registry to have recorded. The caller has checked the length.
+    /// @param data A batch's public data.
+    /// @param underlyings The batch circuit's underlyings (the oracle section's shape, as {oracleSectionBytes}).
+    /// @param volSlices Its vol slices (the oracle's vol table).
+    /// @param instruments Its instrument ids.
+    /// @return key The 32-byte key, big-endian.
+    function decodeMarksKey(bytes calldata data, uint256 underlyings, uint256 volSlices, uint256 instruments)
+        internal
+        pure
+        returns (uint256 key)
+    {
+        uint256 sectionEnd =
+            ProtocolConstants.HEADER_BYTES + oracleSectionBytes(underlyings, volSlices, instruments);
+        return marksKeyAt(data, marksKeyOffset(sectionEnd, instruments));
+    }
+
+    /// @notice Where {decodeMarksKey} reads, given where the oracle section ends, `sectionEnd` (the offset of the
+    /// first record): the ORACLE_MARKS_KEY_BYTES (32) bytes before the closing {freeMaskBytes}.
+    /// @param sectionEnd The end of an oracle section of `instruments` instrument ids (so at least its key and mask
+    /// past the header).
+    function marksKeyOffset(uint256 sectionEnd, uint256 instruments) internal pure returns (uint256) {
+        return sectionEnd - freeMaskBytes(instruments) - ProtocolConstants.ORACLE_MARKS_KEY_BYTES;
+    }
+
+    /// @notice {decodeMarksKey} given its offset `at` ({marksKeyOffset}): one calldata load. The caller has checked
+    /// the length.
+    function marksKeyAt(bytes calldata data, uint256 at) internal pure returns (uint256 key) {
+        assembly ("memory-safe") {
+            key := calldataload(add(data.offset, at))
+        }
+    }
+
     /// @notice The 36 bytes of slot `i` (spot slots first, then derivatives slots), the records starting at byte
     /// `recordsOffset` (header plus oracle section). The caller has checked the length.
     function recordAt(bytes calldata data, uint256 recordsOffset, uint256 i) internal pure returns (bytes calldata) {

@@ -59,6 +59,15 @@ contract PublicDataHarness {
         return PublicData.decodeFreeInstruments(data, underlyings, volSlices, instruments);
     }
 
+    /// @notice {PublicData-decodeMarksKey}.
+    function decodeMarksKey(bytes calldata data, uint256 underlyings, uint256 volSlices, uint256 instruments)
+        external
+        pure
+        returns (uint256)
+    {
+        return PublicData.decodeMarksKey(data, underlyings, volSlices, instruments);
+    }
+
     /// @notice {PublicData-lengthFor}.
     function lengthFor(
         uint256 slots,

@@ -1,10 +1,11 @@
 /**
  * The custodian's constructor arguments for one set of circuit parameters (contracts/Custodian.sol): the
  * capacities of the state trees, the slot counts and the derivatives sizes, all derived from `params` so
- * the deployment scripts and the tests build the same contract for the same circuit; then the exit
- * configuration (request deadline, exit verifier, admin timelock, treasury).
+ * the deployment scripts and the tests build the same contract for the same circuit, with the marks registry
+ * beside the derivatives sizes; then the exit configuration (request deadline, exit verifier, admin timelock,
+ * treasury).
  */
-import type { Address } from "viem";
+import { zeroAddress, type Address } from "viem";
 import type { CircuitParams } from "../protocol/params.ts";
 
 /**
@@ -55,23 +56,34 @@ export type CustodianRoles = {
    * insurance fund's (Custodian.insuranceRecipient); later changed only through the timelock. Default: `admin`.
    */
   treasury?: Address;
+  /**
+   * The registry of verified markings (contracts/MarksRegistry.sol, Custodian.marksRegistry) a batch's non-zero marks
+   * key must be recorded in. Default: the zero address, no registry (every batch that reads marks is refused).
+   */
+  marksRegistry?: Address;
 };
 
 /** Custodian.ExitConfig, as viem encodes the tuple. */
 export type ExitConfig = { requestDeadline: bigint; exitVerifier: Address; timelock: Address; treasury: Address };
 
-/** Custodian.DerivativesSizes, as viem encodes the tuple. */
-export type DerivativesSizes = { derivSlots: bigint; underlyings: number; instruments: number; optionInstruments: number };
+/** Custodian.DerivativesConfig, as viem encodes the tuple: the circuit's derivatives sizes and the marks registry. */
+export type DerivativesConfig = {
+  derivSlots: bigint; underlyings: number; instruments: number; optionInstruments: number; marksRegistry: Address;
+};
 
-export function derivativesSizesOf(p: CircuitParams): DerivativesSizes {
-  return { derivSlots: BigInt(p.derivSlots), underlyings: p.underlyings, instruments: p.instruments, optionInstruments: p.optionInstruments };
+/** The custodian's derivatives configuration for circuit parameters `p`, with `marksRegistry` (default: none, the zero address). */
+export function derivativesConfigOf(p: CircuitParams, marksRegistry: Address = zeroAddress): DerivativesConfig {
+  return {
+    derivSlots: BigInt(p.derivSlots), underlyings: p.underlyings, instruments: p.instruments, optionInstruments: p.optionInstruments,
+    marksRegistry,
+  };
 }
 
 /** Constructor arguments, in order, of a custodian for circuit parameters `p`. */
 export function custodianArgs(p: CircuitParams, r: CustodianRoles) {
   return [
     r.verifier, r.genesisRoot, r.quoteToken, r.quoteMinDeposit, r.admin, r.operator,
-    4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots), derivativesSizesOf(p),
+    4 ** p.accountLevels, 4 ** p.balanceLevels, 4 ** p.marketLevels, BigInt(p.slots), derivativesConfigOf(p, r.marksRegistry),
     {
       requestDeadline: BigInt(r.requestDeadline ?? DEFAULT_REQUEST_DEADLINE), exitVerifier: r.exitVerifier, timelock: r.timelock,
       treasury: r.treasury ?? r.admin,

@@ -100,7 +100,7 @@ export function paramsId(p: CircuitParams): string {
 }
 
 /**
- * Throws unless the derivatives sizes fit the encodings and the custodian's bounds (Custodian._checkDerivativesSizes:
+ * Throws unless the derivatives sizes fit the encodings and the custodian's bounds (Custodian._checkDerivativesConfig:
  * at most MAX_TABLE_INSTRUMENTS instruments) and the account has 1..instruments position slots.
  */
 export function checkParams(p: CircuitParams): void {

@@ -9,7 +9,7 @@ import {
 import {
   DERIV_TX_TYPES, FIELD_MODULUS, INSTRUMENT_MARKET_BASE, MAX_INSTRUMENT_MARKET_ID, SPOT_TX_TYPES, TxType, RECORD_BYTES, HEADER_BYTES, instrumentMarketId,
 } from "../../sequencer/protocol/constants.ts";
-import { custodianArgs, derivativesSizesOf } from "../../sequencer/chain/custodianArgs.ts";
+import { custodianArgs, derivativesConfigOf } from "../../sequencer/chain/custodianArgs.ts";
 import {
   encodeRecord,
   nextRequestChain,
@@ -239,7 +239,7 @@ describe("Custodian", () => {
           MAX_TOKENS,
           over.maxMarkets ?? MAX_MARKETS,
           over.slots ?? BigInt(SLOTS),
-          { ...derivativesSizesOf(TEST_PARAMS), ...(over.derivatives ?? {}) },
+          { ...derivativesConfigOf(TEST_PARAMS), ...(over.derivatives ?? {}) },
           { requestDeadline: BigInt(TEST_REQUEST_DEADLINE), exitVerifier: exitVerifier, timelock: timelock.address, treasury: over.treasury ?? admin.account.address },
         ] as const;
       const zero = "0x0000000000000000000000000000000000000000";

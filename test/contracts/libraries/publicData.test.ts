@@ -133,9 +133,10 @@ describe("PublicData.sol", () => {
     assert.deepEqual([0, 1, 8, 9].map(freeMaskBytes), [0, 1, 1, 2]);
   });
 
-  it("reads the free-instrument mask at the oracle section's end as the TS encoder wrote it, whatever surrounds it", async () => {
+  it("reads the free-instrument mask at the oracle section's end, and the marks key before it, as the TS encoder wrote them, whatever surrounds them", async () => {
     // Shapes of every custodian (up to 16 instruments: 1 and 2 bytes) and a wider mask (3 bytes), with every field and
-    // record random: the mask must come out exact, its neighbours (the last settlement price, the first record) left out.
+    // record random: the mask must come out exact, its neighbours (the marks key, the first record) left out, and so
+    // must the random 32-byte marks key, its neighbours (the last settlement price, the mask) left out.
     const shapes: BatchShape[] = [];
     for (let instruments = 0; instruments <= 16; instruments++) {
       for (const optionInstruments of new Set([0, instruments >> 1, instruments])) {
@@ -155,6 +156,8 @@ describe("PublicData.sol", () => {
         assert.equal(decodePublicData(pd, shape).oracle.freeInstruments, freeInstruments);
         const read = await harness.read.decodeFreeInstruments([hex(pd), BigInt(shape.underlyings), BigInt(shape.optionInstruments), BigInt(shape.instruments)]);
         assert.equal(read, freeInstruments, `${JSON.stringify(shape)} mask ${freeInstruments}`);
+        const key = await harness.read.decodeMarksKey([hex(pd), BigInt(shape.underlyings), BigInt(shape.optionInstruments), BigInt(shape.instruments)]);
+        assert.equal(key, oracle.marksKey, `${JSON.stringify(shape)} marks key`);
       }
     }
   });
