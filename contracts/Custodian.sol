@@ -1395,11 +1395,11 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
         return BatchRecords.checkOracle(publicData, oracleKey);
     }
 
-    /// @dev A batch's marks key ({PublicData-marksKeyAt}, one calldata load at an offset fixed at deployment) is 0, or recorded in {marksRegistry}
-    /// (MarksNotRecorded otherwise): one static call of `isRecorded`, only for a non-zero key. A check, not an
-    /// interaction: a static call cannot re-enter a write. Assembly, for the custodian's code size (the checked
-    /// high-level call cost about 300 bytes more): a call that fails or returns anything but an ABI `true` reads as
-    /// not recorded, so without a registry (the zero address, no code: an empty return) every non-zero key is refused.
+    /// @dev A batch's marks key ({PublicData-marksKeyAt}, one calldata load at an offset fixed at deployment) is 0, or
+    /// recorded in {marksRegistry} (MarksNotRecorded otherwise): one static call of `isRecorded`, only for a non-zero
+    /// key. A check, not an interaction: a static call cannot re-enter a write. Assembly, for the custodian's code size
+    /// (the checked high-level call cost 107 bytes more): a call that fails or returns anything but an ABI `true` reads
+    /// as not recorded, so without a registry (the zero address, no code: an empty return) every non-zero key is refused.
     function _checkMarks(bytes calldata publicData) private view {
         uint256 key = PublicData.marksKeyAt(publicData, _marksKeyOffset);
         if (key == 0) return;

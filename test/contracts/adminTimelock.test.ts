@@ -37,7 +37,9 @@ const MAX_CODE_SIZE = 24_576;
  * bytes; the later fixes of 2026-12-06 (the exit remainder, the timelock's floor) left 1,033; ahead of the marks
  * registry (issue 15, an immutable address and a static call per batch), the request entry points (2026-12-07) moved
  * to the libraries, each queueing its own record (RequestQueue.push: the custodian appends nothing itself), with the
- * forced requests' account and amount checks and the oracle key's check, ending at 2,686 bytes. What is left in the
+ * forced requests' account and amount checks and the oracle key's check, ending at 2,686 bytes (2,668 once the oracle
+ * section's marks key was added); the marks registry's read (2026-12-07: an immutable registry and key offset, a static
+ * call in assembly: 155 bytes fewer than a checked call at an offset computed per batch) ended at 2,436 bytes. What is left in the
  * custodian is mostly the batch path (kept there: every library call costs each batch a DELEGATECALL), access
  * control and views.
  */

@@ -1,20 +1,21 @@
 /**
  * Gas of Custodian.submitBatch with the mock verifier (add the real Groth16 verifier's cost on top: about 200k
  * plus one ecMul, 6,000 gas, per 31-byte public input, shared by the batches of one submitBatches), at the production tree depths and derivatives sizes (2 underlyings, 7 instruments)
- * with 16 derivatives slots and 2 or 32 spot slots (larger than the production batch of 19 + 4, which the
- * circuit toolchain caps: the calldata and record-hashing costs per slot are the yardstick here); and of a
+ * with 16 derivatives slots and 2 or 32 spot slots (against PRODUCTION_PARAMS' 18 + 4, which the
+ * circuit toolchain caps: the calldata and record-hashing costs per slot are the yardstick here), an oracle batch
+ * with a marks key of 0 and with one its MarksRegistry (in front of a mock verifier) recorded; and of a
  * trader's own transactions (key registration, deposit).
  * Prints tables; the bounds only catch gross regressions.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { getContract, type Abi } from "viem";
+import { getContract, keccak256, stringToHex, type Abi } from "viem";
 
-import { InstrumentKind, TxType } from "../../sequencer/protocol/constants.ts";
+import { FIELD_MODULUS, InstrumentKind, TxType } from "../../sequencer/protocol/constants.ts";
 import type { OracleSection, SlotRecord } from "../../sequencer/protocol/publicData.ts";
 import { PRODUCTION_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
-import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { custodianAbi, marksRegistryAbi } from "../../sequencer/chain/abi.ts";
 import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { mockVerifierAbi, testTokenAbi } from "./abis.ts";
 import { PROOF, batchBytes, compressKey, deployExitRoles, deployNamed, hex, pubKeyOf } from "./helpers.ts";
@@ -35,20 +36,25 @@ const KEY = pubKeyOf(42n);
 /** The quote token's minimum deposit in these custodians (1 USDC). */
 const MIN_DEPOSIT = 10n ** 6n;
 const ORACLE_KEY = pubKeyOf(43n);
+/** A marks key as a marking proof's Poseidon gives it: a field element of 32 mostly non-zero bytes (their calldata counts). */
+const MARKS_KEY = BigInt(keccak256(stringToHex("marks"))) % FIELD_MODULUS;
 /** Production depths and derivatives sizes, 16 derivatives slots; the spot slot count is the parameter under test. */
 const paramsWith = (slots: number): CircuitParams => ({ ...PRODUCTION_PARAMS, slots, derivSlots: 16 });
 
 /**
- * A custodian with `slots` spot slots, the oracle key set, 16 registered traders with a deposit each
- * (32 queued requests), then a perpetual (id 0) and a call (id 3) registered (requests 32 and 33).
+ * A custodian with `slots` spot slots, the oracle key set, a marks registry (in front of the mock verifier) that
+ * recorded MARKS_KEY, 16 registered traders with a deposit each (32 queued requests), then a perpetual (id 0) and a
+ * call (id 3) registered (requests 32 and 33).
  */
 async function setup(slots: number) {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   const weth = await deploy(testTokenAbi, "TestToken", ["Wrapped Ether", "WETH", 18]);
+  const marksRegistry = await deploy(marksRegistryAbi, "MarksRegistry", [verifier.address]);
+  await marksRegistry.write.record([1n, 2n, MARKS_KEY, PROOF]);
   const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(paramsWith(slots), {
     verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: MIN_DEPOSIT, admin: admin.account.address, operator: operator.account.address,
-    ...(await deployExitRoles(viem, admin.account.address)),
+    marksRegistry: marksRegistry.address, ...(await deployExitRoles(viem, admin.account.address)),
   }));
   await custodian.write.registerToken([weth.address, 10n ** 14n]);
   await custodian.write.setOracleKey([ORACLE_KEY[0], ORACLE_KEY[1]]);
@@ -93,8 +99,8 @@ const derivTrade: SlotRecord = {
   lots: 5n, priceTicks: 300000n, buyFeePpm: 100n, sellFeePpm: 0n,
 };
 
-/** What a batch carries: spot records, derivatives records, and whether it uses the oracle. */
-type Batch = { spot: SlotRecord[]; deriv?: SlotRecord[]; oracle?: boolean };
+/** What a batch carries: spot records, derivatives records, whether it uses the oracle and its marks key (default 0). */
+type Batch = { spot: SlotRecord[]; deriv?: SlotRecord[]; oracle?: boolean; marksKey?: bigint };
 
 async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: SlotRecord[]) => Batch): Promise<bigint> {
   const { custodian, requests } = await networkHelpers.loadFixture(fixture);
@@ -104,7 +110,7 @@ async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: Slo
   const oracle: OracleSection | undefined = batch.oracle
     ? { used: true, key: compressKey(ORACLE_KEY), time: timestamp, fundingEpoch: 1n, prices: [3000n * 10n ** 8n, 60_000n * 10n ** 8n], volSlices: Array.from({ length: p.optionInstruments }, () => EMPTY_SLICE), rates: Array(p.instruments).fill(0n), settleExpiry: 0n, settlePrices: [0n, 0n],
       // All ids free but the perpetual (0) and the call (3): a mask that differs from the stored one (all free).
-      marksKey: 0n, freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~0b1001n }
+      marksKey: batch.marksKey ?? 0n, freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~0b1001n }
     : undefined;
   const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 0n, timestamp }, batch.spot, p, { deriv: batch.deriv, oracle });
   const hash = await custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account });
@@ -158,6 +164,7 @@ describe("submitBatch gas (mock verifier)", () => {
       ["2+16 slots: 1 request + 1 WITHDRAW", await gasOf(setup2, 2, (r) => ({ spot: [r[0], withdraw(1, 0)] }))],
       ["2+16 slots: 2 WITHDRAW", await gasOf(setup2, 2, () => ({ spot: [withdraw(1, 0), withdraw(2, 0)] }))],
       ["2+16 slots: 16 DERIV_TRADE, oracle used", await gasOf(setup2, 2, () => ({ spot: [], deriv: Array(16).fill(derivTrade), oracle: true }))],
+      ["2+16 slots: 16 DERIV_TRADE, oracle used, recorded marks key", await gasOf(setup2, 2, () => ({ spot: [], deriv: Array(16).fill(derivTrade), oracle: true, marksKey: MARKS_KEY }))],
       ["32+16 slots: all NOOP", await gasOf(setup32, 32, () => ({ spot: [] }))],
       ["32+16 slots: 32 TRADE", await gasOf(setup32, 32, () => ({ spot: Array(32).fill(trade) }))],
       ["32+16 slots: 32 requests", await gasOf(setup32, 32, (r) => ({ spot: r.slice(0, 32) }))],
@@ -165,9 +172,10 @@ describe("submitBatch gas (mock verifier)", () => {
       ["32+16 slots: 16 requests + 16 WITHDRAW (16 owners)", await gasOf(setup32, 32, (r) => ({ spot: [...r.slice(0, 16), ...traders.map((_, i) => withdraw(i + 1, 0))] }))],
       ["32+16 slots: 32 WITHDRAW (16 owners x 2 tokens, fresh slots)", await gasOf(setup32, 32, () => ({ spot: traders.flatMap((_, i) => [withdraw(i + 1, 0), withdraw(i + 1, 1)]) }))],
       ["32+16 slots: 32 TRADE + 16 DERIV_TRADE, oracle used", await gasOf(setup32, 32, () => ({ spot: Array(32).fill(trade), deriv: Array(16).fill(derivTrade), oracle: true }))],
+      ["32+16 slots: 32 TRADE + 16 DERIV_TRADE, oracle used, recorded marks key", await gasOf(setup32, 32, () => ({ spot: Array(32).fill(trade), deriv: Array(16).fill(derivTrade), oracle: true, marksKey: MARKS_KEY }))],
     ];
     console.log("\n  submitBatch gasUsed (incl. 21k base + calldata), mock verifier:");
-    for (const [label, gas] of rows) console.log(`    ${label.padEnd(60)} ${gas.toString().padStart(9)}`);
+    for (const [label, gas] of rows) console.log(`    ${label.padEnd(72)} ${gas.toString().padStart(9)}`);
     for (const [label, gas] of rows) assert.ok(gas < 1_500_000n, `${label}: ${gas}`);
   });
 });
