@@ -1635,8 +1635,8 @@ describe("Custodian", () => {
         const good = batchBytes(await header(), [], SHAPE);
         const expected = BigInt(publicDataBytes(TEST_PARAMS));
         // header, the oracle section (fixed part, 1 price, 2 vol slices, 4 rates, the named expiry and its 1 price, the
-        // 1-byte mask of free instrument ids), 2 spot records and 1 derivatives record
-        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 11 + 4 * 3 + 4 + 7 + 1 + 3 * RECORD_BYTES));
+        // 32-byte marks key, the 1-byte mask of free instrument ids), 2 spot records and 1 derivatives record
+        assert.equal(expected, BigInt(HEADER_BYTES + 41 + 7 + 2 * 11 + 4 * 3 + 4 + 7 + 32 + 1 + 3 * RECORD_BYTES));
         await expectRejected(env, good.subarray(0, good.length - 1), "BadPublicDataLength", [expected, expected - 1n]);
         await expectRejected(env, batchBytes(await header(), [], { ...SHAPE, slots: SLOTS + 1 }), "BadPublicDataLength", [expected, expected + BigInt(RECORD_BYTES)]);
         await expectRejected(env, good.subarray(0, HEADER_BYTES), "BadPublicDataLength", [expected, BigInt(HEADER_BYTES)]);
