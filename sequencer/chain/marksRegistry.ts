@@ -13,6 +13,14 @@ import { TransactionWatch, type PostingOptions } from "./sentTransactions.ts";
 /** What a recording sends of a marking: its three public inputs (the registry keeps the key). */
 export type MarkingInputs = Pick<Marking, "messageHash" | "marksRoot" | "marksKey">;
 
+/** What the marking recorder needs of a marks registry (chainMarksRegistry; tests fake it). */
+export interface MarksRegistryPort {
+  /** Whether the registry holds `marksKey`. */
+  isRecorded(marksKey: bigint): Promise<boolean>;
+  /** Records `marking` with its proof once mined: the hash, or null when the key was already recorded (recordMarks). */
+  record(marking: MarkingInputs, proof: CalldataProof): Promise<Hash | null>;
+}
+
 /** The registry and the clients that read it and send to it. */
 export type MarksRegistryChain = {
   publicClient: PublicClient;
@@ -66,4 +74,9 @@ export async function recordMarks(chain: MarksRegistryChain, marking: MarkingInp
   if (mined.status === "success") return mined.hash;
   if (await marksRecorded(publicClient, registry, marking.marksKey)) return null;
   throw new MarksRecordError("reverted", `${label} reverted in ${mined.hash}`);
+}
+
+/** The registry of `chain` as the marking recorder uses it (sequencer/service/markingRecorder.ts). */
+export function chainMarksRegistry(chain: MarksRegistryChain): MarksRegistryPort {
+  return { isRecorded: (key) => marksRecorded(chain.publicClient, chain.registry, key), record: (marking, proof) => recordMarks(chain, marking, proof) };
 }

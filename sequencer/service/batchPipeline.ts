@@ -31,12 +31,19 @@
  * Replay rebuilds each from its `batch` record and follows it through `proved`, `sent`, `posted` and
  * `abandon` records (applyRecord); one whose proof was not logged is proven again.
  *
+ * A batch that reads its option marks from a marking (BuiltBatch.marking: its key in the oracle section) is posted
+ * only once the marks registry holds that key, which the custodian asks (MarksNotRecorded): the marking is proven
+ * while the batch is, once per key for all the batches that read it, and recorded right before the first of them is
+ * sent (markingRecorder.ts). A failure to prove or record it fails that attempt like a prover failure: the batch
+ * stays in flight and the next call tries again. After a restart the rebuilt batches carry their marking again, and
+ * the registry is asked before anything is proven.
+ *
  * The pipeline talks to the intake side only through BatchIntake (the queue, the proven state, the
  * rejection path) and to the journal through BatchJournal.
  */
 import type { ForcedClose } from "../derivatives/formulas.ts";
 import { publicDataDigest } from "../protocol/publicData.ts";
-import type { Hash } from "viem";
+import type { Address, Hash } from "viem";
 import type { SignatureCheck, SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { buildBatch, isDerivTx, type BuiltBatch } from "../batch/batchWitness.ts";
 import { TxRejected } from "../batch/slotWitness.ts";
@@ -44,6 +51,8 @@ import { marketInstrument, TxType } from "../protocol/constants.ts";
 import type { BatchTx } from "../protocol/transactions.ts";
 import { BatchPostError, type ChainContext, type CustodianClient } from "../chain/custodianClient.ts";
 import { errorLine, WatchStopped } from "../chain/sentTransactions.ts";
+import { chainMarksRegistry } from "../chain/marksRegistry.ts";
+import type { Marking } from "../derivatives/marking.ts";
 import { toCalldataProof, type CalldataProof } from "../protocol/calldataProof.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { OracleRejected, type SignedOracleUpdate } from "../derivatives/oracleStep.ts";
@@ -56,6 +65,7 @@ import { isWitnessFailure } from "../../fpga-prover/pool/index.ts";
 import { cancelledOrder, sameOracleUpdate, selectBatch, type BatchSelection, type PendingEntry } from "./batchSelection.ts";
 import { circuitRefused, findCircuitRefusal } from "./circuitRefusal.ts";
 import type { Journal } from "./journal.ts";
+import { markingJobId, MarksRecorder, type MarkingRecorder } from "./markingRecorder.ts";
 import type { BatchHealth, Health } from "./query.ts";
 
 /**
@@ -110,6 +120,8 @@ export type BatchJournal = Pick<Journal, "persist" | "now" | "maybeSnapshot">;
  */
 export type BatchSettings = {
   keys: CircuitKeys;
+  markingKeys?: CircuitKeys;
+  marksRegistry?: Address;
   prover: VerifiedProver;
   chain: ChainContext;
   postMargin?: number;
@@ -127,6 +139,8 @@ export type BatchPipelineOptions = {
   settings: BatchSettings;
   /** Checks each batch's signatures in one call before it reaches the prover. */
   verifier: SignatureVerifier;
+  /** Proves and records the markings batches read (default: a MarksRecorder from the settings' markingKeys and marksRegistry). */
+  markings?: MarkingRecorder;
   /** The number the next batch is expected to get (restored from a snapshot; the chain's counter decides). */
   batchNumber: number;
   /** Whether a batch was abandoned since the last one posted (restored from a snapshot; see abandonedSincePost). */
@@ -161,6 +175,8 @@ type InFlightBatch = {
    */
   mayBeSent: boolean;
   publicData: Uint8Array;
+  /** The marking it reads its option marks from (its key in the oracle section): recorded before it is sent; null when none. */
+  marking: Marking | null;
   /** What the prover is given, kept until the proof is logged. */
   input: { circuitInput: Record<string, unknown>; publicSignals: string[] } | null;
   /** Its proof, once logged. */
@@ -202,6 +218,8 @@ export class BatchPipeline {
   #queue: Promise<unknown> = Promise.resolve();
   /** Why the custodian refused a proof in the current runBatches call (InvalidProof), for its health bookkeeping. */
   #refusal: string | null = null;
+  /** Proves and records the markings batches read: the options', else made from the settings at first use (null: none configured). */
+  #markings: MarkingRecorder | null;
 
   /** A pipeline with nothing in flight, numbering from `opts.batchNumber`. */
   constructor(opts: BatchPipelineOptions) {
@@ -210,6 +228,9 @@ export class BatchPipeline {
     this.#journal = opts.journal;
     this.#batchNumber = opts.batchNumber;
     this.#abandonedSincePost = opts.abandonedSincePost ?? false;
+    const { markingKeys, marksRegistry } = opts.settings;
+    if ((markingKeys === undefined) !== (marksRegistry === undefined)) throw new Error("markingKeys and marksRegistry go together: a marking is proven with the one and recorded in the other");
+    this.#markings = opts.markings ?? null;
   }
 
   /** Whether a batch was abandoned since the last one posted (the snapshot's: the next batch is stamped at chain time). */
@@ -312,7 +333,7 @@ export class BatchPipeline {
       const hash = publicDataDigest(batch.publicData);
       if (hash !== r.publicDataHash) throw new Error(`batch ${r.batchNumber} rebuilds with public data ${hash}, the log says ${r.publicDataHash}`);
       this.#inFlight.push({
-        batchNumber: r.batchNumber, entries: pending.splice(0, r.count), sel, proven, mayBeSent: r.proof !== undefined, publicData: batch.publicData,
+        batchNumber: r.batchNumber, entries: pending.splice(0, r.count), sel, proven, mayBeSent: r.proof !== undefined, publicData: batch.publicData, marking: batch.marking,
         input: r.proof ? null : { circuitInput: batch.circuitInput, publicSignals: batch.publicInputs.map(String) },
         proof: r.proof ?? null, proving: null, txHashes: [], timings: NO_TIMINGS,
       });
@@ -408,8 +429,12 @@ export class BatchPipeline {
     }
   }
 
-  /** Hands batch `b`'s input to the prover; `b.proving` settles with the outcome (it never rejects). */
+  /**
+   * Hands batch `b`'s input to the prover; `b.proving` settles with the outcome (it never rejects). The marking it
+   * reads is proven beside it (once per key; nothing when no recorder is configured: #recordMarkings refuses to send it).
+   */
   #startProof(b: InFlightBatch): void {
+    if (b.marking) this.#recorder()?.prepare(markingJobId(b.batchNumber), b.marking);
     const { circuitInput, publicSignals } = b.input!;
     b.proving = this.#o.settings.prover.prove(b.batchNumber, this.#o.settings.keys, circuitInput, publicSignals).then(
       (proved): ProofOutcome => ({ ok: true, proved }),
@@ -436,6 +461,35 @@ export class BatchPipeline {
     this.#abandon(0, `the circuit refuses it: ${errorLine(outcome.error)}`);
     await this.#rejectCircuitRefusal(sel, head.batchNumber, outcome.error);
     return false;
+  }
+
+  /** The recorder of the markings batches read, made from the settings at first use; null when they name none. */
+  #recorder(): MarkingRecorder | null {
+    const { markingKeys, marksRegistry, chain } = this.#o.settings;
+    if (!this.#markings && markingKeys && marksRegistry) {
+      const registry = chainMarksRegistry({ publicClient: chain.publicClient, walletClient: chain.walletClient, registry: marksRegistry, posting: chain.posting });
+      this.#markings = new MarksRecorder({ registry, prover: () => this.#o.settings.prover, keys: markingKeys, log: this.#o.log });
+    }
+    return this.#markings;
+  }
+
+  /**
+   * Waits until the marks registry holds the key of every marking the batches of `group` read (proven and recorded
+   * once per key): the custodian refuses a batch whose key it does not (MarksNotRecorded). Throws the failure (the
+   * batches stay in flight, tried again by the next call), or, when no recorder is configured, says so.
+   */
+  async #recordMarkings(group: InFlightBatch[]): Promise<void> {
+    for (const b of group) {
+      if (!b.marking) continue;
+      const recorder = this.#recorder();
+      if (!recorder) {
+        throw new Error(
+          `batch ${b.batchNumber} reads the marks of key ${b.marking.marksKey} and this sequencer has no marking keys and marks registry ` +
+            `(SequencerOptions.markingKeys, marksRegistry): not sent, the custodian would refuse it (MarksNotRecorded)`,
+        );
+      }
+      await recorder.record(markingJobId(b.batchNumber), b.marking);
+    }
   }
 
   /** Logs the proof of `b` (checked by the prover): from then on it may be sent. */
@@ -526,7 +580,7 @@ export class BatchPipeline {
         throw e;
       }
       const b: InFlightBatch = {
-        batchNumber, entries: this.#intake.pending.splice(0, sel.count), sel, proven: t, mayBeSent: false, publicData: batch.publicData,
+        batchNumber, entries: this.#intake.pending.splice(0, sel.count), sel, proven: t, mayBeSent: false, publicData: batch.publicData, marking: batch.marking,
         input: { circuitInput: batch.circuitInput, publicSignals: batch.publicInputs.map(String) }, proof: null, proving: null,
         txHashes: [], timings: { ...NO_TIMINGS, buildMs: performance.now() - t0 },
       };
@@ -790,6 +844,7 @@ export class BatchPipeline {
     const head = group[0];
     const late = await this.#lateness(head);
     if (late) return this.#abandonLate(late);
+    await this.#recordMarkings(group);
     // A fresh send: the hashes of an earlier transaction (reverted, or neither mined nor kept) are no longer its.
     const onSending = () => group.forEach((b) => ((b.mayBeSent = true), (b.txHashes = [])));
     const onSent = this.#sentIn(group);

@@ -57,6 +57,7 @@
 import { INSTRUMENT_MARKET_BASE } from "../protocol/constants.ts";
 import type { HeldOrder } from "../matching/triggers.ts";
 import { EventEmitter } from "node:events";
+import type { Address } from "viem";
 import { verifyMessage, type PublicKey } from "../crypto/babyjub.ts";
 import { messageValue, type SignatureCheck, type SignatureVerifier, type SignedMessage } from "../crypto/signatureVerifier.ts";
 import { defaultSignatureVerifier } from "../crypto/nativeSignatureVerifier.ts";
@@ -95,6 +96,16 @@ import { SequencerQuery, type BatchHealth, type ExchangeQuery, type Health, type
 export type SequencerOptions = {
   params: CircuitParams;
   keys: CircuitKeys;
+  /**
+   * The marking circuit's artifacts for `params` (scripts/build/markingCircuit.ts), with `marksRegistry`, the registry
+   * the custodian reads (immutable): a batch that reads option marks from a marking (its key in the oracle section)
+   * is sent only once the registry holds that key, its marking proven by `prover` beside the batch and recorded from
+   * the operator's wallet (BatchPipeline, markingRecorder.ts). Without them such a batch is never sent (the batch
+   * attempt fails, saying so).
+   */
+  markingKeys?: CircuitKeys;
+  /** The custodian's marks registry (contracts/MarksRegistry.sol); goes with `markingKeys`. */
+  marksRegistry?: Address;
   /** Proves batches and checks each proof before it is posted (a ProverPool or a SingleDeviceProver). */
   prover: VerifiedProver;
   chain: ChainContext;

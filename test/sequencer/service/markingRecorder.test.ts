@@ -1,0 +1,159 @@
+/**
+ * The marking recorder (sequencer/service/markingRecorder.ts) against a fake marks registry and a fake prover: a
+ * marking is proven once per key however many batches read it, and recorded once; a key the registry holds is neither
+ * proven nor sent; a failed recording or proof fails the attempt that awaited it (nothing recorded), is never an
+ * unhandled rejection, and the next attempt finishes the work without proving a made proof again. Through the
+ * sequencer: batches without a marking ask nothing of the marking side, and marking keys without a registry are
+ * refused at construction.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Hash } from "viem";
+import type { ExpectedSignals, VerifiedProver } from "../../../fpga-prover/prover.ts";
+import type { MarkingInputs, MarksRegistryPort } from "../../../sequencer/chain/marksRegistry.ts";
+import { buildMarking, type Marking } from "../../../sequencer/derivatives/marking.ts";
+import type { CalldataProof } from "../../../sequencer/protocol/calldataProof.ts";
+import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { markingJobId, markingSignals, MarksRecorder } from "../../../sequencer/service/markingRecorder.ts";
+import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
+import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
+import { NOW, oracleUpdate, tableOptions } from "../../helpers/derivatives.ts";
+import { durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
+
+const KEYS = { wasm: "marking.wasm", zkey: "marking.zkey", vkey: null };
+
+/** A registry in memory: `failRecords` recordings throw before one succeeds; every call counted. */
+function fakeRegistry(recorded: bigint[] = []) {
+  const keys = new Set(recorded);
+  const r = {
+    failRecords: 0,
+    reads: 0,
+    records: [] as { marking: MarkingInputs; proof: CalldataProof }[],
+    keys,
+    async isRecorded(key: bigint) {
+      r.reads++;
+      return keys.has(key);
+    },
+    async record(marking: MarkingInputs, proof: CalldataProof): Promise<Hash | null> {
+      r.records.push({ marking, proof });
+      if (r.failRecords > 0) {
+        r.failRecords--;
+        throw new Error("record: the node is unreachable");
+      }
+      if (keys.has(marking.marksKey)) return null;
+      keys.add(marking.marksKey);
+      return `0x${"ab".repeat(32)}`;
+    },
+  } satisfies MarksRegistryPort & Record<string, unknown>;
+  return r;
+}
+
+/** A prover answering a dummy proof of the expected signals: `failProofs` proofs fail first; job ids and signals kept. */
+function fakeProver() {
+  const p = {
+    failProofs: 0,
+    jobs: [] as { jobId: number; wasm: string; expected: ExpectedSignals }[],
+    async prove(jobId: number, keys: { wasm: string }, _input: unknown, expected: ExpectedSignals) {
+      p.jobs.push({ jobId, wasm: keys.wasm, expected });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (p.failProofs > 0) {
+        p.failProofs--;
+        throw new Error("prover: device lost");
+      }
+      return dummyProof(expected);
+    },
+  };
+  return p;
+}
+
+function recorder(registry: MarksRegistryPort, prover: ReturnType<typeof fakeProver>) {
+  return new MarksRecorder({ registry, prover: () => prover as unknown as VerifiedProver, keys: KEYS });
+}
+
+describe("MarksRecorder", () => {
+  const marking: Marking = buildMarking(oracleUpdate(), tableOptions(), TEST_PARAMS);
+  const later: Marking = buildMarking(oracleUpdate({ time: NOW + 60 }), tableOptions(), TEST_PARAMS);
+
+  it("proves a marking once for two batches that read it, with the marking keys and its three signals, records it once; another key is proven and recorded too", async () => {
+    const registry = fakeRegistry();
+    const prover = fakeProver();
+    const r = recorder(registry, prover);
+    r.prepare(markingJobId(4), marking);
+    r.prepare(markingJobId(5), marking);
+    await Promise.all([r.record(markingJobId(4), marking), r.record(markingJobId(5), marking)]);
+    assert.deepEqual(prover.jobs, [{ jobId: -5, wasm: KEYS.wasm, expected: markingSignals(marking) }]);
+    assert.deepEqual(markingSignals(marking), [marking.messageHash, marking.marksRoot, marking.marksKey].map(String));
+    assert.equal(registry.records.length, 1);
+    assert.equal(registry.records[0].marking.marksKey, marking.marksKey);
+    assert.ok(registry.keys.has(marking.marksKey));
+
+    await r.record(markingJobId(6), marking);
+    assert.equal(prover.jobs.length, 1, "a recorded key is not proven again");
+    assert.equal(registry.records.length, 1, "nor sent again");
+
+    await r.record(markingJobId(7), later);
+    assert.deepEqual(prover.jobs.map((j) => j.jobId), [-5, -8]);
+    assert.deepEqual(registry.records.map((x) => x.marking.marksKey), [marking.marksKey, later.marksKey]);
+  });
+
+  it("asks the registry first: a key it holds (recorded before a restart, or by another prover) is neither proven nor sent", async () => {
+    const registry = fakeRegistry([marking.marksKey]);
+    const prover = fakeProver();
+    const r = recorder(registry, prover);
+    r.prepare(markingJobId(0), marking);
+    await r.record(markingJobId(0), marking);
+    assert.equal(registry.reads, 1);
+    assert.equal(prover.jobs.length, 0);
+    assert.equal(registry.records.length, 0);
+  });
+
+  it("a failed recording fails the attempt (nothing recorded); the next attempt sends the same proof again without proving", async () => {
+    const registry = fakeRegistry();
+    const prover = fakeProver();
+    const r = recorder(registry, prover);
+    registry.failRecords = 1;
+    r.prepare(markingJobId(3), marking);
+    await assert.rejects(r.record(markingJobId(3), marking), /the node is unreachable/);
+    assert.equal(registry.keys.has(marking.marksKey), false);
+    await r.record(markingJobId(3), marking);
+    assert.equal(prover.jobs.length, 1, "the proof made is kept");
+    assert.equal(registry.records.length, 2);
+    assert.deepEqual(registry.records[1].proof, registry.records[0].proof);
+    assert.ok(registry.keys.has(marking.marksKey));
+  });
+
+  it("a failed proof is kept (no unhandled rejection), fails the attempt that awaits it, and is made again by the next attempt", async () => {
+    const registry = fakeRegistry();
+    const prover = fakeProver();
+    const r = recorder(registry, prover);
+    prover.failProofs = 1;
+    r.prepare(markingJobId(1), marking);
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the proof fails with nobody awaiting it
+    await assert.rejects(r.record(markingJobId(1), marking), /device lost/);
+    assert.equal(registry.records.length, 0, "nothing sent without a proof");
+    await r.record(markingJobId(1), marking);
+    assert.equal(prover.jobs.length, 2);
+    assert.ok(registry.keys.has(marking.marksKey));
+  });
+});
+
+describe("the batch pipeline's marking side", () => {
+  it("batches that read no marking are posted without asking the marking side anything, marking keys and registry configured", async (t) => {
+    t.after(removeDurableSequencers);
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    const prover = fakeProver();
+    const d = durableSequencer({
+      chain: chain.context(), prover: prover as unknown as VerifiedProver, snapshotEvery: 0, markingKeys: KEYS, marksRegistry: `0x${"11".repeat(20)}`,
+    });
+    await d.sequencer.drain();
+    assert.ok(chain.batches.length > 0, "the fixture's requests are posted");
+    assert.ok(prover.jobs.every((j) => j.jobId >= 0 && j.wasm !== KEYS.wasm), `only batch proofs: ${JSON.stringify(prover.jobs.map((j) => j.jobId))}`);
+  });
+
+  it("marking keys without a marks registry (or the reverse) are refused when the sequencer is made", () => {
+    const chain = new FakeCustodian(new ExchangeState(TEST_PARAMS).root);
+    const prover = fakeProver() as unknown as VerifiedProver;
+    assert.throws(() => durableSequencer({ chain: chain.context(), prover, markingKeys: KEYS }), /markingKeys and marksRegistry go together/);
+    assert.throws(() => durableSequencer({ chain: chain.context(), prover, marksRegistry: `0x${"11".repeat(20)}` }), /markingKeys and marksRegistry go together/);
+  });
+});
