@@ -15,8 +15,8 @@
  *   npm run devnet -- --pipeline-depth 1 --batches-per-post 1   # one batch at a time, each posted alone
  *                                         # (default: 2 in flight, posted together by Custodian.submitBatches)
  *
- * Steps: build the batch circuit (cached; dev keys, INSECURE), start `hardhat node`, deploy test USDC/WETH
- * and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
+ * Steps: build the batch, exit and marking circuits (cached; dev keys, INSECURE), start `hardhat node`, deploy test
+ * USDC/WETH, the marks registry and the custodian, start the exchange API, onboard three traders from their wallets with the SDK
  * (EIP-712-derived trading keys, registered and funded on the custodian), run a market maker's ladder
  * against two takers through the API (partial fills, IOC, a cancel; the maker watches its fills on the
  * WebSocket), withdraw; then derivatives (devnet/derivativesScenario.ts): a perpetual, futures a week
@@ -42,13 +42,16 @@ import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
+import { buildMarkingCircuit } from "./build/markingCircuit.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
 import { startHardhatNode } from "./devnet/localNode.ts";
 import { runDerivativesScenario, type Trader } from "./devnet/derivativesScenario.ts";
 import { runExodusAct } from "./devnet/exodusAct.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
+import { loadCircuitArtifacts } from "../fpga-prover/artifacts.ts";
 import { pipelineSettings, type PipelineFlags } from "../sequencer/process/pipelineFlags.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
+import { MARKING_PUBLIC_INPUTS } from "../sequencer/chain/marksRegistry.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../sequencer/protocol/params.ts";
@@ -95,6 +98,9 @@ async function main(): Promise<void> {
   t0 = performance.now();
   const exitCircuit = await buildExitCircuit(PARAMS);
   info(`exit circuit: ${exitCircuit.nConstraints} constraints (${built(exitCircuit.cached, t0)})`);
+  t0 = performance.now();
+  const markingCircuit = await buildMarkingCircuit(PARAMS);
+  info(`marking circuit: ${markingCircuit.nConstraints} constraints (${built(markingCircuit.cached, t0)})`);
 
   step("Local chain");
   const node = await startHardhatNode(Number(opts.port), info);
@@ -104,8 +110,10 @@ async function main(): Promise<void> {
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
 
   step("Deploy");
-  const d = await deployDemoExchange(as(operator), { params: PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exitCircuit.verifierSol, operator: operator.account!.address });
-  info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   USDC ${d.usdc}  WETH ${d.weth}`);
+  const d = await deployDemoExchange(as(operator), {
+    params: PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exitCircuit.verifierSol, markingVerifierSol: markingCircuit.verifierSol, operator: operator.account!.address,
+  });
+  info(`custodian ${d.custodian}\n   verifier  ${d.verifier}\n   marks registry ${d.marksRegistry}\n   USDC ${d.usdc}  WETH ${d.weth}`);
 
   const chainId = await publicClient.getChainId();
   // The operator's liquidator: its trading key is registered before the sequencer starts, which signs
@@ -125,6 +133,8 @@ async function main(): Promise<void> {
   const sequencer = new Sequencer({
     params: PARAMS,
     keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    markingKeys: loadCircuitArtifacts(markingCircuit, MARKING_PUBLIC_INPUTS, { circuit: "marking", flagPrefix: "marking-" }),
+    marksRegistry: d.marksRegistry,
     prover,
     chain: { publicClient, walletClient: operator, custodian: d.custodian },
     makerFeePpm: 100,

@@ -1,5 +1,6 @@
 /**
- * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the admin timelock
+ * Deploys the exchange on any chain a viem wallet reaches: the circuit's Groth16 verifier, the marks registry in front
+ * of the marking circuit's verifier (when its verifier is given), the admin timelock
  * (AdminTimelock, OpenZeppelin's TimelockController with a floor, delay = request deadline + 1 day), the custodian's linked libraries
  * (CUSTODIAN_LIBRARIES) and the custodian (genesis root of an empty state, sizes from the circuit parameters, the
  * exit verifier, the timelock and the treasury), and optionally test tokens; and
@@ -8,11 +9,12 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseEventLogs, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import { parseEventLogs, zeroAddress, type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { compileBatchVerifier, verifierInputCount } from "../build/batchVerifierContract.ts";
 import { exitPublicInputCount } from "../../sequencer/protocol/exitPublicData.ts";
 import { publicInputCount } from "../../sequencer/protocol/publicData.ts";
 import { custodianAbi } from "../../sequencer/chain/abi.ts";
+import { MARKING_PUBLIC_INPUTS } from "../../sequencer/chain/marksRegistry.ts";
 import { CUSTODIAN_LIBRARIES, custodianArgs, DEFAULT_REQUEST_DEADLINE } from "../../sequencer/chain/custodianArgs.ts";
 import type { PublicKey } from "../../sequencer/crypto/babyjub.ts";
 import { InstrumentKind } from "../../sequencer/protocol/constants.ts";
@@ -64,7 +66,12 @@ export async function send(c: Clients, address: Address, abi: Abi, functionName:
   return receipt;
 }
 
-export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteToken: Address; exitVerifier: Address; timelock: Address };
+/**
+ * What deployExchange deployed: `marksRegistry` is the registry of marking proofs the custodian reads (the zero address
+ * when none was deployed: the custodian then takes no batch that reads marks).
+ */
+export type ExchangeDeployment = { verifier: Address; custodian: Address; quoteToken: Address; exitVerifier: Address; timelock: Address; marksRegistry: Address };
+
 
 /** How much longer than the request deadline the admin timelock's delay is (Custodian requires it longer). */
 export const TIMELOCK_MARGIN_SECONDS = 24 * 3600;
@@ -102,7 +109,7 @@ export const DEMO_MIN_DEPOSITS = { usdc: 10n ** 6n, weth: 5n * 10n ** 14n } as c
  * Refuses a verifier whose circuit has another number of public inputs than the parameters' `circuit` circuit: it
  * would refuse every proof (an exit verifier's mismatch would show only in exodus, with every exit unprovable).
  */
-function requireInputCount(verifierSol: string, expected: number, circuit: "batch" | "exit"): void {
+function requireInputCount(verifierSol: string, expected: number, circuit: "batch" | "exit" | "marking"): void {
   const n = verifierInputCount(verifierSol);
   if (n !== expected) throw new Error(`${verifierSol}: the ${circuit} circuit of these parameters has ${expected} public inputs, this verifier's ${n}`);
 }
@@ -111,28 +118,44 @@ function requireInputCount(verifierSol: string, expected: number, circuit: "batc
  * Deploys verifier + custodian. The verifier is the batched one generated from the circuit whose snarkjs
  * verifier is `verifierSol` (scripts/build/batchVerifierContract.ts: `verifyProof` for Custodian.submitBatch,
  * `verifyProofs` for Custodian.submitBatches). The deployer is admin; `operator` may submit batches. `quoteMinDeposit` is the
- * quote token's minimum deposit (default: DEMO_MIN_DEPOSITS.usdc, for a 6-decimal quote token).
+ * quote token's minimum deposit (default: DEMO_MIN_DEPOSITS.usdc, for a 6-decimal quote token). With
+ * `markingVerifierSol` (the snarkjs verifier of the marking circuit for `params`: scripts/build/markingCircuit.ts), the
+ * marks registry is deployed in front of its verifier before the custodian, which is given it (deployMarksRegistry).
  */
 export async function deployExchange(
   c: Clients,
-  opts: { params: CircuitParams; verifierSol: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
+  opts: { params: CircuitParams; verifierSol: string; markingVerifierSol?: string; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
 ): Promise<ExchangeDeployment> {
   requireInputCount(opts.verifierSol, publicInputCount(publicDataBytes(opts.params)), "batch");
   const verifier = await deploy(c, compileBatchVerifier(opts.verifierSol));
+  const marksRegistry = opts.markingVerifierSol === undefined ? zeroAddress : (await deployMarksRegistry(c, opts.markingVerifierSol)).registry;
   const timelock = opts.timelock ?? (await deployTimelock(c, (opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE) + TIMELOCK_MARGIN_SECONDS));
-  const custodian = await deployCustodian(c, { ...opts, verifier, timelock });
-  return { verifier, custodian, quoteToken: opts.quoteToken, exitVerifier: opts.exitVerifier, timelock };
+  const custodian = await deployCustodian(c, { ...opts, verifier, timelock, marksRegistry });
+  return { verifier, custodian, quoteToken: opts.quoteToken, exitVerifier: opts.exitVerifier, timelock, marksRegistry };
+}
+
+/**
+ * Deploys the marking circuit's verifier (the batched one generated from its snarkjs verifier `markingVerifierSol`, with
+ * `verifyFlatProof`: compileBatchVerifier) and a MarksRegistry (contracts/MarksRegistry.sol) in front of it. Refuses a
+ * verifier of another number of public inputs than a marking proof's.
+ */
+export async function deployMarksRegistry(c: Clients, markingVerifierSol: string): Promise<{ verifier: Address; registry: Address }> {
+  requireInputCount(markingVerifierSol, MARKING_PUBLIC_INPUTS, "marking");
+  const verifier = await deploy(c, compileBatchVerifier(markingVerifierSol));
+  const registry = await deploy(c, readArtifact("MarksRegistry.sol", "MarksRegistry"), [verifier]);
+  return { verifier, registry };
 }
 
 /**
  * Deploys the custodian for `params` in front of an already deployed `verifier`, at the empty state's root; the
  * quote token's minimum deposit is `quoteMinDeposit` (default: DEMO_MIN_DEPOSITS.usdc). Without `timelock`, a new
  * admin timelock is deployed first (deployTimelock); the custodian's `timelock()` names it. Its libraries
- * (CUSTODIAN_LIBRARIES) are deployed first and linked. The treasury defaults to the admin (the wallet).
+ * (CUSTODIAN_LIBRARIES) are deployed first and linked. The treasury defaults to the admin (the wallet); `marksRegistry`
+ * (default: none, the zero address) is the registry of marking proofs its batches may read marks under.
  */
 export async function deployCustodian(
   c: Clients,
-  opts: { params: CircuitParams; verifier: Address; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
+  opts: { params: CircuitParams; verifier: Address; marksRegistry?: Address; quoteToken: Address; quoteMinDeposit?: bigint; operator: Address } & ExitOptions,
 ): Promise<Address> {
   const genesisRoot = new ExchangeState(opts.params).root;
   const requestDeadline = opts.requestDeadline ?? DEFAULT_REQUEST_DEADLINE;
@@ -143,7 +166,7 @@ export async function deployCustodian(
   const admin = c.walletClient.account!.address;
   return deploy(c, { abi: artifact.abi, bytecode: linkBytecode(artifact, libraries) }, custodianArgs(opts.params, {
     verifier: opts.verifier, genesisRoot, quoteToken: opts.quoteToken, quoteMinDeposit: opts.quoteMinDeposit ?? DEMO_MIN_DEPOSITS.usdc,
-    admin, operator: opts.operator, requestDeadline, exitVerifier: opts.exitVerifier, timelock, treasury: opts.treasury ?? admin,
+    admin, operator: opts.operator, requestDeadline, exitVerifier: opts.exitVerifier, timelock, treasury: opts.treasury ?? admin, marksRegistry: opts.marksRegistry,
   }));
 }
 
@@ -225,11 +248,12 @@ export type ExitVerifierChoice = { exitVerifier: Address } | { exitVerifierSol: 
 
 /**
  * Test USDC (6 decimals, quote) and WETH (18 decimals), the exchange, WETH registered and the demo market
- * queued; minimum deposits DEMO_MIN_DEPOSITS; the exit verifier as `opts` chooses it (ExitVerifierChoice).
+ * queued; minimum deposits DEMO_MIN_DEPOSITS; the exit verifier as `opts` chooses it (ExitVerifierChoice); the marks
+ * registry with `markingVerifierSol` (deployExchange).
  */
 export async function deployDemoExchange(
   c: Clients,
-  opts: { params: CircuitParams; verifierSol: string; operator: Address } & Omit<ExitOptions, "exitVerifier"> & ExitVerifierChoice,
+  opts: { params: CircuitParams; verifierSol: string; markingVerifierSol?: string; operator: Address } & Omit<ExitOptions, "exitVerifier"> & ExitVerifierChoice,
 ): Promise<DemoDeployment> {
   const usdc = await deployTestToken(c, "USD Coin (test)", "USDC", 6);
   const weth = await deployTestToken(c, "Wrapped Ether (test)", "WETH", 18);

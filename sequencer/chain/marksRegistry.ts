@@ -10,6 +10,9 @@ import { marksRegistryAbi } from "./abi.ts";
 import { contractRevert } from "./reverts.ts";
 import { TransactionWatch, type PostingOptions } from "./sentTransactions.ts";
 
+/** The public inputs of a marking proof, in the circuit's order: messageHash, marksRoot, marksKey (circuits/marking/marking.circom). */
+export const MARKING_PUBLIC_INPUTS = 3;
+
 /** What a recording sends of a marking: its three public inputs (the registry keeps the key). */
 export type MarkingInputs = Pick<Marking, "messageHash" | "marksRoot" | "marksKey">;
 

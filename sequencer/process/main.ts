@@ -13,7 +13,10 @@
  * verifies every proof before posting it (fpga-prover/queue/README.md).
  *
  * The circuit artifacts are the operator's (production keys from the phase-2 ceremony): this process never
- * builds the circuit or makes keys. `npm run build:circuit` builds a dev circuit and prints its paths.
+ * builds the circuit or makes keys. `npm run build:circuit` builds a dev circuit and prints its paths. A batch that
+ * reads option marks from a marking is sent once the custodian's marks registry holds the marking's key: with
+ * --marking-wasm/--marking-zkey/--marking-vkey (the marking circuit's artifacts, scripts/build/markingCircuit.ts) and
+ * --marks-registry the marking is proven and recorded first; without them such a batch is never sent.
  *
  * Derivatives: --liquidator-account N with the liquidator's trading key (--liquidator-key 0x.. or
  * SEQUENCER_LIQUIDATOR_KEY) lets the sequencer liquidate accounts below maintenance margin against that
@@ -42,7 +45,7 @@ import { SqliteStore } from "../persistence/sqliteStore.ts";
 import { PARAMS_NAMES, PARAMS_SETS, paramsId, publicDataBytes, type ParamsName } from "../protocol/params.ts";
 import { publicInputCount } from "../protocol/publicData.ts";
 import { serveIpc } from "./ipc.ts";
-import { pipelineSettings, type PipelineFlags } from "./pipelineFlags.ts";
+import { markingSettings, pipelineSettings, type MarkingFlags, type PipelineFlags } from "./pipelineFlags.ts";
 import { Sequencer, type BatchStage } from "../service/sequencer.ts";
 import { defaultMaxBacklog } from "../service/backlog.ts";
 
@@ -61,6 +64,10 @@ const opts = new Command()
   .requiredOption("--wasm <path>", "the batch circuit's witness calculator (.wasm)")
   .requiredOption("--zkey <path>", "its Groth16 proving key (.zkey)")
   .requiredOption("--vkey <path>", "its verification key (.json), the one the custodian's verifier holds")
+  .option("--marking-wasm <path>", "the marking circuit's witness calculator (.wasm), with --marking-zkey, --marking-vkey and --marks-registry")
+  .option("--marking-zkey <path>", "its Groth16 proving key (.zkey)")
+  .option("--marking-vkey <path>", "its verification key (.json), the one the marks registry's verifier holds")
+  .option("--marks-registry <address>", "the custodian's marks registry: markings are recorded there before the batches that read them")
   .option("--port <port>", "serve the HTTP API on this port")
   .option("--host <host>", "the API's listening address", "127.0.0.1")
   .option("--poll-ms <ms>", "request polling interval", "500")
@@ -85,7 +92,7 @@ const opts = new Command()
     data: string; rpc: string; custodian: string; operatorKey?: string; devOperator: boolean; params: ParamsName;
     wasm: string; zkey: string; vkey: string; port?: string; host: string; pollMs: string; confirmations: string; postConfirmations: string; replaceAfterMs: string; maxFeeGwei?: string; logRange: string; fromBlock: string; maxWaitMs: string; maxBacklog?: string; snapshotEvery: string; makerFeePpm: string; takerFeePpm: string;
     liquidatorAccount?: string; liquidatorKey?: string; proverQueue?: string;
-  } & PipelineFlags>();
+  } & PipelineFlags & MarkingFlags>();
 
 const log = (line: string) => console.log(`[sequencer ${process.pid}] ${line}`);
 
@@ -132,6 +139,7 @@ async function main(): Promise<void> {
   const liquidator = liquidatorKey === undefined ? undefined : { accountId: Number(opts.liquidatorAccount), key: hexToBytes(liquidatorKey as Hex) };
   const keys = loadCircuitArtifacts({ wasm: opts.wasm, zkey: opts.zkey, vkey: opts.vkey }, publicInputCount(publicDataBytes(params)));
   const { pipelineDepth, batchesPerPost } = pipelineSettings(opts);
+  const marking = markingSettings(opts);
   if (opts.maxBacklog !== undefined && !/^(0|[1-9][0-9]{0,8})$/.test(opts.maxBacklog)) throw new Error(`--max-backlog ${opts.maxBacklog}: a whole number of transactions (0: no bound)`);
   const maxBacklog = opts.maxBacklog === undefined ? defaultMaxBacklog(params) : Number(opts.maxBacklog) || undefined;
   if (opts.proverQueue !== undefined && !/^postgres(ql)?:\/\/[^/]+/.test(opts.proverQueue)) throw new Error(`--prover-queue ${opts.proverQueue}: not a postgres:// URL`);
@@ -165,6 +173,7 @@ async function main(): Promise<void> {
   const sequencer = new Sequencer({
     params,
     keys,
+    ...marking,
     prover,
     chain: { publicClient, walletClient, custodian: opts.custodian as Address, requestReads, posting },
     makerFeePpm: Number(opts.makerFeePpm),

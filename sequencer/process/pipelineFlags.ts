@@ -1,7 +1,13 @@
 /**
  * The batch pipeline's command-line settings (`--pipeline-depth`, `--batches-per-post`), shared by the
- * sequencer process and the devnet: SequencerOptions.pipelineDepth and batchesPerPost document them.
+ * sequencer process and the devnet: SequencerOptions.pipelineDepth and batchesPerPost document them; and the
+ * sequencer process's marking flags (`--marking-wasm`, `--marking-zkey`, `--marking-vkey`, `--marks-registry`):
+ * SequencerOptions.markingKeys and marksRegistry.
  */
+import { isAddress, type Address } from "viem";
+import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
+import type { CircuitKeys } from "../../fpga-prover/device.ts";
+import { MARKING_PUBLIC_INPUTS } from "../chain/marksRegistry.ts";
 
 /** The flags as Commander hands them over (strings). */
 export type PipelineFlags = { pipelineDepth: string; batchesPerPost: string };
@@ -13,4 +19,24 @@ export function pipelineSettings(flags: PipelineFlags): { pipelineDepth: number;
     return Number(v);
   };
   return { pipelineDepth: parse("--pipeline-depth", flags.pipelineDepth), batchesPerPost: parse("--batches-per-post", flags.batchesPerPost) };
+}
+
+/** The marking flags as Commander hands them over: all four or none. */
+export type MarkingFlags = { markingWasm?: string; markingZkey?: string; markingVkey?: string; marksRegistry?: string };
+
+/**
+ * The marking circuit's artifacts (checked: loadCircuitArtifacts with a marking proof's public inputs) and the marks
+ * registry, or nothing when no flag is given; throws, naming the flags, when only some are given or the registry is
+ * no address.
+ */
+export function markingSettings(flags: MarkingFlags): { markingKeys: CircuitKeys; marksRegistry: Address } | Record<string, never> {
+  const given = ([["--marking-wasm", flags.markingWasm], ["--marking-zkey", flags.markingZkey], ["--marking-vkey", flags.markingVkey], ["--marks-registry", flags.marksRegistry]] as const)
+    .filter(([, v]) => v !== undefined);
+  if (given.length === 0) return {};
+  if (given.length < 4) {
+    throw new Error(`--marking-wasm, --marking-zkey, --marking-vkey and --marks-registry go together: a batch's marking is proven with the keys and recorded in the registry (got only ${given.map(([f]) => f).join(", ")})`);
+  }
+  if (!isAddress(flags.marksRegistry!)) throw new Error(`--marks-registry ${flags.marksRegistry}: not an address`);
+  const markingKeys = loadCircuitArtifacts({ wasm: flags.markingWasm!, zkey: flags.markingZkey!, vkey: flags.markingVkey! }, MARKING_PUBLIC_INPUTS, { circuit: "marking", flagPrefix: "marking-" });
+  return { markingKeys, marksRegistry: flags.marksRegistry as Address };
 }

@@ -1,7 +1,7 @@
 /**
  * scripts/deploy/verifierSources.ts: `npm run deploy` never deploys a custodian whose exit verifier nobody chose.
- * The batch and exit verifiers come as a pair (the operator's keys for both) or are both built with development
- * keys; one without the other, or a missing file, is refused before anything is deployed.
+ * The batch, exit and marking verifiers come together (the operator's keys for all) or are all built with development
+ * keys; some without the others, or a missing file, is refused before anything is deployed.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -14,24 +14,30 @@ const dir = mkdtempSync(join(tmpdir(), "verifier-sources-"));
 const batch = join(dir, "batchVerifier.sol");
 const exit = join(dir, "exitVerifier.sol");
 writeFileSync(batch, "// batch\n");
+const marking = join(dir, "markingVerifier.sol");
 writeFileSync(exit, "// exit\n");
+writeFileSync(marking, "// marking\n");
 
 describe("deploy's verifier sources", () => {
-  it("builds both circuits with development keys when neither source is given", () => {
+  it("builds every circuit with development keys when no source is given", () => {
     assert.equal(verifierSources({}), "dev");
   });
 
-  it("takes both sources when both are given", () => {
-    assert.deepEqual(verifierSources({ verifier: batch, exitVerifier: exit }), { batch, exit });
+  it("takes the three sources when all are given", () => {
+    assert.deepEqual(verifierSources({ verifier: batch, exitVerifier: exit, markingVerifier: marking }), { batch, exit, marking });
   });
 
-  it("refuses the batch verifier without the exit verifier (every exit would be refused forever), and the other half alone", () => {
-    assert.throws(() => verifierSources({ verifier: batch }), /go together.*got only --verifier/);
-    assert.throws(() => verifierSources({ exitVerifier: exit }), /go together.*got only --exit-verifier/);
+  it("refuses the batch verifier without the exit verifier (every exit would be refused forever) or the marking verifier (every batch that reads marks), and any part alone", () => {
+    assert.throws(() => verifierSources({ verifier: batch }), /go together.*got only --verifier\)/);
+    assert.throws(() => verifierSources({ exitVerifier: exit }), /go together.*got only --exit-verifier\)/);
+    assert.throws(() => verifierSources({ markingVerifier: marking }), /go together.*got only --marking-verifier\)/);
+    assert.throws(() => verifierSources({ verifier: batch, exitVerifier: exit }), /go together.*got only --verifier and --exit-verifier\)/);
   });
 
   it("refuses a source that does not exist, naming the flag", () => {
-    assert.throws(() => verifierSources({ verifier: join(dir, "none.sol"), exitVerifier: exit }), /--verifier .*none\.sol: no such file/);
-    assert.throws(() => verifierSources({ verifier: batch, exitVerifier: join(dir, "none.sol") }), /--exit-verifier .*none\.sol: no such file/);
+    const none = join(dir, "none.sol");
+    assert.throws(() => verifierSources({ verifier: none, exitVerifier: exit, markingVerifier: marking }), /--verifier .*none\.sol: no such file/);
+    assert.throws(() => verifierSources({ verifier: batch, exitVerifier: none, markingVerifier: marking }), /--exit-verifier .*none\.sol: no such file/);
+    assert.throws(() => verifierSources({ verifier: batch, exitVerifier: exit, markingVerifier: none }), /--marking-verifier .*none\.sol: no such file/);
   });
 });
