@@ -13,6 +13,7 @@ import { network } from "hardhat";
 import { encodeFunctionData, getAddress, hexToBytes, zeroAddress, type Abi, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 
 import { compileBatchVerifier } from "../../scripts/build/batchVerifierContract.ts";
+import { deployMarksRegistry } from "../../scripts/deploy/deployExchange.ts";
 import { buildMarkingCircuit } from "../../scripts/build/markingCircuit.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { SingleDeviceProver } from "../../fpga-prover/prover.ts";
@@ -38,7 +39,7 @@ describe("MarksRegistry (real TEST_PARAMS marking proof)", () => {
   let later: Marking;
   let proof: CalldataProof;
   let verifierAbi: Abi;
-  let verifierBytecode: Hex;
+  let verifierSol: string;
 
   before(async () => {
     const circuit = await buildMarkingCircuit(TEST_PARAMS);
@@ -51,16 +52,15 @@ describe("MarksRegistry (real TEST_PARAMS marking proof)", () => {
     const expected = [marking.messageHash, marking.marksRoot, marking.marksKey].map(String);
     const proved = await new SingleDeviceProver(new SnarkjsDevice(), 1).prove(0, keys, marking.inputs, expected);
     proof = toCalldataProof(proved.proof);
-    ({ abi: verifierAbi, bytecode: verifierBytecode } = compileBatchVerifier(circuit.verifierSol));
+    verifierSol = circuit.verifierSol;
+    verifierAbi = compileBatchVerifier(verifierSol).abi;
   });
   after(terminateSnarkjsCurve); // the prover's curve workers would keep the process alive
 
-  /** The marking verifier and a registry in front of it (a fixture: each test starts from an empty registry). */
+  /** The marking verifier and a registry in front of it, as deployExchange deploys them (a fixture: each test starts from an empty registry). */
   async function deployRegistry() {
-    const hash = await deployer.deployContract({ abi: verifierAbi, bytecode: verifierBytecode });
-    const verifier = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
-    const registry = await viem.deployContract("MarksRegistry", [verifier]);
-    return { verifier, registry };
+    const { verifier, registry } = await deployMarksRegistry({ publicClient: publicClient as unknown as PublicClient, walletClient: deployer as unknown as WalletClient }, verifierSol);
+    return { verifier, registry: await viem.getContractAt("MarksRegistry", registry) };
   }
   /** A registry in front of a MockVerifier (answering true unless told otherwise): where the proof is not the point. */
   async function deployMockRegistry() {
