@@ -46,6 +46,7 @@ export type MismatchCheck =
   | "requests" // the batch's request records are not the next queued requests
   | "replay" // a record cannot be applied to the rebuilt state
   | "newRoot" // the rebuilt root after the batch is not the header's new root
+  | "marksKey" // the batch's oracle section names another marking (marksKey) than the replay reads its marks from
   | "finalRoot"; // the rebuilt root is not custodian.stateRoot() (or processedRequests disagrees)
 
 export type Mismatch = {
@@ -122,6 +123,8 @@ export type VerifyOptions = {
    * the proof and the public-data hash are always checked on the bytes from the chain.
    */
   transformRecords?: (batchNumber: number, records: SlotRecord[]) => SlotRecord[] | void;
+  /** Test only, as transformRecords: replaces the decoded oracle section of a batch (a copy) before it is checked and replayed. */
+  transformOracle?: (batchNumber: number, oracle: OracleSection) => OracleSection | void;
   /**
    * Resume from a state saved after an earlier batch (./checkpoint.ts) instead of genesis: the batches up to the
    * checkpoint's are neither fetched nor replayed (the custodian verified their proofs before accepting them), the
@@ -334,6 +337,10 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
       const copies = records.map((r) => ({ ...r }));
       records = opts.transformRecords(n, copies) ?? copies;
     }
+    if (opts.transformOracle) {
+      const copy = { ...oracle };
+      oracle = opts.transformOracle(n, copy) ?? copy;
+    }
     check.transactions = records.filter((r) => r.type !== TxType.NOOP).length;
 
     if (header.batchNumber !== BigInt(i)) report(n, "batchNumber", `header batch number is ${header.batchNumber}, expected ${i}`);
@@ -366,6 +373,11 @@ export async function verifyChain(opts: VerifyOptions): Promise<VerifyReport> {
       const built = replayBatch(state, records, { batchNumber: Number(header.batchNumber), timestamp: Number(header.timestamp), oracle });
       for (const r of records) for (const a of accountsOf(r)) accounts.add(Number(a));
       check.rootMatches = built.header.newRoot === header.newRoot;
+      // The marks a batch reads are vouched for by the marking recorded under its key: a key that is not the one of the
+      // marks the replay computes is named on its own (the key does not enter the root).
+      if (built.oracle.marksKey !== oracle.marksKey) {
+        report(n, "marksKey", `the batch reads the marks of marking ${hex(oracle.marksKey)}, the replay those of ${built.oracle.marksKey === 0n ? "none (0)" : hex(built.oracle.marksKey)}`);
+      }
       if (!check.rootMatches) {
         report(n, "newRoot", `replaying the batch gives root ${hex(built.header.newRoot)}, the batch claims ${hex(header.newRoot)}`);
       } else if (bytesToHex(built.publicData) !== bytesToHex(publicData)) {

@@ -66,8 +66,11 @@ function fakeProver() {
   return p;
 }
 
-function recorder(registry: MarksRegistryPort, prover: ReturnType<typeof fakeProver>) {
-  return new MarksRecorder({ registry, prover: () => prover as unknown as VerifiedProver, keys: KEYS });
+/** A recorder on a fresh fake registry holding `recorded` and a fresh fake prover. */
+function setup(recorded: bigint[] = []) {
+  const registry = fakeRegistry(recorded);
+  const prover = fakeProver();
+  return { registry, prover, r: new MarksRecorder({ registry, prover: () => prover as unknown as VerifiedProver, keys: KEYS }) };
 }
 
 describe("MarksRecorder", () => {
@@ -75,9 +78,7 @@ describe("MarksRecorder", () => {
   const later: Marking = buildMarking(oracleUpdate({ time: NOW + 60 }), tableOptions(), TEST_PARAMS);
 
   it("proves a marking once for two batches that read it, with the marking keys and its three signals, records it once; another key is proven and recorded too", async () => {
-    const registry = fakeRegistry();
-    const prover = fakeProver();
-    const r = recorder(registry, prover);
+    const { registry, prover, r } = setup();
     r.prepare(markingJobId(4), marking);
     r.prepare(markingJobId(5), marking);
     await Promise.all([r.record(markingJobId(4), marking), r.record(markingJobId(5), marking)]);
@@ -97,9 +98,7 @@ describe("MarksRecorder", () => {
   });
 
   it("asks the registry first: a key it holds (recorded before a restart, or by another prover) is neither proven nor sent", async () => {
-    const registry = fakeRegistry([marking.marksKey]);
-    const prover = fakeProver();
-    const r = recorder(registry, prover);
+    const { registry, prover, r } = setup([marking.marksKey]);
     r.prepare(markingJobId(0), marking);
     await r.record(markingJobId(0), marking);
     assert.equal(registry.reads, 1);
@@ -108,9 +107,7 @@ describe("MarksRecorder", () => {
   });
 
   it("a failed recording fails the attempt (nothing recorded); the next attempt sends the same proof again without proving", async () => {
-    const registry = fakeRegistry();
-    const prover = fakeProver();
-    const r = recorder(registry, prover);
+    const { registry, prover, r } = setup();
     registry.failRecords = 1;
     r.prepare(markingJobId(3), marking);
     await assert.rejects(r.record(markingJobId(3), marking), /the node is unreachable/);
@@ -123,9 +120,7 @@ describe("MarksRecorder", () => {
   });
 
   it("a failed proof is kept (no unhandled rejection), fails the attempt that awaits it, and is made again by the next attempt", async () => {
-    const registry = fakeRegistry();
-    const prover = fakeProver();
-    const r = recorder(registry, prover);
+    const { registry, prover, r } = setup();
     prover.failProofs = 1;
     r.prepare(markingJobId(1), marking);
     await new Promise((resolve) => setTimeout(resolve, 30)); // the proof fails with nobody awaiting it

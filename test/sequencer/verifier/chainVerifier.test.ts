@@ -271,6 +271,18 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
     assert.ok(lines.some((l) => l.includes("batch 3 [newRoot]")));
   });
 
+  it("reports a batch whose oracle section names another marking (marksKey) than the replay reads its marks from, its root still matching", async () => {
+    const report = await verify({
+      transformOracle: (batchNumber, oracle) => {
+        if (batchNumber === 2) oracle.marksKey = 12_345n;
+      },
+    });
+    assert.deepEqual(report.mismatches.map((m) => [m.batchNumber, m.check]), [[2, "marksKey"]]);
+    assert.match(report.mismatches[0].message, /reads the marks of marking 0x0+3039, the replay those of none \(0\)/);
+    assert.deepEqual(report.batches.map((b) => b.ok), [true, true, false, true]);
+    assert.equal(report.batches[2].rootMatches, true);
+  });
+
   it("reports a record that cannot be applied, and every later root, without throwing", async () => {
     const report = await verify({
       transformRecords: (batchNumber, records) => {
