@@ -39,7 +39,8 @@ import { deployExitRoles, deployNamed } from "../../contracts/helpers.ts";
 import { inputFailure, loadBatchCircuit, refuses, rule, witnessFailure } from "../../helpers/circuitRules.ts";
 import { buildMarking } from "../../../sequencer/derivatives/marking.ts";
 import { buildMarkingCircuit } from "../../../scripts/build/markingCircuit.ts";
-import { INSTRUMENTS, NOW, oracleUpdate } from "../../helpers/derivatives.ts";
+import { INSTRUMENTS, NOW, oracleUpdate, VOL, volSlices } from "../../helpers/derivatives.ts";
+import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
 
 after(terminateSnarkjsCurve);
 const { viem, networkHelpers } = await network.create();
@@ -244,18 +245,25 @@ describe("registration rules: custodian, witness builder and circuit agree", { t
       return state;
     };
     const earliest = NOW - batchAge - MAX_ORACLE_AGE;
-    const marking = { oracle: oracleUpdate({ time: earliest }), timestamp: earliest + MAX_ORACLE_AGE };
+    // an update pricing the option's expiry (so the batch reads its mark)
+    const markingAt = (expiry: number) => ({ oracle: oracleUpdate({ time: earliest, volSlices: volSlices(VOL, 0n, expiry) }), timestamp: earliest + MAX_ORACLE_AGE });
+    const marking = markingAt(NOW + maxExpiry - 1);
+    const proven = buildBatch(registered(NOW + maxExpiry - 1), [], { batchNumber: 2, ...marking });
+    assert.deepEqual(proven.marking?.marks.map((m) => m.id), [CALL], "the batch reads the option's mark");
     assert.equal(await witnessFailure(registered(NOW + maxExpiry - 1), [], marking), null);
     // The old bound (2^26 s from the registering block) let the admin register an option that nothing could
     // mark then: the sequencer's Black-Scholes refuses the time (so it accepts no oracle update at all)...
     const old = registered(NOW + 2 ** 26 - 1);
     // expiry - earliest oracle time = 2^26 - 1 + MAX_BATCH_AGE + MAX_ORACLE_AGE
-    assert.throws(() => buildBatch(old, [], { batchNumber: 2, ...marking }), new RegExp(`timeSeconds = ${2 ** 26 - 1 + batchAge + MAX_ORACLE_AGE} outside`));
+    const oldMarking = markingAt(NOW + 2 ** 26 - 1);
+    assert.throws(() => buildBatch(old, [], { batchNumber: 2, ...oldMarking }), new RegExp(`timeSeconds = ${2 ** 26 - 1 + batchAge + MAX_ORACLE_AGE} outside`));
     // ...and so does the marking circuit, which computes every mark a batch reads (the same option's entry with the old
     // expiry), so no batch can read one for it.
     const entry = { id: CALL, instrument: registered(NOW + maxExpiry - 1).instruments[CALL] };
     const input = buildMarking(marking.oracle, [entry], TEST_PARAMS).inputs;
     (input.expiry as bigint[])[0] = BigInt(NOW + 2 ** 26 - 1);
+    (input.sliceExpiry as bigint[])[0] = BigInt(NOW + 2 ** 26 - 1);
+    input.messageHash = oracleMessage(oldMarking.oracle);
     const chain = await inputFailure(input, (await buildMarkingCircuit(TEST_PARAMS)).wasm);
     assert.ok(chain?.includes(rule("BlackScholes", "tBits.in <== timeSeconds")), `refused at ${chain?.join(" < ")}`);
   });
