@@ -42,16 +42,14 @@ import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "./build/batchCircuit.ts";
 import { buildExitCircuit } from "./build/exitCircuit.ts";
-import { buildMarkingCircuit } from "./build/markingCircuit.ts";
+import { buildMarkingCircuit, markingKeysOf } from "./build/markingCircuit.ts";
 import { deployDemoExchange, readArtifact, send, type Clients } from "./deploy/deployExchange.ts";
 import { startHardhatNode } from "./devnet/localNode.ts";
 import { runDerivativesScenario, type Trader } from "./devnet/derivativesScenario.ts";
 import { runExodusAct } from "./devnet/exodusAct.ts";
 import { createDefaultProver } from "../fpga-prover/defaultProver.ts";
-import { loadCircuitArtifacts } from "../fpga-prover/artifacts.ts";
 import { pipelineSettings, type PipelineFlags } from "../sequencer/process/pipelineFlags.ts";
 import { custodianAbi } from "../sequencer/chain/abi.ts";
-import { MARKING_PUBLIC_INPUTS } from "../sequencer/chain/marksRegistry.ts";
 import { createApiServer } from "../sequencer/api/server.ts";
 import { OrderType, Side, TimeInForce } from "../sequencer/protocol/constants.ts";
 import { PARAMS_NAMES, PARAMS_SETS, paramsId, type ParamsName } from "../sequencer/protocol/params.ts";
@@ -133,7 +131,7 @@ async function main(): Promise<void> {
   const sequencer = new Sequencer({
     params: PARAMS,
     keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
-    markingKeys: loadCircuitArtifacts(markingCircuit, MARKING_PUBLIC_INPUTS, { circuit: "marking", flagPrefix: "marking-" }),
+    markingKeys: markingKeysOf(markingCircuit),
     marksRegistry: d.marksRegistry,
     prover,
     chain: { publicClient, walletClient: operator, custodian: d.custodian },

@@ -14,6 +14,9 @@ import { checkParams, paramsId, PARAMS_NAMES, PARAMS_SETS, type CircuitParams, t
 import { isMainModule } from "../lib/mainModule.ts";
 import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
 import { buildCircuit } from "./circuitBuild.ts";
+import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
+import type { CircuitKeys } from "../../fpga-prover/device.ts";
+import { MARKING_PUBLIC_INPUTS } from "../../sequencer/chain/marksRegistry.ts";
 
 /** The main file of the marking circuit of `levels` levels for `p` (refused unless `p` passes checkParams). */
 export function markingMainSource(p: CircuitParams, levels = markingLevels(p)): string {
@@ -32,6 +35,16 @@ export function markingCircuitName(p: CircuitParams, levels = markingLevels(p)):
 }
 
 export type MarkingSetup = Parameters<typeof buildCircuit>[0]["setup"];
+
+/** The prover's keys of a built marking circuit (checked: loadCircuitArtifacts with a marking proof's 3 public inputs): SequencerOptions.markingKeys. */
+export function markingKeysOf(c: { wasm: string; zkey: string; vkey: string }): CircuitKeys {
+  return loadCircuitArtifacts({ wasm: c.wasm, zkey: c.zkey, vkey: c.vkey }, MARKING_PUBLIC_INPUTS, { circuit: "marking", flagPrefix: "marking-" });
+}
+
+/** The sequencer process's marking flags (pipelineFlags.ts#markingSettings) for a built marking circuit and the deployed registry. */
+export function markingProcessFlags(c: { wasm: string; zkey: string; vkey: string }, marksRegistry: string): string[] {
+  return ["--marking-wasm", c.wasm, "--marking-zkey", c.zkey, "--marking-vkey", c.vkey, "--marks-registry", marksRegistry];
+}
 
 /** Builds (or finds in build/circuits/) the marking circuit for `p`: the same shape as buildBatchCircuit's. */
 export async function buildMarkingCircuit(p: CircuitParams, setup: MarkingSetup = "dev", levels = markingLevels(p)) {

@@ -89,6 +89,7 @@ import { Journal } from "./journal.ts";
 import { ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
 import { cancelledOrder } from "./batchSelection.ts";
 import { BatchPipeline, type BatchIntake, type BatchStage, type PostedBatch, type TimestampWindow } from "./batchPipeline.ts";
+import type { MarkingRecorder } from "./markingRecorder.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { SequencerQuery, type BatchHealth, type ExchangeQuery, type Health, type TreasuryView } from "./query.ts";
@@ -106,6 +107,8 @@ export type SequencerOptions = {
   markingKeys?: CircuitKeys;
   /** The custodian's marks registry (contracts/MarksRegistry.sol); goes with `markingKeys`. */
   marksRegistry?: Address;
+  /** Replaces the recorder made from `markingKeys` and `marksRegistry` (a test's chain without a registry contract). */
+  markings?: MarkingRecorder;
   /** Proves batches and checks each proof before it is posted (a ProverPool or a SingleDeviceProver). */
   prover: VerifiedProver;
   chain: ChainContext;
@@ -278,7 +281,7 @@ export class Sequencer {
     this.pipeline = new BatchPipeline({
       intake, journal: this.journal, custodian: this.custodian, settings: opts, verifier: this.verifier, batchNumber: snap?.batchNumber ?? 0,
       abandonedSincePost: snap?.abandonedSincePost ?? false,
-      onPosted: (batch) => this.events.emit("batch", batch), log: (line) => this.log(line),
+      onPosted: (batch) => this.events.emit("batch", batch), log: (line) => this.log(line), markings: opts.markings,
     });
     this.query = new SequencerQuery({
       params: this.params, markets: this.markets, engine: this.engine, spot: this.risk, derivatives: this.derivatives, triggers: this.core.triggers, status: this,

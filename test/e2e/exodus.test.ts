@@ -22,6 +22,7 @@ import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { buildExitCircuit } from "../../scripts/build/exitCircuit.ts";
+import { buildMarkingCircuit, markingProcessFlags } from "../../scripts/build/markingCircuit.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { deployDemoExchange, readArtifact, registerInstrument, send, setOracleKey, type Clients } from "../../scripts/deploy/deployExchange.ts";
 import { startHardhatNode, type LocalNode } from "../../scripts/devnet/localNode.ts";
@@ -65,6 +66,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
   let weth: Address;
   let vkeyPath: string;
   let exitArtifacts: { wasm: string; zkey: string; vkey: string };
+  let markingFlags: string[] = [];
   const traders: Trader[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), "sequencer-exodus-"));
   let live: SequencerProcess | null = null;
@@ -90,6 +92,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     const circuit = await buildBatchCircuit(TEST_PARAMS);
     vkeyPath = circuit.vkey;
     const exit = await buildExitCircuit(TEST_PARAMS, "dev");
+    const markingCircuit = await buildMarkingCircuit(TEST_PARAMS);
     exitArtifacts = { wasm: exit.wasm, zkey: exit.zkey, vkey: exit.vkey };
     node = await startHardhatNode(await freePort());
     publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
@@ -98,9 +101,11 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
     operator = wallet(0);
     operatorKey = toHex(account(0).getHdKey().privateKey!);
     const d = await deployDemoExchange(as(operator), {
-      params: TEST_PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exit.verifierSol, requestDeadline: DEADLINE, operator: operator.account!.address,
+      params: TEST_PARAMS, verifierSol: circuit.verifierSol, exitVerifierSol: exit.verifierSol, markingVerifierSol: markingCircuit.verifierSol, requestDeadline: DEADLINE,
+      operator: operator.account!.address,
     });
     ({ custodian, usdc, weth } = d);
+    markingFlags = markingProcessFlags(markingCircuit, d.marksRegistry);
     await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
     const expiry = Math.floor(Date.now() / 1000) + 86_400;
     callExpiry = expiry;
@@ -131,7 +136,7 @@ describe("exodus: every trader leaves with the CLI after the operator is gone", 
   });
 
   it("trades spot, a perpetual, a future and a call through the sequencer process, every batch posted", async () => {
-    const child = await SequencerProcess.start({ data: dataDir, rpc: node.url, custodian, operatorKey }, ["--poll-ms", "100", "--max-wait-ms", "200"]);
+    const child = await SequencerProcess.start({ data: dataDir, rpc: node.url, custodian, operatorKey }, ["--poll-ms", "100", "--max-wait-ms", "200", ...markingFlags]);
     live = child;
     const requests = Number(await publicClient.readContract({ address: custodian, abi: custodianAbi, functionName: "requestCount" }));
     const settled = async () => {

@@ -24,7 +24,7 @@ export const DEPOSIT = 50_000_000_000n;
  * is under another key is refused (OracleKeyMismatch); unset, the sequencer is given ORACLE_KEY's (setOracleKey).
  * `wallMs`: the wall clock the sequencer sees (ms; Date.now() when unset), which paces its reads of that key.
  */
-export type FakeChain = { now: number; posted: number; lastTimestamp: number; oracleKey?: bigint; wallMs?: number };
+export type FakeChain = { now: number; posted: number; lastTimestamp: number; oracleKey?: bigint; wallMs?: number; marksRecorded?: Set<bigint> };
 
 /**
  * A sequencer on the fake chain `chain` (a new one over the same store recovers it); `options` add to
@@ -36,6 +36,8 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
   } as unknown as VerifiedProver;
   const seq = new Sequencer({
     params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover, chain: {} as ChainContext,
+    // the fake marks registry: a marking is "proven and recorded" at once; the fake custodian refuses an unrecorded key
+    markings: { prepare: () => {}, record: async (_job, marking) => void (chain.marksRecorded ??= new Set()).add(marking.marksKey) },
     makerFeePpm: 100, takerFeePpm: 500, clock: () => chain.now, wallClockMs: () => chain.wallMs ?? Date.now(), liquidator: { accountId: traders.carol.accountId, key: traders.carol.key },
     ...options,
   });
@@ -50,6 +52,9 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
       const { oracle } = decodePublicData(publicData, seq.params);
       if (chain.oracleKey !== undefined && oracle.used && oracle.key !== chain.oracleKey) {
         throw new BatchPostError("OracleKeyMismatch", `batch reverted: OracleKeyMismatch(${chain.oracleKey}, ${oracle.key})`);
+      }
+      if (oracle.marksKey !== 0n && !chain.marksRecorded?.has(oracle.marksKey)) {
+        throw new BatchPostError("MarksNotRecorded", `batch reverted: MarksNotRecorded(${oracle.marksKey})`);
       }
       chain.posted++;
       chain.lastTimestamp = Number(new DataView(publicData.buffer, publicData.byteOffset + 68, 4).getUint32(0));

@@ -33,9 +33,10 @@ export type LocalExchange = {
 /**
  * Starts a Hardhat node on a free port and deploys the demo exchange at TEST_PARAMS with `verifierSol` and the exit
  * circuit's verifier generated from `exitVerifierSol`; without it, a custodian that refuses every exit (tests that
- * never exit).
+ * never exit). With `markingVerifierSol`, a marks registry in front of the marking circuit's verifier (tests whose batches
+ * read option marks); without it, none (a batch that reads marks is refused).
  */
-export async function startLocalExchange(verifierSol: string, exitVerifierSol?: string): Promise<LocalExchange> {
+export async function startLocalExchange(verifierSol: string, exitVerifierSol?: string, markingVerifierSol?: string): Promise<LocalExchange> {
   const node = await startHardhatNode(await freePort());
   const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url) }) as PublicClient;
   const wallet = (i: number): WalletClient => createWalletClient({ chain: hardhat, transport: http(node.url), account: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) });
@@ -43,7 +44,7 @@ export async function startLocalExchange(verifierSol: string, exitVerifierSol?: 
   const operatorKey = toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }).getHdKey().privateKey!);
   const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
   const exit = exitVerifierSol === undefined ? { refuseExits: true as const } : { exitVerifierSol };
-  const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, operator: operator.account!.address, ...exit });
+  const deployment = await deployDemoExchange(as(operator), { params: TEST_PARAMS, verifierSol, markingVerifierSol, operator: operator.account!.address, ...exit });
   return { node, publicClient, wallet, operator, operatorKey, as, deployment };
 }
 

@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
 import { buildExitCircuit } from "../../scripts/build/exitCircuit.ts";
+import { buildMarkingCircuit, markingKeysOf } from "../../scripts/build/markingCircuit.ts";
 import { readArtifact, registerInstrument, send, setOracleKey } from "../../scripts/deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { OracleFeeder } from "../../sequencer/sdk/oracleFeeder.ts";
@@ -51,12 +52,15 @@ export type WebExchange = {
 export async function startWebExchange(log: (line: string) => void = () => {}): Promise<WebExchange> {
   const circuit = await buildBatchCircuit(TEST_PARAMS);
   const exitCircuit = await buildExitCircuit(TEST_PARAMS);
-  const ex = await startLocalExchange(circuit.verifierSol, exitCircuit.verifierSol);
+  const markingCircuit = await buildMarkingCircuit(TEST_PARAMS);
+  const ex = await startLocalExchange(circuit.verifierSol, exitCircuit.verifierSol, markingCircuit.verifierSol);
   const { custodian, usdc, weth } = ex.deployment;
   const chainId = await ex.publicClient.getChainId();
   const sequencer = new Sequencer({
     params: TEST_PARAMS,
     keys: { wasm: circuit.wasm, zkey: circuit.zkey, vkey: JSON.parse(readFileSync(circuit.vkey, "utf8")) },
+    markingKeys: markingKeysOf(markingCircuit),
+    marksRegistry: ex.deployment.marksRegistry,
     prover: createDefaultProver(() => {}).prover,
     chain: { publicClient: ex.publicClient, walletClient: ex.operator, custodian },
     makerFeePpm: 100,
