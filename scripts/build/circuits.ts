@@ -1,9 +1,9 @@
 /**
- * The two circuits a deployment needs, built for one parameter set: the batch circuit (the custodian's batch
- * verifier, the sequencer's proving key) and the exit circuit (the custodian's exit verifier, every trader's exit
- * proof). With INSECURE development keys by default; with `--ptau`, with phase-2 ceremony keys on that public
+ * The three circuits a deployment needs, built for one parameter set: the batch circuit (the custodian's batch
+ * verifier, the sequencer's proving key), the exit circuit (the custodian's exit verifier, every trader's exit
+ * proof) and the marking circuit (the marks registry's verifier, the sequencer's marking proofs). With INSECURE development keys by default; with `--ptau`, with phase-2 ceremony keys on that public
  * powers-of-tau file (scripts/setup/ceremony.ts: `contributions` simulated contributions, then the beacon).
- * Prints the artifacts of both and the `npm run deploy` command that takes their verifiers, which go together.
+ * Prints the artifacts of the three and the `npm run deploy` command that takes their verifiers, which go together.
  *
  *   npx tsx scripts/build/circuits.ts [--params production] [--ptau F.ptau --contributions N --beacon HEX [--beacon-iterations E]]
  */
@@ -14,6 +14,7 @@ import { terminateSnarkjsCurve } from "../setup/zkLibs.ts";
 import { buildBatchCircuit } from "./batchCircuit.ts";
 import type { CeremonySetup } from "./circuitBuild.ts";
 import { buildExitCircuit } from "./exitCircuit.ts";
+import { buildMarkingCircuit } from "./markingCircuit.ts";
 
 export type KeyOptions = { ptau?: string; contributions?: string; beacon?: string; beaconIterations?: string };
 
@@ -58,11 +59,13 @@ if (isMainModule(import.meta.url)) {
   });
   const batch = await buildBatchCircuit(params, setup);
   const exit = await buildExitCircuit(params, setup);
+  const marking = await buildMarkingCircuit(params, setup);
   console.log(JSON.stringify({
     params: opts.params,
     batch: describe(batch),
     exit: describe(exit),
-    deploy: `npm run deploy -- --params ${opts.params} --verifier ${batch.verifierSol} --exit-verifier ${exit.verifierSol}`,
+    marking: describe(marking),
+    deploy: `npm run deploy -- --params ${opts.params} --verifier ${batch.verifierSol} --exit-verifier ${exit.verifierSol} --marking-verifier ${marking.verifierSol}`,
   }, null, 2));
   await terminateSnarkjsCurve();
 }
