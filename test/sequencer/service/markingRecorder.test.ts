@@ -14,11 +14,15 @@ import type { MarkingInputs, MarksRegistryPort } from "../../../sequencer/chain/
 import { buildMarking, type Marking } from "../../../sequencer/derivatives/marking.ts";
 import type { CalldataProof } from "../../../sequencer/protocol/calldataProof.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
-import { markingJobId, markingSignals, MarksRecorder } from "../../../sequencer/service/markingRecorder.ts";
+import { markingJobId, markingSignals, MarksRecorder, type MarkingRecorder } from "../../../sequencer/service/markingRecorder.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { dummyProof, FakeCustodian } from "../../helpers/fakeCustodian.ts";
 import { NOW, oracleUpdate, tableOptions } from "../../helpers/derivatives.ts";
 import { durableSequencer, removeDurableSequencers } from "../../helpers/sequencer.ts";
+import { derivativesSequencer } from "../../helpers/derivativesSequencer.ts";
+import { INSTRUMENTS, traders } from "../../helpers/derivatives.ts";
+import { TxType } from "../../../sequencer/protocol/constants.ts";
+import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 
 const KEYS = { wasm: "marking.wasm", zkey: "marking.zkey", vkey: null };
 
@@ -143,6 +147,37 @@ describe("the batch pipeline's marking side", () => {
     await d.sequencer.drain();
     assert.ok(chain.batches.length > 0, "the fixture's requests are posted");
     assert.ok(prover.jobs.every((j) => j.jobId >= 0 && j.wasm !== KEYS.wasm), `only batch proofs: ${JSON.stringify(prover.jobs.map((j) => j.jobId))}`);
+  });
+
+  it("a batch that reads option marks is sent only once its marking is recorded: a failed recording fails the attempt, nothing posted; the next attempt records it and posts", async () => {
+    let failing = true;
+    const asked: bigint[] = [];
+    const recorded = new Set<bigint>();
+    const markings: MarkingRecorder = {
+      prepare: () => {},
+      record: async (_job, m) => {
+        asked.push(m.marksKey);
+        if (failing) throw new Error("the registry is unreachable");
+        recorded.add(m.marksKey);
+      },
+    };
+    const { seq, chain } = derivativesSequencer(NOW, { markings });
+    chain.marksRecorded = recorded; // the fake custodian reads what the recorder recorded
+    // the call and the put too: an update's batch reads their marks
+    INSTRUMENTS.slice(2).forEach((spec, k) => seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: 2 + k, ...spec }));
+    await seq.drain();
+    assert.deepEqual(asked, [], "no batch without an update reads a mark");
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    seq.requestTransfer(signTransfer(traders.alice.key, { accountId: traders.alice.accountId, toCollateral: true, amount: 1_000n, nonce: 0 }));
+    const before = chain.posted;
+    await assert.rejects(seq.runBatches(), /the registry is unreachable/);
+    assert.equal(chain.posted, before, "not posted");
+    assert.equal(asked.length, 1);
+    failing = false;
+    await seq.drain();
+    assert.ok(chain.posted > before, "posted once recorded");
+    assert.deepEqual([...recorded], [asked[0]], "the same marking, recorded once");
+    assert.equal(seq.state.account(traders.alice.accountId).deriv.collateral, 1_000n);
   });
 
   it("marking keys without a marks registry (or the reverse) are refused when the sequencer is made", () => {
