@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeFunctionData, hexToBytes, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { buildBatchCircuit } from "../../scripts/build/batchCircuit.ts";
+import { buildMarkingCircuit, markingProcessFlags } from "../../scripts/build/markingCircuit.ts";
 import { terminateSnarkjsCurve } from "../../scripts/setup/zkLibs.ts";
 import { registerInstrument, setOracleKey } from "../../scripts/deploy/deployExchange.ts";
 import type { LocalNode } from "../../scripts/devnet/localNode.ts";
@@ -41,7 +42,7 @@ import { Sequencer } from "../../sequencer/service/sequencer.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { signCancel, signOrder, signTransfer, signWithdrawal } from "../../sequencer/protocol/signing.ts";
 import { verifyChain } from "../../sequencer/verifier/chainVerifier.ts";
-import { countingProver, FakeCustodian } from "../helpers/fakeCustodian.ts";
+import { countingProver, FakeCustodian, recordingMarkings } from "../helpers/fakeCustodian.ts";
 import { DIED, SequencerProcess } from "../helpers/sequencerProcess.ts";
 import { fundTrader, startLocalExchange } from "../helpers/localExchange.ts";
 import { watchStalls, type StallWatchdog } from "../helpers/stallWatchdog.ts";
@@ -194,6 +195,7 @@ async function referenceRun(
   }) as typeof context.walletClient.writeContract;
   const s = new Sequencer({
     params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover: countingProver(), chain: context, makerFeePpm: 100, takerFeePpm: 500, clock: () => now,
+    markings: recordingMarkings(),
   });
   s.derivatives.setOracleKey(compressPublicKey(publicKeyOf(ORACLE_KEY)));
   for (const r of requests) s.acceptRequest(r.tx);
@@ -254,13 +256,17 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
   let live: SequencerProcess | null = null;
   /** Kills the run, printing the trace's tail, if the main thread stalls (its own time limit could not fire). */
   let watchdog: StallWatchdog | null = null;
+  /** The sequencer process's marking flags: the TEST_PARAMS marking circuit and the deployed marks registry (the call's marks). */
+  let markingFlags: string[] = [];
 
   before(async () => {
     const circuit = await buildBatchCircuit(TEST_PARAMS);
     vkey = JSON.parse(readFileSync(circuit.vkey, "utf8"));
-    const local = await startLocalExchange(circuit.verifierSol);
+    const marking = await buildMarkingCircuit(TEST_PARAMS);
+    const local = await startLocalExchange(circuit.verifierSol, undefined, marking.verifierSol);
     ({ node, publicClient, operatorKey } = local);
     const { as, operator, deployment: d } = local;
+    markingFlags = markingProcessFlags(marking, d.marksRegistry);
     custodian = d.custodian;
     await setOracleKey(as(operator), custodian, publicKeyOf(ORACLE_KEY));
     const registered = [];
@@ -321,7 +327,7 @@ describe("sequencer crash recovery (SIGKILL at random points)", { timeout: TIME_
       trace(`harness: start ${kills.restarts}${stageArmed ? ` (armed: ${stageArmed})` : ""}`);
       child = await SequencerProcess.start(
         { data: dataDir, rpc: node.url, custodian, operatorKey, env: { ...(stageArmed ? { SEQUENCER_CRASH_AT: stageArmed } : {}), ...(TRACE ? { SEQUENCER_TRACE: "1" } : {}) }, trace },
-        ["--poll-ms", "100", "--max-wait-ms", "200", "--snapshot-every", "25"],
+        ["--poll-ms", "100", "--max-wait-ms", "200", "--snapshot-every", "25", ...markingFlags],
       );
       live = child;
       // Requests are admitted by the batch loop; wait for all of them (the script needs the keys and deposits).

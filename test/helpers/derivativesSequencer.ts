@@ -15,6 +15,7 @@ import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
 import { INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders } from "./derivatives.ts";
+import { recordingMarkings } from "./fakeCustodian.ts";
 
 export const DEPOSIT = 50_000_000_000n;
 
@@ -37,7 +38,7 @@ export function openDerivativesSequencer(chain: FakeChain, options: Partial<Sequ
   const seq = new Sequencer({
     params: TEST_PARAMS, keys: { wasm: "", zkey: "", vkey: null }, prover, chain: {} as ChainContext,
     // the fake marks registry: a marking is "proven and recorded" at once; the fake custodian refuses an unrecorded key
-    markings: { prepare: () => {}, record: async (_job, marking) => void (chain.marksRecorded ??= new Set()).add(marking.marksKey) },
+    markings: recordingMarkings((chain.marksRecorded ??= new Set())),
     makerFeePpm: 100, takerFeePpm: 500, clock: () => chain.now, wallClockMs: () => chain.wallMs ?? Date.now(), liquidator: { accountId: traders.carol.accountId, key: traders.carol.key },
     ...options,
   });

@@ -13,6 +13,15 @@ import { custodianAbi } from "../../sequencer/chain/abi.ts";
 import type { ChainContext } from "../../sequencer/chain/custodianClient.ts";
 import { decodeHeader } from "../../sequencer/protocol/publicData.ts";
 import type { ExpectedSignals, VerifiedProof, VerifiedProver } from "../../fpga-prover/prover.ts";
+import type { MarkingRecorder } from "../../sequencer/service/markingRecorder.ts";
+
+/**
+ * A marking recorder for a chain without a marks registry contract (SequencerOptions.markings): each marking a batch
+ * reads counts as proven and recorded at once, its key added to `recorded` (a fake custodian may refuse the others).
+ */
+export function recordingMarkings(recorded: Set<bigint> = new Set()): MarkingRecorder {
+  return { prepare: () => {}, record: async (_job, marking) => void recorded.add(marking.marksKey) };
+}
 
 export class FakeCustodian {
   root: bigint;
