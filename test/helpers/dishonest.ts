@@ -478,6 +478,11 @@ export function judge(s: Scenario, honest: BuiltBatch, input: Input, publicData:
   } finally {
     t.rollback();
   }
+  // The marks registry holds a key only for a proven marking (MK3-MK4): one of the candidate's update whose leaves are
+  // computed from each option's terms, so the marks a batch reads under any recorded key are the honest model's. A key
+  // other than the model's marking's is therefore refused by the custodian (not recorded: MarksNotRecorded, MK7) or
+  // names another proven marking with the same marks: it is the custodian's call, not the circuit's.
+  if (oracle.marksKey !== model.oracle.marksKey) return { kind: "custodian", why: "marks key is not the honest marking's (recorded only for a proven marking)" };
   if (!Buffer.from(model.publicData).equals(Buffer.from(publicData))) {
     const diffs = recordChanges(model.records, records);
     if (model.header.newRoot !== header.newRoot) diffs.push("new root");
