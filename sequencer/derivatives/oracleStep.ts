@@ -74,10 +74,9 @@ function noMarkInputs(p: CircuitParams): { marksRoot: bigint; optionMarks: bigin
   };
 }
 
-/** The oracle step's inputs of the marks it reads from `marking`: its root, each option id's mark (0 if unread) and leaf path. */
-function markInputs(marking: Marking, p: CircuitParams): { marksRoot: bigint; optionMarks: bigint[]; markSiblings: bigint[][][] } {
+/** The oracle step's inputs of the marks it reads from `marking` (`marks`: its marks by instrument id): its root, each option id's mark (0 if unread) and leaf path. */
+function markInputs(marking: Marking, marks: ReadonlyMap<number, bigint>, p: CircuitParams): { marksRoot: bigint; optionMarks: bigint[]; markSiblings: bigint[][][] } {
   const first = p.instruments - p.optionInstruments;
-  const marks = new Map(marking.marks.map((m) => [m.id, m.mark]));
   return {
     marksRoot: marking.marksRoot,
     optionMarks: Array.from({ length: p.optionInstruments }, (_, k) => marks.get(first + k) ?? 0n),
@@ -237,7 +236,7 @@ export function applyOracleStep(
       fundingEpoch: BigInt(update.fundingEpoch), prices: [...update.prices], ...sliceInputs(update.volSlices), rates: [...update.rates],
       settleExpiry: section.settleExpiry, settlePrices: [...section.settlePrices],
       oracleSig: [update.signature.r8x, update.signature.r8y, update.signature.s],
-      ...(marking ? markInputs(marking, p) : noMarkInputs(p)),
+      ...(marking ? markInputs(marking, marks, p) : noMarkInputs(p)),
     },
   };
 }
