@@ -57,7 +57,7 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
   ));
   console.log(
     `\nEvery derivatives transaction type runs the same universal DerivSlot, so a trade, a liquidation and a settlement each cost the slot above, ` +
-      `plus ${RECORD_BYTES} bytes of public data (sha256, as a spot record). Per batch the oracle step adds its EdDSA check (${int(signature)}), ` +
+      `plus ${RECORD_BYTES} bytes of public data (packed into the public inputs, as a spot record). Per batch the oracle step adds its EdDSA check (${int(signature)}), ` +
       `one mark read by path per option id (MarkRead: the leaf's Poseidon and its path to the marks root; the Black-Scholes, ${int(blackScholes)} ` +
       `each, is proven once per oracle update by the marking proof, below) and the per-instrument marks, margins, settlement and funding arithmetic.`,
   );
@@ -172,7 +172,7 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     slots7: await count("PositionSlots7", POSITION_SLOTS(7, 7)),
     slots16: await count("PositionSlots16", POSITION_SLOTS(16, 16)),
     derivSlot16: await count("DerivSlot16", main(DERIV, `DerivSlot(${depths}, 16, 16, 4, ${u})`)),
-    derivSlot7: await count(`DerivSlot_PRODUCTION`, main(DERIV, `DerivSlot(${depths}, ${p.instruments}, ${p.positionSlots}, ${p.optionInstruments}, ${u})`)),
+    derivSlot7: await count("DerivSlot7", main(DERIV, `DerivSlot(${depths}, 7, 7, 4, ${u})`)),
     volSlices4: await count(`VolSlices${p.optionInstruments}`, main(VOL, `VolSlices(${p.optionInstruments}, ${u})`)),
     volSlices16: await count("VolSlices16", main(VOL, `VolSlices(16, ${u})`)),
     sliceVol4: await count(`SliceVol${p.optionInstruments}`, main(VOL, `SliceVol(${p.optionInstruments})`)),
@@ -191,11 +191,11 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     ["load and write back one instrument of a 1,024-leaf table", int(load), `QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(${LEAF}) ${int(c.leafHash)}`],
     ["mark one instrument (settlement, marks, margins, funding), no Black-Scholes", int(c.state + c.marks), `InstrumentState(${u}) ${int(c.state)} + InstrumentMarks ${int(c.marks)}`],
     ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes(0) (the exchange's rate is 0)"],
-    ["margin sum over an account's positions: 7 (today) / 16", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
+    ["margin sum over an account's positions: 7 (production until 2026-12-07) / 16 (production)", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
     ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "MarkedSetLookup(16, M) (bench prototype)"],
-    ["one account's position slots, read and written: 7 slots of 7 instruments / 16 of 16", `${int(c.slots7)} / ${int(c.slots16)}`, "PositionLookup(K, N) + PositionWrite(K) + 2 x DerivLeaf(K) (built)"],
+    ["one account's position slots, read and written: 7 slots of 7 instruments / 16 of 16 (production)", `${int(c.slots7)} / ${int(c.slots16)}`, "PositionLookup(K, N) + PositionWrite(K) + 2 x DerivLeaf(K) (built)"],
     ["a derivatives slot, production depths: 7 slots of 7 instruments / 16 slots of 16 instruments", `${int(c.derivSlot7)} / ${int(c.derivSlot16)}`, "DerivSlot(12, 3, 6, N, K, 4, 2) (built; two accounts)"],
-    [`the oracle's vol table, checked and signed: ${p.optionInstruments} slices (today) / 16 (2 underlyings x 8 expiries)`, `${int(c.volSlices4)} / ${int(c.volSlices16)}`, `VolSlices(E, ${u}) (built; once per batch)`],
+    [`the oracle's vol table, checked and signed: ${p.optionInstruments} slices (production) / 16 (2 underlyings x 8 expiries)`, `${int(c.volSlices4)} / ${int(c.volSlices16)}`, `VolSlices(E, ${u}) (built; once per batch)`],
     [`one option's vol from its slice (find, skew, clamp) among ${p.optionInstruments} / 16 slices`, `${int(c.sliceVol4)} / ${int(c.sliceVol16)}`, "SliceVol(E) (built; per option marked)"],
     ["a derivatives slot with 16 slots of 16 instruments, test depths / production depths", `${int(c.derivSlot16Test)} / ${int(c.derivSlot16)}`, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels} / ${depths}, 16, 16, 4, ${u}) (built)`],
     ["read one mark from a 1,024-leaf marks root (no write-back)", int(c.quadRead5 + c.markLeaf), `QuadPath(5) ${int(c.quadRead5)} (its index's 10 bits are the caller's) + Poseidon(8) ${int(c.markLeaf)}: the leaf (id, generation, kind, underlying, strike, expiry, lot, mark)`],

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:gas-profile`: where the gas of a `submitBatches` transaction goes, at production size. On an
- * in-process Hardhat chain, a custodian with PRODUCTION_PARAMS (18 spot + 4 derivatives slots, 1,003 bytes of
- * public data, 33 public inputs) verifies with the generated batched verifier of a stand-in circuit with the
- * same 33 public inputs (scripts/bench/inputsCircuit.ts: the verifier's code and gas depend only on the input
+ * in-process Hardhat chain, a custodian with PRODUCTION_PARAMS (18 spot + 4 derivatives slots, 16 instruments: 1,107
+ * bytes of public data, 36 public inputs; 1,003 and 33 when the profile was first taken, with 7 instruments and no
+ * marks key) verifies with the generated batched verifier of a stand-in circuit with the
+ * same public inputs (scripts/bench/inputsCircuit.ts: the verifier's code and gas depend only on the input
  * count, the proof count and the input values, so its proofs are real proofs of the real public inputs, made in a
  * fraction of a second). The batches are the throughput bench's (`npm run bench:throughput`): 16 traders,
  * registered and funded through proven request batches, then full batches of 18 spot trades and 4 perpetual

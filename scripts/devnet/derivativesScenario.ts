@@ -96,9 +96,9 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
     ctx.advance(seconds);
   };
 
-  // With room for 3 linear and 4 option instruments (the production table): a perpetual, futures a week and two
-  // weeks out (a calendar), 1-week calls at 3,000 and 3,200 (a vertical spread), a 1-week put and a 2-week call;
-  // with 8 option ids (the devnet's 16-instrument table, WIDE_PARAMS') the whole chain of both expiries, calls and
+  // With room for 3 linear and 4 option instruments: a perpetual, futures a week and two weeks out (a calendar),
+  // 1-week calls at 3,000 and 3,200 (a vertical spread), a 1-week put and a 2-week call; with 8 option ids (the
+  // 16-instrument table of the production and devnet sizes) the whole chain of both expiries, calls and
   // puts at 3,000 and 3,200 (a put spread on the 2-week expiry too); with the test table's 2 + 2: the perpetual,
   // the 1-week future, call and put.
   const { instrumentSlots, optionSlots } = await ctx.maker.c.instruments();

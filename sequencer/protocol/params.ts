@@ -50,12 +50,15 @@ export const TEST_PARAMS: CircuitParams = {
 };
 
 /**
- * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 18 spot + 4
- * derivatives slots per batch: the largest batch this toolchain builds and proves within one 2^20
- * Groth16 domain with room for the fixes to come (1,002,544 constraints, 95.6% of 2^20, compiled 2026-12-06; 19 + 4
- * had grown to 1,051,189, past 2^20, with the review fixes after its compile of 2026-12-05; a spot slot is 42,153;
- * the public data is the public input, in 31-byte chunks, instead of its SHA-256, whose removal took 11 + 4 from
- * 1,024,951 to 711,117; README.md, "Production size", argues the choice).
+ * Production sizes: 16M accounts, 64 tokens, 4096 live orders per account, 64 markets; 18 spot + 4 derivatives slots
+ * per batch; a table of 16 instruments (8 option ids, so chains of several strikes and expiries) on 2 underlyings and
+ * 16 positions per account: 1,025,867 constraints, 97.8% of one 2^20 Groth16 domain (circom2 --O2 of this Batch,
+ * 2026-12-07). It is the largest batch this toolchain builds with 16 positions per account (19 + 4 would need a spot
+ * slot's 42,153 more); since batches read option marks from marking proofs (the oracle step over 16 instruments went
+ * from 104,485 to 32,274 constraints) the 16-instrument table fits beside 18 + 4 slots, where it took two spot slots
+ * before (the 7-instrument table with 7 positions would carry 19 + 4 at 1,007,926: one trade more per proof, 4.5%,
+ * traded for breadth). The public data is the public input, in 31-byte chunks, instead of its SHA-256 (which took
+ * 11 + 4 from 1,024,951 to 711,117). README.md, "Production size", argues the choice.
  * Several batches go on chain in one transaction (Custodian.submitBatches).
  */
 export const PRODUCTION_PARAMS: CircuitParams = {
@@ -65,32 +68,29 @@ export const PRODUCTION_PARAMS: CircuitParams = {
   marketLevels: 3,
   slots: 18,
   derivSlots: 4,
-  instruments: 7,
-  positionSlots: 7,
-  optionInstruments: 4,
+  instruments: 16,
+  positionSlots: 16,
+  optionInstruments: 8,
   underlyings: 2,
 };
 
 /**
  * The devnet's default (`npm run devnet`): TEST_PARAMS' trees and slots, 64 order slots per account (the market
- * maker quotes eleven instruments beside its spot ladder) and WIDE_PARAMS' instrument table (16 instruments: 8
+ * maker quotes eleven instruments beside its spot ladder) and the production instrument table (16 instruments: 8
  * linear ids and 8 option ids, on 2 underlyings; 16 positions per account), so the main job lists a perpetual, two
  * dated futures and a chain of calls and puts at two strikes and two expiries, and a batch still proves in seconds.
  */
-export const DEVNET_PARAMS: CircuitParams = { ...TEST_PARAMS, orderLevels: 3, instruments: 16, positionSlots: 16, optionInstruments: 8, underlyings: 2 };
-
-/**
- * Production depths with the widest instrument table: 16 instruments (8 option ids, so chains of several strikes and
- * expiries) and 16 positions per account, in 16 spot + 4 derivatives slots: 1,013,666 constraints, 96.7% of 2^20
- * (circom2 --O2 of this Batch, 2026-12-06, with BlackScholes(0); 1,026,650 before it; 1,023,060 on 2026-12-05; with the public data as public inputs; 17 + 4 would not fit; with the public
- * data's SHA-256 it was 9 + 4 at 1,042,744; README.md "Production size"). Every batch marks the whole table, so
- * breadth costs slots until the table is a tree with a marked set (circuits/DERIVATIVES.md, "At exchange scale"):
- * PRODUCTION_PARAMS keeps 18 + 4 slots and 7 instruments for throughput.
- */
-export const WIDE_PARAMS: CircuitParams = { ...PRODUCTION_PARAMS, slots: 16, instruments: 16, positionSlots: 16, optionInstruments: 8 };
+export const DEVNET_PARAMS: CircuitParams = {
+  ...TEST_PARAMS,
+  orderLevels: 3,
+  instruments: PRODUCTION_PARAMS.instruments,
+  positionSlots: PRODUCTION_PARAMS.positionSlots,
+  optionInstruments: PRODUCTION_PARAMS.optionInstruments,
+  underlyings: PRODUCTION_PARAMS.underlyings,
+};
 
 /** The named parameter sets: the `--params` (`--size`) choices of the command-line tools and the web page's config. */
-export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS, wide: WIDE_PARAMS } as const;
+export const PARAMS_SETS = { test: TEST_PARAMS, devnet: DEVNET_PARAMS, production: PRODUCTION_PARAMS } as const;
 export type ParamsName = keyof typeof PARAMS_SETS;
 export const PARAMS_NAMES = Object.keys(PARAMS_SETS) as ParamsName[];
 

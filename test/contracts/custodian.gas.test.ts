@@ -1,6 +1,6 @@
 /**
  * Gas of Custodian.submitBatch with the mock verifier (add the real Groth16 verifier's cost on top: about 200k
- * plus one ecMul, 6,000 gas, per 31-byte public input, shared by the batches of one submitBatches), at the production tree depths and derivatives sizes (2 underlyings, 7 instruments)
+ * plus one ecMul, 6,000 gas, per 31-byte public input, shared by the batches of one submitBatches), at the production tree depths and derivatives sizes (2 underlyings, 16 instruments)
  * with 16 derivatives slots and 2 or 32 spot slots (against PRODUCTION_PARAMS' 18 + 4, which the
  * circuit toolchain caps: the calldata and record-hashing costs per slot are the yardstick here), an oracle batch
  * with a marks key of 0 and with one its MarksRegistry (in front of a mock verifier) recorded; and of a
@@ -40,11 +40,13 @@ const ORACLE_KEY = pubKeyOf(43n);
 const MARKS_KEY = BigInt(keccak256(stringToHex("marks"))) % FIELD_MODULUS;
 /** Production depths and derivatives sizes, 16 derivatives slots; the spot slot count is the parameter under test. */
 const paramsWith = (slots: number): CircuitParams => ({ ...PRODUCTION_PARAMS, slots, derivSlots: 16 });
+/** The id the custodian gives the first option it registers: the first option id, N - O. */
+const CALL_ID = BigInt(PRODUCTION_PARAMS.instruments - PRODUCTION_PARAMS.optionInstruments);
 
 /**
  * A custodian with `slots` spot slots, the oracle key set, a marks registry (in front of the mock verifier) that
  * recorded MARKS_KEY, 16 registered traders with a deposit each (32 queued requests), then a perpetual (id 0) and a
- * call (id 3) registered (requests 32 and 33).
+ * call (CALL_ID, the first option id) registered (requests 32 and 33).
  */
 async function setup(slots: number) {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
@@ -72,7 +74,7 @@ async function setup(slots: number) {
   const expiry = (await networkHelpers.time.latest()) + 86400;
   const instruments = [
     { id: 0n, kind: InstrumentKind.PERPETUAL, lotSizeE6: 1_000n, strike: 0n, expiry: 0, fundingCapPpm: 1_000 },
-    { id: 3n, kind: InstrumentKind.CALL, lotSizeE6: 10_000n, strike: 3000n * 10n ** 8n, expiry, fundingCapPpm: 0 },
+    { id: CALL_ID, kind: InstrumentKind.CALL, lotSizeE6: 10_000n, strike: 3000n * 10n ** 8n, expiry, fundingCapPpm: 0 },
   ];
   for (const i of instruments) {
     await custodian.write.registerInstrument([i.kind, 0, i.lotSizeE6, 1_000_000n, 100_000, 50_000, i.strike, i.expiry, i.fundingCapPpm]);
@@ -109,8 +111,8 @@ async function gasOf(fixture: typeof setup2, slots: number, pick: (requests: Slo
   const p = paramsWith(slots);
   const oracle: OracleSection | undefined = batch.oracle
     ? { used: true, key: compressKey(ORACLE_KEY), time: timestamp, fundingEpoch: 1n, prices: [3000n * 10n ** 8n, 60_000n * 10n ** 8n], volSlices: Array.from({ length: p.optionInstruments }, () => EMPTY_SLICE), rates: Array(p.instruments).fill(0n), settleExpiry: 0n, settlePrices: [0n, 0n],
-      // All ids free but the perpetual (0) and the call (3): a mask that differs from the stored one (all free).
-      marksKey: batch.marksKey ?? 0n, freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~0b1001n }
+      // All ids free but the perpetual (0) and the call: a mask that differs from the stored one (all free).
+      marksKey: batch.marksKey ?? 0n, freeInstruments: ((1n << BigInt(p.instruments)) - 1n) & ~(1n | (1n << CALL_ID)) }
     : undefined;
   const pd = batchBytes({ oldRoot: 1n, newRoot: 2n, batchNumber: 0n, timestamp }, batch.spot, p, { deriv: batch.deriv, oracle });
   const hash = await custodian.write.submitBatch([hex(pd), PROOF], { account: operator.account });

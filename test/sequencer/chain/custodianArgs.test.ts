@@ -20,7 +20,7 @@ describe("custodianArgs", () => {
   it("orders roles, tree capacities (4^levels), spot slots, the derivatives configuration and the exit configuration as the constructor takes them", () => {
     assert.deepEqual(custodianArgs(PRODUCTION_PARAMS, roles), [
       roles.verifier, 77n, roles.quoteToken, 10n ** 6n, roles.admin, roles.operator,
-      4 ** 12, 4 ** 3, 4 ** 3, 18n, { derivSlots: 4n, underlyings: 2, instruments: 7, optionInstruments: 4, marksRegistry: zeroAddress },
+      4 ** 12, 4 ** 3, 4 ** 3, 18n, { derivSlots: 4n, underlyings: 2, instruments: 16, optionInstruments: 8, marksRegistry: zeroAddress },
       { requestDeadline: BigInt(DEFAULT_REQUEST_DEADLINE), exitVerifier: roles.exitVerifier, timelock: roles.timelock, treasury: roles.admin },
     ]);
     // The treasury defaults to the admin; an explicit one is passed through.

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { buildMarking, markingLevels, markLeaf, markOf, marksKey, markPath, MarkingRejected } from "../../../sequencer/derivatives/marking.ts";
 import { InstrumentKind } from "../../../sequencer/protocol/constants.ts";
 import { oracleMessage } from "../../../sequencer/protocol/messages.ts";
-import { DEVNET_PARAMS, PRODUCTION_PARAMS, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { DEVNET_PARAMS, PRODUCTION_PARAMS, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { EMPTY_SLICE } from "../../../sequencer/protocol/volSlices.ts";
 import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { derivativesState, EXPIRY, NOW, oracleRisks, oracleUpdate, PRICE, tableOptions, VOL } from "../../helpers/derivatives.ts";
@@ -76,8 +76,8 @@ describe("marking (sequencer/derivatives/marking.ts)", () => {
   }
 
   it("one proof marks every option id of a parameter set", () => {
-    assert.deepEqual([TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS, WIDE_PARAMS].map(markingLevels), [1, 1, 2, 2]);
-    for (const q of [TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS, WIDE_PARAMS]) assert.ok(4 ** markingLevels(q) >= q.optionInstruments);
+    assert.deepEqual([TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS].map(markingLevels), [1, 2, 2]);
+    for (const q of [TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS]) assert.ok(4 ** markingLevels(q) >= q.optionInstruments);
   });
 
   it("kinds: only calls and puts", () => {

@@ -12,7 +12,7 @@ import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import { applyOracleStep, OracleRejected } from "../../../sequencer/derivatives/oracleStep.ts";
 import { FUNDING_CAP_BOUND, MAX_ACCOUNT_LEVELS, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, SETTLEMENT_WINDOW, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import { encodeRecord, RECORD_LAYOUT } from "../../../sequencer/protocol/publicData.ts";
-import { checkParams, PARAMS_SETS, paramsId, TEST_PARAMS, WIDE_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { checkParams, PARAMS_SETS, paramsId, PRODUCTION_PARAMS, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { settlementWord } from "../../../sequencer/protocol/messages.ts";
 import { RequestRejected } from "../../../sequencer/service/requestRejected.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
@@ -137,7 +137,7 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, positionSlots: 0, optionInstruments: 0 }));
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 2, instruments: 16, positionSlots: 16, optionInstruments: 16 }));
     for (const p of Object.values(PARAMS_SETS)) assert.doesNotThrow(() => checkParams(p), paramsId(p));
-    assert.equal(paramsId(WIDE_PARAMS), "a12b3o6m3s16d4i16k16x8u2", "the wide set: 16 instruments, 16 position slots, 8 option ids");
+    assert.equal(paramsId(PRODUCTION_PARAMS), "a12b3o6m3s18d4i16k16x8u2", "the production set: 16 instruments, 16 position slots, 8 option ids");
     assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 1, instruments: 17, optionInstruments: 0 }), /instruments=17/);
   });
 
