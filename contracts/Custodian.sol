@@ -728,7 +728,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
     /// {instrument} shows the new parameters, and its orders sign the next market id of the id (generation + 1).
     /// The tick value is derived as `tickSizeE8 * lotSizeE6 / 10^8` and must be exact and below 2^48 (its record field).
     /// Besides the circuit's rules, a perpetual's or future's strike must be 0 (it means nothing for them) and a
-    /// dated instrument's expiry must be after the current block.
+    /// dated instrument's expiry must be after the current block, and an option needs a {marksRegistry}
+    /// (OptionsNeedMarksRegistry: no batch could read its mark without one).
     /// @param kind 1 perpetual, 2 dated future, 3 call, 4 put.
     /// @param underlying The oracle's underlying index, below {underlyings}.
     /// @param lotSizeE6 Underlying per lot, in 1e-6 units; in (0, 2^40) (its record field, RegistrationRules.MAX_LOT_SIZE).
@@ -768,6 +769,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
     /// @dev {RegistrationRules-registerInstrument} on this custodian's storage (out of {registerInstrument}, whose nine
     /// arguments leave no stack for the call's).
     function _registerInstrument(PublicData.Instrument memory p, uint64 tickSizeE8) private returns (uint16 instrumentId) {
+        if (address(marksRegistry) == address(0) && RegistrationRules.isOption(p.kind)) revert OptionsNeedMarksRegistry();
         instrumentId = RegistrationRules.registerInstrument(
             _instruments, _instrumentIds, _requestChain, _queued, exodusMode, p, tickSizeE8, underlyings, _idContext()
         );

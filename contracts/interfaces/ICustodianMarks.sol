@@ -18,6 +18,11 @@ interface ICustodianMarks {
     error MarksNotRecorded(uint256 marksKey);
     /// @notice The constructor's marks registry is neither the zero address (no registry) nor an account with code.
     error InvalidMarksRegistry(address registry);
+    /// @notice A call or a put is registered on a custodian without a marks registry. No batch could ever read its mark
+    /// (every non-zero marks key is refused), so the option could never be traded, and a batch whose oracle update
+    /// priced it could never land: forced collateral withdrawals and closes, which need an update, would stall until
+    /// exodus. Perpetuals and futures need no registry.
+    error OptionsNeedMarksRegistry();
 
     /// @notice The registry of verified markings a batch's non-zero marks key must be recorded in; the zero address
     /// when the custodian has none, and then every batch with a non-zero key is refused ({MarksNotRecorded}).

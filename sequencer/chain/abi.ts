@@ -59,6 +59,7 @@ export const custodianAbi = [
   {"inputs":[],"name":"NotInExodus","type":"error"},
   {"inputs":[{"internalType":"uint256","name":"index","type":"uint256"}],"name":"NotRefundable","type":"error"},
   {"inputs":[{"internalType":"uint16","name":"tokenId","type":"uint16"}],"name":"NothingToWithdraw","type":"error"},
+  {"inputs":[],"name":"OptionsNeedMarksRegistry","type":"error"},
   {"inputs":[{"internalType":"uint256","name":"expected","type":"uint256"},{"internalType":"uint256","name":"actual","type":"uint256"}],"name":"OracleKeyMismatch","type":"error"},
   {"inputs":[],"name":"OracleKeyNotSet","type":"error"},
   {"inputs":[],"name":"ReentrancyGuardReentrantCall","type":"error"},

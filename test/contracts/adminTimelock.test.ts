@@ -39,7 +39,8 @@ const MAX_CODE_SIZE = 24_576;
  * to the libraries, each queueing its own record (RequestQueue.push: the custodian appends nothing itself), with the
  * forced requests' account and amount checks and the oracle key's check, ending at 2,686 bytes (2,668 once the oracle
  * section's marks key was added); the marks registry's read (2026-12-07: an immutable registry and key offset, a static
- * call in assembly: 155 bytes fewer than a checked call at an offset computed per batch) ended at 2,436 bytes. What is left in the
+ * call in assembly: 155 bytes fewer than a checked call at an offset computed per batch) ended at 2,436 bytes, and
+ * refusing options on a custodian without a registry (OptionsNeedMarksRegistry, 2026-12-07) at 2,318. What is left in the
  * custodian is mostly the batch path (kept there: every library call costs each batch a DELEGATECALL), access
  * control and views.
  */

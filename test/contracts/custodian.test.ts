@@ -19,7 +19,7 @@ import {
   type SlotRecord,
 } from "../../sequencer/protocol/publicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
-import { adminTimelockAbi, custodianAbi } from "../../sequencer/chain/abi.ts";
+import { adminTimelockAbi, custodianAbi, marksRegistryAbi } from "../../sequencer/chain/abi.ts";
 import { mockVerifierAbi, quirkyTokenAbi, testTokenAbi } from "./abis.ts";
 import {
   PROOF, TEST_REQUEST_DEADLINE, TORSION, addPoints, batchBytes, compressKey, deployCustodianContract, deployExitRoles, deployNamed, hex, isOnCurve, pubKeyOf, recordsOffset, sqrtMod, torsionOrder,
@@ -102,6 +102,8 @@ async function deployBase() {
     admin: admin.account.address,
     operator: operator.account.address,
     ...exitRoles,
+    // A marks registry in front of the accepting mock, so options can be listed (OptionsNeedMarksRegistry).
+    marksRegistry: (await deploy(marksRegistryAbi, "MarksRegistry", [verifier.address])).address,
   };
   const custodian = await deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, roles));
   const timelock = getContract({ abi: adminTimelockAbi, address: exitRoles.timelock, client: { public: publicClient, wallet: admin } });

@@ -2,8 +2,8 @@
  * The custodian's read of the marks registry (contracts/interfaces/ICustodianMarks.sol; circuits/DERIVATIVES.md,
  * "Reading marks in the batch"): a batch whose oracle section carries a non-zero marks key is accepted only once the
  * custodian's MarksRegistry recorded the key (MarksNotRecorded otherwise, changing nothing), by submitBatch and by
- * every batch of a submitBatches; a custodian without a registry (the zero address) refuses every non-zero key, and a
- * key of 0 needs no registry. The registry here stands in front of a MockVerifier that accepts (the marking proof is
+ * every batch of a submitBatches; a custodian without a registry (the zero address) refuses every non-zero key, and
+ * lists no option (no batch could read its mark), and a key of 0 needs no registry. The registry here stands in front of a MockVerifier that accepts (the marking proof is
  * test/contracts/marksRegistry.test.ts's subject), so any key can be recorded.
  */
 import { describe, it } from "node:test";
@@ -14,6 +14,7 @@ import { getAddress, zeroAddress } from "viem";
 import { custodianArgs } from "../../sequencer/chain/custodianArgs.ts";
 import { custodianAbi, marksRegistryAbi } from "../../sequencer/chain/abi.ts";
 import { TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { InstrumentKind } from "../../sequencer/protocol/constants.ts";
 import { unusedOracleSection, type OracleSection } from "../../sequencer/protocol/publicData.ts";
 import { mockVerifierAbi } from "./abis.ts";
 import { PROOF, batchBytes, compressKey, deployCustodianContract, hex } from "./helpers.ts";
@@ -111,6 +112,25 @@ describe("Custodian: marks keys (MarksNotRecorded)", () => {
       const pd = await batchWith(env, env.bare, key);
       await refused(env.bare, () => env.bare.write.submitBatch([pd, PROOF], { account: env.operator.account }), key);
     }
+  });
+
+  it("lists no call or put on a custodian without a registry (OptionsNeedMarksRegistry), queuing nothing: no batch could read its mark; perpetuals and futures list there, options where a registry is", async () => {
+    const env = await networkHelpers.loadFixture(deployMarked);
+    const expiry = (await networkHelpers.time.latest()) + 7 * 86400;
+    // kind, underlying, lotSizeE6, tickSizeE8, imPpm, mmPpm, strike, expiry, fundingCapPpm
+    const args = (kind: InstrumentKind) => {
+      const option = kind === InstrumentKind.CALL || kind === InstrumentKind.PUT;
+      return [kind, 0, 10_000n, 1_000_000n, 100_000, 50_000, option ? 3000n * 10n ** 8n : 0n, kind === InstrumentKind.PERPETUAL ? 0 : expiry, kind === InstrumentKind.PERPETUAL ? 1_000 : 0] as const;
+    };
+    for (const kind of [InstrumentKind.CALL, InstrumentKind.PUT]) {
+      const queued = await env.bare.read.requestCount();
+      await viem.assertions.revertWithCustomError(env.bare.write.registerInstrument(args(kind)), env.bare, "OptionsNeedMarksRegistry");
+      assert.equal(await env.bare.read.requestCount(), queued, "a refused listing queues nothing");
+    }
+    const before = [await env.bare.read.requestCount(), await env.marked.read.requestCount()];
+    for (const kind of [InstrumentKind.PERPETUAL, InstrumentKind.FUTURE]) await env.bare.write.registerInstrument(args(kind));
+    for (const kind of [InstrumentKind.CALL, InstrumentKind.PUT]) await env.marked.write.registerInstrument(args(kind));
+    assert.deepEqual([await env.bare.read.requestCount(), await env.marked.read.requestCount()], before.map((n) => n + 2n), "two listings queued on each");
   });
 
   it("submitBatches refuses the whole call when one batch among several carries an unrecorded key; accepts all once it is recorded", async () => {

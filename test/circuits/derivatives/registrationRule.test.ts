@@ -25,7 +25,7 @@ import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { TxRejected } from "../../../sequencer/batch/slotWitness.ts";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
 import { custodianArgs } from "../../../sequencer/chain/custodianArgs.ts";
-import { custodianAbi } from "../../../sequencer/chain/abi.ts";
+import { custodianAbi, marksRegistryAbi } from "../../../sequencer/chain/abi.ts";
 import { fundingCapFits } from "../../../sequencer/derivatives/formulas.ts";
 import {
   FUNDING_CAP_BOUND, InstrumentKind, MAX_ORACLE_AGE, MAX_ORACLE_PRICE, MIN_ORACLE_PRICE, PPM, PRICE_SCALE, TxType,
@@ -52,13 +52,14 @@ async function deploy<const TAbi extends Abi>(abi: TAbi, name: string, args: rea
   return getContract({ abi, address, client: { public: publicClient, wallet: admin } });
 }
 
-/** A custodian for TEST_PARAMS with a mock verifier (as test/contracts deploy it). */
+/** A custodian for TEST_PARAMS with a mock verifier (as test/contracts deploy it) and a marks registry, so options list. */
 async function deployCustodian() {
   const verifier = await deploy(mockVerifierAbi, "MockVerifier");
   const usdc = await deploy(testTokenAbi, "TestToken", ["USD Coin", "USDC", 6]);
   const exit = await deployExitRoles(viem, admin.account.address);
+  const marksRegistry = (await deploy(marksRegistryAbi, "MarksRegistry", [verifier.address])).address;
   return deploy(custodianAbi, "Custodian", custodianArgs(TEST_PARAMS, {
-    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: 1n, admin: admin.account.address, operator: operator.account.address, ...exit,
+    verifier: verifier.address, genesisRoot: 1n, quoteToken: usdc.address, quoteMinDeposit: 1n, admin: admin.account.address, operator: operator.account.address, ...exit, marksRegistry,
   }));
 }
 type Custodian = Awaited<ReturnType<typeof deployCustodian>>;

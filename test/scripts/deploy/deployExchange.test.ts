@@ -29,7 +29,9 @@ const as = (w: WalletClient): Clients => ({ publicClient, walletClient: w });
 async function deployed() {
   const verifier = await deploy(as(admin), readArtifact("test/MockVerifier.sol", "MockVerifier"));
   const usdc = await deployTestToken(as(admin), "USD Coin", "USDC", 6);
-  const custodian = await deployCustodian(as(admin), { params: TEST_PARAMS, verifier, exitVerifier: verifier, quoteToken: usdc, operator: operator.account!.address });
+  // A marks registry (in front of the accepting mock) so options can be listed (OptionsNeedMarksRegistry).
+  const marksRegistry = await deploy(as(admin), readArtifact("MarksRegistry.sol", "MarksRegistry"), [verifier]);
+  const custodian = await deployCustodian(as(admin), { params: TEST_PARAMS, verifier, exitVerifier: verifier, quoteToken: usdc, operator: operator.account!.address, marksRegistry });
   const read = (functionName: string, args: readonly unknown[] = []) =>
     publicClient.readContract({ address: custodian, abi: custodianAbi, functionName, args } as never) as Promise<unknown>;
   return { custodian, read };

@@ -26,7 +26,9 @@ const c: Clients = { publicClient, walletClient: admin };
 async function deployed() {
   const verifier = await deploy(c, readArtifact("test/MockVerifier.sol", "MockVerifier"));
   const usdc = await deployTestToken(c, "USD Coin", "USDC", 6);
-  const custodian = await deployCustodian(c, { params: TEST_PARAMS, verifier, exitVerifier: verifier, quoteToken: usdc, operator: operator.account!.address });
+  // A marks registry (in front of the accepting mock) so options can be listed (OptionsNeedMarksRegistry).
+  const marksRegistry = await deploy(c, readArtifact("MarksRegistry.sol", "MarksRegistry"), [verifier]);
+  const custodian = await deployCustodian(c, { params: TEST_PARAMS, verifier, exitVerifier: verifier, quoteToken: usdc, operator: operator.account!.address, marksRegistry });
   return { custodian, client: new CustodianClient({ publicClient, walletClient: operator, custodian }) };
 }
 
