@@ -33,10 +33,18 @@ const OUT = join(ROOT, "build", "bench", "r1cs");
 
 type R1csCount = { name: string; nConstraints: number; nVars: number; compileSeconds: number; cached: boolean };
 
-/** Compiles `mainSource` to an r1cs (cached by source hash) and returns its constraint count. */
-export async function compileR1cs(name: string, mainSource: string): Promise<R1csCount> {
-  const key = await computeCacheKey({ name: `bench-r1cs:${name}`, mainSource, setup: "dev" });
-  const dir = join(OUT, `${name}-${key.slice(0, 12)}`);
+/** circom2's simplification levels: --O1 removes equalities, --O2 (every build here) also substitutes linear constraints. */
+export type Optimization = "--O1" | "--O2";
+
+/**
+ * Compiles `mainSource` to an r1cs (cached by source hash) and returns its constraint count; `optimization` is --O2,
+ * as every circuit build, unless asked (the level is part of the cache key).
+ */
+export async function compileR1cs(name: string, mainSource: string, optimization: Optimization = "--O2"): Promise<R1csCount> {
+  // --O2 names keep the keys of the counts cached before the level was a parameter.
+  const tagged = optimization === "--O2" ? name : `${name}-O1`;
+  const key = await computeCacheKey({ name: `bench-r1cs:${tagged}`, mainSource, setup: "dev" });
+  const dir = join(OUT, `${tagged}-${key.slice(0, 12)}`);
   const resultPath = join(dir, "result.json");
   if (existsSync(resultPath)) return { ...(JSON.parse(await readFile(resultPath, "utf8")) as R1csCount), cached: true };
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -46,7 +54,7 @@ export async function compileR1cs(name: string, mainSource: string): Promise<R1c
     await writeFile(join(tmp, "main.circom"), mainSource);
     const t = performance.now();
     // circom2 runs under WASI and only sees the repository: paths relative to its root.
-    const args = [relative(ROOT, join(tmp, "main.circom")), "--r1cs", "--O2", "-l", "node_modules", "-l", ".", "-o", relative(ROOT, tmp)];
+    const args = [relative(ROOT, join(tmp, "main.circom")), "--r1cs", optimization, "-l", "node_modules", "-l", ".", "-o", relative(ROOT, tmp)];
     try {
       await execFileP(join(ROOT, "node_modules", ".bin", "circom2"), args, { cwd: ROOT, maxBuffer: 64 << 20 });
     } catch (e) {
@@ -311,8 +319,33 @@ export async function runConstraints(): Promise<ConstraintReport> {
       "(approximate: the 'rest' row is attributed to TRADE only):\n",
   );
   console.log(table(["slot type", "TEST constraints", "TEST doing real work", "PROD constraints", "PROD doing real work", "gadgets doing real work"], tRows, ["l", "r", "r", "r", "r", "l"]));
+  await optimizationLevels();
   await compiledParameterSets();
   return { slot, batch, shaBlock, estimates };
+}
+
+/**
+ * What circom2's --O1 costs against the --O2 every build uses (issue 14 asked what it buys): the production sizes'
+ * spot slot, derivatives slot and oracle step compiled at both levels. --O1 only removes equalities between signals;
+ * --O2 also substitutes every linear constraint away, so it can only be fewer (the compile takes longer and, for the
+ * whole batch, more memory).
+ */
+async function optimizationLevels(): Promise<void> {
+  const p = PRODUCTION_PARAMS;
+  const depths = `${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}`;
+  const circuits: [string, string][] = [
+    ["spot Slot", main([SLOT], `Slot(${depths}, ${p.marketLevels})`)],
+    ["DerivSlot", main(["circuits/derivatives/derivSlot.circom"], `DerivSlot(${depths}, ${p.instruments}, ${p.positionSlots}, ${p.optionInstruments}, ${p.underlyings})`)],
+    ["OracleStep", main(["circuits/derivatives/oracleStep.circom"], `OracleStep(${p.instruments}, ${p.optionInstruments}, ${p.underlyings})`)],
+  ];
+  section("circom2 --O1 against --O2, production sizes");
+  const rows: string[][] = [];
+  for (const [label, src] of circuits) {
+    const name = `Optimization_${label.replace(" ", "")}`;
+    const [o1, o2] = [await compileR1cs(name, src, "--O1"), await compileR1cs(name, src, "--O2")];
+    rows.push([label, int(o1.nConstraints), int(o2.nConstraints), `${int(o1.nConstraints - o2.nConstraints)} (${pct(o1.nConstraints - o2.nConstraints, o1.nConstraints)})`, `${o1.compileSeconds.toFixed(1)} / ${o2.compileSeconds.toFixed(1)}`]);
+  }
+  console.log(table(["circuit", "--O1", "--O2", "--O2 saves", "compile s (--O1 / --O2, when compiled)"], rows));
 }
 
 /** The production sets' whole batch circuits, compiled (minutes each when the circuit changed), against the 2^20 domain they are sized for. */

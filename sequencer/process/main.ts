@@ -42,10 +42,11 @@ import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { createApiServer } from "../api/server.ts";
 import { BackgroundFillStore } from "../api/backgroundFillStore.ts";
 import { SqliteStore } from "../persistence/sqliteStore.ts";
+import { custodianAbi } from "../chain/abi.ts";
 import { PARAMS_NAMES, PARAMS_SETS, paramsId, publicDataBytes, type ParamsName } from "../protocol/params.ts";
 import { publicInputCount } from "../protocol/publicData.ts";
 import { serveIpc } from "./ipc.ts";
-import { markingSettings, pipelineSettings, type MarkingFlags, type PipelineFlags } from "./pipelineFlags.ts";
+import { checkMarksRegistry, markingSettings, pipelineSettings, type MarkingFlags, type PipelineFlags } from "./pipelineFlags.ts";
 import { Sequencer, type BatchStage } from "../service/sequencer.ts";
 import { defaultMaxBacklog } from "../service/backlog.ts";
 
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } });
   const publicClient = createPublicClient({ chain, transport: http(opts.rpc) }) as PublicClient;
   const walletClient = createWalletClient({ chain, transport: http(opts.rpc), account });
+  checkMarksRegistry(await publicClient.readContract({ address: opts.custodian as Address, abi: custodianAbi, functionName: "marksRegistry" }), marking);
 
   // The API answers a request once its records are durable (Sequencer.durable): the fsync runs off the
   // JavaScript thread, so intake keeps going while the disk works (sqliteStore.ts, background sync).

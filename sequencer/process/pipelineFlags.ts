@@ -4,7 +4,7 @@
  * sequencer process's marking flags (`--marking-wasm`, `--marking-zkey`, `--marking-vkey`, `--marks-registry`):
  * SequencerOptions.markingKeys and marksRegistry.
  */
-import { isAddress, type Address } from "viem";
+import { isAddress, isAddressEqual, zeroAddress, type Address } from "viem";
 import { loadCircuitArtifacts } from "../../fpga-prover/artifacts.ts";
 import type { CircuitKeys } from "../../fpga-prover/device.ts";
 import { MARKING_PUBLIC_INPUTS } from "../chain/marksRegistry.ts";
@@ -39,4 +39,20 @@ export function markingSettings(flags: MarkingFlags): { markingKeys: CircuitKeys
   if (!isAddress(flags.marksRegistry!)) throw new Error(`--marks-registry ${flags.marksRegistry}: not an address`);
   const markingKeys = loadCircuitArtifacts({ wasm: flags.markingWasm!, zkey: flags.markingZkey!, vkey: flags.markingVkey! }, MARKING_PUBLIC_INPUTS, { circuit: "marking", flagPrefix: "marking-" });
   return { markingKeys, marksRegistry: flags.marksRegistry as Address };
+}
+
+/**
+ * Throws unless the marking settings match the custodian's marks registry (`Custodian.marksRegistry()`, read at start):
+ * a custodian with a registry needs the marking flags, naming that registry (recordings elsewhere vouch for nothing:
+ * every batch that read a mark would be refused, MarksNotRecorded, until exodus); a custodian without one takes none
+ * (it lists no option, RULES.md MK8, so no batch reads a mark).
+ */
+export function checkMarksRegistry(custodianRegistry: Address, marking: ReturnType<typeof markingSettings>): void {
+  const none = isAddressEqual(custodianRegistry, zeroAddress);
+  if (!("marksRegistry" in marking)) {
+    if (!none) throw new Error(`the custodian reads option marks from the marks registry ${custodianRegistry}: pass --marking-wasm, --marking-zkey, --marking-vkey and --marks-registry ${custodianRegistry}`);
+    return;
+  }
+  if (none) throw new Error(`--marks-registry ${marking.marksRegistry}: the custodian has no marks registry (it lists no option); leave the marking flags out`);
+  if (!isAddressEqual(marking.marksRegistry, custodianRegistry)) throw new Error(`--marks-registry ${marking.marksRegistry} is not the custodian's marks registry ${custodianRegistry}: its recordings would vouch for no batch`);
 }

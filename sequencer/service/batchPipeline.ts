@@ -36,7 +36,8 @@
  * while the batch is, once per key for all the batches that read it, and recorded right before the first of them is
  * sent (markingRecorder.ts). A failure to prove or record it fails that attempt like a prover failure: the batch
  * stays in flight and the next call tries again. After a restart the rebuilt batches carry their marking again, and
- * the registry is asked before anything is proven.
+ * the registry is asked before anything is proven. A batch the custodian still refuses for its marks (MarksNotRecorded:
+ * a recording the chain dropped) makes the recorder forget the key, so the next attempt asks the registry again.
  *
  * The pipeline talks to the intake side only through BatchIntake (the queue, the proven state, the
  * rejection path) and to the journal through BatchJournal.
@@ -854,6 +855,8 @@ export class BatchPipeline {
         : await this.#o.custodian.submitBatches(head.batchNumber, group.map((b) => ({ publicData: b.publicData, proof: b.proof! })), onSent, onSending, until);
       return { txHash, posted: group };
     } catch (e) {
+      // Recorded as far as this sequencer knew, not as far as the custodian's registry knows: asked again next attempt.
+      if (e instanceof BatchPostError && e.reason === "MarksNotRecorded") for (const b of group) if (b.marking) this.#recorder()?.forget(b.marking.marksKey);
       if (!(e instanceof BatchPostError && (e.reason === "BadTimestamp" || e.reason === "InvalidProof" || e.reason === "OracleKeyMismatch"))) throw e;
       // The refusal may be a later batch's (its update under a replaced key, its stamp, its proof): the batches before
       // it are still taken, so the group is sent one batch at a time and only the refused one is given up.

@@ -25,6 +25,11 @@ export interface MarkingRecorder {
    * was already. Rejects with the failure of this attempt (proving, reading or recording); the next call tries again.
    */
   record(jobId: number, marking: Marking): Promise<void>;
+  /**
+   * The custodian refused a batch reading `marksKey` (MarksNotRecorded) although this recorder held it recorded (a
+   * recording the chain dropped, or a registry the custodian does not read): the next `record` asks the registry again.
+   */
+  forget(marksKey: bigint): void;
 }
 
 /** A marking's proof as the recorder keeps it: the proof, the registry already holding the key, or the failure. */
@@ -78,6 +83,10 @@ export class MarksRecorder implements MarkingRecorder {
       this.#recordings.set(key, recording);
     }
     return recording;
+  }
+
+  forget(marksKey: bigint): void {
+    this.#recorded.delete(marksKey);
   }
 
   /** One attempt at recording `marking`: its proof awaited (made unless the registry holds the key), then sent. */

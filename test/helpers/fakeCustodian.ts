@@ -20,7 +20,7 @@ import type { MarkingRecorder } from "../../sequencer/service/markingRecorder.ts
  * reads counts as proven and recorded at once, its key added to `recorded` (a fake custodian may refuse the others).
  */
 export function recordingMarkings(recorded: Set<bigint> = new Set()): MarkingRecorder {
-  return { prepare: () => {}, record: async (_job, marking) => void recorded.add(marking.marksKey) };
+  return { prepare: () => {}, record: async (_job, marking) => void recorded.add(marking.marksKey), forget: () => {} };
 }
 
 export class FakeCustodian {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { markingSettings, pipelineSettings } from "../../../sequencer/process/pipelineFlags.ts";
+import { checkMarksRegistry, markingSettings, pipelineSettings } from "../../../sequencer/process/pipelineFlags.ts";
 
 describe("pipeline flags", () => {
   it("reads both settings as numbers", () => {
@@ -52,5 +52,17 @@ describe("marking flags", () => {
     assert.throws(() => markingSettings({ ...all, marksRegistry: "0x12" }), /--marks-registry 0x12: not an address/);
     assert.throws(() => markingSettings({ ...all, markingZkey: join(dir, "none.zkey") }), /--marking-zkey .*none\.zkey: no such file/);
     assert.throws(() => markingSettings({ ...all, markingVkey: vkey(2) }), /--marking-vkey .*: not a Groth16 BN254 verification key with 3 public inputs \(the marking circuit's/);
+  });
+
+  it("checkMarksRegistry: the flags must name the custodian's registry; a custodian with one needs them, one without takes none", () => {
+    const none = "0x0000000000000000000000000000000000000000";
+    const other = `0x${"34".repeat(20)}`;
+    const settings = markingSettings(all);
+    assert.doesNotThrow(() => checkMarksRegistry(registry as `0x${string}`, settings));
+    assert.doesNotThrow(() => checkMarksRegistry(registry.toUpperCase().replace("0X", "0x") as `0x${string}`, settings), "addresses compare without case");
+    assert.doesNotThrow(() => checkMarksRegistry(none, {}));
+    assert.throws(() => checkMarksRegistry(other as `0x${string}`, settings), new RegExp(`--marks-registry ${registry} is not the custodian's marks registry ${other}`));
+    assert.throws(() => checkMarksRegistry(registry as `0x${string}`, {}), new RegExp(`the custodian reads option marks from the marks registry ${registry}: pass --marking-wasm`));
+    assert.throws(() => checkMarksRegistry(none, settings), /the custodian has no marks registry \(it lists no option\)/);
   });
 });

@@ -123,6 +123,21 @@ describe("MarksRecorder", () => {
     assert.ok(registry.keys.has(marking.marksKey));
   });
 
+  it("forget: a key held recorded is asked for again; a registry that lost it gets it proven and recorded again", async () => {
+    const { registry, prover, r } = setup();
+    await r.record(markingJobId(2), marking);
+    const reads = registry.reads;
+    await r.record(markingJobId(2), marking);
+    assert.equal(registry.reads, reads, "held recorded: the registry is not asked");
+    registry.keys.delete(marking.marksKey); // the recording's block was reorganised away
+    r.forget(marking.marksKey);
+    await r.record(markingJobId(3), marking);
+    assert.equal(registry.reads, reads + 1, "asked again");
+    assert.equal(prover.jobs.length, 2, "proven again (a recorded marking's proof is not kept)");
+    assert.equal(registry.records.length, 2);
+    assert.ok(registry.keys.has(marking.marksKey));
+  });
+
   it("a failed proof is kept (no unhandled rejection), fails the attempt that awaits it, and is made again by the next attempt", async () => {
     const { registry, prover, r } = setup();
     prover.failProofs = 1;
@@ -160,6 +175,7 @@ describe("the batch pipeline's marking side", () => {
         if (failing) throw new Error("the registry is unreachable");
         recorded.add(m.marksKey);
       },
+      forget: () => assert.fail("the custodian refused nothing for its marks"),
     };
     const { seq, chain } = derivativesSequencer(NOW, { markings });
     chain.marksRecorded = recorded; // the fake custodian reads what the recorder recorded
@@ -177,6 +193,29 @@ describe("the batch pipeline's marking side", () => {
     await seq.drain();
     assert.ok(chain.posted > before, "posted once recorded");
     assert.deepEqual([...recorded], [asked[0]], "the same marking, recorded once");
+    assert.equal(seq.state.account(traders.alice.accountId).deriv.collateral, 1_000n);
+  });
+
+  it("a batch the custodian refuses for its marks (MarksNotRecorded) although the recorder held them recorded makes the recorder forget the key: not posted; posted once the custodian's registry holds it", async () => {
+    const chainHolds = new Set<bigint>();
+    const forgotten: bigint[] = [];
+    const asked: bigint[] = [];
+    // A recorder that believes every key recorded (a recording the chain dropped, or another registry than the custodian's).
+    const markings: MarkingRecorder = { prepare: () => {}, record: async (_job, m) => void asked.push(m.marksKey), forget: (k) => void forgotten.push(k) };
+    const { seq, chain } = derivativesSequencer(NOW, { markings });
+    chain.marksRecorded = chainHolds;
+    INSTRUMENTS.slice(2).forEach((spec, k) => seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: 2 + k, ...spec }));
+    await seq.drain();
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
+    seq.requestTransfer(signTransfer(traders.alice.key, { accountId: traders.alice.accountId, toCollateral: true, amount: 1_000n, nonce: 0 }));
+    const before = chain.posted;
+    await assert.rejects(seq.runBatches(), /MarksNotRecorded/);
+    assert.equal(chain.posted, before, "not posted");
+    assert.equal(asked.length, 1);
+    assert.deepEqual(forgotten, [asked[0]], "the refused key is forgotten, so the next attempt asks the registry again");
+    chainHolds.add(asked[0]!);
+    await seq.drain();
+    assert.ok(chain.posted > before, "posted once the custodian's registry holds the key");
     assert.equal(seq.state.account(traders.alice.accountId).deriv.collateral, 1_000n);
   });
 
