@@ -140,9 +140,12 @@ let batchNumber = 0;
 /**
  * Keys, 50,000 quote of collateral for alice, bob and carol, and the four instruments registered
  * (`instruments`, INSTRUMENTS unless said otherwise), at circuit sizes `params` (TEST_PARAMS unless said
+ * otherwise; the collateral moves in a batch with `oracle`, the default update, shaped for TEST_PARAMS, unless said
  * otherwise); `onBatch` sees each setup batch.
  */
-export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments: readonly InstrumentSpec[] = INSTRUMENTS, params: CircuitParams = TEST_PARAMS): ExchangeState {
+export function derivativesState(
+  onBatch?: (b: BuiltBatch) => void, instruments: readonly InstrumentSpec[] = INSTRUMENTS, params: CircuitParams = TEST_PARAMS, oracle: SignedOracleUpdate = oracleUpdate(),
+): ExchangeState {
   const state = new ExchangeState(params);
   const setup: BatchTx[] = [];
   for (const t of Object.values(traders)) {
@@ -153,7 +156,7 @@ export function derivativesState(onBatch?: (b: BuiltBatch) => void, instruments:
   apply(state, instruments.map((spec, id) => ({ type: TxType.REGISTER_INSTRUMENT, instrumentId: id, ...spec })), null, onBatch);
   apply(state, Object.values(traders).map((t) => ({
     type: TxType.TRANSFER, request: signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount: 50_000_000_000n, nonce: 0 }),
-  })), oracleUpdate(), onBatch);
+  })), oracle, onBatch);
   return state;
 }
 
