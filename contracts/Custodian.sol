@@ -218,9 +218,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
     /// @notice The instrument ids free after the latest accepted batch, as its public data proves them (the oracle
     /// section's `freeInstruments`): bit i (value 2^i) is set when id i was never registered, or its instrument is
     /// settled and no account holds a position in it. All ids (`2^instruments - 1`) before the first batch.
-    /// @dev At most MAX_TABLE_INSTRUMENTS (16) instruments ({constructor}), so the mask fits 16 bits; it shares the slot of the counters every
+    /// @dev At most MAX_TABLE_INSTRUMENTS (64) instruments ({constructor}), so the mask fits 64 bits; it shares the slot of the counters every
     /// batch writes, so a batch updates it at the cost of a warm slot.
-    uint16 public freeInstruments;
+    uint64 public freeInstruments;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
 
@@ -426,8 +426,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
     /// @param slots_ Spot transaction slots per batch.
     /// @param derivatives Derivatives sizes of the circuit (sequencer/protocol/params.ts), checked as its
     /// `checkParams` does: at least one and at most SETTLEMENT_MAX_UNDERLYINGS underlyings, `optionInstruments <= instruments`,
-    /// `instruments <= MAX_TABLE_INSTRUMENTS` (16: the instrument table every batch marks, hashed in one Poseidon, and the
-    /// two-byte {freeInstruments} mask); and derivSlots > 0 when instruments > 0 (otherwise an instrument
+    /// `instruments <= MAX_TABLE_INSTRUMENTS` (64: the instrument table every batch marks, and the 64-bit
+    /// {freeInstruments} mask); and derivSlots > 0 when instruments > 0 (otherwise an instrument
     /// registration could never be consumed and would block the request queue); and the marks registry, the zero
     /// address or a contract (InvalidMarksRegistry for an account without code).
     /// @param exitConfig The request deadline (in (0, MAX_REQUEST_DEADLINE]), the exit circuit's verifier, the
@@ -499,7 +499,7 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
         _recordsOffset = recordsOffset;
         _marksKeyOffset = PublicData.marksKeyOffset(recordsOffset, derivatives.instruments);
         publicDataBytes = recordsOffset + (slots_ + derivatives.derivSlots) * ProtocolConstants.RECORD_BYTES;
-        freeInstruments = uint16((1 << derivatives.instruments) - 1);
+        freeInstruments = uint64((1 << derivatives.instruments) - 1);
         stateRoot = genesisRoot;
 
         _grantRole(OPERATOR_ROLE, operator);
@@ -1422,12 +1422,12 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
     }
 
     /// @dev Stores the batch's `freeInstruments` mask ({freeInstruments}) if it changed: one calldata load, and a
-    /// write of the slot the batch's counters already wrote. With 1 to 7 instruments the mask is one byte, the
-    /// oracle section's last ({PublicData-freeInstrumentsAt}), proven below 2^instruments; without instruments it
+    /// write of the slot the batch's counters already wrote. The mask is `ceil(instruments / 8)` bytes (one with 1 to 8
+    /// instruments), the oracle section's last ({PublicData-freeInstrumentsAt}), proven below 2^instruments; without instruments it
     /// has no bytes, reads 0 and leaves the 0 stored.
     function _storeFreeInstruments(bytes calldata publicData) private {
         uint256 free = PublicData.freeInstrumentsAt(publicData, _recordsOffset, instruments);
-        if (free != freeInstruments) freeInstruments = uint16(free);
+        if (free != freeInstruments) freeInstruments = uint64(free);
     }
 
     /// @dev {BatchRecords-checkRecords} over this custodian's queue, accounts and token count.

@@ -3,12 +3,14 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../lib/publicInputs.circom";
+include "../lib/poseidonChain.circom";
 include "./slot.circom";
 include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
 
-/// Proves: out = Poseidon(Poseidon(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch, badDebt, pooledQuote),
-/// the globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields.
+/// Proves: out = Poseidon(PoseidonChain(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch, badDebt, pooledQuote),
+/// the globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields (the table's hash is one
+/// Poseidon up to 16 instruments, chained beyond: PoseidonChain).
 template GlobalsHash(N) {
     signal input instruments[N][I_FIELDS()];
     signal input insurance;
@@ -18,7 +20,7 @@ template GlobalsHash(N) {
     signal input pooledQuote;
     signal output out;
     component leaf[N];
-    component table = Poseidon(N);
+    component table = PoseidonChain(N);
     for (var i = 0; i < N; i++) {
         leaf[i] = Poseidon(I_FIELDS());
         leaf[i].inputs <== instruments[i];

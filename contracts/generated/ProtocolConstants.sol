@@ -97,8 +97,8 @@ library ProtocolConstants {
     uint256 internal constant SETTLEMENT_WINDOW = 3600;
     /// @dev Seconds after exodus begins during which exits record their derivatives claims, paid pro rata once it ends.
     uint256 internal constant EXODUS_CLAIM_WINDOW = 1209600;
-    /// @dev The most instrument ids a circuit's table holds (one Poseidon; every batch marks all).
-    uint256 internal constant MAX_TABLE_INSTRUMENTS = 16;
+    /// @dev The most instrument ids a circuit's table holds (every batch marks all; the custodian's 64-bit free-id mask).
+    uint256 internal constant MAX_TABLE_INSTRUMENTS = 64;
     /// @dev The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings.
     uint256 internal constant SETTLEMENT_MAX_UNDERLYINGS = 4;
     /// @dev The smallest oracle price and option strike the circuit accepts.

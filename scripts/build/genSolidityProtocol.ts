@@ -34,7 +34,7 @@ const CONSTANTS: [string, bigint | number, string][] = [
   ["MAX_ORACLE_AGE", MAX_ORACLE_AGE, "An oracle update is at most this many seconds older than its batch."],
   ["SETTLEMENT_WINDOW", SETTLEMENT_WINDOW, "An update's own price settles a dated instrument only when signed at most this many seconds after its expiry."],
   ["EXODUS_CLAIM_WINDOW", EXODUS_CLAIM_WINDOW, "Seconds after exodus begins during which exits record their derivatives claims, paid pro rata once it ends."],
-  ["MAX_TABLE_INSTRUMENTS", MAX_TABLE_INSTRUMENTS, "The most instrument ids a circuit's table holds (one Poseidon; every batch marks all)."],
+  ["MAX_TABLE_INSTRUMENTS", MAX_TABLE_INSTRUMENTS, "The most instrument ids a circuit's table holds (every batch marks all; the custodian's 64-bit free-id mask)."],
   ["SETTLEMENT_MAX_UNDERLYINGS", SETTLEMENT_MAX_UNDERLYINGS, "The oracle message packs the named expiry and a price per underlying into one field element: at most this many underlyings."],
   ["MIN_ORACLE_PRICE", MIN_ORACLE_PRICE, "The smallest oracle price and option strike the circuit accepts."],
   ["MIN_VOL_PPM", MIN_VOL_PPM, "The smallest implied volatility the circuit accepts."],

@@ -6,8 +6,9 @@
  * sequencer's and the feeder's with it); a price drop puts the leveraged taker below maintenance
  * margin and the operator's liquidator takes its position, and the options trader's stop-loss on a small
  * perpetual long fires and closes it (its first fill proven at a mark past the trigger); a week later the dated instruments expire
- * and every position in them is settled at the signed price; with the 7-instrument table (or the 11 of the devnet's
- * 16-instrument table: a chain of 2 expiries x 2 strikes x call/put, the perpetual and two futures), the exchange is
+ * and every position in them is settled at the signed price; with the 7-instrument table (or the 11 of the production
+ * 16-instrument table: a chain of 2 expiries x 2 strikes x call/put, the perpetual and two futures; or the 43 of the
+ * devnet's 48-instrument table: 2 expiries x 10 strikes x call/put, all quoted by the maker), the exchange is
  * then down through the 2-week expiry's settlement window, and the oracle's first update after it names the
  * expiry so the 2-week instruments settle all the same. Between the two, the settled 1-week future's id, free
  * once every position in it is closed, is relisted as a 4-week future that trades under a market id of its own,
@@ -34,6 +35,10 @@ const usd = (dollars: number) => BigInt(Math.round(dollars * 100)) * 1_000_000n;
 /** Price ticks of 0.01 USDC per ETH. */
 const ticks = (dollars: number) => BigInt(Math.round(dollars * 100));
 const VOL = 600_000n; // 60%
+/** The devnet chain's strikes when the table has room for them: ten, 2,600 to 3,500 (3,000 and 3,200 among them). */
+const WIDE_STRIKES = Array.from({ length: 10 }, (_, k) => 2600 + 100 * k);
+/** At least one tick. */
+const max1 = (t: bigint) => (t < 1n ? 1n : t);
 
 /**
  * The devnet oracle's vol surface (a slice per underlying and expiry, as the oracle signs them): ETH at VOL at the
@@ -98,12 +103,15 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
 
   // With room for 3 linear and 4 option instruments: a perpetual, futures a week and two weeks out (a calendar),
   // 1-week calls at 3,000 and 3,200 (a vertical spread), a 1-week put and a 2-week call; with 8 option ids (the
-  // 16-instrument table of the production and devnet sizes) the whole chain of both expiries, calls and
+  // 16-instrument table of the production size) the whole chain of both expiries, calls and
   // puts at 3,000 and 3,200 (a put spread on the 2-week expiry too); with the test table's 2 + 2: the perpetual,
   // the 1-week future, call and put.
+  // With 40 option ids (the devnet's table, DEVNET_PARAMS) the chain has ten strikes a side, 2,600 to 3,500, on both
+  // expiries (issue 15's devnet chain: 2 expiries x 10 strikes x call/put).
   const { instrumentSlots, optionSlots } = await ctx.maker.c.instruments();
   const chain = instrumentSlots - optionSlots >= 3 && optionSlots >= 4;
   const fullChain = chain && optionSlots >= 8;
+  const wideChain = fullChain && optionSlots >= WIDE_STRIKES.length * 4;
   const dated = (name: string, kind: InstrumentKind, strike: number, at: number): [string, InstrumentRegistration] => [name, { ...base, kind, strike: usd(strike), expiry: at }];
   await setOracleKey(admin, ctx.custodian, publicKeyOf(DEV_ORACLE_KEY));
   const block = await ctx.publicClient.getBlock();
@@ -124,8 +132,15 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
         dated("ETH-2W-3000-P", InstrumentKind.PUT, 3000, later), dated("ETH-2W-3200-P", InstrumentKind.PUT, 3200, later),
       ]
       : []),
+    ...(wideChain
+      ? [["1W", expiry], ["2W", later]].flatMap(([tenor, at]) =>
+        WIDE_STRIKES.filter((k) => k !== 3000 && k !== 3200).flatMap((k) => [
+          dated(`ETH-${tenor}-${k}-C`, InstrumentKind.CALL, k, at as number), dated(`ETH-${tenor}-${k}-P`, InstrumentKind.PUT, k, at as number),
+        ]))
+      : []),
   ];
-  step(`Derivatives: oracle key and ${specs.length} instruments on ETH registered by the admin${fullChain ? " (a chain of 2 expiries x 2 strikes x call/put)" : ""}`);
+  const chainShape = wideChain ? `2 expiries x ${WIDE_STRIKES.length} strikes` : fullChain ? "2 expiries x 2 strikes" : "";
+  step(`Derivatives: oracle key and ${specs.length} instruments on ETH registered by the admin${chainShape ? ` (a chain of ${chainShape} x call/put)` : ""}`);
   const ids: number[] = [];
   for (const [name, spec] of specs) {
     ids.push(await registerInstrument(admin, ctx.custodian, spec));
@@ -134,6 +149,8 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
   const idOf = (name: string): number => ids[specs.findIndex(([n]) => n === name)];
   const [PERP, FUTURE, CALL, PUT] = ["ETH-PERP", "ETH-1W future", "ETH-1W-3000-C", "ETH-1W-3000-P"].map(idOf);
   const extraOptions = [...(chain ? ["ETH-1W-3200-C", "ETH-2W-3000-C"] : []), ...(fullChain ? ["ETH-1W-3200-P", "ETH-2W-3200-C", "ETH-2W-3000-P", "ETH-2W-3200-P"] : [])].map(idOf);
+  /** The wide chain's other strikes, quoted smaller. */
+  const wingOptions = wideChain ? ids.filter((id) => id !== CALL && id !== PUT && !extraOptions.includes(id) && specs[ids.indexOf(id)][1].strike > 0n) : [];
   const market = (id: number) => INSTRUMENT_MARKET_BASE + id;
 
   // Underlyings beyond ETH (production sizes price 2): a steady 60,000 (BTC), nothing listed on them here.
@@ -179,9 +196,11 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
       const { events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt(tif) });
       const fills = events.flatMap((e) => (e.type === "fill" ? [`${e.lots}@${e.priceTicks}`] : []));
       info(`${what}: ${fills.length ? `filled ${fills.join(", ")}` : "resting"}`);
+      return true;
     } catch (e) {
       if (!(e instanceof ApiRequestError)) throw e;
       info(`${what}: refused, ${e.code}`);
+      return false;
     }
   };
   // The maker quotes the perpetual above the index (longs will pay funding), the future at a premium,
@@ -198,11 +217,17 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
   }
   const { instruments } = await ctx.maker.c.instruments();
   const markTicks = (id: number) => instruments.find((i) => i.instrumentId === id)!.markPerLot! / 100n; // tick value: 100 quote units per lot
-  for (const id of [CALL, PUT, ...extraOptions]) {
+  let quoted = 0;
+  const options = [CALL, PUT, ...extraOptions, ...wingOptions];
+  for (const id of options) {
+    const lots = wingOptions.includes(id) ? 100n : 300n;
     info(`${specs[ids.indexOf(id)][0]} mark: ${dollars(markTicks(id) * 100n)} per lot (Black-Scholes, fixed point)`);
-    await place(ctx.maker, id, Side.BUY, (markTicks(id) * 97n) / 100n, 300n, TimeInForce.POST_ONLY);
-    await place(ctx.maker, id, Side.SELL, (markTicks(id) * 103n) / 100n, 300n, TimeInForce.POST_ONLY);
+    // a quote never below one tick (a far out-of-the-money wing's mark can be below 3 ticks)
+    const bid = await place(ctx.maker, id, Side.BUY, max1((markTicks(id) * 97n) / 100n), lots, TimeInForce.POST_ONLY);
+    const ask = await place(ctx.maker, id, Side.SELL, max1((markTicks(id) * 103n) / 100n), lots, TimeInForce.POST_ONLY);
+    if (bid && ask) quoted++;
   }
+  info(`${ctx.maker.name} quotes ${quoted} of the ${options.length} options two-sided, beside the perpetual and the futures`);
   // 6 ETH across two instruments on 2,000 USDC: 4 on the perpetual, 2 on the future (1,800 of initial margin)
   await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 400n, TimeInForce.IOC);
   await place(ctx.leveraged, FUTURE, Side.BUY, ticks(3020), 200n, TimeInForce.IOC);
@@ -221,6 +246,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
     for (const [name, side] of [["ETH-2W-3200-P", Side.BUY], ["ETH-2W-3000-P", Side.SELL]] as const) {
       const id = idOf(name);
       await place(ctx.optionsTrader, id, side, (markTicks(id) * (side === Side.BUY ? 103n : 97n)) / 100n, 100n, TimeInForce.IOC);
+    }
+  }
+  if (wideChain) {
+    // a butterfly on the 2-week calls: long the 2,900 and the 3,100, short twice the 3,000
+    for (const [name, side, lots] of [["ETH-2W-2900-C", Side.BUY, 50n], ["ETH-2W-3000-C", Side.SELL, 100n], ["ETH-2W-3100-C", Side.BUY, 50n]] as const) {
+      const id = idOf(name);
+      await place(ctx.optionsTrader, id, side, (markTicks(id) * (side === Side.BUY ? 103n : 97n)) / 100n, lots, TimeInForce.IOC);
     }
   }
   await place(ctx.leveraged, PERP, Side.BUY, ticks(3010), 600n, TimeInForce.IOC); // refused: over initial margin

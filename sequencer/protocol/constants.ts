@@ -240,10 +240,12 @@ export const EXODUS_CLAIM_WINDOW = 14 * 86400;
  */
 export const SETTLEMENT_MAX_UNDERLYINGS = 4;
 /**
- * The most instrument ids a circuit's table holds: the table is hashed in one Poseidon (16 inputs) and every batch
- * marks all of it (circuits/DERIVATIVES.md, "At exchange scale": a tree of 1,024 with a marked set is the next step).
+ * The most instrument ids a circuit's table holds: every batch marks all of it, and the custodian keeps the free ids
+ * in a 64-bit mask. The table's hash is one Poseidon up to 16 leaves and a PoseidonChain beyond, so only the circuit's
+ * size bounds a table below this (circuits/DERIVATIVES.md, "At exchange scale": a tree of 1,024 with a marked set is
+ * the next step).
  */
-export const MAX_TABLE_INSTRUMENTS = 16;
+export const MAX_TABLE_INSTRUMENTS = 64;
 /** The smallest oracle price (and option strike) the circuit accepts: Black-Scholes' domain is [2^16, 2^50). */
 export const MIN_ORACLE_PRICE = 1n << 16n;
 /** The smallest implied volatility (ppm) the circuit accepts: Black-Scholes' domain is [2^13, 2^23). */

@@ -16,7 +16,7 @@ export type CircuitParams = {
   readonly slots: number;
   /** Derivatives transaction slots per batch, after the spot slots (circuits/derivatives/derivSlot.circom). */
   readonly derivSlots: number;
-  /** Derivative instrument ids 0..instruments-1: the instrument table every batch marks (at most MAX_TABLE_INSTRUMENTS, 16). */
+  /** Derivative instrument ids 0..instruments-1: the instrument table every batch marks (at most MAX_TABLE_INSTRUMENTS, 64). */
   readonly instruments: number;
   /**
    * Position slots per account (DERIVATIVES.md "Positions"): an account holds a non-zero position in at most this
@@ -75,17 +75,20 @@ export const PRODUCTION_PARAMS: CircuitParams = {
 };
 
 /**
- * The devnet's default (`npm run devnet`): TEST_PARAMS' trees and slots, 64 order slots per account (the market
- * maker quotes eleven instruments beside its spot ladder) and the production instrument table (16 instruments: 8
- * linear ids and 8 option ids, on 2 underlyings; 16 positions per account), so the main job lists a perpetual, two
- * dated futures and a chain of calls and puts at two strikes and two expiries, and a batch still proves in seconds.
+ * The devnet's default (`npm run devnet`): TEST_PARAMS' trees and slots, 256 order slots per account (the market
+ * maker quotes a chain of forty options beside its spot ladder), 16 positions per account as at production, and a
+ * table of 48 instruments (8 linear ids and 40 option ids, on 2 underlyings), so the main job lists a perpetual, two
+ * dated futures and an option chain of 2 expiries x 10 strikes x call/put (issue 15's devnet chain), and a batch still
+ * proves in seconds: 276,100 constraints (circom2 --O2, 2026-12-07); with 64 order slots, 272,458 against the 16-instrument
+ * table's 136,259, since every batch marks the whole table. Production keeps 16 instruments in its 2^20 proof: a table beyond that at production
+ * size is the tree of circuits/DERIVATIVES.md "At exchange scale", not built.
  */
 export const DEVNET_PARAMS: CircuitParams = {
   ...TEST_PARAMS,
-  orderLevels: 3,
-  instruments: PRODUCTION_PARAMS.instruments,
+  orderLevels: 4,
+  instruments: 48,
   positionSlots: PRODUCTION_PARAMS.positionSlots,
-  optionInstruments: PRODUCTION_PARAMS.optionInstruments,
+  optionInstruments: 40,
   underlyings: PRODUCTION_PARAMS.underlyings,
 };
 
@@ -104,7 +107,7 @@ export function paramsId(p: CircuitParams): string {
  * at most MAX_TABLE_INSTRUMENTS instruments) and the account has 1..instruments position slots.
  */
 export function checkParams(p: CircuitParams): void {
-  if (p.instruments > MAX_TABLE_INSTRUMENTS) throw new RangeError(`instruments=${p.instruments}: the instrument table every batch marks holds at most ${MAX_TABLE_INSTRUMENTS} (one Poseidon; the custodian's bound; DERIVATIVES.md "At exchange scale")`);
+  if (p.instruments > MAX_TABLE_INSTRUMENTS) throw new RangeError(`instruments=${p.instruments}: the instrument table every batch marks holds at most ${MAX_TABLE_INSTRUMENTS} (the custodian's free-id mask; DERIVATIVES.md "At exchange scale")`);
   if (p.positionSlots > p.instruments || (p.instruments > 0 && p.positionSlots < 1)) throw new RangeError(`positionSlots=${p.positionSlots}: between 1 and the instruments (${p.instruments}; 0 without instruments)`);
   if (p.optionInstruments > p.instruments) throw new RangeError("optionInstruments exceeds instruments");
   if (p.underlyings > SETTLEMENT_MAX_UNDERLYINGS) throw new RangeError(`the oracle's settlement word packs at most ${SETTLEMENT_MAX_UNDERLYINGS} underlyings`);

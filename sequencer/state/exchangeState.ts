@@ -3,7 +3,7 @@
  * stateRoot = Poseidon(accountsRoot, marketsRoot, feePool, globalsHash). Mutations go through a
  * journal so a batch that fails half-way can be rolled back and leave the state exactly as it was.
  */
-import { poseidon } from "../crypto/poseidon.ts";
+import { poseidon, poseidonChain } from "../crypto/poseidon.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
 import { fieldOf } from "../crypto/field.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
@@ -114,7 +114,7 @@ export class ExchangeState {
   }
 
   instrumentsHash(): bigint {
-    return poseidon(this.instrumentTable.map(instrumentLeaf));
+    return poseidonChain(this.instrumentTable.map(instrumentLeaf)); // one Poseidon up to 16 leaves (GlobalsHash)
   }
 
   globalsHash(): bigint {

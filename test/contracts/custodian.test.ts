@@ -7,7 +7,7 @@ import {
 } from "viem";
 
 import {
-  DERIV_TX_TYPES, FIELD_MODULUS, INSTRUMENT_MARKET_BASE, MAX_INSTRUMENT_MARKET_ID, SPOT_TX_TYPES, TxType, RECORD_BYTES, HEADER_BYTES, instrumentMarketId,
+  DERIV_TX_TYPES, FIELD_MODULUS, INSTRUMENT_MARKET_BASE, MAX_INSTRUMENT_MARKET_ID, MAX_TABLE_INSTRUMENTS, SPOT_TX_TYPES, TxType, RECORD_BYTES, HEADER_BYTES, instrumentMarketId,
 } from "../../sequencer/protocol/constants.ts";
 import { custodianArgs, derivativesConfigOf } from "../../sequencer/chain/custodianArgs.ts";
 import {
@@ -18,7 +18,7 @@ import {
   unusedOracleSection,
   type SlotRecord,
 } from "../../sequencer/protocol/publicData.ts";
-import { publicDataBytes, TEST_PARAMS } from "../../sequencer/protocol/params.ts";
+import { publicDataBytes, TEST_PARAMS, type CircuitParams } from "../../sequencer/protocol/params.ts";
 import { adminTimelockAbi, custodianAbi, marksRegistryAbi } from "../../sequencer/chain/abi.ts";
 import { mockVerifierAbi, quirkyTokenAbi, testTokenAbi } from "./abis.ts";
 import {
@@ -270,7 +270,7 @@ describe("Custodian", () => {
       for (const bad of [
         { underlyings: 0 },
         { optionInstruments: 5 }, // > instruments (4)
-        { instruments: 17, optionInstruments: 0 }, // more than MAX_TABLE_INSTRUMENTS (16: one Poseidon)
+        { instruments: 65, optionInstruments: 0 }, // more than MAX_TABLE_INSTRUMENTS (64: the free-id mask)
         { underlyings: 9, instruments: 5 }, // more underlyings than the settlement word packs
         { underlyings: 5, instruments: 4, optionInstruments: 0 }, // the settlement word: 32 + 5 x 50 bits
         { derivSlots: 0n },
@@ -1032,13 +1032,13 @@ describe("Custodian", () => {
      * carries `items[i].deriv` in its derivatives slot and `items[i].mask` as the oracle section's freeInstruments
      * (the oracle unused otherwise).
      */
-    async function nextBatches(custodian: Custodian, items: readonly { deriv?: readonly SlotRecord[]; mask: bigint }[]): Promise<Hex[]> {
+    async function nextBatches(custodian: Custodian, items: readonly { deriv?: readonly SlotRecord[]; mask: bigint }[], shape: CircuitParams = SHAPE): Promise<Hex[]> {
       const root = await custodian.read.stateRoot();
       const count = BigInt(await custodian.read.batchCount());
       const timestamp = await now();
       return items.map(({ deriv = [], mask }, i) => hex(batchBytes(
         { oldRoot: root + BigInt(i), newRoot: root + BigInt(i) + 1n, batchNumber: count + BigInt(i), timestamp },
-        [], SHAPE, { deriv, oracle: { ...unusedOracleSection(SHAPE), freeInstruments: mask } },
+        [], shape, { deriv, oracle: { ...unusedOracleSection(shape), freeInstruments: mask } },
       )));
     }
 
@@ -1082,29 +1082,42 @@ describe("Custodian", () => {
 
     it("starts with every id free (before the first batch), and a custodian without instruments with none", async () => {
       const { custodian, roles } = await networkHelpers.loadFixture(deployBase);
-      assert.equal(await custodian.read.freeInstruments(), Number(ALL));
+      assert.equal(await custodian.read.freeInstruments(), ALL);
       const spotOnly = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, derivSlots: 0, instruments: 0, optionInstruments: 0 }, roles));
-      assert.equal(await spotOnly.read.freeInstruments(), 0);
-      // The widest table (MAX_TABLE_INSTRUMENTS, 16 ids): the mask takes two bytes.
-      const widest = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, instruments: 16, positionSlots: 16, optionInstruments: 8 }, roles));
-      assert.equal(await widest.read.freeInstruments(), 0xffff);
+      assert.equal(await spotOnly.read.freeInstruments(), 0n);
+      // The widest table (MAX_TABLE_INSTRUMENTS, 64 ids): the mask takes eight bytes.
+      const widest = await deploy(custodianAbi, "Custodian", custodianArgs({ ...TEST_PARAMS, instruments: 64, positionSlots: 16, optionInstruments: 40 }, roles));
+      assert.equal(await widest.read.freeInstruments(), (1n << 64n) - 1n);
       assert.equal(await spotOnly.read.nextNonOptionId(), 0);
       assert.equal(await spotOnly.read.nextOptionId(), 0);
       await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.instrumentMarketId([0]), custodian, "UnknownInstrument", [0]);
       await viem.assertions.revertWithCustomErrorWithArgs(custodian.read.instrumentMarketId([N]), custodian, "UnknownInstrument", [N]);
     });
 
+    it("the widest table (64 ids, 8 mask bytes): a batch's mask with only ids 20 and 63 free is stored whole, and registration hands out those ids", async () => {
+      const { roles, operator } = await networkHelpers.loadFixture(deployBase);
+      const wide: CircuitParams = { ...TEST_PARAMS, instruments: MAX_TABLE_INSTRUMENTS, positionSlots: 16, optionInstruments: 40 };
+      const widest = await deploy(custodianAbi, "Custodian", custodianArgs(wide, roles));
+      // before any batch: every id free, options from id 24 (the last 40), the other kinds from 0
+      assert.deepEqual([await widest.read.nextNonOptionId(), await widest.read.nextOptionId()], [0, 24]);
+      const mask = (1n << 20n) | (1n << 63n);
+      const [pd] = await nextBatches(widest, [{ mask }], wide);
+      await widest.write.submitBatch([pd, PROOF], { account: operator.account });
+      assert.equal(await widest.read.freeInstruments(), mask);
+      assert.deepEqual([await widest.read.nextNonOptionId(), await widest.read.nextOptionId()], [20, 63]);
+    });
+
     it("all ids taken: InstrumentLimitReached; a batch marking ids free (registrations consumed) gives the lowest free id of the class, with the next market id and the new parameters", async () => {
       const env = await networkHelpers.loadFixture(allRegistered);
       const { custodian, expiry, specs } = env;
-      assert.equal(await custodian.read.freeInstruments(), 0);
+      assert.equal(await custodian.read.freeInstruments(), 0n);
       for (let id = 0; id < N; id++) assert.equal(await custodian.read.instrumentMarketId([id]), INSTRUMENT_MARKET_BASE + id);
       await expectLimit(custodian, PERP, false);
       await expectLimit(custodian, CALL(expiry), true);
       assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [N, N]);
       // Both futures settled with no position left: ids 0 and 1 free, the options still open.
       await submitWithMask(env, [], 0b0011n);
-      assert.equal(await custodian.read.freeInstruments(), 0b0011);
+      assert.equal(await custodian.read.freeInstruments(), 0b0011n);
       assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [0, N]);
       // The lowest free id first: a perpetual at 0, then a future at 1, each the id's generation 1.
       const future = FUTURE(expiry + 7 * 86400);
@@ -1133,7 +1146,7 @@ describe("Custodian", () => {
       // A batch that does not consume the registration: the circuit's state has no instrument at 0, so its mask
       // shows 0 free. Handing 0 out again would queue a second registration of 0 the circuit refuses.
       await submitWithMask(env, [], ALL);
-      assert.equal(await custodian.read.freeInstruments(), Number(ALL));
+      assert.equal(await custodian.read.freeInstruments(), ALL);
       assert.equal(await custodian.read.nextNonOptionId(), 1);
       assert.equal(await register(custodian, PERP), 1);
       await expectLimit(custodian, PERP, false);
@@ -1152,23 +1165,23 @@ describe("Custodian", () => {
       const env = await networkHelpers.loadFixture(allRegistered);
       const { custodian, operator, expiry } = env;
       // allRegistered's submitBatches carried masks 0b1110, 0b1100, 0b1000 and 0: the last one is stored.
-      assert.equal(await custodian.read.freeInstruments(), 0);
+      assert.equal(await custodian.read.freeInstruments(), 0n);
       await expectLimit(custodian, PERP, false);
       // Two batches in one transaction: id 0 free in the first only, id 1 in the second.
       const pds = await nextBatches(custodian, [{ mask: 0b0001n }, { mask: 0b0010n }]);
       await custodian.write.submitBatches([pds, [PROOF, PROOF]], { account: operator.account });
-      assert.equal(await custodian.read.freeInstruments(), 0b0010);
+      assert.equal(await custodian.read.freeInstruments(), 0b0010n);
       assert.equal(await register(custodian, PERP), 1);
       await expectLimit(custodian, PERP, false);
       // One batch consumes it and frees 0 (and not 1, now the perpetual's); the same mask again changes nothing.
       await submitWithMask(env, [instrumentRecord(1, PERP)], 0b0001n);
-      assert.equal(await custodian.read.freeInstruments(), 0b0001);
+      assert.equal(await custodian.read.freeInstruments(), 0b0001n);
       await submitWithMask(env, [], 0b0001n);
-      assert.equal(await custodian.read.freeInstruments(), 0b0001);
+      assert.equal(await custodian.read.freeInstruments(), 0b0001n);
       assert.equal(await custodian.read.nextNonOptionId(), 0);
       // A later batch with nothing free takes it back before anyone registers.
       await submitWithMask(env, [], 0n);
-      assert.equal(await custodian.read.freeInstruments(), 0);
+      assert.equal(await custodian.read.freeInstruments(), 0n);
       await expectLimit(custodian, FUTURE(expiry), false);
     });
 
@@ -1235,7 +1248,7 @@ describe("Custodian", () => {
       // Ids 1 and 2 at their last generation too (8,192 registrations each): free and consumed, yet nothing is available.
       await setRegistrations(custodian, 1, 1n, 8192);
       await setRegistrations(custodian, 2, 2n, 8192);
-      assert.equal(await custodian.read.freeInstruments(), Number(ALL));
+      assert.equal(await custodian.read.freeInstruments(), ALL);
       assert.deepEqual([await custodian.read.nextNonOptionId(), await custodian.read.nextOptionId()], [N, N]);
       await expectLimit(custodian, PERP, false);
       await expectLimit(custodian, PUT(expiry), true);

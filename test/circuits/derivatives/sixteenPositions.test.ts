@@ -1,5 +1,5 @@
 /**
- * Sixteen positions per account (issue 15; circuits/DERIVATIVES.md "Positions"): at DEVNET_PARAMS, the production
+ * Sixteen positions per account (issue 15; circuits/DERIVATIVES.md "Positions"): the production
  * set's instrument table and position slots (16 instruments, the last 8 option ids, 16 position slots per account,
  * 2 underlyings) at test tree depths, an account holds a position in every instrument of the table at once: a
  * perpetual, seven dated futures, and calls and puts at four strikes. The batch that opens the sixteenth position
@@ -11,7 +11,7 @@ import { before, after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { InstrumentKind, Side, TxType } from "../../../sequencer/protocol/constants.ts";
 import type { BatchTx, InstrumentSpec } from "../../../sequencer/protocol/transactions.ts";
-import { DEVNET_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { PRODUCTION_PARAMS, TEST_PARAMS, type CircuitParams } from "../../../sequencer/protocol/params.ts";
 import { EMPTY_SLICE } from "../../../sequencer/protocol/volSlices.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
@@ -21,7 +21,15 @@ import { derivativesState, derivOrder, EXPIRY, NOW, oracleUpdate, PRICE, traders
 import type { TestTrader } from "../../helpers/traders.ts";
 
 after(terminateSnarkjsCurve);
-const P = DEVNET_PARAMS;
+/** The production table and position slots at test depths (64 order slots per account). */
+const P: CircuitParams = {
+  ...TEST_PARAMS,
+  orderLevels: 3,
+  instruments: PRODUCTION_PARAMS.instruments,
+  positionSlots: PRODUCTION_PARAMS.positionSlots,
+  optionInstruments: PRODUCTION_PARAMS.optionInstruments,
+  underlyings: PRODUCTION_PARAMS.underlyings,
+};
 const { alice, bob } = traders;
 const DAY = 86_400;
 
@@ -37,7 +45,7 @@ const SPECS: InstrumentSpec[] = [
     { ...linear, kind: InstrumentKind.PUT, strike, expiry: EXPIRY },
   ]),
 ];
-/** The devnet size's update: two underlyings, its options' expiry priced (one slice of eight), sixteen rate words. */
+/** The update at this size: two underlyings, its options' expiry priced (one slice of eight), sixteen rate words. */
 const UPDATE = () => oracleUpdate({
   prices: [PRICE, 6_000_000_000_000n],
   volSlices: [{ underlying: 0, expiry: EXPIRY, levelPpm: VOL, slopePpm: 0n }, ...Array.from({ length: P.optionInstruments - 1 }, () => EMPTY_SLICE)],
@@ -66,7 +74,7 @@ const layout = (state: ExchangeState, t: TestTrader) => [...state.account(t.acco
 const SLOT_OF_INSTRUMENT = rule("PositionWrite", "touch * (idAt.out - heldId) === 0");
 const A_WRITE = rule("DerivSlot", "aWrite.indexSel <== fundingSel.out");
 
-describe("sixteen positions per account (DEVNET_PARAMS: the production table and slots)", { timeout: 1_200_000 }, () => {
+describe("sixteen positions per account (the production table and slots at test depths)", { timeout: 1_200_000 }, () => {
   before(async () => {
     assert.deepEqual([P.instruments, P.optionInstruments, P.positionSlots], [16, 8, 16]);
     await loadBatchCircuit(P);

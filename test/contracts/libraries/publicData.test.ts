@@ -11,7 +11,7 @@ import { concatBytes, getContract, hexToBytes, toBytes } from "viem";
 import { buildBabyjub } from "circomlibjs";
 
 import {
-  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, freeMaskBytes, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType, type OracleShape,
+  DERIV_TX_TYPES, FIELD_MODULUS, FORCED_OUTCOME_OFFSET, FORCED_REQUEST_TYPES, freeMaskBytes, MAX_TABLE_INSTRUMENTS, oracleSectionBytes, REQUEST_TYPES, SPOT_TX_TYPES, TxType, type OracleShape,
 } from "../../../sequencer/protocol/constants.ts";
 import { encodeExitPublicData, exitPublicInputCount, exitPublicInputs, exitTokenCount } from "../../../sequencer/protocol/exitPublicData.ts";
 import { publicDataBytes, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
@@ -134,7 +134,8 @@ describe("PublicData.sol", () => {
   });
 
   it("reads the free-instrument mask at the oracle section's end, and the marks key before it, as the TS encoder wrote them, whatever surrounds them", async () => {
-    // Shapes of every custodian (up to 16 instruments: 1 and 2 bytes) and a wider mask (3 bytes), with every field and
+    // Shapes of every custodian (up to 16 instruments: 1 and 2 bytes), wider masks (3 bytes, the devnet's 48: 6 bytes, and
+    // MAX_TABLE_INSTRUMENTS' 64: 8 bytes), with every field and
     // record random: the mask must come out exact, its neighbours (the marks key, the first record) left out, and so
     // must the random 32-byte marks key, its neighbours (the last settlement price, the mask) left out.
     const shapes: BatchShape[] = [];
@@ -146,6 +147,8 @@ describe("PublicData.sol", () => {
     shapes.push({ slots: 1, derivSlots: 2, underlyings: 2, optionInstruments: 3, instruments: 9 });
     shapes.push({ slots: 1, derivSlots: 1, underlyings: 1, optionInstruments: 0, instruments: 16 });
     shapes.push({ slots: 1, derivSlots: 1, underlyings: 3, optionInstruments: 5, instruments: 20 });
+    shapes.push({ slots: 2, derivSlots: 1, underlyings: 2, optionInstruments: 40, instruments: 48 });
+    shapes.push({ slots: 2, derivSlots: 1, underlyings: 2, optionInstruments: 40, instruments: MAX_TABLE_INSTRUMENTS });
     for (const shape of shapes) {
       const masks = new Set([0n, (1n << BigInt(shape.instruments)) - 1n, randomMask(shape.instruments), randomMask(shape.instruments)]);
       if (shape.instruments > 0) masks.add(1n).add(1n << BigInt(shape.instruments - 1));

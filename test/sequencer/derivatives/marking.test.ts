@@ -76,7 +76,7 @@ describe("marking (sequencer/derivatives/marking.ts)", () => {
   }
 
   it("one proof marks every option id of a parameter set", () => {
-    assert.deepEqual([TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS].map(markingLevels), [1, 2, 2]);
+    assert.deepEqual([TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS].map(markingLevels), [1, 2, 3]);
     for (const q of [TEST_PARAMS, PRODUCTION_PARAMS, DEVNET_PARAMS]) assert.ok(4 ** markingLevels(q) >= q.optionInstruments);
   });
 

@@ -129,7 +129,7 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.throws(() => encodeRecord({ type: TxType.REGISTER_KEY, accountId: 4n ** BigInt(MAX_ACCOUNT_LEVELS), pubKey: 1n }), /accountId=16777216 does not fit/);
   });
 
-  it("checkParams bounds the instrument table (16, the custodian's: one Poseidon) and the position slots (1 to the instruments, 0 without)", () => {
+  it("checkParams bounds the instrument table (64, the custodian's free-id mask) and the position slots (1 to the instruments, 0 without)", () => {
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, positionSlots: 1 }));
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, positionSlots: 4 }));
     assert.throws(() => checkParams({ ...TEST_PARAMS, positionSlots: 5 }), /positionSlots=5/);
@@ -138,7 +138,8 @@ describe("witness builder and oracle step: issue 11's rules", () => {
     assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 2, instruments: 16, positionSlots: 16, optionInstruments: 16 }));
     for (const p of Object.values(PARAMS_SETS)) assert.doesNotThrow(() => checkParams(p), paramsId(p));
     assert.equal(paramsId(PRODUCTION_PARAMS), "a12b3o6m3s18d4i16k16x8u2", "the production set: 16 instruments, 16 position slots, 8 option ids");
-    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 1, instruments: 17, optionInstruments: 0 }), /instruments=17/);
+    assert.doesNotThrow(() => checkParams({ ...TEST_PARAMS, underlyings: 2, instruments: 64, positionSlots: 16, optionInstruments: 40 }));
+    assert.throws(() => checkParams({ ...TEST_PARAMS, underlyings: 1, instruments: 65, optionInstruments: 0 }), /instruments=65/);
   });
 
   it("O15: checkParams keeps the settlement word within the field (U <= 4; the oracle message chains past 16 inputs); the word packs each part at its own bits", () => {

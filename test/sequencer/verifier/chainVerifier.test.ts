@@ -217,7 +217,7 @@ describe("independent chain verifier", { timeout: 300_000 }, () => {
         ["a batch the chain does not have", { ...good, batchNumber: 9 }, /^checkpoint: follows batch 9, the custodian has accepted 4 batches$/],
         ["another custodian", { ...good, custodian: "0x000000000000000000000000000000000000dEaD" }, /^checkpoint: made for custodian 0x0+dEaD, not 0x/],
         ["another chain", { ...good, chainId: good.chainId + 1 }, /^checkpoint: made on chain \d+, this node serves chain \d+$/],
-        ["other circuit parameters", { ...good, params: paramsId(DEVNET_PARAMS) }, /^checkpoint: made with circuit parameters a2b1o3/],
+        ["other circuit parameters", { ...good, params: paramsId(DEVNET_PARAMS) }, /^checkpoint: made with circuit parameters a2b1o4/],
       ];
       for (const [what, checkpoint, message] of cases) {
         const { client, fetched } = counting();
