@@ -49,8 +49,14 @@
  *   below its size is FOK_UNFILLABLE. A resting reduce-only order keeps its size: its fills are capped when
  *   they happen.
  * - Risk: the risk hook may refuse an order with a code of its own (its `refusal`: TOO_MANY_POSITIONS, a
- *   derivatives order that could need a position beyond the account's position slots), then must reserve
- *   for it (`reserve`), RISK_REJECTED when it cannot.
+ *   derivatives order whose account holds positions in all its position slots, none in the order's instrument),
+ *   then must reserve for it (`reserve`), RISK_REJECTED when it cannot.
+ * - Position slots (derivatives markets): before each fill the risk hook's canFill says whether each side may fill
+ *   now (its account holds the instrument or has a free position slot, as the fills before leave it). A resting
+ *   maker that may not is cancelled, reason position-slots, and matching goes on with the next maker; a taker that
+ *   may not stops and its remainder is cancelled with that reason. Open orders take no slot: an account may rest
+ *   orders on any number of instruments, each judged when it fills. FOK counts the makers that may not fill as
+ *   filling nothing.
  *
  * Checks of a place command, in order (the first failing one is reported): MALFORMED, ZERO_SIZE,
  * SIZE_OUT_OF_RANGE, PRICE_OUT_OF_RANGE, INVALID_TIME_IN_FORCE, EXPIRED, REDUCE_ONLY_SPOT, UNKNOWN_MARKET,
@@ -58,8 +64,8 @@
  * RISK_REJECTED.
  *
  * Events of an accepted place command: accepted, then in matching order fills and cancellations of
- * makers met (expired, self-trade, reduce-only), then the taker's own cancellation if any (ioc-remainder,
- * self-trade or reduce-only), then done.
+ * makers met (expired, self-trade, reduce-only, position-slots), then the taker's own cancellation if any
+ * (ioc-remainder, self-trade, reduce-only, fill-limit or position-slots), then done.
  */
 import { Bits, neverRests, OrderType, Side, TimeInForce } from "../protocol/constants.ts";
 import { RESTING_EXPIRY, RestingOrder } from "./bookSide.ts";
@@ -200,7 +206,9 @@ export class MatchingEngine {
       out.push(rejected(o, RejectCode.WOULD_CROSS));
       return;
     }
-    const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, (m) => this.#limit(m, market), MAX_FILLS_PER_ORDER);
+    // (a maker that may not fill now fills nothing in this sweep: its account's fills here would be in this instrument only)
+    const makerLimit = (m: RestingOrder) => (this.#mayFill(m, market) ? this.#limit(m, market) : 0n);
+    const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, makerLimit, MAX_FILLS_PER_ORDER);
     if (tif === TimeInForce.FOK && !fillable()) {
       out.push(rejected(o, RejectCode.FOK_UNFILLABLE));
       return;
@@ -235,10 +243,15 @@ export class MatchingEngine {
     return o.reduceOnly ? this.#risk.fillLimit?.(o, market) : undefined;
   }
 
+  /** Whether `o` may fill now (RiskHook.canFill: its position slots); true with a hook that does not say. */
+  #mayFill(o: RestingOrder, market: MarketParams): boolean {
+    return this.#risk.canFill?.(o, market) ?? true;
+  }
+
   /**
    * Matches `taker` against the book. Returns why the taker's remainder must be cancelled when it stopped
    * early (self-trade under CANCEL_TAKER; reduce-only at its limit; MAX_FILLS_PER_ORDER fills with more of the
-   * book crossed), else null.
+   * book crossed; no position slot for its next fill), else null.
    */
   #match(taker: RestingOrder, book: OrderBook, market: MarketParams, time: number, out: EngineEvent[]): CancelReason | null {
     const makers = book.opposite(taker.side);
@@ -265,9 +278,14 @@ export class MatchingEngine {
         this.#removeResting(maker, CancelReason.REDUCE_ONLY, market, out);
         continue;
       }
-      // a maker it would fill: past the cap, the remainder goes (expired, own and spent reduce-only makers were passed
-      // above without a fill, so a remainder with nothing left to fill still rests)
+      if (!this.#mayFill(maker, market)) {
+        this.#removeResting(maker, CancelReason.POSITION_SLOTS, market, out);
+        continue;
+      }
+      // a maker it would fill: past the cap, the remainder goes (expired, own, spent reduce-only and slotless makers were
+      // passed above without a fill, so a remainder with nothing left to fill still rests)
       if (fills === MAX_FILLS_PER_ORDER) return CancelReason.FILL_LIMIT;
+      if (!this.#mayFill(taker, market)) return CancelReason.POSITION_SLOTS;
       let lots = maker.remainingLots < taker.remainingLots ? maker.remainingLots : taker.remainingLots;
       if (takerLimit !== undefined && takerLimit < lots) lots = takerLimit;
       if (makerLimit !== undefined && makerLimit < lots) lots = makerLimit;

@@ -45,7 +45,8 @@ export class OrderBook {
    * Could `taker` be filled entirely on entry? Mirrors the matching loop without changing anything:
    * expired makers are skipped; an own-account maker is skipped under CANCEL_MAKER (it would be
    * cancelled) and ends the match under CANCEL_TAKER (the taker would be cancelled there). `limitOf` gives
-   * a maker's fill limit now (a reduce-only maker's: the engine's RiskHook.fillLimit); every fill of a
+   * a maker's fill limit now (a reduce-only maker's: the engine's RiskHook.fillLimit; 0 for one that may not fill,
+   * RiskHook.canFill); every fill of a
    * maker's account in this sweep is on the makers' side, so it lowers that account's limits by its lots. At most
    * `maxFills` makers fill (the engine's MAX_FILLS_PER_ORDER).
    */

@@ -29,8 +29,17 @@ export interface RiskHook {
    */
   fillLimit?(order: OrderView, market: MarketParams): bigint | undefined;
   /**
+   * May this order fill now (changing nothing)? Asked before each fill, for the maker and for the taker, and for FOK's
+   * check on entry; as the fills accepted so far leave its account (onFill has seen them). The derivatives hook: its
+   * account holds the order's instrument or has a free position slot (sequencer/risk/positionLimit.ts). A resting
+   * maker that may not is cancelled (reason position-slots) and matching goes on with the next; a taker that may not
+   * stops, its remainder cancelled with that reason. A hook without it lets every order fill.
+   */
+  canFill?(order: OrderView, market: MarketParams): boolean;
+  /**
    * A refusal with its own code, asked right before `reserve` (which it must not change anything for): the code the
-   * engine rejects the order with (e.g. TOO_MANY_POSITIONS), or null to go on to `reserve`. A hook without it has none.
+   * engine rejects the order with (e.g. TOO_MANY_POSITIONS, an order that could not fill now), or null to go on to
+   * `reserve`. A hook without it has none.
    */
   refusal?(order: OrderView, market: MarketParams): RejectCode | null;
 }

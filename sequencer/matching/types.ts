@@ -92,9 +92,10 @@ export const RejectCode = {
   /** A reduce-only order that cannot reduce its account's position now (flat, or the order is on the position's own side): any fill would open, increase or flip it. */
   REDUCE_ONLY_INCREASES: "REDUCE_ONLY_INCREASES",
   /**
-   * A derivatives order on an instrument in which its account has neither a position nor an open order, while its
-   * positions and open orders already span the circuit's position slots (`params.positionSlots` instruments:
-   * sequencer/risk/positionLimit.ts): a fill could need one more position than the account can hold.
+   * A derivatives order on an instrument in which its account has no position, while it already holds positions in
+   * as many instruments as the circuit's position slots (`params.positionSlots`: sequencer/risk/positionLimit.ts):
+   * it could not fill now (its first fill would open one position more than the account can hold). Open orders do
+   * not count: an account may rest orders on any number of instruments, each judged when it fills (position-slots).
    */
   TOO_MANY_POSITIONS: "TOO_MANY_POSITIONS",
 } as const;
@@ -131,6 +132,13 @@ export const CancelReason = {
    * (each fill takes a batch slot; one order sweeping thousands of one-lot makers held everyone's requests behind it).
    */
   FILL_LIMIT: "fill-limit",
+  /**
+   * A derivatives order met for a fill while its account held positions in as many instruments as its position slots,
+   * none in the order's (sequencer/risk/positionLimit.ts): the fill would open a position beyond them. A resting maker
+   * is cancelled and matching goes on with the next; a taker's remainder is cancelled. Open orders take no slot, so
+   * this is how an order on an instrument beyond them ends (refused TOO_MANY_POSITIONS instead when placed then).
+   */
+  POSITION_SLOTS: "position-slots",
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 

@@ -4,9 +4,12 @@
  * snapshots as the pending and proven transactions leave them — so it accepts exactly what the batch
  * circuit will prove. All arithmetic is formulas.ts's (the circuit's); the acceptance rule is
  * marginRule.ts's (equity at the latest oracle marks covers the initial margin of the positions plus
- * the worst case of the open orders). An account takes on an instrument it neither holds nor has orders on only
- * while its positions and open orders span fewer than the circuit's position slots (positionLimit.ts): orders
- * (TOO_MANY_POSITIONS) and the liquidator's takeovers alike.
+ * the worst case of the open orders). An account takes on a position in an instrument it does not hold only while
+ * it holds fewer than the circuit's position slots (positionLimit.ts), judged when the position would open: at each
+ * fill (`canFill`, which the matching engine asks for both sides before each fill: a resting maker that may not fill
+ * is cancelled, position-slots), and at a liquidator's takeover. Open orders take no slot, so an account may rest
+ * orders on any number of instruments; an order is refused (TOO_MANY_POSITIONS) only when it could not fill at
+ * once (`refusal`).
  *
  * The service (sequencer/service/derivatives.ts) feeds it the instrument table and marks of each
  * accepted oracle update (setMarket), and applies transfers, liquidations and settlements through it.
@@ -215,19 +218,22 @@ export class DerivativesRisk implements RiskHook {
     return [...this.#orders.entries()].filter(([, m]) => m.size > 0).map(([a]) => a).sort((a, b) => a - b);
   }
 
-  /** The instruments in which the account has a non-zero position (`held`) and those it has open orders on (`ordered`). */
-  slotUse(accountId: number): { held: Set<number>; ordered: Set<number> } {
+  /** The instruments in which the account has a non-zero position, as the accepted fills leave it: its used position slots. */
+  held(accountId: number): Set<number> {
     const held = new Set<number>();
     this.account(accountId).positions.forEach((p, i) => {
       if (p.size !== 0n) held.add(i);
     });
-    return { held, ordered: new Set(this.openOrders(accountId).map((o) => o.instrumentId)) };
+    return held;
   }
 
-  /** Why the account may not take on instrument `id` (its position slots: positionLimit.ts positionSlotsFault), or null. */
+  /**
+   * Why the account may not take on a position in instrument `id` now (it holds K others: positionLimit.ts
+   * positionSlotsFault), or null. Its open orders do not count.
+   */
   positionSlotsFault(accountId: number, id: number): RequestFault | null {
-    const { held, ordered } = this.slotUse(accountId);
-    return positionSlotsFault(held, ordered, id, this.positionSlots);
+    if ((this.account(accountId).positions[id]?.size ?? 0n) !== 0n) return null;
+    return positionSlotsFault(this.held(accountId), id, this.positionSlots);
   }
 
   /** Equity, margins and the acceptance requirement of an account at the latest marks (null before any oracle update). */
@@ -388,8 +394,8 @@ export class DerivativesRisk implements RiskHook {
 
   /**
    * Whether `liquidatorId` can take `lots` of `victimId`'s position in `id` at `priceTicks` and stay at
-   * equity >= IM, within its position slots (positionLimit.ts: the position it takes on counts as an order's
-   * would); if so (and `commit`), applies the liquidation: the penalty goes to the insurance fund, which covers
+   * equity >= IM, within its position slots (positionLimit.ts: it holds `id` or fewer than K instruments now, its
+   * open orders not counted, as for a fill); if so (and `commit`), applies the liquidation: the penalty goes to the insurance fund, which covers
    * the victim's bad debt when it is left flat and negative. Returns the penalty, or null if refused.
    */
   liquidate(victimId: number, liquidatorId: number, id: number, lots: bigint, priceTicks: bigint, commit: boolean): bigint | null {
@@ -503,10 +509,23 @@ export class DerivativesRisk implements RiskHook {
 
   // ---- RiskHook ---------------------------------------------------------------------------------
 
-  /** TOO_MANY_POSITIONS for an order on an instrument beyond the account's position slots (positionLimit.ts), else null. */
-  refusal(order: OrderView, _market: MarketParams): RejectCode | null {
+  /**
+   * TOO_MANY_POSITIONS for an order that could not fill now: its account holds K instruments, not the order's
+   * (positionLimit.ts; its open orders do not count: such an order would be cancelled at its first fill, so it is
+   * refused instead), else null.
+   */
+  refusal(order: OrderView, market: MarketParams): RejectCode | null {
+    return this.canFill(order, market) ? null : RejectCode.TOO_MANY_POSITIONS;
+  }
+
+  /**
+   * Whether the order may fill now: its account holds the instrument, or holds fewer than K instruments
+   * (positionLimit.ts), as the fills accepted so far leave it (onFill updates the positions before the engine asks
+   * about the next fill). A spot order always may.
+   */
+  canFill(order: OrderView, _market: MarketParams): boolean {
     const id = instrumentOf(order.marketId, this.instrumentCount);
-    return id !== null && this.positionSlotsFault(order.accountId, id) ? RejectCode.TOO_MANY_POSITIONS : null;
+    return id === null || this.positionSlotsFault(order.accountId, id) === null;
   }
 
   reserve(order: OrderView, _market: MarketParams): boolean {

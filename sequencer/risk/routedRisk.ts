@@ -29,6 +29,10 @@ export class RoutedRisk implements RiskHook {
     return this.#of(order.marketId).fillLimit?.(order, market);
   }
 
+  canFill(order: OrderView, market: MarketParams): boolean {
+    return this.#of(order.marketId).canFill?.(order, market) ?? true;
+  }
+
   refusal(order: OrderView, market: MarketParams): RejectCode | null {
     return this.#of(order.marketId).refusal?.(order, market) ?? null;
   }

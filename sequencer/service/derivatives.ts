@@ -261,8 +261,10 @@ export class DerivativesService {
    * was rejected under since the last rebase: it may be the one refused); it is then applied again to the
    * proven table, and the open orders its marks no longer cover are cancelled. Otherwise it is forgotten
    * (derivatives orders and transfers wait for a fresh one) and the open derivatives orders, checked at its
-   * marks, are cancelled (at `time`, the rejection record's); so are, when its positions and orders then span
-   * more than its position slots, an account's orders on instruments it does not hold.
+   * marks, are cancelled (at `time`, the rejection record's). Orders on instruments an account no longer has a
+   * position slot for (a rejected trade gave back a position intake took as closed) stay: the engine judges each fill
+   * against this view (RiskHook.canFill, positionLimit.ts), and a maker that has no slot then is cancelled
+   * (position-slots); the proven state holds at most K positions an account, so no account here is beyond them.
    */
   rebase(proven: ExchangeState, time: number, refusedUpTo = Number.MAX_SAFE_INTEGER): void {
     const u = this.#latest;
@@ -287,13 +289,6 @@ export class DerivativesService {
       insuranceFund: proven.globals.insuranceFund,
     });
     if (again) this.risk.setMarket(table.instruments, again.risks, { time: u!.time, prices: u!.prices, vols: again.vols, slices: u!.volSlices });
-    // a rejected trade may leave an account holding a position intake took as closed: its orders on instruments it
-    // does not hold go (reason UNCOVERED), so every fill of an open order still fits its position slots (positionLimit.ts)
-    for (const acc of this.risk.accountsWithOrders()) {
-      const { held, ordered } = this.risk.slotUse(acc);
-      if (new Set([...held, ...ordered]).size <= this.risk.positionSlots) continue;
-      this.#cancelOrders(acc, [...ordered].filter((id) => !held.has(id)), CancelReason.UNCOVERED, time);
-    }
     if (again) this.#cancelUncovered(time);
     const how = current ? "" : again ? " (the latest oracle update applied again on top of it: marks only)" : " (the latest oracle update is no longer used: waiting for a fresh one)";
     this.host.log(`derivatives put back on the proven state${how}`);

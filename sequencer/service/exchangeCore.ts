@@ -95,14 +95,17 @@ export type CoreParts = {
 
 /**
  * The exchange's cancels that the proven state records (OPERATOR_CANCEL): the risk engine's (`uncovered`), the
- * resting order of a self-trade (`self-trade`), a reduce-only order's remainder (`reduce-only`) and the open and
- * held orders of a key rotation (`key-rotated`: the replaced key's orders cannot be filled while the new key is
- * registered, but would be again if the account ever registered the old key back): orders that rested, or whose
+ * resting order of a self-trade (`self-trade`), a reduce-only order's remainder (`reduce-only`), an incoming order's
+ * remainder past MAX_FILLS_PER_ORDER (`fill-limit`), an order met for a fill while its account had no position slot
+ * for it (`position-slots`: a resting maker, which the circuit would fill once the account has a slot again) and the
+ * open and held orders of a key rotation (`key-rotated`: the replaced key's orders cannot be filled while the new key
+ * is registered, but would be again if the account ever registered the old key back): orders that rested, or whose
  * fills are in the proven state, and that would otherwise stay fillable within their signed limits. Rare by
  * nature, so a spot slot each is cheap; IOC remainders (every unfilled market order) are not (G12).
  */
 export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([
   CancelReason.UNCOVERED, CancelReason.SELF_TRADE, CancelReason.REDUCE_ONLY, CancelReason.KEY_ROTATED, CancelReason.FILL_LIMIT,
+  CancelReason.POSITION_SLOTS,
 ]);
 
 /** The accounts a transaction concerns (whose history shows its rejection). */

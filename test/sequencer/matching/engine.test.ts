@@ -580,3 +580,91 @@ describe("matching engine: rejections", () => {
     ]);
   });
 });
+
+describe("matching engine: position slots (RiskHook.canFill)", () => {
+  /**
+   * A fake derivatives hook: each market is an instrument; an account may fill in a market it holds, or while it holds
+   * fewer than `slots` (positions never close here). `held` is updated by onFill, so canFill sees the accepted fills.
+   */
+  function slotsRisk(slots: number, held: Record<number, number[]> = {}) {
+    const positions = new Map<number, Set<number>>(Object.entries(held).map(([a, ms]) => [Number(a), new Set(ms)]));
+    const of = (a: number) => positions.get(a) ?? positions.set(a, new Set()).get(a)!;
+    const asked: string[] = [];
+    const risk: RiskHook = {
+      reserve: () => true,
+      onFill: (f) => {
+        of(f.makerAccount).add(f.marketId);
+        of(f.takerAccount).add(f.marketId);
+      },
+      release: () => {},
+      canFill: (o) => {
+        asked.push(`${o.accountId}/${o.orderId}`);
+        return of(o.accountId).has(o.marketId) || of(o.accountId).size < slots;
+      },
+    };
+    return { risk, of, asked };
+  }
+
+  it("cancels a resting maker whose account holds K instruments, not its own (position-slots), and fills the taker from the next maker", () => {
+    const { risk } = slotsRisk(1, { 5: [2] }); // account 5 holds market 2: its one slot
+    const e = engine(undefined, risk);
+    assert.deepEqual(kinds(e.execute(place(sell(5, 1n, 100n, 3n)))), ["accepted", "done"], "it may rest on market 1: an order takes no slot");
+    e.execute(place(sell(6, 1n, 101n, 4n)));
+    const ev = e.execute(place(buy(7, 1n, 101n, 3n)));
+    assert.deepEqual(kinds(ev), ["accepted", "cancelled:position-slots", "fill:3@101", "done"]);
+    assert.deepEqual(ev[1], { type: "cancelled", accountId: 5, orderId: 1n, marketId: 1, reason: CancelReason.POSITION_SLOTS, remainingLots: 3n });
+    assert.deepEqual(fills(ev).map((f) => f.makerAccount), [6]);
+    assert.equal(e.order(5, 1n), undefined, "out of the book");
+    assert.equal(e.order(6, 1n)?.remainingLots, 1n);
+  });
+
+  it("fills a maker whose account holds K instruments when it holds the order's instrument", () => {
+    const { risk } = slotsRisk(1, { 5: [1] });
+    const e = engine(undefined, risk);
+    e.execute(place(sell(5, 1n, 100n, 3n)));
+    assert.deepEqual(kinds(e.execute(place(buy(7, 1n, 100n, 2n)))), ["accepted", "fill:2@100", "done"]);
+    assert.equal(e.order(5, 1n)?.remainingLots, 1n, "still resting");
+  });
+
+  it("cancels the remainder of a taker whose account holds K instruments, not its own, after no fill (position-slots); the maker stays", () => {
+    const { risk } = slotsRisk(1, { 7: [2] });
+    const e = engine(undefined, risk);
+    e.execute(place(sell(6, 1n, 100n, 4n)));
+    const ev = e.execute(place(buy(7, 1n, 100n, 3n)));
+    assert.deepEqual(kinds(ev), ["accepted", "cancelled:position-slots", "done"]);
+    assert.deepEqual(ev[1], { type: "cancelled", accountId: 7, orderId: 1n, marketId: 1, reason: CancelReason.POSITION_SLOTS, remainingLots: 3n });
+    assert.equal(e.order(6, 1n)?.remainingLots, 4n);
+    assert.equal(e.order(7, 1n), undefined, "a GTC remainder does not rest");
+    // with nothing crossed, it rests: judged when it fills
+    assert.deepEqual(kinds(e.execute(place(buy(7, 2n, 99n, 3n)))), ["accepted", "done"]);
+  });
+
+  it("asks with the fills already accepted: a maker's first fill takes its last slot, its order on another instrument then goes", () => {
+    const { risk, of, asked } = slotsRisk(2, { 5: [2] }); // account 5: one slot left
+    const e = new MatchingEngine({ markets: new MarketRegistry([...MARKETS, { ...MARKETS[0], marketId: 3 }]), risk });
+    e.execute(place(sell(5, 1n, 100n, 3n)));
+    e.execute(place(sell(5, 2n, 100n, 3n, { marketId: 3 })));
+    assert.deepEqual(kinds(e.execute(place(buy(7, 1n, 100n, 3n)))), ["accepted", "fill:3@100", "done"]);
+    assert.deepEqual([...of(5)].sort(), [1, 2], "its two slots: markets 1 and 2");
+    assert.deepEqual(asked.splice(0), ["5/1", "7/1"], "maker and taker asked before the fill");
+    const ev = e.execute(place(buy(8, 1n, 100n, 3n, { marketId: 3 })));
+    assert.deepEqual(kinds(ev), ["accepted", "cancelled:position-slots", "done"]);
+    assert.equal(e.order(8, 1n)?.remainingLots, 3n, "the taker rests");
+  });
+
+  it("FOK counts a maker that may not fill as nothing: refused with no state change when only it would complete the order", () => {
+    const { risk } = slotsRisk(1, { 5: [2] });
+    const e = engine(undefined, risk);
+    e.execute(place(sell(5, 1n, 100n, 3n)));
+    e.execute(place(sell(6, 1n, 101n, 2n)));
+    assert.deepEqual(kinds(e.execute(place(buy(7, 1n, 101n, 4n, { timeInForce: TimeInForce.FOK })))), ["rejected:FOK_UNFILLABLE", "done"]);
+    assert.equal(e.order(5, 1n)?.remainingLots, 3n, "nothing changed");
+    assert.deepEqual(kinds(e.execute(place(buy(7, 2n, 101n, 2n, { timeInForce: TimeInForce.FOK })))), ["accepted", "cancelled:position-slots", "fill:2@101", "done"]);
+  });
+
+  it("takes position-slots as a command's cancel reason (cancel-all, unplace), as every CancelReason", () => {
+    const e = engine();
+    e.execute(place(sell(5, 1n, 100n, 3n)));
+    assert.deepEqual(kinds(e.execute({ kind: "cancelAll", time: T0, accountId: 5, reason: CancelReason.POSITION_SLOTS })), ["cancelled:position-slots", "done"]);
+  });
+});

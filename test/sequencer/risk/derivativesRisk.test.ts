@@ -163,32 +163,48 @@ describe("derivatives risk", () => {
     assert.equal(r.reserve(view(2, 3n, Side.SELL, 1n), market), false, "the open order counts towards the worst end");
   });
 
-  it("refuses an order on a 4th instrument while positions and open orders span the 3 position slots (TOO_MANY_POSITIONS), changing nothing", () => {
+  it("counts no open orders toward the 3 position slots: accepts orders on all 4 instruments while it holds fewer than 3, changing nothing in refusal", () => {
     const r = risk(3);
     assert.equal(r.positionSlots, 3);
+    // orders on 0, 1 and 3 and a position in 2: the old |held ∪ ordered| <= K refused the order on 3
     assert.equal(r.reserve(view(1, 1n, Side.BUY, 10n, 300_000n, 0), market), true);
     assert.equal(r.reserve(view(1, 2n, Side.SELL, 10n, 300_000n, 1), market), true);
     trade(r, 2, 1, 2, 10n, 20_000n); // account 1 buys 10 calls from account 2: a position in 2
-    assert.deepEqual(r.slotUse(1), { held: new Set([2]), ordered: new Set([0, 1]) });
+    assert.deepEqual(r.held(1), new Set([2]));
+    const fourth = view(1, 3n, Side.BUY, 1n, 20_000n, 3);
+    assert.equal(r.refusal(fourth, market), null, "one instrument held: a slot is free");
+    assert.equal(r.canFill(fourth, market), true);
+    assert.equal(r.positionSlotsFault(1, 3), null);
+    assert.equal(r.reserve(fourth, market), true);
+    assert.deepEqual(r.openOrders(1).map((o) => o.instrumentId), [0, 1, 3]);
+    assert.equal(r.canFill({ ...view(1, 9n, Side.BUY, 1n), marketId: 5 }, market), true, "a spot order always may fill");
+  });
+
+  it("refuses an order (TOO_MANY_POSITIONS) and a fill (canFill false) on a 4th instrument once the account holds 3, changing nothing; allows its held ones; a closed position frees a slot", () => {
+    const r = risk(3);
+    for (const id of [0, 1, 2]) trade(r, 1, 2, id, 10n, id === 2 ? 20_000n : 300_000n); // account 1 holds 0, 1 and 2
+    assert.deepEqual(r.held(1), new Set([0, 1, 2]));
     const fourth = view(1, 3n, Side.BUY, 1n, 20_000n, 3);
     assert.equal(r.refusal(fourth, market), RejectCode.TOO_MANY_POSITIONS);
+    assert.equal(r.canFill(fourth, market), false);
     assert.equal(r.positionSlotsFault(1, 3)?.code, "TOO_MANY_POSITIONS");
-    assert.deepEqual(r.openOrders(1).map((o) => o.instrumentId), [0, 1], "nothing reserved");
-    assert.equal(r.refusal(view(2, 9n, Side.BUY, 1n, 20_000n, 3), market), null, "account 2 holds one instrument");
-    // its own three instruments: still accepted (a reduce-only sell of the calls too)
+    assert.deepEqual(r.openOrders(1), [], "nothing reserved");
+    assert.equal(r.refusal(view(3, 9n, Side.BUY, 1n, 20_000n, 3), market), null, "account 3 holds nothing");
+    // its own three instruments: still accepted and fillable (a reduce-only sell of the calls too)
     for (const [id, orderId] of [[0, 4n], [1, 5n], [2, 6n]] as const) {
       const o = { ...view(1, orderId, Side.SELL, 1n, id === 2 ? 20_000n : 300_000n, id), reduceOnly: id === 2 };
       assert.equal(r.refusal(o, market), null, `instrument ${id}`);
+      assert.equal(r.canFill(o, market), true, `instrument ${id}`);
       assert.equal(r.reserve(o, market), true, `instrument ${id}`);
     }
-    // the orders on instrument 1 go: a slot is free
-    r.release(view(1, 2n, Side.SELL, 10n, 300_000n, 1), 10n, market);
-    r.release(view(1, 5n, Side.SELL, 1n, 300_000n, 1), 1n, market);
+    // the position in 1 closes: a slot is free
+    trade(r, 2, 1, 1, 10n, 300_000n);
+    assert.deepEqual(r.held(1), new Set([0, 2]));
     assert.equal(r.refusal(fourth, market), null);
-    assert.equal(r.reserve(fourth, market), true);
+    assert.equal(r.canFill(fourth, market), true);
   });
 
-  it("does not liquidate to a liquidator whose positions and orders span its position slots, until one closes", () => {
+  it("does not liquidate to a liquidator holding positions in all its position slots, until one closes; its open orders do not count", () => {
     const r = risk(3);
     r.creditCollateral(3, 3_000_000_000n);
     trade(r, 1, 2, 0, 900n, 300_000n); // account 1 long 900 perpetual lots
@@ -199,6 +215,7 @@ describe("derivatives risk", () => {
     assert.equal(r.liquidate(1, 3, 0, 100n, 280_000n, true), null);
     assert.deepEqual([r.account(1).positions[0].size, r.account(3).positions[0].size], [900n, 0n], "nothing applied");
     trade(r, 4, 3, 3, 10n, 20_000n); // the liquidator closes its put position
+    assert.equal(r.reserve(view(3, 1n, Side.BUY, 1n, 20_000n, 3), market), true, "and bids for puts again: an order takes no slot");
     assert.equal(r.liquidate(1, 3, 0, 100n, 280_000n, true), 28_000_000n);
     assert.equal(r.account(3).positions[0].size, 100n);
   });

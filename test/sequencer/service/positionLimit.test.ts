@@ -1,9 +1,12 @@
 /**
- * Position slots at intake (sequencer/risk/positionLimit.ts), through the sequencer at TEST_PARAMS (4 instruments,
- * 3 position slots per account; a fake custodian, every batch built by the batch witness): an order that could
- * open a 4th position is refused TOO_MANY_POSITIONS and changes nothing; orders on the account's own instruments
- * are accepted, and once a position closes the refused order is accepted; the liquidator is not given a 4th
- * position either, and a rejected closing trade takes away the orders that counted on its slot. Every batch is accepted and the risk view equals the proven state.
+ * Position slots (sequencer/risk/positionLimit.ts), through the sequencer at TEST_PARAMS (4 instruments, 3 position
+ * slots per account; a fake custodian, every batch built by the batch witness): open orders take no slot, so a market
+ * maker quotes all 4 instruments; takers fill it on 3, and the next taker on the 4th finds its quote cancelled
+ * (position-slots, proven by an OPERATOR_CANCEL) rather than a fill the builder would refuse. An order that could not
+ * fill at once (its account holds 3 other instruments) is refused TOO_MANY_POSITIONS and changes nothing; orders on
+ * the account's own instruments are accepted, and once a position closes the refused order is accepted; the
+ * liquidator is not given a 4th position either; a rejected closing trade leaves the orders that counted on its slot
+ * in the book, judged when they fill. Every batch is accepted and the risk view equals the proven state.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -49,16 +52,50 @@ async function fourInstruments(options: Partial<SequencerOptions> = {}) {
 }
 
 describe("position slots at intake", () => {
-  it("refuses an order on a 4th instrument (TOO_MANY_POSITIONS) and changes nothing, accepts orders on the account's 3, and the 4th once a position closed", async () => {
+  it("accepts a market maker's quotes on all 4 instruments (3 slots); fills it on 3; cancels its quote on the 4th when a taker crosses it (position-slots, proven), the builder refusing nothing", async () => {
     const { seq } = await fourInstruments();
-    // alice: long the perpetual and the future (from bob), a resting bid for calls
-    seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 100n }));
-    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 100n }))), ["accepted", "fill:100"]);
-    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 2n, side: Side.SELL, priceTicks: AT, sizeLots: 100n }));
-    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 2n, side: Side.BUY, priceTicks: AT, sizeLots: 100n }))), ["accepted", "fill:100"]);
-    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, CALL, { orderId: 3n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
+    const seen: TxRejection[] = [];
+    seq.events.on("rejected", (r) => seen.push(r));
+    const cancelled: EngineEvent[] = [];
+    seq.events.on("engine", (events) => cancelled.push(...events.filter((e) => e.type === "cancelled")));
+    // carol, the market maker, offers 10 lots of every instrument: 4 instruments, one more than her slots
+    const quotes = [PERP, FUTURE, CALL, PUT].map((id) => derivOrder(carol, id, { orderId: BigInt(1 + id), side: Side.SELL, priceTicks: id >= CALL ? PREMIUM : AT, sizeLots: 10n }));
+    for (const q of quotes) assert.deepEqual(codes(seq.placeOrder(q)), ["accepted"], `quote on market ${q.marketId}`);
+    assert.deepEqual(seq.engine.openOrders(carol.accountId).map((o) => o.marketId), quotes.map((q) => q.marketId));
+    // alice takes the perpetual, the future and the calls: carol holds 3 positions
+    for (const id of [PERP, FUTURE, CALL]) {
+      const take = derivOrder(alice, id, { orderId: BigInt(1 + id), side: Side.BUY, priceTicks: id >= CALL ? PREMIUM : AT, sizeLots: 10n });
+      assert.deepEqual(codes(seq.placeOrder(take)), ["accepted", "fill:10"], `instrument ${id}`);
+    }
+    assert.deepEqual(seq.derivatives.risk.held(carol.accountId), new Set([PERP, FUTURE, CALL]));
+    // bob bids for the put: carol's ask would be her 4th position, so it goes (proven); bob's bid rests
+    const pending = seq.peekPending().length;
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(bob, PUT, { orderId: 1n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "cancelled"]);
+    assert.deepEqual(cancelled.map((e) => e.type === "cancelled" && [e.accountId, e.orderId, e.reason, e.remainingLots]), [[carol.accountId, quotes[PUT].orderId, CancelReason.POSITION_SLOTS, 10n]]);
+    assert.deepEqual(seq.peekPending().slice(pending), [{ type: TxType.OPERATOR_CANCEL, accountId: carol.accountId, orderId: quotes[PUT].orderId }], "an OPERATOR_CANCEL queued: it rested, the circuit would fill it once she has a slot");
+    assert.equal(seq.engine.order(bob.accountId, 1n)?.remainingLots, 10n, "the taker's bid rests");
+    assert.deepEqual(seq.derivatives.risk.account(carol.accountId).positions[PUT].size, 0n);
+    await seq.drain();
+    assert.deepEqual(seen, [], "the batch builder refused nothing (no TOO_MANY_POSITIONS)");
+    assert.deepEqual(provenHeld(seq, carol.accountId), [PERP, FUTURE, CALL]);
+    assert.deepEqual(seq.state.orderSlot(carol.accountId, quotes[PUT].orderId), { storedId: quotes[PUT].orderId, filled: 0n, cancelled: true }, "proven cancelled");
+    assertInSync(seq);
+    assert.equal(seq.pendingTransactions, 0, "every batch was accepted");
+  });
 
-    // positions in 2 instruments and an order on a 3rd: a put is a 4th
+  it("refuses an order on a 4th instrument once the account holds 3 (TOO_MANY_POSITIONS) and changes nothing, accepts orders on its 3, and the 4th once a position closed", async () => {
+    const { seq } = await fourInstruments();
+    // alice: long the perpetual, the future and calls (from bob)
+    for (const [id, orderId, price] of [[PERP, 1n, AT], [FUTURE, 2n, AT]] as const) {
+      seq.placeOrder(derivOrder(bob, id, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 100n }));
+      assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, id, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 100n }))), ["accepted", "fill:100"]);
+    }
+    // positions in 2 instruments and orders on the 3rd and 4th: open orders take no slot
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, CALL, { orderId: 3n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 8n, side: Side.BUY, priceTicks: PREMIUM - 1n, sizeLots: 10n }))), ["accepted"], "the old rule refused it: positions and orders spanned 3");
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(bob, CALL, { orderId: 3n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "fill:10"]);
+
+    // positions in 3 instruments: a put is a 4th
     const put = derivOrder(alice, PUT, { orderId: 4n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n });
     const before = { orders: seq.engine.openOrders(alice.accountId), reserved: seq.derivatives.risk.openOrders(alice.accountId), margin: seq.derivatives.risk.margin(alice.accountId), pending: seq.peekPending().length };
     const refused = seq.placeOrder(put);
@@ -66,16 +103,13 @@ describe("position slots at intake", () => {
     assert.deepEqual(seq.engine.openOrders(alice.accountId), before.orders, "no book entry");
     assert.deepEqual(seq.derivatives.risk.openOrders(alice.accountId), before.reserved, "nothing reserved");
     assert.deepEqual(seq.derivatives.risk.margin(alice.accountId), before.margin);
-    assert.deepEqual(seq.engine.depth(INSTRUMENT_MARKET_BASE + PUT, 10), { bids: [], asks: [] });
+    assert.deepEqual(seq.engine.depth(INSTRUMENT_MARKET_BASE + PUT, 10).bids, [{ priceTicks: PREMIUM - 1n, lots: 10n, orders: 1 }], "her earlier bid only");
     assert.equal(seq.engine.isOrderIdUsed(alice.accountId, 4n), false, "a refused order does not use its id");
     assert.equal(seq.peekPending().length, before.pending);
 
     // her own instruments: accepted (a resting perpetual ask; a reduce-only sell of the future)
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 5n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 10n }))), ["accepted"]);
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 6n, side: Side.SELL, priceTicks: 310_000n, sizeLots: 10n, reduceOnly: true }))), ["accepted"]);
-    // the calls fill: positions in 3 instruments, the put still refused
-    assert.deepEqual(codes(seq.placeOrder(derivOrder(bob, CALL, { orderId: 3n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "fill:10"]);
-    assert.deepEqual(codes(seq.placeOrder(put)), ["rejected:TOO_MANY_POSITIONS"]);
     await seq.drain();
     assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, FUTURE, CALL]);
 
@@ -127,7 +161,7 @@ describe("position slots at intake", () => {
     assert.equal(seq.pendingTransactions, 0, "every batch was accepted");
   });
 
-  it("cancels the orders beyond the position slots when a closing trade is rejected: the position it closed is back (UNCOVERED, proven)", async () => {
+  it("keeps the orders on a 4th instrument when a closing trade is rejected (the position it closed is back), and cancels one when it would fill (position-slots, proven)", async () => {
     const verifier = refusingVerifier();
     const { seq } = await fourInstruments({ verifier });
     // alice long the perpetual, the future and calls, from bob
@@ -142,7 +176,7 @@ describe("position slots at intake", () => {
     assert.deepEqual(codes(seq.placeOrder(closing)), ["accepted", "fill:10"]);
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 5n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
 
-    // the closing trade cannot be proven: alice holds the calls again, so her put bid could open a 4th position
+    // the closing trade cannot be proven: alice holds the calls again, her put bid stays (judged when it fills)
     verifier.refuse = closing.signature.s;
     const seen: TxRejection[] = [];
     seq.events.on("rejected", (r) => seen.push(r));
@@ -150,9 +184,19 @@ describe("position slots at intake", () => {
     seq.events.on("engine", (events) => cancelled.push(...events.filter((e) => e.type === "cancelled")));
     await seq.drain();
     assert.deepEqual(seen.map((r) => [r.code, r.tx.type]), [["BAD_SIGNATURE", TxType.DERIV_TRADE]]);
-    assert.deepEqual(cancelled.map((e) => e.type === "cancelled" && [e.accountId, e.orderId, e.reason]), [[alice.accountId, 5n, CancelReason.UNCOVERED]]);
+    assert.equal(cancelled.length, 0, "no order cancelled by the put-back");
+    assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, FUTURE, CALL]);
+    assert.deepEqual(seq.engine.openOrders(alice.accountId).map((o) => o.orderId), [5n]);
+    assertInSync(seq);
+
+    // carol sells puts into it: the bid would be alice's 4th position, so it is cancelled (proven) and carol's ask rests
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, PUT, { orderId: 1n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "cancelled"]);
+    assert.deepEqual(cancelled.map((e) => e.type === "cancelled" && [e.accountId, e.orderId, e.reason]), [[alice.accountId, 5n, CancelReason.POSITION_SLOTS]]);
     assert.deepEqual(seq.engine.openOrders(alice.accountId), []);
     assert.deepEqual(seq.derivatives.risk.openOrders(alice.accountId), []);
+    assert.equal(seq.engine.order(carol.accountId, 1n)?.remainingLots, 10n);
+    await seq.drain();
+    assert.equal(seen.length, 1, "nothing else rejected");
     assert.deepEqual(seq.state.orderSlot(alice.accountId, 5n), { storedId: 5n, filled: 0n, cancelled: true }, "proven cancelled: no batch may fill it");
     assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, FUTURE, CALL]);
     assertInSync(seq);
