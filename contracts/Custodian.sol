@@ -218,8 +218,9 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
     /// @notice The instrument ids free after the latest accepted batch, as its public data proves them (the oracle
     /// section's `freeInstruments`): bit i (value 2^i) is set when id i was never registered, or its instrument is
     /// settled and no account holds a position in it. All ids (`2^instruments - 1`) before the first batch.
-    /// @dev At most MAX_TABLE_INSTRUMENTS (64) instruments ({constructor}), so the mask fits 64 bits; it shares the slot of the counters every
-    /// batch writes, so a batch updates it at the cost of a warm slot.
+    /// @dev At most MAX_TABLE_INSTRUMENTS (64) instruments ({constructor}), so the mask fits 64 bits. It has a storage slot
+    /// of its own (the counters above fill 31 bytes of theirs, so the 2-byte mask did not share it either): a batch reads
+    /// it cold and writes it only when its mask changes ({_storeFreeInstruments}).
     uint64 public freeInstruments;
     /// @notice The registered oracle key, compressed as `y | signX << 255` ({BabyJubjub-compress}); 0 if none.
     uint256 public oracleKey;
@@ -1421,8 +1422,8 @@ contract Custodian is ICustodianExits, ICustodianTreasury, ICustodianMarks, Acce
         CustodianPayouts.storePrices(_lastPrices, underlyings, publicData);
     }
 
-    /// @dev Stores the batch's `freeInstruments` mask ({freeInstruments}) if it changed: one calldata load, and a
-    /// write of the slot the batch's counters already wrote. The mask is `ceil(instruments / 8)` bytes (one with 1 to 8
+    /// @dev Stores the batch's `freeInstruments` mask ({freeInstruments}) if it changed: one calldata load, one
+    /// storage read, and a write only when the mask changed. The mask is `ceil(instruments / 8)` bytes (one with 1 to 8
     /// instruments), the oracle section's last ({PublicData-freeInstrumentsAt}), proven below 2^instruments; without instruments it
     /// has no bytes, reads 0 and leaves the 0 stored.
     function _storeFreeInstruments(bytes calldata publicData) private {

@@ -2,11 +2,12 @@
  * The main job: a local chain with the exchange and demo traders, on embedded defaults.
  *
  *   npm run devnet            # starts a Hardhat node, deploys, trades, proves, settles, verifies (DEVNET_PARAMS:
- *                             # test trees and slots, 64 order slots, the production table of 16, 16 positions)
+ *                             # test trees and slots, 256 order slots, a table of 48 with a 40-option chain, 16 positions)
  *   npm run devnet -- --keep  # instead of the exodus act, keeps the node, the exchange (batches proven as
  *                             # orders arrive) and its web page running for you to trade (Ctrl-C to stop)
  *   npm run devnet -- --size test         # the same with the test table of 4 instruments (TEST_PARAMS: 3 position
- *                                         # slots per account, so the maker's quotes on the put are refused TOO_MANY_POSITIONS)
+ *                                         # slots per account: the maker quotes all four, and a quote met while it holds
+ *                                         # three others is cancelled position-slots)
  *   npm run devnet -- --size production   # the same at production sizes (PRODUCTION_PARAMS: 16M accounts,
  *                                         # 18 + 4 slots per batch, 16 instruments, 16 positions per account); its
  *                                         # first run builds the circuits (~15 minutes on 2 cores)

@@ -33,7 +33,9 @@ export interface RiskHook {
    * check on entry; as the fills accepted so far leave its account (onFill has seen them). The derivatives hook: its
    * account holds the order's instrument or has a free position slot (sequencer/risk/positionLimit.ts). A resting
    * maker that may not is cancelled (reason position-slots) and matching goes on with the next; a taker that may not
-   * stops, its remainder cancelled with that reason. A hook without it lets every order fill.
+   * stops, its remainder cancelled with that reason (a hook whose `refusal` asks canFill, as the derivatives hook's
+   * does, never lets such a taker in: its own fills are in its own instrument). A hook without it lets every order
+   * fill.
    */
   canFill?(order: OrderView, market: MarketParams): boolean;
   /**

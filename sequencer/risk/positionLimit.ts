@@ -10,8 +10,8 @@
  * happens ({@link positionSlotsFault}):
  * - a fill: the matching engine asks, before each fill, whether each side may fill now (RiskHook.canFill): its
  *   account holds the instrument or has a free slot. A resting maker that may not is cancelled (reason
- *   position-slots, proven: it rested) and the taker goes on to the next maker; a taker that may not stops, its
- *   remainder cancelled with that reason;
+ *   position-slots, proven: it rested) and the taker goes on to the next maker (a taker always may: it passed the
+ *   order rule below, and its own fills are in its own instrument);
  * - an order: refused (TOO_MANY_POSITIONS) only when it could not fill at once, its account holding K instruments,
  *   not its own; open orders do not count, so an account may rest orders on any number of instruments (a market
  *   maker quoting an option chain), each filling while the account holds its instrument or has a slot free;
