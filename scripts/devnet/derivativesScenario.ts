@@ -19,6 +19,7 @@ import { erc20Abi, type Address, type PublicClient, type TestClient } from "viem
 import { custodianAbi, DEMO_ETH_PERPETUAL, DEMO_ETH_TERMS, readArtifact, registerInstrument, send, setOracleKey, type Clients, type InstrumentRegistration } from "../deploy/deployExchange.ts";
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import { INSTRUMENT_MARKET_BASE, InstrumentKind, neverRests, OrderType, SETTLEMENT_WINDOW, Side, TimeInForce, TriggerType } from "../../sequencer/protocol/constants.ts";
+import { CancelReason } from "../../sequencer/matching/types.ts";
 import type { AccountReport } from "../../sequencer/risk/accountReport.ts";
 import { DEFAULT_IMMEDIATE_TTL, type ExchangeClient } from "../../sequencer/sdk/client.ts";
 import { accountOf, deposit, forceClose } from "../../sequencer/sdk/custodian.ts";
@@ -195,7 +196,11 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
     try {
       const { events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt(tif) });
       const fills = events.flatMap((e) => (e.type === "fill" ? [`${e.lots}@${e.priceTicks}`] : []));
-      info(`${what}: ${fills.length ? `filled ${fills.join(", ")}` : "resting"}`);
+      // resting orders met and cancelled on the way (a maker without a free position slot: position-slots, proven)
+      const met = events.flatMap((e) => (e.type === "cancelled" && e.reason === CancelReason.POSITION_SLOTS ? [`account ${e.accountId}'s order ${e.orderId} cancelled, ${e.reason}`] : []));
+      const taker = events.find((e) => e.type === "cancelled" && e.reason !== CancelReason.POSITION_SLOTS);
+      const rest = fills.length ? `filled ${fills.join(", ")}` : taker ? `nothing filled, ${taker.type === "cancelled" ? taker.reason : ""}` : "resting";
+      info(`${what}: ${[...met, rest].join("; ")}`);
       return true;
     } catch (e) {
       if (!(e instanceof ApiRequestError)) throw e;
