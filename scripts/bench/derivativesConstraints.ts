@@ -14,6 +14,7 @@ import { oracleSectionBytes, RECORD_BYTES } from "../../sequencer/protocol/const
 import { INSTRUMENT_FIELDS } from "../../sequencer/protocol/layouts.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { compileR1cs } from "./constraints.ts";
+import { batchMainSource } from "../build/batchCircuit.ts";
 import { int, pct, section, table } from "./util.ts";
 
 const main = (include: string, body: string) => `pragma circom 2.1.0;\ninclude "${include}";\ncomponent main = ${body};\n`;
@@ -62,6 +63,16 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
       `plus ${RECORD_BYTES} bytes of public data (packed into the public inputs, as a spot record). Per batch the oracle step adds its EdDSA check (${int(signature)}), ` +
       `one mark read by path per option id (MarkRead: the leaf's Poseidon and its path to the marks root; the Black-Scholes, ${int(blackScholes)} ` +
       `each, is proven once per oracle update by the marking proof, below) and the per-instrument marks, margins, settlement and funding arithmetic.`,
+  );
+  // The whole devnet batch at its 48 instruments and at 16 (the same trees and slots): what each listed instrument
+  // costs every batch while the table is a vector, whether anybody holds it or not.
+  const sixteen: CircuitParams = { ...DEVNET_PARAMS, instruments: 16, optionInstruments: 8 };
+  const wide = await count("Batch_DEVNET", batchMainSource(DEVNET_PARAMS));
+  const narrow = await count("Batch_DEVNET_16", batchMainSource(sixteen));
+  console.log(
+    `\nThe whole DEVNET batch (${DEVNET_PARAMS.slots} + ${DEVNET_PARAMS.derivSlots} slots, depths ${DEVNET_PARAMS.accountLevels}/${DEVNET_PARAMS.balanceLevels}/${DEVNET_PARAMS.orderLevels}): ` +
+      `${int(wide)} constraints with ${DEVNET_PARAMS.instruments} instruments (${DEVNET_PARAMS.optionInstruments} options), ${int(narrow)} with ${sixteen.instruments} (${sixteen.optionInstruments} options): ` +
+      `${int((wide - narrow) / (DEVNET_PARAMS.instruments - sixteen.instruments))} per instrument listed.`,
   );
   return report;
 }

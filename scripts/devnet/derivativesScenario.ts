@@ -194,12 +194,13 @@ export async function runDerivativesScenario(ctx: ScenarioContext): Promise<Scen
   const place = async (t: Trader, id: number, side: Side, price: bigint, lots: bigint, tif: TimeInForce = TimeInForce.GTC, listing?: { name: string; marketId: number }) => {
     const what = `${t.name} ${side === Side.BUY ? "buys" : "sells"} ${lots} ${listing?.name ?? specs[ids.indexOf(id)][0]} @ ${price}`;
     try {
-      const { events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt(tif) });
+      const { order, events } = await t.c.placeOrder({ marketId: listing?.marketId ?? market(id), side, priceTicks: price, sizeLots: lots, timeInForce: tif, maxFeePpm: 1000, expiry: expiresAt(tif) });
       const fills = events.flatMap((e) => (e.type === "fill" ? [`${e.lots}@${e.priceTicks}`] : []));
+      const cancels = events.flatMap((e) => (e.type === "cancelled" ? [e] : []));
+      const own = cancels.find((e) => e.accountId === order.accountId && e.orderId === order.orderId);
       // resting orders met and cancelled on the way (a maker without a free position slot: position-slots, proven)
-      const met = events.flatMap((e) => (e.type === "cancelled" && e.reason === CancelReason.POSITION_SLOTS ? [`account ${e.accountId}'s order ${e.orderId} cancelled, ${e.reason}`] : []));
-      const taker = events.find((e) => e.type === "cancelled" && e.reason !== CancelReason.POSITION_SLOTS);
-      const rest = fills.length ? `filled ${fills.join(", ")}` : taker ? `nothing filled, ${taker.type === "cancelled" ? taker.reason : ""}` : "resting";
+      const met = cancels.filter((e) => e !== own && e.reason === CancelReason.POSITION_SLOTS).map((e) => `account ${e.accountId}'s order ${e.orderId} cancelled, ${e.reason}`);
+      const rest = fills.length ? `filled ${fills.join(", ")}` : own ? `nothing filled, ${own.reason}` : "resting";
       info(`${what}: ${[...met, rest].join("; ")}`);
       return true;
     } catch (e) {

@@ -79,8 +79,8 @@ export const PRODUCTION_PARAMS: CircuitParams = {
  * maker quotes a chain of forty options beside its spot ladder), 16 positions per account as at production, and a
  * table of 48 instruments (8 linear ids and 40 option ids, on 2 underlyings), so the main job lists a perpetual, two
  * dated futures and an option chain of 2 expiries x 10 strikes x call/put (issue 15's devnet chain), and a batch still
- * proves in seconds: 276,100 constraints (circom2 --O2, 2026-12-07); with 64 order slots, 272,458 against the 16-instrument
- * table's 136,259, since every batch marks the whole table. Production keeps 16 instruments in its 2^20 proof: a table beyond that at production
+ * proves in seconds: 276,100 constraints (circom2 --O2, 2026-12-07), against 139,901 with a 16-instrument table
+ * (scripts/bench/derivativesConstraints.ts), since every batch marks the whole table. Production keeps 16 instruments in its 2^20 proof: a table beyond that at production
  * size is the tree of circuits/DERIVATIVES.md "At exchange scale", not built.
  */
 export const DEVNET_PARAMS: CircuitParams = {
