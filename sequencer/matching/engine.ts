@@ -9,7 +9,9 @@
  * - Price-time priority; the trade price is the maker's.
  * - LIMIT + GTC rests what is left; IOC cancels what is left (ioc-remainder); FOK is checked first and
  *   refused (FOK_UNFILLABLE) with no state change unless it fills entirely; POST_ONLY is refused
- *   (WOULD_CROSS) if it would meet any live resting order, its own account's included.
+ *   (WOULD_CROSS) if it would meet a live resting order that would fill, or any of its own account's; the resting
+ *   orders it crosses that would not fill (a spent reduce-only order, one without a position slot) are cancelled
+ *   as a taker meeting them cancels them, and it rests.
  * - MARKET orders are IOC with priceTicks as the protection price (MARKET + FOK is fill-or-kill with
  *   protection; MARKET + POST_ONLY is refused, INVALID_TIME_IN_FORCE).
  * - Self-trade prevention, an engine option: CANCEL_MAKER (default) cancels the resting order of the
@@ -202,12 +204,14 @@ export class MatchingEngine {
       out.push(rejected(o, RejectCode.REDUCE_ONLY_INCREASES));
       return;
     }
-    if (tif === TimeInForce.POST_ONLY && book.wouldTrade(taker, time)) {
+    // (a maker that may not fill now fills nothing in this sweep: its account's fills here would be in this instrument only)
+    const makerLimit = (m: RestingOrder) => (this.#mayFill(m, market) ? this.#limit(m, market) : 0n);
+    // a post-only order crossing only makers the loop would cancel unfilled rests, and #match cancels them first (so
+    // the book is never crossed); one crossing a maker that would fill, or its own account's order, is refused
+    if (tif === TimeInForce.POST_ONLY && book.wouldTrade(taker, time, (m) => makerLimit(m) !== 0n)) {
       out.push(rejected(o, RejectCode.WOULD_CROSS));
       return;
     }
-    // (a maker that may not fill now fills nothing in this sweep: its account's fills here would be in this instrument only)
-    const makerLimit = (m: RestingOrder) => (this.#mayFill(m, market) ? this.#limit(m, market) : 0n);
     const fillable = () => (takerLimit === undefined || takerLimit >= taker.remainingLots) && book.canFillEntirely(taker, time, this.#policy, makerLimit, MAX_FILLS_PER_ORDER);
     if (tif === TimeInForce.FOK && !fillable()) {
       out.push(rejected(o, RejectCode.FOK_UNFILLABLE));

@@ -25,13 +25,17 @@ export class OrderBook {
     return side === Side.BUY ? this.asks : this.bids;
   }
 
-  /** Would `taker` meet a live (unexpired) resting order, of any account, on entry? */
-  wouldTrade(taker: RestingOrder, time: number): boolean {
+  /**
+   * Would `taker` meet a live (unexpired) resting order on entry: one of its own account, or one of another that
+   * `mayFill` (the engine's: not a spent reduce-only order nor one without a position slot, which the matching loop
+   * cancels when it meets them instead of filling)?
+   */
+  wouldTrade(taker: RestingOrder, time: number, mayFill: (o: RestingOrder) => boolean = () => true): boolean {
     let found = false;
     this.opposite(taker.side).forEachLevel((level) => {
       if (!crosses(taker.side, taker.priceTicks, level.priceTicks)) return false;
       for (let m = level.head; m !== null; m = m.next) {
-        if (m.expiry >= time) {
+        if (m.expiry >= time && (m.accountId === taker.accountId || mayFill(m))) {
           found = true;
           return false;
         }

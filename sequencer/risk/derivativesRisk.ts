@@ -543,22 +543,44 @@ export class DerivativesRisk implements RiskHook {
 
   onFill(fill: FillEvent, maker: OrderView, taker: OrderView, _market: MarketParams): void {
     const id = instrumentOf(fill.marketId, this.instrumentCount)!;
-    const inst = this.#instruments[id];
     const makerBuys = fill.makerSide === Side.BUY;
-    const buy = makerBuys ? maker : taker;
-    const sell = makerBuys ? taker : maker;
-    const perLot = fill.priceTicks * inst.tickValue;
-    const cash = fill.lots * perLot;
-    const buyFee = feeAmount(cash, makerBuys ? fill.makerFeePpm : fill.takerFeePpm);
-    const sellFee = feeAmount(cash, makerBuys ? fill.takerFeePpm : fill.makerFeePpm);
-    this.#set(buy.accountId, withPosition(this.#touched(buy.accountId), id, fill.lots, -(cash + buyFee)));
-    this.#set(sell.accountId, withPosition(this.#touched(sell.accountId), id, -fill.lots, cash - sellFee));
-    this.ledger.fill(buy.accountId, id, fill.lots, perLot, buyFee);
-    this.ledger.fill(sell.accountId, id, -fill.lots, perLot, sellFee);
+    const [buy, sell] = makerBuys ? [maker, taker] : [taker, maker];
+    const [buyFeePpm, sellFeePpm] = makerBuys ? [fill.makerFeePpm, fill.takerFeePpm] : [fill.takerFeePpm, fill.makerFeePpm];
+    this.#trade({ buyAccount: buy.accountId, sellAccount: sell.accountId, lots: fill.lots, priceTicks: fill.priceTicks, buyFeePpm, sellFeePpm }, id, 1n);
     for (const o of [maker, taker]) {
       const open = this.#orders.get(o.accountId)?.get(o.orderId);
       if (open) open.lots = o.remainingLots;
     }
+  }
+
+  /**
+   * Undoes an accepted fill no batch could prove (a DERIV_TRADE the sequencer took out of its queue, exchangeCore.ts
+   * unwind): both accounts' sizes and the cash and fees the fill moved go back, so the position slot and the margin it
+   * took are free at once, not only at the rebase the sequencer owes until no entry tagged with an oracle update
+   * waits (before, a fill judged in between was refused a slot the proven state never lost: a maker's quote cancelled
+   * position-slots, or a fill the builder refused TOO_MANY_POSITIONS). The ledger (API bookkeeping) takes the reverse
+   * fill: size and fees exactly, the cost basis as a fill at the same price leaves it. Returns false and changes
+   * nothing when the instrument settled or its id was reused since (`marketId` names another generation): the
+   * rebase alone puts such an account right.
+   */
+  unwindFill(t: { marketId: number; buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number }): boolean {
+    const m = marketInstrument(t.marketId, this.instrumentCount);
+    const inst = m && this.#instruments[m.id];
+    if (!m || !inst || inst.generation !== m.generation || inst.settlePrice !== 0n) return false;
+    this.#trade(t, m.id, -1n);
+    return true;
+  }
+
+  /** A trade of `t.lots` in instrument `id` at `t.priceTicks` applied (`sign` 1) or undone (-1) on both accounts and the ledger. */
+  #trade(t: { buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number }, id: number, sign: 1n | -1n): void {
+    const perLot = t.priceTicks * this.#instruments[id].tickValue;
+    const cash = t.lots * perLot;
+    const buyFee = feeAmount(cash, t.buyFeePpm);
+    const sellFee = feeAmount(cash, t.sellFeePpm);
+    this.#set(t.buyAccount, withPosition(this.#touched(t.buyAccount), id, sign * t.lots, -sign * (cash + buyFee)));
+    this.#set(t.sellAccount, withPosition(this.#touched(t.sellAccount), id, -sign * t.lots, sign * (cash - sellFee)));
+    this.ledger.fill(t.buyAccount, id, sign * t.lots, perLot, sign * buyFee);
+    this.ledger.fill(t.sellAccount, id, -sign * t.lots, perLot, sign * sellFee);
   }
 
   release(order: OrderView, _remainingLots: bigint, _market: MarketParams): void {

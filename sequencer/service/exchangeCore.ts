@@ -1117,7 +1117,8 @@ export class ExchangeCore {
    * Corrects intake for a rejected transaction (see rejectPending): its spot and collateral moves are
    * undone whatever happened since (a balance may go negative until what spent it is rejected in turn),
    * and an account whose balances or margin no longer cover its resting orders has them cancelled.
-   * Derivatives trades, liquidations and settlements stay in the derivatives risk engine's accounts.
+   * A derivatives trade is undone in the derivatives risk engine's accounts (DerivativesRisk.unwindFill: its position
+   * slots and margin free at once); liquidations and settlements stay there until the rebase (rejectPending).
    */
   #unwind(tx: BatchTx, time: number): void {
     if (tx.type === TxType.WITHDRAW) {
@@ -1133,6 +1134,9 @@ export class ExchangeCore {
         { buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm },
         market,
       );
+    } else if (tx.type === TxType.DERIV_TRADE) {
+      const t = { marketId: tx.buy.marketId, buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm };
+      if (!this.derivatives.risk.unwindFill(t)) this.#parts.observers.log(`the derivatives risk engine keeps a rejected trade in market ${tx.buy.marketId} until the rebase (its instrument settled since)`);
     } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.OPERATOR_CANCEL && tx.type !== TxType.NOOP) {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }

@@ -662,6 +662,31 @@ describe("matching engine: position slots (RiskHook.canFill)", () => {
     assert.deepEqual(kinds(e.execute(place(buy(7, 2n, 101n, 2n, { timeInForce: TimeInForce.FOK })))), ["accepted", "cancelled:position-slots", "fill:2@101", "done"]);
   });
 
+  it("rests a post-only order that crosses only makers that may not fill, cancelling them (position-slots) so the book is not crossed; refuses one that also crosses a maker that would fill, changing nothing (review finding 3 of stop 54)", () => {
+    const { risk } = slotsRisk(1, { 5: [2] }); // account 5 holds market 2: no slot for market 1
+    const e = engine(undefined, risk);
+    e.execute(place(sell(5, 1n, 100n, 3n)));
+    e.execute(place(sell(6, 1n, 102n, 2n)));
+    // crosses account 5's ask (slotless) and account 6's (would fill): refused, both stay
+    assert.deepEqual(kinds(e.execute(place(buy(7, 1n, 102n, 1n, { timeInForce: TimeInForce.POST_ONLY })))), ["rejected:WOULD_CROSS", "done"]);
+    assert.equal(e.order(5, 1n)?.remainingLots, 3n, "nothing changed");
+    assert.equal(e.order(7, 1n), undefined);
+    // crosses account 5's ask only: it was refused WOULD_CROSS before, though no taker could ever fill that ask
+    const ev = e.execute(place(buy(7, 2n, 101n, 1n, { timeInForce: TimeInForce.POST_ONLY })));
+    assert.deepEqual(kinds(ev), ["accepted", "cancelled:position-slots", "done"]);
+    assert.deepEqual(ev[1], { type: "cancelled", accountId: 5, orderId: 1n, marketId: 1, reason: CancelReason.POSITION_SLOTS, remainingLots: 3n });
+    assert.equal(e.order(7, 2n)?.remainingLots, 1n, "it rests");
+    assert.deepEqual(e.depth(1, 5), { bids: [{ priceTicks: 101n, lots: 1n, orders: 1 }], asks: [{ priceTicks: 102n, lots: 2n, orders: 1 }] }, "not crossed");
+  });
+
+  it("refuses a post-only order crossing its own account's order even when that order may not fill (self-trade prevention would act on it)", () => {
+    const { risk } = slotsRisk(1, { 5: [2] });
+    const e = engine(undefined, risk);
+    e.execute(place(sell(5, 1n, 100n, 3n)));
+    assert.deepEqual(kinds(e.execute(place(buy(5, 2n, 100n, 1n, { timeInForce: TimeInForce.POST_ONLY })))), ["rejected:WOULD_CROSS", "done"]);
+    assert.equal(e.order(5, 1n)?.remainingLots, 3n);
+  });
+
   it("takes position-slots as a command's cancel reason (cancel-all, unplace), as every CancelReason", () => {
     const e = engine();
     e.execute(place(sell(5, 1n, 100n, 3n)));

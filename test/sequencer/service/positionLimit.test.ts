@@ -202,4 +202,43 @@ describe("position slots at intake", () => {
     assertInSync(seq);
     assert.equal(seq.pendingTransactions, 0);
   });
+
+  it("frees the slot of a rejected opening trade at once, while the rebase is still owed: an order on a third instrument is accepted and fills, and the builder refuses nothing (review finding 1 of stop 54)", async () => {
+    const verifier = refusingVerifier();
+    const { seq } = await fourInstruments({ verifier });
+    // alice long the perpetual and the future, from bob: 2 of her 3 slots
+    for (const [id, orderId] of [[PERP, 1n], [FUTURE, 2n]] as const) {
+      seq.placeOrder(derivOrder(bob, id, { orderId, side: Side.SELL, priceTicks: AT, sizeLots: 10n }));
+      assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, id, { orderId, side: Side.BUY, priceTicks: AT, sizeLots: 10n }))), ["accepted", "fill:10"]);
+    }
+    await seq.drain();
+    // she buys calls (her 3rd slot): a trade no batch will prove; two more tagged trades queue behind it, and a batch
+    // takes one derivatives trade, so after the first batch one is still waiting and the rebase is owed
+    seq.placeOrder(derivOrder(bob, CALL, { orderId: 3n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }));
+    const opening = derivOrder(alice, CALL, { orderId: 3n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n, timeInForce: TimeInForce.IOC, expiry: NOW + IMMEDIATE_ORDER_TTL });
+    assert.deepEqual(codes(seq.placeOrder(opening)), ["accepted", "fill:10"]);
+    for (const orderId of [4n, 5n]) {
+      seq.placeOrder(derivOrder(bob, PERP, { orderId, side: Side.SELL, priceTicks: AT, sizeLots: 1n }));
+      assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, PERP, { orderId, side: Side.BUY, priceTicks: AT, sizeLots: 1n }))), ["accepted", "fill:1"]);
+    }
+    verifier.refuse = opening.signature.s;
+    const seen: TxRejection[] = [];
+    seq.events.on("rejected", (r) => seen.push(r));
+    await seq.runBatch();
+    assert.deepEqual(seen.map((r) => [r.code, r.tx.type]), [["BAD_SIGNATURE", TxType.DERIV_TRADE]]);
+    assert.equal(seq.peekPending().filter((tx) => tx.type === TxType.DERIV_TRADE).length, 1, "a tagged trade still waits: no rebase yet");
+
+    // the view gave the calls back already: alice holds 2 instruments, her collateral is what it was before the calls
+    assert.deepEqual(seq.derivatives.risk.held(alice.accountId), new Set([PERP, FUTURE]));
+    assert.deepEqual(seq.derivatives.risk.held(bob.accountId), new Set([PERP, FUTURE]), "bob's short calls went too");
+    assert.deepEqual(seq.derivatives.risk.account(alice.accountId), seq.state.account(alice.accountId).deriv, "alice's view is the proven account (nothing of hers waits)");
+    // so a bid for puts (her 3rd instrument) is accepted (it was refused TOO_MANY_POSITIONS), and carol's ask fills it
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 6n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, PUT, { orderId: 6n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "fill:10"]);
+    await seq.drain();
+    assert.equal(seen.length, 1, "the builder refused nothing else (no TOO_MANY_POSITIONS)");
+    assert.deepEqual(provenHeld(seq, alice.accountId), [PERP, FUTURE, PUT]);
+    assertInSync(seq);
+    assert.equal(seq.pendingTransactions, 0);
+  });
 });
