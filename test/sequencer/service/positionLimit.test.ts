@@ -36,6 +36,14 @@ function assertInSync(seq: Sequencer): void {
 /** The instruments in which `accountId` holds a non-zero position in the proven state. */
 const provenHeld = (seq: Sequencer, accountId: number) => seq.state.account(accountId).deriv.positions.flatMap((p, id) => (p.size !== 0n ? [id] : []));
 
+/** `buyer` buys `lots` of each instrument `[id, orderId, priceTicks]` from `seller`'s ask (each id a market of its own): every buy fills in full. */
+function buyFrom(seq: Sequencer, seller: Parameters<typeof derivOrder>[0], buyer: Parameters<typeof derivOrder>[0], buys: readonly (readonly [number, bigint, bigint])[], lots = 10n): void {
+  for (const [id, orderId, priceTicks] of buys) {
+    seq.placeOrder(derivOrder(seller, id, { orderId, side: Side.SELL, priceTicks, sizeLots: lots }));
+    assert.deepEqual(codes(seq.placeOrder(derivOrder(buyer, id, { orderId, side: Side.BUY, priceTicks, sizeLots: lots }))), ["accepted", `fill:${lots}`], `instrument ${id}`);
+  }
+}
+
 /** The sequencer with all four test instruments tradable and alice, bob and carol's deposits in collateral; `log` collects its log lines. */
 async function fourInstruments(options: Partial<SequencerOptions> = {}) {
   const log: string[] = [];
@@ -86,10 +94,7 @@ describe("position slots at intake", () => {
   it("refuses an order on a 4th instrument once the account holds 3 (TOO_MANY_POSITIONS) and changes nothing, accepts orders on its 3, and the 4th once a position closed", async () => {
     const { seq } = await fourInstruments();
     // alice: long the perpetual, the future and calls (from bob)
-    for (const [id, orderId, price] of [[PERP, 1n, AT], [FUTURE, 2n, AT]] as const) {
-      seq.placeOrder(derivOrder(bob, id, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 100n }));
-      assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, id, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 100n }))), ["accepted", "fill:100"]);
-    }
+    buyFrom(seq, bob, alice, [[PERP, 1n, AT], [FUTURE, 2n, AT]], 100n);
     // positions in 2 instruments and orders on the 3rd and 4th: open orders take no slot
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, CALL, { orderId: 3n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 8n, side: Side.BUY, priceTicks: PREMIUM - 1n, sizeLots: 10n }))), ["accepted"], "the old rule refused it: positions and orders spanned 3");
@@ -134,10 +139,7 @@ describe("position slots at intake", () => {
     seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 15_000n }));
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 15_000n }))), ["accepted", "fill:15000"]);
     // carol, the liquidator, buys the future, a call and a put from dave
-    for (const [id, orderId, price] of [[FUTURE, 2n, AT], [CALL, 3n, PREMIUM], [PUT, 4n, PREMIUM]] as const) {
-      seq.placeOrder(derivOrder(dave, id, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 10n }));
-      assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, id, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 10n }))), ["accepted", "fill:10"]);
-    }
+    buyFrom(seq, dave, carol, [[FUTURE, 2n, AT], [CALL, 3n, PREMIUM], [PUT, 4n, PREMIUM]]);
     await seq.drain();
     assert.deepEqual(provenHeld(seq, carol.accountId), [FUTURE, CALL, PUT]);
 
@@ -165,10 +167,7 @@ describe("position slots at intake", () => {
     const verifier = refusingVerifier();
     const { seq } = await fourInstruments({ verifier });
     // alice long the perpetual, the future and calls, from bob
-    for (const [id, orderId, price] of [[PERP, 1n, AT], [FUTURE, 2n, AT], [CALL, 3n, PREMIUM]] as const) {
-      seq.placeOrder(derivOrder(bob, id, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 10n }));
-      assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, id, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 10n }))), ["accepted", "fill:10"]);
-    }
+    buyFrom(seq, bob, alice, [[PERP, 1n, AT], [FUTURE, 2n, AT], [CALL, 3n, PREMIUM]]);
     await seq.drain();
     // she sells her calls back to bob, and bids for puts on the slot that frees
     seq.placeOrder(derivOrder(bob, CALL, { orderId: 4n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }));
@@ -207,10 +206,7 @@ describe("position slots at intake", () => {
     const verifier = refusingVerifier();
     const { seq } = await fourInstruments({ verifier });
     // alice long the perpetual and the future, from bob: 2 of her 3 slots
-    for (const [id, orderId] of [[PERP, 1n], [FUTURE, 2n]] as const) {
-      seq.placeOrder(derivOrder(bob, id, { orderId, side: Side.SELL, priceTicks: AT, sizeLots: 10n }));
-      assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, id, { orderId, side: Side.BUY, priceTicks: AT, sizeLots: 10n }))), ["accepted", "fill:10"]);
-    }
+    buyFrom(seq, bob, alice, [[PERP, 1n, AT], [FUTURE, 2n, AT]]);
     await seq.drain();
     // she buys calls (her 3rd slot): a trade no batch will prove; two more tagged trades queue behind it, and a batch
     // takes one derivatives trade, so after the first batch one is still waiting and the rebase is owed
