@@ -555,11 +555,12 @@ export class DerivativesRisk implements RiskHook {
 
   /**
    * Undoes an accepted fill no batch could prove (a DERIV_TRADE the sequencer took out of its queue, exchangeCore.ts
-   * unwind): both accounts' sizes and the cash and fees the fill moved go back, so the position slot and the margin it
-   * took are free at once, not only at the rebase the sequencer owes until no entry tagged with an oracle update
+   * unwind, which asks this only when the undo is exact: the same oracle update, nothing queued that depends on it):
+   * both accounts' sizes and the cash and fees the fill moved go back, so the position slot and the margin it took are
+   * free at once, not only at the rebase the sequencer owes until no entry tagged with an oracle update
    * waits (before, a fill judged in between was refused a slot the proven state never lost: a maker's quote cancelled
-   * position-slots, or a fill the builder refused TOO_MANY_POSITIONS). The ledger (API bookkeeping) takes the reverse
-   * fill: size and fees exactly, the cost basis as a fill at the same price leaves it. Returns false and changes
+   * position-slots, or a fill the builder refused TOO_MANY_POSITIONS). The ledger (API bookkeeping) undoes the fill too
+   * (PositionLedger.unfill: exact for a fill that opened or extended the position). Returns false and changes
    * nothing when the instrument settled or its id was reused since (`marketId` names another generation): the
    * rebase alone puts such an account right.
    */
@@ -579,8 +580,9 @@ export class DerivativesRisk implements RiskHook {
     const sellFee = feeAmount(cash, t.sellFeePpm);
     this.#set(t.buyAccount, withPosition(this.#touched(t.buyAccount), id, sign * t.lots, -sign * (cash + buyFee)));
     this.#set(t.sellAccount, withPosition(this.#touched(t.sellAccount), id, -sign * t.lots, sign * (cash - sellFee)));
-    this.ledger.fill(t.buyAccount, id, sign * t.lots, perLot, sign * buyFee);
-    this.ledger.fill(t.sellAccount, id, -sign * t.lots, perLot, sign * sellFee);
+    const record = sign > 0n ? this.ledger.fill.bind(this.ledger) : this.ledger.unfill.bind(this.ledger);
+    record(t.buyAccount, id, t.lots, perLot, buyFee);
+    record(t.sellAccount, id, -t.lots, perLot, sellFee);
   }
 
   release(order: OrderView, _remainingLots: bigint, _market: MarketParams): void {

@@ -50,6 +50,20 @@ export function applyFill(e: LedgerEntry, lots: bigint, perLot: bigint, fee = 0n
   return { size, costBasis, realisedPnl, feesPaid, fundingPaid };
 }
 
+/**
+ * The entry before `e`'s last fill of `lots` at `perLot` paying `fee`, where that can be known: the fill extended the
+ * position (or opened it), which leaves `e` on its side with at least `lots`, and undoing it takes the lots and their cost
+ * out again, exactly. A fill that reduced or flipped the position realised PnL against a cost basis `e` no longer holds,
+ * so it is undone as a fill of the opposite lots at the same price: the size and fees are exact, the cost basis opens
+ * at that price and the realised PnL keeps the reduction's (API bookkeeping only: nothing proven reads it).
+ */
+export function unapplyFill(e: LedgerEntry, lots: bigint, perLot: bigint, fee = 0n): LedgerEntry {
+  const extended = (e.size > 0n) === (lots > 0n) && (e.size > 0n ? e.size >= lots : e.size <= lots);
+  if (!extended) return applyFill(e, -lots, perLot, -fee);
+  const size = e.size - lots;
+  return { ...e, size, costBasis: size === 0n ? 0n : e.costBasis - lots * perLot, feesPaid: e.feesPaid - fee };
+}
+
 /** Average entry price per lot (quote units, truncated), 0 for a flat position. */
 export function averageEntry(e: LedgerEntry): bigint {
   return e.size === 0n ? 0n : e.costBasis / e.size;
@@ -80,6 +94,11 @@ export class PositionLedger {
 
   fill(accountId: number, instrumentId: number, lots: bigint, perLot: bigint, fee = 0n): void {
     this.#entries.set(`${accountId}:${instrumentId}`, applyFill(this.entry(accountId, instrumentId), lots, perLot, fee));
+  }
+
+  /** Undoes the account's last fill in the instrument (unapplyFill: a trade the batches never proved). */
+  unfill(accountId: number, instrumentId: number, lots: bigint, perLot: bigint, fee = 0n): void {
+    this.#entries.set(`${accountId}:${instrumentId}`, unapplyFill(this.entry(accountId, instrumentId), lots, perLot, fee));
   }
 
   /** Forgets every account's entry in `instrumentId` (its id now names a new instrument: DERIVATIVES.md "Reusing an id"). */

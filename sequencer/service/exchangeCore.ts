@@ -108,6 +108,14 @@ export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([
   CancelReason.POSITION_SLOTS,
 ]);
 
+/**
+ * The queued derivatives transactions other than trades: their effect on the derivatives view was judged on the
+ * positions and collateral a trade before them left (exchangeCore.ts #tradeKept).
+ */
+const DEPENDS_ON_POSITIONS: ReadonlySet<number> = new Set([
+  TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DELEVERAGE, TxType.FORCED_CLOSE,
+]);
+
 /** The accounts a transaction concerns (whose history shows its rejection). */
 export function txAccounts(tx: BatchTx): number[] {
   switch (tx.type) {
@@ -1056,10 +1064,10 @@ export class ExchangeCore {
     const entries = indexes.map((i) => this.pending[i]);
     for (let k = indexes.length - 1; k >= 0; k--) {
       this.pending.splice(indexes[k], 1);
-      this.#unwind(entries[k].tx, r.time);
+      this.#unwind(entries[k], r.time);
     }
     if (nonced) this.#nextNonce.set(nonced.accountId, nonced.nonce);
-    // Derivatives effects are not undone one by one: once nothing tagged with an oracle update waits,
+    // Derivatives effects other than a trade's (unwind) are not undone one by one: once nothing tagged with an oracle update waits,
     // the derivatives service is put back on the proven state (which then holds everything accepted); until then
     // the rebase is owed (batchTaken).
     for (const e of entries) if (e.oracle) this.#rebaseOwed = Math.max(this.#rebaseOwed, e.oracle.time);
@@ -1117,10 +1125,12 @@ export class ExchangeCore {
    * Corrects intake for a rejected transaction (see rejectPending): its spot and collateral moves are
    * undone whatever happened since (a balance may go negative until what spent it is rejected in turn),
    * and an account whose balances or margin no longer cover its resting orders has them cancelled.
-   * A derivatives trade is undone in the derivatives risk engine's accounts (DerivativesRisk.unwindFill: its position
-   * slots and margin free at once); liquidations and settlements stay there until the rebase (rejectPending).
+   * A derivatives trade is undone in the derivatives risk engine's accounts when that is exact (#tradeKept;
+   * DerivativesRisk.unwindFill: its position slots and margin free at once); other derivatives effects stay there
+   * until the rebase (rejectPending).
    */
-  #unwind(tx: BatchTx, time: number): void {
+  #unwind(entry: PendingEntry, time: number): void {
+    const tx = entry.tx;
     if (tx.type === TxType.WITHDRAW) {
       this.#parts.risk.adjust(tx.request.accountId, tx.request.tokenId, tx.request.amount);
     } else if (tx.type === TxType.TRANSFER) {
@@ -1136,10 +1146,27 @@ export class ExchangeCore {
       );
     } else if (tx.type === TxType.DERIV_TRADE) {
       const t = { marketId: tx.buy.marketId, buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm };
-      if (!this.derivatives.risk.unwindFill(t)) this.#parts.observers.log(`the derivatives risk engine keeps a rejected trade in market ${tx.buy.marketId} until the rebase (its instrument settled since)`);
+      const why = this.#tradeKept(entry, [t.buyAccount, t.sellAccount]) ?? (this.derivatives.risk.unwindFill(t) ? null : "its instrument settled or was listed again since");
+      if (why) this.#parts.observers.log(`the derivatives risk engine keeps a rejected trade in market ${t.marketId} until the rebase (${why})`);
     } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.OPERATOR_CANCEL && tx.type !== TxType.NOOP) {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }
     for (const accountId of txAccounts(tx)) this.#cancelUncovered(accountId, time);
+  }
+
+  /**
+   * Why a rejected derivatives trade (`entry`, between `accounts`) cannot be taken out of the derivatives view alone,
+   * exactly (then only the owed rebase puts the view right), or null when it can: undoing its sizes, cash and fees is
+   * the exact inverse only when nothing applied since depended on them. So the latest oracle update is still the one
+   * it was judged at (an update since may have charged funding on its lots, liquidated, deleveraged or settled the
+   * position it made), and no entry still queued that moves either account's derivatives state other than a trade
+   * (a liquidation, deleverage, settlement or forced close of those lots, a transfer or forced withdrawal judged on
+   * the margin it left) touches them (review of 2026-12-07: without these checks the undo could leave an account
+   * short lots it never held, or funding paid on undone lots).
+   */
+  #tradeKept(entry: PendingEntry, accounts: readonly number[]): string | null {
+    if (!entry.oracle || entry.oracle.time !== this.derivatives.latest?.time) return "an oracle update was applied since";
+    const dependent = this.pending.find((e) => DEPENDS_ON_POSITIONS.has(e.tx.type) && txAccounts(e.tx).some((a) => accounts.includes(a)));
+    return dependent ? `a queued transaction of type ${dependent.tx.type} touches account ${txAccounts(dependent.tx).find((a) => accounts.includes(a))}` : null;
   }
 }

@@ -107,6 +107,17 @@ describe("reduce-only orders at intake", () => {
     assert.equal(x.engine.order(bob.accountId, 2n)?.remainingLots, 10n);
   });
 
+  it("rests a post-only order that crosses only a reduce-only order with nothing left to reduce, cancelling it (the book is never crossed)", () => {
+    const x = aliceLong();
+    x.place(alice, 2n, Side.SELL, 15_000n, { reduceOnly: true, priceTicks: AT + 1n });
+    x.place(carol, 1n, Side.BUY, 15_000n);
+    x.place(alice, 3n, Side.SELL, 15_000n, { timeInForce: TimeInForce.IOC }); // alice flat: her reduce-only ask is spent
+    const ev = x.place(bob, 2n, Side.BUY, 10n, { priceTicks: AT + 1n, timeInForce: TimeInForce.POST_ONLY });
+    assert.deepEqual(kinds(ev), ["accepted", `cancelled:${alice.accountId}/2:${CancelReason.REDUCE_ONLY}:15000`], "it was refused WOULD_CROSS before");
+    assert.equal(x.engine.order(bob.accountId, 2n)?.remainingLots, 10n, "it rests");
+    assert.deepEqual(x.engine.depth(PERP_MARKET, 1).asks, [], "nothing crossed left");
+  });
+
   it("keeps FOK exact: a reduce-only FOK above |position| is FOK_UNFILLABLE; a maker's reduce-only limit counts", () => {
     const x = aliceLong();
     assert.deepEqual(kinds(x.place(carol, 1n, Side.BUY, 16_000n)), ["accepted"]);

@@ -1,7 +1,7 @@
 /** Average-cost bookkeeping of positions from fills: cost basis, average entry, realised and unrealised PnL. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { applyFill, averageEntry, PositionLedger, unrealisedPnl, type LedgerEntry } from "../../../sequencer/risk/positionLedger.ts";
+import { applyFill, averageEntry, PositionLedger, unapplyFill, unrealisedPnl, type LedgerEntry } from "../../../sequencer/risk/positionLedger.ts";
 
 const flat: LedgerEntry = { size: 0n, costBasis: 0n, realisedPnl: 0n, feesPaid: 0n, fundingPaid: 0n };
 
@@ -50,5 +50,23 @@ describe("position ledger", () => {
     const { fundingPaid: _f, ...older } = l.entry(1, 0);
     restored.load([["1:0", older as LedgerEntry]]); // a snapshot from before funding was kept
     assert.equal(restored.entry(1, 0).fundingPaid, 0n);
+  });
+
+  it("undoes a fill that opened or extended the position exactly, long or short (a trade no batch proved)", () => {
+    const long = applyFill(applyFill(flat, 10n, 100n, 3n), -4n, 130n, 2n); // 6 left at 100, 120 realised
+    assert.deepEqual(unapplyFill(applyFill(long, 10n, 120n, 7n), 10n, 120n, 7n), long);
+    const short = applyFill(flat, -5n, 90n, 1n);
+    assert.deepEqual(unapplyFill(applyFill(short, -3n, 95n, 4n), -3n, 95n, 4n), short);
+    assert.deepEqual(unapplyFill(applyFill(flat, 8n, 70n, 2n), 8n, 70n, 2n), flat);
+  });
+
+  it("undoes a fill that reduced or flipped the position as the opposite fill at its price: size and fees exact", () => {
+    const long = applyFill(flat, 10n, 100n, 3n);
+    const reduced = unapplyFill(applyFill(long, -4n, 130n, 2n), -4n, 130n, 2n);
+    assert.equal(reduced.size, 10n);
+    assert.equal(reduced.feesPaid, 3n);
+    const flipped = unapplyFill(applyFill(long, -15n, 130n, 2n), -15n, 130n, 2n);
+    assert.equal(flipped.size, 10n);
+    assert.equal(flipped.feesPaid, 3n);
   });
 });
