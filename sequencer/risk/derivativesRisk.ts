@@ -254,10 +254,13 @@ export class DerivativesRisk implements RiskHook {
     return !!m && m.equity < m.mm;
   }
 
-  /** Stores the account; the funding its positions settled since the stored one (moved snapshots) goes to the ledger. */
-  #set(accountId: number, acc: DerivAccount): void {
+  /**
+   * Stores the account; the funding its positions settled since the stored one (moved snapshots) goes to the ledger,
+   * unless `settled` is false (the account put back on an earlier one: unwindFill).
+   */
+  #set(accountId: number, acc: DerivAccount, settled = true): void {
     const before = this.#accounts.get(accountId);
-    before?.positions.forEach((p, i) => {
+    if (settled) before?.positions.forEach((p, i) => {
       const paid = p.size * (acc.positions[i].snapshot - p.snapshot);
       if (paid !== 0n) this.ledger.funding(accountId, i, paid);
     });
@@ -543,10 +546,18 @@ export class DerivativesRisk implements RiskHook {
 
   onFill(fill: FillEvent, maker: OrderView, taker: OrderView, _market: MarketParams): void {
     const id = instrumentOf(fill.marketId, this.instrumentCount)!;
+    const inst = this.#instruments[id];
     const makerBuys = fill.makerSide === Side.BUY;
-    const [buy, sell] = makerBuys ? [maker, taker] : [taker, maker];
-    const [buyFeePpm, sellFeePpm] = makerBuys ? [fill.makerFeePpm, fill.takerFeePpm] : [fill.takerFeePpm, fill.makerFeePpm];
-    this.#trade({ buyAccount: buy.accountId, sellAccount: sell.accountId, lots: fill.lots, priceTicks: fill.priceTicks, buyFeePpm, sellFeePpm }, id, 1n);
+    const buy = makerBuys ? maker : taker;
+    const sell = makerBuys ? taker : maker;
+    const perLot = fill.priceTicks * inst.tickValue;
+    const cash = fill.lots * perLot;
+    const buyFee = feeAmount(cash, makerBuys ? fill.makerFeePpm : fill.takerFeePpm);
+    const sellFee = feeAmount(cash, makerBuys ? fill.takerFeePpm : fill.makerFeePpm);
+    this.#set(buy.accountId, withPosition(this.#touched(buy.accountId), id, fill.lots, -(cash + buyFee)));
+    this.#set(sell.accountId, withPosition(this.#touched(sell.accountId), id, -fill.lots, cash - sellFee));
+    this.ledger.fill(buy.accountId, id, fill.lots, perLot, buyFee);
+    this.ledger.fill(sell.accountId, id, -fill.lots, perLot, sellFee);
     for (const o of [maker, taker]) {
       const open = this.#orders.get(o.accountId)?.get(o.orderId);
       if (open) open.lots = o.remainingLots;
@@ -554,35 +565,27 @@ export class DerivativesRisk implements RiskHook {
   }
 
   /**
-   * Undoes an accepted fill no batch could prove (a DERIV_TRADE the sequencer took out of its queue, exchangeCore.ts
-   * unwind, which asks this only when the undo is exact: the same oracle update, nothing queued that depends on it):
-   * both accounts' sizes and the cash and fees the fill moved go back, so the position slot and the margin it took are
-   * free at once, not only at the rebase the sequencer owes until no entry tagged with an oracle update
-   * waits (before, a fill judged in between was refused a slot the proven state never lost: a maker's quote cancelled
-   * position-slots, or a fill the builder refused TOO_MANY_POSITIONS). The ledger (API bookkeeping) undoes the fill too
-   * (PositionLedger.unfill: exact for a fill that opened or extended the position). Returns false and changes
-   * nothing when the instrument settled or its id was reused since (`marketId` names another generation): the
-   * rebase alone puts such an account right.
+   * Takes an accepted fill no batch could prove (a DERIV_TRADE the sequencer took out of its queue) out of this view
+   * at once, by putting both accounts back on `proven` (their accounts in the proven state), so the position slot and
+   * the margin it took are free now, not only at the rebase the sequencer owes until no entry tagged with an oracle
+   * update waits (before, a fill judged in between was refused a slot the proven state never lost: a maker's quote
+   * cancelled position-slots, or a fill the builder refused TOO_MANY_POSITIONS). Exact only when the two accounts'
+   * view is the proven accounts plus this fill: the caller (exchangeCore.ts #tradeKept) asks this only when nothing
+   * else of either account waits in the queue and no earlier rejection's effect is kept. Their funding then settles
+   * lazily on the proven sizes at the next touch, whatever funding ticks came since. The ledger (API bookkeeping)
+   * undoes the fill too, when its market is still the instrument's (PositionLedger.unfill).
    */
-  unwindFill(t: { marketId: number; buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number }): boolean {
+  unwindFill(
+    t: { marketId: number; buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number },
+    proven: (accountId: number) => DerivAccount,
+  ): void {
+    for (const a of [t.buyAccount, t.sellAccount]) this.#set(a, proven(a), false);
     const m = marketInstrument(t.marketId, this.instrumentCount);
     const inst = m && this.#instruments[m.id];
-    if (!m || !inst || inst.generation !== m.generation || inst.settlePrice !== 0n) return false;
-    this.#trade(t, m.id, -1n);
-    return true;
-  }
-
-  /** A trade of `t.lots` in instrument `id` at `t.priceTicks` applied (`sign` 1) or undone (-1) on both accounts and the ledger. */
-  #trade(t: { buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number }, id: number, sign: 1n | -1n): void {
-    const perLot = t.priceTicks * this.#instruments[id].tickValue;
-    const cash = t.lots * perLot;
-    const buyFee = feeAmount(cash, t.buyFeePpm);
-    const sellFee = feeAmount(cash, t.sellFeePpm);
-    this.#set(t.buyAccount, withPosition(this.#touched(t.buyAccount), id, sign * t.lots, -sign * (cash + buyFee)));
-    this.#set(t.sellAccount, withPosition(this.#touched(t.sellAccount), id, -sign * t.lots, sign * (cash - sellFee)));
-    const record = sign > 0n ? this.ledger.fill.bind(this.ledger) : this.ledger.unfill.bind(this.ledger);
-    record(t.buyAccount, id, t.lots, perLot, buyFee);
-    record(t.sellAccount, id, -t.lots, perLot, sellFee);
+    if (!m || !inst || inst.generation !== m.generation) return;
+    const perLot = t.priceTicks * inst.tickValue;
+    this.ledger.unfill(t.buyAccount, m.id, t.lots, perLot, feeAmount(t.lots * perLot, t.buyFeePpm));
+    this.ledger.unfill(t.sellAccount, m.id, -t.lots, perLot, feeAmount(t.lots * perLot, t.sellFeePpm));
   }
 
   release(order: OrderView, _remainingLots: bigint, _market: MarketParams): void {

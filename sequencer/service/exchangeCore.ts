@@ -108,12 +108,9 @@ export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([
   CancelReason.POSITION_SLOTS,
 ]);
 
-/**
- * The queued derivatives transactions other than trades: their effect on the derivatives view was judged on the
- * positions and collateral a trade before them left (exchangeCore.ts #tradeKept).
- */
-const DEPENDS_ON_POSITIONS: ReadonlySet<number> = new Set([
-  TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DELEVERAGE, TxType.FORCED_CLOSE,
+/** The transactions that move an account's derivatives state (exchangeCore.ts #tradeKept). */
+const MOVES_DERIVATIVES: ReadonlySet<number> = new Set([
+  TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DELEVERAGE, TxType.FORCED_CLOSE,
 ]);
 
 /** The accounts a transaction concerns (whose history shows its rejection). */
@@ -1064,12 +1061,12 @@ export class ExchangeCore {
     const entries = indexes.map((i) => this.pending[i]);
     for (let k = indexes.length - 1; k >= 0; k--) {
       this.pending.splice(indexes[k], 1);
-      this.#unwind(entries[k], r.time);
+      this.#unwind(entries[k].tx, r.time);
     }
     if (nonced) this.#nextNonce.set(nonced.accountId, nonced.nonce);
-    // Derivatives effects other than a trade's (unwind) are not undone one by one: once nothing tagged with an oracle update waits,
-    // the derivatives service is put back on the proven state (which then holds everything accepted); until then
-    // the rebase is owed (batchTaken).
+    // Derivatives effects are not undone one by one (but a trade's, where unwind finds that exact): once nothing tagged
+    // with an oracle update waits, the derivatives service is put back on the proven state (which then holds everything
+    // accepted); until then the rebase is owed (batchTaken).
     for (const e of entries) if (e.oracle) this.#rebaseOwed = Math.max(this.#rebaseOwed, e.oracle.time);
     this.#rebaseIfOwed(r.time);
     this.#refillCancels();
@@ -1125,12 +1122,11 @@ export class ExchangeCore {
    * Corrects intake for a rejected transaction (see rejectPending): its spot and collateral moves are
    * undone whatever happened since (a balance may go negative until what spent it is rejected in turn),
    * and an account whose balances or margin no longer cover its resting orders has them cancelled.
-   * A derivatives trade is undone in the derivatives risk engine's accounts when that is exact (#tradeKept;
+   * A derivatives trade is taken out of the derivatives risk engine's accounts when that is exact (#tradeKept;
    * DerivativesRisk.unwindFill: its position slots and margin free at once); other derivatives effects stay there
    * until the rebase (rejectPending).
    */
-  #unwind(entry: PendingEntry, time: number): void {
-    const tx = entry.tx;
+  #unwind(tx: BatchTx, time: number): void {
     if (tx.type === TxType.WITHDRAW) {
       this.#parts.risk.adjust(tx.request.accountId, tx.request.tokenId, tx.request.amount);
     } else if (tx.type === TxType.TRANSFER) {
@@ -1146,8 +1142,9 @@ export class ExchangeCore {
       );
     } else if (tx.type === TxType.DERIV_TRADE) {
       const t = { marketId: tx.buy.marketId, buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm };
-      const why = this.#tradeKept(entry, [t.buyAccount, t.sellAccount]) ?? (this.derivatives.risk.unwindFill(t) ? null : "its instrument settled or was listed again since");
+      const why = this.#tradeKept([t.buyAccount, t.sellAccount]);
       if (why) this.#parts.observers.log(`the derivatives risk engine keeps a rejected trade in market ${t.marketId} until the rebase (${why})`);
+      else this.derivatives.risk.unwindFill(t, (a) => this.#parts.state.account(a).deriv);
     } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.OPERATOR_CANCEL && tx.type !== TxType.NOOP) {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }
@@ -1155,18 +1152,19 @@ export class ExchangeCore {
   }
 
   /**
-   * Why a rejected derivatives trade (`entry`, between `accounts`) cannot be taken out of the derivatives view alone,
-   * exactly (then only the owed rebase puts the view right), or null when it can: undoing its sizes, cash and fees is
-   * the exact inverse only when nothing applied since depended on them. So the latest oracle update is still the one
-   * it was judged at (an update since may have charged funding on its lots, liquidated, deleveraged or settled the
-   * position it made), and no entry still queued that moves either account's derivatives state other than a trade
-   * (a liquidation, deleverage, settlement or forced close of those lots, a transfer or forced withdrawal judged on
-   * the margin it left) touches them (review of 2026-12-07: without these checks the undo could leave an account
-   * short lots it never held, or funding paid on undone lots).
+   * Why a rejected derivatives trade between `accounts` cannot be taken out of the derivatives view at once (then the
+   * owed rebase puts the view right), or null when it can (DerivativesRisk.unwindFill: both accounts put back on the
+   * proven state). That is exact only when their view is the proven accounts plus this trade: no earlier rejection's
+   * effect is kept in the view (any rebase owed), and nothing else of either account that moves derivatives state
+   * waits in the queue (a later trade, a liquidation, settlement, deleverage or forced close, a transfer or forced
+   * collateral withdrawal: each was judged on the positions and margin the trade left). Reviews of 2026-12-07: an undo
+   * under a liquidation left an account short lots it never held, one under a funding tick paid funding on undone
+   * lots, one under a reduce-only close cancelled a covered order for good, and one beside a kept rejection let a
+   * transfer through that the batch refused.
    */
-  #tradeKept(entry: PendingEntry, accounts: readonly number[]): string | null {
-    if (!entry.oracle || entry.oracle.time !== this.derivatives.latest?.time) return "an oracle update was applied since";
-    const dependent = this.pending.find((e) => DEPENDS_ON_POSITIONS.has(e.tx.type) && txAccounts(e.tx).some((a) => accounts.includes(a)));
+  #tradeKept(accounts: readonly number[]): string | null {
+    if (this.#rebaseOwed) return "an earlier rejection's effects wait for it";
+    const dependent = this.pending.find((e) => MOVES_DERIVATIVES.has(e.tx.type) && txAccounts(e.tx).some((a) => accounts.includes(a)));
     return dependent ? `a queued transaction of type ${dependent.tx.type} touches account ${txAccounts(dependent.tx).find((a) => accounts.includes(a))}` : null;
   }
 }

@@ -14,7 +14,7 @@ import { Sequencer, type SequencerOptions } from "../../sequencer/service/sequen
 import { publicKeyOf } from "../../sequencer/crypto/babyjub.ts";
 import type { VerifiedProver } from "../../fpga-prover/prover.ts";
 import { signTransfer } from "../../sequencer/protocol/signing.ts";
-import { INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders } from "./derivatives.ts";
+import { dave, INSTRUMENTS, NOW, ORACLE_KEY, oracleUpdate, traders } from "./derivatives.ts";
 import { recordingMarkings } from "./fakeCustodian.ts";
 
 export const DEPOSIT = 50_000_000_000n;
@@ -85,6 +85,15 @@ export async function fundCollateral(seq: Sequencer, accounts: readonly (typeof 
   await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5 }));
   await seq.drain();
   for (const t of accounts) seq.requestTransfer(signTransfer(t.key, { accountId: t.accountId, toCollateral: true, amount, nonce: 0 }));
+  await seq.drain();
+}
+
+/** Dave (account 4, not among `traders`) registered, with a deposit of DEPOSIT moved into collateral and proven. */
+export async function fundDave(seq: Sequencer): Promise<void> {
+  seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey });
+  seq.acceptRequest({ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: DEPOSIT });
+  await seq.drain();
+  seq.requestTransfer(signTransfer(dave.key, { accountId: dave.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
   await seq.drain();
 }
 

@@ -75,11 +75,14 @@ export function gatedProver(): GatedProver {
 }
 
 /** A verifier (the reference's verdicts) that refuses every signature whose S is `refuse`, once set. */
-export function refusingVerifier(): SignatureVerifier & { refuse: bigint | null } {
+export function refusingVerifier(): SignatureVerifier & { refuse: bigint | null; refused: Set<bigint> } {
   const v = {
     refuse: null as bigint | null,
+    /** More signatures to refuse (by `s`), beside `refuse`. */
+    refused: new Set<bigint>(),
     name: "refusing",
-    verifyBatch: (checks: readonly SignatureCheck[]) => checks.map((c) => c.signature.s !== v.refuse && verifyMessage(messageValue(c.message), c.signature, c.publicKey)),
+    verifyBatch: (checks: readonly SignatureCheck[]) =>
+      checks.map((c) => c.signature.s !== v.refuse && !v.refused.has(c.signature.s) && verifyMessage(messageValue(c.message), c.signature, c.publicKey)),
   };
   return v;
 }

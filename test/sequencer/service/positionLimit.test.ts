@@ -17,7 +17,7 @@ import { CancelReason, type EngineEvent } from "../../../sequencer/matching/type
 import type { Sequencer, SequencerOptions, TxRejection } from "../../../sequencer/service/sequencer.ts";
 import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
 import { dave, derivOrder, INSTRUMENTS, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { derivativesSequencer, DEPOSIT } from "../../helpers/derivativesSequencer.ts";
+import { derivativesSequencer, DEPOSIT, fundDave } from "../../helpers/derivativesSequencer.ts";
 
 const { alice, bob, carol } = traders;
 const [PERP, FUTURE, CALL, PUT] = [0, 1, 2, 3];
@@ -132,10 +132,7 @@ describe("position slots at intake", () => {
   it("liquidates nothing to a liquidator whose positions span its 3 position slots, and liquidates once it closed one", async () => {
     const { seq, chain, log } = await fourInstruments();
     // dave (account 4) with 50,000 quote of collateral: the liquidator's counterparty
-    seq.acceptRequest({ type: TxType.REGISTER_KEY, accountId: dave.accountId, pubKey: dave.pubKey });
-    seq.acceptRequest({ type: TxType.DEPOSIT, accountId: dave.accountId, tokenId: 0, amount: DEPOSIT });
-    await seq.drain();
-    seq.requestTransfer(signTransfer(dave.key, { accountId: dave.accountId, toCollateral: true, amount: DEPOSIT, nonce: 0 }));
+    await fundDave(seq);
     seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 15_000n }));
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 15_000n }))), ["accepted", "fill:15000"]);
     // carol, the liquidator, buys the future, a call and a put from dave
@@ -208,13 +205,14 @@ describe("position slots at intake", () => {
     // alice long the perpetual and the future, from bob: 2 of her 3 slots
     buyFrom(seq, bob, alice, [[PERP, 1n, AT], [FUTURE, 2n, AT]]);
     await seq.drain();
-    // she buys calls (her 3rd slot): a trade no batch will prove; two more tagged trades queue behind it, and a batch
-    // takes one derivatives trade, so after the first batch one is still waiting and the rebase is owed
+    await fundDave(seq);
+    // she buys calls (her 3rd slot): a trade no batch will prove; two more tagged trades (carol and dave) queue behind
+    // it, and a batch takes one derivatives trade, so after the first batch one is still waiting and the rebase is owed
     seq.placeOrder(derivOrder(bob, CALL, { orderId: 3n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }));
     const opening = derivOrder(alice, CALL, { orderId: 3n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n, timeInForce: TimeInForce.IOC, expiry: NOW + IMMEDIATE_ORDER_TTL });
     assert.deepEqual(codes(seq.placeOrder(opening)), ["accepted", "fill:10"]);
     for (const orderId of [4n, 5n]) {
-      seq.placeOrder(derivOrder(bob, PERP, { orderId, side: Side.SELL, priceTicks: AT, sizeLots: 1n }));
+      seq.placeOrder(derivOrder(dave, PERP, { orderId, side: Side.SELL, priceTicks: AT, sizeLots: 1n }));
       assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, PERP, { orderId, side: Side.BUY, priceTicks: AT, sizeLots: 1n }))), ["accepted", "fill:1"]);
     }
     verifier.refuse = opening.signature.s;
@@ -227,7 +225,7 @@ describe("position slots at intake", () => {
     // the view gave the calls back already: alice holds 2 instruments, her collateral is what it was before the calls
     assert.deepEqual(seq.derivatives.risk.held(alice.accountId), new Set([PERP, FUTURE]));
     assert.deepEqual(seq.derivatives.risk.held(bob.accountId), new Set([PERP, FUTURE]), "bob's short calls went too");
-    assert.deepEqual(seq.derivatives.risk.account(alice.accountId), seq.state.account(alice.accountId).deriv, "alice's view is the proven account (nothing of hers waits)");
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}'s view is its proven account`);
     // so a bid for puts (her 3rd instrument) is accepted (it was refused TOO_MANY_POSITIONS), and carol's ask fills it
     assert.deepEqual(codes(seq.placeOrder(derivOrder(alice, PUT, { orderId: 6n, side: Side.BUY, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted"]);
     assert.deepEqual(codes(seq.placeOrder(derivOrder(carol, PUT, { orderId: 6n, side: Side.SELL, priceTicks: PREMIUM, sizeLots: 10n }))), ["accepted", "fill:10"]);

@@ -1,32 +1,34 @@
 /**
  * A derivatives trade the batch builder rejects (here: its signature fails in the batch) leaves intake's derivatives
- * view at once only where undoing it is exact (exchangeCore.ts #tradeKept, DerivativesRisk.unwindFill): judged at the
- * latest oracle update, with nothing queued that was judged on the positions or margin it left. Otherwise it stays in
- * the view until the owed rebase puts every account back on the proven state, as before the undo existed. Each test
- * is a case from the review of 2026-12-07, where an undo would have left the view in a state no order of events
- * produces; each ends with every batch proven and the view equal to the proven state.
+ * view at once where that is exact (exchangeCore.ts #tradeKept, DerivativesRisk.unwindFill: its two accounts put back
+ * on the proven state): no earlier rejection's effect is kept, and nothing else of either account that moves
+ * derivatives state waits in the queue. Otherwise it stays in the view until the owed rebase puts every account back on
+ * the proven state, as before the undo existed. The cases are those of the two reviews of 2026-12-07, where an undo
+ * left the view in a state no order of events produces; each test ends with every batch proven and the view equal to
+ * the proven state.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Side } from "../../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected, type Sequencer, type TxRejection } from "../../../sequencer/service/sequencer.ts";
 import type { EngineEvent } from "../../../sequencer/matching/types.ts";
 import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
-import { derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
-import { assertInSync, derivativesSequencer, fundCollateral } from "../../helpers/derivativesSequencer.ts";
+import { dave, derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { assertInSync, derivativesSequencer, fundCollateral, fundDave } from "../../helpers/derivativesSequencer.ts";
 
 const { alice, bob, carol } = traders;
 const [PERP, FUTURE] = [0, 1];
 const AT = 300_000n;
 
-/** The sequencer with alice, bob and carol funded, and alice long 15,000 perpetual lots from bob: a trade no batch will prove. */
+/** The sequencer with alice, bob, carol and dave funded, and alice long 15,000 perpetual lots from bob: a trade no batch will prove. */
 async function refusedLong() {
   const verifier = refusingVerifier();
   const log: string[] = [];
   const env = derivativesSequencer(NOW, { verifier, log: (l) => log.push(l) });
   const { seq } = env;
   await fundCollateral(seq, [alice, bob, carol]);
+  await fundDave(seq);
   seq.placeOrder(derivOrder(bob, PERP, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 15_000n }));
   const take = derivOrder(alice, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 15_000n });
   assert.equal(seq.placeOrder(take).filter((e) => e.type === "fill").length, 1);
@@ -35,19 +37,19 @@ async function refusedLong() {
   seq.events.on("rejected", (r) => rejected.push(r));
   const cancelled: EngineEvent[] = [];
   seq.events.on("engine", (events) => cancelled.push(...events.filter((e) => e.type === "cancelled")));
-  return { ...env, rejected, cancelled, log };
+  return { ...env, verifier, rejected, cancelled, log };
 }
 
-/** Two more tagged trades between bob and carol in the future, so one still waits after the next batch and the rebase stays owed. */
+/** Two more tagged trades between dave and carol in the future, so one still waits after the next batch and the rebase stays owed. */
 function keepRebaseOwed(seq: Sequencer, price = AT): void {
   for (const orderId of [2n, 3n]) {
-    seq.placeOrder(derivOrder(bob, FUTURE, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 1n }));
+    seq.placeOrder(derivOrder(dave, FUTURE, { orderId, side: Side.SELL, priceTicks: price, sizeLots: 1n }));
     seq.placeOrder(derivOrder(carol, FUTURE, { orderId, side: Side.BUY, priceTicks: price, sizeLots: 1n }));
   }
 }
 
 describe("a rejected derivatives trade in intake's view", () => {
-  it("stays until the rebase when an oracle update since liquidated the position it opened: no short the account never held, no order cancelled on it", async () => {
+  it("stays until the rebase when a liquidation of the position it opened is queued: no short the account never held, no order cancelled on it", async () => {
     const { seq, chain, rejected, cancelled, log } = await refusedLong();
     chain.now = NOW + 10;
     const drop = await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, prices: [280_000_000_000n] }));
@@ -58,7 +60,7 @@ describe("a rejected derivatives trade in intake's view", () => {
     await seq.runBatch();
     assert.deepEqual(rejected.map((r) => r.code), ["BAD_SIGNATURE", "NOT_LIQUIDATABLE"], "the trade, then the liquidation of the position it never made");
     assert.equal(seq.derivatives.risk.account(alice.accountId).positions[PERP].size, size, "the view keeps what the liquidation left (an undo would make her short 15,000 lots)");
-    assert.ok(log.some((l) => /keeps a rejected trade in market \d+ until the rebase \(an oracle update was applied since\)/.test(l)));
+    assert.ok(log.some((l) => /keeps a rejected trade in market \d+ until the rebase \(a queued transaction of type 8 touches account 1\)/.test(l)));
     assert.deepEqual(cancelled, [], "her order stays");
     await seq.drain();
     assert.equal(rejected.length, 2, "nothing else rejected");
@@ -67,27 +69,26 @@ describe("a rejected derivatives trade in intake's view", () => {
     assert.deepEqual(seq.engine.openOrders(alice.accountId).map((o) => o.orderId), [9n]);
   });
 
-  it("stays until the rebase when a funding tick since paid on its lots: intake refuses a transfer of the funding received (an undo would accept one the batch refuses)", async () => {
-    const { seq, chain, rejected } = await refusedLong();
-    chain.now = NOW + 10;
-    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [1_000n, 0n, 0n, 0n] }));
+  it("leaves at once across a funding tick since (two updates signed in the same second included): both accounts are their proven ones, funding settles on the proven sizes, and a transfer of bob's whole equity is accepted and proven", async () => {
+    const { seq, rejected } = await refusedLong();
+    // a funding tick signed in the same second as the update the trade was judged at (the oracle step takes an equal time)
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW - 5, fundingEpoch: 1, rates: [1_000n, 0n, 0n, 0n] }));
     keepRebaseOwed(seq);
     await seq.runBatch();
     assert.deepEqual(rejected.map((r) => r.code), ["BAD_SIGNATURE"]);
-    assert.equal(seq.derivatives.risk.account(bob.accountId).positions[PERP].size, -15_000n, "bob's short stays in the view");
+    assert.ok(seq.peekPending().length > 0, "the rebase is still owed");
+    for (const t of [alice, bob]) assert.deepEqual(seq.derivatives.risk.account(t.accountId), seq.state.account(t.accountId).deriv, `account ${t.accountId}: no funding on lots it never held`);
     const equity = seq.derivatives.risk.margin(bob.accountId)!.equity;
-    assert.ok(equity > seq.state.account(bob.accountId).deriv.collateral, "the funding bob received on it");
-    assert.throws(
-      () => seq.requestTransfer(signTransfer(bob.key, { accountId: bob.accountId, toCollateral: false, amount: equity, nonce: 1 })),
-      (e: unknown) => e instanceof RequestRejected && e.code === "INSUFFICIENT_MARGIN",
-    );
+    assert.equal(equity, seq.state.account(bob.accountId).deriv.collateral);
+    seq.requestTransfer(signTransfer(bob.key, { accountId: bob.accountId, toCollateral: false, amount: equity, nonce: 1 }));
     await seq.drain();
-    assert.equal(rejected.length, 1, "nothing else rejected");
+    assert.equal(rejected.length, 1, "the builder refused nothing else (the review's probe: BELOW_INITIAL_MARGIN)");
+    assert.equal(seq.state.account(bob.accountId).deriv.collateral, 0n, "bob's collateral moved out");
     assert.equal(seq.pendingTransactions, 0);
     assertInSync(seq);
   });
 
-  it("stays until the rebase when a transfer judged on the margin it left is queued: undone at once when nothing is", async () => {
+  it("stays until the rebase when a transfer judged on the margin it left is queued", async () => {
     const { seq, rejected, log } = await refusedLong();
     // bob moves out part of the quote he was paid for the perpetual: judged on the view holding the trade
     seq.requestTransfer(signTransfer(bob.key, { accountId: bob.accountId, toCollateral: false, amount: 1_000_000n, nonce: 1 }));
@@ -101,7 +102,7 @@ describe("a rejected derivatives trade in intake's view", () => {
     assertInSync(seq);
   });
 
-  it("is undone at once, with the ledger, when it was judged at the latest update and nothing queued depends on it", async () => {
+  it("leaves at once, with the ledger, when nothing else of either account waits and no rejection is kept", async () => {
     const { seq, rejected } = await refusedLong();
     const before = seq.derivatives.risk.ledger.entry(bob.accountId, PERP);
     keepRebaseOwed(seq);
@@ -113,6 +114,43 @@ describe("a rejected derivatives trade in intake's view", () => {
     assert.deepEqual(seq.derivatives.risk.ledger.entry(alice.accountId, PERP), { size: 0n, costBasis: 0n, realisedPnl: 0n, feesPaid: 0n, fundingPaid: 0n }, "her ledger as before the fill");
     assert.equal(before.size, -15_000n);
     assert.deepEqual(seq.derivatives.risk.ledger.entry(bob.accountId, PERP).size, 0n);
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assertInSync(seq);
+  });
+
+  it("stays until the rebase when a later trade of the same account waits (a reduce-only close judged on its position): her covered order is not cancelled", async () => {
+    const { seq, rejected, cancelled, log } = await refusedLong();
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 1n, side: Side.BUY, priceTicks: AT, sizeLots: 15_000n }));
+    const close = derivOrder(alice, PERP, { orderId: 2n, side: Side.SELL, priceTicks: AT, sizeLots: 15_000n, reduceOnly: true, timeInForce: TimeInForce.IOC, expiry: NOW + IMMEDIATE_ORDER_TTL });
+    assert.equal(seq.placeOrder(close).filter((e) => e.type === "fill").length, 1);
+    assert.deepEqual(seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 3n, side: Side.SELL, priceTicks: 400_000n, sizeLots: 2_000n })).map((e) => e.type), ["accepted", "done"]);
+    await seq.runBatch();
+    assert.deepEqual(rejected.map((r) => r.code), ["BAD_SIGNATURE", "REDUCE_ONLY_INCREASES"], "the trade, then the close of the position it never made");
+    assert.ok(log.some((l) => /keeps a rejected trade in market \d+ until the rebase \(a queued transaction of type 7 touches account 1\)/.test(l)));
+    assert.deepEqual(cancelled, [], "an undo here left her short 15,000 lots and cancelled her ask, proven and for good");
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assertInSync(seq);
+    assert.deepEqual(seq.engine.openOrders(alice.accountId).map((o) => o.orderId), [3n]);
+  });
+
+  it("stays until the rebase when an earlier rejection's effect is kept in the view (a kept trade and a later one of the same account, both rejected)", async () => {
+    const { seq, verifier, rejected, log } = await refusedLong();
+    // alice opens 1,000 future lots from carol, on the margin the long left: no batch proves this either, and it queues behind
+    seq.placeOrder(derivOrder(carol, FUTURE, { orderId: 1n, side: Side.SELL, priceTicks: AT, sizeLots: 1_000n }));
+    const open = derivOrder(alice, FUTURE, { orderId: 3n, side: Side.BUY, priceTicks: AT, sizeLots: 1_000n, timeInForce: TimeInForce.IOC, expiry: NOW + IMMEDIATE_ORDER_TTL });
+    assert.equal(seq.placeOrder(open).filter((e) => e.type === "fill").length, 1);
+    verifier.refused.add(open.signature.s);
+    keepRebaseOwed(seq);
+    await seq.runBatch();
+    assert.deepEqual(rejected.map((r) => r.code), ["BAD_SIGNATURE", "BAD_SIGNATURE"]);
+    assert.ok(seq.peekPending().length > 0, "the rebase is still owed");
+    // the long was kept (her future trade waited), so the future trade is kept too: putting her back on the proven state
+    // then would take the kept long out of her account but not out of bob's, its other side
+    assert.ok(log.some((l) => /keeps a rejected trade in market \d+ until the rebase \(a queued transaction of type 7 touches account 1\)/.test(l)));
+    assert.ok(log.some((l) => /keeps a rejected trade in market \d+ until the rebase \(an earlier rejection's effects wait for it\)/.test(l)));
+    assert.deepEqual([PERP, FUTURE].map((id) => seq.derivatives.risk.account(alice.accountId).positions[id].size), [15_000n, 1_000n]);
     await seq.drain();
     assert.equal(seq.pendingTransactions, 0);
     assertInSync(seq);
