@@ -31,7 +31,7 @@
  * `reject`, `forced` or `abandon` record undoes. Not for changes that leave replay alone (the API, observers,
  * logging, posting and fees of the chain transaction, the prover).
  */
-export const LOG_RULES_VERSION = "2026-12-07-rejected-trades-put-back-post-only-sweeps";
+export const LOG_RULES_VERSION = "2026-12-07-rejected-trades-put-back-stranded-settled-post-only-sweeps";
 
 /** The log's records from seq `fromSeq` on (until the next segment's) were written under rules `rules`. */
 export type RulesSegment = { rules: string; fromSeq: number };

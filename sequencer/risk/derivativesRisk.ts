@@ -572,14 +572,25 @@ export class DerivativesRisk implements RiskHook {
    * cancelled position-slots, or a fill the builder refused TOO_MANY_POSITIONS). Exact only when the two accounts'
    * view is the proven accounts plus this fill: the caller (exchangeCore.ts #tradeKept) asks this only when nothing
    * else of either account waits in the queue and no earlier rejection's effect is kept. Their funding then settles
-   * lazily on the proven sizes at the next touch, whatever funding ticks came since. The ledger (API bookkeeping)
-   * undoes the fill too, when its market is still the instrument's (PositionLedger.unfill).
+   * lazily on the proven sizes at the next touch, whatever funding ticks came since (the ledger forgets the funding the
+   * trade's touch counted, which that touch pays again). The ledger (API bookkeeping) undoes the fill too, when its
+   * market is still the instrument's (PositionLedger.unfill). A proven position in an instrument settled since is
+   * the caller's to pay out (DerivativesService.settleStranded).
    */
   unwindFill(
     t: { marketId: number; buyAccount: number; sellAccount: number; lots: bigint; priceTicks: bigint; buyFeePpm: number; sellFeePpm: number },
     proven: (accountId: number) => DerivAccount,
   ): void {
-    for (const a of [t.buyAccount, t.sellAccount]) this.#set(a, proven(a), false);
+    for (const a of [t.buyAccount, t.sellAccount]) {
+      const back = proven(a);
+      // the trade's touch settled funding on the proven lots and the ledger counted it; the next touch pays it again
+      const now = this.account(a);
+      back.positions.forEach((p, i) => {
+        const paid = p.size * (now.positions[i].snapshot - p.snapshot);
+        if (paid !== 0n) this.ledger.funding(a, i, -paid);
+      });
+      this.#set(a, back, false);
+    }
     const m = marketInstrument(t.marketId, this.instrumentCount);
     const inst = m && this.#instruments[m.id];
     if (!m || !inst || inst.generation !== m.generation) return;

@@ -289,6 +289,7 @@ export class DerivativesService {
       insuranceFund: proven.globals.insuranceFund,
     });
     if (again) this.risk.setMarket(table.instruments, again.risks, { time: u!.time, prices: u!.prices, vols: again.vols, slices: u!.volSlices });
+    this.settleStranded(time);
     if (again) this.#cancelUncovered(time);
     const how = current ? "" : again ? " (the latest oracle update applied again on top of it: marks only)" : " (the latest oracle update is no longer used: waiting for a fresh one)";
     this.host.log(`derivatives put back on the proven state${how}`);
@@ -415,6 +416,7 @@ export class DerivativesService {
       for (const victim of this.risk.accountIds()) if (this.risk.bankruptBeyondFund(victim)) deleveraged.push(...this.#deleverage(victim, u, now));
     }
     for (const id of settled) this.#settle(id, u, now);
+    this.settleStranded(now);
     const cancelled = this.#cancelUncovered(now);
     const liquidations = this.#liquidateAll(u, now, deleveraged);
     deleveraged.push(...this.#socialise(u, now));
@@ -440,6 +442,28 @@ export class DerivativesService {
       this.host.enqueue({ type: TxType.SETTLE, accountId: acc, instrumentId: id }, time, u);
     }
     this.host.log(`instrument ${id} settled at ${this.#table.instruments[id].settlePrice}`);
+  }
+
+  /**
+   * Pays out (SETTLE, queued at the latest update) every position the risk view holds in an instrument its table has
+   * settled. An update's expiry settles the positions the view holds then (#settle); a position the view gets back
+   * afterwards, from the proven state (a rejected trade that had closed it: the rebase, or ExchangeCore's put-back of
+   * the trade's accounts), was never queued, and nothing else would pay it out or free its id (review of 2026-12-07:
+   * both accounts of a rejected closing trade kept a settled position for good). Also run at every update, for a
+   * position whose SETTLE left the queue rejected. Nothing without a latest update (the next one runs it).
+   */
+  settleStranded(time: number): void {
+    const u = this.#latest;
+    if (!u) return;
+    this.#table.instruments.forEach((inst, id) => {
+      if (inst.settlePrice === 0n || this.risk.openInterest[id].holders === 0) return;
+      for (const acc of this.risk.accountIds()) {
+        if (this.risk.account(acc).positions[id].size === 0n) continue;
+        this.risk.settle(acc, id);
+        this.host.enqueue({ type: TxType.SETTLE, accountId: acc, instrumentId: id }, time, u);
+        this.host.log(`account ${acc}'s position in settled instrument ${id} paid out (it came back from the proven state)`);
+      }
+    });
   }
 
   /** Cancels every open derivatives order of accounts whose equity no longer covers the acceptance rule. */

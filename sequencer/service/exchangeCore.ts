@@ -1144,7 +1144,10 @@ export class ExchangeCore {
       const t = { marketId: tx.buy.marketId, buyAccount: tx.buy.accountId, sellAccount: tx.sell.accountId, lots: tx.lots, priceTicks: tx.priceTicks, buyFeePpm: tx.buyFeePpm, sellFeePpm: tx.sellFeePpm };
       const why = this.#tradeKept([t.buyAccount, t.sellAccount]);
       if (why) this.#parts.observers.log(`the derivatives risk engine keeps a rejected trade in market ${t.marketId} until the rebase (${why})`);
-      else this.derivatives.risk.unwindFill(t, (a) => this.#parts.state.account(a).deriv);
+      else {
+        this.derivatives.risk.unwindFill(t, (a) => this.#parts.state.account(a).deriv);
+        this.derivatives.settleStranded(time);
+      }
     } else if (tx.type !== TxType.CANCEL && tx.type !== TxType.OPERATOR_CANCEL && tx.type !== TxType.NOOP) {
       this.#parts.observers.log(`the derivatives risk engine keeps the effect of a rejected transaction of type ${tx.type} (accounts ${txAccounts(tx).join(", ")})`);
     }

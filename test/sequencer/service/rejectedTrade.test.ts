@@ -9,12 +9,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { IMMEDIATE_ORDER_TTL, Side, TimeInForce } from "../../../sequencer/protocol/constants.ts";
+import { IMMEDIATE_ORDER_TTL, Side, TimeInForce, TxType } from "../../../sequencer/protocol/constants.ts";
 import { signTransfer } from "../../../sequencer/protocol/signing.ts";
 import { RequestRejected, type Sequencer, type TxRejection } from "../../../sequencer/service/sequencer.ts";
 import type { EngineEvent } from "../../../sequencer/matching/types.ts";
 import { refusingVerifier } from "../../helpers/sequencerProvers.ts";
-import { dave, derivOrder, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
+import { dave, derivOrder, EXPIRY, INSTRUMENTS, NOW, oracleUpdate, traders } from "../../helpers/derivatives.ts";
 import { assertInSync, derivativesSequencer, fundCollateral, fundDave } from "../../helpers/derivativesSequencer.ts";
 
 const { alice, bob, carol } = traders;
@@ -154,5 +154,63 @@ describe("a rejected derivatives trade in intake's view", () => {
     await seq.drain();
     assert.equal(seq.pendingTransactions, 0);
     assertInSync(seq);
+  });
+
+  it("a rejected closing trade whose instrument settled since: both proven positions are paid out (SETTLE queued at the put-back), and the id can be listed again", async () => {
+    const { seq, chain, rejected, log } = await refusedLong();
+    // alice long 10 futures from bob, proven (the perpetual long above waits, refused, and leaves first)
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 11n, side: Side.SELL, priceTicks: AT, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 11n, side: Side.BUY, priceTicks: AT, sizeLots: 10n }));
+    await seq.drain();
+    assert.deepEqual(rejected.map((r) => r.code), ["BAD_SIGNATURE"]);
+    assert.equal(seq.state.account(alice.accountId).deriv.positions[FUTURE].size, 10n);
+    // she sells them back to bob (both flat in the view); the future expires and settles before a batch takes the sale,
+    // whose update is then too old for any batch (STALE_ORACLE)
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 12n, side: Side.BUY, priceTicks: AT, sizeLots: 10n }));
+    const close = derivOrder(alice, FUTURE, { orderId: 12n, side: Side.SELL, priceTicks: AT, sizeLots: 10n });
+    assert.equal(seq.placeOrder(close).filter((e) => e.type === "fill").length, 1);
+    chain.now = EXPIRY + 10;
+    const out = await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY + 5, prices: [290_000_000_000n] }));
+    assert.deepEqual(out.settled, [FUTURE]);
+    assert.equal(seq.peekPending().filter((tx) => tx.type === TxType.SETTLE).length, 0, "nobody holds it in the view");
+    await seq.drain();
+    assert.deepEqual(rejected.map((r) => r.code), ["BAD_SIGNATURE", "STALE_ORACLE"]);
+    assert.ok(log.some((l) => /account 1's position in settled instrument 1 paid out/.test(l)));
+    for (const t of [alice, bob]) assert.equal(seq.state.account(t.accountId).deriv.positions[FUTURE].size, 0n, `account ${t.accountId} paid out, proven`);
+    assert.equal(seq.state.instruments[FUTURE].holders, 0);
+    assert.equal(seq.pendingTransactions, 0);
+    assertInSync(seq);
+    // the id is free: listed again, the registration is proven (before, its builder refused it while two accounts held it,
+    // and an on-chain request cannot leave the queue: batching stopped)
+    seq.acceptRequest({ type: TxType.REGISTER_INSTRUMENT, instrumentId: FUTURE, ...INSTRUMENTS[FUTURE], expiry: EXPIRY + 30 * 86_400 });
+    await seq.drain();
+    assert.equal(seq.state.instruments[FUTURE].generation, 1);
+    assert.equal(seq.pendingTransactions, 0);
+  });
+
+  it("counts the funding on a proven position once in the ledger across a put-back (the undone trade's touch had counted it)", async () => {
+    const { seq, chain, verifier } = await refusedLong();
+    await seq.drain(); // the refused long leaves; alice then buys 1,000 lots from bob, proven
+    verifier.refuse = null;
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 21n, side: Side.SELL, priceTicks: AT, sizeLots: 1_000n }));
+    seq.placeOrder(derivOrder(alice, PERP, { orderId: 21n, side: Side.BUY, priceTicks: AT, sizeLots: 1_000n }));
+    await seq.drain();
+    chain.now = NOW + 10;
+    await seq.acceptOracleUpdate(oracleUpdate({ time: NOW + 10, fundingEpoch: 1, rates: [1_000n, 0n, 0n, 0n] }));
+    // she buys 10 more (its touch settles the funding on her 1,000 lots, and the ledger counts it): no batch proves it
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 22n, side: Side.SELL, priceTicks: AT, sizeLots: 10n }));
+    const more = derivOrder(alice, PERP, { orderId: 22n, side: Side.BUY, priceTicks: AT, sizeLots: 10n });
+    assert.equal(seq.placeOrder(more).filter((e) => e.type === "fill").length, 1);
+    verifier.refuse = more.signature.s;
+    keepRebaseOwed(seq);
+    await seq.runBatch();
+    // put back; her next trade settles the same funding again, now on the proven account
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 25n, side: Side.SELL, priceTicks: AT, sizeLots: 1n }));
+    assert.equal(seq.placeOrder(derivOrder(alice, PERP, { orderId: 25n, side: Side.BUY, priceTicks: AT, sizeLots: 1n })).filter((e) => e.type === "fill").length, 1);
+    await seq.drain();
+    assert.equal(seq.pendingTransactions, 0);
+    assertInSync(seq);
+    assert.notEqual(seq.state.instruments[PERP].fundingIndex, 0n);
+    assert.equal(seq.derivatives.risk.ledger.entry(alice.accountId, PERP).fundingPaid, 1_000n * seq.state.instruments[PERP].fundingIndex, "paid on her 1,000 lots, once");
   });
 });
