@@ -289,7 +289,7 @@ export class DerivativesService {
       insuranceFund: proven.globals.insuranceFund,
     });
     if (again) this.risk.setMarket(table.instruments, again.risks, { time: u!.time, prices: u!.prices, vols: again.vols, slices: u!.volSlices });
-    this.settleStranded(time);
+    this.settleStranded(time, refusedUpTo);
     if (again) this.#cancelUncovered(time);
     const how = current ? "" : again ? " (the latest oracle update applied again on top of it: marks only)" : " (the latest oracle update is no longer used: waiting for a fresh one)";
     this.host.log(`derivatives put back on the proven state${how}`);
@@ -450,11 +450,14 @@ export class DerivativesService {
    * afterwards, from the proven state (a rejected trade that had closed it: the rebase, or ExchangeCore's put-back of
    * the trade's accounts), was never queued, and nothing else would pay it out or free its id (review of 2026-12-07:
    * both accounts of a rejected closing trade kept a settled position for good). Also run at every update, for a
-   * position whose SETTLE left the queue rejected. Nothing without a latest update (the next one runs it).
+   * position whose SETTLE left the queue rejected. Nothing without a latest update fresh at `time`, nor at a rebase
+   * whose rejected entries were tagged with it (`refusedUpTo`: the newest such update): a SETTLE at an update no batch
+   * can use any more is rejected in turn, and queued again at that rebase, without end (review of 2026-12-07: an
+   * oracle outage after an expiry looped the batch builder). The next update runs it.
    */
-  settleStranded(time: number): void {
+  settleStranded(time: number, refusedUpTo = -1): void {
     const u = this.#latest;
-    if (!u) return;
+    if (!u || u.time <= refusedUpTo || time - u.time > ORACLE_FRESHNESS) return;
     this.#table.instruments.forEach((inst, id) => {
       if (inst.settlePrice === 0n || this.risk.openInterest[id].holders === 0) return;
       for (const acc of this.risk.accountIds()) {

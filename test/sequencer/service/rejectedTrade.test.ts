@@ -213,4 +213,31 @@ describe("a rejected derivatives trade in intake's view", () => {
     assert.notEqual(seq.state.instruments[PERP].fundingIndex, 0n);
     assert.equal(seq.derivatives.risk.ledger.entry(alice.accountId, PERP).fundingPaid, 1_000n * seq.state.instruments[PERP].fundingIndex, "paid on her 1,000 lots, once");
   });
+
+  it("queues no SETTLE for a stranded position at an update no batch can use any more: batching goes on, and the next update pays it out (review of 2026-12-07: it looped the builder)", async () => {
+    const { seq, chain, rejected } = await refusedLong();
+    await seq.drain(); // the refused long leaves
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 11n, side: Side.SELL, priceTicks: AT, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 11n, side: Side.BUY, priceTicks: AT, sizeLots: 10n }));
+    await seq.drain();
+    // alice sells back to bob, and bob buys a perpetual from carol behind it (so the sale is kept until the rebase)
+    seq.placeOrder(derivOrder(bob, FUTURE, { orderId: 12n, side: Side.BUY, priceTicks: AT, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(alice, FUTURE, { orderId: 12n, side: Side.SELL, priceTicks: AT, sizeLots: 10n }));
+    seq.placeOrder(derivOrder(carol, PERP, { orderId: 13n, side: Side.SELL, priceTicks: AT, sizeLots: 1n }));
+    seq.placeOrder(derivOrder(bob, PERP, { orderId: 13n, side: Side.BUY, priceTicks: AT, sizeLots: 1n }));
+    chain.now = EXPIRY + 10;
+    assert.deepEqual((await seq.acceptOracleUpdate(oracleUpdate({ time: EXPIRY + 5, prices: [290_000_000_000n] }))).settled, [FUTURE]);
+    await seq.runBatch(); // both trades rejected (their update too old); the expiry's batch proven; the rebase queues the SETTLEs
+    // the oracle goes quiet past MAX_ORACLE_AGE of the expiry update: the SETTLEs are rejected, and not queued again
+    chain.now = EXPIRY + 5 + 2_000;
+    const before = rejected.length;
+    await seq.runBatch();
+    assert.ok(rejected.length - before <= 2, `${rejected.length - before} rejections (the builder looped before)`);
+    assert.ok(rejected.slice(before).every((r) => r.code === "STALE_ORACLE" && r.tx.type === TxType.SETTLE));
+    await seq.acceptOracleUpdate(oracleUpdate({ time: chain.now - 10, prices: [290_000_000_000n] }));
+    await seq.drain();
+    for (const t of [alice, bob]) assert.equal(seq.state.account(t.accountId).deriv.positions[FUTURE].size, 0n, `account ${t.accountId} paid out at the fresh update`);
+    assert.equal(seq.pendingTransactions, 0);
+    assertInSync(seq);
+  });
 });
