@@ -22,6 +22,7 @@ const DERIV = "circuits/derivatives/derivSlot.circom";
 const ORACLE = "circuits/derivatives/oracleStep.circom";
 const VOL = "circuits/derivatives/volSurface.circom";
 const MARKING = "circuits/marking/marking.circom";
+const SET = "circuits/lib/instrumentSet.circom";
 
 export type DerivativesConstraintReport = Record<string, { derivSlot: number; spotSlot: number; oracleStep: number; markRead: number; blackScholes: number; signature: number }>;
 
@@ -76,44 +77,6 @@ export async function runDerivativesConstraints(): Promise<DerivativesConstraint
   );
   return report;
 }
-
-/**
- * The prototype marked-set lookup of the exchange-scale design (circuits/DERIVATIVES.md, "At exchange scale"):
- * each of K position slots finds its instrument among the batch's M marked instruments (ids distinct, so
- * exactly one matches; an empty slot, id 0, matches the set's reserved entry 0) and takes its 6 per-lot fields
- * (mark, four margins, funding index). Bench only: it measures the idea before it is built (today's
- * PositionLookup, lib/positions.circom, reads the slots over the whole instrument table, whose ids are constants).
- */
-const LOOKUP = (k: number, m: number) => `pragma circom 2.1.0;
-include "circomlib/circuits/comparators.circom";
-include "circuits/lib/select.circom";
-template MarkedSetLookup(K, M) {
-    signal input posId[K];
-    signal input setId[M];
-    signal input fields[M][6];
-    signal output out[K][6];
-    component eq[K][M];
-    component sel[K][6];
-    for (var k = 0; k < K; k++) {
-        var found = 0;
-        for (var m = 0; m < M; m++) {
-            eq[k][m] = IsEqual();
-            eq[k][m].in <== [posId[k], setId[m]];
-            found += eq[k][m].out;
-        }
-        found === 1;
-        for (var f = 0; f < 6; f++) {
-            sel[k][f] = Select(M);
-            for (var m = 0; m < M; m++) {
-                sel[k][f].sel[m] <== eq[k][m].out;
-                sel[k][f].values[m] <== fields[m][f];
-            }
-            out[k][f] <== sel[k][f].out;
-        }
-    }
-}
-component main = MarkedSetLookup(${k}, ${m});
-`;
 
 /** Reading, writing and hashing one account's K position slots over N instruments (lib/positions.circom), as a derivatives slot does for A and for B. */
 const POSITION_SLOTS = (k: number, n: number) => `pragma circom 2.1.0;
@@ -180,8 +143,11 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     blackScholes: await count("BlackScholes", main("circuits/lib/fixed/blackScholes.circom", "BlackScholes(0)")),
     risk7: await count("AccountRisk7", main("circuits/lib/accountRisk.circom", "AccountRisk(7)")),
     risk16: await count("AccountRisk16", main("circuits/lib/accountRisk.circom", "AccountRisk(16)")),
-    lookup16x16: await count("PositionLookup16x16", LOOKUP(16, 16)),
-    lookup16x32: await count("PositionLookup16x32", LOOKUP(16, 32)),
+    lookup16x16: await count("PositionSetLookup16x16", main(SET, "PositionSetLookup(16, 16)")),
+    lookup16x32: await count("PositionSetLookup16x32", main(SET, "PositionSetLookup(16, 32)")),
+    lookup16x31: await count("PositionSetLookup16x31", main(SET, "PositionSetLookup(16, 31)")),
+    set31: await count("InstrumentSet5x31", main(SET, "InstrumentSet(5, 31)")),
+    setLookup31: await count("SetLookup31", main(SET, `SetLookup(31, ${LEAF})`)),
     slots7: await count("PositionSlots7", POSITION_SLOTS(7, 7)),
     slots16: await count("PositionSlots16", POSITION_SLOTS(16, 16)),
     derivSlot16: await count("DerivSlot16", main(DERIV, `DerivSlot(${depths}, 16, 16, 4, ${u})`)),
@@ -198,14 +164,18 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     quadNode: await count("Poseidon4", main("circomlib/circuits/poseidon.circom", "Poseidon(4)")),
     derivSlot16Test: await count("DerivSlot16_TEST", main(DERIV, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels}, 16, 16, 4, ${u})`)),
   };
-  const load = c.quadUpdate5 + 2 * c.leafHash;
+  // Per entry of the set: the built InstrumentSet's (its path, both leaves, the id's bits and its order) where the
+  // estimates before it summed QuadUpdate(5) and two leaf hashes.
+  const load = Math.round(c.set31 / 31);
   section("Derivatives at exchange scale: building blocks (circom2 --O2; circuits/DERIVATIVES.md, \"At exchange scale\")");
   console.log(table(["building block", "constraints", "counted as"], [
-    ["load and write back one instrument of a 1,024-leaf table", int(load), `QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(${LEAF}) ${int(c.leafHash)}`],
+    ["load and write back one instrument of a 1,024-leaf table", int(load), `InstrumentSet(5, 31) / 31: QuadUpdate(5) ${int(c.quadUpdate5)} + 2 x Poseidon(${LEAF}) ${int(c.leafHash)} + the id's bits and order`],
     ["mark one instrument (settlement, marks, margins, funding), no Black-Scholes", int(c.state + c.marks), `InstrumentState(${u}) ${int(c.state)} + InstrumentMarks ${int(c.marks)}`],
     ["one Black-Scholes (an option in the batch's set)", int(c.blackScholes), "BlackScholes(0) (the exchange's rate is 0)"],
     ["margin sum over an account's positions: 7 (production until 2026-12-07) / 16 (production)", `${int(c.risk7)} / ${int(c.risk16)}`, "AccountRisk(7) / AccountRisk(16)"],
-    ["find 16 positions' marks among the batch's 16 / 32 instruments", `${int(c.lookup16x16)} / ${int(c.lookup16x32)}`, "MarkedSetLookup(16, M) (bench prototype)"],
+    ["find 16 positions among the batch's 16 / 31 / 32 instruments (sizes, snapshots and funding indices by set entry)", `${int(c.lookup16x16)} / ${int(c.lookup16x31)} / ${int(c.lookup16x32)}`, "PositionSetLookup(16, M) (built: lib/instrumentSet.circom; not yet read by the batch)"],
+    ["the batch's set of 31 instruments (the liveness floor at K = 16) loaded from a 1,024-leaf tree and written back, chained, ids strictly increasing", `${int(c.set31)} (${int(Math.round(c.set31 / 31))} per entry)`, "InstrumentSet(5, 31) (built: lib/instrumentSet.circom; not yet read by the batch)"],
+    ["find one instrument's leaf among the set's 31 (a slot's own instrument)", int(c.setLookup31), `SetLookup(31, ${LEAF}) (built)`],
     ["one account's position slots, read and written: 7 slots of 7 instruments / 16 of 16 (production)", `${int(c.slots7)} / ${int(c.slots16)}`, "PositionLookup(K, N) + PositionWrite(K) + 2 x DerivLeaf(K) (built)"],
     ["a derivatives slot, production depths: 7 slots of 7 instruments / 16 slots of 16 instruments", `${int(c.derivSlot7)} / ${int(c.derivSlot16)}`, "DerivSlot(12, 3, 6, N, K, 4, 2) (built; two accounts)"],
     [`the oracle's vol table, checked and signed: ${p.optionInstruments} slices (production) / 16 (2 underlyings x 8 expiries)`, `${int(c.volSlices4)} / ${int(c.volSlices16)}`, `VolSlices(E, ${u}) (built; once per batch)`],
