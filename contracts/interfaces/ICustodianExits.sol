@@ -58,7 +58,7 @@ interface ICustodianExits {
     /// {ExitRemainderRecorded}, and paid by {claimExitRemainder}). Derivatives part, in token 0: `derivativesClaimed`,
     /// the proven `max(0, equity)`, and `derivativesPaid`, what was credited for it out of the pot of the proven
     /// pooled quote (what the exits before it left of the pot), as far as token 0 was free; after the claim window
-    /// what was due beyond it waits as the account's pending claim ({Custodian-exodusClaim}, paid by
+    /// what was due beyond it waits as the account's pending claim ({DerivativesClaimPending}, {Custodian-exodusClaim}, paid by
     /// {Custodian-claimDerivatives}, {DerivativesClaimPaid}). The owner's `withdrawable` of token 0 grew by
     /// `paid[0] + derivativesPaid`, of token t by `paid[t]`.
     event Exited(
@@ -69,6 +69,13 @@ interface ICustodianExits {
         uint256 derivativesClaimed,
         uint256 derivativesPaid
     );
+
+    /// @notice Account `accountId`'s exit left `amount` of its derivatives claim pending, in token 0, for
+    /// {Custodian-claimDerivatives} to pay once the claim window has ended: its whole claim when it exited within the
+    /// window (paid then at the window's pro-rata share), or the part of a late exit's due that token 0 could not pay
+    /// at the exit (paid then in full). {Custodian-exodusClaim} reads the same amount until it is paid
+    /// ({DerivativesClaimPaid}).
+    event DerivativesClaimPending(uint32 indexed accountId, uint256 amount);
 
     /// @notice Account `accountId`'s pending derivatives claim `claimed` was paid `paid` in token 0 (credited to
     /// `owner`): one recorded by its exit within the claim window, `claimed * pot / max(pot, claims recorded in the

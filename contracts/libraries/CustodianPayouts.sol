@@ -378,6 +378,7 @@ library CustodianPayouts {
             if (block.timestamp < ledger.windowEnd) {
                 ledger.pending[ctx.accountId] = claim;
                 ledger.windowClaims += claim;
+                emit ICustodianExits.DerivativesClaimPending(ctx.accountId, claim);
             } else {
                 uint256 reserved = Math.min(ledger.windowClaims, ctx.pooledQuote);
                 due = Math.min(claim, ctx.pooledQuote - reserved - ledger.latePaid);
@@ -391,7 +392,10 @@ library CustodianPayouts {
             // the window's claims are below the pot), and no later exit takes it.
             ledger.latePaid += due;
             ledger.derivativesPaid += derivativesPaid;
-            if (derivativesPaid < due) ledger.pending[ctx.accountId] = due - derivativesPaid;
+            if (derivativesPaid < due) {
+                ledger.pending[ctx.accountId] = due - derivativesPaid;
+                emit ICustodianExits.DerivativesClaimPending(ctx.accountId, due - derivativesPaid);
+            }
         }
         emit ICustodianExits.Exited(ctx.accountId, owner, amounts, paid, claim, derivativesPaid);
     }

@@ -161,7 +161,9 @@ describe("exit remainders", () => {
       };
       await exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
       const hash = await custodian.write.exit([accountId, amounts, POT, derivativesClaim, PROOF], { account: w.account });
-      return parseEventLogs({ abi: custodian.abi, logs: (await env.publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "Exited" })[0].args;
+      const logs = (await env.publicClient.waitForTransactionReceipt({ hash })).logs;
+      const pending = parseEventLogs({ abi: custodian.abi, logs, eventName: "DerivativesClaimPending" }).map((e) => e.args);
+      return { ...parseEventLogs({ abi: custodian.abi, logs, eventName: "Exited" })[0].args, pending };
     };
     const [windowEnd] = await custodian.read.exodusClaim([1]);
     await networkHelpers.time.increaseTo(windowEnd);
@@ -173,6 +175,7 @@ describe("exit remainders", () => {
     const a = await exit(alice, 1, amountsOf({ 0: 50n * USDC }), 300n * USDC);
     assert.deepEqual([a.paid[0], a.derivativesClaimed, a.derivativesPaid], [50n * USDC, 300n * USDC, 50n * USDC]);
     assert.deepEqual(await custodian.read.exodusClaim([1]), [windowEnd, 0n, POT, 250n * USDC], "the unpaid 250 pending for Alice");
+    assert.deepEqual(a.pending, [{ accountId: 1, amount: 250n * USDC }], "and the exit says so (DerivativesClaimPending)");
     assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 100n * USDC);
     assert.equal(await custodian.read.owed([0]), 100n * USDC, "the pending part is not owed until paid");
     assert.equal(await custodian.read.exodusDerivativesPaid(), 50n * USDC, "only what was credited");
@@ -187,6 +190,7 @@ describe("exit remainders", () => {
     const b = await exit(bob, 2, amountsOf({}), 500n * USDC);
     assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [500n * USDC, 300n * USDC]);
     assert.deepEqual(await custodian.read.exodusClaim([2]), [windowEnd, 0n, POT, 0n], "Bob was paid all he was due: nothing pending");
+    assert.deepEqual(b.pending, [], "no DerivativesClaimPending for an exit paid all it was due");
 
     // anyone's claimDerivatives now pays Alice's 250 in full, to Alice, once; the pot is paid out exactly
     const hash = await custodian.write.claimDerivatives([1], { account: dave.account });

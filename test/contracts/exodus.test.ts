@@ -339,12 +339,14 @@ describe("exodus", () => {
       const exited = async (claim: ExitClaim, w: typeof alice) => {
         await env.exitVerifier.write.expectInputs([exitPublicInputs(claim, TEST_PARAMS)]);
         const receipt = await env.publicClient.waitForTransactionReceipt({ hash: await custodian.write.exit(exitArgs(claim), { account: w.account }) });
-        return parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" })[0].args;
+        const pending = parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "DerivativesClaimPending" }).map((e) => e.args);
+        return { ...parseEventLogs({ abi: custodian.abi, logs: receipt.logs, eventName: "Exited" })[0].args, pending };
       };
       const a = await exited(alices, alice);
       // Alice: her spot in full at once (token 3 is not registered: paid 0); her derivatives claim recorded, not paid.
       assert.deepEqual(a.paid, amountsOf({ 0: 700n * USDC, 1: ALICE_WETH }));
       assert.deepEqual([a.derivativesClaimed, a.derivativesPaid], [700n * USDC, 0n]);
+      assert.deepEqual(a.pending, [{ accountId: 1, amount: 700n * USDC }], "the exit says the claim waits (DerivativesClaimPending)");
       assert.equal(await custodian.read.withdrawable([alice.account.address, 0]), 700n * USDC);
       const [windowEnd] = await custodian.read.exodusClaim([1]);
       assert.deepEqual(await custodian.read.exodusClaim([1]), [windowEnd, 700n * USDC, pooled, 700n * USDC]);
@@ -354,6 +356,7 @@ describe("exodus", () => {
       assert.deepEqual(b.claimed, bobs.amounts);
       assert.deepEqual(b.paid, amountsOf({ 0: 200n * USDC }));
       assert.deepEqual([b.derivativesClaimed, b.derivativesPaid], [0n, 0n]);
+      assert.deepEqual(b.pending, [], "a claim of 0 leaves nothing pending");
       // Claiming the derivatives part: refused while the window is open (one second before its end too), for an
       // account with nothing pending, and once paid.
       await networkHelpers.time.increaseTo(windowEnd - 2n);
