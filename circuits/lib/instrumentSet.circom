@@ -12,7 +12,9 @@ include "../generated/protocol.circom";
 // today's vector: `exchangeState.ts#instrumentLeaf`), and a batch names the M instruments it reads, loads them by
 // their paths and writes them back, chained, when its last slot is done. Every position of a touched account and
 // every instrument a slot trades must be found in the set (PositionSetLookup), so an instrument the batch does not
-// name costs it nothing. TypeScript mirror: `sequencer/derivatives/instrumentSet.ts`.
+// name costs it nothing. TypeScript mirror: `sequencer/state/instrumentSet.ts`.
+// SetLookup and PositionSetLookup find exactly one entry only over the `ids` and `used` signals InstrumentSet constrains
+// (bits, used ids distinct): the batch must wire the same signals into all three.
 //
 // Not yet read by the batch circuit: the gadgets are built and attacked on their own (test/circuits/lib/
 // instrumentSet.test.ts), and the bench prices them at production depths; the batch still hashes the whole vector.
@@ -23,9 +25,10 @@ function EMPTY_SET_ID(levels) {
 }
 
 /// Proves: the set (`ids`, `used`) is canonical and `newRoot` is `oldRoot` with each used entry's leaf written back:
-/// - used entries come first (`used` is a bit; an entry after an unused one is unused) and their ids strictly
-///   increase, each below 4^levels: no instrument is in the set twice, so a slot cannot move one copy of an instrument
-///   while another copy is written back;
+/// - used entries come first and their ids strictly increase, each below 4^levels (`used` is a bit; one order rule
+///   does both: an unused entry's id, 4^levels, is above every used one's, so a used entry after it is out of order):
+///   no instrument is in the set twice, so a slot cannot move one copy of an instrument while another copy is written
+///   back;
 /// - entry k's fields `leaf[k]` are those of instrument ids[k] in the tree as the batch found it (its Poseidon is the
 ///   leaf at index ids[k] under the root the chain has reached, which holds the same leaf there since the ids before
 ///   it are other ids), and `after[k]` are the fields written there;
@@ -64,7 +67,7 @@ template InstrumentSet(levels, M) {
         idBits[k] = Num2Bits(2 * levels);
         idBits[k].in <== index[k];
         if (k > 0) {
-            used[k] * (1 - used[k - 1]) === 0;
+            // ids[k - 1] < 4^levels, or 4^levels when unused: both sides below 2^(2 * levels + 1), so LessThan is exact
             ordered[k] = LessThan(2 * levels + 1);
             ordered[k].in <== [ids[k - 1], ids[k]];
             used[k] * (1 - ordered[k].out) === 0;
@@ -122,7 +125,10 @@ template SetLookup(M, F) {
 /// when none does), every occupied slot's instrument is a used entry of the set (slot id = instrument id + 1, as
 /// `positions.circom` stores it), an empty slot (id 0) holds size 0 and snapshot 0, and index[k] is the funding
 /// index of slot k's instrument (0 for an empty slot); empty[k] = 1 when slot k is empty. With M = N and the set
-/// 0..N-1 it is exactly PositionLookup(K, N) (the build order's regression, tested).
+/// 0..N-1 it is PositionLookup(K, N) (the build order's regression: the same outputs, tested on layouts, and the same
+/// refusals, since `slotFound` then holds exactly when id[k] <= N). Like PositionLookup it relies on the derivatives
+/// leaf's invariant that an instrument sits in at most one slot (positions.circom); two slots of one instrument would
+/// have their sizes summed.
 template PositionSetLookup(K, M) {
     signal input id[K];
     signal input posSize[K];

@@ -107,9 +107,12 @@ export function loadInstrumentSet(table: InstrumentTree, entries: readonly SetEn
     }
   });
   const oldRoot = table.root;
-  const before = entries.map(({ id }) => table.instrument(id));
+  // Each entry is read where the chain stands (for distinct ids, as the batch found it; for a dishonest set, after the
+  // writes before it, so its path and its leaf agree and only the order rule refuses it).
+  const before: InstrumentState[] = [];
   const siblings: bigint[][][] = [];
   for (const { id, after } of entries) {
+    before.push(table.instrument(id));
     siblings.push(table.proof(id));
     table.set(id, after);
   }

@@ -13,6 +13,7 @@ import { emptySetId, instrumentFields, InstrumentTree, loadInstrumentSet, type S
 import { instrumentLeaf } from "../../../sequencer/state/exchangeState.ts";
 import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { INSTRUMENT_FIELD } from "../../../sequencer/protocol/layouts.ts";
+import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
 import { INSTRUMENTS } from "../../helpers/derivatives.ts";
 import { compileMain, fe, witness } from "../fixed/compile.ts";
@@ -54,6 +55,11 @@ function withEntry(input: Input, name: string, k: number, value: unknown): Input
   const column = [...(input[name] as unknown[])];
   column[k] = value;
   return { ...input, [name]: column };
+}
+function modPow(b: bigint, e: bigint, m: bigint): bigint {
+  let r = 1n;
+  for (b %= m; e > 0n; e >>= 1n, b = (b * b) % m) if (e & 1n) r = (r * b) % m;
+  return r;
 }
 const newRootOf = async (input: Input) => fe((await witness(setWasm, input as never))[1]!);
 
@@ -100,7 +106,9 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
   it("refuses an instrument twice in the set, even with both paths chained (one copy moved, the other written back)", async () => {
     const t = table();
     const twice = loadInstrumentSet(t, [{ id: 5, after: { ...call!, holders: 3 } }, { id: 5, after: { ...call!, holders: 1 } }], M, { enforceRules: false });
-    // the chain itself is consistent: the second copy's path is taken after the first write
+    // the chain itself is consistent: the second copy is read, and its path taken, after the first write
+    assert.equal(twice.before[1]!.holders, 3);
+    assert.deepEqual(twice.inputs.leaf[1], twice.inputs.after[0]);
     assert.equal(t.instrument(5).holders, 1);
     await refusedAt(twice.inputs, rule("InstrumentSet", "used[k] * (1 - ordered[k].out) === 0"));
   });
@@ -111,14 +119,14 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
     await refusedAt(w.inputs, rule("InstrumentSet", "used[k] * (1 - ordered[k].out) === 0"));
   });
 
-  it("refuses a used entry after an unused one (used entries first)", async () => {
+  it("refuses a used entry after an unused one (used entries first: the unused entry's id 4^levels is above every used id, so the order rule refuses it)", async () => {
     const t = table();
     const w = loadInstrumentSet(t, [{ id: 3, after: t.instrument(3) }], M);
     // entry 0 made unused, entry 1 used with the same load: the set's canonical form is broken
     const input = { ...w.inputs, ids: [BigInt(emptySetId(LEVELS)), 3n, ...w.inputs.ids.slice(2)], used: [0n, 1n, ...w.inputs.used.slice(2)],
       leaf: [w.inputs.leaf[1], w.inputs.leaf[0], ...w.inputs.leaf.slice(2)], after: [w.inputs.after[1], w.inputs.after[0], ...w.inputs.after.slice(2)],
       siblings: [w.inputs.siblings[1], w.inputs.siblings[0], ...w.inputs.siblings.slice(2)] };
-    await refusedAt(input, rule("InstrumentSet", "used[k] * (1 - used[k - 1]) === 0"));
+    await refusedAt(input, rule("InstrumentSet", "used[k] * (1 - ordered[k].out) === 0"));
   });
 
   it("refuses an unused entry that holds an instrument, is written, or carries a real id", async () => {
@@ -128,6 +136,17 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
     // a registration written to an unused entry would be dropped from the root: refused
     await refusedAt(withEntry(w.inputs, "after", last, instrumentFields(future!)), rule("InstrumentSet", "(1 - used[k]) * after[k][f] === 0"));
     await refusedAt(withEntry(w.inputs, "ids", last, 7n), rule("InstrumentSet", "(1 - used[k]) * (ids[k] - EMPTY) === 0"));
+  });
+
+  it("refuses a `used` flag that is not a bit (the batch gates on it): the last entry used 1/4^levels, so its index is 1 and its path the empty id 1's", async () => {
+    const t = table();
+    // five used entries, so the last one follows a used id below 4^levels (the order rule is content)
+    const w = loadInstrumentSet(t, [...entries(table()), { id: 15, after: EMPTY_INSTRUMENT }], M);
+    const last = M - 1;
+    assert.equal(w.inputs.used[last], 0n);
+    const inverse = modPow(BigInt(emptySetId(LEVELS)), FIELD_MODULUS - 2n, FIELD_MODULUS);
+    const input = { ...withEntry(w.inputs, "used", last, inverse), siblings: w.inputs.siblings.map((p, k) => (k === last ? t.proof(1) : p)) };
+    await refusedAt(input, rule("InstrumentSet", "used[k] * (used[k] - 1) === 0"));
   });
 
   it("refuses a used id at or past 4^levels (no path names it) at its range check", async () => {
@@ -145,7 +164,10 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
     assert.equal(out[14], 2n, "entry 2");
     const found = rule("SetLookup", "found === 1");
     await refusedAt(input(9n), found, lookupWasm); // registered, but not in the set
-    await refusedAt(input(BigInt(emptySetId(LEVELS))), found, lookupWasm); // the unused entries' id
+    // the unused entry's id, with exactly one unused entry (so only the `used` gate, not a double match, refuses it)
+    const one = loadInstrumentSet(table(), [...entries(table()), { id: 15, after: EMPTY_INSTRUMENT }], M);
+    assert.deepEqual(one.inputs.used, [1n, 1n, 1n, 1n, 1n, 0n]);
+    await refusedAt({ id: BigInt(emptySetId(LEVELS)), ids: one.inputs.ids, used: one.inputs.used, fields: one.inputs.leaf }, found, lookupWasm);
   });
 
   describe("PositionSetLookup", () => {
@@ -160,7 +182,7 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
     const funding = [17n, -5n, 0n, 99n];
     const slots = (id: number[], size: bigint[], snap: bigint[]) => ({ id: id.map(BigInt), posSize: size, posSnap: snap });
 
-    it("over the set 0..N-1 proves what PositionLookup(K, N) proves (the build order's regression): the same outputs for every layout", async () => {
+    it("over the set 0..N-1 proves what PositionLookup(K, N) proves (the build order's regression): the same outputs on every layout tried, and the same refusal of a slot id past N", async () => {
       const layouts = [
         slots([0, 0, 0], [0n, 0n, 0n], [0n, 0n, 0n]),
         slots([1, 0, 0], [5n, 0n, 0n], [3n, 0n, 0n]),
@@ -173,6 +195,9 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
         const n = 2 * N + 2 * K; // size[N], snap[N], index[K], empty[K]
         assert.deepEqual(viaSet.slice(1, 1 + n), viaVector.slice(1, 1 + n), `layout ${s.id.join(",")}`);
       }
+      const past = slots([N + 1, 0, 0], [1n, 0n, 0n], [0n, 0n, 0n]);
+      assert.notEqual(await inputFailure({ ...past, ids: [0n, 1n, 2n, 3n], used: [1n, 1n, 1n, 1n], fundingIndex: funding }, setLookup), null);
+      assert.notEqual(await inputFailure({ ...past, fundingIndex: funding }, vectorLookup), null);
     });
 
     it("reads a position among set entries of any ids; refuses a slot whose instrument the set does not hold, and an empty slot with a size", async () => {
@@ -185,6 +210,7 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
       // the unused entry's id + 1 is found nowhere either
       await refusedAt({ ...slots([emptySetId(LEVELS) + 1, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "slotFound === 1"), setLookup);
       await refusedAt({ ...slots([0, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "empty[k] * posSize[k] === 0"), setLookup);
+      await refusedAt({ ...slots([0, 0, 0], [0n, 0n, 0n], [0n, 7n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "empty[k] * posSnap[k] === 0"), setLookup);
     });
   });
 });
