@@ -8,7 +8,7 @@
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { registeredInstrument, EMPTY_INSTRUMENT } from "../../../sequencer/derivatives/formulas.ts";
+import { registeredInstrument, EMPTY_INSTRUMENT, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
 import { emptySetId, instrumentFields, InstrumentTree, loadInstrumentSet, type SetEntry } from "../../../sequencer/state/instrumentSet.ts";
 import { instrumentLeaf } from "../../../sequencer/state/exchangeState.ts";
 import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
@@ -16,6 +16,7 @@ import { INSTRUMENT_FIELD } from "../../../sequencer/protocol/layouts.ts";
 import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
 import { INSTRUMENTS } from "../../helpers/derivatives.ts";
+import { prng } from "../../helpers/prng.ts";
 import { compileMain, fe, witness } from "../fixed/compile.ts";
 
 const LEVELS = 2; // 16 ids
@@ -91,6 +92,22 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
     // a full set
     const full = loadInstrumentSet(table(), [0, 1, 3, 5, 9, 15].map((id) => ({ id, after: EMPTY_INSTRUMENT })), M);
     assert.equal(await newRootOf(full.inputs), full.newRoot);
+  });
+
+  it("random tables and sets (40 seeds): the circuit accepts the mirror's witness and computes its root", async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = prng(seed);
+      const random = (): InstrumentState => ({
+        ...registeredInstrument(r.pick(INSTRUMENTS), EMPTY_INSTRUMENT),
+        fundingIndex: BigInt(r.int(2_000_001) - 1_000_000), holders: r.int(5), generation: r.int(3),
+      });
+      const t = new InstrumentTree(LEVELS);
+      for (let id = 0; id < 16; id++) if (r.chance(0.5)) t.set(id, random());
+      const ids = [...new Set(Array.from({ length: r.int(M + 1) }, () => r.int(16)))].sort((a, b) => a - b);
+      const set = ids.map((id) => ({ id, after: r.chance(0.3) ? t.instrument(id) : r.chance(0.8) ? random() : EMPTY_INSTRUMENT }));
+      const w = loadInstrumentSet(t, set, M);
+      assert.equal(await newRootOf(w.inputs), w.newRoot, `seed ${seed}`);
+    }
   });
 
   it("refuses an entry whose fields are not its leaf in the tree (the call's strike lowered, its holders dropped) at the path check", async () => {
