@@ -88,6 +88,25 @@ template InstrumentSet(levels, M) {
     newRoot <== root[M];
 }
 
+/// Proves: match[m] = 1 exactly where `key` equals `keys[m]` and entry m is used, else 0; found is their sum. The
+/// one matcher of SetLookup and PositionSetLookup: unused entries are never matched.
+template SetMatch(M) {
+    signal input key;
+    signal input keys[M];
+    signal input used[M];
+    signal output match[M];
+    signal output found;
+    component eq[M];
+    var sum = 0;
+    for (var m = 0; m < M; m++) {
+        eq[m] = IsEqual();
+        eq[m].in <== [key, keys[m]];
+        match[m] <== eq[m].out * used[m];
+        sum += match[m];
+    }
+    found <== sum;
+}
+
 /// Proves: `out` is the fields of the set entry whose id is `id`, and a used entry has that id (found === 1). Unused
 /// entries are never found (a match counts only where `used`), and used ids are distinct (InstrumentSet), so at most
 /// one entry matches: an instrument the batch did not load has no witness. `index` is the entry's position in the set.
@@ -98,23 +117,18 @@ template SetLookup(M, F) {
     signal input fields[M][F];
     signal output out[F];
     signal output index;
-    component eq[M];
-    signal match[M];
-    var found = 0;
+    component entry = SetMatch(M);
+    entry.key <== id;
+    entry.keys <== ids;
+    entry.used <== used;
+    entry.found === 1;
     var at = 0;
-    for (var m = 0; m < M; m++) {
-        eq[m] = IsEqual();
-        eq[m].in <== [id, ids[m]];
-        match[m] <== eq[m].out * used[m];
-        found += match[m];
-        at += m * match[m];
-    }
-    found === 1;
+    for (var m = 0; m < M; m++) at += m * entry.match[m];
     index <== at;
     component sel[F];
     for (var f = 0; f < F; f++) {
         sel[f] = Select(M);
-        sel[f].sel <== match;
+        sel[f].sel <== entry.match;
         for (var m = 0; m < M; m++) sel[f].values[m] <== fields[m][f];
         out[f] <== sel[f].out;
     }
@@ -126,7 +140,7 @@ template SetLookup(M, F) {
 /// `positions.circom` stores it), an empty slot (id 0) holds size 0 and snapshot 0, and index[k] is the funding
 /// index of slot k's instrument (0 for an empty slot); empty[k] = 1 when slot k is empty. With M = N and the set
 /// 0..N-1 it is PositionLookup(K, N) (the build order's regression: the same outputs, tested on layouts, and the same
-/// refusals, since `slotFound` then holds exactly when id[k] <= N). Like PositionLookup it relies on the derivatives
+/// refusals, since a slot is then found exactly when id[k] <= N). Like PositionLookup it relies on the derivatives
 /// leaf's invariant that an instrument sits in at most one slot (positions.circom); two slots of one instrument would
 /// have their sizes summed.
 template PositionSetLookup(K, M) {
@@ -141,8 +155,7 @@ template PositionSetLookup(K, M) {
     signal output index[K];
     signal output empty[K];
     component isEmpty[K];
-    component eq[K][M];
-    signal match[K][M];
+    component slotMatch[K];
     signal sizeTerm[K][M];
     signal snapTerm[K][M];
     signal indexTerm[K][M];
@@ -152,19 +165,19 @@ template PositionSetLookup(K, M) {
         empty[k] <== isEmpty[k].out;
         empty[k] * posSize[k] === 0;
         empty[k] * posSnap[k] === 0;
-        var slotFound = empty[k];
+        // slot id = instrument id + 1: matched against the used entries' ids + 1
+        slotMatch[k] = SetMatch(M);
+        slotMatch[k].key <== id[k];
+        for (var m = 0; m < M; m++) slotMatch[k].keys[m] <== ids[m] + 1;
+        slotMatch[k].used <== used;
+        empty[k] + slotMatch[k].found === 1;
         var idx = 0;
         for (var m = 0; m < M; m++) {
-            eq[k][m] = IsEqual();
-            eq[k][m].in <== [id[k], ids[m] + 1];
-            match[k][m] <== eq[k][m].out * used[m];
-            slotFound += match[k][m];
-            sizeTerm[k][m] <== match[k][m] * posSize[k];
-            snapTerm[k][m] <== match[k][m] * posSnap[k];
-            indexTerm[k][m] <== match[k][m] * fundingIndex[m];
+            sizeTerm[k][m] <== slotMatch[k].match[m] * posSize[k];
+            snapTerm[k][m] <== slotMatch[k].match[m] * posSnap[k];
+            indexTerm[k][m] <== slotMatch[k].match[m] * fundingIndex[m];
             idx += indexTerm[k][m];
         }
-        slotFound === 1;
         index[k] <== idx;
     }
     for (var m = 0; m < M; m++) {

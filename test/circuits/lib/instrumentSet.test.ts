@@ -179,7 +179,7 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
     const out = await witness(lookupWasm, input(5n) as never);
     assert.deepEqual(out.slice(1, 14).map(fe), instrumentFields(call!).map((v, f) => (f === INSTRUMENT_FIELD.holders ? 2n : v)));
     assert.equal(out[14], 2n, "entry 2");
-    const found = rule("SetLookup", "found === 1");
+    const found = rule("SetLookup", "entry.found === 1");
     await refusedAt(input(9n), found, lookupWasm); // registered, but not in the set
     // the unused entry's id, with exactly one unused entry (so only the `used` gate, not a double match, refuses it)
     const one = loadInstrumentSet(table(), [...entries(table()), { id: 15, after: EMPTY_INSTRUMENT }], M);
@@ -223,9 +223,9 @@ describe("instrument set over a tree (InstrumentSet, SetLookup, PositionSetLooku
       const out = await witness(setLookup, { ...slots([6, 0, 13], [4n, 0n, -2n], [11n, 0n, 12n]), ids, used, fundingIndex: funding } as never);
       assert.deepEqual(out.slice(1, 5).map(fe), [0n, 4n, fe(-2n), 0n], "sizes by entry: id 5 in entry 1, id 12 in entry 2");
       assert.deepEqual(out.slice(9, 12).map(fe), [fe(-5n), 0n, 0n], "funding index of each slot's instrument");
-      await refusedAt({ ...slots([10, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "slotFound === 1"), setLookup);
+      await refusedAt({ ...slots([10, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "empty[k] + slotMatch[k].found === 1"), setLookup);
       // the unused entry's id + 1 is found nowhere either
-      await refusedAt({ ...slots([emptySetId(LEVELS) + 1, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "slotFound === 1"), setLookup);
+      await refusedAt({ ...slots([emptySetId(LEVELS) + 1, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "empty[k] + slotMatch[k].found === 1"), setLookup);
       await refusedAt({ ...slots([0, 0, 0], [4n, 0n, 0n], [0n, 0n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "empty[k] * posSize[k] === 0"), setLookup);
       await refusedAt({ ...slots([0, 0, 0], [0n, 0n, 0n], [0n, 7n, 0n]), ids, used, fundingIndex: funding }, rule("PositionSetLookup", "empty[k] * posSnap[k] === 0"), setLookup);
     });
