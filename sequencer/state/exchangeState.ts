@@ -45,9 +45,14 @@ export function accountDerivLeaf(a: Pick<Account, "deriv" | "positionSlots">): b
   return derivLeaf(a.deriv, a.positionSlots);
 }
 
-/** Poseidon of the instrument's fields in leaf order (layouts.ts INSTRUMENT_FIELDS, the circuit's I_*). */
+/** An instrument's leaf fields as the circuits read them (layouts.ts INSTRUMENT_FIELDS order, the circuit's I_*; signed values as field elements). */
+export function instrumentFields(i: InstrumentState): bigint[] {
+  return instrumentInputs(i).map(fieldOf);
+}
+
+/** Poseidon of the instrument's fields in leaf order (instrumentFields). */
 export function instrumentLeaf(i: InstrumentState): bigint {
-  return poseidon(instrumentInputs(i).map(fieldOf));
+  return poseidon(instrumentFields(i));
 }
 
 export function emptyDerivAccount(instruments: number): DerivAccount {

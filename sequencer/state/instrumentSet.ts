@@ -7,11 +7,9 @@
  *
  * Not yet the state's table: the batch still hashes the whole vector (exchangeState.ts#instrumentsHash).
  */
-import { fieldOf } from "../crypto/field.ts";
 import { QuadTree, type QuadProof } from "../crypto/quadTree.ts";
 import { EMPTY_INSTRUMENT, type InstrumentState } from "../derivatives/formulas.ts";
-import { instrumentInputs } from "../protocol/layouts.ts";
-import { instrumentLeaf } from "./exchangeState.ts";
+import { instrumentFields, instrumentLeaf } from "./exchangeState.ts";
 
 /** Why a set cannot be built (the circuit has no witness for it). */
 export class InstrumentSetRejected extends Error {
@@ -26,11 +24,6 @@ export class InstrumentSetRejected extends Error {
 /** The id an unused entry of the set carries (the circuit's EMPTY_SET_ID): 4^levels, no instrument's. */
 export function emptySetId(levels: number): number {
   return 4 ** levels;
-}
-
-/** An instrument's leaf fields as the circuit reads them (layouts.ts order, signed values as field elements). */
-export function instrumentFields(i: InstrumentState): bigint[] {
-  return instrumentInputs(i).map(fieldOf);
 }
 
 /** The instrument table as a quad tree of 4^levels leaves: what `instrumentsHash` becomes with the tree. */
@@ -119,7 +112,7 @@ export function loadInstrumentSet(table: InstrumentTree, entries: readonly SetEn
   const unused = m - entries.length;
   const empty = emptySetId(table.levels);
   const zeroPath = Array.from({ length: table.levels }, () => [0n, 0n, 0n]);
-  const zeroFields = instrumentFields(EMPTY_INSTRUMENT).map(() => 0n);
+  const zeroFields = instrumentFields(EMPTY_INSTRUMENT); // every field 0, as the circuit requires of an unused entry
   const ids = [...entries.map((e) => e.id), ...Array<number>(unused).fill(empty)];
   return {
     oldRoot,
