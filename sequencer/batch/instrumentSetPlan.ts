@@ -16,37 +16,30 @@
  *
  * Not yet used by the batch builder: the batch circuit still reads the whole instrument vector.
  */
-import { TxType } from "../protocol/constants.ts";
-import { marketInstrument } from "../protocol/constants.ts";
-import type { BatchTx } from "../protocol/transactions.ts";
+import { marketInstrument, TxType } from "../protocol/constants.ts";
+import { txAccounts, type BatchTx } from "../protocol/transactions.ts";
+import { isDerivTx } from "./batchWitness.ts";
 
 /** The smallest set every single transaction fits, with K position slots per account: 2K - 1. */
 export function setFloor(positionSlots: number): number {
   return 2 * positionSlots - 1;
 }
 
-/** A derivatives transaction's accounts whose positions its slot reads (its slot's A and B), and the instrument it names (null: none). */
+/** A transaction's accounts whose positions its derivatives slot reads (its slot's A and B: none for a spot transaction), and the instrument it names (null: none). */
 export function setNeeds(tx: BatchTx, instruments: number): { accounts: number[]; instrument: number | null } {
-  const traded = (marketId: number) => marketInstrument(marketId, instruments)?.id ?? null;
+  const accounts = isDerivTx(tx) ? txAccounts(tx) : [];
   switch (tx.type) {
     case TxType.DERIV_TRADE:
-      return { accounts: [tx.buy.accountId, tx.sell.accountId], instrument: traded(tx.buy.marketId) };
+      return { accounts, instrument: marketInstrument(tx.buy.marketId, instruments)?.id ?? null };
     case TxType.LIQUIDATE:
-      return { accounts: [tx.liquidatedAccountId, tx.liquidator.accountId], instrument: traded(tx.liquidator.marketId) };
+      return { accounts, instrument: marketInstrument(tx.liquidator.marketId, instruments)?.id ?? null };
     case TxType.DELEVERAGE:
-      return { accounts: [tx.deleveragedAccountId, tx.counterpartyAccountId], instrument: tx.instrumentId };
     case TxType.FORCED_CLOSE:
-      return { accounts: [tx.accountId, tx.counterpartyId], instrument: tx.instrumentId };
     case TxType.SETTLE:
-      return { accounts: [tx.accountId], instrument: tx.instrumentId };
     case TxType.REGISTER_INSTRUMENT:
-      return { accounts: [], instrument: tx.instrumentId };
-    case TxType.TRANSFER:
-      return { accounts: [tx.request.accountId], instrument: null };
-    case TxType.FORCED_COLLATERAL_WITHDRAW:
-      return { accounts: [tx.accountId], instrument: null };
-    default: // spot transactions, NOOP, INSURANCE_WITHDRAW: no account's positions, no instrument
-      return { accounts: [], instrument: null };
+      return { accounts, instrument: tx.instrumentId };
+    default: // TRANSFER, FORCED_COLLATERAL_WITHDRAW: an account, no instrument; spot, NOOP, INSURANCE_WITHDRAW: neither
+      return { accounts, instrument: null };
   }
 }
 

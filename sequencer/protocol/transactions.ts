@@ -119,3 +119,31 @@ export type DerivTx =
 export type BatchTx = SpotTx | DerivTx;
 
 export const NOOP: NoopTx = { type: TxType.NOOP };
+
+/** The accounts a transaction concerns: whose history shows its rejection, and in a derivatives slot its A and B (whose positions it reads). */
+export function txAccounts(tx: BatchTx): number[] {
+  switch (tx.type) {
+    case TxType.TRADE:
+    case TxType.DERIV_TRADE:
+      return [tx.buy.accountId, tx.sell.accountId];
+    case TxType.WITHDRAW:
+    case TxType.CANCEL:
+    case TxType.TRANSFER:
+      return [tx.request.accountId];
+    case TxType.LIQUIDATE:
+      return [tx.liquidatedAccountId, tx.liquidator.accountId];
+    case TxType.DELEVERAGE:
+      return [tx.deleveragedAccountId, tx.counterpartyAccountId];
+    case TxType.FORCED_CLOSE:
+      return [tx.accountId, tx.counterpartyId];
+    case TxType.SETTLE:
+    case TxType.OPERATOR_CANCEL:
+    case TxType.REGISTER_KEY:
+    case TxType.DEPOSIT:
+    case TxType.FORCED_WITHDRAW:
+    case TxType.FORCED_COLLATERAL_WITHDRAW:
+      return [tx.accountId];
+    default:
+      return [];
+  }
+}

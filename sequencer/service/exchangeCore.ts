@@ -13,7 +13,7 @@
  * queue, as it happens.
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
-import type { BatchTx, ForcedCloseTx, ForcedWithdrawTx } from "../protocol/transactions.ts";
+import { txAccounts, type BatchTx, type ForcedCloseTx, type ForcedWithdrawTx } from "../protocol/transactions.ts";
 import { forcedWithdrawHonoured } from "../state/forcedWithdrawal.ts";
 import { CancelReason, type EngineEvent, type FillEvent, type MarketRegistry, type MatchingEngine } from "../matching/index.ts";
 import { INSTRUMENT_MARKET_BASE, JUDGED_AT_MARKS_TYPES, QUOTE_TOKEN_ID, REQUEST_TYPES, Side, TxType } from "../protocol/constants.ts";
@@ -112,34 +112,6 @@ export const PROVEN_CANCEL_REASONS: ReadonlySet<CancelReason> = new Set([
 const MOVES_DERIVATIVES: ReadonlySet<number> = new Set([
   TxType.DERIV_TRADE, TxType.LIQUIDATE, TxType.SETTLE, TxType.TRANSFER, TxType.FORCED_COLLATERAL_WITHDRAW, TxType.DELEVERAGE, TxType.FORCED_CLOSE,
 ]);
-
-/** The accounts a transaction concerns (whose history shows its rejection). */
-export function txAccounts(tx: BatchTx): number[] {
-  switch (tx.type) {
-    case TxType.TRADE:
-    case TxType.DERIV_TRADE:
-      return [tx.buy.accountId, tx.sell.accountId];
-    case TxType.WITHDRAW:
-    case TxType.CANCEL:
-    case TxType.TRANSFER:
-      return [tx.request.accountId];
-    case TxType.LIQUIDATE:
-      return [tx.liquidatedAccountId, tx.liquidator.accountId];
-    case TxType.DELEVERAGE:
-      return [tx.deleveragedAccountId, tx.counterpartyAccountId];
-    case TxType.FORCED_CLOSE:
-      return [tx.accountId, tx.counterpartyId];
-    case TxType.SETTLE:
-    case TxType.OPERATOR_CANCEL:
-    case TxType.REGISTER_KEY:
-    case TxType.DEPOSIT:
-    case TxType.FORCED_WITHDRAW:
-    case TxType.FORCED_COLLATERAL_WITHDRAW:
-      return [tx.accountId];
-    default:
-      return [];
-  }
-}
 
 /** The account and nonce of a nonced request (WITHDRAW, TRANSFER), or null. */
 function noncedOf(tx: BatchTx): { accountId: number; nonce: number } | null {

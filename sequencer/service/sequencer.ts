@@ -86,7 +86,8 @@ import { restoreExchangeState, snapshotExchangeState } from "../persistence/stat
 import { checkReplayRules } from "../persistence/logRules.ts";
 import type { SequencerStore } from "../persistence/store.ts";
 import { Journal } from "./journal.ts";
-import { ExchangeCore, txAccounts, type TxRejection } from "./exchangeCore.ts";
+import { ExchangeCore, type TxRejection } from "./exchangeCore.ts";
+import { txAccounts } from "../protocol/transactions.ts";
 import { cancelledOrder } from "./batchSelection.ts";
 import { BatchPipeline, type BatchIntake, type BatchStage, type PostedBatch, type TimestampWindow } from "./batchPipeline.ts";
 import type { MarkingRecorder } from "./markingRecorder.ts";
