@@ -3,14 +3,14 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../lib/publicInputs.circom";
-include "../lib/poseidonChain.circom";
+include "../lib/instrumentTable.circom";
 include "./slot.circom";
 include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
 
-/// Proves: out = Poseidon(PoseidonChain(leaf_0..leaf_{N-1}), insurance, oracleTime, fundingEpoch, badDebt, pooledQuote),
-/// the globals hash of DERIVATIVES.md, with leaf_i the Poseidon of instrument i's fields (the table's hash is one
-/// Poseidon up to 16 instruments, chained beyond: PoseidonChain).
+/// Proves: out = Poseidon(instrumentsRoot, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote), the globals hash
+/// of DERIVATIVES.md, with instrumentsRoot the root of the instrument tree over leaf_0..leaf_{N-1}, leaf_i the Poseidon
+/// of instrument i's fields (InstrumentTableRoot).
 template GlobalsHash(N) {
     signal input instruments[N][I_FIELDS()];
     signal input insurance;
@@ -20,14 +20,14 @@ template GlobalsHash(N) {
     signal input pooledQuote;
     signal output out;
     component leaf[N];
-    component table = PoseidonChain(N);
+    component table = InstrumentTableRoot(N);
     for (var i = 0; i < N; i++) {
         leaf[i] = Poseidon(I_FIELDS());
         leaf[i].inputs <== instruments[i];
-        table.inputs[i] <== leaf[i].out;
+        table.leaves[i] <== leaf[i].out;
     }
     component h = Poseidon(6);
-    h.inputs <== [table.out, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote];
+    h.inputs <== [table.root, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote];
     out <== h.out;
 }
 

@@ -128,6 +128,11 @@ template PackOrderWords() {
     w[1] <== o[O_PRICE()] + o[O_SIZE()] * (1 << 40) + o[O_MAXFEE()] * (1 << 80) + o[O_EXPIRY()] * (1 << 96);
 }
 
+/// The levels of the instrument tree of a table of N (instrumentTable.ts#instrumentLevels): the fewest, at least one, with 4^levels >= N.
+function INSTRUMENT_LEVELS(N) { if (N <= 4) { return 1; } if (N <= 16) { return 2; } if (N <= 64) { return 3; } if (N <= 256) { return 4; } if (N <= 1024) { return 5; } if (N <= 4096) { return 6; } if (N <= 16384) { return 7; } if (N <= 65536) { return 8; } return 0; }
+/// The root of an instrument subtree of height l that holds no instrument (l = 0: the empty instrument's leaf).
+function EMPTY_INSTRUMENT_NODE(l) { if (l == 0) { return 2860728637285102286460503709149404377260753829912811338424710532308663970030; } if (l == 1) { return 20865828606782828214382724391105847084707696978584492028003008591024430767452; } if (l == 2) { return 13807722857641839715843508135949381019738808337577726447716901955706783966970; } if (l == 3) { return 19657080055657806303630322033831261700381477426216539103955393129793958035632; } if (l == 4) { return 11676043372820674780490934990586035314528402360837985732715656954382898893446; } if (l == 5) { return 16834237312910021458172734821977822248081876458214938727133256416686289478809; } if (l == 6) { return 6704160573681341332946719886103065677955938211195562465476565639216201383187; } if (l == 7) { return 4495803646386838357375857355107596142033349373109163690336460492595263088234; } if (l == 8) { return 2203872596829609306566079109790404086556304358569223095638038486902081175158; } return 0; }
+
 /// Proves: out[0..RECORD_BITS) (most significant bit first) is the public-data record of the
 /// transaction selected by the one-hot isType, laid out as RECORD_LAYOUT says. Every field input
 /// must already be range-checked to its width by the caller; split fields come as _hi/_lo parts.

@@ -9,7 +9,7 @@ include "../generated/protocol.circom";
 
 // The batch's marked set over an instrument tree (DERIVATIVES.md "At exchange scale", build steps 1 and 3): the
 // instrument table is a quad tree of 4^levels leaves, leaf i the Poseidon of instrument i's I_FIELDS() fields (as
-// today's vector: `exchangeState.ts#instrumentLeaf`), and a batch names the M instruments it reads, loads them by
+// today's vector: `instrumentTable.ts#instrumentLeaf`), and a batch names the M instruments it reads, loads them by
 // their paths and writes them back, chained, when its last slot is done. Every position of a touched account and
 // every instrument a slot trades must be found in the set (PositionSetLookup), so an instrument the batch does not
 // name costs it nothing. TypeScript mirror: `sequencer/state/instrumentSet.ts`.
@@ -17,7 +17,8 @@ include "../generated/protocol.circom";
 // (bits, used ids distinct): the batch must wire the same signals into all three.
 //
 // Not yet read by the batch circuit: the gadgets are built and attacked on their own (test/circuits/lib/
-// instrumentSet.test.ts), and the bench prices them at production depths; the batch still hashes the whole vector.
+// instrumentSet.test.ts), and the bench prices them at production depths. The tree is the state's commitment
+// (instrumentTable.circom): the batch reads the whole table and computes the same root from it.
 
 /// The id an unused entry of the set carries: 4^levels, no instrument's (ids are below 4^levels).
 function EMPTY_SET_ID(levels) {

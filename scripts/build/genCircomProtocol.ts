@@ -3,7 +3,8 @@
  * constants.ts, layouts.ts, messages.ts' ORDER_WORD_FIELDS and publicData.ts' RECORD_LAYOUT), so the
  * circuit, the contracts and the off-chain code share one source of truth:
  * - circuits/generated/protocol.circom: transaction types, hash domains, field widths, constants, the
- *   order and instrument input layouts (O_*, I_*), the order-word packer and the record packers;
+ *   order and instrument input layouts (O_*, I_*), the instrument tree's shape (instrumentTable.ts), the
+ *   order-word packer and the record packers;
  * - contracts/generated/ProtocolConstants.sol (scripts/build/genSolidityProtocol.ts): the constants the
  *   contracts use.
  * test/scripts/build/genCircomProtocol.test.ts fails when a generated file is stale.
@@ -21,6 +22,7 @@ import {
 import { INSTRUMENT_FIELDS, INSTRUMENT_SPEC_FIELDS, ORDER_FIELD_CIRCOM_NAMES, ORDER_FIELDS } from "../../sequencer/protocol/layouts.ts";
 import { ORDER_WORD_FIELDS } from "../../sequencer/protocol/messages.ts";
 import { RECORD_LAYOUT } from "../../sequencer/protocol/publicData.ts";
+import { emptyInstrumentNodes, instrumentLevels, MAX_INSTRUMENT_LEVELS } from "../../sequencer/state/instrumentTable.ts";
 import { generateSolidityConstants, SOLIDITY_CONSTANTS_PATH } from "./genSolidityProtocol.ts";
 
 /** Record bits are split in two chunks so each fits a field element: bytes [0, 31) and [31, RECORD_BYTES). */
@@ -195,9 +197,24 @@ export function generateProtocolCircom(): string {
   out.push(`/// Bytes of the oracle section of U underlyings, O option ids and N instruments, before its mask of free ids.`);
   out.push(`function ORACLE_CORE_BYTES(U, O, N) { return ${fixed} + ${perU} * U + ${perO} * O + ${perN} * N; }`, ...generateSplitWidths(), "");
   out.push(...generateLayouts());
+  out.push(...generateInstrumentTree());
   out.push(...generatePacker("PackRecord", SPOT_TX_TYPES));
   out.push(...generatePacker("PackDerivRecord", DERIV_TX_TYPES));
   return out.join("\n");
+}
+
+/** The instrument tree's shape (sequencer/state/instrumentTable.ts): its levels for a table of N, and its empty subtrees. */
+function generateInstrumentTree(): string[] {
+  const sizes = Array.from({ length: MAX_INSTRUMENT_LEVELS }, (_, l) => 4 ** (l + 1)); // the largest table of each height
+  const levels = sizes.map((n) => `if (N <= ${n}) { return ${instrumentLevels(n)}; }`).join(" ");
+  const empty = emptyInstrumentNodes().map((h, l) => `if (l == ${l}) { return ${h}; }`).join(" ");
+  return [
+    "/// The levels of the instrument tree of a table of N (instrumentTable.ts#instrumentLevels): the fewest, at least one, with 4^levels >= N.",
+    `function INSTRUMENT_LEVELS(N) { ${levels} return 0; }`,
+    "/// The root of an instrument subtree of height l that holds no instrument (l = 0: the empty instrument's leaf).",
+    `function EMPTY_INSTRUMENT_NODE(l) { ${empty} return 0; }`,
+    "",
+  ];
 }
 
 /** Every generated file with its expected content. */

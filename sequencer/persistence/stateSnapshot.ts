@@ -5,9 +5,11 @@
  */
 import type { PublicKey } from "../crypto/babyjub.ts";
 import { FIELD_MODULUS } from "../crypto/field.ts";
+import { poseidonChain } from "../crypto/poseidon.ts";
 import { INSTRUMENT_FIELDS } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { ExchangeState, type Market } from "../state/exchangeState.ts";
+import { instrumentLeaf } from "../state/instrumentTable.ts";
 import type { DerivAccount, Globals, InstrumentState } from "../derivatives/formulas.ts";
 
 export type AccountSnapshot = {
@@ -117,6 +119,13 @@ export function restoreExchangeState(params: CircuitParams, snapshot: ExchangeSt
   snapshot.instruments.forEach((inst, id) => state.setInstrument(id, inst));
   state.setGlobals(snapshot.globals);
   state.addFees(snapshot.feePool);
-  if (state.root !== snapshot.root) throw new Error(`state snapshot: rebuilt root ${state.root} is not the recorded ${snapshot.root}`);
+  if (state.root !== snapshot.root) {
+    // a snapshot from before the table's commitment became a tree (2026-12-08) hashed the table as a Poseidon chain of
+    // its leaves: said plainly rather than as a corrupt snapshot
+    if (state.rootWith(poseidonChain(state.instruments.map(instrumentLeaf))) === snapshot.root) {
+      throw new Error("state snapshot: written before the instrument table's commitment became a tree (circuits/DERIVATIVES.md H2a); this version cannot continue it: deploy afresh");
+    }
+    throw new Error(`state snapshot: rebuilt root ${state.root} is not the recorded ${snapshot.root}`);
+  }
   return state;
 }

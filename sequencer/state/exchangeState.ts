@@ -3,15 +3,14 @@
  * stateRoot = Poseidon(accountsRoot, marketsRoot, feePool, globalsHash). Mutations go through a
  * journal so a batch that fails half-way can be rolled back and leave the state exactly as it was.
  */
-import { poseidon, poseidonChain } from "../crypto/poseidon.ts";
+import { poseidon } from "../crypto/poseidon.ts";
 import type { PublicKey } from "../crypto/babyjub.ts";
-import { fieldOf } from "../crypto/field.ts";
 import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
-import { instrumentInputs } from "../protocol/layouts.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
 import { derivLeaf, emptyLayout, layoutAfter, type PositionLayout } from "./positionSlots.ts";
 import { emptyHashes, QuadTree } from "../crypto/quadTree.ts";
+import { instrumentLevels, InstrumentTree } from "./instrumentTable.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
 
@@ -45,16 +44,6 @@ export function accountDerivLeaf(a: Pick<Account, "deriv" | "positionSlots">): b
   return derivLeaf(a.deriv, a.positionSlots);
 }
 
-/** An instrument's leaf fields as the circuits read them (layouts.ts INSTRUMENT_FIELDS order, the circuit's I_*; signed values as field elements). */
-export function instrumentFields(i: InstrumentState): bigint[] {
-  return instrumentInputs(i).map(fieldOf);
-}
-
-/** Poseidon of the instrument's fields in leaf order (instrumentFields). */
-export function instrumentLeaf(i: InstrumentState): bigint {
-  return poseidon(instrumentFields(i));
-}
-
 export function emptyDerivAccount(instruments: number): DerivAccount {
   return { collateral: 0n, positions: Array.from({ length: instruments }, () => ({ size: 0n, snapshot: 0n })) };
 }
@@ -85,6 +74,8 @@ export class ExchangeState {
   private readonly markets = new Map<number, Market>();
   private fees = 0n;
   private readonly instrumentTable: InstrumentState[];
+  /** The table's commitment (instrumentTable.ts), kept beside the array the risk views read. */
+  private readonly instrumentTree: InstrumentTree;
   private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0, badDebt: 0n, pooledQuote: 0n };
   private journal: Undo[] | null = null;
   /** The open transactions, oldest first, each with the journal index its undo entries start at. */
@@ -95,6 +86,7 @@ export class ExchangeState {
     this.accountTree = new QuadTree(params.accountLevels, ExchangeState.emptyAccountLeaf(params));
     this.marketTree = new QuadTree(params.marketLevels, 0n);
     this.instrumentTable = Array.from({ length: params.instruments }, () => EMPTY_INSTRUMENT);
+    this.instrumentTree = new InstrumentTree(instrumentLevels(params.instruments));
   }
 
   /** Leaf of an account that was never written: no key, nonce 0, no quote, empty balance and order trees, empty derivatives leaf. */
@@ -118,17 +110,30 @@ export class ExchangeState {
     return this.instrumentTable;
   }
 
+  /** The root of the instrument tree (instrumentTable.ts; the circuit's InstrumentTableRoot). */
   instrumentsHash(): bigint {
-    return poseidonChain(this.instrumentTable.map(instrumentLeaf)); // one Poseidon up to 16 leaves (GlobalsHash)
+    return this.instrumentTree.root;
   }
 
   globalsHash(): bigint {
-    const g = this.globalState;
-    return poseidon([this.instrumentsHash(), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch), g.badDebt, g.pooledQuote]);
+    return this.globalsHashWith(this.instrumentsHash());
   }
 
   get root(): bigint {
-    return poseidon([this.accountTree.root, this.marketTree.root, this.fees, this.globalsHash()]);
+    return this.rootWith(this.instrumentsHash());
+  }
+
+  /**
+   * The state root this state would have with `instrumentsHash` in place of its table's commitment: the root's one
+   * formula, which a restore also uses to recognise a snapshot hashed under an older table commitment.
+   */
+  rootWith(instrumentsHash: bigint): bigint {
+    return poseidon([this.accountTree.root, this.marketTree.root, this.fees, this.globalsHashWith(instrumentsHash)]);
+  }
+
+  private globalsHashWith(instrumentsHash: bigint): bigint {
+    const g = this.globalState;
+    return poseidon([instrumentsHash, g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch), g.badDebt, g.pooledQuote]);
   }
 
   /** The account at `id`; an unwritten account reads as empty (no key, zero balances). */
@@ -322,8 +327,10 @@ export class ExchangeState {
     if (!Number.isInteger(id) || id < 0 || id >= this.instrumentTable.length) throw new RangeError(`instrument ${id} out of range`);
     const old = this.instrumentTable[id];
     this.instrumentTable[id] = inst;
+    this.instrumentTree.set(id, inst);
     this.record(() => {
       this.instrumentTable[id] = old;
+      this.instrumentTree.set(id, old);
     });
   }
 

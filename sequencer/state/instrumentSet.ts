@@ -1,15 +1,15 @@
 /**
  * The instrument table as a quad tree and a batch's marked set over it (circuits/DERIVATIVES.md "At exchange scale",
- * build steps 1 and 3; circuits/lib/instrumentSet.circom): leaf i is instrument i's leaf (exchangeState.ts#
+ * build steps 1 and 3; circuits/lib/instrumentSet.circom): leaf i is instrument i's leaf (instrumentTable.ts#
  * instrumentLeaf), an id never registered holds the empty instrument's leaf, and a batch loads the M instruments it
  * names by their paths and writes them back, chained, in increasing id order. Mirrors InstrumentSet(levels, M): the
  * same order rules, the same leaves, the same root after.
  *
- * Not yet the state's table: the batch still hashes the whole vector (exchangeState.ts#instrumentsHash).
+ * The tree is the state's table (instrumentTable.ts); batches do not read the set yet: they read the whole table and
+ * compute the same root from it.
  */
-import { QuadTree, type QuadProof } from "../crypto/quadTree.ts";
 import { EMPTY_INSTRUMENT, type InstrumentState } from "../derivatives/formulas.ts";
-import { instrumentFields, instrumentLeaf } from "./exchangeState.ts";
+import { instrumentFields, type InstrumentTree } from "./instrumentTable.ts";
 
 /** Why a set cannot be built (the circuit has no witness for it). */
 export class InstrumentSetRejected extends Error {
@@ -24,49 +24,6 @@ export class InstrumentSetRejected extends Error {
 /** The id an unused entry of the set carries (the circuit's EMPTY_SET_ID): 4^levels, no instrument's. */
 export function emptySetId(levels: number): number {
   return 4 ** levels;
-}
-
-/** The instrument table as a quad tree of 4^levels leaves: what `instrumentsHash` becomes with the tree. */
-export class InstrumentTree {
-  readonly levels: number;
-  readonly tree: QuadTree;
-  readonly #instruments = new Map<number, InstrumentState>();
-
-  constructor(levels: number) {
-    this.levels = levels;
-    this.tree = new QuadTree(levels, instrumentLeaf(EMPTY_INSTRUMENT));
-  }
-
-  get root(): bigint {
-    return this.tree.root;
-  }
-
-  get capacity(): number {
-    return this.tree.capacity;
-  }
-
-  /** Instrument `id` (the empty instrument where none was written). */
-  instrument(id: number): InstrumentState {
-    this.#checkId(id);
-    return this.#instruments.get(id) ?? EMPTY_INSTRUMENT;
-  }
-
-  set(id: number, instrument: InstrumentState): void {
-    this.#checkId(id);
-    this.tree.set(id, instrumentLeaf(instrument));
-    this.#instruments.set(id, instrument);
-  }
-
-  proof(id: number): QuadProof {
-    this.#checkId(id);
-    return this.tree.proof(id);
-  }
-
-  #checkId(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.capacity) {
-      throw new InstrumentSetRejected("SET_ID_RANGE", `instrument id ${id} outside a table of ${this.capacity}`);
-    }
-  }
 }
 
 /** One entry of a batch's set: the instrument's id and its state when the batch is done (the batch may leave it as it was). */
@@ -94,7 +51,9 @@ export type InstrumentSetWitness = {
 export function loadInstrumentSet(table: InstrumentTree, entries: readonly SetEntry[], m: number, opts: { enforceRules?: boolean } = {}): InstrumentSetWitness {
   if (entries.length > m) throw new InstrumentSetRejected("SET_TOO_LARGE", `${entries.length} instruments in a set of ${m}`);
   entries.forEach(({ id }, k) => {
-    table.instrument(id); // its range
+    if (!Number.isInteger(id) || id < 0 || id >= table.capacity) {
+      throw new InstrumentSetRejected("SET_ID_RANGE", `instrument id ${id} outside a table of ${table.capacity}`);
+    }
     if ((opts.enforceRules ?? true) && k > 0 && id <= entries[k - 1].id) {
       throw new InstrumentSetRejected("SET_ORDER", `set ids must strictly increase: ${id} after ${entries[k - 1].id}`);
     }

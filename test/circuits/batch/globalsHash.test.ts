@@ -1,9 +1,10 @@
 /**
  * circuits/batch/batch.circom's GlobalsHash (the batch's and the exit circuit's) against
- * sequencer/state/exchangeState.ts#globalsHash, at a table of one Poseidon (4 and 16 instruments) and beyond it,
- * where the table's hash chains (17, and the devnet's 48: DEVNET_PARAMS, an option chain of 2 expiries x 10 strikes x
- * call/put). Every instrument is registered with fields of its own, so a leaf hashed in the wrong place, or a chain
- * step that drops a leaf, gives another hash.
+ * sequencer/state/exchangeState.ts#globalsHash, whose table is the instrument tree (instrumentTable.ts): at tables that
+ * fill their tree (4 and 16 instruments, one and two levels) and tables that do not, where the tree's other leaves are
+ * the empty instrument's and whole empty subtrees are the generated constants (17, and the devnet's 48: DEVNET_PARAMS,
+ * an option chain of 2 expiries x 10 strikes x call/put). Every instrument is registered with fields of its own, so a
+ * leaf hashed in the wrong place, or a node that drops a leaf, gives another hash.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -31,15 +32,15 @@ async function check(n: number): Promise<void> {
     insurance: g.insuranceFund, oracleTime: BigInt(g.oracleTime), fundingEpoch: BigInt(g.fundingEpoch), badDebt: g.badDebt, pooledQuote: g.pooledQuote,
   }))[0]!);
   assert.equal(await hashOf(state.instruments), state.globalsHash());
-  // a table with its first and last leaves swapped hashes differently (the chain keeps every leaf in its place)
+  // a table with its first and last leaves swapped hashes differently (the tree keeps every leaf in its place)
   const swapped = [...state.instruments];
   [swapped[0], swapped[n - 1]] = [swapped[n - 1]!, swapped[0]!];
   assert.notEqual(await hashOf(swapped), state.globalsHash());
 }
 
 describe("GlobalsHash = ExchangeState#globalsHash", { timeout: 600_000 }, () => {
-  it("hashes a table of 4 instruments (one Poseidon) as the TypeScript does", () => check(4));
-  it("hashes a table of 16 instruments (one Poseidon, its widest) as the TypeScript does", () => check(16));
-  it("hashes a table of 17 instruments (chained: more than one Poseidon holds) as the TypeScript does", () => check(17));
-  it("hashes a table of 48 instruments (chained: more than one Poseidon holds) as the TypeScript does", () => check(DEVNET_PARAMS.instruments));
+  it("hashes a table of 4 instruments (a tree of one level, full) as the TypeScript does", () => check(4));
+  it("hashes a table of 16 instruments (two levels, full) as the TypeScript does", () => check(16));
+  it("hashes a table of 17 instruments (three levels, 47 empty leaves) as the TypeScript does", () => check(17));
+  it("hashes a table of 48 instruments (three levels, one empty subtree of 16) as the TypeScript does", () => check(DEVNET_PARAMS.instruments));
 });

@@ -9,8 +9,8 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { registeredInstrument, EMPTY_INSTRUMENT, type InstrumentState } from "../../../sequencer/derivatives/formulas.ts";
-import { emptySetId, InstrumentTree, loadInstrumentSet, type SetEntry } from "../../../sequencer/state/instrumentSet.ts";
-import { instrumentFields, instrumentLeaf } from "../../../sequencer/state/exchangeState.ts";
+import { emptySetId, loadInstrumentSet, type SetEntry } from "../../../sequencer/state/instrumentSet.ts";
+import { instrumentFields, instrumentLeaf, InstrumentTree } from "../../../sequencer/state/instrumentTable.ts";
 import { QuadTree } from "../../../sequencer/crypto/quadTree.ts";
 import { INSTRUMENT_FIELD } from "../../../sequencer/protocol/layouts.ts";
 import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";

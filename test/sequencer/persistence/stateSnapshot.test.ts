@@ -5,8 +5,10 @@ import { buildBatch } from "../../../sequencer/batch/batchWitness.ts";
 import { decodeJson, encodeJson } from "../../../sequencer/persistence/codec.ts";
 import { restoreExchangeState, snapshotExchangeState, snapshotFault, type ExchangeStateSnapshot } from "../../../sequencer/persistence/stateSnapshot.ts";
 import { FIELD_MODULUS } from "../../../sequencer/crypto/field.ts";
+import { poseidon, poseidonChain } from "../../../sequencer/crypto/poseidon.ts";
+import { instrumentLeaf } from "../../../sequencer/state/instrumentTable.ts";
 import { Side, TxType } from "../../../sequencer/protocol/constants.ts";
-import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { DEVNET_PARAMS, TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
 import { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { alice, bob, offlineSequencer } from "../../helpers/sequencer.ts";
 import { order } from "../../helpers/traders.ts";
@@ -89,5 +91,20 @@ describe("exchange state snapshot", () => {
     assert.ok(snap.globals.pooledQuote > 0n, "the collateral the three traders moved in");
     const { pooledQuote: _, ...older } = snap.globals;
     assert.throws(() => restoreExchangeState(TEST_PARAMS, { ...snap, globals: older as ExchangeStateSnapshot["globals"] }), /before the pooled quote joined the state root.*deploy afresh/);
+  });
+
+  it("refuses, saying why, a snapshot written before the instrument table's commitment became a tree", () => {
+    // a table of 4 is one Poseidon of its leaves under both commitments; the devnet's 48 is not
+    const state = new ExchangeState(DEVNET_PARAMS);
+    derivedState().instruments.forEach((inst, id) => state.setInstrument(id * 15, inst)); // ids 0, 15, 30, 45
+    const snap = decodeJson(encodeJson(snapshotExchangeState(state))) as ExchangeStateSnapshot;
+    assert.ok(state.instruments.some((i) => i.holders > 0), "instruments registered and held");
+    // the root as it was hashed until 2026-12-08: the table a Poseidon chain of its leaves
+    const g = state.globals;
+    const chained = poseidon([poseidonChain(state.instruments.map(instrumentLeaf)), g.insuranceFund, BigInt(g.oracleTime), BigInt(g.fundingEpoch), g.badDebt, g.pooledQuote]);
+    const older = { ...snap, root: poseidon([state.accountTree.root, state.marketTree.root, state.feePool, chained]) };
+    assert.notEqual(older.root, snap.root);
+    assert.throws(() => restoreExchangeState(state.params, older), /before the instrument table's commitment became a tree.*deploy afresh/);
+    assert.equal(restoreExchangeState(state.params, snap).root, state.root); // the same leaves under today's commitment restore
   });
 });
