@@ -9,8 +9,22 @@ include "../derivatives/oracleStep.circom";
 include "../derivatives/derivSlot.circom";
 
 /// Proves: out = Poseidon(instrumentsRoot, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote), the globals hash
-/// of DERIVATIVES.md, with instrumentsRoot the root of the instrument tree over leaf_0..leaf_{N-1}, leaf_i the Poseidon
-/// of instrument i's fields (InstrumentTableRoot).
+/// of DERIVATIVES.md over the instrument tree's root (the exit circuit's, which reads instruments by path).
+template GlobalsOverRoot() {
+    signal input instrumentsRoot;
+    signal input insurance;
+    signal input oracleTime;
+    signal input fundingEpoch;
+    signal input badDebt;
+    signal input pooledQuote;
+    signal output out;
+    component h = Poseidon(6);
+    h.inputs <== [instrumentsRoot, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote];
+    out <== h.out;
+}
+
+/// Proves: out is GlobalsOverRoot's hash with instrumentsRoot the root of the instrument tree over leaf_0..leaf_{N-1},
+/// leaf_i the Poseidon of instrument i's fields (InstrumentTableRoot): the batch reads the whole table.
 template GlobalsHash(N) {
     signal input instruments[N][I_FIELDS()];
     signal input insurance;
@@ -26,8 +40,13 @@ template GlobalsHash(N) {
         leaf[i].inputs <== instruments[i];
         table.leaves[i] <== leaf[i].out;
     }
-    component h = Poseidon(6);
-    h.inputs <== [table.root, insurance, oracleTime, fundingEpoch, badDebt, pooledQuote];
+    component h = GlobalsOverRoot();
+    h.instrumentsRoot <== table.root;
+    h.insurance <== insurance;
+    h.oracleTime <== oracleTime;
+    h.fundingEpoch <== fundingEpoch;
+    h.badDebt <== badDebt;
+    h.pooledQuote <== pooledQuote;
     out <== h.out;
 }
 

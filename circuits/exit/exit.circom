@@ -6,6 +6,7 @@ include "circomlib/circuits/poseidon.circom";
 include "../lib/publicInputs.circom";
 include "../generated/protocol.circom";
 include "../lib/accountRisk.circom";
+include "../lib/instrumentTable.circom";
 include "../lib/positions.circom";
 include "../lib/quadTree.circom";
 include "../lib/select.circom";
@@ -55,11 +56,12 @@ template ExitMark(U) {
 /// Proves the exodus exit claim of EXIT.md: the account `accountId` (< 4^accountLevels) has, under the
 /// state root `root` (Poseidon(accountsRoot, marketsRoot, feePool, globalsHash), SPEC.md and
 /// DERIVATIVES.md), the leaf Poseidon(pubKeyX, pubKeyY, nonce, balances[0], balancesRoot, ordersRoot, derivLeaf) with
-/// balancesRoot the tree of `balances` with leaf 0 empty (token 0, the quote, is the leaf's own field) and derivLeaf the DerivLeaf of its collateral and K position slots; the
-/// claim is the rule's (sequencer/exit/exitRule.ts):
+/// balancesRoot the tree of `balances` with leaf 0 empty (token 0, the quote, is the leaf's own field) and derivLeaf the DerivLeaf of its collateral and K position slots,
+/// each slot's instrument read from the instrument tree (the globals' instrumentsRoot, INSTRUMENT_LEVELS(N) deep) by its
+/// path (HeldInstruments), not from the whole table; the claim is the rule's (sequencer/exit/exitRule.ts):
 ///   amount[t] = balances[t] (every token id, the quote token 0 included),
 ///   derivativesClaim = max(0, equity),
-///   equity = collateral - sum size_i (fundingIndex_i - snap_i) + sum size_i * exitMark_i(prices),
+///   equity = collateral - sum_k size_k (fundingIndex_k - snap_k) + sum_k size_k * exitMark_k(prices), over the slots,
 /// every amount, the derivatives claim and the state's pooledQuote (a field of the globals under `root`) below 2^128;
 /// and publicInput is the public data root ++ accountId ++ price[0..U) ++ pooledQuote ++ derivativesClaim ++
 /// amount[0..4^balanceLevels) (sequencer/protocol/exitPublicData.ts) cut into 31-byte big-endian chunks, the
@@ -93,7 +95,9 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     // the rest of the state root
     signal input marketsRoot;
     signal input feePool;
-    signal input instruments[N][I_FIELDS()];
+    signal input instrumentsRoot;
+    signal input held[K][I_FIELDS()];  // each position slot's instrument, read by its path (HeldInstruments)
+    signal input heldSiblings[K][INSTRUMENT_LEVELS(N)][3];
     signal input insurance;
     signal input oracleTime;
     signal input fundingEpoch;
@@ -121,8 +125,8 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
     path.leaf <== leaf.out;
     path.indexBits <== idBits.out;
     path.siblings <== siblings;
-    component globals = GlobalsHash(N);
-    globals.instruments <== instruments;
+    component globals = GlobalsOverRoot();
+    globals.instrumentsRoot <== instrumentsRoot;
     globals.insurance <== insurance;
     globals.oracleTime <== oracleTime;
     globals.fundingEpoch <== fundingEpoch;
@@ -139,41 +143,40 @@ template Exit(accountLevels, balanceLevels, N, K, U) {
         priceBits[u].in <== prices[u];
     }
 
-    // ---- equity: funding settled as a batch settles it (c -= size * (index - snap)), positions at exit marks;
-    // the slots read as vectors over the instrument table
-    signal fundingIndex[N];
-    for (var i = 0; i < N; i++) fundingIndex[i] <== instruments[i][I_FUNDING()];
-    component positions = PositionLookup(K, N);  // inspect: an exit reads the vectors; empty and index are for a slot's write
-    positions.id <== posId;
-    positions.posSize <== posSize;
-    positions.posSnap <== posSnap;
-    positions.fundingIndex <== fundingIndex;
-    signal size[N] <== positions.size;
-    signal snap[N] <== positions.snap;
-    component snapRange[N];  // inspect: range checks of the snapshots; their signs are not used
-    component mark[N];  // inspect: each instrument's exit mark; the price it was taken at is only for the witness
-    signal funding[N];
+    // ---- equity: funding settled as a batch settles it (c -= size * (index - snap)), positions at exit marks,
+    // slot by slot: each slot's instrument is read from the instrument tree by its path (HeldInstruments), so the
+    // exit reads K instruments, not the table; an empty slot has size and snapshot 0 and adds nothing
+    component heldRead = HeldInstruments(K, INSTRUMENT_LEVELS(N));
+    heldRead.root <== instrumentsRoot;
+    heldRead.posId <== posId;
+    heldRead.posSize <== posSize;
+    heldRead.posSnap <== posSnap;
+    heldRead.held <== held;
+    heldRead.siblings <== heldSiblings;
+    component snapRange[K];  // inspect: range checks of the snapshots; their signs are not used
+    component mark[K];  // inspect: each slot's exit mark; the price it was taken at is only for the witness
+    signal funding[K];
     var paid = 0;
-    for (var i = 0; i < N; i++) {
-        snapRange[i] = SignedRange(BITS_FUNDINGINDEX());
-        snapRange[i].in <== snap[i];
-        funding[i] <== size[i] * (instruments[i][I_FUNDING()] - snap[i]);
-        paid += funding[i];
-        mark[i] = ExitMark(U);
-        mark[i].inst <== instruments[i];
-        mark[i].prices <== prices;
+    for (var k = 0; k < K; k++) {
+        snapRange[k] = SignedRange(BITS_FUNDINGINDEX());
+        snapRange[k].in <== posSnap[k];
+        funding[k] <== posSize[k] * (held[k][I_FUNDING()] - posSnap[k]);
+        paid += funding[k];
+        mark[k] = ExitMark(U);
+        mark[k].inst <== held[k];
+        mark[k].prices <== prices;
     }
     // AccountRisk range-checks the settled collateral (128 bits) and every size (48 bits) as a batch does,
-    // and sums c + size_i * mark_i; no margin requirement applies in an exit
-    component risk = AccountRisk(N);  // inspect: only its equity is used; an exit has no margin requirement (long = short = 0)
+    // and sums c + size_k * mark_k; no margin requirement applies in an exit
+    component risk = AccountRisk(K);  // inspect: only its equity is used; an exit has no margin requirement (long = short = 0)
     risk.c <== collateral - paid;
-    risk.size <== size;
-    for (var i = 0; i < N; i++) risk.mark[i] <== mark[i].mark;
-    for (var i = 0; i < N; i++) {
-        risk.long[i] <== 0;
-        risk.short[i] <== 0;
+    risk.size <== posSize;
+    for (var k = 0; k < K; k++) risk.mark[k] <== mark[k].mark;
+    for (var k = 0; k < K; k++) {
+        risk.long[k] <== 0;
+        risk.short[k] <== 0;
     }
-    // |equity| < 2^127 + N 2^47 2^72 < 2^134 (DERIVATIVES.md, "Ranges"): its sign is exact
+    // |equity| < 2^127 + K 2^47 2^72 < 2^134 (DERIVATIVES.md, "Ranges"): its sign is exact
     component sign = SignedRange(135);
     sign.in <== risk.equity;
     signal claim <== sign.nonNeg * risk.equity;

@@ -1,8 +1,10 @@
 pragma circom 2.1.0;
 
-include "circomlib/circuits/bitify.circom";  // the generated record packers use Num2Bits
+include "circomlib/circuits/bitify.circom";
+include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/poseidon.circom";
 include "../generated/protocol.circom";
+include "./quadTree.circom";
 
 /// Proves: root is the root of the instrument tree (DERIVATIVES.md H2a; TypeScript: sequencer/state/instrumentTable.ts)
 /// whose first N leaves are `leaves` and whose other leaves, up to 4^INSTRUMENT_LEVELS(N), hold the empty instrument:
@@ -37,4 +39,38 @@ template InstrumentTableRoot(N) {
         live = up;
     }
     root <== node[0];
+}
+
+/// Proves: held[k] are the fields of the instrument at id posId[k] - 1 in the instrument tree of `root` (levels deep),
+/// for every position slot k (lib/positions.circom: posId = instrument id + 1, 0 when empty), read by its path; an
+/// empty slot reads id 0, so every slot's fields are the tree's whatever it holds; each id is below 4^levels (its bits
+/// are the path). An empty slot holds size 0 and snapshot 0 (as PositionLookup proves), so its instrument adds nothing.
+/// The exit circuit's read of an account's instruments: K paths instead of the whole table, so an exit costs the same
+/// at any N. TypeScript: exitWitness.ts (ExchangeState#instrumentProof).
+template HeldInstruments(K, levels) {
+    signal input root;
+    signal input posId[K];
+    signal input posSize[K];
+    signal input posSnap[K];
+    signal input held[K][I_FIELDS()];
+    signal input siblings[K][levels][3];
+    component empty[K];
+    component idBits[K];
+    component leaf[K];
+    component path[K];
+    for (var k = 0; k < K; k++) {
+        empty[k] = IsZero();
+        empty[k].in <== posId[k];
+        empty[k].out * posSize[k] === 0;
+        empty[k].out * posSnap[k] === 0;
+        idBits[k] = Num2Bits(2 * levels);
+        idBits[k].in <== posId[k] - 1 + empty[k].out;
+        leaf[k] = Poseidon(I_FIELDS());
+        leaf[k].inputs <== held[k];
+        path[k] = QuadPath(levels);
+        path[k].leaf <== leaf[k].out;
+        path[k].indexBits <== idBits[k].out;
+        path[k].siblings <== siblings[k];
+        path[k].root === root;
+    }
 }

@@ -23,6 +23,7 @@ const ORACLE = "circuits/derivatives/oracleStep.circom";
 const VOL = "circuits/derivatives/volSurface.circom";
 const MARKING = "circuits/marking/marking.circom";
 const SET = "circuits/lib/instrumentSet.circom";
+const TABLE = "circuits/lib/instrumentTable.circom";
 
 export type DerivativesConstraintReport = Record<string, { derivSlot: number; spotSlot: number; oracleStep: number; markRead: number; blackScholes: number; signature: number }>;
 
@@ -162,6 +163,12 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     markingProduction: await count("Marking_PRODUCTION", main(MARKING, `Marking(${markingLevels(p)}, ${p.optionInstruments}, ${u}, ${p.instruments})`)),
     marking16x16: await count("Marking_16x16", main(MARKING, `Marking(2, 16, ${u}, ${p.instruments})`)),
     quadNode: await count("Poseidon4", main("circomlib/circuits/poseidon.circom", "Poseidon(4)")),
+    chain16: await count("PoseidonChain16", main("circuits/lib/poseidonChain.circom", "PoseidonChain(16)")),
+    tableRoot16: await count("InstrumentTableRoot16", main(TABLE, "InstrumentTableRoot(16)")),
+    chain1024: await count("PoseidonChain1024", main("circuits/lib/poseidonChain.circom", "PoseidonChain(1024)")),
+    tableRoot1024: await count("InstrumentTableRoot1024", main(TABLE, "InstrumentTableRoot(1024)")),
+    held16x2: await count("HeldInstruments16x2", main(TABLE, "HeldInstruments(16, 2)")),
+    held16x5: await count("HeldInstruments16x5", main(TABLE, "HeldInstruments(16, 5)")),
     derivSlot16Test: await count("DerivSlot16_TEST", main(DERIV, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels}, 16, 16, 4, ${u})`)),
   };
   // Per entry of the set: the built InstrumentSet's (its path, both leaves, the id's bits and its order) where the
@@ -184,6 +191,8 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     ["read one mark from a 1,024-leaf marks root (no write-back)", int(c.quadRead5 + c.markLeaf), `QuadPath(5) ${int(c.quadRead5)} (its index's 10 bits are the caller's) + Poseidon(8) ${int(c.markLeaf)}: the leaf (id, generation, kind, underlying, strike, expiry, lot, mark)`],
     ["marking proof: one option marked, among 16 vol slices", int(c.markedOption16), `MarkedOption(16, ${u}) (built: circuits/marking; terms checked, slice vol, Black-Scholes, the leaf)`],
     [`marking proof: the production table's ${p.optionInstruments} option ids, one proof`, int(c.markingProduction), `Marking(${markingLevels(p)}, ${p.optionInstruments}, ${u}, ${p.instruments}) (built; the update's message, prices and vol table checked once, ${4 ** markingLevels(p)} leaves)`],
+    ["the table's commitment from the whole table, 16 / 1,024 leaves (leaf hashes apart): the quad tree's root since 2026-12-08, against the Poseidon chain before", `${int(c.tableRoot16)} / ${int(c.tableRoot1024)} (chain: ${int(c.chain16)} / ${int(c.chain1024)})`, "InstrumentTableRoot(N) (built; hashed twice per batch while batches read the whole table) / PoseidonChain(N)"],
+    ["an exit's read of 16 held instruments by path, from a tree of 16 / 1,024 (production's K = 16)", `${int(c.held16x2)} / ${int(c.held16x5)}`, "HeldInstruments(16, 2 / 5) (built: the exit circuit's; the leaf hashes included)"],
     ["marking proof: 16 options under a 16-slice table (2 underlyings x 8 expiries)", int(c.marking16x16), `Marking(2, 16, ${u}, ${p.instruments}) (built; ${int(Math.round(c.marking16x16 / 16))} per option)`],
   ]));
   printSetCosts(c, load);

@@ -1,8 +1,8 @@
 /**
  * The exit circuit's witness (circuits/exit/exit.circom) for one account of a state: the claim the
  * custodian will check (exitPublicData.ts), the circuit input (the account's leaf fields, all its
- * balance leaves, its derivatives leaf preimage, its path, the rest of the state root's preimage and the
- * claim's prices) and the valuation that explains the amounts (exitRule.ts), position by position.
+ * balance leaves, its derivatives leaf preimage, its path, each position slot's instrument with its path in the
+ * instrument tree, the rest of the state root's preimage and the claim's prices) and the valuation that explains the amounts (exitRule.ts), position by position.
  */
 import { exitPublicInputs, type ExitClaim } from "../protocol/exitPublicData.ts";
 import { instrumentInputs } from "../protocol/layouts.ts";
@@ -13,7 +13,7 @@ import { slotValues } from "../state/positionSlots.ts";
 import { claimOf, exitValuation, type ExitValuation } from "./exitRule.ts";
 
 /** The exit circuit's input: decimal strings (signed values as field elements), named as Exit's signals. */
-export type ExitInput = Record<string, string | string[] | string[][]>;
+export type ExitInput = Record<string, string | string[] | string[][] | string[][][]>;
 
 /** `publicInputs`: the circuit's public inputs for the claim (exitPublicInputs), what the custodian recomputes. */
 export type ExitWitness = { claim: ExitClaim; publicInputs: bigint[]; input: ExitInput; valuation: ExitValuation };
@@ -34,6 +34,7 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
   const account = state.account(accountId);
   const g = state.globals;
   const slots = slotValues(account.deriv, account.positionSlots);
+  const heldIds = account.positionSlots.map((id) => id ?? 0);
   const input: ExitInput = {
     publicInput: publicInputs.map(String),
     root: claim.root.toString(),
@@ -51,7 +52,10 @@ export function exitWitness(state: ExchangeState, accountId: number, prices: rea
     siblings: state.accountTree.proof(accountId).map((level) => level.map(dec)),
     marketsRoot: dec(state.marketTree.root),
     feePool: dec(state.feePool),
-    instruments: state.instruments.map((inst) => instrumentInputs(inst).map(dec)),
+    instrumentsRoot: dec(state.instrumentsHash()),
+    // each slot's instrument and its path (an empty slot reads id 0: HeldInstruments)
+    held: heldIds.map((id) => instrumentInputs(state.instruments[id]).map(dec)),
+    heldSiblings: heldIds.map((id) => state.instrumentProof(id).map((level) => level.map(dec))),
     insurance: dec(g.insuranceFund),
     oracleTime: String(g.oracleTime),
     fundingEpoch: String(g.fundingEpoch),

@@ -9,7 +9,7 @@ import { QUOTE_TOKEN_ID } from "../protocol/constants.ts";
 import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
 import { derivLeaf, emptyLayout, layoutAfter, type PositionLayout } from "./positionSlots.ts";
-import { emptyHashes, QuadTree } from "../crypto/quadTree.ts";
+import { emptyHashes, QuadTree, type QuadProof } from "../crypto/quadTree.ts";
 import { instrumentLevels, InstrumentTree } from "./instrumentTable.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
@@ -113,6 +113,11 @@ export class ExchangeState {
   /** The root of the instrument tree (instrumentTable.ts; the circuit's InstrumentTableRoot). */
   instrumentsHash(): bigint {
     return this.instrumentTree.root;
+  }
+
+  /** Instrument `id`'s path in the instrument tree (the exit circuit's HeldInstruments reads a slot's instrument by it). */
+  instrumentProof(id: number): QuadProof {
+    return this.instrumentTree.proof(id);
   }
 
   globalsHash(): bigint {

@@ -116,6 +116,7 @@ const sources = {
   OnCurveIfEnabled: source("circuits/lib/curvePoint.circom"),
   EdDSAPoseidonVerifier: source("node_modules/circomlib/circuits/eddsaposeidon.circom"),
   Exit: source("circuits/exit/exit.circom"),
+  HeldInstruments: source("circuits/lib/instrumentTable.circom"),
   ExitMark: source("circuits/exit/exit.circom"),
 };
 

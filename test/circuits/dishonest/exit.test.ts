@@ -8,7 +8,8 @@
  * rule's claim (liveness). Then, one at a time, every input the witness builder fills is changed (each position of
  * an array; +1, -1, 0, p-1, another position's or a related field's value, a random field element, twice, negated;
  * for the key an off-curve x and a forging x), and a few whole witnesses a prover could take from real material are
- * tried (the claim at another price, another account's leaf and path under this id, the account in another state).
+ * tried (the claim at another price, another account's leaf and path under this id, another instrument with its own
+ * path in a position slot, the account in another state).
  *
  * Each candidate goes to the open exit circuit (test/helpers/openExit.ts: the real circuit with the public input
  * packing taken out and the exit public data an output, as a prover computes its public inputs from its claim).
@@ -33,6 +34,8 @@ import { exitClaim } from "../../../sequencer/exit/exitRule.ts";
 import { exitWitness, type ExitWitness } from "../../../sequencer/exit/exitWitness.ts";
 import { encodeExitPublicData, exitPublicInputs, type ExitClaim } from "../../../sequencer/protocol/exitPublicData.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
+import { fieldOf } from "../../../sequencer/crypto/field.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { terminateSnarkjsCurve } from "../../../scripts/setup/zkLibs.ts";
 import { px } from "../../../scripts/fixtures/exitStates.ts";
@@ -52,14 +55,14 @@ type ExitScenario = { name: string; state: ExchangeState; accountId: number; pri
 
 /** Fields whose values are natural wrong values for a field ("other"): the globals among themselves, money fields, roots and hashes. */
 const MONEY = ["collateral", "balances", "pooledQuote", "insurance", "feePool", "badDebt"];
-const HASHES = ["root", "ordersRoot", "marketsRoot", "siblings"];
+const HASHES = ["root", "ordersRoot", "marketsRoot", "siblings", "instrumentsRoot", "heldSiblings"];
 const RELATED: Related = {
   ...Object.fromEntries(MONEY.map((f) => [f, MONEY.filter((g) => g !== f)])),
   ...Object.fromEntries(HASHES.map((f) => [f, HASHES.filter((g) => g !== f)])),
   pubKeyX: ["pubKeyY"], pubKeyY: ["pubKeyX"],
-  posId: ["posSize", "accountId"], posSize: ["posSnap", "posId"], posSnap: ["posSize", "instruments"],
+  posId: ["posSize", "accountId"], posSize: ["posSnap", "posId"], posSnap: ["posSize", "held"],
   accountId: ["posId", "nonce"], nonce: ["accountId", "oracleTime"],
-  prices: ["instruments"], instruments: ["prices", "posSnap"],
+  prices: ["held"], held: ["prices", "posSnap"],
   oracleTime: ["fundingEpoch"], fundingEpoch: ["oracleTime"],
 };
 
@@ -126,6 +129,17 @@ function choices(s: ExitScenario, honest: ExitWitness, all: ExitScenario[]): { l
     const other = exitWitness(s.state, id, [s.price]);
     out.push({ label: `account ${id}'s leaf and path under account ${s.accountId}`, input: { ...other.input, accountId: String(s.accountId) } });
     out.push({ label: `account ${id}'s leaf under account ${s.accountId}'s path`, input: { ...honest.input, ...pick(other.input, ["pubKeyX", "pubKeyY", "nonce", "ordersRoot", "balances", "collateral", "posId", "posSize", "posSnap"]) } });
+  }
+  // every slot's instrument swapped for another instrument of the table, read by that instrument's own path
+  const slots = honest.input.held as string[][];
+  for (let k = 0; k < slots.length; k++) {
+    for (let id = 0; id < s.state.params.instruments; id++) {
+      const other = instrumentInputs(s.state.instruments[id]).map((v) => fieldOf(v).toString());
+      if (other.join() === slots[k]!.join()) continue;
+      const held = slots.map((f, j) => (j === k ? other : f));
+      const heldSiblings = (honest.input.heldSiblings as string[][][]).map((path, j) => (j === k ? s.state.instrumentProof(id).map((l) => l.map(String)) : path));
+      out.push({ label: `instrument ${id} and its path in slot ${k}`, input: { ...honest.input, held, heldSiblings } });
+    }
   }
   const elsewhere = all.find((o) => o.state !== s.state);
   if (elsewhere) out.push({ label: "the account in another state", input: exitWitness(elsewhere.state, s.accountId, [s.price]).input });

@@ -18,6 +18,7 @@ import { exitPublicInputCount, exitPublicInputs, type ExitClaim } from "../../..
 import { accountRisk, lotRisk, settleFunding } from "../../../sequencer/derivatives/formulas.ts";
 import { Bits, TxType } from "../../../sequencer/protocol/constants.ts";
 import { TEST_PARAMS } from "../../../sequencer/protocol/params.ts";
+import { instrumentInputs } from "../../../sequencer/protocol/layouts.ts";
 import { fieldOf } from "../../../sequencer/crypto/field.ts";
 import type { ExchangeState } from "../../../sequencer/state/exchangeState.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
@@ -213,6 +214,25 @@ describe("exit circuit", { timeout: 1_800_000 }, () => {
       const w = exitWitness(state, alice.accountId, [px(3_400n)]);
       const input = { ...w.input, posSize: (w.input.posSize as string[]).map((s, k) => (k === 0 ? String(BigInt(s) + 1n) : s)) };
       await refuses(withClaim(input, { ...w.claim, derivativesClaim: w.claim.derivativesClaim + 34_000_000n }), rootRule());
+    });
+
+    it("a position's instrument that is not the tree's (settled at a price of the exiter's choosing, or another instrument with its own path) is refused at the slot's path", async () => {
+      const state = states[0][1];
+      const w = exitWitness(state, alice.accountId, [px(2_600n)]);
+      const held = w.input.held as string[][];
+      const k = (w.input.posId as string[]).findIndex((id) => id !== "0");
+      assert.ok(k >= 0, "alice holds a position");
+      const id = Number((w.input.posId as string[])[k]) - 1;
+      const path = rule("HeldInstruments", "path[k].root === root");
+      const settled = instrumentInputs({ ...state.instruments[id]!, settlePrice: px(9_000n) }).map((v) => fieldOf(v).toString());
+      await refuses({ ...w.input, held: held.map((f, j) => (j === k ? settled : f)) }, path);
+      const other = state.instruments.findIndex((inst, j) => j !== id && inst.kind !== 0);
+      const swapped = {
+        ...w.input,
+        held: held.map((f, j) => (j === k ? instrumentInputs(state.instruments[other]!).map((v) => fieldOf(v).toString()) : f)),
+        heldSiblings: (w.input.heldSiblings as string[][][]).map((p, j) => (j === k ? state.instrumentProof(other).map((l) => l.map(String)) : p)),
+      };
+      await refuses(swapped, path);
     });
 
     it("a wrong price: valued at another price than the claim's is refused at the binding; the custodian's own price decides", async () => {
