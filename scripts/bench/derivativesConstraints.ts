@@ -15,6 +15,7 @@ import { INSTRUMENT_FIELDS } from "../../sequencer/protocol/layouts.ts";
 import { isMainModule } from "../lib/mainModule.ts";
 import { compileR1cs } from "./constraints.ts";
 import { batchMainSource } from "../build/batchCircuit.ts";
+import { exitMainSource } from "../build/exitCircuit.ts";
 import { int, pct, section, table } from "./util.ts";
 
 const main = (include: string, body: string) => `pragma circom 2.1.0;\ninclude "${include}";\ncomponent main = ${body};\n`;
@@ -169,6 +170,10 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     tableRoot1024: await count("InstrumentTableRoot1024", main(TABLE, "InstrumentTableRoot(1024)")),
     held16x2: await count("HeldInstruments16x2", main(TABLE, "HeldInstruments(16, 2)")),
     held16x5: await count("HeldInstruments16x5", main(TABLE, "HeldInstruments(16, 5)")),
+    // the exit circuit at production parameters with its table, and with 1,024 instruments (past the batch's checkParams
+    // cap, which is the batch's: the exit reads K instruments by path whatever N is)
+    exitProduction: await count("Exit_PRODUCTION", exitMainSource(p)),
+    exit1024: await count("Exit_PRODUCTION_1024", exitMainSource(p).replace(`, ${p.instruments}, ${p.positionSlots}, `, `, 1024, ${p.positionSlots}, `)),
     derivSlot16Test: await count("DerivSlot16_TEST", main(DERIV, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels}, 16, 16, 4, ${u})`)),
   };
   // Per entry of the set: the built InstrumentSet's (its path, both leaves, the id's bits and its order) where the
@@ -193,6 +198,7 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     [`marking proof: the production table's ${p.optionInstruments} option ids, one proof`, int(c.markingProduction), `Marking(${markingLevels(p)}, ${p.optionInstruments}, ${u}, ${p.instruments}) (built; the update's message, prices and vol table checked once, ${4 ** markingLevels(p)} leaves)`],
     ["the table's commitment from the whole table, 16 / 1,024 leaves (leaf hashes apart): the quad tree's root since 2026-12-08, against the Poseidon chain before", `${int(c.tableRoot16)} / ${int(c.tableRoot1024)} (chain: ${int(c.chain16)} / ${int(c.chain1024)})`, "InstrumentTableRoot(N) (built; hashed twice per batch while batches read the whole table) / PoseidonChain(N)"],
     ["an exit's read of 16 held instruments by path, from a tree of 16 / 1,024 (production's K = 16)", `${int(c.held16x2)} / ${int(c.held16x5)}`, "HeldInstruments(16, 2 / 5) (built: the exit circuit's; the leaf hashes included)"],
+    [`the exit circuit at production parameters, ${p.instruments} / 1,024 instruments listed`, `${int(c.exitProduction)} / ${int(c.exit1024)}`, "Exit(12, 3, N, 16, 2) (built; reading the whole table instead, N = 1,024 did not compile here: circuits/exit/EXIT.md)"],
     ["marking proof: 16 options under a 16-slice table (2 underlyings x 8 expiries)", int(c.marking16x16), `Marking(2, 16, ${u}, ${p.instruments}) (built; ${int(Math.round(c.marking16x16 / 16))} per option)`],
   ]));
   printSetCosts(c, load);
