@@ -241,7 +241,7 @@ export const EXODUS_CLAIM_WINDOW = 14 * 86400;
 export const SETTLEMENT_MAX_UNDERLYINGS = 4;
 /**
  * The most instrument ids a circuit's table holds: every batch marks all of it, and the custodian keeps the free ids
- * in a 64-bit mask. The table's hash is one Poseidon up to 16 leaves and a PoseidonChain beyond, so only the circuit's
+ * in a 64-bit mask. The table is committed as a quad tree's root (state/instrumentTable.ts), so only the circuit's
  * size bounds a table below this (circuits/DERIVATIVES.md, "At exchange scale": a tree of 1,024 with a marked set is
  * the next step).
  */
