@@ -328,11 +328,17 @@ export class ExchangeState {
     });
   }
 
+  /**
+   * Writes instrument `id`. The state keeps a frozen copy: the tree hashes a leaf when it is written, so an instrument
+   * changed in place afterwards would leave the root stale; a caller's later change of `inst` does not reach the state,
+   * and a change of what `instruments` returns throws.
+   */
   setInstrument(id: number, inst: InstrumentState): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.instrumentTable.length) throw new RangeError(`instrument ${id} out of range`);
     const old = this.instrumentTable[id];
-    this.instrumentTable[id] = inst;
-    this.instrumentTree.set(id, inst);
+    const kept = Object.freeze({ ...inst });
+    this.instrumentTable[id] = kept;
+    this.instrumentTree.set(id, kept);
     this.record(() => {
       this.instrumentTable[id] = old;
       this.instrumentTree.set(id, old);

@@ -43,7 +43,7 @@ describe("instrument table (instrumentTable.ts)", () => {
     for (let l = 1; l <= MAX_INSTRUMENT_LEVELS; l++) assert.equal(nodes[l], new InstrumentTree(l).root, `height ${l}`);
   });
 
-  it("the state's instrumentsHash is the tree's root over its table, and a rolled-back registration leaves it as it was", () => {
+  it("the state's instrumentsHash is the tree's root over its table; a rolled-back registration leaves it as it was, and no change of an instrument bypasses it", () => {
     const n = DEVNET_PARAMS.instruments;
     const state = new ExchangeState(DEVNET_PARAMS);
     const tree = new InstrumentTree(instrumentLevels(n));
@@ -62,5 +62,13 @@ describe("instrument table (instrumentTable.ts)", () => {
     assert.deepEqual(state.instruments[n - 1], future);
     assert.throws(() => state.setInstrument(n, perp!), RangeError); // past the table, though the tree has room
     assert.equal(state.instrumentsHash(), before);
+    // the state keeps its own frozen copy: the tree hashed the leaf when it was written, so no change may bypass it
+    const mine = { ...future!, holders: 7 };
+    state.setInstrument(1, mine);
+    const written = state.instrumentsHash();
+    mine.holders = 8;
+    assert.equal(state.instruments[1]!.holders, 7);
+    assert.throws(() => { (state.instruments[1] as { holders: number }).holders = 9; }, TypeError);
+    assert.equal(state.instrumentsHash(), written);
   });
 });
