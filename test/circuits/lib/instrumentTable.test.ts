@@ -1,7 +1,7 @@
 /**
  * circuits/lib/instrumentTable.circom against sequencer/state/instrumentTable.ts:
- * - InstrumentTableRoot over a table that does not fill its tree (5 instruments, two levels: a node of one leaf and
- *   three empty ones, and a whole empty subtree) is the InstrumentTree's root;
+ * - InstrumentTableRoot over tables that do not fill their tree (nodes of one leaf beside empty ones, whole empty
+ *   subtrees at every height up to 4 levels) is the InstrumentTree's root;
  * - HeldInstruments, the exit circuit's read of an account's instruments by path: the honest read (occupied and empty
  *   slots) is accepted, and each dishonest read is refused at its own constraint: a leaf that is not the tree's,
  *   another instrument with its own path under a slot, an empty slot with a size or a snapshot, an empty slot that
@@ -10,7 +10,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { EMPTY_INSTRUMENT, registeredInstrument } from "../../../sequencer/derivatives/formulas.ts";
-import { instrumentFields, instrumentLeaf, InstrumentTree } from "../../../sequencer/state/instrumentTable.ts";
+import { instrumentFields, instrumentLeaf, instrumentLevels, InstrumentTree } from "../../../sequencer/state/instrumentTable.ts";
 import { inputFailure, rule } from "../../helpers/circuitRules.ts";
 import { INSTRUMENTS } from "../../helpers/derivatives.ts";
 import { compileMain, fe, outputs } from "../fixed/compile.ts";
@@ -58,15 +58,20 @@ describe("instrument table (InstrumentTableRoot, HeldInstruments)", { timeout: 6
     heldWasm = (await compileMain(`heldInstruments_${K}_${LEVELS}`, `component main = HeldInstruments(${K}, ${LEVELS});`, LIB)).wasm;
   });
 
-  it("InstrumentTableRoot over 5 instruments (a node of one leaf, an empty subtree) is the tree's root", async () => {
-    const { wasm } = await compileMain("instrumentTableRoot_5", "component main = InstrumentTableRoot(5);", LIB);
-    const t = new InstrumentTree(LEVELS);
-    const five = [perp, future, call, put, { ...perp!, holders: 9 }];
-    five.forEach((inst, id) => t.set(id, inst!));
-    const root = fe((await outputs(wasm, { leaves: five.map((i) => instrumentLeaf(i!)) }))[0]!);
-    assert.equal(root, t.root);
-    const swapped = [five[4], ...five.slice(1, 4), five[0]];
-    assert.notEqual(fe((await outputs(wasm, { leaves: swapped.map((i) => instrumentLeaf(i!)) }))[0]!), t.root);
+  it("InstrumentTableRoot over tables that do not fill their tree (1, 2, 5, 15, 21, 65: nodes of one leaf, empty subtrees at every height) is the tree's root", async () => {
+    for (const n of [1, 2, 5, 15, 21, 65]) {
+      const { wasm } = await compileMain(`instrumentTableRoot_${n}`, `component main = InstrumentTableRoot(${n});`, LIB);
+      const t = new InstrumentTree(instrumentLevels(n));
+      const table = Array.from({ length: n }, (_, id) => ({ ...INSTRUMENTS[id % INSTRUMENTS.length]!, lotSizeE6: 10_000n + BigInt(id) }))
+        .map((spec) => registeredInstrument(spec, EMPTY_INSTRUMENT));
+      table.forEach((inst, id) => t.set(id, inst));
+      const rootOf = async (leaves: bigint[]) => fe((await outputs(wasm, { leaves }))[0]!);
+      assert.equal(await rootOf(table.map(instrumentLeaf)), t.root, `N = ${n}`);
+      if (n > 1) {
+        const swapped = [table[n - 1]!, ...table.slice(1, n - 1), table[0]!];
+        assert.notEqual(await rootOf(swapped.map(instrumentLeaf)), t.root, `N = ${n}: the first and last leaves swapped`);
+      }
+    }
   });
 
   it("reads every slot's instrument by its path: occupied slots their own, an empty slot id 0's", async () => {
