@@ -131,6 +131,13 @@ component main = PositionSlots(${k}, ${n});
 /** Fields of an instrument leaf (layouts.ts INSTRUMENT_FIELDS, the circuit's I_FIELDS). */
 const LEAF = INSTRUMENT_FIELDS.length;
 
+/** `source` (an Exit main component for `p`) with a table of `n` instruments; throws if the substitution finds nothing. */
+function withInstruments(source: string, p: CircuitParams, n: number): string {
+  const from = `, ${p.instruments}, ${p.positionSlots}, `;
+  if (!source.includes(from)) throw new Error(`no instrument count to replace in ${source}`);
+  return source.replace(from, `, ${n}, ${p.positionSlots}, `);
+}
+
 /** Constraint costs of the building blocks of 1,024 instruments and 16 positions per account (issue 15), measured. */
 export async function runScaleBlocks(): Promise<Record<string, number>> {
   const count = async (name: string, src: string) => (await compileR1cs(name, src)).nConstraints;
@@ -173,7 +180,7 @@ export async function runScaleBlocks(): Promise<Record<string, number>> {
     // the exit circuit at production parameters with its table, and with 1,024 instruments (past the batch's checkParams
     // cap, which is the batch's: the exit reads K instruments by path whatever N is)
     exitProduction: await count("Exit_PRODUCTION", exitMainSource(p)),
-    exit1024: await count("Exit_PRODUCTION_1024", exitMainSource(p).replace(`, ${p.instruments}, ${p.positionSlots}, `, `, 1024, ${p.positionSlots}, `)),
+    exit1024: await count("Exit_PRODUCTION_1024", withInstruments(exitMainSource(p), p, 1024)),
     derivSlot16Test: await count("DerivSlot16_TEST", main(DERIV, `DerivSlot(${TEST_PARAMS.accountLevels}, ${TEST_PARAMS.balanceLevels}, ${TEST_PARAMS.orderLevels}, 16, 16, 4, ${u})`)),
   };
   // Per entry of the set: the built InstrumentSet's (its path, both leaves, the id's bits and its order) where the

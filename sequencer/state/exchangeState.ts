@@ -10,7 +10,7 @@ import type { CircuitParams } from "../protocol/params.ts";
 import { EMPTY_INSTRUMENT, type DerivAccount, type Globals, type InstrumentState } from "../derivatives/formulas.ts";
 import { derivLeaf, emptyLayout, layoutAfter, type PositionLayout } from "./positionSlots.ts";
 import { emptyHashes, QuadTree, type QuadProof } from "../crypto/quadTree.ts";
-import { instrumentLevels, InstrumentTree } from "./instrumentTable.ts";
+import { instrumentLeaf, instrumentLevels } from "./instrumentTable.ts";
 
 export type Market = { baseTokenId: number; sizeUnit: bigint; priceUnit: bigint };
 
@@ -74,8 +74,8 @@ export class ExchangeState {
   private readonly markets = new Map<number, Market>();
   private fees = 0n;
   private readonly instrumentTable: InstrumentState[];
-  /** The table's commitment (instrumentTable.ts), kept beside the array the risk views read. */
-  private readonly instrumentTree: InstrumentTree;
+  /** The table's commitment (instrumentTable.ts, H2a): the quad tree of the array's leaves, written with it. */
+  private readonly instrumentTree: QuadTree;
   private globalState: Globals = { insuranceFund: 0n, oracleTime: 0, fundingEpoch: 0, badDebt: 0n, pooledQuote: 0n };
   private journal: Undo[] | null = null;
   /** The open transactions, oldest first, each with the journal index its undo entries start at. */
@@ -86,7 +86,7 @@ export class ExchangeState {
     this.accountTree = new QuadTree(params.accountLevels, ExchangeState.emptyAccountLeaf(params));
     this.marketTree = new QuadTree(params.marketLevels, 0n);
     this.instrumentTable = Array.from({ length: params.instruments }, () => EMPTY_INSTRUMENT);
-    this.instrumentTree = new InstrumentTree(instrumentLevels(params.instruments));
+    this.instrumentTree = new QuadTree(instrumentLevels(params.instruments), instrumentLeaf(EMPTY_INSTRUMENT));
   }
 
   /** Leaf of an account that was never written: no key, nonce 0, no quote, empty balance and order trees, empty derivatives leaf. */
@@ -338,10 +338,10 @@ export class ExchangeState {
     const old = this.instrumentTable[id];
     const kept = Object.freeze({ ...inst });
     this.instrumentTable[id] = kept;
-    this.instrumentTree.set(id, kept);
+    this.instrumentTree.set(id, instrumentLeaf(kept));
     this.record(() => {
       this.instrumentTable[id] = old;
-      this.instrumentTree.set(id, old);
+      this.instrumentTree.set(id, instrumentLeaf(old));
     });
   }
 
